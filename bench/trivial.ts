@@ -1,0 +1,340 @@
+/**
+ * Trivial-jobs benchmark: the per-job overhead of `jx run`.
+ *
+ * Runs N trivial jobs (`/bin/true`, default 2,000) with J in flight (default 8)
+ * through four tools on the same commands, in the same run:
+ *
+ * - `jx run` on Deno and on Bun (a jobs file of N `run: [/bin/true]` jobs),
+ * - `make -j J` (a Makefile of N phony targets, each recipe `/bin/true`),
+ * - `xargs -P J -n 1 /bin/true` (fed N lines on stdin).
+ *
+ * Each timed run executes every tool once, in an order rotated from run to run
+ * so that machine noise hits all of them alike. The wall time of each whole
+ * command is measured (process start to exit, so jx's startup counts). Before
+ * and after the timed runs, an untimed verification run of each jx variant
+ * writes `--events` and checks that exactly N `job.end` events have status
+ * `ok`. Prints median, min and max per tool and the ratio of each median to
+ * make's median. With `--write`, appends a dated section to `bench/RESULTS.md`.
+ *
+ * The target (from the project's issue): jx within 1.5x of `make -j8` on the
+ * portable reactor backend.
+ *
+ * @example
+ * ```sh
+ * node_modules/.bin/deno run -A bench/trivial.ts                # 2,000 jobs, 5 runs, -j8
+ * node_modules/.bin/deno run -A bench/trivial.ts --jobs 500 --runs 3 -j 4
+ * node_modules/.bin/deno run -A bench/trivial.ts --write        # also append to RESULTS.md
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+/** The target ratio of jx's median to make's median. */
+const TARGET_RATIO = 1.5;
+
+const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+const DENO = `${REPO}/node_modules/.bin/deno`;
+const BUN = `${REPO}/node_modules/.bin/bun`;
+const CLI = `${REPO}/cli.ts`;
+const RESULTS = `${REPO}/bench/RESULTS.md`;
+
+/** Command-line options of this benchmark. */
+interface Options {
+  /** Number of trivial jobs. */
+  jobs: number;
+  /** Number of timed runs of each tool. */
+  runs: number;
+  /** Jobs in flight (`-j` / `-P`). */
+  parallel: number;
+  /** jx's `--reactor` backend. */
+  reactor: string;
+  /** Append the results to bench/RESULTS.md. */
+  write: boolean;
+}
+
+/** One tool under test: how to run it on the generated inputs. */
+interface Tool {
+  name: string;
+  cmd: string;
+  args: string[];
+  /** Text fed to stdin, if any. */
+  stdin?: string;
+  /** Whether this is a jx variant (verified through its events file). */
+  jx: boolean;
+}
+
+/** The wall times of one tool over all runs, in milliseconds. */
+interface Sample {
+  tool: Tool;
+  ms: number[];
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      jobs: { type: "string", default: "2000" },
+      runs: { type: "string", default: "5" },
+      parallel: { type: "string", short: "j", default: "8" },
+      reactor: { type: "string", default: "portable" },
+      write: { type: "boolean", default: false },
+    },
+  });
+  const positive = (name: string, text: string): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer`);
+    return n;
+  };
+  return {
+    jobs: positive("jobs", values.jobs),
+    runs: positive("runs", values.runs),
+    parallel: positive("parallel", values.parallel),
+    reactor: values.reactor,
+    write: values.write,
+  };
+}
+
+/** The jx jobs file: N jobs `t0`..`tN-1`, each `run: [/bin/true]`. */
+function jobsYaml(n: number): string {
+  const lines = ["version: 1", "jobs:"];
+  for (let i = 0; i < n; i++) lines.push(`  t${i}: { run: [/bin/true] }`);
+  return lines.join("\n") + "\n";
+}
+
+/** The equivalent Makefile: N phony targets with recipe `/bin/true`, and `all`. */
+function makefile(n: number): string {
+  const targets = Array.from({ length: n }, (_, i) => `t${i}`);
+  const lines = [
+    `.PHONY: all ${targets.join(" ")}`,
+    `all: ${targets.join(" ")}`,
+    ...targets.map((t) => `${t}:\n\t/bin/true`),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/** The xargs input: one line per job. */
+function xargsInput(n: number): string {
+  return Array.from({ length: n }, (_, i) => `t${i}\n`).join("");
+}
+
+/** Writes the inputs to a fresh temp dir and returns the tools to run there. */
+async function prepare(opts: Options, dir: string): Promise<Tool[]> {
+  const jobsFile = `${dir}/jobs.yaml`;
+  const makeFile = `${dir}/Makefile`;
+  await Deno.writeTextFile(jobsFile, jobsYaml(opts.jobs));
+  await Deno.writeTextFile(makeFile, makefile(opts.jobs));
+  const j = String(opts.parallel);
+  const jxArgs = [
+    "run",
+    "-f",
+    jobsFile,
+    `-j${j}`,
+    "--output",
+    "quiet",
+    "--reactor",
+    opts.reactor,
+  ];
+  return [
+    { name: "jx (Deno)", cmd: DENO, args: ["run", "-A", CLI, ...jxArgs], jx: true },
+    { name: "jx (Bun)", cmd: BUN, args: [CLI, ...jxArgs], jx: true },
+    { name: `make -j${j}`, cmd: "make", args: ["-s", `-j${j}`, "-f", makeFile, "all"], jx: false },
+    {
+      name: `xargs -P${j}`,
+      cmd: "xargs",
+      args: [`-P${j}`, "-n1", "/bin/true"],
+      stdin: xargsInput(opts.jobs),
+      jx: false,
+    },
+  ];
+}
+
+/** Runs one tool to completion in `cwd`; returns its wall time in ms. Throws on a non-zero exit. */
+async function timeOnce(tool: Tool, cwd: string, extraArgs: string[] = []): Promise<number> {
+  // An inherited make jobserver would change what make and jx do.
+  const env = { MAKEFLAGS: "", MFLAGS: "", NO_COLOR: "1" };
+  const start = performance.now();
+  const child = new Deno.Command(tool.cmd, {
+    args: [...tool.args, ...extraArgs],
+    cwd,
+    env,
+    stdin: tool.stdin === undefined ? "null" : "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  if (tool.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(tool.stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  const ms = performance.now() - start;
+  if (out.code !== 0) {
+    const err = new TextDecoder().decode(out.stderr).slice(-2000);
+    throw new Error(`${tool.name} exited with ${out.code}\n${err}`);
+  }
+  return ms;
+}
+
+/** Runs a jx tool once with `--events` and checks that it ran all N jobs successfully. */
+async function verifyJx(tool: Tool, cwd: string, n: number): Promise<void> {
+  const events = `${cwd}/events-${tool.name.replace(/\W+/g, "_")}.ndjson`;
+  await timeOnce(tool, cwd, ["--events", events]);
+  const lines = (await Deno.readTextFile(events)).split("\n").filter((l) => l.trim() !== "");
+  let ok = 0;
+  for (const line of lines) {
+    const e = JSON.parse(line);
+    if (e.type === "job.end" && e.status === "ok") ok++;
+  }
+  if (ok !== n) throw new Error(`${tool.name}: ${ok} job.end ok events, expected ${n}`);
+}
+
+/** `xs` rotated left by `k`. */
+function rotate<T>(xs: T[], k: number): T[] {
+  const s = k % xs.length;
+  return [...xs.slice(s), ...xs.slice(0, s)];
+}
+
+/** Runs every tool `runs` times, round-robin, rotating the start each run. */
+async function measure(tools: Tool[], cwd: string, runs: number): Promise<Sample[]> {
+  const samples = new Map(tools.map((t) => [t, [] as number[]]));
+  for (let r = 0; r < runs; r++) {
+    const order = rotate(tools, r);
+    const line: string[] = [];
+    for (const tool of order) {
+      const ms = await timeOnce(tool, cwd);
+      samples.get(tool)!.push(ms);
+      line.push(`${tool.name} ${(ms / 1000).toFixed(2)} s`);
+    }
+    console.error(`run ${r + 1}/${runs}: ${line.join(", ")}`);
+  }
+  return tools.map((tool) => ({ tool, ms: samples.get(tool)! }));
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The markdown table: tool, median, min, max, ratio of median to make's median. */
+function table(samples: Sample[], baseline: string): string {
+  const base = median(samples.find((s) => s.tool.name === baseline)!.ms);
+  const sec = (ms: number) => (ms / 1000).toFixed(2);
+  const rows = samples.map(({ tool, ms }) =>
+    `| ${tool.name} | ${sec(median(ms))} | ${sec(Math.min(...ms))} | ${sec(Math.max(...ms))} | ${
+      (median(ms) / base).toFixed(2)
+    }x |`
+  );
+  return [
+    `| tool | median (s) | min (s) | max (s) | median / ${baseline} |`,
+    "| --- | ---: | ---: | ---: | ---: |",
+    ...rows,
+  ].join("\n");
+}
+
+/** One line per jx variant: did its median meet the target? */
+function verdicts(samples: Sample[], baseline: string): string[] {
+  const base = median(samples.find((s) => s.tool.name === baseline)!.ms);
+  return samples.filter((s) => s.tool.jx).map(({ tool, ms }) => {
+    const ratio = median(ms) / base;
+    const met = ratio <= TARGET_RATIO ? "met" : "NOT met";
+    return `${tool.name}: ${ratio.toFixed(2)}x ${baseline} — target ${TARGET_RATIO}x ${met}`;
+  });
+}
+
+/** Stdout of a command (trimmed), or a note when it cannot be run. */
+async function capture(cmd: string, args: string[]): Promise<string> {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
+    return new TextDecoder().decode(out.stdout).trim();
+  } catch (e) {
+    return `(unavailable: ${e instanceof Error ? e.message : e})`;
+  }
+}
+
+/** Machine and runtime facts for the results file. */
+async function environment(): Promise<string[]> {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const cpu = cpuinfo.match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown";
+  const deno = (await capture(DENO, ["--version"])).split("\n")[0];
+  return [
+    `- machine: ${await capture("nproc", [])} CPUs, ${await capture("uname", ["-sr"])}, ${cpu}`,
+    `- runtimes: ${deno}; bun ${await capture(BUN, ["--version"])}; ${
+      (await capture("make", ["--version"])).split("\n")[0]
+    }`,
+  ];
+}
+
+/** A shell-readable form of a tool's command line, with paths relative to the repo. */
+function commandLine(tool: Tool, dir: string): string {
+  const words = [tool.cmd, ...tool.args].map((w) =>
+    w.replace(`${REPO}/`, "").replace(`${dir}/`, "$TMP/")
+  );
+  const text = words.join(" ");
+  const code = "`" + text + "`";
+  return tool.stdin === undefined ? code : `${code} with N lines \`t0\`..\`tN-1\` on stdin`;
+}
+
+/** The dated markdown section appended to RESULTS.md. */
+async function section(
+  opts: Options,
+  tools: Tool[],
+  samples: Sample[],
+  baseline: string,
+  dir: string,
+): Promise<string> {
+  const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  return [
+    `## ${date} — trivial: ${opts.jobs} × /bin/true, -j${opts.parallel}`,
+    "",
+    ...(await environment()),
+    `- N = ${opts.jobs} jobs, ${opts.parallel} in flight, ${opts.runs} timed runs per tool ` +
+    "(round-robin, order rotated each run); wall time of the whole command, startup included",
+    `- jx reactor backend: \`${opts.reactor}\`; jx verified by \`--events\` (N \`job.end\` ok) ` +
+    "before and after the timed runs",
+    "- commands (`$TMP` is a fresh temp dir, also the working directory):",
+    ...tools.map((t) => `  - ${t.name}: ${commandLine(t, dir)}`),
+    "",
+    table(samples, baseline),
+    "",
+    `Target: jx within ${TARGET_RATIO}x of ${baseline} (medians, same run).`,
+    ...verdicts(samples, baseline).map((v) => `- ${v}`),
+    "",
+  ].join("\n");
+}
+
+async function appendResults(text: string): Promise<void> {
+  const exists = await Deno.stat(RESULTS).then(() => true, () => false);
+  const head = exists
+    ? ""
+    : "# Benchmark results\n\nAppended by the benches in this directory; newest last.\n\n";
+  await Deno.writeTextFile(RESULTS, head + text + "\n", { append: true });
+  // Keep the file as `deno fmt` wants it (wrapped lines, aligned tables).
+  const fmt = await new Deno.Command(DENO, { args: ["fmt", "--quiet", RESULTS], stdout: "null" })
+    .output();
+  if (fmt.code !== 0) console.error(`warning: deno fmt ${RESULTS} exited with ${fmt.code}`);
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(Deno.args);
+  const dir = await Deno.makeTempDir({ prefix: "jx-bench-trivial-" });
+  try {
+    const tools = await prepare(opts, dir);
+    const baseline = tools.find((t) => t.name.startsWith("make"))!.name;
+    const jxTools = tools.filter((t) => t.jx);
+    for (const t of jxTools) await verifyJx(t, dir, opts.jobs);
+    const samples = await measure(tools, dir, opts.runs);
+    for (const t of jxTools) await verifyJx(t, dir, opts.jobs);
+    console.log(table(samples, baseline));
+    for (const v of verdicts(samples, baseline)) console.log(v);
+    if (opts.write) {
+      await appendResults(await section(opts, tools, samples, baseline, dir));
+      console.log(`appended to ${RESULTS.replace(`${REPO}/`, "")}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,111 @@
+/**
+ * `jx graph` output: dot, mermaid and json, every edge with its reason.
+ *
+ * @module
+ */
+import type { Graph } from "../graph/graph.ts";
+
+const q = (s: string) => JSON.stringify(s);
+
+/**
+ * Formats the part of `graph` whose job names are in `names`.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "../graph/mod.ts";
+ * import { formatGraph } from "./graph_format.ts";
+ * const g = parseJobsFile("jobs:\n  a: { run: x, writes: [f] }\n  b: { run: y, reads: [f] }\n", "j.yaml");
+ * formatGraph(g, new Set(["a", "b"]), "mermaid");
+ * ```
+ */
+export function formatGraph(
+  graph: Graph,
+  names: Set<string>,
+  format: "dot" | "mermaid" | "json",
+): string {
+  const jobs = graph.jobs.filter((j) => names.has(j.name));
+  const edges = graph.edges.filter((e) => names.has(e.from) && names.has(e.to));
+  const poolEdges: { pool: string; job: string; units: number }[] = [];
+  for (const j of jobs) {
+    for (const [pool, units] of Object.entries(j.pools)) {
+      poolEdges.push({ pool, job: j.name, units });
+    }
+  }
+  const usedPools = [...new Set(poolEdges.map((p) => p.pool))];
+  if (format === "json") {
+    return JSON.stringify(
+      {
+        jobs: jobs.map((j) => ({
+          name: j.name,
+          kind: j.kind,
+          description: j.description ?? null,
+          command: j.command,
+          needs: j.needs,
+          reads: j.reads,
+          writes: j.writes,
+          pools: j.pools,
+          tokens: j.tokens,
+        })),
+        edges: [
+          ...edges.map((e) => ({ from: e.from, to: e.to, kind: e.kind, reason: e.reason })),
+          ...poolEdges.map((p) => ({
+            from: `pool:${p.pool}`,
+            to: p.job,
+            kind: "pool",
+            reason: `pool ${p.pool}`,
+          })),
+        ],
+        pools: Object.fromEntries(usedPools.map((p) => [p, graph.pools.get(p)])),
+      },
+      null,
+      2,
+    ) + "\n";
+  }
+  if (format === "mermaid") {
+    const id = new Map(jobs.map((j, i) => [j.name, `j${i}`]));
+    const lines = ["flowchart LR"];
+    for (const j of jobs) {
+      const label = j.name.replace(/"/g, "#quot;");
+      lines.push(
+        j.kind === "module"
+          ? `  ${id.get(j.name)}(["${label}"])`
+          : `  ${id.get(j.name)}["${label}"]`,
+      );
+    }
+    usedPools.forEach((p, i) => lines.push(`  p${i}[("pool ${p}: ${graph.pools.get(p)}")]`));
+    const lbl = (s: string) => s.replace(/"/g, "#quot;").replace(/\|/g, "#124;");
+    for (const e of edges) {
+      lines.push(`  ${id.get(e.from)} -->|"${lbl(e.reason)}"| ${id.get(e.to)}`);
+    }
+    for (const p of poolEdges) {
+      lines.push(`  p${usedPools.indexOf(p.pool)} -.-|"pool ${p.pool}"| ${id.get(p.job)}`);
+    }
+    return lines.join("\n") + "\n";
+  }
+  const lines = ["digraph jx {", "  rankdir=LR;", "  node [shape=box];"];
+  for (const j of jobs) {
+    lines.push(`  ${q(j.name)}${j.kind === "module" ? " [shape=ellipse]" : ""};`);
+  }
+  for (const p of usedPools) {
+    lines.push(
+      `  ${q("pool:" + p)} [shape=cylinder, label=${q(`pool ${p}: ${graph.pools.get(p)}`)}];`,
+    );
+  }
+  for (const e of edges) {
+    const style = e.kind === "order"
+      ? ", style=dashed"
+      : e.kind === "condition"
+      ? ", style=dotted"
+      : "";
+    lines.push(`  ${q(e.from)} -> ${q(e.to)} [label=${q(e.reason)}${style}];`);
+  }
+  for (const p of poolEdges) {
+    lines.push(
+      `  ${q("pool:" + p.pool)} -> ${q(p.job)} [label=${
+        q(`pool ${p.pool}`)
+      }, style=dotted, arrowhead=none];`,
+    );
+  }
+  lines.push("}");
+  return lines.join("\n") + "\n";
+}

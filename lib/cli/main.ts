@@ -1,0 +1,176 @@
+/**
+ * The `jx` command: argument handling and the commands of CONTRACT.md.
+ *
+ * @module
+ */
+import { statSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import process from "node:process";
+import { findJobsFile, type Graph, JxInputError, loadJobsFile } from "../graph/mod.ts";
+import { createReactor } from "../reactor/mod.ts";
+import { ConsoleReporter, EventLog, TraceWriter } from "../report/mod.ts";
+import { type Reporter, runJobs } from "../scheduler/mod.ts";
+import { isTerminal, writeAll } from "../runtime/mod.ts";
+import { type Args, parseArgs } from "./args.ts";
+import { HELP, VERSION } from "./help.ts";
+import { formatGraph } from "./graph_format.ts";
+
+/**
+ * Runs jx with `argv` and returns the exit code. Never throws for bad
+ * input: errors are printed as one line.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./main.ts";
+ * const code = await main(["list", "-f", "jobs.yaml.example"]);
+ * ```
+ */
+export async function main(argv: string[]): Promise<number> {
+  let args: Args | undefined;
+  try {
+    args = parseArgs(argv, process.env);
+    if (args.version) {
+      writeAll(1, `jx ${VERSION}\n`);
+      return 0;
+    }
+    if (args.help || !args.command || args.command === "help") {
+      const topic = args.command === "help" ? args.names[0] ?? "" : args.command;
+      writeAll(1, HELP[topic] ?? HELP[""]);
+      return args.command || args.help ? 0 : 2;
+    }
+    switch (args.command) {
+      case "run":
+        return await cmdRun(args);
+      case "list":
+        return cmdList(args);
+      case "graph":
+        return cmdGraph(args);
+      case "explain":
+        return cmdExplain(args);
+      default:
+        throw new JxInputError(`'jx ${args.command}' is not available in this version yet`);
+    }
+  } catch (e) {
+    if (e instanceof JxInputError) {
+      const text = e.file ? e.format() : `jx: ${e.message}`;
+      writeAll(2, text + "\n");
+      return 2;
+    }
+    writeAll(2, `jx: internal error: ${(e as Error)?.message ?? e}\n`);
+    if (args?.verbose) writeAll(2, `${(e as Error)?.stack}\n`);
+    return 1;
+  }
+}
+
+/** Picks the jobs file: `-f`, a positional that names a YAML file, or jobs.yaml/jobs.yml. */
+function jobsFile(args: Args): string {
+  if (args.file) return args.file;
+  const first = args.names[0];
+  if (first && /\.ya?ml(\.example)?$/.test(first)) {
+    try {
+      if (statSync(first).isFile()) {
+        args.names.shift();
+        return first;
+      }
+    } catch { /* a job name after all */ }
+  }
+  const found = findJobsFile(process.cwd());
+  if (!found) throw new JxInputError("no jobs.yaml or jobs.yml here (use -f FILE)");
+  return found;
+}
+
+function load(args: Args): Graph {
+  return loadJobsFile(jobsFile(args), { vars: args.vars });
+}
+
+async function cmdRun(args: Args): Promise<number> {
+  const graph = load(args);
+  const selected = graph.select(args.names);
+  const slots = args.jobs ?? availableParallelism();
+  for (const j of selected) {
+    if (j.tokens > slots) {
+      throw new JxInputError(
+        `jobs.${j.name}.tokens: needs ${j.tokens} job slots but -j is ${slots}`,
+        graph.file,
+        j.pos,
+      );
+    }
+    if (j.kind === "module") {
+      throw new JxInputError(
+        `modules.${j.name}: modules are not supported by this version yet`,
+        graph.file,
+        j.pos,
+      );
+    }
+  }
+  const reactor = createReactor(args.reactor);
+  const reporters: Reporter[] = [
+    new ConsoleReporter({
+      mode: args.output,
+      color: args.color && isTerminal(2),
+      statusLine: isTerminal(2) && args.output !== "stream",
+      graph,
+      verbose: args.verbose,
+    }),
+  ];
+  if (args.events) reporters.push(new EventLog(args.events));
+  if (args.trace) reporters.push(new TraceWriter(args.trace));
+  for (const w of args.warnings) writeAll(2, `jx: warning: ${w}\n`);
+  try {
+    const result = await runJobs(graph, selected, {
+      reactor,
+      jobs: slots,
+      keepGoing: args.keepGoing,
+      dryRun: args.dryRun,
+      reporters,
+    });
+    return result.exit;
+  } finally {
+    for (const r of reporters) await r.close?.();
+    reactor.close();
+  }
+}
+
+function cmdList(args: Args): number {
+  const graph = load(args);
+  const rows: string[] = [];
+  for (const kind of ["job", "module"] as const) {
+    const items = graph.jobs.filter((j) => j.kind === kind);
+    if (!items.length) continue;
+    rows.push(kind === "job" ? "Jobs:" : "Modules:");
+    const w = Math.max(...items.map((j) => j.name.length));
+    for (const j of items) rows.push(`  ${j.name.padEnd(w)}  ${j.description ?? ""}`.trimEnd());
+  }
+  writeAll(1, rows.join("\n") + "\n");
+  return 0;
+}
+
+function cmdGraph(args: Args): number {
+  const graph = load(args);
+  const names = new Set(graph.select(args.names).map((j) => j.name));
+  writeAll(1, formatGraph(graph, names, args.format));
+  return 0;
+}
+
+function cmdExplain(args: Args): number {
+  const graph = load(args);
+  if (args.names.length !== 1) throw new JxInputError("usage: jx explain JOB");
+  const job = graph.get(args.names[0]);
+  const lines = [`${job.name}: ${job.command}`];
+  if (job.reads.length === 0 && job.writes.length === 0) {
+    lines.push(
+      "  would run: it declares no reads or writes, so it always runs (like a phony target)",
+    );
+  } else {
+    lines.push(
+      "  would run: up-to-date checks are not implemented in this version, so every job runs",
+    );
+  }
+  const deps = graph.depsOf(job.name);
+  if (deps.length) {
+    lines.push("  waits for:");
+    for (const e of deps) lines.push(`    ${e.from} (${e.reason})`);
+  }
+  writeAll(1, lines.join("\n") + "\n");
+  return 0;
+}

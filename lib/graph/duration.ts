@@ -1,0 +1,42 @@
+/**
+ * Durations as written in jobs files: `500ms`, `30s`, `2m`, `1h`, `1m30s`, or a
+ * bare number of seconds.
+ *
+ * @module
+ */
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Parses a duration into milliseconds, or returns `undefined` when it is not one.
+ *
+ * @example
+ * ```ts
+ * import { parseDuration } from "./duration.ts";
+ * parseDuration("1m30s"); // 90000
+ * parseDuration(2); // 2000
+ * ```
+ */
+export function parseDuration(v: unknown): number | undefined {
+  if (typeof v === "number") return Number.isFinite(v) && v >= 0 ? v * 1000 : undefined;
+  if (typeof v !== "string") return undefined;
+  const s = v.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(s); m; m = re.exec(s)) {
+    total += Number(m[1]) * UNIT_MS[m[2]];
+    matched = re.lastIndex;
+  }
+  return matched === s.length && matched > 0 ? total : undefined;
+}
+
+/** Formats milliseconds for people: `850ms`, `2.4s`, `3m05s`. */
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
+  const m = Math.floor(ms / 60_000);
+  const s = Math.round((ms % 60_000) / 1000);
+  return `${m}m${String(s).padStart(2, "0")}s`;
+}

@@ -1,0 +1,104 @@
+/**
+ * Globs over resource paths: `*` (within one path segment), `**` (any number
+ * of segments), `?`, `[abc]` and `{a,b}`. Used to decide when a glob in `reads`
+ * matches a path another job `writes`, without touching the disk.
+ *
+ * @module
+ */
+
+/** True when the string contains glob metacharacters. */
+export function isGlob(s: string): boolean {
+  return /[*?[{]/.test(s);
+}
+
+const cache = new Map<string, RegExp>();
+
+/**
+ * Compiles a glob into an anchored regular expression.
+ *
+ * @example
+ * ```ts
+ * import { globToRegExp } from "./glob.ts";
+ * globToRegExp("out/*.h").test("out/gen.h"); // true
+ * globToRegExp("src/**\/*.c").test("src/a/b.c"); // true
+ * ```
+ */
+export function globToRegExp(glob: string): RegExp {
+  let re = cache.get(glob);
+  if (re) return re;
+  let out = "";
+  let depth = 0;
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === "*") {
+      if (glob[i + 1] === "*") {
+        const slashAfter = glob[i + 2] === "/";
+        out += slashAfter ? "(?:.*/)?" : ".*";
+        i += slashAfter ? 2 : 1;
+      } else out += "[^/]*";
+    } else if (c === "?") out += "[^/]";
+    else if (c === "[") {
+      const end = glob.indexOf("]", i + 2);
+      if (end < 0) out += "\\[";
+      else {
+        let body = glob.slice(i + 1, end).replace(/\\/g, "\\\\");
+        if (body[0] === "!") body = "^" + body.slice(1);
+        out += `[${body}]`;
+        i = end;
+      }
+    } else if (c === "{") {
+      depth++;
+      out += "(?:";
+    } else if (c === "}" && depth > 0) {
+      depth--;
+      out += ")";
+    } else if (c === "," && depth > 0) out += "|";
+    else out += c.replace(/[.+^$()|\\\]]/g, "\\$&");
+  }
+  re = new RegExp(`^${out}$`);
+  cache.set(glob, re);
+  return re;
+}
+
+/** True when the path matches the glob. */
+export function globMatch(glob: string, path: string): boolean {
+  return globToRegExp(glob).test(path);
+}
+
+function segmentsMayOverlap(a: string, b: string): boolean {
+  const ga = isGlob(a), gb = isGlob(b);
+  if (!ga && !gb) return a === b;
+  if (!ga) return globMatch(b, a);
+  if (!gb) return globMatch(a, b);
+  // Both patterns: compare their literal heads and tails.
+  const head = (s: string) => s.slice(0, s.search(/[*?[{]/));
+  const tail = (s: string) => {
+    const m = /[*?\]}]([^*?\]}]*)$/.exec(s);
+    return m ? m[1] : "";
+  };
+  const ha = head(a), hb = head(b), ta = tail(a), tb = tail(b);
+  return (ha.startsWith(hb) || hb.startsWith(ha)) && (ta.endsWith(tb) || tb.endsWith(ta));
+}
+
+/**
+ * Whether two resource patterns can name a common path. Exact for a glob
+ * against a plain path; conservative (may say yes) for two globs.
+ */
+export function patternsOverlap(a: string, b: string): boolean {
+  if (!isGlob(a) && !isGlob(b)) return a === b;
+  if (!isGlob(a)) return globMatch(b, a);
+  if (!isGlob(b)) return globMatch(a, b);
+  const sa = a.split("/"), sb = b.split("/");
+  if (sa.includes("**") || sb.includes("**") || /\*\*/.test(a + b) || /[{]/.test(a + b)) {
+    // Compare the literal directory heads only.
+    const lit = (segs: string[]) => {
+      const i = segs.findIndex((s) => isGlob(s));
+      return segs.slice(0, i < 0 ? segs.length : i);
+    };
+    const la = lit(sa), lb = lit(sb);
+    for (let i = 0; i < Math.min(la.length, lb.length); i++) if (la[i] !== lb[i]) return false;
+    return true;
+  }
+  if (sa.length !== sb.length) return false;
+  return sa.every((s, i) => segmentsMayOverlap(s, sb[i]));
+}

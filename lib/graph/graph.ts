@@ -1,0 +1,128 @@
+/**
+ * The job graph: jobs and modules, their edges, and queries over them.
+ *
+ * @module
+ */
+import { didYouMean, JxInputError } from "./errors.ts";
+import type { Edge, JobSpec } from "./types.ts";
+
+/**
+ * A validated job graph. Build one with `loadJobsFile`/`parseJobsFile`, or
+ * with `Graph.build` from code.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "./load.ts";
+ * const g = parseJobsFile("jobs:\n  a: { run: echo a }\n  b: { run: echo b, needs: [a] }\n", "jobs.yaml");
+ * g.depsOf("b"); // [{ from: "a", to: "b", kind: "needs", reason: "needs" }]
+ * ```
+ */
+export class Graph {
+  /** Jobs and modules in file order. */
+  readonly jobs: JobSpec[];
+  /** Pool capacities. */
+  readonly pools: Map<string, number>;
+  /** Every edge, one per ordered pair (the first reason found; others in `reasons`). */
+  readonly edges: Edge[] = [];
+  /** The jobs file this came from, for messages. */
+  readonly file: string;
+  readonly byName: Map<string, JobSpec> = new Map();
+  private deps = new Map<string, Edge[]>();
+  private dependents = new Map<string, Edge[]>();
+
+  constructor(file: string, jobs: JobSpec[], pools: Map<string, number>, edges: Edge[]) {
+    this.file = file;
+    this.jobs = jobs;
+    this.pools = pools;
+    for (const j of jobs) {
+      this.byName.set(j.name, j);
+      this.deps.set(j.name, []);
+      this.dependents.set(j.name, []);
+    }
+    const seen = new Set<string>();
+    for (const e of edges) {
+      const key = `${e.from}\0${e.to}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      this.edges.push(e);
+      this.deps.get(e.to)!.push(e);
+      this.dependents.get(e.from)!.push(e);
+    }
+  }
+
+  /** Edges into `name`: what it waits for. */
+  depsOf(name: string): Edge[] {
+    return this.deps.get(name) ?? [];
+  }
+
+  /** Edges out of `name`: who waits for it. */
+  dependentsOf(name: string): Edge[] {
+    return this.dependents.get(name) ?? [];
+  }
+
+  /** Looks a name up, or throws a usage error with a suggestion. */
+  get(name: string): JobSpec {
+    const j = this.byName.get(name);
+    if (!j) {
+      throw new JxInputError(`unknown job '${name}'${didYouMean(name, this.byName.keys())}`);
+    }
+    return j;
+  }
+
+  /**
+   * The named jobs and everything they transitively wait for, in file
+   * order; all jobs (not modules) when `names` is empty.
+   */
+  select(names: string[]): JobSpec[] {
+    if (names.length === 0) {
+      const all = new Set<string>();
+      for (const j of this.jobs) if (j.kind === "job") all.add(j.name);
+      return this.closure(all);
+    }
+    return this.closure(new Set(names.map((n) => this.get(n).name)));
+  }
+
+  private closure(roots: Set<string>): JobSpec[] {
+    const keep = new Set<string>();
+    const stack = [...roots];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (keep.has(n)) continue;
+      keep.add(n);
+      for (const e of this.depsOf(n)) stack.push(e.from);
+    }
+    return this.jobs.filter((j) => keep.has(j.name));
+  }
+
+  /** A cycle as a list of names (first repeated last), or undefined. */
+  findCycle(): string[] | undefined {
+    const state = new Map<string, 1 | 2>();
+    const path: string[] = [];
+    for (const root of this.jobs) {
+      if (state.has(root.name)) continue;
+      // Iterative DFS: each frame is a node and the index of its next edge.
+      const frames: [string, number][] = [[root.name, 0]];
+      state.set(root.name, 1);
+      path.push(root.name);
+      while (frames.length) {
+        const top = frames[frames.length - 1];
+        const out = this.dependentsOf(top[0]);
+        if (top[1] < out.length) {
+          const next = out[top[1]++].to;
+          const s = state.get(next);
+          if (s === 1) return [...path.slice(path.indexOf(next)), next];
+          if (s === undefined) {
+            state.set(next, 1);
+            path.push(next);
+            frames.push([next, 0]);
+          }
+        } else {
+          state.set(top[0], 2);
+          path.pop();
+          frames.pop();
+        }
+      }
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * The job graph: load and validate a jobs file, derive ordering edges.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "./mod.ts";
+ * const g = parseJobsFile("jobs:\n  a: { run: echo a, writes: [x] }\n  b: { run: cat x, reads: [x] }\n", "j.yaml");
+ * g.edges[0].reason; // "writes x -> reads x"
+ * ```
+ *
+ * @module
+ */
+export { didYouMean, JxInputError, type Pos } from "./errors.ts";
+export { formatMs, parseDuration } from "./duration.ts";
+export { globMatch, globToRegExp, isGlob, patternsOverlap } from "./glob.ts";
+export { deriveResourceEdges } from "./edges.ts";
+export { Graph } from "./graph.ts";
+export {
+  DEFAULT_GRACE_MS,
+  findJobsFile,
+  loadJobsFile,
+  type LoadOptions,
+  normalizeResource,
+  parseJobsFile,
+  shellQuote,
+} from "./load.ts";
+export { FILE_FIELDS, JOB_FIELDS, MODULE_FIELDS, toJsonSchema } from "./schema.ts";
+export type { Edge, JobSpec, ReadySpec } from "./types.ts";

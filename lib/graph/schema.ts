@@ -1,0 +1,199 @@
+/**
+ * The jobs-file schema as data. The loader validates with it and
+ * `toJsonSchema` derives the published JSON Schema from it, so the two
+ * cannot drift.
+ *
+ * @module
+ */
+
+/** The shape of one value in the jobs file. */
+export type Kind =
+  | { t: "string"; enum?: string[] }
+  | { t: "int"; min: number }
+  | { t: "version" }
+  | { t: "duration" }
+  | { t: "names" }
+  | { t: "run" }
+  | { t: "scalars" }
+  | { t: "counts" }
+  | {
+    t: "object";
+    fields: Record<string, Field>;
+    /** Keys that belong to a sibling kind, for a better message (`'timeout' is for jobs only`). */
+    foreign?: { fields: Record<string, Field>; what: string };
+  }
+  | { t: "entries"; of: Kind };
+
+/** A key of an object: its kind and what it means. */
+export interface Field {
+  kind: Kind;
+  doc: string;
+  required?: boolean;
+}
+
+const names: Kind = { t: "names" };
+const duration: Kind = { t: "duration" };
+
+/** Keys shared by jobs and modules. */
+const common: Record<string, Field> = {
+  description: { kind: { t: "string" }, doc: "Shown by `jx list`." },
+  run: {
+    kind: { t: "run" },
+    required: true,
+    doc: "A string runs under /bin/sh -c; a list is an argv, run without a shell.",
+  },
+  needs: { kind: names, doc: "Jobs (or modules) that must succeed (be ready) first." },
+  reads: { kind: names, doc: "Resources read: paths, globs, or @names." },
+  writes: { kind: names, doc: "Resources written: paths, globs, or @names." },
+  cwd: { kind: { t: "string" }, doc: "Working directory, relative to the jobs file." },
+  env: { kind: { t: "scalars" }, doc: "Environment variables added for this job." },
+};
+
+/** The keys of a job. */
+export const JOB_FIELDS: Record<string, Field> = {
+  ...common,
+  pool: { kind: { t: "string" }, doc: "A pool this job takes one unit of while running." },
+  pools: { kind: { t: "counts" }, doc: "Pools and the units this job takes of each." },
+  tokens: { kind: { t: "int", min: 1 }, doc: "Job-slot tokens held while running (default 1)." },
+  timeout: { kind: duration, doc: "Then SIGTERM to the process group, SIGKILL after `grace`." },
+  grace: { kind: duration, doc: "Time between SIGTERM and SIGKILL (default 5s)." },
+  retries: { kind: { t: "int", min: 0 }, doc: "Reruns of a failed job (default 0)." },
+  if: { kind: { t: "string" }, doc: "Run only if this job succeeded (like &&)." },
+  unless: { kind: { t: "string" }, doc: "Run only if this job failed (like ||)." },
+};
+
+/** The keys of a module. */
+export const MODULE_FIELDS: Record<string, Field> = {
+  ...common,
+  ready: {
+    kind: {
+      t: "object",
+      fields: {
+        tcp: { kind: { t: "int", min: 1 }, doc: "Ready when this port accepts a connection." },
+        http: { kind: { t: "string" }, doc: "Ready when this URL answers 2xx." },
+        log: { kind: { t: "string" }, doc: "Ready when output matches this regular expression." },
+        cmd: { kind: { t: "string" }, doc: "Ready when this command exits 0." },
+        delay: { kind: duration, doc: "Ready after this long." },
+        timeout: { kind: duration, doc: "Fail if not ready by then." },
+        interval: { kind: duration, doc: "Time between checks." },
+      },
+    },
+    doc: "How jx knows the module is ready.",
+  },
+  stop: {
+    kind: {
+      t: "object",
+      fields: {
+        signal: { kind: { t: "string" }, doc: "Signal sent first (default TERM)." },
+        grace: { kind: duration, doc: "Then SIGKILL after this long (default 5s)." },
+      },
+    },
+    doc: "How the module is stopped.",
+  },
+  restart: {
+    kind: { t: "string", enum: ["no", "on-failure", "always"] },
+    doc: "Restart policy.",
+  },
+  subscribe: { kind: names, doc: "Pubsub topics delivered as lines on stdin." },
+};
+
+/** The top-level keys. */
+export const FILE_FIELDS: Record<string, Field> = {
+  version: { kind: { t: "version" }, doc: "Schema version; 1." },
+  vars: { kind: { t: "scalars" }, doc: "Variables substituted as ${NAME}." },
+  env: { kind: { t: "scalars" }, doc: "Environment added to every job." },
+  pools: { kind: { t: "counts" }, doc: "Named counted resources and their capacity." },
+  jobs: {
+    kind: {
+      t: "entries",
+      of: { t: "object", fields: JOB_FIELDS, foreign: { fields: MODULE_FIELDS, what: "modules" } },
+    },
+    doc: "The jobs.",
+  },
+  modules: {
+    kind: {
+      t: "entries",
+      of: { t: "object", fields: MODULE_FIELDS, foreign: { fields: JOB_FIELDS, what: "jobs" } },
+    },
+    doc: "Long-running processes.",
+  },
+};
+
+/** Allowed job, module, pool and variable names. */
+export const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.:\/+-]*$/;
+/** Allowed variable names. */
+export const VAR_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+type Json = Record<string, unknown>;
+
+function kindToJson(kind: Kind): Json {
+  switch (kind.t) {
+    case "string":
+      return kind.enum ? { type: "string", enum: kind.enum } : { type: "string" };
+    case "int":
+      return { type: "integer", minimum: kind.min };
+    case "version":
+      return { const: 1 };
+    case "duration":
+      return {
+        oneOf: [{ type: "number", minimum: 0 }, {
+          type: "string",
+          pattern: "^(\\d+(\\.\\d+)?(ms|s|m|h))+$|^\\d+(\\.\\d+)?$",
+        }],
+      };
+    case "names":
+      return { oneOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] };
+    case "run":
+      return {
+        oneOf: [{ type: "string" }, { type: "array", items: { type: "string" }, minItems: 1 }],
+      };
+    case "scalars":
+      return {
+        type: "object",
+        propertyNames: { pattern: VAR_RE.source },
+        additionalProperties: { type: ["string", "number", "boolean"] },
+      };
+    case "counts":
+      return { type: "object", additionalProperties: { type: "integer", minimum: 1 } };
+    case "entries":
+      return {
+        type: "object",
+        propertyNames: { pattern: NAME_RE.source },
+        additionalProperties: kindToJson(kind.of),
+      };
+    case "object":
+      return objectToJson(kind.fields);
+  }
+}
+
+function objectToJson(fields: Record<string, Field>): Json {
+  const properties: Json = {};
+  for (const [k, f] of Object.entries(fields)) {
+    properties[k] = { description: f.doc, ...kindToJson(f.kind) };
+  }
+  const required = Object.entries(fields).filter(([, f]) => f.required).map(([k]) => k);
+  return {
+    type: "object",
+    properties,
+    ...(required.length ? { required } : {}),
+    additionalProperties: false,
+  };
+}
+
+/**
+ * The JSON Schema of the jobs file, derived from the loader's own definition.
+ *
+ * @example
+ * ```ts
+ * import { toJsonSchema } from "./schema.ts";
+ * console.log(JSON.stringify(toJsonSchema(), null, 2));
+ * ```
+ */
+export function toJsonSchema(): Json {
+  return {
+    $schema: "http://json-schema.org/draft-07/schema#",
+    title: "jx jobs file",
+    ...objectToJson(FILE_FIELDS),
+    patternProperties: { "^x-": {} },
+  };
+}

@@ -1,0 +1,283 @@
+/**
+ * Checks a parsed YAML document against the schema of `schema.ts`, turning
+ * it into plain values and remembering where every key and value stands.
+ *
+ * @module
+ */
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type LineCounter,
+  type Node,
+  type Pair,
+  type YAMLMap,
+} from "yaml";
+import { didYouMean, JxInputError, type Pos } from "./errors.ts";
+import { parseDuration } from "./duration.ts";
+import { type Field, type Kind, NAME_RE, VAR_RE } from "./schema.ts";
+
+/** Positions by dotted path: `jobs.a.needs.0` for a value, `jobs.a.needs#` for its key. */
+export type PosMap = Map<string, Pos>;
+
+/** Walks YAML nodes, checking kinds and recording positions. */
+export class Validator {
+  readonly positions: PosMap = new Map();
+  constructor(private file: string, private lines: LineCounter, private doc?: Document) {}
+
+  /** Follows an alias (`*name`) to the node its anchor marks. */
+  deref(node: Node | null): Node | null {
+    if (!isAlias(node)) return node;
+    const target = this.doc ? node.resolve(this.doc) : undefined;
+    if (!target) {
+      this.fail(`unknown alias *${node.source} (no anchor &${node.source} before it)`, node);
+    }
+    return target as Node;
+  }
+
+  /** A mapping's pairs with `<<: *base` merge keys expanded (explicit keys win). */
+  private pairs(map: YAMLMap<Node, Node>, path: string): Pair<Node, Node>[] {
+    const own: Pair<Node, Node>[] = [];
+    const merged: Pair<Node, Node>[] = [];
+    for (const pair of map.items) {
+      const k = isScalar(pair.key) ? pair.key.value : undefined;
+      if (k !== "<<" && !(typeof k === "symbol" && k.description === "<<")) {
+        own.push(pair);
+        continue;
+      }
+      const v = this.deref(pair.value);
+      const sources = isSeq(v) ? v.items.map((i) => this.deref(i as Node)) : [v];
+      for (const src of sources) {
+        if (!isMap(src)) {
+          this.fail(`${path || "file"}: '<<' merges a mapping, got ${typeName(src)}`, pair.value);
+        }
+        merged.push(...this.pairs(src as YAMLMap<Node, Node>, path));
+      }
+    }
+    const keys = new Set(own.map((p) => String(isScalar(p.key) ? p.key.value : "")));
+    return [...merged.filter((p) => !keys.has(String(isScalar(p.key) ? p.key.value : ""))), ...own];
+  }
+
+  /** Position of a node (or the document start). */
+  pos(node: Node | null | undefined): Pos {
+    const off = node?.range?.[0] ?? 0;
+    return this.lines.linePos(off);
+  }
+
+  fail(msg: string, node: Node | null | undefined): never {
+    throw new JxInputError(msg, this.file, this.pos(node));
+  }
+
+  /** Checks `node` against `kind`; `path` names it in messages, e.g. `jobs.a.tokens`. */
+  check(rawNode: Node | null, kind: Kind, path: string): unknown {
+    this.positions.set(path, this.pos(rawNode));
+    const node = this.deref(rawNode);
+    const where = path;
+    const scalar = isScalar(node) ? node.value : undefined;
+    switch (kind.t) {
+      case "string": {
+        if (typeof scalar !== "string") {
+          if (typeof scalar === "number" || typeof scalar === "boolean") {
+            if (!kind.enum) return String(scalar);
+          }
+          this.fail(`${where}: expected a string, got ${typeName(node)}`, node);
+        }
+        if (kind.enum && !kind.enum.includes(scalar)) {
+          this.fail(
+            `${where}: must be one of ${kind.enum.join(", ")}, got '${scalar}'` +
+              didYouMean(scalar, kind.enum),
+            node,
+          );
+        }
+        return scalar;
+      }
+      case "int": {
+        if (typeof scalar !== "number" || !Number.isInteger(scalar)) {
+          const got = typeof scalar === "number" ? String(scalar) : typeName(node);
+          this.fail(`${where}: expected a whole number, got ${got}`, node);
+        }
+        if (scalar < kind.min) {
+          this.fail(`${where}: must be at least ${kind.min}, got ${scalar}`, node);
+        }
+        return scalar;
+      }
+      case "version": {
+        if (scalar !== 1 && scalar !== "1") {
+          this.fail(
+            `${where}: unsupported version ${
+              JSON.stringify(scalar ?? null)
+            } (this jx reads version 1)`,
+            node,
+          );
+        }
+        return 1;
+      }
+      case "duration": {
+        if (typeof scalar !== "string" && typeof scalar !== "number") {
+          this.fail(
+            `${where}: expected a duration (e.g. 500ms, 30s, 2m, 1h, 1m30s), got ${typeName(node)}`,
+            node,
+          );
+        }
+        const ms = parseDuration(scalar);
+        if (ms === undefined) {
+          this.fail(
+            `${where}: bad duration ${JSON.stringify(scalar)} (use e.g. 500ms, 30s, 2m, 1h, 1m30s)`,
+            node,
+          );
+        }
+        return ms;
+      }
+      case "names": {
+        if (typeof scalar === "string") return [scalar];
+        if (!isSeq(node)) {
+          this.fail(
+            `${where}: expected a string or a list of strings, got ${typeName(node)}`,
+            node,
+          );
+        }
+        return node.items.map((raw, i) => {
+          const item = this.deref(raw as Node);
+          const v = isScalar(item) ? item.value : undefined;
+          this.positions.set(`${path}.${i}`, this.pos(raw as Node));
+          if (typeof v !== "string" || v === "") {
+            this.fail(
+              `${where}[${i}]: expected a non-empty string, got ${typeName(item as Node)}`,
+              item as Node,
+            );
+          }
+          return v;
+        });
+      }
+      case "run": {
+        if (typeof scalar === "string") {
+          if (scalar.trim() === "") this.fail(`${where}: empty command`, node);
+          return scalar;
+        }
+        if (!isSeq(node)) {
+          this.fail(`${where}: expected a string or a list (argv), got ${typeName(node)}`, node);
+        }
+        if (node.items.length === 0) this.fail(`${where}: empty argv list`, node);
+        return node.items.map((raw, i) => {
+          const item = this.deref(raw as Node);
+          const v = isScalar(item) ? item.value : undefined;
+          this.positions.set(`${path}.${i}`, this.pos(raw as Node));
+          if (typeof v === "number" || typeof v === "boolean") return String(v);
+          if (typeof v !== "string") {
+            this.fail(
+              `${where}[${i}]: argv items must be strings, got ${typeName(item as Node)}`,
+              item as Node,
+            );
+          }
+          return v;
+        });
+      }
+      case "scalars":
+      case "counts": {
+        if (!isMap(node)) this.fail(`${where}: expected a mapping, got ${typeName(node)}`, node);
+        const out: Record<string, string | number> = {};
+        for (const pair of this.pairs(node as YAMLMap<Node, Node>, path)) {
+          const key = this.key(pair, path);
+          const p = `${path}.${key}`;
+          const re = kind.t === "scalars" ? VAR_RE : NAME_RE;
+          if (!re.test(key)) this.fail(`${where}: invalid name '${key}'`, pair.key);
+          if (kind.t === "counts") {
+            out[key] = this.check(pair.value, { t: "int", min: 1 }, p) as number;
+          } else {
+            this.positions.set(p, this.pos(pair.value));
+            const value = this.deref(pair.value);
+            const v = isScalar(value) ? value.value : undefined;
+            if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
+              this.fail(
+                `${p}: expected a string, number or boolean, got ${typeName(value)}`,
+                pair.value,
+              );
+            }
+            out[key] = String(v);
+          }
+        }
+        return out;
+      }
+      case "entries": {
+        if (node === null || (isScalar(node) && node.value === null)) return {};
+        if (!isMap(node)) {
+          this.fail(`${where}: expected a mapping of names, got ${typeName(node)}`, node);
+        }
+        const out: Record<string, unknown> = {};
+        for (const pair of this.pairs(node as YAMLMap<Node, Node>, path)) {
+          const key = this.key(pair, path);
+          if (!NAME_RE.test(key)) {
+            this.fail(
+              `${where}: invalid name '${key}' (letters, digits and _ . : / + - ; not starting with - or .)`,
+              pair.key,
+            );
+          }
+          out[key] = this.check(pair.value, kind.of, `${path}.${key}`);
+        }
+        return out;
+      }
+      case "object":
+        return this.object(node, kind.fields, path, kind.foreign);
+    }
+  }
+
+  /** A mapping's key as a string, with its position recorded as `path.key#`. */
+  private key(pair: Pair<Node, Node>, path: string): string {
+    const k = isScalar(pair.key) ? pair.key.value : undefined;
+    if (typeof k !== "string" && typeof k !== "number") {
+      this.fail(`${path}: keys must be strings`, pair.key);
+    }
+    const key = String(k);
+    this.positions.set(`${path}.${key}#`, this.pos(pair.key));
+    return key;
+  }
+
+  /** Checks a mapping against named fields: unknown keys, required keys, kinds. */
+  object(
+    rawNode: Node | null,
+    fields: Record<string, Field>,
+    path: string,
+    foreign?: { fields: Record<string, Field>; what: string },
+  ): Record<string, unknown> {
+    const node = this.deref(rawNode);
+    if (!isMap(node)) {
+      this.fail(`${path || "file"}: expected a mapping, got ${typeName(node)}`, rawNode);
+    }
+    const out: Record<string, unknown> = {};
+    for (const pair of this.pairs(node as YAMLMap<Node, Node>, path)) {
+      const key = this.key(pair, path);
+      if (path === "" && key.startsWith("x-")) continue; // extension keys, for anchors
+      const f = fields[key];
+      if (!f) {
+        const hint = foreign && key in foreign.fields
+          ? ` ('${key}' is for ${foreign.what} only)`
+          : didYouMean(key, Object.keys(fields));
+        this.fail(`${path ? path + ": " : ""}unknown key '${key}'${hint}`, pair.key);
+      }
+      out[key] = this.check(pair.value, f.kind, path ? `${path}.${key}` : key);
+    }
+    for (const [k, f] of Object.entries(fields)) {
+      if (f.required && !(k in out)) {
+        const at = this.positions.get(`${path}#`);
+        if (at) throw new JxInputError(`${path}: missing required key '${k}'`, this.file, at);
+        this.fail(`${path}: missing required key '${k}'`, node);
+      }
+    }
+    return out;
+  }
+}
+
+/** How a node is named in messages: `a list`, `a string`, `nothing`... */
+export function typeName(n: Node | null | undefined): string {
+  if (n === null || n === undefined) return "nothing";
+  if (isMap(n)) return "a mapping";
+  if (isSeq(n)) return "a list";
+  if (isAlias(n)) return "an alias";
+  if (isScalar(n)) {
+    if (n.value === null) return "nothing";
+    return typeof n.value === "string" ? "a string" : `a ${typeof n.value}`;
+  }
+  return "something else";
+}

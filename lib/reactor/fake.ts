@@ -1,0 +1,155 @@
+/**
+ * The fake reactor: a virtual clock and scripted processes, so scheduler
+ * tests are deterministic and take no real time.
+ *
+ * @module
+ */
+import type { ChildHandle, ExitStatus, ListenSignal, Reactor, SpawnRequest } from "./types.ts";
+
+/** What a scripted process does. */
+export interface FakeScript {
+  /** How long it runs, in virtual milliseconds. */
+  ms: number;
+  /** Exit code when it ends by itself (default 0). */
+  code?: number;
+  /** Output written at start. */
+  stdout?: string;
+  stderr?: string;
+  /** Signals it ignores (say `SIGTERM`, to test the SIGKILL escalation). */
+  ignores?: string[];
+  /** Makes the spawn fail with this message. */
+  startError?: string;
+}
+
+/** One spawn, as recorded for assertions. */
+export interface FakeRecord {
+  pid: number;
+  argv: string[];
+  env: Record<string, string>;
+  start: number;
+  end?: number;
+  status?: ExitStatus;
+  signals: { at: number; signal: string }[];
+}
+
+interface Event {
+  at: number;
+  seq: number;
+  fn: () => void;
+}
+
+/**
+ * A deterministic reactor. `script(req)` decides what each spawned process
+ * does; `run()` advances the virtual clock until nothing is left to do.
+ *
+ * @example
+ * ```ts
+ * import { FakeReactor } from "./fake.ts";
+ * const r = new FakeReactor(() => ({ ms: 100, code: 0 }));
+ * r.spawn({ argv: ["x"], cwd: "/", env: {}, onOutput() {}, onExit: (s) => console.log(r.now(), s) });
+ * await r.run(); // logs 100 { code: 0, signal: null }
+ * ```
+ */
+export class FakeReactor implements Reactor {
+  readonly name = "fake";
+  /** Every spawn so far. */
+  readonly records: FakeRecord[] = [];
+  private clock = 0;
+  private seq = 0;
+  private queue: Event[] = [];
+  private cancelled = new Set<number>();
+  private listeners = new Map<ListenSignal, Set<() => void>>();
+  private nextPid = 1000;
+
+  constructor(private script: (req: SpawnRequest) => FakeScript) {}
+
+  now(): number {
+    return this.clock;
+  }
+
+  /** Schedules `fn` at virtual time `at`; returns its id. */
+  at(at: number, fn: () => void): number {
+    const seq = ++this.seq;
+    this.queue.push({ at: Math.max(at, this.clock), seq, fn });
+    return seq;
+  }
+
+  spawn(req: SpawnRequest): ChildHandle {
+    const s = this.script(req);
+    const pid = this.nextPid++;
+    const rec: FakeRecord = { pid, argv: req.argv, env: req.env, start: this.clock, signals: [] };
+    this.records.push(rec);
+    const enc = new TextEncoder();
+    let ended = false;
+    let exitEvent = -1;
+    const finish = (status: ExitStatus) => {
+      if (ended) return;
+      ended = true;
+      this.cancelled.add(exitEvent);
+      rec.end = this.clock;
+      rec.status = status;
+      req.onExit(status);
+    };
+    if (s.startError) {
+      this.at(this.clock, () => finish({ code: null, signal: null, error: s.startError }));
+      return { pid: 0, kill() {} };
+    }
+    this.at(this.clock, () => {
+      if (s.stdout) req.onOutput("stdout", enc.encode(s.stdout));
+      if (s.stderr) req.onOutput("stderr", enc.encode(s.stderr));
+    });
+    exitEvent = this.at(this.clock + s.ms, () => finish({ code: s.code ?? 0, signal: null }));
+    return {
+      pid,
+      kill: (signal: string) => {
+        if (ended) return;
+        rec.signals.push({ at: this.clock, signal });
+        if (signal === "SIGKILL" || !(s.ignores ?? []).includes(signal)) {
+          this.at(this.clock, () => finish({ code: null, signal }));
+        }
+      },
+    };
+  }
+
+  setTimer(ms: number, cb: () => void): number {
+    return this.at(this.clock + ms, cb);
+  }
+
+  clearTimer(id: number): void {
+    this.cancelled.add(id);
+  }
+
+  onSignal(signal: ListenSignal, cb: () => void): () => void {
+    let set = this.listeners.get(signal);
+    if (!set) this.listeners.set(signal, set = new Set());
+    set.add(cb);
+    return () => set!.delete(cb);
+  }
+
+  /** Delivers a signal to jx's listeners, as if a user pressed Ctrl-C. */
+  raise(signal: ListenSignal): void {
+    for (const cb of [...(this.listeners.get(signal) ?? [])]) cb();
+  }
+
+  /** Runs events in time order until none is left; returns the final virtual time. */
+  async run(): Promise<number> {
+    for (;;) {
+      // Let promise continuations of the last event settle first.
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      if (!this.queue.length) return this.clock;
+      let best = 0;
+      for (let i = 1; i < this.queue.length; i++) {
+        const a = this.queue[i], b = this.queue[best];
+        if (a.at < b.at || (a.at === b.at && a.seq < b.seq)) best = i;
+      }
+      const [ev] = this.queue.splice(best, 1);
+      if (this.cancelled.has(ev.seq)) continue;
+      this.clock = ev.at;
+      ev.fn();
+    }
+  }
+
+  close(): void {
+    this.queue = [];
+  }
+}

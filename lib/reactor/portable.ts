@@ -1,0 +1,219 @@
+/**
+ * The portable reactor: processes and pipes through the runtime's own APIs
+ * (`Deno.Command` on Deno, `Bun.spawn` on Bun), timers through `setTimeout`,
+ * signals through the runtime's listeners.
+ *
+ * @module
+ */
+import { statSync } from "node:fs";
+import process from "node:process";
+import { bun, deno, isBun } from "../runtime/mod.ts";
+import type {
+  ChildHandle,
+  ExitStatus,
+  ListenSignal,
+  Reactor,
+  SpawnRequest,
+  StreamName,
+} from "./types.ts";
+
+/** Signal numbers on Linux x86_64, for statuses reported as numbers. */
+const SIGNAL_NAMES: Record<number, string> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  3: "SIGQUIT",
+  4: "SIGILL",
+  5: "SIGTRAP",
+  6: "SIGABRT",
+  7: "SIGBUS",
+  8: "SIGFPE",
+  9: "SIGKILL",
+  10: "SIGUSR1",
+  11: "SIGSEGV",
+  12: "SIGUSR2",
+  13: "SIGPIPE",
+  14: "SIGALRM",
+  15: "SIGTERM",
+  17: "SIGCHLD",
+  18: "SIGCONT",
+  19: "SIGSTOP",
+  20: "SIGTSTP",
+  24: "SIGXCPU",
+  25: "SIGXFSZ",
+};
+
+/** The name of a signal given as a number or a name. */
+export function signalName(sig: number | string | null | undefined): string | null {
+  if (sig === null || sig === undefined) return null;
+  if (typeof sig === "number") return SIGNAL_NAMES[sig] ?? `SIG${sig}`;
+  return sig.startsWith("SIG") ? sig : `SIG${sig}`;
+}
+
+/**
+ * Sends `signal` to process group `pid`, ignoring a group that is already
+ * gone. Falls back to the pid alone when the group does not exist yet (a
+ * child killed before its `setsid` ran).
+ */
+export function killGroup(pid: number, signal: string): void {
+  const name = signalName(signal)!;
+  try {
+    process.kill(-pid, name);
+  } catch {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // ESRCH: it has exited.
+    }
+  }
+}
+
+/**
+ * `setsid(1)`, when the machine has it. On Deno, `detached: true` makes the
+ * runtime fork() the whole jx process for every child (about 3 ms of system
+ * time each, measured in bench/RESULTS.md), while a plain spawn uses vfork;
+ * starting `setsid CMD` that way costs one extra exec and gives the same new
+ * session and process group.
+ */
+const SETSID = ["/usr/bin/setsid", "/bin/setsid"].find((p) => {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+});
+
+async function pump(
+  stream: ReadableStream<Uint8Array> | null | undefined,
+  name: StreamName,
+  onOutput: SpawnRequest["onOutput"],
+): Promise<void> {
+  if (!stream) return;
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      if (value.length) onOutput(name, value);
+    }
+  } catch {
+    // A read error ends the stream; the exit status still comes.
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function spawnDeno(req: SpawnRequest): ChildHandle {
+  const D = deno();
+  let child;
+  const argv = SETSID ? [SETSID, ...req.argv] : req.argv;
+  try {
+    child = new D.Command(argv[0], {
+      args: argv.slice(1),
+      cwd: req.cwd,
+      env: req.env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      detached: !SETSID,
+    }).spawn();
+  } catch (e) {
+    return failedStart(req, e);
+  }
+  const pid: number = child.pid;
+  Promise.all([
+    pump(child.stdout, "stdout", req.onOutput),
+    pump(child.stderr, "stderr", req.onOutput),
+    child.status,
+  ]).then(([, , st]: [unknown, unknown, { code: number; signal: string | null }]) => {
+    req.onExit({ code: st.signal ? null : st.code, signal: signalName(st.signal) });
+  }, (e: unknown) => req.onExit({ code: null, signal: null, error: String(e) }));
+  return { pid, kill: (sig) => killGroup(pid, sig) };
+}
+
+function spawnBun(req: SpawnRequest): ChildHandle {
+  let child;
+  try {
+    child = bun().spawn({
+      cmd: req.argv,
+      cwd: req.cwd,
+      env: req.env,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      detached: true,
+    });
+  } catch (e) {
+    return failedStart(req, e);
+  }
+  const pid: number = child.pid;
+  Promise.all([
+    pump(child.stdout, "stdout", req.onOutput),
+    pump(child.stderr, "stderr", req.onOutput),
+    child.exited,
+  ]).then(() => {
+    const sig = signalName(child.signalCode);
+    req.onExit({ code: sig ? null : child.exitCode, signal: sig });
+  }, (e: unknown) => req.onExit({ code: null, signal: null, error: String(e) }));
+  return { pid, kill: (sig) => killGroup(pid, sig) };
+}
+
+function failedStart(req: SpawnRequest, e: unknown): ChildHandle {
+  const err = e as { code?: string; message?: string };
+  let msg = err.message ?? String(e);
+  if (err.code === "ENOENT" || /not found|No such file/i.test(msg)) {
+    msg = `cannot start '${req.argv[0]}' in ${req.cwd}: no such file or directory`;
+  }
+  const status: ExitStatus = { code: null, signal: null, error: msg };
+  queueMicrotask(() => req.onExit(status));
+  return { pid: 0, kill: () => {} };
+}
+
+/**
+ * Creates the portable reactor for the current runtime.
+ *
+ * @example
+ * ```ts
+ * import { createPortableReactor } from "./portable.ts";
+ * const r = createPortableReactor();
+ * r.spawn({ argv: ["true"], cwd: "/", env: {}, onOutput() {}, onExit: (s) => console.log(s) });
+ * ```
+ */
+export function createPortableReactor(): Reactor {
+  const spawn = isBun ? spawnBun : spawnDeno;
+  const timers = new Map<number, ReturnType<typeof setTimeout>>();
+  let nextTimer = 1;
+  return {
+    name: "portable",
+    now: () => performance.now(),
+    spawn,
+    setTimer(ms, cb) {
+      const id = nextTimer++;
+      timers.set(
+        id,
+        setTimeout(() => {
+          timers.delete(id);
+          cb();
+        }, ms),
+      );
+      return id;
+    },
+    clearTimer(id) {
+      const t = timers.get(id);
+      if (t !== undefined) clearTimeout(t);
+      timers.delete(id);
+    },
+    onSignal(sig: ListenSignal, cb) {
+      if (isBun) {
+        process.on(sig, cb);
+        return () => process.off(sig, cb);
+      }
+      deno().addSignalListener(sig, cb);
+      return () => deno().removeSignalListener(sig, cb);
+    },
+    close() {
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}

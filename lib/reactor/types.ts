@@ -1,0 +1,81 @@
+/**
+ * The reactor interface: everything the scheduler needs from the operating
+ * system, as callbacks. Backends: `portable` (the runtime's own process and
+ * stream APIs), `fake` (virtual clock, scripted processes, for tests), and
+ * later `epoll` (Linux, through FFI).
+ *
+ * @module
+ */
+
+/** How a child ended. */
+export interface ExitStatus {
+  /** Exit code, or null when killed by a signal or never started. */
+  code: number | null;
+  /** Signal name (`SIGTERM`) when killed by one, else null. */
+  signal: string | null;
+  /** Set when the process could not be started at all (the command or cwd missing...). */
+  error?: string;
+}
+
+/** Which output stream a chunk came from. */
+export type StreamName = "stdout" | "stderr";
+
+/** What to start and where to report. */
+export interface SpawnRequest {
+  /** Program and arguments; `argv[0]` is looked up on PATH. */
+  argv: string[];
+  /** Absolute working directory. */
+  cwd: string;
+  /** The complete environment of the child. */
+  env: Record<string, string>;
+  /** Called for every chunk of output, in the order read. */
+  onOutput(stream: StreamName, chunk: Uint8Array): void;
+  /** Called once, after the process exited and all its output was delivered. */
+  onExit(status: ExitStatus): void;
+}
+
+/** A started child: the leader of its own process group. */
+export interface ChildHandle {
+  /** The process id (also its process-group id). */
+  readonly pid: number;
+  /** Sends a signal to the child's whole process group; no error if it is gone. */
+  kill(signal: string): void;
+}
+
+/** Signals jx listens for. */
+export type ListenSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
+
+/**
+ * The event loop as the scheduler sees it.
+ *
+ * @example
+ * ```ts
+ * import type { Reactor } from "./types.ts";
+ * function runOne(r: Reactor): Promise<number | null> {
+ *   return new Promise((done) => {
+ *     r.spawn({
+ *       argv: ["/bin/echo", "hi"],
+ *       cwd: "/",
+ *       env: {},
+ *       onOutput: () => {},
+ *       onExit: (s) => done(s.code),
+ *     });
+ *   });
+ * }
+ * ```
+ */
+export interface Reactor {
+  /** `portable`, `fake`, `epoll`. */
+  readonly name: string;
+  /** Milliseconds on a monotonic clock. */
+  now(): number;
+  /** Starts a child in a new process group. Start failures arrive through `onExit` with `error`. */
+  spawn(req: SpawnRequest): ChildHandle;
+  /** Calls `cb` once after `ms`. */
+  setTimer(ms: number, cb: () => void): number;
+  clearTimer(id: number): void;
+  /** Listens for a signal to jx itself; returns the function that stops listening. */
+  onSignal(signal: ListenSignal, cb: () => void): () => void;
+  /** Releases what the backend holds. */
+  close(): void;
+}

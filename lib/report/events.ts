@@ -1,0 +1,51 @@
+/**
+ * The NDJSON event log (`--events FILE`): one JSON object per line, written
+ * as events happen, in order.
+ *
+ * @module
+ */
+import { closeSync, openSync, writeSync } from "node:fs";
+import type { Reporter, RunEvent } from "../scheduler/events.ts";
+
+/**
+ * Writes every event but `job.output` to `path`, one line each.
+ *
+ * @example
+ * ```ts
+ * import { EventLog } from "./events.ts";
+ * const log = new EventLog("/tmp/events.ndjson");
+ * log.event({ type: "run.end", t: 1.5, status: "ok", exit: 0, ms: 1.5 });
+ * log.close();
+ * ```
+ */
+export class EventLog implements Reporter {
+  private fd: number;
+  private pending: string[] = [];
+
+  constructor(path: string) {
+    this.fd = openSync(path, "w");
+  }
+
+  event(e: RunEvent): void {
+    if (e.type === "job.output") return;
+    const r3 = (x: number) => Math.round(x * 1000) / 1000;
+    const line =
+      JSON.stringify("ms" in e ? { ...e, t: r3(e.t), ms: r3(e.ms) } : { ...e, t: r3(e.t) }) + "\n";
+    this.pending.push(line);
+    // Batch lines of one burst; every end of a job or run flushes.
+    if (e.type !== "job.start" || this.pending.length > 64) this.flush();
+  }
+
+  private flush(): void {
+    if (!this.pending.length) return;
+    const data = new TextEncoder().encode(this.pending.join(""));
+    this.pending = [];
+    let off = 0;
+    while (off < data.length) off += writeSync(this.fd, data, off);
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Chrome trace-event JSON (`--trace FILE`), one lane per job slot, for
+ * Perfetto or chrome://tracing.
+ *
+ * @module
+ */
+import { writeFileSync } from "node:fs";
+import type { Reporter, RunEvent } from "../scheduler/events.ts";
+
+interface Open {
+  lane: number;
+  start: number;
+  attempt: number;
+}
+
+/**
+ * Collects job spans and writes the trace when the run ends.
+ *
+ * @example
+ * ```ts
+ * import { TraceWriter } from "./trace.ts";
+ * const tr = new TraceWriter("/tmp/trace.json");
+ * tr.event({ type: "job.start", t: 0, job: "a", pid: 1, attempt: 1 });
+ * tr.event({ type: "job.end", t: 5, job: "a", status: "ok", exit: 0, signal: null, ms: 5, attempt: 1 });
+ * tr.close();
+ * ```
+ */
+export class TraceWriter implements Reporter {
+  private events: Record<string, unknown>[] = [];
+  private open = new Map<string, Open>();
+  private lanes: boolean[] = [];
+
+  constructor(private path: string) {}
+
+  event(e: RunEvent): void {
+    if (e.type === "job.start") {
+      let lane = this.lanes.indexOf(false);
+      if (lane < 0) lane = this.lanes.push(true) - 1;
+      this.lanes[lane] = true;
+      this.open.set(e.job, { lane, start: e.t, attempt: e.attempt });
+    } else if (e.type === "job.end") {
+      const o = this.open.get(e.job);
+      if (!o) return;
+      this.open.delete(e.job);
+      this.lanes[o.lane] = false;
+      this.events.push({
+        name: e.job,
+        cat: e.status,
+        ph: "X",
+        ts: Math.round(o.start * 1000),
+        dur: Math.max(1, Math.round((e.t - o.start) * 1000)),
+        pid: 1,
+        tid: o.lane + 1,
+        args: { status: e.status, exit: e.exit, signal: e.signal, attempt: e.attempt },
+      });
+    } else if (e.type === "job.skip") {
+      this.events.push({
+        name: `${e.job} (skipped: ${e.reason})`,
+        ph: "i",
+        s: "g",
+        ts: Math.round(e.t * 1000),
+        pid: 1,
+        tid: 0,
+      });
+    }
+  }
+
+  close(): void {
+    const meta = [
+      { name: "process_name", ph: "M", pid: 1, tid: 0, args: { name: "jx" } },
+      ...this.lanes.map((_, i) => ({
+        name: "thread_name",
+        ph: "M",
+        pid: 1,
+        tid: i + 1,
+        args: { name: `slot ${i + 1}` },
+      })),
+    ];
+    writeFileSync(
+      this.path,
+      JSON.stringify({ traceEvents: [...meta, ...this.events], displayTimeUnit: "ms" }) + "\n",
+    );
+  }
+}

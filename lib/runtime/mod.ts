@@ -1,0 +1,88 @@
+/**
+ * The few places where Deno and Bun differ, behind one door.
+ *
+ * @module
+ */
+import { writeSync } from "node:fs";
+
+/** The shape of the `Deno` global this project uses (typed by Deno itself when present). */
+// deno-lint-ignore no-explicit-any
+type AnyGlobal = any;
+const g = globalThis as AnyGlobal;
+
+/** True when running under Bun. */
+export const isBun: boolean = typeof g.Bun !== "undefined";
+/** True when running under Deno. */
+export const isDeno: boolean = typeof g.Deno !== "undefined" && !isBun;
+
+/** `deno 2.9.6` or `bun 1.4.4`. */
+export function runtimeName(): string {
+  if (isBun) return `bun ${g.Bun.version}`;
+  if (isDeno) return `deno ${g.Deno.version.deno}`;
+  return `node ${g.process?.version}`;
+}
+
+/** The Bun global, untyped (Deno type-checks this project). */
+export function bun(): AnyGlobal {
+  return g.Bun;
+}
+
+/** The Deno global. */
+export function deno(): AnyGlobal {
+  return g.Deno;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Writes all of `data` to fd 1 or 2, synchronously, so that nothing is lost
+ * when the process exits right after.
+ */
+export function writeAll(fd: 1 | 2, data: string | Uint8Array): void {
+  let bytes = typeof data === "string" ? encoder.encode(data) : data;
+  if (isDeno) {
+    const f = fd === 1 ? g.Deno.stdout : g.Deno.stderr;
+    while (bytes.length) {
+      try {
+        bytes = bytes.subarray(f.writeSync(bytes));
+      } catch (e) {
+        if ((e as Error).name === "BrokenPipe") return;
+        throw e;
+      }
+    }
+    return;
+  }
+  while (bytes.length) {
+    try {
+      bytes = bytes.subarray(writeSync(fd, bytes));
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "EAGAIN") continue;
+      if (code === "EPIPE") return;
+      throw e;
+    }
+  }
+}
+
+/** Whether fd 1 or 2 is a terminal. */
+export function isTerminal(fd: 1 | 2): boolean {
+  if (isDeno) return (fd === 1 ? g.Deno.stdout : g.Deno.stderr).isTerminal();
+  return Boolean(g.process?.[fd === 1 ? "stdout" : "stderr"]?.isTTY);
+}
+
+/** Terminal width, or 80. */
+export function terminalColumns(): number {
+  try {
+    if (isDeno) return g.Deno.consoleSize().columns || 80;
+    return g.process?.stderr?.columns || 80;
+  } catch {
+    return 80;
+  }
+}
+
+/** Exits the process now. */
+export function exit(code: number): never {
+  if (isDeno) g.Deno.exit(code);
+  g.process.exit(code);
+  throw new Error("unreachable");
+}

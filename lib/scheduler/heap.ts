@@ -1,0 +1,55 @@
+/**
+ * A binary min-heap of numbers: the ready queue, ordered by file position.
+ *
+ * @module
+ */
+
+/**
+ * Min-heap of non-negative integers.
+ *
+ * @example
+ * ```ts
+ * import { MinHeap } from "./heap.ts";
+ * const h = new MinHeap();
+ * h.push(3); h.push(1);
+ * h.pop(); // 1
+ * ```
+ */
+export class MinHeap {
+  private a: number[] = [];
+
+  get size(): number {
+    return this.a.length;
+  }
+
+  push(v: number): void {
+    const a = this.a;
+    a.push(v);
+    for (let i = a.length - 1; i > 0;) {
+      const p = (i - 1) >> 1;
+      if (a[p] <= a[i]) break;
+      [a[p], a[i]] = [a[i], a[p]];
+      i = p;
+    }
+  }
+
+  pop(): number | undefined {
+    const a = this.a;
+    if (!a.length) return undefined;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length) {
+      a[0] = last;
+      for (let i = 0;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < a.length && a[l] < a[m]) m = l;
+        if (r < a.length && a[r] < a[m]) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}

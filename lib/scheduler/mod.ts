@@ -1,0 +1,19 @@
+/**
+ * The scheduler: a pure plan over the job graph, driven over a reactor.
+ *
+ * @example
+ * ```ts
+ * import { loadJobsFile } from "../graph/mod.ts";
+ * import { createPortableReactor } from "../reactor/mod.ts";
+ * import { runJobs } from "./mod.ts";
+ * const g = loadJobsFile("jobs.yaml");
+ * const r = await runJobs(g, g.select([]), { reactor: createPortableReactor(), jobs: 4 });
+ * ```
+ *
+ * @module
+ */
+export type { JobStatus, Reporter, RunEvent, SkipReason } from "./events.ts";
+export { type Outcome, Plan, type Skipped } from "./plan.ts";
+export { newRunId, runJobs, type RunOptions, type RunResult } from "./run.ts";
+export { LocalSlots, Pools, type Slots } from "./slots.ts";
+export { MinHeap } from "./heap.ts";

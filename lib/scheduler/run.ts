@@ -1,0 +1,266 @@
+/**
+ * The builder: drives a `Plan` over a `Reactor`. Event-driven: a job starts
+ * in the callback that resolved its last dependency; there is no polling.
+ *
+ * @module
+ */
+import type { Graph } from "../graph/graph.ts";
+import type { JobSpec } from "../graph/types.ts";
+import type { ChildHandle, ExitStatus, ListenSignal, Reactor } from "../reactor/types.ts";
+import type { JobStatus, Reporter, RunEvent } from "./events.ts";
+import { Plan } from "./plan.ts";
+import { LocalSlots, Pools, type Slots } from "./slots.ts";
+
+/** How to run. */
+export interface RunOptions {
+  reactor: Reactor;
+  /** Job-slot limit (`-j`); ignored when `slots` is given. */
+  jobs?: number;
+  /** A slot source (a jobserver); default: a local counter of `jobs`. */
+  slots?: Slots;
+  /** What `run.start` says about the jobserver. */
+  jobserver?: "server" | "client" | "none";
+  /** `-k`: keep running what does not depend on a failure. */
+  keepGoing?: boolean;
+  /** `-n`: resolve every job as `dry-run`, run nothing. */
+  dryRun?: boolean;
+  /** Receivers of the run's events. */
+  reporters?: Reporter[];
+  /** The environment every job starts from (default: jx's own). */
+  baseEnv?: Record<string, string>;
+  /** Added to every job's environment, after the job's own `env`. */
+  extraEnv?: Record<string, string>;
+  /** `JX_RUN_ID`; generated when absent. */
+  runId?: string;
+  /** Listen for SIGINT/SIGTERM/SIGHUP (default true). */
+  handleSignals?: boolean;
+}
+
+/** What a run ended with. */
+export interface RunResult {
+  /** The process exit code: 0, 1, or 128+signal when interrupted. */
+  exit: number;
+  status: "ok" | "failed" | "interrupted";
+  /** Per job: the final status, or the skip reason. */
+  results: Map<string, { status: JobStatus | "skipped"; reason?: string; because?: string }>;
+  ms: number;
+}
+
+interface Running {
+  spec: JobSpec;
+  handle: ChildHandle;
+  attempt: number;
+  start: number;
+  timeoutTimer?: number;
+  killTimer?: number;
+  timedOut: boolean;
+}
+
+const NO_HANDLE: ChildHandle = { pid: 0, kill() {} };
+
+const SIGNAL_EXIT: Record<ListenSignal, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+/** A short random id for `JX_RUN_ID`. */
+export function newRunId(): string {
+  return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 8);
+}
+
+/**
+ * Runs the selected jobs of a graph.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "../graph/mod.ts";
+ * import { createPortableReactor } from "../reactor/mod.ts";
+ * import { runJobs } from "./run.ts";
+ * const g = parseJobsFile("jobs:\n  hi: { run: echo hi }\n", "j.yaml");
+ * const result = await runJobs(g, g.select([]), { reactor: createPortableReactor(), jobs: 2 });
+ * console.log(result.exit); // 0
+ * ```
+ */
+export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Promise<RunResult> {
+  const modules = selected.filter((j) => j.kind === "module");
+  if (modules.length) {
+    throw new Error(
+      `modules are not supported yet (needed: ${modules.map((m) => m.name).join(", ")})`,
+    );
+  }
+  const reactor = opts.reactor;
+  const reporters = opts.reporters ?? [];
+  const slots = opts.slots ?? new LocalSlots(Math.max(1, opts.jobs ?? 1));
+  const pools = new Pools(graph.pools);
+  const plan = new Plan(graph, selected);
+  const running = new Map<string, Running>();
+  const results: RunResult["results"] = new Map();
+  const runId = opts.runId ?? newRunId();
+  const baseEnv = opts.baseEnv ?? currentEnv();
+  const t0 = reactor.now();
+  let failures = 0;
+  let interrupted: ListenSignal | undefined;
+  let finished = false;
+  let resolveDone!: (r: RunResult) => void;
+  const done = new Promise<RunResult>((r) => resolveDone = r);
+
+  const emit = (e: RunEvent) => {
+    for (const r of reporters) r.event(e);
+  };
+  const t = () => reactor.now() - t0;
+
+  const flushSkips = () => {
+    for (const s of plan.takeSkipped()) {
+      results.set(s.job, { status: "skipped", reason: s.reason, because: s.because });
+      emit({ type: "job.skip", t: t(), job: s.job, reason: s.reason, because: s.because });
+    }
+  };
+
+  const envFor = (spec: JobSpec): Record<string, string> => ({
+    ...baseEnv,
+    ...spec.env,
+    ...opts.extraEnv,
+    JX_JOB: spec.name,
+    JX_RUN_ID: runId,
+  });
+
+  const startAttempt = (spec: JobSpec, attempt: number) => {
+    const r: Running = { spec, handle: NO_HANDLE, attempt, start: reactor.now(), timedOut: false };
+    r.handle = reactor.spawn({
+      argv: spec.argv,
+      cwd: spec.cwd,
+      env: envFor(spec),
+      onOutput: (stream, chunk) =>
+        emit({ type: "job.output", t: t(), job: spec.name, stream, chunk }),
+      onExit: (st) => ended(r, st),
+    });
+    running.set(spec.name, r);
+    emit({ type: "job.start", t: r.start - t0, job: spec.name, pid: r.handle.pid, attempt });
+    if (spec.timeoutMs !== undefined) {
+      r.timeoutTimer = reactor.setTimer(spec.timeoutMs, () => {
+        r.timedOut = true;
+        terminate(r, "SIGTERM");
+      });
+    }
+  };
+
+  /** Sends `signal` to a job's process group, then SIGKILL after its grace period. */
+  const terminate = (r: Running, signal: string) => {
+    r.handle.kill(signal);
+    if (r.killTimer === undefined) {
+      r.killTimer = reactor.setTimer(r.spec.graceMs, () => r.handle.kill("SIGKILL"));
+    }
+  };
+
+  const ended = (r: Running, st: ExitStatus) => {
+    if (r.timeoutTimer !== undefined) reactor.clearTimer(r.timeoutTimer);
+    if (r.killTimer !== undefined) reactor.clearTimer(r.killTimer);
+    running.delete(r.spec.name);
+    const status: JobStatus = interrupted && st.code !== 0
+      ? "cancelled"
+      : r.timedOut
+      ? "timeout"
+      : st.code === 0 && !st.error
+      ? "ok"
+      : "failed";
+    const spec = r.spec;
+    const retrying = (status === "failed" || status === "timeout") && r.attempt <= spec.retries &&
+      !plan.stopping;
+    emit({
+      type: "job.end",
+      t: t(),
+      job: spec.name,
+      status,
+      exit: st.code,
+      signal: st.signal,
+      ms: reactor.now() - r.start,
+      attempt: r.attempt,
+      ...(st.error ? { error: st.error } : {}),
+      ...(retrying ? { retrying } : {}),
+      ...(status !== "ok" && plan.conditionJobs.has(spec.name) ? { condition: true } : {}),
+    });
+    if (retrying) {
+      startAttempt(spec, r.attempt + 1);
+      return;
+    }
+    slots.give(spec.tokens);
+    pools.give(spec.pools);
+    results.set(spec.name, { status });
+    plan.finish(spec.name, status);
+    if (status !== "ok" && status !== "cancelled" && plan.failureCounts(spec.name)) {
+      failures++;
+      if (!opts.keepGoing) plan.stop("failure");
+    }
+    pump();
+  };
+
+  const tryStart = (spec: JobSpec): "started" | "blocked" | "full" => {
+    if (slots.free === 0) return "full";
+    if (!slots.tryTake(spec.tokens)) return "blocked";
+    if (!pools.tryTake(spec.pools)) {
+      slots.give(spec.tokens);
+      return "blocked";
+    }
+    plan.start(spec.name);
+    startAttempt(spec, 1);
+    return "started";
+  };
+
+  const pump = () => {
+    if (finished) return;
+    if (!plan.stopping) {
+      if (opts.dryRun) {
+        plan.offerReady((spec) => {
+          plan.skipReady(spec.name, "dry-run");
+          return "started";
+        });
+      } else plan.offerReady(tryStart);
+    }
+    flushSkips();
+    if (plan.done && running.size === 0) finish();
+  };
+
+  const unlisten: (() => void)[] = [];
+  const onSignal = (sig: ListenSignal) => {
+    if (interrupted) {
+      for (const r of running.values()) r.handle.kill("SIGKILL");
+      return;
+    }
+    interrupted = sig;
+    plan.stop("interrupt");
+    // SIGTERM, whatever jx received: a shell's background jobs ignore SIGINT.
+    for (const r of running.values()) terminate(r, "SIGTERM");
+    pump();
+  };
+  if (opts.handleSignals !== false) {
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as ListenSignal[]) {
+      unlisten.push(reactor.onSignal(sig, () => onSignal(sig)));
+    }
+  }
+
+  const finish = () => {
+    finished = true;
+    for (const u of unlisten) u();
+    const exit = interrupted ? SIGNAL_EXIT[interrupted] : failures ? 1 : 0;
+    const status = interrupted ? "interrupted" : failures ? "failed" : "ok";
+    const ms = t();
+    emit({ type: "run.end", t: ms, status, exit, ms });
+    resolveDone({ exit, status, results, ms });
+  };
+
+  emit({
+    type: "run.start",
+    t: 0,
+    jobs: plan.size,
+    slots: slots.limit,
+    jobserver: opts.jobserver ?? "none",
+  });
+  pump();
+  return done;
+}
+
+function currentEnv(): Record<string, string> {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  if (g.Deno && !g.Bun) return g.Deno.env.toObject();
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(g.process?.env ?? {})) if (typeof v === "string") out[k] = v;
+  return out;
+}

@@ -1,0 +1,66 @@
+/**
+ * Job slots and pools: counted resources a job holds while it runs.
+ *
+ * @module
+ */
+
+/**
+ * A source of job slots. The local counter is the default; the jobserver
+ * implements the same interface over make's pool.
+ */
+export interface Slots {
+  /** The most slots ever available at once. */
+  readonly limit: number;
+  /** Takes `n` slots if that many are free now. */
+  tryTake(n: number): boolean;
+  /** Gives `n` slots back. */
+  give(n: number): void;
+  /** Slots free now. */
+  readonly free: number;
+}
+
+/**
+ * A plain counter of `limit` slots.
+ *
+ * @example
+ * ```ts
+ * import { LocalSlots } from "./slots.ts";
+ * const s = new LocalSlots(2);
+ * s.tryTake(2); // true
+ * s.tryTake(1); // false
+ * s.give(2);
+ * ```
+ */
+export class LocalSlots implements Slots {
+  free: number;
+  constructor(readonly limit: number) {
+    this.free = limit;
+  }
+  tryTake(n: number): boolean {
+    if (n > this.free) return false;
+    this.free -= n;
+    return true;
+  }
+  give(n: number): void {
+    this.free += n;
+    if (this.free > this.limit) {
+      throw new Error(`slot accounting: ${this.free} free of ${this.limit}`);
+    }
+  }
+}
+
+/** Named pools with capacities; a job takes units of several at once or none. */
+export class Pools {
+  private free: Map<string, number>;
+  constructor(capacity: Map<string, number>) {
+    this.free = new Map(capacity);
+  }
+  tryTake(want: Record<string, number>): boolean {
+    for (const [p, n] of Object.entries(want)) if ((this.free.get(p) ?? 0) < n) return false;
+    for (const [p, n] of Object.entries(want)) this.free.set(p, this.free.get(p)! - n);
+    return true;
+  }
+  give(want: Record<string, number>): void {
+    for (const [p, n] of Object.entries(want)) this.free.set(p, this.free.get(p)! + n);
+  }
+}

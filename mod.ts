@@ -1,0 +1,62 @@
+/**
+ * jx as a library: load a jobs file (or write one inline), run it, and
+ * receive its events.
+ *
+ * @example
+ * ```ts
+ * import { createReactor, parseJobsFile, runJobs } from "./mod.ts";
+ *
+ * const graph = parseJobsFile(
+ *   `
+ * jobs:
+ *   gen: { run: "echo '#define N 1' > gen.h", writes: [gen.h] }
+ *   use: { run: cat gen.h, reads: ["*.h"] }
+ * `,
+ *   "inline.yaml",
+ * );
+ * const result = await runJobs(graph, graph.select([]), {
+ *   reactor: createReactor("portable"),
+ *   jobs: 4,
+ *   reporters: [{ event: (e) => e.type === "job.end" && console.log(e.job, e.status) }],
+ * });
+ * console.log(result.exit); // 0
+ * ```
+ *
+ * @module
+ */
+export {
+  type Edge,
+  formatMs,
+  Graph,
+  type JobSpec,
+  JxInputError,
+  loadJobsFile,
+  type LoadOptions,
+  parseDuration,
+  parseJobsFile,
+  toJsonSchema,
+} from "./lib/graph/mod.ts";
+export {
+  type ChildHandle,
+  createPortableReactor,
+  createReactor,
+  type ExitStatus,
+  FakeReactor,
+  type FakeScript,
+  type Reactor,
+  type SpawnRequest,
+} from "./lib/reactor/mod.ts";
+export {
+  type JobStatus,
+  LocalSlots,
+  Plan,
+  type Reporter,
+  type RunEvent,
+  runJobs,
+  type RunOptions,
+  type RunResult,
+  type SkipReason,
+  type Slots,
+} from "./lib/scheduler/mod.ts";
+export { ConsoleReporter, EventLog, type OutputMode, TraceWriter } from "./lib/report/mod.ts";
+export { main } from "./lib/cli/main.ts";

@@ -1,0 +1,297 @@
+/**
+ * End-to-end: the real CLI on real processes, under Deno and under Bun.
+ * Ordering is proved from the event log, never from wall-clock speed.
+ */
+import assert from "node:assert/strict";
+import { jxCommand, readEvents, runJx, RUNTIMES, spans, tempDir } from "../helpers.ts";
+
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(path: string, ms = 10_000): Promise<string> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      const text = await Deno.readTextFile(path);
+      if (text.trim()) return text.trim();
+    } catch { /* not yet */ }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${path}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] resource ordering from the event log: writer, overlapping readers, next writer`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  gen:
+    run: sleep 0.2; mkdir -p out; echo '#define X 1' > out/gen.h
+    writes: [out/gen.h]
+  r1:
+    run: sleep 0.4; cat out/gen.h
+    reads: [out/*.h]
+  r2:
+    run: sleep 0.4; cat out/gen.h
+    reads: [out/*.h]
+  regen:
+    run: echo '#define X 2' > out/gen.h
+    writes: [out/gen.h]
+  free:
+    run: "true"
+`,
+    });
+    const r = await runJx(["run", "-j4", "--events", "ev.ndjson"], { cwd: dir, runtime: rt });
+    assert.equal(r.code, 0, r.stderr);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    const s = spans(ev);
+    assert.ok(s.get("r1")!.start >= s.get("gen")!.end, "r1 after gen");
+    assert.ok(s.get("r2")!.start >= s.get("gen")!.end, "r2 after gen");
+    assert.ok(
+      s.get("r1")!.start < s.get("r2")!.end && s.get("r2")!.start < s.get("r1")!.end,
+      "readers overlap",
+    );
+    assert.ok(
+      s.get("regen")!.start >= Math.max(s.get("r1")!.end, s.get("r2")!.end),
+      "writer after readers",
+    );
+    assert.ok(s.get("free")!.start < s.get("gen")!.end, "an unrelated job does not wait");
+    assert.equal(ev[0].type, "run.start");
+    assert.equal(ev[0].jobs, 5);
+    assert.equal(ev[0].slots, 4);
+    assert.equal(ev.at(-1)!.type, "run.end");
+    assert.equal(ev.at(-1)!.exit, 0);
+    for (let i = 1; i < ev.length; i++) assert.ok(ev[i].t >= ev[i - 1].t, "events in time order");
+  });
+
+  Deno.test(`[${rt}] buffered output is whole per job; stream output is prefixed`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  a: { run: "for i in 1 2 3; do echo a$i; sleep 0.05; done" }
+  b: { run: "for i in 1 2 3; do echo b$i; sleep 0.05; done; echo b-err >&2" }
+`,
+    });
+    const buf = await runJx(["run"], { cwd: dir, runtime: rt });
+    assert.equal(buf.code, 0);
+    assert.match(buf.stdout, /── a \(.*\)\na1\na2\na3\n/);
+    assert.match(buf.stdout, /── b \(.*\)\nb1\nb2\nb3\nb-err\n/);
+    assert.match(buf.stderr, /jx: ok: 2 ok in /);
+    const st = await runJx(["run", "--output", "stream"], { cwd: dir, runtime: rt });
+    assert.equal(st.code, 0);
+    for (const l of ["[a] a1", "[a] a3", "[b] b2"]) assert.ok(st.stdout.includes(l + "\n"), l);
+    assert.ok(st.stderr.includes("[b] b-err\n"));
+    const q = await runJx(["run", "--output", "quiet"], { cwd: dir, runtime: rt });
+    assert.equal(q.stdout, "");
+    assert.match(q.stderr, /jx: ok: 2 ok/);
+  });
+
+  Deno.test(`[${rt}] a failure: exit 1, output shown, fail fast, -k keeps going`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  bad: { run: "echo broken; exit 3" }
+  slow: { run: sleep 0.3 }
+  after-slow: { run: "true", needs: [slow] }
+  after-bad: { run: "true", needs: [bad] }
+`,
+    });
+    const r = await runJx(["run", "--events", "ev.ndjson"], { cwd: dir, runtime: rt });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /── bad: FAILED \(exit 3, .*\)\nbroken\n/);
+    assert.match(r.stderr, /✗ bad: FAILED \(exit 3/);
+    assert.match(r.stderr, /skipped after-bad: depends on bad/);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    assert.ok(!ev.some((e) => e.type === "job.start" && e.job === "after-slow"), "fail fast");
+    assert.deepEqual(ev.find((e) => e.type === "job.end" && e.job === "bad"), {
+      ...ev.find((e) => e.type === "job.end" && e.job === "bad"),
+      status: "failed",
+      exit: 3,
+      signal: null,
+    });
+    const k = await runJx(["run", "-k", "--events", "k.ndjson"], { cwd: dir, runtime: rt });
+    assert.equal(k.code, 1);
+    const kev = await readEvents(`${dir}/k.ndjson`);
+    assert.ok(kev.some((e) => e.type === "job.end" && e.job === "after-slow" && e.status === "ok"));
+    assert.ok(
+      kev.some((e) =>
+        e.type === "job.skip" && e.job === "after-bad" && e.reason === "dependency-failed"
+      ),
+    );
+  });
+
+  Deno.test(`[${rt}] SIGINT stops every job's process group, grandchildren included, exit 130`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  forker:
+    run: sleep 60 & echo $! > grandchild.pid; wait
+  other:
+    run: sleep 60
+`,
+    });
+    const [cmd, argv] = jxCommand(rt, ["run", "--events", "ev.ndjson"]);
+    const child = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+      .spawn();
+    const gpid = Number(await waitFor(`${dir}/grandchild.pid`));
+    assert.ok(alive(gpid));
+    await new Promise((r) => setTimeout(r, 100));
+    child.kill("SIGINT");
+    const out = await child.output();
+    assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+    assert.equal(alive(gpid), false, "grandchild stopped");
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    const pids = ev.filter((e) => e.type === "job.start").map((e) => e.pid as number);
+    for (const p of pids) assert.equal(alive(p), false);
+    assert.deepEqual(ev.filter((e) => e.type === "job.end").map((e) => e.status), [
+      "cancelled",
+      "cancelled",
+    ]);
+    assert.equal(ev.at(-1)!.type, "run.end");
+  });
+
+  Deno.test(`[${rt}] SIGTERM exits 143; a job that ignores TERM is killed after its grace`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  stubborn:
+    run: trap '' TERM; echo started > started; sleep 30
+    grace: 300ms
+`,
+    });
+    const [cmd, argv] = jxCommand(rt, ["run", "--events", "ev.ndjson"]);
+    const child = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+      .spawn();
+    await waitFor(`${dir}/started`);
+    child.kill("SIGTERM");
+    const out = await child.output();
+    assert.equal(out.code, 143);
+    const end = (await readEvents(`${dir}/ev.ndjson`)).find((e) => e.type === "job.end")!;
+    assert.equal(end.status, "cancelled");
+    assert.equal(end.signal, "SIGKILL");
+  });
+
+  Deno.test(`[${rt}] timeout: TERM then KILL to the group; retries rerun`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  slow: { run: sleep 10, timeout: 200ms }
+  flaky:
+    run: 'n=$(cat n 2>/dev/null || echo 0); echo $((n+1)) > n; [ $n -ge 2 ]'
+    retries: 3
+`,
+    });
+    const r = await runJx(["run", "-k", "--events", "ev.ndjson"], { cwd: dir, runtime: rt });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /── slow: TIMED OUT \(killed by SIGTERM/);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    const slow = ev.find((e) => e.type === "job.end" && e.job === "slow")!;
+    assert.equal(slow.status, "timeout");
+    assert.ok((slow.ms as number) < 5000);
+    const flaky = ev.filter((e) => e.job === "flaky" && e.type === "job.end").map((e) => e.status);
+    assert.deepEqual(flaky, ["failed", "failed", "ok"]);
+  });
+
+  Deno.test(`[${rt}] environment, vars on the command line, argv runs without a shell, cwd`, async () => {
+    const dir = await tempDir({
+      "sub/.keep": "",
+      "jobs.yaml": `
+vars: { WHO: world }
+env: { GREETING: hello }
+jobs:
+  env: { run: 'echo "$JX_JOB $GREETING \${WHO} run=$JX_RUN_ID"' }
+  argv: { run: [printf, "%s|", "$HOME", "a b"] }
+  where: { run: pwd, cwd: sub }
+`,
+    });
+    const r = await runJx(["run", "WHO=jx"], { cwd: dir, runtime: rt });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /env hello jx run=\S+/);
+    assert.ok(r.stdout.includes("$HOME|a b|"));
+    assert.ok(r.stdout.includes(`${await Deno.realPath(dir)}/sub\n`));
+  });
+
+  Deno.test(`[${rt}] -n prints what would run in order and runs nothing`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  b: { run: touch b, needs: [a] }
+  a: { run: touch a }
+`,
+    });
+    const r = await runJx(["run", "-n"], { cwd: dir, runtime: rt });
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, "a: touch a\nb: touch b\n");
+    assert.equal(await Deno.stat(`${dir}/a`).then(() => true, () => false), false);
+  });
+
+  Deno.test(`[${rt}] a missing command fails clearly; an unknown job name exits 2`, async () => {
+    const dir = await tempDir({ "jobs.yaml": "jobs:\n  build: { run: [no-such-command-jx] }\n" });
+    const r = await runJx(["run"], { cwd: dir, runtime: rt });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout + r.stderr, /no-such-command-jx/);
+    const u = await runJx(["run", "biuld"], { cwd: dir, runtime: rt });
+    assert.equal(u.code, 2);
+    assert.equal(u.stderr, "jx: unknown job 'biuld' (did you mean 'build'?)\n");
+  });
+}
+
+Deno.test("list, graph (dot, mermaid, json), trace, --help, --version", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+pools: { link: 1 }
+jobs:
+  gen: { description: Generate, run: "echo > g.h", writes: [g.h] }
+  cc: { description: Compile, run: "true", reads: ["*.h"], writes: [a.o] }
+  link: { run: "true", reads: ["*.o"], pool: link, needs: [gen] }
+`,
+  });
+  const list = await runJx(["list"], { cwd: dir });
+  assert.equal(list.stdout, "Jobs:\n  gen   Generate\n  cc    Compile\n  link\n");
+  const dot = await runJx(["graph"], { cwd: dir });
+  assert.ok(dot.stdout.includes(`"gen" -> "cc" [label="writes g.h -> reads *.h"];`));
+  assert.ok(dot.stdout.includes(`label="pool link"`));
+  const mer = await runJx(["graph", "--format", "mermaid"], { cwd: dir });
+  assert.ok(mer.stdout.startsWith("flowchart LR\n"));
+  assert.ok(mer.stdout.includes(`-->|"needs"|`));
+  const json = JSON.parse((await runJx(["graph", "--format=json"], { cwd: dir })).stdout);
+  assert.deepEqual(
+    json.edges.map((e: { from: string; to: string; reason: string }) =>
+      `${e.from}>${e.to}:${e.reason}`
+    ),
+    [
+      "gen>link:needs",
+      "gen>cc:writes g.h -> reads *.h",
+      "cc>link:writes a.o -> reads *.o",
+      "pool:link>link:pool link",
+    ],
+  );
+  const tr = await runJx(["run", "--trace", "trace.json", "--output", "quiet"], { cwd: dir });
+  assert.equal(tr.code, 0);
+  const trace = JSON.parse(await Deno.readTextFile(`${dir}/trace.json`));
+  assert.equal(trace.traceEvents.filter((e: { ph: string }) => e.ph === "X").length, 3);
+  assert.match((await runJx(["--help"])).stdout, /Usage:/);
+  assert.match((await runJx(["run", "--help"])).stdout, /Usage: jx run/);
+  assert.match((await runJx(["--version"])).stdout, /^jx \d+\.\d+\.\d+\n$/);
+  const bad = await runJx(["run", "-j", "0"], { cwd: dir });
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, "jx: --jobs: expected a whole number of at least 1, got '0'\n");
+  const tok = await tempDir({ "jobs.yaml": "jobs:\n  big: { run: 'true', tokens: 4 }\n" });
+  const t = await runJx(["run", "-j2"], { cwd: tok });
+  assert.equal(t.code, 2);
+  assert.equal(t.stderr, "jobs.yaml:2:3: jobs.big.tokens: needs 4 job slots but -j is 2\n");
+});
+
+Deno.test("the example in the README runs", async () => {
+  const out = `${Deno.cwd()}/out/example`;
+  await Deno.remove(out, { recursive: true }).catch(() => {});
+  const r = await runJx(["run", "-f", "jobs.yaml.example"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /test passed/);
+});

@@ -1,0 +1,238 @@
+/**
+ * Loader and edge-derivation tests: the ordering rules of CONTRACT.md.
+ */
+import assert from "node:assert/strict";
+import { globMatch, parseJobsFile, patternsOverlap } from "../lib/graph/mod.ts";
+
+const edgesOf = (yaml: string, vars?: Record<string, string>) =>
+  parseJobsFile(yaml, "t.yaml", { baseDir: "/w", vars }).edges.map((e) =>
+    `${e.from}->${e.to}: ${e.reason}`
+  );
+
+Deno.test("after a writer come its readers; readers of one resource run together", () => {
+  assert.deepEqual(
+    edgesOf(`
+jobs:
+  w: { run: x, writes: [f] }
+  r1: { run: x, reads: [f] }
+  r2: { run: x, reads: [f] }
+`),
+    ["w->r1: writes f -> reads f", "w->r2: writes f -> reads f"],
+  );
+});
+
+Deno.test("a writer comes after every earlier reader and writer", () => {
+  assert.deepEqual(
+    edgesOf(`
+jobs:
+  w1: { run: x, writes: [f] }
+  r1: { run: x, reads: [f] }
+  r2: { run: x, reads: [f] }
+  w2: { run: x, writes: [f] }
+  r3: { run: x, reads: [f] }
+`),
+    [
+      "w1->r1: writes f -> reads f",
+      "w1->r2: writes f -> reads f",
+      "w1->w2: writes f -> writes f",
+      "r1->w2: reads f -> writes f",
+      "r2->w2: reads f -> writes f",
+      "w2->r3: writes f -> reads f",
+    ],
+  );
+});
+
+Deno.test("a reader before any writer does not wait; file order decides", () => {
+  assert.deepEqual(
+    edgesOf(`
+jobs:
+  r: { run: x, reads: [f] }
+  w: { run: x, writes: [f] }
+`),
+    ["r->w: reads f -> writes f"],
+  );
+});
+
+Deno.test("a glob in reads matches paths other jobs write", () => {
+  assert.deepEqual(
+    edgesOf(`
+jobs:
+  gen: { run: x, writes: [out/gen.h] }
+  other: { run: x, writes: [out/gen.c] }
+  cc: { run: x, reads: [out/*.h] }
+`),
+    ["gen->cc: writes out/gen.h -> reads out/*.h"],
+  );
+});
+
+Deno.test("a glob written first orders later plain readers; ** crosses directories", () => {
+  assert.deepEqual(
+    edgesOf(`
+jobs:
+  gen: { run: x, writes: ["out/**/*.o"] }
+  use: { run: x, reads: [out/a/b/c.o] }
+  no: { run: x, reads: [src/c.o] }
+`),
+    ["gen->use: writes out/**/*.o -> reads out/a/b/c.o"],
+  );
+});
+
+Deno.test("a directory conflicts with the paths below it", () => {
+  assert.deepEqual(
+    edgesOf(`
+jobs:
+  mk: { run: x, writes: [out] }
+  a: { run: x, writes: [out/a.o] }
+  clean: { run: x, writes: [out] }
+`),
+    [
+      "mk->a: writes out -> writes out/a.o",
+      "mk->clean: writes out -> writes out",
+      "a->clean: writes out/a.o -> writes out",
+    ],
+  );
+});
+
+Deno.test("@names match only themselves; paths are normalized", () => {
+  assert.deepEqual(
+    edgesOf(`
+jobs:
+  db: { run: x, writes: ["@db"] }
+  q: { run: x, reads: ["@db", ./x//y] }
+  w: { run: x, writes: [x/y] }
+  at: { run: x, reads: ["@dbx"] }
+`),
+    ["db->q: writes @db -> reads @db", "q->w: reads x/y -> writes x/y"],
+  );
+});
+
+Deno.test("needs, if and unless are edges with their reason", () => {
+  assert.deepEqual(
+    edgesOf(`
+jobs:
+  a: { run: x }
+  b: { run: x, needs: a }
+  c: { run: x, if: a }
+  d: { run: x, unless: b }
+`),
+    ["a->b: needs", "a->c: if", "b->d: unless"],
+  );
+});
+
+Deno.test("vars substitute in run, reads, writes, cwd, env; NAME=VALUE overrides", () => {
+  const g = parseJobsFile(
+    `
+vars: { CC: gcc, OUT: out, OBJ: "\${OUT}/main.o" }
+env: { A: "\${CC}" }
+jobs:
+  cc:
+    run: \${CC} -o \${OBJ} $HOME \${UNKNOWN} $\${LITERAL}
+    writes: ["\${OBJ}"]
+    cwd: "\${OUT}"
+    env: { B: "\${OUT}" }
+`,
+    "t.yaml",
+    { baseDir: "/w", vars: { CC: "clang" } },
+  );
+  const j = g.jobs[0];
+  assert.equal(j.command, "clang -o out/main.o $HOME ${UNKNOWN} ${LITERAL}");
+  assert.deepEqual(j.argv, ["/bin/sh", "-c", j.command]);
+  assert.deepEqual(j.writes, ["out/main.o"]);
+  assert.equal(j.cwd, "/w/out");
+  assert.deepEqual(j.env, { A: "clang", B: "out" });
+});
+
+Deno.test("a list run is an argv; defaults are filled in", () => {
+  const g = parseJobsFile(`jobs:\n  t: { run: [/bin/echo, "a b", 3] }\n`, "t.yaml", {
+    baseDir: "/w",
+  });
+  const j = g.jobs[0];
+  assert.deepEqual(j.argv, ["/bin/echo", "a b", "3"]);
+  assert.equal(j.command, "/bin/echo 'a b' 3");
+  assert.equal(j.tokens, 1);
+  assert.equal(j.retries, 0);
+  assert.equal(j.cwd, "/w");
+});
+
+Deno.test("durations", () => {
+  const g = parseJobsFile(`jobs:\n  t: { run: x, timeout: 1m30s, grace: 250ms }\n`, "t.yaml");
+  assert.equal(g.jobs[0].timeoutMs, 90_000);
+  assert.equal(g.jobs[0].graceMs, 250);
+});
+
+Deno.test("select: named jobs and everything they wait for, transitively", () => {
+  const g = parseJobsFile(
+    `
+jobs:
+  a: { run: x, writes: [f] }
+  b: { run: x, reads: [f], writes: [g] }
+  c: { run: x, reads: [g] }
+  d: { run: x }
+`,
+    "t.yaml",
+  );
+  assert.deepEqual(g.select(["c"]).map((j) => j.name), ["a", "b", "c"]);
+  assert.deepEqual(g.select([]).map((j) => j.name), ["a", "b", "c", "d"]);
+  assert.throws(() => g.select(["cc"]), /unknown job 'cc'/);
+});
+
+Deno.test("glob matching and overlap", () => {
+  assert.ok(globMatch("src/*.c", "src/a.c"));
+  assert.ok(!globMatch("src/*.c", "src/x/a.c"));
+  assert.ok(globMatch("src/**/*.c", "src/a.c"));
+  assert.ok(globMatch("src/**/*.c", "src/x/y/a.c"));
+  assert.ok(globMatch("{a,b}.txt", "b.txt"));
+  assert.ok(globMatch("file[0-9].txt", "file7.txt"));
+  assert.ok(patternsOverlap("out/*.o", "out/a*.o"));
+  assert.ok(!patternsOverlap("out/*.o", "src/*.o"));
+  assert.ok(!patternsOverlap("out/*.o", "out/*.h"));
+  assert.ok(patternsOverlap("out/**", "out/x/*.h"));
+});
+
+Deno.test("10,000 jobs load and derive edges quickly enough to matter (not timed)", () => {
+  const lines = ["jobs:"];
+  for (let i = 0; i < 10000; i++) {
+    lines.push(
+      `  c${i}: { run: [cp, src/${i}.txt, out/${i}.txt], reads: [src/${i}.txt], writes: [out/${i}.txt] }`,
+    );
+  }
+  lines.push(`  all: { run: x, reads: ["out/*.txt"] }`);
+  const g = parseJobsFile(lines.join("\n"), "big.yaml");
+  assert.equal(g.edges.length, 10000);
+});
+
+Deno.test("docs/jobs.schema.json is generated from the loader's schema (deno task schema)", async () => {
+  const { schemaText } = await import("../tools/schema.ts");
+  const onDisk = await Deno.readTextFile(new URL("../docs/jobs.schema.json", import.meta.url));
+  assert.equal(onDisk, schemaText());
+});
+
+Deno.test("YAML anchors, aliases, merge keys and x- extension keys work", () => {
+  const g = parseJobsFile(
+    `
+x-defaults: &defaults
+  timeout: 5s
+  retries: 1
+jobs:
+  a: &a
+    <<: *defaults
+    run: echo a
+    reads: &srcs [src/a.c, src/b.c]
+  b:
+    <<: *a
+    run: echo b
+    retries: 3
+    reads: *srcs
+`,
+    "t.yaml",
+  );
+  const [a, b] = g.jobs;
+  assert.deepEqual([a.timeoutMs, a.retries, a.command, a.reads], [5000, 1, "echo a", [
+    "src/a.c",
+    "src/b.c",
+  ]]);
+  assert.deepEqual([b.timeoutMs, b.retries, b.command, b.reads], [5000, 3, "echo b", [
+    "src/a.c",
+    "src/b.c",
+  ]]);
+});

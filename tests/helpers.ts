@@ -1,0 +1,125 @@
+/**
+ * Shared test helpers: temporary directories, running the real CLI, reading
+ * event logs, and a scheduler run on the fake reactor.
+ *
+ * @module
+ */
+import { parseJobsFile } from "../lib/graph/mod.ts";
+import { FakeReactor, type FakeScript } from "../lib/reactor/mod.ts";
+import { type RunEvent, runJobs, type RunOptions } from "../lib/scheduler/mod.ts";
+
+/** The repository root. */
+export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+/** Deno and Bun from `npm ci`. */
+export const DENO = `${ROOT}/node_modules/.bin/deno`;
+export const BUN = `${ROOT}/node_modules/.bin/bun`;
+
+/** Runtimes the end-to-end suites run under. */
+export const RUNTIMES: ("deno" | "bun")[] = ["deno", "bun"];
+
+/** Makes a temporary directory with the given files; returns its path. */
+export async function tempDir(files: Record<string, string> = {}): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "jx-test-" });
+  for (const [name, text] of Object.entries(files)) {
+    const path = `${dir}/${name}`;
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(path, text);
+  }
+  return dir;
+}
+
+/** The command line that starts jx on a runtime. */
+export function jxCommand(runtime: "deno" | "bun", args: string[]): [string, string[]] {
+  return runtime === "bun"
+    ? [BUN, [`${ROOT}/cli.ts`, ...args]]
+    : [DENO, ["run", "-A", "--quiet", `${ROOT}/cli.ts`, ...args]];
+}
+
+/** Runs jx to completion. */
+export async function runJx(
+  args: string[],
+  opts: { cwd?: string; runtime?: "deno" | "bun"; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [cmd, argv] = jxCommand(opts.runtime ?? "deno", args);
+  const out = await new Deno.Command(cmd, {
+    args: argv,
+    cwd: opts.cwd,
+    env: { NO_COLOR: "1", ...opts.env },
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** A parsed NDJSON event. */
+export type LoggedEvent = Record<string, unknown> & { type: string; t: number; job?: string };
+
+/** Reads an NDJSON event log. */
+export async function readEvents(path: string): Promise<LoggedEvent[]> {
+  const text = await Deno.readTextFile(path);
+  return text.split("\n").filter((l) => l).map((l) => JSON.parse(l));
+}
+
+/** Start and end times of each job, from an event log. */
+export function spans(
+  events: LoggedEvent[],
+): Map<string, { start: number; end: number; status: string }> {
+  const m = new Map<string, { start: number; end: number; status: string }>();
+  for (const e of events) {
+    if (e.type === "job.start") m.set(e.job!, { start: e.t, end: NaN, status: "" });
+    if (e.type === "job.end") {
+      const s = m.get(e.job!)!;
+      s.end = e.t;
+      s.status = e.status as string;
+    }
+  }
+  return m;
+}
+
+/**
+ * A fake process script from the command text: `sleep N` runs N virtual
+ * ms, `exit C` ends with code C, `ignore TERM` ignores SIGTERM (likewise INT), `out X` prints X.
+ */
+export function scriptFromCommand(cmd: string): FakeScript {
+  const num = (re: RegExp, d: number) => {
+    const m = re.exec(cmd);
+    return m ? Number(m[1]) : d;
+  };
+  return {
+    ms: num(/sleep (\d+)/, 10),
+    code: num(/exit (\d+)/, 0),
+    ignores: [...cmd.matchAll(/ignore ([A-Z]+)/g)].map((m) => "SIG" + m[1]),
+    stdout: /out (\S+)/.exec(cmd)?.[1],
+  };
+}
+
+/** Runs a jobs file on the fake reactor; returns events (with virtual times) and the reactor. */
+export async function fakeRun(
+  yaml: string,
+  opts: Partial<RunOptions> & { names?: string[]; before?: (r: FakeReactor) => void } = {},
+) {
+  const graph = parseJobsFile(yaml, "test.yaml", { baseDir: "/" });
+  const reactor = new FakeReactor((req) => scriptFromCommand(req.argv.join(" ")));
+  const events: RunEvent[] = [];
+  opts.before?.(reactor);
+  const done = runJobs(graph, graph.select(opts.names ?? []), {
+    jobs: 4,
+    ...opts,
+    reactor,
+    reporters: [{ event: (e) => events.push(e) }],
+  });
+  await reactor.run();
+  const result = await done;
+  const byJob = (type: string) =>
+    new Map(
+      events.filter((e) => e.type === type).map((e) => [(e as { job: string }).job, e]),
+    );
+  return {
+    result,
+    events,
+    reactor,
+    starts: byJob("job.start"),
+    ends: byJob("job.end"),
+    skips: byJob("job.skip"),
+  };
+}

@@ -1,0 +1,341 @@
+/**
+ * Scheduler unit tests on the fake reactor: virtual time, scripted
+ * processes, exact start and end times.
+ */
+import assert from "node:assert/strict";
+import { fakeRun } from "./helpers.ts";
+
+const startOf = (r: Awaited<ReturnType<typeof fakeRun>>, job: string) => r.starts.get(job)?.t;
+const endOf = (r: Awaited<ReturnType<typeof fakeRun>>, job: string) =>
+  r.ends.get(job) as
+    | { t: number; status: string; attempt: number; exit: number | null; signal: string | null }
+    | undefined;
+
+Deno.test("a job starts the moment its last dependency ends", async () => {
+  const r = await fakeRun(`
+jobs:
+  a: { run: sleep 100 }
+  b: { run: sleep 30 }
+  c: { run: sleep 5, needs: [a, b] }
+`);
+  assert.equal(startOf(r, "a"), 0);
+  assert.equal(startOf(r, "b"), 0);
+  assert.equal(startOf(r, "c"), 100);
+  assert.equal(r.result.exit, 0);
+  assert.equal(r.result.ms, 105);
+});
+
+Deno.test("-j limits how many run at once, in file order", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  a: { run: sleep 10 }
+  b: { run: sleep 10 }
+  c: { run: sleep 10 }
+  d: { run: sleep 10 }
+  e: { run: sleep 10 }
+`,
+    { jobs: 2 },
+  );
+  assert.deepEqual(["a", "b", "c", "d", "e"].map((j) => startOf(r, j)), [0, 0, 10, 10, 20]);
+});
+
+Deno.test("tokens: a job holding 2 slots leaves room for nothing else at -j2", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  big: { run: sleep 50, tokens: 2 }
+  small1: { run: sleep 10 }
+  small2: { run: sleep 10 }
+`,
+    { jobs: 2 },
+  );
+  assert.equal(startOf(r, "big"), 0);
+  assert.equal(startOf(r, "small1"), 50);
+  assert.equal(startOf(r, "small2"), 50);
+});
+
+Deno.test("tokens: a big job waits for slots while smaller ready jobs fill the gaps", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  a: { run: sleep 10 }
+  big: { run: sleep 10, tokens: 3 }
+  b: { run: sleep 10 }
+`,
+    { jobs: 3 },
+  );
+  assert.equal(startOf(r, "a"), 0);
+  assert.equal(startOf(r, "b"), 0);
+  assert.equal(startOf(r, "big"), 10);
+});
+
+Deno.test("pools limit their members; others run beside them", async () => {
+  const r = await fakeRun(
+    `
+pools: { link: 1 }
+jobs:
+  l1: { run: sleep 20, pool: link }
+  l2: { run: sleep 20, pool: link }
+  l3: { run: sleep 20, pools: { link: 1 } }
+  other: { run: sleep 20 }
+`,
+    { jobs: 4 },
+  );
+  assert.deepEqual(["l1", "l2", "l3", "other"].map((j) => startOf(r, j)), [0, 20, 40, 0]);
+});
+
+Deno.test("fail fast: nothing new starts after a failure; running jobs finish", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  bad: { run: sleep 10; exit 1 }
+  long: { run: sleep 50 }
+  later: { run: sleep 5, needs: [long] }
+  dep: { run: sleep 5, needs: [bad] }
+`,
+    { jobs: 4 },
+  );
+  assert.equal(r.result.exit, 1);
+  assert.equal(endOf(r, "long")?.status, "ok");
+  assert.equal(r.starts.has("later"), false);
+  assert.deepEqual(r.skips.get("later"), {
+    type: "job.skip",
+    t: 50,
+    job: "later",
+    reason: "cancelled",
+    because: undefined,
+  });
+  assert.equal((r.skips.get("dep") as { reason: string }).reason, "dependency-failed");
+});
+
+Deno.test("-k runs everything that does not depend on a failure", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  bad: { run: sleep 10; exit 2 }
+  dep: { run: sleep 5, needs: [bad] }
+  depdep: { run: sleep 5, needs: [dep] }
+  free: { run: sleep 30 }
+  after-free: { run: sleep 5, needs: [free] }
+`,
+    { keepGoing: true },
+  );
+  assert.equal(r.result.exit, 1);
+  assert.equal(endOf(r, "after-free")?.status, "ok");
+  assert.deepEqual(
+    ["dep", "depdep"].map((j) => r.skips.get(j) as { reason: string; because: string }).map((
+      s,
+    ) => [s.reason, s.because]),
+    [["dependency-failed", "bad"], ["dependency-failed", "bad"]],
+  );
+});
+
+Deno.test("-k: a write-after-read edge orders but does not carry failure", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  reader: { run: sleep 10; exit 1, reads: [f] }
+  writer: { run: sleep 10, writes: [f] }
+`,
+    { keepGoing: true },
+  );
+  assert.equal(startOf(r, "writer"), 10);
+  assert.equal(endOf(r, "writer")?.status, "ok");
+});
+
+Deno.test("timeout: SIGTERM to the group, then SIGKILL after the grace period", async () => {
+  const r = await fakeRun(`
+jobs:
+  polite: { run: sleep 1000, timeout: 50ms }
+  stubborn: { run: sleep 1000; ignore TERM, timeout: 50ms, grace: 200ms }
+`);
+  const polite = r.reactor.records.find((x) =>
+    x.argv.join(" ").includes("sleep 1000") && !x.argv.join(" ").includes("ignore")
+  )!;
+  const stubborn = r.reactor.records.find((x) => x.argv.join(" ").includes("ignore"))!;
+  assert.deepEqual(polite.signals, [{ at: 50, signal: "SIGTERM" }]);
+  assert.deepEqual(stubborn.signals, [{ at: 50, signal: "SIGTERM" }, {
+    at: 250,
+    signal: "SIGKILL",
+  }]);
+  assert.equal(endOf(r, "polite")?.status, "timeout");
+  assert.equal(endOf(r, "stubborn")?.status, "timeout");
+  assert.equal(endOf(r, "stubborn")?.signal, "SIGKILL");
+  assert.equal(r.result.exit, 1);
+});
+
+Deno.test("retries rerun a failed job; the last attempt decides", async () => {
+  let n = 0;
+  const r = await fakeRun(
+    `
+jobs:
+  flaky: { run: flaky, retries: 2 }
+  after: { run: sleep 1, needs: [flaky] }
+`,
+    {
+      before: (fake) => {
+        // deno-lint-ignore no-explicit-any
+        const f = fake as any;
+        const orig = f.script;
+        f.script = (req: { argv: string[] }) =>
+          req.argv.join(" ").includes("flaky") ? { ms: 10, code: ++n < 3 ? 1 : 0 } : orig(req);
+      },
+    },
+  );
+  const attempts = r.events.filter((e) => e.type === "job.start" && e.job === "flaky").map((e) =>
+    (e as { attempt: number }).attempt
+  );
+  assert.deepEqual(attempts, [1, 2, 3]);
+  assert.equal(endOf(r, "flaky")?.status, "ok");
+  assert.equal(startOf(r, "after"), 30);
+  assert.equal(r.result.exit, 0);
+});
+
+Deno.test("retries give up after the last attempt", async () => {
+  const r = await fakeRun(`
+jobs:
+  bad: { run: sleep 10; exit 1, retries: 1 }
+`);
+  assert.equal(r.events.filter((e) => e.type === "job.start").length, 2);
+  assert.equal(r.result.exit, 1);
+});
+
+Deno.test("if/unless run like && and ||; a skipped job is neither success nor failure", async () => {
+  const r = await fakeRun(`
+jobs:
+  has-x: { run: sleep 5; exit 1 }
+  use-x: { run: sleep 5, if: has-x }
+  fallback: { run: sleep 5, unless: has-x }
+  ok-test: { run: sleep 5 }
+  on-ok: { run: sleep 5, if: ok-test }
+  not-on-ok: { run: sleep 5, unless: ok-test }
+  after-skipped: { run: sleep 5, if: use-x }
+  after-skipped2: { run: sleep 5, unless: use-x }
+  needs-skipped: { run: sleep 5, needs: [use-x] }
+`);
+  const ran = (j: string) => r.ends.get(j) !== undefined;
+  assert.equal(ran("use-x"), false);
+  assert.equal(ran("fallback"), true);
+  assert.equal(ran("on-ok"), true);
+  assert.equal(ran("not-on-ok"), false);
+  assert.equal((r.skips.get("use-x") as { reason: string }).reason, "condition");
+  assert.equal((r.skips.get("after-skipped") as { reason: string }).reason, "condition");
+  assert.equal((r.skips.get("after-skipped2") as { reason: string }).reason, "condition");
+  assert.equal(ran("needs-skipped"), true, "a condition-skipped job does not block its dependents");
+  assert.equal(r.result.exit, 0, "a failed test job named by if/unless does not fail the run");
+});
+
+Deno.test("a failing condition job does not stop the run (fail fast does not apply to tests)", async () => {
+  const r = await fakeRun(`
+jobs:
+  test: { run: sleep 5; exit 1 }
+  fix: { run: sleep 5, unless: test }
+  unrelated: { run: sleep 50 }
+  after: { run: sleep 5, needs: [unrelated] }
+`);
+  assert.equal(endOf(r, "fix")?.status, "ok");
+  assert.equal(endOf(r, "after")?.status, "ok");
+  assert.equal(r.result.exit, 0);
+});
+
+Deno.test("SIGINT stops every running job's group, cancels the rest, exits 130", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  a: { run: sleep 1000 }
+  b: { run: sleep 1000; ignore TERM, grace: 100ms }
+  c: { run: sleep 5, needs: [a] }
+`,
+    { before: (fake) => fake.at(40, () => fake.raise("SIGINT")) },
+  );
+  assert.equal(r.result.exit, 130);
+  assert.equal(r.result.status, "interrupted");
+  assert.equal(endOf(r, "a")?.status, "cancelled");
+  assert.equal(endOf(r, "a")?.t, 40);
+  assert.equal(endOf(r, "b")?.status, "cancelled");
+  assert.equal(endOf(r, "b")?.t, 140, "SIGKILL after the grace period");
+  assert.equal((r.skips.get("c") as { reason: string }).reason, "cancelled");
+  const last = r.events[r.events.length - 1];
+  assert.equal(last.type, "run.end");
+  assert.equal(last.t, 140, "run.end only after every child has exited");
+});
+
+Deno.test("SIGTERM exits 143; a second signal kills at once", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  b: { run: sleep 1000; ignore TERM, grace: 500ms }
+`,
+    {
+      before: (fake) => {
+        fake.at(10, () => fake.raise("SIGTERM"));
+        fake.at(20, () => fake.raise("SIGTERM"));
+      },
+    },
+  );
+  assert.equal(r.result.exit, 143);
+  assert.equal(endOf(r, "b")?.t, 20);
+});
+
+Deno.test("a command that cannot start fails with a clear error", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  a: { run: sleep 1 }
+`,
+    {
+      before: (fake) => {
+        // deno-lint-ignore no-explicit-any
+        (fake as any).script = () => ({
+          ms: 0,
+          startError: "cannot start 'nope': no such file or directory",
+        });
+      },
+    },
+  );
+  const end = endOf(r, "a") as unknown as { status: string; error: string };
+  assert.equal(end.status, "failed");
+  assert.match(end.error, /no such file/);
+  assert.equal(r.result.exit, 1);
+});
+
+Deno.test("-n resolves every job as dry-run in dependency order and starts nothing", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  b: { run: sleep 1, needs: [a] }
+  a: { run: sleep 1 }
+  c: { run: sleep 1, unless: a }
+`,
+    { dryRun: true },
+  );
+  assert.equal(r.reactor.records.length, 0);
+  const skips = r.events.filter((e) => e.type === "job.skip").map((e) =>
+    `${(e as { job: string }).job}:${(e as { reason: string }).reason}`
+  );
+  assert.deepEqual(skips.filter((s) => s.endsWith("dry-run")), ["a:dry-run", "b:dry-run"]);
+  assert.ok(skips.includes("c:condition"), "unless on a job assumed to succeed is false");
+  assert.equal(r.result.exit, 0);
+});
+
+Deno.test("selecting a job runs it and what it needs, not the rest", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  gen: { run: sleep 1, writes: [g.h] }
+  cc: { run: sleep 1, reads: ["*.h"], writes: [a.o] }
+  other: { run: sleep 1 }
+  link: { run: sleep 1, reads: ["*.o"], needs: [] }
+`,
+    { names: ["link"] },
+  );
+  assert.deepEqual([...r.starts.keys()].sort(), ["cc", "gen", "link"]);
+});
+
+Deno.test("a long chain resolves without deep recursion", async () => {
+  const lines = ["jobs:", "  j0: { run: exit 1 }"];
+  for (let i = 1; i < 20000; i++) lines.push(`  j${i}: { run: sleep 1, needs: [j${i - 1}] }`);
+  const r = await fakeRun(lines.join("\n"));
+  assert.equal(r.skips.size, 19999);
+});
