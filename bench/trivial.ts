@@ -47,7 +47,7 @@ interface Options {
   runs: number;
   /** Jobs in flight (`-j` / `-P`). */
   parallel: number;
-  /** jx's `--reactor` backend. */
+  /** jx's `--reactor` backend on Deno: `epoll`, `portable`, or `all` (both; the default). Bun always runs `portable`. */
   reactor: string;
   /** Append the results to bench/RESULTS.md. */
   write: boolean;
@@ -77,7 +77,7 @@ function parseOptions(argv: string[]): Options {
       jobs: { type: "string", default: "2000" },
       runs: { type: "string", default: "5" },
       parallel: { type: "string", short: "j", default: "8" },
-      reactor: { type: "string", default: "portable" },
+      reactor: { type: "string", default: "all" },
       write: { type: "boolean", default: false },
     },
   });
@@ -125,7 +125,7 @@ async function prepare(opts: Options, dir: string): Promise<Tool[]> {
   await Deno.writeTextFile(jobsFile, jobsYaml(opts.jobs));
   await Deno.writeTextFile(makeFile, makefile(opts.jobs));
   const j = String(opts.parallel);
-  const jxArgs = [
+  const jxArgs = (reactor: string) => [
     "run",
     "-f",
     jobsFile,
@@ -133,11 +133,20 @@ async function prepare(opts: Options, dir: string): Promise<Tool[]> {
     "--output",
     "quiet",
     "--reactor",
-    opts.reactor,
+    reactor,
   ];
+  const deno = (reactor: string): Tool => ({
+    name: `jx (Deno, ${reactor})`,
+    cmd: DENO,
+    args: ["run", "-A", CLI, ...jxArgs(reactor)],
+    jx: true,
+  });
+  const denoTools = opts.reactor === "all"
+    ? [deno("epoll"), deno("portable")]
+    : [deno(opts.reactor)];
   return [
-    { name: "jx (Deno)", cmd: DENO, args: ["run", "-A", CLI, ...jxArgs], jx: true },
-    { name: "jx (Bun)", cmd: BUN, args: [CLI, ...jxArgs], jx: true },
+    ...denoTools,
+    { name: "jx (Bun, portable)", cmd: BUN, args: [CLI, ...jxArgs("portable")], jx: true },
     { name: `make -j${j}`, cmd: "make", args: ["-s", `-j${j}`, "-f", makeFile, "all"], jx: false },
     {
       name: `xargs -P${j}`,
@@ -291,7 +300,7 @@ async function section(
     ...(await environment()),
     `- N = ${opts.jobs} jobs, ${opts.parallel} in flight, ${opts.runs} timed runs per tool ` +
     "(round-robin, order rotated each run); wall time of the whole command, startup included",
-    `- jx reactor backend: \`${opts.reactor}\`; jx verified by \`--events\` (N \`job.end\` ok) ` +
+    "- jx verified by `--events` (N `job.end` ok) " +
     "before and after the timed runs",
     "- commands (`$TMP` is a fresh temp dir, also the working directory):",
     ...tools.map((t) => `  - ${t.name}: ${commandLine(t, dir)}`),

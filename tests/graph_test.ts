@@ -236,3 +236,27 @@ jobs:
     "src/b.c",
   ]]);
 });
+
+Deno.test("large files are cached in .jx/; any change of text or vars reloads", async () => {
+  const { loadJobsFile } = await import("../lib/graph/mod.ts");
+  const dir = await Deno.makeTempDir({ prefix: "jx-cache-" });
+  const file = `${dir}/jobs.yaml`;
+  const lines = ["vars: { X: a }", "jobs:"];
+  for (let i = 0; i < 1500; i++) {
+    lines.push(`  j${i}: { run: "echo \${X} ${i}", writes: [o/${i}] }`);
+  }
+  await Deno.writeTextFile(file, lines.join("\n") + "\n");
+  const first = loadJobsFile(file);
+  const cache = `${dir}/.jx/graph-jobs.yaml.json`;
+  assert.ok((await Deno.stat(cache)).isFile);
+  const second = loadJobsFile(file);
+  assert.equal(JSON.stringify(second.jobs), JSON.stringify(first.jobs));
+  assert.equal(JSON.stringify(second.edges), JSON.stringify(first.edges));
+  assert.equal(second.jobs[5].command, "echo a 5");
+  assert.equal(loadJobsFile(file, { vars: { X: "b" } }).jobs[5].command, "echo b 5");
+  await Deno.writeTextFile(file, lines.join("\n").replace("echo ${X} 5", "echo changed") + "\n");
+  assert.equal(loadJobsFile(file).jobs[5].command, "echo changed");
+  await Deno.writeTextFile(cache, "{ not json");
+  assert.equal(loadJobsFile(file).jobs[5].command, "echo changed");
+  await Deno.remove(dir, { recursive: true });
+});

@@ -9,6 +9,7 @@ import { CST, LineCounter, parseDocument, Parser } from "yaml";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
+import { CACHE_MIN_BYTES, cacheKey, readCachedGraph, writeCachedGraph } from "./cache.ts";
 import { deriveResourceEdges } from "./edges.ts";
 import { Graph } from "./graph.ts";
 import { FILE_FIELDS, VAR_RE } from "./schema.ts";
@@ -59,7 +60,14 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
       file,
     );
   }
-  return parseJobsFile(text, file, { baseDir: dirname(resolve(file)), ...opts });
+  const o = { baseDir: dirname(resolve(file)), ...opts };
+  if (text.length < CACHE_MIN_BYTES) return parseJobsFile(text, file, o);
+  const key = cacheKey(text, o.vars ?? {}, o.baseDir);
+  const cached = readCachedGraph(file, key);
+  if (cached) return cached;
+  const graph = parseJobsFile(text, file, o);
+  writeCachedGraph(file, key, graph);
+  return graph;
 }
 
 /** Normalizes a resource path: `./a//b/` -> `a/b`; `@names` and absolute paths kept. */

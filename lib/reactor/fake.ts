@@ -94,6 +94,7 @@ export class FakeReactor implements Reactor {
       this.at(this.clock, () => finish({ code: null, signal: null, error: s.startError }));
       return { pid: 0, kill() {} };
     }
+    req.onStart?.(pid);
     this.at(this.clock, () => {
       if (s.stdout) req.onOutput("stdout", enc.encode(s.stdout));
       if (s.stderr) req.onOutput("stderr", enc.encode(s.stderr));

@@ -11,6 +11,7 @@
  * @module
  */
 import { JxInputError } from "../graph/errors.ts";
+import { createEpollReactor } from "./epoll.ts";
 import { createPortableReactor } from "./portable.ts";
 import type { Reactor } from "./types.ts";
 
@@ -23,17 +24,40 @@ export type {
   StreamName,
 } from "./types.ts";
 export { createPortableReactor, killGroup, signalName } from "./portable.ts";
+export { createEpollReactor } from "./epoll.ts";
 export { FakeReactor, type FakeRecord, type FakeScript } from "./fake.ts";
 
 /** Reactor choices on the command line. */
 export type ReactorChoice = "auto" | "epoll" | "portable";
 
 /**
- * Creates the reactor asked for. `auto` is `portable` until the epoll backend lands.
+ * Whether the epoll backend can run here: Linux, Deno, FFI permitted.
+ * (On Bun, `Bun.spawn` already spawns with posix_spawn and a new session, so
+ * `auto` keeps the portable backend there.)
+ */
+export function epollAvailable(): boolean {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  if (g.Bun || !g.Deno || g.Deno.build?.os !== "linux") return false;
+  try {
+    return g.Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates the reactor asked for: `auto` is `epoll` where it is available
+ * (Linux, Deno with FFI permitted), else `portable`.
  */
 export function createReactor(choice: ReactorChoice = "auto"): Reactor {
+  if (choice === "portable") return createPortableReactor();
+  if (epollAvailable()) return createEpollReactor();
   if (choice === "epoll") {
-    throw new JxInputError("--reactor epoll: the epoll backend is not built yet; use portable");
+    throw new JxInputError(
+      "--reactor epoll needs Linux and Deno with FFI permitted (deno run --allow-ffi); " +
+        "on Bun use portable",
+    );
   }
   return createPortableReactor();
 }

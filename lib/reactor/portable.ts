@@ -121,6 +121,7 @@ function spawnDeno(req: SpawnRequest): ChildHandle {
     return failedStart(req, e);
   }
   const pid: number = child.pid;
+  req.onStart?.(pid);
   Promise.all([
     pump(child.stdout, "stdout", req.onOutput),
     pump(child.stderr, "stderr", req.onOutput),
@@ -147,6 +148,7 @@ function spawnBun(req: SpawnRequest): ChildHandle {
     return failedStart(req, e);
   }
   const pid: number = child.pid;
+  req.onStart?.(pid);
   Promise.all([
     pump(child.stdout, "stdout", req.onOutput),
     pump(child.stderr, "stderr", req.onOutput),

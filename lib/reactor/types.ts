@@ -28,6 +28,11 @@ export interface SpawnRequest {
   cwd: string;
   /** The complete environment of the child. */
   env: Record<string, string>;
+  /**
+   * Called once the process exists, with its pid, before any output. A
+   * backend may call it during `spawn` or later; never when the start failed.
+   */
+  onStart?(pid: number): void;
   /** Called for every chunk of output, in the order read. */
   onOutput(stream: StreamName, chunk: Uint8Array): void;
   /** Called once, after the process exited and all its output was delivered. */
@@ -36,7 +41,7 @@ export interface SpawnRequest {
 
 /** A started child: the leader of its own process group. */
 export interface ChildHandle {
-  /** The process id (also its process-group id). */
+  /** The process id (also its process-group id); 0 until started. */
   readonly pid: number;
   /** Sends a signal to the child's whole process group; no error if it is gone. */
   kill(signal: string): void;

@@ -123,16 +123,24 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
 
   const startAttempt = (spec: JobSpec, attempt: number) => {
     const r: Running = { spec, handle: NO_HANDLE, attempt, start: reactor.now(), timedOut: false };
+    let started = false;
+    const onStart = (pid: number) => {
+      started = true;
+      emit({ type: "job.start", t: t(), job: spec.name, pid, attempt });
+    };
+    running.set(spec.name, r);
     r.handle = reactor.spawn({
       argv: spec.argv,
       cwd: spec.cwd,
       env: envFor(spec),
+      onStart,
       onOutput: (stream, chunk) =>
         emit({ type: "job.output", t: t(), job: spec.name, stream, chunk }),
-      onExit: (st) => ended(r, st),
+      onExit: (st) => {
+        if (!started) onStart(0);
+        ended(r, st);
+      },
     });
-    running.set(spec.name, r);
-    emit({ type: "job.start", t: r.start - t0, job: spec.name, pid: r.handle.pid, attempt });
     if (spec.timeoutMs !== undefined) {
       r.timeoutTimer = reactor.setTimer(spec.timeoutMs, () => {
         r.timedOut = true;

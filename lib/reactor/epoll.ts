@@ -1,0 +1,293 @@
+/**
+ * The epoll reactor (Linux, Deno): children started with `posix_spawnp`
+ * into a new session and process group, their output read from
+ * non-blocking pipes and their exit seen through a pidfd, all in one epoll
+ * set waited on by a single `nonblocking` FFI call, so the JS event loop
+ * stays free. Timers and signals use the runtime's own (setTimeout and
+ * signal listeners; signalfd does not work with Deno's threads).
+ *
+ * Why: on Deno, `Deno.Command` with `detached: true` forks the whole
+ * runtime for every child; `posix_spawn` uses vfork and sets the session up
+ * in the child (POSIX_SPAWN_SETSID), with default signal dispositions and an
+ * empty signal mask (Deno ignores SIGPIPE, which children must not inherit).
+ *
+ * @module
+ */
+import { C, cstr, cstrArray, errno, type Libc, libc, strerror } from "./libc.ts";
+import { killGroup, signalName } from "./portable.ts";
+import type { ChildHandle, ListenSignal, Reactor, SpawnRequest } from "./types.ts";
+
+/** One watched child. */
+interface Child {
+  req: SpawnRequest;
+  pid: number;
+  pidfd: number;
+  /** Open read ends, by stream. */
+  fds: Map<number, "stdout" | "stderr">;
+  exit?: { code: number | null; signal: string | null };
+  /** onExit was called. */
+  reported?: boolean;
+}
+
+const READ_SIZE = 64 * 1024;
+const MAX_EVENTS = 64;
+
+/**
+ * Creates the epoll reactor; throws when FFI is not permitted.
+ *
+ * @example
+ * ```ts
+ * import { createEpollReactor } from "./epoll.ts";
+ * const r = createEpollReactor();
+ * r.spawn({ argv: ["echo", "hi"], cwd: "/", env: { PATH: "/usr/bin:/bin" }, onOutput() {}, onExit: console.log });
+ * ```
+ */
+export function createEpollReactor(): Reactor {
+  const L: Libc = libc();
+  const s = L.symbols;
+  const epfd: number = s.epoll_create1(C.O_CLOEXEC);
+  if (epfd < 0) throw new Error(`epoll_create1: ${strerror(errno())}`);
+  const wakefd: number = s.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK);
+  /** What each registered fd belongs to. */
+  const owners = new Map<number, Child>();
+  const byPidfd = new Map<number, Child>();
+  const readBuf = new Uint8Array(READ_SIZE);
+  const events = new Uint8Array(MAX_EVENTS * C.SIZEOF_EPOLL_EVENT);
+  const eventsView = new DataView(events.buffer);
+  const siginfo = new Uint8Array(C.SIZEOF_SIGINFO);
+  const siginfoView = new DataView(siginfo.buffer);
+  const ev = new Uint8Array(C.SIZEOF_EPOLL_EVENT);
+  const evView = new DataView(ev.buffer);
+  let waiting = false;
+  /** Spawns in flight on helper threads. */
+  let pending = 0;
+  let closed = false;
+  const timers = new Map<number, ReturnType<typeof setTimeout>>();
+  let nextTimer = 1;
+
+  const watch = (fd: number) => {
+    evView.setUint32(0, C.EPOLLIN, true);
+    evView.setBigUint64(4, BigInt(fd), true);
+    if (s.epoll_ctl(epfd, C.EPOLL_CTL_ADD, fd, ev) < 0) {
+      throw new Error(`epoll_ctl: ${strerror(errno())}`);
+    }
+  };
+  const unwatch = (fd: number) => {
+    s.epoll_ctl(epfd, C.EPOLL_CTL_DEL, fd, ev);
+    s.close(fd);
+  };
+  watch(wakefd);
+
+  const maybeDone = (c: Child) => {
+    if (c.exit && c.fds.size === 0 && !c.reported) {
+      c.reported = true;
+      c.req.onExit(c.exit);
+    }
+  };
+
+  /** Reads what is there; closes the fd at end of file. */
+  const drain = (fd: number, c: Child) => {
+    const stream = c.fds.get(fd)!;
+    for (;;) {
+      const n = Number(s.read(fd, readBuf, READ_SIZE));
+      if (n > 0) {
+        c.req.onOutput(stream, readBuf.slice(0, n));
+        if (n < READ_SIZE) return; // likely empty now; epoll says if not
+        continue;
+      }
+      if (n === 0) {
+        c.fds.delete(fd);
+        owners.delete(fd);
+        unwatch(fd);
+        return maybeDone(c);
+      }
+      const e = errno();
+      if (e === C.EINTR) continue;
+      if (e === C.EAGAIN) return;
+      c.fds.delete(fd);
+      owners.delete(fd);
+      unwatch(fd);
+      return maybeDone(c);
+    }
+  };
+
+  const reap = (pidfd: number, c: Child) => {
+    siginfo.fill(0);
+    const r = s.waitid(C.P_PIDFD, pidfd, siginfo, C.WEXITED);
+    byPidfd.delete(pidfd);
+    owners.delete(pidfd);
+    unwatch(pidfd);
+    if (r < 0) {
+      c.exit = { code: null, signal: null };
+    } else {
+      const code = siginfoView.getInt32(8, true);
+      const status = siginfoView.getInt32(24, true);
+      c.exit = code === C.CLD_EXITED
+        ? { code: status, signal: null }
+        : { code: null, signal: signalName(status) };
+    }
+    // Output written just before exit may still be in the pipes.
+    for (const fd of [...c.fds.keys()]) drain(fd, c);
+    maybeDone(c);
+  };
+
+  const loop = async () => {
+    if (waiting || closed) return;
+    waiting = true;
+    let failures = 0;
+    try {
+      while (!closed && owners.size > 0) {
+        const n: number = await s.epoll_wait(epfd, events, MAX_EVENTS, -1);
+        if (n < 0) {
+          // errno lives on the helper thread that made the call, so it cannot
+          // be read here; the usual cause is EINTR (a SIGCHLD). Retry, but
+          // not forever on a persistent error.
+          if (++failures > 1000) throw new Error("epoll_wait keeps failing");
+          continue;
+        }
+        failures = 0;
+        for (let i = 0; i < n; i++) {
+          const fd = Number(eventsView.getBigUint64(i * C.SIZEOF_EPOLL_EVENT + 4, true));
+          if (fd === wakefd) {
+            s.read(wakefd, readBuf, 8);
+            continue;
+          }
+          const c = owners.get(fd);
+          if (!c) continue;
+          if (byPidfd.has(fd)) reap(fd, c);
+          else drain(fd, c);
+        }
+      }
+    } finally {
+      waiting = false;
+    }
+  };
+
+  /**
+   * Starts a child. `posix_spawnp` runs on a helper thread (its caller waits
+   * until the child has exec'd, about half a millisecond), so the event loop
+   * goes on meanwhile and several spawns proceed at once.
+   */
+  const spawn = (req: SpawnRequest): ChildHandle => {
+    const pipes = new Int32Array(4);
+    if (s.pipe2(pipes.subarray(0, 2), C.O_CLOEXEC) < 0) {
+      throw new Error(`pipe2: ${strerror(errno())}`);
+    }
+    if (s.pipe2(pipes.subarray(2, 4), C.O_CLOEXEC) < 0) {
+      const e = errno();
+      s.close(pipes[0]);
+      s.close(pipes[1]);
+      throw new Error(`pipe2: ${strerror(e)}`);
+    }
+    const fa = new Uint8Array(C.SIZEOF_FILE_ACTIONS);
+    const attr = new Uint8Array(C.SIZEOF_SPAWNATTR);
+    const sigs = new Uint8Array(C.SIZEOF_SIGSET);
+    const pidOut = new Int32Array(1);
+    s.posix_spawn_file_actions_init(fa);
+    s.posix_spawnattr_init(attr);
+    const devnull = cstr("/dev/null");
+    const dir = cstr(req.cwd);
+    s.posix_spawn_file_actions_addopen(fa, 0, devnull, C.O_RDONLY, 0);
+    s.posix_spawn_file_actions_adddup2(fa, pipes[1], 1);
+    s.posix_spawn_file_actions_adddup2(fa, pipes[3], 2);
+    s.posix_spawn_file_actions_addchdir_np(fa, dir);
+    s.posix_spawnattr_setflags(
+      attr,
+      C.POSIX_SPAWN_SETSID | C.POSIX_SPAWN_SETSIGDEF | C.POSIX_SPAWN_SETSIGMASK,
+    );
+    s.sigfillset(sigs);
+    s.posix_spawnattr_setsigdefault(attr, sigs);
+    s.sigemptyset(sigs);
+    s.posix_spawnattr_setsigmask(attr, sigs);
+    const argv = cstrArray(req.argv);
+    const envp = cstrArray(Object.entries(req.env).map(([k, v]) => `${k}=${v}`));
+    const file = cstr(req.argv[0]);
+    let pid = 0;
+    let pendingSignals: string[] = [];
+    pending++;
+    const started = s.posix_spawnp_async(pidOut, file, fa, attr, argv.ptrs, envp.ptrs) as Promise<
+      number
+    >;
+    started.then((err) => {
+      pending--;
+      // Keep the buffers alive until the call has returned.
+      void [devnull, dir, argv.keep, envp.keep, file, sigs];
+      s.posix_spawn_file_actions_destroy(fa);
+      s.posix_spawnattr_destroy(attr);
+      s.close(pipes[1]);
+      s.close(pipes[3]);
+      if (err !== 0) {
+        s.close(pipes[0]);
+        s.close(pipes[2]);
+        const why = err === 2 ? "no such file or directory" : strerror(err);
+        req.onExit({
+          code: null,
+          signal: null,
+          error: `cannot start '${req.argv[0]}' in ${req.cwd}: ${why}`,
+        });
+        return;
+      }
+      pid = pidOut[0];
+      const pidfd = Number(s.syscall(C.SYS_pidfd_open, pid, 0));
+      const c: Child = {
+        req,
+        pid,
+        pidfd,
+        fds: new Map([[pipes[0], "stdout"], [pipes[2], "stderr"]]),
+      };
+      for (const fd of [pipes[0], pipes[2]]) {
+        s.fcntl(fd, C.F_SETFL, s.fcntl(fd, C.F_GETFL, 0) | C.O_NONBLOCK);
+        owners.set(fd, c);
+        watch(fd);
+      }
+      owners.set(pidfd, c);
+      byPidfd.set(pidfd, c);
+      watch(pidfd);
+      req.onStart?.(pid);
+      for (const sig of pendingSignals) killGroup(pid, sig);
+      pendingSignals = [];
+      loop();
+    });
+    return {
+      get pid() {
+        return pid;
+      },
+      kill: (sig) => pid ? killGroup(pid, sig) : pendingSignals.push(sig),
+    };
+  };
+
+  return {
+    name: "epoll",
+    now: () => performance.now(),
+    spawn,
+    setTimer(ms, cb) {
+      const id = nextTimer++;
+      timers.set(
+        id,
+        setTimeout(() => {
+          timers.delete(id);
+          cb();
+        }, ms),
+      );
+      return id;
+    },
+    clearTimer(id) {
+      const t = timers.get(id);
+      if (t !== undefined) clearTimeout(t);
+      timers.delete(id);
+    },
+    onSignal(sig: ListenSignal, cb) {
+      // deno-lint-ignore no-explicit-any
+      const D = (globalThis as any).Deno;
+      D.addSignalListener(sig, cb);
+      return () => D.removeSignalListener(sig, cb);
+    },
+    close() {
+      closed = true;
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
+      // Wake a pending epoll_wait so the process can exit.
+      s.write(wakefd, new BigUint64Array([1n]), 8);
+    },
+  };
+}

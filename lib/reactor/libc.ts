@@ -1,0 +1,131 @@
+/**
+ * The libc calls of the epoll reactor, bound through Deno's FFI. Loaded
+ * lazily: only `--reactor epoll` (or `auto` where it is permitted) pays for it.
+ *
+ * Sizes and offsets are glibc x86_64 (see ../shared/FACTS.md).
+ *
+ * @module
+ */
+
+/** The symbols used, with their C signatures. */
+const SYMBOLS = {
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  close: { parameters: ["i32"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  syscall: { parameters: ["i64", "i64", "i64"], result: "i64" },
+  waitid: { parameters: ["i32", "u32", "buffer", "i32"], result: "i32" },
+  posix_spawnp: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+  posix_spawnp_async: {
+    name: "posix_spawnp",
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+    nonblocking: true,
+  },
+  posix_spawn_file_actions_init: { parameters: ["buffer"], result: "i32" },
+  posix_spawn_file_actions_destroy: { parameters: ["buffer"], result: "i32" },
+  posix_spawn_file_actions_adddup2: { parameters: ["buffer", "i32", "i32"], result: "i32" },
+  posix_spawn_file_actions_addopen: {
+    parameters: ["buffer", "i32", "buffer", "i32", "u32"],
+    result: "i32",
+  },
+  posix_spawn_file_actions_addchdir_np: { parameters: ["buffer", "buffer"], result: "i32" },
+  posix_spawnattr_init: { parameters: ["buffer"], result: "i32" },
+  posix_spawnattr_destroy: { parameters: ["buffer"], result: "i32" },
+  posix_spawnattr_setflags: { parameters: ["buffer", "i16"], result: "i32" },
+  posix_spawnattr_setsigdefault: { parameters: ["buffer", "buffer"], result: "i32" },
+  posix_spawnattr_setsigmask: { parameters: ["buffer", "buffer"], result: "i32" },
+  sigfillset: { parameters: ["buffer"], result: "i32" },
+  sigemptyset: { parameters: ["buffer"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const;
+
+/** Constants (Linux x86_64). */
+export const C = {
+  EPOLL_CTL_ADD: 1,
+  EPOLL_CTL_DEL: 2,
+  EPOLLIN: 0x001,
+  EPOLLHUP: 0x010,
+  EPOLLERR: 0x008,
+  O_RDONLY: 0,
+  O_NONBLOCK: 0x800,
+  O_CLOEXEC: 0x80000,
+  F_GETFL: 3,
+  F_SETFL: 4,
+  EFD_CLOEXEC: 0x80000,
+  EFD_NONBLOCK: 0x800,
+  SYS_pidfd_open: 434,
+  P_PIDFD: 3,
+  WEXITED: 4,
+  POSIX_SPAWN_SETSIGDEF: 4,
+  POSIX_SPAWN_SETSIGMASK: 8,
+  POSIX_SPAWN_SETSID: 128,
+  CLD_EXITED: 1,
+  CLD_KILLED: 2,
+  CLD_DUMPED: 3,
+  EAGAIN: 11,
+  EINTR: 4,
+  SIZEOF_FILE_ACTIONS: 80,
+  SIZEOF_SPAWNATTR: 336,
+  SIZEOF_SIGSET: 128,
+  SIZEOF_SIGINFO: 128,
+  SIZEOF_EPOLL_EVENT: 12,
+} as const;
+
+/** The bound library (Deno's `DynamicLibrary`). */
+// deno-lint-ignore no-explicit-any
+export type Libc = { symbols: Record<keyof typeof SYMBOLS, (...args: any[]) => any> };
+
+let lib: Libc | undefined;
+
+/** Loads libc through FFI (once); throws when FFI is not permitted or not available. */
+export function libc(): Libc {
+  if (lib) return lib;
+  // deno-lint-ignore no-explicit-any
+  const D = (globalThis as any).Deno;
+  if (!D?.dlopen) throw new Error("FFI is not available in this runtime");
+  lib = D.dlopen("libc.so.6", SYMBOLS) as Libc;
+  return lib;
+}
+
+/** The current errno. */
+export function errno(): number {
+  // deno-lint-ignore no-explicit-any
+  const D = (globalThis as any).Deno;
+  const p = libc().symbols.__errno_location();
+  return new D.UnsafePointerView(p).getInt32(0);
+}
+
+/** The message of an errno value. */
+export function strerror(code: number): string {
+  // deno-lint-ignore no-explicit-any
+  const D = (globalThis as any).Deno;
+  return D.UnsafePointerView.getCString(libc().symbols.strerror(code));
+}
+
+const enc = new TextEncoder();
+
+/** A NUL-terminated C string. */
+export function cstr(s: string): Uint8Array {
+  const b = enc.encode(s + "\0");
+  return b;
+}
+
+/** A NULL-terminated array of C strings; keep the returned `keep` alive while it is used. */
+export function cstrArray(items: string[]): { ptrs: BigUint64Array; keep: Uint8Array[] } {
+  // deno-lint-ignore no-explicit-any
+  const D = (globalThis as any).Deno;
+  const keep = items.map(cstr);
+  const ptrs = new BigUint64Array(items.length + 1);
+  keep.forEach((b, i) => ptrs[i] = BigInt(D.UnsafePointer.value(D.UnsafePointer.of(b))));
+  return { ptrs, keep };
+}

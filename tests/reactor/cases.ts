@@ -1,0 +1,250 @@
+/**
+ * The reactor conformance cases: the same behaviour from every backend, on
+ * every runtime. Runtime-neutral (node: modules only), so the Deno test and
+ * the Bun runner (`run_cases.ts`) share them.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import process from "node:process";
+import type { ExitStatus, Reactor } from "../../lib/reactor/mod.ts";
+
+/** One case: a name and a check against a fresh reactor. */
+export interface Case {
+  name: string;
+  run(r: Reactor): Promise<void>;
+}
+
+interface Ran {
+  pid: number;
+  out: string;
+  err: string;
+  bytes: number;
+  status: ExitStatus;
+  order: string[];
+}
+
+const ENV: Record<string, string> = { PATH: "/usr/local/bin:/usr/bin:/bin", LC_ALL: "C" };
+
+/** Spawns `argv` and resolves when it exits. */
+export function run(
+  r: Reactor,
+  argv: string[],
+  opts: {
+    cwd?: string;
+    env?: Record<string, string>;
+    keep?: boolean;
+    onPid?: (pid: number) => void;
+  } = {},
+): Promise<Ran> {
+  return new Promise((resolve) => {
+    const dec = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+    const res: Ran = {
+      pid: 0,
+      out: "",
+      err: "",
+      bytes: 0,
+      status: { code: null, signal: null },
+      order: [],
+    };
+    const h = r.spawn({
+      argv,
+      cwd: opts.cwd ?? "/",
+      env: opts.env ?? ENV,
+      onStart: (pid) => {
+        res.pid = pid;
+        opts.onPid?.(pid);
+      },
+      onOutput: (stream, chunk) => {
+        res.bytes += chunk.length;
+        res.order.push(stream);
+        if (opts.keep === false) return;
+        if (stream === "stdout") res.out += dec.stdout.decode(chunk, { stream: true });
+        else res.err += dec.stderr.decode(chunk, { stream: true });
+      },
+      onExit: (status) => {
+        res.status = status;
+        if (!res.pid) res.pid = h?.pid ?? 0;
+        resolve(res);
+      },
+    });
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every case. */
+export const CASES: Case[] = [
+  {
+    name: "spawn, output and exit 0",
+    async run(r) {
+      const x = await run(r, ["echo", "hello"]);
+      assert.equal(x.out, "hello\n");
+      assert.deepEqual(x.status, { code: 0, signal: null });
+      assert.ok(x.pid > 0);
+    },
+  },
+  {
+    name: "exit codes and stderr kept apart",
+    async run(r) {
+      const x = await run(r, ["/bin/sh", "-c", "echo out; echo err >&2; exit 7"]);
+      assert.equal(x.out, "out\n");
+      assert.equal(x.err, "err\n");
+      assert.deepEqual(x.status, { code: 7, signal: null });
+    },
+  },
+  {
+    name: "death by signal is reported by name",
+    async run(r) {
+      const x = await run(r, ["/bin/sh", "-c", "kill -TERM $$"]);
+      assert.deepEqual(x.status, { code: null, signal: "SIGTERM" });
+    },
+  },
+  {
+    name: "a flood of output arrives whole and in order",
+    async run(r) {
+      const x = await run(r, ["seq", "1", "200000"]);
+      assert.equal(x.status.code, 0);
+      const lines = x.out.split("\n");
+      assert.equal(lines.length, 200001);
+      assert.equal(lines[0], "1");
+      assert.equal(lines[199999], "200000");
+      for (let i = 0; i < 200000; i += 9973) assert.equal(lines[i], String(i + 1));
+      const big = await run(r, ["head", "-c", "20000000", "/dev/zero"], { keep: false });
+      assert.equal(big.bytes, 20_000_000);
+    },
+  },
+  {
+    name: "output written just before exit is not lost",
+    async run(r) {
+      const results = await Promise.all(
+        Array.from(
+          { length: 50 },
+          (_, i) => run(r, ["/bin/sh", "-c", `printf %s ${i}; exit ${i % 3}`]),
+        ),
+      );
+      results.forEach((x, i) => {
+        assert.equal(x.out, String(i));
+        assert.equal(x.status.code, i % 3);
+      });
+    },
+  },
+  {
+    name: "kill signals the whole process group, grandchildren included",
+    async run(r) {
+      let kill: ((s: string) => void) | undefined;
+      const done = new Promise<Ran>((resolve) => {
+        let out = "";
+        const h = r.spawn({
+          argv: ["/bin/sh", "-c", "sleep 30 & echo $!; wait"],
+          cwd: "/",
+          env: ENV,
+          onOutput: (_s, c) => {
+            out += new TextDecoder().decode(c);
+            if (out.includes("\n")) kill!("SIGTERM");
+          },
+          onExit: (status) => resolve({ pid: h.pid, out, err: "", bytes: 0, status, order: [] }),
+        });
+        kill = (s) => h.kill(s);
+      });
+      const x = await done;
+      const grandchild = Number(x.out.trim());
+      assert.equal(x.status.signal, "SIGTERM");
+      for (let i = 0; i < 50 && alive(grandchild); i++) await sleep(10);
+      assert.equal(alive(grandchild), false, "grandchild stopped");
+    },
+  },
+  {
+    name: "each child leads a new process group and session",
+    async run(r) {
+      const x = await run(r, ["/bin/sh", "-c", "ps -o pgid= -o sid= -p $$"]);
+      const [pgid, sid] = x.out.trim().split(/\s+/).map(Number);
+      assert.equal(pgid, x.pid);
+      assert.equal(sid, x.pid);
+      assert.notEqual(pgid, process.pid);
+    },
+  },
+  {
+    name: "children get default signal dispositions (SIGPIPE kills quietly)",
+    async run(r) {
+      const x = await run(r, ["/bin/sh", "-c", "yes | head -n 1"]);
+      assert.equal(x.out, "y\n");
+      assert.equal(x.err, "", "no 'Broken pipe' error: SIGPIPE is not ignored");
+      assert.equal(x.status.code, 0);
+    },
+  },
+  {
+    name: "stdin is /dev/null; cwd and the environment are exactly as given",
+    async run(r) {
+      const x = await run(r, ["/bin/sh", "-c", "cat; pwd; env | sort"], {
+        cwd: "/tmp",
+        env: { ...ENV, JX_TEST: "a b" },
+      });
+      assert.equal(
+        x.out,
+        "/tmp\nJX_TEST=a b\nLC_ALL=C\nPATH=/usr/local/bin:/usr/bin:/bin\nPWD=/tmp\n",
+      );
+    },
+  },
+  {
+    name: "a command that does not exist is reported, not thrown",
+    async run(r) {
+      const x = await run(r, ["/no/such/jx-command"]);
+      assert.equal(x.status.code === 0, false);
+      const said = (x.status.error ?? "") + x.err;
+      assert.match(said, /jx-command/);
+    },
+  },
+  {
+    name: "timers fire once, in order; cleared timers do not",
+    async run(r) {
+      const fired: string[] = [];
+      const start = r.now();
+      await new Promise<void>((resolve) => {
+        r.setTimer(40, () => fired.push("b"));
+        const c = r.setTimer(20, () => fired.push("never"));
+        r.setTimer(10, () => fired.push("a"));
+        r.clearTimer(c);
+        r.setTimer(60, () => resolve());
+      });
+      assert.deepEqual(fired, ["a", "b"]);
+      assert.ok(r.now() - start >= 55);
+    },
+  },
+  {
+    name: "no fd or zombie is left after 300 children",
+    async run(r) {
+      const fds = () => readdirSync("/proc/self/fd").length;
+      const before = fds();
+      let next = 0;
+      const worker = async () => {
+        while (next < 300) {
+          next++;
+          const x = await run(r, ["/bin/true"]);
+          assert.equal(x.status.code, 0);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, worker));
+      await sleep(50);
+      assert.ok(fds() <= before + 2, `fds: ${before} before, ${fds()} after`);
+      const zombies = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((d) => {
+        try {
+          const st = readFileSync(`/proc/${d}/stat`, "utf8");
+          return / Z \d+ /.test(st) && st.split(") ")[1].split(" ")[1] === String(process.pid);
+        } catch {
+          return false;
+        }
+      });
+      assert.deepEqual(zombies, []);
+    },
+  },
+];

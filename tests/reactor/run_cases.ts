@@ -1,0 +1,26 @@
+/**
+ * Runs the reactor conformance cases on the current runtime (used to run
+ * them under Bun): `bun tests/reactor/run_cases.ts portable`. Prints one
+ * `PASS name` or `FAIL name: reason` line per case; exits 1 on any failure.
+ *
+ * @module
+ */
+import process from "node:process";
+import { createReactor } from "../../lib/reactor/mod.ts";
+import { CASES } from "./cases.ts";
+
+const backend = (process.argv[2] ?? "portable") as "portable" | "epoll";
+let failed = 0;
+for (const c of CASES) {
+  const r = createReactor(backend);
+  try {
+    await c.run(r);
+    console.log(`PASS ${c.name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${c.name}: ${(e as Error).message.split("\n").join(" ")}`);
+  } finally {
+    r.close();
+  }
+}
+process.exit(failed ? 1 : 0);
