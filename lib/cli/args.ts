@@ -18,6 +18,7 @@ export interface Args {
   events?: string;
   trace?: string;
   reactor: "auto" | "epoll" | "portable";
+  jobserverStyle: "auto" | "pipe" | "fifo" | "none";
   color: boolean;
   verbose: boolean;
   format: "dot" | "mermaid" | "json";
@@ -64,6 +65,10 @@ const OPTIONS: Record<string, OptSpec> = {
   "--events": { key: "events", value: str },
   "--trace": { key: "trace", value: str },
   "--reactor": { key: "reactor", value: choice(["auto", "epoll", "portable"]) },
+  "--jobserver-style": {
+    key: "jobserverStyle",
+    value: choice(["auto", "pipe", "fifo", "none"]),
+  },
   "--no-color": { key: "color", set: false },
   "--verbose": { key: "verbose", set: true },
   "--format": { key: "format", value: choice(["dot", "mermaid", "json"]) },
@@ -102,6 +107,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     force: false,
     output: "buffered",
     reactor: "auto",
+    jobserverStyle: "auto",
     color: !env.NO_COLOR,
     verbose: false,
     format: "dot",

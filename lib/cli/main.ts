@@ -7,7 +7,13 @@ import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import process from "node:process";
 import { findJobsFile, type Graph, JxInputError, loadJobsFile } from "../graph/mod.ts";
-import { createReactor } from "../reactor/mod.ts";
+import { createReactor, type Reactor } from "../reactor/mod.ts";
+import {
+  createJobserver,
+  type JobserverSlots,
+  joinJobserver,
+  parseMakeFlags,
+} from "../jobserver/mod.ts";
 import { ConsoleReporter, EventLog, TraceWriter } from "../report/mod.ts";
 import { type Reporter, runJobs } from "../scheduler/mod.ts";
 import { isTerminal, writeAll } from "../runtime/mod.ts";
@@ -86,49 +92,94 @@ function load(args: Args): Graph {
 async function cmdRun(args: Args): Promise<number> {
   const graph = load(args);
   const selected = graph.select(args.names);
-  const slots = args.jobs ?? availableParallelism();
-  for (const j of selected) {
-    if (j.tokens > slots) {
-      throw new JxInputError(
-        `jobs.${j.name}.tokens: needs ${j.tokens} job slots but -j is ${slots}`,
-        graph.file,
-        j.pos,
-      );
-    }
-    if (j.kind === "module") {
-      throw new JxInputError(
-        `modules.${j.name}: modules are not supported by this version yet`,
-        graph.file,
-        j.pos,
-      );
-    }
-  }
   const reactor = createReactor(args.reactor);
-  const reporters: Reporter[] = [
-    new ConsoleReporter({
-      mode: args.output,
-      color: args.color && isTerminal(2),
-      statusLine: isTerminal(2) && args.output !== "stream",
-      graph,
-      verbose: args.verbose,
-    }),
-  ];
-  if (args.events) reporters.push(new EventLog(args.events));
-  if (args.trace) reporters.push(new TraceWriter(args.trace));
-  for (const w of args.warnings) writeAll(2, `jx: warning: ${w}\n`);
+  const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);
+  for (const w of args.warnings) warn(w);
+  let pool: JobserverSlots | undefined;
   try {
-    const result = await runJobs(graph, selected, {
-      reactor,
-      jobs: slots,
-      keepGoing: args.keepGoing,
-      dryRun: args.dryRun,
-      reporters,
-    });
-    return result.exit;
+    const js = setUpJobserver(args, reactor, warn);
+    pool = js.pool;
+    const slots = pool?.limit ?? js.jobs;
+    for (const j of selected) {
+      if (j.tokens > slots) {
+        throw new JxInputError(
+          `jobs.${j.name}.tokens: needs ${j.tokens} job slots but -j is ${slots}`,
+          graph.file,
+          j.pos,
+        );
+      }
+      if (j.kind === "module") {
+        throw new JxInputError(
+          `modules.${j.name}: modules are not supported by this version yet`,
+          graph.file,
+          j.pos,
+        );
+      }
+    }
+    const reporters: Reporter[] = [
+      new ConsoleReporter({
+        mode: args.output,
+        color: args.color && isTerminal(2),
+        statusLine: isTerminal(2) && args.output !== "stream",
+        graph,
+        verbose: args.verbose,
+      }),
+    ];
+    if (args.events) reporters.push(new EventLog(args.events));
+    if (args.trace) reporters.push(new TraceWriter(args.trace));
+    try {
+      const result = await runJobs(graph, selected, {
+        reactor,
+        jobs: js.jobs,
+        slots: pool,
+        jobserver: pool?.role ?? "none",
+        extraEnv: pool?.makeflags ? { MAKEFLAGS: pool.makeflags } : undefined,
+        keepGoing: args.keepGoing || js.keepGoing,
+        dryRun: args.dryRun || js.dryRun,
+        reporters,
+      });
+      return result.exit;
+    } finally {
+      for (const r of reporters) await r.close?.();
+    }
   } finally {
-    for (const r of reporters) await r.close?.();
+    const problem = pool?.finish();
+    if (problem) warn(problem);
     reactor.close();
   }
+}
+
+/**
+ * Chooses the job slots: make's pool when MAKEFLAGS carries one (client),
+ * else a pool jx creates for its jobs (server), else a plain counter.
+ */
+function setUpJobserver(
+  args: Args,
+  reactor: Reactor,
+  warn: (w: string) => void,
+): { pool?: JobserverSlots; jobs: number; dryRun: boolean; keepGoing: boolean } {
+  const mf = parseMakeFlags(process.env);
+  const jobs = args.jobs ?? availableParallelism();
+  const flags = { dryRun: mf.dryRun, keepGoing: mf.keepGoing };
+  const canUse = !!reactor.watch;
+  if (mf.auth) {
+    if (!canUse) {
+      warn(`cannot join make's jobserver with the ${reactor.name} reactor; running with -j${jobs}`);
+      return { jobs, ...flags };
+    }
+    if (args.jobs !== undefined) {
+      warn(`-j${args.jobs} ignored: using the jobserver of the make that runs jx`);
+    }
+    const joined = joinJobserver(mf.auth, mf.jobs ?? jobs, reactor);
+    if (typeof joined === "string") {
+      warn(`${joined}; using -j1`);
+      return { jobs: 1, ...flags };
+    }
+    return { pool: joined, jobs: joined.limit, ...flags };
+  }
+  if (args.jobserverStyle === "none" || !canUse) return { jobs, dryRun: false, keepGoing: false };
+  const style = args.jobserverStyle === "fifo" ? "fifo" : "pipe";
+  return { pool: createJobserver(jobs, style, reactor), jobs, dryRun: false, keepGoing: false };
 }
 
 function cmdList(args: Args): number {

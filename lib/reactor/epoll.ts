@@ -50,6 +50,8 @@ export function createEpollReactor(): Reactor {
   const wakefd: number = s.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK);
   /** What each registered fd belongs to. */
   const owners = new Map<number, Child>();
+  /** Callbacks for fds watched with `watch` (the jobserver's read end). */
+  const watchers = new Map<number, () => void>();
   const byPidfd = new Map<number, Child>();
   const readBuf = new Uint8Array(READ_SIZE);
   const events = new Uint8Array(MAX_EVENTS * C.SIZEOF_EPOLL_EVENT);
@@ -65,7 +67,7 @@ export function createEpollReactor(): Reactor {
   const timers = new Map<number, ReturnType<typeof setTimeout>>();
   let nextTimer = 1;
 
-  const watch = (fd: number) => {
+  const watchFd = (fd: number) => {
     evView.setUint32(0, C.EPOLLIN, true);
     evView.setBigUint64(4, BigInt(fd), true);
     if (s.epoll_ctl(epfd, C.EPOLL_CTL_ADD, fd, ev) < 0) {
@@ -76,7 +78,7 @@ export function createEpollReactor(): Reactor {
     s.epoll_ctl(epfd, C.EPOLL_CTL_DEL, fd, ev);
     s.close(fd);
   };
-  watch(wakefd);
+  watchFd(wakefd);
 
   const maybeDone = (c: Child) => {
     if (c.exit && c.fds.size === 0 && !c.reported) {
@@ -136,7 +138,7 @@ export function createEpollReactor(): Reactor {
     waiting = true;
     let failures = 0;
     try {
-      while (!closed && owners.size > 0) {
+      while (!closed && (owners.size > 0 || watchers.size > 0)) {
         const n: number = await s.epoll_wait(epfd, events, MAX_EVENTS, -1);
         if (n < 0) {
           // errno lives on the helper thread that made the call, so it cannot
@@ -150,6 +152,11 @@ export function createEpollReactor(): Reactor {
           const fd = Number(eventsView.getBigUint64(i * C.SIZEOF_EPOLL_EVENT + 4, true));
           if (fd === wakefd) {
             s.read(wakefd, readBuf, 8);
+            continue;
+          }
+          const w = watchers.get(fd);
+          if (w) {
+            w();
             continue;
           }
           const c = owners.get(fd);
@@ -238,11 +245,11 @@ export function createEpollReactor(): Reactor {
       for (const fd of [pipes[0], pipes[2]]) {
         s.fcntl(fd, C.F_SETFL, s.fcntl(fd, C.F_GETFL, 0) | C.O_NONBLOCK);
         owners.set(fd, c);
-        watch(fd);
+        watchFd(fd);
       }
       owners.set(pidfd, c);
       byPidfd.set(pidfd, c);
-      watch(pidfd);
+      watchFd(pidfd);
       req.onStart?.(pid);
       for (const sig of pendingSignals) killGroup(pid, sig);
       pendingSignals = [];
@@ -275,6 +282,14 @@ export function createEpollReactor(): Reactor {
       const t = timers.get(id);
       if (t !== undefined) clearTimeout(t);
       timers.delete(id);
+    },
+    watch(fd, cb) {
+      watchers.set(fd, cb);
+      watchFd(fd);
+      loop();
+      return () => {
+        if (watchers.delete(fd)) s.epoll_ctl(epfd, C.EPOLL_CTL_DEL, fd, ev);
+      };
     },
     onSignal(sig: ListenSignal, cb) {
       // deno-lint-ignore no-explicit-any

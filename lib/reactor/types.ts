@@ -79,6 +79,12 @@ export interface Reactor {
   /** Calls `cb` once after `ms`. */
   setTimer(ms: number, cb: () => void): number;
   clearTimer(id: number): void;
+  /**
+   * Calls `cb` whenever `fd` (a raw OS fd, non-blocking) is readable, until
+   * the returned function is called. Only backends with raw fds have it
+   * (epoll); the jobserver needs it.
+   */
+  watch?(fd: number, cb: () => void): () => void;
   /** Listens for a signal to jx itself; returns the function that stops listening. */
   onSignal(signal: ListenSignal, cb: () => void): () => void;
   /** Releases what the backend holds. */

@@ -87,7 +87,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
   }
   const reactor = opts.reactor;
   const reporters = opts.reporters ?? [];
-  const slots = opts.slots ?? new LocalSlots(Math.max(1, opts.jobs ?? 1));
+  const slots: Slots = opts.slots ?? new LocalSlots(Math.max(1, opts.jobs ?? 1));
   const pools = new Pools(graph.pools);
   const plan = new Plan(graph, selected);
   const running = new Map<string, Running>();
@@ -200,8 +200,8 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
   };
 
   const tryStart = (spec: JobSpec): "started" | "blocked" | "full" => {
-    if (slots.free === 0) return "full";
-    if (!slots.tryTake(spec.tokens)) return "blocked";
+    // When even one slot cannot be had, no other job can start either.
+    if (!slots.tryTake(spec.tokens)) return spec.tokens === 1 ? "full" : "blocked";
     if (!pools.tryTake(spec.pools)) {
       slots.give(spec.tokens);
       return "blocked";
@@ -245,6 +245,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
 
   const finish = () => {
     finished = true;
+    slots.onAvailable = undefined;
     for (const u of unlisten) u();
     const exit = interrupted ? SIGNAL_EXIT[interrupted] : failures ? 1 : 0;
     const status = interrupted ? "interrupted" : failures ? "failed" : "ok";
@@ -253,6 +254,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     resolveDone({ exit, status, results, ms });
   };
 
+  slots.onAvailable = () => pump();
   emit({
     type: "run.start",
     t: 0,

@@ -15,8 +15,13 @@ export interface Slots {
   tryTake(n: number): boolean;
   /** Gives `n` slots back. */
   give(n: number): void;
-  /** Slots free now. */
+  /** Slots free now (as far as this process can tell). */
   readonly free: number;
+  /**
+   * Set by the scheduler: called when slots may have become available from
+   * outside (a jobserver token written back by another process).
+   */
+  onAvailable?: () => void;
 }
 
 /**

@@ -1,0 +1,20 @@
+/**
+ * The GNU make jobserver: jx creates the job-slot pool for its jobs, or joins
+ * the pool of a make that runs it.
+ *
+ * @example
+ * ```ts
+ * import { parseMakeFlags } from "./mod.ts";
+ * const flags = parseMakeFlags({ MAKEFLAGS: " -j4 --jobserver-auth=3,4" });
+ * flags.auth; // { style: "pipe", read: 3, write: 4 }
+ * ```
+ *
+ * @module
+ */
+export {
+  formatMakeFlags,
+  type JobserverAuth,
+  type MakeFlags,
+  parseMakeFlags,
+} from "./makeflags.ts";
+export { createJobserver, type JobserverSlots, joinJobserver } from "./pool.ts";
