@@ -14,6 +14,7 @@ export interface Args {
   keepGoing: boolean;
   dryRun: boolean;
   force: boolean;
+  noWait: boolean;
   output: "buffered" | "stream" | "quiet";
   events?: string;
   trace?: string;
@@ -61,6 +62,7 @@ const OPTIONS: Record<string, OptSpec> = {
   "--keep-going": { key: "keepGoing", set: true },
   "--dry-run": { key: "dryRun", set: true },
   "--force": { key: "force", set: true },
+  "--no-wait": { key: "noWait", set: true },
   "--output": { key: "output", value: choice(["buffered", "stream", "quiet"]) },
   "--events": { key: "events", value: str },
   "--trace": { key: "trace", value: str },
@@ -87,7 +89,7 @@ const SHORT: Record<string, string> = {
 };
 
 /** The commands jx knows. */
-export const COMMANDS = ["run", "watch", "list", "graph", "explain", "ctl", "help"];
+export const COMMANDS = ["run", "watch", "list", "graph", "explain", "clean", "ctl", "help"];
 
 /**
  * Parses `argv` (without the program name).
@@ -105,6 +107,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     keepGoing: false,
     dryRun: false,
     force: false,
+    noWait: false,
     output: "buffered",
     reactor: "auto",
     jobserverStyle: "auto",

@@ -12,7 +12,8 @@ const COMMON = `Options:
   -j, --jobs N           job slots (default: number of CPUs)
   -k, --keep-going       run everything that does not depend on a failure
   -n, --dry-run          print what would run, in order; run nothing
-      --force            ignore up-to-date state
+      --force            run jobs even when they are up to date
+      --no-wait          fail instead of waiting for another run in this directory
       --output MODE      buffered (default) | stream | quiet
       --events FILE      write NDJSON events
       --trace FILE       write a Chrome trace (open it in Perfetto)
@@ -28,7 +29,8 @@ Usage:
   jx run [-f FILE] [JOB...] [NAME=VALUE...]   run jobs and what they need
   jx list [-f FILE]                           jobs and modules, with descriptions
   jx graph [-f FILE] [--format dot|mermaid|json]   the derived graph, edges with reasons
-  jx explain [-f FILE] JOB                    why JOB would run
+  jx explain [-f FILE] JOB                    why JOB would run (or is up to date)
+  jx clean [-f FILE] [-n] [JOB...]            remove what the jobs' writes name
   jx watch [-f FILE] [JOB...]                 run, then rerun on change (not yet available)
   jx ctl ACTION [ARGS]                        control a running jx (not yet available)
   jx --version | jx --help | jx COMMAND --help
@@ -74,9 +76,19 @@ Examples:
   jx graph | dot -Tsvg > graph.svg
   jx graph --format json | jq '.edges[]'
 `,
+  clean: `Usage: jx clean [-f FILE] [-n] [JOB...]
+
+Removes the files that the named jobs' (default: all jobs') writes name; -n
+lists them without removing anything.
+
+Example:
+  jx clean -n
+`,
   explain: `Usage: jx explain [-f FILE] JOB
 
-Says why JOB would run and what it waits for.
+Says why JOB would run (which input changed, with old and new hashes; a new
+or vanished file; a changed command, environment or variable; a missing or
+modified output) or that it is up to date, and what it waits for.
 
 Example:
   jx explain link

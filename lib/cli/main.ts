@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { statSync } from "node:fs";
+import { existsSync, rmSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { availableParallelism } from "node:os";
 import process from "node:process";
 import { findJobsFile, type Graph, JxInputError, loadJobsFile } from "../graph/mod.ts";
@@ -17,6 +18,7 @@ import {
 import { ConsoleReporter, EventLog, TraceWriter } from "../report/mod.ts";
 import { type Reporter, runJobs } from "../scheduler/mod.ts";
 import { isTerminal, writeAll } from "../runtime/mod.ts";
+import { expand, isTracked, tryLock, UpToDate } from "../state/mod.ts";
 import { type Args, parseArgs } from "./args.ts";
 import { HELP, VERSION } from "./help.ts";
 import { formatGraph } from "./graph_format.ts";
@@ -53,6 +55,8 @@ export async function main(argv: string[]): Promise<number> {
         return cmdGraph(args);
       case "explain":
         return cmdExplain(args);
+      case "clean":
+        return cmdClean(args);
       default:
         throw new JxInputError(`'jx ${args.command}' is not available in this version yet`);
     }
@@ -92,9 +96,17 @@ function load(args: Args): Graph {
 async function cmdRun(args: Args): Promise<number> {
   const graph = load(args);
   const selected = graph.select(args.names);
-  const reactor = createReactor(args.reactor);
   const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);
   for (const w of args.warnings) warn(w);
+  // Up-to-date state, and the lock that keeps two runs from writing it at once.
+  const baseDir = dirname(resolve(graph.file));
+  let state: UpToDate | undefined;
+  let lock: { release(): void } | undefined;
+  if (selected.some(isTracked)) {
+    lock = await takeLock(baseDir, args.noWait);
+    state = new UpToDate(baseDir);
+  }
+  const reactor = createReactor(args.reactor);
   let pool: JobserverSlots | undefined;
   try {
     const js = setUpJobserver(args, reactor, warn);
@@ -136,6 +148,8 @@ async function cmdRun(args: Args): Promise<number> {
         extraEnv: pool?.makeflags ? { MAKEFLAGS: pool.makeflags } : undefined,
         keepGoing: args.keepGoing || js.keepGoing,
         dryRun: args.dryRun || js.dryRun,
+        state,
+        force: args.force,
         reporters,
       });
       return result.exit;
@@ -146,6 +160,25 @@ async function cmdRun(args: Args): Promise<number> {
     const problem = pool?.finish();
     if (problem) warn(problem);
     reactor.close();
+    state?.close();
+    lock?.release();
+  }
+}
+
+/** Takes `.jx/lock`, waiting (with a message) for another run unless `noWait`. */
+async function takeLock(baseDir: string, noWait: boolean): Promise<{ release(): void }> {
+  let said = false;
+  for (;;) {
+    const got = tryLock(baseDir);
+    if (typeof got !== "number") return got;
+    if (noWait) {
+      throw new JxInputError(
+        `another jx run is using ${baseDir}/.jx (pid ${got}); not waiting (--no-wait)`,
+      );
+    }
+    if (!said) writeAll(2, `jx: waiting for another jx run in this directory (pid ${got})...\n`);
+    said = true;
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -208,20 +241,40 @@ function cmdExplain(args: Args): number {
   if (args.names.length !== 1) throw new JxInputError("usage: jx explain JOB");
   const job = graph.get(args.names[0]);
   const lines = [`${job.name}: ${job.command}`];
-  if (job.reads.length === 0 && job.writes.length === 0) {
-    lines.push(
-      "  would run: it declares no reads or writes, so it always runs (like a phony target)",
-    );
+  const v = new UpToDate(dirname(resolve(graph.file))).check(job);
+  if (v.upToDate) {
+    lines.push("  up to date: inputs, outputs and command are as when it last succeeded");
   } else {
-    lines.push(
-      "  would run: up-to-date checks are not implemented in this version, so every job runs",
-    );
+    lines.push("  would run:");
+    for (const r of v.reasons) lines.push(`    - ${r}`);
   }
   const deps = graph.depsOf(job.name);
   if (deps.length) {
-    lines.push("  waits for:");
+    lines.push(
+      "  waits for (a dependency that reruns and changes its outputs makes this run too):",
+    );
     for (const e of deps) lines.push(`    ${e.from} (${e.reason})`);
   }
   writeAll(1, lines.join("\n") + "\n");
+  return 0;
+}
+
+function cmdClean(args: Args): number {
+  const graph = load(args);
+  const baseDir = dirname(resolve(graph.file));
+  const files = new Set<string>();
+  for (const j of graph.select(args.names)) for (const f of expand(j.writes, baseDir)) files.add(f);
+  let removed = 0;
+  for (const f of [...files].sort()) {
+    const path = resolve(baseDir, f);
+    if (!existsSync(path)) continue;
+    if (args.dryRun) writeAll(1, `would remove ${f}\n`);
+    else {
+      rmSync(path, { force: true });
+      writeAll(1, `removed ${f}\n`);
+    }
+    removed++;
+  }
+  if (!removed) writeAll(1, "nothing to clean\n");
   return 0;
 }

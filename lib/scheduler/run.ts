@@ -32,6 +32,13 @@ export interface RunOptions {
   extraEnv?: Record<string, string>;
   /** `JX_RUN_ID`; generated when absent. */
   runId?: string;
+  /** Up-to-date state: jobs it finds up to date are skipped; successes are recorded. */
+  state?: {
+    check(spec: JobSpec): { upToDate: boolean };
+    succeeded(spec: JobSpec): void;
+  };
+  /** `--force`: run jobs even when the state says they are up to date (still recorded). */
+  force?: boolean;
   /** Listen for SIGINT/SIGTERM/SIGHUP (default true). */
   handleSignals?: boolean;
 }
@@ -191,6 +198,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     slots.give(spec.tokens);
     pools.give(spec.pools);
     results.set(spec.name, { status });
+    if (status === "ok") opts.state?.succeeded(spec);
     plan.finish(spec.name, status);
     if (status !== "ok" && status !== "cancelled" && plan.failureCounts(spec.name)) {
       failures++;
@@ -199,7 +207,21 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     pump();
   };
 
+  const verdicts = new Map<string, boolean>();
+  /** Resolves the job as up to date when the state says so (checked once per run). */
+  const skipIfUpToDate = (spec: JobSpec): boolean => {
+    if (!opts.state) return false;
+    let up = verdicts.get(spec.name);
+    if (up === undefined) {
+      up = opts.state.check(spec).upToDate && !opts.force;
+      verdicts.set(spec.name, up);
+    }
+    if (up) plan.skipReady(spec.name, "up-to-date");
+    return up;
+  };
+
   const tryStart = (spec: JobSpec): "started" | "blocked" | "full" => {
+    if (skipIfUpToDate(spec)) return "started";
     // When even one slot cannot be had, no other job can start either.
     if (!slots.tryTake(spec.tokens)) return spec.tokens === 1 ? "full" : "blocked";
     if (!pools.tryTake(spec.pools)) {
@@ -216,7 +238,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     if (!plan.stopping) {
       if (opts.dryRun) {
         plan.offerReady((spec) => {
-          plan.skipReady(spec.name, "dry-run");
+          if (!skipIfUpToDate(spec)) plan.skipReady(spec.name, "dry-run");
           return "started";
         });
       } else plan.offerReady(tryStart);

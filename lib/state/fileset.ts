@@ -1,0 +1,106 @@
+/**
+ * What a job's `reads` and `writes` name on disk right now: globs expanded,
+ * directories walked, each file with its size, mtime and inode.
+ *
+ * @module
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { globToRegExp, isGlob } from "../graph/glob.ts";
+
+/** size, mtime (ms), inode, then the content hash once known. */
+export type FileStamp = [size: number, mtimeMs: number, ino: number, hash?: string];
+
+/** Directories never entered when walking. */
+const SKIP = new Set([".jx", ".git", "node_modules"]);
+
+function walk(baseDir: string, rel: string, out: string[]): void {
+  let entries;
+  try {
+    entries = readdirSync(join(baseDir, rel), { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (SKIP.has(e.name)) continue;
+    const p = rel === "." ? e.name : `${rel}/${e.name}`;
+    if (e.isDirectory()) walk(baseDir, p, out);
+    else out.push(p);
+  }
+}
+
+/**
+ * The files that `patterns` name under `baseDir`, sorted; `@names` are
+ * ignored. A plain path that does not exist is kept (as absent) so that its
+ * appearance counts as a change.
+ */
+export function expand(patterns: string[], baseDir: string): string[] {
+  const out = new Set<string>();
+  for (const p of patterns) {
+    if (p[0] === "@") continue;
+    if (!isGlob(p)) {
+      let st;
+      try {
+        st = statSync(join(baseDir, p));
+      } catch {
+        out.add(p);
+        continue;
+      }
+      if (st.isDirectory()) {
+        const files: string[] = [];
+        walk(baseDir, p, files);
+        for (const f of files) out.add(f);
+      } else out.add(p);
+      continue;
+    }
+    // Walk from the glob's literal directory head.
+    const segs = p.split("/");
+    const lit = segs.findIndex((s) => isGlob(s));
+    const root = segs.slice(0, lit).join("/") || ".";
+    const re = globToRegExp(p);
+    const files: string[] = [];
+    walk(baseDir, root, files);
+    for (const f of files) if (re.test(f)) out.add(f);
+  }
+  return [...out].sort();
+}
+
+/** The stamp of a file, or null when it does not exist. */
+export function stamp(baseDir: string, path: string): FileStamp | null {
+  try {
+    const st = statSync(join(baseDir, path));
+    if (!st.isFile()) return null;
+    return [st.size, st.mtimeMs, st.ino];
+  } catch {
+    return null;
+  }
+}
+
+/** SHA-256 of a file's content, hex. */
+export function hashFile(baseDir: string, path: string): string {
+  return createHash("sha256").update(readFileSync(join(baseDir, path))).digest("hex").slice(0, 32);
+}
+
+/**
+ * Whether the file matches an earlier stamp: size+mtime+inode as the fast
+ * path, the content hash to confirm when they differ (a touch is no change).
+ * Fills in `now`'s hash when it had to compute it.
+ */
+export function sameContent(
+  baseDir: string,
+  path: string,
+  old: FileStamp,
+  now: FileStamp,
+): boolean {
+  if (old[0] === now[0] && old[1] === now[1] && old[2] === now[2] && old[3]) {
+    now[3] = old[3];
+    return true;
+  }
+  if (old[0] !== now[0]) {
+    now[3] ??= hashFile(baseDir, path);
+    return false;
+  }
+  now[3] ??= hashFile(baseDir, path);
+  return now[3] === old[3];
+}

@@ -1,0 +1,16 @@
+/**
+ * Incremental state: fingerprints of jobs' inputs and outputs in `.jx/`,
+ * up-to-date decisions and their reasons, and the per-directory run lock.
+ *
+ * @example
+ * ```ts
+ * import { UpToDate } from "./mod.ts";
+ * const state = new UpToDate("/path/to/project");
+ * ```
+ *
+ * @module
+ */
+export { isTracked, staticFingerprint, UpToDate, type Verdict } from "./check.ts";
+export { expand, type FileStamp, hashFile, stamp } from "./fileset.ts";
+export { type Entry, StateStore } from "./store.ts";
+export { tryLock } from "./lock.ts";

@@ -1,0 +1,193 @@
+/**
+ * Up-to-date checks on real files: what reruns, what is skipped, `explain`,
+ * `--force`, `clean`, concurrent runs, and kill -9 at random instants.
+ */
+import assert from "node:assert/strict";
+import { jxCommand, readEvents, runJx, tempDir } from "../helpers.ts";
+
+const JOBS = `
+vars: { SUFFIX: "" }
+jobs:
+  upper:
+    run: "tr a-z A-Z < src/a.txt > out/a.up\${SUFFIX}"
+    reads: [src/a.txt]
+    writes: ["out/a.up\${SUFFIX}"]
+  count:
+    run: "cat out/*.up | wc -c > out/count"
+    reads: ["out/*.up"]
+    writes: [out/count]
+  all-src:
+    run: "cat src/*.txt > out/all"
+    reads: ["src/*.txt"]
+    writes: [out/all]
+  always:
+    run: "true"
+`;
+
+async function ran(dir: string, ...args: string[]): Promise<string[]> {
+  const r = await runJx(["run", "--events", "ev.ndjson", "--output", "quiet", ...args], {
+    cwd: dir,
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  return ev.filter((e) => e.type === "job.end").map((e) => e.job!).sort();
+}
+
+async function project() {
+  const dir = await tempDir({
+    "jobs.yaml": JOBS,
+    "src/a.txt": "hello\n",
+    "src/b.txt": "b\n",
+    "out/.keep": "",
+  });
+  assert.deepEqual(await ran(dir), ["all-src", "always", "count", "upper"]);
+  return dir;
+}
+
+const explain = async (dir: string, job: string) =>
+  (await runJx(["explain", job], { cwd: dir })).stdout;
+
+Deno.test("nothing changed: only the job with no files runs", async () => {
+  const dir = await project();
+  assert.deepEqual(await ran(dir), ["always"]);
+  assert.match(await explain(dir, "upper"), /up to date/);
+  assert.match(
+    await explain(dir, "always"),
+    /declares no files in reads or writes, so it always runs/,
+  );
+});
+
+Deno.test("a content change reruns the job and its dependents; a touch alone does not", async () => {
+  const dir = await project();
+  const now = new Date();
+  await Deno.utime(`${dir}/src/a.txt`, now, new Date(now.getTime() + 5000));
+  assert.deepEqual(await ran(dir), ["always"]);
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "hullo\n");
+  assert.match(
+    await explain(dir, "upper"),
+    /input src\/a\.txt changed \([0-9a-f]{12} -> [0-9a-f]{12}\)/,
+  );
+  assert.deepEqual(await ran(dir), ["all-src", "always", "count", "upper"]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/a.up`), "HULLO\n");
+});
+
+Deno.test("early cutoff: byte-identical outputs keep dependents up to date", async () => {
+  const dir = await project();
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "HELLO\n"); // upper's output is the same
+  assert.deepEqual(await ran(dir), ["all-src", "always", "upper"]);
+});
+
+Deno.test("a missing or modified output reruns its job", async () => {
+  const dir = await project();
+  await Deno.remove(`${dir}/out/count`);
+  assert.match(await explain(dir, "count"), /output out\/count is missing/);
+  assert.deepEqual(await ran(dir), ["always", "count"]);
+  await Deno.writeTextFile(`${dir}/out/all`, "tampered");
+  assert.match(await explain(dir, "all-src"), /output out\/all was modified/);
+  assert.deepEqual(await ran(dir), ["all-src", "always"]);
+});
+
+Deno.test("a changed command, var or env reruns", async () => {
+  const dir = await project();
+  assert.match(
+    (await runJx(["explain", "upper", "SUFFIX=2"], { cwd: dir })).stdout,
+    /command, environment/,
+  );
+  assert.deepEqual((await ran(dir, "SUFFIX=2")).includes("upper"), true);
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, JOBS.replace("cat src/*.txt", "cat -u src/*.txt"));
+  assert.deepEqual((await ran(dir)).includes("all-src"), true);
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    "env: { X: 1 }\n" + JOBS.replace("cat src/*.txt", "cat -u src/*.txt"),
+  );
+  assert.deepEqual(await ran(dir), ["all-src", "always", "count", "upper"]);
+});
+
+Deno.test("a glob that gains or loses a file reruns", async () => {
+  const dir = await project();
+  await Deno.writeTextFile(`${dir}/src/c.txt`, "c\n");
+  assert.match(await explain(dir, "all-src"), /new input src\/c\.txt/);
+  assert.deepEqual(await ran(dir), ["all-src", "always"]);
+  await Deno.remove(`${dir}/src/b.txt`);
+  assert.match(await explain(dir, "all-src"), /input src\/b\.txt no longer matches reads/);
+  assert.deepEqual(await ran(dir), ["all-src", "always"]);
+});
+
+Deno.test("--force runs everything; -n lists only what would run; clean removes outputs", async () => {
+  const dir = await project();
+  assert.deepEqual(await ran(dir, "--force"), ["all-src", "always", "count", "upper"]);
+  const dry = await runJx(["run", "-n"], { cwd: dir });
+  assert.equal(dry.stdout, "always: true\n");
+  const clean = await runJx(["clean"], { cwd: dir });
+  assert.match(clean.stdout, /removed out\/a\.up\nremoved out\/all\nremoved out\/count\n/);
+  assert.deepEqual(await ran(dir), ["all-src", "always", "count", "upper"]);
+});
+
+Deno.test("two runs in one directory: the second waits, or fails with --no-wait", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  slow: { run: sleep 0.6; echo x > out.txt, writes: [out.txt] }\n",
+  });
+  const [cmd, argv] = jxCommand("deno", ["run", "--force"]);
+  const first = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+    .spawn();
+  for (let i = 0; i < 200; i++) {
+    if (await Deno.stat(`${dir}/.jx/lock`).then(() => true, () => false)) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const busy = await runJx(["run", "--no-wait"], { cwd: dir });
+  assert.equal(busy.code, 2);
+  assert.match(busy.stderr, /another jx run is using .*\.jx \(pid \d+\); not waiting/);
+  const second = await runJx(["run", "--force"], { cwd: dir });
+  assert.equal(second.code, 0);
+  assert.match(second.stderr, /waiting for another jx run in this directory/);
+  assert.equal((await first.output()).code, 0);
+});
+
+Deno.test("kill -9 at random instants never leaves state that skips wrongly", async () => {
+  // A chain: each stage derives from the previous; the final file is checked.
+  const stages = 5;
+  const lines = ["jobs:"];
+  for (let i = 0; i < stages; i++) {
+    const from = i === 0 ? "src.txt" : `s${i - 1}.txt`;
+    lines.push(`  s${i}:`);
+    lines.push(
+      `    run: "sleep 0.03; sed 's/$/+${i}/' ${from} > s${i}.tmp; sleep 0.02; mv s${i}.tmp s${i}.txt"`,
+    );
+    lines.push(`    reads: [${from}]`);
+    lines.push(`    writes: [s${i}.txt, s${i}.tmp]`);
+  }
+  const dir = await tempDir({ "jobs.yaml": lines.join("\n") + "\n", "src.txt": "v0\n" });
+  const expected = (v: string) =>
+    v + Array.from({ length: stages }, (_, i) => `+${i}`).join("") + "\n";
+  let seed = 42;
+  for (let round = 1; round <= 8; round++) {
+    const v = `v${round}`;
+    await Deno.writeTextFile(`${dir}/src.txt`, v + "\n");
+    const [cmd, argv] = jxCommand("deno", ["run", "--output", "quiet"]);
+    const child = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "null", stderr: "null" })
+      .spawn();
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    await new Promise((r) => setTimeout(r, 60 + (seed % 250)));
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already done */ }
+    await child.status;
+    await new Promise((r) => setTimeout(r, 120)); // orphaned jobs finish or die
+    await Deno.remove(`${dir}/.jx/lock`).catch(() => {});
+    const r = await runJx(["run", "--output", "quiet"], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      await Deno.readTextFile(`${dir}/s${stages - 1}.txt`),
+      expected(v),
+      `round ${round}`,
+    );
+    const again = await runJx(["run", "--events", "ev.ndjson", "--output", "quiet"], { cwd: dir });
+    assert.equal(again.code, 0);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    assert.equal(
+      ev.filter((e) => e.type === "job.start").length,
+      0,
+      "all up to date after a good run",
+    );
+  }
+});
