@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-control-regex
 /**
  * End-to-end: the real CLI on real processes, under Deno and under Bun.
  * Ordering is proved from the event log, never from wall-clock speed.
@@ -291,7 +292,33 @@ jobs:
 Deno.test("the example in the README runs", async () => {
   const out = `${Deno.cwd()}/out/example`;
   await Deno.remove(out, { recursive: true }).catch(() => {});
-  const r = await runJx(["run", "-f", "jobs.yaml.example"]);
+  // --force: as on a fresh clone, whatever .jx/ earlier runs left here.
+  const r = await runJx(["run", "-f", "jobs.yaml.example", "--force"]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /test passed/);
+});
+
+Deno.test("on a terminal: a status line redrawn in place and colors; off one: no control codes", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  a: { run: sleep 0.1; echo a }\n  b: { run: 'exit 1' }\n",
+  });
+  const jx = `${Deno.cwd()}/bin/jx run -k`;
+  const tty = async (env: Record<string, string>) => {
+    const out = await new Deno.Command("script", {
+      args: ["-qec", jx, "/dev/null"],
+      cwd: dir,
+      env,
+      stdin: "null",
+    }).output();
+    return new TextDecoder().decode(out.stdout);
+  };
+  const colored = await tty({ TERM: "xterm", NO_COLOR: "" });
+  assert.match(colored, /\r\x1b\[K\[\d\/2\] running: /, "status line");
+  assert.match(colored, /\x1b\[1;31m── b: FAILED/, "failures in red");
+  const plain = await tty({ TERM: "xterm", NO_COLOR: "1" });
+  assert.match(plain, /\r\x1b\[K\[\d\/2\] running: /, "the status line stays");
+  assert.doesNotMatch(plain, /\x1b\[[0-9;]*m/, "NO_COLOR: no colors");
+  const piped = await runJx(["run", "-k"], { cwd: dir, env: { TERM: "xterm", NO_COLOR: "" } });
+  assert.doesNotMatch(piped.stdout + piped.stderr, /\x1b/, "no control codes off a terminal");
+  assert.match(piped.stderr, /✗ b: FAILED \(exit 1/);
 });
