@@ -34,6 +34,8 @@ export {
   type LoadOptions,
   parseDuration,
   parseJobsFile,
+  type Pos,
+  type ReadySpec,
   toJsonSchema,
 } from "./lib/graph/mod.ts";
 export {
@@ -42,19 +44,25 @@ export {
   createReactor,
   type ExitStatus,
   FakeReactor,
+  type FakeRecord,
   type FakeScript,
+  type ListenSignal,
   type Reactor,
+  type ReactorChoice,
   type SpawnRequest,
+  type StreamName,
 } from "./lib/reactor/mod.ts";
 export {
   type JobStatus,
   LocalSlots,
+  type Outcome,
   Plan,
   type Reporter,
   type RunEvent,
   runJobs,
   type RunOptions,
   type RunResult,
+  type Skipped,
   type SkipReason,
   type Slots,
 } from "./lib/scheduler/mod.ts";

@@ -36,3 +36,51 @@ Deno.test("reactor [bun portable] every conformance case", async () => {
   assert.equal(out.code, 0, text);
   assert.equal(passed, CASES.length, text);
 });
+
+Deno.test("reactor [deno epoll] reports the job's CPU time", async () => {
+  const { run } = await import("./reactor/cases.ts");
+  const r = createEpollReactor();
+  try {
+    const x = await run(r, ["/bin/sh", "-c", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done"]);
+    assert.equal(x.status.code, 0);
+    assert.ok(x.status.cpu && x.status.cpu.userMs > 0, JSON.stringify(x.status));
+    assert.ok(x.status.cpu.sysMs >= 0);
+  } finally {
+    r.close();
+  }
+});
+
+Deno.test("reactor [deno epoll] 10,000 children: fds back to where they started, no zombie", async () => {
+  const { run } = await import("./reactor/cases.ts");
+  const r = createEpollReactor();
+  const fds = () => Deno.readDirSync("/proc/self/fd").toArray().length;
+  try {
+    await run(r, ["/bin/true"]); // the first spawn loads what stays loaded
+    const before = fds();
+    const pids: number[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < 10_000) {
+        next++;
+        const x = await run(r, ["/bin/true"]);
+        assert.equal(x.status.code, 0);
+        pids.push(x.pid);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    assert.equal(pids.length, 10_000);
+    // Slack for other test files running in this process; one fd per child would be 10,000.
+    assert.ok(fds() <= before + 16, `fds: ${before} before, ${fds()} after`);
+    const mine = String(Deno.pid);
+    const zombies = pids.filter((pid) => {
+      try {
+        return Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ")[1] === mine;
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(zombies, []);
+  } finally {
+    r.close();
+  }
+});

@@ -5,6 +5,7 @@
  * @module
  */
 import { didYouMean, JxInputError } from "../graph/errors.ts";
+import { parseDuration } from "../graph/duration.ts";
 
 /** Parsed command line. */
 export interface Args {
@@ -15,6 +16,9 @@ export interface Args {
   dryRun: boolean;
   force: boolean;
   noWait: boolean;
+  debounceMs: number;
+  onBusy: "restart" | "queue" | "ignore";
+  poll: boolean;
   output: "buffered" | "stream" | "quiet";
   events?: string;
   trace?: string;
@@ -25,27 +29,34 @@ export interface Args {
   format: "dot" | "mermaid" | "json";
   help: boolean;
   version: boolean;
+  /** `jx list --names`: bare job and module names, one per line. */
+  namesOnly: boolean;
   /** Job names (and, for `ctl`, the action's arguments). */
   names: string[];
+  /** `jx exec`: the command and its arguments (everything after `--` or the first operand). */
+  execArgv?: string[];
   vars: Record<string, string>;
   /** Warnings to print before running. */
   warnings: string[];
 }
 
-interface OptSpec {
+/** How one long option is parsed: the field it sets, from a value or to a constant. */
+export interface OptSpec {
   key: keyof Args;
-  value?: (v: string, flag: string) => unknown;
+  /** Parses the option's value; `choices` lists the accepted values, if they are few. */
+  value?: ((v: string, flag: string) => unknown) & { choices?: string[] };
   set?: unknown;
 }
 
-const choice = <T extends string>(values: T[]) => (v: string, flag: string): T => {
-  if (!values.includes(v as T)) {
-    throw new JxInputError(
-      `${flag}: expected one of ${values.join(", ")}, got '${v}'${didYouMean(v, values)}`,
-    );
-  }
-  return v as T;
-};
+const choice = <T extends string>(values: T[]) =>
+  Object.assign((v: string, flag: string): T => {
+    if (!values.includes(v as T)) {
+      throw new JxInputError(
+        `${flag}: expected one of ${values.join(", ")}, got '${v}'${didYouMean(v, values)}`,
+      );
+    }
+    return v as T;
+  }, { choices: values });
 
 const positiveInt = (v: string, flag: string): number => {
   if (!/^\d+$/.test(v) || Number(v) < 1) {
@@ -56,13 +67,23 @@ const positiveInt = (v: string, flag: string): number => {
 
 const str = (v: string) => v;
 
-const OPTIONS: Record<string, OptSpec> = {
+const durationMs = (v: string, flag: string): number => {
+  const ms = parseDuration(v);
+  if (ms === undefined) throw new JxInputError(`${flag}: bad duration '${v}' (use e.g. 100ms, 1s)`);
+  return ms;
+};
+
+/** The long options (completions are generated from this table). */
+export const OPTIONS: Record<string, OptSpec> = {
   "--file": { key: "file", value: str },
   "--jobs": { key: "jobs", value: positiveInt },
   "--keep-going": { key: "keepGoing", set: true },
   "--dry-run": { key: "dryRun", set: true },
   "--force": { key: "force", set: true },
   "--no-wait": { key: "noWait", set: true },
+  "--debounce": { key: "debounceMs", value: durationMs },
+  "--on-busy": { key: "onBusy", value: choice(["restart", "queue", "ignore"]) },
+  "--poll": { key: "poll", set: true },
   "--output": { key: "output", value: choice(["buffered", "stream", "quiet"]) },
   "--events": { key: "events", value: str },
   "--trace": { key: "trace", value: str },
@@ -76,9 +97,11 @@ const OPTIONS: Record<string, OptSpec> = {
   "--format": { key: "format", value: choice(["dot", "mermaid", "json"]) },
   "--help": { key: "help", set: true },
   "--version": { key: "version", set: true },
+  "--names": { key: "namesOnly", set: true },
 };
 
-const SHORT: Record<string, string> = {
+/** Short options and the long option each stands for. */
+export const SHORT: Record<string, string> = {
   f: "--file",
   j: "--jobs",
   k: "--keep-going",
@@ -89,7 +112,20 @@ const SHORT: Record<string, string> = {
 };
 
 /** The commands jx knows. */
-export const COMMANDS = ["run", "watch", "list", "graph", "explain", "clean", "ctl", "help"];
+export const COMMANDS = [
+  "run",
+  "watch",
+  "list",
+  "graph",
+  "explain",
+  "clean",
+  "exec",
+  "ctl",
+  "init",
+  "completions",
+  "doctor",
+  "help",
+];
 
 /**
  * Parses `argv` (without the program name).
@@ -108,6 +144,9 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     dryRun: false,
     force: false,
     noWait: false,
+    debounceMs: 100,
+    onBusy: "restart",
+    poll: false,
     output: "buffered",
     reactor: "auto",
     jobserverStyle: "auto",
@@ -116,6 +155,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     format: "dot",
     help: false,
     version: false,
+    namesOnly: false,
     names: [],
     vars: {},
     warnings: [],
@@ -125,6 +165,10 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (rest || arg === "-" || !arg.startsWith("-")) {
+      if (a.command === "exec") {
+        a.execArgv = argv.slice(i); // the command ends jx's options
+        break;
+      }
       if (!a.command && !rest) {
         if (!COMMANDS.includes(arg)) {
           throw new JxInputError(
@@ -139,6 +183,10 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       continue;
     }
     if (arg === "--") {
+      if (a.command === "exec") {
+        a.execArgv = argv.slice(i + 1);
+        break;
+      }
       rest = true;
       continue;
     }

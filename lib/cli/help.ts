@@ -31,8 +31,12 @@ Usage:
   jx graph [-f FILE] [--format dot|mermaid|json]   the derived graph, edges with reasons
   jx explain [-f FILE] JOB                    why JOB would run (or is up to date)
   jx clean [-f FILE] [-n] [JOB...]            remove what the jobs' writes name
-  jx watch [-f FILE] [JOB...]                 run, then rerun on change (not yet available)
+  jx watch [-f FILE] [JOB...]                 run, then rerun what each change affects
+  jx exec [-j N] -- COMMAND [ARG...]          run one command under a pool of N job slots
   jx ctl ACTION [ARGS]                        control a running jx (not yet available)
+  jx init [-f FILE]                           write a starter jobs.yaml here
+  jx completions bash|zsh|fish                print a shell completion script
+  jx doctor                                   runtime, reactor, jobserver, make/ninja found
   jx --version | jx --help | jx COMMAND --help
 
 ${COMMON}
@@ -60,12 +64,46 @@ Examples:
   jx run --output stream --events events.ndjson
   jx run OUT=dist test
 `,
-  list: `Usage: jx list [-f FILE]
+  list: `Usage: jx list [-f FILE] [--names]
 
-Lists jobs and modules with their descriptions.
+Lists jobs and modules with their descriptions. With --names, prints only
+their names, one per line (jobs, then modules), for scripts and completions.
 
-Example:
+Options:
+  -f, --file FILE        jobs file (default: jobs.yaml, then jobs.yml)
+      --names            names only, one per line
+
+Examples:
   jx list -f jobs.yaml.example
+  jx list --names | xargs -n1 jx explain
+`,
+  init: `Usage: jx init [-f FILE]
+
+Writes a starter jobs file (default: jobs.yaml in the current directory) that
+runs as is: a generated header, two steps that run together, a step that
+reads what they wrote, and a test. Its first line points editors at the JSON
+schema of jobs files, which init writes to .jx/jobs.schema.json. init never
+overwrites: if the file (or a jobs.yml beside a default jobs.yaml) exists, it
+exits 2 and changes nothing.
+
+Options:
+  -f, --file FILE        the file to write (default: jobs.yaml)
+
+Examples:
+  jx init && jx run
+  jx init -f build.yaml && jx graph -f build.yaml --format mermaid
+`,
+  completions: `Usage: jx completions bash|zsh|fish
+
+Prints a completion script for the shell: commands, options (and the values
+of those with a few choices), files after -f, and job names, read from the
+jobs file on the command line (-f FILE) or jobs.yaml with jx list --names.
+
+Examples:
+  source <(jx completions bash)                          # bash, this session
+  jx completions bash > ~/.local/share/bash-completion/completions/jx
+  jx completions zsh > "\${fpath[1]}/_jx"                # zsh, then: compinit
+  jx completions fish > ~/.config/fish/completions/jx.fish
 `,
   graph: `Usage: jx graph [-f FILE] [--format dot|mermaid|json] [JOB...]
 
@@ -93,9 +131,32 @@ modified output) or that it is up to date, and what it waits for.
 Example:
   jx explain link
 `,
-  watch: `Usage: jx watch [-f FILE] [JOB...]
+  watch:
+    `Usage: jx watch [-f FILE] [JOB...] [--debounce 100ms] [--on-busy restart|queue|ignore] [--poll]
 
-Not available yet in this version.
+Runs the jobs, then watches every path their reads match and reruns exactly
+the jobs a change affects (and what depends on them), until Ctrl-C.
+
+Examples:
+  jx watch
+  jx watch test --on-busy queue
+  jx watch --poll --debounce 300ms
+`,
+  exec: `Usage: jx exec [-j N] [--jobserver-style pipe|fifo] [--] COMMAND [ARG...]
+
+Runs one command under a fresh GNU make jobserver pool of N job slots: the
+command gets MAKEFLAGS naming the pool, so every make, gcc -flto=jobserver,
+cargo or ninja it starts shares the N slots. Exits with the command's exit
+code (128+N when a signal N killed it) and prints nothing of its own.
+SIGINT, SIGTERM and SIGHUP are passed on to the command's process group.
+
+Options:
+  -j, --jobs N           job slots in the pool (default: number of CPUs)
+      --jobserver-style STYLE   pipe (default: R,W fds) | fifo (fifo:PATH)
+
+Examples:
+  jx exec -j8 -- make
+  jx exec -j8 -- sh -c 'make -C a & make -C b & wait'
 `,
   ctl: `Usage: jx ctl ACTION [ARGS]
 

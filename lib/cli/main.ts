@@ -7,21 +7,58 @@ import { existsSync, rmSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { availableParallelism } from "node:os";
 import process from "node:process";
-import { findJobsFile, type Graph, JxInputError, loadJobsFile } from "../graph/mod.ts";
-import { createReactor, type Reactor } from "../reactor/mod.ts";
-import {
-  createJobserver,
-  type JobserverSlots,
-  joinJobserver,
-  parseMakeFlags,
-} from "../jobserver/mod.ts";
-import { ConsoleReporter, EventLog, TraceWriter } from "../report/mod.ts";
-import { type Reporter, runJobs } from "../scheduler/mod.ts";
+import type { Graph } from "../graph/mod.ts";
+import { JxInputError } from "../graph/errors.ts";
+import type { Reactor } from "../reactor/mod.ts";
+import type { JobserverSlots } from "../jobserver/mod.ts";
+import type { Reporter } from "../scheduler/mod.ts";
 import { isTerminal, writeAll } from "../runtime/mod.ts";
-import { expand, isTracked, tryLock, UpToDate } from "../state/mod.ts";
 import { type Args, parseArgs } from "./args.ts";
 import { HELP, VERSION } from "./help.ts";
-import { formatGraph } from "./graph_format.ts";
+
+// The parts behind the commands are imported by loadParts() when a command
+// runs, not here: `jx --version`, `--help` and `completions` load none of them
+// (no YAML parser, no reactors), and startup is most of what those do.
+let findJobsFile: typeof import("../graph/mod.ts").findJobsFile;
+let loadJobsFile: typeof import("../graph/mod.ts").loadJobsFile;
+let createReactor: typeof import("../reactor/mod.ts").createReactor;
+let createJobserver: typeof import("../jobserver/mod.ts").createJobserver;
+let joinJobserver: typeof import("../jobserver/mod.ts").joinJobserver;
+let parseMakeFlags: typeof import("../jobserver/mod.ts").parseMakeFlags;
+let withJobserverEnv: typeof import("../jobserver/mod.ts").withJobserverEnv;
+let ConsoleReporter: typeof import("../report/mod.ts").ConsoleReporter;
+let EventLog: typeof import("../report/mod.ts").EventLog;
+let TraceWriter: typeof import("../report/mod.ts").TraceWriter;
+let runJobs: typeof import("../scheduler/mod.ts").runJobs;
+let expand: typeof import("../state/mod.ts").expand;
+let isTracked: typeof import("../state/mod.ts").isTracked;
+let tryLock: typeof import("../state/mod.ts").tryLock;
+let UpToDate: typeof import("../state/mod.ts").UpToDate;
+let formatGraph: typeof import("./graph_format.ts").formatGraph;
+
+let partsLoaded = false;
+
+/** Imports the parts the commands use (once), binding the names above. */
+async function loadParts(): Promise<void> {
+  if (partsLoaded) return;
+  partsLoaded = true;
+  const [graph, reactor, jobserver, report, scheduler, state, format] = await Promise.all([
+    import("../graph/mod.ts"),
+    import("../reactor/mod.ts"),
+    import("../jobserver/mod.ts"),
+    import("../report/mod.ts"),
+    import("../scheduler/mod.ts"),
+    import("../state/mod.ts"),
+    import("./graph_format.ts"),
+  ]);
+  ({ findJobsFile, loadJobsFile } = graph);
+  ({ createReactor } = reactor);
+  ({ createJobserver, joinJobserver, parseMakeFlags, withJobserverEnv } = jobserver);
+  ({ ConsoleReporter, EventLog, TraceWriter } = report);
+  ({ runJobs } = scheduler);
+  ({ expand, isTracked, tryLock, UpToDate } = state);
+  ({ formatGraph } = format);
+}
 
 /**
  * Runs jx with `argv` and returns the exit code. Never throws for bad
@@ -37,8 +74,12 @@ export async function main(argv: string[]): Promise<number> {
   let args: Args | undefined;
   try {
     args = parseArgs(argv, process.env);
-    if (args.version) {
+    if (args.version && !args.verbose) {
       writeAll(1, `jx ${VERSION}\n`);
+      return 0;
+    }
+    if (args.command === "doctor" || args.version) {
+      writeAll(1, (await import("./doctor.ts")).doctorReport(process.env));
       return 0;
     }
     if (args.help || !args.command || args.command === "help") {
@@ -46,6 +87,11 @@ export async function main(argv: string[]): Promise<number> {
       writeAll(1, HELP[topic] ?? HELP[""]);
       return args.command || args.help ? 0 : 2;
     }
+    if (args.command === "completions") {
+      return (await import("./completions.ts")).cmdCompletions(args);
+    }
+    if (args.command === "init") return (await import("./init.ts")).cmdInit(args);
+    await loadParts();
     switch (args.command) {
       case "run":
         return await cmdRun(args);
@@ -55,8 +101,12 @@ export async function main(argv: string[]): Promise<number> {
         return cmdGraph(args);
       case "explain":
         return cmdExplain(args);
+      case "watch":
+        return await (await import("./watch_cmd.ts")).cmdWatch(args);
       case "clean":
         return cmdClean(args);
+      case "exec":
+        return await (await import("./exec.ts")).cmdExec(args);
       default:
         throw new JxInputError(`'jx ${args.command}' is not available in this version yet`);
     }
@@ -89,7 +139,8 @@ function jobsFile(args: Args): string {
   return found;
 }
 
-function load(args: Args): Graph {
+/** Loads the jobs file the arguments name. */
+export function load(args: Args): Graph {
   return loadJobsFile(jobsFile(args), { vars: args.vars });
 }
 
@@ -100,7 +151,7 @@ async function cmdRun(args: Args): Promise<number> {
   for (const w of args.warnings) warn(w);
   // Up-to-date state, and the lock that keeps two runs from writing it at once.
   const baseDir = dirname(resolve(graph.file));
-  let state: UpToDate | undefined;
+  let state: InstanceType<typeof UpToDate> | undefined;
   let lock: { release(): void } | undefined;
   if (selected.some(isTracked)) {
     lock = await takeLock(baseDir, args.noWait);
@@ -141,7 +192,8 @@ async function cmdRun(args: Args): Promise<number> {
     if (args.trace) reporters.push(new TraceWriter(args.trace));
     try {
       const result = await runJobs(graph, selected, {
-        reactor,
+        // Each job's MAKEFLAGS in the form its `jobserver:` key asks for.
+        reactor: pool ? withJobserverEnv(reactor, pool, selected, warn) : reactor,
         jobs: js.jobs,
         slots: pool,
         jobserver: pool?.role ?? "none",
@@ -166,7 +218,7 @@ async function cmdRun(args: Args): Promise<number> {
 }
 
 /** Takes `.jx/lock`, waiting (with a message) for another run unless `noWait`. */
-async function takeLock(baseDir: string, noWait: boolean): Promise<{ release(): void }> {
+export async function takeLock(baseDir: string, noWait: boolean): Promise<{ release(): void }> {
   let said = false;
   for (;;) {
     const got = tryLock(baseDir);
@@ -186,7 +238,7 @@ async function takeLock(baseDir: string, noWait: boolean): Promise<{ release(): 
  * Chooses the job slots: make's pool when MAKEFLAGS carries one (client),
  * else a pool jx creates for its jobs (server), else a plain counter.
  */
-function setUpJobserver(
+export function setUpJobserver(
   args: Args,
   reactor: Reactor,
   warn: (w: string) => void,
@@ -217,6 +269,12 @@ function setUpJobserver(
 
 function cmdList(args: Args): number {
   const graph = load(args);
+  if (args.namesOnly) {
+    // For shell completions: bare names, one per line, jobs then modules.
+    const names = ["job", "module"].flatMap((k) => graph.jobs.filter((j) => j.kind === k));
+    writeAll(1, names.map((j) => j.name + "\n").join(""));
+    return 0;
+  }
   const rows: string[] = [];
   for (const kind of ["job", "module"] as const) {
     const items = graph.jobs.filter((j) => j.kind === kind);

@@ -32,7 +32,17 @@ export function parseDuration(v: unknown): number | undefined {
   return matched === s.length && matched > 0 ? total : undefined;
 }
 
-/** Formats milliseconds for people: `850ms`, `2.4s`, `3m05s`. */
+/**
+ * Formats milliseconds for people: `850ms`, `2.4s`, `3m05s`.
+ *
+ * @example
+ * ```ts
+ * import { formatMs } from "./duration.ts";
+ * formatMs(850); // "850ms"
+ * formatMs(2400); // "2.40s"
+ * formatMs(185_000); // "3m05s"
+ * ```
+ */
 export function formatMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;

@@ -5,9 +5,20 @@
  * @module
  */
 
-/** A line and column in a source file, both starting at 1. */
+/**
+ * A line and column in a source file, both starting at 1.
+ *
+ * @example
+ * ```ts
+ * import { JxInputError } from "./errors.ts";
+ * const e = new JxInputError("unknown key", "jobs.yaml", { line: 3, col: 5 });
+ * e.pos; // { line: 3, col: 5 }
+ * ```
+ */
 export interface Pos {
+  /** Line, from 1. */
   line: number;
+  /** Column, from 1. */
   col: number;
 }
 
@@ -30,6 +41,7 @@ export class JxInputError extends Error {
   /** Always 2: usage error or invalid jobs file. */
   readonly exitCode = 2;
 
+  /** An error with `message`, at `pos` in `file` when it comes from a file. */
   constructor(message: string, file?: string, pos?: Pos) {
     super(message);
     this.name = "JxInputError";

@@ -102,3 +102,20 @@ export function patternsOverlap(a: string, b: string): boolean {
   if (sa.length !== sb.length) return false;
   return sa.every((s, i) => segmentsMayOverlap(s, sb[i]));
 }
+
+/**
+ * Whether a resource pattern names a path: the same path, a path below it
+ * (a directory), or a glob match. `@names` name no path.
+ *
+ * @example
+ * ```ts
+ * import { resourceNames } from "./glob.ts";
+ * resourceNames("out", "out/a.o"); // true
+ * resourceNames("out/*.txt", "out/a.txt"); // true
+ * ```
+ */
+export function resourceNames(pattern: string, path: string): boolean {
+  if (pattern[0] === "@") return false;
+  if (pattern === "." || path === pattern || path.startsWith(pattern + "/")) return true;
+  return isGlob(pattern) && globMatch(pattern, path);
+}

@@ -26,10 +26,12 @@ export class Graph {
   readonly edges: Edge[] = [];
   /** The jobs file this came from, for messages. */
   readonly file: string;
+  /** Jobs and modules by name. */
   readonly byName: Map<string, JobSpec> = new Map();
   private deps = new Map<string, Edge[]>();
   private dependents = new Map<string, Edge[]>();
 
+  /** A graph of `jobs` (file order) with pool capacities and edges (duplicates dropped). */
   constructor(file: string, jobs: JobSpec[], pools: Map<string, number>, edges: Edge[]) {
     this.file = file;
     this.jobs = jobs;
@@ -82,6 +84,7 @@ export class Graph {
     return this.closure(new Set(names.map((n) => this.get(n).name)));
   }
 
+  /** The `roots` and everything they wait for, in file order. */
   private closure(roots: Set<string>): JobSpec[] {
     const keep = new Set<string>();
     const stack = [...roots];

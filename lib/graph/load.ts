@@ -16,7 +16,15 @@ import { FILE_FIELDS, VAR_RE } from "./schema.ts";
 import type { Edge, JobSpec, ReadySpec } from "./types.ts";
 import { type PosMap, Validator } from "./validate.ts";
 
-/** Options for loading. */
+/**
+ * Options for loading.
+ *
+ * @example
+ * ```ts
+ * import { loadJobsFile } from "./load.ts";
+ * const graph = loadJobsFile("jobs.yaml.example", { vars: { CC: "clang" } });
+ * ```
+ */
 export interface LoadOptions {
   /** `NAME=VALUE` overrides of `vars`. */
   vars?: Record<string, string>;
@@ -268,6 +276,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
       retries: (j.retries as number | undefined) ?? 0,
       if: j.if as string | undefined,
       unless: j.unless as string | undefined,
+      jobserver: j.jobserver as JobSpec["jobserver"],
       ready: readySpec,
       stop: stop
         ? {

@@ -12,7 +12,7 @@
  */
 export { didYouMean, JxInputError, type Pos } from "./errors.ts";
 export { formatMs, parseDuration } from "./duration.ts";
-export { globMatch, globToRegExp, isGlob, patternsOverlap } from "./glob.ts";
+export { globMatch, globToRegExp, isGlob, patternsOverlap, resourceNames } from "./glob.ts";
 export { deriveResourceEdges } from "./edges.ts";
 export { Graph } from "./graph.ts";
 export {

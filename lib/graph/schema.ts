@@ -60,6 +60,12 @@ export const JOB_FIELDS: Record<string, Field> = {
   retries: { kind: { t: "int", min: 0 }, doc: "Reruns of a failed job (default 0)." },
   if: { kind: { t: "string" }, doc: "Run only if this job succeeded (like &&)." },
   unless: { kind: { t: "string" }, doc: "Run only if this job failed (like ||)." },
+  jobserver: {
+    kind: { t: "string", enum: ["pipe", "fifo", "none"] },
+    doc: "The form of jx's job-slot pool in this job's MAKEFLAGS: pipe (R,W fds: every make, " +
+      "gcc, cargo), fifo (fifo:PATH: make >= 4.4, ninja >= 1.13) or none (no jobserver); " +
+      "default: --jobserver-style.",
+  },
 };
 
 /** The keys of a module. */
@@ -189,7 +195,7 @@ function objectToJson(fields: Record<string, Field>): Json {
  * console.log(JSON.stringify(toJsonSchema(), null, 2));
  * ```
  */
-export function toJsonSchema(): Json {
+export function toJsonSchema(): Record<string, unknown> {
   return {
     $schema: "http://json-schema.org/draft-07/schema#",
     title: "jx jobs file",

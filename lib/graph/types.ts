@@ -5,18 +5,46 @@
  */
 import type { Pos } from "./errors.ts";
 
-/** How a module tells jx it is ready. */
+/**
+ * How a module tells jx it is ready.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "./mod.ts";
+ * const g = parseJobsFile("modules:\n  api: { run: ./serve, ready: { tcp: 8080 } }\n", "j.yaml");
+ * g.get("api").ready; // { tcp: 8080 }
+ * ```
+ */
 export interface ReadySpec {
+  /** Ready once this TCP port on localhost accepts a connection. */
   tcp?: number;
+  /** Ready once this URL answers with a 2xx status. */
   http?: string;
+  /** Ready once a line of the module's output contains this text. */
   log?: string;
+  /** Ready once this shell command exits 0. */
   cmd?: string;
+  /** Ready this many milliseconds after the start. */
   delay?: number;
+  /** Give up (the module failed) after this many milliseconds. */
   timeoutMs?: number;
+  /** Milliseconds between probes. */
   intervalMs?: number;
 }
 
-/** One job or module, with variables substituted and paths resolved. */
+/**
+ * One job or module, with variables substituted and paths resolved.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "./mod.ts";
+ * const g = parseJobsFile("jobs:\n  a: { run: echo hi, writes: [out.txt], timeout: 5s }\n", "j.yaml");
+ * const a = g.get("a");
+ * a.argv; // ["/bin/sh", "-c", "echo hi"]
+ * a.writes; // ["out.txt"]
+ * a.timeoutMs; // 5000
+ * ```
+ */
 export interface JobSpec {
   /** Unique name, as written in the file. */
   name: string;
@@ -24,6 +52,7 @@ export interface JobSpec {
   kind: "job" | "module";
   /** Position in file order (jobs first, then modules), used for resource ordering. */
   index: number;
+  /** One line shown by `jx list`. */
   description?: string;
   /** The argv to execute: a string `run` becomes `["/bin/sh", "-c", run]`. */
   argv: string[];
@@ -43,24 +72,40 @@ export interface JobSpec {
   cwd: string;
   /** Environment added for this job (file-level `env` merged under the job's). */
   env: Record<string, string>;
+  /** Time limit: SIGTERM after this many milliseconds (then SIGKILL after `graceMs`). */
   timeoutMs?: number;
   /** Time between SIGTERM and SIGKILL when the job times out or is cancelled. */
   graceMs: number;
+  /** Times a failed job is run again before it counts as failed. */
   retries: number;
   /** Run only if this job succeeded. */
   if?: string;
   /** Run only if this job failed. */
   unless?: string;
+  /** How MAKEFLAGS hands jx's job-slot pool to this job (default: `--jobserver-style`). */
+  jobserver?: "pipe" | "fifo" | "none";
   /** Module-only settings. */
   ready?: ReadySpec;
+  /** Module-only: how to stop it (the signal, then SIGKILL after `graceMs`). */
   stop?: { signal: string; graceMs: number };
+  /** Module-only: when to start it again after it exits. */
   restart?: "no" | "on-failure" | "always";
+  /** Module-only: pubsub topics delivered as lines on its stdin. */
   subscribe?: string[];
   /** Where the job's name is in the file. */
   pos: Pos;
 }
 
-/** Why one job must wait for another. */
+/**
+ * Why one job must wait for another.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "./mod.ts";
+ * const g = parseJobsFile("jobs:\n  gen: { run: x, writes: [a.h] }\n  cc: { run: y, reads: ['*.h'] }\n", "j.yaml");
+ * g.edges[0]; // { from: "gen", to: "cc", kind: "resource", reason: "writes a.h -> reads *.h" }
+ * ```
+ */
 export interface Edge {
   /** The job that must end first. */
   from: string;

@@ -68,3 +68,59 @@ export function formatMakeFlags(jobs: number, auth: JobserverAuth): string {
   const a = auth.style === "pipe" ? `${auth.read},${auth.write}` : `fifo:${auth.path}`;
   return ` -j${jobs} --jobserver-auth=${a}`;
 }
+
+/** How a job is handed the pool: the pipe form (`R,W`), the fifo form, or not at all. */
+export type JobStyle = "pipe" | "fifo" | "none";
+
+const JOBSERVER_WORD = /^(?:--jobserver-(?:auth|fds)=.*|-j\d*)$/;
+
+/** Splits a MAKEFLAGS value into its flag words and the ` -- VAR=...` tail. */
+function splitFlags(value: string): { flags: string[]; tail: string } {
+  const at = value.search(/(^|\s)--(\s|$)/);
+  const head = at < 0 ? value : value.slice(0, at);
+  const tail = at < 0 ? "" : value.slice(at).trim();
+  // The first word (single-letter flags) may be empty: keep its place.
+  return { flags: head.split(/\s+/).filter((w, i) => i === 0 || w), tail };
+}
+
+function joinFlags(flags: string[], tail: string): string {
+  const text = flags.join(" ") + (tail ? " " + tail : "");
+  return /\S/.test(text) ? text : "";
+}
+
+/**
+ * Removes the jobserver (`--jobserver-auth=`, `--jobserver-fds=`) and `-jN`
+ * from a MAKEFLAGS value, keeping the other flags and variables; returns ""
+ * when nothing is left.
+ *
+ * @example
+ * ```ts
+ * import { stripJobserver } from "./makeflags.ts";
+ * stripJobserver("k -j4 --jobserver-auth=3,4 -- CC=clang"); // "k -- CC=clang"
+ * ```
+ */
+export function stripJobserver(value: string): string {
+  const { flags, tail } = splitFlags(value);
+  return joinFlags(flags.filter((w) => !JOBSERVER_WORD.test(w)), tail);
+}
+
+/**
+ * A MAKEFLAGS value with its jobserver replaced by `auth` (and `-jN` set to
+ * `jobs` when given), keeping the other flags and variables.
+ *
+ * @example
+ * ```ts
+ * import { withAuth } from "./makeflags.ts";
+ * withAuth("k -j4 --jobserver-auth=fifo:/tmp/f", { style: "pipe", read: 5, write: 6 });
+ * // "k -j4 --jobserver-auth=5,6"
+ * ```
+ */
+export function withAuth(value: string, auth: JobserverAuth, jobs?: number): string {
+  const { flags, tail } = splitFlags(value);
+  const j = jobs === undefined ? flags.find((w) => /^-j\d+$/.test(w)) : `-j${jobs}`;
+  const kept = flags.filter((w) => !JOBSERVER_WORD.test(w));
+  const a = auth.style === "pipe" ? `${auth.read},${auth.write}` : `fifo:${auth.path}`;
+  if (kept.length === 0) kept.push("");
+  kept.push(...(j ? [j] : []), `--jobserver-auth=${a}`);
+  return joinFlags(kept, tail);
+}

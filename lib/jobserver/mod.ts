@@ -14,7 +14,11 @@
 export {
   formatMakeFlags,
   type JobserverAuth,
+  type JobStyle,
   type MakeFlags,
   parseMakeFlags,
+  stripJobserver,
+  withAuth,
 } from "./makeflags.ts";
 export { createJobserver, type JobserverSlots, joinJobserver } from "./pool.ts";
+export { type JobserverJob, makeJobsOption, withJobserverEnv } from "./jobs.ts";

@@ -1,34 +1,50 @@
 /**
  * The GNU make jobserver as a source of job slots, both ways:
  *
- * - server: jx creates the pool (a pipe, or a named fifo for make >= 4.4 and
- *   ninja >= 1.13) holding N-1 tokens, keeps the implicit slot, and hands the
- *   pool to its jobs through MAKEFLAGS;
+ * - server: jx creates the pool holding N-1 tokens, keeps the implicit slot,
+ *   and hands the pool to its jobs through MAKEFLAGS. The pool is always a
+ *   named fifo, so one pool serves both forms: `--jobserver-auth=fifo:PATH`
+ *   (make >= 4.4, ninja >= 1.13) and `--jobserver-auth=R,W` with R and W
+ *   two inherited descriptors opened on that fifo (every make, gcc, cargo);
  * - client: jx runs inside make and takes tokens from make's pool.
  *
  * Tokens are read through a private non-blocking description of the pool's
- * read end (reopened through /proc/self/fd), watched by the reactor, so no
- * read ever blocks the event loop and no pending read can swallow a token.
- * Every token read is written back: when its job ends, and at the end of the
- * run for any still held.
+ * read end (the fifo opened again, or /proc/self/fd/R reopened), watched by
+ * the reactor, so no read ever blocks the event loop and no pending read can
+ * swallow a token. Every token read is written back: when its job ends, and
+ * at the end of the run for any still held.
  *
  * @module
  */
-import { mkdtempSync, readlinkSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { C, cstr, errno, libc, strerror } from "../reactor/libc.ts";
 import type { Reactor } from "../reactor/types.ts";
 import type { Slots } from "../scheduler/slots.ts";
-import { formatMakeFlags, type JobserverAuth } from "./makeflags.ts";
+import {
+  formatMakeFlags,
+  type JobserverAuth,
+  type JobStyle,
+  stripJobserver,
+  withAuth,
+} from "./makeflags.ts";
 
 /** A jobserver pool as jx's job slots. */
 export interface JobserverSlots extends Slots {
   /** `server` or `client`. */
   readonly role: "server" | "client";
+  /** The form jobs get unless they ask for another (a job's `jobserver:` key). */
   readonly style: "pipe" | "fifo";
-  /** MAKEFLAGS for jobs (server), or undefined to pass make's own through (client). */
+  /** MAKEFLAGS for jobs of the pool's style (server), or undefined to pass make's own through (client). */
   readonly makeflags?: string;
+  /**
+   * The environment of a job that asks for `style` (default: the pool's own):
+   * MAKEFLAGS naming this same pool in that form, or, for `none`, MAKEFLAGS
+   * (and MFLAGS, CARGO_MAKEFLAGS) without a jobserver or `-j`.
+   */
+  jobEnv(env: Record<string, string>, style?: JobStyle): Record<string, string>;
   /**
    * Ends use of the pool: writes back every token jx still holds; for a
    * server, counts the pool and says whether children lost or over-returned
@@ -37,6 +53,8 @@ export interface JobserverSlots extends Slots {
   finish(): string | undefined;
 }
 
+const FLAG_VARS = ["MAKEFLAGS", "MFLAGS", "CARGO_MAKEFLAGS"];
+
 function openNonblockingRead(path: string): number {
   const s = libc().symbols;
   const fd: number = s.open(cstr(path), C.O_RDONLY | C.O_NONBLOCK | C.O_CLOEXEC, 0);
@@ -44,7 +62,33 @@ function openNonblockingRead(path: string): number {
   return fd;
 }
 
+function openFifo(path: string, flags: number): number {
+  const fd: number = libc().symbols.open(cstr(path), flags, 0);
+  if (fd < 0) throw new Error(`open ${path}: ${strerror(errno())}`);
+  return fd;
+}
+
+interface PoolInit {
+  role: "server" | "client";
+  style: "pipe" | "fifo";
+  limit: number;
+  reactor: Reactor;
+  /** Private non-blocking read end. */
+  rfd: number;
+  /** Write end. */
+  wfd: number;
+  /** The fifo, when the pool is one (every server; a make >= 4.4 in fifo style). */
+  path?: string;
+  /** The R,W pair children inherit, when the pool already has one (a client of a pipe pool). */
+  pipe?: { read: number; write: number };
+  /** Closes what was opened and removes the fifo (server). */
+  cleanup: () => void;
+}
+
 class Pool implements JobserverSlots {
+  readonly role: "server" | "client";
+  readonly style: "pipe" | "fifo";
+  readonly limit: number;
   /** Tokens read and not yet assigned to a job (kept while a multi-token job gathers). */
   private reserve: number[] = [];
   /** Tokens held by running jobs, as the bytes read. */
@@ -52,20 +96,67 @@ class Pool implements JobserverSlots {
   private implicitFree = true;
   private cancelWatch?: () => void;
   private buf = new Uint8Array(64);
+  /** Descriptors opened for children (R,W on the fifo), closed at the end. */
+  private childFds: number[] = [];
   onAvailable?: () => void;
 
-  constructor(
-    readonly role: "server" | "client",
-    readonly style: "pipe" | "fifo",
-    readonly limit: number,
-    private reactor: Reactor,
-    /** Private non-blocking read end. */
-    private rfd: number,
-    /** Write end (shared with children). */
-    private wfd: number,
-    readonly makeflags: string | undefined,
-    private cleanup: () => void,
-  ) {}
+  constructor(private init: PoolInit) {
+    this.role = init.role;
+    this.style = init.style;
+    this.limit = init.limit;
+  }
+
+  get makeflags(): string | undefined {
+    return this.role === "server"
+      ? formatMakeFlags(this.limit, this.authFor(this.style))
+      : undefined;
+  }
+
+  /** The pool in the given form; opens the R,W pair on the fifo when first asked. */
+  private authFor(style: "pipe" | "fifo"): JobserverAuth {
+    if (style === "fifo") {
+      // A client of a pipe pool: the pipe is reachable by path while jx lives.
+      const path = this.init.path ?? `/proc/${process.pid}/fd/${this.init.pipe!.read}`;
+      return { style: "fifo", path };
+    }
+    if (!this.init.pipe) {
+      // Two descriptors on the fifo, without O_CLOEXEC: children inherit them.
+      const read = openFifo(this.init.path!, C.O_RDWR);
+      const write = openFifo(this.init.path!, C.O_RDWR);
+      this.childFds.push(read, write);
+      this.init.pipe = { read, write };
+    }
+    return { style: "pipe", ...this.init.pipe };
+  }
+
+  jobEnv(env: Record<string, string>, style?: JobStyle): Record<string, string> {
+    const want = style ?? this.style;
+    if (want === "none") {
+      const out = { ...env };
+      for (const name of FLAG_VARS) {
+        if (out[name] === undefined) continue;
+        const v = stripJobserver(out[name]);
+        if (v) out[name] = v;
+        else delete out[name];
+      }
+      return out;
+    }
+    if (this.role === "server") {
+      return { ...env, MAKEFLAGS: formatMakeFlags(this.limit, this.authFor(want)) };
+    }
+    // A client passes make's own flags through, in another form when asked.
+    if (want === this.style) return env;
+    const auth = this.authFor(want);
+    const out = { ...env };
+    let found = false;
+    for (const name of FLAG_VARS) {
+      if (!/--jobserver-(auth|fds)=/.test(out[name] ?? "")) continue;
+      out[name] = withAuth(out[name], auth);
+      found = true;
+    }
+    if (!found) out.MAKEFLAGS = formatMakeFlags(this.limit, auth);
+    return out;
+  }
 
   get free(): number {
     return (this.implicitFree ? 1 : 0) + this.reserve.length;
@@ -75,7 +166,7 @@ class Pool implements JobserverSlots {
     const s = libc().symbols;
     let need = n - (this.implicitFree ? 1 : 0) - this.reserve.length;
     while (need > 0) {
-      const k = Number(s.read(this.rfd, this.buf, Math.min(need, this.buf.length)));
+      const k = Number(s.read(this.init.rfd, this.buf, Math.min(need, this.buf.length)));
       if (k <= 0) break; // EAGAIN: the pool is empty now (EINTR: try again later)
       for (let i = 0; i < k; i++) this.reserve.push(this.buf[i]);
       need -= k;
@@ -105,24 +196,13 @@ class Pool implements JobserverSlots {
 
   private write(tokens: number[]): void {
     if (!tokens.length) return;
-    const s = libc().symbols;
-    const data = new Uint8Array(tokens);
-    let off = 0;
-    while (off < data.length) {
-      const w = Number(s.write(this.wfd, data.subarray(off), data.length - off));
-      if (w <= 0) {
-        const e = errno();
-        if (e === C.EINTR || e === C.EAGAIN) continue;
-        throw new Error(`jobserver: cannot return tokens: ${strerror(e)}`);
-      }
-      off += w;
-    }
+    writeAllTo(this.init.wfd, new Uint8Array(tokens), "cannot return tokens");
   }
 
   /** Asks the reactor to call `onAvailable` once the pool has a token to read. */
   private arm(): void {
-    if (this.cancelWatch || !this.reactor.watch) return;
-    this.cancelWatch = this.reactor.watch(this.rfd, () => {
+    if (this.cancelWatch || !this.init.reactor.watch) return;
+    this.cancelWatch = this.init.reactor.watch(this.init.rfd, () => {
       this.cancelWatch?.();
       this.cancelWatch = undefined;
       this.onAvailable?.();
@@ -136,11 +216,11 @@ class Pool implements JobserverSlots {
     this.reserve = [];
     this.held = [];
     let problem: string | undefined;
+    const s = libc().symbols;
     if (this.role === "server") {
-      const s = libc().symbols;
       let count = 0;
       for (;;) {
-        const k = Number(s.read(this.rfd, this.buf, this.buf.length));
+        const k = Number(s.read(this.init.rfd, this.buf, this.buf.length));
         if (k <= 0) break;
         count += k;
       }
@@ -153,20 +233,39 @@ class Pool implements JobserverSlots {
           : `jobserver: jobs returned ${count - want} token(s) more than they took`;
       }
     }
-    this.cleanup();
+    for (const fd of this.childFds) s.close(fd);
+    this.childFds = [];
+    this.init.cleanup();
     return problem;
   }
 }
 
+function writeAllTo(fd: number, data: Uint8Array, what: string): void {
+  const s = libc().symbols;
+  let off = 0;
+  while (off < data.length) {
+    const w = Number(s.write(fd, data.subarray(off), data.length - off));
+    if (w <= 0) {
+      const e = errno();
+      if (e === C.EINTR || e === C.EAGAIN) continue;
+      throw new Error(`jobserver: ${what}: ${strerror(e)}`);
+    }
+    off += w;
+  }
+}
+
 /**
- * Creates a pool of `jobs` slots for jx's children (the server side).
+ * Creates a pool of `jobs` slots for jx's children (the server side): a fifo
+ * (mode 0600 in a private directory, removed by `finish`) holding `jobs - 1`
+ * tokens. Jobs get the `style` form by default and can ask for the other.
  *
  * @example
  * ```ts
  * import { createJobserver } from "./pool.ts";
  * import { createReactor } from "../reactor/mod.ts";
  * const pool = createJobserver(8, "pipe", createReactor("epoll"));
- * console.log(pool.makeflags); // " -j8 --jobserver-auth=5,6"
+ * console.log(pool.makeflags); // " -j8 --jobserver-auth=7,8"
+ * console.log(pool.jobEnv({}, "fifo").MAKEFLAGS); // " -j8 --jobserver-auth=fifo:/tmp/jx-jobserver-Ab12/fifo"
  * pool.finish();
  * ```
  */
@@ -176,58 +275,73 @@ export function createJobserver(
   reactor: Reactor,
 ): JobserverSlots {
   const s = libc().symbols;
-  let auth: JobserverAuth;
-  let rfd: number, wfd: number;
-  const toClose: number[] = [];
-  let cleanupPath: (() => void) | undefined;
-  if (style === "pipe") {
-    const fds = new Int32Array(2);
-    // Without O_CLOEXEC: children inherit both ends, as make's `+` recipes do.
-    if (s.pipe2(fds, 0) < 0) throw new Error(`pipe2: ${strerror(errno())}`);
-    auth = { style: "pipe", read: fds[0], write: fds[1] };
-    wfd = fds[1];
-    rfd = openNonblockingRead(`/proc/self/fd/${fds[0]}`);
-    toClose.push(fds[0], fds[1], rfd);
-  } else {
-    // A private directory (mode 0700) holds the fifo (mode 0600).
-    const dir = mkdtempSync(join(tmpdir(), "jx-jobserver-"));
-    const path = `${dir}/fifo`;
-    if (s.mkfifo(cstr(path), 0o600) < 0) throw new Error(`mkfifo ${path}: ${strerror(errno())}`);
-    rfd = openNonblockingRead(path);
-    wfd = s.open(cstr(path), C.O_RDWR | C.O_CLOEXEC, 0);
-    auth = { style: "fifo", path };
-    toClose.push(rfd, wfd);
-    cleanupPath = () => {
-      s.unlink(cstr(path));
-      rmSync(dir, { recursive: true, force: true });
-    };
+  removeStale();
+  const dir = mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`));
+  const path = `${dir}/fifo`;
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  if (s.mkfifo(cstr(path), 0o600) < 0) {
+    const e = strerror(errno());
+    removeDir();
+    throw new Error(`mkfifo ${path}: ${e}`);
   }
-  const pool = new Pool(
-    "server",
+  const rfd = openNonblockingRead(path);
+  // Held open for the whole run: the fifo never reports end of file.
+  const wfd = openFifo(path, C.O_RDWR | C.O_CLOEXEC);
+  const pool = new Pool({
+    role: "server",
     style,
-    jobs,
+    limit: jobs,
     reactor,
     rfd,
     wfd,
-    formatMakeFlags(jobs, auth),
-    () => {
-      for (const fd of toClose) s.close(fd);
-      cleanupPath?.();
+    path,
+    cleanup: () => {
+      s.close(rfd);
+      s.close(wfd);
+      s.unlink(cstr(path));
+      removeDir();
     },
-  );
+  });
   // The pool holds N-1 tokens; jx keeps the implicit one.
-  if (jobs > 1) writeTokens(wfd, jobs - 1);
+  if (jobs > 1) writeAllTo(wfd, new Uint8Array(jobs - 1).fill(0x2b), "cannot fill the pool");
   return pool;
 }
 
-function writeTokens(fd: number, n: number): void {
-  const s = libc().symbols;
-  const data = new Uint8Array(n).fill(0x2b); // '+'
-  let off = 0;
-  while (off < n) {
-    const w = Number(s.write(fd, data.subarray(off), n - off));
-    if (w <= 0) throw new Error(`jobserver: cannot fill the pool: ${strerror(errno())}`);
-    off += w;
+const PREFIX = "jx-jobserver-";
+
+/**
+ * Removes the fifo directories of jx processes that are gone (a jx killed
+ * with SIGKILL cannot remove its own).
+ */
+function removeStale(): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^jx-jobserver-(\d+)-/.exec(name)?.[1] ?? 0);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // still running (or not ours to signal)
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ESRCH") continue;
+    }
+    try {
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    } catch { /* another user's, or already gone */ }
+  }
+}
+
+/** `dev:ino` of a FIFO or pipe open as `fd` here, or "" when it is not one. */
+function fifoId(fd: number): string {
+  try {
+    const st = statSync(`/proc/self/fd/${fd}`);
+    return st.isFIFO() ? `${st.dev}:${st.ino}` : "";
+  } catch {
+    return "";
   }
 }
 
@@ -242,36 +356,44 @@ export function joinJobserver(
   reactor: Reactor,
 ): JobserverSlots | string {
   const s = libc().symbols;
-  let rfd: number, wfd: number;
-  const toClose: number[] = [];
   if (auth.style === "pipe") {
-    // Both fds must be the two ends of one pipe: a make that did not pass
-    // them (no '+' on the rule) leaves the numbers free for anything else.
-    const link = (fd: number) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        return "";
-      }
-    };
-    const [r, w] = [link(auth.read), link(auth.write)];
-    if (!r.startsWith("pipe:") || r !== w) {
+    // Both fds must be one pipe (or fifo): a make that did not pass them (no
+    // '+' on the rule) leaves the numbers free for anything else.
+    const id = fifoId(auth.read);
+    if (!id || id !== fifoId(auth.write)) {
       return `jobserver unavailable (fds ${auth.read},${auth.write} are not make's pool: ` +
         "add '+' to the make rule that runs jx)";
     }
-    rfd = openNonblockingRead(`/proc/self/fd/${auth.read}`);
-    wfd = auth.write;
-    toClose.push(rfd);
-  } else {
-    try {
-      rfd = openNonblockingRead(auth.path);
-    } catch (e) {
-      return `jobserver unavailable (${(e as Error).message})`;
-    }
-    wfd = s.open(cstr(auth.path), C.O_RDWR | C.O_CLOEXEC, 0);
-    toClose.push(rfd, wfd);
+    const rfd = openNonblockingRead(`/proc/self/fd/${auth.read}`);
+    return new Pool({
+      role: "client",
+      style: "pipe",
+      limit,
+      reactor,
+      rfd,
+      wfd: auth.write,
+      pipe: { read: auth.read, write: auth.write },
+      cleanup: () => s.close(rfd),
+    });
   }
-  return new Pool("client", auth.style, limit, reactor, rfd, wfd, undefined, () => {
-    for (const fd of toClose) s.close(fd);
+  let rfd: number;
+  try {
+    rfd = openNonblockingRead(auth.path);
+  } catch (e) {
+    return `jobserver unavailable (${(e as Error).message})`;
+  }
+  const wfd = openFifo(auth.path, C.O_RDWR | C.O_CLOEXEC);
+  return new Pool({
+    role: "client",
+    style: "fifo",
+    limit,
+    reactor,
+    rfd,
+    wfd,
+    path: auth.path,
+    cleanup: () => {
+      s.close(rfd);
+      s.close(wfd);
+    },
   });
 }

@@ -15,7 +15,7 @@
  */
 import { C, cstr, cstrArray, errno, type Libc, libc, strerror } from "./libc.ts";
 import { killGroup, signalName } from "./portable.ts";
-import type { ChildHandle, ListenSignal, Reactor, SpawnRequest } from "./types.ts";
+import type { ChildHandle, ExitStatus, ListenSignal, Reactor, SpawnRequest } from "./types.ts";
 
 /** One watched child. */
 interface Child {
@@ -24,12 +24,13 @@ interface Child {
   pidfd: number;
   /** Open read ends, by stream. */
   fds: Map<number, "stdout" | "stderr">;
-  exit?: { code: number | null; signal: string | null };
+  exit?: ExitStatus;
   /** onExit was called. */
   reported?: boolean;
 }
 
-const READ_SIZE = 64 * 1024;
+/** Reads of up to 1 MiB, from pipes enlarged to 1 MiB (fewer wakeups for a job that floods). */
+const READ_SIZE = 1024 * 1024;
 const MAX_EVENTS = 64;
 
 /**
@@ -56,8 +57,9 @@ export function createEpollReactor(): Reactor {
   const readBuf = new Uint8Array(READ_SIZE);
   const events = new Uint8Array(MAX_EVENTS * C.SIZEOF_EPOLL_EVENT);
   const eventsView = new DataView(events.buffer);
-  const siginfo = new Uint8Array(C.SIZEOF_SIGINFO);
-  const siginfoView = new DataView(siginfo.buffer);
+  const statusBuf = new Int32Array(1);
+  const rusage = new Uint8Array(C.SIZEOF_RUSAGE);
+  const rusageView = new DataView(rusage.buffer);
   const ev = new Uint8Array(C.SIZEOF_EPOLL_EVENT);
   const evView = new DataView(ev.buffer);
   let waiting = false;
@@ -93,7 +95,8 @@ export function createEpollReactor(): Reactor {
     for (;;) {
       const n = Number(s.read(fd, readBuf, READ_SIZE));
       if (n > 0) {
-        c.req.onOutput(stream, readBuf.slice(0, n));
+        // A view of the read buffer: valid during the call only (see SpawnRequest.onOutput).
+        c.req.onOutput(stream, readBuf.subarray(0, n));
         if (n < READ_SIZE) return; // likely empty now; epoll says if not
         continue;
       }
@@ -114,23 +117,47 @@ export function createEpollReactor(): Reactor {
   };
 
   const reap = (pidfd: number, c: Child) => {
-    siginfo.fill(0);
-    const r = s.waitid(C.P_PIDFD, pidfd, siginfo, C.WEXITED);
+    // wait4 by pid (safe: the pidfd we hold keeps the pid from being reused)
+    // gives the status and the child's CPU times. Its ru_maxrss is not the
+    // child's own peak after a vfork-style spawn, so it is not reported.
+    const r = s.wait4(c.pid, statusBuf, C.WNOHANG, rusage);
     byPidfd.delete(pidfd);
     owners.delete(pidfd);
     unwatch(pidfd);
-    if (r < 0) {
+    if (r <= 0) {
       c.exit = { code: null, signal: null };
     } else {
-      const code = siginfoView.getInt32(8, true);
-      const status = siginfoView.getInt32(24, true);
-      c.exit = code === C.CLD_EXITED
-        ? { code: status, signal: null }
-        : { code: null, signal: signalName(status) };
+      const st = statusBuf[0];
+      const tv = (off: number) =>
+        Number(rusageView.getBigInt64(off, true)) * 1000 +
+        Number(rusageView.getBigInt64(off + 8, true)) / 1000;
+      const cpu = { userMs: tv(0), sysMs: tv(16) };
+      c.exit = (st & 0x7f) === 0
+        ? { code: (st >> 8) & 0xff, signal: null, cpu }
+        : { code: null, signal: signalName(st & 0x7f), cpu };
     }
     // Output written just before exit may still be in the pipes.
     for (const fd of [...c.fds.keys()]) drain(fd, c);
     maybeDone(c);
+  };
+
+  const dispatch = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const fd = Number(eventsView.getBigUint64(i * C.SIZEOF_EPOLL_EVENT + 4, true));
+      if (fd === wakefd) {
+        s.read(wakefd, readBuf, 8);
+        continue;
+      }
+      const w = watchers.get(fd);
+      if (w) {
+        w();
+        continue;
+      }
+      const c = owners.get(fd);
+      if (!c) continue;
+      if (byPidfd.has(fd)) reap(fd, c);
+      else drain(fd, c);
+    }
   };
 
   const loop = async () => {
@@ -148,21 +175,13 @@ export function createEpollReactor(): Reactor {
           continue;
         }
         failures = 0;
-        for (let i = 0; i < n; i++) {
-          const fd = Number(eventsView.getBigUint64(i * C.SIZEOF_EPOLL_EVENT + 4, true));
-          if (fd === wakefd) {
-            s.read(wakefd, readBuf, 8);
-            continue;
-          }
-          const w = watchers.get(fd);
-          if (w) {
-            w();
-            continue;
-          }
-          const c = owners.get(fd);
-          if (!c) continue;
-          if (byPidfd.has(fd)) reap(fd, c);
-          else drain(fd, c);
+        dispatch(n);
+        // More may be ready already (a pipe refilled while we read): look
+        // again on this thread, a bounded number of times, before waiting.
+        for (let k = 0; k < 32 && !closed; k++) {
+          const m: number = s.epoll_wait_now(epfd, events, MAX_EVENTS, 0);
+          if (m <= 0) break;
+          dispatch(m);
         }
       }
     } finally {
@@ -244,6 +263,7 @@ export function createEpollReactor(): Reactor {
       };
       for (const fd of [pipes[0], pipes[2]]) {
         s.fcntl(fd, C.F_SETFL, s.fcntl(fd, C.F_GETFL, 0) | C.O_NONBLOCK);
+        s.fcntl(fd, C.F_SETPIPE_SZ, READ_SIZE); // best effort: the limit may be lower
         owners.set(fd, c);
         watchFd(fd);
       }

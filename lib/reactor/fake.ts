@@ -6,7 +6,16 @@
  */
 import type { ChildHandle, ExitStatus, ListenSignal, Reactor, SpawnRequest } from "./types.ts";
 
-/** What a scripted process does. */
+/**
+ * What a scripted process does.
+ *
+ * @example
+ * ```ts
+ * import { FakeReactor } from "./fake.ts";
+ * // Every child runs 50 virtual ms and prints "hi"; `flaky` fails with exit 1.
+ * const r = new FakeReactor((req) => ({ ms: 50, stdout: "hi\n", code: req.argv[0] === "flaky" ? 1 : 0 }));
+ * ```
+ */
 export interface FakeScript {
   /** How long it runs, in virtual milliseconds. */
   ms: number;
@@ -14,6 +23,7 @@ export interface FakeScript {
   code?: number;
   /** Output written at start. */
   stdout?: string;
+  /** Error output written at start. */
   stderr?: string;
   /** Signals it ignores (say `SIGTERM`, to test the SIGKILL escalation). */
   ignores?: string[];
@@ -21,14 +31,32 @@ export interface FakeScript {
   startError?: string;
 }
 
-/** One spawn, as recorded for assertions. */
+/**
+ * One spawn, as recorded for assertions.
+ *
+ * @example
+ * ```ts
+ * import { FakeReactor } from "./fake.ts";
+ * const r = new FakeReactor(() => ({ ms: 10 }));
+ * r.spawn({ argv: ["a"], cwd: "/", env: {}, onOutput() {}, onExit() {} });
+ * await r.run();
+ * r.records[0]; // { pid: 1000, argv: ["a"], start: 0, end: 10, status: { code: 0, ... }, ... }
+ * ```
+ */
 export interface FakeRecord {
+  /** The fake pid. */
   pid: number;
+  /** The argv spawned. */
   argv: string[];
+  /** The environment given. */
   env: Record<string, string>;
+  /** Virtual start time. */
   start: number;
+  /** Virtual end time, once it ended. */
   end?: number;
+  /** How it ended. */
   status?: ExitStatus;
+  /** Signals sent to its group, with virtual times. */
   signals: { at: number; signal: string }[];
 }
 
@@ -61,6 +89,7 @@ export class FakeReactor implements Reactor {
   private listeners = new Map<ListenSignal, Set<() => void>>();
   private nextPid = 1000;
 
+  /** A reactor whose children do what `script` returns for their spawn request. */
   constructor(private script: (req: SpawnRequest) => FakeScript) {}
 
   now(): number {
@@ -116,10 +145,12 @@ export class FakeReactor implements Reactor {
     return this.at(this.clock + ms, cb);
   }
 
+  /** Cancels a timer set by `setTimer`. */
   clearTimer(id: number): void {
     this.cancelled.add(id);
   }
 
+  /** Listens for a signal; `signal(name)` delivers one. Returns the function that stops listening. */
   onSignal(signal: ListenSignal, cb: () => void): () => void {
     let set = this.listeners.get(signal);
     if (!set) this.listeners.set(signal, set = new Set());

@@ -27,7 +27,16 @@ export { createPortableReactor, killGroup, signalName } from "./portable.ts";
 export { createEpollReactor } from "./epoll.ts";
 export { FakeReactor, type FakeRecord, type FakeScript } from "./fake.ts";
 
-/** Reactor choices on the command line. */
+/**
+ * Reactor choices on the command line.
+ *
+ * @example
+ * ```ts
+ * import { createReactor, type ReactorChoice } from "./mod.ts";
+ * const choice: ReactorChoice = "portable";
+ * const r = createReactor(choice);
+ * ```
+ */
 export type ReactorChoice = "auto" | "epoll" | "portable";
 
 /**
@@ -49,6 +58,14 @@ export function epollAvailable(): boolean {
 /**
  * Creates the reactor asked for: `auto` is `epoll` where it is available
  * (Linux, Deno with FFI permitted), else `portable`.
+ *
+ * @example
+ * ```ts
+ * import { createReactor } from "./mod.ts";
+ * const r = createReactor("auto"); // epoll on Deno with FFI allowed, else portable
+ * console.log(r.name);
+ * r.close();
+ * ```
  */
 export function createReactor(choice: ReactorChoice = "auto"): Reactor {
   if (choice === "portable") return createPortableReactor();

@@ -7,7 +7,22 @@
  * @module
  */
 
-/** How a child ended. */
+/**
+ * How a child ended.
+ *
+ * @example
+ * ```ts
+ * import { createPortableReactor } from "./portable.ts";
+ * const r = createPortableReactor();
+ * r.spawn({
+ *   argv: ["sh", "-c", "exit 3"],
+ *   cwd: ".",
+ *   env: {},
+ *   onOutput() {},
+ *   onExit: (s) => console.log(s), // { code: 3, signal: null }
+ * });
+ * ```
+ */
 export interface ExitStatus {
   /** Exit code, or null when killed by a signal or never started. */
   code: number | null;
@@ -15,12 +30,39 @@ export interface ExitStatus {
   signal: string | null;
   /** Set when the process could not be started at all (the command or cwd missing...). */
   error?: string;
+  /** CPU time of the process and its waited-for children, where the backend knows it (epoll). */
+  cpu?: { userMs: number; sysMs: number };
 }
 
-/** Which output stream a chunk came from. */
+/**
+ * Which output stream a chunk came from.
+ *
+ * @example
+ * ```ts
+ * import type { StreamName } from "./types.ts";
+ * const onOutput = (stream: StreamName, chunk: Uint8Array) =>
+ *   (stream === "stderr" ? console.error : console.log)(new TextDecoder().decode(chunk));
+ * ```
+ */
 export type StreamName = "stdout" | "stderr";
 
-/** What to start and where to report. */
+/**
+ * What to start and where to report.
+ *
+ * @example
+ * ```ts
+ * import { createPortableReactor } from "./portable.ts";
+ * const r = createPortableReactor();
+ * const child = r.spawn({
+ *   argv: ["echo", "hi"],
+ *   cwd: "/tmp",
+ *   env: { JX_JOB: "greet" },
+ *   onStart: (pid) => console.log("started", pid),
+ *   onOutput: (_stream, chunk) => console.log(new TextDecoder().decode(chunk)),
+ *   onExit: (status) => console.log(status.code), // 0
+ * });
+ * ```
+ */
 export interface SpawnRequest {
   /** Program and arguments; `argv[0]` is looked up on PATH. */
   argv: string[];
@@ -33,13 +75,32 @@ export interface SpawnRequest {
    * backend may call it during `spawn` or later; never when the start failed.
    */
   onStart?(pid: number): void;
-  /** Called for every chunk of output, in the order read. */
+  /**
+   * Called for every chunk of output, in the order read. The chunk may be a
+   * view of the backend's read buffer: copy it to keep it past the call.
+   */
   onOutput(stream: StreamName, chunk: Uint8Array): void;
   /** Called once, after the process exited and all its output was delivered. */
   onExit(status: ExitStatus): void;
 }
 
-/** A started child: the leader of its own process group. */
+/**
+ * A started child: the leader of its own process group.
+ *
+ * @example
+ * ```ts
+ * import { createPortableReactor } from "./portable.ts";
+ * const r = createPortableReactor();
+ * const child = r.spawn({
+ *   argv: ["sleep", "10"],
+ *   cwd: ".",
+ *   env: {},
+ *   onOutput() {},
+ *   onExit: (s) => console.log(s.signal), // "SIGTERM"
+ * });
+ * r.setTimer(100, () => child.kill("SIGTERM"));
+ * ```
+ */
 export interface ChildHandle {
   /** The process id (also its process-group id); 0 until started. */
   readonly pid: number;
@@ -47,7 +108,17 @@ export interface ChildHandle {
   kill(signal: string): void;
 }
 
-/** Signals jx listens for. */
+/**
+ * Signals jx listens for.
+ *
+ * @example
+ * ```ts
+ * import { createReactor } from "./mod.ts";
+ * const r = createReactor();
+ * const stop = r.onSignal("SIGINT", () => console.log("interrupted"));
+ * stop();
+ * ```
+ */
 export type ListenSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
 
 /**
@@ -78,6 +149,7 @@ export interface Reactor {
   spawn(req: SpawnRequest): ChildHandle;
   /** Calls `cb` once after `ms`. */
   setTimer(ms: number, cb: () => void): number;
+  /** Cancels a timer set by `setTimer` (nothing if it already ran). */
   clearTimer(id: number): void;
   /**
    * Calls `cb` whenever `fd` (a raw OS fd, non-blocking) is readable, until

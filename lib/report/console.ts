@@ -8,8 +8,18 @@ import { formatMs } from "../graph/duration.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
 import { terminalColumns, writeAll } from "../runtime/mod.ts";
+import { OutputBuffer } from "./buffer.ts";
 
-/** How job output is shown. */
+/**
+ * How job output is shown.
+ *
+ * @example
+ * ```ts
+ * import { ConsoleReporter, type OutputMode } from "./console.ts";
+ * const mode: OutputMode = "stream"; // lines as they come, prefixed [job]
+ * const reporter = new ConsoleReporter({ mode, color: false, statusLine: false });
+ * ```
+ */
 export type OutputMode = "buffered" | "stream" | "quiet";
 
 /** Console settings. */
@@ -27,9 +37,10 @@ export interface ConsoleOptions {
 }
 
 interface JobView {
-  chunks: Uint8Array[];
+  buffer: OutputBuffer;
   /** Partial last line per stream, in stream mode. */
-  partial: { stdout: string; stderr: string };
+  partial: { stdout: Uint8Array[]; stderr: Uint8Array[] };
+  partialBytes: { stdout: number; stderr: number };
 }
 
 interface Ended {
@@ -42,7 +53,30 @@ interface Ended {
   condition?: boolean;
 }
 
-const dec = new TextDecoder();
+const enc = new TextEncoder();
+const NEWLINE = new Uint8Array([10]);
+
+function newView(): JobView {
+  return {
+    buffer: new OutputBuffer(),
+    partial: { stdout: [], stderr: [] },
+    partialBytes: { stdout: 0, stderr: 0 },
+  };
+}
+
+let scratch = new Uint8Array(64 * 1024);
+
+/** The parts joined, in a buffer reused from call to call: valid until the next call. */
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const n = parts.reduce((n, p) => n + p.length, 0);
+  if (n > scratch.length) scratch = new Uint8Array(Math.max(n, scratch.length * 2));
+  let off = 0;
+  for (const p of parts) {
+    scratch.set(p, off);
+    off += p.length;
+  }
+  return scratch.subarray(0, n);
+}
 
 /**
  * Prints a run for people.
@@ -66,19 +100,23 @@ export class ConsoleReporter implements Reporter {
   private lastDraw = 0;
   private write: (fd: 1 | 2, text: string | Uint8Array) => void;
 
+  /** A console reporter with the given mode, colors and status line. */
   constructor(private o: ConsoleOptions) {
     this.write = o.write ?? writeAll;
   }
 
+  /** `s` in the SGR color `code`, when colors are on. */
   private c(code: string, s: string): string {
     return this.o.color ? `\x1b[${code}m${s}\x1b[0m` : s;
   }
 
+  /** Writes to fd 1 or 2, clearing the status line first. */
   private out(fd: 1 | 2, text: string | Uint8Array): void {
     this.clearStatus();
     this.write(fd, text);
   }
 
+  /** Prints what the event calls for: output, ends, skips, the status line, the summary. */
   event(e: RunEvent): void {
     switch (e.type) {
       case "run.start":
@@ -87,7 +125,7 @@ export class ConsoleReporter implements Reporter {
       case "job.start":
         this.running.add(e.job);
         if (!this.jobs.has(e.job)) {
-          this.jobs.set(e.job, { chunks: [], partial: { stdout: "", stderr: "" } });
+          this.jobs.set(e.job, newView());
         }
         if (this.o.verbose) {
           this.out(2, this.c("2", `jx: start ${e.job} (pid ${e.pid}, attempt ${e.attempt})\n`));
@@ -118,24 +156,42 @@ export class ConsoleReporter implements Reporter {
     this.drawStatus(e.t, true);
   }
 
+  /** Buffers (buffered) or prints with a `[job]` prefix (stream) a chunk of a job's output. */
   private output(job: string, stream: "stdout" | "stderr", chunk: Uint8Array): void {
     const v = this.jobs.get(job);
     if (!v) return;
     if (this.o.mode === "stream") {
-      const text = v.partial[stream] + dec.decode(chunk, { stream: true });
-      const lines = text.split("\n");
-      v.partial[stream] = lines.pop()!;
-      if (lines.length) {
-        const prefix = this.c("36", `[${job}]`) + " ";
-        this.out(stream === "stdout" ? 1 : 2, lines.map((l) => prefix + l + "\n").join(""));
+      // Lines are cut and prefixed as bytes: no decoding, nothing held but
+      // the unfinished last line (printed in pieces past 64 KiB).
+      const prefix = enc.encode(this.c("36", `[${job}]`) + " ");
+      const parts: Uint8Array[] = [];
+      let start = 0;
+      for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+        parts.push(prefix, ...v.partial[stream], chunk.subarray(start, nl + 1));
+        v.partial[stream] = [];
+        v.partialBytes[stream] = 0;
+        start = nl + 1;
       }
+      if (start < chunk.length) {
+        if (v.partialBytes[stream] + chunk.length - start > 64 * 1024) {
+          parts.push(prefix, ...v.partial[stream], chunk.subarray(start), NEWLINE);
+          v.partial[stream] = [];
+          v.partialBytes[stream] = 0;
+        } else {
+          v.partial[stream].push(chunk.slice(start));
+          v.partialBytes[stream] += chunk.length - start;
+        }
+      }
+      if (parts.length) this.out(stream === "stdout" ? 1 : 2, concatBytes(parts));
       return;
     }
-    v.chunks.push(chunk);
+    v.buffer.push(chunk);
   }
 
+  /** Prints a job's end: its buffered output under a header, or its failure. */
   private jobEnd(e: Extract<RunEvent, { type: "job.end" }>): void {
-    const v = this.jobs.get(e.job) ?? { chunks: [], partial: { stdout: "", stderr: "" } };
+    const v = this.jobs.get(e.job) ??
+      newView();
     const ok = e.status === "ok";
     if (!e.retrying) {
       this.running.delete(e.job);
@@ -145,28 +201,33 @@ export class ConsoleReporter implements Reporter {
     const what = ok ? "" : this.describe(e);
     if (this.o.mode === "stream") {
       for (const s of ["stdout", "stderr"] as const) {
-        if (v.partial[s]) {
-          this.out(s === "stdout" ? 1 : 2, `${this.c("36", `[${e.job}]`)} ${v.partial[s]}\n`);
+        if (v.partial[s].length) {
+          const prefix = enc.encode(this.c("36", `[${e.job}]`) + " ");
+          this.out(s === "stdout" ? 1 : 2, concatBytes([prefix, ...v.partial[s], NEWLINE]));
         }
-        v.partial[s] = "";
+        v.partial[s] = [];
+        v.partialBytes[s] = 0;
       }
       if (!ok) this.out(2, `${this.c("36", `[${e.job}]`)} ${this.c("31", what)}\n`);
     } else {
-      const show = !ok || (this.o.mode === "buffered" && v.chunks.length > 0);
+      const show = !ok || (this.o.mode === "buffered" && v.buffer.size > 0);
       if (show) {
         const head = ok
           ? this.c("1", `── ${e.job}`) + this.c("2", ` (${formatMs(e.ms)})`)
           : this.c("1;31", `── ${e.job}: ${what}`);
-        const parts: (string | Uint8Array)[] = [head + "\n", ...v.chunks];
-        const last = v.chunks[v.chunks.length - 1];
-        if (last && last[last.length - 1] !== 10) parts.push("\n");
-        if (e.error) parts.push(`jx: ${e.error}\n`);
-        this.out(1, concat(parts));
+        // Header, output and trailer go out back to back: never interleaved.
+        this.out(1, head + "\n");
+        const last = v.buffer.lastByte;
+        v.buffer.drain((bytes) => this.write(1, bytes));
+        const tail = (last >= 0 && last !== 10 ? "\n" : "") +
+          (e.error ? `jx: ${e.error}\n` : "");
+        if (tail) this.write(1, tail);
       }
     }
-    v.chunks = [];
+    v.buffer.dispose();
   }
 
+  /** A job's status in words: `FAILED (exit 3, 1.2s)`. */
   private describe(
     e: {
       status: string;
@@ -194,6 +255,7 @@ export class ConsoleReporter implements Reporter {
     return `${label} (${cause}, ${formatMs(e.ms)})${retry}`;
   }
 
+  /** Erases the status line, if one is shown. */
   private clearStatus(): void {
     if (this.statusShown) {
       this.write(2, "\r\x1b[K");
@@ -201,6 +263,7 @@ export class ConsoleReporter implements Reporter {
     }
   }
 
+  /** Redraws the status line (at most every so often unless `force`). */
   private drawStatus(t: number, force = false): void {
     if (!this.o.statusLine || this.total === 0) return;
     if (!force && t - this.lastDraw < 50) return;
@@ -214,6 +277,7 @@ export class ConsoleReporter implements Reporter {
     this.statusShown = true;
   }
 
+  /** Prints the summary on stderr: counts, failures with what they caused to skip, slow jobs. */
   private summary(e: Extract<RunEvent, { type: "run.end" }>): void {
     const lines: string[] = [];
     const dry = this.skipped.filter((s) => s.reason === "dry-run").length;
@@ -274,16 +338,4 @@ export class ConsoleReporter implements Reporter {
     lines.push(`jx: ${verdict}: ${parts.join(", ") || "nothing to do"} in ${formatMs(e.ms)}`);
     this.write(2, lines.join("\n") + "\n");
   }
-}
-
-function concat(parts: (string | Uint8Array)[]): Uint8Array {
-  const enc = new TextEncoder();
-  const bufs = parts.map((p) => typeof p === "string" ? enc.encode(p) : p);
-  const out = new Uint8Array(bufs.reduce((n, b) => n + b.length, 0));
-  let off = 0;
-  for (const b of bufs) {
-    out.set(b, off);
-    off += b.length;
-  }
-  return out;
 }

@@ -22,10 +22,12 @@ export class EventLog implements Reporter {
   private fd: number;
   private pending: string[] = [];
 
+  /** An event log writing to `path` (created or truncated). */
   constructor(path: string) {
     this.fd = openSync(path, "w");
   }
 
+  /** Appends the event as one JSON line (output events are left out). */
   event(e: RunEvent): void {
     if (e.type === "job.output") return;
     const r3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -36,6 +38,7 @@ export class EventLog implements Reporter {
     if (e.type !== "job.start" || this.pending.length > 64) this.flush();
   }
 
+  /** Writes the pending lines. */
   private flush(): void {
     if (!this.pending.length) return;
     const data = new TextEncoder().encode(this.pending.join(""));

@@ -30,8 +30,10 @@ export class TraceWriter implements Reporter {
   private open = new Map<string, Open>();
   private lanes: boolean[] = [];
 
+  /** A trace writer that writes `path` when closed. */
   constructor(private path: string) {}
 
+  /** Records job spans (one lane per job slot) from start and end events. */
   event(e: RunEvent): void {
     if (e.type === "job.start") {
       let lane = this.lanes.indexOf(false);

@@ -5,13 +5,42 @@
  * @module
  */
 
-/** Final status of one attempt of a job. */
+/**
+ * Final status of one attempt of a job.
+ *
+ * @example
+ * ```ts
+ * import type { JobStatus } from "./events.ts";
+ * const failed = (s: JobStatus) => s === "failed" || s === "timeout";
+ * ```
+ */
 export type JobStatus = "ok" | "failed" | "timeout" | "cancelled";
 
-/** Why a job did not run. */
+/**
+ * Why a job did not run.
+ *
+ * @example
+ * ```ts
+ * import type { RunEvent } from "./events.ts";
+ * const onEvent = (e: RunEvent) => {
+ *   if (e.type === "job.skip" && e.reason === "dependency-failed") console.log(e.job, "skipped");
+ * };
+ * ```
+ */
 export type SkipReason = "up-to-date" | "condition" | "dependency-failed" | "dry-run" | "cancelled";
 
-/** One event; `t` is milliseconds since the run started. */
+/**
+ * One event; `t` is milliseconds since the run started.
+ *
+ * @example
+ * ```ts
+ * import type { RunEvent } from "./events.ts";
+ * const show = (e: RunEvent) => {
+ *   if (e.type === "job.end") console.log(`${e.job}: ${e.status} in ${e.ms}ms`);
+ *   if (e.type === "run.end") console.log(`exit ${e.exit}`);
+ * };
+ * ```
+ */
 export type RunEvent =
   | {
     type: "run.start";
@@ -33,6 +62,9 @@ export type RunEvent =
     attempt: number;
     /** Set when the command could not be started. */
     error?: string;
+    /** CPU time (user, system) of the job's process tree, where the reactor knows it (epoll). */
+    user_ms?: number;
+    sys_ms?: number;
     /** Will be retried. */
     retrying?: boolean;
     /** The job is another job's `if`/`unless` test: its failure is an answer, not an error. */
@@ -52,10 +84,35 @@ export type RunEvent =
     status: "ok" | "failed" | "interrupted";
     exit: number;
     ms: number;
+  }
+  | {
+    type: "watch.change";
+    t: number;
+    /** Changed paths, relative to the jobs file. */
+    paths: string[];
+    /** The jobs of the cycle that follows (before up-to-date checks). */
+    jobs: string[];
   };
 
-/** Something that receives a run's events, in order. */
+/**
+ * Something that receives a run's events, in order.
+ *
+ * @example
+ * ```ts
+ * import type { Reporter } from "./events.ts";
+ * const counts = new Map<string, number>();
+ * const counter: Reporter = {
+ *   event(e) {
+ *     if (e.type === "job.end") counts.set(e.status, (counts.get(e.status) ?? 0) + 1);
+ *   },
+ *   close() {
+ *     console.log(Object.fromEntries(counts)); // { ok: 3 }
+ *   },
+ * };
+ * ```
+ */
 export interface Reporter {
+  /** Receives every event of the run, in order. */
   event(e: RunEvent): void;
   /** Called once after `run.end`; may flush files. */
   close?(): void | Promise<void>;

@@ -21,7 +21,18 @@ import type { JobSpec } from "../graph/types.ts";
 import type { JobStatus, SkipReason } from "./events.ts";
 import { MinHeap } from "./heap.ts";
 
-/** How a job was resolved. */
+/**
+ * How a job was resolved.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "../graph/mod.ts";
+ * import { Plan } from "./plan.ts";
+ * const g = parseJobsFile("jobs:\n  a: { run: x }\n", "j.yaml");
+ * const plan = new Plan(g, g.jobs);
+ * plan.outcome("a"); // undefined until a is resolved, then e.g. { kind: "ran", status: "ok" }
+ * ```
+ */
 export type Outcome =
   | { kind: "ran"; status: JobStatus }
   | { kind: "skipped"; reason: SkipReason; because?: string };
@@ -36,10 +47,24 @@ interface Node {
   outcome?: Outcome;
 }
 
-/** A job resolved as skipped, for the caller to report. */
+/**
+ * A job resolved as skipped, for the caller to report.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "../graph/mod.ts";
+ * import { Plan } from "./plan.ts";
+ * const g = parseJobsFile("jobs:\n  a: { run: x }\n  b: { run: y, needs: [a] }\n", "j.yaml");
+ * const plan = new Plan(g, g.jobs);
+ * plan.takeSkipped(); // [] until a fails; then [{ job: "b", reason: "dependency-failed", because: "a" }]
+ * ```
+ */
 export interface Skipped {
+  /** The skipped job. */
   job: string;
+  /** Why it was skipped. */
   reason: SkipReason;
+  /** The job whose failure (or condition) caused it. */
   because?: string;
 }
 
@@ -67,6 +92,7 @@ export class Plan {
   /** Set once the run stops starting jobs (fail-fast after a failure, or an interrupt). */
   stopping: "failure" | "interrupt" | undefined;
 
+  /** A plan for the `selected` jobs of `graph`; skips are pushed to `skippedOut` as they resolve. */
   constructor(private graph: Graph, selected: JobSpec[], private skippedOut: Skipped[] = []) {
     for (const spec of selected) {
       const n: Node = { spec, waiting: 0, state: "waiting" };
@@ -161,6 +187,7 @@ export class Plan {
   private freed: Node[] = [];
   private draining = false;
 
+  /** Records a job's outcome and frees (or marks) what waits for it. */
   private resolve(n: Node, outcome: Outcome): void {
     n.state = "done";
     n.outcome = outcome;
@@ -209,12 +236,14 @@ export class Plan {
     return { reason: "dependency-failed", because: root };
   }
 
+  /** A job whose dependencies have all resolved: ready, or skipped if marked or stopping. */
   private becameFree(n: Node): void {
     if (n.mark || this.stopping) return this.skipFree(n);
     n.state = "ready";
     this.ready.push(n.spec.index);
   }
 
+  /** Resolves a freed job as skipped, with the reason it was marked with. */
   private skipFree(n: Node): void {
     const mark = n.mark ?? { reason: "cancelled" as const };
     this.skippedOut.push({ job: n.spec.name, reason: mark.reason, because: mark.because });

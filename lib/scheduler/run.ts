@@ -11,8 +11,21 @@ import type { JobStatus, Reporter, RunEvent } from "./events.ts";
 import { Plan } from "./plan.ts";
 import { LocalSlots, Pools, type Slots } from "./slots.ts";
 
-/** How to run. */
+/**
+ * How to run.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "../graph/mod.ts";
+ * import { createReactor } from "../reactor/mod.ts";
+ * import { runJobs, type RunOptions } from "./run.ts";
+ * const graph = parseJobsFile("jobs:\n  a: { run: echo a }\n", "j.yaml");
+ * const opts: RunOptions = { reactor: createReactor(), jobs: 2, keepGoing: true, reporters: [] };
+ * await runJobs(graph, graph.jobs, opts);
+ * ```
+ */
 export interface RunOptions {
+  /** The event loop that spawns the jobs and keeps time. */
   reactor: Reactor;
   /** Job-slot limit (`-j`); ignored when `slots` is given. */
   jobs?: number;
@@ -41,15 +54,38 @@ export interface RunOptions {
   force?: boolean;
   /** Listen for SIGINT/SIGTERM/SIGHUP (default true). */
   handleSignals?: boolean;
+  /** The time events count from (default: now); `jx watch` keeps one clock for its cycles. */
+  t0?: number;
+  /**
+   * Filled in by `runJobs`: `stop(signal)` ends the run as a signal would
+   * (running jobs get SIGTERM then SIGKILL after their grace, the rest is
+   * cancelled); `jx watch` uses it to restart a cycle.
+   */
+  control?: { stop?: (signal: ListenSignal) => void };
 }
 
-/** What a run ended with. */
+/**
+ * What a run ended with.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "../graph/mod.ts";
+ * import { createReactor } from "../reactor/mod.ts";
+ * import { runJobs } from "./run.ts";
+ * const graph = parseJobsFile("jobs:\n  a: { run: exit 3 }\n", "j.yaml");
+ * const result = await runJobs(graph, graph.jobs, { reactor: createReactor(), reporters: [] });
+ * result.exit; // 1
+ * result.results.get("a"); // { status: "failed" }
+ * ```
+ */
 export interface RunResult {
   /** The process exit code: 0, 1, or 128+signal when interrupted. */
   exit: number;
+  /** How the run ended. */
   status: "ok" | "failed" | "interrupted";
   /** Per job: the final status, or the skip reason. */
   results: Map<string, { status: JobStatus | "skipped"; reason?: string; because?: string }>;
+  /** Wall time of the run, in milliseconds. */
   ms: number;
 }
 
@@ -66,6 +102,8 @@ interface Running {
 const NO_HANDLE: ChildHandle = { pid: 0, kill() {} };
 
 const SIGNAL_EXIT: Record<ListenSignal, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** A short random id for `JX_RUN_ID`. */
 export function newRunId(): string {
@@ -101,7 +139,8 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
   const results: RunResult["results"] = new Map();
   const runId = opts.runId ?? newRunId();
   const baseEnv = opts.baseEnv ?? currentEnv();
-  const t0 = reactor.now();
+  const runStart = reactor.now();
+  const t0 = opts.t0 ?? runStart;
   let failures = 0;
   let interrupted: ListenSignal | undefined;
   let finished = false;
@@ -188,6 +227,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
       ms: reactor.now() - r.start,
       attempt: r.attempt,
       ...(st.error ? { error: st.error } : {}),
+      ...(st.cpu ? { user_ms: round3(st.cpu.userMs), sys_ms: round3(st.cpu.sysMs) } : {}),
       ...(retrying ? { retrying } : {}),
       ...(status !== "ok" && plan.conditionJobs.has(spec.name) ? { condition: true } : {}),
     });
@@ -259,6 +299,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     for (const r of running.values()) terminate(r, "SIGTERM");
     pump();
   };
+  if (opts.control) opts.control.stop = onSignal;
   if (opts.handleSignals !== false) {
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as ListenSignal[]) {
       unlisten.push(reactor.onSignal(sig, () => onSignal(sig)));
@@ -271,15 +312,15 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     for (const u of unlisten) u();
     const exit = interrupted ? SIGNAL_EXIT[interrupted] : failures ? 1 : 0;
     const status = interrupted ? "interrupted" : failures ? "failed" : "ok";
-    const ms = t();
-    emit({ type: "run.end", t: ms, status, exit, ms });
+    const ms = reactor.now() - runStart;
+    emit({ type: "run.end", t: t(), status, exit, ms });
     resolveDone({ exit, status, results, ms });
   };
 
   slots.onAvailable = () => pump();
   emit({
     type: "run.start",
-    t: 0,
+    t: t(),
     jobs: plan.size,
     slots: slots.limit,
     jobserver: opts.jobserver ?? "none",

@@ -7,6 +7,13 @@
 /**
  * A source of job slots. The local counter is the default; the jobserver
  * implements the same interface over make's pool.
+ *
+ * @example
+ * ```ts
+ * import { LocalSlots, type Slots } from "./slots.ts";
+ * const slots: Slots = new LocalSlots(4);
+ * if (slots.tryTake(2)) slots.give(2);
+ * ```
  */
 export interface Slots {
   /** The most slots ever available at once. */
@@ -38,6 +45,7 @@ export interface Slots {
  */
 export class LocalSlots implements Slots {
   free: number;
+  /** A counter of `limit` job slots, all free. */
   constructor(readonly limit: number) {
     this.free = limit;
   }

@@ -8,8 +8,9 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { resourceNames } from "../graph/glob.ts";
 import type { JobSpec } from "../graph/types.ts";
-import { expand, type FileStamp, sameContent, stamp } from "./fileset.ts";
+import { expandStamped, type FileStamp, sameContent } from "./fileset.ts";
 import { type Entry, StateStore } from "./store.ts";
 
 /** The verdict on one job. */
@@ -56,8 +57,12 @@ export class UpToDate {
 
   /** Looks at the disk now; remembers the inputs seen, for `succeeded`. */
   check(spec: JobSpec): Verdict {
-    const inputs: Record<string, FileStamp | null> = {};
-    for (const p of expand(spec.reads, this.baseDir)) inputs[p] = stamp(this.baseDir, p);
+    // A job's own outputs are not its inputs, even when a reads glob matches them.
+    const inputs = Object.fromEntries(
+      [...expandStamped(spec.reads, this.baseDir)].filter(([p]) =>
+        !spec.writes.some((w) => resourceNames(w, p))
+      ),
+    );
     this.snapshots.set(spec.name, inputs);
     const verdict = this.decide(spec, inputs);
     // Hash every input now, before the job can start: the state must describe
@@ -93,9 +98,9 @@ export class UpToDate {
     for (const p of Object.keys(old.inputs)) {
       if (!(p in inputs) && old.inputs[p]) reasons.push(`input ${p} no longer matches reads`);
     }
-    const outs = expand(spec.writes, this.baseDir);
-    for (const p of outs) {
-      const now = stamp(this.baseDir, p);
+    const outMap = expandStamped(spec.writes, this.baseDir);
+    const outs = [...outMap.keys()];
+    for (const [p, now] of outMap) {
       const was = old.outputs[p];
       if (!now && was === null) continue; // absent after its last success too (a temp file)
       if (!now) reasons.push(`output ${p} is missing`);
@@ -117,7 +122,7 @@ export class UpToDate {
       return s;
     };
     const outputs: Record<string, FileStamp | null> = {};
-    for (const p of expand(spec.writes, this.baseDir)) outputs[p] = fill(p, stamp(this.baseDir, p));
+    for (const [p, st] of expandStamped(spec.writes, this.baseDir)) outputs[p] = fill(p, st);
     this.store.put({ job: spec.name, fp: staticFingerprint(spec), inputs, outputs });
   }
 

@@ -191,3 +191,16 @@ Deno.test("kill -9 at random instants never leaves state that skips wrongly", as
     );
   }
 });
+
+Deno.test("a job whose reads glob matches its own output is up to date after it ran", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  a: { run: "echo 1 > out/a.txt", writes: [out/a.txt] }
+  report: { run: "cat out/a.txt > out/report.txt", reads: ["out/*.txt"], writes: [out/report.txt] }
+`,
+    "out/.keep": "",
+  });
+  assert.deepEqual(await ran(dir), ["a", "report"]);
+  assert.deepEqual(await ran(dir), []);
+});

@@ -1,13 +1,44 @@
 /**
- * The GNU make jobserver against the real make on the machine (4.3): jx as
- * the server of the pool, jx as a client inside make, tokens never lost.
- * Concurrency is measured from timestamps the recipes write, never from
- * wall-clock speed.
+ * The GNU make jobserver against real makes: the machine's make 4.3 and a
+ * make 4.4.1 built once into ~/.cache/jx/make-4.4 (the first make with the
+ * fifo style; those tests are skipped, with a message, when it cannot be
+ * built), and gcc's -flto=jobserver. jx as the server of the pool, jx as a
+ * client inside make, `jx exec`, tokens never lost. Concurrency is measured
+ * from timestamps the recipes write, never from wall-clock speed.
  */
 import assert from "node:assert/strict";
+import { makeJobsOption, stripJobserver, withAuth } from "../../lib/jobserver/mod.ts";
 import { DENO, readEvents, ROOT, runJx, tempDir } from "../helpers.ts";
 
 const JX = `${ROOT}/bin/jx`;
+
+/**
+ * GNU make 4.4.1: `$JX_MAKE44`, else built (or reused) by
+ * ../shared/tools/make-4.4.sh in ~/.cache/jx/make-4.4 (.ci/run builds it
+ * before the tests); undefined, with a message, when that fails.
+ */
+async function findMake44(): Promise<string | undefined> {
+  const given = Deno.env.get("JX_MAKE44");
+  if (given) return given;
+  const script = `${ROOT}/../shared/tools/make-4.4.sh`;
+  const prefix = `${Deno.env.get("HOME")}/.cache/jx/make-4.4`;
+  let why: string;
+  try {
+    const out = await new Deno.Command("bash", { args: [script, prefix], stdin: "null" }).output();
+    const d = new TextDecoder();
+    const path = d.decode(out.stdout).trim().split("\n").pop() ?? "";
+    if (out.code === 0 && path) return path;
+    why = `${script} exited ${out.code}: ${d.decode(out.stderr).trim().split("\n").pop()}`;
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  console.error(`jobserver_test: SKIPPING the make 4.4.1 (fifo style) tests: ${why}`);
+  return undefined;
+}
+const MAKE44 = await findMake44();
+
+const haveGcc = await new Deno.Command("gcc", { args: ["--version"], stdout: "null" }).output()
+  .then((o) => o.success, () => false);
 const MAKE_TROUBLE = /INTERNAL: Exiting with|jobserver unavailable|invalid --jobserver-auth/;
 
 /** A shell line that records its start and end (ns) in `log`. */
@@ -33,8 +64,13 @@ async function maxConcurrency(...logs: string[]): Promise<{ max: number; count: 
   return { max, count: ev.length / 2 };
 }
 
-async function make(args: string[], cwd: string, env: Record<string, string> = {}) {
-  const out = await new Deno.Command("make", {
+async function make(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+  program = "make",
+) {
+  const out = await new Deno.Command(program, {
     args,
     cwd,
     env: { NO_COLOR: "1", MAKEFLAGS: "", ...env },
@@ -44,30 +80,41 @@ async function make(args: string[], cwd: string, env: Record<string, string> = {
   return { code: out.code, text: d.decode(out.stdout) + d.decode(out.stderr) };
 }
 
-Deno.test("jobserver server: jx -j3 running three makes (6 targets each) never exceeds 3", async () => {
+Deno.test("jobserver server: jx -j3 running three makes (6 targets each) and a nested jx never exceeds 3", async () => {
   const mk = `all: a b c d e f\na b c d e f:\n\t@${inMake(recorded("$@", 0.15))}\n`;
+  const inner = ["jobs:"];
+  for (let i = 0; i < 3; i++) inner.push(`  n${i}: { run: '${recorded(`n${i}`, 0.15)}' }`);
   const dir = await tempDir({
     "d1/Makefile": mk,
     "d2/Makefile": mk,
     "d3/Makefile": mk,
+    "d4/jobs.yaml": inner.join("\n") + "\n",
     "jobs.yaml": `
 jobs:
   m1: { run: make -s -C d1 }
   m2: { run: make -s -C d2 }
   m3: { run: make -s -C d3 }
+  nested: { run: ${JX} run -f d4/jobs.yaml --output quiet --events d4/ev.ndjson }
 `,
   });
   const r = await runJx(["run", "-j3", "--events", "ev.ndjson"], { cwd: dir });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.doesNotMatch(r.stdout + r.stderr, MAKE_TROUBLE);
   assert.doesNotMatch(r.stderr, /warning/);
-  const c = await maxConcurrency(`${dir}/d1/log`, `${dir}/d2/log`, `${dir}/d3/log`);
-  assert.equal(c.count, 18);
+  const c = await maxConcurrency(
+    `${dir}/d1/log`,
+    `${dir}/d2/log`,
+    `${dir}/d3/log`,
+    `${dir}/d4/log`,
+  );
+  assert.equal(c.count, 21);
   assert.ok(c.max <= 3, `at most 3 recipes at once, saw ${c.max}`);
   assert.ok(c.max >= 2, `the pool was used, saw ${c.max}`);
   const start = (await readEvents(`${dir}/ev.ndjson`))[0];
   assert.equal(start.jobserver, "server");
   assert.equal(start.slots, 3);
+  const nested = (await readEvents(`${dir}/d4/ev.ndjson`))[0];
+  assert.equal(nested.jobserver, "client", "the nested jx joined through the R,W fds on the fifo");
 });
 
 Deno.test("jobserver server: MAKEFLAGS carries the pool; --jobserver-style fifo and none", async () => {
@@ -147,34 +194,54 @@ jobs:
   assert.match(r.stderr, /jx: warning: jobserver: 1 token\(s\) were not returned by jobs/);
 });
 
-Deno.test("jobserver client: SIGINT to jx mid-run gives every token back (make's final check stays silent)", async () => {
-  const jobs = ["jobs:", "  pid: { run: 'echo $PPID > jx.pid; sleep 30' }"];
-  for (let i = 0; i < 4; i++) jobs.push(`  s${i}: { run: sleep 30 }`);
+Deno.test("jobserver: a job killed by a signal while holding two extra tokens is reported at the end", async () => {
   const dir = await tempDir({
-    "Makefile":
-      `all: j other\nj:\n\t+@${JX} run -f jobs.inner.yaml --output quiet\nother:\n\t@sleep 0.2\n`,
-    "jobs.inner.yaml": jobs.join("\n") + "\n",
+    "jobs.yaml": `
+jobs:
+  greedy:
+    run: 'r=$(echo "$MAKEFLAGS" | sed "s/.*auth=\\([0-9]*\\),.*/\\1/"); head -c2 /proc/self/fd/$r > /dev/null; kill -9 $$'
+`,
   });
-  const child = new Deno.Command("make", {
-    args: ["-j4", "-k"],
-    cwd: dir,
-    env: { MAKEFLAGS: "" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let pid = 0;
-  for (let i = 0; i < 500 && !pid; i++) {
-    pid = Number((await Deno.readTextFile(`${dir}/jx.pid`).catch(() => "")).trim());
-    if (!pid) await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.ok(pid > 0);
-  await new Promise((r) => setTimeout(r, 300));
-  Deno.kill(pid, "SIGINT");
-  const out = await child.output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  assert.match(text, /Error 130/);
-  assert.doesNotMatch(text, /INTERNAL: Exiting with/);
+  const r = await runJx(["run", "-j4", "--events", "ev.ndjson"], { cwd: dir });
+  assert.equal(r.code, 1, r.stderr);
+  const end = (await readEvents(`${dir}/ev.ndjson`)).find((e) => e.type === "job.end")!;
+  assert.equal(end.signal, "SIGKILL");
+  assert.match(
+    r.stderr,
+    /jx: warning: jobserver: 2 token\(s\) were not returned by jobs \(pool of 4 ended with 2\)/,
+  );
 });
+
+for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+  Deno.test(`jobserver client: ${signal} to jx mid-run gives every token back (make's final check stays silent)`, async () => {
+    const jobs = ["jobs:", "  pid: { run: 'echo $PPID > jx.pid; sleep 30' }"];
+    for (let i = 0; i < 4; i++) jobs.push(`  s${i}: { run: sleep 30 }`);
+    const dir = await tempDir({
+      "Makefile":
+        `all: j other\nj:\n\t+@${JX} run -f jobs.inner.yaml --output quiet\nother:\n\t@sleep 0.2\n`,
+      "jobs.inner.yaml": jobs.join("\n") + "\n",
+    });
+    const child = new Deno.Command("make", {
+      args: ["-j4", "-k"],
+      cwd: dir,
+      env: { MAKEFLAGS: "" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let pid = 0;
+    for (let i = 0; i < 500 && !pid; i++) {
+      pid = Number((await Deno.readTextFile(`${dir}/jx.pid`).catch(() => "")).trim());
+      if (!pid) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(pid > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    Deno.kill(pid, signal);
+    const out = await child.output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.match(text, new RegExp(`Error ${code}`));
+    assert.doesNotMatch(text, /INTERNAL: Exiting with/);
+  });
+}
 
 Deno.test("jobserver: random graphs never run more tokens than the pool and leave it whole", async () => {
   let seed = 7;
@@ -227,4 +294,251 @@ Deno.test("jobserver needs FFI: deno without --allow-ffi falls back to plain slo
   const text = new TextDecoder().decode(out.stdout);
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   assert.match(text, /\[\]/);
+});
+
+/** A Makefile whose targets record their start and end in `log`, and their MAKEFLAGS in `flags.TARGET`. */
+const recordingMakefile = (targets: string[], secs: number) =>
+  `all: ${targets.join(" ")}\n${targets.join(" ")}:\n\t@echo "$$MAKEFLAGS" > flags.$@; ${
+    inMake(recorded("$@", secs))
+  }\n`;
+
+Deno.test({
+  name:
+    "jobserver server, fifo style: make 4.4.1 sub-makes, a make 4.3 job (jobserver: pipe) and a none job share jx -j3",
+  ignore: !MAKE44,
+  fn: async () => {
+    const mk = recordingMakefile(["a", "b", "c", "d", "e", "f"], 0.15);
+    const dir = await tempDir({
+      "d1/Makefile": mk,
+      "d2/Makefile": mk,
+      "d3/Makefile": mk,
+      "jobs.yaml": `
+jobs:
+  m1: { run: ${MAKE44} -s -C d1 }
+  m2: { run: ${MAKE44} -s -C d2 }
+  m3: { run: make -s -C d3, jobserver: pipe }
+  plain: { run: 'echo "[$MAKEFLAGS]" > none.txt', jobserver: none }
+`,
+    });
+    const r = await runJx(["run", "-j3", "--jobserver-style", "fifo"], { cwd: dir });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, MAKE_TROUBLE);
+    assert.doesNotMatch(r.stderr, /warning/, "the pool is whole at the end");
+    const c = await maxConcurrency(`${dir}/d1/log`, `${dir}/d2/log`, `${dir}/d3/log`);
+    assert.equal(c.count, 18);
+    assert.ok(c.max <= 3, `at most 3 recipes at once, saw ${c.max}`);
+    assert.ok(c.max >= 2, `the pool was used, saw ${c.max}`);
+    const fifo = /--jobserver-auth=fifo:(\S+)/.exec(await Deno.readTextFile(`${dir}/d1/flags.a`));
+    assert.ok(fifo, "make 4.4.1 got the fifo form");
+    assert.match(await Deno.readTextFile(`${dir}/d2/flags.f`), /-j3 --jobserver-auth=fifo:/);
+    assert.match(await Deno.readTextFile(`${dir}/d3/flags.a`), /-j3 --jobserver-auth=\d+,\d+/);
+    assert.equal(await Deno.readTextFile(`${dir}/none.txt`), "[]\n");
+    await assert.rejects(Deno.stat(fifo[1]), "the fifo is removed at exit");
+  },
+});
+
+Deno.test({
+  name:
+    "jobserver client: make 4.4.1 -j3 (fifo style) runs +jx, which joins through fifo:PATH; a job's make 4.3 gets R,W",
+  ignore: !MAKE44,
+  fn: async () => {
+    const jobs = ["jobs:"];
+    for (let i = 0; i < 6; i++) jobs.push(`  j${i}: { run: '${recorded(`j${i}`, 0.2)}' }`);
+    jobs.push("  show: { run: 'echo \"$MAKEFLAGS\" > jx.flags' }");
+    jobs.push("  m43: { run: make -s -C sub, jobserver: pipe }");
+    const dir = await tempDir({
+      "Makefile": `all: x y j\nx y:\n\t@${
+        inMake(recorded("$@", 0.3))
+      }\nj:\n\t+@${JX} run -f jobs.inner.yaml --output quiet --events ev.ndjson\n`,
+      "jobs.inner.yaml": jobs.join("\n") + "\n",
+      "sub/Makefile": recordingMakefile(["s1", "s2"], 0.2),
+    });
+    const r = await make(["-j3"], dir, {}, MAKE44);
+    assert.equal(r.code, 0, r.text);
+    assert.doesNotMatch(r.text, MAKE_TROUBLE);
+    assert.doesNotMatch(r.text, /warning/);
+    const c = await maxConcurrency(`${dir}/log`, `${dir}/sub/log`);
+    assert.equal(c.count, 10);
+    assert.ok(c.max <= 3, `at most 3 at once, saw ${c.max}`);
+    assert.ok(c.max >= 2, `the pool was used, saw ${c.max}`);
+    const start = (await readEvents(`${dir}/ev.ndjson`))[0];
+    assert.equal(start.jobserver, "client");
+    assert.match(await Deno.readTextFile(`${dir}/jx.flags`), /--jobserver-auth=fifo:/);
+    assert.match(await Deno.readTextFile(`${dir}/sub/flags.s1`), /-j3 --jobserver-auth=\d+,\d+/);
+  },
+});
+
+Deno.test({
+  name: "jobserver: gcc -flto=jobserver links in a jx job through the pool (jx -j3)",
+  ignore: !haveGcc,
+  fn: async () => {
+    // Functions gcc cannot inline away, so -flto-partition=max gives many LTRANS units.
+    const files: Record<string, string> = {};
+    const decls: string[] = [], calls: string[] = [];
+    for (let i = 1; i <= 4; i++) {
+      const fns: string[] = [];
+      for (let k = 1; k <= 4; k++) {
+        fns.push(
+          `__attribute__((noipa)) int f${i}_${k}(int x) { int s = 0; for (int n = 0; n < x; n++) s += n * ${i} ^ ${k}; return s; }`,
+        );
+        decls.push(`int f${i}_${k}(int);`);
+        calls.push(`s += f${i}_${k}(c);`);
+      }
+      files[`f${i}.c`] = fns.join("\n") + "\n";
+    }
+    files["main.c"] = `${decls.join("\n")}\nint main(int c, char **v) { (void)v; int s = 0; ${
+      calls.join(" ")
+    } return s & 1; }\n`;
+    // gcc runs its LTRANS steps with `make -f TMP.mk` (make 4.3), which takes
+    // its slots from MAKEFLAGS. SHELL=logsh (a make variable carried in
+    // MAKEFLAGS) records when each recipe runs and the MAKEFLAGS it saw.
+    files["logsh"] = `#!/bin/sh
+echo "$MAKEFLAGS" >> "$LOGDIR/flags"
+echo "start $$ $(date +%s%N)" >> "$LOGDIR/log"
+/bin/sh "$@"; rc=$?
+echo "end $$ $(date +%s%N)" >> "$LOGDIR/log"
+exit $rc
+`;
+    const names = ["f1", "f2", "f3", "f4", "main"];
+    const jobs = ["jobs:"];
+    for (const n of names) {
+      jobs.push(`  cc-${n}: { run: gcc -O2 -flto -flto-partition=max -c ${n}.c }`);
+    }
+    jobs.push(
+      `  link:`,
+      `    needs: [${names.map((n) => `cc-${n}`).join(", ")}]`,
+      `    run: 'echo "$MAKEFLAGS" > job.flags; MAKEFLAGS="$MAKEFLAGS SHELL=$PWD/logsh" LOGDIR=$PWD gcc -O2 -flto=jobserver -flto-partition=max *.o -o prog'`,
+    );
+    files["jobs.yaml"] = jobs.join("\n") + "\n";
+    const dir = await tempDir(files);
+    await Deno.chmod(`${dir}/logsh`, 0o755);
+    const r = await runJx(["run", "-j3"], { cwd: dir });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, /jobserver is not available|serial compilation/);
+    assert.doesNotMatch(r.stderr, /warning/, "the pool is whole at the end");
+    // The make gcc started is a client of jx's pool: same R,W, same -j.
+    const auth = /-j3 --jobserver-auth=\d+,\d+/.exec(await Deno.readTextFile(`${dir}/job.flags`));
+    assert.ok(auth, "the link job got the pipe form");
+    const seen = (await Deno.readTextFile(`${dir}/flags`)).trim().split("\n");
+    assert.ok(seen.length >= 4, `several LTRANS recipes, saw ${seen.length}`);
+    for (const f of seen) assert.ok(f.includes(auth[0]), `recipe MAKEFLAGS '${f}' name jx's pool`);
+    const c = await maxConcurrency(`${dir}/log`);
+    assert.ok(c.max <= 3, `at most 3 LTRANS recipes at once, saw ${c.max}`);
+    assert.ok(c.max >= 2, `the pool was used, saw ${c.max}`);
+    assert.equal((await new Deno.Command(`${dir}/prog`).output()).code, 0);
+  },
+});
+
+Deno.test("jobserver server: a job that runs make with its own -j gets one warning before running", async () => {
+  const dir = await tempDir({
+    "mk": "all:\n\t@true\n",
+    "jobs.yaml": `
+jobs:
+  a: { run: make -s -j2 -f mk }
+  b: { run: 'cd . && nice make -s --jobs=3 -f mk' }
+  c: { run: [make, -s, -f, mk] }
+  d: { run: make -s -j2 -f mk, jobserver: none }
+  e: { run: echo make -j4 }
+  f: { run: [make, -sj, -f, mk], retries: 1 }
+`,
+  });
+  const r = await runJx(["run", "-j3"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const warnings = r.stderr.split("\n").filter((l) => l.startsWith("jx: warning: job "));
+  assert.deepEqual(warnings.sort(), [
+    `jx: warning: job a runs make with -j2, which leaves jx's job-slot pool (make: "-jN forced in submake")`,
+    `jx: warning: job b runs make with -j3, which leaves jx's job-slot pool (make: "-jN forced in submake")`,
+    `jx: warning: job f runs make with -j, which leaves jx's job-slot pool (make: "-jN forced in submake")`,
+  ]);
+  // make agrees: those makes left the pool.
+  assert.match(r.stdout + r.stderr, /-j2 forced in submake/);
+  // The warnings come before any job's output.
+  assert.ok(r.stderr.indexOf("jx: warning: job") < r.stderr.indexOf("forced in submake"));
+});
+
+Deno.test("makeJobsOption: the -j of a make in a job's command", () => {
+  const sh = (s: string) => makeJobsOption(["/bin/sh", "-c", s]);
+  assert.equal(sh("make -j4"), "-j4");
+  assert.equal(sh("cd x && make -C lib -j 8 all"), "-j8");
+  assert.equal(sh("CC=clang env FOO=1 nice /usr/bin/make --jobs=2"), "-j2");
+  assert.equal(sh("make -kj"), "-j");
+  assert.equal(sh("$(MAKE) -j$(nproc)"), "-j$(nproc)");
+  assert.equal(sh("(make -j 3)"), "-j3");
+  assert.equal(sh("gmake -f x.mk -j5 && echo ok"), "-j5");
+  assert.equal(sh("make -C lib"), undefined);
+  assert.equal(sh("echo make -j4"), undefined);
+  assert.equal(sh("make -f -j4"), undefined, "-j4 is the makefile's name there");
+  assert.equal(makeJobsOption(["make", "--jobs", "6"]), "-j6");
+  assert.equal(makeJobsOption(["ninja", "-j4"]), undefined);
+});
+
+Deno.test("stripJobserver and withAuth keep make's other flags and variables", () => {
+  assert.equal(stripJobserver(" -j4 --jobserver-auth=3,4"), "");
+  assert.equal(stripJobserver("k -j4 --jobserver-auth=3,4 -- CC=clang"), "k -- CC=clang");
+  assert.equal(stripJobserver("-j --jobserver-fds=3,4"), "");
+  assert.equal(
+    withAuth(" -j3 --jobserver-auth=fifo:/tmp/f", { style: "pipe", read: 5, write: 6 }),
+    " -j3 --jobserver-auth=5,6",
+  );
+  assert.equal(
+    withAuth("kw -j3 --jobserver-auth=3,4 -- X=1", { style: "fifo", path: "/p" }),
+    "kw -j3 --jobserver-auth=fifo:/p -- X=1",
+  );
+});
+
+Deno.test("jx exec -j3: two sub-makes side by side never run more than 3 recipes; exit code passed through", async () => {
+  const mk = recordingMakefile(["a", "b", "c", "d", "e", "f"], 0.15);
+  const dir = await tempDir({
+    "Makefile": ".PHONY: a b\nall: a b\na b:\n\t+@$(MAKE) -s -C $@\n",
+    "a/Makefile": mk,
+    "b/Makefile": mk,
+  });
+  const env = { MAKEFLAGS: "" };
+  const r = await runJx(["exec", "-j3", "--", "make", "-s"], { cwd: dir, env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout + r.stderr, "", "jx prints nothing of its own");
+  let c = await maxConcurrency(`${dir}/a/log`, `${dir}/b/log`);
+  assert.equal(c.count, 12);
+  assert.ok(c.max <= 3, `at most 3 recipes at once, saw ${c.max}`);
+  assert.ok(c.max >= 2, `the pool was used, saw ${c.max}`);
+  assert.match(await Deno.readTextFile(`${dir}/a/flags.a`), /-j3 --jobserver-auth=\d+,\d+/);
+  // Two makes started side by side by a shell: each has an implicit slot of
+  // its own (the protocol's rule), so they share the 2 tokens plus 2 slots.
+  await Deno.remove(`${dir}/a/log`);
+  await Deno.remove(`${dir}/b/log`);
+  const sh = await runJx(["exec", "-j3", "--", "sh", "-c", "make -s -C a & make -s -C b & wait"], {
+    cwd: dir,
+    env,
+  });
+  assert.equal(sh.code, 0, sh.stderr);
+  c = await maxConcurrency(`${dir}/a/log`, `${dir}/b/log`);
+  assert.equal(c.count, 12);
+  assert.ok(c.max <= 4, `at most 2 tokens + 2 implicit slots, saw ${c.max}`);
+  const seven = await runJx(["exec", "-j2", "sh", "-c", "exit 7"], { cwd: dir });
+  assert.equal(seven.code, 7);
+  assert.equal(seven.stdout + seven.stderr, "");
+  const missing = await runJx(["exec", "--", "no-such-command-jx"], { cwd: dir });
+  assert.equal(missing.code, 127);
+  assert.match(missing.stderr, /jx: cannot run 'no-such-command-jx': command not found/);
+  const usage = await runJx(["exec", "-j2"], { cwd: dir });
+  assert.equal(usage.code, 2);
+});
+
+Deno.test("docs/make.md: the Makefile example runs as written (make -j8, jx on PATH)", async () => {
+  const doc = await Deno.readTextFile(`${ROOT}/docs/make.md`);
+  const makefile = /```make\n([\s\S]*?)```/.exec(doc)?.[1];
+  assert.ok(makefile, "docs/make.md has a make block");
+  const dir = await tempDir({
+    "Makefile": makefile,
+    "a.c": "int a(void) { return 1; }\n",
+    "b.c": "int b(void) { return 2; }\n",
+    "tests.yaml":
+      `jobs:\n  t1: { run: 'echo "$MAKEFLAGS" > t1.flags' }\n  t2: { run: touch t2.done }\n`,
+  });
+  const r = await make(["-j8"], dir, { PATH: `${ROOT}/bin:${Deno.env.get("PATH")}` });
+  assert.equal(r.code, 0, r.text);
+  assert.doesNotMatch(r.text, MAKE_TROUBLE);
+  assert.doesNotMatch(r.text, /warning/);
+  for (const f of ["a.o", "b.o", "t2.done"]) await Deno.stat(`${dir}/${f}`);
+  assert.match(await Deno.readTextFile(`${dir}/t1.flags`), /-j8 --jobserver-auth=\d+,\d+/);
 });

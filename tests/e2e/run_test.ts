@@ -322,3 +322,15 @@ Deno.test("on a terminal: a status line redrawn in place and colors; off one: no
   assert.doesNotMatch(piped.stdout + piped.stderr, /\x1b/, "no control codes off a terminal");
   assert.match(piped.stderr, /✗ b: FAILED \(exit 1/);
 });
+
+Deno.test("jx doctor says which runtime, reactor and jobserver are in use", async () => {
+  const d = await runJx(["doctor"]);
+  assert.equal(d.code, 0);
+  assert.match(d.stdout, /runtime\s+deno \d/);
+  assert.match(d.stdout, /reactor \(auto\)\s+epoll/);
+  assert.match(d.stdout, /make\s+GNU Make \d/);
+  const b = await runJx(["--version", "--verbose"], { runtime: "bun" });
+  assert.match(b.stdout, /runtime\s+bun \d/);
+  assert.match(b.stdout, /reactor \(auto\)\s+portable/);
+  assert.match(b.stdout, /watch\s+polling/);
+});

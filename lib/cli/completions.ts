@@ -1,0 +1,331 @@
+/**
+ * `jx completions bash|zsh|fish`: shell completion scripts, generated from the
+ * command line's own tables (COMMANDS, OPTIONS, SHORT in `args.ts`) so that
+ * they cannot drift from the parser. Job names are completed by running
+ * `jx list --names` (with the `-f FILE` already on the command line) each time.
+ *
+ * @module
+ */
+import { JxInputError } from "../graph/errors.ts";
+import { writeAll } from "../runtime/mod.ts";
+import { type Args, COMMANDS, OPTIONS, SHORT } from "./args.ts";
+import { HELP } from "./help.ts";
+
+/** The shells jx writes completion scripts for. */
+export const SHELLS = ["bash", "zsh", "fish"] as const;
+
+/** A shell jx writes completion scripts for. */
+export type Shell = typeof SHELLS[number];
+
+/** Commands whose positional arguments are job names. */
+const JOB_COMMANDS = ["run", "watch", "graph", "explain", "clean"];
+
+/** What completion needs to know about one long option. */
+interface Opt {
+  long: string;
+  short?: string;
+  /** Whether it takes a value. */
+  value: boolean;
+  /** The accepted values, when they are a short list. */
+  choices?: string[];
+  /** Whether its value is a path. */
+  file: boolean;
+  description: string;
+}
+
+/** Descriptions for options that no help text lists in its options table. */
+const FALLBACK_DOCS: Record<string, string> = {
+  "--help": "show help (jx COMMAND --help: help on a command)",
+  "--version": "print the version",
+  "--format": "graph format: dot | mermaid | json",
+  "--jobserver-style": "jobserver style: auto | pipe | fifo | none",
+  "--names": "list: names only, one per line",
+  "--debounce": "watch: wait this long after a change",
+  "--on-busy": "watch: on a change during a run: restart | queue | ignore",
+  "--poll": "watch: poll for changes instead of inotify",
+};
+
+/** Options whose value is a path. */
+const FILE_OPTIONS = new Set(["--file", "--events", "--trace"]);
+
+/** Descriptions of options and commands, read from the help texts. */
+function descriptions(): { options: Map<string, string>; commands: Map<string, string> } {
+  const options = new Map<string, string>();
+  const commands = new Map<string, string>();
+  for (const text of Object.values(HELP)) {
+    for (const line of text.split("\n")) {
+      const o = /^\s+(?:-\w, )?(--[\w-]+)(?: [A-Z]+)?\s{2,}(\S.*)$/.exec(line);
+      if (o && !options.has(o[1])) options.set(o[1], o[2]);
+    }
+  }
+  for (const line of HELP[""].split("\n")) {
+    const c = /^\s+jx (\w+)\b.*?\s{3,}(\S.*)$/.exec(line);
+    if (c && !commands.has(c[1])) commands.set(c[1], c[2]);
+  }
+  commands.set("help", "help on jx or on a command");
+  return { options, commands };
+}
+
+/** The options, in the order of the parser's table. */
+function options(): Opt[] {
+  const { options: docs } = descriptions();
+  const shortOf = new Map(Object.entries(SHORT).map(([s, l]) => [l, s]));
+  return Object.entries(OPTIONS).map(([long, spec]) => ({
+    long,
+    short: shortOf.get(long),
+    value: !!spec.value,
+    choices: spec.value?.choices,
+    file: FILE_OPTIONS.has(long),
+    description: docs.get(long) ?? FALLBACK_DOCS[long] ?? "",
+  }));
+}
+
+/** Single-quotes `s` for bash, zsh and fish alike. */
+function q(s: string): string {
+  return "'" + s.replace(/'/g, `'\\''`) + "'";
+}
+
+/** The bash script: defines `_jx` and registers it for `jx`. */
+export function bashScript(): string {
+  const opts = options();
+  const words = opts.flatMap((o) => [o.long, ...(o.short ? ["-" + o.short] : [])]);
+  const valued = opts.filter((o) => o.value).flatMap((o) => [
+    o.long,
+    ...(o.short ? ["-" + o.short] : []),
+  ]);
+  const cases = [
+    `    ${
+      opts.filter((o) => o.file).flatMap((o) => [o.long, ...(o.short ? ["-" + o.short] : [])])
+        .join("|")
+    })\n      COMPREPLY=($(compgen -f -- "$cur"))\n      return ;;`,
+    ...opts.filter((o) => o.choices).map((o) =>
+      `    ${o.long})\n      COMPREPLY=($(compgen -W ${
+        q(o.choices!.join(" "))
+      } -- "$cur"))\n      return ;;`
+    ),
+    `    ${
+      opts.filter((o) => o.value && !o.file && !o.choices).flatMap((o) => [
+        o.long,
+        ...(o.short ? ["-" + o.short] : []),
+      ]).join("|")
+    })\n      return ;;`,
+  ];
+  return `# bash completion for jx (written by \`jx completions bash\`).
+# Load it with: source <(jx completions bash)
+# or save it as ~/.local/share/bash-completion/completions/jx
+_jx() {
+  local cur prev i cmd="" file="" w
+  COMPREPLY=()
+  cur="\${COMP_WORDS[COMP_CWORD]}"
+  prev=""
+  if [ "$COMP_CWORD" -gt 0 ]; then prev="\${COMP_WORDS[COMP_CWORD-1]}"; fi
+  # With '=' in COMP_WORDBREAKS, --output=st arrives as: --output = st
+  if [ "$cur" = "=" ]; then prev="\${COMP_WORDS[COMP_CWORD-1]}"; cur=""; fi
+  if [ "$prev" = "=" ] && [ "$COMP_CWORD" -gt 1 ]; then prev="\${COMP_WORDS[COMP_CWORD-2]}"; fi
+  case "$prev" in
+${cases.join("\n")}
+  esac
+  # The command and the jobs file among the words before the cursor.
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    w="\${COMP_WORDS[i]}"
+    case "$w" in
+      -f | --file)
+        [ "\${COMP_WORDS[i+1]}" = "=" ] && ((i++))
+        ((i++))
+        [ "$i" -lt "$COMP_CWORD" ] && file="\${COMP_WORDS[i]}"
+        ;;
+      --file=*) file="\${w#--file=}" ;;
+      -f?*) file="\${w#-f}" ;;
+      ${valued.filter((w) => w !== "-f" && w !== "--file").join(" | ")})
+        [ "\${COMP_WORDS[i+1]}" = "=" ] && ((i++))
+        ((i++))
+        ;;
+      -* | =) ;;
+      *) [ -z "$cmd" ] && cmd="$w" ;;
+    esac
+  done
+  if [[ "$cur" == -* ]]; then
+    COMPREPLY=($(compgen -W ${q(words.join(" "))} -- "$cur"))
+    return
+  fi
+  if [ -z "$cmd" ]; then
+    COMPREPLY=($(compgen -W ${q(COMMANDS.join(" "))} -- "$cur"))
+    return
+  fi
+  case "$cmd" in
+    completions) COMPREPLY=($(compgen -W ${q(SHELLS.join(" "))} -- "$cur")) ;;
+    help) COMPREPLY=($(compgen -W ${q(COMMANDS.join(" "))} -- "$cur")) ;;
+    ${JOB_COMMANDS.join(" | ")})
+      local names
+      file="\${file/#\\~/$HOME}"
+      names=$("\${COMP_WORDS[0]}" list --names \${file:+-f "$file"} 2>/dev/null)
+      COMPREPLY=($(compgen -W "$names" -- "$cur"))
+      ;;
+  esac
+}
+complete -o default -F _jx jx
+`;
+}
+
+/** The zsh script: a `#compdef` function, usable from $fpath or sourced. */
+export function zshScript(): string {
+  const opts = options();
+  const { commands } = descriptions();
+  const valued = opts.filter((o) => o.value).flatMap((o) => [
+    o.long,
+    ...(o.short ? ["-" + o.short] : []),
+  ]);
+  const optSpecs = opts.flatMap((o) => {
+    const d = o.description.replace(/[:\\]/g, "\\$&");
+    return [o.long, ...(o.short ? ["-" + o.short] : [])].map((w) => q(`${w}:${d}`));
+  });
+  const cmdSpecs = COMMANDS.map((c) =>
+    q(`${c}:${(commands.get(c) ?? c).replace(/[:\\]/g, "\\$&")}`)
+  );
+  const choiceCases = opts.filter((o) => o.choices).map((o) =>
+    `    ${o.long}) compadd -- ${o.choices!.join(" ")}; return ;;`
+  );
+  const fileWords = opts.filter((o) => o.file).flatMap((o) => [
+    o.long,
+    ...(o.short ? ["-" + o.short] : []),
+  ]);
+  const otherValued = opts.filter((o) => o.value && !o.file && !o.choices).flatMap((o) => [
+    o.long,
+    ...(o.short ? ["-" + o.short] : []),
+  ]);
+  return `#compdef jx
+# zsh completion for jx (written by \`jx completions zsh\`).
+# Save it as _jx in a directory on $fpath (then run compinit), or load it
+# for this session with: source <(jx completions zsh)
+_jx() {
+  local -a commands opts names
+  local cmd="" file="" i w
+  commands=(${cmdSpecs.join(" ")})
+  opts=(${optSpecs.join(" ")})
+  case \${words[CURRENT-1]} in
+    ${fileWords.join("|")}) _files; return ;;
+${choiceCases.join("\n")}
+    ${otherValued.join("|")}) return ;;
+  esac
+  for (( i = 2; i < CURRENT; i++ )); do
+    w=\${words[i]}
+    case $w in
+      -f|--file) (( i++ )); (( i < CURRENT )) && file=\${words[i]} ;;
+      --file=*) file=\${w#--file=} ;;
+      -f?*) file=\${w#-f} ;;
+      ${valued.filter((w) => w !== "-f" && w !== "--file").join("|")}) (( i++ )) ;;
+      -*) ;;
+      *) [[ -z $cmd ]] && cmd=$w ;;
+    esac
+  done
+  if [[ \${words[CURRENT]} == -* ]]; then
+    _describe -t options 'jx option' opts
+    return
+  fi
+  if [[ -z $cmd ]]; then
+    _describe -t commands 'jx command' commands
+    return
+  fi
+  case $cmd in
+    completions) compadd -- ${SHELLS.join(" ")} ;;
+    help) _describe -t commands 'jx command' commands ;;
+    ${JOB_COMMANDS.join("|")})
+      if [[ -n $file ]]; then
+        names=(\${(f)"$(\${words[1]} list --names -f \${~file} 2>/dev/null)"})
+      else
+        names=(\${(f)"$(\${words[1]} list --names 2>/dev/null)"})
+      fi
+      compadd -a names
+      ;;
+  esac
+}
+if [[ $funcstack[1] == _jx ]]; then _jx "$@"; else compdef _jx jx; fi
+`;
+}
+
+/** The fish script: `complete` rules for `jx`. */
+export function fishScript(): string {
+  const opts = options();
+  const { commands } = descriptions();
+  const lines = [
+    "# fish completion for jx (written by `jx completions fish`).",
+    "# Save it as ~/.config/fish/completions/jx.fish, or load it for this session",
+    "# with: jx completions fish | source",
+    "function __jx_file",
+    "    set -l tokens (commandline -opc)",
+    "    set -l n (count $tokens)",
+    "    for i in (seq 2 $n)",
+    "        switch $tokens[$i]",
+    "            case -f --file",
+    "                if test $i -lt $n",
+    "                    echo $tokens[(math $i + 1)]",
+    "                    return",
+    "                end",
+    "            case '--file=*'",
+    "                string replace -- --file= '' $tokens[$i]",
+    "                return",
+    "            case '-f?*'",
+    "                string sub -s 3 -- $tokens[$i]",
+    "                return",
+    "        end",
+    "    end",
+    "end",
+    "function __jx_names",
+    "    set -l jx (commandline -opc)[1]",
+    "    set -l file (__jx_file)",
+    '    if test -n "$file"',
+    "        $jx list --names -f $file 2>/dev/null",
+    "    else",
+    "        $jx list --names 2>/dev/null",
+    "    end",
+    "end",
+    "complete -c jx -f",
+    ...COMMANDS.map((c) =>
+      `complete -c jx -n ${q(`not __fish_seen_subcommand_from ${COMMANDS.join(" ")}`)} -a ${c} -d ${
+        q(commands.get(c) ?? c)
+      }`
+    ),
+    ...opts.map((o) => {
+      const parts = ["complete -c jx"];
+      if (o.short) parts.push(`-s ${o.short}`);
+      parts.push(`-l ${o.long.slice(2)}`);
+      if (o.file) parts.push("-r -F");
+      else if (o.choices) parts.push(`-x -a ${q(o.choices.join(" "))}`);
+      else if (o.value) parts.push("-x");
+      if (o.description) parts.push(`-d ${q(o.description)}`);
+      return parts.join(" ");
+    }),
+    `complete -c jx -n ${q(`__fish_seen_subcommand_from ${JOB_COMMANDS.join(" ")}`)} -a ${
+      q("(__jx_names)")
+    } -d job`,
+    `complete -c jx -n ${q("__fish_seen_subcommand_from completions")} -a ${q(SHELLS.join(" "))}`,
+    `complete -c jx -n ${q("__fish_seen_subcommand_from help")} -a ${q(COMMANDS.join(" "))}`,
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * The completion script for `shell`.
+ *
+ * @example
+ * ```ts
+ * import { completionScript } from "./completions.ts";
+ * const bash = completionScript("bash"); // defines _jx; `complete -F _jx jx`
+ * ```
+ */
+export function completionScript(shell: Shell): string {
+  return shell === "bash" ? bashScript() : shell === "zsh" ? zshScript() : fishScript();
+}
+
+/** `jx completions SHELL`: prints the script; exit 2 without a known shell. */
+export function cmdCompletions(args: Args): number {
+  const shell = args.names[0];
+  if (args.names.length !== 1 || !(SHELLS as readonly string[]).includes(shell)) {
+    throw new JxInputError(
+      `usage: jx completions ${SHELLS.join("|")}` +
+        (shell && args.names.length === 1 ? ` (unknown shell '${shell}')` : ""),
+    );
+  }
+  writeAll(1, completionScript(shell as Shell));
+  return 0;
+}

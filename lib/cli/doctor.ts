@@ -1,0 +1,89 @@
+/**
+ * `jx doctor` (also `jx --version --verbose`): what this jx will use here —
+ * runtime, reactor, jobserver styles, inotify, the make and ninja on PATH.
+ *
+ * @module
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { epollAvailable } from "../reactor/mod.ts";
+import { runtimeName } from "../runtime/mod.ts";
+import { parseMakeFlags } from "../jobserver/mod.ts";
+import { VERSION } from "./help.ts";
+
+function firstLine(cmd: string, args: string[]): string | undefined {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split(
+      "\n",
+    )[0].trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The report, one `name: value` line each.
+ *
+ * @example
+ * ```ts
+ * import { doctorReport } from "./doctor.ts";
+ * console.log(doctorReport(Deno.env.toObject()));
+ * ```
+ */
+export function doctorReport(env: Record<string, string | undefined>): string {
+  const epoll = epollAvailable();
+  const make = firstLine("make", ["--version"]);
+  const makeVersion = /(\d+)\.(\d+)/.exec(make ?? "");
+  const fifoMake = makeVersion
+    ? Number(makeVersion[1]) * 100 + Number(makeVersion[2]) >= 404
+    : false;
+  const ninja = firstLine("ninja", ["--version"]);
+  const mf = parseMakeFlags(env);
+  const lines: [string, string][] = [
+    ["jx", VERSION],
+    ["runtime", runtimeName()],
+    [
+      "reactor (auto)",
+      epoll
+        ? "epoll (posix_spawn, pidfd, epoll through FFI)"
+        : "portable (the runtime's own process APIs)",
+    ],
+    [
+      "jobserver",
+      epoll
+        ? "server and client; styles pipe (default) and fifo"
+        : "none (needs the epoll reactor: Deno with --allow-ffi)",
+    ],
+    [
+      "jobserver from make",
+      mf.auth
+        ? `${mf.auth.style} (${mf.source}); jx would join it`
+        : "none (not running under make)",
+    ],
+    ["watch", epoll ? "inotify" : "polling (no inotify without the epoll reactor)"],
+    [
+      "make",
+      make
+        ? `${make}${fifoMake ? " (understands the fifo style)" : " (pipe style only)"}`
+        : "not found",
+    ],
+    [
+      "ninja",
+      ninja
+        ? `${ninja}${
+          Number(ninja.split(".")[1]) >= 13
+            ? " (jobserver client, fifo style)"
+            : " (no jobserver client)"
+        }`
+        : "not found",
+    ],
+    [
+      "setsid",
+      existsSync("/usr/bin/setsid") || existsSync("/bin/setsid")
+        ? "found (portable reactor on Deno)"
+        : "not found",
+    ],
+  ];
+  const w = Math.max(...lines.map(([k]) => k.length));
+  return lines.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n") + "\n";
+}

@@ -1,0 +1,178 @@
+/**
+ * `jx exec [-j N] -- COMMAND ARGS...`: one command under a fresh GNU make
+ * jobserver pool of N slots, jx being the server. The command inherits jx's
+ * stdin, stdout and stderr, runs in a session of its own (jx passes SIGINT,
+ * SIGTERM and SIGHUP on to its process group), and jx exits with its exit
+ * code, printing nothing of its own unless something is wrong.
+ *
+ * @module
+ */
+import { spawn as nodeSpawn } from "node:child_process";
+import { availableParallelism, constants } from "node:os";
+import process from "node:process";
+import { JxInputError } from "../graph/errors.ts";
+import { createJobserver, type JobserverSlots, stripJobserver } from "../jobserver/mod.ts";
+import { C, cstr, cstrArray, libc, strerror } from "../reactor/libc.ts";
+import {
+  createEpollReactor,
+  epollAvailable,
+  killGroup,
+  type ListenSignal,
+  type Reactor,
+} from "../reactor/mod.ts";
+import { writeAll } from "../runtime/mod.ts";
+import type { Args } from "./args.ts";
+
+const SIGNALS: ListenSignal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/**
+ * Runs `args.execArgv` under a pool of `args.jobs` slots; resolves to its
+ * exit code (128+N when signal N killed it; 127 when it cannot be found).
+ *
+ * @example
+ * ```ts
+ * import { cmdExec } from "./exec.ts";
+ * import { parseArgs } from "./args.ts";
+ * const code = await cmdExec(parseArgs(["exec", "-j4", "--", "make", "-C", "lib"]));
+ * ```
+ */
+export async function cmdExec(args: Args): Promise<number> {
+  const argv = args.execArgv ?? [];
+  if (!argv.length) {
+    throw new JxInputError(
+      "usage: jx exec [-j N] [--jobserver-style pipe|fifo] -- COMMAND [ARG...]",
+    );
+  }
+  const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);
+  const env = currentEnv();
+  if (args.jobserverStyle === "none") return await runPlain(argv, withoutJobserver(env));
+  if (!epollAvailable()) {
+    warn(
+      "no job-slot pool here (it needs Linux and Deno with FFI); running the command without one",
+    );
+    return await runPlain(argv, withoutJobserver(env));
+  }
+  const reactor = createEpollReactor();
+  let pool: JobserverSlots | undefined;
+  try {
+    pool = createJobserver(
+      args.jobs ?? availableParallelism(),
+      args.jobserverStyle === "fifo" ? "fifo" : "pipe",
+      reactor,
+    );
+    return await runInPool(argv, pool.jobEnv(env), reactor);
+  } finally {
+    const problem = pool?.finish();
+    if (problem) warn(problem);
+    reactor.close();
+  }
+}
+
+function currentEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (typeof v === "string") out[k] = v;
+  return out;
+}
+
+function withoutJobserver(env: Record<string, string>): Record<string, string> {
+  const out = { ...env };
+  for (const name of ["MAKEFLAGS", "MFLAGS", "CARGO_MAKEFLAGS"]) {
+    if (out[name] === undefined) continue;
+    const v = stripJobserver(out[name]);
+    if (v) out[name] = v;
+    else delete out[name];
+  }
+  return out;
+}
+
+/**
+ * Spawns through posix_spawn, so the pool's R,W descriptors are inherited,
+ * with stdio inherited too, then waits on a pidfd in the reactor.
+ */
+async function runInPool(
+  argv: string[],
+  env: Record<string, string>,
+  reactor: Reactor,
+): Promise<number> {
+  const s = libc().symbols;
+  let pid = 0;
+  let pending: ListenSignal[] = [];
+  const forward = (sig: ListenSignal) => pid ? killGroup(pid, sig) : pending.push(sig);
+  // Listen first: a signal during the spawn is passed on once the child exists.
+  const unlisten = SIGNALS.map((sig) => reactor.onSignal(sig, () => forward(sig)));
+  try {
+    const fa = new Uint8Array(C.SIZEOF_FILE_ACTIONS);
+    const attr = new Uint8Array(C.SIZEOF_SPAWNATTR);
+    const sigs = new Uint8Array(C.SIZEOF_SIGSET);
+    const pidOut = new Int32Array(1);
+    s.posix_spawn_file_actions_init(fa);
+    s.posix_spawnattr_init(attr);
+    s.posix_spawnattr_setflags(
+      attr,
+      C.POSIX_SPAWN_SETSID | C.POSIX_SPAWN_SETSIGDEF | C.POSIX_SPAWN_SETSIGMASK,
+    );
+    s.sigfillset(sigs);
+    s.posix_spawnattr_setsigdefault(attr, sigs);
+    s.sigemptyset(sigs);
+    s.posix_spawnattr_setsigmask(attr, sigs);
+    const cargv = cstrArray(argv);
+    const envp = cstrArray(Object.entries(env).map(([k, v]) => `${k}=${v}`));
+    const file = cstr(argv[0]);
+    const err: number = await s.posix_spawnp_async(pidOut, file, fa, attr, cargv.ptrs, envp.ptrs);
+    void [cargv.keep, envp.keep, file, sigs];
+    s.posix_spawn_file_actions_destroy(fa);
+    s.posix_spawnattr_destroy(attr);
+    if (err !== 0) {
+      writeAll(
+        2,
+        `jx: cannot run '${argv[0]}': ${err === 2 ? "command not found" : strerror(err)}\n`,
+      );
+      return err === 2 ? 127 : 126;
+    }
+    pid = pidOut[0];
+    for (const sig of pending) killGroup(pid, sig);
+    pending = [];
+    const pidfd = Number(s.syscall(C.SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) throw new Error(`pidfd_open: ${strerror(-pidfd)}`);
+    return await new Promise<number>((resolve) => {
+      const stop = reactor.watch!(pidfd, () => {
+        stop();
+        const info = new Uint8Array(C.SIZEOF_SIGINFO);
+        const r = s.waitid(C.P_PIDFD, pidfd, info, C.WEXITED);
+        s.close(pidfd);
+        if (r < 0) return resolve(1);
+        const view = new DataView(info.buffer);
+        const code = view.getInt32(8, true);
+        const status = view.getInt32(24, true);
+        resolve(code === C.CLD_EXITED ? status : 128 + status);
+      });
+    });
+  } finally {
+    for (const u of unlisten) u();
+  }
+}
+
+/** Without a pool (no FFI, or `--jobserver-style none`): the runtime's own spawn. */
+function runPlain(argv: string[], env: Record<string, string>): Promise<number> {
+  return new Promise((resolve) => {
+    const child = nodeSpawn(argv[0], argv.slice(1), { stdio: "inherit", env });
+    const forward = (sig: ListenSignal) => () => child.kill(sig);
+    const handlers = SIGNALS.map((sig) => [sig, forward(sig)] as const);
+    for (const [sig, h] of handlers) process.on(sig, h);
+    const done = (code: number) => {
+      for (const [sig, h] of handlers) process.off(sig, h);
+      resolve(code);
+    };
+    child.on("error", (e: Error & { code?: string }) => {
+      writeAll(
+        2,
+        `jx: cannot run '${argv[0]}': ${e.code === "ENOENT" ? "command not found" : e.message}\n`,
+      );
+      done(e.code === "ENOENT" ? 127 : 126);
+    });
+    child.on("exit", (code, signal) => {
+      const n = signal ? (constants.signals as Record<string, number>)[signal] ?? 0 : 0;
+      done(code ?? 128 + n);
+    });
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * `jx init`: writes a starter jobs file that runs as is, and the JSON schema
+ * its first line points editors at.
+ *
+ * @module
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { JxInputError } from "../graph/errors.ts";
+import { toJsonSchema } from "../graph/schema.ts";
+import { writeAll } from "../runtime/mod.ts";
+import type { Args } from "./args.ts";
+
+/** Where `jx init` writes the schema, relative to the jobs file's directory. */
+export const SCHEMA_PATH = ".jx/jobs.schema.json";
+
+/**
+ * The starter jobs file: plain shell steps (no compiler needed) with the
+ * shape of a small build: two generated headers made together, a step that
+ * reads both, a test that reads what that wrote.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "../graph/mod.ts";
+ * import { STARTER } from "./init.ts";
+ * const graph = parseJobsFile(STARTER, "jobs.yaml");
+ * graph.jobs.map((j) => j.name); // ["setup", "config", "version", "bundle", "test"]
+ * ```
+ */
+export const STARTER = `# yaml-language-server: $schema=./${SCHEMA_PATH}
+# A starter jobs file, written by \`jx init\`. Try:
+#   jx run            run every job (config and version run together)
+#   jx run -n test    what 'test' needs, in order, without running it
+#   jx graph          the derived graph; every edge says why it exists
+# Order comes from needs and from what jobs read and write, in file order.
+version: 1
+vars:
+  OUT: build
+env:
+  LC_ALL: C
+jobs:
+  setup:
+    description: Create the output directory
+    run: mkdir -p \${OUT}
+    writes: ["\${OUT}"]
+  config:
+    description: Generate config.h (after setup, which writes the directory)
+    run: printf '#define GREETING "hello from jx"\\n' > \${OUT}/config.h
+    writes: ["\${OUT}/config.h"]
+  version:
+    description: Generate version.h (alongside config)
+    run: printf '#define VERSION "0.1.0"\\n' > \${OUT}/version.h
+    writes: ["\${OUT}/version.h"]
+  bundle:
+    description: Bundle the headers (after config and version)
+    run: cat \${OUT}/config.h \${OUT}/version.h > \${OUT}/bundle.h
+    reads: ["\${OUT}/config.h", "\${OUT}/version.h"]
+    writes: ["\${OUT}/bundle.h"]
+  test:
+    description: Check the bundle
+    run: grep -q 'hello from jx' \${OUT}/bundle.h && echo "test passed"
+    reads: ["\${OUT}/bundle.h"]
+    timeout: 10s
+`;
+
+/**
+ * `jx init [-f FILE]`: writes the starter file (default `jobs.yaml`) and the
+ * schema; exit 2, writing nothing, if the file (or, for the default, a
+ * `jobs.yml`) already exists.
+ */
+export function cmdInit(args: Args): number {
+  if (args.names.length) throw new JxInputError("usage: jx init [-f FILE]");
+  const file = args.file ?? "jobs.yaml";
+  const others = args.file ? [file] : [file, "jobs.yml"];
+  for (const f of others) {
+    if (existsSync(f)) {
+      throw new JxInputError(
+        `${f} already exists; not overwriting it (remove it, or use jx init -f OTHER.yaml)`,
+      );
+    }
+  }
+  const dir = dirname(resolve(file));
+  if (!existsSync(dir)) throw new JxInputError(`${dirname(file)}: no such directory`);
+  const schema = join(dir, SCHEMA_PATH);
+  mkdirSync(dirname(schema), { recursive: true });
+  writeFileSync(schema, JSON.stringify(toJsonSchema(), null, 2) + "\n");
+  writeFileSync(file, STARTER, { flag: "wx" });
+  const run = args.file ? `jx run -f ${file}` : "jx run";
+  writeAll(1, `wrote ${file} (and ${SCHEMA_PATH}, its schema for editors); try: ${run}\n`);
+  return 0;
+}

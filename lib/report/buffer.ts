@@ -1,0 +1,83 @@
+/**
+ * A job's buffered output: in memory up to a cap, then spilled to a private
+ * temporary file, so a job that writes gigabytes never grows jx's memory.
+ *
+ * @module
+ */
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Bytes held in memory per job before spilling to disk. */
+export const MEMORY_CAP = 1024 * 1024;
+
+/**
+ * Output kept for printing later, whole.
+ *
+ * @example
+ * ```ts
+ * import { OutputBuffer } from "./buffer.ts";
+ * const b = new OutputBuffer();
+ * b.push(new TextEncoder().encode("hello\n"));
+ * b.drain((bytes) => console.log(new TextDecoder().decode(bytes)));
+ * ```
+ */
+export class OutputBuffer {
+  private chunks: Uint8Array[] = [];
+  private held = 0;
+  private spill?: { dir: string; fd: number };
+  /** Bytes pushed so far. */
+  size = 0;
+  /** The last byte pushed (10 for a newline), or -1. */
+  lastByte = -1;
+
+  push(chunk: Uint8Array): void {
+    if (!chunk.length) return;
+    this.size += chunk.length;
+    this.lastByte = chunk[chunk.length - 1];
+    if (!this.spill && this.held + chunk.length <= MEMORY_CAP) {
+      this.chunks.push(chunk.slice()); // the reactor may reuse its buffer
+      this.held += chunk.length;
+      return;
+    }
+    if (!this.spill) {
+      const dir = mkdtempSync(join(tmpdir(), "jx-output-"));
+      this.spill = { dir, fd: openSync(join(dir, "out"), "w+", 0o600) };
+      for (const c of this.chunks) writeFully(this.spill.fd, c);
+      this.chunks = [];
+      this.held = 0;
+    }
+    writeFully(this.spill.fd, chunk);
+  }
+
+  /** Hands everything over, in order, in pieces of at most 1 MiB; then empties the buffer. */
+  drain(write: (bytes: Uint8Array) => void): void {
+    if (this.spill) {
+      const buf = new Uint8Array(MEMORY_CAP);
+      for (let pos = 0;;) {
+        const n = readSync(this.spill.fd, buf, 0, buf.length, pos);
+        if (n <= 0) break;
+        write(buf.subarray(0, n));
+        pos += n;
+      }
+    } else for (const c of this.chunks) write(c);
+    this.dispose();
+  }
+
+  /** Forgets the output and removes the spill file. */
+  dispose(): void {
+    if (this.spill) {
+      closeSync(this.spill.fd);
+      rmSync(this.spill.dir, { recursive: true, force: true });
+      this.spill = undefined;
+    }
+    this.chunks = [];
+    this.held = 0;
+    this.size = 0;
+    this.lastByte = -1;
+  }
+}
+
+function writeFully(fd: number, data: Uint8Array): void {
+  for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
+}

@@ -1,0 +1,125 @@
+/**
+ * inotify through FFI, delivered by the reactor's `watch(fd)`: directories
+ * are watched (recursively where a glob needs it), and every event comes out
+ * as a path relative to the base directory.
+ *
+ * @module
+ */
+import { cstr, errno, libc, strerror } from "../reactor/libc.ts";
+import type { Reactor } from "../reactor/types.ts";
+
+const IN = {
+  MODIFY: 0x2,
+  CLOSE_WRITE: 0x8,
+  MOVED_FROM: 0x40,
+  MOVED_TO: 0x80,
+  CREATE: 0x100,
+  DELETE: 0x200,
+  DELETE_SELF: 0x400,
+  MOVE_SELF: 0x800,
+  Q_OVERFLOW: 0x4000,
+  IGNORED: 0x8000,
+  ISDIR: 0x40000000,
+  NONBLOCK: 0x800,
+  CLOEXEC: 0x80000,
+  ONLYDIR: 0x1000000,
+};
+
+const MASK = IN.MODIFY | IN.CLOSE_WRITE | IN.MOVED_FROM | IN.MOVED_TO | IN.CREATE | IN.DELETE |
+  IN.DELETE_SELF | IN.MOVE_SELF | IN.ONLYDIR;
+
+/** One change: a path relative to the base directory, and whether it is a directory. */
+export interface FsEvent {
+  path: string;
+  dir: boolean;
+  /** The kernel's queue overflowed: anything may have changed. */
+  overflow?: boolean;
+}
+
+/**
+ * Watches directories for changes to the files in them.
+ *
+ * @example
+ * ```ts
+ * import { Inotify } from "./inotify.ts";
+ * import { createReactor } from "../reactor/mod.ts";
+ * const w = new Inotify("/project", createReactor("epoll"), (evs) => console.log(evs));
+ * w.add("src");
+ * ```
+ */
+export class Inotify {
+  private fd: number;
+  private byWd = new Map<number, string>();
+  private byDir = new Map<string, number>();
+  private buf = new Uint8Array(64 * 1024);
+  private stop: () => void;
+
+  constructor(
+    private baseDir: string,
+    reactor: Reactor,
+    private onEvents: (evs: FsEvent[]) => void,
+  ) {
+    if (!reactor.watch) throw new Error("inotify needs the epoll reactor");
+    const s = libc().symbols;
+    this.fd = s.inotify_init1(IN.NONBLOCK | IN.CLOEXEC);
+    if (this.fd < 0) throw new Error(`inotify_init1: ${strerror(errno())}`);
+    this.stop = reactor.watch(this.fd, () => this.read());
+  }
+
+  /** Watches `dir` (relative; "." for the base directory); false when it does not exist. */
+  add(dir: string): boolean {
+    if (this.byDir.has(dir)) return true;
+    const abs = dir === "." ? this.baseDir : `${this.baseDir}/${dir}`;
+    const wd: number = libc().symbols.inotify_add_watch(this.fd, cstr(abs), MASK);
+    if (wd < 0) return false;
+    this.byWd.set(wd, dir);
+    this.byDir.set(dir, wd);
+    return true;
+  }
+
+  /** Directories watched now. */
+  dirs(): string[] {
+    return [...this.byDir.keys()];
+  }
+
+  private read(): void {
+    const s = libc().symbols;
+    const out: FsEvent[] = [];
+    for (;;) {
+      const n = Number(s.read(this.fd, this.buf, this.buf.length));
+      if (n <= 0) break;
+      const view = new DataView(this.buf.buffer, 0, n);
+      for (let off = 0; off + 16 <= n;) {
+        const wd = view.getInt32(off, true);
+        const mask = view.getUint32(off + 4, true);
+        const len = view.getUint32(off + 12, true);
+        let name = "";
+        if (len) {
+          const raw = this.buf.subarray(off + 16, off + 16 + len);
+          const end = raw.indexOf(0);
+          name = new TextDecoder().decode(end < 0 ? raw : raw.subarray(0, end));
+        }
+        off += 16 + len;
+        if (mask & IN.Q_OVERFLOW) {
+          out.push({ path: ".", dir: true, overflow: true });
+          continue;
+        }
+        const dir = this.byWd.get(wd);
+        if (dir === undefined) continue;
+        if (mask & IN.IGNORED) {
+          this.byWd.delete(wd);
+          this.byDir.delete(dir);
+          continue;
+        }
+        const path = name ? (dir === "." ? name : `${dir}/${name}`) : dir;
+        out.push({ path, dir: (mask & IN.ISDIR) !== 0 });
+      }
+    }
+    if (out.length) this.onEvents(out);
+  }
+
+  close(): void {
+    this.stop();
+    libc().symbols.close(this.fd);
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * `jx watch`: run, then rerun exactly what a file change makes out of date.
+ *
+ * Changes come from inotify (through the reactor) or, with `--poll`, from a
+ * periodic scan. They are debounced; the jobs whose `reads` match a changed
+ * path, and everything that depends on them, form the next cycle's
+ * selection, and up-to-date checks inside it give early cutoff. jx never
+ * triggers itself: `.jx/` and `.git/` are ignored, and so are the paths its
+ * own jobs write during a cycle.
+ *
+ * @module
+ */
+import { isGlob, resourceNames } from "../graph/glob.ts";
+import type { Graph } from "../graph/graph.ts";
+import type { JobSpec } from "../graph/types.ts";
+import type { Reactor } from "../reactor/types.ts";
+import type { RunResult } from "../scheduler/run.ts";
+import type { ListenSignal } from "../reactor/types.ts";
+import { readdirSync, statSync } from "node:fs";
+import { expand, stamp } from "../state/fileset.ts";
+import { type FsEvent, Inotify } from "./inotify.ts";
+
+/** What to do with a change that arrives while a cycle runs. */
+export type OnBusy = "restart" | "queue" | "ignore";
+
+/** Settings of a watch session. */
+export interface WatchOptions {
+  graph: Graph;
+  /** The selected jobs (and what they need). */
+  selected: JobSpec[];
+  baseDir: string;
+  reactor: Reactor;
+  debounceMs: number;
+  onBusy: OnBusy;
+  /** Scan for changes every `pollMs` instead of using inotify. */
+  poll: boolean;
+  pollMs?: number;
+  /** Runs one cycle over `jobs`; `control.stop` ends it early. */
+  runCycle(
+    jobs: JobSpec[],
+    changed: string[],
+    control: { stop?: (s: ListenSignal) => void },
+  ): Promise<RunResult>;
+  /** One line for people. */
+  say(line: string): void;
+}
+
+const IGNORED = /^(\.jx|\.git)(\/|$)/;
+
+const patternNames = resourceNames;
+
+/** The directories to watch so that every path `patterns` can name is seen. */
+export function dirsToWatch(patterns: string[], baseDir: string): { dir: string; deep: boolean }[] {
+  const out = new Map<string, boolean>();
+  const add = (dir: string, deep: boolean) =>
+    out.set(dir || ".", (out.get(dir || ".") ?? false) || deep);
+  for (const p of patterns) {
+    if (p[0] === "@") continue;
+    const segs = p.split("/");
+    const lit = segs.findIndex((s) => isGlob(s));
+    if (lit >= 0) {
+      // A glob: its literal head, deep when more than one segment follows.
+      add(segs.slice(0, lit).join("/"), segs.length - lit > 1 || p.includes("**"));
+      continue;
+    }
+    const st = stamp(baseDir, p);
+    if (st === null && isDirectory(baseDir, p)) add(p, true);
+    add(segs.slice(0, -1).join("/"), false);
+  }
+  return [...out].map(([dir, deep]) => ({ dir, deep }));
+}
+
+function isDirectory(baseDir: string, p: string): boolean {
+  try {
+    return statSync(`${baseDir}/${p}`).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function subdirs(baseDir: string, dir: string, out: string[]): void {
+  let entries;
+  try {
+    entries = readdirSync(dir === "." ? baseDir : `${baseDir}/${dir}`, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!e.isDirectory() || e.name === ".jx" || e.name === ".git" || e.name === "node_modules") {
+      continue;
+    }
+    const p = dir === "." ? e.name : `${dir}/${e.name}`;
+    out.push(p);
+    subdirs(baseDir, p, out);
+  }
+}
+
+/**
+ * Runs a watch session until `stop` is called (on SIGINT/SIGTERM by the CLI).
+ *
+ * @example
+ * ```ts
+ * import { Watcher } from "./watch.ts";
+ * // new Watcher({ graph, selected, baseDir, reactor, debounceMs: 100, onBusy: "restart",
+ * //   poll: false, runCycle, say: console.log }).start();
+ * ```
+ */
+export class Watcher {
+  private pending = new Set<string>();
+  private debounce?: number;
+  private cycle?: {
+    jobs: Set<string>;
+    changed: string[] | "all";
+    control: { stop?: (s: ListenSignal) => void };
+    done: Promise<RunResult>;
+  };
+  /** The changes of a cycle that was restarted: its jobs run again in the next one. */
+  private carry: string[] | "all" = [];
+  private ignoreWritesUntil = 0;
+  private inotify?: Inotify;
+  private pollTimer?: number;
+  private pollStamps = new Map<string, string>();
+  private stopped = false;
+  private resolveDone!: () => void;
+  /** Resolves when the session has stopped and its last cycle has ended. */
+  readonly done: Promise<void> = new Promise((r) => this.resolveDone = r);
+  private readPatterns: string[];
+  private watchedDeep: Set<string> = new Set();
+
+  constructor(private o: WatchOptions) {
+    this.readPatterns = [...new Set(o.selected.flatMap((j) => j.reads))];
+  }
+
+  /** Runs the first cycle, then starts watching. */
+  start(): void {
+    if (this.o.poll) {
+      this.scan(true);
+      this.pollTimer = this.o.reactor.setTimer(this.o.pollMs ?? 300, () => this.pollTick());
+    } else {
+      this.inotify = new Inotify(this.o.baseDir, this.o.reactor, (evs) => this.onFsEvents(evs));
+      this.addWatches();
+    }
+    this.startCycle(this.o.selected, [], "all");
+  }
+
+  /** Stops watching; a running cycle is stopped with `signal`. */
+  stop(signal: ListenSignal): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.debounce !== undefined) this.o.reactor.clearTimer(this.debounce);
+    if (this.pollTimer !== undefined) this.o.reactor.clearTimer(this.pollTimer);
+    this.inotify?.close();
+    if (this.cycle) {
+      this.cycle.control.stop?.(signal);
+      this.cycle.done.then(() => this.resolveDone());
+    } else this.resolveDone();
+  }
+
+  private addWatches(): void {
+    for (const { dir, deep } of dirsToWatch(this.readPatterns, this.o.baseDir)) {
+      // A directory that does not exist yet: watch its nearest existing ancestor.
+      let d = dir;
+      while (!this.inotify!.add(d) && d !== ".") {
+        d = d.includes("/") ? d.slice(0, d.lastIndexOf("/")) : ".";
+      }
+      if (deep && d === dir) {
+        this.watchedDeep.add(dir);
+        const subs: string[] = [];
+        subdirs(this.o.baseDir, dir, subs);
+        for (const s of subs) this.inotify!.add(s);
+      }
+    }
+  }
+
+  private onFsEvents(evs: FsEvent[]): void {
+    let newDir = false;
+    for (const e of evs) {
+      if (e.overflow) {
+        for (const j of this.o.selected) for (const r of j.reads) this.note(r);
+        continue;
+      }
+      if (e.dir) newDir = true;
+      this.note(e.path);
+    }
+    if (newDir) this.addWatches();
+  }
+
+  /** Takes a changed path into the next cycle, unless jx wrote it itself. */
+  private note(path: string): void {
+    if (this.stopped || IGNORED.test(path)) return;
+    if (!this.readPatterns.some((p) => patternNames(p, path))) return;
+    const busy = this.cycle !== undefined || this.o.reactor.now() < this.ignoreWritesUntil;
+    if (busy) {
+      const mine = this.o.selected.some((j) =>
+        (this.cycle?.jobs.has(j.name) ?? true) && j.writes.some((w) => patternNames(w, path))
+      );
+      if (mine) return;
+      if (this.cycle && this.o.onBusy === "ignore") return;
+    }
+    this.pending.add(path);
+    if (this.debounce !== undefined) this.o.reactor.clearTimer(this.debounce);
+    this.debounce = this.o.reactor.setTimer(this.o.debounceMs, () => this.settled());
+  }
+
+  private settled(): void {
+    this.debounce = undefined;
+    if (this.stopped || !this.pending.size) return;
+    if (this.cycle) {
+      if (this.o.onBusy === "restart" && this.cycle.control.stop) {
+        this.carry = this.cycle.changed;
+        this.cycle.control.stop("SIGTERM");
+      }
+      return; // the cycle's end picks the pending changes up
+    }
+    const carry = this.carry;
+    this.carry = [];
+    const changed = [...new Set([...this.pending, ...(carry === "all" ? [] : carry)])].sort();
+    this.pending.clear();
+    if (carry === "all") return this.startCycle(this.o.selected, changed, "all");
+    const hit = new Set<string>();
+    for (const j of this.o.selected) {
+      if (j.reads.some((r) => changed.some((p) => patternNames(r, p)))) hit.add(j.name);
+    }
+    // Everything downstream of a hit job, within the selection.
+    const chosen = new Set<string>();
+    const stack = [...hit];
+    const inSel = new Set(this.o.selected.map((j) => j.name));
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (chosen.has(n)) continue;
+      chosen.add(n);
+      for (const e of this.o.graph.dependentsOf(n)) if (inSel.has(e.to)) stack.push(e.to);
+    }
+    const jobs = this.o.selected.filter((j) => chosen.has(j.name));
+    if (!jobs.length) return;
+    this.startCycle(jobs, changed, changed);
+  }
+
+  private startCycle(jobs: JobSpec[], changed: string[], cause: string[] | "all"): void {
+    const control: { stop?: (s: ListenSignal) => void } = {};
+    const names = new Set(jobs.map((j) => j.name));
+    const t = this.o.reactor.now();
+    const done = this.o.runCycle(jobs, changed, control);
+    this.cycle = { jobs: names, changed: cause, control, done };
+    done.then((r) => {
+      this.cycle = undefined;
+      this.ignoreWritesUntil = this.o.reactor.now() + 50;
+      const ran = [...r.results].filter(([, v]) => v.status !== "skipped").map(([k]) => k);
+      const what = changed.length
+        ? `${changed.slice(0, 3).join(", ")}${changed.length > 3 ? ", ..." : ""} changed`
+        : "first run";
+      const verdict = r.status === "ok" ? "ok" : r.status;
+      this.o.say(
+        `jx watch: ${what} -> ${
+          ran.length ? `ran ${ran.join(", ")}` : "nothing to do"
+        }: ${verdict} (${Math.round(this.o.reactor.now() - t)}ms); watching for changes`,
+      );
+      if (this.stopped) return;
+      if (this.pending.size && this.debounce === undefined) this.settled();
+    });
+  }
+
+  /** One polling pass: compares size/mtime/inode of every file the reads name. */
+  private scan(first = false): string[] {
+    const now = new Map<string, string>();
+    for (const p of expand(this.readPatterns, this.o.baseDir)) {
+      const s = stamp(this.o.baseDir, p);
+      now.set(p, s ? `${s[0]}:${s[1]}:${s[2]}` : "-");
+    }
+    const changed: string[] = [];
+    if (!first) {
+      for (const [p, v] of now) if (this.pollStamps.get(p) !== v) changed.push(p);
+      for (const p of this.pollStamps.keys()) if (!now.has(p)) changed.push(p);
+    }
+    this.pollStamps = now;
+    return changed;
+  }
+
+  private pollTick(): void {
+    if (this.stopped) return;
+    for (const p of this.scan()) this.note(p);
+    this.pollTimer = this.o.reactor.setTimer(this.o.pollMs ?? 300, () => this.pollTick());
+  }
+}

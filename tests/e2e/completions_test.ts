@@ -1,0 +1,183 @@
+/**
+ * End-to-end: `jx completions` (the bash script queried in a real bash, the
+ * zsh and fish scripts checked for shape), `jx list --names`, `jx init`, and
+ * the help texts of the new commands.
+ */
+import assert from "node:assert/strict";
+import { DENO, ROOT, runJx, tempDir } from "../helpers.ts";
+
+const JOBS = `
+jobs:
+  gen: { run: "true", writes: [gen.h] }
+  compile: { run: "true", reads: [gen.h] }
+  compile-extra: { run: "true" }
+modules:
+  api: { run: sleep 1 }
+`;
+
+/** Whether `cmd` can be started (it is on PATH). */
+async function have(cmd: string): Promise<boolean> {
+  try {
+    await new Deno.Command(cmd, { args: ["--version"], stdout: "null", stderr: "null" }).output();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("jx list --names: job then module names, one per line, honouring -f", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": JOBS,
+    "other.yaml": "jobs:\n  only: { run: 'true' }\n",
+  });
+  const r = await runJx(["list", "--names"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "gen\ncompile\ncompile-extra\napi\n");
+  const o = await runJx(["list", "--names", "-f", "other.yaml"], { cwd: dir });
+  assert.equal(o.stdout, "only\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("bash completion: commands, options, option values, job names from -f", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": JOBS,
+    "sub/other.yaml": "jobs:\n  lint: { run: 'true' }\n  link: { run: 'true' }\n",
+    // The completion runs `${COMP_WORDS[0]} list --names`: COMP_WORDS[0] is this launcher.
+    "bin/jx": `#!/bin/sh\nexec "${DENO}" run -A --quiet "${ROOT}/cli.ts" "$@"\n`,
+  });
+  await Deno.chmod(`${dir}/bin/jx`, 0o755);
+  const script = `
+set -u
+source <("${dir}/bin/jx" completions bash) || exit 3
+complete -p jx
+q() {
+  COMP_WORDS=("$@"); COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 )); COMPREPLY=()
+  _jx
+  echo "== $*"
+  printf '%s\\n' "\${COMPREPLY[@]}" | sort
+}
+q jx ""
+q jx expl
+q jx run --ou
+q jx run --output ""
+q jx run --output = st
+q jx run ""
+q jx explain comp
+q jx run -f sub/other.yaml li
+q jx -fsub/other.yaml graph ""
+q jx completions ""
+`;
+  const out = await new Deno.Command("bash", {
+    args: ["--norc", "--noprofile", "-c", script],
+    cwd: dir,
+    env: { NO_COLOR: "1", PATH: `${dir}/bin:${Deno.env.get("PATH")}` },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr) + text);
+  assert.match(text, /^complete -o default -F _jx jx$/m);
+  const replies = new Map<string, string[]>();
+  for (const block of text.split(/^== /m).slice(1)) {
+    const [head, ...rest] = block.split("\n");
+    replies.set(head, rest.filter((l) => l !== ""));
+  }
+  const all = replies.get("jx ")!;
+  for (const c of ["run", "list", "graph", "explain", "clean", "init", "completions", "help"]) {
+    assert.ok(all.includes(c), `command ${c} in ${all}`);
+  }
+  assert.deepEqual(replies.get("jx expl"), ["explain"]);
+  assert.deepEqual(replies.get("jx run --ou"), ["--output"]);
+  assert.deepEqual(replies.get("jx run --output "), ["buffered", "quiet", "stream"]);
+  assert.deepEqual(replies.get("jx run --output = st"), ["stream"]);
+  assert.deepEqual(replies.get("jx run "), ["api", "compile", "compile-extra", "gen"]);
+  assert.deepEqual(replies.get("jx explain comp"), ["compile", "compile-extra"]);
+  assert.deepEqual(replies.get("jx run -f sub/other.yaml li"), ["link", "lint"]);
+  assert.deepEqual(replies.get("jx -fsub/other.yaml graph "), ["link", "lint"]);
+  assert.deepEqual(replies.get("jx completions "), ["bash", "fish", "zsh"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("zsh and fish completion scripts: produced, plausible, and parse if the shell is here", async () => {
+  const dir = await tempDir();
+  for (const shell of ["zsh", "fish"]) {
+    const r = await runJx(["completions", shell], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    if (shell === "zsh") {
+      assert.match(r.stdout, /^#compdef jx\n/);
+      assert.match(r.stdout, /compdef _jx jx/);
+      assert.match(r.stdout, /'--output:buffered/);
+      assert.match(r.stdout, /list --names/);
+    } else {
+      assert.match(r.stdout, /^complete -c jx -s f -l file -r -F /m);
+      assert.match(r.stdout, /^complete -c jx -l output -x -a 'buffered stream quiet'/m);
+      assert.match(r.stdout, /-a run -d 'run jobs and what they need'/);
+      assert.match(r.stdout, /list --names/);
+    }
+    // The shells are not installed here; where they are, they must accept the script.
+    if (await have(shell)) {
+      await Deno.writeTextFile(`${dir}/script.${shell}`, r.stdout);
+      const n = await new Deno.Command(shell, { args: ["-n", `${dir}/script.${shell}`] }).output();
+      assert.equal(n.code, 0, `${shell} -n: ${new TextDecoder().decode(n.stderr)}`);
+    }
+  }
+  const bad = await runJx(["completions", "tcsh"], { cwd: dir });
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, "jx: usage: jx completions bash|zsh|fish (unknown shell 'tcsh')\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("jx init: a starter jobs.yaml with a schema line that runs as is; never overwrites", async () => {
+  const dir = await tempDir();
+  const r = await runJx(["init"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^wrote jobs\.yaml/);
+  const text = await Deno.readTextFile(`${dir}/jobs.yaml`);
+  assert.match(text, /^# yaml-language-server: \$schema=\.\/\.jx\/jobs\.schema\.json\n/);
+  const schema = JSON.parse(await Deno.readTextFile(`${dir}/.jx/jobs.schema.json`));
+  assert.equal(schema.title, "jx jobs file");
+  assert.match(text, /reads:/);
+  assert.match(text, /writes:/);
+
+  const run = await runJx(["run", "--events", "ev.ndjson"], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr + run.stdout);
+  assert.match(run.stdout, /test passed/);
+  const ends = (await Deno.readTextFile(`${dir}/ev.ndjson`)).split("\n").filter((l) => l)
+    .map((l) => JSON.parse(l)).filter((e) => e.type === "job.end");
+  assert.deepEqual(ends.map((e) => e.status), ["ok", "ok", "ok", "ok", "ok"]);
+
+  const again = await runJx(["init"], { cwd: dir });
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /^jx: jobs\.yaml already exists; not overwriting it/);
+  assert.equal(await Deno.readTextFile(`${dir}/jobs.yaml`), text);
+
+  // -f names another file; a jobs.yml beside a default jobs.yaml also stops init.
+  const other = await runJx(["init", "-f", "build.yaml"], { cwd: dir });
+  assert.equal(other.code, 0, other.stderr);
+  assert.match(other.stdout, /try: jx run -f build\.yaml/);
+  const yml = await tempDir({ "jobs.yml": "jobs: {}\n" });
+  const refused = await runJx(["init"], { cwd: yml });
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /jobs\.yml already exists/);
+  await Deno.remove(dir, { recursive: true });
+  await Deno.remove(yml, { recursive: true });
+});
+
+Deno.test("help for the new commands, with examples", async () => {
+  for (
+    const [cmd, example] of [
+      ["init", /jx init && jx run/],
+      ["completions", /source <\(jx completions bash\)/],
+      ["list", /jx list --names/],
+    ] as const
+  ) {
+    const r = await runJx([cmd, "--help"]);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, new RegExp(`^Usage: jx ${cmd}`));
+    assert.match(r.stdout, /Examples?:/);
+    assert.match(r.stdout, example);
+  }
+  const top = await runJx(["--help"]);
+  assert.match(top.stdout, /jx init \[-f FILE\]/);
+  assert.match(top.stdout, /jx completions bash\|zsh\|fish/);
+});

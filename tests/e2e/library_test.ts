@@ -1,0 +1,70 @@
+/**
+ * The library example (examples/library.ts, shown in docs/library.md) runs
+ * as documented, under Deno and under Bun.
+ */
+import assert from "node:assert/strict";
+import { BUN, DENO, ROOT, RUNTIMES } from "../helpers.ts";
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] examples/library.ts: a graph built in code, run with a custom reporter`, async () => {
+    const example = `${ROOT}/examples/library.ts`;
+    const [cmd, args] = rt === "bun" ? [BUN, [example]] : [DENO, ["run", "-A", "--quiet", example]];
+    const out = await new Deno.Command(cmd, { args, cwd: ROOT, stdin: "null" }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr) + stdout);
+    const lines = stdout.split("\n");
+    assert.ok(lines.includes("edge gen -> compile-beta: writes out/parts.h -> reads out/*.h"));
+    assert.ok(lines.includes("edge compile-gamma -> link: writes out/gamma.o -> reads out/*.o"));
+    assert.ok(lines.includes("start: 7 jobs, 2 slots"));
+    const order = lines.filter((l) => /^[\w-]+: ok/.test(l) && !l.startsWith("end:")).map((l) =>
+      l.split(":")[0]
+    );
+    assert.equal(order.length, 7);
+    assert.deepEqual(order.slice(0, 2), ["setup", "gen"]);
+    assert.deepEqual(order.slice(-2), ["link", "test"]);
+    assert.ok(lines.includes("test: ok (said 3)"));
+    assert.ok(lines.includes("end: ok, exit 0"));
+    assert.ok(lines.includes("app: 6 lines"));
+  });
+}
+
+Deno.test("docs/library.md: every TypeScript block runs, printing what its comments say", async () => {
+  const md = await Deno.readTextFile(`${ROOT}/docs/library.md`);
+  const blocks = [...md.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert.ok(blocks.length >= 6, `${blocks.length} blocks`);
+  const dir = await Deno.makeTempDir({ prefix: "jx-docs-" });
+  try {
+    // The blocks import "./mod.ts" as a script at the repository root would.
+    const files = blocks.map((text, i) => {
+      const path = `${dir}/block${i}.ts`;
+      Deno.writeTextFileSync(path, text.replaceAll(`"./mod.ts"`, `"${ROOT}/mod.ts"`));
+      return path;
+    });
+    await Deno.writeTextFile(
+      `${dir}/all.ts`,
+      files.map((f) => `console.log("== ${f}");\nawait import("${f}");\n`).join(""),
+    );
+    const out = await new Deno.Command(DENO, {
+      args: ["run", "-A", "--quiet", "--config", `${ROOT}/deno.json`, `${dir}/all.ts`],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr) + stdout);
+    for (const f of files) assert.ok(stdout.includes(`== ${f}\n`), `${f} ran`);
+    for (
+      const expected of [
+        "writes gen.h -> reads *.h",
+        `[ "gen", "use-a", "use-b", "use-c" ]`,
+        "bad.yaml:2:8: jobs.a: unknown key 'rnu' (did you mean 'run'?)",
+        "0 ok\n",
+        "bad said: broken\nbad: exit 3\nafter: skipped (dependency-failed, bad)\n1\n",
+        "[hello] hello\n",
+        `[ "a@0", "c@0", "b@100" ]`,
+      ]
+    ) assert.ok(stdout.includes(expected), `output has ${expected}:\n${stdout}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
