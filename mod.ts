@@ -55,6 +55,9 @@ export {
 export {
   type JobStatus,
   LocalSlots,
+  type ModuleHost,
+  type ModuleRun,
+  type ModuleState,
   type Outcome,
   Plan,
   type Reporter,
@@ -67,4 +70,14 @@ export {
   type Slots,
 } from "./lib/scheduler/mod.ts";
 export { ConsoleReporter, EventLog, type OutputMode, TraceWriter } from "./lib/report/mod.ts";
+export {
+  type CtlReply,
+  type CtlRequest,
+  ctlRequest,
+  CtlServer,
+  findCtlSocket,
+  type StatusEntry,
+  Supervisor,
+  type SupervisorOptions,
+} from "./lib/modules/mod.ts";
 export { main } from "./lib/cli/main.ts";

@@ -15,7 +15,11 @@ export const DENO = `${ROOT}/node_modules/.bin/deno`;
 export const BUN = `${ROOT}/node_modules/.bin/bun`;
 
 /** Runtimes the end-to-end suites run under. */
-export const RUNTIMES: ("deno" | "bun")[] = ["deno", "bun"];
+export const RUNTIMES: Runtime[] = ["deno", "bun"];
+/** A jx to test: from source on Deno or Bun, or the standalone binary named by `JX_BINARY`. */
+export type Runtime = "deno" | "bun" | "binary";
+const BINARY = Deno.env.get("JX_BINARY");
+if (BINARY) RUNTIMES.push("binary");
 
 /** Makes a temporary directory with the given files; returns its path. */
 export async function tempDir(files: Record<string, string> = {}): Promise<string> {
@@ -29,7 +33,11 @@ export async function tempDir(files: Record<string, string> = {}): Promise<strin
 }
 
 /** The command line that starts jx on a runtime. */
-export function jxCommand(runtime: "deno" | "bun", args: string[]): [string, string[]] {
+export function jxCommand(runtime: Runtime, args: string[]): [string, string[]] {
+  if (runtime === "binary") {
+    if (!BINARY) throw new Error("JX_BINARY is not set");
+    return [BINARY.startsWith("/") ? BINARY : `${ROOT}/${BINARY}`, args];
+  }
   return runtime === "bun"
     ? [BUN, [`${ROOT}/cli.ts`, ...args]]
     : [DENO, ["run", "-A", "--quiet", `${ROOT}/cli.ts`, ...args]];
@@ -38,7 +46,7 @@ export function jxCommand(runtime: "deno" | "bun", args: string[]): [string, str
 /** Runs jx to completion. */
 export async function runJx(
   args: string[],
-  opts: { cwd?: string; runtime?: "deno" | "bun"; env?: Record<string, string> } = {},
+  opts: { cwd?: string; runtime?: Runtime; env?: Record<string, string> } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const [cmd, argv] = jxCommand(opts.runtime ?? "deno", args);
   const out = await new Deno.Command(cmd, {

@@ -31,6 +31,10 @@ export interface Args {
   version: boolean;
   /** `jx list --names`: bare job and module names, one per line. */
   namesOnly: boolean;
+  /** `jx ctl status --json`: the status as JSON. */
+  json: boolean;
+  /** `jx ctl stop --drain`: deliver the queued messages, then stop (a poison pill). */
+  drain: boolean;
   /** Job names (and, for `ctl`, the action's arguments). */
   names: string[];
   /** `jx exec`: the command and its arguments (everything after `--` or the first operand). */
@@ -98,6 +102,8 @@ export const OPTIONS: Record<string, OptSpec> = {
   "--help": { key: "help", set: true },
   "--version": { key: "version", set: true },
   "--names": { key: "namesOnly", set: true },
+  "--json": { key: "json", set: true },
+  "--drain": { key: "drain", set: true },
 };
 
 /** Short options and the long option each stands for. */
@@ -156,6 +162,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     help: false,
     version: false,
     namesOnly: false,
+    json: false,
+    drain: false,
     names: [],
     vars: {},
     warnings: [],

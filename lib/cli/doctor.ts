@@ -6,7 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { epollAvailable } from "../reactor/mod.ts";
+import { bunWatchAvailable, epollAvailable } from "../reactor/mod.ts";
 import { runtimeName } from "../runtime/mod.ts";
 import { parseMakeFlags } from "../jobserver/mod.ts";
 import { VERSION } from "./help.ts";
@@ -32,6 +32,8 @@ function firstLine(cmd: string, args: string[]): string | undefined {
  */
 export function doctorReport(env: Record<string, string | undefined>): string {
   const epoll = epollAvailable();
+  // On Bun the portable reactor watches fds through epoll in a Worker (libc through bun:ffi).
+  const bunWatch = !epoll && bunWatchAvailable();
   const make = firstLine("make", ["--version"]);
   const makeVersion = /(\d+)\.(\d+)/.exec(make ?? "");
   const fifoMake = makeVersion
@@ -46,13 +48,15 @@ export function doctorReport(env: Record<string, string | undefined>): string {
       "reactor (auto)",
       epoll
         ? "epoll (posix_spawn, pidfd, epoll through FFI)"
+        : bunWatch
+        ? "portable (Bun.spawn; fd readiness through epoll in a Worker, bun:ffi)"
         : "portable (the runtime's own process APIs)",
     ],
     [
       "jobserver",
-      epoll
+      epoll || bunWatch
         ? "server and client; styles pipe (default) and fifo"
-        : "none (needs the epoll reactor: Deno with --allow-ffi)",
+        : "none (needs libc through FFI: Deno with --allow-ffi, or Bun on Linux)",
     ],
     [
       "jobserver from make",
@@ -60,7 +64,10 @@ export function doctorReport(env: Record<string, string | undefined>): string {
         ? `${mf.auth.style} (${mf.source}); jx would join it`
         : "none (not running under make)",
     ],
-    ["watch", epoll ? "inotify" : "polling (no inotify without the epoll reactor)"],
+    [
+      "watch",
+      epoll || bunWatch ? "inotify" : "polling (no inotify without FFI: Deno needs --allow-ffi)",
+    ],
     [
       "make",
       make

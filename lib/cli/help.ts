@@ -33,7 +33,7 @@ Usage:
   jx clean [-f FILE] [-n] [JOB...]            remove what the jobs' writes name
   jx watch [-f FILE] [JOB...]                 run, then rerun what each change affects
   jx exec [-j N] -- COMMAND [ARG...]          run one command under a pool of N job slots
-  jx ctl ACTION [ARGS]                        control a running jx (not yet available)
+  jx ctl ACTION [ARGS]                        control a running jx run (modules, publish)
   jx init [-f FILE]                           write a starter jobs.yaml here
   jx completions bash|zsh|fish                print a shell completion script
   jx doctor                                   runtime, reactor, jobserver, make/ninja found
@@ -54,7 +54,9 @@ Examples:
 
 Runs the named jobs (default: all jobs) and everything they need. Jobs start
 as soon as what they wait for has ended, up to -j at once. After a failure no
-new job starts (use -k to keep going).
+new job starts (use -k to keep going). Modules the jobs need are started
+first and stopped at the end; a module named here stays up in the
+foreground until Ctrl-C (see docs/modules.md and jx ctl --help).
 
 ${COMMON}
 
@@ -149,6 +151,8 @@ command gets MAKEFLAGS naming the pool, so every make, gcc -flto=jobserver,
 cargo or ninja it starts shares the N slots. Exits with the command's exit
 code (128+N when a signal N killed it) and prints nothing of its own.
 SIGINT, SIGTERM and SIGHUP are passed on to the command's process group.
+Each make the command starts directly also has its own implicit slot: two
+started side by side by a shell run at most N+1 jobs (see docs/make.md).
 
 Options:
   -j, --jobs N           job slots in the pool (default: number of CPUs)
@@ -160,6 +164,32 @@ Examples:
 `,
   ctl: `Usage: jx ctl ACTION [ARGS]
 
-Not available yet in this version.
+Talks to a running jx run through its control socket: JX_CTL (set in every
+job's and module's environment), else .jx/ctl.sock beside the jobs file
+(-f FILE, or the current directory).
+
+Actions:
+  status [--json]                 every job's and module's state
+  start MODULE...                 start a stopped or failed module; waits until it is ready
+  stop [--drain] MODULE...        stop (--drain: deliver its queued messages, close its
+                                  stdin, then stop: a poison pill)
+  restart MODULE...               stop, then start
+  pause MODULE...                 SIGSTOP its process group; its messages are queued
+  resume MODULE...                SIGCONT, then the queued messages, in order
+  publish TOPIC MESSAGE...        one line, "TOPIC MESSAGE", on the stdin of every
+                                  module subscribed to TOPIC
+
+Options:
+  -f, --file FILE        the jobs file whose .jx/ holds the socket
+      --json             print the reply as JSON (status: every job and module)
+      --drain            with stop: a poison pill (queued messages first, then stop)
+
+Exit codes: 0 done, 1 refused (the reason on stderr) or no jx running there,
+2 usage error.
+
+Examples:
+  jx ctl status --json | jq '.modules[] | {name, state}'
+  jx ctl pause db && jx ctl resume db
+  jx ctl publish reload "config changed"
 `,
 };

@@ -25,7 +25,7 @@ let createReactor: typeof import("../reactor/mod.ts").createReactor;
 let createJobserver: typeof import("../jobserver/mod.ts").createJobserver;
 let joinJobserver: typeof import("../jobserver/mod.ts").joinJobserver;
 let parseMakeFlags: typeof import("../jobserver/mod.ts").parseMakeFlags;
-let withJobserverEnv: typeof import("../jobserver/mod.ts").withJobserverEnv;
+let warnMakeJobs: typeof import("../jobserver/mod.ts").warnMakeJobs;
 let ConsoleReporter: typeof import("../report/mod.ts").ConsoleReporter;
 let EventLog: typeof import("../report/mod.ts").EventLog;
 let TraceWriter: typeof import("../report/mod.ts").TraceWriter;
@@ -53,7 +53,7 @@ async function loadParts(): Promise<void> {
   ]);
   ({ findJobsFile, loadJobsFile } = graph);
   ({ createReactor } = reactor);
-  ({ createJobserver, joinJobserver, parseMakeFlags, withJobserverEnv } = jobserver);
+  ({ createJobserver, joinJobserver, parseMakeFlags, warnMakeJobs } = jobserver);
   ({ ConsoleReporter, EventLog, TraceWriter } = report);
   ({ runJobs } = scheduler);
   ({ expand, isTracked, tryLock, UpToDate } = state);
@@ -91,6 +91,17 @@ export async function main(argv: string[]): Promise<number> {
       return (await import("./completions.ts")).cmdCompletions(args);
     }
     if (args.command === "init") return (await import("./init.ts")).cmdInit(args);
+    if (args.command === "ctl") {
+      // Before loadParts(): a control request needs no YAML parser and no reactor.
+      return await (await import("../modules/ctl_cmd.ts")).cmdCtl({
+        action: args.names[0],
+        operands: args.names.slice(1),
+        json: args.json,
+        drain: args.drain,
+        baseDir: args.file ? dirname(resolve(args.file)) : process.cwd(),
+        env: process.env,
+      });
+    }
     await loadParts();
     switch (args.command) {
       case "run":
@@ -171,14 +182,14 @@ async function cmdRun(args: Args): Promise<number> {
           j.pos,
         );
       }
-      if (j.kind === "module") {
-        throw new JxInputError(
-          `modules.${j.name}: modules are not supported by this version yet`,
-          graph.file,
-          j.pos,
-        );
-      }
     }
+    // Modules, and the control socket (`jx ctl`, JX_CTL) of the run.
+    const dry = args.dryRun || js.dryRun;
+    const mods = await import("../modules/mod.ts");
+    const modules = new mods.Supervisor({
+      foreground: args.names.filter((n) => graph.byName.get(n)?.kind === "module"),
+    });
+    let ctl: { path: string; close(): Promise<void> } | undefined;
     const reporters: Reporter[] = [
       new ConsoleReporter({
         mode: args.output,
@@ -191,21 +202,31 @@ async function cmdRun(args: Args): Promise<number> {
     if (args.events) reporters.push(new EventLog(args.events));
     if (args.trace) reporters.push(new TraceWriter(args.trace));
     try {
+      if (!dry) {
+        ctl = await mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {
+          if (args.verbose) warn(`no control socket (jx ctl cannot reach this run): ${e.message}`);
+          return undefined;
+        });
+      }
+      if (pool) warnMakeJobs(selected, warn);
       const result = await runJobs(graph, selected, {
-        // Each job's MAKEFLAGS in the form its `jobserver:` key asks for.
-        reactor: pool ? withJobserverEnv(reactor, pool, selected, warn) : reactor,
+        reactor,
         jobs: js.jobs,
         slots: pool,
         jobserver: pool?.role ?? "none",
-        extraEnv: pool?.makeflags ? { MAKEFLAGS: pool.makeflags } : undefined,
+        // Each job's MAKEFLAGS in the form its `jobserver:` key asks for.
+        jobEnv: pool ? (spec, env) => pool!.jobEnv(env, spec.jobserver) : undefined,
         keepGoing: args.keepGoing || js.keepGoing,
-        dryRun: args.dryRun || js.dryRun,
+        dryRun: dry,
         state,
         force: args.force,
         reporters,
+        modules,
+        extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
       });
       return result.exit;
     } finally {
+      await ctl?.close();
       for (const r of reporters) await r.close?.();
     }
   } finally {

@@ -26,7 +26,7 @@ export async function cmdWatch(args: Args): Promise<number> {
   for (const j of selected) {
     if (j.kind === "module") {
       throw new JxInputError(
-        `modules.${j.name}: modules are not supported by this version yet`,
+        `modules.${j.name}: jx watch does not run modules yet (jx run does)`,
         graph.file,
         j.pos,
       );
@@ -45,6 +45,10 @@ export async function cmdWatch(args: Args): Promise<number> {
   if (args.events) persistent.push(new EventLog(args.events));
   if (args.trace) persistent.push(new TraceWriter(args.trace));
   const t0 = reactor.now();
+  // `jx ctl` (status, publish) reaches the cycle that runs, or ran last.
+  const { CtlServer, Supervisor } = await import("../modules/mod.ts");
+  let cycle = new Supervisor();
+  const ctl = await CtlServer.listen(baseDir, (req) => cycle.control(req)).catch(() => undefined);
   const emitAll = (e: RunEvent) => {
     for (const r of persistent) r.event(e);
   };
@@ -75,13 +79,16 @@ export async function cmdWatch(args: Args): Promise<number> {
         graph,
         verbose: args.verbose,
       });
+      cycle = new Supervisor();
       try {
         return await runJobs(graph, jobs, {
+          modules: cycle,
+          extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
           reactor,
           jobs: js.jobs ?? availableParallelism(),
           slots: js.pool,
           jobserver: js.pool?.role ?? "none",
-          extraEnv: js.pool?.makeflags ? { MAKEFLAGS: js.pool.makeflags } : undefined,
+          jobEnv: js.pool ? (spec, env) => js.pool!.jobEnv(env, spec.jobserver) : undefined,
           keepGoing: args.keepGoing || js.keepGoing,
           state,
           force: args.force && !changed.length,
@@ -110,6 +117,7 @@ export async function cmdWatch(args: Args): Promise<number> {
     await watcher.done;
   } finally {
     for (const u of unlisten) u();
+    await ctl?.close();
     for (const r of persistent) await r.close?.();
     state.close();
     reactor.close();

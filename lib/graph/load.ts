@@ -253,6 +253,10 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
         }
       }
     }
+    const when = j.when as { env?: string; os?: string; file?: string } | undefined;
+    if (when && when.env === undefined && when.os === undefined && when.file === undefined) {
+      fail(`${p}.when: give at least one of env, os, file`, `${p}.when`);
+    }
     const stop = j.stop as { signal?: string; grace?: number } | undefined;
     if (stop?.signal !== undefined && !/^(SIG)?[A-Z0-9]+$/.test(stop.signal)) {
       fail(`${p}.stop.signal: bad signal name '${stop.signal}'`, `${p}.stop.signal`);
@@ -286,6 +290,16 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
         : undefined,
       restart: j.restart as JobSpec["restart"],
       subscribe: j.subscribe as string[] | undefined,
+      maxRestarts: j.max_restarts as number | undefined,
+      when: when
+        ? {
+          env: when.env,
+          os: when.os,
+          file: when.file === undefined
+            ? undefined
+            : resolve(baseDir, sub.apply(when.file, `${p}.when.file`, true)),
+        }
+        : undefined,
       pos: at(`${p}#`) ?? { line: 1, col: 1 },
     });
   }

@@ -98,9 +98,38 @@ export const MODULE_FIELDS: Record<string, Field> = {
   },
   restart: {
     kind: { t: "string", enum: ["no", "on-failure", "always"] },
-    doc: "Restart policy.",
+    doc: "Restart policy: after an exit other than jx's own stop, start it again " +
+      "(on-failure: only after a failure), with exponential backoff.",
+  },
+  max_restarts: {
+    kind: { t: "int", min: 0 },
+    doc: "Restarts in a row before the module is failed (default 5).",
   },
   subscribe: { kind: names, doc: "Pubsub topics delivered as lines on stdin." },
+  when: {
+    kind: {
+      t: "object",
+      fields: {
+        env: {
+          kind: { t: "string" },
+          doc: "Registered only when this variable is set, non-empty.",
+        },
+        os: {
+          kind: {
+            t: "string",
+            enum: ["linux", "darwin", "windows", "freebsd", "netbsd", "openbsd", "android"],
+          },
+          doc: "Registered only on this operating system.",
+        },
+        file: {
+          kind: { t: "string" },
+          doc: "Registered only when this path exists (relative to the jobs file).",
+        },
+      },
+    },
+    doc: "Whether the module is registered at all (every key given must hold); an unregistered " +
+      "module never starts, and jobs that need it fail.",
+  },
 };
 
 /** The top-level keys. */

@@ -92,6 +92,13 @@ export interface JobSpec {
   restart?: "no" | "on-failure" | "always";
   /** Module-only: pubsub topics delivered as lines on its stdin. */
   subscribe?: string[];
+  /** Module-only: restarts in a row before it is failed. */
+  maxRestarts?: number;
+  /**
+   * Module-only: registered only when every condition given holds: `env` set
+   * and non-empty, running on `os`, the path `file` (absolute here) exists.
+   */
+  when?: { env?: string; os?: string; file?: string };
   /** Where the job's name is in the file. */
   pos: Pos;
 }

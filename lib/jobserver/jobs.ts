@@ -5,9 +5,7 @@
  *
  * @module
  */
-import type { Reactor } from "../reactor/types.ts";
 import type { JobStyle } from "./makeflags.ts";
-import type { JobserverSlots } from "./pool.ts";
 
 /** What this module needs of a job. */
 export interface JobserverJob {
@@ -96,30 +94,18 @@ export function makeJobsOption(argv: string[]): string | undefined {
 }
 
 /**
- * Wraps a reactor so that every job starts with MAKEFLAGS in the form it
- * asked for (`jobserver: pipe | fifo | none`; default: the pool's), and
- * warns once per job that runs make with its own `-j`.
+ * Warns, once per job, about jobs whose command runs make with a `-j` of its
+ * own (that make leaves the pool); jobs with `jobserver: none` are left alone.
  *
  * @example
  * ```ts
- * import { createJobserver, withJobserverEnv } from "./mod.ts";
- * import { createReactor } from "../reactor/mod.ts";
- * const inner = createReactor("epoll");
- * const pool = createJobserver(4, "pipe", inner);
- * const jobs = [{ name: "ninja", argv: ["ninja"], jobserver: "fifo" as const }];
- * const reactor = withJobserverEnv(inner, pool, jobs, console.warn);
- * // jobs spawned through `reactor` with JX_JOB=ninja get --jobserver-auth=fifo:PATH
+ * import { warnMakeJobs } from "./jobs.ts";
+ * warnMakeJobs([{ name: "lib", argv: ["/bin/sh", "-c", "make -j4"] }], console.warn);
+ * // job lib runs make with -j4, which leaves jx's job-slot pool (make: "-jN forced in submake")
  * ```
  */
-export function withJobserverEnv(
-  reactor: Reactor,
-  pool: JobserverSlots,
-  jobs: JobserverJob[],
-  warn: (message: string) => void,
-): Reactor {
-  const styles = new Map<string, JobStyle | undefined>();
+export function warnMakeJobs(jobs: JobserverJob[], warn: (message: string) => void): void {
   for (const j of jobs) {
-    styles.set(j.name, j.jobserver);
     if (j.jobserver === "none") continue;
     const option = makeJobsOption(j.argv);
     if (option) {
@@ -129,19 +115,4 @@ export function withJobserverEnv(
       );
     }
   }
-  const watch = reactor.watch;
-  return {
-    name: reactor.name,
-    now: () => reactor.now(),
-    spawn: (req) => {
-      const name = req.env.JX_JOB;
-      if (name === undefined || !styles.has(name)) return reactor.spawn(req);
-      return reactor.spawn({ ...req, env: pool.jobEnv(req.env, styles.get(name)) });
-    },
-    setTimer: (ms, cb) => reactor.setTimer(ms, cb),
-    clearTimer: (id) => reactor.clearTimer(id),
-    ...(watch ? { watch: (fd: number, cb: () => void) => watch.call(reactor, fd, cb) } : {}),
-    onSignal: (sig, cb) => reactor.onSignal(sig, cb),
-    close: () => reactor.close(),
-  };
 }

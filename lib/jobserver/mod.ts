@@ -21,4 +21,4 @@ export {
   withAuth,
 } from "./makeflags.ts";
 export { createJobserver, type JobserverSlots, joinJobserver } from "./pool.ts";
-export { type JobserverJob, makeJobsOption, withJobserverEnv } from "./jobs.ts";
+export { type JobserverJob, makeJobsOption, warnMakeJobs } from "./jobs.ts";

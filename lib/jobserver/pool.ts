@@ -17,7 +17,7 @@
  * @module
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { C, cstr, errno, libc, strerror } from "../reactor/libc.ts";
@@ -265,7 +265,7 @@ function writeAllTo(fd: number, data: Uint8Array, what: string): void {
  * import { createReactor } from "../reactor/mod.ts";
  * const pool = createJobserver(8, "pipe", createReactor("epoll"));
  * console.log(pool.makeflags); // " -j8 --jobserver-auth=7,8"
- * console.log(pool.jobEnv({}, "fifo").MAKEFLAGS); // " -j8 --jobserver-auth=fifo:/tmp/jx-jobserver-Ab12/fifo"
+ * console.log(pool.jobEnv({}, "fifo").MAKEFLAGS); // " -j8 --jobserver-auth=fifo:/tmp/jx-jobserver-box-4242-Ab12Cd/fifo"
  * pool.finish();
  * ```
  */
@@ -276,7 +276,7 @@ export function createJobserver(
 ): JobserverSlots {
   const s = libc().symbols;
   removeStale();
-  const dir = mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`));
+  const dir = mkdtempSync(join(tmpdir(), `${PREFIX}${host()}-${process.pid}-`));
   const path = `${dir}/fifo`;
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
   if (s.mkfifo(cstr(path), 0o600) < 0) {
@@ -309,11 +309,21 @@ export function createJobserver(
 
 const PREFIX = "jx-jobserver-";
 
+/** The host name, as a file-name word: a pid is only checked on the host (container) that made it. */
+function host(): string {
+  try {
+    return hostname().replace(/[^A-Za-z0-9.]/g, "_") || "host";
+  } catch {
+    return "host"; // not permitted to ask
+  }
+}
+
 /**
- * Removes the fifo directories of jx processes that are gone (a jx killed
- * with SIGKILL cannot remove its own).
+ * Removes the fifo directories of jx processes on this host that are gone (a
+ * jx killed with SIGKILL cannot remove its own).
  */
 function removeStale(): void {
+  const mine = `${PREFIX}${host()}-`;
   let names: string[];
   try {
     names = readdirSync(tmpdir());
@@ -321,7 +331,8 @@ function removeStale(): void {
     return;
   }
   for (const name of names) {
-    const pid = Number(/^jx-jobserver-(\d+)-/.exec(name)?.[1] ?? 0);
+    if (!name.startsWith(mine)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(mine.length))?.[1] ?? 0);
     if (!pid || pid === process.pid) continue;
     try {
       process.kill(pid, 0);

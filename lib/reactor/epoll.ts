@@ -27,6 +27,8 @@ interface Child {
   exit?: ExitStatus;
   /** onExit was called. */
   reported?: boolean;
+  /** Closes jx's end of the child's stdin pipe, dropping what is queued (at exit). */
+  dropStdin?: () => void;
 }
 
 /** Reads of up to 1 MiB, from pipes enlarged to 1 MiB (fewer wakeups for a job that floods). */
@@ -53,6 +55,8 @@ export function createEpollReactor(): Reactor {
   const owners = new Map<number, Child>();
   /** Callbacks for fds watched with `watch` (the jobserver's read end). */
   const watchers = new Map<number, () => void>();
+  /** Stdin write ends with data queued, waiting to be writable (EPOLLOUT). */
+  const writers = new Map<number, () => void>();
   const byPidfd = new Map<number, Child>();
   const readBuf = new Uint8Array(READ_SIZE);
   const events = new Uint8Array(MAX_EVENTS * C.SIZEOF_EPOLL_EVENT);
@@ -69,8 +73,8 @@ export function createEpollReactor(): Reactor {
   const timers = new Map<number, ReturnType<typeof setTimeout>>();
   let nextTimer = 1;
 
-  const watchFd = (fd: number) => {
-    evView.setUint32(0, C.EPOLLIN, true);
+  const watchFd = (fd: number, events: number = C.EPOLLIN) => {
+    evView.setUint32(0, events, true);
     evView.setBigUint64(4, BigInt(fd), true);
     if (s.epoll_ctl(epfd, C.EPOLL_CTL_ADD, fd, ev) < 0) {
       throw new Error(`epoll_ctl: ${strerror(errno())}`);
@@ -124,6 +128,7 @@ export function createEpollReactor(): Reactor {
     byPidfd.delete(pidfd);
     owners.delete(pidfd);
     unwatch(pidfd);
+    c.dropStdin?.();
     if (r <= 0) {
       c.exit = { code: null, signal: null };
     } else {
@@ -148,7 +153,7 @@ export function createEpollReactor(): Reactor {
         s.read(wakefd, readBuf, 8);
         continue;
       }
-      const w = watchers.get(fd);
+      const w = watchers.get(fd) ?? writers.get(fd);
       if (w) {
         w();
         continue;
@@ -165,7 +170,7 @@ export function createEpollReactor(): Reactor {
     waiting = true;
     let failures = 0;
     try {
-      while (!closed && (owners.size > 0 || watchers.size > 0)) {
+      while (!closed && (owners.size > 0 || watchers.size > 0 || writers.size > 0)) {
         const n: number = await s.epoll_wait(epfd, events, MAX_EVENTS, -1);
         if (n < 0) {
           // errno lives on the helper thread that made the call, so it cannot
@@ -195,14 +200,18 @@ export function createEpollReactor(): Reactor {
    * goes on meanwhile and several spawns proceed at once.
    */
   const spawn = (req: SpawnRequest): ChildHandle => {
+    const stdin = req.stdin === "pipe" ? stdinPipe() : undefined;
     const pipes = new Int32Array(4);
     if (s.pipe2(pipes.subarray(0, 2), C.O_CLOEXEC) < 0) {
-      throw new Error(`pipe2: ${strerror(errno())}`);
+      const e = errno();
+      stdin?.closeBoth();
+      throw new Error(`pipe2: ${strerror(e)}`);
     }
     if (s.pipe2(pipes.subarray(2, 4), C.O_CLOEXEC) < 0) {
       const e = errno();
       s.close(pipes[0]);
       s.close(pipes[1]);
+      stdin?.closeBoth();
       throw new Error(`pipe2: ${strerror(e)}`);
     }
     const fa = new Uint8Array(C.SIZEOF_FILE_ACTIONS);
@@ -213,7 +222,8 @@ export function createEpollReactor(): Reactor {
     s.posix_spawnattr_init(attr);
     const devnull = cstr("/dev/null");
     const dir = cstr(req.cwd);
-    s.posix_spawn_file_actions_addopen(fa, 0, devnull, C.O_RDONLY, 0);
+    if (stdin) s.posix_spawn_file_actions_adddup2(fa, stdin.readEnd, 0);
+    else s.posix_spawn_file_actions_addopen(fa, 0, devnull, C.O_RDONLY, 0);
     s.posix_spawn_file_actions_adddup2(fa, pipes[1], 1);
     s.posix_spawn_file_actions_adddup2(fa, pipes[3], 2);
     s.posix_spawn_file_actions_addchdir_np(fa, dir);
@@ -242,9 +252,11 @@ export function createEpollReactor(): Reactor {
       s.posix_spawnattr_destroy(attr);
       s.close(pipes[1]);
       s.close(pipes[3]);
+      stdin?.spawned();
       if (err !== 0) {
         s.close(pipes[0]);
         s.close(pipes[2]);
+        stdin?.drop();
         const why = err === 2 ? "no such file or directory" : strerror(err);
         req.onExit({
           code: null,
@@ -260,6 +272,7 @@ export function createEpollReactor(): Reactor {
         pid,
         pidfd,
         fds: new Map([[pipes[0], "stdout"], [pipes[2], "stderr"]]),
+        dropStdin: stdin?.drop,
       };
       for (const fd of [pipes[0], pipes[2]]) {
         s.fcntl(fd, C.F_SETFL, s.fcntl(fd, C.F_GETFL, 0) | C.O_NONBLOCK);
@@ -280,6 +293,87 @@ export function createEpollReactor(): Reactor {
         return pid;
       },
       kill: (sig) => pid ? killGroup(pid, sig) : pendingSignals.push(sig),
+      write: (data) => stdin?.write(data),
+      closeStdin: () => stdin?.close(),
+    };
+  };
+
+  /**
+   * A child's stdin: a pipe whose read end becomes its fd 0 and whose write
+   * end jx keeps, non-blocking. Writes go straight into the pipe; what it
+   * cannot take is queued and flushed when epoll says the fd is writable.
+   */
+  const stdinPipe = () => {
+    const p = new Int32Array(2);
+    if (s.pipe2(p, C.O_CLOEXEC) < 0) throw new Error(`pipe2: ${strerror(errno())}`);
+    let readEnd = p[0];
+    let fd = p[1];
+    s.fcntl(fd, C.F_SETFL, s.fcntl(fd, C.F_GETFL, 0) | C.O_NONBLOCK);
+    const queue: Uint8Array[] = [];
+    let closing = false;
+    const enc = new TextEncoder();
+    /** Forgets the write end: closes it, drops the queue. */
+    const drop = () => {
+      if (fd < 0) return;
+      if (writers.delete(fd)) s.epoll_ctl(epfd, C.EPOLL_CTL_DEL, fd, ev);
+      s.close(fd);
+      fd = -1;
+      queue.length = 0;
+    };
+    /** Writes what is queued; false when the pipe is full (or gone). */
+    const flush = (): boolean => {
+      while (queue.length && fd >= 0) {
+        const head = queue[0];
+        const n = Number(s.write(fd, head, head.length));
+        if (n >= 0) {
+          if (n === head.length) queue.shift();
+          else queue[0] = head.subarray(n);
+          continue;
+        }
+        const e = errno();
+        if (e === C.EINTR) continue;
+        if (e === C.EAGAIN) return false;
+        drop(); // EPIPE: the child closed its stdin
+        return false;
+      }
+      return true;
+    };
+    const settle = () => {
+      if (fd < 0) return;
+      if (flush()) {
+        if (writers.delete(fd)) s.epoll_ctl(epfd, C.EPOLL_CTL_DEL, fd, ev);
+        if (closing) drop();
+      } else if (fd >= 0 && !writers.has(fd)) {
+        writers.set(fd, settle);
+        watchFd(fd, C.EPOLLOUT);
+        loop();
+      }
+    };
+    return {
+      get readEnd() {
+        return readEnd;
+      },
+      /** The child has its copy (or the spawn failed): close ours. */
+      spawned() {
+        if (readEnd >= 0) s.close(readEnd);
+        readEnd = -1;
+      },
+      closeBoth() {
+        this.spawned();
+        drop();
+      },
+      drop,
+      write(data: Uint8Array | string) {
+        if (fd < 0 || closing) return;
+        const bytes = typeof data === "string" ? enc.encode(data) : data.slice();
+        if (!bytes.length) return;
+        queue.push(bytes);
+        if (queue.length === 1) settle();
+      },
+      close() {
+        closing = true;
+        if (!queue.length) drop();
+      },
     };
   };
 

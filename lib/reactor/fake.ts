@@ -58,6 +58,10 @@ export interface FakeRecord {
   status?: ExitStatus;
   /** Signals sent to its group, with virtual times. */
   signals: { at: number; signal: string }[];
+  /** What was written to its stdin (spawned with `stdin: "pipe"`), as text, in order. */
+  stdin: string[];
+  /** Its stdin was closed. */
+  stdinClosed?: boolean;
 }
 
 interface Event {
@@ -106,7 +110,14 @@ export class FakeReactor implements Reactor {
   spawn(req: SpawnRequest): ChildHandle {
     const s = this.script(req);
     const pid = this.nextPid++;
-    const rec: FakeRecord = { pid, argv: req.argv, env: req.env, start: this.clock, signals: [] };
+    const rec: FakeRecord = {
+      pid,
+      argv: req.argv,
+      env: req.env,
+      start: this.clock,
+      signals: [],
+      stdin: [],
+    };
     this.records.push(rec);
     const enc = new TextEncoder();
     let ended = false;
@@ -121,7 +132,7 @@ export class FakeReactor implements Reactor {
     };
     if (s.startError) {
       this.at(this.clock, () => finish({ code: null, signal: null, error: s.startError }));
-      return { pid: 0, kill() {} };
+      return { pid: 0, kill() {}, write() {}, closeStdin() {} };
     }
     req.onStart?.(pid);
     this.at(this.clock, () => {
@@ -134,9 +145,18 @@ export class FakeReactor implements Reactor {
       kill: (signal: string) => {
         if (ended) return;
         rec.signals.push({ at: this.clock, signal });
+        // Job control and ignored signals do not end it.
+        if (signal === "SIGSTOP" || signal === "SIGCONT") return;
         if (signal === "SIGKILL" || !(s.ignores ?? []).includes(signal)) {
           this.at(this.clock, () => finish({ code: null, signal }));
         }
+      },
+      write: (data: Uint8Array | string) => {
+        if (ended || rec.stdinClosed || req.stdin !== "pipe") return;
+        rec.stdin.push(typeof data === "string" ? data : new TextDecoder().decode(data));
+      },
+      closeStdin: () => {
+        if (req.stdin === "pipe") rec.stdinClosed = true;
       },
     };
   }

@@ -1,11 +1,13 @@
 /**
- * The libc calls of the epoll reactor, bound through Deno's FFI. Loaded
- * lazily: only `--reactor epoll` (or `auto` where it is permitted) pays for it.
+ * The libc calls of the epoll reactor, the jobserver and inotify, bound
+ * through Deno's FFI, or on Bun through `bun:ffi` (libc_bun.ts). Loaded
+ * lazily: only what uses it pays for it.
  *
  * Sizes and offsets are glibc x86_64 (see ../shared/FACTS.md).
  *
  * @module
  */
+import { addressOf, dlopenBun, readCString, readI32 } from "./libc_bun.ts";
 
 /** The symbols used, with their C signatures. */
 const SYMBOLS = {
@@ -66,7 +68,10 @@ const SYMBOLS = {
 export const C = {
   EPOLL_CTL_ADD: 1,
   EPOLL_CTL_DEL: 2,
+  EPOLL_CTL_MOD: 3,
+  EPOLLONESHOT: 0x40000000,
   EPOLLIN: 0x001,
+  EPOLLOUT: 0x004,
   EPOLLHUP: 0x010,
   EPOLLERR: 0x008,
   O_RDONLY: 0,
@@ -93,6 +98,7 @@ export const C = {
   CLD_KILLED: 2,
   CLD_DUMPED: 3,
   EAGAIN: 11,
+  EPIPE: 32,
   EINTR: 4,
   SIZEOF_FILE_ACTIONS: 80,
   SIZEOF_SPAWNATTR: 336,
@@ -111,6 +117,8 @@ let lib: Libc | undefined;
 export function libc(): Libc {
   if (lib) return lib;
   // deno-lint-ignore no-explicit-any
+  if ((globalThis as any).Bun) return lib = dlopenBun("libc.so.6", SYMBOLS) as Libc;
+  // deno-lint-ignore no-explicit-any
   const D = (globalThis as any).Deno;
   if (!D?.dlopen) throw new Error("FFI is not available in this runtime");
   lib = D.dlopen("libc.so.6", SYMBOLS) as Libc;
@@ -122,14 +130,15 @@ export function errno(): number {
   // deno-lint-ignore no-explicit-any
   const D = (globalThis as any).Deno;
   const p = libc().symbols.__errno_location();
-  return new D.UnsafePointerView(p).getInt32(0);
+  return D ? new D.UnsafePointerView(p).getInt32(0) : readI32(p);
 }
 
 /** The message of an errno value. */
 export function strerror(code: number): string {
   // deno-lint-ignore no-explicit-any
   const D = (globalThis as any).Deno;
-  return D.UnsafePointerView.getCString(libc().symbols.strerror(code));
+  const p = libc().symbols.strerror(code);
+  return D ? D.UnsafePointerView.getCString(p) : readCString(p);
 }
 
 const enc = new TextEncoder();
@@ -146,6 +155,8 @@ export function cstrArray(items: string[]): { ptrs: BigUint64Array; keep: Uint8A
   const D = (globalThis as any).Deno;
   const keep = items.map(cstr);
   const ptrs = new BigUint64Array(items.length + 1);
-  keep.forEach((b, i) => ptrs[i] = BigInt(D.UnsafePointer.value(D.UnsafePointer.of(b))));
+  keep.forEach((b, i) =>
+    ptrs[i] = D ? BigInt(D.UnsafePointer.value(D.UnsafePointer.of(b))) : addressOf(b)
+  );
   return { ptrs, keep };
 }

@@ -25,6 +25,7 @@ export type {
 } from "./types.ts";
 export { createPortableReactor, killGroup, signalName } from "./portable.ts";
 export { createEpollReactor } from "./epoll.ts";
+export { bunWatchAvailable } from "./bun_watcher.ts";
 export { FakeReactor, type FakeRecord, type FakeScript } from "./fake.ts";
 
 /**

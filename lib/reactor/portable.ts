@@ -8,6 +8,8 @@
 import { statSync } from "node:fs";
 import process from "node:process";
 import { bun, deno, isBun } from "../runtime/mod.ts";
+import { bunWatchAvailable, createBunWatcher } from "./bun_watcher.ts";
+import { jobserverFds } from "./bun_fds.ts";
 import type {
   ChildHandle,
   ExitStatus,
@@ -112,7 +114,7 @@ function spawnDeno(req: SpawnRequest): ChildHandle {
       cwd: req.cwd,
       env: req.env,
       clearEnv: true,
-      stdin: "null",
+      stdin: req.stdin === "pipe" ? "piped" : "null",
       stdout: "piped",
       stderr: "piped",
       detached: !SETSID,
@@ -129,19 +131,53 @@ function spawnDeno(req: SpawnRequest): ChildHandle {
   ]).then(([, , st]: [unknown, unknown, { code: number; signal: string | null }]) => {
     req.onExit({ code: st.signal ? null : st.code, signal: signalName(st.signal) });
   }, (e: unknown) => req.onExit({ code: null, signal: null, error: String(e) }));
-  return { pid, kill: (sig) => killGroup(pid, sig) };
+  return {
+    pid,
+    kill: (sig) => killGroup(pid, sig),
+    ...denoStdin(req.stdin === "pipe" ? child.stdin : null),
+  };
+}
+
+/** Writing to a Deno child's piped stdin: the stream keeps the order; errors drop the rest. */
+function denoStdin(
+  stream: WritableStream<Uint8Array> | null | undefined,
+): Pick<ChildHandle, "write" | "closeStdin"> {
+  if (!stream) return { write() {}, closeStdin() {} };
+  const writer = stream.getWriter();
+  const enc = new TextEncoder();
+  let broken = false;
+  let closing = false;
+  const fail = () => {
+    broken = true;
+  };
+  return {
+    write(data) {
+      if (broken || closing) return;
+      const bytes = typeof data === "string" ? enc.encode(data) : data.slice();
+      if (bytes.length) writer.write(bytes).catch(fail);
+    },
+    closeStdin() {
+      if (closing) return;
+      closing = true;
+      writer.close().catch(fail);
+    },
+  };
 }
 
 function spawnBun(req: SpawnRequest): ChildHandle {
   let child;
+  // Bun closes every fd a child is not given: a jobserver pipe named in MAKEFLAGS goes at 3, 4.
+  const pass = jobserverFds(req.env);
+  const stdin = req.stdin === "pipe" ? "pipe" : "ignore";
   try {
     child = bun().spawn({
       cmd: req.argv,
       cwd: req.cwd,
-      env: req.env,
-      stdin: "ignore",
+      env: pass?.env ?? req.env,
+      stdin,
       stdout: "pipe",
       stderr: "pipe",
+      ...(pass ? { stdio: [stdin, "pipe", "pipe", ...pass.fds] } : {}),
       detached: true,
     });
   } catch (e) {
@@ -157,7 +193,37 @@ function spawnBun(req: SpawnRequest): ChildHandle {
     const sig = signalName(child.signalCode);
     req.onExit({ code: sig ? null : child.exitCode, signal: sig });
   }, (e: unknown) => req.onExit({ code: null, signal: null, error: String(e) }));
-  return { pid, kill: (sig) => killGroup(pid, sig) };
+  return { pid, kill: (sig) => killGroup(pid, sig), ...bunStdin(child.stdin) };
+}
+
+/** Writing to a Bun child's piped stdin (a FileSink, which buffers and never blocks). */
+// deno-lint-ignore no-explicit-any
+function bunStdin(sink: any): Pick<ChildHandle, "write" | "closeStdin"> {
+  if (!sink || typeof sink.write !== "function") return { write() {}, closeStdin() {} };
+  let done = false;
+  const guard = (fn: () => unknown) => {
+    try {
+      const r = fn();
+      // flush() and end() may return a promise that rejects on a closed pipe.
+      if (r && typeof (r as Promise<unknown>).catch === "function") {
+        (r as Promise<unknown>).catch(() => done = true);
+      }
+    } catch {
+      done = true;
+    }
+  };
+  return {
+    write(data) {
+      if (done) return;
+      guard(() => sink.write(data));
+      guard(() => sink.flush());
+    },
+    closeStdin() {
+      if (done) return;
+      done = true;
+      guard(() => sink.end());
+    },
+  };
 }
 
 function failedStart(req: SpawnRequest, e: unknown): ChildHandle {
@@ -168,7 +234,7 @@ function failedStart(req: SpawnRequest, e: unknown): ChildHandle {
   }
   const status: ExitStatus = { code: null, signal: null, error: msg };
   queueMicrotask(() => req.onExit(status));
-  return { pid: 0, kill: () => {} };
+  return { pid: 0, kill: () => {}, write: () => {}, closeStdin: () => {} };
 }
 
 /**
@@ -185,10 +251,14 @@ export function createPortableReactor(): Reactor {
   const spawn = isBun ? spawnBun : spawnDeno;
   const timers = new Map<number, ReturnType<typeof setTimeout>>();
   let nextTimer = 1;
+  // On Bun, fd readiness (the jobserver, inotify) through an epoll set waited on in a Worker;
+  // Deno has the epoll reactor for that.
+  const watcher = isBun && bunWatchAvailable() ? createBunWatcher() : undefined;
   return {
     name: "portable",
     now: () => performance.now(),
     spawn,
+    ...(watcher ? { watch: watcher.watch } : {}),
     setTimer(ms, cb) {
       const id = nextTimer++;
       timers.set(
@@ -216,6 +286,7 @@ export function createPortableReactor(): Reactor {
     close() {
       for (const t of timers.values()) clearTimeout(t);
       timers.clear();
+      watcher?.close();
     },
   };
 }

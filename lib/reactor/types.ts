@@ -71,6 +71,11 @@ export interface SpawnRequest {
   /** The complete environment of the child. */
   env: Record<string, string>;
   /**
+   * The child's stdin: `/dev/null` (the default), or `"pipe"`: a pipe whose
+   * write end jx keeps, written through `ChildHandle.write`.
+   */
+  stdin?: "null" | "pipe";
+  /**
    * Called once the process exists, with its pid, before any output. A
    * backend may call it during `spawn` or later; never when the start failed.
    */
@@ -106,6 +111,15 @@ export interface ChildHandle {
   readonly pid: number;
   /** Sends a signal to the child's whole process group; no error if it is gone. */
   kill(signal: string): void;
+  /**
+   * Writes to the child's stdin (spawned with `stdin: "pipe"`), in order,
+   * without ever blocking: what the pipe cannot take now is queued and
+   * written when it can. Data written after the child closed its stdin or
+   * exited is dropped. Present on every backend; a no-op without a pipe.
+   */
+  write?(data: Uint8Array | string): void;
+  /** Closes the child's stdin once what was written has gone (the child reads end of file). */
+  closeStdin?(): void;
 }
 
 /**
@@ -154,7 +168,7 @@ export interface Reactor {
   /**
    * Calls `cb` whenever `fd` (a raw OS fd, non-blocking) is readable, until
    * the returned function is called. Only backends with raw fds have it
-   * (epoll); the jobserver needs it.
+   * (epoll; portable on Bun, through a Worker); the jobserver and inotify need it.
    */
   watch?(fd: number, cb: () => void): () => void;
   /** Listens for a signal to jx itself; returns the function that stops listening. */

@@ -93,6 +93,8 @@ export class ConsoleReporter implements Reporter {
   private jobs = new Map<string, JobView>();
   private running = new Set<string>();
   private ended: Ended[] = [];
+  /** Modules that ended failed, with why. */
+  private moduleFailures: { module: string; reason: string }[] = [];
   private skipped: { job: string; reason: string; because?: string }[] = [];
   private total = 0;
   private finished = 0;
@@ -136,6 +138,9 @@ export class ConsoleReporter implements Reporter {
         return this.drawStatus(e.t);
       case "job.end":
         this.jobEnd(e);
+        break;
+      case "module.state":
+        this.moduleState(e);
         break;
       case "job.skip":
         this.finished++;
@@ -227,6 +232,55 @@ export class ConsoleReporter implements Reporter {
     v.buffer.dispose();
   }
 
+  /**
+   * A module's state change. Its output is kept like a job's and printed
+   * when it stops or fails (buffered), or streamed as it comes (stream).
+   */
+  private moduleState(e: Extract<RunEvent, { type: "module.state" }>): void {
+    const name = e.module;
+    const dim = (s: string) => this.c("2", s);
+    if (e.state === "starting") {
+      if (!this.jobs.has(name)) this.jobs.set(name, newView());
+      if (this.o.verbose) this.out(2, dim(`jx: start module ${name} (pid ${e.pid})\n`));
+      return;
+    }
+    if (e.state !== "stopped" && e.state !== "failed") {
+      if (this.o.verbose) this.out(2, dim(`jx: module ${name} ${e.state}\n`));
+      return;
+    }
+    const v = this.jobs.get(name);
+    if (e.restarting) {
+      // Only the last attempt's output is shown; say why it restarts.
+      v?.buffer.dispose();
+      const why = e.reason ? `${e.reason}, ` : "";
+      this.out(2, this.c("33", `jx: module ${name}: ${why}restarting in ${e.backoff_ms}ms\n`));
+      return;
+    }
+    this.jobs.delete(name);
+    const failed = e.state === "failed";
+    if (failed) this.moduleFailures.push({ module: name, reason: e.reason ?? "failed" });
+    if (this.o.mode === "stream") {
+      for (const s of ["stdout", "stderr"] as const) {
+        if (v?.partial[s].length) {
+          const prefix = enc.encode(this.c("36", `[${name}]`) + " ");
+          this.out(s === "stdout" ? 1 : 2, concatBytes([prefix, ...v.partial[s], NEWLINE]));
+        }
+      }
+      if (failed) {
+        this.out(2, `${this.c("36", `[${name}]`)} ${this.c("31", `FAILED (${e.reason})`)}\n`);
+      }
+    } else if (v && (failed || (this.o.mode === "buffered" && v.buffer.size > 0))) {
+      const head = failed
+        ? this.c("1;31", `── module ${name}: FAILED (${e.reason})`)
+        : this.c("1", `── module ${name}`) + dim(" (stopped)");
+      this.out(1, head + "\n");
+      const last = v.buffer.lastByte;
+      v.buffer.drain((bytes) => this.write(1, bytes));
+      if (last >= 0 && last !== 10) this.write(1, "\n");
+    }
+    v?.buffer.dispose();
+  }
+
   /** A job's status in words: `FAILED (exit 3, 1.2s)`. */
   private describe(
     e: {
@@ -293,6 +347,14 @@ export class ConsoleReporter implements Reporter {
     for (const s of this.skipped) {
       const key = s.reason === "up-to-date" ? "up to date" : `skipped (${s.reason})`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    for (const m of this.moduleFailures) {
+      lines.push(this.c("31", `  ✗ module ${m.module}: ${m.reason}`));
+      for (const s of this.skipped) {
+        if (s.because === m.module && s.reason === "dependency-failed") {
+          lines.push(this.c("2", `      skipped ${s.job}: depends on ${m.module}`));
+        }
+      }
     }
     const failures = this.ended.filter((j) => j.status !== "ok" && !j.condition);
     // Root causes in the order they ended, each followed by what it cancelled.

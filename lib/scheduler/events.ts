@@ -30,7 +30,21 @@ export type JobStatus = "ok" | "failed" | "timeout" | "cancelled";
 export type SkipReason = "up-to-date" | "condition" | "dependency-failed" | "dry-run" | "cancelled";
 
 /**
- * One event; `t` is milliseconds since the run started.
+ * A module's state: `idle` (registered, not started), `starting` (spawned,
+ * its `ready` check not passed yet), `running`, `paused` (SIGSTOP, messages
+ * queued), `stopped` (ended by jx, or exited 0), `failed`.
+ *
+ * @example
+ * ```ts
+ * import type { ModuleState } from "./events.ts";
+ * const up = (s: ModuleState) => s === "running" || s === "paused";
+ * ```
+ */
+export type ModuleState = "idle" | "starting" | "running" | "paused" | "stopped" | "failed";
+
+/**
+ * One event; `t` is milliseconds since the run started. A module's output
+ * comes as `job.output` with the module's name in `job`.
  *
  * @example
  * ```ts
@@ -84,6 +98,25 @@ export type RunEvent =
     status: "ok" | "failed" | "interrupted";
     exit: number;
     ms: number;
+  }
+  | {
+    type: "module.state";
+    t: number;
+    module: string;
+    state: ModuleState;
+    /** `starting`: the process id (0 when it could not start). */
+    pid?: number;
+    /** `starting`: 1, then 2... after restarts. */
+    attempt?: number;
+    /** `stopped`/`failed`: its exit code, or null. */
+    exit?: number | null;
+    /** `stopped`/`failed`: the signal that ended it, or null. */
+    signal?: string | null;
+    /** `failed`: why, in words. */
+    reason?: string;
+    /** `failed`: it will be started again after `backoff_ms`. */
+    restarting?: boolean;
+    backoff_ms?: number;
   }
   | {
     type: "watch.change";

@@ -12,8 +12,15 @@
  *
  * @module
  */
-export type { JobStatus, Reporter, RunEvent, SkipReason } from "./events.ts";
+export type { JobStatus, ModuleState, Reporter, RunEvent, SkipReason } from "./events.ts";
 export { type Outcome, Plan, type Skipped } from "./plan.ts";
-export { newRunId, runJobs, type RunOptions, type RunResult } from "./run.ts";
+export {
+  type ModuleHost,
+  type ModuleRun,
+  newRunId,
+  runJobs,
+  type RunOptions,
+  type RunResult,
+} from "./run.ts";
 export { LocalSlots, Pools, type Slots } from "./slots.ts";
 export { MinHeap } from "./heap.ts";

@@ -86,6 +86,8 @@ export class Plan {
   private nodes = new Map<string, Node>();
   private byIndex: Node[] = [];
   private ready = new MinHeap();
+  /** Ready modules: they hold no job slots, so they are offered first and never wait for one. */
+  private readyModules = new MinHeap();
   private unresolved: number;
   /** Jobs named by some `if`/`unless`. */
   readonly conditionJobs: Set<string> = new Set();
@@ -133,6 +135,11 @@ export class Plan {
    * refuses stay ready. Stops early when `tryStart` returns `"full"`.
    */
   offerReady(tryStart: (spec: JobSpec) => "started" | "blocked" | "full"): void {
+    const waitingModules: number[] = [];
+    for (let i = this.readyModules.pop(); i !== undefined; i = this.readyModules.pop()) {
+      if (tryStart(this.byIndex[i].spec) !== "started") waitingModules.push(i);
+    }
+    for (const i of waitingModules) this.readyModules.push(i);
     const blocked: number[] = [];
     for (let i = this.ready.pop(); i !== undefined; i = this.ready.pop()) {
       const n = this.byIndex[i];
@@ -141,15 +148,23 @@ export class Plan {
       blocked.push(i);
       if (r === "full") break;
     }
-    for (const i of blocked) this.ready.push(i);
+    // A job resolved during the loop may have stopped the plan (a job that
+    // fails without starting): what was refused is then skipped, not kept.
+    for (const i of blocked) {
+      if (this.stopping) this.skipFree(this.byIndex[i]);
+      else this.ready.push(i);
+    }
   }
 
   /** The first ready job in file order, without removing it. */
   nextReady(): JobSpec | undefined {
-    const i = this.ready.pop();
-    if (i === undefined) return undefined;
-    this.ready.push(i);
-    return this.byIndex[i].spec;
+    for (const heap of [this.ready, this.readyModules]) {
+      const i = heap.pop();
+      if (i === undefined) continue;
+      heap.push(i);
+      return this.byIndex[i].spec;
+    }
+    return undefined;
   }
 
   /** Marks a ready job as running (it must have been taken from `offerReady`). */
@@ -175,6 +190,9 @@ export class Plan {
     this.stopping ??= why;
     const free: number[] = [];
     for (let i = this.ready.pop(); i !== undefined; i = this.ready.pop()) free.push(i);
+    for (let i = this.readyModules.pop(); i !== undefined; i = this.readyModules.pop()) {
+      free.push(i);
+    }
     for (const i of free) this.skipFree(this.byIndex[i]);
   }
 
@@ -240,7 +258,7 @@ export class Plan {
   private becameFree(n: Node): void {
     if (n.mark || this.stopping) return this.skipFree(n);
     n.state = "ready";
-    this.ready.push(n.spec.index);
+    (n.spec.kind === "module" ? this.readyModules : this.ready).push(n.spec.index);
   }
 
   /** Resolves a freed job as skipped, with the reason it was marked with. */

@@ -43,6 +43,8 @@ export interface RunOptions {
   baseEnv?: Record<string, string>;
   /** Added to every job's environment, after the job's own `env`. */
   extraEnv?: Record<string, string>;
+  /** The last word on a job's environment (the jobserver gives each job MAKEFLAGS in its style). */
+  jobEnv?: (spec: JobSpec, env: Record<string, string>) => Record<string, string>;
   /** `JX_RUN_ID`; generated when absent. */
   runId?: string;
   /** Up-to-date state: jobs it finds up to date are skipped; successes are recorded. */
@@ -56,6 +58,11 @@ export interface RunOptions {
   handleSignals?: boolean;
   /** The time events count from (default: now); `jx watch` keeps one clock for its cycles. */
   t0?: number;
+  /**
+   * Runs the selected modules (`Supervisor` from lib/modules). Required when
+   * the selection holds a module, except with `dryRun`.
+   */
+  modules?: ModuleHost;
   /**
    * Filled in by `runJobs`: `stop(signal)` ends the run as a signal would
    * (running jobs get SIGTERM then SIGKILL after their grace, the rest is
@@ -87,6 +94,74 @@ export interface RunResult {
   results: Map<string, { status: JobStatus | "skipped"; reason?: string; because?: string }>;
   /** Wall time of the run, in milliseconds. */
   ms: number;
+}
+
+/**
+ * What `runJobs` gives a `ModuleHost` when a run starts.
+ *
+ * @example
+ * ```ts
+ * import type { ModuleRun } from "./run.ts";
+ * const say = (run: ModuleRun) =>
+ *   run.emit({ type: "module.state", t: run.t(), module: "db", state: "idle" });
+ * ```
+ */
+export interface ModuleRun {
+  /** The graph of the run. */
+  graph: Graph;
+  /** The selected jobs and modules. */
+  selected: JobSpec[];
+  /** The run's event loop. */
+  reactor: Reactor;
+  /** Sends an event to the run's reporters. */
+  emit(e: RunEvent): void;
+  /** Milliseconds since the run started, for events. */
+  t(): number;
+  /** The environment a job or module starts with. */
+  env(spec: JobSpec): Record<string, string>;
+}
+
+/**
+ * What runs a selection's modules for `runJobs` (the `Supervisor` of
+ * lib/modules). It receives every event of the run, as a reporter does.
+ *
+ * @example
+ * ```ts
+ * import type { ModuleHost } from "./run.ts";
+ * // A host that makes every module ready at once and has nothing to stop.
+ * const host: ModuleHost = {
+ *   attach() {},
+ *   notRegistered: () => undefined,
+ *   start: (_spec, resolved) => resolved("ok"),
+ *   interrupt() {},
+ *   finish: () => Promise.resolve({ failed: false }),
+ *   event() {},
+ * };
+ * ```
+ */
+export interface ModuleHost extends Reporter {
+  /** Called once, right after `run.start`. */
+  attach(run: ModuleRun): void;
+  /** Why a module is not registered (its `when:` does not hold), or undefined. */
+  notRegistered(name: string): string | undefined;
+  /**
+   * Starts a module whose needs have resolved; `resolved` is called once:
+   * `ok` when it is ready, `failed` when it never became ready, `cancelled`
+   * when the run stopped first.
+   */
+  start(spec: JobSpec, resolved: (status: JobStatus) => void): void;
+  /**
+   * The run stops starting things (after a failure, or a signal): modules
+   * still starting are cancelled, foreground modules are released. A second
+   * signal kills every module's process group at once.
+   */
+  interrupt(why: "failure" | ListenSignal): void;
+  /**
+   * The jobs are done: stop the modules in reverse dependency order (after
+   * holding foreground ones until a signal); resolves when every module
+   * process has ended, saying whether a module failed.
+   */
+  finish(status: "ok" | "failed" | "interrupted"): Promise<{ failed: boolean }>;
 }
 
 interface Running {
@@ -125,13 +200,15 @@ export function newRunId(): string {
  */
 export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Promise<RunResult> {
   const modules = selected.filter((j) => j.kind === "module");
-  if (modules.length) {
+  const host = opts.dryRun ? undefined : opts.modules;
+  if (modules.length && !host && !opts.dryRun) {
     throw new Error(
-      `modules are not supported yet (needed: ${modules.map((m) => m.name).join(", ")})`,
+      `the selection holds modules (${modules.map((m) => m.name).join(", ")}): ` +
+        "pass RunOptions.modules (a Supervisor from lib/modules)",
     );
   }
   const reactor = opts.reactor;
-  const reporters = opts.reporters ?? [];
+  const reporters = [...(opts.reporters ?? []), ...(host ? [host] : [])];
   const slots: Slots = opts.slots ?? new LocalSlots(Math.max(1, opts.jobs ?? 1));
   const pools = new Pools(graph.pools);
   const plan = new Plan(graph, selected);
@@ -159,13 +236,61 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     }
   };
 
-  const envFor = (spec: JobSpec): Record<string, string> => ({
-    ...baseEnv,
-    ...spec.env,
-    ...opts.extraEnv,
-    JX_JOB: spec.name,
-    JX_RUN_ID: runId,
-  });
+  const envFor = (spec: JobSpec): Record<string, string> => {
+    const env = { ...baseEnv, ...spec.env, ...opts.extraEnv, JX_JOB: spec.name, JX_RUN_ID: runId };
+    return opts.jobEnv ? opts.jobEnv(spec, env) : env;
+  };
+
+  /** Fails a job that needs a module `when:` left unregistered, without starting it. */
+  const failUnregistered = (spec: JobSpec): boolean => {
+    const why = spec.needs.map((n) => host?.notRegistered(n)).find((w) => w);
+    if (!why) return false;
+    plan.start(spec.name);
+    emit({ type: "job.start", t: t(), job: spec.name, pid: 0, attempt: 1 });
+    emit({
+      type: "job.end",
+      t: t(),
+      job: spec.name,
+      status: "failed",
+      exit: null,
+      signal: null,
+      ms: 0,
+      attempt: 1,
+      error: why,
+    });
+    results.set(spec.name, { status: "failed" });
+    plan.finish(spec.name, "failed");
+    if (plan.failureCounts(spec.name)) {
+      failures++;
+      if (!opts.keepGoing) stopOnFailure();
+    }
+    return true;
+  };
+
+  const stopOnFailure = () => {
+    plan.stop("failure");
+    host?.interrupt("failure");
+  };
+
+  /** Starts a module through the host; it holds no job slot. */
+  const startModule = (spec: JobSpec) => {
+    if (host!.notRegistered(spec.name)) {
+      plan.skipReady(spec.name, "condition");
+      flushSkips(); // before its dependents start
+      return;
+    }
+    plan.start(spec.name);
+    host!.start(spec, (status) => {
+      if (finished) return;
+      results.set(spec.name, { status });
+      plan.finish(spec.name, status);
+      if (status === "failed" && plan.failureCounts(spec.name)) {
+        failures++;
+        if (!opts.keepGoing) stopOnFailure();
+      }
+      pump();
+    });
+  };
 
   const startAttempt = (spec: JobSpec, attempt: number) => {
     const r: Running = { spec, handle: NO_HANDLE, attempt, start: reactor.now(), timedOut: false };
@@ -242,7 +367,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     plan.finish(spec.name, status);
     if (status !== "ok" && status !== "cancelled" && plan.failureCounts(spec.name)) {
       failures++;
-      if (!opts.keepGoing) plan.stop("failure");
+      if (!opts.keepGoing) stopOnFailure();
     }
     pump();
   };
@@ -261,6 +386,11 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
   };
 
   const tryStart = (spec: JobSpec): "started" | "blocked" | "full" => {
+    if (spec.kind === "module") {
+      startModule(spec);
+      return "started";
+    }
+    if (host && failUnregistered(spec)) return "started";
     if (skipIfUpToDate(spec)) return "started";
     // When even one slot cannot be had, no other job can start either.
     if (!slots.tryTake(spec.tokens)) return spec.tokens === 1 ? "full" : "blocked";
@@ -291,10 +421,12 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
   const onSignal = (sig: ListenSignal) => {
     if (interrupted) {
       for (const r of running.values()) r.handle.kill("SIGKILL");
+      host?.interrupt(sig);
       return;
     }
     interrupted = sig;
     plan.stop("interrupt");
+    host?.interrupt(sig);
     // SIGTERM, whatever jx received: a shell's background jobs ignore SIGINT.
     for (const r of running.values()) terminate(r, "SIGTERM");
     pump();
@@ -309,6 +441,16 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
   const finish = () => {
     finished = true;
     slots.onAvailable = undefined;
+    if (!host) return end();
+    // Modules are stopped (or held in the foreground) once the jobs are done.
+    const status = interrupted ? "interrupted" : failures ? "failed" : "ok";
+    host.finish(status).catch(() => ({ failed: true })).then(({ failed }) => {
+      if (failed) failures++;
+      end();
+    });
+  };
+
+  const end = () => {
     for (const u of unlisten) u();
     const exit = interrupted ? SIGNAL_EXIT[interrupted] : failures ? 1 : 0;
     const status = interrupted ? "interrupted" : failures ? "failed" : "ok";
@@ -321,10 +463,11 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
   emit({
     type: "run.start",
     t: t(),
-    jobs: plan.size,
+    jobs: plan.size - modules.length,
     slots: slots.limit,
     jobserver: opts.jobserver ?? "none",
   });
+  host?.attach({ graph, selected, reactor, emit, t, env: envFor });
   pump();
   return done;
 }

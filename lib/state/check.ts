@@ -98,7 +98,7 @@ export class UpToDate {
     for (const p of Object.keys(old.inputs)) {
       if (!(p in inputs) && old.inputs[p]) reasons.push(`input ${p} no longer matches reads`);
     }
-    const outMap = expandStamped(spec.writes, this.baseDir);
+    const outMap = expandStamped(spec.writes, this.baseDir, { wholeDirs: true });
     const outs = [...outMap.keys()];
     for (const [p, now] of outMap) {
       const was = old.outputs[p];
@@ -122,7 +122,9 @@ export class UpToDate {
       return s;
     };
     const outputs: Record<string, FileStamp | null> = {};
-    for (const [p, st] of expandStamped(spec.writes, this.baseDir)) outputs[p] = fill(p, st);
+    for (const [p, st] of expandStamped(spec.writes, this.baseDir, { wholeDirs: true })) {
+      outputs[p] = st === null || st[3] ? st : fill(p, st);
+    }
     this.store.put({ job: spec.name, fp: staticFingerprint(spec), inputs, outputs });
   }
 

@@ -69,6 +69,12 @@ function statPath(path: string): Stat | null {
   }
 }
 
+/**
+ * The stamp of a directory named in `writes`: only its existence counts (the
+ * files other jobs write into it are theirs).
+ */
+export const DIRECTORY: FileStamp = [-1, 0, 0, "directory"];
+
 const toStamp = (st: Stat | null): FileStamp | null =>
   st?.file ? [st.size, st.mtimeMs, st.ino] : null;
 
@@ -76,14 +82,20 @@ const toStamp = (st: Stat | null): FileStamp | null =>
  * The files that `patterns` name under `baseDir`, with their stamps, sorted
  * by path; `@names` are ignored. A plain path that does not exist is kept
  * (stamp null) so that its appearance counts as a change. One stat per path.
+ * A directory is walked, or with `wholeDirs` (for `writes`) stands as itself.
  */
-export function expandStamped(patterns: string[], baseDir: string): Map<string, FileStamp | null> {
+export function expandStamped(
+  patterns: string[],
+  baseDir: string,
+  opts: { wholeDirs?: boolean } = {},
+): Map<string, FileStamp | null> {
   const out = new Map<string, FileStamp | null>();
   for (const p of patterns) {
     if (p[0] === "@") continue;
     if (!isGlob(p)) {
       const st = statPath(join(baseDir, p));
-      if (st?.dir) {
+      if (st?.dir && opts.wholeDirs) out.set(p, DIRECTORY);
+      else if (st?.dir) {
         const files: string[] = [];
         walk(baseDir, p, files);
         for (const f of files) out.set(f, stamp(baseDir, f));

@@ -59,7 +59,9 @@ export class Inotify {
     reactor: Reactor,
     private onEvents: (evs: FsEvent[]) => void,
   ) {
-    if (!reactor.watch) throw new Error("inotify needs the epoll reactor");
+    if (!reactor.watch) {
+      throw new Error("inotify needs a reactor that watches fds (epoll on Deno, portable on Bun)");
+    }
     const s = libc().symbols;
     this.fd = s.inotify_init1(IN.NONBLOCK | IN.CLOEXEC);
     if (this.fd < 0) throw new Error(`inotify_init1: ${strerror(errno())}`);

@@ -2,7 +2,8 @@
  * End-to-end on the standalone executable: `deno task compile`'s command (`bun
  * build --compile`, read from deno.json) builds it once into a temp dir, and each step runs
  * it there with a bare environment (PATH=/usr/bin:/bin, no Deno, no Bun, no
- * node_modules). Under Bun jx uses the portable reactor and no jobserver.
+ * node_modules). Under Bun jx uses the portable reactor, and its own jobserver pool
+ * (fds watched through epoll in a Worker).
  * Ordering is checked from the event log, never from wall-clock speed.
  *
  * With `JX_BINARY=PATH` (CI sets it after `deno task compile`), the test runs
@@ -113,7 +114,7 @@ jobs:
           type: "run.start",
           jobs: 4,
           slots: 2,
-          jobserver: "none",
+          jobserver: "server",
         });
         const at = (type: string, job: string) =>
           ev.find((e) => e.type === type && e.job === job)!.t;

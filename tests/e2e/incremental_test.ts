@@ -204,3 +204,17 @@ jobs:
   assert.deepEqual(await ran(dir), ["a", "report"]);
   assert.deepEqual(await ran(dir), []);
 });
+
+Deno.test("a directory in writes counts as itself: files other jobs put in it do not rerun its job", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  mkdir: { run: "mkdir -p build", writes: [build] }
+  fill: { run: "date > build/stamp.txt", writes: [build/stamp.txt] }
+`,
+  });
+  assert.deepEqual(await ran(dir), ["fill", "mkdir"]);
+  assert.deepEqual(await ran(dir), []);
+  await Deno.remove(`${dir}/build`, { recursive: true });
+  assert.deepEqual(await ran(dir), ["fill", "mkdir"]);
+});

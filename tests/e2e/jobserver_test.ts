@@ -125,6 +125,18 @@ Deno.test("jobserver server: MAKEFLAGS carries the pool; --jobserver-style fifo 
   const path = /--jobserver-auth=fifo:(\S+)\]/.exec(fifo.stdout)?.[1];
   assert.ok(path, fifo.stdout);
   await assert.rejects(Deno.stat(path!), "the fifo is removed at exit");
+  // A jx killed with SIGKILL leaves its fifo's directory; the next one removes it.
+  const tmp = `${dir}/tmp`;
+  const host = Deno.hostname().replace(/[^A-Za-z0-9.]/g, "_");
+  const gone = await new Deno.Command("true").spawn();
+  await gone.status;
+  await Deno.mkdir(`${tmp}/jx-jobserver-${host}-${gone.pid}-AbCdEf`, { recursive: true });
+  await Deno.mkdir(`${tmp}/jx-jobserver-${host}-${Deno.pid}-AbCdEf`);
+  const again = await runJx(["run", "-j2"], { cwd: dir, env: { TMPDIR: tmp } });
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual([...Deno.readDirSync(tmp)].map((e) => e.name), [
+    `jx-jobserver-${host}-${Deno.pid}-AbCdEf`,
+  ]);
   const none = await runJx(["run", "--jobserver-style", "none"], {
     cwd: dir,
     env: { MAKEFLAGS: "" },

@@ -332,5 +332,6 @@ Deno.test("jx doctor says which runtime, reactor and jobserver are in use", asyn
   const b = await runJx(["--version", "--verbose"], { runtime: "bun" });
   assert.match(b.stdout, /runtime\s+bun \d/);
   assert.match(b.stdout, /reactor \(auto\)\s+portable/);
-  assert.match(b.stdout, /watch\s+polling/);
+  assert.match(b.stdout, /jobserver\s+server and client/);
+  assert.match(b.stdout, /watch\s+inotify/);
 });

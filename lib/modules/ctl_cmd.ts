@@ -1,0 +1,102 @@
+/**
+ * `jx ctl ACTION [ARGS]`: one request to a running `jx run` over its
+ * control socket (`JX_CTL`, else `.jx/ctl.sock` beside the jobs file).
+ *
+ * @module
+ */
+import { JxInputError } from "../graph/mod.ts";
+import { writeAll } from "../runtime/mod.ts";
+import { ctlRequest, findCtlSocket } from "./ctl.ts";
+import type { CtlReply, CtlRequest, StatusEntry } from "./supervisor.ts";
+
+/** The parsed command line of `jx ctl`. */
+export interface CtlCommand {
+  /** `status`, `start`, `stop`, `restart`, `pause`, `resume`, `publish`. */
+  action?: string;
+  /** Module names, or the topic and message of `publish`. */
+  operands: string[];
+  /** `--json`: print the reply as JSON. */
+  json: boolean;
+  /** `stop --drain`: deliver the queued messages, then stop. */
+  drain: boolean;
+  /** Where `.jx/` is looked for (the jobs file's directory). */
+  baseDir: string;
+  env: Record<string, string | undefined>;
+}
+
+const USAGE = "usage: jx ctl status [--json] | start|stop|restart|pause|resume MODULE... | " +
+  "stop --drain MODULE... | publish TOPIC MESSAGE";
+
+const MODULE_ACTIONS = ["start", "stop", "restart", "pause", "resume"];
+
+/** The requests a command line stands for (usage errors throw `JxInputError`). */
+export function ctlRequests(c: CtlCommand): CtlRequest[] {
+  const a = c.action;
+  if (!a) throw new JxInputError(USAGE);
+  if (a === "status") {
+    if (c.operands.length) throw new JxInputError(`ctl status takes no arguments; ${USAGE}`);
+    return [{ action: "status" }];
+  }
+  if (a === "publish") {
+    if (c.operands.length < 2) throw new JxInputError("usage: jx ctl publish TOPIC MESSAGE");
+    const [topic, ...words] = c.operands;
+    return [{ action: "publish", topic, message: words.join(" ") }];
+  }
+  if (MODULE_ACTIONS.includes(a)) {
+    if (!c.operands.length) throw new JxInputError(`usage: jx ctl ${a} MODULE...`);
+    if (c.drain && a !== "stop") throw new JxInputError("--drain goes with ctl stop");
+    return c.operands.map((module) =>
+      a === "stop"
+        ? { action: "stop", module, drain: c.drain }
+        : { action: a as "start" | "restart" | "pause" | "resume", module }
+    );
+  }
+  throw new JxInputError(`unknown ctl action '${a}'; ${USAGE}`);
+}
+
+/** Runs `jx ctl`; returns the exit code (0 ok, 1 refused or no jx running, 2 usage). */
+export async function cmdCtl(c: CtlCommand): Promise<number> {
+  const requests = ctlRequests(c);
+  const path = findCtlSocket(c.env, c.baseDir);
+  let exit = 0;
+  for (const req of requests) {
+    let reply: CtlReply;
+    try {
+      reply = await ctlRequest(path, req);
+    } catch (e) {
+      writeAll(2, `jx: ${(e as Error).message}\n`);
+      return 1;
+    }
+    if (c.json) writeAll(1, JSON.stringify(reply, null, 2) + "\n");
+    else if (reply.ok) writeAll(1, describe(req, reply));
+    if (!reply.ok) {
+      const what = "module" in req ? ` ${req.module}` : "";
+      writeAll(2, `jx: ctl ${req.action}${what}: ${reply.error}\n`);
+      exit = 1;
+    }
+  }
+  return exit;
+}
+
+/** A reply in words. */
+function describe(req: CtlRequest, reply: CtlReply): string {
+  if (req.action === "status") {
+    const block = (title: string, items: StatusEntry[] | undefined) => {
+      if (!items?.length) return "";
+      const w = Math.max(...items.map((i) => i.name.length));
+      const rows = items.map((i) => {
+        const notes = [
+          i.pid ? `pid ${i.pid}` : "",
+          i.queued ? `${i.queued} queued` : "",
+          i.restarts ? `${i.restarts} restart${i.restarts === 1 ? "" : "s"}` : "",
+          i.reason ?? "",
+        ].filter((x) => x);
+        return `  ${i.name.padEnd(w)}  ${i.state}${notes.length ? ` (${notes.join(", ")})` : ""}`;
+      });
+      return `${title}:\n${rows.join("\n")}\n`;
+    };
+    return block("jobs", reply.jobs) + block("modules", reply.modules);
+  }
+  if (req.action === "publish") return "";
+  return `${req.module}: ${reply.state}\n`;
+}

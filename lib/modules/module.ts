@@ -1,0 +1,367 @@
+/**
+ * One module: its process (the leader of its own process group), its
+ * readiness check, its state, the queue of messages it has not been given
+ * yet, stopping (with a poison pill) and restarts with backoff.
+ *
+ * @module
+ */
+import { DEFAULT_GRACE_MS, type JobSpec } from "../graph/mod.ts";
+import { type ChildHandle, type ExitStatus, type Reactor, signalName } from "../reactor/mod.ts";
+import type { JobStatus, ModuleState, RunEvent } from "../scheduler/mod.ts";
+import { backoffMs, DEFAULT_MAX_RESTARTS, isFailure, STABLE_MS, wantsRestart } from "./backoff.ts";
+import type { Subscriber } from "./pubsub.ts";
+import { ReadyProbe } from "./ready.ts";
+
+/** What a module needs from the run it belongs to. */
+export interface ModuleHooks {
+  reactor: Reactor;
+  emit(e: RunEvent): void;
+  /** Milliseconds since the run started. */
+  t(): number;
+  /** The environment the module starts with. */
+  env(spec: JobSpec): Record<string, string>;
+  /** True once the run is shutting down: exits are not restarted. */
+  closing(): boolean;
+  /** Called after every state change. */
+  changed(m: Module): void;
+}
+
+type Extra = Omit<Extract<RunEvent, { type: "module.state" }>, "type" | "t" | "module" | "state">;
+
+/** How a process ended, in words. */
+export function describeExit(st: ExitStatus): string {
+  if (st.error) return st.error;
+  if (st.signal) return `killed by ${st.signal}`;
+  return `exit ${st.code}`;
+}
+
+/**
+ * A module of a run.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "../graph/mod.ts";
+ * import { createReactor } from "../reactor/mod.ts";
+ * import { Module } from "./module.ts";
+ * const g = parseJobsFile("modules:\n  m: { run: sleep 10, ready: { delay: 100ms } }\n", "j.yaml");
+ * const m = new Module(g.get("m"), {
+ *   reactor: createReactor("portable"),
+ *   emit: (e) => console.log(e),
+ *   t: () => 0,
+ *   env: () => ({ PATH: "/usr/bin:/bin" }),
+ *   closing: () => false,
+ *   changed() {},
+ * });
+ * m.start(); // starting, then running after 100 ms
+ * m.onSettled(() => m.stop(false)); // then stopped
+ * ```
+ */
+export class Module implements Subscriber {
+  /** The current state. */
+  state: ModuleState = "idle";
+  /** The process id while it has a process, else 0. */
+  pid = 0;
+  /** Processes started so far. */
+  attempt = 0;
+  /** Restarts in a row (reset by a start from outside, and by staying up `STABLE_MS`). */
+  restarts = 0;
+  /** Why it last failed. */
+  reason?: string;
+  /** Stopped through `jx ctl stop` (a foreground run keeps waiting for it). */
+  stoppedByUser = false;
+  private handle?: ChildHandle;
+  private alive = false;
+  private probe?: ReadyProbe;
+  private queue: string[] = [];
+  private stopping?: Promise<void>;
+  private failedReadiness = false;
+  private restartTimer?: number;
+  private graceTimer?: number;
+  private killTimer?: number;
+  private stableTimer?: number;
+  private readyWaiters: ((status: JobStatus) => void)[] = [];
+  private goneWaiters: (() => void)[] = [];
+
+  /** A module of `spec`, idle until `start()`. */
+  constructor(readonly spec: JobSpec, private h: ModuleHooks) {}
+
+  /** The module's name. */
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** Messages waiting for it (while starting or paused). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** True while it has a process, or will have one again after a backoff. */
+  get live(): boolean {
+    return this.alive || this.restartTimer !== undefined;
+  }
+
+  /** True while jx is ending its process (a stop, or a failed readiness check). */
+  get terminating(): boolean {
+    return !!this.stopping || this.failedReadiness;
+  }
+
+  /** Starts it (from idle, stopped or failed, with no process left), its restart count reset. */
+  start(): void {
+    if (this.alive) throw new Error(`module ${this.name} still has a process`);
+    this.restarts = 0;
+    this.stoppedByUser = false;
+    this.spawn();
+  }
+
+  /**
+   * Calls `cb` once the current start is settled: `ok` when running (or
+   * paused), `failed` when it never became ready, `cancelled` when stopped
+   * first. Deferred: never called during this call.
+   */
+  onSettled(cb: (status: JobStatus) => void): void {
+    const now = this.settledStatus();
+    if (now) queueMicrotask(() => cb(now));
+    else this.readyWaiters.push(cb);
+  }
+
+  /** Resolves once it has no process and no restart is pending. */
+  whenGone(): Promise<void> {
+    if (!this.live) return Promise.resolve();
+    return new Promise((r) => this.goneWaiters.push(r));
+  }
+
+  /** Receives a message line: written now when running, queued while starting or paused. */
+  deliver(line: string): void {
+    if (this.terminating) return;
+    if (this.state === "running") this.handle?.write?.(line);
+    else if (
+      this.state === "starting" || this.state === "paused" || this.restartTimer !== undefined
+    ) {
+      this.queue.push(line);
+    }
+  }
+
+  /** SIGSTOP to its process group; messages are queued until `resume`. */
+  pause(): void {
+    this.handle?.kill("SIGSTOP");
+    this.set("paused");
+  }
+
+  /** SIGCONT to its process group, then the queued messages, in order. */
+  resume(): void {
+    this.handle?.kill("SIGCONT");
+    this.set("running");
+    this.flush();
+  }
+
+  /**
+   * Stops it; resolves when its process is gone. Queued messages are
+   * discarded, unless `drain` (a poison pill): then they are written, its
+   * stdin is closed, and it has its grace period to exit by itself before
+   * the stop signal.
+   */
+  stop(drain: boolean): Promise<void> {
+    if (this.restartTimer !== undefined) {
+      this.h.reactor.clearTimer(this.restartTimer);
+      this.restartTimer = undefined;
+      this.queue = [];
+      this.set("stopped");
+      this.settle("cancelled");
+      this.gone();
+      return Promise.resolve();
+    }
+    if (!this.alive) return Promise.resolve();
+    if (this.stopping) return this.stopping;
+    if (this.failedReadiness) return this.whenGone();
+    this.stopping = this.whenGone();
+    this.probe?.cancel();
+    this.probe = undefined;
+    const grace = this.spec.stop?.graceMs ?? DEFAULT_GRACE_MS;
+    if (drain && this.spec.subscribe?.length) {
+      if (this.state === "paused") {
+        this.handle?.kill("SIGCONT");
+        this.set("running");
+      }
+      for (const line of this.queue) this.handle?.write?.(line);
+      this.queue = [];
+      this.handle?.closeStdin?.();
+      this.graceTimer = this.h.reactor.setTimer(grace, () => {
+        this.graceTimer = undefined;
+        this.terminate();
+      });
+    } else {
+      this.queue = [];
+      this.terminate();
+    }
+    return this.stopping;
+  }
+
+  /** SIGKILL to its process group now; no restart. */
+  kill(): void {
+    if (this.restartTimer !== undefined) void this.stop(false);
+    if (!this.alive) return;
+    this.stopping ??= this.whenGone();
+    this.handle?.kill("SIGKILL");
+    if (this.state === "paused") this.handle?.kill("SIGCONT");
+  }
+
+  /** The stop signal, SIGCONT if paused (a stopped process cannot act on it), SIGKILL after the grace. */
+  private terminate(): void {
+    const sig = signalName(this.spec.stop?.signal ?? "TERM")!;
+    this.handle?.kill(sig);
+    if (this.state === "paused") this.handle?.kill("SIGCONT");
+    if (this.killTimer === undefined) {
+      const grace = this.spec.stop?.graceMs ?? DEFAULT_GRACE_MS;
+      this.killTimer = this.h.reactor.setTimer(grace, () => {
+        this.killTimer = undefined;
+        this.handle?.kill("SIGKILL");
+      });
+    }
+  }
+
+  private settledStatus(): JobStatus | undefined {
+    if (this.state === "running" || this.state === "paused") return "ok";
+    if (this.state === "starting" || this.restartTimer !== undefined) return undefined;
+    if (this.state === "idle") return undefined;
+    return this.state === "failed" ? "failed" : "cancelled";
+  }
+
+  private settle(status: JobStatus): void {
+    const waiters = this.readyWaiters;
+    this.readyWaiters = [];
+    for (const w of waiters) queueMicrotask(() => w(status));
+  }
+
+  private gone(): void {
+    if (this.live) return;
+    const waiters = this.goneWaiters;
+    this.goneWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private set(state: ModuleState, extra: Extra = {}): void {
+    this.state = state;
+    this.h.emit({ type: "module.state", t: this.h.t(), module: this.name, state, ...extra });
+    this.h.changed(this);
+  }
+
+  private flush(): void {
+    const lines = this.queue;
+    this.queue = [];
+    for (const line of lines) this.handle?.write?.(line);
+  }
+
+  /** Starts a process: `starting` until its readiness check passes. */
+  private spawn(): void {
+    const spec = this.spec;
+    this.attempt++;
+    if (this.restartTimer !== undefined) this.h.reactor.clearTimer(this.restartTimer);
+    this.restartTimer = undefined;
+    this.failedReadiness = false;
+    this.stopping = undefined;
+    this.reason = undefined;
+    this.state = "starting";
+    this.alive = true;
+    const attempt = this.attempt;
+    const env = { ...this.h.env(spec), JX_MODULE: spec.name };
+    let started = false;
+    const probe = new ReadyProbe(
+      spec.ready,
+      { reactor: this.h.reactor, cwd: spec.cwd, env },
+      (ok, why) => this.readyResult(probe, ok, why),
+    );
+    this.probe = probe;
+    this.handle = this.h.reactor.spawn({
+      argv: spec.argv,
+      cwd: spec.cwd,
+      env,
+      stdin: spec.subscribe?.length ? "pipe" : "null",
+      onStart: (pid) => {
+        started = true;
+        this.pid = pid;
+        this.set("starting", { pid, attempt });
+        if (this.probe === probe) probe.start();
+      },
+      onOutput: (stream, chunk) => {
+        this.h.emit({ type: "job.output", t: this.h.t(), job: spec.name, stream, chunk });
+        if (this.probe === probe) probe.feed(stream, chunk);
+      },
+      onExit: (st) => {
+        if (!started) this.set("starting", { pid: 0, attempt });
+        this.exited(st);
+      },
+    });
+  }
+
+  private readyResult(probe: ReadyProbe, ok: boolean, why?: string): void {
+    if (this.probe !== probe) return;
+    this.probe = undefined;
+    if (this.state !== "starting" || this.stopping) return;
+    if (ok) {
+      this.set("running");
+      this.flush();
+      this.settle("ok");
+      this.stableTimer = this.h.reactor.setTimer(STABLE_MS, () => {
+        this.stableTimer = undefined;
+        this.restarts = 0;
+      });
+      return;
+    }
+    this.failedReadiness = true;
+    this.reason = why;
+    this.queue = [];
+    this.set("failed", { reason: why });
+    this.settle("failed");
+    this.terminate();
+  }
+
+  private exited(st: ExitStatus): void {
+    const r = this.h.reactor;
+    this.alive = false;
+    this.handle = undefined;
+    this.pid = 0;
+    this.probe?.cancel();
+    this.probe = undefined;
+    for (const t of [this.graceTimer, this.killTimer, this.stableTimer]) {
+      if (t !== undefined) r.clearTimer(t);
+    }
+    this.graceTimer = this.killTimer = this.stableTimer = undefined;
+    const how = describeExit(st);
+    const ended = { exit: st.code, signal: st.signal };
+    if (this.stopping) {
+      this.queue = [];
+      this.set("stopped", ended);
+      this.settle("cancelled");
+    } else if (this.failedReadiness) {
+      // Already `failed`: its readiness check gave up and jx ended it.
+    } else if (!this.h.closing() && wantsRestart(this.spec, st, this.restarts)) {
+      this.restarts++;
+      const wait = backoffMs(this.restarts);
+      this.restartTimer = r.setTimer(wait, () => this.spawn());
+      this.set(isFailure(st) ? "failed" : "stopped", {
+        ...ended,
+        reason: how,
+        restarting: true,
+        backoff_ms: wait,
+      });
+    } else {
+      const wasStarting = this.state === "starting";
+      const policy = this.spec.restart ?? "no";
+      const max = this.spec.maxRestarts ?? DEFAULT_MAX_RESTARTS;
+      let reason = wasStarting && !isFailure(st) ? `exited before it was ready (${how})` : how;
+      if (policy !== "no" && this.restarts >= max && !this.h.closing()) {
+        reason += `; gave up after ${max} restart${max === 1 ? "" : "s"}`;
+      }
+      this.queue = [];
+      if (isFailure(st) || wasStarting) {
+        this.reason = reason;
+        this.set("failed", { ...ended, reason });
+        this.settle("failed");
+      } else {
+        this.set("stopped", ended);
+        this.settle("cancelled");
+      }
+    }
+    this.gone();
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * Readiness checks: when a started module counts as `running`. One of
+ * `{tcp: PORT}` (a connection to localhost is accepted), `{http: URL}` (a
+ * 2xx answer), `{log: REGEX}` (a line of its output matches), `{cmd:
+ * COMMAND}` (exits 0), `{delay: 1s}`; probed every `interval` until
+ * `timeout`. Without `ready:` a module is running once its process exists.
+ *
+ * @module
+ */
+import type net from "node:net";
+import { formatMs, type ReadySpec } from "../graph/mod.ts";
+import type { ChildHandle, Reactor, StreamName } from "../reactor/mod.ts";
+
+/** Give up when not ready after this long, when `ready.timeout` is not given. */
+export const DEFAULT_READY_TIMEOUT_MS = 30_000;
+/** Time between probes, when `ready.interval` is not given. */
+export const DEFAULT_READY_INTERVAL_MS = 100;
+/** Longest partial line kept for `log` matching. */
+const MAX_LINE = 64 * 1024;
+
+/**
+ * The check in words, for messages: `tcp 5432`, `log /listening/`.
+ *
+ * @example
+ * ```ts
+ * import { describeReady } from "./ready.ts";
+ * describeReady({ tcp: 8080 }); // "tcp 8080"
+ * ```
+ */
+export function describeReady(r: ReadySpec | undefined): string {
+  if (!r) return "started";
+  if (r.tcp !== undefined) return `tcp ${r.tcp}`;
+  if (r.http !== undefined) return `http ${r.http}`;
+  if (r.log !== undefined) return `log /${r.log}/`;
+  if (r.cmd !== undefined) return `cmd ${r.cmd}`;
+  return `delay ${formatMs(r.delay ?? 0)}`;
+}
+
+/** Where a probe runs its command (`cmd`). */
+export interface ProbeContext {
+  reactor: Reactor;
+  cwd: string;
+  env: Record<string, string>;
+}
+
+/**
+ * One readiness check of one start of a module. `start()` once the process
+ * exists; `feed()` its output (for `log`); `result` is called once, unless
+ * `cancel()` came first.
+ *
+ * @example
+ * ```ts
+ * import { createReactor } from "../reactor/mod.ts";
+ * import { ReadyProbe } from "./ready.ts";
+ * const reactor = createReactor("portable");
+ * const probe = new ReadyProbe({ log: "listening" }, { reactor, cwd: "/", env: {} }, (ok, why) =>
+ *   console.log(ok, why)
+ * );
+ * probe.start();
+ * probe.feed("stdout", new TextEncoder().encode("listening on 8080\n")); // logs: true undefined
+ * ```
+ */
+export class ReadyProbe {
+  private done = false;
+  private timers: number[] = [];
+  private partial: Record<StreamName, string> = { stdout: "", stderr: "" };
+  private decoders: Record<StreamName, TextDecoder> = {
+    stdout: new TextDecoder(),
+    stderr: new TextDecoder(),
+  };
+  private regex?: RegExp;
+  private child?: ChildHandle;
+  private socket?: net.Socket[];
+  private abort?: AbortController;
+  private lastProblem = "";
+
+  /** A probe for `spec` that reports through `result` (ok, or not with why). */
+  constructor(
+    private spec: ReadySpec | undefined,
+    private ctx: ProbeContext,
+    private result: (ok: boolean, why?: string) => void,
+  ) {
+    if (spec?.log !== undefined) this.regex = new RegExp(spec.log);
+  }
+
+  /** Starts checking (the module's process exists). */
+  start(): void {
+    const r = this.ctx.reactor;
+    const s = this.spec;
+    if (!s) return this.later(0, () => this.settle(true));
+    if (s.delay !== undefined) return this.later(s.delay, () => this.settle(true));
+    const timeout = s.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+    this.timers.push(r.setTimer(timeout, () => {
+      const last = this.lastProblem ? ` (last: ${this.lastProblem})` : "";
+      this.settle(false, `not ready after ${formatMs(timeout)}: ${describeReady(s)}${last}`);
+    }));
+    if (s.log === undefined) this.probe();
+  }
+
+  /** Output of the module, for `log` checks. */
+  feed(stream: StreamName, chunk: Uint8Array): void {
+    if (this.done || !this.regex) return;
+    let text = this.partial[stream] + this.decoders[stream].decode(chunk, { stream: true });
+    const lines = text.split("\n");
+    text = lines.pop()!;
+    for (const line of lines) {
+      if (this.regex.test(line)) return this.settle(true);
+    }
+    if (this.regex.test(text)) return this.settle(true);
+    this.partial[stream] = text.length > MAX_LINE ? text.slice(-MAX_LINE) : text;
+  }
+
+  /** Stops checking; `result` will not be called. */
+  cancel(): void {
+    this.done = true;
+    this.cleanup();
+  }
+
+  private later(ms: number, fn: () => void): void {
+    this.timers.push(this.ctx.reactor.setTimer(ms, fn));
+  }
+
+  private settle(ok: boolean, why?: string): void {
+    if (this.done) return;
+    this.done = true;
+    this.cleanup();
+    this.result(ok, why);
+  }
+
+  private cleanup(): void {
+    for (const t of this.timers) this.ctx.reactor.clearTimer(t);
+    this.timers = [];
+    this.child?.kill("SIGKILL");
+    this.child = undefined;
+    for (const s of this.socket ?? []) s.destroy();
+    this.socket = undefined;
+    this.abort?.abort();
+    this.abort = undefined;
+  }
+
+  /** One probe; on failure, the next after the interval. */
+  private probe(): void {
+    if (this.done) return;
+    const s = this.spec!;
+    const again = (problem: string) => {
+      if (this.done) return;
+      this.lastProblem = problem;
+      this.later(s.intervalMs ?? DEFAULT_READY_INTERVAL_MS, () => this.probe());
+    };
+    if (s.tcp !== undefined) void this.probeTcp(s.tcp, again);
+    else if (s.http !== undefined) this.probeHttp(s.http, again);
+    else if (s.cmd !== undefined) this.probeCmd(s.cmd, again);
+  }
+
+  /** A connection to the port on 127.0.0.1 or ::1 (node:net, loaded on first use). */
+  private async probeTcp(port: number, again: (problem: string) => void): Promise<void> {
+    netModule ??= (await import("node:net")).default;
+    if (this.done) return;
+    const net = netModule;
+    let pending = 2;
+    let problem = "";
+    const sockets = ["127.0.0.1", "::1"].map((host) => {
+      const sock = net.connect({ port, host });
+      sock.once("connect", () => {
+        sock.destroy();
+        this.settle(true);
+      });
+      sock.once("error", (e: Error & { code?: string }) => {
+        sock.destroy();
+        if (host === "127.0.0.1") problem = e.code ?? e.message;
+        if (--pending === 0) {
+          this.socket = undefined;
+          again(problem);
+        }
+      });
+      return sock;
+    });
+    this.socket = sockets;
+  }
+
+  /** A GET answered with a 2xx status. */
+  private probeHttp(url: string, again: (problem: string) => void): void {
+    const abort = new AbortController();
+    this.abort = abort;
+    const limit = setTimeout(() => abort.abort(), 2000);
+    fetch(url, { signal: abort.signal, redirect: "manual" }).then(async (res) => {
+      await res.body?.cancel().catch(() => {});
+      if (res.status >= 200 && res.status < 300) this.settle(true);
+      else again(`HTTP ${res.status}`);
+    }, (e: Error) => again(e.name === "AbortError" ? "no answer" : errorText(e))).finally(() => {
+      clearTimeout(limit);
+      if (this.abort === abort) this.abort = undefined;
+    });
+  }
+
+  /** The command, under /bin/sh in the module's directory and environment, exits 0. */
+  private probeCmd(cmd: string, again: (problem: string) => void): void {
+    let tail = "";
+    const dec = new TextDecoder();
+    const child = this.ctx.reactor.spawn({
+      argv: ["/bin/sh", "-c", cmd],
+      cwd: this.ctx.cwd,
+      env: this.ctx.env,
+      onOutput: (_s, chunk) => {
+        tail = (tail + dec.decode(chunk, { stream: true })).slice(-200);
+      },
+      onExit: (st) => {
+        if (this.child === child) this.child = undefined;
+        if (st.code === 0) return this.settle(true);
+        const last = tail.trim().split("\n").pop() ?? "";
+        const how = st.error ?? (st.signal ? `killed by ${st.signal}` : `exit ${st.code}`);
+        again(last ? `${how}: ${last}` : how);
+      },
+    });
+    this.child = child;
+  }
+}
+
+let netModule: typeof net | undefined;
+
+function errorText(e: Error): string {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? e.message;
+}

@@ -1,0 +1,416 @@
+/**
+ * The supervisor: the modules of one run. It registers them (`when:`),
+ * starts each when `runJobs` says its needs are done, tells the plan when it
+ * is ready, carries PubSub messages, answers control requests (`jx ctl`),
+ * holds foreground modules (`jx run MODULE`) until a signal, and stops every
+ * module in reverse dependency order at the end.
+ *
+ * @module
+ */
+import type { JobSpec } from "../graph/mod.ts";
+import type { ListenSignal } from "../reactor/mod.ts";
+import type { JobStatus, ModuleHost, ModuleRun, RunEvent } from "../scheduler/mod.ts";
+import { Module } from "./module.ts";
+import { Bus, TOPIC_RE } from "./pubsub.ts";
+import { isUp, type ModuleAction, refusal } from "./states.ts";
+import { unregisteredReason } from "./when.ts";
+
+/**
+ * Settings of a supervisor.
+ *
+ * @example
+ * ```ts
+ * import { Supervisor, type SupervisorOptions } from "./supervisor.ts";
+ * const opts: SupervisorOptions = { foreground: ["api"] }; // as `jx run api` does
+ * const modules = new Supervisor(opts);
+ * ```
+ */
+export interface SupervisorOptions {
+  /**
+   * Modules named on the command line: once the jobs are done they stay up,
+   * in the foreground, until a signal (or until they end by themselves).
+   */
+  foreground?: string[];
+}
+
+/**
+ * One job or module in a status answer.
+ *
+ * @example
+ * ```ts
+ * import type { StatusEntry } from "./supervisor.ts";
+ * const e: StatusEntry = { name: "db", kind: "module", state: "running", pid: 4242 };
+ * ```
+ */
+export interface StatusEntry {
+  /** The job's or module's name. */
+  name: string;
+  /** Which of the two it is. */
+  kind: "job" | "module";
+  /**
+   * Jobs: `waiting`, `running`, `ok`, `failed`, `timeout`, `cancelled`,
+   * `skipped`. Modules: their `ModuleState`, or `unregistered`.
+   */
+  state: string;
+  /** The process id, while it runs. */
+  pid?: number;
+  /** Skips: the reason; failed or unregistered modules: why. */
+  reason?: string;
+  /** Modules: processes started so far. */
+  attempt?: number;
+  /** Modules: restarts in a row. */
+  restarts?: number;
+  /** Modules: messages waiting (while starting or paused). */
+  queued?: number;
+}
+
+/**
+ * A control request, as `jx ctl` sends it (one JSON object per line).
+ *
+ * @example
+ * ```ts
+ * import type { CtlRequest } from "./supervisor.ts";
+ * const req: CtlRequest = { action: "publish", topic: "reload", message: "now" };
+ * ```
+ */
+export type CtlRequest =
+  | { action: "status" }
+  | { action: "start" | "restart" | "pause" | "resume"; module: string }
+  | { action: "stop"; module: string; drain?: boolean }
+  | { action: "publish"; topic: string; message: string };
+
+/**
+ * The answer to a control request.
+ *
+ * @example
+ * ```ts
+ * import type { CtlReply } from "./supervisor.ts";
+ * const ok: CtlReply = { ok: true, state: "paused" };
+ * const no: CtlReply = { ok: false, error: "cannot resume a running module (only paused)" };
+ * ```
+ */
+export interface CtlReply {
+  /** Whether the request was done. */
+  ok: boolean;
+  /** Why not (or, with `ok`, why a started module failed). */
+  error?: string;
+  /** The module's state after the action. */
+  state?: string;
+  /** `status`: every job and module of the run. */
+  jobs?: StatusEntry[];
+  /** `status`: the modules, registered or not. */
+  modules?: StatusEntry[];
+  /** `publish`: how many modules the message reached. */
+  delivered?: number;
+}
+
+/**
+ * Runs the modules of a run for `runJobs` (pass it as `RunOptions.modules`).
+ *
+ * @example
+ * ```ts
+ * import { createReactor, parseJobsFile, runJobs } from "../../mod.ts";
+ * import { Supervisor } from "./supervisor.ts";
+ * const g = parseJobsFile(
+ *   "modules:\n  srv: { run: 'echo up; sleep 60', ready: { log: up } }\n" +
+ *     "jobs:\n  use: { run: echo using, needs: [srv] }\n",
+ *   "j.yaml",
+ * );
+ * const modules = new Supervisor();
+ * const result = await runJobs(g, g.select([]), { reactor: createReactor(), modules });
+ * result.exit; // 0: srv was started, used, and stopped
+ * ```
+ */
+export class Supervisor implements ModuleHost {
+  private run?: ModuleRun;
+  private modules = new Map<string, Module>();
+  private unregistered = new Map<string, string>();
+  private jobs = new Map<string, StatusEntry>();
+  /** Per module: the modules that depend on it, directly or through jobs. */
+  private dependents = new Map<string, Set<string>>();
+  private bus = new Bus();
+  private signals = 0;
+  private closing = false;
+  private ended = false;
+  private releaseHold?: () => void;
+
+  /** A supervisor with the given settings; `runJobs` attaches it to its run. */
+  constructor(private opts: SupervisorOptions = {}) {}
+
+  /** Registers the selected modules whose `when:` holds (each `idle`). */
+  attach(run: ModuleRun): void {
+    this.run = run;
+    const hooks = {
+      reactor: run.reactor,
+      emit: run.emit,
+      t: run.t,
+      env: run.env,
+      closing: () => this.closing,
+      changed: () => this.checkHold(),
+    };
+    for (const spec of run.selected) {
+      if (spec.kind === "job") {
+        this.jobs.set(spec.name, { name: spec.name, kind: "job", state: "waiting" });
+        continue;
+      }
+      const why = unregisteredReason(spec, run.env(spec));
+      if (why) {
+        this.unregistered.set(spec.name, why);
+        continue;
+      }
+      const m = new Module(spec, hooks);
+      this.modules.set(spec.name, m);
+      for (const topic of spec.subscribe ?? []) this.bus.subscribe(topic, m);
+      run.emit({ type: "module.state", t: run.t(), module: spec.name, state: "idle" });
+    }
+    for (const name of this.modules.keys()) this.dependents.set(name, this.modulesAfter(name));
+  }
+
+  /** The registered modules after `name` in the graph, through any path. */
+  private modulesAfter(name: string): Set<string> {
+    const graph = this.run!.graph;
+    const seen = new Set<string>();
+    const out = new Set<string>();
+    const stack = [name];
+    while (stack.length) {
+      for (const e of graph.dependentsOf(stack.pop()!)) {
+        if (seen.has(e.to)) continue;
+        seen.add(e.to);
+        if (this.modules.has(e.to)) out.add(e.to);
+        stack.push(e.to);
+      }
+    }
+    return out;
+  }
+
+  /** Why a module is not registered, as a message for the jobs that need it. */
+  notRegistered(name: string): string | undefined {
+    const why = this.unregistered.get(name);
+    return why && `needs module '${name}', which is not registered (${why})`;
+  }
+
+  /** Starts a module for the plan; `resolved` says when it is ready (or not). */
+  start(spec: JobSpec, resolved: (status: JobStatus) => void): void {
+    const m = this.modules.get(spec.name)!;
+    if (!isUp(m.state) && !m.live) m.start();
+    m.onSettled(resolved);
+  }
+
+  /** A failure (cancel what is starting) or a signal (also release the foreground; twice: kill). */
+  interrupt(why: "failure" | ListenSignal): void {
+    if (why !== "failure" && ++this.signals > 1) {
+      for (const m of this.modules.values()) m.kill();
+      return;
+    }
+    for (const m of this.modules.values()) {
+      if (m.state === "starting" || (m.live && !isUp(m.state))) void m.stop(false);
+    }
+    if (why !== "failure") this.releaseHold?.();
+  }
+
+  /** Holds foreground modules, publishes `jx.run.end`, stops every module in reverse order. */
+  async finish(status: "ok" | "failed" | "interrupted"): Promise<{ failed: boolean }> {
+    if (status !== "interrupted" && this.signals === 0) await this.hold();
+    this.closing = true;
+    this.publish("jx.run.end", JSON.stringify({ status }));
+    await this.shutdown();
+    this.ended = true;
+    return { failed: [...this.modules.values()].some((m) => m.state === "failed") };
+  }
+
+  /** Follows the jobs' states (for `status`) and publishes `jx.job.end`. */
+  event(e: RunEvent): void {
+    if (e.type === "job.start") {
+      const j = this.jobs.get(e.job);
+      if (j) Object.assign(j, { state: "running", pid: e.pid });
+    } else if (e.type === "job.end") {
+      const j = this.jobs.get(e.job);
+      if (!j || e.retrying) return;
+      j.state = e.status;
+      delete j.pid;
+      this.publish(
+        "jx.job.end",
+        JSON.stringify({ job: e.job, status: e.status, exit: e.exit, signal: e.signal }),
+      );
+    } else if (e.type === "job.skip") {
+      const j = this.jobs.get(e.job);
+      if (j) Object.assign(j, { state: "skipped", reason: e.reason });
+    }
+  }
+
+  /**
+   * Publishes a message: one line (`TOPIC MESSAGE`) on the stdin of every
+   * module subscribed to the topic; returns how many.
+   */
+  publish(topic: string, message: string): number {
+    return this.bus.publish(topic, message);
+  }
+
+  /** Every job and module of the run, with its state. */
+  status(): { jobs: StatusEntry[]; modules: StatusEntry[] } {
+    const modules: StatusEntry[] = [];
+    for (const spec of this.run?.selected ?? []) {
+      if (spec.kind !== "module") continue;
+      const m = this.modules.get(spec.name);
+      if (!m) {
+        modules.push({
+          name: spec.name,
+          kind: "module",
+          state: "unregistered",
+          reason: this.unregistered.get(spec.name),
+        });
+        continue;
+      }
+      modules.push({
+        name: m.name,
+        kind: "module",
+        state: m.state,
+        ...(m.pid ? { pid: m.pid } : {}),
+        ...(m.reason && m.state === "failed" ? { reason: m.reason } : {}),
+        attempt: m.attempt,
+        restarts: m.restarts,
+        queued: m.queued,
+      });
+    }
+    return { jobs: [...this.jobs.values()].map((j) => ({ ...j })), modules };
+  }
+
+  /** Answers a control request; never throws. */
+  async control(req: CtlRequest): Promise<CtlReply> {
+    try {
+      return await this.dispatch(req);
+    } catch (e) {
+      return { ok: false, error: `internal error: ${(e as Error)?.message ?? e}` };
+    }
+  }
+
+  /** Validates a request and does it. */
+  private async dispatch(req: CtlRequest): Promise<CtlReply> {
+    if (req.action === "status") return { ok: true, ...this.status() };
+    if (req.action === "publish") {
+      if (typeof req.topic !== "string" || !TOPIC_RE.test(req.topic)) {
+        return { ok: false, error: `bad topic ${JSON.stringify(req.topic)}` };
+      }
+      if (typeof req.message !== "string") {
+        return { ok: false, error: "message: expected a string" };
+      }
+      return { ok: true, delivered: this.publish(req.topic, req.message) };
+    }
+    const action = req.action as ModuleAction;
+    if (!["start", "stop", "restart", "pause", "resume"].includes(action)) {
+      return { ok: false, error: `unknown action ${JSON.stringify(req.action)}` };
+    }
+    const name = (req as { module?: unknown }).module;
+    if (typeof name !== "string") return { ok: false, error: "module: expected a name" };
+    const m = this.modules.get(name);
+    if (!m) {
+      const why = this.unregistered.get(name);
+      if (why) return { ok: false, error: `module '${name}' is not registered (${why})` };
+      if (this.jobs.has(name)) {
+        return { ok: false, error: `'${name}' is a job; ctl ${action} acts on modules` };
+      }
+      return { ok: false, error: `no module '${name}' in this run` };
+    }
+    if (this.closing && (action === "start" || action === "restart")) {
+      return { ok: false, error: "the run is ending" };
+    }
+    const no = refusal(action, m.state);
+    if (no && !(action === "stop" && m.live)) return { ok: false, error: no };
+    switch (action) {
+      case "pause":
+        m.pause();
+        break;
+      case "resume":
+        m.resume();
+        break;
+      case "stop":
+        // A foreground run keeps waiting for a module stopped this way.
+        m.stoppedByUser = true;
+        await m.stop(!!(req as { drain?: boolean }).drain);
+        break;
+      case "start": {
+        const waiting = this.unmetNeeds(m.spec);
+        if (waiting.length) return { ok: false, error: `waits for ${waiting.join(", ")}` };
+        if (m.live) await m.stop(false); // a failed one still being ended, or a pending restart
+        m.start();
+        await new Promise((r) => m.onSettled(r));
+        break;
+      }
+      case "restart":
+        m.stoppedByUser = true;
+        await m.stop(false);
+        m.start();
+        await new Promise((r) => m.onSettled(r));
+        break;
+    }
+    return {
+      ok: true,
+      state: m.state,
+      ...(m.reason && m.state === "failed" ? { error: m.reason } : {}),
+    };
+  }
+
+  /** The needs of a module that have not succeeded (jobs) or are not running (modules). */
+  private unmetNeeds(spec: JobSpec): string[] {
+    const out: string[] = [];
+    for (const e of this.run!.graph.depsOf(spec.name)) {
+      const j = this.jobs.get(e.from);
+      if (j) {
+        if (j.state !== "ok" && !(j.state === "skipped" && j.reason === "up-to-date")) {
+          if (e.kind !== "order") out.push(`${e.from} (${j.state})`);
+        }
+        continue;
+      }
+      const dep = this.modules.get(e.from);
+      if (dep && dep.state !== "running" && dep.state !== "paused") {
+        out.push(`${e.from} (${dep.state})`);
+      }
+    }
+    return out;
+  }
+
+  /** Waits while a foreground module is up (or was stopped through ctl), until a signal. */
+  private hold(): Promise<void> {
+    if (!this.holding()) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.releaseHold = () => {
+        this.releaseHold = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** Whether a foreground module keeps the run up. */
+  private holding(): boolean {
+    return (this.opts.foreground ?? []).some((name) => {
+      const m = this.modules.get(name);
+      return !!m && (m.live || isUp(m.state) || (m.state === "stopped" && m.stoppedByUser));
+    });
+  }
+
+  /** Releases the foreground hold once nothing keeps it. */
+  private checkHold(): void {
+    if (this.releaseHold && !this.holding()) this.releaseHold();
+  }
+
+  /** Stops every module, each after the modules that depend on it are gone. */
+  private shutdown(): Promise<void> {
+    return new Promise((resolve) => {
+      const step = () => {
+        const live = [...this.modules.values()].filter((m) => m.live);
+        if (!live.length) return resolve();
+        for (const m of live) {
+          const after = this.dependents.get(m.name)!;
+          if (live.some((d) => after.has(d.name))) continue;
+          m.stop(false).then(step);
+        }
+      };
+      step();
+    });
+  }
+
+  /** True once the run has ended (every module stopped). */
+  get done(): boolean {
+    return this.ended;
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * `Reactor.watch(fd, cb)` on Bun, where FFI calls block: a Worker owns an
+ * epoll set and waits in a blocking `epoll_wait`; the main thread adds fds
+ * with `EPOLL_CTL_ADD` and `EPOLLIN | EPOLLONESHOT` (epoll_ctl on the set
+ * from another thread is safe while the worker waits), the worker posts the
+ * ready fds, the main thread calls each callback and re-arms the fd
+ * (`EPOLL_CTL_MOD`) if it is still watched. Level-triggered and one-shot: a
+ * callback that leaves data unread is called again, and a ready fd wakes the
+ * worker once until the main thread has handled it. Each registration puts
+ * a generation number beside its fd in the event's data, so a message about
+ * an fd unwatched (and perhaps watched again) since is dropped.
+ *
+ * The worker runs from a Blob URL holding its source, so it works the same
+ * from `bun cli.ts` and from a `bun build --compile` binary (a worker file
+ * would have to be another entry point of the build). It is created on the
+ * first `watch`, is ref'd while something is watched (like the Deno epoll
+ * reactor, a watch keeps the process alive) and unref'd otherwise; `close`
+ * wakes it through an eventfd in the set, and the set is closed once the
+ * worker says it has left `epoll_wait`, never before (the number could be
+ * reused by another reactor's set).
+ *
+ * Why postMessage rather than SharedArrayBuffer + Atomics.waitAsync:
+ * bench/bun_watch.ts measured both (bench/RESULTS.md).
+ *
+ * @module
+ */
+import { C, errno, libc, strerror } from "./libc.ts";
+
+/**
+ * The worker: binds epoll_wait itself (FFI functions are per thread), then
+ * waits until the eventfd named `wakefd` is readable. Each wake posts the
+ * ready registrations as a flat array `[fd, gen, fd, gen, ...]`; the end
+ * posts "done".
+ */
+const WORKER_SOURCE = `
+const ffi = require("bun:ffi");
+const L = ffi.dlopen("libc.so.6", {
+  epoll_wait: { args: ["i32", "buffer", "i32", "i32"], returns: "i32" },
+  __errno_location: { args: [], returns: "ptr" },
+}).symbols;
+self.onmessage = (e) => {
+  const { epfd, wakefd } = e.data;
+  const MAX = 64;
+  const evs = new Uint8Array(12 * MAX);
+  const view = new DataView(evs.buffer);
+  let why = "woken";
+  for (;;) {
+    const n = L.epoll_wait(epfd, evs, MAX, -1);
+    if (n < 0) {
+      const err = ffi.read.i32(L.__errno_location(), 0);
+      if (err === 4) continue;
+      why = "epoll_wait errno " + err;
+      break;
+    }
+    const ready = [];
+    let stop = false;
+    for (let i = 0; i < n; i++) {
+      const fd = view.getInt32(i * 12 + 4, true);
+      const gen = view.getUint32(i * 12 + 8, true);
+      if (fd === wakefd && gen === 0) stop = true;
+      else ready.push(fd, gen);
+    }
+    if (ready.length) postMessage(ready);
+    if (stop) break;
+  }
+  postMessage(why);
+};
+`;
+
+let workerUrl: string | undefined;
+
+/** One registration. */
+interface Entry {
+  cb: () => void;
+  gen: number;
+}
+
+/** What the portable reactor adds on Bun. */
+export interface BunWatcher {
+  /** `Reactor.watch`: calls `cb` whenever `fd` is readable, until the returned function is called. */
+  watch(fd: number, cb: () => void): () => void;
+  /** Wakes and ends the worker; the set is closed once it has stopped waiting. */
+  close(): void;
+}
+
+/**
+ * Whether `watch` can be offered here: Bun on Linux with libc through
+ * `bun:ffi` and Workers.
+ */
+export function bunWatchAvailable(): boolean {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  if (!g.Bun || g.process?.platform !== "linux" || typeof g.Worker !== "function") return false;
+  try {
+    libc();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates the watcher (nothing is started before the first `watch`).
+ *
+ * @example
+ * ```ts
+ * import { createBunWatcher } from "./bun_watcher.ts";
+ * const w = createBunWatcher();
+ * const stop = w.watch(someNonBlockingFd, () => console.log("readable"));
+ * stop();
+ * w.close();
+ * ```
+ */
+export function createBunWatcher(): BunWatcher {
+  const entries = new Map<number, Entry>();
+  const ev = new Uint8Array(C.SIZEOF_EPOLL_EVENT);
+  const evView = new DataView(ev.buffer);
+  let nextGen = 1;
+  let epfd = -1;
+  let wakefd = -1;
+  let worker: Worker | undefined;
+  let closed = false;
+  let referenced = false;
+
+  const ctl = (op: number, fd: number, gen: number): number => {
+    evView.setUint32(0, C.EPOLLIN | C.EPOLLONESHOT, true);
+    evView.setInt32(4, fd, true);
+    evView.setUint32(8, gen, true);
+    return libc().symbols.epoll_ctl(epfd, op, fd, ev);
+  };
+
+  /** A watch keeps the process alive, like the Deno epoll reactor's pending wait. */
+  const keepAlive = (on: boolean) => {
+    if (!worker || on === referenced) return;
+    referenced = on;
+    // deno-lint-ignore no-explicit-any
+    const w = worker as any;
+    if (on) w.ref?.();
+    else w.unref?.();
+  };
+
+  const release = () => {
+    const s = libc().symbols;
+    if (epfd >= 0) s.close(epfd);
+    if (wakefd >= 0) s.close(wakefd);
+    epfd = wakefd = -1;
+    worker?.terminate();
+    worker = undefined;
+  };
+
+  const onMessage = (e: MessageEvent) => {
+    const data = e.data;
+    if (!Array.isArray(data)) {
+      // The worker left epoll_wait ("woken" after close, or an error).
+      if (!closed && data !== "woken") throw new Error(`jx: fd watcher stopped: ${data}`);
+      release();
+      return;
+    }
+    for (let i = 0; i < data.length; i += 2) {
+      const fd = data[i], gen = data[i + 1];
+      const entry = entries.get(fd);
+      if (closed || !entry || entry.gen !== gen) continue; // unwatched since
+      entry.cb();
+      // Still the same registration: arm it again (one event per arming).
+      if (!closed && entries.get(fd) === entry) ctl(C.EPOLL_CTL_MOD, fd, gen);
+    }
+  };
+
+  const start = () => {
+    const s = libc().symbols;
+    epfd = s.epoll_create1(C.O_CLOEXEC);
+    if (epfd < 0) throw new Error(`epoll_create1: ${strerror(errno())}`);
+    wakefd = s.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK);
+    if (wakefd < 0) throw new Error(`eventfd: ${strerror(errno())}`);
+    if (ctl(C.EPOLL_CTL_ADD, wakefd, 0) < 0) throw new Error(`epoll_ctl: ${strerror(errno())}`);
+    // One URL for the process, never revoked: Bun loads the worker after the constructor returns.
+    workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
+    worker = new Worker(workerUrl);
+    worker.onmessage = onMessage;
+    worker.onerror = (e) => {
+      throw new Error(`jx: fd watcher failed: ${e.message}`);
+    };
+    referenced = true;
+    worker.postMessage({ epfd, wakefd });
+  };
+
+  return {
+    watch(fd, cb) {
+      if (closed) throw new Error("watch: the reactor is closed");
+      if (!worker) start();
+      const old = entries.get(fd);
+      const entry: Entry = { cb, gen: nextGen++ };
+      // The generation shares the event's data with the fd: 32 bits, never 0 (the wake fd's).
+      if (nextGen > 0xffffffff) nextGen = 1;
+      entries.set(fd, entry);
+      if (ctl(old ? C.EPOLL_CTL_MOD : C.EPOLL_CTL_ADD, fd, entry.gen) < 0) {
+        const e = errno();
+        entries.delete(fd);
+        if (!entries.size) keepAlive(false);
+        throw new Error(`epoll_ctl(${fd}): ${strerror(e)}`);
+      }
+      keepAlive(true);
+      return () => {
+        if (entries.get(fd) !== entry) return;
+        entries.delete(fd);
+        if (!closed) ctl(C.EPOLL_CTL_DEL, fd, 0);
+        if (!entries.size) keepAlive(false);
+      };
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      entries.clear();
+      if (!worker) return;
+      keepAlive(false);
+      // Wake the worker; the set is closed when it says it has stopped waiting.
+      libc().symbols.write(wakefd, new BigUint64Array([1n]), 8);
+    },
+  };
+}

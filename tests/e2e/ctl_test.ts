@@ -1,0 +1,263 @@
+/**
+ * `jx ctl` against a running `jx run`: every action through the real CLI,
+ * the socket's modes, JX_CTL in a job, malformed requests, and a
+ * connection from another user; under Deno, and the basics under Bun.
+ */
+import assert from "node:assert/strict";
+import { jxCommand, type LoggedEvent, readEvents, ROOT, runJx, tempDir } from "../helpers.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+const read = (path: string) => Deno.readTextFile(path).catch(() => "");
+const lines = async (path: string) => (await read(path)).split("\n").filter((l) => l);
+
+/** Waits for an event matching `pred` in the log. */
+function event(dir: string, pred: (e: LoggedEvent) => boolean): Promise<LoggedEvent> {
+  return until("an event", async () => (await readEvents(`${dir}/ev.ndjson`)).find(pred));
+}
+
+/** The state letter of a process in /proc (R, S, T...). */
+function procState(pid: number): string {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+}
+
+/** Sends raw lines to the socket; returns the reply lines. */
+async function raw(path: string, text: string, replies: number): Promise<string[]> {
+  const conn = await Deno.connect({ transport: "unix", path });
+  await conn.write(new TextEncoder().encode(text));
+  let got = "";
+  const buf = new Uint8Array(4096);
+  while (got.split("\n").length <= replies) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    got += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  conn.close();
+  return got.split("\n").filter((l) => l);
+}
+
+const JOBS = `
+modules:
+  counter:
+    run: 'i=0; while :; do i=$((i+1)); echo $i > count; sleep 0.02; done & while read topic msg; do echo "$msg" >> got; done; kill $!'
+    subscribe: [note]
+    ready: { cmd: test -s count }
+  sink:
+    run: 'while read topic msg; do echo "$msg" >> drained; done; echo eof >> drained'
+    subscribe: [note]
+jobs:
+  publisher:
+    run: 'echo "$JX_CTL" > jx_ctl.txt; ${ROOT}/bin/jx ctl publish note from a job'
+    needs: [counter, sink]
+`;
+
+Deno.test("[deno] jx ctl: status, pause, resume, publish, stop --drain, stop, start, restart against a running jx run", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS });
+  const ctl = (...args: string[]) => runJx(["ctl", ...args], { cwd: dir });
+  const [cmd, argv] = jxCommand("deno", [
+    "run",
+    "counter",
+    "sink",
+    "publisher",
+    "--events",
+    "ev.ndjson",
+  ]);
+  const jx = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+    .spawn();
+  try {
+    // A job reached the run through JX_CTL (jx ctl publish from inside a job).
+    await event(dir, (e) => e.type === "job.end" && e.job === "publisher" && e.status === "ok");
+    await until("the job's message", async () => (await read(`${dir}/got`)) || undefined);
+    assert.deepEqual(await lines(`${dir}/got`), ["from a job"]);
+    const sock = `${dir}/.jx/ctl.sock`;
+    const jxCtl = (await read(`${dir}/jx_ctl.txt`)).trim();
+    assert.equal(jxCtl, `${await Deno.realPath(dir)}/.jx/ctl-${jx.pid}.sock`);
+    assert.equal((await Deno.lstat(sock)).isSymlink, true);
+    assert.equal((await Deno.stat(sock)).mode! & 0o777, 0o600, "the socket is 0600");
+    assert.equal((await Deno.stat(`${dir}/.jx`)).mode! & 0o777, 0o700, ".jx is 0700");
+
+    // status, as text and as JSON
+    const st = await ctl("status");
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(
+      st.stdout,
+      /^jobs:\n {2}publisher {2}ok\nmodules:\n {2}counter {2}running \(pid \d+\)\n {2}sink {5}running \(pid \d+\)\n$/,
+    );
+    const json = JSON.parse((await ctl("status", "--json")).stdout);
+    assert.equal(json.ok, true);
+    assert.deepEqual(json.jobs, [{ name: "publisher", kind: "job", state: "ok" }]);
+    const counterPid = json.modules[0].pid;
+    assert.equal(json.modules[0].state, "running");
+
+    // Malformed requests get an error reply; the run goes on.
+    const bad = await raw(jxCtl, 'not json\n{"action":"frobnicate"}\n{"action":"pause"}\n[]\n', 4);
+    assert.equal(bad.length, 4);
+    for (const b of bad) assert.equal(JSON.parse(b).ok, false, b);
+    assert.match(JSON.parse(bad[0]).error, /^malformed request/);
+
+    // pause: no progress, messages queued; resume: they arrive in order.
+    assert.equal((await ctl("pause", "counter")).stdout, "counter: paused\n");
+    await until("SIGSTOP", () => Promise.resolve(procState(counterPid) === "T" || undefined), 5000);
+    const c1 = await read(`${dir}/count`);
+    for (const m of ["q1", "q2", "q3"]) assert.equal((await ctl("publish", "note", m)).code, 0);
+    await sleep(300);
+    assert.equal(await read(`${dir}/count`), c1, "no progress while paused");
+    assert.deepEqual(await lines(`${dir}/got`), ["from a job"], "nothing delivered while paused");
+    const queued = JSON.parse((await ctl("status", "--json")).stdout).modules[0];
+    assert.deepEqual([queued.state, queued.queued], ["paused", 3]);
+    assert.equal((await ctl("resume", "counter")).stdout, "counter: running\n");
+    await until(
+      "the queued messages",
+      async () => (await lines(`${dir}/got`)).length === 4 ? true : undefined,
+    );
+    assert.deepEqual(await lines(`${dir}/got`), ["from a job", "q1", "q2", "q3"]);
+    await until("progress", async () => (await read(`${dir}/count`)) !== c1 ? true : undefined);
+
+    // A poison pill: sink, paused, gets what is queued, then end of file.
+    assert.equal((await ctl("pause", "sink")).code, 0);
+    await ctl("publish", "note", "d1");
+    await ctl("publish", "note", "d2");
+    assert.equal((await ctl("stop", "--drain", "sink")).stdout, "sink: stopped\n");
+    assert.deepEqual(await lines(`${dir}/drained`), [
+      "from a job",
+      "q1",
+      "q2",
+      "q3",
+      "d1",
+      "d2",
+      "eof",
+    ]);
+    const sinkEnd = await event(dir, (e) => e.module === "sink" && e.state === "stopped");
+    assert.equal(sinkEnd.exit, 0, "it ended by itself after the pill");
+
+    // Refusals: exit 1 with the reason; usage errors exit 2.
+    const no = await ctl("pause", "sink");
+    assert.equal(no.code, 1);
+    assert.equal(
+      no.stderr,
+      "jx: ctl pause sink: cannot pause a stopped module (only running)\n",
+    );
+    assert.equal((await ctl("resume", "nosuch")).code, 1);
+    assert.equal((await ctl("stop", "publisher")).code, 1);
+    assert.equal((await ctl("frobnicate")).code, 2);
+    assert.equal((await ctl("publish", "note")).code, 2);
+
+    // stop, start, restart
+    assert.equal((await ctl("stop", "counter")).stdout, "counter: stopped\n");
+    assert.equal((await ctl("start", "counter")).stdout, "counter: running\n");
+    assert.equal((await ctl("restart", "counter")).stdout, "counter: running\n");
+    const after = JSON.parse((await ctl("status", "--json")).stdout).modules[0];
+    assert.equal(after.attempt, 3);
+    assert.notEqual(after.pid, counterPid);
+
+    // Another user cannot connect (as root: a check through setpriv).
+    if (Deno.uid() === 0 && (await Deno.stat("/usr/bin/setpriv").catch(() => null))) {
+      await Deno.chmod(dir, 0o755);
+      await Deno.chmod(`${dir}/.jx`, 0o755); // even with the directory open to all
+      const probe = await new Deno.Command("/usr/bin/setpriv", {
+        args: [
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          "/usr/bin/python3",
+          "-c",
+          `
+import socket
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(${JSON.stringify(jxCtl)})
+    print("connected")
+except PermissionError:
+    print("refused")
+`,
+        ],
+      }).output();
+      await Deno.chmod(`${dir}/.jx`, 0o700);
+      assert.equal(new TextDecoder().decode(probe.stdout).trim(), "refused");
+    } else {
+      console.log("skipped: checking another user needs root and setpriv");
+    }
+  } finally {
+    jx.kill("SIGINT");
+  }
+  const out = await jx.output();
+  assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  assert.deepEqual(
+    ev.filter((e) => e.module === "counter").map((e) => e.state),
+    [
+      "idle",
+      "starting",
+      "running",
+      "paused",
+      "running",
+      "stopped",
+      "starting",
+      "running",
+      "stopped",
+      "starting",
+      "running",
+      "stopped",
+    ],
+  );
+  // The socket is gone with the run.
+  assert.deepEqual([...Deno.readDirSync(`${dir}/.jx`)].map((e) => e.name), []);
+  const gone = await runJx(["ctl", "status"], { cwd: dir });
+  assert.equal(gone.code, 1);
+  assert.match(gone.stderr, /cannot connect to .*ctl\.sock: no jx is running there/);
+});
+
+Deno.test("[bun] jx ctl against a jx run on Bun: status --json, publish, pause, resume, stop", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  echo:
+    run: 'while read topic msg; do echo "$msg" >> got; done'
+    subscribe: [note]
+jobs:
+  hi: { run: echo hi }
+`,
+  });
+  const ctl = (...args: string[]) => runJx(["ctl", ...args], { cwd: dir, runtime: "bun" });
+  const [cmd, argv] = jxCommand("bun", ["run", "echo", "hi", "--events", "ev.ndjson"]);
+  const jx = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+    .spawn();
+  await event(dir, (e) => e.module === "echo" && e.state === "running");
+  await event(dir, (e) => e.type === "job.end");
+  const st = JSON.parse((await ctl("status", "--json")).stdout);
+  assert.deepEqual([st.jobs[0].state, st.modules[0].state], ["ok", "running"]);
+  assert.equal((await ctl("pause", "echo")).code, 0);
+  assert.equal((await ctl("publish", "note", "while paused")).code, 0);
+  assert.equal(await read(`${dir}/got`), "");
+  assert.equal((await ctl("resume", "echo")).code, 0);
+  await until("delivery", async () => (await read(`${dir}/got`)) || undefined);
+  assert.equal(await read(`${dir}/got`), "while paused\n");
+  assert.equal((await ctl("stop", "echo")).stdout, "echo: stopped\n");
+  jx.kill("SIGINT");
+  const out = await jx.output();
+  assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+});
+
+Deno.test("jx ctl with no run here says so (exit 1); jx ctl --help", async () => {
+  const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: 'true' }\n" });
+  const r = await runJx(["ctl", "status"], { cwd: dir });
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr,
+    `jx: cannot connect to ${dir}/.jx/ctl.sock: no jx is running there\n`,
+  );
+  const help = await runJx(["ctl", "--help"]);
+  assert.match(help.stdout, /^Usage: jx ctl ACTION/);
+  assert.match(help.stdout, /stop \[--drain\] MODULE/);
+});

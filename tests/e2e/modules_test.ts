@@ -1,0 +1,569 @@
+/**
+ * Modules: the lifecycle rules on the fake reactor (exact virtual times),
+ * then real processes through the CLI, under Deno and Bun: a TCP server a
+ * job queries, every ready kind, restarts, reverse-order shutdown, Ctrl-C,
+ * and the example of docs/modules.md.
+ */
+import assert from "node:assert/strict";
+import { parseJobsFile } from "../../lib/graph/mod.ts";
+import { backoffMs, Supervisor, type SupervisorOptions } from "../../lib/modules/mod.ts";
+import { FakeReactor, type ListenSignal } from "../../lib/reactor/mod.ts";
+import { type RunEvent, runJobs, type RunOptions } from "../../lib/scheduler/mod.ts";
+import {
+  jxCommand,
+  type LoggedEvent,
+  readEvents,
+  ROOT,
+  runJx,
+  RUNTIMES,
+  scriptFromCommand,
+  tempDir,
+} from "../helpers.ts";
+
+// ---------------------------------------------------------------------------
+// The rules, on the fake reactor
+
+/** Runs a jobs file with modules on the fake reactor until the run ends. */
+async function fakeRun(
+  yaml: string,
+  opts: Partial<RunOptions> & {
+    names?: string[];
+    supervisor?: SupervisorOptions;
+    /** Called at virtual times (ms), with the supervisor and the reactor. */
+    at?: [number, (s: Supervisor, r: FakeReactor) => void][];
+  } = {},
+) {
+  const graph = parseJobsFile(yaml, "test.yaml", { baseDir: "/" });
+  const reactor = new FakeReactor((req) => scriptFromCommand(req.argv.join(" ")));
+  const modules = new Supervisor(opts.supervisor);
+  const events: RunEvent[] = [];
+  for (const [t, fn] of opts.at ?? []) reactor.at(t, () => fn(modules, reactor));
+  let settled = false;
+  const done = runJobs(graph, graph.select(opts.names ?? []), {
+    jobs: 4,
+    baseEnv: {},
+    ...opts,
+    reactor,
+    modules,
+    reporters: [{ event: (e) => events.push(e) }],
+  }).finally(() => settled = true);
+  // The supervisor's shutdown hops through promises between virtual events.
+  while (!settled) {
+    await reactor.run();
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  const result = await done;
+  const states = events.filter((e) => e.type === "module.state").map((e) => {
+    const m = e as Extract<RunEvent, { type: "module.state" }>;
+    return `${m.t} ${m.module} ${m.state}`;
+  });
+  return { result, events, reactor, modules, states };
+}
+
+Deno.test("modules: started when needed, ready before their dependents, stopped in reverse order", async () => {
+  const { result, states, events } = await fakeRun(`
+modules:
+  db: { run: sleep 100000, ready: { delay: 50ms } }
+  api: { run: sleep 100000, needs: [db], ready: { delay: 20ms } }
+  unused: { run: sleep 100000 }
+jobs:
+  test: { run: sleep 10, needs: [api] }
+`);
+  assert.equal(result.exit, 0);
+  assert.deepEqual(states, [
+    "0 db idle",
+    "0 api idle",
+    "0 db starting",
+    "50 db running",
+    "50 api starting",
+    "70 api running",
+    "80 api stopped", // the job ended at 80: api first,
+    "80 db stopped", // then what it needs
+  ]);
+  const start = events.find((e) => e.type === "job.start")!;
+  assert.equal(start.t, 70);
+  assert.equal((events[0] as { jobs: number }).jobs, 1, "run.start counts jobs, not modules");
+});
+
+Deno.test("modules hold no job slots: a module starts while -j1 is taken", async () => {
+  const { states, events } = await fakeRun(
+    `
+modules:
+  db: { run: sleep 100000, ready: { delay: 5ms } }
+jobs:
+  long: { run: sleep 100 }
+  use: { run: sleep 10, needs: [db] }
+`,
+    { jobs: 1 },
+  );
+  assert.ok(states.includes("0 db starting"));
+  const use = events.find((e) => e.type === "job.start" && e.job === "use")!;
+  assert.equal(use.t, 100, "use waits for the slot, not for db");
+});
+
+Deno.test("a module that never becomes ready fails; its dependents are skipped; exit 1", async () => {
+  const { result, events, reactor } = await fakeRun(`
+modules:
+  db:
+    run: sleep 100000
+    ready: { cmd: "exit 1", timeout: 300ms, interval: 100ms }
+    stop: { signal: INT, grace: 50ms }
+jobs:
+  test: { run: sleep 10, needs: [db] }
+`);
+  assert.equal(result.exit, 1);
+  const failed = events.find((e) => e.type === "module.state" && e.state === "failed") as {
+    t: number;
+    reason: string;
+  };
+  assert.equal(failed.t, 300);
+  assert.match(failed.reason, /^not ready after 300ms: cmd exit 1 \(last: exit 1\)$/);
+  assert.ok(events.some((e) => e.type === "job.skip" && e.job === "test"));
+  const db = reactor.records.find((r) => r.argv.join(" ").includes("100000"))!;
+  assert.deepEqual(db.signals.map((s) => `${s.at} ${s.signal}`), ["300 SIGINT"]);
+  // The probe ran every 100ms: at 0, 100, 200 (each exits 1 after 10ms).
+  const probes = reactor.records.filter((r) => r.argv.join(" ").includes("exit 1"));
+  assert.deepEqual(probes.map((p) => p.start), [0, 110, 220]);
+});
+
+Deno.test("stop: the stop signal, then SIGKILL of the group after the grace", async () => {
+  const { reactor, states } = await fakeRun(`
+modules:
+  stubborn: { run: sleep 100000 ignore TERM, stop: { grace: 300ms } }
+jobs:
+  use: { run: sleep 10, needs: [stubborn] }
+`);
+  const m = reactor.records[0];
+  assert.deepEqual(m.signals.map((s) => `${s.at} ${s.signal}`), ["10 SIGTERM", "310 SIGKILL"]);
+  assert.equal(states.at(-1), "310 stubborn stopped");
+});
+
+Deno.test("restart: exponential backoff, then failed after max_restarts (a crash loop)", async () => {
+  assert.deepEqual([1, 2, 3, 4].map(backoffMs), [100, 200, 400, 800]);
+  const { result, events } = await fakeRun(`
+modules:
+  loop:
+    run: sleep 10 exit 3 out crashing
+    restart: on-failure
+    max_restarts: 3
+    ready: { delay: 50ms }
+jobs:
+  use: { run: sleep 10, needs: [loop] }
+`);
+  assert.equal(result.exit, 1);
+  const st = events.filter((e) => e.type === "module.state") as Extract<
+    RunEvent,
+    { type: "module.state" }
+  >[];
+  // Each attempt runs 10ms, then waits 100, 200, 400ms.
+  assert.deepEqual(
+    st.filter((e) => e.state === "starting").map((e) => [e.t, e.attempt]),
+    [[0, 1], [110, 2], [320, 3], [730, 4]],
+  );
+  assert.deepEqual(
+    st.filter((e) => e.state === "failed").map((e) => [e.t, e.backoff_ms ?? null]),
+    [[10, 100], [120, 200], [330, 400], [740, null]],
+  );
+  assert.equal(st.at(-1)!.reason, "exit 3; gave up after 3 restarts");
+  assert.ok(events.some((e) => e.type === "job.skip" && e.job === "use"));
+});
+
+Deno.test("restart: always restarts after an exit 0 too; past max_restarts it stays stopped", async () => {
+  const { result, states } = await fakeRun(`
+modules:
+  blip: { run: sleep 30, restart: always, max_restarts: 1 }
+jobs:
+  use: { run: sleep 1000, needs: [blip] }
+`);
+  assert.equal(result.exit, 0);
+  assert.deepEqual(states, [
+    "0 blip idle",
+    "0 blip starting",
+    "0 blip running",
+    "30 blip stopped", // restarting: true, backoff_ms: 100
+    "130 blip starting",
+    "130 blip running",
+    "160 blip stopped",
+  ]);
+});
+
+Deno.test("pause queues messages; resume delivers them in order; stop discards, drain delivers", async () => {
+  const { reactor, states } = await fakeRun(
+    `
+modules:
+  a: { run: sleep 100000, subscribe: [t] }
+  b: { run: sleep 100000, subscribe: ["jx.*", t] }
+jobs:
+  hold: { run: sleep 1000, needs: [a, b] }
+`,
+    {
+      at: [
+        [100, (s) => s.publish("t", "m1")],
+        [200, (s) => s.control({ action: "pause", module: "a" })],
+        [210, (s) => s.control({ action: "pause", module: "b" })],
+        [300, (s) => s.publish("t", "m2\nwith a newline")],
+        [310, (s) => s.publish("t", "m3")],
+        [400, (s) => s.control({ action: "resume", module: "a" })],
+        [500, (s) => s.control({ action: "stop", module: "b", drain: true })],
+      ],
+    },
+  );
+  const [a, b] = reactor.records;
+  assert.deepEqual(a.stdin, ["t m1\n", "t m2 with a newline\n", "t m3\n"]);
+  assert.deepEqual(a.signals.map((s) => `${s.at} ${s.signal}`), [
+    "200 SIGSTOP",
+    "400 SIGCONT",
+    "1000 SIGTERM",
+  ]);
+  // b: drained (the queue, then end of file); its jx.job.end came after it stopped.
+  assert.deepEqual(b.stdin, ["t m1\n", "t m2 with a newline\n", "t m3\n"]);
+  assert.equal(b.stdinClosed, true);
+  assert.deepEqual(b.signals.map((s) => `${s.at} ${s.signal}`), [
+    "210 SIGSTOP",
+    "500 SIGCONT",
+    "5500 SIGTERM", // the grace (5s) to exit by itself after the pill
+  ]);
+  assert.ok(states.includes("5500 b stopped"));
+  const c = await fakeRun(
+    `
+modules:
+  c: { run: sleep 100000, subscribe: [t] }
+jobs:
+  hold: { run: sleep 1000, needs: [c] }
+`,
+    {
+      at: [
+        [100, (s) => s.control({ action: "pause", module: "c" })],
+        [200, (s) => s.publish("t", "lost")],
+        [300, (s) => s.control({ action: "stop", module: "c" })],
+      ],
+    },
+  );
+  assert.deepEqual(c.reactor.records[0].stdin, []);
+  // A stop of a paused module also sends SIGCONT (a stopped process cannot act on TERM).
+  assert.deepEqual(c.reactor.records[0].signals.map((s) => s.signal), [
+    "SIGSTOP",
+    "SIGTERM",
+    "SIGCONT",
+  ]);
+});
+
+Deno.test("jx publishes jx.job.end and jx.run.end to subscribers", async () => {
+  const { reactor } = await fakeRun(`
+modules:
+  watcher: { run: sleep 100000, subscribe: ["jx.*"] }
+jobs:
+  a: { run: sleep 10 exit 2, needs: [watcher] }
+`);
+  assert.deepEqual(reactor.records[0].stdin, [
+    'jx.job.end {"job":"a","status":"failed","exit":2,"signal":null}\n',
+    'jx.run.end {"status":"failed"}\n',
+  ]);
+});
+
+Deno.test("when: an unregistered module never starts; jobs that need it fail, saying why", async () => {
+  const { result, events, reactor } = await fakeRun(
+    `
+modules:
+  ci: { run: sleep 100000, when: { env: CI } }
+  here: { run: sleep 100000, when: { os: linux, file: /etc } }
+jobs:
+  a: { run: sleep 10, needs: [ci] }
+  b: { run: sleep 10, needs: [here] }
+`,
+    { keepGoing: true, baseEnv: { CI: "" } },
+  );
+  assert.equal(result.exit, 1);
+  assert.equal(reactor.records.filter((r) => r.argv.join(" ").includes("100000")).length, 1);
+  const a = events.find((e) => e.type === "job.end" && e.job === "a") as { error: string };
+  assert.equal(a.error, "needs module 'ci', which is not registered (when: env CI is not set)");
+  assert.ok(events.some((e) => e.type === "job.end" && e.job === "b" && e.status === "ok"));
+  const ok = await fakeRun(
+    "modules:\n  ci: { run: sleep 100000, when: { env: CI } }\njobs:\n  a: { run: sleep 1, needs: [ci] }\n",
+    { baseEnv: { CI: "true" } },
+  );
+  assert.equal(ok.result.exit, 0);
+});
+
+Deno.test("a job failing at once for an unregistered module stops the run cleanly (fail fast)", async () => {
+  const { result, events } = await fakeRun(
+    `
+modules:
+  u: { run: sleep 100000, when: { env: NOPE } }
+jobs:
+  first: { run: sleep 10 }
+  big: { run: sleep 10, tokens: 2 }
+  small: { run: sleep 10, needs: [u] }
+`,
+    { jobs: 2 },
+  );
+  assert.equal(result.exit, 1);
+  // big was refused a slot in the same pass in which small failed: skipped, not left waiting.
+  assert.ok(
+    events.some((e) => e.type === "job.skip" && e.job === "big" && e.reason === "cancelled"),
+  );
+});
+
+Deno.test("foreground: a module named on the command line stays up until a signal", async () => {
+  const { result, states } = await fakeRun(
+    `
+modules:
+  db: { run: sleep 100000 }
+  api: { run: sleep 100000, needs: [db] }
+`,
+    {
+      names: ["api"],
+      supervisor: { foreground: ["api"] },
+      at: [[5000, (_s, r) => r.raise("SIGINT" as ListenSignal)]],
+    },
+  );
+  assert.equal(result.exit, 130);
+  assert.deepEqual(states.slice(-2), ["5000 api stopped", "5000 db stopped"]);
+});
+
+// ---------------------------------------------------------------------------
+// Real processes
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** `module.state` events as `module state` strings, in order. */
+const moduleStates = (ev: LoggedEvent[]) =>
+  ev.filter((e) => e.type === "module.state").map((e) => `${e.module} ${e.state}`);
+
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
+}
+
+/** Live processes whose process group is one of `pgids`. */
+function inGroups(pgids: number[]): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (f[0] !== "Z" && pgids.includes(Number(f[2]))) out.push(Number(e.name));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+async function waitFor(path: string, ms = 20_000): Promise<string> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      const text = await Deno.readTextFile(path);
+      if (text.trim()) return text.trim();
+    } catch { /* not yet */ }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${path}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] a real TCP server module; a job that needs it queries it; then it is stopped`, async () => {
+    const port = freePort();
+    const dir = await tempDir({
+      "jobs.yaml": `
+modules:
+  web:
+    run: python3 -m http.server ${port} --bind 127.0.0.1
+    ready: { tcp: ${port}, timeout: 20s }
+jobs:
+  query:
+    run: python3 -c "import urllib.request as u; print(u.urlopen('http://127.0.0.1:${port}/').status)"
+    needs: [web]
+`,
+    });
+    const r = await runJx(["run", "--events", "ev.ndjson"], { cwd: dir, runtime: rt });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /── query .*\n200\n/);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    assert.deepEqual(moduleStates(ev), ["web idle", "web starting", "web running", "web stopped"]);
+    const at = (pred: (e: LoggedEvent) => boolean) => ev.findIndex(pred);
+    assert.ok(
+      at((e) => e.state === "running") < at((e) => e.type === "job.start"),
+      "the job starts once the server is ready",
+    );
+    assert.ok(at((e) => e.type === "job.end") < at((e) => e.state === "stopped"));
+    const pid = ev.find((e) => e.state === "starting")!.pid as number;
+    assert.equal(alive(pid), false, "the server is gone");
+  });
+
+  Deno.test(`[${rt}] Ctrl-C: jx run MODULE stays in the foreground; SIGINT leaves no process of any module's group`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+modules:
+  db:
+    run: sleep 300 & echo $! > db.child; echo up; wait
+    ready: { log: up }
+  api:
+    run: trap '' TERM; sleep 300 & echo $! > api.child; echo serving; wait
+    needs: [db]
+    ready: { log: serving }
+    stop: { grace: 300ms }
+`,
+    });
+    const [cmd, argv] = jxCommand(rt, ["run", "api", "--events", "ev.ndjson"]);
+    const child = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+      .spawn();
+    await waitFor(`${dir}/api.child`);
+    // Long after its (no) jobs are done, it is still up: a foreground run.
+    for (;;) {
+      const ev = await readEvents(`${dir}/ev.ndjson`).catch(() => []);
+      if (ev.some((e) => e.module === "api" && e.state === "running")) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await readEvents(`${dir}/ev.ndjson`);
+    assert.ok(!before.some((e) => e.type === "run.end"), "still in the foreground");
+    child.kill("SIGINT");
+    const out = await child.output();
+    assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    const pgids = ev.filter((e) => e.state === "starting").map((e) => e.pid as number);
+    assert.equal(pgids.length, 2);
+    assert.deepEqual(inGroups(pgids), [], "no process of a module's group is alive");
+    for (const f of ["db.child", "api.child"]) {
+      assert.equal(alive(Number(await Deno.readTextFile(`${dir}/${f}`))), false, f);
+    }
+    // api (which ignores TERM: killed after its grace) before db.
+    assert.deepEqual(moduleStates(ev).slice(-2), ["api stopped", "db stopped"]);
+    assert.equal(ev.find((e) => e.module === "api" && e.state === "stopped")!.signal, "SIGKILL");
+  });
+}
+
+Deno.test("every ready kind on real processes; a server that never becomes ready fails, its output shown", async () => {
+  const port = freePort();
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  http:
+    run: python3 -m http.server ${port} --bind 127.0.0.1
+    ready: { http: "http://127.0.0.1:${port}/", timeout: 20s }
+  log:
+    run: sleep 0.2; echo "ready to serve" >&2; sleep 300
+    ready: { log: "ready to .erve" }
+  cmd:
+    run: sleep 0.2; touch cmd.ok; sleep 300
+    ready: { cmd: test -f cmd.ok, interval: 50ms }
+  delay:
+    run: sleep 300
+    ready: { delay: 200ms }
+  never:
+    run: 'echo "starting on a port nobody checks"; echo "fatal: no config" >&2; sleep 300'
+    ready: { tcp: ${freePort()}, timeout: 500ms }
+jobs:
+  all: { run: echo all ready, needs: [http, log, cmd, delay] }
+  hopeless: { run: echo unreachable, needs: [never] }
+`,
+  });
+  const r = await runJx(["run", "-k", "--events", "ev.ndjson"], { cwd: dir });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /── all .*\nall ready\n/);
+  const never = r.stdout.slice(r.stdout.indexOf("── module never:"));
+  assert.match(
+    never,
+    /^── module never: FAILED \(not ready after 500ms: tcp \d+ \(last: ECONNREFUSED\)\)\n/,
+  );
+  assert.match(never, /\nstarting on a port nobody checks\n/);
+  assert.match(never, /\nfatal: no config\n/);
+  assert.match(r.stderr, /✗ module never: not ready after 500ms/);
+  assert.match(r.stderr, /skipped hopeless: depends on never/);
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  for (const m of ["http", "log", "cmd", "delay"]) {
+    assert.deepEqual(moduleStates(ev).filter((s) => s.startsWith(m + " ")), [
+      `${m} idle`,
+      `${m} starting`,
+      `${m} running`,
+      `${m} stopped`,
+    ]);
+  }
+  const allStart = ev.findIndex((e) => e.type === "job.start" && e.job === "all");
+  for (const m of ["http", "log", "cmd", "delay"]) {
+    assert.ok(ev.findIndex((e) => e.module === m && e.state === "running") < allStart, m);
+  }
+  assert.equal(
+    inGroups(ev.filter((e) => e.state === "starting").map((e) => e.pid as number)).length,
+    0,
+  );
+});
+
+Deno.test("restart on real processes: backoff between attempts, a recovery, and a crash loop with its last output", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  flaky:
+    run: 'n=$(cat n 2>/dev/null || echo 0); echo $((n+1)) > n; [ $n -ge 2 ] && exec sleep 300; exit 3'
+    restart: on-failure
+    ready: { delay: 100ms }
+  crashy:
+    run: 'echo "attempt at $(date +%s%N)"; echo "cannot bind" >&2; exit 9'
+    restart: always
+    max_restarts: 2
+jobs:
+  ok: { run: echo flaky recovered, needs: [flaky] }
+  doomed: { run: echo never, needs: [crashy] }
+`,
+  });
+  const r = await runJx(["run", "-k", "--events", "ev.ndjson"], { cwd: dir });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /flaky recovered/);
+  assert.match(
+    r.stdout,
+    /── module crashy: FAILED \(exit 9; gave up after 2 restarts\)\nattempt at \d+\ncannot bind\n/,
+  );
+  assert.equal((r.stdout.match(/attempt at/g) ?? []).length, 1, "only the last attempt's output");
+  assert.match(r.stderr, /jx: module crashy: exit 9, restarting in 100ms/);
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  const starts = (m: string) => ev.filter((e) => e.module === m && e.state === "starting");
+  assert.equal(starts("flaky").length, 3);
+  assert.equal(starts("crashy").length, 3);
+  const fails = ev.filter((e) => e.module === "crashy" && e.state === "failed");
+  assert.deepEqual(fails.map((e) => e.backoff_ms ?? null), [100, 200, null]);
+  // Each restart came at least its backoff after the crash before it.
+  const s = starts("crashy");
+  for (let i = 1; i < s.length; i++) {
+    assert.ok(s[i].t - fails[i - 1].t >= (fails[i - 1].backoff_ms as number) - 1);
+  }
+});
+
+Deno.test("docs/modules.md: the example (a database, an API that needs it, a test) runs with one command", async () => {
+  const src = `${ROOT}/examples/modules`;
+  const doc = await Deno.readTextFile(`${ROOT}/docs/modules.md`);
+  const example = await Deno.readTextFile(`${src}/jobs.yaml`);
+  assert.ok(doc.includes(example.trim()), "docs/modules.md shows examples/modules/jobs.yaml whole");
+  // A copy, on free ports (two test runs at once must not meet on the example's).
+  const files: Record<string, string> = {};
+  for (const f of ["db.py", "api.py", "test_api.py"]) {
+    files[f] = await Deno.readTextFile(`${src}/${f}`);
+  }
+  files["jobs.yaml"] = example.replaceAll("54329", String(freePort()))
+    .replaceAll("58080", String(freePort()));
+  const dir = await tempDir(files);
+  const r = await runJx(["run", "--events", "ev.ndjson"], { cwd: dir });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /── test .*\n(.*\n)*all 7 checks passed\n/);
+  assert.match(r.stdout, /asked the database to compact its log \(1 subscriber\)/);
+  assert.match(r.stdout, /── module db \(stopped\)\n(.*\n)*db: compacted the log to 3 keys\n/);
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  assert.deepEqual(moduleStates(ev), [
+    "db idle",
+    "api idle",
+    "db starting",
+    "db running",
+    "api starting",
+    "api running",
+    "api stopped", // reverse order: api first,
+    "db stopped", // then the database it needs
+  ]);
+});
