@@ -1,6 +1,7 @@
 /**
- * Shared pieces of the benches: paths, timing a command, medians, the
- * machine description and appending a section to RESULTS.md.
+ * Shared pieces of the benches: paths, timing a command, round-robin runs,
+ * medians and their table, the machine description and appending a section
+ * to RESULTS.md.
  *
  * @module
  */
@@ -22,6 +23,41 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** No inherited make jobserver (it would change what make and jx do), no colors. */
+export const CLEAN_ENV: Record<string, string> = { MAKEFLAGS: "", MFLAGS: "", NO_COLOR: "1" };
+
+/**
+ * Runs a command to completion in `cwd` (fed `stdin` when given; its stdout
+ * piped or to /dev/null); returns its wall time in ms, spawn to exit, and
+ * what it printed.
+ */
+async function timed(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  opts: { env: Record<string, string>; stdin?: string; stdout: "piped" | "null" },
+): Promise<{ ms: number; code: number; stdout: string; stderr: string }> {
+  const t = performance.now();
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd,
+    env: opts.env,
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: opts.stdout,
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(opts.stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  const ms = performance.now() - t;
+  const dec = new TextDecoder();
+  const stdout = opts.stdout === "piped" ? dec.decode(out.stdout) : "";
+  return { ms, code: out.code, stdout, stderr: dec.decode(out.stderr) };
+}
+
 /** Runs a command to completion and returns its wall time in ms; throws on a non-zero exit. */
 export async function timeCommand(
   cmd: string,
@@ -29,22 +65,90 @@ export async function timeCommand(
   cwd: string,
   env: Record<string, string> = {},
 ): Promise<number> {
-  const t = performance.now();
-  const out = await new Deno.Command(cmd, {
-    args,
-    cwd,
-    env: { MAKEFLAGS: "", ...env },
-    stdout: "null",
-    stderr: "piped",
-  })
-    .output();
-  const ms = performance.now() - t;
-  if (out.code !== 0) {
-    throw new Error(
-      `${cmd} ${args.join(" ")} exited ${out.code}: ${new TextDecoder().decode(out.stderr)}`,
-    );
+  const r = await timed(cmd, args, cwd, { env: { MAKEFLAGS: "", ...env }, stdout: "null" });
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  return r.ms;
+}
+
+/**
+ * Runs the command of the tool `name` once in `cwd`, in `CLEAN_ENV`, fed
+ * `stdin` when given; returns its wall time in ms (spawn to exit) and, with
+ * `stdout: "piped"`, its stdout (else it goes to /dev/null). Throws on a
+ * non-zero exit, with the end of its stderr.
+ */
+export async function timeTool(
+  name: string,
+  cmd: string,
+  args: string[],
+  cwd: string,
+  opts: { stdin?: string; stdout?: "piped" | "null" } = {},
+): Promise<{ ms: number; stdout: string }> {
+  const r = await timed(cmd, args, cwd, {
+    env: CLEAN_ENV,
+    stdin: opts.stdin,
+    stdout: opts.stdout ?? "null",
+  });
+  if (r.code !== 0) throw new Error(`${name} exited with ${r.code}\n${r.stderr.slice(-2000)}`);
+  return { ms: r.ms, stdout: r.stdout };
+}
+
+/** `xs` rotated left by `k`. */
+export function rotate<T>(xs: T[], k: number): T[] {
+  const s = k % xs.length;
+  return [...xs.slice(s), ...xs.slice(0, s)];
+}
+
+/** The wall times of one tool over all runs, in milliseconds. */
+export interface Sample<T> {
+  tool: T;
+  ms: number[];
+}
+
+/**
+ * Times every tool `runs` times, round-robin, the order rotated each run so
+ * that noise on the machine hits them alike; `done` is told of each run's
+ * times. Returns the times of each tool, in the order of `tools`.
+ */
+export async function roundRobin<T>(
+  tools: T[],
+  runs: number,
+  time: (tool: T) => Promise<number>,
+  done: (run: number, times: [T, number][]) => void = () => {},
+): Promise<Sample<T>[]> {
+  const samples = new Map(tools.map((t) => [t, [] as number[]]));
+  for (let r = 0; r < runs; r++) {
+    const times: [T, number][] = [];
+    for (const tool of rotate(tools, r)) {
+      const ms = await time(tool);
+      samples.get(tool)!.push(ms);
+      times.push([tool, ms]);
+    }
+    done(r, times);
   }
-  return ms;
+  return tools.map((tool) => ({ tool, ms: samples.get(tool)! }));
+}
+
+/** The number of `job.end` events with status `ok` in a jx event log. */
+export async function okJobEnds(events: string): Promise<number> {
+  const lines = (await Deno.readTextFile(events)).split("\n").filter((l) => l.trim() !== "");
+  return lines.map((l) => JSON.parse(l)).filter((e) => e.type === "job.end" && e.status === "ok")
+    .length;
+}
+
+/** A command-line option's value as a positive integer; throws naming `--name` when it is not one. */
+export function positive(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer`);
+  return n;
+}
+
+/**
+ * A command line as markdown code, paths shown relative to the repository
+ * and `dir` as `$TMP`.
+ */
+export function commandLine(cmd: string, args: string[], dir: string): string {
+  const words = [cmd, ...args].map((w) => w.replace(`${REPO}/`, "").replace(`${dir}/`, "$TMP/"));
+  return "`" + words.join(" ") + "`";
 }
 
 /** Stdout of a command (trimmed), or a note when it cannot be run. */
@@ -57,26 +161,46 @@ export async function capture(cmd: string, args: string[]): Promise<string> {
   }
 }
 
-/** Machine and tool versions, as markdown list items. */
-export async function environment(): Promise<string[]> {
+/**
+ * Machine and tool versions, as markdown list items: the CPUs, kernel and
+ * CPU model, then, after `label`, the versions of Deno, Bun, make and (with
+ * `ninja`) ninja.
+ */
+export async function environment(
+  opts: { label?: string; ninja?: boolean } = {},
+): Promise<string[]> {
+  const { label = "tools", ninja = true } = opts;
   const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
   const cpu = cpuinfo.match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown";
+  const versions = [
+    (await capture(DENO, ["--version"])).split("\n")[0],
+    `bun ${await capture(BUN, ["--version"])}`,
+    (await capture("make", ["--version"])).split("\n")[0],
+    ...(ninja ? [`ninja ${await capture("ninja", ["--version"])}`] : []),
+  ];
   return [
     `- machine: ${await capture("nproc", [])} CPUs, ${await capture("uname", ["-sr"])}, ${cpu}`,
-    `- tools: ${(await capture(DENO, ["--version"])).split("\n")[0]}; bun ${await capture(BUN, [
-      "--version",
-    ])}; ${(await capture("make", ["--version"])).split("\n")[0]}; ninja ${await capture("ninja", [
-      "--version",
-    ])}`,
+    `- ${label}: ${versions.join("; ")}`,
   ];
 }
 
-/** A markdown table of medians (ms) with min, max and the ratio to `baseline`. */
-export function medianTable(samples: { name: string; ms: number[] }[], baseline: string): string {
+/**
+ * A markdown table of medians with min, max and the ratio to `baseline`:
+ * times in ms or s as they come (`12 ms`, `1.50 s`), or with `unit: "s"` all
+ * in seconds, the unit in the header.
+ */
+export function medianTable(
+  samples: { name: string; ms: number[] }[],
+  baseline: string,
+  opts: { unit?: "s" } = {},
+): string {
   const base = median(samples.find((s) => s.name === baseline)!.ms);
-  const f = (ms: number) => ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`;
+  const f = opts.unit === "s"
+    ? (ms: number) => (ms / 1000).toFixed(2)
+    : (ms: number) => ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`;
+  const u = opts.unit ? ` (${opts.unit})` : "";
   return [
-    `| tool | median | min | max | median / ${baseline} |`,
+    `| tool | median${u} | min${u} | max${u} | median / ${baseline} |`,
     "| --- | ---: | ---: | ---: | ---: |",
     ...samples.map(({ name, ms }) =>
       `| ${name} | ${f(median(ms))} | ${f(Math.min(...ms))} | ${f(Math.max(...ms))} | ${
@@ -86,8 +210,18 @@ export function medianTable(samples: { name: string; ms: number[] }[], baseline:
   ].join("\n");
 }
 
-/** Appends a section to RESULTS.md and formats the file. */
-export async function appendResults(text: string): Promise<void> {
-  await Deno.writeTextFile(RESULTS, "\n" + text + "\n", { append: true });
-  await new Deno.Command(DENO, { args: ["fmt", "--quiet", RESULTS], stdout: "null" }).output();
+/**
+ * Appends a section to RESULTS.md (`path`), with the file's heading when it
+ * is new, and formats the file as `deno fmt` wants it (wrapped lines,
+ * aligned tables).
+ */
+export async function appendResults(text: string, path: string = RESULTS): Promise<void> {
+  const exists = await Deno.stat(path).then(() => true, () => false);
+  const head = exists
+    ? "\n"
+    : "# Benchmark results\n\nAppended by the benches in this directory; newest last.\n\n";
+  await Deno.writeTextFile(path, head + text + "\n", { append: true });
+  const fmt = await new Deno.Command(DENO, { args: ["fmt", "--quiet", path], stdout: "null" })
+    .output();
+  if (fmt.code !== 0) console.error(`warning: deno fmt ${path} exited with ${fmt.code}`);
 }

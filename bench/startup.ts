@@ -31,15 +31,25 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import {
+  appendResults,
+  BUN,
+  CLI,
+  commandLine,
+  DENO,
+  environment,
+  median,
+  okJobEnds,
+  positive,
+  REPO,
+  RESULTS,
+  roundRobin,
+  type Sample,
+  timeTool,
+} from "./lib.ts";
 
 /** The target for the binary's `jx --version`, in milliseconds (median). */
 const TARGET_MS = 30;
-
-const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
-const DENO = `${REPO}/node_modules/.bin/deno`;
-const BUN = `${REPO}/node_modules/.bin/bun`;
-const CLI = `${REPO}/cli.ts`;
-const RESULTS = `${REPO}/bench/RESULTS.md`;
 
 /** Command-line options of this benchmark. */
 interface Options {
@@ -65,12 +75,6 @@ interface Tool {
   jx: boolean;
 }
 
-/** The wall times of one command over all runs, in milliseconds. */
-interface Sample {
-  tool: Tool;
-  ms: number[];
-}
-
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
@@ -80,9 +84,7 @@ function parseOptions(argv: string[]): Options {
       note: { type: "string" },
     },
   });
-  const runs = Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs: expected a positive integer");
-  return { runs, write: values.write, note: values.note };
+  return { runs: positive("runs", values.runs), write: values.write, note: values.note };
 }
 
 /** `deno task compile`'s command line (from deno.json), with `--outfile` set to `out`. */
@@ -141,28 +143,12 @@ function label(t: Tool): string {
 }
 
 /** Runs one command to completion in `cwd`; returns its wall time and stdout. Throws on failure. */
-async function timeOnce(
+function timeOnce(
   tool: Tool,
   cwd: string,
   extraArgs: string[] = [],
 ): Promise<{ ms: number; stdout: string }> {
-  // An inherited make jobserver would change what make and jx do.
-  const env = { MAKEFLAGS: "", MFLAGS: "", NO_COLOR: "1" };
-  const start = performance.now();
-  const out = await new Deno.Command(tool.cmd, {
-    args: [...tool.args, ...extraArgs],
-    cwd,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const ms = performance.now() - start;
-  if (out.code !== 0) {
-    const err = new TextDecoder().decode(out.stderr).slice(-2000);
-    throw new Error(`${label(tool)} exited with ${out.code}\n${err}`);
-  }
-  return { ms, stdout: new TextDecoder().decode(out.stdout) };
+  return timeTool(label(tool), tool.cmd, [...tool.args, ...extraArgs], cwd, { stdout: "piped" });
 }
 
 /** Checks a jx variant: the version line, or one ok `job.end` in its event log. */
@@ -176,43 +162,28 @@ async function verify(tool: Tool, cwd: string): Promise<void> {
   }
   const events = `${cwd}/events.ndjson`;
   await timeOnce(tool, cwd, ["--events", events]);
-  const lines = (await Deno.readTextFile(events)).split("\n").filter((l) => l.trim() !== "");
-  const ok = lines.map((l) => JSON.parse(l)).filter((e) =>
-    e.type === "job.end" && e.status === "ok"
-  );
-  if (ok.length !== 1) throw new Error(`${label(tool)}: ${ok.length} ok job.end events, not 1`);
+  const ok = await okJobEnds(events);
+  if (ok !== 1) throw new Error(`${label(tool)}: ${ok} ok job.end events, not 1`);
   await Deno.remove(events);
 }
 
-/** `xs` rotated left by `k`. */
-function rotate<T>(xs: T[], k: number): T[] {
-  const s = k % xs.length;
-  return [...xs.slice(s), ...xs.slice(0, s)];
-}
-
 /** Runs every command `runs` times, round-robin, rotating the start each run. */
-async function measure(tools: Tool[], cwd: string, runs: number): Promise<Sample[]> {
-  const samples = new Map(tools.map((t) => [t, [] as number[]]));
-  for (let r = 0; r < runs; r++) {
-    for (const tool of rotate(tools, r)) samples.get(tool)!.push((await timeOnce(tool, cwd)).ms);
-    console.error(`run ${r + 1}/${runs} done`);
-  }
-  return tools.map((tool) => ({ tool, ms: samples.get(tool)! }));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+function measure(tools: Tool[], cwd: string, runs: number): Promise<Sample<Tool>[]> {
+  return roundRobin(
+    tools,
+    runs,
+    async (tool) => (await timeOnce(tool, cwd)).ms,
+    (r) => console.error(`run ${r + 1}/${runs} done`),
+  );
 }
 
 /** The make baseline for a task. */
-function baselineOf(samples: Sample[], task: Task): Sample {
+function baselineOf(samples: Sample<Tool>[], task: Task): Sample<Tool> {
   return samples.find((s) => s.tool.task === task && !s.tool.jx)!;
 }
 
 /** The markdown table: command, median, min, max, ratio of median to make's median (same task). */
-function table(samples: Sample[]): string {
+function table(samples: Sample<Tool>[]): string {
   const f = (ms: number) => ms.toFixed(1);
   const rows = samples.map(({ tool, ms }) => {
     const base = baselineOf(samples, tool.task);
@@ -229,7 +200,7 @@ function table(samples: Sample[]): string {
 }
 
 /** Did the binary's `--version` median meet the target? */
-function verdict(samples: Sample[]): string {
+function verdict(samples: Sample<Tool>[]): string {
   const s = samples.find((s) => s.tool.jx && s.tool.via === "binary" && s.tool.task === "version")!;
   const m = median(s.ms);
   return `binary \`jx --version\`: ${m.toFixed(1)} ms median — target <= ${TARGET_MS} ms ${
@@ -237,44 +208,13 @@ function verdict(samples: Sample[]): string {
   }`;
 }
 
-/** Stdout of a command (trimmed), or a note when it cannot be run. */
-async function capture(cmd: string, args: string[]): Promise<string> {
-  try {
-    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
-    return new TextDecoder().decode(out.stdout).trim();
-  } catch (e) {
-    return `(unavailable: ${e instanceof Error ? e.message : e})`;
-  }
-}
-
-/** Machine and runtime facts for the results file. */
-async function environment(): Promise<string[]> {
-  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
-  const cpu = cpuinfo.match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown";
-  const deno = (await capture(DENO, ["--version"])).split("\n")[0];
-  return [
-    `- machine: ${await capture("nproc", [])} CPUs, ${await capture("uname", ["-sr"])}, ${cpu}`,
-    `- runtimes: ${deno}; bun ${await capture(BUN, ["--version"])}; ${
-      (await capture("make", ["--version"])).split("\n")[0]
-    }`,
-  ];
-}
-
-/** A shell-readable form of a command line, with paths relative to the repo. */
-function commandLine(tool: Tool, dir: string): string {
-  const words = [tool.cmd, ...tool.args].map((w) =>
-    w.replace(`${REPO}/`, "").replace(`${dir}/`, "$TMP/")
-  );
-  return "`" + words.join(" ") + "`";
-}
-
 /** The dated markdown section appended to RESULTS.md. */
-async function section(opts: Options, samples: Sample[], dir: string): Promise<string> {
+async function section(opts: Options, samples: Sample<Tool>[], dir: string): Promise<string> {
   const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
   return [
     `## ${date} — startup: \`jx --version\` and a one-job \`jx run\``,
     "",
-    ...(await environment()),
+    ...(await environment({ label: "runtimes", ninja: false })),
     `- ${opts.runs} timed runs per command (round-robin, order rotated each run); wall time of ` +
     "the whole command, spawn to exit",
     `- \`$TMP/jx\` is built fresh for the run with \`${
@@ -285,7 +225,7 @@ async function section(opts: Options, samples: Sample[], dir: string): Promise<s
     "- jx checked before the timed runs: `--version` prints `jx VERSION`; " +
     "`run --events` logs one ok `job.end`",
     "- commands (`$TMP` is a fresh temp dir, also the working directory):",
-    ...samples.map(({ tool }) => `  - ${label(tool)}: ${commandLine(tool, dir)}`),
+    ...samples.map(({ tool }) => `  - ${label(tool)}: ${commandLine(tool.cmd, tool.args, dir)}`),
     "",
     table(samples),
     "",
@@ -295,18 +235,6 @@ async function section(opts: Options, samples: Sample[], dir: string): Promise<s
     ...(opts.note ? ["", opts.note] : []),
     "",
   ].join("\n");
-}
-
-async function appendResults(text: string): Promise<void> {
-  const exists = await Deno.stat(RESULTS).then(() => true, () => false);
-  const head = exists
-    ? ""
-    : "# Benchmark results\n\nAppended by the benches in this directory; newest last.\n\n";
-  await Deno.writeTextFile(RESULTS, head + text + "\n", { append: true });
-  // Keep the file as `deno fmt` wants it (wrapped lines, aligned tables).
-  const fmt = await new Deno.Command(DENO, { args: ["fmt", "--quiet", RESULTS], stdout: "null" })
-    .output();
-  if (fmt.code !== 0) console.error(`warning: deno fmt ${RESULTS} exited with ${fmt.code}`);
 }
 
 async function main(): Promise<void> {

@@ -29,15 +29,26 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import {
+  appendResults,
+  BUN,
+  CLI,
+  commandLine,
+  DENO,
+  environment,
+  median,
+  medianTable,
+  okJobEnds,
+  positive,
+  REPO,
+  RESULTS,
+  roundRobin,
+  type Sample,
+  timeTool,
+} from "./lib.ts";
 
 /** The target ratio of jx's median to make's median. */
 const TARGET_RATIO = 1.5;
-
-const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
-const DENO = `${REPO}/node_modules/.bin/deno`;
-const BUN = `${REPO}/node_modules/.bin/bun`;
-const CLI = `${REPO}/cli.ts`;
-const RESULTS = `${REPO}/bench/RESULTS.md`;
 
 /** Command-line options of this benchmark. */
 interface Options {
@@ -64,12 +75,6 @@ interface Tool {
   jx: boolean;
 }
 
-/** The wall times of one tool over all runs, in milliseconds. */
-interface Sample {
-  tool: Tool;
-  ms: number[];
-}
-
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
@@ -81,11 +86,6 @@ function parseOptions(argv: string[]): Options {
       write: { type: "boolean", default: false },
     },
   });
-  const positive = (name: string, text: string): number => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: expected a positive integer`);
-    return n;
-  };
   return {
     jobs: positive("jobs", values.jobs),
     runs: positive("runs", values.runs),
@@ -169,90 +169,34 @@ async function prepare(opts: Options, dir: string): Promise<Tool[]> {
 
 /** Runs one tool to completion in `cwd`; returns its wall time in ms. Throws on a non-zero exit. */
 async function timeOnce(tool: Tool, cwd: string, extraArgs: string[] = []): Promise<number> {
-  // An inherited make jobserver would change what make and jx do.
-  const env = { MAKEFLAGS: "", MFLAGS: "", NO_COLOR: "1" };
-  const start = performance.now();
-  const child = new Deno.Command(tool.cmd, {
-    args: [...tool.args, ...extraArgs],
-    cwd,
-    env,
-    stdin: tool.stdin === undefined ? "null" : "piped",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  if (tool.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(tool.stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  const ms = performance.now() - start;
-  if (out.code !== 0) {
-    const err = new TextDecoder().decode(out.stderr).slice(-2000);
-    throw new Error(`${tool.name} exited with ${out.code}\n${err}`);
-  }
-  return ms;
+  const args = [...tool.args, ...extraArgs];
+  return (await timeTool(tool.name, tool.cmd, args, cwd, { stdin: tool.stdin })).ms;
 }
 
 /** Runs a jx tool once with `--events` and checks that it ran all N jobs successfully. */
 async function verifyJx(tool: Tool, cwd: string, n: number): Promise<void> {
   const events = `${cwd}/events-${tool.name.replace(/\W+/g, "_")}.ndjson`;
   await timeOnce(tool, cwd, ["--events", events]);
-  const lines = (await Deno.readTextFile(events)).split("\n").filter((l) => l.trim() !== "");
-  let ok = 0;
-  for (const line of lines) {
-    const e = JSON.parse(line);
-    if (e.type === "job.end" && e.status === "ok") ok++;
-  }
+  const ok = await okJobEnds(events);
   if (ok !== n) throw new Error(`${tool.name}: ${ok} job.end ok events, expected ${n}`);
 }
 
-/** `xs` rotated left by `k`. */
-function rotate<T>(xs: T[], k: number): T[] {
-  const s = k % xs.length;
-  return [...xs.slice(s), ...xs.slice(0, s)];
-}
-
 /** Runs every tool `runs` times, round-robin, rotating the start each run. */
-async function measure(tools: Tool[], cwd: string, runs: number): Promise<Sample[]> {
-  const samples = new Map(tools.map((t) => [t, [] as number[]]));
-  for (let r = 0; r < runs; r++) {
-    const order = rotate(tools, r);
-    const line: string[] = [];
-    for (const tool of order) {
-      const ms = await timeOnce(tool, cwd);
-      samples.get(tool)!.push(ms);
-      line.push(`${tool.name} ${(ms / 1000).toFixed(2)} s`);
-    }
+function measure(tools: Tool[], cwd: string, runs: number): Promise<Sample<Tool>[]> {
+  return roundRobin(tools, runs, (tool) => timeOnce(tool, cwd), (r, times) => {
+    const line = times.map(([tool, ms]) => `${tool.name} ${(ms / 1000).toFixed(2)} s`);
     console.error(`run ${r + 1}/${runs}: ${line.join(", ")}`);
-  }
-  return tools.map((tool) => ({ tool, ms: samples.get(tool)! }));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  });
 }
 
 /** The markdown table: tool, median, min, max, ratio of median to make's median. */
-function table(samples: Sample[], baseline: string): string {
-  const base = median(samples.find((s) => s.tool.name === baseline)!.ms);
-  const sec = (ms: number) => (ms / 1000).toFixed(2);
-  const rows = samples.map(({ tool, ms }) =>
-    `| ${tool.name} | ${sec(median(ms))} | ${sec(Math.min(...ms))} | ${sec(Math.max(...ms))} | ${
-      (median(ms) / base).toFixed(2)
-    }x |`
-  );
-  return [
-    `| tool | median (s) | min (s) | max (s) | median / ${baseline} |`,
-    "| --- | ---: | ---: | ---: | ---: |",
-    ...rows,
-  ].join("\n");
+function table(samples: Sample<Tool>[], baseline: string): string {
+  const named = samples.map(({ tool, ms }) => ({ name: tool.name, ms }));
+  return medianTable(named, baseline, { unit: "s" });
 }
 
 /** One line per jx variant: did its median meet the target? */
-function verdicts(samples: Sample[], baseline: string): string[] {
+function verdicts(samples: Sample<Tool>[], baseline: string): string[] {
   const base = median(samples.find((s) => s.tool.name === baseline)!.ms);
   return samples.filter((s) => s.tool.jx).map(({ tool, ms }) => {
     const ratio = median(ms) / base;
@@ -261,36 +205,9 @@ function verdicts(samples: Sample[], baseline: string): string[] {
   });
 }
 
-/** Stdout of a command (trimmed), or a note when it cannot be run. */
-async function capture(cmd: string, args: string[]): Promise<string> {
-  try {
-    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).output();
-    return new TextDecoder().decode(out.stdout).trim();
-  } catch (e) {
-    return `(unavailable: ${e instanceof Error ? e.message : e})`;
-  }
-}
-
-/** Machine and runtime facts for the results file. */
-async function environment(): Promise<string[]> {
-  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
-  const cpu = cpuinfo.match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown";
-  const deno = (await capture(DENO, ["--version"])).split("\n")[0];
-  return [
-    `- machine: ${await capture("nproc", [])} CPUs, ${await capture("uname", ["-sr"])}, ${cpu}`,
-    `- runtimes: ${deno}; bun ${await capture(BUN, ["--version"])}; ${
-      (await capture("make", ["--version"])).split("\n")[0]
-    }`,
-  ];
-}
-
 /** A shell-readable form of a tool's command line, with paths relative to the repo. */
-function commandLine(tool: Tool, dir: string): string {
-  const words = [tool.cmd, ...tool.args].map((w) =>
-    w.replace(`${REPO}/`, "").replace(`${dir}/`, "$TMP/")
-  );
-  const text = words.join(" ");
-  const code = "`" + text + "`";
+function toolLine(tool: Tool, dir: string): string {
+  const code = commandLine(tool.cmd, tool.args, dir);
   return tool.stdin === undefined ? code : `${code} with N lines \`t0\`..\`tN-1\` on stdin`;
 }
 
@@ -298,7 +215,7 @@ function commandLine(tool: Tool, dir: string): string {
 async function section(
   opts: Options,
   tools: Tool[],
-  samples: Sample[],
+  samples: Sample<Tool>[],
   baseline: string,
   dir: string,
 ): Promise<string> {
@@ -306,13 +223,13 @@ async function section(
   return [
     `## ${date} — trivial: ${opts.jobs} × /bin/true, -j${opts.parallel}`,
     "",
-    ...(await environment()),
+    ...(await environment({ label: "runtimes", ninja: false })),
     `- N = ${opts.jobs} jobs, ${opts.parallel} in flight, ${opts.runs} timed runs per tool ` +
     "(round-robin, order rotated each run); wall time of the whole command, startup included",
     "- jx verified by `--events` (N `job.end` ok) " +
     "before and after the timed runs",
     "- commands (`$TMP` is a fresh temp dir, also the working directory):",
-    ...tools.map((t) => `  - ${t.name}: ${commandLine(t, dir)}`),
+    ...tools.map((t) => `  - ${t.name}: ${toolLine(t, dir)}`),
     "",
     table(samples, baseline),
     "",
@@ -320,18 +237,6 @@ async function section(
     ...verdicts(samples, baseline).map((v) => `- ${v}`),
     "",
   ].join("\n");
-}
-
-async function appendResults(text: string): Promise<void> {
-  const exists = await Deno.stat(RESULTS).then(() => true, () => false);
-  const head = exists
-    ? ""
-    : "# Benchmark results\n\nAppended by the benches in this directory; newest last.\n\n";
-  await Deno.writeTextFile(RESULTS, head + text + "\n", { append: true });
-  // Keep the file as `deno fmt` wants it (wrapped lines, aligned tables).
-  const fmt = await new Deno.Command(DENO, { args: ["fmt", "--quiet", RESULTS], stdout: "null" })
-    .output();
-  if (fmt.code !== 0) console.error(`warning: deno fmt ${RESULTS} exited with ${fmt.code}`);
 }
 
 async function main(): Promise<void> {

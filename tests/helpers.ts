@@ -1,6 +1,7 @@
 /**
- * Shared test helpers: temporary directories, running the real CLI, reading
- * event logs, and a scheduler run on the fake reactor.
+ * Shared test helpers: temporary directories, running the real CLI, waiting
+ * for files and processes, reading event logs, and a scheduler run on the
+ * fake reactor.
  *
  * @module
  */
@@ -57,6 +58,34 @@ export async function runJx(
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Whether process `pid` exists and is not a zombie (from /proc/PID/stat). */
+export function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits until the file at `path` has some text (a pid, a marker) and returns
+ * it trimmed; polls every 20 ms, throws after `ms`.
+ */
+export async function waitForFile(path: string, ms = 10_000): Promise<string> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      const text = await Deno.readTextFile(path);
+      if (text.trim()) return text.trim();
+    } catch { /* not yet */ }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${path}`);
+    await sleep(20);
+  }
 }
 
 /** A parsed NDJSON event. */

@@ -11,8 +11,8 @@ import { spawn as nodeSpawn } from "node:child_process";
 import { availableParallelism, constants } from "node:os";
 import process from "node:process";
 import { JxInputError } from "../graph/errors.ts";
-import { createJobserver, type JobserverSlots, stripJobserver } from "../jobserver/mod.ts";
-import { C, cstr, cstrArray, libc, strerror } from "../reactor/libc.ts";
+import { createJobserver, type JobserverSlots, withoutJobserver } from "../jobserver/mod.ts";
+import { C, libc, spawnInSession, strerror } from "../reactor/libc.ts";
 import {
   createEpollReactor,
   epollAvailable,
@@ -74,17 +74,6 @@ function currentEnv(): Record<string, string> {
   return out;
 }
 
-function withoutJobserver(env: Record<string, string>): Record<string, string> {
-  const out = { ...env };
-  for (const name of ["MAKEFLAGS", "MFLAGS", "CARGO_MAKEFLAGS"]) {
-    if (out[name] === undefined) continue;
-    const v = stripJobserver(out[name]);
-    if (v) out[name] = v;
-    else delete out[name];
-  }
-  return out;
-}
-
 /**
  * Spawns through posix_spawn, so the pool's R,W descriptors are inherited,
  * with stdio inherited too, then waits on a pidfd in the reactor.
@@ -101,27 +90,7 @@ async function runInPool(
   // Listen first: a signal during the spawn is passed on once the child exists.
   const unlisten = SIGNALS.map((sig) => reactor.onSignal(sig, () => forward(sig)));
   try {
-    const fa = new Uint8Array(C.SIZEOF_FILE_ACTIONS);
-    const attr = new Uint8Array(C.SIZEOF_SPAWNATTR);
-    const sigs = new Uint8Array(C.SIZEOF_SIGSET);
-    const pidOut = new Int32Array(1);
-    s.posix_spawn_file_actions_init(fa);
-    s.posix_spawnattr_init(attr);
-    s.posix_spawnattr_setflags(
-      attr,
-      C.POSIX_SPAWN_SETSID | C.POSIX_SPAWN_SETSIGDEF | C.POSIX_SPAWN_SETSIGMASK,
-    );
-    s.sigfillset(sigs);
-    s.posix_spawnattr_setsigdefault(attr, sigs);
-    s.sigemptyset(sigs);
-    s.posix_spawnattr_setsigmask(attr, sigs);
-    const cargv = cstrArray(argv);
-    const envp = cstrArray(Object.entries(env).map(([k, v]) => `${k}=${v}`));
-    const file = cstr(argv[0]);
-    const err: number = await s.posix_spawnp_async(pidOut, file, fa, attr, cargv.ptrs, envp.ptrs);
-    void [cargv.keep, envp.keep, file, sigs];
-    s.posix_spawn_file_actions_destroy(fa);
-    s.posix_spawnattr_destroy(attr);
+    const { err, pid: spawned } = await spawnInSession(argv, env);
     if (err !== 0) {
       writeAll(
         2,
@@ -129,7 +98,7 @@ async function runInPool(
       );
       return err === 2 ? 127 : 126;
     }
-    pid = pidOut[0];
+    pid = spawned;
     for (const sig of pending) killGroup(pid, sig);
     pending = [];
     const pidfd = Number(s.syscall(C.SYS_pidfd_open, pid, 0));

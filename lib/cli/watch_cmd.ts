@@ -1,13 +1,16 @@
 /**
  * `jx watch`: the command around `lib/watch`. Each cycle is a run with its
  * own console reporter, a fresh job-slot pool and the shared up-to-date
- * state; the event log spans the whole session.
+ * state; the event log spans the whole session. Modules belong to the session:
+ * one `Supervisor` in session mode starts them when a cycle first needs them,
+ * restarts those whose `reads` changed, and stops them when the watch ends.
  *
  * @module
  */
 import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
-import { JxInputError } from "../graph/mod.ts";
+import { resourceNames } from "../graph/glob.ts";
+import type { Graph, JobSpec } from "../graph/mod.ts";
 import { createReactor, type ListenSignal } from "../reactor/mod.ts";
 import { ConsoleReporter, EventLog, TraceWriter } from "../report/mod.ts";
 import { type Reporter, type RunEvent, runJobs } from "../scheduler/mod.ts";
@@ -23,15 +26,6 @@ const EXIT: Record<ListenSignal, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 
 export async function cmdWatch(args: Args): Promise<number> {
   const graph = load(args);
   const selected = graph.select(args.names);
-  for (const j of selected) {
-    if (j.kind === "module") {
-      throw new JxInputError(
-        `modules.${j.name}: jx watch does not run modules yet (jx run does)`,
-        graph.file,
-        j.pos,
-      );
-    }
-  }
   const baseDir = dirname(resolve(graph.file));
   const lock = await takeLock(baseDir, args.noWait);
   const reactor = createReactor(args.reactor);
@@ -45,13 +39,28 @@ export async function cmdWatch(args: Args): Promise<number> {
   if (args.events) persistent.push(new EventLog(args.events));
   if (args.trace) persistent.push(new TraceWriter(args.trace));
   const t0 = reactor.now();
-  // `jx ctl` (status, publish) reaches the cycle that runs, or ran last.
-  const { CtlServer, Supervisor } = await import("../modules/mod.ts");
-  let cycle = new Supervisor();
-  const ctl = await CtlServer.listen(baseDir, (req) => cycle.control(req)).catch(() => undefined);
   const emitAll = (e: RunEvent) => {
     for (const r of persistent) r.event(e);
   };
+  // The modules outlive the cycles: their events go to a console of their own
+  // (no status line, no summary) and to the session's event log.
+  const moduleConsole = new ConsoleReporter({
+    mode: args.output,
+    color: args.color && isTerminal(2),
+    statusLine: false,
+    graph,
+    verbose: args.verbose,
+  });
+  const { CtlServer, Supervisor } = await import("../modules/mod.ts");
+  const modules = new Supervisor({
+    session: true,
+    emit: (e) => {
+      moduleConsole.event(e);
+      emitAll(e);
+    },
+  });
+  // `jx ctl` reaches the session: its modules, and the jobs of every cycle.
+  const ctl = await CtlServer.listen(baseDir, (req) => modules.control(req)).catch(() => undefined);
 
   const watcher = new Watcher({
     graph,
@@ -63,12 +72,15 @@ export async function cmdWatch(args: Args): Promise<number> {
     poll,
     runCycle: async (jobs, changed, control) => {
       if (changed.length) {
-        emitAll({
-          type: "watch.change",
-          t: reactor.now() - t0,
-          paths: changed,
-          jobs: jobs.map((j) => j.name),
-        });
+        const names = jobs.map((j) => j.name);
+        emitAll({ type: "watch.change", t: reactor.now() - t0, paths: changed, jobs: names });
+        modules.publish("jx.watch.change", JSON.stringify({ paths: changed, jobs: names }));
+        // A module whose own `reads` changed is started again before its dependents run.
+        modules.stale(
+          jobs.filter((j) =>
+            j.kind === "module" && j.reads.some((r) => changed.some((p) => resourceNames(r, p)))
+          ).map((j) => j.name),
+        );
       }
       // Each cycle starts from a full pool.
       const js = setUpJobserver(args, reactor, warn);
@@ -79,10 +91,9 @@ export async function cmdWatch(args: Args): Promise<number> {
         graph,
         verbose: args.verbose,
       });
-      cycle = new Supervisor();
       try {
-        return await runJobs(graph, jobs, {
-          modules: cycle,
+        return await runJobs(graph, withModules(graph, selected, jobs), {
+          modules,
           extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
           reactor,
           jobs: js.jobs ?? availableParallelism(),
@@ -108,6 +119,7 @@ export async function cmdWatch(args: Args): Promise<number> {
   let exit = 0;
   const unlisten = (["SIGINT", "SIGTERM", "SIGHUP"] as ListenSignal[]).map((sig) =>
     reactor.onSignal(sig, () => {
+      if (exit) modules.kill(); // a second signal: no more grace for the modules
       exit ||= EXIT[sig];
       watcher.stop(sig);
     })
@@ -116,6 +128,8 @@ export async function cmdWatch(args: Args): Promise<number> {
     watcher.start();
     await watcher.done;
   } finally {
+    // The session's modules, in reverse dependency order, before the sockets and logs close.
+    await modules.end();
     for (const u of unlisten) u();
     await ctl?.close();
     for (const r of persistent) await r.close?.();
@@ -124,4 +138,23 @@ export async function cmdWatch(args: Args): Promise<number> {
     lock.release();
   }
   return exit || 130;
+}
+
+/**
+ * A cycle's jobs and the modules of the selection they need (directly or
+ * through other modules): a running module resolves at once, an idle one
+ * starts.
+ */
+function withModules(graph: Graph, selected: JobSpec[], jobs: JobSpec[]): JobSpec[] {
+  const modules = new Map(selected.filter((j) => j.kind === "module").map((j) => [j.name, j]));
+  const keep = new Set(jobs.map((j) => j.name));
+  const stack = [...keep];
+  while (stack.length) {
+    for (const e of graph.depsOf(stack.pop()!)) {
+      if (!modules.has(e.from) || keep.has(e.from)) continue;
+      keep.add(e.from);
+      stack.push(e.from);
+    }
+  }
+  return selected.filter((j) => keep.has(j.name));
 }

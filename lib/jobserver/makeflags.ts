@@ -104,6 +104,31 @@ export function stripJobserver(value: string): string {
   return joinFlags(flags.filter((w) => !JOBSERVER_WORD.test(w)), tail);
 }
 
+/** The variables make passes its flags in, the jobserver among them. */
+export const FLAG_VARS: readonly string[] = ["MAKEFLAGS", "MFLAGS", "CARGO_MAKEFLAGS"];
+
+/**
+ * `env` with the jobserver and `-jN` stripped from MAKEFLAGS, MFLAGS and
+ * CARGO_MAKEFLAGS (`stripJobserver`), each removed when nothing is left.
+ *
+ * @example
+ * ```ts
+ * import { withoutJobserver } from "./makeflags.ts";
+ * withoutJobserver({ MAKEFLAGS: " -j4 --jobserver-auth=3,4", MFLAGS: "-k" });
+ * // { MFLAGS: "-k" }
+ * ```
+ */
+export function withoutJobserver(env: Record<string, string>): Record<string, string> {
+  const out = { ...env };
+  for (const name of FLAG_VARS) {
+    if (out[name] === undefined) continue;
+    const v = stripJobserver(out[name]);
+    if (v) out[name] = v;
+    else delete out[name];
+  }
+  return out;
+}
+
 /**
  * A MAKEFLAGS value with its jobserver replaced by `auth` (and `-jN` set to
  * `jobs` when given), keeping the other flags and variables.

@@ -19,6 +19,7 @@ export {
   parseMakeFlags,
   stripJobserver,
   withAuth,
+  withoutJobserver,
 } from "./makeflags.ts";
 export { createJobserver, type JobserverSlots, joinJobserver } from "./pool.ts";
 export { type JobserverJob, makeJobsOption, warnMakeJobs } from "./jobs.ts";

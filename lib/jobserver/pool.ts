@@ -24,11 +24,12 @@ import { C, cstr, errno, libc, strerror } from "../reactor/libc.ts";
 import type { Reactor } from "../reactor/types.ts";
 import type { Slots } from "../scheduler/slots.ts";
 import {
+  FLAG_VARS,
   formatMakeFlags,
   type JobserverAuth,
   type JobStyle,
-  stripJobserver,
   withAuth,
+  withoutJobserver,
 } from "./makeflags.ts";
 
 /** A jobserver pool as jx's job slots. */
@@ -52,8 +53,6 @@ export interface JobserverSlots extends Slots {
    */
   finish(): string | undefined;
 }
-
-const FLAG_VARS = ["MAKEFLAGS", "MFLAGS", "CARGO_MAKEFLAGS"];
 
 function openNonblockingRead(path: string): number {
   const s = libc().symbols;
@@ -131,16 +130,7 @@ class Pool implements JobserverSlots {
 
   jobEnv(env: Record<string, string>, style?: JobStyle): Record<string, string> {
     const want = style ?? this.style;
-    if (want === "none") {
-      const out = { ...env };
-      for (const name of FLAG_VARS) {
-        if (out[name] === undefined) continue;
-        const v = stripJobserver(out[name]);
-        if (v) out[name] = v;
-        else delete out[name];
-      }
-      return out;
-    }
+    if (want === "none") return withoutJobserver(env);
     if (this.role === "server") {
       return { ...env, MAKEFLAGS: formatMakeFlags(this.limit, this.authFor(want)) };
     }

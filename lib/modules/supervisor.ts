@@ -3,7 +3,8 @@
  * starts each when `runJobs` says its needs are done, tells the plan when it
  * is ready, carries PubSub messages, answers control requests (`jx ctl`),
  * holds foreground modules (`jx run MODULE`) until a signal, and stops every
- * module in reverse dependency order at the end.
+ * module in reverse dependency order at the end. In a session (`jx watch`) it
+ * outlives its runs: their ends leave the modules up, and `end()` stops them.
  *
  * @module
  */
@@ -31,6 +32,19 @@ export interface SupervisorOptions {
    * in the foreground, until a signal (or until they end by themselves).
    */
   foreground?: string[];
+  /**
+   * A session (`jx watch`): the supervisor serves one run after another. A
+   * run's end publishes `jx.run.end` and leaves its modules up (a later run
+   * that needs one finds it ready at once); a signal or failure in a run only
+   * ends that run's waits for modules; `end()` stops them all.
+   */
+  session?: boolean;
+  /**
+   * Where module events (`module.state`, module output) go; default: the
+   * reporters of the run that registered the module. A session gives its own,
+   * as its modules outlive the runs.
+   */
+  emit?: (e: RunEvent) => void;
 }
 
 /**
@@ -124,6 +138,14 @@ export interface CtlReply {
 export class Supervisor implements ModuleHost {
   private run?: ModuleRun;
   private modules = new Map<string, Module>();
+  /** Every module seen, registered or not, in the order first seen. */
+  private specs: JobSpec[] = [];
+  /** Session: modules to restart when a run next starts them (their `reads` changed). */
+  private staleModules = new Set<string>();
+  /** Session: the current run's waits for modules, each ended as `cancelled` by `interrupt`. */
+  private waits = new Set<() => void>();
+  /** Session: the modules that failed during the current run. */
+  private failedInRun = new Set<string>();
   private unregistered = new Map<string, string>();
   private jobs = new Map<string, StatusEntry>();
   /** Per module: the modules that depend on it, directly or through jobs. */
@@ -137,22 +159,32 @@ export class Supervisor implements ModuleHost {
   /** A supervisor with the given settings; `runJobs` attaches it to its run. */
   constructor(private opts: SupervisorOptions = {}) {}
 
-  /** Registers the selected modules whose `when:` holds (each `idle`). */
+  /**
+   * Registers the selected modules whose `when:` holds (each `idle`). In a
+   * session, each run registers only the modules not seen before.
+   */
   attach(run: ModuleRun): void {
     this.run = run;
+    this.failedInRun.clear();
+    const emit = this.opts.emit ?? run.emit;
     const hooks = {
       reactor: run.reactor,
-      emit: run.emit,
-      t: run.t,
-      env: run.env,
+      emit,
+      t: () => this.run!.t(),
+      env: (spec: JobSpec) => this.run!.env(spec),
       closing: () => this.closing,
-      changed: () => this.checkHold(),
+      changed: (m: Module) => {
+        if (m.state === "failed") this.failedInRun.add(m.name);
+        this.checkHold();
+      },
     };
     for (const spec of run.selected) {
       if (spec.kind === "job") {
         this.jobs.set(spec.name, { name: spec.name, kind: "job", state: "waiting" });
         continue;
       }
+      if (this.specs.some((s) => s.name === spec.name)) continue;
+      this.specs.push(spec);
       const why = unregisteredReason(spec, run.env(spec));
       if (why) {
         this.unregistered.set(spec.name, why);
@@ -161,9 +193,17 @@ export class Supervisor implements ModuleHost {
       const m = new Module(spec, hooks);
       this.modules.set(spec.name, m);
       for (const topic of spec.subscribe ?? []) this.bus.subscribe(topic, m);
-      run.emit({ type: "module.state", t: run.t(), module: spec.name, state: "idle" });
+      emit({ type: "module.state", t: run.t(), module: spec.name, state: "idle" });
     }
     for (const name of this.modules.keys()) this.dependents.set(name, this.modulesAfter(name));
+  }
+
+  /**
+   * Session: the next time a run starts these modules, those up are stopped
+   * and started again (`jx watch` marks the modules whose `reads` changed).
+   */
+  stale(names: string[]): void {
+    for (const n of names) if (this.modules.has(n)) this.staleModules.add(n);
   }
 
   /** The registered modules after `name` in the graph, through any path. */
@@ -192,27 +232,75 @@ export class Supervisor implements ModuleHost {
   /** Starts a module for the plan; `resolved` says when it is ready (or not). */
   start(spec: JobSpec, resolved: (status: JobStatus) => void): void {
     const m = this.modules.get(spec.name)!;
+    if (this.opts.session) {
+      // The run may end before the module settles: its wait is then cancelled.
+      let waiting = true;
+      const settled = resolved;
+      const cancel = () => once("cancelled");
+      const once = (status: JobStatus) => {
+        if (!waiting) return;
+        waiting = false;
+        this.waits.delete(cancel);
+        settled(status);
+      };
+      this.waits.add(cancel);
+      resolved = once;
+      if (this.staleModules.delete(m.name) && (m.live || isUp(m.state))) {
+        void m.stop(false).then(() => {
+          if (!this.closing && !m.live) m.start();
+          m.onSettled(once);
+        });
+        return;
+      }
+    }
     if (!isUp(m.state) && !m.live) m.start();
     m.onSettled(resolved);
   }
 
   /** A failure (cancel what is starting) or a signal (also release the foreground; twice: kill). */
   interrupt(why: "failure" | ListenSignal): void {
-    if (why !== "failure" && ++this.signals > 1) {
-      for (const m of this.modules.values()) m.kill();
+    if (this.opts.session) {
+      // The run ends; its modules stay up for the next one.
+      for (const cancel of [...this.waits]) cancel();
       return;
     }
+    if (why !== "failure" && ++this.signals > 1) return this.kill();
     for (const m of this.modules.values()) {
       if (m.state === "starting" || (m.live && !isUp(m.state))) void m.stop(false);
     }
     if (why !== "failure") this.releaseHold?.();
   }
 
-  /** Holds foreground modules, publishes `jx.run.end`, stops every module in reverse order. */
+  /** SIGKILL to every module's process group now (a second signal). */
+  kill(): void {
+    for (const m of this.modules.values()) m.kill();
+  }
+
+  /**
+   * Holds foreground modules, publishes `jx.run.end`, stops every module in
+   * reverse order. In a session: publishes `jx.run.end` and leaves them up.
+   */
   async finish(status: "ok" | "failed" | "interrupted"): Promise<{ failed: boolean }> {
+    if (this.opts.session) {
+      this.waits.clear();
+      this.publish("jx.run.end", JSON.stringify({ status }));
+      return { failed: this.failedInRun.size > 0 };
+    }
     if (status !== "interrupted" && this.signals === 0) await this.hold();
     this.closing = true;
     this.publish("jx.run.end", JSON.stringify({ status }));
+    await this.shutdown();
+    this.ended = true;
+    return { failed: [...this.modules.values()].some((m) => m.state === "failed") };
+  }
+
+  /**
+   * Ends a session (or a run, early): stops every module in reverse
+   * dependency order; resolves once no module process is left.
+   */
+  async end(): Promise<{ failed: boolean }> {
+    this.closing = true;
+    for (const cancel of [...this.waits]) cancel();
     await this.shutdown();
     this.ended = true;
     return { failed: [...this.modules.values()].some((m) => m.state === "failed") };
@@ -249,8 +337,7 @@ export class Supervisor implements ModuleHost {
   /** Every job and module of the run, with its state. */
   status(): { jobs: StatusEntry[]; modules: StatusEntry[] } {
     const modules: StatusEntry[] = [];
-    for (const spec of this.run?.selected ?? []) {
-      if (spec.kind !== "module") continue;
+    for (const spec of this.specs) {
       const m = this.modules.get(spec.name);
       if (!m) {
         modules.push({

@@ -13,9 +13,10 @@
  *
  * @module
  */
-import { C, cstr, cstrArray, errno, type Libc, libc, strerror } from "./libc.ts";
+import { C, cstr, errno, type Libc, libc, spawnInSession, strerror } from "./libc.ts";
 import { killGroup, signalName } from "./portable.ts";
-import type { ChildHandle, ExitStatus, ListenSignal, Reactor, SpawnRequest } from "./types.ts";
+import { createTimers, onSignal } from "./timers.ts";
+import type { ChildHandle, ExitStatus, Reactor, SpawnRequest } from "./types.ts";
 
 /** One watched child. */
 interface Child {
@@ -70,8 +71,7 @@ export function createEpollReactor(): Reactor {
   /** Spawns in flight on helper threads. */
   let pending = 0;
   let closed = false;
-  const timers = new Map<number, ReturnType<typeof setTimeout>>();
-  let nextTimer = 1;
+  const { setTimer, clearTimer, clearAll } = createTimers();
 
   const watchFd = (fd: number, events: number = C.EPOLLIN) => {
     evView.setUint32(0, events, true);
@@ -214,42 +214,20 @@ export function createEpollReactor(): Reactor {
       stdin?.closeBoth();
       throw new Error(`pipe2: ${strerror(e)}`);
     }
-    const fa = new Uint8Array(C.SIZEOF_FILE_ACTIONS);
-    const attr = new Uint8Array(C.SIZEOF_SPAWNATTR);
-    const sigs = new Uint8Array(C.SIZEOF_SIGSET);
-    const pidOut = new Int32Array(1);
-    s.posix_spawn_file_actions_init(fa);
-    s.posix_spawnattr_init(attr);
-    const devnull = cstr("/dev/null");
-    const dir = cstr(req.cwd);
-    if (stdin) s.posix_spawn_file_actions_adddup2(fa, stdin.readEnd, 0);
-    else s.posix_spawn_file_actions_addopen(fa, 0, devnull, C.O_RDONLY, 0);
-    s.posix_spawn_file_actions_adddup2(fa, pipes[1], 1);
-    s.posix_spawn_file_actions_adddup2(fa, pipes[3], 2);
-    s.posix_spawn_file_actions_addchdir_np(fa, dir);
-    s.posix_spawnattr_setflags(
-      attr,
-      C.POSIX_SPAWN_SETSID | C.POSIX_SPAWN_SETSIGDEF | C.POSIX_SPAWN_SETSIGMASK,
-    );
-    s.sigfillset(sigs);
-    s.posix_spawnattr_setsigdefault(attr, sigs);
-    s.sigemptyset(sigs);
-    s.posix_spawnattr_setsigmask(attr, sigs);
-    const argv = cstrArray(req.argv);
-    const envp = cstrArray(Object.entries(req.env).map(([k, v]) => `${k}=${v}`));
-    const file = cstr(req.argv[0]);
     let pid = 0;
     let pendingSignals: string[] = [];
     pending++;
-    const started = s.posix_spawnp_async(pidOut, file, fa, attr, argv.ptrs, envp.ptrs) as Promise<
-      number
-    >;
-    started.then((err) => {
+    spawnInSession(req.argv, req.env, (fa) => {
+      const devnull = cstr("/dev/null");
+      const dir = cstr(req.cwd);
+      if (stdin) s.posix_spawn_file_actions_adddup2(fa, stdin.readEnd, 0);
+      else s.posix_spawn_file_actions_addopen(fa, 0, devnull, C.O_RDONLY, 0);
+      s.posix_spawn_file_actions_adddup2(fa, pipes[1], 1);
+      s.posix_spawn_file_actions_adddup2(fa, pipes[3], 2);
+      s.posix_spawn_file_actions_addchdir_np(fa, dir);
+      return [devnull, dir];
+    }).then(({ err, pid: spawned }) => {
       pending--;
-      // Keep the buffers alive until the call has returned.
-      void [devnull, dir, argv.keep, envp.keep, file, sigs];
-      s.posix_spawn_file_actions_destroy(fa);
-      s.posix_spawnattr_destroy(attr);
       s.close(pipes[1]);
       s.close(pipes[3]);
       stdin?.spawned();
@@ -265,7 +243,7 @@ export function createEpollReactor(): Reactor {
         });
         return;
       }
-      pid = pidOut[0];
+      pid = spawned;
       const pidfd = Number(s.syscall(C.SYS_pidfd_open, pid, 0));
       const c: Child = {
         req,
@@ -381,22 +359,8 @@ export function createEpollReactor(): Reactor {
     name: "epoll",
     now: () => performance.now(),
     spawn,
-    setTimer(ms, cb) {
-      const id = nextTimer++;
-      timers.set(
-        id,
-        setTimeout(() => {
-          timers.delete(id);
-          cb();
-        }, ms),
-      );
-      return id;
-    },
-    clearTimer(id) {
-      const t = timers.get(id);
-      if (t !== undefined) clearTimeout(t);
-      timers.delete(id);
-    },
+    setTimer,
+    clearTimer,
     watch(fd, cb) {
       watchers.set(fd, cb);
       watchFd(fd);
@@ -405,16 +369,10 @@ export function createEpollReactor(): Reactor {
         if (watchers.delete(fd)) s.epoll_ctl(epfd, C.EPOLL_CTL_DEL, fd, ev);
       };
     },
-    onSignal(sig: ListenSignal, cb) {
-      // deno-lint-ignore no-explicit-any
-      const D = (globalThis as any).Deno;
-      D.addSignalListener(sig, cb);
-      return () => D.removeSignalListener(sig, cb);
-    },
+    onSignal,
     close() {
       closed = true;
-      for (const t of timers.values()) clearTimeout(t);
-      timers.clear();
+      clearAll();
       // Wake a pending epoll_wait so the process can exit.
       s.write(wakefd, new BigUint64Array([1n]), 8);
     },

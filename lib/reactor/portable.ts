@@ -10,14 +10,8 @@ import process from "node:process";
 import { bun, deno, isBun } from "../runtime/mod.ts";
 import { bunWatchAvailable, createBunWatcher } from "./bun_watcher.ts";
 import { jobserverFds } from "./bun_fds.ts";
-import type {
-  ChildHandle,
-  ExitStatus,
-  ListenSignal,
-  Reactor,
-  SpawnRequest,
-  StreamName,
-} from "./types.ts";
+import { createTimers, onSignal } from "./timers.ts";
+import type { ChildHandle, ExitStatus, Reactor, SpawnRequest, StreamName } from "./types.ts";
 
 /** Signal numbers on Linux x86_64, for statuses reported as numbers. */
 const SIGNAL_NAMES: Record<number, string> = {
@@ -249,8 +243,7 @@ function failedStart(req: SpawnRequest, e: unknown): ChildHandle {
  */
 export function createPortableReactor(): Reactor {
   const spawn = isBun ? spawnBun : spawnDeno;
-  const timers = new Map<number, ReturnType<typeof setTimeout>>();
-  let nextTimer = 1;
+  const { setTimer, clearTimer, clearAll } = createTimers();
   // On Bun, fd readiness (the jobserver, inotify) through an epoll set waited on in a Worker;
   // Deno has the epoll reactor for that.
   const watcher = isBun && bunWatchAvailable() ? createBunWatcher() : undefined;
@@ -259,33 +252,11 @@ export function createPortableReactor(): Reactor {
     now: () => performance.now(),
     spawn,
     ...(watcher ? { watch: watcher.watch } : {}),
-    setTimer(ms, cb) {
-      const id = nextTimer++;
-      timers.set(
-        id,
-        setTimeout(() => {
-          timers.delete(id);
-          cb();
-        }, ms),
-      );
-      return id;
-    },
-    clearTimer(id) {
-      const t = timers.get(id);
-      if (t !== undefined) clearTimeout(t);
-      timers.delete(id);
-    },
-    onSignal(sig: ListenSignal, cb) {
-      if (isBun) {
-        process.on(sig, cb);
-        return () => process.off(sig, cb);
-      }
-      deno().addSignalListener(sig, cb);
-      return () => deno().removeSignalListener(sig, cb);
-    },
+    setTimer,
+    clearTimer,
+    onSignal,
     close() {
-      for (const t of timers.values()) clearTimeout(t);
-      timers.clear();
+      clearAll();
       watcher?.close();
     },
   };

@@ -324,7 +324,7 @@ export class ConsoleReporter implements Reporter {
     if (force && t - this.lastDraw < 20 && this.statusShown) return;
     this.lastDraw = t;
     const names = [...this.running].join(", ");
-    let line = `[${this.finished}/${this.total}] running: ${names}`;
+    let line = `[${Math.min(this.finished, this.total)}/${this.total}] running: ${names}`;
     const cols = terminalColumns();
     if (line.length > cols - 1) line = line.slice(0, cols - 4) + "...";
     this.write(2, "\r\x1b[K" + line);
@@ -334,9 +334,14 @@ export class ConsoleReporter implements Reporter {
   /** Prints the summary on stderr: counts, failures with what they caused to skip, slow jobs. */
   private summary(e: Extract<RunEvent, { type: "run.end" }>): void {
     const lines: string[] = [];
-    const dry = this.skipped.filter((s) => s.reason === "dry-run").length;
-    if (dry) {
-      this.write(2, `jx: dry run: ${dry} job${dry === 1 ? "" : "s"} would run\n`);
+    const dryRun = this.skipped.filter((s) => s.reason === "dry-run");
+    if (dryRun.length) {
+      const mods = dryRun.filter((s) => this.o.graph?.byName.get(s.job)?.kind === "module").length;
+      const jobs = dryRun.length - mods;
+      const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
+      const what = [jobs ? plural(jobs, "job") : "", mods ? plural(mods, "module") : ""]
+        .filter((x) => x).join(" and ");
+      this.write(2, `jx: dry run: ${what} would run\n`);
       return;
     }
     const counts = new Map<string, number>();

@@ -245,7 +245,9 @@ export class Watcher {
     done.then((r) => {
       this.cycle = undefined;
       this.ignoreWritesUntil = this.o.reactor.now() + 50;
-      const ran = [...r.results].filter(([, v]) => v.status !== "skipped").map(([k]) => k);
+      const ran = [...r.results]
+        .filter(([k, v]) => v.status !== "skipped" && this.o.graph.byName.get(k)?.kind !== "module")
+        .map(([k]) => k);
       const what = changed.length
         ? `${changed.slice(0, 3).join(", ")}${changed.length > 3 ? ", ..." : ""} changed`
         : "first run";

@@ -4,9 +4,15 @@
  * connection from another user; under Deno, and the basics under Bun.
  */
 import assert from "node:assert/strict";
-import { jxCommand, type LoggedEvent, readEvents, ROOT, runJx, tempDir } from "../helpers.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import {
+  jxCommand,
+  type LoggedEvent,
+  readEvents,
+  ROOT,
+  runJx,
+  sleep,
+  tempDir,
+} from "../helpers.ts";
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;

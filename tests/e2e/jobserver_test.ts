@@ -9,94 +9,35 @@
 import assert from "node:assert/strict";
 import { makeJobsOption, stripJobserver, withAuth } from "../../lib/jobserver/mod.ts";
 import { DENO, readEvents, ROOT, runJx, tempDir } from "../helpers.ts";
+import {
+  clientMakefile,
+  fifoServerDir,
+  findMake44,
+  inMake,
+  make,
+  MAKE_TROUBLE,
+  makeRunningJx,
+  maxConcurrency,
+  nestedServerDir,
+  randomTokenGraph,
+  recorded,
+  recordingJobs,
+  recordingMakefile,
+  seeded,
+  tokensHeld,
+  tokenTaker,
+} from "./jobserver_helpers.ts";
 
 const JX = `${ROOT}/bin/jx`;
 
-/**
- * GNU make 4.4.1: `$JX_MAKE44`, else built (or reused) by
- * ../shared/tools/make-4.4.sh in ~/.cache/jx/make-4.4 (.ci/run builds it
- * before the tests); undefined, with a message, when that fails.
- */
-async function findMake44(): Promise<string | undefined> {
-  const given = Deno.env.get("JX_MAKE44");
-  if (given) return given;
-  const script = `${ROOT}/../shared/tools/make-4.4.sh`;
-  const prefix = `${Deno.env.get("HOME")}/.cache/jx/make-4.4`;
-  let why: string;
-  try {
-    const out = await new Deno.Command("bash", { args: [script, prefix], stdin: "null" }).output();
-    const d = new TextDecoder();
-    const path = d.decode(out.stdout).trim().split("\n").pop() ?? "";
-    if (out.code === 0 && path) return path;
-    why = `${script} exited ${out.code}: ${d.decode(out.stderr).trim().split("\n").pop()}`;
-  } catch (e) {
-    why = (e as Error).message;
-  }
-  console.error(`jobserver_test: SKIPPING the make 4.4.1 (fifo style) tests: ${why}`);
-  return undefined;
-}
-const MAKE44 = await findMake44();
+const MAKE44 = await findMake44("jobserver_test");
 
 const haveGcc = await new Deno.Command("gcc", { args: ["--version"], stdout: "null" }).output()
   .then((o) => o.success, () => false);
-const MAKE_TROUBLE = /INTERNAL: Exiting with|jobserver unavailable|invalid --jobserver-auth/;
-
-/** A shell line that records its start and end (ns) in `log`. */
-const recorded = (name: string, secs: number) =>
-  `echo "start ${name} $(date +%s%N)" >> log; sleep ${secs}; echo "end ${name} $(date +%s%N)" >> log`;
-
-/** The same line in a Makefile recipe, where `$(` must be written `$$(`. */
-const inMake = (line: string) => line.replaceAll("$(", () => "$$(");
-
-/** The most `start`s open at once, from every `log` under the directory. */
-async function maxConcurrency(...logs: string[]): Promise<{ max: number; count: number }> {
-  const ev: [number, number][] = [];
-  for (const path of logs) {
-    const text = await Deno.readTextFile(path).catch(() => "");
-    for (const line of text.split("\n").filter((l) => l)) {
-      const [kind, , ns] = line.split(" ");
-      ev.push([Number(BigInt(ns) / 1000n), kind === "start" ? 1 : -1]);
-    }
-  }
-  ev.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let cur = 0, max = 0;
-  for (const [, d] of ev) max = Math.max(max, cur += d);
-  return { max, count: ev.length / 2 };
-}
-
-async function make(
-  args: string[],
-  cwd: string,
-  env: Record<string, string> = {},
-  program = "make",
-) {
-  const out = await new Deno.Command(program, {
-    args,
-    cwd,
-    env: { NO_COLOR: "1", MAKEFLAGS: "", ...env },
-    stdin: "null",
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, text: d.decode(out.stdout) + d.decode(out.stderr) };
-}
 
 Deno.test("jobserver server: jx -j3 running three makes (6 targets each) and a nested jx never exceeds 3", async () => {
   const mk = `all: a b c d e f\na b c d e f:\n\t@${inMake(recorded("$@", 0.15))}\n`;
-  const inner = ["jobs:"];
-  for (let i = 0; i < 3; i++) inner.push(`  n${i}: { run: '${recorded(`n${i}`, 0.15)}' }`);
-  const dir = await tempDir({
-    "d1/Makefile": mk,
-    "d2/Makefile": mk,
-    "d3/Makefile": mk,
-    "d4/jobs.yaml": inner.join("\n") + "\n",
-    "jobs.yaml": `
-jobs:
-  m1: { run: make -s -C d1 }
-  m2: { run: make -s -C d2 }
-  m3: { run: make -s -C d3 }
-  nested: { run: ${JX} run -f d4/jobs.yaml --output quiet --events d4/ev.ndjson }
-`,
-  });
+  const dir = await nestedServerDir(mk, JX);
   const r = await runJx(["run", "-j3", "--events", "ev.ndjson"], { cwd: dir });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.doesNotMatch(r.stdout + r.stderr, MAKE_TROUBLE);
@@ -145,12 +86,9 @@ Deno.test("jobserver server: MAKEFLAGS carries the pool; --jobserver-style fifo 
 });
 
 Deno.test("jobserver client: make -j3 with two recipes and a + recipe running jx with 8 jobs never exceeds 3", async () => {
-  const jobs = ["jobs:"];
-  for (let i = 0; i < 8; i++) jobs.push(`  j${i}: { run: '${recorded(`j${i}`, 0.2)}' }`);
+  const jobs = recordingJobs("j", 8, 0.2);
   const dir = await tempDir({
-    "Makefile": `all: x y j\nx y:\n\t@${
-      inMake(recorded("$@", 0.3))
-    }\nj:\n\t+@${JX} run -f jobs.inner.yaml --output quiet --events ev.ndjson\n`,
+    "Makefile": clientMakefile(JX),
     "jobs.inner.yaml": jobs.join("\n") + "\n",
   });
   const r = await make(["-j3"], dir);
@@ -194,26 +132,14 @@ Deno.test("jobserver client: MAKEFLAGS n and k reach jx (make -n runs + recipes)
 });
 
 Deno.test("jobserver: a job that keeps a token is reported at the end", async () => {
-  const dir = await tempDir({
-    "jobs.yaml": `
-jobs:
-  thief:
-    run: 'r=$(echo "$MAKEFLAGS" | sed "s/.*auth=\\([0-9]*\\),.*/\\1/"); head -c1 /proc/self/fd/$r > /dev/null'
-`,
-  });
+  const dir = await tempDir({ "jobs.yaml": tokenTaker("thief", 1) });
   const r = await runJx(["run", "-j4"], { cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /jx: warning: jobserver: 1 token\(s\) were not returned by jobs/);
 });
 
 Deno.test("jobserver: a job killed by a signal while holding two extra tokens is reported at the end", async () => {
-  const dir = await tempDir({
-    "jobs.yaml": `
-jobs:
-  greedy:
-    run: 'r=$(echo "$MAKEFLAGS" | sed "s/.*auth=\\([0-9]*\\),.*/\\1/"); head -c2 /proc/self/fd/$r > /dev/null; kill -9 $$'
-`,
-  });
+  const dir = await tempDir({ "jobs.yaml": tokenTaker("greedy", 2, "; kill -9 $$") });
   const r = await runJx(["run", "-j4", "--events", "ev.ndjson"], { cwd: dir });
   assert.equal(r.code, 1, r.stderr);
   const end = (await readEvents(`${dir}/ev.ndjson`)).find((e) => e.type === "job.end")!;
@@ -226,62 +152,26 @@ jobs:
 
 for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
   Deno.test(`jobserver client: ${signal} to jx mid-run gives every token back (make's final check stays silent)`, async () => {
-    const jobs = ["jobs:", "  pid: { run: 'echo $PPID > jx.pid; sleep 30' }"];
-    for (let i = 0; i < 4; i++) jobs.push(`  s${i}: { run: sleep 30 }`);
-    const dir = await tempDir({
-      "Makefile":
-        `all: j other\nj:\n\t+@${JX} run -f jobs.inner.yaml --output quiet\nother:\n\t@sleep 0.2\n`,
-      "jobs.inner.yaml": jobs.join("\n") + "\n",
-    });
-    const child = new Deno.Command("make", {
-      args: ["-j4", "-k"],
-      cwd: dir,
-      env: { MAKEFLAGS: "" },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    let pid = 0;
-    for (let i = 0; i < 500 && !pid; i++) {
-      pid = Number((await Deno.readTextFile(`${dir}/jx.pid`).catch(() => "")).trim());
-      if (!pid) await new Promise((r) => setTimeout(r, 20));
-    }
+    const { pid, interrupt } = await makeRunningJx(JX);
     assert.ok(pid > 0);
-    await new Promise((r) => setTimeout(r, 300));
-    Deno.kill(pid, signal);
-    const out = await child.output();
-    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    const text = await interrupt(signal);
     assert.match(text, new RegExp(`Error ${code}`));
     assert.doesNotMatch(text, /INTERNAL: Exiting with/);
   });
 }
 
 Deno.test("jobserver: random graphs never run more tokens than the pool and leave it whole", async () => {
-  let seed = 7;
-  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  const rand = seeded(7);
   for (let round = 0; round < 4; round++) {
-    const j = 1 + rand(4);
-    const lines = ["jobs:"];
-    const n = 12 + rand(8);
-    for (let i = 0; i < n; i++) {
-      const tokens = 1 + rand(j);
-      const needs = i > 0 && rand(3) === 0 ? `, needs: [t${rand(i)}]` : "";
-      const fail = rand(8) === 0 ? "; exit 1" : "";
-      lines.push(`  t${i}: { run: "sleep 0.0${1 + rand(5)}${fail}", tokens: ${tokens}${needs} }`);
-    }
-    const dir = await tempDir({ "jobs.yaml": lines.join("\n") + "\n" });
+    const { j, yaml, tokensOf } = randomTokenGraph(rand);
+    const dir = await tempDir({ "jobs.yaml": yaml });
     const r = await runJx(["run", `-j${j}`, "-k", "--events", "ev.ndjson", "--output", "quiet"], {
       cwd: dir,
     });
     assert.ok(r.code === 0 || r.code === 1, r.stderr);
     assert.doesNotMatch(r.stderr, /jobserver/, "the pool is whole at the end");
     const ev = await readEvents(`${dir}/ev.ndjson`);
-    const tokensOf = new Map(
-      lines.slice(1).map((l) => [/^ {2}(t\d+)/.exec(l)![1], Number(/tokens: (\d+)/.exec(l)![1])]),
-    );
-    let held = 0;
-    for (const e of ev) {
-      if (e.type === "job.start") held += tokensOf.get(e.job!)!;
-      if (e.type === "job.end" && !e.retrying) held -= tokensOf.get(e.job!)!;
+    for (const held of tokensHeld(ev, tokensOf)) {
       assert.ok(held <= j, `round ${round}: ${held} tokens held with -j${j}`);
     }
   }
@@ -308,30 +198,12 @@ Deno.test("jobserver needs FFI: deno without --allow-ffi falls back to plain slo
   assert.match(text, /\[\]/);
 });
 
-/** A Makefile whose targets record their start and end in `log`, and their MAKEFLAGS in `flags.TARGET`. */
-const recordingMakefile = (targets: string[], secs: number) =>
-  `all: ${targets.join(" ")}\n${targets.join(" ")}:\n\t@echo "$$MAKEFLAGS" > flags.$@; ${
-    inMake(recorded("$@", secs))
-  }\n`;
-
 Deno.test({
   name:
     "jobserver server, fifo style: make 4.4.1 sub-makes, a make 4.3 job (jobserver: pipe) and a none job share jx -j3",
   ignore: !MAKE44,
   fn: async () => {
-    const mk = recordingMakefile(["a", "b", "c", "d", "e", "f"], 0.15);
-    const dir = await tempDir({
-      "d1/Makefile": mk,
-      "d2/Makefile": mk,
-      "d3/Makefile": mk,
-      "jobs.yaml": `
-jobs:
-  m1: { run: ${MAKE44} -s -C d1 }
-  m2: { run: ${MAKE44} -s -C d2 }
-  m3: { run: make -s -C d3, jobserver: pipe }
-  plain: { run: 'echo "[$MAKEFLAGS]" > none.txt', jobserver: none }
-`,
-    });
+    const dir = await fifoServerDir(MAKE44!);
     const r = await runJx(["run", "-j3", "--jobserver-style", "fifo"], { cwd: dir });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.doesNotMatch(r.stdout + r.stderr, MAKE_TROUBLE);
@@ -354,14 +226,11 @@ Deno.test({
     "jobserver client: make 4.4.1 -j3 (fifo style) runs +jx, which joins through fifo:PATH; a job's make 4.3 gets R,W",
   ignore: !MAKE44,
   fn: async () => {
-    const jobs = ["jobs:"];
-    for (let i = 0; i < 6; i++) jobs.push(`  j${i}: { run: '${recorded(`j${i}`, 0.2)}' }`);
+    const jobs = recordingJobs("j", 6, 0.2);
     jobs.push("  show: { run: 'echo \"$MAKEFLAGS\" > jx.flags' }");
     jobs.push("  m43: { run: make -s -C sub, jobserver: pipe }");
     const dir = await tempDir({
-      "Makefile": `all: x y j\nx y:\n\t@${
-        inMake(recorded("$@", 0.3))
-      }\nj:\n\t+@${JX} run -f jobs.inner.yaml --output quiet --events ev.ndjson\n`,
+      "Makefile": clientMakefile(JX),
       "jobs.inner.yaml": jobs.join("\n") + "\n",
       "sub/Makefile": recordingMakefile(["s1", "s2"], 0.2),
     });

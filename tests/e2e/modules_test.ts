@@ -10,6 +10,7 @@ import { backoffMs, Supervisor, type SupervisorOptions } from "../../lib/modules
 import { FakeReactor, type ListenSignal } from "../../lib/reactor/mod.ts";
 import { type RunEvent, runJobs, type RunOptions } from "../../lib/scheduler/mod.ts";
 import {
+  alive,
   jxCommand,
   type LoggedEvent,
   readEvents,
@@ -17,7 +18,9 @@ import {
   runJx,
   RUNTIMES,
   scriptFromCommand,
+  sleep,
   tempDir,
+  waitForFile,
 } from "../helpers.ts";
 
 // ---------------------------------------------------------------------------
@@ -50,7 +53,7 @@ async function fakeRun(
   // The supervisor's shutdown hops through promises between virtual events.
   while (!settled) {
     await reactor.run();
-    await new Promise((r) => setTimeout(r, 0));
+    await sleep(0);
   }
   const result = await done;
   const states = events.filter((e) => e.type === "module.state").map((e) => {
@@ -335,14 +338,6 @@ function freePort(): number {
 const moduleStates = (ev: LoggedEvent[]) =>
   ev.filter((e) => e.type === "module.state").map((e) => `${e.module} ${e.state}`);
 
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
-}
-
 /** Live processes whose process group is one of `pgids`. */
 function inGroups(pgids: number[]): number[] {
   const out: number[] = [];
@@ -355,18 +350,6 @@ function inGroups(pgids: number[]): number[] {
     } catch { /* gone */ }
   }
   return out;
-}
-
-async function waitFor(path: string, ms = 20_000): Promise<string> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      const text = await Deno.readTextFile(path);
-      if (text.trim()) return text.trim();
-    } catch { /* not yet */ }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${path}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 for (const rt of RUNTIMES) {
@@ -416,14 +399,14 @@ modules:
     const [cmd, argv] = jxCommand(rt, ["run", "api", "--events", "ev.ndjson"]);
     const child = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
       .spawn();
-    await waitFor(`${dir}/api.child`);
+    await waitForFile(`${dir}/api.child`, 20_000);
     // Long after its (no) jobs are done, it is still up: a foreground run.
     for (;;) {
       const ev = await readEvents(`${dir}/ev.ndjson`).catch(() => []);
       if (ev.some((e) => e.module === "api" && e.state === "running")) break;
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const before = await readEvents(`${dir}/ev.ndjson`);
     assert.ok(!before.some((e) => e.type === "run.end"), "still in the foreground");
     child.kill("SIGINT");

@@ -4,28 +4,17 @@
  * Ordering is proved from the event log, never from wall-clock speed.
  */
 import assert from "node:assert/strict";
-import { jxCommand, readEvents, runJx, RUNTIMES, spans, tempDir } from "../helpers.ts";
-
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(path: string, ms = 10_000): Promise<string> {
-  const until = Date.now() + ms;
-  for (;;) {
-    try {
-      const text = await Deno.readTextFile(path);
-      if (text.trim()) return text.trim();
-    } catch { /* not yet */ }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${path}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import {
+  alive,
+  jxCommand,
+  readEvents,
+  runJx,
+  RUNTIMES,
+  sleep,
+  spans,
+  tempDir,
+  waitForFile,
+} from "../helpers.ts";
 
 for (const rt of RUNTIMES) {
   Deno.test(`[${rt}] resource ordering from the event log: writer, overlapping readers, next writer`, async () => {
@@ -140,9 +129,9 @@ jobs:
     const [cmd, argv] = jxCommand(rt, ["run", "--events", "ev.ndjson"]);
     const child = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
       .spawn();
-    const gpid = Number(await waitFor(`${dir}/grandchild.pid`));
+    const gpid = Number(await waitForFile(`${dir}/grandchild.pid`));
     assert.ok(alive(gpid));
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     child.kill("SIGINT");
     const out = await child.output();
     assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
@@ -169,7 +158,7 @@ jobs:
     const [cmd, argv] = jxCommand(rt, ["run", "--events", "ev.ndjson"]);
     const child = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
       .spawn();
-    await waitFor(`${dir}/started`);
+    await waitForFile(`${dir}/started`);
     child.kill("SIGTERM");
     const out = await child.output();
     assert.equal(out.code, 143);

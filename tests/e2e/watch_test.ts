@@ -5,102 +5,12 @@
  * sets come from the event log.
  */
 import assert from "node:assert/strict";
-import { jxCommand, type LoggedEvent, readEvents, tempDir } from "../helpers.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
-}
-
-class Session {
-  private child: Deno.ChildProcess;
-  constructor(private dir: string, args: string[] = []) {
-    const [cmd, argv] = jxCommand("deno", [
-      "watch",
-      "--events",
-      "ev.ndjson",
-      "--output",
-      "quiet",
-      ...args,
-    ]);
-    this.child = new Deno.Command(cmd, {
-      args: argv,
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-      stdin: "null",
-    })
-      .spawn();
-  }
-  async events(): Promise<LoggedEvent[]> {
-    return await readEvents(`${this.dir}/ev.ndjson`).catch(() => []);
-  }
-  /** Waits until `n` cycles have ended; returns the events. */
-  async cycles(n: number, ms = 10_000): Promise<LoggedEvent[]> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const ev = await this.events();
-      if (ev.filter((e) => e.type === "run.end").length >= n) return ev;
-      if (Date.now() > until) {
-        throw new Error(`waited for ${n} cycles: ${JSON.stringify(ev.map((e) => e.type))}`);
-      }
-      await sleep(25);
-    }
-  }
-  /** The jobs that ran in cycle `i` (0-based). */
-  async ranIn(i: number): Promise<string[]> {
-    const ev = await this.events();
-    const starts = ev.map((e, k) => e.type === "run.start" ? k : -1).filter((k) => k >= 0);
-    const part = ev.slice(starts[i], starts[i + 1] ?? ev.length);
-    return part.filter((e) => e.type === "job.start").map((e) => e.job!).sort();
-  }
-  async stop(signal: Deno.Signal = "SIGINT") {
-    this.child.kill(signal);
-    const out = await this.child.output();
-    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-  }
-}
-
-const JOBS = `
-jobs:
-  upper: { run: "tr a-z A-Z < src/a.txt > out/a", reads: [src/a.txt], writes: [out/a] }
-  lower: { run: "tr A-Z a-z < src/b.txt > out/b", reads: [src/b.txt], writes: [out/b] }
-  both:  { run: "cat out/a out/b > out/ab", reads: [out/a, out/b], writes: [out/ab] }
-`;
-
-const SAVES: Record<string, (path: string) => Promise<void>> = {
-  "write in place": async (p) => await Deno.writeTextFile(p, "in place\n"),
-  "truncate then write": async (p) => {
-    const f = await Deno.open(p, { write: true, truncate: true });
-    await f.write(new TextEncoder().encode("trunc"));
-    await sleep(20);
-    await f.write(new TextEncoder().encode("ated\n"));
-    f.close();
-  },
-  "write a temp file and rename over": async (p) => {
-    await Deno.writeTextFile(p + ".tmp~", "renamed\n");
-    await Deno.rename(p + ".tmp~", p);
-  },
-  "delete and recreate": async (p) => {
-    await Deno.remove(p);
-    await sleep(20);
-    await Deno.writeTextFile(p, "recreated\n");
-  },
-};
+import { alive, sleep, tempDir, waitForFile } from "../helpers.ts";
+import { jobsDir, SAVES, Session } from "./watch_helpers.ts";
 
 Deno.test("watch: each save pattern reruns exactly the affected jobs, once", async () => {
-  const dir = await tempDir({
-    "jobs.yaml": JOBS,
-    "src/a.txt": "a\n",
-    "src/b.txt": "B\n",
-    "out/.keep": "",
-  });
-  const w = new Session(dir);
+  const dir = await jobsDir();
+  const w = new Session("deno", dir);
   try {
     await w.cycles(1);
     assert.deepEqual(await w.ranIn(0), ["both", "lower", "upper"]);
@@ -136,7 +46,7 @@ jobs:
     "seed.txt": "1\n",
     "src/a.txt": "a\n",
   });
-  const w = new Session(dir);
+  const w = new Session("deno", dir);
   try {
     await w.cycles(1);
     await Deno.writeTextFile(`${dir}/seed.txt`, "2\n");
@@ -167,19 +77,13 @@ jobs:
 `,
     "config.txt": "1\n",
   });
-  const w = new Session(dir);
+  const w = new Session("deno", dir);
   try {
-    let first = 0;
-    for (let i = 0; i < 400 && !first; i++, await sleep(25)) {
-      first = Number((await Deno.readTextFile(`${dir}/pid.txt`).catch(() => "")).trim());
-    }
+    const first = Number(await waitForFile(`${dir}/pid.txt`));
     assert.ok(first > 0 && alive(first));
     await Deno.remove(`${dir}/pid.txt`);
     await Deno.writeTextFile(`${dir}/config.txt`, "2\n");
-    let second = 0;
-    for (let i = 0; i < 400 && !second; i++, await sleep(25)) {
-      second = Number((await Deno.readTextFile(`${dir}/pid.txt`).catch(() => "")).trim());
-    }
+    const second = Number(await waitForFile(`${dir}/pid.txt`));
     assert.ok(second > 0 && second !== first, "restarted");
     assert.equal(alive(first), false, "the old job's grandchild was stopped");
     const ends = (await w.events()).filter((e) => e.type === "job.end");
@@ -193,13 +97,8 @@ jobs:
 });
 
 Deno.test("watch --poll: a change is found by scanning", async () => {
-  const dir = await tempDir({
-    "jobs.yaml": JOBS,
-    "src/a.txt": "a\n",
-    "src/b.txt": "B\n",
-    "out/.keep": "",
-  });
-  const w = new Session(dir, ["--poll"]);
+  const dir = await jobsDir();
+  const w = new Session("deno", dir, { args: ["--poll"] });
   try {
     await w.cycles(1);
     await sleep(50);

@@ -1,0 +1,117 @@
+/**
+ * Shared pieces of the `jx watch` tests (watch_test.ts on Deno,
+ * watch_bun_test.ts on Bun): a running `jx watch` session read through its
+ * event log, a small jobs file to watch, and the ways editors save a file.
+ *
+ * @module
+ */
+import {
+  jxCommand,
+  type LoggedEvent,
+  readEvents,
+  type Runtime,
+  sleep,
+  tempDir,
+} from "../helpers.ts";
+
+/** `jx watch --events ev.ndjson --output quiet ARGS` running in `dir` on a runtime. */
+export class Session {
+  private child: Deno.ChildProcess;
+  private stopped?: Promise<{ code: number; stderr: string }>;
+  constructor(
+    runtime: Runtime,
+    private dir: string,
+    opts: { args?: string[]; env?: Record<string, string> } = {},
+  ) {
+    const [cmd, argv] = jxCommand(runtime, [
+      "watch",
+      "--events",
+      "ev.ndjson",
+      "--output",
+      "quiet",
+      ...opts.args ?? [],
+    ]);
+    this.child = new Deno.Command(cmd, {
+      args: argv,
+      cwd: dir,
+      env: opts.env,
+      stdout: "piped",
+      stderr: "piped",
+      stdin: "null",
+    }).spawn();
+  }
+  /** The events logged so far. */
+  async events(): Promise<LoggedEvent[]> {
+    return await readEvents(`${this.dir}/ev.ndjson`).catch(() => []);
+  }
+  /** Waits until `n` cycles have ended; returns the events. */
+  async cycles(n: number, ms = 10_000): Promise<LoggedEvent[]> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const ev = await this.events();
+      if (ev.filter((e) => e.type === "run.end").length >= n) return ev;
+      if (Date.now() > until) {
+        throw new Error(`waited for ${n} cycles: ${JSON.stringify(ev.map((e) => e.type))}`);
+      }
+      await sleep(25);
+    }
+  }
+  /** The jobs that ran in cycle `i` (0-based). */
+  async ranIn(i: number): Promise<string[]> {
+    const ev = await this.events();
+    const starts = ev.map((e, k) => e.type === "run.start" ? k : -1).filter((k) => k >= 0);
+    const part = ev.slice(starts[i], starts[i + 1] ?? ev.length);
+    return part.filter((e) => e.type === "job.start").map((e) => e.job!).sort();
+  }
+  /** Sends `signal` (once) and waits for the end; later calls give the same end. */
+  stop(signal: Deno.Signal = "SIGINT"): Promise<{ code: number; stderr: string }> {
+    if (!this.stopped) {
+      try {
+        this.child.kill(signal);
+      } catch { /* already gone */ }
+      this.stopped = this.child.output().then((out) => ({
+        code: out.code,
+        stderr: new TextDecoder().decode(out.stderr),
+      }));
+    }
+    return this.stopped;
+  }
+}
+
+/** Three jobs: `upper` from src/a.txt, `lower` from src/b.txt, `both` from their outputs. */
+export const JOBS = `
+jobs:
+  upper: { run: "tr a-z A-Z < src/a.txt > out/a", reads: [src/a.txt], writes: [out/a] }
+  lower: { run: "tr A-Z a-z < src/b.txt > out/b", reads: [src/b.txt], writes: [out/b] }
+  both:  { run: "cat out/a out/b > out/ab", reads: [out/a, out/b], writes: [out/ab] }
+`;
+
+/** A fresh directory with `JOBS` and its sources (src/a.txt "a", src/b.txt "B"). */
+export const jobsDir = (): Promise<string> =>
+  tempDir({
+    "jobs.yaml": JOBS,
+    "src/a.txt": "a\n",
+    "src/b.txt": "B\n",
+    "out/.keep": "",
+  });
+
+/** The ways an editor saves a file, by name; each changes the file once. */
+export const SAVES: Record<string, (path: string) => Promise<void>> = {
+  "write in place": async (p) => await Deno.writeTextFile(p, "in place\n"),
+  "truncate then write": async (p) => {
+    const f = await Deno.open(p, { write: true, truncate: true });
+    await f.write(new TextEncoder().encode("trunc"));
+    await sleep(20);
+    await f.write(new TextEncoder().encode("ated\n"));
+    f.close();
+  },
+  "write a temp file and rename over": async (p) => {
+    await Deno.writeTextFile(p + ".tmp~", "renamed\n");
+    await Deno.rename(p + ".tmp~", p);
+  },
+  "delete and recreate": async (p) => {
+    await Deno.remove(p);
+    await sleep(20);
+    await Deno.writeTextFile(p, "recreated\n");
+  },
+};
