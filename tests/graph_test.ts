@@ -260,3 +260,97 @@ Deno.test("large files are cached in .jx/; any change of text or vars reloads", 
   assert.equal(loadJobsFile(file).jobs[5].command, "echo changed");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("foreach: a list, a glob on disk and a matrix expand into job[item] with item variables", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "jx-foreach-" });
+  await Deno.mkdir(`${dir}/src/lib`, { recursive: true });
+  for (const f of ["src/a.c", "src/b.c", "src/lib/c.c", "src/x.h"]) {
+    await Deno.writeTextFile(`${dir}/${f}`, "");
+  }
+  const g = parseJobsFile(
+    `
+vars: { OUT: out }
+jobs:
+  cc:
+    foreach: { glob: "src/**/*.c", as: SRC }
+    run: cc -c \${SRC} -o \${OUT}/\${SRC.stem}.o
+    reads: ["\${SRC}"]
+    writes: ["\${OUT}/\${SRC.stem}.o"]
+  link: { run: ld, reads: ["out/*.o"], writes: [out/app] }
+  test:
+    foreach: { matrix: { OS: [linux, mac], ARCH: [x64, arm] } }
+    run: echo \${OS}/\${ARCH}
+    needs: [link]
+  say: { foreach: [hi, 2], run: "echo \${ITEM}" }
+  after: { run: "true", needs: [test] }
+`,
+    "t.yaml",
+    { baseDir: dir },
+  );
+  assert.deepEqual(g.jobs.map((j) => j.name), [
+    "cc[src/a.c]",
+    "cc[src/b.c]",
+    "cc[src/lib/c.c]",
+    "link",
+    "test[linux,x64]",
+    "test[linux,arm]",
+    "test[mac,x64]",
+    "test[mac,arm]",
+    "say[hi]",
+    "say[2]",
+    "after",
+  ]);
+  const c = g.byName.get("cc[src/lib/c.c]")!;
+  assert.equal(c.command, "cc -c src/lib/c.c -o out/c.o");
+  assert.deepEqual(c.writes, ["out/c.o"]);
+  assert.equal(c.group, "cc");
+  assert.equal(g.byName.get("test[mac,arm]")!.command, "echo mac/arm");
+  assert.equal(g.byName.get("say[2]")!.command, "echo 2");
+  // Ordering is derived as usual on the expanded jobs; needs on a group waits for all of it.
+  assert.deepEqual(g.depsOf("link").map((e) => e.from), [
+    "cc[src/a.c]",
+    "cc[src/b.c]",
+    "cc[src/lib/c.c]",
+  ]);
+  assert.deepEqual(g.depsOf("after").map((e) => `${e.from}: ${e.reason}`), [
+    "test[linux,x64]: needs test",
+    "test[linux,arm]: needs test",
+    "test[mac,x64]: needs test",
+    "test[mac,arm]: needs test",
+  ]);
+  // The group's name selects all of it; one item by its full name.
+  assert.deepEqual(g.select(["cc"]).map((j) => j.name), [
+    "cc[src/a.c]",
+    "cc[src/b.c]",
+    "cc[src/lib/c.c]",
+  ]);
+  assert.deepEqual(g.select(["cc[src/b.c]"]).map((j) => j.name), ["cc[src/b.c]"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("foreach: bad forms are one-line errors with positions", () => {
+  const err = (yaml: string) => {
+    try {
+      parseJobsFile(yaml, "t.yaml", { baseDir: "/" });
+    } catch (e) {
+      return (e as { format(): string }).format();
+    }
+    return "no error";
+  };
+  assert.equal(
+    err("jobs:\n  a:\n    run: x\n    foreach: { glob: '*.c', list: [a] }\n"),
+    "t.yaml:4:14: jobs.a.foreach: give exactly one of glob, list, matrix",
+  );
+  assert.equal(
+    err("jobs:\n  a:\n    run: x\n    foreach: { globb: '*.c' }\n"),
+    "t.yaml:4:16: jobs.a.foreach: unknown key 'globb' (did you mean 'glob'?)",
+  );
+  assert.equal(
+    err("jobs:\n  a:\n    run: x\n    foreach: []\n"),
+    "t.yaml:4:14: jobs.a.foreach: expected a non-empty list",
+  );
+  assert.equal(
+    err("jobs:\n  a:\n    run: x\n    foreach: { list: [a], as: 'bad-name' }\n"),
+    "t.yaml:4:31: jobs.a.foreach.as: invalid variable name 'bad-name'",
+  );
+});

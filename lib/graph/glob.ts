@@ -1,10 +1,13 @@
 /**
  * Globs over resource paths: `*` (within one path segment), `**` (any number
  * of segments), `?`, `[abc]` and `{a,b}`. Used to decide when a glob in `reads`
- * matches a path another job `writes`, without touching the disk.
+ * matches a path another job `writes` (without touching the disk), and
+ * `globFiles` for `foreach` and up-to-date checks (on disk).
  *
  * @module
  */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 
 /** True when the string contains glob metacharacters. */
 export function isGlob(s: string): boolean {
@@ -118,4 +121,52 @@ export function resourceNames(pattern: string, path: string): boolean {
   if (pattern[0] === "@") return false;
   if (pattern === "." || path === pattern || path.startsWith(pattern + "/")) return true;
   return isGlob(pattern) && globMatch(pattern, path);
+}
+
+/** Directories never entered when walking. */
+const SKIP = new Set([".jx", ".git", "node_modules"]);
+
+/**
+ * Appends to `out` every file below `rel` (relative to `baseDir`), skipping
+ * `.jx`, `.git` and `node_modules`.
+ *
+ * @example
+ * ```ts
+ * import { walkFiles } from "./glob.ts";
+ * const files: string[] = [];
+ * walkFiles("/project", "src", files); // ["src/a.c", "src/lib/b.c", ...]
+ * ```
+ */
+export function walkFiles(baseDir: string, rel: string, out: string[]): void {
+  let entries;
+  try {
+    entries = readdirSync(join(baseDir, rel), { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (SKIP.has(e.name)) continue;
+    const p = rel === "." ? e.name : `${rel}/${e.name}`;
+    if (e.isDirectory()) walkFiles(baseDir, p, out);
+    else out.push(p);
+  }
+}
+
+/**
+ * The files on disk under `baseDir` that a glob matches, sorted.
+ *
+ * @example
+ * ```ts
+ * import { globFiles } from "./glob.ts";
+ * globFiles("src/*.c", "/project"); // ["src/a.c", "src/b.c"]
+ * ```
+ */
+export function globFiles(glob: string, baseDir: string): string[] {
+  const segs = glob.split("/");
+  const lit = segs.findIndex((s) => isGlob(s));
+  const root = lit < 0 ? glob : segs.slice(0, lit).join("/") || ".";
+  const files: string[] = [];
+  walkFiles(baseDir, root, files);
+  const re = globToRegExp(glob);
+  return files.filter((f) => re.test(f)).sort();
 }

@@ -81,7 +81,16 @@ export class Graph {
       for (const j of this.jobs) if (j.kind === "job") all.add(j.name);
       return this.closure(all);
     }
-    return this.closure(new Set(names.map((n) => this.get(n).name)));
+    return this.closure(
+      new Set(names.flatMap((n) => {
+        // A foreach job's own name selects every job it expanded to.
+        if (!this.byName.has(n)) {
+          const members = this.jobs.filter((j) => j.group === n).map((j) => j.name);
+          if (members.length) return members;
+        }
+        return [this.get(n).name];
+      })),
+    );
   }
 
   /** The `roots` and everything they wait for, in file order. */

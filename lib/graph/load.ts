@@ -14,7 +14,8 @@ import { deriveResourceEdges } from "./edges.ts";
 import { Graph } from "./graph.ts";
 import { FILE_FIELDS, VAR_RE } from "./schema.ts";
 import type { Edge, JobSpec, ReadySpec } from "./types.ts";
-import { type PosMap, Validator } from "./validate.ts";
+import { type Foreach, type PosMap, Validator } from "./validate.ts";
+import { expandForeach } from "./foreach.ts";
 
 /**
  * Options for loading.
@@ -97,6 +98,15 @@ class Substituter {
     private file: string,
     private positions: PosMap,
   ) {}
+
+  /** The same, with more variables (a `foreach` item's). */
+  with(extra: Record<string, string>): Substituter {
+    return new Substituter(
+      new Map([...this.vars, ...Object.entries(extra)]),
+      this.file,
+      this.positions,
+    );
+  }
 
   /**
    * Replaces `${NAME}`; `$${` stays a literal `${`. Unknown names are left
@@ -190,11 +200,32 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
       [n, "module", j] as [string, "module", Record<string, unknown>]
     ),
   ];
+  // foreach: one entry per item, named job[item], with the item's variables.
+  const groups = new Map<string, string[]>();
+  const expanded: [string, "job" | "module", Record<string, unknown>, Substituter, string][] = [];
   for (const [name, kind, j] of entries) {
+    const fe = j.foreach as Foreach | undefined;
+    if (!fe) {
+      expanded.push([name, kind, j, sub, name]);
+      continue;
+    }
+    const items = expandForeach(
+      name,
+      fe,
+      baseDir,
+      (g) => sub.apply(g, `jobs.${name}.foreach.glob`, true),
+    );
+    groups.set(name, items.map((x) => x.name));
+    for (const x of items) expanded.push([x.name, kind, j, sub.with(x.vars), name]);
+  }
+  for (const [name, kind, j, sub, written] of expanded) {
     const section = kind === "job" ? "jobs" : "modules";
-    const p = `${section}.${name}`;
-    if (names.has(name)) {
-      fail(`${p}: duplicate name '${name}' (already a ${names.get(name)})`, `${p}#`);
+    const p = `${section}.${written}`;
+    if (names.has(name) || (groups.has(name) && name === written && !j.foreach)) {
+      fail(
+        `${p}: duplicate name '${name}' (already a ${names.get(name) ?? "foreach group"})`,
+        `${p}#`,
+      );
     }
     names.set(name, kind === "job" ? "job" : "module");
     const run = j.run as string | string[];
@@ -300,6 +331,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
             : resolve(baseDir, sub.apply(when.file, `${p}.when.file`, true)),
         }
         : undefined,
+      ...(written !== name ? { group: written } : {}),
       pos: at(`${p}#`) ?? { line: 1, col: 1 },
     });
   }
@@ -307,7 +339,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   // References and explicit edges.
   const edges: Edge[] = [];
   for (const job of jobs) {
-    const p = `${job.kind === "job" ? "jobs" : "modules"}.${job.name}`;
+    const p = `${job.kind === "job" ? "jobs" : "modules"}.${job.group ?? job.name}`;
     const ref = (name: string, path: string, what: string) => {
       if (!names.has(name)) {
         fail(`${path}: unknown job '${name}' in ${what}${didYouMean(name, names.keys())}`, path);
@@ -317,6 +349,14 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
       }
     };
     job.needs.forEach((n, i) => {
+      const members = groups.get(n);
+      if (members) {
+        // A foreach group: wait for every job it expanded to.
+        for (const m of members) {
+          edges.push({ from: m, to: job.name, kind: "needs", reason: `needs ${n}` });
+        }
+        return;
+      }
       if (!names.has(n) || n === job.name) {
         // Messages say needs[0]; positions are recorded as needs.0.
         const at = v.positions.get(`${p}.needs.${i}`) ?? v.positions.get(`${p}.needs`);

@@ -22,7 +22,8 @@ export type Kind =
     /** Keys that belong to a sibling kind, for a better message (`'timeout' is for jobs only`). */
     foreign?: { fields: Record<string, Field>; what: string };
   }
-  | { t: "entries"; of: Kind };
+  | { t: "entries"; of: Kind }
+  | { t: "foreach" };
 
 /** A key of an object: its kind and what it means. */
 export interface Field {
@@ -52,6 +53,11 @@ const common: Record<string, Field> = {
 /** The keys of a job. */
 export const JOB_FIELDS: Record<string, Field> = {
   ...common,
+  foreach: {
+    kind: { t: "foreach" },
+    doc: "One job per item: a list, {glob, as}, {list, as} or {matrix: {NAME: [values]}}; " +
+      "jobs are named job[item] and use ${AS}, ${AS.stem}, ${AS.name}, ${AS.dir}, ${AS.ext}.",
+  },
   pool: { kind: { t: "string" }, doc: "A pool this job takes one unit of while running." },
   pools: { kind: { t: "counts" }, doc: "Pools and the units this job takes of each." },
   tokens: { kind: { t: "int", min: 1 }, doc: "Job-slot tokens held while running (default 1)." },
@@ -190,6 +196,33 @@ function kindToJson(kind: Kind): Json {
       };
     case "counts":
       return { type: "object", additionalProperties: { type: "integer", minimum: 1 } };
+    case "foreach": {
+      const as = { type: "string", pattern: VAR_RE.source };
+      const items = { type: "array", items: { type: ["string", "number"] }, minItems: 1 };
+      return {
+        oneOf: [
+          items,
+          {
+            type: "object",
+            properties: { glob: { type: "string" }, as },
+            required: ["glob"],
+            additionalProperties: false,
+          },
+          {
+            type: "object",
+            properties: { list: items, as },
+            required: ["list"],
+            additionalProperties: false,
+          },
+          {
+            type: "object",
+            properties: { matrix: { type: "object", additionalProperties: items } },
+            required: ["matrix"],
+            additionalProperties: false,
+          },
+        ],
+      };
+    }
     case "entries":
       return {
         type: "object",

@@ -99,6 +99,8 @@ export interface JobSpec {
    * and non-empty, running on `os`, the path `file` (absolute here) exists.
    */
   when?: { env?: string; os?: string; file?: string };
+  /** The `foreach` job this one was expanded from (its name is `group[item]`). */
+  group?: string;
   /** Where the job's name is in the file. */
   pos: Pos;
 }

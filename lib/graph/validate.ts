@@ -200,6 +200,8 @@ export class Validator {
         }
         return out;
       }
+      case "foreach":
+        return this.foreach(node, path);
       case "entries": {
         if (node === null || (isScalar(node) && node.value === null)) return {};
         if (!isMap(node)) {
@@ -221,6 +223,71 @@ export class Validator {
       case "object":
         return this.object(node, kind.fields, path, kind.foreign);
     }
+  }
+
+  /** A `foreach` value: a list, or one of {glob, as}, {list, as}, {matrix}. */
+  private foreach(node: Node | null, path: string): Foreach {
+    const list = (n: Node | null, p: string): string[] => {
+      n = this.deref(n);
+      if (!isSeq(n) || n.items.length === 0) this.fail(`${p}: expected a non-empty list`, n);
+      return n.items.map((raw, i) => {
+        const item = this.deref(raw as Node);
+        const v = isScalar(item) ? item.value : undefined;
+        if (typeof v !== "string" && typeof v !== "number") {
+          this.fail(`${p}[${i}]: expected a string or number, got ${typeName(item)}`, item);
+        }
+        return String(v);
+      });
+    };
+    if (isSeq(node)) return { kind: "list", items: list(node, path), as: "ITEM" };
+    if (!isMap(node)) {
+      this.fail(
+        `${path}: expected a list or a mapping with glob, list or matrix, got ${typeName(node)}`,
+        node,
+      );
+    }
+    const keys = new Map<string, Node | null>();
+    for (const pair of this.pairs(node as YAMLMap<Node, Node>, path)) {
+      const key = this.key(pair, path);
+      if (!["glob", "list", "matrix", "as"].includes(key)) {
+        this.fail(
+          `${path}: unknown key '${key}'${didYouMean(key, ["glob", "list", "matrix", "as"])}`,
+          pair.key,
+        );
+      }
+      keys.set(key, pair.value);
+    }
+    const kinds = ["glob", "list", "matrix"].filter((k) => keys.has(k));
+    if (kinds.length !== 1) this.fail(`${path}: give exactly one of glob, list, matrix`, node);
+    let as = "ITEM";
+    if (keys.has("as")) {
+      as = this.check(keys.get("as")!, { t: "string" }, `${path}.as`) as string;
+      if (!VAR_RE.test(as)) this.fail(`${path}.as: invalid variable name '${as}'`, keys.get("as"));
+    }
+    if (kinds[0] === "glob") {
+      return {
+        kind: "glob",
+        glob: this.check(keys.get("glob")!, { t: "string" }, `${path}.glob`) as string,
+        as,
+      };
+    }
+    if (kinds[0] === "list") {
+      return { kind: "list", items: list(keys.get("list")!, `${path}.list`), as };
+    }
+    if (keys.has("as")) {
+      this.fail(`${path}.as: a matrix names its variables by its keys`, keys.get("as"));
+    }
+    const m = this.deref(keys.get("matrix")!);
+    if (!isMap(m) || m.items.length === 0) {
+      this.fail(`${path}.matrix: expected a mapping of NAME: [values]`, m);
+    }
+    const axes: [string, string[]][] = [];
+    for (const pair of this.pairs(m as YAMLMap<Node, Node>, `${path}.matrix`)) {
+      const k = this.key(pair, `${path}.matrix`);
+      if (!VAR_RE.test(k)) this.fail(`${path}.matrix: invalid variable name '${k}'`, pair.key);
+      axes.push([k, list(pair.value, `${path}.matrix.${k}`)]);
+    }
+    return { kind: "matrix", axes };
   }
 
   /** A mapping's key as a string, with its position recorded as `path.key#`. */
@@ -281,3 +348,9 @@ export function typeName(n: Node | null | undefined): string {
   }
   return "something else";
 }
+
+/** A checked `foreach`. */
+export type Foreach =
+  | { kind: "list"; items: string[]; as: string }
+  | { kind: "glob"; glob: string; as: string }
+  | { kind: "matrix"; axes: [string, string[]][] };

@@ -4,31 +4,13 @@
  *
  * @module
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { globToRegExp, isGlob } from "../graph/glob.ts";
+import { globToRegExp, isGlob, walkFiles as walk } from "../graph/glob.ts";
 
 /** size, mtime (ms), inode, then the content hash once known. */
 export type FileStamp = [size: number, mtimeMs: number, ino: number, hash?: string];
-
-/** Directories never entered when walking. */
-const SKIP = new Set([".jx", ".git", "node_modules"]);
-
-function walk(baseDir: string, rel: string, out: string[]): void {
-  let entries;
-  try {
-    entries = readdirSync(join(baseDir, rel), { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const e of entries) {
-    if (SKIP.has(e.name)) continue;
-    const p = rel === "." ? e.name : `${rel}/${e.name}`;
-    if (e.isDirectory()) walk(baseDir, p, out);
-    else out.push(p);
-  }
-}
 
 /** What one stat says. */
 interface Stat {

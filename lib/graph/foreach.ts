@@ -1,0 +1,65 @@
+/**
+ * `foreach:` fan-out: one job per item of a list, a glob (over files on disk
+ * when the file is loaded) or a matrix. Each expanded job is named
+ * `job[item]` and sees the item as variables.
+ *
+ * @module
+ */
+import { globFiles } from "./glob.ts";
+import type { Foreach } from "./validate.ts";
+
+/** One expanded job: its name and the variables of its item. */
+export interface Expansion {
+  name: string;
+  vars: Record<string, string>;
+}
+
+/** `${AS}`, `${AS.name}`, `${AS.stem}`, `${AS.dir}`, `${AS.ext}` of one item. */
+function itemVars(as: string, item: string): Record<string, string> {
+  const slash = item.lastIndexOf("/");
+  const name = item.slice(slash + 1);
+  const dot = name.lastIndexOf(".");
+  return {
+    [as]: item,
+    [`${as}.name`]: name,
+    [`${as}.dir`]: slash < 0 ? "." : item.slice(0, slash) || "/",
+    [`${as}.stem`]: dot > 0 ? name.slice(0, dot) : name,
+    [`${as}.ext`]: dot > 0 ? name.slice(dot) : "",
+  };
+}
+
+/**
+ * Expands a job's `foreach`. `substitute` applies the file's variables to
+ * the glob first.
+ *
+ * @example
+ * ```ts
+ * import { expandForeach } from "./foreach.ts";
+ * expandForeach("cc", { kind: "list", items: ["src/a.c"], as: "SRC" }, "/p", (s) => s);
+ * // [{ name: "cc[src/a.c]", vars: { SRC: "src/a.c", "SRC.stem": "a", ... } }]
+ * ```
+ */
+export function expandForeach(
+  job: string,
+  fe: Foreach,
+  baseDir: string,
+  substitute: (s: string) => string,
+): Expansion[] {
+  if (fe.kind === "list") {
+    return fe.items.map((i) => ({ name: `${job}[${i}]`, vars: itemVars(fe.as, i) }));
+  }
+  if (fe.kind === "glob") {
+    return globFiles(substitute(fe.glob), baseDir).map((f) => ({
+      name: `${job}[${f}]`,
+      vars: itemVars(fe.as, f),
+    }));
+  }
+  let combos: [string, string][][] = [[]];
+  for (const [k, values] of fe.axes) {
+    combos = combos.flatMap((c) => values.map((v) => [...c, [k, v] as [string, string]]));
+  }
+  return combos.map((c) => ({
+    name: `${job}[${c.map(([, v]) => v).join(",")}]`,
+    vars: Object.fromEntries(c),
+  }));
+}
