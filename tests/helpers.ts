@@ -160,3 +160,21 @@ export async function fakeRun(
     skips: byJob("job.skip"),
   };
 }
+
+/** `module.state` events as `module state` strings, in order. */
+export const moduleStates = (ev: LoggedEvent[]) =>
+  ev.filter((e) => e.type === "module.state").map((e) => `${e.module} ${e.state}`);
+
+/** Live processes whose process group is one of `pgids`. */
+export function inGroups(pgids: number[]): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (f[0] !== "Z" && pgids.includes(Number(f[2]))) out.push(Number(e.name));
+    } catch { /* gone */ }
+  }
+  return out;
+}

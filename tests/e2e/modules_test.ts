@@ -11,8 +11,10 @@ import { FakeReactor, type ListenSignal } from "../../lib/reactor/mod.ts";
 import { type RunEvent, runJobs, type RunOptions } from "../../lib/scheduler/mod.ts";
 import {
   alive,
+  inGroups,
   jxCommand,
   type LoggedEvent,
+  moduleStates,
   readEvents,
   ROOT,
   runJx,
@@ -332,24 +334,6 @@ function freePort(): number {
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
-}
-
-/** `module.state` events as `module state` strings, in order. */
-const moduleStates = (ev: LoggedEvent[]) =>
-  ev.filter((e) => e.type === "module.state").map((e) => `${e.module} ${e.state}`);
-
-/** Live processes whose process group is one of `pgids`. */
-function inGroups(pgids: number[]): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (f[0] !== "Z" && pgids.includes(Number(f[2]))) out.push(Number(e.name));
-    } catch { /* gone */ }
-  }
-  return out;
 }
 
 for (const rt of RUNTIMES) {

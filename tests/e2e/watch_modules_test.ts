@@ -6,23 +6,18 @@
  * is stopped with its whole process group when the watch ends.
  */
 import assert from "node:assert/strict";
-import { jxCommand, type LoggedEvent, readEvents, type Runtime, tempDir } from "../helpers.ts";
+import {
+  inGroups,
+  jxCommand,
+  type LoggedEvent,
+  moduleStates,
+  readEvents,
+  type Runtime,
+  sleep,
+  tempDir,
+} from "../helpers.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Live processes whose process group is `pgid`. */
-function inGroup(pgid: number): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (f[0] !== "Z" && Number(f[2]) === pgid) out.push(Number(e.name));
-    } catch { /* gone */ }
-  }
-  return out;
-}
+const inGroup = (pgid: number) => inGroups([pgid]);
 
 /** Polls `check` until it returns a value (not undefined), or fails after `ms`. */
 async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 15_000) {
@@ -37,10 +32,6 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 
 
 const readLines = async (path: string) =>
   (await Deno.readTextFile(path).catch(() => "")).split("\n").filter((l) => l);
-
-/** `module.state` events as `module state` strings, in order. */
-const moduleStates = (ev: LoggedEvent[]) =>
-  ev.filter((e) => e.type === "module.state").map((e) => `${e.module} ${e.state}`);
 
 class Session {
   private child: Deno.ChildProcess;
