@@ -5,8 +5,7 @@
  * the affected jobs, Ctrl-C ends it. The rerun sets come from the event log.
  */
 import assert from "node:assert/strict";
-import { sleep } from "../helpers.ts";
-import { jobsDir, SAVES, Session } from "./watch_helpers.ts";
+import { eachSaveRerunsOnce, jobsDir, SAVES, Session } from "./watch_helpers.ts";
 
 /** The save patterns of `SAVES` but truncate-then-write, which only the Deno suite runs. */
 const SAVES_ON_BUN = Object.fromEntries(
@@ -19,21 +18,7 @@ Deno.test("watch [bun]: inotify, not polling; each save reruns exactly the affec
   try {
     await w.cycles(1);
     assert.deepEqual(await w.ranIn(0), ["both", "lower", "upper"]);
-    let n = 1;
-    for (const [name, save] of Object.entries(SAVES_ON_BUN)) {
-      await save(`${dir}/src/a.txt`);
-      await w.cycles(++n);
-      await sleep(400); // a second cycle would have started by now
-      const ev = await w.events();
-      assert.equal(
-        ev.filter((e) => e.type === "run.start").length,
-        n,
-        `${name}: exactly one rerun`,
-      );
-      assert.deepEqual(await w.ranIn(n - 1), ["both", "upper"], name);
-      const change = ev.filter((e) => e.type === "watch.change").at(-1)!;
-      assert.deepEqual(change.paths, ["src/a.txt"], name);
-    }
+    let n = await eachSaveRerunsOnce(w, dir, SAVES_ON_BUN);
     await Deno.writeTextFile(`${dir}/src/b.txt`, "Bee\n");
     await w.cycles(++n);
     assert.deepEqual(await w.ranIn(n - 1), ["both", "lower"]);

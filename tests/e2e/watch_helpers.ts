@@ -5,6 +5,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import {
   jxCommand,
   type LoggedEvent,
@@ -115,3 +116,32 @@ export const SAVES: Record<string, (path: string) => Promise<void>> = {
     await Deno.writeTextFile(p, "recreated\n");
   },
 };
+
+/**
+ * Applies each save pattern to `src/a.txt` of a running session (after its
+ * first cycle) and checks that each causes exactly one rerun, of exactly the
+ * jobs that depend on that file, with the path in `watch.change`. Returns
+ * the number of cycles run so far.
+ */
+export async function eachSaveRerunsOnce(
+  w: Session,
+  dir: string,
+  saves: Record<string, (path: string) => Promise<void>>,
+): Promise<number> {
+  let n = 1;
+  for (const [name, save] of Object.entries(saves)) {
+    await save(`${dir}/src/a.txt`);
+    await w.cycles(++n);
+    await sleep(400); // a second cycle would have started by now
+    const ev = await w.events();
+    assert.equal(
+      ev.filter((e) => e.type === "run.start").length,
+      n,
+      `${name}: exactly one rerun`,
+    );
+    assert.deepEqual(await w.ranIn(n - 1), ["both", "upper"], name);
+    const change = ev.filter((e) => e.type === "watch.change").at(-1)!;
+    assert.deepEqual(change.paths, ["src/a.txt"], name);
+  }
+  return n;
+}

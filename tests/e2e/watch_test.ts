@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { alive, sleep, tempDir, waitForFile } from "../helpers.ts";
-import { jobsDir, SAVES, Session } from "./watch_helpers.ts";
+import { eachSaveRerunsOnce, jobsDir, SAVES, Session } from "./watch_helpers.ts";
 
 Deno.test("watch: each save pattern reruns exactly the affected jobs, once", async () => {
   const dir = await jobsDir();
@@ -14,21 +14,7 @@ Deno.test("watch: each save pattern reruns exactly the affected jobs, once", asy
   try {
     await w.cycles(1);
     assert.deepEqual(await w.ranIn(0), ["both", "lower", "upper"]);
-    let n = 1;
-    for (const [name, save] of Object.entries(SAVES)) {
-      await save(`${dir}/src/a.txt`);
-      await w.cycles(++n);
-      await sleep(400); // a second cycle would have started by now
-      const ev = await w.events();
-      assert.equal(
-        ev.filter((e) => e.type === "run.start").length,
-        n,
-        `${name}: exactly one rerun`,
-      );
-      assert.deepEqual(await w.ranIn(n - 1), ["both", "upper"], name);
-      const change = ev.filter((e) => e.type === "watch.change").at(-1)!;
-      assert.deepEqual(change.paths, ["src/a.txt"], name);
-    }
+    await eachSaveRerunsOnce(w, dir, SAVES);
     assert.equal(await Deno.readTextFile(`${dir}/out/ab`), "RECREATED\nb\n");
   } finally {
     const s = await w.stop();
