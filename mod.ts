@@ -25,7 +25,9 @@
  * @module
  */
 export {
+  type DeferredForeach,
   type Edge,
+  type EmitContext,
   formatMs,
   Graph,
   type JobSpec,
@@ -53,6 +55,7 @@ export {
   type StreamName,
 } from "./lib/reactor/mod.ts";
 export {
+  type JobFeed,
   type JobStatus,
   LocalSlots,
   type ModuleHost,

@@ -6,7 +6,7 @@
  * @module
  */
 import { parseJobsFile } from "../lib/graph/mod.ts";
-import { FakeReactor, type FakeScript } from "../lib/reactor/mod.ts";
+import { FakeReactor, type FakeScript, type SpawnRequest } from "../lib/reactor/mod.ts";
 import { type RunEvent, runJobs, type RunOptions } from "../lib/scheduler/mod.ts";
 
 /** The repository root. */
@@ -133,10 +133,17 @@ export function scriptFromCommand(cmd: string): FakeScript {
 /** Runs a jobs file on the fake reactor; returns events (with virtual times) and the reactor. */
 export async function fakeRun(
   yaml: string,
-  opts: Partial<RunOptions> & { names?: string[]; before?: (r: FakeReactor) => void } = {},
+  opts: Partial<RunOptions> & {
+    names?: string[];
+    before?: (r: FakeReactor) => void;
+    /** A script of one's own for some commands (the rest as `scriptFromCommand`). */
+    script?: (req: SpawnRequest) => FakeScript | undefined;
+  } = {},
 ) {
   const graph = parseJobsFile(yaml, "test.yaml", { baseDir: "/" });
-  const reactor = new FakeReactor((req) => scriptFromCommand(req.argv.join(" ")));
+  const reactor = new FakeReactor((req) =>
+    opts.script?.(req) ?? scriptFromCommand(req.argv.join(" "))
+  );
   const events: RunEvent[] = [];
   opts.before?.(reactor);
   const done = runJobs(graph, graph.select(opts.names ?? []), {

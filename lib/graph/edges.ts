@@ -27,6 +27,95 @@ function ancestors(path: string): string[] {
   return out;
 }
 
+/** Whether every path glob `g` can match lies under the plain directory `dir`. */
+function globUnder(g: string, dir: string): boolean {
+  if (isGlob(dir)) return false;
+  const segs = g.split("/");
+  const i = segs.findIndex((x) => isGlob(x));
+  const head = segs.slice(0, i < 0 ? segs.length : i).join("/");
+  return head === dir || head.startsWith(dir + "/") || dir === ".";
+}
+
+/**
+ * Resources seen so far, each with a value, and which of them conflict with
+ * another: equal, one a directory above the other, or a glob matching the
+ * other (`@names` only by equality).
+ *
+ * @example
+ * ```ts
+ * import { ResourceIndex } from "./edges.ts";
+ * const idx = new ResourceIndex<string[]>();
+ * idx.getOrAdd("out/a.o", () => []).push("cc");
+ * idx.conflicting("out/*.o"); // ["out/a.o"]
+ * idx.conflicting("out"); // ["out/a.o"]
+ * ```
+ */
+export class ResourceIndex<T> {
+  private values = new Map<string, T>();
+  /** Plain paths filed under each of their ancestor directories. */
+  private below = new Map<string, Set<string>>();
+  private globs = new Set<string>();
+
+  /** The value of a resource seen before. */
+  get(res: string): T | undefined {
+    return this.values.get(res);
+  }
+
+  /** The value of `res`, made with `make` the first time. */
+  getOrAdd(res: string, make: () => T): T {
+    let v = this.values.get(res);
+    if (v === undefined) {
+      v = make();
+      this.values.set(res, v);
+      if (isGlob(res)) this.globs.add(res);
+      else if (res[0] !== "@") {
+        for (const a of ancestors(res)) {
+          let set = this.below.get(a);
+          if (!set) this.below.set(a, set = new Set());
+          set.add(res);
+        }
+      }
+    }
+    return v;
+  }
+
+  /** The resources seen that conflict with `res` (itself included when seen). */
+  conflicting(res: string): string[] {
+    const seen = this.values;
+    if (res[0] === "@") return seen.has(res) ? [res] : [];
+    const out: string[] = [];
+    if (isGlob(res)) {
+      for (const other of seen.keys()) {
+        if (other[0] !== "@" && (patternsOverlap(res, other) || globUnder(res, other))) {
+          out.push(other);
+        }
+      }
+      return out;
+    }
+    if (seen.has(res)) out.push(res);
+    for (const a of ancestors(res)) if (seen.has(a)) out.push(a);
+    for (const b of this.below.get(res) ?? []) out.push(b);
+    for (const g of this.globs) if (patternsOverlap(g, res) || globUnder(g, res)) out.push(g);
+    return out;
+  }
+}
+
+/**
+ * Whether two resources conflict (see `ResourceIndex`).
+ *
+ * @example
+ * ```ts
+ * import { resourcesConflict } from "./edges.ts";
+ * resourcesConflict("out", "out/a.o"); // true
+ * resourcesConflict("src/*.c", "src/a.h"); // false
+ * ```
+ */
+export function resourcesConflict(a: string, b: string): boolean {
+  const idx = new ResourceIndex<true>();
+  idx.getOrAdd(a, () => true);
+  return idx.conflicting(b).length > 0;
+}
+
 /**
  * Adds resource edges for `jobs` (already in file order) to `add`.
  * Two resources conflict when they are equal, when one is a directory above
@@ -50,43 +139,8 @@ export function deriveResourceEdges(
   jobs: Pick<JobSpec, "name" | "reads" | "writes">[],
   add: (e: Edge) => void,
 ): void {
-  const states = new Map<string, ResourceState>();
-  /** Plain paths filed under each of their ancestor directories. */
-  const below = new Map<string, Set<string>>();
-  const globs = new Set<string>();
-
-  const stateOf = (res: string): ResourceState => {
-    let s = states.get(res);
-    if (!s) {
-      s = { readersSince: [] };
-      states.set(res, s);
-      if (isGlob(res)) globs.add(res);
-      else if (res[0] !== "@") {
-        for (const a of ancestors(res)) {
-          let set = below.get(a);
-          if (!set) below.set(a, set = new Set());
-          set.add(res);
-        }
-      }
-    }
-    return s;
-  };
-
-  const conflicting = (res: string): string[] => {
-    if (res[0] === "@") return states.has(res) ? [res] : [];
-    const out: string[] = [];
-    if (isGlob(res)) {
-      for (const other of states.keys()) {
-        if (other[0] !== "@" && patternsOverlap(res, other)) out.push(other);
-      }
-      return out;
-    }
-    if (states.has(res)) out.push(res);
-    for (const a of ancestors(res)) if (states.has(a)) out.push(a);
-    for (const b of below.get(res) ?? []) out.push(b);
-    for (const g of globs) if (patternsOverlap(g, res)) out.push(g);
-    return out;
-  };
+  const states = new ResourceIndex<ResourceState>();
+  const stateOf = (res: string) => states.getOrAdd(res, () => ({ readersSince: [] }));
 
   for (const job of jobs) {
     const seen = new Set<string>();
@@ -104,14 +158,14 @@ export function deriveResourceEdges(
     const writes = new Set(job.writes);
     const reads = job.reads.filter((r) => !writes.has(r));
     for (const res of writes) {
-      for (const c of conflicting(res)) {
+      for (const c of states.conflicting(res)) {
         const s = states.get(c)!;
         if (s.lastWriter) edge(s.lastWriter, "writes", "writes", res);
         for (const r of s.readersSince) edge(r, "reads", "writes", res);
       }
     }
     for (const res of reads) {
-      for (const c of conflicting(res)) {
+      for (const c of states.conflicting(res)) {
         const s = states.get(c)!;
         if (s.lastWriter) edge(s.lastWriter, "writes", "reads", res);
       }

@@ -15,7 +15,7 @@ export interface Expansion {
 }
 
 /** `${AS}`, `${AS.name}`, `${AS.stem}`, `${AS.dir}`, `${AS.ext}` of one item. */
-function itemVars(as: string, item: string): Record<string, string> {
+export function itemVars(as: string, item: string): Record<string, string> {
   const slash = item.lastIndexOf("/");
   const name = item.slice(slash + 1);
   const dot = name.lastIndexOf(".");

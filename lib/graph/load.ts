@@ -10,12 +10,22 @@ import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import { CACHE_MIN_BYTES, cacheKey, readCachedGraph, writeCachedGraph } from "./cache.ts";
-import { deriveResourceEdges } from "./edges.ts";
 import { Graph } from "./graph.ts";
 import { FILE_FIELDS, VAR_RE } from "./schema.ts";
-import type { Edge, JobSpec, ReadySpec } from "./types.ts";
-import { type Foreach, type PosMap, Validator } from "./validate.ts";
+import type { Edge, JobSpec } from "./types.ts";
+import { type Foreach, Validator } from "./validate.ts";
 import { expandForeach } from "./foreach.ts";
+import {
+  buildSpec,
+  emitContext,
+  globItemVars,
+  normalizeResource,
+  type SpecContext,
+  Substituter,
+} from "./spec.ts";
+import { deriveResourceEdges, resourcesConflict } from "./edges.ts";
+
+export { DEFAULT_GRACE_MS, normalizeResource, shellQuote } from "./spec.ts";
 
 /**
  * Options for loading.
@@ -32,9 +42,6 @@ export interface LoadOptions {
   /** Directory that relative `cwd`s and resources are resolved against (default: the file's). */
   baseDir?: string;
 }
-
-/** The default time between SIGTERM and SIGKILL. */
-export const DEFAULT_GRACE_MS = 5000;
 
 /**
  * Finds the jobs file: `jobs.yaml`, then `jobs.yml`, in `dir`.
@@ -77,55 +84,6 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
   const graph = parseJobsFile(text, file, o);
   writeCachedGraph(file, key, graph);
   return graph;
-}
-
-/** Normalizes a resource path: `./a//b/` -> `a/b`; `@names` and absolute paths kept. */
-export function normalizeResource(r: string): string {
-  if (r[0] === "@") return r;
-  const abs = r.startsWith("/");
-  const parts: string[] = [];
-  for (const p of r.split("/")) {
-    if (p === "" || p === ".") continue;
-    if (p === ".." && parts.length && parts[parts.length - 1] !== "..") parts.pop();
-    else parts.push(p);
-  }
-  return (abs ? "/" : "") + parts.join("/") || ".";
-}
-
-class Substituter {
-  constructor(
-    private vars: Map<string, string>,
-    private file: string,
-    private positions: PosMap,
-  ) {}
-
-  /** The same, with more variables (a `foreach` item's). */
-  with(extra: Record<string, string>): Substituter {
-    return new Substituter(
-      new Map([...this.vars, ...Object.entries(extra)]),
-      this.file,
-      this.positions,
-    );
-  }
-
-  /**
-   * Replaces `${NAME}`; `$${` stays a literal `${`. Unknown names are left
-   * for the shell when `strict` is false, and are an error when true.
-   */
-  apply(s: string, path: string, strict: boolean): string {
-    return s.replace(/\$(\$?)\{([^}]*)\}/g, (whole, escape: string, name: string) => {
-      if (escape) return whole.slice(1);
-      const v = this.vars.get(name);
-      if (v !== undefined) return v;
-      if (!strict) return whole;
-      const hint = didYouMean(name, this.vars.keys());
-      throw new JxInputError(
-        `${path}: unknown variable \${${name}}${hint}`,
-        this.file,
-        this.positions.get(path),
-      );
-    });
-  }
 }
 
 /**
@@ -189,6 +147,14 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     fileEnv[k] = sub.apply(val, `env.${k}`, false);
   }
   const pools = new Map(Object.entries(raw.pools ?? {}));
+  const ctx: SpecContext = {
+    file,
+    positions: v.positions,
+    pools,
+    fileEnv,
+    baseDir,
+    vars: Object.fromEntries(vars),
+  };
 
   const jobs: JobSpec[] = [];
   const names = new Map<string, string>();
@@ -203,11 +169,33 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   // foreach: one entry per item, named job[item], with the item's variables.
   const groups = new Map<string, string[]>();
   const expanded: [string, "job" | "module", Record<string, unknown>, Substituter, string][] = [];
+  // What every entry writes, with unknown variables as `*`: a foreach glob
+  // that matches any of it (or that needs an `emits: jobs` job) is expanded
+  // at run time, once those jobs ran.
+  const writesOf = (name: string, j: Record<string, unknown>) =>
+    ((j.writes as string[] | undefined) ?? []).map((w) =>
+      normalizeResource(sub.apply(w, `x`, false).replace(/\$\{[^}]*\}/g, "*"))
+    ).map((w) => ({ name, w }));
+  const allWrites = entries.flatMap(([name, , j]) => writesOf(name, j));
+  const deferred = new Set<string>();
   for (const [name, kind, j] of entries) {
     const fe = j.foreach as Foreach | undefined;
     if (!fe) {
       expanded.push([name, kind, j, sub, name]);
       continue;
+    }
+    if (fe.kind === "glob") {
+      const g = normalizeResource(sub.apply(fe.glob, `jobs.${name}.foreach.glob`, true));
+      const writer = allWrites.find((x) => x.name !== name && resourcesConflict(g, x.w));
+      const needsGenerator = ((j.needs as string[] | undefined) ?? []).some((n) =>
+        entries.some(([m, , mj]) => m === n && mj.emits === "jobs")
+      );
+      if (writer || needsGenerator) {
+        // Stands for the group until then: reads the glob, writes what the items would.
+        deferred.add(name);
+        expanded.push([name, kind, j, sub.with(globItemVars(fe.as, g)), name]);
+        continue;
+      }
     }
     const items = expandForeach(
       name,
@@ -228,112 +216,16 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
       );
     }
     names.set(name, kind === "job" ? "job" : "module");
-    const run = j.run as string | string[];
-    const argv = typeof run === "string"
-      ? ["/bin/sh", "-c", sub.apply(run, `${p}.run`, false)]
-      : run.map((a, i) => sub.apply(a, `${p}.run.${i}`, false));
-    const resources = (key: "reads" | "writes") =>
-      ((j[key] as string[] | undefined) ?? []).map((r, i) =>
-        normalizeResource(sub.apply(r, `${p}.${key}.${i}`, true))
-      );
-    const env: Record<string, string> = { ...fileEnv };
-    for (const [k, val] of Object.entries((j.env as Record<string, string>) ?? {})) {
-      env[k] = sub.apply(val, `${p}.env.${k}`, false);
+    const spec = buildSpec(ctx, { name, kind, j, sub, written, index: jobs.length, p });
+    if (deferred.has(name)) {
+      const fe = j.foreach as Foreach & { kind: "glob" };
+      const glob = normalizeResource(sub.apply(fe.glob, `${p}.foreach.glob`, true));
+      spec.argv = [];
+      spec.command = `(foreach over ${glob}, expanded once the jobs writing it have run)`;
+      spec.reads = [glob, ...spec.reads];
+      spec.deferred = { glob, as: fe.as, job: j, ctx: emitContext(ctx) };
     }
-    const cwdRaw = j.cwd as string | undefined;
-    const cwd = cwdRaw === undefined
-      ? baseDir
-      : resolve(baseDir, sub.apply(cwdRaw, `${p}.cwd`, true));
-    const jobPools: Record<string, number> = { ...((j.pools as Record<string, number>) ?? {}) };
-    if (typeof j.pool === "string") jobPools[j.pool] = Math.max(jobPools[j.pool] ?? 0, 1);
-    for (const [pool, units] of Object.entries(jobPools)) {
-      const fromPools = pool in ((j.pools as Record<string, number>) ?? {});
-      const where = fromPools ? `${p}.pools.${pool}` : `${p}.pool`;
-      const at = fromPools ? `${where}#` : where;
-      if (!pools.has(pool)) {
-        fail(`${where}: unknown pool '${pool}'${didYouMean(pool, pools.keys())}`, at);
-      }
-      if (units > pools.get(pool)!) {
-        fail(
-          `${where}: takes ${units} units of pool '${pool}', which has only ${pools.get(pool)}`,
-          where,
-        );
-      }
-    }
-    const ready = j.ready as Record<string, unknown> | undefined;
-    let readySpec: ReadySpec | undefined;
-    if (ready) {
-      const kinds = ["tcp", "http", "log", "cmd", "delay"].filter((k) => k in ready);
-      if (kinds.length !== 1) {
-        fail(`${p}.ready: give exactly one of tcp, http, log, cmd, delay`, `${p}.ready`);
-      }
-      readySpec = {
-        tcp: ready.tcp as number | undefined,
-        http: ready.http as string | undefined,
-        log: ready.log as string | undefined,
-        cmd: ready.cmd as string | undefined,
-        delay: ready.delay as number | undefined,
-        timeoutMs: ready.timeout as number | undefined,
-        intervalMs: ready.interval as number | undefined,
-      };
-      if (readySpec.log !== undefined) {
-        try {
-          new RegExp(readySpec.log);
-        } catch (e) {
-          fail(`${p}.ready.log: bad regular expression: ${(e as Error).message}`, `${p}.ready.log`);
-        }
-      }
-    }
-    const when = j.when as { env?: string; os?: string; file?: string } | undefined;
-    if (when && when.env === undefined && when.os === undefined && when.file === undefined) {
-      fail(`${p}.when: give at least one of env, os, file`, `${p}.when`);
-    }
-    const stop = j.stop as { signal?: string; grace?: number } | undefined;
-    if (stop?.signal !== undefined && !/^(SIG)?[A-Z0-9]+$/.test(stop.signal)) {
-      fail(`${p}.stop.signal: bad signal name '${stop.signal}'`, `${p}.stop.signal`);
-    }
-    jobs.push({
-      name,
-      kind,
-      index: jobs.length,
-      description: j.description as string | undefined,
-      argv,
-      command: typeof run === "string" ? argv[2] : argv.map(shellQuote).join(" "),
-      needs: (j.needs as string[] | undefined) ?? [],
-      reads: resources("reads"),
-      writes: resources("writes"),
-      pools: jobPools,
-      tokens: (j.tokens as number | undefined) ?? 1,
-      cwd,
-      env,
-      timeoutMs: j.timeout as number | undefined,
-      graceMs: (j.grace as number | undefined) ?? DEFAULT_GRACE_MS,
-      retries: (j.retries as number | undefined) ?? 0,
-      if: j.if as string | undefined,
-      unless: j.unless as string | undefined,
-      jobserver: j.jobserver as JobSpec["jobserver"],
-      ready: readySpec,
-      stop: stop
-        ? {
-          signal: (stop.signal ?? "TERM").replace(/^SIG/, ""),
-          graceMs: stop.grace ?? DEFAULT_GRACE_MS,
-        }
-        : undefined,
-      restart: j.restart as JobSpec["restart"],
-      subscribe: j.subscribe as string[] | undefined,
-      maxRestarts: j.max_restarts as number | undefined,
-      when: when
-        ? {
-          env: when.env,
-          os: when.os,
-          file: when.file === undefined
-            ? undefined
-            : resolve(baseDir, sub.apply(when.file, `${p}.when.file`, true)),
-        }
-        : undefined,
-      ...(written !== name ? { group: written } : {}),
-      pos: at(`${p}#`) ?? { line: 1, col: 1 },
-    });
+    jobs.push(spec);
   }
 
   // References and explicit edges.
@@ -375,6 +267,19 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
         fail(`${p}.${key}: '${n}' is a module; conditions name jobs`, `${p}.${key}`);
       }
       edges.push({ from: n, to: job.name, kind: "condition", reason: key });
+    }
+    if (job.repeat) {
+      const key = job.repeat.until !== undefined ? "until" : "while";
+      const test = job.repeat[key]!;
+      ref(test, `${p}.repeat.${key}`, "repeat");
+      if (names.get(test) === "module") {
+        fail(
+          `${p}.repeat.${key}: '${test}' is a module; a repeat test is a job`,
+          `${p}.repeat.${key}`,
+        );
+      }
+      // The test runs after each run of the job, inside the loop.
+      edges.push({ from: job.name, to: test, kind: "needs", reason: `repeat ${key}` });
     }
     if (job.if !== undefined && job.unless !== undefined) {
       fail(`${p}: give either 'if' or 'unless', not both`, `${p}.unless#`);
@@ -435,9 +340,4 @@ function yamlError(
 function keyAt(text: string, offset: number): string {
   const m = /^["']?([^"':\n]+)/.exec(text.slice(offset));
   return m ? ` '${m[1].trim()}'` : "";
-}
-
-/** Quotes an argv item for display. */
-export function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

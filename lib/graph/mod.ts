@@ -13,7 +13,8 @@
 export { didYouMean, JxInputError, type Pos } from "./errors.ts";
 export { formatMs, parseDuration } from "./duration.ts";
 export { globMatch, globToRegExp, isGlob, patternsOverlap, resourceNames } from "./glob.ts";
-export { deriveResourceEdges } from "./edges.ts";
+export { deriveResourceEdges, ResourceIndex, resourcesConflict } from "./edges.ts";
+export { expandDeferred, parseEmittedJob } from "./emit.ts";
 export { Graph } from "./graph.ts";
 export {
   DEFAULT_GRACE_MS,
@@ -25,4 +26,4 @@ export {
   shellQuote,
 } from "./load.ts";
 export { FILE_FIELDS, JOB_FIELDS, MODULE_FIELDS, toJsonSchema } from "./schema.ts";
-export type { Edge, JobSpec, ReadySpec } from "./types.ts";
+export type { DeferredForeach, Edge, EmitContext, JobSpec, ReadySpec } from "./types.ts";

@@ -58,6 +58,22 @@ export const JOB_FIELDS: Record<string, Field> = {
     doc: "One job per item: a list, {glob, as}, {list, as} or {matrix: {NAME: [values]}}; " +
       "jobs are named job[item] and use ${AS}, ${AS.stem}, ${AS.name}, ${AS.dir}, ${AS.ext}.",
   },
+  emits: {
+    kind: { t: "string", enum: ["jobs"] },
+    doc: "`jobs`: each stdout line is a job (a JSON object: the job keys plus `name`) " +
+      "that joins the run at once.",
+  },
+  repeat: {
+    kind: {
+      t: "object",
+      fields: {
+        until: { kind: { t: "string" }, doc: "Run again until this test job succeeds." },
+        while: { kind: { t: "string" }, doc: "Run again while this test job succeeds." },
+        max: { kind: { t: "int", min: 1 }, doc: "At most this many runs (default 10)." },
+      },
+    },
+    doc: "Rerun the job after each success, until (or while) a test job succeeds.",
+  },
   pool: { kind: { t: "string" }, doc: "A pool this job takes one unit of while running." },
   pools: { kind: { t: "counts" }, doc: "Pools and the units this job takes of each." },
   tokens: { kind: { t: "int", min: 1 }, doc: "Job-slot tokens held while running (default 1)." },

@@ -101,8 +101,73 @@ export interface JobSpec {
   when?: { env?: string; os?: string; file?: string };
   /** The `foreach` job this one was expanded from (its name is `group[item]`). */
   group?: string;
+  /**
+   * `emits: jobs`: each line of the job's stdout is a job definition (one
+   * JSON object, the jobs-file schema plus `name`) that joins the run at
+   * once; what those definitions resolve against.
+   */
+  emits?: EmitContext;
+  /**
+   * `repeat`: after the job succeeds, run the test job; run the job again
+   * `until` the test succeeds or `while` it does, at most `max` runs.
+   */
+  repeat?: { until?: string; while?: string; max: number };
+  /**
+   * A `foreach` glob over files that other jobs write: this job stands for
+   * the group and is expanded once those jobs have run.
+   */
+  deferred?: DeferredForeach;
+  /** The job whose output generated this one (`emits: jobs`, a deferred `foreach`). */
+  by?: string;
   /** Where the job's name is in the file. */
   pos: Pos;
+}
+
+/**
+ * What jobs generated at run time resolve against: the jobs file's
+ * directory, its `env` and its variables (plain data, cached with the graph).
+ *
+ * @example
+ * ```ts
+ * import type { EmitContext } from "./types.ts";
+ * const ctx: EmitContext = { file: "jobs.yaml", baseDir: "/p", env: {}, vars: { CC: "gcc" } };
+ * ```
+ */
+export interface EmitContext {
+  /** The jobs file, for messages. */
+  file: string;
+  /** What relative paths resolve against. */
+  baseDir: string;
+  /** The file-level `env`. */
+  env: Record<string, string>;
+  /** The file's variables (with command-line overrides). */
+  vars: Record<string, string>;
+  /** Pool capacities. */
+  pools: Record<string, number>;
+}
+
+/**
+ * A `foreach: {glob}` expanded at run time, once the jobs writing what the
+ * glob matches have run.
+ *
+ * @example
+ * ```ts
+ * import type { DeferredForeach } from "./types.ts";
+ * const d: DeferredForeach = {
+ *   glob: "gen/*.txt", as: "F", job: { run: "wc -l ${F}" },
+ *   ctx: { file: "jobs.yaml", baseDir: "/p", env: {}, vars: {}, pools: {} },
+ * };
+ * ```
+ */
+export interface DeferredForeach {
+  /** The glob, variables substituted. */
+  glob: string;
+  /** The item's variable name. */
+  as: string;
+  /** The job entry as written (validated), expanded once per matching file. */
+  job: Record<string, unknown>;
+  /** What the expanded jobs resolve against. */
+  ctx: EmitContext;
 }
 
 /**

@@ -142,6 +142,16 @@ export class ConsoleReporter implements Reporter {
       case "module.state":
         this.moduleState(e);
         break;
+      case "job.add":
+        this.total++;
+        if (this.o.verbose) {
+          const line = e.line ? ` line ${e.line}` : "";
+          this.out(2, this.c("2", `jx: add ${e.job} (from ${e.by}${line})\n`));
+        }
+        break;
+      case "emit.error":
+        this.out(2, this.c("31", `jx: ${e.error}`) + "\n");
+        break;
       case "job.skip":
         this.finished++;
         this.skipped.push({ job: e.job, reason: e.reason, because: e.because });

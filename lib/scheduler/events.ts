@@ -63,7 +63,15 @@ export type RunEvent =
     slots: number;
     jobserver: "server" | "client" | "none";
   }
-  | { type: "job.start"; t: number; job: string; pid: number; attempt: number }
+  | {
+    type: "job.start";
+    t: number;
+    job: string;
+    pid: number;
+    attempt: number;
+    /** The run of a `repeat` loop (1, 2...), for the job and its test. */
+    iteration?: number;
+  }
   | { type: "job.output"; t: number; job: string; stream: "stdout" | "stderr"; chunk: Uint8Array }
   | {
     type: "job.end";
@@ -83,6 +91,28 @@ export type RunEvent =
     retrying?: boolean;
     /** The job is another job's `if`/`unless` test: its failure is an answer, not an error. */
     condition?: boolean;
+    /** The run of a `repeat` loop (1, 2...), for the job and its test. */
+    iteration?: number;
+  }
+  | {
+    type: "job.add";
+    t: number;
+    /** A job that joined the run while it went on. */
+    job: string;
+    /** The job that made it: an `emits: jobs` job, a deferred `foreach`, a library feed. */
+    by: string;
+    /** The line of `by`'s stdout it came from. */
+    line?: number;
+  }
+  | {
+    type: "emit.error";
+    t: number;
+    /** The job (or feed) whose output held a bad job definition. */
+    job: string;
+    /** The line of its output. */
+    line?: number;
+    /** One line: what is wrong, with the line and column. */
+    error: string;
   }
   | {
     type: "job.skip";

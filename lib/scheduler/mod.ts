@@ -15,6 +15,7 @@
 export type { JobStatus, ModuleState, Reporter, RunEvent, SkipReason } from "./events.ts";
 export { type Outcome, Plan, type Skipped } from "./plan.ts";
 export {
+  type JobFeed,
   type ModuleHost,
   type ModuleRun,
   newRunId,

@@ -17,7 +17,8 @@
  * @module
  */
 import type { Graph } from "../graph/graph.ts";
-import type { JobSpec } from "../graph/types.ts";
+import { ResourceIndex } from "../graph/edges.ts";
+import type { Edge, JobSpec } from "../graph/types.ts";
 import type { JobStatus, SkipReason } from "./events.ts";
 import { MinHeap } from "./heap.ts";
 
@@ -39,6 +40,8 @@ export type Outcome =
 
 interface Node {
   spec: JobSpec;
+  /** Place in file order; a generated job sits just after its generator. */
+  order: number;
   /** Dependencies not yet resolved. */
   waiting: number;
   /** A reason to skip, found while waiting. */
@@ -84,7 +87,8 @@ export interface Skipped {
  */
 export class Plan {
   private nodes = new Map<string, Node>();
-  private byIndex: Node[] = [];
+  /** Nodes by their place in file order (what the ready heaps hold). */
+  private byOrder = new Map<number, Node>();
   private ready = new MinHeap();
   /** Ready modules: they hold no job slots, so they are offered first and never wait for one. */
   private readyModules = new MinHeap();
@@ -93,13 +97,19 @@ export class Plan {
   readonly conditionJobs: Set<string> = new Set();
   /** Set once the run stops starting jobs (fail-fast after a failure, or an interrupt). */
   stopping: "failure" | "interrupt" | undefined;
+  /** Edges of jobs added while running (the graph itself is never changed). */
+  private addedOut = new Map<string, Edge[]>();
+  private addedIn = new Map<string, Edge[]>();
+  /** Every node's resources, built when the first job is added. */
+  private resources?: ResourceIndex<{ node: Node; write: boolean }[]>;
+  private added = 0;
 
   /** A plan for the `selected` jobs of `graph`; skips are pushed to `skippedOut` as they resolve. */
   constructor(private graph: Graph, selected: JobSpec[], private skippedOut: Skipped[] = []) {
     for (const spec of selected) {
-      const n: Node = { spec, waiting: 0, state: "waiting" };
+      const n: Node = { spec, order: spec.index, waiting: 0, state: "waiting" };
       this.nodes.set(spec.name, n);
-      this.byIndex[spec.index] = n;
+      this.byOrder.set(n.order, n);
     }
     for (const n of this.nodes.values()) {
       for (const e of graph.depsOf(n.spec.name)) if (this.nodes.has(e.from)) n.waiting++;
@@ -137,12 +147,14 @@ export class Plan {
   offerReady(tryStart: (spec: JobSpec) => "started" | "blocked" | "full"): void {
     const waitingModules: number[] = [];
     for (let i = this.readyModules.pop(); i !== undefined; i = this.readyModules.pop()) {
-      if (tryStart(this.byIndex[i].spec) !== "started") waitingModules.push(i);
+      if (this.byOrder.get(i)!.state !== "ready") continue;
+      if (tryStart(this.byOrder.get(i)!.spec) !== "started") waitingModules.push(i);
     }
     for (const i of waitingModules) this.readyModules.push(i);
     const blocked: number[] = [];
     for (let i = this.ready.pop(); i !== undefined; i = this.ready.pop()) {
-      const n = this.byIndex[i];
+      const n = this.byOrder.get(i)!;
+      if (n.state !== "ready") continue; // pulled back by a job added before it
       const r = tryStart(n.spec);
       if (r === "started") continue;
       blocked.push(i);
@@ -151,7 +163,7 @@ export class Plan {
     // A job resolved during the loop may have stopped the plan (a job that
     // fails without starting): what was refused is then skipped, not kept.
     for (const i of blocked) {
-      if (this.stopping) this.skipFree(this.byIndex[i]);
+      if (this.stopping) this.skipFree(this.byOrder.get(i)!);
       else this.ready.push(i);
     }
   }
@@ -159,10 +171,11 @@ export class Plan {
   /** The first ready job in file order, without removing it. */
   nextReady(): JobSpec | undefined {
     for (const heap of [this.ready, this.readyModules]) {
-      const i = heap.pop();
+      let i = heap.pop();
+      while (i !== undefined && this.byOrder.get(i)!.state !== "ready") i = heap.pop();
       if (i === undefined) continue;
       heap.push(i);
-      return this.byIndex[i].spec;
+      return this.byOrder.get(i)!.spec;
     }
     return undefined;
   }
@@ -193,7 +206,186 @@ export class Plan {
     for (let i = this.readyModules.pop(); i !== undefined; i = this.readyModules.pop()) {
       free.push(i);
     }
-    for (const i of free) this.skipFree(this.byIndex[i]);
+    for (const i of free) {
+      if (this.byOrder.get(i)!.state === "ready") this.skipFree(this.byOrder.get(i)!);
+    }
+  }
+
+  /**
+   * Adds a job while the run goes on (emitted by `by`, or expanded from it).
+   * It sits in file order just after `by` and the jobs `by` added before:
+   * it waits for its `needs`, for every conflicting job before it or
+   * already started, and for nothing else; conflicting jobs after it that
+   * have not started wait for it, and so does every job that `needs` `by`.
+   * Returns the edges it added, or throws an `Error` saying why it cannot
+   * join (a taken name, an unknown `needs`, a cycle).
+   */
+  add(spec: JobSpec, by?: string): Edge[] {
+    if (this.nodes.has(spec.name) || this.graph.byName.has(spec.name)) {
+      throw new Error(`a job named '${spec.name}' already exists`);
+    }
+    const gen = by === undefined ? undefined : this.nodes.get(by);
+    const order = (gen ? gen.order : this.graph.jobs.length) + ++this.added * 1e-9;
+    const into: Edge[] = [];
+    const out: Edge[] = [];
+    const seenIn = new Set<string>(), seenOut = new Set<string>();
+    const edgeIn = (from: string, kind: Edge["kind"], reason: string) => {
+      if (seenIn.has(from)) return;
+      seenIn.add(from);
+      into.push({ from, to: spec.name, kind, reason });
+    };
+    const edgeOut = (to: string, kind: Edge["kind"], reason: string) => {
+      if (seenOut.has(to) || seenIn.has(to)) return;
+      seenOut.add(to);
+      out.push({ from: spec.name, to, kind, reason });
+    };
+    const known = (name: string, what: string) => {
+      if (!this.nodes.has(name)) {
+        throw new Error(
+          this.graph.byName.has(name)
+            ? `${what} '${name}', which is not part of this run`
+            : `unknown job '${name}' in ${what}`,
+        );
+      }
+    };
+    for (const n of spec.needs) {
+      known(n, "needs");
+      edgeIn(n, "needs", "needs");
+    }
+    for (const key of ["if", "unless"] as const) {
+      const n = spec[key];
+      if (n === undefined) continue;
+      known(n, key);
+      edgeIn(n, "condition", key);
+    }
+    const idx = this.resourceIndex();
+    const started = (n: Node) => n.state === "running" || n.state === "done";
+    const before = (n: Node) => started(n) || n.order < order;
+    const writes = new Set(spec.writes);
+    const reads = spec.reads.filter((r) => !writes.has(r));
+    for (const [list, write] of [[[...writes], true], [reads, false]] as const) {
+      for (const res of list) {
+        for (const c of idx.conflicting(res)) {
+          for (const acc of idx.get(c)!) {
+            if (!write && !acc.write) continue; // two readers
+            const other = acc.node.spec.name;
+            const mode = (w: boolean) => w ? "writes" : "reads";
+            const kind = (w1: boolean, w2: boolean) => w1 && !w2 ? "resource" : "order";
+            if (before(acc.node)) {
+              edgeIn(
+                other,
+                kind(acc.write, write),
+                `${mode(acc.write)} ${c} -> ${mode(write)} ${res}`,
+              );
+            } else {
+              edgeOut(
+                other,
+                kind(write, acc.write),
+                `${mode(write)} ${res} -> ${mode(acc.write)} ${c}`,
+              );
+            }
+          }
+        }
+      }
+    }
+    if (by !== undefined) {
+      // What waits for the generator waits for what it generated.
+      const needsBy = [
+        ...this.graph.dependentsOf(by),
+        ...(this.addedOut.get(by) ?? []),
+      ].filter((e) => e.kind === "needs");
+      for (const e of needsBy) {
+        const d = this.nodes.get(e.to);
+        if (d && !started(d)) edgeOut(e.to, "needs", `needs ${by} (made by it)`);
+      }
+    }
+    this.checkNoCycle(spec.name, into, out);
+
+    spec.index = this.graph.jobs.length + this.added;
+    const n: Node = { spec, order, waiting: 0, state: "waiting" };
+    this.nodes.set(spec.name, n);
+    this.byOrder.set(order, n);
+    this.unresolved++;
+    if (spec.if) this.conditionJobs.add(spec.if);
+    if (spec.unless) this.conditionJobs.add(spec.unless);
+    this.addedIn.set(spec.name, into);
+    for (const e of into) {
+      const from = this.nodes.get(e.from)!;
+      this.pushEdge(this.addedOut, e.from, e);
+      if (from.state === "done") {
+        if (!n.mark) n.mark = this.markFor(e.kind, e.from, from.outcome!, spec);
+      } else n.waiting++;
+    }
+    for (const e of out) {
+      const d = this.nodes.get(e.to)!;
+      this.pushEdge(this.addedOut, spec.name, e);
+      this.pushEdge(this.addedIn, e.to, e);
+      if (d.state === "ready") d.state = "waiting"; // its heap entry is now stale
+      d.waiting++;
+    }
+    for (const res of writes) idx.getOrAdd(res, () => []).push({ node: n, write: true });
+    for (const res of reads) idx.getOrAdd(res, () => []).push({ node: n, write: false });
+    if (n.waiting === 0) {
+      this.freed.push(n);
+      if (!this.draining) {
+        this.draining = true;
+        try {
+          for (let i = 0; i < this.freed.length; i++) this.becameFree(this.freed[i]);
+        } finally {
+          this.freed.length = 0;
+          this.draining = false;
+        }
+      }
+    }
+    return [...into, ...out];
+  }
+
+  /** Edges into a job added while running. */
+  addedDepsOf(name: string): Edge[] {
+    return this.addedIn.get(name) ?? [];
+  }
+
+  /** Appends `e` to the list of `key` in `map`. */
+  private pushEdge(map: Map<string, Edge[]>, key: string, e: Edge): void {
+    const list = map.get(key);
+    if (list) list.push(e);
+    else map.set(key, [e]);
+  }
+
+  /** The resources of every job, indexed once. */
+  private resourceIndex(): ResourceIndex<{ node: Node; write: boolean }[]> {
+    if (this.resources) return this.resources;
+    const idx = new ResourceIndex<{ node: Node; write: boolean }[]>();
+    for (const n of this.nodes.values()) {
+      const writes = new Set(n.spec.writes);
+      for (const res of writes) idx.getOrAdd(res, () => []).push({ node: n, write: true });
+      for (const res of n.spec.reads) {
+        if (!writes.has(res)) idx.getOrAdd(res, () => []).push({ node: n, write: false });
+      }
+    }
+    return this.resources = idx;
+  }
+
+  /** Throws when a new job that waits for `into` and is waited for by `out` closes a cycle. */
+  private checkNoCycle(name: string, into: Edge[], out: Edge[]): void {
+    const pending = new Set(
+      into.filter((e) => !["running", "done"].includes(this.nodes.get(e.from)!.state)).map((e) =>
+        e.from
+      ),
+    );
+    if (!pending.size || !out.length) return;
+    const seen = new Set<string>();
+    const stack = out.map((e) => e.to);
+    while (stack.length) {
+      const x = stack.pop()!;
+      if (seen.has(x)) continue;
+      seen.add(x);
+      if (pending.has(x)) {
+        throw new Error(`adding '${name}' would close a cycle through '${x}'`);
+      }
+      for (const e of this.graph.dependentsOf(x)) stack.push(e.to);
+      for (const e of this.addedOut.get(x) ?? []) stack.push(e.to);
+    }
   }
 
   /** Whether a failure of this job counts (it is not only another job's condition). */
@@ -211,12 +403,9 @@ export class Plan {
     n.outcome = outcome;
     this.unresolved--;
     const name = n.spec.name;
-    for (const e of this.graph.dependentsOf(name)) {
-      const d = this.nodes.get(e.to);
-      if (!d || d.state === "done") continue;
-      if (!d.mark) d.mark = this.markFor(e.kind, name, outcome, d.spec);
-      if (--d.waiting === 0) this.freed.push(d);
-    }
+    for (const e of this.graph.dependentsOf(name)) this.release(e, name, outcome);
+    const added = this.addedOut.get(name);
+    if (added) { for (const e of added) this.release(e, name, outcome); }
     if (this.draining) return;
     this.draining = true;
     try {
@@ -225,6 +414,14 @@ export class Plan {
       this.freed.length = 0;
       this.draining = false;
     }
+  }
+
+  /** A dependency of `e.to` resolved. */
+  private release(e: Edge, name: string, outcome: Outcome): void {
+    const d = this.nodes.get(e.to);
+    if (!d || d.state === "done") return;
+    if (!d.mark) d.mark = this.markFor(e.kind, name, outcome, d.spec);
+    if (--d.waiting === 0) this.freed.push(d);
   }
 
   /** What an edge of `kind` from a resolved job means for a dependent. */
@@ -258,7 +455,7 @@ export class Plan {
   private becameFree(n: Node): void {
     if (n.mark || this.stopping) return this.skipFree(n);
     n.state = "ready";
-    (n.spec.kind === "module" ? this.readyModules : this.ready).push(n.spec.index);
+    (n.spec.kind === "module" ? this.readyModules : this.ready).push(n.order);
   }
 
   /** Resolves a freed job as skipped, with the reason it was marked with. */

@@ -5,7 +5,9 @@
  * @module
  */
 import type { Graph } from "../graph/graph.ts";
-import type { JobSpec } from "../graph/types.ts";
+import { expandDeferred, parseEmittedJob } from "../graph/emit.ts";
+import { JxInputError } from "../graph/errors.ts";
+import type { EmitContext, JobSpec } from "../graph/types.ts";
 import type { ChildHandle, ExitStatus, ListenSignal, Reactor } from "../reactor/types.ts";
 import type { JobStatus, Reporter, RunEvent } from "./events.ts";
 import { Plan } from "./plan.ts";
@@ -69,6 +71,43 @@ export interface RunOptions {
    * cancelled); `jx watch` uses it to restart a cycle.
    */
   control?: { stop?: (signal: ListenSignal) => void };
+  /** Streams that jobs come from while the run goes on (see `JobFeed`). */
+  feeds?: JobFeed[];
+}
+
+/**
+ * A stream of bytes that jobs come from while the run goes on, as an
+ * `emits: jobs` job's stdout does: each line is turned into jobs by `parse`
+ * (by default one JSON object per line, the jobs-file keys plus `name`),
+ * each checked and added to the run at once. The run ends once the stream
+ * ends and its jobs are done.
+ *
+ * @example
+ * ```ts
+ * import type { JobFeed } from "./run.ts";
+ * const feed: JobFeed = {
+ *   name: "files",
+ *   stream: new Blob(["a.txt\nb.txt\n"]).stream(),
+ *   parse: (line) => ({ name: `wc-${line}`, run: `wc -c ${line}` }),
+ * };
+ * ```
+ */
+export interface JobFeed {
+  /** Names the feed in `job.add` events (`by`) and in messages. */
+  name: string;
+  /** The bytes. */
+  stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
+  /**
+   * Turns one line (without its newline) into job entries; `undefined`
+   * skips the line. A throw is a bad line. Default: `JSON.parse`, blank
+   * lines and `#` comments skipped.
+   */
+  parse?: (
+    line: string,
+    lineNo: number,
+  ) => Record<string, unknown> | Record<string, unknown>[] | undefined;
+  /** What relative paths resolve against, the env and variables (default: the current directory, none). */
+  context?: Partial<EmitContext>;
 }
 
 /**
@@ -168,6 +207,8 @@ interface Running {
   spec: JobSpec;
   handle: ChildHandle;
   attempt: number;
+  /** In a `repeat` loop: the run number, and for the test, the job it tests. */
+  loop?: { iteration: number; body?: JobSpec };
   start: number;
   timeoutTimer?: number;
   killTimer?: number;
@@ -292,23 +333,38 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     });
   };
 
-  const startAttempt = (spec: JobSpec, attempt: number) => {
-    const r: Running = { spec, handle: NO_HANDLE, attempt, start: reactor.now(), timedOut: false };
+  const startAttempt = (spec: JobSpec, attempt: number, loop?: Running["loop"]) => {
+    const r: Running = {
+      spec,
+      handle: NO_HANDLE,
+      attempt,
+      start: reactor.now(),
+      timedOut: false,
+      loop,
+    };
+    const iteration = loop ? { iteration: loop.iteration } : {};
     let started = false;
     const onStart = (pid: number) => {
       started = true;
-      emit({ type: "job.start", t: t(), job: spec.name, pid, attempt });
+      emit({ type: "job.start", t: t(), job: spec.name, pid, attempt, ...iteration });
     };
     running.set(spec.name, r);
+    const lines = spec.emits ? emitLines(spec) : undefined;
+    const env = envFor(spec);
+    if (loop) env.JX_ITERATION = String(loop.iteration);
     r.handle = reactor.spawn({
       argv: spec.argv,
       cwd: spec.cwd,
-      env: envFor(spec),
+      env,
       onStart,
-      onOutput: (stream, chunk) =>
-        emit({ type: "job.output", t: t(), job: spec.name, stream, chunk }),
+      onOutput: (stream, chunk) => {
+        // An `emits: jobs` job's stdout is job definitions, not output to show.
+        if (lines && stream === "stdout") lines.push(chunk);
+        else emit({ type: "job.output", t: t(), job: spec.name, stream, chunk });
+      },
       onExit: (st) => {
         if (!started) onStart(0);
+        lines?.end();
         ended(r, st);
       },
     });
@@ -332,7 +388,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     if (r.timeoutTimer !== undefined) reactor.clearTimer(r.timeoutTimer);
     if (r.killTimer !== undefined) reactor.clearTimer(r.killTimer);
     running.delete(r.spec.name);
-    const status: JobStatus = interrupted && st.code !== 0
+    let status: JobStatus = interrupted && st.code !== 0
       ? "cancelled"
       : r.timedOut
       ? "timeout"
@@ -340,8 +396,12 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
       ? "ok"
       : "failed";
     const spec = r.spec;
+    const badOutput = emitErrors.get(spec.name);
+    if (status === "ok" && badOutput) status = "failed";
+    const error = st.error ?? badOutput;
     const retrying = (status === "failed" || status === "timeout") && r.attempt <= spec.retries &&
-      !plan.stopping;
+      !plan.stopping && !badOutput;
+    const isTest = r.loop?.body !== undefined;
     emit({
       type: "job.end",
       t: t(),
@@ -351,15 +411,52 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
       signal: st.signal,
       ms: reactor.now() - r.start,
       attempt: r.attempt,
-      ...(st.error ? { error: st.error } : {}),
+      ...(error ? { error } : {}),
       ...(st.cpu ? { user_ms: round3(st.cpu.userMs), sys_ms: round3(st.cpu.sysMs) } : {}),
       ...(retrying ? { retrying } : {}),
-      ...(status !== "ok" && plan.conditionJobs.has(spec.name) ? { condition: true } : {}),
+      ...(status !== "ok" && (plan.conditionJobs.has(spec.name) || isTest)
+        ? { condition: true }
+        : {}),
+      ...(r.loop ? { iteration: r.loop.iteration } : {}),
     });
     if (retrying) {
-      startAttempt(spec, r.attempt + 1);
+      startAttempt(spec, r.attempt + 1, r.loop);
       return;
     }
+    if (isTest) return loopTestEnded(r, status);
+    if (spec.repeat && status === "ok" && !plan.stopping) {
+      // The loop's test runs next, in the job's slot.
+      const test = graph.get(spec.repeat.until ?? spec.repeat.while!);
+      startAttempt(test, 1, { iteration: r.loop?.iteration ?? 1, body: spec });
+      return;
+    }
+    complete(spec, status);
+  };
+
+  /** A `repeat` test ended: run the job again, or resolve it. */
+  const loopTestEnded = (r: Running, status: JobStatus) => {
+    const body = r.loop!.body!;
+    const rep = body.repeat!;
+    const k = r.loop!.iteration;
+    loopTests.set(r.spec.name, status);
+    if (status === "cancelled" || plan.stopping) return complete(body, "cancelled");
+    const again = rep.until !== undefined ? status !== "ok" : status === "ok";
+    if (!again) return complete(body, "ok");
+    if (k < rep.max) return startAttempt(body, 1, { iteration: k + 1 });
+    const how = rep.until !== undefined
+      ? `until ${rep.until} succeeds`
+      : `while ${rep.while} succeeds`;
+    emit({
+      type: "emit.error",
+      t: t(),
+      job: body.name,
+      error: `${body.name}: repeat ${how}: gave up after ${rep.max} runs (max)`,
+    });
+    complete(body, "failed");
+  };
+
+  /** A job is resolved: its slots go back, its dependents may start. */
+  const complete = (spec: JobSpec, status: JobStatus) => {
     slots.give(spec.tokens);
     pools.give(spec.pools);
     results.set(spec.name, { status });
@@ -372,10 +469,164 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     pump();
   };
 
+  /** Jobs that ran as `repeat` tests, with their last status. */
+  const loopTests = new Map<string, JobStatus>();
+  for (const s of selected) {
+    const test = s.repeat?.until ?? s.repeat?.while;
+    if (test !== undefined) {
+      loopTests.set(test, "ok");
+      plan.conditionJobs.add(test);
+    }
+  }
+
+  /** The first bad job definition of each `emits: jobs` job (or feed). */
+  const emitErrors = new Map<string, string>();
+
+  /** Adds a generated job to the plan, or reports why it cannot join. */
+  const addGenerated = (by: string, make: () => JobSpec, line?: number) => {
+    try {
+      const spec = make();
+      plan.add(spec, by);
+      emit({ type: "job.add", t: t(), job: spec.name, by, ...(line ? { line } : {}) });
+    } catch (e) {
+      const error = e instanceof JxInputError
+        ? e.format()
+        : `${by} stdout${line ? `:${line}` : ""}: ${(e as Error).message}`;
+      emit({ type: "emit.error", t: t(), job: by, ...(line ? { line } : {}), error });
+      if (!emitErrors.has(by)) {
+        emitErrors.set(by, error);
+        if (!opts.keepGoing) stopOnFailure();
+      }
+    }
+    flushSkips();
+  };
+
+  /** Splits an `emits: jobs` job's stdout into lines, each a job that joins at once. */
+  const emitLines = (spec: JobSpec) => {
+    const decoder = new TextDecoder();
+    let partial = "";
+    let lineNo = 0;
+    const take = (text: string) => {
+      const parts = text.split("\n");
+      partial = parts.pop()!;
+      for (const raw of parts) {
+        lineNo++;
+        const line = raw.trim();
+        if (line === "" || line.startsWith("#")) continue;
+        const n = lineNo;
+        addGenerated(spec.name, () => parseEmittedJob(line, n, spec.name, spec.emits!), n);
+      }
+    };
+    return {
+      push(chunk: Uint8Array) {
+        take(partial + decoder.decode(chunk, { stream: true }));
+        pump();
+      },
+      end() {
+        take(partial + decoder.decode() + "\n");
+      },
+    };
+  };
+
+  /** Reads a library feed: a pseudo-job that is running until its stream ends. */
+  const startFeed = (feed: JobFeed) => {
+    const ctx: EmitContext = {
+      file: feed.name,
+      baseDir: currentDir(),
+      env: {},
+      vars: {},
+      pools: Object.fromEntries(graph.pools),
+      ...feed.context,
+    };
+    plan.add({
+      name: feed.name,
+      kind: "job",
+      index: -1,
+      argv: [],
+      command: `(feed ${feed.name})`,
+      needs: [],
+      reads: [],
+      writes: [],
+      pools: {},
+      tokens: 0,
+      cwd: ctx.baseDir,
+      env: {},
+      graceMs: 0,
+      retries: 0,
+      pos: { line: 1, col: 1 },
+    });
+    plan.start(feed.name);
+    const parse = feed.parse ?? ((line: string) => {
+      const l = line.trim();
+      return l === "" || l.startsWith("#") ? undefined : JSON.parse(l);
+    });
+    const take = (line: string, n: number) => {
+      let entries: Record<string, unknown> | Record<string, unknown>[] | undefined;
+      try {
+        entries = parse(line, n);
+      } catch (e) {
+        return addGenerated(feed.name, () => {
+          throw new JxInputError(`bad line: ${(e as Error).message}`, feed.name, {
+            line: n,
+            col: 1,
+          });
+        }, n);
+      }
+      if (entries === undefined) return;
+      for (const entry of Array.isArray(entries) ? entries : [entries]) {
+        addGenerated(feed.name, () => parseEmittedJob(entry, n, feed.name, ctx), n);
+      }
+    };
+    (async () => {
+      const decoder = new TextDecoder();
+      let partial = "";
+      let n = 0;
+      for await (const chunk of feed.stream as AsyncIterable<Uint8Array>) {
+        if (finished) return;
+        const parts = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+        partial = parts.pop()!;
+        for (const line of parts) take(line, ++n);
+        pump();
+      }
+      partial += decoder.decode();
+      if (partial !== "") take(partial, ++n);
+    })().catch((e) => {
+      addGenerated(feed.name, () => {
+        throw new JxInputError(`read failed: ${(e as Error).message}`, feed.name);
+      });
+    }).finally(() => {
+      if (finished) return;
+      const status = emitErrors.has(feed.name) ? "failed" : "ok";
+      results.set(feed.name, { status });
+      plan.finish(feed.name, status);
+      if (status === "failed") failures++;
+      pump();
+    });
+  };
+
+  /** Expands a deferred `foreach` now that what it globs is written; resolves the group. */
+  const expandGroup = (spec: JobSpec) => {
+    plan.start(spec.name);
+    let specs: JobSpec[] = [];
+    try {
+      specs = expandDeferred(spec);
+    } catch (e) {
+      addGenerated(spec.name, () => {
+        throw e;
+      });
+    }
+    for (const s of specs) addGenerated(spec.name, () => s);
+    const status = emitErrors.has(spec.name) ? "failed" : "ok";
+    results.set(spec.name, { status });
+    plan.finish(spec.name, status);
+    if (status === "failed") failures++;
+  };
+
   const verdicts = new Map<string, boolean>();
   /** Resolves the job as up to date when the state says so (checked once per run). */
   const skipIfUpToDate = (spec: JobSpec): boolean => {
-    if (!opts.state) return false;
+    // A generator always runs: what it would emit is not known otherwise.
+    if (!opts.state || spec.emits || spec.deferred) return false;
     let up = verdicts.get(spec.name);
     if (up === undefined) {
       up = opts.state.check(spec).upToDate && !opts.force;
@@ -391,6 +642,18 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
       return "started";
     }
     if (host && failUnregistered(spec)) return "started";
+    if (spec.deferred) {
+      expandGroup(spec);
+      return "started";
+    }
+    const tested = loopTests.get(spec.name);
+    if (tested !== undefined) {
+      // A `repeat` test ran inside its job's loop: it resolves with its last status.
+      plan.start(spec.name);
+      results.set(spec.name, { status: tested });
+      plan.finish(spec.name, tested);
+      return "started";
+    }
     if (skipIfUpToDate(spec)) return "started";
     // When even one slot cannot be had, no other job can start either.
     if (!slots.tryTake(spec.tokens)) return spec.tokens === 1 ? "full" : "blocked";
@@ -399,7 +662,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
       return "blocked";
     }
     plan.start(spec.name);
-    startAttempt(spec, 1);
+    startAttempt(spec, 1, spec.repeat ? { iteration: 1 } : undefined);
     return "started";
   };
 
@@ -468,8 +731,15 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     jobserver: opts.jobserver ?? "none",
   });
   host?.attach({ graph, selected, reactor, emit, t, env: envFor });
+  for (const feed of opts.feeds ?? []) startFeed(feed);
   pump();
   return done;
+}
+
+function currentDir(): string {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  return g.Deno && !g.Bun ? g.Deno.cwd() : g.process.cwd();
 }
 
 function currentEnv(): Record<string, string> {

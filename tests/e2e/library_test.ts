@@ -62,6 +62,7 @@ Deno.test("docs/library.md: every TypeScript block runs, printing what its comme
         "bad said: broken\nbad: exit 3\nafter: skipped (dependency-failed, bad)\n1\n",
         "[hello] hello\n",
         `[ "a@0", "c@0", "b@100" ]`,
+        `0 [ "echo-alpha from words", "echo-beta from words" ]`,
       ]
     ) assert.ok(stdout.includes(expected), `output has ${expected}:\n${stdout}`);
   } finally {

@@ -1,0 +1,142 @@
+/**
+ * Jobs made while a run goes on: a line of an `emits: jobs` job's stdout
+ * (one JSON object in the jobs-file schema, plus `name`), and the items of a
+ * `foreach` glob deferred until the jobs writing its files have run. Each is
+ * checked as a job of the file is, with a one-line error naming the line.
+ *
+ * @module
+ */
+import { LineCounter, parseDocument } from "yaml";
+import { JxInputError } from "./errors.ts";
+import { globFiles } from "./glob.ts";
+import { itemVars } from "./foreach.ts";
+import { JOB_FIELDS, NAME_RE } from "./schema.ts";
+import { buildSpec, type SpecContext, Substituter } from "./spec.ts";
+import type { EmitContext, JobSpec } from "./types.ts";
+import { type PosMap, Validator } from "./validate.ts";
+
+/** The keys of an emitted job: a job's, plus its `name` (no `foreach`, no `repeat`). */
+const EMITTED_FIELDS = (() => {
+  const { foreach: _f, repeat: _r, ...rest } = JOB_FIELDS;
+  return {
+    name: { kind: { t: "string" as const }, required: true, doc: "The job's name." },
+    ...rest,
+  };
+})();
+
+function specContext(ctx: EmitContext, file: string, positions: PosMap): SpecContext {
+  return {
+    file,
+    positions,
+    pools: new Map(Object.entries(ctx.pools)),
+    fileEnv: ctx.env,
+    baseDir: ctx.baseDir,
+    vars: ctx.vars,
+  };
+}
+
+/**
+ * Parses one line an `emits: jobs` job wrote (or an object a library
+ * parser returned) into a spec. Throws a `JxInputError` whose `format()`
+ * reads `GEN stdout:LINE:COL: message`. The spec's `index` is -1 until a
+ * plan takes it.
+ *
+ * @example
+ * ```ts
+ * import { parseEmittedJob } from "./emit.ts";
+ * const ctx = { file: "jobs.yaml", baseDir: "/p", env: {}, vars: {}, pools: {} };
+ * const spec = parseEmittedJob('{"name": "cc-a", "run": "cc -c a.c", "writes": ["a.o"]}', 1, "gen", ctx);
+ * spec.writes; // ["a.o"]
+ * ```
+ */
+export function parseEmittedJob(
+  line: string | Record<string, unknown>,
+  lineNo: number,
+  generator: string,
+  ctx: EmitContext,
+): JobSpec {
+  const where = `${generator} stdout`;
+  const lines = new LineCounter();
+  let text = line;
+  if (typeof text === "string") {
+    try {
+      const v = JSON.parse(text);
+      if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("not an object");
+    } catch (e) {
+      throw new JxInputError(
+        `expected a JSON object (a job), got ${
+          text.length > 40 ? text.slice(0, 40) + "..." : text
+        }` +
+          ` (${(e as Error).message})`,
+        where,
+        { line: lineNo, col: 1 },
+      );
+    }
+  } else text = JSON.stringify(text);
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors[0]) {
+    throw new JxInputError(`bad JSON: ${doc.errors[0].message}`, where, { line: lineNo, col: 1 });
+  }
+  const v = new Validator(where, lines, doc);
+  try {
+    const name0 = (JSON.parse(text) as { name?: unknown }).name;
+    const p = typeof name0 === "string" ? `jobs.${name0}` : "job";
+    v.positions.set(`${p}#`, { line: 1, col: 1 });
+    const j = v.object(doc.contents, EMITTED_FIELDS, p);
+    const name = j.name as string;
+    if (!NAME_RE.test(name)) {
+      v.fail(
+        `${p}.name: invalid name '${name}' (letters, digits and _ . : / + - ; not starting with - or .)`,
+        null,
+      );
+    }
+    const sc = specContext(ctx, where, v.positions);
+    const sub = new Substituter(new Map(Object.entries(ctx.vars)), where, v.positions);
+    const spec = buildSpec(sc, { name, kind: "job", j, sub, written: name, index: -1, p });
+    spec.by = generator;
+    return spec;
+  } catch (e) {
+    if (e instanceof JxInputError && e.pos) {
+      // Positions are within the line: put them on the stdout line.
+      throw new JxInputError(e.message, where, { line: lineNo, col: e.pos.col });
+    }
+    throw e;
+  }
+}
+
+/**
+ * Expands a deferred `foreach` glob over the files on disk now: one spec per
+ * file, named `group[file]`, as the loader would have made them.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "./load.ts";
+ * import { expandDeferred } from "./emit.ts";
+ * const g = parseJobsFile(
+ *   "jobs:\n  gen: { run: x, writes: [gen/] }\n  wc: { foreach: { glob: 'gen/*.txt', as: F }, run: wc ${F} }\n",
+ *   "j.yaml",
+ * );
+ * expandDeferred(g.get("wc")); // one spec per gen/*.txt once gen has run
+ * ```
+ */
+export function expandDeferred(group: JobSpec): JobSpec[] {
+  const d = group.deferred!;
+  const sc = specContext(d.ctx, d.ctx.file, new Map());
+  const base = new Substituter(new Map(Object.entries(d.ctx.vars)), d.ctx.file, new Map());
+  return globFiles(d.glob, d.ctx.baseDir).map((f) => {
+    const name = `${group.name}[${f}]`;
+    const sub = base.with(itemVars(d.as, f));
+    const spec = buildSpec(sc, {
+      name,
+      kind: "job",
+      j: d.job,
+      sub,
+      written: group.name,
+      index: -1,
+      p: `jobs.${group.name}`,
+    });
+    spec.by = group.name;
+    spec.pos = group.pos;
+    return spec;
+  });
+}

@@ -1,0 +1,234 @@
+/**
+ * Graphs that grow while they run: jobs emitted by `emits: jobs` jobs, a
+ * `foreach` glob expanded once its files are written, `repeat` loops. The
+ * plan's rules are tested directly; the runs on the fake reactor, with exact
+ * virtual times.
+ */
+import assert from "node:assert/strict";
+import { parseEmittedJob, parseJobsFile } from "../lib/graph/mod.ts";
+import { JxInputError } from "../lib/graph/mod.ts";
+import { Plan } from "../lib/scheduler/mod.ts";
+import type { SpawnRequest } from "../lib/reactor/mod.ts";
+import { fakeRun } from "./helpers.ts";
+
+const CTX = { file: "jobs.yaml", baseDir: "/p", env: {}, vars: { CC: "gcc" }, pools: {} };
+const emitted = (line: string) => parseEmittedJob(line, 1, "gen", CTX);
+
+Deno.test("an emitted line becomes a job spec, variables and paths resolved", () => {
+  const s = emitted(
+    '{"name": "cc-a", "run": "${CC} -c a.c", "reads": ["./a.c"], "writes": ["a.o"]}',
+  );
+  assert.deepEqual(s.argv, ["/bin/sh", "-c", "gcc -c a.c"]);
+  assert.deepEqual(s.reads, ["a.c"]);
+  assert.equal(s.cwd, "/p");
+  assert.equal(s.by, "gen");
+});
+
+Deno.test("a bad emitted line is one error naming the generator's stdout line and column", () => {
+  const msg = (line: string, n = 7) => {
+    try {
+      parseEmittedJob(line, n, "gen", CTX);
+    } catch (e) {
+      assert.ok(e instanceof JxInputError);
+      return e.format();
+    }
+    return "no error";
+  };
+  assert.equal(msg('{"name": "x", "rn": "echo"}'), "gen stdout:7:15: jobs.x: unknown key 'rn'");
+  assert.equal(msg('{"name": "x"}'), "gen stdout:7:1: jobs.x: missing required key 'run'");
+  assert.match(msg("echo hi"), /^gen stdout:7:1: expected a JSON object \(a job\), got echo hi/);
+  assert.match(
+    msg('{"name": "x", "run": "y", "tokens": 0}'),
+    /^gen stdout:7:\d+: jobs\.x\.tokens: /,
+  );
+  assert.match(msg('{"name": "-x", "run": "y"}'), /invalid name '-x'/);
+  assert.match(msg('{"name": "x", "run": "y", "foreach": [1]}'), /unknown key 'foreach'/);
+});
+
+Deno.test("Plan.add: a generated job goes between its generator and later jobs not yet started", () => {
+  const g = parseJobsFile(
+    `
+jobs:
+  early: { run: a, writes: [x] }
+  gen: { run: g, emits: jobs }
+  late: { run: l, reads: [y] }
+  after: { run: z, needs: [gen] }
+`,
+    "j.yaml",
+  );
+  const plan = new Plan(g, g.jobs);
+  plan.offerReady((s) => {
+    if (s.name === "late") return "full"; // ready, not started
+    plan.start(s.name);
+    return "started";
+  });
+  const spec = emitted('{"name": "w", "run": "w", "reads": ["x"], "writes": ["y"]}');
+  const edges = plan.add(spec, "gen").map((e) => `${e.from}->${e.to} ${e.kind} (${e.reason})`);
+  assert.deepEqual(edges, [
+    "early->w resource (writes x -> reads x)",
+    "w->late resource (writes y -> reads y)",
+    "w->after needs (needs gen (made by it))",
+  ]);
+  // late was ready; now it waits for w, which waits for early.
+  assert.equal(plan.nextReady(), undefined);
+  plan.finish("early", "ok");
+  assert.equal(plan.nextReady()?.name, "w");
+  plan.offerReady((s) => (plan.start(s.name), "started"));
+  plan.finish("gen", "ok");
+  assert.equal(plan.nextReady(), undefined, "after and late wait for w");
+  plan.finish("w", "ok");
+  const ready: string[] = [];
+  plan.offerReady((s) => (ready.push(s.name), plan.start(s.name), "started"));
+  assert.deepEqual(ready, ["late", "after"]);
+});
+
+Deno.test("Plan.add refuses a taken name, an unknown need and a cycle", () => {
+  const g = parseJobsFile(
+    `
+jobs:
+  p: { run: p, needs: [l], writes: [y] }
+  gen: { run: g, emits: jobs }
+  l: { run: l, reads: [x] }
+`,
+    "j.yaml",
+  );
+  const plan = new Plan(g, g.jobs);
+  plan.offerReady((s) => s.name === "gen" ? (plan.start(s.name), "started") : "blocked");
+  assert.throws(() => plan.add(emitted('{"name": "p", "run": "x"}'), "gen"), /already exists/);
+  assert.throws(
+    () => plan.add(emitted('{"name": "q", "run": "x", "needs": ["nope"]}'), "gen"),
+    /unknown job 'nope' in needs/,
+  );
+  // Reads y (waits for p, which waits for l), writes x (l would wait for it).
+  assert.throws(
+    () => plan.add(emitted('{"name": "c", "run": "x", "reads": ["y"], "writes": ["x"]}'), "gen"),
+    /would close a cycle/,
+  );
+  assert.equal(plan.size, 3, "nothing was added");
+});
+
+const emitScript = (lines: string[], ms = 10) => (req: SpawnRequest) =>
+  req.argv.join(" ").includes("GEN")
+    ? { ms, stdout: lines.map((l) => l + "\n").join("") }
+    : undefined;
+
+Deno.test("emitted jobs run at once, ordered against the rest; needs of the generator wait for them", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  gen: { run: GEN, emits: jobs }
+  slow: { run: sleep 1 }
+  reader: { run: sleep 5, reads: [x], needs: [slow] }
+  after: { run: sleep 1, needs: [gen] }
+`,
+    {
+      jobs: 3,
+      script: emitScript([
+        '{"name": "w1", "run": "sleep 50", "writes": ["x"]}',
+        '{"name": "w2", "run": "sleep 20"}',
+      ], 100),
+    },
+  );
+  assert.equal(r.result.exit, 0);
+  const t = (j: string) => r.starts.get(j)?.t;
+  // -j3: gen and slow start at 0; gen's lines arrive at 0: w1 takes the last
+  // slot, w2 the one slow frees. In file order both come before reader, which
+  // has not started: it now waits for w1 (writes x) too.
+  assert.equal(t("w1"), 0);
+  assert.equal(t("w2"), 1);
+  assert.equal(t("reader"), 50, "reader waits for the emitted writer of x");
+  assert.equal(t("after"), 100, "needs gen: waits for gen and all it emitted");
+  const adds = r.events.filter((e) => e.type === "job.add");
+  assert.deepEqual(adds.map((e) => [e.job, (e as { by: string }).by]), [["w1", "gen"], [
+    "w2",
+    "gen",
+  ]]);
+});
+
+Deno.test("a bad emitted line fails its generator; -k runs the rest, fail-fast cancels", async () => {
+  const yaml = `
+jobs:
+  gen: { run: GEN, emits: jobs }
+  other: { run: sleep 200 }
+`;
+  const lines = [
+    '{"name": "a", "run": "sleep 5"}',
+    '{"name": "b", "rn": "x"}',
+    '{"name": "c", "run": "sleep 5"}',
+  ];
+  const k = await fakeRun(yaml, { jobs: 4, keepGoing: true, script: emitScript(lines) });
+  assert.equal(k.result.exit, 1);
+  assert.equal((k.ends.get("gen") as { status: string }).status, "failed");
+  assert.match(
+    (k.ends.get("gen") as { error: string }).error,
+    /^gen stdout:2:\d+: jobs\.b: unknown key 'rn'/,
+  );
+  assert.deepEqual(
+    k.events.filter((e) => e.type === "emit.error").map((e) => (e as { line: number }).line),
+    [2],
+  );
+  assert.ok(k.ends.has("a") && k.ends.has("c"), "-k: the good lines ran");
+  const ff = await fakeRun(yaml, { jobs: 1, script: emitScript(lines) });
+  assert.equal(ff.result.exit, 1);
+  assert.equal(ff.starts.has("a"), false, "fail-fast: nothing starts after the bad line");
+});
+
+Deno.test("a generated generator's jobs join too", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  gen: { run: GEN, emits: jobs }
+`,
+    {
+      script: (req) => {
+        const cmd = req.argv.join(" ");
+        if (cmd.includes("GEN")) {
+          return { ms: 5, stdout: '{"name": "sub", "run": "SUB", "emits": "jobs"}\n' };
+        }
+        if (cmd.includes("SUB")) return { ms: 5, stdout: '{"name": "leaf", "run": "sleep 7"}' };
+        return undefined;
+      },
+    },
+  );
+  assert.equal(r.result.exit, 0);
+  assert.deepEqual([...r.ends.keys()], ["gen", "sub", "leaf"]);
+  // Its line has no newline: it joins when sub ends.
+  assert.equal(r.starts.get("leaf")?.t, 5);
+});
+
+Deno.test("repeat until: the job and its test alternate until the test succeeds", async () => {
+  const yaml = (max: number, key = "until") => `
+jobs:
+  poll: { run: sleep 10, repeat: { ${key}: check, max: ${max} } }
+  check: { run: CHECK }
+  next: { run: sleep 1, needs: [poll] }
+`;
+  // check succeeds on the third run.
+  const script = (pass: (k: number) => boolean) => (req: SpawnRequest) =>
+    req.argv.join(" ").includes("CHECK")
+      ? { ms: 2, code: pass(Number(req.env.JX_ITERATION)) ? 0 : 1 }
+      : undefined;
+  const r = await fakeRun(yaml(5), { script: script((k) => k === 3) });
+  assert.equal(r.result.exit, 0);
+  const runs = r.events.filter((e) => e.type === "job.start").map((e) =>
+    `${(e as { job: string }).job}#${(e as { iteration?: number }).iteration ?? ""}@${e.t}`
+  );
+  assert.deepEqual(runs, [
+    "poll#1@0",
+    "check#1@10",
+    "poll#2@12",
+    "check#2@22",
+    "poll#3@24",
+    "check#3@34",
+    "next#@36",
+  ]);
+  // Gives up after max runs: the job fails.
+  const g = await fakeRun(yaml(2), { script: script(() => false) });
+  assert.equal(g.result.exit, 1);
+  assert.equal((g.ends.get("poll") as { status: string; iteration: number }).iteration, 2);
+  assert.equal(g.skips.has("next"), true);
+  // while: reruns while the test succeeds.
+  const w = await fakeRun(yaml(5, "while"), { script: script((k) => k < 2) });
+  assert.equal(w.result.exit, 0);
+  assert.equal(w.events.filter((e) => e.type === "job.start" && e.job === "poll").length, 2);
+});

@@ -1,0 +1,87 @@
+/**
+ * Graphs that grow while they run, through the real CLI: `emits: jobs`
+ * (generators of generators, a bad line), a `foreach` glob over files
+ * another job writes, `repeat` until a test passes. On Deno and Bun.
+ */
+import assert from "node:assert/strict";
+import { readEvents, runJx, RUNTIMES, tempDir } from "../helpers.ts";
+
+const GEN = `#!/bin/sh
+# Emits one job per name given, then a generator that emits the summary job.
+for n in "$@"; do
+  printf '{"name": "make-%s", "run": "echo %s > out/%s.txt", "writes": ["out/%s.txt"]}\\n' "$n" "$n" "$n" "$n"
+done
+printf '%s\\n' '{"name": "more", "emits": "jobs", "run": "sh gen-sum.sh"}'
+`;
+const GEN_SUM =
+  `printf '%s\\n' '{"name": "sum", "run": "cat out/*.txt > out/sum", "reads": ["out/*.txt"], "writes": ["out/sum"]}'
+`;
+
+const JOBS = `
+jobs:
+  gen:
+    emits: jobs
+    run: mkdir -p out && sh gen.sh a b c
+  shout:
+    needs: [gen]
+    foreach: { glob: "out/*.txt", as: F }
+    run: tr a-z A-Z < \${F} > out/\${F.stem}.up
+    reads: ["\${F}"]
+    writes: ["out/\${F.stem}.up"]
+  report:
+    needs: [gen, shout]
+    run: cat out/sum out/*.up
+  poll:
+    run: n=$(cat n 2>/dev/null || echo 0); echo $((n+1)) > n
+    repeat: { until: ready, max: 5 }
+  ready:
+    run: test "$(cat n)" -ge 3
+`;
+
+for (const rt of RUNTIMES.filter((r) => r !== "binary")) {
+  Deno.test(`[${rt}] emitted jobs, generators of generators, a deferred foreach and a repeat loop`, async () => {
+    const dir = await tempDir({ "jobs.yaml": JOBS, "gen.sh": GEN, "gen-sum.sh": GEN_SUM });
+    const r = await runJx(["run", "--events", "ev.ndjson", "-j", "4"], { cwd: dir, runtime: rt });
+    assert.equal(r.code, 0, r.stderr);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    const adds = ev.filter((e) => e.type === "job.add").map((e) => `${e.job}<${e.by}`);
+    assert.deepEqual(adds.sort(), [
+      "make-a<gen",
+      "make-b<gen",
+      "make-c<gen",
+      "more<gen",
+      "shout[out/a.txt]<shout",
+      "shout[out/b.txt]<shout",
+      "shout[out/c.txt]<shout",
+      "sum<more",
+    ]);
+    // report needs gen (and so all it made) and the expanded group.
+    assert.match(r.stdout, /── report[^\n]*\na\nb\nc\nA\nB\nC\n/);
+    assert.equal(await Deno.readTextFile(`${dir}/out/sum`), "a\nb\nc\n");
+    assert.equal(await Deno.readTextFile(`${dir}/n`), "3\n");
+    const loop = ev.filter((e) => e.type === "job.end" && (e.job === "poll" || e.job === "ready"));
+    assert.deepEqual(
+      loop.map((e) => `${e.job}#${e.iteration}:${e.status}`),
+      ["poll#1:ok", "ready#1:failed", "poll#2:ok", "ready#2:failed", "poll#3:ok", "ready#3:ok"],
+    );
+    await Deno.remove(dir, { recursive: true });
+  });
+}
+
+Deno.test("a bad emitted line: one error naming the line; -k runs the rest, exit 1", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  gen:
+    emits: jobs
+    run: |
+      echo '{"name": "good", "run": "echo good > good.txt"}'
+      echo '{"name": "bad", "run": "x", "tokens": "many"}'
+`,
+  });
+  const r = await runJx(["run", "-k"], { cwd: dir });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^jx: gen stdout:2:\d+: jobs\.bad\.tokens: expected a whole number/m);
+  assert.equal(await Deno.readTextFile(`${dir}/good.txt`), "good\n");
+  await Deno.remove(dir, { recursive: true });
+});
