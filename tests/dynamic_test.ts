@@ -232,3 +232,23 @@ jobs:
   assert.equal(w.result.exit, 0);
   assert.equal(w.events.filter((e) => e.type === "job.start" && e.job === "poll").length, 2);
 });
+
+Deno.test("a retried generator's repeated lines add nothing twice", async () => {
+  let runs = 0;
+  const r = await fakeRun(
+    `
+jobs:
+  gen: { run: GEN, emits: jobs, retries: 1 }
+`,
+    {
+      script: (req) => {
+        if (!req.argv.join(" ").includes("GEN")) return undefined;
+        runs++;
+        return { ms: 5, code: runs === 1 ? 1 : 0, stdout: '{"name": "a", "run": "sleep 1"}\n' };
+      },
+    },
+  );
+  assert.equal(r.result.exit, 0);
+  assert.equal(r.events.filter((e) => e.type === "job.add").length, 1);
+  assert.equal(r.events.filter((e) => e.type === "emit.error").length, 0);
+});

@@ -482,11 +482,18 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
   /** The first bad job definition of each `emits: jobs` job (or feed). */
   const emitErrors = new Map<string, string>();
 
+  /** Jobs added during the run: who made them, and their command. */
+  const madeBy = new Map<string, string>();
+
   /** Adds a generated job to the plan, or reports why it cannot join. */
   const addGenerated = (by: string, make: () => JobSpec, line?: number) => {
     try {
       const spec = make();
+      // A retried generator that says the same again adds nothing new.
+      const key = `${by}\0${spec.command}`;
+      if (madeBy.get(spec.name) === key) return;
       plan.add(spec, by);
+      madeBy.set(spec.name, key);
       emit({ type: "job.add", t: t(), job: spec.name, by, ...(line ? { line } : {}) });
     } catch (e) {
       const error = e instanceof JxInputError
