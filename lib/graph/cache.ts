@@ -1,9 +1,17 @@
 /**
  * A cache of loaded graphs in `.jx/` beside the jobs file. Parsing YAML is the
  * slowest part of starting a large run (about 1 s for 10,000 jobs with the
- * `yaml` package); a valid file that has not changed is read back from JSON
- * instead. The key covers everything the loader reads: the file's text, the
- * variable overrides, the base directory and the cache format.
+ * `yaml` package); a valid file that has not changed is read back instead.
+ * The key covers everything the loader reads: the file's text, the variable
+ * overrides, the base directory and the cache format.
+ *
+ * The file (`.jx/graph-FILE.json`) is the key on its first line, so that a
+ * stale cache is known without parsing it, then one JSON document laid out
+ * for a fast read: each job is an array of its values, after the index of
+ * its list of keys in a shared table (jobs of one file have a handful of
+ * shapes), and each edge an array. Reading it back builds the same objects,
+ * keys in the same order, about three times faster than parsing the objects
+ * themselves.
  *
  * @module
  */
@@ -16,13 +24,56 @@ import type { Edge, JobSpec } from "./types.ts";
 
 /** Files smaller than this are parsed every time (it takes a few milliseconds). */
 export const CACHE_MIN_BYTES = 32 * 1024;
-const FORMAT = 1;
 
-interface Cached {
-  key: string;
-  jobs: JobSpec[];
+/**
+ * Text that may hold a `foreach` glob, which expands over the files on disk
+ * (not covered by the key): such files are parsed every time. A `glob:`
+ * elsewhere (in a command) only costs the cache.
+ */
+export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
+const FORMAT = 2;
+
+/** The document after the key line. */
+interface Packed {
+  /** Key lists: a row starts with the index of its own. */
+  shapes: string[][];
+  /** Per job: shape index, then the values of its keys in order. */
+  jobs: unknown[][];
   pools: [string, number][];
-  edges: Edge[];
+  /** Per edge, the same. */
+  edges: unknown[][];
+}
+
+/** Objects as rows of values after the index of their key list in `shapes`. */
+class Packer {
+  readonly shapes: string[][] = [];
+  private ids = new Map<string, number>();
+
+  row(o: object): unknown[] {
+    const r = o as Record<string, unknown>;
+    // Keys whose value is undefined are left out, as JSON.stringify would.
+    const keys = Object.keys(r).filter((k) => r[k] !== undefined);
+    const sig = keys.join("\0");
+    let id = this.ids.get(sig);
+    if (id === undefined) {
+      id = this.shapes.push(keys) - 1;
+      this.ids.set(sig, id);
+    }
+    return [id, ...keys.map((k) => r[k])];
+  }
+}
+
+/** The objects of `rows`, keys in their original order. */
+function unpack<T>(rows: unknown[][], shapes: string[][]): T[] {
+  const out: T[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    const keys = shapes[row[0] as number];
+    const o: Record<string, unknown> = {};
+    for (let k = 0; k < keys.length; k++) o[keys[k]] = row[k + 1];
+    out[i] = o as T;
+  }
+  return out;
 }
 
 /** The cache key of a load. */
@@ -33,6 +84,14 @@ export function cacheKey(text: string, vars: Record<string, string>, baseDir: st
     .digest("hex");
 }
 
+// deno-lint-ignore no-explicit-any
+const D = (globalThis as any).Deno;
+/** Deno's own read where it runs: node:fs's utf8 decoding costs a few ms more on megabytes. */
+const readText = (path: string): string =>
+  D?.readTextFileSync && !("Bun" in globalThis)
+    ? D.readTextFileSync(path)
+    : readFileSync(path, "utf8");
+
 function cachePath(file: string): string {
   const abs = resolve(file);
   return join(dirname(abs), ".jx", `graph-${basename(abs)}.json`);
@@ -41,9 +100,12 @@ function cachePath(file: string): string {
 /** The cached graph for `key`, or undefined. */
 export function readCachedGraph(file: string, key: string): Graph | undefined {
   try {
-    const c = JSON.parse(readFileSync(cachePath(file), "utf8")) as Cached;
-    if (c.key !== key) return undefined;
-    return new Graph(file, c.jobs, new Map(c.pools), c.edges);
+    const text = readText(cachePath(file));
+    const nl = text.indexOf("\n");
+    if (nl !== key.length || !text.startsWith(key)) return undefined;
+    const c = JSON.parse(text.slice(nl + 1)) as Packed;
+    const jobs = unpack<JobSpec>(c.jobs, c.shapes);
+    return new Graph(file, jobs, new Map(c.pools), unpack<Edge>(c.edges, c.shapes));
   } catch {
     return undefined;
   }
@@ -55,8 +117,11 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(path), { recursive: true });
-    const c: Cached = { key, jobs: graph.jobs, pools: [...graph.pools], edges: graph.edges };
-    writeFileSync(tmp, JSON.stringify(c));
+    const p = new Packer();
+    const jobs = graph.jobs.map((j) => p.row(j));
+    const edges = graph.edges.map((e) => p.row(e));
+    const c: Packed = { shapes: p.shapes, jobs, pools: [...graph.pools], edges };
+    writeFileSync(tmp, key + "\n" + JSON.stringify(c));
     renameSync(tmp, path);
   } catch {
     // No cache then.

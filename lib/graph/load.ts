@@ -9,7 +9,13 @@ import { CST, LineCounter, parseDocument, Parser } from "yaml";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
-import { CACHE_MIN_BYTES, cacheKey, readCachedGraph, writeCachedGraph } from "./cache.ts";
+import {
+  CACHE_MIN_BYTES,
+  cacheKey,
+  FOREACH_GLOB,
+  readCachedGraph,
+  writeCachedGraph,
+} from "./cache.ts";
 import { Graph } from "./graph.ts";
 import { FILE_FIELDS, VAR_RE } from "./schema.ts";
 import type { Edge, JobSpec } from "./types.ts";
@@ -77,7 +83,10 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
     );
   }
   const o = { baseDir: dirname(resolve(file)), ...opts };
-  if (text.length < CACHE_MIN_BYTES) return parseJobsFile(text, file, o);
+  // A foreach glob reads the disk, which the cache key does not cover: no cache then.
+  if (text.length < CACHE_MIN_BYTES || FOREACH_GLOB.test(text)) {
+    return parseJobsFile(text, file, o);
+  }
   const key = cacheKey(text, o.vars ?? {}, o.baseDir);
   const cached = readCachedGraph(file, key);
   if (cached) return cached;

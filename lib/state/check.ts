@@ -7,11 +7,11 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import { resourceNames } from "../graph/glob.ts";
+import { isGlob, resourceNames } from "../graph/glob.ts";
 import type { JobSpec } from "../graph/types.ts";
-import { expandStamped, type FileStamp, sameContent } from "./fileset.ts";
-import { type Entry, StateStore } from "./store.ts";
+import { DIRECTORY, expandStamped, type FileStamp, sameContent } from "./fileset.ts";
+import { ABSENT, DIR, FILE, ST, statUnder } from "./stat.ts";
+import { decodeRow, type Entry, FIRST, type Row, SLOTS, StateStore } from "./store.ts";
 
 /** The verdict on one job. */
 export interface Verdict {
@@ -22,18 +22,100 @@ export interface Verdict {
 
 /** True when a job declares a path (not only `@names`) in `reads` or `writes`. */
 export function isTracked(spec: JobSpec): boolean {
-  return [...spec.reads, ...spec.writes].some((r) => r[0] !== "@");
+  for (const r of spec.reads) if (r[0] !== "@") return true;
+  for (const r of spec.writes) if (r[0] !== "@") return true;
+  return false;
 }
 
-/** The part of a job's fingerprint that does not depend on files. */
+/**
+ * The part of a job's fingerprint that does not depend on files: 64 bits of
+ * two hashes over the JSON of its command, working directory, environment
+ * and declared resources. Not a cryptographic hash (a no-op run computes one
+ * per job, and SHA-256 through node:crypto costs three times as much): it
+ * guards against accidental change, not an adversary. Each step of the
+ * first is a bijection of its state, so a change of any one character is
+ * always seen.
+ */
 export function staticFingerprint(spec: JobSpec): string {
-  return createHash("sha256")
-    .update(JSON.stringify([spec.argv, spec.cwd, spec.env, spec.reads, spec.writes]))
-    .digest("hex")
-    .slice(0, 32);
+  const s = JSON.stringify([spec.argv, spec.cwd, spec.env, spec.reads, spec.writes]);
+  let a = 0x811c9dc5, b = 0x9e3779b9 ^ s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  a ^= a >>> 16;
+  a = Math.imul(a, 0x85ebca6b);
+  a ^= a >>> 13;
+  b = Math.imul(b ^ (b >>> 16), 0xc2b2ae35);
+  b ^= b >>> 13;
+  return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
 }
 
 const short = (s: FileStamp | null | undefined) => s?.[3]?.slice(0, 12) ?? "?";
+
+/**
+ * A job whose `reads` and `writes` are all plain paths (no glob), as the
+ * fast check sees it: its inputs (sorted, distinct, without those its own
+ * writes name) and its outputs (sorted, distinct). Undefined for other jobs.
+ */
+interface PlainFiles {
+  inputs: string[];
+  outputs: string[];
+}
+
+/**
+ * The plain paths of `patterns`, sorted and distinct (the array itself when
+ * it already is: the common case costs no allocation); undefined when one is
+ * a glob. `@names` are left out.
+ */
+function plainSorted(patterns: string[]): string[] | undefined {
+  let clean = true;
+  for (let i = 0; i < patterns.length; i++) {
+    const p = patterns[i];
+    if (isGlob(p)) return undefined;
+    if (p[0] === "@" || (i > 0 && patterns[i - 1] >= p)) clean = false;
+  }
+  if (clean) return patterns;
+  return [...new Set(patterns.filter((p) => p[0] !== "@"))].sort((a, b) =>
+    a < b ? -1 : a > b ? 1 : 0
+  );
+}
+
+function plainFiles(spec: JobSpec): PlainFiles | undefined {
+  const reads = plainSorted(spec.reads), outputs = plainSorted(spec.writes);
+  if (!reads || !outputs) return undefined;
+  // A job's own outputs are not its inputs.
+  const own = (p: string) => outputs.some((w) => resourceNames(w, p));
+  return { inputs: reads.some(own) ? reads.filter((p) => !own(p)) : reads, outputs };
+}
+
+/** Whether the file in `row` at slot `i` is what a stat of `dir + path` finds now (no hashing). */
+function sameAsRow(row: Row, i: number, dir: string, path: string, output: boolean): boolean {
+  const k = statUnder(dir, path);
+  const size = row[i + 1];
+  if (k === ABSENT) return size === null;
+  if (size === null) return false;
+  if (k === FILE) {
+    return row[i + 4] !== null && size === ST.size && row[i + 2] === ST.mtimeMs &&
+      row[i + 3] === ST.ino;
+  }
+  // A directory named in writes stands as itself; one in reads is walked (the full check).
+  return output && k === DIR && size === DIRECTORY[0] && row[i + 4] === DIRECTORY[3];
+}
+
+/** Whether a file of `now` stats otherwise than in `was` (size, mtime or inode). */
+function touched(
+  was: Record<string, FileStamp | null>,
+  now: Record<string, FileStamp | null>,
+): boolean {
+  for (const [p, s] of Object.entries(now)) {
+    const w = was[p];
+    if (s && w && (s[0] !== w[0] || s[1] !== w[1] || s[2] !== w[2])) return true;
+  }
+  return false;
+}
 
 /**
  * Decides and records up-to-date state for the jobs of one jobs file.
@@ -49,14 +131,24 @@ const short = (s: FileStamp | null | undefined) => s?.[3]?.slice(0, 12) ?? "?";
  */
 export class UpToDate {
   private store: StateStore;
-  private snapshots = new Map<string, Record<string, FileStamp | null>>();
+  /** The inputs each checked job was found with: stamps, or its row when they matched it. */
+  private snapshots = new Map<string, Record<string, FileStamp | null> | Row>();
+  /**
+   * Up-to-date jobs whose files were touched but hold the same content: their
+   * stamps as found now, appended at `close` so that the next run need not
+   * hash them again.
+   */
+  private refreshed = new Map<string, Entry>();
+  private prefix: string;
 
   constructor(private baseDir: string) {
     this.store = new StateStore(baseDir);
+    this.prefix = baseDir.endsWith("/") ? baseDir : baseDir + "/";
   }
 
   /** Looks at the disk now; remembers the inputs seen, for `succeeded`. */
   check(spec: JobSpec): Verdict {
+    if (this.unchanged(spec)) return { upToDate: true, reasons: [] };
     // A job's own outputs are not its inputs, even when a reads glob matches them.
     const inputs = Object.fromEntries(
       [...expandStamped(spec.reads, this.baseDir)].filter(([p]) =>
@@ -64,16 +156,65 @@ export class UpToDate {
       ),
     );
     this.snapshots.set(spec.name, inputs);
-    const verdict = this.decide(spec, inputs);
+    const outputs = Object.fromEntries(
+      expandStamped(spec.writes, this.baseDir, { wholeDirs: true }),
+    );
+    const verdict = this.decide(spec, inputs, outputs);
     // Hash every input now, before the job can start: the state must describe
     // what the job read, not what the files hold when it ends.
     for (const [p, st] of Object.entries(inputs)) {
       if (st && !st[3]) sameContent(this.baseDir, p, [-1, 0, 0], st);
     }
+    // Up to date, but known only by hashing a touched file: remember the new
+    // stamps, so that the next run need not hash it again.
+    if (verdict.upToDate && isTracked(spec)) {
+      const old = this.store.get(spec.name)!;
+      if (touched(old.inputs, inputs) || touched(old.outputs, outputs)) {
+        this.refreshed.set(spec.name, {
+          job: spec.name,
+          fp: old.fp,
+          inputs,
+          outputs,
+        });
+      }
+    }
     return verdict;
   }
 
-  private decide(spec: JobSpec, inputs: Record<string, FileStamp | null>): Verdict {
+  /**
+   * The fast check: true when the job's reads and writes are plain paths and
+   * every one stats exactly as its last success left it (size, mtime, inode),
+   * with the same fingerprint. Anything else goes to the full check, which
+   * hashes what differs and says why.
+   */
+  private unchanged(spec: JobSpec): boolean {
+    const row = this.store.rows.get(spec.name);
+    if (!row || !isTracked(spec)) return false;
+    const files = plainFiles(spec);
+    if (!files) return false;
+    const n = row[2] as number;
+    if (n !== files.inputs.length || row.length !== FIRST + SLOTS * (n + files.outputs.length)) {
+      return false;
+    }
+    if (row[1] !== staticFingerprint(spec)) return false;
+    let i = FIRST;
+    for (const p of files.inputs) {
+      if (row[i] !== p || !sameAsRow(row, i, this.prefix, p, false)) return false;
+      i += SLOTS;
+    }
+    for (const p of files.outputs) {
+      if (row[i] !== p || !sameAsRow(row, i, this.prefix, p, true)) return false;
+      i += SLOTS;
+    }
+    this.snapshots.set(spec.name, row);
+    return true;
+  }
+
+  private decide(
+    spec: JobSpec,
+    inputs: Record<string, FileStamp | null>,
+    outMap: Record<string, FileStamp | null>,
+  ): Verdict {
     const reasons: string[] = [];
     if (!isTracked(spec)) {
       return {
@@ -81,7 +222,7 @@ export class UpToDate {
         reasons: ["it declares no files in reads or writes, so it always runs"],
       };
     }
-    const old: Entry | undefined = this.store.entries.get(spec.name);
+    const old: Entry | undefined = this.store.get(spec.name);
     if (!old) return { upToDate: false, reasons: ["it has not run successfully before"] };
     if (old.fp !== staticFingerprint(spec)) {
       reasons.push("its command, environment, working directory or declared resources changed");
@@ -98,9 +239,7 @@ export class UpToDate {
     for (const p of Object.keys(old.inputs)) {
       if (!(p in inputs) && old.inputs[p]) reasons.push(`input ${p} no longer matches reads`);
     }
-    const outMap = expandStamped(spec.writes, this.baseDir, { wholeDirs: true });
-    const outs = [...outMap.keys()];
-    for (const [p, now] of outMap) {
+    for (const [p, now] of Object.entries(outMap)) {
       const was = old.outputs[p];
       if (!now && was === null) continue; // absent after its last success too (a temp file)
       if (!now) reasons.push(`output ${p} is missing`);
@@ -108,7 +247,7 @@ export class UpToDate {
       else if (!sameContent(this.baseDir, p, was, now)) reasons.push(`output ${p} was modified`);
     }
     for (const p of Object.keys(old.outputs)) {
-      if (!outs.includes(p) && old.outputs[p]) reasons.push(`output ${p} is missing`);
+      if (!(p in outMap) && old.outputs[p]) reasons.push(`output ${p} is missing`);
     }
     return { upToDate: reasons.length === 0, reasons };
   }
@@ -116,7 +255,9 @@ export class UpToDate {
   /** Records a success: the inputs as they were at the start, the outputs now. */
   succeeded(spec: JobSpec): void {
     if (!isTracked(spec)) return;
-    const inputs = this.snapshots.get(spec.name) ?? {};
+    this.refreshed.delete(spec.name); // this line supersedes the refresh
+    const snap = this.snapshots.get(spec.name);
+    const inputs = Array.isArray(snap) ? decodeRow(snap).inputs : snap ?? {};
     const fill = (p: string, s: FileStamp | null) => {
       if (s && !s[3]) sameContent(this.baseDir, p, [-1, 0, 0], s);
       return s;
@@ -128,8 +269,10 @@ export class UpToDate {
     this.store.put({ job: spec.name, fp: staticFingerprint(spec), inputs, outputs });
   }
 
-  /** Flushes the state to disk. */
+  /** Flushes the state to disk (with the stamps of touched but unchanged files). */
   close(): void {
+    for (const e of this.refreshed.values()) this.store.put(e);
+    this.refreshed.clear();
     this.store.close();
   }
 }

@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { globToRegExp, isGlob, walkFiles as walk } from "../graph/glob.ts";
+import { ABSENT, DIR, FILE, ST, statInto } from "./stat.ts";
 
 /** size, mtime (ms), inode, then the content hash once known. */
 export type FileStamp = [size: number, mtimeMs: number, ino: number, hash?: string];
@@ -21,34 +22,11 @@ interface Stat {
   ino: number;
 }
 
-// deno-lint-ignore no-explicit-any
-const D = (globalThis as any).Deno;
-const useDeno = !!D?.statSync && !("Bun" in globalThis);
-
-/** One stat call (Deno's own where it runs: node:fs's Stats costs twice as much there). */
+/** One stat call (see stat.ts). */
 function statPath(path: string): Stat | null {
-  try {
-    if (useDeno) {
-      const st = D.statSync(path);
-      return {
-        file: st.isFile,
-        dir: st.isDirectory,
-        size: st.size,
-        mtimeMs: st.mtime?.getTime() ?? 0,
-        ino: st.ino ?? 0,
-      };
-    }
-    const st = statSync(path);
-    return {
-      file: st.isFile(),
-      dir: st.isDirectory(),
-      size: st.size,
-      mtimeMs: st.mtimeMs,
-      ino: st.ino,
-    };
-  } catch {
-    return null;
-  }
+  const k = statInto(path);
+  if (k === ABSENT) return null;
+  return { file: k === FILE, dir: k === DIR, size: ST.size, mtimeMs: ST.mtimeMs, ino: ST.ino };
 }
 
 /**

@@ -1,0 +1,160 @@
+/**
+ * One stat call, as cheap as the runtime allows: a no-op `jx run` is mostly
+ * stats (two per job). On Deno, `statx(2)` through FFI into one reused buffer
+ * costs about half of `Deno.statSync`, which builds an object and four Dates
+ * per call; Bun gets the same call through `bun:ffi` (its `statSync` costs
+ * as much, and its `mtimeMs` is rounded otherwise than Deno's, which would
+ * make a state written by one runtime hash every file under the other).
+ * Without FFI (no permission, no glibc) it falls back to `Deno.statSync` or
+ * `node:fs` `statSync`, with the mtime in whole milliseconds too.
+ *
+ * The result is written into `ST` (no object per call).
+ *
+ * @module
+ */
+import { readFileSync, statSync } from "node:fs";
+import process from "node:process";
+
+/** What the last `statInto` found: its kind, then size, mtime (ms) and inode. */
+export const ST = { size: 0, mtimeMs: 0, ino: 0 };
+
+/** `statInto` results. */
+export const ABSENT = 0, FILE = 1, DIR = 2, OTHER = 3;
+
+// deno-lint-ignore no-explicit-any
+const D = (globalThis as any).Deno;
+const onDeno = !!D?.statSync && !("Bun" in globalThis);
+
+const S_IFMT = 0o170000, S_IFREG = 0o100000, S_IFDIR = 0o040000;
+const AT_FDCWD = -100, STATX_BASIC_STATS = 0x7ff;
+
+interface Ffi {
+  statx: (dirfd: number, path: Uint8Array, flags: number, mask: number, buf: Uint8Array) => number;
+}
+let ffi: Ffi | null | undefined;
+const out = new Uint8Array(256);
+const view = new DataView(out.buffer);
+const pathBuf = new Uint8Array(4096);
+const encoder = new TextEncoder();
+
+/** libc's statx through Deno's FFI or `bun:ffi`, or null when it cannot be had. */
+function loadFfi(): Ffi | null {
+  try {
+    if (onDeno) {
+      if (D.build?.os !== "linux" || typeof D.dlopen !== "function") return null;
+      // Only with FFI already granted (as `-A` does): never a permission prompt.
+      if (D.permissions?.querySync?.({ name: "ffi" }).state !== "granted") return null;
+      const env = D.permissions.querySync({ name: "env", variable: "JX_NO_FFI_STAT" });
+      if (env.state === "granted" && D.env.get("JX_NO_FFI_STAT")) return null;
+      const lib = D.dlopen("libc.so.6", {
+        statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+      });
+      return lib.symbols as Ffi;
+    }
+    // Bun: required synchronously, behind a specifier Deno's module graph never sees.
+    const req = (import.meta as unknown as { require?: (s: string) => unknown }).require;
+    if (typeof req !== "function" || process.platform !== "linux") return null;
+    if (process.env.JX_NO_FFI_STAT) return null;
+    const bun = req(["bun", "ffi"].join(":")) as {
+      dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): {
+        symbols: { statx(...args: unknown[]): number };
+      };
+      ptr(buf: Uint8Array): unknown;
+    };
+    const lib = bun.dlopen("libc.so.6", {
+      statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
+    });
+    const pathPtr = bun.ptr(pathBuf), outPtr = bun.ptr(out);
+    return {
+      statx: (dirfd, _path, flags, mask) => lib.symbols.statx(dirfd, pathPtr, flags, mask, outPtr),
+    };
+  } catch {
+    return null; // no FFI permission, or not glibc
+  }
+}
+
+/** An unsigned 64-bit field of the statx buffer (exact below 2^53). */
+const u64 = (off: number) => view.getUint32(off, true) + view.getUint32(off + 4, true) * 2 ** 32;
+
+/** The kind of what the statx buffer describes; its stamp into `ST`. */
+function fromBuffer(): number {
+  const mode = view.getUint16(28, true) & S_IFMT;
+  ST.ino = u64(32);
+  ST.size = u64(40);
+  // stx_mtime: i64 seconds at 112, u32 nanoseconds at 120; whole milliseconds,
+  // as `Deno.statSync(...).mtime.getTime()` gives them.
+  const sec = view.getUint32(112, true) + view.getInt32(116, true) * 2 ** 32;
+  ST.mtimeMs = sec * 1000 + Math.floor(view.getUint32(120, true) / 1e6);
+  return mode === S_IFREG ? FILE : mode === S_IFDIR ? DIR : OTHER;
+}
+
+/** The directory prefix encoded at the start of `pathBuf`, and the rest of it. */
+let prefix = "";
+let tail = pathBuf;
+
+/**
+ * Stats `dir + rel` into `ST`, as `statInto` does; `dir` ends with `/` (a
+ * `rel` that starts with `/` is taken as is). The prefix is encoded once
+ * for a run of calls with the same `dir`: no string is built per call.
+ */
+export function statUnder(dir: string, rel: string): number {
+  if (rel[0] === "/") return statInto(rel);
+  if (ffi === undefined) ffi = loadFfi();
+  if (!ffi) return statInto(dir + rel);
+  if (dir !== prefix) {
+    const { read, written } = encoder.encodeInto(dir, pathBuf);
+    if (read !== dir.length || written >= 2048) return statInto(dir + rel);
+    prefix = dir;
+    tail = pathBuf.subarray(written);
+  }
+  const { read, written } = encoder.encodeInto(rel, tail);
+  if (read !== rel.length || written >= tail.length) return statInto(dir + rel);
+  tail[written] = 0;
+  if (ffi.statx(AT_FDCWD, pathBuf, 0, STATX_BASIC_STATS, out) !== 0) return ABSENT;
+  return fromBuffer();
+}
+
+/**
+ * Stats `path` (following symlinks) into `ST`; returns `FILE`, `DIR`,
+ * `OTHER` or `ABSENT` (any error counts as absent, as for a missing file).
+ */
+export function statInto(path: string): number {
+  if (ffi === undefined) ffi = loadFfi();
+  if (ffi) {
+    prefix = ""; // pathBuf is overwritten
+    const { read, written } = encoder.encodeInto(path, pathBuf);
+    if (read === path.length && written < pathBuf.length) {
+      pathBuf[written] = 0;
+      if (ffi.statx(AT_FDCWD, pathBuf, 0, STATX_BASIC_STATS, out) !== 0) return ABSENT;
+      return fromBuffer();
+    }
+  }
+  try {
+    if (onDeno) {
+      const st = D.statSync(path);
+      ST.size = st.size;
+      ST.mtimeMs = st.mtime?.getTime() ?? 0;
+      ST.ino = st.ino ?? 0;
+      return st.isFile ? FILE : st.isDirectory ? DIR : OTHER;
+    }
+    // Bun rounds mtimeMs rather than truncating it: a rare file then stamps
+    // otherwise than under Deno, and is hashed once. (bigint stats are exact
+    // but 30 times slower there.)
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (!st) return ABSENT;
+    ST.size = st.size;
+    ST.mtimeMs = Math.floor(st.mtimeMs);
+    ST.ino = st.ino;
+    return st.isFile() ? FILE : st.isDirectory() ? DIR : OTHER;
+  } catch {
+    return ABSENT;
+  }
+}
+
+/**
+ * A whole file as text: `Deno.readTextFileSync` on Deno (node:fs's utf8
+ * decoding costs a few more milliseconds there on a file of megabytes).
+ */
+export function readText(path: string): string {
+  return onDeno ? D.readTextFileSync(path) : readFileSync(path, "utf8");
+}

@@ -1,0 +1,211 @@
+/**
+ * The state's parts in-process: the stat call, the log's rows (round trip,
+ * torn and foreign lines, compaction), the fast check against the full one,
+ * stamps refreshed after a touch, and the graph cache's layout.
+ */
+import assert from "node:assert/strict";
+import { parseJobsFile } from "../lib/graph/mod.ts";
+import { loadJobsFile } from "../lib/graph/load.ts";
+import { staticFingerprint, UpToDate } from "../lib/state/check.ts";
+import { decodeRow, encodeRow, type Entry, StateStore } from "../lib/state/store.ts";
+import { ABSENT, DIR, FILE, ST, statInto, statUnder } from "../lib/state/stat.ts";
+import { tempDir } from "./helpers.ts";
+
+const lines = async (dir: string) =>
+  (await Deno.readTextFile(`${dir}/.jx/state.ndjson`)).split("\n").filter((l) => l);
+
+Deno.test("statInto: kind, size, inode and mtime in whole ms, as Deno.statSync says", async () => {
+  const dir = await tempDir({ "a.txt": "hello" });
+  assert.equal(statInto(`${dir}/a.txt`), FILE);
+  const st = Deno.statSync(`${dir}/a.txt`);
+  assert.deepEqual({ ...ST }, { size: 5, mtimeMs: st.mtime!.getTime(), ino: st.ino });
+  assert.equal(statInto(dir), DIR);
+  assert.equal(statInto(`${dir}/missing`), ABSENT);
+  assert.equal(statInto(`${dir}/a.txt/under-a-file`), ABSENT);
+  // Under a directory prefix, and after a call that overwrote the prefix.
+  await Deno.writeTextFile(`${dir}/b.txt`, "hi");
+  assert.equal(statUnder(`${dir}/`, "a.txt"), FILE);
+  assert.equal(ST.size, 5);
+  assert.equal(statUnder(`${dir}/`, "b.txt"), FILE);
+  assert.equal(ST.size, 2);
+  assert.equal(statInto("/"), DIR);
+  assert.equal(statUnder(`${dir}/`, "a.txt"), FILE);
+  assert.equal(ST.size, 5);
+  assert.equal(statUnder(`${dir}/`, `${dir}/b.txt`), FILE);
+  assert.equal(ST.size, 2);
+  assert.equal(statUnder("/nonexistent/", "a.txt"), ABSENT);
+  assert.equal(statUnder(`${dir}/`, "é.txt"), ABSENT);
+});
+
+Deno.test("the log: rows round-trip; torn, foreign and older lines are ignored", async () => {
+  const dir = await tempDir();
+  const e: Entry = {
+    job: "cc",
+    fp: "f".repeat(32),
+    inputs: { "src/a.c": [3, 1700000000123, 42, "a".repeat(32)], "src/gone.h": null },
+    outputs: { "out/a.o": [9, 1700000000456, 43, "b".repeat(32)], "out": [-1, 0, 0, "directory"] },
+  };
+  assert.deepEqual(decodeRow(encodeRow(e)), e);
+  const s = new StateStore(dir);
+  s.put(e);
+  s.close();
+  await Deno.writeTextFile(
+    `${dir}/.jx/state.ndjson`,
+    [
+      `{"job":"old","fp":"x","inputs":{},"outputs":{}}`, // an older jx's line
+      `["bad",1,2]`,
+      `["cc","torn",1,"src/a.c",3`,
+    ].join("\n"),
+    { append: true },
+  );
+  const again = new StateStore(dir);
+  assert.deepEqual([...again.rows.keys()], ["cc"]);
+  assert.deepEqual(again.get("cc"), e);
+});
+
+Deno.test("the log is compacted once it holds more than twice its live rows", async () => {
+  const dir = await tempDir();
+  const s = new StateStore(dir);
+  for (let i = 0; i < 1200; i++) {
+    s.put({ job: `j${i % 500}`, fp: String(i), inputs: {}, outputs: { [`o${i}`]: null } });
+  }
+  s.close();
+  const rows = (await lines(dir)).map((l) => JSON.parse(l));
+  assert.equal(rows.length, 500);
+  assert.equal(new StateStore(dir).get("j7")!.fp, "1007");
+});
+
+const JOBS = `
+jobs:
+  cp: { run: cp a.txt out/a.txt, reads: [a.txt, "@lock"], writes: [out/a.txt, out/tmp] }
+  all: { run: cat out/*.txt > all.txt, reads: ["out/*.txt"], writes: [all.txt] }
+  self: { run: x, reads: [b.txt, out/b.txt], writes: [out/b.txt] }
+`;
+
+/** Runs the job as jx would: check, the command's effect, success recorded. */
+async function build(dir: string, state: UpToDate, job: string, effect: () => Promise<void>) {
+  const spec = parseJobsFile(JOBS, `${dir}/jobs.yaml`).get(job);
+  const v = state.check(spec);
+  if (!v.upToDate) {
+    await effect();
+    state.succeeded(spec);
+  }
+  return v;
+}
+
+Deno.test("fast and full checks agree; a touch is hashed once, then its stamps are kept", async () => {
+  const dir = await tempDir({ "a.txt": "a\n", "b.txt": "b\n", "out/.keep": "" });
+  const g = parseJobsFile(JOBS, `${dir}/jobs.yaml`);
+  const cp = async () => await Deno.copyFile(`${dir}/a.txt`, `${dir}/out/a.txt`);
+  let s = new UpToDate(dir);
+  assert.equal((await build(dir, s, "cp", cp)).upToDate, false);
+  assert.equal(
+    (await build(dir, s, "self", () => Deno.writeTextFile(`${dir}/out/b.txt`, "B"))).upToDate,
+    false,
+  );
+  assert.equal((await build(dir, s, "all", async () => {})).upToDate, false);
+  s.close();
+  const written = (await lines(dir)).length;
+
+  s = new UpToDate(dir);
+  for (const j of g.jobs) assert.deepEqual(s.check(j), { upToDate: true, reasons: [] }, j.name);
+  s.close();
+  assert.equal((await lines(dir)).length, written, "a no-op writes nothing");
+
+  // A touch: same content, new mtime. Up to date (hashed), and the new stamp is kept.
+  const later = new Date(Date.now() + 10_000);
+  await Deno.utime(`${dir}/a.txt`, later, later);
+  s = new UpToDate(dir);
+  assert.equal(s.check(g.get("cp")).upToDate, true);
+  s.close();
+  const last = JSON.parse((await lines(dir)).at(-1)!);
+  assert.equal(last[0], "cp");
+  assert.equal(last[5], later.getTime());
+  s = new UpToDate(dir);
+  assert.equal(s.check(g.get("cp")).upToDate, true);
+  s.close();
+  assert.equal((await lines(dir)).length, written + 1, "no second refresh");
+
+  // Changes the fast check must not miss.
+  await Deno.writeTextFile(`${dir}/a.txt`, "A\n");
+  s = new UpToDate(dir);
+  assert.match(s.check(g.get("cp")).reasons.join(), /input a\.txt changed/);
+  await Deno.remove(`${dir}/out/tmp`).catch(() => {});
+  await Deno.writeTextFile(`${dir}/out/tmp`, "x");
+  assert.match(s.check(g.get("cp")).reasons.join(), /output out\/tmp was not written/);
+  await Deno.writeTextFile(`${dir}/out/c.txt`, "c");
+  assert.match(s.check(g.get("all")).reasons.join(), /new input out\/c\.txt/);
+  await Deno.writeTextFile(`${dir}/out/b.txt`, "changed");
+  assert.match(s.check(g.get("self")).reasons.join(), /output out\/b\.txt was modified/);
+});
+
+Deno.test("explain's check writes nothing, even after a touch", async () => {
+  const dir = await tempDir({ "a.txt": "a\n", "out/.keep": "" });
+  const s = new UpToDate(dir);
+  await build(dir, s, "cp", () => Deno.copyFile(`${dir}/a.txt`, `${dir}/out/a.txt`));
+  s.close();
+  const before = await Deno.readTextFile(`${dir}/.jx/state.ndjson`);
+  const later = new Date(Date.now() + 10_000);
+  await Deno.utime(`${dir}/a.txt`, later, later);
+  const spec = parseJobsFile(JOBS, `${dir}/jobs.yaml`).get("cp");
+  assert.equal(new UpToDate(dir).check(spec).upToDate, true); // not closed, as explain does
+  assert.equal(await Deno.readTextFile(`${dir}/.jx/state.ndjson`), before);
+});
+
+Deno.test("a job that runs after a refresh keeps the line of its run", async () => {
+  const dir = await tempDir({ "a.txt": "a\n", "out/.keep": "" });
+  const spec = parseJobsFile(JOBS, `${dir}/jobs.yaml`).get("cp");
+  let s = new UpToDate(dir);
+  await build(dir, s, "cp", () => Deno.copyFile(`${dir}/a.txt`, `${dir}/out/a.txt`));
+  s.close();
+  const later = new Date(Date.now() + 10_000);
+  await Deno.utime(`${dir}/out/a.txt`, later, later);
+  s = new UpToDate(dir);
+  assert.equal(s.check(spec).upToDate, true); // refresh pending
+  await Deno.writeTextFile(`${dir}/out/a.txt`, "forced\n"); // --force runs it anyway
+  s.succeeded(spec);
+  s.close();
+  s = new UpToDate(dir);
+  assert.equal(s.check(spec).upToDate, true, "the run's line, not the refresh, is last");
+});
+
+Deno.test("graph cache: the same jobs back, keys in order; a foreach glob is never cached", async () => {
+  const dir = await tempDir({ "src/a.c": "", "src/b.c": "" });
+  const big = ["vars: { X: a }", "pools: { link: 1 }", "jobs:"];
+  for (let i = 0; i < 1200; i++) {
+    big.push(
+      `  j${i}: { run: "echo \${X} ${i}", description: d${i}, reads: [o/${
+        i - 1
+      }], writes: [o/${i}], timeout: 5s, pool: link }`,
+    );
+  }
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, big.join("\n") + "\n");
+  const first = loadJobsFile(`${dir}/jobs.yaml`);
+  const second = loadJobsFile(`${dir}/jobs.yaml`);
+  assert.ok(Deno.statSync(`${dir}/.jx/graph-jobs.yaml.json`).isFile);
+  assert.equal(JSON.stringify(second.jobs), JSON.stringify(first.jobs));
+  assert.equal(JSON.stringify(second.edges), JSON.stringify(first.edges));
+  assert.deepEqual([...second.pools], [...first.pools]);
+
+  const globs = [...big, "  cc:", "    foreach: { glob: src/*.c, as: SRC }", "    run: cc ${SRC}"];
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, globs.join("\n") + "\n");
+  assert.equal(loadJobsFile(`${dir}/jobs.yaml`).jobs.filter((j) => j.group === "cc").length, 2);
+  await Deno.writeTextFile(`${dir}/src/c.c`, "");
+  assert.equal(loadJobsFile(`${dir}/jobs.yaml`).jobs.filter((j) => j.group === "cc").length, 3);
+});
+
+Deno.test("the fingerprint: the same for the same job, another for any change", () => {
+  const fp = (yaml: string) => staticFingerprint(parseJobsFile(yaml, "/p/jobs.yaml").get("a"));
+  const base = "jobs:\n  a: { run: cc -c a.c, reads: [a.c], writes: [a.o], env: { X: '1' } }\n";
+  assert.equal(fp(base), fp(base));
+  assert.match(fp(base), /^[0-9a-f]{16}$/);
+  const variants = [
+    base.replace("cc -c", "cc -C"),
+    base.replace("a.c]", "b.c]"),
+    base.replace("a.o", "a.O"),
+    base.replace("'1'", "'2'"),
+    base.replace("[a.c]", '[a.c, "@lock"]'),
+  ];
+  const all = new Set([fp(base), ...variants.map(fp)]);
+  assert.equal(all.size, variants.length + 1);
+});
