@@ -37,7 +37,10 @@ export interface Args {
   drain: boolean;
   /** Job names (and, for `ctl`, the action's arguments). */
   names: string[];
-  /** `jx exec`: the command and its arguments (everything after `--` or the first operand). */
+  /**
+   * `jx exec`: the command and its arguments; `jx sh`: the script and its
+   * arguments (everything after `--` or the first operand).
+   */
   execArgv?: string[];
   vars: Record<string, string>;
   /** Warnings to print before running. */
@@ -126,6 +129,7 @@ export const COMMANDS = [
   "explain",
   "clean",
   "exec",
+  "sh",
   "ctl",
   "init",
   "completions",
@@ -173,8 +177,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (rest || arg === "-" || !arg.startsWith("-")) {
-      if (a.command === "exec") {
-        a.execArgv = argv.slice(i); // the command ends jx's options
+      if (a.command === "exec" || a.command === "sh") {
+        a.execArgv = argv.slice(i); // the command (or script) ends jx's options
         break;
       }
       if (!a.command && !rest) {
@@ -191,7 +195,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       continue;
     }
     if (arg === "--") {
-      if (a.command === "exec") {
+      if (a.command === "exec" || a.command === "sh") {
         a.execArgv = argv.slice(i + 1);
         break;
       }

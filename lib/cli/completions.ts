@@ -153,6 +153,7 @@ ${cases.join("\n")}
     return
   fi
   case "$cmd" in
+    sh) COMPREPLY=($(compgen -f -- "$cur")) ;;
     completions) COMPREPLY=($(compgen -W ${q(SHELLS.join(" "))} -- "$cur")) ;;
     help) COMPREPLY=($(compgen -W ${q(COMMANDS.join(" "))} -- "$cur")) ;;
     ${JOB_COMMANDS.join(" | ")})
@@ -227,6 +228,7 @@ ${choiceCases.join("\n")}
     return
   fi
   case $cmd in
+    sh) _files ;;
     completions) compadd -- ${SHELLS.join(" ")} ;;
     help) _describe -t commands 'jx command' commands ;;
     ${JOB_COMMANDS.join("|")})
@@ -298,6 +300,7 @@ export function fishScript(): string {
     `complete -c jx -n ${q(`__fish_seen_subcommand_from ${JOB_COMMANDS.join(" ")}`)} -a ${
       q("(__jx_names)")
     } -d job`,
+    `complete -c jx -n ${q("__fish_seen_subcommand_from sh")} -F`,
     `complete -c jx -n ${q("__fish_seen_subcommand_from completions")} -a ${q(SHELLS.join(" "))}`,
     `complete -c jx -n ${q("__fish_seen_subcommand_from help")} -a ${q(COMMANDS.join(" "))}`,
   ];

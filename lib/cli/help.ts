@@ -33,6 +33,7 @@ Usage:
   jx clean [-f FILE] [-n] [JOB...]            remove what the jobs' writes name
   jx watch [-f FILE] [JOB...]                 run, then rerun what each change affects
   jx exec [-j N] -- COMMAND [ARG...]          run one command under a pool of N job slots
+  jx sh [-n] [-j N] SCRIPT [ARG...]           run a shell script, its commands in parallel when safe
   jx ctl ACTION [ARGS]                        control a running jx run (modules, publish)
   jx init [-f FILE]                           write a starter jobs.yaml here
   jx completions bash|zsh|fish                print a shell completion script
@@ -161,6 +162,34 @@ Options:
 Examples:
   jx exec -j8 -- make
   jx exec -j8 -- sh -c 'make -C a & make -C b & wait'
+`,
+  sh: `Usage: jx sh [-n] [-j N] [--events FILE] [--trace FILE] SCRIPT [ARG...]
+
+Runs a plain POSIX shell script as sh would, with its commands in parallel
+where that is safe. Each top-level command is a job; what it reads and
+writes comes from its redirections (<, >, >>) and the arguments of commands
+whose file use is known (cat, grep, sort, wc, head, tail, cut, diff, cmp,
+md5sum, gzip -c, cp, mv, rm, mkdir...). A job waits for earlier jobs that
+write what it reads or read or write what it writes. Assignments, cd,
+export, set, exit, function calls, and anything jx cannot resolve are
+barriers: they run alone, and the state they leave is carried to the jobs
+after them. Programs jx does not know may touch any file: they wait for
+everything before them. &&, ||, if, while, until and for run the branch
+taken once the test has ended. trap, exec, eval, alias and set -x make the
+rest of the script run as one sh. Output appears in script order; the exit
+status is sh's. See docs/sh.md.
+
+Options:
+  -n, --dry-run          print the derived graph (reads, writes, barriers, waits); run nothing
+  -j, --jobs N           jobs at once (default: number of CPUs)
+      --events FILE      write NDJSON events (jobs are named LINE:COMMAND)
+      --trace FILE       write a Chrome trace
+      --reactor KIND     auto | epoll | portable
+
+Examples:
+  jx sh build.sh
+  jx sh -n build.sh
+  jx sh -j8 --events ev.ndjson convert.sh in/ out/
 `,
   ctl: `Usage: jx ctl ACTION [ARGS]
 

@@ -1,0 +1,134 @@
+/**
+ * `jx sh [-n] [-j N] [--events FILE] SCRIPT [ARG...]`: the command, between
+ * the parsed command line and the parts.
+ *
+ * @module
+ */
+import { readFileSync, statSync } from "node:fs";
+import { resolve } from "node:path";
+import { JxInputError } from "../graph/errors.ts";
+import type { Reactor } from "../reactor/mod.ts";
+import { writeAll } from "../runtime/mod.ts";
+import type { Reporter } from "../scheduler/mod.ts";
+import { formatGraph } from "./graph.ts";
+import { parseScript } from "./parse.ts";
+import { runScript } from "./run.ts";
+
+/**
+ * What `jx sh` was asked.
+ *
+ * @example
+ * ```ts
+ * import type { ShCommand } from "./cli.ts";
+ * const c: ShCommand = { script: "build.sh", args: [], dryRun: false, jobs: 4, cwd: "/src", env: {} };
+ * ```
+ */
+export interface ShCommand {
+  /** The script, as named on the command line (it is `$0`). */
+  script: string;
+  /** `$1`... */
+  args: string[];
+  /** `-n`: print the derived graph, run nothing. */
+  dryRun: boolean;
+  jobs: number;
+  cwd: string;
+  env: Record<string, string>;
+  /** Creates the reactor (not called with `-n`). */
+  reactor?: () => Reactor;
+  reporters?: Reporter[];
+  /** `--events FILE`: the NDJSON event log (created once the script is read). */
+  events?: string;
+  /** `--trace FILE`: a Chrome trace. */
+  trace?: string;
+  write?: (fd: 1 | 2, chunk: Uint8Array) => void;
+}
+
+/**
+ * Reads and parses the script. A script that cannot be read is a usage
+ * error; a syntax error is `FILE:LINE:COL: message` (both exit 2). When jx's
+ * parser fails on something `sh -n` accepts, the rest of the script from
+ * that command on runs as one sh.
+ *
+ * @example
+ * ```ts
+ * import { loadScript } from "./cli.ts";
+ * const parsed = await loadScript("build.sh", "/src");
+ * ```
+ */
+export async function loadScript(script: string, cwd: string, shell = "sh") {
+  const path = resolve(cwd, script);
+  let src: string;
+  try {
+    if (statSync(path).isDirectory()) throw new JxInputError(`sh: ${script} is a directory`);
+    src = readFileSync(path, "utf8");
+  } catch (e) {
+    if (e instanceof JxInputError) throw e;
+    throw new JxInputError(`sh: cannot read ${script}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  const parsed = parseScript(src);
+  if (parsed.error && !(await shAccepts(shell, path))) {
+    const { line, col, message } = parsed.error;
+    throw new JxInputError(message, script, { line, col });
+  }
+  return parsed;
+}
+
+/** Whether `sh -n FILE` accepts the script. */
+async function shAccepts(shell: string, path: string): Promise<boolean> {
+  const { spawnSync } = await import("node:child_process");
+  const r = spawnSync(shell, ["-n", path], { stdio: "ignore" });
+  return r.status === 0;
+}
+
+/**
+ * Runs `jx sh`; returns the exit status (the script's, as sh would give it).
+ *
+ * @example
+ * ```ts
+ * import { createReactor } from "../reactor/mod.ts";
+ * import { cmdSh } from "./cli.ts";
+ * const code = await cmdSh({
+ *   script: "build.sh",
+ *   args: [],
+ *   dryRun: false,
+ *   jobs: 4,
+ *   cwd: process.cwd(),
+ *   env: { PATH: "/usr/bin:/bin" },
+ *   reactor: () => createReactor("auto"),
+ * });
+ * ```
+ */
+export async function cmdSh(c: ShCommand): Promise<number> {
+  const parsed = await loadScript(c.script, c.cwd);
+  const write = c.write ?? writeAll;
+  if (c.dryRun) {
+    write(
+      1,
+      new TextEncoder().encode(formatGraph(parsed, { env: c.env, argv0: c.script, cwd: c.cwd })),
+    );
+    return 0;
+  }
+  if (!c.reactor) throw new Error("cmdSh: no reactor");
+  const reporters = [...(c.reporters ?? [])];
+  if (c.events || c.trace) {
+    const report = await import("../report/mod.ts");
+    if (c.events) reporters.push(new report.EventLog(c.events));
+    if (c.trace) reporters.push(new report.TraceWriter(c.trace));
+  }
+  const reactor = c.reactor();
+  try {
+    return await runScript(parsed, {
+      reactor,
+      jobs: c.jobs,
+      argv0: c.script,
+      args: c.args,
+      cwd: c.cwd,
+      env: c.env,
+      reporters,
+      write,
+    });
+  } finally {
+    for (const r of reporters) await r.close?.();
+    reactor.close();
+  }
+}

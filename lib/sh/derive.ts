@@ -1,0 +1,791 @@
+/**
+ * What a command reads and writes, derived from its text: redirections, the
+ * arguments of commands whose file use is known, and conservative answers
+ * for everything else (a command that may touch any file, or a barrier: a
+ * command that reads or changes the shell's own state).
+ *
+ * @module
+ */
+import { literalOf, parseScript, type Redir, type ShNode, walk, type Word } from "./parse.ts";
+
+/**
+ * A path a command reads or writes; `glob` when it is a pattern (`*.txt`).
+ *
+ * @example
+ * ```ts
+ * import type { PathRef } from "./derive.ts";
+ * const r: PathRef = { path: "*.txt", glob: true };
+ * ```
+ */
+export interface PathRef {
+  path: string;
+  glob: boolean;
+}
+
+/**
+ * What one command touches.
+ *
+ * - `barrier`: it reads or changes shell state (a variable, the directory,
+ *   `$?`, options, functions...): it runs alone, after everything before it
+ *   and before everything after it, and its state is carried on.
+ * - `all`: it may touch any file (an unknown program, a `$(...)`, a word jx
+ *   cannot resolve): it waits for every earlier command and every later one
+ *   waits for it, but it changes no shell state.
+ * - `fallback`: jx cannot carry what it does (`exec`, `trap`, `eval`,
+ *   `alias`, `set -x`...): it and the rest of the script run as one `sh`.
+ *
+ * @example
+ * ```ts
+ * import type { Access } from "./derive.ts";
+ * const a: Access = { reads: [{ path: "in", glob: false }], writes: [], all: false, barrier: false, fallback: false, why: [] };
+ * ```
+ */
+export interface Access {
+  reads: PathRef[];
+  writes: PathRef[];
+  all: boolean;
+  barrier: boolean;
+  fallback: boolean;
+  /** Why it is `all`, a barrier or a fallback, in words. */
+  why: string[];
+}
+
+/**
+ * Looks a variable up: its value, or undefined when jx does not know it now.
+ *
+ * @example
+ * ```ts
+ * import type { Resolver } from "./derive.ts";
+ * const vars = new Map([["f", "a.txt"]]);
+ * const resolve: Resolver = (name) => vars.get(name);
+ * ```
+ */
+export type Resolver = (name: string) => string | undefined;
+
+/**
+ * What derivation needs beyond the command: variables and the script's function names.
+ *
+ * @example
+ * ```ts
+ * import type { DeriveContext } from "./derive.ts";
+ * const ctx: DeriveContext = { resolve: () => undefined, functions: new Set(["build"]) };
+ * ```
+ */
+export interface DeriveContext {
+  resolve: Resolver;
+  /** Names of every function the script defines anywhere: calling one is a barrier. */
+  functions: Set<string>;
+}
+
+/** Commands that only read the files they are given (their options aside). */
+const READ_ONLY = new Set([
+  "cat",
+  "grep",
+  "egrep",
+  "fgrep",
+  "sort",
+  "wc",
+  "head",
+  "tail",
+  "cut",
+  "diff",
+  "cmp",
+  "comm",
+  "md5sum",
+  "sha1sum",
+  "sha224sum",
+  "sha256sum",
+  "sha384sum",
+  "sha512sum",
+  "b2sum",
+  "cksum",
+  "sum",
+  "tac",
+  "nl",
+  "od",
+  "hexdump",
+  "base64",
+  "paste",
+  "join",
+  "fold",
+  "fmt",
+  "expand",
+  "unexpand",
+  "rev",
+  "strings",
+  "ls",
+  "stat",
+  "file",
+  "du",
+  "test",
+  "[",
+  "zcat",
+  "readlink",
+  "realpath",
+  "tr",
+  "uniq",
+  "tee",
+]);
+
+/** Commands that touch no file through their arguments. */
+const NO_FILES = new Set([
+  "echo",
+  "printf",
+  "true",
+  "false",
+  "sleep",
+  "seq",
+  "date",
+  "basename",
+  "dirname",
+  "expr",
+  "pwd",
+  "whoami",
+  "id",
+  "uname",
+  "hostname",
+  "nproc",
+  "yes",
+]);
+
+/** Commands whose arguments are the files they create, change or remove. */
+const FILE_TOOLS = new Set([
+  "cp",
+  "mv",
+  "rm",
+  "mkdir",
+  "rmdir",
+  "touch",
+  "ln",
+  "chmod",
+  "chown",
+  "chgrp",
+  "truncate",
+]);
+
+/** Compressors: with -c (or -l, -t) they only read; otherwise they replace FILE by FILE.EXT. */
+const COMPRESSORS: Record<string, string> = {
+  gzip: ".gz",
+  gunzip: ".gz",
+  bzip2: ".bz2",
+  bunzip2: ".bz2",
+  xz: ".xz",
+  unxz: ".xz",
+};
+
+/** Builtins that change (or need) the shell's state: barriers. */
+const STATE_BUILTINS = new Set([
+  "cd",
+  "export",
+  "unset",
+  "shift",
+  "read",
+  "exit",
+  "umask",
+  "wait",
+  "getopts",
+  "hash",
+  "return",
+  "break",
+  "continue",
+]);
+
+/** Builtins whose effect jx cannot carry from one `sh -c` to the next. */
+const FALLBACK_BUILTINS = new Set([
+  "exec",
+  "trap",
+  "alias",
+  "unalias",
+  "eval",
+  ".",
+  "source",
+  "local",
+  "ulimit",
+  "readonly",
+  "jobs",
+  "fg",
+  "bg",
+  "builtin",
+]);
+
+/** POSIX special builtins: assignments before them persist. */
+const SPECIAL = new Set([
+  ":",
+  ".",
+  "break",
+  "continue",
+  "eval",
+  "exec",
+  "exit",
+  "export",
+  "readonly",
+  "return",
+  "set",
+  "shift",
+  "times",
+  "trap",
+  "unset",
+]);
+
+/** Paths that are never files of the script. */
+const DEVICES = /^\/dev\/(null|zero|stdout|stderr|stdin|tty|u?random|fd\/\d+)$/;
+
+/** Options that carry a value in the next argument, per read-only command. */
+const VALUE_OPTS: Record<string, string> = {
+  grep: "efmABCd",
+  egrep: "efmABCd",
+  fgrep: "efmABCd",
+  sort: "kotTS",
+  head: "nc",
+  tail: "nc",
+  cut: "dfbc",
+  wc: "",
+  uniq: "fsw",
+  diff: "",
+  paste: "d",
+  join: "12jto",
+  fold: "w",
+  nl: "bdfhilnsvw",
+  od: "AjNtw",
+  tr: "",
+};
+
+const EMPTY = (): Access => ({
+  reads: [],
+  writes: [],
+  all: false,
+  barrier: false,
+  fallback: false,
+  why: [],
+});
+
+/** Merges `b` into `a`. */
+function merge(a: Access, b: Access): Access {
+  a.reads.push(...b.reads);
+  a.writes.push(...b.writes);
+  a.all ||= b.all;
+  a.barrier ||= b.barrier;
+  a.fallback ||= b.fallback;
+  for (const w of b.why) if (!a.why.includes(w)) a.why.push(w);
+  return a;
+}
+
+function all(a: Access, why: string): void {
+  a.all = true;
+  if (!a.why.includes(why)) a.why.push(why);
+}
+
+function barrier(a: Access, why: string): void {
+  a.barrier = true;
+  if (!a.why.includes(why)) a.why.push(why);
+}
+
+function fallback(a: Access, why: string): void {
+  a.fallback = true;
+  if (!a.why.includes(why)) a.why.push(why);
+}
+
+/**
+ * A word's value when jx can know it without running anything: literal text
+ * and variables the resolver knows (an unquoted variable only when its value
+ * would not be split or globbed). `glob` when an unquoted `*`, `?` or `[`
+ * makes it a pattern.
+ *
+ * @example
+ * ```ts
+ * import { parseScript } from "./parse.ts";
+ * import { resolveWord } from "./derive.ts";
+ * const w = (parseScript('x "$f".gz').items[0].node as { words: { parts: unknown[] }[] }).words[1];
+ * resolveWord(w as never, (n) => (n === "f" ? "a b" : undefined)); // { value: "a b.gz", glob: false }
+ * ```
+ */
+export function resolveWord(
+  w: Word,
+  resolve: Resolver,
+): { value: string; glob: boolean } | undefined {
+  let value = "";
+  let glob = false;
+  let open = false;
+  for (const p of w.parts) {
+    if (p.kind === "lit") {
+      value += p.text;
+      if (!p.quoted && /[*?]/.test(p.text)) glob = true;
+      if (!p.quoted && p.text.includes("[")) open = true;
+      if (!p.quoted && open && p.text.includes("]")) glob = true;
+    } else if (p.kind === "param") {
+      const v = resolve(p.name);
+      if (v === undefined) return undefined;
+      if (!p.quoted && (v === "" || /[\s*?[\\]/.test(v))) return undefined;
+      value += v;
+    } else return undefined;
+  }
+  return { value, glob };
+}
+
+/** Whether a word refers to `$?` (directly or inside a substitution). */
+function refersToStatus(text: string): boolean {
+  return /\$(\?|\{\?\})/.test(text);
+}
+
+/** Whether a word's expansions assign (`${x=...}`, `${x:=...}`, `$((x=...))`). */
+function assignsInExpansion(w: Word): boolean {
+  return w.parts.some((p) =>
+    p.kind === "other" &&
+    ((p.what === "param-op" && /^\$\{[A-Za-z_][A-Za-z0-9_]*:?=/.test(p.text)) ||
+      (p.what === "arith" && /[^=!<>]=[^=]|\+\+|--/.test(p.text)))
+  );
+}
+
+/**
+ * What the command substitutions of a word touch: their commands, parsed
+ * and derived like any other (they run in a subshell, so a state change
+ * there only makes them "may touch any file").
+ */
+function substitutions(w: Word, ctx: DeriveContext, a: Access, depth = 0): void {
+  for (const p of w.parts) {
+    if (p.kind !== "other" || p.what !== "cmdsub") continue;
+    const inner = p.text.startsWith("$(")
+      ? p.text.slice(2, -1)
+      : p.text.slice(1, -1).replace(/\\([\\`$])/g, "$1");
+    const r = parseScript(inner);
+    if (r.error || depth > 8) {
+      all(a, "runs a command substitution jx cannot read");
+      continue;
+    }
+    for (const i of r.items) {
+      const b = deriveAccess(i.node, r.src, ctx);
+      if (heredocRisk(r.src, i.node)) b.all = true;
+      merge(a, local(b, "in a command substitution"));
+    }
+  }
+}
+
+/** Paths of a redirection. */
+function redirAccess(r: Redir, ctx: DeriveContext, a: Access): void {
+  if (r.heredoc) {
+    if (!r.heredoc.quoted) {
+      // The body's text is in the node; `$(...)` there is checked by the caller.
+    }
+    return;
+  }
+  if ((r.op === "<&" || r.op === ">&")) {
+    const lit = literalOf(r.target);
+    if (lit !== undefined && /^(\d+|-)$/.test(lit)) return;
+  }
+  const v = resolveWord(r.target, ctx.resolve);
+  if (!v || v.glob) return all(a, `redirection target ${r.target.text} not known before running`);
+  if (DEVICES.test(v.value)) return;
+  const ref = { path: v.value, glob: false };
+  if (r.op === "<") a.reads.push(ref);
+  else if (r.op === "<>") {
+    a.reads.push(ref);
+    a.writes.push(ref);
+  } else a.writes.push(ref);
+}
+
+/** Reads and writes of a simple command. */
+function simpleAccess(
+  node: Extract<ShNode, { type: "simple" }>,
+  ctx: DeriveContext,
+  src: string,
+): Access {
+  const a = EMPTY();
+  const text = src.slice(node.span.start, node.span.end);
+  if (refersToStatus(text)) barrier(a, "uses $?");
+  const allWords = [...node.assigns, ...node.words, ...node.redirs.map((r) => r.target)];
+  if (allWords.some(assignsInExpansion)) barrier(a, "assigns in an expansion");
+  for (const w of allWords) substitutions(w, ctx, a);
+  for (const r of node.redirs) redirAccess(r, ctx, a);
+  if (!node.words.length) {
+    if (node.assigns.length) barrier(a, "assigns a variable");
+    return a;
+  }
+  const name = resolveWord(node.words[0], ctx.resolve);
+  if (!name || name.glob) {
+    barrier(a, `command name ${node.words[0].text} not known before running`);
+    return a;
+  }
+  const cmd = name.value;
+  const args = node.words.slice(1);
+  if (ctx.functions.has(cmd)) {
+    barrier(a, `calls function ${cmd}`);
+    return a;
+  }
+  if (node.assigns.length && SPECIAL.has(cmd)) barrier(a, `assignment before ${cmd} persists`);
+  if (cmd === "set") {
+    const lits = args.map(literalOf);
+    const ok = lits.every((l, i) =>
+      l !== undefined && (/^[-+][eufaC]+$/.test(l) || l === "--" || lits.slice(0, i).includes("--"))
+    );
+    if (!args.length || ok) barrier(a, "set");
+    else fallback(a, `set ${args.map((w) => w.text).join(" ")}`);
+    return a;
+  }
+  if (cmd === "unset" && args.some((w) => literalOf(w) === "-f")) {
+    fallback(a, "unset -f");
+    return a;
+  }
+  if (cmd === "command") {
+    const opt = args[0] && literalOf(args[0]);
+    if (opt === "-v" || opt === "-V") return a;
+    fallback(a, "command");
+    return a;
+  }
+  if (STATE_BUILTINS.has(cmd)) {
+    barrier(a, cmd);
+    return a;
+  }
+  if (FALLBACK_BUILTINS.has(cmd)) {
+    fallback(a, cmd);
+    return a;
+  }
+  if (cmd === ":" || cmd === "type" || cmd === "times" || NO_FILES.has(cmd)) return a;
+  if (READ_ONLY.has(cmd)) {
+    readOnlyArgs(cmd, args, ctx, a);
+    return a;
+  }
+  if (cmd in COMPRESSORS) {
+    compressorArgs(cmd, args, ctx, a);
+    return a;
+  }
+  if (FILE_TOOLS.has(cmd)) {
+    for (const w of operands(args, "")) {
+      const v = resolveWord(w, ctx.resolve);
+      if (!v || v.glob) return all(a, `argument ${w.text} not known before running`), a;
+      const ref = { path: v.value, glob: false };
+      a.reads.push(ref);
+      a.writes.push(ref);
+    }
+    return a;
+  }
+  all(a, `${cmd}: an unknown program may touch any file`);
+  return a;
+}
+
+/** The operands of a command: arguments that are not options (nor option values). */
+function operands(args: Word[], valueOpts: string): Word[] {
+  const out: Word[] = [];
+  let opts = true;
+  for (let i = 0; i < args.length; i++) {
+    const w = args[i];
+    const l = literalOf(w);
+    if (opts && l === "--") {
+      opts = false;
+      continue;
+    }
+    if (opts && l !== undefined && l.startsWith("-") && l.length > 1) {
+      if (!l.startsWith("--") && valueOpts && l.length === 2 && valueOpts.includes(l[1])) i++;
+      continue;
+    }
+    out.push(w);
+  }
+  return out;
+}
+
+function readOnlyArgs(cmd: string, args: Word[], ctx: DeriveContext, a: Access): void {
+  // Values of options that name files written (sort -o) or read (grep -f).
+  for (let i = 0; i < args.length; i++) {
+    const l = literalOf(args[i]);
+    if (l === undefined) continue;
+    let out: Word | string | undefined;
+    if (cmd === "sort" && (l === "-o" || l === "--output")) out = args[i + 1];
+    else if (cmd === "sort" && /^-o./.test(l)) out = l.slice(2);
+    else if (cmd === "sort" && l.startsWith("--output=")) out = l.slice(9);
+    if (out !== undefined) {
+      const v = typeof out === "string"
+        ? { value: out, glob: false }
+        : resolveWord(out, ctx.resolve);
+      if (!v || v.glob) return all(a, "sort -o target not known before running");
+      a.writes.push({ path: v.value, glob: false });
+    }
+    if (/^grep|^egrep|^fgrep/.test(cmd) && l === "-f" && args[i + 1]) {
+      const v = resolveWord(args[i + 1], ctx.resolve);
+      if (!v) return all(a, "grep -f file not known before running");
+      a.reads.push({ path: v.value, glob: v.glob });
+    }
+  }
+  const ops = operands(args, VALUE_OPTS[cmd] ?? "");
+  // grep's first operand is the pattern (unless -e/-f gave it); tr's are sets.
+  let files = ops;
+  if (/grep$/.test(cmd) && !args.some((w) => ["-e", "-f"].includes(literalOf(w) ?? ""))) {
+    files = ops.slice(1);
+  }
+  if (cmd === "tr") files = [];
+  // Without operands, ls and du read the working directory.
+  if ((cmd === "ls" || cmd === "du") && !files.length) a.reads.push({ path: ".", glob: false });
+  if (cmd === "[" && files.length && literalOf(files[files.length - 1]) === "]") {
+    files = files.slice(0, -1);
+  }
+  for (let k = 0; k < files.length; k++) {
+    const w = files[k];
+    const v = resolveWord(w, ctx.resolve);
+    if (!v) return all(a, `argument ${w.text} not known before running`);
+    if (DEVICES.test(v.value) || v.value === "-") continue;
+    const ref = { path: v.value, glob: v.glob };
+    if ((cmd === "tee" || (cmd === "uniq" && k === 1)) && !v.glob) a.writes.push(ref);
+    else if (cmd === "tee" || cmd === "uniq") return all(a, `${cmd} writes a pattern`);
+    else a.reads.push(ref);
+  }
+}
+
+function compressorArgs(cmd: string, args: Word[], ctx: DeriveContext, a: Access): void {
+  const lits = args.map(literalOf);
+  const toStdout = lits.some((l) =>
+    l !== undefined && (/^-[a-zA-Z0-9]*[clt]/.test(l) && !l.startsWith("--") ||
+      l === "--stdout" || l === "--to-stdout" || l === "--list" || l === "--test")
+  );
+  const ext = COMPRESSORS[cmd];
+  for (const w of operands(args, "S")) {
+    const v = resolveWord(w, ctx.resolve);
+    if (!v || (v.glob && !toStdout)) return all(a, `argument ${w.text} not known before running`);
+    if (toStdout) {
+      a.reads.push({ path: v.value, glob: v.glob });
+      continue;
+    }
+    for (
+      const p of [
+        v.value,
+        v.value + ext,
+        v.value.endsWith(ext) ? v.value.slice(0, -ext.length) : "",
+      ]
+    ) {
+      if (!p) continue;
+      a.reads.push({ path: p, glob: false });
+      a.writes.push({ path: p, glob: false });
+    }
+  }
+}
+
+/**
+ * What `node` touches when it runs as one job (a simple command, a pipeline,
+ * or a compound command run whole).
+ *
+ * @example
+ * ```ts
+ * import { parseScript } from "./parse.ts";
+ * import { deriveAccess } from "./derive.ts";
+ * const r = parseScript("sort in > out\n");
+ * const a = deriveAccess(r.items[0].node, r.src, { resolve: () => undefined, functions: new Set() });
+ * // a.reads: [{ path: "in" }], a.writes: [{ path: "out" }], a.barrier: false
+ * ```
+ */
+export function deriveAccess(node: ShNode, src: string, ctx: DeriveContext): Access {
+  switch (node.type) {
+    case "simple":
+      return simpleAccess(node, ctx, src);
+    case "pipeline": {
+      const a = EMPTY();
+      for (const c of node.cmds) {
+        const b = deriveAccess(c, src, ctx);
+        if (node.cmds.length > 1) local(b, "in a pipeline (a subshell)");
+        merge(a, b);
+      }
+      return a;
+    }
+    case "subshell": {
+      const a = EMPTY();
+      for (const i of node.body) merge(a, local(deriveAccess(i.node, src, ctx), "in a subshell"));
+      for (const r of node.redirs) redirAccess(r, ctx, a);
+      return a;
+    }
+    case "func": {
+      const a = EMPTY();
+      barrier(a, `defines function ${node.name}`);
+      return a;
+    }
+    default: {
+      // A compound command run whole, in the script's shell.
+      const a = EMPTY();
+      const lists: ShNode[] = [];
+      walk(node, (n) => {
+        if (n !== node) lists.push(n);
+      });
+      const direct = children(node);
+      for (const c of direct) merge(a, deriveAccess(c, src, ctx));
+      if (lists.some((n) => n.type === "func")) {
+        fallback(a, "defines a function inside a compound command");
+      }
+      if (node.type === "for") barrier(a, `for sets ${node.name}`);
+      if (node.type === "case") {
+        const v = resolveWord(node.word, ctx.resolve);
+        if (!v) all(a, `case word ${node.word.text} not known before running`);
+      }
+      if (node.type === "for" && node.words) {
+        for (const w of node.words) {
+          substitutions(w, ctx, a);
+        }
+      }
+      if (node.type === "case") substitutions(node.word, ctx, a);
+      if ("redirs" in node) { for (const r of node.redirs) redirAccess(r, ctx, a); }
+      return a;
+    }
+  }
+}
+
+/** The commands directly inside a compound command. */
+function children(node: ShNode): ShNode[] {
+  const items = (l: { node: ShNode }[]) => l.map((i) => i.node);
+  switch (node.type) {
+    case "andor":
+      return [node.first, ...node.rest.map((r) => r.node)];
+    case "if":
+      return [
+        ...node.clauses.flatMap((c) => [...items(c.cond), ...items(c.body)]),
+        ...items(node.otherwise ?? []),
+      ];
+    case "while":
+    case "until":
+      return [...items(node.cond), ...items(node.body)];
+    case "for":
+    case "group":
+    case "subshell":
+      return items(node.body);
+    case "case":
+      return node.bodies.flatMap(items);
+    default:
+      return [];
+  }
+}
+
+/** State changes inside a subshell stay there: a barrier inside becomes "may touch anything". */
+function local(a: Access, where: string): Access {
+  if (a.barrier || a.fallback) {
+    a.all = true;
+    a.why = a.why.map((w) => `${w} (${where})`);
+  }
+  a.barrier = false;
+  a.fallback = false;
+  return a;
+}
+
+/**
+ * Whether a node's here-document bodies run commands (`$(...)` or backticks
+ * in a body whose delimiter was not quoted) or read `$?`.
+ *
+ * @example
+ * ```ts
+ * import { parseScript } from "./parse.ts";
+ * import { heredocRisk } from "./derive.ts";
+ * const r = parseScript("cat <<E\n$(date)\nE\n");
+ * heredocRisk(r.src, r.items[0].node); // "cmdsub"
+ * ```
+ */
+export function heredocRisk(src: string, node: ShNode): "cmdsub" | "status" | undefined {
+  let risk: "cmdsub" | "status" | undefined;
+  walk(node, (n) => {
+    if (!("redirs" in n)) return;
+    for (const r of n.redirs) {
+      const h = r.heredoc;
+      if (!h || h.quoted) continue;
+      const body = src.slice(h.bodyStart, h.bodyEnd);
+      if (refersToStatus(body)) risk = "status";
+      else if (!risk && /\$\(|`/.test(body)) risk = "cmdsub";
+    }
+  });
+  return risk;
+}
+
+/**
+ * Whether two accesses conflict: either is a barrier or touches everything,
+ * or one writes a path the other reads or writes (a path, a directory above
+ * it, or a pattern that matches it).
+ *
+ * @example
+ * ```ts
+ * import { conflicts, type Access } from "./derive.ts";
+ * const w: Access = { reads: [], writes: [{ path: "a", glob: false }], all: false, barrier: false, fallback: false, why: [] };
+ * const r: Access = { reads: [{ path: "*", glob: true }], writes: [], all: false, barrier: false, fallback: false, why: [] };
+ * conflicts(w, r, "/tmp"); // "a"
+ * ```
+ */
+export function conflicts(a: Access, b: Access, cwd: string): string | undefined {
+  if (a.barrier || b.barrier || a.fallback || b.fallback) return "barrier";
+  if (a.all || b.all) return "may touch any file";
+  for (const w of a.writes) {
+    for (const x of b.reads) if (overlap(w, x, cwd)) return w.path;
+    for (const x of b.writes) if (overlap(w, x, cwd)) return w.path;
+  }
+  for (const w of b.writes) for (const x of a.reads) if (overlap(w, x, cwd)) return w.path;
+  return undefined;
+}
+
+/**
+ * An absolute, normalized form of `p` relative to `cwd`.
+ *
+ * @example
+ * ```ts
+ * import { normalize } from "./derive.ts";
+ * normalize("./out/../a.txt", "/src"); // "/src/a.txt"
+ * ```
+ */
+export function normalize(p: string, cwd: string): string {
+  const key = cwd + "\0" + p;
+  let n = normalized.get(key);
+  if (n === undefined) {
+    if (normalized.size > 100_000) normalized.clear();
+    n = normalizeUncached(p, cwd);
+    normalized.set(key, n);
+  }
+  return n;
+}
+
+const normalized = new Map<string, string>();
+
+function normalizeUncached(p: string, cwd: string): string {
+  const parts: string[] = [];
+  for (const seg of (p.startsWith("/") ? p : `${cwd}/${p}`).split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") parts.pop();
+    else parts.push(seg);
+  }
+  return "/" + parts.join("/");
+}
+
+const globCache = new Map<string, RegExp>();
+function globRe(pattern: string): RegExp {
+  let re = globCache.get(pattern);
+  if (!re) {
+    let s = "^";
+    for (let i = 0; i < pattern.length; i++) {
+      const c = pattern[i];
+      if (c === "*") s += "[^/]*";
+      else if (c === "?") s += "[^/]";
+      else if (c === "[") {
+        const end = pattern.indexOf("]", i + 2);
+        if (end < 0) s += "\\[";
+        else {
+          s += "[" + pattern.slice(i + 1, end).replace(/^!/, "^").replace(/\\/g, "\\\\") + "]";
+          i = end;
+        }
+      } else s += c.replace(/[.+^${}()|\\]/g, "\\$&");
+    }
+    re = new RegExp(s + "$");
+    globCache.set(pattern, re);
+  }
+  return re;
+}
+
+/** `ref`'s normalized path in `cwd`, kept on the reference. */
+function abs(ref: PathRef & { abs?: string; absCwd?: string }, cwd: string): string {
+  if (ref.absCwd !== cwd) {
+    ref.abs = normalize(ref.path, cwd);
+    ref.absCwd = cwd;
+  }
+  return ref.abs!;
+}
+
+function overlap(a: PathRef, b: PathRef, cwd: string): boolean {
+  const x = abs(a, cwd), y = abs(b, cwd);
+  if (a.glob && b.glob) return true;
+  if (a.glob || b.glob) {
+    const [pat, path] = a.glob ? [x, y] : [y, x];
+    // The pattern matches the path, or a directory above it, or a path under it.
+    const re = globRe(pat);
+    const segs = path.split("/");
+    for (let i = 2; i <= segs.length; i++) if (re.test(segs.slice(0, i).join("/"))) return true;
+    const depth = pat.split("/").length;
+    return depth < segs.length ? false : pat.startsWith(path + "/");
+  }
+  return x === y || y.startsWith(x === "/" ? "/" : x + "/") ||
+    x.startsWith(y === "/" ? "/" : y + "/");
+}

@@ -1,0 +1,740 @@
+/**
+ * The plan of a `jx sh` run: the script as a sequence of nodes in script
+ * order, where a node is a job (a command run by `sh -c`) or a control node
+ * (the rest of an `&&`/`||` list, the branch of an `if`, the next turn of a
+ * loop, a function definition...) that is replaced by the commands it stands
+ * for once the status it depends on is known. Pure: no processes, no clock.
+ *
+ * Rules:
+ * - A job starts once no earlier unfinished node conflicts with it: a write
+ *   waits for earlier reads and writes of the same path, a read for earlier
+ *   writes; a barrier waits for everything before it and everything after
+ *   waits for it.
+ * - A control node resolves once the node before it has ended (its status
+ *   is `$?`); a function definition or the end of a `for` (which change
+ *   shell state without a process) once everything before them has ended.
+ * - Under `set -e`, a job that writes waits for every earlier node: a
+ *   failure must stop the script before it starts. Jobs that only read may
+ *   run ahead; their output is dropped if the script stops before them.
+ * - `exit`, or a failure under `set -e`, stops the script: later jobs are
+ *   cancelled, and the exit status is that of sh.
+ *
+ * @module
+ */
+import {
+  type Access,
+  conflicts,
+  deriveAccess,
+  type DeriveContext,
+  heredocRisk,
+  resolveWord,
+} from "./derive.ts";
+import { type Item, literalOf, nodeText, type ParseResult, type ShNode, walk } from "./parse.ts";
+import { parseDump, type ShState } from "./state.ts";
+
+/**
+ * A command to run as one `sh -c`.
+ *
+ * @example
+ * ```ts
+ * import type { ShJob } from "./plan.ts";
+ * const describe = (j: ShJob) => `${j.name} (line ${j.line}): ${j.text}`;
+ * ```
+ */
+export interface ShJob {
+  kind: "job";
+  id: number;
+  /** `LINE:COMMAND`, with `#N` on the Nth run of the same command (loops). */
+  name: string;
+  line: number;
+  text: string;
+  node: ShNode;
+  /** Variables bound by an expanded `for`. */
+  binds: Map<string, string>;
+  /** In a condition (`if`/`while` test, not the last of `&&`/`||`, `!`): `set -e` does not apply. */
+  cond: boolean;
+  /** The rest of the script, run as one sh (something jx cannot carry state across). */
+  rest: boolean;
+  state: "waiting" | "running" | "done" | "cancelled";
+  status?: number;
+  /** `set -e` applied when it started. */
+  errexit?: boolean;
+  /** It ends the script with this status (applied in script order). */
+  stopStatus?: number;
+  /** Derived when it is considered, with the state of that moment. */
+  access?: Access;
+  accessVersion?: number;
+}
+
+interface Ctl {
+  kind: "ctl";
+  id: number;
+  line: number;
+  /** Resolves only when every earlier node has ended (it changes shell state). */
+  atHead: boolean;
+  /** A `for` whose values are set in the state when it resolves (its variable is unknown until then). */
+  setsVar?: string;
+  /**
+   * What the nodes it stands for may touch, for ordering while it is
+   * unresolved, with the state of now (variables a `for` has not set yet unknown).
+   */
+  access: (pending: Set<string>) => Access;
+  state: "waiting" | "done" | "cancelled";
+  status?: number;
+  resolve(prev: number): { nodes: SeqNode[]; status: number };
+}
+
+type SeqNode = ShJob | Ctl;
+
+/**
+ * Options of a plan.
+ *
+ * @example
+ * ```ts
+ * import type { ShPlanOptions } from "./plan.ts";
+ * const o: Partial<ShPlanOptions> = { dumpFile: (id) => `/tmp/jx-sh/${id}` };
+ * ```
+ */
+export interface ShPlanOptions {
+  /** The script's state when it starts. */
+  state: ShState;
+  /** `$0`. */
+  argv0: string;
+}
+
+/**
+ * What a job to start needs: its `sh -c` text is built by the caller from
+ * `state` (see `jobScript`).
+ *
+ * @example
+ * ```ts
+ * import type { StartInfo } from "./plan.ts";
+ * const f = (s: StartInfo) => s.barrier ? "dumps state" : "plain";
+ * ```
+ */
+export interface StartInfo {
+  job: ShJob;
+  /** A barrier: it runs alone and dumps the state it leaves. */
+  barrier: boolean;
+  /** `$?` when it starts. */
+  status: number;
+  errexit: boolean;
+  /**
+   * The shell may exit on its own (`set -u`, `${x?}`): the job records
+   * whether it got to its end, and an exit stops the script.
+   */
+  probe: boolean;
+}
+
+/** How many waiting jobs that cannot start one scan looks past. */
+const LOOKAHEAD = 256;
+
+const NOTHING = (): Access => ({
+  reads: [],
+  writes: [],
+  all: false,
+  barrier: false,
+  fallback: false,
+  why: [],
+});
+
+/**
+ * The plan.
+ *
+ * @example
+ * ```ts
+ * import { parseScript } from "./parse.ts";
+ * import { ShPlan } from "./plan.ts";
+ * import { initialState } from "./state.ts";
+ * const r = parseScript("sort a > a.s\nsort b > b.s\n");
+ * const plan = new ShPlan(r, { state: initialState("/tmp", {}), argv0: "x.sh" });
+ * plan.startable(4).map((s) => s.job.name); // ["1:sort", "2:sort"]
+ * ```
+ */
+export class ShPlan {
+  /** Nodes not yet flushed, in script order. */
+  private seq: SeqNode[] = [];
+  private nextId = 1;
+  private names = new Map<string, number>();
+  /** The status of the last node flushed off the front. */
+  private frontStatus = 0;
+  private stateVersion = 0;
+  /** Jobs running now. */
+  running = 0;
+  /** Set when the script stops early (exit, set -e): its exit status. */
+  stopped?: number;
+  /** The shell state after every state change so far. */
+  state: ShState;
+  private readonly functions: Set<string>;
+
+  constructor(readonly parsed: ParseResult, readonly opts: ShPlanOptions) {
+    this.state = opts.state;
+    this.functions = new Set();
+    for (const i of parsed.items) {
+      walk(i.node, (n) => n.type === "func" && this.functions.add(n.name));
+    }
+    const restAt = parsed.items.findIndex((i) => fallbackReason(i.node, false) !== undefined);
+    const items = restAt < 0 ? parsed.items : parsed.items.slice(0, restAt);
+    this.seq = this.expandList(items, new Map(), false);
+    if (restAt >= 0) this.seq.push(this.restJob(parsed.items[restAt].node.span.start));
+    else if (parsed.error && parsed.errorItemStart !== undefined) {
+      this.seq.push(this.restJob(parsed.errorItemStart));
+    }
+  }
+
+  /** Whether every node has ended (or the script stopped and nothing runs). */
+  get finished(): boolean {
+    return this.running === 0 &&
+      (this.stopped !== undefined || this.seq.every((n) => n.state !== "waiting"));
+  }
+
+  /** The script's exit status once finished. */
+  get exitStatus(): number {
+    if (this.stopped !== undefined) return this.stopped;
+    for (let i = this.seq.length - 1; i >= 0; i--) {
+      const s = this.seq[i].status;
+      if (s !== undefined) return s;
+    }
+    return this.frontStatus;
+  }
+
+  private name(line: number, node: ShNode): string {
+    const base = `${line}:${commandWord(node)}`;
+    const n = (this.names.get(base) ?? 0) + 1;
+    this.names.set(base, n);
+    return n === 1 ? base : `${base}#${n}`;
+  }
+
+  private job(node: ShNode, binds: Map<string, string>, cond: boolean): ShJob {
+    return {
+      kind: "job",
+      id: this.nextId++,
+      name: this.name(node.span.line, node),
+      line: node.span.line,
+      text: nodeText(this.parsed, node),
+      node,
+      binds,
+      cond,
+      rest: false,
+      state: "waiting",
+    };
+  }
+
+  private restJob(start: number): ShJob {
+    const src = this.parsed.src;
+    const node: ShNode = {
+      type: "simple",
+      span: { start, end: src.length, line: lineOf(src, start), col: 1 },
+      assigns: [],
+      words: [],
+      redirs: [],
+    };
+    const line = lineOf(src, start);
+    return {
+      kind: "job",
+      id: this.nextId++,
+      name: `${line}:rest`,
+      line,
+      text: src.slice(start),
+      node,
+      binds: new Map(),
+      cond: false,
+      rest: true,
+      state: "waiting",
+    };
+  }
+
+  private ctl(
+    line: number,
+    access: Ctl["access"],
+    resolve: Ctl["resolve"],
+    extra: Partial<Ctl> = {},
+  ): Ctl {
+    return {
+      kind: "ctl",
+      id: this.nextId++,
+      line,
+      atHead: false,
+      access,
+      state: "waiting",
+      resolve,
+      ...extra,
+    };
+  }
+
+  /** The nodes of a list. */
+  private expandList(items: Item[], binds: Map<string, string>, cond: boolean): SeqNode[] {
+    return items.flatMap((i) => this.expand(i.node, binds, cond));
+  }
+
+  /** The nodes one command stands for. */
+  private expand(node: ShNode, binds: Map<string, string>, cond: boolean): SeqNode[] {
+    const line = node.span.line;
+    const hasRedirs = "redirs" in node && node.redirs.length > 0;
+    switch (node.type) {
+      case "andor": {
+        const rest = (from: number): Ctl =>
+          this.ctl(
+            line,
+            this.lazyUnion(node.rest.slice(from).map((r) => r.node), binds),
+            (prev) => {
+              for (let k = from; k < node.rest.length; k++) {
+                const { op, node: next } = node.rest[k];
+                if ((op === "&&") === (prev === 0)) {
+                  const last = k === node.rest.length - 1;
+                  const nodes = this.expand(next, binds, last ? cond : true);
+                  if (!last) nodes.push(rest(k + 1));
+                  return { nodes, status: prev };
+                }
+              }
+              return { nodes: [], status: prev };
+            },
+          );
+        return [...this.expand(node.first, binds, true), rest(0)];
+      }
+      case "pipeline":
+        return [this.job(node, binds, cond || node.bang)];
+      case "group":
+        if (hasRedirs) return [this.job(node, binds, cond)];
+        return this.expandList(node.body, binds, cond);
+      case "if": {
+        if (hasRedirs) return [this.job(node, binds, cond)];
+        const decide = (k: number): Ctl => {
+          const c = node.clauses[k];
+          const later = [
+            ...c.body.map((i) => i.node),
+            ...node.clauses.slice(k + 1).flatMap((d) => [...d.cond, ...d.body].map((i) => i.node)),
+            ...(node.otherwise ?? []).map((i) => i.node),
+          ];
+          return this.ctl(line, this.lazyUnion(later, binds), (prev) => {
+            if (prev === 0) return { nodes: this.expandList(c.body, binds, cond), status: prev };
+            if (k + 1 < node.clauses.length) {
+              const d = node.clauses[k + 1];
+              return {
+                nodes: [...this.expandList(d.cond, binds, true), decide(k + 1)],
+                status: prev,
+              };
+            }
+            if (node.otherwise) {
+              return { nodes: this.expandList(node.otherwise, binds, cond), status: prev };
+            }
+            return { nodes: [], status: 0 };
+          });
+        };
+        return [...this.expandList(node.clauses[0].cond, binds, true), decide(0)];
+      }
+      case "while":
+      case "until": {
+        if (hasRedirs || hasLoopJump(node.body)) return [this.job(node, binds, cond)];
+        const inner = [...node.cond, ...node.body].map((i) => i.node);
+        const loop = { bodyStatus: 0 };
+        const turn = (): Ctl =>
+          this.ctl(line, this.lazyUnion(inner, binds), (prev) => {
+            if ((node.type === "while") !== (prev === 0)) {
+              return { nodes: [], status: loop.bodyStatus };
+            }
+            const capture = this.ctl(line, NOTHING, (p) => {
+              loop.bodyStatus = p;
+              return { nodes: [], status: p };
+            });
+            return {
+              nodes: [
+                ...this.expandList(node.body, binds, cond),
+                capture,
+                ...this.expandList(node.cond, binds, true),
+                turn(),
+              ],
+              status: prev,
+            };
+          });
+        return [...this.expandList(node.cond, binds, true), turn()];
+      }
+      case "for": {
+        if (hasRedirs || hasLoopJump(node.body) || !node.words) {
+          return [this.job(node, binds, cond)];
+        }
+        const lits = node.words.map((w) => literalOf(w));
+        const plain = lits.every((l) => l !== undefined && !/[*?[]/.test(l));
+        const unfold = (values: string[]): SeqNode[] => {
+          if (!values.length) return [];
+          const nodes: SeqNode[] = values.flatMap((v) =>
+            this.expandList(node.body, new Map([...binds, [node.name, v]]), cond)
+          );
+          const last = values[values.length - 1];
+          nodes.push(this.ctl(line, NOTHING, (prev) => {
+            this.setVar(node.name, last);
+            return { nodes: [], status: prev };
+          }, { atHead: true, setsVar: node.name }));
+          return nodes;
+        };
+        if (plain) {
+          const nodes = unfold(lits as string[]);
+          return nodes.length ? nodes : [this.ctl(line, NOTHING, () => ({ nodes: [], status: 0 }))];
+        }
+        // Values with variables or patterns: known once everything before has ended.
+        return [this.ctl(line, this.lazyUnion([node], binds), (prev) => {
+          const ctx = this.ctx(binds, new Set(), false);
+          const values: string[] = [];
+          for (const w of node.words!) {
+            const v = resolveWord(w, ctx.resolve);
+            if (!v || v.glob || /[\s]/.test(v.value)) {
+              return { nodes: [this.job(node, binds, cond)], status: prev };
+            }
+            values.push(v.value);
+          }
+          const nodes = unfold(values);
+          return { nodes, status: 0 };
+        }, { atHead: true, setsVar: node.name })];
+      }
+      case "func": {
+        const text = nodeText(this.parsed, node);
+        return [this.ctl(line, NOTHING, () => {
+          this.state.functions.set(node.name, text);
+          this.stateVersion++;
+          return { nodes: [], status: 0 };
+        }, { atHead: true })];
+      }
+      default:
+        return [this.job(node, binds, cond)];
+    }
+  }
+
+  /** The union of what `nodes` may touch, derived when asked with the state of then. */
+  private lazyUnion(nodes: ShNode[], binds: Map<string, string>): Ctl["access"] {
+    let cached: Access | undefined;
+    let version = -1;
+    return (pending) => {
+      if (cached && version === this.stateVersion && !pending.size) return cached;
+      const a = NOTHING();
+      const ctx = this.ctx(binds, pending, true);
+      for (const n of nodes) {
+        const b = deriveAccess(n, this.parsed.src, ctx);
+        a.reads.push(...b.reads);
+        a.writes.push(...b.writes);
+        a.all ||= b.all || heredocRisk(this.parsed.src, n) === "cmdsub";
+        a.barrier ||= b.barrier || b.fallback || heredocRisk(this.parsed.src, n) === "status";
+        if (n.type === "func") a.barrier = true;
+      }
+      cached = a;
+      version = pending.size ? -1 : this.stateVersion;
+      return a;
+    };
+  }
+
+  private setVar(name: string, value: string): void {
+    if (name in this.state.env) this.state.env[name] = value;
+    else this.state.vars.set(name, value);
+    this.stateVersion++;
+  }
+
+  /** Variables as known now: bound by a `for`, set by the script, the environment, `$0`, `$1`... */
+  private ctx(binds: Map<string, string>, pending: Set<string>, _live: boolean): DeriveContext {
+    const s = this.state;
+    return {
+      functions: this.functions,
+      resolve: (name) => {
+        if (binds.has(name)) return binds.get(name);
+        if (pending.has(name)) return undefined;
+        if (name === "0") return this.opts.argv0;
+        if (/^[1-9]$/.test(name)) return s.positional[Number(name) - 1];
+        if (name === "#") return String(s.positional.length);
+        if (!/^[A-Za-z_]/.test(name)) return undefined;
+        if (s.vars.has(name)) return s.vars.get(name);
+        if (name in s.env) return s.env[name];
+        return undefined;
+      },
+    };
+  }
+
+  /** A job's access with the state of now. */
+  private accessOf(job: ShJob, pending: Set<string>): Access {
+    if (job.access && job.accessVersion === this.stateVersion && !pending.size) return job.access;
+    let a: Access;
+    if (job.rest) {
+      a = { ...NOTHING(), barrier: true, why: ["the rest of the script runs as one sh"] };
+    } else {
+      a = deriveAccess(job.node, this.parsed.src, this.ctx(job.binds, pending, true));
+      const risk = heredocRisk(this.parsed.src, job.node);
+      if (risk === "status") a.barrier = true;
+      else if (risk === "cmdsub") a.all = true;
+      if (a.fallback) a.barrier = true;
+    }
+    job.access = a;
+    job.accessVersion = pending.size ? -1 : this.stateVersion;
+    return a;
+  }
+
+  /**
+   * The jobs that can start now, at most `room` of them, marked running;
+   * control nodes whose turn has come are resolved on the way.
+   */
+  startable(room: number): StartInfo[] {
+    const out: StartInfo[] = [];
+    if (this.stopped !== undefined) return out;
+    const errexit = this.state.options.includes("e");
+    // Any job may end the script (set -e, set -u): one that writes waits for all before it.
+    const mayStop = errexit || this.state.options.includes("u");
+    scan: for (;;) {
+      const pending = new Set<string>();
+      const unfinished: Access[] = [];
+      /** An earlier job may end the script on its own (`${x?}`). */
+      let stopRisk = false;
+      let allDone = true;
+      let blocked = 0;
+      for (let i = 0; i < this.seq.length; i++) {
+        const n = this.seq[i];
+        if (n.state === "done" && n.kind === "job" && n.stopStatus !== undefined) break;
+        if (n.state === "done" || n.state === "cancelled") continue;
+        if (n.kind === "ctl") {
+          const prevDone = i === 0 || this.seq[i - 1].state === "done";
+          if ((n.atHead ? allDone : prevDone) && this.stopped === undefined) {
+            const prev = i === 0 ? this.frontStatus : this.seq[i - 1].status ?? 0;
+            const { nodes, status } = n.resolve(prev);
+            n.state = "done";
+            n.status = status;
+            this.seq.splice(i + 1, 0, ...nodes);
+            continue scan;
+          }
+          const ca = n.access(pending);
+          if (n.setsVar) pending.add(n.setsVar);
+          unfinished.push(ca);
+          allDone = false;
+          if (ca.barrier) break;
+          continue;
+        }
+        if (/\$\{[^}]*\?/.test(n.text)) stopRisk = true;
+        if (n.state === "running") {
+          unfinished.push(n.access!);
+          allDone = false;
+          if (n.access!.barrier) break;
+          continue;
+        }
+        // A waiting job.
+        if (out.length >= room) break;
+        const a = this.accessOf(n, pending);
+        const barrier = a.barrier || a.fallback;
+        let ok = out.length < room;
+        // Its prelude must hold the value of a variable a `for` sets before it.
+        if (ok && pending.size && mentionsAny(n.text, pending)) ok = false;
+        if (ok && barrier) ok = allDone;
+        if (ok && (mayStop || stopRisk) && !allDone && (a.all || a.writes.length || barrier)) {
+          ok = false;
+        }
+        if (ok) {
+          for (const u of unfinished) {
+            if (conflicts(u, a, this.state.cwd)) {
+              ok = false;
+              break;
+            }
+          }
+        }
+        if (ok) {
+          n.state = "running";
+          n.errexit = errexit && !n.cond;
+          this.running++;
+          const prev = !barrier ? 0 : i === 0 ? this.frontStatus : this.seq[i - 1].status ?? 0;
+          const probe = !barrier &&
+            (this.state.options.includes("u") || /\$\{[^}]*\?/.test(n.text));
+          out.push({ job: n, barrier, status: prev, errexit: n.errexit, probe });
+        }
+        unfinished.push(a);
+        allDone = false;
+        if (barrier) break;
+        // Far enough: what lies beyond is considered when these have moved on.
+        if (!ok && ++blocked >= LOOKAHEAD) break;
+      }
+      return out;
+    }
+  }
+
+  /**
+   * Records the end of a job: its exit status and, for a barrier, the text
+   * of its state dump. A job that ends the script (`exit`, a failure under
+   * `set -e`) stops it once every earlier job has ended (`takeFlushable`).
+   */
+  finish(job: ShJob, status: number, dump?: string): void {
+    this.running--;
+    if (job.state === "cancelled") return;
+    job.state = "done";
+    job.status = status;
+    if (this.stopped !== undefined) return;
+    if (dump?.startsWith("x ") && !dump.includes("\n")) {
+      job.stopStatus = Number(dump.slice(2));
+      return;
+    }
+    if (dump?.startsWith("c ") && !dump.includes("\n")) dump = undefined;
+    else if (dump !== undefined || job.access?.barrier) {
+      const d = dump === undefined ? undefined : parseDump(dump, this.state);
+      if (!d || d.exited || job.rest) {
+        // It exited (exit, set -e, a signal) or could not tell: the script ends here.
+        job.stopStatus = d ? d.status : status;
+        job.status = job.stopStatus;
+        return;
+      }
+      this.state = d.state;
+      this.stateVersion++;
+    }
+    if (status !== 0 && job.errexit) job.stopStatus = status;
+  }
+
+  private stop(job: ShJob, status: number): void {
+    this.stopped = status;
+    const at = this.seq.indexOf(job);
+    // Everything after it is dropped, also what ran ahead and has ended.
+    for (let i = at + 1; i < this.seq.length; i++) this.seq[i].state = "cancelled";
+  }
+
+  /** Jobs cancelled while running (to be killed). */
+  cancelledRunning(): ShJob[] {
+    return this.seq.filter((n): n is ShJob => n.kind === "job" && n.state === "cancelled");
+  }
+
+  /**
+   * Takes the ended jobs at the front, in script order: their output can be
+   * printed now. Cancelled jobs are dropped.
+   */
+  takeFlushable(): ShJob[] {
+    const out: ShJob[] = [];
+    let k = 0;
+    while (k < this.seq.length) {
+      const n = this.seq[k];
+      if (n.state === "done") {
+        if (n.kind === "job") out.push(n);
+        this.frontStatus = n.status ?? this.frontStatus;
+        k++;
+        if (n.kind === "job" && n.stopStatus !== undefined && this.stopped === undefined) {
+          this.stop(n, n.stopStatus);
+        }
+      } else if (n.state === "cancelled") k++;
+      else break;
+    }
+    if (k) this.seq.splice(0, k);
+    return out;
+  }
+
+  /** The job whose output may go straight out (every earlier one has been printed). */
+  head(): ShJob | undefined {
+    const n = this.seq[0];
+    return n?.kind === "job" && n.state === "running" ? n : undefined;
+  }
+
+  /** Marks every unfinished node cancelled (on a signal). */
+  cancelAll(status: number): void {
+    this.stopped = status;
+    for (const n of this.seq) {
+      if (n.state === "waiting" || n.state === "running") n.state = "cancelled";
+    }
+  }
+}
+
+/** Whether `text` mentions `$NAME` or `${NAME` for one of `names`. */
+function mentionsAny(text: string, names: Set<string>): boolean {
+  for (const n of names) if (new RegExp(`\\$\\{?${n}\\b`).test(text)) return true;
+  return false;
+}
+
+/** Whether a loop body uses `break` or `continue` (then the loop runs whole). */
+function hasLoopJump(items: Item[]): boolean {
+  let found = false;
+  for (const i of items) {
+    walk(i.node, (n) => {
+      if (n.type !== "simple" || !n.words.length) return;
+      const w = literalOf(n.words[0]);
+      if (w === "break" || w === "continue") found = true;
+    });
+  }
+  return found;
+}
+
+/** The command word a job is named after. */
+function commandWord(node: ShNode): string {
+  switch (node.type) {
+    case "simple": {
+      const w = node.words[0];
+      if (!w) return node.assigns.length ? "assign" : "redirect";
+      const l = literalOf(w);
+      return l !== undefined && /^[\w.\[:/+-]+$/.test(l)
+        ? l.slice(l.lastIndexOf("/") + 1) || l
+        : "cmd";
+    }
+    case "pipeline":
+      return commandWord(node.cmds[0]);
+    case "andor":
+      return commandWord(node.first);
+    case "group":
+      return "group";
+    default:
+      return node.type;
+  }
+}
+
+function lineOf(src: string, offset: number): number {
+  let n = 1;
+  for (let i = 0; i < offset; i++) if (src[i] === "\n") n++;
+  return n;
+}
+
+const FALLBACK_WORDS = new Set([
+  "exec",
+  "trap",
+  "alias",
+  "unalias",
+  "eval",
+  ".",
+  "source",
+  "ulimit",
+  "readonly",
+  "jobs",
+  "fg",
+  "bg",
+  "builtin",
+]);
+
+/**
+ * Why jx cannot run `node` (and what follows) command by command, or
+ * undefined when it can: a builtin whose effect outlives one `sh -c`
+ * (`exec`, `trap`, `alias`, `eval`, `.`, `set -x`...), `$!`, a function
+ * defined inside another command.
+ *
+ * @example
+ * ```ts
+ * import { parseScript } from "./parse.ts";
+ * import { fallbackReason } from "./plan.ts";
+ * fallbackReason(parseScript("trap 'rm -f t' EXIT\n").items[0].node, false); // "trap"
+ * ```
+ */
+export function fallbackReason(node: ShNode, nested: boolean): string | undefined {
+  let why: string | undefined;
+  const visit = (n: ShNode, inner: boolean) => {
+    if (why) return;
+    if (n.type === "func") {
+      if (inner) why = `function ${n.name} defined inside another command`;
+      else visitBody(n.body);
+      return;
+    }
+    if (n.type === "simple") {
+      const text = [...n.words, ...n.assigns, ...n.redirs.map((r) => r.target)].map((w) => w.text)
+        .join(" ");
+      if (/\$!|\$\{!\}/.test(text)) why = "$! (background jobs)";
+      const w = n.words[0] && literalOf(n.words[0]);
+      if (w === undefined) return;
+      if (FALLBACK_WORDS.has(w)) why = w;
+      if (w === "set") {
+        const bad = n.words.slice(1).find((a) => {
+          const l = literalOf(a);
+          return l === undefined || (/^[-+]/.test(l) && l !== "--" && !/^[-+][eufaC]+$/.test(l));
+        });
+        if (bad && !n.words.slice(1, n.words.indexOf(bad)).some((a) => literalOf(a) === "--")) {
+          why = `set ${bad.text}`;
+        }
+      }
+      if (w === "unset" && n.words.some((a) => literalOf(a) === "-f")) why = "unset -f";
+      if (w === "command" && !["-v", "-V"].includes(literalOf(n.words[1] ?? n.words[0]) ?? "")) {
+        why = "command";
+      }
+    }
+  };
+  const visitBody = (body: ShNode) => walk(body, (m) => m !== body && visit(m, true));
+  walk(node, (n) => visit(n, nested || n !== node));
+  return why;
+}

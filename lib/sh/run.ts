@@ -1,0 +1,236 @@
+/**
+ * Runs a shell script through the plan over a reactor: every job is a
+ * `sh -c` in its own process group, its output captured and printed in
+ * script order (the earliest unprinted job's output goes straight out, the
+ * rest is held until it is that job's turn), barriers dump the state they
+ * leave to a temporary file, Ctrl-C and SIGTERM stop every process group.
+ *
+ * @module
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ListenSignal, Reactor } from "../reactor/mod.ts";
+import type { Reporter, RunEvent } from "../scheduler/mod.ts";
+import type { ParseResult } from "./parse.ts";
+import { type ShJob, ShPlan } from "./plan.ts";
+import { initialState, jobScript } from "./state.ts";
+
+/**
+ * What `runScript` needs.
+ *
+ * @example
+ * ```ts
+ * import type { ShRunOptions } from "./run.ts";
+ * const o: Partial<ShRunOptions> = { jobs: 4, argv0: "build.sh" };
+ * ```
+ */
+export interface ShRunOptions {
+  reactor: Reactor;
+  /** Jobs at once. */
+  jobs: number;
+  /** `$0` (the script as named on the command line). */
+  argv0: string;
+  /** Arguments after the script: `$1`... */
+  args?: string[];
+  /** The working directory (absolute). */
+  cwd: string;
+  /** The environment of the script. */
+  env: Record<string, string>;
+  /** Receives run.start, job.start, job.end and run.end. */
+  reporters?: Reporter[];
+  /** Where the script's output goes (default: fds 1 and 2). */
+  write(fd: 1 | 2, chunk: Uint8Array): void;
+  /** The shell that runs each job (default `sh`). */
+  shell?: string;
+}
+
+const SIGNAL_EXIT: Record<ListenSignal, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Runs a parsed script; resolves to its exit status (sh's, or 130/143 when
+ * interrupted).
+ *
+ * @example
+ * ```ts
+ * import { createReactor } from "../reactor/mod.ts";
+ * import { parseScript } from "./parse.ts";
+ * import { runScript } from "./run.ts";
+ * const reactor = createReactor("portable");
+ * const code = await runScript(parseScript("echo hi\n"), {
+ *   reactor,
+ *   jobs: 2,
+ *   argv0: "inline.sh",
+ *   cwd: "/tmp",
+ *   env: { PATH: "/usr/bin:/bin" },
+ *   write: (_fd, chunk) => console.log(new TextDecoder().decode(chunk)),
+ * });
+ * reactor.close();
+ * ```
+ */
+export function runScript(parsed: ParseResult, opts: ShRunOptions): Promise<number> {
+  const { reactor } = opts;
+  const state = initialState(opts.cwd, opts.env);
+  state.positional = opts.args ?? [];
+  const plan = new ShPlan(parsed, { state, argv0: opts.argv0 });
+  const tmp = mkdtempSync(join(tmpdir(), "jx-sh-"));
+  const reporters = opts.reporters ?? [];
+  const runStart = reactor.now();
+  const t = () => reactor.now() - runStart;
+  const emit = (e: RunEvent) => {
+    for (const r of reporters) r.event(e);
+  };
+  const held = new Map<number, { fd: 1 | 2; chunk: Uint8Array }[]>();
+  const handles = new Map<number, { kill(sig: string): void }>();
+  let interrupted: ListenSignal | undefined;
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  let ended = false;
+  let killTimer: number | undefined;
+
+  const flush = () => {
+    for (const job of plan.takeFlushable()) {
+      for (const c of held.get(job.id) ?? []) opts.write(c.fd, c.chunk);
+      held.delete(job.id);
+    }
+    const head = plan.head();
+    if (head && held.has(head.id)) {
+      for (const c of held.get(head.id)!) opts.write(c.fd, c.chunk);
+      held.set(head.id, []);
+    }
+  };
+
+  const start = (
+    job: ShJob,
+    barrier: boolean,
+    status: number,
+    errexit: boolean,
+    probe: boolean,
+  ) => {
+    const dumpFile = barrier && !job.rest ? join(tmp, `s${job.id}`) : undefined;
+    const probeFile = probe ? join(tmp, `p${job.id}`) : undefined;
+    const text = jobScript(plan.state, job.text, {
+      errexit: errexit || (job.rest && !job.cond),
+      status,
+      binds: job.binds,
+      dumpFile,
+      probeFile,
+      line: job.line,
+    });
+    const began = reactor.now();
+    let started = false;
+    held.set(job.id, []);
+    const onStart = (pid: number) => {
+      started = true;
+      emit({ type: "job.start", t: t(), job: job.name, pid, attempt: 1 });
+    };
+    const handle = reactor.spawn({
+      argv: [opts.shell ?? "sh", "-c", text, opts.argv0, ...plan.state.positional],
+      cwd: plan.state.cwd,
+      env: plan.state.env,
+      onStart,
+      onOutput: (stream, chunk) => {
+        const fd = stream === "stdout" ? 1 : 2;
+        if (plan.head() === job) opts.write(fd, chunk);
+        else held.get(job.id)?.push({ fd, chunk: chunk.slice() });
+      },
+      onExit: (st) => {
+        if (!started) onStart(0);
+        handles.delete(job.id);
+        const code = st.code ?? (st.signal ? 128 + signalNumber(st.signal) : 127);
+        if (st.error) opts.write(2, new TextEncoder().encode(`jx sh: ${job.name}: ${st.error}\n`));
+        let dump: string | undefined;
+        if (dumpFile || probeFile) {
+          try {
+            dump = readFileSync(dumpFile ?? probeFile!, "utf8");
+            rmSync(dumpFile ?? probeFile!, { force: true });
+          } catch { /* it was killed before dumping */ }
+        }
+        const cancelled = job.state === "cancelled";
+        plan.finish(job, code, dump);
+        emit({
+          type: "job.end",
+          t: t(),
+          job: job.name,
+          status: cancelled || interrupted ? "cancelled" : code === 0 ? "ok" : "failed",
+          exit: st.code,
+          signal: st.signal,
+          ms: reactor.now() - began,
+          attempt: 1,
+          ...(st.error ? { error: st.error } : {}),
+          ...(job.cond && code !== 0 ? { condition: true } : {}),
+        });
+        if (cancelled) held.delete(job.id);
+        pump();
+      },
+    });
+    handles.set(job.id, handle);
+  };
+
+  const pump = () => {
+    if (ended) return;
+    flush();
+    if (!interrupted) {
+      for (const s of plan.startable(opts.jobs - plan.running)) {
+        start(s.job, s.barrier, s.status, s.errexit, s.probe);
+      }
+      flush();
+    }
+    if (plan.stopped !== undefined) {
+      for (const j of plan.cancelledRunning()) handles.get(j.id)?.kill("SIGTERM");
+    }
+    if (plan.finished || (interrupted && handles.size === 0)) end();
+  };
+
+  const end = () => {
+    ended = true;
+    if (killTimer !== undefined) reactor.clearTimer(killTimer);
+    for (const u of unlisten) u();
+    rmSync(tmp, { recursive: true, force: true });
+    const exit = interrupted ? SIGNAL_EXIT[interrupted] : plan.exitStatus;
+    emit({
+      type: "run.end",
+      t: t(),
+      status: interrupted ? "interrupted" : exit === 0 ? "ok" : "failed",
+      exit,
+      ms: reactor.now() - runStart,
+    });
+    resolveDone(exit);
+  };
+
+  const unlisten: (() => void)[] = [];
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as ListenSignal[]) {
+    unlisten.push(reactor.onSignal(sig, () => {
+      const again = interrupted !== undefined;
+      interrupted ??= sig;
+      plan.cancelAll(SIGNAL_EXIT[sig]);
+      for (const h of handles.values()) h.kill(again ? "SIGKILL" : "SIGTERM");
+      if (!again) {
+        killTimer = reactor.setTimer(3000, () => {
+          for (const h of handles.values()) h.kill("SIGKILL");
+        });
+      }
+      pump();
+    }));
+  }
+
+  emit({ type: "run.start", t: 0, jobs: parsed.items.length, slots: opts.jobs, jobserver: "none" });
+  pump();
+  return done;
+}
+
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGABRT: 6,
+  SIGKILL: 9,
+  SIGSEGV: 11,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+};
+
+function signalNumber(name: string): number {
+  return SIGNALS[name] ?? 1;
+}

@@ -1,0 +1,275 @@
+/**
+ * The shell state `jx sh` carries from one `sh -c` to the next: the working
+ * directory, variables (exported or not), options (`set -e`...), positional
+ * parameters, the umask and function definitions. A barrier job ends by
+ * dumping its state to a file (also when it exits: through an EXIT trap);
+ * every later job starts with a prelude that restores it.
+ *
+ * @module
+ */
+
+/**
+ * The state every job starts from.
+ *
+ * @example
+ * ```ts
+ * import { initialState } from "./state.ts";
+ * const s = initialState("/tmp", { PATH: "/usr/bin:/bin" });
+ * s.options; // ""
+ * ```
+ */
+export interface ShState {
+  cwd: string;
+  /** Exported variables with a value: the environment of each job. */
+  env: Record<string, string>;
+  /** Exported without a value (`export X` before `X=...`). */
+  exportedNames: string[];
+  /** Shell variables that are not exported. */
+  vars: Map<string, string>;
+  /** The options among `eufaC` that are on. */
+  options: string;
+  /** `$1`, `$2`... */
+  positional: string[];
+  /** Set once a job changed it (as `umask` prints it). */
+  umask?: string;
+  /** Function definitions, as written, by name. */
+  functions: Map<string, string>;
+}
+
+/**
+ * The state of a fresh `sh SCRIPT` in `cwd` with environment `env`.
+ *
+ * @example
+ * ```ts
+ * import { initialState } from "./state.ts";
+ * const s = initialState(process.cwd(), { HOME: "/root" });
+ * ```
+ */
+export function initialState(cwd: string, env: Record<string, string>): ShState {
+  return {
+    cwd,
+    env: { ...env },
+    exportedNames: [],
+    vars: new Map(),
+    options: "",
+    positional: [],
+    functions: new Map(),
+  };
+}
+
+/**
+ * Single-quotes `s` for sh.
+ *
+ * @example
+ * ```ts
+ * import { shQuote } from "./state.ts";
+ * shQuote("it's"); // `'it'"'"'s'`
+ * ```
+ */
+export function shQuote(s: string): string {
+  return "'" + s.replace(/'/g, `'"'"'`) + "'";
+}
+
+/** Variables sh sets itself; restored only when the script changed them. */
+const SHELL_DEFAULTS: Record<string, string[]> = {
+  IFS: [" \t\n"],
+  OPTIND: ["1"],
+  PS1: ["$ ", "# "],
+  PS2: ["> "],
+  PS4: ["+ "],
+};
+/** Never restored: sh sets them from the process. */
+const NOT_CARRIED = new Set(["PPID", "PWD", "LINENO"]);
+
+/**
+ * How one job runs: whether it dumps its state (`dumpFile`), its options,
+ * the status `$?` starts with, variables bound by an expanded `for`.
+ *
+ * @example
+ * ```ts
+ * import type { PreludeOptions } from "./state.ts";
+ * const o: PreludeOptions = { errexit: true, status: 0, binds: new Map([["f", "a.txt"]]) };
+ * ```
+ */
+export interface PreludeOptions {
+  /** `set -e` applies (off in a condition: `if`, `while`, `&&`...). */
+  errexit: boolean;
+  /** `$?` when the command starts. */
+  status: number;
+  binds: Map<string, string>;
+  /** Dump the state here when the command ends or exits. */
+  dumpFile?: string;
+  /** Record here whether the command got to its end (`c STATUS`) or the shell exited (`x STATUS`). */
+  probeFile?: string;
+  /** The command's line in the script (blank lines pad the prelude up to it). */
+  line?: number;
+}
+
+/**
+ * The full text given to `sh -c`: the prelude that restores `state`, the
+ * command, and for a barrier the dump of the state it leaves.
+ *
+ * @example
+ * ```ts
+ * import { initialState, jobScript } from "./state.ts";
+ * const text = jobScript(initialState("/", {}), "echo hi", { errexit: false, status: 0, binds: new Map() });
+ * // "echo hi\n"
+ * ```
+ */
+export function jobScript(state: ShState, command: string, o: PreludeOptions): string {
+  // Multi-line pieces (functions, values with newlines) first, then one line
+  // for the rest, then blank lines so that the command starts on its line
+  // in the script: sh's messages ("script.sh: 12: ...") name the same line.
+  const multi: string[] = [];
+  const one: string[] = [];
+  const put = (s: string) => (s.includes("\n") ? multi : one).push(s);
+  if (o.probeFile) {
+    one.push(`trap '__jx_x=$?; printf "x %s" "$__jx_x" > ${shQuote(o.probeFile)}' EXIT`);
+  }
+  if (o.dumpFile) {
+    one.push(`__jx_d() { ${dump(o.dumpFile)}; }`);
+    one.push(`trap '__jx_x=$?; __jx_o=$-; set +eu; __jx_d x "$@"' EXIT`);
+  }
+  if (state.umask !== undefined) one.push(`umask ${state.umask}`);
+  for (const f of state.functions.values()) put(f);
+  for (const [k, v] of state.vars) put(`${k}=${shQuote(v)}`);
+  if (state.exportedNames.length) one.push(`export ${state.exportedNames.join(" ")}`);
+  for (const [k, v] of o.binds) put(`${k}=${shQuote(v)}`);
+  const opts = o.errexit ? state.options : state.options.replace("e", "");
+  if (opts) one.push(`set -${opts}`);
+  if (o.status !== 0) one.push(`(exit ${o.status}) && :`);
+  let head = multi.map((m) => m + "\n").join("") + (one.length ? one.join("; ") + "\n" : "");
+  const used = head.split("\n").length - 1;
+  const line = o.line ?? 1;
+  if (used < line - 1) head += "\n".repeat(line - 1 - used);
+  let text = head + command + "\n";
+  if (o.probeFile) {
+    text += `__jx_x=$?; trap - EXIT; printf 'c %s' "$__jx_x" > ${
+      shQuote(o.probeFile)
+    }; exit $__jx_x\n`;
+  }
+  if (o.dumpFile) {
+    text += `__jx_x=$?; __jx_o=$-; set +eu; trap - EXIT; __jx_d c "$@"\nexit $__jx_x\n`;
+  }
+  return text;
+}
+
+function dump(file: string): string {
+  return `__jx_m=$1; shift; { printf '%s %s\\n' "$__jx_m" "$__jx_x"; umask; printf '%s\\n' "$__jx_o"; ` +
+    `pwd; printf '\\036\\n'; export -p; printf '\\036\\n'; set; printf '\\036\\n%s\\n' "$#"; ` +
+    `printf '%s\\0' "$@"; } > ${shQuote(file)} 2>/dev/null`;
+}
+
+/**
+ * A dumped state: whether the shell exited (`exit`, or `set -e`) and with
+ * what status, and the state to carry on.
+ *
+ * @example
+ * ```ts
+ * import { initialState, parseDump } from "./state.ts";
+ * const d = parseDump("c 0\n0022\n\n/tmp\n\x1e\nexport A='1'\n\x1e\nA='1'\nx='y'\n\x1e\n0\n", initialState("/", {}));
+ * d?.state.vars.get("x"); // "y"
+ * ```
+ */
+export interface Dump {
+  exited: boolean;
+  status: number;
+  state: ShState;
+}
+
+/**
+ * Reads a dump written by a barrier's epilogue or EXIT trap; undefined when
+ * it is not one. Functions are kept from `prev` (sh cannot print them).
+ *
+ * @example
+ * ```ts
+ * import { initialState, parseDump } from "./state.ts";
+ * const d = parseDump("x 3\n0022\n\n/tmp\n\x1e\n\x1e\n\x1e\n0\n", initialState("/", {}));
+ * d?.exited; // true: the shell exited with status 3
+ * ```
+ */
+export function parseDump(text: string, prev: ShState): Dump | undefined {
+  const sections = text.split("\n\x1e\n");
+  if (sections.length < 4) return undefined;
+  const head = sections[0].split("\n");
+  const m = /^([xc]) (\d+)$/.exec(head[0] ?? "");
+  if (!m) return undefined;
+  const umask = head[1];
+  const options = (head[2] ?? "").replace(/[^eufaC]/g, "");
+  const cwd = head[3] || prev.cwd;
+  const env: Record<string, string> = {};
+  const exportedNames: string[] = [];
+  for (const [k, v] of assignments(sections[1], "export ")) {
+    if (v === undefined) exportedNames.push(k);
+    else env[k] = v;
+  }
+  const vars = new Map<string, string>();
+  for (const [k, v] of assignments(sections[2], "")) {
+    if (v === undefined || k in env || k.startsWith("__jx") || NOT_CARRIED.has(k)) continue;
+    if (SHELL_DEFAULTS[k]?.includes(v)) continue;
+    vars.set(k, v);
+  }
+  const rest = sections.slice(3).join("\n\x1e\n");
+  const nl = rest.indexOf("\n");
+  const count = Number(rest.slice(0, nl));
+  const positional = count ? rest.slice(nl + 1).split("\0").slice(0, count) : [];
+  env.PWD = cwd;
+  return {
+    exited: m[1] === "x",
+    status: Number(m[2]),
+    state: {
+      cwd,
+      env,
+      exportedNames,
+      vars,
+      options,
+      positional,
+      umask: umask || prev.umask,
+      functions: prev.functions,
+    },
+  };
+}
+
+/** `NAME='value'` entries (each after `prefix`) as sh prints them; values may span lines. */
+function assignments(text: string, prefix: string): [string, string | undefined][] {
+  const out: [string, string | undefined][] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (text[i] === "\n") {
+      i++;
+      continue;
+    }
+    if (prefix && text.startsWith(prefix, i)) i += prefix.length;
+    const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i, i + 256));
+    if (!m) {
+      const nl = text.indexOf("\n", i);
+      i = nl < 0 ? text.length : nl + 1;
+      continue;
+    }
+    const name = m[0];
+    i += name.length;
+    if (text[i] !== "=") {
+      out.push([name, undefined]);
+      continue;
+    }
+    i++;
+    let value = "";
+    while (i < text.length && text[i] !== "\n" && text[i] !== " ") {
+      const c = text[i];
+      if (c === "'" || c === '"') {
+        const end = text.indexOf(c, i + 1);
+        const stop = end < 0 ? text.length : end;
+        value += text.slice(i + 1, stop);
+        i = stop + 1;
+      } else if (c === "\\") {
+        value += text[i + 1] ?? "";
+        i += 2;
+      } else {
+        value += c;
+        i++;
+      }
+    }
+    out.push([name, value]);
+  }
+  return out;
+}

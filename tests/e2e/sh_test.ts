@@ -1,0 +1,259 @@
+/**
+ * End-to-end: `jx sh` against `sh` on the corpus in tests/sh/. For each
+ * script, `sh script.sh` runs in one fresh directory and `jx sh script.sh`
+ * in another (on Deno, and on Bun in a third); stdout, stderr, the exit status and every file produced
+ * (names and bytes) must be identical. Parallelism is proved from the event
+ * log (a job started before another ended), never from wall-clock speed.
+ */
+import assert from "node:assert/strict";
+import { alive, BUN, DENO, readEvents, ROOT, spans, tempDir } from "../helpers.ts";
+
+const CORPUS = `${ROOT}/tests/sh`;
+const ENV = {
+  PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+  HOME: "/nonexistent-home",
+  LC_ALL: "C",
+  NO_COLOR: "1",
+};
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+  files: Map<string, string>;
+}
+
+async function run(cmd: string, args: string[], dir: string): Promise<Outcome> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd: dir,
+    env: ENV,
+    clearEnv: true,
+    stdin: "null",
+  })
+    .output();
+  const dec = new TextDecoder();
+  const clean = (s: string) => s.replaceAll(dir, "$DIR");
+  return {
+    code: out.code,
+    stdout: clean(dec.decode(out.stdout)),
+    stderr: clean(dec.decode(out.stderr)),
+    files: await listFiles(dir),
+  };
+}
+
+/** Every file and directory under `dir`: path → content (base64) or "<dir>". */
+async function listFiles(dir: string, prefix = ""): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for await (const e of Deno.readDir(`${dir}/${prefix}`)) {
+    const rel = prefix + e.name;
+    if (e.isDirectory) {
+      out.set(rel + "/", "<dir>");
+      for (const [k, v] of await listFiles(dir, rel + "/")) out.set(k, v);
+    } else {
+      const bytes = await Deno.readFile(`${dir}/${rel}`);
+      out.set(rel, new TextDecoder().decode(bytes));
+    }
+  }
+  return out;
+}
+
+/** Runs the script under sh and under jx sh on Deno and on Bun, each in a fresh directory. */
+async function compare(script: string): Promise<void> {
+  const text = await Deno.readTextFile(`${CORPUS}/${script}`);
+  const dirs = await Promise.all([0, 1, 2].map(() => tempDir({ "script.sh": text })));
+  try {
+    const jx = ["sh", "-j4", "script.sh"];
+    const [want, ...got] = await Promise.all([
+      run("sh", ["script.sh"], dirs[0]),
+      run(DENO, ["run", "-A", "--quiet", `${ROOT}/cli.ts`, ...jx], dirs[1]),
+      run(BUN, [`${ROOT}/cli.ts`, ...jx], dirs[2]),
+    ]);
+    for (const [rt, g] of [["deno", got[0]], ["bun", got[1]]] as const) {
+      assert.equal(g.stdout, want.stdout, `${script} [${rt}]: stdout`);
+      assert.equal(g.stderr, want.stderr, `${script} [${rt}]: stderr`);
+      assert.equal(g.code, want.code, `${script} [${rt}]: exit status`);
+      assert.deepEqual(
+        Object.fromEntries(g.files),
+        Object.fromEntries(want.files),
+        `${script} [${rt}]: files`,
+      );
+    }
+  } finally {
+    for (const d of dirs) await Deno.remove(d, { recursive: true });
+  }
+}
+
+const scripts = [...Deno.readDirSync(CORPUS)].map((e) => e.name).filter((n) => n.endsWith(".sh"))
+  .sort();
+
+Deno.test("jx sh corpus: at least 20 scripts", () => {
+  assert.ok(scripts.length >= 20, `${scripts.length} scripts`);
+});
+
+// Two scripts at a time: each test runs sh and jx side by side.
+for (let i = 0; i < scripts.length; i += 2) {
+  const pair = scripts.slice(i, i + 2);
+  Deno.test(`jx sh = sh: ${pair.join(", ")}`, async () => {
+    await Promise.all(pair.map((s) => compare(s)));
+  });
+}
+
+Deno.test("jx sh: independent commands overlap (from the event log)", async () => {
+  const dir = await tempDir({
+    "par.sh": [
+      "(sleep 0.3; echo 1 > f1)",
+      "(sleep 0.3; echo 2 > f2)",
+      "(sleep 0.3; echo 3 > f3)",
+      "cat f1 f2 f3",
+      "",
+    ].join("\n"),
+  });
+  const ev = `${dir}.events.ndjson`;
+  try {
+    const r = await run(
+      DENO,
+      ["run", "-A", "--quiet", `${ROOT}/cli.ts`, "sh", "-j3", "--events", ev, "par.sh"],
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "1\n2\n3\n");
+    const events = await readEvents(ev);
+    const s = spans(events);
+    assert.deepEqual([...s.keys()].sort(), ["1:subshell", "2:subshell", "3:subshell", "4:cat"]);
+    const [a, b, c, cat] = ["1:subshell", "2:subshell", "3:subshell", "4:cat"].map((n) =>
+      s.get(n)!
+    );
+    const first = [a, b, c].sort((x, y) => x.end - y.end)[0];
+    assert.ok([a, b, c].every((x) => x.start < first.end), "the three subshells overlap");
+    assert.ok(cat.start >= Math.max(a.end, b.end, c.end), "cat waits for the writers");
+    assert.equal(events[0].type, "run.start");
+    assert.equal(events.at(-1)!.type, "run.end");
+    assert.equal(events.at(-1)!.exit, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(ev).catch(() => {});
+  }
+});
+
+Deno.test("jx sh -j1 runs one job at a time", async () => {
+  const dir = await tempDir({ "one.sh": "sleep 0.1 > a\nsleep 0.1 > b\nsleep 0.1 > c\n" });
+  const ev = `${dir}.events.ndjson`;
+  try {
+    const r = await run(
+      DENO,
+      ["run", "-A", "--quiet", `${ROOT}/cli.ts`, "sh", "-j1", "--events", ev, "one.sh"],
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const s = [...spans(await readEvents(ev)).values()];
+    assert.equal(s.length, 3);
+    for (let i = 1; i < s.length; i++) assert.ok(s[i].start >= s[i - 1].end, "no overlap");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(ev).catch(() => {});
+  }
+});
+
+Deno.test("jx sh -n prints the graph and runs nothing", async () => {
+  const dir = await tempDir({
+    "g.sh": "echo a > x\nsort x > y\ncd sub\ncat y\n",
+  });
+  try {
+    const r = await run(DENO, ["run", "-A", "--quiet", `${ROOT}/cli.ts`, "sh", "-n", "g.sh"], dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^1:echo \(line 1\): job\n {2}writes: x\n {2}waits for: nothing\n/);
+    assert.match(
+      r.stdout,
+      /2:sort \(line 2\): job\n {2}reads: x\n {2}writes: y\n {2}waits for: 1:echo \(writes x\)/,
+    );
+    assert.match(
+      r.stdout,
+      /3:cd \(line 3\): barrier\n {2}barrier: cd\n {2}waits for: 1:echo .*2:sort/,
+    );
+    assert.match(r.stdout, /4:cat \(line 4\): job\n {2}reads: y\n {2}waits for: 3:cd \(barrier\)/);
+    assert.deepEqual([...(await listFiles(dir)).keys()], ["g.sh"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("jx sh: usage and syntax errors exit 2 with one line", async () => {
+  const dir = await tempDir({ "bad.sh": "echo a\nif true; then\n  echo b\n" });
+  const jx = (...args: string[]) =>
+    run(DENO, ["run", "-A", "--quiet", `${ROOT}/cli.ts`, "sh", ...args], dir);
+  try {
+    const none = await jx();
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^jx: usage: jx sh/);
+    const missing = await jx("nope.sh");
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^jx: sh: cannot read nope\.sh: /);
+    assert.equal(missing.stderr.split("\n").length, 2);
+    const bad = await jx("bad.sh");
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stdout, "");
+    assert.equal(bad.stderr, "bad.sh:4:1: syntax error: unexpected end of file (expecting 'fi')\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("jx sh: SIGTERM stops every job's process group, exit 143", async () => {
+  const dir = await tempDir({ "long.sh": "sleep 30 > a\nsleep 31 > b\nsleep 32 > c\n" });
+  try {
+    const child = new Deno.Command(DENO, {
+      args: ["run", "-A", "--quiet", `${ROOT}/cli.ts`, "sh", "-j4", "long.sh"],
+      cwd: dir,
+      env: ENV,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let sleeps: number[] = [];
+    for (let i = 0; i < 200 && sleeps.length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      sleeps = descendants(child.pid).filter((p) => /^sleep 3[012]$/.test(cmdline(p)));
+    }
+    assert.equal(sleeps.length, 3, "three jobs run at once");
+    child.kill("SIGTERM");
+    const st = await child.status;
+    assert.equal(st.code, 143);
+    await new Promise((r) => setTimeout(r, 200));
+    for (const pid of sleeps) assert.ok(!alive(pid), `sleep ${pid} was stopped`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function cmdline(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").filter((x) => x).join(" ");
+  } catch {
+    return "";
+  }
+}
+
+/** Every live process below `root`, from /proc. */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parent.set(Number(e.name), ppid);
+    } catch { /* gone */ }
+  }
+  const out: number[] = [];
+  for (const pid of parent.keys()) {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === root) {
+        out.push(pid);
+        break;
+      }
+    }
+  }
+  return out;
+}

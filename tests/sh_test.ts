@@ -1,0 +1,367 @@
+/**
+ * `jx sh` without processes: the parser, what each command reads and writes,
+ * the plan's ordering and expansion rules, and the state prelude and dump.
+ */
+import assert from "node:assert/strict";
+import {
+  type Access,
+  conflicts,
+  deriveAccess,
+  formatGraph,
+  initialState,
+  jobScript,
+  nodeText,
+  parseDump,
+  parseScript,
+  type ShJob,
+  type ShNode,
+  ShPlan,
+} from "../lib/sh/mod.ts";
+
+const ctx = {
+  resolve: (n: string) => ({ f: "a.txt", sp: "a b" } as Record<string, string>)[n],
+  functions: new Set(["fn"]),
+};
+
+function access(line: string): Access {
+  const r = parseScript(line + "\n");
+  assert.equal(r.error, undefined, r.error?.message ?? "");
+  return deriveAccess(r.items[0].node, r.src, ctx);
+}
+const paths = (refs: { path: string }[]) => refs.map((r) => r.path);
+
+Deno.test("parse: commands, lists, compounds, positions", () => {
+  const r = parseScript(
+    "a=1 b=2 cmd x 'y z' >out 2>&1 &\n" +
+      "p | q && r || s\n" +
+      "if t; then u; elif v; then w; else x; fi\n" +
+      "while c; do d; done; until e; do f; done\n" +
+      "for i in 1 2; do echo $i; done\n" +
+      "case $x in a|b) one;; *) two;; esac\n" +
+      "{ g; h; } > grp\n( sub )\nfn() { body; }\n",
+  );
+  assert.equal(r.error, undefined);
+  assert.deepEqual(r.items.map((i) => i.node.type), [
+    "simple",
+    "andor",
+    "if",
+    "while",
+    "until",
+    "for",
+    "case",
+    "group",
+    "subshell",
+    "func",
+  ]);
+  assert.equal(r.items[0].bg, true);
+  const s = r.items[0].node as Extract<ShNode, { type: "simple" }>;
+  assert.deepEqual(s.assigns.map((w) => w.text), ["a=1", "b=2"]);
+  assert.deepEqual(s.words.map((w) => w.text), ["cmd", "x", "'y z'"]);
+  assert.deepEqual(s.redirs.map((x) => [x.fd, x.op, x.target.text]), [[undefined, ">", "out"], [
+    2,
+    ">&",
+    "1",
+  ]]);
+  assert.deepEqual([r.items[2].node.span.line, r.items[2].node.span.col], [3, 1]);
+  assert.equal(nodeText(r, r.items[7].node), "{ g; h; } > grp");
+});
+
+Deno.test("parse: quoting, substitutions and here-documents keep their text", () => {
+  const src =
+    "echo \"a $(echo \")\") b\" `x` ${y:-}z \\; '$q'\ncat <<E >o; cat <<-'F'\n$body\nE\n\tlit\n\tF\necho end\n";
+  const r = parseScript(src);
+  assert.equal(r.error, undefined);
+  assert.equal(r.items.length, 4);
+  const w = (r.items[0].node as Extract<ShNode, { type: "simple" }>).words;
+  assert.deepEqual(w.map((x) => x.text), [
+    "echo",
+    '"a $(echo ")") b"',
+    "`x`",
+    "${y:-}z",
+    "\\;",
+    "'$q'",
+  ]);
+  assert.equal(nodeText(r, r.items[1].node), "cat <<E >o\n$body\nE\n");
+  assert.equal(nodeText(r, r.items[2].node), "cat <<-'F'\n\tlit\n\tF\n");
+  assert.equal(nodeText(r, r.items[3].node), "echo end");
+});
+
+Deno.test("parse: syntax errors carry line and column", () => {
+  assert.deepEqual(pick(parseScript("echo a\nif true; then\n  echo b\n").error), {
+    line: 4,
+    col: 1,
+    message: "syntax error: unexpected end of file (expecting 'fi')",
+  });
+  assert.equal(
+    parseScript("echo 'open\n").error?.message,
+    "syntax error: unterminated quoted string",
+  );
+  assert.equal(parseScript("a && \n").error?.message, "syntax error: unexpected end of file");
+  assert.equal(parseScript("then\n").error?.message, "syntax error: unexpected 'then'");
+  assert.equal(parseScript("echo a\n)\n").errorItemStart, 7);
+});
+
+function pick(e?: { line: number; col: number; message: string }) {
+  return e && { line: e.line, col: e.col, message: e.message };
+}
+
+Deno.test("derive: redirections, read-only commands, file tools, unknown programs", () => {
+  let a = access("sort -k 2 in.txt > out.txt 2>/dev/null");
+  assert.deepEqual([paths(a.reads), paths(a.writes), a.all, a.barrier], [
+    ["in.txt"],
+    ["out.txt"],
+    false,
+    false,
+  ]);
+  a = access("grep -e pat x y < z >> log");
+  assert.deepEqual([paths(a.reads), paths(a.writes)], [["z", "x", "y"], ["log"]]);
+  assert.deepEqual(paths(access("grep pat file").reads), ["file"]);
+  assert.deepEqual(paths(access("sort -o sorted in").writes), ["sorted"]);
+  assert.deepEqual(paths(access("gzip -c in > in.gz").reads), ["in"]);
+  assert.deepEqual(paths(access("gzip in").writes), ["in", "in.gz"]);
+  assert.deepEqual(paths(access("cp a b").writes), ["a", "b"]);
+  assert.deepEqual(paths(access('cat "$f" $f.bak').reads), ["a.txt", "a.txt.bak"]);
+  assert.deepEqual(access("echo anything at all").reads, []);
+  assert.equal(
+    conflicts(access("echo > new"), access("ls -l"), "/d"),
+    "new",
+    "ls reads the directory",
+  );
+  assert.equal(access("make all").all, true);
+  assert.equal(access("cat $sp").all, true, "an unquoted value with a space is split");
+  assert.equal(access("cat $(ls)").all, true, "a path that comes out of a substitution");
+  a = access('echo "n=$(wc -l < in)" `cat b`> out');
+  assert.deepEqual([paths(a.reads), paths(a.writes), a.all], [["in", "b"], ["out"], false]);
+  assert.equal(access("echo $(make)").all, true);
+  assert.deepEqual([access("echo $(cd /; pwd)").all, access("echo $(cd /; pwd)").barrier], [
+    true,
+    false,
+  ]);
+  assert.equal(access("cat > $unknown").all, true);
+  const g = access("cat *.log");
+  assert.deepEqual([g.reads[0].glob, g.all], [true, false]);
+});
+
+Deno.test("derive: barriers and why", () => {
+  for (
+    const [line, why] of [
+      ["x=1", "assigns a variable"],
+      ["cd /", "cd"],
+      ["export A=1", "export"],
+      ["echo $?", "uses $?"],
+      ["fn arg", "calls function fn"],
+      ["$cmd x", "command name $cmd not known before running"],
+      ["set -e", "set"],
+      ["exit 3", "exit"],
+      ["read v", "read"],
+      [": ${x:=1}", "assigns in an expansion"],
+    ]
+  ) {
+    const a = access(line);
+    assert.ok(a.barrier, line);
+    assert.ok(a.why.includes(why), `${line}: ${a.why}`);
+  }
+  // State changes in a subshell or a pipeline stay there.
+  const s = access("(cd / && x=1; cat f)");
+  assert.deepEqual([s.barrier, s.all], [false, true]);
+  assert.deepEqual([access("echo x | read v").barrier], [false]);
+});
+
+Deno.test("derive: conflicts follow the ordering rules", () => {
+  const w = access("echo > a"), r = access("cat a"), r2 = access("wc a"), o = access("echo > b");
+  assert.equal(conflicts(w, r, "/d"), "a", "read after write");
+  assert.equal(conflicts(r, w, "/d"), "a", "write after read");
+  assert.equal(conflicts(r, r2, "/d"), undefined, "two reads");
+  assert.equal(conflicts(w, o, "/d"), undefined, "different files");
+  assert.equal(
+    conflicts(access("echo > ./a"), access("cat /d/a"), "/d"),
+    "./a",
+    "same file, two spellings",
+  );
+  assert.equal(
+    conflicts(access("mkdir out"), access("cat out/x"), "/d"),
+    "out",
+    "a directory and a file in it",
+  );
+  assert.equal(conflicts(access("echo > x.log"), access("cat *.log"), "/d"), "x.log", "a pattern");
+  assert.equal(conflicts(access("echo > x.txt"), access("cat *.log"), "/d"), undefined);
+  assert.equal(conflicts(access("make"), r, "/d"), "may touch any file");
+  assert.equal(conflicts(access("cd /"), access("echo hi"), "/d"), "barrier");
+});
+
+/** Runs a plan to the end with scripted statuses; returns the start order in waves. */
+function drive(src: string, status: (job: ShJob) => number = () => 0, room = 8) {
+  const plan = new ShPlan(parseScript(src), { state: initialState("/d", {}), argv0: "t.sh" });
+  const waves: string[][] = [];
+  const printed: string[] = [];
+  for (let guard = 0; guard < 1000 && !plan.finished; guard++) {
+    const started = plan.startable(room);
+    if (started.length) waves.push(started.map((s) => s.job.name));
+    for (const s of started) {
+      // Barriers report a plain dump: the state does not change here.
+      const code = status(s.job);
+      const dump = s.barrier
+        ? `c ${code}\n0022\n${plan.state.options}\n/d\n\x1e\n\x1e\n\x1e\n0\n`
+        : undefined;
+      plan.finish(s.job, code, dump);
+    }
+    const flushed = plan.takeFlushable().map((j) => j.name);
+    if (!started.length && !flushed.length && !plan.finished) throw new Error("stuck");
+    printed.push(...flushed);
+  }
+  printed.push(...plan.takeFlushable().map((j) => j.name));
+  return { waves, printed, exit: plan.exitStatus };
+}
+
+/** Like drive, but finishes only the first started job each round (others keep running). */
+function firstWave(src: string, room = 8): string[] {
+  const plan = new ShPlan(parseScript(src), { state: initialState("/d", {}), argv0: "t.sh" });
+  return plan.startable(room).map((s) => s.job.name);
+}
+
+Deno.test("plan: independent commands start together, dependents wait", () => {
+  assert.deepEqual(
+    firstWave("sort a > a.s\ngzip -c b > b.gz\ncat a.s\nwc b\necho done > c\n"),
+    ["1:sort", "2:gzip", "4:wc", "5:echo"],
+  );
+  assert.deepEqual(firstWave("echo a > x\ncd sub\necho b > y\n"), ["1:echo"]);
+  assert.deepEqual(firstWave("echo a > x\nmake\necho b > y\n"), ["1:echo"]);
+  assert.deepEqual(firstWave("sort a > a.s\nsort b > b.s\nsort c > c.s\n", 2), [
+    "1:sort",
+    "2:sort",
+  ]);
+});
+
+Deno.test("plan: && / || / if / while expand the branch taken", () => {
+  const fails = new Set(["1:false", "3:test"]);
+  const r = drive(
+    "false && echo no > n || echo yes > y\necho after\nif test -f x; then echo then; else echo else; fi\n",
+    (j) => fails.has(j.name) ? 1 : 0,
+  );
+  assert.deepEqual(r.printed, ["1:false", "1:echo", "2:echo", "3:test", "3:echo"]);
+  assert.equal(r.waves.flat().includes("1:echo#2"), false);
+  // A loop: the test runs again after each turn; three turns, then it ends.
+  let turns = 0;
+  const loop = drive(
+    "while test -f go; do echo turn >> log; done\necho end\n",
+    (j) => j.name.startsWith("1:test") ? (turns++ < 3 ? 0 : 1) : 0,
+  );
+  assert.deepEqual(loop.printed, [
+    "1:test",
+    "1:echo",
+    "1:test#2",
+    "1:echo#2",
+    "1:test#3",
+    "1:echo#3",
+    "1:test#4",
+    "2:echo",
+  ]);
+  assert.equal(loop.exit, 0);
+});
+
+Deno.test("plan: a literal for loop unfolds into parallel jobs", () => {
+  const r = drive('for f in a b c; do sort "$f" > "$f.s"; done\ncat a.s\n');
+  assert.deepEqual(r.waves[0], ["1:sort", "1:sort#2", "1:sort#3"]);
+  assert.deepEqual(r.printed, ["1:sort", "1:sort#2", "1:sort#3", "2:cat"]);
+});
+
+Deno.test("plan: exit status, set -e and exit stop in script order", () => {
+  assert.equal(drive("true\nfalse\n", (j) => (j.name === "2:false" ? 1 : 0)).exit, 1);
+  const plan = new ShPlan(parseScript("grep a big\ngrep b small\necho x > out\n"), {
+    state: { ...initialState("/d", {}), options: "e" },
+    argv0: "t.sh",
+  });
+  const first = plan.startable(8);
+  assert.deepEqual(
+    first.map((s) => s.job.name),
+    ["1:grep", "2:grep"],
+    "readers may run ahead under set -e",
+  );
+  plan.finish(first[1].job, 1); // the second fails first...
+  assert.deepEqual(plan.takeFlushable(), []);
+  assert.deepEqual(plan.startable(8), [], "...nothing after it starts");
+  plan.finish(first[0].job, 0);
+  assert.deepEqual(plan.takeFlushable().map((j) => j.name), ["1:grep", "2:grep"]);
+  assert.equal(plan.finished, true);
+  assert.equal(plan.exitStatus, 1);
+});
+
+Deno.test("plan: trap/exec/eval run the rest of the script as one sh", () => {
+  const r = drive("echo a\ntrap 'echo bye' EXIT\necho b\n");
+  assert.deepEqual(r.printed, ["1:echo", "2:rest"]);
+});
+
+Deno.test("state: prelude, line padding and dump round trip", () => {
+  const s = initialState("/d", { HOME: "/h" });
+  s.vars.set("x", "it's");
+  s.functions.set("f", "f() {\n  echo f\n}");
+  s.options = "eu";
+  const text = jobScript(s, "echo $x", {
+    errexit: false,
+    status: 3,
+    binds: new Map([["i", "1"]]),
+    line: 6,
+  });
+  assert.equal(
+    text,
+    "f() {\n  echo f\n}\nx='it'\"'\"'s'; i='1'; set -u; (exit 3) && :\n\necho $x\n",
+  );
+  const dump = "c 0\n0022\neu\n/d/sub\n\x1e\nexport HOME='/h'\nexport E\n\x1e\n" +
+    "HOME='/h'\nIFS=' \t\n'\nPPID='1'\nv='two\nlines'\n__jx_x='0'\n\x1e\n2\na\0b c\0";
+  const d = parseDump(dump, s)!;
+  assert.equal(d.exited, false);
+  assert.equal(d.state.cwd, "/d/sub");
+  assert.deepEqual(d.state.env, { HOME: "/h", PWD: "/d/sub" });
+  assert.deepEqual(d.state.exportedNames, ["E"]);
+  assert.deepEqual([...d.state.vars], [["v", "two\nlines"]]);
+  assert.deepEqual(d.state.positional, ["a", "b c"]);
+  assert.equal(d.state.options, "eu");
+  assert.equal(d.state.functions.get("f"), s.functions.get("f"));
+});
+
+Deno.test("graph: -n output names reads, writes, barriers and waits", () => {
+  const text = formatGraph(parseScript("echo a > x\ncat x\nx=1\nif [ -f x ]; then cat x; fi\n"), {
+    env: {},
+    argv0: "s.sh",
+    cwd: "/d",
+  });
+  assert.equal(
+    text,
+    [
+      "1:echo (line 1): job",
+      "  writes: x",
+      "  waits for: nothing",
+      "2:cat (line 2): job",
+      "  reads: x",
+      "  waits for: 1:echo (writes x)",
+      "3:assign (line 3): barrier",
+      "  barrier: assigns a variable",
+      "  waits for: 1:echo (barrier after it), 2:cat (barrier after it)",
+      "4:if (line 4): control (its commands become jobs as the tests end)",
+      "  | line 4: [ -f x ]",
+      "  |   reads: x",
+      "  | line 4: cat x",
+      "  |   reads: x",
+      "  waits for: 3:assign (barrier)",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("plan: an unresolved branch is ordered with the variables of when it is reached", () => {
+  // HOME is /h at the start; the script changes it before the `if`. The
+  // `cat` must wait for the branch, which writes /tmp/x, not /h/x.
+  const plan = new ShPlan(
+    parseScript("HOME=/tmp\nif true; then echo > $HOME/x; fi\ncat /tmp/x\n"),
+    {
+      state: initialState("/d", { HOME: "/h" }),
+      argv0: "t.sh",
+    },
+  );
+  const [assign] = plan.startable(8);
+  assert.equal(assign.job.name, "1:assign");
+  const dump = "c 0\n0022\n\n/d\n\x1e\nexport HOME='/tmp'\n\x1e\nHOME='/tmp'\n\x1e\n0\n";
+  plan.finish(assign.job, 0, dump);
+  plan.takeFlushable();
+  assert.deepEqual(plan.startable(8).map((s) => s.job.name), ["2:true"]);
+});
