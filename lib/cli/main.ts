@@ -11,8 +11,7 @@ import type { Graph } from "../graph/mod.ts";
 import { JxInputError } from "../graph/errors.ts";
 import type { Reactor } from "../reactor/mod.ts";
 import type { JobserverSlots } from "../jobserver/mod.ts";
-import type { Reporter } from "../scheduler/mod.ts";
-import { isTerminal, writeAll } from "../runtime/mod.ts";
+import { writeAll } from "../runtime/mod.ts";
 import { type Args, parseArgs } from "./args.ts";
 import { HELP, VERSION } from "./help.ts";
 
@@ -26,9 +25,6 @@ let createJobserver: typeof import("../jobserver/mod.ts").createJobserver;
 let joinJobserver: typeof import("../jobserver/mod.ts").joinJobserver;
 let parseMakeFlags: typeof import("../jobserver/mod.ts").parseMakeFlags;
 let warnMakeJobs: typeof import("../jobserver/mod.ts").warnMakeJobs;
-let ConsoleReporter: typeof import("../report/mod.ts").ConsoleReporter;
-let EventLog: typeof import("../report/mod.ts").EventLog;
-let TraceWriter: typeof import("../report/mod.ts").TraceWriter;
 let runJobs: typeof import("../scheduler/mod.ts").runJobs;
 let expand: typeof import("../state/mod.ts").expand;
 let isTracked: typeof import("../state/mod.ts").isTracked;
@@ -42,11 +38,10 @@ let partsLoaded = false;
 async function loadParts(): Promise<void> {
   if (partsLoaded) return;
   partsLoaded = true;
-  const [graph, reactor, jobserver, report, scheduler, state, format] = await Promise.all([
+  const [graph, reactor, jobserver, scheduler, state, format] = await Promise.all([
     import("../graph/mod.ts"),
     import("../reactor/mod.ts"),
     import("../jobserver/mod.ts"),
-    import("../report/mod.ts"),
     import("../scheduler/mod.ts"),
     import("../state/mod.ts"),
     import("./graph_format.ts"),
@@ -54,7 +49,6 @@ async function loadParts(): Promise<void> {
   ({ findJobsFile, loadJobsFile } = graph);
   ({ createReactor } = reactor);
   ({ createJobserver, joinJobserver, parseMakeFlags, warnMakeJobs } = jobserver);
-  ({ ConsoleReporter, EventLog, TraceWriter } = report);
   ({ runJobs } = scheduler);
   ({ expand, isTracked, tryLock, UpToDate } = state);
   ({ formatGraph } = format);
@@ -101,6 +95,36 @@ export async function main(argv: string[]): Promise<number> {
         baseDir: args.file ? dirname(resolve(args.file)) : process.cwd(),
         env: process.env,
       });
+    }
+    if (args.command === "sh") {
+      // Before loadParts(): a script needs no YAML parser.
+      const [sh, reactorPart] = await Promise.all([
+        import("../sh/mod.ts"),
+        import("../reactor/mod.ts"),
+      ]);
+      const reactorChoice = args.reactor;
+      const [script, ...scriptArgs] = args.execArgv ?? [];
+      if (!script) {
+        throw new JxInputError("usage: jx sh [-n] [-j N] [--events FILE] SCRIPT [ARG...]");
+      }
+      return await sh.cmdSh({
+        script,
+        args: scriptArgs,
+        dryRun: args.dryRun,
+        jobs: args.jobs ?? availableParallelism(),
+        cwd: process.cwd(),
+        env: Object.fromEntries(
+          Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined),
+        ),
+        reactor: () => reactorPart.createReactor(reactorChoice),
+        events: args.events,
+        trace: args.trace,
+      });
+    }
+    if (args.command === "run") {
+      // Before loadParts(): a no-op whose stamps are all as the last run left them.
+      const code = await (await import("./noop_run.ts")).tryNoopRun(args);
+      if (code !== undefined) return code;
     }
     await loadParts();
     switch (args.command) {
@@ -158,6 +182,9 @@ export function load(args: Args): Graph {
 async function cmdRun(args: Args): Promise<number> {
   const graph = load(args);
   const selected = graph.select(args.names);
+  const noop = await import("./noop_run.ts");
+  // What the no-op record of this run would be, when it leaves every job up to date.
+  let recordable: { slots: number; jobserver: "server" | "client" | "none" } | undefined;
   const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);
   for (const w of args.warnings) warn(w);
   // Up-to-date state, and the lock that keeps two runs from writing it at once.
@@ -190,17 +217,7 @@ async function cmdRun(args: Args): Promise<number> {
       foreground: args.names.filter((n) => graph.byName.get(n)?.kind === "module"),
     });
     let ctl: { path: string; close(): Promise<void> } | undefined;
-    const reporters: Reporter[] = [
-      new ConsoleReporter({
-        mode: args.output,
-        color: args.color && isTerminal(2),
-        statusLine: isTerminal(2) && args.output !== "stream",
-        graph,
-        verbose: args.verbose,
-      }),
-    ];
-    if (args.events) reporters.push(new EventLog(args.events));
-    if (args.trace) reporters.push(new TraceWriter(args.trace));
+    const reporters = noop.runReporters(args, graph);
     try {
       if (!dry) {
         ctl = await mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {
@@ -224,6 +241,14 @@ async function cmdRun(args: Args): Promise<number> {
         modules,
         extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
       });
+      const upToDate = (r?: { status: string; reason?: string }) =>
+        r?.status === "ok" || (r?.status === "skipped" && r.reason === "up-to-date");
+      if (
+        !dry && state && result.exit === 0 &&
+        selected.every((j) => upToDate(result.results.get(j.name)))
+      ) {
+        recordable = { slots: pool?.limit ?? js.jobs, jobserver: pool?.role ?? "none" };
+      }
       return result.exit;
     } finally {
       await ctl?.close();
@@ -234,6 +259,7 @@ async function cmdRun(args: Args): Promise<number> {
     if (problem) warn(problem);
     reactor.close();
     state?.close();
+    if (state) noop.recordRun(args, graph.file, selected, recordable);
     lock?.release();
   }
 }

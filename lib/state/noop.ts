@@ -1,0 +1,196 @@
+/**
+ * The no-op fast path of `jx run`, after ninja's way of deciding from
+ * stamps alone. After a run in which every selected job ended `ok` or up
+ * to date, jx records in `.jx/noop-FILE.json` the arguments of the run, the
+ * stamps (size, mtime, inode) of the jobs file, of the state log and of
+ * every path the jobs read or write, and the names of the jobs. A later
+ * `jx run` with the same arguments that finds every one of those stamps
+ * unchanged knows what the full check would say of each job (up to date:
+ * same command, same inputs, outputs as recorded, no state line since) and
+ * says it without loading the graph or the scheduler.
+ *
+ * It is conservative: a record is written only when every selected job is
+ * a job (no module) whose `reads` and `writes` are plain paths (no glob, no
+ * `@name`, no directory) that exist as files after the run, and nothing was
+ * generated during it; anything that differs sends `jx run` the full way.
+ *
+ * @module
+ */
+import { mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { FILE, readText, ST, statInto, statUnder } from "./stat.ts";
+
+const FORMAT = 1;
+
+/** What a record holds. */
+export interface NoopRecord {
+  /** The arguments and versions it is valid for. */
+  key: string;
+  /** The selected jobs, in the order their `job.skip` events go. */
+  names: string[];
+  /** `run.start`'s `slots` and `jobserver`, as the run reported them. */
+  slots: number;
+  jobserver: "server" | "client" | "none";
+  /** Absolute paths of the jobs file and the state log. */
+  file: string;
+  state: string;
+  /** Paths relative to `base` (the jobs file's directory, ending in `/`), jobs file and state log first. */
+  base: string;
+  paths: string[];
+  /** Per path: size, mtime (ms), inode. */
+  stamps: number[];
+}
+
+/**
+ * Where the record of the jobs file `file` is kept.
+ *
+ * @example
+ * ```ts
+ * import { noopRecordPath } from "./noop.ts";
+ * noopRecordPath("/p", "/p/jobs.yaml"); // "/p/.jx/noop-jobs.yaml.json"
+ * ```
+ */
+export const noopRecordPath = (baseDir: string, file: string): string =>
+  `${baseDir}/.jx/noop-${file.slice(file.lastIndexOf("/") + 1)}.json`;
+
+/** Whether every path's stamp is as recorded (every one a file). */
+function unchanged(r: NoopRecord): boolean {
+  const { paths, stamps, base } = r;
+  if (stamps.length !== paths.length * 3) return false;
+  for (let i = 0, s = 0; i < paths.length; i++, s += 3) {
+    const kind = i < 2 ? statInto(paths[i]) : statUnder(base, paths[i]);
+    if (kind !== FILE) return false;
+    if (ST.size !== stamps[s] || ST.mtimeMs !== stamps[s + 1] || ST.ino !== stamps[s + 2]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The record for the jobs file `file` (absolute) when its key is `key` and
+ * nothing it names has changed since; otherwise undefined.
+ *
+ * @example
+ * ```ts
+ * import { checkNoop } from "./noop.ts";
+ * const r = checkNoop("/p", "/p/jobs.yaml", "key");
+ * if (r) console.log(`${r.names.length} up to date`);
+ * ```
+ */
+export function checkNoop(baseDir: string, file: string, key: string): NoopRecord | undefined {
+  let r: NoopRecord;
+  try {
+    r = JSON.parse(readText(noopRecordPath(baseDir, file)));
+  } catch {
+    return undefined;
+  }
+  if (r.key !== key || r.file !== file || !Array.isArray(r.paths)) return undefined;
+  return unchanged(r) ? r : undefined;
+}
+
+/** What a job must be for a record to cover it. */
+export interface NoopJob {
+  name: string;
+  kind: string;
+  reads: string[];
+  writes: string[];
+  emits?: unknown;
+  deferred?: unknown;
+  repeat?: unknown;
+}
+
+/**
+ * Writes the record of a run that left every job in `jobs` up to date, or
+ * removes a stale one when the jobs are not all of the kind a record can
+ * cover. Call it after the state log is closed, holding the run lock.
+ * Failures (a read-only directory) are ignored: there is no record then.
+ *
+ * @example
+ * ```ts
+ * import { recordNoop } from "./noop.ts";
+ * recordNoop("/p", "/p/jobs.yaml", "key", [{ name: "a", kind: "job", reads: ["a.c"], writes: ["a.o"] }], 2, "server");
+ * ```
+ */
+export function recordNoop(
+  baseDir: string,
+  file: string,
+  key: string,
+  jobs: NoopJob[],
+  slots: number,
+  jobserver: NoopRecord["jobserver"],
+): boolean {
+  const path = noopRecordPath(baseDir, file);
+  const drop = () => (dropNoop(baseDir, file), false);
+  const state = `${baseDir}/.jx/state.ndjson`;
+  const base = baseDir.endsWith("/") ? baseDir : baseDir + "/";
+  const paths = [file, state];
+  const seen = new Set<string>();
+  for (const j of jobs) {
+    if (j.kind !== "job" || j.emits || j.deferred || j.repeat) return drop();
+    if (j.reads.length + j.writes.length === 0) return drop(); // always runs
+    for (const p of [...j.reads, ...j.writes]) {
+      if (p[0] === "@" || /[*?[\]{}]/.test(p)) return drop();
+      if (!seen.has(p)) {
+        seen.add(p);
+        paths.push(p);
+      }
+    }
+  }
+  const stamps: number[] = [];
+  for (let i = 0; i < paths.length; i++) {
+    const kind = i < 2 ? statInto(paths[i]) : statUnder(base, paths[i]);
+    if (kind !== FILE) return drop();
+    stamps.push(ST.size, ST.mtimeMs, ST.ino);
+  }
+  const r: NoopRecord = {
+    key,
+    names: jobs.map((j) => j.name),
+    slots,
+    jobserver,
+    file,
+    state,
+    base,
+    paths,
+    stamps,
+  };
+  try {
+    mkdirSync(`${baseDir}/.jx`, { recursive: true });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(r));
+    renameSync(tmp, path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes the record of `file`, if any.
+ *
+ * @example
+ * ```ts
+ * import { dropNoop } from "./noop.ts";
+ * dropNoop("/p", "/p/jobs.yaml");
+ * ```
+ */
+export function dropNoop(baseDir: string, file: string): void {
+  try {
+    unlinkSync(noopRecordPath(baseDir, file));
+  } catch { /* none */ }
+}
+
+/**
+ * The key of a run: the record applies only to a run with the same jobs
+ * file, selection, variables and settings that change what `run.start`
+ * says, on the same runtime and version of jx.
+ *
+ * @example
+ * ```ts
+ * import { noopKey } from "./noop.ts";
+ * noopKey(["0.1.0", "deno", "/p/jobs.yaml", [], {}, 2, "auto", "pipe"]);
+ * ```
+ */
+export function noopKey(parts: unknown[]): string {
+  return JSON.stringify([FORMAT, ...parts]);
+}

@@ -1,0 +1,96 @@
+/**
+ * `jx run`'s no-op fast path: used only when the last run with the same
+ * arguments left every job up to date and no recorded stamp changed;
+ * every change sends the run the full way, which reruns what it must.
+ */
+import assert from "node:assert/strict";
+import { readEvents, runJx, tempDir } from "../helpers.ts";
+
+const JOBS = `
+jobs:
+  up: { run: "tr a-z A-Z < src/a.txt > out/a.up", reads: [src/a.txt], writes: [out/a.up] }
+  cat: { run: "cat out/a.up src/b.txt > out/all", reads: [out/a.up, src/b.txt], writes: [out/all] }
+`;
+
+/** A run with -v and events: whether it took the fast path, and the jobs that started. */
+async function run(dir: string, ...args: string[]) {
+  const r = await runJx(["run", "-v", "--events", "ev.ndjson", ...args], { cwd: dir });
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  return {
+    code: r.code,
+    fast: /^jx: no-op: /m.test(r.stderr),
+    ran: ev.filter((e) => e.type === "job.start").map((e) => e.job).sort(),
+    skipped: ev.filter((e) => e.type === "job.skip").map((e) => `${e.job}:${e.reason}`).sort(),
+    stderr: r.stderr,
+  };
+}
+
+Deno.test("no-op fast path: taken when nothing changed, left for every change", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS, "src/a.txt": "a\n", "src/b.txt": "b\n" });
+  await Deno.mkdir(`${dir}/out`);
+  const first = await run(dir);
+  assert.deepEqual([first.fast, first.ran], [false, ["cat", "up"]]);
+  const noop = await run(dir);
+  assert.equal(noop.fast, true, noop.stderr);
+  assert.deepEqual(noop.skipped, ["cat:up-to-date", "up:up-to-date"]);
+  assert.match(noop.stderr, /^jx: ok: 2 up to date in /m);
+
+  // An input's content changes: the full way, which reruns it and what reads its output.
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "aa\n");
+  assert.deepEqual(await run(dir).then((r) => [r.fast, r.ran]), [false, ["cat", "up"]]);
+  assert.equal((await run(dir)).fast, true);
+
+  // Touched, same content: the full way finds it up to date, then the fast path again.
+  const now = new Date();
+  await Deno.utime(`${dir}/src/b.txt`, now, new Date(now.getTime() + 5000));
+  assert.deepEqual(await run(dir).then((r) => [r.fast, r.ran]), [false, []]);
+  assert.equal((await run(dir)).fast, true);
+
+  // An output removed: rerun.
+  await Deno.remove(`${dir}/out/all`);
+  assert.deepEqual(await run(dir).then((r) => [r.fast, r.ran]), [false, ["cat"]]);
+
+  // Another selection, another variable: their own records.
+  assert.equal((await run(dir, "up")).fast, false);
+  assert.equal((await run(dir, "up")).fast, true);
+  assert.equal((await run(dir, "X=1")).fast, false);
+  assert.equal((await run(dir)).fast, false, "the last run was another selection");
+  assert.equal((await run(dir)).fast, true);
+
+  // The jobs file changes (a command): the full way reruns that job.
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, JOBS.replace("cat out/a.up", "cat  out/a.up"));
+  assert.deepEqual(await run(dir).then((r) => [r.fast, r.ran]), [false, ["cat"]]);
+
+  // A failed run drops the record: the next run is the full way and reruns the failure.
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    JOBS.replace("src/b.txt > out/all", "nope > out/all"),
+  );
+  const failed = await run(dir);
+  assert.deepEqual([failed.code, failed.fast], [1, false]);
+  const again = await run(dir);
+  assert.deepEqual([again.code, again.fast, again.ran], [1, false, ["cat"]]);
+
+  // -n, --force and MAKEFLAGS always take the full way.
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, JOBS);
+  await run(dir);
+  assert.equal((await run(dir)).fast, true);
+  assert.equal((await run(dir, "-n")).fast, false);
+  assert.deepEqual(await run(dir, "--force").then((r) => [r.fast, r.ran]), [false, ["cat", "up"]]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("no-op fast path: no record for jobs it cannot vouch for (globs, always-run jobs)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  all: { run: "cat src/*.txt > out.txt", reads: ["src/*.txt"], writes: [out.txt] }
+  always: { run: "true" }
+`,
+    "src/a.txt": "a\n",
+  });
+  await run(dir);
+  const second = await run(dir);
+  assert.deepEqual([second.fast, second.ran], [false, ["always"]]);
+  await Deno.remove(dir, { recursive: true });
+});
