@@ -9,13 +9,18 @@
  *
  * @module
  */
-import { main } from "./lib/cli/main.ts";
 import { exit } from "./lib/runtime/mod.ts";
 
 if (import.meta.main) {
-  const args = typeof (globalThis as { Deno?: { args: string[] } }).Deno !== "undefined" &&
-      !("Bun" in globalThis)
-    ? (globalThis as unknown as { Deno: { args: string[] } }).Deno.args
-    : (await import("node:process")).default.argv.slice(2);
-  exit(await main(args));
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  const args: string[] = typeof g.Deno !== "undefined" && !("Bun" in globalThis)
+    ? g.Deno.args
+    : g.process.argv.slice(2);
+  // A `jx run` with nothing to do answers before the rest of jx is loaded.
+  if (args.includes("run")) {
+    const code = await (await import("./lib/cli/noop_run.ts")).fastRun(args);
+    if (code !== undefined) exit(code);
+  }
+  exit(await (await import("./lib/cli/main.ts")).main(args));
 }

@@ -121,11 +121,6 @@ export async function main(argv: string[]): Promise<number> {
         trace: args.trace,
       });
     }
-    if (args.command === "run") {
-      // Before loadParts(): a no-op whose stamps are all as the last run left them.
-      const code = await (await import("./noop_run.ts")).tryNoopRun(args);
-      if (code !== undefined) return code;
-    }
     await loadParts();
     switch (args.command) {
       case "run":

@@ -7,10 +7,6 @@
  *
  * @module
  */
-import { statSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import { dirname, resolve } from "node:path";
-import process from "node:process";
 import type { Graph } from "../graph/graph.ts";
 import { ConsoleReporter, EventLog, TraceWriter } from "../report/mod.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
@@ -23,8 +19,16 @@ import {
   recordNoop,
 } from "../state/noop.ts";
 import { tryLock } from "../state/lock.ts";
-import { isTerminal, writeAll } from "../runtime/mod.ts";
-import type { Args } from "./args.ts";
+import {
+  absolutePath,
+  cpuCount,
+  envObject,
+  isFileSync,
+  isTerminal,
+  parentDir,
+  writeAll,
+} from "../runtime/mod.ts";
+import { type Args, parseArgs } from "./args.ts";
 import { VERSION } from "./help.ts";
 
 /**
@@ -55,7 +59,8 @@ export function runReporters(args: Args, graph?: Graph): Reporter[] {
 
 /**
  * The key of a no-op record: what a run's verdicts and its `run.start`
- * depend on besides the files (`names` without a jobs file named first).
+ * depend on besides the files (`names` without a jobs file named first), on
+ * any runtime.
  *
  * @example
  * ```ts
@@ -65,26 +70,42 @@ export function runReporters(args: Args, graph?: Graph): Reporter[] {
  * ```
  */
 export function runKey(args: Args, file: string, names: string[]): string {
-  const runtime = "Bun" in globalThis ? "bun" : "deno";
+  // Not the runtime: Deno and Bun stat alike (statx), and a stamp measured
+  // otherwise can only differ, which sends the run the full way.
   return noopKey([
     VERSION,
-    runtime,
     file,
     names,
     Object.entries(args.vars).sort(),
-    args.jobs ?? availableParallelism(),
+    args.jobs ?? cpuCount(),
     args.reactor,
     args.jobserverStyle,
   ]);
 }
 
-const isFile = (p: string) => {
+const isFile = isFileSync;
+
+/**
+ * For `cli.ts`, before anything else is loaded: `jx run ...` the fast way
+ * when it can (the exit code), else undefined (bad arguments included: the
+ * full way reports them).
+ *
+ * @example
+ * ```ts
+ * import { fastRun } from "./noop_run.ts";
+ * const code = await fastRun(["run", "-j8"]);
+ * ```
+ */
+export async function fastRun(argv: string[]): Promise<number | undefined> {
+  let args: Args;
   try {
-    return statSync(p).isFile();
+    args = parseArgs(argv, envObject());
   } catch {
-    return false;
+    return undefined;
   }
-};
+  if (args.command !== "run" || args.help || args.version) return undefined;
+  return await tryNoopRun(args);
+}
 
 /**
  * Runs `jx run` the fast way when it can: returns the exit code (0), or
@@ -99,7 +120,8 @@ const isFile = (p: string) => {
  */
 export async function tryNoopRun(args: Args): Promise<number | undefined> {
   // MAKEFLAGS may carry -n or a pool to join: the full way reads it.
-  if (args.dryRun || args.force || process.env.MAKEFLAGS || process.env.JX_NO_FAST_NOOP) {
+  const env = envObject();
+  if (args.dryRun || args.force || env.MAKEFLAGS || env.JX_NO_FAST_NOOP) {
     return undefined;
   }
   const names = [...args.names];
@@ -111,8 +133,8 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
     else file = ["jobs.yaml", "jobs.yml"].find(isFile);
   }
   if (!file) return undefined;
-  file = resolve(file);
-  const baseDir = dirname(file);
+  file = absolutePath(file);
+  const baseDir = parentDir(file);
   if (!isFile(noopRecordPath(baseDir, file))) return undefined;
   const started = performance.now();
   const lock = tryLock(baseDir);
@@ -165,8 +187,8 @@ export function recordRun(
   selected: NoopJob[],
   recordable?: { slots: number; jobserver: "server" | "client" | "none" },
 ): void {
-  const file = resolve(graphFile);
-  const baseDir = dirname(file);
+  const file = absolutePath(graphFile);
+  const baseDir = parentDir(file);
   if (!recordable) return dropNoop(baseDir, file);
   const key = runKey(args, file, args.names);
   recordNoop(baseDir, file, key, selected, recordable.slots, recordable.jobserver);

@@ -4,9 +4,7 @@
  *
  * @module
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { envObject, nodeFs } from "../runtime/fs.ts";
 
 /** Bytes held in memory per job before spilling to disk. */
 export const MEMORY_CAP = 1024 * 1024;
@@ -41,8 +39,9 @@ export class OutputBuffer {
       return;
     }
     if (!this.spill) {
-      const dir = mkdtempSync(join(tmpdir(), "jx-output-"));
-      this.spill = { dir, fd: openSync(join(dir, "out"), "w+", 0o600) };
+      const fs = nodeFs();
+      const dir = fs.mkdtempSync(`${envObject().TMPDIR || "/tmp"}/jx-output-`);
+      this.spill = { dir, fd: fs.openSync(`${dir}/out`, "w+", 0o600) };
       for (const c of this.chunks) writeFully(this.spill.fd, c);
       this.chunks = [];
       this.held = 0;
@@ -55,7 +54,7 @@ export class OutputBuffer {
     if (this.spill) {
       const buf = new Uint8Array(MEMORY_CAP);
       for (let pos = 0;;) {
-        const n = readSync(this.spill.fd, buf, 0, buf.length, pos);
+        const n = nodeFs().readSync(this.spill.fd, buf, 0, buf.length, pos);
         if (n <= 0) break;
         write(buf.subarray(0, n));
         pos += n;
@@ -67,8 +66,8 @@ export class OutputBuffer {
   /** Forgets the output and removes the spill file. */
   dispose(): void {
     if (this.spill) {
-      closeSync(this.spill.fd);
-      rmSync(this.spill.dir, { recursive: true, force: true });
+      nodeFs().closeSync(this.spill.fd);
+      nodeFs().rmSync(this.spill.dir, { recursive: true, force: true });
       this.spill = undefined;
     }
     this.chunks = [];
@@ -79,5 +78,6 @@ export class OutputBuffer {
 }
 
 function writeFully(fd: number, data: Uint8Array): void {
-  for (let off = 0; off < data.length;) off += writeSync(fd, data, off);
+  const fs = nodeFs();
+  for (let off = 0; off < data.length;) off += fs.writeSync(fd, data, off);
 }

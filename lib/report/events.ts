@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { nodeFs } from "../runtime/fs.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
 
 /**
@@ -24,7 +24,7 @@ export class EventLog implements Reporter {
 
   /** An event log writing to `path` (created or truncated). */
   constructor(path: string) {
-    this.fd = openSync(path, "w");
+    this.fd = nodeFs().openSync(path, "w");
   }
 
   /** Appends the event as one JSON line (output events are left out). */
@@ -44,11 +44,12 @@ export class EventLog implements Reporter {
     const data = new TextEncoder().encode(this.pending.join(""));
     this.pending = [];
     let off = 0;
-    while (off < data.length) off += writeSync(this.fd, data, off);
+    const fs = nodeFs();
+    while (off < data.length) off += fs.writeSync(this.fd, data, off);
   }
 
   close(): void {
     this.flush();
-    closeSync(this.fd);
+    nodeFs().closeSync(this.fd);
   }
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { writeFileSync } from "node:fs";
+import { nodeFs } from "../runtime/fs.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
 
 interface Open {
@@ -78,7 +78,7 @@ export class TraceWriter implements Reporter {
         args: { name: `slot ${i + 1}` },
       })),
     ];
-    writeFileSync(
+    nodeFs().writeFileSync(
       this.path,
       JSON.stringify({ traceEvents: [...meta, ...this.events], displayTimeUnit: "ms" }) + "\n",
     );

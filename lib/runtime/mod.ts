@@ -3,7 +3,9 @@
  *
  * @module
  */
-import { writeSync } from "node:fs";
+import { nodeFs } from "./fs.ts";
+
+export * from "./fs.ts";
 
 /** The shape of the `Deno` global this project uses (typed by Deno itself when present). */
 // deno-lint-ignore no-explicit-any
@@ -54,7 +56,7 @@ export function writeAll(fd: 1 | 2, data: string | Uint8Array): void {
   }
   while (bytes.length) {
     try {
-      bytes = bytes.subarray(writeSync(fd, bytes));
+      bytes = bytes.subarray(nodeFs().writeSync(fd, bytes));
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === "EAGAIN") continue;

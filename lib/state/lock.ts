@@ -4,38 +4,39 @@
  *
  * @module
  */
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import process from "node:process";
+import {
+  createNewSync,
+  existsSync,
+  mkdirpSync,
+  pid,
+  readTextSync,
+  removeSync,
+} from "../runtime/fs.ts";
 
 /** Tries to take the lock; returns the holder's pid when another live jx has it. */
 export function tryLock(baseDir: string): { release(): void } | number {
-  const dir = join(baseDir, ".jx");
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, "lock");
+  const dir = `${baseDir}/.jx`;
+  mkdirpSync(dir);
+  const path = `${dir}/lock`;
+  const me = pid();
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(path, "wx");
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
+    if (createNewSync(path, String(me))) {
       return {
         release() {
           try {
-            unlinkSync(path);
+            removeSync(path);
           } catch { /* already gone */ }
         },
       };
-    } catch {
-      let pid = 0;
-      try {
-        pid = Number(readFileSync(path, "utf8").trim());
-      } catch { /* removed meanwhile */ }
-      if (pid && existsSync(`/proc/${pid}`) && pid !== process.pid) return pid;
-      try {
-        unlinkSync(path); // stale: its process is gone
-      } catch { /* someone else took it over */ }
     }
+    let holder = 0;
+    try {
+      holder = Number(readTextSync(path).trim());
+    } catch { /* removed meanwhile */ }
+    if (holder && existsSync(`/proc/${holder}`) && holder !== me) return holder;
+    try {
+      removeSync(path); // stale: its process is gone
+    } catch { /* someone else took it over */ }
   }
   return -1;
 }

@@ -16,8 +16,7 @@
  *
  * @module
  */
-import { mkdirSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import process from "node:process";
+import { mkdirpSync, pid, removeSync, renameSync, writeTextSync } from "../runtime/fs.ts";
 import { FILE, readText, ST, statInto, statUnder } from "./stat.ts";
 
 const FORMAT = 1;
@@ -155,9 +154,9 @@ export function recordNoop(
     stamps,
   };
   try {
-    mkdirSync(`${baseDir}/.jx`, { recursive: true });
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(r));
+    mkdirpSync(`${baseDir}/.jx`);
+    const tmp = `${path}.${pid()}.tmp`;
+    writeTextSync(tmp, JSON.stringify(r));
     renameSync(tmp, path);
     return true;
   } catch {
@@ -176,7 +175,7 @@ export function recordNoop(
  */
 export function dropNoop(baseDir: string, file: string): void {
   try {
-    unlinkSync(noopRecordPath(baseDir, file));
+    removeSync(noopRecordPath(baseDir, file));
   } catch { /* none */ }
 }
 

@@ -12,8 +12,7 @@
  *
  * @module
  */
-import { readFileSync, statSync } from "node:fs";
-import process from "node:process";
+import { nodeFs, readTextSync } from "../runtime/fs.ts";
 
 /** What the last `statInto` found: its kind, then size, mtime (ms) and inode. */
 export const ST = { size: 0, mtimeMs: 0, ino: 0 };
@@ -53,7 +52,9 @@ function loadFfi(): Ffi | null {
     }
     // Bun: required synchronously, behind a specifier Deno's module graph never sees.
     const req = (import.meta as unknown as { require?: (s: string) => unknown }).require;
-    if (typeof req !== "function" || process.platform !== "linux") return null;
+    const process = (globalThis as { process?: { platform: string; env: Record<string, string> } })
+      .process;
+    if (typeof req !== "function" || process?.platform !== "linux") return null;
     if (process.env.JX_NO_FFI_STAT) return null;
     const bun = req(["bun", "ffi"].join(":")) as {
       dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): {
@@ -140,7 +141,7 @@ export function statInto(path: string): number {
     // Bun rounds mtimeMs rather than truncating it: a rare file then stamps
     // otherwise than under Deno, and is hashed once. (bigint stats are exact
     // but 30 times slower there.)
-    const st = statSync(path, { throwIfNoEntry: false });
+    const st = nodeFs().statSync(path, { throwIfNoEntry: false });
     if (!st) return ABSENT;
     ST.size = st.size;
     ST.mtimeMs = Math.floor(st.mtimeMs);
@@ -156,5 +157,5 @@ export function statInto(path: string): number {
  * decoding costs a few more milliseconds there on a file of megabytes).
  */
 export function readText(path: string): string {
-  return onDeno ? D.readTextFileSync(path) : readFileSync(path, "utf8");
+  return readTextSync(path);
 }

@@ -1,0 +1,250 @@
+/**
+ * The few synchronous file and process calls that jx's fast paths need,
+ * without `node:` imports on Deno: loading Deno's Node compatibility costs
+ * about 25 ms of startup, as much as a whole no-op of ninja. On Deno these
+ * are `Deno.*` calls; on Bun (and for what Deno has no call for) `node:fs`,
+ * fetched with `process.getBuiltinModule` on first use.
+ *
+ * @module
+ */
+
+// deno-lint-ignore no-explicit-any
+const g = globalThis as any;
+// deno-lint-ignore no-explicit-any
+const D: any = typeof g.Deno !== "undefined" && typeof g.Bun === "undefined" ? g.Deno : undefined;
+
+/**
+ * `node:fs`, loaded on first use.
+ *
+ * @example
+ * ```ts
+ * import { nodeFs } from "./fs.ts";
+ * nodeFs().writeSync(2, "hello\n");
+ * ```
+ */
+export function nodeFs(): typeof import("node:fs") {
+  return g.process.getBuiltinModule("node:fs");
+}
+
+/**
+ * A whole file as text (throws when it cannot be read).
+ *
+ * @example
+ * ```ts
+ * import { readTextSync } from "./fs.ts";
+ * readTextSync("/etc/hostname");
+ * ```
+ */
+export function readTextSync(path: string): string {
+  return D ? D.readTextFileSync(path) : nodeFs().readFileSync(path, "utf8");
+}
+
+/**
+ * Writes a whole file (created or truncated).
+ *
+ * @example
+ * ```ts
+ * import { writeTextSync } from "./fs.ts";
+ * writeTextSync("/tmp/x.txt", "x\n");
+ * ```
+ */
+export function writeTextSync(path: string, text: string): void {
+  if (D) D.writeTextFileSync(path, text);
+  else nodeFs().writeFileSync(path, text);
+}
+
+/**
+ * Creates `path` holding `text` only if it does not exist: false when it does.
+ *
+ * @example
+ * ```ts
+ * import { createNewSync } from "./fs.ts";
+ * createNewSync("/tmp/x.lock", "123"); // true the first time
+ * ```
+ */
+export function createNewSync(path: string, text: string): boolean {
+  if (D) {
+    try {
+      D.writeTextFileSync(path, text, { createNew: true });
+      return true;
+    } catch (e) {
+      if (e instanceof D.errors.AlreadyExists) return false;
+      throw e;
+    }
+  }
+  const fs = nodeFs();
+  let fd: number;
+  try {
+    fd = fs.openSync(path, "wx");
+  } catch (e) {
+    if ((e as { code?: string }).code === "EEXIST") return false;
+    throw e;
+  }
+  fs.writeSync(fd, text);
+  fs.closeSync(fd);
+  return true;
+}
+
+/**
+ * Renames (atomically, within one file system).
+ *
+ * @example
+ * ```ts
+ * import { renameSync } from "./fs.ts";
+ * renameSync("/tmp/x.tmp", "/tmp/x");
+ * ```
+ */
+export function renameSync(from: string, to: string): void {
+  if (D) D.renameSync(from, to);
+  else nodeFs().renameSync(from, to);
+}
+
+/**
+ * Removes a file (throws when it is not there).
+ *
+ * @example
+ * ```ts
+ * import { removeSync } from "./fs.ts";
+ * try { removeSync("/tmp/x"); } catch { /* not there *\/ }
+ * ```
+ */
+export function removeSync(path: string): void {
+  if (D) D.removeSync(path);
+  else nodeFs().unlinkSync(path);
+}
+
+/**
+ * Makes a directory and its parents, if missing.
+ *
+ * @example
+ * ```ts
+ * import { mkdirpSync } from "./fs.ts";
+ * mkdirpSync("/tmp/a/b");
+ * ```
+ */
+export function mkdirpSync(path: string): void {
+  if (D) D.mkdirSync(path, { recursive: true });
+  else nodeFs().mkdirSync(path, { recursive: true });
+}
+
+/**
+ * Whether `path` is a regular file (following symlinks).
+ *
+ * @example
+ * ```ts
+ * import { isFileSync } from "./fs.ts";
+ * isFileSync("jobs.yaml");
+ * ```
+ */
+export function isFileSync(path: string): boolean {
+  try {
+    return D ? D.statSync(path).isFile : nodeFs().statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether `path` exists (anything, following symlinks).
+ *
+ * @example
+ * ```ts
+ * import { existsSync } from "./fs.ts";
+ * existsSync("/proc/1");
+ * ```
+ */
+export function existsSync(path: string): boolean {
+  try {
+    if (D) D.statSync(path);
+    else nodeFs().statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * This process's id.
+ *
+ * @example
+ * ```ts
+ * import { pid } from "./fs.ts";
+ * console.log(pid());
+ * ```
+ */
+export function pid(): number {
+  return D ? D.pid : g.process.pid;
+}
+
+/**
+ * The current directory.
+ *
+ * @example
+ * ```ts
+ * import { cwd } from "./fs.ts";
+ * console.log(cwd());
+ * ```
+ */
+export function cwd(): string {
+  return D ? D.cwd() : g.process.cwd();
+}
+
+/**
+ * The environment, as an object.
+ *
+ * @example
+ * ```ts
+ * import { envObject } from "./fs.ts";
+ * envObject().HOME;
+ * ```
+ */
+export function envObject(): Record<string, string | undefined> {
+  return D ? D.env.toObject() : g.process.env;
+}
+
+/**
+ * Logical CPUs (what `-j` defaults to).
+ *
+ * @example
+ * ```ts
+ * import { cpuCount } from "./fs.ts";
+ * cpuCount(); // 2
+ * ```
+ */
+export function cpuCount(): number {
+  return g.navigator?.hardwareConcurrency || 1;
+}
+
+/**
+ * `path` made absolute against `base` (default: the current directory),
+ * with `.`, `..` and repeated slashes resolved.
+ *
+ * @example
+ * ```ts
+ * import { absolutePath } from "./fs.ts";
+ * absolutePath("b/../c", "/a"); // "/a/c"
+ * ```
+ */
+export function absolutePath(path: string, base: string = cwd()): string {
+  const parts: string[] = [];
+  for (const p of (path.startsWith("/") ? path : `${base}/${path}`).split("/")) {
+    if (p === "" || p === ".") continue;
+    if (p === "..") parts.pop();
+    else parts.push(p);
+  }
+  return "/" + parts.join("/");
+}
+
+/**
+ * The directory part of an absolute path.
+ *
+ * @example
+ * ```ts
+ * import { parentDir } from "./fs.ts";
+ * parentDir("/a/b/jobs.yaml"); // "/a/b"
+ * ```
+ */
+export function parentDir(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
+}
