@@ -26,17 +26,40 @@ export function median(xs: number[]): number {
 /** No inherited make jobserver (it would change what make and jx do), no colors. */
 export const CLEAN_ENV: Record<string, string> = { MAKEFLAGS: "", MFLAGS: "", NO_COLOR: "1" };
 
+/** GNU time, for the peak RSS of a measured command (`%M`), when the machine has it. */
+export const GNU_TIME: string | undefined = (() => {
+  try {
+    return Deno.statSync("/usr/bin/time").isFile ? "/usr/bin/time" : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
 /**
  * Runs a command to completion in `cwd` (fed `stdin` when given; its stdout
  * piped or to /dev/null); returns its wall time in ms, spawn to exit, and
- * what it printed.
+ * what it printed. With `rss` (and GNU time on the machine), the command runs
+ * under `/usr/bin/time -f %M` and `rssKiB` is its peak resident set: the
+ * largest of the process's own and its children's (a child started by vfork
+ * and exec reports its parent's size at the spawn, never more than the
+ * parent's peak), so for jx, jx's own peak.
  */
 async function timed(
   cmd: string,
   args: string[],
   cwd: string,
-  opts: { env: Record<string, string>; stdin?: string; stdout: "piped" | "null" },
-): Promise<{ ms: number; code: number; stdout: string; stderr: string }> {
+  opts: {
+    env: Record<string, string>;
+    stdin?: string;
+    stdout: "piped" | "null";
+    rss?: boolean;
+  },
+): Promise<{ ms: number; code: number; stdout: string; stderr: string; rssKiB?: number }> {
+  const rssFile = opts.rss && GNU_TIME ? await Deno.makeTempFile({ prefix: "jx-bench-rss-" }) : "";
+  if (rssFile) {
+    args = ["-f", "%M", "-o", rssFile, cmd, ...args];
+    cmd = GNU_TIME!;
+  }
   const t = performance.now();
   const child = new Deno.Command(cmd, {
     args,
@@ -55,7 +78,14 @@ async function timed(
   const ms = performance.now() - t;
   const dec = new TextDecoder();
   const stdout = opts.stdout === "piped" ? dec.decode(out.stdout) : "";
-  return { ms, code: out.code, stdout, stderr: dec.decode(out.stderr) };
+  let rssKiB: number | undefined;
+  if (rssFile) {
+    const text = await Deno.readTextFile(rssFile);
+    await Deno.remove(rssFile);
+    // GNU time writes "Command exited with non-zero status N" first when it did.
+    rssKiB = Number(text.trim().split("\n").at(-1)) || undefined;
+  }
+  return { ms, code: out.code, stdout, stderr: dec.decode(out.stderr), rssKiB };
 }
 
 /** Runs a command to completion and returns its wall time in ms; throws on a non-zero exit. */
@@ -73,23 +103,25 @@ export async function timeCommand(
 /**
  * Runs the command of the tool `name` once in `cwd`, in `CLEAN_ENV`, fed
  * `stdin` when given; returns its wall time in ms (spawn to exit) and, with
- * `stdout: "piped"`, its stdout (else it goes to /dev/null). Throws on a
- * non-zero exit, with the end of its stderr.
+ * `stdout: "piped"`, its stdout (else it goes to /dev/null); with `rss`,
+ * its peak RSS in KiB where GNU time is available (see `timed`). Throws on
+ * a non-zero exit, with the end of its stderr.
  */
 export async function timeTool(
   name: string,
   cmd: string,
   args: string[],
   cwd: string,
-  opts: { stdin?: string; stdout?: "piped" | "null" } = {},
-): Promise<{ ms: number; stdout: string }> {
+  opts: { stdin?: string; stdout?: "piped" | "null"; rss?: boolean } = {},
+): Promise<{ ms: number; stdout: string; rssKiB?: number }> {
   const r = await timed(cmd, args, cwd, {
     env: CLEAN_ENV,
     stdin: opts.stdin,
     stdout: opts.stdout ?? "null",
+    rss: opts.rss,
   });
   if (r.code !== 0) throw new Error(`${name} exited with ${r.code}\n${r.stderr.slice(-2000)}`);
-  return { ms: r.ms, stdout: r.stdout };
+  return { ms: r.ms, stdout: r.stdout, rssKiB: r.rssKiB };
 }
 
 /** `xs` rotated left by `k`. */
@@ -192,20 +224,27 @@ export async function environment(
 export function medianTable(
   samples: { name: string; ms: number[] }[],
   baseline: string,
-  opts: { unit?: "s" } = {},
+  opts: { unit?: "s"; rssKiB?: Record<string, number[]> } = {},
 ): string {
   const base = median(samples.find((s) => s.name === baseline)!.ms);
   const f = opts.unit === "s"
     ? (ms: number) => (ms / 1000).toFixed(2)
     : (ms: number) => ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`;
   const u = opts.unit ? ` (${opts.unit})` : "";
+  const rss = opts.rssKiB;
+  const peak = (name: string) => {
+    const kib = rss?.[name] ?? [];
+    return kib.length ? ` ${(Math.max(...kib) / 1024).toFixed(0)} MiB |` : " n/a |";
+  };
   return [
-    `| tool | median${u} | min${u} | max${u} | median / ${baseline} |`,
-    "| --- | ---: | ---: | ---: | ---: |",
+    `| tool | median${u} | min${u} | max${u} | median / ${baseline} |${
+      rss ? " peak RSS (max of runs) |" : ""
+    }`,
+    `| --- | ---: | ---: | ---: | ---: |${rss ? " ---: |" : ""}`,
     ...samples.map(({ name, ms }) =>
       `| ${name} | ${f(median(ms))} | ${f(Math.min(...ms))} | ${f(Math.max(...ms))} | ${
         (median(ms) / base).toFixed(2)
-      }x |`
+      }x |${rss ? peak(name) : ""}`
     ),
   ].join("\n");
 }

@@ -14,6 +14,13 @@
  * swallow a token. Every token read is written back: when its job ends, and
  * at the end of the run for any still held.
  *
+ * What a job start costs: nothing, mostly. A token a job gives back is kept
+ * until the current turn of the event loop ends (a microtask), so that the
+ * next job jx starts in the same turn takes it without a write and a read;
+ * what is left is written back then. While jx waits for the pool (its read
+ * found it empty and the reactor watches it), starts are refused without
+ * another read: the watch calls back when a token arrives.
+ *
  * @module
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -43,7 +50,8 @@ export interface JobserverSlots extends Slots {
   /**
    * The environment of a job that asks for `style` (default: the pool's own):
    * MAKEFLAGS naming this same pool in that form, or, for `none`, MAKEFLAGS
-   * (and MFLAGS, CARGO_MAKEFLAGS) without a jobserver or `-j`.
+   * (and MFLAGS, CARGO_MAKEFLAGS) without a jobserver or `-j`. May set
+   * MAKEFLAGS in `env` itself and return it: pass an object of the job's own.
    */
   jobEnv(env: Record<string, string>, style?: JobStyle): Record<string, string>;
   /**
@@ -92,6 +100,11 @@ class Pool implements JobserverSlots {
   private reserve: number[] = [];
   /** Tokens held by running jobs, as the bytes read. */
   private held: number[] = [];
+  /** Tokens given back in this turn, written back at its end unless taken again first. */
+  private returned: number[] = [];
+  private flushQueued = false;
+  /** MAKEFLAGS of a server's jobs, per style. */
+  private flagsFor = new Map<"pipe" | "fifo", string>();
   private implicitFree = true;
   private cancelWatch?: () => void;
   private buf = new Uint8Array(64);
@@ -132,7 +145,14 @@ class Pool implements JobserverSlots {
     const want = style ?? this.style;
     if (want === "none") return withoutJobserver(env);
     if (this.role === "server") {
-      return { ...env, MAKEFLAGS: formatMakeFlags(this.limit, this.authFor(want)) };
+      let flags = this.flagsFor.get(want);
+      if (flags === undefined) {
+        this.flagsFor.set(want, flags = formatMakeFlags(this.limit, this.authFor(want)));
+      }
+      // `env` is the job's own fresh object: set in place, not copied (a
+      // copy per job is most of the garbage of a run of many small jobs).
+      env.MAKEFLAGS = flags;
+      return env;
     }
     // A client passes make's own flags through, in another form when asked.
     if (want === this.style) return env;
@@ -149,12 +169,18 @@ class Pool implements JobserverSlots {
   }
 
   get free(): number {
-    return (this.implicitFree ? 1 : 0) + this.reserve.length;
+    return (this.implicitFree ? 1 : 0) + this.reserve.length + this.returned.length;
   }
 
   tryTake(n: number): boolean {
     const s = libc().symbols;
+    // Tokens given back in this turn first: no I/O.
+    while (this.returned.length && this.reserve.length + (this.implicitFree ? 1 : 0) < n) {
+      this.reserve.push(this.returned.pop()!);
+    }
     let need = n - (this.implicitFree ? 1 : 0) - this.reserve.length;
+    // Waiting for the pool already: the watch says when a token arrives.
+    if (need > 0 && this.cancelWatch) return false;
     while (need > 0) {
       const k = Number(s.read(this.init.rfd, this.buf, Math.min(need, this.buf.length)));
       if (k <= 0) break; // EAGAIN: the pool is empty now (EINTR: try again later)
@@ -180,8 +206,17 @@ class Pool implements JobserverSlots {
       this.implicitFree = true;
       n--;
     }
-    const back = this.held.splice(this.held.length - n, n);
-    this.write(back);
+    if (n <= 0) return;
+    this.returned.push(...this.held.splice(this.held.length - n, n));
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => {
+        this.flushQueued = false;
+        const back = this.returned;
+        this.returned = [];
+        this.write(back);
+      });
+    }
   }
 
   private write(tokens: number[]): void {
@@ -202,9 +237,10 @@ class Pool implements JobserverSlots {
   finish(): string | undefined {
     this.cancelWatch?.();
     this.cancelWatch = undefined;
-    this.write([...this.reserve, ...this.held]);
+    this.write([...this.reserve, ...this.held, ...this.returned]);
     this.reserve = [];
     this.held = [];
+    this.returned = [];
     let problem: string | undefined;
     const s = libc().symbols;
     if (this.role === "server") {

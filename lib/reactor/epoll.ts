@@ -1,19 +1,37 @@
 /**
  * The epoll reactor (Linux, Deno): children started with `posix_spawnp`
  * into a new session and process group, their output read from
- * non-blocking pipes and their exit seen through a pidfd, all in one epoll
- * set waited on by a single `nonblocking` FFI call, so the JS event loop
- * stays free. Timers and signals use the runtime's own (setTimeout and
- * signal listeners; signalfd does not work with Deno's threads).
+ * non-blocking pipes, all in one epoll set waited on by a `nonblocking` FFI
+ * call, so the JS event loop stays free while nothing happens. Timers and
+ * signals use the runtime's own (setTimeout and signal listeners; signalfd
+ * does not work with Deno's threads).
  *
  * Why: on Deno, `Deno.Command` with `detached: true` forks the whole
  * runtime for every child; `posix_spawn` uses vfork and sets the session up
  * in the child (POSIX_SPAWN_SETSID), with default signal dispositions and an
  * empty signal mask (Deno ignores SIGPIPE, which children must not inherit).
  *
+ * What a job costs here (bench/RESULTS.md has the figures):
+ *
+ * - `posix_spawnp` runs in a `nonblocking` FFI call, on a helper thread: its
+ *   vfork + exec suspend that thread, not the JS one, and several spawns
+ *   proceed at once. (A synchronous call, as make does, measured no better
+ *   on a quiet machine and much worse on a busy one: the JS thread then
+ *   waits for each child to get a CPU and exec.) The spawn attributes are
+ *   built once; the C strings of argv and the environment live in a slab
+ *   and are reused from one spawn to the next (only what changed, such as
+ *   `JX_JOB`, is encoded again);
+ * - a child's exit is seen as end of file on both its pipes (it closes them
+ *   as it exits), then reaped with `wait4(WNOHANG)`; only a child still
+ *   running with both pipes closed (or with a stdin pipe) gets a pidfd;
+ * - after each wait, the set is polled again on the JS thread (timeout 0)
+ *   while events keep coming, so a busy run rarely crosses threads;
+ * - pipes start at the kernel's default size and grow to 1 MiB once a read
+ *   fills one; a read loop then drains each ready pipe until it is empty.
+ *
  * @module
  */
-import { C, cstr, errno, type Libc, libc, spawnInSession, strerror } from "./libc.ts";
+import { C, cstr, errno, type Libc, libc, strerror } from "./libc.ts";
 import { killGroup, signalName } from "./portable.ts";
 import { createTimers, onSignal } from "./timers.ts";
 import type { ChildHandle, ExitStatus, Reactor, SpawnRequest } from "./types.ts";
@@ -22,19 +40,123 @@ import type { ChildHandle, ExitStatus, Reactor, SpawnRequest } from "./types.ts"
 interface Child {
   req: SpawnRequest;
   pid: number;
+  /** Read end of its stdout pipe; -1 once at end of file. */
+  out: number;
+  /** Read end of its stderr pipe; -1 once at end of file. */
+  err: number;
+  /** Its pidfd, opened only when needed (see `watchExit`); -1 when none. */
   pidfd: number;
-  /** Open read ends, by stream. */
-  fds: Map<number, "stdout" | "stderr">;
+  /** Set once reaped. */
   exit?: ExitStatus;
   /** onExit was called. */
-  reported?: boolean;
+  reported: boolean;
+  /** Its pipes were enlarged. */
+  grown: boolean;
   /** Closes jx's end of the child's stdin pipe, dropping what is queued (at exit). */
   dropStdin?: () => void;
 }
 
-/** Reads of up to 1 MiB, from pipes enlarged to 1 MiB (fewer wakeups for a job that floods). */
+/** Reads of up to 1 MiB, from pipes enlarged to 1 MiB once a child fills one. */
 const READ_SIZE = 1024 * 1024;
+/** The kernel's default pipe size: a read this long means the pipe was full. */
+const PIPE_DEFAULT = 65536;
 const MAX_EVENTS = 64;
+/** Polls on the JS thread (timeout 0) after a wait, while they find events. */
+const MAX_POLLS = 64;
+
+/**
+ * The C strings of `posix_spawnp`'s argv and environment, kept in one slab
+ * from one spawn to the next: a job's environment differs from the last
+ * one's in a variable or two (`JX_JOB`), so most strings are encoded once.
+ * When the slab is full, a new one starts (a spawn in flight keeps the old
+ * one alive).
+ */
+class CStrings {
+  /** The current slab (a spawn in flight keeps it alive). */
+  slab = new Uint8Array(0);
+  private base = 0;
+  private used = 0;
+  /** Per variable name: the value encoded, and where. */
+  private env = new Map<string, { value: string; at: number }>();
+  /** argv words encoded, and where. */
+  private words = new Map<string, number>();
+  /** argv then envp, each NULL-terminated, as 64-bit pointers in two 32-bit halves. */
+  private ptrs = new Uint32Array(512);
+  private enc = new TextEncoder();
+
+  constructor(private address: (b: Uint8Array) => number) {
+    this.fresh(256 * 1024);
+  }
+
+  private fresh(size: number): void {
+    this.slab = new Uint8Array(size);
+    this.base = this.address(this.slab);
+    this.used = 0;
+    this.env.clear();
+    this.words.clear();
+  }
+
+  /** Encodes `s` and a NUL; its address, or -1 when it may not fit. */
+  private add(s: string): number {
+    if (s.length * 3 + 1 > this.slab.length - this.used) return -1;
+    const { written } = this.enc.encodeInto(s, this.slab.subarray(this.used));
+    this.slab[this.used + written] = 0;
+    const at = this.base + this.used;
+    this.used += written + 1;
+    return at;
+  }
+
+  private put(i: number, at: number): void {
+    this.ptrs[2 * i] = at % 4294967296;
+    this.ptrs[2 * i + 1] = Math.floor(at / 4294967296);
+  }
+
+  private fill(argv: string[], env: Record<string, string>): number {
+    let n = argv.length + 2;
+    for (const _ in env) n++;
+    if (this.ptrs.length < 2 * n) this.ptrs = new Uint32Array(4 * n);
+    let i = 0;
+    for (const w of argv) {
+      let at = this.words.get(w);
+      if (at === undefined) {
+        if ((at = this.add(w)) < 0) return -1;
+        this.words.set(w, at);
+      }
+      this.put(i++, at);
+    }
+    this.put(i++, 0);
+    for (const k in env) {
+      const value = env[k];
+      let e = this.env.get(k);
+      if (e === undefined || e.value !== value) {
+        const at = this.add(k + "=" + value);
+        if (at < 0) return -1;
+        this.env.set(k, e = { value, at });
+      }
+      this.put(i++, e.at);
+    }
+    this.put(i++, 0);
+    return argv.length + 1;
+  }
+
+  /** argv and envp for `posix_spawnp`, valid until the next call. */
+  arrays(argv: string[], env: Record<string, string>): { argv: Uint32Array; envp: Uint32Array } {
+    let split = this.fill(argv, env);
+    if (split < 0) {
+      let size = 0;
+      for (const w of argv) size += w.length * 3 + 1;
+      for (const k in env) size += (k.length + env[k].length) * 3 + 2;
+      this.fresh(Math.max(256 * 1024, 2 * size));
+      split = this.fill(argv, env);
+    }
+    let n = split;
+    for (const _ in env) n++;
+    return {
+      argv: this.ptrs.subarray(0, 2 * split),
+      envp: this.ptrs.subarray(2 * split, 2 * (n + 1)),
+    };
+  }
+}
 
 /**
  * Creates the epoll reactor; throws when FFI is not permitted.
@@ -49,16 +171,17 @@ const MAX_EVENTS = 64;
 export function createEpollReactor(): Reactor {
   const L: Libc = libc();
   const s = L.symbols;
+  // deno-lint-ignore no-explicit-any
+  const D = (globalThis as any).Deno;
   const epfd: number = s.epoll_create1(C.O_CLOEXEC);
   if (epfd < 0) throw new Error(`epoll_create1: ${strerror(errno())}`);
   const wakefd: number = s.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK);
-  /** What each registered fd belongs to. */
+  /** The child each registered pipe or pidfd belongs to. */
   const owners = new Map<number, Child>();
-  /** Callbacks for fds watched with `watch` (the jobserver's read end). */
+  /** Callbacks for fds watched with `watch` (the jobserver's read end, inotify). */
   const watchers = new Map<number, () => void>();
   /** Stdin write ends with data queued, waiting to be writable (EPOLLOUT). */
   const writers = new Map<number, () => void>();
-  const byPidfd = new Map<number, Child>();
   const readBuf = new Uint8Array(READ_SIZE);
   const events = new Uint8Array(MAX_EVENTS * C.SIZEOF_EPOLL_EVENT);
   const eventsView = new DataView(events.buffer);
@@ -68,100 +191,174 @@ export function createEpollReactor(): Reactor {
   const ev = new Uint8Array(C.SIZEOF_EPOLL_EVENT);
   const evView = new DataView(ev.buffer);
   let waiting = false;
-  /** Spawns in flight on helper threads. */
-  let pending = 0;
   let closed = false;
   const { setTimer, clearTimer, clearAll } = createTimers();
 
+  // What every spawn shares, built once: a new session and process group,
+  // every signal at its default disposition, an empty signal mask.
+  const attr = new Uint8Array(C.SIZEOF_SPAWNATTR);
+  const sigs = new Uint8Array(C.SIZEOF_SIGSET);
+  s.posix_spawnattr_init(attr);
+  s.posix_spawnattr_setflags(
+    attr,
+    C.POSIX_SPAWN_SETSID | C.POSIX_SPAWN_SETSIGDEF | C.POSIX_SPAWN_SETSIGMASK,
+  );
+  s.sigfillset(sigs);
+  s.posix_spawnattr_setsigdefault(attr, sigs);
+  s.sigemptyset(sigs);
+  s.posix_spawnattr_setsigmask(attr, sigs);
+  const pipeFds = new Int32Array(2);
+  /** What a spawn in flight uses (file actions, pid, pointer arrays), reused by later spawns. */
+  interface SpawnBuffers {
+    fa: Uint8Array;
+    pid: Int32Array;
+    ptrs: Uint32Array;
+  }
+  const spare: SpawnBuffers[] = [];
+  const newSpawnBuffers = (): SpawnBuffers => ({
+    fa: new Uint8Array(C.SIZEOF_FILE_ACTIONS),
+    pid: new Int32Array(1),
+    ptrs: new Uint32Array(256),
+  });
+  const devnull = cstr("/dev/null");
+  /** C strings of working directories and programs, by value (few distinct ones). */
+  const paths = new Map<string, Uint8Array>();
+  const cpath = (p: string) => {
+    let b = paths.get(p);
+    if (!b) {
+      if (paths.size > 1000) paths.clear();
+      paths.set(p, b = cstr(p));
+    }
+    return b;
+  };
+  const strings = new CStrings((b) => Number(D.UnsafePointer.value(D.UnsafePointer.of(b))));
+
   const watchFd = (fd: number, events: number = C.EPOLLIN) => {
     evView.setUint32(0, events, true);
-    evView.setBigUint64(4, BigInt(fd), true);
+    evView.setUint32(4, fd, true); // data.u64 = fd (the high half stays 0)
     if (s.epoll_ctl(epfd, C.EPOLL_CTL_ADD, fd, ev) < 0) {
       throw new Error(`epoll_ctl: ${strerror(errno())}`);
     }
   };
+  /**
+   * Removes an fd from the set and closes it. (Closing alone would not do:
+   * a child being spawned holds a copy of the fd table until it execs.)
+   */
   const unwatch = (fd: number) => {
     s.epoll_ctl(epfd, C.EPOLL_CTL_DEL, fd, ev);
     s.close(fd);
   };
   watchFd(wakefd);
 
-  const maybeDone = (c: Child) => {
-    if (c.exit && c.fds.size === 0 && !c.reported) {
+  const report = (c: Child) => {
+    if (c.exit && c.out < 0 && c.err < 0 && !c.reported) {
       c.reported = true;
       c.req.onExit(c.exit);
     }
   };
 
-  /** Reads what is there; closes the fd at end of file. */
+  /**
+   * Reaps the child if it has exited (`wait4` with WNOHANG, by pid: safe, the
+   * pid stays ours until reaped); false when it still runs. `wait4` also
+   * gives its CPU times (its ru_maxrss is not the child's own peak after a
+   * vfork-style spawn, so it is not reported).
+   */
+  const tryReap = (c: Child): boolean => {
+    const r: number = s.wait4(c.pid, statusBuf, C.WNOHANG, rusage);
+    if (r === 0) return false;
+    if (c.pidfd >= 0) {
+      owners.delete(c.pidfd);
+      unwatch(c.pidfd);
+      c.pidfd = -1;
+    }
+    c.dropStdin?.();
+    if (r < 0) {
+      c.exit = { code: null, signal: null };
+      return true;
+    }
+    const st = statusBuf[0];
+    // struct timeval: 64-bit seconds and microseconds, both far below 2^32 here.
+    const tv = (off: number) =>
+      rusageView.getUint32(off, true) * 1000 + rusageView.getUint32(off + 8, true) / 1000;
+    const cpu = { userMs: tv(0), sysMs: tv(16) };
+    c.exit = (st & 0x7f) === 0
+      ? { code: (st >> 8) & 0xff, signal: null, cpu }
+      : { code: null, signal: signalName(st & 0x7f), cpu };
+    return true;
+  };
+
+  /**
+   * Watches the child's exit through a pidfd: for a child that closed both
+   * pipes but runs on, and for one with a stdin pipe (dropped at its exit).
+   */
+  const watchExit = (c: Child) => {
+    if (c.pidfd >= 0 || c.exit) return;
+    const pidfd = Number(s.syscall(C.SYS_pidfd_open, c.pid, 0));
+    if (pidfd < 0) {
+      // No pidfd (a kernel before 5.3): look again every 10 ms.
+      const poll = () => tryReap(c) ? report(c) : setTimer(10, poll);
+      setTimer(10, poll);
+      return;
+    }
+    c.pidfd = pidfd;
+    owners.set(pidfd, c);
+    watchFd(pidfd);
+  };
+
+  /** A pipe reached end of file (or failed): forget it; reap when both are done. */
+  const pipeClosed = (fd: number, c: Child) => {
+    owners.delete(fd);
+    unwatch(fd);
+    if (fd === c.out) c.out = -1;
+    else c.err = -1;
+    if (c.out >= 0 || c.err >= 0) return;
+    // Both closed: the child is exiting (or has exited), most likely.
+    if (c.exit || tryReap(c)) report(c);
+    else watchExit(c);
+  };
+
+  /** Reads what the pipe holds until it is empty; closes it at end of file. */
   const drain = (fd: number, c: Child) => {
-    const stream = c.fds.get(fd)!;
+    const stream = fd === c.out ? "stdout" : "stderr";
     for (;;) {
       const n = Number(s.read(fd, readBuf, READ_SIZE));
       if (n > 0) {
         // A view of the read buffer: valid during the call only (see SpawnRequest.onOutput).
         c.req.onOutput(stream, readBuf.subarray(0, n));
-        if (n < READ_SIZE) return; // likely empty now; epoll says if not
+        if (n >= PIPE_DEFAULT && !c.grown) {
+          // A child that fills a pipe: give both of its pipes room (fewer
+          // wakeups, bigger reads). Best effort: the limit may be lower.
+          c.grown = true;
+          if (c.out >= 0) s.fcntl(c.out, C.F_SETPIPE_SZ, READ_SIZE);
+          if (c.err >= 0) s.fcntl(c.err, C.F_SETPIPE_SZ, READ_SIZE);
+        }
+        // A short read usually emptied the pipe (epoll says if not); a
+        // child that floods is read until the pipe is empty.
+        if (n < READ_SIZE && !c.grown) return;
         continue;
       }
-      if (n === 0) {
-        c.fds.delete(fd);
-        owners.delete(fd);
-        unwatch(fd);
-        return maybeDone(c);
-      }
+      if (n === 0) return pipeClosed(fd, c);
       const e = errno();
       if (e === C.EINTR) continue;
       if (e === C.EAGAIN) return;
-      c.fds.delete(fd);
-      owners.delete(fd);
-      unwatch(fd);
-      return maybeDone(c);
+      return pipeClosed(fd, c);
     }
-  };
-
-  const reap = (pidfd: number, c: Child) => {
-    // wait4 by pid (safe: the pidfd we hold keeps the pid from being reused)
-    // gives the status and the child's CPU times. Its ru_maxrss is not the
-    // child's own peak after a vfork-style spawn, so it is not reported.
-    const r = s.wait4(c.pid, statusBuf, C.WNOHANG, rusage);
-    byPidfd.delete(pidfd);
-    owners.delete(pidfd);
-    unwatch(pidfd);
-    c.dropStdin?.();
-    if (r <= 0) {
-      c.exit = { code: null, signal: null };
-    } else {
-      const st = statusBuf[0];
-      const tv = (off: number) =>
-        Number(rusageView.getBigInt64(off, true)) * 1000 +
-        Number(rusageView.getBigInt64(off + 8, true)) / 1000;
-      const cpu = { userMs: tv(0), sysMs: tv(16) };
-      c.exit = (st & 0x7f) === 0
-        ? { code: (st >> 8) & 0xff, signal: null, cpu }
-        : { code: null, signal: signalName(st & 0x7f), cpu };
-    }
-    // Output written just before exit may still be in the pipes.
-    for (const fd of [...c.fds.keys()]) drain(fd, c);
-    maybeDone(c);
   };
 
   const dispatch = (n: number) => {
     for (let i = 0; i < n; i++) {
-      const fd = Number(eventsView.getBigUint64(i * C.SIZEOF_EPOLL_EVENT + 4, true));
+      const fd = eventsView.getUint32(i * C.SIZEOF_EPOLL_EVENT + 4, true);
+      const c = owners.get(fd);
+      if (c) {
+        if (fd !== c.pidfd) drain(fd, c);
+        else if (tryReap(c)) report(c);
+        continue;
+      }
       if (fd === wakefd) {
         s.read(wakefd, readBuf, 8);
         continue;
       }
-      const w = watchers.get(fd) ?? writers.get(fd);
-      if (w) {
-        w();
-        continue;
-      }
-      const c = owners.get(fd);
-      if (!c) continue;
-      if (byPidfd.has(fd)) reap(fd, c);
-      else drain(fd, c);
+      (watchers.get(fd) ?? writers.get(fd))?.();
     }
   };
 
@@ -181,9 +378,10 @@ export function createEpollReactor(): Reactor {
         }
         failures = 0;
         dispatch(n);
-        // More may be ready already (a pipe refilled while we read): look
-        // again on this thread, a bounded number of times, before waiting.
-        for (let k = 0; k < 32 && !closed; k++) {
+        // More is often ready already (children exit while others spawn):
+        // poll again on this thread, a bounded number of times, before
+        // waiting on the helper thread.
+        for (let k = 0; k < MAX_POLLS && !closed; k++) {
           const m: number = s.epoll_wait_now(epfd, events, MAX_EVENTS, 0);
           if (m <= 0) break;
           dispatch(m);
@@ -194,77 +392,93 @@ export function createEpollReactor(): Reactor {
     }
   };
 
+  /** A pipe, both ends close-on-exec, in `pipeFds`; throws with `cleanup` run first. */
+  const newPipe = (cleanup: () => void) => {
+    if (s.pipe2(pipeFds, C.O_CLOEXEC) === 0) return;
+    const e = errno();
+    cleanup();
+    throw new Error(`pipe2: ${strerror(e)}`);
+  };
+
   /**
-   * Starts a child. `posix_spawnp` runs on a helper thread (its caller waits
-   * until the child has exec'd, about half a millisecond), so the event loop
-   * goes on meanwhile and several spawns proceed at once.
+   * Starts a child: `posix_spawnp` on this thread, which returns once the
+   * child has exec'd (or failed to).
    */
   const spawn = (req: SpawnRequest): ChildHandle => {
     const stdin = req.stdin === "pipe" ? stdinPipe() : undefined;
-    const pipes = new Int32Array(4);
-    if (s.pipe2(pipes.subarray(0, 2), C.O_CLOEXEC) < 0) {
-      const e = errno();
+    newPipe(() => stdin?.closeBoth());
+    const outR = pipeFds[0], outW = pipeFds[1];
+    newPipe(() => {
+      s.close(outR);
+      s.close(outW);
       stdin?.closeBoth();
-      throw new Error(`pipe2: ${strerror(e)}`);
-    }
-    if (s.pipe2(pipes.subarray(2, 4), C.O_CLOEXEC) < 0) {
-      const e = errno();
-      s.close(pipes[0]);
-      s.close(pipes[1]);
-      stdin?.closeBoth();
-      throw new Error(`pipe2: ${strerror(e)}`);
-    }
+    });
+    const errR = pipeFds[0], errW = pipeFds[1];
+    const buf = spare.pop() ?? newSpawnBuffers();
+    const fa = buf.fa;
+    s.posix_spawn_file_actions_init(fa);
+    if (stdin) s.posix_spawn_file_actions_adddup2(fa, stdin.readEnd, 0);
+    else s.posix_spawn_file_actions_addopen(fa, 0, devnull, C.O_RDONLY, 0);
+    s.posix_spawn_file_actions_adddup2(fa, outW, 1);
+    s.posix_spawn_file_actions_adddup2(fa, errW, 2);
+    s.posix_spawn_file_actions_addchdir_np(fa, cpath(req.cwd));
+    const { argv, envp } = strings.arrays(req.argv, req.env);
+    const file = cpath(req.argv[0]);
     let pid = 0;
     let pendingSignals: string[] = [];
-    pending++;
-    spawnInSession(req.argv, req.env, (fa) => {
-      const devnull = cstr("/dev/null");
-      const dir = cstr(req.cwd);
-      if (stdin) s.posix_spawn_file_actions_adddup2(fa, stdin.readEnd, 0);
-      else s.posix_spawn_file_actions_addopen(fa, 0, devnull, C.O_RDONLY, 0);
-      s.posix_spawn_file_actions_adddup2(fa, pipes[1], 1);
-      s.posix_spawn_file_actions_adddup2(fa, pipes[3], 2);
-      s.posix_spawn_file_actions_addchdir_np(fa, dir);
-      return [devnull, dir];
-    }).then(({ err, pid: spawned }) => {
-      pending--;
-      s.close(pipes[1]);
-      s.close(pipes[3]);
+    const started = (err: number, spawned: number) => {
+      s.posix_spawn_file_actions_destroy(fa);
+      if (spare.length < 64) spare.push(buf);
+      s.close(outW);
+      s.close(errW);
       stdin?.spawned();
       if (err !== 0) {
-        s.close(pipes[0]);
-        s.close(pipes[2]);
+        s.close(outR);
+        s.close(errR);
         stdin?.drop();
         const why = err === 2 ? "no such file or directory" : strerror(err);
-        req.onExit({
-          code: null,
-          signal: null,
-          error: `cannot start '${req.argv[0]}' in ${req.cwd}: ${why}`,
-        });
+        const error = `cannot start '${req.argv[0]}' in ${req.cwd}: ${why}`;
+        // Reported asynchronously, as a start that failed later would be.
+        queueMicrotask(() => req.onExit({ code: null, signal: null, error }));
         return;
       }
       pid = spawned;
-      const pidfd = Number(s.syscall(C.SYS_pidfd_open, pid, 0));
       const c: Child = {
         req,
         pid,
-        pidfd,
-        fds: new Map([[pipes[0], "stdout"], [pipes[2], "stderr"]]),
+        out: outR,
+        err: errR,
+        pidfd: -1,
+        reported: false,
+        grown: false,
         dropStdin: stdin?.drop,
       };
-      for (const fd of [pipes[0], pipes[2]]) {
-        s.fcntl(fd, C.F_SETFL, s.fcntl(fd, C.F_GETFL, 0) | C.O_NONBLOCK);
-        s.fcntl(fd, C.F_SETPIPE_SZ, READ_SIZE); // best effort: the limit may be lower
-        owners.set(fd, c);
-        watchFd(fd);
-      }
-      owners.set(pidfd, c);
-      byPidfd.set(pidfd, c);
-      watchFd(pidfd);
+      // The read ends, new and only ours: O_NONBLOCK is their only status flag.
+      s.fcntl(outR, C.F_SETFL, C.O_NONBLOCK);
+      s.fcntl(errR, C.F_SETFL, C.O_NONBLOCK);
+      owners.set(outR, c);
+      watchFd(outR);
+      owners.set(errR, c);
+      watchFd(errR);
+      if (stdin) watchExit(c);
       req.onStart?.(pid);
       for (const sig of pendingSignals) killGroup(pid, sig);
       pendingSignals = [];
       loop();
+    };
+    // The pointer arrays are copied into this spawn's buffers (the next
+    // spawn refills `strings`' own); the slab they point into is kept alive
+    // until the call returns.
+    const na = argv.length, ne = envp.length;
+    if (buf.ptrs.length < na + ne) buf.ptrs = new Uint32Array(2 * (na + ne));
+    buf.ptrs.set(argv, 0);
+    buf.ptrs.set(envp, na);
+    const argvPtrs = buf.ptrs.subarray(0, na);
+    const envPtrs = buf.ptrs.subarray(na, na + ne);
+    const slab = strings.slab;
+    s.posix_spawnp_async(buf.pid, file, fa, attr, argvPtrs, envPtrs).then((err: number) => {
+      void [slab, file, argvPtrs, envPtrs];
+      started(err, buf.pid[0]);
     });
     return {
       get pid() {
@@ -371,8 +585,10 @@ export function createEpollReactor(): Reactor {
     },
     onSignal,
     close() {
+      if (closed) return;
       closed = true;
       clearAll();
+      s.posix_spawnattr_destroy(attr);
       // Wake a pending epoll_wait so the process can exit.
       s.write(wakefd, new BigUint64Array([1n]), 8);
     },

@@ -21,8 +21,10 @@ const SYMBOLS = {
     result: "i32",
   },
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  // ssize_t, taken as its low 32 bits: every read and write here is far under
+  // 2 GiB, and an i32 comes back as a number where an isize is a BigInt.
+  read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
@@ -60,6 +62,7 @@ const SYMBOLS = {
   inotify_init1: { parameters: ["i32"], result: "i32" },
   inotify_add_watch: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   inotify_rm_watch: { parameters: ["i32", "i32"], result: "i32" },
+  memchr: { parameters: ["buffer", "i32", "usize"], result: "pointer" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
@@ -125,12 +128,19 @@ export function libc(): Libc {
   return lib;
 }
 
+/** errno's location on the JS thread (fixed for the thread: one per isolate). */
+// deno-lint-ignore no-explicit-any
+let errnoView: any;
+
 /** The current errno. */
 export function errno(): number {
   // deno-lint-ignore no-explicit-any
   const D = (globalThis as any).Deno;
+  if (D && errnoView) return errnoView.getInt32(0);
   const p = libc().symbols.__errno_location();
-  return D ? new D.UnsafePointerView(p).getInt32(0) : readI32(p);
+  if (!D) return readI32(p);
+  errnoView = new D.UnsafePointerView(p);
+  return errnoView.getInt32(0);
 }
 
 /** The message of an errno value. */
@@ -139,6 +149,44 @@ export function strerror(code: number): string {
   const D = (globalThis as any).Deno;
   const p = libc().symbols.strerror(code);
   return D ? D.UnsafePointerView.getCString(p) : readCString(p);
+}
+
+/** Spans shorter than this are searched in JS (an FFI call costs more than it saves). */
+const MEMCHR_MIN = 4096;
+let memchrOk: boolean | undefined;
+
+/**
+ * The index of the first `byte` in `buf` at or after `from`, or -1: as
+ * `buf.indexOf(byte, from)`, but long spans go through libc's `memchr` where
+ * Deno permits FFI (V8 scans a typed array byte by byte, about 2 GB/s here;
+ * memchr is some 40 times faster), which matters for a job printing
+ * gigabytes.
+ *
+ * @example
+ * ```ts
+ * import { indexOfByte } from "./libc.ts";
+ * indexOfByte(new TextEncoder().encode("a\nb"), 10, 0); // 1
+ * ```
+ */
+export function indexOfByte(buf: Uint8Array, byte: number, from: number): number {
+  const n = buf.length - from;
+  if (n < MEMCHR_MIN) return buf.indexOf(byte, from);
+  // deno-lint-ignore no-explicit-any
+  const D = (globalThis as any).Deno;
+  if (memchrOk === undefined) {
+    try {
+      memchrOk = !(globalThis as { Bun?: unknown }).Bun && !!D?.dlopen &&
+        D.permissions.querySync({ name: "ffi" }).state === "granted" && !!libc();
+    } catch {
+      memchrOk = false;
+    }
+  }
+  if (!memchrOk) return buf.indexOf(byte, from);
+  const span = from ? buf.subarray(from) : buf;
+  const p = libc().symbols.memchr(span, byte, n);
+  if (p === null) return -1;
+  return from + Number(D.UnsafePointer.value(p)) -
+    Number(D.UnsafePointer.value(D.UnsafePointer.of(span)));
 }
 
 const enc = new TextEncoder();

@@ -9,6 +9,7 @@ import type { Graph } from "../graph/graph.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
 import { terminalColumns, writeAll } from "../runtime/mod.ts";
 import { OutputBuffer } from "./buffer.ts";
+import { indexOfByte } from "../reactor/libc.ts";
 
 /**
  * How job output is shown.
@@ -41,6 +42,8 @@ interface JobView {
   /** Partial last line per stream, in stream mode. */
   partial: { stdout: Uint8Array[]; stderr: Uint8Array[] };
   partialBytes: { stdout: number; stderr: number };
+  /** Where the partial line's bytes are kept, reused from line to line (stream mode). */
+  held?: { stdout?: Uint8Array; stderr?: Uint8Array };
 }
 
 interface Ended {
@@ -180,8 +183,9 @@ export class ConsoleReporter implements Reporter {
       // the unfinished last line (printed in pieces past 64 KiB).
       const prefix = enc.encode(this.c("36", `[${job}]`) + " ");
       const parts: Uint8Array[] = [];
+      let tail: Uint8Array | undefined;
       let start = 0;
-      for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+      for (let nl = indexOfByte(chunk, 10, 0); nl >= 0; nl = indexOfByte(chunk, 10, start)) {
         parts.push(prefix, ...v.partial[stream], chunk.subarray(start, nl + 1));
         v.partial[stream] = [];
         v.partialBytes[stream] = 0;
@@ -193,14 +197,41 @@ export class ConsoleReporter implements Reporter {
           v.partial[stream] = [];
           v.partialBytes[stream] = 0;
         } else {
-          v.partial[stream].push(chunk.slice(start));
-          v.partialBytes[stream] += chunk.length - start;
+          tail = chunk.subarray(start);
         }
       }
-      if (parts.length) this.out(stream === "stdout" ? 1 : 2, concatBytes(parts));
+      if (parts.length) {
+        const fd = stream === "stdout" ? 1 : 2;
+        if (chunk.length < 65536 || parts.length > 8) this.out(fd, concatBytes(parts));
+        else {
+          // A big chunk in a few long lines (a job that floods) goes out as it is, not copied.
+          this.clearStatus();
+          for (const p of parts) this.write(fd, p);
+        }
+      }
+      if (tail) this.hold(v, stream, tail);
       return;
     }
     v.buffer.push(chunk);
+  }
+
+  /**
+   * Keeps `bytes` (a view the reactor reuses) at the end of the stream's
+   * partial line, copied into a buffer of the view's that later lines reuse:
+   * a job writing a long line in small reads makes no garbage per read.
+   */
+  private hold(v: JobView, stream: "stdout" | "stderr", bytes: Uint8Array): void {
+    const at = v.partialBytes[stream];
+    const end = at + bytes.length;
+    v.held ??= {};
+    let buf = v.held[stream];
+    if (!buf || buf.length < end) {
+      // Views already held point into the old buffer, which they keep alive.
+      buf = v.held[stream] = new Uint8Array(Math.min(64 * 1024, Math.max(4096, 2 * end)));
+    }
+    buf.set(bytes, at);
+    v.partial[stream].push(buf.subarray(at, end));
+    v.partialBytes[stream] = end;
   }
 
   /** Prints a job's end: its buffered output under a header, or its failure. */
@@ -240,6 +271,7 @@ export class ConsoleReporter implements Reporter {
       }
     }
     v.buffer.dispose();
+    v.held = undefined;
   }
 
   /**
