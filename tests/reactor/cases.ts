@@ -166,6 +166,24 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: "a child that closes its output and runs on is reported at its exit, not before",
+    async run(r) {
+      const t0 = Date.now();
+      const x = await run(r, ["/bin/sh", "-c", "echo early; exec >&- 2>&-; sleep 0.3; exit 4"]);
+      assert.equal(x.out, "early\n");
+      assert.deepEqual(exit(x.status), { code: 4, signal: null });
+      assert.ok(Date.now() - t0 >= 250, "the exit came after the sleep");
+    },
+  },
+  {
+    name: "a grandchild holding the pipes: the exit comes after all of its output",
+    async run(r) {
+      const x = await run(r, ["/bin/sh", "-c", "(sleep 0.2; echo late) & echo first; exit 3"]);
+      assert.equal(x.out, "first\nlate\n");
+      assert.deepEqual(exit(x.status), { code: 3, signal: null });
+    },
+  },
+  {
     name: "kill signals the whole process group, grandchildren included",
     async run(r) {
       let kill: ((s: string) => void) | undefined;
