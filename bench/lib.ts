@@ -264,3 +264,28 @@ export async function appendResults(text: string, path: string = RESULTS): Promi
     .output();
   if (fmt.code !== 0) console.error(`warning: deno fmt ${path} exited with ${fmt.code}`);
 }
+
+/** `deno task compile`'s command line (from deno.json), with `--outfile` set to `out`. */
+export async function compileCommand(out: string): Promise<string[]> {
+  const task: string = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`)).tasks.compile;
+  const words = task.trim().split(/\s+/);
+  const i = words.indexOf("--outfile");
+  if (i < 0) throw new Error(`no --outfile in the compile task: ${task}`);
+  words[i + 1] = out;
+  return words;
+}
+
+/** Builds the standalone binary to `out` with `compileCommand`; returns `out`. */
+export async function buildBinary(out: string): Promise<string> {
+  const [cmd, ...args] = await compileCommand(out);
+  const r = await new Deno.Command(cmd.startsWith("/") ? cmd : `${REPO}/${cmd}`, {
+    args,
+    cwd: REPO,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (r.code !== 0) {
+    throw new Error(`bun build --compile failed:\n${new TextDecoder().decode(r.stderr)}`);
+  }
+  return out;
+}

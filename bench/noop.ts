@@ -24,6 +24,7 @@
 import { parseArgs } from "node:util";
 import {
   appendResults,
+  buildBinary,
   commandLine,
   environment,
   median,
@@ -64,23 +65,6 @@ await Deno.writeTextFile(
   `SRC := $(wildcard src/*.txt)\nOUT := $(SRC:src/%=mout/%)\nall: $(OUT)\nmout/%.txt: src/%.txt\n\t@mkdir -p mout; cp $< $@\n`,
 );
 
-/** `deno task compile`'s command line (from deno.json), with `--outfile` set to `out`. */
-async function buildBinary(out: string): Promise<void> {
-  const task: string = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`)).tasks.compile;
-  const [cmd, ...args] = task.trim().split(/\s+/);
-  const i = args.indexOf("--outfile");
-  if (i < 0) throw new Error(`no --outfile in the compile task: ${task}`);
-  args[i + 1] = out;
-  const r = await new Deno.Command(cmd.startsWith("/") ? cmd : `${REPO}/${cmd}`, {
-    args,
-    cwd: REPO,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (r.code !== 0) {
-    throw new Error(`bun build --compile failed:\n${new TextDecoder().decode(r.stderr)}`);
-  }
-}
 const binDir = await Deno.makeTempDir({ prefix: "jx-bench-noop-bin-" });
 await buildBinary(`${binDir}/jx`);
 

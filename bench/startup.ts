@@ -33,9 +33,11 @@
 import { parseArgs } from "node:util";
 import {
   appendResults,
+  buildBinary,
   BUN,
   CLI,
   commandLine,
+  compileCommand,
   DENO,
   environment,
   median,
@@ -87,37 +89,11 @@ function parseOptions(argv: string[]): Options {
   return { runs: positive("runs", values.runs), write: values.write, note: values.note };
 }
 
-/** `deno task compile`'s command line (from deno.json), with `--outfile` set to `out`. */
-async function compileCommand(out: string): Promise<string[]> {
-  const task: string = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`)).tasks.compile;
-  const words = task.trim().split(/\s+/);
-  const i = words.indexOf("--outfile");
-  if (i < 0) throw new Error(`no --outfile in the compile task: ${task}`);
-  words[i + 1] = out;
-  return words;
-}
-
-/** Builds the standalone binary into `dir` with `deno task compile`'s command; returns its path. */
-async function buildBinary(dir: string): Promise<string> {
-  const out = `${dir}/jx`;
-  const [cmd, ...args] = await compileCommand(out);
-  const r = await new Deno.Command(cmd.startsWith("/") ? cmd : `${REPO}/${cmd}`, {
-    args,
-    cwd: REPO,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (r.code !== 0) {
-    throw new Error(`bun build --compile failed:\n${new TextDecoder().decode(r.stderr)}`);
-  }
-  return out;
-}
-
 /** Writes the inputs to `dir` and returns the commands to time there. */
 async function prepare(dir: string): Promise<Tool[]> {
   await Deno.writeTextFile(`${dir}/jobs.yaml`, "version: 1\njobs:\n  t: { run: [/bin/true] }\n");
   await Deno.writeTextFile(`${dir}/Makefile`, ".PHONY: t\nt:\n\t/bin/true\n");
-  const binary = await buildBinary(dir);
+  const binary = await buildBinary(`${dir}/jx`);
   const jxRun = ["run", "-f", `${dir}/jobs.yaml`, "--output", "quiet"];
   const starts: [string, string, string[]][] = [
     ["binary", binary, []],

@@ -327,15 +327,7 @@ export class Plan {
     for (const res of reads) idx.getOrAdd(res, () => []).push({ node: n, write: false });
     if (n.waiting === 0) {
       this.freed.push(n);
-      if (!this.draining) {
-        this.draining = true;
-        try {
-          for (let i = 0; i < this.freed.length; i++) this.becameFree(this.freed[i]);
-        } finally {
-          this.freed.length = 0;
-          this.draining = false;
-        }
-      }
+      this.drainFreed();
     }
     return [...into, ...out];
   }
@@ -406,6 +398,11 @@ export class Plan {
     for (const e of this.graph.dependentsOf(name)) this.release(e, name, outcome);
     const added = this.addedOut.get(name);
     if (added) { for (const e of added) this.release(e, name, outcome); }
+    this.drainFreed();
+  }
+
+  /** Handles the jobs freed so far, in a loop (no deep recursion on long chains). */
+  private drainFreed(): void {
     if (this.draining) return;
     this.draining = true;
     try {
