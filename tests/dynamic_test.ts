@@ -252,3 +252,52 @@ jobs:
   assert.equal(r.events.filter((e) => e.type === "job.add").length, 1);
   assert.equal(r.events.filter((e) => e.type === "emit.error").length, 0);
 });
+
+Deno.test("repeat on a foreach group: every item runs, then the test, then every item again", async () => {
+  const yaml = `
+jobs:
+  shard: { foreach: [a, b, c], run: sleep 10, repeat: { until: check, max: 5 } }
+  check: { run: CHECK }
+  next: { run: sleep 1, needs: [shard] }
+`;
+  const script = (pass: (k: number) => boolean) => (req: SpawnRequest) =>
+    req.argv.join(" ").includes("CHECK")
+      ? { ms: 2, code: pass(Number(req.env.JX_ITERATION)) ? 0 : 1 }
+      : undefined;
+  const r = await fakeRun(yaml, { jobs: 2, script: script((k) => k === 2) });
+  assert.equal(r.result.exit, 0);
+  const runs = r.events.filter((e) => e.type === "job.start").map((e) =>
+    `${(e as { job: string }).job}#${(e as { iteration?: number }).iteration ?? ""}@${e.t}`
+  );
+  assert.deepEqual(runs, [
+    "shard[a]#1@0",
+    "shard[b]#1@0",
+    "shard[c]#1@10",
+    "check#1@20",
+    "shard[a]#2@22",
+    "shard[b]#2@22",
+    "shard[c]#2@32",
+    "check#2@42",
+    "next#@44",
+  ]);
+  // An item failing ends the loop: the group fails, the rest resolve.
+  const f = await fakeRun(yaml.replace("run: sleep 10", "run: sleep 10 exit 1"), {
+    jobs: 2,
+    keepGoing: true,
+    script: script(() => false),
+  });
+  assert.equal(f.result.exit, 1);
+  assert.equal(f.starts.has("check"), false);
+  assert.equal(f.skips.has("next"), true);
+  // Gives up after max: one error, the run fails.
+  const g = await fakeRun(yaml.replace("max: 5", "max: 2"), {
+    jobs: 3,
+    script: script(() => false),
+  });
+  assert.equal(g.result.exit, 1);
+  assert.deepEqual(
+    g.events.filter((e) => e.type === "emit.error").map((e) => (e as { error: string }).error),
+    ["shard: repeat until check succeeds: gave up after 2 runs (max)"],
+  );
+  assert.equal(g.events.filter((e) => e.type === "job.start" && e.job === "shard[a]").length, 2);
+});

@@ -203,12 +203,26 @@ export interface ModuleHost extends Reporter {
   finish(status: "ok" | "failed" | "interrupted"): Promise<{ failed: boolean }>;
 }
 
+/** A `repeat` loop: one job, or every job of a `foreach` group, then the test. */
+interface Loop {
+  /** The jobs run again each time. */
+  body: JobSpec[];
+  test: JobSpec;
+  iteration: number;
+  /** Body jobs not yet ended in this iteration. */
+  pending: Set<string>;
+  /** The body job whose slot the test runs in. */
+  holder?: JobSpec;
+  /** A body job failed: the loop is over, the rest resolve as they end. */
+  broken: boolean;
+}
+
 interface Running {
   spec: JobSpec;
   handle: ChildHandle;
   attempt: number;
-  /** In a `repeat` loop: the run number, and for the test, the job it tests. */
-  loop?: { iteration: number; body?: JobSpec };
+  /** In a `repeat` loop: the run number, and for the test, the loop it tests. */
+  loop?: { iteration: number; test?: Loop };
   start: number;
   timeoutTimer?: number;
   killTimer?: number;
@@ -401,7 +415,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     const error = st.error ?? badOutput;
     const retrying = (status === "failed" || status === "timeout") && r.attempt <= spec.retries &&
       !plan.stopping && !badOutput;
-    const isTest = r.loop?.body !== undefined;
+    const isTest = r.loop?.test !== undefined;
     emit({
       type: "job.end",
       t: t(),
@@ -423,42 +437,100 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
       startAttempt(spec, r.attempt + 1, r.loop);
       return;
     }
-    if (isTest) return loopTestEnded(r, status);
-    if (spec.repeat && status === "ok" && !plan.stopping) {
-      // The loop's test runs next, in the job's slot.
-      const test = graph.get(spec.repeat.until ?? spec.repeat.while!);
-      startAttempt(test, 1, { iteration: r.loop?.iteration ?? 1, body: spec });
-      return;
+    if (isTest) return loopTestEnded(r.loop!.test!, status);
+    const loop = loops.get(spec.name);
+    if (loop && !loop.broken) {
+      if (status === "ok" && !plan.stopping) {
+        loop.pending.delete(spec.name);
+        if (loop.pending.size === 0) {
+          // The test runs next, in the slot of the body job that ended last.
+          loop.holder = spec;
+          startAttempt(loop.test, 1, { iteration: loop.iteration, test: loop });
+          return;
+        }
+        // Done for this iteration: its slot goes back, its node stays running.
+        slots.give(spec.tokens);
+        pools.give(spec.pools);
+        pump();
+        return;
+      }
+      breakLoop(loop, spec);
     }
     complete(spec, status);
   };
 
-  /** A `repeat` test ended: run the job again, or resolve it. */
-  const loopTestEnded = (r: Running, status: JobStatus) => {
-    const body = r.loop!.body!;
-    const rep = body.repeat!;
-    const k = r.loop!.iteration;
-    loopTests.set(r.spec.name, status);
-    if (status === "cancelled" || plan.stopping) return complete(body, "cancelled");
+  /** Ends a loop early (a body job failed or never ran): what already ended in this iteration resolves as ok. */
+  const breakLoop = (loop: Loop, except: JobSpec) => {
+    loop.broken = true;
+    for (const m of loop.body) {
+      if (m !== except && !loop.pending.has(m.name)) complete(m, "ok", false);
+    }
+  };
+
+  /** A `repeat` test ended: run the body again, or resolve it. */
+  const loopTestEnded = (loop: Loop, status: JobStatus) => {
+    const rep = loop.body[0].repeat!;
+    const holder = loop.holder!;
+    loopTests.set(loop.test.name, status);
+    /** Resolves the body: the holder gives back the slot it kept. */
+    const resolveBody = (st: JobStatus, holderStatus = st) => {
+      loop.broken = true;
+      for (const m of loop.body) if (m !== holder) complete(m, st, false);
+      complete(holder, holderStatus);
+    };
+    if (status === "cancelled" || plan.stopping) return resolveBody("cancelled");
     const again = rep.until !== undefined ? status !== "ok" : status === "ok";
-    if (!again) return complete(body, "ok");
-    if (k < rep.max) return startAttempt(body, 1, { iteration: k + 1 });
+    if (!again) return resolveBody("ok");
+    if (loop.iteration < rep.max) {
+      slots.give(holder.tokens);
+      pools.give(holder.pools);
+      loop.iteration++;
+      loop.pending = new Set(loop.body.map((m) => m.name));
+      loopQueue.push(...loop.body);
+      return pump();
+    }
     const how = rep.until !== undefined
       ? `until ${rep.until} succeeds`
       : `while ${rep.while} succeeds`;
+    const what = loop.body.length > 1 ? loop.body[0].group! : holder.name;
     emit({
       type: "emit.error",
       t: t(),
-      job: body.name,
-      error: `${body.name}: repeat ${how}: gave up after ${rep.max} runs (max)`,
+      job: what,
+      error: `${what}: repeat ${how}: gave up after ${rep.max} runs (max)`,
     });
-    complete(body, "failed");
+    resolveBody("ok", "failed");
   };
 
-  /** A job is resolved: its slots go back, its dependents may start. */
-  const complete = (spec: JobSpec, status: JobStatus) => {
-    slots.give(spec.tokens);
-    pools.give(spec.pools);
+  /** Body jobs of loops waiting for a slot to run again, in order. */
+  const loopQueue: JobSpec[] = [];
+  /** Starts what `loopQueue` holds as slots allow (or cancels it when the run stops). */
+  const startLooped = () => {
+    while (loopQueue.length) {
+      const spec = loopQueue[0];
+      const loop = loops.get(spec.name)!;
+      if (plan.stopping || loop.broken) {
+        loopQueue.shift();
+        loop.broken = true;
+        complete(spec, "cancelled", false);
+        continue;
+      }
+      if (!slots.tryTake(spec.tokens)) return;
+      if (!pools.tryTake(spec.pools)) {
+        slots.give(spec.tokens);
+        return;
+      }
+      loopQueue.shift();
+      startAttempt(spec, 1, { iteration: loop.iteration });
+    }
+  };
+
+  /** A job is resolved: its slots go back (unless given already), its dependents may start. */
+  const complete = (spec: JobSpec, status: JobStatus, give = true) => {
+    if (give) {
+      slots.give(spec.tokens);
+      pools.give(spec.pools);
+    }
     results.set(spec.name, { status });
     if (status === "ok") opts.state?.succeeded(spec);
     plan.finish(spec.name, status);
@@ -471,12 +543,23 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
 
   /** Jobs that ran as `repeat` tests, with their last status. */
   const loopTests = new Map<string, JobStatus>();
+  /** The loop of each body job: its own, or its `foreach` group's. */
+  const loops = new Map<string, Loop>();
+  const loopOf = new Map<string, Loop>();
   for (const s of selected) {
     const test = s.repeat?.until ?? s.repeat?.while;
-    if (test !== undefined) {
-      loopTests.set(test, "ok");
-      plan.conditionJobs.add(test);
+    if (test === undefined) continue;
+    loopTests.set(test, "ok");
+    plan.conditionJobs.add(test);
+    const key = s.group ?? s.name;
+    let loop = loopOf.get(key);
+    if (!loop) {
+      loop = { body: [], test: graph.get(test), iteration: 1, pending: new Set(), broken: false };
+      loopOf.set(key, loop);
     }
+    loop.body.push(s);
+    loop.pending.add(s.name);
+    loops.set(s.name, loop);
   }
 
   /** The first bad job definition of each `emits: jobs` job (or feed). */
@@ -632,8 +715,8 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
   const verdicts = new Map<string, boolean>();
   /** Resolves the job as up to date when the state says so (checked once per run). */
   const skipIfUpToDate = (spec: JobSpec): boolean => {
-    // A generator always runs: what it would emit is not known otherwise.
-    if (!opts.state || spec.emits || spec.deferred) return false;
+    // A generator always runs: what it would emit is not known otherwise; a loop too.
+    if (!opts.state || spec.emits || spec.deferred || spec.repeat) return false;
     let up = verdicts.get(spec.name);
     if (up === undefined) {
       up = opts.state.check(spec).upToDate && !opts.force;
@@ -648,7 +731,11 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
       startModule(spec);
       return "started";
     }
-    if (host && failUnregistered(spec)) return "started";
+    if (host && failUnregistered(spec)) {
+      const loop = loops.get(spec.name);
+      if (loop && !loop.broken) breakLoop(loop, spec);
+      return "started";
+    }
     if (spec.deferred) {
       expandGroup(spec);
       return "started";
@@ -675,6 +762,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
 
   const pump = () => {
     if (finished) return;
+    if (loopQueue.length) startLooped();
     if (!plan.stopping) {
       if (opts.dryRun) {
         plan.offerReady((spec) => {
