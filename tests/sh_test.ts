@@ -304,7 +304,7 @@ Deno.test("state: prelude, line padding and dump round trip", () => {
   });
   assert.equal(
     text,
-    "f() {\n  echo f\n}\nx='it'\"'\"'s'; i='1'; set -u; (exit 3) && :\n\necho $x\n",
+    "f() {\n  echo f\n}\nx='it'\"'\"'s'; i='1'; set -eu; (exit 3) && :\n\n{ echo $x\n} && :\n",
   );
   const dump = "c 0\n0022\neu\n/d/sub\n\x1e\nexport HOME='/h'\nexport E\n\x1e\n" +
     "HOME='/h'\nIFS=' \t\n'\nPPID='1'\nv='two\nlines'\n__jx_x='0'\n\x1e\n2\na\0b c\0";
@@ -364,4 +364,95 @@ Deno.test("plan: an unresolved branch is ordered with the variables of when it i
   plan.finish(assign.job, 0, dump);
   plan.takeFlushable();
   assert.deepEqual(plan.startable(8).map((s) => s.job.name), ["2:true"]);
+});
+
+Deno.test("state: a condition keeps set -e on and runs its command left of &&", () => {
+  const s = initialState("/d", {});
+  s.options = "e";
+  const o = { errexit: false, status: 0, binds: new Map<string, string>() };
+  assert.equal(jobScript(s, "cd sub", o), "set -e; { cd sub\n} && :\n");
+  assert.equal(jobScript(s, "cd sub", { ...o, errexit: true }), "set -e; cd sub\n");
+  // No line of its own before line 1: the prelude shares the command's line.
+  assert.equal(jobScript(s, "cd sub", { ...o, errexit: true, line: 3 }), "set -e\n\ncd sub\n");
+});
+
+Deno.test("derive: a pattern orders against a write of a directory above a match", () => {
+  assert.equal(conflicts(access("mkdir d"), access("wc -l */x.txt"), "/w"), "d");
+  assert.equal(conflicts(access("rm -r d"), access("cat d*/x/*.txt"), "/w"), "d");
+  assert.equal(conflicts(access("mkdir e"), access("cat d*/x.txt"), "/w"), undefined);
+});
+
+Deno.test("plan: `cmd &` sends the rest of the script to one sh", () => {
+  assert.deepEqual(drive("echo a\nsleep 1 &\necho b\n").printed, ["1:echo", "2:rest"]);
+  assert.deepEqual(drive("echo a\nif true; then sleep 1 & fi\necho b\n").printed, [
+    "1:echo",
+    "2:rest",
+  ]);
+});
+
+Deno.test("plan: jobs whose shell may exit on its own are probed", () => {
+  for (const cmd of ["echo $((1/0))", ": > /nonexistent/x", "times > $out", "echo ${x?}"]) {
+    const plan = new ShPlan(parseScript(`${cmd}\necho after\n`), {
+      state: initialState("/d", {}),
+      argv0: "t.sh",
+    });
+    const s = plan.startable(8);
+    assert.equal(s[0].probe, true, cmd);
+  }
+  const plan = new ShPlan(parseScript("echo $x > a\n"), {
+    state: initialState("/d", {}),
+    argv0: "t.sh",
+  });
+  assert.equal(plan.startable(8)[0].probe, false);
+});
+
+Deno.test("derive: grep's pattern options and recursion", () => {
+  assert.deepEqual(paths(access("grep --regexp=x in").reads), ["in"]);
+  assert.deepEqual(paths(access("grep -ex in").reads), ["in"]);
+  assert.deepEqual(paths(access("grep -ie x in").reads), ["in"]);
+  assert.deepEqual(paths(access("grep --regexp x in").reads), ["in"]);
+  assert.deepEqual(paths(access("grep -fpats in").reads), ["pats", "in"]);
+  assert.deepEqual(paths(access("grep --file=pats in").reads), ["pats", "in"]);
+  assert.deepEqual(paths(access("grep -A 2 x in").reads), ["in"]);
+  assert.deepEqual(paths(access("grep -r x").reads), ["."]);
+  assert.deepEqual(paths(access("grep -Rn x").reads), ["."]);
+  assert.deepEqual(paths(access("grep --recursive x").reads), ["."]);
+  assert.deepEqual(paths(access("grep -r x d").reads), ["d"]);
+  assert.deepEqual(paths(access("grep x").reads), []);
+  assert.deepEqual(paths(access("sort -rk 2 in").reads), ["in"]);
+});
+
+Deno.test("derive: assignments nested inside expansions are barriers", () => {
+  for (const cmd of ["echo ${x:-$((y+=1))}", "echo ${a:-${b:=B}}", 'echo "${a-${b=B}}"']) {
+    assert.equal(access(cmd).barrier, true, cmd);
+  }
+  assert.equal(access("echo ${x:-$((y+1))} ${a:-b}").barrier, false);
+});
+
+Deno.test("derive: a changed IFS makes unquoted expansions unknown", () => {
+  const ifs = (v: string | undefined) => ({
+    resolve: (n: string) => ({ f: "a:b", IFS: v } as Record<string, string | undefined>)[n],
+    functions: new Set<string>(),
+  });
+  const r = parseScript("cat $f\n");
+  assert.deepEqual(paths(deriveAccess(r.items[0].node, r.src, ifs(undefined)).reads), ["a:b"]);
+  assert.equal(deriveAccess(r.items[0].node, r.src, ifs(":")).all, true);
+  const q = parseScript('cat "$f"\n');
+  assert.deepEqual(paths(deriveAccess(q.items[0].node, q.src, ifs(":")).reads), ["a:b"]);
+});
+
+Deno.test("plan: on a signal, jobs after the first unfinished one are dropped, ended or not", () => {
+  const plan = new ShPlan(parseScript("sleep 5 > a\necho b > b\necho c > c\n"), {
+    state: initialState("/d", {}),
+    argv0: "t.sh",
+  });
+  const [a, b] = plan.startable(2);
+  plan.finish(b.job, 0);
+  assert.deepEqual(plan.takeFlushable(), []);
+  plan.cancelAll(130);
+  assert.deepEqual(plan.takeDropped().map((j) => j.name), ["2:echo"]);
+  plan.finish(a.job, 143);
+  assert.deepEqual(plan.takeFlushable(), []);
+  assert.equal(plan.finished, true);
+  assert.equal(plan.exitStatus, 130);
 });

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { readFileSync, statSync } from "node:fs";
+import { existsSync, fstatSync, readFileSync, statSync } from "node:fs";
+import process from "node:process";
 import { resolve } from "node:path";
 import { JxInputError } from "../graph/errors.ts";
 import type { Reactor } from "../reactor/mod.ts";
@@ -126,9 +127,36 @@ export async function cmdSh(c: ShCommand): Promise<number> {
       env: c.env,
       reporters,
       write,
+      mergeStderr: !c.write && sameFile(1, 2),
+      directTo: !c.write && reopenable(1) && reopenable(2) ? process.pid : undefined,
     });
   } finally {
     for (const r of reporters) await r.close?.();
     reactor.close();
+  }
+}
+
+/** Whether two descriptors are the same file (`> log 2>&1`, one terminal). */
+function sameFile(a: number, b: number): boolean {
+  try {
+    const x = fstatSync(a), y = fstatSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a child can open fd `fd` of jx again through `/proc/PID/fd/` and
+ * write where jx writes: a pipe, a terminal or a regular file (appended to),
+ * not a socket.
+ */
+function reopenable(fd: number): boolean {
+  try {
+    if (!existsSync(`/proc/${process.pid}/fd/${fd}`)) return false;
+    const st = fstatSync(fd);
+    return st.isFIFO() || st.isCharacterDevice() || st.isFile();
+  } catch {
+    return false;
   }
 }

@@ -188,10 +188,20 @@ const STATE_BUILTINS = new Set([
   "return",
   "break",
   "continue",
+  "local",
 ]);
 
-/** Builtins whose effect jx cannot carry from one `sh -c` to the next. */
-const FALLBACK_BUILTINS = new Set([
+/**
+ * Builtins whose effect jx cannot carry from one `sh -c` to the next: where
+ * one appears, the rest of the script runs as one sh.
+ *
+ * @example
+ * ```ts
+ * import { FALLBACK_BUILTINS } from "./derive.ts";
+ * FALLBACK_BUILTINS.has("trap"); // true
+ * ```
+ */
+export const FALLBACK_BUILTINS: ReadonlySet<string> = new Set([
   "exec",
   "trap",
   "alias",
@@ -199,7 +209,6 @@ const FALLBACK_BUILTINS = new Set([
   "eval",
   ".",
   "source",
-  "local",
   "ulimit",
   "readonly",
   "jobs",
@@ -316,10 +325,18 @@ export function resolveWord(
       const v = resolve(p.name);
       if (v === undefined) return undefined;
       if (!p.quoted && (v === "" || /[\s*?[\\]/.test(v))) return undefined;
+      // A changed IFS splits on other characters (or on none): unknown.
+      if (!p.quoted && !defaultIfs(resolve)) return undefined;
       value += v;
     } else return undefined;
   }
   return { value, glob };
+}
+
+/** Whether IFS is unset or has its default value, as far as `resolve` knows. */
+function defaultIfs(resolve: Resolver): boolean {
+  const ifs = resolve("IFS");
+  return ifs === undefined || ifs === " \t\n";
 }
 
 /** Whether a word refers to `$?` (directly or inside a substitution). */
@@ -327,13 +344,27 @@ function refersToStatus(text: string): boolean {
   return /\$(\?|\{\?\})/.test(text);
 }
 
-/** Whether a word's expansions assign (`${x=...}`, `${x:=...}`, `$((x=...))`). */
+/**
+ * Whether a word's expansions may assign (`${x=...}`, `${x:=...}`,
+ * `$((x=...))`), also nested in another expansion (`${a:-${b:=B}}`,
+ * `${x:-$((y+=1))}`). Conservative: quoted text counts too.
+ */
 function assignsInExpansion(w: Word): boolean {
-  return w.parts.some((p) =>
-    p.kind === "other" &&
-    ((p.what === "param-op" && /^\$\{[A-Za-z_][A-Za-z0-9_]*:?=/.test(p.text)) ||
-      (p.what === "arith" && /[^=!<>]=[^=]|\+\+|--/.test(p.text)))
-  );
+  const t = w.text;
+  if (/\$\{[A-Za-z_][A-Za-z0-9_]*:?=/.test(t)) return true;
+  for (let i = t.indexOf("$(("); i >= 0; i = t.indexOf("$((", i + 3)) {
+    let depth = 0;
+    let end = t.length;
+    for (let k = i + 1; k < t.length; k++) {
+      if (t[k] === "(") depth++;
+      else if (t[k] === ")" && --depth === 0) {
+        end = k;
+        break;
+      }
+    }
+    if (/[^=!<>]=[^=]|\+\+|--/.test(t.slice(i + 3, end))) return true;
+  }
+  return false;
 }
 
 /**
@@ -362,12 +393,8 @@ function substitutions(w: Word, ctx: DeriveContext, a: Access, depth = 0): void 
 
 /** Paths of a redirection. */
 function redirAccess(r: Redir, ctx: DeriveContext, a: Access): void {
-  if (r.heredoc) {
-    if (!r.heredoc.quoted) {
-      // The body's text is in the node; `$(...)` there is checked by the caller.
-    }
-    return;
-  }
+  // A here-document's body is in the node: `$(...)` there is checked by the caller (heredocRisk).
+  if (r.heredoc) return;
   if ((r.op === "<&" || r.op === ">&")) {
     const lit = literalOf(r.target);
     if (lit !== undefined && /^(\d+|-)$/.test(lit)) return;
@@ -462,24 +489,77 @@ function simpleAccess(
   return a;
 }
 
-/** The operands of a command: arguments that are not options (nor option values). */
-function operands(args: Word[], valueOpts: string): Word[] {
+/** Long options of grep that take a value (`--regexp PAT` as well as `--regexp=PAT`). */
+const GREP_LONG_VALUES = new Set([
+  "--regexp",
+  "--file",
+  "--max-count",
+  "--after-context",
+  "--before-context",
+  "--context",
+  "--label",
+  "--include",
+  "--exclude",
+  "--exclude-from",
+  "--exclude-dir",
+  "--devices",
+  "--directories",
+  "--binary-files",
+]);
+
+/** An option of a command line: its letter or long name, and its value (attached or next). */
+interface Opt {
+  name: string;
+  value?: Word | string;
+}
+
+/**
+ * Splits arguments into options and operands. A short option in
+ * `valueOpts` takes the rest of its argument (`-ePAT`, `-ie PAT`) or the
+ * next one; a long option takes `=VALUE`, or the next argument when it is
+ * in `longValues`.
+ */
+function parseArgs(
+  args: Word[],
+  valueOpts: string,
+  longValues: Set<string> = new Set(),
+): { opts: Opt[]; operands: Word[] } {
+  const opts: Opt[] = [];
   const out: Word[] = [];
-  let opts = true;
+  let more = true;
   for (let i = 0; i < args.length; i++) {
     const w = args[i];
     const l = literalOf(w);
-    if (opts && l === "--") {
-      opts = false;
+    if (more && l === "--") {
+      more = false;
       continue;
     }
-    if (opts && l !== undefined && l.startsWith("-") && l.length > 1) {
-      if (!l.startsWith("--") && valueOpts && l.length === 2 && valueOpts.includes(l[1])) i++;
+    if (!more || l === undefined || !l.startsWith("-") || l.length < 2) {
+      out.push(w);
       continue;
     }
-    out.push(w);
+    if (l.startsWith("--")) {
+      const eq = l.indexOf("=");
+      if (eq > 0) opts.push({ name: l.slice(0, eq), value: l.slice(eq + 1) });
+      else if (longValues.has(l)) opts.push({ name: l, value: args[++i] });
+      else opts.push({ name: l });
+      continue;
+    }
+    for (let j = 1; j < l.length; j++) {
+      if (!valueOpts.includes(l[j])) {
+        opts.push({ name: l[j] });
+        continue;
+      }
+      opts.push({ name: l[j], value: j + 1 < l.length ? l.slice(j + 1) : args[++i] });
+      break;
+    }
   }
-  return out;
+  return { opts, operands: out };
+}
+
+/** The operands of a command: arguments that are not options (nor option values). */
+function operands(args: Word[], valueOpts: string): Word[] {
+  return parseArgs(args, valueOpts).operands;
 }
 
 function readOnlyArgs(cmd: string, args: Word[], ctx: DeriveContext, a: Access): void {
@@ -498,18 +578,29 @@ function readOnlyArgs(cmd: string, args: Word[], ctx: DeriveContext, a: Access):
       if (!v || v.glob) return all(a, "sort -o target not known before running");
       a.writes.push({ path: v.value, glob: false });
     }
-    if (/^grep|^egrep|^fgrep/.test(cmd) && l === "-f" && args[i + 1]) {
-      const v = resolveWord(args[i + 1], ctx.resolve);
+  }
+  let files: Word[];
+  if (/grep$/.test(cmd)) {
+    // The first operand is the pattern unless -e/-f gave it; -f FILE reads FILE.
+    const { opts, operands: ops } = parseArgs(args, VALUE_OPTS[cmd], GREP_LONG_VALUES);
+    let given = false;
+    let recursive = false;
+    for (const o of opts) {
+      if (["e", "f", "--regexp", "--file"].includes(o.name)) given = true;
+      if (["r", "R", "--recursive", "--dereference-recursive"].includes(o.name)) recursive = true;
+      if (o.name !== "f" && o.name !== "--file") continue;
+      const v = o.value === undefined
+        ? undefined
+        : typeof o.value === "string"
+        ? { value: o.value, glob: false }
+        : resolveWord(o.value, ctx.resolve);
       if (!v) return all(a, "grep -f file not known before running");
-      a.reads.push({ path: v.value, glob: v.glob });
+      if (!DEVICES.test(v.value) && v.value !== "-") a.reads.push({ path: v.value, glob: v.glob });
     }
-  }
-  const ops = operands(args, VALUE_OPTS[cmd] ?? "");
-  // grep's first operand is the pattern (unless -e/-f gave it); tr's are sets.
-  let files = ops;
-  if (/grep$/.test(cmd) && !args.some((w) => ["-e", "-f"].includes(literalOf(w) ?? ""))) {
-    files = ops.slice(1);
-  }
+    files = given ? ops : ops.slice(1);
+    // Recursive without files: the working directory.
+    if (recursive && !files.length) a.reads.push({ path: ".", glob: false });
+  } else files = operands(args, VALUE_OPTS[cmd] ?? "");
   if (cmd === "tr") files = [];
   // Without operands, ls and du read the working directory.
   if ((cmd === "ls" || cmd === "du") && !files.length) a.reads.push({ path: ".", glob: false });
@@ -783,8 +874,10 @@ function overlap(a: PathRef, b: PathRef, cwd: string): boolean {
     const re = globRe(pat);
     const segs = path.split("/");
     for (let i = 2; i <= segs.length; i++) if (re.test(segs.slice(0, i).join("/"))) return true;
-    const depth = pat.split("/").length;
-    return depth < segs.length ? false : pat.startsWith(path + "/");
+    // A directory above a possible match: the pattern's first segments match it.
+    if (path === "/") return true;
+    const pegs = pat.split("/");
+    return segs.length < pegs.length && globRe(pegs.slice(0, segs.length).join("/")).test(path);
   }
   return x === y || y.startsWith(x === "/" ? "/" : x + "/") ||
     x.startsWith(y === "/" ? "/" : y + "/");

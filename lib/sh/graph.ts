@@ -76,7 +76,7 @@ export function graphRows(
   };
   const rows: GraphRow[] = [];
   const items = parsed.items;
-  let restAt = items.findIndex((i) => fallbackReason(i.node, false) !== undefined);
+  let restAt = items.findIndex((i) => i.bg || fallbackReason(i.node, false) !== undefined);
   if (restAt < 0 && parsed.error) restAt = items.length;
   const upto = restAt < 0 ? items.length : restAt;
   for (let k = 0; k < upto; k++) {
@@ -109,7 +109,9 @@ export function graphRows(
       ? items[restAt].node.span.start
       : parsed.errorItemStart ?? 0;
     const line = parsed.src.slice(0, start).split("\n").length;
-    const why = restAt < items.length ? fallbackReason(items[restAt].node, false)! : "not parsed";
+    const why = restAt >= items.length
+      ? "not parsed"
+      : fallbackReason(items[restAt].node, false) ?? "& (a background job)";
     rows.push({
       name: `${line}:rest`,
       line,

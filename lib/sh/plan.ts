@@ -26,6 +26,7 @@ import {
   conflicts,
   deriveAccess,
   type DeriveContext,
+  FALLBACK_BUILTINS,
   heredocRisk,
   resolveWord,
 } from "./derive.ts";
@@ -55,12 +56,16 @@ export interface ShJob {
   cond: boolean;
   /** The rest of the script, run as one sh (something jx cannot carry state across). */
   rest: boolean;
+  /** A rest that starts background commands (`cmd &`): they may outlive it. */
+  background?: boolean;
   state: "waiting" | "running" | "done" | "cancelled";
   status?: number;
   /** `set -e` applied when it started. */
   errexit?: boolean;
   /** It ends the script with this status (applied in script order). */
   stopStatus?: number;
+  /** Its shell may exit on its own (`${x?}`, `$((1/0))`, `: > /nonexistent/x`): cached. */
+  exitRisk?: boolean;
   /** Derived when it is considered, with the state of that moment. */
   access?: Access;
   accessVersion?: number;
@@ -161,6 +166,8 @@ export class ShPlan {
   private stateVersion = 0;
   /** Jobs running now. */
   running = 0;
+  /** Ended jobs cancelled since the last `takeDropped`. */
+  private dropped: ShJob[] = [];
   /** Set when the script stops early (exit, set -e): its exit status. */
   stopped?: number;
   /** The shell state after every state change so far. */
@@ -173,11 +180,18 @@ export class ShPlan {
     for (const i of parsed.items) {
       walk(i.node, (n) => n.type === "func" && this.functions.add(n.name));
     }
-    const restAt = parsed.items.findIndex((i) => fallbackReason(i.node, false) !== undefined);
+    const restAt = parsed.items.findIndex((i) =>
+      i.bg || fallbackReason(i.node, false) !== undefined
+    );
     const items = restAt < 0 ? parsed.items : parsed.items.slice(0, restAt);
     this.seq = this.expandList(items, new Map(), false);
-    if (restAt >= 0) this.seq.push(this.restJob(parsed.items[restAt].node.span.start));
-    else if (parsed.error && parsed.errorItemStart !== undefined) {
+    if (restAt >= 0) {
+      const rest = this.restJob(parsed.items[restAt].node.span.start);
+      rest.background = parsed.items.slice(restAt).some((i) =>
+        i.bg || fallbackReason(i.node, false)?.startsWith("&") === true
+      );
+      this.seq.push(rest);
+    } else if (parsed.error && parsed.errorItemStart !== undefined) {
       this.seq.push(this.restJob(parsed.errorItemStart));
     }
   }
@@ -373,7 +387,7 @@ export class ShPlan {
         }
         // Values with variables or patterns: known once everything before has ended.
         return [this.ctl(line, this.lazyUnion([node], binds), (prev) => {
-          const ctx = this.ctx(binds, new Set(), false);
+          const ctx = this.ctx(binds, new Set());
           const values: string[] = [];
           for (const w of node.words!) {
             const v = resolveWord(w, ctx.resolve);
@@ -406,7 +420,7 @@ export class ShPlan {
     return (pending) => {
       if (cached && version === this.stateVersion && !pending.size) return cached;
       const a = NOTHING();
-      const ctx = this.ctx(binds, pending, true);
+      const ctx = this.ctx(binds, pending);
       for (const n of nodes) {
         const b = deriveAccess(n, this.parsed.src, ctx);
         a.reads.push(...b.reads);
@@ -428,7 +442,7 @@ export class ShPlan {
   }
 
   /** Variables as known now: bound by a `for`, set by the script, the environment, `$0`, `$1`... */
-  private ctx(binds: Map<string, string>, pending: Set<string>, _live: boolean): DeriveContext {
+  private ctx(binds: Map<string, string>, pending: Set<string>): DeriveContext {
     const s = this.state;
     return {
       functions: this.functions,
@@ -453,7 +467,7 @@ export class ShPlan {
     if (job.rest) {
       a = { ...NOTHING(), barrier: true, why: ["the rest of the script runs as one sh"] };
     } else {
-      a = deriveAccess(job.node, this.parsed.src, this.ctx(job.binds, pending, true));
+      a = deriveAccess(job.node, this.parsed.src, this.ctx(job.binds, pending));
       const risk = heredocRisk(this.parsed.src, job.node);
       if (risk === "status") a.barrier = true;
       else if (risk === "cmdsub") a.all = true;
@@ -502,7 +516,7 @@ export class ShPlan {
           if (ca.barrier) break;
           continue;
         }
-        if (/\$\{[^}]*\?/.test(n.text)) stopRisk = true;
+        if (mayExit(n)) stopRisk = true;
         if (n.state === "running") {
           unfinished.push(n.access!);
           allDone = false;
@@ -533,8 +547,7 @@ export class ShPlan {
           n.errexit = errexit && !n.cond;
           this.running++;
           const prev = !barrier ? 0 : i === 0 ? this.frontStatus : this.seq[i - 1].status ?? 0;
-          const probe = !barrier &&
-            (this.state.options.includes("u") || /\$\{[^}]*\?/.test(n.text));
+          const probe = !barrier && (this.state.options.includes("u") || mayExit(n));
           out.push({ job: n, barrier, status: prev, errexit: n.errexit, probe });
         }
         unfinished.push(a);
@@ -581,7 +594,7 @@ export class ShPlan {
     this.stopped = status;
     const at = this.seq.indexOf(job);
     // Everything after it is dropped, also what ran ahead and has ended.
-    for (let i = at + 1; i < this.seq.length; i++) this.seq[i].state = "cancelled";
+    this.cancelFrom(at + 1);
   }
 
   /** Jobs cancelled while running (to be killed). */
@@ -618,13 +631,54 @@ export class ShPlan {
     return n?.kind === "job" && n.state === "running" ? n : undefined;
   }
 
-  /** Marks every unfinished node cancelled (on a signal). */
+  /**
+   * Marks every node from the first unfinished one on cancelled (on a
+   * signal): also jobs after it that ran ahead and ended, whose output is
+   * dropped.
+   */
   cancelAll(status: number): void {
     this.stopped = status;
-    for (const n of this.seq) {
-      if (n.state === "waiting" || n.state === "running") n.state = "cancelled";
+    const at = this.seq.findIndex((n) => n.state === "waiting" || n.state === "running");
+    if (at >= 0) this.cancelFrom(at);
+  }
+
+  /** Marks the nodes from `at` on cancelled; ended jobs among them go to `takeDropped`. */
+  private cancelFrom(at: number): void {
+    for (let i = at; i < this.seq.length; i++) {
+      const n = this.seq[i];
+      if (n.kind === "job" && n.state === "done") this.dropped.push(n);
+      if (n.state !== "cancelled") n.state = "cancelled";
     }
   }
+
+  /** Jobs that had ended when they were cancelled: their held output is to be dropped. */
+  takeDropped(): ShJob[] {
+    return this.dropped.splice(0);
+  }
+}
+
+/** Special builtins that are not barriers: an error in their redirections or expansions exits sh. */
+const SPECIAL_PLAIN = new Set([":", "times"]);
+
+/**
+ * Whether a job's shell may exit on its own: `${x?}`, an arithmetic
+ * expansion (`$((1/0))`), a special builtin whose redirection or expansion
+ * fails (`: > /nonexistent/x`).
+ */
+function mayExit(job: ShJob): boolean {
+  if (job.exitRisk === undefined) {
+    let risk = /\$\{[^}]*\?|\$\(\(/.test(job.text);
+    if (!risk) {
+      walk(job.node, (n) => {
+        if (n.type !== "simple" || !n.words.length) return;
+        const w = literalOf(n.words[0]);
+        if (w === undefined || !SPECIAL_PLAIN.has(w)) return;
+        if (n.redirs.length || n.words.some((x) => literalOf(x) === undefined)) risk = true;
+      });
+    }
+    job.exitRisk = risk;
+  }
+  return job.exitRisk;
 }
 
 /** Whether `text` mentions `$NAME` or `${NAME` for one of `names`. */
@@ -674,27 +728,11 @@ function lineOf(src: string, offset: number): number {
   return n;
 }
 
-const FALLBACK_WORDS = new Set([
-  "exec",
-  "trap",
-  "alias",
-  "unalias",
-  "eval",
-  ".",
-  "source",
-  "ulimit",
-  "readonly",
-  "jobs",
-  "fg",
-  "bg",
-  "builtin",
-]);
-
 /**
  * Why jx cannot run `node` (and what follows) command by command, or
  * undefined when it can: a builtin whose effect outlives one `sh -c`
- * (`exec`, `trap`, `alias`, `eval`, `.`, `set -x`...), `$!`, a function
- * defined inside another command.
+ * (`exec`, `trap`, `alias`, `eval`, `.`, `set -x`...), `$!`, `cmd &`, a
+ * function defined inside another command.
  *
  * @example
  * ```ts
@@ -712,13 +750,17 @@ export function fallbackReason(node: ShNode, nested: boolean): string | undefine
       else visitBody(n.body);
       return;
     }
+    if (itemLists(n).some((l) => l.some((i) => i.bg))) {
+      why = "& (a background job)";
+      return;
+    }
     if (n.type === "simple") {
       const text = [...n.words, ...n.assigns, ...n.redirs.map((r) => r.target)].map((w) => w.text)
         .join(" ");
       if (/\$!|\$\{!\}/.test(text)) why = "$! (background jobs)";
       const w = n.words[0] && literalOf(n.words[0]);
       if (w === undefined) return;
-      if (FALLBACK_WORDS.has(w)) why = w;
+      if (FALLBACK_BUILTINS.has(w)) why = w;
       if (w === "set") {
         const bad = n.words.slice(1).find((a) => {
           const l = literalOf(a);
@@ -737,4 +779,23 @@ export function fallbackReason(node: ShNode, nested: boolean): string | undefine
   const visitBody = (body: ShNode) => walk(body, (m) => m !== body && visit(m, true));
   walk(node, (n) => visit(n, nested || n !== node));
   return why;
+}
+
+/** The lists of items directly inside a node. */
+function itemLists(n: ShNode): Item[][] {
+  switch (n.type) {
+    case "if":
+      return [...n.clauses.flatMap((c) => [c.cond, c.body]), n.otherwise ?? []];
+    case "while":
+    case "until":
+      return [n.cond, n.body];
+    case "for":
+    case "group":
+    case "subshell":
+      return [n.body];
+    case "case":
+      return n.bodies;
+    default:
+      return [];
+  }
 }

@@ -7,14 +7,14 @@
  *
  * @module
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, normalize } from "node:path";
 import type { ListenSignal, Reactor } from "../reactor/mod.ts";
 import type { Reporter, RunEvent } from "../scheduler/mod.ts";
 import type { ParseResult } from "./parse.ts";
 import { type ShJob, ShPlan } from "./plan.ts";
-import { initialState, jobScript } from "./state.ts";
+import { initialState, jobScript, shQuote } from "./state.ts";
 
 /**
  * What `runScript` needs.
@@ -41,6 +41,17 @@ export interface ShRunOptions {
   reporters?: Reporter[];
   /** Where the script's output goes (default: fds 1 and 2). */
   write(fd: 1 | 2, chunk: Uint8Array): void;
+  /**
+   * Give each job one pipe for stdout and stderr (`exec 2>&1`), so that their
+   * lines keep their order: for when fds 1 and 2 are the same file.
+   */
+  mergeStderr?: boolean;
+  /**
+   * The pid whose fds 1 and 2 the rest of a script that starts background
+   * commands writes to directly (`/proc/PID/fd/N`, as sh would: jx then
+   * returns when that sh ends, not when the background commands do).
+   */
+  directTo?: number;
   /** The shell that runs each job (default `sh`). */
   shell?: string;
 }
@@ -93,6 +104,8 @@ export function runScript(parsed: ParseResult, opts: ShRunOptions): Promise<numb
       for (const c of held.get(job.id) ?? []) opts.write(c.fd, c.chunk);
       held.delete(job.id);
     }
+    // Jobs that had ended when the script stopped: their output is dropped.
+    for (const job of plan.takeDropped()) held.delete(job.id);
     const head = plan.head();
     if (head && held.has(head.id)) {
       for (const c of held.get(head.id)!) opts.write(c.fd, c.chunk);
@@ -109,14 +122,45 @@ export function runScript(parsed: ParseResult, opts: ShRunOptions): Promise<numb
   ) => {
     const dumpFile = barrier && !job.rest ? join(tmp, `s${job.id}`) : undefined;
     const probeFile = probe ? join(tmp, `p${job.id}`) : undefined;
-    const text = jobScript(plan.state, job.text, {
+    const prelude = {
       errexit: errexit || (job.rest && !job.cond),
       status,
       binds: job.binds,
       dumpFile,
       probeFile,
       line: job.line,
-    });
+      mergeStderr: opts.mergeStderr,
+      directTo: job.rest && job.background ? opts.directTo : undefined,
+    };
+    let text = jobScript(plan.state, job.text, prelude);
+    let argv = [opts.shell ?? "sh", "-c", text, opts.argv0, ...plan.state.positional];
+    let cwd = plan.state.cwd;
+    const jobDir = join(tmp, `j${job.id}`);
+    if (text.length > ARG_LIMIT / 4 && new TextEncoder().encode(text).length > ARG_LIMIT) {
+      // Too long for one argument (E2BIG): sh runs it as a file whose path is
+      // `$0`, so that its messages start as sh's ("script.sh: 12: ...").
+      const where = scriptPath(jobDir, opts.argv0);
+      if (where) {
+        text = jobScript(plan.state, job.text, { ...prelude, chdir: plan.state.cwd });
+        mkdirSync(dirname(where.file), { recursive: true });
+        mkdirSync(where.cwd, { recursive: true });
+        writeFileSync(where.file, text);
+        argv = [opts.shell ?? "sh", opts.argv0, ...plan.state.positional];
+        cwd = where.cwd;
+      } else {
+        // `$0` is absolute: sourced from a file (sh's messages then also name the file).
+        const file = join(jobDir, "job.sh");
+        mkdirSync(jobDir, { recursive: true });
+        writeFileSync(file, text);
+        argv = [
+          opts.shell ?? "sh",
+          "-c",
+          `. ${shQuote(file)}`,
+          opts.argv0,
+          ...plan.state.positional,
+        ];
+      }
+    }
     const began = reactor.now();
     let started = false;
     held.set(job.id, []);
@@ -125,8 +169,8 @@ export function runScript(parsed: ParseResult, opts: ShRunOptions): Promise<numb
       emit({ type: "job.start", t: t(), job: job.name, pid, attempt: 1 });
     };
     const handle = reactor.spawn({
-      argv: [opts.shell ?? "sh", "-c", text, opts.argv0, ...plan.state.positional],
-      cwd: plan.state.cwd,
+      argv,
+      cwd,
       env: plan.state.env,
       onStart,
       onOutput: (stream, chunk) => {
@@ -137,6 +181,7 @@ export function runScript(parsed: ParseResult, opts: ShRunOptions): Promise<numb
       onExit: (st) => {
         if (!started) onStart(0);
         handles.delete(job.id);
+        rmSync(jobDir, { recursive: true, force: true });
         const code = st.code ?? (st.signal ? 128 + signalNumber(st.signal) : 127);
         if (st.error) opts.write(2, new TextEncoder().encode(`jx sh: ${job.name}: ${st.error}\n`));
         let dump: string | undefined;
@@ -217,6 +262,23 @@ export function runScript(parsed: ParseResult, opts: ShRunOptions): Promise<numb
   emit({ type: "run.start", t: 0, jobs: parsed.items.length, slots: opts.jobs, jobserver: "none" });
   pump();
   return done;
+}
+
+/** Bytes of one `sh -c` text above which it goes through a file (one argument may hold 128 KiB). */
+const ARG_LIMIT = 100_000;
+
+/**
+ * Where to put a job's text so that `sh ARGV0`, run in `cwd`, reads it:
+ * under `dir`, at `argv0` relative to a directory deep enough for its `..`.
+ * Undefined when `argv0` is absolute or looks like an option.
+ */
+function scriptPath(dir: string, argv0: string): { cwd: string; file: string } | undefined {
+  if (argv0.startsWith("/") || argv0.startsWith("-") || !argv0) return undefined;
+  const ups = argv0.split("/").filter((s) => s === "..").length;
+  const cwd = join(dir, ...Array(ups).fill("d"));
+  const file = normalize(join(cwd, argv0));
+  if (!file.startsWith(dir + "/") || argv0.endsWith("/")) return undefined;
+  return { cwd, file };
 }
 
 const SIGNALS: Record<string, number> = {

@@ -92,7 +92,10 @@ const NOT_CARRIED = new Set(["PPID", "PWD", "LINENO"]);
  * ```
  */
 export interface PreludeOptions {
-  /** `set -e` applies (off in a condition: `if`, `while`, `&&`...). */
+  /**
+   * `set -e` applies (not in a condition: `if`, `while`, `&&`...; there the
+   * command runs as `{ CMD\n} && :`, where sh ignores `-e`).
+   */
   errexit: boolean;
   /** `$?` when the command starts. */
   status: number;
@@ -103,6 +106,19 @@ export interface PreludeOptions {
   probeFile?: string;
   /** The command's line in the script (blank lines pad the prelude up to it). */
   line?: number;
+  /** Send the command's stderr into its stdout (jx's fds 1 and 2 are one file). */
+  mergeStderr?: boolean;
+  /**
+   * Write straight to the fds 1 and 2 of this process (jx), through
+   * `/proc/PID/fd/`: for the rest of a script that starts background
+   * commands, which may outlive it and write after jx has returned.
+   */
+  directTo?: number;
+  /**
+   * Change to this directory first (the text is run as a file from another
+   * directory); `OLDPWD` is then restored.
+   */
+  chdir?: string;
 }
 
 /**
@@ -123,6 +139,14 @@ export function jobScript(state: ShState, command: string, o: PreludeOptions): s
   const multi: string[] = [];
   const one: string[] = [];
   const put = (s: string) => (s.includes("\n") ? multi : one).push(s);
+  if (o.directTo !== undefined) {
+    one.push(`exec 1>>/proc/${o.directTo}/fd/1 2>>/proc/${o.directTo}/fd/2`);
+  } else if (o.mergeStderr) one.push("exec 2>&1");
+  if (o.chdir !== undefined) {
+    one.push(`cd -- ${shQuote(o.chdir)} || exit 2`);
+    const old = state.vars.get("OLDPWD") ?? state.env.OLDPWD;
+    put(old === undefined ? "unset OLDPWD" : `OLDPWD=${shQuote(old)}`);
+  }
   if (o.probeFile) {
     one.push(`trap '__jx_x=$?; printf "x %s" "$__jx_x" > ${shQuote(o.probeFile)}' EXIT`);
   }
@@ -135,14 +159,24 @@ export function jobScript(state: ShState, command: string, o: PreludeOptions): s
   for (const [k, v] of state.vars) put(`${k}=${shQuote(v)}`);
   if (state.exportedNames.length) one.push(`export ${state.exportedNames.join(" ")}`);
   for (const [k, v] of o.binds) put(`${k}=${shQuote(v)}`);
-  const opts = o.errexit ? state.options : state.options.replace("e", "");
-  if (opts) one.push(`set -${opts}`);
+  // In a condition `set -e` stays on and the command runs on the left of
+  // `&&`, where sh itself ignores it: a `set` there is seen in `$-` as in sh.
+  const suspend = !o.errexit && state.options.includes("e");
+  if (state.options) one.push(`set -${state.options}`);
   if (o.status !== 0) one.push(`(exit ${o.status}) && :`);
-  let head = multi.map((m) => m + "\n").join("") + (one.length ? one.join("; ") + "\n" : "");
-  const used = head.split("\n").length - 1;
   const line = o.line ?? 1;
-  if (used < line - 1) head += "\n".repeat(line - 1 - used);
-  let text = head + command + "\n";
+  const multiHead = multi.map((m) => m + "\n").join("");
+  const multiUsed = multiHead.split("\n").length - 1;
+  let head: string;
+  if (one.length && multiUsed + 1 > line - 1 && multiUsed <= line - 1) {
+    // No room for a line of its own: the one-line part goes before the command, on its line.
+    head = multiHead + "\n".repeat(line - 1 - multiUsed) + one.join("; ") + "; ";
+  } else {
+    head = multiHead + (one.length ? one.join("; ") + "\n" : "");
+    const used = head.split("\n").length - 1;
+    if (used < line - 1) head += "\n".repeat(line - 1 - used);
+  }
+  let text = head + (suspend ? `{ ${command}\n} && :` : command) + "\n";
   if (o.probeFile) {
     text += `__jx_x=$?; trap - EXIT; printf 'c %s' "$__jx_x" > ${
       shQuote(o.probeFile)

@@ -59,8 +59,8 @@ async function listFiles(dir: string, prefix = ""): Promise<Map<string, string>>
 }
 
 /** Runs the script under sh and under jx sh on Deno and on Bun, each in a fresh directory. */
-async function compare(script: string): Promise<void> {
-  const text = await Deno.readTextFile(`${CORPUS}/${script}`);
+async function compare(script: string, source?: string): Promise<void> {
+  const text = source ?? await Deno.readTextFile(`${CORPUS}/${script}`);
   const dirs = await Promise.all([0, 1, 2].map(() => tempDir({ "script.sh": text })));
   try {
     const jx = ["sh", "-j4", "script.sh"];
@@ -98,6 +98,79 @@ for (let i = 0; i < scripts.length; i += 2) {
     await Promise.all(pair.map((s) => compare(s)));
   });
 }
+
+Deno.test("jx sh = sh: a job text over 128 KiB (big here-document, line 140000)", async () => {
+  const body = Array.from({ length: 3000 }, (_, i) => `line ${i} of a big here-document, padding`);
+  const lines = ["x=$(seq 1 30000)", "cat <<'EOF' > big.txt", ...body, "EOF", "wc -l big.txt"];
+  while (lines.length < 140_000) lines.push("");
+  lines.push('echo "${#x}" > n.txt', "echo $((1 / 0))", "echo after");
+  await compare("generated big.sh", lines.join("\n") + "\n");
+});
+
+Deno.test("jx sh = sh: stdout and stderr to one file keep their order in a job", async () => {
+  const script = "(echo out1; echo err1 >&2; echo out2; echo err2 >&2; echo out3)\n" +
+    'for i in 1 2; do echo "o$i"; echo "e$i" >&2; done\n';
+  const dir = await tempDir({ "s.sh": script });
+  try {
+    const logs: string[] = [];
+    for (
+      const cmd of [
+        "sh s.sh",
+        `'${DENO}' run -A --quiet '${ROOT}/cli.ts' sh -j4 s.sh`,
+        `'${BUN}' '${ROOT}/cli.ts' sh -j4 s.sh`,
+      ]
+    ) {
+      const out = await new Deno.Command("sh", {
+        args: ["-c", `${cmd} > log 2>&1`],
+        cwd: dir,
+        env: ENV,
+        clearEnv: true,
+        stdin: "null",
+      }).output();
+      assert.equal(out.code, 0, cmd);
+      logs.push(await Deno.readTextFile(`${dir}/log`));
+    }
+    assert.equal(logs[0], "out1\nerr1\nout2\nerr2\nout3\no1\ne1\no2\ne2\n");
+    assert.equal(logs[1], logs[0], "deno");
+    assert.equal(logs[2], logs[0], "bun");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("jx sh = sh: a background command outlives the script, as under sh", async () => {
+  const script = "echo early\n(sleep 1; echo late; echo late-err >&2) &\necho started\n";
+  const cmds = [
+    "sh s.sh",
+    `'${DENO}' run -A --quiet '${ROOT}/cli.ts' sh -j4 s.sh`,
+    `'${BUN}' '${ROOT}/cli.ts' sh -j4 s.sh`,
+  ];
+  const dirs = await Promise.all(cmds.map(() => tempDir({ "s.sh": script })));
+  try {
+    // What the log holds when the command returns, and once the background command has ended.
+    await Promise.all(cmds.map(async (cmd, k) => {
+      const out = await new Deno.Command("sh", {
+        args: ["-c", `${cmd} > log 2>&1; cp log first`],
+        cwd: dirs[k],
+        env: ENV,
+        clearEnv: true,
+        stdin: "null",
+      }).output();
+      assert.equal(out.code, 0, cmd);
+    }));
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const [k, d] of dirs.entries()) {
+      assert.equal(await Deno.readTextFile(`${d}/first`), "early\nstarted\n", cmds[k]);
+      assert.equal(
+        await Deno.readTextFile(`${d}/log`),
+        "early\nstarted\nlate\nlate-err\n",
+        cmds[k],
+      );
+    }
+  } finally {
+    for (const d of dirs) await Deno.remove(d, { recursive: true });
+  }
+});
 
 Deno.test("jx sh: independent commands overlap (from the event log)", async () => {
   const dir = await tempDir({
