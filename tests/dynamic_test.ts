@@ -301,3 +301,47 @@ jobs:
   );
   assert.equal(g.events.filter((e) => e.type === "job.start" && e.job === "shard[a]").length, 2);
 });
+
+Deno.test("a group loop whose item is skipped (a failed dependency) ends instead of hanging", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  bad: { run: exit 1, writes: [eu.in] }
+  crawl: { foreach: [eu, us], run: sleep 5, reads: ["\${ITEM}.in"], repeat: { until: t, max: 3 } }
+  t: { run: CHECK }
+`,
+    {
+      keepGoing: true,
+      script: (req) => req.argv.join(" ").includes("CHECK") ? { ms: 1 } : undefined,
+    },
+  );
+  assert.equal(r.result.exit, 1);
+  assert.equal(r.skips.has("crawl[eu]"), true);
+  assert.equal((r.ends.get("crawl[us]") as { status: string }).status, "ok");
+  assert.equal(r.starts.has("t"), false);
+});
+
+Deno.test("a library feed that never ends is cancelled when the run is stopped", async () => {
+  const { createReactor, runJobs } = await import("../mod.ts");
+  const g = parseJobsFile("jobs:\n  a: { run: 'true' }\n", "/tmp/feed.yaml");
+  const control: { stop?: (s: "SIGINT" | "SIGTERM" | "SIGHUP") => void } = {};
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new TextEncoder().encode('{"name": "b", "run": "true"}\n'));
+    },
+  });
+  const reactor = createReactor("portable");
+  const done = runJobs(g, g.jobs, {
+    reactor,
+    jobs: 2,
+    handleSignals: false,
+    control,
+    feeds: [{ name: "f", stream }],
+  });
+  setTimeout(() => control.stop?.("SIGINT"), 300);
+  const result = await done;
+  reactor.close();
+  assert.equal(result.exit, 130);
+  assert.equal(result.results.get("f")?.status, "cancelled");
+  assert.equal(result.results.get("b")?.status, "ok");
+});

@@ -175,11 +175,13 @@ export function load(args: Args): Graph {
 }
 
 async function cmdRun(args: Args): Promise<number> {
+  const noop = await import("./noop_run.ts");
+  // The jobs file's stamp before it is read, for the no-op record.
+  const before = noop.jobsFileStamp(args);
   const graph = load(args);
   const selected = graph.select(args.names);
-  const noop = await import("./noop_run.ts");
   // What the no-op record of this run would be, when it leaves every job up to date.
-  let recordable: { slots: number; jobserver: "server" | "client" | "none" } | undefined;
+  let recordable: Parameters<typeof noop.recordRun>[3];
   const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);
   for (const w of args.warnings) warn(w);
   // Up-to-date state, and the lock that keeps two runs from writing it at once.
@@ -242,7 +244,12 @@ async function cmdRun(args: Args): Promise<number> {
         !dry && state && result.exit === 0 &&
         selected.every((j) => upToDate(result.results.get(j.name)))
       ) {
-        recordable = { slots: pool?.limit ?? js.jobs, jobserver: pool?.role ?? "none" };
+        recordable = {
+          slots: pool?.limit ?? js.jobs,
+          jobserver: pool?.role ?? "none",
+          before,
+          recorded: (job) => state!.recordedStamps(job),
+        };
       }
       return result.exit;
     } finally {

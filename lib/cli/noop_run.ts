@@ -17,7 +17,9 @@ import {
   noopKey,
   noopRecordPath,
   recordNoop,
+  stampOf,
 } from "../state/noop.ts";
+import { FLAG_VARS } from "../jobserver/makeflags.ts";
 import { tryLock } from "../state/lock.ts";
 import {
   absolutePath,
@@ -85,6 +87,51 @@ export function runKey(args: Args, file: string, names: string[]): string {
 
 const isFile = isFileSync;
 
+/** Whether make's flags are in the environment (a pool to join, -n, -k): the full way reads them. */
+function underMake(): boolean {
+  const env = envObject();
+  return FLAG_VARS.some((v) => /\S/.test(env[v] ?? ""));
+}
+
+/**
+ * The jobs file (absolute) and the job names of a `jx run`, found as the
+ * full way finds them (cli/main.ts `jobsFile`), without changing `args`.
+ *
+ * @example
+ * ```ts
+ * import { parseArgs } from "./args.ts";
+ * import { findFile } from "./noop_run.ts";
+ * findFile(parseArgs(["run", "jobs.yaml", "build"], {})); // { file: "/p/jobs.yaml", names: ["build"] }
+ * ```
+ */
+export function findFile(args: Args): { file: string; names: string[] } | undefined {
+  const names = [...args.names];
+  let file = args.file;
+  if (!file) {
+    const first = names[0];
+    if (first && /\.ya?ml(\.example)?$/.test(first) && isFile(first)) file = names.shift();
+    else file = ["jobs.yaml", "jobs.yml"].find(isFile);
+  }
+  return file ? { file: absolutePath(file), names } : undefined;
+}
+
+/**
+ * The stamp of the jobs file before a full run reads it (the record must
+ * describe the file the run used, not one edited while it ran).
+ *
+ * @example
+ * ```ts
+ * import { parseArgs } from "./args.ts";
+ * import { jobsFileStamp } from "./noop_run.ts";
+ * const before = jobsFileStamp(parseArgs(["run"], {}));
+ * ```
+ */
+export function jobsFileStamp(args: Args): { file: string; stamp: number[] } | undefined {
+  const found = findFile(args);
+  const stamp = found && stampOf(found.file);
+  return found && stamp ? { file: found.file, stamp } : undefined;
+}
+
 /**
  * For `cli.ts`, before anything else is loaded: `jx run ...` the fast way
  * when it can (the exit code), else undefined (bad arguments included: the
@@ -119,21 +166,10 @@ export async function fastRun(argv: string[]): Promise<number | undefined> {
  * ```
  */
 export async function tryNoopRun(args: Args): Promise<number | undefined> {
-  // MAKEFLAGS may carry -n or a pool to join: the full way reads it.
-  const env = envObject();
-  if (args.dryRun || args.force || env.MAKEFLAGS || env.JX_NO_FAST_NOOP) {
-    return undefined;
-  }
-  const names = [...args.names];
-  let file = args.file;
-  if (!file) {
-    // As the full way finds it (cli/main.ts jobsFile).
-    const first = names[0];
-    if (first && /\.ya?ml(\.example)?$/.test(first) && isFile(first)) file = names.shift();
-    else file = ["jobs.yaml", "jobs.yml"].find(isFile);
-  }
-  if (!file) return undefined;
-  file = absolutePath(file);
+  if (args.dryRun || args.force || underMake() || envObject().JX_NO_FAST_NOOP) return undefined;
+  const found = findFile(args);
+  if (!found) return undefined;
+  const { file, names } = found;
   const baseDir = parentDir(file);
   if (!isFile(noopRecordPath(baseDir, file))) return undefined;
   const started = performance.now();
@@ -185,11 +221,26 @@ export function recordRun(
   args: Args,
   graphFile: string,
   selected: NoopJob[],
-  recordable?: { slots: number; jobserver: "server" | "client" | "none" },
+  recordable:
+    | {
+      slots: number;
+      jobserver: "server" | "client" | "none";
+      /** The jobs file's stamp before the run read it. */
+      before?: { file: string; stamp: number[] };
+      /** The stamps of each job's files as its state line records them. */
+      recorded: (job: string) => Map<string, number[]> | undefined;
+    }
+    | undefined,
 ): void {
   const file = absolutePath(graphFile);
   const baseDir = parentDir(file);
-  if (!recordable) return dropNoop(baseDir, file);
+  // Under make the pool is make's: a later plain run must not replay that.
+  const ok = recordable && recordable.jobserver !== "client" && !underMake() &&
+    recordable.before?.file === file;
+  if (!ok) return dropNoop(baseDir, file);
   const key = runKey(args, file, args.names);
-  recordNoop(baseDir, file, key, selected, recordable.slots, recordable.jobserver);
+  recordNoop(baseDir, file, key, selected, recordable.slots, recordable.jobserver, {
+    jobsFile: recordable.before!.stamp,
+    recorded: recordable.recorded,
+  });
 }

@@ -187,6 +187,8 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     ).map((w) => ({ name, w }));
   const allWrites = entries.flatMap(([name, , j]) => writesOf(name, j));
   const deferred = new Set<string>();
+  /** Jobs expanded from a glob over the disk as it is now. */
+  const fromGlob = new Set<string>();
   for (const [name, kind, j] of entries) {
     const fe = j.foreach as Foreach | undefined;
     if (!fe) {
@@ -213,6 +215,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
       (g) => sub.apply(g, `jobs.${name}.foreach.glob`, true),
     );
     groups.set(name, items.map((x) => x.name));
+    if (fe.kind === "glob") { for (const x of items) fromGlob.add(x.name); }
     for (const x of items) expanded.push([x.name, kind, j, sub.with(x.vars), name]);
   }
   for (const [name, kind, j, sub, written] of expanded) {
@@ -226,6 +229,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     }
     names.set(name, kind === "job" ? "job" : "module");
     const spec = buildSpec(ctx, { name, kind, j, sub, written, index: jobs.length, p });
+    if (fromGlob.has(name)) spec.fromGlob = true;
     if (deferred.has(name)) {
       const fe = j.foreach as Foreach & { kind: "glob" };
       const glob = normalizeResource(sub.apply(fe.glob, `${p}.foreach.glob`, true));
@@ -239,6 +243,8 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
 
   // References and explicit edges.
   const edges: Edge[] = [];
+  /** Repeat tests and the loop (job or foreach group) each belongs to. */
+  const testOf = new Map<string, string>();
   for (const job of jobs) {
     const p = `${job.kind === "job" ? "jobs" : "modules"}.${job.group ?? job.name}`;
     const ref = (name: string, path: string, what: string) => {
@@ -285,6 +291,36 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
         fail(
           `${p}.repeat.${key}: '${test}' is a module; a repeat test is a job`,
           `${p}.repeat.${key}`,
+        );
+      }
+      const at = `${p}.repeat.${key}`;
+      if (job.deferred) {
+        fail(`${p}.repeat: not on a foreach glob expanded during the run`, `${p}.repeat`);
+      }
+      // One loop per test: a foreach group's items share theirs.
+      const loop = job.group ?? job.name;
+      const other = testOf.get(test);
+      if (other !== undefined && other !== loop) {
+        fail(`${at}: '${test}' is already the test of '${other}'`, at);
+      }
+      testOf.set(test, loop);
+      // The test runs in its job's slot right after it: nothing may order or hold it.
+      const t = jobs.find((x) => x.name === test)!;
+      const held = [
+        t.needs.length && "needs",
+        t.if !== undefined && "if",
+        t.unless !== undefined && "unless",
+        t.reads.length && "reads",
+        t.writes.length && "writes",
+        Object.keys(t.pools).length && "pools",
+        t.tokens > 1 && "tokens",
+        t.repeat && "repeat",
+      ].filter((x): x is string => typeof x === "string");
+      if (held.length) {
+        fail(
+          `${at}: the test '${test}' runs inside the loop, right after the job: ` +
+            `it cannot have ${held.join(", ")}`,
+          at,
         );
       }
       // The test runs after each run of the job, inside the loop.

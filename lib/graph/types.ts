@@ -119,6 +119,8 @@ export interface JobSpec {
   deferred?: DeferredForeach;
   /** The job whose output generated this one (`emits: jobs`, a deferred `foreach`). */
   by?: string;
+  /** Expanded from a `foreach` glob over the files on disk when the file was loaded. */
+  fromGlob?: boolean;
   /** Where the job's name is in the file. */
   pos: Pos;
 }

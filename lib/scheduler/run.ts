@@ -288,6 +288,12 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     for (const s of plan.takeSkipped()) {
       results.set(s.job, { status: "skipped", reason: s.reason, because: s.because });
       emit({ type: "job.skip", t: t(), job: s.job, reason: s.reason, because: s.because });
+      // A loop's body job that will not run ends the loop.
+      const loop = loops.get(s.job);
+      if (loop && !loop.broken) {
+        loop.pending.delete(s.job);
+        breakLoop(loop, s.job);
+      }
     }
   };
 
@@ -325,7 +331,10 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
   const stopOnFailure = () => {
     plan.stop("failure");
     host?.interrupt("failure");
+    for (const c of feedCancels) c();
   };
+  /** Stops the library feeds' reading (see `startFeed`). */
+  const feedCancels: (() => void)[] = [];
 
   /** Starts a module through the host; it holds no job slot. */
   const startModule = (spec: JobSpec) => {
@@ -454,16 +463,16 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
         pump();
         return;
       }
-      breakLoop(loop, spec);
+      breakLoop(loop, spec.name);
     }
     complete(spec, status);
   };
 
   /** Ends a loop early (a body job failed or never ran): what already ended in this iteration resolves as ok. */
-  const breakLoop = (loop: Loop, except: JobSpec) => {
+  const breakLoop = (loop: Loop, except: string) => {
     loop.broken = true;
     for (const m of loop.body) {
-      if (m !== except && !loop.pending.has(m.name)) complete(m, "ok", false);
+      if (m.name !== except && !loop.pending.has(m.name)) complete(m, "ok", false);
     }
   };
 
@@ -667,12 +676,26 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
         addGenerated(feed.name, () => parseEmittedJob(entry, n, feed.name, ctx), n);
       }
     };
+    // The run stopping (a signal, fail-fast) stops reading: the feed is cancelled.
+    let cancel!: () => void;
+    const cancelled = new Promise<{ done: true; value: undefined }>((r) =>
+      cancel = () => r({ done: true, value: undefined })
+    );
+    feedCancels.push(cancel);
     (async () => {
       const decoder = new TextDecoder();
       let partial = "";
       let n = 0;
-      for await (const chunk of feed.stream as AsyncIterable<Uint8Array>) {
+      const it = (feed.stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await Promise.race([it.next(), cancelled]);
+        if (next.done || plan.stopping) {
+          if (!next.done || plan.stopping) it.return?.()?.catch(() => {});
+          if (plan.stopping) return;
+          break;
+        }
         if (finished) return;
+        const chunk = next.value;
         const parts = (partial + decoder.decode(chunk, { stream: true })).split("\n");
         partial = parts.pop()!;
         for (const line of parts) take(line, ++n);
@@ -686,10 +709,10 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
       });
     }).finally(() => {
       if (finished) return;
-      const status = emitErrors.has(feed.name) ? "failed" : "ok";
+      const status = emitErrors.has(feed.name) ? "failed" : plan.stopping ? "cancelled" : "ok";
       results.set(feed.name, { status });
       plan.finish(feed.name, status);
-      if (status === "failed") failures++;
+      if (status === "failed" && plan.failureCounts(feed.name)) failures++;
       pump();
     });
   };
@@ -709,7 +732,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     const status = emitErrors.has(spec.name) ? "failed" : "ok";
     results.set(spec.name, { status });
     plan.finish(spec.name, status);
-    if (status === "failed") failures++;
+    if (status === "failed" && plan.failureCounts(spec.name)) failures++;
   };
 
   const verdicts = new Map<string, boolean>();
@@ -733,7 +756,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     }
     if (host && failUnregistered(spec)) {
       const loop = loops.get(spec.name);
-      if (loop && !loop.broken) breakLoop(loop, spec);
+      if (loop && !loop.broken) breakLoop(loop, spec.name);
       return "started";
     }
     if (spec.deferred) {
@@ -785,6 +808,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     interrupted = sig;
     plan.stop("interrupt");
     host?.interrupt(sig);
+    for (const c of feedCancels) c();
     // SIGTERM, whatever jx received: a shell's background jobs ignore SIGINT.
     for (const r of running.values()) terminate(r, "SIGTERM");
     pump();

@@ -270,6 +270,22 @@ export class UpToDate {
   }
 
   /** Flushes the state to disk (with the stamps of touched but unchanged files). */
+  /**
+   * The stamps (size, mtime, inode) of each file on `job`'s current line,
+   * by path (after `close`, refreshes included); undefined without a line.
+   * A file recorded absent is left out.
+   */
+  recordedStamps(job: string): Map<string, number[]> | undefined {
+    const row = this.store.rows.get(job);
+    if (!row) return undefined;
+    const out = new Map<string, number[]>();
+    for (let i = FIRST; i + SLOTS <= row.length; i += SLOTS) {
+      if (row[i + 1] === null) continue;
+      out.set(row[i] as string, [row[i + 1] as number, row[i + 2] as number, row[i + 3] as number]);
+    }
+    return out;
+  }
+
   close(): void {
     for (const e of this.refreshed.values()) this.store.put(e);
     this.refreshed.clear();

@@ -97,13 +97,31 @@ export interface NoopJob {
   emits?: unknown;
   deferred?: unknown;
   repeat?: unknown;
+  fromGlob?: unknown;
+}
+
+/**
+ * The stamp (size, mtime, inode) of a file, or undefined when it is not a file.
+ *
+ * @example
+ * ```ts
+ * import { stampOf } from "./noop.ts";
+ * stampOf("/p/jobs.yaml"); // [1234, 1763900000000, 42]
+ * ```
+ */
+export function stampOf(path: string): number[] | undefined {
+  return statInto(path) === FILE ? [ST.size, ST.mtimeMs, ST.ino] : undefined;
 }
 
 /**
  * Writes the record of a run that left every job in `jobs` up to date, or
  * removes a stale one when the jobs are not all of the kind a record can
- * cover. Call it after the state log is closed, holding the run lock.
- * Failures (a read-only directory) are ignored: there is no record then.
+ * cover. Call it after the state log is closed, holding the run lock. The
+ * stamps recorded are those the run decided on, not the disk's now: the
+ * jobs file's as it was before the run read it (`from.jobsFile`), each
+ * job's files as its state line records them (`from.recorded`); so a file
+ * changed while the run went on no longer matches, and the next run takes
+ * the full way. Failures (a read-only directory) are ignored: no record.
  *
  * @example
  * ```ts
@@ -118,29 +136,37 @@ export function recordNoop(
   jobs: NoopJob[],
   slots: number,
   jobserver: NoopRecord["jobserver"],
+  from: { jobsFile: number[]; recorded: (job: string) => Map<string, number[]> | undefined },
 ): boolean {
   const path = noopRecordPath(baseDir, file);
   const drop = () => (dropNoop(baseDir, file), false);
   const state = `${baseDir}/.jx/state.ndjson`;
   const base = baseDir.endsWith("/") ? baseDir : baseDir + "/";
+  const stateStamp = stampOf(state);
+  if (!stateStamp) return drop();
   const paths = [file, state];
-  const seen = new Set<string>();
+  const stamps: number[] = [...from.jobsFile, ...stateStamp];
+  const seen = new Map<string, number[]>();
   for (const j of jobs) {
-    if (j.kind !== "job" || j.emits || j.deferred || j.repeat) return drop();
+    // The set of jobs or files of these depends on more than stamps.
+    if (j.kind !== "job" || j.emits || j.deferred || j.repeat || j.fromGlob) return drop();
     if (j.reads.length + j.writes.length === 0) return drop(); // always runs
+    const line = from.recorded(j.name);
+    if (!line) return drop();
     for (const p of [...j.reads, ...j.writes]) {
       if (p[0] === "@" || /[*?[\]{}]/.test(p)) return drop();
-      if (!seen.has(p)) {
-        seen.add(p);
-        paths.push(p);
+      const st = line.get(p);
+      if (!st) return drop(); // absent, or not on the line
+      const had = seen.get(p);
+      if (had) {
+        // Read by one job, written by another: both lines must say the same.
+        if (had.some((x, k) => x !== st[k])) return drop();
+        continue;
       }
+      seen.set(p, st);
+      paths.push(p);
+      stamps.push(st[0], st[1], st[2]);
     }
-  }
-  const stamps: number[] = [];
-  for (let i = 0; i < paths.length; i++) {
-    const kind = i < 2 ? statInto(paths[i]) : statUnder(base, paths[i]);
-    if (kind !== FILE) return drop();
-    stamps.push(ST.size, ST.mtimeMs, ST.ino);
   }
   const r: NoopRecord = {
     key,

@@ -4,7 +4,7 @@
  * every change sends the run the full way, which reruns what it must.
  */
 import assert from "node:assert/strict";
-import { readEvents, runJx, tempDir } from "../helpers.ts";
+import { readEvents, runJx, tempDir, waitForFile } from "../helpers.ts";
 
 const JOBS = `
 jobs:
@@ -92,5 +92,48 @@ jobs:
   await run(dir);
   const second = await run(dir);
   assert.deepEqual([second.fast, second.ran], [false, ["always"]]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("no-op fast path: an input edited while the run goes on is not recorded as checked", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  copy: { run: "cp in.txt out.txt; echo x > copied; sleep 1", reads: [in.txt], writes: [out.txt] }
+`,
+    "in.txt": "one\n",
+  });
+  await run(dir);
+  await Deno.remove(`${dir}/copied`);
+  const during = run(dir, "--force");
+  await waitForFile(`${dir}/copied`); // the job has read in.txt
+  await Deno.writeTextFile(`${dir}/in.txt`, "two\n");
+  await during;
+  const next = await run(dir);
+  assert.deepEqual([next.fast, next.ran], [false, ["copy"]]);
+  assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "two\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("no-op fast path: not for a foreach glob over the disk, nor under make", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  cc: { foreach: { glob: "src/*.c", as: S }, run: "cp \${S} \${S}.o", reads: ["\${S}"], writes: ["\${S}.o"] }
+  plain: { run: "cp a.txt b.txt", reads: [a.txt], writes: [b.txt] }
+`,
+    "src/a.c": "a\n",
+    "a.txt": "a\n",
+  });
+  await run(dir);
+  await Deno.writeTextFile(`${dir}/src/b.c`, "b\n");
+  const r = await run(dir);
+  assert.deepEqual([r.fast, r.ran], [false, ["cc[src/b.c]"]]);
+  // Only the plain job: recorded; then a run under make takes the full way and drops it.
+  await run(dir, "plain");
+  assert.equal((await run(dir, "plain")).fast, true);
+  const make = await runJx(["run", "-v", "plain"], { cwd: dir, env: { MFLAGS: "-k" } });
+  assert.doesNotMatch(make.stderr, /^jx: no-op: /m);
+  assert.equal((await run(dir, "plain")).fast, false);
   await Deno.remove(dir, { recursive: true });
 });
