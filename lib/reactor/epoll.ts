@@ -31,7 +31,7 @@
  *
  * @module
  */
-import { C, cstr, errno, type Libc, libc, strerror } from "./libc.ts";
+import { C, cstr, errno, type Libc, libc, sessionSpawnAttr, strerror } from "./libc.ts";
 import { killGroup, signalName } from "./portable.ts";
 import { createTimers, onSignal } from "./timers.ts";
 import type { ChildHandle, ExitStatus, Reactor, SpawnRequest } from "./types.ts";
@@ -196,17 +196,7 @@ export function createEpollReactor(): Reactor {
 
   // What every spawn shares, built once: a new session and process group,
   // every signal at its default disposition, an empty signal mask.
-  const attr = new Uint8Array(C.SIZEOF_SPAWNATTR);
-  const sigs = new Uint8Array(C.SIZEOF_SIGSET);
-  s.posix_spawnattr_init(attr);
-  s.posix_spawnattr_setflags(
-    attr,
-    C.POSIX_SPAWN_SETSID | C.POSIX_SPAWN_SETSIGDEF | C.POSIX_SPAWN_SETSIGMASK,
-  );
-  s.sigfillset(sigs);
-  s.posix_spawnattr_setsigdefault(attr, sigs);
-  s.sigemptyset(sigs);
-  s.posix_spawnattr_setsigmask(attr, sigs);
+  const attr = sessionSpawnAttr();
   const pipeFds = new Int32Array(2);
   /** What a spawn in flight uses (file actions, pid, pointer arrays), reused by later spawns. */
   interface SpawnBuffers {

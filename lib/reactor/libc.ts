@@ -218,19 +218,15 @@ export function cstrArray(items: string[]): { ptrs: BigUint64Array; keep: Uint8A
  * alive until the call has returned. Resolves to the call's error number (0
  * when the child started) and the child's pid.
  */
-export async function spawnInSession(
-  argv: string[],
-  env: Record<string, string>,
-  fileActions: (fa: Uint8Array) => unknown[] = () => [],
-): Promise<{ err: number; pid: number }> {
+/**
+ * Initialized `posix_spawnattr_t` bytes for a child in a new session and
+ * process group, every signal at its default disposition, an empty mask.
+ */
+export function sessionSpawnAttr(): Uint8Array {
   const s = libc().symbols;
-  const fa = new Uint8Array(C.SIZEOF_FILE_ACTIONS);
   const attr = new Uint8Array(C.SIZEOF_SPAWNATTR);
   const sigs = new Uint8Array(C.SIZEOF_SIGSET);
-  const pidOut = new Int32Array(1);
-  s.posix_spawn_file_actions_init(fa);
   s.posix_spawnattr_init(attr);
-  const kept = fileActions(fa);
   s.posix_spawnattr_setflags(
     attr,
     C.POSIX_SPAWN_SETSID | C.POSIX_SPAWN_SETSIGDEF | C.POSIX_SPAWN_SETSIGMASK,
@@ -239,12 +235,26 @@ export async function spawnInSession(
   s.posix_spawnattr_setsigdefault(attr, sigs);
   s.sigemptyset(sigs);
   s.posix_spawnattr_setsigmask(attr, sigs);
+  return attr;
+}
+
+export async function spawnInSession(
+  argv: string[],
+  env: Record<string, string>,
+  fileActions: (fa: Uint8Array) => unknown[] = () => [],
+): Promise<{ err: number; pid: number }> {
+  const s = libc().symbols;
+  const fa = new Uint8Array(C.SIZEOF_FILE_ACTIONS);
+  const pidOut = new Int32Array(1);
+  s.posix_spawn_file_actions_init(fa);
+  const attr = sessionSpawnAttr();
+  const kept = fileActions(fa);
   const cargv = cstrArray(argv);
   const envp = cstrArray(Object.entries(env).map(([k, v]) => `${k}=${v}`));
   const file = cstr(argv[0]);
   const err: number = await s.posix_spawnp_async(pidOut, file, fa, attr, cargv.ptrs, envp.ptrs);
   // Keep the buffers alive until the call has returned.
-  void [kept, cargv.keep, envp.keep, file, sigs];
+  void [kept, cargv.keep, envp.keep, file];
   s.posix_spawn_file_actions_destroy(fa);
   s.posix_spawnattr_destroy(attr);
   return { err, pid: err === 0 ? pidOut[0] : 0 };

@@ -396,7 +396,8 @@ export class Plan {
     this.unresolved--;
     const name = n.spec.name;
     for (const e of this.graph.dependentsOf(name)) this.release(e, name, outcome);
-    const added = this.addedOut.get(name);
+    // Edges of jobs added while running (none in most runs: no lookup then).
+    const added = this.addedOut.size ? this.addedOut.get(name) : undefined;
     if (added) { for (const e of added) this.release(e, name, outcome); }
     this.drainFreed();
   }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { absolutePath } from "../runtime/fs.ts";
 import { literalOf, parseScript, type Redir, type ShNode, walk, type Word } from "./parse.ts";
 
 /**
@@ -259,7 +260,8 @@ const VALUE_OPTS: Record<string, string> = {
   tr: "",
 };
 
-const EMPTY = (): Access => ({
+/** An access that touches nothing. */
+export const EMPTY = (): Access => ({
   reads: [],
   writes: [],
   all: false,
@@ -814,23 +816,13 @@ export function normalize(p: string, cwd: string): string {
   let n = normalized.get(key);
   if (n === undefined) {
     if (normalized.size > 100_000) normalized.clear();
-    n = normalizeUncached(p, cwd);
+    n = absolutePath(p, cwd);
     normalized.set(key, n);
   }
   return n;
 }
 
 const normalized = new Map<string, string>();
-
-function normalizeUncached(p: string, cwd: string): string {
-  const parts: string[] = [];
-  for (const seg of (p.startsWith("/") ? p : `${cwd}/${p}`).split("/")) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === "..") parts.pop();
-    else parts.push(seg);
-  }
-  return "/" + parts.join("/");
-}
 
 const globCache = new Map<string, RegExp>();
 function globRe(pattern: string): RegExp {

@@ -16,7 +16,7 @@ import {
   resolveWord,
 } from "./derive.ts";
 import { type Item, literalOf, type ParseResult, type ShNode, walk } from "./parse.ts";
-import { fallbackReason } from "./plan.ts";
+import { commandWord, fallbackReason } from "./plan.ts";
 
 /**
  * One row of the graph.
@@ -95,7 +95,7 @@ export function graphRows(
       }))
       : [];
     rows.push({
-      name: nameOf(node.span.line, word(node)),
+      name: nameOf(node.span.line, commandWord(node)),
       line: node.span.line,
       kind,
       access,
@@ -271,20 +271,6 @@ function innerCommands(node: ShNode): ShNode[] {
   if (node.type === "func") return [];
   inner(node);
   return out;
-}
-
-function word(node: ShNode): string {
-  if (node.type === "simple") {
-    const w = node.words[0];
-    if (!w) return node.assigns.length ? "assign" : "redirect";
-    const l = literalOf(w);
-    return l !== undefined && /^[\w.\[:/+-]+$/.test(l)
-      ? l.slice(l.lastIndexOf("/") + 1) || l
-      : "cmd";
-  }
-  if (node.type === "pipeline") return word(node.cmds[0]);
-  if (node.type === "andor") return word(node.first);
-  return node.type;
 }
 
 /** Follows plain `NAME=value` assignments at the top level; anything else that sets a variable makes it unknown. */

@@ -26,6 +26,7 @@ import {
   conflicts,
   deriveAccess,
   type DeriveContext,
+  EMPTY,
   FALLBACK_BUILTINS,
   heredocRisk,
   resolveWord,
@@ -133,15 +134,6 @@ export interface StartInfo {
 
 /** How many waiting jobs that cannot start one scan looks past. */
 const LOOKAHEAD = 256;
-
-const NOTHING = (): Access => ({
-  reads: [],
-  writes: [],
-  all: false,
-  barrier: false,
-  fallback: false,
-  why: [],
-});
 
 /**
  * The plan.
@@ -347,7 +339,7 @@ export class ShPlan {
             if ((node.type === "while") !== (prev === 0)) {
               return { nodes: [], status: loop.bodyStatus };
             }
-            const capture = this.ctl(line, NOTHING, (p) => {
+            const capture = this.ctl(line, EMPTY, (p) => {
               loop.bodyStatus = p;
               return { nodes: [], status: p };
             });
@@ -375,7 +367,7 @@ export class ShPlan {
             this.expandList(node.body, new Map([...binds, [node.name, v]]), cond)
           );
           const last = values[values.length - 1];
-          nodes.push(this.ctl(line, NOTHING, (prev) => {
+          nodes.push(this.ctl(line, EMPTY, (prev) => {
             this.setVar(node.name, last);
             return { nodes: [], status: prev };
           }, { atHead: true, setsVar: node.name }));
@@ -383,7 +375,7 @@ export class ShPlan {
         };
         if (plain) {
           const nodes = unfold(lits as string[]);
-          return nodes.length ? nodes : [this.ctl(line, NOTHING, () => ({ nodes: [], status: 0 }))];
+          return nodes.length ? nodes : [this.ctl(line, EMPTY, () => ({ nodes: [], status: 0 }))];
         }
         // Values with variables or patterns: known once everything before has ended.
         return [this.ctl(line, this.lazyUnion([node], binds), (prev) => {
@@ -402,7 +394,7 @@ export class ShPlan {
       }
       case "func": {
         const text = nodeText(this.parsed, node);
-        return [this.ctl(line, NOTHING, () => {
+        return [this.ctl(line, EMPTY, () => {
           this.state.functions.set(node.name, text);
           this.stateVersion++;
           return { nodes: [], status: 0 };
@@ -419,7 +411,7 @@ export class ShPlan {
     let version = -1;
     return (pending) => {
       if (cached && version === this.stateVersion && !pending.size) return cached;
-      const a = NOTHING();
+      const a = EMPTY();
       const ctx = this.ctx(binds, pending);
       for (const n of nodes) {
         const b = deriveAccess(n, this.parsed.src, ctx);
@@ -465,7 +457,7 @@ export class ShPlan {
     if (job.access && job.accessVersion === this.stateVersion && !pending.size) return job.access;
     let a: Access;
     if (job.rest) {
-      a = { ...NOTHING(), barrier: true, why: ["the rest of the script runs as one sh"] };
+      a = { ...EMPTY(), barrier: true, why: ["the rest of the script runs as one sh"] };
     } else {
       a = deriveAccess(job.node, this.parsed.src, this.ctx(job.binds, pending));
       const risk = heredocRisk(this.parsed.src, job.node);
@@ -701,7 +693,7 @@ function hasLoopJump(items: Item[]): boolean {
 }
 
 /** The command word a job is named after. */
-function commandWord(node: ShNode): string {
+export function commandWord(node: ShNode): string {
   switch (node.type) {
     case "simple": {
       const w = node.words[0];
