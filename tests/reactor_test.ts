@@ -1,6 +1,6 @@
 /**
  * The reactor conformance suite against every backend: epoll and portable on
- * Deno in-process, portable on Bun through `tests/reactor/run_cases.ts`.
+ * Deno in-process, and both on Bun through `tests/reactor/run_cases.ts`.
  */
 import assert from "node:assert/strict";
 import { createEpollReactor, createPortableReactor, type Reactor } from "../lib/reactor/mod.ts";
@@ -25,17 +25,19 @@ for (const [name, create] of Object.entries(BACKENDS)) {
   }
 }
 
-Deno.test("reactor [bun portable] every conformance case", async () => {
-  const out = await new Deno.Command(BUN, {
-    args: [`${ROOT}/tests/reactor/run_cases.ts`, "portable"],
-    cwd: ROOT,
-    stdin: "null",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  const passed = text.split("\n").filter((l) => l.startsWith("PASS ")).length;
-  assert.equal(out.code, 0, text);
-  assert.equal(passed, CASES.length, text);
-});
+for (const backend of ["epoll", "portable"]) {
+  Deno.test(`reactor [bun ${backend}] every conformance case`, async () => {
+    const out = await new Deno.Command(BUN, {
+      args: [`${ROOT}/tests/reactor/run_cases.ts`, backend],
+      cwd: ROOT,
+      stdin: "null",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    const passed = text.split("\n").filter((l) => l.startsWith("PASS ")).length;
+    assert.equal(out.code, 0, text);
+    assert.equal(passed, CASES.length, text);
+  });
+}
 
 Deno.test("reactor [deno epoll] reports the job's CPU time", async () => {
   const { run } = await import("./reactor/cases.ts");

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { bunWatchAvailable, epollAvailable } from "../reactor/mod.ts";
+import { autoReactor, epollAvailable } from "../reactor/mod.ts";
 import { runtimeName } from "../runtime/mod.ts";
 import { parseMakeFlags } from "../jobserver/mod.ts";
 import { VERSION } from "./help.ts";
@@ -31,9 +31,11 @@ function firstLine(cmd: string, args: string[]): string | undefined {
  * ```
  */
 export function doctorReport(env: Record<string, string | undefined>): string {
-  const epoll = epollAvailable();
-  // On Bun the portable reactor watches fds through epoll in a Worker (libc through bun:ffi).
-  const bunWatch = !epoll && bunWatchAvailable();
+  // libc through FFI: Deno with --allow-ffi, or Bun on Linux (bun:ffi).
+  const ffi = epollAvailable();
+  // deno-lint-ignore no-explicit-any
+  const onBun = !!(globalThis as any).Bun;
+  const auto = autoReactor();
   const make = firstLine("make", ["--version"]);
   const makeVersion = /(\d+)\.(\d+)/.exec(make ?? "");
   const fifoMake = makeVersion
@@ -46,15 +48,13 @@ export function doctorReport(env: Record<string, string | undefined>): string {
     ["runtime", runtimeName()],
     [
       "reactor (auto)",
-      epoll
-        ? "epoll (posix_spawn, pidfd, epoll through FFI)"
-        : bunWatch
-        ? "portable (Bun.spawn; fd readiness through epoll in a Worker, bun:ffi)"
+      auto === "epoll"
+        ? `epoll (posix_spawn, pidfd, epoll through FFI${onBun ? "; the wait in a Worker" : ""})`
         : "portable (the runtime's own process APIs)",
     ],
     [
       "jobserver",
-      epoll || bunWatch
+      ffi
         ? "server and client; styles pipe (default) and fifo"
         : "none (needs libc through FFI: Deno with --allow-ffi, or Bun on Linux)",
     ],
@@ -66,7 +66,7 @@ export function doctorReport(env: Record<string, string | undefined>): string {
     ],
     [
       "watch",
-      epoll || bunWatch ? "inotify" : "polling (no inotify without FFI: Deno needs --allow-ffi)",
+      ffi ? "inotify" : "polling (no inotify without FFI: Deno needs --allow-ffi)",
     ],
     [
       "make",

@@ -402,6 +402,9 @@ export function joinJobserver(
         "add '+' to the make rule that runs jx)";
     }
     const rfd = openNonblockingRead(`/proc/self/fd/${auth.read}`);
+    // make passes the pair inheritable; Bun marks every inherited fd close-on-exec at its
+    // start. jx's children (a sub-make, gcc) must get them as make gave them.
+    for (const fd of [auth.read, auth.write]) s.fcntl(fd, C.F_SETFD, 0);
     return new Pool({
       role: "client",
       style: "pipe",

@@ -1,5 +1,5 @@
 /**
- * The epoll reactor (Linux, Deno): children started with `posix_spawnp`
+ * The epoll reactor (Linux; Deno, and Bun through bun_wait.ts): children started with `posix_spawnp`
  * into a new session and process group, their output read from
  * non-blocking pipes, all in one epoll set waited on by a `nonblocking` FFI
  * call, so the JS event loop stays free while nothing happens. Timers and
@@ -10,6 +10,11 @@
  * runtime for every child; `posix_spawn` uses vfork and sets the session up
  * in the child (POSIX_SPAWN_SETSID), with default signal dispositions and an
  * empty signal mask (Deno ignores SIGPIPE, which children must not inherit).
+ *
+ * On Bun, FFI calls all run on the JS thread: `posix_spawnp` is called
+ * there (its vfork suspends the JS thread until the child execs), and a
+ * Worker waits on the set instead of a helper thread (bun_wait.ts); the JS
+ * thread collects the events itself with a timeout of 0.
  *
  * What a job costs here (bench/RESULTS.md has the figures):
  *
@@ -31,7 +36,9 @@
  *
  * @module
  */
+import { createBunWait } from "./bun_wait.ts";
 import { C, cstr, errno, type Libc, libc, sessionSpawnAttr, strerror } from "./libc.ts";
+import { addressOf } from "./libc_bun.ts";
 import { killGroup, signalName } from "./portable.ts";
 import { createTimers, onSignal } from "./timers.ts";
 import type { ChildHandle, ExitStatus, Reactor, SpawnRequest } from "./types.ts";
@@ -173,9 +180,13 @@ export function createEpollReactor(): Reactor {
   const s = L.symbols;
   // deno-lint-ignore no-explicit-any
   const D = (globalThis as any).Deno;
+  // deno-lint-ignore no-explicit-any
+  const onBun = !!(globalThis as any).Bun;
   const epfd: number = s.epoll_create1(C.O_CLOEXEC);
   if (epfd < 0) throw new Error(`epoll_create1: ${strerror(errno())}`);
   const wakefd: number = s.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK);
+  /** On Bun, a Worker waits on the set (FFI calls block there); Deno waits on a helper thread. */
+  const bunWait = onBun ? createBunWait(epfd) : undefined;
   /** The child each registered pipe or pidfd belongs to. */
   const owners = new Map<number, Child>();
   /** Callbacks for fds watched with `watch` (the jobserver's read end, inotify). */
@@ -221,7 +232,9 @@ export function createEpollReactor(): Reactor {
     }
     return b;
   };
-  const strings = new CStrings((b) => Number(D.UnsafePointer.value(D.UnsafePointer.of(b))));
+  const strings = new CStrings((b) =>
+    onBun ? Number(addressOf(b)) : Number(D.UnsafePointer.value(D.UnsafePointer.of(b)))
+  );
 
   const watchFd = (fd: number, events: number = C.EPOLLIN) => {
     evView.setUint32(0, events, true);
@@ -358,7 +371,12 @@ export function createEpollReactor(): Reactor {
     let failures = 0;
     try {
       while (!closed && (owners.size > 0 || watchers.size > 0 || writers.size > 0)) {
-        const n: number = await s.epoll_wait(epfd, events, MAX_EVENTS, -1);
+        let n: number;
+        if (bunWait) {
+          await bunWait.ready();
+          if (closed) break;
+          n = s.epoll_wait_now(epfd, events, MAX_EVENTS, 0);
+        } else n = await s.epoll_wait(epfd, events, MAX_EVENTS, -1);
         if (n < 0) {
           // errno lives on the helper thread that made the call, so it cannot
           // be read here; the usual cause is EINTR (a SIGCHLD). Retry, but
@@ -465,11 +483,18 @@ export function createEpollReactor(): Reactor {
     buf.ptrs.set(envp, na);
     const argvPtrs = buf.ptrs.subarray(0, na);
     const envPtrs = buf.ptrs.subarray(na, na + ne);
-    const slab = strings.slab;
-    s.posix_spawnp_async(buf.pid, file, fa, attr, argvPtrs, envPtrs).then((err: number) => {
-      void [slab, file, argvPtrs, envPtrs];
-      started(err, buf.pid[0]);
-    });
+    if (onBun) {
+      // Bun has no calls off the JS thread: spawn here (vfork + exec), report the start after
+      // `spawn` has returned, as on Deno.
+      const err: number = s.posix_spawnp(buf.pid, file, fa, attr, argvPtrs, envPtrs);
+      queueMicrotask(() => started(err, buf.pid[0]));
+    } else {
+      const slab = strings.slab;
+      s.posix_spawnp_async(buf.pid, file, fa, attr, argvPtrs, envPtrs).then((err: number) => {
+        void [slab, file, argvPtrs, envPtrs];
+        started(err, buf.pid[0]);
+      });
+    }
     return {
       get pid() {
         return pid;
@@ -581,6 +606,10 @@ export function createEpollReactor(): Reactor {
       s.posix_spawnattr_destroy(attr);
       // Wake a pending epoll_wait so the process can exit.
       s.write(wakefd, new BigUint64Array([1n]), 8);
+      bunWait?.close(() => {
+        s.close(epfd);
+        s.close(wakefd);
+      });
     },
   };
 }

@@ -210,15 +210,6 @@ export function cstrArray(items: string[]): { ptrs: BigUint64Array; keep: Uint8A
 }
 
 /**
- * `posix_spawnp` of `argv` with `env`, on a helper thread (the JS event loop
- * goes on meanwhile; Deno only): the child in a new session and process
- * group, every signal at its default disposition, an empty signal mask (Deno
- * ignores SIGPIPE, which children must not inherit). `fileActions` adds to
- * the file actions (initialized) and returns the buffers they use, kept
- * alive until the call has returned. Resolves to the call's error number (0
- * when the child started) and the child's pid.
- */
-/**
  * Initialized `posix_spawnattr_t` bytes for a child in a new session and
  * process group, every signal at its default disposition, an empty mask.
  */
@@ -238,6 +229,15 @@ export function sessionSpawnAttr(): Uint8Array {
   return attr;
 }
 
+/**
+ * `posix_spawnp` of `argv` with `env`, on a helper thread on Deno (the JS event
+ * loop goes on meanwhile), on the JS thread on Bun: the child in a new session and process
+ * group, every signal at its default disposition, an empty signal mask (Deno
+ * ignores SIGPIPE, which children must not inherit). `fileActions` adds to
+ * the file actions (initialized) and returns the buffers they use, kept
+ * alive until the call has returned. Resolves to the call's error number (0
+ * when the child started) and the child's pid.
+ */
 export async function spawnInSession(
   argv: string[],
   env: Record<string, string>,
@@ -252,7 +252,10 @@ export async function spawnInSession(
   const cargv = cstrArray(argv);
   const envp = cstrArray(Object.entries(env).map(([k, v]) => `${k}=${v}`));
   const file = cstr(argv[0]);
-  const err: number = await s.posix_spawnp_async(pidOut, file, fa, attr, cargv.ptrs, envp.ptrs);
+  // deno-lint-ignore no-explicit-any
+  const err: number = (globalThis as any).Bun
+    ? s.posix_spawnp(pidOut, file, fa, attr, cargv.ptrs, envp.ptrs) // Bun: no thread hop
+    : await s.posix_spawnp_async(pidOut, file, fa, attr, cargv.ptrs, envp.ptrs);
   // Keep the buffers alive until the call has returned.
   void [kept, cargv.keep, envp.keep, file];
   s.posix_spawn_file_actions_destroy(fa);

@@ -5,7 +5,7 @@
  * ```ts
  * import { createReactor } from "./mod.ts";
  * const r = createReactor("auto");
- * console.log(r.name); // "portable"
+ * console.log(r.name); // "epoll" on Linux with FFI (Deno --allow-ffi, or Bun), else "portable"
  * ```
  *
  * @module
@@ -26,6 +26,7 @@ export type {
 export { createPortableReactor, killGroup, signalName } from "./portable.ts";
 export { createEpollReactor } from "./epoll.ts";
 export { bunWatchAvailable } from "./bun_watcher.ts";
+import { bunWatchAvailable } from "./bun_watcher.ts";
 export { FakeReactor, type FakeRecord, type FakeScript } from "./fake.ts";
 
 /**
@@ -41,14 +42,20 @@ export { FakeReactor, type FakeRecord, type FakeScript } from "./fake.ts";
 export type ReactorChoice = "auto" | "epoll" | "portable";
 
 /**
- * Whether the epoll backend can run here: Linux, Deno, FFI permitted.
- * (On Bun, `Bun.spawn` already spawns with posix_spawn and a new session, so
- * `auto` keeps the portable backend there.)
+ * Whether the epoll backend can run here: Linux, and Deno with FFI permitted
+ * or Bun (libc through `bun:ffi`, the wait in a Worker).
+ *
+ * @example
+ * ```ts
+ * import { epollAvailable } from "./mod.ts";
+ * console.log(epollAvailable() ? "epoll" : "portable only");
+ * ```
  */
 export function epollAvailable(): boolean {
   // deno-lint-ignore no-explicit-any
   const g = globalThis as any;
-  if (g.Bun || !g.Deno || g.Deno.build?.os !== "linux") return false;
+  if (g.Bun) return bunWatchAvailable();
+  if (!g.Deno || g.Deno.build?.os !== "linux") return false;
   try {
     return g.Deno.permissions.querySync({ name: "ffi" }).state === "granted";
   } catch {
@@ -57,25 +64,37 @@ export function epollAvailable(): boolean {
 }
 
 /**
+ * What `auto` picks: `epoll` wherever it can run, on Deno and on Bun (on Bun
+ * it measured faster and smaller than `Bun.spawn`: bench/RESULTS.md), else
+ * `portable`.
+ *
+ * @example
+ * ```ts
+ * import { autoReactor } from "./mod.ts";
+ * console.log(autoReactor()); // "epoll" on Linux with FFI
+ * ```
+ */
+export function autoReactor(): "epoll" | "portable" {
+  return epollAvailable() ? "epoll" : "portable";
+}
+
+/**
  * Creates the reactor asked for: `auto` is `epoll` where it is available
- * (Linux, Deno with FFI permitted), else `portable`.
+ * (Linux, with Deno's FFI permitted or on Bun), else `portable`.
  *
  * @example
  * ```ts
  * import { createReactor } from "./mod.ts";
- * const r = createReactor("auto"); // epoll on Deno with FFI allowed, else portable
+ * const r = createReactor("auto"); // epoll on Linux with FFI (Deno --allow-ffi, Bun), else portable
  * console.log(r.name);
  * r.close();
  * ```
  */
 export function createReactor(choice: ReactorChoice = "auto"): Reactor {
-  if (choice === "portable") return createPortableReactor();
+  const use = choice === "auto" ? autoReactor() : choice;
+  if (use === "portable") return createPortableReactor();
   if (epollAvailable()) return createEpollReactor();
-  if (choice === "epoll") {
-    throw new JxInputError(
-      "--reactor epoll needs Linux and Deno with FFI permitted (deno run --allow-ffi); " +
-        "on Bun use portable",
-    );
-  }
-  return createPortableReactor();
+  throw new JxInputError(
+    "--reactor epoll needs Linux, and Deno with FFI permitted (deno run --allow-ffi) or Bun",
+  );
 }

@@ -34,52 +34,64 @@ const ON_BUN = { runtime: "bun", env: { MAKEFLAGS: "" } } as const;
 
 const MAKE44 = await findMake44("jobserver_bun_test");
 
-Deno.test("jobserver [bun] server: jx -j3 running three make 4.3 sub-makes and a nested jx never exceeds 3", async () => {
-  const mk = recordingMakefile(["a", "b", "c", "d", "e", "f"], 0.15);
-  const dir = await nestedServerDir(mk, JX_BUN);
-  const r = await runJx(["run", "-j3", "--events", "ev.ndjson"], { cwd: dir, ...ON_BUN });
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.doesNotMatch(r.stdout + r.stderr, MAKE_TROUBLE);
-  assert.doesNotMatch(r.stderr, /warning/, "no warning: the pool is whole at the end");
-  const c = await maxConcurrency(
-    `${dir}/d1/log`,
-    `${dir}/d2/log`,
-    `${dir}/d3/log`,
-    `${dir}/d4/log`,
-  );
-  assert.equal(c.count, 21);
-  assert.ok(c.max <= 3, `at most 3 recipes at once, saw ${c.max}`);
-  assert.ok(c.max >= 2, `the pool was used, saw ${c.max}`);
-  // make 4.3 got the pipe form, at the fds Bun passed (3,4).
-  assert.match(await Deno.readTextFile(`${dir}/d1/flags.a`), /-j3 --jobserver-auth=3,4/);
-  const start = (await readEvents(`${dir}/ev.ndjson`))[0];
-  assert.equal(start.jobserver, "server");
-  assert.equal(start.slots, 3);
-  const nested = (await readEvents(`${dir}/d4/ev.ndjson`))[0];
-  assert.equal(nested.jobserver, "client", "the nested jx (Bun) joined through fds 3,4");
-});
+/** The pipe form a sub-make sees: Bun.spawn passes the pair at 3,4; posix_spawn as it is. */
+const AUTH: Record<string, RegExp> = {
+  epoll: /-j3 --jobserver-auth=\d+,\d+/,
+  portable: /-j3 --jobserver-auth=3,4/,
+};
 
-Deno.test("jobserver [bun] client: make -j3 with two recipes and a + recipe running jx with 8 jobs never exceeds 3", async () => {
-  const jobs = recordingJobs("j", 8, 0.2);
-  jobs.push("  m43: { run: make -s -C sub }");
-  const dir = await tempDir({
-    "Makefile": clientMakefile(JX_BUN),
-    "jobs.inner.yaml": jobs.join("\n") + "\n",
-    "sub/Makefile": recordingMakefile(["s1", "s2"], 0.2),
+for (const reactor of ["epoll", "portable"]) {
+  Deno.test(`jobserver [bun ${reactor}] server: jx -j3 running three make 4.3 sub-makes and a nested jx never exceeds 3`, async () => {
+    const mk = recordingMakefile(["a", "b", "c", "d", "e", "f"], 0.15);
+    const dir = await nestedServerDir(mk, JX_BUN);
+    const r = await runJx(["run", "-j3", "--reactor", reactor, "--events", "ev.ndjson"], {
+      cwd: dir,
+      ...ON_BUN,
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, MAKE_TROUBLE);
+    assert.doesNotMatch(r.stderr, /warning/, "no warning: the pool is whole at the end");
+    const c = await maxConcurrency(
+      `${dir}/d1/log`,
+      `${dir}/d2/log`,
+      `${dir}/d3/log`,
+      `${dir}/d4/log`,
+    );
+    assert.equal(c.count, 21);
+    assert.ok(c.max <= 3, `at most 3 recipes at once, saw ${c.max}`);
+    assert.ok(c.max >= 2, `the pool was used, saw ${c.max}`);
+    // make 4.3 got the pipe form: at the fds Bun.spawn passed (3,4), or inherited as they are
+    // (posix_spawn).
+    assert.match(await Deno.readTextFile(`${dir}/d1/flags.a`), AUTH[reactor]);
+    const start = (await readEvents(`${dir}/ev.ndjson`))[0];
+    assert.equal(start.jobserver, "server");
+    assert.equal(start.slots, 3);
+    const nested = (await readEvents(`${dir}/d4/ev.ndjson`))[0];
+    assert.equal(nested.jobserver, "client", "the nested jx (Bun) joined");
   });
-  const r = await make(["-j3"], dir);
-  assert.equal(r.code, 0, r.text);
-  assert.doesNotMatch(r.text, MAKE_TROUBLE);
-  assert.doesNotMatch(r.text, /warning/);
-  const c = await maxConcurrency(`${dir}/log`, `${dir}/sub/log`);
-  assert.equal(c.count, 12);
-  assert.ok(c.max <= 3, `at most 3 at once, saw ${c.max}`);
-  assert.ok(c.max >= 2, `the pool was used, saw ${c.max}`);
-  const start = (await readEvents(`${dir}/ev.ndjson`))[0];
-  assert.equal(start.jobserver, "client");
-  // A job's make gets make's pipe, passed on by Bun at 3,4.
-  assert.match(await Deno.readTextFile(`${dir}/sub/flags.s1`), /-j3 --jobserver-auth=3,4/);
-});
+
+  Deno.test(`jobserver [bun ${reactor}] client: make -j3 with two recipes and a + recipe running jx with 8 jobs never exceeds 3`, async () => {
+    const jobs = recordingJobs("j", 8, 0.2);
+    jobs.push("  m43: { run: make -s -C sub }");
+    const dir = await tempDir({
+      "Makefile": clientMakefile(JX_BUN, `--reactor ${reactor} `),
+      "jobs.inner.yaml": jobs.join("\n") + "\n",
+      "sub/Makefile": recordingMakefile(["s1", "s2"], 0.2),
+    });
+    const r = await make(["-j3"], dir);
+    assert.equal(r.code, 0, r.text);
+    assert.doesNotMatch(r.text, MAKE_TROUBLE);
+    assert.doesNotMatch(r.text, /warning/);
+    const c = await maxConcurrency(`${dir}/log`, `${dir}/sub/log`);
+    assert.equal(c.count, 12);
+    assert.ok(c.max <= 3, `at most 3 at once, saw ${c.max}`);
+    assert.ok(c.max >= 2, `the pool was used, saw ${c.max}`);
+    const start = (await readEvents(`${dir}/ev.ndjson`))[0];
+    assert.equal(start.jobserver, "client");
+    // A job's make gets make's pipe, passed on by Bun.spawn at 3,4, or inherited as it is.
+    assert.match(await Deno.readTextFile(`${dir}/sub/flags.s1`), AUTH[reactor]);
+  });
+}
 
 Deno.test("jobserver [bun] client: SIGINT to jx mid-run gives every token back (make's final check stays silent)", async () => {
   const { pid, interrupt } = await makeRunningJx(JX_BUN);
@@ -131,7 +143,7 @@ Deno.test({
     assert.ok(c.max >= 2, `the pool was used, saw ${c.max}`);
     const fifo = /--jobserver-auth=fifo:(\S+)/.exec(await Deno.readTextFile(`${dir}/d1/flags.a`));
     assert.ok(fifo, "make 4.4.1 got the fifo form");
-    assert.match(await Deno.readTextFile(`${dir}/d3/flags.a`), /-j3 --jobserver-auth=3,4/);
+    assert.match(await Deno.readTextFile(`${dir}/d3/flags.a`), /-j3 --jobserver-auth=\d+,\d+/);
     assert.equal(await Deno.readTextFile(`${dir}/none.txt`), "[]\n");
     await assert.rejects(Deno.stat(fifo[1]), "the fifo is removed at exit");
   },

@@ -132,12 +132,12 @@ jobs:
 
 /**
  * A Makefile for `make -j3`: two recorded recipes `x` and `y`, and `j`, a `+`
- * recipe running `jx` on jobs.inner.yaml with its events in ev.ndjson.
+ * recipe running `jx run RUNARGS` on jobs.inner.yaml with its events in ev.ndjson.
  */
-export const clientMakefile = (jx: string): string =>
+export const clientMakefile = (jx: string, runArgs = ""): string =>
   `all: x y j\nx y:\n\t@${
     inMake(recorded("$@", 0.3))
-  }\nj:\n\t+@${jx} run -f jobs.inner.yaml --output quiet --events ev.ndjson\n`;
+  }\nj:\n\t+@${jx} run ${runArgs}-f jobs.inner.yaml --output quiet --events ev.ndjson\n`;
 
 /**
  * A jobs file whose job `name` takes `n` tokens from the pool named in

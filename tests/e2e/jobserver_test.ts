@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { makeJobsOption, stripJobserver, withAuth } from "../../lib/jobserver/mod.ts";
-import { DENO, readEvents, ROOT, runJx, tempDir } from "../helpers.ts";
+import { DENO, readEvents, ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
 import {
   clientMakefile,
   fifoServerDir,
@@ -367,43 +367,49 @@ Deno.test("stripJobserver and withAuth keep make's other flags and variables", (
   );
 });
 
-Deno.test("jx exec -j3: two sub-makes side by side never run more than 3 recipes; exit code passed through", async () => {
-  const mk = recordingMakefile(["a", "b", "c", "d", "e", "f"], 0.15);
-  const dir = await tempDir({
-    "Makefile": ".PHONY: a b\nall: a b\na b:\n\t+@$(MAKE) -s -C $@\n",
-    "a/Makefile": mk,
-    "b/Makefile": mk,
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] jx exec -j3: two sub-makes side by side never run more than 3 recipes; exit code passed through`, async () => {
+    const mk = recordingMakefile(["a", "b", "c", "d", "e", "f"], 0.15);
+    const dir = await tempDir({
+      "Makefile": ".PHONY: a b\nall: a b\na b:\n\t+@$(MAKE) -s -C $@\n",
+      "a/Makefile": mk,
+      "b/Makefile": mk,
+    });
+    const env = { MAKEFLAGS: "" };
+    const r = await runJx(["exec", "-j3", "--", "make", "-s"], { cwd: dir, env, runtime: rt });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout + r.stderr, "", "jx prints nothing of its own");
+    let c = await maxConcurrency(`${dir}/a/log`, `${dir}/b/log`);
+    assert.equal(c.count, 12);
+    assert.ok(c.max <= 3, `at most 3 recipes at once, saw ${c.max}`);
+    assert.ok(c.max >= 2, `the pool was used, saw ${c.max}`);
+    assert.match(await Deno.readTextFile(`${dir}/a/flags.a`), /-j3 --jobserver-auth=\d+,\d+/);
+    // Two makes started side by side by a shell: each has an implicit slot of
+    // its own (the protocol's rule), so they share the 2 tokens plus 2 slots.
+    await Deno.remove(`${dir}/a/log`);
+    await Deno.remove(`${dir}/b/log`);
+    const sh = await runJx(
+      ["exec", "-j3", "--", "sh", "-c", "make -s -C a & make -s -C b & wait"],
+      {
+        cwd: dir,
+        env,
+        runtime: rt,
+      },
+    );
+    assert.equal(sh.code, 0, sh.stderr);
+    c = await maxConcurrency(`${dir}/a/log`, `${dir}/b/log`);
+    assert.equal(c.count, 12);
+    assert.ok(c.max <= 4, `at most 2 tokens + 2 implicit slots, saw ${c.max}`);
+    const seven = await runJx(["exec", "-j2", "sh", "-c", "exit 7"], { cwd: dir, runtime: rt });
+    assert.equal(seven.code, 7);
+    assert.equal(seven.stdout + seven.stderr, "");
+    const missing = await runJx(["exec", "--", "no-such-command-jx"], { cwd: dir, runtime: rt });
+    assert.equal(missing.code, 127);
+    assert.match(missing.stderr, /jx: cannot run 'no-such-command-jx': command not found/);
+    const usage = await runJx(["exec", "-j2"], { cwd: dir, runtime: rt });
+    assert.equal(usage.code, 2);
   });
-  const env = { MAKEFLAGS: "" };
-  const r = await runJx(["exec", "-j3", "--", "make", "-s"], { cwd: dir, env });
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout + r.stderr, "", "jx prints nothing of its own");
-  let c = await maxConcurrency(`${dir}/a/log`, `${dir}/b/log`);
-  assert.equal(c.count, 12);
-  assert.ok(c.max <= 3, `at most 3 recipes at once, saw ${c.max}`);
-  assert.ok(c.max >= 2, `the pool was used, saw ${c.max}`);
-  assert.match(await Deno.readTextFile(`${dir}/a/flags.a`), /-j3 --jobserver-auth=\d+,\d+/);
-  // Two makes started side by side by a shell: each has an implicit slot of
-  // its own (the protocol's rule), so they share the 2 tokens plus 2 slots.
-  await Deno.remove(`${dir}/a/log`);
-  await Deno.remove(`${dir}/b/log`);
-  const sh = await runJx(["exec", "-j3", "--", "sh", "-c", "make -s -C a & make -s -C b & wait"], {
-    cwd: dir,
-    env,
-  });
-  assert.equal(sh.code, 0, sh.stderr);
-  c = await maxConcurrency(`${dir}/a/log`, `${dir}/b/log`);
-  assert.equal(c.count, 12);
-  assert.ok(c.max <= 4, `at most 2 tokens + 2 implicit slots, saw ${c.max}`);
-  const seven = await runJx(["exec", "-j2", "sh", "-c", "exit 7"], { cwd: dir });
-  assert.equal(seven.code, 7);
-  assert.equal(seven.stdout + seven.stderr, "");
-  const missing = await runJx(["exec", "--", "no-such-command-jx"], { cwd: dir });
-  assert.equal(missing.code, 127);
-  assert.match(missing.stderr, /jx: cannot run 'no-such-command-jx': command not found/);
-  const usage = await runJx(["exec", "-j2"], { cwd: dir });
-  assert.equal(usage.code, 2);
-});
+}
 
 Deno.test("docs/make.md: the Makefile example runs as written (make -j8, jx on PATH)", async () => {
   const doc = await Deno.readTextFile(`${ROOT}/docs/make.md`);
