@@ -261,10 +261,37 @@ export function createEpollReactor(): Reactor {
   };
 
   /**
+   * jx's own peak RSS (KiB): VmHWM of its memory, from /proc/self/status.
+   * (Not getrusage: jx's own ru_maxrss holds its parent's size at the fork
+   * that started jx, for the same reason as below.)
+   */
+  const statusPath = cstr("/proc/self/status");
+  const procStatus = new Uint8Array(4096);
+  const hwm = /VmHWM:\s*(\d+)/;
+  const ownPeakNow = (): number => {
+    const fd: number = s.open(statusPath, C.O_RDONLY | C.O_CLOEXEC, 0);
+    if (fd < 0) return Infinity;
+    const n: number = s.read(fd, procStatus, procStatus.length);
+    s.close(fd);
+    const m = n > 0 ? hwm.exec(new TextDecoder().decode(procStatus.subarray(0, n))) : null;
+    return m ? Number(m[1]) : Infinity;
+  };
+  let ownPeak = 0;
+  /** Whether `kb` is above jx's peak (which only grows: read again only when it might be). */
+  const aboveOwnPeak = (kb: number) => {
+    if (kb <= ownPeak) return false;
+    ownPeak = ownPeakNow();
+    return kb > ownPeak;
+  };
+
+  /**
    * Reaps the child if it has exited (`wait4` with WNOHANG, by pid: safe, the
    * pid stays ours until reaped); false when it still runs. `wait4` also
-   * gives its CPU times (its ru_maxrss is not the child's own peak after a
-   * vfork-style spawn, so it is not reported).
+   * gives its CPU times and ru_maxrss. posix_spawn uses vfork: the child runs
+   * in jx's memory until it execs, and the kernel then folds that memory's
+   * peak (VmHWM) into the child's ru_maxrss. So ru_maxrss is max(jx's peak at the spawn, the
+   * child's own peak): exact when it is above jx's peak now, unknown (and
+   * not reported) otherwise.
    */
   const tryReap = (c: Child): boolean => {
     const r: number = s.wait4(c.pid, statusBuf, C.WNOHANG, rusage);
@@ -284,9 +311,11 @@ export function createEpollReactor(): Reactor {
     const tv = (off: number) =>
       rusageView.getUint32(off, true) * 1000 + rusageView.getUint32(off + 8, true) / 1000;
     const cpu = { userMs: tv(0), sysMs: tv(16) };
+    const maxRss = rusageView.getUint32(32, true); // ru_maxrss (long, KiB), far below 2^32
+    const maxRssKb = aboveOwnPeak(maxRss) ? maxRss : undefined;
     c.exit = (st & 0x7f) === 0
-      ? { code: (st >> 8) & 0xff, signal: null, cpu }
-      : { code: null, signal: signalName(st & 0x7f), cpu };
+      ? { code: (st >> 8) & 0xff, signal: null, cpu, maxRssKb }
+      : { code: null, signal: signalName(st & 0x7f), cpu, maxRssKb };
     return true;
   };
 

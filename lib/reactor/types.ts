@@ -32,6 +32,11 @@ export interface ExitStatus {
   error?: string;
   /** CPU time of the process and its waited-for children, where the backend knows it (epoll). */
   cpu?: { userMs: number; sysMs: number };
+  /**
+   * Peak resident memory (KiB) of the largest process of the child's tree, where the backend
+   * can tell it (epoll, when it exceeds jx's own peak: see epoll.ts).
+   */
+  maxRssKb?: number;
 }
 
 /**

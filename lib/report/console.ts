@@ -54,6 +54,9 @@ interface Ended {
   ms: number;
   error?: string;
   condition?: boolean;
+  user_ms?: number;
+  sys_ms?: number;
+  max_rss_kb?: number;
 }
 
 const enc = new TextEncoder();
@@ -323,6 +326,25 @@ export class ConsoleReporter implements Reporter {
     v?.buffer.dispose();
   }
 
+  /**
+   * The jobs' CPU time and the largest peak memory known, when the jobs used
+   * at least a second of CPU (the reactor must know it: epoll).
+   */
+  private usage(): string | undefined {
+    let user = 0, sys = 0, known = false;
+    let top: Ended | undefined;
+    for (const j of this.ended) {
+      if (j.user_ms === undefined) continue;
+      known = true;
+      user += j.user_ms;
+      sys += j.sys_ms ?? 0;
+      if (j.max_rss_kb && (!top || j.max_rss_kb > top.max_rss_kb!)) top = j;
+    }
+    if (!known || user + sys < 1000) return undefined;
+    const mem = top ? `; most memory: ${top.job} ${(top.max_rss_kb! / 1024).toFixed(0)} MiB` : "";
+    return `  cpu: ${formatMs(user)} user, ${formatMs(sys)} sys in jobs${mem}`;
+  }
+
   /** A job's status in words: `FAILED (exit 3, 1.2s)`. */
   private describe(
     e: {
@@ -434,6 +456,8 @@ export class ConsoleReporter implements Reporter {
         this.c("2", `  slowest: ${slow.map((j) => `${j.job} ${formatMs(j.ms)}`).join(", ")}`),
       );
     }
+    const usage = this.usage();
+    if (usage) lines.push(this.c("2", usage));
     const order = ["ok", "failed", "timeout", "cancelled", "false"];
     const parts = [...counts.entries()].sort((a, b) => {
       const ia = order.indexOf(a[0]), ib = order.indexOf(b[0]);

@@ -87,6 +87,8 @@ export type RunEvent =
     /** CPU time (user, system) of the job's process tree, where the reactor knows it (epoll). */
     user_ms?: number;
     sys_ms?: number;
+    /** Peak resident memory (KiB) of the job's largest process, where known (see ExitStatus). */
+    max_rss_kb?: number;
     /** Will be retried. */
     retrying?: boolean;
     /** The job is another job's `if`/`unless` test: its failure is an answer, not an error. */

@@ -436,6 +436,7 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
       attempt: r.attempt,
       ...(error ? { error } : {}),
       ...(st.cpu ? { user_ms: round3(st.cpu.userMs), sys_ms: round3(st.cpu.sysMs) } : {}),
+      ...(st.maxRssKb ? { max_rss_kb: st.maxRssKb } : {}),
       ...(retrying ? { retrying } : {}),
       ...(status !== "ok" && (plan.conditionJobs.has(spec.name) || isTest)
         ? { condition: true }

@@ -60,6 +60,30 @@ jobs:
     for (let i = 1; i < ev.length; i++) assert.ok(ev[i].t >= ev[i - 1].t, "events in time order");
   });
 
+  Deno.test(`[${rt}] job.end carries CPU time and a peak memory above jx's own; the summary says them`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  big: { run: "x=$(head -c 150000000 /dev/zero | tr '\\\\0' a); echo \${#x}" }
+  small: { run: "true" }
+`,
+    });
+    const r = await runJx(["run", "--events", "ev.ndjson"], { cwd: dir, runtime: rt });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^150000000$/m);
+    const ends = new Map(
+      (await readEvents(`${dir}/ev.ndjson`)).filter((e) => e.type === "job.end")
+        .map((e) => [e.job, e]),
+    );
+    const big = ends.get("big")!, small = ends.get("small")!;
+    assert.ok(Number(big.user_ms) + Number(big.sys_ms) > 0, JSON.stringify(big));
+    // The shell holds 150 MB: its peak is above jx's own, so the kernel's figure is its own.
+    assert.ok(Number(big.max_rss_kb) >= 146_000, JSON.stringify(big));
+    assert.equal(small.max_rss_kb, undefined, "a small job's peak is hidden under jx's own");
+    assert.equal(typeof small.user_ms, "number");
+    assert.match(r.stderr, /cpu: .* user, .* sys in jobs; most memory: big \d+ MiB/);
+  });
+
   Deno.test(`[${rt}] buffered output is whole per job; stream output is prefixed`, async () => {
     const dir = await tempDir({
       "jobs.yaml": `
