@@ -124,23 +124,37 @@ Deno.test("--force runs everything; -n lists only what would run; clean removes 
 });
 
 Deno.test("two runs in one directory: the second waits, or fails with --no-wait", async () => {
+  // The first run holds the lock until the test creates `go` (no race with a busy machine).
   const dir = await tempDir({
-    "jobs.yaml": "jobs:\n  slow: { run: sleep 0.6; echo x > out.txt, writes: [out.txt] }\n",
+    "jobs.yaml":
+      "jobs:\n  slow: { run: 'while [ ! -f go ]; do sleep 0.02; done; echo x > out.txt', writes: [out.txt] }\n",
   });
   const [cmd, argv] = jxCommand("deno", ["run", "--force"]);
   const first = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
     .spawn();
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 1000; i++) {
     if (await Deno.stat(`${dir}/.jx/lock`).then(() => true, () => false)) break;
     await new Promise((r) => setTimeout(r, 10));
   }
   const busy = await runJx(["run", "--no-wait"], { cwd: dir });
   assert.equal(busy.code, 2);
   assert.match(busy.stderr, /another jx run is using .*\.jx \(pid \d+\); not waiting/);
-  const second = await runJx(["run", "--force"], { cwd: dir });
-  assert.equal(second.code, 0);
-  assert.match(second.stderr, /waiting for another jx run in this directory/);
+  const second = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+    .spawn();
+  // Read the second run's stderr until it says it waits; then let the first one finish.
+  let said = "";
+  const reader = second.stderr.getReader();
+  while (!/waiting for another jx run in this directory/.test(said)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    said += new TextDecoder().decode(value);
+  }
+  assert.match(said, /waiting for another jx run in this directory/);
+  await Deno.writeTextFile(`${dir}/go`, "");
   assert.equal((await first.output()).code, 0);
+  for (;;) if ((await reader.read()).done) break;
+  assert.equal((await second.status).code, 0);
+  await second.stdout.cancel();
 });
 
 Deno.test("kill -9 at random instants never leaves state that skips wrongly", async () => {
