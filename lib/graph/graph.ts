@@ -6,6 +6,16 @@
 import { didYouMean, JxInputError } from "./errors.ts";
 import type { Edge, JobSpec } from "./types.ts";
 
+/** The edges of a job that has none: one list for all of them (a run of many jobs has many). */
+const NO_EDGES: Edge[] = Object.freeze([]) as unknown as Edge[];
+
+/** Appends `e` to the list of `key`, starting one when there is none. */
+function append(map: Map<string, Edge[]>, key: string, e: Edge): void {
+  const list = map.get(key);
+  if (list) list.push(e);
+  else map.set(key, [e]);
+}
+
 /**
  * A validated job graph. Build one with `loadJobsFile`/`parseJobsFile`, or
  * with `Graph.build` from code.
@@ -28,6 +38,7 @@ export class Graph {
   readonly file: string;
   /** Jobs and modules by name. */
   readonly byName: Map<string, JobSpec> = new Map();
+  /** Edges by the job they lead to and by the job they come from; a job without any has no entry. */
   private deps = new Map<string, Edge[]>();
   private dependents = new Map<string, Edge[]>();
 
@@ -36,30 +47,26 @@ export class Graph {
     this.file = file;
     this.jobs = jobs;
     this.pools = pools;
-    for (const j of jobs) {
-      this.byName.set(j.name, j);
-      this.deps.set(j.name, []);
-      this.dependents.set(j.name, []);
-    }
+    for (const j of jobs) this.byName.set(j.name, j);
     const seen = new Set<string>();
     for (const e of edges) {
       const key = `${e.from}\0${e.to}`;
       if (seen.has(key)) continue;
       seen.add(key);
       this.edges.push(e);
-      this.deps.get(e.to)!.push(e);
-      this.dependents.get(e.from)!.push(e);
+      append(this.deps, e.to, e);
+      append(this.dependents, e.from, e);
     }
   }
 
-  /** Edges into `name`: what it waits for. */
+  /** Edges into `name`: what it waits for (do not change the list). */
   depsOf(name: string): Edge[] {
-    return this.deps.get(name) ?? [];
+    return this.deps.get(name) ?? NO_EDGES;
   }
 
-  /** Edges out of `name`: who waits for it. */
+  /** Edges out of `name`: who waits for it (do not change the list). */
   dependentsOf(name: string): Edge[] {
-    return this.dependents.get(name) ?? [];
+    return this.dependents.get(name) ?? NO_EDGES;
   }
 
   /** Looks a name up, or throws a usage error with a suggestion. */

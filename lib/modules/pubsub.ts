@@ -53,6 +53,11 @@ export class Bus {
     this.subs.push({ pattern, sub });
   }
 
+  /** True while nobody subscribed to anything. */
+  get empty(): boolean {
+    return this.subs.length === 0;
+  }
+
   /** Sends a message to every subscriber of `topic`, in subscription order; returns how many. */
   publish(topic: string, message: string): number {
     const line = messageLine(topic, message);

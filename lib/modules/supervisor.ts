@@ -147,7 +147,14 @@ export class Supervisor implements ModuleHost {
   /** Session: the modules that failed during the current run. */
   private failedInRun = new Set<string>();
   private unregistered = new Map<string, string>();
-  private jobs = new Map<string, StatusEntry>();
+  /**
+   * Each job's state, for `status`: kept as bare strings (with the pids of
+   * running jobs and the reasons of skipped ones aside), not as an object per
+   * job: a run of many jobs holds them all until it ends.
+   */
+  private jobs = new Map<string, string>();
+  private jobPids = new Map<string, number>();
+  private skipReasons = new Map<string, string>();
   /** Per module: the modules that depend on it, directly or through jobs. */
   private dependents = new Map<string, Set<string>>();
   private bus = new Bus();
@@ -180,7 +187,9 @@ export class Supervisor implements ModuleHost {
     };
     for (const spec of run.selected) {
       if (spec.kind === "job") {
-        this.jobs.set(spec.name, { name: spec.name, kind: "job", state: "waiting" });
+        this.jobs.set(spec.name, "waiting");
+        this.jobPids.delete(spec.name);
+        this.skipReasons.delete(spec.name);
         continue;
       }
       if (this.specs.some((s) => s.name === spec.name)) continue;
@@ -309,20 +318,23 @@ export class Supervisor implements ModuleHost {
   /** Follows the jobs' states (for `status`) and publishes `jx.job.end`. */
   event(e: RunEvent): void {
     if (e.type === "job.start") {
-      const j = this.jobs.get(e.job);
-      if (j) Object.assign(j, { state: "running", pid: e.pid });
+      if (!this.jobs.has(e.job)) return;
+      this.jobs.set(e.job, "running");
+      this.jobPids.set(e.job, e.pid);
     } else if (e.type === "job.end") {
-      const j = this.jobs.get(e.job);
-      if (!j || e.retrying) return;
-      j.state = e.status;
-      delete j.pid;
+      if (!this.jobs.has(e.job) || e.retrying) return;
+      this.jobs.set(e.job, e.status);
+      this.jobPids.delete(e.job);
+      // No subscriber (most runs): no message to make.
+      if (this.bus.empty) return;
       this.publish(
         "jx.job.end",
         JSON.stringify({ job: e.job, status: e.status, exit: e.exit, signal: e.signal }),
       );
     } else if (e.type === "job.skip") {
-      const j = this.jobs.get(e.job);
-      if (j) Object.assign(j, { state: "skipped", reason: e.reason });
+      if (!this.jobs.has(e.job)) return;
+      this.jobs.set(e.job, "skipped");
+      this.skipReasons.set(e.job, e.reason);
     }
   }
 
@@ -359,7 +371,16 @@ export class Supervisor implements ModuleHost {
         queued: m.queued,
       });
     }
-    return { jobs: [...this.jobs.values()].map((j) => ({ ...j })), modules };
+    const jobs: StatusEntry[] = [];
+    for (const [name, state] of this.jobs) {
+      const j: StatusEntry = { name, kind: "job", state };
+      const pid = this.jobPids.get(name);
+      if (pid !== undefined) j.pid = pid;
+      const reason = this.skipReasons.get(name);
+      if (reason !== undefined) j.reason = reason;
+      jobs.push(j);
+    }
+    return { jobs, modules };
   }
 
   /** Answers a control request; never throws. */
@@ -441,10 +462,11 @@ export class Supervisor implements ModuleHost {
   private unmetNeeds(spec: JobSpec): string[] {
     const out: string[] = [];
     for (const e of this.run!.graph.depsOf(spec.name)) {
-      const j = this.jobs.get(e.from);
-      if (j) {
-        if (j.state !== "ok" && !(j.state === "skipped" && j.reason === "up-to-date")) {
-          if (e.kind !== "order") out.push(`${e.from} (${j.state})`);
+      const state = this.jobs.get(e.from);
+      if (state !== undefined) {
+        const upToDate = state === "skipped" && this.skipReasons.get(e.from) === "up-to-date";
+        if (state !== "ok" && !upToDate) {
+          if (e.kind !== "order") out.push(`${e.from} (${state})`);
         }
         continue;
       }

@@ -98,7 +98,22 @@ function concatBytes(parts: Uint8Array[]): Uint8Array {
 export class ConsoleReporter implements Reporter {
   private jobs = new Map<string, JobView>();
   private running = new Set<string>();
-  private ended: Ended[] = [];
+  /**
+   * What the summary needs of the jobs that ended, gathered as they end (not
+   * every end event, which a run of many jobs would hold to the end): their
+   * number, counts by status, the failures, the three slowest over 1 s.
+   */
+  private endedCount = 0;
+  private endedCounts = new Map<string, number>();
+  private failures: Ended[] = [];
+  private slowest: Ended[] = [];
+  /** The jobs' CPU times summed, and the largest peak memory known (see `usage`). */
+  private cpu = {
+    known: false,
+    user: 0,
+    sys: 0,
+    top: undefined as { job: string; kb: number } | undefined,
+  };
   /** Modules that ended failed, with why. */
   private moduleFailures: { module: string; reason: string }[] = [];
   private skipped: { job: string; reason: string; because?: string }[] = [];
@@ -245,7 +260,10 @@ export class ConsoleReporter implements Reporter {
     if (!e.retrying) {
       this.running.delete(e.job);
       this.finished++;
-      this.ended.push(e);
+      this.noteEnded(e);
+      // Its output is all in (a job's output comes before its end): a job
+      // that runs again (a `repeat` loop) gets a new view at its start.
+      this.jobs.delete(e.job);
     }
     const what = ok ? "" : this.describe(e);
     if (this.o.mode === "stream") {
@@ -275,6 +293,32 @@ export class ConsoleReporter implements Reporter {
     }
     v.buffer.dispose();
     v.held = undefined;
+  }
+
+  /** Counts an ended job for the summary (see `endedCount`). */
+  private noteEnded(e: Ended): void {
+    this.endedCount++;
+    const key = e.status !== "ok" && e.condition ? "false" : e.status;
+    this.endedCounts.set(key, (this.endedCounts.get(key) ?? 0) + 1);
+    if (e.status !== "ok" && !e.condition) this.failures.push(e);
+    if (e.user_ms !== undefined) {
+      const u = this.cpu;
+      u.known = true;
+      u.user += e.user_ms;
+      u.sys += e.sys_ms ?? 0;
+      if (e.max_rss_kb && (!u.top || e.max_rss_kb > u.top.kb)) {
+        u.top = { job: e.job, kb: e.max_rss_kb };
+      }
+    }
+    if (e.ms >= 1000) {
+      // Slowest first; of equal times, the one that ended first.
+      let at = 0;
+      while (at < this.slowest.length && this.slowest[at].ms >= e.ms) at++;
+      if (at < 3) {
+        this.slowest.splice(at, 0, e);
+        this.slowest.length = Math.min(this.slowest.length, 3);
+      }
+    }
   }
 
   /**
@@ -331,18 +375,11 @@ export class ConsoleReporter implements Reporter {
    * at least a second of CPU (the reactor must know it: epoll).
    */
   private usage(): string | undefined {
-    let user = 0, sys = 0, known = false;
-    let top: Ended | undefined;
-    for (const j of this.ended) {
-      if (j.user_ms === undefined) continue;
-      known = true;
-      user += j.user_ms;
-      sys += j.sys_ms ?? 0;
-      if (j.max_rss_kb && (!top || j.max_rss_kb > top.max_rss_kb!)) top = j;
-    }
-    if (!known || user + sys < 1000) return undefined;
-    const mem = top ? `; most memory: ${top.job} ${(top.max_rss_kb! / 1024).toFixed(0)} MiB` : "";
-    return `  cpu: ${formatMs(user)} user, ${formatMs(sys)} sys in jobs${mem}`;
+    const u = this.cpu;
+    if (!u.known || u.user + u.sys < 1000) return undefined;
+    const top = u.top;
+    const mem = top ? `; most memory: ${top.job} ${(top.kb / 1024).toFixed(0)} MiB` : "";
+    return `  cpu: ${formatMs(u.user)} user, ${formatMs(u.sys)} sys in jobs${mem}`;
   }
 
   /** A job's status in words: `FAILED (exit 3, 1.2s)`. */
@@ -408,11 +445,7 @@ export class ConsoleReporter implements Reporter {
       this.write(2, `jx: dry run: ${what} would run\n`);
       return;
     }
-    const counts = new Map<string, number>();
-    for (const j of this.ended) {
-      const key = j.status !== "ok" && j.condition ? "false" : j.status;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
+    const counts = new Map(this.endedCounts);
     for (const s of this.skipped) {
       const key = s.reason === "up-to-date" ? "up to date" : `skipped (${s.reason})`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
@@ -425,7 +458,7 @@ export class ConsoleReporter implements Reporter {
         }
       }
     }
-    const failures = this.ended.filter((j) => j.status !== "ok" && !j.condition);
+    const failures = this.failures;
     // Root causes in the order they ended, each followed by what it cancelled.
     for (const f of failures) {
       lines.push(
@@ -448,10 +481,8 @@ export class ConsoleReporter implements Reporter {
         ),
       );
     }
-    const slow = [...this.ended].sort((a, b) => b.ms - a.ms).slice(0, 3).filter((j) =>
-      j.ms >= 1000
-    );
-    if (slow.length && this.ended.length > 1) {
+    const slow = this.slowest;
+    if (slow.length && this.endedCount > 1) {
       lines.push(
         this.c("2", `  slowest: ${slow.map((j) => `${j.job} ${formatMs(j.ms)}`).join(", ")}`),
       );

@@ -28,7 +28,10 @@ export class MinHeap {
     for (let i = a.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (a[p] <= a[i]) break;
-      [a[p], a[i]] = [a[i], a[p]];
+      // A swap through a local: a destructuring swap allocates when not optimized.
+      const x = a[p];
+      a[p] = a[i];
+      a[i] = x;
       i = p;
     }
   }
@@ -46,7 +49,9 @@ export class MinHeap {
         if (l < a.length && a[l] < a[m]) m = l;
         if (r < a.length && a[r] < a[m]) m = r;
         if (m === i) break;
-        [a[m], a[i]] = [a[i], a[m]];
+        const x = a[m];
+        a[m] = a[i];
+        a[i] = x;
         i = m;
       }
     }
