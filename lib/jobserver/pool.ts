@@ -352,7 +352,13 @@ function removeStale(): void {
   const mine = `${PREFIX}${host()}-`;
   let names: string[];
   try {
-    names = readdirSync(tmpdir());
+    // On Deno, its own call: node:fs's sorts and converts every entry, some
+    // milliseconds on every run when the temp directory holds thousands.
+    // deno-lint-ignore no-explicit-any
+    const g = globalThis as any;
+    names = g.Deno && !g.Bun
+      ? Array.from(g.Deno.readDirSync(tmpdir()), (e: { name: string }) => e.name)
+      : readdirSync(tmpdir());
   } catch {
     return;
   }

@@ -30,7 +30,11 @@
  *   as it exits), then reaped with `wait4(WNOHANG)`; only a child still
  *   running with both pipes closed (or with a stdin pipe) gets a pidfd;
  * - after each wait, the set is polled again on the JS thread (timeout 0)
- *   while events keep coming, so a busy run rarely crosses threads;
+ *   while events keep coming, so a busy run rarely crosses threads; while a
+ *   spawn is in flight, its return wakes the JS thread anyway, so the set is
+ *   only polled then, and waited on (on a helper thread) once none is;
+ * - a pipe that epoll reports hung up with nothing to read is closed
+ *   without a `read` (it would return end of file);
  * - pipes start at the kernel's default size and grow to 1 MiB once a read
  *   fills one; a read loop then drains each ready pipe until it is empty.
  *
@@ -70,6 +74,8 @@ const PIPE_DEFAULT = 65536;
 const MAX_EVENTS = 64;
 /** Polls on the JS thread (timeout 0) after a wait, while they find events. */
 const MAX_POLLS = 64;
+/** How long spawns in flight may go without one returning before loop waits anyway. */
+const SPAWN_GUARD_MS = 20;
 
 /**
  * The C strings of `posix_spawnp`'s argv and environment, kept in one slab
@@ -202,6 +208,18 @@ export function createEpollReactor(): Reactor {
   const ev = new Uint8Array(C.SIZEOF_EPOLL_EVENT);
   const evView = new DataView(ev.buffer);
   let waiting = false;
+  /** Spawns in flight: their `posix_spawnp` has not returned yet. */
+  let spawning = 0;
+  /** Spawns that have returned (for the guard in loop). */
+  let returned = 0;
+  /**
+   * While spawns are in flight the set is only polled (see loop). So that a
+   * spawn that takes long (an exec on a hung file system) cannot hold back
+   * the other children, a timer makes loop wait on the helper thread anyway
+   * when no spawn has returned since it was set.
+   */
+  let guard: number | undefined;
+  let forceWait = false;
   let closed = false;
   const { setTimer, clearTimer, clearAll } = createTimers();
 
@@ -382,8 +400,14 @@ export function createEpollReactor(): Reactor {
       const fd = eventsView.getUint32(i * C.SIZEOF_EPOLL_EVENT + 4, true);
       const c = owners.get(fd);
       if (c) {
-        if (fd !== c.pidfd) drain(fd, c);
-        else if (tryReap(c)) report(c);
+        if (fd === c.pidfd) {
+          if (tryReap(c)) report(c);
+          continue;
+        }
+        // Hung up with nothing to read (no EPOLLIN): at end of file already.
+        const flags = eventsView.getUint32(i * C.SIZEOF_EPOLL_EVENT, true);
+        if ((flags & (C.EPOLLIN | C.EPOLLHUP)) === C.EPOLLHUP) pipeClosed(fd, c);
+        else drain(fd, c);
         continue;
       }
       if (fd === wakefd) {
@@ -394,18 +418,49 @@ export function createEpollReactor(): Reactor {
     }
   };
 
+  /**
+   * More is often ready already (children exit while others spawn): polls
+   * the set on this thread (timeout 0), a bounded number of times.
+   */
+  const pollNow = () => {
+    for (let k = 0; k < MAX_POLLS && !closed; k++) {
+      const m: number = s.epoll_wait_now(epfd, events, MAX_EVENTS, 0);
+      if (m <= 0) break;
+      dispatch(m);
+    }
+  };
+
   const loop = async () => {
     if (waiting || closed) return;
     waiting = true;
     let failures = 0;
     try {
       while (!closed && (owners.size > 0 || watchers.size > 0 || writers.size > 0)) {
+        if (spawning > 0 && !forceWait) {
+          // A spawn in flight wakes this thread when it returns, and calls
+          // loop() again: poll only, and wait on a helper thread once no
+          // spawn is in flight (a thread hop fewer per wait saved).
+          pollNow();
+          if (guard === undefined) {
+            const mark = returned;
+            guard = setTimer(SPAWN_GUARD_MS, () => {
+              guard = undefined;
+              if (spawning === 0 || returned !== mark) return;
+              forceWait = true;
+              loop();
+            });
+          }
+          break;
+        }
         let n: number;
         if (bunWait) {
           await bunWait.ready();
           if (closed) break;
           n = s.epoll_wait_now(epfd, events, MAX_EVENTS, 0);
-        } else n = await s.epoll_wait(epfd, events, MAX_EVENTS, -1);
+        } else {
+          n = await s.epoll_wait(epfd, events, MAX_EVENTS, -1);
+          forceWait = false;
+        }
         if (n < 0) {
           // errno lives on the helper thread that made the call, so it cannot
           // be read here; the usual cause is EINTR (a SIGCHLD). Retry, but
@@ -415,14 +470,7 @@ export function createEpollReactor(): Reactor {
         }
         failures = 0;
         dispatch(n);
-        // More is often ready already (children exit while others spawn):
-        // poll again on this thread, a bounded number of times, before
-        // waiting on the helper thread.
-        for (let k = 0; k < MAX_POLLS && !closed; k++) {
-          const m: number = s.epoll_wait_now(epfd, events, MAX_EVENTS, 0);
-          if (m <= 0) break;
-          dispatch(m);
-        }
+        pollNow();
       }
     } finally {
       waiting = false;
@@ -477,6 +525,7 @@ export function createEpollReactor(): Reactor {
         const error = `cannot start '${req.argv[0]}' in ${req.cwd}: ${why}`;
         // Reported asynchronously, as a start that failed later would be.
         queueMicrotask(() => req.onExit({ code: null, signal: null, error }));
+        loop(); // it may have stopped waiting for this spawn
         return;
       }
       pid = spawned;
@@ -519,8 +568,11 @@ export function createEpollReactor(): Reactor {
       queueMicrotask(() => started(err, buf.pid[0]));
     } else {
       const slab = strings.slab;
+      spawning++;
       s.posix_spawnp_async(buf.pid, file, fa, attr, argvPtrs, envPtrs).then((err: number) => {
         void [slab, file, argvPtrs, envPtrs];
+        spawning--;
+        returned++;
         started(err, buf.pid[0]);
       });
     }
