@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createEpollReactor, createPortableReactor, type Reactor } from "../lib/reactor/mod.ts";
-import { BUN, ROOT } from "./helpers.ts";
+import { BUN, DENO, ROOT } from "./helpers.ts";
 import { CASES, noLeaks } from "./reactor/cases.ts";
 
 const BACKENDS: Record<string, () => Reactor> = {
@@ -70,4 +70,54 @@ Deno.test("reactor [bun epoll] 10,000 children: fds back to where they started, 
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 0, text);
   assert.match(text, /^PASS no fd or zombie is left after 10000 children$/m);
+});
+
+const STRACE = ["/usr/bin/strace", "/bin/strace"].find((p) => {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+});
+
+Deno.test({
+  name: "reactor [deno epoll] a spawn that hangs does not hold back the other children",
+  ignore: !STRACE,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const slow = `${dir}/slowtrue`;
+    await Deno.copyFile("/bin/true", slow);
+    await Deno.chmod(slow, 0o755);
+    // strace delays only the exec of `slow` (1.5 s); nothing else is traced.
+    const out = await new Deno.Command(STRACE!, {
+      args: [
+        "-f",
+        "-qq",
+        "-o",
+        "/dev/null",
+        "--seccomp-bpf",
+        "-e",
+        "trace=execve",
+        "-e",
+        "inject=execve:delay_enter=1500000:when=1",
+        "-P",
+        slow,
+        DENO,
+        "run",
+        "-A",
+        `${ROOT}/tests/reactor/slow_spawn.ts`,
+        slow,
+      ],
+      stdin: "null",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, text);
+    const t = JSON.parse(text.trim().split("\n").at(-1)!);
+    assert.ok(t.slowExit >= 1400, `the exec was delayed: ${text}`);
+    assert.ok(
+      t.output < 1000 && t.exit < 1000,
+      `the other child's output and exit on time: ${text}`,
+    );
+    await Deno.remove(dir, { recursive: true });
+  },
 });

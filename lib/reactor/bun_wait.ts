@@ -90,7 +90,7 @@ export function createBunWait(epfd: number): BunWait {
     if (e.data === 1) {
       const done = pending;
       pending = undefined;
-      worker.unref?.();
+      if (!release) worker.unref?.(); // closing: stay ref'd until the worker has stopped
       done?.();
       return;
     }

@@ -284,21 +284,37 @@ export function createEpollReactor(): Reactor {
    * that started jx, for the same reason as below.)
    */
   const statusPath = cstr("/proc/self/status");
-  const procStatus = new Uint8Array(4096);
+  let procStatus = new Uint8Array(8192);
   const hwm = /VmHWM:\s*(\d+)/;
-  const ownPeakNow = (): number => {
+  /** VmHWM now, or undefined when it cannot be read (the whole file: `Groups:` can be long). */
+  const ownPeakNow = (): number | undefined => {
     const fd: number = s.open(statusPath, C.O_RDONLY | C.O_CLOEXEC, 0);
-    if (fd < 0) return Infinity;
-    const n: number = s.read(fd, procStatus, procStatus.length);
+    if (fd < 0) return undefined;
+    let len = 0;
+    for (;;) {
+      if (len === procStatus.length) {
+        const bigger = new Uint8Array(2 * len);
+        bigger.set(procStatus);
+        procStatus = bigger;
+      }
+      const n: number = s.read(fd, procStatus.subarray(len), procStatus.length - len);
+      if (n <= 0) break;
+      len += n;
+    }
     s.close(fd);
-    const m = n > 0 ? hwm.exec(new TextDecoder().decode(procStatus.subarray(0, n))) : null;
-    return m ? Number(m[1]) : Infinity;
+    const m = hwm.exec(new TextDecoder().decode(procStatus.subarray(0, len)));
+    return m ? Number(m[1]) : undefined;
   };
   let ownPeak = 0;
-  /** Whether `kb` is above jx's peak (which only grows: read again only when it might be). */
+  /**
+   * Whether `kb` is above jx's peak (which only grows: read again only when it
+   * might be); false when the peak cannot be read this time.
+   */
   const aboveOwnPeak = (kb: number) => {
     if (kb <= ownPeak) return false;
-    ownPeak = ownPeakNow();
+    const now = ownPeakNow();
+    if (now === undefined) return false;
+    ownPeak = now;
     return kb > ownPeak;
   };
 
@@ -445,8 +461,11 @@ export function createEpollReactor(): Reactor {
             const mark = returned;
             guard = setTimer(SPAWN_GUARD_MS, () => {
               guard = undefined;
-              if (spawning === 0 || returned !== mark) return;
-              forceWait = true;
+              if (spawning === 0) return;
+              // No spawn returned in the meantime: wait on the set anyway. Either way
+              // loop() runs again, and sets a new guard while it still only polls (a
+              // slow spawn must not hold back the other children's events).
+              if (returned === mark) forceWait = true;
               loop();
             });
           }

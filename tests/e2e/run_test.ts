@@ -336,6 +336,34 @@ Deno.test("on a terminal: a status line redrawn in place and colors; off one: no
   assert.match(piped.stderr, /✗ b: FAILED \(exit 1/);
 });
 
+Deno.test({
+  name: "max_rss_kb is reported when /proc/self/status is long (a user in hundreds of groups)",
+  ignore: Deno.uid() !== 0 || !["/usr/bin/setpriv", "/bin/setpriv"].some((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  }),
+  fn: async () => {
+    const dir = await tempDir({
+      "jobs.yaml":
+        `jobs:\n  big: { run: "x=$(head -c 150000000 /dev/zero | tr '\\\\0' a); echo \${#x}" }\n`,
+    });
+    // 451 groups with ten-digit ids: the Groups line pushes VmHWM past 4 KiB.
+    const groups = Array.from({ length: 451 }, (_, i) => 1_000_000_000 + i).join(",");
+    const [cmd, argv] = jxCommand("deno", ["run", "--events", "ev.ndjson"]);
+    const out = await new Deno.Command("setpriv", {
+      args: ["--groups", groups, cmd, ...argv],
+      cwd: dir,
+      stdin: "null",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const end = (await readEvents(`${dir}/ev.ndjson`)).find((e) => e.type === "job.end")!;
+    assert.ok(Number(end.max_rss_kb) >= 146_000, JSON.stringify(end));
+  },
+});
+
 Deno.test("jx doctor says which runtime, reactor and jobserver are in use", async () => {
   const d = await runJx(["doctor"]);
   assert.equal(d.code, 0);
