@@ -44,6 +44,8 @@ interface JobView {
   partialBytes: { stdout: number; stderr: number };
   /** Where the partial line's bytes are kept, reused from line to line (stream mode). */
   held?: { stdout?: Uint8Array; stderr?: Uint8Array };
+  /** The `[job] ` prefix, encoded once (stream mode). */
+  prefix?: Uint8Array;
 }
 
 interface Ended {
@@ -199,7 +201,7 @@ export class ConsoleReporter implements Reporter {
     if (this.o.mode === "stream") {
       // Lines are cut and prefixed as bytes: no decoding, nothing held but
       // the unfinished last line (printed in pieces past 64 KiB).
-      const prefix = enc.encode(this.c("36", `[${job}]`) + " ");
+      const prefix = v.prefix ??= enc.encode(this.c("36", `[${job}]`) + " ");
       const parts: Uint8Array[] = [];
       let tail: Uint8Array | undefined;
       let start = 0;
@@ -220,9 +222,11 @@ export class ConsoleReporter implements Reporter {
       }
       if (parts.length) {
         const fd = stream === "stdout" ? 1 : 2;
-        if (chunk.length < 65536 || parts.length > 8) this.out(fd, concatBytes(parts));
+        let bytes = 0;
+        for (const p of parts) bytes += p.length;
+        if (bytes < 32 * 1024 || parts.length > 8) this.out(fd, concatBytes(parts));
         else {
-          // A big chunk in a few long lines (a job that floods) goes out as it is, not copied.
+          // A few long lines (a job that floods) go out as they are, not copied again.
           this.clearStatus();
           for (const p of parts) this.write(fd, p);
         }
