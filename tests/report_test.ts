@@ -75,3 +75,17 @@ Deno.test("stream output: a line past 64 KiB goes out in prefixed pieces, every 
   assert.equal(body.slice(0, -1).join(""), "x".repeat(sent) + "!", "every byte, in order");
   for (const l of body.slice(0, -2)) assert.ok(l.length > 64 * 1024, `a piece of ${l.length}`);
 });
+
+Deno.test("MemoryKeeper: past its limit it collects, then waits for the margin to fill", async () => {
+  const { MemoryKeeper } = await import("../lib/report/memory.ts");
+  const { collectGarbage, residentBytes } = await import("../lib/runtime/mod.ts");
+  assert.ok(collectGarbage(), "Deno gives a full collection (node:v8 flag, node:vm context)");
+  const keeper = new MemoryKeeper({ limitBytes: 1, marginBytes: 1 << 30, every: 2 });
+  keeper.event({ type: "run.start", t: 0, jobs: 4, slots: 1, jobserver: "none" });
+  assert.equal(keeper.collections, 1, "over the limit at the start: collected");
+  for (let i = 0; i < 4; i++) keeper.event(end(`j${i}`));
+  assert.equal(keeper.collections, 1, "then not again before the margin fills");
+  const idle = new MemoryKeeper({ limitBytes: residentBytes() + (1 << 30) });
+  idle.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
+  assert.equal(idle.collections, 0, "under the limit: nothing");
+});

@@ -11,7 +11,10 @@ import type { Graph } from "../graph/mod.ts";
 import { JxInputError } from "../graph/errors.ts";
 import type { Reactor } from "../reactor/mod.ts";
 import type { JobserverSlots } from "../jobserver/mod.ts";
-import { writeAll } from "../runtime/mod.ts";
+import { collectGarbage, writeAll } from "../runtime/mod.ts";
+
+/** Jobs in a graph past which a run collects the loader's garbage before it starts. */
+const BIG_GRAPH = 5000;
 import { type Args, parseArgs } from "./args.ts";
 import { HELP, VERSION } from "./help.ts";
 
@@ -180,6 +183,9 @@ async function cmdRun(args: Args): Promise<number> {
   const before = noop.jobsFileStamp(args);
   const graph = load(args);
   const selected = graph.select(args.names);
+  // Loading a big graph leaves tens of MB of temporaries: collect them before the run builds
+  // its plan on top (the run's own garbage is the MemoryKeeper reporter's).
+  if (graph.jobs.length >= BIG_GRAPH) collectGarbage();
   // What the no-op record of this run would be, when it leaves every job up to date.
   let recordable: Parameters<typeof noop.recordRun>[3];
   const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Graph } from "../graph/graph.ts";
-import { ConsoleReporter, EventLog, TraceWriter } from "../report/mod.ts";
+import { ConsoleReporter, EventLog, MemoryKeeper, TraceWriter } from "../report/mod.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
 import {
   checkNoop,
@@ -56,6 +56,7 @@ export function runReporters(args: Args, graph?: Graph): Reporter[] {
   ];
   if (args.events) reporters.push(new EventLog(args.events));
   if (args.trace) reporters.push(new TraceWriter(args.trace));
+  reporters.push(new MemoryKeeper());
   return reporters;
 }
 

@@ -15,3 +15,4 @@
 export { type ConsoleOptions, ConsoleReporter, type OutputMode } from "./console.ts";
 export { EventLog } from "./events.ts";
 export { TraceWriter } from "./trace.ts";
+export { MemoryKeeper, type MemoryKeeperOptions } from "./memory.ts";
