@@ -383,14 +383,28 @@ export function createEpollReactor(): Reactor {
     else watchExit(c);
   };
 
-  /** Reads what the pipe holds until it is empty; closes it at end of file. */
+  /**
+   * Reads what the pipe holds until it is empty; closes it at end of file. A
+   * child that floods is read until its pipe is empty, its reads joined in
+   * the read buffer and handed over once it is full or the pipe is empty
+   * (reads race the writer and come in pieces of a few KiB: one callback per
+   * piece cost more than the reads).
+   */
   const drain = (fd: number, c: Child) => {
     const stream = fd === c.out ? "stdout" : "stderr";
+    /** Bytes read into readBuf and not yet handed over. */
+    let held = 0;
+    const handOver = () => {
+      // A view of the read buffer: valid during the call only (see SpawnRequest.onOutput).
+      if (held) c.req.onOutput(stream, readBuf.subarray(0, held));
+      held = 0;
+    };
     for (;;) {
-      const n = Number(s.read(fd, readBuf, READ_SIZE));
+      const n = Number(
+        s.read(fd, held ? readBuf.subarray(held) : readBuf, READ_SIZE - held),
+      );
       if (n > 0) {
-        // A view of the read buffer: valid during the call only (see SpawnRequest.onOutput).
-        c.req.onOutput(stream, readBuf.subarray(0, n));
+        held += n;
         if (n >= PIPE_DEFAULT && !c.grown) {
           // A child that fills a pipe: give both of its pipes room (fewer
           // wakeups, bigger reads). Best effort: the limit may be lower.
@@ -398,11 +412,14 @@ export function createEpollReactor(): Reactor {
           if (c.out >= 0) s.fcntl(c.out, C.F_SETPIPE_SZ, READ_SIZE);
           if (c.err >= 0) s.fcntl(c.err, C.F_SETPIPE_SZ, READ_SIZE);
         }
-        // A short read usually emptied the pipe (epoll says if not); a
-        // child that floods is read until the pipe is empty.
-        if (n < READ_SIZE && !c.grown) return;
+        if (!c.grown) {
+          // A short read usually emptied the pipe (epoll says if not).
+          handOver();
+          if (n < READ_SIZE) return;
+        } else if (held === READ_SIZE) handOver();
         continue;
       }
+      handOver();
       if (n === 0) return pipeClosed(fd, c);
       const e = errno();
       if (e === C.EINTR) continue;
