@@ -12,7 +12,7 @@ import { dirname, resolve } from "node:path";
 import { resourceNames } from "../graph/glob.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import { createReactor, type ListenSignal } from "../reactor/mod.ts";
-import { ConsoleReporter, EventLog, TraceWriter } from "../report/mod.ts";
+import { ConsoleReporter, EventLog, MemoryKeeper, TraceWriter } from "../report/mod.ts";
 import { type Reporter, type RunEvent, runJobs } from "../scheduler/mod.ts";
 import { isTerminal, writeAll } from "../runtime/mod.ts";
 import { UpToDate } from "../state/mod.ts";
@@ -38,6 +38,8 @@ export async function cmdWatch(args: Args): Promise<number> {
   const persistent: Reporter[] = [];
   if (args.events) persistent.push(new EventLog(args.events));
   if (args.trace) persistent.push(new TraceWriter(args.trace));
+  // One for the whole session: its limit follows what collections leave, cycle after cycle.
+  persistent.push(new MemoryKeeper());
   const t0 = reactor.now();
   const emitAll = (e: RunEvent) => {
     for (const r of persistent) r.event(e);

@@ -419,9 +419,10 @@ export function createEpollReactor(): Reactor {
         } else if (held === READ_SIZE) handOver();
         continue;
       }
+      // errno first: handing over runs callbacks whose own calls may change it.
+      const e = n < 0 ? errno() : 0;
       handOver();
       if (n === 0) return pipeClosed(fd, c);
-      const e = errno();
       if (e === C.EINTR) continue;
       if (e === C.EAGAIN) return;
       return pipeClosed(fd, c);

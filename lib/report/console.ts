@@ -33,7 +33,11 @@ export interface ConsoleOptions {
   /** The graph, for commands in `-n` output. */
   graph?: Graph;
   verbose?: boolean;
-  /** Where text goes (tests capture it); default: fds 1 and 2. */
+  /**
+   * Where text goes (tests capture it); default: fds 1 and 2. The bytes are
+   * valid during the call only (they may be views of reused buffers): copy
+   * them to keep them.
+   */
   write?: (fd: 1 | 2, text: string | Uint8Array) => void;
 }
 

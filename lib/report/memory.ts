@@ -20,7 +20,7 @@ const MIB = 1024 * 1024;
 export interface MemoryKeeperOptions {
   /** Resident size past which a collection is asked for (default 88 MiB). */
   limitBytes?: number;
-  /** What a collection may leave before the next is due (default 12 MiB). */
+  /** What a collection may leave before the next is due (default 12 MiB, or an eighth of what it left). */
   marginBytes?: number;
   /** Ended jobs between two looks (default 256). */
   every?: number;
@@ -53,20 +53,28 @@ export class MemoryKeeper implements Reporter {
     this.every = o.every ?? 256;
   }
 
-  /** Looks at run.start (what loading the graph left) and every `every` job ends. */
+  /** Looks every `every` job ends (what loading a big graph leaves, `jx run` collects itself). */
   event(e: RunEvent): void {
     if (this.off) return;
-    if (e.type === "run.start") return this.look();
     if (e.type === "job.end" && ++this.ended % this.every === 0) this.look();
   }
 
   private look(): void {
     if (residentBytes() <= this.limit) return;
-    if (!collectGarbage()) {
+    let collected = false;
+    try {
+      collected = collectGarbage();
+    } catch {
+      // as if the runtime offered none
+    }
+    if (!collected) {
       this.off = true; // the runtime offers no collection: stop looking
       return;
     }
     this.collections++;
-    this.limit = Math.max(this.limit, residentBytes() + this.margin);
+    // The margin grows with what a collection leaves, so that a run whose live data keeps
+    // growing is collected at most once per eighth of its size, never at every look.
+    const after = residentBytes();
+    this.limit = Math.max(this.limit, after + Math.max(this.margin, after / 8));
   }
 }

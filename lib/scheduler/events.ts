@@ -72,6 +72,7 @@ export type RunEvent =
     /** The run of a `repeat` loop (1, 2...), for the job and its test. */
     iteration?: number;
   }
+  /** `chunk` is valid during the event only (a view of the reactor's read buffer): copy it to keep it. */
   | { type: "job.output"; t: number; job: string; stream: "stdout" | "stderr"; chunk: Uint8Array }
   | {
     type: "job.end";

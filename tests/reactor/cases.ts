@@ -151,6 +151,35 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: "a flood whose output callback makes a failing libc call arrives whole (errno kept)",
+    async run(r) {
+      // The callback's failing close(-1) sets errno to EBADF between jx's read and its errno
+      // check: the pipe must not be taken for broken (the child would die of SIGPIPE).
+      let ffi = true;
+      try {
+        libc();
+      } catch {
+        ffi = false;
+      }
+      const bytes = 64 * 1024 * 1024;
+      let got = 0;
+      const status = await new Promise<ExitStatus>((done) => {
+        r.spawn({
+          argv: ["/bin/sh", "-c", `head -c ${bytes} /dev/zero`],
+          cwd: "/",
+          env: ENV,
+          onOutput: (_s, chunk) => {
+            got += chunk.length;
+            if (ffi) libc().symbols.close(-1);
+          },
+          onExit: done,
+        });
+      });
+      assert.deepEqual(exit(status), { code: 0, signal: null });
+      assert.equal(got, bytes);
+    },
+  },
+  {
     name: "output written just before exit is not lost",
     async run(r) {
       const results = await Promise.all(
