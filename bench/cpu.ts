@@ -20,7 +20,17 @@
  */
 import { parseArgs } from "node:util";
 import { C, cstr, libc, spawnInSession } from "../lib/reactor/libc.ts";
-import { appendResults, BUN, CLEAN_ENV, CLI, DENO, environment, median } from "./lib.ts";
+import {
+  appendResults,
+  BUN,
+  CLEAN_ENV,
+  CLI,
+  DENO,
+  environment,
+  median,
+  trivialJobsYaml,
+  trivialMakefile,
+} from "./lib.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -36,18 +46,8 @@ const TICK_MS = 1000 / 100; // sysconf(_SC_CLK_TCK) is 100 on Linux x86_64
 const P_PID = 1, WNOWAIT = 0x01000000, O_WRONLY = 1;
 
 const dir = await Deno.makeTempDir({ prefix: "jx-bench-cpu-" });
-const lines = ["version: 1", "jobs:"];
-for (let i = 0; i < N; i++) lines.push(`  t${i}: { run: [/bin/true] }`);
-await Deno.writeTextFile(`${dir}/jobs.yaml`, lines.join("\n") + "\n");
-const targets = Array.from({ length: N }, (_, i) => `t${i}`);
-await Deno.writeTextFile(
-  `${dir}/Makefile`,
-  [
-    `.PHONY: all ${targets.join(" ")}`,
-    `all: ${targets.join(" ")}`,
-    ...targets.map((t) => `${t}:\n\t/bin/true`),
-  ].join("\n") + "\n",
-);
+await Deno.writeTextFile(`${dir}/jobs.yaml`, trivialJobsYaml(N));
+await Deno.writeTextFile(`${dir}/Makefile`, trivialMakefile(N));
 
 const jx = (rt: string[]) => [...rt, "run", "-f", "jobs.yaml", `-j${J}`, "--output", "quiet"];
 const tools = [

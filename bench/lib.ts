@@ -289,3 +289,21 @@ export async function buildBinary(out: string): Promise<string> {
   }
   return out;
 }
+
+/** The jx jobs file: N jobs `t0`..`tN-1`, each `run: [/bin/true]`. */
+export function trivialJobsYaml(n: number): string {
+  const lines = ["version: 1", "jobs:"];
+  for (let i = 0; i < n; i++) lines.push(`  t${i}: { run: [/bin/true] }`);
+  return lines.join("\n") + "\n";
+}
+
+/** The equivalent Makefile: N phony targets with recipe `/bin/true`, and `all`. */
+export function trivialMakefile(n: number): string {
+  const targets = Array.from({ length: n }, (_, i) => `t${i}`);
+  const lines = [
+    `.PHONY: all ${targets.join(" ")}`,
+    `all: ${targets.join(" ")}`,
+    ...targets.map((t) => `${t}:\n\t/bin/true`),
+  ];
+  return lines.join("\n") + "\n";
+}

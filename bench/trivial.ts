@@ -49,6 +49,8 @@ import {
   roundRobin,
   type Sample,
   timeTool,
+  trivialJobsYaml,
+  trivialMakefile,
 } from "./lib.ts";
 
 /** The target ratio of jx's median to make's median. */
@@ -106,24 +108,6 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-/** The jx jobs file: N jobs `t0`..`tN-1`, each `run: [/bin/true]`. */
-function jobsYaml(n: number): string {
-  const lines = ["version: 1", "jobs:"];
-  for (let i = 0; i < n; i++) lines.push(`  t${i}: { run: [/bin/true] }`);
-  return lines.join("\n") + "\n";
-}
-
-/** The equivalent Makefile: N phony targets with recipe `/bin/true`, and `all`. */
-function makefile(n: number): string {
-  const targets = Array.from({ length: n }, (_, i) => `t${i}`);
-  const lines = [
-    `.PHONY: all ${targets.join(" ")}`,
-    `all: ${targets.join(" ")}`,
-    ...targets.map((t) => `${t}:\n\t/bin/true`),
-  ];
-  return lines.join("\n") + "\n";
-}
-
 /** The equivalent build.ninja: N edges whose outputs are never made, so each runs every time. */
 function ninjaFile(n: number): string {
   const lines = ["rule t", "  command = /bin/true", ""];
@@ -140,8 +124,8 @@ function xargsInput(n: number): string {
 async function prepare(opts: Options, dir: string): Promise<Tool[]> {
   const jobsFile = `${dir}/jobs.yaml`;
   const makeFile = `${dir}/Makefile`;
-  await Deno.writeTextFile(jobsFile, jobsYaml(opts.jobs));
-  await Deno.writeTextFile(makeFile, makefile(opts.jobs));
+  await Deno.writeTextFile(jobsFile, trivialJobsYaml(opts.jobs));
+  await Deno.writeTextFile(makeFile, trivialMakefile(opts.jobs));
   await Deno.writeTextFile(`${dir}/build.ninja`, ninjaFile(opts.jobs));
   const j = String(opts.parallel);
   const jxArgs = (reactor: string) => [

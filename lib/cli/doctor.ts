@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { autoReactor, epollAvailable } from "../reactor/mod.ts";
-import { runtimeName } from "../runtime/mod.ts";
+import { isBun, runtimeName } from "../runtime/mod.ts";
 import { parseMakeFlags } from "../jobserver/mod.ts";
 import { VERSION } from "./help.ts";
 
@@ -33,8 +33,6 @@ function firstLine(cmd: string, args: string[]): string | undefined {
 export function doctorReport(env: Record<string, string | undefined>): string {
   // libc through FFI: Deno with --allow-ffi, or Bun on Linux (bun:ffi).
   const ffi = epollAvailable();
-  // deno-lint-ignore no-explicit-any
-  const onBun = !!(globalThis as any).Bun;
   const auto = autoReactor();
   const make = firstLine("make", ["--version"]);
   const makeVersion = /(\d+)\.(\d+)/.exec(make ?? "");
@@ -49,7 +47,7 @@ export function doctorReport(env: Record<string, string | undefined>): string {
     [
       "reactor (auto)",
       auto === "epoll"
-        ? `epoll (posix_spawn, pidfd, epoll through FFI${onBun ? "; the wait in a Worker" : ""})`
+        ? `epoll (posix_spawn, pidfd, epoll through FFI${isBun ? "; the wait in a Worker" : ""})`
         : "portable (the runtime's own process APIs)",
     ],
     [

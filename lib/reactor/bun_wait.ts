@@ -26,13 +26,10 @@
  * @module
  */
 
+import { EPOLL_WORKER_PRELUDE, workerUrlOf } from "./bun_watcher.ts";
+
 /** The worker: parks on the gate (0), waits on the set when it is 1, stops when it is 2. */
-const WORKER_SOURCE = `
-const ffi = require("bun:ffi");
-const L = ffi.dlopen("libc.so.6", {
-  epoll_wait: { args: ["i32", "buffer", "i32", "i32"], returns: "i32" },
-  __errno_location: { args: [], returns: "ptr" },
-}).symbols;
+const WORKER_SOURCE = EPOLL_WORKER_PRELUDE + `
 self.onmessage = (e) => {
   const { epfd, gate: sab } = e.data;
   const gate = new Int32Array(sab);
@@ -54,8 +51,6 @@ self.onmessage = (e) => {
   postMessage(why);
 };
 `;
-
-let workerUrl: string | undefined;
 
 /** The wait of one epoll set, for `createEpollReactor` on Bun. */
 export interface BunWait {
@@ -79,9 +74,8 @@ export interface BunWait {
 export function createBunWait(epfd: number): BunWait {
   const sab = new SharedArrayBuffer(4);
   const gate = new Int32Array(sab);
-  workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
   // deno-lint-ignore no-explicit-any
-  const worker = new Worker(workerUrl) as any;
+  const worker = new Worker(workerUrlOf(WORKER_SOURCE)) as any;
   let pending: (() => void) | undefined;
   let release: (() => void) | undefined;
   let stopped = false;

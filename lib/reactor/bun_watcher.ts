@@ -27,17 +27,48 @@
 import { C, errno, libc, strerror } from "./libc.ts";
 
 /**
- * The worker: binds epoll_wait itself (FFI functions are per thread), then
- * waits until the eventfd named `wakefd` is readable. Each wake posts the
- * ready registrations as a flat array `[fd, gen, fd, gen, ...]`; the end
- * posts "done".
+ * The start of the source of a Worker that waits in `epoll_wait`: libc bound
+ * in the worker's own thread (FFI functions are per thread), as `ffi` and
+ * `L` (`L.epoll_wait`, `L.__errno_location`).
  */
-const WORKER_SOURCE = `
+export const EPOLL_WORKER_PRELUDE = `
 const ffi = require("bun:ffi");
 const L = ffi.dlopen("libc.so.6", {
   epoll_wait: { args: ["i32", "buffer", "i32", "i32"], returns: "i32" },
   __errno_location: { args: [], returns: "ptr" },
 }).symbols;
+`;
+
+const workerUrls = new Map<string, string>();
+
+/**
+ * A Blob URL holding a worker's source, one per source for the process and
+ * never revoked (Bun loads the worker after the constructor returns): it
+ * works the same from `bun cli.ts` and from a `bun build --compile` binary,
+ * where a worker file would have to be another entry point of the build.
+ *
+ * @example
+ * ```ts
+ * import { EPOLL_WORKER_PRELUDE, workerUrlOf } from "./bun_watcher.ts";
+ * const w = new Worker(workerUrlOf(EPOLL_WORKER_PRELUDE + "self.onmessage = () => {};"));
+ * ```
+ */
+export function workerUrlOf(source: string): string {
+  let url = workerUrls.get(source);
+  if (!url) {
+    url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    workerUrls.set(source, url);
+  }
+  return url;
+}
+
+/**
+ * The worker: binds epoll_wait itself (FFI functions are per thread), then
+ * waits until the eventfd named `wakefd` is readable. Each wake posts the
+ * ready registrations as a flat array `[fd, gen, fd, gen, ...]`; the end
+ * posts "done".
+ */
+const WORKER_SOURCE = EPOLL_WORKER_PRELUDE + `
 self.onmessage = (e) => {
   const { epfd, wakefd } = e.data;
   const MAX = 64;
@@ -66,8 +97,6 @@ self.onmessage = (e) => {
   postMessage(why);
 };
 `;
-
-let workerUrl: string | undefined;
 
 /** One registration. */
 interface Entry {
@@ -173,9 +202,7 @@ export function createBunWatcher(): BunWatcher {
     wakefd = s.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK);
     if (wakefd < 0) throw new Error(`eventfd: ${strerror(errno())}`);
     if (ctl(C.EPOLL_CTL_ADD, wakefd, 0) < 0) throw new Error(`epoll_ctl: ${strerror(errno())}`);
-    // One URL for the process, never revoked: Bun loads the worker after the constructor returns.
-    workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
-    worker = new Worker(workerUrl);
+    worker = new Worker(workerUrlOf(WORKER_SOURCE));
     worker.onmessage = onMessage;
     worker.onerror = (e) => {
       throw new Error(`jx: fd watcher failed: ${e.message}`);

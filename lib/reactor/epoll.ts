@@ -45,6 +45,7 @@ import { C, cstr, errno, type Libc, libc, sessionSpawnAttr, strerror } from "./l
 import { addressOf } from "./libc_bun.ts";
 import { killGroup, signalName } from "./portable.ts";
 import { createTimers, onSignal } from "./timers.ts";
+import { isBun, readTextSync } from "../runtime/mod.ts";
 import type { ChildHandle, ExitStatus, Reactor, SpawnRequest } from "./types.ts";
 
 /** One watched child. */
@@ -186,13 +187,11 @@ export function createEpollReactor(): Reactor {
   const s = L.symbols;
   // deno-lint-ignore no-explicit-any
   const D = (globalThis as any).Deno;
-  // deno-lint-ignore no-explicit-any
-  const onBun = !!(globalThis as any).Bun;
   const epfd: number = s.epoll_create1(C.O_CLOEXEC);
   if (epfd < 0) throw new Error(`epoll_create1: ${strerror(errno())}`);
   const wakefd: number = s.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK);
   /** On Bun, a Worker waits on the set (FFI calls block there); Deno waits on a helper thread. */
-  const bunWait = onBun ? createBunWait(epfd) : undefined;
+  const bunWait = isBun ? createBunWait(epfd) : undefined;
   /** The child each registered pipe or pidfd belongs to. */
   const owners = new Map<number, Child>();
   /** Callbacks for fds watched with `watch` (the jobserver's read end, inotify). */
@@ -251,7 +250,7 @@ export function createEpollReactor(): Reactor {
     return b;
   };
   const strings = new CStrings((b) =>
-    onBun ? Number(addressOf(b)) : Number(D.UnsafePointer.value(D.UnsafePointer.of(b)))
+    isBun ? Number(addressOf(b)) : Number(D.UnsafePointer.value(D.UnsafePointer.of(b)))
   );
 
   const watchFd = (fd: number, events: number = C.EPOLLIN) => {
@@ -283,27 +282,15 @@ export function createEpollReactor(): Reactor {
    * (Not getrusage: jx's own ru_maxrss holds its parent's size at the fork
    * that started jx, for the same reason as below.)
    */
-  const statusPath = cstr("/proc/self/status");
-  let procStatus = new Uint8Array(8192);
   const hwm = /VmHWM:\s*(\d+)/;
-  /** VmHWM now, or undefined when it cannot be read (the whole file: `Groups:` can be long). */
+  /** VmHWM now, or undefined when it cannot be read. */
   const ownPeakNow = (): number | undefined => {
-    const fd: number = s.open(statusPath, C.O_RDONLY | C.O_CLOEXEC, 0);
-    if (fd < 0) return undefined;
-    let len = 0;
-    for (;;) {
-      if (len === procStatus.length) {
-        const bigger = new Uint8Array(2 * len);
-        bigger.set(procStatus);
-        procStatus = bigger;
-      }
-      const n: number = s.read(fd, procStatus.subarray(len), procStatus.length - len);
-      if (n <= 0) break;
-      len += n;
+    try {
+      const m = hwm.exec(readTextSync("/proc/self/status"));
+      return m ? Number(m[1]) : undefined;
+    } catch {
+      return undefined;
     }
-    s.close(fd);
-    const m = hwm.exec(new TextDecoder().decode(procStatus.subarray(0, len)));
-    return m ? Number(m[1]) : undefined;
   };
   let ownPeak = 0;
   /**
@@ -598,7 +585,7 @@ export function createEpollReactor(): Reactor {
     buf.ptrs.set(envp, na);
     const argvPtrs = buf.ptrs.subarray(0, na);
     const envPtrs = buf.ptrs.subarray(na, na + ne);
-    if (onBun) {
+    if (isBun) {
       // Bun has no calls off the JS thread: spawn here (vfork + exec), report the start after
       // `spawn` has returned, as on Deno.
       const err: number = s.posix_spawnp(buf.pid, file, fa, attr, argvPtrs, envPtrs);
