@@ -10,13 +10,13 @@ import { type LoggedEvent, ROOT, sleep, tempDir, waitForFile } from "../helpers.
 
 /**
  * GNU make 4.4.1: `$JX_MAKE44`, else built (or reused) by
- * ../shared/tools/make-4.4.sh in ~/.cache/jx/make-4.4 (.ci/run builds it
+ * tools/build-make-4.4.sh in ~/.cache/jx/make-4.4 (.ci/run builds it
  * before the tests); undefined, with a message naming `suite`, when that fails.
  */
 export async function findMake44(suite: string): Promise<string | undefined> {
   const given = Deno.env.get("JX_MAKE44");
   if (given) return given;
-  const script = `${ROOT}/../shared/tools/make-4.4.sh`;
+  const script = `${ROOT}/tools/build-make-4.4.sh`;
   const prefix = `${Deno.env.get("HOME")}/.cache/jx/make-4.4`;
   let why: string;
   try {
