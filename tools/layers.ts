@@ -1,0 +1,192 @@
+/**
+ * Checks the layering rules that ARCHITECTURE.md states, so that they stay true:
+ *
+ * 1. No import cycles between files of lib/ (static imports, `export ... from`
+ *    and dynamic `import("...")` alike).
+ * 2. A part (a folder of lib/) imports only the parts its row of the table in
+ *    ARCHITECTURE.md names under "depends on", so the parts form no cycle.
+ * 3. An import that crosses parts goes through the part's `mod.ts`, or through
+ *    one of the doors ARCHITECTURE.md lists on its "Doors besides mod.ts:"
+ *    line (small leaves that the fast paths load without the rest of a part),
+ *    or is `import type` (erased at run time).
+ *
+ * Run: `deno run --allow-read tools/layers.ts` (from the repository root; .ci/run
+ * does). Prints one line per broken rule and exits 1, else prints a count.
+ *
+ * @example The import parser on one file's text
+ * ```ts
+ * import { importsOf } from "./layers.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const text = 'import { a } from "../graph/mod.ts";\nimport type { T } from "./t.ts";';
+ * assertEquals(importsOf(text), [
+ *   { spec: "../graph/mod.ts", typeOnly: false, line: 1 },
+ *   { spec: "./t.ts", typeOnly: true, line: 2 },
+ * ]);
+ * ```
+ *
+ * @module
+ */
+
+/** One relative import found in a file. */
+export interface Import {
+  /** The specifier as written. */
+  spec: string;
+  /** `import type` / `export type`: erased at run time. */
+  typeOnly: boolean;
+  /** 1-based line of the import. */
+  line: number;
+}
+
+const STATIC = /^\s*(import|export)\s+(type\s+)?[^"']*?\bfrom\s+["'](\.[^"']+)["']/;
+const BARE = /^\s*import\s+["'](\.[^"']+)["']/;
+const DYNAMIC = /\bimport\(\s*["'](\.[^"']+)["']\s*\)/g;
+
+/** The relative imports of a file's text (static, `export from`, dynamic). */
+export function importsOf(text: string): Import[] {
+  const found: Import[] = [];
+  // A multi-line import is joined from its first line up to its `from`.
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    let stmt = lines[i];
+    if (/^\s*(import|export)\b/.test(stmt) && !/["']\s*;?\s*$/.test(stmt)) {
+      let j = i;
+      while (j + 1 < lines.length && j - i < 40 && !/\bfrom\s+["']/.test(stmt)) stmt += lines[++j];
+    }
+    const s = STATIC.exec(stmt);
+    if (s) found.push({ spec: s[3], typeOnly: s[2] !== undefined, line: i + 1 });
+    const b = BARE.exec(lines[i]);
+    if (b) found.push({ spec: b[1], typeOnly: false, line: i + 1 });
+    for (const d of lines[i].matchAll(DYNAMIC)) {
+      if (!/typeof\s+import\(/.test(lines[i])) {
+        found.push({ spec: d[1], typeOnly: false, line: i + 1 });
+      }
+    }
+  }
+  return found;
+}
+
+/** The rules as ARCHITECTURE.md writes them: allowed dependencies per part, extra doors. */
+export interface Rules {
+  deps: Map<string, Set<string>>;
+  doors: Set<string>;
+}
+
+/** Reads the parts table ("depends on" column) and the doors line of ARCHITECTURE.md. */
+export function rulesOf(architecture: string): Rules {
+  const deps = new Map<string, Set<string>>();
+  for (const line of architecture.split("\n")) {
+    const row = /^\|\s*`([a-z_]+)\/`\s*\|.*\|([^|]*)\|\s*$/.exec(line);
+    if (!row) continue;
+    const names = row[2].replace(/\([^)]*\)/g, "").match(/[a-z_]+/g) ?? [];
+    deps.set(row[1], new Set(names.filter((n) => n !== "everything" && n !== "above")));
+    if (/everything above/.test(row[2])) deps.get(row[1])!.add("*");
+  }
+  const at = architecture.indexOf("Doors besides mod.ts:");
+  const para = at < 0 ? "" : architecture.slice(at).split("\n\n")[0].split(":")[1] ?? "";
+  const doors = new Set(para.match(/`[a-z_]+\/[a-z_]+\.ts`/g)?.map((d) => d.slice(1, -1)));
+  return { deps, doors };
+}
+
+function walk(dir: string, out: string[] = []): string[] {
+  for (const e of Deno.readDirSync(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) walk(p, out);
+    else if (e.name.endsWith(".ts")) out.push(p);
+  }
+  return out;
+}
+
+function normalize(from: string, spec: string): string {
+  const parts = from.split("/").slice(0, -1);
+  for (const seg of spec.split("/")) {
+    if (seg === "..") parts.pop();
+    else if (seg !== ".") parts.push(seg);
+  }
+  return parts.join("/");
+}
+
+const partOf = (file: string): string | undefined => /^lib\/([a-z_]+)\//.exec(file)?.[1];
+
+/**
+ * The parts that `part` may import: its row's, every part above it for an
+ * "everything above" row, and the base parts (a row that depends on nothing)
+ * for every part.
+ */
+function allowed(rules: Rules, part: string, order: string[]): Set<string> {
+  const own = rules.deps.get(part) ?? new Set<string>();
+  const bases = order.filter((p) => rules.deps.get(p)!.size === 0);
+  if (!own.has("*")) return new Set([...own, ...bases]);
+  return new Set(order.slice(0, order.indexOf(part)));
+}
+
+/** Every broken rule, one message each (`FILE:LINE: message`). */
+export function check(files: Map<string, string>, rules: Rules): string[] {
+  const problems: string[] = [];
+  const order = [...rules.deps.keys()];
+  const edges = new Map<string, string[]>();
+  for (const [file, text] of files) {
+    const targets: string[] = [];
+    edges.set(file, targets);
+    const from = partOf(file);
+    for (const imp of importsOf(text)) {
+      const target = normalize(file, imp.spec);
+      targets.push(target);
+      const to = partOf(target);
+      if (!from || !to || from === to) continue;
+      if (!rules.deps.has(from)) {
+        problems.push(`${file}:${imp.line}: part ${from}/ has no row in ARCHITECTURE.md's table`);
+      } else if (!allowed(rules, from, order).has(to)) {
+        problems.push(`${file}:${imp.line}: ${from}/ may not import ${to}/ (ARCHITECTURE.md)`);
+      }
+      const door = target.slice("lib/".length);
+      if (!imp.typeOnly && !door.endsWith("/mod.ts") && !rules.doors.has(door)) {
+        problems.push(`${file}:${imp.line}: ${door} is not ${to}/mod.ts nor a listed door`);
+      }
+    }
+  }
+  return problems.concat(cycles(edges));
+}
+
+/** File-level import cycles, each reported once (Tarjan's strongly connected components). */
+function cycles(edges: Map<string, string[]>): string[] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[] = [];
+  let next = 0;
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges.get(v) ?? []) {
+      if (!edges.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const scc: string[] = [];
+    let w: string;
+    do {
+      w = stack.pop()!;
+      onStack.delete(w);
+      scc.push(w);
+    } while (w !== v);
+    if (scc.length > 1) found.push(`${scc.sort()[0]}: import cycle: ${scc.sort().join(" <-> ")}`);
+  };
+  for (const v of edges.keys()) if (!index.has(v)) visit(v);
+  return found;
+}
+
+if (import.meta.main) {
+  const files = new Map<string, string>();
+  for (const f of walk("lib").sort()) files.set(f, Deno.readTextFileSync(f));
+  const rules = rulesOf(Deno.readTextFileSync("ARCHITECTURE.md"));
+  const problems = check(files, rules);
+  for (const p of problems) console.log(p);
+  if (problems.length) Deno.exit(1);
+  console.log(`layers: ${files.size} files of ${rules.deps.size} parts, no cycle, every door kept`);
+}
