@@ -53,7 +53,11 @@ export interface ShCommand {
  * @example
  * ```ts
  * import { loadScript } from "./cli.ts";
- * const parsed = await loadScript("build.sh", "/src");
+ * import { strictEqual } from "node:assert";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/build.sh`, "cc -c a.c\ncc -c b.c\n");
+ * const parsed = await loadScript("build.sh", dir);
+ * strictEqual(parsed.items.length, 2);
  * ```
  */
 export async function loadScript(script: string, cwd: string, shell = "sh") {
@@ -88,15 +92,21 @@ async function shAccepts(shell: string, path: string): Promise<boolean> {
  * ```ts
  * import { createReactor } from "../reactor/mod.ts";
  * import { cmdSh } from "./cli.ts";
+ * import { strictEqual } from "node:assert";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/build.sh`, "echo a > a.txt\necho b > b.txt\n");
  * const code = await cmdSh({
  *   script: "build.sh",
  *   args: [],
  *   dryRun: false,
  *   jobs: 4,
- *   cwd: process.cwd(),
+ *   cwd: dir,
  *   env: { PATH: "/usr/bin:/bin" },
  *   reactor: () => createReactor("auto"),
+ *   write: () => {},
  * });
+ * strictEqual(code, 0);
+ * strictEqual(Deno.readTextFileSync(`${dir}/b.txt`), "b\n");
  * ```
  */
 export async function cmdSh(c: ShCommand): Promise<number> {

@@ -517,9 +517,11 @@ class Lexer {
  * @example
  * ```ts
  * import { literalOf, parseScript } from "./parse.ts";
- * const w = (parseScript("echo 'a b'c $x\n").items[0].node as { words: never[] }).words;
- * literalOf(w[1]); // "a bc"
- * literalOf(w[2]); // undefined
+ * import { strictEqual } from "node:assert";
+ * const node = parseScript("echo 'a b'c $x\n").items[0].node;
+ * if (node.type !== "simple") throw new Error("a simple command");
+ * strictEqual(literalOf(node.words[1]), "a bc");
+ * strictEqual(literalOf(node.words[2]), undefined);
  * ```
  */
 export function literalOf(w: Word): string | undefined {

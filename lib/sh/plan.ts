@@ -92,15 +92,7 @@ interface Ctl {
 
 type SeqNode = ShJob | Ctl;
 
-/**
- * Options of a plan.
- *
- * @example
- * ```ts
- * import type { ShPlanOptions } from "./plan.ts";
- * const o: Partial<ShPlanOptions> = { dumpFile: (id) => `/tmp/jx-sh/${id}` };
- * ```
- */
+/** Options of a plan. */
 export interface ShPlanOptions {
   /** The script's state when it starts. */
   state: ShState;
@@ -111,12 +103,6 @@ export interface ShPlanOptions {
 /**
  * What a job to start needs: its `sh -c` text is built by the caller from
  * `state` (see `jobScript`).
- *
- * @example
- * ```ts
- * import type { StartInfo } from "./plan.ts";
- * const f = (s: StartInfo) => s.barrier ? "dumps state" : "plain";
- * ```
  */
 export interface StartInfo {
   job: ShJob;
