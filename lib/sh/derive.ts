@@ -686,7 +686,13 @@ export function deriveAccess(node: ShNode, src: string, ctx: DeriveContext): Acc
       barrier(a, `defines function ${node.name}`);
       return a;
     }
-    default: {
+    case "andor":
+    case "if":
+    case "while":
+    case "until":
+    case "for":
+    case "case":
+    case "group": {
       // A compound command run whole, in the script's shell.
       const a = EMPTY();
       const lists: ShNode[] = [];
@@ -712,6 +718,10 @@ export function deriveAccess(node: ShNode, src: string, ctx: DeriveContext): Acc
       if ("redirs" in node) { for (const r of node.redirs) redirAccess(r, ctx, a); }
       return a;
     }
+    default: {
+      const _assertNever: never = node;
+      return _assertNever;
+    }
   }
 }
 
@@ -735,8 +745,14 @@ function children(node: ShNode): ShNode[] {
       return items(node.body);
     case "case":
       return node.bodies.flatMap(items);
-    default:
+    case "simple":
+    case "pipeline":
+    case "func":
       return [];
+    default: {
+      const _assertNever: never = node;
+      return _assertNever;
+    }
   }
 }
 

@@ -266,6 +266,15 @@ function innerCommands(node: ShNode): ShNode[] {
       case "group":
         items(n.body);
         break;
+      case "simple":
+      case "pipeline":
+      case "case":
+      case "subshell":
+      case "func":
+        break;
+      default: {
+        const _assertNever: never = n;
+      }
     }
   };
   if (node.type === "func") return [];

@@ -964,5 +964,10 @@ export function walk(node: ShNode, f: (n: ShNode) => void): void {
     case "func":
       walk(node.body, f);
       break;
+    case "simple":
+      break;
+    default: {
+      const _assertNever: never = node;
+    }
   }
 }

@@ -386,8 +386,14 @@ export class ShPlan {
           return { nodes: [], status: 0 };
         }, { atHead: true })];
       }
-      default:
+      case "simple":
+      case "case":
+      case "subshell":
         return [this.job(node, binds, cond)];
+      default: {
+        const _assertNever: never = node;
+        return _assertNever;
+      }
     }
   }
 
@@ -695,8 +701,18 @@ export function commandWord(node: ShNode): string {
       return commandWord(node.first);
     case "group":
       return "group";
-    default:
+    case "if":
+    case "while":
+    case "until":
+    case "for":
+    case "case":
+    case "subshell":
+    case "func":
       return node.type;
+    default: {
+      const _assertNever: never = node;
+      return _assertNever;
+    }
   }
 }
 
@@ -773,7 +789,14 @@ function itemLists(n: ShNode): Item[][] {
       return [n.body];
     case "case":
       return n.bodies;
-    default:
+    case "simple":
+    case "pipeline":
+    case "andor":
+    case "func":
       return [];
+    default: {
+      const _assertNever: never = n;
+      return _assertNever;
+    }
   }
 }
