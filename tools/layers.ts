@@ -3,8 +3,8 @@
  *
  * 1. No import cycles between files of lib/ (static imports, `export ... from`
  *    and dynamic `import("...")` alike).
- * 2. A part (a folder of lib/) imports only the parts its row of the table in
- *    ARCHITECTURE.md names under "depends on", so the parts form no cycle.
+ * 2. A part (a folder of lib/) imports only the parts its entry in
+ *    ARCHITECTURE.md's list names under "depends on", so the parts form no cycle.
  * 3. An import that crosses parts goes through the part's `mod.ts`, or through
  *    one of the doors ARCHITECTURE.md lists on its "Doors besides mod.ts:"
  *    line (small leaves that the fast paths load without the rest of a part),
@@ -71,11 +71,11 @@ export interface Rules {
   doors: Set<string>;
 }
 
-/** Reads the parts table ("depends on" column) and the doors line of ARCHITECTURE.md. */
+/** Reads the parts list ("- `part/` (depends on: ...): ...") and the doors of ARCHITECTURE.md. */
 export function rulesOf(architecture: string): Rules {
   const deps = new Map<string, Set<string>>();
   for (const line of architecture.split("\n")) {
-    const row = /^\|\s*`([a-z_]+)\/`\s*\|.*\|([^|]*)\|\s*$/.exec(line);
+    const row = /^- `([a-z_]+)\/` \(depends on: ([^:]*)\):/.exec(line);
     if (!row) continue;
     const names = row[2].replace(/\([^)]*\)/g, "").match(/[a-z_]+/g) ?? [];
     deps.set(row[1], new Set(names.filter((n) => n !== "everything" && n !== "above")));
@@ -108,9 +108,9 @@ function normalize(from: string, spec: string): string {
 const partOf = (file: string): string | undefined => /^lib\/([a-z_]+)\//.exec(file)?.[1];
 
 /**
- * The parts that `part` may import: its row's, every part above it for an
- * "everything above" row, and the base parts (a row that depends on nothing)
- * for every part.
+ * The parts that `part` may import: its entry's, every part above it for an
+ * "everything above" entry, and the base parts (an entry that depends on
+ * nothing) for every part.
  */
 function allowed(rules: Rules, part: string, order: string[]): Set<string> {
   const own = rules.deps.get(part) ?? new Set<string>();
@@ -134,7 +134,7 @@ export function check(files: Map<string, string>, rules: Rules): string[] {
       const to = partOf(target);
       if (!from || !to || from === to) continue;
       if (!rules.deps.has(from)) {
-        problems.push(`${file}:${imp.line}: part ${from}/ has no row in ARCHITECTURE.md's table`);
+        problems.push(`${file}:${imp.line}: part ${from}/ has no entry in ARCHITECTURE.md's list`);
       } else if (!allowed(rules, from, order).has(to)) {
         problems.push(`${file}:${imp.line}: ${from}/ may not import ${to}/ (ARCHITECTURE.md)`);
       }

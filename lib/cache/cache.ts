@@ -1,0 +1,291 @@
+/**
+ * The facade a runner calls. The integration, step by step:
+ *
+ * ```
+ * const cache = openCache(config);                       // once per run (null: cache off)
+ * // before starting a cacheable job (cacheable(job)):
+ * const l = await cache.lookup(job, ctx);
+ * if (l.kind === "hit") {
+ *   const r = cache.restore(l, job, ctx.baseDir);
+ *   if (r.kind === "restored") {                         // no process: job.end ok, cache: l.source
+ *     replay(r.output); finish(job, { cache: l.source, savedMs: r.durationMs });
+ *     return;
+ *   }                                                    // refused: one warning was printed; run it
+ * }
+ * // ... run the job, keeping its output chunks ...
+ * if (exit === 0) cache.record(job, l, ctx.baseDir, { exit, durationMs, output });
+ * // at the run's end:
+ * await cache.close();                                   // waits for uploads, at most uploadWaitMs
+ * ```
+ *
+ * Nothing here throws for a store that fails or lies: the outcome is a
+ * miss, a refused restore or a skipped upload, with one warning line.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { CacheRefusal, collectOutputs, digestOf, refuseOutputs, writeOutputs } from "./archive.ts";
+import { type Entry, joinLog, type OutputChunk, splitLog } from "./entry.ts";
+import { RemoteDown, RemoteError, type RemoteStore } from "./http.ts";
+import {
+  type CacheJob,
+  diffParts,
+  type KeyContext,
+  keyOf,
+  type KeyParts,
+  keyParts,
+} from "./key.ts";
+import { BadBlob, type LocalStore } from "./local.ts";
+
+/** What `lookup` answers. */
+export type Lookup =
+  | { kind: "hit"; source: "local" | "remote"; key: string; parts: KeyParts; entry: Entry }
+  | { kind: "miss"; key: string; parts: KeyParts; why: string };
+
+/** What `restore` answers: the log to show and the time saved, or why nothing was restored. */
+export type Restored =
+  | { kind: "restored"; output: OutputChunk[]; durationMs: number }
+  | { kind: "refused"; why: string };
+
+/** What a finished job hands to `record`. */
+export interface JobResult {
+  /** Exit code: only 0 is stored. */
+  exit: number;
+  /** How long it ran. */
+  durationMs: number;
+  /** Its output, in the order it came. */
+  output: OutputChunk[];
+}
+
+/** How a run's cache is set up. */
+export interface CacheOptions {
+  /** The local store. */
+  local: LocalStore;
+  /** The remote store, if any. */
+  remote?: RemoteStore | null;
+  /** Never upload. */
+  readOnly?: boolean;
+  /** Uploads in flight at once (default 4). */
+  uploadConcurrency?: number;
+  /** How long `close()` waits for uploads still running (default 30 s); then they are dropped. */
+  uploadWaitMs?: number;
+  /** Prints one warning line (without a trailing newline). */
+  warn: (line: string) => void;
+}
+
+/** What `jx explain` shows of a job's key. */
+export interface Explained {
+  /** The key now. */
+  key: string;
+  /** Its parts. */
+  parts: KeyParts;
+  /** Whether the local store holds an entry for it. */
+  stored: boolean;
+  /** The last key stored for this job in this project, if any. */
+  lastKey?: string;
+  /** What differs from that key's parts (empty when it is the same key). */
+  differs: string[];
+}
+
+/** One run's cache: the local store, maybe a remote one, and the uploads in flight. */
+export class Cache {
+  private remote: RemoteStore | null;
+  private uploads = new Set<Promise<void>>();
+  private queue: (() => Promise<void>)[] = [];
+
+  constructor(private o: CacheOptions) {
+    this.remote = o.remote ?? null;
+  }
+
+  /** The local store. */
+  get local(): LocalStore {
+    return this.o.local;
+  }
+
+  /** A remote failure: one warning; a server that is down or refuses is not asked again this run. */
+  private remoteFailed(e: unknown, what: string): void {
+    if (!(e instanceof RemoteError)) throw e;
+    const label = this.remote?.label ?? "remote cache";
+    if (e instanceof RemoteDown) {
+      this.o.warn(
+        `jx: warning: ${label}: ${what}: ${e.message}; not used for the rest of this run`,
+      );
+      this.remote = null;
+    } else this.o.warn(`jx: warning: ${label}: ${what}: ${e.message}; not used`);
+  }
+
+  /** The key of `job` now, then the local store, then the remote one (whose hit is copied locally). */
+  async lookup(job: CacheJob, ctx: KeyContext): Promise<Lookup> {
+    const parts = keyParts(job, ctx);
+    const key = keyOf(parts);
+    const local = this.o.local.getEntry(key);
+    const complete = local &&
+      local.outputs.every((o) => o.kind !== "file" || this.o.local.hasBlob(o.digest));
+    if (local && complete) return { kind: "hit", source: "local", key, parts, entry: local };
+    if (this.remote) {
+      try {
+        const got = await this.remote.get(key);
+        if (got) {
+          for (const [d, b] of got.blobs) this.o.local.putBlob(b, d);
+          const entry = { ...got.entry, job: got.entry.job || job.name, parts };
+          this.o.local.putEntry(entry);
+          return { kind: "hit", source: "remote", key, parts, entry };
+        }
+      } catch (e) {
+        this.remoteFailed(e, `entry ${key.slice(0, 12)} for ${job.name}`);
+      }
+    }
+    return { kind: "miss", key, parts, why: this.missWhy(job, ctx.baseDir, key, parts) };
+  }
+
+  private missWhy(job: CacheJob, baseDir: string, key: string, parts: KeyParts): string {
+    const last = this.o.local.getLast(baseDir, job.name);
+    if (!last) return "never stored";
+    if (last.key === key) return "the stored entry is gone";
+    const d = diffParts(last.parts, parts);
+    return d.length ? `differs from the last stored key: ${d.join("; ")}` : "key changed";
+  }
+
+  /**
+   * Writes a hit's outputs (only inside the job's `writes`; every blob read
+   * and checked before the first write) and gives back its log.
+   */
+  restore(hit: Extract<Lookup, { kind: "hit" }>, job: CacheJob, baseDir: string): Restored {
+    const e = hit.entry;
+    const refuse = (why: string): Restored => {
+      this.o.warn(
+        `jx: warning: cache entry ${hit.key.slice(0, 12)} for ${job.name} not restored: ${why}`,
+      );
+      return { kind: "refused", why };
+    };
+    const why = refuseOutputs(e.outputs, job.writes, baseDir);
+    if (why) return refuse(why);
+    const blobs = new Map<string, Uint8Array>();
+    try {
+      for (const o of e.outputs) {
+        if (o.kind === "file") blobs.set(o.digest, this.o.local.readBlob(o.digest));
+      }
+      const stdout = e.log.stdout ? this.o.local.readBlob(e.log.stdout) : new Uint8Array();
+      const stderr = e.log.stderr ? this.o.local.readBlob(e.log.stderr) : new Uint8Array();
+      writeOutputs(e.outputs, baseDir, (d) => blobs.get(d)!);
+      return {
+        kind: "restored",
+        output: joinLog(stdout, stderr, e.log.order),
+        durationMs: e.durationMs,
+      };
+    } catch (err) {
+      if (err instanceof BadBlob) return refuse(err.message);
+      return refuse(`cannot write: ${(err as Error).message}`);
+    }
+  }
+
+  /** Stores a successful job's outputs and log under the missed key, then queues its upload. */
+  record(
+    job: CacheJob,
+    miss: { key: string; parts: KeyParts },
+    baseDir: string,
+    r: JobResult,
+  ): void {
+    if (r.exit !== 0) return;
+    let entry: Entry;
+    try {
+      const c = collectOutputs(job.writes, baseDir);
+      for (const [d, path] of c.sources) this.o.local.putBlob(readFileSync(path), d);
+      const log = splitLog(r.output);
+      const put = (b: Uint8Array) => {
+        if (!b.length) return null;
+        const d = digestOf(b);
+        this.o.local.putBlob(b, d);
+        return d;
+      };
+      entry = {
+        v: 1,
+        key: miss.key,
+        job: job.name,
+        createdMs: Date.now(),
+        exit: 0,
+        durationMs: r.durationMs,
+        outputs: c.outputs,
+        log: { stdout: put(log.stdout), stderr: put(log.stderr), order: log.order },
+        parts: miss.parts,
+      };
+      this.o.local.putEntry(entry);
+      this.o.local.setLast(baseDir, job.name, miss.key, miss.parts);
+    } catch (e) {
+      const why = e instanceof CacheRefusal || e instanceof BadBlob
+        ? e.message
+        : `${(e as Error).message}`;
+      this.o.warn(`jx: warning: ${job.name} not stored in the cache: ${why}`);
+      return;
+    }
+    if (this.remote && !this.o.readOnly) this.enqueue(entry);
+  }
+
+  private enqueue(entry: Entry): void {
+    this.queue.push(async () => {
+      if (!this.remote) return;
+      try {
+        await this.remote.put(entry, (d) => this.o.local.readBlob(d));
+      } catch (e) {
+        if (e instanceof BadBlob) return;
+        this.remoteFailed(e, `upload of ${entry.job}`);
+      }
+    });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.queue.length && this.uploads.size < (this.o.uploadConcurrency ?? 4)) {
+      const p: Promise<void> = this.queue.shift()!().finally(() => {
+        this.uploads.delete(p);
+        this.pump();
+      });
+      this.uploads.add(p);
+    }
+  }
+
+  /** Uploads still queued or in flight. */
+  get pendingUploads(): number {
+    return this.queue.length + this.uploads.size;
+  }
+
+  /** The key's parts now and what differs from the last stored key. */
+  explain(job: CacheJob, ctx: KeyContext): Explained {
+    const parts = keyParts(job, ctx);
+    const key = keyOf(parts);
+    const last = this.o.local.getLast(ctx.baseDir, job.name);
+    const differs = last && last.key !== key ? diffParts(last.parts, parts) : [];
+    return { key, parts, stored: this.o.local.getEntry(key) !== null, lastKey: last?.key, differs };
+  }
+
+  /**
+   * Waits for the uploads, at most `uploadWaitMs` (default 30 s: the bound
+   * on how long uploads hold up a run's end), then trims the local store to
+   * its size limit.
+   */
+  async close(): Promise<void> {
+    const deadline = Date.now() + (this.o.uploadWaitMs ?? 30_000);
+    while (this.pendingUploads) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<void>((r) => timer = setTimeout(r, left));
+      await Promise.race([Promise.race(this.uploads), timeout]);
+      clearTimeout(timer);
+    }
+    if (this.pendingUploads) {
+      this.o.warn(
+        `jx: warning: ${this.pendingUploads} cache uploads unfinished after ${
+          this.o.uploadWaitMs ?? 30_000
+        } ms: dropped`,
+      );
+      this.queue.length = 0;
+      this.remote = null;
+    }
+    try {
+      this.o.local.trim();
+    } catch (e) {
+      this.o.warn(`jx: warning: cache: trimming ${this.o.local.dir}: ${(e as Error).message}`);
+    }
+  }
+}

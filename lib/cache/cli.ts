@@ -1,0 +1,76 @@
+/**
+ * `jx cache stats|prune --max-size SIZE|clear [--cache-dir DIR]`.
+ *
+ * @module
+ */
+import process from "node:process";
+import { JxInputError } from "../graph/mod.ts";
+import { writeAll } from "../runtime/mod.ts";
+import { formatSize, localStore, parseSize } from "./config.ts";
+
+const USAGE = "usage: jx cache stats|prune --max-size SIZE|clear [--cache-dir DIR]";
+
+/** Splits `args` into the action and its options; throws `JxInputError` on anything unknown. */
+function parse(args: string[]): { action: string; cacheDir?: string; maxSize?: string } {
+  const out: { action: string; cacheDir?: string; maxSize?: string } = { action: "" };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const [flag, inline] = a.startsWith("--") && a.includes("=")
+      ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]
+      : [a, undefined];
+    const value = () => {
+      const v = inline ?? args[++i];
+      if (v === undefined) throw new JxInputError(`${flag} needs a value (${USAGE})`);
+      return v;
+    };
+    if (flag === "--cache-dir") out.cacheDir = value();
+    else if (flag === "--max-size") out.maxSize = value();
+    else if (!a.startsWith("-") && !out.action) out.action = a;
+    else throw new JxInputError(`jx cache: unexpected '${a}' (${USAGE})`);
+  }
+  return out;
+}
+
+/** Runs `jx cache ...` (the arguments after `cache`) and returns the exit code. */
+export function cmdCache(
+  args: string[],
+  env: Record<string, string | undefined> = process.env,
+): number {
+  try {
+    const a = parse(args);
+    const store = localStore({ cacheDir: a.cacheDir }, env);
+    switch (a.action) {
+      case "stats": {
+        const s = store.stats();
+        writeAll(
+          1,
+          `store: ${s.dir}\nentries: ${s.entries}\nblobs: ${s.blobs}\nsize: ${
+            formatSize(s.bytes)
+          } (limit ${formatSize(s.maxBytes)})\n`,
+        );
+        return 0;
+      }
+      case "prune": {
+        if (a.maxSize === undefined) throw new JxInputError(`jx cache prune needs --max-size SIZE`);
+        const freed = store.prune(parseSize(a.maxSize));
+        writeAll(
+          1,
+          `removed ${formatSize(freed)}; ${formatSize(store.stats().bytes)} left in ${store.dir}\n`,
+        );
+        return 0;
+      }
+      case "clear":
+        store.clear();
+        writeAll(1, `cleared ${store.dir}\n`);
+        return 0;
+      default:
+        throw new JxInputError(
+          a.action ? `jx cache: unknown action '${a.action}' (${USAGE})` : USAGE,
+        );
+    }
+  } catch (e) {
+    if (!(e instanceof JxInputError)) throw e;
+    writeAll(2, `jx: ${e.message}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * From flags and environment to a run's `Cache` (or none): when the cache is
+ * on, where the stores are, the remote URL forms, sizes like `500M`.
+ *
+ * @module
+ */
+import { JxInputError } from "../graph/mod.ts";
+import { BazelStore } from "./bazel.ts";
+import { Cache } from "./cache.ts";
+import { DEFAULT_TIMEOUT_MS, type RemoteStore } from "./http.ts";
+import { DEFAULT_MAX_BYTES, defaultCacheDir, LocalStore } from "./local.ts";
+import { TurboStore } from "./turbo.ts";
+
+/** What the command line says about the cache. */
+export interface CacheFlags {
+  /** `--cache-dir DIR`. */
+  cacheDir?: string;
+  /** `--remote-cache URL`. */
+  remoteCache?: string;
+  /** `--remote-cache-read-only`. */
+  remoteReadOnly?: boolean;
+  /** `--no-cache`. */
+  noCache?: boolean;
+  /** The jobs file has a top-level `cache:` (true or settings). */
+  fileSaysCache?: boolean;
+}
+
+/** Bytes from `123`, `500K`, `10M`, `2G`, `1.5GiB`, `1T` (powers of 1024); throws on anything else. */
+export function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(s.trim());
+  if (!m) throw new JxInputError(`'${s}' is not a size (like 500M or 10G)`);
+  const pow = " kmgt".indexOf(m[2].toLowerCase() || " ");
+  return Math.floor(Number(m[1]) * 1024 ** pow);
+}
+
+/** `1.5 GiB` and the like. */
+export function formatSize(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) n /= 1024, i++;
+  return `${i ? n.toFixed(1) : n} ${units[i]}`;
+}
+
+/**
+ * A remote store from `turbo+http(s)://HOST:PORT[/PATH]?team=NAME` or
+ * `bazel+http(s)://HOST:PORT[/PREFIX]`, with `JX_REMOTE_CACHE_TOKEN` and
+ * `JX_REMOTE_CACHE_SIGNATURE_KEY` from `env`. Throws `JxInputError` for a bad URL.
+ */
+export function remoteStore(url: string, env: Record<string, string | undefined>): RemoteStore {
+  const m = /^(turbo|bazel)\+(https?):\/\/([^/?#]+)([^?#]*)(?:\?([^#]*))?$/.exec(url);
+  if (!m) {
+    throw new JxInputError(
+      `remote cache '${url}': expected turbo+http://HOST:PORT[/PATH]?team=NAME or bazel+http://HOST:PORT[/PREFIX]`,
+    );
+  }
+  const [, kind, scheme, host, path, query] = m;
+  const base = `${scheme}://${host}${path.replace(/\/$/, "")}`;
+  const token = env.JX_REMOTE_CACHE_TOKEN || undefined;
+  const signatureKey = env.JX_REMOTE_CACHE_SIGNATURE_KEY || undefined;
+  const secs = Number(env.JX_REMOTE_CACHE_TIMEOUT);
+  const timeoutMs = secs > 0 ? secs * 1000 : DEFAULT_TIMEOUT_MS;
+  if (kind === "bazel") return new BazelStore({ base, token, signatureKey, timeoutMs });
+  const team = new URLSearchParams(query ?? "").get("team");
+  if (!team) throw new JxInputError(`remote cache '${url}': a turbo+ URL needs ?team=NAME`);
+  return new TurboStore({ base, team, token, signatureKey, timeoutMs });
+}
+
+/** The local store that flags and environment name (`JX_CACHE_MAX_SIZE` sets its limit). */
+export function localStore(flags: CacheFlags, env: Record<string, string | undefined>): LocalStore {
+  const max = env.JX_CACHE_MAX_SIZE ? parseSize(env.JX_CACHE_MAX_SIZE) : DEFAULT_MAX_BYTES;
+  return new LocalStore(flags.cacheDir ?? defaultCacheDir(env), max);
+}
+
+/**
+ * The run's cache, or null when it is off: on when the jobs file has a
+ * top-level `cache:` or a store is named (flag or environment), unless
+ * `--no-cache`.
+ */
+export function openCache(
+  flags: CacheFlags,
+  env: Record<string, string | undefined>,
+  warn: (line: string) => void,
+): Cache | null {
+  const remoteUrl = flags.remoteCache ?? (env.JX_REMOTE_CACHE || undefined);
+  const named = flags.cacheDir !== undefined || !!env.JX_CACHE_DIR || remoteUrl !== undefined;
+  if (flags.noCache || !(flags.fileSaysCache || named)) return null;
+  return new Cache({
+    local: localStore(flags, env),
+    remote: remoteUrl ? remoteStore(remoteUrl, env) : null,
+    readOnly: flags.remoteReadOnly || env.JX_REMOTE_CACHE_READ_ONLY === "1",
+    warn,
+  });
+}

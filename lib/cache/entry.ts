@@ -1,0 +1,111 @@
+/**
+ * A cache entry: what one successful run of a job left (its outputs, its
+ * log, duration and exit), as stored in the local store and in a Turborepo
+ * artifact; and the log's split into stdout/stderr blobs and back.
+ *
+ * @module
+ */
+import type { Output } from "./archive.ts";
+import type { KeyParts } from "./key.ts";
+
+/** One chunk of a job's output, as the reactor delivered it. */
+export interface OutputChunk {
+  /** Which stream. */
+  stream: "stdout" | "stderr";
+  /** The bytes. */
+  chunk: Uint8Array;
+}
+
+/** The stored form of a job's log: one blob per stream, plus the order they interleaved in. */
+export interface StoredLog {
+  /** Digest of all stdout bytes, or null when there were none. */
+  stdout: string | null;
+  /** Digest of all stderr bytes, or null. */
+  stderr: string | null;
+  /** Runs of bytes in output order: [0 = stdout | 1 = stderr, length]. */
+  order: [0 | 1, number][];
+}
+
+/** One stored result, addressed by its key. */
+export interface Entry {
+  /** Entry format. */
+  v: 1;
+  /** The key it is stored under. */
+  key: string;
+  /** The name of the job that stored it (for messages only). */
+  job: string;
+  /** When it was stored (ms since the epoch). */
+  createdMs: number;
+  /** The job's exit code (0: only successes are stored). */
+  exit: number;
+  /** How long the job ran (the time a restore saves). */
+  durationMs: number;
+  /** The job's outputs, parents first. */
+  outputs: Output[];
+  /** The job's log. */
+  log: StoredLog;
+  /** The key's parts (for `jx explain`), when the store keeps them. */
+  parts?: KeyParts;
+}
+
+/** Every blob digest an entry needs. */
+export function blobsOf(e: Entry): string[] {
+  const out = new Set<string>();
+  for (const o of e.outputs) if (o.kind === "file") out.add(o.digest);
+  if (e.log.stdout) out.add(e.log.stdout);
+  if (e.log.stderr) out.add(e.log.stderr);
+  return [...out];
+}
+
+const concat = (parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let i = 0;
+  for (const p of parts) out.set(p, (i += p.length) - p.length);
+  return out;
+};
+
+/** Splits a log into its two streams' bytes and the interleaving order. */
+export function splitLog(
+  chunks: OutputChunk[],
+): { stdout: Uint8Array; stderr: Uint8Array; order: [0 | 1, number][] } {
+  const order: [0 | 1, number][] = [];
+  const streams: Uint8Array[][] = [[], []];
+  for (const { stream, chunk } of chunks) {
+    if (!chunk.length) continue;
+    const s = stream === "stderr" ? 1 : 0;
+    streams[s].push(chunk);
+    const last = order.at(-1);
+    if (last && last[0] === s) last[1] += chunk.length;
+    else order.push([s, chunk.length]);
+  }
+  return { stdout: concat(streams[0]), stderr: concat(streams[1]), order };
+}
+
+/**
+ * The log as chunks again. With no order (a Bazel entry keeps none), all of
+ * stdout, then all of stderr.
+ */
+export function joinLog(
+  stdout: Uint8Array,
+  stderr: Uint8Array,
+  order: [0 | 1, number][],
+): OutputChunk[] {
+  const runs = order.length ? order : [[0, stdout.length], [1, stderr.length]] as [0 | 1, number][];
+  const at = [0, 0];
+  const out: OutputChunk[] = [];
+  for (const [s, n] of runs) {
+    const src = s ? stderr : stdout;
+    if (n <= 0 || at[s] + n > src.length) continue;
+    out.push({ stream: s ? "stderr" : "stdout", chunk: src.subarray(at[s], at[s] += n) });
+  }
+  return out;
+}
+
+/** Whether `x` has the shape of an `Entry` (a store's bytes are not trusted). */
+export function isEntry(x: unknown): x is Entry {
+  const e = x as Entry;
+  return !!e && e.v === 1 && typeof e.key === "string" && typeof e.job === "string" &&
+    Array.isArray(e.outputs) && typeof e.exit === "number" && typeof e.durationMs === "number" &&
+    !!e.log && Array.isArray(e.log.order) &&
+    e.outputs.every((o) => o && typeof o.path === "string" && typeof o.kind === "string");
+}

@@ -1,0 +1,71 @@
+/**
+ * What both remote stores share: the store interface, HTTP requests bounded
+ * by a time-out, and the error that becomes one warning line and a miss.
+ *
+ * @module
+ */
+import type { Entry } from "./entry.ts";
+
+/** A remote store failed, refused or lied: one warning line, then a miss (or no upload). */
+export class RemoteError extends Error {}
+
+/** The server cannot be reached, is too slow, or refuses (401/403/5xx): not asked again this run. */
+export class RemoteDown extends RemoteError {}
+
+/** An entry fetched from a remote store, every blob already checked against its digest. */
+export interface Fetched {
+  /** The entry. */
+  entry: Entry;
+  /** Its blobs, by digest. */
+  blobs: Map<string, Uint8Array>;
+}
+
+/** A remote store. Every method throws `RemoteError` (only) when the server fails or lies. */
+export interface RemoteStore {
+  /** For messages: `turbo http://host:port` and the like. */
+  readonly label: string;
+  /** The entry under `key` with its blobs, or null when the store has none. */
+  get(key: string): Promise<Fetched | null>;
+  /** Uploads an entry and the blobs it needs (`blob(digest)` gives their bytes). */
+  put(entry: Entry, blob: (digest: string) => Uint8Array): Promise<void>;
+}
+
+/** How long one request may take before it counts as failed (default 10 s). */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * One HTTP request with a time-out over the whole exchange (body included).
+ * Returns the status, headers and body; throws `RemoteError` when the server
+ * cannot be reached or is too slow.
+ */
+export async function request(
+  url: string,
+  init: { method: string; headers?: Record<string, string>; body?: Uint8Array },
+  timeoutMs: number,
+): Promise<{ status: number; headers: Headers; body: Uint8Array }> {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), timeoutMs);
+  try {
+    const res = await fetch(url, {
+      method: init.method,
+      headers: init.headers,
+      body: init.body as BodyInit | undefined,
+      signal: ctl.signal,
+      redirect: "follow",
+    });
+    const body = new Uint8Array(await res.arrayBuffer());
+    return { status: res.status, headers: res.headers, body };
+  } catch (e) {
+    if (ctl.signal.aborted) throw new RemoteDown(`${init.method} timed out after ${timeoutMs} ms`);
+    throw new RemoteDown(`${init.method} failed: ${(e as Error).message.split("\n")[0]}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The `RemoteError` for an unexpected status. */
+export function statusError(method: string, status: number, what: string): RemoteError {
+  const auth = status === 401 || status === 403;
+  const msg = `${method} ${what}: HTTP ${status}${auth ? " (check JX_REMOTE_CACHE_TOKEN)" : ""}`;
+  return auth || status >= 500 ? new RemoteDown(msg) : new RemoteError(msg);
+}

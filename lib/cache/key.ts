@@ -1,0 +1,154 @@
+/**
+ * The cache key of a job: a SHA-256 over exactly what the contract lists,
+ * with its parts kept so that `jx explain` can print them and say which
+ * part differs from the job's last stored key.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { relative } from "node:path";
+import { expand, hashFile, stamp } from "../state/mod.ts";
+
+/** Bumped whenever what is hashed or what is stored changes meaning. */
+export const CACHE_FORMAT_VERSION = 1;
+
+/** What of a job the key reads (a subset of the graph's `JobSpec`). */
+export interface CacheJob {
+  /** The job's name (not in the key: two jobs doing the same thing share an entry). */
+  name: string;
+  /** The resolved argv, after vars and job arguments. */
+  argv: string[];
+  /** The environment the jobs file gives it (top-level `env` under the job's). */
+  env: Record<string, string>;
+  /** Declared reads: paths, globs, `@names` (relative to the jobs file's directory). */
+  reads: string[];
+  /** Declared writes. */
+  writes: string[];
+  /** Absolute working directory. */
+  cwd: string;
+  /** The job's `cache:` setting: false (never), true (even without writes), or settings. */
+  cache?: boolean | CacheSettings;
+}
+
+/** `cache: {env, salt}`, top level or per job. */
+export interface CacheSettings {
+  /** Names of environment variables whose values join the key. */
+  env?: string[];
+  /** Any string: changing it invalidates every entry it covers. */
+  salt?: string;
+}
+
+/** What a key is computed in. */
+export interface KeyContext {
+  /** The jobs file's directory: paths in the key are relative to it. */
+  baseDir: string;
+  /** The file's variables (with command-line overrides). */
+  vars: Record<string, string>;
+  /** The top-level `cache:` settings. */
+  settings?: CacheSettings;
+  /** Where pass-through variables are read (default: the process's). */
+  processEnv?: Record<string, string | undefined>;
+  /** `os/arch`, for tests (default: this machine's). */
+  platform?: string;
+}
+
+/** The parts of a key, each a plain value (stored beside the entry for `jx explain`). */
+export interface KeyParts {
+  /** Cache format version. */
+  version: number;
+  /** `os/arch`. */
+  platform: string;
+  /** The argv. */
+  command: string[];
+  /** The working directory relative to the jobs file's directory. */
+  cwd: string;
+  /** The environment from the jobs file. */
+  env: Record<string, string>;
+  /** The variables. */
+  vars: Record<string, string>;
+  /** Pass-through variables: SHA-256 of each value (values may be secrets), null when unset. */
+  passEnv: Record<string, string | null>;
+  /** Every file `reads` resolves to, with its content hash (null: absent). */
+  inputs: Record<string, string | null>;
+  /** The `writes` paths as declared. */
+  writes: string[];
+  /** `cache: {salt}` (job's after the file's). */
+  salt: string;
+}
+
+const sha256 = (s: string | Uint8Array): string => createHash("sha256").update(s).digest("hex");
+
+/** Whether the cache applies to `job` (it has writes, or says `cache: true`; not `cache: false`). */
+export function cacheable(job: CacheJob): boolean {
+  if (job.cache === false) return false;
+  return job.cache === true || job.writes.some((w) => w[0] !== "@");
+}
+
+const sorted = <T>(o: Record<string, T>): Record<string, T> =>
+  Object.fromEntries(Object.entries(o).sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+
+/** Every file `reads` resolves to now, with its content hash. */
+export function inputHashes(reads: string[], baseDir: string): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const p of expand(reads, baseDir)) {
+    out[p] = stamp(baseDir, p) ? hashFile(baseDir, p) : null;
+  }
+  return out;
+}
+
+/** The key's parts for `job` (reads the disk and the environment). */
+export function keyParts(job: CacheJob, ctx: KeyContext): KeyParts {
+  const own = typeof job.cache === "object" ? job.cache : {};
+  const names = [...new Set([...(ctx.settings?.env ?? []), ...(own.env ?? [])])].sort();
+  const penv = ctx.processEnv ?? process.env;
+  const passEnv: Record<string, string | null> = {};
+  for (const n of names) passEnv[n] = penv[n] === undefined ? null : sha256(penv[n]!);
+  return {
+    version: CACHE_FORMAT_VERSION,
+    platform: ctx.platform ?? `${process.platform}/${process.arch}`,
+    command: job.argv,
+    cwd: relative(ctx.baseDir, job.cwd) || ".",
+    env: sorted(job.env),
+    vars: sorted(ctx.vars),
+    passEnv,
+    inputs: inputHashes(job.reads, ctx.baseDir),
+    writes: job.writes,
+    salt: [ctx.settings?.salt ?? "", own.salt ?? ""].join("\0"),
+  };
+}
+
+/** The key: SHA-256 hex of the parts in a fixed order. */
+export function keyOf(parts: KeyParts): string {
+  return sha256(JSON.stringify([
+    parts.version,
+    parts.platform,
+    parts.command,
+    parts.cwd,
+    parts.env,
+    parts.vars,
+    parts.passEnv,
+    parts.inputs,
+    parts.writes,
+    parts.salt,
+  ]));
+}
+
+/** One line per difference between two keys' parts (what changed from `old` to `now`). */
+export function diffParts(old: KeyParts, now: KeyParts): string[] {
+  const out: string[] = [];
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  for (const k of ["version", "platform", "command", "cwd", "writes", "salt"] as const) {
+    if (!same(old[k], now[k])) {
+      out.push(`${k}: ${JSON.stringify(old[k])} -> ${JSON.stringify(now[k])}`);
+    }
+  }
+  for (const k of ["env", "vars", "passEnv", "inputs"] as const) {
+    const a = old[k] as Record<string, unknown>, b = now[k] as Record<string, unknown>;
+    for (const name of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (!(name in a)) out.push(`${k} ${name}: added`);
+      else if (!(name in b)) out.push(`${k} ${name}: removed`);
+      else if (!same(a[name], b[name])) out.push(`${k} ${name}: changed`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,250 @@
+/**
+ * The local store, shared by every checkout on the machine:
+ * `DIR/blobs/ab/SHA256` (content-addressed, each blob once) and
+ * `DIR/entries/ab/KEY.json` (one per key). Everything is written to a file
+ * in `DIR/tmp/` and renamed into place, so another process never sees half
+ * an entry or half a blob; an entry is written after its blobs. A hit sets
+ * the entry's mtime (least recently used first when pruning). A blob whose
+ * bytes do not match its name is removed and counts as a miss.
+ *
+ * @module
+ */
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { digestOf } from "./archive.ts";
+import { blobsOf, type Entry, isEntry } from "./entry.ts";
+import type { KeyParts } from "./key.ts";
+
+/** Default size limit of a local store: 10 GiB. */
+export const DEFAULT_MAX_BYTES = 10 * 1024 ** 3;
+
+/** A blob newer than this is never removed as unreferenced (its entry may be on its way). */
+const ORPHAN_GRACE_MS = 10 * 60 * 1000;
+
+/** A blob that is missing or whose bytes do not match its digest. */
+export class BadBlob extends Error {}
+
+/** The default store: `$XDG_CACHE_HOME/jx`, else `~/.cache/jx`; `JX_CACHE_DIR` first. */
+export function defaultCacheDir(env: Record<string, string | undefined>): string {
+  if (env.JX_CACHE_DIR) return env.JX_CACHE_DIR;
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "jx");
+  return join(env.HOME || homedir(), ".cache", "jx");
+}
+
+/** What `stats()` reports. */
+export interface StoreStats {
+  /** The store's directory. */
+  dir: string;
+  /** Entries stored. */
+  entries: number;
+  /** Blobs stored. */
+  blobs: number;
+  /** Bytes of blobs and entries. */
+  bytes: number;
+  /** The size limit. */
+  maxBytes: number;
+}
+
+/** One file of the store, for pruning. */
+interface Item {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** The local store in one directory. */
+export class LocalStore {
+  /** `dir`: the store; `maxBytes`: pruned to this at `trim()`. */
+  constructor(readonly dir: string, readonly maxBytes = DEFAULT_MAX_BYTES) {}
+
+  private blobPath = (d: string) => join(this.dir, "blobs", d.slice(0, 2), d);
+  private entryPath = (k: string) => join(this.dir, "entries", k.slice(0, 2), `${k}.json`);
+  private lastPath = (baseDir: string, job: string) =>
+    join(this.dir, "last", createHash("sha256").update(`${baseDir}\0${job}`).digest("hex"));
+
+  /** Writes `data` at `path` through a temporary file and a rename. */
+  private put(path: string, data: Uint8Array | string): void {
+    const tmpDir = join(this.dir, "tmp");
+    mkdirSync(tmpDir, { recursive: true });
+    const tmp = join(tmpDir, `${process.pid}-${randomBytes(6).toString("hex")}`);
+    writeFileSync(tmp, data);
+    mkdirSync(join(path, ".."), { recursive: true });
+    renameSync(tmp, path);
+  }
+
+  /** Whether a blob is stored (its bytes are checked only when read). */
+  hasBlob(digest: string): boolean {
+    try {
+      return statSync(this.blobPath(digest)).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stores bytes under their digest (checked: bytes that do not match are refused). */
+  putBlob(data: Uint8Array, digest = digestOf(data)): void {
+    if (digestOf(data) !== digest) {
+      throw new BadBlob(`blob ${digest.slice(0, 12)}: digest mismatch`);
+    }
+    if (!this.hasBlob(digest)) this.put(this.blobPath(digest), data);
+  }
+
+  /** A blob's bytes, checked against its digest; a bad one is removed and throws `BadBlob`. */
+  readBlob(digest: string): Uint8Array {
+    const path = this.blobPath(digest);
+    let data: Uint8Array;
+    try {
+      data = readFileSync(path);
+    } catch {
+      throw new BadBlob(`blob ${digest.slice(0, 12)} is missing`);
+    }
+    if (digestOf(data) === digest) return data;
+    rmSync(path, { force: true });
+    throw new BadBlob(`blob ${digest.slice(0, 12)} is corrupt (removed)`);
+  }
+
+  /** The entry stored under `key` (its mtime set to now), or null; an unreadable one is removed. */
+  getEntry(key: string): Entry | null {
+    const path = this.entryPath(key);
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch {
+      return null;
+    }
+    let e: unknown;
+    try {
+      e = JSON.parse(text);
+    } catch {
+      e = null;
+    }
+    if (!isEntry(e) || e.key !== key) {
+      rmSync(path, { force: true });
+      return null;
+    }
+    const now = new Date();
+    try {
+      utimesSync(path, now, now);
+    } catch { /* pruned meanwhile: the caller reads what it has */ }
+    return e;
+  }
+
+  /** Stores an entry (its blobs must be stored first). */
+  putEntry(e: Entry): void {
+    this.put(this.entryPath(e.key), JSON.stringify(e));
+  }
+
+  /** Remembers the last key stored for a job of a project (for `jx explain`). */
+  setLast(baseDir: string, job: string, key: string, parts: KeyParts): void {
+    this.put(this.lastPath(baseDir, job), JSON.stringify({ key, parts }));
+  }
+
+  /** The last key stored for a job of a project, or null. */
+  getLast(baseDir: string, job: string): { key: string; parts: KeyParts } | null {
+    try {
+      return JSON.parse(readFileSync(this.lastPath(baseDir, job), "utf8"));
+    } catch {
+      return null;
+    }
+  }
+
+  /** Every file under `sub` (two levels: `ab/NAME`). */
+  private list(sub: string): Item[] {
+    const out: Item[] = [];
+    const root = join(this.dir, sub);
+    let shards: string[] = [];
+    try {
+      shards = readdirSync(root);
+    } catch { /* empty store */ }
+    for (const s of shards) {
+      let names: string[] = [];
+      try {
+        names = readdirSync(join(root, s));
+      } catch { /* removed meanwhile */ }
+      for (const n of names) {
+        try {
+          const st = statSync(join(root, s, n));
+          out.push({ path: join(root, s, n), size: st.size, mtimeMs: st.mtimeMs });
+        } catch { /* removed meanwhile */ }
+      }
+    }
+    return out;
+  }
+
+  /** Counts and sizes. */
+  stats(): StoreStats {
+    const entries = this.list("entries"), blobs = this.list("blobs");
+    const bytes = [...entries, ...blobs].reduce((n, i) => n + i.size, 0);
+    return {
+      dir: this.dir,
+      entries: entries.length,
+      blobs: blobs.length,
+      bytes,
+      maxBytes: this.maxBytes,
+    };
+  }
+
+  /**
+   * Removes least recently used entries until the store holds at most
+   * `maxBytes`, each entry's blobs once nothing else refers to them, and
+   * unreferenced blobs older than a grace period. A concurrent restore whose
+   * blob goes away sees a miss, never a wrong file. Returns bytes removed.
+   */
+  prune(maxBytes: number): number {
+    const entries = this.list("entries").sort((a, b) => a.mtimeMs - b.mtimeMs);
+    const blobs = new Map(this.list("blobs").map((b) => [b.path.slice(-64), b]));
+    const refs = new Map<string, number>();
+    const uses = new Map<string, string[]>();
+    for (const it of entries) {
+      let e: unknown = null;
+      try {
+        e = JSON.parse(readFileSync(it.path, "utf8"));
+      } catch { /* unreadable: refers to nothing */ }
+      const ds = isEntry(e) ? blobsOf(e) : [];
+      uses.set(it.path, ds);
+      for (const d of ds) refs.set(d, (refs.get(d) ?? 0) + 1);
+    }
+    let total = [...entries, ...blobs.values()].reduce((n, i) => n + i.size, 0);
+    const before = total;
+    const drop = (it: Item) => {
+      rmSync(it.path, { force: true });
+      total -= it.size;
+    };
+    for (const it of entries) {
+      if (total <= maxBytes) break;
+      drop(it);
+      for (const d of uses.get(it.path) ?? []) {
+        const n = (refs.get(d) ?? 1) - 1;
+        refs.set(d, n);
+        const b = blobs.get(d);
+        if (n === 0 && b) drop(b), blobs.delete(d);
+      }
+    }
+    const old = Date.now() - ORPHAN_GRACE_MS;
+    for (const [d, b] of blobs) if (!refs.get(d) && b.mtimeMs < old) drop(b);
+    return before - total;
+  }
+
+  /** Prunes to the size limit when above it. */
+  trim(): void {
+    if (this.stats().bytes > this.maxBytes) this.prune(Math.floor(this.maxBytes * 0.8));
+  }
+
+  /** Removes everything the store holds. */
+  clear(): void {
+    for (const sub of ["entries", "blobs", "last", "tmp"]) {
+      rmSync(join(this.dir, sub), { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,409 @@
+/**
+ * The output cache without servers: the key and its parts, the outputs
+ * archive and its guarded restore, the local store (two processes writing,
+ * pruning while restoring, corrupt blobs, LRU), the REAPI encoding, the
+ * Turborepo artifact container and `jx cache`.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  BadBlob,
+  Cache,
+  cacheable,
+  type CacheJob,
+  decodeActionResult,
+  encodeActionResult,
+  type Entry,
+  keyOf,
+  keyParts,
+  LocalStore,
+  openCache,
+  parseSize,
+  refuseOutputs,
+  refusePath,
+} from "../lib/cache/mod.ts";
+import { blobOf, entryOf, hex, keyOf as fixtureKey } from "./cache_fixtures.ts";
+import { DENO, ROOT, tempDir } from "./helpers.ts";
+
+const te = new TextEncoder(), td = new TextDecoder();
+
+const job = (dir: string, over: Partial<CacheJob> = {}): CacheJob => ({
+  name: "build",
+  argv: ["/bin/sh", "-c", "cc -c src/a.c"],
+  env: { LC_ALL: "C" },
+  reads: ["src/*.c"],
+  writes: ["out"],
+  cwd: dir,
+  ...over,
+});
+
+const newCache = (dir: string, warnings: string[] = []) =>
+  new Cache({ local: new LocalStore(dir), warn: (l) => warnings.push(l) });
+
+const out = (s: string) => [{ stream: "stdout" as const, chunk: te.encode(s) }];
+
+Deno.test("key: stable for the same job, and every listed part changes it", async () => {
+  const dir = await tempDir({ "src/a.c": "int a;", "src/b.c": "int b;" });
+  const ctx = { baseDir: dir, vars: { CC: "gcc" }, processEnv: { TOKEN: "x", OTHER: "z" } };
+  const base = keyOf(keyParts(job(dir), ctx));
+  assert.equal(keyOf(keyParts(job(dir), ctx)), base);
+  assert.equal(
+    keyOf(keyParts(job(dir, { name: "other" }), ctx)),
+    base,
+    "the name is not in the key",
+  );
+  const changed = [
+    keyParts(job(dir, { argv: ["/bin/sh", "-c", "cc -O2 -c src/a.c"] }), ctx),
+    keyParts(job(dir, { env: { LC_ALL: "POSIX" } }), ctx),
+    keyParts(job(dir), { ...ctx, vars: { CC: "clang" } }),
+    keyParts(job(dir, { cache: { env: ["TOKEN"] } }), ctx),
+    keyParts(job(dir), { ...ctx, settings: { env: ["OTHER"] } }),
+    keyParts(job(dir, { writes: ["out", "out2"] }), ctx),
+    keyParts(job(dir), { ...ctx, platform: "darwin/arm64" }),
+    keyParts(job(dir, { cache: { salt: "v2" } }), ctx),
+    keyParts(job(dir, { cwd: join(dir, "src") }), ctx),
+  ].map(keyOf);
+  for (const k of changed) assert.notEqual(k, base);
+  assert.equal(new Set(changed).size, changed.length);
+  const withToken = keyOf(keyParts(job(dir, { cache: { env: ["TOKEN"] } }), ctx));
+  const otherToken = keyParts(job(dir, { cache: { env: ["TOKEN"] } }), {
+    ...ctx,
+    processEnv: { TOKEN: "y" },
+  });
+  assert.notEqual(keyOf(otherToken), withToken, "a pass-through value is in the key");
+  assert.ok(!JSON.stringify(otherToken).includes('"y"'), "its value is kept only as a hash");
+  await Deno.writeTextFile(`${dir}/src/b.c`, "int b2;");
+  assert.notEqual(keyOf(keyParts(job(dir), ctx)), base, "an input's content is in the key");
+  await Deno.writeTextFile(`${dir}/src/c.c`, "int c;");
+  const parts = keyParts(job(dir), ctx);
+  assert.deepEqual(Object.keys(parts.inputs), ["src/a.c", "src/b.c", "src/c.c"]);
+});
+
+Deno.test("cacheable: jobs with writes unless cache: false; without writes only with cache: true", () => {
+  const j = job("/p");
+  assert.equal(cacheable(j), true);
+  assert.equal(cacheable({ ...j, cache: false }), false);
+  assert.equal(cacheable({ ...j, writes: [] }), false);
+  assert.equal(cacheable({ ...j, writes: ["@db"] }), false);
+  assert.equal(cacheable({ ...j, writes: [], cache: true }), true);
+});
+
+/** A project whose job wrote files, a directory, an executable and symlinks. */
+async function builtProject(): Promise<string> {
+  const dir = await tempDir({
+    "src/a.c": "int a;",
+    "out/lib/x.txt": "x\n",
+    "out/run.sh": "#!/bin/sh\n",
+  });
+  await Deno.chmod(`${dir}/out/run.sh`, 0o750);
+  await Deno.chmod(`${dir}/out/lib`, 0o700);
+  await Deno.symlink("lib/x.txt", `${dir}/out/link`);
+  await Deno.symlink("../src/a.c", `${dir}/out/src-link`);
+  return dir;
+}
+
+Deno.test("local store: another checkout restores files, modes, symlinks and the log in order", async () => {
+  const store = await tempDir();
+  const a = await builtProject();
+  const ctx = (baseDir: string) => ({ baseDir, vars: {} });
+  const cache = newCache(store);
+  const miss = await cache.lookup(job(a), ctx(a));
+  assert.equal(miss.kind, "miss");
+  const log = [
+    { stream: "stdout" as const, chunk: te.encode("one\n") },
+    { stream: "stderr" as const, chunk: te.encode("warn\n") },
+    { stream: "stdout" as const, chunk: te.encode("two\n") },
+  ];
+  cache.record(job(a), miss, a, { exit: 0, durationMs: 1234, output: log });
+  const b = await tempDir({ "src/a.c": "int a;" });
+  const hit = await newCache(store).lookup(job(b), ctx(b));
+  assert.equal(hit.kind, "hit");
+  if (hit.kind !== "hit") return;
+  assert.equal(hit.source, "local");
+  const r = newCache(store).restore(hit, job(b), b);
+  assert.equal(r.kind, "restored");
+  if (r.kind !== "restored") return;
+  assert.equal(r.durationMs, 1234);
+  assert.deepEqual(r.output.map((c) => [c.stream, td.decode(c.chunk)]), [
+    ["stdout", "one\n"],
+    ["stderr", "warn\n"],
+    ["stdout", "two\n"],
+  ]);
+  assert.equal(await Deno.readTextFile(`${b}/out/lib/x.txt`), "x\n");
+  assert.equal((await Deno.stat(`${b}/out/run.sh`)).mode! & 0o777, 0o750);
+  assert.equal((await Deno.stat(`${b}/out/lib`)).mode! & 0o777, 0o700);
+  assert.equal(await Deno.readLink(`${b}/out/link`), "lib/x.txt");
+  assert.equal(await Deno.readLink(`${b}/out/src-link`), "../src/a.c");
+  assert.equal(await Deno.readTextFile(`${b}/out/link`), "x\n");
+});
+
+Deno.test("record: a failed job is not stored; a symlink leading out of the project is refused", async () => {
+  const store = await tempDir();
+  const a = await tempDir({ "src/a.c": "int a;", "out/x": "x" });
+  const warnings: string[] = [];
+  const cache = newCache(store, warnings);
+  const miss = await cache.lookup(job(a), { baseDir: a, vars: {} });
+  cache.record(job(a), miss, a, { exit: 1, durationMs: 1, output: [] });
+  assert.equal((await cache.lookup(job(a), { baseDir: a, vars: {} })).kind, "miss");
+  await Deno.symlink("/etc/passwd", `${a}/out/evil`);
+  cache.record(job(a), miss, a, { exit: 0, durationMs: 1, output: [] });
+  assert.match(warnings.join("\n"), /out\/evil: symlink to \/etc\/passwd leads out of the project/);
+  assert.equal((await cache.lookup(job(a), { baseDir: a, vars: {} })).kind, "miss");
+});
+
+Deno.test("refusePath: absolute, .., and paths outside the job's writes", () => {
+  const writes = ["out", "gen/*.h", "@db"];
+  assert.equal(refusePath("out/a/b", writes), null);
+  assert.equal(refusePath("out", writes), null);
+  assert.equal(refusePath("gen/x.h", writes), null);
+  assert.match(refusePath("/etc/passwd", writes)!, /absolute/);
+  assert.match(refusePath("out/../etc", writes)!, /plain relative/);
+  assert.match(refusePath("out/./x", writes)!, /plain relative/);
+  assert.match(refusePath("outside/x", writes)!, /outside the job's writes/);
+  assert.match(refusePath("output", writes)!, /outside the job's writes/);
+  assert.match(refusePath("db", writes)!, /outside the job's writes/);
+});
+
+Deno.test("restore: a tampered entry writes nothing outside the writes (paths, symlinks, linked dirs)", async () => {
+  const store = await tempDir();
+  const outside = await tempDir();
+  const p = await tempDir({ "src/a.c": "int a;" });
+  const local = new LocalStore(store);
+  const blob = te.encode("pwned");
+  local.putBlob(blob);
+  const file = (path: string) => ({
+    kind: "file" as const,
+    path,
+    mode: 0o644,
+    digest: hex(blob),
+    size: 5,
+  });
+  const cases: [Entry["outputs"], RegExp][] = [
+    [[file("out/ok"), file("../escape")], /plain relative/],
+    [[file(`${outside}/abs`)], /absolute/],
+    [[file("src/a.c")], /outside the job's writes/],
+    [[{ kind: "symlink", path: "out/l", target: outside }], /leads out/],
+    [[{ kind: "symlink", path: "out/l", target: "../../x" }], /leads out/],
+  ];
+  await Deno.mkdir(`${p}/out2`);
+  await Deno.symlink(outside, `${p}/out2/linked`);
+  cases.push([[file("out2/linked/x")], /directory leads out/]);
+  for (const [outputs, why] of cases) {
+    const warnings: string[] = [];
+    const cache = newCache(store, warnings);
+    const parts = keyParts(job(p, { writes: ["out", "out2"] }), { baseDir: p, vars: {} });
+    const entry: Entry = { ...entryOf(0, blob), key: keyOf(parts), outputs };
+    const r = cache.restore(
+      { kind: "hit", source: "local", key: entry.key, parts, entry },
+      job(p, { writes: ["out", "out2"] }),
+      p,
+    );
+    assert.equal(r.kind, "refused");
+    assert.match(warnings[0], why);
+    assert.equal(warnings.length, 1);
+  }
+  assert.deepEqual([...Deno.readDirSync(outside)], []);
+  assert.equal(await Deno.readTextFile(`${p}/src/a.c`), "int a;");
+  assert.throws(() => Deno.statSync(`${p}/out/ok`), "nothing written before the refusal");
+  assert.equal(refuseOutputs([file("out/x")], ["out"], p), null);
+});
+
+Deno.test("local store: a corrupt blob is detected by its hash, removed, and the job runs", async () => {
+  const store = await tempDir();
+  const a = await tempDir({ "src/a.c": "int a;", "out/x": "precious output" });
+  const cache = newCache(store);
+  const ctx = { baseDir: a, vars: {} };
+  const miss = await cache.lookup(job(a), ctx);
+  cache.record(job(a), miss, a, { exit: 0, durationMs: 5, output: out("log\n") });
+  const digest = hex("precious output");
+  const blobPath = `${store}/blobs/${digest.slice(0, 2)}/${digest}`;
+  await Deno.writeTextFile(blobPath, "precious outpuX");
+  await Deno.writeTextFile(`${a}/out/x`, "changed by hand");
+  const warnings: string[] = [];
+  const c2 = newCache(store, warnings);
+  const hit = await c2.lookup(job(a), ctx);
+  assert.equal(hit.kind, "hit");
+  if (hit.kind !== "hit") return;
+  const r = c2.restore(hit, job(a), a);
+  assert.equal(r.kind, "refused");
+  assert.match(warnings[0], /corrupt \(removed\)/);
+  assert.throws(() => Deno.statSync(blobPath));
+  assert.equal(await Deno.readTextFile(`${a}/out/x`), "changed by hand", "nothing written");
+  assert.equal((await c2.lookup(job(a), ctx)).kind, "miss", "the entry now misses");
+  assert.throws(() => new LocalStore(store).readBlob(digest), BadBlob);
+});
+
+Deno.test("local store: prune removes least recently used entries first, and their blobs", async () => {
+  const store = new LocalStore(await tempDir());
+  for (let i = 0; i < 4; i++) {
+    const b = blobOf(i);
+    store.putBlob(b);
+    store.putEntry(entryOf(i, b));
+  }
+  const t = (s: number) => new Date(Date.now() - s * 1000);
+  for (let i = 0; i < 4; i++) {
+    const k = fixtureKey(i);
+    Deno.utimeSync(`${store.dir}/entries/${k.slice(0, 2)}/${k}.json`, t(100 - i), t(100 - i));
+  }
+  store.getEntry(fixtureKey(0)); // a hit makes entry 0 the most recently used
+  const before = store.stats();
+  assert.equal(before.entries, 4);
+  store.prune(before.bytes - 1); // must drop one entry: the least recently used is 1
+  assert.equal(store.getEntry(fixtureKey(1)), null);
+  assert.equal(store.hasBlob(hex(blobOf(1))), false);
+  for (const i of [0, 2, 3]) assert.notEqual(store.getEntry(fixtureKey(i)), null);
+  store.prune(0);
+  assert.deepEqual([store.stats().entries, store.stats().blobs], [0, 0]);
+});
+
+/** Runs tests/cache_worker.ts in another process. */
+function worker(...args: string[]): Promise<Deno.CommandOutput> {
+  return new Deno.Command(DENO, {
+    args: ["run", "-A", "--quiet", `${ROOT}/tests/cache_worker.ts`, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+}
+
+Deno.test("local store: two processes writing the same entries; a reader never sees half of one", async () => {
+  const dir = await tempDir();
+  const n = 60;
+  const writers = Promise.all([worker("write", dir, String(n)), worker("write", dir, String(n))]);
+  let done = false, seen = 0;
+  writers.finally(() => done = true);
+  const store = new LocalStore(dir);
+  while (!done) {
+    for (let i = 0; i < n; i++) {
+      const e = store.getEntry(fixtureKey(i));
+      if (!e) continue;
+      seen++;
+      const o = e.outputs[0];
+      assert.ok(o.kind === "file");
+      assert.deepEqual(new Uint8Array(store.readBlob(o.digest)), blobOf(i)); // the blob is complete before its entry
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  for (const r of await writers) {
+    assert.equal(td.decode(r.stdout).trim(), "done", td.decode(r.stderr));
+  }
+  assert.equal(store.stats().entries, n);
+  assert.equal(store.stats().blobs, n);
+  assert.deepEqual([...Deno.readDirSync(`${dir}/tmp`)], [], "no temporary file left");
+  assert.ok(seen > 0);
+});
+
+Deno.test("local store: pruning in another process while restoring gives a miss or the right files", async () => {
+  const store = await tempDir();
+  const p = await tempDir({ "src/a.c": "int a;" });
+  const pruner = worker("prune", store, "3000");
+  let ended = false;
+  pruner.finally(() => ended = true);
+  const counts = { restored: 0, other: 0 };
+  for (let i = 0; !ended || i < 5; i++) {
+    const content = `output ${i}\n`.repeat(2000);
+    await Deno.mkdir(`${p}/out`, { recursive: true });
+    await Deno.writeTextFile(`${p}/out/x`, content);
+    const cache = newCache(store, []);
+    const j = job(p, { argv: ["echo", String(i)] });
+    const miss = await cache.lookup(j, { baseDir: p, vars: {} });
+    cache.record(j, miss, p, { exit: 0, durationMs: 1, output: [] });
+    await Deno.remove(`${p}/out`, { recursive: true });
+    const l = await cache.lookup(j, { baseDir: p, vars: {} });
+    const r = l.kind === "hit" ? cache.restore(l, j, p) : null;
+    if (r?.kind === "restored") {
+      counts.restored++;
+      assert.equal(await Deno.readTextFile(`${p}/out/x`), content);
+    } else counts.other++;
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  assert.equal(td.decode((await pruner).stdout).trim(), "done");
+  assert.ok(counts.restored + counts.other > 5, JSON.stringify(counts));
+});
+
+Deno.test("REAPI ActionResult: round trip, and known bytes for a Digest-only result", () => {
+  const d = hex("x");
+  const r = {
+    files: [{ path: "out/a", digest: { hash: d, size: 1 }, executable: true }],
+    symlinks: [{ path: "out/l", target: "a" }],
+    exitCode: 0,
+    stdout: { hash: d, size: 1 },
+    stderr: undefined,
+    startMs: 1_700_000_000_250,
+    endMs: 1_700_000_001_500,
+  };
+  assert.deepEqual(decodeActionResult(encodeActionResult(r)), r);
+  // exit_code (field 4, varint) = 3: tag 0x20, value 0x03.
+  assert.deepEqual([...encodeActionResult({ files: [], symlinks: [], exitCode: 3 })], [0x20, 0x03]);
+  assert.equal(
+    decodeActionResult(encodeActionResult({ files: [], symlinks: [], exitCode: -1 })).exitCode,
+    -1,
+  );
+  assert.throws(() => decodeActionResult(Uint8Array.of(0x12, 0x05, 0x0a)), /truncated/);
+});
+
+Deno.test("sizes: 500M, 10G, 1.5GiB, plain bytes; junk is an input error", () => {
+  assert.equal(parseSize("500M"), 500 * 1024 ** 2);
+  assert.equal(parseSize("10G"), 10 * 1024 ** 3);
+  assert.equal(parseSize("1.5GiB"), 1.5 * 1024 ** 3);
+  assert.equal(parseSize("123"), 123);
+  assert.throws(() => parseSize("lots"), /not a size/);
+});
+
+Deno.test("openCache: off unless the file or a store asks; --no-cache wins", () => {
+  assert.equal(openCache({}, {}, () => {}), null);
+  assert.notEqual(openCache({ fileSaysCache: true }, { HOME: "/tmp" }, () => {}), null);
+  assert.notEqual(openCache({}, { JX_CACHE_DIR: "/tmp/x" }, () => {}), null);
+  assert.equal(openCache({ noCache: true, cacheDir: "/tmp/x" }, {}, () => {}), null);
+  assert.throws(() => openCache({ remoteCache: "http://x" }, {}, () => {}), /expected turbo\+http/);
+  assert.throws(() => openCache({ remoteCache: "turbo+http://h:1" }, {}, () => {}), /team=NAME/);
+  assert.equal(
+    openCache({}, { XDG_CACHE_HOME: "/xdg", JX_REMOTE_CACHE: "bazel+http://h:1/p" }, () => {})
+      ?.local.dir,
+    "/xdg/jx",
+  );
+});
+
+Deno.test("explain: the key's parts and which part differs from the last stored key", async () => {
+  const store = await tempDir();
+  const a = await tempDir({ "src/a.c": "int a;", "out/x": "x" });
+  const cache = newCache(store);
+  const ctx = { baseDir: a, vars: { CC: "gcc" } };
+  const miss = await cache.lookup(job(a), ctx);
+  assert.equal(miss.kind === "miss" && miss.why, "never stored");
+  cache.record(job(a), miss, a, { exit: 0, durationMs: 1, output: [] });
+  assert.deepEqual(cache.explain(job(a), ctx).differs, []);
+  assert.equal(cache.explain(job(a), ctx).stored, true);
+  await Deno.writeTextFile(`${a}/src/a.c`, "int a = 1;");
+  const e = cache.explain(job(a), { ...ctx, vars: { CC: "clang" } });
+  assert.deepEqual(e.differs, ["vars CC: changed", "inputs src/a.c: changed"]);
+  assert.equal(e.stored, false);
+  const m = await cache.lookup(job(a), ctx);
+  assert.equal(
+    m.kind === "miss" && m.why,
+    "differs from the last stored key: inputs src/a.c: changed",
+  );
+});
+
+Deno.test("jx cache stats|prune|clear", async () => {
+  const dir = await tempDir();
+  const store = new LocalStore(dir);
+  for (let i = 0; i < 3; i++) store.putBlob(blobOf(i)), store.putEntry(entryOf(i, blobOf(i)));
+  const run = async (...args: string[]) => {
+    const r = await new Deno.Command(DENO, {
+      args: ["run", "-A", "--quiet", `${ROOT}/cli.ts`, "cache", ...args],
+      env: { JX_CACHE_DIR: dir },
+    }).output();
+    return { code: r.code, stdout: td.decode(r.stdout), stderr: td.decode(r.stderr) };
+  };
+  const stats = await run("stats");
+  assert.equal(stats.code, 0, stats.stderr);
+  assert.match(stats.stdout, /entries: 3\nblobs: 3\nsize: 76\d\.\d KiB \(limit 10\.0 GiB\)/);
+  const pruned = await run("prune", "--max-size", "600K");
+  assert.equal(pruned.code, 0, pruned.stderr);
+  assert.equal(store.stats().entries, 2);
+  const bad = await run("prune", "--max-size", "lots");
+  assert.deepEqual([bad.code, bad.stderr], [2, "jx: 'lots' is not a size (like 500M or 10G)\n"]);
+  assert.equal((await run("frob")).code, 2);
+  assert.equal((await run("clear", "--cache-dir", dir)).code, 0);
+  assert.equal(store.stats().entries, 0);
+});

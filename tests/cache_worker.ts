@@ -1,0 +1,23 @@
+/**
+ * A second process on one local store, for tests/cache_test.ts:
+ * `write DIR N` stores N entries (keys k0..kN-1, 256 KiB blobs whose bytes
+ * follow from the key, so every writer writes the same thing) through the
+ * store's public calls; `prune DIR MS` prunes the store to nothing again and
+ * again for MS milliseconds. Prints "done" at the end.
+ */
+import { LocalStore } from "../lib/cache/mod.ts";
+import { blobOf, entryOf } from "./cache_fixtures.ts";
+
+const [mode, dir, arg] = Deno.args;
+const store = new LocalStore(dir);
+if (mode === "write") {
+  for (let i = 0; i < Number(arg); i++) {
+    const blob = blobOf(i);
+    store.putBlob(blob);
+    store.putEntry(entryOf(i, blob));
+  }
+} else if (mode === "prune") {
+  const end = Date.now() + Number(arg);
+  while (Date.now() < end) store.prune(0);
+}
+console.log("done");

@@ -1,0 +1,288 @@
+/**
+ * The remote stores against real servers this file starts through
+ * tools/services/cache-server.sh: npm's turborepo-remote-cache (Turborepo
+ * API v8) and Debian's nginx with its dav module (Bazel HTTP cache). Round
+ * trips into a fresh checkout and a fresh local store, a wrong token, a bad
+ * signature, truncated and wrong-digest blobs, read-only mode; and servers
+ * that are down, answer 500 or never answer. A test whose server cannot be
+ * started is ignored with the reason in its name.
+ */
+import assert from "node:assert/strict";
+import { Cache, type CacheJob, LocalStore, type Lookup, remoteStore } from "../../lib/cache/mod.ts";
+import { ROOT, tempDir } from "../helpers.ts";
+
+const SCRIPT = `${ROOT}/tools/services/cache-server.sh`;
+const TOKEN = "jx-test-token";
+const td = new TextDecoder();
+
+/** Starts a server; its pid and port, or the reason it could not start. */
+function start(kind: "turbo" | "nginx", env: Record<string, string> = {}) {
+  const dir = Deno.makeTempDirSync({ prefix: `jx-${kind}-` });
+  const r = new Deno.Command("bash", {
+    args: [SCRIPT, "start", kind, dir],
+    env: { LIFETIME: "600", ...env },
+    stdin: "null",
+  }).outputSync();
+  if (!r.success) return { error: td.decode(r.stderr).trim().split("\n").at(-1) ?? "failed", dir };
+  const [pid, port] = td.decode(r.stdout).trim().split(" ").map(Number);
+  return { pid, port, dir };
+}
+
+const turbo = start("turbo", {
+  TURBO_TOKEN: TOKEN,
+  TURBO_REMOTE_CACHE_SIGNATURE_KEY: "server-side",
+});
+const nginx = start("nginx");
+globalThis.addEventListener("unload", () => {
+  for (const s of [turbo, nginx]) {
+    if ("pid" in s) {
+      new Deno.Command("bash", { args: [SCRIPT, "stop", String(s.pid)] }).outputSync();
+    }
+  }
+});
+
+const skip = (s: typeof turbo) =>
+  "error" in s ? ` (ignored: server did not start: ${s.error})` : "";
+const TURBO_URL = "pid" in turbo ? `turbo+http://127.0.0.1:${turbo.port}?team=jx` : "";
+const NGINX_URL = "pid" in nginx ? `bazel+http://127.0.0.1:${nginx.port}/inst` : "";
+
+/** A checkout with a built output, and the job that built it. */
+async function project(content = `built ${crypto.randomUUID()}\n`) {
+  const dir = await tempDir({
+    "src/a.c": content,
+    "out/a.o": content,
+    "out/bin/tool": "#!/bin/sh\n",
+  });
+  await Deno.chmod(`${dir}/out/bin/tool`, 0o755);
+  await Deno.symlink("a.o", `${dir}/out/latest`);
+  const job: CacheJob = {
+    name: "compile",
+    argv: ["/bin/sh", "-c", "cc"],
+    env: {},
+    reads: ["src/a.c"],
+    writes: ["out"],
+    cwd: dir,
+  };
+  return { dir, job, content };
+}
+
+/** A cache on a fresh local store and `url`, collecting its warnings. */
+async function cacheFor(url: string, env: Record<string, string> = {}, readOnly = false) {
+  const warnings: string[] = [];
+  const cache = new Cache({
+    local: new LocalStore(await tempDir()),
+    remote: remoteStore(url, env),
+    readOnly,
+    warn: (l) => warnings.push(l),
+  });
+  return { cache, warnings };
+}
+
+/** Stores the project's job through `url`, waiting for the upload. */
+async function upload(url: string, env: Record<string, string>) {
+  const p = await project();
+  const { cache, warnings } = await cacheFor(url, env);
+  const miss = await cache.lookup(p.job, { baseDir: p.dir, vars: {} });
+  assert.equal(miss.kind, "miss");
+  const output = [{ stream: "stdout" as const, chunk: new TextEncoder().encode("compiled\n") }];
+  cache.record(p.job, miss, p.dir, { exit: 0, durationMs: 1500, output });
+  await cache.close();
+  assert.deepEqual(warnings, []);
+  return { ...p, key: miss.key };
+}
+
+/** Looks the same job up from a fresh checkout and store. */
+async function fetchInto(url: string, env: Record<string, string>, content: string) {
+  const p = await project(content);
+  await Deno.remove(`${p.dir}/out`, { recursive: true });
+  const c = await cacheFor(url, env);
+  const l: Lookup = await c.cache.lookup(p.job, { baseDir: p.dir, vars: {} });
+  return { ...p, ...c, l };
+}
+
+async function assertRestored(url: string, env: Record<string, string>, content: string) {
+  const f = await fetchInto(url, env, content);
+  assert.deepEqual(f.warnings, []);
+  assert.equal(f.l.kind === "hit" && f.l.source, "remote");
+  if (f.l.kind !== "hit") return;
+  const r = f.cache.restore(f.l, f.job, f.dir);
+  assert.equal(r.kind, "restored");
+  if (r.kind !== "restored") return;
+  assert.equal(td.decode(r.output[0].chunk), "compiled\n");
+  assert.equal(r.durationMs, 1500);
+  assert.equal(await Deno.readTextFile(`${f.dir}/out/a.o`), content);
+  assert.equal((await Deno.stat(`${f.dir}/out/bin/tool`)).mode! & 0o111, 0o111);
+  assert.equal(await Deno.readLink(`${f.dir}/out/latest`), "a.o");
+  const again = await f.cache.lookup(f.job, { baseDir: f.dir, vars: {} });
+  assert.equal(again.kind === "hit" && again.source, "local", "copied into the local store");
+}
+
+/** Asserts a miss with exactly one warning matching `why`, and nothing restored. */
+async function assertRefused(
+  url: string,
+  env: Record<string, string>,
+  content: string,
+  why: RegExp,
+) {
+  const f = await fetchInto(url, env, content);
+  assert.equal(f.l.kind, "miss");
+  assert.equal(f.warnings.length, 1, f.warnings.join("\n"));
+  assert.match(f.warnings[0], why);
+  assert.throws(() => Deno.statSync(`${f.dir}/out`));
+}
+
+const signed = { JX_REMOTE_CACHE_TOKEN: TOKEN, JX_REMOTE_CACHE_SIGNATURE_KEY: "team-secret" };
+
+Deno.test({
+  name: `turbo: round trip through the real server into another checkout, signed${skip(turbo)}`,
+  ignore: "error" in turbo,
+  fn: async () => {
+    const up = await upload(TURBO_URL, signed);
+    await assertRestored(TURBO_URL, signed, up.content);
+  },
+});
+
+Deno.test({
+  name: `turbo: a wrong token and a bad signature are a warning and a miss${skip(turbo)}`,
+  ignore: "error" in turbo,
+  fn: async () => {
+    const up = await upload(TURBO_URL, signed);
+    await assertRefused(
+      TURBO_URL,
+      { ...signed, JX_REMOTE_CACHE_TOKEN: "nope" },
+      up.content,
+      /HTTP 401/,
+    );
+    await assertRefused(
+      TURBO_URL,
+      { ...signed, JX_REMOTE_CACHE_SIGNATURE_KEY: "attacker" },
+      up.content,
+      /signature does not verify/,
+    );
+    // A client that signs refuses an artifact stored without a tag by one that does not.
+    const unsigned = await upload(TURBO_URL, { JX_REMOTE_CACHE_TOKEN: TOKEN });
+    const f = await fetchInto(TURBO_URL, signed, unsigned.content);
+    assert.equal(f.l.kind, "miss");
+  },
+});
+
+Deno.test({
+  name: `turbo: read-only mode restores but uploads nothing${skip(turbo)}`,
+  ignore: "error" in turbo,
+  fn: async () => {
+    const p = await project();
+    const { cache, warnings } = await cacheFor(TURBO_URL, signed, true);
+    const miss = await cache.lookup(p.job, { baseDir: p.dir, vars: {} });
+    cache.record(p.job, miss as Extract<Lookup, { kind: "miss" }>, p.dir, {
+      exit: 0,
+      durationMs: 1,
+      output: [],
+    });
+    assert.equal(cache.pendingUploads, 0);
+    await cache.close();
+    assert.deepEqual(warnings, []);
+    const res = await fetch(
+      `http://127.0.0.1:${"port" in turbo ? turbo.port : 0}/v8/artifacts/${miss.key}?slug=jx`,
+      {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      },
+    );
+    await res.body?.cancel();
+    assert.equal(res.status, 404);
+  },
+});
+
+Deno.test({
+  name: `bazel: round trip through real nginx (ActionResult in /ac, blobs in /cas)${skip(nginx)}`,
+  ignore: "error" in nginx,
+  fn: async () => {
+    const up = await upload(NGINX_URL, signed);
+    const acPath = `${"dir" in nginx ? nginx.dir : ""}/store/inst/ac/${up.key}`;
+    assert.ok(Deno.statSync(acPath).isFile, "the ActionResult is at /inst/ac/KEY");
+    await assertRestored(NGINX_URL, signed, up.content);
+  },
+});
+
+Deno.test({
+  name: `bazel: truncated, wrong-digest and unsigned entries are refused${skip(nginx)}`,
+  ignore: "error" in nginx,
+  fn: async () => {
+    const up = await upload(NGINX_URL, {});
+    const digest = await sha256Hex(up.content);
+    const put = async (path: string, body: Uint8Array<ArrayBuffer>) => {
+      const r = await fetch(`http://127.0.0.1:${"port" in nginx ? nginx.port : 0}/inst/${path}`, {
+        method: "PUT",
+        body,
+      });
+      await r.body?.cancel();
+      assert.ok(r.ok, `PUT ${path}: ${r.status}`);
+    };
+    const bytes = new TextEncoder().encode(up.content);
+    await put(`cas/${digest}`, bytes.slice(0, 5));
+    await assertRefused(NGINX_URL, {}, up.content, /wrong size/);
+    const forged = bytes.slice();
+    forged[0] ^= 1;
+    await put(`cas/${digest}`, forged);
+    await assertRefused(NGINX_URL, {}, up.content, /wrong digest/);
+    await assertRefused(
+      NGINX_URL,
+      { JX_REMOTE_CACHE_SIGNATURE_KEY: "k" },
+      up.content,
+      /no signature/,
+    );
+  },
+});
+
+async function sha256Hex(s: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s));
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A local server answering every request with `handler`. */
+function serve(handler: (r: Request) => Response | Promise<Response>) {
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    handler,
+  );
+  return { port: server.addr.port, stop: async () => (ac.abort(), await server.finished) };
+}
+
+Deno.test("unreachable, 500 and silent servers: one warning, a miss, not asked again; uploads skipped", async () => {
+  const s500 = serve(() => new Response("boom", { status: 500 }));
+  let release!: () => void;
+  const held = new Promise<void>((r) => release = r);
+  const silent = serve(async () => (await held, new Response("late")));
+  const closed = serve(() => new Response(""));
+  const closedPort = closed.port;
+  await closed.stop();
+  const cases: [string, RegExp][] = [
+    [`bazel+http://127.0.0.1:${closedPort}`, /GET failed/],
+    [`turbo+http://127.0.0.1:${s500.port}?team=t`, /HTTP 500/],
+    [`bazel+http://127.0.0.1:${silent.port}`, /timed out after 300 ms/],
+  ];
+  try {
+    for (const [url, why] of cases) {
+      const p = await project();
+      const { cache, warnings } = await cacheFor(url, { JX_REMOTE_CACHE_TIMEOUT: "0.3" });
+      const l = await cache.lookup(p.job, { baseDir: p.dir, vars: {} });
+      assert.equal(l.kind, "miss");
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0], why);
+      assert.match(warnings[0], /not used for the rest of this run/);
+      cache.record(p.job, l as Extract<Lookup, { kind: "miss" }>, p.dir, {
+        exit: 0,
+        durationMs: 1,
+        output: [],
+      });
+      assert.equal(cache.pendingUploads, 0, "a server that is down gets no uploads");
+      assert.equal((await cache.lookup(p.job, { baseDir: p.dir, vars: {} })).kind, "hit");
+      await cache.close();
+      assert.equal(warnings.length, 1);
+    }
+  } finally {
+    release();
+    await s500.stop();
+    await silent.stop();
+  }
+});
