@@ -69,8 +69,9 @@ export class Substituter {
       const quote = inner.endsWith(":q");
       const name = quote ? inner.slice(0, -2) : inner;
       const v = this.vars.get(name);
-      // A path with no position is the loader's own guess at what a job writes: leave it.
-      if (quote && !shell && (strict || this.positions.has(path))) {
+      if (quote && !shell) {
+        // A path with no position is the loader's own guess at what a job writes: leave it.
+        if (!strict && !this.positions.has(path)) return whole;
         this.fail(
           `${path}: \${${inner}} quotes for the shell, only in a \`run\` string ` +
             `(here the value is used as it is: write \${${name}})`,
