@@ -146,12 +146,12 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   }
   const sub = new Substituter(vars, file, v.positions);
   for (const [k, val] of Object.entries(raw.vars ?? {})) {
-    if (k in overrides) continue;
+    if (Object.hasOwn(overrides, k)) continue;
     vars.set(k, sub.apply(val, `vars.${k}`, true));
   }
 
   const baseDir = opts.baseDir ?? dirname(resolve(file));
-  const fileEnv: Record<string, string> = {};
+  const fileEnv: Record<string, string> = Object.create(null);
   for (const [k, val] of Object.entries(raw.env ?? {})) {
     fileEnv[k] = sub.apply(val, `env.${k}`, false);
   }

@@ -9,9 +9,9 @@
 /** The shape of one value in the jobs file. */
 export type Kind =
   | { t: "string"; enum?: string[] }
-  | { t: "int"; min: number }
+  | { t: "int"; min: number; max: number }
   | { t: "version" }
-  | { t: "duration" }
+  | { t: "duration"; min: number }
   | { t: "names" }
   | { t: "run" }
   | { t: "scalars" }
@@ -32,8 +32,21 @@ export interface Field {
   required?: boolean;
 }
 
+/** The largest count (tokens, retries, pool units, restarts, runs): a documented bound. */
+export const MAX_COUNT = 1_000_000;
+/**
+ * The longest duration, in milliseconds: 2^31 - 1, the longest timer the
+ * runtimes keep (a longer one fires at once), about 596 hours.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 const names: Kind = { t: "names" };
-const duration: Kind = { t: "duration" };
+/** A duration that may be 0 (`grace: 0`: at once). */
+const duration: Kind = { t: "duration", min: 0 };
+/** A duration of at least 1ms: a time limit or a period (0 would fire at once). */
+const limit: Kind = { t: "duration", min: 1 };
+/** A whole number from `min` to `MAX_COUNT`. */
+const count = (min: number): Kind => ({ t: "int", min, max: MAX_COUNT });
 
 /** Keys shared by jobs and modules. */
 const common: Record<string, Field> = {
@@ -69,17 +82,20 @@ export const JOB_FIELDS: Record<string, Field> = {
       fields: {
         until: { kind: { t: "string" }, doc: "Run again until this test job succeeds." },
         while: { kind: { t: "string" }, doc: "Run again while this test job succeeds." },
-        max: { kind: { t: "int", min: 1 }, doc: "At most this many runs (default 10)." },
+        max: { kind: count(1), doc: "At most this many runs (default 10)." },
       },
     },
     doc: "Rerun the job after each success, until (or while) a test job succeeds.",
   },
   pool: { kind: { t: "string" }, doc: "A pool this job takes one unit of while running." },
   pools: { kind: { t: "counts" }, doc: "Pools and the units this job takes of each." },
-  tokens: { kind: { t: "int", min: 1 }, doc: "Job-slot tokens held while running (default 1)." },
-  timeout: { kind: duration, doc: "Then SIGTERM to the process group, SIGKILL after `grace`." },
+  tokens: { kind: count(1), doc: "Job-slot tokens held while running (default 1)." },
+  timeout: {
+    kind: limit,
+    doc: "Then SIGTERM to the process group, SIGKILL after `grace` (more than 0, at most 596h).",
+  },
   grace: { kind: duration, doc: "Time between SIGTERM and SIGKILL (default 5s)." },
-  retries: { kind: { t: "int", min: 0 }, doc: "Reruns of a failed job (default 0)." },
+  retries: { kind: count(0), doc: "Reruns of a failed job (default 0)." },
   if: { kind: { t: "string" }, doc: "Run only if this job succeeded (like &&)." },
   unless: { kind: { t: "string" }, doc: "Run only if this job failed (like ||)." },
   jobserver: {
@@ -97,13 +113,16 @@ export const MODULE_FIELDS: Record<string, Field> = {
     kind: {
       t: "object",
       fields: {
-        tcp: { kind: { t: "int", min: 1 }, doc: "Ready when this port accepts a connection." },
+        tcp: {
+          kind: { t: "int", min: 1, max: 65535 },
+          doc: "Ready when this port accepts a connection.",
+        },
         http: { kind: { t: "string" }, doc: "Ready when this URL answers 2xx." },
         log: { kind: { t: "string" }, doc: "Ready when output matches this regular expression." },
         cmd: { kind: { t: "string" }, doc: "Ready when this command exits 0." },
         delay: { kind: duration, doc: "Ready after this long." },
-        timeout: { kind: duration, doc: "Fail if not ready by then." },
-        interval: { kind: duration, doc: "Time between checks." },
+        timeout: { kind: limit, doc: "Fail if not ready by then (default 30s)." },
+        interval: { kind: limit, doc: "Time between checks (default 100ms)." },
       },
     },
     doc: "How jx knows the module is ready.",
@@ -124,7 +143,7 @@ export const MODULE_FIELDS: Record<string, Field> = {
       "(on-failure: only after a failure), with exponential backoff.",
   },
   max_restarts: {
-    kind: { t: "int", min: 0 },
+    kind: count(0),
     doc: "Restarts in a row before the module is failed (default 5).",
   },
   subscribe: { kind: names, doc: "Pubsub topics delivered as lines on stdin." },
@@ -188,12 +207,12 @@ function kindToJson(kind: Kind): Json {
     case "string":
       return kind.enum ? { type: "string", enum: kind.enum } : { type: "string" };
     case "int":
-      return { type: "integer", minimum: kind.min };
+      return { type: "integer", minimum: kind.min, maximum: kind.max };
     case "version":
       return { const: 1 };
     case "duration":
       return {
-        oneOf: [{ type: "number", minimum: 0 }, {
+        oneOf: [{ type: "number", minimum: kind.min / 1000, maximum: MAX_DURATION_MS / 1000 }, {
           type: "string",
           pattern: "^(\\d+(\\.\\d+)?(ms|s|m|h))+$|^\\d+(\\.\\d+)?$",
         }],
@@ -211,7 +230,11 @@ function kindToJson(kind: Kind): Json {
         additionalProperties: { type: ["string", "number", "boolean"] },
       };
     case "counts":
-      return { type: "object", additionalProperties: { type: "integer", minimum: 1 } };
+      return {
+        type: "object",
+        propertyNames: { pattern: NAME_RE.source },
+        additionalProperties: { type: "integer", minimum: 1, maximum: MAX_COUNT },
+      };
     case "foreach": {
       const as = { type: "string", pattern: VAR_RE.source };
       const items = { type: "array", items: { type: ["string", "number"] }, minItems: 1 };

@@ -8,7 +8,7 @@
 import { resolve } from "node:path";
 import { didYouMean, JxInputError } from "./errors.ts";
 import type { EmitContext, JobSpec, ReadySpec } from "./types.ts";
-import type { PosMap } from "./validate.ts";
+import { type PosMap, table } from "./validate.ts";
 
 /** The default time between SIGTERM and SIGKILL. */
 export const DEFAULT_GRACE_MS = 5000;
@@ -60,20 +60,37 @@ export class Substituter {
   /**
    * Replaces `${NAME}`; `$${` stays a literal `${`. Unknown names are left
    * for the shell when `strict` is false, and are an error when true.
+   * `${NAME:q}` is the value quoted as exactly one shell word: only in
+   * shell text (`shell`, a `run` string), and only for a known variable.
    */
-  apply(s: string, path: string, strict: boolean): string {
-    return s.replace(/\$(\$?)\{([^}]*)\}/g, (whole, escape: string, name: string) => {
+  apply(s: string, path: string, strict: boolean, shell = false): string {
+    return s.replace(/\$(\$?)\{([^}]*)\}/g, (whole, escape: string, inner: string) => {
       if (escape) return whole.slice(1);
+      const quote = inner.endsWith(":q");
+      const name = quote ? inner.slice(0, -2) : inner;
       const v = this.vars.get(name);
-      if (v !== undefined) return v;
-      if (!strict) return whole;
+      if (quote && !shell) {
+        // A path with no position is the loader's own guess at what a job writes: leave it.
+        if (!strict && !this.positions.has(path)) return whole;
+        this.fail(
+          `${path}: \${${inner}} quotes for the shell, only in a \`run\` string ` +
+            `(here the value is used as it is: write \${${name}})`,
+          path,
+        );
+      }
+      if (v !== undefined) {
+        if (v.includes("\0")) this.fail(`${path}: \${${name}} holds a NUL byte (\\0)`, path);
+        return quote ? shellQuote(v) : v;
+      }
+      if (!strict && !quote) return whole;
       const hint = didYouMean(name, this.vars.keys());
-      throw new JxInputError(
-        `${path}: unknown variable \${${name}}${hint}`,
-        this.file,
-        this.positions.get(path),
-      );
+      const shellVar = quote ? ` (:q quotes jx vars; for the shell's own, write "$${name}")` : "";
+      return this.fail(`${path}: unknown variable \${${name}}${hint}${shellVar}`, path);
     });
+  }
+
+  private fail(msg: string, path: string): never {
+    throw new JxInputError(msg, this.file, this.positions.get(path));
   }
 }
 
@@ -158,13 +175,22 @@ export function buildSpec(
   };
   const run = j.run as string | string[];
   const argv = typeof run === "string"
-    ? ["/bin/sh", "-c", sub.apply(run, `${p}.run`, false)]
+    ? ["/bin/sh", "-c", sub.apply(run, `${p}.run`, false, true)]
     : run.map((a, i) => sub.apply(a, `${p}.run.${i}`, false));
   const resources = (key: "reads" | "writes") =>
-    ((j[key] as string[] | undefined) ?? []).map((r, i) =>
-      normalizeResource(sub.apply(r, `${p}.${key}.${i}`, true))
-    );
-  const env: Record<string, string> = { ...fileEnv };
+    ((j[key] as string[] | undefined) ?? []).map((r, i) => {
+      const path = ctx.positions.has(`${p}.${key}.${i}`) ? `${p}.${key}.${i}` : `${p}.${key}`;
+      const res = normalizeResource(sub.apply(r, path, true));
+      if (res.startsWith("/")) {
+        fail(
+          `${p}.${key}[${i}]: absolute path '${res}': ${key} are paths relative to the jobs ` +
+            "file's folder (jx checks and cleans only those)",
+          path,
+        );
+      }
+      return res;
+    });
+  const env: Record<string, string> = Object.assign(table<string>(), fileEnv);
   for (const [k, val] of Object.entries((j.env as Record<string, string>) ?? {})) {
     env[k] = sub.apply(val, `${p}.env.${k}`, false);
   }
@@ -172,10 +198,11 @@ export function buildSpec(
   const cwd = cwdRaw === undefined
     ? baseDir
     : resolve(baseDir, sub.apply(cwdRaw, `${p}.cwd`, true));
-  const jobPools: Record<string, number> = { ...((j.pools as Record<string, number>) ?? {}) };
+  const own = (j.pools as Record<string, number> | undefined) ?? table<number>();
+  const jobPools: Record<string, number> = Object.assign(table<number>(), own);
   if (typeof j.pool === "string") jobPools[j.pool] = Math.max(jobPools[j.pool] ?? 0, 1);
   for (const [pool, units] of Object.entries(jobPools)) {
-    const fromPools = pool in ((j.pools as Record<string, number>) ?? {});
+    const fromPools = Object.hasOwn(own, pool);
     const where = fromPools ? `${p}.pools.${pool}` : `${p}.pool`;
     const at = fromPools ? `${where}#` : where;
     if (!pools.has(pool)) {
@@ -234,10 +261,12 @@ export function buildSpec(
     needs: (j.needs as string[] | undefined) ?? [],
     reads: resources("reads"),
     writes: resources("writes"),
-    pools: jobPools,
+    // Plain objects with own keys (as a cached graph's JSON gives back): `constructor`
+    // or `__proto__` stay keys.
+    pools: Object.fromEntries(Object.entries(jobPools)),
     tokens: (j.tokens as number | undefined) ?? 1,
     cwd,
-    env,
+    env: Object.fromEntries(Object.entries(env)),
     timeoutMs: j.timeout as number | undefined,
     graceMs: (j.grace as number | undefined) ?? DEFAULT_GRACE_MS,
     retries: (j.retries as number | undefined) ?? 0,

@@ -16,8 +16,8 @@ import {
   type YAMLMap,
 } from "yaml";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
-import { parseDuration } from "./duration.ts";
-import { type Field, type Kind, NAME_RE, VAR_RE } from "./schema.ts";
+import { formatMs, parseDuration } from "./duration.ts";
+import { type Field, type Kind, MAX_COUNT, MAX_DURATION_MS, NAME_RE, VAR_RE } from "./schema.ts";
 
 /** Positions by dotted path: `jobs.a.needs.0` for a value, `jobs.a.needs#` for its key. */
 export type PosMap = Map<string, Pos>;
@@ -25,7 +25,42 @@ export type PosMap = Map<string, Pos>;
 /** Walks YAML nodes, checking kinds and recording positions. */
 export class Validator {
   readonly positions: PosMap = new Map();
-  constructor(private file: string, private lines: LineCounter, private doc?: Document) {}
+  constructor(private file: string, private lines: LineCounter, private doc?: Document) {
+    if (doc) this.refuseNul(doc.contents as Node | null);
+  }
+
+  /**
+   * Refuses a NUL byte in any key or string of the document: a command, an
+   * argument, a path or the environment would silently end at it. Walks
+   * with its own stack (no recursion), aliases once where their anchor is.
+   */
+  private refuseNul(root: Node | null): void {
+    const todo: [Node | null, string][] = [[root, ""]];
+    for (let next = todo.pop(); next; next = todo.pop()) {
+      const [node, where] = next;
+      if (isScalar(node)) {
+        if (typeof node.value === "string" && node.value.includes("\0")) {
+          this.fail(
+            `${where || "file:"} contains a NUL byte (\\0), which no command, path or ` +
+              "environment can hold",
+            node,
+          );
+        }
+      } else if (isMap(node)) {
+        const pairs = node.items as Pair<Node, Node>[];
+        for (let i = pairs.length - 1; i >= 0; i--) {
+          const { key, value } = pairs[i];
+          const k = isScalar(key) ? String(key.value).replaceAll("\0", "\\0") : "?";
+          const path = where ? `${where.slice(0, -1)}.${k}:` : `${k}:`;
+          todo.push([value, path], [key, `${where || "file:"} a key`]);
+        }
+      } else if (isSeq(node)) {
+        for (let i = node.items.length - 1; i >= 0; i--) {
+          todo.push([node.items[i] as Node, `${where.slice(0, -1)}[${i}]:`]);
+        }
+      }
+    }
+  }
 
   /** Follows an alias (`*name`) to the node its anchor marks. */
   deref(node: Node | null): Node | null {
@@ -101,6 +136,9 @@ export class Validator {
         if (scalar < kind.min) {
           this.fail(`${where}: must be at least ${kind.min}, got ${scalar}`, node);
         }
+        if (scalar > kind.max) {
+          this.fail(`${where}: must be at most ${kind.max}, got ${scalar}`, node);
+        }
         return scalar;
       }
       case "version": {
@@ -128,7 +166,7 @@ export class Validator {
             node,
           );
         }
-        return ms;
+        return this.durationInRange(ms, kind.min, scalar, where, node);
       }
       case "names": {
         if (typeof scalar === "string") return [scalar];
@@ -177,14 +215,14 @@ export class Validator {
       case "scalars":
       case "counts": {
         if (!isMap(node)) this.fail(`${where}: expected a mapping, got ${typeName(node)}`, node);
-        const out: Record<string, string | number> = {};
+        const out: Record<string, string | number> = table();
         for (const pair of this.pairs(node as YAMLMap<Node, Node>, path)) {
           const key = this.key(pair, path);
           const p = `${path}.${key}`;
           const re = kind.t === "scalars" ? VAR_RE : NAME_RE;
           if (!re.test(key)) this.fail(`${where}: invalid name '${key}'`, pair.key);
           if (kind.t === "counts") {
-            out[key] = this.check(pair.value, { t: "int", min: 1 }, p) as number;
+            out[key] = this.check(pair.value, { t: "int", min: 1, max: MAX_COUNT }, p) as number;
           } else {
             this.positions.set(p, this.pos(pair.value));
             const value = this.deref(pair.value);
@@ -207,7 +245,7 @@ export class Validator {
         if (!isMap(node)) {
           this.fail(`${where}: expected a mapping of names, got ${typeName(node)}`, node);
         }
-        const out: Record<string, unknown> = {};
+        const out: Record<string, unknown> = table();
         for (const pair of this.pairs(node as YAMLMap<Node, Node>, path)) {
           const key = this.key(pair, path);
           if (!NAME_RE.test(key)) {
@@ -223,6 +261,28 @@ export class Validator {
       case "object":
         return this.object(node, kind.fields, path, kind.foreign);
     }
+  }
+
+  /** A duration's milliseconds, within `min` and `MAX_DURATION_MS`. */
+  private durationInRange(
+    ms: number,
+    min: number,
+    written: string | number,
+    where: string,
+    node: Node | null,
+  ): number {
+    if (ms > MAX_DURATION_MS) {
+      this.fail(
+        `${where}: ${written} is longer than the longest duration jx can time ` +
+          "(596h: 2^31-1 ms)",
+        node,
+      );
+    }
+    if (ms < min) {
+      const least = min === 1 ? "more than 0 (at least 1ms)" : `at least ${formatMs(min)}`;
+      this.fail(`${where}: must be ${least}, got ${written}`, node);
+    }
+    return ms;
   }
 
   /** A `foreach` value: a list, or one of {glob, as}, {list, as}, {matrix}. */
@@ -312,13 +372,13 @@ export class Validator {
     if (!isMap(node)) {
       this.fail(`${path || "file"}: expected a mapping, got ${typeName(node)}`, rawNode);
     }
-    const out: Record<string, unknown> = {};
+    const out: Record<string, unknown> = table();
     for (const pair of this.pairs(node as YAMLMap<Node, Node>, path)) {
       const key = this.key(pair, path);
       if (path === "" && key.startsWith("x-")) continue; // extension keys, for anchors
-      const f = fields[key];
+      const f = Object.hasOwn(fields, key) ? fields[key] : undefined;
       if (!f) {
-        const hint = foreign && key in foreign.fields
+        const hint = foreign && Object.hasOwn(foreign.fields, key)
           ? ` ('${key}' is for ${foreign.what} only)`
           : didYouMean(key, Object.keys(fields));
         this.fail(`${path ? path + ": " : ""}unknown key '${key}'${hint}`, pair.key);
@@ -326,7 +386,7 @@ export class Validator {
       out[key] = this.check(pair.value, f.kind, path ? `${path}.${key}` : key);
     }
     for (const [k, f] of Object.entries(fields)) {
-      if (f.required && !(k in out)) {
+      if (f.required && !Object.hasOwn(out, k)) {
         const at = this.positions.get(`${path}#`);
         if (at) throw new JxInputError(`${path}: missing required key '${k}'`, this.file, at);
         this.fail(`${path}: missing required key '${k}'`, node);
@@ -334,6 +394,14 @@ export class Validator {
     }
     return out;
   }
+}
+
+/**
+ * A table keyed by text from the jobs file: no prototype, so a key such as
+ * `constructor` or `__proto__` is a key like any other.
+ */
+export function table<T>(): Record<string, T> {
+  return Object.create(null);
 }
 
 /** How a node is named in messages: `a list`, `a string`, `nothing`... */

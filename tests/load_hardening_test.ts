@@ -1,0 +1,105 @@
+/**
+ * Hardening of the loader through the real CLI, on Deno and on Bun: vars
+ * quoted as one shell word, reserved property names as names, ranges and
+ * NUL bytes refused before anything starts (issue #18, items 4, 5, 8, 9, 10).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { JxInputError, parseJobsFile } from "../lib/graph/mod.ts";
+import { runJx, RUNTIMES, tempDir } from "./helpers.ts";
+
+const INJECTION = "MSG='; touch pwned; echo '";
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: \${MSG:q} is one shell word: an injected command stays text`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  say: { run: 'printf %s ${MSG:q} > said.txt' }\n",
+    });
+    const r = await runJx(["run", INJECTION], { cwd: dir, runtime });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(existsSync(`${dir}/pwned`), false, "the injected command ran");
+    assert.equal(Deno.readTextFileSync(`${dir}/said.txt`), "'; touch pwned; echo '");
+  });
+
+  Deno.test(`${runtime}: '\${MSG}' is shell text, as in make (the documented rule)`, async () => {
+    const dir = await tempDir({ "jobs.yaml": "jobs:\n  say: { run: \"echo '${MSG}'\" }\n" });
+    const r = await runJx(["run", INJECTION], { cwd: dir, runtime });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(existsSync(`${dir}/pwned`), true);
+  });
+
+  Deno.test(`${runtime}: reserved property names work as names in every table`, async () => {
+    const names = ["constructor", "toString", "valueOf", "hasOwnProperty", "__proto__"];
+    const lines = [
+      "vars:",
+      ...names.map((n) => `  ${n}: v-${n}`),
+      "env:",
+      ...names.map((n) => `  ${n}: e-${n}`),
+      "pools:",
+      ...names.map((n) => `  ${n}: 1`),
+      "jobs:",
+      ...names.map((n) =>
+        `  ${n}:\n    run: 'echo "${n}=\${${n}} $${n} ${n}" >> out.txt'\n` +
+        `    pools: { ${n}: 1 }\n    pool: ${n}\n    env: { ${n}: j-${n} }`
+      ),
+    ];
+    const dir = await tempDir({ "jobs.yaml": lines.join("\n") + "\n" });
+    const r = await runJx(["run", "-j1"], { cwd: dir, runtime });
+    assert.equal(r.code, 0, r.stderr);
+    const out = Deno.readTextFileSync(`${dir}/out.txt`).trim().split("\n").sort();
+    // `$__proto__`... the shell sees the job's env, which wins over the file's.
+    assert.deepEqual(out, names.map((n) => `${n}=v-${n} j-${n} ${n}`).sort());
+  });
+
+  Deno.test(`${runtime}: a port out of range is one error line before anything starts`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml":
+        "modules:\n  api:\n    run: touch started; sleep 30\n    ready: { tcp: 70000 }\n" +
+        "jobs:\n  t: { run: touch ran, needs: [api] }\n",
+    });
+    const r = await runJx(["run"], { cwd: dir, runtime });
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.stderr,
+      "jobs.yaml:4:19: modules.api.ready.tcp: must be at most 65535, got 70000\n",
+    );
+    assert.equal(existsSync(`${dir}/started`), false);
+    assert.equal(existsSync(`${dir}/ran`), false);
+  });
+
+  Deno.test(`${runtime}: a job's timeout of 596h does not fire at once; 600h is refused`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  a: { run: sleep 0.3 && touch done, timeout: 596h, grace: 596h }\n",
+      "long.yaml": "jobs:\n  a: { run: 'true', timeout: 600h }\n",
+    });
+    const ok = await runJx(["run"], { cwd: dir, runtime });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(existsSync(`${dir}/done`), true);
+    const bad = await runJx(["run", "-f", "long.yaml"], { cwd: dir, runtime });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /^long\.yaml:2:30: jobs\.a\.timeout: 600h is longer than .*\n$/);
+  });
+}
+
+Deno.test("a NUL byte in a var given to the loader is refused where the var is used", () => {
+  assert.throws(
+    () => parseJobsFile("jobs:\n  a: { run: 'echo ${M}' }\n", "j.yaml", { vars: { M: "a\0b" } }),
+    (e) =>
+      e instanceof JxInputError &&
+      e.format() === "j.yaml:2:13: jobs.a.run: ${M} holds a NUL byte (\\0)",
+  );
+});
+
+Deno.test("${NAME:q} quotes every item variable too, and $${NAME:q} is literal", () => {
+  const g = parseJobsFile(
+    'jobs:\n  a:\n    foreach: ["it\'s"]\n    run: echo ${ITEM:q} ${ITEM.stem:q} $${ITEM:q}\n',
+    "j.yaml",
+  );
+  assert.deepEqual(g.jobs[0].argv, [
+    "/bin/sh",
+    "-c",
+    `echo 'it'\\''s' 'it'\\''s' \${ITEM:q}`,
+  ]);
+});
