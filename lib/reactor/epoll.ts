@@ -82,6 +82,8 @@ class EventLoop {
   returned = 0;
   closed = false;
   private waiting = false;
+  /** At close: closes the set, once no wait on it is pending (a reused fd number must never be waited on). */
+  private release?: () => void;
   /**
    * While spawns are in flight the set is only polled (see `run`). So that a
    * spawn that takes long (an exec on a hung file system) cannot hold back
@@ -178,6 +180,13 @@ class EventLoop {
     return n;
   }
 
+  /** At close (the wake fd written): `release` runs once no wait on the set is pending. */
+  shutdown(release: () => void): void {
+    if (this.bunWait) return this.bunWait.close(release);
+    if (this.waiting) this.release = release;
+    else release();
+  }
+
   /** Waits and dispatches while anything is registered (one wait pending at a time). */
   async run(): Promise<void> {
     if (this.waiting || this.closed) return;
@@ -203,6 +212,7 @@ class EventLoop {
       }
     } finally {
       this.waiting = false;
+      if (this.closed) this.release?.();
     }
   }
 }
@@ -296,7 +306,7 @@ export function createEpollReactor(opts: EpollOptions = {}): Reactor {
       spawner.close();
       // Wake a pending epoll_wait so the process can exit.
       set.wake();
-      loop.bunWait?.close(() => {
+      loop.shutdown(() => {
         s.close(set.fd);
         s.close(set.wakefd);
       });
