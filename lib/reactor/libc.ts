@@ -8,7 +8,7 @@
  * @module
  */
 import { addressOf, dlopenBun, readCString, readI32 } from "./libc_bun.ts";
-import { deno, isBun } from "../runtime/mod.ts";
+import { deno, ffiPermitted, isBun } from "../runtime/mod.ts";
 
 /** The symbols used, with their C signatures. */
 const SYMBOLS = {
@@ -170,8 +170,7 @@ export function indexOfByte(buf: Uint8Array, byte: number, from: number): number
   const D = deno();
   if (memchrOk === undefined) {
     try {
-      memchrOk = !isBun && !!D?.dlopen &&
-        D.permissions.querySync({ name: "ffi" }).state === "granted" && !!libc();
+      memchrOk = !isBun && ffiPermitted() && !!libc();
     } catch {
       memchrOk = false;
     }
