@@ -221,3 +221,13 @@ Deno.test("reactor [deno epoll] close releases the epoll set and its wake fd", a
   for (let i = 0; i < 100 && fds() > before; i++) await new Promise((r) => setTimeout(r, 5));
   assert.equal(fds(), before);
 });
+
+Deno.test("reactor [deno epoll] closed while a spawn is in flight: the spawn's return is harmless", async () => {
+  const r = createEpollReactor();
+  // Its start is the event waited for: the child is registered in the set after the return.
+  const started = new Promise<number>((onStart) =>
+    r.spawn({ argv: ["/bin/true"], cwd: "/", env: {}, onStart, onOutput() {}, onExit() {} })
+  );
+  r.close(); // posix_spawnp has not returned yet: the set must outlive it
+  assert.ok(await started > 0);
+});

@@ -180,11 +180,22 @@ class EventLoop {
     return n;
   }
 
-  /** At close (the wake fd written): `release` runs once no wait on the set is pending. */
+  /**
+   * At close (the wake fd written): `release` runs once no wait on the set is
+   * pending and no spawn is in flight (its return registers the child's pipes).
+   */
   shutdown(release: () => void): void {
     if (this.bunWait) return this.bunWait.close(release);
-    if (this.waiting) this.release = release;
-    else release();
+    this.release = release;
+    this.releaseIfIdle();
+  }
+
+  /** Runs the release `shutdown` left, once nothing uses the set any more. */
+  releaseIfIdle(): void {
+    if (!this.closed || this.waiting || this.spawning > 0 || !this.release) return;
+    const release = this.release;
+    this.release = undefined;
+    release();
   }
 
   /** Waits and dispatches while anything is registered (one wait pending at a time). */
@@ -212,7 +223,7 @@ class EventLoop {
       }
     } finally {
       this.waiting = false;
-      if (this.closed) this.release?.();
+      this.releaseIfIdle();
     }
   }
 }
@@ -420,6 +431,7 @@ class Spawner {
         this.loop.spawning--;
         this.loop.returned++;
         started(e, buf.pid[0]);
+        this.loop.releaseIfIdle();
       },
     );
   }
