@@ -10,14 +10,14 @@
  *
  * @module
  */
-import { fstatSync } from "node:fs";
+import { nodeFs } from "../runtime/mod.ts";
 
 const FLAG_VARS = ["MAKEFLAGS", "MFLAGS", "CARGO_MAKEFLAGS"];
 const AUTH = /--jobserver-(auth|fds)=(\d+),(\d+)(?=\s|$)/g;
 
 function isPipe(fd: number): boolean {
   try {
-    return fstatSync(fd).isFIFO();
+    return nodeFs().fstatSync(fd).isFIFO();
   } catch {
     return false;
   }

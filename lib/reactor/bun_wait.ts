@@ -26,7 +26,7 @@
  * @module
  */
 
-import { EPOLL_WORKER_PRELUDE, workerUrlOf } from "./bun_watcher.ts";
+import { type BunWorker, EPOLL_WORKER_PRELUDE, workerUrlOf } from "./bun_watcher.ts";
 
 /** The worker: parks on the gate (0), waits on the set when it is 1, stops when it is 2. */
 const WORKER_SOURCE = EPOLL_WORKER_PRELUDE + `
@@ -74,8 +74,7 @@ export interface BunWait {
 export function createBunWait(epfd: number): BunWait {
   const sab = new SharedArrayBuffer(4);
   const gate = new Int32Array(sab);
-  // deno-lint-ignore no-explicit-any
-  const worker = new Worker(workerUrlOf(WORKER_SOURCE)) as any;
+  const worker: BunWorker = new Worker(workerUrlOf(WORKER_SOURCE));
   let pending: (() => void) | undefined;
   let release: (() => void) | undefined;
   let stopped = false;

@@ -25,6 +25,7 @@
  * @module
  */
 import { C, errno, libc, strerror } from "./libc.ts";
+import { isBun, osName } from "../runtime/mod.ts";
 
 /**
  * The start of the source of a Worker that waits in `epoll_wait`: libc bound
@@ -38,6 +39,15 @@ const L = ffi.dlopen("libc.so.6", {
   __errno_location: { args: [], returns: "ptr" },
 }).symbols;
 `;
+
+/**
+ * A Worker on Bun, which can be told whether it keeps the process alive
+ * (bun-types' `Bun.Worker`; Deno's Worker type has no such methods).
+ */
+export interface BunWorker extends Worker {
+  ref?(): void;
+  unref?(): void;
+}
 
 const workerUrls = new Map<string, string>();
 
@@ -117,9 +127,7 @@ export interface BunWatcher {
  * `bun:ffi` and Workers.
  */
 export function bunWatchAvailable(): boolean {
-  // deno-lint-ignore no-explicit-any
-  const g = globalThis as any;
-  if (!g.Bun || g.process?.platform !== "linux" || typeof g.Worker !== "function") return false;
+  if (!isBun || osName() !== "linux" || typeof globalThis.Worker !== "function") return false;
   try {
     libc();
     return true;
@@ -147,7 +155,7 @@ export function createBunWatcher(): BunWatcher {
   let nextGen = 1;
   let epfd = -1;
   let wakefd = -1;
-  let worker: Worker | undefined;
+  let worker: BunWorker | undefined;
   let closed = false;
   let referenced = false;
 
@@ -162,10 +170,8 @@ export function createBunWatcher(): BunWatcher {
   const keepAlive = (on: boolean) => {
     if (!worker || on === referenced) return;
     referenced = on;
-    // deno-lint-ignore no-explicit-any
-    const w = worker as any;
-    if (on) w.ref?.();
-    else w.unref?.();
+    if (on) worker.ref?.();
+    else worker.unref?.();
   };
 
   const release = () => {

@@ -8,6 +8,7 @@
  * @module
  */
 import { addressOf, dlopenBun, readCString, readI32 } from "./libc_bun.ts";
+import { deno, ffiPermitted, isBun } from "../runtime/mod.ts";
 
 /** The symbols used, with their C signatures. */
 const SYMBOLS = {
@@ -119,10 +120,8 @@ let lib: Libc | undefined;
 /** Loads libc through FFI (once); throws when FFI is not permitted or not available. */
 export function libc(): Libc {
   if (lib) return lib;
-  // deno-lint-ignore no-explicit-any
-  if ((globalThis as any).Bun) return lib = dlopenBun("libc.so.6", SYMBOLS) as Libc;
-  // deno-lint-ignore no-explicit-any
-  const D = (globalThis as any).Deno;
+  if (isBun) return lib = dlopenBun("libc.so.6", SYMBOLS) as Libc;
+  const D = deno();
   if (!D?.dlopen) throw new Error("FFI is not available in this runtime");
   lib = D.dlopen("libc.so.6", SYMBOLS) as Libc;
   return lib;
@@ -134,21 +133,18 @@ let errnoView: any;
 
 /** The current errno. */
 export function errno(): number {
-  // deno-lint-ignore no-explicit-any
-  const D = (globalThis as any).Deno;
-  if (D && errnoView) return errnoView.getInt32(0);
+  if (errnoView) return errnoView.getInt32(0);
   const p = libc().symbols.__errno_location();
-  if (!D) return readI32(p);
+  if (isBun) return readI32(p);
+  const D = deno();
   errnoView = new D.UnsafePointerView(p);
   return errnoView.getInt32(0);
 }
 
 /** The message of an errno value. */
 export function strerror(code: number): string {
-  // deno-lint-ignore no-explicit-any
-  const D = (globalThis as any).Deno;
   const p = libc().symbols.strerror(code);
-  return D ? D.UnsafePointerView.getCString(p) : readCString(p);
+  return isBun ? readCString(p) : deno().UnsafePointerView.getCString(p);
 }
 
 /** Spans shorter than this are searched in JS (an FFI call costs more than it saves). */
@@ -171,12 +167,10 @@ let memchrOk: boolean | undefined;
 export function indexOfByte(buf: Uint8Array, byte: number, from: number): number {
   const n = buf.length - from;
   if (n < MEMCHR_MIN) return buf.indexOf(byte, from);
-  // deno-lint-ignore no-explicit-any
-  const D = (globalThis as any).Deno;
+  const D = deno();
   if (memchrOk === undefined) {
     try {
-      memchrOk = !(globalThis as { Bun?: unknown }).Bun && !!D?.dlopen &&
-        D.permissions.querySync({ name: "ffi" }).state === "granted" && !!libc();
+      memchrOk = !isBun && ffiPermitted() && !!libc();
     } catch {
       memchrOk = false;
     }
@@ -199,14 +193,26 @@ export function cstr(s: string): Uint8Array {
 
 /** A NULL-terminated array of C strings; keep the returned `keep` alive while it is used. */
 export function cstrArray(items: string[]): { ptrs: BigUint64Array; keep: Uint8Array[] } {
-  // deno-lint-ignore no-explicit-any
-  const D = (globalThis as any).Deno;
   const keep = items.map(cstr);
   const ptrs = new BigUint64Array(items.length + 1);
-  keep.forEach((b, i) =>
-    ptrs[i] = D ? BigInt(D.UnsafePointer.value(D.UnsafePointer.of(b))) : addressOf(b)
-  );
+  keep.forEach((b, i) => ptrs[i] = BigInt(bufferAddress(b)));
   return { ptrs, keep };
+}
+
+/**
+ * The address of a buffer's first byte (for arrays of pointers), through
+ * Deno's or Bun's FFI.
+ *
+ * @example
+ * ```ts
+ * import { bufferAddress } from "./libc.ts";
+ * if (!(bufferAddress(new Uint8Array(8)) > 0)) throw new Error("no address");
+ * ```
+ */
+export function bufferAddress(b: Uint8Array): number {
+  if (isBun) return Number(addressOf(b));
+  const D = deno();
+  return Number(D.UnsafePointer.value(D.UnsafePointer.of(b)));
 }
 
 /**
@@ -252,8 +258,7 @@ export async function spawnInSession(
   const cargv = cstrArray(argv);
   const envp = cstrArray(Object.entries(env).map(([k, v]) => `${k}=${v}`));
   const file = cstr(argv[0]);
-  // deno-lint-ignore no-explicit-any
-  const err: number = (globalThis as any).Bun
+  const err: number = isBun
     ? s.posix_spawnp(pidOut, file, fa, attr, cargv.ptrs, envp.ptrs) // Bun: no thread hop
     : await s.posix_spawnp_async(pidOut, file, fa, attr, cargv.ptrs, envp.ptrs);
   // Keep the buffers alive until the call has returned.

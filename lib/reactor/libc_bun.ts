@@ -1,3 +1,4 @@
+/// <reference types="../../node_modules/bun-types/ffi.d.ts" />
 /**
  * libc through Bun's FFI (`bun:ffi`), for `libc()` in libc.ts when jx runs
  * on Bun. Deno never loads `bun:ffi`: it is required synchronously (Bun's
@@ -14,23 +15,21 @@
  * @module
  */
 
+/** `bun:ffi`'s types, from bun-types (a type-only reference: Deno never loads `bun:ffi`). */
+type BunFfi = typeof import("bun:ffi");
+/** A C type's name, as both Deno and Bun spell the ones used here ("i32", "buffer", "usize"...). */
+type CTypeName = import("bun:ffi").FFITypeOrString & string;
+/** A symbol as Bun declares it. */
+type BunSymbol = { args: CTypeName[]; returns: CTypeName };
+/** A function bound through `bun:ffi` (arguments and result as Bun converts them). */
+export type BunFunction = import("bun:ffi").ConvertFns<Record<string, BunSymbol>>[string];
+
 /** A symbol as libc.ts declares it for Deno. */
 export interface DenoSymbol {
-  readonly parameters: readonly string[];
-  readonly result: string;
+  readonly parameters: readonly CTypeName[];
+  readonly result: CTypeName;
   readonly name?: string;
   readonly nonblocking?: boolean;
-}
-
-/** The parts of `bun:ffi` used here. */
-interface BunFfi {
-  dlopen(
-    path: string,
-    symbols: Record<string, { args: string[]; returns: string }>,
-  ): { symbols: Record<string, (...args: unknown[]) => unknown> };
-  read: { i32(ptr: number, offset: number): number };
-  CString: new (ptr: number) => { toString(): string };
-  ptr(buf: ArrayBufferView): number;
 }
 
 /** A specifier Deno's module graph never sees as an import. */
@@ -58,35 +57,37 @@ function bunFfi(): BunFfi {
 export function dlopenBun(
   path: string,
   symbols: Record<string, DenoSymbol>,
-  // deno-lint-ignore no-explicit-any
-): { symbols: Record<string, (...args: any[]) => any> } {
+): { symbols: Record<string, BunFunction> } {
   const f = bunFfi();
-  const direct: Record<string, { args: string[]; returns: string }> = {};
-  const aliases: [string, string, { args: string[]; returns: string }][] = [];
+  const direct: Record<string, BunSymbol> = {};
+  const aliases: [string, string, BunSymbol][] = [];
   for (const [key, def] of Object.entries(symbols)) {
     if (def.nonblocking) continue;
     const bun = { args: [...def.parameters], returns: def.result };
     if (def.name && def.name !== key) aliases.push([key, def.name, bun]);
     else direct[key] = bun;
   }
-  const out = { ...f.dlopen(path, direct).symbols };
+  const out: Record<string, BunFunction> = { ...f.dlopen(path, direct).symbols };
   for (const [key, name, bun] of aliases) {
     out[key] = f.dlopen(path, { [name]: bun }).symbols[name];
   }
   return { symbols: out };
 }
 
+/** A pointer a bound function returned (`__errno_location`, `strerror`). */
+export type BunPointer = import("bun:ffi").Pointer;
+
 /** The int at a pointer returned by a bound function (`__errno_location`). */
-export function readI32(ptr: number): number {
+export function readI32(ptr: BunPointer): number {
   return bunFfi().read.i32(ptr, 0);
 }
 
 /** The NUL-terminated string at a pointer returned by a bound function (`strerror`). */
-export function readCString(ptr: number): string {
+export function readCString(ptr: BunPointer): string {
   return new (bunFfi().CString)(ptr).toString();
 }
 
 /** The address of a buffer, for arrays of pointers. */
-export function addressOf(buf: ArrayBufferView): bigint {
+export function addressOf(buf: Parameters<BunFfi["ptr"]>[0]): bigint {
   return BigInt(bunFfi().ptr(buf));
 }

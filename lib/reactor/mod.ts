@@ -14,6 +14,7 @@ import { JxInputError } from "../graph/errors.ts";
 import { createEpollReactor } from "./epoll.ts";
 import { createPortableReactor } from "./portable.ts";
 import type { Reactor } from "./types.ts";
+import { ffiPermitted, isBun, isDeno, osName } from "../runtime/mod.ts";
 
 export type {
   ChildHandle,
@@ -52,15 +53,8 @@ export type ReactorChoice = "auto" | "epoll" | "portable";
  * ```
  */
 export function epollAvailable(): boolean {
-  // deno-lint-ignore no-explicit-any
-  const g = globalThis as any;
-  if (g.Bun) return bunWatchAvailable();
-  if (!g.Deno || g.Deno.build?.os !== "linux") return false;
-  try {
-    return g.Deno.permissions.querySync({ name: "ffi" }).state === "granted";
-  } catch {
-    return false;
-  }
+  if (isBun) return bunWatchAvailable();
+  return isDeno && osName() === "linux" && ffiPermitted();
 }
 
 /**

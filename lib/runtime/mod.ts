@@ -24,6 +24,37 @@ export function runtimeName(): string {
   return `node ${g.process?.version}`;
 }
 
+/**
+ * The operating system: `linux`, `darwin`...
+ *
+ * @example
+ * ```ts
+ * import { osName } from "./mod.ts";
+ * console.log(osName()); // "linux"
+ * ```
+ */
+export function osName(): string {
+  return isDeno ? g.Deno.build.os : String(g.process?.platform);
+}
+
+/**
+ * Whether FFI may be used: always on Bun; on Deno, when `--allow-ffi` was granted.
+ *
+ * @example
+ * ```ts
+ * import { ffiPermitted } from "./mod.ts";
+ * console.log(ffiPermitted()); // true under deno run -A
+ * ```
+ */
+export function ffiPermitted(): boolean {
+  if (isBun) return true;
+  try {
+    return !!g.Deno?.dlopen && g.Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
 /** The Bun global, untyped (Deno type-checks this project). */
 export function bun(): AnyGlobal {
   return g.Bun;

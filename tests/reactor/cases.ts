@@ -14,7 +14,20 @@ import { C, libc } from "../../lib/reactor/libc.ts";
 /** One case: a name and a check against a fresh reactor. */
 export interface Case {
   name: string;
+  /** An optional part of the `Reactor` interface the case checks; skipped (visibly) without it. */
+  needs?: "watch";
   run(r: Reactor): Promise<void>;
+}
+
+/**
+ * Why `c` does not apply to `r` (the runner reports it as skipped, with this
+ * reason), or undefined when it does.
+ */
+export function skipReason(c: Case, r: Reactor): string | undefined {
+  if (c.needs === "watch" && !r.watch) {
+    return `the ${r.name} reactor has no watch on this runtime (no raw fds)`;
+  }
+  return undefined;
 }
 
 interface Ran {
@@ -362,9 +375,9 @@ export const CASES: Case[] = [
   },
   noLeaks(300),
   {
-    name: "watch (backends that have it): called while unread, silent once unwatched",
+    name: "watch: called while unread, silent once unwatched",
+    needs: "watch",
     async run(r) {
-      if (!r.watch) return; // only backends with raw fds have it (Deno's portable has none)
       const s = libc().symbols;
       const fds = new Int32Array(2);
       assert.equal(s.pipe2(fds, C.O_NONBLOCK | C.O_CLOEXEC), 0);

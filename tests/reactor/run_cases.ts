@@ -2,13 +2,14 @@
  * Runs the reactor conformance cases on the current runtime (used to run
  * them under Bun): `bun tests/reactor/run_cases.ts portable|epoll [--leaks N]`
  * (`--leaks N`: only the check that N children leave no fd or zombie). Prints
- * one `PASS name` or `FAIL name: reason` line per case; exits 1 on any failure.
+ * one `PASS name`, `SKIP name: reason` or `FAIL name: reason` line per case;
+ * exits 1 on any failure.
  *
  * @module
  */
 import process from "node:process";
 import { createReactor } from "../../lib/reactor/mod.ts";
-import { CASES, noLeaks } from "./cases.ts";
+import { CASES, noLeaks, skipReason } from "./cases.ts";
 
 const backend = (process.argv[2] ?? "portable") as "portable" | "epoll";
 const leaks = process.argv.indexOf("--leaks");
@@ -16,7 +17,12 @@ const cases = leaks > 0 ? [noLeaks(Number(process.argv[leaks + 1]))] : CASES;
 let failed = 0;
 for (const c of cases) {
   const r = createReactor(backend);
+  const skip = skipReason(c, r);
   try {
+    if (skip) {
+      console.log(`SKIP ${c.name}: ${skip}`);
+      continue;
+    }
     await c.run(r);
     console.log(`PASS ${c.name}`);
   } catch (e) {
