@@ -224,7 +224,9 @@ async function cmdRun(args: Args): Promise<number> {
     try {
       if (!dry) {
         ctl = await mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {
-          if (args.verbose) warn(`no control socket (jx ctl cannot reach this run): ${e.message}`);
+          if (args.verbose || e.name === "CtlUnsafe") {
+            warn(`no control socket (jx ctl cannot reach this run): ${e.message}`);
+          }
           return undefined;
         });
       }

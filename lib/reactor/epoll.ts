@@ -607,6 +607,7 @@ export function createEpollReactor(): Reactor {
       kill: (sig) => pid ? killGroup(pid, sig) : pendingSignals.push(sig),
       write: (data) => stdin?.write(data),
       closeStdin: () => stdin?.close(),
+      stdinPending: () => stdin?.pending ?? 0,
     };
   };
 
@@ -622,6 +623,7 @@ export function createEpollReactor(): Reactor {
     let fd = p[1];
     s.fcntl(fd, C.F_SETFL, s.fcntl(fd, C.F_GETFL, 0) | C.O_NONBLOCK);
     const queue: Uint8Array[] = [];
+    let queued = 0;
     let closing = false;
     const enc = new TextEncoder();
     /** Forgets the write end: closes it, drops the queue. */
@@ -631,6 +633,7 @@ export function createEpollReactor(): Reactor {
       s.close(fd);
       fd = -1;
       queue.length = 0;
+      queued = 0;
     };
     /** Writes what is queued; false when the pipe is full (or gone). */
     const flush = (): boolean => {
@@ -638,6 +641,7 @@ export function createEpollReactor(): Reactor {
         const head = queue[0];
         const n = Number(s.write(fd, head, head.length));
         if (n >= 0) {
+          queued -= n;
           if (n === head.length) queue.shift();
           else queue[0] = head.subarray(n);
           continue;
@@ -675,11 +679,16 @@ export function createEpollReactor(): Reactor {
         drop();
       },
       drop,
+      /** Bytes queued, not yet in the pipe. */
+      get pending() {
+        return queued;
+      },
       write(data: Uint8Array | string) {
         if (fd < 0 || closing) return;
         const bytes = typeof data === "string" ? enc.encode(data) : data.slice();
         if (!bytes.length) return;
         queue.push(bytes);
+        queued += bytes.length;
         if (queue.length === 1) settle();
       },
       close() {
