@@ -39,7 +39,8 @@ import type { CtlReply, CtlRequest } from "./supervisor.ts";
 
 /** A connection as the line protocol sees it. */
 interface Conn {
-  write(text: string): void;
+  /** Writes in order; resolves once written (or the connection is gone). */
+  write(text: string): Promise<void>;
   close(): void;
 }
 
@@ -62,7 +63,7 @@ export interface CtlLimits {
   maxConnections: number;
   /** A connection with no request for this long, and none unanswered, is closed. */
   idleMs: number;
-  /** Requests of one connection waiting for their answers; one more closes it. */
+  /** Requests of one connection not answered yet; past it, jx reads no more from it until some are. */
   maxPending: number;
 }
 
@@ -84,9 +85,11 @@ interface Peer {
   conn: Conn;
   /** When it last sent something. */
   last: number;
-  /** Requests not answered yet. */
+  /** Requests whose answers are not written yet. */
   busy: number;
   timer?: ReturnType<typeof setTimeout>;
+  /** Reading was held (too many requests unanswered): goes on reading. */
+  resume?: () => void;
 }
 
 /** The open connections of a socket, kept within `CtlLimits`. */
@@ -119,16 +122,24 @@ class Peers {
     peer.timer = undefined;
   }
 
-  /** A request starts (false: too many waiting, the connection was closed). */
-  begin(peer: Peer): boolean {
-    if (++peer.busy <= this.limits.maxPending) return true;
-    this.drop(peer, `more than ${this.limits.maxPending} requests waiting for answers`);
-    return false;
+  /** A request starts. */
+  begin(peer: Peer): void {
+    peer.busy++;
   }
 
-  /** A request was answered. */
+  /** Whether reading from it must wait for answers to be written. */
+  full(peer: Peer): boolean {
+    return peer.busy > this.limits.maxPending;
+  }
+
+  /** A request's answer was written. */
   end(peer: Peer): void {
     peer.busy--;
+    if (!this.full(peer) && peer.resume) {
+      const go = peer.resume;
+      peer.resume = undefined;
+      go();
+    }
     this.idle(peer);
   }
 
@@ -147,6 +158,7 @@ class Peers {
     clearTimeout(peer.timer);
     if (why) peer.conn.write(errorLine(why));
     peer.conn.close();
+    peer.resume?.();
   }
 
   /** Closes every connection. */
@@ -165,7 +177,7 @@ function errorLine(error: string): string {
 }
 
 /** Wraps a Deno connection as a `Conn`: writes in order, never throwing. */
-function denoConn(conn: Deno.Conn): Conn & { flushed(): Promise<void> } {
+function denoConn(conn: Deno.Conn): Conn {
   let out = Promise.resolve();
   let closed = false;
   return {
@@ -176,6 +188,7 @@ function denoConn(conn: Deno.Conn): Conn & { flushed(): Promise<void> } {
           off += await conn.write(bytes.subarray(off));
         }
       }).catch(() => {});
+      return out;
     },
     close() {
       if (closed) return;
@@ -192,7 +205,6 @@ function denoConn(conn: Deno.Conn): Conn & { flushed(): Promise<void> } {
         end();
       });
     },
-    flushed: () => out,
   };
 }
 
@@ -209,6 +221,7 @@ function listenDeno(path: string, peers: Peers, serveConn: (p: Peer) => Handler)
         const n = await conn.read(buf);
         if (n === null) break;
         onData(dec.decode(buf.subarray(0, n), { stream: true }));
+        if (peers.full(peer)) await new Promise<void>((r) => peer.resume = r);
       }
     } catch { /* reset by the peer, or closed */ }
     peers.gone(peer);
@@ -250,14 +263,22 @@ async function listenNode(
     sock.setEncoding("utf8");
     sock.on("error", () => {});
     const peer = peers.admit({
-      write: (text) => {
-        if (!sock.destroyed) sock.write(text);
-      },
+      write: (text) =>
+        new Promise<void>((done) => {
+          if (sock.destroyed) done();
+          else sock.write(text, () => done());
+        }),
       close: () => sock.end(() => sock.destroy()),
     });
     if (!peer) return;
     const onData = serveConn(peer);
-    sock.on("data", (d: string) => onData(d));
+    sock.on("data", (d: string) => {
+      onData(d);
+      if (peers.full(peer)) {
+        sock.pause();
+        peer.resume = () => sock.resume();
+      }
+    });
     sock.on("close", () => peers.gone(peer));
   });
   await new Promise<void>((ok, fail) => {
@@ -477,15 +498,16 @@ function serve(
       const line = buf.slice(0, nl).trim();
       buf = buf.slice(nl + 1);
       if (!line) continue;
-      if (!peers.begin(peer)) return;
+      peers.begin(peer);
       const req = parseCtlRequest(line);
       chain = chain.then(async () => {
+        let written: Promise<void>;
         try {
-          reply("error" in req ? { ok: false, error: req.error } : await handle(req));
+          written = reply("error" in req ? { ok: false, error: req.error } : await handle(req));
         } catch (e) {
-          reply({ ok: false, error: String((e as Error)?.message ?? e) });
+          written = reply({ ok: false, error: String((e as Error)?.message ?? e) });
         }
-        peers.end(peer);
+        void written.then(() => peers.end(peer));
       });
     }
     if (buf.length > MAX_LINE) {
