@@ -18,7 +18,6 @@
  *
  * @module
  */
-import type net from "node:net";
 import {
   chmodSync,
   lstatSync,

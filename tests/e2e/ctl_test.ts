@@ -439,3 +439,86 @@ jobs:
   const out = await jx.output();
   assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
 });
+
+Deno.test("[deno] a socket path too long for .jx/: a private directory jx made (not a /tmp/jx-ctl-UID another user made first), XDG_RUNTIME_DIR only when private, .jx of another user refused; removed at the end", async () => {
+  if (Deno.uid() !== 0 || !(await Deno.stat("/usr/bin/setpriv").catch(() => null))) {
+    console.log("skipped: checking another user needs root and setpriv");
+    return;
+  }
+  const nobody = (...args: string[]) =>
+    new Deno.Command("/usr/bin/setpriv", {
+      args: ["--reuid=65534", "--regid=65534", "--clear-groups", ...args],
+    }).output();
+  // Another user made the old fixed directory first.
+  const fixed = `/tmp/jx-ctl-${Deno.uid()}`;
+  const mine = await Deno.lstat(fixed).then((s) => s.uid === 0).catch(() => false);
+  if (!mine) await nobody("/bin/mkdir", "-p", "-m", "0777", fixed);
+  const root = await tempDir();
+  const deep = `${root}/${"d".repeat(60)}/${"e".repeat(60)}`;
+  await Deno.mkdir(deep, { recursive: true });
+  await Deno.writeTextFile(
+    `${deep}/jobs.yaml`,
+    `
+modules:
+  m: { run: 'while read t m; do echo "$m" >> got; done', subscribe: [note] }
+jobs:
+  pub: { run: 'echo "$JX_CTL" > ctl.txt; ${ROOT}/bin/jx ctl publish note hello', needs: [m] }
+  plain: { run: 'true' }
+`,
+  );
+  const run = async (env: Record<string, string> = {}) => {
+    await Deno.remove(`${deep}/got`).catch(() => {});
+    const r = await runJx(["run"], { cwd: deep, env });
+    const ctl = (await read(`${deep}/ctl.txt`)).trim();
+    return { ...r, ctl };
+  };
+
+  const a = await run();
+  assert.equal(a.code, 0, a.stderr);
+  assert.ok(!a.ctl.startsWith(`${fixed}/`), `bound in ${a.ctl}, a directory another user owns`);
+  assert.match(a.ctl, /^\/tmp\/jx-ctl-[A-Za-z0-9]{6}\/ctl\.sock$/);
+  assert.deepEqual(await lines(`${deep}/got`), ["hello"]);
+  await assert.rejects(Deno.lstat(a.ctl.replace(/\/ctl\.sock$/, "")), "removed at the end");
+
+  // The directory, while the run lives: root's, 0700; nobody can neither reach nor replace the socket.
+  const [cmd, argv] = jxCommand("deno", ["run", "m"]);
+  const jx = new Deno.Command(cmd, { args: argv, cwd: deep, stdout: "piped", stderr: "piped" })
+    .spawn();
+  try {
+    const link = `${deep}/.jx/ctl-${jx.pid}.sock`;
+    const sock = await until("the socket", async () => await Deno.realPath(link));
+    const st = await Deno.lstat(sock.replace(/\/ctl\.sock$/, ""));
+    assert.deepEqual([st.uid, st.mode! & 0o777], [0, 0o700]);
+    const rm = await nobody("/bin/rm", "-f", sock);
+    assert.notEqual(rm.code, 0, "another user removed the socket");
+    assert.equal((await statusWithin(sock, 10_000)).ok, true);
+  } finally {
+    jx.kill("SIGINT");
+    await jx.output();
+  }
+
+  // XDG_RUNTIME_DIR: used when private to root; passed over when another user owns it.
+  const xdg = await Deno.makeTempDir();
+  await Deno.chmod(xdg, 0o700);
+  const b = await run({ XDG_RUNTIME_DIR: xdg });
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(b.ctl, new RegExp(`^${xdg}/jx-ctl-\\d+\\.sock$`));
+  await Deno.chown(xdg, 65534, 65534);
+  const c = await run({ XDG_RUNTIME_DIR: xdg });
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.ctl, /^\/tmp\/jx-ctl-[A-Za-z0-9]{6}\/ctl\.sock$/);
+  assert.deepEqual([...Deno.readDirSync(xdg)], []);
+
+  // A .jx/ that another user owns: refused with one clear line; the run goes on without a socket.
+  await Deno.remove(`${deep}/.jx`, { recursive: true });
+  await Deno.mkdir(`${deep}/.jx`, { mode: 0o700 });
+  await Deno.chown(`${deep}/.jx`, 65534, 65534);
+  const d = await runJx(["run", "plain"], { cwd: deep });
+  assert.equal(d.code, 0, d.stderr);
+  assert.match(
+    d.stderr,
+    /^jx: warning: no control socket \(jx ctl cannot reach this run\): refusing the control socket: .*\/\.jx: \.jx belongs to uid 65534, not to uid 0 who runs jx\n/m,
+  );
+  assert.deepEqual([...Deno.readDirSync(`${deep}/.jx`)], []);
+  if (!mine) await Deno.remove(fixed).catch(() => {});
+});
