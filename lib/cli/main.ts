@@ -237,7 +237,7 @@ async function cmdRun(args: Args): Promise<number> {
         slots: pool,
         jobserver: pool?.role ?? "none",
         // Each job's MAKEFLAGS in the form its `jobserver:` key asks for.
-        jobEnv: pool ? (spec, env) => pool!.jobEnv(env, spec.jobserver) : undefined,
+        jobEnv: pool ? (spec, env) => pool!.jobEnv(env, spec) : undefined,
         keepGoing: args.keepGoing || js.keepGoing,
         dryRun: dry,
         state,
