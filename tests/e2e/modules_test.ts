@@ -477,6 +477,7 @@ modules:
     run: 'echo "attempt at $(date +%s%N)"; echo "cannot bind" >&2; exit 9'
     restart: always
     max_restarts: 2
+    ready: { delay: 50ms } # it crashes while starting (without ready: it would be running at once)
 jobs:
   ok: { run: echo flaky recovered, needs: [flaky] }
   doomed: { run: echo never, needs: [crashy] }
