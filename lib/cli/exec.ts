@@ -60,7 +60,7 @@ export async function cmdExec(args: Args): Promise<number> {
       args.jobserverStyle === "fifo" ? "fifo" : "pipe",
       reactor,
     );
-    return await runInPool(argv, pool.jobEnv(env), reactor);
+    return await runInPool(argv, pool.jobEnv(env, { name: "exec", argv }), reactor);
   } finally {
     const problem = pool?.finish();
     if (problem) warn(problem);

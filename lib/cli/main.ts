@@ -225,7 +225,9 @@ async function cmdRun(args: Args): Promise<number> {
     try {
       if (!dry) {
         ctl = await mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {
-          if (args.verbose) warn(`no control socket (jx ctl cannot reach this run): ${e.message}`);
+          if (args.verbose || e.name === "CtlUnsafe") {
+            warn(`no control socket (jx ctl cannot reach this run): ${e.message}`);
+          }
           return undefined;
         });
       }
@@ -236,7 +238,7 @@ async function cmdRun(args: Args): Promise<number> {
         slots: pool,
         jobserver: pool?.role ?? "none",
         // Each job's MAKEFLAGS in the form its `jobserver:` key asks for.
-        jobEnv: pool ? (spec, env) => pool!.jobEnv(env, spec.jobserver) : undefined,
+        jobEnv: pool ? (spec, env) => pool!.jobEnv(env, spec) : undefined,
         keepGoing: args.keepGoing || js.keepGoing,
         dryRun: dry,
         state,

@@ -101,7 +101,7 @@ export async function cmdWatch(args: Args): Promise<number> {
           jobs: js.jobs ?? availableParallelism(),
           slots: js.pool,
           jobserver: js.pool?.role ?? "none",
-          jobEnv: js.pool ? (spec, env) => js.pool!.jobEnv(env, spec.jobserver) : undefined,
+          jobEnv: js.pool ? (spec, env) => js.pool!.jobEnv(env, spec) : undefined,
           keepGoing: args.keepGoing || js.keepGoing,
           state,
           force: args.force && !changed.length,

@@ -1,7 +1,8 @@
 /**
  * The pool as each job sees it: the form of MAKEFLAGS a job asked for (its
- * `jobserver:` key), and a warning for jobs that run make with a `-j` of
- * their own, which takes that make out of the pool.
+ * `jobserver:` key, else the fifo form for a job that runs ninja, which
+ * ignores the pipe form), and warnings for jobs that would leave the pool: make
+ * with a `-j` of its own, ninja given the pipe form.
  *
  * @module
  */
@@ -32,6 +33,7 @@ const PREFIXES = new Set([
   "builtin",
 ]);
 const MAKE_NAME = /^(?:(?:.*\/)?g?make|\$\(MAKE\)|\$\{MAKE\}|\$MAKE)$/;
+const NINJA_NAME = /^(?:.*\/)?ninja$/;
 /** Short options of make that take no argument, so may come bundled before `j`. */
 const BUNDLE = /^-[bBdeiknpqrsStvwhLR]*j(.*)$/;
 /** A word that is (or expands to) -j's count: `4`, `$(nproc)`, `${N}`. */
@@ -39,15 +41,21 @@ const COUNT = /^(?:\d+|\$\S+)$/;
 /** Options of make whose argument is the next word. */
 const TAKES_ARG = new Set(["-C", "-f", "-I", "-o", "-W", "--file", "--directory"]);
 
+/** Where the program of one simple command's words is: past prefixes, assignments, their options. */
+function programAt(words: string[], name: RegExp): number {
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i];
+    if (name.test(w)) return i;
+    if (PREFIXES.has(w) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(w) || /^-|^\d+$/.test(w)) continue;
+    return -1;
+  }
+  return -1;
+}
+
 /** The `-j` of one simple command's words, if they run make with one. */
 function jobsOption(words: string[]): string | undefined {
-  let i = 0;
-  for (; i < words.length; i++) {
-    const w = words[i];
-    if (MAKE_NAME.test(w)) break;
-    if (PREFIXES.has(w) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(w) || /^-|^\d+$/.test(w)) continue;
-    return undefined;
-  }
+  const i = programAt(words, MAKE_NAME);
+  if (i < 0) return undefined;
   const show = (v: string) => `-j${v}`;
   for (let k = i + 1; k < words.length; k++) {
     const w = words[k];
@@ -80,18 +88,57 @@ function jobsOption(words: string[]): string | undefined {
  * ```
  */
 export function makeJobsOption(argv: string[]): string | undefined {
-  if (argv.length === 3 && argv[0] === "/bin/sh" && argv[1] === "-c") {
-    const script = argv[2].replace(/\$\(([^()]*)\)/g, "$$[$1]"); // keep $(nproc) as one word
-    for (const part of script.split(/;|&&?|\|\|?|\n|`|[(){}]/)) {
-      const words = part.trim().split(/\s+/).map((w) => w.replace(/^["']|["']$/g, ""))
-        .filter((w) => w);
-      const found = jobsOption(words.map((w) => w.replace(/\$\[([^\]]*)\]/g, "$($1)")));
-      if (found) return found;
-    }
-    return undefined;
+  for (const words of simpleCommands(argv)) {
+    const found = jobsOption(words);
+    if (found) return found;
   }
-  return jobsOption(argv);
+  return undefined;
 }
+
+/**
+ * The words of each simple command of a job: a string command (`/bin/sh -c
+ * TEXT`) is split at `;`, `&`, `|`, newlines and parentheses.
+ */
+function simpleCommands(argv: string[]): string[][] {
+  if (!(argv.length === 3 && argv[0] === "/bin/sh" && argv[1] === "-c")) return [argv];
+  const script = argv[2].replace(/\$\(([^()]*)\)/g, "$$[$1]"); // keep $(nproc) as one word
+  return script.split(/;|&&?|\|\|?|\n|`|[(){}]/).map((part) =>
+    part.trim().split(/\s+/).map((w) => w.replace(/^["']|["']$/g, "")).filter((w) => w)
+      .map((w) => w.replace(/\$\[([^\]]*)\]/g, "$($1)"))
+  );
+}
+
+/** Whether one of a job's simple commands runs the program `name` matches. */
+function runs(argv: string[], name: RegExp): boolean {
+  return simpleCommands(argv).some((words) => programAt(words, name) >= 0);
+}
+
+/**
+ * The MAKEFLAGS form a job gets: its `jobserver:` key when given; else the
+ * fifo form when its command runs ninja and no make (ninja >= 1.13 joins a
+ * pool only in the fifo form: given the pipe form it ignores the pool and
+ * runs `-jN` on its own; make 4.3 refuses the fifo form); else undefined
+ * (the pool's own).
+ *
+ * @example
+ * ```ts
+ * import { jobStyle } from "./jobs.ts";
+ * jobStyle({ name: "b", argv: ["/bin/sh", "-c", "cmake -G Ninja .. && ninja"] }); // "fifo"
+ * jobStyle({ name: "m", argv: ["make", "all"] }); // undefined
+ * ```
+ */
+export function jobStyle(job: JobserverJob): JobStyle | undefined {
+  if (job.jobserver) return job.jobserver;
+  let style = styles.get(job.argv);
+  if (style === undefined) {
+    style = runs(job.argv, NINJA_NAME) && !runs(job.argv, MAKE_NAME) ? "fifo" : "";
+    styles.set(job.argv, style);
+  }
+  return style || undefined;
+}
+
+/** Each command's form, found once (a job's argv is the same array on every start). */
+const styles = new WeakMap<string[], JobStyle | "">();
 
 /**
  * Warns, once per job, about jobs whose command runs make with a `-j` of its
@@ -107,6 +154,13 @@ export function makeJobsOption(argv: string[]): string | undefined {
 export function warnMakeJobs(jobs: JobserverJob[], warn: (message: string) => void): void {
   for (const j of jobs) {
     if (j.jobserver === "none") continue;
+    if (jobStyle(j) !== "fifo" && runs(j.argv, NINJA_NAME)) {
+      const why = j.jobserver === "pipe" ? "its jobserver: pipe" : "it also runs make";
+      warn(
+        `job ${j.name} runs ninja with the pipe form of the pool (${why}): ninja >= 1.13 ` +
+          `ignores it and runs -jN jobs of its own; give it jobserver: fifo`,
+      );
+    }
     const option = makeJobsOption(j.argv);
     if (option) {
       warn(

@@ -22,4 +22,4 @@ export {
   withoutJobserver,
 } from "./makeflags.ts";
 export { createJobserver, type JobserverSlots, joinJobserver } from "./pool.ts";
-export { type JobserverJob, makeJobsOption, warnMakeJobs } from "./jobs.ts";
+export { type JobserverJob, jobStyle, makeJobsOption, warnMakeJobs } from "./jobs.ts";

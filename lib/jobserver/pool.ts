@@ -30,6 +30,7 @@ import process from "node:process";
 import { C, cstr, errno, libc, strerror } from "../reactor/libc.ts";
 import type { Reactor } from "../reactor/types.ts";
 import type { Slots } from "../scheduler/slots.ts";
+import { type JobserverJob, jobStyle } from "./jobs.ts";
 import {
   FLAG_VARS,
   formatMakeFlags,
@@ -48,12 +49,13 @@ export interface JobserverSlots extends Slots {
   /** MAKEFLAGS for jobs of the pool's style (server), or undefined to pass make's own through (client). */
   readonly makeflags?: string;
   /**
-   * The environment of a job that asks for `style` (default: the pool's own):
+   * The environment of a job that asks for `style` (default: the pool's own;
+   * given the job, the form `jobStyle` picks for it):
    * MAKEFLAGS naming this same pool in that form, or, for `none`, MAKEFLAGS
    * (and MFLAGS, CARGO_MAKEFLAGS) without a jobserver or `-j`. May set
    * MAKEFLAGS in `env` itself and return it: pass an object of the job's own.
    */
-  jobEnv(env: Record<string, string>, style?: JobStyle): Record<string, string>;
+  jobEnv(env: Record<string, string>, style?: JobStyle | JobserverJob): Record<string, string>;
   /**
    * Ends use of the pool: writes back every token jx still holds; for a
    * server, counts the pool and says whether children lost or over-returned
@@ -141,8 +143,8 @@ class Pool implements JobserverSlots {
     return { style: "pipe", ...this.init.pipe };
   }
 
-  jobEnv(env: Record<string, string>, style?: JobStyle): Record<string, string> {
-    const want = style ?? this.style;
+  jobEnv(env: Record<string, string>, style?: JobStyle | JobserverJob): Record<string, string> {
+    const want = (typeof style === "object" ? jobStyle(style) : style) ?? this.style;
     if (want === "none") return withoutJobserver(env);
     if (this.role === "server") {
       let flags = this.flagsFor.get(want);

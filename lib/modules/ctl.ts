@@ -1,21 +1,28 @@
 /**
  * The control socket of a run: a unix socket under `.jx/` next to the jobs
- * file, mode 0600 in a 0700 directory, so only the user who runs jx can
- * connect (the runtimes give no access to the peer's credentials, so the
- * file modes are the check). One JSON object per line each way; a
- * malformed request gets an error reply and never disturbs the run.
+ * file, mode 0600 in a 0700 directory that must belong to the user who runs
+ * jx, so only that user can connect (the runtimes give no access to the
+ * peer's credentials, so the file modes are the check). One JSON object per
+ * line each way; a malformed request gets an error reply and never disturbs
+ * the run. Connections are bounded (`CTL_LIMITS`): at most 32 at once (a
+ * new one closes the one idle longest), closed after 30s without a
+ * request, at most 64 requests waiting for their answers each.
  *
  * Each run listens on `.jx/ctl-PID.sock`, and `.jx/ctl.sock` is a symbolic
  * link to the newest live one; children get the socket's path as `JX_CTL`.
+ * When that path is too long for a unix socket, the socket is bound in
+ * `$XDG_RUNTIME_DIR` (when it is a 0700 directory of the same user) or in a
+ * directory jx makes with mkdtemp under /tmp, linked from `.jx/`.
  * Deno's own unix sockets on Deno (its node:net takes ~20 ms to load),
  * node:net on Bun.
  *
  * @module
  */
-import type net from "node:net";
 import {
   chmodSync,
+  lstatSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readlinkSync,
   realpathSync,
@@ -23,14 +30,16 @@ import {
   rmSync,
   symlinkSync,
 } from "node:fs";
-import { join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { deno, isDeno } from "../runtime/mod.ts";
+import { parseCtlRequest } from "./request.ts";
 import type { CtlReply, CtlRequest } from "./supervisor.ts";
 
 /** A connection as the line protocol sees it. */
 interface Conn {
-  write(text: string): void;
+  /** Writes in order; resolves once written (or the connection is gone). */
+  write(text: string): Promise<void>;
   close(): void;
 }
 
@@ -39,63 +48,204 @@ interface Listening {
   close(): Promise<void>;
 }
 
+/**
+ * Bounds on the control socket's connections.
+ *
+ * @example
+ * ```ts
+ * import { CTL_LIMITS, type CtlLimits } from "./ctl.ts";
+ * const strict: CtlLimits = { ...CTL_LIMITS, idleMs: 1000 };
+ * ```
+ */
+export interface CtlLimits {
+  /** Connections open at once; one more closes the connection idle longest (or is refused). */
+  maxConnections: number;
+  /** A connection with no request for this long, and none unanswered, is closed. */
+  idleMs: number;
+  /** Requests of one connection not answered yet; past it, jx reads no more from it until some are. */
+  maxPending: number;
+}
+
+/** The default bounds. */
+export const CTL_LIMITS: CtlLimits = { maxConnections: 32, idleMs: 30_000, maxPending: 64 };
+
+/** The longest request line accepted. */
+const MAX_LINE = 1024 * 1024;
+/** Longest unix socket path (sun_path holds 108 bytes with the NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/** The name every client looks for in `.jx/`. */
+export const CTL_LINK = "ctl.sock";
+
 const enc = new TextEncoder();
 
+/** One open connection and what the limits need to know of it. */
+interface Peer {
+  conn: Conn;
+  /** When it last sent something. */
+  last: number;
+  /** Requests whose answers are not written yet. */
+  busy: number;
+  timer?: ReturnType<typeof setTimeout>;
+  /** Reading was held (too many requests unanswered): goes on reading. */
+  resume?: () => void;
+}
+
+/** The open connections of a socket, kept within `CtlLimits`. */
+class Peers {
+  private open = new Set<Peer>();
+  constructor(private limits: CtlLimits) {}
+
+  /** Takes a new connection, closing the one idle longest when full; undefined: refused. */
+  admit(conn: Conn): Peer | undefined {
+    if (this.open.size >= this.limits.maxConnections) {
+      let oldest: Peer | undefined;
+      for (const p of this.open) if (!p.busy && (!oldest || p.last < oldest.last)) oldest = p;
+      if (!oldest) {
+        conn.write(errorLine(`too many connections (${this.limits.maxConnections}), all busy`));
+        conn.close();
+        return undefined;
+      }
+      this.drop(oldest, `closed: a newer connection needed the place`);
+    }
+    const peer: Peer = { conn, last: Date.now(), busy: 0 };
+    this.open.add(peer);
+    this.idle(peer);
+    return peer;
+  }
+
+  /** Data came: not idle. */
+  active(peer: Peer): void {
+    peer.last = Date.now();
+    clearTimeout(peer.timer);
+    peer.timer = undefined;
+  }
+
+  /** A request starts. */
+  begin(peer: Peer): void {
+    peer.busy++;
+  }
+
+  /** Whether reading from it must wait for answers to be written. */
+  full(peer: Peer): boolean {
+    return peer.busy > this.limits.maxPending;
+  }
+
+  /** A request's answer was written. */
+  end(peer: Peer): void {
+    peer.busy--;
+    if (!this.full(peer) && peer.resume) {
+      const go = peer.resume;
+      peer.resume = undefined;
+      go();
+    }
+    this.idle(peer);
+  }
+
+  /** Arms the idle timer of a connection with nothing in flight. */
+  private idle(peer: Peer): void {
+    if (peer.busy || peer.timer || !this.open.has(peer)) return;
+    peer.timer = setTimeout(
+      () => this.drop(peer, `idle for ${this.limits.idleMs / 1000}s`),
+      this.limits.idleMs,
+    );
+  }
+
+  /** Closes a connection, saying why. */
+  drop(peer: Peer, why?: string): void {
+    if (!this.open.delete(peer)) return;
+    clearTimeout(peer.timer);
+    if (why) peer.conn.write(errorLine(why));
+    peer.conn.close();
+    peer.resume?.();
+  }
+
+  /** Closes every connection. */
+  closeAll(): void {
+    for (const p of [...this.open]) this.drop(p);
+  }
+
+  /** Forgets a connection the peer closed. */
+  gone(peer: Peer): void {
+    this.drop(peer);
+  }
+}
+
+function errorLine(error: string): string {
+  return JSON.stringify({ ok: false, error }) + "\n";
+}
+
+/** Wraps a Deno connection as a `Conn`: writes in order, never throwing. */
+function denoConn(conn: Deno.Conn): Conn {
+  let out = Promise.resolve();
+  let closed = false;
+  return {
+    write(text) {
+      const bytes = enc.encode(text);
+      out = out.then(async () => {
+        for (let off = 0; off < bytes.length && !closed;) {
+          off += await conn.write(bytes.subarray(off));
+        }
+      }).catch(() => {});
+      return out;
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      // After what was written (an error line), unless the peer does not read.
+      const end = () => {
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+      };
+      const t = setTimeout(end, 1000);
+      out.then(() => {
+        clearTimeout(t);
+        end();
+      });
+    },
+  };
+}
+
 /** Listens on `path` with Deno's own unix sockets. */
-function listenDeno(path: string, accept: (c: Conn) => (text: string) => void): Listening {
+function listenDeno(path: string, peers: Peers, serveConn: (p: Peer) => Handler): Listening {
   const D = deno();
   const listener = D.listen({ transport: "unix", path });
-  const open = new Set<{ close(): void }>();
+  let closed = false;
+  const read = async (conn: Deno.Conn, peer: Peer, onData: Handler) => {
+    const buf = new Uint8Array(64 * 1024);
+    const dec = new TextDecoder();
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        onData(dec.decode(buf.subarray(0, n), { stream: true }));
+        if (peers.full(peer)) await new Promise<void>((r) => peer.resume = r);
+      }
+    } catch { /* reset by the peer, or closed */ }
+    peers.gone(peer);
+  };
   (async () => {
-    for await (const conn of listener) {
-      open.add(conn);
-      let out = Promise.resolve();
-      let closed = false;
-      const c: Conn = {
-        write(text) {
-          const bytes = enc.encode(text);
-          out = out.then(async () => {
-            for (let off = 0; off < bytes.length && !closed;) {
-              off += await conn.write(bytes.subarray(off));
-            }
-          }).catch(() => {});
-        },
-        close() {
-          if (closed) return;
-          closed = true;
-          open.delete(conn);
-          try {
-            conn.close();
-          } catch { /* already closed */ }
-        },
-      };
-      const onData = accept(c);
-      (async () => {
-        const buf = new Uint8Array(64 * 1024);
-        const dec = new TextDecoder();
-        try {
-          for (;;) {
-            const n = await conn.read(buf);
-            if (n === null) break;
-            onData(dec.decode(buf.subarray(0, n), { stream: true }));
-          }
-        } catch { /* reset by the peer, or closed */ }
-        await out;
-        c.close();
-      })();
+    while (!closed) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        // Out of descriptors (EMFILE) must not end the socket: try again shortly.
+        if (!closed) await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      const peer = peers.admit(denoConn(conn));
+      if (peer) void read(conn, peer, serveConn(peer));
     }
-  })().catch(() => {});
+  })();
   return {
     close() {
+      closed = true;
       try {
         listener.close();
       } catch { /* closed */ }
-      for (const c of open) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-      }
-      open.clear();
+      peers.closeAll();
       return Promise.resolve();
     },
   };
@@ -104,22 +254,31 @@ function listenDeno(path: string, accept: (c: Conn) => (text: string) => void): 
 /** Listens on `path` with node:net (Bun). */
 async function listenNode(
   path: string,
-  accept: (c: Conn) => (text: string) => void,
+  peers: Peers,
+  serveConn: (p: Peer) => Handler,
 ): Promise<Listening> {
   const { default: netm } = await import("node:net");
-  const sockets = new Set<net.Socket>();
   const server = netm.createServer((sock) => {
-    sockets.add(sock);
     sock.setEncoding("utf8");
-    const onData = accept({
-      write: (text) => {
-        if (!sock.destroyed) sock.write(text);
-      },
-      close: () => sock.destroy(),
-    });
-    sock.on("data", (d: string) => onData(d));
     sock.on("error", () => {});
-    sock.on("close", () => sockets.delete(sock));
+    const peer = peers.admit({
+      write: (text) =>
+        new Promise<void>((done) => {
+          if (sock.destroyed) done();
+          else sock.write(text, () => done());
+        }),
+      close: () => sock.end(() => sock.destroy()),
+    });
+    if (!peer) return;
+    const onData = serveConn(peer);
+    sock.on("data", (d: string) => {
+      onData(d);
+      if (peers.full(peer)) {
+        sock.pause();
+        peer.resume = () => sock.resume();
+      }
+    });
+    sock.on("close", () => peers.gone(peer));
   });
   await new Promise<void>((ok, fail) => {
     server.once("error", fail);
@@ -131,19 +290,15 @@ async function listenNode(
   server.on("error", () => {});
   return {
     close: async () => {
-      for (const s of sockets) s.destroy();
+      peers.closeAll();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
 }
 
-/** The longest request line accepted. */
-const MAX_LINE = 1024 * 1024;
-/** Longest unix socket path (sun_path holds 108 bytes with the NUL). */
-const MAX_SOCKET_PATH = 107;
-
-/** The name every client looks for in `.jx/`. */
-export const CTL_LINK = "ctl.sock";
+function uid(): number {
+  return typeof process.getuid === "function" ? process.getuid() : 0;
+}
 
 function pidAlive(pid: number): boolean {
   try {
@@ -151,6 +306,42 @@ function pidAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as { code?: string }).code === "EPERM";
+  }
+}
+
+/**
+ * A directory for the socket that nobody else can change: a real directory
+ * (not a link), owned by this user, closed to others. Throws, saying why not.
+ */
+function checkPrivate(dir: string, what: string): void {
+  const st = lstatSync(dir);
+  if (st.isSymbolicLink() || !st.isDirectory()) {
+    throw unsafe(`${dir}: ${what} is not a directory (a symbolic link or a file)`);
+  }
+  if (st.uid !== uid()) {
+    throw unsafe(`${dir}: ${what} belongs to uid ${st.uid}, not to uid ${uid()} who runs jx`);
+  }
+  if (st.mode & 0o077) {
+    throw unsafe(`${dir}: ${what} is open to others (mode ${(st.mode & 0o777).toString(8)})`);
+  }
+}
+
+/** An error that refuses a place others could change; `jx run` always shows it. */
+function unsafe(message: string): Error {
+  const e = new Error(`refusing the control socket: ${message}`);
+  e.name = "CtlUnsafe";
+  return e;
+}
+
+/** Removes a socket jx made outside `.jx/` (and the directory mkdtemp made for it). */
+function removeOutside(path: string): void {
+  const dir = dirname(path);
+  if (basename(path) === "ctl.sock" && basename(dir).startsWith("jx-ctl-")) {
+    try {
+      if (lstatSync(dir).uid === uid()) rmSync(dir, { recursive: true, force: true });
+    } catch { /* gone */ }
+  } else if (/^jx-ctl-\d+\.sock$/.test(basename(path))) {
+    rmSync(path, { force: true });
   }
 }
 
@@ -166,8 +357,15 @@ function liveSockets(dir: string): string[] {
   for (const n of names) {
     const m = /^ctl-(\d+)\.sock$/.exec(n);
     if (!m) continue;
-    if (pidAlive(Number(m[1]))) out.push(n);
-    else rmSync(join(dir, n), { force: true }); // left by a jx that was killed
+    if (pidAlive(Number(m[1]))) {
+      out.push(n);
+      continue;
+    }
+    // Left by a jx that was killed (with the directory it made, if any).
+    try {
+      removeOutside(readlinkSync(join(dir, n)));
+    } catch { /* not a link */ }
+    rmSync(join(dir, n), { force: true });
   }
   return out;
 }
@@ -178,6 +376,24 @@ function pointLink(dir: string, target: string): void {
   rmSync(tmp, { force: true });
   symlinkSync(target, tmp);
   renameSync(tmp, join(dir, CTL_LINK));
+}
+
+/**
+ * Where to bind when `.jx/ctl-PID.sock` is too long: `$XDG_RUNTIME_DIR` when
+ * it is private to this user, else a directory made by mkdtemp under /tmp.
+ */
+function shortSocketPath(env: Record<string, string | undefined>): string {
+  const xdg = env.XDG_RUNTIME_DIR;
+  const inXdg = xdg && join(xdg, `jx-ctl-${process.pid}.sock`);
+  if (xdg && inXdg && xdg.startsWith("/") && inXdg.length <= MAX_SOCKET_PATH) {
+    try {
+      checkPrivate(xdg, "XDG_RUNTIME_DIR");
+      return inXdg;
+    } catch { /* not private: a directory of our own instead */ }
+  }
+  const dir = mkdtempSync("/tmp/jx-ctl-");
+  checkPrivate(dir, "the directory mkdtemp made");
+  return join(dir, "ctl.sock");
 }
 
 /**
@@ -204,31 +420,36 @@ export class CtlServer {
 
   /**
    * Listens under `baseDir/.jx/`; `handle` answers each request. Throws
-   * when the directory cannot be made or the socket cannot be bound.
+   * when the directory cannot be made or the socket cannot be bound, and
+   * (an error named `CtlUnsafe`) when `.jx/` is not a directory of this
+   * user's that others cannot change.
    */
   static async listen(
     baseDir: string,
     handle: (req: CtlRequest) => Promise<CtlReply>,
+    opts: { limits?: Partial<CtlLimits>; env?: Record<string, string | undefined> } = {},
   ): Promise<CtlServer> {
     const dir = resolve(baseDir, ".jx");
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    try {
-      chmodSync(dir, 0o700);
-    } catch { /* not ours: the socket's own mode still applies */ }
+    const st = lstatSync(dir);
+    if (st.isDirectory() && st.uid === uid() && st.mode & 0o077) chmodSync(dir, 0o700);
+    checkPrivate(dir, ".jx");
     liveSockets(dir);
     const name = `ctl-${process.pid}.sock`;
     let path = join(dir, name);
-    if (path.length > MAX_SOCKET_PATH) {
-      // Too long for a unix socket: bind in a private directory of /tmp, link from .jx/.
-      const uid = typeof process.getuid === "function" ? process.getuid() : 0;
-      const short = `/tmp/jx-ctl-${uid}`;
-      mkdirSync(short, { recursive: true, mode: 0o700 });
-      chmodSync(short, 0o700);
-      path = join(short, `${process.pid}.sock`);
-    }
+    if (path.length > MAX_SOCKET_PATH) path = shortSocketPath(opts.env ?? process.env);
     rmSync(path, { force: true });
-    const accept = (c: Conn) => serve(c, handle);
-    const server = isDeno ? listenDeno(path, accept) : await listenNode(path, accept);
+    const peers = new Peers({ ...CTL_LIMITS, ...opts.limits });
+    const serveConn = (p: Peer) => serve(p, peers, handle);
+    let server: Listening;
+    try {
+      server = isDeno
+        ? listenDeno(path, peers, serveConn)
+        : await listenNode(path, peers, serveConn);
+    } catch (e) {
+      removeOutside(path);
+      throw e;
+    }
     chmodSync(path, 0o600);
     if (path !== join(dir, name)) {
       rmSync(join(dir, name), { force: true });
@@ -242,7 +463,10 @@ export class CtlServer {
   async close(): Promise<void> {
     await this.server.close();
     rmSync(this.path, { force: true });
-    if (this.path !== join(this.dir, this.name)) rmSync(join(this.dir, this.name), { force: true });
+    if (this.path !== join(this.dir, this.name)) {
+      removeOutside(this.path);
+      rmSync(join(this.dir, this.name), { force: true });
+    }
     try {
       if (readlinkSync(join(this.dir, CTL_LINK)) === this.name) {
         const others = liveSockets(this.dir).filter((n) => n !== this.name);
@@ -253,42 +477,41 @@ export class CtlServer {
   }
 }
 
+/** What a connection does with the text it receives. */
+type Handler = (text: string) => void;
+
 /** Serves one connection: a reply line per request line, in order; returns its data handler. */
-function serve(c: Conn, handle: (req: CtlRequest) => Promise<CtlReply>): (text: string) => void {
+function serve(
+  peer: Peer,
+  peers: Peers,
+  handle: (req: CtlRequest) => Promise<CtlReply>,
+): Handler {
   let buf = "";
   let chain = Promise.resolve();
-  const reply = (r: CtlReply) => c.write(JSON.stringify(r) + "\n");
+  const reply = (r: CtlReply) => peer.conn.write(JSON.stringify(r) + "\n");
   return (data: string) => {
+    peers.active(peer);
     buf += data;
-    if (buf.length > MAX_LINE && !buf.includes("\n")) {
-      reply({ ok: false, error: `request longer than ${MAX_LINE} bytes` });
-      buf = "";
-      c.close();
-      return;
-    }
     let nl: number;
     while ((nl = buf.indexOf("\n")) >= 0) {
       const line = buf.slice(0, nl).trim();
       buf = buf.slice(nl + 1);
       if (!line) continue;
-      let req: CtlRequest | undefined;
-      let problem = "";
-      try {
-        req = JSON.parse(line);
-        if (!req || typeof req !== "object" || typeof req.action !== "string") {
-          problem = 'malformed request: expected {"action": ...}';
-        }
-      } catch (e) {
-        problem = `malformed request: ${(e as Error).message}`;
-      }
+      peers.begin(peer);
+      const req = parseCtlRequest(line);
       chain = chain.then(async () => {
-        if (problem) return reply({ ok: false, error: problem });
+        let written: Promise<void>;
         try {
-          reply(await handle(req!));
+          written = reply("error" in req ? { ok: false, error: req.error } : await handle(req));
         } catch (e) {
-          reply({ ok: false, error: String((e as Error)?.message ?? e) });
+          written = reply({ ok: false, error: String((e as Error)?.message ?? e) });
         }
+        void written.then(() => peers.end(peer));
       });
+    }
+    if (buf.length > MAX_LINE) {
+      buf = "";
+      peers.drop(peer, `request longer than ${MAX_LINE} bytes`);
     }
   };
 }

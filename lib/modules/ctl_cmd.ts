@@ -88,6 +88,7 @@ function describe(req: CtlRequest, reply: CtlReply): string {
         const notes = [
           i.pid ? `pid ${i.pid}` : "",
           i.queued ? `${i.queued} queued` : "",
+          i.dropped ? `${i.dropped} dropped` : "",
           i.restarts ? `${i.restarts} restart${i.restarts === 1 ? "" : "s"}` : "",
           i.reason ?? "",
         ].filter((x) => x);
@@ -97,6 +98,21 @@ function describe(req: CtlRequest, reply: CtlReply): string {
     };
     return block("jobs", reply.jobs) + block("modules", reply.modules);
   }
-  if (req.action === "publish") return "";
+  if (req.action === "publish") return describePublish(req.topic, reply);
   return `${req.module}: ${reply.state}\n`;
+}
+
+/**
+ * What became of a published message, in one line: `reload: delivered to
+ * api; queued for db; dropped by slow`, or `reload: no module subscribes`.
+ */
+function describePublish(topic: string, reply: CtlReply): string {
+  const by = reply.modules_by_delivery;
+  if (!by) return `${topic}: delivered to ${reply.delivered ?? 0}\n`;
+  const parts = [
+    by.delivered.length ? `delivered to ${by.delivered.join(", ")}` : "",
+    by.queued.length ? `queued for ${by.queued.join(", ")}` : "",
+    by.dropped.length ? `dropped by ${by.dropped.join(", ")} (not up, or its queue is full)` : "",
+  ].filter((p) => p);
+  return `${topic}: ${parts.length ? parts.join("; ") : "no module subscribes"}\n`;
 }

@@ -31,7 +31,13 @@ export {
   Supervisor,
   type SupervisorOptions,
 } from "./supervisor.ts";
-export { describeExit, Module, type ModuleHooks } from "./module.ts";
+export {
+  describeExit,
+  MAX_QUEUED_BYTES,
+  MAX_QUEUED_MESSAGES,
+  Module,
+  type ModuleHooks,
+} from "./module.ts";
 export {
   DEFAULT_READY_INTERVAL_MS,
   DEFAULT_READY_TIMEOUT_MS,
@@ -48,7 +54,24 @@ export {
   STABLE_MS,
   wantsRestart,
 } from "./backoff.ts";
-export { Bus, messageLine, type Subscriber, TOPIC_RE, topicMatches } from "./pubsub.ts";
+export {
+  Bus,
+  type Delivery,
+  messageLine,
+  type PublishResult,
+  type Subscriber,
+  TOPIC_RE,
+  topicMatches,
+} from "./pubsub.ts";
+export { parseCtlRequest } from "./request.ts";
+export { GROUP_POLL_MS, groupAlive } from "./group.ts";
 export { isUp, type ModuleAction, type ModuleState, refusal } from "./states.ts";
 export { currentOs, unregisteredReason } from "./when.ts";
-export { CTL_LINK, ctlRequest, CtlServer, findCtlSocket } from "./ctl.ts";
+export {
+  CTL_LIMITS,
+  CTL_LINK,
+  type CtlLimits,
+  ctlRequest,
+  CtlServer,
+  findCtlSocket,
+} from "./ctl.ts";

@@ -9,8 +9,19 @@ import { DEFAULT_GRACE_MS, type JobSpec } from "../graph/mod.ts";
 import { type ChildHandle, type ExitStatus, type Reactor, signalName } from "../reactor/mod.ts";
 import type { JobStatus, ModuleState, RunEvent } from "../scheduler/mod.ts";
 import { backoffMs, DEFAULT_MAX_RESTARTS, isFailure, STABLE_MS, wantsRestart } from "./backoff.ts";
-import type { Subscriber } from "./pubsub.ts";
+import { GROUP_POLL_MS, groupAlive, signalGroup } from "./group.ts";
+import type { Delivery, Subscriber } from "./pubsub.ts";
 import { ReadyProbe } from "./ready.ts";
+
+/** Most messages held for one module (queued while it starts or is paused). */
+export const MAX_QUEUED_MESSAGES = 10_000;
+/**
+ * Most bytes held for one module: its queue plus what its stdin pipe has not
+ * taken yet. A message past either bound is dropped (and counted).
+ */
+export const MAX_QUEUED_BYTES = 1024 * 1024;
+
+const enc = new TextEncoder();
 
 /** What a module needs from the run it belongs to. */
 export interface ModuleHooks {
@@ -73,6 +84,12 @@ export class Module implements Subscriber {
   private alive = false;
   private probe?: ReadyProbe;
   private queue: string[] = [];
+  private queueBytes = 0;
+  /** Messages dropped so far: its queue was full, or it was not up to take them. */
+  dropped = 0;
+  /** The process group followed after its leader exited (a daemon), else 0. */
+  private group = 0;
+  private groupTimer?: number;
   private stopping?: Promise<void>;
   private failedReadiness = false;
   private restartTimer?: number;
@@ -130,26 +147,61 @@ export class Module implements Subscriber {
     return new Promise((r) => this.goneWaiters.push(r));
   }
 
-  /** Receives a message line: written now when running, queued while starting or paused. */
-  deliver(line: string): void {
-    if (this.terminating) return;
-    if (this.state === "running") this.handle?.write?.(line);
-    else if (
-      this.state === "starting" || this.state === "paused" || this.restartTimer !== undefined
-    ) {
-      this.queue.push(line);
+  /**
+   * Receives a message line: written now when running (`delivered`, or
+   * `queued` while the pipe is full), queued while starting or paused;
+   * `dropped` past the bounds, or when it is not up to take messages.
+   */
+  deliver(line: string): Delivery {
+    if (this.terminating) return this.drop();
+    const bytes = enc.encode(line).length;
+    if (this.state === "running" && this.handle?.write) {
+      const held = this.handle.stdinPending?.() ?? 0;
+      if (held + this.queueBytes + bytes > MAX_QUEUED_BYTES) return this.drop();
+      this.handle.write(line);
+      return (this.handle.stdinPending?.() ?? 0) > 0 ? "queued" : "delivered";
     }
+    if (this.state === "starting" || this.state === "paused" || this.restartTimer !== undefined) {
+      const held = this.handle?.stdinPending?.() ?? 0;
+      if (
+        this.queue.length >= MAX_QUEUED_MESSAGES ||
+        held + this.queueBytes + bytes > MAX_QUEUED_BYTES
+      ) return this.drop();
+      this.queue.push(line);
+      this.queueBytes += bytes;
+      return "queued";
+    }
+    return this.drop();
+  }
+
+  private drop(): Delivery {
+    this.dropped++;
+    return "dropped";
+  }
+
+  /** Empties the queue (written, or discarded). */
+  private takeQueue(): string[] {
+    const lines = this.queue;
+    this.queue = [];
+    this.queueBytes = 0;
+    return lines;
+  }
+
+  /** A signal to its process group, through its handle or, once the leader is gone, directly. */
+  private signal(sig: string): void {
+    if (this.handle) this.handle.kill(sig);
+    else if (this.group) signalGroup(this.group, sig);
   }
 
   /** SIGSTOP to its process group; messages are queued until `resume`. */
   pause(): void {
-    this.handle?.kill("SIGSTOP");
+    this.signal("SIGSTOP");
     this.set("paused");
   }
 
   /** SIGCONT to its process group, then the queued messages, in order. */
   resume(): void {
-    this.handle?.kill("SIGCONT");
+    this.signal("SIGCONT");
     this.set("running");
     this.flush();
   }
@@ -164,7 +216,7 @@ export class Module implements Subscriber {
     if (this.restartTimer !== undefined) {
       this.h.reactor.clearTimer(this.restartTimer);
       this.restartTimer = undefined;
-      this.queue = [];
+      this.takeQueue();
       this.set("stopped");
       this.settle("cancelled");
       this.gone();
@@ -179,18 +231,17 @@ export class Module implements Subscriber {
     const grace = this.spec.stop?.graceMs ?? DEFAULT_GRACE_MS;
     if (drain && this.spec.subscribe?.length) {
       if (this.state === "paused") {
-        this.handle?.kill("SIGCONT");
+        this.signal("SIGCONT");
         this.set("running");
       }
-      for (const line of this.queue) this.handle?.write?.(line);
-      this.queue = [];
+      for (const line of this.takeQueue()) this.handle?.write?.(line);
       this.handle?.closeStdin?.();
       this.graceTimer = this.h.reactor.setTimer(grace, () => {
         this.graceTimer = undefined;
         this.terminate();
       });
     } else {
-      this.queue = [];
+      this.takeQueue();
       this.terminate();
     }
     return this.stopping;
@@ -201,20 +252,20 @@ export class Module implements Subscriber {
     if (this.restartTimer !== undefined) void this.stop(false);
     if (!this.alive) return;
     this.stopping ??= this.whenGone();
-    this.handle?.kill("SIGKILL");
-    if (this.state === "paused") this.handle?.kill("SIGCONT");
+    this.signal("SIGKILL");
+    if (this.state === "paused") this.signal("SIGCONT");
   }
 
   /** The stop signal, SIGCONT if paused (a stopped process cannot act on it), SIGKILL after the grace. */
   private terminate(): void {
     const sig = signalName(this.spec.stop?.signal ?? "TERM")!;
-    this.handle?.kill(sig);
-    if (this.state === "paused") this.handle?.kill("SIGCONT");
+    this.signal(sig);
+    if (this.state === "paused") this.signal("SIGCONT");
     if (this.killTimer === undefined) {
       const grace = this.spec.stop?.graceMs ?? DEFAULT_GRACE_MS;
       this.killTimer = this.h.reactor.setTimer(grace, () => {
         this.killTimer = undefined;
-        this.handle?.kill("SIGKILL");
+        this.signal("SIGKILL");
       });
     }
   }
@@ -246,9 +297,7 @@ export class Module implements Subscriber {
   }
 
   private flush(): void {
-    const lines = this.queue;
-    this.queue = [];
-    for (const line of lines) this.handle?.write?.(line);
+    for (const line of this.takeQueue()) this.handle?.write?.(line);
   }
 
   /** Starts a process: `starting` until its readiness check passes. */
@@ -280,7 +329,10 @@ export class Module implements Subscriber {
         started = true;
         this.pid = pid;
         this.set("starting", { pid, attempt });
-        if (this.probe === probe) probe.start();
+        // After spawn() returned (its handle set), before any exit can be seen.
+        queueMicrotask(() => {
+          if (this.probe === probe) probe.start();
+        });
       },
       onOutput: (stream, chunk) => {
         this.h.emit({ type: "job.output", t: this.h.t(), job: spec.name, stream, chunk });
@@ -309,27 +361,66 @@ export class Module implements Subscriber {
     }
     this.failedReadiness = true;
     this.reason = why;
-    this.queue = [];
+    this.takeQueue();
     this.set("failed", { reason: why });
     this.settle("failed");
     this.terminate();
   }
 
+  /** The leader exited: follow its group while a process of it lives, else it ended. */
   private exited(st: ExitStatus): void {
+    this.handle = undefined;
+    if (!this.followGroup(st)) this.ended(st);
+  }
+
+  /**
+   * Whether the leader's group outlives it, and is followed: a daemon (the
+   * leader exited 0, its fork runs on) stays in its state, and members left
+   * by a stop still get the stop's SIGKILL; the module ends once the group is
+   * empty. The members of a leader that failed are killed with it.
+   */
+  private followGroup(st: ExitStatus): boolean {
+    const pgid = this.pid;
+    if (!pgid || this.h.reactor.name === "fake" || !groupAlive(pgid)) return false;
+    const clean = st.code === 0 && !st.signal && !st.error;
+    if (!clean && !this.stopping && !this.failedReadiness) {
+      signalGroup(pgid, "SIGKILL");
+      return false;
+    }
+    this.group = pgid;
+    const check = () => {
+      this.groupTimer = undefined;
+      if (groupAlive(pgid)) {
+        this.groupTimer = this.h.reactor.setTimer(GROUP_POLL_MS, check);
+        return;
+      }
+      this.group = 0;
+      this.ended(st);
+    };
+    this.groupTimer = this.h.reactor.setTimer(GROUP_POLL_MS, check);
+    return true;
+  }
+
+  private ended(st: ExitStatus): void {
     const r = this.h.reactor;
     this.alive = false;
     this.handle = undefined;
+    this.group = 0;
     this.pid = 0;
     this.probe?.cancel();
     this.probe = undefined;
-    for (const t of [this.graceTimer, this.killTimer, this.stableTimer]) {
+    for (const t of [this.graceTimer, this.killTimer, this.stableTimer, this.groupTimer]) {
       if (t !== undefined) r.clearTimer(t);
     }
-    this.graceTimer = this.killTimer = this.stableTimer = undefined;
+    this.graceTimer =
+      this.killTimer =
+      this.stableTimer =
+      this.groupTimer =
+        undefined;
     const how = describeExit(st);
     const ended = { exit: st.code, signal: st.signal };
     if (this.stopping) {
-      this.queue = [];
+      this.takeQueue();
       this.set("stopped", ended);
       this.settle("cancelled");
     } else if (this.failedReadiness) {
@@ -352,7 +443,7 @@ export class Module implements Subscriber {
       if (policy !== "no" && this.restarts >= max && !this.h.closing()) {
         reason += `; gave up after ${max} restart${max === 1 ? "" : "s"}`;
       }
-      this.queue = [];
+      this.takeQueue();
       if (isFailure(st) || wasStarting) {
         this.reason = reason;
         this.set("failed", { ...ended, reason });

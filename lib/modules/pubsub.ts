@@ -5,10 +5,35 @@
  * @module
  */
 
+/**
+ * What became of a message for one subscriber: `delivered` (written to its
+ * stdin), `queued` (held by jx: it is starting or paused, or its stdin pipe
+ * is full), `dropped` (its queue is full, or it is not up).
+ */
+export type Delivery = "delivered" | "queued" | "dropped";
+
 /** Something that receives the messages of the topics it subscribed to. */
 export interface Subscriber {
-  /** Receives one message line (`TOPIC MESSAGE\n`). */
-  deliver(line: string): void;
+  /** Its name, in a publish's report. */
+  readonly name: string;
+  /** Receives one message line (`TOPIC MESSAGE\n`); says what became of it. */
+  deliver(line: string): Delivery;
+}
+
+/**
+ * What became of one published message: the subscribers' names per outcome,
+ * in subscription order.
+ *
+ * @example
+ * ```ts
+ * import type { PublishResult } from "./pubsub.ts";
+ * const r: PublishResult = { delivered: ["log"], queued: ["db"], dropped: [] };
+ * ```
+ */
+export interface PublishResult {
+  delivered: string[];
+  queued: string[];
+  dropped: string[];
 }
 
 /**
@@ -41,8 +66,11 @@ export const TOPIC_RE = /^[A-Za-z0-9_][A-Za-z0-9_.:\/+-]*$/;
  * ```ts
  * import { Bus } from "./pubsub.ts";
  * const bus = new Bus();
- * bus.subscribe("reload", { deliver: (line) => console.log(line) });
- * bus.publish("reload", "now"); // prints "reload now\n"; returns 1
+ * bus.subscribe("reload", {
+ *   name: "printer",
+ *   deliver: (line) => (console.log(line), "delivered"),
+ * });
+ * bus.publish("reload", "now"); // prints "reload now\n"; { delivered: ["printer"], queued: [], dropped: [] }
  * ```
  */
 export class Bus {
@@ -58,15 +86,16 @@ export class Bus {
     return this.subs.length === 0;
   }
 
-  /** Sends a message to every subscriber of `topic`, in subscription order; returns how many. */
-  publish(topic: string, message: string): number {
+  /** Sends a message to every subscriber of `topic`, in subscription order; says what became of it. */
+  publish(topic: string, message: string): PublishResult {
     const line = messageLine(topic, message);
     const seen = new Set<Subscriber>();
+    const out: PublishResult = { delivered: [], queued: [], dropped: [] };
     for (const { pattern, sub } of this.subs) {
       if (seen.has(sub) || !topicMatches(pattern, topic)) continue;
       seen.add(sub);
-      sub.deliver(line);
+      out[sub.deliver(line)].push(sub.name);
     }
-    return seen.size;
+    return out;
   }
 }

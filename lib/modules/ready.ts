@@ -87,7 +87,7 @@ export class ReadyProbe {
   start(): void {
     const r = this.ctx.reactor;
     const s = this.spec;
-    if (!s) return this.later(0, () => this.settle(true));
+    if (!s) return this.settle(true); // running once its process exists
     if (s.delay !== undefined) return this.later(s.delay, () => this.settle(true));
     const timeout = s.timeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
     this.timers.push(r.setTimer(timeout, () => {

@@ -12,8 +12,8 @@ import type { JobSpec } from "../graph/mod.ts";
 import type { ListenSignal } from "../reactor/mod.ts";
 import type { JobStatus, ModuleHost, ModuleRun, RunEvent } from "../scheduler/mod.ts";
 import { Module } from "./module.ts";
-import { Bus, TOPIC_RE } from "./pubsub.ts";
-import { isUp, type ModuleAction, refusal } from "./states.ts";
+import { Bus, type PublishResult } from "./pubsub.ts";
+import { isUp, refusal } from "./states.ts";
 import { unregisteredReason } from "./when.ts";
 
 /**
@@ -76,6 +76,8 @@ export interface StatusEntry {
   restarts?: number;
   /** Modules: messages waiting (while starting or paused). */
   queued?: number;
+  /** Modules: messages dropped so far (its queue was full, or it was not up). */
+  dropped?: number;
 }
 
 /**
@@ -114,8 +116,14 @@ export interface CtlReply {
   jobs?: StatusEntry[];
   /** `status`: the modules, registered or not. */
   modules?: StatusEntry[];
-  /** `publish`: how many modules the message reached. */
+  /** `publish`: how many modules the message was written to. */
   delivered?: number;
+  /** `publish`: how many modules hold it in their queue (starting, paused, or a full pipe). */
+  queued?: number;
+  /** `publish`: how many modules dropped it (a full queue, or not up). */
+  dropped?: number;
+  /** `publish`: the modules, by what became of the message. */
+  modules_by_delivery?: PublishResult;
 }
 
 /**
@@ -340,9 +348,10 @@ export class Supervisor implements ModuleHost {
 
   /**
    * Publishes a message: one line (`TOPIC MESSAGE`) on the stdin of every
-   * module subscribed to the topic; returns how many.
+   * module subscribed to the topic; says, per module, whether it was
+   * delivered, queued or dropped (see `MAX_QUEUED_BYTES`).
    */
-  publish(topic: string, message: string): number {
+  publish(topic: string, message: string): PublishResult {
     return this.bus.publish(topic, message);
   }
 
@@ -369,6 +378,7 @@ export class Supervisor implements ModuleHost {
         attempt: m.attempt,
         restarts: m.restarts,
         queued: m.queued,
+        ...(m.dropped ? { dropped: m.dropped } : {}),
       });
     }
     const jobs: StatusEntry[] = [];
@@ -392,24 +402,21 @@ export class Supervisor implements ModuleHost {
     }
   }
 
-  /** Validates a request and does it. */
+  /** Does a request (parsed and checked by `parseCtlRequest`). */
   private async dispatch(req: CtlRequest): Promise<CtlReply> {
     if (req.action === "status") return { ok: true, ...this.status() };
     if (req.action === "publish") {
-      if (typeof req.topic !== "string" || !TOPIC_RE.test(req.topic)) {
-        return { ok: false, error: `bad topic ${JSON.stringify(req.topic)}` };
-      }
-      if (typeof req.message !== "string") {
-        return { ok: false, error: "message: expected a string" };
-      }
-      return { ok: true, delivered: this.publish(req.topic, req.message) };
+      const r = this.publish(req.topic, req.message);
+      return {
+        ok: true,
+        delivered: r.delivered.length,
+        queued: r.queued.length,
+        dropped: r.dropped.length,
+        modules_by_delivery: r,
+      };
     }
-    const action = req.action as ModuleAction;
-    if (!["start", "stop", "restart", "pause", "resume"].includes(action)) {
-      return { ok: false, error: `unknown action ${JSON.stringify(req.action)}` };
-    }
-    const name = (req as { module?: unknown }).module;
-    if (typeof name !== "string") return { ok: false, error: "module: expected a name" };
+    const action = req.action;
+    const name = req.module;
     const m = this.modules.get(name);
     if (!m) {
       const why = this.unregistered.get(name);
@@ -434,7 +441,7 @@ export class Supervisor implements ModuleHost {
       case "stop":
         // A foreground run keeps waiting for a module stopped this way.
         m.stoppedByUser = true;
-        await m.stop(!!(req as { drain?: boolean }).drain);
+        await m.stop(req.action === "stop" && !!req.drain);
         break;
       case "start": {
         const waiting = this.unmetNeeds(m.spec);
@@ -450,6 +457,10 @@ export class Supervisor implements ModuleHost {
         m.start();
         await new Promise((r) => m.onSettled(r));
         break;
+      default: {
+        const _assertNever: never = action;
+        return { ok: false, error: `unknown action ${JSON.stringify(_assertNever)}` };
+      }
     }
     return {
       ok: true,

@@ -500,4 +500,8 @@ class Handle implements ChildHandle {
   closeStdin(): void {
     this.stdin?.close();
   }
+
+  stdinPending(): number {
+    return this.stdin?.pending ?? 0;
+  }
 }

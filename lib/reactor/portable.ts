@@ -135,21 +135,26 @@ function spawnDeno(req: SpawnRequest): ChildHandle {
 /** Writing to a Deno child's piped stdin: the stream keeps the order; errors drop the rest. */
 function denoStdin(
   stream: WritableStream<Uint8Array> | null | undefined,
-): Pick<ChildHandle, "write" | "closeStdin"> {
-  if (!stream) return { write() {}, closeStdin() {} };
+): Pick<ChildHandle, "write" | "closeStdin" | "stdinPending"> {
+  if (!stream) return { write() {}, closeStdin() {}, stdinPending: () => 0 };
   const writer = stream.getWriter();
   const enc = new TextEncoder();
   let broken = false;
   let closing = false;
+  let pending = 0;
   const fail = () => {
     broken = true;
+    pending = 0;
   };
   return {
     write(data) {
       if (broken || closing) return;
       const bytes = typeof data === "string" ? enc.encode(data) : data.slice();
-      if (bytes.length) writer.write(bytes).catch(fail);
+      if (!bytes.length) return;
+      pending += bytes.length;
+      writer.write(bytes).then(() => pending -= bytes.length, fail);
     },
+    stdinPending: () => pending,
     closeStdin() {
       if (closing) return;
       closing = true;

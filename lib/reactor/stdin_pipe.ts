@@ -20,6 +20,8 @@ export interface StdinPipe {
   write(data: Uint8Array | string): void;
   /** `ChildHandle.closeStdin`. */
   close(): void;
+  /** Bytes queued, not yet in the pipe (`ChildHandle.stdinPending`). */
+  readonly pending: number;
 }
 
 const enc = new TextEncoder();
@@ -37,6 +39,7 @@ export function stdinPipe(s: Libc["symbols"], set: EpollSet, kick: () => void): 
   let fd = p[1];
   s.fcntl(fd, C.F_SETFL, s.fcntl(fd, C.F_GETFL, 0) | C.O_NONBLOCK);
   const queue: Uint8Array[] = [];
+  let queued = 0;
   let closing = false;
   let waiting = false;
   const drop = () => {
@@ -46,6 +49,7 @@ export function stdinPipe(s: Libc["symbols"], set: EpollSet, kick: () => void): 
     s.close(fd);
     fd = -1;
     queue.length = 0;
+    queued = 0;
   };
   /** Writes what is queued; false when the pipe is full (or gone). */
   const flush = (): boolean => {
@@ -53,6 +57,7 @@ export function stdinPipe(s: Libc["symbols"], set: EpollSet, kick: () => void): 
       const head = queue[0];
       const n = Number(s.write(fd, head, head.length));
       if (n >= 0) {
+        queued -= n;
         if (n === head.length) queue.shift();
         else queue[0] = head.subarray(n);
         continue;
@@ -82,6 +87,9 @@ export function stdinPipe(s: Libc["symbols"], set: EpollSet, kick: () => void): 
     get readEnd() {
       return readEnd;
     },
+    get pending() {
+      return queued;
+    },
     spawned() {
       if (readEnd >= 0) s.close(readEnd);
       readEnd = -1;
@@ -96,6 +104,7 @@ export function stdinPipe(s: Libc["symbols"], set: EpollSet, kick: () => void): 
       const bytes = typeof data === "string" ? enc.encode(data) : data.slice();
       if (!bytes.length) return;
       queue.push(bytes);
+      queued += bytes.length;
       if (queue.length === 1) settle();
     },
     close() {

@@ -125,6 +125,11 @@ export interface ChildHandle {
   write?(data: Uint8Array | string): void;
   /** Closes the child's stdin once what was written has gone (the child reads end of file). */
   closeStdin?(): void;
+  /**
+   * Bytes written to stdin that the pipe has not taken yet (held by jx), so
+   * that a writer can bound them; absent where a backend cannot tell.
+   */
+  stdinPending?(): number;
 }
 
 /**

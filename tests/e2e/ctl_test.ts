@@ -267,3 +267,258 @@ Deno.test("jx ctl with no run here says so (exit 1); jx ctl --help", async () =>
   assert.match(help.stdout, /^Usage: jx ctl ACTION/);
   assert.match(help.stdout, /stop \[--drain\] MODULE/);
 });
+
+/** A seeded pseudo-random generator (mulberry32): the same garbage on every run. */
+function seeded(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One piece of garbage for the control socket. */
+function garbage(rnd: () => number): Uint8Array {
+  const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
+  const bytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(rnd() * 256));
+  const text = (s: string) => new TextEncoder().encode(s);
+  const word = () => Math.random().toString(36).slice(2, 2 + Math.floor(rnd() * 8));
+  switch (Math.floor(rnd() * 8)) {
+    case 0:
+      return bytes(1 + Math.floor(rnd() * 4096)); // random bytes, maybe newlines
+    case 1:
+      return new Uint8Array([0xff, 0xfe, 0xc3, 0x28, 0x0a, 0xed, 0xa0, 0x80, 0x0a]); // bad UTF-8
+    case 2:
+      return text('{"action":"publish","topic":"note","mess'); // half JSON, no newline
+    case 3:
+      return text(
+        JSON.stringify({
+          action: pick(["status", "pause", "stop", "publish", "frob", "", "__proto__"]),
+          [pick(["module", "topic", "message", "drain", "constructor"])]: pick([
+            1,
+            null,
+            [],
+            {},
+            word(),
+            true,
+          ]),
+        }) + "\n",
+      );
+    case 4:
+      return text(pick(["[]", "null", "1", '"x"', "{}", '{"action":1}', "{".repeat(5000)]) + "\n");
+    case 5:
+      return text("x".repeat(1_100_000)); // a line past the limit
+    case 6:
+      return text(`{"action":"publish","topic":"note","message":${JSON.stringify(word())}}\n`);
+    default:
+      return text("\n".repeat(Math.floor(rnd() * 100)));
+  }
+}
+
+/** Writes `text` while reading the replies (as a client that pipelines requests does). */
+async function pipelined(path: string, text: string, replies: number): Promise<string[]> {
+  const conn = await Deno.connect({ transport: "unix", path });
+  const bytes = new TextEncoder().encode(text);
+  const writing = (async () => {
+    for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+  })();
+  const dec = new TextDecoder();
+  let got = "";
+  const buf = new Uint8Array(64 * 1024);
+  let lines = 0;
+  while (lines < replies) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    const chunk = dec.decode(buf.subarray(0, n), { stream: true });
+    got += chunk;
+    for (const ch of chunk) if (ch === "\n") lines++;
+  }
+  await writing;
+  conn.close();
+  return got.split("\n").filter((l) => l);
+}
+
+/** Connects, trying again while the listen backlog is full (EAGAIN). */
+async function connectSoon(path: string): Promise<Deno.Conn> {
+  for (let i = 0;; i++) {
+    try {
+      return await Deno.connect({ transport: "unix", path });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.WouldBlock) || i > 500) throw e;
+      await sleep(5);
+    }
+  }
+}
+
+/** `jx ctl status` through the library's client, bounded in time. */
+async function statusWithin(sock: string, ms: number) {
+  const { ctlRequest } = await import("../../lib/modules/mod.ts");
+  return await ctlRequest(sock, { action: "status" }, ms);
+}
+
+Deno.test("[deno] hostile clients: a PubSub flood to a module that never reads is bounded and reported; 3,000 idle connections and seeded garbage leave status answering", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  deaf:
+    run: exec sleep 300
+    subscribe: [note]
+jobs:
+  hi: { run: echo hi }
+`,
+  });
+  const [cmd, argv] = jxCommand("deno", ["run", "deaf", "hi", "--events", "ev.ndjson"]);
+  const jx = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+    .spawn();
+  const held: Deno.Conn[] = [];
+  try {
+    await event(dir, (e) => e.module === "deaf" && e.state === "running");
+    const sock = `${dir}/.jx/ctl.sock`;
+
+    // 3,000 messages of 1 KB to a module that never reads its stdin.
+    const msg = "m".repeat(1000);
+    const flood = Array.from(
+      { length: 3000 },
+      () => JSON.stringify({ action: "publish", topic: "note", message: msg }) + "\n",
+    ).join("");
+    const replies = (await pipelined(sock, flood, 3000)).map((l) => JSON.parse(l));
+    assert.equal(replies.length, 3000);
+    const count = (k: string) => replies.filter((r) => r[k] === 1).length;
+    const [delivered, queued, dropped] = [count("delivered"), count("queued"), count("dropped")];
+    assert.equal(delivered + queued + dropped, 3000, JSON.stringify(replies[2999]));
+    // At most 1 MiB held by jx, beside what the 64 KiB pipe took.
+    assert.ok(delivered + queued <= 1200, `${delivered} delivered, ${queued} queued`);
+    assert.ok(dropped >= 1800, `${dropped} dropped`);
+    assert.deepEqual(replies[2999].modules_by_delivery, {
+      delivered: [],
+      queued: [],
+      dropped: ["deaf"],
+    });
+    const pub = await runJx(["ctl", "publish", "note", msg], { cwd: dir });
+    assert.equal(pub.code, 0, pub.stderr);
+    assert.equal(pub.stdout, "note: dropped by deaf (not up, or its queue is full)\n");
+    const st = await runJx(["ctl", "status"], { cwd: dir });
+    assert.match(st.stdout, new RegExp(`deaf {2}running \\(pid \\d+, ${dropped + 1} dropped\\)`));
+
+    // 3,000 idle connections: the oldest are closed to make room; status answers.
+    for (let i = 0; i < 3000; i++) held.push(await connectSoon(sock));
+    const answer = await statusWithin(sock, 20_000);
+    assert.equal(answer.ok, true);
+    const first = new Uint8Array(4096);
+    const n = await held[0].read(first);
+    assert.ok(n === null || /too many|needed the place/.test(new TextDecoder().decode(first)));
+
+    // Seeded garbage over many connections: every few pieces, status still answers.
+    const rnd = seeded(18);
+    const end = Date.now() + 3000;
+    let rounds = 0;
+    while (Date.now() < end) {
+      const conns = await Promise.all(
+        Array.from({ length: 8 }, () => connectSoon(sock)),
+      );
+      await Promise.all(conns.map(async (c) => {
+        for (let k = 0; k < 4; k++) await c.write(garbage(rnd)).catch(() => 0);
+        if (rnd() < 0.5) c.close();
+        else held.push(c);
+      }));
+      assert.equal((await statusWithin(sock, 10_000)).ok, true, `round ${rounds}`);
+      rounds++;
+    }
+    assert.ok(rounds > 3);
+    const after = JSON.parse((await runJx(["ctl", "status", "--json"], { cwd: dir })).stdout);
+    assert.equal(after.modules[0].state, "running");
+  } finally {
+    for (const c of held) {
+      try {
+        c.close();
+      } catch { /* closed by jx */ }
+    }
+    jx.kill("SIGINT");
+  }
+  const out = await jx.output();
+  assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+});
+
+Deno.test("[deno] a socket path too long for .jx/: a private directory jx made (not a /tmp/jx-ctl-UID another user made first), XDG_RUNTIME_DIR only when private, .jx of another user refused; removed at the end", async () => {
+  if (Deno.uid() !== 0 || !(await Deno.stat("/usr/bin/setpriv").catch(() => null))) {
+    console.log("skipped: checking another user needs root and setpriv");
+    return;
+  }
+  const nobody = (...args: string[]) =>
+    new Deno.Command("/usr/bin/setpriv", {
+      args: ["--reuid=65534", "--regid=65534", "--clear-groups", ...args],
+    }).output();
+  // Another user made the old fixed directory first.
+  const fixed = `/tmp/jx-ctl-${Deno.uid()}`;
+  const mine = await Deno.lstat(fixed).then((s) => s.uid === 0).catch(() => false);
+  if (!mine) await nobody("/bin/mkdir", "-p", "-m", "0777", fixed);
+  const root = await tempDir();
+  const deep = `${root}/${"d".repeat(60)}/${"e".repeat(60)}`;
+  await Deno.mkdir(deep, { recursive: true });
+  await Deno.writeTextFile(
+    `${deep}/jobs.yaml`,
+    `
+modules:
+  m: { run: 'while read t m; do echo "$m" >> got; done', subscribe: [note] }
+jobs:
+  pub: { run: 'echo "$JX_CTL" > ctl.txt; ${ROOT}/bin/jx ctl publish note hello', needs: [m] }
+  plain: { run: 'true' }
+`,
+  );
+  const run = async (env: Record<string, string> = {}) => {
+    await Deno.remove(`${deep}/got`).catch(() => {});
+    const r = await runJx(["run"], { cwd: deep, env });
+    const ctl = (await read(`${deep}/ctl.txt`)).trim();
+    return { ...r, ctl };
+  };
+
+  const a = await run();
+  assert.equal(a.code, 0, a.stderr);
+  assert.ok(!a.ctl.startsWith(`${fixed}/`), `bound in ${a.ctl}, a directory another user owns`);
+  assert.match(a.ctl, /^\/tmp\/jx-ctl-[A-Za-z0-9]{6}\/ctl\.sock$/);
+  assert.deepEqual(await lines(`${deep}/got`), ["hello"]);
+  await assert.rejects(Deno.lstat(a.ctl.replace(/\/ctl\.sock$/, "")), "removed at the end");
+
+  // The directory, while the run lives: root's, 0700; nobody can neither reach nor replace the socket.
+  const [cmd, argv] = jxCommand("deno", ["run", "m"]);
+  const jx = new Deno.Command(cmd, { args: argv, cwd: deep, stdout: "piped", stderr: "piped" })
+    .spawn();
+  try {
+    const link = `${deep}/.jx/ctl-${jx.pid}.sock`;
+    const sock = await until("the socket", async () => await Deno.realPath(link));
+    const st = await Deno.lstat(sock.replace(/\/ctl\.sock$/, ""));
+    assert.deepEqual([st.uid, st.mode! & 0o777], [0, 0o700]);
+    const rm = await nobody("/bin/rm", "-f", sock);
+    assert.notEqual(rm.code, 0, "another user removed the socket");
+    assert.equal((await statusWithin(sock, 10_000)).ok, true);
+  } finally {
+    jx.kill("SIGINT");
+    await jx.output();
+  }
+
+  // XDG_RUNTIME_DIR: used when private to root; passed over when another user owns it.
+  const xdg = await Deno.makeTempDir();
+  await Deno.chmod(xdg, 0o700);
+  const b = await run({ XDG_RUNTIME_DIR: xdg });
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(b.ctl, new RegExp(`^${xdg}/jx-ctl-\\d+\\.sock$`));
+  await Deno.chown(xdg, 65534, 65534);
+  const c = await run({ XDG_RUNTIME_DIR: xdg });
+  assert.equal(c.code, 0, c.stderr);
+  assert.match(c.ctl, /^\/tmp\/jx-ctl-[A-Za-z0-9]{6}\/ctl\.sock$/);
+  assert.deepEqual([...Deno.readDirSync(xdg)], []);
+
+  // A .jx/ that another user owns: refused with one clear line; the run goes on without a socket.
+  await Deno.remove(`${deep}/.jx`, { recursive: true });
+  await Deno.mkdir(`${deep}/.jx`, { mode: 0o700 });
+  await Deno.chown(`${deep}/.jx`, 65534, 65534);
+  const d = await runJx(["run", "plain"], { cwd: deep });
+  assert.equal(d.code, 0, d.stderr);
+  assert.match(
+    d.stderr,
+    /^jx: warning: no control socket \(jx ctl cannot reach this run\): refusing the control socket: .*\/\.jx: \.jx belongs to uid 65534, not to uid 0 who runs jx\n/m,
+  );
+  assert.deepEqual([...Deno.readDirSync(`${deep}/.jx`)], []);
+  if (!mine) await Deno.remove(fixed).catch(() => {});
+});

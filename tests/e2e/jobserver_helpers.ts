@@ -221,3 +221,28 @@ export function tokensHeld(ev: LoggedEvent[], tokensOf: Map<string, number>): nu
     return held;
   });
 }
+
+/**
+ * A ninja >= 1.13 (the first with a jobserver client, fifo style only): `JX_NINJA113`, else
+ * the one `.ci/run` builds into ~/.cache/jx/ninja-1.13 (with the shared script when it is
+ * there), else undefined with a message saying its tests are skipped.
+ */
+export async function findNinja113(suite: string): Promise<string | undefined> {
+  const given = Deno.env.get("JX_NINJA113");
+  if (given) return given;
+  const prefix = `${Deno.env.get("HOME")}/.cache/jx/ninja-1.13`;
+  if (await Deno.stat(`${prefix}/bin/ninja`).catch(() => null)) return `${prefix}/bin/ninja`;
+  const script = `${ROOT}/../shared/tools/ninja-1.13.sh`;
+  let why: string;
+  try {
+    const out = await new Deno.Command("bash", { args: [script, prefix], stdin: "null" }).output();
+    const d = new TextDecoder();
+    const path = d.decode(out.stdout).trim().split("\n").pop() ?? "";
+    if (out.code === 0 && path) return path;
+    why = `${script} exited ${out.code}: ${d.decode(out.stderr).trim().split("\n").pop()}`;
+  } catch (e) {
+    why = (e as Error).message;
+  }
+  console.error(`${suite}: SKIPPING the ninja 1.13 tests: ${why}`);
+  return undefined;
+}

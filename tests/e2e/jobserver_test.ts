@@ -13,6 +13,7 @@ import {
   clientMakefile,
   fifoServerDir,
   findMake44,
+  findNinja113,
   inMake,
   make,
   MAKE_TROUBLE,
@@ -428,4 +429,64 @@ Deno.test("docs/make.md: the Makefile example runs as written (make -j8, jx on P
   assert.doesNotMatch(r.text, /warning/);
   for (const f of ["a.o", "b.o", "t2.done"]) await Deno.stat(`${dir}/${f}`);
   assert.match(await Deno.readTextFile(`${dir}/t1.flags`), /-j8 --jobserver-auth=\d+,\d+/);
+});
+
+const NINJA113 = await findNinja113("jobserver_test");
+
+/** A ninja project of `n` edges, each recorded in `log` for `secs`. */
+function ninjaProject(n: number, secs: number): Record<string, string> {
+  const edges = Array.from({ length: n }, (_, i) => `build o${i}: rec`);
+  return {
+    "nj/rec.sh": recorded("$1", secs) + '; touch "$1"\n',
+    "nj/build.ninja": `rule rec\n  command = sh rec.sh $out\n${edges.join("\n")}\n`,
+  };
+}
+
+Deno.test({
+  name:
+    "jobserver server: a job running ninja 1.13 gets the fifo form and joins the pool (8 edges + another job at jx -j3 never exceed 3); with jobserver: pipe, a warning",
+  ignore: !NINJA113,
+  fn: async () => {
+    const dir = await tempDir({
+      ...ninjaProject(8, 0.3),
+      "jobs.yaml": `
+jobs:
+  build: { run: '${NINJA113} -C nj > ninja.out; echo "$MAKEFLAGS" > flags' }
+  other: { run: 'cd nj && ${recorded("other", 1.2)}' }
+`,
+    });
+    const r = await runJx(["run", "-j3"], { cwd: dir });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stderr, /warning/);
+    assert.match(await Deno.readTextFile(`${dir}/flags`), /-j3 --jobserver-auth=fifo:/);
+    assert.doesNotMatch(await Deno.readTextFile(`${dir}/ninja.out`), /Ignoring jobserver/);
+    const c = await maxConcurrency(`${dir}/nj/log`);
+    assert.equal(c.count, 9);
+    assert.ok(c.max <= 3, `at most 3 at once, saw ${c.max}`);
+    assert.ok(c.max >= 2, `the pool was used, saw ${c.max}`);
+
+    // Asked for the pipe form: jx says ninja will leave the pool.
+    await Deno.writeTextFile(
+      `${dir}/jobs.yaml`,
+      `jobs:\n  build: { run: '${NINJA113} -C nj -t clean > /dev/null', jobserver: pipe }\n`,
+    );
+    const w = await runJx(["run", "-j3"], { cwd: dir });
+    assert.equal(w.code, 0, w.stderr);
+    assert.match(
+      w.stderr,
+      /warning: job build runs ninja with the pipe form of the pool \(its jobserver: pipe\): ninja >= 1\.13 ignores it/,
+    );
+  },
+});
+
+Deno.test("jobStyle: the fifo form for a job that runs ninja and no make; a job's own jobserver: key wins", async () => {
+  const { jobStyle } = await import("../../lib/jobserver/mod.ts");
+  const sh = (s: string) => ["/bin/sh", "-c", s];
+  assert.equal(jobStyle({ name: "a", argv: sh("cmake -G Ninja -B b && ninja -C b") }), "fifo");
+  assert.equal(jobStyle({ name: "b", argv: ["/usr/bin/ninja", "all"] }), "fifo");
+  assert.equal(jobStyle({ name: "c", argv: sh("env CC=clang nice ninja") }), "fifo");
+  assert.equal(jobStyle({ name: "d", argv: sh("make -C a; ninja -C b") }), undefined);
+  assert.equal(jobStyle({ name: "e", argv: sh("echo ninja") }), undefined);
+  assert.equal(jobStyle({ name: "f", argv: ["ninja"], jobserver: "pipe" }), "pipe");
+  assert.equal(jobStyle({ name: "g", argv: ["make"] }), undefined);
 });

@@ -477,6 +477,7 @@ modules:
     run: 'echo "attempt at $(date +%s%N)"; echo "cannot bind" >&2; exit 9'
     restart: always
     max_restarts: 2
+    ready: { delay: 50ms } # it crashes while starting (without ready: it would be running at once)
 jobs:
   ok: { run: echo flaky recovered, needs: [flaky] }
   doomed: { run: echo never, needs: [crashy] }
@@ -533,4 +534,65 @@ Deno.test("docs/modules.md: the example (a database, an API that needs it, a tes
     "api stopped", // reverse order: api first,
     "db stopped", // then the database it needs
   ]);
+});
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`[${runtime}] a module that daemonizes (its leader exits 0, its fork runs on) is running, used, and stopped with its group`, async () => {
+    // Without `ready:` (running once its process exists), and with a check the daemon passes.
+    const dir = await tempDir({
+      "jobs.yaml": `
+modules:
+  plain:
+    run: 'sh -c "echo \\$\\$ > plain.pid; exec sleep 300" >/dev/null 2>&1 </dev/null & exit 0'
+  checked:
+    run: '(sleep 0.3; echo up > checked.up; echo $$ > checked.pid; exec sleep 300) >/dev/null 2>&1 </dev/null & exit 0'
+    ready: { cmd: test -s checked.up }
+jobs:
+  use:
+    run: 'test -s plain.pid && test -s checked.up && echo used'
+    needs: [plain, checked]
+`,
+    });
+    const r = await runJx(["run", "--events", "ev.ndjson"], { cwd: dir, runtime });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /used/);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    const states = moduleStates(ev);
+    for (const m of ["plain", "checked"]) {
+      assert.deepEqual(
+        states.filter((s) => s.startsWith(`${m} `)),
+        [`${m} idle`, `${m} starting`, `${m} running`, `${m} stopped`],
+      );
+    }
+    // jx stopped the daemons: no process of either group is left.
+    const pgids = ev.filter((e) => e.type === "module.state" && e.state === "starting" && e.pid)
+      .map((e) => Number(e.pid));
+    assert.equal(pgids.length, 2);
+    assert.deepEqual(inGroups(pgids), [], "a daemon outlived jx");
+  });
+}
+
+Deno.test("a daemonizing module whose daemon ends by itself is stopped (exit 0); one whose leader fails is failed, its group killed", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  brief:
+    run: '(sleep 0.5) >/dev/null 2>&1 </dev/null & exit 0'
+  broken:
+    run: '(echo $$ > broken.pid; exec sleep 300) >/dev/null 2>&1 </dev/null & sleep 0.2; exit 3'
+    ready: { delay: 5s }
+jobs:
+  wait: { run: 'sleep 1', needs: [brief] }
+  never: { run: 'true', needs: [broken] }
+`,
+  });
+  const r = await runJx(["run", "-k", "--events", "ev.ndjson"], { cwd: dir });
+  assert.equal(r.code, 1, r.stderr + r.stdout);
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  const brief = ev.filter((e) => e.module === "brief" && e.type === "module.state");
+  assert.deepEqual(brief.map((e) => e.state), ["idle", "starting", "running", "stopped"]);
+  assert.equal(brief[3].exit, 0);
+  const broken = ev.filter((e) => e.module === "broken" && e.type === "module.state");
+  assert.deepEqual(broken.map((e) => e.state), ["idle", "starting", "failed"]);
+  assert.deepEqual(inGroups([Number(broken[1].pid)]), []);
 });

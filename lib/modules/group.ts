@@ -1,0 +1,64 @@
+/**
+ * A module's process group after its leader has gone: whether a process of
+ * it still lives (a daemon the leader forked, or members a stop has not
+ * ended yet), and signals to it. A group whose id is still in use cannot be
+ * reused by another process, so signalling it is safe while it lives.
+ *
+ * @module
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import process from "node:process";
+
+/** How often a followed group is checked for being empty. */
+export const GROUP_POLL_MS = 200;
+
+/** The state letter and process group of `/proc/PID/stat`. */
+function statOf(pid: string): { state: string; pgrp: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state: rest[0], pgrp: Number(rest[2]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether process group `pgid` has a live member. A zombie (exited, not yet
+ * reaped by its new parent) does not count, so `/proc` is read when the
+ * kernel says the group exists.
+ *
+ * @example
+ * ```ts
+ * import { groupAlive } from "./group.ts";
+ * groupAlive(4242); // false once every process of group 4242 has exited
+ * ```
+ */
+export function groupAlive(pgid: number): boolean {
+  if (pgid <= 1) return false;
+  try {
+    process.kill(-pgid, 0);
+  } catch (e) {
+    if ((e as { code?: string }).code !== "EPERM") return false;
+  }
+  let names: string[];
+  try {
+    names = readdirSync("/proc");
+  } catch {
+    return true; // no /proc: the kernel's word
+  }
+  for (const name of names) {
+    if (name.charCodeAt(0) > 57) continue; // not a pid
+    const st = statOf(name);
+    if (st && st.pgrp === pgid && st.state !== "Z" && st.state !== "X") return true;
+  }
+  return false;
+}
+
+/** Sends `signal` to every process of group `pgid`; nothing if it is gone. */
+export function signalGroup(pgid: number, signal: string): void {
+  if (pgid <= 1) return;
+  try {
+    process.kill(-pgid, signal);
+  } catch { /* gone */ }
+}
