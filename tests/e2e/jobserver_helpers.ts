@@ -9,28 +9,42 @@
 import { type LoggedEvent, ROOT, sleep, tempDir, waitForFile } from "../helpers.ts";
 
 /**
- * GNU make 4.4.1: `$JX_MAKE44`, else built (or reused) by
- * tools/build-make-4.4.sh in ~/.cache/jx/make-4.4 (.ci/run builds it
- * before the tests); undefined, with a message naming `suite`, when that fails.
+ * A tool newer than Debian 12's, built from Debian's source by tools/build-tool.sh into
+ * ~/.cache/jx/DIR (.ci/run builds both before the tests; a second call builds nothing):
+ * `$ENV` when set, else that build; undefined, with a message naming `suite`, when it fails.
  */
-export async function findMake44(suite: string): Promise<string | undefined> {
-  const given = Deno.env.get("JX_MAKE44");
+async function builtTool(
+  suite: string,
+  tool: "make" | "ninja",
+  env: string,
+  dir: string,
+): Promise<string | undefined> {
+  const given = Deno.env.get(env);
   if (given) return given;
-  const script = `${ROOT}/tools/build-make-4.4.sh`;
-  const prefix = `${Deno.env.get("HOME")}/.cache/jx/make-4.4`;
+  const script = `${ROOT}/tools/build-tool.sh`;
+  const prefix = `${Deno.env.get("HOME")}/.cache/jx/${dir}`;
   let why: string;
   try {
-    const out = await new Deno.Command("bash", { args: [script, prefix], stdin: "null" }).output();
+    const out = await new Deno.Command("bash", { args: [script, tool, prefix], stdin: "null" })
+      .output();
     const d = new TextDecoder();
     const path = d.decode(out.stdout).trim().split("\n").pop() ?? "";
     if (out.code === 0 && path) return path;
-    why = `${script} exited ${out.code}: ${d.decode(out.stderr).trim().split("\n").pop()}`;
+    why = `${script} ${tool} exited ${out.code}: ${d.decode(out.stderr).trim().split("\n").pop()}`;
   } catch (e) {
     why = (e as Error).message;
   }
-  console.error(`${suite}: SKIPPING the make 4.4.1 (fifo style) tests: ${why}`);
+  console.error(`${suite}: SKIPPING the ${dir} tests: ${why}`);
   return undefined;
 }
+
+/** GNU make 4.4.1 (the fifo style): `$JX_MAKE44`, else built (see `builtTool`). */
+export const findMake44 = (suite: string): Promise<string | undefined> =>
+  builtTool(suite, "make", "JX_MAKE44", "make-4.4");
+
+/** ninja >= 1.13 (a jobserver client, fifo style only): `$JX_NINJA113`, else built. */
+export const findNinja113 = (suite: string): Promise<string | undefined> =>
+  builtTool(suite, "ninja", "JX_NINJA113", "ninja-1.13");
 
 /** What make prints when the jobserver protocol goes wrong. */
 export const MAKE_TROUBLE = /INTERNAL: Exiting with|jobserver unavailable|invalid --jobserver-auth/;
@@ -220,29 +234,4 @@ export function tokensHeld(ev: LoggedEvent[], tokensOf: Map<string, number>): nu
     if (e.type === "job.end" && !e.retrying) held -= tokensOf.get(e.job!)!;
     return held;
   });
-}
-
-/**
- * A ninja >= 1.13 (the first with a jobserver client, fifo style only): `JX_NINJA113`, else
- * the one `.ci/run` builds into ~/.cache/jx/ninja-1.13 (with the shared script when it is
- * there), else undefined with a message saying its tests are skipped.
- */
-export async function findNinja113(suite: string): Promise<string | undefined> {
-  const given = Deno.env.get("JX_NINJA113");
-  if (given) return given;
-  const prefix = `${Deno.env.get("HOME")}/.cache/jx/ninja-1.13`;
-  if (await Deno.stat(`${prefix}/bin/ninja`).catch(() => null)) return `${prefix}/bin/ninja`;
-  const script = `${ROOT}/../shared/tools/ninja-1.13.sh`;
-  let why: string;
-  try {
-    const out = await new Deno.Command("bash", { args: [script, prefix], stdin: "null" }).output();
-    const d = new TextDecoder();
-    const path = d.decode(out.stdout).trim().split("\n").pop() ?? "";
-    if (out.code === 0 && path) return path;
-    why = `${script} exited ${out.code}: ${d.decode(out.stderr).trim().split("\n").pop()}`;
-  } catch (e) {
-    why = (e as Error).message;
-  }
-  console.error(`${suite}: SKIPPING the ninja 1.13 tests: ${why}`);
-  return undefined;
 }
