@@ -94,9 +94,13 @@ for (const runtime of RUNTIMES) {
   Deno.test(`${runtime}: a group-writable .jx of ours is made private`, async () => {
     const dir = await project();
     await Deno.mkdir(`${dir}/.jx`);
+    await Deno.writeTextFile(`${dir}/.jx/state.ndjson`, "");
     await Deno.chmod(`${dir}/.jx`, 0o777);
-    const r = await run(dir, runtime);
+    await Deno.chmod(`${dir}/.jx/state.ndjson`, 0o666);
+    // explain: no control socket (which makes .jx/ private on its own).
+    const r = await runJx(["explain", "cp"], { cwd: dir, runtime });
     assert.equal(r.code, 0, r.stderr);
+    assert.equal((await Deno.stat(`${dir}/.jx/state.ndjson`)).mode! & 0o022, 0);
     assert.equal((await Deno.stat(`${dir}/.jx`)).mode! & 0o022, 0);
   });
 
