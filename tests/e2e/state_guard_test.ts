@@ -52,6 +52,21 @@ for (const runtime of RUNTIMES) {
     assert.deepEqual([...Deno.readDirSync(elsewhere)], []);
   });
 
+  Deno.test(`${runtime}: a big jobs file's graph cache is not written through a .jx link`, async () => {
+    const dir = await tempDir({ "jobs.yaml": `# ${"x".repeat(40_000)}\n${JOBS}`, "a.txt": "a\n" });
+    const elsewhere = await tempDir();
+    await Deno.symlink(elsewhere, `${dir}/.jx`);
+    for (const cmd of ["list", "run"]) {
+      const r = await runJx([cmd], { cwd: dir, runtime });
+      assert.equal(r.code, cmd === "run" ? 2 : 0, r.stderr);
+    }
+    assert.deepEqual([...Deno.readDirSync(elsewhere)], []);
+    // Without the link, the cache is made (so the test above saw the size that caches).
+    await Deno.remove(`${dir}/.jx`);
+    assert.equal((await runJx(["list"], { cwd: dir, runtime })).code, 0);
+    assert.ok(await Deno.stat(`${dir}/.jx/graph-jobs.yaml.json`));
+  });
+
   Deno.test(`${runtime}: a state file linked elsewhere is never appended to`, async () => {
     const dir = await project();
     const victim = `${await tempDir({ "victim.txt": "keep\n" })}/victim.txt`;
