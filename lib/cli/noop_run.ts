@@ -176,7 +176,7 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
   const started = performance.now();
   let lock: ReturnType<typeof tryLock>;
   try {
-    lock = tryLock(baseDir, () => {});
+    lock = tryLock(baseDir);
   } catch {
     return undefined; // a refused .jx/: the full way says why
   }

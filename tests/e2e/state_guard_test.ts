@@ -138,6 +138,14 @@ for (const runtime of RUNTIMES) {
     assert.equal(warnings(r.stderr).length, 1, r.stderr);
     assert.deepEqual(r.started, ["cp"]);
     assert.deepEqual((await run(dir, runtime)).started, []);
+    // The lock a folder.
+    await Deno.remove(`${dir}/.jx/lock`).catch(() => {});
+    await Deno.mkdir(`${dir}/.jx/lock`);
+    await Deno.writeTextFile(`${dir}/a.txt`, "changed\n");
+    r = await run(dir, runtime, "--no-wait");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /lock is a directory, not a file/);
+    assert.deepEqual(r.started, ["cp"]);
     // .jx a plain file.
     await Deno.remove(`${dir}/.jx`, { recursive: true });
     await Deno.writeTextFile(`${dir}/.jx`, "garbage");
