@@ -209,3 +209,25 @@ Deno.test("the fingerprint: the same for the same job, another for any change", 
   const all = new Set([fp(base), ...variants.map(fp)]);
   assert.equal(all.size, variants.length + 1);
 });
+
+Deno.test("graph cache: a damaged cache under the right key is parsed again, never trusted", async () => {
+  const dir = await tempDir();
+  const big = ["jobs:"];
+  for (let i = 0; i < 800; i++) big.push(`  j${i}: { run: "echo ${i}", writes: [o/${i}] }`);
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, big.join("\n") + "\n");
+  const want = JSON.stringify(loadJobsFile(`${dir}/jobs.yaml`).jobs);
+  const path = `${dir}/.jx/graph-jobs.yaml.json`;
+  const key = (await Deno.readTextFile(path)).split("\n")[0];
+  const bodies = [
+    "null",
+    '{"jobs":5}',
+    '{"shapes":[],"jobs":[[0,1]],"pools":[],"edges":[]}',
+    '{"shapes":[["name"]],"jobs":[[7,"x"]],"pools":[],"edges":[]}',
+    '{"shapes":[["name"]],"jobs":"x","pools":[],"edges":[]}',
+    '{"shapes":[["na',
+  ];
+  for (const body of bodies) {
+    await Deno.writeTextFile(path, `${key}\n${body}`);
+    assert.equal(JSON.stringify(loadJobsFile(`${dir}/jobs.yaml`).jobs), want, body);
+  }
+});

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { existsSync, rmSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { availableParallelism } from "node:os";
 import process from "node:process";
@@ -29,7 +29,6 @@ let joinJobserver: typeof import("../jobserver/mod.ts").joinJobserver;
 let parseMakeFlags: typeof import("../jobserver/mod.ts").parseMakeFlags;
 let warnMakeJobs: typeof import("../jobserver/mod.ts").warnMakeJobs;
 let runJobs: typeof import("../scheduler/mod.ts").runJobs;
-let expand: typeof import("../state/mod.ts").expand;
 let isTracked: typeof import("../state/mod.ts").isTracked;
 let tryLock: typeof import("../state/mod.ts").tryLock;
 let UpToDate: typeof import("../state/mod.ts").UpToDate;
@@ -53,7 +52,7 @@ async function loadParts(): Promise<void> {
   ({ createReactor } = reactor);
   ({ createJobserver, joinJobserver, parseMakeFlags, warnMakeJobs } = jobserver);
   ({ runJobs } = scheduler);
-  ({ expand, isTracked, tryLock, UpToDate } = state);
+  ({ isTracked, tryLock, UpToDate } = state);
   ({ formatGraph } = format);
 }
 
@@ -138,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
       case "watch":
         return await (await import("./watch_cmd.ts")).cmdWatch(args);
       case "clean":
-        return cmdClean(args);
+        return await cmdClean(args);
       case "exec":
         return await (await import("./exec.ts")).cmdExec(args);
       default:
@@ -375,22 +374,6 @@ function cmdExplain(args: Args): number {
   return 0;
 }
 
-function cmdClean(args: Args): number {
-  const graph = load(args);
-  const baseDir = dirname(resolve(graph.file));
-  const files = new Set<string>();
-  for (const j of graph.select(args.names)) for (const f of expand(j.writes, baseDir)) files.add(f);
-  let removed = 0;
-  for (const f of [...files].sort()) {
-    const path = resolve(baseDir, f);
-    if (!existsSync(path)) continue;
-    if (args.dryRun) writeAll(1, `would remove ${f}\n`);
-    else {
-      rmSync(path, { force: true });
-      writeAll(1, `removed ${f}\n`);
-    }
-    removed++;
-  }
-  if (!removed) writeAll(1, "nothing to clean\n");
-  return 0;
+async function cmdClean(args: Args): Promise<number> {
+  return (await import("./clean.ts")).cleanOutputs(load(args), args.names, args.dryRun);
 }

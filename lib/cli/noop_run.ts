@@ -174,7 +174,12 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
   const baseDir = parentDir(file);
   if (!isFile(noopRecordPath(baseDir, file))) return undefined;
   const started = performance.now();
-  const lock = tryLock(baseDir);
+  let lock: ReturnType<typeof tryLock>;
+  try {
+    lock = tryLock(baseDir);
+  } catch {
+    return undefined; // a refused .jx/: the full way says why
+  }
   if (typeof lock === "number") return undefined; // another run: the full way waits for it
   let rec;
   try {

@@ -16,7 +16,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { inspectOwned } from "../runtime/owned.ts";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { Graph } from "./graph.ts";
@@ -97,9 +98,19 @@ function cachePath(file: string): string {
   return join(dirname(abs), ".jx", `graph-${basename(abs)}.json`);
 }
 
+/**
+ * Whether the cache file and its `.jx/` are ours and not links (a cached
+ * graph is code: another user's would choose what runs).
+ */
+function trusted(path: string, absentOk: boolean): boolean {
+  const ok = (k: string) => k === "ok" || (absentOk && k === "absent");
+  return ok(inspectOwned(dirname(path), "dir").kind) && ok(inspectOwned(path, "file").kind);
+}
+
 /** The cached graph for `key`, or undefined. */
 export function readCachedGraph(file: string, key: string): Graph | undefined {
   try {
+    if (!trusted(cachePath(file), false)) return undefined;
     const text = readText(cachePath(file));
     const nl = text.indexOf("\n");
     if (nl !== key.length || !text.startsWith(key)) return undefined;
@@ -116,12 +127,14 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
   const path = cachePath(file);
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    if (!trusted(path, true)) return;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const p = new Packer();
     const jobs = graph.jobs.map((j) => p.row(j));
     const edges = graph.edges.map((e) => p.row(e));
     const c: Packed = { shapes: p.shapes, jobs, pools: [...graph.pools], edges };
-    writeFileSync(tmp, key + "\n" + JSON.stringify(c));
+    rmSync(tmp, { force: true });
+    writeFileSync(tmp, key + "\n" + JSON.stringify(c), { flag: "wx" }); // never through a link
     renameSync(tmp, path);
   } catch {
     // No cache then.

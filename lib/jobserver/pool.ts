@@ -23,11 +23,10 @@
  *
  * @module
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import process from "node:process";
 import { C, cstr, errno, libc, strerror } from "../reactor/libc.ts";
+import { removeStaleTemp, tempPrefix } from "../runtime/stale.ts";
 import type { Reactor } from "../reactor/types.ts";
 import type { Slots } from "../scheduler/slots.ts";
 import { type JobserverJob, jobStyle } from "./jobs.ts";
@@ -303,8 +302,8 @@ export function createJobserver(
   reactor: Reactor,
 ): JobserverSlots {
   const s = libc().symbols;
-  removeStale();
-  const dir = mkdtempSync(join(tmpdir(), `${PREFIX}${host()}-${process.pid}-`));
+  removeStaleTemp(); // left by a jx killed with SIGKILL: fifo folders and spilled output
+  const dir = mkdtempSync(tempPrefix("jobserver"));
   const path = `${dir}/fifo`;
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
   if (s.mkfifo(cstr(path), 0o600) < 0) {
@@ -333,51 +332,6 @@ export function createJobserver(
   // The pool holds N-1 tokens; jx keeps the implicit one.
   if (jobs > 1) writeAllTo(wfd, new Uint8Array(jobs - 1).fill(0x2b), "cannot fill the pool");
   return pool;
-}
-
-const PREFIX = "jx-jobserver-";
-
-/** The host name, as a file-name word: a pid is only checked on the host (container) that made it. */
-function host(): string {
-  try {
-    return hostname().replace(/[^A-Za-z0-9.]/g, "_") || "host";
-  } catch {
-    return "host"; // not permitted to ask
-  }
-}
-
-/**
- * Removes the fifo directories of jx processes on this host that are gone (a
- * jx killed with SIGKILL cannot remove its own).
- */
-function removeStale(): void {
-  const mine = `${PREFIX}${host()}-`;
-  let names: string[];
-  try {
-    // On Deno, its own call: node:fs's sorts and converts every entry, some
-    // milliseconds on every run when the temp directory holds thousands.
-    // deno-lint-ignore no-explicit-any
-    const g = globalThis as any;
-    names = g.Deno && !g.Bun
-      ? Array.from(g.Deno.readDirSync(tmpdir()), (e: { name: string }) => e.name)
-      : readdirSync(tmpdir());
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(mine)) continue;
-    const pid = Number(/^(\d+)-/.exec(name.slice(mine.length))?.[1] ?? 0);
-    if (!pid || pid === process.pid) continue;
-    try {
-      process.kill(pid, 0);
-      continue; // still running (or not ours to signal)
-    } catch (e) {
-      if ((e as { code?: string }).code !== "ESRCH") continue;
-    }
-    try {
-      rmSync(join(tmpdir(), name), { recursive: true, force: true });
-    } catch { /* another user's, or already gone */ }
-  }
 }
 
 /** `dev:ino` of a FIFO or pipe open as `fd` here, or "" when it is not one. */

@@ -4,7 +4,11 @@
  *
  * @module
  */
-import { envObject, nodeFs } from "../runtime/fs.ts";
+import { nodeFs } from "../runtime/fs.ts";
+import { removeStaleTemp, tempPrefix } from "../runtime/stale.ts";
+
+/** Whether this process has looked for spilled output left by a killed jx. */
+let scanned = false;
 
 /** Bytes held in memory per job before spilling to disk. */
 export const MEMORY_CAP = 1024 * 1024;
@@ -40,7 +44,10 @@ export class OutputBuffer {
     }
     if (!this.spill) {
       const fs = nodeFs();
-      const dir = fs.mkdtempSync(`${envObject().TMPDIR || "/tmp"}/jx-output-`);
+      if (!scanned) removeStaleTemp(); // also done when a jobserver pool is made
+      scanned = true;
+      // Named after this process, so that a later jx removes it if this one is killed.
+      const dir = fs.mkdtempSync(tempPrefix("output"));
       this.spill = { dir, fd: fs.openSync(`${dir}/out`, "w+", 0o600) };
       for (const c of this.chunks) writeFully(this.spill.fd, c);
       this.chunks = [];

@@ -12,6 +12,7 @@ import type { JobSpec } from "../graph/types.ts";
 import { DIRECTORY, expandStamped, type FileStamp, sameContent } from "./fileset.ts";
 import { ABSENT, DIR, FILE, ST, statUnder } from "./stat.ts";
 import { decodeRow, type Entry, FIRST, type Row, SLOTS, StateStore } from "./store.ts";
+import type { Warn } from "./guard.ts";
 
 /** The verdict on one job. */
 export interface Verdict {
@@ -141,8 +142,9 @@ export class UpToDate {
   private refreshed = new Map<string, Entry>();
   private prefix: string;
 
-  constructor(private baseDir: string) {
-    this.store = new StateStore(baseDir);
+  /** `warn` hears of damaged state (default: a `jx: warning:` line on stderr). */
+  constructor(private baseDir: string, warn?: Warn) {
+    this.store = new StateStore(baseDir, warn);
     this.prefix = baseDir.endsWith("/") ? baseDir : baseDir + "/";
   }
 

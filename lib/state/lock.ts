@@ -1,42 +1,92 @@
 /**
- * One `jx run` at a time per directory: `.jx/lock` holds the pid of the run
- * that owns the state. A lock whose process is gone is taken over.
+ * One `jx run` at a time per directory: an exclusive `flock(2)` on
+ * `.jx/lock`. The kernel releases it when its holder dies, however it dies
+ * (`kill -9` included), so a lock is never stale and a pid that the system
+ * reused for another process never makes jx wait. The file holds the
+ * holder's pid for the waiting message only; it is never removed (removing
+ * a locked file lets a third run lock a new file beside a waiting one).
+ *
+ * Deno's `FsFile.tryLockSync` is `flock(LOCK_EX | LOCK_NB)`; on Bun the
+ * same call goes through `bun:ffi`. Descriptors are close-on-exec: jobs do
+ * not inherit the lock.
  *
  * @module
  */
-import {
-  createNewSync,
-  existsSync,
-  mkdirpSync,
-  pid,
-  readTextSync,
-  removeSync,
-} from "../runtime/fs.ts";
+import { nodeFs, pid, readTextSync } from "../runtime/fs.ts";
+import { checkStatePath, stateDir, stderrWarn, type Warn } from "./guard.ts";
 
-/** Tries to take the lock; returns the holder's pid when another live jx has it. */
-export function tryLock(baseDir: string): { release(): void } | number {
-  const dir = `${baseDir}/.jx`;
-  mkdirpSync(dir);
-  const path = `${dir}/lock`;
-  const me = pid();
-  for (let attempt = 0; attempt < 3; attempt++) {
-    if (createNewSync(path, String(me))) {
-      return {
-        release() {
-          try {
-            removeSync(path);
-          } catch { /* already gone */ }
-        },
-      };
+// deno-lint-ignore no-explicit-any
+const g = globalThis as any;
+// deno-lint-ignore no-explicit-any
+const D: any = typeof g.Deno !== "undefined" && typeof g.Bun === "undefined" ? g.Deno : undefined;
+
+/** A held lock: `release` closes it (the kernel drops the lock). */
+export interface Lock {
+  release(): void;
+}
+
+const LOCK_EX = 2, LOCK_NB = 4;
+let bunFlock: ((fd: number, op: number) => number) | undefined;
+
+/** libc's flock through bun:ffi, loaded once. */
+function flockBun(): (fd: number, op: number) => number {
+  if (bunFlock) return bunFlock;
+  // Required synchronously, behind a specifier Deno's module graph never sees.
+  const req = (import.meta as unknown as { require: (s: string) => unknown }).require;
+  const ffi = req(["bun", "ffi"].join(":")) as {
+    dlopen(p: string, s: Record<string, { args: string[]; returns: string }>): {
+      symbols: { flock(fd: number, op: number): number };
+    };
+  };
+  const lib = ffi.dlopen("libc.so.6", { flock: { args: ["i32", "i32"], returns: "i32" } });
+  return bunFlock = (fd, op) => lib.symbols.flock(fd, op);
+}
+
+/** Opens the lock file and tries to lock it: the lock, or undefined when another holds it. */
+function tryFlock(path: string): Lock | undefined {
+  const me = new TextEncoder().encode(`${pid()}\n`);
+  if (D) {
+    const f = D.openSync(path, { read: true, write: true, create: true, mode: 0o644 });
+    if (!f.tryLockSync(true)) {
+      f.close();
+      return undefined;
     }
-    let holder = 0;
-    try {
-      holder = Number(readTextSync(path).trim());
-    } catch { /* removed meanwhile */ }
-    if (holder && existsSync(`/proc/${holder}`) && holder !== me) return holder;
-    try {
-      removeSync(path); // stale: its process is gone
-    } catch { /* someone else took it over */ }
+    f.truncateSync(0);
+    f.writeSync(me);
+    return { release: () => f.close() };
   }
-  return -1;
+  const fs = nodeFs();
+  const c = fs.constants;
+  const fd = fs.openSync(path, c.O_RDWR | c.O_CREAT | c.O_NOFOLLOW, 0o644);
+  if (flockBun()(fd, LOCK_EX | LOCK_NB) !== 0) {
+    fs.closeSync(fd);
+    return undefined;
+  }
+  fs.ftruncateSync(fd, 0);
+  fs.writeSync(fd, me, 0, me.length, 0);
+  return { release: () => fs.closeSync(fd) };
+}
+
+/**
+ * Tries to take the lock: the lock, or the holder's pid (0 when it has not
+ * written it yet) when another live jx holds it. Throws `JxInputError` when
+ * `.jx/` or the lock file is a link or another user's.
+ *
+ * @example
+ * ```ts
+ * import { tryLock } from "./lock.ts";
+ * const got = tryLock("/tmp/project");
+ * if (typeof got !== "number") got.release();
+ * ```
+ */
+export function tryLock(baseDir: string, warn: Warn = stderrWarn): Lock | number {
+  const path = `${stateDir(baseDir, warn)}/lock`;
+  checkStatePath(path, "file", warn);
+  const got = tryFlock(path);
+  if (got) return got;
+  try {
+    return Number(readTextSync(path).trim()) || 0;
+  } catch {
+    return 0;
+  }
 }

@@ -16,7 +16,8 @@
  *
  * @module
  */
-import { mkdirpSync, pid, removeSync, renameSync, writeTextSync } from "../runtime/fs.ts";
+import { pid, removeSync, renameSync, writeAll, writeTextSync } from "../runtime/mod.ts";
+import { stateDir } from "./guard.ts";
 import { FILE, readText, ST, statInto, statUnder } from "./stat.ts";
 
 const FORMAT = 1;
@@ -84,8 +85,24 @@ export function checkNoop(baseDir: string, file: string, key: string): NoopRecor
   } catch {
     return undefined;
   }
-  if (r.key !== key || r.file !== file || !Array.isArray(r.paths)) return undefined;
+  if (!isRecord(r)) {
+    writeAll(2, `jx: warning: ${noopRecordPath(baseDir, file)} is damaged: ignored\n`);
+    return undefined;
+  }
+  if (r.key !== key || r.file !== file) return undefined;
   return unchanged(r) ? r : undefined;
+}
+
+const isStrings = (a: unknown) => Array.isArray(a) && a.every((x) => typeof x === "string");
+
+/** Whether a parsed record has every field of the type it must have. */
+function isRecord(r: unknown): r is NoopRecord {
+  if (typeof r !== "object" || r === null) return false;
+  const o = r as Record<string, unknown>;
+  return ["key", "file", "state", "base"].every((k) => typeof o[k] === "string") &&
+    isStrings(o.names) && isStrings(o.paths) && typeof o.slots === "number" &&
+    ["server", "client", "none"].includes(o.jobserver as string) &&
+    Array.isArray(o.stamps) && o.stamps.every((x) => typeof x === "number");
 }
 
 /** What a job must be for a record to cover it. */
@@ -180,7 +197,7 @@ export function recordNoop(
     stamps,
   };
   try {
-    mkdirpSync(`${baseDir}/.jx`);
+    stateDir(baseDir, () => {});
     const tmp = `${path}.${pid()}.tmp`;
     writeTextSync(tmp, JSON.stringify(r));
     renameSync(tmp, path);

@@ -21,16 +21,19 @@
  */
 import {
   closeSync,
-  existsSync,
+  constants,
+  fstatSync,
   fsyncSync,
-  mkdirSync,
   openSync,
   renameSync,
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
+import { JxInputError } from "../graph/errors.ts";
+import { myUid } from "../runtime/owned.ts";
 import type { FileStamp } from "./fileset.ts";
+import { checkStatePath, stateDir, stderrWarn, type Warn } from "./guard.ts";
 import { readText } from "./stat.ts";
 
 /** What is remembered of a job's last success. */
@@ -45,14 +48,28 @@ export interface Entry {
 /** One line of the log as parsed: see the module's description. */
 export type Row = (string | number | null)[];
 
+/** How jx ends a line that a killed run left torn, before it appends (never valid JSON). */
+const TORN = " #torn";
+
 /** Slots per file in a row, and where the first file starts. */
 export const SLOTS = 5, FIRST = 3;
 
 /** Whether a parsed line has the shape of a row (and is not torn or an older jx's). */
 function isRow(r: unknown): r is Row {
-  return Array.isArray(r) && typeof r[0] === "string" && typeof r[1] === "string" &&
-    typeof r[2] === "number" && (r.length - FIRST) % SLOTS === 0 &&
-    r[2] * SLOTS <= r.length - FIRST;
+  if (!Array.isArray(r) || typeof r[0] !== "string" || typeof r[1] !== "string") return false;
+  const n = r[2];
+  if (!Number.isInteger(n) || n < 0 || (r.length - FIRST) % SLOTS !== 0) return false;
+  if (n * SLOTS > r.length - FIRST) return false;
+  for (let i = FIRST; i < r.length; i += SLOTS) if (!isFileSlot(r, i)) return false;
+  return true;
+}
+
+/** Whether the five slots at `i` are a path and its stamp (size `null` when it was absent). */
+function isFileSlot(r: unknown[], i: number): boolean {
+  if (typeof r[i] !== "string") return false;
+  if (r[i + 1] === null) return true;
+  return typeof r[i + 1] === "number" && typeof r[i + 2] === "number" &&
+    typeof r[i + 3] === "number" && (r[i + 4] === null || typeof r[i + 4] === "string");
 }
 
 function encodeFiles(row: Row, files: Record<string, FileStamp | null>): void {
@@ -95,19 +112,46 @@ export class StateStore {
   private fd?: number;
   readonly dir: string;
 
-  constructor(baseDir: string) {
+  /** Whether the log ends in the middle of a line (a torn last write). */
+  private torn = false;
+
+  /**
+   * Reads `baseDir/.jx/state.ndjson`. Damaged state (a folder where the log
+   * should be, lines of the wrong shape) gets one warning through `warn`
+   * and is left out: those jobs run again. A link or another user's file
+   * throws `JxInputError`.
+   */
+  constructor(private baseDir: string, private warn: Warn = stderrWarn) {
     this.dir = join(baseDir, ".jx");
     const path = join(this.dir, "state.ndjson");
-    if (!existsSync(path)) return;
-    for (const line of readText(path).split("\n")) {
+    if (checkStatePath(this.dir, "dir", warn) === "absent") return;
+    if (checkStatePath(path, "file", warn) === "absent") return;
+    const text = readText(path);
+    this.torn = text.length > 0 && !text.endsWith("\n");
+    const all = text.split("\n");
+    let damaged = 0;
+    for (let k = 0; k < all.length; k++) {
+      const line = all[k];
       if (!line) continue;
       this.lines++;
-      try {
-        const r = JSON.parse(line);
-        if (isRow(r)) this.rows.set(r[0] as string, r);
-      } catch {
-        // A torn line from an interrupted write: ignore it.
-      }
+      // An older jx's line, or a torn line a later run ended: ignored quietly.
+      if (this.take(line) || line[0] === "{" || line.endsWith(TORN)) continue;
+      if (k < all.length - 1) damaged++; // not the torn last line of a killed run
+    }
+    if (damaged) {
+      warn(`${path}: ${damaged} damaged line(s) ignored; their jobs run again`);
+    }
+  }
+
+  /** Takes one line into `rows`: false when it is not a row. */
+  private take(line: string): boolean {
+    try {
+      const r = JSON.parse(line);
+      if (!isRow(r)) return false;
+      this.rows.set(r[0] as string, r);
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -125,12 +169,31 @@ export class StateStore {
   /** Appends a row (at once) and makes it the job's current one. */
   append(row: Row): void {
     this.rows.set(row[0] as string, row);
-    if (this.fd === undefined) {
-      mkdirSync(this.dir, { recursive: true });
-      this.fd = openSync(join(this.dir, "state.ndjson"), "a");
-    }
+    if (this.fd === undefined) this.fd = this.open();
     writeSync(this.fd, JSON.stringify(row) + "\n");
     this.lines++;
+  }
+
+  /**
+   * Opens the log to append, never through a link (O_NOFOLLOW), and checks
+   * that what was opened is our own file; a torn last line is ended first.
+   */
+  private open(): number {
+    const path = join(stateDir(this.baseDir, this.warn), "state.ndjson");
+    checkStatePath(path, "file", this.warn);
+    const c = constants;
+    const fd = openSync(path, c.O_WRONLY | c.O_APPEND | c.O_CREAT | c.O_NOFOLLOW, 0o644);
+    const st = fstatSync(fd);
+    const me = myUid();
+    if (!st.isFile() || (me >= 0 && st.uid !== me)) {
+      closeSync(fd);
+      throw new JxInputError(
+        `${path} changed under jx (not a file of this user's): not writing to it`,
+      );
+    }
+    if (this.torn) writeSync(fd, TORN + "\n");
+    this.torn = false;
+    return fd;
   }
 
   /** Flushes to disk; compacts when the log holds many stale lines. */
@@ -143,7 +206,8 @@ export class StateStore {
     if (this.lines > 1000 && this.lines > 2 * this.rows.size) {
       const path = join(this.dir, "state.ndjson");
       const tmp = `${path}.${process.pid}.tmp`;
-      const fd = openSync(tmp, "w");
+      const c = constants;
+      const fd = openSync(tmp, c.O_WRONLY | c.O_CREAT | c.O_TRUNC | c.O_NOFOLLOW, 0o644);
       writeSync(fd, [...this.rows.values()].map((r) => JSON.stringify(r) + "\n").join(""));
       fsyncSync(fd);
       closeSync(fd);

@@ -1,0 +1,120 @@
+/**
+ * `jx clean`: removes the files that the selected jobs' `writes` name, and
+ * nothing else. Every path is checked before anything is removed; one that
+ * is outside the project folder (`..`, an absolute path, a symbolic link on
+ * the way that leads out, after resolving links), the project folder
+ * itself, the jobs file, `.jx/` or `.git/` (or a folder holding one) stops
+ * the command with exit 2 naming it. A folder that `writes` names is
+ * removed only once it is empty: files in it that no job's `writes` names
+ * are never removed.
+ *
+ * @module
+ */
+import { lstatSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
+import type { Graph } from "../graph/mod.ts";
+import { JxInputError } from "../graph/errors.ts";
+import { writeAll } from "../runtime/mod.ts";
+import { expandStamped } from "../state/fileset.ts";
+
+/** How a path is removed: a file or link by unlink, a folder only when empty. */
+type Target = { rel: string; abs: string; kind: "file" | "dir" };
+
+const realOrNull = (p: string): string | null => {
+  try {
+    return realpathSync(p);
+  } catch {
+    return null;
+  }
+};
+
+const inside = (path: string, dir: string) => path === dir || path.startsWith(dir + "/");
+
+/** Why `rel` must not be cleaned, or undefined when it may be. `abs` has its links resolved. */
+function refusal(abs: string, root: string, jobsFile: string): string | undefined {
+  if (abs === root) return "it is the project folder";
+  if (!inside(abs, root)) return `it is outside the project folder ${root}`;
+  if (inside(jobsFile, abs)) {
+    return abs === jobsFile ? "it is the jobs file" : "it holds the jobs file";
+  }
+  for (const own of [".jx", ".git"]) {
+    if (inside(abs, `${root}/${own}`)) return `it is in ${own}/`;
+  }
+  return undefined;
+}
+
+/** The path with its folder's links resolved (the last part itself is not followed). */
+function resolved(root: string, rel: string): string {
+  const lexical = resolve(root, rel);
+  if (!inside(lexical, root) || lexical === root) return lexical;
+  const parent = realOrNull(dirname(lexical));
+  return parent === null ? lexical : resolve(parent, basename(lexical));
+}
+
+/** The targets of `files` that exist, after checking every one (throws `JxInputError`). */
+function plan(files: string[], root: string, jobsFile: string): Target[] {
+  const out: Target[] = [];
+  for (const rel of files) {
+    const abs = resolved(root, rel);
+    const why = refusal(abs, root, jobsFile);
+    if (why) throw new JxInputError(`clean: refusing to remove ${rel}: ${why}`);
+    let st;
+    try {
+      st = lstatSync(abs);
+    } catch {
+      continue; // absent
+    }
+    out.push({ rel, abs, kind: st.isDirectory() ? "dir" : "file" });
+  }
+  return out;
+}
+
+/**
+ * Removes (or, with `dryRun`, lists) what the `writes` of `names` (default:
+ * all jobs) name. Returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { loadJobsFile } from "../graph/mod.ts";
+ * import { cleanOutputs } from "./clean.ts";
+ * cleanOutputs(loadJobsFile("jobs.yaml"), [], true);
+ * ```
+ */
+export function cleanOutputs(
+  graph: Graph,
+  names: string[],
+  dryRun: boolean,
+): number {
+  const baseDir = dirname(resolve(graph.file));
+  const root = realpathSync(baseDir);
+  const jobsFile = realOrNull(graph.file) ?? resolve(graph.file);
+  const files = new Set<string>();
+  for (const j of graph.select(names)) {
+    // A folder in writes stands as itself: never walked into the files it holds.
+    for (const f of expandStamped(j.writes, baseDir, { wholeDirs: true }).keys()) files.add(f);
+  }
+  const targets = plan([...files].sort(), root, jobsFile);
+  const say = (s: string) => writeAll(1, s + "\n");
+  // Files first; then folders, deepest first, each only when empty by then.
+  const dirs = targets.filter((t) => t.kind === "dir").sort((a, b) => b.abs.length - a.abs.length);
+  let done = 0;
+  for (const t of targets.filter((t) => t.kind === "file")) {
+    if (!dryRun) unlinkSync(t.abs);
+    say(`${dryRun ? "would remove" : "removed"} ${t.rel}`);
+    done++;
+  }
+  for (const t of dirs) {
+    if (dryRun) say(`would remove ${t.rel}/ (if empty)`);
+    else {
+      try {
+        rmdirSync(t.abs);
+        say(`removed ${t.rel}/`);
+      } catch {
+        say(`kept ${t.rel}/ (it holds files that no job's writes names)`);
+      }
+    }
+    done++;
+  }
+  if (!done) say("nothing to clean");
+  return 0;
+}

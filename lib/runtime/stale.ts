@@ -1,0 +1,113 @@
+/**
+ * jx's private folders in the temporary directory (the jobserver's fifo,
+ * spilled job output) are named `jx-KIND-HOST-PID-XXXXXX`, so that a later
+ * jx can remove those of a jx that died without removing its own (`kill
+ * -9`): one scan, for every kind, when a jobserver pool is created or the
+ * first output of a process spills.
+ *
+ * A folder is stale when its pid is gone on this host, or when the process
+ * now holding that pid started after the folder was last changed (the pid
+ * was reused).
+ *
+ * @module
+ */
+import { nodeFs, pid } from "./fs.ts";
+
+// deno-lint-ignore no-explicit-any
+const g = globalThis as any;
+
+/** The kinds of folder jx makes in the temporary directory. */
+export type TempKind = "jobserver" | "output";
+const KINDS: TempKind[] = ["jobserver", "output"];
+
+/** The temporary directory: `$TMPDIR`, else /tmp (no trailing slash). */
+export function tempRoot(): string {
+  const t = g.Deno && !g.Bun ? g.Deno.env.get("TMPDIR") : g.process?.env?.TMPDIR;
+  return (t || "/tmp").replace(/(.)\/+$/, "$1");
+}
+
+/** The host name, as a file-name word: a pid is only checked on the host (container) that made it. */
+function host(): string {
+  try {
+    const os = g.process.getBuiltinModule("node:os");
+    return os.hostname().replace(/[^A-Za-z0-9.]/g, "_") || "host";
+  } catch {
+    return "host"; // not permitted to ask
+  }
+}
+
+/**
+ * The prefix of this process's folders of `kind` (for `mkdtemp`).
+ *
+ * @example
+ * ```ts
+ * import { tempPrefix } from "./stale.ts";
+ * tempPrefix("output"); // "/tmp/jx-output-myhost-4242-"
+ * ```
+ */
+export function tempPrefix(kind: TempKind): string {
+  return `${tempRoot()}/jx-${kind}-${host()}-${pid()}-`;
+}
+
+/** When process `p` started (ms since the epoch), from /proc; undefined when unknown. */
+function startedMs(p: number): number | undefined {
+  try {
+    const fs = nodeFs();
+    const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+    const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(fs.readFileSync("/proc/stat", "utf8"))?.[1]);
+    return Number.isFinite(ticks) && btime ? btime * 1000 + ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the folder `path`, made by process `p`, is left over. */
+function isStale(path: string, p: number): boolean {
+  try {
+    g.process.kill(p, 0);
+  } catch (e) {
+    return (e as { code?: string }).code === "ESRCH";
+  }
+  // Alive (or not ours to signal): stale only when that process is younger than the folder.
+  const start = startedMs(p);
+  try {
+    return start !== undefined && start > nodeFs().statSync(path).mtimeMs + 1000;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes the folders of every kind left by jx processes of this host that
+ * are gone. Errors are ignored (another user's folder, a race).
+ *
+ * @example
+ * ```ts
+ * import { removeStaleTemp } from "./stale.ts";
+ * removeStaleTemp();
+ * ```
+ */
+export function removeStaleTemp(): void {
+  const root = tempRoot();
+  const mine = KINDS.map((k) => `jx-${k}-${host()}-`);
+  let names: string[];
+  try {
+    // On Deno, its own call: node:fs's sorts and converts every entry, some
+    // milliseconds on every run when the temporary directory holds thousands.
+    names = g.Deno && !g.Bun
+      ? Array.from(g.Deno.readDirSync(root), (e: { name: string }) => e.name)
+      : nodeFs().readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const prefix = mine.find((m) => name.startsWith(m));
+    if (!prefix) continue;
+    const p = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1] ?? 0);
+    if (!p || p === pid() || !isStale(`${root}/${name}`, p)) continue;
+    try {
+      nodeFs().rmSync(`${root}/${name}`, { recursive: true, force: true });
+    } catch { /* another user's, or already gone */ }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * `jx clean` never removes anything outside the project folder (`..`,
+ * absolute paths, a symbolic link on the way), nor the project folder, the
+ * jobs file, `.jx/`, nor files in a folder that no job's writes names; it
+ * refuses with exit 2 naming the path, before removing anything.
+ */
+import assert from "node:assert/strict";
+import { runJx, RUNTIMES, tempDir } from "../helpers.ts";
+
+const exists = (p: string) => Deno.lstat(p).then(() => true, () => false);
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: clean refuses paths outside the project, touching nothing`, async () => {
+    const outside = await tempDir({ "victim.txt": "keep\n", "d/f.txt": "keep\n" });
+    const dir = await tempDir({ "proj/out/mine.txt": "x\n" });
+    const proj = `${dir}/proj`;
+    await Deno.rename(outside, `${dir}/outside`); // ../outside from the project
+    await Deno.symlink(`${dir}/outside/d`, `${proj}/link`);
+    const cases: [string, RegExp][] = [
+      ["../outside/victim.txt", /outside the project folder/],
+      ["link/f.txt", /outside the project folder/],
+      [`${dir}/outside/victim.txt`, /outside the project folder|absolute/],
+      [".", /the project folder/],
+      ["jobs.yaml", /the jobs file/],
+      [".jx/state.ndjson", /\.jx/],
+    ];
+    for (const [path, why] of cases) {
+      await Deno.writeTextFile(
+        `${proj}/jobs.yaml`,
+        `jobs:\n  a: { run: "true", writes: [out/mine.txt, "${path}"] }\n`,
+      );
+      const r = await runJx(["clean"], { cwd: proj, runtime });
+      assert.equal(r.code, 2, `${path}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, why, path);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.ok(await exists(`${proj}/out/mine.txt`), `${path}: nothing removed`);
+    }
+    assert.equal(await Deno.readTextFile(`${dir}/outside/victim.txt`), "keep\n");
+    assert.equal(await Deno.readTextFile(`${dir}/outside/d/f.txt`), "keep\n");
+  });
+
+  Deno.test(`${runtime}: clean OUT=. and OUT=src leave the jobs file and sources`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": 'vars: { OUT: out }\njobs:\n  a: { run: "true", writes: ["${OUT}"] }\n',
+      "src/main.c": "int main;\n",
+      "out/a.o": "o\n",
+    });
+    const dot = await runJx(["clean", "OUT=."], { cwd: dir, runtime });
+    assert.equal(dot.code, 2, dot.stdout + dot.stderr);
+    assert.match(dot.stderr, /refusing to remove \.: it is the project folder/);
+    const src = await runJx(["clean", "OUT=src"], { cwd: dir, runtime });
+    assert.equal(src.code, 0, src.stderr);
+    assert.equal(src.stdout, "kept src/ (it holds files that no job's writes names)\n");
+    assert.ok(await exists(`${dir}/src/main.c`));
+    assert.ok(await exists(`${dir}/jobs.yaml`));
+    const file = await runJx(["clean", "OUT=jobs.yaml"], { cwd: dir, runtime });
+    assert.equal(file.code, 2);
+    assert.match(file.stderr, /refusing to remove jobs\.yaml: it is the jobs file/);
+    assert.ok(await exists(`${dir}/jobs.yaml`));
+  });
+
+  Deno.test(`${runtime}: clean removes named files, a link itself, then folders once empty`, async () => {
+    const outside = await tempDir({ "target.txt": "keep\n" });
+    const dir = await tempDir({
+      "jobs.yaml":
+        "jobs:\n  a: { run: 'true', writes: [build, build/a.o, build/sub, build/sub/b.o, ln] }\n",
+      "build/a.o": "a\n",
+      "build/sub/b.o": "b\n",
+    });
+    await Deno.symlink(`${outside}/target.txt`, `${dir}/ln`);
+    const dry = await runJx(["clean", "-n"], { cwd: dir, runtime });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.ok(await exists(`${dir}/build/a.o`));
+    const r = await runJx(["clean"], { cwd: dir, runtime });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      "removed build/a.o\nremoved build/sub/b.o\nremoved ln\nremoved build/sub/\nremoved build/\n",
+    );
+    assert.ok(!(await exists(`${dir}/build`)));
+    assert.equal(await Deno.readTextFile(`${outside}/target.txt`), "keep\n");
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * Spilled output of a jx killed with SIGKILL (`$TMPDIR/jx-output-*`) is
+ * removed by the next jx, by the same scan that removes jobserver folders;
+ * a folder whose pid now belongs to a younger process (a reused pid) goes
+ * too, one of a live jx stays.
+ */
+import assert from "node:assert/strict";
+import { jxCommand, runJx, RUNTIMES, tempDir } from "../helpers.ts";
+
+const host = Deno.hostname().replace(/[^A-Za-z0-9.]/g, "_");
+const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: spilled output left by kill -9 is removed by the next run`, async () => {
+    // 2 MiB of output (past the 1 MiB held in memory), then wait for `go`.
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  big: { run: 'head -c 2097152 /dev/zero; echo $$ > pid; " +
+        "while [ ! -f go ]; do sleep 0.02; done' }\n",
+      "tmp/.keep": "",
+    });
+    const tmp = `${dir}/tmp`;
+    const [cmd, argv] = jxCommand(runtime, ["run", "-j2"]);
+    const jx = new Deno.Command(cmd, {
+      args: argv,
+      cwd: dir,
+      env: { TMPDIR: tmp },
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    // Wait for the spill folder to hold the job's 2 MiB (an event of the file system, polled).
+    const spilled = () => names(tmp).find((n) => n.startsWith(`jx-output-${host}-${jx.pid}-`));
+    for (let i = 0; i < 1500; i++) {
+      const s = spilled();
+      if (s && (await Deno.stat(`${tmp}/${s}/out`).catch(() => null))?.size === 2097152) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(spilled(), names(tmp).join(" "));
+    jx.kill("SIGKILL");
+    await jx.status;
+    await Deno.writeTextFile(`${dir}/go`, ""); // the orphaned job ends
+    // A reused pid: this process is alive but younger than a folder from 2001.
+    const reused = `jx-output-${host}-${Deno.pid}-Reused`;
+    await Deno.mkdir(`${tmp}/${reused}`);
+    await Deno.utime(`${tmp}/${reused}`, 1e9, 1e9);
+    const live = `jx-output-${host}-${Deno.pid}-Live00`;
+    await Deno.mkdir(`${tmp}/${live}`);
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, "jobs:\n  a: { run: 'true' }\n");
+    const r = await runJx(["run", "-j2"], { cwd: dir, env: { TMPDIR: tmp }, runtime });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(names(tmp), [".keep", live]);
+  });
+}
