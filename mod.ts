@@ -79,6 +79,7 @@ export {
   ctlRequest,
   CtlServer,
   findCtlSocket,
+  type PublishResult,
   type StatusEntry,
   Supervisor,
   type SupervisorOptions,

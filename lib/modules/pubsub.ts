@@ -31,8 +31,11 @@ export interface Subscriber {
  * ```
  */
 export interface PublishResult {
+  /** Modules whose stdin took the message at once. */
   delivered: string[];
+  /** Modules that hold it until they read (not up yet, paused, or a full pipe). */
   queued: string[];
+  /** Modules that dropped it: their queue was at its bound. */
   dropped: string[];
 }
 
