@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { createReactor, loadJobsFile, type RunEvent, runJobs } from "../../mod.ts";
 import { type ControlRequest, graphData, startUi } from "../../lib/ui/mod.ts";
-import { jxCommand, ROOT, RUNTIMES, tempDir } from "../helpers.ts";
+import { jxCommand, ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
 
 /** The page's document, in functions puppeteer runs in the browser (no DOM types here). */
 // deno-lint-ignore no-explicit-any
@@ -316,5 +316,78 @@ Deno.test({
       assert.deepEqual(requests, [`file://${dir}/graph.html`]);
       assert.equal(await page.$eval("#conn", (c) => c.textContent), "static page (no server)");
       await shot(page, "static");
+    }),
+});
+
+Deno.test("[deno] jx ui: bad arguments and a bad jobs file are one line and exit 2; SIGTERM exits 143", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": JOBS,
+    "bad.yaml": "version: 1\njobs:\n  a: { rnu: x }\n",
+  });
+  for (
+    const [args, line] of [
+      [["ui", "--port", "http"], /^jx ui: --port http: not a port\n$/],
+      [["ui", "--bogus"], /^jx ui: unexpected '--bogus' \(usage: jx ui/],
+      [["ui", "--port"], /^jx ui: --port needs a value\n$/],
+      [["ui", "-f", "bad.yaml"], /^bad\.yaml:3:8: jobs\.a: unknown key 'rnu'/],
+      [["ui", "-f", "missing.yaml"], /^missing\.yaml: no such file\n$/],
+    ] as const
+  ) {
+    const r = await runJx([...args], { cwd: dir });
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, line);
+    assert.equal(r.stderr.split("\n").length, 2, r.stderr);
+  }
+  const ui = await startJxUi("deno", dir, ["--port", "0"]);
+  ui.child.kill("SIGTERM");
+  assert.equal((await ui.child.output()).code, 143);
+});
+
+Deno.test({
+  name: `[browser] jx ui: 300 jobs in layers, no two nodes overlapping${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      // 30 stages of 10 jobs, each reading what the stage before wrote.
+      const jobs: Record<string, unknown> = {};
+      for (let s = 0; s < 30; s++) {
+        for (let k = 0; k < 10; k++) {
+          jobs[`s${s}-${k}`] = {
+            run: "true",
+            reads: s ? [`out/${s - 1}-${(k + 1) % 10}`, `out/${s - 1}-${k}`] : [],
+            writes: [`out/${s}-${k}`],
+          };
+        }
+      }
+      const dir = await tempDir({ "jobs.yaml": JSON.stringify({ version: 1, jobs }) });
+      const graph = loadJobsFile(`${dir}/jobs.yaml`);
+      const ui = await startUi({ graph: graphData(graph) });
+      try {
+        const page = await browser.newPage();
+        await page.setViewport({ width: 1400, height: 900 });
+        await page.goto(ui.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        const boxes = await page.$$eval(".node", (ns) =>
+          ns.map((n) => {
+            const m = /translate\(([-\d.]+),([-\d.]+)\)/.exec(n.getAttribute("transform") ?? "")!;
+            return { name: n.getAttribute("data-name")!, x: Number(m[1]), y: Number(m[2]) };
+          }));
+        assert.equal(boxes.length, 300);
+        const at = new Set(boxes.map((b) => `${b.x},${b.y}`));
+        assert.equal(at.size, 300, "no two nodes at the same place");
+        // A stage is one layer (one x); layers follow the dependency depth.
+        for (const b of boxes) {
+          const stage = Number(/^s(\d+)-/.exec(b.name)![1]);
+          assert.equal(b.x, boxes.find((o) => o.name === `s${stage}-0`)!.x);
+          if (stage) assert.ok(b.x > boxes.find((o) => o.name === `s${stage - 1}-0`)!.x);
+        }
+        assert.equal(await page.$$eval(".edge", (es) => es.length), graph.edges.length);
+        await page.type("#search", "s29-");
+        await page.keyboard.press("Enter");
+        assert.match(await page.$eval("#details", (d) => d.textContent ?? ""), /job s29-0/);
+        await shot(page, "300-jobs");
+      } finally {
+        await ui.close();
+      }
     }),
 });
