@@ -125,6 +125,15 @@ function panZoom(svg) {
   }, { passive: false });
   svg.addEventListener("click", () => select(null));
 }
+/** Zooms so that the whole graph fits, unless it would be too small to read. */
+function fit() {
+  const r = $("graph").getBoundingClientRect();
+  let w = 0, h = 0;
+  for (const p of S.pos.values()) { w = Math.max(w, p.x + W); h = Math.max(h, p.y + H); }
+  const k = Math.max(0.35, Math.min(1, (r.width - 40) / w, (r.height - 40) / h));
+  S.view = { x: -20 / k, y: -20 / k, k };
+  applyView();
+}
 function centerOn(name) {
   const p = S.pos.get(name), r = $("graph").getBoundingClientRect();
   S.view.x = p.x + W / 2 - r.width / 2 / S.view.k;
@@ -307,9 +316,10 @@ function drawTimeline() {
   const svg = $("timeline"), r = lastRun(); svg.textContent = "";
   if (!r) { $("tlhead").textContent = "timeline: no run yet"; return; }
   const bars = [...r.jobs].filter((x) => x[1].start !== undefined);
-  const lanes = Math.max(1, r.lanes.length), span = Math.max(1, r.ms), width = 860, LH = 18;
+  const lanes = Math.max(1, r.lanes.length), span = Math.max(1, r.ms), LH = 18;
+  const width = Math.max(300, $("tl").clientWidth - 90);
   const cacheLane = bars.some((b) => b[1].cache) ? lanes : -1;
-  svg.setAttribute("width", width + 90); svg.setAttribute("height", (lanes + (cacheLane >= 0 ? 1 : 0)) * LH + 4);
+  svg.setAttribute("width", width + 70); svg.setAttribute("height", (lanes + (cacheLane >= 0 ? 1 : 0)) * LH + 4);
   for (let l = 0; l < lanes; l++) svg.append(el("text", { x: 0, y: l * LH + 13 }, "slot " + (l + 1)));
   if (cacheLane >= 0) svg.append(el("text", { x: 0, y: cacheLane * LH + 13 }, "cache"));
   for (const [n, s] of bars) {
@@ -360,7 +370,7 @@ async function start() {
   const inline = $("jx-data");
   S.g = inline ? JSON.parse(inline.textContent) : await (await fetch("/api/graph?token=" + encodeURIComponent(token))).json();
   $("file").textContent = S.g.file;
-  layout(S.g); drawGraph(); select(null);
+  layout(S.g); drawGraph(); fit(); select(null);
   $("search").addEventListener("input", applyFilter);
   $("search").addEventListener("keydown", (e) => {
     if (e.key !== "Enter") return;
