@@ -26,7 +26,7 @@ export interface Args {
   jobserverStyle: "auto" | "pipe" | "fifo" | "none";
   color: boolean;
   verbose: boolean;
-  format: "dot" | "mermaid" | "json";
+  format: "dot" | "mermaid" | "json" | "html";
   help: boolean;
   version: boolean;
   /** `jx list --names`: bare job and module names, one per line. */
@@ -101,7 +101,7 @@ export const OPTIONS: Record<string, OptSpec> = {
   },
   "--no-color": { key: "color", set: false },
   "--verbose": { key: "verbose", set: true },
-  "--format": { key: "format", value: choice(["dot", "mermaid", "json"]) },
+  "--format": { key: "format", value: choice(["dot", "mermaid", "json", "html"]) },
   "--help": { key: "help", set: true },
   "--version": { key: "version", set: true },
   "--names": { key: "namesOnly", set: true },

@@ -1,9 +1,10 @@
 /**
- * `jx graph` output: dot, mermaid and json, every edge with its reason.
+ * `jx graph` output: dot, mermaid, json and html, every edge with its reason.
  *
  * @module
  */
 import type { Graph } from "../graph/graph.ts";
+import { staticHtml } from "../ui/static.ts";
 
 const q = (s: string) => JSON.stringify(s);
 
@@ -21,8 +22,9 @@ const q = (s: string) => JSON.stringify(s);
 export function formatGraph(
   graph: Graph,
   names: Set<string>,
-  format: "dot" | "mermaid" | "json",
+  format: "dot" | "mermaid" | "json" | "html",
 ): string {
+  if (format === "html") return staticHtml(graph, names); // the jx ui page, self-contained
   const jobs = graph.jobs.filter((j) => names.has(j.name));
   const edges = graph.edges.filter((e) => names.has(e.from) && names.has(e.to));
   const poolEdges: { pool: string; job: string; units: number }[] = [];

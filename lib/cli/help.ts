@@ -28,7 +28,8 @@ export const HELP: Record<string, string> = {
 Usage:
   jx run [-f FILE] [JOB...] [NAME=VALUE...]   run jobs and what they need
   jx list [-f FILE]                           jobs and modules, with descriptions
-  jx graph [-f FILE] [--format dot|mermaid|json]   the derived graph, edges with reasons
+  jx graph [-f FILE] [--format dot|mermaid|json|html]   the derived graph, edges with reasons
+  jx ui [-f FILE] [--port N]                  a local web page: the graph, explain (docs/ui.md)
   jx explain [-f FILE] JOB                    why JOB would run (or is up to date)
   jx clean [-f FILE] [-n] [JOB...]            remove what the jobs' writes name
   jx watch [-f FILE] [JOB...]                 run, then rerun what each change affects
@@ -108,7 +109,7 @@ Examples:
   jx completions zsh > "\${fpath[1]}/_jx"                # zsh, then: compinit
   jx completions fish > ~/.config/fish/completions/jx.fish
 `,
-  graph: `Usage: jx graph [-f FILE] [--format dot|mermaid|json] [JOB...]
+  graph: `Usage: jx graph [-f FILE] [--format dot|mermaid|json|html] [JOB...]
 
 Prints the derived graph; every edge carries its reason: needs, if/unless,
 or the resource conflict (writes out/gen.h -> reads out/*.h).
@@ -116,6 +117,7 @@ or the resource conflict (writes out/gen.h -> reads out/*.h).
 Examples:
   jx graph | dot -Tsvg > graph.svg
   jx graph --format json | jq '.edges[]'
+  jx graph --format html > graph.html   # the jx ui page, one file, works offline
 `,
   clean: `Usage: jx clean [-f FILE] [-n] [JOB...]
 

@@ -69,6 +69,7 @@ async function loadParts(): Promise<void> {
 export async function main(argv: string[]): Promise<number> {
   let args: Args | undefined;
   if (argv[0] === "cache") return (await import("../cache/mod.ts")).cmdCache(argv.slice(1));
+  if (argv[0] === "ui") return (await import("../ui/mod.ts")).cmdUi(argv.slice(1));
   try {
     args = parseArgs(argv, process.env);
     if (args.version && !args.verbose) {

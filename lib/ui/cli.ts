@@ -1,0 +1,107 @@
+/**
+ * `jx ui [-f FILE] [--port N] [--host ADDR]`: serves the page for a jobs
+ * file until SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import process from "node:process";
+import { findJobsFile, JxInputError, loadJobsFile } from "../graph/mod.ts";
+import { writeAll } from "../runtime/mod.ts";
+import { graphData } from "./data.ts";
+import { isLoopback } from "./security.ts";
+import { startUi } from "./server.ts";
+
+const USAGE = "usage: jx ui [-f FILE] [--port N] [--host ADDR]";
+
+/** The help text of `jx ui --help`. */
+export const UI_HELP = `${USAGE}
+
+Serves a page for the jobs file on http://127.0.0.1:PORT/ (any free port unless
+--port N) and prints one line with its address and a random token; every
+request needs the token. --host ADDR binds another address (with a warning:
+anyone who can reach it and has the token sees the jobs). Ctrl-C stops it.
+See docs/ui.md.
+`;
+
+interface UiArgs {
+  file?: string;
+  port: number;
+  host: string;
+  help: boolean;
+}
+
+/** Parses the arguments after `ui`; throws `JxInputError` on anything unknown. */
+export function parseUiArgs(argv: string[]): UiArgs {
+  const a: UiArgs = { port: 0, host: "127.0.0.1", help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = () => {
+      const v = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (v === undefined || v === "") throw new JxInputError(`jx ui: ${flag} needs a value`);
+      return v;
+    };
+    if (flag === "-f" || flag === "--file") a.file = value();
+    else if (flag === "--port") a.port = port(value());
+    else if (flag === "--host") a.host = value();
+    else if (flag === "-h" || flag === "--help") a.help = true;
+    else throw new JxInputError(`jx ui: unexpected '${arg}' (${USAGE})`);
+  }
+  return a;
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new JxInputError(`jx ui: --port ${v}: not a port`);
+  return n;
+}
+
+/**
+ * Runs `jx ui` (the arguments after `ui`) until interrupted; returns the
+ * exit code (130/143 after SIGINT/SIGTERM, 2 for bad input).
+ */
+export async function cmdUi(argv: string[]): Promise<number> {
+  let a: UiArgs;
+  let url: string, close: () => Promise<void>;
+  try {
+    a = parseUiArgs(argv);
+    if (a.help) {
+      writeAll(1, UI_HELP);
+      return 0;
+    }
+    const file = a.file ?? findJobsFile(process.cwd());
+    if (!file) throw new JxInputError("no jobs.yaml or jobs.yml here (use -f FILE)");
+    const graph = loadJobsFile(file);
+    if (!isLoopback(a.host)) {
+      writeAll(2, `jx ui: warning: listening on ${a.host}, not only this machine\n`);
+    }
+    ({ url, close } = await startUi({ graph: graphData(graph), port: a.port, host: a.host }));
+  } catch (e) {
+    return failed(e);
+  }
+  writeAll(1, `jx ui: ${url}\n`);
+  const signal = await new Promise<number>((ok) => {
+    process.once("SIGINT", () => ok(130));
+    process.once("SIGTERM", () => ok(143));
+  });
+  await close();
+  return signal;
+}
+
+/** One line for bad input or a port that cannot be had (exit 2); anything else is rethrown. */
+function failed(e: unknown): number {
+  if (e instanceof JxInputError) {
+    writeAll(
+      2,
+      (e.file ? e.format() : e.message.startsWith("jx") ? e.message : `jx: ${e.message}`) + "\n",
+    );
+    return 2;
+  }
+  const code = (e as { code?: string }).code;
+  if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+    writeAll(2, `jx ui: cannot listen: ${(e as Error).message}\n`);
+    return 2;
+  }
+  throw e;
+}

@@ -1,0 +1,95 @@
+/**
+ * What the page shows of a jobs file: the derived graph (the same jobs and
+ * edges as `jx graph --format json`), and per job its last recorded success
+ * and the `explain` verdict (why it would run).
+ *
+ * @module
+ */
+import { dirname, resolve } from "node:path";
+import type { Graph } from "../graph/mod.ts";
+import { StateStore, UpToDate } from "../state/mod.ts";
+
+/** One job or module as the page sees it. */
+export interface UiJob {
+  name: string;
+  kind: "job" | "module";
+  description: string | null;
+  command: string;
+  needs: string[];
+  reads: string[];
+  writes: string[];
+  pools: Record<string, number>;
+  tokens: number;
+  /** The state log has a success of this job (`.jx/state.ndjson`). */
+  succeededBefore: boolean;
+  /** `explain`: true when up to date, false when it would run, null when not asked. */
+  upToDate: boolean | null;
+  /** `explain`: why it would run. */
+  reasons: string[];
+}
+
+/** One edge of the derived graph, with its reason. */
+export interface UiEdge {
+  from: string;
+  to: string;
+  kind: "needs" | "resource" | "order" | "condition";
+  reason: string;
+}
+
+/** The page's data. */
+export interface UiGraph {
+  /** The jobs file, as given. */
+  file: string;
+  jobs: UiJob[];
+  edges: UiEdge[];
+  /** Pool capacities. */
+  pools: Record<string, number>;
+}
+
+/**
+ * The page's data for the jobs of `graph` named in `names` (default: all),
+ * with each job's explain verdict unless `explain` is false.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "../graph/mod.ts";
+ * import { graphData } from "./data.ts";
+ * const g = parseJobsFile("jobs:\n  a: { run: x, writes: [f] }\n  b: { run: y, reads: [f] }\n", "j.yaml");
+ * graphData(g, undefined, { explain: false }).edges; // [{ from: "a", to: "b", kind: "resource", ... }]
+ * ```
+ */
+export function graphData(
+  graph: Graph,
+  names?: Set<string>,
+  opts: { explain?: boolean } = {},
+): UiGraph {
+  const baseDir = dirname(resolve(graph.file));
+  const explain = opts.explain ?? true;
+  const keep = (n: string) => !names || names.has(n);
+  const store = explain ? new StateStore(baseDir) : undefined;
+  const upToDate = explain ? new UpToDate(baseDir) : undefined;
+  const jobs = graph.jobs.filter((j) => keep(j.name)).map((j): UiJob => {
+    const v = j.kind === "job" ? upToDate?.check(j) : undefined;
+    return {
+      name: j.name,
+      kind: j.kind,
+      description: j.description ?? null,
+      command: j.command,
+      needs: j.needs,
+      reads: j.reads,
+      writes: j.writes,
+      pools: j.pools,
+      tokens: j.tokens,
+      succeededBefore: store?.get(j.name) !== undefined,
+      upToDate: v ? v.upToDate : null,
+      reasons: v?.reasons ?? [],
+    };
+  });
+  const edges = graph.edges.filter((e) => keep(e.from) && keep(e.to)).map((e) => ({
+    from: e.from,
+    to: e.to,
+    kind: e.kind,
+    reason: e.reason,
+  }));
+  return { file: graph.file, jobs, edges, pools: Object.fromEntries(graph.pools) };
+}

@@ -1,0 +1,21 @@
+/**
+ * `jx ui`: a local web page showing the graph of a jobs file and, fed a
+ * run's events, the run live (states, output, modules and their controls,
+ * a timeline with the critical path, two runs compared). Everything it
+ * serves is embedded here: no file is read at run time, no CDN.
+ *
+ * @example
+ * ```ts ignore
+ * import { graphData, startUi } from "./mod.ts";
+ * const ui = await startUi({ graph: graphData(graph), onControl: (req) => console.log(req) });
+ * console.log(`jx ui: ${ui.url}`); // the page; pass ui.reporter to runJobs for the live part
+ * ```
+ *
+ * @module
+ */
+export { graphData, type UiEdge, type UiGraph, type UiJob } from "./data.ts";
+export { RunFeed, type UiEvent } from "./feed.ts";
+export { pageHtml } from "./page.ts";
+export { type ControlRequest, startUi, type UiOptions, type UiServer } from "./server.ts";
+export { cmdUi } from "./cli.ts";
+export { staticHtml } from "./static.ts";

@@ -1,0 +1,392 @@
+/**
+ * The page's script (plain JavaScript, no framework), embedded as a string.
+ * It reads the graph (inlined, or from `/api/graph`), lays it out in layers
+ * by dependency depth, and follows the run's events (`/api/events`).
+ *
+ * @module
+ */
+
+/** The JavaScript of the page. */
+export const PAGE_JS = String.raw`
+"use strict";
+const $ = (id) => document.getElementById(id);
+const NS = "http://www.w3.org/2000/svg";
+const token = new URLSearchParams(location.search).get("token") || "";
+const S = { g: null, pos: new Map(), nodes: new Map(), edges: [], runs: [], sel: null,
+  live: false, view: { x: -20, y: -20, k: 1 }, crit: new Set() };
+const W = 180, H = 36, GX = 170, GY = 16;
+
+function el(tag, attrs, text) {
+  const e = tag.includes(":") || ["svg","g","rect","path","text","title","line"].includes(tag)
+    ? document.createElementNS(NS, tag.replace("svg:", "")) : document.createElement(tag);
+  for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+function fmtMs(ms) {
+  if (ms == null) return "";
+  return ms < 1000 ? Math.round(ms) + " ms" : ms < 60000 ? (ms / 1000).toFixed(2) + " s"
+    : Math.floor(ms / 60000) + " min " + Math.round(ms % 60000 / 1000) + " s";
+}
+
+/* ---- layout: layers by longest path, ordered by barycenters ---- */
+function layout(g) {
+  const idx = new Map(g.jobs.map((j, i) => [j.name, i]));
+  const preds = new Map(g.jobs.map((j) => [j.name, []]));
+  const succs = new Map(g.jobs.map((j) => [j.name, []]));
+  for (const e of g.edges) { preds.get(e.to).push(e.from); succs.get(e.from).push(e.to); }
+  const depth = new Map(), indeg = new Map(), queue = [];
+  for (const j of g.jobs) { indeg.set(j.name, preds.get(j.name).length); depth.set(j.name, 0); }
+  for (const j of g.jobs) if (!indeg.get(j.name)) queue.push(j.name);
+  for (let i = 0; i < queue.length; i++) for (const s of succs.get(queue[i])) {
+    depth.set(s, Math.max(depth.get(s), depth.get(queue[i]) + 1));
+    indeg.set(s, indeg.get(s) - 1);
+    if (!indeg.get(s)) queue.push(s);
+  }
+  const layers = [];
+  for (const j of g.jobs) (layers[depth.get(j.name)] ||= []).push(j.name);
+  const at = new Map();
+  const place = () => layers.forEach((l) => l.forEach((n, i) => at.set(n, i)));
+  place();
+  const bary = (n, nb) => {
+    const xs = nb.get(n).map((m) => at.get(m));
+    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : at.get(n);
+  };
+  for (let it = 0; it < 4; it++) {
+    for (let d = 1; d < layers.length; d++) {
+      const b = new Map(layers[d].map((n) => [n, bary(n, preds)]));
+      layers[d].sort((p, q) => b.get(p) - b.get(q) || idx.get(p) - idx.get(q)); place();
+    }
+    for (let d = layers.length - 2; d >= 0; d--) {
+      const b = new Map(layers[d].map((n) => [n, bary(n, succs)]));
+      layers[d].sort((p, q) => b.get(p) - b.get(q) || idx.get(p) - idx.get(q)); place();
+    }
+  }
+  const tallest = Math.max(1, ...layers.map((l) => l.length));
+  layers.forEach((l, d) => {
+    const off = (tallest - l.length) * (H + GY) / 2;
+    l.forEach((n, i) => S.pos.set(n, { x: d * (W + GX), y: off + i * (H + GY) }));
+  });
+  S.preds = preds; S.succs = succs;
+}
+
+/* ---- the graph ---- */
+function drawGraph() {
+  const svg = $("graph"); svg.textContent = "";
+  const vp = el("g", { id: "vp" }); svg.append(vp);
+  const labels = S.g.edges.length <= 250;
+  for (const e of S.g.edges) {
+    const a = S.pos.get(e.from), b = S.pos.get(e.to);
+    const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2, mx = (x1 + x2) / 2;
+    const p = el("path", { class: "edge k-" + e.kind,
+      d: "M" + x1 + "," + y1 + " C" + mx + "," + y1 + " " + mx + "," + y2 + " " + x2 + "," + y2 });
+    p.append(el("title", {}, e.from + " \u2192 " + e.to + ": " + e.reason));
+    const t = el("text", { class: "elabel" + (labels ? "" : " hide"), x: mx, y: (y1 + y2) / 2 - 3,
+      "text-anchor": "middle" }, e.reason.length > 30 ? e.reason.slice(0, 29) + "\u2026" : e.reason);
+    vp.append(p, t);
+    S.edges.push({ e, p, t });
+  }
+  for (const j of S.g.jobs) {
+    const { x, y } = S.pos.get(j.name);
+    const n = el("g", { class: "node " + j.kind, transform: "translate(" + x + "," + y + ")",
+      "data-name": j.name });
+    n.append(el("rect", { width: W, height: H }),
+      el("text", { x: 8, y: 15 }, j.name.length > 26 ? j.name.slice(0, 25) + "\u2026" : j.name),
+      el("text", { x: 8, y: 29, class: "sub" }, ""),
+      el("title", {}, j.name + (j.description ? "\n" + j.description : "") + "\n" + j.command));
+    n.addEventListener("click", (ev) => { ev.stopPropagation(); select(j.name); });
+    vp.append(n);
+    S.nodes.set(j.name, n);
+  }
+  applyView();
+  panZoom(svg);
+}
+function applyView() {
+  const v = S.view;
+  $("vp").setAttribute("transform", "translate(" + -v.x * v.k + "," + -v.y * v.k + ") scale(" + v.k + ")");
+}
+function panZoom(svg) {
+  let drag = null;
+  svg.addEventListener("mousedown", (e) => { drag = { x: e.clientX, y: e.clientY, v: { ...S.view } }; });
+  addEventListener("mouseup", () => { drag = null; });
+  addEventListener("mousemove", (e) => {
+    if (!drag) return;
+    S.view.x = drag.v.x - (e.clientX - drag.x) / S.view.k;
+    S.view.y = drag.v.y - (e.clientY - drag.y) / S.view.k;
+    applyView();
+  });
+  svg.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const r = svg.getBoundingClientRect(), k = S.view.k;
+    const nk = Math.min(3, Math.max(0.1, k * (e.deltaY < 0 ? 1.15 : 1 / 1.15)));
+    const px = e.clientX - r.left, py = e.clientY - r.top;
+    S.view.x += px / k - px / nk; S.view.y += py / k - py / nk; S.view.k = nk;
+    applyView();
+  }, { passive: false });
+  svg.addEventListener("click", () => select(null));
+}
+/** Zooms so that the whole graph fits, unless it would be too small to read. */
+function fit() {
+  const r = $("graph").getBoundingClientRect();
+  let w = 0, h = 0;
+  for (const p of S.pos.values()) { w = Math.max(w, p.x + W); h = Math.max(h, p.y + H); }
+  const k = Math.max(0.35, Math.min(1, (r.width - 40) / w, (r.height - 40) / h));
+  S.view = { x: -20 / k, y: -20 / k, k };
+  applyView();
+}
+function centerOn(name) {
+  const p = S.pos.get(name), r = $("graph").getBoundingClientRect();
+  S.view.x = p.x + W / 2 - r.width / 2 / S.view.k;
+  S.view.y = p.y + H / 2 - r.height / 2 / S.view.k;
+  applyView();
+}
+
+/* ---- job states: the last run's, else the explain verdict ---- */
+function lastRun() { return S.runs[S.runs.length - 1]; }
+function jobState(j) {
+  const r = lastRun(), s = r && r.jobs.get(j.name);
+  if (j.kind === "module") return { cls: (r && r.modules.get(j.name)) || "idle", sub: (r && r.modules.get(j.name)) || "module" };
+  if (s) {
+    const cls = s.cache ? "cached" : s.status;
+    const sub = s.status === "running" ? "running\u2026" : s.status === "skipped" ? "skipped: " + s.reason
+      : (s.cache ? "restored (" + s.cache + ")" : s.status) + " " + fmtMs(s.ms);
+    return { cls, sub };
+  }
+  if (j.upToDate === true) return { cls: "uptodate", sub: "up to date" };
+  if (j.upToDate === false) return { cls: "stale", sub: "would run" };
+  return { cls: "idle", sub: "" };
+}
+function paint() {
+  for (const j of S.g.jobs) {
+    const n = S.nodes.get(j.name), st = jobState(j);
+    n.setAttribute("class", "node " + j.kind + " st-" + st.cls + (S.sel === j.name ? " sel" : "") +
+      (S.crit.has(j.name) ? " crit" : "") + (n.dataset.dim ? " dim" : "") + (n.dataset.hide ? " hide" : ""));
+    n.querySelector(".sub").textContent = st.sub;
+    n.dataset.state = st.cls;
+  }
+  for (const { e, p } of S.edges) {
+    p.classList.toggle("crit", S.crit.has(e.from) && S.crit.has(e.to));
+  }
+  drawModules(); drawTimeline(); drawCompare();
+  if (S.sel) drawDetails(S.sel);
+  $("counts").textContent = countText();
+}
+function countText() {
+  const c = {};
+  for (const n of S.nodes.values()) c[n.dataset.state] = (c[n.dataset.state] || 0) + 1;
+  return S.g.jobs.length + " nodes \u00b7 " + Object.entries(c).map((e) => e[1] + " " + e[0]).join(", ");
+}
+
+/* ---- search and filter ---- */
+function applyFilter() {
+  const q = $("search").value.trim().toLowerCase(), f = $("filter").value;
+  for (const j of S.g.jobs) {
+    const n = S.nodes.get(j.name), st = n.dataset.state;
+    const match = !q || (j.name + " " + (j.description || "") + " " + j.command).toLowerCase().includes(q);
+    const keep = f === "all" || (f === "job" || f === "module" ? j.kind === f : f === "failed"
+      ? st === "failed" || st === "timeout" : st === f);
+    n.dataset.dim = match ? "" : "1"; n.dataset.hide = keep ? "" : "1";
+  }
+  for (const { e, p, t } of S.edges) {
+    const hide = S.nodes.get(e.from).dataset.hide || S.nodes.get(e.to).dataset.hide;
+    p.classList.toggle("hide", !!hide); if (hide) t.classList.add("hide");
+  }
+  paint();
+}
+
+/* ---- details of the selected job ---- */
+function select(name) {
+  S.sel = name;
+  for (const { e, p, t } of S.edges) {
+    const on = name !== null && (e.from === name || e.to === name);
+    p.classList.toggle("hl", on); t.classList.toggle("hl", on);
+    if (S.g.edges.length > 250) t.classList.toggle("hide", !on);
+  }
+  paint();
+  if (!name) $("details").textContent = "Select a job in the graph (or search, then Enter).";
+}
+function list(title, items) {
+  const d = el("div"); d.append(el("h2", {}, title));
+  const ul = el("ul"); for (const i of items) ul.append(el("li", {}, i)); d.append(ul);
+  return items.length ? d : el("span");
+}
+function drawDetails(name) {
+  const j = S.g.jobs.find((x) => x.name === name), box = $("details"), st = jobState(j);
+  const r = lastRun(), s = r && r.jobs.get(name);
+  box.textContent = "";
+  box.append(el("h2", {}, j.kind + " " + j.name), el("div", {}, j.description || ""),
+    el("pre", {}, j.command));
+  const last = s ? st.sub : j.succeededBefore ? "succeeded before (state log)" : "no success recorded";
+  box.append(el("div", {}, "last result: "), el("span", { class: "badge", id: "last-result" }, last));
+  if (j.kind === "job") box.append(el("h2", {}, "explain"), j.upToDate === null ? el("div", {}, "not asked")
+    : j.upToDate ? el("div", { id: "explain" }, "up to date: inputs, outputs and command are as when it last succeeded")
+    : list("would run", j.reasons));
+  box.append(list("waits for", S.g.edges.filter((e) => e.to === name).map((e) => e.from + " (" + e.reason + ")")),
+    list("then", S.g.edges.filter((e) => e.from === name).map((e) => e.to + " (" + e.reason + ")")),
+    list("reads", j.reads), list("writes", j.writes));
+  if (s && s.out.length) {
+    box.append(el("h2", {}, "output"));
+    const pre = el("pre", { id: "output" }, s.out.join("")); box.append(pre); pre.scrollTop = 1e9;
+  }
+}
+
+/* ---- modules and their controls ---- */
+function drawModules() {
+  const mods = S.g.jobs.filter((j) => j.kind === "module"), box = $("modules");
+  box.textContent = "";
+  if (!mods.length) return;
+  box.append(el("h2", {}, "modules"));
+  const r = lastRun();
+  for (const m of mods) {
+    const row = el("div", { class: "mod", "data-module": m.name });
+    row.append(el("b", {}, m.name), el("span", { class: "badge state" }, (r && r.modules.get(m.name)) || "idle"));
+    for (const a of ["pause", "resume", "restart", "stop"]) {
+      const b = el("button", { "data-action": a }, a);
+      b.disabled = !S.live; b.onclick = () => control({ action: a, module: m.name });
+      row.append(b);
+    }
+    box.append(row);
+  }
+  const f = el("form", { id: "publish" });
+  f.append(el("input", { name: "topic", placeholder: "topic", size: 8 }),
+    el("input", { name: "message", placeholder: "message", size: 14 }), el("button", {}, "publish"));
+  f.querySelector("button").disabled = !S.live;
+  f.onsubmit = (e) => { e.preventDefault();
+    control({ action: "publish", topic: f.topic.value, message: f.message.value }); };
+  box.append(f, el("div", { id: "ctl-reply", class: "muted" }, S.reply || ""));
+}
+async function control(req) {
+  try {
+    const res = await fetch("/api/control", { method: "POST", body: JSON.stringify(req),
+      headers: { "content-type": "application/json", "x-jx-token": token } });
+    const body = await res.json();
+    S.reply = req.action + ": " + (res.ok ? "done" : body.error || res.status);
+  } catch (e) { S.reply = req.action + ": " + e; }
+  drawModules();
+}
+
+/* ---- runs: events in, lanes, critical path ---- */
+function onEvent(e) {
+  if (e.type === "run.start" || !S.runs.length) {
+    S.runs.push({ n: S.runs.length + 1, when: new Date(), slots: e.slots || 0, jobs: new Map(),
+      modules: new Map(), lanes: [], end: null, ms: 0, changes: [] });
+    if (S.runs.length > 5) S.runs.shift();
+  }
+  const r = lastRun(); r.ms = Math.max(r.ms, e.t || 0);
+  const job = (n) => r.jobs.get(n) || (r.jobs.set(n, { status: "waiting", out: [] }), r.jobs.get(n));
+  switch (e.type) {
+    case "job.start": { const s = job(e.job); s.status = "running"; s.start = e.t;
+      s.lane = r.lanes.indexOf(null); if (s.lane < 0) s.lane = r.lanes.push(null) - 1;
+      r.lanes[s.lane] = e.job; break; }
+    case "job.end": { const s = job(e.job);
+      if (s.lane !== undefined) r.lanes[s.lane] = null;
+      Object.assign(s, { status: e.retrying ? "running" : e.status, end: e.t, ms: e.ms, cache: e.cache });
+      if (s.start === undefined) s.start = e.t - (e.cache ? 0 : e.ms); break; }
+    case "job.skip": Object.assign(job(e.job), { status: "skipped", reason: e.reason }); break;
+    case "job.output": job(e.job).out.push(e.text); break;
+    case "module.state": r.modules.set(e.module, e.state); break;
+    case "watch.change": r.changes.push(e.paths.join(", ")); break;
+    case "run.end": r.end = e; break;
+  }
+  schedule();
+}
+let pending = false;
+function schedule() {
+  if (pending) return; pending = true;
+  requestAnimationFrame(() => { pending = false; S.crit = criticalPath(lastRun()); applyFilter(); });
+}
+/** The chain that set the run's length: from the last job to end, back through what it waited for. */
+function criticalPath(r) {
+  const out = new Set(); if (!r) return out;
+  let cur = null;
+  for (const [n, s] of r.jobs) if (s.end !== undefined && (!cur || s.end > r.jobs.get(cur).end)) cur = n;
+  while (cur && !out.has(cur)) {
+    out.add(cur);
+    const start = r.jobs.get(cur).start;
+    let best = null;
+    for (const p of S.preds.get(cur) || []) {
+      const s = r.jobs.get(p);
+      if (s && s.end !== undefined && s.end <= start + 1 && (!best || s.end > r.jobs.get(best).end)) best = p;
+    }
+    cur = best;
+  }
+  return out;
+}
+function drawTimeline() {
+  const svg = $("timeline"), r = lastRun(); svg.textContent = "";
+  if (!r) { $("tlhead").textContent = "timeline: no run yet"; return; }
+  const bars = [...r.jobs].filter((x) => x[1].start !== undefined);
+  const lanes = Math.max(1, r.lanes.length), span = Math.max(1, r.ms), LH = 18;
+  const width = Math.max(300, $("tl").clientWidth - 90);
+  const cacheLane = bars.some((b) => b[1].cache) ? lanes : -1;
+  svg.setAttribute("width", width + 70); svg.setAttribute("height", (lanes + (cacheLane >= 0 ? 1 : 0)) * LH + 4);
+  for (let l = 0; l < lanes; l++) svg.append(el("text", { x: 0, y: l * LH + 13 }, "slot " + (l + 1)));
+  if (cacheLane >= 0) svg.append(el("text", { x: 0, y: cacheLane * LH + 13 }, "cache"));
+  for (const [n, s] of bars) {
+    const lane = s.cache ? cacheLane : s.lane, x = 60 + s.start / span * width;
+    const w = Math.max(s.cache ? 4 : 2, ((s.end ?? r.ms) - s.start) / span * width);
+    const b = el("rect", { class: "bar " + (s.cache ? "cached" : s.status) + (S.crit.has(n) ? " crit" : ""),
+      x, y: lane * LH + 2, width: w, height: LH - 4, "data-job": n });
+    b.append(el("title", {}, n + ": " + (s.cache ? "restored from " + s.cache + " cache" : s.status) + " " + fmtMs(s.ms)));
+    b.addEventListener("click", () => { select(n); centerOn(n); });
+    svg.append(b);
+    if (w > 40) svg.append(el("text", { x: x + 3, y: lane * LH + 13, "pointer-events": "none" }, n));
+  }
+  $("tlhead").textContent = "run " + r.n + ": " + (r.end ? r.end.status + " in " + fmtMs(r.end.ms) : "running")
+    + " \u00b7 critical path: " + [...S.crit].reverse().join(" \u2192 ")
+    + (r.changes.length ? " \u00b7 changed: " + r.changes[r.changes.length - 1] : "");
+}
+
+/* ---- two runs side by side ---- */
+function drawCompare() {
+  const a = $("runA"), b = $("runB"), box = $("cmptable");
+  const opts = S.runs.map((r) => "run " + r.n + " (" + r.when.toLocaleTimeString() + ")");
+  for (const [sel, def] of [[a, S.runs.length - 2], [b, S.runs.length - 1]]) {
+    const keep = sel.value;
+    if (sel.options.length !== opts.length) {
+      sel.textContent = ""; opts.forEach((o, i) => sel.append(el("option", { value: i }, o)));
+      sel.value = String(Math.max(0, def));
+    } else if (keep) sel.value = keep;
+  }
+  box.textContent = "";
+  const ra = S.runs[+a.value], rb = S.runs[+b.value];
+  if (!ra || !rb || ra === rb) { box.append(el("div", { class: "muted" }, "two runs are needed to compare")); return; }
+  const t = el("table"); t.append(el("tr", {}, ""));
+  t.firstChild.append(el("th", {}, "job"), el("th", {}, "run " + ra.n), el("th", {}, "run " + rb.n), el("th", {}, "\u0394"));
+  const names = new Set([...ra.jobs.keys(), ...rb.jobs.keys()]);
+  for (const n of names) {
+    const x = ra.jobs.get(n), y = rb.jobs.get(n), tr = el("tr");
+    const d = x && y && x.ms != null && y.ms != null ? y.ms - x.ms : null;
+    tr.append(el("td", {}, n), el("td", { class: "n" }, x ? (x.cache ? "cache " : "") + fmtMs(x.ms) || x.status : "\u2013"),
+      el("td", { class: "n" }, y ? (y.cache ? "cache " : "") + fmtMs(y.ms) || y.status : "\u2013"),
+      el("td", { class: "n " + (d === null || d === 0 ? "" : d < 0 ? "faster" : "slower") }, d === null ? "" : (d > 0 ? "+" : "") + fmtMs(Math.abs(d)).replace(/^/, d < 0 ? "-" : "")));
+    t.append(tr);
+  }
+  box.append(t);
+}
+
+/* ---- start ---- */
+async function start() {
+  const inline = $("jx-data");
+  S.g = inline ? JSON.parse(inline.textContent) : await (await fetch("/api/graph?token=" + encodeURIComponent(token))).json();
+  $("file").textContent = S.g.file;
+  layout(S.g); drawGraph(); fit(); select(null);
+  $("search").addEventListener("input", applyFilter);
+  $("search").addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    const hit = S.g.jobs.find((j) => !S.nodes.get(j.name).dataset.dim && !S.nodes.get(j.name).dataset.hide);
+    if (hit) { select(hit.name); centerOn(hit.name); }
+  });
+  $("filter").addEventListener("change", applyFilter);
+  $("runA").addEventListener("change", drawCompare); $("runB").addEventListener("change", drawCompare);
+  if (inline) { $("conn").textContent = "static page (no server)"; applyFilter(); return; }
+  S.live = true;
+  const es = new EventSource("/api/events?token=" + encodeURIComponent(token));
+  es.onopen = () => { $("conn").textContent = "live"; };
+  es.onerror = () => { $("conn").textContent = "disconnected"; };
+  es.onmessage = (m) => onEvent(JSON.parse(m.data));
+  applyFilter();
+  document.body.dataset.ready = "1";
+}
+start().then(() => { document.body.dataset.ready = "1"; });
+`;

@@ -1,0 +1,240 @@
+/**
+ * The page's HTTP server (node:http, which Deno and Bun both serve): the page
+ * itself, the graph as JSON, the run's events as server-sent events, and
+ * control requests handed to the caller's callback. Every request needs the
+ * token and a Host header naming this server; nothing is shared across
+ * origins (no CORS headers at all).
+ *
+ * @module
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Reporter } from "../scheduler/mod.ts";
+import type { UiGraph } from "./data.ts";
+import { RunFeed } from "./feed.ts";
+import { pageHtml } from "./page.ts";
+import { hostAllowed, newToken, originAllowed, tokenMatches } from "./security.ts";
+
+/** What a page's control buttons ask of the run (the operations of `jx ctl`). */
+export interface ControlRequest {
+  action: "pause" | "resume" | "restart" | "stop" | "start" | "publish";
+  /** The module (all but publish). */
+  module?: string;
+  /** publish: the topic and the message line. */
+  topic?: string;
+  message?: string;
+}
+
+/** Options of `startUi`. */
+export interface UiOptions {
+  /** The graph the page shows (see `graphData`). */
+  graph: UiGraph;
+  /** Port; 0 (the default) takes any free one. */
+  port?: number;
+  /** Address to bind; 127.0.0.1 unless told otherwise. */
+  host?: string;
+  /** Handles control requests; without it they are refused (409: no run to control). */
+  onControl?: (req: ControlRequest) => unknown | Promise<unknown>;
+  /** Runs kept for a page that opens late or compares two (default 5). */
+  keepRuns?: number;
+  /** The token (default: a new random one). */
+  token?: string;
+}
+
+/** A running page server. */
+export interface UiServer {
+  /** `http://127.0.0.1:PORT/?token=TOKEN`. */
+  url: string;
+  port: number;
+  token: string;
+  /** Feed it a run's events: the open pages see them live. */
+  reporter: Reporter;
+  /** Ends the event streams and stops listening. */
+  close(): Promise<void>;
+}
+
+interface Ctx {
+  o: UiOptions;
+  bind: string;
+  port: number;
+  token: string;
+  feed: RunFeed;
+  streams: Set<ServerResponse>;
+}
+
+const ACTIONS = new Set(["pause", "resume", "restart", "stop", "start", "publish"]);
+const BODY_LIMIT = 64 * 1024;
+
+/**
+ * Starts the server and resolves once it listens.
+ *
+ * @example
+ * ```ts ignore
+ * import { graphData, startUi } from "./mod.ts";
+ * const ui = await startUi({ graph: graphData(graph), onControl: (r) => supervisor.control(r) });
+ * console.log(`jx ui: ${ui.url}`);
+ * await runJobs(graph, graph.jobs, { reactor, reporters: [ui.reporter] });
+ * ```
+ */
+export async function startUi(o: UiOptions): Promise<UiServer> {
+  const bind = o.host ?? "127.0.0.1";
+  const ctx: Ctx = {
+    o,
+    bind,
+    port: 0,
+    token: o.token ?? newToken(),
+    feed: new RunFeed(o.keepRuns ?? 5),
+    streams: new Set(),
+  };
+  const server = createServer((req, res) => {
+    handle(ctx, req, res).catch((e) => send(res, 500, "text/plain", `jx ui: ${e}\n`));
+  });
+  ctx.port = await listen(server, o.port ?? 0, bind);
+  const shown = bind.includes(":") ? `[${bind}]` : bind;
+  return {
+    url: `http://${shown}:${ctx.port}/?token=${ctx.token}`,
+    port: ctx.port,
+    token: ctx.token,
+    reporter: ctx.feed,
+    close: () => closeServer(server, ctx),
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((ok, fail) => {
+    server.once("error", fail);
+    server.listen(port, host, () => {
+      server.off("error", fail);
+      const a = server.address();
+      ok(typeof a === "object" && a ? a.port : port);
+    });
+  });
+}
+
+function closeServer(server: Server, ctx: Ctx): Promise<void> {
+  for (const s of ctx.streams) s.end();
+  ctx.streams.clear();
+  return new Promise((ok) => {
+    server.close(() => ok());
+    server.closeAllConnections?.();
+  });
+}
+
+/** Answers one request: Host, then token, then the route. */
+async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const host = req.headers.host;
+  if (!hostAllowed(host, ctx.bind, ctx.port)) {
+    return send(res, 403, "text/plain", "jx ui: this server does not answer to that Host\n");
+  }
+  const url = new URL(req.url ?? "/", "http://localhost");
+  const body = req.method === "POST" ? await readBody(req) : "";
+  const given = header(req, "x-jx-token") ?? url.searchParams.get("token") ?? bodyToken(body);
+  if (!given) return send(res, 401, "text/plain", "jx ui: the token is missing\n");
+  if (!tokenMatches(given, ctx.token)) return send(res, 403, "text/plain", "jx ui: wrong token\n");
+  const route = `${req.method} ${url.pathname}`;
+  switch (route) {
+    case "GET /":
+      return sendPage(res);
+    case "GET /api/graph":
+      return send(res, 200, "application/json", JSON.stringify(ctx.o.graph));
+    case "GET /api/events":
+      return openStream(ctx, req, res);
+    case "POST /api/control":
+      if (!originAllowed(header(req, "origin"), host!)) {
+        return send(res, 403, "text/plain", "jx ui: cross-origin request refused\n");
+      }
+      return await control(ctx, body, res);
+  }
+  const known = ["/", "/api/graph", "/api/events", "/api/control"].includes(url.pathname);
+  send(res, known ? 405 : 404, "text/plain", known ? "method not allowed\n" : "not found\n");
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((ok, fail) => {
+    let text = "";
+    req.setEncoding("utf8");
+    req.on("data", (s: string) => {
+      text += s;
+      if (text.length > BODY_LIMIT) req.destroy(new Error("request body too large"));
+    });
+    req.on("end", () => ok(text));
+    req.on("error", fail);
+  });
+}
+
+function bodyToken(body: string): string | undefined {
+  try {
+    const t = JSON.parse(body)?.token;
+    return typeof t === "string" ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const SAFE_HEADERS = {
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "x-frame-options": "DENY",
+};
+
+function send(res: ServerResponse, status: number, type: string, text: string): void {
+  if (res.headersSent) return void res.end();
+  const bytes = new TextEncoder().encode(text);
+  res.writeHead(status, {
+    ...SAFE_HEADERS,
+    "content-type": `${type}; charset=utf-8`,
+    "content-length": String(bytes.length),
+  });
+  res.end(bytes);
+}
+
+function sendPage(res: ServerResponse): void {
+  const nonce = newToken();
+  res.setHeader(
+    "content-security-policy",
+    `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; ` +
+      `connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+  );
+  send(res, 200, "text/html", pageHtml({ nonce }));
+}
+
+/** The event stream: every kept event, then each new one, until the page or the server goes. */
+function openStream(ctx: Ctx, req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { ...SAFE_HEADERS, "content-type": "text/event-stream; charset=utf-8" });
+  const write = (json: string) => res.write(`data: ${json}\n\n`);
+  res.write(": jx ui\n\n");
+  for (const json of ctx.feed.history()) write(json);
+  const stop = ctx.feed.subscribe(write);
+  ctx.streams.add(res);
+  req.on("close", () => {
+    stop();
+    ctx.streams.delete(res);
+  });
+}
+
+async function control(ctx: Ctx, body: string, res: ServerResponse): Promise<void> {
+  let r: ControlRequest & { token?: string };
+  try {
+    r = JSON.parse(body);
+  } catch {
+    return send(res, 400, "application/json", JSON.stringify({ error: "body is not JSON" }));
+  }
+  if (!r || !ACTIONS.has(r.action)) {
+    return send(res, 400, "application/json", JSON.stringify({ error: "unknown action" }));
+  }
+  if (!ctx.o.onControl) {
+    return send(res, 409, "application/json", JSON.stringify({ error: "no run to control" }));
+  }
+  const { action, module, topic, message } = r;
+  try {
+    const reply = await ctx.o.onControl({ action, module, topic, message });
+    send(res, 200, "application/json", JSON.stringify({ ok: true, reply: reply ?? null }));
+  } catch (e) {
+    send(res, 500, "application/json", JSON.stringify({ ok: false, error: String(e) }));
+  }
+}

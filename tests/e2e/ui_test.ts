@@ -1,0 +1,393 @@
+/**
+ * `jx ui` in a real browser: Debian's chromium driven by puppeteer-core. The
+ * page shows the jobs of a real jobs file; the events of real `runJobs` runs
+ * (through the library's mod.ts) change the states on the page and show a
+ * job's output; a control button's POST reaches the callback; requests
+ * without the token, with a wrong Host or from another origin are refused;
+ * `jx graph --format html` opens from a file with no request but itself.
+ * Screenshots go to out/ui-test/ (gitignored).
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { createReactor, loadJobsFile, type RunEvent, runJobs } from "../../mod.ts";
+import { type ControlRequest, graphData, startUi } from "../../lib/ui/mod.ts";
+import { jxCommand, ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
+
+/** The page's document, in functions puppeteer runs in the browser (no DOM types here). */
+// deno-lint-ignore no-explicit-any
+declare const document: any;
+
+const CHROMIUM = "/usr/bin/chromium";
+const HAVE_BROWSER = existsSync(CHROMIUM);
+const NO_BROWSER = HAVE_BROWSER ? "" : " (IGNORED: no /usr/bin/chromium; .ci/run installs it)";
+const SHOTS = `${ROOT}/out/ui-test`;
+
+const JOBS = `version: 1
+jobs:
+  gen:
+    description: Generate the header
+    run: echo '#define N 3' > gen.h
+    writes: [gen.h]
+  compile:
+    description: Compile
+    run: echo compiling; cat gen.h > app.o
+    reads: [gen.h]
+    writes: [app.o]
+  slow:
+    description: Waits for a file named go
+    run: echo hello-from-slow; while [ ! -f go ]; do sleep 0.02; done
+    needs: [compile]
+  lint:
+    run: "true"
+    reads: [gen.h]
+modules:
+  api:
+    description: A module
+    run: cat
+`;
+
+async function withBrowser(fn: (b: Browser) => Promise<void>): Promise<void> {
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run"],
+    headless: true,
+  });
+  try {
+    await fn(browser);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await Deno.mkdir(SHOTS, { recursive: true });
+  await page.screenshot({ path: `${SHOTS}/${name}.png` as `${string}.png` });
+}
+
+/** Starts `jx ui` as a process; resolves with its URL once it printed the line. */
+async function startJxUi(runtime: "deno" | "bun" | "binary", cwd: string, args: string[] = []) {
+  const [cmd, argv] = jxCommand(runtime, ["ui", ...args]);
+  const child = new Deno.Command(cmd, {
+    args: argv,
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  const m = /^jx ui: (http:\/\/127\.0\.0\.1:(\d+)\/\?token=([\w-]+))\n$/.exec(text);
+  assert.ok(m, `the one line: ${JSON.stringify(text)}`);
+  return { child, url: m[1], port: Number(m[2]), token: m[3] };
+}
+
+/** One raw HTTP/1.1 request (so that Host and Origin are exactly as given); the status line and headers. */
+async function rawRequest(port: number, lines: string[], body = ""): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const head = [...lines, "Connection: close", `Content-Length: ${body.length}`, "", ""];
+  await conn.write(new TextEncoder().encode(head.join("\r\n") + body));
+  let text = "";
+  const buf = new Uint8Array(65536);
+  for (let n; (n = await conn.read(buf)) !== null;) {
+    text += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  conn.close();
+  return text.split("\r\n\r\n")[0];
+}
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] jx ui: the one line, token, Host, Origin, no CORS, SIGINT exits 130`, async () => {
+    const dir = await tempDir({ "jobs.yaml": JOBS });
+    const ui = await startJxUi(rt, dir);
+    const { port, token } = ui;
+    const status = async (lines: string[]) => (await rawRequest(port, lines)).split("\r\n")[0];
+    const host = `Host: 127.0.0.1:${port}`;
+    assert.match(await status(["GET / HTTP/1.1", host]), / 401 /);
+    assert.match(await status(["GET /api/graph HTTP/1.1", host]), / 401 /);
+    assert.match(await status(["GET /?token=wrong HTTP/1.1", host]), / 403 /);
+    assert.match(await status([`GET /?token=${token} HTTP/1.1`, "Host: evil.example:80"]), / 403 /);
+    assert.match(
+      await status([`GET /?token=${token} HTTP/1.1`, `Host: rebind.example:${port}`]),
+      / 403 /,
+    );
+    const page = await rawRequest(port, [`GET /?token=${token} HTTP/1.1`, host]);
+    assert.match(page, /^HTTP\/1.1 200 /);
+    assert.match(page, /content-security-policy: default-src 'none'/i);
+    // Another origin gets no CORS headers, on a GET or a preflight.
+    const cross = await rawRequest(port, [
+      `GET /api/graph?token=${token} HTTP/1.1`,
+      host,
+      "Origin: http://evil.example",
+    ]);
+    assert.doesNotMatch(cross, /access-control/i);
+    const pre = await rawRequest(port, [
+      `OPTIONS /api/control?token=${token} HTTP/1.1`,
+      host,
+      "Origin: http://evil.example",
+      "Access-Control-Request-Method: POST",
+    ]);
+    assert.match(pre.split("\r\n")[0], / 405 /);
+    assert.doesNotMatch(pre, /access-control/i);
+    // State changes only as POST with the token; from another origin never.
+    const body = JSON.stringify({ action: "pause", module: "api" });
+    const post = async (extra: string[]) =>
+      (await rawRequest(
+        port,
+        ["POST /api/control HTTP/1.1", host, "Content-Type: application/json", ...extra],
+        body,
+      )).split("\r\n")[0];
+    assert.match(await status([`GET /api/control?token=${token} HTTP/1.1`, host]), / 405 /);
+    assert.match(await post([]), / 401 /);
+    assert.match(await post([`X-Jx-Token: ${token}`, "Origin: http://evil.example"]), / 403 /);
+    // jx ui alone has no run to control.
+    assert.match(await post([`X-Jx-Token: ${token}`, `Origin: http://127.0.0.1:${port}`]), / 409 /);
+    const graph = await (await fetch(`http://127.0.0.1:${port}/api/graph?token=${token}`)).json();
+    assert.deepEqual(graph.jobs.map((j: { name: string }) => j.name), [
+      "gen",
+      "compile",
+      "slow",
+      "lint",
+      "api",
+    ]);
+    ui.child.kill("SIGINT");
+    const end = await ui.child.output();
+    assert.equal(end.code, 130);
+    assert.equal(new TextDecoder().decode(end.stderr), "");
+  });
+}
+
+/** A jobs file in a temp dir and the ui server on it, in this process, with a recording callback. */
+async function liveUi() {
+  const dir = await tempDir({ "jobs.yaml": JOBS });
+  const graph = loadJobsFile(`${dir}/jobs.yaml`);
+  const controls: ControlRequest[] = [];
+  const ui = await startUi({
+    graph: graphData(graph),
+    onControl: (r) => {
+      controls.push(r);
+      return { module: r.module, state: "paused" };
+    },
+  });
+  return { dir, graph, ui, controls };
+}
+
+/** Waits until the page's function of the node's state holds (event-driven in the page; polled by puppeteer). */
+function nodeState(page: Page, job: string, state: string) {
+  return page.waitForFunction(
+    (j: string, s: string) =>
+      document.querySelector(`.node[data-name="${j}"]`)?.getAttribute("data-state") === s,
+    { timeout: 20000 },
+    job,
+    state,
+  );
+}
+
+Deno.test({
+  name:
+    `[browser] jx ui: the jobs, explain, a live run's states and output, controls, two runs${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const { dir, graph, ui, controls } = await liveUi();
+      try {
+        const page = await browser.newPage();
+        await page.setViewport({ width: 1400, height: 900 });
+        await page.goto(ui.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        // Every job and module of the file is a node; edges carry their reasons.
+        const names = await page.$$eval(
+          ".node",
+          (ns) => ns.map((n) => n.getAttribute("data-name")),
+        );
+        assert.deepEqual(names.sort(), ["api", "compile", "gen", "lint", "slow"]);
+        const labels = await page.$$eval(".elabel", (ts) => ts.map((t) => t.textContent));
+        assert.ok(labels.includes("writes gen.h -> reads gen.h"), labels.join(" | "));
+        // Nothing ran yet: explain says why each job would run.
+        assert.equal(
+          await page.$eval('.node[data-name="gen"]', (n) => n.getAttribute("data-state")),
+          "stale",
+        );
+        await page.click('.node[data-name="gen"]');
+        const why = await page.$eval("#details", (d) => d.textContent ?? "");
+        assert.match(why, /would run/);
+        assert.match(why, /has not run successfully before/);
+        // Search dims what does not match.
+        await page.type("#search", "compil");
+        const dim = await page.$$eval(
+          ".node.dim",
+          (ns) => ns.map((n) => n.getAttribute("data-name")),
+        );
+        assert.deepEqual(dim.sort(), ["api", "gen", "lint", "slow"]);
+        await page.$eval("#search", (i) => ((i as unknown as { value: string }).value = ""));
+        await page.type("#search", " ");
+        await shot(page, "graph");
+
+        // A real run through the library, its events into the page.
+        const events: RunEvent[] = [];
+        const run = runJobs(graph, graph.select(["slow", "lint"]), {
+          reactor: createReactor("portable"),
+          jobs: 2,
+          reporters: [ui.reporter, { event: (e) => events.push(e) }],
+          handleSignals: false,
+        });
+        await nodeState(page, "slow", "running");
+        await page.click('.node[data-name="slow"]');
+        await page.waitForFunction(() =>
+          document.querySelector("#output")?.textContent?.includes("hello-from-slow")
+        );
+        assert.equal(
+          await page.$eval('.node[data-name="gen"]', (n) => n.getAttribute("data-state")),
+          "ok",
+        );
+        await shot(page, "running");
+        await Deno.writeTextFile(`${dir}/go`, "");
+        assert.equal((await run).exit, 0);
+        await nodeState(page, "slow", "ok");
+        // The timeline has a bar per job that ran; the critical path ends with slow.
+        const bars = await page.$$eval(".bar", (bs) => bs.map((b) => b.getAttribute("data-job")));
+        assert.deepEqual(bars.sort(), ["compile", "gen", "lint", "slow"]);
+        const head = await page.$eval("#tlhead", (h) => h.textContent ?? "");
+        assert.match(head, /critical path: gen → compile → slow/);
+
+        // Controls: the pause button's POST reaches the callback.
+        await page.click('.mod[data-module="api"] button[data-action="pause"]');
+        await page.waitForFunction(() =>
+          document.querySelector("#ctl-reply")?.textContent === "pause: done"
+        );
+        assert.deepEqual(controls, [{
+          action: "pause",
+          module: "api",
+          topic: undefined,
+          message: undefined,
+        }]);
+
+        // A second run (recorded events, one job restored from the cache): compared with the first.
+        await Deno.remove(`${dir}/go`);
+        const t = (e: RunEvent, dt: number) => ({ ...e, t: e.t + dt }) as RunEvent;
+        for (const e of events) {
+          if (e.type === "job.end" && e.job === "gen") {
+            ui.reporter.event({ ...e, cache: "local", ms: 1 } as RunEvent);
+          } else if (!(e.type === "job.start" && e.job === "gen")) ui.reporter.event(t(e, 0));
+        }
+        await page.waitForFunction(() => document.querySelectorAll("#runA option").length === 2);
+        await page.waitForSelector(".bar.cached");
+        const table = await page.$eval("#cmptable", (x) => x.textContent ?? "");
+        assert.match(table, /run 1.*run 2/);
+        assert.match(table, /slow/);
+        await shot(page, "two-runs");
+      } finally {
+        await ui.close();
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    `[browser] jx graph --format html: opens from a file with no request but itself${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const dir = await tempDir({ "jobs.yaml": JOBS });
+      const [cmd, args] = jxCommand("deno", ["graph", "--format", "html"]);
+      const out = await new Deno.Command(cmd, { args, cwd: dir, stdin: "null" }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      await Deno.writeFile(`${dir}/graph.html`, out.stdout);
+      const page = await browser.newPage();
+      const requests: string[] = [];
+      await page.setRequestInterception(true);
+      page.on("request", (r) => {
+        requests.push(r.url());
+        r.url().startsWith("file://") ? r.continue() : r.abort();
+      });
+      await page.goto(`file://${dir}/graph.html`);
+      await page.waitForSelector('body[data-ready="1"]');
+      // The same jobs as `jx graph --format json` (modules only when named).
+      const names = await page.$$eval(".node", (ns) => ns.map((n) => n.getAttribute("data-name")));
+      assert.deepEqual(names.sort(), ["compile", "gen", "lint", "slow"]);
+      const edges = await page.$$eval(".edge title", (ts) => ts.map((t) => t.textContent));
+      assert.ok(edges.includes("gen → compile: writes gen.h -> reads gen.h"), edges.join(" | "));
+      assert.deepEqual(requests, [`file://${dir}/graph.html`]);
+      assert.equal(await page.$eval("#conn", (c) => c.textContent), "static page (no server)");
+      await shot(page, "static");
+    }),
+});
+
+Deno.test("[deno] jx ui: bad arguments and a bad jobs file are one line and exit 2; SIGTERM exits 143", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": JOBS,
+    "bad.yaml": "version: 1\njobs:\n  a: { rnu: x }\n",
+  });
+  for (
+    const [args, line] of [
+      [["ui", "--port", "http"], /^jx ui: --port http: not a port\n$/],
+      [["ui", "--bogus"], /^jx ui: unexpected '--bogus' \(usage: jx ui/],
+      [["ui", "--port"], /^jx ui: --port needs a value\n$/],
+      [["ui", "-f", "bad.yaml"], /^bad\.yaml:3:8: jobs\.a: unknown key 'rnu'/],
+      [["ui", "-f", "missing.yaml"], /^missing\.yaml: no such file\n$/],
+    ] as const
+  ) {
+    const r = await runJx([...args], { cwd: dir });
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, line);
+    assert.equal(r.stderr.split("\n").length, 2, r.stderr);
+  }
+  const ui = await startJxUi("deno", dir, ["--port", "0"]);
+  ui.child.kill("SIGTERM");
+  assert.equal((await ui.child.output()).code, 143);
+});
+
+Deno.test({
+  name: `[browser] jx ui: 300 jobs in layers, no two nodes overlapping${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      // 30 stages of 10 jobs, each reading what the stage before wrote.
+      const jobs: Record<string, unknown> = {};
+      for (let s = 0; s < 30; s++) {
+        for (let k = 0; k < 10; k++) {
+          jobs[`s${s}-${k}`] = {
+            run: "true",
+            reads: s ? [`out/${s - 1}-${(k + 1) % 10}`, `out/${s - 1}-${k}`] : [],
+            writes: [`out/${s}-${k}`],
+          };
+        }
+      }
+      const dir = await tempDir({ "jobs.yaml": JSON.stringify({ version: 1, jobs }) });
+      const graph = loadJobsFile(`${dir}/jobs.yaml`);
+      const ui = await startUi({ graph: graphData(graph) });
+      try {
+        const page = await browser.newPage();
+        await page.setViewport({ width: 1400, height: 900 });
+        await page.goto(ui.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        const boxes = await page.$$eval(".node", (ns) =>
+          ns.map((n) => {
+            const m = /translate\(([-\d.]+),([-\d.]+)\)/.exec(n.getAttribute("transform") ?? "")!;
+            return { name: n.getAttribute("data-name")!, x: Number(m[1]), y: Number(m[2]) };
+          }));
+        assert.equal(boxes.length, 300);
+        const at = new Set(boxes.map((b) => `${b.x},${b.y}`));
+        assert.equal(at.size, 300, "no two nodes at the same place");
+        // A stage is one layer (one x); layers follow the dependency depth.
+        for (const b of boxes) {
+          const stage = Number(/^s(\d+)-/.exec(b.name)![1]);
+          assert.equal(b.x, boxes.find((o) => o.name === `s${stage}-0`)!.x);
+          if (stage) assert.ok(b.x > boxes.find((o) => o.name === `s${stage - 1}-0`)!.x);
+        }
+        assert.equal(await page.$$eval(".edge", (es) => es.length), graph.edges.length);
+        await page.type("#search", "s29-");
+        await page.keyboard.press("Enter");
+        assert.match(await page.$eval("#details", (d) => d.textContent ?? ""), /job s29-0/);
+        await shot(page, "300-jobs");
+      } finally {
+        await ui.close();
+      }
+    }),
+});
