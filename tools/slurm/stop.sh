@@ -12,7 +12,11 @@ done
 for d in slurmd slurmctld munged; do
   p=$(cat "$DIR/run/$d.pid" 2>/dev/null) || continue
   for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$p" 2>/dev/null && { kill -KILL "$p" 2>/dev/null; echo "stop.sh: $d killed" >&2; }
+  if kill -0 "$p" 2>/dev/null; then # timeout(1) itself stuck: the daemon by its own pid file
+    q=$(cat "$DIR/run/$d.daemon.pid" 2>/dev/null) && kill -KILL "$q" 2>/dev/null
+    kill -KILL "$p" 2>/dev/null
+    echo "stop.sh: $d killed" >&2
+  fi
   rm -f "$DIR/run/$d.pid"
 done
 exit 0
