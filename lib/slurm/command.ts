@@ -1,0 +1,140 @@
+/**
+ * The command lines jx gives Slurm, built without running anything: the allocation (`salloc
+ * --no-shell`), one step per job (`srun --exact` inside it), and the environment of a step.
+ *
+ * @module
+ */
+
+/** A job's `slurm:` options (the jobs file's `slurm:` key). */
+export interface SlurmOptions {
+  /** `--partition`. */
+  partition?: string;
+  /** `--time` of the step (Slurm's formats: `MM`, `MM:SS`, `HH:MM:SS`, `D-HH`...). */
+  time?: string;
+  /** `--mem`, e.g. `2G`. */
+  mem?: string;
+  /** `--gres`, e.g. `gpu:1`: such a job runs as its own Slurm job (see `stepArgv`). */
+  gres?: string;
+  /** More `srun` options, passed as they are. */
+  args?: string[];
+}
+
+/** What one step runs. */
+export interface StepCommand {
+  /** The job's name (the step's name is `jx:NAME`). */
+  name: string;
+  /** The job's argv (`/bin/sh -c CMD` for a `run:` string). */
+  argv: string[];
+  /** CPUs of the step: the job's tokens. */
+  tokens: number;
+  /** The job's `slurm:` options. */
+  slurm?: SlurmOptions;
+}
+
+/**
+ * The line a step writes on its stderr first, on the node, so that jx learns its id at the
+ * moment it starts: `\x1ejx-slurm-step JOBID.STEPID`. jx removes it from the output.
+ */
+export const STEP_MARK = "\x1ejx-slurm-step ";
+
+/** The shell text that prints the mark, then runs the job's argv in its place. */
+const WRAPPER =
+  `printf '\\036jx-slurm-step %s.%s\\n' "$SLURM_JOB_ID" "$SLURM_STEP_ID" >&2; exec "$@"`;
+
+/**
+ * The `srun` argv of one job: a step inside allocation `jobId` with `--exact` (only the
+ * step's own CPUs, so steps run side by side), one task on one node, `--cpus-per-task` =
+ * tokens, the job's options, `--quiet` (no "step creation temporarily disabled" chatter),
+ * then a small `sh` that prints the step's id mark and execs the job. A job with `gres` is
+ * its own Slurm job (no `--jobid`): a step cannot have generic resources its allocation lacks.
+ *
+ * @example
+ * ```ts
+ * import { stepArgv } from "./command.ts";
+ * stepArgv("12", { name: "cc", argv: ["/bin/sh", "-c", "make"], tokens: 2 });
+ * // ["srun", "--jobid=12", "--exact", "--ntasks=1", "--nodes=1", "--cpus-per-task=2",
+ * //  "--job-name=jx:cc", "--quiet", "--kill-on-bad-exit=1", "--", "/bin/sh", "-c", ...]
+ * ```
+ */
+export function stepArgv(jobId: string | undefined, cmd: StepCommand): string[] {
+  const o = cmd.slurm ?? {};
+  const argv = ["srun"];
+  if (jobId !== undefined && o.gres === undefined) argv.push(`--jobid=${jobId}`, "--exact");
+  argv.push("--ntasks=1", "--nodes=1", `--cpus-per-task=${cmd.tokens}`);
+  argv.push(`--job-name=jx:${cmd.name}`, "--quiet", "--kill-on-bad-exit=1");
+  if (o.partition !== undefined && (jobId === undefined || o.gres !== undefined)) {
+    argv.push(`--partition=${o.partition}`);
+  }
+  if (o.time !== undefined) argv.push(`--time=${o.time}`);
+  if (o.mem !== undefined) argv.push(`--mem=${o.mem}`);
+  if (o.gres !== undefined) argv.push(`--gres=${o.gres}`);
+  argv.push(...(o.args ?? []), "--", "/bin/sh", "-c", WRAPPER, "jx-step", ...cmd.argv);
+  return argv;
+}
+
+/**
+ * Variables that `srun` reads as options (set by an enclosing `salloc`/`sbatch`): left in the
+ * environment they would change a step's shape, so the step's environment drops them.
+ */
+const SRUN_INPUT = new Set([
+  "SLURM_NTASKS",
+  "SLURM_NPROCS",
+  "SLURM_NNODES",
+  "SLURM_CPUS_PER_TASK",
+  "SLURM_NTASKS_PER_NODE",
+  "SLURM_MEM_PER_CPU",
+  "SLURM_MEM_PER_NODE",
+  "SLURM_MEM_PER_GPU",
+  "SLURM_DISTRIBUTION",
+  "SLURM_EXCLUSIVE",
+  "SLURM_OVERLAP",
+  "SLURM_JOB_NAME",
+  "SLURM_JOBID",
+  "SLURM_JOB_ID",
+  "SLURM_STEP_ID",
+  "SLURM_STEPID",
+  "SLURM_TIMELIMIT",
+  "SLURM_PARTITION",
+]);
+
+/**
+ * The environment of `srun` (which Slurm passes on to the step, `--export=ALL`): the job's,
+ * minus the variables `srun` would read as options, with `MAKEFLAGS` set to ` -jN` (N = the
+ * step's CPUs). jx's local jobserver cannot reach another node, so a `make` in the step starts
+ * a pool of its own with exactly the step's CPUs; recursive makes below it share that pool.
+ *
+ * @example
+ * ```ts
+ * import { stepEnv } from "./command.ts";
+ * stepEnv({ PATH: "/bin", MAKEFLAGS: " -j8 --jobserver-auth=3,4", SLURM_NTASKS: "4" }, 2);
+ * // { PATH: "/bin", MAKEFLAGS: " -j2" }
+ * ```
+ */
+export function stepEnv(env: Record<string, string>, tokens: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (!SRUN_INPUT.has(k)) out[k] = v;
+  out.MAKEFLAGS = ` -j${tokens}`;
+  return out;
+}
+
+/**
+ * The `salloc` argv of the allocation jx holds for a run: `cpus` single-CPU tasks (so steps
+ * of any size up to one node's CPUs fit), no shell (it returns once granted), named `jx`.
+ *
+ * @example
+ * ```ts
+ * import { allocArgv } from "./command.ts";
+ * allocArgv(4, "main"); // ["salloc", "--no-shell", "--job-name=jx", "--ntasks=4", "--cpus-per-task=1", "--partition=main"]
+ * ```
+ */
+export function allocArgv(cpus: number, partition?: string): string[] {
+  const argv = ["salloc", "--no-shell", "--job-name=jx", `--ntasks=${cpus}`, "--cpus-per-task=1"];
+  if (partition !== undefined) argv.push(`--partition=${partition}`);
+  return argv;
+}
+
+/** The job id in `salloc`'s "Granted job allocation N" or "Pending job allocation N". */
+export function allocationId(text: string): { id: string; granted: boolean } | undefined {
+  const m = /(Granted|Pending) job allocation (\d+)/.exec(text);
+  return m ? { id: m[2], granted: m[1] === "Granted" } : undefined;
+}

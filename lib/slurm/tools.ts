@@ -1,0 +1,77 @@
+/**
+ * Slurm's client commands (`scontrol`, `sinfo`, `salloc`, `scancel`) run through the reactor,
+ * each bounded by a timeout, their output collected.
+ *
+ * @module
+ */
+import type { Reactor } from "../reactor/mod.ts";
+import { isFileSync } from "../runtime/mod.ts";
+
+/** What a client command printed and how it ended. */
+export interface ToolResult {
+  /** Exit code (null: killed, by the timeout or otherwise). */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** The command did not finish in time and was killed. */
+  timedOut: boolean;
+  /** Set when it could not be started. */
+  error?: string;
+}
+
+/** Where to run the client commands. */
+export interface ToolEnv {
+  reactor: Reactor;
+  env: Record<string, string>;
+  cwd: string;
+}
+
+/**
+ * Runs one client command to its end, SIGKILLed after `timeoutMs`. `onStderr` sees its stderr
+ * as it comes (salloc's "Pending job allocation N").
+ *
+ * @example
+ * ```ts
+ * import { createReactor } from "../reactor/mod.ts";
+ * import { runTool } from "./tools.ts";
+ * const r = createReactor();
+ * const res = await runTool({ reactor: r, env: { PATH: "/usr/bin:/bin" }, cwd: "/" }, ["scontrol", "ping"], 10_000);
+ * console.log(res.code, res.stdout);
+ * ```
+ */
+export function runTool(
+  t: ToolEnv,
+  argv: string[],
+  timeoutMs: number,
+  onStderr?: (text: string) => void,
+): Promise<ToolResult> {
+  const dec = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+  const out = { stdout: "", stderr: "" };
+  let timedOut = false;
+  return new Promise((done) => {
+    const child = t.reactor.spawn({
+      argv,
+      cwd: t.cwd,
+      env: t.env,
+      onOutput(stream, chunk) {
+        const text = dec[stream].decode(chunk, { stream: true });
+        out[stream] += text;
+        if (stream === "stderr") onStderr?.(text);
+      },
+      onExit(s) {
+        t.reactor.clearTimer(timer);
+        done({ code: s.code, ...out, timedOut, error: s.error });
+      },
+    });
+    const timer = t.reactor.setTimer(timeoutMs, () => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    });
+  });
+}
+
+/** Whether `name` is an executable on `PATH` (a path with a slash is taken as it is). */
+export function onPath(name: string, path: string | undefined): boolean {
+  const dirs = name.includes("/") ? [""] : (path ?? "").split(":").filter(Boolean);
+  return dirs.some((d) => isFileSync(d ? `${d}/${name}` : name));
+}

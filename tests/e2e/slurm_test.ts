@@ -1,0 +1,231 @@
+/**
+ * The Slurm layer (lib/slurm) against a real single-node Slurm: the test starts its own
+ * cluster with tools/slurm/start.sh (about 1.3 s; its own ports, so test files and workers do
+ * not share one) and stops it by pid at the end. Skipped, with a message, when Slurm is not
+ * installed (.ci/run installs it).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { createReactor, type Reactor } from "../../lib/reactor/mod.ts";
+import { openSlurm, type SlurmSession, type StepExit } from "../../lib/slurm/mod.ts";
+import { ROOT } from "../helpers.ts";
+
+const HAVE_SLURM = ["slurmctld", "slurmd", "munged", "srun"].every((c) =>
+  new Deno.Command("sh", { args: ["-c", `command -v ${c}`], stdout: "null" }).outputSync().success
+);
+if (!HAVE_SLURM) console.error("slurm_test: slurm-wlm is not installed; skipped");
+
+const dec = new TextDecoder();
+
+/** A cluster of the test's own. */
+async function startCluster(cpus: number): Promise<{ dir: string; env: Record<string, string> }> {
+  const dir = await Deno.makeTempDir({ prefix: "jx-slurm-" });
+  const out = await new Deno.Command(`${ROOT}/tools/slurm/start.sh`, {
+    args: [dir],
+    env: { JX_SLURM_CPUS: String(cpus), JX_SLURM_LIFETIME: "600" },
+    stdin: "null",
+  }).output();
+  if (!out.success) throw new Error(`start.sh failed: ${dec.decode(out.stderr)}`);
+  const conf = /SLURM_CONF=(\S+)/.exec(dec.decode(out.stdout))![1];
+  return { dir, env: { PATH: Deno.env.get("PATH")!, SLURM_CONF: conf } };
+}
+
+/** A Slurm client command, run plainly. */
+function slurm(env: Record<string, string>, ...argv: string[]): string {
+  const out = new Deno.Command(argv[0], { args: argv.slice(1), env, clearEnv: true }).outputSync();
+  return dec.decode(out.stdout) + dec.decode(out.stderr);
+}
+
+/** What is left of jobs and steps in squeue. */
+function queue(env: Record<string, string>): string {
+  return (slurm(env, "squeue", "-h", "-o", "%i %j %T") +
+    slurm(env, "squeue", "-s", "-h", "-o", "%i"))
+    .trim();
+}
+
+interface Ran {
+  exit: StepExit;
+  stdout: string;
+  stderr: string;
+  started?: string;
+}
+
+/** Runs one step to its end; `onStart` may act on it (a kill). */
+function runStep(
+  s: SlurmSession,
+  cwd: string,
+  run: string,
+  more: { tokens?: number; onStart?: (kill: (sig: string) => void, id: string) => void } = {},
+): Promise<Ran> {
+  const r: Ran = { exit: { code: null, signal: null }, stdout: "", stderr: "" };
+  return new Promise((done) => {
+    const step = s.start({
+      name: "t",
+      argv: ["/bin/sh", "-c", run],
+      tokens: more.tokens ?? 1,
+      cwd,
+      env: {},
+      onStart(id) {
+        r.started = id;
+        more.onStart?.((sig) => step.kill(sig), id);
+      },
+      onOutput: (stream, chunk) => r[stream] += dec.decode(chunk),
+      onExit(exit) {
+        r.exit = exit;
+        done(r);
+      },
+    });
+  });
+}
+
+Deno.test({
+  name: "slurm: steps in an allocation on a real single-node cluster",
+  ignore: !HAVE_SLURM,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const { dir, env } = await startCluster(4);
+    const reactor: Reactor = createReactor();
+    try {
+      await steps(t, reactor, dir, env);
+    } finally {
+      reactor.close();
+      await new Deno.Command(`${ROOT}/tools/slurm/stop.sh`, { args: [dir] }).output();
+    }
+  },
+});
+
+async function steps(
+  t: Deno.TestContext,
+  reactor: Reactor,
+  dir: string,
+  env: Record<string, string>,
+) {
+  const s = await openSlurm({ reactor, env, cwd: dir, cpus: 2 });
+  const alloc = s.allocationFor(undefined)!;
+  assert.ok(alloc.own);
+  assert.deepEqual(alloc.cpus, 2);
+
+  await t.step("output, exit code and the step id", async () => {
+    const r = await runStep(s, dir, "echo out; echo err >&2; pwd; exit 3");
+    assert.deepEqual(r.exit.code, 3);
+    assert.deepEqual(r.exit.signal, null);
+    assert.deepEqual(r.stdout, `out\n${dir}\n`);
+    assert.deepEqual(r.stderr, "err\n"); // Slurm's own lines and the step mark are taken out
+    assert.match(r.started!, new RegExp(`^${alloc.id}\\.\\d+$`));
+    assert.deepEqual(r.exit.stepId, r.started);
+    const ok = await runStep(s, dir, "true");
+    assert.deepEqual([ok.exit.code, ok.exit.reason], [0, undefined]);
+  });
+
+  await t.step(
+    "--cpus-per-task is the job's tokens; MAKEFLAGS is a pool of that size",
+    async () => {
+      await Deno.writeTextFile(`${dir}/Makefile`, 'all:\n\t@echo "flags=$(MAKEFLAGS)"\n');
+      const r = await runStep(s, dir, 'echo "cpus=$SLURM_CPUS_PER_TASK"; make -s', { tokens: 2 });
+      assert.deepEqual(r.exit.code, 0, r.stderr);
+      assert.match(r.stdout, /^cpus=2\n/);
+      assert.match(r.stdout, /flags=.*-j2/);
+      assert.match(r.stdout, /--jobserver-auth=/); // make made its own pool of 2
+      const big = await runStep(s, dir, "true", { tokens: 3 });
+      assert.deepEqual(big.exit.code, null);
+      assert.match(big.exit.reason!, /needs 3 CPUs; the allocation has 2/);
+    },
+  );
+
+  await t.step("a job killed by a signal on the node ends as a local one", async () => {
+    const segv = await runStep(s, dir, "kill -SEGV $$");
+    assert.deepEqual([segv.exit.code, segv.exit.signal], [null, "SIGSEGV"]);
+    assert.deepEqual(segv.stderr, "");
+    const term = await runStep(s, dir, "kill -TERM $$");
+    assert.deepEqual([term.exit.code, term.exit.signal], [null, "SIGTERM"]);
+  });
+
+  await t.step("a timeout's SIGTERM reaches the job through scancel; nothing left", async () => {
+    const r = await runStep(s, dir, "trap 'echo term; exit 7' TERM; echo up; sleep 30 & wait", {
+      onStart: (kill) => setTimeout(() => kill("SIGTERM"), 200),
+    });
+    assert.deepEqual(r.exit.code, 7);
+    assert.deepEqual(r.stdout, "up\nterm\n");
+    assert.deepEqual(r.stderr, ""); // the CANCELLED line of our own cancel is not the job's
+    const k = await runStep(s, dir, "sleep 30", { onStart: (kill) => kill("SIGKILL") });
+    assert.deepEqual([k.exit.code, k.exit.signal], [null, "SIGKILL"]);
+    assert.deepEqual(queue(env).split("\n").filter((l) => l.includes(".")), []);
+  });
+
+  await t.step("a Slurm failure carries Slurm's reason", async () => {
+    const r = await runStep(s, dir, "true", {}).then(() =>
+      new Promise<Ran>((done) => {
+        const out: Ran = { exit: { code: null, signal: null }, stdout: "", stderr: "" };
+        s.start({
+          name: "mem",
+          argv: ["true"],
+          tokens: 1,
+          cwd: dir,
+          env: {},
+          slurm: { gres: "gpu:1" }, // no such resource here
+          onOutput: (st, c) => out[st] += dec.decode(c),
+          onExit: (e) => done({ ...out, exit: e }),
+        });
+      })
+    );
+    assert.ok(r.exit.code !== 0);
+    assert.deepEqual(r.started, undefined);
+    assert.match(r.exit.reason!, /Invalid generic resource/);
+    assert.match(r.stderr, /srun: error: .*Invalid generic resource/); // shown as well
+  });
+
+  await t.step("cancel-all at shutdown: nothing of the run left in squeue", async () => {
+    const started: string[] = [];
+    const ends: Promise<Ran>[] = [];
+    for (let i = 0; i < 3; i++) {
+      ends.push(runStep(s, dir, "sleep 30", { onStart: (_k, id) => started.push(id) }));
+    }
+    while (started.length < 2) await new Promise((r) => setTimeout(r, 20));
+    await s.close();
+    const all = await Promise.all(ends);
+    for (const r of all) assert.ok(r.exit.code !== 0, JSON.stringify(r.exit));
+    assert.deepEqual(queue(env), "");
+  });
+
+  await t.step("under an existing allocation: steps in it, the allocation left alone", async () => {
+    const got = slurm(env, "salloc", "--no-shell", "--ntasks=2", "--job-name=outer");
+    const id = /Granted job allocation (\d+)/.exec(got)![1];
+    const inner = await openSlurm({
+      reactor,
+      env: { ...env, SLURM_JOB_ID: id, SLURM_NTASKS: "2", SLURM_CPUS_ON_NODE: "2" },
+      cwd: dir,
+      cpus: 8,
+    });
+    assert.deepEqual(inner.allocationFor(undefined), { id, own: false, cpus: 2 });
+    const r = await runStep(inner, dir, 'echo "$SLURM_JOB_ID $SLURM_NTASKS"');
+    assert.deepEqual(r.stdout, `${id} 1\n`); // the outer SLURM_NTASKS=2 did not make two tasks
+    await inner.close();
+    assert.match(queue(env), new RegExp(`^${id} outer RUNNING$`));
+    slurm(env, "scancel", id);
+  });
+
+  await t.step("clear errors before anything runs", async () => {
+    await assert.rejects(
+      () => openSlurm({ reactor, env: { ...env, PATH: "/nowhere" }, cwd: dir, cpus: 1 }),
+      (e: Error) => e.message.startsWith("executor slurm: srun not found on PATH"),
+    );
+    const conf = (await Deno.readTextFile(env.SLURM_CONF)).replace(
+      /^SlurmctldPort=.*$/m,
+      "SlurmctldPort=1",
+    );
+    await Deno.writeTextFile(`${dir}/down.conf`, conf);
+    await assert.rejects(
+      () =>
+        openSlurm({ reactor, env: { ...env, SLURM_CONF: `${dir}/down.conf` }, cwd: dir, cpus: 1 }),
+      (e: Error) => e.message.startsWith("executor slurm: the Slurm controller does not answer"),
+    );
+    await assert.rejects(
+      () => openSlurm({ reactor, env, cwd: dir, cpus: 1, partitions: ["nope"] }),
+      (e: Error) =>
+        e.message.startsWith("executor slurm: partition 'nope' does not exist (partitions: main)"),
+    );
+    assert.deepEqual(queue(env), "");
+  });
+}
