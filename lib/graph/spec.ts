@@ -7,6 +7,7 @@
  */
 import { resolve } from "node:path";
 import { didYouMean, JxInputError } from "./errors.ts";
+import { MAX_VALUE_LENGTH } from "./limits.ts";
 import type { EmitContext, JobSpec, ReadySpec } from "./types.ts";
 import type { PosMap } from "./validate.ts";
 
@@ -62,9 +63,14 @@ export class Substituter {
    * for the shell when `strict` is false, and are an error when true.
    */
   apply(s: string, path: string, strict: boolean): string {
+    let length = s.length; // stops doubling variables before memory runs out
     return s.replace(/\$(\$?)\{([^}]*)\}/g, (whole, escape: string, name: string) => {
       if (escape) return whole.slice(1);
       const v = this.vars.get(name);
+      if (v !== undefined && (length += v.length - whole.length) > MAX_VALUE_LENGTH) {
+        const msg = `${path}: longer than ${MAX_VALUE_LENGTH} characters after substitution`;
+        throw new JxInputError(msg, this.file, this.positions.get(path));
+      }
       if (v !== undefined) return v;
       if (!strict) return whole;
       const hint = didYouMean(name, this.vars.keys());
