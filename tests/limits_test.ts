@@ -101,3 +101,30 @@ Deno.test("limits: a foreach matrix of 12 x 10 values is refused before it is ex
     `t.yaml:5:7: jobs.a.foreach: makes more than ${MAX_JOBS} jobs in all (the limit)`,
   );
 });
+
+Deno.test("limits: 2,000 jobs reading **/* and writing out/N/** make a linear number of edges", () => {
+  const lines = ["jobs:"];
+  const n = 2000;
+  for (let i = 0; i < n; i++) {
+    lines.push(`  j${i}: { run: x, reads: ["**/*"], writes: ["out/${i}/**"] }`);
+  }
+  const g = parseJobsFile(lines.join("\n"), "star.yaml");
+  assert.ok(g.edges.length < 2 * n, `${g.edges.length} edges`);
+  // Still ordered as a chain: each job waits, directly or not, for the one before.
+  for (let i = 1; i < n; i++) {
+    assert.ok(g.depsOf(`j${i}`).some((e) => e.from === `j${i - 1}` && e.kind === "resource"));
+  }
+  // A failure still spreads: the edges kept pass it on (resource, not order).
+  assert.ok(g.depsOf(`j${n - 1}`).every((e) => e.kind === "resource"));
+});
+
+Deno.test("limits: duplicate keys are found without the yaml package's pairwise scan", () => {
+  assert.equal(
+    err("jobs:\n  a: { run: x }\n  b: { run: x }\n  a: { run: y }\n"),
+    "t.yaml:4:3: duplicate key 'a'",
+  );
+  assert.equal(err("jobs:\n  a: { run: x, run: y }\n"), "t.yaml:2:16: duplicate key 'run'");
+  const cycle = ["jobs:"];
+  for (let i = 0; i < 5000; i++) cycle.push(`  j${i}: { run: x, needs: [j${(i + 1) % 5000}] }`);
+  assert.match(err(cycle.join("\n")), /^t\.yaml:\d+:\d+: cycle: j\d+ -> /);
+});

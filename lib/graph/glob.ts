@@ -335,27 +335,55 @@ function segmentsMayOverlap(a: string, b: string): boolean {
   return (ha.startsWith(hb) || hb.startsWith(ha)) && (ta.endsWith(tb) || tb.endsWith(ta));
 }
 
+/** What overlap checks need of a pattern, worked out once per pattern. */
+interface Shape {
+  glob: boolean;
+  segs: string[];
+  /** Has `**` or `{`: only the literal head is compared. */
+  loose: boolean;
+  /** The segments before the first one with a glob character. */
+  head: string[];
+  /** The same joined with `/`. */
+  headPath: string;
+}
+
+const shapes = new Map<string, Shape>();
+
+/** The shape of `p` (cached). */
+export function shapeOf(p: string): Shape {
+  let s = shapes.get(p);
+  if (s) return s;
+  const segs = p.split("/");
+  const i = segs.findIndex((x) => isGlob(x));
+  const head = segs.slice(0, i < 0 ? segs.length : i);
+  s = {
+    glob: isGlob(p),
+    segs,
+    loose: p.includes("**") || p.includes("{"),
+    head,
+    headPath: head.join("/"),
+  };
+  shapes.set(p, s);
+  return s;
+}
+
 /**
  * Whether two resource patterns can name a common path. Exact for a glob
  * against a plain path; conservative (may say yes) for two globs.
  */
 export function patternsOverlap(a: string, b: string): boolean {
-  if (!isGlob(a) && !isGlob(b)) return a === b;
-  if (!isGlob(a)) return globMatch(b, a);
-  if (!isGlob(b)) return globMatch(a, b);
-  const sa = a.split("/"), sb = b.split("/");
-  if (sa.includes("**") || sb.includes("**") || /\*\*/.test(a + b) || /[{]/.test(a + b)) {
+  const sa = shapeOf(a), sb = shapeOf(b);
+  if (!sa.glob && !sb.glob) return a === b;
+  if (!sa.glob) return globMatch(b, a);
+  if (!sb.glob) return globMatch(a, b);
+  if (sa.loose || sb.loose) {
     // Compare the literal directory heads only.
-    const lit = (segs: string[]) => {
-      const i = segs.findIndex((s) => isGlob(s));
-      return segs.slice(0, i < 0 ? segs.length : i);
-    };
-    const la = lit(sa), lb = lit(sb);
+    const la = sa.head, lb = sb.head;
     for (let i = 0; i < Math.min(la.length, lb.length); i++) if (la[i] !== lb[i]) return false;
     return true;
   }
-  if (sa.length !== sb.length) return false;
-  return sa.every((s, i) => segmentsMayOverlap(s, sb[i]));
+  if (sa.segs.length !== sb.segs.length) return false;
+  return sa.segs.every((s, i) => segmentsMayOverlap(s, sb.segs[i]));
 }
 
 /**
