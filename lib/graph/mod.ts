@@ -15,8 +15,8 @@ export { formatMs, parseDuration } from "./duration.ts";
 export {
   compileGlob,
   GlobError,
-  type GlobMatcher,
   globMatch,
+  type GlobMatcher,
   globToRegExp,
   isGlob,
   patternsOverlap,
