@@ -44,7 +44,7 @@ export const GNU_TIME: string | undefined = (() => {
  * and exec reports its parent's size at the spawn, never more than the
  * parent's peak), so for jx, jx's own peak.
  */
-async function timed(
+export async function timed(
   cmd: string,
   args: string[],
   cwd: string,

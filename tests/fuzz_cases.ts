@@ -19,24 +19,8 @@ export const RESERVED: string[] = [
   ...new Set([...Object.getOwnPropertyNames(Object.prototype), "__proto__"]),
 ].sort();
 
-/** How a load ended; `todo`: a failure another change fixes (see `KNOWN_TODO`). */
-export type Outcome = { ok: true } | { ok: false; line: string } | { ok: false; todo: string };
-
-/**
- * Failures fixed on other branches of issue #18, counted and reported
- * instead of failing the run: remove an entry once its fix has landed.
- */
-export const KNOWN_TODO: { pattern: RegExp; what: string }[] = [
-  {
-    pattern: /Invalid regular expression/,
-    what: "malformed glob: #18 item 11 (lib/graph/glob.ts)",
-  },
-  { pattern: /Maximum call stack size exceeded/, what: "deep YAML / merge bomb: #18 item 12" },
-];
-
-function known(text: string): string | undefined {
-  return KNOWN_TODO.find((k) => k.pattern.test(text))?.what;
-}
+/** How a load ended. */
+export type Outcome = { ok: true } | { ok: false; line: string };
 
 /**
  * Loads `text`; throws unless it loads or fails with one `FILE:LINE:COL:`
@@ -48,8 +32,6 @@ export function outcome(text: string, file = "fuzz.yaml", baseDir = "/nonexisten
     return { ok: true };
   } catch (e) {
     if (!(e instanceof JxInputError)) {
-      const todo = known(String((e as Error)?.message ?? e));
-      if (todo) return { ok: false, todo };
       throw new Error(`not an input error: ${(e as Error)?.stack ?? e}\n--- input ---\n${text}`);
     }
     const line = e.format();
@@ -58,8 +40,7 @@ export function outcome(text: string, file = "fuzz.yaml", baseDir = "/nonexisten
         `not one FILE:LINE:COL line: ${JSON.stringify(line)}\n--- input ---\n${text}`,
       );
     }
-    const todo = known(line);
-    return todo ? { ok: false, todo } : { ok: false, line };
+    return { ok: false, line };
   }
 }
 
@@ -334,16 +315,15 @@ export function fuzzSeeds(
   seeds: { name: string; text: string; baseDir: string }[],
   seed: number,
   rounds: number,
-): { ok: number; errors: number; todo: Record<string, number> } {
+): { ok: number; errors: number } {
   const rnd = prng(seed);
-  const counts = { ok: 0, errors: 0, todo: {} as Record<string, number> };
+  const counts = { ok: 0, errors: 0 };
   for (const s of seeds) {
     for (let i = 0; i < rounds; i++) {
       let text = s.text;
       for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) text = mutate(text, rnd);
       const o = outcome(text, s.name, s.baseDir);
       if (o.ok) counts.ok++;
-      else if ("todo" in o) counts.todo[o.todo] = (counts.todo[o.todo] ?? 0) + 1;
       else counts.errors++;
     }
   }

@@ -354,3 +354,15 @@ Deno.test("foreach: bad forms are one-line errors with positions", () => {
     "t.yaml:4:31: jobs.a.foreach.as: invalid variable name 'bad-name'",
   );
 });
+
+Deno.test("an edge that is both order and resource is a resource edge (a failure spreads)", () => {
+  const g = parseJobsFile(
+    "jobs:\n  a: { run: x, reads: [y], writes: [x] }\n  b: { run: x, reads: [x], writes: [y] }\n",
+    "t.yaml",
+    { baseDir: "/w" },
+  );
+  assert.deepEqual(
+    g.edges.map((e) => `${e.from}->${e.to} ${e.kind}: ${e.reason}`),
+    ["a->b resource: writes x -> reads x"],
+  );
+});

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isGlob, patternsOverlap } from "./glob.ts";
+import { isGlob, patternsOverlap, shapeOf } from "./glob.ts";
 import type { Edge, JobSpec } from "./types.ts";
 
 interface Access {
@@ -29,11 +29,10 @@ function ancestors(path: string): string[] {
 
 /** Whether every path glob `g` can match lies under the plain directory `dir`. */
 function globUnder(g: string, dir: string): boolean {
-  if (isGlob(dir)) return false;
-  const segs = g.split("/");
-  const i = segs.findIndex((x) => isGlob(x));
-  const head = segs.slice(0, i < 0 ? segs.length : i).join("/");
-  return head === dir || head.startsWith(dir + "/") || dir === ".";
+  if (dir === ".") return true;
+  if (shapeOf(dir).glob) return false;
+  const head = shapeOf(g).headPath;
+  return head === dir || head.startsWith(dir + "/");
 }
 
 /**
@@ -116,10 +115,90 @@ export function resourcesConflict(a: string, b: string): boolean {
   return idx.conflicting(b).length > 0;
 }
 
+/** The earlier jobs a job waits for through its resources, one edge each, strongest kind kept. */
+function candidates(
+  job: Pick<JobSpec, "name" | "reads" | "writes">,
+  states: ResourceIndex<ResourceState>,
+): Map<string, Edge> {
+  const out = new Map<string, Edge>();
+  const edge = (from: Access, mode: string, toMode: string, res: string) => {
+    if (from.job === job.name) return;
+    const kind = mode === "writes" && toMode === "reads" ? "resource" : "order";
+    const had = out.get(from.job);
+    if (had && (had.kind === "resource" || kind === "order")) return;
+    out.set(from.job, {
+      from: from.job,
+      to: job.name,
+      kind,
+      reason: `${mode} ${from.res} -> ${toMode} ${res}`,
+    });
+  };
+  // A job that both reads and writes a resource is treated as its writer.
+  const writes = new Set(job.writes);
+  const reads = job.reads.filter((r) => !writes.has(r));
+  for (const res of writes) {
+    for (const c of states.conflicting(res)) {
+      const s = states.get(c)!;
+      if (s.lastWriter) edge(s.lastWriter, "writes", "writes", res);
+      for (const r of s.readersSince) edge(r, "reads", "writes", res);
+    }
+  }
+  for (const res of reads) {
+    for (const c of states.conflicting(res)) {
+      const s = states.get(c)!;
+      if (s.lastWriter) edge(s.lastWriter, "writes", "reads", res);
+    }
+  }
+  return out;
+}
+
+/** A job with at most this many resource edges keeps them all. */
+const KEEP_ALL_EDGES = 32;
+
+/**
+ * Barriers: a job that waits (directly or not) for every job before it.
+ * 1: through any edges; 2: through edges that pass a failure on (`resource`).
+ * A job that waits for barrier `b` needs no edge from a job before `b`
+ * (an `order` edge always; a `resource` one when `b` is 2 and so is the way
+ * to it), which keeps "each job reads everything" files linear in edges.
+ * Only a job with more than KEEP_ALL_EDGES candidates loses edges.
+ */
+function dropImplied(
+  i: number,
+  cands: Map<string, Edge>,
+  position: Map<string, number>,
+  barrier: Uint8Array,
+): Edge[] {
+  let b = -1;
+  for (const from of cands.keys()) {
+    const k = position.get(from)!;
+    if (k > b && barrier[k]) b = k;
+  }
+  // Few edges are kept whole: every reason stays visible in `jx graph` and `jx explain`.
+  const keepAll = cands.size <= KEEP_ALL_EDGES;
+  const strongB = b >= 0 && barrier[b] === 2 &&
+    [...cands.values()].some((e) => position.get(e.from) === b && e.kind === "resource");
+  const out: Edge[] = [];
+  let after = 0, allResource = true;
+  for (const e of cands.values()) {
+    const k = position.get(e.from)!;
+    if (k < b && !keepAll && (e.kind === "order" || strongB)) continue;
+    out.push(e);
+    if (k > b) {
+      after++;
+      if (e.kind !== "resource") allResource = false;
+    }
+  }
+  const full = after === i - b - 1;
+  barrier[i] = !full ? 0 : allResource && (b < 0 || strongB) ? 2 : 1;
+  return out;
+}
+
 /**
  * Adds resource edges for `jobs` (already in file order) to `add`.
  * Two resources conflict when they are equal, when one is a directory above
  * the other, or when a glob matches the other (`@names` only by equality).
+ * An edge implied by a barrier (see `dropImplied`) is left out.
  *
  * @example
  * ```ts
@@ -141,40 +220,19 @@ export function deriveResourceEdges(
 ): void {
   const states = new ResourceIndex<ResourceState>();
   const stateOf = (res: string) => states.getOrAdd(res, () => ({ readersSince: [] }));
-
-  for (const job of jobs) {
-    const seen = new Set<string>();
-    const edge = (from: Access, mode: string, toMode: string, res: string) => {
-      if (from.job === job.name || seen.has(from.job)) return;
-      seen.add(from.job);
-      add({
-        from: from.job,
-        to: job.name,
-        kind: mode === "writes" && toMode === "reads" ? "resource" : "order",
-        reason: `${mode} ${from.res} -> ${toMode} ${res}`,
-      });
-    };
-    // A job that both reads and writes a resource is treated as its writer.
+  const position = new Map<string, number>();
+  const barrier = new Uint8Array(jobs.length);
+  jobs.forEach((job, i) => {
+    position.set(job.name, i);
+    for (const e of dropImplied(i, candidates(job, states), position, barrier)) add(e);
     const writes = new Set(job.writes);
-    const reads = job.reads.filter((r) => !writes.has(r));
-    for (const res of writes) {
-      for (const c of states.conflicting(res)) {
-        const s = states.get(c)!;
-        if (s.lastWriter) edge(s.lastWriter, "writes", "writes", res);
-        for (const r of s.readersSince) edge(r, "reads", "writes", res);
-      }
-    }
-    for (const res of reads) {
-      for (const c of states.conflicting(res)) {
-        const s = states.get(c)!;
-        if (s.lastWriter) edge(s.lastWriter, "writes", "reads", res);
-      }
-    }
     for (const res of writes) {
       const s = stateOf(res);
       s.lastWriter = { job: job.name, res };
       s.readersSince = [];
     }
-    for (const res of reads) stateOf(res).readersSince.push({ job: job.name, res });
-  }
+    for (const res of job.reads) {
+      if (!writes.has(res)) stateOf(res).readersSince.push({ job: job.name, res });
+    }
+  });
 }

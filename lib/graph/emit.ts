@@ -10,6 +10,7 @@ import { LineCounter, parseDocument } from "yaml";
 import { JxInputError } from "./errors.ts";
 import { globFiles } from "./glob.ts";
 import { itemVars } from "./foreach.ts";
+import { checkResourceGlobs } from "./limits.ts";
 import { JOB_FIELDS, NAME_RE } from "./schema.ts";
 import { buildSpec, type SpecContext, Substituter } from "./spec.ts";
 import type { EmitContext, JobSpec } from "./types.ts";
@@ -93,6 +94,7 @@ export function parseEmittedJob(
     const sc = specContext(ctx, where, v.positions);
     const sub = new Substituter(new Map(Object.entries(ctx.vars)), where, v.positions);
     const spec = buildSpec(sc, { name, kind: "job", j, sub, written: name, index: -1, p });
+    checkResourceGlobs(spec, p, where, v.positions);
     spec.by = generator;
     return spec;
   } catch (e) {

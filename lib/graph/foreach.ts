@@ -28,6 +28,13 @@ export function itemVars(as: string, item: string): Record<string, string> {
   };
 }
 
+/** How many jobs a list or matrix makes (a glob: 0 until it is expanded). */
+export function foreachCount(fe: Foreach): number {
+  if (fe.kind === "list") return fe.items.length;
+  if (fe.kind === "glob") return 0;
+  return fe.axes.reduce((n, [, values]) => n * values.length, 1);
+}
+
 /**
  * Expands a job's `foreach`. `substitute` applies the file's variables to
  * the glob first.

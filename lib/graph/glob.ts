@@ -1,8 +1,16 @@
 /**
  * Globs over resource paths: `*` (within one path segment), `**` (any number
- * of segments), `?`, `[abc]` and `{a,b}`. Used to decide when a glob in `reads`
- * matches a path another job `writes` (without touching the disk), and
- * `globFiles` for `foreach` and up-to-date checks (on disk).
+ * of segments), `?`, `[abc]`, `[a-z]`, `[!abc]` and `{a,b}`. Used to decide
+ * when a glob in `reads` matches a path another job `writes` (without
+ * touching the disk), and `globFiles` for `foreach` and up-to-date checks (on
+ * disk). `jx sh` uses the same compiler with shell rules (`compileGlob(g,
+ * SHELL_GLOB)`).
+ *
+ * A glob compiles to a list of token sequences (one per `{a,b}`
+ * alternative), matched by simulating all positions at once: the time is
+ * linear in the path's length whatever the number of stars (a regular
+ * expression would backtrack: `*a*a*a*a*a*a*a*a*a*ab` took seconds on a
+ * 40-character path).
  *
  * @module
  */
@@ -14,58 +22,302 @@ export function isGlob(s: string): boolean {
   return /[*?[{]/.test(s);
 }
 
-const cache = new Map<string, RegExp>();
+/** At most this many alternatives after expanding `{a,b}` groups. */
+export const MAX_GLOB_ALTERNATIVES = 1024;
+
+/** How a glob is read. */
+export interface GlobDialect {
+  /** `{a,b}` is an alternation (else literal text). */
+  braces: boolean;
+  /** `**` spans directories (else it is two `*`). */
+  globstar: boolean;
+  /** Malformed classes are literal text or match nothing, as in a shell (else an error). */
+  lenient: boolean;
+}
+
+/** Resource globs in a jobs file: braces, `**`, malformed globs are errors. */
+export const JOBS_GLOB: GlobDialect = { braces: true, globstar: true, lenient: false };
+/** Shell words (`jx sh`): no braces, `*` never crosses `/`, malformed parts literal. */
+export const SHELL_GLOB: GlobDialect = { braces: false, globstar: false, lenient: true };
+
+/** One step of a compiled glob. */
+type Tok =
+  | { k: "lit"; c: string }
+  /** `?`: one character, not `/`. */
+  | { k: "one" }
+  /** `[...]`: one character (not `/`) in (or, negated, not in) the ranges. */
+  | { k: "class"; neg: boolean; ranges: [number, number][] }
+  /** `*`: any run of characters without `/`. */
+  | { k: "star" }
+  /** `**`: any run of characters. */
+  | { k: "any" }
+  /** `**` + `/`: nothing, or any run ending in `/`. */
+  | { k: "dirs" };
+
+/** Braces nested deeper than this are an error. */
+const MAX_BRACE_DEPTH = 32;
+
+/** A malformed glob; the message says what is wrong. */
+export class GlobError extends Error {
+  /** An error saying `message`. */
+  constructor(message: string) {
+    super(message);
+    this.name = "GlobError";
+  }
+}
+
+/** The end of the brace group opening at `open` (its `}`), or -1. */
+function braceEnd(g: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < g.length; i++) {
+    if (g[i] === "[") i = classEnd(g, i) ?? i;
+    else if (g[i] === "{" && ++depth > MAX_BRACE_DEPTH) {
+      throw new GlobError(`'{' nested deeper than ${MAX_BRACE_DEPTH} levels`);
+    } else if (g[i] === "}" && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** The index of the `]` closing the class opening at `open`, or undefined. */
+function classEnd(g: string, open: number): number | undefined {
+  let i = open + 1;
+  if (g[i] === "!" || g[i] === "^") i++;
+  if (g[i] === "]") i++; // a leading `]` is a member
+  const end = g.indexOf("]", i);
+  return end < 0 ? undefined : end;
+}
+
+/** The top-level alternatives of the brace group `g[open..close]`. */
+function splitAlternatives(g: string, open: number, close: number): string[] {
+  const out: string[] = [];
+  let depth = 0, start = open + 1;
+  for (let i = open + 1; i < close; i++) {
+    if (g[i] === "[") i = classEnd(g, i) ?? i;
+    else if (g[i] === "{") depth++;
+    else if (g[i] === "}") depth--;
+    else if (g[i] === "," && depth === 0) {
+      out.push(g.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(g.slice(start, close));
+  return out;
+}
+
+/** `a{b,c}d` -> `abd`, `acd` (nested groups too), at most MAX_GLOB_ALTERNATIVES. */
+export function expandBraces(g: string): string[] {
+  for (let i = 0; i < g.length; i++) {
+    if (g[i] === "[") i = classEnd(g, i) ?? i;
+    else if (g[i] === "{") {
+      const close = braceEnd(g, i);
+      if (close < 0) throw new GlobError(`'{' without its closing '}'`);
+      const tails = expandBraces(g.slice(close + 1));
+      const out: string[] = [];
+      for (const alt of splitAlternatives(g, i, close)) {
+        for (const a of expandBraces(alt)) {
+          for (const t of tails) {
+            out.push(g.slice(0, i) + a + t);
+            if (out.length > MAX_GLOB_ALTERNATIVES) {
+              throw new GlobError(`'{...}' makes more than ${MAX_GLOB_ALTERNATIVES} alternatives`);
+            }
+          }
+        }
+      }
+      return out;
+    }
+  }
+  return [g];
+}
+
+/** The tokens of the class `g[open..close]`; an inverted range is an error (or empty, leniently). */
+function classTok(g: string, open: number, close: number, lenient: boolean): Tok {
+  let i = open + 1;
+  const neg = g[i] === "!" || g[i] === "^";
+  if (neg) i++;
+  const ranges: [number, number][] = [];
+  for (; i < close; i++) {
+    const lo = g.charCodeAt(i);
+    if (g[i + 1] === "-" && i + 2 < close) {
+      const hi = g.charCodeAt(i + 2);
+      if (hi < lo && !lenient) {
+        throw new GlobError(
+          `range '${g.slice(i, i + 3)}' is backwards in '${g.slice(open, close + 1)}'`,
+        );
+      }
+      ranges.push([lo, hi]);
+      i += 2;
+    } else ranges.push([lo, lo]);
+  }
+  return { k: "class", neg, ranges };
+}
+
+/** The tokens of one alternative (no braces left in it unless literal). */
+function tokenize(g: string, d: GlobDialect): Tok[] {
+  const toks: Tok[] = [];
+  for (let i = 0; i < g.length; i++) {
+    const c = g[i];
+    if (c === "*") {
+      if (d.globstar && g[i + 1] === "*") {
+        const slash = g[i + 2] === "/";
+        toks.push({ k: slash ? "dirs" : "any" });
+        i += slash ? 2 : 1;
+      } else if (toks[toks.length - 1]?.k !== "star") toks.push({ k: "star" });
+    } else if (c === "?") toks.push({ k: "one" });
+    else if (c === "[") {
+      const end = classEnd(g, i);
+      if (end === undefined) {
+        if (!d.lenient) throw new GlobError(`'[' without its closing ']'`);
+        toks.push({ k: "lit", c });
+      } else {
+        toks.push(classTok(g, i, end, d.lenient));
+        i = end;
+      }
+    } else toks.push({ k: "lit", c });
+  }
+  return toks;
+}
+
+function inClass(t: Tok & { k: "class" }, code: number): boolean {
+  let hit = false;
+  for (const [lo, hi] of t.ranges) if (code >= lo && code <= hi) hit = true;
+  return hit !== t.neg;
+}
+
+/** Positions the matcher visited since the start (to check its cost by counting). */
+export const globSteps = { count: 0 };
 
 /**
- * Compiles a glob into an anchored regular expression.
+ * Whether `toks` match all of `s`: every position the glob may be at is
+ * followed at once (no backtracking), so the cost is length(s) x tokens.
+ * State `i` is "before token i"; state `inside + i` is "within the `**\/`
+ * at i, some characters taken", which may no longer match nothing.
+ */
+function run(toks: Tok[], s: string, marks: Int32Array, cur: number[], next: number[]): boolean {
+  const inside = toks.length + 1;
+  let gen = 1;
+  marks.fill(0);
+  const push = (list: number[], i: number) => {
+    if (marks[i] !== gen) marks[i] = gen, list.push(i);
+  };
+  const add = (list: number[], i: number) => {
+    for (;;) {
+      push(list, i);
+      const k = toks[i]?.k;
+      if (k !== "star" && k !== "any" && k !== "dirs") return;
+      i++; // each of these may match nothing
+    }
+  };
+  cur.length = 0;
+  add(cur, 0);
+  for (let p = 0; p < s.length && cur.length; p++) {
+    const c = s[p];
+    globSteps.count += cur.length;
+    gen++;
+    next.length = 0;
+    for (const i of cur) step(toks[i >= inside ? i - inside : i], i % inside, c, s, p, next);
+    [cur, next] = [next, cur];
+  }
+  return cur.includes(toks.length);
+
+  function step(t: Tok | undefined, i: number, c: string, s: string, p: number, next: number[]) {
+    if (t === undefined) return;
+    switch (t.k) {
+      case "lit":
+        if (c === t.c) add(next, i + 1);
+        return;
+      case "one":
+        if (c !== "/") add(next, i + 1);
+        return;
+      case "class":
+        if (c !== "/" && inClass(t, s.charCodeAt(p))) add(next, i + 1);
+        return;
+      case "star":
+        if (c !== "/") add(next, i);
+        return;
+      case "any":
+        add(next, i);
+        return;
+      case "dirs":
+        push(next, inside + i);
+        if (c === "/") add(next, i + 1);
+        return;
+      default: {
+        const _assertNever: never = t;
+        return _assertNever;
+      }
+    }
+  }
+}
+
+/** A compiled glob. */
+export interface GlobMatcher {
+  /** Whether the whole of `path` matches. */
+  test(path: string): boolean;
+}
+
+/** One alternative: literal text compares as a string, the rest runs the tokens. */
+function altMatcher(toks: Tok[]): (s: string) => boolean {
+  if (toks.every((t) => t.k === "lit")) {
+    const lit = toks.map((t) => (t as { c: string }).c).join("");
+    return (s) => s === lit;
+  }
+  // The literal head and tail rule most paths out before any simulation.
+  let h = 0, t = toks.length;
+  while (h < t && toks[h].k === "lit") h++;
+  while (t > h && toks[t - 1].k === "lit") t--;
+  const head = toks.slice(0, h).map((x) => (x as { c: string }).c).join("");
+  const tail = toks.slice(t).map((x) => (x as { c: string }).c).join("");
+  const marks = new Int32Array(2 * (toks.length + 1));
+  const cur: number[] = [], next: number[] = [];
+  return (s) =>
+    s.length >= head.length + tail.length && s.startsWith(head) && s.endsWith(tail) &&
+    run(toks, s, marks, cur, next);
+}
+
+const cache = new Map<string, GlobMatcher>();
+
+/**
+ * Compiles a glob; throws a `GlobError` when it is malformed (in the jobs
+ * file's dialect: an unclosed `{` or `[`, a backwards range such as
+ * `[z-a]`, too many alternatives).
  *
  * @example
  * ```ts
- * import { globToRegExp } from "./glob.ts";
- * globToRegExp("out/*.h").test("out/gen.h"); // true
- * globToRegExp("src/**\/*.c").test("src/a/b.c"); // true
+ * import { compileGlob } from "./glob.ts";
+ * compileGlob("out/*.h").test("out/gen.h"); // true
+ * compileGlob("src/**\/*.c").test("src/a/b.c"); // true
  * ```
  */
-export function globToRegExp(glob: string): RegExp {
-  let re = cache.get(glob);
-  if (re) return re;
-  let out = "";
-  let depth = 0;
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i];
-    if (c === "*") {
-      if (glob[i + 1] === "*") {
-        const slashAfter = glob[i + 2] === "/";
-        out += slashAfter ? "(?:.*/)?" : ".*";
-        i += slashAfter ? 2 : 1;
-      } else out += "[^/]*";
-    } else if (c === "?") out += "[^/]";
-    else if (c === "[") {
-      const end = glob.indexOf("]", i + 2);
-      if (end < 0) out += "\\[";
-      else {
-        let body = glob.slice(i + 1, end).replace(/\\/g, "\\\\");
-        if (body[0] === "!") body = "^" + body.slice(1);
-        out += `[${body}]`;
-        i = end;
-      }
-    } else if (c === "{") {
-      depth++;
-      out += "(?:";
-    } else if (c === "}" && depth > 0) {
-      depth--;
-      out += ")";
-    } else if (c === "," && depth > 0) out += "|";
-    else out += c.replace(/[.+^$()|\\\]]/g, "\\$&");
-  }
-  re = new RegExp(`^${out}$`);
-  cache.set(glob, re);
-  return re;
+export function compileGlob(glob: string, dialect: GlobDialect = JOBS_GLOB): GlobMatcher {
+  const key = `${+dialect.braces}${+dialect.globstar}${+dialect.lenient}${glob}`;
+  let m = cache.get(key);
+  if (m) return m;
+  const alts = (dialect.braces ? expandBraces(glob) : [glob]).map((a) =>
+    altMatcher(tokenize(a, dialect))
+  );
+  m = alts.length === 1 ? { test: alts[0] } : { test: (s) => alts.some((a) => a(s)) };
+  cache.set(key, m);
+  return m;
 }
+
+/** What is wrong with a glob of the jobs file, or undefined when it is well formed. */
+export function globProblem(glob: string): string | undefined {
+  if (!isGlob(glob)) return undefined;
+  try {
+    compileGlob(glob);
+    return undefined;
+  } catch (e) {
+    if (e instanceof GlobError) return e.message;
+    throw e;
+  }
+}
+
+/** The old name of `compileGlob` (the result has `test` only). */
+export const globToRegExp: (glob: string) => GlobMatcher = (g) => compileGlob(g);
 
 /** True when the path matches the glob. */
 export function globMatch(glob: string, path: string): boolean {
-  return globToRegExp(glob).test(path);
+  return compileGlob(glob).test(path);
 }
 
 function segmentsMayOverlap(a: string, b: string): boolean {
@@ -83,27 +335,55 @@ function segmentsMayOverlap(a: string, b: string): boolean {
   return (ha.startsWith(hb) || hb.startsWith(ha)) && (ta.endsWith(tb) || tb.endsWith(ta));
 }
 
+/** What overlap checks need of a pattern, worked out once per pattern. */
+interface Shape {
+  glob: boolean;
+  segs: string[];
+  /** Has `**` or `{`: only the literal head is compared. */
+  loose: boolean;
+  /** The segments before the first one with a glob character. */
+  head: string[];
+  /** The same joined with `/`. */
+  headPath: string;
+}
+
+const shapes = new Map<string, Shape>();
+
+/** The shape of `p` (cached). */
+export function shapeOf(p: string): Shape {
+  let s = shapes.get(p);
+  if (s) return s;
+  const segs = p.split("/");
+  const i = segs.findIndex((x) => isGlob(x));
+  const head = segs.slice(0, i < 0 ? segs.length : i);
+  s = {
+    glob: isGlob(p),
+    segs,
+    loose: p.includes("**") || p.includes("{"),
+    head,
+    headPath: head.join("/"),
+  };
+  shapes.set(p, s);
+  return s;
+}
+
 /**
  * Whether two resource patterns can name a common path. Exact for a glob
  * against a plain path; conservative (may say yes) for two globs.
  */
 export function patternsOverlap(a: string, b: string): boolean {
-  if (!isGlob(a) && !isGlob(b)) return a === b;
-  if (!isGlob(a)) return globMatch(b, a);
-  if (!isGlob(b)) return globMatch(a, b);
-  const sa = a.split("/"), sb = b.split("/");
-  if (sa.includes("**") || sb.includes("**") || /\*\*/.test(a + b) || /[{]/.test(a + b)) {
+  const sa = shapeOf(a), sb = shapeOf(b);
+  if (!sa.glob && !sb.glob) return a === b;
+  if (!sa.glob) return globMatch(b, a);
+  if (!sb.glob) return globMatch(a, b);
+  if (sa.loose || sb.loose) {
     // Compare the literal directory heads only.
-    const lit = (segs: string[]) => {
-      const i = segs.findIndex((s) => isGlob(s));
-      return segs.slice(0, i < 0 ? segs.length : i);
-    };
-    const la = lit(sa), lb = lit(sb);
+    const la = sa.head, lb = sb.head;
     for (let i = 0; i < Math.min(la.length, lb.length); i++) if (la[i] !== lb[i]) return false;
     return true;
   }
-  if (sa.length !== sb.length) return false;
-  return sa.every((s, i) => segmentsMayOverlap(s, sb[i]));
+  if (sa.segs.length !== sb.segs.length) return false;
+  return sa.segs.every((s, i) => segmentsMayOverlap(s, sb.segs[i]));
 }
 
 /**
@@ -167,6 +447,6 @@ export function globFiles(glob: string, baseDir: string): string[] {
   const root = lit < 0 ? glob : segs.slice(0, lit).join("/") || ".";
   const files: string[] = [];
   walkFiles(baseDir, root, files);
-  const re = globToRegExp(glob);
+  const re = compileGlob(glob);
   return files.filter((f) => re.test(f)).sort();
 }

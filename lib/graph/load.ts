@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CST, LineCounter, parseDocument, Parser } from "yaml";
+import { CST, LineCounter, Parser } from "yaml";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
@@ -20,7 +20,7 @@ import { Graph } from "./graph.ts";
 import { FILE_FIELDS, VAR_RE } from "./schema.ts";
 import type { Edge, JobSpec } from "./types.ts";
 import { type Foreach, Validator } from "./validate.ts";
-import { expandForeach } from "./foreach.ts";
+import { expandForeach, foreachCount } from "./foreach.ts";
 import {
   buildSpec,
   emitContext,
@@ -30,6 +30,8 @@ import {
   Substituter,
 } from "./spec.ts";
 import { deriveResourceEdges, resourcesConflict } from "./edges.ts";
+import { checkResourceGlobs, MAX_JOBS, parseYaml } from "./limits.ts";
+import { globProblem } from "./glob.ts";
 
 export { DEFAULT_GRACE_MS, normalizeResource, shellQuote } from "./spec.ts";
 
@@ -107,12 +109,7 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
  */
 export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}): Graph {
   const lines = new LineCounter();
-  const doc = parseDocument(text, {
-    lineCounter: lines,
-    uniqueKeys: true,
-    prettyErrors: false,
-    merge: true,
-  });
+  const doc = parseYaml(text, file, lines);
   const firstError = doc.errors[0];
   if (firstError) throw yamlError(text, file, lines, firstError);
   const v = new Validator(file, lines, doc);
@@ -195,8 +192,11 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
       expanded.push([name, kind, j, sub, name]);
       continue;
     }
+    const fp = `${kind === "job" ? "jobs" : "modules"}.${name}.foreach`;
     if (fe.kind === "glob") {
-      const g = normalizeResource(sub.apply(fe.glob, `jobs.${name}.foreach.glob`, true));
+      const g = normalizeResource(sub.apply(fe.glob, `${fp}.glob`, true));
+      const problem = globProblem(g);
+      if (problem) fail(`${fp}.glob: bad glob '${g}': ${problem}`, `${fp}.glob`);
       const writer = allWrites.find((x) => x.name !== name && resourcesConflict(g, x.w));
       const needsGenerator = ((j.needs as string[] | undefined) ?? []).some((n) =>
         entries.some(([m, , mj]) => m === n && mj.emits === "jobs")
@@ -208,6 +208,9 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
         continue;
       }
     }
+    if (expanded.length + foreachCount(fe) > MAX_JOBS) {
+      fail(`${fp}: makes more than ${MAX_JOBS} jobs in all (the limit)`, fp);
+    }
     const items = expandForeach(
       name,
       fe,
@@ -217,6 +220,15 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     groups.set(name, items.map((x) => x.name));
     if (fe.kind === "glob") { for (const x of items) fromGlob.add(x.name); }
     for (const x of items) expanded.push([x.name, kind, j, sub.with(x.vars), name]);
+    if (expanded.length > MAX_JOBS) {
+      fail(`${fp}: makes more than ${MAX_JOBS} jobs in all (the limit)`, fp);
+    }
+  }
+  if (expanded.length > MAX_JOBS) {
+    throw new JxInputError(`more than ${MAX_JOBS} jobs and modules (the limit)`, file, {
+      line: 1,
+      col: 1,
+    });
   }
   for (const [name, kind, j, sub, written] of expanded) {
     const section = kind === "job" ? "jobs" : "modules";
@@ -229,6 +241,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     }
     names.set(name, kind === "job" ? "job" : "module");
     const spec = buildSpec(ctx, { name, kind, j, sub, written, index: jobs.length, p });
+    checkResourceGlobs(spec, p, file, v.positions);
     if (fromGlob.has(name)) spec.fromGlob = true;
     if (deferred.has(name)) {
       const fe = j.foreach as Foreach & { kind: "glob" };

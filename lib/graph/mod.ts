@@ -12,7 +12,17 @@
  */
 export { didYouMean, JxInputError, type Pos } from "./errors.ts";
 export { formatMs, parseDuration } from "./duration.ts";
-export { globMatch, globToRegExp, isGlob, patternsOverlap, resourceNames } from "./glob.ts";
+export {
+  compileGlob,
+  GlobError,
+  globMatch,
+  type GlobMatcher,
+  globToRegExp,
+  isGlob,
+  patternsOverlap,
+  resourceNames,
+} from "./glob.ts";
+export { MAX_ALIAS_NODES, MAX_DEPTH, MAX_JOBS, MAX_VALUE_LENGTH } from "./limits.ts";
 export { deriveResourceEdges, ResourceIndex, resourcesConflict } from "./edges.ts";
 export { expandDeferred, parseEmittedJob } from "./emit.ts";
 export { Graph } from "./graph.ts";

@@ -7,6 +7,7 @@
  */
 import { resolve } from "node:path";
 import { didYouMean, JxInputError } from "./errors.ts";
+import { MAX_VALUE_LENGTH } from "./limits.ts";
 import type { EmitContext, JobSpec, ReadySpec } from "./types.ts";
 import { type PosMap, table } from "./validate.ts";
 
@@ -64,6 +65,7 @@ export class Substituter {
    * shell text (`shell`, a `run` string), and only for a known variable.
    */
   apply(s: string, path: string, strict: boolean, shell = false): string {
+    let length = s.length; // stops doubling variables before memory runs out
     return s.replace(/\$(\$?)\{([^}]*)\}/g, (whole, escape: string, inner: string) => {
       if (escape) return whole.slice(1);
       const quote = inner.endsWith(":q");
@@ -80,7 +82,11 @@ export class Substituter {
       }
       if (v !== undefined) {
         if (v.includes("\0")) this.fail(`${path}: \${${name}} holds a NUL byte (\\0)`, path);
-        return quote ? shellQuote(v) : v;
+        const out = quote ? shellQuote(v) : v;
+        if ((length += out.length - whole.length) > MAX_VALUE_LENGTH) {
+          this.fail(`${path}: longer than ${MAX_VALUE_LENGTH} characters after substitution`, path);
+        }
+        return out;
       }
       if (!strict && !quote) return whole;
       const hint = didYouMean(name, this.vars.keys());

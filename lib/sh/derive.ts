@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { compileGlob, type GlobMatcher, SHELL_GLOB } from "../graph/glob.ts";
 import { absolutePath } from "../runtime/fs.ts";
 import { literalOf, parseScript, type Redir, type ShNode, walk, type Word } from "./parse.ts";
 
@@ -840,28 +841,9 @@ export function normalize(p: string, cwd: string): string {
 
 const normalized = new Map<string, string>();
 
-const globCache = new Map<string, RegExp>();
-function globRe(pattern: string): RegExp {
-  let re = globCache.get(pattern);
-  if (!re) {
-    let s = "^";
-    for (let i = 0; i < pattern.length; i++) {
-      const c = pattern[i];
-      if (c === "*") s += "[^/]*";
-      else if (c === "?") s += "[^/]";
-      else if (c === "[") {
-        const end = pattern.indexOf("]", i + 2);
-        if (end < 0) s += "\\[";
-        else {
-          s += "[" + pattern.slice(i + 1, end).replace(/^!/, "^").replace(/\\/g, "\\\\") + "]";
-          i = end;
-        }
-      } else s += c.replace(/[.+^${}()|\\]/g, "\\$&");
-    }
-    re = new RegExp(s + "$");
-    globCache.set(pattern, re);
-  }
-  return re;
+/** A shell word's glob: `*` never crosses `/`, no braces, malformed parts literal. */
+function globRe(pattern: string): GlobMatcher {
+  return compileGlob(pattern, SHELL_GLOB);
 }
 
 /** `ref`'s normalized path in `cwd`, kept on the reference. */
