@@ -24,9 +24,13 @@ const USAGE = "usage: jx lint [-f FILE] [--ignore GLOB]... [--events FILE] [JOB.
 
 /** The parsed arguments of `jx lint`. */
 export interface LintArgs {
+  /** `-f FILE`: the jobs file (default: jobs.yaml or jobs.yml here). */
   file?: string;
+  /** `--ignore GLOB`, each time given. */
   ignore: string[];
+  /** `--events FILE`: the NDJSON event log. */
   events?: string;
+  /** The jobs to check (default: all). */
   names: string[];
 }
 

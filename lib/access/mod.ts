@@ -17,7 +17,7 @@
  */
 export type { Access, AccessKind, Finding, Problem, TracedRun, Tracer } from "./types.ts";
 export { findStrace, type StraceOptions, StraceTracer, TRACED_CALLS } from "./strace.ts";
-export { decodeQuoted, joinLines, parseCall, parseStrace } from "./strace_parse.ts";
+export { type Call, decodeQuoted, joinLines, parseCall, parseStrace } from "./strace_parse.ts";
 export { compare, type CompareOptions, DEFAULT_IGNORE } from "./compare.ts";
 export { formatEdit, narrowGlobs } from "./suggest.ts";
 export { tracingReactor } from "./reactor.ts";
