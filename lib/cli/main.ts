@@ -71,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === "cache") return (await import("../cache/mod.ts")).cmdCache(argv.slice(1));
   if (argv[0] === "ui") return (await import("../ui/mod.ts")).cmdUi(argv.slice(1));
   try {
+    if (argv[0] === "lint") return await (await import("../access/mod.ts")).cmdLint(argv.slice(1));
     args = parseArgs(argv, process.env);
     if (args.version && !args.verbose) {
       writeAll(1, `jx ${VERSION}\n`);

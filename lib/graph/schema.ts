@@ -186,6 +186,13 @@ export const FILE_FIELDS: Record<string, Field> = {
     },
     doc: "The jobs.",
   },
+  lint: {
+    kind: {
+      t: "object",
+      fields: { ignore: { kind: names, doc: "Globs of paths `jx lint` never reports." } },
+    },
+    doc: "Settings of `jx lint` (docs/lint.md).",
+  },
   modules: {
     kind: {
       t: "entries",

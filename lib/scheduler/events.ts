@@ -152,6 +152,20 @@ export type RunEvent =
     backoff_ms?: number;
   }
   | {
+    /** `jx lint`: a difference between what a job did and what it declares (docs/lint.md). */
+    type: "access.finding";
+    t: number;
+    job: string;
+    /** Relative to the jobs file's folder. */
+    path: string;
+    access: "read" | "write" | "delete" | "exec";
+    /** An edit to the job's entry, in YAML: `reads: [src/*.h]`, `needs: [gen]`. */
+    suggest: string;
+    problem: "undeclared-read" | "undeclared-write" | "race" | "unordered-read";
+    /** The other job of a race or an unordered read. */
+    other?: string;
+  }
+  | {
     type: "watch.change";
     t: number;
     /** Changed paths, relative to the jobs file. */

@@ -1,0 +1,24 @@
+/**
+ * Checking declarations: record what each job's processes read, write,
+ * delete and execute (`Tracer`, with `strace`), compare it with the jobs
+ * file's `reads`/`writes` and the order between jobs, and suggest edits
+ * (`jx lint`, docs/lint.md).
+ *
+ * @example
+ * ```ts
+ * import { compare, StraceTracer } from "./mod.ts";
+ * import { parseJobsFile } from "../graph/mod.ts";
+ * const g = parseJobsFile("jobs:\n  cc: { run: cat a.h, reads: [a.c] }\n", "/p/jobs.yaml");
+ * const traces = new Map([["cc", [{ path: "/p/a.h", kind: "read" as const, pid: 1, ok: true }]]]);
+ * compare(g, g.jobs, traces, { root: "/p", isDir: () => false })[0].suggest; // "reads: [a.h]"
+ * ```
+ *
+ * @module
+ */
+export type { Access, AccessKind, Finding, Problem, TracedRun, Tracer } from "./types.ts";
+export { findStrace, type StraceOptions, StraceTracer, TRACED_CALLS } from "./strace.ts";
+export { type Call, decodeQuoted, joinLines, parseCall, parseStrace } from "./strace_parse.ts";
+export { compare, type CompareOptions, DEFAULT_IGNORE } from "./compare.ts";
+export { formatEdit, narrowGlobs } from "./suggest.ts";
+export { tracingReactor } from "./reactor.ts";
+export { cmdLint, fileIgnore, formatFinding, type LintArgs, parseLintArgs } from "./cli.ts";

@@ -1,0 +1,235 @@
+/**
+ * Reads the output of `strace -f -y -xx` into accesses: lines split by a
+ * call that blocked (`<unfinished ...>`, `<... resumed>`) joined again,
+ * quoted strings with escapes decoded, relative paths resolved against the
+ * directory strace names for the dirfd (`AT_FDCWD</cwd>`, `3</dir>`), or
+ * against the process's working directory as followed through `chdir`,
+ * `fchdir` and the `clone`s that made it.
+ *
+ * @module
+ */
+import { posix } from "node:path";
+import type { Access, AccessKind } from "./types.ts";
+
+/** One call, joined and split: its name, its arguments as written, its result. */
+export interface Call {
+  pid: number;
+  name: string;
+  args: string[];
+  /** The result as written: `0`, `3</p/a.c>`, `-1 ENOENT (No such file or directory)`. */
+  ret: string;
+}
+
+const UNFINISHED = " <unfinished ...>";
+const RESUMED = /^<\.\.\. ([A-Za-z0-9_]+) resumed>/;
+
+/** Joins each call that strace split across lines (another process's calls in between). */
+export function joinLines(text: string): { pid: number; body: string }[] {
+  const pending = new Map<number, string>();
+  const out: { pid: number; body: string }[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^(\d+) +(.*)$/.exec(line);
+    const pid = m ? Number(m[1]) : 0;
+    let body = m ? m[2] : line;
+    if (!body || body.startsWith("+++") || body.startsWith("---")) continue;
+    if (body.endsWith(UNFINISHED)) {
+      pending.set(pid, body.slice(0, -UNFINISHED.length));
+      continue;
+    }
+    const r = RESUMED.exec(body);
+    if (r) {
+      const head = pending.get(pid);
+      pending.delete(pid);
+      if (head === undefined) continue;
+      body = head + body.slice(r[0].length).replace(/^ /, "");
+    }
+    out.push({ pid, body });
+  }
+  return out;
+}
+
+/** The index of the `)` that closes the argument list opened at `open`, or -1. */
+function splitArgs(body: string, open: number): { args: string[]; close: number } {
+  const args: string[] = [];
+  let depth = 0, start = open + 1;
+  for (let i = open + 1; i < body.length; i++) {
+    const c = body[i];
+    if (c === '"') {
+      for (i++; i < body.length && body[i] !== '"'; i++) if (body[i] === "\\") i++;
+    } else if (c === "(" || c === "[" || c === "{" || c === "<") depth++;
+    else if ((c === "]" || c === "}" || c === ">") && depth > 0) depth--;
+    else if (c === ")" && depth > 0) depth--;
+    else if (c === ")" || (c === "," && depth === 0)) {
+      const a = body.slice(start, i).trim();
+      if (a) args.push(a);
+      start = i + 1;
+      if (c === ")") return { args, close: i };
+    }
+  }
+  return { args, close: -1 };
+}
+
+/** Parses one joined line (`openat(AT_FDCWD</p>, "\x61", O_RDONLY) = 3</p/a>`); undefined if it is none. */
+export function parseCall(pid: number, body: string): Call | undefined {
+  const m = /^([A-Za-z0-9_]+)\(/.exec(body);
+  if (!m) return undefined;
+  const { args, close } = splitArgs(body, m[0].length - 1);
+  if (close < 0) return undefined;
+  const eq = /^\s*=\s*(.*)$/.exec(body.slice(close + 1));
+  if (!eq) return undefined;
+  return { pid, name: m[1], args, ret: eq[1] };
+}
+
+const SIMPLE: Record<string, number> = { n: 10, t: 9, r: 13, v: 11, f: 12, b: 8, a: 7 };
+
+/** The bytes of a C-quoted string as strace prints it (`\xHH`, `\NNN`, `\n`, `\"`), as text. */
+export function decodeQuoted(s: string): string {
+  const q = s.indexOf('"'), end = s.lastIndexOf('"');
+  const body = q >= 0 && end > q ? s.slice(q + 1, end) : s;
+  const bytes: number[] = [];
+  const enc = new TextEncoder();
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c !== "\\") {
+      const code = body.charCodeAt(i);
+      if (code < 0x80) bytes.push(code);
+      else bytes.push(...enc.encode(c));
+      continue;
+    }
+    const n = body[++i];
+    if (n === "x") {
+      bytes.push(parseInt(body.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (n >= "0" && n <= "7") {
+      const oct = /^[0-7]{1,3}/.exec(body.slice(i))![0];
+      bytes.push(parseInt(oct, 8));
+      i += oct.length - 1;
+    } else bytes.push(SIMPLE[n] ?? n.charCodeAt(0));
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
+/** The path strace names for a descriptor (`AT_FDCWD</p>`, `3</p/src>`), or undefined. */
+export function fdPath(arg: string): string | undefined {
+  const m = /^(?:AT_FDCWD|-?\d+)<(.*)>$/s.exec(arg);
+  return m ? decodeQuoted(m[1]) : undefined;
+}
+
+/** What a call did to which path arguments: [dirfd index or -1, path index, kind, is a directory]. */
+type Effect = [number, number, AccessKind, boolean];
+
+const OPEN_WRITE = /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC/;
+
+/** The effects of one call on paths (none for a call that changes nothing the rules look at). */
+function effectsOf(c: Call): Effect[] {
+  const flags = (i: number) => c.args[i] ?? "";
+  const open = (d: number, p: number, f: number): Effect[] => [
+    [d, p, OPEN_WRITE.test(flags(f)) ? "write" : "read", /O_DIRECTORY/.test(flags(f))],
+  ];
+  switch (c.name) {
+    case "open":
+      return open(-1, 0, 1);
+    case "openat":
+    case "openat2":
+      return open(0, 1, 2);
+    case "creat":
+    case "truncate":
+      return [[-1, 0, "write", false]];
+    case "execve":
+      return [[-1, 0, "exec", false]];
+    case "execveat":
+      return [[0, 1, "exec", false]];
+    case "rename":
+      return [[-1, 0, "delete", false], [-1, 1, "write", false]];
+    case "renameat":
+    case "renameat2":
+      return [[0, 1, "delete", false], [2, 3, "write", false]];
+    case "unlink":
+      return [[-1, 0, "delete", false]];
+    case "rmdir":
+      return [[-1, 0, "delete", true]];
+    case "unlinkat":
+      return [[0, 1, "delete", /AT_REMOVEDIR/.test(flags(2))]];
+    case "mkdir":
+      return [[-1, 0, "write", true]];
+    case "mkdirat":
+      return [[0, 1, "write", true]];
+    case "link":
+    case "symlink":
+      return [[-1, 1, "write", false]];
+    case "linkat":
+      return [[2, 3, "write", false]];
+    case "symlinkat":
+      return [[1, 2, "write", false]];
+    default:
+      return [];
+  }
+}
+
+/** Per-process working directories, followed through the trace. */
+class Cwds {
+  private cwd = new Map<number, string>();
+  private parent = new Map<number, number>();
+  constructor(private start: string) {}
+
+  get(pid: number): string {
+    let d = this.cwd.get(pid);
+    if (d === undefined) {
+      const p = this.parent.get(pid);
+      d = (p !== undefined ? this.cwd.get(p) : undefined) ?? this.start;
+      this.cwd.set(pid, d);
+    }
+    return d;
+  }
+
+  /** Learns from a call: a cwd named by `AT_FDCWD<...>`, a chdir, a child. */
+  learn(c: Call, ok: boolean): void {
+    const at = c.args.find((a) => a.startsWith("AT_FDCWD<"));
+    if (at) this.cwd.set(c.pid, fdPath(at)!);
+    if (!ok) return;
+    if (c.name === "chdir") {
+      this.cwd.set(c.pid, posix.resolve(this.get(c.pid), decodeQuoted(c.args[0])));
+    } else if (c.name === "fchdir") {
+      const d = fdPath(c.args[0] ?? "");
+      if (d) this.cwd.set(c.pid, d);
+    } else if (/^(clone3?|v?fork)$/.test(c.name)) {
+      const child = parseInt(c.ret, 10);
+      if (child > 0) {
+        this.parent.set(child, c.pid);
+        if (!this.cwd.has(child)) this.cwd.set(child, this.get(c.pid));
+      }
+    }
+  }
+}
+
+/**
+ * The accesses in a trace written by `strace -f -y -xx` (other forms parse
+ * too, less exactly). `cwd` is the directory the traced command started in.
+ *
+ * @example
+ * ```ts
+ * import { parseStrace } from "./strace_parse.ts";
+ * parseStrace('7 openat(AT_FDCWD</p>, "a.txt", O_RDONLY) = 3</p/a.txt>\n', "/p");
+ * // [{ path: "/p/a.txt", kind: "read", pid: 7, ok: true }]
+ * ```
+ */
+export function parseStrace(text: string, cwd: string): Access[] {
+  const cwds = new Cwds(cwd);
+  const out: Access[] = [];
+  for (const { pid, body } of joinLines(text)) {
+    const c = parseCall(pid, body);
+    if (!c) continue;
+    const ok = !c.ret.startsWith("-") && !c.ret.startsWith("?");
+    for (const [d, p, kind, dir] of effectsOf(c)) {
+      if (!ok && kind !== "read") continue;
+      const arg = c.args[p];
+      if (arg === undefined || !arg.includes('"')) continue;
+      const name = decodeQuoted(arg);
+      const base = (d >= 0 ? fdPath(c.args[d] ?? "") : undefined) ?? cwds.get(pid);
+      const path = name === "" ? base : posix.resolve(base, name);
+      out.push(dir ? { path, kind, pid, ok, dir } : { path, kind, pid, ok });
+    }
+    cwds.learn(c, ok);
+  }
+  return out;
+}

@@ -1,0 +1,106 @@
+/**
+ * What a tracer records and what the comparison reports: the types shared by
+ * the parts of `lib/access/`.
+ *
+ * @module
+ */
+
+/**
+ * What a process did to a path: `read` (opened for reading), `write`
+ * (created, opened for writing, truncated, the target of a rename or a link,
+ * a directory made), `delete` (unlinked, a directory removed, the source of a
+ * rename), `exec` (executed).
+ */
+export type AccessKind = "read" | "write" | "delete" | "exec";
+
+/**
+ * One recorded access.
+ *
+ * @example
+ * ```ts
+ * import type { Access } from "./types.ts";
+ * const a: Access = { path: "/p/src/a.h", kind: "read", pid: 42, ok: true };
+ * ```
+ */
+export interface Access {
+  /** Absolute, normalized (`.` and `..` folded, links not followed). */
+  path: string;
+  kind: AccessKind;
+  /** The process that made the call. */
+  pid: number;
+  /** False when the call failed (a probe of an absent file, say). */
+  ok: boolean;
+  /** The call opened or made a directory (a listing, `mkdir`), not a file's contents. */
+  dir?: boolean;
+}
+
+/**
+ * One job's run under a tracer: the argv to spawn in place of the job's,
+ * and how to collect what its processes did once it has exited.
+ */
+export interface TracedRun {
+  /** The argv to spawn (the tracer wrapping the job's own). */
+  argv: string[];
+  /** Environment to add to the job's. */
+  env: Record<string, string>;
+  /** The accesses, in the order the processes made them; call once, after the exit. */
+  collect(): Access[];
+}
+
+/**
+ * A mechanism that records the files a job's processes touch. `strace`
+ * (ptrace) is the one jx has; fanotify or a seccomp user-notification
+ * listener would implement the same interface (see docs/lint.md).
+ *
+ * @example
+ * ```ts
+ * import type { Tracer } from "./types.ts";
+ * declare const tracer: Tracer;
+ * const run = tracer.wrap(["/bin/sh", "-c", "cat a.txt"], "/project");
+ * // spawn run.argv with run.env added, wait for its exit, then:
+ * run.collect(); // [{ path: "/project/a.txt", kind: "read", pid: 7, ok: true }, ...]
+ * ```
+ */
+export interface Tracer {
+  /** A short name for messages (`strace`). */
+  readonly name: string;
+  /** Wraps a job's argv (started in `cwd`) so that its processes are recorded. */
+  wrap(argv: string[], cwd: string): TracedRun;
+  /** Removes what the tracer kept on disk (its temporary folder). */
+  close(): void;
+}
+
+/** Which rule a finding breaks. */
+export type Problem =
+  /** A file read (or executed) that no `reads` pattern names. */
+  | "undeclared-read"
+  /** A file written or deleted that no `writes` pattern names. */
+  | "undeclared-write"
+  /** Two jobs write the same file with no order between them. */
+  | "race"
+  /** A job reads a file another job writes, with no order between them. */
+  | "unordered-read";
+
+/**
+ * One difference between what a job did and what it declares.
+ *
+ * @example
+ * ```ts
+ * import type { Finding } from "./types.ts";
+ * const f: Finding = {
+ *   job: "cc", path: "src/util.h", access: "read", problem: "undeclared-read",
+ *   suggest: "reads: [src/*.h]",
+ * };
+ * ```
+ */
+export interface Finding {
+  job: string;
+  /** Relative to the jobs file's folder. */
+  path: string;
+  access: AccessKind;
+  problem: Problem;
+  /** The other job of a race or an unordered read. */
+  other?: string;
+  /** An edit to the job's entry that removes the finding, in YAML (`reads: [src/*.h]`). */
+  suggest: string;
+}

@@ -1,0 +1,206 @@
+/**
+ * `jx lint` on real programs under the real strace: gcc reading headers no
+ * glob covers, a script writing outside its writes, two unordered writers of
+ * one file, a read of another job's file with no order, the ignore list, the
+ * project's C example without a finding; and the strace parser on the forms
+ * strace prints (split calls, escapes, dirfds, chdir).
+ */
+import assert from "node:assert/strict";
+import { compare, findStrace, narrowGlobs, parseStrace } from "../../lib/access/mod.ts";
+import { parseJobsFile } from "../../lib/graph/mod.ts";
+import { readEvents, ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
+
+const ignore = !findStrace();
+const lines = (s: string) => s.split("\n").filter((l) => l);
+
+Deno.test("strace parser: split calls joined, hex and C escapes, dirfds, chdir, rename", () => {
+  const trace = [
+    String.raw`10 openat(AT_FDCWD<\x2f\x70>, "\x61\x2e\x68", O_RDONLY <unfinished ...>`,
+    String.raw`11 chdir("sub dir") = 0`,
+    String.raw`10 <... openat resumed>) = 3<\x2f\x70\x2f\x61\x2e\x68>`,
+    String.raw`11 open("q\"\303\251\n.txt", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 3`,
+    String.raw`11 renameat2(AT_FDCWD</p>, "tmp1", 4</p/out>, "b.o", RENAME_NOREPLACE) = 0`,
+    String.raw`10 openat(AT_FDCWD</p>, "gone.h", O_RDONLY) = -1 ENOENT (No such file or directory)`,
+    String
+      .raw`10 openat(AT_FDCWD</p>, "x", O_WRONLY|O_CREAT, 0644) = -1 EACCES (Permission denied)`,
+    String.raw`10 openat(AT_FDCWD</p>, "src", O_RDONLY|O_DIRECTORY) = 5</p/src>`,
+    String.raw`10 execve("/p/run.sh", ["run.sh"], 0x7ffd /* 3 vars */) = 0`,
+    String.raw`10 unlinkat(AT_FDCWD</p>, "old", AT_REMOVEDIR) = 0`,
+    `10 +++ exited with 0 +++`,
+  ].join("\n");
+  assert.deepEqual(parseStrace(trace, "/p"), [
+    { path: "/p/a.h", kind: "read", pid: 10, ok: true },
+    { path: '/p/sub dir/q"é\n.txt', kind: "write", pid: 11, ok: true },
+    { path: "/p/tmp1", kind: "delete", pid: 11, ok: true },
+    { path: "/p/out/b.o", kind: "write", pid: 11, ok: true },
+    { path: "/p/gone.h", kind: "read", pid: 10, ok: false },
+    { path: "/p/src", kind: "read", pid: 10, ok: true, dir: true },
+    { path: "/p/run.sh", kind: "exec", pid: 10, ok: true },
+    { path: "/p/old", kind: "delete", pid: 10, ok: true, dir: true },
+  ]);
+});
+
+Deno.test("suggestions: one glob per folder of paths sharing an extension", () => {
+  const g = narrowGlobs(["inc/a.h", "inc/b.h", "gen.txt", "d/x.c", "d/y.h"]);
+  assert.deepEqual(Object.fromEntries(g), {
+    "inc/a.h": "inc/*.h",
+    "inc/b.h": "inc/*.h",
+    "gen.txt": "gen.txt",
+    "d/x.c": "d/x.c",
+    "d/y.h": "d/y.h",
+  });
+});
+
+Deno.test("compare: own temporaries, own outputs read back, dirs made for outputs are no findings", () => {
+  const g = parseJobsFile(
+    "jobs:\n  a: { run: x, reads: [in.txt], writes: [out/a.txt] }\n",
+    "/p/jobs.yaml",
+  );
+  const acc = (path: string, kind: "read" | "write" | "delete", dir?: boolean) => ({
+    path: `/p/${path}`,
+    kind,
+    pid: 1,
+    ok: true,
+    ...(dir ? { dir } : {}),
+  });
+  const traces = new Map([["a", [
+    acc("in.txt", "read"),
+    acc("out", "write", true),
+    acc("out/tmpXYZ", "write"),
+    acc("out/tmpXYZ", "delete"),
+    acc("out/a.txt", "write"),
+    acc("out/a.txt", "read"),
+    acc(".jx/state.ndjson", "read"),
+  ]]]);
+  assert.deepEqual(compare(g, g.jobs, traces, { root: "/p", isDir: () => false }), []);
+});
+
+for (const runtime of RUNTIMES) {
+  const t = (name: string, fn: () => Promise<void>) =>
+    Deno.test({ name: `${runtime}: lint: ${name}`, ignore, fn });
+
+  t("gcc reading headers no glob covers: one glob for the folder, an event each", async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  cc:\n    run: gcc -Iinc -c main.c -o main.o\n" +
+        "    reads: [main.c]\n    writes: [main.o]\n",
+      "main.c": '#include "a.h"\n#include "b.h"\nint main(void) { return A + B; }\n',
+      "inc/a.h": "#define A 0\n",
+      "inc/b.h": "#define B 0\n",
+    });
+    const r = await runJx(["lint", "--events", "ev.ndjson"], { cwd: dir, runtime });
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(lines(r.stdout), [
+      "jobs.yaml:2:3: job 'cc' read inc/a.h, not in its reads: add reads: [inc/*.h]",
+      "jobs.yaml:2:3: job 'cc' read inc/b.h, not in its reads: add reads: [inc/*.h]",
+    ]);
+    const ev = (await readEvents(`${dir}/ev.ndjson`)).filter((e) => e.type === "access.finding");
+    assert.deepEqual(ev.map(({ job, path, access, suggest }) => ({ job, path, access, suggest })), [
+      { job: "cc", path: "inc/a.h", access: "read", suggest: "reads: [inc/*.h]" },
+      { job: "cc", path: "inc/b.h", access: "read", suggest: "reads: [inc/*.h]" },
+    ]);
+    // The suggested edit applied: no finding, exit 0.
+    const fixed = (await Deno.readTextFile(`${dir}/jobs.yaml`)).replace(
+      "reads: [main.c]",
+      "reads: [main.c, inc/*.h]",
+    );
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, fixed);
+    const again = await runJx(["lint"], { cwd: dir, runtime });
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.equal(again.stdout, "");
+  });
+
+  t("a script writing outside its writes; lint.ignore and --ignore silence it", async () => {
+    const script = "mkdir -p out\necho a > out/a.txt\necho log >> build.log\n" +
+      "sed -i s/a/b/ out/a.txt\nrm -f stale.txt\n";
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  gen:\n    run: sh gen.sh\n    reads: [gen.sh]\n" +
+        "    writes: [out/a.txt]\n",
+      "gen.sh": script,
+      "stale.txt": "old\n",
+    });
+    const r = await runJx(["lint"], { cwd: dir, runtime });
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(lines(r.stdout), [
+      "jobs.yaml:2:3: job 'gen' write build.log, not in its writes: add writes: [build.log]",
+      "jobs.yaml:2:3: job 'gen' delete stale.txt, not in its writes: add writes: [stale.txt]",
+    ]);
+    const flag = await runJx(["lint", "--ignore", "build.log", "--ignore=stale.*"], {
+      cwd: dir,
+      runtime,
+    });
+    assert.equal(flag.code, 0, flag.stdout);
+    await Deno.writeTextFile(
+      `${dir}/jobs.yaml`,
+      "lint: { ignore: [build.log, stale.txt] }\n" + await Deno.readTextFile(`${dir}/jobs.yaml`),
+    );
+    const key = await runJx(["lint"], { cwd: dir, runtime });
+    assert.equal(key.code, 0, key.stdout);
+  });
+
+  t("two unordered jobs writing one file: a race; a read with no order", async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n" +
+        "  a: { run: echo a > shared.txt, writes: [shared.txt] }\n" +
+        "  b: { run: echo b > shared.txt }\n" +
+        "  c: { run: cat shared.txt > c.txt, writes: [c.txt], needs: [a] }\n",
+    });
+    const r = await runJx(["lint", "--events", "ev.ndjson"], { cwd: dir, runtime });
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(lines(r.stdout), [
+      "jobs.yaml:3:3: job 'b' write shared.txt, not in its writes: add writes: [shared.txt]",
+      "jobs.yaml:3:3: job 'b' write shared.txt, as 'a' does, with no order between them: " +
+      "add writes: [shared.txt]",
+      // c waits for a (needs) but not for b, which writes the file it reads.
+      "jobs.yaml:4:3: job 'c' read shared.txt, which 'b' writes, with no order between them: " +
+      "add needs: [b]",
+    ]);
+    const ev = (await readEvents(`${dir}/ev.ndjson`)).filter((e) => e.type === "access.finding");
+    assert.deepEqual(ev.map((e) => [e.job, e.problem, e.other]), [
+      ["b", "undeclared-write", undefined],
+      ["b", "race", "a"],
+      ["c", "unordered-read", "b"],
+    ]);
+  });
+
+  t("a job reading a file another job writes, not ordered after it", async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n" +
+        "  gen: { run: echo x > gen.txt, writes: [gen.txt] }\n" +
+        "  use: { run: cat gen.txt > use.txt, writes: [use.txt] }\n",
+    });
+    const r = await runJx(["lint"], { cwd: dir, runtime });
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(lines(r.stdout), [
+      "jobs.yaml:3:3: job 'use' read gen.txt, not in its reads: add reads: [gen.txt]",
+      "jobs.yaml:3:3: job 'use' read gen.txt, which 'gen' writes, with no order between them: " +
+      "add reads: [gen.txt]",
+    ]);
+  });
+
+  t("the project's C example (jobs.yaml.example): no finding", async () => {
+    const dir = await tempDir();
+    await Deno.copyFile(`${ROOT}/jobs.yaml.example`, `${dir}/jobs.yaml`);
+    await Deno.mkdir(`${dir}/examples/c/src`, { recursive: true });
+    for (const f of ["main.c", "greet.c", "greet.h"]) {
+      await Deno.copyFile(`${ROOT}/examples/c/src/${f}`, `${dir}/examples/c/src/${f}`);
+    }
+    const r = await runJx(["lint", "--events", "ev.ndjson"], { cwd: dir, runtime });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout, /: job '/);
+    assert.match(r.stdout, /test passed/);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    assert.equal(ev.filter((e) => e.type === "access.finding").length, 0);
+    assert.equal(ev.filter((e) => e.type === "job.end" && e.status === "ok").length, 6);
+  });
+
+  t("bad arguments: one line, exit 2", async () => {
+    const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: 'true' }\n" });
+    const r = await runJx(["lint", "--bogus"], { cwd: dir, runtime });
+    assert.equal(r.code, 2);
+    assert.equal(lines(r.stderr).length, 1, r.stderr);
+    assert.match(r.stderr, /unknown option '--bogus'/);
+    const bad = await runJx(["lint", "nope"], { cwd: dir, runtime });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown job 'nope'/);
+  });
+}
