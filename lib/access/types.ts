@@ -51,15 +51,6 @@ export interface TracedRun {
  * A mechanism that records the files a job's processes touch. `strace`
  * (ptrace) is the one jx has; fanotify or a seccomp user-notification
  * listener would implement the same interface (see docs/lint.md).
- *
- * @example
- * ```ts
- * import type { Tracer } from "./types.ts";
- * declare const tracer: Tracer;
- * const run = tracer.wrap(["/bin/sh", "-c", "cat a.txt"], "/project");
- * // spawn run.argv with run.env added, wait for its exit, then:
- * run.collect(); // [{ path: "/project/a.txt", kind: "read", pid: 7, ok: true }, ...]
- * ```
  */
 export interface Tracer {
   /** A short name for messages (`strace`). */

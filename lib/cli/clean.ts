@@ -77,7 +77,12 @@ function plan(files: string[], root: string, jobsFile: string): Target[] {
  * ```ts
  * import { loadJobsFile } from "../graph/mod.ts";
  * import { cleanOutputs } from "./clean.ts";
- * cleanOutputs(loadJobsFile("jobs.yaml"), [], true);
+ * import { strictEqual } from "node:assert";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/jobs.yaml`, "jobs:\n  a: { run: echo, writes: [out.txt] }\n");
+ * Deno.writeTextFileSync(`${dir}/out.txt`, "x");
+ * strictEqual(cleanOutputs(loadJobsFile(`${dir}/jobs.yaml`), [], true), 0); // -n: lists it
+ * strictEqual(Deno.statSync(`${dir}/out.txt`).isFile, true);
  * ```
  */
 export function cleanOutputs(

@@ -114,11 +114,16 @@ export function parseEmittedJob(
  * ```ts
  * import { parseJobsFile } from "./load.ts";
  * import { expandDeferred } from "./emit.ts";
+ * import { deepStrictEqual } from "node:assert";
+ * const dir = Deno.makeTempDirSync();
  * const g = parseJobsFile(
- *   "jobs:\n  gen: { run: x, writes: [gen/] }\n  wc: { foreach: { glob: 'gen/*.txt', as: F }, run: wc ${F} }\n",
+ *   "jobs:\n  gen: { run: x, writes: [gen/] }\n  wc: { foreach: { glob: 'gen/*.txt', as: F }, run: 'wc ${F}' }\n",
  *   "j.yaml",
+ *   { baseDir: dir },
  * );
- * expandDeferred(g.get("wc")); // one spec per gen/*.txt once gen has run
+ * Deno.mkdirSync(`${dir}/gen`);
+ * Deno.writeTextFileSync(`${dir}/gen/a.txt`, "a"); // as gen would, once it has run
+ * deepStrictEqual(expandDeferred(g.get("wc")).map((s) => s.command), ["wc gen/a.txt"]);
  * ```
  */
 export function expandDeferred(group: JobSpec): JobSpec[] {

@@ -69,8 +69,11 @@ export function findJobsFile(dir: string): string | undefined {
  * @example
  * ```ts
  * import { loadJobsFile } from "./load.ts";
- * const graph = loadJobsFile("jobs.yaml", { vars: { CC: "clang" } });
- * console.log(graph.jobs.map((j) => j.name));
+ * import { deepStrictEqual } from "node:assert";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/jobs.yaml`, "vars: { CC: gcc }\njobs:\n  cc: { run: '${CC} -c a.c' }\n");
+ * const graph = loadJobsFile(`${dir}/jobs.yaml`, { vars: { CC: "clang" } });
+ * deepStrictEqual(graph.jobs.map((j) => [j.name, j.command]), [["cc", "clang -c a.c"]]);
  * ```
  */
 export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {

@@ -152,14 +152,6 @@ export function emitContext(ctx: SpecContext): EmitContext {
  * Builds the spec of the entry `j` (already checked against the schema),
  * named `name`, at file position `index`. `p` is the entry's dotted path in
  * messages (`jobs.cc`); `written` the name as written (a `foreach` group's).
- *
- * @example
- * ```ts
- * import { buildSpec, Substituter } from "./spec.ts";
- * const ctx = { file: "j.yaml", positions: new Map(), pools: new Map(), fileEnv: {}, baseDir: "/p" };
- * const sub = new Substituter(new Map(), "j.yaml", ctx.positions);
- * buildSpec(ctx, { name: "a", kind: "job", j: { run: "echo" }, sub, written: "a", index: 0, p: "jobs.a" });
- * ```
  */
 export function buildSpec(
   ctx: SpecContext,

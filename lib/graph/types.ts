@@ -128,12 +128,6 @@ export interface JobSpec {
 /**
  * What jobs generated at run time resolve against: the jobs file's
  * directory, its `env` and its variables (plain data, cached with the graph).
- *
- * @example
- * ```ts
- * import type { EmitContext } from "./types.ts";
- * const ctx: EmitContext = { file: "jobs.yaml", baseDir: "/p", env: {}, vars: { CC: "gcc" } };
- * ```
  */
 export interface EmitContext {
   /** The jobs file, for messages. */

@@ -541,8 +541,8 @@ export function findCtlSocket(env: Record<string, string | undefined>, baseDir: 
  * Sends one request to a running jx and returns its reply. Rejects when no
  * jx listens there, or with no answer in `timeoutMs`.
  *
- * @example
- * ```ts
+ * @example Needs a running `jx run` with modules
+ * ```ts ignore
  * import { ctlRequest } from "./ctl.ts";
  * const reply = await ctlRequest(".jx/ctl.sock", { action: "pause", module: "db" });
  * if (!reply.ok) console.error(reply.error);

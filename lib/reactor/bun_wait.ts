@@ -62,14 +62,6 @@ export interface BunWait {
 
 /**
  * Starts the worker for the set `epfd` (it does not wait before `ready()`).
- *
- * @example
- * ```ts
- * import { createBunWait } from "./bun_wait.ts";
- * const w = createBunWait(epfd); // an epoll set with a pipe's read end in it
- * await w.ready(); // the pipe is readable: collect with epoll_wait(epfd, ..., 0)
- * w.close(() => close(epfd));
- * ```
  */
 export function createBunWait(epfd: number): BunWait {
   const sab = new SharedArrayBuffer(4);

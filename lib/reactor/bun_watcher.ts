@@ -57,8 +57,8 @@ const workerUrls = new Map<string, string>();
  * works the same from `bun cli.ts` and from a `bun build --compile` binary,
  * where a worker file would have to be another entry point of the build.
  *
- * @example
- * ```ts
+ * @example On Bun only
+ * ```ts ignore
  * import { EPOLL_WORKER_PRELUDE, workerUrlOf } from "./bun_watcher.ts";
  * const w = new Worker(workerUrlOf(EPOLL_WORKER_PRELUDE + "self.onmessage = () => {};"));
  * ```
@@ -138,15 +138,6 @@ export function bunWatchAvailable(): boolean {
 
 /**
  * Creates the watcher (nothing is started before the first `watch`).
- *
- * @example
- * ```ts
- * import { createBunWatcher } from "./bun_watcher.ts";
- * const w = createBunWatcher();
- * const stop = w.watch(someNonBlockingFd, () => console.log("readable"));
- * stop();
- * w.close();
- * ```
  */
 export function createBunWatcher(): BunWatcher {
   const entries = new Map<number, Entry>();

@@ -47,8 +47,8 @@ function bunFfi(): BunFfi {
 /**
  * Binds `symbols` (Deno's declarations) from `path` through `bun:ffi`.
  *
- * @example
- * ```ts
+ * @example On Bun only
+ * ```ts ignore
  * import { dlopenBun } from "./libc_bun.ts";
  * const lib = dlopenBun("libc.so.6", { getpid: { parameters: [], result: "i32" } });
  * console.log(lib.symbols.getpid());

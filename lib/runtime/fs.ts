@@ -91,7 +91,11 @@ export function createNewSync(path: string, text: string): boolean {
  * @example
  * ```ts
  * import { renameSync } from "./fs.ts";
- * renameSync("/tmp/x.tmp", "/tmp/x");
+ * import { strictEqual } from "node:assert";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/x.tmp`, "new");
+ * renameSync(`${dir}/x.tmp`, `${dir}/x`);
+ * strictEqual(Deno.readTextFileSync(`${dir}/x`), "new");
  * ```
  */
 export function renameSync(from: string, to: string): void {

@@ -3,11 +3,13 @@
  *
  * @example
  * ```ts
- * import { loadJobsFile } from "../graph/mod.ts";
+ * import { parseJobsFile } from "../graph/mod.ts";
  * import { createPortableReactor } from "../reactor/mod.ts";
  * import { runJobs } from "./mod.ts";
- * const g = loadJobsFile("jobs.yaml");
+ * import { strictEqual } from "node:assert";
+ * const g = parseJobsFile("jobs:\n  a: { run: 'true' }\n  b: { run: 'true', needs: [a] }\n", "j.yaml");
  * const r = await runJobs(g, g.select([]), { reactor: createPortableReactor(), jobs: 4 });
+ * strictEqual(r.exit, 0);
  * ```
  *
  * @module

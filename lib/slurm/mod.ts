@@ -3,8 +3,8 @@
  * (or the one it runs inside), through the reactor, so that output, exit status and signals
  * come back as a local job's. docs/executors.md explains the choices.
  *
- * @example
- * ```ts
+ * @example Needs a Slurm cluster (tests/e2e/slurm_test.ts starts one)
+ * ```ts ignore
  * import { createReactor } from "../reactor/mod.ts";
  * import { openSlurm } from "./mod.ts";
  * const reactor = createReactor();

@@ -63,8 +63,8 @@ const BACKSTOP_MS = 10_000;
  * Checks the cluster and takes the allocation(s): one line and exit 2 (a `JxInputError`)
  * when srun is missing, the controller does not answer or a partition does not exist.
  *
- * @example
- * ```ts
+ * @example Needs a Slurm cluster (tests/e2e/slurm_test.ts starts one)
+ * ```ts ignore
  * import { createReactor } from "../reactor/mod.ts";
  * import { openSlurm } from "./mod.ts";
  * const reactor = createReactor();

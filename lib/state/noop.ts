@@ -139,12 +139,6 @@ export function stampOf(path: string): number[] | undefined {
  * job's files as its state line records them (`from.recorded`); so a file
  * changed while the run went on no longer matches, and the next run takes
  * the full way. Failures (a read-only directory) are ignored: no record.
- *
- * @example
- * ```ts
- * import { recordNoop } from "./noop.ts";
- * recordNoop("/p", "/p/jobs.yaml", "key", [{ name: "a", kind: "job", reads: ["a.c"], writes: ["a.o"] }], 2, "server");
- * ```
  */
 export function recordNoop(
   baseDir: string,
