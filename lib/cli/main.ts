@@ -16,7 +16,7 @@ import { collectGarbage, writeAll } from "../runtime/mod.ts";
 /** Jobs in a graph past which a run collects the loader's garbage before it starts. */
 const BIG_GRAPH = 5000;
 import { type Args, parseArgs } from "./args.ts";
-import { HELP, VERSION } from "./help.ts";
+import { helpText, VERSION } from "./help.ts";
 
 // The parts behind the commands are imported by loadParts() when a command
 // runs, not here: `jx --version`, `--help` and `completions` load none of them
@@ -81,7 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (args.help || !args.command || args.command === "help") {
       const topic = args.command === "help" ? args.names[0] ?? "" : args.command;
-      writeAll(1, HELP[topic] ?? HELP[""]);
+      writeAll(1, helpText(topic ?? ""));
       return args.command || args.help ? 0 : 2;
     }
     if (args.command === "completions") {
