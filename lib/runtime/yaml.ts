@@ -11,9 +11,12 @@
  *
  * @module
  */
+// The point of this file: a specifier that needs no import map (see above).
+// deno-lint-ignore no-import-prefix
 import type * as Yaml from "npm:yaml@2.9.1";
 import { isBun } from "./mod.ts";
 
+// deno-lint-ignore no-import-prefix
 const yaml: typeof Yaml = isBun ? await import("yaml") : await import("npm:yaml@2.9.1");
 
 export type { Document, Node, Pair, YAMLMap } from "npm:yaml@2.9.1";
