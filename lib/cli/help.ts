@@ -88,9 +88,10 @@ Examples:
 Writes a starter jobs file (default: jobs.yaml in the current directory) that
 runs as is: a generated header, two steps that run together, a step that
 reads what they wrote, and a test. Its first line points editors at the JSON
-schema of jobs files, which init writes to .jx/jobs.schema.json. init never
-overwrites: if the file (or a jobs.yml beside a default jobs.yaml) exists, it
-exits 2 and changes nothing.
+schema of jobs files, which init writes beside it as jobs.schema.json (commit
+both). init never overwrites: if the file (or a jobs.yml beside a default
+jobs.yaml), or a jobs.schema.json that is not jx's, exists, it exits 2 and
+changes nothing.
 
 Options:
   -f, --file FILE        the file to write (default: jobs.yaml)

@@ -176,8 +176,9 @@ Deno.test("jx init: a starter jobs.yaml with a schema line that runs as is; neve
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^wrote jobs\.yaml/);
   const text = await Deno.readTextFile(`${dir}/jobs.yaml`);
-  assert.match(text, /^# yaml-language-server: \$schema=\.\/\.jx\/jobs\.schema\.json\n/);
-  const schema = JSON.parse(await Deno.readTextFile(`${dir}/.jx/jobs.schema.json`));
+  // The schema beside the file, where a user commits it (.jx/ is kept out of git).
+  assert.match(text, /^# yaml-language-server: \$schema=\.\/jobs\.schema\.json\n/);
+  const schema = JSON.parse(await Deno.readTextFile(`${dir}/jobs.schema.json`));
   assert.equal(schema.title, "jx jobs file");
   assert.match(text, /reads:/);
   assert.match(text, /writes:/);
@@ -198,6 +199,13 @@ Deno.test("jx init: a starter jobs.yaml with a schema line that runs as is; neve
   const other = await runJx(["init", "-f", "build.yaml"], { cwd: dir });
   assert.equal(other.code, 0, other.stderr);
   assert.match(other.stdout, /try: jx run -f build\.yaml/);
+  // Someone else's jobs.schema.json is left alone.
+  const theirs = await tempDir({ "jobs.schema.json": '{"title": "theirs"}' });
+  const kept = await runJx(["init"], { cwd: theirs });
+  assert.equal(kept.code, 2);
+  assert.match(kept.stderr, /jobs\.schema\.json exists and is not jx's schema/);
+  assert.equal(await Deno.readTextFile(`${theirs}/jobs.schema.json`), '{"title": "theirs"}');
+  await Deno.remove(theirs, { recursive: true });
   const yml = await tempDir({ "jobs.yml": "jobs: {}\n" });
   const refused = await runJx(["init"], { cwd: yml });
   assert.equal(refused.code, 2);
