@@ -11,7 +11,8 @@ import type { Graph } from "../graph/mod.ts";
 import { JxInputError } from "../graph/errors.ts";
 import type { Reactor } from "../reactor/mod.ts";
 import type { JobserverSlots } from "../jobserver/mod.ts";
-import { collectGarbage, writeAll } from "../runtime/mod.ts";
+import { collectGarbage, isTerminal, writeAll } from "../runtime/mod.ts";
+import { jobColorEnv } from "../runtime/color.ts";
 
 /** Jobs in a graph past which a run collects the loader's garbage before it starts. */
 const BIG_GRAPH = 5000;
@@ -84,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
       writeAll(1, helpText(topic ?? ""));
       return args.command || args.help ? 0 : 2;
     }
+    // Jobs keep their colours when jx's output is a colour terminal (lib/runtime/color.ts).
+    Object.assign(process.env, jobColorEnv(process.env, args.color && isTerminal(1)));
     if (args.command === "completions") {
       return (await import("./completions.ts")).cmdCompletions(args);
     }
