@@ -223,7 +223,7 @@ async function cmdRun(args: Args): Promise<number> {
       foreground: args.names.filter((n) => graph.byName.get(n)?.kind === "module"),
     });
     let ctl: { path: string; close(): Promise<void> } | undefined;
-    const reporters = noop.runReporters(args, graph);
+    const reporters = noop.runReporters(args, graph, { clock: reactor });
     try {
       if (!dry) {
         ctl = await mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {

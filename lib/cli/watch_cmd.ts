@@ -92,6 +92,7 @@ export async function cmdWatch(args: Args): Promise<number> {
         statusLine: isTerminal(2) && args.output !== "stream",
         graph,
         verbose: args.verbose,
+        clock: reactor,
       });
       try {
         return await runJobs(graph, withModules(graph, selected, jobs), {

@@ -10,6 +10,7 @@ import type { Reporter, RunEvent } from "../scheduler/events.ts";
 import { terminalColumns, writeAll } from "../runtime/mod.ts";
 import { OutputBuffer } from "./buffer.ts";
 import { indexOfByte } from "../reactor/libc.ts";
+import { StatusBoard, type StatusClock } from "./status.ts";
 
 /**
  * How job output is shown.
@@ -30,6 +31,14 @@ export interface ConsoleOptions {
   color: boolean;
   /** Redraw a one-line status on stderr (only when stderr is a terminal). */
   statusLine: boolean;
+  /**
+   * The clock that redraws the status line between events (elapsed time, a
+   * job that runs on); a reactor will do. Its timer runs only while a run
+   * does, and only with `statusLine`. Without one, it is redrawn on events.
+   */
+  clock?: StatusClock;
+  /** Each selected job's duration at its last success, for the status line's estimate. */
+  lastMs?: ReadonlyMap<string, number>;
   /** The graph, for commands in `-n` output. */
   graph?: Graph;
   verbose?: boolean;
@@ -110,7 +119,11 @@ function concatBytes(parts: Uint8Array[]): Uint8Array {
  */
 export class ConsoleReporter implements Reporter {
   private jobs = new Map<string, JobView>();
-  private running = new Set<string>();
+  private board: StatusBoard;
+  /** The status line's timer, and `clock.now()` at the run's time 0. */
+  private tick?: number;
+  private base = 0;
+  private lastLine = "";
   /**
    * What the summary needs of the jobs that ended, gathered as they end (not
    * every end event, which a run of many jobs would hold to the end): their
@@ -130,8 +143,6 @@ export class ConsoleReporter implements Reporter {
   /** Modules that ended failed, with why. */
   private moduleFailures: { module: string; reason: string }[] = [];
   private skipped: { job: string; reason: string; because?: string }[] = [];
-  private total = 0;
-  private finished = 0;
   /** Stream mode: the prefix width (the longest name so far) and each name's colour. */
   private align = 0;
   private colors = new Map<string, string>();
@@ -142,6 +153,7 @@ export class ConsoleReporter implements Reporter {
   /** A console reporter with the given mode, colors and status line. */
   constructor(private o: ConsoleOptions) {
     this.write = o.write ?? writeAll;
+    this.board = new StatusBoard(o.lastMs);
   }
 
   /** `s` in the SGR color `code`, when colors are on. */
@@ -159,10 +171,11 @@ export class ConsoleReporter implements Reporter {
   event(e: RunEvent): void {
     switch (e.type) {
       case "run.start":
-        this.total = e.jobs;
+        this.board.begin(e.jobs, e.slots);
+        this.startClock(e.t);
         break;
       case "job.start":
-        this.running.add(e.job);
+        this.board.start(e.job, e.t);
         this.seen(e.job);
         if (!this.jobs.has(e.job)) {
           this.jobs.set(e.job, newView());
@@ -181,7 +194,7 @@ export class ConsoleReporter implements Reporter {
         this.moduleState(e);
         break;
       case "job.add":
-        this.total++;
+        this.board.added();
         if (this.o.verbose) {
           const line = e.line ? ` line ${e.line}` : "";
           this.out(2, this.c("2", `jx: add ${e.job} (from ${e.by}${line})\n`));
@@ -191,7 +204,7 @@ export class ConsoleReporter implements Reporter {
         this.out(2, this.c("31", `jx: ${e.error}`) + "\n");
         break;
       case "job.skip":
-        this.finished++;
+        this.board.skip(e.job);
         this.skipped.push({ job: e.job, reason: e.reason, because: e.because });
         if (e.reason === "dry-run") {
           const spec = this.o.graph?.byName.get(e.job);
@@ -202,6 +215,7 @@ export class ConsoleReporter implements Reporter {
         }
         break;
       case "run.end":
+        this.stopClock();
         this.clearStatus();
         this.summary(e);
         return;
@@ -317,8 +331,7 @@ export class ConsoleReporter implements Reporter {
       newView();
     const ok = e.status === "ok";
     if (!e.retrying) {
-      this.running.delete(e.job);
-      this.finished++;
+      this.board.end(e.job);
       this.noteEnded(e);
       // Its output is all in (a job's output comes before its end): a job
       // that runs again (a `repeat` loop) gets a new view at its start.
@@ -485,18 +498,40 @@ export class ConsoleReporter implements Reporter {
     }
   }
 
-  /** Redraws the status line (at most every so often unless `force`). */
+  /**
+   * Redraws the status line (at most every so often unless `force`; what
+   * the limit leaves out, the clock's next tick draws).
+   */
   private drawStatus(t: number, force = false): void {
-    if (!this.o.statusLine || this.total === 0) return;
+    if (!this.o.statusLine || !this.board.shown) return;
     if (!force && t - this.lastDraw < 50) return;
     if (force && t - this.lastDraw < 20 && this.statusShown) return;
     this.lastDraw = t;
-    const names = [...this.running].join(", ");
-    let line = `[${Math.min(this.finished, this.total)}/${this.total}] running: ${names}`;
+    let line = this.board.text(t);
     const cols = terminalColumns();
     if (line.length > cols - 1) line = line.slice(0, cols - 4) + "...";
+    if (this.statusShown && line === this.lastLine) return;
+    this.lastLine = line;
     this.write(2, "\r\x1b[K" + line);
     this.statusShown = true;
+  }
+
+  /** Every 100 ms while the run lasts (status line on, a clock given), a redraw. */
+  private startClock(t: number): void {
+    const clock = this.o.clock;
+    if (!clock || !this.o.statusLine || this.tick !== undefined) return;
+    this.base = clock.now() - t;
+    const every = () => {
+      this.tick = clock.setTimer(100, every);
+      this.drawStatus(clock.now() - this.base, true);
+    };
+    this.tick = clock.setTimer(100, every);
+  }
+
+  /** Stops the status line's timer (the run is over: nothing keeps the process alive). */
+  private stopClock(): void {
+    if (this.tick !== undefined) this.o.clock?.clearTimer(this.tick);
+    this.tick = undefined;
   }
 
   /** Prints the summary on stderr: counts, failures with what they caused to skip, slow jobs. */
