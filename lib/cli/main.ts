@@ -223,7 +223,11 @@ async function cmdRun(args: Args): Promise<number> {
       foreground: args.names.filter((n) => graph.byName.get(n)?.kind === "module"),
     });
     let ctl: { path: string; close(): Promise<void> } | undefined;
-    const reporters = noop.runReporters(args, graph, { clock: reactor });
+    // Past durations for the status line's estimate, kept where the state is (cli/durations.ts).
+    const timed = state && !dry ? await import("./durations.ts") : undefined;
+    const lastMs = timed?.lastDurations(baseDir, selected);
+    const reporters = noop.runReporters(args, graph, { clock: reactor, lastMs });
+    if (timed) reporters.push(new timed.DurationRecorder(baseDir));
     try {
       if (!dry) {
         ctl = await mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {

@@ -38,3 +38,26 @@ Deno.test("status line on a terminal: every running job, elapsed time ticking", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("status line: the time left, from the durations of the last run (.jx/durations.json)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  slow: { run: sleep 2.5 && touch out.txt, writes: [out.txt] }\n",
+  });
+  try {
+    const first = await runJx(["run"], { cwd: dir });
+    assert.equal(first.code, 0, first.stderr);
+    const kept = JSON.parse(await Deno.readTextFile(`${dir}/.jx/durations.json`));
+    assert.ok(kept.slow >= 2500, JSON.stringify(kept));
+    const out = await new Deno.Command("script", {
+      args: ["-qec", `${ROOT}/bin/jx run --force`, "/dev/null"],
+      cwd: dir,
+      env: { TERM: "xterm", NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, text);
+    assert.match(text, /\[0\/1\]  \d\.\ds  ~\ds left  running: slow/, "an estimate from last time");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
