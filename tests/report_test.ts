@@ -176,3 +176,40 @@ Deno.test("MemoryKeeper: past its limit it collects, then waits for the margin t
   idle.event(end("j"));
   assert.equal(idle.collections, 0, "under the limit: nothing");
 });
+
+Deno.test("a jx watch cycle: no verdict line (watch has its own), a restart's cancel said plainly", () => {
+  let out = "", err = "";
+  const r = new ConsoleReporter({
+    mode: "buffered",
+    color: true,
+    statusLine: false,
+    cycle: true,
+    write: (fd, text) => {
+      const s = typeof text === "string" ? text : new TextDecoder().decode(text);
+      if (fd === 1) out += s;
+      else err += s;
+    },
+  });
+  r.event({ type: "run.start", t: 0, jobs: 2, slots: 2, jobserver: "none" });
+  r.event(start("a"));
+  r.event(output("a", "half of it\n"));
+  r.event({ ...end("a"), status: "cancelled", exit: null, signal: "SIGTERM", ms: 413 });
+  r.event({ type: "run.end", t: 5, status: "interrupted", exit: 130, ms: 415 });
+  assert.equal(out, "\x1b[2m── a: cancelled (413ms)\x1b[0m\n", "dim, no partial output, not red");
+  assert.equal(err, "", "no ✗ line, no 'jx: interrupted'");
+  // A real failure in a cycle is still listed.
+  const failed = new ConsoleReporter({
+    mode: "quiet",
+    color: false,
+    statusLine: false,
+    cycle: true,
+    write: (fd, text) => {
+      if (fd === 2) err += typeof text === "string" ? text : new TextDecoder().decode(text);
+    },
+  });
+  failed.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
+  failed.event(start("b"));
+  failed.event({ ...end("b"), status: "failed", exit: 1 });
+  failed.event({ type: "run.end", t: 5, status: "failed", exit: 1, ms: 5 });
+  assert.equal(err, "  ✗ b: FAILED (exit 1, 1ms)\n");
+});

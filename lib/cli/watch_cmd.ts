@@ -93,6 +93,7 @@ export async function cmdWatch(args: Args): Promise<number> {
         graph,
         verbose: args.verbose,
         clock: reactor,
+        cycle: true,
       });
       try {
         return await runJobs(graph, withModules(graph, selected, jobs), {

@@ -39,6 +39,12 @@ export interface ConsoleOptions {
   clock?: StatusClock;
   /** Each selected job's duration at its last success, for the status line's estimate. */
   lastMs?: ReadonlyMap<string, number>;
+  /**
+   * One cycle of `jx watch`, which ends each cycle with a line of its own:
+   * no verdict line here, and a job cancelled by a restart is said plainly
+   * (dim, without its partial output), not as a failure.
+   */
+  cycle?: boolean;
   /** The graph, for commands in `-n` output. */
   graph?: Graph;
   verbose?: boolean;
@@ -338,6 +344,15 @@ export class ConsoleReporter implements Reporter {
       this.jobs.delete(e.job);
     }
     const what = ok ? "" : this.describe(e);
+    if (this.o.cycle && e.status === "cancelled") {
+      const head = this.o.mode === "stream" ? this.decodedPrefix(v, e.job) : `── ${e.job}: `;
+      if (this.o.mode !== "quiet") {
+        this.out(1, this.c("2", `${head}cancelled (${formatMs(e.ms)})`) + "\n");
+      }
+      v.buffer.dispose();
+      v.held = undefined;
+      return;
+    }
     if (this.o.mode === "stream") {
       this.flushPartial(v, e.job);
       if (!ok) this.out(2, `${this.decodedPrefix(v, e.job)}${this.c("31", what)}\n`);
@@ -383,7 +398,8 @@ export class ConsoleReporter implements Reporter {
     this.endedCount++;
     const key = e.status !== "ok" && e.condition ? "false" : e.status;
     this.endedCounts.set(key, (this.endedCounts.get(key) ?? 0) + 1);
-    if (e.status !== "ok" && !e.condition) this.failures.push(e);
+    const restarted = this.o.cycle && e.status === "cancelled";
+    if (e.status !== "ok" && !e.condition && !restarted) this.failures.push(e);
     if (e.user_ms !== undefined) {
       const u = this.cpu;
       u.known = true;
@@ -591,8 +607,9 @@ export class ConsoleReporter implements Reporter {
     }
     const usage = this.usage();
     if (usage) lines.push(this.c("2", usage));
-    lines.push(this.verdictLine(e, counts));
-    this.write(2, lines.join("\n") + "\n");
+    // A watch cycle ends with jx watch's own line instead.
+    if (!this.o.cycle) lines.push(this.verdictLine(e, counts));
+    if (lines.length) this.write(2, lines.join("\n") + "\n");
   }
 
   /**
