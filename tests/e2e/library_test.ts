@@ -60,7 +60,7 @@ Deno.test("docs/library.md: every TypeScript block runs, printing what its comme
         "bad.yaml:2:8: jobs.a: unknown key 'rnu' (did you mean 'run'?)",
         "0 ok\n",
         "bad said: broken\nbad: exit 3\nafter: skipped (dependency-failed, bad)\n1\n",
-        "[hello] hello\n",
+        "[hello]  hello\n",
         `[ "a@0", "c@0", "b@100" ]`,
         `0 [ "echo-alpha from words", "echo-beta from words" ]`,
       ]
