@@ -233,6 +233,44 @@ Deno.test("help for the new commands, with examples", async () => {
   assert.match(top.stdout, /jx completions bash\|zsh\|fish/);
 });
 
+Deno.test({
+  name: "fish completion, where fish is installed: ctl actions, modules, foreach groups",
+  ignore: !(await have("fish")),
+  async fn() {
+    const dir = await tempDir({
+      "jobs.yaml": GROUPED,
+      "bin/jx": `#!/bin/sh\nexec "${DENO}" run -A --quiet "${ROOT}/cli.ts" "$@"\n`,
+    });
+    await Deno.chmod(`${dir}/bin/jx`, 0o755);
+    try {
+      const script = (await runJx(["completions", "fish"], { cwd: dir })).stdout;
+      await Deno.writeTextFile(`${dir}/jx.fish`, script);
+      const ask = async (line: string) => {
+        const out = await new Deno.Command("fish", {
+          args: ["--no-config", "-c", `source jx.fish; complete -C ${JSON.stringify(line)}`],
+          cwd: dir,
+          env: { PATH: `${dir}/bin:${Deno.env.get("PATH")}`, NO_COLOR: "1" },
+        }).output();
+        return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l)
+          .map((l) => l.split("\t")[0]).sort();
+      };
+      assert.deepEqual(await ask("jx ctl "), [
+        "pause",
+        "publish",
+        "restart",
+        "resume",
+        "start",
+        "status",
+        "stop",
+      ]);
+      assert.deepEqual(await ask("jx ctl pause "), ["api", "db"]);
+      assert.deepEqual(await ask("jx run co"), ["co", "co[a]", "co[b]", "compile"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test("ctl actions offered by completion are those jx ctl accepts, module ones taking modules", async () => {
   const { ctlActions } = await import("../../lib/cli/completions.ts");
   const { ctlRequests } = await import("../../lib/modules/ctl_cmd.ts");
