@@ -63,6 +63,7 @@ export const MAPPINGS: MappingCase[] = [
     doc: (r) => `vars: { ${r}: v }\njobs: { a: { run: "echo \${${r}}" } }\n`,
   },
   { path: "env", expect: "name", doc: (r) => `env: { ${r}: v }\njobs: { a: { run: echo } }\n` },
+  { path: "lint", expect: "key", doc: (r) => `lint: { ${r}: 1 }\njobs: { a: { run: echo } }\n` },
   {
     path: "pools",
     expect: "name",

@@ -6,14 +6,14 @@
 import assert from "node:assert/strict";
 import { ConsoleReporter } from "../lib/report/console.ts";
 
-function streamReporter() {
+function streamReporter(opts: { color?: boolean; fd?: 1 | 2 | 0 } = {}) {
   const out: Uint8Array[] = [];
   const r = new ConsoleReporter({
     mode: "stream",
-    color: false,
+    color: opts.color ?? false,
     statusLine: false,
     write: (fd, text) => {
-      if (fd === 1) {
+      if (fd === (opts.fd ?? 1) || opts.fd === 0) {
         out.push(typeof text === "string" ? new TextEncoder().encode(text) : text.slice());
       }
     },
@@ -24,11 +24,11 @@ function streamReporter() {
 }
 
 const enc = new TextEncoder();
-const output = (job: string, s: string | Uint8Array) => ({
+const output = (job: string, s: string | Uint8Array, stream: "stdout" | "stderr" = "stdout") => ({
   type: "job.output" as const,
   t: 1,
   job,
-  stream: "stdout" as const,
+  stream,
   chunk: typeof s === "string" ? enc.encode(s) : s,
 });
 const start = (job: string) => ({ type: "job.start" as const, t: 0, job, pid: 1, attempt: 1 });
@@ -53,7 +53,7 @@ Deno.test("stream output: lines cut across chunks and two jobs interleaved stay 
   r.event(output("b", "2"));
   r.event(end("a"));
   r.event(end("b"));
-  assert.equal(text(), "[a] a1\n[b] b1\n[a] a2\n[b] b2\n");
+  assert.equal(text(), "[a]  a1\n[b]  b1\n[a]  a2\n[b]  b2\n");
 });
 
 Deno.test("stream output: a line past 64 KiB goes out in prefixed pieces, every byte kept", () => {
@@ -69,11 +69,96 @@ Deno.test("stream output: a line past 64 KiB goes out in prefixed pieces, every 
   r.event(output("f", "!\nend\n"));
   r.event(end("f"));
   const lines = text().split("\n").slice(0, -1);
-  assert.ok(lines.every((l) => l.startsWith("[f] ")), "every piece is prefixed");
-  const body = lines.map((l) => l.slice(4));
+  assert.ok(lines[0].startsWith("[f]  "), "the first piece is prefixed");
+  const cont = lines.slice(1, -1);
+  assert.ok(cont.length > 2 && cont.every((l) => l.startsWith("[f] +")), "the next ones say +");
+  assert.ok(lines.at(-1)!.startsWith("[f]  "), "the line after is a new one");
+  const body = lines.map((l) => l.slice(5));
   assert.equal(body.at(-1), "end");
   assert.equal(body.slice(0, -1).join(""), "x".repeat(sent) + "!", "every byte, in order");
   for (const l of body.slice(0, -2)) assert.ok(l.length > 64 * 1024, `a piece of ${l.length}`);
+});
+
+Deno.test("stream output: prefixes aligned to the longest name so far, stderr marked, a colour per job", () => {
+  const { r, text } = streamReporter({ fd: 0 });
+  r.event(start("a"));
+  r.event(start("compile"));
+  r.event(output("a", "out\n"));
+  r.event(output("compile", "warning\n", "stderr"));
+  r.event(output("a", "err\n", "stderr"));
+  r.event(output("compile", "partial"));
+  r.event(end("compile"));
+  assert.equal(
+    text(),
+    "[a]        out\n[compile]! warning\n[a]      ! err\n[compile]  partial\n",
+  );
+  const colored = streamReporter({ color: true, fd: 0 });
+  for (const j of ["a", "b"]) colored.r.event(start(j));
+  colored.r.event(output("a", "x\n"));
+  colored.r.event(output("b", "y\n"));
+  colored.r.event(output("b", "z\n", "stderr"));
+  const lines = colored.text().split("\n");
+  // deno-lint-ignore no-control-regex
+  const color = (l: string) => /^\x1b\[([\d;]+)m\[/.exec(l)?.[1];
+  assert.ok(color(lines[0]) && color(lines[1]) && color(lines[0]) !== color(lines[1]), lines[1]);
+  assert.equal(color(lines[2]), color(lines[1]), "a job keeps its colour on stderr");
+  // deno-lint-ignore no-control-regex
+  assert.match(lines[2], /\x1b\[1;31m!\x1b\[0m z$/, "stderr's mark in red");
+});
+
+/** The summary line of a run made of `events`, as printed (no colours). */
+function summaryOf(events: Parameters<ConsoleReporter["event"]>[0][]): string {
+  let err = "";
+  const r = new ConsoleReporter({
+    mode: "buffered",
+    color: false,
+    statusLine: false,
+    write: (fd, text) => {
+      if (fd === 2) err += typeof text === "string" ? text : new TextDecoder().decode(text);
+    },
+  });
+  for (const e of events) r.event(e);
+  return err.trimEnd().split("\n").at(-1)!;
+}
+
+Deno.test("summary: counts that read as words, a failed module counted", () => {
+  const run = { type: "run.start" as const, t: 0, jobs: 3, slots: 2, jobserver: "none" as const };
+  const ok = (status: "ok" | "failed" | "interrupted") => ({
+    type: "run.end" as const,
+    t: 9,
+    status,
+    exit: status === "ok" ? 0 : status === "failed" ? 1 : 130,
+    ms: 19,
+  });
+  const skip = (job: string, reason: "up-to-date" | "dependency-failed", because?: string) => ({
+    type: "job.skip" as const,
+    t: 1,
+    job,
+    reason,
+    because,
+  });
+  assert.equal(summaryOf([run, end("a"), end("b"), end("c"), ok("ok")]), "jx: 3 jobs ok in 19ms");
+  assert.equal(
+    summaryOf([run, end("a"), skip("b", "up-to-date"), skip("c", "up-to-date"), ok("ok")]),
+    "jx: 1 job ok, 2 up to date in 19ms",
+  );
+  assert.equal(summaryOf([run, ok("ok")]), "jx: nothing to do in 19ms");
+  const failed = {
+    type: "module.state" as const,
+    t: 2,
+    module: "api",
+    state: "failed" as const,
+    reason: "exit 1",
+  };
+  assert.equal(
+    summaryOf([run, failed, skip("t", "dependency-failed", "api"), ok("failed")]),
+    "jx: FAILED: 1 module failed, 1 job skipped (dependency-failed) in 19ms",
+  );
+  const bad = { ...end("b"), status: "failed" as const, exit: 2 };
+  assert.equal(
+    summaryOf([run, end("a"), bad, ok("failed")]),
+    "jx: FAILED: 1 job failed, 1 ok in 19ms",
+  );
 });
 
 Deno.test("MemoryKeeper: past its limit it collects, then waits for the margin to fill", async () => {
@@ -92,4 +177,41 @@ Deno.test("MemoryKeeper: past its limit it collects, then waits for the margin t
   const idle = new MemoryKeeper({ limitBytes: residentBytes() + (1 << 30), every: 1 });
   idle.event(end("j"));
   assert.equal(idle.collections, 0, "under the limit: nothing");
+});
+
+Deno.test("a jx watch cycle: no verdict line (watch has its own), a restart's cancel said plainly", () => {
+  let out = "", err = "";
+  const r = new ConsoleReporter({
+    mode: "buffered",
+    color: true,
+    statusLine: false,
+    cycle: true,
+    write: (fd, text) => {
+      const s = typeof text === "string" ? text : new TextDecoder().decode(text);
+      if (fd === 1) out += s;
+      else err += s;
+    },
+  });
+  r.event({ type: "run.start", t: 0, jobs: 2, slots: 2, jobserver: "none" });
+  r.event(start("a"));
+  r.event(output("a", "half of it\n"));
+  r.event({ ...end("a"), status: "cancelled", exit: null, signal: "SIGTERM", ms: 413 });
+  r.event({ type: "run.end", t: 5, status: "interrupted", exit: 130, ms: 415 });
+  assert.equal(out, "\x1b[2m── a: cancelled (413ms)\x1b[0m\n", "dim, no partial output, not red");
+  assert.equal(err, "", "no ✗ line, no 'jx: interrupted'");
+  // A real failure in a cycle is still listed.
+  const failed = new ConsoleReporter({
+    mode: "quiet",
+    color: false,
+    statusLine: false,
+    cycle: true,
+    write: (fd, text) => {
+      if (fd === 2) err += typeof text === "string" ? text : new TextDecoder().decode(text);
+    },
+  });
+  failed.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
+  failed.event(start("b"));
+  failed.event({ ...end("b"), status: "failed", exit: 1 });
+  failed.event({ type: "run.end", t: 5, status: "failed", exit: 1, ms: 5 });
+  assert.equal(err, "  ✗ b: FAILED (exit 1, 1ms)\n");
 });

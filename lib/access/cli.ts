@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml } from "../runtime/yaml.ts";
 import { findJobsFile, type Graph, JxInputError, loadJobsFile } from "../graph/mod.ts";
 import { createReactor } from "../reactor/mod.ts";
 import { type Reporter, type RunEvent, runJobs } from "../scheduler/mod.ts";

@@ -2,12 +2,14 @@
  * `jx completions bash|zsh|fish`: shell completion scripts, generated from the
  * command line's own tables (COMMANDS, OPTIONS, SHORT in `args.ts`) so that
  * they cannot drift from the parser. Job names are completed by running
- * `jx list --names` (with the `-f FILE` already on the command line) each time.
+ * `jx completions names` (with the `-f FILE` already on the command line) each
+ * time: jobs, `foreach` groups and modules; `jx ctl` completes its actions
+ * (read from `jx ctl --help`), then module names (`jx completions modules`).
  *
  * @module
  */
 import { JxInputError } from "../graph/errors.ts";
-import { writeAll } from "../runtime/mod.ts";
+import { cwd, writeAll } from "../runtime/mod.ts";
 import { type Args, COMMANDS, OPTIONS, SHORT } from "./args.ts";
 import { HELP } from "./help.ts";
 
@@ -19,6 +21,22 @@ export type Shell = typeof SHELLS[number];
 
 /** Commands whose positional arguments are job names. */
 const JOB_COMMANDS = ["run", "watch", "graph", "explain", "clean"];
+
+/** What `jx completions WHAT` lists for the scripts (from the jobs file). */
+const LISTS = ["names", "modules"] as const;
+
+/**
+ * `jx ctl`'s actions, and those whose operands are module names, read from
+ * the Actions table of `jx ctl --help`.
+ */
+export function ctlActions(): { all: string[]; modules: string[] } {
+  const block = HELP.ctl.split("\nActions:\n")[1]?.split("\n\n")[0] ?? "";
+  const rows = [...block.matchAll(/^ {2}(\w+)\b(.*)$/gm)];
+  return {
+    all: rows.map((r) => r[1]),
+    modules: rows.filter((r) => r[2].includes("MODULE...")).map((r) => r[1]),
+  };
+}
 
 /** What completion needs to know about one long option. */
 interface Opt {
@@ -88,6 +106,7 @@ function q(s: string): string {
 /** The bash script: defines `_jx` and registers it for `jx`. */
 export function bashScript(): string {
   const opts = options();
+  const ctl = ctlActions();
   const words = opts.flatMap((o) => [o.long, ...(o.short ? ["-" + o.short] : [])]);
   const valued = opts.filter((o) => o.value).flatMap((o) => [
     o.long,
@@ -114,7 +133,7 @@ export function bashScript(): string {
 # Load it with: source <(jx completions bash)
 # or save it as ~/.local/share/bash-completion/completions/jx
 _jx() {
-  local cur prev i cmd="" file="" w
+  local cur prev i cmd="" sub="" file="" w
   COMPREPLY=()
   cur="\${COMP_WORDS[COMP_CWORD]}"
   prev=""
@@ -141,7 +160,9 @@ ${cases.join("\n")}
         ((i++))
         ;;
       -* | =) ;;
-      *) [ -z "$cmd" ] && cmd="$w" ;;
+      *)
+        if [ -z "$cmd" ]; then cmd="$w"; elif [ -z "$sub" ]; then sub="$w"; fi
+        ;;
     esac
   done
   if [[ "$cur" == -* ]]; then
@@ -159,8 +180,22 @@ ${cases.join("\n")}
     ${JOB_COMMANDS.join(" | ")})
       local names
       file="\${file/#\\~/$HOME}"
-      names=$("\${COMP_WORDS[0]}" list --names \${file:+-f "$file"} 2>/dev/null)
+      names=$("\${COMP_WORDS[0]}" completions names \${file:+-f "$file"} 2>/dev/null)
       COMPREPLY=($(compgen -W "$names" -- "$cur"))
+      ;;
+    ctl)
+      if [ -z "$sub" ]; then
+        COMPREPLY=($(compgen -W ${q(ctl.all.join(" "))} -- "$cur"))
+      else
+        case "$sub" in
+          ${ctl.modules.join(" | ")})
+            local mods
+            file="\${file/#\\~/$HOME}"
+            mods=$("\${COMP_WORDS[0]}" completions modules \${file:+-f "$file"} 2>/dev/null)
+            COMPREPLY=($(compgen -W "$mods" -- "$cur"))
+            ;;
+        esac
+      fi
       ;;
   esac
 }
@@ -171,6 +206,7 @@ complete -o default -F _jx jx
 /** The zsh script: a `#compdef` function, usable from $fpath or sourced. */
 export function zshScript(): string {
   const opts = options();
+  const ctl = ctlActions();
   const { commands } = descriptions();
   const valued = opts.filter((o) => o.value).flatMap((o) => [
     o.long,
@@ -198,9 +234,18 @@ export function zshScript(): string {
 # zsh completion for jx (written by \`jx completions zsh\`).
 # Save it as _jx in a directory on $fpath (then run compinit), or load it
 # for this session with: source <(jx completions zsh)
+__jx_list() {
+  local -a names
+  if [[ -n $file ]]; then
+    names=(\${(f)"$(\${words[1]} completions $1 -f \${~file} 2>/dev/null)"})
+  else
+    names=(\${(f)"$(\${words[1]} completions $1 2>/dev/null)"})
+  fi
+  compadd -a names
+}
 _jx() {
   local -a commands opts names
-  local cmd="" file="" i w
+  local cmd="" sub="" file="" i w
   commands=(${cmdSpecs.join(" ")})
   opts=(${optSpecs.join(" ")})
   case \${words[CURRENT-1]} in
@@ -216,7 +261,7 @@ ${choiceCases.join("\n")}
       -f?*) file=\${w#-f} ;;
       ${valued.filter((w) => w !== "-f" && w !== "--file").join("|")}) (( i++ )) ;;
       -*) ;;
-      *) [[ -z $cmd ]] && cmd=$w ;;
+      *) if [[ -z $cmd ]]; then cmd=$w; elif [[ -z $sub ]]; then sub=$w; fi ;;
     esac
   done
   if [[ \${words[CURRENT]} == -* ]]; then
@@ -231,13 +276,15 @@ ${choiceCases.join("\n")}
     sh) _files ;;
     completions) compadd -- ${SHELLS.join(" ")} ;;
     help) _describe -t commands 'jx command' commands ;;
-    ${JOB_COMMANDS.join("|")})
-      if [[ -n $file ]]; then
-        names=(\${(f)"$(\${words[1]} list --names -f \${~file} 2>/dev/null)"})
+    ${JOB_COMMANDS.join("|")}) __jx_list names ;;
+    ctl)
+      if [[ -z $sub ]]; then
+        compadd -- ${ctl.all.join(" ")}
       else
-        names=(\${(f)"$(\${words[1]} list --names 2>/dev/null)"})
+        case $sub in
+          ${ctl.modules.join("|")}) __jx_list modules ;;
+        esac
       fi
-      compadd -a names
       ;;
   esac
 }
@@ -248,6 +295,7 @@ if [[ $funcstack[1] == _jx ]]; then _jx "$@"; else compdef _jx jx; fi
 /** The fish script: `complete` rules for `jx`. */
 export function fishScript(): string {
   const opts = options();
+  const ctl = ctlActions();
   const { commands } = descriptions();
   const lines = [
     "# fish completion for jx (written by `jx completions fish`).",
@@ -272,13 +320,13 @@ export function fishScript(): string {
     "        end",
     "    end",
     "end",
-    "function __jx_names",
+    "function __jx_list",
     "    set -l jx (commandline -opc)[1]",
     "    set -l file (__jx_file)",
     '    if test -n "$file"',
-    "        $jx list --names -f $file 2>/dev/null",
+    "        $jx completions $argv[1] -f $file 2>/dev/null",
     "    else",
-    "        $jx list --names 2>/dev/null",
+    "        $jx completions $argv[1] 2>/dev/null",
     "    end",
     "end",
     "complete -c jx -f",
@@ -298,8 +346,14 @@ export function fishScript(): string {
       return parts.join(" ");
     }),
     `complete -c jx -n ${q(`__fish_seen_subcommand_from ${JOB_COMMANDS.join(" ")}`)} -a ${
-      q("(__jx_names)")
+      q("(__jx_list names)")
     } -d job`,
+    `complete -c jx -n ${
+      q(`__fish_seen_subcommand_from ctl; and not __fish_seen_subcommand_from ${ctl.all.join(" ")}`)
+    } -a ${q(ctl.all.join(" "))}`,
+    `complete -c jx -n ${
+      q(`__fish_seen_subcommand_from ctl; and __fish_seen_subcommand_from ${ctl.modules.join(" ")}`)
+    } -a ${q("(__jx_list modules)")} -d module`,
     `complete -c jx -n ${q("__fish_seen_subcommand_from sh")} -F`,
     `complete -c jx -n ${q("__fish_seen_subcommand_from completions")} -a ${q(SHELLS.join(" "))}`,
     `complete -c jx -n ${q("__fish_seen_subcommand_from help")} -a ${q(COMMANDS.join(" "))}`,
@@ -320,9 +374,47 @@ export function completionScript(shell: Shell): string {
   return shell === "bash" ? bashScript() : shell === "zsh" ? zshScript() : fishScript();
 }
 
-/** `jx completions SHELL`: prints the script; exit 2 without a known shell. */
-export function cmdCompletions(args: Args): number {
+/**
+ * For the scripts: the names `jx run` and the other job commands accept
+ * (jobs, with each `foreach` group before its first item, then modules), or
+ * the modules alone, from the jobs file `-f` names or the one found here.
+ */
+export async function completionNames(
+  what: typeof LISTS[number],
+  file: string | undefined,
+): Promise<string[]> {
+  const { findJobsFile, loadJobsFile } = await import("../graph/mod.ts");
+  const path = file ?? findJobsFile(cwd());
+  if (!path) return [];
+  const graph = loadJobsFile(path);
+  const names = new Set<string>();
+  for (const kind of what === "names" ? ["job", "module"] : ["module"]) {
+    for (const j of graph.jobs) {
+      if (j.kind !== kind) continue;
+      if (j.group) names.add(j.group);
+      names.add(j.name);
+    }
+  }
+  return [...names];
+}
+
+/**
+ * `jx completions SHELL`: prints the script; exit 2 without a known shell.
+ * `jx completions names|modules` (for the scripts): the names, one a line.
+ */
+export function cmdCompletions(args: Args): number | Promise<number> {
   const shell = args.names[0];
+  if (args.names.length === 1 && (LISTS as readonly string[]).includes(shell)) {
+    return completionNames(shell as typeof LISTS[number], args.file).then((names) => {
+      writeAll(1, names.map((n) => n + "\n").join(""));
+      return 0;
+    }, (e) => {
+      // Bad input, as main() would print it (the caller returns this promise unawaited).
+      if (!(e instanceof JxInputError)) throw e;
+      writeAll(2, (e.file ? e.format() : `jx: ${e.message}`) + "\n");
+      return 2;
+    });
+  }
   if (args.names.length !== 1 || !(SHELLS as readonly string[]).includes(shell)) {
     throw new JxInputError(
       `usage: jx completions ${SHELLS.join("|")}` +

@@ -3,6 +3,8 @@
  *
  * @module
  */
+import { didYouMean, JxInputError } from "../graph/errors.ts";
+import { COMMANDS } from "./args.ts";
 
 /** The version printed by `jx --version`. */
 export const VERSION = "0.1.0";
@@ -18,7 +20,8 @@ const COMMON = `Options:
       --events FILE      write NDJSON events
       --trace FILE       write a Chrome trace (open it in Perfetto)
       --reactor KIND     auto | epoll | portable
-      --no-color         no colors (NO_COLOR is honoured too)
+      --jobserver-style STYLE   the pool jx makes: auto | pipe | fifo | none
+      --no-color         no colors, in jx's output and jobs' (NO_COLOR too)
   -v, --verbose          say more`;
 
 /** Help per command. */
@@ -48,7 +51,7 @@ Exit codes: 0 ok, 1 a job failed, 2 usage error or invalid jobs file,
 
 Examples:
   jx run                      run every job in jobs.yaml
-  jx run -j4 test CC=clang    run 'test' and what it needs, 4 at a time
+  jx run -j4 test CC=gcc      run 'test' and what it needs, 4 at a time, a var set
   jx run -n                   show the order, run nothing
   jx graph --format mermaid   the graph, for a Markdown page
 `,
@@ -86,9 +89,10 @@ Examples:
 Writes a starter jobs file (default: jobs.yaml in the current directory) that
 runs as is: a generated header, two steps that run together, a step that
 reads what they wrote, and a test. Its first line points editors at the JSON
-schema of jobs files, which init writes to .jx/jobs.schema.json. init never
-overwrites: if the file (or a jobs.yml beside a default jobs.yaml) exists, it
-exits 2 and changes nothing.
+schema of jobs files, which init writes beside it as jobs.schema.json (commit
+both). init never overwrites: if the file (or a jobs.yml beside a default
+jobs.yaml), or a jobs.schema.json that is not jx's, exists, it exits 2 and
+changes nothing.
 
 Options:
   -f, --file FILE        the file to write (default: jobs.yaml)
@@ -141,6 +145,13 @@ Example:
 
 Runs the jobs, then watches every path their reads match and reruns exactly
 the jobs a change affects (and what depends on them), until Ctrl-C.
+
+Watch options:
+      --debounce TIME    wait this long after a change before a run (default 100ms)
+      --on-busy MODE     a change during a run: restart (default) | queue | ignore
+      --poll             poll for changes instead of inotify
+
+${COMMON}
 
 Examples:
   jx watch
@@ -224,3 +235,21 @@ Examples:
   jx ctl publish reload "config changed"
 `,
 };
+
+/**
+ * The help text on `topic` (a command, or "" for jx itself); a topic that is
+ * no command is a usage error (`jx help nosuch`: exit 2), not general help.
+ *
+ * @example
+ * ```ts
+ * import { helpText } from "./help.ts";
+ * helpText("run").startsWith("Usage: jx run"); // true
+ * ```
+ */
+export function helpText(topic: string): string {
+  if (topic in HELP) return HELP[topic];
+  if (topic === "help" || COMMANDS.includes(topic)) return HELP[""];
+  throw new JxInputError(
+    `no help on '${topic}': not a command${didYouMean(topic, COMMANDS)}; see jx --help`,
+  );
+}

@@ -4,15 +4,22 @@
  *
  * @module
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { JxInputError } from "../graph/errors.ts";
 import { toJsonSchema } from "../graph/schema.ts";
 import { writeAll } from "../runtime/mod.ts";
 import type { Args } from "./args.ts";
 
-/** Where `jx init` writes the schema, relative to the jobs file's directory. */
-export const SCHEMA_PATH = ".jx/jobs.schema.json";
+/**
+ * Where `jx init` writes the schema, relative to the jobs file's directory:
+ * beside it, to be committed with it (not in `.jx/`, which people keep out of
+ * version control).
+ */
+export const SCHEMA_PATH = "jobs.schema.json";
+
+/** The title of jx's schema: a file that has it is ours to refresh. */
+const SCHEMA_TITLE = "jx jobs file";
 
 /**
  * The starter jobs file: plain shell steps (no compiler needed) with the
@@ -82,10 +89,23 @@ export function cmdInit(args: Args): number {
   const dir = dirname(resolve(file));
   if (!existsSync(dir)) throw new JxInputError(`${dirname(file)}: no such directory`);
   const schema = join(dir, SCHEMA_PATH);
-  mkdirSync(dirname(schema), { recursive: true });
+  if (existsSync(schema) && !isOurSchema(schema)) {
+    throw new JxInputError(
+      `${SCHEMA_PATH} exists and is not jx's schema; not overwriting it (move it away first)`,
+    );
+  }
   writeFileSync(schema, JSON.stringify(toJsonSchema(), null, 2) + "\n");
   writeFileSync(file, STARTER, { flag: "wx" });
   const run = args.file ? `jx run -f ${file}` : "jx run";
   writeAll(1, `wrote ${file} (and ${SCHEMA_PATH}, its schema for editors); try: ${run}\n`);
   return 0;
+}
+
+/** Whether the file at `path` is a schema jx wrote (an older one is refreshed). */
+function isOurSchema(path: string): boolean {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"))?.title === SCHEMA_TITLE;
+  } catch {
+    return false;
+  }
 }

@@ -11,12 +11,13 @@ import type { Graph } from "../graph/mod.ts";
 import { JxInputError } from "../graph/errors.ts";
 import type { Reactor } from "../reactor/mod.ts";
 import type { JobserverSlots } from "../jobserver/mod.ts";
-import { collectGarbage, writeAll } from "../runtime/mod.ts";
+import { collectGarbage, isTerminal, writeAll } from "../runtime/mod.ts";
+import { jobColorEnv } from "../runtime/color.ts";
 
 /** Jobs in a graph past which a run collects the loader's garbage before it starts. */
 const BIG_GRAPH = 5000;
 import { type Args, parseArgs } from "./args.ts";
-import { HELP, VERSION } from "./help.ts";
+import { helpText, VERSION } from "./help.ts";
 
 // The parts behind the commands are imported by loadParts() when a command
 // runs, not here: `jx --version`, `--help` and `completions` load none of them
@@ -83,9 +84,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (args.help || !args.command || args.command === "help") {
       const topic = args.command === "help" ? args.names[0] ?? "" : args.command;
-      writeAll(1, HELP[topic] ?? HELP[""]);
+      writeAll(1, helpText(topic ?? ""));
       return args.command || args.help ? 0 : 2;
     }
+    // Jobs keep their colours when jx's output is a colour terminal (lib/runtime/color.ts).
+    Object.assign(process.env, jobColorEnv(process.env, args.color && isTerminal(1)));
     if (args.command === "completions") {
       return (await import("./completions.ts")).cmdCompletions(args);
     }
@@ -222,7 +225,11 @@ async function cmdRun(args: Args): Promise<number> {
       foreground: args.names.filter((n) => graph.byName.get(n)?.kind === "module"),
     });
     let ctl: { path: string; close(): Promise<void> } | undefined;
-    const reporters = noop.runReporters(args, graph);
+    // Past durations for the status line's estimate, kept where the state is (cli/durations.ts).
+    const timed = state && !dry ? await import("./durations.ts") : undefined;
+    const lastMs = timed?.lastDurations(baseDir, selected);
+    const reporters = noop.runReporters(args, graph, { clock: reactor, lastMs });
+    if (timed) reporters.push(new timed.DurationRecorder(baseDir));
     try {
       if (!dry) {
         ctl = await mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {

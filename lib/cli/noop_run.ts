@@ -8,7 +8,13 @@
  * @module
  */
 import type { Graph } from "../graph/graph.ts";
-import { ConsoleReporter, EventLog, MemoryKeeper, TraceWriter } from "../report/mod.ts";
+import {
+  type ConsoleOptions,
+  ConsoleReporter,
+  EventLog,
+  MemoryKeeper,
+  TraceWriter,
+} from "../report/mod.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
 import {
   checkNoop,
@@ -44,7 +50,11 @@ import { VERSION } from "./help.ts";
  * const reporters = runReporters(parseArgs(["run"], {}));
  * ```
  */
-export function runReporters(args: Args, graph?: Graph): Reporter[] {
+export function runReporters(
+  args: Args,
+  graph?: Graph,
+  status?: Pick<ConsoleOptions, "clock" | "lastMs">,
+): Reporter[] {
   const reporters: Reporter[] = [
     new ConsoleReporter({
       mode: args.output,
@@ -52,6 +62,7 @@ export function runReporters(args: Args, graph?: Graph): Reporter[] {
       statusLine: isTerminal(2) && args.output !== "stream",
       graph,
       verbose: args.verbose,
+      ...status,
     }),
   ];
   if (args.events) reporters.push(new EventLog(args.events));

@@ -92,6 +92,8 @@ export async function cmdWatch(args: Args): Promise<number> {
         statusLine: isTerminal(2) && args.output !== "stream",
         graph,
         verbose: args.verbose,
+        clock: reactor,
+        cycle: true,
       });
       try {
         return await runJobs(graph, withModules(graph, selected, jobs), {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { LineCounter, parseDocument } from "yaml";
+import { LineCounter, parseDocument } from "../runtime/yaml.ts";
 import { JxInputError } from "./errors.ts";
 import { globFiles } from "./glob.ts";
 import { itemVars } from "./foreach.ts";

@@ -13,7 +13,7 @@
  */
 import {
   Composer,
-  type CST,
+  type CstToken,
   type Document,
   isAlias,
   isMap,
@@ -24,7 +24,7 @@ import {
   type Node,
   Parser,
   YAMLParseError,
-} from "yaml";
+} from "../runtime/yaml.ts";
 import { JxInputError } from "./errors.ts";
 import { globProblem } from "./glob.ts";
 import type { JobSpec } from "./types.ts";
@@ -40,15 +40,15 @@ export const MAX_VALUE_LENGTH = 128 * 1024;
 export const MAX_JOBS = 200_000;
 
 /** A CST token's nested tokens (the key and value of each item), if it is a collection. */
-function children(tok: CST.Token): CST.Token[] {
+function children(tok: CstToken): CstToken[] {
   switch (tok.type) {
     case "document":
       return tok.value ? [tok.value] : [];
     case "block-map":
     case "block-seq":
     case "flow-collection": {
-      const out: CST.Token[] = [];
-      for (const it of tok.items as { key?: CST.Token | null; value?: CST.Token }[]) {
+      const out: CstToken[] = [];
+      for (const it of tok.items as { key?: CstToken | null; value?: CstToken }[]) {
         if (it.key) out.push(it.key);
         if (it.value) out.push(it.value);
       }
@@ -60,8 +60,8 @@ function children(tok: CST.Token): CST.Token[] {
 }
 
 /** Throws when collections in `doc` nest deeper than MAX_DEPTH (walked without recursion). */
-function checkDepth(doc: CST.Token, fail: (msg: string, offset: number) => never): void {
-  const stack: [CST.Token, number][] = [[doc, 0]];
+function checkDepth(doc: CstToken, fail: (msg: string, offset: number) => never): void {
+  const stack: [CstToken, number][] = [[doc, 0]];
   while (stack.length) {
     const [tok, depth] = stack.pop()!;
     const kids = children(tok);
@@ -91,7 +91,7 @@ export function parseYaml(text: string, file: string, lines: LineCounter): Docum
   const fail = (msg: string, offset: number): never => {
     throw new JxInputError(msg, file, lines.linePos(offset));
   };
-  let tokens: CST.Token[];
+  let tokens: CstToken[];
   try {
     tokens = [...new Parser(lines.addNewLine).parse(text)];
   } catch (e) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CST, LineCounter, Parser } from "yaml";
+import { CST, LineCounter, Parser } from "../runtime/yaml.ts";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";

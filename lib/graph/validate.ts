@@ -14,7 +14,7 @@ import {
   type Node,
   type Pair,
   type YAMLMap,
-} from "yaml";
+} from "../runtime/yaml.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import { formatMs, parseDuration } from "./duration.ts";
 import { type Field, type Kind, MAX_COUNT, MAX_DURATION_MS, NAME_RE, VAR_RE } from "./schema.ts";

@@ -10,6 +10,7 @@ import type { Reporter, RunEvent } from "../scheduler/events.ts";
 import { terminalColumns, writeAll } from "../runtime/mod.ts";
 import { OutputBuffer } from "./buffer.ts";
 import { indexOfByte } from "../reactor/libc.ts";
+import { StatusBoard, type StatusClock } from "./status.ts";
 
 /**
  * How job output is shown.
@@ -30,6 +31,20 @@ export interface ConsoleOptions {
   color: boolean;
   /** Redraw a one-line status on stderr (only when stderr is a terminal). */
   statusLine: boolean;
+  /**
+   * The clock that redraws the status line between events (elapsed time, a
+   * job that runs on); a reactor will do. Its timer runs only while a run
+   * does, and only with `statusLine`. Without one, it is redrawn on events.
+   */
+  clock?: StatusClock;
+  /** Each selected job's duration at its last success, for the status line's estimate. */
+  lastMs?: ReadonlyMap<string, number>;
+  /**
+   * One cycle of `jx watch`, which ends each cycle with a line of its own:
+   * no verdict line here, and a job cancelled by a restart is said plainly
+   * (dim, without its partial output), not as a failure.
+   */
+  cycle?: boolean;
   /** The graph, for commands in `-n` output. */
   graph?: Graph;
   verbose?: boolean;
@@ -46,10 +61,12 @@ interface JobView {
   /** Partial last line per stream, in stream mode. */
   partial: { stdout: Uint8Array[]; stderr: Uint8Array[] };
   partialBytes: { stdout: number; stderr: number };
+  /** Streams whose last printed piece was a line cut past 64 KiB (stream mode). */
+  cut?: Set<"stdout" | "stderr">;
   /** Where the partial line's bytes are kept, reused from line to line (stream mode). */
   held?: { stdout?: Uint8Array; stderr?: Uint8Array };
-  /** The `[job] ` prefix, encoded once (stream mode). */
-  prefix?: Uint8Array;
+  /** The prefixes of its lines, encoded once per kind and width (stream mode; see `prefix`). */
+  prefixes?: { width: number; bytes: Map<string, Uint8Array> };
 }
 
 interface Ended {
@@ -67,6 +84,11 @@ interface Ended {
 
 const enc = new TextEncoder();
 const NEWLINE = new Uint8Array([10]);
+
+/** The SGR colours of job prefixes in stream mode, one per job in the order they start. */
+const PALETTE = ["36", "33", "35", "32", "34", "96", "93", "95", "92", "94"];
+/** Names longer than this do not widen the prefixes of the others. */
+const MAX_ALIGN = 24;
 
 function newView(): JobView {
   return {
@@ -103,7 +125,11 @@ function concatBytes(parts: Uint8Array[]): Uint8Array {
  */
 export class ConsoleReporter implements Reporter {
   private jobs = new Map<string, JobView>();
-  private running = new Set<string>();
+  private board: StatusBoard;
+  /** The status line's timer, and `clock.now()` at the run's time 0. */
+  private tick?: number;
+  private base = 0;
+  private lastLine = "";
   /**
    * What the summary needs of the jobs that ended, gathered as they end (not
    * every end event, which a run of many jobs would hold to the end): their
@@ -123,8 +149,9 @@ export class ConsoleReporter implements Reporter {
   /** Modules that ended failed, with why. */
   private moduleFailures: { module: string; reason: string }[] = [];
   private skipped: { job: string; reason: string; because?: string }[] = [];
-  private total = 0;
-  private finished = 0;
+  /** Stream mode: the prefix width (the longest name so far) and each name's colour. */
+  private align = 0;
+  private colors = new Map<string, string>();
   private statusShown = false;
   private lastDraw = 0;
   private write: (fd: 1 | 2, text: string | Uint8Array) => void;
@@ -132,6 +159,7 @@ export class ConsoleReporter implements Reporter {
   /** A console reporter with the given mode, colors and status line. */
   constructor(private o: ConsoleOptions) {
     this.write = o.write ?? writeAll;
+    this.board = new StatusBoard(o.lastMs);
   }
 
   /** `s` in the SGR color `code`, when colors are on. */
@@ -149,10 +177,12 @@ export class ConsoleReporter implements Reporter {
   event(e: RunEvent): void {
     switch (e.type) {
       case "run.start":
-        this.total = e.jobs;
+        this.board.begin(e.jobs, e.slots);
+        this.startClock(e.t);
         break;
       case "job.start":
-        this.running.add(e.job);
+        this.board.start(e.job, e.t);
+        this.seen(e.job);
         if (!this.jobs.has(e.job)) {
           this.jobs.set(e.job, newView());
         }
@@ -170,7 +200,7 @@ export class ConsoleReporter implements Reporter {
         this.moduleState(e);
         break;
       case "job.add":
-        this.total++;
+        this.board.added();
         if (this.o.verbose) {
           const line = e.line ? ` line ${e.line}` : "";
           this.out(2, this.c("2", `jx: add ${e.job} (from ${e.by}${line})\n`));
@@ -180,7 +210,7 @@ export class ConsoleReporter implements Reporter {
         this.out(2, this.c("31", `jx: ${e.error}`) + "\n");
         break;
       case "job.skip":
-        this.finished++;
+        this.board.skip(e.job);
         this.skipped.push({ job: e.job, reason: e.reason, because: e.because });
         if (e.reason === "dry-run") {
           const spec = this.o.graph?.byName.get(e.job);
@@ -191,11 +221,43 @@ export class ConsoleReporter implements Reporter {
         }
         break;
       case "run.end":
+        this.stopClock();
         this.clearStatus();
         this.summary(e);
         return;
     }
     this.drawStatus(e.t, true);
+  }
+
+  /** Stream mode: a name that starts widens the prefixes (up to MAX_ALIGN) and gets a colour. */
+  private seen(name: string): void {
+    if (this.o.mode !== "stream" || this.colors.has(name)) return;
+    this.colors.set(name, PALETTE[this.colors.size % PALETTE.length]);
+    if (name.length <= MAX_ALIGN) this.align = Math.max(this.align, name.length);
+  }
+
+  /**
+   * The prefix of a stream-mode line: `[name]` padded to the longest name so
+   * far, then two marks: `!` for stderr, `+` for the continuation of a line
+   * cut past 64 KiB (`[a]  out`, `[a]! err`, `[a] +rest of a long line`).
+   */
+  private prefix(v: JobView, name: string, stream: "stdout" | "stderr", cont = false): Uint8Array {
+    if (!v.prefixes || v.prefixes.width !== this.align) {
+      v.prefixes = { width: this.align, bytes: new Map() };
+    }
+    const key = `${stream}${cont ? "+" : ""}`;
+    let bytes = v.prefixes.bytes.get(key);
+    if (!bytes) {
+      const pad = " ".repeat(Math.max(0, this.align - name.length));
+      const err = stream === "stderr";
+      const marks = (err ? "!" : " ") + (cont ? "+" : " ");
+      const color = this.colors.get(name) ?? "36";
+      const text = this.c(color, `[${name}]`) + pad +
+        (err ? this.c("1;31", marks.trimEnd()) + marks.slice(marks.trimEnd().length) : marks);
+      bytes = enc.encode(text);
+      v.prefixes.bytes.set(key, bytes);
+    }
+    return bytes;
   }
 
   /** Buffers (buffered) or prints with a `[job]` prefix (stream) a chunk of a job's output. */
@@ -205,21 +267,25 @@ export class ConsoleReporter implements Reporter {
     if (this.o.mode === "stream") {
       // Lines are cut and prefixed as bytes: no decoding, nothing held but
       // the unfinished last line (printed in pieces past 64 KiB).
-      const prefix = v.prefix ??= enc.encode(this.c("36", `[${job}]`) + " ");
       const parts: Uint8Array[] = [];
       let tail: Uint8Array | undefined;
       let start = 0;
       for (let nl = indexOfByte(chunk, 10, 0); nl >= 0; nl = indexOfByte(chunk, 10, start)) {
-        parts.push(prefix, ...v.partial[stream], chunk.subarray(start, nl + 1));
+        parts.push(this.linePrefix(v, job, stream), ...v.partial[stream]);
+        parts.push(chunk.subarray(start, nl + 1));
         v.partial[stream] = [];
         v.partialBytes[stream] = 0;
+        v.cut?.delete(stream);
         start = nl + 1;
       }
       if (start < chunk.length) {
         if (v.partialBytes[stream] + chunk.length - start > 64 * 1024) {
-          parts.push(prefix, ...v.partial[stream], chunk.subarray(start), NEWLINE);
+          // Cut: this piece ends the printed line; the next piece says it continues it.
+          parts.push(this.linePrefix(v, job, stream), ...v.partial[stream]);
+          parts.push(chunk.subarray(start), NEWLINE);
           v.partial[stream] = [];
           v.partialBytes[stream] = 0;
+          (v.cut ??= new Set()).add(stream);
         } else {
           tail = chunk.subarray(start);
         }
@@ -239,6 +305,11 @@ export class ConsoleReporter implements Reporter {
       return;
     }
     v.buffer.push(chunk);
+  }
+
+  /** The prefix of the next line of `stream`: a continuation after a cut. */
+  private linePrefix(v: JobView, job: string, stream: "stdout" | "stderr"): Uint8Array {
+    return this.prefix(v, job, stream, v.cut?.has(stream) ?? false);
   }
 
   /**
@@ -266,24 +337,25 @@ export class ConsoleReporter implements Reporter {
       newView();
     const ok = e.status === "ok";
     if (!e.retrying) {
-      this.running.delete(e.job);
-      this.finished++;
+      this.board.end(e.job);
       this.noteEnded(e);
       // Its output is all in (a job's output comes before its end): a job
       // that runs again (a `repeat` loop) gets a new view at its start.
       this.jobs.delete(e.job);
     }
     const what = ok ? "" : this.describe(e);
-    if (this.o.mode === "stream") {
-      for (const s of ["stdout", "stderr"] as const) {
-        if (v.partial[s].length) {
-          const prefix = enc.encode(this.c("36", `[${e.job}]`) + " ");
-          this.out(s === "stdout" ? 1 : 2, concatBytes([prefix, ...v.partial[s], NEWLINE]));
-        }
-        v.partial[s] = [];
-        v.partialBytes[s] = 0;
+    if (this.o.cycle && e.status === "cancelled") {
+      const head = this.o.mode === "stream" ? this.decodedPrefix(v, e.job) : `── ${e.job}: `;
+      if (this.o.mode !== "quiet") {
+        this.out(1, this.c("2", `${head}cancelled (${formatMs(e.ms)})`) + "\n");
       }
-      if (!ok) this.out(2, `${this.c("36", `[${e.job}]`)} ${this.c("31", what)}\n`);
+      v.buffer.dispose();
+      v.held = undefined;
+      return;
+    }
+    if (this.o.mode === "stream") {
+      this.flushPartial(v, e.job);
+      if (!ok) this.out(2, `${this.decodedPrefix(v, e.job)}${this.c("31", what)}\n`);
     } else {
       const show = !ok || (this.o.mode === "buffered" && v.buffer.size > 0);
       if (show) {
@@ -303,12 +375,31 @@ export class ConsoleReporter implements Reporter {
     v.held = undefined;
   }
 
+  /** Stream mode: prints what is left of each stream's last line (it had no newline). */
+  private flushPartial(v: JobView, name: string): void {
+    for (const s of ["stdout", "stderr"] as const) {
+      if (v.partial[s].length) {
+        const line = concatBytes([this.linePrefix(v, name, s), ...v.partial[s], NEWLINE]);
+        this.out(s === "stdout" ? 1 : 2, line);
+      }
+      v.partial[s] = [];
+      v.partialBytes[s] = 0;
+    }
+    v.cut = undefined;
+  }
+
+  /** Stream mode: the stdout prefix of `name` as text, for jx's own lines about it. */
+  private decodedPrefix(v: JobView, name: string): string {
+    return new TextDecoder().decode(this.prefix(v, name, "stdout"));
+  }
+
   /** Counts an ended job for the summary (see `endedCount`). */
   private noteEnded(e: Ended): void {
     this.endedCount++;
     const key = e.status !== "ok" && e.condition ? "false" : e.status;
     this.endedCounts.set(key, (this.endedCounts.get(key) ?? 0) + 1);
-    if (e.status !== "ok" && !e.condition) this.failures.push(e);
+    const restarted = this.o.cycle && e.status === "cancelled";
+    if (e.status !== "ok" && !e.condition && !restarted) this.failures.push(e);
     if (e.user_ms !== undefined) {
       const u = this.cpu;
       u.known = true;
@@ -338,6 +429,7 @@ export class ConsoleReporter implements Reporter {
     const dim = (s: string) => this.c("2", s);
     if (e.state === "starting") {
       if (!this.jobs.has(name)) this.jobs.set(name, newView());
+      this.seen(name);
       if (this.o.verbose) this.out(2, dim(`jx: start module ${name} (pid ${e.pid})\n`));
       return;
     }
@@ -357,14 +449,10 @@ export class ConsoleReporter implements Reporter {
     const failed = e.state === "failed";
     if (failed) this.moduleFailures.push({ module: name, reason: e.reason ?? "failed" });
     if (this.o.mode === "stream") {
-      for (const s of ["stdout", "stderr"] as const) {
-        if (v?.partial[s].length) {
-          const prefix = enc.encode(this.c("36", `[${name}]`) + " ");
-          this.out(s === "stdout" ? 1 : 2, concatBytes([prefix, ...v.partial[s], NEWLINE]));
-        }
-      }
+      const view = v ?? newView();
+      this.flushPartial(view, name);
       if (failed) {
-        this.out(2, `${this.c("36", `[${name}]`)} ${this.c("31", `FAILED (${e.reason})`)}\n`);
+        this.out(2, `${this.decodedPrefix(view, name)}${this.c("31", `FAILED (${e.reason})`)}\n`);
       }
     } else if (v && (failed || (this.o.mode === "buffered" && v.buffer.size > 0))) {
       const head = failed
@@ -426,18 +514,40 @@ export class ConsoleReporter implements Reporter {
     }
   }
 
-  /** Redraws the status line (at most every so often unless `force`). */
+  /**
+   * Redraws the status line (at most every so often unless `force`; what
+   * the limit leaves out, the clock's next tick draws).
+   */
   private drawStatus(t: number, force = false): void {
-    if (!this.o.statusLine || this.total === 0) return;
+    if (!this.o.statusLine || !this.board.shown) return;
     if (!force && t - this.lastDraw < 50) return;
     if (force && t - this.lastDraw < 20 && this.statusShown) return;
     this.lastDraw = t;
-    const names = [...this.running].join(", ");
-    let line = `[${Math.min(this.finished, this.total)}/${this.total}] running: ${names}`;
+    let line = this.board.text(t);
     const cols = terminalColumns();
     if (line.length > cols - 1) line = line.slice(0, cols - 4) + "...";
+    if (this.statusShown && line === this.lastLine) return;
+    this.lastLine = line;
     this.write(2, "\r\x1b[K" + line);
     this.statusShown = true;
+  }
+
+  /** Every 100 ms while the run lasts (status line on, a clock given), a redraw. */
+  private startClock(t: number): void {
+    const clock = this.o.clock;
+    if (!clock || !this.o.statusLine || this.tick !== undefined) return;
+    this.base = clock.now() - t;
+    const every = () => {
+      this.tick = clock.setTimer(100, every);
+      this.drawStatus(clock.now() - this.base, true);
+    };
+    this.tick = clock.setTimer(100, every);
+  }
+
+  /** Stops the status line's timer (the run is over: nothing keeps the process alive). */
+  private stopClock(): void {
+    if (this.tick !== undefined) this.o.clock?.clearTimer(this.tick);
+    this.tick = undefined;
   }
 
   /** Prints the summary on stderr: counts, failures with what they caused to skip, slow jobs. */
@@ -497,17 +607,30 @@ export class ConsoleReporter implements Reporter {
     }
     const usage = this.usage();
     if (usage) lines.push(this.c("2", usage));
-    const order = ["ok", "failed", "timeout", "cancelled", "false"];
-    const parts = [...counts.entries()].sort((a, b) => {
-      const ia = order.indexOf(a[0]), ib = order.indexOf(b[0]);
-      return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
-    }).map(([k, n]) => `${n} ${k}`);
+    // A watch cycle ends with jx watch's own line instead.
+    if (!this.o.cycle) lines.push(this.verdictLine(e, counts));
+    if (lines.length) this.write(2, lines.join("\n") + "\n");
+  }
+
+  /**
+   * The last line: `jx: 3 jobs ok in 19ms`, `jx: 1 job ok, 2 up to date in
+   * 5ms`, `jx: FAILED: 1 module failed, 1 job skipped (dependency-failed) in
+   * 2s`, `jx: interrupted: ...`. The first count names what it counts.
+   */
+  private verdictLine(e: Extract<RunEvent, { type: "run.end" }>, counts: Map<string, number>) {
+    const order = ["failed", "timeout", "ok", "up to date", "cancelled", "false"];
+    const rank = (k: string) => order.indexOf(k) < 0 ? 99 : order.indexOf(k);
+    const sorted = [...counts.entries()].sort((a, b) => rank(a[0]) - rank(b[0]));
+    const parts = sorted.map(([k, n], i) => i ? `${n} ${k}` : `${n} job${n === 1 ? "" : "s"} ${k}`);
+    const mods = this.moduleFailures.length;
+    if (mods) parts.unshift(`${mods} module${mods === 1 ? "" : "s"} failed`);
+    const what = parts.join(", ") || "nothing to do";
     const verdict = e.status === "ok"
-      ? this.c("32", "ok")
+      ? ""
       : e.status === "interrupted"
-      ? this.c("33", "interrupted")
-      : this.c("31", "FAILED");
-    lines.push(`jx: ${verdict}: ${parts.join(", ") || "nothing to do"} in ${formatMs(e.ms)}`);
-    this.write(2, lines.join("\n") + "\n");
+      ? this.c("33", "interrupted") + ": "
+      : this.c("31", "FAILED") + ": ";
+    const done = e.status === "ok" && parts.length ? this.c("32", what) : what;
+    return `jx: ${verdict}${done} in ${formatMs(e.ms)}`;
   }
 }

@@ -107,7 +107,7 @@ jobs:
         );
         const r = await run(bin, ["run", "-f", "some.yaml", "-j2", "--events", "ev.ndjson"], work);
         assert.equal(r.code, 0, r.stderr + r.stdout);
-        assert.match(r.stderr, /jx: ok: 4 ok in /);
+        assert.match(r.stderr, /jx: 4 jobs ok in /);
         const ev = await events(`${work}/ev.ndjson`);
         assert.deepEqual(ev[0], {
           ...ev[0],

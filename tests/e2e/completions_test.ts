@@ -15,6 +15,19 @@ modules:
   api: { run: sleep 1 }
 `;
 
+/** A file with a `foreach` group and two modules, for the names completion offers. */
+const GROUPED = `
+jobs:
+  gen: { run: "true" }
+  co:
+    foreach: [a, b]
+    run: echo \${item}
+  compile: { run: "true" }
+modules:
+  api: { run: sleep 1 }
+  db: { run: sleep 1 }
+`;
+
 /** Whether `cmd` can be started (it is on PATH). */
 async function have(cmd: string): Promise<boolean> {
   try {
@@ -42,6 +55,7 @@ Deno.test("bash completion: commands, options, option values, job names from -f"
   const dir = await tempDir({
     "jobs.yaml": JOBS,
     "sub/other.yaml": "jobs:\n  lint: { run: 'true' }\n  link: { run: 'true' }\n",
+    "grouped/jobs.yaml": GROUPED,
     // The completion runs `${COMP_WORDS[0]} list --names`: COMP_WORDS[0] is this launcher.
     "bin/jx": `#!/bin/sh\nexec "${DENO}" run -A --quiet "${ROOT}/cli.ts" "$@"\n`,
   });
@@ -66,6 +80,14 @@ q jx explain comp
 q jx run -f sub/other.yaml li
 q jx -fsub/other.yaml graph ""
 q jx completions ""
+cd grouped
+q jx run co
+q jx ctl ""
+q jx ctl pa
+q jx ctl pause ""
+q jx ctl stop --drain ""
+q jx ctl status ""
+q jx -f ../jobs.yaml ctl restart ""
 `;
   const out = await new Deno.Command("bash", {
     args: ["--norc", "--noprofile", "-c", script],
@@ -95,6 +117,22 @@ q jx completions ""
   assert.deepEqual(replies.get("jx run -f sub/other.yaml li"), ["link", "lint"]);
   assert.deepEqual(replies.get("jx -fsub/other.yaml graph "), ["link", "lint"]);
   assert.deepEqual(replies.get("jx completions "), ["bash", "fish", "zsh"]);
+  // A foreach group is offered with its items; ctl offers its actions, then modules.
+  assert.deepEqual(replies.get("jx run co"), ["co", "co[a]", "co[b]", "compile"]);
+  assert.deepEqual(replies.get("jx ctl "), [
+    "pause",
+    "publish",
+    "restart",
+    "resume",
+    "start",
+    "status",
+    "stop",
+  ]);
+  assert.deepEqual(replies.get("jx ctl pa"), ["pause"]);
+  assert.deepEqual(replies.get("jx ctl pause "), ["api", "db"]);
+  assert.deepEqual(replies.get("jx ctl stop --drain "), ["api", "db"]);
+  assert.deepEqual(replies.get("jx ctl status "), []);
+  assert.deepEqual(replies.get("jx -f ../jobs.yaml ctl restart "), ["api"]);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -107,12 +145,17 @@ Deno.test("zsh and fish completion scripts: produced, plausible, and parse if th
       assert.match(r.stdout, /^#compdef jx\n/);
       assert.match(r.stdout, /compdef _jx jx/);
       assert.match(r.stdout, /'--output:buffered/);
-      assert.match(r.stdout, /list --names/);
+      assert.match(r.stdout, /completions \$1/);
+      assert.match(r.stdout, /compadd -- status start stop restart pause resume publish/);
     } else {
       assert.match(r.stdout, /^complete -c jx -s f -l file -r -F /m);
       assert.match(r.stdout, /^complete -c jx -l output -x -a 'buffered stream quiet'/m);
       assert.match(r.stdout, /-a run -d 'run jobs and what they need'/);
-      assert.match(r.stdout, /list --names/);
+      assert.match(r.stdout, /completions \$argv\[1\]/);
+      assert.match(
+        r.stdout,
+        /__fish_seen_subcommand_from ctl; and __fish_seen_subcommand_from start/,
+      );
     }
     // The shells are not installed here; where they are, they must accept the script.
     if (await have(shell)) {
@@ -133,8 +176,9 @@ Deno.test("jx init: a starter jobs.yaml with a schema line that runs as is; neve
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^wrote jobs\.yaml/);
   const text = await Deno.readTextFile(`${dir}/jobs.yaml`);
-  assert.match(text, /^# yaml-language-server: \$schema=\.\/\.jx\/jobs\.schema\.json\n/);
-  const schema = JSON.parse(await Deno.readTextFile(`${dir}/.jx/jobs.schema.json`));
+  // The schema beside the file, where a user commits it (.jx/ is kept out of git).
+  assert.match(text, /^# yaml-language-server: \$schema=\.\/jobs\.schema\.json\n/);
+  const schema = JSON.parse(await Deno.readTextFile(`${dir}/jobs.schema.json`));
   assert.equal(schema.title, "jx jobs file");
   assert.match(text, /reads:/);
   assert.match(text, /writes:/);
@@ -155,6 +199,13 @@ Deno.test("jx init: a starter jobs.yaml with a schema line that runs as is; neve
   const other = await runJx(["init", "-f", "build.yaml"], { cwd: dir });
   assert.equal(other.code, 0, other.stderr);
   assert.match(other.stdout, /try: jx run -f build\.yaml/);
+  // Someone else's jobs.schema.json is left alone.
+  const theirs = await tempDir({ "jobs.schema.json": '{"title": "theirs"}' });
+  const kept = await runJx(["init"], { cwd: theirs });
+  assert.equal(kept.code, 2);
+  assert.match(kept.stderr, /jobs\.schema\.json exists and is not jx's schema/);
+  assert.equal(await Deno.readTextFile(`${theirs}/jobs.schema.json`), '{"title": "theirs"}');
+  await Deno.remove(theirs, { recursive: true });
   const yml = await tempDir({ "jobs.yml": "jobs: {}\n" });
   const refused = await runJx(["init"], { cwd: yml });
   assert.equal(refused.code, 2);
@@ -180,4 +231,82 @@ Deno.test("help for the new commands, with examples", async () => {
   const top = await runJx(["--help"]);
   assert.match(top.stdout, /jx init \[-f FILE\]/);
   assert.match(top.stdout, /jx completions bash\|zsh\|fish/);
+});
+
+Deno.test({
+  name: "fish completion, where fish is installed: ctl actions, modules, foreach groups",
+  ignore: !(await have("fish")),
+  async fn() {
+    const dir = await tempDir({
+      "jobs.yaml": GROUPED,
+      "bin/jx": `#!/bin/sh\nexec "${DENO}" run -A --quiet "${ROOT}/cli.ts" "$@"\n`,
+    });
+    await Deno.chmod(`${dir}/bin/jx`, 0o755);
+    try {
+      const script = (await runJx(["completions", "fish"], { cwd: dir })).stdout;
+      await Deno.writeTextFile(`${dir}/jx.fish`, script);
+      const ask = async (line: string) => {
+        const out = await new Deno.Command("fish", {
+          args: ["--no-config", "-c", `source jx.fish; complete -C ${JSON.stringify(line)}`],
+          cwd: dir,
+          env: { PATH: `${dir}/bin:${Deno.env.get("PATH")}`, NO_COLOR: "1" },
+        }).output();
+        return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l)
+          .map((l) => l.split("\t")[0]).sort();
+      };
+      assert.deepEqual(await ask("jx ctl "), [
+        "pause",
+        "publish",
+        "restart",
+        "resume",
+        "start",
+        "status",
+        "stop",
+      ]);
+      assert.deepEqual(await ask("jx ctl pause "), ["api", "db"]);
+      assert.deepEqual(await ask("jx run co"), ["co", "co[a]", "co[b]", "compile"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("ctl actions offered by completion are those jx ctl accepts, module ones taking modules", async () => {
+  const { ctlActions } = await import("../../lib/cli/completions.ts");
+  const { ctlRequests } = await import("../../lib/modules/ctl_cmd.ts");
+  const { all, modules } = ctlActions();
+  assert.deepEqual(modules, ["start", "stop", "restart", "pause", "resume"]);
+  for (const action of all) {
+    const operands = modules.includes(action) ? ["api"] : action === "publish" ? ["t", "m"] : [];
+    const reqs = ctlRequests({
+      action,
+      operands,
+      json: false,
+      drain: false,
+      baseDir: ".",
+      env: {},
+    });
+    assert.equal(reqs[0].action, action);
+  }
+});
+
+Deno.test("jx help nosuch: one line, exit 2; jx help COMMAND and jx help: exit 0", async () => {
+  const bad = await runJx(["help", "nosuch"]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stdout, "");
+  assert.equal(bad.stderr, "jx: no help on 'nosuch': not a command; see jx --help\n");
+  const close = await runJx(["help", "wach"]);
+  assert.equal(close.code, 2);
+  assert.match(close.stderr, /did you mean 'watch'/);
+  for (const args of [["help"], ["help", "run"], ["help", "doctor"], ["run", "--help"]]) {
+    const r = await runJx(args);
+    assert.equal(r.code, 0, args.join(" "));
+    assert.match(r.stdout, /Usage/);
+  }
+  // run --help lists --jobserver-style; watch --help the common options too; no clang example.
+  assert.match((await runJx(["run", "--help"])).stdout, /--jobserver-style/);
+  const watch = (await runJx(["watch", "--help"])).stdout;
+  assert.match(watch, /--on-busy MODE/);
+  assert.match(watch, /-k, --keep-going/);
+  assert.doesNotMatch((await runJx(["--help"])).stdout, /clang/);
 });

@@ -60,7 +60,7 @@ Deno.test("docs/library.md: every TypeScript block runs, printing what its comme
         "bad.yaml:2:8: jobs.a: unknown key 'rnu' (did you mean 'run'?)",
         "0 ok\n",
         "bad said: broken\nbad: exit 3\nafter: skipped (dependency-failed, bad)\n1\n",
-        "[hello] hello\n",
+        "[hello]  hello\n",
         `[ "a@0", "c@0", "b@100" ]`,
         `0 [ "echo-alpha from words", "echo-beta from words" ]`,
       ]
@@ -69,3 +69,29 @@ Deno.test("docs/library.md: every TypeScript block runs, printing what its comme
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+for (const rt of RUNTIMES.filter((r) => r !== "binary")) {
+  Deno.test(`[${rt}] mod.ts imported from a project outside the repository, no configuration`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "jx-outside-" });
+    try {
+      // By path and by file URL, as another project's script would import it.
+      const script = `
+        import { createReactor, parseJobsFile, runJobs } from "${ROOT}/mod.ts";
+        const byUrl = await import("${new URL(`file://${ROOT}/mod.ts`).href}");
+        const graph = parseJobsFile("version: 1\\njobs:\\n  hi:\\n    run: echo hi\\n", "${dir}/jobs.yaml");
+        const r = await runJobs(graph, graph.select([]), { reactor: createReactor("portable"), reporters: [] });
+        console.log(byUrl.runJobs === runJobs, r.exit, [...r.results.keys()].join());
+      `;
+      await Deno.writeTextFile(`${dir}/use.ts`, script);
+      const [cmd, args] = rt === "bun"
+        ? [BUN, ["use.ts"]]
+        : [DENO, ["run", "-A", "--quiet", "use.ts"]];
+      const out = await new Deno.Command(cmd, { args, cwd: dir, stdin: "null" }).output();
+      const stdout = new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr) + stdout);
+      assert.equal(stdout.trim(), "true 0 hi");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}

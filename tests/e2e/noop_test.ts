@@ -33,7 +33,7 @@ Deno.test("no-op fast path: taken when nothing changed, left for every change", 
   const noop = await run(dir);
   assert.equal(noop.fast, true, noop.stderr);
   assert.deepEqual(noop.skipped, ["cat:up-to-date", "up:up-to-date"]);
-  assert.match(noop.stderr, /^jx: ok: 2 up to date in /m);
+  assert.match(noop.stderr, /^jx: 2 jobs up to date in /m);
 
   // An input's content changes: the full way, which reruns it and what reads its output.
   await Deno.writeTextFile(`${dir}/src/a.txt`, "aa\n");

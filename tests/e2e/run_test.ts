@@ -96,14 +96,14 @@ jobs:
     assert.equal(buf.code, 0);
     assert.match(buf.stdout, /── a \(.*\)\na1\na2\na3\n/);
     assert.match(buf.stdout, /── b \(.*\)\nb1\nb2\nb3\nb-err\n/);
-    assert.match(buf.stderr, /jx: ok: 2 ok in /);
+    assert.match(buf.stderr, /jx: 2 jobs ok in /);
     const st = await runJx(["run", "--output", "stream"], { cwd: dir, runtime: rt });
     assert.equal(st.code, 0);
-    for (const l of ["[a] a1", "[a] a3", "[b] b2"]) assert.ok(st.stdout.includes(l + "\n"), l);
-    assert.ok(st.stderr.includes("[b] b-err\n"));
+    for (const l of ["[a]  a1", "[a]  a3", "[b]  b2"]) assert.ok(st.stdout.includes(l + "\n"), l);
+    assert.ok(st.stderr.includes("[b]! b-err\n"), "stderr marked");
     const q = await runJx(["run", "--output", "quiet"], { cwd: dir, runtime: rt });
     assert.equal(q.stdout, "");
-    assert.match(q.stderr, /jx: ok: 2 ok/);
+    assert.match(q.stderr, /jx: 2 jobs ok/);
   });
 
   Deno.test(`[${rt}] a failure: exit 1, output shown, fail fast, -k keeps going`, async () => {
@@ -326,10 +326,12 @@ Deno.test("on a terminal: a status line redrawn in place and colors; off one: no
     return new TextDecoder().decode(out.stdout);
   };
   const colored = await tty({ TERM: "xterm", NO_COLOR: "" });
-  assert.match(colored, /\r\x1b\[K\[\d\/2\] running: /, "status line");
+  // deno-lint-ignore no-control-regex
+  assert.match(colored, /\r\x1b\[K\[\d\/2\]  \d+\.\ds  running: /, "status line");
   assert.match(colored, /\x1b\[1;31m── b: FAILED/, "failures in red");
   const plain = await tty({ TERM: "xterm", NO_COLOR: "1" });
-  assert.match(plain, /\r\x1b\[K\[\d\/2\] running: /, "the status line stays");
+  // deno-lint-ignore no-control-regex
+  assert.match(plain, /\r\x1b\[K\[\d\/2\]  \d+\.\ds  running: /, "the status line stays");
   assert.doesNotMatch(plain, /\x1b\[[0-9;]*m/, "NO_COLOR: no colors");
   const piped = await runJx(["run", "-k"], { cwd: dir, env: { TERM: "xterm", NO_COLOR: "" } });
   assert.doesNotMatch(piped.stdout + piped.stderr, /\x1b/, "no control codes off a terminal");
