@@ -236,10 +236,8 @@ async function cmdRun(args: Args): Promise<number> {
       const result = await runJobs(graph, selected, {
         reactor,
         jobs: js.jobs,
+        // A jobserver pool also gives each job its MAKEFLAGS, in its `jobserver:` style.
         slots: pool,
-        jobserver: pool?.role ?? "none",
-        // Each job's MAKEFLAGS in the form its `jobserver:` key asks for.
-        jobEnv: pool ? (spec, env) => pool!.jobEnv(env, spec) : undefined,
         keepGoing: args.keepGoing || js.keepGoing,
         dryRun: dry,
         state,

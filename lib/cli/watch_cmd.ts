@@ -100,8 +100,6 @@ export async function cmdWatch(args: Args): Promise<number> {
           reactor,
           jobs: js.jobs ?? availableParallelism(),
           slots: js.pool,
-          jobserver: js.pool?.role ?? "none",
-          jobEnv: js.pool ? (spec, env) => js.pool!.jobEnv(env, spec) : undefined,
           keepGoing: args.keepGoing || js.keepGoing,
           state,
           force: args.force && !changed.length,
