@@ -23,7 +23,6 @@ import { FLAG_VARS } from "../jobserver/makeflags.ts";
 import { tryLock } from "../state/lock.ts";
 import {
   absolutePath,
-  cpuCount,
   envObject,
   isFileSync,
   isTerminal,
@@ -32,6 +31,7 @@ import {
 } from "../runtime/mod.ts";
 import { type Args, parseArgs } from "./args.ts";
 import { VERSION } from "./help.ts";
+import { wantedJobs } from "./slots.ts";
 
 /**
  * The reporters of a `jx run`: the console, and the event log and trace
@@ -80,7 +80,7 @@ export function runKey(args: Args, file: string, names: string[]): string {
     file,
     names,
     Object.entries(args.vars).sort(),
-    args.jobs ?? cpuCount(),
+    wantedJobs(args),
     args.reactor,
     args.jobserverStyle,
   ]);

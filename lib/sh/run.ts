@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join, normalize } from "node:path";
 import type { ListenSignal, Reactor } from "../reactor/mod.ts";
-import type { Reporter, RunEvent } from "../scheduler/mod.ts";
+import { type Reporter, type RunEvent, signalExit, signalNumber } from "../scheduler/mod.ts";
 import type { ParseResult } from "./parse.ts";
 import { type ShJob, ShPlan } from "./plan.ts";
 import { initialState, jobScript, shQuote } from "./state.ts";
@@ -55,8 +55,6 @@ export interface ShRunOptions {
   /** The shell that runs each job (default `sh`). */
   shell?: string;
 }
-
-const SIGNAL_EXIT: Record<ListenSignal, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
 
 /**
  * Runs a parsed script; resolves to its exit status (sh's, or 130/143 when
@@ -232,7 +230,7 @@ export function runScript(parsed: ParseResult, opts: ShRunOptions): Promise<numb
     if (killTimer !== undefined) reactor.clearTimer(killTimer);
     for (const u of unlisten) u();
     rmSync(tmp, { recursive: true, force: true });
-    const exit = interrupted ? SIGNAL_EXIT[interrupted] : plan.exitStatus;
+    const exit = interrupted ? signalExit(interrupted) : plan.exitStatus;
     emit({
       type: "run.end",
       t: t(),
@@ -248,7 +246,7 @@ export function runScript(parsed: ParseResult, opts: ShRunOptions): Promise<numb
     unlisten.push(reactor.onSignal(sig, () => {
       const again = interrupted !== undefined;
       interrupted ??= sig;
-      plan.cancelAll(SIGNAL_EXIT[sig]);
+      plan.cancelAll(signalExit(sig));
       for (const h of handles.values()) h.kill(again ? "SIGKILL" : "SIGTERM");
       if (!again) {
         killTimer = reactor.setTimer(3000, () => {
@@ -279,20 +277,4 @@ function scriptPath(dir: string, argv0: string): { cwd: string; file: string } |
   const file = normalize(join(cwd, argv0));
   if (!file.startsWith(dir + "/") || argv0.endsWith("/")) return undefined;
   return { cwd, file };
-}
-
-const SIGNALS: Record<string, number> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGABRT: 6,
-  SIGKILL: 9,
-  SIGSEGV: 11,
-  SIGPIPE: 13,
-  SIGALRM: 14,
-  SIGTERM: 15,
-};
-
-function signalNumber(name: string): number {
-  return SIGNALS[name] ?? 1;
 }
