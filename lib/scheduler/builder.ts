@@ -16,28 +16,24 @@ import { Generated, type GenHost } from "./generated.ts";
 import type { ModuleHost, RunOptions, RunResult } from "./options.ts";
 import { Plan } from "./plan.ts";
 import { type LoopHost, type LoopPlace, Loops } from "./repeat.ts";
-import type { RunHandle, Runner, RunnerEnd } from "./runner.ts";
+import { Attempts, onStopSignals } from "./attempts.ts";
+import type { Runner, RunnerEnd } from "./runner.ts";
 import { signalExit } from "./signals.ts";
 import { Pools } from "./slots.ts";
 
-/** One attempt in flight. */
+/** One attempt in flight, as the builder sees it (its handle and timers: `Attempts`). */
 interface Running {
   spec: JobSpec;
-  handle: RunHandle;
   attempt: number;
   loop?: LoopPlace;
   start: number;
   started: boolean;
-  timeoutTimer?: number;
-  killTimer?: number;
   timedOut: boolean;
   /** An `emits: jobs` job's stdout, split into jobs. */
   lines?: { push(chunk: Uint8Array): void; end(): void };
 }
 
 type JobEnd = Extract<RunEvent, { type: "job.end" }>;
-
-const NO_HANDLE: RunHandle = { signal() {} };
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -69,7 +65,7 @@ export class Builder implements LoopHost, GenHost {
   private pools: Pools;
   private loops: Loops;
   private gen = new Generated();
-  private running = new Map<string, Running>();
+  private attempts: Attempts;
   private results: RunResult["results"] = new Map();
   private verdicts = new Map<string, boolean>();
   private runStart: number;
@@ -77,7 +73,7 @@ export class Builder implements LoopHost, GenHost {
   private failures = 0;
   private interrupted?: ListenSignal;
   private failStopped = false;
-  private unlisten: (() => void)[] = [];
+  private unlisten?: () => void;
   private resolveDone!: (r: RunResult) => void;
 
   /** A run of `selected` over `runner`; `env` makes each job's environment. */
@@ -96,6 +92,7 @@ export class Builder implements LoopHost, GenHost {
     this.loops = new Loops(graph, selected, this.plan);
     this.runStart = this.reactor.now();
     this.t0 = opts.t0 ?? this.runStart;
+    this.attempts = new Attempts(this.reactor, runner);
   }
 
   /** Starts the run; resolves when every selected job is resolved (and modules stopped). */
@@ -103,9 +100,7 @@ export class Builder implements LoopHost, GenHost {
     const done = new Promise<RunResult>((r) => this.resolveDone = r);
     if (this.opts.control) this.opts.control.stop = (sig) => this.onSignal(sig);
     if (this.opts.handleSignals !== false) {
-      for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as ListenSignal[]) {
-        this.unlisten.push(this.reactor.onSignal(sig, () => this.onSignal(sig)));
-      }
+      this.unlisten = onStopSignals(this.reactor, (sig) => this.onSignal(sig));
     }
     this.runner.onCapacity = () => this.pump();
     const modules = this.selected.filter((j) => j.kind === "module").length;
@@ -135,7 +130,7 @@ export class Builder implements LoopHost, GenHost {
     if (this.loops.queued) this.loops.startQueued(this);
     if (!this.plan.stopping) this.plan.offerReady(this.tryStart);
     this.flushSkips();
-    if (this.plan.done && this.running.size === 0) this.finish();
+    if (this.plan.done && this.attempts.size === 0) this.finish();
   }
 
   /** Reports the skips the plan made; a loop's body job that will not run ends its loop. */
@@ -302,7 +297,6 @@ export class Builder implements LoopHost, GenHost {
   startAttempt(spec: JobSpec, attempt: number, loop?: LoopPlace): void {
     const r: Running = {
       spec,
-      handle: NO_HANDLE,
       attempt,
       start: this.reactor.now(),
       started: false,
@@ -310,20 +304,13 @@ export class Builder implements LoopHost, GenHost {
       loop,
       lines: spec.emits ? this.gen.lines(this, spec) : undefined,
     };
-    this.running.set(spec.name, r);
     const env = this.envOf(spec);
     if (loop) env.JX_ITERATION = String(loop.iteration);
-    r.handle = this.runner.start({ spec, env, attempt, iteration: loop?.iteration }, {
+    this.attempts.start(spec.name, { spec, env, attempt, iteration: loop?.iteration }, {
       started: (pid) => this.started(r, pid),
       output: (stream, chunk) => this.output(r, stream, chunk),
       ended: (end) => this.ended(r, end),
-    });
-    if (spec.timeoutMs !== undefined) {
-      r.timeoutTimer = this.reactor.setTimer(spec.timeoutMs, () => {
-        r.timedOut = true;
-        this.terminate(r, "SIGTERM");
-      });
-    }
+    }, { timeoutMs: spec.timeoutMs, graceMs: spec.graceMs, onTimeout: () => r.timedOut = true });
   }
 
   private started(r: Running, pid: number): void {
@@ -345,19 +332,8 @@ export class Builder implements LoopHost, GenHost {
     else this.emit({ type: "job.output", t: this.t(), job: r.spec.name, stream, chunk });
   }
 
-  /** Sends `signal` to a job, then SIGKILL after its grace period. */
-  private terminate(r: Running, signal: string): void {
-    r.handle.signal(signal);
-    if (r.killTimer === undefined) {
-      r.killTimer = this.reactor.setTimer(r.spec.graceMs, () => r.handle.signal("SIGKILL"));
-    }
-  }
-
   /** An attempt is over: report it, then retry, go on with its loop, or resolve it. */
   private ended(r: Running, end: RunnerEnd): void {
-    if (r.timeoutTimer !== undefined) this.reactor.clearTimer(r.timeoutTimer);
-    if (r.killTimer !== undefined) this.reactor.clearTimer(r.killTimer);
-    this.running.delete(r.spec.name);
     switch (end.kind) {
       case "skipped":
         this.release(r.spec);
@@ -440,7 +416,7 @@ export class Builder implements LoopHost, GenHost {
 
   private onSignal(sig: ListenSignal): void {
     if (this.interrupted) {
-      for (const r of this.running.values()) r.handle.signal("SIGKILL");
+      this.attempts.killAll();
       this.host?.interrupt(sig);
       return;
     }
@@ -449,7 +425,7 @@ export class Builder implements LoopHost, GenHost {
     this.host?.interrupt(sig);
     this.gen.cancelFeeds();
     // SIGTERM, whatever jx received: a shell's background jobs ignore SIGINT.
-    for (const r of this.running.values()) this.terminate(r, "SIGTERM");
+    this.attempts.terminateAll("SIGTERM");
     this.pump();
   }
 
@@ -470,7 +446,7 @@ export class Builder implements LoopHost, GenHost {
   }
 
   private end(): void {
-    for (const u of this.unlisten) u();
+    this.unlisten?.();
     const exit = this.interrupted ? signalExit(this.interrupted) : this.failures ? 1 : 0;
     const status = this.status();
     const ms = this.reactor.now() - this.runStart;

@@ -28,5 +28,6 @@ export { Builder } from "./builder.ts";
 export type { RunHandle, Runner, RunnerEnd, RunRequest, RunSink } from "./runner.ts";
 export { DryRunRunner, LocalRunner } from "./local_runner.ts";
 export { signalExit, signalNumber } from "./signals.ts";
+export { type AttemptLimits, Attempts, onStopSignals } from "./attempts.ts";
 export { LocalSlots, Pools, type Slots } from "./slots.ts";
 export { MinHeap } from "./heap.ts";
