@@ -194,6 +194,13 @@ export class ConsoleReporter implements Reporter {
         this.clearStatus();
         this.summary(e);
         return;
+      case "watch.change":
+        break; // the watch session says what changed itself
+      default: {
+        // A new kind of event must be handled here, not taken silently.
+        const _exhaustive: never = e;
+        return _exhaustive;
+      }
     }
     this.drawStatus(e.t, true);
   }

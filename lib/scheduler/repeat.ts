@@ -82,7 +82,7 @@ export class Loops {
   constructor(graph: Graph, selected: JobSpec[], plan: Plan) {
     const byKey = new Map<string, Loop>();
     for (const s of selected) {
-      const test = s.repeat?.until ?? s.repeat?.while;
+      const test = s.repeat?.test;
       if (test === undefined) continue;
       this.tests.set(test, "ok");
       plan.conditionJobs.add(test);
@@ -162,7 +162,7 @@ export class Loops {
     if (status === "cancelled" || host.plan.stopping) {
       return this.resolveBody(host, loop, "cancelled");
     }
-    const again = rep.until !== undefined ? status !== "ok" : status === "ok";
+    const again = rep.kind === "until" ? status !== "ok" : status === "ok";
     if (!again) return this.resolveBody(host, loop, "ok");
     if (loop.iteration < rep.max) {
       host.release(loop.holder!);
@@ -171,9 +171,7 @@ export class Loops {
       this.queue.push(...loop.body);
       return host.pump();
     }
-    const how = rep.until !== undefined
-      ? `until ${rep.until} succeeds`
-      : `while ${rep.while} succeeds`;
+    const how = `${rep.kind} ${rep.test} succeeds`;
     const what = loop.body.length > 1 ? loop.body[0].group! : loop.holder!.name;
     host.emit({
       type: "emit.error",
