@@ -13,12 +13,13 @@
  * ```sh
  * node_modules/.bin/deno run -A bench/paired.ts --other /work/main --case trivial --runs 9
  * node_modules/.bin/deno run -A bench/paired.ts --other /work/main --case noop --jobs 10000
+ * node_modules/.bin/deno run -A bench/paired.ts --other /work/main --runtime bun
  * ```
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { DENO, median, REPO, timeCommand } from "./lib.ts";
+import { BUN, DENO, median, REPO, timeCommand } from "./lib.ts";
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     case: { type: "string", default: "trivial" },
     jobs: { type: "string" },
     runs: { type: "string", default: "9" },
+    runtime: { type: "string", default: "deno" },
   },
 });
 if (!values.other) throw new Error("--other DIR: the checkout to compare with");
@@ -62,9 +64,10 @@ const sides = [
   { name: "this checkout", root: REPO },
   { name: `other (${values.other})`, root: values.other },
 ].map((s) => ({ ...s, ms: [] as number[], dir: "" }));
+const bun = values.runtime === "bun";
+const runtime = bun ? BUN : DENO;
 const args = (root: string) => [
-  "run",
-  "-A",
+  ...(bun ? [] : ["run", "-A"]),
   `${root}/cli.ts`,
   "run",
   "-j8",
@@ -74,14 +77,20 @@ const args = (root: string) => [
 for (const s of sides) {
   s.dir = await workDir();
   // noop: the first run builds, the second leaves the no-op record; trivial: a warm-up.
-  for (let i = 0; i < (kase === "noop" ? 2 : 1); i++) await timeCommand(DENO, args(s.root), s.dir);
+  for (let i = 0; i < (kase === "noop" ? 2 : 1); i++) {
+    await timeCommand(runtime, args(s.root), s.dir);
+  }
 }
 for (let r = 0; r < runs; r++) {
   const order = r % 2 === 0 ? sides : [...sides].reverse();
-  for (const s of order) s.ms.push(await timeCommand(DENO, args(s.root), s.dir));
+  for (const s of order) s.ms.push(await timeCommand(runtime, args(s.root), s.dir));
 }
 const fmt = (ms: number) => (ms / 1000).toFixed(3);
-console.log(`case ${kase}, N = ${n}, ${runs} paired runs (order alternating), jx on Deno, -j8`);
+console.log(
+  `case ${kase}, N = ${n}, ${runs} paired runs (order alternating), jx on ${
+    bun ? "Bun" : "Deno"
+  }, -j8`,
+);
 for (const s of sides) {
   console.log(
     `${s.name}: median ${fmt(median(s.ms))} s, min ${fmt(Math.min(...s.ms))}, max ${
