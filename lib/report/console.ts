@@ -196,6 +196,8 @@ export class ConsoleReporter implements Reporter {
         return;
       case "watch.change":
         break; // the watch session says what changed itself
+      case "access.finding":
+        break; // `jx lint` and `--check-access` print their findings themselves
       default: {
         // A new kind of event must be handled here, not taken silently.
         const _exhaustive: never = e;
