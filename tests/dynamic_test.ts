@@ -331,14 +331,22 @@ Deno.test("a library feed that never ends is cancelled when the run is stopped",
     },
   });
   const reactor = createReactor("portable");
+  // Stopped once both the file's job and the feed's job have ended: the feed is then only waiting.
+  const ended = new Set<string>();
   const done = runJobs(g, g.jobs, {
     reactor,
     jobs: 2,
     handleSignals: false,
     control,
     feeds: [{ name: "f", stream }],
+    reporters: [{
+      event(e) {
+        if (e.type !== "job.end") return;
+        ended.add(e.job);
+        if (ended.has("a") && ended.has("b")) control.stop?.("SIGINT");
+      },
+    }],
   });
-  setTimeout(() => control.stop?.("SIGINT"), 300);
   const result = await done;
   reactor.close();
   assert.equal(result.exit, 130);

@@ -8,7 +8,7 @@
  * @module
  */
 import { spawn as nodeSpawn } from "node:child_process";
-import { availableParallelism, constants } from "node:os";
+import { constants } from "node:os";
 import process from "node:process";
 import { JxInputError } from "../graph/errors.ts";
 import { createJobserver, type JobserverSlots, withoutJobserver } from "../jobserver/mod.ts";
@@ -22,6 +22,7 @@ import {
 } from "../reactor/mod.ts";
 import { writeAll } from "../runtime/mod.ts";
 import type { Args } from "./args.ts";
+import { wantedJobs } from "./slots.ts";
 
 const SIGNALS: ListenSignal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
@@ -56,7 +57,7 @@ export async function cmdExec(args: Args): Promise<number> {
   let pool: JobserverSlots | undefined;
   try {
     pool = createJobserver(
-      args.jobs ?? availableParallelism(),
+      wantedJobs(args),
       args.jobserverStyle === "fifo" ? "fifo" : "pipe",
       reactor,
     );

@@ -29,7 +29,6 @@ import { FLAG_VARS } from "../jobserver/makeflags.ts";
 import { tryLock } from "../state/lock.ts";
 import {
   absolutePath,
-  cpuCount,
   envObject,
   isFileSync,
   isTerminal,
@@ -38,6 +37,7 @@ import {
 } from "../runtime/mod.ts";
 import { type Args, parseArgs } from "./args.ts";
 import { VERSION } from "./help.ts";
+import { wantedJobs } from "./slots.ts";
 
 /**
  * The reporters of a `jx run`: the console, and the event log and trace
@@ -91,7 +91,7 @@ export function runKey(args: Args, file: string, names: string[]): string {
     file,
     names,
     Object.entries(args.vars).sort(),
-    args.jobs ?? cpuCount(),
+    wantedJobs(args),
     args.reactor,
     args.jobserverStyle,
   ]);

@@ -7,20 +7,17 @@
  *
  * @module
  */
-import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { resourceNames } from "../graph/glob.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import { createReactor, type ListenSignal } from "../reactor/mod.ts";
 import { ConsoleReporter, EventLog, MemoryKeeper, TraceWriter } from "../report/mod.ts";
-import { type Reporter, type RunEvent, runJobs } from "../scheduler/mod.ts";
+import { type Reporter, type RunEvent, runJobs, signalExit } from "../scheduler/mod.ts";
 import { isTerminal, writeAll } from "../runtime/mod.ts";
 import { UpToDate } from "../state/mod.ts";
 import { Watcher } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
-import { load, setUpJobserver, takeLock } from "./main.ts";
-
-const EXIT: Record<ListenSignal, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+import { load, setUpSlots, takeLock } from "./setup.ts";
 
 /** Runs `jx watch` until SIGINT/SIGTERM; returns 130/143 (or 2 for bad input). */
 export async function cmdWatch(args: Args): Promise<number> {
@@ -85,7 +82,7 @@ export async function cmdWatch(args: Args): Promise<number> {
         );
       }
       // Each cycle starts from a full pool.
-      const js = setUpJobserver(args, reactor, warn);
+      const setup = setUpSlots(args, reactor, warn);
       const console = new ConsoleReporter({
         mode: args.output,
         color: args.color && isTerminal(2),
@@ -100,11 +97,8 @@ export async function cmdWatch(args: Args): Promise<number> {
           modules,
           extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
           reactor,
-          jobs: js.jobs ?? availableParallelism(),
-          slots: js.pool,
-          jobserver: js.pool?.role ?? "none",
-          jobEnv: js.pool ? (spec, env) => js.pool!.jobEnv(env, spec) : undefined,
-          keepGoing: args.keepGoing || js.keepGoing,
+          slots: setup.slots,
+          keepGoing: args.keepGoing || setup.makeKeepGoing,
           state,
           force: args.force && !changed.length,
           reporters: [console, ...persistent],
@@ -113,7 +107,7 @@ export async function cmdWatch(args: Args): Promise<number> {
           control,
         });
       } finally {
-        const problem = js.pool?.finish();
+        const problem = setup.finish();
         if (problem) warn(problem);
       }
     },
@@ -124,7 +118,7 @@ export async function cmdWatch(args: Args): Promise<number> {
   const unlisten = (["SIGINT", "SIGTERM", "SIGHUP"] as ListenSignal[]).map((sig) =>
     reactor.onSignal(sig, () => {
       if (exit) modules.kill(); // a second signal: no more grace for the modules
-      exit ||= EXIT[sig];
+      exit ||= signalExit(sig);
       watcher.stop(sig);
     })
   );

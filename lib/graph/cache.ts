@@ -32,7 +32,7 @@ export const CACHE_MIN_BYTES = 32 * 1024;
  * elsewhere (in a command) only costs the cache.
  */
 export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
-const FORMAT = 2;
+const FORMAT = 3; // 3: `repeat` as { kind, test, max }
 
 /** The document after the key line. */
 interface Packed {

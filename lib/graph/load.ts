@@ -300,8 +300,8 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
       edges.push({ from: n, to: job.name, kind: "condition", reason: key });
     }
     if (job.repeat) {
-      const key = job.repeat.until !== undefined ? "until" : "while";
-      const test = job.repeat[key]!;
+      const key = job.repeat.kind;
+      const test = job.repeat.test;
       ref(test, `${p}.repeat.${key}`, "repeat");
       if (names.get(test) === "module") {
         fail(

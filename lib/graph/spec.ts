@@ -293,7 +293,11 @@ export function buildSpec(
     ...(written !== name ? { group: written } : {}),
     ...(j.emits === "jobs" ? { emits: emitContext(ctx) } : {}),
     ...(repeat
-      ? { repeat: { until: repeat.until, while: repeat.while, max: repeat.max ?? 10 } }
+      ? {
+        repeat: repeat.until !== undefined
+          ? { kind: "until" as const, test: repeat.until, max: repeat.max ?? 10 }
+          : { kind: "while" as const, test: repeat.while!, max: repeat.max ?? 10 },
+      }
       : {}),
     pos: at(`${p}#`) ?? { line: 1, col: 1 },
   };

@@ -108,10 +108,14 @@ export interface JobSpec {
    */
   emits?: EmitContext;
   /**
-   * `repeat`: after the job succeeds, run the test job; run the job again
+   * `repeat`: after the job succeeds, run the `test` job; run the job again
    * `until` the test succeeds or `while` it does, at most `max` runs.
    */
-  repeat?: { until?: string; while?: string; max: number };
+  repeat?: { kind: "until"; test: string; max: number } | {
+    kind: "while";
+    test: string;
+    max: number;
+  };
   /**
    * A `foreach` glob over files that other jobs write: this job stands for
    * the group and is expanded once those jobs have run.

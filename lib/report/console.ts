@@ -225,6 +225,15 @@ export class ConsoleReporter implements Reporter {
         this.clearStatus();
         this.summary(e);
         return;
+      case "watch.change":
+        break; // the watch session says what changed itself
+      case "access.finding":
+        break; // `jx lint` and `--check-access` print their findings themselves
+      default: {
+        // A new kind of event must be handled here, not taken silently.
+        const _exhaustive: never = e;
+        return _exhaustive;
+      }
     }
     this.drawStatus(e.t, true);
   }

@@ -96,6 +96,8 @@ export type RunEvent =
     condition?: boolean;
     /** The run of a `repeat` loop (1, 2...), for the job and its test. */
     iteration?: number;
+    /** The job's result was restored by its runner (a cache) instead of run: from where. */
+    cache?: "local" | "remote";
   }
   | {
     type: "job.add";

@@ -1,5 +1,6 @@
 /**
- * The scheduler: a pure plan over the job graph, driven over a reactor.
+ * The scheduler: a pure plan over the job graph, driven by a builder
+ * through a runner (local processes on a reactor, or a dry run).
  *
  * @example
  * ```ts
@@ -25,5 +26,10 @@ export {
   type RunOptions,
   type RunResult,
 } from "./run.ts";
+export { Builder } from "./builder.ts";
+export type { RunHandle, Runner, RunnerEnd, RunRequest, RunSink } from "./runner.ts";
+export { DryRunRunner, LocalRunner } from "./local_runner.ts";
+export { signalExit, signalNumber } from "./signals.ts";
+export { type AttemptLimits, Attempts, onStopSignals } from "./attempts.ts";
 export { LocalSlots, Pools, type Slots } from "./slots.ts";
 export { MinHeap } from "./heap.ts";

@@ -218,11 +218,18 @@ export class Plan {
    * already started, and for nothing else; conflicting jobs after it that
    * have not started wait for it, and so does every job that `needs` `by`.
    * Returns the edges it added, or throws an `Error` saying why it cannot
-   * join (a taken name, an unknown `needs`, a cycle).
+   * join (a taken name, an unknown `needs`, a cycle): `tryAdd` returns it.
    */
   add(spec: JobSpec, by?: string): Edge[] {
+    const added = this.tryAdd(spec, by);
+    if (typeof added === "string") throw new Error(added);
+    return added;
+  }
+
+  /** `add`, with the reason a job cannot join as the result (a string). */
+  tryAdd(spec: JobSpec, by?: string): Edge[] | string {
     if (this.nodes.has(spec.name) || this.graph.byName.has(spec.name)) {
-      throw new Error(`a job named '${spec.name}' already exists`);
+      return `a job named '${spec.name}' already exists`;
     }
     const gen = by === undefined ? undefined : this.nodes.get(by);
     const order = (gen ? gen.order : this.graph.jobs.length) + ++this.added * 1e-9;
@@ -239,23 +246,22 @@ export class Plan {
       seenOut.add(to);
       out.push({ from: spec.name, to, kind, reason });
     };
-    const known = (name: string, what: string) => {
-      if (!this.nodes.has(name)) {
-        throw new Error(
-          this.graph.byName.has(name)
-            ? `${what} '${name}', which is not part of this run`
-            : `unknown job '${name}' in ${what}`,
-        );
-      }
-    };
+    const unknown = (name: string, what: string) =>
+      this.nodes.has(name)
+        ? undefined
+        : this.graph.byName.has(name)
+        ? `${what} '${name}', which is not part of this run`
+        : `unknown job '${name}' in ${what}`;
     for (const n of spec.needs) {
-      known(n, "needs");
+      const bad = unknown(n, "needs");
+      if (bad) return bad;
       edgeIn(n, "needs", "needs");
     }
     for (const key of ["if", "unless"] as const) {
       const n = spec[key];
       if (n === undefined) continue;
-      known(n, key);
+      const bad = unknown(n, key);
+      if (bad) return bad;
       edgeIn(n, "condition", key);
     }
     const idx = this.resourceIndex();
@@ -299,7 +305,8 @@ export class Plan {
         if (d && !started(d)) edgeOut(e.to, "needs", `needs ${by} (made by it)`);
       }
     }
-    this.checkNoCycle(spec.name, into, out);
+    const cycle = this.cycleThrough(spec.name, into, out);
+    if (cycle) return cycle;
 
     spec.index = this.graph.jobs.length + this.added;
     const n: Node = { spec, order, waiting: 0, state: "waiting" };
@@ -358,8 +365,8 @@ export class Plan {
     return this.resources = idx;
   }
 
-  /** Throws when a new job that waits for `into` and is waited for by `out` closes a cycle. */
-  private checkNoCycle(name: string, into: Edge[], out: Edge[]): void {
+  /** Why a new job that waits for `into` and is waited for by `out` closes a cycle, if it does. */
+  private cycleThrough(name: string, into: Edge[], out: Edge[]): string | undefined {
     const pending = new Set(
       into.filter((e) => !["running", "done"].includes(this.nodes.get(e.from)!.state)).map((e) =>
         e.from
@@ -372,9 +379,7 @@ export class Plan {
       const x = stack.pop()!;
       if (seen.has(x)) continue;
       seen.add(x);
-      if (pending.has(x)) {
-        throw new Error(`adding '${name}' would close a cycle through '${x}'`);
-      }
+      if (pending.has(x)) return `adding '${name}' would close a cycle through '${x}'`;
       for (const e of this.graph.dependentsOf(x)) stack.push(e.to);
       for (const e of this.addedOut.get(x) ?? []) stack.push(e.to);
     }

@@ -29,6 +29,16 @@ export interface Slots {
    * outside (a jobserver token written back by another process).
    */
   onAvailable?: () => void;
+  /** A make jobserver pool: whether jx serves it or joined make's (`run.start`'s `jobserver`). */
+  readonly role?: "server" | "client";
+  /**
+   * A make jobserver pool: a job's environment (its own fresh object) with
+   * MAKEFLAGS in the form the job needs (its `jobserver:` key, its command).
+   */
+  jobEnv?(
+    env: Record<string, string>,
+    job: { name: string; argv: string[]; jobserver?: "pipe" | "fifo" | "none" },
+  ): Record<string, string>;
 }
 
 /**

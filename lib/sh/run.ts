@@ -10,10 +10,21 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, normalize } from "node:path";
-import type { ListenSignal, Reactor } from "../reactor/mod.ts";
-import type { Reporter, RunEvent } from "../scheduler/mod.ts";
+import type { JobSpec } from "../graph/mod.ts";
+import type { ExitStatus, ListenSignal, Reactor } from "../reactor/mod.ts";
+import {
+  Attempts,
+  LocalRunner,
+  LocalSlots,
+  onStopSignals,
+  type Reporter,
+  type RunEvent,
+  type RunnerEnd,
+  signalExit,
+  signalNumber,
+} from "../scheduler/mod.ts";
 import type { ParseResult } from "./parse.ts";
-import { type ShJob, ShPlan } from "./plan.ts";
+import { type ShJob, ShPlan, type StartInfo } from "./plan.ts";
 import { initialState, jobScript, shQuote } from "./state.ts";
 
 /**
@@ -56,8 +67,6 @@ export interface ShRunOptions {
   shell?: string;
 }
 
-const SIGNAL_EXIT: Record<ListenSignal, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
-
 /**
  * Runs a parsed script; resolves to its exit status (sh's, or 130/143 when
  * interrupted).
@@ -80,26 +89,63 @@ const SIGNAL_EXIT: Record<ListenSignal, number> = { SIGHUP: 129, SIGINT: 130, SI
  * ```
  */
 export function runScript(parsed: ParseResult, opts: ShRunOptions): Promise<number> {
-  const { reactor } = opts;
-  const state = initialState(opts.cwd, opts.env);
-  state.positional = opts.args ?? [];
-  const plan = new ShPlan(parsed, { state, argv0: opts.argv0 });
-  const tmp = mkdtempSync(join(tmpdir(), "jx-sh-"));
-  const reporters = opts.reporters ?? [];
-  const runStart = reactor.now();
-  const t = () => reactor.now() - runStart;
-  const emit = (e: RunEvent) => {
-    for (const r of reporters) r.event(e);
-  };
-  const held = new Map<number, { fd: 1 | 2; chunk: Uint8Array }[]>();
-  const handles = new Map<number, { kill(sig: string): void }>();
-  let interrupted: ListenSignal | undefined;
-  let resolveDone!: (code: number) => void;
-  const done = new Promise<number>((r) => (resolveDone = r));
-  let ended = false;
-  let killTimer: number | undefined;
+  return new ScriptRun(parsed, opts).run();
+}
 
-  const flush = () => {
+/** Output of a job not yet shown, in order. */
+type Held = { fd: 1 | 2; chunk: Uint8Array }[];
+
+/** Between SIGTERM and SIGKILL when the script is interrupted. */
+const GRACE_MS = 3000;
+
+/**
+ * One run of a script: its `ShPlan` driven through a runner (the job slots
+ * of `-j`), with the attempt machinery `jx run` uses (attempts.ts).
+ */
+class ScriptRun {
+  private plan: ShPlan;
+  private tmp = mkdtempSync(join(tmpdir(), "jx-sh-"));
+  private reactor: Reactor;
+  private attempts: Attempts;
+  private runStart: number;
+  private held = new Map<number, Held>();
+  private interrupted?: ListenSignal;
+  private ended = false;
+  private unlisten?: () => void;
+  private resolveDone!: (code: number) => void;
+
+  constructor(private parsed: ParseResult, private opts: ShRunOptions) {
+    this.reactor = opts.reactor;
+    const state = initialState(opts.cwd, opts.env);
+    state.positional = opts.args ?? [];
+    this.plan = new ShPlan(parsed, { state, argv0: opts.argv0 });
+    this.attempts = new Attempts(
+      this.reactor,
+      new LocalRunner(this.reactor, new LocalSlots(opts.jobs)),
+    );
+    this.runStart = this.reactor.now();
+  }
+
+  run(): Promise<number> {
+    const done = new Promise<number>((r) => (this.resolveDone = r));
+    this.unlisten = onStopSignals(this.reactor, (sig, again) => this.onSignal(sig, again));
+    const jobs = this.parsed.items.length;
+    this.emit({ type: "run.start", t: 0, jobs, slots: this.opts.jobs, jobserver: "none" });
+    this.pump();
+    return done;
+  }
+
+  private t(): number {
+    return this.reactor.now() - this.runStart;
+  }
+
+  private emit(e: RunEvent): void {
+    for (const r of this.opts.reporters ?? []) r.event(e);
+  }
+
+  /** Writes what may be shown now: ended jobs in script order, then the head's output so far. */
+  private flush(): void {
+    const { plan, held, opts } = this;
     for (const job of plan.takeFlushable()) {
       for (const c of held.get(job.id) ?? []) opts.write(c.fd, c.chunk);
       held.delete(job.id);
@@ -111,20 +157,14 @@ export function runScript(parsed: ParseResult, opts: ShRunOptions): Promise<numb
       for (const c of held.get(head.id)!) opts.write(c.fd, c.chunk);
       held.set(head.id, []);
     }
-  };
+  }
 
-  const start = (
-    job: ShJob,
-    barrier: boolean,
-    status: number,
-    errexit: boolean,
-    probe: boolean,
-  ) => {
-    const dumpFile = barrier && !job.rest ? join(tmp, `s${job.id}`) : undefined;
-    const probeFile = probe ? join(tmp, `p${job.id}`) : undefined;
+  /** The command line of a job: `sh -c TEXT`, or through a file when the text is too long. */
+  private command(job: ShJob, s: StartInfo, dumpFile?: string, probeFile?: string) {
+    const { plan, opts } = this;
     const prelude = {
-      errexit: errexit || (job.rest && !job.cond),
-      status,
+      errexit: s.errexit || (job.rest && !job.cond),
+      status: s.status,
       binds: job.binds,
       dumpFile,
       probeFile,
@@ -132,136 +172,162 @@ export function runScript(parsed: ParseResult, opts: ShRunOptions): Promise<numb
       mergeStderr: opts.mergeStderr,
       directTo: job.rest && job.background ? opts.directTo : undefined,
     };
-    let text = jobScript(plan.state, job.text, prelude);
-    let argv = [opts.shell ?? "sh", "-c", text, opts.argv0, ...plan.state.positional];
-    let cwd = plan.state.cwd;
-    const jobDir = join(tmp, `j${job.id}`);
-    if (text.length > ARG_LIMIT / 4 && new TextEncoder().encode(text).length > ARG_LIMIT) {
-      // Too long for one argument (E2BIG): sh runs it as a file whose path is
-      // `$0`, so that its messages start as sh's ("script.sh: 12: ...").
-      const where = scriptPath(jobDir, opts.argv0);
-      if (where) {
-        text = jobScript(plan.state, job.text, { ...prelude, chdir: plan.state.cwd });
-        mkdirSync(dirname(where.file), { recursive: true });
-        mkdirSync(where.cwd, { recursive: true });
-        writeFileSync(where.file, text);
-        argv = [opts.shell ?? "sh", opts.argv0, ...plan.state.positional];
-        cwd = where.cwd;
-      } else {
-        // `$0` is absolute: sourced from a file (sh's messages then also name the file).
-        const file = join(jobDir, "job.sh");
-        mkdirSync(jobDir, { recursive: true });
-        writeFileSync(file, text);
-        argv = [
-          opts.shell ?? "sh",
-          "-c",
-          `. ${shQuote(file)}`,
-          opts.argv0,
-          ...plan.state.positional,
-        ];
-      }
+    const shell = opts.shell ?? "sh";
+    const text = jobScript(plan.state, job.text, prelude);
+    const cwd = plan.state.cwd;
+    const jobDir = join(this.tmp, `j${job.id}`);
+    if (text.length <= ARG_LIMIT / 4 || new TextEncoder().encode(text).length <= ARG_LIMIT) {
+      return { argv: [shell, "-c", text, opts.argv0, ...plan.state.positional], cwd, jobDir };
     }
-    const began = reactor.now();
-    let started = false;
-    held.set(job.id, []);
-    const onStart = (pid: number) => {
-      started = true;
-      emit({ type: "job.start", t: t(), job: job.name, pid, attempt: 1 });
-    };
-    const handle = reactor.spawn({
-      argv,
-      cwd,
-      env: plan.state.env,
-      onStart,
-      onOutput: (stream, chunk) => {
-        const fd = stream === "stdout" ? 1 : 2;
-        if (plan.head() === job) opts.write(fd, chunk);
-        else held.get(job.id)?.push({ fd, chunk: chunk.slice() });
-      },
-      onExit: (st) => {
-        if (!started) onStart(0);
-        handles.delete(job.id);
-        rmSync(jobDir, { recursive: true, force: true });
-        const code = st.code ?? (st.signal ? 128 + signalNumber(st.signal) : 127);
-        if (st.error) opts.write(2, new TextEncoder().encode(`jx sh: ${job.name}: ${st.error}\n`));
-        let dump: string | undefined;
-        if (dumpFile || probeFile) {
-          try {
-            dump = readFileSync(dumpFile ?? probeFile!, "utf8");
-            rmSync(dumpFile ?? probeFile!, { force: true });
-          } catch { /* it was killed before dumping */ }
-        }
-        const cancelled = job.state === "cancelled";
-        plan.finish(job, code, dump);
-        emit({
-          type: "job.end",
-          t: t(),
-          job: job.name,
-          status: cancelled || interrupted ? "cancelled" : code === 0 ? "ok" : "failed",
-          exit: st.code,
-          signal: st.signal,
-          ms: reactor.now() - began,
-          attempt: 1,
-          ...(st.error ? { error: st.error } : {}),
-          ...(job.cond && code !== 0 ? { condition: true } : {}),
-        });
-        if (cancelled) held.delete(job.id);
-        pump();
-      },
-    });
-    handles.set(job.id, handle);
-  };
-
-  const pump = () => {
-    if (ended) return;
-    flush();
-    if (!interrupted) {
-      for (const s of plan.startable(opts.jobs - plan.running)) {
-        start(s.job, s.barrier, s.status, s.errexit, s.probe);
-      }
-      flush();
+    // Too long for one argument (E2BIG): sh runs it as a file whose path is
+    // `$0`, so that its messages start as sh's ("script.sh: 12: ...").
+    const where = scriptPath(jobDir, opts.argv0);
+    if (where) {
+      const chdir = jobScript(plan.state, job.text, { ...prelude, chdir: plan.state.cwd });
+      mkdirSync(dirname(where.file), { recursive: true });
+      mkdirSync(where.cwd, { recursive: true });
+      writeFileSync(where.file, chdir);
+      return { argv: [shell, opts.argv0, ...plan.state.positional], cwd: where.cwd, jobDir };
     }
-    if (plan.stopped !== undefined) {
-      for (const j of plan.cancelledRunning()) handles.get(j.id)?.kill("SIGTERM");
-    }
-    if (plan.finished || (interrupted && handles.size === 0)) end();
-  };
-
-  const end = () => {
-    ended = true;
-    if (killTimer !== undefined) reactor.clearTimer(killTimer);
-    for (const u of unlisten) u();
-    rmSync(tmp, { recursive: true, force: true });
-    const exit = interrupted ? SIGNAL_EXIT[interrupted] : plan.exitStatus;
-    emit({
-      type: "run.end",
-      t: t(),
-      status: interrupted ? "interrupted" : exit === 0 ? "ok" : "failed",
-      exit,
-      ms: reactor.now() - runStart,
-    });
-    resolveDone(exit);
-  };
-
-  const unlisten: (() => void)[] = [];
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as ListenSignal[]) {
-    unlisten.push(reactor.onSignal(sig, () => {
-      const again = interrupted !== undefined;
-      interrupted ??= sig;
-      plan.cancelAll(SIGNAL_EXIT[sig]);
-      for (const h of handles.values()) h.kill(again ? "SIGKILL" : "SIGTERM");
-      if (!again) {
-        killTimer = reactor.setTimer(3000, () => {
-          for (const h of handles.values()) h.kill("SIGKILL");
-        });
-      }
-      pump();
-    }));
+    // `$0` is absolute: sourced from a file (sh's messages then also name the file).
+    const file = join(jobDir, "job.sh");
+    mkdirSync(jobDir, { recursive: true });
+    writeFileSync(file, text);
+    const argv = [shell, "-c", `. ${shQuote(file)}`, opts.argv0, ...plan.state.positional];
+    return { argv, cwd, jobDir };
   }
 
-  emit({ type: "run.start", t: 0, jobs: parsed.items.length, slots: opts.jobs, jobserver: "none" });
-  pump();
-  return done;
+  /** Starts one job of the script on the runner. */
+  private start(s: StartInfo): void {
+    const { job } = s;
+    const dumpFile = s.barrier && !job.rest ? join(this.tmp, `s${job.id}`) : undefined;
+    const probeFile = s.probe ? join(this.tmp, `p${job.id}`) : undefined;
+    const { argv, cwd, jobDir } = this.command(job, s, dumpFile, probeFile);
+    const began = this.reactor.now();
+    this.held.set(job.id, []);
+    const spec = shSpec(job, argv, cwd);
+    let started = false;
+    const onStart = (pid: number) => {
+      started = true;
+      this.emit({ type: "job.start", t: this.t(), job: job.name, pid, attempt: 1 });
+    };
+    this.attempts.start(job.id, { spec, env: this.plan.state.env, attempt: 1 }, {
+      started: onStart,
+      output: (stream, chunk) => {
+        const fd = stream === "stdout" ? 1 : 2;
+        if (this.plan.head() === job) this.opts.write(fd, chunk);
+        else this.held.get(job.id)?.push({ fd, chunk: chunk.slice() });
+      },
+      ended: (end) => {
+        if (!started) onStart(0);
+        rmSync(jobDir, { recursive: true, force: true });
+        this.jobEnded(job, exitOf(end), began, dumpFile ?? probeFile);
+      },
+    }, { graceMs: GRACE_MS });
+  }
+
+  /** A job's process ended: the plan learns its status and the state it left. */
+  private jobEnded(job: ShJob, st: ExitStatus, began: number, dumpFile?: string): void {
+    const code = st.code ?? (st.signal ? 128 + signalNumber(st.signal) : 127);
+    if (st.error) this.opts.write(2, new TextEncoder().encode(`jx sh: ${job.name}: ${st.error}\n`));
+    let dump: string | undefined;
+    if (dumpFile) {
+      try {
+        dump = readFileSync(dumpFile, "utf8");
+        rmSync(dumpFile, { force: true });
+      } catch { /* it was killed before dumping */ }
+    }
+    const cancelled = job.state === "cancelled";
+    this.plan.finish(job, code, dump);
+    this.emit({
+      type: "job.end",
+      t: this.t(),
+      job: job.name,
+      status: cancelled || this.interrupted ? "cancelled" : code === 0 ? "ok" : "failed",
+      exit: st.code,
+      signal: st.signal,
+      ms: this.reactor.now() - began,
+      attempt: 1,
+      ...(st.error ? { error: st.error } : {}),
+      ...(job.cond && code !== 0 ? { condition: true } : {}),
+    });
+    if (cancelled) this.held.delete(job.id);
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.ended) return;
+    const { plan } = this;
+    this.flush();
+    if (!this.interrupted) {
+      for (const s of plan.startable(this.opts.jobs - plan.running)) this.start(s);
+      this.flush();
+    }
+    if (plan.stopped !== undefined) {
+      for (const j of plan.cancelledRunning()) this.attempts.signal(j.id, "SIGTERM");
+    }
+    if (plan.finished || (this.interrupted && this.attempts.size === 0)) this.end();
+  }
+
+  private onSignal(sig: ListenSignal, again: boolean): void {
+    this.interrupted ??= sig;
+    this.plan.cancelAll(signalExit(sig));
+    if (again) this.attempts.killAll();
+    else this.attempts.terminateAll("SIGTERM");
+    this.pump();
+  }
+
+  private end(): void {
+    this.ended = true;
+    this.attempts.close();
+    this.unlisten?.();
+    rmSync(this.tmp, { recursive: true, force: true });
+    const exit = this.interrupted ? signalExit(this.interrupted) : this.plan.exitStatus;
+    this.emit({
+      type: "run.end",
+      t: this.t(),
+      status: this.interrupted ? "interrupted" : exit === 0 ? "ok" : "failed",
+      exit,
+      ms: this.reactor.now() - this.runStart,
+    });
+    this.resolveDone(exit);
+  }
+}
+
+/** A runner's end as an exit status (a script job always has a process). */
+function exitOf(end: RunnerEnd): ExitStatus {
+  switch (end.kind) {
+    case "exited":
+      return end.status;
+    case "restored":
+    case "skipped":
+      return { code: 0, signal: null };
+    default: {
+      const _exhaustive: never = end;
+      return _exhaustive;
+    }
+  }
+}
+
+/** The job spec a runner takes for a script job: its command line, one slot. */
+function shSpec(job: ShJob, argv: string[], cwd: string): JobSpec {
+  return {
+    name: job.name,
+    kind: "job",
+    index: job.id,
+    argv,
+    command: job.text,
+    needs: [],
+    reads: [],
+    writes: [],
+    pools: {},
+    tokens: 1,
+    cwd,
+    env: {},
+    graceMs: GRACE_MS,
+    retries: 0,
+    pos: { line: job.line, col: 1 },
+  };
 }
 
 /** Bytes of one `sh -c` text above which it goes through a file (one argument may hold 128 KiB). */
@@ -279,20 +345,4 @@ function scriptPath(dir: string, argv0: string): { cwd: string; file: string } |
   const file = normalize(join(cwd, argv0));
   if (!file.startsWith(dir + "/") || argv0.endsWith("/")) return undefined;
   return { cwd, file };
-}
-
-const SIGNALS: Record<string, number> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGABRT: 6,
-  SIGKILL: 9,
-  SIGSEGV: 11,
-  SIGPIPE: 13,
-  SIGALRM: 14,
-  SIGTERM: 15,
-};
-
-function signalNumber(name: string): number {
-  return SIGNALS[name] ?? 1;
 }

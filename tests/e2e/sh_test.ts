@@ -6,7 +6,7 @@
  * log (a job started before another ended), never from wall-clock speed.
  */
 import assert from "node:assert/strict";
-import { alive, BUN, DENO, readEvents, ROOT, spans, tempDir } from "../helpers.ts";
+import { alive, BUN, DENO, readEvents, ROOT, spans, tempDir, waitForFile } from "../helpers.ts";
 
 const CORPUS = `${ROOT}/tests/sh`;
 const ENV = {
@@ -139,7 +139,9 @@ Deno.test("jx sh = sh: stdout and stderr to one file keep their order in a job",
 });
 
 Deno.test("jx sh = sh: a background command outlives the script, as under sh", async () => {
-  const script = "echo early\n(sleep 1; echo late; echo late-err >&2) &\necho started\n";
+  // The background command writes `done` (not the log) last: the test waits for it, not for a time.
+  const script =
+    "echo early\n(sleep 1; echo late; echo late-err >&2; echo 1 > done) &\necho started\n";
   const cmds = [
     "sh s.sh",
     `'${DENO}' run -A --quiet '${ROOT}/cli.ts' sh -j4 s.sh`,
@@ -158,7 +160,7 @@ Deno.test("jx sh = sh: a background command outlives the script, as under sh", a
       }).output();
       assert.equal(out.code, 0, cmd);
     }));
-    await new Promise((r) => setTimeout(r, 2000));
+    await Promise.all(dirs.map((d) => waitForFile(`${d}/done`)));
     for (const [k, d] of dirs.entries()) {
       assert.equal(await Deno.readTextFile(`${d}/first`), "early\nstarted\n", cmds[k]);
       assert.equal(
@@ -293,7 +295,7 @@ Deno.test("jx sh: SIGTERM stops every job's process group, exit 143", async () =
     child.kill("SIGTERM");
     const st = await child.status;
     assert.equal(st.code, 143);
-    await new Promise((r) => setTimeout(r, 200));
+    // jx sh returns only once every job it stopped has exited (and been reaped).
     for (const pid of sleeps) assert.ok(!alive(pid), `sleep ${pid} was stopped`);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,0 +1,145 @@
+/**
+ * Attempts in flight on a runner: what `jx run`'s builder and `jx sh`'s
+ * script runner share. Each attempt has a handle, a timeout and a grace
+ * period between SIGTERM and SIGKILL; it leaves the set (its timers
+ * cleared) before its end is reported. Also the stop signals both listen
+ * for.
+ *
+ * @module
+ */
+import type { ListenSignal, Reactor } from "../reactor/types.ts";
+import type { RunHandle, Runner, RunRequest, RunSink } from "./runner.ts";
+
+interface Live {
+  handle: RunHandle;
+  graceMs: number;
+  timeoutTimer?: number;
+  killTimer?: number;
+}
+
+/**
+ * How long an attempt may take, and its grace after SIGTERM.
+ *
+ * @example
+ * ```ts
+ * import type { AttemptLimits } from "./attempts.ts";
+ * const limits: AttemptLimits = { timeoutMs: 30_000, graceMs: 5_000, onTimeout: () => {} };
+ * ```
+ */
+export interface AttemptLimits {
+  /** SIGTERM after this long (then SIGKILL after the grace); none when absent. */
+  timeoutMs?: number;
+  /** Between SIGTERM and SIGKILL. */
+  graceMs: number;
+  /** Called when the timeout fires, before the SIGTERM. */
+  onTimeout?: () => void;
+}
+
+/**
+ * The attempts of one run, by key (a job's name, a script job's id).
+ *
+ * @example
+ * ```ts
+ * import { FakeReactor } from "../reactor/mod.ts";
+ * import { Attempts } from "./attempts.ts";
+ * import { DryRunRunner } from "./local_runner.ts";
+ * const reactor = new FakeReactor(() => ({ ms: 1 }));
+ * const attempts = new Attempts(reactor, new DryRunRunner(1));
+ * attempts.size; // 0
+ * ```
+ */
+export class Attempts {
+  private live = new Map<string | number, Live>();
+
+  /** Attempts of `runner`, timed on `reactor`. */
+  constructor(private reactor: Reactor, private runner: Runner) {}
+
+  /** Attempts in flight. */
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** Starts an attempt; its end reaches `sink` once it has left the set. */
+  start(key: string | number, req: RunRequest, sink: RunSink, limits: AttemptLimits): void {
+    const a: Live = { handle: { signal() {} }, graceMs: limits.graceMs };
+    this.live.set(key, a);
+    a.handle = this.runner.start(req, {
+      started: (pid) => sink.started(pid),
+      output: (stream, chunk) => sink.output(stream, chunk),
+      ended: (end) => {
+        if (a.timeoutTimer !== undefined) this.reactor.clearTimer(a.timeoutTimer);
+        if (a.killTimer !== undefined) this.reactor.clearTimer(a.killTimer);
+        this.live.delete(key);
+        sink.ended(end);
+      },
+    });
+    if (limits.timeoutMs !== undefined && this.live.get(key) === a) {
+      a.timeoutTimer = this.reactor.setTimer(limits.timeoutMs, () => {
+        limits.onTimeout?.();
+        this.terminate(key, "SIGTERM");
+      });
+    }
+  }
+
+  /** Sends `sig` to one attempt, nothing else. */
+  signal(key: string | number, sig: string): void {
+    this.live.get(key)?.handle.signal(sig);
+  }
+
+  /** Sends `sig`, then SIGKILL after the attempt's grace unless it ends first. */
+  terminate(key: string | number, sig: string): void {
+    const a = this.live.get(key);
+    if (!a) return;
+    a.handle.signal(sig);
+    if (a.killTimer === undefined) {
+      a.killTimer = this.reactor.setTimer(a.graceMs, () => a.handle.signal("SIGKILL"));
+    }
+  }
+
+  /** `terminate` for every attempt. */
+  terminateAll(sig: string): void {
+    for (const key of [...this.live.keys()]) this.terminate(key, sig);
+  }
+
+  /** Cancels every timer (the run is over; what is still running is left alone). */
+  close(): void {
+    for (const a of this.live.values()) {
+      if (a.timeoutTimer !== undefined) this.reactor.clearTimer(a.timeoutTimer);
+      if (a.killTimer !== undefined) this.reactor.clearTimer(a.killTimer);
+    }
+  }
+
+  /** SIGKILL to every attempt now (a second signal). */
+  killAll(): void {
+    for (const a of this.live.values()) a.handle.signal("SIGKILL");
+  }
+}
+
+/**
+ * Listens for SIGINT, SIGTERM and SIGHUP; `cb` learns whether one came
+ * before. Returns the function that stops listening.
+ *
+ * @example
+ * ```ts
+ * import { createPortableReactor } from "../reactor/mod.ts";
+ * import { onStopSignals } from "./attempts.ts";
+ * const stop = onStopSignals(createPortableReactor(), (sig, again) => console.log(sig, again));
+ * stop();
+ * ```
+ */
+export function onStopSignals(
+  reactor: Reactor,
+  cb: (sig: ListenSignal, again: boolean) => void,
+): () => void {
+  let seen = false;
+  const off = (["SIGINT", "SIGTERM", "SIGHUP"] as ListenSignal[]).map((sig) =>
+    reactor.onSignal(sig, () => {
+      const again = seen;
+      seen = true;
+      cb(sig, again);
+    })
+  );
+  return () => {
+    for (const u of off) u();
+  };
+}

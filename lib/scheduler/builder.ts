@@ -1,0 +1,456 @@
+/**
+ * The builder: drives a pure `Plan` through a `Runner`. It offers ready
+ * jobs to the runner, hears of starts, output and ends, resolves jobs in
+ * the plan (one path), retries, and hands `repeat` loops (repeat.ts),
+ * generated jobs (generated.ts) and modules (`ModuleHost`) their turn.
+ * Event-driven: a job starts in the callback that resolved its last
+ * dependency; there is no polling.
+ *
+ * @module
+ */
+import type { Graph } from "../graph/graph.ts";
+import type { JobSpec } from "../graph/types.ts";
+import type { ExitStatus, ListenSignal, Reactor, StreamName } from "../reactor/types.ts";
+import type { JobStatus, Reporter, RunEvent } from "./events.ts";
+import { Generated, type GenHost } from "./generated.ts";
+import type { ModuleHost, RunOptions, RunResult } from "./options.ts";
+import { Plan } from "./plan.ts";
+import { type LoopHost, type LoopPlace, Loops } from "./repeat.ts";
+import { Attempts, onStopSignals } from "./attempts.ts";
+import type { Runner, RunnerEnd } from "./runner.ts";
+import { signalExit } from "./signals.ts";
+import { Pools } from "./slots.ts";
+
+/** One attempt in flight, as the builder sees it (its handle and timers: `Attempts`). */
+interface Running {
+  spec: JobSpec;
+  attempt: number;
+  loop?: LoopPlace;
+  start: number;
+  started: boolean;
+  timedOut: boolean;
+  /** An `emits: jobs` job's stdout, split into jobs. */
+  lines?: { push(chunk: Uint8Array): void; end(): void };
+}
+
+type JobEnd = Extract<RunEvent, { type: "job.end" }>;
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * One run of a selection. `runJobs` (run.ts) makes one and calls `run()`.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "../graph/mod.ts";
+ * import { FakeReactor } from "../reactor/mod.ts";
+ * import { Builder } from "./builder.ts";
+ * import { LocalRunner } from "./local_runner.ts";
+ * import { LocalSlots } from "./slots.ts";
+ * const g = parseJobsFile("jobs:\n  a: { run: x }\n", "j.yaml");
+ * const reactor = new FakeReactor(() => ({ ms: 5 }));
+ * const runner = new LocalRunner(reactor, new LocalSlots(1));
+ * const env = (spec: { name: string }) => ({ JX_JOB: spec.name });
+ * const done = new Builder(g, g.jobs, { reactor }, runner, env).run();
+ * await reactor.run();
+ * (await done).exit; // 0
+ * ```
+ */
+export class Builder implements LoopHost, GenHost {
+  readonly plan: Plan;
+  finished = false;
+  private reactor: Reactor;
+  private host?: ModuleHost;
+  private reporters: Reporter[];
+  private pools: Pools;
+  private loops: Loops;
+  private gen = new Generated();
+  private attempts: Attempts;
+  private results: RunResult["results"] = new Map();
+  private verdicts = new Map<string, boolean>();
+  private runStart: number;
+  private t0: number;
+  private failures = 0;
+  private interrupted?: ListenSignal;
+  private failStopped = false;
+  private unlisten?: () => void;
+  private resolveDone!: (r: RunResult) => void;
+
+  /** A run of `selected` over `runner`; `env` makes each job's environment. */
+  constructor(
+    readonly graph: Graph,
+    private selected: JobSpec[],
+    private opts: RunOptions,
+    private runner: Runner,
+    private readonly envOf: (spec: JobSpec) => Record<string, string>,
+  ) {
+    this.reactor = opts.reactor;
+    this.host = runner.passOver ? undefined : opts.modules;
+    this.reporters = [...(opts.reporters ?? []), ...(this.host ? [this.host] : [])];
+    this.pools = new Pools(graph.pools);
+    this.plan = new Plan(graph, selected);
+    this.loops = new Loops(graph, selected, this.plan);
+    this.runStart = this.reactor.now();
+    this.t0 = opts.t0 ?? this.runStart;
+    this.attempts = new Attempts(this.reactor, runner);
+  }
+
+  /** Starts the run; resolves when every selected job is resolved (and modules stopped). */
+  run(): Promise<RunResult> {
+    const done = new Promise<RunResult>((r) => this.resolveDone = r);
+    if (this.opts.control) this.opts.control.stop = (sig) => this.onSignal(sig);
+    if (this.opts.handleSignals !== false) {
+      this.unlisten = onStopSignals(this.reactor, (sig) => this.onSignal(sig));
+    }
+    this.runner.onCapacity = () => this.pump();
+    const modules = this.selected.filter((j) => j.kind === "module").length;
+    this.emit({
+      type: "run.start",
+      t: this.t(),
+      jobs: this.plan.size - modules,
+      slots: this.runner.limit,
+      jobserver: this.opts.slots?.role ?? "none",
+    });
+    const { graph, selected, reactor } = this;
+    this.host?.attach({ graph, selected, reactor, emit: this.emit, t: this.t, env: this.envOf });
+    for (const feed of this.opts.feeds ?? []) this.gen.startFeed(this, feed);
+    this.pump();
+    return done;
+  }
+
+  readonly emit = (e: RunEvent): void => {
+    for (const r of this.reporters) r.event(e);
+  };
+
+  readonly t = (): number => this.reactor.now() - this.t0;
+
+  /** Starts what can start, reports skips, ends the run when nothing is left. */
+  pump(): void {
+    if (this.finished) return;
+    if (this.loops.queued) this.loops.startQueued(this);
+    if (!this.plan.stopping) this.plan.offerReady(this.tryStart);
+    this.flushSkips();
+    if (this.plan.done && this.attempts.size === 0) this.finish();
+  }
+
+  /** Reports the skips the plan made; a loop's body job that will not run ends its loop. */
+  flushSkips(): void {
+    for (const s of this.plan.takeSkipped()) {
+      this.results.set(s.job, { status: "skipped", reason: s.reason, because: s.because });
+      this.emit({
+        type: "job.skip",
+        t: this.t(),
+        job: s.job,
+        reason: s.reason,
+        because: s.because,
+      });
+      this.loops.notRun(this, s.job);
+    }
+  }
+
+  /** Offers one ready node: a module, a generator, a loop's test, or a job for the runner. */
+  private readonly tryStart = (spec: JobSpec): "started" | "blocked" | "full" => {
+    const pass = this.runner.passOver;
+    if (pass) {
+      if (!this.skipIfUpToDate(spec)) this.plan.skipReady(spec.name, pass);
+      return "started";
+    }
+    if (spec.kind === "module") return this.startModule(spec), "started";
+    const unregistered = this.unregisteredNeed(spec);
+    if (unregistered) return this.cannotStart(spec, unregistered);
+    if (spec.deferred) return this.gen.expandGroup(this, spec), "started";
+    const tested = this.loops.testStatus(spec.name);
+    if (tested !== undefined) {
+      // A `repeat` test ran inside its job's loop: it resolves with its last status.
+      this.plan.start(spec.name);
+      this.resolve(spec, tested);
+      return "started";
+    }
+    if (this.skipIfUpToDate(spec)) return "started";
+    if (spec.tokens > this.runner.limit) {
+      return this.cannotStart(
+        spec,
+        `needs ${spec.tokens} job slots but -j is ${this.runner.limit}`,
+      );
+    }
+    const got = this.reserveOrSay(spec);
+    if (got !== "ok") return got;
+    this.plan.start(spec.name);
+    this.startAttempt(spec, 1, spec.repeat ? { iteration: 1 } : undefined);
+    return "started";
+  };
+
+  /** Why a module the job needs is not registered (its `when:` does not hold), if one is not. */
+  private unregisteredNeed(spec: JobSpec): string | undefined {
+    if (!this.host) return undefined;
+    for (const n of spec.needs) {
+      const why = this.host.notRegistered(n);
+      if (why) return why;
+    }
+  }
+
+  /** A job that can never start here fails with `error`; a loop it is in ends. */
+  private cannotStart(spec: JobSpec, error: string): "started" {
+    this.failWithoutStart(spec, error);
+    this.loops.failedToStart(this, spec.name);
+    return "started";
+  }
+
+  /** Resolves the job as up to date when the state says so (checked once per run). */
+  private skipIfUpToDate(spec: JobSpec): boolean {
+    const state = this.opts.state;
+    // A generator always runs: what it would emit is not known otherwise; a loop too.
+    if (!state || spec.emits || spec.deferred || spec.repeat) return false;
+    let up = this.verdicts.get(spec.name);
+    if (up === undefined) {
+      up = state.check(spec).upToDate && !this.opts.force;
+      this.verdicts.set(spec.name, up);
+    }
+    if (up) this.plan.skipReady(spec.name, "up-to-date");
+    return up;
+  }
+
+  private reserveOrSay(spec: JobSpec): "ok" | "blocked" | "full" {
+    const got = this.runner.reserve(spec);
+    if (got !== "ok") return got;
+    if (this.pools.tryTake(spec.pools)) return "ok";
+    this.runner.release(spec);
+    return "blocked";
+  }
+
+  reserve(spec: JobSpec): boolean {
+    return this.reserveOrSay(spec) === "ok";
+  }
+
+  release(spec: JobSpec): void {
+    this.runner.release(spec);
+    this.pools.give(spec.pools);
+  }
+
+  /** Fails a job without starting it (a `job.start` with pid 0, then its `job.end` with `error`). */
+  private failWithoutStart(spec: JobSpec, error: string): void {
+    this.plan.start(spec.name);
+    this.emit({ type: "job.start", t: this.t(), job: spec.name, pid: 0, attempt: 1 });
+    const end: JobEnd = {
+      type: "job.end",
+      t: this.t(),
+      job: spec.name,
+      status: "failed",
+      exit: null,
+      signal: null,
+      ms: 0,
+      attempt: 1,
+      error,
+    };
+    this.emit(end);
+    this.resolve(spec, "failed");
+  }
+
+  /** Starts a module through the host; it holds no job slot. */
+  private startModule(spec: JobSpec): void {
+    const host = this.host!;
+    if (host.notRegistered(spec.name)) {
+      this.plan.skipReady(spec.name, "condition");
+      this.flushSkips(); // before its dependents start
+      return;
+    }
+    this.plan.start(spec.name);
+    host.start(spec, (status) => {
+      if (this.finished) return;
+      this.resolve(spec, status);
+      this.pump();
+    });
+  }
+
+  /**
+   * The one resolve path: records the result (and a success in the state
+   * when `record`), resolves the node, counts a failure that counts and
+   * stops the run on it unless `-k`.
+   */
+  resolve(spec: JobSpec | string, status: JobStatus, record = false): void {
+    const name = typeof spec === "string" ? spec : spec.name;
+    this.results.set(name, { status });
+    if (record && status === "ok") this.opts.state?.succeeded(spec as JobSpec);
+    this.plan.finish(name, status);
+    if (status === "ok" || status === "cancelled" || !this.plan.failureCounts(name)) return;
+    this.failures++;
+    this.failFast();
+  }
+
+  /** A job that ran is resolved: its capacity goes back (unless given already), its dependents may start. */
+  complete(spec: JobSpec, status: JobStatus, give = true): void {
+    if (give) this.release(spec);
+    this.resolve(spec, status, true);
+    this.pump();
+  }
+
+  /** After a failure: start nothing more (unless `-k`). */
+  failFast(): void {
+    if (this.opts.keepGoing || this.failStopped) return;
+    this.failStopped = true;
+    this.plan.stop("failure");
+    this.host?.interrupt("failure");
+    this.gen.cancelFeeds();
+  }
+
+  /** Starts one attempt of a job on the runner. */
+  startAttempt(spec: JobSpec, attempt: number, loop?: LoopPlace): void {
+    const r: Running = {
+      spec,
+      attempt,
+      start: this.reactor.now(),
+      started: false,
+      timedOut: false,
+      loop,
+      lines: spec.emits ? this.gen.lines(this, spec) : undefined,
+    };
+    const env = this.envOf(spec);
+    if (loop) env.JX_ITERATION = String(loop.iteration);
+    this.attempts.start(spec.name, { spec, env, attempt, iteration: loop?.iteration }, {
+      started: (pid) => this.started(r, pid),
+      output: (stream, chunk) => this.output(r, stream, chunk),
+      ended: (end) => this.ended(r, end),
+    }, { timeoutMs: spec.timeoutMs, graceMs: spec.graceMs, onTimeout: () => r.timedOut = true });
+  }
+
+  private started(r: Running, pid: number): void {
+    r.started = true;
+    const e: Extract<RunEvent, { type: "job.start" }> = {
+      type: "job.start",
+      t: this.t(),
+      job: r.spec.name,
+      pid,
+      attempt: r.attempt,
+    };
+    if (r.loop) e.iteration = r.loop.iteration;
+    this.emit(e);
+  }
+
+  private output(r: Running, stream: StreamName, chunk: Uint8Array): void {
+    // An `emits: jobs` job's stdout is job definitions, not output to show.
+    if (r.lines && stream === "stdout") r.lines.push(chunk);
+    else this.emit({ type: "job.output", t: this.t(), job: r.spec.name, stream, chunk });
+  }
+
+  /** An attempt is over: report it, then retry, go on with its loop, or resolve it. */
+  private ended(r: Running, end: RunnerEnd): void {
+    switch (end.kind) {
+      case "skipped":
+        this.release(r.spec);
+        this.plan.skipReady(r.spec.name, end.reason);
+        return this.pump();
+      case "restored":
+        return this.afterAttempt(r, this.restoredEnd(r, end.from));
+      case "exited":
+        if (!r.started) this.started(r, 0);
+        r.lines?.end();
+        return this.afterAttempt(r, this.exitedEnd(r, end.status));
+      default: {
+        const _exhaustive: never = end;
+        return _exhaustive;
+      }
+    }
+  }
+
+  /** The `job.end` of an attempt that restored the job's result without a process. */
+  private restoredEnd(r: Running, from: "local" | "remote"): JobEnd {
+    const end = this.endEvent(r, "ok", { code: 0, signal: null });
+    end.cache = from;
+    return end;
+  }
+
+  /** The `job.end` of an attempt whose process exited. */
+  private exitedEnd(r: Running, st: ExitStatus): JobEnd {
+    let status: JobStatus = this.interrupted && st.code !== 0
+      ? "cancelled"
+      : r.timedOut
+      ? "timeout"
+      : st.code === 0 && !st.error
+      ? "ok"
+      : "failed";
+    const badOutput = this.gen.errorOf(r.spec.name);
+    if (status === "ok" && badOutput) status = "failed";
+    const end = this.endEvent(r, status, st);
+    const error = st.error ?? badOutput;
+    if (error) end.error = error;
+    if (st.cpu) {
+      end.user_ms = round3(st.cpu.userMs);
+      end.sys_ms = round3(st.cpu.sysMs);
+    }
+    if (st.maxRssKb) end.max_rss_kb = st.maxRssKb;
+    const retrying = (status === "failed" || status === "timeout") &&
+      r.attempt <= r.spec.retries && !this.plan.stopping && !badOutput;
+    if (retrying) end.retrying = retrying;
+    return end;
+  }
+
+  private endEvent(r: Running, status: JobStatus, st: ExitStatus): JobEnd {
+    // Optional keys are set one by one, in this order (spreads would make
+    // temporary objects for every job).
+    return {
+      type: "job.end",
+      t: this.t(),
+      job: r.spec.name,
+      status,
+      exit: st.code,
+      signal: st.signal,
+      ms: this.reactor.now() - r.start,
+      attempt: r.attempt,
+    };
+  }
+
+  /** Emits the attempt's end, then retries, hands it to its loop, or resolves it. */
+  private afterAttempt(r: Running, end: JobEnd): void {
+    const { spec } = r;
+    const test = r.loop?.test;
+    if (end.status !== "ok" && (this.plan.conditionJobs.has(spec.name) || test)) {
+      end.condition = true;
+    }
+    if (r.loop) end.iteration = r.loop.iteration;
+    this.emit(end);
+    if (end.retrying) return this.startAttempt(spec, r.attempt + 1, r.loop);
+    if (test) return this.loops.testEnded(this, test, end.status);
+    if (this.loops.bodyEnded(this, spec, end.status)) return;
+    this.complete(spec, end.status);
+  }
+
+  private onSignal(sig: ListenSignal): void {
+    if (this.interrupted) {
+      this.attempts.killAll();
+      this.host?.interrupt(sig);
+      return;
+    }
+    this.interrupted = sig;
+    this.plan.stop("interrupt");
+    this.host?.interrupt(sig);
+    this.gen.cancelFeeds();
+    // SIGTERM, whatever jx received: a shell's background jobs ignore SIGINT.
+    this.attempts.terminateAll("SIGTERM");
+    this.pump();
+  }
+
+  private finish(): void {
+    this.finished = true;
+    this.runner.onCapacity = undefined;
+    this.runner.close?.();
+    if (!this.host) return this.end();
+    // Modules are stopped (or held in the foreground) once the jobs are done.
+    this.host.finish(this.status()).catch(() => ({ failed: true })).then(({ failed }) => {
+      if (failed) this.failures++;
+      this.end();
+    });
+  }
+
+  private status(): RunResult["status"] {
+    return this.interrupted ? "interrupted" : this.failures ? "failed" : "ok";
+  }
+
+  private end(): void {
+    this.unlisten?.();
+    const exit = this.interrupted ? signalExit(this.interrupted) : this.failures ? 1 : 0;
+    const status = this.status();
+    const ms = this.reactor.now() - this.runStart;
+    this.emit({ type: "run.end", t: this.t(), status, exit, ms });
+    this.resolveDone({ exit, status, results: this.results, ms });
+  }
+}

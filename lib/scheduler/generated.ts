@@ -1,0 +1,259 @@
+/**
+ * Jobs made while a run goes on: the lines of an `emits: jobs` job's
+ * stdout, a deferred `foreach` expanded once what it globs is written, and
+ * library feeds (`JobFeed`). Each joins the plan at once; a bad one is
+ * reported (`emit.error`) and fails its generator. Errors travel as values.
+ *
+ * @module
+ */
+import { expandDeferred, parseEmittedJob } from "../graph/emit.ts";
+import { JxInputError } from "../graph/errors.ts";
+import type { Graph } from "../graph/graph.ts";
+import type { EmitContext, JobSpec } from "../graph/types.ts";
+import type { JobStatus, RunEvent } from "./events.ts";
+import type { JobFeed } from "./options.ts";
+import type { Plan } from "./plan.ts";
+
+/** What a function of graph/ threw, kept as a value. */
+class Failure {
+  constructor(readonly cause: unknown) {}
+}
+
+/**
+ * What generators need from the builder.
+ *
+ * @example
+ * ```ts
+ * import type { GenHost } from "./generated.ts";
+ * const stopping = (h: GenHost) => h.plan.stopping !== undefined;
+ * ```
+ */
+export interface GenHost {
+  readonly plan: Plan;
+  readonly graph: Graph;
+  /** True once the run has ended. */
+  readonly finished: boolean;
+  emit(e: RunEvent): void;
+  t(): number;
+  /** A generator's first bad job: stop the run unless `-k`. */
+  failFast(): void;
+  /** Resolves a generator node (no capacity to give back, nothing recorded). */
+  resolve(spec: JobSpec | string, status: JobStatus): void;
+  /** Reports skips the plan made. */
+  flushSkips(): void;
+  pump(): void;
+}
+
+/**
+ * The generators of one run.
+ *
+ * @example
+ * ```ts
+ * import { Generated } from "./generated.ts";
+ * const gen = new Generated();
+ * gen.errorOf("gen"); // undefined until gen emits a bad job
+ * ```
+ */
+export class Generated {
+  /** The first bad job definition of each generator. */
+  private errors = new Map<string, string>();
+  /** Jobs added during the run: who made them, and their command. */
+  private madeBy = new Map<string, string>();
+  /** Stops the feeds' reading. */
+  private cancels: (() => void)[] = [];
+
+  /** The first bad job a generator emitted, if any. */
+  errorOf(by: string): string | undefined {
+    return this.errors.get(by);
+  }
+
+  /** Stops reading every feed (the run stops). */
+  cancelFeeds(): void {
+    for (const c of this.cancels) c();
+  }
+
+  /** Adds a generated job to the plan, or reports why it cannot join. */
+  add(host: GenHost, by: string, made: JobSpec | Failure, line?: number): void {
+    const failed = made instanceof Failure ? made : this.join(host, by, made, line);
+    if (failed) {
+      const e = failed.cause;
+      const error = e instanceof JxInputError
+        ? e.format()
+        : `${by} stdout${line ? `:${line}` : ""}: ${message(e)}`;
+      this.report(host, by, error, line);
+    }
+    host.flushSkips();
+  }
+
+  private join(host: GenHost, by: string, spec: JobSpec, line?: number): Failure | undefined {
+    // A retried generator that says the same again adds nothing new.
+    const key = `${by}\0${spec.command}`;
+    if (this.madeBy.get(spec.name) === key) return;
+    const added = host.plan.tryAdd(spec, by);
+    if (typeof added === "string") return new Failure(new Error(added));
+    this.madeBy.set(spec.name, key);
+    host.emit({ type: "job.add", t: host.t(), job: spec.name, by, ...(line ? { line } : {}) });
+  }
+
+  private report(host: GenHost, by: string, error: string, line?: number): void {
+    host.emit({ type: "emit.error", t: host.t(), job: by, ...(line ? { line } : {}), error });
+    if (this.errors.has(by)) return;
+    this.errors.set(by, error);
+    host.failFast();
+  }
+
+  /** Splits an `emits: jobs` job's stdout into lines, each a job that joins at once. */
+  lines(host: GenHost, spec: JobSpec): { push(chunk: Uint8Array): void; end(): void } {
+    const decoder = new TextDecoder();
+    let partial = "";
+    let lineNo = 0;
+    const take = (text: string) => {
+      const parts = text.split("\n");
+      partial = parts.pop()!;
+      for (const raw of parts) {
+        lineNo++;
+        const line = raw.trim();
+        if (line === "" || line.startsWith("#")) continue;
+        const n = lineNo;
+        this.add(host, spec.name, made(() => parseEmittedJob(line, n, spec.name, spec.emits!)), n);
+      }
+    };
+    return {
+      push(chunk: Uint8Array) {
+        take(partial + decoder.decode(chunk, { stream: true }));
+        host.pump();
+      },
+      end() {
+        take(partial + decoder.decode() + "\n");
+      },
+    };
+  }
+
+  /** Expands a deferred `foreach` now that what it globs is written; resolves the group. */
+  expandGroup(host: GenHost, spec: JobSpec): void {
+    host.plan.start(spec.name);
+    const specs = made(() => expandDeferred(spec));
+    if (specs instanceof Failure) this.add(host, spec.name, specs);
+    else for (const s of specs) this.add(host, spec.name, s);
+    host.resolve(spec, this.errors.has(spec.name) ? "failed" : "ok");
+  }
+
+  /** Reads a library feed: a pseudo-job that is running until its stream ends. */
+  startFeed(host: GenHost, feed: JobFeed): void {
+    const ctx: EmitContext = {
+      file: feed.name,
+      baseDir: currentDir(),
+      env: {},
+      vars: {},
+      pools: Object.fromEntries(host.graph.pools),
+      ...feed.context,
+    };
+    host.plan.add(feedNode(feed.name, ctx.baseDir));
+    host.plan.start(feed.name);
+    const parse = feed.parse ?? defaultParse;
+    const take = (line: string, n: number) => {
+      const entries = made(() => parse(line, n));
+      if (entries instanceof Failure) {
+        const pos = { line: n, col: 1 };
+        const bad = new JxInputError(`bad line: ${message(entries.cause)}`, feed.name, pos);
+        return this.add(host, feed.name, new Failure(bad), n);
+      }
+      if (entries === undefined) return;
+      for (const entry of Array.isArray(entries) ? entries : [entries]) {
+        this.add(host, feed.name, made(() => parseEmittedJob(entry, n, feed.name, ctx)), n);
+      }
+    };
+    this.read(host, feed, take).then((e) => {
+      if (e) {
+        const bad = new JxInputError(`read failed: ${e}`, feed.name);
+        this.add(host, feed.name, new Failure(bad));
+      }
+      if (host.finished) return;
+      const failed = this.errors.has(feed.name);
+      host.resolve(feed.name, failed ? "failed" : host.plan.stopping ? "cancelled" : "ok");
+      host.pump();
+    });
+  }
+
+  /** Reads a feed's lines into `take` until it ends or the run stops; resolves to a read error. */
+  private async read(
+    host: GenHost,
+    feed: JobFeed,
+    take: (line: string, n: number) => void,
+  ): Promise<string | undefined> {
+    // The run stopping (a signal, fail-fast) stops reading: the feed is cancelled.
+    let cancel!: () => void;
+    const cancelled = new Promise<{ done: true; value: undefined }>((r) =>
+      cancel = () => r({ done: true, value: undefined })
+    );
+    this.cancels.push(cancel);
+    const decoder = new TextDecoder();
+    let partial = "";
+    let n = 0;
+    try {
+      const it = (feed.stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await Promise.race([it.next(), cancelled]);
+        if (next.done || host.plan.stopping) {
+          if (!next.done || host.plan.stopping) it.return?.()?.catch(() => {});
+          if (host.plan.stopping) return;
+          break;
+        }
+        if (host.finished) return;
+        const parts = (partial + decoder.decode(next.value, { stream: true })).split("\n");
+        partial = parts.pop()!;
+        for (const line of parts) take(line, ++n);
+        host.pump();
+      }
+      partial += decoder.decode();
+      if (partial !== "") take(partial, ++n);
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+}
+
+/** Calls a function that throws on bad input (graph/, a feed's `parse`); its error comes back as a value. */
+function made<T>(f: () => T): T | Failure {
+  try {
+    return f();
+  } catch (e) {
+    return new Failure(e);
+  }
+}
+
+function message(e: unknown): string {
+  return (e as Error)?.message ?? String(e);
+}
+
+function defaultParse(line: string): Record<string, unknown> | undefined {
+  const l = line.trim();
+  return l === "" || l.startsWith("#") ? undefined : JSON.parse(l);
+}
+
+/** The plan node of a feed: running until its stream ends. */
+function feedNode(name: string, cwd: string): JobSpec {
+  return {
+    name,
+    kind: "job",
+    index: -1,
+    argv: [],
+    command: `(feed ${name})`,
+    needs: [],
+    reads: [],
+    writes: [],
+    pools: {},
+    tokens: 0,
+    cwd,
+    env: {},
+    graceMs: 0,
+    retries: 0,
+    pos: { line: 1, col: 1 },
+  };
+}
+
+function currentDir(): string {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  return g.Deno && !g.Bun ? g.Deno.cwd() : g.process.cwd();
+}

@@ -1,0 +1,89 @@
+/**
+ * The runners of this machine: `LocalRunner` spawns each job on the reactor
+ * and holds job slots for it; `DryRunRunner` runs nothing (`-n`).
+ *
+ * @module
+ */
+import type { JobSpec } from "../graph/types.ts";
+import type { Reactor } from "../reactor/types.ts";
+import type { RunHandle, Runner, RunRequest, RunSink } from "./runner.ts";
+import type { Slots } from "./slots.ts";
+
+/**
+ * Runs jobs as child processes of jx, each in its own process group, each
+ * holding its `tokens` job slots while it runs.
+ *
+ * @example
+ * ```ts
+ * import { createPortableReactor } from "../reactor/mod.ts";
+ * import { LocalRunner } from "./local_runner.ts";
+ * import { LocalSlots } from "./slots.ts";
+ * const runner = new LocalRunner(createPortableReactor(), new LocalSlots(4));
+ * runner.reserve({ tokens: 2 } as never); // "ok"
+ * ```
+ */
+export class LocalRunner implements Runner {
+  readonly name = "local";
+  /** Runs on `reactor`, within `slots`. */
+  constructor(private reactor: Reactor, private slots: Slots) {}
+
+  get limit(): number {
+    return this.slots.limit;
+  }
+
+  set onCapacity(cb: (() => void) | undefined) {
+    this.slots.onAvailable = cb;
+  }
+
+  reserve(spec: JobSpec): "ok" | "blocked" | "full" {
+    if (this.slots.tryTake(spec.tokens)) return "ok";
+    // When even one slot cannot be had, no other job can start either.
+    return spec.tokens === 1 ? "full" : "blocked";
+  }
+
+  release(spec: JobSpec): void {
+    this.slots.give(spec.tokens);
+  }
+
+  start(req: RunRequest, sink: RunSink): RunHandle {
+    const child = this.reactor.spawn({
+      argv: req.spec.argv,
+      cwd: req.spec.cwd,
+      env: req.env,
+      onStart: (pid) => sink.started(pid),
+      onOutput: (stream, chunk) => sink.output(stream, chunk),
+      onExit: (status) => sink.ended({ kind: "exited", status }),
+    });
+    return { signal: (sig) => child.kill(sig) };
+  }
+
+  close(): void {
+    this.slots.onAvailable = undefined;
+  }
+}
+
+/**
+ * `-n`: every ready node resolves as skipped (`dry-run`) unless it is up to
+ * date; nothing is spawned, no module started, no generator expanded.
+ *
+ * @example
+ * ```ts
+ * import { DryRunRunner } from "./local_runner.ts";
+ * const runner = new DryRunRunner(8);
+ * runner.passOver; // "dry-run"
+ * ```
+ */
+export class DryRunRunner implements Runner {
+  readonly name = "dry-run";
+  readonly passOver = "dry-run" as const;
+  /** A dry run of `-j limit` (what `run.start` says). */
+  constructor(readonly limit: number) {}
+  reserve(): "ok" {
+    return "ok";
+  }
+  release(): void {}
+  start(_req: RunRequest, sink: RunSink): RunHandle {
+    sink.ended({ kind: "skipped", reason: "dry-run" });
+    return { signal() {} };
+  }
+}

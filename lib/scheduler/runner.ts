@@ -1,0 +1,130 @@
+/**
+ * The seam between "the plan says this job may start" and "something runs
+ * it". The builder (builder.ts) asks a `Runner` whether a job can start now,
+ * starts it, and hears back through a `RunSink`; it never spawns itself.
+ * `LocalRunner` spawns on the reactor and holds local job slots;
+ * `DryRunRunner` runs nothing. A runner that restores a job's result from a
+ * cache (no process at all) or submits it to a cluster queue (seconds before
+ * it starts, no local slots) plugs in here: see ARCHITECTURE.md.
+ *
+ * @module
+ */
+import type { JobSpec } from "../graph/types.ts";
+import type { ExitStatus, StreamName } from "../reactor/types.ts";
+
+/**
+ * One attempt of a job, as the builder hands it to a runner.
+ *
+ * @example
+ * ```ts
+ * import type { RunRequest } from "./runner.ts";
+ * import { parseJobsFile } from "../graph/mod.ts";
+ * const spec = parseJobsFile("jobs:\n  a: { run: echo a }\n", "j.yaml").get("a");
+ * const req: RunRequest = { spec, env: { JX_JOB: "a" }, attempt: 1 };
+ * ```
+ */
+export interface RunRequest {
+  /** The job. */
+  readonly spec: JobSpec;
+  /** Its complete environment (jx's, the job's, `JX_JOB`, MAKEFLAGS...). */
+  readonly env: Record<string, string>;
+  /** 1, then 2... on retries. */
+  readonly attempt: number;
+  /** The run of a `repeat` loop, when the job is in one. */
+  readonly iteration?: number;
+}
+
+/**
+ * How a runner's job ended: a process exited; nothing ran and the job is
+ * resolved as skipped (dry run); or the job's result was put in place
+ * without a process (restored from a cache: ok, no `job.start`).
+ *
+ * @example
+ * ```ts
+ * import type { RunnerEnd } from "./runner.ts";
+ * const ok: RunnerEnd = { kind: "exited", status: { code: 0, signal: null } };
+ * ```
+ */
+export type RunnerEnd =
+  | { kind: "exited"; status: ExitStatus }
+  | { kind: "skipped"; reason: "dry-run" }
+  | { kind: "restored"; from: "local" | "remote" };
+
+/**
+ * What a runner reports to, for one attempt. `started` comes at most once,
+ * before any output (never for a skipped or restored job); `ended` comes
+ * exactly once, after all output. Calls may come during `start` or at any
+ * later time (a cluster queue: seconds later).
+ *
+ * @example
+ * ```ts
+ * import type { RunSink } from "./runner.ts";
+ * const sink: RunSink = {
+ *   started: (pid) => console.log("pid", pid),
+ *   output: (_stream, chunk) => console.log(chunk.length),
+ *   ended: (end) => console.log(end.kind),
+ * };
+ * ```
+ */
+export interface RunSink {
+  /** The job's process exists (`pid`: 0 when it has no local process). */
+  started(pid: number): void;
+  /** A chunk of output; valid during the call only. */
+  output(stream: StreamName, chunk: Uint8Array): void;
+  /** The attempt is over. */
+  ended(end: RunnerEnd): void;
+}
+
+/**
+ * A started attempt.
+ *
+ * @example
+ * ```ts
+ * import type { RunHandle } from "./runner.ts";
+ * const stop = (h: RunHandle) => h.signal("SIGTERM");
+ * ```
+ */
+export interface RunHandle {
+  /** Sends a signal to the job (its process group; a cluster job: cancel it). No error if it is gone. */
+  signal(sig: string): void;
+}
+
+/**
+ * Where jobs run. The builder calls `reserve` before `start` and `release`
+ * once per `reserve` (after the job's slot is no longer needed; a `repeat`
+ * loop keeps it for its test).
+ *
+ * @example
+ * ```ts
+ * import { createPortableReactor } from "../reactor/mod.ts";
+ * import { LocalRunner } from "./local_runner.ts";
+ * import { LocalSlots } from "./slots.ts";
+ * import type { Runner } from "./runner.ts";
+ * const runner: Runner = new LocalRunner(createPortableReactor(), new LocalSlots(2));
+ * runner.limit; // 2
+ * ```
+ */
+export interface Runner {
+  /** `local`, `dry-run`... */
+  readonly name: string;
+  /** The most job slots its jobs hold at once: a job's `tokens` must fit (`run.start`'s `slots`). */
+  readonly limit: number;
+  /**
+   * Takes what the job needs to start now. `full`: no job can start until
+   * `onCapacity` is called; `blocked`: this one cannot, smaller ones may.
+   */
+  reserve(spec: JobSpec): "ok" | "blocked" | "full";
+  /** Gives back what `reserve` took. */
+  release(spec: JobSpec): void;
+  /** Set by the builder: capacity may have come back from outside (a jobserver token). */
+  onCapacity?: () => void;
+  /** Starts one attempt; reports through `sink`. */
+  start(req: RunRequest, sink: RunSink): RunHandle;
+  /**
+   * A runner that never runs a node (dry run) says how every ready node
+   * resolves instead: modules, generators and loops included.
+   */
+  readonly passOver?: "dry-run";
+  /** Stops listening for capacity; called once when the run ends. */
+  close?(): void;
+}

@@ -1,0 +1,82 @@
+/**
+ * `parseMakeFlags`: what a job (or jx itself) reads from MAKEFLAGS, on the
+ * cases a jobserver client must get right (as ninja's jobserver tests cover
+ * them): no pool, the pipe form in both spellings, the fifo form, the last
+ * auth winning, one-letter flags, variables after `--`, malformed values.
+ */
+import assert from "node:assert/strict";
+import { parseMakeFlags } from "../lib/jobserver/makeflags.ts";
+
+const auth = (v: string) => parseMakeFlags({ MAKEFLAGS: v }).auth;
+
+Deno.test("makeflags: nothing set, blank or without a pool: no jobserver", () => {
+  assert.deepEqual(parseMakeFlags({}), { dryRun: false, keepGoing: false });
+  assert.equal(parseMakeFlags({ MAKEFLAGS: "   " }).source, undefined);
+  assert.equal(auth(" -j4"), undefined);
+  assert.equal(auth("s"), undefined);
+});
+
+Deno.test("makeflags: the pipe form, --jobserver-auth=R,W and the old --jobserver-fds=R,W", () => {
+  assert.deepEqual(auth(" -j4 --jobserver-auth=3,4"), { style: "pipe", read: 3, write: 4 });
+  assert.deepEqual(auth(" --jobserver-fds=10,42 -j"), { style: "pipe", read: 10, write: 42 });
+  // make passes -1,-1 when the pool is closed to a non-recursive rule.
+  assert.deepEqual(auth("--jobserver-auth=-1,-1"), { style: "pipe", read: -1, write: -1 });
+});
+
+Deno.test("makeflags: the fifo form keeps the whole path", () => {
+  assert.deepEqual(auth(" -j8 --jobserver-auth=fifo:/tmp/GMfifo123"), {
+    style: "fifo",
+    path: "/tmp/GMfifo123",
+  });
+});
+
+Deno.test("makeflags: when several are given, the last one wins", () => {
+  assert.deepEqual(auth("--jobserver-auth=3,4 --jobserver-fds=5,6 --jobserver-auth=fifo:/f"), {
+    style: "fifo",
+    path: "/f",
+  });
+  assert.deepEqual(auth("--jobserver-auth=fifo:/f --jobserver-auth=7,8"), {
+    style: "pipe",
+    read: 7,
+    write: 8,
+  });
+});
+
+Deno.test("makeflags: a malformed auth is no jobserver (not a crash)", () => {
+  for (
+    const bad of [
+      "--jobserver-auth=",
+      "--jobserver-auth=3",
+      "--jobserver-auth=a,b",
+      "--jobserver-auth=3,",
+    ]
+  ) {
+    assert.equal(auth(bad), undefined, bad);
+  }
+});
+
+Deno.test("makeflags: -jN, one-letter flags in the first word only, variables after --", () => {
+  const f = parseMakeFlags({ MAKEFLAGS: "kn -j3 --jobserver-auth=3,4 -- CC=--jobserver-auth=9,9" });
+  assert.deepEqual(f, {
+    auth: { style: "pipe", read: 3, write: 4 },
+    jobs: 3,
+    dryRun: true,
+    keepGoing: true,
+    source: "MAKEFLAGS",
+  });
+  // A leading space means no one-letter flags; an option first is not a flag word.
+  assert.equal(parseMakeFlags({ MAKEFLAGS: " -k" }).keepGoing, false);
+  assert.equal(parseMakeFlags({ MAKEFLAGS: "--no-print-directory" }).dryRun, false);
+  assert.equal(parseMakeFlags({ MAKEFLAGS: "X=kn" }).keepGoing, false);
+});
+
+Deno.test("makeflags: CARGO_MAKEFLAGS first, then MAKEFLAGS, then MFLAGS", () => {
+  const env = {
+    CARGO_MAKEFLAGS: "-j2 --jobserver-auth=fifo:/c",
+    MAKEFLAGS: "-j3 --jobserver-auth=3,4",
+    MFLAGS: "-j4 --jobserver-auth=5,6",
+  };
+  assert.equal(parseMakeFlags(env).source, "CARGO_MAKEFLAGS");
+  assert.equal(parseMakeFlags({ ...env, CARGO_MAKEFLAGS: "" }).source, "MAKEFLAGS");
+  assert.deepEqual(parseMakeFlags({ MFLAGS: "-j4 --jobserver-auth=5,6" }).jobs, 4);
+});

@@ -1,0 +1,127 @@
+/**
+ * The runner seam (lib/scheduler/runner.ts) with runners of the kinds that
+ * will plug in: one that restores a job's result without a process (a
+ * cache), one whose jobs start seconds after they are submitted and hold no
+ * local slots (a cluster queue). And a job whose `tokens` can never fit:
+ * failed with a message instead of a run that never ends.
+ */
+import assert from "node:assert/strict";
+import { parseJobsFile } from "../lib/graph/mod.ts";
+import { FakeReactor } from "../lib/reactor/mod.ts";
+import {
+  LocalRunner,
+  LocalSlots,
+  type RunEvent,
+  runJobs,
+  type Runner,
+  type RunRequest,
+  type RunSink,
+} from "../lib/scheduler/mod.ts";
+import { fakeRun } from "./helpers.ts";
+
+const graphOf = (yaml: string) => parseJobsFile(yaml, "r.yaml", { baseDir: "/" });
+
+/** Runs `yaml` through `runner` on a fake reactor; returns the events. */
+async function withRunner(yaml: string, runner: (r: FakeReactor) => Runner) {
+  const g = graphOf(yaml);
+  const reactor = new FakeReactor(() => ({ ms: 10 }));
+  const events: RunEvent[] = [];
+  const done = runJobs(g, g.select([]), {
+    reactor,
+    runner: runner(reactor),
+    reporters: [{ event: (e) => events.push(e) }],
+  });
+  await reactor.run();
+  return { result: await done, events, reactor };
+}
+
+Deno.test("runner: a result restored without a process: job.end ok with cache, no job.start", async () => {
+  const yaml = "jobs:\n  a: { run: build }\n  b: { run: test, needs: [a] }\n";
+  const r = await withRunner(yaml, (reactor) => {
+    const local = new LocalRunner(reactor, new LocalSlots(2));
+    return {
+      name: "cache",
+      limit: 2,
+      reserve: (s) => local.reserve(s),
+      release: (s) => local.release(s),
+      start(req: RunRequest, sink: RunSink) {
+        if (req.spec.name !== "a") return local.start(req, sink);
+        sink.output("stdout", new TextEncoder().encode("from the cache\n"));
+        sink.ended({ kind: "restored", from: "local" });
+        return { signal() {} };
+      },
+    };
+  });
+  assert.equal(r.result.exit, 0);
+  const of = (job: string) =>
+    r.events.filter((e) => "job" in e && e.job === job).map((e) => e.type);
+  assert.deepEqual(of("a"), ["job.output", "job.end"]);
+  assert.deepEqual(of("b"), ["job.start", "job.end"]);
+  const end = r.events.find((e) => e.type === "job.end" && e.job === "a");
+  assert.equal(end?.type === "job.end" && end.cache, "local");
+  assert.deepEqual(r.reactor.records.map((p) => p.argv.at(-1)), ["test"], "only b spawned");
+});
+
+Deno.test("runner: a queue that starts jobs seconds later, with no local slots; timeouts and cancel reach it", async () => {
+  const yaml =
+    "jobs:\n  a: { run: x }\n  b: { run: x }\n  c: { run: x }\n  slow: { run: x, timeout: 30s }\n";
+  const cancelled: string[] = [];
+  const r = await withRunner(yaml, (reactor) => ({
+    name: "queue",
+    limit: 1, // what a job's tokens must fit in, not how many run at once
+    reserve: () => "ok",
+    release() {},
+    start(req, sink) {
+      let live = true;
+      reactor.setTimer(5_000, () => {
+        if (!live) return;
+        sink.started(0);
+        const ms = req.spec.name === "slow" ? 60_000 : 1_000;
+        reactor.setTimer(ms, () => {
+          if (live) sink.ended({ kind: "exited", status: { code: 0, signal: null } });
+          live = false;
+        });
+      });
+      return {
+        signal(sig) {
+          if (!live) return;
+          live = false;
+          cancelled.push(`${req.spec.name} ${sig}`);
+          sink.ended({ kind: "exited", status: { code: null, signal: sig } });
+        },
+      };
+    },
+  }));
+  const starts = r.events.filter((e) => e.type === "job.start").map((e) => e.t);
+  assert.deepEqual(starts, [5000, 5000, 5000, 5000], "all four at once: no local slot held");
+  assert.deepEqual(cancelled, ["slow SIGTERM"]);
+  const slow = r.events.find((e) => e.type === "job.end" && e.job === "slow");
+  assert.equal(slow?.type === "job.end" && slow.status, "timeout");
+  assert.equal(r.result.exit, 1);
+});
+
+Deno.test("tokens beyond the limit: the job fails with a message, the run ends (library, -j2)", async () => {
+  const r = await fakeRun("jobs:\n  big: { run: x, tokens: 3 }\n  small: { run: x }\n", {
+    jobs: 2,
+    keepGoing: true,
+  });
+  const end = r.ends.get("big") as { status: string; error: string };
+  assert.equal(end.status, "failed");
+  assert.equal(end.error, "needs 3 job slots but -j is 2");
+  assert.equal((r.ends.get("small") as { status: string }).status, "ok");
+  assert.equal(r.result.exit, 1);
+});
+
+Deno.test("tokens beyond the limit: an emitted job fails instead of hanging the run", async () => {
+  const r = await fakeRun("jobs:\n  gen: { run: GEN, emits: jobs }\n", {
+    jobs: 2,
+    script: (req) =>
+      req.argv.join(" ").includes("GEN")
+        ? { ms: 5, stdout: '{"name":"big","run":"true","tokens":3}\n' }
+        : undefined,
+  });
+  const end = r.ends.get("big") as { status: string; error: string };
+  assert.equal(end.status, "failed");
+  assert.match(end.error, /needs 3 job slots but -j is 2/);
+  assert.equal(r.result.exit, 1);
+});
