@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { parseArgs } from "../lib/cli/args.ts";
-import { JxInputError } from "../lib/graph/errors.ts";
+import { JxInputError } from "../lib/runtime/errors.ts";
 
 const bad = (argv: string[], msg: RegExp) =>
   assert.throws(() => parseArgs(argv), (e) => e instanceof JxInputError && msg.test(e.message));

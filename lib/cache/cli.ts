@@ -4,7 +4,7 @@
  * @module
  */
 import process from "node:process";
-import { JxInputError } from "../graph/mod.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { writeAll } from "../runtime/mod.ts";
 import { formatSize, localStore, parseSize } from "./config.ts";
 

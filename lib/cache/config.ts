@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { JxInputError } from "../graph/mod.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { BazelStore } from "./bazel.ts";
 import { Cache } from "./cache.ts";
 import { DEFAULT_TIMEOUT_MS, type RemoteStore } from "./http.ts";

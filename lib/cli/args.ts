@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { didYouMean, JxInputError } from "../graph/errors.ts";
+import { didYouMean, JxInputError } from "../runtime/errors.ts";
 import { parseDuration } from "../graph/duration.ts";
 
 /** Parsed command line. */

@@ -13,7 +13,7 @@
 import { lstatSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import type { Graph } from "../graph/mod.ts";
-import { JxInputError } from "../graph/errors.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { writeAll } from "../runtime/mod.ts";
 import { expandStamped } from "../state/fileset.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import { JxInputError } from "../graph/errors.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { warnMakeJobs } from "../jobserver/mod.ts";
 import { createReactor } from "../reactor/mod.ts";
 import { collectGarbage, writeAll } from "../runtime/mod.ts";

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { JxInputError } from "../graph/errors.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { cwd, writeAll } from "../runtime/mod.ts";
 import { type Args, COMMANDS, OPTIONS, SHORT } from "./args.ts";
 import { HELP } from "./help.ts";

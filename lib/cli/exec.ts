@@ -10,7 +10,7 @@
 import { spawn as nodeSpawn } from "node:child_process";
 import { constants } from "node:os";
 import process from "node:process";
-import { JxInputError } from "../graph/errors.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { createJobserver, type JobserverSlots, withoutJobserver } from "../jobserver/mod.ts";
 import { C, libc, spawnInSession, strerror } from "../reactor/libc.ts";
 import {

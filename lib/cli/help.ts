@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { didYouMean, JxInputError } from "../graph/errors.ts";
+import { didYouMean, JxInputError } from "../runtime/errors.ts";
 import { COMMANDS } from "./args.ts";
 
 /** The version printed by `jx --version`. */

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { JxInputError } from "../graph/errors.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { toJsonSchema } from "../graph/schema.ts";
 import { writeAll } from "../runtime/mod.ts";
 import type { Args } from "./args.ts";

@@ -5,7 +5,7 @@
  */
 import { dirname, resolve } from "node:path";
 import process from "node:process";
-import { JxInputError } from "../graph/errors.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { isTerminal, writeAll } from "../runtime/mod.ts";
 import { jobColorEnv } from "../runtime/color.ts";
 import { type Args, parseArgs } from "./args.ts";

@@ -8,7 +8,7 @@
 import { statSync } from "node:fs";
 import process from "node:process";
 import { findJobsFile, type Graph, loadJobsFile } from "../graph/mod.ts";
-import { JxInputError } from "../graph/errors.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { createJobserver, joinJobserver, parseMakeFlags } from "../jobserver/mod.ts";
 import type { Reactor } from "../reactor/mod.ts";
 import { writeAll } from "../runtime/mod.ts";

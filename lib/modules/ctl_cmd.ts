@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { JxInputError } from "../graph/mod.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { writeAll } from "../runtime/mod.ts";
 import { ctlRequest, findCtlSocket } from "./ctl.ts";
 import type { CtlReply, CtlRequest, StatusEntry } from "./supervisor.ts";

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { JxInputError } from "../graph/errors.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { createEpollReactor } from "./epoll.ts";
 import { createPortableReactor } from "./portable.ts";
 import type { Reactor } from "./types.ts";

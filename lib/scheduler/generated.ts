@@ -7,7 +7,7 @@
  * @module
  */
 import { expandDeferred, parseEmittedJob } from "../graph/emit.ts";
-import { JxInputError } from "../graph/errors.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { EmitContext, JobSpec } from "../graph/types.ts";
 import type { JobStatus, RunEvent } from "./events.ts";

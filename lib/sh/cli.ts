@@ -7,7 +7,7 @@
 import { existsSync, fstatSync, readFileSync, statSync } from "node:fs";
 import process from "node:process";
 import { resolve } from "node:path";
-import { JxInputError } from "../graph/errors.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import type { Reactor } from "../reactor/mod.ts";
 import { writeAll } from "../runtime/mod.ts";
 import type { Reporter } from "../scheduler/mod.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { JxInputError } from "../graph/mod.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { allocArgv, allocationId } from "./command.ts";
 import { onPath, runTool, type ToolEnv } from "./tools.ts";
 

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { JxInputError } from "../graph/errors.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { mkdirpSync, writeAll } from "../runtime/mod.ts";
 import { inspectOwned, myUid, privateMode, removeTree } from "../runtime/owned.ts";
 

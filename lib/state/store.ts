@@ -30,7 +30,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { JxInputError } from "../graph/errors.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { myUid } from "../runtime/owned.ts";
 import type { FileStamp } from "./fileset.ts";
 import { checkStatePath, stateDir, stderrWarn, type Warn } from "./guard.ts";

@@ -1,0 +1,89 @@
+/**
+ * Errors that end a run before anything starts: they carry a position in the
+ * jobs file and always mean exit code 2.
+ *
+ * @module
+ */
+
+/**
+ * A line and column in a source file, both starting at 1.
+ *
+ * @example
+ * ```ts
+ * import { JxInputError } from "./errors.ts";
+ * const e = new JxInputError("unknown key", "jobs.yaml", { line: 3, col: 5 });
+ * e.pos; // { line: 3, col: 5 }
+ * ```
+ */
+export interface Pos {
+  /** Line, from 1. */
+  line: number;
+  /** Column, from 1. */
+  col: number;
+}
+
+/**
+ * An invalid jobs file or command line. Printed as one line,
+ * `FILE:LINE:COL: message` when it has a position, and exit code 2.
+ *
+ * @example
+ * ```ts
+ * import { JxInputError } from "./errors.ts";
+ * const e = new JxInputError("unknown key 'rnu'", "jobs.yaml", { line: 3, col: 5 });
+ * console.log(e.format()); // jobs.yaml:3:5: unknown key 'rnu'
+ * ```
+ */
+export class JxInputError extends Error {
+  /** The file the error is in, when it comes from a file. */
+  readonly file?: string;
+  /** Where in the file. */
+  readonly pos?: Pos;
+  /** Always 2: usage error or invalid jobs file. */
+  readonly exitCode = 2;
+
+  /** An error with `message`, at `pos` in `file` when it comes from a file. */
+  constructor(message: string, file?: string, pos?: Pos) {
+    super(message);
+    this.name = "JxInputError";
+    this.file = file;
+    this.pos = pos;
+  }
+
+  /** The one-line form printed to the user. */
+  format(): string {
+    if (this.file && this.pos) {
+      return `${this.file}:${this.pos.line}:${this.pos.col}: ${this.message}`;
+    }
+    if (this.file) return `${this.file}: ${this.message}`;
+    return this.message;
+  }
+}
+
+/** Edit distance (with transpositions), for did-you-mean suggestions. */
+export function editDistance(a: string, b: string): number {
+  // Optimal string alignment: insertions, deletions, substitutions, transpositions.
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/** `" (did you mean 'x'?)"` for the closest candidate, or `""` when none is close. */
+export function didYouMean(word: string, candidates: Iterable<string>): string {
+  let best = "";
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  const limit = word.length < 3 ? 0 : Math.max(1, Math.floor(word.length / 3));
+  return best && bestD <= limit ? ` (did you mean '${best}'?)` : "";
+}
