@@ -11,8 +11,9 @@
  * @example
  * ```ts
  * import { JxInputError } from "./errors.ts";
+ * import { deepStrictEqual } from "node:assert";
  * const e = new JxInputError("unknown key", "jobs.yaml", { line: 3, col: 5 });
- * e.pos; // { line: 3, col: 5 }
+ * deepStrictEqual(e.pos, { line: 3, col: 5 });
  * ```
  */
 export interface Pos {
@@ -29,8 +30,10 @@ export interface Pos {
  * @example
  * ```ts
  * import { JxInputError } from "./errors.ts";
+ * import { strictEqual } from "node:assert";
  * const e = new JxInputError("unknown key 'rnu'", "jobs.yaml", { line: 3, col: 5 });
- * console.log(e.format()); // jobs.yaml:3:5: unknown key 'rnu'
+ * strictEqual(e.format(), "jobs.yaml:3:5: unknown key 'rnu'");
+ * strictEqual(e.exitCode, 2);
  * ```
  */
 export class JxInputError extends Error {
