@@ -626,7 +626,10 @@ export class ConsoleReporter implements Reporter {
    * 5ms`, `jx: FAILED: 1 module failed, 1 job skipped (dependency-failed) in
    * 2s`, `jx: interrupted: ...`. The first count names what it counts.
    */
-  private verdictLine(e: Extract<RunEvent, { type: "run.end" }>, counts: Map<string, number>) {
+  private verdictLine(
+    e: Extract<RunEvent, { type: "run.end" }>,
+    counts: Map<string, number>,
+  ): string {
     const order = ["failed", "timeout", "ok", "up to date", "cancelled", "false"];
     const rank = (k: string) => order.indexOf(k) < 0 ? 99 : order.indexOf(k);
     const sorted = [...counts.entries()].sort((a, b) => rank(a[0]) - rank(b[0]));

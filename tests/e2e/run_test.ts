@@ -326,11 +326,11 @@ Deno.test("on a terminal: a status line redrawn in place and colors; off one: no
     return new TextDecoder().decode(out.stdout);
   };
   const colored = await tty({ TERM: "xterm", NO_COLOR: "" });
-  // deno-lint-ignore no-control-regex
+  // deno-lint-ignore no-regex-spaces
   assert.match(colored, /\r\x1b\[K\[\d\/2\]  \d+\.\ds  running: /, "status line");
   assert.match(colored, /\x1b\[1;31m── b: FAILED/, "failures in red");
   const plain = await tty({ TERM: "xterm", NO_COLOR: "1" });
-  // deno-lint-ignore no-control-regex
+  // deno-lint-ignore no-regex-spaces
   assert.match(plain, /\r\x1b\[K\[\d\/2\]  \d+\.\ds  running: /, "the status line stays");
   assert.doesNotMatch(plain, /\x1b\[[0-9;]*m/, "NO_COLOR: no colors");
   const piped = await runJx(["run", "-k"], { cwd: dir, env: { TERM: "xterm", NO_COLOR: "" } });

@@ -26,7 +26,7 @@ Deno.test("status line on a terminal: every running job, elapsed time ticking", 
       lines.some((l) => /running: (a, b|b, a)$/.test(l)),
       `both jobs shown running:\n${lines.join("\n")}`,
     );
-    // deno-lint-ignore no-control-regex
+    // deno-lint-ignore no-regex-spaces
     const times = lines.map((l) => Number(/^\[0\/2\]  (\d+\.\d)s/.exec(l)?.[1]));
     assert.ok(times.every((t) => !isNaN(t)), lines.join("\n"));
     // Redrawn while nothing starts or ends: several times, later ones later.
@@ -58,7 +58,7 @@ Deno.test("status line: the time left, from the durations of the last run (.jx/d
     }).output();
     const text = new TextDecoder().decode(out.stdout);
     assert.equal(out.code, 0, text);
-    // deno-lint-ignore no-control-regex
+    // deno-lint-ignore no-regex-spaces
     assert.match(text, /\[0\/1\]  \d\.\ds  ~\ds left  running: slow/, "an estimate from last time");
   } finally {
     await Deno.remove(dir, { recursive: true });
