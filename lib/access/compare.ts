@@ -1,5 +1,5 @@
 /**
- * The comparison of what jobs did with what they declare (CONTRACT.md,
+ * The comparison of what jobs did with what they declare (docs/lint.md,
  * "Checking declarations"): undeclared reads and writes, two jobs writing
  * one file with no order between them, a read of another job's file with no
  * order between them.

@@ -1,5 +1,5 @@
 /**
- * Command-line parsing: the options of CONTRACT.md, `NAME=VALUE` variable
+ * Command-line parsing: the options of docs/cli.md, `NAME=VALUE` variable
  * overrides, and job names.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The `jx` command: argument handling and the commands of CONTRACT.md.
+ * The `jx` command: argument handling and the commands of docs/cli.md.
  *
  * @module
  */
