@@ -90,7 +90,9 @@ async function main() {
   const perJob = (s - l) * J / N;
   const ideal = N * SLEEP / J;
   const text = [
-    `## ${new Date().toISOString().slice(0, 19)}Z — Slurm executor: ${N} jobs of ${SLEEP} s, -j${J}`,
+    `## ${
+      new Date().toISOString().slice(0, 19)
+    }Z — Slurm executor: ${N} jobs of ${SLEEP} s, -j${J}`,
     "",
     `- command: \`node_modules/.bin/deno run -A bench/slurm.ts --jobs ${N} --sleep ${SLEEP} -j ${J} --runs ${RUNS}\``,
     `- each run: \`cli.ts run -j ${J} --force --output quiet --executor local|slurm\`, whole command timed (the slurm run includes its preflight, \`salloc\` and the release); a single-node cluster of ${J} CPUs from tools/slurm/start.sh`,
@@ -102,9 +104,9 @@ async function main() {
     `| executor | median (s) | min (s) | max (s) | runs |`,
     `| --- | ---: | ---: | ---: | ---: |`,
     ...["local", "slurm"].map((k) =>
-      `| ${k} | ${(median(ms[k]) / 1000).toFixed(2)} | ${(Math.min(...ms[k]) / 1000).toFixed(2)} | ${
-        (Math.max(...ms[k]) / 1000).toFixed(2)
-      } | ${ms[k].length} |`
+      `| ${k} | ${(median(ms[k]) / 1000).toFixed(2)} | ${
+        (Math.min(...ms[k]) / 1000).toFixed(2)
+      } | ${(Math.max(...ms[k]) / 1000).toFixed(2)} | ${ms[k].length} |`
     ),
     "",
     `Ideal (no overhead): ${ideal.toFixed(1)} s. slurm / local: **${
