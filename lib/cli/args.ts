@@ -45,6 +45,8 @@ export interface Args {
   vars: Record<string, string>;
   /** Warnings to print before running. */
   warnings: string[];
+  /** `--executor`: where jobs run unless the jobs file says (default: local). */
+  executor?: "local" | "slurm";
 }
 
 /** How one long option is parsed: the field it sets, from a value or to a constant. */
@@ -107,6 +109,7 @@ export const OPTIONS: Record<string, OptSpec> = {
   "--names": { key: "namesOnly", set: true },
   "--json": { key: "json", set: true },
   "--drain": { key: "drain", set: true },
+  "--executor": { key: "executor", value: choice(["local", "slurm"]) },
 };
 
 /** Short options and the long option each stands for. */

@@ -7,9 +7,10 @@
 import { dirname, resolve } from "node:path";
 import { JxInputError } from "../runtime/errors.ts";
 import { warnMakeJobs } from "../jobserver/mod.ts";
-import { createReactor } from "../reactor/mod.ts";
-import { collectGarbage, writeAll } from "../runtime/mod.ts";
-import { runJobs } from "../scheduler/mod.ts";
+import type { JobSpec } from "../graph/types.ts";
+import { createReactor, type Reactor } from "../reactor/mod.ts";
+import { collectGarbage, envObject, writeAll } from "../runtime/mod.ts";
+import { LocalRunner, runJobs, type Runner, type Slots } from "../scheduler/mod.ts";
 import { isTracked, UpToDate } from "../state/mod.ts";
 import type { Args } from "./args.ts";
 import { formatGraph } from "./graph_format.ts";
@@ -54,8 +55,10 @@ export async function cmdRun(args: Args): Promise<number> {
         );
       }
     }
-    // Modules, and the control socket (`jx ctl`, JX_CTL) of the run.
     const dry = args.dryRun || setup.makeDryRun;
+    // The Slurm executor: checked (exit 2, one line) and its allocation taken before anything runs.
+    const executor = dry ? undefined : await openExecutor(args, selected, reactor, slots, baseDir);
+    // Modules, and the control socket (`jx ctl`, JX_CTL) of the run.
     const mods = await import("../modules/mod.ts");
     const modules = new mods.Supervisor({
       foreground: args.names.filter((n) => graph.byName.get(n)?.kind === "module"),
@@ -87,6 +90,7 @@ export async function cmdRun(args: Args): Promise<number> {
         reporters,
         modules,
         extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
+        runner: executor?.runner,
       });
       const upToDate = (r?: { status: string; reason?: string }) =>
         r?.status === "ok" || (r?.status === "skipped" && r.reason === "up-to-date");
@@ -103,6 +107,7 @@ export async function cmdRun(args: Args): Promise<number> {
       }
       return result.exit;
     } finally {
+      await executor?.close();
       await ctl?.close();
       for (const r of reporters) await r.close?.();
     }
@@ -114,6 +119,37 @@ export async function cmdRun(args: Args): Promise<number> {
     if (state) noop.recordRun(args, graph.file, selected, recordable);
     lock?.release();
   }
+}
+
+/**
+ * The runner of a run whose jobs (some or all) run under Slurm: the session checked and its
+ * allocation taken (a `JxInputError` when Slurm cannot run them); undefined when every job is
+ * local.
+ */
+async function openExecutor(
+  args: Args,
+  selected: JobSpec[],
+  reactor: Reactor,
+  slots: Slots,
+  baseDir: string,
+): Promise<{ runner: Runner; close(): Promise<void> } | undefined> {
+  const fallback = args.executor ?? "local";
+  const remote = selected.filter((j) => j.kind === "job" && (j.executor ?? fallback) === "slurm");
+  if (!remote.length) return undefined;
+  const slurm = await import("../slurm/mod.ts");
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(envObject())) if (v !== undefined) env[k] = v;
+  const session = await slurm.openSlurm({
+    reactor,
+    env,
+    cwd: baseDir,
+    cpus: slots.limit,
+    partitions: [...new Set(remote.map((j) => j.slurm?.partition ?? ""))],
+    warn: (m) => writeAll(2, `jx: warning: ${m}\n`),
+  });
+  const local = new LocalRunner(reactor, slots);
+  const runner = new slurm.ExecutorRunner(local, new slurm.SlurmRunner(session), fallback);
+  return { runner, close: () => session.close() };
 }
 
 /** `jx list`. */

@@ -21,6 +21,7 @@ const COMMON = `Options:
       --trace FILE       write a Chrome trace (open it in Perfetto)
       --reactor KIND     auto | epoll | portable
       --jobserver-style STYLE   the pool jx makes: auto | pipe | fifo | none
+      --executor KIND    where jobs run: local (default) | slurm (docs/executors.md)
       --no-color         no colors, in jx's output and jobs' (NO_COLOR too)
   -v, --verbose          say more`;
 

@@ -33,6 +33,7 @@ function specContext(ctx: EmitContext, file: string, positions: PosMap): SpecCon
     fileEnv: ctx.env,
     baseDir: ctx.baseDir,
     vars: ctx.vars,
+    executor: ctx.executor,
   };
 }
 

@@ -126,6 +126,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     vars?: Record<string, string>;
     env?: Record<string, string>;
     pools?: Record<string, number>;
+    executor?: "local" | "slurm";
     jobs?: Record<string, Record<string, unknown>>;
     modules?: Record<string, Record<string, unknown>>;
   };
@@ -163,6 +164,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     fileEnv,
     baseDir,
     vars: Object.fromEntries(vars),
+    executor: raw.executor,
   };
 
   const jobs: JobSpec[] = [];

@@ -104,6 +104,24 @@ export const JOB_FIELDS: Record<string, Field> = {
       "gcc, cargo), fifo (fifo:PATH: make >= 4.4, ninja >= 1.13) or none (no jobserver); " +
       "default: --jobserver-style.",
   },
+  executor: {
+    kind: { t: "string", enum: ["local", "slurm"] },
+    doc: "Where this job runs: local (a process of jx) or slurm (a Slurm job step); " +
+      "default: the file's executor, else --executor.",
+  },
+  slurm: {
+    kind: {
+      t: "object",
+      fields: {
+        partition: { kind: { t: "string" }, doc: "The partition (srun --partition)." },
+        time: { kind: { t: "string" }, doc: "The step's time limit (srun --time)." },
+        mem: { kind: { t: "string" }, doc: "Memory (srun --mem), e.g. 2G." },
+        gres: { kind: { t: "string" }, doc: "Generic resources (srun --gres), e.g. gpu:1." },
+        args: { kind: names, doc: "More srun options, passed as they are." },
+      },
+    },
+    doc: "Options of the job's Slurm step, with the slurm executor (docs/executors.md).",
+  },
 };
 
 /** The keys of a module. */
@@ -179,6 +197,10 @@ export const FILE_FIELDS: Record<string, Field> = {
   vars: { kind: { t: "scalars" }, doc: "Variables substituted as ${NAME}." },
   env: { kind: { t: "scalars" }, doc: "Environment added to every job." },
   pools: { kind: { t: "counts" }, doc: "Named counted resources and their capacity." },
+  executor: {
+    kind: { t: "string", enum: ["local", "slurm"] },
+    doc: "Where jobs run unless they say: local or slurm (default: --executor).",
+  },
   jobs: {
     kind: {
       t: "entries",

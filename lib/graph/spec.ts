@@ -114,6 +114,8 @@ export interface SpecContext {
   baseDir: string;
   /** The file's variables, for jobs generated at run time. */
   vars: Record<string, string>;
+  /** The file's `executor:`. */
+  executor?: "local" | "slurm";
 }
 
 /**
@@ -145,6 +147,7 @@ export function emitContext(ctx: SpecContext): EmitContext {
     env: ctx.fileEnv,
     vars: ctx.vars,
     pools: Object.fromEntries(ctx.pools),
+    ...(ctx.executor ? { executor: ctx.executor } : {}),
   };
 }
 
@@ -271,6 +274,9 @@ export function buildSpec(
     if: j.if as string | undefined,
     unless: j.unless as string | undefined,
     jobserver: j.jobserver as JobSpec["jobserver"],
+    // Modules stay local processes whatever the file says.
+    executor: kind === "job" ? (j.executor as JobSpec["executor"]) ?? ctx.executor : undefined,
+    slurm: j.slurm as JobSpec["slurm"],
     ready: readySpec,
     stop: stop
       ? {

@@ -84,6 +84,10 @@ export interface JobSpec {
   unless?: string;
   /** How MAKEFLAGS hands jx's job-slot pool to this job (default: `--jobserver-style`). */
   jobserver?: "pipe" | "fifo" | "none";
+  /** Where the job runs: its own `executor:`, else the file's (unset: `--executor`). */
+  executor?: "local" | "slurm";
+  /** `slurm:` options of a job run by the Slurm executor (docs/executors.md). */
+  slurm?: JobSlurmOptions;
   /** Module-only settings. */
   ready?: ReadySpec;
   /** Module-only: how to stop it (the signal, then SIGKILL after `graceMs`). */
@@ -133,6 +137,20 @@ export interface JobSpec {
  * What jobs generated at run time resolve against: the jobs file's
  * directory, its `env` and its variables (plain data, cached with the graph).
  */
+/** A job's `slurm:` key: options of its `srun` step. */
+export interface JobSlurmOptions {
+  /** `--partition`. */
+  partition?: string;
+  /** `--time` (Slurm's formats: `MM`, `MM:SS`, `HH:MM:SS`, `D-HH`...). */
+  time?: string;
+  /** `--mem`, e.g. `2G`. */
+  mem?: string;
+  /** `--gres`, e.g. `gpu:1`. */
+  gres?: string;
+  /** More `srun` options, as they are. */
+  args?: string[];
+}
+
 export interface EmitContext {
   /** The jobs file, for messages. */
   file: string;
@@ -144,6 +162,8 @@ export interface EmitContext {
   vars: Record<string, string>;
   /** Pool capacities. */
   pools: Record<string, number>;
+  /** The file's `executor:`, if it has one. */
+  executor?: "local" | "slurm";
 }
 
 /**

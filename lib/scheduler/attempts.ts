@@ -64,7 +64,7 @@ export class Attempts {
     const a: Live = { handle: { signal() {} }, graceMs: limits.graceMs };
     this.live.set(key, a);
     a.handle = this.runner.start(req, {
-      started: (pid) => sink.started(pid),
+      started: (pid, where) => sink.started(pid, where),
       output: (stream, chunk) => sink.output(stream, chunk),
       ended: (end) => {
         if (a.timeoutTimer !== undefined) this.reactor.clearTimer(a.timeoutTimer);

@@ -17,7 +17,7 @@ import type { ModuleHost, RunOptions, RunResult } from "./options.ts";
 import { Plan } from "./plan.ts";
 import { type LoopHost, type LoopPlace, Loops } from "./repeat.ts";
 import { Attempts, onStopSignals } from "./attempts.ts";
-import type { Runner, RunnerEnd } from "./runner.ts";
+import type { Runner, RunnerEnd, StartedWhere } from "./runner.ts";
 import { signalExit } from "./signals.ts";
 import { Pools } from "./slots.ts";
 
@@ -230,7 +230,8 @@ export class Builder implements LoopHost, GenHost {
   /** Fails a job without starting it (a `job.start` with pid 0, then its `job.end` with `error`). */
   private failWithoutStart(spec: JobSpec, error: string): void {
     this.plan.start(spec.name);
-    this.emit({ type: "job.start", t: this.t(), job: spec.name, pid: 0, attempt: 1 });
+    const executor = this.runner.executorOf?.(spec) ?? "local";
+    this.emit({ type: "job.start", t: this.t(), job: spec.name, pid: 0, attempt: 1, executor });
     const end: JobEnd = {
       type: "job.end",
       t: this.t(),
@@ -307,13 +308,13 @@ export class Builder implements LoopHost, GenHost {
     const env = this.envOf(spec);
     if (loop) env.JX_ITERATION = String(loop.iteration);
     this.attempts.start(spec.name, { spec, env, attempt, iteration: loop?.iteration }, {
-      started: (pid) => this.started(r, pid),
+      started: (pid, where) => this.started(r, pid, where),
       output: (stream, chunk) => this.output(r, stream, chunk),
       ended: (end) => this.ended(r, end),
     }, { timeoutMs: spec.timeoutMs, graceMs: spec.graceMs, onTimeout: () => r.timedOut = true });
   }
 
-  private started(r: Running, pid: number): void {
+  private started(r: Running, pid: number, where?: StartedWhere): void {
     r.started = true;
     const e: Extract<RunEvent, { type: "job.start" }> = {
       type: "job.start",
@@ -321,7 +322,9 @@ export class Builder implements LoopHost, GenHost {
       job: r.spec.name,
       pid,
       attempt: r.attempt,
+      executor: where?.executor ?? "local",
     };
+    if (where?.slurmJob !== undefined) e.slurm_job = where.slurmJob;
     if (r.loop) e.iteration = r.loop.iteration;
     this.emit(e);
   }
@@ -342,7 +345,9 @@ export class Builder implements LoopHost, GenHost {
       case "restored":
         return this.afterAttempt(r, this.restoredEnd(r, end.from));
       case "exited":
-        if (!r.started) this.started(r, 0);
+        if (!r.started) {
+          this.started(r, 0, { executor: this.runner.executorOf?.(r.spec) ?? "local" });
+        }
         r.lines?.end();
         return this.afterAttempt(r, this.exitedEnd(r, end.status));
       default: {

@@ -69,6 +69,10 @@ export type RunEvent =
     job: string;
     pid: number;
     attempt: number;
+    /** Where it runs: `local` (a process of jx) or `slurm` (a Slurm step). Set by runs. */
+    executor?: "local" | "slurm";
+    /** The Slurm step (`JOB.STEP`) of a job run by the slurm executor. */
+    slurm_job?: string;
     /** The run of a `repeat` loop (1, 2...), for the job and its test. */
     iteration?: number;
   }

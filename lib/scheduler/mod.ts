@@ -27,7 +27,7 @@ export {
   type RunResult,
 } from "./run.ts";
 export { Builder } from "./builder.ts";
-export type { RunHandle, Runner, RunnerEnd, RunRequest, RunSink } from "./runner.ts";
+export type { RunHandle, Runner, RunnerEnd, RunRequest, RunSink, StartedWhere } from "./runner.ts";
 export { DryRunRunner, LocalRunner } from "./local_runner.ts";
 export { signalExit, signalNumber } from "./signals.ts";
 export { type AttemptLimits, Attempts, onStopSignals } from "./attempts.ts";

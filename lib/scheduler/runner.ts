@@ -67,12 +67,21 @@ export type RunnerEnd =
  * ```
  */
 export interface RunSink {
-  /** The job's process exists (`pid`: 0 when it has no local process). */
-  started(pid: number): void;
+  /**
+   * The job's process exists (`pid`: 0 when it has no local process); `where`: where it runs
+   * (default: a local process), for `job.start`'s `executor` and `slurm_job`.
+   */
+  started(pid: number, where?: StartedWhere): void;
   /** A chunk of output; valid during the call only. */
   output(stream: StreamName, chunk: Uint8Array): void;
   /** The attempt is over. */
   ended(end: RunnerEnd): void;
+}
+
+/** Where an attempt runs: `job.start`'s `executor`, and a Slurm step's id (`JOB.STEP`). */
+export interface StartedWhere {
+  executor: "local" | "slurm";
+  slurmJob?: string;
 }
 
 /**
@@ -127,4 +136,6 @@ export interface Runner {
   readonly passOver?: "dry-run";
   /** Stops listening for capacity; called once when the run ends. */
   close?(): void;
+  /** Where `spec` would run (`job.start`'s `executor` of a job that fails before starting). */
+  executorOf?(spec: JobSpec): "local" | "slurm";
 }

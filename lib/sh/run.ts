@@ -209,7 +209,14 @@ class ScriptRun {
     let started = false;
     const onStart = (pid: number) => {
       started = true;
-      this.emit({ type: "job.start", t: this.t(), job: job.name, pid, attempt: 1 });
+      this.emit({
+        type: "job.start",
+        t: this.t(),
+        job: job.name,
+        pid,
+        attempt: 1,
+        executor: "local",
+      });
     };
     this.attempts.start(job.id, { spec, env: this.plan.state.env, attempt: 1 }, {
       started: onStart,

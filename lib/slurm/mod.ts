@@ -44,3 +44,4 @@ export {
   type StepRequest,
 } from "./session.ts";
 export { runTool, type ToolEnv, type ToolResult } from "./tools.ts";
+export { ExecutorRunner, exitStatus, SlurmRunner } from "./runner.ts";

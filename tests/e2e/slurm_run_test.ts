@@ -1,0 +1,242 @@
+/**
+ * `jx run --executor slurm` through the real CLI on a real single-node Slurm: the run's
+ * semantics (ordering, failures and -k, timeouts, retries, up-to-date, output modes, events,
+ * Ctrl-C with nothing left in squeue, preflight errors). One cluster for the file, started by
+ * tools/slurm/start.sh and stopped by pid at the end; skipped when Slurm is not installed.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  jxCommand,
+  type LoggedEvent,
+  readEvents,
+  ROOT,
+  runJx,
+  spans,
+  tempDir,
+  waitForFile,
+} from "../helpers.ts";
+
+const HAVE_SLURM = ["slurmctld", "slurmd", "munged", "srun"].every((c) =>
+  new Deno.Command("sh", { args: ["-c", `command -v ${c}`], stdout: "null" }).outputSync().success
+);
+if (!HAVE_SLURM) console.error("slurm_run_test: slurm-wlm is not installed; skipped");
+
+const dec = new TextDecoder();
+
+/** What squeue still lists (jobs, then steps). */
+function queue(env: Record<string, string>): string {
+  const q = (...a: string[]) =>
+    dec.decode(new Deno.Command("squeue", { args: a, env }).outputSync().stdout);
+  return (q("-h", "-o", "%i %j %T") + q("-s", "-h", "-o", "%i")).trim();
+}
+
+const starts = (ev: LoggedEvent[], job: string) =>
+  ev.filter((e) => e.type === "job.start" && e.job === job);
+const endOf = (ev: LoggedEvent[], job: string) =>
+  ev.findLast((e) => e.type === "job.end" && e.job === job)!;
+
+Deno.test({
+  name: "jx run --executor slurm on a real single-node cluster",
+  ignore: !HAVE_SLURM,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const cluster = await Deno.makeTempDir({ prefix: "jx-slurm-" });
+    const out = await new Deno.Command(`${ROOT}/tools/slurm/start.sh`, {
+      args: [cluster],
+      env: { JX_SLURM_CPUS: "4", JX_SLURM_LIFETIME: "900" },
+      stdin: "null",
+    }).output();
+    assert.ok(out.success, dec.decode(out.stderr));
+    const env = { SLURM_CONF: /SLURM_CONF=(\S+)/.exec(dec.decode(out.stdout))![1] };
+    try {
+      await cases(t, env);
+    } finally {
+      await new Deno.Command(`${ROOT}/tools/slurm/stop.sh`, { args: [cluster] }).output();
+    }
+  },
+});
+
+/** `jx run ARGS` in `dir` against the cluster. */
+const jx = (dir: string, env: Record<string, string>, ...args: string[]) =>
+  runJx(["run", "--executor", "slurm", "--events", "ev.ndjson", ...args], { cwd: dir, env });
+
+async function cases(t: Deno.TestContext, env: Record<string, string>) {
+  await t.step(
+    "ordering from reads/writes and needs; events carry executor and slurm_job",
+    async () => {
+      const dir = await tempDir({
+        "jobs.yaml": `
+jobs:
+  gen: { run: "sleep 0.3; mkdir -p out; echo one > out/gen.h", writes: [out/gen.h] }
+  r1: { run: "sleep 0.5; cat out/gen.h", reads: [out/*.h] }
+  r2: { run: "sleep 0.5; cat out/gen.h", reads: [out/*.h] }
+  regen: { run: "echo two > out/gen.h", writes: [out/gen.h] }
+  after: { run: "echo after", needs: [r1] }
+  here: { run: "echo here", executor: local }
+`,
+      });
+      const r = await jx(dir, env, "-j3");
+      assert.equal(r.code, 0, r.stderr);
+      const ev = await readEvents(`${dir}/ev.ndjson`);
+      const s = spans(ev);
+      for (const j of ["r1", "r2"]) {
+        assert.ok(
+          s.get(j)!.start >= s.get("gen")!.end,
+          `${j} after gen`,
+        );
+      }
+      assert.ok(s.get("r1")!.start < s.get("r2")!.end && s.get("r2")!.start < s.get("r1")!.end);
+      assert.ok(s.get("regen")!.start >= Math.max(s.get("r1")!.end, s.get("r2")!.end));
+      assert.ok(s.get("after")!.start >= s.get("r1")!.end, "needs");
+      for (const j of ["gen", "r1", "r2", "regen", "after"]) {
+        const [e] = starts(ev, j);
+        assert.equal(e.executor, "slurm", j);
+        assert.match(String(e.slurm_job), /^\d+\.\d+$/, j);
+      }
+      const [h] = starts(ev, "here");
+      assert.deepEqual([h.executor, h.slurm_job], ["local", undefined]);
+      assert.equal(await Deno.readTextFile(`${dir}/out/gen.h`), "two\n");
+      assert.match(r.stdout, /── r1 \(.*\)\none\n/);
+      assert.equal(queue(env), "", "the allocation is released");
+    },
+  );
+
+  await t.step("output modes: buffered, stream, quiet", async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  a: { run: "for i in 1 2 3; do echo a$i; done" }
+  b: { run: "echo b1; echo b-err >&2" }
+`,
+    });
+    const buf = await jx(dir, env, "-j2");
+    assert.equal(buf.code, 0, buf.stderr);
+    assert.match(buf.stdout, /── a \(.*\)\na1\na2\na3\n/);
+    assert.match(buf.stdout, /── b \(.*\)\nb1\nb-err\n/);
+    assert.doesNotMatch(buf.stdout + buf.stderr, /srun|slurmstepd|jx-slurm-step/);
+    const st = await jx(dir, env, "-j2", "--output", "stream");
+    assert.equal(st.code, 0, st.stderr);
+    for (const l of ["[a]  a1", "[a]  a3", "[b]  b1"]) assert.ok(st.stdout.includes(l + "\n"), l);
+    assert.ok(st.stderr.includes("[b]! b-err\n"), st.stderr);
+    const q = await jx(dir, env, "-j2", "--output", "quiet");
+    assert.equal(q.stdout, "");
+    assert.match(q.stderr, /jx: 2 jobs ok/);
+  });
+
+  await t.step("a failure: exit code kept, fail fast; -k keeps going", async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  bad: { run: "echo oops >&2; exit 3" }
+  after-bad: { run: "true", needs: [bad] }
+  slow: { run: "sleep 1" }
+  later: { run: "true", needs: [slow] }
+`,
+    });
+    const r = await jx(dir, env, "-j2");
+    assert.equal(r.code, 1);
+    assert.match(r.stdout + r.stderr, /oops/);
+    let ev = await readEvents(`${dir}/ev.ndjson`);
+    assert.deepEqual([endOf(ev, "bad").status, endOf(ev, "bad").exit], ["failed", 3]);
+    assert.equal(starts(ev, "later").length, 0, "fail fast");
+    const k = await jx(dir, env, "-j2", "-k");
+    assert.equal(k.code, 1);
+    ev = await readEvents(`${dir}/ev.ndjson`);
+    assert.equal(endOf(ev, "later").status, "ok");
+    assert.ok(ev.some((e) => e.job === "after-bad" && e.reason === "dependency-failed"));
+  });
+
+  await t.step(
+    "timeout: SIGTERM reaches the job on the node; retries repeat a failure",
+    async () => {
+      const dir = await tempDir({
+        "jobs.yaml": `
+jobs:
+  slow:
+    run: "trap 'echo term; exit 7' TERM; echo up; sleep 30 & wait"
+    timeout: 1s
+  flaky:
+    run: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; test $n -ge 2"
+    retries: 2
+`,
+      });
+      const r = await jx(dir, env, "-j2", "-k");
+      assert.equal(r.code, 1);
+      const ev = await readEvents(`${dir}/ev.ndjson`);
+      assert.deepEqual([endOf(ev, "slow").status, endOf(ev, "slow").exit], ["timeout", 7]);
+      assert.match(r.stdout, /up\nterm\n/);
+      assert.equal(starts(ev, "flaky").length, 2);
+      assert.equal(endOf(ev, "flaky").status, "ok");
+      assert.notEqual(starts(ev, "flaky")[0].slurm_job, starts(ev, "flaky")[1].slurm_job);
+      assert.equal(queue(env), "");
+    },
+  );
+
+  await t.step("up to date on the second run", async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  make: { run: "cat in.txt > out.txt", reads: [in.txt], writes: [out.txt] }
+`,
+      "in.txt": "x\n",
+    });
+    const first = await jx(dir, env);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(starts(await readEvents(`${dir}/ev.ndjson`), "make").length, 1);
+    const second = await jx(dir, env);
+    assert.equal(second.code, 0, second.stderr);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    assert.equal(starts(ev, "make").length, 0);
+    assert.ok(ev.some((e) => e.job === "make" && e.reason === "up-to-date"));
+  });
+
+  await t.step("SIGINT: exit 130, every step and the allocation cancelled", async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  a: { run: "echo up > a.up; sleep 60" }
+  b: { run: "echo up > b.up; sleep 60" }
+  c: { run: "sleep 60", needs: [a] }
+`,
+    });
+    const [cmd, argv] = jxCommand("deno", ["run", "--executor", "slurm", "-j2"]);
+    const child = new Deno.Command(cmd, {
+      args: argv,
+      cwd: dir,
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    await waitForFile(`${dir}/a.up`, 30_000);
+    await waitForFile(`${dir}/b.up`, 30_000);
+    assert.notEqual(queue(env), "");
+    child.kill("SIGINT");
+    const o = await child.output();
+    assert.equal(o.code, 130, dec.decode(o.stderr));
+    assert.equal(queue(env), "", "nothing of the run left in squeue");
+  });
+
+  await t.step("preflight: one line and exit 2 before anything runs", async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  a: { run: "touch ran", slurm: { partition: nosuch } }
+`,
+    });
+    const r = await jx(dir, env);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /executor slurm: partition 'nosuch' does not exist \(partitions: main\)/,
+    );
+    const down = await jx(dir, { SLURM_CONF: `${dir}/missing.conf` });
+    assert.equal(down.code, 2);
+    assert.equal(down.stderr.trim().split("\n").length, 1, down.stderr);
+    assert.match(down.stderr, /executor slurm: /);
+    await assert.rejects(Deno.stat(`${dir}/ran`));
+  });
+}
