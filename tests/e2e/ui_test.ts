@@ -435,8 +435,8 @@ Deno.test("RunFeed: a watch cycle opens at its change; modules' states outlive d
 });
 
 /** Starts `jx run|watch --ui ...` as a process; resolves with the page's URL once stderr has the line. */
-async function startLive(dir: string, args: string[]) {
-  const [cmd, argv] = jxCommand("deno", args);
+async function startLive(dir: string, args: string[], runtime: "deno" | "bun" = "deno") {
+  const [cmd, argv] = jxCommand(runtime, args);
   const child = new Deno.Command(cmd, {
     args: argv,
     cwd: dir,
@@ -467,6 +467,19 @@ async function startLive(dir: string, args: string[]) {
     return { code, stderr: await rest };
   };
   return { child, url: m[1], port: Number(m[2]), token: m[3], stop };
+}
+
+/** Reads the server-sent events at `url` until one has `text`. */
+async function sseUntil(url: string, text: string): Promise<void> {
+  const res = await fetch(url);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the stream ended without ${text}: ${seen}`);
+    seen += value;
+  }
+  await reader.cancel();
 }
 
 /** `jx ctl status --json` in `dir`: each module's state. */
@@ -623,4 +636,62 @@ jobs:
         await jx.child.status;
       }
     }),
+});
+
+Deno.test("[deno] jx run --ui: the line on stderr, exit at the end; a port in use is one line, exit 2, nothing run", async () => {
+  const dir = await tempDir({
+    "jobs.yaml":
+      "version: 1\njobs:\n  hi: { run: echo hi > hi.txt; echo done, writes: [hi.txt] }\n",
+  });
+  const r = await runJx(["run", "--ui"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^jx ui: http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+\n/);
+  assert.match(r.stdout, /done/);
+  await Deno.remove(`${dir}/hi.txt`);
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    const busy = await runJx(["run", "--ui-port", String(port)], { cwd: dir });
+    assert.equal(busy.code, 2, busy.stderr);
+    assert.match(busy.stderr, new RegExp(`^jx: --ui-port ${port}: cannot listen: .*\n$`));
+    assert.equal(busy.stdout, "");
+    assert.equal(existsSync(`${dir}/hi.txt`), false, "nothing ran");
+  } finally {
+    taken.close();
+  }
+});
+
+Deno.test("[bun] jx run --ui on Bun: a control POST pauses the real module (jx ctl status); a refusal is 409", async () => {
+  const dir = await tempDir({ "jobs.yaml": LIVE_JOBS });
+  const jx = await startLive(dir, ["run", "--ui", "api"], "bun");
+  try {
+    const post = async (body: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${jx.port}/api/control`, {
+        method: "POST",
+        headers: { "x-jx-token": jx.token, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    // The module comes up (seen on the page's event stream); then the page's request pauses
+    // it, as jx ctl pause would.
+    await sseUntil(jx.url.replace("/?", "/api/events?"), '"state":"running"');
+    assert.equal((await post({ action: "pause", module: "api" })).status, 200);
+    assert.equal((await ctlModules(dir)).api, "paused");
+    const again = await post({ action: "pause", module: "api" });
+    assert.equal(again.status, 409);
+    assert.match(again.body.error, /^cannot pause/);
+    const bad = await post({ action: "publish", topic: "no spaces allowed", message: "x" });
+    assert.equal(bad.status, 409);
+    assert.match(bad.body.error, /^bad topic/);
+    assert.equal((await post({ action: "resume", module: "api" })).status, 200);
+    assert.equal((await ctlModules(dir)).api, "running");
+    const end = await jx.stop("SIGINT");
+    assert.equal(end.code, 130, end.stderr);
+  } finally {
+    try {
+      jx.child.kill("SIGKILL");
+    } catch { /* ended */ }
+    await jx.child.status;
+  }
 });
