@@ -322,6 +322,11 @@ function criticalPath(r) {
   }
   return out;
 }
+/** Every job of the page has ended in run r (which has not: a foreground module holds it). */
+function jobsDone(r) {
+  return S.g.jobs.every((j) => j.kind === "module" || ["ok", "failed", "timeout", "cancelled",
+    "skipped"].includes((r.jobs.get(j.name) || {}).status));
+}
 function drawTimeline() {
   const svg = $("timeline"), r = lastRun(); svg.textContent = "";
   if (!r) { $("tlhead").textContent = "timeline: no run yet"; return; }
@@ -342,7 +347,8 @@ function drawTimeline() {
     svg.append(b);
     if (w > 40) svg.append(el("text", { x: x + 3, y: lane * LH + 13, "pointer-events": "none" }, n));
   }
-  $("tlhead").textContent = runName(r) + ": " + (r.end ? r.end.status + " in " + fmtMs(r.end.ms) : "running")
+  $("tlhead").textContent = runName(r) + ": " + (r.end ? r.end.status + " in " + fmtMs(r.end.ms)
+    : jobsDone(r) ? "jobs done in " + fmtMs(r.ms) + ", modules up" : "running")
     + " \u00b7 critical path: " + [...S.crit].reverse().join(" \u2192 ")
     + (r.changes.length ? " \u00b7 changed: " + r.changes[r.changes.length - 1] : "");
 }

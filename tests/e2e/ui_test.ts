@@ -550,6 +550,10 @@ Deno.test({
         await shot(page, "run-ui-running");
         await Deno.writeTextFile(`${dir}/go`, "");
         await nodeState(page, "slow", "ok");
+        // The jobs are done; the named module holds the run.
+        await page.waitForFunction(() =>
+          /^run 1: jobs done in .*, modules up/.test(document.querySelector("#tlhead")?.textContent)
+        );
 
         // The module's pause button pauses the real module: jx ctl status says so.
         await nodeState(page, "api", "running");
@@ -575,6 +579,10 @@ Deno.test({
         const end = await jx.stop("SIGINT");
         assert.equal(end.code, 130, end.stderr);
         await page.waitForSelector('body[data-ended="1"]');
+        assert.match(
+          await page.$eval("#tlhead", (h) => h.textContent ?? ""),
+          /^run 1: interrupted/,
+        );
         assert.equal(
           await page.$eval('.node[data-name="slow"]', (n) => n.getAttribute("data-state")),
           "ok",
