@@ -65,3 +65,14 @@ Deno.test("args: unknown commands and options say so, with a suggestion", () => 
   bad(["run", "-Z"], /unknown option '-Z'/);
   bad(["run", "--force=yes"], /--force takes no value/);
 });
+
+Deno.test("args: --ui, and --ui-port N (which implies --ui)", () => {
+  assert.equal(parseArgs(["run"]).ui, false);
+  assert.equal(parseArgs(["run", "--ui"]).ui, true);
+  const a = parseArgs(["watch", "--ui-port", "8123"]);
+  assert.deepEqual([a.ui, a.uiPort], [true, 8123]);
+  assert.equal(parseArgs(["run", "--ui-port=0"]).uiPort, 0);
+  bad(["run", "--ui-port", "http"], /^--ui-port: expected a port \(0-65535\), got 'http'$/);
+  bad(["run", "--ui-port", "70000"], /--ui-port: expected a port/);
+  bad(["run", "--ui=1"], /^--ui takes no value$/);
+});

@@ -47,6 +47,9 @@ export interface Args {
   warnings: string[];
   /** `--executor`: where jobs run unless the jobs file says (default: local). */
   executor?: "local" | "slurm";
+  /** `jx run --ui`, `jx watch --ui`: serve the live page (docs/ui.md); `--ui-port N` implies it. */
+  ui: boolean;
+  uiPort?: number;
 }
 
 /** How one long option is parsed: the field it sets, from a value or to a constant. */
@@ -75,6 +78,13 @@ const positiveInt = (v: string, flag: string): number => {
 };
 
 const str = (v: string) => v;
+
+const port = (v: string, flag: string): number => {
+  if (!/^\d+$/.test(v) || Number(v) > 65535) {
+    throw new JxInputError(`${flag}: expected a port (0-65535), got '${v}'`);
+  }
+  return Number(v);
+};
 
 const durationMs = (v: string, flag: string): number => {
   const ms = parseDuration(v);
@@ -110,6 +120,8 @@ export const OPTIONS: Record<string, OptSpec> = {
   "--json": { key: "json", set: true },
   "--drain": { key: "drain", set: true },
   "--executor": { key: "executor", value: choice(["local", "slurm"]) },
+  "--ui": { key: "ui", set: true },
+  "--ui-port": { key: "uiPort", value: port },
 };
 
 /** Short options and the long option each stands for. */
@@ -174,6 +186,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     names: [],
     vars: {},
     warnings: [],
+    ui: false,
   };
   const rec = a as unknown as Record<string, unknown>;
   let rest = false;
@@ -234,5 +247,6 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       rec[spec.key] = spec.set;
     }
   }
+  if (a.uiPort !== undefined) a.ui = true;
   return a;
 }

@@ -15,6 +15,7 @@ import { isTracked, UpToDate } from "../state/mod.ts";
 import type { Args } from "./args.ts";
 import { formatGraph } from "./graph_format.ts";
 import { load, setUpSlots, type SlotSetup, takeLock } from "./setup.ts";
+import type { RunUi } from "./ui_live.ts";
 
 /** Jobs in a graph past which a run collects the loader's garbage before it starts. */
 const BIG_GRAPH = 5000;
@@ -64,6 +65,7 @@ export async function cmdRun(args: Args): Promise<number> {
       foreground: args.names.filter((n) => graph.byName.get(n)?.kind === "module"),
     });
     let ctl: { path: string; close(): Promise<void> } | undefined;
+    let ui: RunUi | undefined; // `--ui`: the live page
     // Past durations for the status line's estimate, kept where the state is (cli/durations.ts).
     const timed = state && !dry ? await import("./durations.ts") : undefined;
     const lastMs = timed?.lastDurations(baseDir, selected);
@@ -77,6 +79,12 @@ export async function cmdRun(args: Args): Promise<number> {
           }
           return undefined;
         });
+      }
+      if (args.ui) {
+        const live = await import("./ui_live.ts");
+        const control = modules.control.bind(modules);
+        ui = await live.startRunUi(args, { graph, selected, mode: "run", control });
+        if (ui) reporters.push(ui.reporter);
       }
       if (slots.role) warnMakeJobs(selected, warn);
       const result = await runJobs(graph, selected, {
@@ -110,6 +118,7 @@ export async function cmdRun(args: Args): Promise<number> {
       await executor?.close();
       await ctl?.close();
       for (const r of reporters) await r.close?.();
+      await ui?.close();
     }
   } finally {
     const problem = setup?.finish();

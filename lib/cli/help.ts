@@ -25,6 +25,11 @@ const COMMON = `Options:
       --no-color         no colors, in jx's output and jobs' (NO_COLOR too)
   -v, --verbose          say more`;
 
+/** `--ui` of run and watch (docs/ui.md). */
+const UI_OPTS = `Live page:
+      --ui               serve the jx ui page live (address on stderr; docs/ui.md)
+      --ui-port N        its port (default: any free one); implies --ui`;
+
 /** Help per command. */
 export const HELP: Record<string, string> = {
   "": `jx ${VERSION}: run a graph of jobs, as fast as the machine allows
@@ -66,11 +71,14 @@ foreground until Ctrl-C (see docs/modules.md and jx ctl --help).
 
 ${COMMON}
 
+${UI_OPTS}
+
 Examples:
   jx run
   jx run -f build.yaml -j8 link
   jx run --output stream --events events.ndjson
   jx run OUT=dist test
+  jx run --ui                 the run live in a browser (open the printed address)
 `,
   list: `Usage: jx list [-f FILE] [--names]
 
@@ -153,6 +161,8 @@ Watch options:
       --poll             poll for changes instead of inotify
 
 ${COMMON}
+
+${UI_OPTS}
 
 Examples:
   jx watch

@@ -29,7 +29,10 @@ import { wantedJobs } from "./slots.ts";
 export async function main(argv: string[]): Promise<number> {
   let args: Args | undefined;
   if (argv[0] === "cache") return (await import("../cache/mod.ts")).cmdCache(argv.slice(1));
-  if (argv[0] === "ui") return (await import("../ui/mod.ts")).cmdUi(argv.slice(1));
+  if (argv[0] === "ui") {
+    const { lastDurations } = await import("./durations.ts"); // the page shows them before a run
+    return (await import("../ui/mod.ts")).cmdUi(argv.slice(1), lastDurations);
+  }
   try {
     if (argv[0] === "lint") return await (await import("../access/mod.ts")).cmdLint(argv.slice(1));
     args = parseArgs(argv, process.env);

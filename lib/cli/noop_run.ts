@@ -179,6 +179,7 @@ export async function fastRun(argv: string[]): Promise<number | undefined> {
  */
 export async function tryNoopRun(args: Args): Promise<number | undefined> {
   if (args.dryRun || args.force || underMake() || envObject().JX_NO_FAST_NOOP) return undefined;
+  if (args.ui) return undefined; // the page is served by the full way (cli/ui_live.ts)
   const found = findFile(args);
   if (!found) return undefined;
   const { file, names } = found;

@@ -18,6 +18,7 @@ import { UpToDate } from "../state/mod.ts";
 import { Watcher } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
 import { load, setUpSlots, takeLock } from "./setup.ts";
+import type { RunUi } from "./ui_live.ts";
 
 /** Runs `jx watch` until SIGINT/SIGTERM; returns 130/143 (or 2 for bad input). */
 export async function cmdWatch(args: Args): Promise<number> {
@@ -115,6 +116,7 @@ export async function cmdWatch(args: Args): Promise<number> {
   });
 
   let exit = 0;
+  let ui: RunUi | undefined; // `--ui`: the live page, for the whole session
   const unlisten = (["SIGINT", "SIGTERM", "SIGHUP"] as ListenSignal[]).map((sig) =>
     reactor.onSignal(sig, () => {
       if (exit) modules.kill(); // a second signal: no more grace for the modules
@@ -123,6 +125,12 @@ export async function cmdWatch(args: Args): Promise<number> {
     })
   );
   try {
+    if (args.ui) {
+      const live = await import("./ui_live.ts");
+      const control = modules.control.bind(modules);
+      ui = await live.startRunUi(args, { graph, selected, mode: "watch", control });
+      if (ui) persistent.push(ui.reporter);
+    }
     watcher.start();
     await watcher.done;
   } finally {
@@ -131,6 +139,7 @@ export async function cmdWatch(args: Args): Promise<number> {
     for (const u of unlisten) u();
     await ctl?.close();
     for (const r of persistent) await r.close?.();
+    await ui?.close();
     state.close();
     reactor.close();
     lock.release();

@@ -4,8 +4,9 @@
  *
  * @module
  */
+import { dirname, resolve } from "node:path";
 import process from "node:process";
-import { findJobsFile, JxInputError, loadJobsFile } from "../graph/mod.ts";
+import { findJobsFile, type JobSpec, JxInputError, loadJobsFile } from "../graph/mod.ts";
 import { writeAll } from "../runtime/mod.ts";
 import { graphData } from "./data.ts";
 import { isLoopback } from "./security.ts";
@@ -57,11 +58,15 @@ function port(v: string): number {
   return n;
 }
 
+/** Where `jx ui` finds jobs' last durations (the CLI's `.jx/durations.json`), by the jobs file's folder. */
+export type LastDurations = (baseDir: string, jobs: JobSpec[]) => ReadonlyMap<string, number>;
+
 /**
  * Runs `jx ui` (the arguments after `ui`) until interrupted; returns the
- * exit code (130/143 after SIGINT/SIGTERM, 2 for bad input).
+ * exit code (130/143 after SIGINT/SIGTERM, 2 for bad input). `lastDurations`
+ * gives the page each job's last duration before any run.
  */
-export async function cmdUi(argv: string[]): Promise<number> {
+export async function cmdUi(argv: string[], lastDurations?: LastDurations): Promise<number> {
   let a: UiArgs;
   let url: string, close: () => Promise<void>;
   try {
@@ -76,7 +81,9 @@ export async function cmdUi(argv: string[]): Promise<number> {
     if (!isLoopback(a.host)) {
       writeAll(2, `jx ui: warning: listening on ${a.host}, not only this machine\n`);
     }
-    ({ url, close } = await startUi({ graph: graphData(graph), port: a.port, host: a.host }));
+    const lastMs = lastDurations?.(dirname(resolve(graph.file)), graph.jobs);
+    const data = graphData(graph, undefined, { lastMs });
+    ({ url, close } = await startUi({ graph: data, port: a.port, host: a.host }));
   } catch (e) {
     return failed(e);
   }

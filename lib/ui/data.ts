@@ -26,6 +26,8 @@ export interface UiJob {
   upToDate: boolean | null;
   /** `explain`: why it would run. */
   reasons: string[];
+  /** Its duration at its last success (`.jx/durations.json`), or null when unknown. */
+  lastMs: number | null;
 }
 
 /** One edge of the derived graph, with its reason. */
@@ -48,7 +50,8 @@ export interface UiGraph {
 
 /**
  * The page's data for the jobs of `graph` named in `names` (default: all),
- * with each job's explain verdict unless `explain` is false.
+ * with each job's explain verdict unless `explain` is false, and its last
+ * duration when `lastMs` has one.
  *
  * @example
  * ```ts
@@ -61,7 +64,7 @@ export interface UiGraph {
 export function graphData(
   graph: Graph,
   names?: Set<string>,
-  opts: { explain?: boolean } = {},
+  opts: { explain?: boolean; lastMs?: ReadonlyMap<string, number> } = {},
 ): UiGraph {
   const baseDir = dirname(resolve(graph.file));
   const explain = opts.explain ?? true;
@@ -83,6 +86,7 @@ export function graphData(
       succeededBefore: store?.get(j.name) !== undefined,
       upToDate: v ? v.upToDate : null,
       reasons: v?.reasons ?? [],
+      lastMs: opts.lastMs?.get(j.name) ?? null,
     };
   });
   const edges = graph.edges.filter((e) => keep(e.from) && keep(e.to)).map((e) => ({

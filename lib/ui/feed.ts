@@ -2,7 +2,10 @@
  * The live part's source: a `Reporter` that turns a run's events into JSON
  * lines for the page (output chunks decoded to text), keeps the last few runs
  * so that a page opened late (or reloaded) sees them whole, and hands every
- * event to the open event streams.
+ * event to the open event streams. A `watch.change` opens a run (the watch
+ * cycle it starts: its `run.start` then opens none); modules outlive runs,
+ * so the last state of each module whose events left with a dropped run is
+ * replayed first.
  *
  * @module
  */
@@ -39,12 +42,19 @@ interface RunLog {
 export class RunFeed implements Reporter {
   private runs: RunLog[] = [];
   private subscribers = new Set<(json: string) => void>();
+  /** The last `module.state` of each module among the dropped runs' events. */
+  private dropped = new Map<string, string>();
+  /** A `watch.change` opened the current run, and its `run.start` has not come yet. */
+  private cycleOpen = false;
 
   constructor(private keep = 5) {}
 
-  /** Receives one event of a run (a `run.start` opens a new run). */
+  /** Receives one event (a `run.start`, or a `watch.change` and the cycle's `run.start`, opens a run). */
   event(e: RunEvent): void {
-    if (e.type === "run.start" || !this.runs.length) this.openRun();
+    if (e.type === "module.state" && !this.runs.length) return this.outsideRuns(e);
+    const opens = e.type === "run.start" || e.type === "watch.change";
+    if (!this.runs.length || (opens && !this.cycleOpen)) this.openRun();
+    if (opens) this.cycleOpen = e.type === "watch.change";
     const run = this.runs[this.runs.length - 1];
     const ui = e.type === "job.output" ? this.outputOf(run, e) : e;
     if (!ui) return;
@@ -53,9 +63,17 @@ export class RunFeed implements Reporter {
     for (const s of this.subscribers) s(json);
   }
 
-  /** Every kept event, oldest run first. */
+  /** A module's state before any run: kept as the dropped runs' are, and sent on. */
+  private outsideRuns(e: Extract<RunEvent, { type: "module.state" }>): void {
+    const json = JSON.stringify(e);
+    this.dropped.delete(e.module);
+    this.dropped.set(e.module, json);
+    for (const s of this.subscribers) s(json);
+  }
+
+  /** Every kept event, oldest run first, after the dropped runs' last module states. */
   history(): string[] {
-    return this.runs.flatMap((r) => r.events);
+    return [...this.dropped.values(), ...this.runs.flatMap((r) => r.events)];
   }
 
   /** Calls `send` with each new event until the returned function is called. */
@@ -66,7 +84,13 @@ export class RunFeed implements Reporter {
 
   private openRun(): void {
     this.runs.push({ events: [], output: new Map(), decoders: new Map() });
-    if (this.runs.length > this.keep) this.runs.shift();
+    if (this.runs.length <= this.keep) return;
+    for (const json of this.runs.shift()!.events) {
+      if (!json.startsWith('{"type":"module.state"')) continue;
+      const { module } = JSON.parse(json);
+      this.dropped.delete(module); // re-inserted last: the replay keeps the order they changed in
+      this.dropped.set(module, json);
+    }
   }
 
   /** The output event as text, or null once the job's kept output is full. */

@@ -13,7 +13,8 @@ const $ = (id) => document.getElementById(id);
 const NS = "http://www.w3.org/2000/svg";
 const token = new URLSearchParams(location.search).get("token") || "";
 const S = { g: null, pos: new Map(), nodes: new Map(), edges: [], runs: [], sel: null,
-  live: false, view: { x: -20, y: -20, k: 1 }, crit: new Set() };
+  live: false, view: { x: -20, y: -20, k: 1 }, crit: new Set(), modules: new Map(), count: 0,
+  cycleOpen: false, mode: "ui" };
 const W = 180, H = 36, GX = 170, GY = 16;
 
 function el(tag, attrs, text) {
@@ -145,16 +146,17 @@ function centerOn(name) {
 function lastRun() { return S.runs[S.runs.length - 1]; }
 function jobState(j) {
   const r = lastRun(), s = r && r.jobs.get(j.name);
-  if (j.kind === "module") return { cls: (r && r.modules.get(j.name)) || "idle", sub: (r && r.modules.get(j.name)) || "module" };
+  if (j.kind === "module") return { cls: S.modules.get(j.name) || "idle", sub: S.modules.get(j.name) || "module" };
   if (s) {
     const cls = s.cache ? "cached" : s.status;
     const sub = s.status === "running" ? "running\u2026" : s.status === "skipped" ? "skipped: " + s.reason
       : (s.cache ? "restored (" + s.cache + ")" : s.status) + " " + fmtMs(s.ms);
     return { cls, sub };
   }
-  if (j.upToDate === true) return { cls: "uptodate", sub: "up to date" };
-  if (j.upToDate === false) return { cls: "stale", sub: "would run" };
-  return { cls: "idle", sub: "" };
+  const took = j.lastMs == null ? "" : " \u00b7 last " + fmtMs(j.lastMs);
+  if (j.upToDate === true) return { cls: "uptodate", sub: "up to date" + took };
+  if (j.upToDate === false) return { cls: "stale", sub: "would run" + took };
+  return { cls: "idle", sub: took.slice(3) };
 }
 function paint() {
   for (const j of S.g.jobs) {
@@ -218,6 +220,7 @@ function drawDetails(name) {
     el("pre", {}, j.command));
   const last = s ? st.sub : j.succeededBefore ? "succeeded before (state log)" : "no success recorded";
   box.append(el("div", {}, "last result: "), el("span", { class: "badge", id: "last-result" }, last));
+  if (j.lastMs != null) box.append(el("div", { id: "last-ms" }, "last duration: " + fmtMs(j.lastMs)));
   if (j.kind === "job") box.append(el("h2", {}, "explain"), j.upToDate === null ? el("div", {}, "not asked")
     : j.upToDate ? el("div", { id: "explain" }, "up to date: inputs, outputs and command are as when it last succeeded")
     : list("would run", j.reasons));
@@ -236,10 +239,9 @@ function drawModules() {
   box.textContent = "";
   if (!mods.length) return;
   box.append(el("h2", {}, "modules"));
-  const r = lastRun();
   for (const m of mods) {
     const row = el("div", { class: "mod", "data-module": m.name });
-    row.append(el("b", {}, m.name), el("span", { class: "badge state" }, (r && r.modules.get(m.name)) || "idle"));
+    row.append(el("b", {}, m.name), el("span", { class: "badge state" }, S.modules.get(m.name) || "idle"));
     for (const a of ["pause", "resume", "restart", "stop"]) {
       const b = el("button", { "data-action": a }, a);
       b.disabled = !S.live; b.onclick = () => control({ action: a, module: m.name });
@@ -266,25 +268,33 @@ async function control(req) {
 }
 
 /* ---- runs: events in, lanes, critical path ---- */
+/** A run starts at its run.start, a watch cycle at the change that starts it (as the server's feed). */
+function openRun(e) {
+  const opens = e.type === "run.start" || e.type === "watch.change";
+  if (S.runs.length && !(opens && !S.cycleOpen)) return;
+  if (opens) S.cycleOpen = e.type === "watch.change";
+  S.runs.push({ n: ++S.count, when: new Date(), slots: 0, jobs: new Map(), lanes: [], end: null,
+    ms: 0, t0: e.t || 0, changes: [] });
+  if (S.runs.length > 5) S.runs.shift();
+}
+function runName(r) { return (S.mode === "watch" ? "cycle " : "run ") + r.n; }
 function onEvent(e) {
-  if (e.type === "run.start" || !S.runs.length) {
-    S.runs.push({ n: S.runs.length + 1, when: new Date(), slots: e.slots || 0, jobs: new Map(),
-      modules: new Map(), lanes: [], end: null, ms: 0, changes: [] });
-    if (S.runs.length > 5) S.runs.shift();
-  }
-  const r = lastRun(); r.ms = Math.max(r.ms, e.t || 0);
+  if (e.type === "module.state") { S.modules.set(e.module, e.state); return schedule(); }
+  openRun(e);
+  if (e.type === "run.start") { S.cycleOpen = false; lastRun().slots = e.slots || 0; lastRun().t0 = e.t; }
+  // Times from the run's start (a watch session's events count from the session's).
+  const r = lastRun(), t = (e.t || 0) - r.t0; r.ms = Math.max(r.ms, t);
   const job = (n) => r.jobs.get(n) || (r.jobs.set(n, { status: "waiting", out: [] }), r.jobs.get(n));
   switch (e.type) {
-    case "job.start": { const s = job(e.job); s.status = "running"; s.start = e.t;
+    case "job.start": { const s = job(e.job); s.status = "running"; s.start = t;
       s.lane = r.lanes.indexOf(null); if (s.lane < 0) s.lane = r.lanes.push(null) - 1;
       r.lanes[s.lane] = e.job; break; }
     case "job.end": { const s = job(e.job);
       if (s.lane !== undefined) r.lanes[s.lane] = null;
-      Object.assign(s, { status: e.retrying ? "running" : e.status, end: e.t, ms: e.ms, cache: e.cache });
-      if (s.start === undefined) s.start = e.t - (e.cache ? 0 : e.ms); break; }
+      Object.assign(s, { status: e.retrying ? "running" : e.status, end: t, ms: e.ms, cache: e.cache });
+      if (s.start === undefined) s.start = t - (e.cache ? 0 : e.ms); break; }
     case "job.skip": Object.assign(job(e.job), { status: "skipped", reason: e.reason }); break;
     case "job.output": job(e.job).out.push(e.text); break;
-    case "module.state": r.modules.set(e.module, e.state); break;
     case "watch.change": r.changes.push(e.paths.join(", ")); break;
     case "run.end": r.end = e; break;
   }
@@ -312,6 +322,11 @@ function criticalPath(r) {
   }
   return out;
 }
+/** Every job of the page has ended in run r (which has not: a foreground module holds it). */
+function jobsDone(r) {
+  return S.g.jobs.every((j) => j.kind === "module" || ["ok", "failed", "timeout", "cancelled",
+    "skipped"].includes((r.jobs.get(j.name) || {}).status));
+}
 function drawTimeline() {
   const svg = $("timeline"), r = lastRun(); svg.textContent = "";
   if (!r) { $("tlhead").textContent = "timeline: no run yet"; return; }
@@ -332,7 +347,8 @@ function drawTimeline() {
     svg.append(b);
     if (w > 40) svg.append(el("text", { x: x + 3, y: lane * LH + 13, "pointer-events": "none" }, n));
   }
-  $("tlhead").textContent = "run " + r.n + ": " + (r.end ? r.end.status + " in " + fmtMs(r.end.ms) : "running")
+  $("tlhead").textContent = runName(r) + ": " + (r.end ? r.end.status + " in " + fmtMs(r.end.ms)
+    : jobsDone(r) ? "jobs done in " + fmtMs(r.ms) + ", modules up" : "running")
     + " \u00b7 critical path: " + [...S.crit].reverse().join(" \u2192 ")
     + (r.changes.length ? " \u00b7 changed: " + r.changes[r.changes.length - 1] : "");
 }
@@ -340,7 +356,7 @@ function drawTimeline() {
 /* ---- two runs side by side ---- */
 function drawCompare() {
   const a = $("runA"), b = $("runB"), box = $("cmptable");
-  const opts = S.runs.map((r) => "run " + r.n + " (" + r.when.toLocaleTimeString() + ")");
+  const opts = S.runs.map((r) => runName(r) + " (" + r.when.toLocaleTimeString() + ")");
   for (const [sel, def] of [[a, S.runs.length - 2], [b, S.runs.length - 1]]) {
     const keep = sel.value;
     if (sel.options.length !== opts.length) {
@@ -352,7 +368,7 @@ function drawCompare() {
   const ra = S.runs[+a.value], rb = S.runs[+b.value];
   if (!ra || !rb || ra === rb) { box.append(el("div", { class: "muted" }, "two runs are needed to compare")); return; }
   const t = el("table"); t.append(el("tr", {}, ""));
-  t.firstChild.append(el("th", {}, "job"), el("th", {}, "run " + ra.n), el("th", {}, "run " + rb.n), el("th", {}, "\u0394"));
+  t.firstChild.append(el("th", {}, "job"), el("th", {}, runName(ra)), el("th", {}, runName(rb)), el("th", {}, "\u0394"));
   const names = new Set([...ra.jobs.keys(), ...rb.jobs.keys()]);
   for (const n of names) {
     const x = ra.jobs.get(n), y = rb.jobs.get(n), tr = el("tr");
@@ -380,11 +396,19 @@ async function start() {
   $("filter").addEventListener("change", applyFilter);
   $("runA").addEventListener("change", drawCompare); $("runB").addEventListener("change", drawCompare);
   if (inline) { $("conn").textContent = "static page (no server)"; applyFilter(); return; }
-  S.live = true;
+  // Controls work when the server has a run to send them to.
+  S.live = S.g.control !== false; S.mode = S.g.mode || "ui";
+  const live = S.mode === "ui" ? "live" : "live: jx " + S.mode;
   const es = new EventSource("/api/events?token=" + encodeURIComponent(token));
-  es.onopen = () => { $("conn").textContent = "live"; };
-  es.onerror = () => { $("conn").textContent = "disconnected"; };
+  es.onopen = () => { $("conn").textContent = live; };
+  es.onerror = () => { if (S.ended) return; $("conn").textContent = "disconnected"; };
   es.onmessage = (m) => onEvent(JSON.parse(m.data));
+  // The server says it is going (the run is over): stop reconnecting, keep what is shown.
+  es.addEventListener("bye", () => {
+    es.close(); S.ended = true; S.live = false;
+    $("conn").textContent = "jx " + S.mode + " has ended; this page keeps what it showed";
+    document.body.dataset.ended = "1"; drawModules();
+  });
   applyFilter();
   document.body.dataset.ready = "1";
 }

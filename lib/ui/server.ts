@@ -32,12 +32,20 @@ export interface UiOptions {
   port?: number;
   /** Address to bind; 127.0.0.1 unless told otherwise. */
   host?: string;
-  /** Handles control requests; without it they are refused (409: no run to control). */
+  /**
+   * Handles control requests; without it they are refused (409: no run to
+   * control). A reply `{ok: false, error}` is answered 409 with that error.
+   */
   onControl?: (req: ControlRequest) => unknown | Promise<unknown>;
   /** Runs kept for a page that opens late or compares two (default 5). */
   keepRuns?: number;
   /** The token (default: a new random one). */
   token?: string;
+  /**
+   * What feeds the page: `jx ui` alone (the default), a `jx run --ui`, or a
+   * `jx watch --ui` (whose runs the page calls cycles). Sent with the graph.
+   */
+  mode?: "ui" | "run" | "watch";
 }
 
 /** A running page server. */
@@ -110,8 +118,9 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+/** Tells each open page that the server is going (so it stops reconnecting), then stops. */
 function closeServer(server: Server, ctx: Ctx): Promise<void> {
-  for (const s of ctx.streams) s.end();
+  for (const s of ctx.streams) s.end("event: bye\ndata: {}\n\n");
   ctx.streams.clear();
   return new Promise((ok) => {
     server.close(() => ok());
@@ -135,7 +144,7 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
     case "GET /":
       return sendPage(res);
     case "GET /api/graph":
-      return send(res, 200, "application/json", JSON.stringify(ctx.o.graph));
+      return send(res, 200, "application/json", graphJson(ctx.o));
     case "GET /api/events":
       return openStream(ctx, req, res);
     case "POST /api/control":
@@ -146,6 +155,11 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
   }
   const known = ["/", "/api/graph", "/api/events", "/api/control"].includes(url.pathname);
   send(res, known ? 405 : 404, "text/plain", known ? "method not allowed\n" : "not found\n");
+}
+
+/** The graph, with what feeds the page (`mode`) and whether its controls reach a run. */
+function graphJson(o: UiOptions): string {
+  return JSON.stringify({ ...o.graph, mode: o.mode ?? "ui", control: !!o.onControl });
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -233,6 +247,12 @@ async function control(ctx: Ctx, body: string, res: ServerResponse): Promise<voi
   const { action, module, topic, message } = r;
   try {
     const reply = await ctx.o.onControl({ action, module, topic, message });
+    // A reply `{ok: false, error}` (as the run's supervisor gives) is a refusal: 409.
+    const r = reply as { ok?: unknown; error?: unknown } | null | undefined;
+    if (r && typeof r === "object" && r.ok === false) {
+      const error = typeof r.error === "string" ? r.error : "refused";
+      return send(res, 409, "application/json", JSON.stringify({ ok: false, error, reply }));
+    }
     send(res, 200, "application/json", JSON.stringify({ ok: true, reply: reply ?? null }));
   } catch (e) {
     send(res, 500, "application/json", JSON.stringify({ ok: false, error: String(e) }));

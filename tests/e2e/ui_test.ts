@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { createReactor, loadJobsFile, type RunEvent, runJobs } from "../../mod.ts";
-import { type ControlRequest, graphData, startUi } from "../../lib/ui/mod.ts";
+import { type ControlRequest, graphData, RunFeed, startUi } from "../../lib/ui/mod.ts";
 import { jxCommand, ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
 
 /** The page's document, in functions puppeteer runs in the browser (no DOM types here). */
@@ -390,4 +390,316 @@ Deno.test({
         await ui.close();
       }
     }),
+});
+
+Deno.test("RunFeed: a watch cycle opens at its change; modules' states outlive dropped runs", () => {
+  const feed = new RunFeed(2);
+  const start = (t: number): RunEvent => ({
+    type: "run.start",
+    t,
+    jobs: 1,
+    slots: 1,
+    jobserver: "none",
+  });
+  const mod = (t: number, state: "running" | "paused"): RunEvent => ({
+    type: "module.state",
+    t,
+    module: "api",
+    state,
+  });
+  const change = (t: number): RunEvent => ({
+    type: "watch.change",
+    t,
+    paths: ["a.c"],
+    jobs: ["cc"],
+  });
+  feed.event(mod(0, "running")); // before any run (a watch session's module)
+  feed.event(start(1));
+  feed.event(mod(2, "paused"));
+  feed.event(change(3)); // cycle 2 opens here; its run.start joins it
+  feed.event(start(4));
+  feed.event(change(5));
+  feed.event(start(6)); // cycle 3: the first run is dropped (2 kept)
+  const types = feed.history().map((j) => {
+    const e = JSON.parse(j);
+    return e.type === "module.state" ? `${e.state}@${e.t}` : `${e.type}@${e.t}`;
+  });
+  // The dropped run's last module state comes first; then the two cycles, each change first.
+  assert.deepEqual(types, [
+    "paused@2",
+    "watch.change@3",
+    "run.start@4",
+    "watch.change@5",
+    "run.start@6",
+  ]);
+});
+
+/** Starts `jx run|watch --ui ...` as a process; resolves with the page's URL once stderr has the line. */
+async function startLive(dir: string, args: string[], runtime: "deno" | "bun" = "deno") {
+  const [cmd, argv] = jxCommand(runtime, args);
+  const child = new Deno.Command(cmd, {
+    args: argv,
+    cwd: dir,
+    env: { NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const reader = child.stderr.getReader();
+  let text = "";
+  let m: RegExpExecArray | null = null;
+  while (!(m = /^jx ui: (http:\/\/127\.0\.0\.1:(\d+)\/\?token=([\w-]+))$/m.exec(text))) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`jx ended without the ui line: ${text}`);
+    text += new TextDecoder().decode(value);
+  }
+  // The rest of stderr, kept for the end.
+  const rest = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return text;
+      text += new TextDecoder().decode(value);
+    }
+  })();
+  const stop = async (signal: Deno.Signal) => {
+    child.kill(signal);
+    const { code } = await child.status;
+    return { code, stderr: await rest };
+  };
+  return { child, url: m[1], port: Number(m[2]), token: m[3], stop };
+}
+
+/** Reads the server-sent events at `url` until one has `text`. */
+async function sseUntil(url: string, text: string): Promise<void> {
+  const res = await fetch(url);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the stream ended without ${text}: ${seen}`);
+    seen += value;
+  }
+  await reader.cancel();
+}
+
+/** `jx ctl status --json` in `dir`: each module's state. */
+async function ctlModules(dir: string): Promise<Record<string, string>> {
+  const r = await runJx(["ctl", "status", "--json"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const mods: { name: string; state: string }[] = JSON.parse(r.stdout).modules;
+  return Object.fromEntries(mods.map((m) => [m.name, m.state]));
+}
+
+const LIVE_JOBS = `version: 1
+jobs:
+  gen:
+    description: Generate the header
+    run: echo '#define N 3' > gen.h
+    writes: [gen.h]
+  slow:
+    description: Waits for a file named go
+    run: echo hello-from-slow; while [ ! -f go ]; do sleep 0.02; done
+    reads: [gen.h]
+modules:
+  api:
+    description: A module that counts
+    run: while :; do date +%s%N > tick; sleep 0.05; done
+`;
+
+Deno.test({
+  name:
+    `[browser] jx run --ui: live states and output, last durations, pause through the page (jx ctl status), token${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const dir = await tempDir({ "jobs.yaml": LIVE_JOBS });
+      // A first run leaves gen's duration in .jx/durations.json.
+      const first = await runJx(["run", "gen"], { cwd: dir });
+      assert.equal(first.code, 0, first.stderr);
+      const known: Record<string, number> = JSON.parse(
+        await Deno.readTextFile(`${dir}/.jx/durations.json`),
+      );
+      assert.equal(typeof known.gen, "number");
+      // api is named: a foreground module holds the run (and the page) until Ctrl-C.
+      const jx = await startLive(dir, ["run", "--ui", "--force", "api", "slow"]);
+      try {
+        // Without the token: refused.
+        const bare = await fetch(`http://127.0.0.1:${jx.port}/`);
+        assert.equal(bare.status, 401);
+        await bare.body?.cancel();
+        const graph = await (await fetch(`${jx.url.replace("/?", "/api/graph?")}`)).json();
+        assert.equal(graph.mode, "run");
+        assert.equal(graph.jobs.find((j: { name: string }) => j.name === "gen").lastMs, known.gen);
+
+        const page = await browser.newPage();
+        await page.setViewport({ width: 1400, height: 900 });
+        await page.goto(jx.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        // The job's state changes live and its output appears while it runs.
+        await nodeState(page, "slow", "running");
+        await page.click('.node[data-name="slow"]');
+        await page.waitForFunction(() =>
+          document.querySelector("#output")?.textContent?.includes("hello-from-slow")
+        );
+        await page.click('.node[data-name="gen"]');
+        assert.equal(
+          await page.$eval("#last-ms", (d) => d.textContent),
+          `last duration: ${known.gen} ms`,
+        );
+        await nodeState(page, "gen", "ok");
+        await shot(page, "run-ui-running");
+        await Deno.writeTextFile(`${dir}/go`, "");
+        await nodeState(page, "slow", "ok");
+        // The jobs are done; the named module holds the run.
+        await page.waitForFunction(() =>
+          /^run 1: jobs done in .*, modules up/.test(document.querySelector("#tlhead")?.textContent)
+        );
+
+        // The module's pause button pauses the real module: jx ctl status says so.
+        await nodeState(page, "api", "running");
+        await page.click('.mod[data-module="api"] button[data-action="pause"]');
+        await page.waitForFunction(() =>
+          document.querySelector("#ctl-reply")?.textContent === "pause: done"
+        );
+        assert.equal((await ctlModules(dir)).api, "paused");
+        await nodeState(page, "api", "paused");
+        await shot(page, "run-ui-paused");
+        // A refusal is shown as the supervisor gives it.
+        await page.click('.mod[data-module="api"] button[data-action="pause"]');
+        await page.waitForFunction(() =>
+          /^pause: cannot pause/.test(document.querySelector("#ctl-reply")?.textContent ?? "")
+        );
+        await page.click('.mod[data-module="api"] button[data-action="resume"]');
+        await page.waitForFunction(() =>
+          document.querySelector("#ctl-reply")?.textContent === "resume: done"
+        );
+        assert.equal((await ctlModules(dir)).api, "running");
+
+        // Ctrl-C ends the run; the page is told and keeps what it showed.
+        const end = await jx.stop("SIGINT");
+        assert.equal(end.code, 130, end.stderr);
+        await page.waitForSelector('body[data-ended="1"]');
+        assert.match(
+          await page.$eval("#tlhead", (h) => h.textContent ?? ""),
+          /^run 1: interrupted/,
+        );
+        assert.equal(
+          await page.$eval('.node[data-name="slow"]', (n) => n.getAttribute("data-state")),
+          "ok",
+        );
+        await shot(page, "run-ui-ended");
+      } finally {
+        try {
+          jx.child.kill("SIGKILL");
+        } catch { /* ended */ }
+        await jx.child.status;
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    `[browser] jx watch --ui: each cycle on the page, with the change that started it${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const dir = await tempDir({
+        "jobs.yaml": `version: 1
+jobs:
+  copy:
+    run: cat src.txt > out.txt; cat src.txt
+    reads: [src.txt]
+    writes: [out.txt]
+`,
+        "src.txt": "one\n",
+      });
+      const jx = await startLive(dir, ["watch", "--ui"]);
+      try {
+        const page = await browser.newPage();
+        await page.setViewport({ width: 1400, height: 900 });
+        await page.goto(jx.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        const head = (re: string) =>
+          page.waitForFunction(
+            (r: string) => new RegExp(r).test(document.querySelector("#tlhead")?.textContent ?? ""),
+            { timeout: 20000 },
+            re,
+          );
+        await head("^cycle 1: ok");
+        await Deno.writeTextFile(`${dir}/src.txt`, "two\n");
+        await head("^cycle 2: ok.*changed: src\\.txt");
+        await page.click('.node[data-name="copy"]');
+        await page.waitForFunction(() =>
+          document.querySelector("#output")?.textContent === "two\n"
+        );
+        await page.waitForFunction(() => document.querySelectorAll("#runA option").length === 2);
+        await shot(page, "watch-ui");
+        const end = await jx.stop("SIGINT");
+        assert.equal(end.code, 130, end.stderr);
+        await page.waitForSelector('body[data-ended="1"]');
+      } finally {
+        try {
+          jx.child.kill("SIGKILL");
+        } catch { /* ended */ }
+        await jx.child.status;
+      }
+    }),
+});
+
+Deno.test("[deno] jx run --ui: the line on stderr, exit at the end; a port in use is one line, exit 2, nothing run", async () => {
+  const dir = await tempDir({
+    "jobs.yaml":
+      "version: 1\njobs:\n  hi: { run: echo hi > hi.txt; echo done, writes: [hi.txt] }\n",
+  });
+  const r = await runJx(["run", "--ui"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^jx ui: http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+\n/);
+  assert.match(r.stdout, /done/);
+  await Deno.remove(`${dir}/hi.txt`);
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    const busy = await runJx(["run", "--ui-port", String(port)], { cwd: dir });
+    assert.equal(busy.code, 2, busy.stderr);
+    assert.match(busy.stderr, new RegExp(`^jx: --ui-port ${port}: cannot listen: .*\n$`));
+    assert.equal(busy.stdout, "");
+    assert.equal(existsSync(`${dir}/hi.txt`), false, "nothing ran");
+  } finally {
+    taken.close();
+  }
+});
+
+Deno.test("[bun] jx run --ui on Bun: a control POST pauses the real module (jx ctl status); a refusal is 409", async () => {
+  const dir = await tempDir({ "jobs.yaml": LIVE_JOBS });
+  const jx = await startLive(dir, ["run", "--ui", "api"], "bun");
+  try {
+    const post = async (body: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${jx.port}/api/control`, {
+        method: "POST",
+        headers: { "x-jx-token": jx.token, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    // The module comes up (seen on the page's event stream); then the page's request pauses
+    // it, as jx ctl pause would.
+    await sseUntil(jx.url.replace("/?", "/api/events?"), '"state":"running"');
+    assert.equal((await post({ action: "pause", module: "api" })).status, 200);
+    assert.equal((await ctlModules(dir)).api, "paused");
+    const again = await post({ action: "pause", module: "api" });
+    assert.equal(again.status, 409);
+    assert.match(again.body.error, /^cannot pause/);
+    const bad = await post({ action: "publish", topic: "no spaces allowed", message: "x" });
+    assert.equal(bad.status, 409);
+    assert.match(bad.body.error, /^bad topic/);
+    assert.equal((await post({ action: "resume", module: "api" })).status, 200);
+    assert.equal((await ctlModules(dir)).api, "running");
+    const end = await jx.stop("SIGINT");
+    assert.equal(end.code, 130, end.stderr);
+  } finally {
+    try {
+      jx.child.kill("SIGKILL");
+    } catch { /* ended */ }
+    await jx.child.status;
+  }
 });
