@@ -26,12 +26,16 @@ import {
   emitContext,
   globItemVars,
   normalizeResource,
+  readDotenvFiles,
   type SpecContext,
   Substituter,
 } from "./spec.ts";
 import { deriveResourceEdges, resourcesConflict } from "./edges.ts";
 import { checkResourceGlobs, MAX_JOBS, parseYaml } from "./limits.ts";
 import { globProblem } from "./glob.ts";
+
+/** Keys that make a jobs file read other files. */
+const MORE_FILES = /\b(env_file|include)["']?\s*:/;
 
 export { DEFAULT_GRACE_MS, normalizeResource, shellQuote } from "./spec.ts";
 
@@ -85,8 +89,9 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
     );
   }
   const o = { baseDir: dirname(resolve(file)), ...opts };
-  // A foreach glob reads the disk, which the cache key does not cover: no cache then.
-  if (text.length < CACHE_MIN_BYTES || FOREACH_GLOB.test(text)) {
+  // A foreach glob, a dotenv file or an included file: more than the text, which
+  // the cache key does not cover: no cache then.
+  if (text.length < CACHE_MIN_BYTES || FOREACH_GLOB.test(text) || MORE_FILES.test(text)) {
     return parseJobsFile(text, file, o);
   }
   const key = cacheKey(text, o.vars ?? {}, o.baseDir);
@@ -122,6 +127,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   const raw = v.object(doc.contents, FILE_FIELDS, "") as {
     vars?: Record<string, string>;
     env?: Record<string, string>;
+    env_file?: string[];
     pools?: Record<string, number>;
     jobs?: Record<string, Record<string, unknown>>;
     modules?: Record<string, Record<string, unknown>>;
@@ -158,6 +164,9 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     positions: v.positions,
     pools,
     fileEnv,
+    fileDotenv: raw.env_file === undefined
+      ? undefined
+      : readDotenvFiles(raw.env_file, "env_file", baseDir, file, v.positions, sub),
     baseDir,
     vars: Object.fromEntries(vars),
   };

@@ -61,6 +61,11 @@ const common: Record<string, Field> = {
   writes: { kind: names, doc: "Resources written: paths, globs, or @names." },
   cwd: { kind: { t: "string" }, doc: "Working directory, relative to the jobs file." },
   env: { kind: { t: "scalars" }, doc: "Environment variables added for this job." },
+  env_file: {
+    kind: names,
+    doc: "dotenv files (relative to the jobs file; `PATH?`: optional) whose variables this job " +
+      "gets under the process environment and `env` (docs/jobs-file.md).",
+  },
 };
 
 /** The keys of a job. */
@@ -86,6 +91,12 @@ export const JOB_FIELDS: Record<string, Field> = {
       },
     },
     doc: "Rerun the job after each success, until (or while) a test job succeeds.",
+  },
+  depfile: {
+    kind: { t: "string" },
+    doc: "A make-format dependency file the job writes (gcc -MD -MF, clang, rustc " +
+      "--emit=dep-info), relative to the jobs file: what it lists joins the job's inputs " +
+      "for up-to-date checks from the next run on.",
   },
   pool: { kind: { t: "string" }, doc: "A pool this job takes one unit of while running." },
   pools: { kind: { t: "counts" }, doc: "Pools and the units this job takes of each." },
@@ -178,6 +189,11 @@ export const FILE_FIELDS: Record<string, Field> = {
   version: { kind: { t: "version" }, doc: "Schema version; 1." },
   vars: { kind: { t: "scalars" }, doc: "Variables substituted as ${NAME}." },
   env: { kind: { t: "scalars" }, doc: "Environment added to every job." },
+  env_file: {
+    kind: names,
+    doc: "dotenv files (`PATH?`: optional) read for every job, under the process environment " +
+      "and `env`.",
+  },
   pools: { kind: { t: "counts" }, doc: "Named counted resources and their capacity." },
   jobs: {
     kind: {

@@ -6,7 +6,9 @@
  * @module
  */
 import { resolve } from "node:path";
+import process from "node:process";
 import { didYouMean, JxInputError } from "./errors.ts";
+import { readDotenv } from "./dotenv.ts";
 import { MAX_VALUE_LENGTH } from "./limits.ts";
 import type { EmitContext, JobSpec, ReadySpec } from "./types.ts";
 import { type PosMap, table } from "./validate.ts";
@@ -110,10 +112,75 @@ export interface SpecContext {
   pools: Map<string, number>;
   /** The file-level `env`, substituted. */
   fileEnv: Record<string, string>;
+  /** The file-level `env_file` values, and the files read (relative to `baseDir`). */
+  fileDotenv?: DotenvLayer;
   /** What relative `cwd`s and `when.file` resolve against. */
   baseDir: string;
   /** The file's variables, for jobs generated at run time. */
   vars: Record<string, string>;
+}
+
+/** Variables read from dotenv files, and the files they came from (relative paths). */
+export interface DotenvLayer {
+  values: Record<string, string>;
+  files: string[];
+}
+
+/**
+ * Reads the dotenv files `list` (an `env_file` list at dotted path `path`),
+ * relative to `baseDir`, later files winning. `NAME?` marks a file optional;
+ * any other missing file is an error at its item.
+ */
+export function readDotenvFiles(
+  list: string[],
+  path: string,
+  baseDir: string,
+  file: string,
+  positions: PosMap,
+  sub: Substituter,
+): DotenvLayer {
+  const values: Record<string, string> = table<string>();
+  const files: string[] = [];
+  list.forEach((raw, i) => {
+    const where = positions.has(`${path}.${i}`) ? `${path}.${i}` : path;
+    const optional = raw.endsWith("?");
+    const rel = normalizeResource(sub.apply(optional ? raw.slice(0, -1) : raw, where, true));
+    const shown = rel.startsWith("/") ? rel : resolve(baseDir, rel);
+    const found = readDotenv(resolve(baseDir, rel), shown);
+    const inside = !rel.startsWith("/") && !rel.startsWith("../") && rel !== "..";
+    // An input even when absent: its appearance is a change.
+    if (inside) files.push(rel);
+    if (found === undefined) {
+      if (optional) return;
+      throw new JxInputError(
+        `${path}[${i}]: no such dotenv file '${rel}' ` +
+          `(write '${raw}?' if it is optional)`,
+        file,
+        positions.get(where),
+      );
+    }
+    Object.assign(values, found);
+  });
+  return { values, files };
+}
+
+/**
+ * A job's environment: dotenv values (the file's, then the job's) under the
+ * process environment (a variable set there is not replaced), then the
+ * file's `env`, then the job's.
+ */
+function jobEnv(
+  dotenv: DotenvLayer[],
+  fileEnv: Record<string, string>,
+  own: Record<string, string>,
+): Record<string, string> {
+  const env: Record<string, string> = table<string>();
+  for (const layer of dotenv) {
+    for (const [k, v] of Object.entries(layer.values)) {
+      if (process.env[k] === undefined) env[k] = v;
+    }
+  }
+  return Object.assign(env, fileEnv, own);
 }
 
 /**
@@ -142,7 +209,7 @@ export function emitContext(ctx: SpecContext): EmitContext {
   return {
     file: ctx.file,
     baseDir: ctx.baseDir,
-    env: ctx.fileEnv,
+    env: ctx.fileDotenv ? jobEnv([ctx.fileDotenv], ctx.fileEnv, {}) : ctx.fileEnv,
     vars: ctx.vars,
     pools: Object.fromEntries(ctx.pools),
   };
@@ -196,10 +263,28 @@ export function buildSpec(
       }
       return res;
     });
-  const env: Record<string, string> = Object.assign(table<string>(), fileEnv);
+  const ownEnv: Record<string, string> = table<string>();
   for (const [k, val] of Object.entries((j.env as Record<string, string>) ?? {})) {
-    env[k] = sub.apply(val, `${p}.env.${k}`, false);
+    ownEnv[k] = sub.apply(val, `${p}.env.${k}`, false);
   }
+  const jobDotenv = j.env_file === undefined ? undefined : readDotenvFiles(
+    j.env_file as string[],
+    `${p}.env_file`,
+    baseDir,
+    ctx.file,
+    ctx.positions,
+    sub,
+  );
+  const dotenv = [ctx.fileDotenv, jobDotenv].filter((d): d is DotenvLayer => d !== undefined);
+  const env = jobEnv(dotenv, fileEnv, ownEnv);
+  const envFiles = [...new Set(dotenv.flatMap((d) => d.files))];
+  const depfilePath = (d: string) => {
+    const res = normalizeResource(sub.apply(d, `${p}.depfile`, true));
+    if (res.startsWith("/") || res.startsWith("../") || res === "..") {
+      fail(`${p}.depfile: '${res}' is outside the jobs file's folder`, `${p}.depfile`);
+    }
+    return res;
+  };
   const cwdRaw = j.cwd as string | undefined;
   const cwd = cwdRaw === undefined
     ? baseDir
@@ -298,6 +383,8 @@ export function buildSpec(
           : resolve(baseDir, sub.apply(when.file, `${p}.when.file`, true)),
       }
       : undefined,
+    ...(envFiles.length ? { envFiles } : {}),
+    ...(j.depfile !== undefined ? { depfile: depfilePath(j.depfile as string) } : {}),
     ...(written !== name ? { group: written } : {}),
     ...(j.emits === "jobs" ? { emits: emitContext(ctx) } : {}),
     ...(repeat

@@ -72,6 +72,18 @@ export interface JobSpec {
   cwd: string;
   /** Environment added for this job (file-level `env` merged under the job's). */
   env: Record<string, string>;
+  /**
+   * The dotenv files (`env_file`, the file's and the job's) that gave
+   * variables to `env`, relative to the jobs file: inputs of the job for
+   * up-to-date checks.
+   */
+  envFiles?: string[];
+  /**
+   * A make-format depfile the job writes (`gcc -MD -MF`), relative to the
+   * jobs file: the inputs it lists join the job's inputs from its next run
+   * on (lib/state keeps them).
+   */
+  depfile?: string;
   /** Time limit: SIGTERM after this many milliseconds (then SIGKILL after `graceMs`). */
   timeoutMs?: number;
   /** Time between SIGTERM and SIGKILL when the job times out or is cancelled. */
