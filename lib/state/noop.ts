@@ -115,6 +115,8 @@ export interface NoopJob {
   deferred?: unknown;
   repeat?: unknown;
   fromGlob?: unknown;
+  envFiles?: string[];
+  depfile?: unknown;
 }
 
 /**
@@ -170,7 +172,9 @@ export function recordNoop(
     if (j.reads.length + j.writes.length === 0) return drop(); // always runs
     const line = from.recorded(j.name);
     if (!line) return drop();
-    for (const p of [...j.reads, ...j.writes]) {
+    // A depfile's inputs are on the state line only; dotenv files are inputs too.
+    const extra = [...j.envFiles ?? [], ...(j.depfile ? line.keys() : [])];
+    for (const p of new Set([...j.reads, ...j.writes, ...extra])) {
       if (p[0] === "@" || /[*?[\]{}]/.test(p)) return drop();
       const st = line.get(p);
       if (!st) return drop(); // absent, or not on the line
