@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { parseDotenv } from "../lib/graph/dotenv.ts";
 import { JxInputError } from "../lib/graph/mod.ts";
-import { parseDepfile } from "../lib/state/depfile.ts";
+import { parseDepfile } from "../lib/graph/depfile.ts";
 
 Deno.test("dotenv: comments, export, quotes, escapes, multi-line double quotes", () => {
   const text = [

@@ -12,6 +12,8 @@
  */
 export { didYouMean, JxInputError, type Pos } from "./errors.ts";
 export { formatMs, parseDuration } from "./duration.ts";
+export { depfileInputs, parseDepfile } from "./depfile.ts";
+export { parseDotenv } from "./dotenv.ts";
 export {
   compileGlob,
   GlobError,

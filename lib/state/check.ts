@@ -13,7 +13,7 @@ import { DIRECTORY, expandStamped, type FileStamp, sameContent } from "./fileset
 import { ABSENT, DIR, FILE, ST, statUnder } from "./stat.ts";
 import { decodeRow, type Entry, FIRST, type Row, SLOTS, StateStore } from "./store.ts";
 import type { Warn } from "./guard.ts";
-import { depfileInputs } from "./depfile.ts";
+import { depfileInputs } from "../graph/depfile.ts";
 
 /** The verdict on one job. */
 export interface Verdict {

@@ -1,8 +1,9 @@
 /**
  * Depfiles (ninja's `deps = gcc`): the make-format dependency files that
  * `gcc -MD -MF`, clang and `rustc --emit=dep-info` write. The prerequisites
- * they list become inputs of the job from its next run on; the state log
- * keeps them, so the `.d` file is never the only copy.
+ * they list become inputs of the job from its next run on; `state/` keeps
+ * them on the job's state line, so the `.d` file is never the only copy;
+ * `jx lint` takes them as declared reads.
  *
  * Format: rules `TARGET... : PREREQ...`; `\` at the end of a line
  * continues it; `\ ` is a space inside a path, `\#` a `#`, `$$` a `$`;
