@@ -194,6 +194,11 @@ export const FILE_FIELDS: Record<string, Field> = {
     doc: "dotenv files (`PATH?`: optional) read for every job, under the process environment " +
       "and `env`.",
   },
+  include: {
+    kind: names,
+    doc: "Other jobs files (paths or globs, relative to this file): their jobs join the graph " +
+      "as NAMESPACE:job, NAMESPACE being the file's folder relative to the root jobs file's.",
+  },
   pools: { kind: { t: "counts" }, doc: "Named counted resources and their capacity." },
   jobs: {
     kind: {

@@ -29,6 +29,12 @@ export function normalizeResource(r: string): string {
   return (abs ? "/" : "") + parts.join("/") || ".";
 }
 
+/** A path of an included file (relative to its folder) as the root sees it (relative to the root's). */
+export function underPrefix(prefix: string | undefined, path: string): string {
+  if (!prefix || path[0] === "@" || path.startsWith("/")) return path;
+  return normalizeResource(`${prefix}/${path}`);
+}
+
 /** Quotes an argv item for display. */
 export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
@@ -46,7 +52,8 @@ export function shellQuote(s: string): string {
  */
 export class Substituter {
   constructor(
-    private vars: Map<string, string>,
+    /** The variables, by name. */
+    readonly vars: Map<string, string>,
     private file: string,
     private positions: PosMap,
   ) {}
@@ -116,6 +123,8 @@ export interface SpecContext {
   fileDotenv?: DotenvLayer;
   /** What relative `cwd`s and `when.file` resolve against. */
   baseDir: string;
+  /** An included file's folder relative to the root's: what its paths get before them. */
+  prefix?: string;
   /** The file's variables, for jobs generated at run time. */
   vars: Record<string, string>;
 }
@@ -261,7 +270,7 @@ export function buildSpec(
           path,
         );
       }
-      return res;
+      return underPrefix(ctx.prefix, res);
     });
   const ownEnv: Record<string, string> = table<string>();
   for (const [k, val] of Object.entries((j.env as Record<string, string>) ?? {})) {
@@ -277,13 +286,16 @@ export function buildSpec(
   );
   const dotenv = [ctx.fileDotenv, jobDotenv].filter((d): d is DotenvLayer => d !== undefined);
   const env = jobEnv(dotenv, fileEnv, ownEnv);
-  const envFiles = [...new Set(dotenv.flatMap((d) => d.files))];
+  const envFiles = [...new Set(dotenv.flatMap((d) => d.files))].map((f) =>
+    underPrefix(ctx.prefix, f)
+  );
   const depfilePath = (d: string) => {
     const res = normalizeResource(sub.apply(d, `${p}.depfile`, true));
-    if (res.startsWith("/") || res.startsWith("../") || res === "..") {
+    const rooted = underPrefix(ctx.prefix, res);
+    if (rooted.startsWith("/") || rooted.startsWith("../") || rooted === "..") {
       fail(`${p}.depfile: '${res}' is outside the jobs file's folder`, `${p}.depfile`);
     }
-    return res;
+    return rooted;
   };
   const cwdRaw = j.cwd as string | undefined;
   const cwd = cwdRaw === undefined

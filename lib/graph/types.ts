@@ -133,6 +133,11 @@ export interface JobSpec {
   by?: string;
   /** Expanded from a `foreach` glob over the files on disk when the file was loaded. */
   fromGlob?: boolean;
+  /**
+   * The jobs file the job is written in, as messages show it: set on every
+   * job of a graph whose root file has `include:` (`pos` is in this file).
+   */
+  source?: string;
   /** Where the job's name is in the file. */
   pos: Pos;
 }

@@ -117,6 +117,8 @@ export interface NoopJob {
   fromGlob?: unknown;
   envFiles?: string[];
   depfile?: unknown;
+  /** Set on the jobs of a graph with `include:` (files the record does not stamp). */
+  source?: unknown;
 }
 
 /**
@@ -169,6 +171,7 @@ export function recordNoop(
   for (const j of jobs) {
     // The set of jobs or files of these depends on more than stamps.
     if (j.kind !== "job" || j.emits || j.deferred || j.repeat || j.fromGlob) return drop();
+    if (j.source !== undefined) return drop(); // included files (and their globs) are not stamped
     if (j.reads.length + j.writes.length === 0) return drop(); // always runs
     const line = from.recorded(j.name);
     if (!line) return drop();
