@@ -14,6 +14,7 @@ export { didYouMean, JxInputError, type Pos } from "./errors.ts";
 export { formatMs, parseDuration } from "./duration.ts";
 export { depfileInputs, parseDepfile } from "./depfile.ts";
 export { parseDotenv } from "./dotenv.ts";
+export { currentOs, whenFails } from "./when.ts";
 export {
   compileGlob,
   GlobError,

@@ -48,6 +48,28 @@ const limit: Kind = { t: "duration", min: 1 };
 /** A whole number from `min` to `MAX_COUNT`. */
 const count = (min: number): Kind => ({ t: "int", min, max: MAX_COUNT });
 
+/** `when:`: conditions on the machine a job or module runs on. */
+const whenKind: Kind = {
+  t: "object",
+  fields: {
+    env: {
+      kind: { t: "string" },
+      doc: "Only when this variable is set, non-empty.",
+    },
+    os: {
+      kind: {
+        t: "string",
+        enum: ["linux", "darwin", "windows", "freebsd", "netbsd", "openbsd", "android"],
+      },
+      doc: "Only on this operating system.",
+    },
+    file: {
+      kind: { t: "string" },
+      doc: "Only when this path exists (relative to the jobs file).",
+    },
+  },
+};
+
 /** Keys shared by jobs and modules. */
 const common: Record<string, Field> = {
   description: { kind: { t: "string" }, doc: "Shown by `jx list`." },
@@ -97,6 +119,11 @@ export const JOB_FIELDS: Record<string, Field> = {
     doc: "A make-format dependency file the job writes (gcc -MD -MF, clang, rustc " +
       "--emit=dep-info), relative to the jobs file: what it lists joins the job's inputs " +
       "for up-to-date checks from the next run on.",
+  },
+  when: {
+    kind: whenKind,
+    doc: "Run only where every condition given holds (env set and non-empty, os, file exists); " +
+      "otherwise skipped with reason `condition`, and jobs that need it run (as after a failed `if`).",
   },
   pool: { kind: { t: "string" }, doc: "A pool this job takes one unit of while running." },
   pools: { kind: { t: "counts" }, doc: "Pools and the units this job takes of each." },
@@ -159,26 +186,7 @@ export const MODULE_FIELDS: Record<string, Field> = {
   },
   subscribe: { kind: names, doc: "Pubsub topics delivered as lines on stdin." },
   when: {
-    kind: {
-      t: "object",
-      fields: {
-        env: {
-          kind: { t: "string" },
-          doc: "Registered only when this variable is set, non-empty.",
-        },
-        os: {
-          kind: {
-            t: "string",
-            enum: ["linux", "darwin", "windows", "freebsd", "netbsd", "openbsd", "android"],
-          },
-          doc: "Registered only on this operating system.",
-        },
-        file: {
-          kind: { t: "string" },
-          doc: "Registered only when this path exists (relative to the jobs file).",
-        },
-      },
-    },
+    kind: whenKind,
     doc: "Whether the module is registered at all (every key given must hold); an unregistered " +
       "module never starts, and jobs that need it fail.",
   },

@@ -7,6 +7,7 @@
 import type { Graph } from "../graph/graph.ts";
 import { expandDeferred, parseEmittedJob } from "../graph/emit.ts";
 import { JxInputError } from "../graph/errors.ts";
+import { whenFails } from "../graph/when.ts";
 import type { EmitContext, JobSpec } from "../graph/types.ts";
 import type { ChildHandle, ExitStatus, ListenSignal, Reactor } from "../reactor/types.ts";
 import type { JobStatus, Reporter, RunEvent } from "./events.ts";
@@ -765,11 +766,19 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     return up;
   };
 
+  /** A job whose `when:` fails here is skipped, as one whose `if:` failed: its dependents run. */
+  const skipIfWhenFails = (spec: JobSpec): boolean => {
+    if (spec.kind !== "job" || whenFails(spec) === undefined) return false;
+    plan.skipReady(spec.name, "condition");
+    return true;
+  };
+
   const tryStart = (spec: JobSpec): "started" | "blocked" | "full" => {
     if (spec.kind === "module") {
       startModule(spec);
       return "started";
     }
+    if (skipIfWhenFails(spec)) return "started";
     if (host && failUnregistered(spec)) {
       const loop = loops.get(spec.name);
       if (loop && !loop.broken) breakLoop(loop, spec.name);
@@ -805,7 +814,9 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
     if (!plan.stopping) {
       if (opts.dryRun) {
         plan.offerReady((spec) => {
-          if (!skipIfUpToDate(spec)) plan.skipReady(spec.name, "dry-run");
+          if (!skipIfWhenFails(spec) && !skipIfUpToDate(spec)) {
+            plan.skipReady(spec.name, "dry-run");
+          }
           return "started";
         });
       } else plan.offerReady(tryStart);
