@@ -39,4 +39,11 @@ export {
   shellQuote,
 } from "./load.ts";
 export { FILE_FIELDS, JOB_FIELDS, MODULE_FIELDS, toJsonSchema } from "./schema.ts";
-export type { DeferredForeach, Edge, EmitContext, JobSpec, ReadySpec } from "./types.ts";
+export type {
+  DeferredForeach,
+  Edge,
+  EmitContext,
+  HealthSpec,
+  JobSpec,
+  ReadySpec,
+} from "./types.ts";

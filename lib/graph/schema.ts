@@ -165,6 +165,33 @@ export const MODULE_FIELDS: Record<string, Field> = {
     },
     doc: "How jx knows the module is ready.",
   },
+  health: {
+    kind: {
+      t: "object",
+      fields: {
+        tcp: {
+          kind: { t: "int", min: 1, max: 65535 },
+          doc: "Healthy when this port accepts a connection.",
+        },
+        http: { kind: { t: "string" }, doc: "Healthy when this URL answers 2xx." },
+        cmd: { kind: { t: "string" }, doc: "Healthy when this command exits 0." },
+        interval: { kind: limit, doc: "Time between checks (default 5s)." },
+        timeout: { kind: limit, doc: "A check that takes longer failed (default 2s)." },
+        failures: {
+          kind: count(1),
+          doc: "Failed checks in a row that make the module unhealthy (default 3).",
+        },
+      },
+    },
+    doc: "A liveness check repeated while the module runs (after it is ready): after `failures` " +
+      "failed checks in a row its process is stopped and it counts as failed (restarted per " +
+      "`restart`).",
+  },
+  log: {
+    kind: { t: "string" },
+    doc: "A file (relative to the jobs file) the module's output is appended to, as well as " +
+      "shown.",
+  },
   stop: {
     kind: {
       t: "object",

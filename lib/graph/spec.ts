@@ -10,7 +10,7 @@ import process from "node:process";
 import { didYouMean, JxInputError } from "./errors.ts";
 import { readDotenv } from "./dotenv.ts";
 import { MAX_VALUE_LENGTH } from "./limits.ts";
-import type { EmitContext, JobSpec, ReadySpec } from "./types.ts";
+import type { EmitContext, HealthSpec, JobSpec, ReadySpec } from "./types.ts";
 import { type PosMap, table } from "./validate.ts";
 
 /** The default time between SIGTERM and SIGKILL. */
@@ -213,6 +213,28 @@ export function globItemVars(as: string, glob: string): Record<string, string> {
   };
 }
 
+/** The default time between health checks, and a check's time limit. */
+const HEALTH_INTERVAL_MS = 5000, HEALTH_TIMEOUT_MS = 2000, HEALTH_FAILURES = 3;
+
+/** A module's `health:` (checked against the schema), with its defaults. */
+function healthSpec(
+  h: Record<string, unknown> | undefined,
+  p: string,
+  fail: (msg: string, path: string) => never,
+): HealthSpec | undefined {
+  if (!h) return undefined;
+  const kinds = ["tcp", "http", "cmd"].filter((k) => k in h);
+  if (kinds.length !== 1) fail(`${p}.health: give exactly one of tcp, http, cmd`, `${p}.health`);
+  return {
+    ...(h.tcp !== undefined ? { tcp: h.tcp as number } : {}),
+    ...(h.http !== undefined ? { http: h.http as string } : {}),
+    ...(h.cmd !== undefined ? { cmd: h.cmd as string } : {}),
+    intervalMs: (h.interval as number | undefined) ?? HEALTH_INTERVAL_MS,
+    timeoutMs: (h.timeout as number | undefined) ?? HEALTH_TIMEOUT_MS,
+    failures: (h.failures as number | undefined) ?? HEALTH_FAILURES,
+  };
+}
+
 /** The part of a context that jobs generated at run time need (plain data). */
 export function emitContext(ctx: SpecContext): EmitContext {
   return {
@@ -342,6 +364,7 @@ export function buildSpec(
       }
     }
   }
+  const health = healthSpec(j.health as Record<string, unknown> | undefined, p, fail);
   const repeat = j.repeat as { until?: string; while?: string; max?: number } | undefined;
   if (repeat && (repeat.until === undefined) === (repeat.while === undefined)) {
     fail(`${p}.repeat: give either 'until' or 'while'`, `${p}.repeat`);
@@ -384,6 +407,10 @@ export function buildSpec(
       }
       : undefined,
     restart: j.restart as JobSpec["restart"],
+    ...(health ? { health } : {}),
+    ...(j.log !== undefined
+      ? { log: resolve(baseDir, sub.apply(j.log as string, `${p}.log`, true)) }
+      : {}),
     subscribe: j.subscribe as string[] | undefined,
     maxRestarts: j.max_restarts as number | undefined,
     when: when

@@ -33,6 +33,31 @@ export interface ReadySpec {
 }
 
 /**
+ * A module's liveness check, repeated while it runs.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "./mod.ts";
+ * const g = parseJobsFile("modules:\n  api: { run: ./serve, health: { tcp: 8080 } }\n", "j.yaml");
+ * g.get("api").health; // { tcp: 8080, intervalMs: 5000, timeoutMs: 2000, failures: 3 }
+ * ```
+ */
+export interface HealthSpec {
+  /** Healthy while this TCP port on localhost accepts a connection. */
+  tcp?: number;
+  /** Healthy while this URL answers with a 2xx status. */
+  http?: string;
+  /** Healthy while this shell command exits 0. */
+  cmd?: string;
+  /** Milliseconds between checks. */
+  intervalMs: number;
+  /** Milliseconds after which one check counts as failed. */
+  timeoutMs: number;
+  /** Failed checks in a row that make the module unhealthy. */
+  failures: number;
+}
+
+/**
  * One job or module, with variables substituted and paths resolved.
  *
  * @example
@@ -98,6 +123,10 @@ export interface JobSpec {
   jobserver?: "pipe" | "fifo" | "none";
   /** Module-only settings. */
   ready?: ReadySpec;
+  /** Module-only: the liveness check repeated while it runs. */
+  health?: HealthSpec;
+  /** Module-only: the file (absolute) its output is appended to. */
+  log?: string;
   /** Module-only: how to stop it (the signal, then SIGKILL after `graceMs`). */
   stop?: { signal: string; graceMs: number };
   /** Module-only: when to start it again after it exits. */
