@@ -9,6 +9,7 @@ import { availableParallelism } from "node:os";
 import process from "node:process";
 import type { Graph } from "../graph/mod.ts";
 import { JxInputError } from "../graph/errors.ts";
+import { whenFails } from "../graph/when.ts";
 import type { Reactor } from "../reactor/mod.ts";
 import type { JobserverSlots } from "../jobserver/mod.ts";
 import { collectGarbage, writeAll } from "../runtime/mod.ts";
@@ -358,6 +359,9 @@ function cmdExplain(args: Args): number {
   if (args.names.length !== 1) throw new JxInputError("usage: jx explain JOB");
   const job = graph.get(args.names[0]);
   const lines = [`${job.name}: ${job.command}`];
+  if (job.source) lines.push(`  in ${job.source}`);
+  const unmet = whenFails(job);
+  if (unmet) lines.push(`  skipped here (${unmet})`);
   const v = new UpToDate(dirname(resolve(graph.file))).check(job);
   if (v.upToDate) {
     lines.push("  up to date: inputs, outputs and command are as when it last succeeded");

@@ -87,6 +87,7 @@ Deno.test("include: namespaced jobs, each file's paths, ordering across files, r
   const ex = await runJx(["explain", "packages/b:build"], { cwd: dir });
   assert.equal(ex.code, 0, ex.stderr);
   assert.match(ex.stdout, /up to date/);
+  assert.match(ex.stdout, /^ {2}in packages\/b\/jobs\.yaml$/m);
 });
 
 Deno.test("include: `NAMESPACE:` selects a file's jobs and what they need", async () => {

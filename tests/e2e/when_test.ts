@@ -43,14 +43,22 @@ Deno.test("when: a job whose condition fails is skipped (condition); what needs 
   r = await run(dir, {}, "-n");
   assert.equal(r.skips["only-ci"], "condition");
   assert.equal(r.skips["with-file"], "dry-run");
+  const ex = await runJx(["explain", "not-here"], { cwd: dir });
+  assert.match(ex.stdout, /^ {2}skipped here \(when: os windows \(this is linux\)\)$/m);
 });
 
 Deno.test("when: bad conditions are refused with a position", async () => {
   for (
     const [text, msg] of [
-      ["jobs:\n  a: { run: x, when: { os: plan9 } }\n", /^jobs\.yaml:2:28: jobs\.a\.when\.os: must be one of linux/],
+      [
+        "jobs:\n  a: { run: x, when: { os: plan9 } }\n",
+        /^jobs\.yaml:2:28: jobs\.a\.when\.os: must be one of linux/,
+      ],
       ["jobs:\n  a: { run: x, when: {} }\n", /^jobs\.yaml:2:22: jobs\.a\.when: give at least one/],
-      ["jobs:\n  a: { run: x, when: { cpu: 4 } }\n", /^jobs\.yaml:2:24: jobs\.a\.when: unknown key 'cpu'/],
+      [
+        "jobs:\n  a: { run: x, when: { cpu: 4 } }\n",
+        /^jobs\.yaml:2:24: jobs\.a\.when: unknown key 'cpu'/,
+      ],
     ] as const
   ) {
     const dir = await tempDir({ "jobs.yaml": text });
