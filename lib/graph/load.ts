@@ -293,20 +293,35 @@ function fileVars(
 
 type Entry = [string, "job" | "module", Record<string, unknown>];
 
-/** A unit's jobs and modules: `foreach` expanded, each spec built, names in its namespace. */
-function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Place): Unit {
+type Expanded = [string, "job" | "module", Record<string, unknown>, Substituter, string];
+
+/** A unit's entries with `foreach` expanded (one entry per item, named job[item]). */
+interface Expansion {
+  /** Name, kind, entry, its substituter (with the item's variables), the name as written. */
+  expanded: Expanded[];
+  /** `foreach` groups (names in the namespace) and their members. */
+  groups: Map<string, string[]>;
+  /** Groups whose glob is expanded during the run. */
+  deferred: Set<string>;
+  /** Jobs expanded from a glob over the disk as it is now. */
+  fromGlob: Set<string>;
+}
+
+/** Expands the `foreach` entries of a unit (see `Expansion`). */
+function expandEntries(
+  entries: Entry[],
+  ctx: SpecContext,
+  sub: Substituter,
+  place: Place,
+): Expansion {
   const { file, baseDir } = ctx;
   const fail = (msg: string, path: string): never => {
     throw new JxInputError(msg, file, ctx.positions.get(path));
   };
-  const entries: Entry[] = [
-    ...Object.entries(raw.jobs ?? {}).map(([n, j]) => [n, "job", j] as Entry),
-    ...Object.entries(raw.modules ?? {}).map(([n, j]) => [n, "module", j] as Entry),
-  ];
   const ns = (name: string) => place.ns ? `${place.ns}:${name}` : name;
   // foreach: one entry per item, named job[item], with the item's variables.
   const groups = new Map<string, string[]>();
-  const expanded: [string, "job" | "module", Record<string, unknown>, Substituter, string][] = [];
+  const expanded: Expanded[] = [];
   // What every entry writes, with unknown variables as `*`: a foreach glob
   // that matches any of it (or that needs an `emits: jobs` job) is expanded
   // at run time, once those jobs ran.
@@ -363,6 +378,22 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
       fail(`${fp}: makes more than ${MAX_JOBS} jobs in all (the limit)`, fp);
     }
   }
+  return { expanded, groups, deferred, fromGlob };
+}
+
+/** A unit's jobs and modules: `foreach` expanded, each spec built, names in its namespace. */
+function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Place): Unit {
+  const { file } = ctx;
+  const fail = (msg: string, path: string): never => {
+    throw new JxInputError(msg, file, ctx.positions.get(path));
+  };
+  const entries: Entry[] = [
+    ...Object.entries(raw.jobs ?? {}).map(([n, j]) => [n, "job", j] as Entry),
+    ...Object.entries(raw.modules ?? {}).map(([n, j]) => [n, "module", j] as Entry),
+  ];
+  const ns = (name: string) => place.ns ? `${place.ns}:${name}` : name;
+  const { expanded, groups, deferred, fromGlob } = expandEntries(entries, ctx, sub, place);
+
   const unit: Unit = { file, positions: ctx.positions, place, jobs: [], paths: new Map(), groups };
   const names = new Map<string, string>();
   for (const [name, kind, j, sub, written] of expanded) {
@@ -403,7 +434,19 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
  */
 function linkUnits(units: Unit[], jobs: JobSpec[]): Edge[] {
   const names = new Map<string, "job" | "module">();
-  for (const j of jobs) names.set(j.name, j.kind);
+  for (const u of units) {
+    for (const j of u.jobs) {
+      if (names.has(j.name)) {
+        throw new JxInputError(
+          `${u.paths.get(j)}: duplicate name '${j.name}' (already a ${names.get(j.name)} ` +
+            "of another jobs file)",
+          u.file,
+          j.pos,
+        );
+      }
+      names.set(j.name, j.kind);
+    }
+  }
   const groups = new Map<string, string[]>();
   for (const u of units) for (const [g, m] of u.groups) groups.set(g, m);
   const edges: Edge[] = [];

@@ -135,4 +135,16 @@ Deno.test("include: errors point into the included file; cycles and missing file
   r = await runJx(["run"], { cwd: dir });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /^jobs\.yaml:5:5: /, "the root's own error first");
+  // Two files whose jobs end up with one name (a root job named like an included one).
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    "include: [ci.yaml]\njobs:\n  ci:x: { run: 'true' }\n",
+  );
+  await Deno.writeTextFile(`${dir}/ci.yaml`, "jobs:\n  x: { run: 'true' }\n");
+  r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr.trim(),
+    "jobs.yaml:3:3: jobs.ci:x: duplicate name 'ci:x' (already a job of another jobs file)",
+  );
 });
