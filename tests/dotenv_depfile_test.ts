@@ -73,3 +73,15 @@ Deno.test("depfile: gcc -MD -MP, clang, rustc dep-info", () => {
   assert.deepEqual(parseDepfile("a: b\n"), ["b"]);
   assert.deepEqual(parseDepfile(""), []);
 });
+
+Deno.test("depfile: a job with one is never cached (its key could not cover the headers)", async () => {
+  const { cacheable } = await import("../lib/cache/key.ts");
+  const { parseJobsFile } = await import("../lib/graph/mod.ts");
+  const g = parseJobsFile(
+    "jobs:\n  cc: { run: x, reads: [a.c], writes: [a.o], depfile: a.d }\n" +
+      "  plain: { run: x, reads: [a.c], writes: [b.o] }\n",
+    "/p/jobs.yaml",
+  );
+  assert.equal(cacheable(g.get("cc")), false);
+  assert.equal(cacheable(g.get("plain")), true);
+});
