@@ -90,3 +90,21 @@ Deno.test("the no-op fast path sees a header that only the depfile names", async
   assert.match(r.stderr, /start cc-b/);
   assert.doesNotMatch(r.stderr, /start cc-c/);
 });
+
+Deno.test("jx watch: editing a header the depfile names reruns the compiles that include it", async () => {
+  const { Session } = await import("./watch_helpers.ts");
+  const dir = await project();
+  await Deno.remove(`${dir}/ev.ndjson`); // the session's own log, not the runs' before it
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await Deno.writeTextFile(`${dir}/include/my h.h`, "#define TWO (2)\n");
+    await w.cycles(2);
+    assert.deepEqual(await w.ranIn(1), ["cc-a"]);
+    await Deno.writeTextFile(`${dir}/include/common.h`, "#define ONE (1)\n");
+    await w.cycles(3);
+    assert.deepEqual(await w.ranIn(2), ["cc-a", "cc-b"]);
+  } finally {
+    await w.stop();
+  }
+});
