@@ -30,6 +30,7 @@ export {
   type EmitContext,
   formatMs,
   Graph,
+  type HealthSpec,
   type JobSpec,
   JxInputError,
   loadJobsFile,

@@ -19,7 +19,9 @@ for (const file of files) {
   blocks.forEach((yaml, i) => {
     if (!/^(jobs|modules):/m.test(yaml)) return;
     Deno.test(`docs: ${file.slice(ROOT.length + 1)} example ${i + 1} is a valid jobs file`, () => {
-      assert.doesNotThrow(() => parseJobsFile(yaml, "example.yaml", { baseDir: "/" }));
+      // The folder holds the files examples name (dotenv files, included jobs files).
+      const baseDir = `${ROOT}/tests/fixtures/docs`;
+      assert.doesNotThrow(() => parseJobsFile(yaml, `${baseDir}/example.yaml`, { baseDir }));
     });
   });
 }

@@ -8,7 +8,14 @@
  */
 import { statSync } from "node:fs";
 import { posix } from "node:path";
-import { globMatch, type Graph, isGlob, type JobSpec, resourceNames } from "../graph/mod.ts";
+import {
+  depfileInputs,
+  globMatch,
+  type Graph,
+  isGlob,
+  type JobSpec,
+  resourceNames,
+} from "../graph/mod.ts";
 import { formatEdit, narrowGlobs } from "./suggest.ts";
 import type { Access, AccessKind, Finding } from "./types.ts";
 
@@ -147,6 +154,8 @@ interface Ctx {
   uses: Map<string, Map<string, PathUse>>;
   order: Order;
   isDir: (rel: string) => boolean;
+  /** What a job declares it reads: `reads`, dotenv files, what its depfile lists. */
+  readsOf: (job: JobSpec) => string[];
 }
 
 /** Whether a job `job` waits for wrote `path` (traced, or declared). */
@@ -161,13 +170,15 @@ function writtenBefore(c: Ctx, job: JobSpec, path: string): boolean {
 /** Reads and writes of one job that its own `reads`/`writes` do not name. */
 function ownFindings(c: Ctx, job: JobSpec): Finding[] {
   const out: Finding[] = [];
+  const reads = c.readsOf(job);
   for (const [path, u] of c.uses.get(job.name) ?? []) {
-    if (changed(u) && !named(job.writes, path) && !(u.dir && dirCovered(path, job.writes))) {
+    const declared = named(job.writes, path) || path === job.depfile;
+    if (changed(u) && !declared && !(u.dir && dirCovered(path, job.writes))) {
       const access = u.wrote ? "write" : "delete";
       out.push({ job: job.name, path, access, problem: "undeclared-write", suggest: "" });
     }
     if (
-      u.read && !named(job.reads, path) && !named(job.writes, path) &&
+      u.read && !named(reads, path) && !named(job.writes, path) &&
       !writtenBefore(c, job, path) && !c.isDir(path)
     ) {
       out.push({ job: job.name, path, access: u.read, problem: "undeclared-read", suggest: "" });
@@ -282,6 +293,11 @@ export function compare(
     uses,
     order: new Order(graph),
     isDir: (r) => isDirAbs(posix.join(o.root, r)),
+    readsOf: (j) => [
+      ...j.reads,
+      ...j.envFiles ?? [],
+      ...(j.depfile ? depfileInputs(o.root, j.depfile, j.cwd) ?? [] : []),
+    ],
   };
   const findings = [...jobs.flatMap((j) => ownFindings(c, j)), ...crossFindings(c)];
   suggest(findings);

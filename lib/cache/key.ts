@@ -26,6 +26,8 @@ export interface CacheJob {
   writes: string[];
   /** Absolute working directory. */
   cwd: string;
+  /** A depfile: its inputs are known only after a run, so the key cannot cover them. */
+  depfile?: string;
   /** The job's `cache:` setting: false (never), true (even without writes), or settings. */
   cache?: boolean | CacheSettings;
 }
@@ -78,9 +80,14 @@ export interface KeyParts {
 
 const sha256 = (s: string | Uint8Array): string => createHash("sha256").update(s).digest("hex");
 
-/** Whether the cache applies to `job` (it has writes, or says `cache: true`; not `cache: false`). */
+/**
+ * Whether the cache applies to `job` (it has writes, or says `cache: true`;
+ * not `cache: false`). Never to a job with a `depfile`: a fresh checkout
+ * does not know what the depfile lists, so a key without those inputs
+ * could restore outputs built from other headers.
+ */
 export function cacheable(job: CacheJob): boolean {
-  if (job.cache === false) return false;
+  if (job.cache === false || job.depfile !== undefined) return false;
   return job.cache === true || job.writes.some((w) => w[0] !== "@");
 }
 

@@ -8,6 +8,7 @@ import { dirname, resolve } from "node:path";
 import { JxInputError } from "../runtime/errors.ts";
 import { warnMakeJobs } from "../jobserver/mod.ts";
 import type { JobSpec } from "../graph/types.ts";
+import { whenFails } from "../graph/when.ts";
 import { createReactor, type Reactor } from "../reactor/mod.ts";
 import { collectGarbage, envObject, writeAll } from "../runtime/mod.ts";
 import { LocalRunner, runJobs, type Runner, type Slots } from "../scheduler/mod.ts";
@@ -196,6 +197,9 @@ export function cmdExplain(args: Args): number {
   if (args.names.length !== 1) throw new JxInputError("usage: jx explain JOB");
   const job = graph.get(args.names[0]);
   const lines = [`${job.name}: ${job.command}`];
+  if (job.source) lines.push(`  in ${job.source}`);
+  const unmet = whenFails(job);
+  if (unmet) lines.push(`  skipped here (${unmet})`);
   const v = new UpToDate(dirname(resolve(graph.file))).check(job);
   if (v.upToDate) {
     lines.push("  up to date: inputs, outputs and command are as when it last succeeded");

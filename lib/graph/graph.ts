@@ -90,6 +90,8 @@ export class Graph {
     }
     return this.closure(
       new Set(names.flatMap((n) => {
+        // `NAMESPACE:` selects every job of an included file (not its modules).
+        if (n.endsWith(":") && !this.byName.has(n)) return this.inNamespace(n);
         // A foreach job's own name selects every job it expanded to.
         if (!this.byName.has(n)) {
           const members = this.jobs.filter((j) => j.group === n).map((j) => j.name);
@@ -98,6 +100,20 @@ export class Graph {
         return [this.get(n).name];
       })),
     );
+  }
+
+  /** The jobs named `prefix...` (`prefix` ends in `:`), or a usage error when there is none. */
+  private inNamespace(prefix: string): string[] {
+    const out = this.jobs.filter((j) => j.kind === "job" && j.name.startsWith(prefix));
+    if (out.length === 0) {
+      const spaces = new Set(
+        this.jobs.filter((j) => j.name.includes(":")).map((j) =>
+          j.name.slice(0, j.name.lastIndexOf(":") + 1)
+        ),
+      );
+      throw new JxInputError(`no jobs in namespace '${prefix}'${didYouMean(prefix, spaces)}`);
+    }
+    return out.map((j) => j.name);
   }
 
   /** The `roots` and everything they wait for, in file order. */

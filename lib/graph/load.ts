@@ -7,7 +7,7 @@
  */
 import { CST, LineCounter, Parser } from "../runtime/yaml.ts";
 import { readFileSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import {
   CACHE_MIN_BYTES,
@@ -19,19 +19,24 @@ import {
 import { Graph } from "./graph.ts";
 import { FILE_FIELDS, VAR_RE } from "./schema.ts";
 import type { Edge, JobSpec } from "./types.ts";
-import { type Foreach, Validator } from "./validate.ts";
+import { type Foreach, type PosMap, Validator } from "./validate.ts";
+import { type Included, includedFiles, type Place } from "./include.ts";
 import { expandForeach, foreachCount } from "./foreach.ts";
 import {
   buildSpec,
   emitContext,
   globItemVars,
   normalizeResource,
+  readDotenvFiles,
   type SpecContext,
   Substituter,
 } from "./spec.ts";
 import { deriveResourceEdges, resourcesConflict } from "./edges.ts";
 import { checkResourceGlobs, MAX_JOBS, parseYaml } from "./limits.ts";
 import { globProblem } from "./glob.ts";
+
+/** Keys that make a jobs file read other files. */
+const MORE_FILES = /\b(env_file|include)["']?\s*:/;
 
 export { DEFAULT_GRACE_MS, normalizeResource, shellQuote } from "./spec.ts";
 
@@ -88,8 +93,9 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
     );
   }
   const o = { baseDir: dirname(resolve(file)), ...opts };
-  // A foreach glob reads the disk, which the cache key does not cover: no cache then.
-  if (text.length < CACHE_MIN_BYTES || FOREACH_GLOB.test(text)) {
+  // A foreach glob, a dotenv file or an included file: more than the text, which
+  // the cache key does not cover: no cache then.
+  if (text.length < CACHE_MIN_BYTES || FOREACH_GLOB.test(text) || MORE_FILES.test(text)) {
     return parseJobsFile(text, file, o);
   }
   const key = cacheKey(text, o.vars ?? {}, o.baseDir);
@@ -98,6 +104,19 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
   const graph = parseJobsFile(text, file, o);
   writeCachedGraph(file, key, graph);
   return graph;
+}
+
+/** One jobs file of a graph (the root, or an included one) with its jobs built. */
+interface Unit {
+  /** The file as messages show it. */
+  file: string;
+  positions: PosMap;
+  place: Place;
+  jobs: JobSpec[];
+  /** Each job's dotted path in its file (`jobs.cc`, the name as written). */
+  paths: Map<JobSpec, string>;
+  /** `foreach` groups (names as in the graph) and the jobs they expanded to. */
+  groups: Map<string, string[]>;
 }
 
 /**
@@ -111,6 +130,93 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
  * ```
  */
 export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}): Graph {
+  const baseDir = opts.baseDir ?? dirname(resolve(file));
+  const root: Place = { ns: "", prefix: "", stack: [], rootDir: baseDir, rootFile: file };
+  const units: Unit[] = [];
+  const pools = new Map<string, number>();
+  const seen = new Set<string>();
+  const visit = (text: string, file: string, abs: string, place: Place) => {
+    seen.add(abs);
+    const o = { ...opts, baseDir: dirname(abs) };
+    const { unit, includes, first } = parseUnit(text, file, o, place, pools);
+    // Included jobs take the place of the `include:` key, as a shell's `.` or C's #include.
+    if (!first) units.push(unit);
+    for (const inc of includes) {
+      if (seen.has(inc.abs)) continue; // included twice (a diamond): once
+      visit(readIncluded(inc, unit, file), inc.shown, inc.abs, inc.place);
+    }
+    if (first) units.push(unit);
+  };
+  visit(text, file, resolve(baseDir, basename(file)), root);
+  const jobs = units.flatMap((u) => u.jobs);
+  if (jobs.length > MAX_JOBS) {
+    throw new JxInputError(`more than ${MAX_JOBS} jobs and modules (the limit)`, file, {
+      line: 1,
+      col: 1,
+    });
+  }
+  jobs.forEach((j, i) => j.index = i);
+  if (units.length > 1) { for (const u of units) for (const j of u.jobs) j.source = u.file; }
+  const edges = linkUnits(units, jobs);
+  deriveResourceEdges(jobs, (e) => edges.push(e));
+
+  const graph = new Graph(file, jobs, pools, edges);
+  const cycle = graph.findCycle();
+  if (cycle) {
+    const steps = cycle.slice(1).map((to, i) => {
+      const from = cycle[i];
+      const e = graph.depsOf(to).find((d) => d.from === from)!;
+      return `${to} (${e.reason})`;
+    });
+    const first = graph.byName.get(cycle[1])!;
+    throw new JxInputError(
+      `cycle: ${cycle[0]} -> ${steps.join(" -> ")}`,
+      first.source ?? file,
+      first.pos,
+    );
+  }
+  return graph;
+}
+
+/** The text of an included file, or an error at the `include` item that named it. */
+function readIncluded(inc: Included & { at?: Pos }, by: Unit, byFile: string): string {
+  try {
+    return readFileSync(inc.abs, "utf8");
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const why = code === "ENOENT" ? "no such file" : `cannot read: ${(e as Error).message}`;
+    throw new JxInputError(
+      `include: ${inc.shown}: ${why}`,
+      byFile,
+      inc.at ?? by.positions.get("include"),
+    );
+  }
+}
+
+/** The top-level keys of a file, as validated. */
+interface RawFile {
+  vars?: Record<string, string>;
+  env?: Record<string, string>;
+  env_file?: string[];
+  include?: string[];
+  pools?: Record<string, number>;
+  executor?: "local" | "slurm";
+  jobs?: Record<string, Record<string, unknown>>;
+  modules?: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * One file: YAML, schema, variables, its pools (into the graph's `pools`),
+ * its jobs built (named in its namespace, paths under its folder), and the
+ * files it includes.
+ */
+function parseUnit(
+  text: string,
+  file: string,
+  opts: LoadOptions,
+  place: Place,
+  pools: Map<string, number>,
+): { unit: Unit; includes: (Included & { at?: Pos })[]; first: boolean } {
   const lines = new LineCounter();
   const doc = parseYaml(text, file, lines);
   const firstError = doc.errors[0];
@@ -122,64 +228,105 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
       col: 1,
     });
   }
-  const raw = v.object(doc.contents, FILE_FIELDS, "") as {
-    vars?: Record<string, string>;
-    env?: Record<string, string>;
-    pools?: Record<string, number>;
-    executor?: "local" | "slurm";
-    jobs?: Record<string, Record<string, unknown>>;
-    modules?: Record<string, Record<string, unknown>>;
-  };
-  const at = (path: string): Pos | undefined => v.positions.get(path);
-  const fail = (msg: string, path: string): never => {
-    throw new JxInputError(msg, file, at(path));
-  };
-  if (!raw.jobs && !raw.modules) {
+  const raw = v.object(doc.contents, FILE_FIELDS, "") as RawFile;
+  if (!raw.jobs && !raw.modules && !raw.include) {
     throw new JxInputError("no `jobs:` (nothing to run)", file, v.pos(doc.contents));
   }
-
-  // Variables: in file order, each may use earlier ones; command-line overrides win.
-  const overrides = opts.vars ?? {};
-  const vars = new Map<string, string>();
-  for (const [k, val] of Object.entries(overrides)) {
-    if (!VAR_RE.test(k)) throw new JxInputError(`invalid variable name '${k}' on the command line`);
-    vars.set(k, val);
-  }
-  const sub = new Substituter(vars, file, v.positions);
-  for (const [k, val] of Object.entries(raw.vars ?? {})) {
-    if (Object.hasOwn(overrides, k)) continue;
-    vars.set(k, sub.apply(val, `vars.${k}`, true));
-  }
-
+  const sub = fileVars(raw, opts.vars ?? {}, file, v.positions);
   const baseDir = opts.baseDir ?? dirname(resolve(file));
+  for (const [k, n] of Object.entries(raw.pools ?? {})) {
+    const had = pools.get(k);
+    if (had !== undefined && had !== n) {
+      throw new JxInputError(
+        `pools.${k}: already ${had} in another jobs file (pools are shared by every file)`,
+        file,
+        v.positions.get(`pools.${k}`),
+      );
+    }
+    pools.set(k, n);
+  }
   const fileEnv: Record<string, string> = Object.create(null);
   for (const [k, val] of Object.entries(raw.env ?? {})) {
     fileEnv[k] = sub.apply(val, `env.${k}`, false);
   }
-  const pools = new Map(Object.entries(raw.pools ?? {}));
   const ctx: SpecContext = {
     file,
     positions: v.positions,
     pools,
     fileEnv,
+    fileDotenv: raw.env_file === undefined
+      ? undefined
+      : readDotenvFiles(raw.env_file, "env_file", baseDir, file, v.positions, sub),
     baseDir,
-    vars: Object.fromEntries(vars),
+    prefix: place.prefix,
+    vars: Object.fromEntries(sub.vars),
     executor: raw.executor,
   };
+  const unit = buildUnit(raw, ctx, sub, place);
+  const items = (raw.include ?? []).map((x, i) =>
+    sub.apply(x, v.positions.has(`include.${i}`) ? `include.${i}` : "include", true)
+  );
+  const at = (i: number) => v.positions.get(`include.${i}`) ?? v.positions.get("include");
+  const includes = includedFiles(items, at, file, { abs: resolve(baseDir, basename(file)), place })
+    .map((inc) => ({ ...inc, at: at(inc.item) }));
+  // Written above `jobs:` (and `modules:`): the included jobs come first in file order.
+  const line = (k: string) => v.positions.get(`${k}#`)?.line ?? v.positions.get(k)?.line ?? 0;
+  const first = raw.include !== undefined &&
+    line("include") < Math.max(line("jobs"), line("modules"));
+  return { unit, includes, first };
+}
 
-  const jobs: JobSpec[] = [];
-  const names = new Map<string, string>();
-  const entries: [string, "job" | "module", Record<string, unknown>][] = [
-    ...Object.entries(raw.jobs ?? {}).map(([n, j]) =>
-      [n, "job", j] as [string, "job", Record<string, unknown>]
-    ),
-    ...Object.entries(raw.modules ?? {}).map(([n, j]) =>
-      [n, "module", j] as [string, "module", Record<string, unknown>]
-    ),
-  ];
+/** Variables in file order, each may use earlier ones; command-line overrides win. */
+function fileVars(
+  raw: RawFile,
+  overrides: Record<string, string>,
+  file: string,
+  positions: PosMap,
+): Substituter {
+  const vars = new Map<string, string>();
+  for (const [k, val] of Object.entries(overrides)) {
+    if (!VAR_RE.test(k)) throw new JxInputError(`invalid variable name '${k}' on the command line`);
+    vars.set(k, val);
+  }
+  const sub = new Substituter(vars, file, positions);
+  for (const [k, val] of Object.entries(raw.vars ?? {})) {
+    if (Object.hasOwn(overrides, k)) continue;
+    vars.set(k, sub.apply(val, `vars.${k}`, true));
+  }
+  return sub;
+}
+
+type Entry = [string, "job" | "module", Record<string, unknown>];
+
+type Expanded = [string, "job" | "module", Record<string, unknown>, Substituter, string];
+
+/** A unit's entries with `foreach` expanded (one entry per item, named job[item]). */
+interface Expansion {
+  /** Name, kind, entry, its substituter (with the item's variables), the name as written. */
+  expanded: Expanded[];
+  /** `foreach` groups (names in the namespace) and their members. */
+  groups: Map<string, string[]>;
+  /** Groups whose glob is expanded during the run. */
+  deferred: Set<string>;
+  /** Jobs expanded from a glob over the disk as it is now. */
+  fromGlob: Set<string>;
+}
+
+/** Expands the `foreach` entries of a unit (see `Expansion`). */
+function expandEntries(
+  entries: Entry[],
+  ctx: SpecContext,
+  sub: Substituter,
+  place: Place,
+): Expansion {
+  const { file, baseDir } = ctx;
+  const fail = (msg: string, path: string): never => {
+    throw new JxInputError(msg, file, ctx.positions.get(path));
+  };
+  const ns = (name: string) => place.ns ? `${place.ns}:${name}` : name;
   // foreach: one entry per item, named job[item], with the item's variables.
   const groups = new Map<string, string[]>();
-  const expanded: [string, "job" | "module", Record<string, unknown>, Substituter, string][] = [];
+  const expanded: Expanded[] = [];
   // What every entry writes, with unknown variables as `*`: a foreach glob
   // that matches any of it (or that needs an `emits: jobs` job) is expanded
   // at run time, once those jobs ran.
@@ -193,11 +340,15 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   const fromGlob = new Set<string>();
   for (const [name, kind, j] of entries) {
     const fe = j.foreach as Foreach | undefined;
+    const section = kind === "job" ? "jobs" : "modules";
+    if (place.ns && j.emits === "jobs") {
+      fail(`${section}.${name}.emits: not in an included file (yet)`, `${section}.${name}.emits`);
+    }
     if (!fe) {
       expanded.push([name, kind, j, sub, name]);
       continue;
     }
-    const fp = `${kind === "job" ? "jobs" : "modules"}.${name}.foreach`;
+    const fp = `${section}.${name}.foreach`;
     if (fe.kind === "glob") {
       const g = normalizeResource(sub.apply(fe.glob, `${fp}.glob`, true));
       const problem = globProblem(g);
@@ -207,6 +358,9 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
         entries.some(([m, , mj]) => m === n && mj.emits === "jobs")
       );
       if (writer || needsGenerator) {
+        if (place.ns) {
+          fail(`${fp}: a glob over files jobs write: not in an included file (yet)`, fp);
+        }
         // Stands for the group until then: reads the glob, writes what the items would.
         deferred.add(name);
         expanded.push([name, kind, j, sub.with(globItemVars(fe.as, g)), name]);
@@ -222,31 +376,43 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
       baseDir,
       (g) => sub.apply(g, `jobs.${name}.foreach.glob`, true),
     );
-    groups.set(name, items.map((x) => x.name));
+    groups.set(ns(name), items.map((x) => ns(x.name)));
     if (fe.kind === "glob") { for (const x of items) fromGlob.add(x.name); }
     for (const x of items) expanded.push([x.name, kind, j, sub.with(x.vars), name]);
     if (expanded.length > MAX_JOBS) {
       fail(`${fp}: makes more than ${MAX_JOBS} jobs in all (the limit)`, fp);
     }
   }
-  if (expanded.length > MAX_JOBS) {
-    throw new JxInputError(`more than ${MAX_JOBS} jobs and modules (the limit)`, file, {
-      line: 1,
-      col: 1,
-    });
-  }
+  return { expanded, groups, deferred, fromGlob };
+}
+
+/** A unit's jobs and modules: `foreach` expanded, each spec built, names in its namespace. */
+function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Place): Unit {
+  const { file } = ctx;
+  const fail = (msg: string, path: string): never => {
+    throw new JxInputError(msg, file, ctx.positions.get(path));
+  };
+  const entries: Entry[] = [
+    ...Object.entries(raw.jobs ?? {}).map(([n, j]) => [n, "job", j] as Entry),
+    ...Object.entries(raw.modules ?? {}).map(([n, j]) => [n, "module", j] as Entry),
+  ];
+  const ns = (name: string) => place.ns ? `${place.ns}:${name}` : name;
+  const { expanded, groups, deferred, fromGlob } = expandEntries(entries, ctx, sub, place);
+
+  const unit: Unit = { file, positions: ctx.positions, place, jobs: [], paths: new Map(), groups };
+  const names = new Map<string, string>();
   for (const [name, kind, j, sub, written] of expanded) {
     const section = kind === "job" ? "jobs" : "modules";
     const p = `${section}.${written}`;
-    if (names.has(name) || (groups.has(name) && name === written && !j.foreach)) {
+    if (names.has(name) || (groups.has(ns(name)) && name === written && !j.foreach)) {
       fail(
         `${p}: duplicate name '${name}' (already a ${names.get(name) ?? "foreach group"})`,
         `${p}#`,
       );
     }
     names.set(name, kind === "job" ? "job" : "module");
-    const spec = buildSpec(ctx, { name, kind, j, sub, written, index: jobs.length, p });
-    checkResourceGlobs(spec, p, file, v.positions);
+    const spec = buildSpec(ctx, { name, kind, j, sub, written, index: 0, p });
+    checkResourceGlobs(spec, p, file, ctx.positions);
     if (fromGlob.has(name)) spec.fromGlob = true;
     if (deferred.has(name)) {
       const fe = j.foreach as Foreach & { kind: "glob" };
@@ -256,112 +422,156 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
       spec.reads = [glob, ...spec.reads];
       spec.deferred = { glob, as: fe.as, job: j, ctx: emitContext(ctx) };
     }
-    jobs.push(spec);
+    if (place.ns) {
+      spec.name = ns(spec.name);
+      if (spec.group !== undefined) spec.group = ns(spec.group);
+    }
+    unit.jobs.push(spec);
+    unit.paths.set(spec, p);
   }
+  return unit;
+}
 
-  // References and explicit edges.
+/**
+ * References across every unit: `needs`, `if`/`unless`, `repeat` resolved
+ * (in an included file a name is first looked up in its own namespace) and
+ * turned into edges. The specs get the resolved names.
+ */
+function linkUnits(units: Unit[], jobs: JobSpec[]): Edge[] {
+  const names = new Map<string, "job" | "module">();
+  for (const u of units) {
+    for (const j of u.jobs) {
+      if (names.has(j.name)) {
+        throw new JxInputError(
+          `${u.paths.get(j)}: duplicate name '${j.name}' (already a ${names.get(j.name)} ` +
+            "of another jobs file)",
+          u.file,
+          j.pos,
+        );
+      }
+      names.set(j.name, j.kind);
+    }
+  }
+  const groups = new Map<string, string[]>();
+  for (const u of units) for (const [g, m] of u.groups) groups.set(g, m);
   const edges: Edge[] = [];
   /** Repeat tests and the loop (job or foreach group) each belongs to. */
   const testOf = new Map<string, string>();
-  for (const job of jobs) {
-    const p = `${job.kind === "job" ? "jobs" : "modules"}.${job.group ?? job.name}`;
-    const ref = (name: string, path: string, what: string) => {
-      if (!names.has(name)) {
-        fail(`${path}: unknown job '${name}' in ${what}${didYouMean(name, names.keys())}`, path);
-      }
-      if (name === job.name) {
-        fail(`${path}: '${name}' cannot ${what === "needs" ? "need" : "depend on"} itself`, path);
-      }
+  for (const u of units) {
+    const local = (n: string) => {
+      const own = u.place.ns ? `${u.place.ns}:${n}` : n;
+      return names.has(own) || groups.has(own) ? own : n;
     };
-    job.needs.forEach((n, i) => {
-      const members = groups.get(n);
-      if (members) {
-        // A foreach group: wait for every job it expanded to.
-        for (const m of members) {
-          edges.push({ from: m, to: job.name, kind: "needs", reason: `needs ${n}` });
-        }
-        return;
-      }
-      if (!names.has(n) || n === job.name) {
-        // Messages say needs[0]; positions are recorded as needs.0.
-        const at = v.positions.get(`${p}.needs.${i}`) ?? v.positions.get(`${p}.needs`);
-        const msg = n === job.name
-          ? `${p}.needs[${i}]: '${n}' cannot need itself`
-          : `${p}.needs[${i}]: unknown job '${n}' in needs${didYouMean(n, names.keys())}`;
-        throw new JxInputError(msg, file, at);
-      }
-      edges.push({ from: n, to: job.name, kind: "needs", reason: "needs" });
-    });
-    for (const key of ["if", "unless"] as const) {
-      const n = job[key];
-      if (n === undefined) continue;
-      ref(n, `${p}.${key}`, key);
-      if (names.get(n) === "module") {
-        fail(`${p}.${key}: '${n}' is a module; conditions name jobs`, `${p}.${key}`);
-      }
-      edges.push({ from: n, to: job.name, kind: "condition", reason: key });
+    for (const job of u.jobs) {
+      job.needs = job.needs.map(local);
+      if (job.if !== undefined) job.if = local(job.if);
+      if (job.unless !== undefined) job.unless = local(job.unless);
+      if (job.repeat) job.repeat.test = local(job.repeat.test);
     }
-    if (job.repeat) {
-      const key = job.repeat.kind;
-      const test = job.repeat.test;
-      ref(test, `${p}.repeat.${key}`, "repeat");
-      if (names.get(test) === "module") {
-        fail(
-          `${p}.repeat.${key}: '${test}' is a module; a repeat test is a job`,
-          `${p}.repeat.${key}`,
-        );
-      }
-      const at = `${p}.repeat.${key}`;
-      if (job.deferred) {
-        fail(`${p}.repeat: not on a foreach glob expanded during the run`, `${p}.repeat`);
-      }
-      // One loop per test: a foreach group's items share theirs.
-      const loop = job.group ?? job.name;
-      const other = testOf.get(test);
-      if (other !== undefined && other !== loop) {
-        fail(`${at}: '${test}' is already the test of '${other}'`, at);
-      }
-      testOf.set(test, loop);
-      // The test runs in its job's slot right after it: nothing may order or hold it.
-      const t = jobs.find((x) => x.name === test)!;
-      const held = [
-        t.needs.length && "needs",
-        t.if !== undefined && "if",
-        t.unless !== undefined && "unless",
-        t.reads.length && "reads",
-        t.writes.length && "writes",
-        Object.keys(t.pools).length && "pools",
-        t.tokens > 1 && "tokens",
-        t.repeat && "repeat",
-      ].filter((x): x is string => typeof x === "string");
-      if (held.length) {
-        fail(
-          `${at}: the test '${test}' runs inside the loop, right after the job: ` +
-            `it cannot have ${held.join(", ")}`,
-          at,
-        );
-      }
-      // The test runs after each run of the job, inside the loop.
-      edges.push({ from: job.name, to: test, kind: "needs", reason: `repeat ${key}` });
-    }
-    if (job.if !== undefined && job.unless !== undefined) {
-      fail(`${p}: give either 'if' or 'unless', not both`, `${p}.unless#`);
+    for (const job of u.jobs) {
+      linkJob(job, u, { names, groups, jobs, testOf }, (e) => edges.push(e));
     }
   }
-  deriveResourceEdges(jobs, (e) => edges.push(e));
+  return edges;
+}
 
-  const graph = new Graph(file, jobs, pools, edges);
-  const cycle = graph.findCycle();
-  if (cycle) {
-    const steps = cycle.slice(1).map((to, i) => {
-      const from = cycle[i];
-      const e = graph.depsOf(to).find((d) => d.from === from)!;
-      return `${to} (${e.reason})`;
-    });
-    const first = graph.byName.get(cycle[1])!;
-    throw new JxInputError(`cycle: ${cycle[0]} -> ${steps.join(" -> ")}`, file, first.pos);
+/** The edges of one job's references (see `linkUnits`). */
+function linkJob(
+  job: JobSpec,
+  u: Unit,
+  all: {
+    names: Map<string, "job" | "module">;
+    groups: Map<string, string[]>;
+    jobs: JobSpec[];
+    testOf: Map<string, string>;
+  },
+  add: (e: Edge) => void,
+): void {
+  const { names, groups, testOf } = all;
+  const p = u.paths.get(job)!;
+  const fail = (msg: string, path: string): never => {
+    throw new JxInputError(msg, u.file, u.positions.get(path));
+  };
+  const ref = (name: string, path: string, what: string) => {
+    if (!names.has(name)) {
+      fail(`${path}: unknown job '${name}' in ${what}${didYouMean(name, names.keys())}`, path);
+    }
+    if (name === job.name) {
+      fail(`${path}: '${name}' cannot ${what === "needs" ? "need" : "depend on"} itself`, path);
+    }
+  };
+  job.needs.forEach((n, i) => {
+    const members = groups.get(n);
+    if (members) {
+      // A foreach group: wait for every job it expanded to.
+      for (const m of members) add({ from: m, to: job.name, kind: "needs", reason: `needs ${n}` });
+      return;
+    }
+    if (!names.has(n) || n === job.name) {
+      // Messages say needs[0]; positions are recorded as needs.0.
+      const at = u.positions.get(`${p}.needs.${i}`) ?? u.positions.get(`${p}.needs`);
+      const msg = n === job.name
+        ? `${p}.needs[${i}]: '${n}' cannot need itself`
+        : `${p}.needs[${i}]: unknown job '${n}' in needs${didYouMean(n, names.keys())}`;
+      throw new JxInputError(msg, u.file, at);
+    }
+    add({ from: n, to: job.name, kind: "needs", reason: "needs" });
+  });
+  for (const key of ["if", "unless"] as const) {
+    const n = job[key];
+    if (n === undefined) continue;
+    ref(n, `${p}.${key}`, key);
+    if (names.get(n) === "module") {
+      fail(`${p}.${key}: '${n}' is a module; conditions name jobs`, `${p}.${key}`);
+    }
+    add({ from: n, to: job.name, kind: "condition", reason: key });
   }
-  return graph;
+  if (job.repeat) {
+    const key = job.repeat.kind;
+    const test = job.repeat.test;
+    const at = `${p}.repeat.${key}`;
+    ref(test, at, "repeat");
+    if (names.get(test) === "module") {
+      fail(`${at}: '${test}' is a module; a repeat test is a job`, at);
+    }
+    if (job.deferred) {
+      fail(`${p}.repeat: not on a foreach glob expanded during the run`, `${p}.repeat`);
+    }
+    // One loop per test: a foreach group's items share theirs.
+    const loop = job.group ?? job.name;
+    const other = testOf.get(test);
+    if (other !== undefined && other !== loop) {
+      fail(`${at}: '${test}' is already the test of '${other}'`, at);
+    }
+    testOf.set(test, loop);
+    checkRepeatTest(all.jobs.find((x) => x.name === test)!, at, fail);
+    // The test runs after each run of the job, inside the loop.
+    add({ from: job.name, to: test, kind: "needs", reason: `repeat ${key}` });
+  }
+  if (job.if !== undefined && job.unless !== undefined) {
+    fail(`${p}: give either 'if' or 'unless', not both`, `${p}.unless#`);
+  }
+}
+
+/** The test runs in its job's slot right after it: nothing may order or hold it. */
+function checkRepeatTest(t: JobSpec, at: string, fail: (msg: string, path: string) => never) {
+  const held = [
+    t.needs.length && "needs",
+    t.if !== undefined && "if",
+    t.unless !== undefined && "unless",
+    t.reads.length && "reads",
+    t.writes.length && "writes",
+    Object.keys(t.pools).length && "pools",
+    t.tokens > 1 && "tokens",
+    t.repeat && "repeat",
+  ].filter((x): x is string => typeof x === "string");
+  if (held.length) {
+    fail(
+      `${at}: the test '${t.name}' runs inside the loop, right after the job: ` +
+        `it cannot have ${held.join(", ")}`,
+      at,
+    );
+  }
 }
 
 /** A YAML parse error as a one-line message at the most useful position. */

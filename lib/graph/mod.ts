@@ -12,6 +12,9 @@
  */
 export { didYouMean, JxInputError, type Pos } from "./errors.ts";
 export { formatMs, parseDuration } from "./duration.ts";
+export { depfileInputs, parseDepfile } from "./depfile.ts";
+export { parseDotenv } from "./dotenv.ts";
+export { currentOs, whenFails } from "./when.ts";
 export {
   compileGlob,
   GlobError,
@@ -36,4 +39,11 @@ export {
   shellQuote,
 } from "./load.ts";
 export { FILE_FIELDS, JOB_FIELDS, MODULE_FIELDS, toJsonSchema } from "./schema.ts";
-export type { DeferredForeach, Edge, EmitContext, JobSpec, ReadySpec } from "./types.ts";
+export type {
+  DeferredForeach,
+  Edge,
+  EmitContext,
+  HealthSpec,
+  JobSpec,
+  ReadySpec,
+} from "./types.ts";

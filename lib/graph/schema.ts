@@ -48,6 +48,28 @@ const limit: Kind = { t: "duration", min: 1 };
 /** A whole number from `min` to `MAX_COUNT`. */
 const count = (min: number): Kind => ({ t: "int", min, max: MAX_COUNT });
 
+/** `when:`: conditions on the machine a job or module runs on. */
+const whenKind: Kind = {
+  t: "object",
+  fields: {
+    env: {
+      kind: { t: "string" },
+      doc: "Only when this variable is set, non-empty.",
+    },
+    os: {
+      kind: {
+        t: "string",
+        enum: ["linux", "darwin", "windows", "freebsd", "netbsd", "openbsd", "android"],
+      },
+      doc: "Only on this operating system.",
+    },
+    file: {
+      kind: { t: "string" },
+      doc: "Only when this path exists (relative to the jobs file).",
+    },
+  },
+};
+
 /** Keys shared by jobs and modules. */
 const common: Record<string, Field> = {
   description: { kind: { t: "string" }, doc: "Shown by `jx list`." },
@@ -61,6 +83,11 @@ const common: Record<string, Field> = {
   writes: { kind: names, doc: "Resources written: paths, globs, or @names." },
   cwd: { kind: { t: "string" }, doc: "Working directory, relative to the jobs file." },
   env: { kind: { t: "scalars" }, doc: "Environment variables added for this job." },
+  env_file: {
+    kind: names,
+    doc: "dotenv files (relative to the jobs file; `PATH?`: optional) whose variables this job " +
+      "gets under the process environment and `env` (docs/jobs-file.md).",
+  },
 };
 
 /** The keys of a job. */
@@ -86,6 +113,17 @@ export const JOB_FIELDS: Record<string, Field> = {
       },
     },
     doc: "Rerun the job after each success, until (or while) a test job succeeds.",
+  },
+  depfile: {
+    kind: { t: "string" },
+    doc: "A make-format dependency file the job writes (gcc -MD -MF, clang, rustc " +
+      "--emit=dep-info), relative to the jobs file: what it lists joins the job's inputs " +
+      "for up-to-date checks from the next run on.",
+  },
+  when: {
+    kind: whenKind,
+    doc: "Run only where every condition given holds (env set and non-empty, os, file exists); " +
+      "otherwise skipped with reason `condition`, and jobs that need it run (as after a failed `if`).",
   },
   pool: { kind: { t: "string" }, doc: "A pool this job takes one unit of while running." },
   pools: { kind: { t: "counts" }, doc: "Pools and the units this job takes of each." },
@@ -145,6 +183,33 @@ export const MODULE_FIELDS: Record<string, Field> = {
     },
     doc: "How jx knows the module is ready.",
   },
+  health: {
+    kind: {
+      t: "object",
+      fields: {
+        tcp: {
+          kind: { t: "int", min: 1, max: 65535 },
+          doc: "Healthy when this port accepts a connection.",
+        },
+        http: { kind: { t: "string" }, doc: "Healthy when this URL answers 2xx." },
+        cmd: { kind: { t: "string" }, doc: "Healthy when this command exits 0." },
+        interval: { kind: limit, doc: "Time between checks (default 5s)." },
+        timeout: { kind: limit, doc: "A check that takes longer failed (default 2s)." },
+        failures: {
+          kind: count(1),
+          doc: "Failed checks in a row that make the module unhealthy (default 3).",
+        },
+      },
+    },
+    doc: "A liveness check repeated while the module runs (after it is ready): after `failures` " +
+      "failed checks in a row its process is stopped and it counts as failed (restarted per " +
+      "`restart`).",
+  },
+  log: {
+    kind: { t: "string" },
+    doc: "A file (relative to the jobs file) the module's output is appended to, as well as " +
+      "shown.",
+  },
   stop: {
     kind: {
       t: "object",
@@ -166,26 +231,7 @@ export const MODULE_FIELDS: Record<string, Field> = {
   },
   subscribe: { kind: names, doc: "Pubsub topics delivered as lines on stdin." },
   when: {
-    kind: {
-      t: "object",
-      fields: {
-        env: {
-          kind: { t: "string" },
-          doc: "Registered only when this variable is set, non-empty.",
-        },
-        os: {
-          kind: {
-            t: "string",
-            enum: ["linux", "darwin", "windows", "freebsd", "netbsd", "openbsd", "android"],
-          },
-          doc: "Registered only on this operating system.",
-        },
-        file: {
-          kind: { t: "string" },
-          doc: "Registered only when this path exists (relative to the jobs file).",
-        },
-      },
-    },
+    kind: whenKind,
     doc: "Whether the module is registered at all (every key given must hold); an unregistered " +
       "module never starts, and jobs that need it fail.",
   },
@@ -196,6 +242,16 @@ export const FILE_FIELDS: Record<string, Field> = {
   version: { kind: { t: "version" }, doc: "Schema version; 1." },
   vars: { kind: { t: "scalars" }, doc: "Variables substituted as ${NAME}." },
   env: { kind: { t: "scalars" }, doc: "Environment added to every job." },
+  env_file: {
+    kind: names,
+    doc: "dotenv files (`PATH?`: optional) read for every job, under the process environment " +
+      "and `env`.",
+  },
+  include: {
+    kind: names,
+    doc: "Other jobs files (paths or globs, relative to this file): their jobs join the graph " +
+      "as NAMESPACE:job, NAMESPACE being the file's folder relative to the root jobs file's.",
+  },
   pools: { kind: { t: "counts" }, doc: "Named counted resources and their capacity." },
   executor: {
     kind: { t: "string", enum: ["local", "slurm"] },

@@ -6,9 +6,11 @@
  * @module
  */
 import { resolve } from "node:path";
+import process from "node:process";
 import { didYouMean, JxInputError } from "./errors.ts";
+import { readDotenv } from "./dotenv.ts";
 import { MAX_VALUE_LENGTH } from "./limits.ts";
-import type { EmitContext, JobSpec, ReadySpec } from "./types.ts";
+import type { EmitContext, HealthSpec, JobSpec, ReadySpec } from "./types.ts";
 import { type PosMap, table } from "./validate.ts";
 
 /** The default time between SIGTERM and SIGKILL. */
@@ -25,6 +27,12 @@ export function normalizeResource(r: string): string {
     else parts.push(p);
   }
   return (abs ? "/" : "") + parts.join("/") || ".";
+}
+
+/** A path of an included file (relative to its folder) as the root sees it (relative to the root's). */
+export function underPrefix(prefix: string | undefined, path: string): string {
+  if (!prefix || path[0] === "@" || path.startsWith("/")) return path;
+  return normalizeResource(`${prefix}/${path}`);
 }
 
 /** Quotes an argv item for display. */
@@ -44,7 +52,8 @@ export function shellQuote(s: string): string {
  */
 export class Substituter {
   constructor(
-    private vars: Map<string, string>,
+    /** The variables, by name. */
+    readonly vars: Map<string, string>,
     private file: string,
     private positions: PosMap,
   ) {}
@@ -110,12 +119,79 @@ export interface SpecContext {
   pools: Map<string, number>;
   /** The file-level `env`, substituted. */
   fileEnv: Record<string, string>;
+  /** The file-level `env_file` values, and the files read (relative to `baseDir`). */
+  fileDotenv?: DotenvLayer;
   /** What relative `cwd`s and `when.file` resolve against. */
   baseDir: string;
+  /** An included file's folder relative to the root's: what its paths get before them. */
+  prefix?: string;
   /** The file's variables, for jobs generated at run time. */
   vars: Record<string, string>;
   /** The file's `executor:`. */
   executor?: "local" | "slurm";
+}
+
+/** Variables read from dotenv files, and the files they came from (relative paths). */
+export interface DotenvLayer {
+  values: Record<string, string>;
+  files: string[];
+}
+
+/**
+ * Reads the dotenv files `list` (an `env_file` list at dotted path `path`),
+ * relative to `baseDir`, later files winning. `NAME?` marks a file optional;
+ * any other missing file is an error at its item.
+ */
+export function readDotenvFiles(
+  list: string[],
+  path: string,
+  baseDir: string,
+  file: string,
+  positions: PosMap,
+  sub: Substituter,
+): DotenvLayer {
+  const values: Record<string, string> = table<string>();
+  const files: string[] = [];
+  list.forEach((raw, i) => {
+    const where = positions.has(`${path}.${i}`) ? `${path}.${i}` : path;
+    const optional = raw.endsWith("?");
+    const rel = normalizeResource(sub.apply(optional ? raw.slice(0, -1) : raw, where, true));
+    const shown = rel.startsWith("/") ? rel : resolve(baseDir, rel);
+    const found = readDotenv(resolve(baseDir, rel), shown);
+    const inside = !rel.startsWith("/") && !rel.startsWith("../") && rel !== "..";
+    // An input even when absent: its appearance is a change.
+    if (inside) files.push(rel);
+    if (found === undefined) {
+      if (optional) return;
+      throw new JxInputError(
+        `${path}[${i}]: no such dotenv file '${rel}' ` +
+          `(write '${raw}?' if it is optional)`,
+        file,
+        positions.get(where),
+      );
+    }
+    Object.assign(values, found);
+  });
+  return { values, files };
+}
+
+/**
+ * A job's environment: dotenv values (the file's, then the job's) under the
+ * process environment (a variable set there is not replaced), then the
+ * file's `env`, then the job's.
+ */
+function jobEnv(
+  dotenv: DotenvLayer[],
+  fileEnv: Record<string, string>,
+  own: Record<string, string>,
+): Record<string, string> {
+  const env: Record<string, string> = table<string>();
+  for (const layer of dotenv) {
+    for (const [k, v] of Object.entries(layer.values)) {
+      if (process.env[k] === undefined) env[k] = v;
+    }
+  }
+  return Object.assign(env, fileEnv, own);
 }
 
 /**
@@ -139,12 +215,34 @@ export function globItemVars(as: string, glob: string): Record<string, string> {
   };
 }
 
+/** The default time between health checks, and a check's time limit. */
+const HEALTH_INTERVAL_MS = 5000, HEALTH_TIMEOUT_MS = 2000, HEALTH_FAILURES = 3;
+
+/** A module's `health:` (checked against the schema), with its defaults. */
+function healthSpec(
+  h: Record<string, unknown> | undefined,
+  p: string,
+  fail: (msg: string, path: string) => never,
+): HealthSpec | undefined {
+  if (!h) return undefined;
+  const kinds = ["tcp", "http", "cmd"].filter((k) => k in h);
+  if (kinds.length !== 1) fail(`${p}.health: give exactly one of tcp, http, cmd`, `${p}.health`);
+  return {
+    ...(h.tcp !== undefined ? { tcp: h.tcp as number } : {}),
+    ...(h.http !== undefined ? { http: h.http as string } : {}),
+    ...(h.cmd !== undefined ? { cmd: h.cmd as string } : {}),
+    intervalMs: (h.interval as number | undefined) ?? HEALTH_INTERVAL_MS,
+    timeoutMs: (h.timeout as number | undefined) ?? HEALTH_TIMEOUT_MS,
+    failures: (h.failures as number | undefined) ?? HEALTH_FAILURES,
+  };
+}
+
 /** The part of a context that jobs generated at run time need (plain data). */
 export function emitContext(ctx: SpecContext): EmitContext {
   return {
     file: ctx.file,
     baseDir: ctx.baseDir,
-    env: ctx.fileEnv,
+    env: ctx.fileDotenv ? jobEnv([ctx.fileDotenv], ctx.fileEnv, {}) : ctx.fileEnv,
     vars: ctx.vars,
     pools: Object.fromEntries(ctx.pools),
     ...(ctx.executor ? { executor: ctx.executor } : {}),
@@ -189,12 +287,33 @@ export function buildSpec(
           path,
         );
       }
-      return res;
+      return underPrefix(ctx.prefix, res);
     });
-  const env: Record<string, string> = Object.assign(table<string>(), fileEnv);
+  const ownEnv: Record<string, string> = table<string>();
   for (const [k, val] of Object.entries((j.env as Record<string, string>) ?? {})) {
-    env[k] = sub.apply(val, `${p}.env.${k}`, false);
+    ownEnv[k] = sub.apply(val, `${p}.env.${k}`, false);
   }
+  const jobDotenv = j.env_file === undefined ? undefined : readDotenvFiles(
+    j.env_file as string[],
+    `${p}.env_file`,
+    baseDir,
+    ctx.file,
+    ctx.positions,
+    sub,
+  );
+  const dotenv = [ctx.fileDotenv, jobDotenv].filter((d): d is DotenvLayer => d !== undefined);
+  const env = jobEnv(dotenv, fileEnv, ownEnv);
+  const envFiles = [...new Set(dotenv.flatMap((d) => d.files))].map((f) =>
+    underPrefix(ctx.prefix, f)
+  );
+  const depfilePath = (d: string) => {
+    const res = normalizeResource(sub.apply(d, `${p}.depfile`, true));
+    const rooted = underPrefix(ctx.prefix, res);
+    if (rooted.startsWith("/") || rooted.startsWith("../") || rooted === "..") {
+      fail(`${p}.depfile: '${res}' is outside the jobs file's folder`, `${p}.depfile`);
+    }
+    return rooted;
+  };
   const cwdRaw = j.cwd as string | undefined;
   const cwd = cwdRaw === undefined
     ? baseDir
@@ -240,6 +359,7 @@ export function buildSpec(
       }
     }
   }
+  const health = healthSpec(j.health as Record<string, unknown> | undefined, p, fail);
   const repeat = j.repeat as { until?: string; while?: string; max?: number } | undefined;
   if (repeat && (repeat.until === undefined) === (repeat.while === undefined)) {
     fail(`${p}.repeat: give either 'until' or 'while'`, `${p}.repeat`);
@@ -285,6 +405,10 @@ export function buildSpec(
       }
       : undefined,
     restart: j.restart as JobSpec["restart"],
+    ...(health ? { health } : {}),
+    ...(j.log !== undefined
+      ? { log: resolve(baseDir, sub.apply(j.log as string, `${p}.log`, true)) }
+      : {}),
     subscribe: j.subscribe as string[] | undefined,
     maxRestarts: j.max_restarts as number | undefined,
     when: when
@@ -296,6 +420,8 @@ export function buildSpec(
           : resolve(baseDir, sub.apply(when.file, `${p}.when.file`, true)),
       }
       : undefined,
+    ...(envFiles.length ? { envFiles } : {}),
+    ...(j.depfile !== undefined ? { depfile: depfilePath(j.depfile as string) } : {}),
     ...(written !== name ? { group: written } : {}),
     ...(j.emits === "jobs" ? { emits: emitContext(ctx) } : {}),
     ...(repeat

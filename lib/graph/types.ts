@@ -33,6 +33,31 @@ export interface ReadySpec {
 }
 
 /**
+ * A module's liveness check, repeated while it runs.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "./mod.ts";
+ * const g = parseJobsFile("modules:\n  api: { run: ./serve, health: { tcp: 8080 } }\n", "j.yaml");
+ * g.get("api").health; // { tcp: 8080, intervalMs: 5000, timeoutMs: 2000, failures: 3 }
+ * ```
+ */
+export interface HealthSpec {
+  /** Healthy while this TCP port on localhost accepts a connection. */
+  tcp?: number;
+  /** Healthy while this URL answers with a 2xx status. */
+  http?: string;
+  /** Healthy while this shell command exits 0. */
+  cmd?: string;
+  /** Milliseconds between checks. */
+  intervalMs: number;
+  /** Milliseconds after which one check counts as failed. */
+  timeoutMs: number;
+  /** Failed checks in a row that make the module unhealthy. */
+  failures: number;
+}
+
+/**
  * One job or module, with variables substituted and paths resolved.
  *
  * @example
@@ -72,6 +97,18 @@ export interface JobSpec {
   cwd: string;
   /** Environment added for this job (file-level `env` merged under the job's). */
   env: Record<string, string>;
+  /**
+   * The dotenv files (`env_file`, the file's and the job's) that gave
+   * variables to `env`, relative to the jobs file: inputs of the job for
+   * up-to-date checks.
+   */
+  envFiles?: string[];
+  /**
+   * A make-format depfile the job writes (`gcc -MD -MF`), relative to the
+   * jobs file: the inputs it lists join the job's inputs from its next run
+   * on (lib/state keeps them).
+   */
+  depfile?: string;
   /** Time limit: SIGTERM after this many milliseconds (then SIGKILL after `graceMs`). */
   timeoutMs?: number;
   /** Time between SIGTERM and SIGKILL when the job times out or is cancelled. */
@@ -90,6 +127,10 @@ export interface JobSpec {
   slurm?: JobSlurmOptions;
   /** Module-only settings. */
   ready?: ReadySpec;
+  /** Module-only: the liveness check repeated while it runs. */
+  health?: HealthSpec;
+  /** Module-only: the file (absolute) its output is appended to. */
+  log?: string;
   /** Module-only: how to stop it (the signal, then SIGKILL after `graceMs`). */
   stop?: { signal: string; graceMs: number };
   /** Module-only: when to start it again after it exits. */
@@ -129,6 +170,11 @@ export interface JobSpec {
   by?: string;
   /** Expanded from a `foreach` glob over the files on disk when the file was loaded. */
   fromGlob?: boolean;
+  /**
+   * The jobs file the job is written in, as messages show it: set on every
+   * job of a graph whose root file has `include:` (`pos` is in this file).
+   */
+  source?: string;
   /** Where the job's name is in the file. */
   pos: Pos;
 }

@@ -12,6 +12,9 @@ import { backoffMs, DEFAULT_MAX_RESTARTS, isFailure, STABLE_MS, wantsRestart } f
 import { GROUP_POLL_MS, groupAlive, signalGroup } from "./group.ts";
 import type { Delivery, Subscriber } from "./pubsub.ts";
 import { ReadyProbe } from "./ready.ts";
+import { HealthCheck } from "./health.ts";
+import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
 
 /** Most messages held for one module (queued while it starts or is paused). */
 export const MAX_QUEUED_MESSAGES = 10_000;
@@ -97,6 +100,12 @@ export class Module implements Subscriber {
   private killTimer?: number;
   private stableTimer?: number;
   private readyWaiters: ((status: JobStatus) => void)[] = [];
+  /** The liveness check while it runs (`health:`). */
+  private health?: HealthCheck;
+  /** Why its health check failed: its process is being ended, and that counts as a failure. */
+  private unhealthy?: string;
+  /** The open `log:` file, else undefined. */
+  private logFd?: number;
   private goneWaiters: (() => void)[] = [];
 
   /** A module of `spec`, idle until `start()`. */
@@ -195,6 +204,7 @@ export class Module implements Subscriber {
 
   /** SIGSTOP to its process group; messages are queued until `resume`. */
   pause(): void {
+    this.health?.cancel();
     this.signal("SIGSTOP");
     this.set("paused");
   }
@@ -204,6 +214,7 @@ export class Module implements Subscriber {
     this.signal("SIGCONT");
     this.set("running");
     this.flush();
+    this.health?.start();
   }
 
   /**
@@ -223,6 +234,7 @@ export class Module implements Subscriber {
       return Promise.resolve();
     }
     if (!this.alive) return Promise.resolve();
+    this.health?.cancel();
     if (this.stopping) return this.stopping;
     if (this.failedReadiness) return this.whenGone();
     this.stopping = this.whenGone();
@@ -309,11 +321,19 @@ export class Module implements Subscriber {
     this.failedReadiness = false;
     this.stopping = undefined;
     this.reason = undefined;
+    this.unhealthy = undefined;
     this.state = "starting";
     this.alive = true;
     const attempt = this.attempt;
     const env = { ...this.h.env(spec), JX_MODULE: spec.name };
     let started = false;
+    this.health = spec.health &&
+      new HealthCheck(
+        spec.health,
+        { reactor: this.h.reactor, cwd: spec.cwd, env },
+        (why) => this.unhealthyNow(why),
+      );
+    this.openLog();
     const probe = new ReadyProbe(
       spec.ready,
       { reactor: this.h.reactor, cwd: spec.cwd, env },
@@ -336,6 +356,7 @@ export class Module implements Subscriber {
       },
       onOutput: (stream, chunk) => {
         this.h.emit({ type: "job.output", t: this.h.t(), job: spec.name, stream, chunk });
+        if (this.logFd !== undefined) this.writeLog(chunk);
         if (this.probe === probe) probe.feed(stream, chunk);
       },
       onExit: (st) => {
@@ -353,6 +374,7 @@ export class Module implements Subscriber {
       this.set("running");
       this.flush();
       this.settle("ok");
+      this.health?.start();
       this.stableTimer = this.h.reactor.setTimer(STABLE_MS, () => {
         this.stableTimer = undefined;
         this.restarts = 0;
@@ -365,6 +387,43 @@ export class Module implements Subscriber {
     this.set("failed", { reason: why });
     this.settle("failed");
     this.terminate();
+  }
+
+  /** Its health check failed `failures` times in a row: end its process; the exit is a failure. */
+  private unhealthyNow(why: string): void {
+    if (this.state !== "running" || this.stopping || this.unhealthy) return;
+    this.unhealthy = why;
+    this.reason = why;
+    this.terminate();
+  }
+
+  /** Opens its `log:` file for appending (a line says so when it cannot). */
+  private openLog(): void {
+    const path = this.spec.log;
+    if (path === undefined || this.logFd !== undefined) return;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      this.logFd = openSync(path, "a");
+    } catch (e) {
+      const chunk = enc.encode(`jx: warning: cannot open log ${path}: ${(e as Error).message}\n`);
+      this.h.emit({ type: "job.output", t: this.h.t(), job: this.name, stream: "stderr", chunk });
+    }
+  }
+
+  private writeLog(chunk: Uint8Array): void {
+    try {
+      for (let off = 0; off < chunk.length;) off += writeSync(this.logFd!, chunk, off);
+    } catch {
+      this.closeLog(); // a full disk: the output is still shown
+    }
+  }
+
+  private closeLog(): void {
+    if (this.logFd === undefined) return;
+    try {
+      closeSync(this.logFd);
+    } catch { /* already closed */ }
+    this.logFd = undefined;
   }
 
   /** The leader exited: follow its group while a process of it lives, else it ended. */
@@ -409,6 +468,9 @@ export class Module implements Subscriber {
     this.pid = 0;
     this.probe?.cancel();
     this.probe = undefined;
+    this.health?.cancel();
+    this.health = undefined;
+    this.closeLog();
     for (const t of [this.graceTimer, this.killTimer, this.stableTimer, this.groupTimer]) {
       if (t !== undefined) r.clearTimer(t);
     }
@@ -417,8 +479,10 @@ export class Module implements Subscriber {
       this.stableTimer =
       this.groupTimer =
         undefined;
-    const how = describeExit(st);
+    const how = this.unhealthy ?? describeExit(st);
     const ended = { exit: st.code, signal: st.signal };
+    // Ended by jx for failing its health check: a failure, whatever its exit status.
+    if (this.unhealthy && !isFailure(st)) st = { ...st, code: 1 };
     if (this.stopping) {
       this.takeQueue();
       this.set("stopped", ended);

@@ -74,11 +74,16 @@ export class ReadyProbe {
   private abort?: AbortController;
   private lastProblem = "";
 
-  /** A probe for `spec` that reports through `result` (ok, or not with why). */
+  /**
+   * A probe for `spec` that reports through `result` (ok, or not with why).
+   * With `once`, a failed attempt is the result (a health check), not a
+   * reason to try again.
+   */
   constructor(
     private spec: ReadySpec | undefined,
     private ctx: ProbeContext,
     private result: (ok: boolean, why?: string) => void,
+    private once = false,
   ) {
     if (spec?.log !== undefined) this.regex = new RegExp(spec.log);
   }
@@ -144,6 +149,7 @@ export class ReadyProbe {
     const s = this.spec!;
     const again = (problem: string) => {
       if (this.done) return;
+      if (this.once) return this.settle(false, problem);
       this.lastProblem = problem;
       this.later(s.intervalMs ?? DEFAULT_READY_INTERVAL_MS, () => this.probe());
     };

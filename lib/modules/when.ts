@@ -1,18 +1,13 @@
 /**
  * `when:`: whether a module is registered at all. An unregistered module is
- * inert: it never starts, and jobs that need it fail with the reason.
+ * inert: it never starts, and jobs that need it fail with the reason. The
+ * condition itself is the graph's (`graph/when.ts`, shared with jobs).
  *
  * @module
  */
-import { existsSync } from "node:fs";
-import process from "node:process";
-import type { JobSpec } from "../graph/mod.ts";
+import { currentOs, type JobSpec, whenFails } from "../graph/mod.ts";
 
-/** The operating system as `when: {os}` names it (`linux`, `darwin`, `windows`...). */
-export function currentOs(): string {
-  const p = process.platform as string;
-  return p === "win32" ? "windows" : p;
-}
+export { currentOs };
 
 /**
  * Why `spec` is not registered, or undefined when it is: every condition of
@@ -32,12 +27,5 @@ export function unregisteredReason(
   spec: JobSpec,
   env: Record<string, string | undefined>,
 ): string | undefined {
-  const w = spec.when;
-  if (!w) return undefined;
-  if (w.env !== undefined && !env[w.env]) return `when: env ${w.env} is not set`;
-  if (w.os !== undefined && w.os !== currentOs()) {
-    return `when: os ${w.os} (this is ${currentOs()})`;
-  }
-  if (w.file !== undefined && !existsSync(w.file)) return `when: file ${w.file} does not exist`;
-  return undefined;
+  return whenFails(spec, env);
 }

@@ -10,6 +10,7 @@
  */
 import type { Graph } from "../graph/graph.ts";
 import type { JobSpec } from "../graph/types.ts";
+import { whenFails } from "../graph/when.ts";
 import type { ExitStatus, ListenSignal, Reactor, StreamName } from "../reactor/types.ts";
 import type { JobStatus, Reporter, RunEvent } from "./events.ts";
 import { Generated, type GenHost } from "./generated.ts";
@@ -152,10 +153,13 @@ export class Builder implements LoopHost, GenHost {
   private readonly tryStart = (spec: JobSpec): "started" | "blocked" | "full" => {
     const pass = this.runner.passOver;
     if (pass) {
-      if (!this.skipIfUpToDate(spec)) this.plan.skipReady(spec.name, pass);
+      if (!this.skipIfWhenFails(spec) && !this.skipIfUpToDate(spec)) {
+        this.plan.skipReady(spec.name, pass);
+      }
       return "started";
     }
     if (spec.kind === "module") return this.startModule(spec), "started";
+    if (this.skipIfWhenFails(spec)) return "started";
     const unregistered = this.unregisteredNeed(spec);
     if (unregistered) return this.cannotStart(spec, unregistered);
     if (spec.deferred) return this.gen.expandGroup(this, spec), "started";
@@ -194,6 +198,13 @@ export class Builder implements LoopHost, GenHost {
     this.failWithoutStart(spec, error);
     this.loops.failedToStart(this, spec.name);
     return "started";
+  }
+
+  /** A job whose `when:` fails here is skipped, as one whose `if:` failed: its dependents run. */
+  private skipIfWhenFails(spec: JobSpec): boolean {
+    if (spec.kind !== "job" || whenFails(spec) === undefined) return false;
+    this.plan.skipReady(spec.name, "condition");
+    return true;
   }
 
   /** Resolves the job as up to date when the state says so (checked once per run). */

@@ -13,6 +13,7 @@ import { DIRECTORY, expandStamped, type FileStamp, sameContent } from "./fileset
 import { ABSENT, DIR, FILE, ST, statUnder } from "./stat.ts";
 import { decodeRow, type Entry, FIRST, type Row, SLOTS, StateStore } from "./store.ts";
 import type { Warn } from "./guard.ts";
+import { depfileInputs } from "../graph/depfile.ts";
 
 /** The verdict on one job. */
 export interface Verdict {
@@ -38,7 +39,10 @@ export function isTracked(spec: JobSpec): boolean {
  * always seen.
  */
 export function staticFingerprint(spec: JobSpec): string {
-  const s = JSON.stringify([spec.argv, spec.cwd, spec.env, spec.reads, spec.writes]);
+  const base: unknown[] = [spec.argv, spec.cwd, spec.env, spec.reads, spec.writes];
+  // Only jobs that use them hash these: no other job's state is invalidated.
+  if (spec.envFiles || spec.depfile) base.push([spec.envFiles ?? [], spec.depfile ?? ""]);
+  const s = JSON.stringify(base);
   let a = 0x811c9dc5, b = 0x9e3779b9 ^ s.length;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -85,7 +89,9 @@ function plainSorted(patterns: string[]): string[] | undefined {
 }
 
 function plainFiles(spec: JobSpec): PlainFiles | undefined {
-  const reads = plainSorted(spec.reads), outputs = plainSorted(spec.writes);
+  if (spec.depfile) return undefined; // its inputs are on its state line: the full check
+  const reads = plainSorted(spec.envFiles ? [...spec.reads, ...spec.envFiles] : spec.reads);
+  const outputs = plainSorted(spec.writes);
   if (!reads || !outputs) return undefined;
   // A job's own outputs are not its inputs.
   const own = (p: string) => outputs.some((w) => resourceNames(w, p));
@@ -153,7 +159,7 @@ export class UpToDate {
     if (this.unchanged(spec)) return { upToDate: true, reasons: [] };
     // A job's own outputs are not its inputs, even when a reads glob matches them.
     const inputs = Object.fromEntries(
-      [...expandStamped(spec.reads, this.baseDir)].filter(([p]) =>
+      [...expandStamped(this.inputPatterns(spec), this.baseDir)].filter(([p]) =>
         !spec.writes.some((w) => resourceNames(w, p))
       ),
     );
@@ -181,6 +187,44 @@ export class UpToDate {
       }
     }
     return verdict;
+  }
+
+  /**
+   * What a job reads: its `reads`, its dotenv files, and the inputs its
+   * depfile named after its last success (kept on its state line: every
+   * input recorded there that `reads` does not name).
+   */
+  private inputPatterns(spec: JobSpec): string[] {
+    const extra = [...spec.envFiles ?? []];
+    if (spec.depfile) {
+      const old = this.store.get(spec.name);
+      if (old) extra.push(...Object.keys(old.inputs));
+    }
+    return extra.length ? [...new Set([...spec.reads, ...extra])] : spec.reads;
+  }
+
+  /**
+   * The inputs to record after a success: those seen at the start, then for
+   * a job with a depfile only its reads, dotenv files and what the depfile
+   * lists now (stamped now when not seen at the start).
+   */
+  private recordedInputs(
+    spec: JobSpec,
+    seen: Record<string, FileStamp | null>,
+  ): Record<string, FileStamp | null> {
+    if (!spec.depfile) return seen;
+    const deps = depfileInputs(this.baseDir, spec.depfile, spec.cwd) ?? [];
+    const own = (p: string) => spec.writes.some((w) => resourceNames(w, p));
+    const declared = expandStamped([...spec.reads, ...spec.envFiles ?? []], this.baseDir);
+    const out: Record<string, FileStamp | null> = {};
+    for (const [p, st] of declared) if (!own(p)) out[p] = p in seen ? seen[p] : st;
+    for (const [p, st] of expandStamped(deps.filter((d) => !own(d)), this.baseDir)) {
+      if (p in out) continue;
+      // Found only now: hashed now (as ninja, which reads the depfile after the job).
+      if (!(p in seen) && st && !st[3]) sameContent(this.baseDir, p, [-1, 0, 0], st);
+      out[p] = p in seen ? seen[p] : st;
+    }
+    return out;
   }
 
   /**
@@ -259,7 +303,10 @@ export class UpToDate {
     if (!isTracked(spec)) return;
     this.refreshed.delete(spec.name); // this line supersedes the refresh
     const snap = this.snapshots.get(spec.name);
-    const inputs = Array.isArray(snap) ? decodeRow(snap).inputs : snap ?? {};
+    const inputs = this.recordedInputs(
+      spec,
+      Array.isArray(snap) ? decodeRow(snap).inputs : snap ?? {},
+    );
     const fill = (p: string, s: FileStamp | null) => {
       if (s && !s[3]) sameContent(this.baseDir, p, [-1, 0, 0], s);
       return s;

@@ -115,6 +115,10 @@ export interface NoopJob {
   deferred?: unknown;
   repeat?: unknown;
   fromGlob?: unknown;
+  envFiles?: string[];
+  depfile?: unknown;
+  /** Set on the jobs of a graph with `include:` (files the record does not stamp). */
+  source?: unknown;
 }
 
 /**
@@ -161,10 +165,13 @@ export function recordNoop(
   for (const j of jobs) {
     // The set of jobs or files of these depends on more than stamps.
     if (j.kind !== "job" || j.emits || j.deferred || j.repeat || j.fromGlob) return drop();
+    if (j.source !== undefined) return drop(); // included files (and their globs) are not stamped
     if (j.reads.length + j.writes.length === 0) return drop(); // always runs
     const line = from.recorded(j.name);
     if (!line) return drop();
-    for (const p of [...j.reads, ...j.writes]) {
+    // A depfile's inputs are on the state line only; dotenv files are inputs too.
+    const extra = [...j.envFiles ?? [], ...(j.depfile ? line.keys() : [])];
+    for (const p of new Set([...j.reads, ...j.writes, ...extra])) {
       if (p[0] === "@" || /[*?[\]{}]/.test(p)) return drop();
       const st = line.get(p);
       if (!st) return drop(); // absent, or not on the line

@@ -11,6 +11,7 @@
  * @module
  */
 import { isGlob, resourceNames } from "../graph/glob.ts";
+import { depfileInputs } from "../graph/depfile.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { JobSpec } from "../graph/types.ts";
 import type { Reactor } from "../reactor/types.ts";
@@ -127,8 +128,24 @@ export class Watcher {
   private readPatterns: string[];
   private watchedDeep: Set<string> = new Set();
 
+  /** Each job's reads, with its dotenv files and what its depfile lists now. */
+  private reads = new Map<string, string[]>();
+
   constructor(private o: WatchOptions) {
-    this.readPatterns = [...new Set(o.selected.flatMap((j) => j.reads))];
+    this.readPatterns = this.refreshReads();
+  }
+
+  /** Reads `reads` again (a depfile changes with each compile); the patterns of them all. */
+  private refreshReads(): string[] {
+    for (const j of this.o.selected) {
+      const deps = j.depfile ? depfileInputs(this.o.baseDir, j.depfile, j.cwd) ?? [] : [];
+      this.reads.set(j.name, [...j.reads, ...j.envFiles ?? [], ...deps]);
+    }
+    return [...new Set([...this.reads.values()].flat())];
+  }
+
+  private readsOf(j: JobSpec): string[] {
+    return this.reads.get(j.name) ?? j.reads;
   }
 
   /** Runs the first cycle, then starts watching. */
@@ -176,7 +193,7 @@ export class Watcher {
     let newDir = false;
     for (const e of evs) {
       if (e.overflow) {
-        for (const j of this.o.selected) for (const r of j.reads) this.note(r);
+        for (const j of this.o.selected) for (const r of this.readsOf(j)) this.note(r);
         continue;
       }
       if (e.dir) newDir = true;
@@ -219,7 +236,7 @@ export class Watcher {
     if (carry === "all") return this.startCycle(this.o.selected, changed, "all");
     const hit = new Set<string>();
     for (const j of this.o.selected) {
-      if (j.reads.some((r) => changed.some((p) => patternNames(r, p)))) hit.add(j.name);
+      if (this.readsOf(j).some((r) => changed.some((p) => patternNames(r, p)))) hit.add(j.name);
     }
     // Everything downstream of a hit job, within the selection.
     const chosen = new Set<string>();
@@ -245,6 +262,10 @@ export class Watcher {
     done.then((r) => {
       this.cycle = undefined;
       this.ignoreWritesUntil = this.o.reactor.now() + 50;
+      if (this.o.selected.some((j) => j.depfile)) {
+        this.readPatterns = this.refreshReads();
+        if (this.inotify) this.addWatches();
+      }
       const ran = [...r.results]
         .filter(([k, v]) => v.status !== "skipped" && this.o.graph.byName.get(k)?.kind !== "module")
         .map(([k]) => k);

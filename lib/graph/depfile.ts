@@ -1,0 +1,102 @@
+/**
+ * Depfiles (ninja's `deps = gcc`): the make-format dependency files that
+ * `gcc -MD -MF`, clang and `rustc --emit=dep-info` write. The prerequisites
+ * they list become inputs of the job from its next run on; `state/` keeps
+ * them on the job's state line, so the `.d` file is never the only copy;
+ * `jx lint` takes them as declared reads.
+ *
+ * Format: rules `TARGET... : PREREQ...`; `\` at the end of a line
+ * continues it; `\ ` is a space inside a path, `\#` a `#`, `$$` a `$`;
+ * several rules (and phony `header.h:` rules from `-MP`, which add nothing)
+ * may follow each other; `#` starts a comment.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
+
+/** The words of one logical line: escapes undone; a word ending in an unescaped `:` is marked. */
+function words(line: string): { word: string; colon: boolean }[] {
+  const out: { word: string; colon: boolean }[] = [];
+  let w = "";
+  const flush = (colon: boolean) => {
+    if (w !== "" || colon) out.push({ word: w, colon });
+    w = "";
+  };
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    const n = line[i + 1];
+    if (c === "\\" && (n === " " || n === "#" || n === "\t")) {
+      w += n;
+      i++;
+    } else if (c === "$" && n === "$") {
+      w += "$";
+      i++;
+    } else if (c === "#") break;
+    else if (c === " " || c === "\t") flush(false);
+    else if (c === ":" && (n === undefined || n === " " || n === "\t")) {
+      flush(true);
+    } else w += c;
+  }
+  flush(false);
+  return out;
+}
+
+/**
+ * The prerequisites of every rule of a depfile, in order, distinct.
+ *
+ * @example
+ * ```ts
+ * import { parseDepfile } from "./depfile.ts";
+ * parseDepfile("out/a.o: src/a.c src/my\\ h.h \\\n  src/b.h\nsrc/b.h:\n");
+ * // ["src/a.c", "src/my h.h", "src/b.h"]
+ * ```
+ */
+export function parseDepfile(text: string): string[] {
+  const joined = text.replace(/\\\r?\n/g, " ");
+  const seen = new Set<string>();
+  for (const line of joined.split(/\r?\n/)) {
+    let afterColon = false;
+    for (const { word, colon } of words(line)) {
+      if (colon) {
+        if (word !== "" && afterColon) seen.add(word); // `a: b:` is not make's; keep b
+        afterColon = true;
+        continue;
+      }
+      if (afterColon && word !== "") seen.add(word);
+    }
+  }
+  return [...seen];
+}
+
+/**
+ * The inputs a job's depfile names, as paths relative to `baseDir` (the
+ * jobs file's folder): prerequisites are relative to the job's `cwd`;
+ * those outside `baseDir` (system headers) are left out. Undefined when
+ * the depfile cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { depfileInputs } from "./depfile.ts";
+ * depfileInputs("/p", "out/a.d", "/p"); // ["src/a.c", "src/a.h"] when out/a.d lists them
+ * ```
+ */
+export function depfileInputs(
+  baseDir: string,
+  depfile: string,
+  cwd: string,
+): string[] | undefined {
+  let text: string;
+  try {
+    text = readFileSync(resolve(baseDir, depfile), "utf8");
+  } catch {
+    return undefined;
+  }
+  const out: string[] = [];
+  for (const p of parseDepfile(text)) {
+    const rel = relative(baseDir, resolve(cwd, p));
+    if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) continue;
+    out.push(rel);
+  }
+  return out;
+}

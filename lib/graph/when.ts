@@ -1,0 +1,44 @@
+/**
+ * `when:` on a job or a module: whether it applies on this machine (the
+ * OS, a variable set, a file present). A module whose condition fails is
+ * not registered; a job is skipped with reason `condition`.
+ *
+ * @module
+ */
+import { existsSync } from "node:fs";
+import process from "node:process";
+import type { JobSpec } from "./types.ts";
+
+/** The operating system as `when: {os}` names it (`linux`, `darwin`, `windows`...). */
+export function currentOs(): string {
+  const p = process.platform as string;
+  return p === "win32" ? "windows" : p;
+}
+
+/**
+ * Why the `when:` of `spec` does not hold, or undefined when it does (or
+ * there is none): every condition given must hold (`env` set and non-empty
+ * in `env`, the `os`, the `file` existing).
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "./mod.ts";
+ * import { whenFails } from "./when.ts";
+ * const g = parseJobsFile("jobs:\n  a: { run: x, when: { env: CI } }\n", "j.yaml");
+ * whenFails(g.get("a"), {}); // "when: env CI is not set"
+ * whenFails(g.get("a"), { CI: "1" }); // undefined
+ * ```
+ */
+export function whenFails(
+  spec: Pick<JobSpec, "when">,
+  env: Record<string, string | undefined> = process.env,
+): string | undefined {
+  const w = spec.when;
+  if (!w) return undefined;
+  if (w.env !== undefined && !env[w.env]) return `when: env ${w.env} is not set`;
+  if (w.os !== undefined && w.os !== currentOs()) {
+    return `when: os ${w.os} (this is ${currentOs()})`;
+  }
+  if (w.file !== undefined && !existsSync(w.file)) return `when: file ${w.file} does not exist`;
+  return undefined;
+}

@@ -1,0 +1,110 @@
+/**
+ * Depfiles with real gcc: the headers a depfile names are inputs of the
+ * compile from its next run on, kept in the state (not only in the `.d`).
+ */
+import assert from "node:assert/strict";
+import { readEvents, runJx, tempDir } from "../helpers.ts";
+
+const cc = (x: string) => `
+  cc-${x}:
+    run: gcc -MMD -MP -MF out/${x}.d -Iinclude -c src/${x}.c -o out/${x}.o
+    reads: [src/${x}.c]
+    writes: [out/${x}.o]
+    depfile: out/${x}.d`;
+
+const JOBS = `jobs:${cc("a")}${cc("b")}${cc("c")}
+  link:
+    run: gcc out/a.o out/b.o out/c.o -o out/app
+    reads: ["out/*.o"]
+    writes: [out/app]
+`;
+
+async function ran(dir: string): Promise<string[]> {
+  const r = await runJx(["run", "--events", "ev.ndjson", "--output", "quiet"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  return ev.filter((e) => e.type === "job.end").map((e) => e.job!).sort();
+}
+
+async function project(): Promise<string> {
+  const dir = await tempDir({
+    "jobs.yaml": JOBS,
+    "include/common.h": "#define ONE 1\n",
+    "include/my h.h": "#define TWO 2\n",
+    "src/a.c": '#include "common.h"\n#include "my h.h"\nint a(void) { return ONE + TWO; }\n',
+    "src/b.c": '#include "common.h"\nint b(void) { return ONE; }\n',
+    "src/c.c": "int a(void); int b(void);\nint main(void) { return a() + b() - 4; }\n",
+    "out/.keep": "",
+  });
+  assert.deepEqual(await ran(dir), ["cc-a", "cc-b", "cc-c", "link"]);
+  assert.deepEqual(await ran(dir), []);
+  return dir;
+}
+
+Deno.test("editing a header that only the depfile names reruns exactly the compiles that include it", async () => {
+  const dir = await project();
+  await Deno.writeTextFile(`${dir}/include/common.h`, "#define ONE 1 /* edited */\n");
+  // a.o and b.o get the same bytes: early cutoff leaves link up to date.
+  assert.deepEqual(await ran(dir), ["cc-a", "cc-b"]);
+  // A name with a space (`\ ` in the depfile).
+  await Deno.writeTextFile(`${dir}/include/my h.h`, "#define TWO (1 + 1)\n");
+  assert.deepEqual(await ran(dir), ["cc-a"]);
+  const ex = await runJx(["explain", "cc-b"], { cwd: dir });
+  assert.match(ex.stdout, /up to date/);
+});
+
+Deno.test("deleting the .d files does not make a compile wrongly up to date", async () => {
+  const dir = await project();
+  for (const x of ["a", "b", "c"]) await Deno.remove(`${dir}/out/${x}.d`);
+  assert.deepEqual(await ran(dir), [], "the state, not the .d, holds the inputs");
+  await Deno.writeTextFile(`${dir}/include/common.h`, "#define ONE 1 /* again */\n");
+  const ex = await runJx(["explain", "cc-a"], { cwd: dir });
+  assert.match(ex.stdout, /include\/common\.h changed/);
+  assert.deepEqual(await ran(dir), ["cc-a", "cc-b"]);
+});
+
+Deno.test("a header removed from disk reruns its compile (which then fails like make's)", async () => {
+  const dir = await project();
+  await Deno.remove(`${dir}/include/my h.h`);
+  const r = await runJx(["run", "--output", "quiet", "cc-a"], { cwd: dir });
+  assert.equal(r.code, 1, "gcc cannot find the header: the job ran");
+});
+
+Deno.test("a bad depfile path is refused with its position", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  a:\n    run: 'true'\n    depfile: ../x.d\n",
+  });
+  const r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^jobs\.yaml:4:14: jobs\.a\.depfile: '\.\.\/x\.d' is outside/);
+});
+
+Deno.test("the no-op fast path sees a header that only the depfile names", async () => {
+  const dir = await project();
+  const plain = () => runJx(["run", "-v"], { cwd: dir });
+  assert.equal((await plain()).code, 0); // writes the no-op record
+  assert.doesNotMatch((await plain()).stderr, /start cc-/); // replayed from it
+  await Deno.writeTextFile(`${dir}/include/common.h`, "#define ONE 1 /* no-op */\n");
+  const r = await plain();
+  assert.match(r.stderr, /start cc-a/);
+  assert.match(r.stderr, /start cc-b/);
+  assert.doesNotMatch(r.stderr, /start cc-c/);
+});
+
+Deno.test("jx watch: editing a header the depfile names reruns the compiles that include it", async () => {
+  const { Session } = await import("./watch_helpers.ts");
+  const dir = await project();
+  await Deno.remove(`${dir}/ev.ndjson`); // the session's own log, not the runs' before it
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await Deno.writeTextFile(`${dir}/include/my h.h`, "#define TWO (2)\n");
+    await w.cycles(2);
+    assert.deepEqual(await w.ranIn(1), ["cc-a"]);
+    await Deno.writeTextFile(`${dir}/include/common.h`, "#define ONE (1)\n");
+    await w.cycles(3);
+    assert.deepEqual(await w.ranIn(2), ["cc-a", "cc-b"]);
+  } finally {
+    await w.stop();
+  }
+});

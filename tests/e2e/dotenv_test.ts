@@ -1,0 +1,72 @@
+/**
+ * `env_file:` on real processes: precedence, optional files, errors at the
+ * dotenv file's position, and a changed .env rerunning the job.
+ */
+import assert from "node:assert/strict";
+import { readEvents, runJx, tempDir } from "../helpers.ts";
+
+const JOBS = `
+env_file: [.env, .env.local?]
+env: { FROM_ENV: file-env }
+jobs:
+  show:
+    run: printf '%s|%s|%s|%s|%s\\n' "$A" "$B" "$C" "$FROM_ENV" "$P" > out.txt
+    env_file: [job.env]
+    env: { C: job-env }
+    writes: [out.txt]
+`;
+
+async function run(dir: string, env: Record<string, string> = {}) {
+  const r = await runJx(["run", "--events", "ev.ndjson", "--output", "quiet"], { cwd: dir, env });
+  const ev = r.code === 0 ? await readEvents(`${dir}/ev.ndjson`) : [];
+  return { ...r, ran: ev.filter((e) => e.type === "job.end").map((e) => e.job!) };
+}
+
+Deno.test("dotenv: files under the process environment, `env:` over both; optional files", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": JOBS,
+    ".env":
+      "# shared\nexport A=from-dotenv\nB='quoted # not a comment'\nFROM_ENV=dotenv\nP=dotenv\n",
+    "job.env": 'A="job \\"file\\""\nC=job-file\n',
+  });
+  const r = await run(dir, { P: "process" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    await Deno.readTextFile(`${dir}/out.txt`),
+    'job "file"|quoted # not a comment|job-env|file-env|process\n',
+  );
+  // The optional file, once present, is read (after .env: it wins).
+  await Deno.writeTextFile(`${dir}/.env.local`, "B=local\n");
+  assert.equal((await run(dir, { P: "process" })).code, 0);
+  assert.match(await Deno.readTextFile(`${dir}/out.txt`), /\|local\|/);
+});
+
+Deno.test("dotenv: a changed .env reruns the job, an unchanged one does not (no-op path too)", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS, ".env": "A=1\n", "job.env": "" });
+  assert.deepEqual((await run(dir)).ran, ["show"]);
+  assert.deepEqual((await run(dir)).ran, []);
+  await Deno.writeTextFile(`${dir}/.env`, "A=2\n");
+  assert.deepEqual((await run(dir)).ran, ["show"]);
+  // The no-op fast path (no --events) must see the file too.
+  const plain = () => runJx(["run", "-v"], { cwd: dir });
+  await plain();
+  assert.doesNotMatch((await plain()).stderr, /start show/);
+  await Deno.writeTextFile(`${dir}/job.env`, "C=changed\n");
+  assert.match((await plain()).stderr, /start show/);
+  assert.match(await Deno.readTextFile(`${dir}/out.txt`), /^2\|/);
+});
+
+Deno.test("dotenv: a missing file and a malformed line are refused with a position", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS, ".env": "A=1\n" });
+  let r = await run(dir);
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr.trim(),
+    "jobs.yaml:7:16: jobs.show.env_file[0]: no such dotenv file 'job.env' " +
+      "(write 'job.env?' if it is optional)",
+  );
+  await Deno.writeTextFile(`${dir}/job.env`, "OK=1\nexport  = x\n");
+  r = await run(dir);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim(), `${dir}/job.env:2:9: expected NAME=VALUE`);
+});

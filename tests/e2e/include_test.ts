@@ -1,0 +1,150 @@
+/**
+ * `include:` on real processes: namespaced names, paths relative to each
+ * file, ordering and `needs` across files, selection by namespace, state in
+ * the root's `.jx/`, and errors pointing into the included file.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { readEvents, runJx, spans, tempDir } from "../helpers.ts";
+
+const ROOT_JOBS = `
+include: [tools/jobs.yaml, packages/*/jobs.yaml] # above jobs: their jobs come first
+jobs:
+  all:
+    needs: [packages/a:test]
+    run: cat packages/a/out/a.txt packages/b/out/b.txt > all.txt
+    reads: [packages/b/out/b.txt]
+    writes: [all.txt]
+`;
+const A_JOBS = `
+jobs:
+  build:
+    run: mkdir -p out && cat ../../shared/version.txt src.txt > out/a.txt
+    reads: [../../shared/version.txt, src.txt]
+    writes: [out/a.txt]
+  test:
+    needs: [build]
+    run: grep -q v1 out/a.txt
+`;
+const TOOLS_JOBS = `
+jobs:
+  gen:
+    run: mkdir -p ../shared && echo v1 > ../shared/version.txt
+    writes: [../shared/version.txt]
+`;
+const B_JOBS = `
+vars: { NAME: b }
+jobs:
+  build:
+    run: mkdir -p out && cp ../a/out/a.txt out/\${NAME}.txt
+    reads: [../a/out/a.txt]
+    writes: [out/b.txt]
+`;
+
+async function project(files: Record<string, string> = {}): Promise<string> {
+  return await tempDir({
+    "jobs.yaml": ROOT_JOBS,
+    "packages/a/jobs.yaml": A_JOBS,
+    "packages/a/src.txt": "a-src\n",
+    "packages/b/jobs.yaml": B_JOBS,
+    "tools/jobs.yaml": TOOLS_JOBS,
+    ...files,
+  });
+}
+
+async function run(dir: string, ...args: string[]) {
+  const r = await runJx(["run", "--events", "ev.ndjson", "--output", "quiet", ...args], {
+    cwd: dir,
+  });
+  assert.equal(r.code, 0, r.stderr);
+  return spans(await readEvents(`${dir}/ev.ndjson`));
+}
+
+Deno.test("include: namespaced jobs, each file's paths, ordering across files, root state", async () => {
+  const dir = await project();
+  const s = await run(dir);
+  assert.deepEqual(
+    [...s.keys()].sort(),
+    ["all", "packages/a:build", "packages/a:test", "packages/b:build", "tools:gen"],
+  );
+  const before = (a: string, b: string) =>
+    assert.ok(s.get(a)!.end <= s.get(b)!.start, `${a} before ${b}`);
+  before("tools:gen", "packages/a:build"); // writes shared/version.txt -> reads it, across files
+  before("packages/a:build", "packages/b:build"); // across two included files
+  before("packages/a:build", "packages/a:test"); // `needs: [build]` in its own namespace
+  before("packages/a:test", "all"); // `needs` across files
+  before("packages/b:build", "all");
+  assert.equal(await Deno.readTextFile(`${dir}/all.txt`), "v1\na-src\nv1\na-src\n");
+  assert.ok(existsSync(`${dir}/.jx/state.ndjson`));
+  assert.ok(!existsSync(`${dir}/packages/a/.jx`), "state stays in the root's .jx/");
+  // Up to date from the root's state; a change in a package reruns what depends on it.
+  assert.deepEqual([...(await run(dir)).keys()].sort(), ["packages/a:test"]);
+  await Deno.writeTextFile(`${dir}/packages/a/src.txt`, "a-src 2\n");
+  assert.deepEqual(
+    [...(await run(dir)).keys()].sort(),
+    ["all", "packages/a:build", "packages/a:test", "packages/b:build"],
+  );
+  const ex = await runJx(["explain", "packages/b:build"], { cwd: dir });
+  assert.equal(ex.code, 0, ex.stderr);
+  assert.match(ex.stdout, /up to date/);
+  assert.match(ex.stdout, /^ {2}in packages\/b\/jobs\.yaml$/m);
+});
+
+Deno.test("include: `NAMESPACE:` selects a file's jobs and what they need", async () => {
+  const dir = await project();
+  const s = await run(dir, "packages/b:");
+  assert.deepEqual([...s.keys()].sort(), ["packages/a:build", "packages/b:build", "tools:gen"]);
+  const bad = await runJx(["run", "packages/c:"], { cwd: dir });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /no jobs in namespace 'packages\/c:' \(did you mean '[^']+'\?\)/);
+});
+
+Deno.test("include: errors point into the included file; cycles and missing files at the include", async () => {
+  const dir = await project({
+    "packages/b/jobs.yaml": "jobs:\n  build:\n    run: 'true'\n    needs: [nope]\n",
+  });
+  let r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr.trim(),
+    "packages/b/jobs.yaml:4:13: jobs.build.needs[0]: unknown job 'nope' in needs",
+  );
+  await Deno.writeTextFile(
+    `${dir}/packages/b/jobs.yaml`,
+    "include: [../../jobs.yaml]\njobs:\n  build: { run: 'true' }\n",
+  );
+  r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr.trim(),
+    "packages/b/jobs.yaml:1:11: include[0]: include cycle: " +
+      "jobs.yaml -> packages/b/jobs.yaml -> jobs.yaml",
+  );
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, "include: [nope/jobs.yaml]\njobs: {}\n");
+  r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim(), "jobs.yaml:1:11: include: nope/jobs.yaml: no such file");
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    "include: [packages/a/jobs.yaml]\njobs:\n  x:\n    run: 'true'\n    bogus: 1\n",
+  );
+  await Deno.writeTextFile(
+    `${dir}/packages/a/jobs.yaml`,
+    "jobs:\n  a:\n    run: 'true'\n    rnu: 1\n",
+  );
+  r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^jobs\.yaml:5:5: /, "the root's own error first");
+  // Two files whose jobs end up with one name (a root job named like an included one).
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    "include: [ci.yaml]\njobs:\n  ci:x: { run: 'true' }\n",
+  );
+  await Deno.writeTextFile(`${dir}/ci.yaml`, "jobs:\n  x: { run: 'true' }\n");
+  r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr.trim(),
+    "jobs.yaml:3:3: jobs.ci:x: duplicate name 'ci:x' (already a job of another jobs file)",
+  );
+});

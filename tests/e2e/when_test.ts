@@ -1,0 +1,69 @@
+/** `when:` on jobs, on real processes: skipped with reason `condition`, dependents run. */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { readEvents, runJx, tempDir } from "../helpers.ts";
+
+const JOBS = `
+jobs:
+  only-ci: { run: echo ci > ci.txt, when: { env: JX_TEST_CI } }
+  not-here: { run: echo win > win.txt, when: { os: windows } }
+  after: { run: echo after > after.txt, needs: [not-here] }
+  with-file: { run: echo f > f.txt, when: { file: marker, os: linux } }
+`;
+
+async function run(dir: string, env: Record<string, string> = {}, ...args: string[]) {
+  const r = await runJx(["run", "--events", "ev.ndjson", "--output", "quiet", ...args], {
+    cwd: dir,
+    env,
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  const skips = Object.fromEntries(
+    ev.filter((e) => e.type === "job.skip").map((e) => [e.job!, e.reason]),
+  );
+  const ran = ev.filter((e) => e.type === "job.end").map((e) => e.job!).sort();
+  return { skips, ran };
+}
+
+Deno.test("when: a job whose condition fails is skipped (condition); what needs it runs", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS });
+  let r = await run(dir);
+  assert.deepEqual(r.skips, {
+    "only-ci": "condition",
+    "not-here": "condition",
+    "with-file": "condition",
+  });
+  assert.deepEqual(r.ran, ["after"]);
+  assert.ok(!existsSync(`${dir}/win.txt`) && existsSync(`${dir}/after.txt`));
+  await Deno.writeTextFile(`${dir}/marker`, "");
+  r = await run(dir, { JX_TEST_CI: "1" });
+  assert.deepEqual(r.skips, { "not-here": "condition" });
+  assert.deepEqual(r.ran, ["after", "only-ci", "with-file"]);
+  // A dry run says the same, not "dry-run", for a job that would not run here.
+  r = await run(dir, {}, "-n");
+  assert.equal(r.skips["only-ci"], "condition");
+  assert.equal(r.skips["with-file"], "dry-run");
+  const ex = await runJx(["explain", "not-here"], { cwd: dir });
+  assert.match(ex.stdout, /^ {2}skipped here \(when: os windows \(this is linux\)\)$/m);
+});
+
+Deno.test("when: bad conditions are refused with a position", async () => {
+  for (
+    const [text, msg] of [
+      [
+        "jobs:\n  a: { run: x, when: { os: plan9 } }\n",
+        /^jobs\.yaml:2:28: jobs\.a\.when\.os: must be one of linux/,
+      ],
+      ["jobs:\n  a: { run: x, when: {} }\n", /^jobs\.yaml:2:22: jobs\.a\.when: give at least one/],
+      [
+        "jobs:\n  a: { run: x, when: { cpu: 4 } }\n",
+        /^jobs\.yaml:2:24: jobs\.a\.when: unknown key 'cpu'/,
+      ],
+    ] as const
+  ) {
+    const dir = await tempDir({ "jobs.yaml": text });
+    const r = await runJx(["run"], { cwd: dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, msg);
+  }
+});
