@@ -126,6 +126,21 @@ export const MAPPINGS: MappingCase[] = [
     expect: "key",
     doc: (r) => `modules: { m: { run: echo, when: { os: linux, ${r}: 1 } } }\n`,
   },
+  {
+    path: "modules.*.health",
+    expect: "key",
+    doc: (r) => `modules: { m: { run: echo, health: { tcp: 8080, ${r}: 1 } } }\n`,
+  },
+  {
+    path: "jobs.*.when",
+    expect: "key",
+    doc: (r) => `jobs: { a: { run: echo, when: { os: linux, ${r}: 1 } } }\n`,
+  },
+  {
+    path: "jobs.*.slurm",
+    expect: "key",
+    doc: (r) => `jobs: { a: { run: echo, slurm: { partition: main, ${r}: 1 } } }\n`,
+  },
 ];
 
 /** The paths of every mapping kind in the schema (plus `foreach`'s own). */
