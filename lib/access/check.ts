@@ -7,10 +7,18 @@
  */
 import { dirname, resolve } from "node:path";
 import type { Graph, JobSpec } from "../graph/mod.ts";
-import type { Reporter, RunEvent, Runner } from "../scheduler/mod.ts";
+import type { Reactor } from "../reactor/mod.ts";
+import {
+  LocalRunner,
+  type Reporter,
+  type RunEvent,
+  type Runner,
+  type Slots,
+} from "../scheduler/mod.ts";
 import { writeAll } from "../runtime/mod.ts";
 import { Checker, inFileOrder } from "./compare.ts";
-import type { Remembered } from "./remembered.ts";
+import { Remembered } from "./remembered.ts";
+import { fileIgnore } from "./ignore.ts";
 import { TracingRunner } from "./runner.ts";
 import type { Access, Finding, Tracer } from "./types.ts";
 
@@ -121,4 +129,75 @@ export class AccessCheck {
     const sorted = inFileOrder(this.o.graph, [...this.findings]);
     if (sorted.length) print(sorted.map((f) => formatFinding(this.o.graph, f)).join(""));
   }
+}
+
+/** What `jx run --check-access` adds to a run (`runCheck`). */
+export interface RunCheck {
+  /** The run's runner: local processes within `slots`, traced. */
+  runner: Runner;
+  /** To put first among the run's reporters (`reporter(all)` of `AccessCheck`). */
+  reporter(all: Reporter[]): Reporter;
+  /**
+   * The run's up-to-date state, except that a job whose last checked run
+   * had findings is never up to date: it runs (and is checked) again until
+   * a checked run finds nothing, so `--strict` keeps failing until fixed.
+   */
+  state?: { check(spec: JobSpec): { upToDate: boolean }; succeeded(spec: JobSpec): void };
+  /** The run's exit status: `--strict` turns a success with findings into 1 (with one line). */
+  exit(status: number): number;
+  /** Saves the findings in `.jx/access.json` and removes the tracer's files. */
+  close(): void;
+}
+
+/**
+ * Sets up `jx run --check-access` (`strict`: `--strict`) over the run's
+ * reactor, job slots and state. Throws `JxInputError` (exit 2) when there
+ * is no tracer (strace missing).
+ *
+ * @example
+ * ```ts ignore
+ * // Needs a real run around it: see lib/cli/commands.ts (cmdRun).
+ * const check = runCheck({ graph, reactor, slots, state, strict: true });
+ * ```
+ */
+export function runCheck(o: {
+  graph: Graph;
+  reactor: Reactor;
+  slots: Slots;
+  state?: RunCheck["state"];
+  strict: boolean;
+  tracer: Tracer;
+}): RunCheck {
+  const root = dirname(resolve(o.graph.file));
+  const remembered = new Remembered(root);
+  const check = new AccessCheck({
+    graph: o.graph,
+    tracer: o.tracer,
+    ignore: fileIgnore(o.graph.file),
+    clock: o.reactor,
+    remembered,
+  });
+  const inner = o.state;
+  return {
+    runner: check.runner(new LocalRunner(o.reactor, o.slots)),
+    reporter: (all) => check.reporter(all),
+    state: inner && {
+      check: (spec) => {
+        // Asked first in any case: the state hashes the inputs it records at the success.
+        const v = inner.check(spec);
+        return remembered.get(spec.name)?.findings.length ? { ...v, upToDate: false } : v;
+      },
+      succeeded: (spec) => inner.succeeded(spec),
+    },
+    exit(status) {
+      const n = check.findings.length;
+      if (!o.strict || !n || status !== 0) return status;
+      writeAll(2, `jx: --strict: ${n} finding${n === 1 ? "" : "s"} (docs/lint.md)\n`);
+      return 1;
+    },
+    close() {
+      check.close();
+      o.tracer.close();
+    },
+  };
 }

@@ -6,10 +6,8 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
-import { parse as parseYaml } from "../runtime/yaml.ts";
 import { findJobsFile, JxInputError, loadJobsFile } from "../graph/mod.ts";
 import { createReactor } from "../reactor/mod.ts";
 import { LocalRunner, LocalSlots, type Reporter, runJobs } from "../scheduler/mod.ts";
@@ -17,6 +15,7 @@ import { CtlServer, Supervisor } from "../modules/mod.ts";
 import { ConsoleReporter, EventLog } from "../report/mod.ts";
 import { cpuCount, isTerminal } from "../runtime/mod.ts";
 import { AccessCheck } from "./check.ts";
+import { fileIgnore } from "./ignore.ts";
 import { Remembered } from "./remembered.ts";
 import { StraceTracer } from "./strace.ts";
 
@@ -65,13 +64,6 @@ function jobCount(flag: string, v: string): number {
     throw new JxInputError(`${flag}: expected a whole number of at least 1, got '${v}'`);
   }
   return Number(v);
-}
-
-/** `lint: { ignore: [...] }` of the jobs file (validated by the loader), or none. */
-export function fileIgnore(file: string): string[] {
-  const doc = parseYaml(readFileSync(file, "utf8")) as { lint?: { ignore?: string | string[] } };
-  const ig = doc?.lint?.ignore;
-  return ig === undefined ? [] : Array.isArray(ig) ? ig.map(String) : [String(ig)];
 }
 
 /** The strace tracer, or bad input (exit 2) naming the command when strace is missing. */

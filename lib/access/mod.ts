@@ -28,6 +28,8 @@ export {
 } from "./compare.ts";
 export { formatEdit, narrowGlobs } from "./suggest.ts";
 export { TracingRunner } from "./runner.ts";
-export { AccessCheck, type CheckOptions, formatFinding } from "./check.ts";
+export { AccessCheck, type CheckOptions, formatFinding, type RunCheck, runCheck } from "./check.ts";
+export { fileIgnore } from "./ignore.ts";
+export { explainFindings } from "./explain.ts";
 export { type CheckedRun, hasUndeclaredInputs, Remembered } from "./remembered.ts";
-export { cmdLint, fileIgnore, type LintArgs, newTracer, parseLintArgs } from "./cli.ts";
+export { cmdLint, type LintArgs, newTracer, parseLintArgs } from "./cli.ts";

@@ -45,6 +45,10 @@ export interface Args {
   vars: Record<string, string>;
   /** Warnings to print before running. */
   warnings: string[];
+  /** `jx run --check-access`: trace the jobs that run, report findings (docs/lint.md). */
+  checkAccess?: boolean;
+  /** `jx run --strict`: as `--check-access`, and any finding fails the run. */
+  strict?: boolean;
 }
 
 /** How one long option is parsed: the field it sets, from a value or to a constant. */
@@ -107,6 +111,9 @@ export const OPTIONS: Record<string, OptSpec> = {
   "--names": { key: "namesOnly", set: true },
   "--json": { key: "json", set: true },
   "--drain": { key: "drain", set: true },
+  // Checking declarations (`jx run`, docs/lint.md).
+  "--check-access": { key: "checkAccess", set: true },
+  "--strict": { key: "strict", set: true },
 };
 
 /** Short options and the long option each stands for. */
