@@ -135,6 +135,8 @@ export class AccessCheck {
 export interface RunCheck {
   /** The run's runner: local processes within `slots`, traced. */
   runner: Runner;
+  /** The findings of this run and the last checked ones: what the output cache asks (`cacheRefusal`). */
+  remembered: Remembered;
   /** To put first among the run's reporters (`reporter(all)` of `AccessCheck`). */
   reporter(all: Reporter[]): Reporter;
   /**
@@ -180,6 +182,7 @@ export function runCheck(o: {
   const inner = o.state;
   return {
     runner: check.runner(new LocalRunner(o.reactor, o.slots)),
+    remembered,
     reporter: (all) => check.reporter(all),
     state: inner && {
       check: (spec) => {

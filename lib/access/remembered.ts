@@ -88,6 +88,22 @@ export class Remembered {
     return this.get(job)?.findings.some(undeclaredInput) ?? false;
   }
 
+  /**
+   * The output cache's one call: undefined when `job` may be stored and
+   * restored, else the warning to print (once per job) as it runs uncached.
+   *
+   * @example
+   * ```ts
+   * import { Remembered } from "./remembered.ts";
+   * import { strictEqual } from "node:assert/strict";
+   * strictEqual(new Remembered(Deno.makeTempDirSync()).cacheRefusal("cc"), undefined);
+   * ```
+   */
+  cacheRefusal(job: string): string | undefined {
+    if (!this.hasUndeclaredInputs(job)) return undefined;
+    return `${job}: not cached: its last checked run found undeclared inputs (jx explain ${job})`;
+  }
+
   /** Merges this run's entries into the file; a failure is one warning. */
   save(): void {
     if (!this.changed.size) return;

@@ -140,6 +140,11 @@ Deno.test("remembered findings: a checked run replaces a job's entry; undeclared
   assert.equal(back.hasUndeclaredInputs("cc"), true);
   assert.equal(back.hasUndeclaredInputs("gen"), false); // a write is no input
   assert.equal(back.hasUndeclaredInputs("other"), false);
+  assert.equal(
+    back.cacheRefusal("cc"),
+    "cc: not cached: its last checked run found undeclared inputs (jx explain cc)",
+  );
+  assert.equal(back.cacheRefusal("gen"), undefined);
   back.checked("cc", []);
   back.save();
   assert.equal(new Remembered(dir).hasUndeclaredInputs("cc"), false);
