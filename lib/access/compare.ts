@@ -264,6 +264,8 @@ export class Checker {
   private c: Ctx;
   private raw = new Map<string, Access[]>();
   private seen = new Set<string>();
+  /** The recorded jobs that used each path: a job is compared only with jobs sharing a path. */
+  private byPath = new Map<string, Set<string>>();
 
   constructor(graph: Graph, private o: CheckerOptions) {
     const isDirAbs = o.isDir ?? ((p: string) => {
@@ -290,18 +292,35 @@ export class Checker {
   record(job: string, accesses: Access[]): void {
     const all = [...(this.raw.get(job) ?? []), ...accesses];
     this.raw.set(job, all);
-    this.c.uses.set(job, usesOf(all, this.o));
+    const uses = usesOf(all, this.o);
+    this.c.uses.set(job, uses);
+    for (const path of uses.keys()) {
+      const jobs = this.byPath.get(path);
+      if (jobs) jobs.add(job);
+      else this.byPath.set(path, new Set([job]));
+    }
+  }
+
+  /** The recorded jobs that used a path `job` used. */
+  private sharing(job: string): Set<string> {
+    const out = new Set<string>();
+    for (const path of this.c.uses.get(job)?.keys() ?? []) {
+      for (const j of this.byPath.get(path) ?? []) out.add(j);
+    }
+    return out;
   }
 
   /**
    * The findings of `job` against its declarations and against `others`
    * (default: every job recorded so far), not reported before.
    */
-  findingsOf(job: string, others: Iterable<string> = this.c.uses.keys()): Finding[] {
+  findingsOf(job: string, others?: Iterable<string>): Finding[] {
     const spec = this.spec(job);
     if (!spec) return [];
     const found = ownFindings(this.c, spec);
-    for (const name of others) {
+    const sharing = this.sharing(job);
+    const candidates = others ? [...others].filter((o) => sharing.has(o)) : sharing;
+    for (const name of candidates) {
       const o = name === job ? undefined : this.spec(name);
       if (o) found.push(...pairFindings(this.c, spec, o));
     }
