@@ -1,9 +1,10 @@
 /**
- * The cost of checking declarations: `jx lint` (every job under `strace -f`)
- * against `jx run -j1 --force` (the same jobs, one at a time, untraced) on
+ * The cost of checking declarations: `jx run --check-access` and `jx lint`
+ * (every job under `strace -f`) against `jx run --force` (the same jobs,
+ * untraced), at -j1 and at the CPU count, on
  * two graphs: N trivial jobs (`/bin/true`) and a real compile graph (C files
  * each including two headers, compiled by gcc, then linked). Rounds
- * alternate the two commands; medians. Both must exit 0 (lint: no finding).
+ * alternate the commands; medians. All must exit 0 (lint: no finding).
  *
  * @example
  * ```sh
@@ -78,8 +79,17 @@ const cc = await Deno.makeTempDir({ prefix: "jx-bench-lint-cc-" });
 await compileProject(cc);
 
 const jx = (args: string[]) => [DENO, ["run", "-A", CLI, ...args]] as const;
+const quiet = ["--force", "--output", "quiet"];
 const variants = (dir: string) => [
-  { name: "jx run -j1 --force", cmd: jx(["run", "-j1", "--force", "--output", "quiet"]), dir },
+  { name: "jx run -j1 --force", cmd: jx(["run", "-j1", ...quiet]), dir },
+  {
+    name: "jx run -j1 --force --check-access",
+    cmd: jx(["run", "-j1", "--check-access", ...quiet]),
+    dir,
+  },
+  { name: "jx lint -j1", cmd: jx(["lint", "-j1"]), dir },
+  // Under -j (the CPU count): lint's comparison no longer needs one job at a time.
+  { name: "jx run --force", cmd: jx(["run", ...quiet]), dir },
   { name: "jx lint", cmd: jx(["lint"]), dir },
 ];
 
@@ -97,12 +107,16 @@ for (
     vs.map((v) => ({ name: v.name, ms: ms(v.name) })),
     "jx run -j1 --force",
   );
-  const ratio = median(ms("jx lint")) / median(ms("jx run -j1 --force"));
-  console.log(`${label}\n${table}\nlint / run: ${ratio.toFixed(2)}x\n`);
+  const r = (a: string, b: string) => (median(ms(a)) / median(ms(b))).toFixed(2) + "x";
+  const ratio =
+    `check-access / run (-j1): ${r("jx run -j1 --force --check-access", "jx run -j1 --force")}; ` +
+    `lint / run (-j1): ${r("jx lint -j1", "jx run -j1 --force")}; ` +
+    `lint / run (-j): ${r("jx lint", "jx run --force")}`;
+  console.log(`${label}\n${table}\n${ratio}\n`);
   sections.push(
     `### ${label}\n\n- commands: ${
       vs.map((v) => commandLine(v.cmd[0], [...v.cmd[1]], dir)).join(", ")
-    }\n\n${table}\n\nlint / run: ${ratio.toFixed(2)}x`,
+    }\n\n${table}\n\n${ratio}`,
   );
 }
 await Deno.remove(trivial, { recursive: true });

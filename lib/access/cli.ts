@@ -1,26 +1,25 @@
 /**
- * `jx lint [-f FILE] [--ignore GLOB]... [--events FILE] [JOB...]`: runs the
- * selected jobs (and what they need) one at a time under the tracer and
- * reports every difference from their declarations (docs/lint.md).
+ * `jx lint [-f FILE] [-j N] [--ignore GLOB]... [--events FILE] [JOB...]`:
+ * runs the selected jobs (and what they need), every one even if up to
+ * date, under the tracer (`AccessCheck`, on the runner seam) and reports
+ * every difference from their declarations (docs/lint.md).
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
-import { parse as parseYaml } from "../runtime/yaml.ts";
-import { findJobsFile, type Graph, JxInputError, loadJobsFile } from "../graph/mod.ts";
+import { findJobsFile, JxInputError, loadJobsFile } from "../graph/mod.ts";
 import { createReactor } from "../reactor/mod.ts";
-import { type Reporter, type RunEvent, runJobs } from "../scheduler/mod.ts";
+import { LocalRunner, LocalSlots, type Reporter, runJobs } from "../scheduler/mod.ts";
 import { CtlServer, Supervisor } from "../modules/mod.ts";
 import { ConsoleReporter, EventLog } from "../report/mod.ts";
-import { isTerminal, writeAll } from "../runtime/mod.ts";
-import { compare } from "./compare.ts";
-import { tracingReactor } from "./reactor.ts";
+import { cpuCount, isTerminal } from "../runtime/mod.ts";
+import { AccessCheck } from "./check.ts";
+import { fileIgnore } from "./ignore.ts";
+import { Remembered } from "./remembered.ts";
 import { StraceTracer } from "./strace.ts";
-import type { Access, Finding } from "./types.ts";
 
-const USAGE = "usage: jx lint [-f FILE] [--ignore GLOB]... [--events FILE] [JOB...]";
+const USAGE = "usage: jx lint [-f FILE] [-j N] [--ignore GLOB]... [--events FILE] [JOB...]";
 
 /** The parsed arguments of `jx lint`. */
 export interface LintArgs {
@@ -30,6 +29,8 @@ export interface LintArgs {
   ignore: string[];
   /** `--events FILE`: the NDJSON event log. */
   events?: string;
+  /** `-j N`: jobs at once (default: the CPU count, as `jx run`). */
+  jobs?: number;
   /** The jobs to check (default: all). */
   names: string[];
 }
@@ -49,85 +50,57 @@ export function parseLintArgs(args: string[]): LintArgs {
     if (flag === "-f" || flag === "--file") out.file = value();
     else if (flag === "--ignore") out.ignore.push(value());
     else if (flag === "--events") out.events = value();
+    else if (flag === "-j" || flag === "--jobs") out.jobs = jobCount(flag, value());
+    else if (/^-j\d+$/.test(a)) out.jobs = jobCount("-j", a.slice(2));
     else if (a.startsWith("-")) throw new JxInputError(`jx lint: unknown option '${a}' (${USAGE})`);
     else out.names.push(a);
   }
   return out;
 }
 
-/** `lint: { ignore: [...] }` of the jobs file (validated by the loader), or none. */
-export function fileIgnore(file: string): string[] {
-  const doc = parseYaml(readFileSync(file, "utf8")) as { lint?: { ignore?: string | string[] } };
-  const ig = doc?.lint?.ignore;
-  return ig === undefined ? [] : Array.isArray(ig) ? ig.map(String) : [String(ig)];
+/** A `-j` value: a whole number of at least 1. */
+function jobCount(flag: string, v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1) {
+    throw new JxInputError(`${flag}: expected a whole number of at least 1, got '${v}'`);
+  }
+  return Number(v);
 }
 
-/** One console line per finding: `FILE:LINE:COL: job 'cc' read src/a.h, not in its reads: add reads: [src/*.h]`. */
-export function formatFinding(graph: Graph, f: Finding): string {
-  const pos = graph.byName.get(f.job)?.pos;
-  const where = pos ? `${graph.file}:${pos.line}:${pos.col}: ` : "";
-  const what = {
-    "undeclared-read": `not in its reads`,
-    "undeclared-write": `not in its writes`,
-    "race": `as '${f.other}' does, with no order between them`,
-    "unordered-read": `which '${f.other}' writes, with no order between them`,
-  }[f.problem];
-  return `${where}job '${f.job}' ${f.access} ${f.path}, ${what}: add ${f.suggest}\n`;
+/** The strace tracer, or bad input (exit 2) naming the command when strace is missing. */
+export function newTracer(command: string): StraceTracer {
+  try {
+    return new StraceTracer();
+  } catch (e) {
+    throw new JxInputError(`${command}: ${(e as Error).message}`);
+  }
 }
 
 /**
- * Passes a run's events on to `inner`; at `run.end`, first compares the
- * traces with the declarations and reports each finding (a console line
- * and an `access.finding` event).
+ * Runs `jx lint ...` (the arguments after `lint`) and returns the exit code.
+ * Jobs run in parallel (`-j`): the comparison rests on what each job did
+ * and on the graph's order, never on the order they happened to run in.
  */
-class FindingReporter implements Reporter {
-  findings: Finding[] = [];
-  constructor(private inner: Reporter[], private check: () => Finding[], private graph: Graph) {}
-
-  event(e: RunEvent): void {
-    if (e.type === "run.end") {
-      this.findings = this.check();
-      for (const f of this.findings) {
-        writeAll(1, formatFinding(this.graph, f));
-        const ev: RunEvent = { type: "access.finding", t: e.t, ...f };
-        for (const r of this.inner) r.event(ev);
-      }
-    }
-    for (const r of this.inner) r.event(e);
-  }
-
-  async close(): Promise<void> {
-    for (const r of this.inner) await r.close?.();
-  }
-}
-
-/** Runs `jx lint ...` (the arguments after `lint`) and returns the exit code. */
 export async function cmdLint(argv: string[]): Promise<number> {
   const args = parseLintArgs(argv);
   const file = args.file ?? findJobsFile(process.cwd());
   if (!file) throw new JxInputError("no jobs.yaml or jobs.yml here (use -f FILE)");
   const graph = loadJobsFile(file);
   const selected = graph.select(args.names);
-  let tracer: StraceTracer;
-  try {
-    tracer = new StraceTracer();
-  } catch (e) {
-    throw new JxInputError(`jx lint: ${(e as Error).message}`);
-  }
-  const traces = new Map<string, Access[]>();
-  const record = (job: string, a: Access[]) => traces.set(job, [...(traces.get(job) ?? []), ...a]);
-  const reactor = tracingReactor(createReactor(), tracer, record);
+  const tracer = newTracer("jx lint");
+  const reactor = createReactor();
   const root = dirname(resolve(graph.file));
-  const ignore = [...fileIgnore(graph.file), ...args.ignore];
-  const inner: Reporter[] = [
+  const check = new AccessCheck({
+    graph,
+    tracer,
+    ignore: [...fileIgnore(graph.file), ...args.ignore],
+    clock: reactor,
+    remembered: new Remembered(root),
+  });
+  const reporters: Reporter[] = [
     new ConsoleReporter({ mode: "buffered", color: false, statusLine: isTerminal(2), graph }),
   ];
-  if (args.events) inner.push(new EventLog(args.events));
-  const findings = new FindingReporter(
-    inner,
-    () => compare(graph, selected, traces, { root, ignore }),
-    graph,
-  );
+  if (args.events) reporters.push(new EventLog(args.events));
+  reporters.unshift(check.reporter(reporters));
   const supervisor = new Supervisor();
   // The control socket, as in `jx run`: jobs may talk to the modules through JX_CTL.
   const ctl = selected.some((j) => j.kind === "module")
@@ -139,18 +112,19 @@ export async function cmdLint(argv: string[]): Promise<number> {
     );
     const result = await runJobs(graph, selected, {
       reactor,
-      jobs: 1,
+      runner: check.runner(new LocalRunner(reactor, new LocalSlots(args.jobs ?? cpuCount()))),
       keepGoing: true,
-      reporters: [findings],
+      reporters,
       baseEnv: env,
       // Modules the jobs need run as in `jx run`, untraced (they outlive the jobs).
       modules: supervisor,
       extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
     });
-    await findings.close();
-    if (findings.findings.length) return 1;
+    for (const r of reporters) await r.close?.();
+    if (check.findings.length) return 1;
     return result.exit;
   } finally {
+    check.close();
     await ctl?.close();
     reactor.close();
     tracer.close();

@@ -1,5 +1,5 @@
 /**
- * The comparison of what jobs did with what they declare (docs/lint.md,
+ * The comparison of what jobs did with what they declare (CONTRACT.md,
  * "Checking declarations"): undeclared reads and writes, two jobs writing
  * one file with no order between them, a read of another job's file with no
  * order between them.
@@ -150,7 +150,6 @@ const changed = (u: PathUse) => (!!u.wrote || !!u.deleted) && !isTemp(u);
 /** Everything `compare` works from: the jobs, what each did, the order between them. */
 interface Ctx {
   graph: Graph;
-  jobs: JobSpec[];
   uses: Map<string, Map<string, PathUse>>;
   order: Order;
   isDir: (rel: string) => boolean;
@@ -187,56 +186,44 @@ function ownFindings(c: Ctx, job: JobSpec): Finding[] {
   return out;
 }
 
-/** The jobs that changed each path, in file order. */
-function writersOf(c: Ctx): Map<string, JobSpec[]> {
-  const writers = new Map<string, JobSpec[]>();
-  for (const j of c.jobs) {
-    for (const [path, u] of c.uses.get(j.name) ?? []) {
-      if (!changed(u)) continue;
-      const list = writers.get(path);
-      if (list) list.push(j);
-      else writers.set(path, [j]);
-    }
-  }
-  return writers;
+/** A race of `a` and `b` on `path`, reported on the later one in file order (undefined: none). */
+function race(c: Ctx, x: JobSpec, y: JobSpec, path: string): Finding | undefined {
+  const [a, b] = x.index < y.index ? [x, y] : [y, x];
+  const ua = c.uses.get(a.name)?.get(path), ub = c.uses.get(b.name)?.get(path);
+  if (!ua || !ub || !changed(ua) || !changed(ub)) return undefined;
+  const access = ub.wrote ? "write" : "delete";
+  const fix = named(a.writes, path) && !named(b.writes, path)
+    ? formatEdit("writes", [path])
+    : formatEdit("needs", [a.name]);
+  return { job: b.name, path, access, problem: "race", other: a.name, suggest: fix };
 }
 
-/** Races (two writers, no order) and reads of another job's file with no order between them. */
-function crossFindings(c: Ctx): Finding[] {
+/** `r` read (or probed) `path`, which `w` changed (undefined: it did not). */
+function unorderedRead(c: Ctx, r: JobSpec, w: JobSpec, path: string): Finding | undefined {
+  const ur = c.uses.get(r.name)?.get(path), uw = c.uses.get(w.name)?.get(path);
+  if (!ur || !uw || (!ur.read && !ur.probe) || !changed(uw)) return undefined;
+  const fix = named(w.writes, path) && w.index < r.index
+    ? formatEdit("reads", [path])
+    : formatEdit("needs", [w.name]);
+  const access = ur.read ?? "read";
+  return { job: r.name, path, access, problem: "unordered-read", other: w.name, suggest: fix };
+}
+
+/**
+ * Races (two writers, no order) and reads of the other job's file with no
+ * order between them, for one pair of jobs: what they did, not when.
+ */
+function pairFindings(c: Ctx, x: JobSpec, y: JobSpec): Finding[] {
+  if (!c.order.unordered(x.name, y.name)) return [];
+  const ux = c.uses.get(x.name), uy = c.uses.get(y.name);
+  if (!ux || !uy) return [];
+  const [small, other] = ux.size <= uy.size ? [ux, uy] : [uy, ux];
   const out: Finding[] = [];
-  const writers = writersOf(c);
-  for (const [path, list] of writers) {
-    for (let i = 0; i < list.length; i++) {
-      for (let k = i + 1; k < list.length; k++) {
-        const [a, b] = [list[i], list[k]];
-        if (!c.order.unordered(a.name, b.name)) continue;
-        const access = c.uses.get(b.name)!.get(path)!.wrote ? "write" : "delete";
-        const fix = named(a.writes, path) && !named(b.writes, path)
-          ? formatEdit("writes", [path])
-          : formatEdit("needs", [a.name]);
-        out.push({ job: b.name, path, access, problem: "race", other: a.name, suggest: fix });
-      }
-    }
-  }
-  for (const r of c.jobs) {
-    for (const [path, u] of c.uses.get(r.name) ?? []) {
-      if (!u.read && !u.probe) continue;
-      for (const w of writers.get(path) ?? []) {
-        if (!c.order.unordered(r.name, w.name)) continue;
-        const fix = named(w.writes, path) && w.index < r.index
-          ? formatEdit("reads", [path])
-          : formatEdit("needs", [w.name]);
-        const access = u.read ?? "read";
-        out.push({
-          job: r.name,
-          path,
-          access,
-          problem: "unordered-read",
-          other: w.name,
-          suggest: fix,
-        });
-      }
-    }
+  for (const path of small.keys()) {
+    if (!other.has(path)) continue;
+    for (
+      const f of [race(c, x, y, path), unorderedRead(c, x, y, path), unorderedRead(c, y, x, path)]
+    ) if (f) out.push(f);
   }
   return out;
 }
@@ -258,6 +245,125 @@ function suggest(findings: Finding[]): void {
   }
 }
 
+/** What `Checker` needs: the comparison's options, and the job specs of jobs made during a run. */
+export interface CheckerOptions extends CompareOptions {
+  /** A job's spec by name when the graph does not hold it (a job made during the run). */
+  spec?: (name: string) => JobSpec | undefined;
+}
+
+/**
+ * The comparison, one job at a time, as jobs end (in any order the graph
+ * allows: several at once under `-j`). At a job's end: its own undeclared
+ * reads and writes (the jobs it waits for have ended, so their writes are
+ * known), and races and unordered reads between it and every job that
+ * ended before. Each pair of jobs is compared once, when the later of the
+ * two ends; what is reported depends only on what the jobs did and on the
+ * graph's order, never on which one ran first.
+ *
+ * @example
+ * ```ts
+ * import { Checker } from "./compare.ts";
+ * import { parseJobsFile } from "../graph/mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const g = parseJobsFile("jobs:\n  cc: { run: cat a.h, reads: [a.c] }\n", "/p/jobs.yaml");
+ * const checker = new Checker(g, { root: "/p", isDir: () => false });
+ * const found = checker.ended("cc", [{ path: "/p/a.h", kind: "read", pid: 1, ok: true }]);
+ * assertEquals(found.map((f) => f.suggest), ["reads: [a.h]"]);
+ * ```
+ */
+export class Checker {
+  private c: Ctx;
+  private raw = new Map<string, Access[]>();
+  private seen = new Set<string>();
+  /** The recorded jobs that used each path: a job is compared only with jobs sharing a path. */
+  private byPath = new Map<string, Set<string>>();
+
+  constructor(graph: Graph, private o: CheckerOptions) {
+    const isDirAbs = o.isDir ?? ((p: string) => {
+      try {
+        return statSync(p).isDirectory();
+      } catch {
+        return false;
+      }
+    });
+    this.c = {
+      graph,
+      uses: new Map(),
+      order: new Order(graph),
+      isDir: (r) => isDirAbs(posix.join(o.root, r)),
+      readsOf: (j) => [
+        ...j.reads,
+        ...j.envFiles ?? [],
+        ...(j.depfile ? depfileInputs(o.root, j.depfile, j.cwd) ?? [] : []),
+      ],
+    };
+  }
+
+  /** The spec of a job of the graph or of the run. */
+  private spec(name: string): JobSpec | undefined {
+    return this.c.graph.byName.get(name) ?? this.o.spec?.(name);
+  }
+
+  /** Keeps what `job` did (added to what an earlier attempt did), without comparing. */
+  record(job: string, accesses: Access[]): void {
+    const all = [...(this.raw.get(job) ?? []), ...accesses];
+    this.raw.set(job, all);
+    const uses = usesOf(all, this.o);
+    this.c.uses.set(job, uses);
+    for (const path of uses.keys()) {
+      const jobs = this.byPath.get(path);
+      if (jobs) jobs.add(job);
+      else this.byPath.set(path, new Set([job]));
+    }
+  }
+
+  /** The recorded jobs that used a path `job` used. */
+  private sharing(job: string): Set<string> {
+    const out = new Set<string>();
+    for (const path of this.c.uses.get(job)?.keys() ?? []) {
+      for (const j of this.byPath.get(path) ?? []) out.add(j);
+    }
+    return out;
+  }
+
+  /**
+   * The findings of `job` against its declarations and against `others`
+   * (default: every job recorded so far), not reported before.
+   */
+  findingsOf(job: string, others?: Iterable<string>): Finding[] {
+    const spec = this.spec(job);
+    if (!spec) return [];
+    const found = ownFindings(this.c, spec);
+    const sharing = this.sharing(job);
+    const candidates = others ? [...others].filter((o) => sharing.has(o)) : sharing;
+    for (const name of candidates) {
+      const o = name === job ? undefined : this.spec(name);
+      if (o) found.push(...pairFindings(this.c, spec, o));
+    }
+    suggest(found);
+    return found.filter((f) => {
+      const key = `${f.job}\0${f.path}\0${f.problem}\0${f.other ?? ""}`;
+      if (this.seen.has(key)) return false;
+      this.seen.add(key);
+      return true;
+    });
+  }
+
+  /** A job ended after doing `accesses`: `record`, then its new findings. */
+  ended(job: string, accesses: Access[]): Finding[] {
+    this.record(job, accesses);
+    return this.findingsOf(job);
+  }
+}
+
+/** Sorts findings in file order of their jobs, then by path. */
+export function inFileOrder(graph: Graph, findings: Finding[]): Finding[] {
+  const rank = (name: string) => graph.byName.get(name)?.index ?? Number.MAX_SAFE_INTEGER;
+  return findings.sort((a, b) =>
+    (rank(a.job) - rank(b.job)) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+  );
+}
+
 /**
  * Every difference between what the `jobs` did (`traces`: each job's
  * accesses, in order) and what they declare, in file order.
@@ -266,10 +372,12 @@ function suggest(findings: Finding[]): void {
  * ```ts
  * import { compare } from "./compare.ts";
  * import { parseJobsFile } from "../graph/mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  cc: { run: gcc -c a.c, reads: [a.c], writes: [a.o] }\n", "/p/jobs.yaml");
  * const traces = new Map([["cc", [{ path: "/p/a.h", kind: "read" as const, pid: 1, ok: true }]]]);
- * compare(g, g.jobs, traces, { root: "/p", isDir: () => false });
- * // [{ job: "cc", path: "a.h", access: "read", problem: "undeclared-read", suggest: "reads: [a.h]" }]
+ * assertEquals(compare(g, g.jobs, traces, { root: "/p", isDir: () => false }), [
+ *   { job: "cc", path: "a.h", access: "read", problem: "undeclared-read", suggest: "reads: [a.h]" },
+ * ]);
  * ```
  */
 export function compare(
@@ -278,31 +386,12 @@ export function compare(
   traces: Map<string, Access[]>,
   o: CompareOptions,
 ): Finding[] {
-  const isDirAbs = o.isDir ?? ((p: string) => {
-    try {
-      return statSync(p).isDirectory();
-    } catch {
-      return false;
-    }
-  });
-  const uses = new Map<string, Map<string, PathUse>>();
-  for (const j of jobs) uses.set(j.name, usesOf(traces.get(j.name) ?? [], o));
-  const c: Ctx = {
-    graph,
-    jobs,
-    uses,
-    order: new Order(graph),
-    isDir: (r) => isDirAbs(posix.join(o.root, r)),
-    readsOf: (j) => [
-      ...j.reads,
-      ...j.envFiles ?? [],
-      ...(j.depfile ? depfileInputs(o.root, j.depfile, j.cwd) ?? [] : []),
-    ],
-  };
-  const findings = [...jobs.flatMap((j) => ownFindings(c, j)), ...crossFindings(c)];
-  suggest(findings);
-  const rank = new Map(jobs.map((j, i) => [j.name, i]));
-  return findings.sort((a, b) =>
-    (rank.get(a.job)! - rank.get(b.job)!) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+  const checker = new Checker(graph, o);
+  for (const j of jobs) checker.record(j.name, traces.get(j.name) ?? []);
+  const found: Finding[] = [];
+  // Each pair once: a job against the jobs before it in the list.
+  jobs.forEach((j, i) =>
+    found.push(...checker.findingsOf(j.name, jobs.slice(0, i).map((x) => x.name)))
   );
+  return inFileOrder(graph, found);
 }

@@ -18,7 +18,18 @@
 export type { Access, AccessKind, Finding, Problem, TracedRun, Tracer } from "./types.ts";
 export { findStrace, type StraceOptions, StraceTracer, TRACED_CALLS } from "./strace.ts";
 export { type Call, decodeQuoted, joinLines, parseCall, parseStrace } from "./strace_parse.ts";
-export { compare, type CompareOptions, DEFAULT_IGNORE } from "./compare.ts";
+export {
+  Checker,
+  type CheckerOptions,
+  compare,
+  type CompareOptions,
+  DEFAULT_IGNORE,
+  inFileOrder,
+} from "./compare.ts";
 export { formatEdit, narrowGlobs } from "./suggest.ts";
-export { tracingReactor } from "./reactor.ts";
-export { cmdLint, fileIgnore, formatFinding, type LintArgs, parseLintArgs } from "./cli.ts";
+export { TracingRunner } from "./runner.ts";
+export { AccessCheck, type CheckOptions, formatFinding, type RunCheck, runCheck } from "./check.ts";
+export { fileIgnore } from "./ignore.ts";
+export { explainFindings } from "./explain.ts";
+export { type CheckedRun, hasUndeclaredInputs, Remembered } from "./remembered.ts";
+export { cmdLint, type LintArgs, newTracer, parseLintArgs } from "./cli.ts";

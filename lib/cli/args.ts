@@ -50,6 +50,10 @@ export interface Args {
   /** `jx run --ui`, `jx watch --ui`: serve the live page (docs/ui.md); `--ui-port N` implies it. */
   ui: boolean;
   uiPort?: number;
+  /** `jx run --check-access`: trace the jobs that run, report findings (docs/lint.md). */
+  checkAccess?: boolean;
+  /** `jx run --strict`: as `--check-access`, and any finding fails the run. */
+  strict?: boolean;
 }
 
 /** How one long option is parsed: the field it sets, from a value or to a constant. */
@@ -122,6 +126,9 @@ export const OPTIONS: Record<string, OptSpec> = {
   "--executor": { key: "executor", value: choice(["local", "slurm"]) },
   "--ui": { key: "ui", set: true },
   "--ui-port": { key: "uiPort", value: port },
+  // Checking declarations (`jx run`, docs/lint.md).
+  "--check-access": { key: "checkAccess", set: true },
+  "--strict": { key: "strict", set: true },
 };
 
 /** Short options and the long option each stands for. */

@@ -72,6 +72,19 @@ export async function cmdRun(args: Args): Promise<number> {
     const lastMs = timed?.lastDurations(baseDir, selected);
     const reporters = noop.runReporters(args, graph, { clock: reactor, lastMs });
     if (timed) reporters.push(new timed.DurationRecorder(baseDir));
+    // --check-access / --strict: the jobs that run are traced (docs/lint.md).
+    const access = (args.checkAccess || args.strict) && !dry
+      ? await import("../access/mod.ts")
+      : undefined;
+    const check = access?.runCheck({
+      graph,
+      reactor,
+      slots,
+      state,
+      strict: !!args.strict,
+      tracer: access.newTracer("jx run --check-access"),
+    });
+    if (check) reporters.unshift(check.reporter(reporters));
     try {
       if (!dry) {
         ctl = await mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {
@@ -94,12 +107,13 @@ export async function cmdRun(args: Args): Promise<number> {
         slots,
         keepGoing: args.keepGoing || setup.makeKeepGoing,
         dryRun: dry,
-        state,
+        // Tracing runs jobs locally (strace cannot follow a job onto a cluster node).
+        runner: check?.runner ?? executor?.runner,
+        state: check?.state ?? state,
         force: args.force,
         reporters,
         modules,
         extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
-        runner: executor?.runner,
       });
       const upToDate = (r?: { status: string; reason?: string }) =>
         r?.status === "ok" || (r?.status === "skipped" && r.reason === "up-to-date");
@@ -114,12 +128,15 @@ export async function cmdRun(args: Args): Promise<number> {
           recorded: (job) => state!.recordedStamps(job),
         };
       }
-      return result.exit;
+      const exit = check ? check.exit(result.exit) : result.exit;
+      if (exit !== result.exit) recordable = undefined;
+      return exit;
     } finally {
       await executor?.close();
       await ctl?.close();
       for (const r of reporters) await r.close?.();
       await ui?.close();
+      check?.close();
     }
   } finally {
     const problem = setup?.finish();
@@ -192,7 +209,7 @@ export function cmdGraph(args: Args): number {
 }
 
 /** `jx explain`. */
-export function cmdExplain(args: Args): number {
+export async function cmdExplain(args: Args): Promise<number> {
   const graph = load(args);
   if (args.names.length !== 1) throw new JxInputError("usage: jx explain JOB");
   const job = graph.get(args.names[0]);
@@ -207,6 +224,7 @@ export function cmdExplain(args: Args): number {
     lines.push("  would run:");
     for (const r of v.reasons) lines.push(`    - ${r}`);
   }
+  lines.push(...(await import("../access/mod.ts")).explainFindings(graph, job.name));
   const deps = graph.depsOf(job.name);
   if (deps.length) {
     lines.push(

@@ -72,11 +72,16 @@ foreground until Ctrl-C (see docs/modules.md and jx ctl --help).
 ${COMMON}
 
 ${UI_OPTS}
+Checking declarations (docs/lint.md):
+      --check-access     trace each job that runs; report what it reads or
+                         writes without declaring it (exit status unchanged)
+      --strict           as --check-access, and any finding fails the run (exit 1)
 
 Examples:
   jx run
   jx run -f build.yaml -j8 link
   jx run --output stream --events events.ndjson
+  jx run --strict             in CI: fail on an undeclared read or write
   jx run OUT=dist test
   jx run --ui                 the run live in a browser (open the printed address)
 `,

@@ -180,6 +180,8 @@ export async function fastRun(argv: string[]): Promise<number | undefined> {
 export async function tryNoopRun(args: Args): Promise<number | undefined> {
   if (args.dryRun || args.force || underMake() || envObject().JX_NO_FAST_NOOP) return undefined;
   if (args.ui) return undefined; // the page is served by the full way (cli/ui_live.ts)
+  // A checked run reruns jobs with remembered findings (docs/lint.md): not a replay.
+  if (args.checkAccess || args.strict) return undefined;
   const found = findFile(args);
   if (!found) return undefined;
   const { file, names } = found;

@@ -1,0 +1,145 @@
+/**
+ * The findings of each job's last checked run, in `.jx/access.json`: one
+ * JSON object, `{ "version": 1, "jobs": { NAME: { "at": ISO time,
+ * "findings": [Finding...] } } }`. A job that ran under the tracer replaces
+ * its entry (an empty list once it is fixed); jobs that did not run keep
+ * theirs. Written when a checked run ends, merged into what is there,
+ * through a temporary file and a rename, with the same checks as the rest
+ * of `.jx/` (no links, no other user's file); a damaged file is ignored
+ * and replaced. Read by `jx explain JOB` and by the output cache
+ * (`hasUndeclaredInputs`).
+ *
+ * @module
+ */
+import { closeSync, constants, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import process from "node:process";
+import { checkStatePath, stateDir, stderrWarn } from "../state/mod.ts";
+import type { Finding } from "./types.ts";
+
+const FILE = "access.json";
+
+/** One job's last checked run. */
+export interface CheckedRun {
+  /** When it ended (ISO 8601). */
+  at: string;
+  findings: Finding[];
+}
+
+/** The whole file's jobs, or none when it is absent or damaged. */
+function readAll(baseDir: string): Record<string, CheckedRun> {
+  const path = `${baseDir}/.jx/${FILE}`;
+  try {
+    if (checkStatePath(`${baseDir}/.jx`, "dir", stderrWarn) === "absent") return {};
+    if (checkStatePath(path, "file", stderrWarn) === "absent") return {};
+    const data = JSON.parse(readFileSync(path, "utf8"));
+    const jobs = data?.version === 1 ? data.jobs : undefined;
+    return jobs && typeof jobs === "object" && !Array.isArray(jobs) ? jobs : {};
+  } catch (e) {
+    if ((e as Error).name === "JxInputError") throw e;
+    return {};
+  }
+}
+
+/** Whether a finding says the job read something it does not declare (or may read in any order). */
+const undeclaredInput = (f: Finding) =>
+  f.problem === "undeclared-read" || f.problem === "unordered-read";
+
+/**
+ * The remembered findings of a project, updated in memory as a checked run
+ * goes (so the cache sees a finding of this very run) and saved at its end.
+ *
+ * @example
+ * ```ts
+ * import { Remembered } from "./remembered.ts";
+ * import { strictEqual } from "node:assert/strict";
+ * const r = new Remembered(Deno.makeTempDirSync());
+ * r.checked("cc", [{ job: "cc", path: "a.h", access: "read", problem: "undeclared-read", suggest: "reads: [a.h]" }]);
+ * strictEqual(r.hasUndeclaredInputs("cc"), true);
+ * r.save();
+ * ```
+ */
+export class Remembered {
+  private jobs: Record<string, CheckedRun>;
+  private changed = new Set<string>();
+
+  constructor(private baseDir: string) {
+    this.jobs = readAll(baseDir);
+  }
+
+  /** The last checked run of `job`, if it was ever checked. */
+  get(job: string): CheckedRun | undefined {
+    const r = this.jobs[job];
+    return r && Array.isArray(r.findings) ? r : undefined;
+  }
+
+  /** `job` ran under the tracer: these are all its findings so far in this run. */
+  checked(job: string, findings: Finding[]): void {
+    this.jobs[job] = { at: new Date().toISOString(), findings };
+    this.changed.add(job);
+  }
+
+  /**
+   * Whether the last checked run of `job` found it reading a file it does
+   * not declare (`undeclared-read`, `unordered-read`): its outputs then
+   * depend on more than the cache's key, so they are neither stored nor
+   * restored until a checked run finds nothing.
+   */
+  hasUndeclaredInputs(job: string): boolean {
+    return this.get(job)?.findings.some(undeclaredInput) ?? false;
+  }
+
+  /**
+   * The output cache's one call: undefined when `job` may be stored and
+   * restored, else the warning to print (once per job) as it runs uncached.
+   *
+   * @example
+   * ```ts
+   * import { Remembered } from "./remembered.ts";
+   * import { strictEqual } from "node:assert/strict";
+   * strictEqual(new Remembered(Deno.makeTempDirSync()).cacheRefusal("cc"), undefined);
+   * ```
+   */
+  cacheRefusal(job: string): string | undefined {
+    if (!this.hasUndeclaredInputs(job)) return undefined;
+    return `${job}: not cached: its last checked run found undeclared inputs (jx explain ${job})`;
+  }
+
+  /** Merges this run's entries into the file; a failure is one warning. */
+  save(): void {
+    if (!this.changed.size) return;
+    try {
+      const all = readAll(this.baseDir);
+      for (const job of this.changed) all[job] = this.jobs[job];
+      const path = `${stateDir(this.baseDir)}/${FILE}`;
+      const tmp = `${path}.${process.pid}.tmp`;
+      const c = constants;
+      const fd = openSync(tmp, c.O_WRONLY | c.O_CREAT | c.O_TRUNC | c.O_NOFOLLOW, 0o644);
+      try {
+        writeSync(fd, JSON.stringify({ version: 1, jobs: all }) + "\n");
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, path);
+      this.changed.clear();
+    } catch (e) {
+      if ((e as Error).name === "JxInputError") throw e;
+      stderrWarn(`access findings not kept: ${(e as Error).message}`);
+    }
+  }
+}
+
+/**
+ * The predicate the output cache calls before it stores or restores `job`
+ * (a fresh read of `.jx/access.json`; within a checked run, use the run's
+ * `Remembered` instead, which also knows this run's findings).
+ *
+ * @example
+ * ```ts
+ * import { hasUndeclaredInputs } from "./remembered.ts";
+ * import { strictEqual } from "node:assert/strict";
+ * strictEqual(hasUndeclaredInputs(Deno.makeTempDirSync(), "cc"), false);
+ * ```
+ */
+export function hasUndeclaredInputs(baseDir: string, job: string): boolean {
+  return new Remembered(baseDir).hasUndeclaredInputs(job);
+}

@@ -1,0 +1,82 @@
+/**
+ * Tracing on the runner seam (scheduler/runner.ts): a `Runner` that wraps
+ * another (the `LocalRunner`) and starts each attempt's argv under a
+ * `Tracer`; when the attempt's process has exited, and before its end is
+ * reported to the builder, the accesses go to `onTrace`.
+ *
+ * @module
+ */
+import type { JobSpec } from "../graph/mod.ts";
+import type { RunHandle, Runner, RunRequest, RunSink } from "../scheduler/mod.ts";
+import type { Access, Tracer } from "./types.ts";
+
+/**
+ * Runs every job of `inner` under `tracer`. A job restored from a cache or
+ * skipped ran no process: nothing is traced and `onTrace` is not called.
+ * Modules never reach a runner (the builder starts them through its
+ * `ModuleHost`), so they are never traced; neither are `repeat` tests.
+ *
+ * An output cache wraps this runner, not the reverse: a job restored from
+ * the cache is not traced, and a job that runs is traced before the cache
+ * decides whether to store it (`Remembered.hasUndeclaredInputs`).
+ *
+ * @example
+ * ```ts
+ * import { TracingRunner } from "./runner.ts";
+ * import { StraceTracer } from "./strace.ts";
+ * import { createPortableReactor } from "../reactor/mod.ts";
+ * import { LocalRunner, LocalSlots } from "../scheduler/mod.ts";
+ * const local = new LocalRunner(createPortableReactor(), new LocalSlots(2));
+ * const runner = new TracingRunner(local, new StraceTracer(), (job, a) => console.log(job, a.length));
+ * runner.limit; // 2
+ * ```
+ */
+export class TracingRunner implements Runner {
+  readonly name: string;
+
+  constructor(
+    private inner: Runner,
+    private tracer: Tracer,
+    private onTrace: (spec: JobSpec, accesses: Access[]) => void,
+  ) {
+    this.name = `${inner.name}+${tracer.name}`;
+  }
+
+  get limit(): number {
+    return this.inner.limit;
+  }
+
+  set onCapacity(cb: (() => void) | undefined) {
+    this.inner.onCapacity = cb;
+  }
+
+  reserve(spec: JobSpec): "ok" | "blocked" | "full" {
+    return this.inner.reserve(spec);
+  }
+
+  release(spec: JobSpec): void {
+    this.inner.release(spec);
+  }
+
+  start(req: RunRequest, sink: RunSink): RunHandle {
+    const run = this.tracer.wrap(req.spec.argv, req.spec.cwd);
+    const traced: RunRequest = {
+      ...req,
+      spec: { ...req.spec, argv: run.argv },
+      env: { ...req.env, ...run.env },
+    };
+    return this.inner.start(traced, {
+      started: (pid) => sink.started(pid),
+      output: (stream, chunk) => sink.output(stream, chunk),
+      ended: (end) => {
+        // Collected even when the job failed: what it did before failing is real.
+        if (end.kind === "exited") this.onTrace(req.spec, run.collect());
+        sink.ended(end);
+      },
+    });
+  }
+
+  close(): void {
+    this.inner.close?.();
+  }
+}
