@@ -18,7 +18,7 @@ import {
 } from "./cache.ts";
 import { Graph } from "./graph.ts";
 import { FILE_FIELDS, VAR_RE } from "./schema.ts";
-import type { Edge, JobSpec } from "./types.ts";
+import type { CacheSettings, Edge, JobSpec } from "./types.ts";
 import { type Foreach, Validator } from "./validate.ts";
 import { expandForeach, foreachCount } from "./foreach.ts";
 import {
@@ -126,6 +126,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     vars?: Record<string, string>;
     env?: Record<string, string>;
     pools?: Record<string, number>;
+    cache?: boolean | CacheSettings;
     jobs?: Record<string, Record<string, unknown>>;
     modules?: Record<string, Record<string, unknown>>;
   };
@@ -349,6 +350,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   deriveResourceEdges(jobs, (e) => edges.push(e));
 
   const graph = new Graph(file, jobs, pools, edges);
+  graph.settings = { vars: ctx.vars, ...(raw.cache !== undefined ? { cache: raw.cache } : {}) };
   const cycle = graph.findCycle();
   if (cycle) {
     const steps = cycle.slice(1).map((to, i) => {

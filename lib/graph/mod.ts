@@ -36,4 +36,12 @@ export {
   shellQuote,
 } from "./load.ts";
 export { FILE_FIELDS, JOB_FIELDS, MODULE_FIELDS, toJsonSchema } from "./schema.ts";
-export type { DeferredForeach, Edge, EmitContext, JobSpec, ReadySpec } from "./types.ts";
+export type {
+  CacheSettings,
+  DeferredForeach,
+  Edge,
+  EmitContext,
+  FileSettings,
+  JobSpec,
+  ReadySpec,
+} from "./types.ts";
