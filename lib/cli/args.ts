@@ -45,6 +45,11 @@ export interface Args {
   vars: Record<string, string>;
   /** Warnings to print before running. */
   warnings: string[];
+  /** The output cache (docs/cache.md): `--cache-dir`, `--remote-cache`, read-only, `--no-cache`. */
+  cacheDir?: string;
+  remoteCache?: string;
+  remoteCacheReadOnly?: boolean;
+  noCache?: boolean;
 }
 
 /** How one long option is parsed: the field it sets, from a value or to a constant. */
@@ -107,6 +112,10 @@ export const OPTIONS: Record<string, OptSpec> = {
   "--names": { key: "namesOnly", set: true },
   "--json": { key: "json", set: true },
   "--drain": { key: "drain", set: true },
+  "--cache-dir": { key: "cacheDir", value: str },
+  "--remote-cache": { key: "remoteCache", value: str },
+  "--remote-cache-read-only": { key: "remoteCacheReadOnly", set: true },
+  "--no-cache": { key: "noCache", set: true },
 };
 
 /** Short options and the long option each stands for. */

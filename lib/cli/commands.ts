@@ -5,11 +5,13 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
+import process from "node:process";
 import { JxInputError } from "../graph/errors.ts";
+import type { Graph, JobSpec } from "../graph/mod.ts";
 import { warnMakeJobs } from "../jobserver/mod.ts";
 import { createReactor } from "../reactor/mod.ts";
 import { collectGarbage, writeAll } from "../runtime/mod.ts";
-import { runJobs } from "../scheduler/mod.ts";
+import { LocalRunner, runJobs, type Runner } from "../scheduler/mod.ts";
 import { isTracked, UpToDate } from "../state/mod.ts";
 import type { Args } from "./args.ts";
 import { formatGraph } from "./graph_format.ts";
@@ -61,6 +63,7 @@ export async function cmdRun(args: Args): Promise<number> {
       foreground: args.names.filter((n) => graph.byName.get(n)?.kind === "module"),
     });
     let ctl: { path: string; close(): Promise<void> } | undefined;
+    let cache: RunCache | undefined;
     // Past durations for the status line's estimate, kept where the state is (cli/durations.ts).
     const timed = state && !dry ? await import("./durations.ts") : undefined;
     const lastMs = timed?.lastDurations(baseDir, selected);
@@ -76,8 +79,11 @@ export async function cmdRun(args: Args): Promise<number> {
         });
       }
       if (slots.role) warnMakeJobs(selected, warn);
+      // The output cache wraps the local runner when the file or the command line asks for it.
+      cache = dry ? undefined : await openRunCache(args, graph);
       const result = await runJobs(graph, selected, {
         reactor,
+        runner: cache?.runner(new LocalRunner(reactor, slots)),
         // A jobserver pool also gives each job its MAKEFLAGS, in its `jobserver:` style.
         slots,
         keepGoing: args.keepGoing || setup.makeKeepGoing,
@@ -103,6 +109,7 @@ export async function cmdRun(args: Args): Promise<number> {
       }
       return result.exit;
     } finally {
+      await cache?.close();
       await ctl?.close();
       for (const r of reporters) await r.close?.();
     }
@@ -114,6 +121,44 @@ export async function cmdRun(args: Args): Promise<number> {
     if (state) noop.recordRun(args, graph.file, selected, recordable);
     lock?.release();
   }
+}
+
+/** A run's output cache: the runner that wraps the local one, what explain shows, the end. */
+interface RunCache {
+  runner(inner: Runner): Runner;
+  explain(job: JobSpec): string[];
+  close(): Promise<void>;
+}
+
+/**
+ * The output cache of a run, when the jobs file has a top-level `cache:` or
+ * a store is named (flags, environment), unless `--no-cache` (docs/cache.md).
+ * The cache part is loaded only then.
+ */
+async function openRunCache(args: Args, graph: Graph): Promise<RunCache | undefined> {
+  const env = process.env;
+  const setting = graph.settings.cache;
+  const named = args.cacheDir !== undefined || args.remoteCache !== undefined ||
+    !!env.JX_CACHE_DIR || !!env.JX_REMOTE_CACHE;
+  if (args.noCache || !(named || (setting !== undefined && setting !== false))) return undefined;
+  const c = await import("../cache/mod.ts");
+  const flags = {
+    cacheDir: args.cacheDir,
+    remoteCache: args.remoteCache,
+    remoteReadOnly: args.remoteCacheReadOnly,
+    fileSaysCache: true,
+  };
+  const cache = c.openCache(flags, env, (line) => writeAll(2, line + "\n"))!;
+  const ctx = {
+    baseDir: dirname(resolve(graph.file)),
+    vars: graph.settings.vars ?? {},
+    settings: typeof setting === "object" ? setting : undefined,
+  };
+  return {
+    runner: (inner) => new c.CacheRunner(inner, cache, ctx, args.force),
+    explain: (job) => c.explainLines(cache, job, ctx),
+    close: () => cache.close(),
+  };
 }
 
 /** `jx list`. */
@@ -146,7 +191,7 @@ export function cmdGraph(args: Args): number {
 }
 
 /** `jx explain`. */
-export function cmdExplain(args: Args): number {
+export async function cmdExplain(args: Args): Promise<number> {
   const graph = load(args);
   if (args.names.length !== 1) throw new JxInputError("usage: jx explain JOB");
   const job = graph.get(args.names[0]);
@@ -165,6 +210,8 @@ export function cmdExplain(args: Args): number {
     );
     for (const e of deps) lines.push(`    ${e.from} (${e.reason})`);
   }
+  const cache = await openRunCache(args, graph);
+  if (cache) lines.push(...cache.explain(job));
   writeAll(1, lines.join("\n") + "\n");
   return 0;
 }

@@ -24,6 +24,13 @@ const COMMON = `Options:
       --no-color         no colors, in jx's output and jobs' (NO_COLOR too)
   -v, --verbose          say more`;
 
+const CACHE_OPTIONS =
+  `Output cache (off unless the jobs file has cache: or a store is named; docs/cache.md):
+      --cache-dir DIR    the local store (JX_CACHE_DIR; default ~/.cache/jx)
+      --remote-cache URL   turbo+http://HOST:PORT?team=NAME or bazel+http://HOST:PORT[/PREFIX]
+      --remote-cache-read-only   restore from the remote store, never upload
+      --no-cache         no cache for this run`;
+
 /** Help per command. */
 export const HELP: Record<string, string> = {
   "": `jx ${VERSION}: run a graph of jobs, as fast as the machine allows
@@ -65,11 +72,14 @@ foreground until Ctrl-C (see docs/modules.md and jx ctl --help).
 
 ${COMMON}
 
+${CACHE_OPTIONS}
+
 Examples:
   jx run
   jx run -f build.yaml -j8 link
   jx run --output stream --events events.ndjson
   jx run OUT=dist test
+  jx run --cache-dir /ci/jx-cache      restore what an earlier run stored
 `,
   list: `Usage: jx list [-f FILE] [--names]
 
@@ -135,10 +145,14 @@ Example:
 
 Says why JOB would run (which input changed, with old and new hashes; a new
 or vanished file; a changed command, environment or variable; a missing or
-modified output) or that it is up to date, and what it waits for.
+modified output) or that it is up to date, and what it waits for. With the
+output cache on (cache: in the file, --cache-dir, JX_CACHE_DIR, a remote),
+also the job's cache key, its parts and, when the store has no entry for it,
+which parts differ from the job's last stored key.
 
 Example:
   jx explain link
+  jx explain --cache-dir /ci/jx-cache link
 `,
   watch:
     `Usage: jx watch [-f FILE] [JOB...] [--debounce 100ms] [--on-busy restart|queue|ignore] [--poll]

@@ -98,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
       case "graph":
         return commands.cmdGraph(args);
       case "explain":
-        return commands.cmdExplain(args);
+        return await commands.cmdExplain(args);
       case "clean":
         return await commands.cmdClean(args);
       case "exec":
