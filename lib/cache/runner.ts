@@ -78,24 +78,27 @@ export class CacheRunner implements Runner {
   start(req: RunRequest, sink: RunSink): RunHandle {
     if (!usable(req)) return this.inner.start(req, sink);
     let handle: RunHandle | undefined;
-    let stopped: string | undefined;
+    // Stopped while the key was looked up (a slow remote): ended at once, the lookup ignored.
+    let stopped = false;
     this.lookup(req.spec).then(
       (l) => {
-        if (stopped) return sink.ended({ kind: "exited", status: { code: null, signal: stopped } });
+        if (stopped) return;
         if (l.kind === "hit" && this.restored(req.spec, l, sink)) return;
         handle = this.runAndRecord(req, sink, l);
       },
       (e) => {
-        // A lookup that throws (a bug, a disk error) must not lose the job: run it.
+        if (stopped) return;
+        // A lookup that throws (a disk error) must not lose the job: run it.
         sink.output("stderr", new TextEncoder().encode(`jx: cache: ${(e as Error).message}\n`));
-        handle = stopped ? undefined : this.inner.start(req, sink);
-        if (stopped) sink.ended({ kind: "exited", status: { code: null, signal: stopped } });
+        handle = this.inner.start(req, sink);
       },
     );
     return {
       signal: (sig) => {
-        if (handle) handle.signal(sig);
-        else stopped ??= sig;
+        if (handle) return handle.signal(sig);
+        if (stopped) return;
+        stopped = true;
+        sink.ended({ kind: "exited", status: { code: null, signal: sig } });
       },
     };
   }
