@@ -135,17 +135,20 @@ const ENV = { JX_REMOTE_CACHE_TOKEN: "tok" };
 type Case = string;
 const cases: Case[] = ["cold, cache off", "cold, cache on", "restored, local"];
 // Fill the local store and each remote once.
-await jx(await checkout(), ["--cache-dir", full]);
+const fill = async (args: string[], env: Record<string, string> = {}) => {
+  const dir = await checkout();
+  await jx(dir, args, env);
+  await rm(dir);
+};
+await fill(["--cache-dir", full]);
 for (const [kind, s] of Object.entries(servers)) {
   if (typeof s === "string") {
     console.error(`${kind}: not started (${s}); left out`);
     continue;
   }
-  await jx(
-    await checkout(),
-    ["--cache-dir", await Deno.makeTempDir(), "--remote-cache", s.url],
-    ENV,
-  );
+  const store = await Deno.makeTempDir();
+  await fill(["--cache-dir", store, "--remote-cache", s.url], ENV);
+  await rm(store);
   cases.push(`restored, ${kind}`);
 }
 const samples = await roundRobin(
