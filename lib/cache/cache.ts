@@ -102,10 +102,14 @@ export class Cache {
     return this.o.local;
   }
 
-  /** A remote failure: one warning; a server that is down or refuses is not asked again this run. */
-  private remoteFailed(e: unknown, what: string): void {
+  /**
+   * A remote failure: one warning; a server that is down or refuses is not
+   * asked again this run (requests already in flight to it fail silently).
+   */
+  private remoteFailed(e: unknown, what: string, store: RemoteStore): void {
     if (!(e instanceof RemoteError)) throw e;
-    const label = this.remote?.label ?? "remote cache";
+    if (store !== this.remote) return; // dropped already: warned once
+    const label = store.label;
     if (e instanceof RemoteDown) {
       this.o.warn(
         `jx: warning: ${label}: ${what}: ${e.message}; not used for the rest of this run`,
@@ -122,9 +126,10 @@ export class Cache {
     const complete = local &&
       local.outputs.every((o) => o.kind !== "file" || this.o.local.hasBlob(o.digest));
     if (local && complete) return { kind: "hit", source: "local", key, parts, entry: local };
-    if (this.remote) {
+    const remote = this.remote;
+    if (remote) {
       try {
-        const got = await this.remote.get(key);
+        const got = await remote.get(key);
         if (got) {
           for (const [d, b] of got.blobs) this.o.local.putBlob(b, d);
           const entry = { ...got.entry, job: got.entry.job || job.name, parts };
@@ -132,7 +137,7 @@ export class Cache {
           return { kind: "hit", source: "remote", key, parts, entry };
         }
       } catch (e) {
-        this.remoteFailed(e, `entry ${key.slice(0, 12)} for ${job.name}`);
+        this.remoteFailed(e, `entry ${key.slice(0, 12)} for ${job.name}`, remote);
       }
     }
     return { kind: "miss", key, parts, why: this.missWhy(job, ctx.baseDir, key, parts) };
@@ -168,6 +173,9 @@ export class Cache {
       const stdout = e.log.stdout ? this.o.local.readBlob(e.log.stdout) : new Uint8Array();
       const stderr = e.log.stderr ? this.o.local.readBlob(e.log.stderr) : new Uint8Array();
       writeOutputs(e.outputs, baseDir, (d) => blobs.get(d)!);
+      try {
+        this.o.local.setLast(baseDir, job.name, hit.key, hit.parts); // for explain only
+      } catch { /* explain then compares with an older key */ }
       return {
         kind: "restored",
         output: joinLog(stdout, stderr, e.log.order),
@@ -223,12 +231,13 @@ export class Cache {
 
   private enqueue(entry: Entry): void {
     this.queue.push(async () => {
-      if (!this.remote) return;
+      const remote = this.remote;
+      if (!remote) return;
       try {
-        await this.remote.put(entry, (d) => this.o.local.readBlob(d));
+        await remote.put(entry, (d) => this.o.local.readBlob(d));
       } catch (e) {
         if (e instanceof BadBlob) return;
-        this.remoteFailed(e, `upload of ${entry.job}`);
+        this.remoteFailed(e, `upload of ${entry.job}`, remote);
       }
     });
     this.pump();

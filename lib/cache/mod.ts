@@ -2,8 +2,9 @@
  * The output cache: a job's key (`key.ts`), its outputs as items and their
  * guarded restore (`archive.ts`), the entry and its log (`entry.ts`), the
  * local store (`local.ts`), the Turborepo v8 (`turbo.ts`) and Bazel HTTP
- * (`bazel.ts`, `proto.ts`) remote stores, and the facade a runner calls
- * (`cache.ts`; `config.ts` opens it from flags and environment).
+ * (`bazel.ts`, `proto.ts`) remote stores, the facade (`cache.ts`;
+ * `config.ts` opens it from flags and environment) and the runner that
+ * calls it during a run (`runner.ts`: `CacheRunner`).
  *
  * @example
  * ```ts
@@ -60,4 +61,6 @@ export {
   type StoreStats,
 } from "./local.ts";
 export { decodeActionResult, encodeActionResult } from "./proto.ts";
+export { explainLines } from "./explain.ts";
+export { CacheRunner } from "./runner.ts";
 export { artifactTag, TurboStore } from "./turbo.ts";

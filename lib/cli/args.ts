@@ -54,6 +54,11 @@ export interface Args {
   checkAccess?: boolean;
   /** `jx run --strict`: as `--check-access`, and any finding fails the run. */
   strict?: boolean;
+  /** The output cache (docs/cache.md): `--cache-dir`, `--remote-cache`, read-only, `--no-cache`. */
+  cacheDir?: string;
+  remoteCache?: string;
+  remoteCacheReadOnly?: boolean;
+  noCache?: boolean;
 }
 
 /** How one long option is parsed: the field it sets, from a value or to a constant. */
@@ -129,6 +134,10 @@ export const OPTIONS: Record<string, OptSpec> = {
   // Checking declarations (`jx run`, docs/lint.md).
   "--check-access": { key: "checkAccess", set: true },
   "--strict": { key: "strict", set: true },
+  "--cache-dir": { key: "cacheDir", value: str },
+  "--remote-cache": { key: "remoteCache", value: str },
+  "--remote-cache-read-only": { key: "remoteCacheReadOnly", set: true },
+  "--no-cache": { key: "noCache", set: true },
 };
 
 /** Short options and the long option each stands for. */

@@ -5,9 +5,10 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
+import process from "node:process";
 import { JxInputError } from "../runtime/errors.ts";
 import { warnMakeJobs } from "../jobserver/mod.ts";
-import type { JobSpec } from "../graph/types.ts";
+import type { Graph, JobSpec } from "../graph/mod.ts";
 import { whenFails } from "../graph/when.ts";
 import { createReactor, type Reactor } from "../reactor/mod.ts";
 import { collectGarbage, envObject, writeAll } from "../runtime/mod.ts";
@@ -67,6 +68,7 @@ export async function cmdRun(args: Args): Promise<number> {
     });
     let ctl: { path: string; close(): Promise<void> } | undefined;
     let ui: RunUi | undefined; // `--ui`: the live page
+    let cache: RunCache | undefined;
     // Past durations for the status line's estimate, kept where the state is (cli/durations.ts).
     const timed = state && !dry ? await import("./durations.ts") : undefined;
     const lastMs = timed?.lastDurations(baseDir, selected);
@@ -101,6 +103,8 @@ export async function cmdRun(args: Args): Promise<number> {
         if (ui) reporters.push(ui.reporter);
       }
       if (slots.role) warnMakeJobs(selected, warn);
+      // The output cache wraps the local runner when the file or the command line asks for it.
+      cache = dry ? undefined : await openRunCache(args, graph);
       const result = await runJobs(graph, selected, {
         reactor,
         // A jobserver pool also gives each job its MAKEFLAGS, in its `jobserver:` style.
@@ -108,7 +112,11 @@ export async function cmdRun(args: Args): Promise<number> {
         keepGoing: args.keepGoing || setup.makeKeepGoing,
         dryRun: dry,
         // Tracing runs jobs locally (strace cannot follow a job onto a cluster node).
-        runner: check?.runner ?? executor?.runner,
+        // The cache wraps whatever runs the jobs (the tracer's, the executor's, or a local runner),
+        // so a restored job is not traced and a traced job's findings come before it is stored.
+        runner: cache
+          ? cache.runner(check?.runner ?? executor?.runner ?? new LocalRunner(reactor, slots))
+          : check?.runner ?? executor?.runner,
         state: check?.state ?? state,
         force: args.force,
         reporters,
@@ -133,6 +141,7 @@ export async function cmdRun(args: Args): Promise<number> {
       return exit;
     } finally {
       await executor?.close();
+      await cache?.close();
       await ctl?.close();
       for (const r of reporters) await r.close?.();
       await ui?.close();
@@ -177,6 +186,44 @@ async function openExecutor(
   const local = new LocalRunner(reactor, slots);
   const runner = new slurm.ExecutorRunner(local, new slurm.SlurmRunner(session), fallback);
   return { runner, close: () => session.close() };
+}
+
+/** A run's output cache: the runner that wraps the local one, what explain shows, the end. */
+interface RunCache {
+  runner(inner: Runner): Runner;
+  explain(job: JobSpec): string[];
+  close(): Promise<void>;
+}
+
+/**
+ * The output cache of a run, when the jobs file has a top-level `cache:` or
+ * a store is named (flags, environment), unless `--no-cache` (docs/cache.md).
+ * The cache part is loaded only then.
+ */
+async function openRunCache(args: Args, graph: Graph): Promise<RunCache | undefined> {
+  const env = process.env;
+  const setting = graph.settings.cache;
+  const named = args.cacheDir !== undefined || args.remoteCache !== undefined ||
+    !!env.JX_CACHE_DIR || !!env.JX_REMOTE_CACHE;
+  if (args.noCache || !(named || (setting !== undefined && setting !== false))) return undefined;
+  const c = await import("../cache/mod.ts");
+  const flags = {
+    cacheDir: args.cacheDir,
+    remoteCache: args.remoteCache,
+    remoteReadOnly: args.remoteCacheReadOnly,
+    fileSaysCache: true,
+  };
+  const cache = c.openCache(flags, env, (line) => writeAll(2, line + "\n"))!;
+  const ctx = {
+    baseDir: dirname(resolve(graph.file)),
+    vars: graph.settings.vars ?? {},
+    settings: typeof setting === "object" ? setting : undefined,
+  };
+  return {
+    runner: (inner) => new c.CacheRunner(inner, cache, ctx, args.force),
+    explain: (job) => c.explainLines(cache, job, ctx),
+    close: () => cache.close(),
+  };
 }
 
 /** `jx list`. */
@@ -232,6 +279,8 @@ export async function cmdExplain(args: Args): Promise<number> {
     );
     for (const e of deps) lines.push(`    ${e.from} (${e.reason})`);
   }
+  const cache = await openRunCache(args, graph);
+  if (cache) lines.push(...cache.explain(job));
   writeAll(1, lines.join("\n") + "\n");
   return 0;
 }

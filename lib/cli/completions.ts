@@ -64,7 +64,7 @@ const FALLBACK_DOCS: Record<string, string> = {
 };
 
 /** Options whose value is a path. */
-const FILE_OPTIONS = new Set(["--file", "--events", "--trace"]);
+const FILE_OPTIONS = new Set(["--file", "--events", "--trace", "--cache-dir"]);
 
 /** Descriptions of options and commands, read from the help texts. */
 function descriptions(): { options: Map<string, string>; commands: Map<string, string> } {

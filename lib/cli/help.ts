@@ -30,6 +30,13 @@ const UI_OPTS = `Live page:
       --ui               serve the jx ui page live (address on stderr; docs/ui.md)
       --ui-port N        its port (default: any free one); implies --ui`;
 
+const CACHE_OPTIONS =
+  `Output cache (off unless the jobs file has cache: or a store is named; docs/cache.md):
+      --cache-dir DIR    the local store (JX_CACHE_DIR; default ~/.cache/jx)
+      --remote-cache URL   turbo+http://HOST:PORT?team=NAME or bazel+http://HOST:PORT[/PREFIX]
+      --remote-cache-read-only   restore from the remote store, never upload
+      --no-cache         no cache for this run`;
+
 /** Help per command. */
 export const HELP: Record<string, string> = {
   "": `jx ${VERSION}: run a graph of jobs, as fast as the machine allows
@@ -76,6 +83,7 @@ Checking declarations (docs/lint.md):
       --check-access     trace each job that runs; report what it reads or
                          writes without declaring it (exit status unchanged)
       --strict           as --check-access, and any finding fails the run (exit 1)
+${CACHE_OPTIONS}
 
 Examples:
   jx run
@@ -84,6 +92,7 @@ Examples:
   jx run --strict             in CI: fail on an undeclared read or write
   jx run OUT=dist test
   jx run --ui                 the run live in a browser (open the printed address)
+  jx run --cache-dir /ci/jx-cache      restore what an earlier run stored
 `,
   list: `Usage: jx list [-f FILE] [--names]
 
@@ -149,10 +158,14 @@ Example:
 
 Says why JOB would run (which input changed, with old and new hashes; a new
 or vanished file; a changed command, environment or variable; a missing or
-modified output) or that it is up to date, and what it waits for.
+modified output) or that it is up to date, and what it waits for. With the
+output cache on (cache: in the file, --cache-dir, JX_CACHE_DIR, a remote),
+also the job's cache key, its parts and, when the store has no entry for it,
+which parts differ from the job's last stored key.
 
 Example:
   jx explain link
+  jx explain --cache-dir /ci/jx-cache link
 `,
   watch:
     `Usage: jx watch [-f FILE] [JOB...] [--debounce 100ms] [--on-busy restart|queue|ignore] [--poll]

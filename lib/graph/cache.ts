@@ -21,7 +21,7 @@ import { inspectOwned } from "../runtime/owned.ts";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { Graph } from "./graph.ts";
-import type { Edge, JobSpec } from "./types.ts";
+import type { Edge, FileSettings, JobSpec } from "./types.ts";
 
 /** Files smaller than this are parsed every time (it takes a few milliseconds). */
 export const CACHE_MIN_BYTES = 32 * 1024;
@@ -32,7 +32,7 @@ export const CACHE_MIN_BYTES = 32 * 1024;
  * elsewhere (in a command) only costs the cache.
  */
 export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
-const FORMAT = 3; // 3: `repeat` as { kind, test, max }
+const FORMAT = 4; // 3: `repeat` as { kind, test, max }; 4: the file's settings (vars, cache)
 
 /** The document after the key line. */
 interface Packed {
@@ -43,6 +43,8 @@ interface Packed {
   pools: [string, number][];
   /** Per edge, the same. */
   edges: unknown[][];
+  /** The file's variables and top-level `cache:`. */
+  settings?: FileSettings;
 }
 
 /** Objects as rows of values after the index of their key list in `shapes`. */
@@ -116,7 +118,9 @@ export function readCachedGraph(file: string, key: string): Graph | undefined {
     if (nl !== key.length || !text.startsWith(key)) return undefined;
     const c = JSON.parse(text.slice(nl + 1)) as Packed;
     const jobs = unpack<JobSpec>(c.jobs, c.shapes);
-    return new Graph(file, jobs, new Map(c.pools), unpack<Edge>(c.edges, c.shapes));
+    const graph = new Graph(file, jobs, new Map(c.pools), unpack<Edge>(c.edges, c.shapes));
+    graph.settings = c.settings ?? {};
+    return graph;
   } catch {
     return undefined;
   }
@@ -132,7 +136,13 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
     const p = new Packer();
     const jobs = graph.jobs.map((j) => p.row(j));
     const edges = graph.edges.map((e) => p.row(e));
-    const c: Packed = { shapes: p.shapes, jobs, pools: [...graph.pools], edges };
+    const c: Packed = {
+      shapes: p.shapes,
+      jobs,
+      pools: [...graph.pools],
+      edges,
+      settings: graph.settings,
+    };
     rmSync(tmp, { force: true });
     writeFileSync(tmp, key + "\n" + JSON.stringify(c), { flag: "wx" }); // never through a link
     renameSync(tmp, path);

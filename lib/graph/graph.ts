@@ -4,7 +4,7 @@
  * @module
  */
 import { didYouMean, JxInputError } from "./errors.ts";
-import type { Edge, JobSpec } from "./types.ts";
+import type { Edge, FileSettings, JobSpec } from "./types.ts";
 
 /** The edges of a job that has none: one list for all of them (a run of many jobs has many). */
 const NO_EDGES: Edge[] = Object.freeze([]) as unknown as Edge[];
@@ -38,6 +38,8 @@ export class Graph {
   readonly file: string;
   /** Jobs and modules by name. */
   readonly byName: Map<string, JobSpec> = new Map();
+  /** The file's variables and top-level `cache:` (set by the loader). */
+  settings: FileSettings = {};
   /** Edges by the job they lead to and by the job they come from; a job without any has no entry. */
   private deps = new Map<string, Edge[]>();
   private dependents = new Map<string, Edge[]>();

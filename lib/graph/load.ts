@@ -18,7 +18,7 @@ import {
 } from "./cache.ts";
 import { Graph } from "./graph.ts";
 import { FILE_FIELDS, VAR_RE } from "./schema.ts";
-import type { Edge, JobSpec } from "./types.ts";
+import type { CacheSettings, Edge, FileSettings, JobSpec } from "./types.ts";
 import { type Foreach, type PosMap, Validator } from "./validate.ts";
 import { type Included, includedFiles, type Place } from "./include.ts";
 import { expandForeach, foreachCount } from "./foreach.ts";
@@ -135,10 +135,13 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   const units: Unit[] = [];
   const pools = new Map<string, number>();
   const seen = new Set<string>();
+  let settings: FileSettings = {}; // the root file's: its vars and top-level `cache:`
   const visit = (text: string, file: string, abs: string, place: Place) => {
     seen.add(abs);
     const o = { ...opts, baseDir: dirname(abs) };
-    const { unit, includes, first } = parseUnit(text, file, o, place, pools);
+    const parsed = parseUnit(text, file, o, place, pools);
+    const { unit, includes, first } = parsed;
+    if (place === root) settings = parsed.settings;
     // Included jobs take the place of the `include:` key, as a shell's `.` or C's #include.
     if (!first) units.push(unit);
     for (const inc of includes) {
@@ -161,6 +164,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   deriveResourceEdges(jobs, (e) => edges.push(e));
 
   const graph = new Graph(file, jobs, pools, edges);
+  graph.settings = settings;
   const cycle = graph.findCycle();
   if (cycle) {
     const steps = cycle.slice(1).map((to, i) => {
@@ -201,6 +205,7 @@ interface RawFile {
   include?: string[];
   pools?: Record<string, number>;
   executor?: "local" | "slurm";
+  cache?: boolean | CacheSettings;
   jobs?: Record<string, Record<string, unknown>>;
   modules?: Record<string, Record<string, unknown>>;
 }
@@ -216,7 +221,7 @@ function parseUnit(
   opts: LoadOptions,
   place: Place,
   pools: Map<string, number>,
-): { unit: Unit; includes: (Included & { at?: Pos })[]; first: boolean } {
+): { unit: Unit; includes: (Included & { at?: Pos })[]; first: boolean; settings: FileSettings } {
   const lines = new LineCounter();
   const doc = parseYaml(text, file, lines);
   const firstError = doc.errors[0];
@@ -273,7 +278,8 @@ function parseUnit(
   const line = (k: string) => v.positions.get(`${k}#`)?.line ?? v.positions.get(k)?.line ?? 0;
   const first = raw.include !== undefined &&
     line("include") < Math.max(line("jobs"), line("modules"));
-  return { unit, includes, first };
+  const settings = { vars: ctx.vars, ...(raw.cache !== undefined ? { cache: raw.cache } : {}) };
+  return { unit, includes, first, settings };
 }
 
 /** Variables in file order, each may use earlier ones; command-line overrides win. */

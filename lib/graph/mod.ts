@@ -40,9 +40,11 @@ export {
 } from "./load.ts";
 export { FILE_FIELDS, JOB_FIELDS, MODULE_FIELDS, toJsonSchema } from "./schema.ts";
 export type {
+  CacheSettings,
   DeferredForeach,
   Edge,
   EmitContext,
+  FileSettings,
   HealthSpec,
   JobSpec,
   ReadySpec,

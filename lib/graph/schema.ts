@@ -23,7 +23,8 @@ export type Kind =
     foreign?: { fields: Record<string, Field>; what: string };
   }
   | { t: "entries"; of: Kind }
-  | { t: "foreach" };
+  | { t: "foreach" }
+  | { t: "cache" };
 
 /** A key of an object: its kind and what it means. */
 export interface Field {
@@ -69,6 +70,15 @@ const whenKind: Kind = {
     },
   },
 };
+/** The keys of `cache: {env, salt}` (top level or on a job); `cache:` may also be true or false. */
+export const CACHE_FIELDS: Record<string, Field> = {
+  env: { kind: names, doc: "Environment variables whose values join the cache key." },
+  salt: {
+    kind: { t: "string" },
+    doc: "Any string; changing it invalidates the entries it covers.",
+  },
+};
+const cacheKind: Kind = { t: "cache" };
 
 /** Keys shared by jobs and modules. */
 const common: Record<string, Field> = {
@@ -136,6 +146,11 @@ export const JOB_FIELDS: Record<string, Field> = {
   retries: { kind: count(0), doc: "Reruns of a failed job (default 0)." },
   if: { kind: { t: "string" }, doc: "Run only if this job succeeded (like &&)." },
   unless: { kind: { t: "string" }, doc: "Run only if this job failed (like ||)." },
+  cache: {
+    kind: cacheKind,
+    doc: "The output cache for this job (docs/cache.md): false (never), true (even without " +
+      "writes: its log and status are restored), or {env: [NAMES], salt: STRING} added to the key.",
+  },
   jobserver: {
     kind: { t: "string", enum: ["pipe", "fifo", "none"] },
     doc: "The form of jx's job-slot pool in this job's MAKEFLAGS: pipe (R,W fds: every make, " +
@@ -264,6 +279,11 @@ export const FILE_FIELDS: Record<string, Field> = {
     },
     doc: "The jobs.",
   },
+  cache: {
+    kind: cacheKind,
+    doc: "Turns the output cache on (docs/cache.md): true, or {env: [NAMES], salt: STRING} " +
+      "for every job's key; false leaves it off.",
+  },
   lint: {
     kind: {
       t: "object",
@@ -347,6 +367,8 @@ function kindToJson(kind: Kind): Json {
         ],
       };
     }
+    case "cache":
+      return { oneOf: [{ type: "boolean" }, objectToJson(CACHE_FIELDS)] };
     case "entries":
       return {
         type: "object",

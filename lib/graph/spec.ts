@@ -432,5 +432,6 @@ export function buildSpec(
       }
       : {}),
     pos: at(`${p}#`) ?? { line: 1, col: 1 },
+    ...(j.cache !== undefined ? { cache: j.cache as JobSpec["cache"] } : {}),
   };
 }

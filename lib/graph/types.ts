@@ -177,6 +177,42 @@ export interface JobSpec {
   source?: string;
   /** Where the job's name is in the file. */
   pos: Pos;
+  /** `cache:` of the job: false (never cached), true (even without writes), or key settings. */
+  cache?: boolean | CacheSettings;
+}
+
+/**
+ * `cache: {env, salt}` (docs/cache.md), at the top level or on a job.
+ *
+ * @example
+ * ```ts
+ * import type { CacheSettings } from "./types.ts";
+ * const s: CacheSettings = { env: ["NODE_ENV"], salt: "gcc-13" };
+ * ```
+ */
+export interface CacheSettings {
+  /** Names of environment variables whose values join the key. */
+  env?: string[];
+  /** Any string: changing it invalidates every entry it covers. */
+  salt?: string;
+}
+
+/**
+ * What a jobs file says besides its jobs that a run needs: its variables
+ * (with command-line overrides) and its top-level `cache:`.
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "./mod.ts";
+ * const g = parseJobsFile("cache: true\nvars: { CC: gcc }\njobs:\n  a: { run: x }\n", "j.yaml");
+ * if (g.settings.cache !== true) throw new Error("expected cache: true");
+ * ```
+ */
+export interface FileSettings {
+  /** The file's variables, with command-line overrides. */
+  vars?: Record<string, string>;
+  /** The top-level `cache:`, when the file has one. */
+  cache?: boolean | CacheSettings;
 }
 
 /**

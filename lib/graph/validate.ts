@@ -17,7 +17,15 @@ import {
 } from "../runtime/yaml.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import { formatMs, parseDuration } from "./duration.ts";
-import { type Field, type Kind, MAX_COUNT, MAX_DURATION_MS, NAME_RE, VAR_RE } from "./schema.ts";
+import {
+  CACHE_FIELDS,
+  type Field,
+  type Kind,
+  MAX_COUNT,
+  MAX_DURATION_MS,
+  NAME_RE,
+  VAR_RE,
+} from "./schema.ts";
 
 /** Positions by dotted path: `jobs.a.needs.0` for a value, `jobs.a.needs#` for its key. */
 export type PosMap = Map<string, Pos>;
@@ -240,6 +248,15 @@ export class Validator {
       }
       case "foreach":
         return this.foreach(node, path);
+      case "cache":
+        if (typeof scalar === "boolean") return scalar;
+        if (!isMap(node)) {
+          this.fail(
+            `${where}: expected true, false or a mapping {env, salt}, got ${typeName(node)}`,
+            node,
+          );
+        }
+        return this.object(node, CACHE_FIELDS, path);
       case "entries": {
         if (node === null || (isScalar(node) && node.value === null)) return {};
         if (!isMap(node)) {

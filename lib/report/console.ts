@@ -80,6 +80,8 @@ interface Ended {
   user_ms?: number;
   sys_ms?: number;
   max_rss_kb?: number;
+  cache?: string;
+  saved_ms?: number;
 }
 
 const enc = new TextEncoder();
@@ -136,6 +138,8 @@ export class ConsoleReporter implements Reporter {
    * number, counts by status, the failures, the three slowest over 1 s.
    */
   private endedCount = 0;
+  /** What the jobs restored from the cache took when they ran (the time restoring saved). */
+  private savedMs = 0;
   private endedCounts = new Map<string, number>();
   private failures: Ended[] = [];
   private slowest: Ended[] = [];
@@ -271,8 +275,12 @@ export class ConsoleReporter implements Reporter {
 
   /** Buffers (buffered) or prints with a `[job]` prefix (stream) a chunk of a job's output. */
   private output(job: string, stream: "stdout" | "stderr", chunk: Uint8Array): void {
-    const v = this.jobs.get(job);
-    if (!v) return;
+    let v = this.jobs.get(job);
+    if (!v) {
+      // A job restored from the cache has no job.start: its stored output comes first.
+      this.seen(job);
+      this.jobs.set(job, v = newView());
+    }
     if (this.o.mode === "stream") {
       // Lines are cut and prefixed as bytes: no decoding, nothing held but
       // the unfinished last line (printed in pieces past 64 KiB).
@@ -368,8 +376,9 @@ export class ConsoleReporter implements Reporter {
     } else {
       const show = !ok || (this.o.mode === "buffered" && v.buffer.size > 0);
       if (show) {
+        const took = e.cache ? `restored from the ${e.cache} cache` : formatMs(e.ms);
         const head = ok
-          ? this.c("1", `── ${e.job}`) + this.c("2", ` (${formatMs(e.ms)})`)
+          ? this.c("1", `── ${e.job}`) + this.c("2", ` (${took})`)
           : this.c("1;31", `── ${e.job}: ${what}`);
         // Header, output and trailer go out back to back: never interleaved.
         this.out(1, head + "\n");
@@ -405,7 +414,8 @@ export class ConsoleReporter implements Reporter {
   /** Counts an ended job for the summary (see `endedCount`). */
   private noteEnded(e: Ended): void {
     this.endedCount++;
-    const key = e.status !== "ok" && e.condition ? "false" : e.status;
+    const key = e.status !== "ok" && e.condition ? "false" : e.cache ? "restored" : e.status;
+    if (e.cache) this.savedMs += e.saved_ms ?? 0;
     this.endedCounts.set(key, (this.endedCounts.get(key) ?? 0) + 1);
     const restarted = this.o.cycle && e.status === "cancelled";
     if (e.status !== "ok" && !e.condition && !restarted) this.failures.push(e);
@@ -630,10 +640,14 @@ export class ConsoleReporter implements Reporter {
     e: Extract<RunEvent, { type: "run.end" }>,
     counts: Map<string, number>,
   ): string {
-    const order = ["failed", "timeout", "ok", "up to date", "cancelled", "false"];
+    const order = ["failed", "timeout", "ok", "restored", "up to date", "cancelled", "false"];
     const rank = (k: string) => order.indexOf(k) < 0 ? 99 : order.indexOf(k);
     const sorted = [...counts.entries()].sort((a, b) => rank(a[0]) - rank(b[0]));
-    const parts = sorted.map(([k, n], i) => i ? `${n} ${k}` : `${n} job${n === 1 ? "" : "s"} ${k}`);
+    const label = (k: string) =>
+      k === "restored" ? `restored (saved ${formatMs(Math.round(this.savedMs))})` : k;
+    const parts = sorted.map(([k, n], i) =>
+      i ? `${n} ${label(k)}` : `${n} job${n === 1 ? "" : "s"} ${label(k)}`
+    );
     const mods = this.moduleFailures.length;
     if (mods) parts.unshift(`${mods} module${mods === 1 ? "" : "s"} failed`);
     const what = parts.join(", ") || "nothing to do";

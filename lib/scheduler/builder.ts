@@ -354,7 +354,7 @@ export class Builder implements LoopHost, GenHost {
         this.plan.skipReady(r.spec.name, end.reason);
         return this.pump();
       case "restored":
-        return this.afterAttempt(r, this.restoredEnd(r, end.from));
+        return this.afterAttempt(r, this.restoredEnd(r, end.from, end.savedMs));
       case "exited":
         if (!r.started) {
           this.started(r, 0, { executor: this.runner.executorOf?.(r.spec) ?? "local" });
@@ -369,9 +369,10 @@ export class Builder implements LoopHost, GenHost {
   }
 
   /** The `job.end` of an attempt that restored the job's result without a process. */
-  private restoredEnd(r: Running, from: "local" | "remote"): JobEnd {
+  private restoredEnd(r: Running, from: "local" | "remote", savedMs?: number): JobEnd {
     const end = this.endEvent(r, "ok", { code: 0, signal: null });
     end.cache = from;
+    if (savedMs !== undefined) end.saved_ms = round3(savedMs);
     return end;
   }
 

@@ -102,6 +102,8 @@ export type RunEvent =
     iteration?: number;
     /** The job's result was restored by its runner (a cache) instead of run: from where. */
     cache?: "local" | "remote";
+    /** A restored job: how long it ran when it was stored (the time the restore saved). */
+    saved_ms?: number;
   }
   | {
     type: "job.add";

@@ -48,7 +48,7 @@ export interface RunRequest {
 export type RunnerEnd =
   | { kind: "exited"; status: ExitStatus }
   | { kind: "skipped"; reason: "dry-run" }
-  | { kind: "restored"; from: "local" | "remote" };
+  | { kind: "restored"; from: "local" | "remote"; savedMs?: number };
 
 /**
  * What a runner reports to, for one attempt. `started` comes at most once,

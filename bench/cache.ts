@@ -1,0 +1,263 @@
+/**
+ * Output-cache benchmark (issue 14): a graph of N gcc compiles of generated
+ * C files (default 200), each run in a fresh checkout (no outputs, no
+ * `.jx/`), so nothing is up to date:
+ *
+ * - `cold, cache off`: `jx run`;
+ * - `cold, cache on`: `jx run --cache-dir EMPTY` (the overhead: keys and storing);
+ * - `restored, local`: `jx run --cache-dir FULL`;
+ * - `restored, turbo` / `restored, nginx`: an empty local store and a remote
+ *   store (the project's servers, tools/services/cache-server.sh) filled once.
+ *
+ * Then 1 GiB of outputs (16 files of 64 MiB) restored from the local store
+ * into a fresh checkout, against `cp -r` of the same files. Round-robin,
+ * medians; the load average is printed (the machine is shared).
+ *
+ * @example
+ * ```sh
+ * node_modules/.bin/deno run -A bench/cache.ts                    # 200 compiles, 3 rounds
+ * node_modules/.bin/deno run -A bench/cache.ts --jobs 50 --runs 1 --no-gib
+ * node_modules/.bin/deno run -A bench/cache.ts --write             # append to RESULTS.md
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  appendResults,
+  CLEAN_ENV,
+  CLI,
+  DENO,
+  environment,
+  median,
+  REPO,
+  roundRobin,
+} from "./lib.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    jobs: { type: "string", default: "200" },
+    runs: { type: "string", default: "3" },
+    "no-gib": { type: "boolean", default: false },
+    write: { type: "boolean", default: false },
+  },
+});
+const N = Number(values.jobs), RUNS = Number(values.runs);
+const SCRIPT = `${REPO}/tools/services/cache-server.sh`;
+const td = new TextDecoder();
+
+/** A C file with enough code that gcc -O2 takes a moment. */
+function cSource(i: number): string {
+  const fns = Array.from(
+    { length: 40 },
+    (_, k) =>
+      `int f${i}_${k}(int x) { int s = ${k}; for (int j = 0; j < x; j++) s = s * 31 + (j ^ ${i}); return s; }`,
+  );
+  return `#include "gen.h"\n${fns.join("\n")}\n`;
+}
+
+/** A fresh checkout of the compile graph. */
+async function checkout(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "jx-bench-cache-" });
+  await Deno.mkdir(`${dir}/src`);
+  await Deno.writeTextFile(`${dir}/src/gen.h`, "#define UNUSED 1\n");
+  const jobs = ["jobs:"];
+  for (let i = 0; i < N; i++) {
+    await Deno.writeTextFile(`${dir}/src/c${i}.c`, cSource(i));
+    jobs.push(
+      `  cc${i}: { run: "mkdir -p out && gcc -O2 -c src/c${i}.c -o out/c${i}.o", ` +
+        `reads: [src/c${i}.c, src/gen.h], writes: [out/c${i}.o] }`,
+    );
+  }
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.join("\n") + "\n");
+  return dir;
+}
+
+/** `jx run` in `dir`; its wall time; throws unless every job ended ok and `want` held. */
+async function jx(dir: string, args: string[], env: Record<string, string> = {}): Promise<number> {
+  const t = performance.now();
+  const out = await new Deno.Command(DENO, {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      CLI,
+      "run",
+      "--output",
+      "quiet",
+      "--events",
+      "ev.ndjson",
+      ...args,
+    ],
+    cwd: dir,
+    env: { ...CLEAN_ENV, ...env },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const ms = performance.now() - t;
+  if (out.code !== 0) throw new Error(`jx run exited ${out.code}: ${td.decode(out.stderr)}`);
+  if (/warning/.test(td.decode(out.stderr))) throw new Error(td.decode(out.stderr));
+  return ms;
+}
+
+/** How many jobs of the last run in `dir` were restored. */
+async function restoredIn(dir: string): Promise<number> {
+  const ev = (await Deno.readTextFile(`${dir}/ev.ndjson`)).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  return ev.filter((e) => e.type === "job.end" && e.cache).length;
+}
+
+function startServer(kind: "turbo" | "nginx"): { pid: number; url: string } | string {
+  const dir = Deno.makeTempDirSync({ prefix: `jx-bench-${kind}-` });
+  const r = new Deno.Command("bash", {
+    args: [SCRIPT, "start", kind, dir],
+    env: { LIFETIME: "3000", TURBO_TOKEN: "tok" },
+    stdin: "null",
+  }).outputSync();
+  if (!r.success) return td.decode(r.stderr).trim().split("\n").at(-1) ?? "failed";
+  const [pid, port] = td.decode(r.stdout).trim().split(" ").map(Number);
+  const url = kind === "turbo"
+    ? `turbo+http://127.0.0.1:${port}?team=bench`
+    : `bazel+http://127.0.0.1:${port}/bench`;
+  return { pid, url };
+}
+
+const rm = (p: string) => Deno.remove(p, { recursive: true }).catch(() => {});
+const load = async () =>
+  (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+
+const loads = [await load()];
+const full = await Deno.makeTempDir({ prefix: "jx-bench-store-" });
+const servers = { turbo: startServer("turbo"), nginx: startServer("nginx") };
+const ENV = { JX_REMOTE_CACHE_TOKEN: "tok" };
+type Case = string;
+const cases: Case[] = ["cold, cache off", "cold, cache on", "restored, local"];
+// Fill the local store and each remote once.
+const fill = async (args: string[], env: Record<string, string> = {}) => {
+  const dir = await checkout();
+  await jx(dir, args, env);
+  await rm(dir);
+};
+await fill(["--cache-dir", full]);
+for (const [kind, s] of Object.entries(servers)) {
+  if (typeof s === "string") {
+    console.error(`${kind}: not started (${s}); left out`);
+    continue;
+  }
+  const store = await Deno.makeTempDir();
+  await fill(["--cache-dir", store, "--remote-cache", s.url], ENV);
+  await rm(store);
+  cases.push(`restored, ${kind}`);
+}
+const samples = await roundRobin(
+  cases,
+  RUNS,
+  async (c) => {
+    const dir = await checkout();
+    const fresh = await Deno.makeTempDir();
+    let ms: number;
+    if (c === "cold, cache off") ms = await jx(dir, []);
+    else if (c === "cold, cache on") ms = await jx(dir, ["--cache-dir", fresh]);
+    else if (c === "restored, local") ms = await jx(dir, ["--cache-dir", full]);
+    else {
+      const s = servers[c.slice("restored, ".length) as "turbo" | "nginx"] as { url: string };
+      ms = await jx(dir, ["--cache-dir", fresh, "--remote-cache", s.url], ENV);
+    }
+    const restored = await restoredIn(dir);
+    if (c.startsWith("restored") !== (restored === N)) {
+      throw new Error(`${c}: ${restored} restored`);
+    }
+    await rm(dir);
+    await rm(fresh);
+    return ms;
+  },
+  (r, t) =>
+    console.error(`round ${r + 1}: ${t.map(([c, ms]) => `${c} ${ms.toFixed(0)} ms`).join(", ")}`),
+);
+loads.push(await load());
+for (const s of Object.values(servers)) {
+  if (typeof s !== "string") {
+    new Deno.Command("bash", { args: [SCRIPT, "stop", String(s.pid)] }).outputSync();
+  }
+}
+
+const med = (c: Case) => median(samples.find((s) => s.tool === c)!.ms);
+const rows = samples.map(({ tool, ms }) =>
+  `| ${tool} | ${(median(ms) / 1000).toFixed(2)} | ${(Math.min(...ms) / 1000).toFixed(2)} | ${
+    (Math.max(...ms) / 1000).toFixed(2)
+  } | ${(med("cold, cache off") / median(ms)).toFixed(2)}x |`
+);
+const table = [
+  `| case | median (s) | min (s) | max (s) | cold (cache off) / this |`,
+  `| --- | ---: | ---: | ---: | ---: |`,
+  ...rows,
+].join("\n");
+
+/** 1 GiB of outputs: one job writes 16 x 64 MiB; restored from the local store vs `cp -r`. */
+async function gib(): Promise<string> {
+  const make = async () => {
+    const dir = await Deno.makeTempDir({ prefix: "jx-bench-gib-" });
+    await Deno.writeTextFile(
+      `${dir}/jobs.yaml`,
+      `jobs:\n  big: { run: "mkdir -p out && for i in $(seq 1 16); do head -c 64M /dev/urandom > out/f$i; done", writes: [out] }\n`,
+    );
+    return dir;
+  };
+  const store = await Deno.makeTempDir({ prefix: "jx-bench-gib-store-" });
+  const src = await make();
+  await jx(src, ["--cache-dir", store]);
+  const times = { restore: [] as number[], cp: [] as number[] };
+  for (let r = 0; r < RUNS; r++) {
+    const dir = await make();
+    times.restore.push(await jx(dir, ["--cache-dir", store]));
+    if (await restoredIn(dir) !== 1) throw new Error("1 GiB: not restored");
+    await rm(dir);
+    const dest = await Deno.makeTempDir();
+    const t = performance.now();
+    const cp = await new Deno.Command("cp", { args: ["-r", `${src}/out`, `${dest}/out`] }).output();
+    times.cp.push(performance.now() - t);
+    if (!cp.success) throw new Error("cp failed");
+    await rm(dest);
+  }
+  await rm(src);
+  await rm(store);
+  const [a, b] = [median(times.restore), median(times.cp)];
+  return `1 GiB (16 x 64 MiB files): restored by \`jx run\` ${
+    (a / 1000).toFixed(2)
+  } s (median of ${RUNS}; ` +
+    `runs ${times.restore.map((x) => (x / 1000).toFixed(2)).join(", ")}), \`cp -r\` ${
+      (b / 1000).toFixed(2)
+    } s ` +
+    `(${times.cp.map((x) => (x / 1000).toFixed(2)).join(", ")}): jx restores at ${
+      (b / a).toFixed(2)
+    }x cp's rate.`;
+}
+const gibLine = values["no-gib"] ? "" : await gib();
+loads.push(await load());
+await rm(full);
+
+const text = [
+  `## Output cache (bench/cache.ts), ${new Date().toISOString().slice(0, 10)}`,
+  "",
+  `\`deno run -A bench/cache.ts --jobs ${N} --runs ${RUNS}\`: ${N} \`gcc -O2 -c\` jobs (40 small ` +
+  `functions each) in a fresh checkout per run, -j = CPUs; medians of ${RUNS} round-robin runs. ` +
+  `Load average before, after the compiles, after the 1 GiB part: ${
+    loads.join("; ")
+  } (shared machine).`,
+  "",
+  ...(await environment({ ninja: false })),
+  "",
+  table,
+  "",
+  `Overhead of the cache on a cold run: ${
+    ((med("cold, cache on") / med("cold, cache off") - 1) * 100).toFixed(1)
+  }%. ` +
+  `Restored from the local store: ${
+    (med("cold, cache off") / med("restored, local")).toFixed(1)
+  }x faster than running.`,
+  ...(gibLine ? ["", gibLine] : []),
+].join("\n");
+console.log(text);
+if (values.write) await appendResults(text);

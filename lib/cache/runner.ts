@@ -1,0 +1,144 @@
+/**
+ * `CacheRunner`: the output cache as a runner wrapping another (the
+ * `LocalRunner`). The builder has already asked the up-to-date state, so an
+ * up-to-date job never gets here (it is skipped, never restored). For a
+ * cacheable job the runner looks its key up: on a hit it restores the
+ * outputs, replays the stored log as the job's output and ends `restored`
+ * (no process, no `job.start`); on a miss (or a refused restore) it runs the
+ * job on the inner runner, keeps its output, and records the outputs when
+ * it exits 0.
+ *
+ * @module
+ */
+import type { JobSpec } from "../graph/types.ts";
+import type { StreamName } from "../reactor/types.ts";
+import type { RunHandle, Runner, RunRequest, RunSink } from "../scheduler/runner.ts";
+import type { Cache, Lookup } from "./cache.ts";
+import type { OutputChunk } from "./entry.ts";
+import { cacheable, type KeyContext, keyOf, keyParts } from "./key.ts";
+
+/** Whether the cache may take part in this attempt of `spec` at all. */
+function usable(req: RunRequest): boolean {
+  const s = req.spec;
+  // A generator's stdout is jobs, a loop reruns on purpose, a retry follows a failure.
+  if (s.kind !== "job" || s.emits || s.deferred || s.repeat || req.attempt > 1) return false;
+  return cacheable(s);
+}
+
+/**
+ * Restores cached jobs, runs the rest on `inner` and records their outputs.
+ *
+ * @example
+ * ```ts
+ * import { CacheRunner, openCache } from "./mod.ts";
+ * import { createPortableReactor } from "../reactor/mod.ts";
+ * import { LocalRunner, LocalSlots } from "../scheduler/mod.ts";
+ * const dir = Deno.makeTempDirSync();
+ * const cache = openCache({ cacheDir: `${dir}/store` }, {}, console.error)!;
+ * const local = new LocalRunner(createPortableReactor(), new LocalSlots(2));
+ * const runner = new CacheRunner(local, cache, { baseDir: dir, vars: {} });
+ * if (runner.limit !== 2) throw new Error("the inner runner's limit");
+ * ```
+ */
+export class CacheRunner implements Runner {
+  readonly name = "cache";
+
+  /**
+   * Wraps `inner`; keys are computed in `ctx` (the jobs file's directory,
+   * vars, settings). With `force` (`--force`) nothing is restored: every job
+   * runs and its result is stored.
+   */
+  constructor(
+    private inner: Runner,
+    private cache: Cache,
+    private ctx: KeyContext,
+    private force = false,
+  ) {}
+
+  get limit(): number {
+    return this.inner.limit;
+  }
+
+  set onCapacity(cb: (() => void) | undefined) {
+    this.inner.onCapacity = cb;
+  }
+
+  reserve(spec: JobSpec): "ok" | "blocked" | "full" {
+    return this.inner.reserve(spec);
+  }
+
+  release(spec: JobSpec): void {
+    this.inner.release(spec);
+  }
+
+  close(): void {
+    this.inner.close?.();
+  }
+
+  start(req: RunRequest, sink: RunSink): RunHandle {
+    if (!usable(req)) return this.inner.start(req, sink);
+    let handle: RunHandle | undefined;
+    // Stopped while the key was looked up (a slow remote): ended at once, the lookup ignored.
+    let stopped = false;
+    this.lookup(req.spec).then(
+      (l) => {
+        if (stopped) return;
+        if (l.kind === "hit" && this.restored(req.spec, l, sink)) return;
+        handle = this.runAndRecord(req, sink, l);
+      },
+      (e) => {
+        if (stopped) return;
+        // A lookup that throws (a disk error) must not lose the job: run it.
+        sink.output("stderr", new TextEncoder().encode(`jx: cache: ${(e as Error).message}\n`));
+        handle = this.inner.start(req, sink);
+      },
+    );
+    return {
+      signal: (sig) => {
+        if (handle) return handle.signal(sig);
+        if (stopped) return;
+        stopped = true;
+        sink.ended({ kind: "exited", status: { code: null, signal: sig } });
+      },
+    };
+  }
+
+  /** The job's key, looked up in the stores (with `force`: computed only, a miss). */
+  private lookup(spec: JobSpec): Promise<Lookup> {
+    if (!this.force) return this.cache.lookup(spec, this.ctx);
+    const parts = keyParts(spec, this.ctx);
+    return Promise.resolve({ kind: "miss", key: keyOf(parts), parts, why: "--force" });
+  }
+
+  /** Restores a hit; false when the restore was refused (one warning printed: run the job). */
+  private restored(spec: JobSpec, hit: Extract<Lookup, { kind: "hit" }>, sink: RunSink): boolean {
+    const r = this.cache.restore(hit, spec, this.ctx.baseDir);
+    if (r.kind === "refused") return false;
+    for (const o of r.output) sink.output(o.stream, o.chunk);
+    sink.ended({ kind: "restored", from: hit.source, savedMs: r.durationMs });
+    return true;
+  }
+
+  /** Runs the job on the inner runner, keeping its output; a success is recorded under the key. */
+  private runAndRecord(req: RunRequest, sink: RunSink, l: Lookup): RunHandle {
+    const output: OutputChunk[] = [];
+    let t0 = performance.now();
+    return this.inner.start(req, {
+      started: (pid) => {
+        t0 = performance.now();
+        sink.started(pid);
+      },
+      output: (stream: StreamName, chunk: Uint8Array) => {
+        output.push({ stream, chunk: chunk.slice() });
+        sink.output(stream, chunk);
+      },
+      ended: (end) => {
+        if (end.kind === "exited" && end.status.code === 0 && !end.status.error) {
+          const durationMs = performance.now() - t0;
+          this.cache.record(req.spec, l, this.ctx.baseDir, { exit: 0, durationMs, output });
+        }
+        sink.ended(end);
+      },
+    });
+  }
+}

@@ -1,0 +1,367 @@
+/**
+ * The output cache in `jx run`, through the real CLI on real processes:
+ * restores across checkouts through one local store (Deno and Bun), a
+ * changed input reruns exactly the jobs it affects, up-to-date comes first,
+ * corrupt and tampered entries are refused and the job runs, two runs share
+ * a store at once, the real servers (turbo, nginx) of
+ * tools/services/cache-server.sh carry results between stores, read-only
+ * uploads nothing, a server that is down or answers 500 does not fail the
+ * run, `--no-cache` and the default (off), `jx explain`.
+ */
+import assert from "node:assert/strict";
+import { readEvents, ROOT, runJx, type Runtime, tempDir } from "../helpers.ts";
+
+const JOBS = `
+cache: true
+jobs:
+  gen-a:
+    run: "echo making a; mkdir -p out; tr a-z A-Z < src/a.txt > out/a"
+    reads: [src/a.txt]
+    writes: [out/a]
+  gen-b:
+    run: "echo making b >&2; mkdir -p out; tr a-z A-Z < src/b.txt > out/b; chmod 755 out/b"
+    reads: [src/b.txt]
+    writes: [out/b]
+  join:
+    run: "cat out/a out/b > out/ab"
+    reads: [out/a, out/b]
+    writes: [out/ab]
+  solo:
+    run: "mkdir -p out/c.d && cp src/c.txt out/c.d/c && ln -sf c out/c.d/link"
+    reads: [src/c.txt]
+    writes: [out/c.d]
+  test:
+    run: "echo tests passed"
+    reads: [out/ab]
+    cache: true
+  nocache:
+    run: "mkdir -p out; date +%N > out/n"
+    writes: [out/n]
+    cache: false
+`;
+
+const ALL = ["gen-a", "gen-b", "join", "nocache", "solo", "test"];
+
+/** A fresh checkout of the project. */
+function checkout(jobs = JOBS): Promise<string> {
+  return tempDir({
+    "jobs.yaml": jobs,
+    "src/a.txt": "alpha\n",
+    "src/b.txt": "beta\n",
+    "src/c.txt": "gamma\n",
+  });
+}
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Jobs that ran a process. */
+  ran: string[];
+  /** Jobs restored, with where from. */
+  restored: Record<string, string>;
+  skipped: string[];
+}
+
+/** `jx run` in `dir` with an event log; what ran, what was restored. */
+async function run(
+  dir: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+  runtime: Runtime = "deno",
+): Promise<Ran> {
+  const r = await runJx(["run", "--events", "ev.ndjson", ...args], { cwd: dir, env, runtime });
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  const started = new Set(ev.filter((e) => e.type === "job.start").map((e) => e.job!));
+  const restored: Record<string, string> = {};
+  for (const e of ev) {
+    if (e.type === "job.end" && e.cache) {
+      restored[e.job!] = e.cache as string;
+      assert.ok(!started.has(e.job!), `${e.job}: a restored job has no job.start`);
+      assert.equal(e.status, "ok");
+    }
+  }
+  return {
+    ...r,
+    ran: [...started].sort(),
+    restored,
+    skipped: ev.filter((e) => e.type === "job.skip").map((e) => e.job!).sort(),
+  };
+}
+
+const restoredAll = (from: string, names = ALL.filter((n) => n !== "nocache")) =>
+  Object.fromEntries(names.map((n) => [n, from]));
+
+async function assertOutputs(dir: string) {
+  assert.equal(await Deno.readTextFile(`${dir}/out/ab`), "ALPHA\nBETA\n");
+  assert.equal((await Deno.stat(`${dir}/out/b`)).mode! & 0o777, 0o755);
+  assert.equal(await Deno.readTextFile(`${dir}/out/c.d/c`), "gamma\n");
+  assert.equal(await Deno.readLink(`${dir}/out/c.d/link`), "c");
+}
+
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`cache (${runtime}): a second checkout restores every cacheable job from the local store`, async () => {
+    const store = await tempDir();
+    const a = await checkout(), b = await checkout();
+    const first = await run(a, ["--cache-dir", store], {}, runtime);
+    assert.equal(first.code, 0, first.stderr);
+    assert.deepEqual(first.ran, ALL);
+    assert.deepEqual(first.restored, {});
+    const second = await run(b, ["--cache-dir", store], {}, runtime);
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(second.ran, ["nocache"], "cache: false runs every time");
+    assert.deepEqual(second.restored, restoredAll("local"));
+    await assertOutputs(b);
+    // The stored output is shown as the job's output, stdout and stderr alike.
+    assert.match(second.stdout, /── gen-a \(restored from the local cache\)\nmaking a\n/);
+    assert.match(second.stdout, /making b/);
+    assert.match(second.stdout, /tests passed/);
+    assert.match(second.stderr, /jx: 1 job ok, 5 restored \(saved \d+ms\) in /);
+  });
+}
+
+Deno.test("cache: a changed input reruns exactly the jobs it affects; the rest is restored", async () => {
+  const store = await tempDir();
+  const a = await checkout(), b = await checkout();
+  assert.equal((await run(a, ["--cache-dir", store])).code, 0);
+  await Deno.writeTextFile(`${b}/src/b.txt`, "bravo\n");
+  const r = await run(b, ["--cache-dir", store]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.ran, ["gen-b", "join", "nocache", "test"]);
+  assert.deepEqual(r.restored, restoredAll("local", ["gen-a", "solo"]));
+  assert.equal(await Deno.readTextFile(`${b}/out/ab`), "ALPHA\nBRAVO\n");
+  // Why it missed: the input that differs from the job's last stored key.
+  const x = await runJx(["explain", "--cache-dir", store, "gen-b"], { cwd: a });
+  assert.match(x.stdout, /cache: hit/);
+  await Deno.writeTextFile(`${a}/src/b.txt`, "bingo\n");
+  const y = await runJx(["explain", "--cache-dir", store, "gen-b"], { cwd: a });
+  assert.equal(y.code, 0, y.stderr);
+  assert.match(y.stdout, /cache: miss: no entry for key [0-9a-f]{16}/);
+  assert.match(y.stdout, /src\/b\.txt: [0-9a-f]{16}/);
+  assert.match(
+    y.stdout,
+    /differs from the last stored key [0-9a-f]{16}:\n {4}- inputs src\/b\.txt: changed/,
+  );
+});
+
+Deno.test("cache: an up-to-date job is skipped, never restored; --force runs every job", async () => {
+  const store = await tempDir();
+  const a = await checkout();
+  assert.equal((await run(a, ["--cache-dir", store])).code, 0);
+  const again = await run(a, ["--cache-dir", store]);
+  assert.deepEqual(again.restored, {});
+  assert.deepEqual(again.ran, []);
+  assert.deepEqual(again.skipped, ALL, "up to date");
+  await Deno.writeTextFile(`${a}/src/a.txt`, "alpha\n"); // same content, newer stamp
+  const touched = await run(a, ["--cache-dir", store]);
+  assert.deepEqual(touched.restored, {});
+  assert.deepEqual(touched.ran, [], "same content: still up to date");
+  const forced = await run(a, ["--cache-dir", store, "--force"]);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.deepEqual(forced.restored, {}, "--force runs, never restores");
+  assert.deepEqual(forced.ran, ALL);
+});
+
+Deno.test("cache: off by default, and --no-cache turns a file's cache: off", async () => {
+  const home = await tempDir();
+  const env = { HOME: home, XDG_CACHE_HOME: `${home}/xdg` };
+  const plain = await checkout(JOBS.replace("cache: true\njobs:", "jobs:"));
+  assert.equal((await run(plain, [], env)).code, 0);
+  const b = await checkout(JOBS.replace("cache: true\njobs:", "jobs:"));
+  const r = await run(b, [], env);
+  assert.deepEqual(r.restored, {});
+  assert.equal(await exists(`${home}/xdg/jx`), false, "nothing stored");
+  const c = await checkout();
+  assert.equal((await run(c, ["--no-cache"], env)).code, 0);
+  assert.equal(await exists(`${home}/xdg/jx`), false, "--no-cache stores nothing");
+  assert.equal((await run(c, ["--force"], env)).code, 0);
+  assert.equal(await exists(`${home}/xdg/jx/entries`), true, "cache: true uses XDG_CACHE_HOME/jx");
+});
+
+async function exists(p: string): Promise<boolean> {
+  return await Deno.lstat(p).then(() => true, () => false);
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...await filesUnder(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+Deno.test("cache: corrupt blobs are refused with a warning and the jobs run", async () => {
+  const store = await tempDir();
+  assert.equal((await run(await checkout(), ["--cache-dir", store])).code, 0);
+  for (const f of await filesUnder(`${store}/blobs`)) await Deno.writeTextFile(f, "corrupt");
+  const b = await checkout();
+  const r = await run(b, ["--cache-dir", store]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.restored, {});
+  assert.deepEqual(r.ran, ALL);
+  assert.match(r.stderr, /jx: warning: cache entry [0-9a-f]{12} for gen-a not restored/);
+  await assertOutputs(b);
+});
+
+Deno.test("cache: a tampered entry that writes outside the job's writes is refused", async () => {
+  const store = await tempDir();
+  assert.equal((await run(await checkout(), ["--cache-dir", store])).code, 0);
+  for (const f of await filesUnder(`${store}/entries`)) {
+    const e = JSON.parse(await Deno.readTextFile(f));
+    for (const o of e.outputs) o.path = `../escaped-${crypto.randomUUID()}`;
+    await Deno.writeTextFile(f, JSON.stringify(e));
+  }
+  const b = await checkout();
+  const r = await run(b, ["--cache-dir", store]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.restored, { test: "local" }, "a job without outputs: its log only");
+  assert.deepEqual(r.ran, ALL.filter((n) => n !== "test"));
+  assert.match(r.stderr, /not restored: /);
+  const parent = b.slice(0, b.lastIndexOf("/"));
+  for await (const e of Deno.readDir(parent)) assert.ok(!e.name.startsWith("escaped-"), e.name);
+  await assertOutputs(b);
+});
+
+Deno.test("cache: two runs on one store at once; a third checkout restores everything", async () => {
+  const store = await tempDir();
+  const [a, b, c] = [await checkout(), await checkout(), await checkout()];
+  const both = await Promise.all([run(a, ["--cache-dir", store]), run(b, ["--cache-dir", store])]);
+  for (const r of both) assert.equal(r.code, 0, r.stderr);
+  const third = await run(c, ["--cache-dir", store]);
+  assert.equal(third.code, 0, third.stderr);
+  assert.deepEqual(third.restored, restoredAll("local"));
+  await assertOutputs(c);
+});
+
+// ---- remote stores: the project's real servers ----
+
+const SCRIPT = `${ROOT}/tools/services/cache-server.sh`;
+const td = new TextDecoder();
+
+function startServer(kind: "turbo" | "nginx") {
+  const dir = Deno.makeTempDirSync({ prefix: `jx-${kind}-` });
+  const r = new Deno.Command("bash", {
+    args: [SCRIPT, "start", kind, dir],
+    // The turbo server keeps an artifact's signature (x-artifact-tag) only with a key of its own.
+    env: { LIFETIME: "600", TURBO_TOKEN: "tok", TURBO_REMOTE_CACHE_SIGNATURE_KEY: "server" },
+    stdin: "null",
+  }).outputSync();
+  if (!r.success) return { error: td.decode(r.stderr).trim().split("\n").at(-1) ?? "failed" };
+  const [pid, port] = td.decode(r.stdout).trim().split(" ").map(Number);
+  return { pid, port };
+}
+
+const servers = { turbo: startServer("turbo"), nginx: startServer("nginx") };
+globalThis.addEventListener("unload", () => {
+  for (const s of Object.values(servers)) {
+    if ("pid" in s) {
+      new Deno.Command("bash", { args: [SCRIPT, "stop", String(s.pid)] }).outputSync();
+    }
+  }
+});
+
+const urlOf = (kind: "turbo" | "nginx") => {
+  const s = servers[kind];
+  if (!("port" in s)) return "";
+  return kind === "turbo"
+    ? `turbo+http://127.0.0.1:${s.port}?team=t${crypto.randomUUID().slice(0, 8)}`
+    : `bazel+http://127.0.0.1:${s.port}/p${crypto.randomUUID().slice(0, 8)}`;
+};
+const ENV = { JX_REMOTE_CACHE_TOKEN: "tok", JX_REMOTE_CACHE_SIGNATURE_KEY: "team-secret" };
+
+for (const kind of ["turbo", "nginx"] as const) {
+  const s = servers[kind];
+  const why = "error" in s ? ` (ignored: server did not start: ${s.error})` : "";
+  Deno.test({
+    name: `cache: through the ${kind} server, a checkout with an empty store restores${why}`,
+    ignore: !!why,
+    fn: async () => {
+      const url = urlOf(kind);
+      const first = await run(await checkout(), ["--cache-dir", await tempDir()], {
+        ...ENV,
+        JX_REMOTE_CACHE: url,
+      });
+      assert.equal(first.code, 0, first.stderr);
+      assert.doesNotMatch(first.stderr, /warning/);
+      const b = await checkout();
+      const r = await run(b, ["--cache-dir", await tempDir(), "--remote-cache", url], ENV);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /warning/);
+      assert.deepEqual(r.restored, restoredAll("remote"));
+      await assertOutputs(b);
+    },
+  });
+  Deno.test({
+    name: `cache: --remote-cache-read-only restores from ${kind} but uploads nothing${why}`,
+    ignore: !!why,
+    fn: async () => {
+      const url = urlOf(kind);
+      const ro = await run(await checkout(), [
+        "--cache-dir",
+        await tempDir(),
+        "--remote-cache",
+        url,
+        "--remote-cache-read-only",
+      ], ENV);
+      assert.equal(ro.code, 0, ro.stderr);
+      const after = await run(await checkout(), ["--cache-dir", await tempDir()], {
+        ...ENV,
+        JX_REMOTE_CACHE: url,
+      });
+      assert.deepEqual(after.restored, {}, "the read-only run uploaded nothing");
+      assert.deepEqual(after.ran, ALL);
+      const env = { ...ENV, JX_REMOTE_CACHE_READ_ONLY: "1" };
+      const again = await run(await checkout(), [
+        "--cache-dir",
+        await tempDir(),
+        "--remote-cache",
+        url,
+      ], env);
+      assert.deepEqual(again.restored, restoredAll("remote"), "read-only still restores");
+    },
+  });
+}
+
+Deno.test("cache: a remote store that is down gives one warning; the run goes on", async () => {
+  const port = (() => {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const p = (l.addr as Deno.NetAddr).port;
+    l.close();
+    return p;
+  })();
+  const r = await run(await checkout(), [
+    "--cache-dir",
+    await tempDir(),
+    "--remote-cache",
+    `bazel+http://127.0.0.1:${port}`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.ran, ALL);
+  const warnings = r.stderr.split("\n").filter((l) => l.includes("warning"));
+  assert.equal(warnings.length, 1, r.stderr);
+  assert.match(warnings[0], /not used for the rest of this run/);
+});
+
+Deno.test("cache: a remote store that answers 500 does not fail the run", async () => {
+  let hits = 0;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+    hits++;
+    return new Response("boom", { status: 500 });
+  });
+  try {
+    const store = await tempDir();
+    const url = `turbo+http://127.0.0.1:${server.addr.port}?team=x`;
+    const r = await run(await checkout(), ["--cache-dir", store, "--remote-cache", url], ENV);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.ran, ALL);
+    assert.ok(hits > 0, "the server was asked");
+    assert.match(r.stderr, /jx: warning: .*500/);
+    // The local store still got the results.
+    const b = await run(await checkout(), ["--cache-dir", store]);
+    assert.deepEqual(b.restored, restoredAll("local"));
+  } finally {
+    await server.shutdown();
+  }
+});
