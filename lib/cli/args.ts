@@ -42,6 +42,8 @@ export interface Args {
    * arguments (everything after `--` or the first operand).
    */
   execArgv?: string[];
+  /** `jx run JOB -- ARG...`: the job's arguments (undefined without `--`). */
+  jobArgs?: string[];
   vars: Record<string, string>;
   /** Warnings to print before running. */
   warnings: string[];
@@ -197,6 +199,10 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     if (arg === "--") {
       if (a.command === "exec" || a.command === "sh") {
         a.execArgv = argv.slice(i + 1);
+        break;
+      }
+      if (a.command === "run") {
+        a.jobArgs = argv.slice(i + 1); // `jx run JOB -- ARG...`: the job's arguments
         break;
       }
       rest = true;

@@ -25,6 +25,7 @@ export async function cmdRun(args: Args): Promise<number> {
   const before = noop.jobsFileStamp(args);
   const graph = load(args);
   const selected = graph.select(args.names);
+  (await import("./job_args.ts")).applyJobArgs(graph, args.names, args.jobArgs);
   // Loading a big graph leaves tens of MB of temporaries: collect them before the run builds
   // its plan on top (the run's own garbage is the MemoryKeeper reporter's).
   if (graph.jobs.length >= BIG_GRAPH) collectGarbage();

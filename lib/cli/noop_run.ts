@@ -29,7 +29,9 @@ import { FLAG_VARS } from "../jobserver/makeflags.ts";
 import { tryLock } from "../state/lock.ts";
 import {
   absolutePath,
+  cwd,
   envObject,
+  findJobsFileUp,
   isFileSync,
   isTerminal,
   parentDir,
@@ -91,6 +93,8 @@ export function runKey(args: Args, file: string, names: string[]): string {
     file,
     names,
     Object.entries(args.vars).sort(),
+    // `jx run JOB -- ARG...`: a run with other arguments is another run (contract: never replayed).
+    args.jobArgs ?? null,
     wantedJobs(args),
     args.reactor,
     args.jobserverStyle,
@@ -122,7 +126,7 @@ export function findFile(args: Args): { file: string; names: string[] } | undefi
   if (!file) {
     const first = names[0];
     if (first && /\.ya?ml(\.example)?$/.test(first) && isFile(first)) file = names.shift();
-    else file = ["jobs.yaml", "jobs.yml"].find(isFile);
+    else file = findJobsFileUp(cwd());
   }
   return file ? { file: absolutePath(file), names } : undefined;
 }
