@@ -8,6 +8,8 @@
 import { resolve } from "node:path";
 import { didYouMean, JxInputError } from "./errors.ts";
 import { MAX_VALUE_LENGTH } from "./limits.ts";
+import { parseDuration } from "./duration.ts";
+import { RETRY_MAX_DELAY_DEFAULT } from "./schema.ts";
 import type { EmitContext, JobSpec, ReadySpec } from "./types.ts";
 import { type PosMap, table } from "./validate.ts";
 
@@ -267,7 +269,7 @@ export function buildSpec(
     env: Object.fromEntries(Object.entries(env)),
     timeoutMs: j.timeout as number | undefined,
     graceMs: (j.grace as number | undefined) ?? DEFAULT_GRACE_MS,
-    retries: (j.retries as number | undefined) ?? 0,
+    ...retriesOf(j.retries as Retries | undefined),
     if: j.if as string | undefined,
     unless: j.unless as string | undefined,
     jobserver: j.jobserver as JobSpec["jobserver"],
@@ -301,4 +303,15 @@ export function buildSpec(
       : {}),
     pos: at(`${p}#`) ?? { line: 1, col: 1 },
   };
+}
+
+/** `retries:` as written: a count, or a count with waits between the attempts. */
+type Retries = number | { count: number; delay?: number; backoff?: number; max_delay?: number };
+
+/** `retries` and `retryDelay` of a job spec (durations are milliseconds here). */
+function retriesOf(r: Retries | undefined): Pick<JobSpec, "retries" | "retryDelay"> {
+  if (r === undefined || typeof r === "number") return { retries: r ?? 0 };
+  if (!r.delay) return { retries: r.count };
+  const maxMs = r.max_delay ?? parseDuration(RETRY_MAX_DELAY_DEFAULT)!;
+  return { retries: r.count, retryDelay: { delayMs: r.delay, backoff: r.backoff ?? 1, maxMs } };
 }

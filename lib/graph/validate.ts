@@ -260,6 +260,8 @@ export class Validator {
       }
       case "object":
         return this.object(node, kind.fields, path, kind.foreign);
+      case "either":
+        return this.check(rawNode, isMap(node) ? kind.map : kind.scalar, path);
     }
   }
 

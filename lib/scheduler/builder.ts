@@ -16,7 +16,7 @@ import { Generated, type GenHost } from "./generated.ts";
 import type { ModuleHost, RunOptions, RunResult } from "./options.ts";
 import { Plan } from "./plan.ts";
 import { type LoopHost, type LoopPlace, Loops } from "./repeat.ts";
-import { Attempts, onStopSignals } from "./attempts.ts";
+import { Attempts, onStopSignals, retryDelayMs } from "./attempts.ts";
 import type { Runner, RunnerEnd } from "./runner.ts";
 import { signalExit } from "./signals.ts";
 import { Pools } from "./slots.ts";
@@ -381,6 +381,8 @@ export class Builder implements LoopHost, GenHost {
     const retrying = (status === "failed" || status === "timeout") &&
       r.attempt <= r.spec.retries && !this.plan.stopping && !badOutput;
     if (retrying) end.retrying = retrying;
+    const wait = retrying ? retryDelayMs(r.spec.retryDelay, r.attempt) : 0;
+    if (wait) end.retry_in_ms = wait;
     return end;
   }
 
@@ -408,10 +410,25 @@ export class Builder implements LoopHost, GenHost {
     }
     if (r.loop) end.iteration = r.loop.iteration;
     this.emit(end);
-    if (end.retrying) return this.startAttempt(spec, r.attempt + 1, r.loop);
+    if (end.retrying) return this.retry(r, end);
     if (test) return this.loops.testEnded(this, test, end.status);
     if (this.loops.bodyEnded(this, spec, end.status)) return;
     this.complete(spec, end.status);
+  }
+
+  /**
+   * The next attempt of a failed job: at once, or after its `retries` delay
+   * (the job keeps its slot meanwhile); a stop (Ctrl-C, or a failure elsewhere
+   * without -k) during the wait ends the job as it ended.
+   */
+  private retry(r: Running, end: JobEnd): void {
+    const ms = retryDelayMs(r.spec.retryDelay, r.attempt);
+    if (!ms) return this.startAttempt(r.spec, r.attempt + 1, r.loop);
+    const give = () => this.complete(r.spec, end.status);
+    this.attempts.wait(r.spec.name, ms, () => {
+      if (this.plan.stopping) give();
+      else this.startAttempt(r.spec, r.attempt + 1, r.loop);
+    }, give);
   }
 
   private onSignal(sig: ListenSignal): void {
