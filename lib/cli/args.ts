@@ -42,6 +42,8 @@ export interface Args {
    * arguments (everything after `--` or the first operand).
    */
   execArgv?: string[];
+  /** `jx run --changed-since REF`: only jobs reading files git reports changed since REF. */
+  changedSince?: string;
   /** `jx run JOB -- ARG...`: the job's arguments (undefined without `--`). */
   jobArgs?: string[];
   vars: Record<string, string>;
@@ -109,6 +111,7 @@ export const OPTIONS: Record<string, OptSpec> = {
   "--names": { key: "namesOnly", set: true },
   "--json": { key: "json", set: true },
   "--drain": { key: "drain", set: true },
+  "--changed-since": { key: "changedSince", value: str },
 };
 
 /** Short options and the long option each stands for. */

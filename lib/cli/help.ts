@@ -67,6 +67,8 @@ After --, the words are one job's arguments: its run string sees them as $1,
 $2... ($0 is the job's name), a run list gets them appended.
 
 ${COMMON}
+      --changed-since REF  only the jobs that read files git reports changed
+                         since REF (and untracked ones), and what depends on them
 
 Examples:
   jx run
@@ -74,6 +76,7 @@ Examples:
   jx run --output stream --events events.ndjson
   jx run OUT=dist test
   jx run deploy -- staging
+  jx run --changed-since origin/main test
 `,
   list: `Usage: jx list [-f FILE] [--names]
 

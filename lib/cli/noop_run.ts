@@ -183,6 +183,7 @@ export async function fastRun(argv: string[]): Promise<number | undefined> {
  */
 export async function tryNoopRun(args: Args): Promise<number | undefined> {
   if (args.dryRun || args.force || underMake() || envObject().JX_NO_FAST_NOOP) return undefined;
+  if (args.changedSince !== undefined) return undefined; // git decides the selection: the full way
   const found = findFile(args);
   if (!found) return undefined;
   const { file, names } = found;
@@ -256,8 +257,9 @@ export function recordRun(
   const file = absolutePath(graphFile);
   const baseDir = parentDir(file);
   // Under make the pool is make's: a later plain run must not replay that.
+  // A --changed-since run covers only what git reported: never a record for a plain run.
   const ok = recordable && recordable.jobserver !== "client" && !underMake() &&
-    recordable.before?.file === file;
+    recordable.before?.file === file && args.changedSince === undefined;
   if (!ok) return dropNoop(baseDir, file);
   const key = runKey(args, file, args.names);
   recordNoop(baseDir, file, key, selected, recordable.slots, recordable.jobserver, {
