@@ -288,6 +288,17 @@ Deno.test("retries: a count or {count, delay, backoff, max_delay}; bad ones say 
   );
 });
 
+Deno.test("interactive: waits for the running jobs, then runs alone; later jobs wait for it", async () => {
+  const r = await fakeRun(`
+jobs:
+  a: { run: sleep 30 }
+  i: { run: sleep 10, interactive: true }
+  b: { run: sleep 5 }
+  c: { run: sleep 5 }
+`);
+  assert.deepEqual(["a", "i", "b", "c"].map((j) => startOf(r, j)), [0, 30, 40, 40]);
+});
+
 Deno.test("if/unless run like && and ||; a skipped job is neither success nor failure", async () => {
   const r = await fakeRun(`
 jobs:

@@ -25,7 +25,8 @@ export type Kind =
   | { t: "entries"; of: Kind }
   | { t: "foreach" }
   /** A scalar checked as `scalar`, a mapping as `map` (`retries: 2` or `retries: {count: 2}`). */
-  | { t: "either"; scalar: Kind; map: Kind };
+  | { t: "either"; scalar: Kind; map: Kind }
+  | { t: "bool" };
 
 /** A key of an object: its kind and what it means. */
 export interface Field {
@@ -122,6 +123,11 @@ export const JOB_FIELDS: Record<string, Field> = {
     },
     doc: "Reruns of a failed job (default 0); or {count, delay, backoff, max_delay}: " +
       "waits between the attempts.",
+  },
+  interactive: {
+    kind: { t: "bool" },
+    doc: "Runs alone, with jx's stdin, stdout and stderr (a prompt, a REPL, git commit); " +
+      "every other job's stdin is /dev/null.",
   },
   if: { kind: { t: "string" }, doc: "Run only if this job succeeded (like &&)." },
   unless: { kind: { t: "string" }, doc: "Run only if this job failed (like ||)." },
@@ -306,6 +312,8 @@ function kindToJson(kind: Kind): Json {
       return objectToJson(kind.fields);
     case "either":
       return { oneOf: [kindToJson(kind.scalar), kindToJson(kind.map)] };
+    case "bool":
+      return { type: "boolean" };
   }
 }
 

@@ -270,6 +270,7 @@ export function buildSpec(
     timeoutMs: j.timeout as number | undefined,
     graceMs: (j.grace as number | undefined) ?? DEFAULT_GRACE_MS,
     ...retriesOf(j.retries as Retries | undefined),
+    ...(j.interactive === true ? { interactive: true } : {}),
     if: j.if as string | undefined,
     unless: j.unless as string | undefined,
     jobserver: j.jobserver as JobSpec["jobserver"],

@@ -83,6 +83,8 @@ export interface JobSpec {
    * `delayMs * backoff^(N-1)`, at most `maxMs`. None: reruns start at once.
    */
   retryDelay?: { delayMs: number; backoff: number; maxMs: number };
+  /** `interactive: true`: runs alone, with jx's stdin, stdout and stderr (a terminal). */
+  interactive?: boolean;
   /** Run only if this job succeeded. */
   if?: string;
   /** Run only if this job failed. */

@@ -262,6 +262,11 @@ export class Validator {
         return this.object(node, kind.fields, path, kind.foreign);
       case "either":
         return this.check(rawNode, isMap(node) ? kind.map : kind.scalar, path);
+      case "bool":
+        if (typeof scalar !== "boolean") {
+          this.fail(`${where}: expected true or false, got ${typeName(node)}`, node);
+        }
+        return scalar;
     }
   }
 

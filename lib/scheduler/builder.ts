@@ -73,6 +73,12 @@ export class Builder implements LoopHost, GenHost {
   private failures = 0;
   private interrupted?: ListenSignal;
   private failStopped = false;
+  /**
+   * The interactive job running (or waiting to retry), if one is: nothing
+   * starts beside it, and it starts only when nothing runs ("full" stops the
+   * offer, so later jobs wait for it rather than pass it).
+   */
+  private console?: string;
   private unlisten?: () => void;
   private resolveDone!: (r: RunResult) => void;
 
@@ -173,8 +179,10 @@ export class Builder implements LoopHost, GenHost {
         `needs ${spec.tokens} job slots but -j is ${this.runner.limit}`,
       );
     }
+    if (this.console || (spec.interactive && this.attempts.size > 0)) return "full"; // runs alone
     const got = this.reserveOrSay(spec);
     if (got !== "ok") return got;
+    if (spec.interactive) this.console = spec.name;
     this.plan.start(spec.name);
     this.startAttempt(spec, 1, spec.repeat ? { iteration: 1 } : undefined);
     return "started";
@@ -280,6 +288,7 @@ export class Builder implements LoopHost, GenHost {
   /** A job that ran is resolved: its capacity goes back (unless given already), its dependents may start. */
   complete(spec: JobSpec, status: JobStatus, give = true): void {
     if (give) this.release(spec);
+    if (this.console === spec.name) this.console = undefined;
     this.resolve(spec, status, true);
     this.pump();
   }
