@@ -39,10 +39,17 @@ Deno.test("args: bundled short flags, -fFILE, names and NAME=VALUE", () => {
 });
 
 Deno.test("args: after --, options are names; exec and sh keep their command's arguments", () => {
-  const a = parseArgs(["run", "--", "-k", "X=1"]);
+  const a = parseArgs(["list", "--", "-k", "X=1"]);
   assert.deepEqual(a.names, ["-k"]);
   assert.equal(a.keepGoing, false);
   assert.deepEqual(a.vars, { X: "1" });
+  // `jx run JOB -- ARG...`: everything after `--` is the job's, options and NAME=VALUE too.
+  const r = parseArgs(["run", "-k", "greet", "CC=x", "--", "-k", "X=1", "--"]);
+  assert.deepEqual(r.names, ["greet"]);
+  assert.deepEqual(r.vars, { CC: "x" });
+  assert.deepEqual(r.jobArgs, ["-k", "X=1", "--"]);
+  assert.equal(parseArgs(["run", "greet"]).jobArgs, undefined);
+  assert.deepEqual(parseArgs(["run", "greet", "--"]).jobArgs, []);
   assert.deepEqual(parseArgs(["exec", "-j2", "make", "-k"]).execArgv, ["make", "-k"]);
   const sh = parseArgs(["sh", "-j3", "--", "s.sh", "-x"]);
   assert.equal(sh.jobs, 3);

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { fakeRun } from "./helpers.ts";
+import { type JxInputError, parseJobsFile } from "../lib/graph/mod.ts";
 
 const startOf = (r: Awaited<ReturnType<typeof fakeRun>>, job: string) => r.starts.get(job)?.t;
 const endOf = (r: Awaited<ReturnType<typeof fakeRun>>, job: string) =>
@@ -199,6 +200,103 @@ jobs:
 `);
   assert.equal(r.events.filter((e) => e.type === "job.start").length, 2);
   assert.equal(r.result.exit, 1);
+});
+
+Deno.test("retries with a delay: each wait is the last times backoff, at most max_delay", async () => {
+  const r = await fakeRun(`
+jobs:
+  bad: { run: sleep 10; exit 1, retries: { count: 3, delay: 100ms, backoff: 2, max_delay: 300ms } }
+  free: { run: sleep 5 }
+`);
+  const starts = r.events.filter((e) => e.type === "job.start" && e.job === "bad");
+  assert.deepEqual(starts.map((e) => e.t), [0, 110, 320, 630]);
+  const ends = r.events.filter((e) => e.type === "job.end" && e.job === "bad") as {
+    retry_in_ms?: number;
+    retrying?: boolean;
+  }[];
+  assert.deepEqual(ends.map((e) => e.retry_in_ms), [100, 200, 300, undefined]);
+  assert.deepEqual(ends.map((e) => e.retrying), [true, true, true, undefined]);
+  assert.equal(startOf(r, "free"), 0);
+  assert.equal(r.result.exit, 1);
+  assert.equal(r.result.ms, 640);
+});
+
+Deno.test("retries with a delay: the job keeps its slot while it waits; retries: N waits not", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  flaky: { run: sleep 10; exit 1, retries: { count: 1, delay: 50ms } }
+  next: { run: sleep 5 }
+  plain: { run: sleep 10; exit 1, retries: 1 }
+`,
+    { jobs: 1, keepGoing: true },
+  );
+  assert.deepEqual(
+    r.events.filter((e) => e.type === "job.start").map((e) => `${e.job}@${e.t}`),
+    ["flaky@0", "flaky@60", "next@70", "plain@75", "plain@85"],
+  );
+});
+
+Deno.test("retries with a delay: Ctrl-C or a failure elsewhere during the wait ends the job as it was", async () => {
+  const yaml = `
+jobs:
+  flaky: { run: sleep 10; exit 1, retries: { count: 5, delay: 1s } }
+  bad: { run: sleep 50; exit 1 }
+`;
+  const failed = await fakeRun(yaml);
+  assert.equal(failed.events.filter((e) => e.type === "job.start").length, 2, "no rerun");
+  assert.equal(failed.result.exit, 1);
+  assert.equal(failed.result.ms, 1010, "the wait runs out, then the job ends failed");
+  const interrupted = await fakeRun(yaml, {
+    before: (fake) => fake.at(30, () => fake.raise("SIGINT")),
+  });
+  assert.equal(interrupted.result.exit, 130);
+  assert.equal(interrupted.result.ms, 30, "Ctrl-C cancels the wait at once");
+  assert.equal(
+    interrupted.events.filter((e) => e.type === "job.start" && e.job === "flaky").length,
+    1,
+  );
+});
+
+Deno.test("retries: a count or {count, delay, backoff, max_delay}; bad ones say where", () => {
+  const retries = (v: string) => {
+    try {
+      const a = parseJobsFile(`jobs:\n  a: { run: x, retries: ${v} }\n`, "j.yaml").get("a");
+      return [a.retries, a.retryDelay];
+    } catch (e) {
+      return (e as JxInputError).format();
+    }
+  };
+  assert.deepEqual(retries("2"), [2, undefined]);
+  assert.deepEqual(retries("{ count: 2 }"), [2, undefined]);
+  assert.deepEqual(retries("{ count: 2, delay: 2s }"), [2, {
+    delayMs: 2000,
+    backoff: 1,
+    maxMs: 300_000,
+  }]);
+  assert.equal(
+    retries("{ delay: 1s }"),
+    "j.yaml:2:16: jobs.a.retries: missing required key 'count'",
+  );
+  assert.equal(
+    retries("{ count: 1, backoff: 0 }"),
+    "j.yaml:2:46: jobs.a.retries.backoff: must be at least 1, got 0",
+  );
+  assert.equal(
+    retries("{ count: 1, dealy: 1s }"),
+    "j.yaml:2:37: jobs.a.retries: unknown key 'dealy' (did you mean 'delay'?)",
+  );
+});
+
+Deno.test("interactive: waits for the running jobs, then runs alone; later jobs wait for it", async () => {
+  const r = await fakeRun(`
+jobs:
+  a: { run: sleep 30 }
+  i: { run: sleep 10, interactive: true }
+  b: { run: sleep 5 }
+  c: { run: sleep 5 }
+`);
+  assert.deepEqual(["a", "i", "b", "c"].map((j) => startOf(r, j)), [0, 30, 40, 40]);
 });
 
 Deno.test("if/unless run like && and ||; a skipped job is neither success nor failure", async () => {

@@ -83,7 +83,11 @@ export function newTracer(command: string): StraceTracer {
 export async function cmdLint(argv: string[]): Promise<number> {
   const args = parseLintArgs(argv);
   const file = args.file ?? findJobsFile(process.cwd());
-  if (!file) throw new JxInputError("no jobs.yaml or jobs.yml here (use -f FILE)");
+  if (!file) {
+    throw new JxInputError(
+      "no jobs.yaml or jobs.yml here or in a parent folder (use -f FILE, or jx init to make one)",
+    );
+  }
   const graph = loadJobsFile(file);
   const selected = graph.select(args.names);
   const tracer = newTracer("jx lint");

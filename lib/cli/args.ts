@@ -42,6 +42,10 @@ export interface Args {
    * arguments (everything after `--` or the first operand).
    */
   execArgv?: string[];
+  /** `jx run --changed-since REF`: only jobs reading files git reports changed since REF. */
+  changedSince?: string;
+  /** `jx run JOB -- ARG...`: the job's arguments (undefined without `--`). */
+  jobArgs?: string[];
   vars: Record<string, string>;
   /** Warnings to print before running. */
   warnings: string[];
@@ -138,6 +142,7 @@ export const OPTIONS: Record<string, OptSpec> = {
   "--remote-cache": { key: "remoteCache", value: str },
   "--remote-cache-read-only": { key: "remoteCacheReadOnly", set: true },
   "--no-cache": { key: "noCache", set: true },
+  "--changed-since": { key: "changedSince", value: str },
 };
 
 /** Short options and the long option each stands for. */
@@ -229,6 +234,10 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     if (arg === "--") {
       if (a.command === "exec" || a.command === "sh") {
         a.execArgv = argv.slice(i + 1);
+        break;
+      }
+      if (a.command === "run") {
+        a.jobArgs = argv.slice(i + 1); // `jx run JOB -- ARG...`: the job's arguments
         break;
       }
       rest = true;

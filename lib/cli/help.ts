@@ -10,7 +10,7 @@ import { COMMANDS } from "./args.ts";
 export const VERSION = "0.1.0";
 
 const COMMON = `Options:
-  -f, --file FILE        jobs file (default: jobs.yaml, then jobs.yml)
+  -f, --file FILE        jobs file (default: jobs.yaml, then jobs.yml, here or above)
   -j, --jobs N           job slots (default: number of CPUs)
   -k, --keep-going       run everything that does not depend on a failure
   -n, --dry-run          print what would run, in order; run nothing
@@ -69,14 +69,19 @@ Examples:
   jx graph --format mermaid   the graph, for a Markdown page
 `,
   run: `Usage: jx run [-f FILE] [JOB...] [NAME=VALUE...]
+       jx run [-f FILE] JOB -- ARG...
 
 Runs the named jobs (default: all jobs) and everything they need. Jobs start
 as soon as what they wait for has ended, up to -j at once. After a failure no
 new job starts (use -k to keep going). Modules the jobs need are started
 first and stopped at the end; a module named here stays up in the
 foreground until Ctrl-C (see docs/modules.md and jx ctl --help).
+After --, the words are one job's arguments: its run string sees them as $1,
+$2... ($0 is the job's name), a run list gets them appended.
 
 ${COMMON}
+      --changed-since REF  only the jobs that read files git reports changed
+                         since REF (and untracked ones), and what depends on them
 
 ${UI_OPTS}
 Checking declarations (docs/lint.md):
@@ -93,6 +98,8 @@ Examples:
   jx run OUT=dist test
   jx run --ui                 the run live in a browser (open the printed address)
   jx run --cache-dir /ci/jx-cache      restore what an earlier run stored
+  jx run deploy -- staging
+  jx run --changed-since origin/main test
 `,
   list: `Usage: jx list [-f FILE] [--names]
 
@@ -100,7 +107,7 @@ Lists jobs and modules with their descriptions. With --names, prints only
 their names, one per line (jobs, then modules), for scripts and completions.
 
 Options:
-  -f, --file FILE        jobs file (default: jobs.yaml, then jobs.yml)
+  -f, --file FILE        jobs file (default: jobs.yaml, then jobs.yml, here or above)
       --names            names only, one per line
 
 Examples:

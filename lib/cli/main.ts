@@ -6,7 +6,7 @@
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { JxInputError } from "../runtime/errors.ts";
-import { isTerminal, writeAll } from "../runtime/mod.ts";
+import { findJobsFileUp, isTerminal, writeAll } from "../runtime/mod.ts";
 import { jobColorEnv } from "../runtime/color.ts";
 import { type Args, parseArgs } from "./args.ts";
 import { helpText, VERSION } from "./help.ts";
@@ -62,7 +62,8 @@ export async function main(argv: string[]): Promise<number> {
         operands: args.names.slice(1),
         json: args.json,
         drain: args.drain,
-        baseDir: args.file ? dirname(resolve(args.file)) : process.cwd(),
+        // The jobs file's folder, found as `jx run` finds it (a parent's, from a subfolder).
+        baseDir: dirname(resolve(args.file ?? findJobsFileUp(process.cwd()) ?? "jobs.yaml")),
         env: process.env,
       });
     }

@@ -29,7 +29,9 @@ import { FLAG_VARS } from "../jobserver/makeflags.ts";
 import { tryLock } from "../state/lock.ts";
 import {
   absolutePath,
+  cwd,
   envObject,
+  findJobsFileUp,
   isFileSync,
   isTerminal,
   parentDir,
@@ -91,6 +93,8 @@ export function runKey(args: Args, file: string, names: string[]): string {
     file,
     names,
     Object.entries(args.vars).sort(),
+    // `jx run JOB -- ARG...`: a run with other arguments is another run (contract: never replayed).
+    args.jobArgs ?? null,
     wantedJobs(args),
     args.reactor,
     args.jobserverStyle,
@@ -122,7 +126,7 @@ export function findFile(args: Args): { file: string; names: string[] } | undefi
   if (!file) {
     const first = names[0];
     if (first && /\.ya?ml(\.example)?$/.test(first) && isFile(first)) file = names.shift();
-    else file = ["jobs.yaml", "jobs.yml"].find(isFile);
+    else file = findJobsFileUp(cwd());
   }
   return file ? { file: absolutePath(file), names } : undefined;
 }
@@ -182,6 +186,7 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
   if (args.ui) return undefined; // the page is served by the full way (cli/ui_live.ts)
   // A checked run reruns jobs with remembered findings (docs/lint.md): not a replay.
   if (args.checkAccess || args.strict) return undefined;
+  if (args.changedSince !== undefined) return undefined; // git decides the selection: the full way
   const found = findFile(args);
   if (!found) return undefined;
   const { file, names } = found;
@@ -255,8 +260,9 @@ export function recordRun(
   const file = absolutePath(graphFile);
   const baseDir = parentDir(file);
   // Under make the pool is make's: a later plain run must not replay that.
+  // A --changed-since run covers only what git reported: never a record for a plain run.
   const ok = recordable && recordable.jobserver !== "client" && !underMake() &&
-    recordable.before?.file === file;
+    recordable.before?.file === file && args.changedSince === undefined;
   if (!ok) return dropNoop(baseDir, file);
   const key = runKey(args, file, args.names);
   recordNoop(baseDir, file, key, selected, recordable.slots, recordable.jobserver, {

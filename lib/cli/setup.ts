@@ -17,7 +17,10 @@ import { tryLock } from "../state/mod.ts";
 import type { Args } from "./args.ts";
 import { wantedJobs } from "./slots.ts";
 
-/** Picks the jobs file: `-f`, a positional that names a YAML file, or jobs.yaml/jobs.yml. */
+/**
+ * Picks the jobs file: `-f`, a positional that names a YAML file, or jobs.yaml/jobs.yml here or
+ * in the nearest parent folder that has one.
+ */
 export function jobsFile(args: Args): string {
   if (args.file) return args.file;
   const first = args.names[0];
@@ -30,7 +33,11 @@ export function jobsFile(args: Args): string {
     } catch { /* a job name after all */ }
   }
   const found = findJobsFile(process.cwd());
-  if (!found) throw new JxInputError("no jobs.yaml or jobs.yml here (use -f FILE)");
+  if (!found) {
+    throw new JxInputError(
+      "no jobs.yaml or jobs.yml here or in a parent folder (use -f FILE, or jx init to make one)",
+    );
+  }
   return found;
 }
 

@@ -6,8 +6,9 @@
  * @module
  */
 import { CST, LineCounter, Parser } from "../runtime/yaml.ts";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
+import { findJobsFileUp } from "../runtime/fs.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import {
   CACHE_MIN_BYTES,
@@ -57,15 +58,11 @@ export interface LoadOptions {
 }
 
 /**
- * Finds the jobs file: `jobs.yaml`, then `jobs.yml`, in `dir`.
+ * Finds the jobs file: `jobs.yaml`, then `jobs.yml`, in `dir`, else in the
+ * nearest parent folder that has one (a path relative to `dir`).
  */
 export function findJobsFile(dir: string): string | undefined {
-  for (const name of ["jobs.yaml", "jobs.yml"]) {
-    try {
-      if (statSync(resolve(dir, name)).isFile()) return name;
-    } catch { /* not there */ }
-  }
-  return undefined;
+  return findJobsFileUp(dir);
 }
 
 /**

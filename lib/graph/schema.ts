@@ -24,7 +24,10 @@ export type Kind =
   }
   | { t: "entries"; of: Kind }
   | { t: "foreach" }
-  | { t: "cache" };
+  | { t: "cache" }
+  /** A scalar checked as `scalar`, a mapping as `map` (`retries: 2` or `retries: {count: 2}`). */
+  | { t: "either"; scalar: Kind; map: Kind }
+  | { t: "bool" };
 
 /** A key of an object: its kind and what it means. */
 export interface Field {
@@ -40,6 +43,9 @@ export const MAX_COUNT = 1_000_000;
  * runtimes keep (a longer one fires at once), about 596 hours.
  */
 export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** The longest wait between two attempts of a job unless `retries.max_delay` says otherwise. */
+export const RETRY_MAX_DELAY_DEFAULT = "5m";
 
 const names: Kind = { t: "names" };
 /** A duration that may be 0 (`grace: 0`: at once). */
@@ -143,7 +149,34 @@ export const JOB_FIELDS: Record<string, Field> = {
     doc: "Then SIGTERM to the process group, SIGKILL after `grace` (more than 0, at most 596h).",
   },
   grace: { kind: duration, doc: "Time between SIGTERM and SIGKILL (default 5s)." },
-  retries: { kind: count(0), doc: "Reruns of a failed job (default 0)." },
+  retries: {
+    kind: {
+      t: "either",
+      scalar: count(0),
+      map: {
+        t: "object",
+        fields: {
+          count: { kind: count(0), required: true, doc: "Reruns of a failed job." },
+          delay: { kind: duration, doc: "Wait before the first rerun (default 0)." },
+          backoff: {
+            kind: { t: "int", min: 1, max: 100 },
+            doc: "Each later wait is this many times the one before (default 1).",
+          },
+          max_delay: {
+            kind: limit,
+            doc: `No wait is longer than this (default ${RETRY_MAX_DELAY_DEFAULT}).`,
+          },
+        },
+      },
+    },
+    doc: "Reruns of a failed job (default 0); or {count, delay, backoff, max_delay}: " +
+      "waits between the attempts.",
+  },
+  interactive: {
+    kind: { t: "bool" },
+    doc: "Runs alone, with jx's stdin, stdout and stderr (a prompt, a REPL, git commit); " +
+      "every other job's stdin is /dev/null.",
+  },
   if: { kind: { t: "string" }, doc: "Run only if this job succeeded (like &&)." },
   unless: { kind: { t: "string" }, doc: "Run only if this job failed (like ||)." },
   cache: {
@@ -377,6 +410,10 @@ function kindToJson(kind: Kind): Json {
       };
     case "object":
       return objectToJson(kind.fields);
+    case "either":
+      return { oneOf: [kindToJson(kind.scalar), kindToJson(kind.map)] };
+    case "bool":
+      return { type: "boolean" };
   }
 }
 

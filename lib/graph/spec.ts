@@ -10,6 +10,8 @@ import process from "node:process";
 import { didYouMean, JxInputError } from "./errors.ts";
 import { readDotenv } from "./dotenv.ts";
 import { MAX_VALUE_LENGTH } from "./limits.ts";
+import { parseDuration } from "./duration.ts";
+import { RETRY_MAX_DELAY_DEFAULT } from "./schema.ts";
 import type { EmitContext, HealthSpec, JobSpec, ReadySpec } from "./types.ts";
 import { type PosMap, table } from "./validate.ts";
 
@@ -390,7 +392,8 @@ export function buildSpec(
     env: Object.fromEntries(Object.entries(env)),
     timeoutMs: j.timeout as number | undefined,
     graceMs: (j.grace as number | undefined) ?? DEFAULT_GRACE_MS,
-    retries: (j.retries as number | undefined) ?? 0,
+    ...retriesOf(j.retries as Retries | undefined),
+    ...(j.interactive === true ? { interactive: true } : {}),
     if: j.if as string | undefined,
     unless: j.unless as string | undefined,
     jobserver: j.jobserver as JobSpec["jobserver"],
@@ -434,4 +437,15 @@ export function buildSpec(
     pos: at(`${p}#`) ?? { line: 1, col: 1 },
     ...(j.cache !== undefined ? { cache: j.cache as JobSpec["cache"] } : {}),
   };
+}
+
+/** `retries:` as written: a count, or a count with waits between the attempts. */
+type Retries = number | { count: number; delay?: number; backoff?: number; max_delay?: number };
+
+/** `retries` and `retryDelay` of a job spec (durations are milliseconds here). */
+function retriesOf(r: Retries | undefined): Pick<JobSpec, "retries" | "retryDelay"> {
+  if (r === undefined || typeof r === "number") return { retries: r ?? 0 };
+  if (!r.delay) return { retries: r.count };
+  const maxMs = r.max_delay ?? parseDuration(RETRY_MAX_DELAY_DEFAULT)!;
+  return { retries: r.count, retryDelay: { delayMs: r.delay, backoff: r.backoff ?? 1, maxMs } };
 }

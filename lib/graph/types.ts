@@ -115,6 +115,13 @@ export interface JobSpec {
   graceMs: number;
   /** Times a failed job is run again before it counts as failed. */
   retries: number;
+  /**
+   * `retries: {delay, backoff, max_delay}`: the wait before rerun N is
+   * `delayMs * backoff^(N-1)`, at most `maxMs`. None: reruns start at once.
+   */
+  retryDelay?: { delayMs: number; backoff: number; maxMs: number };
+  /** `interactive: true`: runs alone, with jx's stdin, stdout and stderr (a terminal). */
+  interactive?: boolean;
   /** Run only if this job succeeded. */
   if?: string;
   /** Run only if this job failed. */

@@ -277,6 +277,13 @@ export class Validator {
       }
       case "object":
         return this.object(node, kind.fields, path, kind.foreign);
+      case "either":
+        return this.check(rawNode, isMap(node) ? kind.map : kind.scalar, path);
+      case "bool":
+        if (typeof scalar !== "boolean") {
+          this.fail(`${where}: expected true or false, got ${typeName(node)}`, node);
+        }
+        return scalar;
     }
   }
 

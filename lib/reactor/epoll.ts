@@ -53,7 +53,7 @@ import {
 } from "./libc.ts";
 import { CStrings } from "./cstrings.ts";
 import { PeakRss } from "./peak_rss.ts";
-import { killGroup } from "./portable.ts";
+import { killGroup, spawnTerminal } from "./portable.ts";
 import { type StdinPipe, stdinPipe } from "./stdin_pipe.ts";
 import { createTimers, onSignal } from "./timers.ts";
 import { isBun } from "../runtime/mod.ts";
@@ -374,6 +374,8 @@ class Spawner {
 
   /** Starts `req`'s child; its start, output and exit come through `req`'s callbacks. */
   spawn(req: SpawnRequest): ChildHandle {
+    // An interactive job has no pipes to watch: the runtime's own spawn, fds 0-2 inherited.
+    if (req.terminal) return spawnTerminal(req);
     const stdin = req.stdin === "pipe" ? stdinPipe(this.s, this.ctx.set, this.kick) : undefined;
     const out = this.pipe(() => stdin?.closeBoth());
     const err = this.pipe(() => {

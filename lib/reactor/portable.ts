@@ -98,6 +98,49 @@ async function pump(
   }
 }
 
+/**
+ * Spawns `req` with jx's stdin, stdout and stderr and in jx's process group
+ * (`SpawnRequest.terminal`), on either runtime; the epoll reactor uses it too.
+ */
+export function spawnTerminal(req: SpawnRequest): ChildHandle {
+  let child;
+  try {
+    child = isBun
+      ? bun().spawn({
+        cmd: req.argv,
+        cwd: req.cwd,
+        env: req.env,
+        stdio: ["inherit", "inherit", "inherit", ...(jobserverFds(req.env)?.fds ?? [])],
+      })
+      : new (deno().Command)(req.argv[0], {
+        args: req.argv.slice(1),
+        cwd: req.cwd,
+        env: req.env,
+        clearEnv: true,
+        stdin: "inherit",
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn();
+  } catch (e) {
+    return failedStart(req, e);
+  }
+  const pid: number = child.pid;
+  req.onStart?.(pid);
+  const ended = isBun
+    ? child.exited.then(() => ({ code: child.exitCode, signal: child.signalCode }))
+    : child.status;
+  ended.then((st: { code: number | null; signal: number | string | null }) => {
+    const sig = signalName(st.signal);
+    req.onExit({ code: sig ? null : st.code, signal: sig });
+  }, (e: unknown) => req.onExit({ code: null, signal: null, error: String(e) }));
+  const kill = (sig: string) => {
+    try {
+      process.kill(pid, signalName(sig)!);
+    } catch { /* gone */ }
+  };
+  return { pid, kill, write() {}, closeStdin() {} };
+}
+
 function spawnDeno(req: SpawnRequest): ChildHandle {
   const D = deno();
   let child;
@@ -247,7 +290,8 @@ function failedStart(req: SpawnRequest, e: unknown): ChildHandle {
  * ```
  */
 export function createPortableReactor(): Reactor {
-  const spawn = isBun ? spawnBun : spawnDeno;
+  const plain = isBun ? spawnBun : spawnDeno;
+  const spawn = (req: SpawnRequest) => req.terminal ? spawnTerminal(req) : plain(req);
   const { setTimer, clearTimer, clearAll } = createTimers();
   // On Bun, fd readiness (the jobserver, inotify) through an epoll set waited on in a Worker;
   // Deno has the epoll reactor for that.

@@ -81,6 +81,13 @@ export interface SpawnRequest {
    */
   stdin?: "null" | "pipe";
   /**
+   * An interactive job: the child gets jx's own stdin, stdout and stderr
+   * (fds 0-2, a terminal) and stays in jx's process group, as make runs
+   * its recipes, so the terminal's foreground group (Ctrl-C, reads, /dev/tty)
+   * includes it. No output reaches `onOutput`; `kill` signals the child alone.
+   */
+  terminal?: boolean;
+  /**
    * Called once the process exists, with its pid, before any output. A
    * backend may call it during `spawn` or later; never when the start failed.
    */

@@ -160,6 +160,9 @@ export class ConsoleReporter implements Reporter {
   private lastDraw = 0;
   private write: (fd: 1 | 2, text: string | Uint8Array) => void;
 
+  /** The interactive job that has the terminal now, if one has. */
+  private aside?: string;
+
   /** A console reporter with the given mode, colors and status line. */
   constructor(private o: ConsoleOptions) {
     this.write = o.write ?? writeAll;
@@ -185,6 +188,11 @@ export class ConsoleReporter implements Reporter {
         this.startClock(e.t);
         break;
       case "job.start":
+        // An interactive job has the terminal: the status line stays away until it ends.
+        if (this.o.graph?.byName.get(e.job)?.interactive) {
+          this.clearStatus();
+          this.aside = e.job;
+        }
         this.board.start(e.job, e.t);
         this.seen(e.job);
         if (!this.jobs.has(e.job)) {
@@ -198,6 +206,7 @@ export class ConsoleReporter implements Reporter {
         this.output(e.job, e.stream, e.chunk);
         return this.drawStatus(e.t);
       case "job.end":
+        if (this.aside === e.job) this.aside = undefined;
         this.jobEnd(e);
         break;
       case "module.state":
@@ -538,7 +547,7 @@ export class ConsoleReporter implements Reporter {
    * the limit leaves out, the clock's next tick draws).
    */
   private drawStatus(t: number, force = false): void {
-    if (!this.o.statusLine || !this.board.shown) return;
+    if (!this.o.statusLine || !this.board.shown || this.aside) return;
     if (!force && t - this.lastDraw < 50) return;
     if (force && t - this.lastDraw < 20 && this.statusShown) return;
     this.lastDraw = t;

@@ -252,3 +252,33 @@ export function parentDir(path: string): string {
   const i = path.lastIndexOf("/");
   return i <= 0 ? "/" : path.slice(0, i);
 }
+
+/** The names a jobs file is looked for under, in order. */
+export const JOBS_FILE_NAMES = ["jobs.yaml", "jobs.yml"];
+
+/**
+ * The jobs file of a folder: `jobs.yaml`, then `jobs.yml`, in `dir`, else in
+ * the nearest parent folder that has one (as just and go-task look). The
+ * path is relative to `dir` (`jobs.yaml`, `../../jobs.yml`), so that
+ * messages stay short; undefined when no folder up to `/` has one.
+ *
+ * @example
+ * ```ts
+ * import { findJobsFileUp } from "./fs.ts";
+ * import { strictEqual } from "node:assert";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${dir}/a/b`, { recursive: true });
+ * Deno.writeTextFileSync(`${dir}/jobs.yml`, "jobs: {}\n");
+ * strictEqual(findJobsFileUp(`${dir}/a/b`), "../../jobs.yml");
+ * strictEqual(findJobsFileUp(dir), "jobs.yml");
+ * ```
+ */
+export function findJobsFileUp(dir: string): string | undefined {
+  let abs = dir.startsWith("/") ? dir : `${cwd()}/${dir}`;
+  for (let up = "";; up += "../") {
+    for (const name of JOBS_FILE_NAMES) if (isFileSync(`${abs}/${name}`)) return up + name;
+    const parent = abs.replace(/\/+[^/]*\/*$/, "");
+    if (parent === abs || abs === "/" || abs === "") return undefined;
+    abs = parent || "/";
+  }
+}

@@ -81,6 +81,31 @@ export class Attempts {
     }
   }
 
+  /**
+   * A wait of `ms` under `key` (a retry's delay), then `then`. It counts as
+   * an attempt in flight: a stop signal (`terminate`, `terminateAll`)
+   * cancels it and calls `cancelled` instead.
+   */
+  wait(key: string | number, ms: number, then: () => void, cancelled: () => void): void {
+    const leave = () => {
+      if (this.live.get(key) !== a) return false;
+      this.live.delete(key);
+      return true;
+    };
+    const a: Live = {
+      graceMs: 0,
+      handle: {
+        signal: () => {
+          if (!leave()) return;
+          this.reactor.clearTimer(a.timeoutTimer!);
+          cancelled();
+        },
+      },
+    };
+    this.live.set(key, a);
+    a.timeoutTimer = this.reactor.setTimer(ms, () => leave() && then());
+  }
+
   /** Sends `sig` to one attempt, nothing else. */
   signal(key: string | number, sig: string): void {
     this.live.get(key)?.handle.signal(sig);
@@ -91,6 +116,7 @@ export class Attempts {
     const a = this.live.get(key);
     if (!a) return;
     a.handle.signal(sig);
+    if (this.live.get(key) !== a) return; // a wait, cancelled
     if (a.killTimer === undefined) {
       a.killTimer = this.reactor.setTimer(a.graceMs, () => a.handle.signal("SIGKILL"));
     }
@@ -113,6 +139,27 @@ export class Attempts {
   killAll(): void {
     for (const a of this.live.values()) a.handle.signal("SIGKILL");
   }
+}
+
+/**
+ * The wait before rerun `rerun` (1 for the first) of a job with
+ * `retries: {delay, backoff, max_delay}`: `delay * backoff^(rerun-1)`, at
+ * most `max_delay`; 0 without a delay.
+ *
+ * @example
+ * ```ts
+ * import { retryDelayMs } from "./attempts.ts";
+ * import { deepStrictEqual } from "node:assert";
+ * const d = { delayMs: 1000, backoff: 2, maxMs: 5000 };
+ * deepStrictEqual([1, 2, 3, 4].map((n) => retryDelayMs(d, n)), [1000, 2000, 4000, 5000]);
+ * ```
+ */
+export function retryDelayMs(
+  d: { delayMs: number; backoff: number; maxMs: number } | undefined,
+  rerun: number,
+): number {
+  if (!d) return 0;
+  return Math.min(d.maxMs, d.delayMs * d.backoff ** (rerun - 1));
 }
 
 /**

@@ -17,7 +17,7 @@ import { Generated, type GenHost } from "./generated.ts";
 import type { ModuleHost, RunOptions, RunResult } from "./options.ts";
 import { Plan } from "./plan.ts";
 import { type LoopHost, type LoopPlace, Loops } from "./repeat.ts";
-import { Attempts, onStopSignals } from "./attempts.ts";
+import { Attempts, onStopSignals, retryDelayMs } from "./attempts.ts";
 import type { Runner, RunnerEnd, StartedWhere } from "./runner.ts";
 import { signalExit } from "./signals.ts";
 import { Pools } from "./slots.ts";
@@ -74,6 +74,12 @@ export class Builder implements LoopHost, GenHost {
   private failures = 0;
   private interrupted?: ListenSignal;
   private failStopped = false;
+  /**
+   * The interactive job running (or waiting to retry), if one is: nothing
+   * starts beside it, and it starts only when nothing runs ("full" stops the
+   * offer, so later jobs wait for it rather than pass it).
+   */
+  private console?: string;
   private unlisten?: () => void;
   private resolveDone!: (r: RunResult) => void;
 
@@ -177,8 +183,10 @@ export class Builder implements LoopHost, GenHost {
         `needs ${spec.tokens} job slots but -j is ${this.runner.limit}`,
       );
     }
+    if (this.console || (spec.interactive && this.attempts.size > 0)) return "full"; // runs alone
     const got = this.reserveOrSay(spec);
     if (got !== "ok") return got;
+    if (spec.interactive) this.console = spec.name;
     this.plan.start(spec.name);
     this.startAttempt(spec, 1, spec.repeat ? { iteration: 1 } : undefined);
     return "started";
@@ -292,6 +300,7 @@ export class Builder implements LoopHost, GenHost {
   /** A job that ran is resolved: its capacity goes back (unless given already), its dependents may start. */
   complete(spec: JobSpec, status: JobStatus, give = true): void {
     if (give) this.release(spec);
+    if (this.console === spec.name) this.console = undefined;
     this.resolve(spec, status, true);
     this.pump();
   }
@@ -398,6 +407,8 @@ export class Builder implements LoopHost, GenHost {
     const retrying = (status === "failed" || status === "timeout") &&
       r.attempt <= r.spec.retries && !this.plan.stopping && !badOutput;
     if (retrying) end.retrying = retrying;
+    const wait = retrying ? retryDelayMs(r.spec.retryDelay, r.attempt) : 0;
+    if (wait) end.retry_in_ms = wait;
     return end;
   }
 
@@ -425,10 +436,25 @@ export class Builder implements LoopHost, GenHost {
     }
     if (r.loop) end.iteration = r.loop.iteration;
     this.emit(end);
-    if (end.retrying) return this.startAttempt(spec, r.attempt + 1, r.loop);
+    if (end.retrying) return this.retry(r, end);
     if (test) return this.loops.testEnded(this, test, end.status);
     if (this.loops.bodyEnded(this, spec, end.status)) return;
     this.complete(spec, end.status);
+  }
+
+  /**
+   * The next attempt of a failed job: at once, or after its `retries` delay
+   * (the job keeps its slot meanwhile); a stop (Ctrl-C, or a failure elsewhere
+   * without -k) during the wait ends the job as it ended.
+   */
+  private retry(r: Running, end: JobEnd): void {
+    const ms = retryDelayMs(r.spec.retryDelay, r.attempt);
+    if (!ms) return this.startAttempt(r.spec, r.attempt + 1, r.loop);
+    const give = () => this.complete(r.spec, end.status);
+    this.attempts.wait(r.spec.name, ms, () => {
+      if (this.plan.stopping) give();
+      else this.startAttempt(r.spec, r.attempt + 1, r.loop);
+    }, give);
   }
 
   private onSignal(sig: ListenSignal): void {

@@ -96,6 +96,8 @@ export type RunEvent =
     max_rss_kb?: number;
     /** Will be retried. */
     retrying?: boolean;
+    /** With `retrying`: milliseconds until the next attempt starts (`retries: {delay}`). */
+    retry_in_ms?: number;
     /** The job is another job's `if`/`unless` test: its failure is an answer, not an error. */
     condition?: boolean;
     /** The run of a `repeat` loop (1, 2...), for the job and its test. */

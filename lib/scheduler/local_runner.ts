@@ -50,6 +50,7 @@ export class LocalRunner implements Runner {
       argv: req.spec.argv,
       cwd: req.spec.cwd,
       env: req.env,
+      ...(req.spec.interactive ? { terminal: true } : {}),
       onStart: (pid) => sink.started(pid),
       onOutput: (stream, chunk) => sink.output(stream, chunk),
       onExit: (status) => sink.ended({ kind: "exited", status }),

@@ -1,0 +1,44 @@
+/**
+ * `jx run JOB -- ARG...`: the arguments given to one job (CONTRACT.md "Job
+ * arguments"). A `run:` string runs as `sh -c RUN JOB ARG...` (`$0` is the
+ * job's name, `$1`... its arguments); a `run:` list gets them appended.
+ * Arguments are part of the job's argv, so its up-to-date fingerprint
+ * (state/check.ts) and its cache key change with them; the no-op record's
+ * key holds them too (noop_run.ts `runKey`).
+ *
+ * @module
+ */
+import { JxInputError } from "../runtime/errors.ts";
+import { type Graph, shellQuote } from "../graph/mod.ts";
+import type { JobSpec } from "../graph/types.ts";
+
+/** Whether `spec` came from a `run:` string (`/bin/sh -c RUN`), not a list. */
+function isShellString(spec: JobSpec): boolean {
+  const [sh, c, run] = spec.argv;
+  return spec.argv.length === 3 && sh === "/bin/sh" && c === "-c" && spec.command === run;
+}
+
+/** The argv and display command of `spec` run with `args`. */
+export function withArgs(spec: JobSpec, args: string[]): { argv: string[]; command: string } {
+  const argv = isShellString(spec) ? [...spec.argv, spec.name, ...args] : [...spec.argv, ...args];
+  const command = args.length
+    ? `${spec.command} -- ${args.map(shellQuote).join(" ")}`
+    : spec.command;
+  return { argv, command };
+}
+
+/**
+ * Gives `jobArgs` to the one job named in `names` (exactly one job, else a
+ * usage error). The job's spec is changed in place: this run's graph is
+ * loaded for this run only, and every part of it (the builder, the state,
+ * the cache, the reporters) reads the same spec.
+ */
+export function applyJobArgs(graph: Graph, names: string[], jobArgs: string[] | undefined): void {
+  if (jobArgs === undefined) return;
+  const job = names.length === 1 ? graph.byName.get(names[0]) : undefined;
+  if (!job || job.kind !== "job") {
+    const got = names.length === 1 ? `'${names[0]}' is not a job` : `${names.length} given`;
+    throw new JxInputError(`jx run JOB -- ARG...: name exactly one job (${got})`);
+  }
+  Object.assign(job, withArgs(job, jobArgs));
+}

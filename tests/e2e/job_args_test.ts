@@ -1,0 +1,89 @@
+/**
+ * `jx run JOB -- ARG...` (CONTRACT.md "Job arguments") on real processes:
+ * `$0`, `$1` and `$@` of a `run:` string, arguments appended to a `run:`
+ * list, exactly one job, and up-to-date checks (the state and the no-op
+ * fast path) that never take a run with other arguments as done.
+ */
+import assert from "node:assert/strict";
+import { readEvents, runJx, RUNTIMES, tempDir } from "../helpers.ts";
+
+const JOBS = `
+jobs:
+  greet:
+    run: 'printf "%s|%s|%s\\n" "$0" "$1" "$#" > out.txt; for a in "$@"; do echo "[$a]" >> out.txt; done'
+    writes: [out.txt]
+  argv:
+    run: [printf, "<%s>\\n", fixed]
+  other:
+    run: "true"
+`;
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] job arguments: sh -c RUN JOB ARG... for a string, appended to a list`, async () => {
+    const dir = await tempDir({ "jobs.yaml": JOBS });
+    const r = await runJx(["run", "greet", "--", "a b", "-k", "X=1"], { cwd: dir, runtime: rt });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      await Deno.readTextFile(`${dir}/out.txt`),
+      "greet|a b|3\n[a b]\n[-k]\n[X=1]\n",
+    );
+    const l = await runJx(["run", "--output", "quiet", "argv", "--", "x", "y z"], {
+      cwd: dir,
+      runtime: rt,
+    });
+    assert.equal(l.code, 0, l.stderr);
+    assert.equal(l.stdout, "");
+    const s = await runJx(["run", "argv", "--", "x", "y z"], { cwd: dir, runtime: rt });
+    assert.match(s.stdout, /<fixed>\n<x>\n<y z>\n/);
+  });
+}
+
+Deno.test("job arguments: exactly one job, else one line and exit 2 (nothing run)", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS });
+  for (
+    const [args, msg] of [
+      [["run", "--", "a"], /^jx: jx run JOB -- ARG\.\.\.: name exactly one job \(0 given\)\n$/],
+      [["run", "greet", "other", "--", "a"], /name exactly one job \(2 given\)\n$/],
+      [["run", "nope", "--", "a"], /^jx: unknown job 'nope'/],
+    ] as const
+  ) {
+    const r = await runJx([...args], { cwd: dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, msg);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
+  await assert.rejects(Deno.stat(`${dir}/out.txt`));
+});
+
+Deno.test("job arguments: never up to date from a run with other arguments (state and no-op path)", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS });
+  const run = async (env: Record<string, string>, ...jobArgs: string[]) => {
+    const r = await runJx(["run", "-v", "--events", "ev.ndjson", "greet", "--", ...jobArgs], {
+      cwd: dir,
+      env,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    return {
+      fast: /^jx: no-op: /m.test(r.stderr),
+      ran: ev.some((e) => e.type === "job.start"),
+      out: (await Deno.readTextFile(`${dir}/out.txt`)).split("\n")[0],
+    };
+  };
+  // The no-op fast path: the same arguments replay, other ones never do.
+  assert.deepEqual(await run({}, "a"), { fast: false, ran: true, out: "greet|a|1" });
+  assert.deepEqual(await run({}, "a"), { fast: true, ran: false, out: "greet|a|1" });
+  assert.deepEqual(await run({}, "b"), { fast: false, ran: true, out: "greet|b|1" });
+  // The state alone (no fast path): the arguments are in the job's fingerprint.
+  const slow = { JX_NO_FAST_NOOP: "1" };
+  assert.deepEqual(await run(slow, "b"), { fast: false, ran: false, out: "greet|b|1" });
+  assert.deepEqual(await run(slow, "c"), { fast: false, ran: true, out: "greet|c|1" });
+  assert.deepEqual(await run(slow), { fast: false, ran: true, out: "greet||0" });
+  const plain = await runJx(["run", "greet"], { cwd: dir, env: slow });
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(
+    (await Deno.readTextFile(`${dir}/out.txt`)).split("\n")[0],
+    "/bin/sh||0",
+    "without -- the job runs as before ($0 is the shell)",
+  );
+});
