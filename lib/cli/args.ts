@@ -35,6 +35,8 @@ export interface Args {
   json: boolean;
   /** `jx ctl stop --drain`: deliver the queued messages, then stop (a poison pill). */
   drain: boolean;
+  /** `jx clean --deps`: also what the named jobs wait for. */
+  deps: boolean;
   /** Job names (and, for `ctl`, the action's arguments). */
   names: string[];
   /**
@@ -107,6 +109,7 @@ export const OPTIONS: Record<string, OptSpec> = {
   "--names": { key: "namesOnly", set: true },
   "--json": { key: "json", set: true },
   "--drain": { key: "drain", set: true },
+  "--deps": { key: "deps", set: true },
 };
 
 /** Short options and the long option each stands for. */
@@ -168,6 +171,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     namesOnly: false,
     json: false,
     drain: false,
+    deps: false,
     names: [],
     vars: {},
     warnings: [],

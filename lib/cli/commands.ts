@@ -6,6 +6,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { JxInputError } from "../graph/errors.ts";
+import type { Graph, JobSpec } from "../graph/mod.ts";
 import { warnMakeJobs } from "../jobserver/mod.ts";
 import { createReactor } from "../reactor/mod.ts";
 import { collectGarbage, writeAll } from "../runtime/mod.ts";
@@ -149,9 +150,17 @@ export function cmdGraph(args: Args): number {
 export function cmdExplain(args: Args): number {
   const graph = load(args);
   if (args.names.length !== 1) throw new JxInputError("usage: jx explain JOB");
-  const job = graph.get(args.names[0]);
+  // The same selections as `jx run` (a foreach group explains each of its jobs).
+  const state = new UpToDate(dirname(resolve(graph.file)));
+  const text = graph.named(args.names).map((job) => explainOne(graph, state, job)).join("");
+  writeAll(1, text);
+  return 0;
+}
+
+/** What `jx explain` says of one job. */
+function explainOne(graph: Graph, state: UpToDate, job: JobSpec): string {
   const lines = [`${job.name}: ${job.command}`];
-  const v = new UpToDate(dirname(resolve(graph.file))).check(job);
+  const v = state.check(job);
   if (v.upToDate) {
     lines.push("  up to date: inputs, outputs and command are as when it last succeeded");
   } else {
@@ -165,11 +174,13 @@ export function cmdExplain(args: Args): number {
     );
     for (const e of deps) lines.push(`    ${e.from} (${e.reason})`);
   }
-  writeAll(1, lines.join("\n") + "\n");
-  return 0;
+  return lines.join("\n") + "\n";
 }
 
 /** `jx clean`. */
 export async function cmdClean(args: Args): Promise<number> {
-  return (await import("./clean.ts")).cleanOutputs(load(args), args.names, args.dryRun);
+  const graph = load(args);
+  // The named jobs' own outputs; with --deps, those of everything they wait for too.
+  const jobs = args.deps || !args.names.length ? graph.select(args.names) : graph.named(args.names);
+  return (await import("./clean.ts")).cleanOutputs(graph, jobs, args.dryRun);
 }
