@@ -105,7 +105,9 @@ class FindingReporter implements Reporter {
 export async function cmdLint(argv: string[]): Promise<number> {
   const args = parseLintArgs(argv);
   const file = args.file ?? findJobsFile(process.cwd());
-  if (!file) throw new JxInputError("no jobs.yaml or jobs.yml here (use -f FILE)");
+  if (!file) {
+    throw new JxInputError("no jobs.yaml or jobs.yml here (use -f FILE, or jx init to write one)");
+  }
   const graph = loadJobsFile(file);
   const selected = graph.select(args.names);
   let tracer: StraceTracer;

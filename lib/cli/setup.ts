@@ -30,7 +30,9 @@ export function jobsFile(args: Args): string {
     } catch { /* a job name after all */ }
   }
   const found = findJobsFile(process.cwd());
-  if (!found) throw new JxInputError("no jobs.yaml or jobs.yml here (use -f FILE)");
+  if (!found) {
+    throw new JxInputError("no jobs.yaml or jobs.yml here (use -f FILE, or jx init to write one)");
+  }
   return found;
 }
 

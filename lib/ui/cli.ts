@@ -71,7 +71,11 @@ export async function cmdUi(argv: string[]): Promise<number> {
       return 0;
     }
     const file = a.file ?? findJobsFile(process.cwd());
-    if (!file) throw new JxInputError("no jobs.yaml or jobs.yml here (use -f FILE)");
+    if (!file) {
+      throw new JxInputError(
+        "no jobs.yaml or jobs.yml here (use -f FILE, or jx init to write one)",
+      );
+    }
     const graph = loadJobsFile(file);
     if (!isLoopback(a.host)) {
       writeAll(2, `jx ui: warning: listening on ${a.host}, not only this machine\n`);

@@ -58,3 +58,13 @@ Deno.test("clean JOB removes JOB's own outputs; --deps also those of what it wai
   for (const f of ["a.o", "b.o", "app", "gen.h"]) assert.ok(!await exists(`${dir}/${f}`), f);
   assert.ok(await exists(`${dir}/jobs.yaml`));
 });
+
+Deno.test("no jobs file: the one line names -f and jx init", async () => {
+  const dir = await tempDir({});
+  const r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr,
+    "jx: no jobs.yaml or jobs.yml here (use -f FILE, or jx init to write one)\n",
+  );
+});
