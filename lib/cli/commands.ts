@@ -33,14 +33,14 @@ export async function cmdRun(args: Args): Promise<number> {
   let recordable: Parameters<typeof noop.recordRun>[3];
   const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);
   for (const w of args.warnings) warn(w);
-  // Up-to-date state, and the lock that keeps two runs from writing it at once.
+  // The lock: one run (or watch) at a time per directory, files or not; a dry run takes it only
+  // to read the up-to-date state. The state, when a selected job declares files.
   const baseDir = dirname(resolve(graph.file));
   let state: InstanceType<typeof UpToDate> | undefined;
   let lock: { release(): void } | undefined;
-  if (selected.some(isTracked)) {
-    lock = await takeLock(baseDir, args.noWait);
-    state = new UpToDate(baseDir);
-  }
+  const tracked = selected.some(isTracked);
+  if (tracked || !args.dryRun) lock = await takeLock(baseDir, args.noWait);
+  if (tracked) state = new UpToDate(baseDir);
   const reactor = createReactor(args.reactor);
   let setup: SlotSetup | undefined;
   try {

@@ -24,7 +24,7 @@ export async function cmdWatch(args: Args): Promise<number> {
   const graph = load(args);
   const selected = graph.select(args.names);
   const baseDir = dirname(resolve(graph.file));
-  const lock = await takeLock(baseDir, args.noWait);
+  const lock = await takeLock(baseDir, args.noWait, "watch");
   const reactor = createReactor(args.reactor);
   const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);
   const poll = args.poll || !reactor.watch;
