@@ -17,6 +17,7 @@ import { isTerminal, writeAll } from "../runtime/mod.ts";
 import { UpToDate } from "../state/mod.ts";
 import { Watcher } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
+import { DurationRecorder, lastDurations } from "./durations.ts";
 import { load, setUpSlots, takeLock } from "./setup.ts";
 
 /** Runs `jx watch` until SIGINT/SIGTERM; returns 130/143 (or 2 for bad input). */
@@ -83,6 +84,8 @@ export async function cmdWatch(args: Args): Promise<number> {
       }
       // Each cycle starts from a full pool.
       const setup = setUpSlots(args, reactor, warn);
+      // Its jobs' last durations feed the status line's estimate; the cycle's successes are kept.
+      const durations = new DurationRecorder(baseDir);
       const console = new ConsoleReporter({
         mode: args.output,
         color: args.color && isTerminal(2),
@@ -90,6 +93,7 @@ export async function cmdWatch(args: Args): Promise<number> {
         graph,
         verbose: args.verbose,
         clock: reactor,
+        lastMs: lastDurations(baseDir, jobs),
         cycle: true,
       });
       try {
@@ -101,12 +105,13 @@ export async function cmdWatch(args: Args): Promise<number> {
           keepGoing: args.keepGoing || setup.makeKeepGoing,
           state,
           force: args.force && !changed.length,
-          reporters: [console, ...persistent],
+          reporters: [console, durations, ...persistent],
           handleSignals: false,
           t0,
           control,
         });
       } finally {
+        durations.close();
         const problem = setup.finish();
         if (problem) warn(problem);
       }
