@@ -148,7 +148,7 @@ export class ConsoleReporter implements Reporter {
   };
   /** Modules that ended failed, with why. */
   private moduleFailures: { module: string; reason: string }[] = [];
-  private skipped: { job: string; reason: string; because?: string }[] = [];
+  private skipped: { job: string; reason: string; because?: string; may?: boolean }[] = [];
   /** Stream mode: the prefix width (the longest name so far) and each name's colour. */
   private align = 0;
   private colors = new Map<string, string>();
@@ -211,10 +211,12 @@ export class ConsoleReporter implements Reporter {
         break;
       case "job.skip":
         this.board.skip(e.job);
-        this.skipped.push({ job: e.job, reason: e.reason, because: e.because });
+        this.skipped.push({ job: e.job, reason: e.reason, because: e.because, may: e.may });
         if (e.reason === "dry-run") {
           const spec = this.o.graph?.byName.get(e.job);
-          this.out(1, `${e.job}: ${spec?.command ?? ""}\n`);
+          // Up to date now, but after a job that would run: only if that one's outputs change.
+          const may = e.may ? `  (may run: after ${e.because})` : "";
+          this.out(1, `${e.job}: ${spec?.command ?? ""}${may}\n`);
         } else if (this.o.verbose) {
           const why = e.because ? ` (${e.because})` : "";
           this.out(2, this.c("2", `jx: skip ${e.job}: ${e.reason}${why}\n`));
@@ -565,11 +567,14 @@ export class ConsoleReporter implements Reporter {
     const dryRun = this.skipped.filter((s) => s.reason === "dry-run");
     if (dryRun.length) {
       const mods = dryRun.filter((s) => this.o.graph?.byName.get(s.job)?.kind === "module").length;
-      const jobs = dryRun.length - mods;
+      const may = dryRun.filter((s) => s.may && this.o.graph?.byName.get(s.job)?.kind !== "module")
+        .length;
+      const jobs = dryRun.length - mods - may;
       const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
       const what = [jobs ? plural(jobs, "job") : "", mods ? plural(mods, "module") : ""]
         .filter((x) => x).join(" and ");
-      this.write(2, `jx: dry run: ${what} would run\n`);
+      const maybe = may ? `${what ? ", " : ""}${plural(may, "job")} may run` : "";
+      this.write(2, `jx: dry run: ${what}${what ? " would run" : ""}${maybe}\n`);
       return;
     }
     const counts = new Map(this.endedCounts);
