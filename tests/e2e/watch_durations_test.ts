@@ -43,5 +43,5 @@ Deno.test("jx watch's status line shows the time left from the last durations", 
     stdin: "null",
   }).output();
   const text = new TextDecoder().decode(out.stdout);
-  assert.match(text, /\[0\/1\]  \d\.\ds  ~\ds left  running: slow/, text);
+  assert.match(text, /\[0\/1\] {2}\d\.\ds {2}~\ds left {2}running: slow/, text);
 });
