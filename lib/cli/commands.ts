@@ -58,14 +58,13 @@ export async function cmdRun(args: Args): Promise<number> {
     // Modules, and the control socket (`jx ctl`, JX_CTL) of the run.
     const dry = args.dryRun || setup.makeDryRun;
     const mods = await import("../modules/mod.ts");
-    const modules = new mods.Supervisor({
-      foreground: args.names.filter((n) => graph.byName.get(n)?.kind === "module"),
-    });
+    const foreground = args.names.filter((n) => graph.byName.get(n)?.kind === "module");
+    const modules = new mods.Supervisor({ foreground });
     let ctl: { path: string; close(): Promise<void> } | undefined;
     // Past durations for the status line's estimate, kept where the state is (cli/durations.ts).
     const timed = state && !dry ? await import("./durations.ts") : undefined;
     const lastMs = timed?.lastDurations(baseDir, selected);
-    const reporters = noop.runReporters(args, graph, { clock: reactor, lastMs });
+    const reporters = noop.runReporters(args, graph, { clock: reactor, lastMs, foreground });
     if (timed) reporters.push(new timed.DurationRecorder(baseDir));
     try {
       if (!dry) {
