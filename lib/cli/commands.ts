@@ -39,7 +39,9 @@ export async function cmdRun(args: Args): Promise<number> {
   let state: InstanceType<typeof UpToDate> | undefined;
   let lock: { release(): void } | undefined;
   const tracked = selected.some(isTracked);
-  if (tracked || !args.dryRun) lock = await takeLock(baseDir, args.noWait);
+  if (tracked) lock = await takeLock(baseDir, args.noWait);
+  // No state to protect: a .jx/ jx must not use (a link, another user's) costs only the lock.
+  else if (!args.dryRun) lock = await takeLock(baseDir, args.noWait, "run", warn);
   if (tracked) state = new UpToDate(baseDir);
   const reactor = createReactor(args.reactor);
   let setup: SlotSetup | undefined;

@@ -44,16 +44,26 @@ export function load(args: Args): Graph {
 /**
  * Takes `.jx/lock` for `command` (`run`, `watch`), waiting (with one line
  * naming the holder) for another run unless `noWait`. A jx started by a job
- * of the run that holds the lock is refused: it would wait forever.
+ * of the run that holds the lock is refused: it would wait forever. With
+ * `unsafe`, a `.jx/` or lock file that jx must not use (a link, another
+ * user's) is a warning and no lock, not an error.
  */
 export async function takeLock(
   baseDir: string,
   noWait: boolean,
   command = "run",
-): Promise<{ release(): void }> {
+  unsafe?: (warning: string) => void,
+): Promise<{ release(): void } | undefined> {
   let said = false;
   for (;;) {
-    const got = tryLock(baseDir, undefined, command);
+    let got;
+    try {
+      got = tryLock(baseDir, undefined, command);
+    } catch (e) {
+      if (!unsafe || !(e instanceof JxInputError)) throw e;
+      unsafe(`no run lock (another run may start beside this one): ${e.message}`);
+      return undefined;
+    }
     if (typeof got !== "number") return got;
     const holder = `jx ${lockHolder(baseDir).command}`;
     if (noWait) {

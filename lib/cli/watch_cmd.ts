@@ -138,7 +138,7 @@ export async function cmdWatch(args: Args): Promise<number> {
     for (const r of persistent) await r.close?.();
     state.close();
     reactor.close();
-    lock.release();
+    lock?.release();
   }
   return exit || 130;
 }
