@@ -35,6 +35,8 @@ export interface Args {
   json: boolean;
   /** `jx ctl stop --drain`: deliver the queued messages, then stop (a poison pill). */
   drain: boolean;
+  /** `jx clean --deps`: also what the named jobs wait for. */
+  deps: boolean;
   /** Job names (and, for `ctl`, the action's arguments). */
   names: string[];
   /**
@@ -143,6 +145,7 @@ export const OPTIONS: Record<string, OptSpec> = {
   "--remote-cache-read-only": { key: "remoteCacheReadOnly", set: true },
   "--no-cache": { key: "noCache", set: true },
   "--changed-since": { key: "changedSince", value: str },
+  "--deps": { key: "deps", set: true },
 };
 
 /** Short options and the long option each stands for. */
@@ -204,6 +207,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     namesOnly: false,
     json: false,
     drain: false,
+    deps: false,
     names: [],
     vars: {},
     warnings: [],

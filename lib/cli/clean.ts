@@ -12,7 +12,7 @@
  */
 import { lstatSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import type { Graph } from "../graph/mod.ts";
+import type { Graph, JobSpec } from "../graph/mod.ts";
 import { JxInputError } from "../runtime/errors.ts";
 import { writeAll } from "../runtime/mod.ts";
 import { expandStamped } from "../state/fileset.ts";
@@ -70,8 +70,8 @@ function plan(files: string[], root: string, jobsFile: string): Target[] {
 }
 
 /**
- * Removes (or, with `dryRun`, lists) what the `writes` of `names` (default:
- * all jobs) name. Returns the exit code.
+ * Removes (or, with `dryRun`, lists) what the `writes` of `jobs` name.
+ * Returns the exit code.
  *
  * @example
  * ```ts
@@ -81,20 +81,21 @@ function plan(files: string[], root: string, jobsFile: string): Target[] {
  * const dir = Deno.makeTempDirSync();
  * Deno.writeTextFileSync(`${dir}/jobs.yaml`, "jobs:\n  a: { run: echo, writes: [out.txt] }\n");
  * Deno.writeTextFileSync(`${dir}/out.txt`, "x");
- * strictEqual(cleanOutputs(loadJobsFile(`${dir}/jobs.yaml`), [], true), 0); // -n: lists it
+ * const graph = loadJobsFile(`${dir}/jobs.yaml`);
+ * strictEqual(cleanOutputs(graph, graph.jobs, true), 0); // -n: lists it
  * strictEqual(Deno.statSync(`${dir}/out.txt`).isFile, true);
  * ```
  */
 export function cleanOutputs(
   graph: Graph,
-  names: string[],
+  jobs: JobSpec[],
   dryRun: boolean,
 ): number {
   const baseDir = dirname(resolve(graph.file));
   const root = realpathSync(baseDir);
   const jobsFile = realOrNull(graph.file) ?? resolve(graph.file);
   const files = new Set<string>();
-  for (const j of graph.select(names)) {
+  for (const j of jobs) {
     // A folder in writes stands as itself: never walked into the files it holds.
     for (const f of expandStamped(j.writes, baseDir, { wholeDirs: true }).keys()) files.add(f);
   }

@@ -44,14 +44,16 @@ export async function cmdRun(args: Args): Promise<number> {
   let recordable: Parameters<typeof noop.recordRun>[3];
   const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);
   for (const w of args.warnings) warn(w);
-  // Up-to-date state, and the lock that keeps two runs from writing it at once.
+  // The lock: one run (or watch) at a time per directory, files or not; a dry run takes it only
+  // to read the up-to-date state. The state, when a selected job declares files.
   const baseDir = dirname(resolve(graph.file));
   let state: InstanceType<typeof UpToDate> | undefined;
   let lock: { release(): void } | undefined;
-  if (selected.some(isTracked)) {
-    lock = await takeLock(baseDir, args.noWait);
-    state = new UpToDate(baseDir);
-  }
+  const tracked = selected.some(isTracked);
+  if (tracked) lock = await takeLock(baseDir, args.noWait);
+  // No state to protect: a .jx/ jx must not use (a link, another user's) costs only the lock.
+  else if (!args.dryRun) lock = await takeLock(baseDir, args.noWait, "run", warn);
+  if (tracked) state = new UpToDate(baseDir);
   const reactor = createReactor(args.reactor);
   let setup: SlotSetup | undefined;
   try {
@@ -71,16 +73,15 @@ export async function cmdRun(args: Args): Promise<number> {
     const executor = dry ? undefined : await openExecutor(args, selected, reactor, slots, baseDir);
     // Modules, and the control socket (`jx ctl`, JX_CTL) of the run.
     const mods = await import("../modules/mod.ts");
-    const modules = new mods.Supervisor({
-      foreground: args.names.filter((n) => graph.byName.get(n)?.kind === "module"),
-    });
+    const foreground = args.names.filter((n) => graph.byName.get(n)?.kind === "module");
+    const modules = new mods.Supervisor({ foreground });
     let ctl: { path: string; close(): Promise<void> } | undefined;
     let ui: RunUi | undefined; // `--ui`: the live page
     let cache: RunCache | undefined;
     // Past durations for the status line's estimate, kept where the state is (cli/durations.ts).
     const timed = state && !dry ? await import("./durations.ts") : undefined;
     const lastMs = timed?.lastDurations(baseDir, selected);
-    const reporters = noop.runReporters(args, graph, { clock: reactor, lastMs });
+    const reporters = noop.runReporters(args, graph, { clock: reactor, lastMs, foreground });
     if (timed) reporters.push(new timed.DurationRecorder(baseDir));
     // --check-access / --strict: the jobs that run are traced (docs/lint.md).
     const access = (args.checkAccess || args.strict) && !dry
@@ -267,33 +268,58 @@ export function cmdGraph(args: Args): number {
 export async function cmdExplain(args: Args): Promise<number> {
   const graph = load(args);
   if (args.names.length !== 1) throw new JxInputError("usage: jx explain JOB");
-  const job = graph.get(args.names[0]);
+  // The same selections as `jx run` (a foreach group explains each of its jobs).
+  const state = new UpToDate(dirname(resolve(graph.file)));
+  const access = await import("../access/mod.ts");
+  const cache = await openRunCache(args, graph);
+  const context: ExplainContext = {
+    graph,
+    state,
+    findings: (name) => access.explainFindings(graph, name),
+    cache: (job) => cache?.explain(job) ?? [],
+  };
+  const text = graph.named(args.names).map((job) => explainOne(context, job)).join("");
+  writeAll(1, text);
+  return 0;
+}
+
+/** What explaining a job needs: the graph, the state, remembered findings, the cache's key. */
+interface ExplainContext {
+  graph: Graph;
+  state: UpToDate;
+  findings: (job: string) => string[];
+  cache: (job: JobSpec) => string[];
+}
+
+/** What `jx explain` says of one job. */
+function explainOne(c: ExplainContext, job: JobSpec): string {
   const lines = [`${job.name}: ${job.command}`];
   if (job.source) lines.push(`  in ${job.source}`);
   const unmet = whenFails(job);
   if (unmet) lines.push(`  skipped here (${unmet})`);
-  const v = new UpToDate(dirname(resolve(graph.file))).check(job);
+  const v = c.state.check(job);
   if (v.upToDate) {
     lines.push("  up to date: inputs, outputs and command are as when it last succeeded");
   } else {
     lines.push("  would run:");
     for (const r of v.reasons) lines.push(`    - ${r}`);
   }
-  lines.push(...(await import("../access/mod.ts")).explainFindings(graph, job.name));
-  const deps = graph.depsOf(job.name);
+  lines.push(...c.findings(job.name));
+  const deps = c.graph.depsOf(job.name);
   if (deps.length) {
     lines.push(
       "  waits for (a dependency that reruns and changes its outputs makes this run too):",
     );
     for (const e of deps) lines.push(`    ${e.from} (${e.reason})`);
   }
-  const cache = await openRunCache(args, graph);
-  if (cache) lines.push(...cache.explain(job));
-  writeAll(1, lines.join("\n") + "\n");
-  return 0;
+  lines.push(...c.cache(job));
+  return lines.join("\n") + "\n";
 }
 
 /** `jx clean`. */
 export async function cmdClean(args: Args): Promise<number> {
-  return (await import("./clean.ts")).cleanOutputs(load(args), args.names, args.dryRun);
+  const graph = load(args);
+  // The named jobs' own outputs; with --deps, those of everything they wait for too.
+  const jobs = args.deps || !args.names.length ? graph.select(args.names) : graph.named(args.names);
+  return (await import("./clean.ts")).cleanOutputs(graph, jobs, args.dryRun);
 }

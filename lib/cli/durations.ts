@@ -3,8 +3,9 @@
  * object, job name to milliseconds), for the status line's estimate of the
  * time left. Read when a run starts (only the selected jobs' entries);
  * written once when it ends, merged into what is there, through a temporary
- * file and a rename. Kept only where jx keeps its state (a run whose jobs
- * declare files, under the run lock), through the same checks as the rest
+ * file and a rename (by `jx watch`, once per cycle). Kept only where jx
+ * keeps its state (a run whose jobs declare files, or a watch, under the
+ * run lock), through the same checks as the rest
  * of `.jx/` (no links, no other user's files); a damaged file is ignored and
  * replaced: it only feeds an estimate.
  *

@@ -47,7 +47,7 @@ Usage:
   jx graph [-f FILE] [--format dot|mermaid|json|html]   the derived graph, edges with reasons
   jx ui [-f FILE] [--port N]                  a local web page: the graph, explain (docs/ui.md)
   jx explain [-f FILE] JOB                    why JOB would run (or is up to date)
-  jx clean [-f FILE] [-n] [JOB...]            remove what the jobs' writes name
+  jx clean [-f FILE] [-n] [--deps] [JOB...]   remove what the jobs' writes name
   jx watch [-f FILE] [JOB...]                 run, then rerun what each change affects
   jx exec [-j N] -- COMMAND [ARG...]          run one command under a pool of N job slots
   jx sh [-n] [-j N] SCRIPT [ARG...]           run a shell script, its commands in parallel when safe
@@ -153,13 +153,18 @@ Examples:
   jx graph --format json | jq '.edges[]'
   jx graph --format html > graph.html   # the jx ui page, one file, works offline
 `,
-  clean: `Usage: jx clean [-f FILE] [-n] [JOB...]
+  clean: `Usage: jx clean [-f FILE] [-n] [--deps] [JOB...]
 
-Removes the files that the named jobs' (default: all jobs') writes name; -n
-lists them without removing anything.
+Removes the files that the named jobs' (default: all jobs') writes name, not
+those of the jobs they wait for (--deps: those too); -n lists them without
+removing anything. A foreach job's name names all of its jobs.
 
-Example:
+Options:
+      --deps             also the outputs of every job the named jobs wait for
+
+Examples:
   jx clean -n
+  jx clean --deps link
 `,
   explain: `Usage: jx explain [-f FILE] JOB
 

@@ -55,7 +55,7 @@ import { wantedJobs } from "./slots.ts";
 export function runReporters(
   args: Args,
   graph?: Graph,
-  status?: Pick<ConsoleOptions, "clock" | "lastMs">,
+  status?: Pick<ConsoleOptions, "clock" | "lastMs" | "foreground">,
 ): Reporter[] {
   const reporters: Reporter[] = [
     new ConsoleReporter({

@@ -17,6 +17,7 @@ import { isTerminal, writeAll } from "../runtime/mod.ts";
 import { UpToDate } from "../state/mod.ts";
 import { Watcher } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
+import { DurationRecorder, lastDurations } from "./durations.ts";
 import { load, setUpSlots, takeLock } from "./setup.ts";
 import type { RunUi } from "./ui_live.ts";
 
@@ -25,7 +26,7 @@ export async function cmdWatch(args: Args): Promise<number> {
   const graph = load(args);
   const selected = graph.select(args.names);
   const baseDir = dirname(resolve(graph.file));
-  const lock = await takeLock(baseDir, args.noWait);
+  const lock = await takeLock(baseDir, args.noWait, "watch");
   const reactor = createReactor(args.reactor);
   const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);
   const poll = args.poll || !reactor.watch;
@@ -84,6 +85,8 @@ export async function cmdWatch(args: Args): Promise<number> {
       }
       // Each cycle starts from a full pool.
       const setup = setUpSlots(args, reactor, warn);
+      // Its jobs' last durations feed the status line's estimate; the cycle's successes are kept.
+      const durations = new DurationRecorder(baseDir);
       const console = new ConsoleReporter({
         mode: args.output,
         color: args.color && isTerminal(2),
@@ -91,6 +94,7 @@ export async function cmdWatch(args: Args): Promise<number> {
         graph,
         verbose: args.verbose,
         clock: reactor,
+        lastMs: lastDurations(baseDir, jobs),
         cycle: true,
       });
       try {
@@ -102,12 +106,13 @@ export async function cmdWatch(args: Args): Promise<number> {
           keepGoing: args.keepGoing || setup.makeKeepGoing,
           state,
           force: args.force && !changed.length,
-          reporters: [console, ...persistent],
+          reporters: [console, durations, ...persistent],
           handleSignals: false,
           t0,
           control,
         });
       } finally {
+        durations.close();
         const problem = setup.finish();
         if (problem) warn(problem);
       }
@@ -142,7 +147,7 @@ export async function cmdWatch(args: Args): Promise<number> {
     await ui?.close();
     state.close();
     reactor.close();
-    lock.release();
+    lock?.release();
   }
   return exit || 130;
 }

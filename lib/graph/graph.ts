@@ -90,18 +90,36 @@ export class Graph {
       for (const j of this.jobs) if (j.kind === "job") all.add(j.name);
       return this.closure(all);
     }
-    return this.closure(
-      new Set(names.flatMap((n) => {
-        // `NAMESPACE:` selects every job of an included file (not its modules).
-        if (n.endsWith(":") && !this.byName.has(n)) return this.inNamespace(n);
-        // A foreach job's own name selects every job it expanded to.
-        if (!this.byName.has(n)) {
-          const members = this.jobs.filter((j) => j.group === n).map((j) => j.name);
-          if (members.length) return members;
-        }
-        return [this.get(n).name];
-      })),
-    );
+    return this.closure(new Set(this.named(names).map((j) => j.name)));
+  }
+
+  /**
+   * The jobs and modules that `names` name, and nothing they wait for, in
+   * file order: the one reading of a selection every command shares. A
+   * `foreach` job's own name names every job it expanded to. Throws a usage
+   * error (with a suggestion) for a name that is neither.
+   */
+  named(names: string[]): JobSpec[] {
+    const keep = new Set<string>();
+    for (const n of names) {
+      if (this.byName.has(n)) {
+        keep.add(n);
+        continue;
+      }
+      // `NAMESPACE:` names every job of an included file (not its modules).
+      if (n.endsWith(":")) {
+        for (const name of this.inNamespace(n)) keep.add(name);
+        continue;
+      }
+      const members = this.jobs.filter((j) => j.group === n);
+      if (!members.length) {
+        const groups = new Set(this.jobs.flatMap((j) => j.group ? [j.group] : []));
+        const all = [...this.byName.keys(), ...groups];
+        throw new JxInputError(`unknown job '${n}'${didYouMean(n, all)}`);
+      }
+      for (const j of members) keep.add(j.name);
+    }
+    return this.jobs.filter((j) => keep.has(j.name));
   }
 
   /** The jobs named `prefix...` (`prefix` ends in `:`), or a usage error when there is none. */

@@ -107,7 +107,9 @@ export class Substituter {
   }
 
   private fail(msg: string, path: string): never {
-    throw new JxInputError(msg, this.file, this.positions.get(path));
+    // Positions are keyed `reads.0`; messages say `reads[0]`, as everywhere else.
+    const shown = path.replace(/\.(\d+)(?=\.|$)/g, "[$1]");
+    throw new JxInputError(msg.replace(path, () => shown), this.file, this.positions.get(path));
   }
 }
 

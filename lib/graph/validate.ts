@@ -404,7 +404,7 @@ export class Validator {
       if (!f) {
         const hint = foreign && Object.hasOwn(foreign.fields, key)
           ? ` ('${key}' is for ${foreign.what} only)`
-          : didYouMean(key, Object.keys(fields));
+          : otherToolsKey(key, fields) ?? didYouMean(key, Object.keys(fields));
         this.fail(`${path ? path + ": " : ""}unknown key '${key}'${hint}`, pair.key);
       }
       out[key] = this.check(pair.value, f.kind, path ? `${path}.${key}` : key);
@@ -446,3 +446,43 @@ export type Foreach =
   | { kind: "list"; items: string[]; as: string }
   | { kind: "glob"; glob: string; as: string }
   | { kind: "matrix"; axes: [string, string[]][] };
+
+/**
+ * Keys of other tools' files (docker compose, go-task, turbo, just, make,
+ * process-compose...) and the jx key that says the same, for "did you mean".
+ */
+const OTHER_TOOLS: Record<string, string> = {
+  depends_on: "needs",
+  depends: "needs",
+  deps: "needs",
+  dependencies: "needs",
+  dependsOn: "needs",
+  after: "needs",
+  requires: "needs",
+  cmd: "run",
+  cmds: "run",
+  command: "run",
+  commands: "run",
+  script: "run",
+  exec: "run",
+  inputs: "reads",
+  sources: "reads",
+  srcs: "reads",
+  outputs: "writes",
+  generates: "writes",
+  targets: "writes",
+  outs: "writes",
+  dir: "cwd",
+  workdir: "cwd",
+  working_dir: "cwd",
+  environment: "env",
+  desc: "description",
+  summary: "description",
+  readiness_probe: "ready",
+};
+
+/** `" (did you mean 'needs'?)"` when `key` is another tool's name for one of `fields`. */
+function otherToolsKey(key: string, fields: Record<string, Field>): string | undefined {
+  const ours = Object.hasOwn(OTHER_TOOLS, key) ? OTHER_TOOLS[key] : undefined;
+  return ours && Object.hasOwn(fields, ours) ? ` (did you mean '${ours}'?)` : undefined;
+}

@@ -305,7 +305,9 @@ export class Supervisor implements ModuleHost {
     }
     if (status !== "interrupted" && this.signals === 0) await this.hold();
     this.closing = true;
-    this.publish("jx.run.end", JSON.stringify({ status }));
+    // A signal that released the foreground hold ends the run as interrupted, as run.end says.
+    const ended = this.signals > 0 ? "interrupted" : status;
+    this.publish("jx.run.end", JSON.stringify({ status: ended }));
     await this.shutdown();
     this.ended = true;
     return { failed: [...this.modules.values()].some((m) => m.state === "failed") };

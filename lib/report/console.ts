@@ -45,6 +45,13 @@ export interface ConsoleOptions {
    * (dim, without its partial output), not as a failure.
    */
   cycle?: boolean;
+  /**
+   * Modules run in the foreground (`jx run MODULE`): said at once when they
+   * start and when they are ready (how long it took, how to stop them), and
+   * their output streamed live, prefixed `[name]`, whatever the mode but
+   * `quiet`.
+   */
+  foreground?: readonly string[];
   /** The graph, for commands in `-n` output. */
   graph?: Graph;
   verbose?: boolean;
@@ -152,7 +159,9 @@ export class ConsoleReporter implements Reporter {
   };
   /** Modules that ended failed, with why. */
   private moduleFailures: { module: string; reason: string }[] = [];
-  private skipped: { job: string; reason: string; because?: string }[] = [];
+  /** When each module last started (to say how long it took to be ready). */
+  private started = new Map<string, number>();
+  private skipped: { job: string; reason: string; because?: string; may?: boolean }[] = [];
   /** Stream mode: the prefix width (the longest name so far) and each name's colour. */
   private align = 0;
   private colors = new Map<string, string>();
@@ -224,10 +233,12 @@ export class ConsoleReporter implements Reporter {
         break;
       case "job.skip":
         this.board.skip(e.job);
-        this.skipped.push({ job: e.job, reason: e.reason, because: e.because });
+        this.skipped.push({ job: e.job, reason: e.reason, because: e.because, may: e.may });
         if (e.reason === "dry-run") {
           const spec = this.o.graph?.byName.get(e.job);
-          this.out(1, `${e.job}: ${spec?.command ?? ""}\n`);
+          // Up to date now, but after a job that would run: only if that one's outputs change.
+          const may = e.may ? `  (may run: after ${e.because})` : "";
+          this.out(1, `${e.job}: ${spec?.command ?? ""}${may}\n`);
         } else if (this.o.verbose) {
           const why = e.because ? ` (${e.because})` : "";
           this.out(2, this.c("2", `jx: skip ${e.job}: ${e.reason}${why}\n`));
@@ -251,9 +262,15 @@ export class ConsoleReporter implements Reporter {
     this.drawStatus(e.t, true);
   }
 
+  /** Whether `name`'s output goes out line by line as it comes: stream mode, or a foreground module. */
+  private streams(name: string): boolean {
+    return this.o.mode === "stream" ||
+      (this.o.mode !== "quiet" && !!this.o.foreground?.includes(name));
+  }
+
   /** Stream mode: a name that starts widens the prefixes (up to MAX_ALIGN) and gets a colour. */
   private seen(name: string): void {
-    if (this.o.mode !== "stream" || this.colors.has(name)) return;
+    if (!this.streams(name) || this.colors.has(name)) return;
     this.colors.set(name, PALETTE[this.colors.size % PALETTE.length]);
     if (name.length <= MAX_ALIGN) this.align = Math.max(this.align, name.length);
   }
@@ -290,7 +307,7 @@ export class ConsoleReporter implements Reporter {
       this.seen(job);
       this.jobs.set(job, v = newView());
     }
-    if (this.o.mode === "stream") {
+    if (this.streams(job)) {
       // Lines are cut and prefixed as bytes: no decoding, nothing held but
       // the unfinished last line (printed in pieces past 64 KiB).
       const parts: Uint8Array[] = [];
@@ -455,10 +472,22 @@ export class ConsoleReporter implements Reporter {
   private moduleState(e: Extract<RunEvent, { type: "module.state" }>): void {
     const name = e.module;
     const dim = (s: string) => this.c("2", s);
+    const fg = this.o.foreground?.includes(name);
     if (e.state === "starting") {
       if (!this.jobs.has(name)) this.jobs.set(name, newView());
       this.seen(name);
-      if (this.o.verbose) this.out(2, dim(`jx: start module ${name} (pid ${e.pid})\n`));
+      this.started.set(name, e.t);
+      if (fg) {
+        const cmd = this.o.graph?.byName.get(name)?.command ?? "";
+        this.out(2, this.c("1", `jx: module ${name} starting (pid ${e.pid}): ${cmd}\n`));
+      } else if (this.o.verbose) this.out(2, dim(`jx: start module ${name} (pid ${e.pid})\n`));
+      return;
+    }
+    if (fg && e.state === "running" && this.started.has(name)) {
+      const took = formatMs(e.t - this.started.get(name)!);
+      this.started.delete(name);
+      const ready = this.o.graph?.byName.get(name)?.ready ? `ready in ${took}` : "running";
+      this.out(2, this.c("1;32", `jx: module ${name} ${ready}`) + " (Ctrl-C to stop)\n");
       return;
     }
     if (e.state !== "stopped" && e.state !== "failed") {
@@ -476,7 +505,7 @@ export class ConsoleReporter implements Reporter {
     this.jobs.delete(name);
     const failed = e.state === "failed";
     if (failed) this.moduleFailures.push({ module: name, reason: e.reason ?? "failed" });
-    if (this.o.mode === "stream") {
+    if (this.streams(name)) {
       const view = v ?? newView();
       this.flushPartial(view, name);
       if (failed) {
@@ -584,11 +613,14 @@ export class ConsoleReporter implements Reporter {
     const dryRun = this.skipped.filter((s) => s.reason === "dry-run");
     if (dryRun.length) {
       const mods = dryRun.filter((s) => this.o.graph?.byName.get(s.job)?.kind === "module").length;
-      const jobs = dryRun.length - mods;
+      const may = dryRun.filter((s) => s.may && this.o.graph?.byName.get(s.job)?.kind !== "module")
+        .length;
+      const jobs = dryRun.length - mods - may;
       const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
       const what = [jobs ? plural(jobs, "job") : "", mods ? plural(mods, "module") : ""]
         .filter((x) => x).join(" and ");
-      this.write(2, `jx: dry run: ${what} would run\n`);
+      const maybe = may ? `${what ? ", " : ""}${plural(may, "job")} may run` : "";
+      this.write(2, `jx: dry run: ${what}${what ? " would run" : ""}${maybe}\n`);
       return;
     }
     const counts = new Map(this.endedCounts);

@@ -69,6 +69,8 @@ export class Builder implements LoopHost, GenHost {
   private attempts: Attempts;
   private results: RunResult["results"] = new Map();
   private verdicts = new Map<string, boolean>();
+  /** A dry run's jobs that would run (no cause) or may run (after the job named). */
+  private dryListed = new Map<string, string | undefined>();
   private runStart: number;
   private t0: number;
   private failures = 0;
@@ -144,12 +146,14 @@ export class Builder implements LoopHost, GenHost {
   flushSkips(): void {
     for (const s of this.plan.takeSkipped()) {
       this.results.set(s.job, { status: "skipped", reason: s.reason, because: s.because });
+      const after = s.reason === "dry-run" ? this.dryListed.get(s.job) : undefined;
       this.emit({
         type: "job.skip",
         t: this.t(),
         job: s.job,
         reason: s.reason,
-        because: s.because,
+        because: after ?? s.because,
+        ...(after !== undefined && { may: true }),
       });
       this.loops.notRun(this, s.job);
     }
@@ -159,9 +163,7 @@ export class Builder implements LoopHost, GenHost {
   private readonly tryStart = (spec: JobSpec): "started" | "blocked" | "full" => {
     const pass = this.runner.passOver;
     if (pass) {
-      if (!this.skipIfWhenFails(spec) && !this.skipIfUpToDate(spec)) {
-        this.plan.skipReady(spec.name, pass);
-      }
+      if (!this.skipIfWhenFails(spec)) this.passOver(spec, pass);
       return "started";
     }
     if (spec.kind === "module") return this.startModule(spec), "started";
@@ -215,8 +217,32 @@ export class Builder implements LoopHost, GenHost {
     return true;
   }
 
-  /** Resolves the job as up to date when the state says so (checked once per run). */
+  /**
+   * A dry run: a job that is out of date would run; one up to date now that
+   * waits (by `needs`, data or a condition) for a job that would or may run
+   * may run (when that job's outputs change; early cutoff can spare it);
+   * the rest are up to date.
+   */
+  private passOver(spec: JobSpec, pass: "dry-run"): void {
+    if (this.upToDate(spec)) {
+      const after = this.graph.depsOf(spec.name).find((e) =>
+        e.kind !== "order" && this.dryListed.has(e.from)
+      );
+      if (!after) return this.plan.skipReady(spec.name, "up-to-date");
+      this.dryListed.set(spec.name, after.from);
+    } else this.dryListed.set(spec.name, undefined);
+    this.plan.skipReady(spec.name, pass);
+  }
+
+  /** Resolves the job as up to date when the state says so. */
   private skipIfUpToDate(spec: JobSpec): boolean {
+    const up = this.upToDate(spec);
+    if (up) this.plan.skipReady(spec.name, "up-to-date");
+    return up;
+  }
+
+  /** Whether the state says the job is up to date (checked once per run). */
+  private upToDate(spec: JobSpec): boolean {
     const state = this.opts.state;
     // A generator always runs: what it would emit is not known otherwise; a loop too.
     if (!state || spec.emits || spec.deferred || spec.repeat) return false;
@@ -225,7 +251,6 @@ export class Builder implements LoopHost, GenHost {
       up = state.check(spec).upToDate && !this.opts.force;
       this.verdicts.set(spec.name, up);
     }
-    if (up) this.plan.skipReady(spec.name, "up-to-date");
     return up;
   }
 

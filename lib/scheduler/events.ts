@@ -132,8 +132,13 @@ export type RunEvent =
     t: number;
     job: string;
     reason: SkipReason;
-    /** The job whose outcome caused the skip. */
+    /** The job whose outcome caused the skip (with `may`: the job it waits for). */
     because?: string;
+    /**
+     * `dry-run` only: the job is up to date now but waits for one that would
+     * (or may) run, so it runs only if that one's outputs change.
+     */
+    may?: boolean;
   }
   | {
     type: "run.end";

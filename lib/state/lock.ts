@@ -3,7 +3,8 @@
  * `.jx/lock`. The kernel releases it when its holder dies, however it dies
  * (`kill -9` included), so a lock is never stale and a pid that the system
  * reused for another process never makes jx wait. The file holds the
- * holder's pid for the waiting message only; it is never removed (removing
+ * holder's pid and command (`1234 watch`) for the waiting message only; it
+ * is never removed (removing
  * a locked file lets a third run lock a new file beside a waiting one).
  *
  * Deno's `FsFile.tryLockSync` is `flock(LOCK_EX | LOCK_NB)`; on Bun the
@@ -43,8 +44,8 @@ function flockBun(): (fd: number, op: number) => number {
 }
 
 /** Opens the lock file and tries to lock it: the lock, or undefined when another holds it. */
-function tryFlock(path: string): Lock | undefined {
-  const me = new TextEncoder().encode(`${pid()}\n`);
+function tryFlock(path: string, command: string): Lock | undefined {
+  const me = new TextEncoder().encode(`${pid()} ${command}\n`);
   if (D) {
     const f = D.openSync(path, { read: true, write: true, create: true, mode: 0o644 });
     if (!f.tryLockSync(true)) {
@@ -79,14 +80,27 @@ function tryFlock(path: string): Lock | undefined {
  * if (typeof got !== "number") got.release();
  * ```
  */
-export function tryLock(baseDir: string, warn: Warn = stderrWarn): Lock | number {
+export function tryLock(
+  baseDir: string,
+  warn: Warn = stderrWarn,
+  command = "run",
+): Lock | number {
   const path = `${stateDir(baseDir, warn)}/lock`;
   checkStatePath(path, "file", warn);
-  const got = tryFlock(path);
+  const got = tryFlock(path, command);
   if (got) return got;
+  return lockHolder(baseDir).pid;
+}
+
+/**
+ * Who holds (or last held) the lock, as its file says: the pid (0 when not
+ * written yet) and the jx command (`run`, `watch`; `run` when unknown).
+ */
+export function lockHolder(baseDir: string): { pid: number; command: string } {
+  let text = "";
   try {
-    return Number(readTextSync(path).trim()) || 0;
-  } catch {
-    return 0;
-  }
+    text = readTextSync(`${baseDir}/.jx/lock`);
+  } catch { /* not there */ }
+  const [p, command] = text.trim().split(/\s+/);
+  return { pid: Number(p) || 0, command: /^[a-z]+$/.test(command ?? "") ? command : "run" };
 }

@@ -13,5 +13,5 @@
 export { isTracked, staticFingerprint, UpToDate, type Verdict } from "./check.ts";
 export { expand, type FileStamp, hashFile, stamp } from "./fileset.ts";
 export { type Entry, StateStore } from "./store.ts";
-export { tryLock } from "./lock.ts";
+export { lockHolder, tryLock } from "./lock.ts";
 export { checkStatePath, stateDir, stderrWarn } from "./guard.ts";

@@ -326,6 +326,26 @@ modules:
   assert.deepEqual(states.slice(-2), ["5000 api stopped", "5000 db stopped"]);
 });
 
+Deno.test("foreground: Ctrl-C tells subscribers jx.run.end interrupted, as the event log says", async () => {
+  const { result, events, reactor } = await fakeRun(
+    `
+modules:
+  api: { run: sleep 100000 }
+  listener: { run: sleep 100000, subscribe: ["jx.run.end"] }
+`,
+    {
+      names: ["api", "listener"],
+      supervisor: { foreground: ["api"] },
+      at: [[5000, (_s, r) => r.raise("SIGINT" as ListenSignal)]],
+    },
+  );
+  assert.equal(result.exit, 130);
+  const end = events.find((e) => e.type === "run.end") as { status: string };
+  assert.equal(end.status, "interrupted");
+  const listener = reactor.records.find((r) => r.env.JX_JOB === "listener")!;
+  assert.deepEqual(listener.stdin, ['jx.run.end {"status":"interrupted"}\n']);
+});
+
 // ---------------------------------------------------------------------------
 // Real processes
 

@@ -1,0 +1,70 @@
+/**
+ * Every command reads a selection the same way (`Graph.named`): a `foreach`
+ * group's name is accepted by `run`, `explain`, `graph`, `clean` and `watch`
+ * alike, and an unknown name is refused by all of them with the same
+ * message. `jx clean JOB` removes JOB's own outputs; `--deps` those of what
+ * it waits for too.
+ */
+import assert from "node:assert/strict";
+import { runJx, tempDir } from "../helpers.ts";
+
+const JOBS = `
+jobs:
+  gen: { run: "echo h > gen.h", writes: [gen.h] }
+  compile:
+    foreach: [a, b]
+    run: "cat gen.h > \${ITEM}.o"
+    reads: [gen.h]
+    writes: ["\${ITEM}.o"]
+  link: { run: "cat a.o b.o > app", reads: ["*.o"], writes: [app] }
+`;
+
+const exists = (p: string) => Deno.lstat(p).then(() => true, () => false);
+
+Deno.test("a foreach group's name is a selection in run, explain, graph and clean", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS });
+  const run = await runJx(["run", "compile"], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(await exists(`${dir}/a.o`) && await exists(`${dir}/b.o`));
+  const explain = await runJx(["explain", "compile"], { cwd: dir });
+  assert.equal(explain.code, 0, explain.stderr);
+  assert.match(explain.stdout, /^compile\[a\]: .*\n {2}up to date/m);
+  assert.match(explain.stdout, /^compile\[b\]: .*\n {2}up to date/m);
+  const graph = await runJx(["graph", "--format", "json", "compile"], { cwd: dir });
+  assert.equal(graph.code, 0, graph.stderr);
+  assert.match(graph.stdout, /compile\[b\]/);
+  const clean = await runJx(["clean", "-n", "compile"], { cwd: dir });
+  assert.equal(clean.code, 0, clean.stderr);
+  assert.equal(clean.stdout, "would remove a.o\nwould remove b.o\n");
+});
+
+Deno.test("an unknown name gets the same one-line refusal from every command", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS });
+  for (const cmd of ["run", "explain", "graph", "clean", "watch"]) {
+    const r = await runJx([cmd, "compil"], { cwd: dir });
+    assert.equal(r.code, 2, `${cmd}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.stderr, "jx: unknown job 'compil' (did you mean 'compile'?)\n", cmd);
+  }
+});
+
+Deno.test("clean JOB removes JOB's own outputs; --deps also those of what it waits for", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS });
+  assert.equal((await runJx(["run", "link"], { cwd: dir })).code, 0);
+  const own = await runJx(["clean", "-n", "link"], { cwd: dir });
+  assert.equal(own.stdout, "would remove app\n");
+  const all = await runJx(["clean", "--deps", "link"], { cwd: dir });
+  assert.equal(all.code, 0, all.stderr);
+  assert.equal(all.stdout, "removed a.o\nremoved app\nremoved b.o\nremoved gen.h\n");
+  for (const f of ["a.o", "b.o", "app", "gen.h"]) assert.ok(!await exists(`${dir}/${f}`), f);
+  assert.ok(await exists(`${dir}/jobs.yaml`));
+});
+
+Deno.test("no jobs file: the one line names -f and jx init", async () => {
+  const dir = await tempDir({});
+  const r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr,
+    "jx: no jobs.yaml or jobs.yml here (use -f FILE, or jx init to write one)\n",
+  );
+});
