@@ -46,14 +46,31 @@ export class CacheRunner implements Runner {
   /**
    * Wraps `inner`; keys are computed in `ctx` (the jobs file's directory,
    * vars, settings). With `force` (`--force`) nothing is restored: every job
-   * runs and its result is stored.
+   * runs and its result is stored. `refused` says why a job must not be
+   * cached (its last checked run found undeclared inputs: docs/lint.md); such
+   * a job is neither restored nor stored, with one warning line.
    */
   constructor(
     private inner: Runner,
     private cache: Cache,
     private ctx: KeyContext,
     private force = false,
+    private refused: (spec: JobSpec) => string | undefined = () => undefined,
+    private warn: (line: string) => void = () => {},
   ) {}
+
+  /** Jobs already warned about (one line each per run). */
+  private warned = new Set<string>();
+
+  /** Whether the job is refused now; says so once. */
+  private isRefused(spec: JobSpec): boolean {
+    const why = this.refused(spec);
+    if (why && !this.warned.has(spec.name)) {
+      this.warned.add(spec.name);
+      this.warn(`jx: warning: ${why}`);
+    }
+    return why !== undefined;
+  }
 
   get limit(): number {
     return this.inner.limit;
@@ -76,7 +93,7 @@ export class CacheRunner implements Runner {
   }
 
   start(req: RunRequest, sink: RunSink): RunHandle {
-    if (!usable(req)) return this.inner.start(req, sink);
+    if (!usable(req) || this.isRefused(req.spec)) return this.inner.start(req, sink);
     let handle: RunHandle | undefined;
     // Stopped while the key was looked up (a slow remote): ended at once, the lookup ignored.
     let stopped = false;
@@ -124,16 +141,18 @@ export class CacheRunner implements Runner {
     const output: OutputChunk[] = [];
     let t0 = performance.now();
     return this.inner.start(req, {
-      started: (pid) => {
+      started: (pid, where) => {
         t0 = performance.now();
-        sink.started(pid);
+        sink.started(pid, where);
       },
       output: (stream: StreamName, chunk: Uint8Array) => {
         output.push({ stream, chunk: chunk.slice() });
         sink.output(stream, chunk);
       },
       ended: (end) => {
-        if (end.kind === "exited" && end.status.code === 0 && !end.status.error) {
+        // A traced run may have found undeclared inputs just now: then nothing is stored.
+        const ok = end.kind === "exited" && end.status.code === 0 && !end.status.error;
+        if (ok && !this.isRefused(req.spec)) {
           const durationMs = performance.now() - t0;
           this.cache.record(req.spec, l, this.ctx.baseDir, { exit: 0, durationMs, output });
         }

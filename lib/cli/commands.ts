@@ -124,7 +124,10 @@ export async function cmdRun(args: Args): Promise<number> {
         // The cache wraps whatever runs the jobs (the tracer's, the executor's, or a local runner),
         // so a restored job is not traced and a traced job's findings come before it is stored.
         runner: cache
-          ? cache.runner(check?.runner ?? executor?.runner ?? new LocalRunner(reactor, slots))
+          ? cache.runner(
+            check?.runner ?? executor?.runner ?? new LocalRunner(reactor, slots),
+            await cacheRefusal(check?.remembered, dirname(resolve(graph.file))),
+          )
           : check?.runner ?? executor?.runner,
         state: check?.state ?? state,
         force: args.force,
@@ -197,9 +200,23 @@ async function openExecutor(
   return { runner, close: () => session.close() };
 }
 
+/**
+ * Why a job must not be cached: its last checked run (`--check-access`, `jx lint`) found
+ * undeclared inputs, remembered in `.jx/` (docs/lint.md). A checked run's own record is the one
+ * it updates as jobs end, so a job found wanting in this run is not stored either.
+ */
+async function cacheRefusal(
+  remembered: { cacheRefusal(job: string): string | undefined } | undefined,
+  baseDir: string,
+): Promise<(spec: JobSpec) => string | undefined> {
+  const r = remembered ?? new (await import("../access/mod.ts")).Remembered(baseDir);
+  return (spec) => r.cacheRefusal(spec.name);
+}
+
 /** A run's output cache: the runner that wraps the local one, what explain shows, the end. */
 interface RunCache {
-  runner(inner: Runner): Runner;
+  /** `refused`: why a job must not be cached (undeclared inputs found: docs/lint.md). */
+  runner(inner: Runner, refused?: (spec: JobSpec) => string | undefined): Runner;
   explain(job: JobSpec): string[];
   close(): Promise<void>;
 }
@@ -229,7 +246,8 @@ async function openRunCache(args: Args, graph: Graph): Promise<RunCache | undefi
     settings: typeof setting === "object" ? setting : undefined,
   };
   return {
-    runner: (inner) => new c.CacheRunner(inner, cache, ctx, args.force),
+    runner: (inner, refused) =>
+      new c.CacheRunner(inner, cache, ctx, args.force, refused, (l) => writeAll(2, l + "\n")),
     explain: (job) => c.explainLines(cache, job, ctx),
     close: () => cache.close(),
   };

@@ -365,3 +365,35 @@ Deno.test("cache: a remote store that answers 500 does not fail the run", async 
     await server.shutdown();
   }
 });
+
+Deno.test("cache: a job whose checked run found undeclared inputs is neither stored nor restored", async () => {
+  const jobs = `
+cache: true
+jobs:
+  sneaky:
+    run: "mkdir -p out; cat src/a.txt src/b.txt > out/s"
+    reads: [src/a.txt]
+    writes: [out/s]
+  honest:
+    run: "mkdir -p out; cat src/a.txt > out/h"
+    reads: [src/a.txt]
+    writes: [out/h]
+`;
+  const store = await tempDir();
+  const a = await checkout(jobs);
+  // A checked run finds that sneaky reads src/b.txt undeclared: it is not stored.
+  const first = await run(a, ["--cache-dir", store, "--check-access"]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.deepEqual(first.ran, ["honest", "sneaky"]);
+  assert.match(first.stderr, /sneaky: not cached: its last checked run found undeclared inputs/);
+  // The next runs, checked or not, restore honest only; sneaky runs, with one warning.
+  const b = await checkout(jobs);
+  await Deno.mkdir(`${b}/.jx`, { recursive: true });
+  await Deno.copyFile(`${a}/.jx/access.json`, `${b}/.jx/access.json`);
+  const second = await run(b, ["--cache-dir", store]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(second.ran, ["sneaky"]);
+  assert.deepEqual(second.restored, { honest: "local" });
+  assert.equal(second.stderr.match(/sneaky: not cached/g)?.length, 1, second.stderr);
+  assert.equal(await Deno.readTextFile(`${b}/out/s`), "alpha\nbeta\n");
+});
