@@ -65,6 +65,6 @@ Deno.test("no jobs file: the one line names -f and jx init", async () => {
   assert.equal(r.code, 2);
   assert.equal(
     r.stderr,
-    "jx: no jobs.yaml or jobs.yml here (use -f FILE, or jx init to write one)\n",
+    "jx: no jobs.yaml or jobs.yml here or in a parent folder (use -f FILE, or jx init to make one)\n",
   );
 });
