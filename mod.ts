@@ -25,12 +25,15 @@
  * @module
  */
 export {
+  type CacheSettings,
   type DeferredForeach,
   type Edge,
   type EmitContext,
+  type FileSettings,
   formatMs,
   Graph,
   type HealthSpec,
+  type JobSlurmOptions,
   type JobSpec,
   JxInputError,
   loadJobsFile,
@@ -79,6 +82,7 @@ export {
   type Skipped,
   type SkipReason,
   type Slots,
+  type StartedWhere,
 } from "./lib/scheduler/mod.ts";
 export { ConsoleReporter, EventLog, type OutputMode, TraceWriter } from "./lib/report/mod.ts";
 export {

@@ -46,6 +46,7 @@ export type {
   EmitContext,
   FileSettings,
   HealthSpec,
+  JobSlurmOptions,
   JobSpec,
   ReadySpec,
 } from "./types.ts";

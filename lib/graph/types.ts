@@ -222,10 +222,6 @@ export interface FileSettings {
   cache?: boolean | CacheSettings;
 }
 
-/**
- * What jobs generated at run time resolve against: the jobs file's
- * directory, its `env` and its variables (plain data, cached with the graph).
- */
 /** A job's `slurm:` key: options of its `srun` step. */
 export interface JobSlurmOptions {
   /** `--partition`. */
@@ -240,6 +236,10 @@ export interface JobSlurmOptions {
   args?: string[];
 }
 
+/**
+ * What jobs generated at run time resolve against: the jobs file's
+ * directory, its `env` and its variables (plain data, cached with the graph).
+ */
 export interface EmitContext {
   /** The jobs file, for messages. */
   file: string;
