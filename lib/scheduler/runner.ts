@@ -80,7 +80,9 @@ export interface RunSink {
 
 /** Where an attempt runs: `job.start`'s `executor`, and a Slurm step's id (`JOB.STEP`). */
 export interface StartedWhere {
+  /** Which executor runs it. */
   executor: "local" | "slurm";
+  /** The Slurm step's id (`JOB.STEP`), for `job.start`'s `slurm_job`. */
   slurmJob?: string;
 }
 
