@@ -7,7 +7,13 @@
  * @module
  */
 import type { JobSpec } from "../graph/mod.ts";
-import type { RunHandle, Runner, RunRequest, RunSink } from "../scheduler/mod.ts";
+import {
+  type RunHandle,
+  type Runner,
+  type RunRequest,
+  type RunSink,
+  WrappingRunner,
+} from "../scheduler/mod.ts";
 import type { Access, Tracer } from "./types.ts";
 
 /**
@@ -31,31 +37,16 @@ import type { Access, Tracer } from "./types.ts";
  * runner.limit; // 2
  * ```
  */
-export class TracingRunner implements Runner {
+export class TracingRunner extends WrappingRunner {
   readonly name: string;
 
   constructor(
-    private inner: Runner,
+    inner: Runner,
     private tracer: Tracer,
     private onTrace: (spec: JobSpec, accesses: Access[]) => void,
   ) {
+    super(inner);
     this.name = `${inner.name}+${tracer.name}`;
-  }
-
-  get limit(): number {
-    return this.inner.limit;
-  }
-
-  set onCapacity(cb: (() => void) | undefined) {
-    this.inner.onCapacity = cb;
-  }
-
-  reserve(spec: JobSpec): "ok" | "blocked" | "full" {
-    return this.inner.reserve(spec);
-  }
-
-  release(spec: JobSpec): void {
-    this.inner.release(spec);
   }
 
   start(req: RunRequest, sink: RunSink): RunHandle {
@@ -66,7 +57,7 @@ export class TracingRunner implements Runner {
       env: { ...req.env, ...run.env },
     };
     return this.inner.start(traced, {
-      started: (pid) => sink.started(pid),
+      started: (pid, where) => sink.started(pid, where),
       output: (stream, chunk) => sink.output(stream, chunk),
       ended: (end) => {
         // Collected even when the job failed: what it did before failing is real.
@@ -74,9 +65,5 @@ export class TracingRunner implements Runner {
         sink.ended(end);
       },
     });
-  }
-
-  close(): void {
-    this.inner.close?.();
   }
 }

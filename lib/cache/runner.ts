@@ -12,7 +12,13 @@
  */
 import type { JobSpec } from "../graph/types.ts";
 import type { StreamName } from "../reactor/types.ts";
-import type { RunHandle, Runner, RunRequest, RunSink } from "../scheduler/runner.ts";
+import {
+  type RunHandle,
+  type Runner,
+  type RunRequest,
+  type RunSink,
+  WrappingRunner,
+} from "../scheduler/mod.ts";
 import type { Cache, Lookup } from "./cache.ts";
 import type { OutputChunk } from "./entry.ts";
 import { cacheable, type KeyContext, keyOf, keyParts } from "./key.ts";
@@ -40,7 +46,7 @@ function usable(req: RunRequest): boolean {
  * if (runner.limit !== 2) throw new Error("the inner runner's limit");
  * ```
  */
-export class CacheRunner implements Runner {
+export class CacheRunner extends WrappingRunner {
   readonly name = "cache";
 
   /**
@@ -51,13 +57,15 @@ export class CacheRunner implements Runner {
    * a job is neither restored nor stored, with one warning line.
    */
   constructor(
-    private inner: Runner,
+    inner: Runner,
     private cache: Cache,
     private ctx: KeyContext,
     private force = false,
     private refused: (spec: JobSpec) => string | undefined = () => undefined,
     private warn: (line: string) => void = () => {},
-  ) {}
+  ) {
+    super(inner);
+  }
 
   /** Jobs already warned about (one line each per run). */
   private warned = new Set<string>();
@@ -70,26 +78,6 @@ export class CacheRunner implements Runner {
       this.warn(`jx: warning: ${why}`);
     }
     return why !== undefined;
-  }
-
-  get limit(): number {
-    return this.inner.limit;
-  }
-
-  set onCapacity(cb: (() => void) | undefined) {
-    this.inner.onCapacity = cb;
-  }
-
-  reserve(spec: JobSpec): "ok" | "blocked" | "full" {
-    return this.inner.reserve(spec);
-  }
-
-  release(spec: JobSpec): void {
-    this.inner.release(spec);
-  }
-
-  close(): void {
-    this.inner.close?.();
   }
 
   start(req: RunRequest, sink: RunSink): RunHandle {

@@ -141,3 +141,40 @@ export interface Runner {
   /** Where `spec` would run (`job.start`'s `executor` of a job that fails before starting). */
   executorOf?(spec: JobSpec): "local" | "slurm";
 }
+
+/**
+ * A runner that runs its jobs on another (`inner`) and changes only how an
+ * attempt starts or ends: capacity, closing and where a job runs are the
+ * inner runner's. The output cache and the access tracer are such runners.
+ */
+export abstract class WrappingRunner implements Runner {
+  abstract readonly name: string;
+
+  constructor(protected readonly inner: Runner) {}
+
+  get limit(): number {
+    return this.inner.limit;
+  }
+
+  set onCapacity(cb: (() => void) | undefined) {
+    this.inner.onCapacity = cb;
+  }
+
+  reserve(spec: JobSpec): "ok" | "blocked" | "full" {
+    return this.inner.reserve(spec);
+  }
+
+  release(spec: JobSpec): void {
+    this.inner.release(spec);
+  }
+
+  close(): void {
+    this.inner.close?.();
+  }
+
+  executorOf(spec: JobSpec): "local" | "slurm" {
+    return this.inner.executorOf?.(spec) ?? "local";
+  }
+
+  abstract start(req: RunRequest, sink: RunSink): RunHandle;
+}
