@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Graph } from "../graph/graph.ts";
+import { type Graph, jobSummary } from "../graph/mod.ts";
 import { staticHtml } from "../ui/static.ts";
 
 const q = (s: string) => JSON.stringify(s);
@@ -37,17 +37,7 @@ export function formatGraph(
   if (format === "json") {
     return JSON.stringify(
       {
-        jobs: jobs.map((j) => ({
-          name: j.name,
-          kind: j.kind,
-          description: j.description ?? null,
-          command: j.command,
-          needs: j.needs,
-          reads: j.reads,
-          writes: j.writes,
-          pools: j.pools,
-          tokens: j.tokens,
-        })),
+        jobs: jobs.map(jobSummary),
         edges: [
           ...edges.map((e) => ({ from: e.from, to: e.to, kind: e.kind, reason: e.reason })),
           ...poolEdges.map((p) => ({

@@ -181,3 +181,26 @@ export class Graph {
     return undefined;
   }
 }
+
+/** A job's declared fields, as `jx graph --format json` and the `jx ui` page show them. */
+export type JobSummary =
+  & Pick<
+    JobSpec,
+    "name" | "kind" | "command" | "needs" | "reads" | "writes" | "pools" | "tokens"
+  >
+  & { description: string | null };
+
+/** What `jx graph --format json` and the `jx ui` page show of a job: its declared fields. */
+export function jobSummary(j: JobSpec): JobSummary {
+  return {
+    name: j.name,
+    kind: j.kind,
+    description: j.description ?? null,
+    command: j.command,
+    needs: j.needs,
+    reads: j.reads,
+    writes: j.writes,
+    pools: j.pools,
+    tokens: j.tokens,
+  };
+}

@@ -28,7 +28,7 @@ export {
 export { MAX_ALIAS_NODES, MAX_DEPTH, MAX_JOBS, MAX_VALUE_LENGTH } from "./limits.ts";
 export { deriveResourceEdges, ResourceIndex, resourcesConflict } from "./edges.ts";
 export { expandDeferred, parseEmittedJob } from "./emit.ts";
-export { Graph } from "./graph.ts";
+export { Graph, type JobSummary, jobSummary } from "./graph.ts";
 export {
   DEFAULT_GRACE_MS,
   findJobsFile,

@@ -6,7 +6,7 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import type { Graph } from "../graph/mod.ts";
+import { type Graph, jobSummary } from "../graph/mod.ts";
 import { StateStore, UpToDate } from "../state/mod.ts";
 
 /** One job or module as the page sees it. */
@@ -74,15 +74,7 @@ export function graphData(
   const jobs = graph.jobs.filter((j) => keep(j.name)).map((j): UiJob => {
     const v = j.kind === "job" ? upToDate?.check(j) : undefined;
     return {
-      name: j.name,
-      kind: j.kind,
-      description: j.description ?? null,
-      command: j.command,
-      needs: j.needs,
-      reads: j.reads,
-      writes: j.writes,
-      pools: j.pools,
-      tokens: j.tokens,
+      ...jobSummary(j),
       succeededBefore: store?.get(j.name) !== undefined,
       upToDate: v ? v.upToDate : null,
       reasons: v?.reasons ?? [],
