@@ -44,6 +44,19 @@ function queue(env: Record<string, string>): string {
     .trim();
 }
 
+/**
+ * The steps still in `squeue`, once none is left or after 10 s: a step whose
+ * srun has exited may stay listed (COMPLETING) until slurmctld hears from
+ * slurmd, which a loaded machine makes take a while.
+ */
+async function stepsGone(env: Record<string, string>): Promise<string[]> {
+  const steps = () => queue(env).split("\n").filter((l) => l.includes("."));
+  for (const end = Date.now() + 10_000; steps().length && Date.now() < end;) {
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  return steps();
+}
+
 interface Ran {
   exit: StepExit;
   stdout: string;
@@ -151,7 +164,7 @@ async function steps(
     assert.deepEqual(r.stderr, ""); // the CANCELLED line of our own cancel is not the job's
     const k = await runStep(s, dir, "sleep 30", { onStart: (kill) => kill("SIGKILL") });
     assert.deepEqual([k.exit.code, k.exit.signal], [null, "SIGKILL"]);
-    assert.deepEqual(queue(env).split("\n").filter((l) => l.includes(".")), []);
+    assert.deepEqual(await stepsGone(env), []);
   });
 
   await t.step("a Slurm failure carries Slurm's reason", async () => {
