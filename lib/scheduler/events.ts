@@ -176,7 +176,16 @@ export type RunEvent =
     access: "read" | "write" | "delete" | "exec";
     /** An edit to the job's entry, in YAML: `reads: [src/*.h]`, `needs: [gen]`. */
     suggest: string;
-    problem: "undeclared-read" | "undeclared-write" | "race" | "unordered-read";
+    /** The rule (docs/lint.md); `jx sh --check-access` adds `underived-*` and `unused-*`. */
+    problem:
+      | "undeclared-read"
+      | "undeclared-write"
+      | "race"
+      | "unordered-read"
+      | "underived-read"
+      | "underived-write"
+      | "unused-read"
+      | "unused-write";
     /** The other job of a race or an unordered read. */
     other?: string;
   }

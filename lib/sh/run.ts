@@ -19,6 +19,7 @@ import {
   onStopSignals,
   type Reporter,
   type RunEvent,
+  type Runner,
   type RunnerEnd,
   signalExit,
   signalNumber,
@@ -65,6 +66,27 @@ export interface ShRunOptions {
   directTo?: number;
   /** The shell that runs each job (default `sh`). */
   shell?: string;
+  /** `--check-access`: the commands run traced and are compared with their derivation. */
+  check?: ShRunCheck;
+}
+
+/**
+ * What `runScript` asks of a checked run (`ShAccessCheck`, check.ts): the
+ * runner to use, its own temporaries, and each command as it starts.
+ *
+ * @example
+ * ```ts
+ * import type { ShRunCheck } from "./run.ts";
+ * const none: ShRunCheck = { runner: (r) => r, ignoreUnder() {}, starting() {} };
+ * ```
+ */
+export interface ShRunCheck {
+  /** The runner the script's jobs run on, around the local one. */
+  runner(inner: Runner): Runner;
+  /** A folder of jx sh's own files (never reported). */
+  ignoreUnder(dir: string): void;
+  /** `job` starts now; its derived paths are relative to `cwd`. */
+  starting(job: ShJob, cwd: string): void;
 }
 
 /**
@@ -119,10 +141,9 @@ class ScriptRun {
     const state = initialState(opts.cwd, opts.env);
     state.positional = opts.args ?? [];
     this.plan = new ShPlan(parsed, { state, argv0: opts.argv0 });
-    this.attempts = new Attempts(
-      this.reactor,
-      new LocalRunner(this.reactor, new LocalSlots(opts.jobs)),
-    );
+    const local = new LocalRunner(this.reactor, new LocalSlots(opts.jobs));
+    this.attempts = new Attempts(this.reactor, opts.check?.runner(local) ?? local);
+    opts.check?.ignoreUnder(this.tmp);
     this.runStart = this.reactor.now();
   }
 
@@ -206,6 +227,7 @@ class ScriptRun {
     const began = this.reactor.now();
     this.held.set(job.id, []);
     const spec = shSpec(job, argv, cwd);
+    this.opts.check?.starting(job, this.plan.state.cwd);
     let started = false;
     const onStart = (pid: number) => {
       started = true;
