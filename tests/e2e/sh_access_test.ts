@@ -3,10 +3,15 @@
  * strace: a command whose reads jx sh cannot derive (`wc --files0-from`), a
  * write it did not derive (`gzip -S .z`), and a script of known commands
  * (sort, gzip -c, cp) with no finding. Findings come as `jx run
- * --check-access` gives them: one line each, `access.finding` events.
+ * --check-access` gives them: one line each, `access.finding` events. And the
+ * comparison itself under a fake tracer beside real processes: the directory
+ * after a `cd`, derived folders and patterns, probes, temporaries, ignored paths.
  */
 import assert from "node:assert/strict";
-import { findStrace } from "../../lib/access/mod.ts";
+import { type Access, findStrace, type Tracer } from "../../lib/access/mod.ts";
+import { createReactor } from "../../lib/reactor/mod.ts";
+import { parseScript, runScript } from "../../lib/sh/mod.ts";
+import { ShAccessCheck } from "../../lib/sh/check.ts";
 import { readEvents, runJx, RUNTIMES, tempDir } from "../helpers.ts";
 
 const ignore = !findStrace();
@@ -126,4 +131,66 @@ Deno.test({
     assert.match(r.stderr, /strace/);
     await assert.rejects(() => Deno.stat(`${dir}/ran.txt`));
   },
+});
+
+Deno.test("jx sh check: the comparison (cwd after cd, folders, patterns, temporaries, ignored)", async () => {
+  const root = await tempDir({ "sub/a": "b\na\n", "sub/q.txt": "q\n" });
+  const r = (path: string, ok = true): Access => ({ path, kind: "read", pid: 1, ok });
+  const w = (path: string): Access => ({ path, kind: "write", pid: 1, ok: true });
+  const d = (path: string): Access => ({ path, kind: "delete", pid: 1, ok: true });
+  // What each command "did", by a word of its text (the real processes run too).
+  const traces: [string, Access[]][] = [
+    ["sort a", [
+      r(`${root}/sub/a`),
+      w(`${root}/sub/a.s`),
+      r(`${root}/sub/hidden`, false), // a failed probe: no input
+      r(`${root}/sub/q.txt`), // missed by the derivation
+      w(`${root}/sub/x.tmp`),
+      d(`${root}/sub/x.tmp`), // its own temporary
+      r("/usr/lib/locale/C.utf8/LC_CTYPE"), // outside the working directory
+      r(`${root}/.git/config`), // ignored by default
+    ]],
+    ["mkdir -p out", [{ ...w(`${root}/sub/out`), dir: true }]],
+    ["cp a out", [r(`${root}/sub/a`), w(`${root}/sub/out/a`)]], // in a derived folder
+    ["cat *.txt", [r(`${root}/sub/q.txt`), w(`${root}/sub/all`)]], // matched by the pattern
+  ];
+  const tracer: Tracer = {
+    name: "fake",
+    wrap: (argv) => ({
+      argv,
+      env: {},
+      collect: () => traces.find(([k]) => argv.join(" ").includes(k))?.[1] ?? [],
+    }),
+    close() {},
+  };
+  const reactor = createReactor("portable");
+  const out: string[] = [];
+  const check = new ShAccessCheck({
+    script: "t.sh",
+    root,
+    tracer,
+    clock: reactor,
+    print: (s) => out.push(s),
+  });
+  const script = "cd sub\nsort a > a.s\nmkdir -p out\ncp a out\ncat *.txt > all\n";
+  const code = await runScript(parseScript(script), {
+    reactor,
+    jobs: 2,
+    argv0: "t.sh",
+    cwd: root,
+    env: { PATH: "/usr/bin:/bin" },
+    write: () => {},
+    reporters: [check.reporter([])],
+    check,
+  });
+  reactor.close();
+  assert.equal(code, 0);
+  assert.deepEqual(check.findings.map((f) => [f.job, f.problem, f.path]), [
+    ["2:sort", "underived-read", "sub/q.txt"],
+  ]);
+  assert.equal(check.problems, 1);
+  assert.deepEqual(out, [
+    "t.sh:2:1: command '2:sort' read sub/q.txt, which jx sh did not derive: " +
+    "the order it ran in may be wrong: add wait before and after it\n",
+  ]);
 });
