@@ -22,7 +22,14 @@ import {
   TracingRunner,
   usesOf,
 } from "../access/mod.ts";
-import type { Reporter, Runner } from "../scheduler/mod.ts";
+import {
+  type Reporter,
+  type RunHandle,
+  type Runner,
+  type RunRequest,
+  type RunSink,
+  WrappingRunner,
+} from "../scheduler/mod.ts";
 import { type Access, conflicts, EMPTY, normalize, type PathRef } from "./derive.ts";
 import type { ShJob } from "./plan.ts";
 import type { ShRunCheck } from "./run.ts";
@@ -107,10 +114,17 @@ export class ShAccessCheck implements ShRunCheck {
     return this.report.reporter(all);
   }
 
+  /**
+   * `inner`, with the commands to compare started under the tracer; the
+   * others (barriers, commands that may touch any file, the rest of a
+   * script, which may leave background commands behind that strace would
+   * wait for) start on `inner` as without the check.
+   */
   runner(inner: Runner): Runner {
-    return new TracingRunner(inner, this.o.tracer, (spec, accesses) => {
+    const traced = new TracingRunner(inner, this.o.tracer, (spec, accesses) => {
       this.ended(spec.name, accesses);
     });
+    return new SomeTraced(inner, traced, (name) => this.expected.has(name));
   }
 
   ignoreUnder(dir: string): void {
@@ -180,6 +194,20 @@ export class ShAccessCheck implements ShRunCheck {
     const p = this.pos.get(f.job);
     const where = p ? `${this.o.script}:${p.line}:${p.col}: ` : "";
     return findingLine(where, `command '${f.job}'`, f);
+  }
+}
+
+/** Starts the jobs `wanted` says on `traced`, the others on `inner` (capacity: `inner`'s). */
+class SomeTraced extends WrappingRunner {
+  readonly name: string;
+
+  constructor(inner: Runner, private traced: Runner, private wanted: (job: string) => boolean) {
+    super(inner);
+    this.name = traced.name;
+  }
+
+  start(req: RunRequest, sink: RunSink): RunHandle {
+    return (this.wanted(req.spec.name) ? this.traced : this.inner).start(req, sink);
   }
 }
 

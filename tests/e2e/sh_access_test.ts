@@ -12,7 +12,7 @@ import { type Access, findStrace, type Tracer } from "../../lib/access/mod.ts";
 import { createReactor } from "../../lib/reactor/mod.ts";
 import { parseScript, runScript } from "../../lib/sh/mod.ts";
 import { ShAccessCheck } from "../../lib/sh/check.ts";
-import { readEvents, runJx, RUNTIMES, tempDir } from "../helpers.ts";
+import { jxCommand, readEvents, runJx, RUNTIMES, tempDir, waitForFile } from "../helpers.ts";
 
 const ignore = !findStrace();
 const lines = (s: string) => s.split("\n").filter((l) => l);
@@ -116,6 +116,30 @@ for (const runtime of RUNTIMES) {
     assert.equal(await Deno.readTextFile(`${dir}/out/all.txt`), "a\nb\nb\na\n");
   });
 }
+
+Deno.test({
+  name: "jx sh --check-access: the rest of a script with `&` is not traced (strace would hold it)",
+  ignore,
+  fn: async () => {
+    // The background command writes `done` last: the test waits for it, not for a time.
+    const dir = await tempDir({
+      "s.sh": "echo early\n(sleep 2; echo late; echo 1 > done) &\necho started\n",
+    });
+    const [cmd, args] = jxCommand("deno", ["sh", "--check-access", "s.sh"]);
+    const line = [cmd, ...args].map((a) => `'${a}'`).join(" ");
+    // `held`: jx returned only after the background command had ended.
+    const out = await new Deno.Command("sh", {
+      args: ["-c", `${line} > log 2>&1; cp log first; if [ -e done ]; then echo > held; fi`],
+      cwd: dir,
+      stdin: "null",
+    }).output();
+    assert.equal(out.code, 0);
+    await waitForFile(`${dir}/done`);
+    assert.equal(await Deno.readTextFile(`${dir}/first`), "early\nstarted\n");
+    await assert.rejects(() => Deno.stat(`${dir}/held`));
+    assert.equal(await Deno.readTextFile(`${dir}/log`), "early\nstarted\nlate\n");
+  },
+});
 
 Deno.test({
   name: "jx sh --check-access without strace: one line, exit 2, nothing run",
