@@ -167,11 +167,14 @@ export type RunEvent =
     backoff_ms?: number;
   }
   | {
-    /** `jx lint`: a difference between what a job did and what it declares (docs/lint.md). */
+    /**
+     * A checked run (`jx lint`, `jx run`/`jx sh --check-access`): a difference between what a job
+     * did and what it declares (or jx sh derived), docs/lint.md.
+     */
     type: "access.finding";
     t: number;
     job: string;
-    /** Relative to the jobs file's folder. */
+    /** Relative to the jobs file's folder (`jx sh`: its working directory). */
     path: string;
     access: "read" | "write" | "delete" | "exec";
     /** An edit to the job's entry, in YAML: `reads: [src/*.h]`, `needs: [gen]`. */
