@@ -1,6 +1,6 @@
 /**
- * `jx sh [-n] [-j N] [--events FILE] SCRIPT [ARG...]`: the command, between
- * the parsed command line and the parts.
+ * `jx sh [-n] [-j N] [--events FILE] [--check-access|--strict] SCRIPT [ARG...]`:
+ * the command, between the parsed command line and the parts.
  *
  * @module
  */
