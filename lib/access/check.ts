@@ -36,17 +36,132 @@ export interface CheckOptions {
   print?: (text: string) => void;
 }
 
+/** What a finding's line says after the path, by rule. */
+function problemText(f: Finding): string {
+  switch (f.problem) {
+    case "undeclared-read":
+      return "not in its reads";
+    case "undeclared-write":
+      return "not in its writes";
+    case "race":
+      return `as '${f.other}' does, with no order between them`;
+    case "unordered-read":
+      return `which '${f.other}' writes, with no order between them`;
+    case "underived-read":
+    case "underived-write":
+      return "which jx sh did not derive: the order it ran in may be wrong";
+    case "unused-read":
+    case "unused-write":
+      return "derived but never touched (harmless: less parallelism than possible)";
+    default: {
+      const _assertNever: never = f.problem;
+      return _assertNever;
+    }
+  }
+}
+
+/**
+ * One finding's console line: `WHERE` (`FILE:LINE:COL: `, or empty), then
+ * `WHO` (`job 'cc'`, `command '3:wc'`), what it did, why it is a finding and
+ * the edit that fixes it (none for an informational one).
+ */
+export function findingLine(where: string, who: string, f: Finding): string {
+  const fix = f.suggest ? `: add ${f.suggest}` : "";
+  return `${where}${who} ${f.access} ${f.path}, ${problemText(f)}${fix}\n`;
+}
+
 /** `FILE:LINE:COL: job 'cc' read src/a.h, not in its reads: add reads: [src/*.h]`. */
 export function formatFinding(graph: Graph, f: Finding): string {
   const pos = graph.byName.get(f.job)?.pos;
   const where = pos ? `${graph.file}:${pos.line}:${pos.col}: ` : "";
-  const what = {
-    "undeclared-read": `not in its reads`,
-    "undeclared-write": `not in its writes`,
-    "race": `as '${f.other}' does, with no order between them`,
-    "unordered-read": `which '${f.other}' writes, with no order between them`,
-  }[f.problem];
-  return `${where}job '${f.job}' ${f.access} ${f.path}, ${what}: add ${f.suggest}\n`;
+  return findingLine(where, `job '${f.job}'`, f);
+}
+
+/** How a `FindingReport` shows its findings. */
+export interface FindingReportOptions {
+  /** The run's clock (the reactor), for the events' `t`. */
+  clock: { now(): number };
+  /** Where the console lines go (default: stdout). */
+  print?: (text: string) => void;
+  /** A finding's console line. */
+  line: (f: Finding) => string;
+  /** Sorts the findings for the console (file or script order). */
+  sort: (findings: Finding[]) => Finding[];
+  /** Whether a finding is printed (default: all); every one is an event. */
+  shown?: (f: Finding) => boolean;
+}
+
+/**
+ * How a checked run (`jx lint`, `jx run --check-access`, `jx sh
+ * --check-access`) reports findings: each one an `access.finding` event to
+ * the run's other reporters as it is found (before that job's `job.end`),
+ * and all of them printed, sorted, when `run.end` comes, before the summary.
+ *
+ * @example
+ * ```ts
+ * import { FindingReport, findingLine } from "./check.ts";
+ * const out: string[] = [];
+ * const report = new FindingReport({
+ *   clock: performance,
+ *   print: (s) => out.push(s),
+ *   line: (f) => findingLine("", `job '${f.job}'`, f),
+ *   sort: (fs) => fs,
+ * });
+ * const r = report.reporter([]);
+ * report.add({ job: "cc", path: "a.h", access: "read", problem: "undeclared-read", suggest: "reads: [a.h]" });
+ * r.event({ type: "run.end", t: 1, status: "ok", exit: 0, ms: 1 });
+ * out[0]; // "job 'cc' read a.h, not in its reads: add reads: [a.h]\n"
+ * ```
+ */
+export class FindingReport {
+  /** Every finding so far, in the order found. */
+  readonly findings: Finding[] = [];
+  private others: Reporter[] = [];
+  private t0 = 0;
+
+  constructor(private o: FindingReportOptions) {}
+
+  /** The reporter to put first in `all` (the run's reporters): it sends the events to the rest. */
+  reporter(all: Reporter[]): Reporter {
+    const self: Reporter = {
+      event: (e: RunEvent) => {
+        if (e.type === "run.start") this.t0 = this.o.clock.now() - e.t;
+        if (e.type === "run.end") this.print();
+      },
+    };
+    this.others = all.filter((r) => r !== self);
+    return self;
+  }
+
+  /** One finding: kept, and sent as an event at once. */
+  add(f: Finding): void {
+    this.findings.push(f);
+    const ev: RunEvent = { type: "access.finding", t: this.o.clock.now() - this.t0, ...f };
+    for (const r of this.others) r.event(ev);
+  }
+
+  private print(): void {
+    const print = this.o.print ?? ((s: string) => writeAll(1, s));
+    const shown = this.o.sort([...this.findings]).filter((f) => this.o.shown?.(f) ?? true);
+    if (shown.length) print(shown.map(this.o.line).join(""));
+  }
+}
+
+/**
+ * `--strict`: a run that would succeed (`status` 0) with `findings` findings
+ * exits 1 instead, with one line on stderr; any other status is kept.
+ *
+ * @example
+ * ```ts
+ * import { strictExit } from "./check.ts";
+ * strictExit(0, 0, true); // 0
+ * strictExit(2, 1, true); // 1 (the job's failure)
+ * ```
+ */
+export function strictExit(findings: number, status: number, strict: boolean): number {
+  if (!strict || !findings || status !== 0) return status;
+  writeAll(2, `jx: --strict: ${findings} finding${findings === 1 ? "" : "s"} (docs/lint.md)\n`);
+  return 1;
 }
 
 /**
@@ -68,15 +183,18 @@ export function formatFinding(graph: Graph, f: Finding): string {
  * ```
  */
 export class AccessCheck {
-  /** Every finding so far, in the order found. */
-  readonly findings: Finding[] = [];
   private checker: Checker;
   private specs = new Map<string, JobSpec>();
   private byJob = new Map<string, Finding[]>();
-  private others: Reporter[] = [];
-  private t0 = 0;
+  private report: FindingReport;
 
   constructor(private o: CheckOptions) {
+    this.report = new FindingReport({
+      clock: o.clock,
+      print: o.print,
+      line: (f) => formatFinding(o.graph, f),
+      sort: (fs) => inFileOrder(o.graph, fs),
+    });
     this.checker = new Checker(o.graph, {
       root: dirname(resolve(o.graph.file)),
       ignore: o.ignore,
@@ -89,16 +207,14 @@ export class AccessCheck {
     return new TracingRunner(inner, this.o.tracer, (spec, a) => this.ended(spec, a));
   }
 
+  /** Every finding so far, in the order found. */
+  get findings(): Finding[] {
+    return this.report.findings;
+  }
+
   /** The reporter to put first in `all` (the run's reporters): it sends the events to the rest. */
   reporter(all: Reporter[]): Reporter {
-    const self: Reporter = {
-      event: (e: RunEvent) => {
-        if (e.type === "run.start") this.t0 = this.o.clock.now() - e.t;
-        if (e.type === "run.end") this.print();
-      },
-    };
-    this.others = all.filter((r) => r !== self);
-    return self;
+    return this.report.reporter(all);
   }
 
   /** Saves the remembered findings. */
@@ -111,23 +227,13 @@ export class AccessCheck {
     // A checked run replaces the job's entry, even with no finding (it is fixed).
     if (!this.byJob.has(spec.name)) this.byJob.set(spec.name, []);
     this.o.remembered?.checked(spec.name, this.byJob.get(spec.name)!);
-    const found = this.checker.ended(spec.name, accesses);
-    const t = this.o.clock.now() - this.t0;
-    for (const f of found) {
-      this.findings.push(f);
+    for (const f of this.checker.ended(spec.name, accesses)) {
       const list = this.byJob.get(f.job) ?? [];
       list.push(f);
       this.byJob.set(f.job, list);
       this.o.remembered?.checked(f.job, list);
-      const ev: RunEvent = { type: "access.finding", t, ...f };
-      for (const r of this.others) r.event(ev);
+      this.report.add(f);
     }
-  }
-
-  private print(): void {
-    const print = this.o.print ?? ((s: string) => writeAll(1, s));
-    const sorted = inFileOrder(this.o.graph, [...this.findings]);
-    if (sorted.length) print(sorted.map((f) => formatFinding(this.o.graph, f)).join(""));
   }
 }
 
@@ -192,12 +298,7 @@ export function runCheck(o: {
       },
       succeeded: (spec) => inner.succeeded(spec),
     },
-    exit(status) {
-      const n = check.findings.length;
-      if (!o.strict || !n || status !== 0) return status;
-      writeAll(2, `jx: --strict: ${n} finding${n === 1 ? "" : "s"} (docs/lint.md)\n`);
-      return 1;
-    },
+    exit: (status) => strictExit(check.findings.length, status, o.strict),
     close() {
       check.close();
       o.tracer.close();

@@ -32,8 +32,8 @@ export const DEFAULT_IGNORE = [
   "**/__pycache__",
 ];
 
-/** What one job did to one path, in the order it did it. */
-interface PathUse {
+/** What one job did to one path, in the order it did it (`usesOf`). */
+export interface PathUse {
   /** Read (or executed) before the job wrote it itself. */
   read?: AccessKind;
   /** A read that failed (an absent file probed). */
@@ -145,7 +145,8 @@ class Order {
 
 const named = (patterns: string[], path: string) => patterns.some((p) => resourceNames(p, path));
 const isTemp = (u: PathUse) => !!u.wrote && u.last === "delete" && !u.deletedOld;
-const changed = (u: PathUse) => (!!u.wrote || !!u.deleted) && !isTemp(u);
+/** Whether the job left the path changed: written or deleted, and not a temporary of its own. */
+export const changed = (u: PathUse): boolean => (!!u.wrote || !!u.deleted) && !isTemp(u);
 
 /** Everything `compare` works from: the jobs, what each did, the order between them. */
 interface Ctx {

@@ -19,16 +19,29 @@ export type { Access, AccessKind, Finding, Problem, TracedRun, Tracer } from "./
 export { findStrace, type StraceOptions, StraceTracer, TRACED_CALLS } from "./strace.ts";
 export { type Call, decodeQuoted, joinLines, parseCall, parseStrace } from "./strace_parse.ts";
 export {
+  changed,
   Checker,
   type CheckerOptions,
   compare,
   type CompareOptions,
   DEFAULT_IGNORE,
   inFileOrder,
+  type PathUse,
+  usesOf,
 } from "./compare.ts";
 export { formatEdit, narrowGlobs } from "./suggest.ts";
 export { TracingRunner } from "./runner.ts";
-export { AccessCheck, type CheckOptions, formatFinding, type RunCheck, runCheck } from "./check.ts";
+export {
+  AccessCheck,
+  type CheckOptions,
+  findingLine,
+  FindingReport,
+  type FindingReportOptions,
+  formatFinding,
+  type RunCheck,
+  runCheck,
+  strictExit,
+} from "./check.ts";
 export { fileIgnore } from "./ignore.ts";
 export { explainFindings } from "./explain.ts";
 export { type CheckedRun, hasUndeclaredInputs, Remembered } from "./remembered.ts";

@@ -70,7 +70,15 @@ export type Problem =
   /** Two jobs write the same file with no order between them. */
   | "race"
   /** A job reads a file another job writes, with no order between them. */
-  | "unordered-read";
+  | "unordered-read"
+  /** `jx sh --check-access`: a command read a file its derivation does not name. */
+  | "underived-read"
+  /** `jx sh --check-access`: a command wrote or deleted a file its derivation does not name. */
+  | "underived-write"
+  /** `jx sh --check-access`, informational: a derived read the command never made. */
+  | "unused-read"
+  /** `jx sh --check-access`, informational: a derived write the command never made. */
+  | "unused-write";
 
 /**
  * One difference between what a job did and what it declares.

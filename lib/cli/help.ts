@@ -217,7 +217,8 @@ Examples:
   jx exec -j8 -- make
   jx exec -j8 -- sh -c 'make -C a & make -C b & wait'
 `,
-  sh: `Usage: jx sh [-n] [-j N] [--events FILE] [--trace FILE] SCRIPT [ARG...]
+  sh:
+    `Usage: jx sh [-n] [-j N] [--events FILE] [--trace FILE] [--check-access|--strict] SCRIPT [ARG...]
 
 Runs a plain POSIX shell script as sh would, with its commands in parallel
 where that is safe. Each top-level command is a job; what it reads and
@@ -239,11 +240,16 @@ Options:
       --events FILE      write NDJSON events (jobs are named LINE:COMMAND)
       --trace FILE       write a Chrome trace
       --reactor KIND     auto | epoll | portable
+      --check-access     trace each command; report a file it read or wrote
+                         that jx sh did not derive (its order may be wrong)
+      --strict           as --check-access, and a finding fails the script (exit 1)
+  -v, --verbose          with --check-access: also derived paths never touched
 
 Examples:
   jx sh build.sh
   jx sh -n build.sh
   jx sh -j8 --events ev.ndjson convert.sh in/ out/
+  jx sh --strict build.sh     in CI: fail when a command touches what jx sh did not derive
 `,
   ctl: `Usage: jx ctl ACTION [ARGS]
 

@@ -90,6 +90,9 @@ export async function main(argv: string[]): Promise<number> {
         reactor: () => reactorPart.createReactor(reactorChoice),
         events: args.events,
         trace: args.trace,
+        checkAccess: args.checkAccess,
+        strict: args.strict,
+        verbose: args.verbose,
       });
     }
     if (args.command === "watch") return await (await import("./watch_cmd.ts")).cmdWatch(args);

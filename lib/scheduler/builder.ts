@@ -12,14 +12,14 @@ import type { Graph } from "../graph/graph.ts";
 import type { JobSpec } from "../graph/types.ts";
 import { whenFails } from "../graph/when.ts";
 import type { ExitStatus, ListenSignal, Reactor, StreamName } from "../reactor/types.ts";
-import type { JobStatus, Reporter, RunEvent } from "./events.ts";
+import type { JobStatus, RunEvent } from "./events.ts";
+import { RunFrame } from "./frame.ts";
 import { Generated, type GenHost } from "./generated.ts";
 import type { ModuleHost, RunOptions, RunResult } from "./options.ts";
 import { Plan } from "./plan.ts";
 import { type LoopHost, type LoopPlace, Loops } from "./repeat.ts";
-import { Attempts, onStopSignals, retryDelayMs } from "./attempts.ts";
+import { Attempts, retryDelayMs } from "./attempts.ts";
 import type { Runner, RunnerEnd, StartedWhere } from "./runner.ts";
-import { signalExit } from "./signals.ts";
 import { Pools } from "./slots.ts";
 
 /** One attempt in flight, as the builder sees it (its handle and timers: `Attempts`). */
@@ -62,7 +62,8 @@ export class Builder implements LoopHost, GenHost {
   finished = false;
   private reactor: Reactor;
   private host?: ModuleHost;
-  private reporters: Reporter[];
+  /** Reporters, clock, stop signals, run.start/job.start/run.end (shared with `jx sh`). */
+  private frame: RunFrame;
   private pools: Pools;
   private loops: Loops;
   private gen = new Generated();
@@ -71,10 +72,7 @@ export class Builder implements LoopHost, GenHost {
   private verdicts = new Map<string, boolean>();
   /** A dry run's jobs that would run (no cause) or may run (after the job named). */
   private dryListed = new Map<string, string | undefined>();
-  private runStart: number;
-  private t0: number;
   private failures = 0;
-  private interrupted?: ListenSignal;
   private failStopped = false;
   /**
    * The interactive job running (or waiting to retry), if one is: nothing
@@ -82,7 +80,6 @@ export class Builder implements LoopHost, GenHost {
    * offer, so later jobs wait for it rather than pass it).
    */
   private console?: string;
-  private unlisten?: () => void;
   private resolveDone!: (r: RunResult) => void;
 
   /** A run of `selected` over `runner`; `env` makes each job's environment. */
@@ -95,31 +92,27 @@ export class Builder implements LoopHost, GenHost {
   ) {
     this.reactor = opts.reactor;
     this.host = runner.passOver ? undefined : opts.modules;
-    this.reporters = [...(opts.reporters ?? []), ...(this.host ? [this.host] : [])];
+    const reporters = [...(opts.reporters ?? []), ...(this.host ? [this.host] : [])];
+    this.frame = new RunFrame(this.reactor, reporters, opts.t0);
+    this.emit = this.frame.emit;
+    this.t = this.frame.t;
     this.pools = new Pools(graph.pools);
     this.plan = new Plan(graph, selected);
     this.loops = new Loops(graph, selected, this.plan);
-    this.runStart = this.reactor.now();
-    this.t0 = opts.t0 ?? this.runStart;
     this.attempts = new Attempts(this.reactor, runner);
   }
 
   /** Starts the run; resolves when every selected job is resolved (and modules stopped). */
   run(): Promise<RunResult> {
     const done = new Promise<RunResult>((r) => this.resolveDone = r);
-    if (this.opts.control) this.opts.control.stop = (sig) => this.onSignal(sig);
-    if (this.opts.handleSignals !== false) {
-      this.unlisten = onStopSignals(this.reactor, (sig) => this.onSignal(sig));
+    const { frame } = this;
+    if (this.opts.control) {
+      this.opts.control.stop = (sig) => this.onSignal(sig, frame.interrupt(sig));
     }
+    if (this.opts.handleSignals !== false) frame.listen((sig, first) => this.onSignal(sig, first));
     this.runner.onCapacity = () => this.pump();
     const modules = this.selected.filter((j) => j.kind === "module").length;
-    this.emit({
-      type: "run.start",
-      t: this.t(),
-      jobs: this.plan.size - modules,
-      slots: this.runner.limit,
-      jobserver: this.opts.slots?.role ?? "none",
-    });
+    frame.begin(this.plan.size - modules, this.runner.limit, this.opts.slots?.role ?? "none");
     const { graph, selected, reactor } = this;
     this.host?.attach({ graph, selected, reactor, emit: this.emit, t: this.t, env: this.envOf });
     for (const feed of this.opts.feeds ?? []) this.gen.startFeed(this, feed);
@@ -127,11 +120,11 @@ export class Builder implements LoopHost, GenHost {
     return done;
   }
 
-  readonly emit = (e: RunEvent): void => {
-    for (const r of this.reporters) r.event(e);
-  };
+  /** Sends an event to the run's reporters (and the module host). */
+  readonly emit: (e: RunEvent) => void;
 
-  readonly t = (): number => this.reactor.now() - this.t0;
+  /** Milliseconds since the run's `t0`. */
+  readonly t: () => number;
 
   /** Starts what can start, reports skips, ends the run when nothing is left. */
   pump(): void {
@@ -274,8 +267,7 @@ export class Builder implements LoopHost, GenHost {
   /** Fails a job without starting it (a `job.start` with pid 0, then its `job.end` with `error`). */
   private failWithoutStart(spec: JobSpec, error: string): void {
     this.plan.start(spec.name);
-    const executor = this.runner.executorOf?.(spec) ?? "local";
-    this.emit({ type: "job.start", t: this.t(), job: spec.name, pid: 0, attempt: 1, executor });
+    this.frame.jobStart(spec.name, 0, 1, { executor: this.runner.executorOf?.(spec) ?? "local" });
     const end: JobEnd = {
       type: "job.end",
       t: this.t(),
@@ -361,17 +353,7 @@ export class Builder implements LoopHost, GenHost {
 
   private started(r: Running, pid: number, where?: StartedWhere): void {
     r.started = true;
-    const e: Extract<RunEvent, { type: "job.start" }> = {
-      type: "job.start",
-      t: this.t(),
-      job: r.spec.name,
-      pid,
-      attempt: r.attempt,
-      executor: where?.executor ?? "local",
-    };
-    if (where?.slurmJob !== undefined) e.slurm_job = where.slurmJob;
-    if (r.loop) e.iteration = r.loop.iteration;
-    this.emit(e);
+    this.frame.jobStart(r.spec.name, pid, r.attempt, where, r.loop?.iteration);
   }
 
   private output(r: Running, stream: StreamName, chunk: Uint8Array): void {
@@ -412,7 +394,7 @@ export class Builder implements LoopHost, GenHost {
 
   /** The `job.end` of an attempt whose process exited. */
   private exitedEnd(r: Running, st: ExitStatus): JobEnd {
-    let status: JobStatus = this.interrupted && st.code !== 0
+    let status: JobStatus = this.frame.interrupted && st.code !== 0
       ? "cancelled"
       : r.timedOut
       ? "timeout"
@@ -482,13 +464,13 @@ export class Builder implements LoopHost, GenHost {
     }, give);
   }
 
-  private onSignal(sig: ListenSignal): void {
-    if (this.interrupted) {
+  /** A stop (a signal, `jx ctl stop`): the first stops the run, a second kills what runs. */
+  private onSignal(sig: ListenSignal, first: boolean): void {
+    if (!first) {
       this.attempts.killAll();
       this.host?.interrupt(sig);
       return;
     }
-    this.interrupted = sig;
     this.plan.stop("interrupt");
     this.host?.interrupt(sig);
     this.gen.cancelFeeds();
@@ -510,15 +492,11 @@ export class Builder implements LoopHost, GenHost {
   }
 
   private status(): RunResult["status"] {
-    return this.interrupted ? "interrupted" : this.failures ? "failed" : "ok";
+    return this.frame.interrupted ? "interrupted" : this.failures ? "failed" : "ok";
   }
 
   private end(): void {
-    this.unlisten?.();
-    const exit = this.interrupted ? signalExit(this.interrupted) : this.failures ? 1 : 0;
-    const status = this.status();
-    const ms = this.reactor.now() - this.runStart;
-    this.emit({ type: "run.end", t: this.t(), status, exit, ms });
-    this.resolveDone({ exit, status, results: this.results, ms });
+    const { exit, ms } = this.frame.end(this.failures ? 1 : 0);
+    this.resolveDone({ exit, status: this.status(), results: this.results, ms });
   }
 }

@@ -167,16 +167,28 @@ export type RunEvent =
     backoff_ms?: number;
   }
   | {
-    /** `jx lint`: a difference between what a job did and what it declares (docs/lint.md). */
+    /**
+     * A checked run (`jx lint`, `jx run`/`jx sh --check-access`): a difference between what a job
+     * did and what it declares (or jx sh derived), docs/lint.md.
+     */
     type: "access.finding";
     t: number;
     job: string;
-    /** Relative to the jobs file's folder. */
+    /** Relative to the jobs file's folder (`jx sh`: its working directory). */
     path: string;
     access: "read" | "write" | "delete" | "exec";
     /** An edit to the job's entry, in YAML: `reads: [src/*.h]`, `needs: [gen]`. */
     suggest: string;
-    problem: "undeclared-read" | "undeclared-write" | "race" | "unordered-read";
+    /** The rule (docs/lint.md); `jx sh --check-access` adds `underived-*` and `unused-*`. */
+    problem:
+      | "undeclared-read"
+      | "undeclared-write"
+      | "race"
+      | "unordered-read"
+      | "underived-read"
+      | "underived-write"
+      | "unused-read"
+      | "unused-write";
     /** The other job of a race or an unordered read. */
     other?: string;
   }

@@ -27,6 +27,7 @@ export {
   type RunResult,
 } from "./run.ts";
 export { Builder } from "./builder.ts";
+export { RunFrame } from "./frame.ts";
 export type { RunHandle, Runner, RunnerEnd, RunRequest, RunSink, StartedWhere } from "./runner.ts";
 export { WrappingRunner } from "./runner.ts";
 export { DryRunRunner, LocalRunner } from "./local_runner.ts";

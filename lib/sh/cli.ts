@@ -1,6 +1,6 @@
 /**
- * `jx sh [-n] [-j N] [--events FILE] SCRIPT [ARG...]`: the command, between
- * the parsed command line and the parts.
+ * `jx sh [-n] [-j N] [--events FILE] [--check-access|--strict] SCRIPT [ARG...]`:
+ * the command, between the parsed command line and the parts.
  *
  * @module
  */
@@ -41,6 +41,12 @@ export interface ShCommand {
   events?: string;
   /** `--trace FILE`: a Chrome trace. */
   trace?: string;
+  /** `--check-access`: trace each command and compare with what was derived (docs/lint.md). */
+  checkAccess?: boolean;
+  /** `--strict`: as `checkAccess`, and a finding makes a successful script exit 1. */
+  strict?: boolean;
+  /** `-v`: also print the informational findings of `--check-access`. */
+  verbose?: boolean;
   write?: (fd: 1 | 2, chunk: Uint8Array) => void;
 }
 
@@ -127,8 +133,11 @@ export async function cmdSh(c: ShCommand): Promise<number> {
     if (c.trace) reporters.push(new report.TraceWriter(c.trace));
   }
   const reactor = c.reactor();
+  let check: Awaited<ReturnType<typeof shCheck>> | undefined;
   try {
-    return await runScript(parsed, {
+    check = c.checkAccess || c.strict ? await shCheck(c, reactor) : undefined;
+    if (check) reporters.unshift(check.check.reporter(reporters));
+    const code = await runScript(parsed, {
       reactor,
       jobs: c.jobs,
       argv0: c.script,
@@ -139,11 +148,32 @@ export async function cmdSh(c: ShCommand): Promise<number> {
       write,
       mergeStderr: !c.write && sameFile(1, 2),
       directTo: !c.write && reopenable(1) && reopenable(2) ? process.pid : undefined,
+      check: check?.check,
     });
+    return check ? check.strictExit(check.check.problems, code, !!c.strict) : code;
   } finally {
     for (const r of reporters) await r.close?.();
+    check?.tracer.close();
     reactor.close();
   }
+}
+
+/** `--check-access`: the tracer (bad input when strace is missing) and the check over it. */
+async function shCheck(c: ShCommand, reactor: Reactor) {
+  const [access, { ShAccessCheck }] = await Promise.all([
+    import("../access/mod.ts"),
+    import("./check.ts"),
+  ]);
+  const tracer = access.newTracer(`jx sh ${c.strict ? "--strict" : "--check-access"}`);
+  const check = new ShAccessCheck({
+    script: c.script,
+    root: c.cwd,
+    tracer,
+    clock: reactor,
+    verbose: c.verbose,
+    print: c.write ? (s) => c.write!(1, new TextEncoder().encode(s)) : undefined,
+  });
+  return { check, tracer, strictExit: access.strictExit };
 }
 
 /** Whether two descriptors are the same file (`> log 2>&1`, one terminal). */

@@ -16,9 +16,9 @@ import {
   Attempts,
   LocalRunner,
   LocalSlots,
-  onStopSignals,
   type Reporter,
-  type RunEvent,
+  RunFrame,
+  type Runner,
   type RunnerEnd,
   signalExit,
   signalNumber,
@@ -65,6 +65,27 @@ export interface ShRunOptions {
   directTo?: number;
   /** The shell that runs each job (default `sh`). */
   shell?: string;
+  /** `--check-access`: the commands run traced and are compared with their derivation. */
+  check?: ShRunCheck;
+}
+
+/**
+ * What `runScript` asks of a checked run (`ShAccessCheck`, check.ts): the
+ * runner to use, its own temporaries, and each command as it starts.
+ *
+ * @example
+ * ```ts
+ * import type { ShRunCheck } from "./run.ts";
+ * const none: ShRunCheck = { runner: (r) => r, ignoreUnder() {}, starting() {} };
+ * ```
+ */
+export interface ShRunCheck {
+  /** The runner the script's jobs run on, around the local one. */
+  runner(inner: Runner): Runner;
+  /** A folder of jx sh's own files (never reported). */
+  ignoreUnder(dir: string): void;
+  /** `job` starts now; its derived paths are relative to `cwd`. */
+  starting(job: ShJob, cwd: string): void;
 }
 
 /**
@@ -100,18 +121,19 @@ const GRACE_MS = 3000;
 
 /**
  * One run of a script: its `ShPlan` driven through a runner (the job slots
- * of `-j`), with the attempt machinery `jx run` uses (attempts.ts).
+ * of `-j`), inside the frame `jx run`'s `Builder` uses (`RunFrame`:
+ * reporters, clock, stop signals, run and job start events), with its
+ * attempt machinery (`Attempts`). Why not the `Builder` itself:
+ * ARCHITECTURE.md, "jx sh and the Builder".
  */
 class ScriptRun {
   private plan: ShPlan;
   private tmp = mkdtempSync(join(tmpdir(), "jx-sh-"));
   private reactor: Reactor;
   private attempts: Attempts;
-  private runStart: number;
+  private frame: RunFrame;
   private held = new Map<number, Held>();
-  private interrupted?: ListenSignal;
   private ended = false;
-  private unlisten?: () => void;
   private resolveDone!: (code: number) => void;
 
   constructor(private parsed: ParseResult, private opts: ShRunOptions) {
@@ -119,28 +141,18 @@ class ScriptRun {
     const state = initialState(opts.cwd, opts.env);
     state.positional = opts.args ?? [];
     this.plan = new ShPlan(parsed, { state, argv0: opts.argv0 });
-    this.attempts = new Attempts(
-      this.reactor,
-      new LocalRunner(this.reactor, new LocalSlots(opts.jobs)),
-    );
-    this.runStart = this.reactor.now();
+    const local = new LocalRunner(this.reactor, new LocalSlots(opts.jobs));
+    this.attempts = new Attempts(this.reactor, opts.check?.runner(local) ?? local);
+    opts.check?.ignoreUnder(this.tmp);
+    this.frame = new RunFrame(this.reactor, opts.reporters ?? []);
   }
 
   run(): Promise<number> {
     const done = new Promise<number>((r) => (this.resolveDone = r));
-    this.unlisten = onStopSignals(this.reactor, (sig, again) => this.onSignal(sig, again));
-    const jobs = this.parsed.items.length;
-    this.emit({ type: "run.start", t: 0, jobs, slots: this.opts.jobs, jobserver: "none" });
+    this.frame.listen((sig, first) => this.onSignal(sig, !first));
+    this.frame.begin(this.parsed.items.length, this.opts.jobs, "none");
     this.pump();
     return done;
-  }
-
-  private t(): number {
-    return this.reactor.now() - this.runStart;
-  }
-
-  private emit(e: RunEvent): void {
-    for (const r of this.opts.reporters ?? []) r.event(e);
   }
 
   /** Writes what may be shown now: ended jobs in script order, then the head's output so far. */
@@ -206,17 +218,11 @@ class ScriptRun {
     const began = this.reactor.now();
     this.held.set(job.id, []);
     const spec = shSpec(job, argv, cwd);
+    this.opts.check?.starting(job, this.plan.state.cwd);
     let started = false;
     const onStart = (pid: number) => {
       started = true;
-      this.emit({
-        type: "job.start",
-        t: this.t(),
-        job: job.name,
-        pid,
-        attempt: 1,
-        executor: "local",
-      });
+      this.frame.jobStart(job.name, pid, 1);
     };
     this.attempts.start(job.id, { spec, env: this.plan.state.env, attempt: 1 }, {
       started: onStart,
@@ -246,11 +252,11 @@ class ScriptRun {
     }
     const cancelled = job.state === "cancelled";
     this.plan.finish(job, code, dump);
-    this.emit({
+    this.frame.emit({
       type: "job.end",
-      t: this.t(),
+      t: this.frame.t(),
       job: job.name,
-      status: cancelled || this.interrupted ? "cancelled" : code === 0 ? "ok" : "failed",
+      status: cancelled || this.frame.interrupted ? "cancelled" : code === 0 ? "ok" : "failed",
       exit: st.code,
       signal: st.signal,
       ms: this.reactor.now() - began,
@@ -266,18 +272,17 @@ class ScriptRun {
     if (this.ended) return;
     const { plan } = this;
     this.flush();
-    if (!this.interrupted) {
+    if (!this.frame.interrupted) {
       for (const s of plan.startable(this.opts.jobs - plan.running)) this.start(s);
       this.flush();
     }
     if (plan.stopped !== undefined) {
       for (const j of plan.cancelledRunning()) this.attempts.signal(j.id, "SIGTERM");
     }
-    if (plan.finished || (this.interrupted && this.attempts.size === 0)) this.end();
+    if (plan.finished || (this.frame.interrupted && this.attempts.size === 0)) this.end();
   }
 
   private onSignal(sig: ListenSignal, again: boolean): void {
-    this.interrupted ??= sig;
     this.plan.cancelAll(signalExit(sig));
     if (again) this.attempts.killAll();
     else this.attempts.terminateAll("SIGTERM");
@@ -287,17 +292,8 @@ class ScriptRun {
   private end(): void {
     this.ended = true;
     this.attempts.close();
-    this.unlisten?.();
     rmSync(this.tmp, { recursive: true, force: true });
-    const exit = this.interrupted ? signalExit(this.interrupted) : this.plan.exitStatus;
-    this.emit({
-      type: "run.end",
-      t: this.t(),
-      status: this.interrupted ? "interrupted" : exit === 0 ? "ok" : "failed",
-      exit,
-      ms: this.reactor.now() - this.runStart,
-    });
-    this.resolveDone(exit);
+    this.resolveDone(this.frame.end(this.plan.exitStatus).exit);
   }
 }
 

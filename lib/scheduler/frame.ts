@@ -1,0 +1,119 @@
+/**
+ * The frame of a run, shared by `jx run`'s `Builder` (builder.ts) and `jx
+ * sh`'s script runner (sh/run.ts): its reporters and clock, the stop
+ * signals, and the events that open and close it (`run.start`, each
+ * attempt's `job.start`, `run.end`). What runs inside the frame differs:
+ * the builder drives a `Plan` over a fixed graph, jx sh a `ShPlan` whose
+ * commands appear as tests end (see ARCHITECTURE.md, "jx sh and the
+ * Builder").
+ *
+ * @module
+ */
+import type { ListenSignal, Reactor } from "../reactor/types.ts";
+import { onStopSignals } from "./attempts.ts";
+import type { Reporter, RunEvent } from "./events.ts";
+import type { StartedWhere } from "./runner.ts";
+import { signalExit } from "./signals.ts";
+
+type JobStart = Extract<RunEvent, { type: "job.start" }>;
+type RunEnd = Extract<RunEvent, { type: "run.end" }>;
+
+/**
+ * One run's frame.
+ *
+ * @example
+ * ```ts
+ * import { FakeReactor } from "../reactor/mod.ts";
+ * import { RunFrame } from "./frame.ts";
+ * import { strictEqual } from "node:assert";
+ * const seen: string[] = [];
+ * const frame = new RunFrame(new FakeReactor(() => ({ ms: 1 })), [{ event: (e) => seen.push(e.type) }]);
+ * frame.begin(1, 2, "none");
+ * frame.jobStart("a", 42, 1);
+ * frame.interrupt("SIGINT"); // true: the first stop
+ * strictEqual(frame.end(0).exit, 130);
+ * strictEqual(seen.join(" "), "run.start job.start run.end");
+ * ```
+ */
+export class RunFrame {
+  /** The signal that stopped the run, once one did (or a stop request said so). */
+  interrupted?: ListenSignal;
+  private runStart: number;
+  private t0: number;
+  private unlisten?: () => void;
+
+  /** A run on `reactor`'s clock, its events to `reporters`; `t0`: when `t` is 0 (default: now). */
+  constructor(private reactor: Reactor, private reporters: Reporter[], t0?: number) {
+    this.runStart = reactor.now();
+    this.t0 = t0 ?? this.runStart;
+  }
+
+  /** Sends an event to every reporter. */
+  readonly emit = (e: RunEvent): void => {
+    for (const r of this.reporters) r.event(e);
+  };
+
+  /** Milliseconds since the run's `t0` (events' `t`). */
+  readonly t = (): number => this.reactor.now() - this.t0;
+
+  /**
+   * Records a stop (a signal, or `jx ctl stop`); returns whether it is the
+   * first (a second one means: kill now).
+   */
+  interrupt(sig: ListenSignal): boolean {
+    if (this.interrupted) return false;
+    this.interrupted = sig;
+    return true;
+  }
+
+  /** Listens for SIGINT, SIGTERM and SIGHUP until `end`; `onStop` learns whether it is the first. */
+  listen(onStop: (sig: ListenSignal, first: boolean) => void): void {
+    this.unlisten = onStopSignals(this.reactor, (sig) => onStop(sig, this.interrupt(sig)));
+  }
+
+  /** `run.start`. */
+  begin(jobs: number, slots: number, jobserver: "server" | "client" | "none"): void {
+    this.emit({ type: "run.start", t: this.t(), jobs, slots, jobserver });
+  }
+
+  /** An attempt's `job.start` (`pid` 0: no local process), sent and returned. */
+  jobStart(
+    job: string,
+    pid: number,
+    attempt: number,
+    where?: StartedWhere,
+    iteration?: number,
+  ): JobStart {
+    const e: JobStart = {
+      type: "job.start",
+      t: this.t(),
+      job,
+      pid,
+      attempt,
+      executor: where?.executor ?? "local",
+    };
+    if (where?.slurmJob !== undefined) e.slurm_job = where.slurmJob;
+    if (iteration !== undefined) e.iteration = iteration;
+    this.emit(e);
+    return e;
+  }
+
+  /**
+   * `run.end`, after which no signal is heard: `exit` unless a stop
+   * interrupted the run (then 128 + its number), `status` from them.
+   */
+  end(exit: number): RunEnd {
+    this.unlisten?.();
+    this.unlisten = undefined;
+    const sig = this.interrupted;
+    const e: RunEnd = {
+      type: "run.end",
+      t: this.t(),
+      status: sig ? "interrupted" : exit === 0 ? "ok" : "failed",
+      exit: sig ? signalExit(sig) : exit,
+      ms: this.reactor.now() - this.runStart,
+    };
+    this.emit(e);
+    return e;
+  }
+}
