@@ -56,6 +56,9 @@ export interface SlurmStep {
   readonly done: Promise<StepExit>;
 }
 
+/** srun's complaint about an allocation that Slurm has ended (after a node failure). */
+const EXPIRED = /job \d+ has expired|Invalid job id/i;
+
 /** After asking a step to die, how long before its srun is SIGKILLed. */
 const BACKSTOP_MS = 10_000;
 
@@ -78,14 +81,14 @@ export async function openSlurm(o: SlurmSessionOptions): Promise<SlurmSession> {
   const timeout = o.toolTimeoutMs ?? 10_000;
   const parts = [...new Set((o.partitions ?? [""]).map((p) => p ?? ""))];
   const cpus = await preflight(t, parts, timeout);
-  const session = new SlurmSession(t, timeout);
+  const warn = o.warn ?? ((m: string) => console.error(m));
+  const session = new SlurmSession(t, timeout, warn);
   const inside = o.env.SLURM_JOB_ID;
   if (inside) {
     const n = Number(o.env.SLURM_CPUS_ON_NODE ?? o.env.SLURM_NTASKS) || o.cpus;
     session.allocations.set("", { id: inside, own: false, cpus: n });
     return session;
   }
-  const warn = o.warn ?? ((m: string) => console.error(m));
   for (const p of parts) {
     const size = Math.max(1, Math.min(o.cpus, cpus.get(p) || o.cpus));
     const a = await allocate(t, size, p, (id) => session.pending.add(id), warn);
@@ -103,25 +106,105 @@ export class SlurmSession {
   readonly pending: Set<string> = new Set();
   private live = new Set<SlurmStep>();
   private closed?: Promise<void>;
+  /** Allocations being replaced after their node failed, by key in `allocations`. */
+  private renewing = new Map<string, Promise<void>>();
 
-  constructor(private t: ToolEnv, private timeoutMs: number) {}
+  constructor(
+    private t: ToolEnv,
+    private timeoutMs: number,
+    private warn: (msg: string) => void = () => {},
+  ) {}
 
   /** The allocation a job runs in. */
   allocationFor(partition: string | undefined): Allocation | undefined {
-    return this.allocations.get(partition ?? "") ?? this.allocations.get("") ??
-      this.allocations.values().next().value;
+    const key = this.keyOf(partition);
+    return key === undefined ? undefined : this.allocations.get(key);
   }
 
-  /** Starts one job as a step. */
+  /** The key in `allocations` of the allocation a job of `partition` runs in. */
+  private keyOf(partition: string | undefined): string | undefined {
+    const p = partition ?? "";
+    if (this.allocations.has(p)) return p;
+    return this.allocations.has("") ? "" : this.allocations.keys().next().value;
+  }
+
+  /**
+   * Starts one job as a step; while its allocation is being replaced (its node failed), the
+   * step is submitted once the new one is granted.
+   */
   start(req: StepRequest): SlurmStep {
-    const alloc = this.allocationFor(req.slurm?.partition);
+    const key = this.keyOf(req.slurm?.partition);
+    const renewal = key === undefined ? undefined : this.renewing.get(key);
+    return renewal ? this.deferred(req, renewal) : this.startNow(req, key);
+  }
+
+  private startNow(req: StepRequest, key: string | undefined): SlurmStep {
+    const alloc = key === undefined ? undefined : this.allocations.get(key);
     if (this.closed || (alloc && req.tokens > alloc.cpus)) {
       const reason = this.closed
         ? "the Slurm session is closed"
         : `the job needs ${req.tokens} CPUs; the allocation has ${alloc!.cpus}`;
       return this.refused(req, reason);
     }
-    return this.spawn(req, alloc?.id);
+    return this.spawn(req, key, alloc);
+  }
+
+  /** A step that waits for `renewal` before it is submitted; a kill meanwhile withdraws it. */
+  private deferred(req: StepRequest, renewal: Promise<void>): SlurmStep {
+    let inner: SlurmStep | undefined;
+    let killed = false;
+    let finish!: (e: StepExit) => void;
+    const done = new Promise<StepExit>((r) => finish = r);
+    const step: SlurmStep = {
+      get stepId() {
+        return inner?.stepId;
+      },
+      get pid() {
+        return inner?.pid ?? 0;
+      },
+      kill: (signal) => {
+        if (inner) return inner.kill(signal);
+        if (killed) return;
+        killed = true;
+        this.live.delete(step);
+        const exit: StepExit = { code: null, signal, reason: "withdrawn before it ran" };
+        this.t.reactor.setTimer(0, () => (req.onExit(exit), finish(exit)));
+      },
+      done,
+    };
+    this.live.add(step);
+    void renewal.then(() => {
+      if (killed) return;
+      this.live.delete(step);
+      inner = this.start(req);
+      void inner.done.then(finish);
+    });
+    return step;
+  }
+
+  /**
+   * Replaces allocation `dead` (jx's own, under `key`) after its node failed: Slurm ended it
+   * (NODE_FAIL), so the retries and the jobs after them need a new one. Steps started
+   * meanwhile wait for it (`deferred`).
+   */
+  private renew(key: string | undefined, dead: Allocation | undefined): void {
+    if (key === undefined || !dead?.own || this.closed || this.renewing.has(key)) return;
+    if (this.allocations.get(key) !== dead) return; // already replaced
+    this.warn(`executor slurm: allocation ${dead.id} lost (node failure); asking for a new one`);
+    const renewal = this.reallocate(key, dead).finally(() => this.renewing.delete(key));
+    this.renewing.set(key, renewal);
+  }
+
+  private async reallocate(key: string, dead: Allocation): Promise<void> {
+    await runTool(this.t, ["scancel", "-Q", dead.id], this.timeoutMs);
+    try {
+      const a = await allocate(this.t, dead.cpus, key, (id) => this.queued(id), this.warn);
+      this.pending.delete(a.id);
+      if (this.closed) await runTool(this.t, ["scancel", "-Q", a.id], this.timeoutMs);
+      else this.allocations.set(key, a);
+    } catch (e) {
+      if (!this.closed) this.warn(`executor slurm: no new allocation: ${(e as Error).message}`);
+    }
   }
 
   private refused(req: StepRequest, reason: string): SlurmStep {
@@ -130,7 +213,13 @@ export class SlurmSession {
     return { stepId: undefined, pid: 0, kill() {}, done: Promise.resolve(exit) };
   }
 
-  private spawn(req: StepRequest, jobId: string | undefined): SlurmStep {
+  /** An allocation Slurm queued for jx: cancelled at once if the session is closing. */
+  private queued(id: string): void {
+    this.pending.add(id);
+    if (this.closed) void runTool(this.t, ["scancel", "-Q", id], this.timeoutMs);
+  }
+
+  private spawn(req: StepRequest, key: string | undefined, alloc?: Allocation): SlurmStep {
     const f = new SrunStderr();
     const { reactor } = this.t;
     let child: ChildHandle = { pid: 0, kill() {} };
@@ -157,7 +246,7 @@ export class SlurmSession {
     f.onStepId = (id) => req.onStart?.(id);
     this.live.add(step);
     child = reactor.spawn({
-      argv: stepArgv(jobId, req),
+      argv: stepArgv(alloc?.id, req),
       cwd: req.cwd,
       env: stepEnv({ ...this.t.env, ...req.env }, req.tokens),
       onOutput(stream, chunk) {
@@ -171,6 +260,7 @@ export class SlurmSession {
         if (rest) req.onOutput("stderr", rest);
         this.live.delete(step);
         const exit = stepExit(s, f);
+        if (exit.nodeFailure || EXPIRED.test(exit.reason ?? "")) this.renew(key, alloc);
         req.onExit(exit);
         finish(exit);
       },

@@ -117,9 +117,13 @@ export function stepExit(srun: ExitStatus, f: SrunStderr): StepExit {
   if (srun.code === null) {
     return { ...base, code: null, signal: srun.signal, reason: reason ?? "srun was killed" };
   }
+  // srun exits 0 when the node fails under the step (measured, Slurm 22.05): not a success.
+  if (nodeFailure) {
+    return { ...base, code: null, signal: null, reason: reason ?? "node failure", nodeFailure };
+  }
   if (f.exitCode !== undefined) return { ...base, code: f.exitCode, signal: null, reason };
   if (f.signalText !== undefined && srun.code > 128) {
-    return { ...base, code: null, signal: signalName(srun.code - 128), reason, nodeFailure };
+    return { ...base, code: null, signal: signalName(srun.code - 128), reason };
   }
   if (srun.code === 0) return { ...base, code: 0, signal: null };
   return {
@@ -127,7 +131,6 @@ export function stepExit(srun: ExitStatus, f: SrunStderr): StepExit {
     code: srun.code,
     signal: null,
     reason: reason ?? `srun exited with ${srun.code}`,
-    nodeFailure,
   };
 }
 
