@@ -119,7 +119,10 @@ export function stepExit(srun: ExitStatus, f: SrunStderr): StepExit {
   }
   // srun exits 0 when the node fails under the step (measured, Slurm 22.05): not a success.
   if (nodeFailure) {
-    return { ...base, code: null, signal: null, reason: reason ?? "node failure", nodeFailure };
+    // srun's "Node failure on NODE" says it best; slurmstepd's CANCELLED line may come first.
+    const said = f.said.map(clean);
+    const why = said.find((l) => /^Node failure/.test(l)) ?? reason ?? "node failure";
+    return { ...base, code: null, signal: null, reason: why, nodeFailure };
   }
   if (f.exitCode !== undefined) return { ...base, code: f.exitCode, signal: null, reason };
   if (f.signalText !== undefined && srun.code > 128) {

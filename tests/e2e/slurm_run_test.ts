@@ -83,12 +83,14 @@ async function cases(t: Deno.TestContext, env: Record<string, string>, rt: Runti
         "jobs.yaml": `
 jobs:
   gen: { run: "sleep 0.3; mkdir -p out; echo one > out/gen.h", writes: [out/gen.h] }
-  r1: { run: "sleep 0.5; cat out/gen.h", reads: [out/*.h] }
-  r2: { run: "sleep 0.5; cat out/gen.h", reads: [out/*.h] }
+  r1: { run: "touch r1.up; sh wait.sh r2.up; cat out/gen.h", reads: [out/*.h] }
+  r2: { run: "touch r2.up; sh wait.sh r1.up; cat out/gen.h", reads: [out/*.h] }
   regen: { run: "echo two > out/gen.h", writes: [out/gen.h] }
   after: { run: "echo after", needs: [r1] }
   here: { run: "echo here", executor: local }
 `,
+        // The two readers run at once: each waits (bounded) for the other to be up.
+        "wait.sh": 'for i in $(seq 600); do [ -f "$1" ] && exit 0; sleep 0.05; done; exit 9\n',
       });
       const r = await jx(dir, env, "-j3");
       assert.equal(r.code, 0, r.stderr);
@@ -276,8 +278,8 @@ jobs:
         "ok",
         undefined,
       ]]);
-      assert.match(String(ends[0].error), /Node failure on localhost/);
-      assert.match(stdout, /\njx: Node failure on localhost/);
+      assert.match(String(ends[0].error), /^Node failure on localhost/);
+      assert.match(stdout, /\njx: Node failure on localhost\n/);
       assert.match(stdout, /── victim \(.*\)\nattempt 2\n/);
       assert.match(
         stderr,

@@ -134,6 +134,33 @@ async function steps(
     },
   );
 
+  await t.step("spare steps: launched ahead, a job runs in one as in its own step", async () => {
+    await runStep(s, dir, "true"); // a job started: one spare is launched for the next
+    let spare = "";
+    while (!spare) {
+      const steps = slurm(env, "squeue", "-s", "-h", "-o", "%i %j").split("\n");
+      spare = steps.find((l) => l.endsWith(" jx:spare"))?.split(" ")[0] ?? "";
+      if (!spare) await new Promise((r) => setTimeout(r, 20));
+    }
+    await Deno.mkdir(`${dir}/sub`, { recursive: true });
+    const r = await new Promise<Ran>((done) => {
+      const out: Ran = { exit: { code: null, signal: null }, stdout: "", stderr: "" };
+      s.start({
+        name: "in-spare",
+        argv: ["/bin/sh", "-c", 'echo "$PWD|$V|$SLURM_CPUS_PER_TASK|$MAKEFLAGS"; cat; exit 4'],
+        tokens: 1,
+        cwd: `${dir}/sub`,
+        env: { V: `it's "quoted"\nand two lines` },
+        onStart: (id) => out.started = id,
+        onOutput: (st, c) => out[st] += dec.decode(c),
+        onExit: (e) => done({ ...out, exit: e }),
+      });
+    });
+    assert.equal(r.started, spare, "the job ran in the spare launched before it");
+    assert.equal(r.stdout, `${dir}/sub|it's "quoted"\nand two lines|1| -j1\n`); // stdin: empty
+    assert.deepEqual([r.exit.code, r.exit.stepId, r.stderr], [4, spare, ""]);
+  });
+
   await t.step("a job killed by a signal on the node ends as a local one", async () => {
     const segv = await runStep(s, dir, "kill -SEGV $$");
     assert.deepEqual([segv.exit.code, segv.exit.signal], [null, "SIGSEGV"]);
@@ -151,7 +178,8 @@ async function steps(
     assert.deepEqual(r.stderr, ""); // the CANCELLED line of our own cancel is not the job's
     const k = await runStep(s, dir, "sleep 30", { onStart: (kill) => kill("SIGKILL") });
     assert.deepEqual([k.exit.code, k.exit.signal], [null, "SIGKILL"]);
-    assert.deepEqual(queue(env).split("\n").filter((l) => l.includes(".")), []);
+    const steps = slurm(env, "squeue", "-s", "-h", "-o", "%i %j").split("\n");
+    assert.deepEqual(steps.filter((l) => l.includes(".") && !l.endsWith(" jx:spare")), []);
   });
 
   await t.step("a Slurm failure carries Slurm's reason", async () => {
