@@ -171,7 +171,7 @@ export class SlurmSession {
       return this.refused(req, reason);
     }
     const spare = key !== undefined && alloc ? this.takeSpare(key, req) : undefined;
-    if (key !== undefined && alloc) this.refill(key, alloc);
+    if (key !== undefined && alloc && spareFits(req)) this.refill(key, alloc);
     return spare ?? this.spawn(req, key, alloc)[0];
   }
 
@@ -195,8 +195,8 @@ export class SlurmSession {
   }
 
   /**
-   * Keeps spare steps launched on the allocation: as many as jobs started on it so far, at
-   * most its CPUs. A spare that ends before it gets a job (Slurm refused `--overlap`, its
+   * Keeps spare steps launched on the allocation: as many as jobs that fit one started on it
+   * so far, at most its CPUs. A spare that ends before it gets a job (Slurm refused `--overlap`, its
    * node failed) stops spares for the session: jobs go on as steps of their own.
    */
   private refill(key: string, alloc: Allocation): void {
