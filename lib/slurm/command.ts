@@ -191,8 +191,8 @@ const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 /**
  * The script a spare step runs for a job: `cd` to its cwd, the differences between the spare's
  * environment (`base`, as `srun` passed it) and the job's (`env`), then `exec` of its argv with
- * stdin at end of file, as a direct step's. Undefined when a variable's name is not a shell
- * name (such a job takes a step of its own).
+ * stdin at end of file, as a direct step's. Undefined when a variable the job sets or changes
+ * has a name that is not a shell name (such a job takes a step of its own).
  *
  * @example
  * ```ts
@@ -209,8 +209,9 @@ export function gateScript(
 ): string | undefined {
   const lines = [`cd -- ${quote(cwd)} || exit 1`];
   for (const [k, v] of Object.entries(env)) {
+    if (base[k] === v) continue;
     if (!NAME.test(k)) return undefined;
-    if (base[k] !== v) lines.push(`export ${k}=${quote(v)}`);
+    lines.push(`export ${k}=${quote(v)}`);
   }
   for (const k of Object.keys(base)) if (!(k in env) && NAME.test(k)) lines.push(`unset ${k}`);
   lines.push(`exec ${argv.map(quote).join(" ")} </dev/null`);

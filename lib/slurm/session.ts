@@ -74,6 +74,9 @@ interface Spare {
 /** srun's complaint about an allocation that Slurm has ended (after a node failure). */
 const EXPIRED = /job \d+ has expired|Invalid job id/i;
 
+/** The most spare steps jx keeps waiting in one allocation (each is an `srun` on this host). */
+const SPARES_MAX = 64;
+
 /** How many times jx asks for a new allocation after a node failure. */
 const REALLOC_TRIES = 3;
 
@@ -196,7 +199,8 @@ export class SlurmSession {
 
   /**
    * Keeps spare steps launched on the allocation: as many as jobs that fit one started on it
-   * so far, at most its CPUs. A spare that ends before it gets a job (Slurm refused `--overlap`, its
+   * so far, at most twice its CPUs (a spare takes longer to launch than a short job to run,
+   * measured under load) and `SPARES_MAX`. A spare that ends before it gets a job (Slurm refused `--overlap`, its
    * node failed) stops spares for the session: jobs go on as steps of their own.
    */
   private refill(key: string, alloc: Allocation): void {
@@ -204,7 +208,8 @@ export class SlurmSession {
     this.started.set(key, started);
     const list = this.spares.get(key) ?? [];
     this.spares.set(key, list);
-    while (!this.noSpares && list.length < Math.min(alloc.cpus, started)) {
+    const most = Math.min(2 * alloc.cpus, SPARES_MAX, started);
+    while (!this.noSpares && list.length < most) {
       const sp = { job: undefined } as Spare;
       const proxy: StepRequest = {
         name: "spare",

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { createReactor, type Reactor } from "../../lib/reactor/mod.ts";
-import { openSlurm, type SlurmSession, type StepExit } from "../../lib/slurm/mod.ts";
+import { gateScript, openSlurm, type SlurmSession, type StepExit } from "../../lib/slurm/mod.ts";
 import { ROOT } from "../helpers.ts";
 
 const HAVE_SLURM = ["slurmctld", "slurmd", "munged", "srun"].every((c) =>
@@ -78,6 +78,23 @@ function runStep(
     });
   });
 }
+
+Deno.test("slurm: a spare step's script (gateScript) run by sh", async () => {
+  const base = { KEEP: "k", GONE: "g", "odd-name": "o", PATH: Deno.env.get("PATH")! };
+  const env = { ...base, V: 'it\'s "two"\nlines', KEEP: "k" } as Record<string, string>;
+  delete env.GONE;
+  const dir = await Deno.makeTempDir();
+  const script = gateScript(dir, env, base, [
+    "/bin/sh",
+    "-c",
+    'echo "$PWD|$V|$KEEP|${GONE-unset}"',
+  ]);
+  assert.ok(script && !/KEEP=|odd-name/.test(script), String(script)); // only what changed
+  const out = new Deno.Command("/bin/sh", { args: ["-c", script], env: base, clearEnv: true })
+    .outputSync();
+  assert.equal(dec.decode(out.stdout), `${dir}|it's "two"\nlines|k|unset\n`);
+  assert.equal(gateScript(dir, { ...env, "a-b": "changed" }, base, ["true"]), undefined);
+});
 
 Deno.test({
   name: "slurm: steps in an allocation on a real single-node cluster",
