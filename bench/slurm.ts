@@ -53,11 +53,25 @@ async function once(dir: string, executor: string, env: Record<string, string>):
   }).output();
   const ms = performance.now() - t0;
   if (out.code !== 0) throw new Error(`${executor} exited ${out.code}: ${dec.decode(out.stderr)}`);
-  const ends = (await Deno.readTextFile(`${dir}/ev.ndjson`)).split("\n")
-    .filter((l) => l.includes('"job.end"') && l.includes('"ok"')).length;
+  const events = (await Deno.readTextFile(`${dir}/ev.ndjson`)).split("\n").filter(Boolean)
+    .map((l) => JSON.parse(l));
+  const ends = events.filter((e) => e.type === "job.end" && e.status === "ok").length;
   if (ends !== N) throw new Error(`${executor}: ${ends} jobs ok of ${N}`);
+  phases[executor].push(...jobPhases(events));
   return ms;
 }
+
+/** Per job: asked to start -> running (`job.start`), and running -> ended, less the sleep. */
+function jobPhases(events: { type: string; job: string; t: number; ms: number }[]) {
+  const start = new Map(events.filter((e) => e.type === "job.start").map((e) => [e.job, e.t]));
+  return events.filter((e) => e.type === "job.end").map((e) => ({
+    before: start.get(e.job)! - (e.t - e.ms),
+    after: e.t - start.get(e.job)! - SLEEP * 1000,
+  }));
+}
+
+/** Medians of the two phases over every job of every run. */
+const phases: Record<string, { before: number; after: number }[]> = { local: [], slurm: [] };
 
 async function main() {
   const cluster = await Deno.makeTempDir({ prefix: "jx-slurm-bench-" });
@@ -114,6 +128,15 @@ async function main() {
     }x** (target at most ${TARGET_RATIO}x: ${
       ratio <= TARGET_RATIO ? "met" : "not met"
     }); Slurm's overhead per job: ${perJob.toFixed(0)} ms ((slurm - local) x ${J} / ${N}).`,
+    "",
+    `Per job (median over all runs): from jx starting it to running (\`job.start\`), and from`,
+    `running to its end less the ${SLEEP} s sleep: ${
+      ["local", "slurm"].map((k) =>
+        `${k} ${median(phases[k].map((p) => p.before)).toFixed(0)} ms + ${
+          median(phases[k].map((p) => p.after)).toFixed(0)
+        } ms`
+      ).join("; ")
+    }.`,
   ].join("\n");
   console.log(text);
   if (flags.write) await appendResults(text);

@@ -138,3 +138,82 @@ export function allocationId(text: string): { id: string; granted: boolean } | u
   const m = /(Granted|Pending) job allocation (\d+)/.exec(text);
   return m ? { id: m[2], granted: m[1] === "Granted" } : undefined;
 }
+
+/**
+ * What a spare step runs: it prints its id mark, then reads a script on stdin up to end of
+ * file and runs it (`gateScript`: the job's cwd, environment and argv). Closing its stdin
+ * with nothing written ends it with exit 0.
+ */
+const GATE = `printf '\\036jx-slurm-step %s.%s\\n' "$SLURM_JOB_ID" "$SLURM_STEP_ID" >&2; ` +
+  `s=$(cat) && eval "$s"`;
+
+/**
+ * The `srun` argv of a spare step: launched before jx knows which job it will run, so that
+ * Slurm's step creation and launch (most of a step's cost) overlap the jobs running. One CPU
+ * (`--exact`), and `--overlap`: a waiting spare holds no CPU a job's step would need (jx, not
+ * Slurm, counts the allocation's CPUs). Its name is `jx:spare`.
+ *
+ * @example
+ * ```ts
+ * import { spareArgv } from "./command.ts";
+ * spareArgv("12").slice(0, 4); // ["srun", "--jobid=12", "--exact", "--overlap"]
+ * ```
+ */
+export function spareArgv(jobId: string): string[] {
+  return [
+    "srun",
+    `--jobid=${jobId}`,
+    "--exact",
+    "--overlap",
+    "--ntasks=1",
+    "--nodes=1",
+    "--cpus-per-task=1",
+    "--job-name=jx:spare",
+    "--quiet",
+    "--kill-on-bad-exit=1",
+    "--",
+    "/bin/sh",
+    "-c",
+    GATE,
+    "jx-spare",
+  ];
+}
+
+/** Whether a job can run in a spare step: one CPU, no Slurm options but its partition. */
+export function spareFits(cmd: StepCommand): boolean {
+  const keys = Object.keys(cmd.slurm ?? {}).filter((k) => k !== "partition");
+  return cmd.tokens === 1 && keys.length === 0;
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * The script a spare step runs for a job: `cd` to its cwd, the differences between the spare's
+ * environment (`base`, as `srun` passed it) and the job's (`env`), then `exec` of its argv with
+ * stdin at end of file, as a direct step's. Undefined when a variable the job sets or changes
+ * has a name that is not a shell name (such a job takes a step of its own).
+ *
+ * @example
+ * ```ts
+ * import { gateScript } from "./command.ts";
+ * gateScript("/p", { A: "1", B: "it's" }, { A: "1", C: "x" }, ["make", "-s"]);
+ * // "cd -- '/p' || exit 1\nexport B='it'\\''s'\nunset C\nexec 'make' '-s' </dev/null\n"
+ * ```
+ */
+export function gateScript(
+  cwd: string,
+  env: Record<string, string>,
+  base: Record<string, string>,
+  argv: string[],
+): string | undefined {
+  const lines = [`cd -- ${quote(cwd)} || exit 1`];
+  for (const [k, v] of Object.entries(env)) {
+    if (base[k] === v) continue;
+    if (!NAME.test(k)) return undefined;
+    lines.push(`export ${k}=${quote(v)}`);
+  }
+  for (const k of Object.keys(base)) if (!(k in env) && NAME.test(k)) lines.push(`unset ${k}`);
+  lines.push(`exec ${argv.map(quote).join(" ")} </dev/null`);
+  return lines.join("\n") + "\n";
+}

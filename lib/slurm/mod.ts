@@ -28,6 +28,7 @@
 export {
   allocArgv,
   allocationId,
+  gateScript,
   type SlurmOptions,
   STEP_MARK,
   stepArgv,

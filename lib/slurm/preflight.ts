@@ -98,6 +98,10 @@ export async function allocate(
     }
   });
   const a = allocationId(res.stderr);
-  if (res.code !== 0 || !a?.granted) fail(`salloc failed: ${firstLine(res.stderr)}`);
+  if (res.code !== 0 || !a?.granted) {
+    // Its first lines may be the pending reason ("Required node not available..."): its error.
+    const errors = res.stderr.split("\n").filter((l) => /error/i.test(l));
+    fail(`salloc failed: ${firstLine(errors.at(-1) ?? res.stderr)}`);
+  }
   return { id: a.id, own: true, cpus };
 }

@@ -82,13 +82,14 @@ export class SlurmRunner implements Runner {
 }
 
 /**
- * A step's end as the job's exit status: a step that never ran (Slurm refused it) carries
- * Slurm's reason as the job's `error`.
+ * A step's end as the job's exit status: a step that never ran (Slurm refused it) or whose
+ * node failed carries Slurm's reason as the job's `error` (a failed attempt: retries apply).
  */
 export function exitStatus(e: StepExit): ExitStatus {
   const st: ExitStatus = { code: e.code, signal: e.signal };
   if (e.cpu) st.cpu = e.cpu;
-  const error = e.error ?? (e.stepId === undefined && e.code !== 0 ? e.reason : undefined);
+  const error = e.error ??
+    (e.nodeFailure || (e.stepId === undefined && e.code !== 0) ? e.reason : undefined);
   if (error !== undefined) st.error = error;
   return st;
 }

@@ -6,7 +6,14 @@
  * @module
  */
 import type { ChildHandle, Reactor, StreamName } from "../reactor/mod.ts";
-import { stepArgv, type StepCommand, stepEnv } from "./command.ts";
+import {
+  gateScript,
+  spareArgv,
+  spareFits,
+  stepArgv,
+  type StepCommand,
+  stepEnv,
+} from "./command.ts";
 import { allocate, type Allocation, preflight } from "./preflight.ts";
 import { SrunStderr, type StepExit, stepExit } from "./status.ts";
 import { runTool, type ToolEnv } from "./tools.ts";
@@ -56,6 +63,23 @@ export interface SlurmStep {
   readonly done: Promise<StepExit>;
 }
 
+/** A spare step: launched, waiting for the job written to its stdin. */
+interface Spare {
+  step: SlurmStep;
+  child: ChildHandle;
+  /** The job it runs, once taken. */
+  job?: StepRequest;
+}
+
+/** srun's complaint about an allocation that Slurm has ended (after a node failure). */
+const EXPIRED = /job \d+ has expired|Invalid job id/i;
+
+/** The most spare steps jx keeps waiting in one allocation (each is an `srun` on this host). */
+const SPARES_MAX = 64;
+
+/** How many times jx asks for a new allocation after a node failure. */
+const REALLOC_TRIES = 3;
+
 /** After asking a step to die, how long before its srun is SIGKILLed. */
 const BACKSTOP_MS = 10_000;
 
@@ -78,14 +102,14 @@ export async function openSlurm(o: SlurmSessionOptions): Promise<SlurmSession> {
   const timeout = o.toolTimeoutMs ?? 10_000;
   const parts = [...new Set((o.partitions ?? [""]).map((p) => p ?? ""))];
   const cpus = await preflight(t, parts, timeout);
-  const session = new SlurmSession(t, timeout);
+  const warn = o.warn ?? ((m: string) => console.error(m));
+  const session = new SlurmSession(t, timeout, warn);
   const inside = o.env.SLURM_JOB_ID;
   if (inside) {
     const n = Number(o.env.SLURM_CPUS_ON_NODE ?? o.env.SLURM_NTASKS) || o.cpus;
     session.allocations.set("", { id: inside, own: false, cpus: n });
     return session;
   }
-  const warn = o.warn ?? ((m: string) => console.error(m));
   for (const p of parts) {
     const size = Math.max(1, Math.min(o.cpus, cpus.get(p) || o.cpus));
     const a = await allocate(t, size, p, (id) => session.pending.add(id), warn);
@@ -103,25 +127,174 @@ export class SlurmSession {
   readonly pending: Set<string> = new Set();
   private live = new Set<SlurmStep>();
   private closed?: Promise<void>;
+  /** Spare steps launched ahead, waiting for a job, by key in `allocations`. */
+  private spares = new Map<string, Spare[]>();
+  /** Jobs started, by key in `allocations` (how many spares to keep). */
+  private started = new Map<string, number>();
+  /** A spare ended without a job: no more spares this session. */
+  private noSpares = false;
+  /** Allocations being replaced after their node failed, by key in `allocations`. */
+  private renewing = new Map<string, Promise<void>>();
 
-  constructor(private t: ToolEnv, private timeoutMs: number) {}
+  constructor(
+    private t: ToolEnv,
+    private timeoutMs: number,
+    private warn: (msg: string) => void = () => {},
+  ) {}
 
   /** The allocation a job runs in. */
   allocationFor(partition: string | undefined): Allocation | undefined {
-    return this.allocations.get(partition ?? "") ?? this.allocations.get("") ??
-      this.allocations.values().next().value;
+    const key = this.keyOf(partition);
+    return key === undefined ? undefined : this.allocations.get(key);
   }
 
-  /** Starts one job as a step. */
+  /** The key in `allocations` of the allocation a job of `partition` runs in. */
+  private keyOf(partition: string | undefined): string | undefined {
+    const p = partition ?? "";
+    if (this.allocations.has(p)) return p;
+    return this.allocations.has("") ? "" : this.allocations.keys().next().value;
+  }
+
+  /**
+   * Starts one job as a step; while its allocation is being replaced (its node failed), the
+   * step is submitted once the new one is granted.
+   */
   start(req: StepRequest): SlurmStep {
-    const alloc = this.allocationFor(req.slurm?.partition);
+    const key = this.keyOf(req.slurm?.partition);
+    const renewal = key === undefined ? undefined : this.renewing.get(key);
+    return renewal ? this.deferred(req, renewal) : this.startNow(req, key);
+  }
+
+  private startNow(req: StepRequest, key: string | undefined): SlurmStep {
+    const alloc = key === undefined ? undefined : this.allocations.get(key);
     if (this.closed || (alloc && req.tokens > alloc.cpus)) {
       const reason = this.closed
         ? "the Slurm session is closed"
         : `the job needs ${req.tokens} CPUs; the allocation has ${alloc!.cpus}`;
       return this.refused(req, reason);
     }
-    return this.spawn(req, alloc?.id);
+    const spare = key !== undefined && alloc ? this.takeSpare(key, req) : undefined;
+    if (key !== undefined && alloc && spareFits(req)) this.refill(key, alloc);
+    return spare ?? this.spawn(req, key, alloc)[0];
+  }
+
+  /**
+   * A spare step of the allocation running `req`, if one is launched and the job fits one
+   * (`spareFits`, shell names in its environment): the job's script goes to its stdin.
+   */
+  private takeSpare(key: string, req: StepRequest): SlurmStep | undefined {
+    const list = this.spares.get(key);
+    if (!list?.length || !spareFits(req)) return undefined;
+    const env = stepEnv({ ...this.t.env, ...req.env }, 1);
+    const script = gateScript(req.cwd, env, stepEnv(this.t.env, 1), req.argv);
+    if (script === undefined) return undefined;
+    const sp = list.shift()!;
+    sp.job = req;
+    const id = sp.step.stepId;
+    if (id !== undefined) this.t.reactor.setTimer(0, () => req.onStart?.(id));
+    sp.child.write?.(script);
+    sp.child.closeStdin?.();
+    return sp.step;
+  }
+
+  /**
+   * Keeps spare steps launched on the allocation: as many as jobs that fit one started on it
+   * so far, at most twice its CPUs (a spare takes longer to launch than a short job to run,
+   * measured under load) and `SPARES_MAX`. A spare that ends before it gets a job (Slurm refused `--overlap`, its
+   * node failed) stops spares for the session: jobs go on as steps of their own.
+   */
+  private refill(key: string, alloc: Allocation): void {
+    const started = (this.started.get(key) ?? 0) + 1;
+    this.started.set(key, started);
+    const list = this.spares.get(key) ?? [];
+    this.spares.set(key, list);
+    const most = Math.min(2 * alloc.cpus, SPARES_MAX, started);
+    while (!this.noSpares && list.length < most) {
+      const sp = { job: undefined } as Spare;
+      const proxy: StepRequest = {
+        name: "spare",
+        argv: [],
+        tokens: 1,
+        cwd: this.t.cwd,
+        env: {},
+        onStart: (id) => sp.job?.onStart?.(id),
+        onOutput: (stream, chunk) => sp.job?.onOutput(stream, chunk),
+        onExit: (e) => {
+          if (sp.job) return sp.job.onExit(e);
+          if (this.spares.get(key)?.includes(sp)) this.noSpares = true;
+        },
+      };
+      [sp.step, sp.child] = this.spawn(proxy, key, alloc, true);
+      list.push(sp);
+    }
+  }
+
+  /** A step that waits for `renewal` before it is submitted; a kill meanwhile withdraws it. */
+  private deferred(req: StepRequest, renewal: Promise<void>): SlurmStep {
+    let inner: SlurmStep | undefined;
+    let killed = false;
+    let finish!: (e: StepExit) => void;
+    const done = new Promise<StepExit>((r) => finish = r);
+    const step: SlurmStep = {
+      get stepId() {
+        return inner?.stepId;
+      },
+      get pid() {
+        return inner?.pid ?? 0;
+      },
+      kill: (signal) => {
+        if (inner) return inner.kill(signal);
+        if (killed) return;
+        killed = true;
+        this.live.delete(step);
+        const exit: StepExit = { code: null, signal, reason: "withdrawn before it ran" };
+        this.t.reactor.setTimer(0, () => (req.onExit(exit), finish(exit)));
+      },
+      done,
+    };
+    this.live.add(step);
+    void renewal.then(() => {
+      if (killed) return;
+      this.live.delete(step);
+      inner = this.start(req);
+      void inner.done.then(finish);
+    });
+    return step;
+  }
+
+  /**
+   * Replaces allocation `dead` (jx's own, under `key`) after its node failed: Slurm ended it
+   * (NODE_FAIL), so the retries and the jobs after them need a new one. Steps started
+   * meanwhile wait for it (`deferred`).
+   */
+  private renew(key: string | undefined, dead: Allocation | undefined): void {
+    if (key === undefined || !dead?.own || this.closed || this.renewing.has(key)) return;
+    if (this.allocations.get(key) !== dead) return; // already replaced
+    this.warn(`executor slurm: allocation ${dead.id} lost (node failure); asking for a new one`);
+    this.spares.delete(key); // they end with it
+    const renewal = this.reallocate(key, dead).finally(() => this.renewing.delete(key));
+    this.renewing.set(key, renewal);
+  }
+
+  /**
+   * Asks for the new allocation, up to `REALLOC_TRIES` times a second apart: just after a
+   * node comes back, salloc may be granted and then fail while the node is not ready.
+   */
+  private async reallocate(key: string, dead: Allocation): Promise<void> {
+    await runTool(this.t, ["scancel", "-Q", dead.id], this.timeoutMs);
+    for (let i = 1; i <= REALLOC_TRIES && !this.closed; i++) {
+      try {
+        const a = await allocate(this.t, dead.cpus, key, (id) => this.queued(id), this.warn);
+        this.pending.delete(a.id);
+        if (this.closed) await runTool(this.t, ["scancel", "-Q", a.id], this.timeoutMs);
+        else this.allocations.set(key, a);
+        return;
+      } catch (e) {
+        if (this.closed) return;
+        this.warn(`executor slurm: no new allocation (try ${i}): ${(e as Error).message}`);
+        await new Promise((ok) => this.t.reactor.setTimer(1000, () => ok(undefined)));
+      }
+    }
   }
 
   private refused(req: StepRequest, reason: string): SlurmStep {
@@ -130,7 +303,18 @@ export class SlurmSession {
     return { stepId: undefined, pid: 0, kill() {}, done: Promise.resolve(exit) };
   }
 
-  private spawn(req: StepRequest, jobId: string | undefined): SlurmStep {
+  /** An allocation Slurm queued for jx: cancelled at once if the session is closing. */
+  private queued(id: string): void {
+    this.pending.add(id);
+    if (this.closed) void runTool(this.t, ["scancel", "-Q", id], this.timeoutMs);
+  }
+
+  private spawn(
+    req: StepRequest,
+    key: string | undefined,
+    alloc?: Allocation,
+    spare = false,
+  ): [SlurmStep, ChildHandle] {
     const f = new SrunStderr();
     const { reactor } = this.t;
     let child: ChildHandle = { pid: 0, kill() {} };
@@ -157,9 +341,10 @@ export class SlurmSession {
     f.onStepId = (id) => req.onStart?.(id);
     this.live.add(step);
     child = reactor.spawn({
-      argv: stepArgv(jobId, req),
+      argv: spare && alloc ? spareArgv(alloc.id) : stepArgv(alloc?.id, req),
       cwd: req.cwd,
       env: stepEnv({ ...this.t.env, ...req.env }, req.tokens),
+      stdin: spare ? "pipe" : "null",
       onOutput(stream, chunk) {
         const out = stream === "stderr" ? f.feed(chunk) : chunk;
         if (out) req.onOutput(stream, out);
@@ -171,11 +356,12 @@ export class SlurmSession {
         if (rest) req.onOutput("stderr", rest);
         this.live.delete(step);
         const exit = stepExit(s, f);
+        if (exit.nodeFailure || EXPIRED.test(exit.reason ?? "")) this.renew(key, alloc);
         req.onExit(exit);
         finish(exit);
       },
     });
-    return step;
+    return [step, child];
   }
 
   /** A signal for a step: through scancel once it runs, else to its srun. */
@@ -194,8 +380,11 @@ export class SlurmSession {
    * (granted or pending); resolves when every srun has ended.
    */
   async cancelAll(): Promise<void> {
+    const idle = [...this.spares.values()].flat();
+    this.spares.clear();
+    for (const sp of idle) sp.child.closeStdin?.(); // nothing to run: it ends (exit 0)
     const steps = [...this.live];
-    for (const s of steps) s.kill("SIGKILL");
+    for (const s of steps) if (!idle.some((sp) => sp.step === s)) s.kill("SIGKILL");
     const own = [...this.allocations.values()].filter((a) => a.own).map((a) => a.id);
     const ids = [...own, ...this.pending];
     if (ids.length) await runTool(this.t, ["scancel", "-Q", ...ids], this.timeoutMs);

@@ -117,9 +117,16 @@ export function stepExit(srun: ExitStatus, f: SrunStderr): StepExit {
   if (srun.code === null) {
     return { ...base, code: null, signal: srun.signal, reason: reason ?? "srun was killed" };
   }
+  // srun exits 0 when the node fails under the step (measured, Slurm 22.05): not a success.
+  if (nodeFailure) {
+    // srun's "Node failure on NODE" says it best; slurmstepd's CANCELLED line may come first.
+    const said = f.said.map(clean);
+    const why = said.find((l) => /^Node failure/.test(l)) ?? reason ?? "node failure";
+    return { ...base, code: null, signal: null, reason: why, nodeFailure };
+  }
   if (f.exitCode !== undefined) return { ...base, code: f.exitCode, signal: null, reason };
   if (f.signalText !== undefined && srun.code > 128) {
-    return { ...base, code: null, signal: signalName(srun.code - 128), reason, nodeFailure };
+    return { ...base, code: null, signal: signalName(srun.code - 128), reason };
   }
   if (srun.code === 0) return { ...base, code: 0, signal: null };
   return {
@@ -127,7 +134,6 @@ export function stepExit(srun: ExitStatus, f: SrunStderr): StepExit {
     code: srun.code,
     signal: null,
     reason: reason ?? `srun exited with ${srun.code}`,
-    nodeFailure,
   };
 }
 

@@ -13,6 +13,7 @@ import {
   readEvents,
   ROOT,
   runJx,
+  type Runtime,
   spans,
   tempDir,
   waitForFile,
@@ -52,31 +53,44 @@ Deno.test({
     assert.ok(out.success, dec.decode(out.stderr));
     const env = { SLURM_CONF: /SLURM_CONF=(\S+)/.exec(dec.decode(out.stdout))![1] };
     try {
-      await cases(t, env);
+      await cases(t, env, "deno");
+      await cases(t, env, "bun");
     } finally {
       await new Deno.Command(`${ROOT}/tools/slurm/stop.sh`, { args: [cluster] }).output();
     }
   },
 });
 
-/** `jx run ARGS` in `dir` against the cluster. */
-const jx = (dir: string, env: Record<string, string>, ...args: string[]) =>
-  runJx(["run", "--executor", "slurm", "--events", "ev.ndjson", ...args], { cwd: dir, env });
-
-async function cases(t: Deno.TestContext, env: Record<string, string>) {
-  await t.step(
+/**
+ * The cases under runtime `rt`: every one under Deno; under Bun (bin/jx's other runtime) all
+ * but the up-to-date check, which is runtime-neutral state code.
+ */
+async function cases(t: Deno.TestContext, env: Record<string, string>, rt: Runtime) {
+  /** `jx run ARGS` in `dir` against the cluster. */
+  const jx = (dir: string, env: Record<string, string>, ...args: string[]) =>
+    runJx(["run", "--executor", "slurm", "--events", "ev.ndjson", ...args], {
+      cwd: dir,
+      env,
+      runtime: rt,
+    });
+  /** A case; `deno`: only under Deno. */
+  const step = (name: string, fn: () => Promise<void>, only?: "deno") =>
+    only && only !== rt ? Promise.resolve(true) : t.step(`${rt}: ${name}`, fn);
+  await step(
     "ordering from reads/writes and needs; events carry executor and slurm_job",
     async () => {
       const dir = await tempDir({
         "jobs.yaml": `
 jobs:
   gen: { run: "sleep 0.3; mkdir -p out; echo one > out/gen.h", writes: [out/gen.h] }
-  r1: { run: "sleep 0.5; cat out/gen.h", reads: [out/*.h] }
-  r2: { run: "sleep 0.5; cat out/gen.h", reads: [out/*.h] }
+  r1: { run: "touch r1.up; sh wait.sh r2.up; cat out/gen.h", reads: [out/*.h] }
+  r2: { run: "touch r2.up; sh wait.sh r1.up; cat out/gen.h", reads: [out/*.h] }
   regen: { run: "echo two > out/gen.h", writes: [out/gen.h] }
   after: { run: "echo after", needs: [r1] }
   here: { run: "echo here", executor: local }
 `,
+        // The two readers run at once: each waits (bounded) for the other to be up.
+        "wait.sh": 'for i in $(seq 600); do [ -f "$1" ] && exit 0; sleep 0.05; done; exit 9\n',
       });
       const r = await jx(dir, env, "-j3");
       assert.equal(r.code, 0, r.stderr);
@@ -104,7 +118,7 @@ jobs:
     },
   );
 
-  await t.step("output modes: buffered, stream, quiet", async () => {
+  await step("output modes: buffered, stream, quiet", async () => {
     const dir = await tempDir({
       "jobs.yaml": `
 jobs:
@@ -115,7 +129,8 @@ jobs:
     const buf = await jx(dir, env, "-j2");
     assert.equal(buf.code, 0, buf.stderr);
     assert.match(buf.stdout, /── a \(.*\)\na1\na2\na3\n/);
-    // srun relays stdout and stderr as two streams: their order is Slurm's, not the job's.
+    // srun writes the job's stdout and stderr to two pipes, as a local job does: their
+    // relative order is not kept (seen reversed under Bun), each stream's own order is.
     assert.match(buf.stdout, /── b \(.*\)\n(b1\nb-err|b-err\nb1)\n/);
     assert.doesNotMatch(buf.stdout + buf.stderr, /srun|slurmstepd|jx-slurm-step/);
     const st = await jx(dir, env, "-j2", "--output", "stream");
@@ -127,7 +142,7 @@ jobs:
     assert.match(q.stderr, /jx: 2 jobs ok/);
   });
 
-  await t.step("a failure: exit code kept, fail fast; -k keeps going", async () => {
+  await step("a failure: exit code kept, fail fast; -k keeps going", async () => {
     const dir = await tempDir({
       "jobs.yaml": `
 jobs:
@@ -150,7 +165,7 @@ jobs:
     assert.ok(ev.some((e) => e.job === "after-bad" && e.reason === "dependency-failed"));
   });
 
-  await t.step(
+  await step(
     "timeout: SIGTERM reaches the job on the node; retries repeat a failure",
     async () => {
       const dir = await tempDir({
@@ -176,7 +191,7 @@ jobs:
     },
   );
 
-  await t.step("up to date on the second run", async () => {
+  await step("up to date on the second run", async () => {
     const dir = await tempDir({
       "jobs.yaml": `
 jobs:
@@ -192,9 +207,9 @@ jobs:
     const ev = await readEvents(`${dir}/ev.ndjson`);
     assert.equal(starts(ev, "make").length, 0);
     assert.ok(ev.some((e) => e.job === "make" && e.reason === "up-to-date"));
-  });
+  }, "deno");
 
-  await t.step("SIGINT: exit 130, every step and the allocation cancelled", async () => {
+  await step("SIGINT: exit 130, every step and the allocation cancelled", async () => {
     const dir = await tempDir({
       "jobs.yaml": `
 jobs:
@@ -203,7 +218,7 @@ jobs:
   c: { run: "sleep 60", needs: [a] }
 `,
     });
-    const [cmd, argv] = jxCommand("deno", ["run", "--executor", "slurm", "-j2"]);
+    const [cmd, argv] = jxCommand(rt, ["run", "--executor", "slurm", "-j2"]);
     const child = new Deno.Command(cmd, {
       args: argv,
       cwd: dir,
@@ -220,7 +235,66 @@ jobs:
     assert.equal(queue(env), "", "nothing of the run left in squeue");
   });
 
-  await t.step("preflight: one line and exit 2 before anything runs", async () => {
+  await step(
+    "node failure: a failed attempt with Slurm's reason; the retry runs in a new allocation",
+    async () => {
+      const dir = await tempDir({
+        "jobs.yaml": `
+jobs:
+  victim:
+    run: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; if [ $n = 1 ]; then echo up > up; sleep 60; fi; echo attempt $n"
+    retries: 1
+  next: { run: "echo next", needs: [victim] }
+`,
+      });
+      const [cmd, argv] = jxCommand(rt, [
+        "run",
+        "--executor",
+        "slurm",
+        "--events",
+        "ev.ndjson",
+      ]);
+      const child = new Deno.Command(cmd, {
+        args: argv,
+        cwd: dir,
+        env: { NO_COLOR: "1", ...env },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      await waitForFile(`${dir}/up`, 30_000);
+      // The node fails under the running step: Slurm kills its tasks and ends the allocation
+      // (NODE_FAIL); srun says "Node failure on localhost" and exits 0.
+      const node = (...a: string[]) =>
+        new Deno.Command("scontrol", { args: ["update", "nodename=localhost", ...a], env })
+          .outputSync();
+      assert.ok(node("state=down", "reason=jx-test").success);
+      node("state=resume"); // the cluster as found (ReturnToService=2 may have resumed it)
+      const o = await child.output();
+      const [stdout, stderr] = [dec.decode(o.stdout), dec.decode(o.stderr)];
+      assert.equal(o.code, 0, stdout + stderr);
+      const ev = await readEvents(`${dir}/ev.ndjson`);
+      const ends = ev.filter((e) => e.type === "job.end" && e.job === "victim");
+      assert.deepEqual(ends.map((e) => [e.status, e.retrying]), [["failed", true], [
+        "ok",
+        undefined,
+      ]]);
+      assert.match(String(ends[0].error), /^Node failure on localhost/);
+      assert.match(stdout, /\njx: Node failure on localhost\n/);
+      assert.match(stdout, /── victim \(.*\)\nattempt 2\n/);
+      assert.match(
+        stderr,
+        /executor slurm: allocation \d+ lost \(node failure\); asking for a new one/,
+      );
+      const [a1, a2] = starts(ev, "victim").map((e) => String(e.slurm_job).split(".")[0]);
+      assert.notEqual(a1, a2, "the retry runs in a new allocation");
+      assert.equal(String(starts(ev, "next")[0].slurm_job).split(".")[0], a2);
+      assert.equal(queue(env), "");
+      const state = new Deno.Command("sinfo", { args: ["-h", "-N", "-o", "%t"], env }).outputSync();
+      assert.equal(dec.decode(state.stdout).trim(), "idle");
+    },
+  );
+
+  await step("preflight: one line and exit 2 before anything runs", async () => {
     const dir = await tempDir({
       "jobs.yaml": `
 jobs:

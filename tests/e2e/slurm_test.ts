@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { createReactor, type Reactor } from "../../lib/reactor/mod.ts";
-import { openSlurm, type SlurmSession, type StepExit } from "../../lib/slurm/mod.ts";
+import { gateScript, openSlurm, type SlurmSession, type StepExit } from "../../lib/slurm/mod.ts";
 import { ROOT } from "../helpers.ts";
 
 const HAVE_SLURM = ["slurmctld", "slurmd", "munged", "srun"].every((c) =>
@@ -45,12 +45,15 @@ function queue(env: Record<string, string>): string {
 }
 
 /**
- * The steps still in `squeue`, once none is left or after 10 s: a step whose
+ * The steps still in `squeue` (jx's spare steps aside), once none is left or
+ * after 10 s: a step whose
  * srun has exited may stay listed (COMPLETING) until slurmctld hears from
  * slurmd, which a loaded machine makes take a while.
  */
 async function stepsGone(env: Record<string, string>): Promise<string[]> {
-  const steps = () => queue(env).split("\n").filter((l) => l.includes("."));
+  const steps = () =>
+    slurm(env, "squeue", "-s", "-h", "-o", "%i %j").split("\n")
+      .filter((l) => l.includes(".") && !l.endsWith(" jx:spare"));
   for (const end = Date.now() + 10_000; steps().length && Date.now() < end;) {
     await new Promise((ok) => setTimeout(ok, 100));
   }
@@ -91,6 +94,23 @@ function runStep(
     });
   });
 }
+
+Deno.test("slurm: a spare step's script (gateScript) run by sh", async () => {
+  const base = { KEEP: "k", GONE: "g", "odd-name": "o", PATH: Deno.env.get("PATH")! };
+  const env = { ...base, V: 'it\'s "two"\nlines', KEEP: "k" } as Record<string, string>;
+  delete env.GONE;
+  const dir = await Deno.makeTempDir();
+  const script = gateScript(dir, env, base, [
+    "/bin/sh",
+    "-c",
+    'echo "$PWD|$V|$KEEP|${GONE-unset}"',
+  ]);
+  assert.ok(script && !/KEEP=|odd-name/.test(script), String(script)); // only what changed
+  const out = new Deno.Command("/bin/sh", { args: ["-c", script], env: base, clearEnv: true })
+    .outputSync();
+  assert.equal(dec.decode(out.stdout), `${dir}|it's "two"\nlines|k|unset\n`);
+  assert.equal(gateScript(dir, { ...env, "a-b": "changed" }, base, ["true"]), undefined);
+});
 
 Deno.test({
   name: "slurm: steps in an allocation on a real single-node cluster",
@@ -146,6 +166,33 @@ async function steps(
       assert.match(big.exit.reason!, /needs 3 CPUs; the allocation has 2/);
     },
   );
+
+  await t.step("spare steps: launched ahead, a job runs in one as in its own step", async () => {
+    await runStep(s, dir, "true"); // a job started: one spare is launched for the next
+    let spare = "";
+    while (!spare) {
+      const steps = slurm(env, "squeue", "-s", "-h", "-o", "%i %j").split("\n");
+      spare = steps.find((l) => l.endsWith(" jx:spare"))?.split(" ")[0] ?? "";
+      if (!spare) await new Promise((r) => setTimeout(r, 20));
+    }
+    await Deno.mkdir(`${dir}/sub`, { recursive: true });
+    const r = await new Promise<Ran>((done) => {
+      const out: Ran = { exit: { code: null, signal: null }, stdout: "", stderr: "" };
+      s.start({
+        name: "in-spare",
+        argv: ["/bin/sh", "-c", 'echo "$PWD|$V|$SLURM_CPUS_PER_TASK|$MAKEFLAGS"; cat; exit 4'],
+        tokens: 1,
+        cwd: `${dir}/sub`,
+        env: { V: `it's "quoted"\nand two lines` },
+        onStart: (id) => out.started = id,
+        onOutput: (st, c) => out[st] += dec.decode(c),
+        onExit: (e) => done({ ...out, exit: e }),
+      });
+    });
+    assert.equal(r.started, spare, "the job ran in the spare launched before it");
+    assert.equal(r.stdout, `${dir}/sub|it's "quoted"\nand two lines|1| -j1\n`); // stdin: empty
+    assert.deepEqual([r.exit.code, r.exit.stepId, r.stderr], [4, spare, ""]);
+  });
 
   await t.step("a job killed by a signal on the node ends as a local one", async () => {
     const segv = await runStep(s, dir, "kill -SEGV $$");
