@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { exit } from "./lib/runtime/mod.ts";
+import { exit, isBun, writeAll } from "./lib/runtime/mod.ts";
+import { VERSION } from "./lib/cli/version.ts";
 
 if (import.meta.main) {
   // deno-lint-ignore no-explicit-any
@@ -17,6 +18,14 @@ if (import.meta.main) {
   const args: string[] = typeof g.Deno !== "undefined" && !("Bun" in globalThis)
     ? g.Deno.args
     : g.process.argv.slice(2);
+  // `jx --version` alone (the environment cannot change it) loads nothing more: on Bun not
+  // even node:fs (writeAll's there), which costs more than the rest of this path, but the
+  // native, synchronous console.log.
+  if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+    if (isBun) console.log(`jx ${VERSION}`);
+    else writeAll(1, `jx ${VERSION}\n`);
+    exit(0);
+  }
   // A `jx run` with nothing to do answers before the rest of jx is loaded.
   if (args.includes("run")) {
     const code = await (await import("./lib/cli/noop_run.ts")).fastRun(args);

@@ -265,19 +265,23 @@ export async function appendResults(text: string, path: string = RESULTS): Promi
   if (fmt.code !== 0) console.error(`warning: deno fmt ${path} exited with ${fmt.code}`);
 }
 
-/** `deno task compile`'s command line (from deno.json), with `--outfile` set to `out`. */
-export async function compileCommand(out: string): Promise<string[]> {
+/**
+ * `deno task compile`'s command line (from deno.json), with `--outfile` set
+ * to `out`, and the entry `cli.ts` replaced by `entry` when given.
+ */
+export async function compileCommand(out: string, entry?: string): Promise<string[]> {
   const task: string = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`)).tasks.compile;
   const words = task.trim().split(/\s+/);
   const i = words.indexOf("--outfile");
   if (i < 0) throw new Error(`no --outfile in the compile task: ${task}`);
   words[i + 1] = out;
+  if (entry) words[words.indexOf("cli.ts")] = entry;
   return words;
 }
 
-/** Builds the standalone binary to `out` with `compileCommand`; returns `out`. */
-export async function buildBinary(out: string): Promise<string> {
-  const [cmd, ...args] = await compileCommand(out);
+/** Builds the standalone binary (or `entry` the same way) to `out` with `compileCommand`. */
+export async function buildBinary(out: string, entry?: string): Promise<string> {
+  const [cmd, ...args] = await compileCommand(out, entry);
   const r = await new Deno.Command(cmd.startsWith("/") ? cmd : `${REPO}/${cmd}`, {
     args,
     cwd: REPO,

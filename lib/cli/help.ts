@@ -5,9 +5,9 @@
  */
 import { didYouMean, JxInputError } from "../runtime/errors.ts";
 import { COMMANDS } from "./args.ts";
+import { VERSION } from "./version.ts";
 
-/** The version printed by `jx --version`. */
-export const VERSION = "0.1.0";
+export { VERSION };
 
 const COMMON = `Options:
   -f, --file FILE        jobs file (default: jobs.yaml, then jobs.yml, here or above)

@@ -1,0 +1,93 @@
+/**
+ * What jx's fastest paths load on Bun (the standalone binary's runtime), where
+ * loading is most of what they cost: `jx --version` touches neither
+ * `process.stdout`/`process.stderr` (Bun builds a Node stream on first use,
+ * about as much CPU as the binary's whole start) nor any `node:` module, and a
+ * no-op `jx run` never touches those streams. A preload script records every
+ * such use. Also: a terminal is still told from a pipe, and its width read, on
+ * Bun without those streams (under a real pseudo-terminal from `script`).
+ * bench/startup.ts has the times; no test asserts speed.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { BUN, ROOT, tempDir } from "../helpers.ts";
+import { VERSION } from "../../lib/cli/version.ts";
+
+const haveBun = existsSync(BUN);
+
+/** A preload that reports each use of the process streams and each `node:` module loaded. */
+const PRELOAD = `
+const p = globalThis.process;
+for (const k of ["stdout", "stderr"]) {
+  Object.defineProperty(p, k, {
+    configurable: true,
+    get() { console.error("touched process." + k); return undefined; },
+  });
+}
+const load = p.getBuiltinModule.bind(p);
+p.getBuiltinModule = (name) => { console.error("loaded " + name); return load(name); };
+`;
+
+/** Runs `bun --preload PRELOAD cli.ts ARGS` in `cwd`. */
+async function bunTraced(cwd: string, args: string[]) {
+  const out = await new Deno.Command(BUN, {
+    args: ["--preload", `${cwd}/preload.js`, `${ROOT}/cli.ts`, ...args],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test({
+  name: "startup on Bun: --version loads nothing, a no-op run touches no process stream",
+  ignore: !haveBun,
+  async fn() {
+    const dir = await tempDir({
+      "preload.js": PRELOAD,
+      "a.txt": "a\n",
+      "jobs.yaml": "jobs:\n  t: { run: cp a.txt b.txt, reads: [a.txt], writes: [b.txt] }\n",
+    });
+    try {
+      for (const flag of ["--version", "-V"]) {
+        const v = await bunTraced(dir, [flag]);
+        assert.equal(v.code, 0, v.stderr);
+        assert.equal(v.stdout, `jx ${VERSION}\n`);
+        assert.equal(v.stderr, "", `jx ${flag} on Bun loaded more than it needs`);
+      }
+      const first = await bunTraced(dir, ["run"]);
+      assert.equal(first.code, 0, first.stderr);
+      const noop = await bunTraced(dir, ["run", "--verbose"]);
+      assert.equal(noop.code, 0, noop.stderr);
+      assert.match(noop.stderr, /jx: no-op: /, "the fast path was taken");
+      assert.doesNotMatch(noop.stderr, /touched process\./);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "isTerminal and terminalColumns on Bun: a pty and its width, a pipe and 80",
+  ignore: !haveBun,
+  async fn() {
+    const dir = await tempDir({
+      "tty.ts": `import { isTerminal, terminalColumns } from "${ROOT}/lib/runtime/mod.ts";\n` +
+        "console.log(`tty ${isTerminal(1)} ${isTerminal(2)} ${terminalColumns()}`);\n",
+    });
+    try {
+      const piped = await new Deno.Command(BUN, { args: [`${dir}/tty.ts`], stdin: "null" })
+        .output();
+      assert.equal(new TextDecoder().decode(piped.stdout), "tty false false 80\n");
+      const pty = await new Deno.Command("script", {
+        args: ["-qec", `stty cols 123; ${BUN} ${dir}/tty.ts`, "/dev/null"],
+        env: { TERM: "xterm", NO_COLOR: "1" },
+        stdin: "null",
+      }).output();
+      assert.match(new TextDecoder().decode(pty.stdout), /tty true true 123\r?\n/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
