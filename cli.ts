@@ -9,14 +9,10 @@
  *
  * @module
  */
-import { exit } from "./lib/runtime/mod.ts";
+import { exit, scriptArgs } from "./lib/runtime/mod.ts";
 
 if (import.meta.main) {
-  // deno-lint-ignore no-explicit-any
-  const g = globalThis as any;
-  const args: string[] = typeof g.Deno !== "undefined" && !("Bun" in globalThis)
-    ? g.Deno.args
-    : g.process.argv.slice(2);
+  const args = scriptArgs();
   // A `jx run` with nothing to do answers before the rest of jx is loaded.
   if (args.includes("run")) {
     const code = await (await import("./lib/cli/noop_run.ts")).fastRun(args);

@@ -16,8 +16,9 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { inspectOwned } from "../runtime/owned.ts";
+import { readTextSync } from "../runtime/fs.ts";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { Graph } from "./graph.ts";
@@ -87,13 +88,8 @@ export function cacheKey(text: string, vars: Record<string, string>, baseDir: st
     .digest("hex");
 }
 
-// deno-lint-ignore no-explicit-any
-const D = (globalThis as any).Deno;
 /** Deno's own read where it runs: node:fs's utf8 decoding costs a few ms more on megabytes. */
-const readText = (path: string): string =>
-  D?.readTextFileSync && !("Bun" in globalThis)
-    ? D.readTextFileSync(path)
-    : readFileSync(path, "utf8");
+const readText = readTextSync;
 
 function cachePath(file: string): string {
   const abs = resolve(file);
