@@ -24,6 +24,8 @@ import { type PosMap, Validator } from "./validate.ts";
 import {
   cacheOf,
   type Entry as Validated,
+  errorCode,
+  errorMessage,
   foreachOf,
   isEntry,
   isNumber,
@@ -95,9 +97,9 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    const code = (e as { code?: string }).code;
+    const code = errorCode(e);
     throw new JxInputError(
-      code === "ENOENT" ? "no such file" : `cannot read: ${(e as Error).message}`,
+      code === "ENOENT" ? "no such file" : `cannot read: ${errorMessage(e)}`,
       file,
     );
   }
@@ -196,8 +198,8 @@ function readIncluded(inc: Included & { at?: Pos }, by: Unit, byFile: string): s
   try {
     return readFileSync(inc.abs, "utf8");
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    const why = code === "ENOENT" ? "no such file" : `cannot read: ${(e as Error).message}`;
+    const code = errorCode(e);
+    const why = code === "ENOENT" ? "no such file" : `cannot read: ${errorMessage(e)}`;
     throw new JxInputError(
       `include: ${inc.shown}: ${why}`,
       byFile,

@@ -17,6 +17,16 @@ function disagree(key: string, v: unknown): never {
   throw new Error(`internal error: '${key}' (${typeof v}) is not what the schema checked`);
 }
 
+/** The message of a thrown value. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The `code` of a thrown system error (`ENOENT`...), if it has one. */
+export function errorCode(e: unknown): string | undefined {
+  return isEntry(e) && typeof e.code === "string" ? e.code : undefined;
+}
+
 /** A mapping (not a list, not null). */
 export function isEntry(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);

@@ -26,6 +26,7 @@ import {
   cacheOf,
   type Entry,
   entry,
+  errorMessage,
   isNumber,
   isString,
   num,
@@ -288,15 +289,10 @@ function readySpec(
     try {
       new RegExp(spec.log);
     } catch (e) {
-      fail(`${p}.ready.log: bad regular expression: ${errorText(e)}`, `${p}.ready.log`);
+      fail(`${p}.ready.log: bad regular expression: ${errorMessage(e)}`, `${p}.ready.log`);
     }
   }
   return spec;
-}
-
-/** The message of a thrown value. */
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** The part of a context that jobs generated at run time need (plain data). */
