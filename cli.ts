@@ -9,21 +9,18 @@
  *
  * @module
  */
-import { exit, isBun, writeAll } from "./lib/runtime/mod.ts";
+import { exit, isBun, scriptArgs, writeAll } from "./lib/runtime/mod.ts";
 import { VERSION } from "./lib/cli/version.ts";
 
 if (import.meta.main) {
-  // deno-lint-ignore no-explicit-any
-  const g = globalThis as any;
-  const args: string[] = typeof g.Deno !== "undefined" && !("Bun" in globalThis)
-    ? g.Deno.args
-    : g.process.argv.slice(2);
+  const args = scriptArgs();
   // `jx --version` alone (the environment cannot change it) loads nothing more: on Bun not
   // even node:fs (writeAll's there), which costs more than the rest of this path, but the
   // native, synchronous console.log.
   if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
     if (isBun) console.log(`jx ${VERSION}`);
-    else writeAll(1, `jx ${VERSION}\n`);
+    else writeAll(1, `jx ${VERSION}
+`);
     exit(0);
   }
   // A `jx run` with nothing to do answers before the rest of jx is loaded.

@@ -91,7 +91,7 @@ Deno.test("plan: tryAdd says why a job cannot join, as a value; add throws it", 
     baseDir: "/",
   });
   const plan = new Plan(g, g.select(["gen"]));
-  const spec = (name: string, extra: Partial<ReturnType<typeof g.get>> = {}) => ({
+  const spec = (name: string, extra: { needs?: string[] } = {}) => ({
     ...g.get("gen"),
     name,
     ...extra,

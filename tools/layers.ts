@@ -10,6 +10,12 @@
  *    one of the doors ARCHITECTURE.md lists on its "Doors besides mod.ts:"
  *    line (small leaves that the fast paths load without the rest of a part),
  *    or is `import type` (erased at run time).
+ * 4. Runtime access goes through lib/runtime/: outside it (in lib/, cli.ts and
+ *    mod.ts) no code names `globalThis`, reads a member of the `Deno` or `Bun`
+ *    global (a type such as `Deno.Conn` is erased and allowed), or uses the
+ *    `process` global; `process` comes from `import process from "node:process"`,
+ *    the Node API that Deno and Bun both implement (ARCHITECTURE.md, "Runtime
+ *    access"). Comments are not code.
  *
  * Run: `deno run --allow-read tools/layers.ts` (from the repository root; .ci/run
  * does). Prints one line per broken rule and exits 1, else prints a count.
@@ -149,6 +155,47 @@ export function check(files: Map<string, string>, rules: Rules): string[] {
   return problems.concat(cycles(edges));
 }
 
+/** Outside lib/runtime/: the one place that may touch the runtime's globals. */
+const RUNTIME_DIR = "lib/runtime/";
+
+/**
+ * Uses of the runtime's globals in one file's text (rule 4), one message each.
+ *
+ * @example
+ * ```ts
+ * import { globalsOf } from "./layers.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const text = "const a = Deno.args;\nlet c: Deno.Conn;\n// Deno.exit(1)\n";
+ * assertEquals(globalsOf("x.ts", text), ["x.ts:1: Deno.args: through lib/runtime/"]);
+ * ```
+ */
+export function globalsOf(file: string, text: string): string[] {
+  if (file.startsWith(RUNTIME_DIR)) return [];
+  const problems: string[] = [];
+  const importsProcess = /^\s*import\s+process\s+from\s+["']node:process["']/m.test(text);
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const code = codeOf(lines[i]);
+    const found = [
+      ...code.matchAll(/\bglobalThis\b/g),
+      ...code.matchAll(/(?<![\w.$])(?:Deno|Bun)(?:\.[a-z_$][\w$]*|\[)/g),
+      ...code.matchAll(/\bnew\s+(?:Deno|Bun)\.\w+/g),
+      ...(importsProcess ? [] : code.matchAll(/(?<![\w.$])process\.\w+/g)),
+    ];
+    for (const m of found) problems.push(`${file}:${i + 1}: ${m[0]}: through lib/runtime/`);
+  }
+  return problems;
+}
+
+/**
+ * A line without its comment and quoted strings (a JSDoc line is all
+ * comment); template literals stay, as their `${...}` parts are code.
+ */
+function codeOf(line: string): string {
+  if (/^\s*(\*|\/\*|\/\/)/.test(line)) return "";
+  return line.replace(/(["'])(?:\\.|(?!\1).)*\1/g, '""').replace(/\/\/.*$/, "");
+}
+
 /** File-level import cycles, each reported once (Tarjan's strongly connected components). */
 function cycles(edges: Map<string, string[]>): string[] {
   const index = new Map<string, number>();
@@ -188,7 +235,12 @@ if (import.meta.main) {
   for (const f of walk("lib").sort()) files.set(f, Deno.readTextFileSync(f));
   const rules = rulesOf(Deno.readTextFileSync("ARCHITECTURE.md"));
   const problems = check(files, rules);
+  for (const f of ["cli.ts", "mod.ts"]) files.set(f, Deno.readTextFileSync(f));
+  for (const [f, text] of files) problems.push(...globalsOf(f, text));
   for (const p of problems) console.log(p);
   if (problems.length) Deno.exit(1);
-  console.log(`layers: ${files.size} files of ${rules.deps.size} parts, no cycle, every door kept`);
+  console.log(
+    `layers: ${files.size} files of ${rules.deps.size} parts, no cycle, every door kept, ` +
+      "runtime globals only in lib/runtime/",
+  );
 }

@@ -23,6 +23,7 @@ import { createHash } from "node:crypto";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { globToRegExp, isGlob } from "../graph/mod.ts";
 import { expand } from "../state/mod.ts";
+import { pid } from "../runtime/fs.ts";
 
 /** One output of a job, by its path relative to the jobs file's directory. */
 export type Output =
@@ -161,7 +162,7 @@ export function writeOutputs(
       mkdirSync(abs, { recursive: true });
       chmodSync(abs, o.mode & 0o777);
     } else if (o.kind === "file") {
-      const tmp = `${abs}.jx-restore-${process.pid}`;
+      const tmp = `${abs}.jx-restore-${pid()}`;
       writeFileSync(tmp, blob(o.digest), { mode: o.mode & 0o777 });
       chmodSync(tmp, o.mode & 0o777);
       clear(abs, false);

@@ -8,6 +8,8 @@
 import { createHash } from "node:crypto";
 import { relative } from "node:path";
 import { expand, hashFile, stamp } from "../state/mod.ts";
+import { envObject } from "../runtime/fs.ts";
+import { platformArch } from "../runtime/mod.ts";
 
 /** Bumped whenever what is hashed or what is stored changes meaning. */
 export const CACHE_FORMAT_VERSION = 1;
@@ -107,12 +109,12 @@ export function inputHashes(reads: string[], baseDir: string): Record<string, st
 export function keyParts(job: CacheJob, ctx: KeyContext): KeyParts {
   const own = typeof job.cache === "object" ? job.cache : {};
   const names = [...new Set([...(ctx.settings?.env ?? []), ...(own.env ?? [])])].sort();
-  const penv = ctx.processEnv ?? process.env;
+  const penv = ctx.processEnv ?? envObject();
   const passEnv: Record<string, string | null> = {};
   for (const n of names) passEnv[n] = penv[n] === undefined ? null : sha256(penv[n]!);
   return {
     version: CACHE_FORMAT_VERSION,
-    platform: ctx.platform ?? `${process.platform}/${process.arch}`,
+    platform: ctx.platform ?? platformArch(),
     command: job.argv,
     cwd: relative(ctx.baseDir, job.cwd) || ".",
     env: sorted(job.env),

@@ -22,6 +22,7 @@ import {
 import { createHash, randomBytes } from "node:crypto";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { pid } from "../runtime/fs.ts";
 import { digestOf } from "./archive.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
 import type { KeyParts } from "./key.ts";
@@ -77,7 +78,7 @@ export class LocalStore {
   private put(path: string, data: Uint8Array | string): void {
     const tmpDir = join(this.dir, "tmp");
     mkdirSync(tmpDir, { recursive: true });
-    const tmp = join(tmpDir, `${process.pid}-${randomBytes(6).toString("hex")}`);
+    const tmp = join(tmpDir, `${pid()}-${randomBytes(6).toString("hex")}`);
     writeFileSync(tmp, data);
     mkdirSync(join(path, ".."), { recursive: true });
     renameSync(tmp, path);

@@ -16,8 +16,9 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { inspectOwned } from "../runtime/owned.ts";
+import { readTextSync } from "../runtime/fs.ts";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { Graph } from "./graph.ts";
@@ -53,6 +54,8 @@ class Packer {
   private ids = new Map<string, number>();
 
   row(o: object): unknown[] {
+    // Cast: any object's own keys, read by name (JobSpec and Edge are interfaces, so they are
+    // not assignable to an index signature).
     const r = o as Record<string, unknown>;
     // Keys whose value is undefined are left out, as JSON.stringify would.
     const keys = Object.keys(r).filter((k) => r[k] !== undefined);
@@ -71,9 +74,12 @@ function unpack<T>(rows: unknown[][], shapes: string[][]): T[] {
   const out: T[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
-    const keys = shapes[row[0] as number];
+    const keys = shapes[Number(row[0])];
     const o: Record<string, unknown> = {};
     for (let k = 0; k < keys.length; k++) o[keys[k]] = row[k + 1];
+    // Cast: the rows were packed from T by this file's Packer, in a file keyed by a hash of the
+    // jobs file, FORMAT and the variables (checking 10,000 specs again would cost what the
+    // cache saves); a file that does not parse is ignored.
     out[i] = o as T;
   }
   return out;
@@ -87,13 +93,8 @@ export function cacheKey(text: string, vars: Record<string, string>, baseDir: st
     .digest("hex");
 }
 
-// deno-lint-ignore no-explicit-any
-const D = (globalThis as any).Deno;
 /** Deno's own read where it runs: node:fs's utf8 decoding costs a few ms more on megabytes. */
-const readText = (path: string): string =>
-  D?.readTextFileSync && !("Bun" in globalThis)
-    ? D.readTextFileSync(path)
-    : readFileSync(path, "utf8");
+const readText = readTextSync;
 
 function cachePath(file: string): string {
   const abs = resolve(file);
@@ -116,7 +117,7 @@ export function readCachedGraph(file: string, key: string): Graph | undefined {
     const text = readText(cachePath(file));
     const nl = text.indexOf("\n");
     if (nl !== key.length || !text.startsWith(key)) return undefined;
-    const c = JSON.parse(text.slice(nl + 1)) as Packed;
+    const c = JSON.parse(text.slice(nl + 1)) as Packed; // Cast: written by writeCachedGraph (above)
     const jobs = unpack<JobSpec>(c.jobs, c.shapes);
     const graph = new Graph(file, jobs, new Map(c.pools), unpack<Edge>(c.edges, c.shapes));
     graph.settings = c.settings ?? {};

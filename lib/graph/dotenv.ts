@@ -13,6 +13,7 @@
 import { readFileSync } from "node:fs";
 import { JxInputError, type Pos } from "./errors.ts";
 import { VAR_RE } from "./schema.ts";
+import { errorCode, errorMessage } from "./read.ts";
 
 const ESCAPES: Record<string, string> = {
   n: "\n",
@@ -138,8 +139,8 @@ export function readDotenv(path: string, shown: string): Record<string, string> 
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    if ((e as { code?: string }).code === "ENOENT") return undefined;
-    throw new JxInputError(`cannot read: ${(e as Error).message}`, shown);
+    if (errorCode(e) === "ENOENT") return undefined;
+    throw new JxInputError(`cannot read: ${errorMessage(e)}`, shown);
   }
   return parseDotenv(text, shown);
 }

@@ -12,6 +12,7 @@ import { globFiles } from "./glob.ts";
 import { itemVars } from "./foreach.ts";
 import { checkResourceGlobs } from "./limits.ts";
 import { JOB_FIELDS, NAME_RE } from "./schema.ts";
+import { errorMessage, isEntry, str } from "./read.ts";
 import { buildSpec, type SpecContext, Substituter } from "./spec.ts";
 import type { EmitContext, JobSpec } from "./types.ts";
 import { type PosMap, Validator } from "./validate.ts";
@@ -69,7 +70,7 @@ export function parseEmittedJob(
         `expected a JSON object (a job), got ${
           text.length > 40 ? text.slice(0, 40) + "..." : text
         }` +
-          ` (${(e as Error).message})`,
+          ` (${errorMessage(e)})`,
         where,
         { line: lineNo, col: 1 },
       );
@@ -81,11 +82,12 @@ export function parseEmittedJob(
   }
   const v = new Validator(where, lines, doc);
   try {
-    const name0 = (JSON.parse(text) as { name?: unknown }).name;
+    const parsed: unknown = JSON.parse(text);
+    const name0 = isEntry(parsed) ? parsed.name : undefined;
     const p = typeof name0 === "string" ? `jobs.${name0}` : "job";
     v.positions.set(`${p}#`, { line: 1, col: 1 });
     const j = v.object(doc.contents, EMITTED_FIELDS, p);
-    const name = j.name as string;
+    const name = str(j, "name") ?? "";
     if (!NAME_RE.test(name)) {
       v.fail(
         `${p}.name: invalid name '${name}' (letters, digits and _ . : / + - ; not starting with - or .)`,

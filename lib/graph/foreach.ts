@@ -63,7 +63,7 @@ export function expandForeach(
   }
   let combos: [string, string][][] = [[]];
   for (const [k, values] of fe.axes) {
-    combos = combos.flatMap((c) => values.map((v) => [...c, [k, v] as [string, string]]));
+    combos = combos.flatMap((c) => values.map((v): [string, string][] => [...c, [k, v]]));
   }
   return combos.map((c) => ({
     name: `${job}[${c.map(([, v]) => v).join(",")}]`,

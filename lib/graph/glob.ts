@@ -255,18 +255,23 @@ export interface GlobMatcher {
   test(path: string): boolean;
 }
 
+/** A literal token's text (the callers pass literal tokens only). */
+function litText(t: Tok): string {
+  return t.k === "lit" ? t.c : "";
+}
+
 /** One alternative: literal text compares as a string, the rest runs the tokens. */
 function altMatcher(toks: Tok[]): (s: string) => boolean {
   if (toks.every((t) => t.k === "lit")) {
-    const lit = toks.map((t) => (t as { c: string }).c).join("");
+    const lit = toks.map(litText).join("");
     return (s) => s === lit;
   }
   // The literal head and tail rule most paths out before any simulation.
   let h = 0, t = toks.length;
   while (h < t && toks[h].k === "lit") h++;
   while (t > h && toks[t - 1].k === "lit") t--;
-  const head = toks.slice(0, h).map((x) => (x as { c: string }).c).join("");
-  const tail = toks.slice(t).map((x) => (x as { c: string }).c).join("");
+  const head = toks.slice(0, h).map(litText).join("");
+  const tail = toks.slice(t).map(litText).join("");
   const marks = new Int32Array(2 * (toks.length + 1));
   const cur: number[] = [], next: number[] = [];
   return (s) =>

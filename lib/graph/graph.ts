@@ -7,6 +7,8 @@ import { didYouMean, JxInputError } from "./errors.ts";
 import type { Edge, FileSettings, JobSpec } from "./types.ts";
 
 /** The edges of a job that has none: one list for all of them (a run of many jobs has many). */
+// Cast: frozen, so that a push into the shared empty list throws, yet typed as the lists that
+// `dependentsOf`/`depsOf` return (readonly Edge[] would ripple into every caller).
 const NO_EDGES: Edge[] = Object.freeze([]) as unknown as Edge[];
 
 /** Appends `e` to the list of `key`, starting one when there is none. */

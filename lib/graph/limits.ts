@@ -17,6 +17,7 @@ import {
   type Document,
   isAlias,
   isMap,
+  isNode,
   isPair,
   isScalar,
   isSeq,
@@ -48,8 +49,8 @@ function children(tok: CstToken): CstToken[] {
     case "block-seq":
     case "flow-collection": {
       const out: CstToken[] = [];
-      for (const it of tok.items as { key?: CstToken | null; value?: CstToken }[]) {
-        if (it.key) out.push(it.key);
+      for (const it of tok.items) {
+        if ("key" in it && it.key) out.push(it.key);
         if (it.value) out.push(it.value);
       }
       return out;
@@ -124,12 +125,13 @@ function checkNodes(doc: Document.Parsed, fail: (msg: string, offset: number) =>
   const measure = new Map<Node, [number, number]>();
   let added = 0;
   // Post-order without recursion: a node is entered, then left once its children are done.
-  const stack: [Node, boolean][] = doc.contents ? [[doc.contents as Node, false]] : [];
+  const stack: [Node, boolean][] = isNode(doc.contents) ? [[doc.contents, false]] : [];
   while (stack.length) {
     const [node, done] = stack.pop()!;
     if (isAlias(node)) {
-      const target = node.resolve(doc) as Node | undefined;
-      const m = target ? measure.get(target) : [1, 0] as [number, number];
+      const resolved = node.resolve(doc);
+      const target = isNode(resolved) ? resolved : undefined;
+      const m: [number, number] | undefined = target ? measure.get(target) : [1, 0];
       if (m === undefined) fail(`alias *${node.source} is inside the node it names`, at(node));
       if ((added += m![0]) > MAX_ALIAS_NODES) {
         fail(`aliases expand to more than ${MAX_ALIAS_NODES} YAML nodes`, at(node));
@@ -165,11 +167,12 @@ function at(node: Node): number {
 function childNodes(node: Node): Node[] {
   const out: Node[] = [];
   if (!isMap(node) && !isSeq(node)) return out;
-  for (const it of node.items as unknown[]) {
+  const items: unknown[] = node.items;
+  for (const it of items) {
     if (isPair(it)) {
-      if (it.key) out.push(it.key as Node);
-      if (it.value) out.push(it.value as Node);
-    } else if (it) out.push(it as Node);
+      if (isNode(it.key)) out.push(it.key);
+      if (isNode(it.value)) out.push(it.value);
+    } else if (isNode(it)) out.push(it);
   }
   return out;
 }

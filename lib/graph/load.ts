@@ -20,7 +20,20 @@ import {
 import { Graph } from "./graph.ts";
 import { FILE_FIELDS, VAR_RE } from "./schema.ts";
 import type { CacheSettings, Edge, FileSettings, JobSpec } from "./types.ts";
-import { type Foreach, type PosMap, Validator } from "./validate.ts";
+import { type PosMap, Validator } from "./validate.ts";
+import {
+  cacheOf,
+  type Entry as Validated,
+  errorCode,
+  errorMessage,
+  foreachOf,
+  isEntry,
+  isNumber,
+  isString,
+  oneOf,
+  strs,
+  tableOf,
+} from "./read.ts";
 import { type Included, includedFiles, type Place } from "./include.ts";
 import { expandForeach, foreachCount } from "./foreach.ts";
 import {
@@ -30,6 +43,7 @@ import {
   normalizeResource,
   readDotenvFiles,
   type SpecContext,
+  type SpecDraft,
   Substituter,
 } from "./spec.ts";
 import { deriveResourceEdges, resourcesConflict } from "./edges.ts";
@@ -83,9 +97,9 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    const code = (e as { code?: string }).code;
+    const code = errorCode(e);
     throw new JxInputError(
-      code === "ENOENT" ? "no such file" : `cannot read: ${(e as Error).message}`,
+      code === "ENOENT" ? "no such file" : `cannot read: ${errorMessage(e)}`,
       file,
     );
   }
@@ -109,7 +123,7 @@ interface Unit {
   file: string;
   positions: PosMap;
   place: Place;
-  jobs: JobSpec[];
+  jobs: SpecDraft[];
   /** Each job's dotted path in its file (`jobs.cc`, the name as written). */
   paths: Map<JobSpec, string>;
   /** `foreach` groups (names as in the graph) and the jobs they expanded to. */
@@ -184,8 +198,8 @@ function readIncluded(inc: Included & { at?: Pos }, by: Unit, byFile: string): s
   try {
     return readFileSync(inc.abs, "utf8");
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    const why = code === "ENOENT" ? "no such file" : `cannot read: ${(e as Error).message}`;
+    const code = errorCode(e);
+    const why = code === "ENOENT" ? "no such file" : `cannot read: ${errorMessage(e)}`;
     throw new JxInputError(
       `include: ${inc.shown}: ${why}`,
       byFile,
@@ -203,8 +217,23 @@ interface RawFile {
   pools?: Record<string, number>;
   executor?: "local" | "slurm";
   cache?: boolean | CacheSettings;
-  jobs?: Record<string, Record<string, unknown>>;
-  modules?: Record<string, Record<string, unknown>>;
+  jobs?: Record<string, Validated>;
+  modules?: Record<string, Validated>;
+}
+
+/** The top-level keys of a file, read from what the validator checked. */
+function rawFile(o: Validated): RawFile {
+  return {
+    vars: tableOf(o, "vars", isString),
+    env: tableOf(o, "env", isString),
+    env_file: strs(o, "env_file"),
+    include: strs(o, "include"),
+    pools: tableOf(o, "pools", isNumber),
+    executor: oneOf(o, "executor", ["local", "slurm"]),
+    cache: cacheOf(o, "cache"),
+    jobs: tableOf(o, "jobs", isEntry),
+    modules: tableOf(o, "modules", isEntry),
+  };
 }
 
 /**
@@ -230,7 +259,7 @@ function parseUnit(
       col: 1,
     });
   }
-  const raw = v.object(doc.contents, FILE_FIELDS, "") as RawFile;
+  const raw = rawFile(v.object(doc.contents, FILE_FIELDS, ""));
   if (!raw.jobs && !raw.modules && !raw.include) {
     throw new JxInputError("no `jobs:` (nothing to run)", file, v.pos(doc.contents));
   }
@@ -299,9 +328,9 @@ function fileVars(
   return sub;
 }
 
-type Entry = [string, "job" | "module", Record<string, unknown>];
+type Entry = [string, "job" | "module", Validated];
 
-type Expanded = [string, "job" | "module", Record<string, unknown>, Substituter, string];
+type Expanded = [string, "job" | "module", Validated, Substituter, string];
 
 /** A unit's entries with `foreach` expanded (one entry per item, named job[item]). */
 interface Expansion {
@@ -333,8 +362,8 @@ function expandEntries(
   // What every entry writes, with unknown variables as `*`: a foreach glob
   // that matches any of it (or that needs an `emits: jobs` job) is expanded
   // at run time, once those jobs ran.
-  const writesOf = (name: string, j: Record<string, unknown>) =>
-    ((j.writes as string[] | undefined) ?? []).map((w) =>
+  const writesOf = (name: string, j: Validated) =>
+    (strs(j, "writes") ?? []).map((w) =>
       normalizeResource(sub.apply(w, `x`, false).replace(/\$\{[^}]*\}/g, "*"))
     ).map((w) => ({ name, w }));
   const allWrites = entries.flatMap(([name, , j]) => writesOf(name, j));
@@ -342,7 +371,7 @@ function expandEntries(
   /** Jobs expanded from a glob over the disk as it is now. */
   const fromGlob = new Set<string>();
   for (const [name, kind, j] of entries) {
-    const fe = j.foreach as Foreach | undefined;
+    const fe = foreachOf(j, "foreach");
     const section = kind === "job" ? "jobs" : "modules";
     if (place.ns && j.emits === "jobs") {
       fail(`${section}.${name}.emits: not in an included file (yet)`, `${section}.${name}.emits`);
@@ -357,7 +386,7 @@ function expandEntries(
       const problem = globProblem(g);
       if (problem) fail(`${fp}.glob: bad glob '${g}': ${problem}`, `${fp}.glob`);
       const writer = allWrites.find((x) => x.name !== name && resourcesConflict(g, x.w));
-      const needsGenerator = ((j.needs as string[] | undefined) ?? []).some((n) =>
+      const needsGenerator = (strs(j, "needs") ?? []).some((n) =>
         entries.some(([m, , mj]) => m === n && mj.emits === "jobs")
       );
       if (writer || needsGenerator) {
@@ -396,8 +425,8 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
     throw new JxInputError(msg, file, ctx.positions.get(path));
   };
   const entries: Entry[] = [
-    ...Object.entries(raw.jobs ?? {}).map(([n, j]) => [n, "job", j] as Entry),
-    ...Object.entries(raw.modules ?? {}).map(([n, j]) => [n, "module", j] as Entry),
+    ...Object.entries(raw.jobs ?? {}).map(([n, j]): Entry => [n, "job", j]),
+    ...Object.entries(raw.modules ?? {}).map(([n, j]): Entry => [n, "module", j]),
   ];
   const ns = (name: string) => place.ns ? `${place.ns}:${name}` : name;
   const { expanded, groups, deferred, fromGlob } = expandEntries(entries, ctx, sub, place);
@@ -417,8 +446,8 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
     const spec = buildSpec(ctx, { name, kind, j, sub, written, index: 0, p });
     checkResourceGlobs(spec, p, file, ctx.positions);
     if (fromGlob.has(name)) spec.fromGlob = true;
-    if (deferred.has(name)) {
-      const fe = j.foreach as Foreach & { kind: "glob" };
+    const fe = foreachOf(j, "foreach");
+    if (deferred.has(name) && spec.kind === "job" && fe?.kind === "glob") {
       const glob = normalizeResource(sub.apply(fe.glob, `${p}.foreach.glob`, true));
       spec.argv = [];
       spec.command = `(foreach over ${glob}, expanded once the jobs writing it have run)`;
@@ -467,9 +496,10 @@ function linkUnits(units: Unit[], jobs: JobSpec[]): Edge[] {
     };
     for (const job of u.jobs) {
       job.needs = job.needs.map(local);
+      if (job.kind !== "job") continue;
       if (job.if !== undefined) job.if = local(job.if);
       if (job.unless !== undefined) job.unless = local(job.unless);
-      if (job.repeat) job.repeat.test = local(job.repeat.test);
+      if (job.repeat) job.repeat = { ...job.repeat, test: local(job.repeat.test) };
     }
     for (const job of u.jobs) {
       linkJob(job, u, { names, groups, jobs, testOf }, (e) => edges.push(e));

@@ -46,7 +46,12 @@ export type {
   EmitContext,
   FileSettings,
   HealthSpec,
+  JobNode,
   JobSlurmOptions,
   JobSpec,
+  ModuleNode,
   ReadySpec,
+  RepeatSpec,
+  SpecBase,
+  WhenSpec,
 } from "./types.ts";

@@ -12,7 +12,30 @@ import { readDotenv } from "./dotenv.ts";
 import { MAX_VALUE_LENGTH } from "./limits.ts";
 import { parseDuration } from "./duration.ts";
 import { RETRY_MAX_DELAY_DEFAULT } from "./schema.ts";
-import type { EmitContext, HealthSpec, JobSpec, ReadySpec } from "./types.ts";
+import type {
+  EmitContext,
+  HealthSpec,
+  JobNode,
+  ModuleNode,
+  ReadySpec,
+  RepeatSpec,
+  SpecBase,
+  WhenSpec,
+} from "./types.ts";
+import {
+  cacheOf,
+  type Entry,
+  entry,
+  errorMessage,
+  isNumber,
+  isString,
+  num,
+  oneOf,
+  slurmOf,
+  str,
+  strs,
+  tableOf,
+} from "./read.ts";
 import { type PosMap, table } from "./validate.ts";
 
 /** The default time between SIGTERM and SIGKILL. */
@@ -224,21 +247,52 @@ const HEALTH_INTERVAL_MS = 5000, HEALTH_TIMEOUT_MS = 2000, HEALTH_FAILURES = 3;
 
 /** A module's `health:` (checked against the schema), with its defaults. */
 function healthSpec(
-  h: Record<string, unknown> | undefined,
+  h: Entry | undefined,
   p: string,
   fail: (msg: string, path: string) => never,
 ): HealthSpec | undefined {
   if (!h) return undefined;
   const kinds = ["tcp", "http", "cmd"].filter((k) => k in h);
   if (kinds.length !== 1) fail(`${p}.health: give exactly one of tcp, http, cmd`, `${p}.health`);
+  const tcp = num(h, "tcp"), http = str(h, "http"), cmd = str(h, "cmd");
   return {
-    ...(h.tcp !== undefined ? { tcp: h.tcp as number } : {}),
-    ...(h.http !== undefined ? { http: h.http as string } : {}),
-    ...(h.cmd !== undefined ? { cmd: h.cmd as string } : {}),
-    intervalMs: (h.interval as number | undefined) ?? HEALTH_INTERVAL_MS,
-    timeoutMs: (h.timeout as number | undefined) ?? HEALTH_TIMEOUT_MS,
-    failures: (h.failures as number | undefined) ?? HEALTH_FAILURES,
+    ...(tcp !== undefined ? { tcp } : {}),
+    ...(http !== undefined ? { http } : {}),
+    ...(cmd !== undefined ? { cmd } : {}),
+    intervalMs: num(h, "interval") ?? HEALTH_INTERVAL_MS,
+    timeoutMs: num(h, "timeout") ?? HEALTH_TIMEOUT_MS,
+    failures: num(h, "failures") ?? HEALTH_FAILURES,
   };
+}
+
+/** A module's `ready:` (checked against the schema): exactly one check, a valid `log` pattern. */
+function readySpec(
+  ready: Entry | undefined,
+  p: string,
+  fail: (msg: string, path: string) => never,
+): ReadySpec | undefined {
+  if (!ready) return undefined;
+  const kinds = ["tcp", "http", "log", "cmd", "delay"].filter((k) => k in ready);
+  if (kinds.length !== 1) {
+    fail(`${p}.ready: give exactly one of tcp, http, log, cmd, delay`, `${p}.ready`);
+  }
+  const spec: ReadySpec = {
+    tcp: num(ready, "tcp"),
+    http: str(ready, "http"),
+    log: str(ready, "log"),
+    cmd: str(ready, "cmd"),
+    delay: num(ready, "delay"),
+    timeoutMs: num(ready, "timeout"),
+    intervalMs: num(ready, "interval"),
+  };
+  if (spec.log !== undefined) {
+    try {
+      new RegExp(spec.log);
+    } catch (e) {
+      fail(`${p}.ready.log: bad regular expression: ${errorMessage(e)}`, `${p}.ready.log`);
+    }
+  }
+  return spec;
 }
 
 /** The part of a context that jobs generated at run time need (plain data). */
@@ -253,201 +307,252 @@ export function emitContext(ctx: SpecContext): EmitContext {
   };
 }
 
+/** What `buildSpec` builds one spec from. */
+export interface SpecEntry {
+  /** The spec's name. */
+  name: string;
+  /** A job (`jobs:`) or a module (`modules:`). */
+  kind: "job" | "module";
+  /** The entry, checked against the schema of its kind. */
+  j: Entry;
+  /** Its variables. */
+  sub: Substituter;
+  /** The name as written (a `foreach` group's). */
+  written: string;
+  /** Position in file order. */
+  index: number;
+  /** The entry's dotted path in messages (`jobs.cc`). */
+  p: string;
+}
+
 /**
- * Builds the spec of the entry `j` (already checked against the schema),
- * named `name`, at file position `index`. `p` is the entry's dotted path in
- * messages (`jobs.cc`); `written` the name as written (a `foreach` group's).
+ * A spec while the loader still completes it (its index in the whole graph,
+ * the file it came from, names resolved across files): the same fields,
+ * writable. It leaves graph/ as a `JobSpec`, whose fields are readonly.
  */
-export function buildSpec(
-  ctx: SpecContext,
-  e: {
-    name: string;
-    kind: "job" | "module";
-    j: Record<string, unknown>;
-    sub: Substituter;
-    written: string;
-    index: number;
-    p: string;
-  },
-): JobSpec {
-  const { name, kind, j, sub, written, index, p } = e;
-  const { baseDir, pools, fileEnv } = ctx;
-  const at = (path: string) => ctx.positions.get(path);
-  const fail = (msg: string, path: string): never => {
-    throw new JxInputError(msg, ctx.file, at(path));
+export type SpecDraft = Draft<JobNode> | Draft<ModuleNode>;
+
+/** A type with its fields writable. */
+export type Draft<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Throws the one-line error for the value at a dotted path. */
+type Fail = (msg: string, path: string) => never;
+
+/**
+ * Builds the spec of the entry `e.j` (already checked against the schema),
+ * named `e.name`, at file position `e.index`: a job or a module by `e.kind`.
+ */
+export function buildSpec(ctx: SpecContext, e: SpecEntry): SpecDraft {
+  const fail: Fail = (msg, path) => {
+    throw new JxInputError(msg, ctx.file, ctx.positions.get(path));
   };
-  const run = j.run as string | string[];
+  const base = specBase(ctx, e, fail);
+  return e.kind === "job"
+    ? { ...base, ...jobPart(ctx, e, fail), kind: "job" }
+    : { ...base, ...modulePart(ctx, e, fail), kind: "module" };
+}
+
+/** The fields jobs and modules share. */
+function specBase(ctx: SpecContext, e: SpecEntry, fail: Fail): Draft<SpecBase> {
+  const { name, kind, j, sub, written, index, p } = e;
+  const run = j.run;
   const argv = typeof run === "string"
     ? ["/bin/sh", "-c", sub.apply(run, `${p}.run`, false, true)]
-    : run.map((a, i) => sub.apply(a, `${p}.run.${i}`, false));
-  const resources = (key: "reads" | "writes") =>
-    ((j[key] as string[] | undefined) ?? []).map((r, i) => {
-      const path = ctx.positions.has(`${p}.${key}.${i}`) ? `${p}.${key}.${i}` : `${p}.${key}`;
-      const res = normalizeResource(sub.apply(r, path, true));
-      if (res.startsWith("/")) {
-        fail(
-          `${p}.${key}[${i}]: absolute path '${res}': ${key} are paths relative to the jobs ` +
-            "file's folder (jx checks and cleans only those)",
-          path,
-        );
-      }
-      return underPrefix(ctx.prefix, res);
-    });
-  const ownEnv: Record<string, string> = table<string>();
-  for (const [k, val] of Object.entries((j.env as Record<string, string>) ?? {})) {
-    ownEnv[k] = sub.apply(val, `${p}.env.${k}`, false);
-  }
-  const jobDotenv = j.env_file === undefined ? undefined : readDotenvFiles(
-    j.env_file as string[],
-    `${p}.env_file`,
-    baseDir,
-    ctx.file,
-    ctx.positions,
-    sub,
-  );
-  const dotenv = [ctx.fileDotenv, jobDotenv].filter((d): d is DotenvLayer => d !== undefined);
-  const env = jobEnv(dotenv, fileEnv, ownEnv);
-  const envFiles = [...new Set(dotenv.flatMap((d) => d.files))].map((f) =>
-    underPrefix(ctx.prefix, f)
-  );
-  const depfilePath = (d: string) => {
-    const res = normalizeResource(sub.apply(d, `${p}.depfile`, true));
-    const rooted = underPrefix(ctx.prefix, res);
-    if (rooted.startsWith("/") || rooted.startsWith("../") || rooted === "..") {
-      fail(`${p}.depfile: '${res}' is outside the jobs file's folder`, `${p}.depfile`);
-    }
-    return rooted;
-  };
-  const cwdRaw = j.cwd as string | undefined;
-  const cwd = cwdRaw === undefined
-    ? baseDir
-    : resolve(baseDir, sub.apply(cwdRaw, `${p}.cwd`, true));
-  const own = (j.pools as Record<string, number> | undefined) ?? table<number>();
-  const jobPools: Record<string, number> = Object.assign(table<number>(), own);
-  if (typeof j.pool === "string") jobPools[j.pool] = Math.max(jobPools[j.pool] ?? 0, 1);
-  for (const [pool, units] of Object.entries(jobPools)) {
-    const fromPools = Object.hasOwn(own, pool);
-    const where = fromPools ? `${p}.pools.${pool}` : `${p}.pool`;
-    const at = fromPools ? `${where}#` : where;
-    if (!pools.has(pool)) {
-      fail(`${where}: unknown pool '${pool}'${didYouMean(pool, pools.keys())}`, at);
-    }
-    if (units > pools.get(pool)!) {
-      fail(
-        `${where}: takes ${units} units of pool '${pool}', which has only ${pools.get(pool)}`,
-        where,
-      );
-    }
-  }
-  const ready = j.ready as Record<string, unknown> | undefined;
-  let readySpec: ReadySpec | undefined;
-  if (ready) {
-    const kinds = ["tcp", "http", "log", "cmd", "delay"].filter((k) => k in ready);
-    if (kinds.length !== 1) {
-      fail(`${p}.ready: give exactly one of tcp, http, log, cmd, delay`, `${p}.ready`);
-    }
-    readySpec = {
-      tcp: ready.tcp as number | undefined,
-      http: ready.http as string | undefined,
-      log: ready.log as string | undefined,
-      cmd: ready.cmd as string | undefined,
-      delay: ready.delay as number | undefined,
-      timeoutMs: ready.timeout as number | undefined,
-      intervalMs: ready.interval as number | undefined,
-    };
-    if (readySpec.log !== undefined) {
-      try {
-        new RegExp(readySpec.log);
-      } catch (e) {
-        fail(`${p}.ready.log: bad regular expression: ${(e as Error).message}`, `${p}.ready.log`);
-      }
-    }
-  }
-  const health = healthSpec(j.health as Record<string, unknown> | undefined, p, fail);
-  const repeat = j.repeat as { until?: string; while?: string; max?: number } | undefined;
-  if (repeat && (repeat.until === undefined) === (repeat.while === undefined)) {
-    fail(`${p}.repeat: give either 'until' or 'while'`, `${p}.repeat`);
-  }
-  const when = j.when as { env?: string; os?: string; file?: string } | undefined;
-  if (when && when.env === undefined && when.os === undefined && when.file === undefined) {
-    fail(`${p}.when: give at least one of env, os, file`, `${p}.when`);
-  }
-  const stop = j.stop as { signal?: string; grace?: number } | undefined;
-  if (stop?.signal !== undefined && !/^(SIG)?[A-Z0-9]+$/.test(stop.signal)) {
-    fail(`${p}.stop.signal: bad signal name '${stop.signal}'`, `${p}.stop.signal`);
-  }
+    : (strs(j, "run") ?? []).map((a, i) => sub.apply(a, `${p}.run.${i}`, false));
+  const { env, envFiles } = specEnv(ctx, e);
+  const cwdRaw = str(j, "cwd");
   return {
     name,
     kind,
     index,
-    description: j.description as string | undefined,
+    description: str(j, "description"),
     argv,
     command: typeof run === "string" ? argv[2] : argv.map(shellQuote).join(" "),
-    needs: (j.needs as string[] | undefined) ?? [],
-    reads: resources("reads"),
-    writes: resources("writes"),
+    needs: strs(j, "needs") ?? [],
+    reads: specResources(ctx, e, "reads", fail),
+    writes: specResources(ctx, e, "writes", fail),
+    pools: specPools(ctx, e, fail),
+    tokens: num(j, "tokens") ?? 1,
+    cwd: cwdRaw === undefined
+      ? ctx.baseDir
+      : resolve(ctx.baseDir, sub.apply(cwdRaw, `${p}.cwd`, true)),
     // Plain objects with own keys (as a cached graph's JSON gives back): `constructor`
     // or `__proto__` stay keys.
-    pools: Object.fromEntries(Object.entries(jobPools)),
-    tokens: (j.tokens as number | undefined) ?? 1,
-    cwd,
     env: Object.fromEntries(Object.entries(env)),
-    timeoutMs: j.timeout as number | undefined,
-    graceMs: (j.grace as number | undefined) ?? DEFAULT_GRACE_MS,
-    ...retriesOf(j.retries as Retries | undefined),
-    ...(j.interactive === true ? { interactive: true } : {}),
-    if: j.if as string | undefined,
-    unless: j.unless as string | undefined,
-    jobserver: j.jobserver as JobSpec["jobserver"],
-    // Modules stay local processes whatever the file says.
-    executor: kind === "job" ? (j.executor as JobSpec["executor"]) ?? ctx.executor : undefined,
-    slurm: j.slurm as JobSpec["slurm"],
-    ready: readySpec,
-    stop: stop
-      ? {
-        signal: (stop.signal ?? "TERM").replace(/^SIG/, ""),
-        graceMs: stop.grace ?? DEFAULT_GRACE_MS,
-      }
-      : undefined,
-    restart: j.restart as JobSpec["restart"],
-    ...(health ? { health } : {}),
-    ...(j.log !== undefined
-      ? { log: resolve(baseDir, sub.apply(j.log as string, `${p}.log`, true)) }
-      : {}),
-    subscribe: j.subscribe as string[] | undefined,
-    maxRestarts: j.max_restarts as number | undefined,
-    when: when
-      ? {
-        env: when.env,
-        os: when.os,
-        file: when.file === undefined
-          ? undefined
-          : resolve(baseDir, sub.apply(when.file, `${p}.when.file`, true)),
-      }
-      : undefined,
+    graceMs: num(j, "grace") ?? DEFAULT_GRACE_MS,
+    ...retriesOf(j),
+    when: whenSpec(ctx, e, fail),
     ...(envFiles.length ? { envFiles } : {}),
-    ...(j.depfile !== undefined ? { depfile: depfilePath(j.depfile as string) } : {}),
     ...(written !== name ? { group: written } : {}),
-    ...(j.emits === "jobs" ? { emits: emitContext(ctx) } : {}),
-    ...(repeat
-      ? {
-        repeat: repeat.until !== undefined
-          ? { kind: "until" as const, test: repeat.until, max: repeat.max ?? 10 }
-          : { kind: "while" as const, test: repeat.while!, max: repeat.max ?? 10 },
-      }
-      : {}),
-    pos: at(`${p}#`) ?? { line: 1, col: 1 },
-    ...(j.cache !== undefined ? { cache: j.cache as JobSpec["cache"] } : {}),
+    pos: ctx.positions.get(`${p}#`) ?? { line: 1, col: 1 },
   };
 }
 
-/** `retries:` as written: a count, or a count with waits between the attempts. */
-type Retries = number | { count: number; delay?: number; backoff?: number; max_delay?: number };
+/** `reads` or `writes`: substituted, normalized, relative to the root jobs file. */
+function specResources(
+  ctx: SpecContext,
+  e: SpecEntry,
+  key: "reads" | "writes",
+  fail: Fail,
+): string[] {
+  const { j, sub, p } = e;
+  return (strs(j, key) ?? []).map((r, i) => {
+    const path = ctx.positions.has(`${p}.${key}.${i}`) ? `${p}.${key}.${i}` : `${p}.${key}`;
+    const res = normalizeResource(sub.apply(r, path, true));
+    if (res.startsWith("/")) {
+      fail(
+        `${p}.${key}[${i}]: absolute path '${res}': ${key} are paths relative to the jobs ` +
+          "file's folder (jx checks and cleans only those)",
+        path,
+      );
+    }
+    return underPrefix(ctx.prefix, res);
+  });
+}
+
+/** The job's environment and the dotenv files it came from. */
+function specEnv(
+  ctx: SpecContext,
+  e: SpecEntry,
+): { env: Record<string, string>; envFiles: string[] } {
+  const { j, sub, p } = e;
+  const ownEnv: Record<string, string> = table<string>();
+  for (const [k, val] of Object.entries(tableOf(j, "env", isString) ?? {})) {
+    ownEnv[k] = sub.apply(val, `${p}.env.${k}`, false);
+  }
+  const envFile = strs(j, "env_file");
+  const jobDotenv = envFile === undefined
+    ? undefined
+    : readDotenvFiles(envFile, `${p}.env_file`, ctx.baseDir, ctx.file, ctx.positions, sub);
+  const dotenv = [ctx.fileDotenv, jobDotenv].filter((d): d is DotenvLayer => d !== undefined);
+  const env = jobEnv(dotenv, ctx.fileEnv, ownEnv);
+  const envFiles = [...new Set(dotenv.flatMap((d) => d.files))].map((f) =>
+    underPrefix(ctx.prefix, f)
+  );
+  return { env, envFiles };
+}
+
+/** `pool` and `pools`, each checked against the file's pools. */
+function specPools(ctx: SpecContext, e: SpecEntry, fail: Fail): Record<string, number> {
+  const { j, p } = e;
+  const own = tableOf(j, "pools", isNumber) ?? table<number>();
+  const jobPools: Record<string, number> = Object.assign(table<number>(), own);
+  const pool = str(j, "pool");
+  if (pool !== undefined) jobPools[pool] = Math.max(jobPools[pool] ?? 0, 1);
+  for (const [pool, units] of Object.entries(jobPools)) {
+    const fromPools = Object.hasOwn(own, pool);
+    const where = fromPools ? `${p}.pools.${pool}` : `${p}.pool`;
+    const at = fromPools ? `${where}#` : where;
+    const capacity = ctx.pools.get(pool);
+    if (capacity === undefined) {
+      fail(`${where}: unknown pool '${pool}'${didYouMean(pool, ctx.pools.keys())}`, at);
+    }
+    if (units > capacity) {
+      fail(`${where}: takes ${units} units of pool '${pool}', which has only ${capacity}`, where);
+    }
+  }
+  // A plain object with own keys (as a cached graph's JSON gives back).
+  return Object.fromEntries(Object.entries(jobPools));
+}
+
+/** `when:`: at least one condition; `file` resolved. */
+function whenSpec(ctx: SpecContext, e: SpecEntry, fail: Fail): WhenSpec | undefined {
+  const { j, sub, p } = e;
+  const when = entry(j, "when");
+  if (!when) return undefined;
+  const env = str(when, "env"), os = str(when, "os"), file = str(when, "file");
+  if (env === undefined && os === undefined && file === undefined) {
+    fail(`${p}.when: give at least one of env, os, file`, `${p}.when`);
+  }
+  return {
+    env,
+    os,
+    file: file === undefined
+      ? undefined
+      : resolve(ctx.baseDir, sub.apply(file, `${p}.when.file`, true)),
+  };
+}
+
+/** The fields only a job has. */
+function jobPart(ctx: SpecContext, e: SpecEntry, fail: Fail): Omit<Draft<JobNode>, keyof SpecBase> {
+  const { j, sub, p } = e;
+  const depfile = str(j, "depfile");
+  const cache = cacheOf(j, "cache");
+  const repeat = repeatSpec(j, p, fail);
+  return {
+    timeoutMs: num(j, "timeout"),
+    ...(j.interactive === true ? { interactive: true } : {}),
+    if: str(j, "if"),
+    unless: str(j, "unless"),
+    jobserver: oneOf(j, "jobserver", ["pipe", "fifo", "none"]),
+    executor: oneOf(j, "executor", ["local", "slurm"]) ?? ctx.executor,
+    slurm: slurmOf(j, "slurm"),
+    ...(depfile !== undefined ? { depfile: depfilePath(ctx, sub, p, depfile, fail) } : {}),
+    ...(j.emits === "jobs" ? { emits: emitContext(ctx) } : {}),
+    ...(repeat ? { repeat } : {}),
+    ...(cache !== undefined ? { cache } : {}),
+  };
+}
+
+/** A job's `depfile`, relative to the root jobs file and inside its folder. */
+function depfilePath(ctx: SpecContext, sub: Substituter, p: string, d: string, fail: Fail): string {
+  const res = normalizeResource(sub.apply(d, `${p}.depfile`, true));
+  const rooted = underPrefix(ctx.prefix, res);
+  if (rooted.startsWith("/") || rooted.startsWith("../") || rooted === "..") {
+    fail(`${p}.depfile: '${res}' is outside the jobs file's folder`, `${p}.depfile`);
+  }
+  return rooted;
+}
+
+/** `repeat: {until | while, max}` as a tagged union. */
+function repeatSpec(j: Entry, p: string, fail: Fail): RepeatSpec | undefined {
+  const repeat = entry(j, "repeat");
+  if (!repeat) return undefined;
+  const until = str(repeat, "until"), whilst = str(repeat, "while");
+  const max = num(repeat, "max") ?? 10;
+  if (until !== undefined && whilst === undefined) return { kind: "until", test: until, max };
+  if (whilst !== undefined && until === undefined) return { kind: "while", test: whilst, max };
+  return fail(`${p}.repeat: give either 'until' or 'while'`, `${p}.repeat`);
+}
+
+/** The fields only a module has. */
+function modulePart(
+  ctx: SpecContext,
+  e: SpecEntry,
+  fail: Fail,
+): Omit<Draft<ModuleNode>, keyof SpecBase> {
+  const { j, sub, p } = e;
+  const stop = entry(j, "stop");
+  const signal = stop && str(stop, "signal");
+  if (signal !== undefined && !/^(SIG)?[A-Z0-9]+$/.test(signal)) {
+    fail(`${p}.stop.signal: bad signal name '${signal}'`, `${p}.stop.signal`);
+  }
+  const health = healthSpec(entry(j, "health"), p, fail);
+  const log = str(j, "log");
+  return {
+    ready: readySpec(entry(j, "ready"), p, fail),
+    stop: stop
+      ? {
+        signal: (signal ?? "TERM").replace(/^SIG/, ""),
+        graceMs: num(stop, "grace") ?? DEFAULT_GRACE_MS,
+      }
+      : undefined,
+    restart: oneOf(j, "restart", ["no", "on-failure", "always"]),
+    ...(health ? { health } : {}),
+    ...(log !== undefined ? { log: resolve(ctx.baseDir, sub.apply(log, `${p}.log`, true)) } : {}),
+    subscribe: strs(j, "subscribe"),
+    maxRestarts: num(j, "max_restarts"),
+  };
+}
 
 /** `retries` and `retryDelay` of a job spec (durations are milliseconds here). */
-function retriesOf(r: Retries | undefined): Pick<JobSpec, "retries" | "retryDelay"> {
-  if (r === undefined || typeof r === "number") return { retries: r ?? 0 };
-  if (!r.delay) return { retries: r.count };
-  const maxMs = r.max_delay ?? parseDuration(RETRY_MAX_DELAY_DEFAULT)!;
-  return { retries: r.count, retryDelay: { delayMs: r.delay, backoff: r.backoff ?? 1, maxMs } };
+function retriesOf(j: Entry): { retries: number; retryDelay?: Draft<JobNode>["retryDelay"] } {
+  const count = j.retries;
+  if (count === undefined || typeof count === "number") return { retries: count ?? 0 };
+  const r = entry(j, "retries") ?? {};
+  const retries = num(r, "count") ?? 0;
+  const delayMs = num(r, "delay");
+  if (!delayMs) return { retries };
+  const maxMs = num(r, "max_delay") ?? parseDuration(RETRY_MAX_DELAY_DEFAULT) ?? 0;
+  return { retries, retryDelay: { delayMs, backoff: num(r, "backoff") ?? 1, maxMs } };
 }

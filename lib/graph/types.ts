@@ -58,6 +58,202 @@ export interface HealthSpec {
 }
 
 /**
+ * What jobs and modules share, with variables substituted and paths resolved.
+ * A spec is never changed once built: a variant is a new object.
+ */
+export interface SpecBase {
+  /** Unique name, as written in the file. */
+  readonly name: string;
+  /** `job`, or `module` for long-running processes. */
+  readonly kind: "job" | "module";
+  /** Position in file order (jobs first, then modules), used for resource ordering. */
+  readonly index: number;
+  /** One line shown by `jx list`. */
+  readonly description?: string;
+  /** The argv to execute: a string `run` becomes `["/bin/sh", "-c", run]`. */
+  readonly argv: string[];
+  /** The command as written, after substitution, for display. */
+  readonly command: string;
+  /** Explicit dependencies (job or module names). */
+  readonly needs: string[];
+  /** Resources read: normalized paths relative to the jobs file, globs, or `@names`. */
+  readonly reads: string[];
+  /** Resources written. */
+  readonly writes: string[];
+  /** Pool name to units held while running (none for a module). */
+  readonly pools: Record<string, number>;
+  /** Job-slot tokens held while running (1 for a module, which holds none). */
+  readonly tokens: number;
+  /** Absolute working directory. */
+  readonly cwd: string;
+  /** Environment added for this job (file-level `env` merged under the job's). */
+  readonly env: Record<string, string>;
+  /**
+   * The dotenv files (`env_file`, the file's and the job's) that gave
+   * variables to `env`, relative to the jobs file: inputs of the job for
+   * up-to-date checks.
+   */
+  readonly envFiles?: string[];
+  /** Time between SIGTERM and SIGKILL when the job times out or is cancelled. */
+  readonly graceMs: number;
+  /** Times a failed job is run again before it counts as failed (0 for a module). */
+  readonly retries: number;
+  /**
+   * Registered only when every condition given holds: `env` set and
+   * non-empty, running on `os`, the path `file` (absolute here) exists.
+   */
+  readonly when?: WhenSpec;
+  /** The `foreach` job this one was expanded from (its name is `group[item]`). */
+  readonly group?: string;
+  /** The job whose output generated this one (`emits: jobs`, a deferred `foreach`). */
+  readonly by?: string;
+  /** Expanded from a `foreach` glob over the files on disk when the file was loaded. */
+  readonly fromGlob?: boolean;
+  /**
+   * The jobs file the job is written in, as messages show it: set on every
+   * job of a graph whose root file has `include:` (`pos` is in this file).
+   */
+  readonly source?: string;
+  /** Where the job's name is in the file. */
+  readonly pos: Pos;
+}
+
+/** `when:` of a job or module: conditions on the machine it runs on. */
+export interface WhenSpec {
+  /** Set and non-empty. */
+  readonly env?: string;
+  /** The operating system (`linux`, `darwin`...). */
+  readonly os?: string;
+  /** An absolute path that exists. */
+  readonly file?: string;
+}
+
+/** `repeat`: after the job succeeds, its `test` runs; the job runs again `until` or `while`. */
+export type RepeatSpec =
+  | { readonly kind: "until"; readonly test: string; readonly max: number }
+  | { readonly kind: "while"; readonly test: string; readonly max: number };
+
+/**
+ * A job (`jobs:`): runs once per run and ends. The module-only keys are
+ * absent (`?: undefined`), so code that reads one on any spec needs no
+ * narrowing; code that needs a job's own keys narrows on `kind`.
+ */
+export interface JobNode extends SpecBase {
+  /** A job. */
+  readonly kind: "job";
+  /**
+   * A make-format depfile the job writes (`gcc -MD -MF`), relative to the
+   * jobs file: the inputs it lists join the job's inputs from its next run
+   * on (lib/state keeps them).
+   */
+  readonly depfile?: string;
+  /** Time limit: SIGTERM after this many milliseconds (then SIGKILL after `graceMs`). */
+  readonly timeoutMs?: number;
+  /**
+   * `retries: {delay, backoff, max_delay}`: the wait before rerun N is
+   * `delayMs * backoff^(N-1)`, at most `maxMs`. None: reruns start at once.
+   */
+  readonly retryDelay?: {
+    readonly delayMs: number;
+    readonly backoff: number;
+    readonly maxMs: number;
+  };
+  /** `interactive: true`: runs alone, with jx's stdin, stdout and stderr (a terminal). */
+  readonly interactive?: boolean;
+  /** Run only if this job succeeded. */
+  readonly if?: string;
+  /** Run only if this job failed. */
+  readonly unless?: string;
+  /** How MAKEFLAGS hands jx's job-slot pool to this job (default: `--jobserver-style`). */
+  readonly jobserver?: "pipe" | "fifo" | "none";
+  /** Where the job runs: its own `executor:`, else the file's (unset: `--executor`). */
+  readonly executor?: "local" | "slurm";
+  /** `slurm:` options of a job run by the Slurm executor (docs/executors.md). */
+  readonly slurm?: JobSlurmOptions;
+  /**
+   * `emits: jobs`: each line of the job's stdout is a job definition (one
+   * JSON object, the jobs-file schema plus `name`) that joins the run at
+   * once; what those definitions resolve against.
+   */
+  readonly emits?: EmitContext;
+  /**
+   * `repeat`: after the job succeeds, run the `test` job; run the job again
+   * `until` the test succeeds or `while` it does, at most `max` runs.
+   */
+  readonly repeat?: RepeatSpec;
+  /**
+   * A `foreach` glob over files that other jobs write: this job stands for
+   * the group and is expanded once those jobs have run.
+   */
+  readonly deferred?: DeferredForeach;
+  /** `cache:` of the job: false (never cached), true (even without writes), or key settings. */
+  readonly cache?: boolean | CacheSettings;
+  /** Module-only. */
+  readonly ready?: undefined;
+  /** Module-only. */
+  readonly health?: undefined;
+  /** Module-only. */
+  readonly log?: undefined;
+  /** Module-only. */
+  readonly stop?: undefined;
+  /** Module-only. */
+  readonly restart?: undefined;
+  /** Module-only. */
+  readonly subscribe?: undefined;
+  /** Module-only. */
+  readonly maxRestarts?: undefined;
+}
+
+/**
+ * A module (`modules:`): a long-running process started when something
+ * needs it, ready once its check passes. The job-only keys are absent.
+ */
+export interface ModuleNode extends SpecBase {
+  /** A module. */
+  readonly kind: "module";
+  /** How jx knows it is ready. */
+  readonly ready?: ReadySpec;
+  /** The liveness check repeated while it runs. */
+  readonly health?: HealthSpec;
+  /** The file (absolute) its output is appended to. */
+  readonly log?: string;
+  /** How to stop it (the signal, then SIGKILL after `graceMs`). */
+  readonly stop?: { readonly signal: string; readonly graceMs: number };
+  /** When to start it again after it exits. */
+  readonly restart?: "no" | "on-failure" | "always";
+  /** Pubsub topics delivered as lines on its stdin. */
+  readonly subscribe?: string[];
+  /** Restarts in a row before it is failed. */
+  readonly maxRestarts?: number;
+  /** Job-only. */
+  readonly depfile?: undefined;
+  /** Job-only. */
+  readonly timeoutMs?: undefined;
+  /** Job-only. */
+  readonly retryDelay?: undefined;
+  /** Job-only. */
+  readonly interactive?: undefined;
+  /** Job-only. */
+  readonly if?: undefined;
+  /** Job-only. */
+  readonly unless?: undefined;
+  /** Job-only. */
+  readonly jobserver?: undefined;
+  /** Job-only. */
+  readonly executor?: undefined;
+  /** Job-only. */
+  readonly slurm?: undefined;
+  /** Job-only. */
+  readonly emits?: undefined;
+  /** Job-only. */
+  readonly repeat?: undefined;
+  /** Job-only. */
+  readonly deferred?: undefined;
+  /** Job-only. */
+  readonly cache?: undefined;
+}
+
+/**
  * One job or module, with variables substituted and paths resolved.
  *
  * @example
@@ -70,123 +266,7 @@ export interface HealthSpec {
  * a.timeoutMs; // 5000
  * ```
  */
-export interface JobSpec {
-  /** Unique name, as written in the file. */
-  name: string;
-  /** `job`, or `module` for long-running processes. */
-  kind: "job" | "module";
-  /** Position in file order (jobs first, then modules), used for resource ordering. */
-  index: number;
-  /** One line shown by `jx list`. */
-  description?: string;
-  /** The argv to execute: a string `run` becomes `["/bin/sh", "-c", run]`. */
-  argv: string[];
-  /** The command as written, after substitution, for display. */
-  command: string;
-  /** Explicit dependencies (job or module names). */
-  needs: string[];
-  /** Resources read: normalized paths relative to the jobs file, globs, or `@names`. */
-  reads: string[];
-  /** Resources written. */
-  writes: string[];
-  /** Pool name to units held while running. */
-  pools: Record<string, number>;
-  /** Job-slot tokens held while running. */
-  tokens: number;
-  /** Absolute working directory. */
-  cwd: string;
-  /** Environment added for this job (file-level `env` merged under the job's). */
-  env: Record<string, string>;
-  /**
-   * The dotenv files (`env_file`, the file's and the job's) that gave
-   * variables to `env`, relative to the jobs file: inputs of the job for
-   * up-to-date checks.
-   */
-  envFiles?: string[];
-  /**
-   * A make-format depfile the job writes (`gcc -MD -MF`), relative to the
-   * jobs file: the inputs it lists join the job's inputs from its next run
-   * on (lib/state keeps them).
-   */
-  depfile?: string;
-  /** Time limit: SIGTERM after this many milliseconds (then SIGKILL after `graceMs`). */
-  timeoutMs?: number;
-  /** Time between SIGTERM and SIGKILL when the job times out or is cancelled. */
-  graceMs: number;
-  /** Times a failed job is run again before it counts as failed. */
-  retries: number;
-  /**
-   * `retries: {delay, backoff, max_delay}`: the wait before rerun N is
-   * `delayMs * backoff^(N-1)`, at most `maxMs`. None: reruns start at once.
-   */
-  retryDelay?: { delayMs: number; backoff: number; maxMs: number };
-  /** `interactive: true`: runs alone, with jx's stdin, stdout and stderr (a terminal). */
-  interactive?: boolean;
-  /** Run only if this job succeeded. */
-  if?: string;
-  /** Run only if this job failed. */
-  unless?: string;
-  /** How MAKEFLAGS hands jx's job-slot pool to this job (default: `--jobserver-style`). */
-  jobserver?: "pipe" | "fifo" | "none";
-  /** Where the job runs: its own `executor:`, else the file's (unset: `--executor`). */
-  executor?: "local" | "slurm";
-  /** `slurm:` options of a job run by the Slurm executor (docs/executors.md). */
-  slurm?: JobSlurmOptions;
-  /** Module-only settings. */
-  ready?: ReadySpec;
-  /** Module-only: the liveness check repeated while it runs. */
-  health?: HealthSpec;
-  /** Module-only: the file (absolute) its output is appended to. */
-  log?: string;
-  /** Module-only: how to stop it (the signal, then SIGKILL after `graceMs`). */
-  stop?: { signal: string; graceMs: number };
-  /** Module-only: when to start it again after it exits. */
-  restart?: "no" | "on-failure" | "always";
-  /** Module-only: pubsub topics delivered as lines on its stdin. */
-  subscribe?: string[];
-  /** Module-only: restarts in a row before it is failed. */
-  maxRestarts?: number;
-  /**
-   * Module-only: registered only when every condition given holds: `env` set
-   * and non-empty, running on `os`, the path `file` (absolute here) exists.
-   */
-  when?: { env?: string; os?: string; file?: string };
-  /** The `foreach` job this one was expanded from (its name is `group[item]`). */
-  group?: string;
-  /**
-   * `emits: jobs`: each line of the job's stdout is a job definition (one
-   * JSON object, the jobs-file schema plus `name`) that joins the run at
-   * once; what those definitions resolve against.
-   */
-  emits?: EmitContext;
-  /**
-   * `repeat`: after the job succeeds, run the `test` job; run the job again
-   * `until` the test succeeds or `while` it does, at most `max` runs.
-   */
-  repeat?: { kind: "until"; test: string; max: number } | {
-    kind: "while";
-    test: string;
-    max: number;
-  };
-  /**
-   * A `foreach` glob over files that other jobs write: this job stands for
-   * the group and is expanded once those jobs have run.
-   */
-  deferred?: DeferredForeach;
-  /** The job whose output generated this one (`emits: jobs`, a deferred `foreach`). */
-  by?: string;
-  /** Expanded from a `foreach` glob over the files on disk when the file was loaded. */
-  fromGlob?: boolean;
-  /**
-   * The jobs file the job is written in, as messages show it: set on every
-   * job of a graph whose root file has `include:` (`pos` is in this file).
-   */
-  source?: string;
-  /** Where the job's name is in the file. */
-  pos: Pos;
-  /** `cache:` of the job: false (never cached), true (even without writes), or key settings. */
-  cache?: boolean | CacheSettings;
-}
+export type JobSpec = JobNode | ModuleNode;
 
 /**
  * `cache: {env, salt}` (docs/cache.md), at the top level or on a job.

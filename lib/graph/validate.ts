@@ -8,11 +8,11 @@ import {
   type Document,
   isAlias,
   isMap,
+  isNode,
   isScalar,
   isSeq,
   type LineCounter,
   type Node,
-  type Pair,
   type YAMLMap,
 } from "../runtime/yaml.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
@@ -27,6 +27,33 @@ import {
   VAR_RE,
 } from "./schema.ts";
 
+/**
+ * The yaml package types a collection's items, a pair's key and value and a
+ * document's contents `unknown`; its parser puts nodes (or null) there. This
+ * narrows one (anything else counts as nothing).
+ */
+function nodeOf(x: unknown): Node | null {
+  return isNode(x) ? x : null;
+}
+
+/** A mapping's pair, its key and value narrowed to nodes. */
+interface NodePair {
+  key: Node | null;
+  value: Node | null;
+}
+
+/** The value `check` returned for a string kind (the kind guarantees it). */
+function checkedString(v: unknown): string {
+  if (typeof v !== "string") throw new Error(`internal error: expected a string, got ${typeof v}`);
+  return v;
+}
+
+/** The value `check` returned for an int kind (the kind guarantees it). */
+function checkedNumber(v: unknown): number {
+  if (typeof v !== "number") throw new Error(`internal error: expected a number, got ${typeof v}`);
+  return v;
+}
+
 /** Positions by dotted path: `jobs.a.needs.0` for a value, `jobs.a.needs#` for its key. */
 export type PosMap = Map<string, Pos>;
 
@@ -34,7 +61,7 @@ export type PosMap = Map<string, Pos>;
 export class Validator {
   readonly positions: PosMap = new Map();
   constructor(private file: string, private lines: LineCounter, private doc?: Document) {
-    if (doc) this.refuseNul(doc.contents as Node | null);
+    if (doc) this.refuseNul(nodeOf(doc.contents));
   }
 
   /**
@@ -55,16 +82,16 @@ export class Validator {
           );
         }
       } else if (isMap(node)) {
-        const pairs = node.items as Pair<Node, Node>[];
+        const pairs = node.items;
         for (let i = pairs.length - 1; i >= 0; i--) {
-          const { key, value } = pairs[i];
+          const key = nodeOf(pairs[i].key), value = nodeOf(pairs[i].value);
           const k = isScalar(key) ? String(key.value).replaceAll("\0", "\\0") : "?";
           const path = where ? `${where.slice(0, -1)}.${k}:` : `${k}:`;
           todo.push([value, path], [key, `${where || "file:"} a key`]);
         }
       } else if (isSeq(node)) {
         for (let i = node.items.length - 1; i >= 0; i--) {
-          todo.push([node.items[i] as Node, `${where.slice(0, -1)}[${i}]:`]);
+          todo.push([nodeOf(node.items[i]), `${where.slice(0, -1)}[${i}]:`]);
         }
       }
     }
@@ -77,26 +104,27 @@ export class Validator {
     if (!target) {
       this.fail(`unknown alias *${node.source} (no anchor &${node.source} before it)`, node);
     }
-    return target as Node;
+    return nodeOf(target);
   }
 
   /** A mapping's pairs with `<<: *base` merge keys expanded (explicit keys win). */
-  private pairs(map: YAMLMap<Node, Node>, path: string): Pair<Node, Node>[] {
-    const own: Pair<Node, Node>[] = [];
-    const merged: Pair<Node, Node>[] = [];
-    for (const pair of map.items) {
+  private pairs(map: YAMLMap<unknown, unknown>, path: string): NodePair[] {
+    const own: NodePair[] = [];
+    const merged: NodePair[] = [];
+    for (const item of map.items) {
+      const pair: NodePair = { key: nodeOf(item.key), value: nodeOf(item.value) };
       const k = isScalar(pair.key) ? pair.key.value : undefined;
       if (k !== "<<" && !(typeof k === "symbol" && k.description === "<<")) {
         own.push(pair);
         continue;
       }
       const v = this.deref(pair.value);
-      const sources = isSeq(v) ? v.items.map((i) => this.deref(i as Node)) : [v];
+      const sources = isSeq(v) ? v.items.map((i) => this.deref(nodeOf(i))) : [v];
       for (const src of sources) {
         if (!isMap(src)) {
           this.fail(`${path || "file"}: '<<' merges a mapping, got ${typeName(src)}`, pair.value);
         }
-        merged.push(...this.pairs(src as YAMLMap<Node, Node>, path));
+        merged.push(...this.pairs(src, path));
       }
     }
     const keys = new Set(own.map((p) => String(isScalar(p.key) ? p.key.value : "")));
@@ -185,13 +213,13 @@ export class Validator {
           );
         }
         return node.items.map((raw, i) => {
-          const item = this.deref(raw as Node);
+          const item = this.deref(nodeOf(raw));
           const v = isScalar(item) ? item.value : undefined;
-          this.positions.set(`${path}.${i}`, this.pos(raw as Node));
+          this.positions.set(`${path}.${i}`, this.pos(nodeOf(raw)));
           if (typeof v !== "string" || v === "") {
             this.fail(
-              `${where}[${i}]: expected a non-empty string, got ${typeName(item as Node)}`,
-              item as Node,
+              `${where}[${i}]: expected a non-empty string, got ${typeName(item)}`,
+              item,
             );
           }
           return v;
@@ -207,14 +235,14 @@ export class Validator {
         }
         if (node.items.length === 0) this.fail(`${where}: empty argv list`, node);
         return node.items.map((raw, i) => {
-          const item = this.deref(raw as Node);
+          const item = this.deref(nodeOf(raw));
           const v = isScalar(item) ? item.value : undefined;
-          this.positions.set(`${path}.${i}`, this.pos(raw as Node));
+          this.positions.set(`${path}.${i}`, this.pos(nodeOf(raw)));
           if (typeof v === "number" || typeof v === "boolean") return String(v);
           if (typeof v !== "string") {
             this.fail(
-              `${where}[${i}]: argv items must be strings, got ${typeName(item as Node)}`,
-              item as Node,
+              `${where}[${i}]: argv items must be strings, got ${typeName(item)}`,
+              item,
             );
           }
           return v;
@@ -224,13 +252,15 @@ export class Validator {
       case "counts": {
         if (!isMap(node)) this.fail(`${where}: expected a mapping, got ${typeName(node)}`, node);
         const out: Record<string, string | number> = table();
-        for (const pair of this.pairs(node as YAMLMap<Node, Node>, path)) {
+        for (const pair of this.pairs(node, path)) {
           const key = this.key(pair, path);
           const p = `${path}.${key}`;
           const re = kind.t === "scalars" ? VAR_RE : NAME_RE;
           if (!re.test(key)) this.fail(`${where}: invalid name '${key}'`, pair.key);
           if (kind.t === "counts") {
-            out[key] = this.check(pair.value, { t: "int", min: 1, max: MAX_COUNT }, p) as number;
+            out[key] = checkedNumber(
+              this.check(pair.value, { t: "int", min: 1, max: MAX_COUNT }, p),
+            );
           } else {
             this.positions.set(p, this.pos(pair.value));
             const value = this.deref(pair.value);
@@ -263,7 +293,7 @@ export class Validator {
           this.fail(`${where}: expected a mapping of names, got ${typeName(node)}`, node);
         }
         const out: Record<string, unknown> = table();
-        for (const pair of this.pairs(node as YAMLMap<Node, Node>, path)) {
+        for (const pair of this.pairs(node, path)) {
           const key = this.key(pair, path);
           if (!NAME_RE.test(key)) {
             this.fail(
@@ -315,7 +345,7 @@ export class Validator {
       n = this.deref(n);
       if (!isSeq(n) || n.items.length === 0) this.fail(`${p}: expected a non-empty list`, n);
       return n.items.map((raw, i) => {
-        const item = this.deref(raw as Node);
+        const item = this.deref(nodeOf(raw));
         const v = isScalar(item) ? item.value : undefined;
         if (typeof v !== "string" && typeof v !== "number") {
           this.fail(`${p}[${i}]: expected a string or number, got ${typeName(item)}`, item);
@@ -331,7 +361,7 @@ export class Validator {
       );
     }
     const keys = new Map<string, Node | null>();
-    for (const pair of this.pairs(node as YAMLMap<Node, Node>, path)) {
+    for (const pair of this.pairs(node, path)) {
       const key = this.key(pair, path);
       if (!["glob", "list", "matrix", "as"].includes(key)) {
         this.fail(
@@ -345,13 +375,13 @@ export class Validator {
     if (kinds.length !== 1) this.fail(`${path}: give exactly one of glob, list, matrix`, node);
     let as = "ITEM";
     if (keys.has("as")) {
-      as = this.check(keys.get("as")!, { t: "string" }, `${path}.as`) as string;
+      as = checkedString(this.check(keys.get("as") ?? null, { t: "string" }, `${path}.as`));
       if (!VAR_RE.test(as)) this.fail(`${path}.as: invalid variable name '${as}'`, keys.get("as"));
     }
     if (kinds[0] === "glob") {
       return {
         kind: "glob",
-        glob: this.check(keys.get("glob")!, { t: "string" }, `${path}.glob`) as string,
+        glob: checkedString(this.check(keys.get("glob") ?? null, { t: "string" }, `${path}.glob`)),
         as,
       };
     }
@@ -366,7 +396,7 @@ export class Validator {
       this.fail(`${path}.matrix: expected a mapping of NAME: [values]`, m);
     }
     const axes: [string, string[]][] = [];
-    for (const pair of this.pairs(m as YAMLMap<Node, Node>, `${path}.matrix`)) {
+    for (const pair of this.pairs(m, `${path}.matrix`)) {
       const k = this.key(pair, `${path}.matrix`);
       if (!VAR_RE.test(k)) this.fail(`${path}.matrix: invalid variable name '${k}'`, pair.key);
       axes.push([k, list(pair.value, `${path}.matrix.${k}`)]);
@@ -375,7 +405,7 @@ export class Validator {
   }
 
   /** A mapping's key as a string, with its position recorded as `path.key#`. */
-  private key(pair: Pair<Node, Node>, path: string): string {
+  private key(pair: NodePair, path: string): string {
     const k = isScalar(pair.key) ? pair.key.value : undefined;
     if (typeof k !== "string" && typeof k !== "number") {
       this.fail(`${path}: keys must be strings`, pair.key);
@@ -397,7 +427,7 @@ export class Validator {
       this.fail(`${path || "file"}: expected a mapping, got ${typeName(node)}`, rawNode);
     }
     const out: Record<string, unknown> = table();
-    for (const pair of this.pairs(node as YAMLMap<Node, Node>, path)) {
+    for (const pair of this.pairs(node, path)) {
       const key = this.key(pair, path);
       if (path === "" && key.startsWith("x-")) continue; // extension keys, for anchors
       const f = Object.hasOwn(fields, key) ? fields[key] : undefined;

@@ -11,7 +11,7 @@ import type { JobSpec } from "./types.ts";
 
 /** The operating system as `when: {os}` names it (`linux`, `darwin`, `windows`...). */
 export function currentOs(): string {
-  const p = process.platform as string;
+  const p: string = process.platform;
   return p === "win32" ? "windows" : p;
 }
 

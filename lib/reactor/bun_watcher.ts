@@ -127,7 +127,7 @@ export interface BunWatcher {
  * `bun:ffi` and Workers.
  */
 export function bunWatchAvailable(): boolean {
-  if (!isBun || osName() !== "linux" || typeof globalThis.Worker !== "function") return false;
+  if (!isBun || osName() !== "linux" || typeof Worker !== "function") return false;
   try {
     libc();
     return true;

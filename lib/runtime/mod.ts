@@ -17,6 +17,16 @@ export const isBun: boolean = typeof g.Bun !== "undefined";
 /** True when running under Deno. */
 export const isDeno: boolean = typeof g.Deno !== "undefined" && !isBun;
 
+/** The command-line arguments after the script (`Deno.args`, or `process.argv` less two). */
+export function scriptArgs(): string[] {
+  return isDeno ? g.Deno.args : g.process.argv.slice(2);
+}
+
+/** `linux/x64`: the platform and CPU in Node's names (`process.platform`/`process.arch`). */
+export function platformArch(): string {
+  return `${g.process.platform}/${g.process.arch}`;
+}
+
 /** `deno 2.9.6` or `bun 1.4.4`. */
 export function runtimeName(): string {
   if (isBun) return `bun ${g.Bun.version}`;

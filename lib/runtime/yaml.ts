@@ -30,6 +30,7 @@ export const {
   CST,
   isAlias,
   isMap,
+  isNode,
   isPair,
   isScalar,
   isSeq,

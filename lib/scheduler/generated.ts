@@ -8,6 +8,7 @@
  */
 import { expandDeferred, parseEmittedJob } from "../graph/emit.ts";
 import { JxInputError } from "../runtime/errors.ts";
+import { cwd } from "../runtime/fs.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { EmitContext, JobSpec } from "../graph/types.ts";
 import type { JobStatus, RunEvent } from "./events.ts";
@@ -253,7 +254,5 @@ function feedNode(name: string, cwd: string): JobSpec {
 }
 
 function currentDir(): string {
-  // deno-lint-ignore no-explicit-any
-  const g = globalThis as any;
-  return g.Deno && !g.Bun ? g.Deno.cwd() : g.process.cwd();
+  return cwd();
 }

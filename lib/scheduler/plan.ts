@@ -308,8 +308,12 @@ export class Plan {
     const cycle = this.cycleThrough(spec.name, into, out);
     if (cycle) return cycle;
 
-    spec.index = this.graph.jobs.length + this.added;
-    const n: Node = { spec, order, waiting: 0, state: "waiting" };
+    const n: Node = {
+      spec: { ...spec, index: this.graph.jobs.length + this.added },
+      order,
+      waiting: 0,
+      state: "waiting",
+    };
     this.nodes.set(spec.name, n);
     this.byOrder.set(order, n);
     this.unresolved++;

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Graph } from "../graph/graph.ts";
+import { envObject } from "../runtime/fs.ts";
 import type { JobSpec } from "../graph/types.ts";
 import { Builder } from "./builder.ts";
 import { DryRunRunner, LocalRunner } from "./local_runner.ts";
@@ -77,10 +78,7 @@ function fastCopy(o: Record<string, string>): Record<string, string> {
 }
 
 function currentEnv(): Record<string, string> {
-  // deno-lint-ignore no-explicit-any
-  const g = globalThis as any;
-  if (g.Deno && !g.Bun) return g.Deno.env.toObject();
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(g.process?.env ?? {})) if (typeof v === "string") out[k] = v;
+  for (const [k, v] of Object.entries(envObject())) if (typeof v === "string") out[k] = v;
   return out;
 }

@@ -14,12 +14,11 @@
  * @module
  */
 import { nodeFs, pid, readTextSync } from "../runtime/fs.ts";
+import { deno, isDeno } from "../runtime/mod.ts";
 import { checkStatePath, stateDir, stderrWarn, type Warn } from "./guard.ts";
 
 // deno-lint-ignore no-explicit-any
-const g = globalThis as any;
-// deno-lint-ignore no-explicit-any
-const D: any = typeof g.Deno !== "undefined" && typeof g.Bun === "undefined" ? g.Deno : undefined;
+const D: any = isDeno ? deno() : undefined;
 
 /** A held lock: `release` closes it (the kernel drops the lock). */
 export interface Lock {

@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { nodeFs, readTextSync } from "../runtime/fs.ts";
+import { envObject, nodeFs, readTextSync } from "../runtime/fs.ts";
+import { deno, isDeno, osName } from "../runtime/mod.ts";
 
 /** What the last `statInto` found: its kind, then size, mtime (ms) and inode. */
 export const ST = { size: 0, mtimeMs: 0, ino: 0 };
@@ -20,9 +21,8 @@ export const ST = { size: 0, mtimeMs: 0, ino: 0 };
 /** `statInto` results. */
 export const ABSENT = 0, FILE = 1, DIR = 2, OTHER = 3;
 
-// deno-lint-ignore no-explicit-any
-const D = (globalThis as any).Deno;
-const onDeno = !!D?.statSync && !("Bun" in globalThis);
+const D = isDeno ? deno() : undefined;
+const onDeno = !!D?.statSync;
 
 const S_IFMT = 0o170000, S_IFREG = 0o100000, S_IFDIR = 0o040000;
 const AT_FDCWD = -100, STATX_BASIC_STATS = 0x7ff;
@@ -52,10 +52,8 @@ function loadFfi(): Ffi | null {
     }
     // Bun: required synchronously, behind a specifier Deno's module graph never sees.
     const req = (import.meta as unknown as { require?: (s: string) => unknown }).require;
-    const process = (globalThis as { process?: { platform: string; env: Record<string, string> } })
-      .process;
-    if (typeof req !== "function" || process?.platform !== "linux") return null;
-    if (process.env.JX_NO_FFI_STAT) return null;
+    if (typeof req !== "function" || osName() !== "linux") return null;
+    if (envObject().JX_NO_FFI_STAT) return null;
     const bun = req(["bun", "ffi"].join(":")) as {
       dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): {
         symbols: { statx(...args: unknown[]): number };

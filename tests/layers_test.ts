@@ -1,0 +1,49 @@
+/**
+ * tools/layers.ts's rule 4: runtime globals only in lib/runtime/ (and the
+ * tree as it is keeps it).
+ */
+import assert from "node:assert/strict";
+import { globalsOf } from "../tools/layers.ts";
+
+Deno.test("layers: globalThis, Deno/Bun members and the process global are found outside lib/runtime/", () => {
+  const text = [
+    "const g = (globalThis as any).Deno;",
+    "const a = Deno.args, b = Bun.version;",
+    "const c = new Deno.Command('x');",
+    "const d = `${process.pid}.tmp`;",
+  ].join("\n");
+  assert.deepEqual(globalsOf("lib/graph/x.ts", text), [
+    "lib/graph/x.ts:1: globalThis: through lib/runtime/",
+    "lib/graph/x.ts:2: Deno.args: through lib/runtime/",
+    "lib/graph/x.ts:2: Bun.version: through lib/runtime/",
+    "lib/graph/x.ts:3: new Deno.Command: through lib/runtime/",
+    "lib/graph/x.ts:4: process.pid: through lib/runtime/",
+  ]);
+  assert.deepEqual(globalsOf("lib/runtime/mod.ts", text), []);
+});
+
+Deno.test("layers: types, comments, strings and node:process are not runtime globals", () => {
+  const text = [
+    'import process from "node:process";',
+    "let conn: Deno.Conn | undefined;",
+    "// Deno.exit(1) would skip the reporters",
+    " * `globalThis.Deno` in JSDoc",
+    'const msg = "use Deno.env";',
+    "const p = process.pid;",
+  ].join("\n");
+  assert.deepEqual(globalsOf("lib/modules/x.ts", text), []);
+});
+
+Deno.test("layers: the tree keeps rule 4 (lib/, cli.ts, mod.ts)", () => {
+  const problems: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of Deno.readDirSync(dir)) {
+      const p = `${dir}/${e.name}`;
+      if (e.isDirectory) walk(p);
+      else if (p.endsWith(".ts")) problems.push(...globalsOf(p, Deno.readTextFileSync(p)));
+    }
+  };
+  walk("lib");
+  for (const f of ["cli.ts", "mod.ts"]) problems.push(...globalsOf(f, Deno.readTextFileSync(f)));
+  assert.deepEqual(problems, []);
+});
