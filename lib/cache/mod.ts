@@ -20,6 +20,8 @@ export {
   type Output,
   refuseOutputs,
   refusePath,
+  Staged,
+  stageOutputs,
   writeOutputs,
 } from "./archive.ts";
 export { BazelStore } from "./bazel.ts";
