@@ -137,10 +137,9 @@ export class Cache {
     const remote = this.remote;
     if (remote) {
       try {
-        const got = await remote.get(key);
+        const got = await remote.get(key, (d, b) => this.o.local.putBlob(b, d));
         if (got) {
-          for (const [d, b] of got.blobs) this.o.local.putBlob(b, d);
-          const entry = { ...got.entry, job: got.entry.job || job.name, parts };
+          const entry = { ...got, job: got.job || job.name, parts };
           this.o.local.putEntry(entry);
           return { kind: "hit", source: "remote", key, parts, entry };
         }

@@ -12,20 +12,22 @@ export class RemoteError extends Error {}
 /** The server cannot be reached, is too slow, or refuses (401/403/5xx): not asked again this run. */
 export class RemoteDown extends RemoteError {}
 
-/** An entry fetched from a remote store, every blob already checked against its digest. */
-export interface Fetched {
-  /** The entry. */
-  entry: Entry;
-  /** Its blobs, by digest. */
-  blobs: Map<string, Uint8Array>;
-}
+/**
+ * Takes one blob of an entry being fetched, already checked against its
+ * digest (the local store keeps it; the remote store then drops it, so an
+ * entry is never held whole when its protocol sends blobs one by one).
+ */
+export type KeepBlob = (digest: string, bytes: Uint8Array) => void;
 
 /** A remote store. Every method throws `RemoteError` (only) when the server fails or lies. */
 export interface RemoteStore {
   /** For messages: `turbo http://host:port` and the like. */
   readonly label: string;
-  /** The entry under `key` with its blobs, or null when the store has none. */
-  get(key: string): Promise<Fetched | null>;
+  /**
+   * The entry under `key`, or null when the store has none; each of its
+   * blobs is handed to `keep` once checked, before the entry is returned.
+   */
+  get(key: string, keep: KeepBlob): Promise<Entry | null>;
   /** Uploads an entry and the blobs it needs (`blob(digest)` gives their bytes). */
   put(entry: Entry, blob: (digest: string) => Uint8Array): Promise<void>;
 }

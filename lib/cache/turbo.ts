@@ -12,7 +12,7 @@ import { Buffer } from "node:buffer";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { digestOf } from "./archive.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
-import { type Fetched, RemoteError, type RemoteStore, request, statusError } from "./http.ts";
+import { type KeepBlob, RemoteError, type RemoteStore, request, statusError } from "./http.ts";
 
 const MAGIC = [0x4a, 0x58, 0x43, 0x31]; // "JXC1"
 
@@ -51,8 +51,12 @@ export function packArtifact(entry: Entry, blob: (d: string) => Uint8Array): Uin
   return out;
 }
 
-/** Unpacks an artifact, checking every blob's digest; throws `RemoteError` on anything wrong. */
-export function unpackArtifact(body: Uint8Array, key: string): Fetched {
+/**
+ * Unpacks an artifact: its entry, and its blobs, each checked against its
+ * digest, all checked before the first is handed to `keep`; throws
+ * `RemoteError` on anything wrong.
+ */
+export function unpackArtifact(body: Uint8Array, key: string, keep: KeepBlob): Entry {
   if (body.length < 8 || MAGIC.some((m, i) => body[i] !== m)) {
     throw new RemoteError("artifact is not a jx artifact");
   }
@@ -80,7 +84,8 @@ export function unpackArtifact(body: Uint8Array, key: string): Fetched {
   for (const d of blobsOf(head.entry)) {
     if (!blobs.has(d)) throw new RemoteError(`artifact lacks blob ${d.slice(0, 12)}`);
   }
-  return { entry: head.entry, blobs };
+  for (const [d, b] of blobs) keep(d, b);
+  return head.entry;
 }
 
 /** A Turborepo v8 remote cache. */
@@ -111,7 +116,7 @@ export class TurboStore implements RemoteStore {
     }
   }
 
-  async get(key: string): Promise<Fetched | null> {
+  async get(key: string, keep: KeepBlob): Promise<Entry | null> {
     const r = await request(
       this.url(key),
       { method: "GET", headers: this.headers() },
@@ -120,7 +125,7 @@ export class TurboStore implements RemoteStore {
     if (r.status === 404) return null;
     if (r.status !== 200) throw statusError("GET", r.status, "artifact");
     this.verify(key, r.body, r.headers.get("x-artifact-tag"));
-    return unpackArtifact(r.body, key);
+    return unpackArtifact(r.body, key, keep);
   }
 
   async put(entry: Entry, blob: (d: string) => Uint8Array): Promise<void> {

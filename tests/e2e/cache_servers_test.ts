@@ -8,7 +8,14 @@
  * started is ignored with the reason in its name.
  */
 import assert from "node:assert/strict";
-import { Cache, type CacheJob, LocalStore, type Lookup, remoteStore } from "../../lib/cache/mod.ts";
+import {
+  Cache,
+  type CacheJob,
+  type Entry,
+  LocalStore,
+  type Lookup,
+  remoteStore,
+} from "../../lib/cache/mod.ts";
 import { ROOT, tempDir } from "../helpers.ts";
 
 const SCRIPT = `${ROOT}/tools/services/cache-server.sh`;
@@ -230,6 +237,46 @@ Deno.test({
       up.content,
       /no signature/,
     );
+  },
+});
+
+Deno.test({
+  name: `bazel: blobs go to the local store one by one as they are fetched${skip(nginx)}`,
+  ignore: "error" in nginx,
+  fn: async () => {
+    const store = remoteStore(`${NGINX_URL}/one-by-one`, {});
+    const te = new TextEncoder();
+    const a = te.encode(`first ${crypto.randomUUID()}`),
+      b = te.encode(`second ${crypto.randomUUID()}`);
+    const [da, db] = [await sha256Hex(td.decode(a)), await sha256Hex(td.decode(b))];
+    const file = (path: string, digest: string, size: number) => ({
+      kind: "file" as const,
+      path,
+      mode: 0o644,
+      digest,
+      size,
+    });
+    const key = await sha256Hex(crypto.randomUUID());
+    const entry: Entry = {
+      v: 1,
+      key,
+      job: "j",
+      createdMs: 2,
+      exit: 0,
+      durationMs: 1,
+      outputs: [file("out/a", da, a.length), file("out/b", db, b.length)],
+      log: { stdout: null, stderr: null, order: [] },
+    };
+    await store.put(entry, (d) => d === da ? a : b);
+    const kept: string[] = [];
+    const got = await store.get(key, (d) => kept.push(d));
+    assert.equal(got?.outputs.length, 2);
+    assert.deepEqual(kept, [da, db]);
+    // The second blob gone from the server: the first was kept before the miss was known.
+    Deno.removeSync(`${"dir" in nginx ? nginx.dir : ""}/store/inst/one-by-one/cas/${db}`);
+    kept.length = 0;
+    await assert.rejects(store.get(key, (d) => kept.push(d)), /is missing/);
+    assert.deepEqual(kept, [da]);
   },
 });
 
