@@ -65,6 +65,36 @@ export async function request(
   }
 }
 
+/**
+ * One GET whose body goes to `sink` chunk by chunk as it arrives (nothing
+ * held), only when the status is 200; the time-out covers the whole
+ * exchange, as `request`'s does. Returns the status and headers.
+ */
+export async function download(
+  url: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  sink: (chunk: Uint8Array) => void,
+): Promise<{ status: number; headers: Headers }> {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), timeoutMs);
+  try {
+    const res = await fetch(url, { headers, signal: ctl.signal, redirect: "follow" });
+    if (res.status !== 200 || !res.body) {
+      await res.body?.cancel();
+      return { status: res.status, headers: res.headers };
+    }
+    for await (const chunk of res.body) sink(chunk);
+    return { status: res.status, headers: res.headers };
+  } catch (e) {
+    if (e instanceof RemoteError) throw e;
+    if (ctl.signal.aborted) throw new RemoteDown(`GET timed out after ${timeoutMs} ms`);
+    throw new RemoteDown(`GET failed: ${(e as Error).message.split("\n")[0]}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The `RemoteError` for an unexpected status. */
 export function statusError(method: string, status: number, what: string): RemoteError {
   const auth = status === 401 || status === 403;

@@ -9,10 +9,20 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, type Hmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { closeSync, fstatSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { digestOf } from "./archive.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
-import { type KeepBlob, RemoteError, type RemoteStore, request, statusError } from "./http.ts";
+import {
+  download,
+  type KeepBlob,
+  RemoteError,
+  type RemoteStore,
+  request,
+  statusError,
+} from "./http.ts";
 
 const MAGIC = [0x4a, 0x58, 0x43, 0x31]; // "JXC1"
 
@@ -51,41 +61,62 @@ export function packArtifact(entry: Entry, blob: (d: string) => Uint8Array): Uin
   return out;
 }
 
+/** Reads exactly `n` bytes at `at` of `fd`, or throws "truncated". */
+function readAt(fd: number, at: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let got = 0; got < n;) {
+    const k = readSync(fd, out, got, n - got, at + got);
+    if (k <= 0) throw new RemoteError("artifact is truncated");
+    got += k;
+  }
+  return out;
+}
+
 /**
- * Unpacks an artifact: its entry, and its blobs, each checked against its
- * digest, all checked before the first is handed to `keep`; throws
- * `RemoteError` on anything wrong.
+ * Unpacks an artifact spooled to the file `path`: its entry, and its blobs,
+ * read one at a time, each checked against its digest and handed to `keep`
+ * (so only one blob is ever in memory); throws `RemoteError` on anything
+ * wrong (blobs already kept are checked, content-addressed, harmless).
  */
-export function unpackArtifact(body: Uint8Array, key: string, keep: KeepBlob): Entry {
-  if (body.length < 8 || MAGIC.some((m, i) => body[i] !== m)) {
-    throw new RemoteError("artifact is not a jx artifact");
-  }
-  const len = new DataView(body.buffer, body.byteOffset).getUint32(4);
-  if (8 + len > body.length) throw new RemoteError("artifact is truncated");
-  let head: { entry: Entry; blobs: [string, number][] };
+export function unpackArtifact(path: string, key: string, keep: KeepBlob): Entry {
+  const fd = openSync(path, "r");
   try {
-    head = JSON.parse(new TextDecoder().decode(body.subarray(8, 8 + len)));
-  } catch {
-    throw new RemoteError("artifact header is not JSON");
-  }
-  if (!isEntry(head.entry) || head.entry.key !== key || !Array.isArray(head.blobs)) {
-    throw new RemoteError("artifact header is not an entry for this key");
-  }
-  const blobs = new Map<string, Uint8Array>();
-  let at = 8 + len;
-  for (const [d, size] of head.blobs) {
-    if (at + size > body.length) throw new RemoteError("artifact is truncated");
-    const b = body.subarray(at, at += size);
-    if (digestOf(b) !== d) {
-      throw new RemoteError(`artifact blob ${String(d).slice(0, 12)}: wrong digest`);
+    const size = fstatSync(fd).size;
+    const magic = size >= 8 ? readAt(fd, 0, 8) : new Uint8Array(8);
+    if (MAGIC.some((m, i) => magic[i] !== m)) {
+      throw new RemoteError("artifact is not a jx artifact");
     }
-    blobs.set(d, b);
+    const len = new DataView(magic.buffer).getUint32(4);
+    if (8 + len > size) throw new RemoteError("artifact is truncated");
+    let head: { entry: Entry; blobs: [string, number][] };
+    try {
+      head = JSON.parse(new TextDecoder().decode(readAt(fd, 8, len)));
+    } catch {
+      throw new RemoteError("artifact header is not JSON");
+    }
+    if (!isEntry(head.entry) || head.entry.key !== key || !Array.isArray(head.blobs)) {
+      throw new RemoteError("artifact header is not an entry for this key");
+    }
+    const listed = new Set(head.blobs.map(([d]) => d));
+    for (const d of blobsOf(head.entry)) {
+      if (!listed.has(d)) throw new RemoteError(`artifact lacks blob ${d.slice(0, 12)}`);
+    }
+    let at = 8 + len;
+    for (const [d, n] of head.blobs) {
+      if (!Number.isSafeInteger(n) || n < 0 || at + n > size) {
+        throw new RemoteError("artifact is truncated");
+      }
+      const b = readAt(fd, at, n);
+      at += n;
+      if (digestOf(b) !== d) {
+        throw new RemoteError(`artifact blob ${String(d).slice(0, 12)}: wrong digest`);
+      }
+      keep(d, b);
+    }
+    return head.entry;
+  } finally {
+    closeSync(fd);
   }
-  for (const d of blobsOf(head.entry)) {
-    if (!blobs.has(d)) throw new RemoteError(`artifact lacks blob ${d.slice(0, 12)}`);
-  }
-  for (const [d, b] of blobs) keep(d, b);
-  return head.entry;
 }
 
 /** A Turborepo v8 remote cache. */
@@ -105,27 +136,41 @@ export class TurboStore implements RemoteStore {
     return this.o.token ? { authorization: `Bearer ${this.o.token}` } : {};
   }
 
-  /** Checks the tag when a signature key is set; throws when it does not verify. */
-  private verify(hash: string, body: Uint8Array, tag: string | null): void {
-    if (!this.o.signatureKey) return;
+  /** Checks the tag (`mac`: the HMAC of the body received) when a signature key is set. */
+  private verify(mac: Hmac | null, tag: string | null): void {
+    if (!mac) return;
     if (!tag) throw new RemoteError("artifact has no signature (x-artifact-tag)");
-    const want = Buffer.from(artifactTag(this.o.signatureKey, hash, this.o.team, body));
+    const want = Buffer.from(mac.digest("base64"));
     const got = Buffer.from(tag);
     if (want.length !== got.length || !timingSafeEqual(want, got)) {
       throw new RemoteError("artifact signature does not verify");
     }
   }
 
+  /**
+   * The artifact is spooled to a temporary file as it arrives (its HMAC
+   * computed on the way), its signature checked, then unpacked blob by blob:
+   * never held whole in memory.
+   */
   async get(key: string, keep: KeepBlob): Promise<Entry | null> {
-    const r = await request(
-      this.url(key),
-      { method: "GET", headers: this.headers() },
-      this.o.timeoutMs,
-    );
-    if (r.status === 404) return null;
-    if (r.status !== 200) throw statusError("GET", r.status, "artifact");
-    this.verify(key, r.body, r.headers.get("x-artifact-tag"));
-    return unpackArtifact(r.body, key, keep);
+    const spool = join(tmpdir(), `jx-artifact-${process.pid}-${randomBytes(6).toString("hex")}`);
+    const fd = openSync(spool, "w", 0o600);
+    const mac = this.o.signatureKey
+      ? createHmac("sha256", this.o.signatureKey).update(key).update(this.o.team)
+      : null;
+    try {
+      const r = await download(this.url(key), this.headers(), this.o.timeoutMs, (chunk) => {
+        for (let w = 0; w < chunk.length;) w += writeSync(fd, chunk, w, chunk.length - w);
+        mac?.update(chunk);
+      });
+      if (r.status === 404) return null;
+      if (r.status !== 200) throw statusError("GET", r.status, "artifact");
+      this.verify(mac, r.headers.get("x-artifact-tag"));
+      return unpackArtifact(spool, key, keep);
+    } finally {
+      closeSync(fd);
+      rmSync(spool, { force: true });
+    }
   }
 
   async put(entry: Entry, blob: (d: string) => Uint8Array): Promise<void> {

@@ -8,7 +8,9 @@
  * started is ignored with the reason in its name.
  */
 import assert from "node:assert/strict";
+import { tmpdir } from "node:os";
 import {
+  artifactTag,
   Cache,
   type CacheJob,
   type Entry,
@@ -170,6 +172,69 @@ Deno.test({
     const unsigned = await upload(TURBO_URL, { JX_REMOTE_CACHE_TOKEN: TOKEN });
     const f = await fetchInto(TURBO_URL, signed, unsigned.content);
     assert.equal(f.l.kind, "miss");
+  },
+});
+
+Deno.test({
+  name: `turbo: an artifact is spooled and unpacked blob by blob; a truncated one leaves no spool${
+    skip(turbo)
+  }`,
+  ignore: "error" in turbo,
+  fn: async () => {
+    const env = { JX_REMOTE_CACHE_TOKEN: TOKEN, JX_REMOTE_CACHE_SIGNATURE_KEY: "spool-key" };
+    const store = remoteStore(TURBO_URL, env);
+    const te = new TextEncoder();
+    const a = te.encode(`first ${crypto.randomUUID()}`),
+      b = te.encode(`second ${crypto.randomUUID()}`);
+    const [da, db] = [await sha256Hex(td.decode(a)), await sha256Hex(td.decode(b))];
+    const file = (path: string, digest: string, size: number) => ({
+      kind: "file" as const,
+      path,
+      mode: 0o644,
+      digest,
+      size,
+    });
+    const key = await sha256Hex(crypto.randomUUID());
+    const entry: Entry = {
+      v: 1,
+      key,
+      job: "j",
+      createdMs: 2,
+      exit: 0,
+      durationMs: 1,
+      outputs: [file("out/a", da, a.length), file("out/b", db, b.length)],
+      log: { stdout: null, stderr: null, order: [] },
+    };
+    const spools = () =>
+      [...Deno.readDirSync(tmpdir())].filter((e) => e.name.startsWith(`jx-artifact-${Deno.pid}-`));
+    await store.put(entry, (d) => d === da ? a : b);
+    const kept: string[] = [];
+    assert.equal((await store.get(key, (d) => kept.push(d)))?.key, key);
+    assert.deepEqual(kept.sort(), [da, db].sort());
+    // The same artifact cut short by 3 bytes, correctly signed: the first blob only, then refused.
+    const res = await fetch(
+      `http://127.0.0.1:${"port" in turbo ? turbo.port : 0}/v8/artifacts/${key}?slug=jx`,
+      { headers: { authorization: `Bearer ${TOKEN}` } },
+    );
+    const body = new Uint8Array(await res.arrayBuffer()).slice(0, -3);
+    const put = await fetch(
+      `http://127.0.0.1:${"port" in turbo ? turbo.port : 0}/v8/artifacts/${key}?slug=jx`,
+      {
+        method: "PUT",
+        body,
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          "content-type": "application/octet-stream",
+          "x-artifact-tag": artifactTag("spool-key", key, "jx", body),
+        },
+      },
+    );
+    await put.body?.cancel();
+    assert.ok(put.ok, `PUT: ${put.status}`);
+    kept.length = 0;
+    await assert.rejects(store.get(key, (d) => kept.push(d)), /truncated/);
+    assert.equal(kept.length, 1, "the first blob was kept before the cut was reached");
+    assert.deepEqual(spools(), [], "no spool file left");
   },
 });
 
