@@ -14,7 +14,14 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { digestOf } from "./archive.ts";
 import type { Entry } from "./entry.ts";
-import { type KeepBlob, RemoteError, type RemoteStore, request, statusError } from "./http.ts";
+import {
+  type BlobSource,
+  type KeepBlob,
+  RemoteError,
+  type RemoteStore,
+  request,
+  statusError,
+} from "./http.ts";
 import { type ActionResult, decodeActionResult, encodeActionResult } from "./proto.ts";
 
 /** Settings of a Bazel HTTP cache. */
@@ -161,7 +168,7 @@ export class BazelStore implements RemoteStore {
     }
   }
 
-  async put(entry: Entry, blob: (d: string) => Uint8Array): Promise<void> {
+  async put(entry: Entry, blobs: BlobSource): Promise<void> {
     const sizes = new Map<string, number>();
     for (
       const d of new Set([
@@ -171,7 +178,7 @@ export class BazelStore implements RemoteStore {
       ])
     ) {
       if (!d) continue;
-      const b = blob(d);
+      const b = blobs.readBlob(d); // one blob in memory at a time
       sizes.set(d, b.length);
       const head = await request(
         this.url("cas", d),

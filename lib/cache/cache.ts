@@ -257,7 +257,7 @@ export class Cache {
       const remote = this.remote;
       if (!remote) return;
       try {
-        await remote.put(entry, (d) => this.o.local.readBlob(d));
+        await remote.put(entry, this.o.local);
       } catch (e) {
         if (e instanceof BadBlob) return;
         this.remoteFailed(e, `upload of ${entry.job}`, remote);

@@ -19,6 +19,14 @@ export class RemoteDown extends RemoteError {}
  */
 export type KeepBlob = (digest: string, bytes: Uint8Array) => void;
 
+/** Where an upload reads blobs: the local store. */
+export interface BlobSource {
+  /** A blob's bytes, checked against its digest (throws `BadBlob`). */
+  readBlob(digest: string): Uint8Array;
+  /** The file holding a blob, to be read in pieces (the reader checks the digest). */
+  blobFile(digest: string): string;
+}
+
 /** A remote store. Every method throws `RemoteError` (only) when the server fails or lies. */
 export interface RemoteStore {
   /** For messages: `turbo http://host:port` and the like. */
@@ -28,8 +36,8 @@ export interface RemoteStore {
    * blobs is handed to `keep` once checked, before the entry is returned.
    */
   get(key: string, keep: KeepBlob): Promise<Entry | null>;
-  /** Uploads an entry and the blobs it needs (`blob(digest)` gives their bytes). */
-  put(entry: Entry, blob: (digest: string) => Uint8Array): Promise<void>;
+  /** Uploads an entry and the blobs it needs, read from `blobs`. */
+  put(entry: Entry, blobs: BlobSource): Promise<void>;
 }
 
 /** How long one request may take before it counts as failed (default 10 s). */
@@ -42,7 +50,11 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
  */
 export async function request(
   url: string,
-  init: { method: string; headers?: Record<string, string>; body?: Uint8Array },
+  init: {
+    method: string;
+    headers?: Record<string, string>;
+    body?: Uint8Array | ReadableStream<Uint8Array>;
+  },
   timeoutMs: number,
 ): Promise<{ status: number; headers: Headers; body: Uint8Array }> {
   const ctl = new AbortController();
@@ -54,7 +66,9 @@ export async function request(
       body: init.body as BodyInit | undefined,
       signal: ctl.signal,
       redirect: "follow",
-    });
+      // A stream body is sent as it is read (required by the fetch standard for one).
+      ...(init.body instanceof ReadableStream ? { duplex: "half" } : {}),
+    } as RequestInit);
     const body = new Uint8Array(await res.arrayBuffer());
     return { status: res.status, headers: res.headers, body };
   } catch (e) {

@@ -95,6 +95,11 @@ export class LocalStore {
     renameSync(tmp, path);
   }
 
+  /** The file holding a blob (its bytes unchecked: whoever reads it hashes them). */
+  blobFile(digest: string): string {
+    return this.blobPath(digest);
+  }
+
   /** Whether a blob is stored (its bytes are checked only when read). */
   hasBlob(digest: string): boolean {
     try {

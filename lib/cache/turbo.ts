@@ -9,13 +9,15 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { createHmac, type Hmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { closeSync, fstatSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { createHash, createHmac, type Hmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { closeSync, fstatSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { digestOf } from "./archive.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
+import { BadBlob } from "./local.ts";
 import {
+  type BlobSource,
   download,
   type KeepBlob,
   RemoteError,
@@ -45,20 +47,86 @@ export function artifactTag(key: string, hash: string, team: string, body: Uint8
   return createHmac("sha256", key).update(hash).update(team).update(body).digest("base64");
 }
 
-/** Packs an entry and its blobs into one artifact. */
-export function packArtifact(entry: Entry, blob: (d: string) => Uint8Array): Uint8Array {
-  const ds = blobsOf(entry);
-  const bytes = ds.map(blob);
+/** Bytes read from a blob's file at once while uploading. */
+const CHUNK = 4 * 1024 * 1024;
+
+/** An artifact to upload: its head (magic, length, JSON header), then its blobs' files in order. */
+export interface Packed {
+  /** The bytes before the blobs. */
+  head: Uint8Array;
+  /** Each blob's digest and file. */
+  blobs: { digest: string; file: string }[];
+  /** The whole body's length. */
+  size: number;
+}
+
+/** The artifact of an entry whose blobs are in `source` (their sizes from the files). */
+export function packArtifact(entry: Entry, source: BlobSource): Packed {
+  const blobs = blobsOf(entry).map((digest) => ({ digest, file: source.blobFile(digest) }));
+  const sizes = blobs.map(({ digest, file }) => {
+    try {
+      return statSync(file).size;
+    } catch {
+      throw new BadBlob(`blob ${digest.slice(0, 12)} is missing`);
+    }
+  });
   const header = new TextEncoder().encode(
-    JSON.stringify({ entry, blobs: ds.map((d, i) => [d, bytes[i].length]) }),
+    JSON.stringify({ entry, blobs: blobs.map((b, i) => [b.digest, sizes[i]]) }),
   );
-  const out = new Uint8Array(8 + header.length + bytes.reduce((n, b) => n + b.length, 0));
-  out.set(MAGIC, 0);
-  new DataView(out.buffer).setUint32(4, header.length);
-  out.set(header, 8);
-  let at = 8 + header.length;
-  for (const b of bytes) out.set(b, (at += b.length) - b.length);
-  return out;
+  const head = new Uint8Array(8 + header.length);
+  head.set(MAGIC, 0);
+  new DataView(head.buffer).setUint32(4, header.length);
+  head.set(header, 8);
+  return { head, blobs, size: sizes.reduce((n, k) => n + k, head.length) };
+}
+
+/** Calls `f` with each piece of the file at `path`, in order (a new array each time). */
+function eachPiece(path: string, f: (piece: Uint8Array) => void): void {
+  const fd = openSync(path, "r");
+  try {
+    for (;;) {
+      const piece = new Uint8Array(CHUNK);
+      const n = readSync(fd, piece, 0, CHUNK, null);
+      if (n <= 0) return;
+      f(piece.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads every blob of `p` once: each checked against its digest (`BadBlob`
+ * otherwise), and the body fed to `mac` when given (the signature).
+ */
+function checkPacked(p: Packed, mac: Hmac | null): void {
+  mac?.update(p.head);
+  for (const { digest, file } of p.blobs) {
+    const h = createHash("sha256");
+    eachPiece(file, (piece) => (h.update(piece), mac?.update(piece)));
+    if (h.digest("hex") !== digest) throw new BadBlob(`blob ${digest.slice(0, 12)} is corrupt`);
+  }
+}
+
+/** The body of `p` as a stream read from the files as it is sent (one piece in memory). */
+function bodyOf(p: Packed): ReadableStream<Uint8Array> {
+  let i = -1, fd = -1;
+  return new ReadableStream<Uint8Array>({
+    pull(ctl) {
+      for (;;) {
+        if (i === -1) return (i = 0, ctl.enqueue(p.head));
+        if (i >= p.blobs.length) return ctl.close();
+        if (fd < 0) fd = openSync(p.blobs[i].file, "r");
+        const piece = new Uint8Array(CHUNK);
+        const n = readSync(fd, piece, 0, CHUNK, null);
+        if (n > 0) return ctl.enqueue(piece.subarray(0, n));
+        closeSync(fd), fd = -1, i++;
+      }
+    },
+    cancel() {
+      if (fd >= 0) closeSync(fd);
+    },
+  });
 }
 
 /** Reads exactly `n` bytes at `at` of `fd`, or throws "truncated". */
@@ -173,17 +241,26 @@ export class TurboStore implements RemoteStore {
     }
   }
 
-  async put(entry: Entry, blob: (d: string) => Uint8Array): Promise<void> {
-    const body = packArtifact(entry, blob);
+  /**
+   * Uploads the artifact read from the local store's files: once to check
+   * every blob (and sign the body), once more as the request body is sent;
+   * never held whole in memory.
+   */
+  async put(entry: Entry, blobs: BlobSource): Promise<void> {
+    const packed = packArtifact(entry, blobs);
+    const mac = this.o.signatureKey
+      ? createHmac("sha256", this.o.signatureKey).update(entry.key).update(this.o.team)
+      : null;
+    checkPacked(packed, mac);
+    const body = bodyOf(packed);
     const headers: Record<string, string> = {
       ...this.headers(),
       "content-type": "application/octet-stream",
+      "content-length": String(packed.size),
       "x-artifact-duration": String(Math.round(entry.durationMs)),
       "x-artifact-client-ci": "jx",
     };
-    if (this.o.signatureKey) {
-      headers["x-artifact-tag"] = artifactTag(this.o.signatureKey, entry.key, this.o.team, body);
-    }
+    if (mac) headers["x-artifact-tag"] = mac.digest("base64");
     const r = await request(
       this.url(entry.key),
       { method: "PUT", headers, body },

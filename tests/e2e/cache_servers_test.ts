@@ -184,9 +184,13 @@ Deno.test({
     const env = { JX_REMOTE_CACHE_TOKEN: TOKEN, JX_REMOTE_CACHE_SIGNATURE_KEY: "spool-key" };
     const store = remoteStore(TURBO_URL, env);
     const te = new TextEncoder();
-    const a = te.encode(`first ${crypto.randomUUID()}`),
-      b = te.encode(`second ${crypto.randomUUID()}`);
-    const [da, db] = [await sha256Hex(td.decode(a)), await sha256Hex(td.decode(b))];
+    // 9 MiB: the upload and the spool each take it in several pieces.
+    const a = new Uint8Array(9 * 1024 * 1024).map((_, i) => (i * 7) ^ (i >> 11));
+    const b = te.encode(`second ${crypto.randomUUID()}`);
+    const hexOf = async (x: Uint8Array<ArrayBuffer>) =>
+      [...new Uint8Array(await crypto.subtle.digest("SHA-256", x))]
+        .map((v) => v.toString(16).padStart(2, "0")).join("");
+    const [da, db] = [await hexOf(a), await hexOf(b)];
     const file = (path: string, digest: string, size: number) => ({
       kind: "file" as const,
       path,
@@ -207,7 +211,9 @@ Deno.test({
     };
     const spools = () =>
       [...Deno.readDirSync(tmpdir())].filter((e) => e.name.startsWith(`jx-artifact-${Deno.pid}-`));
-    await store.put(entry, (d) => d === da ? a : b);
+    const source = new LocalStore(await tempDir());
+    source.putBlob(a), source.putBlob(b);
+    await store.put(entry, source);
     const kept: string[] = [];
     assert.equal((await store.get(key, (d) => kept.push(d)))?.key, key);
     assert.deepEqual(kept.sort(), [da, db].sort());
@@ -332,7 +338,9 @@ Deno.test({
       outputs: [file("out/a", da, a.length), file("out/b", db, b.length)],
       log: { stdout: null, stderr: null, order: [] },
     };
-    await store.put(entry, (d) => d === da ? a : b);
+    const source = new LocalStore(await tempDir());
+    source.putBlob(a), source.putBlob(b);
+    await store.put(entry, source);
     const kept: string[] = [];
     const got = await store.get(key, (d) => kept.push(d));
     assert.equal(got?.outputs.length, 2);
