@@ -377,7 +377,7 @@ async function gib(): Promise<string> {
 const loads = [await load()];
 const compileLines = values["gib-only"] ? [] : await compiles(loads);
 const gibLine = values["no-gib"] ? "" : await gib();
-loads.push(await load());
+if (gibLine) loads.push(await load());
 
 const text = [
   `## Output cache (bench/cache.ts), ${new Date().toISOString().slice(0, 10)}`,
@@ -386,9 +386,9 @@ const text = [
     values["gib-only"] ? " --gib-only" : ""
   }\`: ${N} \`gcc -O2 -c\` jobs (40 small ` +
   `functions each) in a fresh checkout per run, -j = CPUs; medians of ${RUNS} round-robin runs. ` +
-  `Load average at the start, after the compiles, after the 1 GiB part: ${
-    loads.join("; ")
-  } (shared machine).`,
+  `Load average at the start${values["gib-only"] ? "" : ", after the compiles"}${
+    values["no-gib"] ? "" : ", after the 1 GiB part"
+  }: ${loads.join("; ")} (shared machine).`,
   "",
   ...(await environment({ ninja: false })),
   ...(compileLines.length ? ["", ...compileLines] : []),
