@@ -87,7 +87,26 @@ Deno.test("restore: multi-MiB files come back with their bytes and modes, no tem
   assert.equal(Deno.statSync(`${b}/out/sub/data.bin`).mode! & 0o777, 0o600);
   assert.deepEqual(walk(b).temps, []);
   assert.deepEqual([...Deno.readDirSync(`${store}/tmp`)], [], "nothing left in the store's tmp");
+  // The restore told the state each file's digest: with its stamp kept (same size, mtime and
+  // inode, other bytes), the state records the restored digest without reading the file.
+  const st = Deno.statSync(`${b}/out/small.txt`);
+  const f = await Deno.open(`${b}/out/small.txt`, { write: true });
+  await f.write(new TextEncoder().encode("SMALL\n"));
+  f.close();
+  Deno.utimeSync(`${b}/out/small.txt`, st.atime!, st.mtime!);
+  assert.equal(Deno.statSync(`${b}/out/small.txt`).ino, st.ino);
+  assert.match(recordedState(b, "out/small.txt"), new RegExp(hex("small\n").slice(0, 32)));
 });
+
+/** What the up-to-date state records for a job writing `path` in `dir`, after its success. */
+function recordedState(dir: string, path: string): string {
+  const spec = { name: "j", argv: ["true"], cwd: ".", env: {}, reads: [], writes: [path] };
+  const state = new UpToDate(dir);
+  state.check(spec as unknown as JobSpec);
+  state.succeeded(spec as unknown as JobSpec);
+  state.close();
+  return Deno.readTextFileSync(`${dir}/.jx/state.ndjson`);
+}
 
 Deno.test("restore: a corrupt blob mid-entry leaves no half-written output and no temporary file", async () => {
   const store = await tempDir();
@@ -137,15 +156,8 @@ Deno.test("local store: putFile stores a copy under the digest of what it copied
 
 Deno.test("state: a hash the cache noted is used while the file keeps its stamp", async () => {
   const dir = await tempDir({ "out/a": "real content" });
-  const spec = { name: "j", argv: ["true"], cwd: ".", env: {}, reads: [], writes: ["out/a"] };
   const fake = "ab".repeat(32); // never the file's: seen only when the note is used
-  const recorded = () => {
-    const state = new UpToDate(dir);
-    state.check(spec as unknown as JobSpec);
-    state.succeeded(spec as unknown as JobSpec);
-    state.close();
-    return Deno.readTextFileSync(`${dir}/.jx/state.ndjson`);
-  };
+  const recorded = () => recordedState(dir, "out/a");
   noteHash(dir, "out/a", fake, stamp(dir, "out/a")!);
   assert.match(recorded(), new RegExp(fake.slice(0, 32)), "the noted hash, the file not read");
   // A file changed after the note: read again.
