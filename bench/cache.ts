@@ -9,6 +9,12 @@
  * - `restored, turbo` / `restored, nginx`: an empty local store and a remote
  *   store (the project's servers, tools/services/cache-server.sh) filled once.
  *
+ * - `turbo cold` / `turbo warm`: the same compiles under `turbo` (npm), one
+ *   workspace package per job, in the same round-robin: a fresh workspace
+ *   with an empty local cache, then with a filled one. Left out, with one
+ *   line saying so, when `node_modules/.bin/turbo` (or `$TURBO_BIN`) is not
+ *   there.
+ *
  * Then 1 GiB of outputs (16 files of 64 MiB) restored from the local store
  * into a fresh checkout, against `cp -r` of the same files. Round-robin,
  * medians; the load average is printed (the machine is shared).
@@ -17,6 +23,7 @@
  * ```sh
  * node_modules/.bin/deno run -A bench/cache.ts                    # 200 compiles, 3 rounds
  * node_modules/.bin/deno run -A bench/cache.ts --jobs 50 --runs 1 --no-gib
+ * node_modules/.bin/deno run -A bench/cache.ts --gib-only --runs 3  # the 1 GiB restore only
  * node_modules/.bin/deno run -A bench/cache.ts --write             # append to RESULTS.md
  * ```
  *
@@ -40,6 +47,7 @@ const { values } = parseArgs({
     jobs: { type: "string", default: "200" },
     runs: { type: "string", default: "3" },
     "no-gib": { type: "boolean", default: false },
+    "gib-only": { type: "boolean", default: false },
     write: { type: "boolean", default: false },
   },
 });
@@ -124,76 +132,208 @@ function startServer(kind: "turbo" | "nginx"): { pid: number; url: string } | st
   return { pid, url };
 }
 
+/** The `turbo` binary: `$TURBO_BIN`, else `node_modules/.bin/turbo`, else null. */
+function turboBin(): string | null {
+  const bin = Deno.env.get("TURBO_BIN") || `${REPO}/node_modules/.bin/turbo`;
+  try {
+    Deno.statSync(bin);
+    return bin;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A fresh turbo workspace doing what `checkout()` does: one package per
+ * compile (`src/c.c` and its own copy of `gen.h`), a `build` script running
+ * the same gcc command, `build` cached on `src/**` with `out/**` as output.
+ */
+async function turboCheckout(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "jx-bench-turbo-ws-" });
+  const npm = (await new Deno.Command("npm", { args: ["--version"] }).output()).stdout;
+  const json = (path: string, v: unknown) => Deno.writeTextFile(path, JSON.stringify(v, null, 2));
+  await json(`${dir}/package.json`, {
+    name: "bench",
+    private: true,
+    packageManager: `npm@${td.decode(npm).trim()}`,
+    workspaces: ["pkgs/*"],
+  });
+  await json(`${dir}/turbo.json`, {
+    tasks: { build: { inputs: ["src/**"], outputs: ["out/**"] } },
+  });
+  for (let i = 0; i < N; i++) {
+    const pkg = `${dir}/pkgs/c${i}`;
+    await Deno.mkdir(`${pkg}/src`, { recursive: true });
+    await Deno.writeTextFile(`${pkg}/src/gen.h`, "#define UNUSED 1\n");
+    await Deno.writeTextFile(`${pkg}/src/c.c`, cSource(i));
+    await json(`${pkg}/package.json`, {
+      name: `c${i}`,
+      version: "0.0.0",
+      scripts: { build: "mkdir -p out && gcc -O2 -c src/c.c -o out/c.o" },
+    });
+  }
+  return dir;
+}
+
+/** `turbo run build` in `dir` with its local cache in `cacheDir`: wall time and how many were cached. */
+async function turbo(bin: string, dir: string, cacheDir: string): Promise<[number, number]> {
+  const t = performance.now();
+  const out = await new Deno.Command(bin, {
+    args: [
+      "run",
+      "build",
+      `--cache-dir=${cacheDir}`,
+      `--concurrency=${navigator.hardwareConcurrency}`,
+      "--output-logs=none",
+    ],
+    cwd: dir,
+    env: {
+      ...CLEAN_ENV,
+      TURBO_TELEMETRY_DISABLED: "1",
+      DO_NOT_TRACK: "1",
+      TURBO_NO_UPDATE_NOTIFIER: "1",
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const ms = performance.now() - t;
+  const text = td.decode(out.stdout) + td.decode(out.stderr);
+  if (out.code !== 0) throw new Error(`turbo exited ${out.code}: ${text}`);
+  const cached = Number(text.match(/Cached:\s+(\d+) cached/)?.[1] ?? NaN);
+  return [ms, cached];
+}
+
+/** The compile graph: jx cold (cache off, on), restored from each store, and turbo beside it. */
+async function compiles(loads: string[]): Promise<string[]> {
+  const full = await Deno.makeTempDir({ prefix: "jx-bench-store-" });
+  const servers = { turbo: startServer("turbo"), nginx: startServer("nginx") };
+  const ENV = { JX_REMOTE_CACHE_TOKEN: "tok" };
+  const cases: string[] = ["cold, cache off", "cold, cache on", "restored, local"];
+  const notes: string[] = [];
+  // Fill the local store and each remote once.
+  const fill = async (args: string[], env: Record<string, string> = {}) => {
+    const dir = await checkout();
+    await jx(dir, args, env);
+    await rm(dir);
+  };
+  await fill(["--cache-dir", full]);
+  for (const [kind, s] of Object.entries(servers)) {
+    if (typeof s === "string") {
+      notes.push(`${kind} server: not started (${s}); left out.`);
+      continue;
+    }
+    const store = await Deno.makeTempDir();
+    await fill(["--cache-dir", store, "--remote-cache", s.url], ENV);
+    await rm(store);
+    cases.push(`restored, ${kind}`);
+  }
+  const tb = turboBin();
+  const turboCache = await Deno.makeTempDir({ prefix: "jx-bench-turbo-cache-" });
+  if (tb) {
+    const ws = await turboCheckout();
+    await turbo(tb, ws, turboCache);
+    await rm(ws);
+    cases.push("turbo cold", "turbo warm (local cache)");
+  } else {
+    notes.push(
+      "turbo: not installed (`npm install --save-dev turbo`, or TURBO_BIN=PATH); its rows are left out.",
+    );
+  }
+  for (const n of notes) console.error(n);
+  const samples = await roundRobin(
+    cases,
+    RUNS,
+    (c) => compileCase(c, { full, servers, ENV, tb, turboCache }),
+    (r, t) =>
+      console.error(
+        `round ${r + 1}: ${t.map(([c, ms]) => `${c} ${ms.toFixed(0)} ms`).join(", ")}`,
+      ),
+  );
+  loads.push(await load());
+  for (const s of Object.values(servers)) {
+    if (typeof s !== "string") {
+      new Deno.Command("bash", { args: [SCRIPT, "stop", String(s.pid)] }).outputSync();
+    }
+  }
+  await rm(full);
+  await rm(turboCache);
+  return compileReport(samples, notes);
+}
+
+/** What `compileCase` needs of the set-up. */
+interface Setup {
+  full: string;
+  servers: Record<"turbo" | "nginx", { url: string } | string>;
+  ENV: Record<string, string>;
+  tb: string | null;
+  turboCache: string;
+}
+
+/** One timed run of case `c` in a fresh checkout; throws unless it restored what it should. */
+async function compileCase(c: string, s: Setup): Promise<number> {
+  if (c.startsWith("turbo")) {
+    const ws = await turboCheckout();
+    const empty = await Deno.makeTempDir();
+    const [ms, cached] = await turbo(s.tb!, ws, c === "turbo cold" ? empty : s.turboCache);
+    if (cached !== (c === "turbo cold" ? 0 : N)) throw new Error(`${c}: ${cached} cached`);
+    await rm(ws);
+    await rm(empty);
+    return ms;
+  }
+  const dir = await checkout();
+  const fresh = await Deno.makeTempDir();
+  let ms: number;
+  if (c === "cold, cache off") ms = await jx(dir, []);
+  else if (c === "cold, cache on") ms = await jx(dir, ["--cache-dir", fresh]);
+  else if (c === "restored, local") ms = await jx(dir, ["--cache-dir", s.full]);
+  else {
+    const server = s.servers[c.slice("restored, ".length) as "turbo" | "nginx"] as { url: string };
+    ms = await jx(dir, ["--cache-dir", fresh, "--remote-cache", server.url], s.ENV);
+  }
+  const restored = await restoredIn(dir);
+  if (c.startsWith("restored") !== (restored === N)) throw new Error(`${c}: ${restored} restored`);
+  await rm(dir);
+  await rm(fresh);
+  return ms;
+}
+
+/** The table and the figures the issue asks for. */
+function compileReport(samples: { tool: string; ms: number[] }[], notes: string[]): string[] {
+  const med = (c: string) => median(samples.find((s) => s.tool === c)!.ms);
+  const has = (c: string) => samples.some((s) => s.tool === c);
+  const rows = samples.map(({ tool, ms }) =>
+    `| ${tool} | ${(median(ms) / 1000).toFixed(2)} | ${(Math.min(...ms) / 1000).toFixed(2)} | ${
+      (Math.max(...ms) / 1000).toFixed(2)
+    } | ${(med("cold, cache off") / median(ms)).toFixed(2)}x |`
+  );
+  const ratio = med("cold, cache on") / med("cold, cache off");
+  const lines = [
+    `| case | median (s) | min (s) | max (s) | cold (cache off) / this |`,
+    `| --- | ---: | ---: | ---: | ---: |`,
+    ...rows,
+    "",
+    `Cold run, cache on / cache off: ${ratio.toFixed(3)} (an overhead of ${
+      ((ratio - 1) * 100).toFixed(1)
+    }%; target at most 5%). Restored from the local store: ${
+      (med("cold, cache off") / med("restored, local")).toFixed(1)
+    }x faster than running (target at least 10x).`,
+  ];
+  if (has("turbo cold")) {
+    lines.push(
+      "",
+      `turbo, same run: cold ${(med("turbo cold") / 1000).toFixed(2)} s against jx's ${
+        (med("cold, cache on") / 1000).toFixed(2)
+      } s (cache on); warm from its local cache ${
+        (med("turbo warm (local cache)") / 1000).toFixed(2)
+      } s against jx's ${(med("restored, local") / 1000).toFixed(2)} s.`,
+    );
+  }
+  return [...lines, ...notes.map((n) => `\n${n}`)];
+}
+
 const rm = (p: string) => Deno.remove(p, { recursive: true }).catch(() => {});
 const load = async () =>
   (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
-
-const loads = [await load()];
-const full = await Deno.makeTempDir({ prefix: "jx-bench-store-" });
-const servers = { turbo: startServer("turbo"), nginx: startServer("nginx") };
-const ENV = { JX_REMOTE_CACHE_TOKEN: "tok" };
-type Case = string;
-const cases: Case[] = ["cold, cache off", "cold, cache on", "restored, local"];
-// Fill the local store and each remote once.
-const fill = async (args: string[], env: Record<string, string> = {}) => {
-  const dir = await checkout();
-  await jx(dir, args, env);
-  await rm(dir);
-};
-await fill(["--cache-dir", full]);
-for (const [kind, s] of Object.entries(servers)) {
-  if (typeof s === "string") {
-    console.error(`${kind}: not started (${s}); left out`);
-    continue;
-  }
-  const store = await Deno.makeTempDir();
-  await fill(["--cache-dir", store, "--remote-cache", s.url], ENV);
-  await rm(store);
-  cases.push(`restored, ${kind}`);
-}
-const samples = await roundRobin(
-  cases,
-  RUNS,
-  async (c) => {
-    const dir = await checkout();
-    const fresh = await Deno.makeTempDir();
-    let ms: number;
-    if (c === "cold, cache off") ms = await jx(dir, []);
-    else if (c === "cold, cache on") ms = await jx(dir, ["--cache-dir", fresh]);
-    else if (c === "restored, local") ms = await jx(dir, ["--cache-dir", full]);
-    else {
-      const s = servers[c.slice("restored, ".length) as "turbo" | "nginx"] as { url: string };
-      ms = await jx(dir, ["--cache-dir", fresh, "--remote-cache", s.url], ENV);
-    }
-    const restored = await restoredIn(dir);
-    if (c.startsWith("restored") !== (restored === N)) {
-      throw new Error(`${c}: ${restored} restored`);
-    }
-    await rm(dir);
-    await rm(fresh);
-    return ms;
-  },
-  (r, t) =>
-    console.error(`round ${r + 1}: ${t.map(([c, ms]) => `${c} ${ms.toFixed(0)} ms`).join(", ")}`),
-);
-loads.push(await load());
-for (const s of Object.values(servers)) {
-  if (typeof s !== "string") {
-    new Deno.Command("bash", { args: [SCRIPT, "stop", String(s.pid)] }).outputSync();
-  }
-}
-
-const med = (c: Case) => median(samples.find((s) => s.tool === c)!.ms);
-const rows = samples.map(({ tool, ms }) =>
-  `| ${tool} | ${(median(ms) / 1000).toFixed(2)} | ${(Math.min(...ms) / 1000).toFixed(2)} | ${
-    (Math.max(...ms) / 1000).toFixed(2)
-  } | ${(med("cold, cache off") / median(ms)).toFixed(2)}x |`
-);
-const table = [
-  `| case | median (s) | min (s) | max (s) | cold (cache off) / this |`,
-  `| --- | ---: | ---: | ---: | ---: |`,
-  ...rows,
-].join("\n");
 
 /** 1 GiB of outputs: one job writes 16 x 64 MiB; restored from the local store vs `cp -r`. */
 async function gib(): Promise<string> {
@@ -234,29 +374,24 @@ async function gib(): Promise<string> {
       (b / a).toFixed(2)
     }x cp's rate.`;
 }
+const loads = [await load()];
+const compileLines = values["gib-only"] ? [] : await compiles(loads);
 const gibLine = values["no-gib"] ? "" : await gib();
-loads.push(await load());
-await rm(full);
+if (gibLine) loads.push(await load());
 
 const text = [
   `## Output cache (bench/cache.ts), ${new Date().toISOString().slice(0, 10)}`,
   "",
-  `\`deno run -A bench/cache.ts --jobs ${N} --runs ${RUNS}\`: ${N} \`gcc -O2 -c\` jobs (40 small ` +
+  `\`deno run -A bench/cache.ts --jobs ${N} --runs ${RUNS}${
+    values["gib-only"] ? " --gib-only" : ""
+  }\`: ${N} \`gcc -O2 -c\` jobs (40 small ` +
   `functions each) in a fresh checkout per run, -j = CPUs; medians of ${RUNS} round-robin runs. ` +
-  `Load average before, after the compiles, after the 1 GiB part: ${
-    loads.join("; ")
-  } (shared machine).`,
+  `Load average at the start${values["gib-only"] ? "" : ", after the compiles"}${
+    values["no-gib"] ? "" : ", after the 1 GiB part"
+  }: ${loads.join("; ")} (shared machine).`,
   "",
   ...(await environment({ ninja: false })),
-  "",
-  table,
-  "",
-  `Overhead of the cache on a cold run: ${
-    ((med("cold, cache on") / med("cold, cache off") - 1) * 100).toFixed(1)
-  }%. ` +
-  `Restored from the local store: ${
-    (med("cold, cache off") / med("restored, local")).toFixed(1)
-  }x faster than running.`,
+  ...(compileLines.length ? ["", ...compileLines] : []),
   ...(gibLine ? ["", gibLine] : []),
 ].join("\n");
 console.log(text);

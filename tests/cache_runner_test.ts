@@ -6,13 +6,7 @@
  * inner runner; jobs the cache never takes are passed through.
  */
 import assert from "node:assert/strict";
-import {
-  Cache,
-  CacheRunner,
-  type Fetched,
-  LocalStore,
-  type RemoteStore,
-} from "../lib/cache/mod.ts";
+import { Cache, CacheRunner, type Entry, LocalStore, type RemoteStore } from "../lib/cache/mod.ts";
 import { parseJobsFile } from "../lib/graph/mod.ts";
 import type { RunnerEnd, RunRequest, RunSink } from "../lib/scheduler/runner.ts";
 import type { Runner } from "../lib/scheduler/mod.ts";
@@ -86,7 +80,7 @@ Deno.test("CacheRunner: a miss runs and stores; the next lookup restores without
 Deno.test("CacheRunner: a job stopped during a slow lookup ends at once; the late answer is ignored", async () => {
   const dir = await tempDir();
   const g = parseJobsFile(JOBS, `${dir}/jobs.yaml`);
-  let answer!: (f: Fetched | null) => void;
+  let answer!: (e: Entry | null) => void;
   const remote: RemoteStore = {
     label: "slow",
     get: () => new Promise((r) => answer = r),

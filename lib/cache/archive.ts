@@ -10,20 +10,20 @@ import {
   lstatSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   readlinkSync,
   realpathSync,
   renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   unlinkSync,
-  writeFileSync,
 } from "node:fs";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { globToRegExp, isGlob } from "../graph/mod.ts";
 import { expand } from "../state/mod.ts";
 import { pid } from "../runtime/fs.ts";
+import { hashPath } from "./blobfile.ts";
 
 /** One output of a job, by its path relative to the jobs file's directory. */
 export type Output =
@@ -31,13 +31,17 @@ export type Output =
   | { kind: "dir"; path: string; mode: number }
   | { kind: "symlink"; path: string; target: string };
 
-/** What `collectOutputs` found: the items, and each blob's source file by digest. */
+/** What `collectOutputs` found: the items, parents before children. */
 export interface Collected {
   /** Items, parents before children. */
   outputs: Output[];
-  /** Digest to the absolute path holding those bytes. */
-  sources: Map<string, string>;
 }
+
+/**
+ * Takes one output file's bytes (into a store, or only hashes them) and
+ * gives the digest and size of what it took.
+ */
+export type TakeFile = (abs: string) => { digest: string; size: number };
 
 /** A job's outputs cannot be stored or restored (the reason is the message). */
 export class CacheRefusal extends Error {}
@@ -50,7 +54,13 @@ export const inside = (root: string, abs: string): boolean =>
   abs === root || abs.startsWith(root.endsWith(sep) ? root : root + sep);
 
 /** Adds `rel` (and, for a directory, everything under it) to `c`. */
-function collectPath(baseDir: string, rel: string, c: Collected, seen: Set<string>): void {
+function collectPath(
+  baseDir: string,
+  rel: string,
+  c: Collected,
+  seen: Set<string>,
+  take: TakeFile,
+): void {
   if (seen.has(rel)) return;
   seen.add(rel);
   const abs = join(baseDir, rel);
@@ -68,22 +78,30 @@ function collectPath(baseDir: string, rel: string, c: Collected, seen: Set<strin
     c.outputs.push({ kind: "symlink", path: rel, target });
   } else if (st.isDirectory()) {
     c.outputs.push({ kind: "dir", path: rel, mode: st.mode & 0o777 });
-    for (const name of readdirSync(abs).sort()) collectPath(baseDir, `${rel}/${name}`, c, seen);
+    for (const name of readdirSync(abs).sort()) {
+      collectPath(baseDir, `${rel}/${name}`, c, seen, take);
+    }
   } else if (st.isFile()) {
-    const digest = digestOf(readFileSync(abs));
-    c.outputs.push({ kind: "file", path: rel, mode: st.mode & 0o777, digest, size: st.size });
-    c.sources.set(digest, abs);
+    const { digest, size } = take(abs);
+    c.outputs.push({ kind: "file", path: rel, mode: st.mode & 0o777, digest, size });
   } else throw new CacheRefusal(`${rel}: not a file, directory or symlink`);
 }
 
-/** Everything under `writes` now (`@names` skipped; globs expanded over the disk). */
-export function collectOutputs(writes: string[], baseDir: string): Collected {
-  const c: Collected = { outputs: [], sources: new Map() };
+/**
+ * Everything under `writes` now (`@names` skipped; globs expanded over the
+ * disk), each file's bytes given to `take` (by default only hashed).
+ */
+export function collectOutputs(
+  writes: string[],
+  baseDir: string,
+  take: TakeFile = hashPath,
+): Collected {
+  const c: Collected = { outputs: [] };
   const seen = new Set<string>();
   for (const w of writes) {
     if (w[0] === "@") continue;
     const paths = isGlob(w) ? expand([w], baseDir) : [w];
-    for (const p of paths) collectPath(baseDir, p, c, seen);
+    for (const p of paths) collectPath(baseDir, p, c, seen, take);
   }
   return c;
 }
@@ -144,36 +162,92 @@ function clear(abs: string, keepDir: boolean): void {
   } else unlinkSync(abs);
 }
 
+/** The nearest ancestor of `abs` (itself included) that is a directory now. */
+function nearestDir(abs: string): string {
+  for (let p = abs;; p = dirname(p)) {
+    try {
+      if (statSync(p).isDirectory() || dirname(p) === p) return p;
+    } catch { /* not there yet */ }
+  }
+}
+
+/** Temporary files holding checked file outputs, by output path; `discard` removes them. */
+export class Staged {
+  /** Temporary path by output path. */
+  readonly tmp = new Map<string, string>();
+  /** Removes every temporary file still there. */
+  discard(): void {
+    for (const t of this.tmp.values()) rmSync(t, { force: true });
+    this.tmp.clear();
+  }
+}
+
 /**
- * Writes `outputs` under `baseDir`, blobs from `blob(digest)`. Call
- * `refuseOutputs` first; every blob should be at hand before the first write.
- * Files go through a temporary name and a rename (never through a symlink).
+ * Puts every file output's bytes into a temporary file beside its
+ * destination (in its directory, or the nearest one that exists yet: the
+ * same filesystem, so the rename that follows is atomic), through
+ * `copy(digest, tmp)`, which must leave `tmp` holding exactly the blob or
+ * throw. Nothing of the project changes but the new temporary files, and
+ * when one copy throws they are all removed before it rethrows.
  */
-export function writeOutputs(
+export function stageOutputs(
   outputs: Output[],
   baseDir: string,
-  blob: (digest: string) => Uint8Array,
-): void {
-  for (const o of outputs) {
-    const abs = join(baseDir, o.path);
-    mkdirSync(dirname(abs), { recursive: true });
-    if (o.kind === "dir") {
-      clear(abs, true);
-      mkdirSync(abs, { recursive: true });
-      chmodSync(abs, o.mode & 0o777);
-    } else if (o.kind === "file") {
-      const tmp = `${abs}.jx-restore-${pid()}`;
-      writeFileSync(tmp, blob(o.digest), { mode: o.mode & 0o777 });
+  copy: (digest: string, tmp: string) => void,
+): Staged {
+  const staged = new Staged();
+  try {
+    for (const o of outputs) {
+      if (o.kind !== "file") continue;
+      const abs = join(baseDir, o.path);
+      const tmp = join(
+        nearestDir(dirname(abs)),
+        `.jx-restore-${pid()}-${randomBytes(6).toString("hex")}`,
+      );
+      staged.tmp.set(o.path, tmp);
+      copy(o.digest, tmp);
       chmodSync(tmp, o.mode & 0o777);
-      clear(abs, false);
-      renameSync(tmp, abs);
-    } else if (o.kind === "symlink") {
-      clear(abs, false);
-      symlinkSync(o.target, abs);
-    } else {
-      const _assertNever: never = o;
-      throw new Error(`unknown output ${JSON.stringify(_assertNever)}`);
     }
+  } catch (e) {
+    staged.discard();
+    throw e;
+  }
+  return staged;
+}
+
+/**
+ * Writes `outputs` under `baseDir`: directories and symlinks made, files
+ * renamed from what `stageOutputs` staged (never written through a
+ * symlink). Call `refuseOutputs` first. On a failure the temporary files
+ * left are removed.
+ */
+export function writeOutputs(outputs: Output[], baseDir: string, staged: Staged): void {
+  try {
+    for (const o of outputs) writeOutput(o, baseDir, staged);
+  } finally {
+    staged.discard();
+  }
+}
+
+function writeOutput(o: Output, baseDir: string, staged: Staged): void {
+  const abs = join(baseDir, o.path);
+  mkdirSync(dirname(abs), { recursive: true });
+  if (o.kind === "dir") {
+    clear(abs, true);
+    mkdirSync(abs, { recursive: true });
+    chmodSync(abs, o.mode & 0o777);
+  } else if (o.kind === "file") {
+    const tmp = staged.tmp.get(o.path);
+    if (!tmp) throw new Error(`${o.path}: not staged`);
+    clear(abs, false);
+    renameSync(tmp, abs);
+    staged.tmp.delete(o.path);
+  } else if (o.kind === "symlink") {
+    clear(abs, false);
+    symlinkSync(o.target, abs);
+  } else {
+    const _assertNever: never = o;
+    throw new Error(`unknown output ${JSON.stringify(_assertNever)}`);
   }
 }
 

@@ -14,7 +14,14 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { digestOf } from "./archive.ts";
 import type { Entry } from "./entry.ts";
-import { type Fetched, RemoteError, type RemoteStore, request, statusError } from "./http.ts";
+import {
+  type BlobSource,
+  type KeepBlob,
+  RemoteError,
+  type RemoteStore,
+  request,
+  statusError,
+} from "./http.ts";
 import { type ActionResult, decodeActionResult, encodeActionResult } from "./proto.ts";
 
 /** Settings of a Bazel HTTP cache. */
@@ -119,7 +126,7 @@ export class BazelStore implements RemoteStore {
     }
   }
 
-  async get(key: string): Promise<Fetched | null> {
+  async get(key: string, keep: KeepBlob): Promise<Entry | null> {
     const ac = await this.fetch("ac", key);
     if (!ac) return null;
     let result: ActionResult;
@@ -132,10 +139,11 @@ export class BazelStore implements RemoteStore {
     }
     await this.verify(key, ac);
     const entry = fromActionResult(key, result);
-    const blobs = new Map<string, Uint8Array>();
+    const kept = new Set<string>();
     const want = [...result.files.map((f) => f.digest), result.stdout, result.stderr];
+    // One blob in memory at a time: each goes to `keep` (the local store) as it is checked.
     for (const d of want) {
-      if (!d || blobs.has(d.hash)) continue;
+      if (!d || kept.has(d.hash)) continue;
       const b = d.hash === EMPTY ? new Uint8Array() : await this.fetch("cas", d.hash);
       if (!b) throw new RemoteError(`/cas/${d.hash.slice(0, 12)} is missing`);
       if (b.length !== d.size || digestOf(b) !== d.hash) {
@@ -143,9 +151,10 @@ export class BazelStore implements RemoteStore {
           `/cas/${d.hash.slice(0, 12)}: wrong ${b.length !== d.size ? "size" : "digest"}`,
         );
       }
-      blobs.set(d.hash, b);
+      keep(d.hash, b);
+      kept.add(d.hash);
     }
-    return { entry, blobs };
+    return entry;
   }
 
   private async putBlob(kind: "ac" | "cas", hash: string, body: Uint8Array): Promise<void> {
@@ -159,7 +168,7 @@ export class BazelStore implements RemoteStore {
     }
   }
 
-  async put(entry: Entry, blob: (d: string) => Uint8Array): Promise<void> {
+  async put(entry: Entry, blobs: BlobSource): Promise<void> {
     const sizes = new Map<string, number>();
     for (
       const d of new Set([
@@ -169,7 +178,7 @@ export class BazelStore implements RemoteStore {
       ])
     ) {
       if (!d) continue;
-      const b = blob(d);
+      const b = blobs.readBlob(d); // one blob in memory at a time
       sizes.set(d, b.length);
       const head = await request(
         this.url("cas", d),

@@ -23,8 +23,16 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { CacheRefusal, collectOutputs, digestOf, refuseOutputs, writeOutputs } from "./archive.ts";
+import { noteHash, stamp } from "../state/mod.ts";
+import {
+  CacheRefusal,
+  collectOutputs,
+  digestOf,
+  refuseOutputs,
+  relPath,
+  stageOutputs,
+  writeOutputs,
+} from "./archive.ts";
 import { type Entry, joinLog, type OutputChunk, splitLog } from "./entry.ts";
 import { RemoteDown, RemoteError, type RemoteStore } from "./http.ts";
 import {
@@ -129,10 +137,9 @@ export class Cache {
     const remote = this.remote;
     if (remote) {
       try {
-        const got = await remote.get(key);
+        const got = await remote.get(key, (d, b) => this.o.local.putBlob(b, d));
         if (got) {
-          for (const [d, b] of got.blobs) this.o.local.putBlob(b, d);
-          const entry = { ...got.entry, job: got.entry.job || job.name, parts };
+          const entry = { ...got, job: got.job || job.name, parts };
           this.o.local.putEntry(entry);
           return { kind: "hit", source: "remote", key, parts, entry };
         }
@@ -152,8 +159,12 @@ export class Cache {
   }
 
   /**
-   * Writes a hit's outputs (only inside the job's `writes`; every blob read
-   * and checked before the first write) and gives back its log.
+   * Writes a hit's outputs (only inside the job's `writes`) and gives back
+   * its log. Every file is first copied from its blob into a temporary file
+   * beside its destination and checked there against the blob's digest; only
+   * when all are staged are they renamed into place. A missing or corrupt
+   * blob (removed from the store) refuses the whole entry with nothing of
+   * the project changed and no temporary file left.
    */
   restore(hit: Extract<Lookup, { kind: "hit" }>, job: CacheJob, baseDir: string): Restored {
     const e = hit.entry;
@@ -165,16 +176,19 @@ export class Cache {
     };
     const why = refuseOutputs(e.outputs, job.writes, baseDir);
     if (why) return refuse(why);
-    const blobs = new Map<string, Uint8Array>();
+    const local = this.o.local;
     try {
-      for (const o of e.outputs) {
-        if (o.kind === "file") blobs.set(o.digest, this.o.local.readBlob(o.digest));
-      }
-      const stdout = e.log.stdout ? this.o.local.readBlob(e.log.stdout) : new Uint8Array();
-      const stderr = e.log.stderr ? this.o.local.readBlob(e.log.stderr) : new Uint8Array();
-      writeOutputs(e.outputs, baseDir, (d) => blobs.get(d)!);
+      const stdout = e.log.stdout ? local.readBlob(e.log.stdout) : new Uint8Array();
+      const stderr = e.log.stderr ? local.readBlob(e.log.stderr) : new Uint8Array();
+      writeOutputs(
+        e.outputs,
+        baseDir,
+        stageOutputs(e.outputs, baseDir, (d, t) => local.copyBlob(d, t)),
+      );
+      // The up-to-date state then records these files without reading them again.
+      for (const o of e.outputs) if (o.kind === "file") noteHash(baseDir, o.path, o.digest);
       try {
-        this.o.local.setLast(baseDir, job.name, hit.key, hit.parts); // for explain only
+        local.setLast(baseDir, job.name, hit.key, hit.parts); // for explain only
       } catch { /* explain then compares with an older key */ }
       return {
         kind: "restored",
@@ -187,7 +201,11 @@ export class Cache {
     }
   }
 
-  /** Stores a successful job's outputs and log under the missed key, then queues its upload. */
+  /**
+   * Stores a successful job's outputs (each file copied into the store and
+   * hashed once, as copied) and log under the missed key, then queues its
+   * upload.
+   */
   record(
     job: CacheJob,
     miss: { key: string; parts: KeyParts },
@@ -197,8 +215,13 @@ export class Cache {
     if (r.exit !== 0) return;
     let entry: Entry;
     try {
-      const c = collectOutputs(job.writes, baseDir);
-      for (const [d, path] of c.sources) this.o.local.putBlob(readFileSync(path), d);
+      const take = (abs: string) => {
+        const rel = relPath(baseDir, abs), before = stamp(baseDir, rel);
+        const got = this.o.local.putFile(abs);
+        if (before) noteHash(baseDir, rel, got.digest, before);
+        return got;
+      };
+      const c = collectOutputs(job.writes, baseDir, take);
       const log = splitLog(r.output);
       const put = (b: Uint8Array) => {
         if (!b.length) return null;
@@ -234,7 +257,7 @@ export class Cache {
       const remote = this.remote;
       if (!remote) return;
       try {
-        await remote.put(entry, (d) => this.o.local.readBlob(d));
+        await remote.put(entry, this.o.local);
       } catch (e) {
         if (e instanceof BadBlob) return;
         this.remoteFailed(e, `upload of ${entry.job}`, remote);

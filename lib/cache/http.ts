@@ -12,22 +12,32 @@ export class RemoteError extends Error {}
 /** The server cannot be reached, is too slow, or refuses (401/403/5xx): not asked again this run. */
 export class RemoteDown extends RemoteError {}
 
-/** An entry fetched from a remote store, every blob already checked against its digest. */
-export interface Fetched {
-  /** The entry. */
-  entry: Entry;
-  /** Its blobs, by digest. */
-  blobs: Map<string, Uint8Array>;
+/**
+ * Takes one blob of an entry being fetched, already checked against its
+ * digest (the local store keeps it; the remote store then drops it, so an
+ * entry is never held whole when its protocol sends blobs one by one).
+ */
+export type KeepBlob = (digest: string, bytes: Uint8Array) => void;
+
+/** Where an upload reads blobs: the local store. */
+export interface BlobSource {
+  /** A blob's bytes, checked against its digest (throws `BadBlob`). */
+  readBlob(digest: string): Uint8Array;
+  /** The file holding a blob, to be read in pieces (the reader checks the digest). */
+  blobFile(digest: string): string;
 }
 
 /** A remote store. Every method throws `RemoteError` (only) when the server fails or lies. */
 export interface RemoteStore {
   /** For messages: `turbo http://host:port` and the like. */
   readonly label: string;
-  /** The entry under `key` with its blobs, or null when the store has none. */
-  get(key: string): Promise<Fetched | null>;
-  /** Uploads an entry and the blobs it needs (`blob(digest)` gives their bytes). */
-  put(entry: Entry, blob: (digest: string) => Uint8Array): Promise<void>;
+  /**
+   * The entry under `key`, or null when the store has none; each of its
+   * blobs is handed to `keep` once checked, before the entry is returned.
+   */
+  get(key: string, keep: KeepBlob): Promise<Entry | null>;
+  /** Uploads an entry and the blobs it needs, read from `blobs`. */
+  put(entry: Entry, blobs: BlobSource): Promise<void>;
 }
 
 /** How long one request may take before it counts as failed (default 10 s). */
@@ -40,7 +50,11 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
  */
 export async function request(
   url: string,
-  init: { method: string; headers?: Record<string, string>; body?: Uint8Array },
+  init: {
+    method: string;
+    headers?: Record<string, string>;
+    body?: Uint8Array | ReadableStream<Uint8Array>;
+  },
   timeoutMs: number,
 ): Promise<{ status: number; headers: Headers; body: Uint8Array }> {
   const ctl = new AbortController();
@@ -52,12 +66,44 @@ export async function request(
       body: init.body as BodyInit | undefined,
       signal: ctl.signal,
       redirect: "follow",
-    });
+      // A stream body is sent as it is read (required by the fetch standard for one).
+      ...(init.body instanceof ReadableStream ? { duplex: "half" } : {}),
+    } as RequestInit);
     const body = new Uint8Array(await res.arrayBuffer());
     return { status: res.status, headers: res.headers, body };
   } catch (e) {
     if (ctl.signal.aborted) throw new RemoteDown(`${init.method} timed out after ${timeoutMs} ms`);
     throw new RemoteDown(`${init.method} failed: ${(e as Error).message.split("\n")[0]}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * One GET whose body goes to `sink` chunk by chunk as it arrives (nothing
+ * held), only when the status is 200; the time-out covers the whole
+ * exchange, as `request`'s does. Returns the status and headers.
+ */
+export async function download(
+  url: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  sink: (chunk: Uint8Array) => void,
+): Promise<{ status: number; headers: Headers }> {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), timeoutMs);
+  try {
+    const res = await fetch(url, { headers, signal: ctl.signal, redirect: "follow" });
+    if (res.status !== 200 || !res.body) {
+      await res.body?.cancel();
+      return { status: res.status, headers: res.headers };
+    }
+    for await (const chunk of res.body) sink(chunk);
+    return { status: res.status, headers: res.headers };
+  } catch (e) {
+    if (e instanceof RemoteError) throw e;
+    if (ctl.signal.aborted) throw new RemoteDown(`GET timed out after ${timeoutMs} ms`);
+    throw new RemoteDown(`GET failed: ${(e as Error).message.split("\n")[0]}`);
   } finally {
     clearTimeout(timer);
   }

@@ -10,6 +10,7 @@
  * @module
  */
 import {
+  copyFileSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -24,6 +25,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { pid } from "../runtime/fs.ts";
 import { digestOf } from "./archive.ts";
+import { copyChecked, hashPath } from "./blobfile.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
 import type { KeyParts } from "./key.ts";
 
@@ -74,14 +76,29 @@ export class LocalStore {
   private lastPath = (baseDir: string, job: string) =>
     join(this.dir, "last", createHash("sha256").update(`${baseDir}\0${job}`).digest("hex"));
 
-  /** Writes `data` at `path` through a temporary file and a rename. */
-  private put(path: string, data: Uint8Array | string): void {
+  /** A new temporary path in `DIR/tmp/` (same filesystem as the store: renames are atomic). */
+  private tmpPath(): string {
     const tmpDir = join(this.dir, "tmp");
     mkdirSync(tmpDir, { recursive: true });
-    const tmp = join(tmpDir, `${pid()}-${randomBytes(6).toString("hex")}`);
+    return join(tmpDir, `${pid()}-${randomBytes(6).toString("hex")}`);
+  }
+
+  /** Writes `data` at `path` through a temporary file and a rename. */
+  private put(path: string, data: Uint8Array | string): void {
+    const tmp = this.tmpPath();
     writeFileSync(tmp, data);
+    this.place(tmp, path);
+  }
+
+  /** Renames `tmp` to `path`, making its directory. */
+  private place(tmp: string, path: string): void {
     mkdirSync(join(path, ".."), { recursive: true });
     renameSync(tmp, path);
+  }
+
+  /** The file holding a blob (its bytes unchecked: whoever reads it hashes them). */
+  blobFile(digest: string): string {
+    return this.blobPath(digest);
   }
 
   /** Whether a blob is stored (its bytes are checked only when read). */
@@ -99,6 +116,39 @@ export class LocalStore {
       throw new BadBlob(`blob ${digest.slice(0, 12)}: digest mismatch`);
     }
     if (!this.hasBlob(digest)) this.put(this.blobPath(digest), data);
+  }
+
+  /**
+   * Stores a copy of the file at `path` (never whole in memory) and gives
+   * the digest and size of the copy: what is stored is what was hashed, even
+   * if the file changes meanwhile.
+   */
+  putFile(path: string): { digest: string; size: number } {
+    const tmp = this.tmpPath();
+    try {
+      copyFileSync(path, tmp);
+      const got = hashPath(tmp);
+      if (this.hasBlob(got.digest)) rmSync(tmp, { force: true });
+      else this.place(tmp, this.blobPath(got.digest));
+      return got;
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  /**
+   * Copies a blob to the new file `dest` and checks the copy against the
+   * digest; throws `BadBlob` when the blob is missing, or corrupt (then it is
+   * removed from the store and `dest` is not left behind).
+   */
+  copyBlob(digest: string, dest: string): void {
+    const fault = copyChecked(this.blobPath(digest), dest, digest);
+    if (fault === "missing") throw new BadBlob(`blob ${digest.slice(0, 12)} is missing`);
+    if (fault === "mismatch") {
+      rmSync(this.blobPath(digest), { force: true });
+      throw new BadBlob(`blob ${digest.slice(0, 12)} is corrupt (removed)`);
+    }
   }
 
   /** A blob's bytes, checked against its digest; a bad one is removed and throws `BadBlob`. */

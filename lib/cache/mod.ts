@@ -20,6 +20,8 @@ export {
   type Output,
   refuseOutputs,
   refusePath,
+  Staged,
+  stageOutputs,
   writeOutputs,
 } from "./archive.ts";
 export { BazelStore } from "./bazel.ts";
@@ -41,7 +43,7 @@ export {
   remoteStore,
 } from "./config.ts";
 export { type Entry, type OutputChunk } from "./entry.ts";
-export { type Fetched, RemoteDown, RemoteError, type RemoteStore } from "./http.ts";
+export { type KeepBlob, RemoteDown, RemoteError, type RemoteStore } from "./http.ts";
 export {
   CACHE_FORMAT_VERSION,
   cacheable,

@@ -9,10 +9,22 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, type Hmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { closeSync, fstatSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { digestOf } from "./archive.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
-import { type Fetched, RemoteError, type RemoteStore, request, statusError } from "./http.ts";
+import { BadBlob } from "./local.ts";
+import {
+  type BlobSource,
+  download,
+  type KeepBlob,
+  RemoteError,
+  type RemoteStore,
+  request,
+  statusError,
+} from "./http.ts";
 
 const MAGIC = [0x4a, 0x58, 0x43, 0x31]; // "JXC1"
 
@@ -35,52 +47,144 @@ export function artifactTag(key: string, hash: string, team: string, body: Uint8
   return createHmac("sha256", key).update(hash).update(team).update(body).digest("base64");
 }
 
-/** Packs an entry and its blobs into one artifact. */
-export function packArtifact(entry: Entry, blob: (d: string) => Uint8Array): Uint8Array {
-  const ds = blobsOf(entry);
-  const bytes = ds.map(blob);
+/** Bytes read from a blob's file at once while uploading. */
+const CHUNK = 4 * 1024 * 1024;
+
+/** An artifact to upload: its head (magic, length, JSON header), then its blobs' files in order. */
+export interface Packed {
+  /** The bytes before the blobs. */
+  head: Uint8Array;
+  /** Each blob's digest and file. */
+  blobs: { digest: string; file: string }[];
+  /** The whole body's length. */
+  size: number;
+}
+
+/** The artifact of an entry whose blobs are in `source` (their sizes from the files). */
+export function packArtifact(entry: Entry, source: BlobSource): Packed {
+  const blobs = blobsOf(entry).map((digest) => ({ digest, file: source.blobFile(digest) }));
+  const sizes = blobs.map(({ digest, file }) => {
+    try {
+      return statSync(file).size;
+    } catch {
+      throw new BadBlob(`blob ${digest.slice(0, 12)} is missing`);
+    }
+  });
   const header = new TextEncoder().encode(
-    JSON.stringify({ entry, blobs: ds.map((d, i) => [d, bytes[i].length]) }),
+    JSON.stringify({ entry, blobs: blobs.map((b, i) => [b.digest, sizes[i]]) }),
   );
-  const out = new Uint8Array(8 + header.length + bytes.reduce((n, b) => n + b.length, 0));
-  out.set(MAGIC, 0);
-  new DataView(out.buffer).setUint32(4, header.length);
-  out.set(header, 8);
-  let at = 8 + header.length;
-  for (const b of bytes) out.set(b, (at += b.length) - b.length);
+  const head = new Uint8Array(8 + header.length);
+  head.set(MAGIC, 0);
+  new DataView(head.buffer).setUint32(4, header.length);
+  head.set(header, 8);
+  return { head, blobs, size: sizes.reduce((n, k) => n + k, head.length) };
+}
+
+/** Calls `f` with each piece of the file at `path`, in order (a new array each time). */
+function eachPiece(path: string, f: (piece: Uint8Array) => void): void {
+  const fd = openSync(path, "r");
+  try {
+    for (;;) {
+      const piece = new Uint8Array(CHUNK);
+      const n = readSync(fd, piece, 0, CHUNK, null);
+      if (n <= 0) return;
+      f(piece.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads every blob of `p` once: each checked against its digest (`BadBlob`
+ * otherwise), and the body fed to `mac` when given (the signature).
+ */
+function checkPacked(p: Packed, mac: Hmac | null): void {
+  mac?.update(p.head);
+  for (const { digest, file } of p.blobs) {
+    const h = createHash("sha256");
+    eachPiece(file, (piece) => (h.update(piece), mac?.update(piece)));
+    if (h.digest("hex") !== digest) throw new BadBlob(`blob ${digest.slice(0, 12)} is corrupt`);
+  }
+}
+
+/** The body of `p` as a stream read from the files as it is sent (one piece in memory). */
+function bodyOf(p: Packed): ReadableStream<Uint8Array> {
+  let i = -1, fd = -1;
+  return new ReadableStream<Uint8Array>({
+    pull(ctl) {
+      for (;;) {
+        if (i === -1) return (i = 0, ctl.enqueue(p.head));
+        if (i >= p.blobs.length) return ctl.close();
+        if (fd < 0) fd = openSync(p.blobs[i].file, "r");
+        const piece = new Uint8Array(CHUNK);
+        const n = readSync(fd, piece, 0, CHUNK, null);
+        if (n > 0) return ctl.enqueue(piece.subarray(0, n));
+        closeSync(fd), fd = -1, i++;
+      }
+    },
+    cancel() {
+      if (fd >= 0) closeSync(fd);
+    },
+  });
+}
+
+/** Reads exactly `n` bytes at `at` of `fd`, or throws "truncated". */
+function readAt(fd: number, at: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let got = 0; got < n;) {
+    const k = readSync(fd, out, got, n - got, at + got);
+    if (k <= 0) throw new RemoteError("artifact is truncated");
+    got += k;
+  }
   return out;
 }
 
-/** Unpacks an artifact, checking every blob's digest; throws `RemoteError` on anything wrong. */
-export function unpackArtifact(body: Uint8Array, key: string): Fetched {
-  if (body.length < 8 || MAGIC.some((m, i) => body[i] !== m)) {
-    throw new RemoteError("artifact is not a jx artifact");
-  }
-  const len = new DataView(body.buffer, body.byteOffset).getUint32(4);
-  if (8 + len > body.length) throw new RemoteError("artifact is truncated");
-  let head: { entry: Entry; blobs: [string, number][] };
+/**
+ * Unpacks an artifact spooled to the file `path`: its entry, and its blobs,
+ * read one at a time, each checked against its digest and handed to `keep`
+ * (so only one blob is ever in memory); throws `RemoteError` on anything
+ * wrong (blobs already kept are checked, content-addressed, harmless).
+ */
+export function unpackArtifact(path: string, key: string, keep: KeepBlob): Entry {
+  const fd = openSync(path, "r");
   try {
-    head = JSON.parse(new TextDecoder().decode(body.subarray(8, 8 + len)));
-  } catch {
-    throw new RemoteError("artifact header is not JSON");
-  }
-  if (!isEntry(head.entry) || head.entry.key !== key || !Array.isArray(head.blobs)) {
-    throw new RemoteError("artifact header is not an entry for this key");
-  }
-  const blobs = new Map<string, Uint8Array>();
-  let at = 8 + len;
-  for (const [d, size] of head.blobs) {
-    if (at + size > body.length) throw new RemoteError("artifact is truncated");
-    const b = body.subarray(at, at += size);
-    if (digestOf(b) !== d) {
-      throw new RemoteError(`artifact blob ${String(d).slice(0, 12)}: wrong digest`);
+    const size = fstatSync(fd).size;
+    const magic = size >= 8 ? readAt(fd, 0, 8) : new Uint8Array(8);
+    if (MAGIC.some((m, i) => magic[i] !== m)) {
+      throw new RemoteError("artifact is not a jx artifact");
     }
-    blobs.set(d, b);
+    const len = new DataView(magic.buffer).getUint32(4);
+    if (8 + len > size) throw new RemoteError("artifact is truncated");
+    let head: { entry: Entry; blobs: [string, number][] };
+    try {
+      head = JSON.parse(new TextDecoder().decode(readAt(fd, 8, len)));
+    } catch {
+      throw new RemoteError("artifact header is not JSON");
+    }
+    if (!isEntry(head.entry) || head.entry.key !== key || !Array.isArray(head.blobs)) {
+      throw new RemoteError("artifact header is not an entry for this key");
+    }
+    const listed = new Set(head.blobs.map(([d]) => d));
+    for (const d of blobsOf(head.entry)) {
+      if (!listed.has(d)) throw new RemoteError(`artifact lacks blob ${d.slice(0, 12)}`);
+    }
+    let at = 8 + len;
+    for (const [d, n] of head.blobs) {
+      if (!Number.isSafeInteger(n) || n < 0 || at + n > size) {
+        throw new RemoteError("artifact is truncated");
+      }
+      const b = readAt(fd, at, n);
+      at += n;
+      if (digestOf(b) !== d) {
+        throw new RemoteError(`artifact blob ${String(d).slice(0, 12)}: wrong digest`);
+      }
+      keep(d, b);
+    }
+    return head.entry;
+  } finally {
+    closeSync(fd);
   }
-  for (const d of blobsOf(head.entry)) {
-    if (!blobs.has(d)) throw new RemoteError(`artifact lacks blob ${d.slice(0, 12)}`);
-  }
-  return { entry: head.entry, blobs };
 }
 
 /** A Turborepo v8 remote cache. */
@@ -100,40 +204,63 @@ export class TurboStore implements RemoteStore {
     return this.o.token ? { authorization: `Bearer ${this.o.token}` } : {};
   }
 
-  /** Checks the tag when a signature key is set; throws when it does not verify. */
-  private verify(hash: string, body: Uint8Array, tag: string | null): void {
-    if (!this.o.signatureKey) return;
+  /** Checks the tag (`mac`: the HMAC of the body received) when a signature key is set. */
+  private verify(mac: Hmac | null, tag: string | null): void {
+    if (!mac) return;
     if (!tag) throw new RemoteError("artifact has no signature (x-artifact-tag)");
-    const want = Buffer.from(artifactTag(this.o.signatureKey, hash, this.o.team, body));
+    const want = Buffer.from(mac.digest("base64"));
     const got = Buffer.from(tag);
     if (want.length !== got.length || !timingSafeEqual(want, got)) {
       throw new RemoteError("artifact signature does not verify");
     }
   }
 
-  async get(key: string): Promise<Fetched | null> {
-    const r = await request(
-      this.url(key),
-      { method: "GET", headers: this.headers() },
-      this.o.timeoutMs,
-    );
-    if (r.status === 404) return null;
-    if (r.status !== 200) throw statusError("GET", r.status, "artifact");
-    this.verify(key, r.body, r.headers.get("x-artifact-tag"));
-    return unpackArtifact(r.body, key);
+  /**
+   * The artifact is spooled to a temporary file as it arrives (its HMAC
+   * computed on the way), its signature checked, then unpacked blob by blob:
+   * never held whole in memory.
+   */
+  async get(key: string, keep: KeepBlob): Promise<Entry | null> {
+    const spool = join(tmpdir(), `jx-artifact-${process.pid}-${randomBytes(6).toString("hex")}`);
+    const fd = openSync(spool, "w", 0o600);
+    const mac = this.o.signatureKey
+      ? createHmac("sha256", this.o.signatureKey).update(key).update(this.o.team)
+      : null;
+    try {
+      const r = await download(this.url(key), this.headers(), this.o.timeoutMs, (chunk) => {
+        for (let w = 0; w < chunk.length;) w += writeSync(fd, chunk, w, chunk.length - w);
+        mac?.update(chunk);
+      });
+      if (r.status === 404) return null;
+      if (r.status !== 200) throw statusError("GET", r.status, "artifact");
+      this.verify(mac, r.headers.get("x-artifact-tag"));
+      return unpackArtifact(spool, key, keep);
+    } finally {
+      closeSync(fd);
+      rmSync(spool, { force: true });
+    }
   }
 
-  async put(entry: Entry, blob: (d: string) => Uint8Array): Promise<void> {
-    const body = packArtifact(entry, blob);
+  /**
+   * Uploads the artifact read from the local store's files: once to check
+   * every blob (and sign the body), once more as the request body is sent;
+   * never held whole in memory.
+   */
+  async put(entry: Entry, blobs: BlobSource): Promise<void> {
+    const packed = packArtifact(entry, blobs);
+    const mac = this.o.signatureKey
+      ? createHmac("sha256", this.o.signatureKey).update(entry.key).update(this.o.team)
+      : null;
+    checkPacked(packed, mac);
+    const body = bodyOf(packed);
     const headers: Record<string, string> = {
       ...this.headers(),
       "content-type": "application/octet-stream",
+      "content-length": String(packed.size),
       "x-artifact-duration": String(Math.round(entry.durationMs)),
       "x-artifact-client-ci": "jx",
     };
-    if (this.o.signatureKey) {
-      headers["x-artifact-tag"] = artifactTag(this.o.signatureKey, entry.key, this.o.team, body);
-    }
+    if (mac) headers["x-artifact-tag"] = mac.digest("base64");
     const r = await request(
       this.url(entry.key),
       { method: "PUT", headers, body },

@@ -90,6 +90,33 @@ export function hashFile(baseDir: string, path: string): string {
   return createHash("sha256").update(readFileSync(join(baseDir, path))).digest("hex").slice(0, 32);
 }
 
+/** Content hashes told by `noteHash`, by absolute path, with the stamp they hold for. */
+const noted = new Map<string, FileStamp>();
+
+/**
+ * Tells the state the content hash (SHA-256 hex) of a file just written or
+ * hashed by someone else (the output cache knows every file it restores or
+ * stores), so that recording it does not read it again. Kept while the file
+ * keeps the stamp it has now, and `before` (its stamp when it was hashed),
+ * when given, still matches.
+ */
+export function noteHash(baseDir: string, path: string, hash: string, before?: FileStamp): void {
+  const now = stamp(baseDir, path);
+  if (!now || (before && (before[0] !== now[0] || before[1] !== now[1] || before[2] !== now[2]))) {
+    return;
+  }
+  if (noted.size >= 100_000) noted.clear(); // never used (no state): stays bounded
+  noted.set(join(baseDir, path), [now[0], now[1], now[2], hash.slice(0, 32)]);
+}
+
+/** The content hash of a file with stamp `now`: as noted, else read. */
+function hashOf(baseDir: string, path: string, now: FileStamp): string {
+  const abs = join(baseDir, path), n = noted.get(abs);
+  if (n) noted.delete(abs);
+  if (n && n[0] === now[0] && n[1] === now[1] && n[2] === now[2]) return n[3]!;
+  return hashFile(baseDir, path);
+}
+
 /**
  * Whether the file matches an earlier stamp: size+mtime+inode as the fast
  * path, the content hash to confirm when they differ (a touch is no change).
@@ -106,9 +133,9 @@ export function sameContent(
     return true;
   }
   if (old[0] !== now[0]) {
-    now[3] ??= hashFile(baseDir, path);
+    now[3] ??= hashOf(baseDir, path, now);
     return false;
   }
-  now[3] ??= hashFile(baseDir, path);
+  now[3] ??= hashOf(baseDir, path, now);
   return now[3] === old[3];
 }

@@ -11,7 +11,7 @@
  * @module
  */
 export { isTracked, staticFingerprint, UpToDate, type Verdict } from "./check.ts";
-export { expand, type FileStamp, hashFile, stamp } from "./fileset.ts";
+export { expand, type FileStamp, hashFile, noteHash, stamp } from "./fileset.ts";
 export { type Entry, StateStore } from "./store.ts";
 export { lockHolder, tryLock } from "./lock.ts";
 export { checkStatePath, stateDir, stderrWarn } from "./guard.ts";

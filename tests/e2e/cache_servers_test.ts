@@ -8,7 +8,16 @@
  * started is ignored with the reason in its name.
  */
 import assert from "node:assert/strict";
-import { Cache, type CacheJob, LocalStore, type Lookup, remoteStore } from "../../lib/cache/mod.ts";
+import { tmpdir } from "node:os";
+import {
+  artifactTag,
+  Cache,
+  type CacheJob,
+  type Entry,
+  LocalStore,
+  type Lookup,
+  remoteStore,
+} from "../../lib/cache/mod.ts";
 import { ROOT, tempDir } from "../helpers.ts";
 
 const SCRIPT = `${ROOT}/tools/services/cache-server.sh`;
@@ -167,6 +176,75 @@ Deno.test({
 });
 
 Deno.test({
+  name: `turbo: an artifact is spooled and unpacked blob by blob; a truncated one leaves no spool${
+    skip(turbo)
+  }`,
+  ignore: "error" in turbo,
+  fn: async () => {
+    const env = { JX_REMOTE_CACHE_TOKEN: TOKEN, JX_REMOTE_CACHE_SIGNATURE_KEY: "spool-key" };
+    const store = remoteStore(TURBO_URL, env);
+    const te = new TextEncoder();
+    // 9 MiB: the upload and the spool each take it in several pieces.
+    const a = new Uint8Array(9 * 1024 * 1024).map((_, i) => (i * 7) ^ (i >> 11));
+    const b = te.encode(`second ${crypto.randomUUID()}`);
+    const hexOf = async (x: Uint8Array<ArrayBuffer>) =>
+      [...new Uint8Array(await crypto.subtle.digest("SHA-256", x))]
+        .map((v) => v.toString(16).padStart(2, "0")).join("");
+    const [da, db] = [await hexOf(a), await hexOf(b)];
+    const file = (path: string, digest: string, size: number) => ({
+      kind: "file" as const,
+      path,
+      mode: 0o644,
+      digest,
+      size,
+    });
+    const key = await sha256Hex(crypto.randomUUID());
+    const entry: Entry = {
+      v: 1,
+      key,
+      job: "j",
+      createdMs: 2,
+      exit: 0,
+      durationMs: 1,
+      outputs: [file("out/a", da, a.length), file("out/b", db, b.length)],
+      log: { stdout: null, stderr: null, order: [] },
+    };
+    const spools = () =>
+      [...Deno.readDirSync(tmpdir())].filter((e) => e.name.startsWith(`jx-artifact-${Deno.pid}-`));
+    const source = new LocalStore(await tempDir());
+    source.putBlob(a), source.putBlob(b);
+    await store.put(entry, source);
+    const kept: string[] = [];
+    assert.equal((await store.get(key, (d) => kept.push(d)))?.key, key);
+    assert.deepEqual(kept.sort(), [da, db].sort());
+    // The same artifact cut short by 3 bytes, correctly signed: the first blob only, then refused.
+    const res = await fetch(
+      `http://127.0.0.1:${"port" in turbo ? turbo.port : 0}/v8/artifacts/${key}?slug=jx`,
+      { headers: { authorization: `Bearer ${TOKEN}` } },
+    );
+    const body = new Uint8Array(await res.arrayBuffer()).slice(0, -3);
+    const put = await fetch(
+      `http://127.0.0.1:${"port" in turbo ? turbo.port : 0}/v8/artifacts/${key}?slug=jx`,
+      {
+        method: "PUT",
+        body,
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          "content-type": "application/octet-stream",
+          "x-artifact-tag": artifactTag("spool-key", key, "jx", body),
+        },
+      },
+    );
+    await put.body?.cancel();
+    assert.ok(put.ok, `PUT: ${put.status}`);
+    kept.length = 0;
+    await assert.rejects(store.get(key, (d) => kept.push(d)), /truncated/);
+    assert.equal(kept.length, 1, "the first blob was kept before the cut was reached");
+    assert.deepEqual(spools(), [], "no spool file left");
+  },
+});
+
+Deno.test({
   name: `turbo: read-only mode restores but uploads nothing${skip(turbo)}`,
   ignore: "error" in turbo,
   fn: async () => {
@@ -230,6 +308,48 @@ Deno.test({
       up.content,
       /no signature/,
     );
+  },
+});
+
+Deno.test({
+  name: `bazel: blobs go to the local store one by one as they are fetched${skip(nginx)}`,
+  ignore: "error" in nginx,
+  fn: async () => {
+    const store = remoteStore(`${NGINX_URL}/one-by-one`, {});
+    const te = new TextEncoder();
+    const a = te.encode(`first ${crypto.randomUUID()}`),
+      b = te.encode(`second ${crypto.randomUUID()}`);
+    const [da, db] = [await sha256Hex(td.decode(a)), await sha256Hex(td.decode(b))];
+    const file = (path: string, digest: string, size: number) => ({
+      kind: "file" as const,
+      path,
+      mode: 0o644,
+      digest,
+      size,
+    });
+    const key = await sha256Hex(crypto.randomUUID());
+    const entry: Entry = {
+      v: 1,
+      key,
+      job: "j",
+      createdMs: 2,
+      exit: 0,
+      durationMs: 1,
+      outputs: [file("out/a", da, a.length), file("out/b", db, b.length)],
+      log: { stdout: null, stderr: null, order: [] },
+    };
+    const source = new LocalStore(await tempDir());
+    source.putBlob(a), source.putBlob(b);
+    await store.put(entry, source);
+    const kept: string[] = [];
+    const got = await store.get(key, (d) => kept.push(d));
+    assert.equal(got?.outputs.length, 2);
+    assert.deepEqual(kept, [da, db]);
+    // The second blob gone from the server: the first was kept before the miss was known.
+    Deno.removeSync(`${"dir" in nginx ? nginx.dir : ""}/store/inst/one-by-one/cas/${db}`);
+    kept.length = 0;
+    await assert.rejects(store.get(key, (d) => kept.push(d)), /is missing/);
+    assert.deepEqual(kept, [da]);
   },
 });
 
