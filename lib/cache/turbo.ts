@@ -13,6 +13,7 @@ import { createHash, createHmac, type Hmac, randomBytes, timingSafeEqual } from 
 import { closeSync, fstatSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pid } from "../runtime/fs.ts";
 import { digestOf } from "./archive.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
 import { BadBlob } from "./local.ts";
@@ -221,8 +222,8 @@ export class TurboStore implements RemoteStore {
    * never held whole in memory.
    */
   async get(key: string, keep: KeepBlob): Promise<Entry | null> {
-    const spool = join(tmpdir(), `jx-artifact-${process.pid}-${randomBytes(6).toString("hex")}`);
-    const fd = openSync(spool, "w", 0o600);
+    const spool = join(tmpdir(), `jx-artifact-${pid()}-${randomBytes(6).toString("hex")}`);
+    const fd = openSync(spool, "wx", 0o600);
     const mac = this.o.signatureKey
       ? createHmac("sha256", this.o.signatureKey).update(key).update(this.o.team)
       : null;
