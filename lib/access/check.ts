@@ -62,9 +62,10 @@ export function formatFinding(graph: Graph, f: Finding): string {
  * import { AccessCheck } from "./check.ts";
  * import { StraceTracer } from "./strace.ts";
  * import { parseJobsFile } from "../graph/mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", "/tmp/jobs.yaml");
  * const check = new AccessCheck({ graph, tracer: new StraceTracer(), ignore: [], clock: performance });
- * check.findings.length; // 0
+ * assertEquals(check.findings.length, 0);
  * ```
  */
 export class AccessCheck {

@@ -402,10 +402,12 @@ function shortSocketPath(env: Record<string, string | undefined>): string {
  * @example
  * ```ts
  * import { CtlServer } from "./ctl.ts";
- * const server = await CtlServer.listen("/tmp/project", async (req) =>
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * const server = await CtlServer.listen(dir, async (req) =>
  *   req.action === "status" ? { ok: true, jobs: [], modules: [] } : { ok: false, error: "no" }
  * );
- * console.log(server.path); // /tmp/project/.jx/ctl-4242.sock
+ * assertEquals(server.path, `${dir}/.jx/ctl-${Deno.pid}.sock`);
  * await server.close();
  * ```
  */
@@ -524,7 +526,8 @@ function serve(
  * @example
  * ```ts
  * import { findCtlSocket } from "./ctl.ts";
- * findCtlSocket({ JX_CTL: "/srv/app/.jx/ctl-4242.sock" }, "."); // "/srv/app/.jx/ctl-4242.sock"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(findCtlSocket({ JX_CTL: "/srv/app/.jx/ctl-4242.sock" }, "."), "/srv/app/.jx/ctl-4242.sock");
  * ```
  */
 export function findCtlSocket(env: Record<string, string | undefined>, baseDir: string): string {

@@ -31,7 +31,13 @@ function statOf(pid: string): { state: string; pgrp: number } | undefined {
  * @example
  * ```ts
  * import { groupAlive } from "./group.ts";
- * groupAlive(4242); // false once every process of group 4242 has exited
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * // setsid: the child leads a process group of its own, numbered by its pid
+ * const child = new Deno.Command("setsid", { args: ["sleep", "30"] }).spawn();
+ * assertEquals(groupAlive(child.pid), true);
+ * child.kill("SIGTERM");
+ * await child.status;
+ * assertEquals(groupAlive(child.pid), false);
  * ```
  */
 export function groupAlive(pgid: number): boolean {

@@ -8,7 +8,8 @@
  * ```ts ignore
  * import { graphData, startUi } from "./mod.ts";
  * const ui = await startUi({ graph: graphData(graph), onControl: (req) => console.log(req) });
- * console.log(`jx ui: ${ui.url}`); // the page; pass ui.reporter to runJobs for the live part
+ * // the page; pass ui.reporter to runJobs for the live part
+ * console.log(`jx ui: ${ui.url}`);
  * ```
  *
  * @module
