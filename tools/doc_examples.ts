@@ -1,6 +1,6 @@
 /**
  * Checks that the JSDoc examples of the library assert what they show: a
- * line of code in a ```ts example that ends in a `//` comment shows a result
+ * line of code in a TypeScript example that ends in a `//` comment shows a result
  * the doc test does not check (`parseDuration("1m30s"); // 90000`). Write
  * `assertEquals(parseDuration("1m30s"), 90000);` instead, or put a comment
  * that explains on its own line above the code. An assertion may carry a
@@ -15,13 +15,14 @@
  * ```ts
  * import { trailingResults } from "./doc_examples.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const fence = "`".repeat(3);
  * const text = [
  *   "/**",
- *   " * ```ts",
+ *   " * " + fence + "ts",
  *   ' * half(4); // 2',
  *   " * assertEquals(half(4), 2); // checked",
  *   ' * // "http://x" on its own line',
- *   " * ```",
+ *   " * " + fence,
  *   " *" + "/",
  * ].join("\n");
  * assertEquals(trailingResults(text), { examples: 1, found: [{ line: 3, col: 13 }] });
@@ -91,21 +92,32 @@ function tsFiles(path: string): string[] {
   return out.sort();
 }
 
-function main(paths: string[]): number {
+/** One offending line of a file. */
+export interface FoundIn extends Found {
+  file: string;
+}
+
+/** Reads the `.ts` files of `paths`: how many examples they have, and the offending lines. */
+export function checkPaths(paths: string[]): { examples: number; found: FoundIn[] } {
   let examples = 0;
-  let bad = 0;
+  const found: FoundIn[] = [];
   for (const file of paths.flatMap(tsFiles)) {
     const r = trailingResults(Deno.readTextFileSync(file));
     examples += r.examples;
-    for (const f of r.found) {
-      console.log(
-        `${file}:${f.line}:${f.col}: an example shows a result in a trailing comment: ` +
-          "assert it (assertEquals) or put the comment on its own line",
-      );
-      bad++;
-    }
+    found.push(...r.found.map((f) => ({ file, ...f })));
   }
-  if (bad) return 1;
+  return { examples, found };
+}
+
+function main(paths: string[]): number {
+  const { examples, found } = checkPaths(paths);
+  for (const f of found) {
+    console.log(
+      `${f.file}:${f.line}:${f.col}: an example shows a result in a trailing comment: ` +
+        "assert it (assertEquals) or put the comment on its own line",
+    );
+  }
+  if (found.length) return 1;
   console.log(`doc examples: ${examples} checked, no result shown as a comment`);
   return 0;
 }
