@@ -544,11 +544,16 @@ export function findCtlSocket(env: Record<string, string | undefined>, baseDir: 
  * Sends one request to a running jx and returns its reply. Rejects when no
  * jx listens there, or with no answer in `timeoutMs`.
  *
- * @example Needs a running `jx run` with modules
- * ```ts ignore
- * import { ctlRequest } from "./ctl.ts";
- * const reply = await ctlRequest(".jx/ctl.sock", { action: "pause", module: "db" });
- * if (!reply.ok) console.error(reply.error);
+ * @example Against a stand-in server (a `jx run` with modules answers the same way)
+ * ```ts
+ * import { CtlServer, ctlRequest } from "./ctl.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const server = await CtlServer.listen(Deno.makeTempDirSync(), async (req) =>
+ *   req.action === "pause" ? { ok: true, state: "paused" } : { ok: false, error: "no" }
+ * );
+ * const reply = await ctlRequest(server.path, { action: "pause", module: "db" });
+ * await server.close();
+ * assertEquals(reply, { ok: true, state: "paused" });
  * ```
  */
 export async function ctlRequest(

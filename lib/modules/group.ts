@@ -33,10 +33,17 @@ function statOf(pid: string): { state: string; pgrp: number } | undefined {
  * import { groupAlive } from "./group.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * // setsid: the child leads a process group of its own, numbered by its pid
- * const child = new Deno.Command("setsid", { args: ["sleep", "30"] }).spawn();
+ * const child = new Deno.Command("setsid", {
+ *   args: ["sh", "-c", "echo up; exec sleep 30"],
+ *   stdout: "piped",
+ * }).spawn();
+ * const out = child.stdout.getReader();
+ * // "up": setsid has made the group
+ * await out.read();
  * assertEquals(groupAlive(child.pid), true);
  * child.kill("SIGTERM");
  * await child.status;
+ * await out.cancel();
  * assertEquals(groupAlive(child.pid), false);
  * ```
  */
