@@ -5,6 +5,7 @@
  * @example
  * ```ts
  * import { createReactor, parseJobsFile, runJobs } from "./mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  *
  * const graph = parseJobsFile(
  *   `
@@ -19,7 +20,7 @@
  *   jobs: 4,
  *   reporters: [{ event: (e) => e.type === "job.end" && console.log(e.job, e.status) }],
  * });
- * console.log(result.exit); // 0
+ * assertEquals(result.exit, 0);
  * ```
  *
  * @module

@@ -177,9 +177,10 @@ export function strictExit(findings: number, status: number, strict: boolean): n
  * import { AccessCheck } from "./check.ts";
  * import { StraceTracer } from "./strace.ts";
  * import { parseJobsFile } from "../graph/mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", "/tmp/jobs.yaml");
  * const check = new AccessCheck({ graph, tracer: new StraceTracer(), ignore: [], clock: performance });
- * check.findings.length; // 0
+ * assertEquals(check.findings.length, 0);
  * ```
  */
 export class AccessCheck {
@@ -263,9 +264,26 @@ export interface RunCheck {
  * is no tracer (strace missing).
  *
  * @example
- * ```ts ignore
- * // Needs a real run around it: see lib/cli/commands.ts (cmdRun).
- * const check = runCheck({ graph, reactor, slots, state, strict: true });
+ * ```ts
+ * import { runCheck, StraceTracer } from "./mod.ts";
+ * import { createReactor, LocalSlots, loadJobsFile, runJobs } from "../../mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/a.h`, "");
+ * Deno.writeTextFileSync(`${dir}/jobs.yaml`, "jobs:\n  cc: { run: cat a.h }\n");
+ * const graph = loadJobsFile(`${dir}/jobs.yaml`);
+ * const reactor = createReactor();
+ * const slots = new LocalSlots(2);
+ * const check = runCheck({ graph, reactor, slots, strict: true, tracer: new StraceTracer() });
+ * const result = await runJobs(graph, graph.jobs, {
+ *   reactor,
+ *   runner: check.runner,
+ *   reporters: [check.reporter([])],
+ * });
+ * check.close();
+ * reactor.close();
+ * // cc read a.h without declaring it: the job succeeded, --strict fails the run
+ * assertEquals([result.exit, check.exit(result.exit)], [0, 1]);
  * ```
  */
 export function runCheck(o: {

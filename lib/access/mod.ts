@@ -8,9 +8,10 @@
  * ```ts
  * import { compare, StraceTracer } from "./mod.ts";
  * import { parseJobsFile } from "../graph/mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  cc: { run: cat a.h, reads: [a.c] }\n", "/p/jobs.yaml");
  * const traces = new Map([["cc", [{ path: "/p/a.h", kind: "read" as const, pid: 1, ok: true }]]]);
- * compare(g, g.jobs, traces, { root: "/p", isDir: () => false })[0].suggest; // "reads: [a.h]"
+ * assertEquals(compare(g, g.jobs, traces, { root: "/p", isDir: () => false })[0].suggest, "reads: [a.h]");
  * ```
  *
  * @module

@@ -32,9 +32,10 @@ import type { Access, Tracer } from "./types.ts";
  * import { StraceTracer } from "./strace.ts";
  * import { createPortableReactor } from "../reactor/mod.ts";
  * import { LocalRunner, LocalSlots } from "../scheduler/mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const local = new LocalRunner(createPortableReactor(), new LocalSlots(2));
  * const runner = new TracingRunner(local, new StraceTracer(), (job, a) => console.log(job, a.length));
- * runner.limit; // 2
+ * assertEquals(runner.limit, 2);
  * ```
  */
 export class TracingRunner extends WrappingRunner {

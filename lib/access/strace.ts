@@ -75,9 +75,11 @@ export interface StraceOptions {
  * @example
  * ```ts
  * import { StraceTracer } from "./strace.ts";
- * const t = new StraceTracer();
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const t = new StraceTracer({ strace: "/usr/bin/strace" });
  * const run = t.wrap(["cat", "a.txt"], "/project");
- * run.argv; // ["/usr/bin/strace", "-f", "-qq", "-y", "-xx", ..., "--", "cat", "a.txt"]
+ * assertEquals(run.argv.slice(0, 5), ["/usr/bin/strace", "-f", "-qq", "-y", "-xx"]);
+ * assertEquals(run.argv.slice(-3), ["--", "cat", "a.txt"]);
  * ```
  */
 export class StraceTracer implements Tracer {

@@ -36,9 +36,20 @@ function git(dir: string, ref: string, args: string[]): string[] {
  * The files changed since `ref`, relative to `dir` (the jobs file's folder).
  *
  * @example
- * ```ts ignore (needs a git repository)
+ * ```ts
  * import { changedFiles } from "./changed.ts";
- * changedFiles("/project", "main"); // ["src/a.c", "new.txt"]
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * const git = (...args: string[]) =>
+ *   new Deno.Command("git", { args: ["-c", "user.name=a", "-c", "user.email=a@b", ...args], cwd: dir })
+ *     .outputSync();
+ * git("init", "-q");
+ * Deno.writeTextFileSync(`${dir}/a.c`, "");
+ * git("add", "a.c");
+ * git("commit", "-qm", "a");
+ * Deno.writeTextFileSync(`${dir}/a.c`, "changed");
+ * Deno.writeTextFileSync(`${dir}/new.txt`, "");
+ * assertEquals(changedFiles(dir, "HEAD"), ["a.c", "new.txt"]);
  * ```
  */
 export function changedFiles(dir: string, ref: string): string[] {

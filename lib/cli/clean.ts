@@ -82,7 +82,8 @@ function plan(files: string[], root: string, jobsFile: string): Target[] {
  * Deno.writeTextFileSync(`${dir}/jobs.yaml`, "jobs:\n  a: { run: echo, writes: [out.txt] }\n");
  * Deno.writeTextFileSync(`${dir}/out.txt`, "x");
  * const graph = loadJobsFile(`${dir}/jobs.yaml`);
- * strictEqual(cleanOutputs(graph, graph.jobs, true), 0); // -n: lists it
+ * // -n: lists it, removes nothing
+ * strictEqual(cleanOutputs(graph, graph.jobs, true), 0);
  * strictEqual(Deno.statSync(`${dir}/out.txt`).isFile, true);
  * ```
  */

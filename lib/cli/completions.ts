@@ -367,7 +367,10 @@ export function fishScript(): string {
  * @example
  * ```ts
  * import { completionScript } from "./completions.ts";
- * const bash = completionScript("bash"); // defines _jx; `complete -F _jx jx`
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const bash = completionScript("bash");
+ * // it defines _jx and binds it to jx
+ * assertEquals(bash.includes("-F _jx jx"), true);
  * ```
  */
 export function completionScript(shell: Shell): string {

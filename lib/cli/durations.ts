@@ -39,7 +39,9 @@ function readAll(baseDir: string): Record<string, number> {
  * @example
  * ```ts
  * import { lastDurations } from "./durations.ts";
- * const ms = lastDurations("/tmp/project", []); // Map {}
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * // a project that has never run: nothing known
+ * assertEquals(lastDurations(Deno.makeTempDirSync(), []), new Map());
  * ```
  */
 export function lastDurations(baseDir: string, selected: JobSpec[]): Map<string, number> {

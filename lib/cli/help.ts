@@ -290,7 +290,8 @@ Examples:
  * @example
  * ```ts
  * import { helpText } from "./help.ts";
- * helpText("run").startsWith("Usage: jx run"); // true
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(helpText("run").startsWith("Usage: jx run"), true);
  * ```
  */
 export function helpText(topic: string): string {

@@ -30,8 +30,9 @@ const SCHEMA_TITLE = "jx jobs file";
  * ```ts
  * import { parseJobsFile } from "../graph/mod.ts";
  * import { STARTER } from "./init.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const graph = parseJobsFile(STARTER, "jobs.yaml");
- * graph.jobs.map((j) => j.name); // ["setup", "config", "version", "bundle", "test"]
+ * assertEquals(graph.jobs.map((j) => j.name), ["setup", "config", "version", "bundle", "test"]);
  * ```
  */
 export const STARTER = `# yaml-language-server: $schema=./${SCHEMA_PATH}

@@ -117,7 +117,13 @@ function underMake(): boolean {
  * ```ts
  * import { parseArgs } from "./args.ts";
  * import { findFile } from "./noop_run.ts";
- * findFile(parseArgs(["run", "jobs.yaml", "build"], {})); // { file: "/p/jobs.yaml", names: ["build"] }
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/jobs.yaml`, "jobs:\n  build: { run: make }\n");
+ * assertEquals(findFile(parseArgs(["run", `${dir}/jobs.yaml`, "build"], {})), {
+ *   file: `${dir}/jobs.yaml`,
+ *   names: ["build"],
+ * });
  * ```
  */
 export function findFile(args: Args): { file: string; names: string[] } | undefined {
@@ -239,7 +245,14 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
  * ```ts
  * import { parseArgs } from "./args.ts";
  * import { recordRun } from "./noop_run.ts";
- * recordRun(parseArgs(["run"], {}), "jobs.yaml", [], undefined); // drops the record
+ * import { noopRecordPath } from "../state/noop.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${dir}/.jx`);
+ * Deno.writeTextFileSync(noopRecordPath(dir, "jobs.yaml"), "{}");
+ * // not recordable: the record a former run left is dropped
+ * recordRun(parseArgs(["run"], {}), `${dir}/jobs.yaml`, [], undefined);
+ * assertEquals(Deno.readDirSync(`${dir}/.jx`).toArray(), []);
  * ```
  */
 export function recordRun(

@@ -14,7 +14,8 @@ import type { Args } from "./args.ts";
  * ```ts
  * import { parseArgs } from "./args.ts";
  * import { wantedJobs } from "./slots.ts";
- * wantedJobs(parseArgs(["run", "-j3"])); // 3
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(wantedJobs(parseArgs(["run", "-j3"])), 3);
  * ```
  */
 export function wantedJobs(args: Pick<Args, "jobs">): number {

@@ -78,7 +78,11 @@ export function parseDepfile(text: string): string[] {
  * @example
  * ```ts
  * import { depfileInputs } from "./depfile.ts";
- * depfileInputs("/p", "out/a.d", "/p"); // ["src/a.c", "src/a.h"] when out/a.d lists them
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${dir}/out`);
+ * Deno.writeTextFileSync(`${dir}/out/a.d`, "out/a.o: src/a.c \\\n  src/a.h /usr/include/stdio.h\n");
+ * assertEquals(depfileInputs(dir, "out/a.d", dir), ["src/a.c", "src/a.h"]);
  * ```
  */
 export function depfileInputs(

@@ -13,8 +13,9 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
  * @example
  * ```ts
  * import { parseDuration } from "./duration.ts";
- * parseDuration("1m30s"); // 90000
- * parseDuration(2); // 2000
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(parseDuration("1m30s"), 90000);
+ * assertEquals(parseDuration(2), 2000);
  * ```
  */
 export function parseDuration(v: unknown): number | undefined {
@@ -38,9 +39,10 @@ export function parseDuration(v: unknown): number | undefined {
  * @example
  * ```ts
  * import { formatMs } from "./duration.ts";
- * formatMs(850); // "850ms"
- * formatMs(2400); // "2.40s"
- * formatMs(185_000); // "3m05s"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(formatMs(850), "850ms");
+ * assertEquals(formatMs(2400), "2.40s");
+ * assertEquals(formatMs(185_000), "3m05s");
  * ```
  */
 export function formatMs(ms: number): string {

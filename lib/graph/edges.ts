@@ -43,10 +43,11 @@ function globUnder(g: string, dir: string): boolean {
  * @example
  * ```ts
  * import { ResourceIndex } from "./edges.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const idx = new ResourceIndex<string[]>();
  * idx.getOrAdd("out/a.o", () => []).push("cc");
- * idx.conflicting("out/*.o"); // ["out/a.o"]
- * idx.conflicting("out"); // ["out/a.o"]
+ * assertEquals(idx.conflicting("out/*.o"), ["out/a.o"]);
+ * assertEquals(idx.conflicting("out"), ["out/a.o"]);
  * ```
  */
 export class ResourceIndex<T> {
@@ -105,8 +106,9 @@ export class ResourceIndex<T> {
  * @example
  * ```ts
  * import { resourcesConflict } from "./edges.ts";
- * resourcesConflict("out", "out/a.o"); // true
- * resourcesConflict("src/*.c", "src/a.h"); // false
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(resourcesConflict("out", "out/a.o"), true);
+ * assertEquals(resourcesConflict("src/*.c", "src/a.h"), false);
  * ```
  */
 export function resourcesConflict(a: string, b: string): boolean {

@@ -47,9 +47,10 @@ function specContext(ctx: EmitContext, file: string, positions: PosMap): SpecCon
  * @example
  * ```ts
  * import { parseEmittedJob } from "./emit.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const ctx = { file: "jobs.yaml", baseDir: "/p", env: {}, vars: {}, pools: {} };
  * const spec = parseEmittedJob('{"name": "cc-a", "run": "cc -c a.c", "writes": ["a.o"]}', 1, "gen", ctx);
- * spec.writes; // ["a.o"]
+ * assertEquals(spec.writes, ["a.o"]);
  * ```
  */
 export function parseEmittedJob(
@@ -125,7 +126,8 @@ export function parseEmittedJob(
  *   { baseDir: dir },
  * );
  * Deno.mkdirSync(`${dir}/gen`);
- * Deno.writeTextFileSync(`${dir}/gen/a.txt`, "a"); // as gen would, once it has run
+ * // as gen would, once it has run
+ * Deno.writeTextFileSync(`${dir}/gen/a.txt`, "a");
  * deepStrictEqual(expandDeferred(g.get("wc")).map((s) => s.command), ["wc gen/a.txt"]);
  * ```
  */

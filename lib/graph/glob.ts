@@ -289,8 +289,9 @@ const cache = new Map<string, GlobMatcher>();
  * @example
  * ```ts
  * import { compileGlob } from "./glob.ts";
- * compileGlob("out/*.h").test("out/gen.h"); // true
- * compileGlob("src/**\/*.c").test("src/a/b.c"); // true
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(compileGlob("out/*.h").test("out/gen.h"), true);
+ * assertEquals(compileGlob("src/**\/*.c").test("src/a/b.c"), true);
  * ```
  */
 export function compileGlob(glob: string, dialect: GlobDialect = JOBS_GLOB): GlobMatcher {
@@ -398,8 +399,9 @@ export function patternsOverlap(a: string, b: string): boolean {
  * @example
  * ```ts
  * import { resourceNames } from "./glob.ts";
- * resourceNames("out", "out/a.o"); // true
- * resourceNames("out/*.txt", "out/a.txt"); // true
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(resourceNames("out", "out/a.o"), true);
+ * assertEquals(resourceNames("out/*.txt", "out/a.txt"), true);
  * ```
  */
 export function resourceNames(pattern: string, path: string): boolean {
@@ -418,8 +420,14 @@ const SKIP = new Set([".jx", ".git", "node_modules"]);
  * @example
  * ```ts
  * import { walkFiles } from "./glob.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${dir}/src/lib`, { recursive: true });
+ * Deno.writeTextFileSync(`${dir}/src/a.c`, "");
+ * Deno.writeTextFileSync(`${dir}/src/lib/b.c`, "");
  * const files: string[] = [];
- * walkFiles("/project", "src", files); // ["src/a.c", "src/lib/b.c", ...]
+ * walkFiles(dir, "src", files);
+ * assertEquals(files.sort(), ["src/a.c", "src/lib/b.c"]);
  * ```
  */
 export function walkFiles(baseDir: string, rel: string, out: string[]): void {
@@ -443,7 +451,11 @@ export function walkFiles(baseDir: string, rel: string, out: string[]): void {
  * @example
  * ```ts
  * import { globFiles } from "./glob.ts";
- * globFiles("src/*.c", "/project"); // ["src/a.c", "src/b.c"]
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${dir}/src`);
+ * for (const f of ["b.c", "a.c", "a.h"]) Deno.writeTextFileSync(`${dir}/src/${f}`, "");
+ * assertEquals(globFiles("src/*.c", dir), ["src/a.c", "src/b.c"]);
  * ```
  */
 export function globFiles(glob: string, baseDir: string): string[] {

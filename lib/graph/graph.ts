@@ -25,8 +25,9 @@ function append(map: Map<string, Edge[]>, key: string, e: Edge): void {
  * @example
  * ```ts
  * import { parseJobsFile } from "./load.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  a: { run: echo a }\n  b: { run: echo b, needs: [a] }\n", "jobs.yaml");
- * g.depsOf("b"); // [{ from: "a", to: "b", kind: "needs", reason: "needs" }]
+ * assertEquals(g.depsOf("b"), [{ from: "a", to: "b", kind: "needs", reason: "needs" }]);
  * ```
  */
 export class Graph {

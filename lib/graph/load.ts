@@ -136,8 +136,9 @@ interface Unit {
  * @example
  * ```ts
  * import { parseJobsFile } from "./load.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  hello: { run: echo hi }\n", "inline.yaml");
- * g.jobs[0].argv; // ["/bin/sh", "-c", "echo hi"]
+ * assertEquals(g.jobs[0].argv, ["/bin/sh", "-c", "echo hi"]);
  * ```
  */
 export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}): Graph {

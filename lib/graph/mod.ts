@@ -4,8 +4,9 @@
  * @example
  * ```ts
  * import { parseJobsFile } from "./mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  a: { run: echo a, writes: [x] }\n  b: { run: cat x, reads: [x] }\n", "j.yaml");
- * g.edges[0].reason; // "writes x -> reads x"
+ * assertEquals(g.edges[0].reason, "writes x -> reads x");
  * ```
  *
  * @module

@@ -71,8 +71,9 @@ export function shellQuote(s: string): string {
  * @example
  * ```ts
  * import { Substituter } from "./spec.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const sub = new Substituter(new Map([["CC", "gcc"]]), "jobs.yaml", new Map());
- * sub.apply("${CC} -c a.c", "jobs.a.run", true); // "gcc -c a.c"
+ * assertEquals(sub.apply("${CC} -c a.c", "jobs.a.run", true), "gcc -c a.c");
  * ```
  */
 export class Substituter {
@@ -228,7 +229,8 @@ function jobEnv(
  * @example
  * ```ts
  * import { globItemVars } from "./spec.ts";
- * globItemVars("F", "gen/*.txt")["F.stem"]; // "*"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(globItemVars("F", "gen/*.txt")["F.stem"], "*");
  * ```
  */
 export function globItemVars(as: string, glob: string): Record<string, string> {

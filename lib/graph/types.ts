@@ -11,8 +11,9 @@ import type { Pos } from "./errors.ts";
  * @example
  * ```ts
  * import { parseJobsFile } from "./mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("modules:\n  api: { run: ./serve, ready: { tcp: 8080 } }\n", "j.yaml");
- * g.get("api").ready; // { tcp: 8080 }
+ * assertEquals(g.get("api").ready?.tcp, 8080);
  * ```
  */
 export interface ReadySpec {
@@ -38,8 +39,9 @@ export interface ReadySpec {
  * @example
  * ```ts
  * import { parseJobsFile } from "./mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("modules:\n  api: { run: ./serve, health: { tcp: 8080 } }\n", "j.yaml");
- * g.get("api").health; // { tcp: 8080, intervalMs: 5000, timeoutMs: 2000, failures: 3 }
+ * assertEquals(g.get("api").health, { tcp: 8080, intervalMs: 5000, timeoutMs: 2000, failures: 3 });
  * ```
  */
 export interface HealthSpec {
@@ -259,11 +261,12 @@ export interface ModuleNode extends SpecBase {
  * @example
  * ```ts
  * import { parseJobsFile } from "./mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  a: { run: echo hi, writes: [out.txt], timeout: 5s }\n", "j.yaml");
  * const a = g.get("a");
- * a.argv; // ["/bin/sh", "-c", "echo hi"]
- * a.writes; // ["out.txt"]
- * a.timeoutMs; // 5000
+ * assertEquals(a.argv, ["/bin/sh", "-c", "echo hi"]);
+ * assertEquals(a.writes, ["out.txt"]);
+ * assertEquals(a.timeoutMs, 5000);
  * ```
  */
 export type JobSpec = JobNode | ModuleNode;
@@ -365,8 +368,9 @@ export interface DeferredForeach {
  * @example
  * ```ts
  * import { parseJobsFile } from "./mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  gen: { run: x, writes: [a.h] }\n  cc: { run: y, reads: ['*.h'] }\n", "j.yaml");
- * g.edges[0]; // { from: "gen", to: "cc", kind: "resource", reason: "writes a.h -> reads *.h" }
+ * assertEquals(g.edges[0], { from: "gen", to: "cc", kind: "resource", reason: "writes a.h -> reads *.h" });
  * ```
  */
 export interface Edge {

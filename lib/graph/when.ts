@@ -24,9 +24,10 @@ export function currentOs(): string {
  * ```ts
  * import { parseJobsFile } from "./mod.ts";
  * import { whenFails } from "./when.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  a: { run: x, when: { env: CI } }\n", "j.yaml");
- * whenFails(g.get("a"), {}); // "when: env CI is not set"
- * whenFails(g.get("a"), { CI: "1" }); // undefined
+ * assertEquals(whenFails(g.get("a"), {}), "when: env CI is not set");
+ * assertEquals(whenFails(g.get("a"), { CI: "1" }), undefined);
  * ```
  */
 export function whenFails(

@@ -82,9 +82,10 @@ function jobsOption(words: string[]): string | undefined {
  * @example
  * ```ts
  * import { makeJobsOption } from "./jobs.ts";
- * makeJobsOption(["/bin/sh", "-c", "cd lib && make -j4 all"]); // "-j4"
- * makeJobsOption(["make", "--jobs=8"]); // "-j8"
- * makeJobsOption(["/bin/sh", "-c", "make -C lib"]); // undefined
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(makeJobsOption(["/bin/sh", "-c", "cd lib && make -j4 all"]), "-j4");
+ * assertEquals(makeJobsOption(["make", "--jobs=8"]), "-j8");
+ * assertEquals(makeJobsOption(["/bin/sh", "-c", "make -C lib"]), undefined);
  * ```
  */
 export function makeJobsOption(argv: string[]): string | undefined {
@@ -123,8 +124,9 @@ function runs(argv: string[], name: RegExp): boolean {
  * @example
  * ```ts
  * import { jobStyle } from "./jobs.ts";
- * jobStyle({ name: "b", argv: ["/bin/sh", "-c", "cmake -G Ninja .. && ninja"] }); // "fifo"
- * jobStyle({ name: "m", argv: ["make", "all"] }); // undefined
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(jobStyle({ name: "b", argv: ["/bin/sh", "-c", "cmake -G Ninja .. && ninja"] }), "fifo");
+ * assertEquals(jobStyle({ name: "m", argv: ["make", "all"] }), undefined);
  * ```
  */
 export function jobStyle(job: JobserverJob): JobStyle | undefined {

@@ -96,7 +96,8 @@ function joinFlags(flags: string[], tail: string): string {
  * @example
  * ```ts
  * import { stripJobserver } from "./makeflags.ts";
- * stripJobserver("k -j4 --jobserver-auth=3,4 -- CC=clang"); // "k -- CC=clang"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(stripJobserver("k -j4 --jobserver-auth=3,4 -- CC=clang"), "k -- CC=clang");
  * ```
  */
 export function stripJobserver(value: string): string {

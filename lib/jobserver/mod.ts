@@ -5,8 +5,9 @@
  * @example
  * ```ts
  * import { parseMakeFlags } from "./mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const flags = parseMakeFlags({ MAKEFLAGS: " -j4 --jobserver-auth=3,4" });
- * flags.auth; // { style: "pipe", read: 3, write: 4 }
+ * assertEquals(flags.auth, { style: "pipe", read: 3, write: 4 });
  * ```
  *
  * @module

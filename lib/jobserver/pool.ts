@@ -290,9 +290,12 @@ function writeAllTo(fd: number, data: Uint8Array, what: string): void {
  * ```ts
  * import { createJobserver } from "./pool.ts";
  * import { createReactor } from "../reactor/mod.ts";
+ * import { match } from "node:assert/strict";
  * const pool = createJobserver(8, "pipe", createReactor("epoll"));
- * console.log(pool.makeflags); // " -j8 --jobserver-auth=7,8"
- * console.log(pool.jobEnv({}, "fifo").MAKEFLAGS); // " -j8 --jobserver-auth=fifo:/tmp/jx-jobserver-box-4242-Ab12Cd/fifo"
+ * // the pipe's two fds, e.g. " -j8 --jobserver-auth=7,8"
+ * match(pool.makeflags ?? "", /^ -j8 --jobserver-auth=\d+,\d+$/);
+ * // e.g. " -j8 --jobserver-auth=fifo:/tmp/jx-jobserver-box-4242-Ab12Cd/fifo"
+ * match(pool.jobEnv({}, "fifo").MAKEFLAGS ?? "", /^ -j8 --jobserver-auth=fifo:\/.*\/jx-jobserver-.*\/fifo$/);
  * pool.finish();
  * ```
  */

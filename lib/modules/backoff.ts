@@ -23,7 +23,8 @@ export const STABLE_MS = 10_000;
  * @example
  * ```ts
  * import { backoffMs } from "./backoff.ts";
- * [1, 2, 3].map(backoffMs); // [100, 200, 400]
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals([1, 2, 3].map(backoffMs), [100, 200, 400]);
  * ```
  */
 export function backoffMs(n: number): number {
@@ -43,9 +44,10 @@ export function isFailure(st: ExitStatus): boolean {
  * ```ts
  * import { parseJobsFile } from "../graph/mod.ts";
  * import { wantsRestart } from "./backoff.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("modules:\n  m: { run: x, restart: on-failure }\n", "j.yaml");
- * wantsRestart(g.get("m"), { code: 1, signal: null }, 0); // true
- * wantsRestart(g.get("m"), { code: 0, signal: null }, 0); // false
+ * assertEquals(wantsRestart(g.get("m"), { code: 1, signal: null }, 0), true);
+ * assertEquals(wantsRestart(g.get("m"), { code: 0, signal: null }, 0), false);
  * ```
  */
 export function wantsRestart(spec: JobSpec, st: ExitStatus, restartsSoFar: number): boolean {

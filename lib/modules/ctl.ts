@@ -402,10 +402,12 @@ function shortSocketPath(env: Record<string, string | undefined>): string {
  * @example
  * ```ts
  * import { CtlServer } from "./ctl.ts";
- * const server = await CtlServer.listen("/tmp/project", async (req) =>
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * const server = await CtlServer.listen(dir, async (req) =>
  *   req.action === "status" ? { ok: true, jobs: [], modules: [] } : { ok: false, error: "no" }
  * );
- * console.log(server.path); // /tmp/project/.jx/ctl-4242.sock
+ * assertEquals(server.path, `${dir}/.jx/ctl-${Deno.pid}.sock`);
  * await server.close();
  * ```
  */
@@ -524,7 +526,8 @@ function serve(
  * @example
  * ```ts
  * import { findCtlSocket } from "./ctl.ts";
- * findCtlSocket({ JX_CTL: "/srv/app/.jx/ctl-4242.sock" }, "."); // "/srv/app/.jx/ctl-4242.sock"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(findCtlSocket({ JX_CTL: "/srv/app/.jx/ctl-4242.sock" }, "."), "/srv/app/.jx/ctl-4242.sock");
  * ```
  */
 export function findCtlSocket(env: Record<string, string | undefined>, baseDir: string): string {
@@ -541,11 +544,16 @@ export function findCtlSocket(env: Record<string, string | undefined>, baseDir: 
  * Sends one request to a running jx and returns its reply. Rejects when no
  * jx listens there, or with no answer in `timeoutMs`.
  *
- * @example Needs a running `jx run` with modules
- * ```ts ignore
- * import { ctlRequest } from "./ctl.ts";
- * const reply = await ctlRequest(".jx/ctl.sock", { action: "pause", module: "db" });
- * if (!reply.ok) console.error(reply.error);
+ * @example Against a stand-in server (a `jx run` with modules answers the same way)
+ * ```ts
+ * import { CtlServer, ctlRequest } from "./ctl.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const server = await CtlServer.listen(Deno.makeTempDirSync(), async (req) =>
+ *   req.action === "pause" ? { ok: true, state: "paused" } : { ok: false, error: "no" }
+ * );
+ * const reply = await ctlRequest(server.path, { action: "pause", module: "db" });
+ * await server.close();
+ * assertEquals(reply, { ok: true, state: "paused" });
  * ```
  */
 export async function ctlRequest(

@@ -31,7 +31,20 @@ function statOf(pid: string): { state: string; pgrp: number } | undefined {
  * @example
  * ```ts
  * import { groupAlive } from "./group.ts";
- * groupAlive(4242); // false once every process of group 4242 has exited
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * // setsid: the child leads a process group of its own, numbered by its pid
+ * const child = new Deno.Command("setsid", {
+ *   args: ["sh", "-c", "echo up; exec sleep 30"],
+ *   stdout: "piped",
+ * }).spawn();
+ * const out = child.stdout.getReader();
+ * // "up": setsid has made the group
+ * await out.read();
+ * assertEquals(groupAlive(child.pid), true);
+ * child.kill("SIGTERM");
+ * await child.status;
+ * await out.cancel();
+ * assertEquals(groupAlive(child.pid), false);
  * ```
  */
 export function groupAlive(pgid: number): boolean {

@@ -18,10 +18,16 @@ import { type ProbeContext, ReadyProbe } from "./ready.ts";
  * ```ts
  * import { createReactor } from "../reactor/mod.ts";
  * import { HealthCheck } from "./health.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const reactor = createReactor("portable");
  * const spec = { cmd: "false", intervalMs: 10, timeoutMs: 1000, failures: 2 };
- * const h = new HealthCheck(spec, { reactor, cwd: "/", env: {} }, (why) => console.log(why));
- * h.start(); // after about 20 ms: "health: 2 checks failed in a row (last: cmd false: exit 1)"
+ * const { promise: failed, resolve } = Promise.withResolvers<string>();
+ * const h = new HealthCheck(spec, { reactor, cwd: "/", env: {} }, resolve);
+ * h.start();
+ * const why = await failed;
+ * h.cancel();
+ * reactor.close();
+ * assertEquals(why, "health: 2 checks failed in a row (last: cmd false: exit 1)");
  * ```
  */
 export class HealthCheck {

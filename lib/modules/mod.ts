@@ -11,6 +11,7 @@
  * ```ts
  * import { createReactor, parseJobsFile, runJobs } from "../../mod.ts";
  * import { Supervisor } from "./mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile(
  *   "modules:\n  log: { run: 'while read t m; do echo \"$m\"; done', subscribe: [note] }\n" +
  *     "jobs:\n  work: { run: 'true', needs: [log] }\n",
@@ -18,8 +19,9 @@
  * );
  * const modules = new Supervisor();
  * const run = runJobs(g, g.select([]), { reactor: createReactor(), modules });
- * modules.publish("note", "hello"); // "note hello" on log's stdin, once it runs
- * await run;
+ * // "note hello" reaches log's stdin once log runs
+ * modules.publish("note", "hello");
+ * assertEquals((await run).exit, 0);
  * ```
  *
  * @module

@@ -57,17 +57,25 @@ export function describeExit(st: ExitStatus): string {
  * import { parseJobsFile } from "../graph/mod.ts";
  * import { createReactor } from "../reactor/mod.ts";
  * import { Module } from "./module.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("modules:\n  m: { run: sleep 10, ready: { delay: 100ms } }\n", "j.yaml");
+ * const reactor = createReactor("portable");
+ * const states: string[] = [];
+ * const { promise: stopped, resolve } = Promise.withResolvers<void>();
  * const m = new Module(g.get("m"), {
- *   reactor: createReactor("portable"),
- *   emit: (e) => console.log(e),
+ *   reactor,
+ *   emit: (e) => e.type === "module.state" && states.push(e.state),
  *   t: () => 0,
  *   env: () => ({ PATH: "/usr/bin:/bin" }),
  *   closing: () => false,
- *   changed() {},
+ *   changed: (mod) => mod.state === "stopped" && resolve(),
  * });
- * m.start(); // starting, then running after 100 ms
- * m.onSettled(() => m.stop(false)); // then stopped
+ * // starting, then running after 100 ms (its ready delay), then stopped
+ * m.start();
+ * m.onSettled(() => m.stop(false));
+ * await stopped;
+ * reactor.close();
+ * assertEquals(states, ["starting", "running", "stopped"]);
  * ```
  */
 export class Module implements Subscriber {

@@ -47,7 +47,8 @@ export interface PublishResult {
  * @example
  * ```ts
  * import { messageLine } from "./pubsub.ts";
- * messageLine("reload", "config changed"); // "reload config changed\n"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(messageLine("reload", "config changed"), "reload config changed\n");
  * ```
  */
 export function messageLine(topic: string, message: string): string {
@@ -68,12 +69,15 @@ export const TOPIC_RE = /^[A-Za-z0-9_][A-Za-z0-9_.:\/+-]*$/;
  * @example
  * ```ts
  * import { Bus } from "./pubsub.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const bus = new Bus();
+ * const lines: string[] = [];
  * bus.subscribe("reload", {
  *   name: "printer",
- *   deliver: (line) => (console.log(line), "delivered"),
+ *   deliver: (line) => (lines.push(line), "delivered"),
  * });
- * bus.publish("reload", "now"); // prints "reload now\n"; { delivered: ["printer"], queued: [], dropped: [] }
+ * assertEquals(bus.publish("reload", "now"), { delivered: ["printer"], queued: [], dropped: [] });
+ * assertEquals(lines, ["reload now\n"]);
  * ```
  */
 export class Bus {

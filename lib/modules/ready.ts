@@ -24,7 +24,8 @@ const MAX_LINE = 64 * 1024;
  * @example
  * ```ts
  * import { describeReady } from "./ready.ts";
- * describeReady({ tcp: 8080 }); // "tcp 8080"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(describeReady({ tcp: 8080 }), "tcp 8080");
  * ```
  */
 export function describeReady(r: ReadySpec | undefined): string {
@@ -52,12 +53,16 @@ export interface ProbeContext {
  * ```ts
  * import { createReactor } from "../reactor/mod.ts";
  * import { ReadyProbe } from "./ready.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const reactor = createReactor("portable");
+ * const results: [boolean, string | undefined][] = [];
  * const probe = new ReadyProbe({ log: "listening" }, { reactor, cwd: "/", env: {} }, (ok, why) =>
- *   console.log(ok, why)
+ *   results.push([ok, why])
  * );
  * probe.start();
- * probe.feed("stdout", new TextEncoder().encode("listening on 8080\n")); // logs: true undefined
+ * probe.feed("stdout", new TextEncoder().encode("listening on 8080\n"));
+ * reactor.close();
+ * assertEquals(results, [[true, undefined]]);
  * ```
  */
 export class ReadyProbe {

@@ -65,8 +65,9 @@ function build(action: Action, f: Map<string, unknown>): CtlRequest | { error: s
  * @example
  * ```ts
  * import { parseCtlRequest } from "./request.ts";
- * parseCtlRequest('{"action":"pause","module":"db"}'); // { action: "pause", module: "db" }
- * parseCtlRequest("[]"); // { error: 'malformed request: expected {"action": ...}' }
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(parseCtlRequest('{"action":"pause","module":"db"}'), { action: "pause", module: "db" });
+ * assertEquals(parseCtlRequest("[]"), { error: 'malformed request: expected {"action": ...}' });
  * ```
  */
 export function parseCtlRequest(line: string): CtlRequest | { error: string } {

@@ -32,8 +32,9 @@ const ALLOWED: Record<ModuleAction, ModuleState[]> = {
  * @example
  * ```ts
  * import { refusal } from "./states.ts";
- * refusal("pause", "running"); // undefined
- * refusal("resume", "running"); // "cannot resume a running module (only paused)"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(refusal("pause", "running"), undefined);
+ * assertEquals(refusal("resume", "running"), "cannot resume a running module (only paused)");
  * ```
  */
 export function refusal(action: ModuleAction, state: ModuleState): string | undefined {

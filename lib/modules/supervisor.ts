@@ -22,7 +22,8 @@ import { unregisteredReason } from "./when.ts";
  * @example
  * ```ts
  * import { Supervisor, type SupervisorOptions } from "./supervisor.ts";
- * const opts: SupervisorOptions = { foreground: ["api"] }; // as `jx run api` does
+ * // as `jx run api` does
+ * const opts: SupervisorOptions = { foreground: ["api"] };
  * const modules = new Supervisor(opts);
  * ```
  */
@@ -133,6 +134,7 @@ export interface CtlReply {
  * ```ts
  * import { createReactor, parseJobsFile, runJobs } from "../../mod.ts";
  * import { Supervisor } from "./supervisor.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile(
  *   "modules:\n  srv: { run: 'echo up; sleep 60', ready: { log: up } }\n" +
  *     "jobs:\n  use: { run: echo using, needs: [srv] }\n",
@@ -140,7 +142,8 @@ export interface CtlReply {
  * );
  * const modules = new Supervisor();
  * const result = await runJobs(g, g.select([]), { reactor: createReactor(), modules });
- * result.exit; // 0: srv was started, used, and stopped
+ * // srv was started, used, and stopped
+ * assertEquals(result.exit, 0);
  * ```
  */
 export class Supervisor implements ModuleHost {

@@ -18,9 +18,10 @@ export { currentOs };
  * ```ts
  * import { parseJobsFile } from "../graph/mod.ts";
  * import { unregisteredReason } from "./when.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("modules:\n  db: { run: x, when: { env: CI } }\n", "j.yaml");
- * unregisteredReason(g.get("db"), {}); // "when: env CI is not set"
- * unregisteredReason(g.get("db"), { CI: "1" }); // undefined
+ * assertEquals(unregisteredReason(g.get("db"), {}), "when: env CI is not set");
+ * assertEquals(unregisteredReason(g.get("db"), { CI: "1" }), undefined);
  * ```
  */
 export function unregisteredReason(

@@ -37,10 +37,13 @@ export interface FakeScript {
  * @example
  * ```ts
  * import { FakeReactor } from "./fake.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const r = new FakeReactor(() => ({ ms: 10 }));
  * r.spawn({ argv: ["a"], cwd: "/", env: {}, onOutput() {}, onExit() {} });
  * await r.run();
- * r.records[0]; // { pid: 1000, argv: ["a"], start: 0, end: 10, status: { code: 0, ... }, ... }
+ * const { pid, argv, start, end } = r.records[0];
+ * assertEquals({ pid, argv, start, end }, { pid: 1000, argv: ["a"], start: 0, end: 10 });
+ * assertEquals(r.records[0].status?.code, 0);
  * ```
  */
 export interface FakeRecord {
@@ -77,9 +80,12 @@ interface Event {
  * @example
  * ```ts
  * import { FakeReactor } from "./fake.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const r = new FakeReactor(() => ({ ms: 100, code: 0 }));
- * r.spawn({ argv: ["x"], cwd: "/", env: {}, onOutput() {}, onExit: (s) => console.log(r.now(), s) });
- * await r.run(); // logs 100 { code: 0, signal: null }
+ * const ends: unknown[] = [];
+ * r.spawn({ argv: ["x"], cwd: "/", env: {}, onOutput() {}, onExit: (s) => ends.push([r.now(), s]) });
+ * await r.run();
+ * assertEquals(ends, [[100, { code: 0, signal: null }]]);
  * ```
  */
 export class FakeReactor implements Reactor {

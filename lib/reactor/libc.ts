@@ -161,7 +161,8 @@ let memchrOk: boolean | undefined;
  * @example
  * ```ts
  * import { indexOfByte } from "./libc.ts";
- * indexOfByte(new TextEncoder().encode("a\nb"), 10, 0); // 1
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(indexOfByte(new TextEncoder().encode("a\nb"), 10, 0), 1);
  * ```
  */
 export function indexOfByte(buf: Uint8Array, byte: number, from: number): number {

@@ -4,8 +4,11 @@
  * @example
  * ```ts
  * import { createReactor } from "./mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const r = createReactor("auto");
- * console.log(r.name); // "epoll" on Linux with FFI (Deno --allow-ffi, or Bun), else "portable"
+ * // "epoll" on Linux with FFI (Deno --allow-ffi, or Bun), else "portable"
+ * assertEquals(r.name, Deno.build.os === "linux" ? "epoll" : "portable");
+ * r.close();
  * ```
  *
  * @module
@@ -65,7 +68,9 @@ export function epollAvailable(): boolean {
  * @example
  * ```ts
  * import { autoReactor } from "./mod.ts";
- * console.log(autoReactor()); // "epoll" on Linux with FFI
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * // under deno test -A (FFI allowed)
+ * assertEquals(autoReactor(), Deno.build.os === "linux" ? "epoll" : "portable");
  * ```
  */
 export function autoReactor(): "epoll" | "portable" {
@@ -79,8 +84,10 @@ export function autoReactor(): "epoll" | "portable" {
  * @example
  * ```ts
  * import { createReactor } from "./mod.ts";
- * const r = createReactor("auto"); // epoll on Linux with FFI (Deno --allow-ffi, Bun), else portable
- * console.log(r.name);
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * // epoll on Linux with FFI (Deno --allow-ffi, Bun), else portable
+ * const r = createReactor("auto");
+ * assertEquals(["epoll", "portable"].includes(r.name), true);
  * r.close();
  * ```
  */

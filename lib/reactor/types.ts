@@ -13,14 +13,14 @@
  * @example
  * ```ts
  * import { createPortableReactor } from "./portable.ts";
+ * import type { ExitStatus } from "./types.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const r = createPortableReactor();
- * r.spawn({
- *   argv: ["sh", "-c", "exit 3"],
- *   cwd: ".",
- *   env: {},
- *   onOutput() {},
- *   onExit: (s) => console.log(s), // { code: 3, signal: null }
- * });
+ * const status = await new Promise<ExitStatus>((onExit) =>
+ *   r.spawn({ argv: ["sh", "-c", "exit 3"], cwd: ".", env: {}, onOutput() {}, onExit })
+ * );
+ * r.close();
+ * assertEquals(status, { code: 3, signal: null });
  * ```
  */
 export interface ExitStatus {
@@ -57,15 +57,21 @@ export type StreamName = "stdout" | "stderr";
  * @example
  * ```ts
  * import { createPortableReactor } from "./portable.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const r = createPortableReactor();
- * const child = r.spawn({
- *   argv: ["echo", "hi"],
- *   cwd: "/tmp",
- *   env: { JX_JOB: "greet" },
- *   onStart: (pid) => console.log("started", pid),
- *   onOutput: (_stream, chunk) => console.log(new TextDecoder().decode(chunk)),
- *   onExit: (status) => console.log(status.code), // 0
- * });
+ * let out = "";
+ * const code = await new Promise((exited) =>
+ *   r.spawn({
+ *     argv: ["echo", "hi"],
+ *     cwd: "/tmp",
+ *     env: { JX_JOB: "greet" },
+ *     onStart: (pid) => console.log("started", pid),
+ *     onOutput: (_stream, chunk) => (out += new TextDecoder().decode(chunk)),
+ *     onExit: (status) => exited(status.code),
+ *   })
+ * );
+ * r.close();
+ * assertEquals([out, code], ["hi\n", 0]);
  * ```
  */
 export interface SpawnRequest {
@@ -107,15 +113,19 @@ export interface SpawnRequest {
  * @example
  * ```ts
  * import { createPortableReactor } from "./portable.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const r = createPortableReactor();
+ * const { promise: signal, resolve } = Promise.withResolvers<string | null>();
  * const child = r.spawn({
  *   argv: ["sleep", "10"],
  *   cwd: ".",
  *   env: {},
  *   onOutput() {},
- *   onExit: (s) => console.log(s.signal), // "SIGTERM"
+ *   onExit: (s) => resolve(s.signal),
  * });
  * r.setTimer(100, () => child.kill("SIGTERM"));
+ * assertEquals(await signal, "SIGTERM");
+ * r.close();
  * ```
  */
 export interface ChildHandle {

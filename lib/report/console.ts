@@ -18,7 +18,8 @@ import { StatusBoard, type StatusClock } from "./status.ts";
  * @example
  * ```ts
  * import { ConsoleReporter, type OutputMode } from "./console.ts";
- * const mode: OutputMode = "stream"; // lines as they come, prefixed [job]
+ * // lines as they come, prefixed [job]
+ * const mode: OutputMode = "stream";
  * const reporter = new ConsoleReporter({ mode, color: false, statusLine: false });
  * ```
  */

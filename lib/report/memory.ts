@@ -32,9 +32,11 @@ export interface MemoryKeeperOptions {
  * @example
  * ```ts
  * import { MemoryKeeper } from "./memory.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const keeper = new MemoryKeeper({ limitBytes: 88 * 1024 * 1024 });
  * keeper.event({ type: "run.start", t: 0, jobs: 20000, slots: 8, jobserver: "none" });
- * console.log(keeper.collections); // 0 or 1
+ * // it looks only as jobs end (every 256 by default): nothing collected yet
+ * assertEquals(keeper.collections, 0);
  * ```
  */
 export class MemoryKeeper implements Reporter {

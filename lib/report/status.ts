@@ -22,8 +22,9 @@ export interface StatusClock {
  * @example
  * ```ts
  * import { elapsed } from "./status.ts";
- * elapsed(4230); // "4.2s"
- * elapsed(62_000); // "1m02s"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(elapsed(4230), "4.2s");
+ * assertEquals(elapsed(62_000), "1m02s");
  * ```
  */
 export function elapsed(ms: number): string {
@@ -39,10 +40,11 @@ export function elapsed(ms: number): string {
  * @example
  * ```ts
  * import { StatusBoard } from "./status.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const b = new StatusBoard(new Map([["a", 5000]]));
  * b.begin(1, 1);
  * b.start("a", 0);
- * b.text(1000); // "[0/1] 1.0s  ~4s left  running: a"
+ * assertEquals(b.text(1000), "[0/1]  1.0s  ~4s left  running: a");
  * ```
  */
 export class StatusBoard {

@@ -23,9 +23,10 @@ export const FORCE_VARS = ["CLICOLOR_FORCE", "FORCE_COLOR"] as const;
  * @example
  * ```ts
  * import { jobColorEnv } from "./color.ts";
- * jobColorEnv({ TERM: "xterm" }, true); // { CLICOLOR_FORCE: "1", FORCE_COLOR: "1" }
- * jobColorEnv({ TERM: "xterm", FORCE_COLOR: "0" }, true); // { CLICOLOR_FORCE: "1" }
- * jobColorEnv({ NO_COLOR: "1" }, true); // {}
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(jobColorEnv({ TERM: "xterm" }, true), { CLICOLOR_FORCE: "1", FORCE_COLOR: "1" });
+ * assertEquals(jobColorEnv({ TERM: "xterm", FORCE_COLOR: "0" }, true), { CLICOLOR_FORCE: "1" });
+ * assertEquals(jobColorEnv({ NO_COLOR: "1" }, true), {});
  * ```
  */
 export function jobColorEnv(

@@ -59,7 +59,11 @@ export function writeTextSync(path: string, text: string): void {
  * @example
  * ```ts
  * import { createNewSync } from "./fs.ts";
- * createNewSync("/tmp/x.lock", "123"); // true the first time
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const lock = `${Deno.makeTempDirSync()}/x.lock`;
+ * assertEquals(createNewSync(lock, "123"), true);
+ * assertEquals(createNewSync(lock, "456"), false);
+ * assertEquals(Deno.readTextFileSync(lock), "123");
  * ```
  */
 export function createNewSync(path: string, text: string): boolean {
@@ -212,7 +216,9 @@ export function envObject(): Record<string, string | undefined> {
  * @example
  * ```ts
  * import { cpuCount } from "./fs.ts";
- * cpuCount(); // 2
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const n = cpuCount();
+ * assertEquals(Number.isInteger(n) && n >= 1, true);
  * ```
  */
 export function cpuCount(): number {
@@ -226,7 +232,8 @@ export function cpuCount(): number {
  * @example
  * ```ts
  * import { absolutePath } from "./fs.ts";
- * absolutePath("b/../c", "/a"); // "/a/c"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(absolutePath("b/../c", "/a"), "/a/c");
  * ```
  */
 export function absolutePath(path: string, base: string = cwd()): string {
@@ -245,7 +252,8 @@ export function absolutePath(path: string, base: string = cwd()): string {
  * @example
  * ```ts
  * import { parentDir } from "./fs.ts";
- * parentDir("/a/b/jobs.yaml"); // "/a/b"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(parentDir("/a/b/jobs.yaml"), "/a/b");
  * ```
  */
 export function parentDir(path: string): string {

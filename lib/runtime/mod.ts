@@ -40,7 +40,8 @@ export function runtimeName(): string {
  * @example
  * ```ts
  * import { osName } from "./mod.ts";
- * console.log(osName()); // "linux"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(osName(), "linux");
  * ```
  */
 export function osName(): string {
@@ -53,7 +54,9 @@ export function osName(): string {
  * @example
  * ```ts
  * import { ffiPermitted } from "./mod.ts";
- * console.log(ffiPermitted()); // true under deno run -A
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * // under deno test -A
+ * assertEquals(ffiPermitted(), true);
  * ```
  */
 export function ffiPermitted(): boolean {
@@ -186,7 +189,8 @@ let collector: (() => void) | null | undefined;
  * @example
  * ```ts
  * import { collectGarbage } from "./mod.ts";
- * collectGarbage(); // true once the heap has been collected
+ * // true once the heap has been collected; false where the runtime offers no collection
+ * console.log(collectGarbage());
  * ```
  */
 export function collectGarbage(): boolean {

@@ -64,7 +64,10 @@ function lstat(path: string): Lstat | undefined {
  * @example
  * ```ts
  * import { inspectOwned } from "./owned.ts";
- * inspectOwned("/tmp/project/.jx", "dir"); // { kind: "ok", mode: 0o40755 }
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.chmodSync(dir, 0o755);
+ * assertEquals(inspectOwned(dir, "dir"), { kind: "ok", mode: 0o40755 });
  * ```
  */
 export function inspectOwned(path: string, want: "file" | "dir"): Owned {

@@ -42,7 +42,10 @@ function host(): string {
  * @example
  * ```ts
  * import { tempPrefix } from "./stale.ts";
- * tempPrefix("output"); // "/tmp/jx-output-myhost-4242-"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * // e.g. "/tmp/jx-output-myhost-4242-"
+ * const prefix = tempPrefix("output");
+ * assertEquals(prefix.includes("/jx-output-") && prefix.endsWith(`-${Deno.pid}-`), true);
  * ```
  */
 export function tempPrefix(kind: TempKind): string {

@@ -43,9 +43,10 @@ export interface AttemptLimits {
  * import { FakeReactor } from "../reactor/mod.ts";
  * import { Attempts } from "./attempts.ts";
  * import { DryRunRunner } from "./local_runner.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const reactor = new FakeReactor(() => ({ ms: 1 }));
  * const attempts = new Attempts(reactor, new DryRunRunner(1));
- * attempts.size; // 0
+ * assertEquals(attempts.size, 0);
  * ```
  */
 export class Attempts {

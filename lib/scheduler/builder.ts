@@ -48,13 +48,14 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
  * import { Builder } from "./builder.ts";
  * import { LocalRunner } from "./local_runner.ts";
  * import { LocalSlots } from "./slots.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  a: { run: x }\n", "j.yaml");
  * const reactor = new FakeReactor(() => ({ ms: 5 }));
  * const runner = new LocalRunner(reactor, new LocalSlots(1));
  * const env = (spec: { name: string }) => ({ JX_JOB: spec.name });
  * const done = new Builder(g, g.jobs, { reactor }, runner, env).run();
  * await reactor.run();
- * (await done).exit; // 0
+ * assertEquals((await done).exit, 0);
  * ```
  */
 export class Builder implements LoopHost, GenHost {

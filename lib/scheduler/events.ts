@@ -207,15 +207,18 @@ export type RunEvent =
  * @example
  * ```ts
  * import type { Reporter } from "./events.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const counts = new Map<string, number>();
  * const counter: Reporter = {
  *   event(e) {
  *     if (e.type === "job.end") counts.set(e.status, (counts.get(e.status) ?? 0) + 1);
  *   },
  *   close() {
- *     console.log(Object.fromEntries(counts)); // { ok: 3 }
+ *     console.log(Object.fromEntries(counts));
  *   },
  * };
+ * counter.event({ type: "job.end", t: 1, job: "a", status: "ok", exit: 0, signal: null, ms: 1, attempt: 1 });
+ * assertEquals(Object.fromEntries(counts), { ok: 1 });
  * ```
  */
 export interface Reporter {

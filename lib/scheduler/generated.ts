@@ -51,8 +51,10 @@ export interface GenHost {
  * @example
  * ```ts
  * import { Generated } from "./generated.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const gen = new Generated();
- * gen.errorOf("gen"); // undefined until gen emits a bad job
+ * // undefined until gen emits a bad job
+ * assertEquals(gen.errorOf("gen"), undefined);
  * ```
  */
 export class Generated {

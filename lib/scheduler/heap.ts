@@ -10,9 +10,10 @@
  * @example
  * ```ts
  * import { MinHeap } from "./heap.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const h = new MinHeap();
  * h.push(3); h.push(1);
- * h.pop(); // 1
+ * assertEquals(h.pop(), 1);
  * ```
  */
 export class MinHeap {

@@ -18,8 +18,9 @@ import type { Slots } from "./slots.ts";
  * import { createPortableReactor } from "../reactor/mod.ts";
  * import { LocalRunner } from "./local_runner.ts";
  * import { LocalSlots } from "./slots.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const runner = new LocalRunner(createPortableReactor(), new LocalSlots(4));
- * runner.reserve({ tokens: 2 } as never); // "ok"
+ * assertEquals(runner.reserve({ tokens: 2 } as never), "ok");
  * ```
  */
 export class LocalRunner implements Runner {
@@ -70,8 +71,9 @@ export class LocalRunner implements Runner {
  * @example
  * ```ts
  * import { DryRunRunner } from "./local_runner.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const runner = new DryRunRunner(8);
- * runner.passOver; // "dry-run"
+ * assertEquals(runner.passOver, "dry-run");
  * ```
  */
 export class DryRunRunner implements Runner {

@@ -119,10 +119,11 @@ export interface JobFeed {
  * import { parseJobsFile } from "../graph/mod.ts";
  * import { createReactor } from "../reactor/mod.ts";
  * import { runJobs } from "./run.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const graph = parseJobsFile("jobs:\n  a: { run: exit 3 }\n", "j.yaml");
  * const result = await runJobs(graph, graph.jobs, { reactor: createReactor(), reporters: [] });
- * result.exit; // 1
- * result.results.get("a"); // { status: "failed" }
+ * assertEquals(result.exit, 1);
+ * assertEquals(result.results.get("a"), { status: "failed" });
  * ```
  */
 export interface RunResult {

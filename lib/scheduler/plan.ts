@@ -29,9 +29,13 @@ import { MinHeap } from "./heap.ts";
  * ```ts
  * import { parseJobsFile } from "../graph/mod.ts";
  * import { Plan } from "./plan.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  a: { run: x }\n", "j.yaml");
  * const plan = new Plan(g, g.jobs);
- * plan.outcome("a"); // undefined until a is resolved, then e.g. { kind: "ran", status: "ok" }
+ * assertEquals(plan.outcome("a"), undefined);
+ * plan.start("a");
+ * plan.finish("a", "ok");
+ * assertEquals(plan.outcome("a"), { kind: "ran", status: "ok" });
  * ```
  */
 export type Outcome =
@@ -57,9 +61,13 @@ interface Node {
  * ```ts
  * import { parseJobsFile } from "../graph/mod.ts";
  * import { Plan } from "./plan.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  a: { run: x }\n  b: { run: y, needs: [a] }\n", "j.yaml");
  * const plan = new Plan(g, g.jobs);
- * plan.takeSkipped(); // [] until a fails; then [{ job: "b", reason: "dependency-failed", because: "a" }]
+ * assertEquals(plan.takeSkipped(), []);
+ * plan.start("a");
+ * plan.finish("a", "failed");
+ * assertEquals(plan.takeSkipped(), [{ job: "b", reason: "dependency-failed", because: "a" }]);
  * ```
  */
 export interface Skipped {
@@ -78,11 +86,14 @@ export interface Skipped {
  * ```ts
  * import { parseJobsFile } from "../graph/mod.ts";
  * import { Plan } from "./plan.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  a: { run: x }\n  b: { run: y, needs: [a] }\n", "j.yaml");
  * const plan = new Plan(g, g.select([]));
- * plan.nextReady(); // the spec of "a"
+ * assertEquals(plan.nextReady()?.name, "a");
  * plan.start("a");
- * plan.finish("a", "ok"); // b becomes ready
+ * assertEquals(plan.nextReady(), undefined);
+ * plan.finish("a", "ok");
+ * assertEquals(plan.nextReady()?.name, "b");
  * ```
  */
 export class Plan {

@@ -62,12 +62,14 @@ export interface LoopHost {
  * import { parseJobsFile } from "../graph/mod.ts";
  * import { Plan } from "./plan.ts";
  * import { Loops } from "./repeat.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile(
  *   "jobs:\n  t: { run: 'true' }\n  a: { run: x, repeat: { until: t, max: 3 } }\n",
  *   "j.yaml",
  * );
  * const loops = new Loops(g, g.jobs, new Plan(g, g.jobs));
- * loops.testStatus("t"); // "ok": a test resolves with its last status
+ * // a test counts as ok until it has run; then this is its last status
+ * assertEquals(loops.testStatus("t"), "ok");
  * ```
  */
 export class Loops {

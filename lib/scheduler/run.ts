@@ -29,9 +29,10 @@ export function newRunId(): string {
  * import { parseJobsFile } from "../graph/mod.ts";
  * import { createPortableReactor } from "../reactor/mod.ts";
  * import { runJobs } from "./run.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  hi: { run: echo hi }\n", "j.yaml");
  * const result = await runJobs(g, g.select([]), { reactor: createPortableReactor(), jobs: 2 });
- * console.log(result.exit); // 0
+ * assertEquals(result.exit, 0);
  * ```
  */
 export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Promise<RunResult> {

@@ -111,8 +111,9 @@ export interface RunHandle {
  * import { LocalRunner } from "./local_runner.ts";
  * import { LocalSlots } from "./slots.ts";
  * import type { Runner } from "./runner.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const runner: Runner = new LocalRunner(createPortableReactor(), new LocalSlots(2));
- * runner.limit; // 2
+ * assertEquals(runner.limit, 2);
  * ```
  */
 export interface Runner {

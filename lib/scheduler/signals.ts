@@ -12,7 +12,8 @@ import type { ListenSignal } from "../reactor/types.ts";
  * @example
  * ```ts
  * import { signalExit } from "./signals.ts";
- * signalExit("SIGINT"); // 130
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(signalExit("SIGINT"), 130);
  * ```
  */
 export function signalExit(sig: ListenSignal): number {
@@ -25,7 +26,8 @@ export function signalExit(sig: ListenSignal): number {
  * @example
  * ```ts
  * import { signalNumber } from "./signals.ts";
- * signalNumber("SIGKILL"); // 9
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(signalNumber("SIGKILL"), 9);
  * ```
  */
 export function signalNumber(name: string): number {

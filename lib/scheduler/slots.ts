@@ -47,9 +47,10 @@ export interface Slots {
  * @example
  * ```ts
  * import { LocalSlots } from "./slots.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const s = new LocalSlots(2);
- * s.tryTake(2); // true
- * s.tryTake(1); // false
+ * assertEquals(s.tryTake(2), true);
+ * assertEquals(s.tryTake(1), false);
  * s.give(2);
  * ```
  */

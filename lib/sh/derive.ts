@@ -200,7 +200,8 @@ const STATE_BUILTINS = new Set([
  * @example
  * ```ts
  * import { FALLBACK_BUILTINS } from "./derive.ts";
- * FALLBACK_BUILTINS.has("trap"); // true
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(FALLBACK_BUILTINS.has("trap"), true);
  * ```
  */
 export const FALLBACK_BUILTINS: ReadonlySet<string> = new Set([
@@ -307,8 +308,9 @@ function fallback(a: Access, why: string): void {
  * ```ts
  * import { parseScript } from "./parse.ts";
  * import { resolveWord } from "./derive.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const w = (parseScript('x "$f".gz').items[0].node as { words: { parts: unknown[] }[] }).words[1];
- * resolveWord(w as never, (n) => (n === "f" ? "a b" : undefined)); // { value: "a b.gz", glob: false }
+ * assertEquals(resolveWord(w as never, (n) => (n === "f" ? "a b" : undefined)), { value: "a b.gz", glob: false });
  * ```
  */
 export function resolveWord(
@@ -776,8 +778,9 @@ function local(a: Access, where: string): Access {
  * ```ts
  * import { parseScript } from "./parse.ts";
  * import { heredocRisk } from "./derive.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const r = parseScript("cat <<E\n$(date)\nE\n");
- * heredocRisk(r.src, r.items[0].node); // "cmdsub"
+ * assertEquals(heredocRisk(r.src, r.items[0].node), "cmdsub");
  * ```
  */
 export function heredocRisk(src: string, node: ShNode): "cmdsub" | "status" | undefined {
@@ -803,9 +806,10 @@ export function heredocRisk(src: string, node: ShNode): "cmdsub" | "status" | un
  * @example
  * ```ts
  * import { conflicts, type Access } from "./derive.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const w: Access = { reads: [], writes: [{ path: "a", glob: false }], all: false, barrier: false, fallback: false, why: [] };
  * const r: Access = { reads: [{ path: "*", glob: true }], writes: [], all: false, barrier: false, fallback: false, why: [] };
- * conflicts(w, r, "/tmp"); // "a"
+ * assertEquals(conflicts(w, r, "/tmp"), "a");
  * ```
  */
 export function conflicts(a: Access, b: Access, cwd: string): string | undefined {
@@ -825,7 +829,8 @@ export function conflicts(a: Access, b: Access, cwd: string): string | undefined
  * @example
  * ```ts
  * import { normalize } from "./derive.ts";
- * normalize("./out/../a.txt", "/src"); // "/src/a.txt"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(normalize("./out/../a.txt", "/src"), "/src/a.txt");
  * ```
  */
 export function normalize(p: string, cwd: string): string {

@@ -48,8 +48,9 @@ export interface GraphRow {
  * ```ts
  * import { parseScript } from "./parse.ts";
  * import { graphRows } from "./graph.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const rows = graphRows(parseScript("echo a > x\ncat x\n"), { env: {}, argv0: "s.sh", cwd: "/" });
- * rows[1].waits; // [{ name: "1:echo", reason: "writes x" }]
+ * assertEquals(rows[1].waits, [{ name: "1:echo", reason: "writes x" }]);
  * ```
  */
 export function graphRows(

@@ -104,8 +104,9 @@ export interface Span {
  * @example
  * ```ts
  * import { parseScript } from "./parse.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const { items } = parseScript("a && b || c\n");
- * items[0].node.type; // "andor"
+ * assertEquals(items[0].node.type, "andor");
  * ```
  */
 export type ShNode =
@@ -131,8 +132,9 @@ export type ShNode =
  * @example
  * ```ts
  * import { parseScript } from "./parse.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const { items } = parseScript("sleep 1 &\necho hi\n");
- * items[0].bg; // true
+ * assertEquals(items[0].bg, true);
  * ```
  */
 export interface Item {
@@ -146,8 +148,9 @@ export interface Item {
  * @example
  * ```ts
  * import { parseScript } from "./parse.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const r = parseScript("if true; then echo\n");
- * r.error?.message; // "syntax error: unexpected end of file (expecting 'fi')"
+ * assertEquals(r.error?.message, "syntax error: unexpected end of file (expecting 'fi')");
  * ```
  */
 export interface ShSyntaxError {
@@ -165,8 +168,9 @@ export interface ShSyntaxError {
  * @example
  * ```ts
  * import { parseScript } from "./parse.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const r = parseScript("echo a\necho b\n");
- * r.items.length; // 2
+ * assertEquals(r.items.length, 2);
  * ```
  */
 export interface ParseResult {
@@ -240,7 +244,8 @@ const RESERVED = new Set([
  * @example
  * ```ts
  * import { Lines } from "./parse.ts";
- * new Lines("a\nbc\n").pos(3); // { line: 2, col: 2 }
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(new Lines("a\nbc\n").pos(3), { line: 2, col: 2 });
  * ```
  */
 export class Lines {
@@ -881,8 +886,9 @@ class Parser {
  * @example
  * ```ts
  * import { parseScript } from "./parse.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const r = parseScript("sort a > a.sorted\nif [ -s a.sorted ]; then echo ok; fi\n");
- * r.items.map((i) => i.node.type); // ["simple", "if"]
+ * assertEquals(r.items.map((i) => i.node.type), ["simple", "if"]);
  * ```
  */
 export function parseScript(src: string): ParseResult {
@@ -896,8 +902,9 @@ export function parseScript(src: string): ParseResult {
  * @example
  * ```ts
  * import { nodeText, parseScript } from "./parse.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const r = parseScript("cat <<E > out\nhi\nE\n");
- * nodeText(r, r.items[0].node); // "cat <<E > out\nhi\nE\n"
+ * assertEquals(nodeText(r, r.items[0].node), "cat <<E > out\nhi\nE\n");
  * ```
  */
 export function nodeText(r: { src: string; heredocs: HereDoc[] }, node: ShNode): string {
@@ -925,9 +932,11 @@ function ownsHeredoc(node: ShNode, h: HereDoc): boolean {
  * @example
  * ```ts
  * import { parseScript, walk } from "./parse.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const r = parseScript("if a; then b; fi\n");
  * let n = 0;
- * walk(r.items[0].node, () => n++); // n === 3
+ * walk(r.items[0].node, () => n++);
+ * assertEquals(n, 3);
  * ```
  */
 export function walk(node: ShNode, f: (n: ShNode) => void): void {

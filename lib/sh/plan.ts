@@ -129,9 +129,10 @@ const LOOKAHEAD = 256;
  * import { parseScript } from "./parse.ts";
  * import { ShPlan } from "./plan.ts";
  * import { initialState } from "./state.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const r = parseScript("sort a > a.s\nsort b > b.s\n");
  * const plan = new ShPlan(r, { state: initialState("/tmp", {}), argv0: "x.sh" });
- * plan.startable(4).map((s) => s.job.name); // ["1:sort", "2:sort"]
+ * assertEquals(plan.startable(4).map((s) => s.job.name), ["1:sort", "2:sort"]);
  * ```
  */
 export class ShPlan {
@@ -732,7 +733,8 @@ function lineOf(src: string, offset: number): number {
  * ```ts
  * import { parseScript } from "./parse.ts";
  * import { fallbackReason } from "./plan.ts";
- * fallbackReason(parseScript("trap 'rm -f t' EXIT\n").items[0].node, false); // "trap"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(fallbackReason(parseScript("trap 'rm -f t' EXIT\n").items[0].node, false), "trap");
  * ```
  */
 export function fallbackReason(node: ShNode, nested: boolean): string | undefined {

@@ -14,8 +14,9 @@
  * @example
  * ```ts
  * import { initialState } from "./state.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const s = initialState("/tmp", { PATH: "/usr/bin:/bin" });
- * s.options; // ""
+ * assertEquals(s.options, "");
  * ```
  */
 export interface ShState {
@@ -63,7 +64,8 @@ export function initialState(cwd: string, env: Record<string, string>): ShState 
  * @example
  * ```ts
  * import { shQuote } from "./state.ts";
- * shQuote("it's"); // `'it'"'"'s'`
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(shQuote("it's"), `'it'"'"'s'`);
  * ```
  */
 export function shQuote(s: string): string {
@@ -201,8 +203,9 @@ function dump(file: string): string {
  * @example
  * ```ts
  * import { initialState, parseDump } from "./state.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const d = parseDump("c 0\n0022\n\n/tmp\n\x1e\nexport A='1'\n\x1e\nA='1'\nx='y'\n\x1e\n0\n", initialState("/", {}));
- * d?.state.vars.get("x"); // "y"
+ * assertEquals(d?.state.vars.get("x"), "y");
  * ```
  */
 export interface Dump {
@@ -218,8 +221,10 @@ export interface Dump {
  * @example
  * ```ts
  * import { initialState, parseDump } from "./state.ts";
- * const d = parseDump("x 3\n0022\n\n/tmp\n\x1e\n\x1e\n\x1e\n0\n", initialState("/", {}));
- * d?.exited; // true: the shell exited with status 3
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const d = parseDump("x 3\n0022\n\n/tmp\n\x1e\n\n\x1e\n\n\x1e\n0\n", initialState("/", {}));
+ * // the shell exited with status 3
+ * assertEquals([d?.exited, d?.status], [true, 3]);
  * ```
  */
 export function parseDump(text: string, prev: ShState): Dump | undefined {

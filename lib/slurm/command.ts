@@ -124,7 +124,8 @@ export function stepEnv(env: Record<string, string>, tokens: number): Record<str
  * @example
  * ```ts
  * import { allocArgv } from "./command.ts";
- * allocArgv(4, "main"); // ["salloc", "--no-shell", "--job-name=jx", "--ntasks=4", "--cpus-per-task=1", "--partition=main"]
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(allocArgv(4, "main"), ["salloc", "--no-shell", "--job-name=jx", "--ntasks=4", "--cpus-per-task=1", "--partition=main"]);
  * ```
  */
 export function allocArgv(cpus: number, partition?: string): string[] {

@@ -103,9 +103,11 @@ export class SrunStderr {
  * @example
  * ```ts
  * import { SrunStderr, stepExit } from "./status.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const f = new SrunStderr();
  * f.signalText = "Segmentation fault";
- * stepExit({ code: 139, signal: null }, f); // { code: null, signal: "SIGSEGV", ... }
+ * const exit = stepExit({ code: 139, signal: null }, f);
+ * assertEquals([exit.code, exit.signal], [null, "SIGSEGV"]);
  * ```
  */
 export function stepExit(srun: ExitStatus, f: SrunStderr): StepExit {

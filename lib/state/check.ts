@@ -131,9 +131,10 @@ function touched(
  * ```ts
  * import { parseJobsFile } from "../graph/mod.ts";
  * import { UpToDate } from "./check.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  cp: { run: cp a b, reads: [a], writes: [b] }\n", "jobs.yaml");
  * const state = new UpToDate(".");
- * state.check(g.jobs[0]); // { upToDate: false, reasons: ["it has not run successfully before"] }
+ * assertEquals(state.check(g.jobs[0]), { upToDate: false, reasons: ["it has not run successfully before"] });
  * ```
  */
 export class UpToDate {

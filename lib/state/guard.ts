@@ -71,7 +71,10 @@ export function checkStatePath(path: string, want: "dir" | "file", warn: Warn): 
  * @example
  * ```ts
  * import { stateDir } from "./guard.ts";
- * const dir = stateDir("/tmp/project"); // "/tmp/project/.jx"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const project = Deno.makeTempDirSync();
+ * assertEquals(stateDir(project), `${project}/.jx`);
+ * assertEquals(Deno.statSync(`${project}/.jx`).isDirectory, true);
  * ```
  */
 export function stateDir(baseDir: string, warn: Warn = stderrWarn): string {

@@ -47,7 +47,8 @@ export interface NoopRecord {
  * @example
  * ```ts
  * import { noopRecordPath } from "./noop.ts";
- * noopRecordPath("/p", "/p/jobs.yaml"); // "/p/.jx/noop-jobs.yaml.json"
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(noopRecordPath("/p", "/p/jobs.yaml"), "/p/.jx/noop-jobs.yaml.json");
  * ```
  */
 export const noopRecordPath = (baseDir: string, file: string): string =>
@@ -127,7 +128,15 @@ export interface NoopJob {
  * @example
  * ```ts
  * import { stampOf } from "./noop.ts";
- * stampOf("/p/jobs.yaml"); // [1234, 1763900000000, 42]
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/jobs.yaml`, "jobs: {}\n");
+ * const st = Deno.statSync(`${dir}/jobs.yaml`);
+ * // e.g. [9, 1763900000000.123, 42]
+ * assertEquals(stampOf(`${dir}/jobs.yaml`)?.length, 3);
+ * assertEquals(stampOf(`${dir}/jobs.yaml`)?.[0], 9);
+ * assertEquals(stampOf(`${dir}/jobs.yaml`)?.[2], st.ino);
+ * assertEquals(stampOf(dir), undefined);
  * ```
  */
 export function stampOf(path: string): number[] | undefined {

@@ -57,8 +57,10 @@ export interface UiGraph {
  * ```ts
  * import { parseJobsFile } from "../graph/mod.ts";
  * import { graphData } from "./data.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  a: { run: x, writes: [f] }\n  b: { run: y, reads: [f] }\n", "j.yaml");
- * graphData(g, undefined, { explain: false }).edges; // [{ from: "a", to: "b", kind: "resource", ... }]
+ * const [edge] = graphData(g, undefined, { explain: false }).edges;
+ * assertEquals([edge.from, edge.to, edge.kind], ["a", "b", "resource"]);
  * ```
  */
 export function graphData(

@@ -32,11 +32,12 @@ interface RunLog {
  * @example
  * ```ts
  * import { RunFeed } from "./feed.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const feed = new RunFeed(3);
  * const seen: string[] = [];
  * feed.subscribe((line) => seen.push(line));
  * feed.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
- * seen.length; // 1
+ * assertEquals(seen.length, 1);
  * ```
  */
 export class RunFeed implements Reporter {

@@ -5,10 +5,16 @@
  * serves is embedded here: no file is read at run time, no CDN.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { parseJobsFile } from "../graph/mod.ts";
  * import { graphData, startUi } from "./mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", "jobs.yaml");
  * const ui = await startUi({ graph: graphData(graph), onControl: (req) => console.log(req) });
- * console.log(`jx ui: ${ui.url}`); // the page; pass ui.reporter to runJobs for the live part
+ * // the page; pass ui.reporter to runJobs for the live part
+ * const page = await fetch(ui.url);
+ * assertEquals([page.status, (await page.text()).startsWith("<!doctype html>")], [200, true]);
+ * await ui.close();
  * ```
  *
  * @module

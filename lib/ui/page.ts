@@ -40,7 +40,8 @@ const BODY = `<header><b>jx</b><span id="file"></span>
  * @example
  * ```ts
  * import { pageHtml } from "./page.ts";
- * pageHtml({ nonce: "n0" }).startsWith("<!doctype html>"); // true
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(pageHtml({ nonce: "n0" }).startsWith("<!doctype html>"), true);
  * ```
  */
 export function pageHtml(o: { nonce: string; data?: UiGraph }): string {

@@ -76,11 +76,26 @@ const BODY_LIMIT = 64 * 1024;
  * Starts the server and resolves once it listens.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { createReactor, parseJobsFile, runJobs } from "../../mod.ts";
+ * import { parseCtlRequest, Supervisor } from "../modules/mod.ts";
  * import { graphData, startUi } from "./mod.ts";
- * const ui = await startUi({ graph: graphData(graph), onControl: (r) => supervisor.control(r) });
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", "jobs.yaml");
+ * const modules = new Supervisor();
+ * const ui = await startUi({
+ *   graph: graphData(graph),
+ *   // checked as a `jx ctl` line is, then done by the run's modules
+ *   onControl: (req) => {
+ *     const parsed = parseCtlRequest(JSON.stringify(req));
+ *     return "error" in parsed ? { ok: false, error: parsed.error } : modules.control(parsed);
+ *   },
+ * });
  * console.log(`jx ui: ${ui.url}`);
- * await runJobs(graph, graph.jobs, { reactor, reporters: [ui.reporter] });
+ * const reactor = createReactor();
+ * const result = await runJobs(graph, graph.jobs, { reactor, modules, reporters: [ui.reporter] });
+ * await ui.close();
+ * assertEquals(result.exit, 0);
  * ```
  */
 export async function startUi(o: UiOptions): Promise<UiServer> {

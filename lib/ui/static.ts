@@ -15,8 +15,9 @@ import { newToken } from "./security.ts";
  * ```ts
  * import { parseJobsFile } from "../graph/mod.ts";
  * import { staticHtml } from "./static.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const g = parseJobsFile("jobs:\n  a: { run: x }\n", "jobs.yaml");
- * staticHtml(g, new Set(["a"])).includes('id="jx-data"'); // true
+ * assertEquals(staticHtml(g, new Set(["a"])).includes('id="jx-data"'), true);
  * ```
  */
 export function staticHtml(graph: Graph, names: Set<string>): string {
