@@ -100,6 +100,7 @@ export interface FindingReportOptions {
  * @example
  * ```ts
  * import { FindingReport, findingLine } from "./check.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const out: string[] = [];
  * const report = new FindingReport({
  *   clock: performance,
@@ -110,7 +111,7 @@ export interface FindingReportOptions {
  * const r = report.reporter([]);
  * report.add({ job: "cc", path: "a.h", access: "read", problem: "undeclared-read", suggest: "reads: [a.h]" });
  * r.event({ type: "run.end", t: 1, status: "ok", exit: 0, ms: 1 });
- * out[0]; // "job 'cc' read a.h, not in its reads: add reads: [a.h]\n"
+ * assertEquals(out[0], "job 'cc' read a.h, not in its reads: add reads: [a.h]\n");
  * ```
  */
 export class FindingReport {
@@ -154,8 +155,10 @@ export class FindingReport {
  * @example
  * ```ts
  * import { strictExit } from "./check.ts";
- * strictExit(0, 0, true); // 0
- * strictExit(2, 1, true); // 1 (the job's failure)
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(strictExit(0, 0, true), 0);
+ * // the job's failure is kept
+ * assertEquals(strictExit(2, 1, true), 1);
  * ```
  */
 export function strictExit(findings: number, status: number, strict: boolean): number {

@@ -30,7 +30,8 @@ type RunEnd = Extract<RunEvent, { type: "run.end" }>;
  * const frame = new RunFrame(new FakeReactor(() => ({ ms: 1 })), [{ event: (e) => seen.push(e.type) }]);
  * frame.begin(1, 2, "none");
  * frame.jobStart("a", 42, 1);
- * frame.interrupt("SIGINT"); // true: the first stop
+ * // the first stop
+ * strictEqual(frame.interrupt("SIGINT"), true);
  * strictEqual(frame.end(0).exit, 130);
  * strictEqual(seen.join(" "), "run.start job.start run.end");
  * ```

@@ -72,6 +72,7 @@ const informational = (f: Finding) => f.problem === "unused-read" || f.problem =
  * @example
  * ```ts
  * import { ShAccessCheck } from "./check.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * import { StraceTracer } from "../access/mod.ts";
  * const check = new ShAccessCheck({
  *   script: "build.sh",
@@ -79,7 +80,7 @@ const informational = (f: Finding) => f.problem === "unused-read" || f.problem =
  *   tracer: new StraceTracer(),
  *   clock: performance,
  * });
- * check.problems; // 0
+ * assertEquals(check.problems, 0);
  * ```
  */
 export class ShAccessCheck implements ShRunCheck {

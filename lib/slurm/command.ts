@@ -157,7 +157,8 @@ const GATE = `printf '\\036jx-slurm-step %s.%s\\n' "$SLURM_JOB_ID" "$SLURM_STEP_
  * @example
  * ```ts
  * import { spareArgv } from "./command.ts";
- * spareArgv("12").slice(0, 4); // ["srun", "--jobid=12", "--exact", "--overlap"]
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(spareArgv("12").slice(0, 4), ["srun", "--jobid=12", "--exact", "--overlap"]);
  * ```
  */
 export function spareArgv(jobId: string): string[] {
