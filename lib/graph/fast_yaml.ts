@@ -11,7 +11,73 @@
  *
  * @module
  */
-import { Document, type Node, Pair, parse, Scalar, YAMLMap, YAMLSeq } from "../runtime/yaml.ts";
+import { Document, type Node, parse } from "../runtime/yaml.ts";
+
+/**
+ * Nodes as light as the `Validator` needs: the package's node classes set
+ * their kind with `defineProperty` on each object, which costs more than the
+ * parse itself on a big file. The package tells kinds apart by a registered
+ * symbol (`Symbol.for`, shared by every copy of it), set here once on each
+ * class's prototype, so its `isScalar`, `isMap`, `isSeq` and `isPair` know
+ * these. `range` is made when asked for (only its start is ever read).
+ */
+const NODE_TYPE = Symbol.for("yaml.node.type");
+
+/** A scalar: its value and where its text starts and ends. */
+class LightScalar {
+  constructor(readonly value: unknown, readonly start: number, readonly end: number) {}
+  get range(): [number, number, number] {
+    return [this.start, this.end, this.end];
+  }
+}
+
+/** A mapping's key and value. */
+class LightPair {
+  constructor(readonly key: LightScalar, readonly value: LightNode) {}
+}
+
+/** A mapping or a sequence. */
+class LightCollection<T> {
+  readonly items: T[] = [];
+  end = 0;
+  constructor(readonly start: number, readonly flow: boolean) {}
+  get range(): [number, number, number] {
+    return [this.start, this.end, this.end];
+  }
+}
+class LightMap extends LightCollection<LightPair> {
+  /** The keys, once there are more than a few (a scan is cheaper before). */
+  private keys?: Set<unknown>;
+
+  /** Adds a pair; gives up on a key that is already there, or the merge key `<<`. */
+  add(pair: LightPair): void {
+    const key = pair.key.value;
+    if (key === "<<") giveUp();
+    if (this.keys) {
+      if (this.keys.has(key)) giveUp();
+      this.keys.add(key);
+    } else {
+      for (const p of this.items) if (p.key.value === key) giveUp();
+      if (this.items.length === 8) {
+        this.keys = new Set([...this.items.map((p) => p.key.value), key]);
+      }
+    }
+    this.items.push(pair);
+  }
+}
+class LightSeq extends LightCollection<LightNode> {}
+type LightNode = LightScalar | LightMap | LightSeq;
+
+for (
+  const [cls, kind] of [
+    [LightScalar, "yaml.scalar"],
+    [LightPair, "yaml.pair"],
+    [LightMap, "yaml.map"],
+    [LightSeq, "yaml.seq"],
+  ] as const
+) {
+  Object.defineProperty(cls.prototype, NODE_TYPE, { value: Symbol.for(kind) });
+}
 
 /** Thrown inside the parser when the text is outside its subset. */
 const GIVE_UP = Symbol("give up");
@@ -72,7 +138,7 @@ export function fastYaml(text: string): { doc: Document.Parsed; lineStarts: numb
     const p = new FastParser(text);
     const contents = p.document();
     const doc = new Document() as Document.Parsed;
-    doc.contents = contents as Document.Parsed["contents"];
+    doc.contents = contents as unknown as Document.Parsed["contents"];
     doc.range = [0, text.length, text.length];
     return { doc, lineStarts: p.lineStarts };
   } catch (e) {
@@ -101,7 +167,7 @@ class FastParser {
   }
 
   /** The root: a block mapping at column 1, then nothing but comments. */
-  document(): Node {
+  document(): LightNode {
     if (this.atEnd() || this.indent !== 0) giveUp();
     const root = this.block(0, 0);
     if (!this.atEnd()) giveUp();
@@ -149,7 +215,7 @@ class FastParser {
   }
 
   /** The block collection whose first line is the current one, at `indent`. */
-  private block(indent: number, depth: number): Node {
+  private block(indent: number, depth: number): LightNode {
     if (depth > MAX_NEST) giveUp();
     return this.isDash(this.start + indent)
       ? this.blockSeq(indent, depth)
@@ -157,27 +223,23 @@ class FastParser {
   }
 
   /** A block mapping: `key: value` lines at `indent`. */
-  private blockMap(indent: number, depth: number): Node {
-    const map = new YAMLMap<Node, Node | null>();
-    const keys = new Set<unknown>();
-    const first = this.start + indent;
+  private blockMap(indent: number, depth: number): LightNode {
+    const map = new LightMap(this.start + indent, false);
     while (!this.atEnd() && this.indent === indent && !this.isDash(this.start + indent)) {
       const [key, colon] = this.blockKey(this.start + indent);
-      if (keys.has(key.value) || key.value === "<<") giveUp();
-      keys.add(key.value);
-      map.items.push(new Pair(key, this.blockValue(colon + 1, indent, depth)));
+      map.add(new LightPair(key, this.blockValue(colon + 1, indent, depth)));
     }
     if (!this.atEnd() && this.indent > indent) giveUp();
-    map.range = [first, this.start, this.start];
+    map.end = this.start;
     return map;
   }
 
   /** A key and the offset of its `:`. */
-  private blockKey(i: number): [Scalar, number] {
+  private blockKey(i: number): [LightScalar, number] {
     const { text } = this;
     if (text[i] === '"' || text[i] === "'") {
       const key = this.quoted(i);
-      const colon = key.range![1];
+      const colon = key.end;
       if (text[colon] !== ":") giveUp();
       return [key, colon];
     }
@@ -188,7 +250,7 @@ class FastParser {
   }
 
   /** The value after a key's colon: on the same line, or the block on the next lines. */
-  private blockValue(i: number, indent: number, depth: number): Node {
+  private blockValue(i: number, indent: number, depth: number): LightNode {
     i = this.skipSpaces(i);
     if (i < this.end && this.text[i] !== "#") {
       if (this.text[i - 1] !== " ") giveUp(); // `"key":value`
@@ -206,9 +268,8 @@ class FastParser {
   }
 
   /** A block sequence: `- item` lines at `indent`. */
-  private blockSeq(indent: number, depth: number): Node {
-    const seq = new YAMLSeq<Node>();
-    const first = this.start + indent;
+  private blockSeq(indent: number, depth: number): LightNode {
+    const seq = new LightSeq(this.start + indent, false);
     while (!this.atEnd() && this.indent === indent && this.isDash(this.start + indent)) {
       const i = this.skipSpaces(this.start + indent + 1);
       if (i >= this.end || this.text[i] === "#" || this.isDash(i)) giveUp();
@@ -216,14 +277,14 @@ class FastParser {
       this.seek(this.line + 1);
     }
     if (!this.atEnd() && this.indent > indent) giveUp();
-    seq.range = [first, this.start, this.start];
+    seq.end = this.start;
     return seq;
   }
 
   /** A value that ends on this line: flow, quoted or plain, then only a comment. */
-  private inlineValue(i: number, depth: number): Node {
+  private inlineValue(i: number, depth: number): LightNode {
     const { text } = this;
-    let node: Node;
+    let node: LightNode;
     const c = text[i];
     if (c === "[" || c === "{") node = this.flow(i, depth + 1);
     else if (c === '"' || c === "'") node = this.quoted(i);
@@ -235,7 +296,7 @@ class FastParser {
       const v = text.slice(i, e);
       if (v.includes(": ") || v.endsWith(":")) giveUp();
     }
-    this.afterValue(node.range![1]);
+    this.afterValue(node.end);
     return node;
   }
 
@@ -251,19 +312,16 @@ class FastParser {
   }
 
   /** A plain scalar `text[i, e)`, resolved as the core schema does. */
-  private plain(i: number, e: number, key: boolean): Scalar {
+  private plain(i: number, e: number, key: boolean): LightScalar {
     const src = this.text.slice(i, e).trimEnd();
     if (src === "" || (key && src.includes(" #"))) giveUp();
     // `-O2` is plain; `- x`, `-`, `&a`, `*a`, `!t`, `|`, `>`... are not ours.
     if (INDICATOR.test(src[0]) && !(src[0] === "-" && src.length > 1 && src[1] !== " ")) giveUp();
-    const s = new Scalar(resolvePlain(src));
-    s.type = "PLAIN";
-    s.range = [i, i + src.length, i + src.length];
-    return s;
+    return new LightScalar(resolvePlain(src), i, i + src.length);
   }
 
   /** A one-line quoted scalar starting at `i` (its range ends after the closing quote). */
-  private quoted(i: number): Scalar {
+  private quoted(i: number): LightScalar {
     const { text } = this;
     const q = text[i];
     let out = "";
@@ -279,10 +337,7 @@ class FastParser {
         break;
       }
     }
-    const s = new Scalar(out);
-    s.type = q === "'" ? "QUOTE_SINGLE" : "QUOTE_DOUBLE";
-    s.range = [i, j, j];
-    return s;
+    return new LightScalar(out, i, j);
   }
 
   /** The next `"` or backslash on this line from `j`, or -1. */
@@ -310,34 +365,31 @@ class FastParser {
   }
 
   /** A flow collection that closes on this line. */
-  private flow(i: number, depth: number): Node {
+  private flow(i: number, depth: number): LightNode {
     if (depth > MAX_NEST) giveUp();
     const isMap = this.text[i] === "{";
     const close = isMap ? "}" : "]";
-    const node = isMap ? new YAMLMap<Node, Node>() : new YAMLSeq<Node>();
-    node.flow = true;
-    const keys = new Set<unknown>();
+    const node = isMap ? new LightMap(i, true) : new LightSeq(i, true);
     let j = this.skipSpaces(i + 1);
     while (this.text[j] !== close) {
       const item = this.flowItem(j, depth);
-      j = this.skipSpaces(item.range![1]);
-      if (isMap) {
+      j = this.skipSpaces(item.end);
+      if (node instanceof LightMap) {
         if (this.text[j] !== ":" || this.text[j + 1] !== " ") giveUp();
-        if (keys.has((item as Scalar).value) || (item as Scalar).value === "<<") giveUp();
-        keys.add((item as Scalar).value);
+        if (!(item instanceof LightScalar)) return giveUp();
         const value = this.flowItem(this.skipSpaces(j + 1), depth);
-        (node as YAMLMap<Node, Node>).items.push(new Pair(item, value));
-        j = this.skipSpaces(value.range![1]);
-      } else (node as YAMLSeq<Node>).items.push(item);
+        node.add(new LightPair(item, value));
+        j = this.skipSpaces(value.end);
+      } else node.items.push(item);
       if (this.text[j] === ",") j = this.skipSpaces(j + 1);
       else if (this.text[j] !== close) giveUp();
     }
-    node.range = [i, j + 1, j + 1];
+    node.end = j + 1;
     return node;
   }
 
   /** An item of a flow collection: a nested flow, a quoted or a plain scalar. */
-  private flowItem(i: number, depth: number): Node {
+  private flowItem(i: number, depth: number): LightNode {
     const { text } = this;
     if (i >= this.end) giveUp();
     const c = text[i];
@@ -358,9 +410,15 @@ const FLOW_END = new Set([",", "[", "]", "{", "}", ":"]);
 
 /** A plain scalar's value: null, a boolean, a number (by the `yaml` package), or the text. */
 function resolvePlain(src: string): unknown {
-  if (NULLS.has(src)) return null;
-  const b = BOOLS.get(src);
-  if (b !== undefined) return b;
-  if (NUMBER.test(src)) return parse(src);
+  if (src.length <= 5) {
+    if (NULLS.has(src)) return null;
+    const b = BOOLS.get(src);
+    if (b !== undefined) return b;
+  }
+  const c = src.charCodeAt(0);
+  // Only a digit, a sign or a dot can start a number.
+  if ((c <= 57 && c >= 48) || c === 43 || c === 45 || c === 46) {
+    if (NUMBER.test(src)) return parse(src);
+  }
   return src;
 }
