@@ -157,6 +157,8 @@ Deno.test("fast YAML: what it leaves to the package", () => {
     "a: x\n   b: y\n",
     "? a\n: b\n",
     "a: @b\n",
+    'a: "x\\0y"\n', // a NUL: refused by the Validator, which walks only the package's documents
+    'a: "\\u0000"\n',
     "\ufeffa: 1\n",
     "a: 1\r\n",
     "",

@@ -79,6 +79,14 @@ for (
   Object.defineProperty(cls.prototype, NODE_TYPE, { value: Symbol.for(kind) });
 }
 
+/** Documents made here: none holds a NUL (an escaped one makes the parser give up). */
+const made = new WeakSet<object>();
+
+/** Whether `doc` was made here, so holds no NUL character. */
+export function nulFree(doc: object): boolean {
+  return made.has(doc);
+}
+
 /** Thrown inside the parser when the text is outside its subset. */
 const GIVE_UP = Symbol("give up");
 
@@ -138,6 +146,7 @@ export function fastYaml(text: string): { doc: Document.Parsed; lineStarts: numb
     const p = new FastParser(text);
     const contents = p.document();
     const doc = new Document() as Document.Parsed;
+    made.add(doc);
     doc.contents = contents as unknown as Document.Parsed["contents"];
     doc.range = [0, text.length, text.length];
     return { doc, lineStarts: p.lineStarts };
@@ -354,13 +363,14 @@ class FastParser {
     const c = this.text[k + 1];
     const n = HEX_LEN[c];
     if (n === undefined) {
-      const v = Object.hasOwn(ESCAPES, c) ? ESCAPES[c] : giveUp();
+      // `\0` is left to the package path, where the Validator refuses it with its position.
+      const v = c !== "0" && Object.hasOwn(ESCAPES, c) ? ESCAPES[c] : giveUp();
       return [out + v, k + 2];
     }
     const hex = this.text.slice(k + 2, k + 2 + n);
     if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== n) giveUp();
     const cp = parseInt(hex, 16);
-    if (cp > 0x10ffff) giveUp();
+    if (cp > 0x10ffff || cp === 0) giveUp();
     return [out + String.fromCodePoint(cp), k + 2 + n];
   }
 

@@ -16,6 +16,7 @@ import {
   type YAMLMap,
 } from "../runtime/yaml.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
+import { nulFree } from "./fast_yaml.ts";
 import { formatMs, parseDuration } from "./duration.ts";
 import {
   CACHE_FIELDS,
@@ -27,14 +28,39 @@ import {
   VAR_RE,
 } from "./schema.ts";
 
-/** Positions by dotted path: `jobs.a.needs.0` for a value, `jobs.a.needs#` for its key. */
-export type PosMap = Map<string, Pos>;
+/**
+ * Positions by dotted path: `jobs.a.needs.0` for a value, `jobs.a.needs#`
+ * for its key. A big file records millions: each is kept as its offset in
+ * the text (a small number, no object) and made a line and column when
+ * asked for (messages only).
+ */
+export class PosMap {
+  private offsets = new Map<string, number | Pos>();
+  constructor(private lines?: LineCounter) {}
+
+  /** Records a position (a line and column, or an offset in the text). */
+  set(path: string, at: Pos | number): this {
+    this.offsets.set(path, at);
+    return this;
+  }
+
+  get(path: string): Pos | undefined {
+    const at = this.offsets.get(path);
+    return typeof at !== "number" ? at : this.lines ? this.lines.linePos(at) : undefined;
+  }
+
+  has(path: string): boolean {
+    return this.offsets.has(path);
+  }
+}
 
 /** Walks YAML nodes, checking kinds and recording positions. */
 export class Validator {
-  readonly positions: PosMap = new Map();
+  readonly positions: PosMap;
   constructor(private file: string, private lines: LineCounter, private doc?: Document) {
-    if (doc) this.refuseNul(doc.contents as Node | null);
+    this.positions = new PosMap(lines);
+    // The fast front end gives up on a NUL: a document it made holds none.
+    if (doc && !nulFree(doc)) this.refuseNul(doc.contents as Node | null);
   }
 
   /**
@@ -105,8 +131,7 @@ export class Validator {
 
   /** Position of a node (or the document start). */
   pos(node: Node | null | undefined): Pos {
-    const off = node?.range?.[0] ?? 0;
-    return this.lines.linePos(off);
+    return this.lines.linePos(at(node));
   }
 
   fail(msg: string, node: Node | null | undefined): never {
@@ -115,7 +140,7 @@ export class Validator {
 
   /** Checks `node` against `kind`; `path` names it in messages, e.g. `jobs.a.tokens`. */
   check(rawNode: Node | null, kind: Kind, path: string): unknown {
-    this.positions.set(path, this.pos(rawNode));
+    this.positions.set(path, at(rawNode));
     const node = this.deref(rawNode);
     const where = path;
     const scalar = isScalar(node) ? node.value : undefined;
@@ -187,7 +212,7 @@ export class Validator {
         return node.items.map((raw, i) => {
           const item = this.deref(raw as Node);
           const v = isScalar(item) ? item.value : undefined;
-          this.positions.set(`${path}.${i}`, this.pos(raw as Node));
+          this.positions.set(`${path}.${i}`, at(raw as Node));
           if (typeof v !== "string" || v === "") {
             this.fail(
               `${where}[${i}]: expected a non-empty string, got ${typeName(item as Node)}`,
@@ -209,7 +234,7 @@ export class Validator {
         return node.items.map((raw, i) => {
           const item = this.deref(raw as Node);
           const v = isScalar(item) ? item.value : undefined;
-          this.positions.set(`${path}.${i}`, this.pos(raw as Node));
+          this.positions.set(`${path}.${i}`, at(raw as Node));
           if (typeof v === "number" || typeof v === "boolean") return String(v);
           if (typeof v !== "string") {
             this.fail(
@@ -232,7 +257,7 @@ export class Validator {
           if (kind.t === "counts") {
             out[key] = this.check(pair.value, { t: "int", min: 1, max: MAX_COUNT }, p) as number;
           } else {
-            this.positions.set(p, this.pos(pair.value));
+            this.positions.set(p, at(pair.value));
             const value = this.deref(pair.value);
             const v = isScalar(value) ? value.value : undefined;
             if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
@@ -381,7 +406,7 @@ export class Validator {
       this.fail(`${path}: keys must be strings`, pair.key);
     }
     const key = String(k);
-    this.positions.set(`${path}.${key}#`, this.pos(pair.key));
+    this.positions.set(`${path}.${key}#`, at(pair.key));
     return key;
   }
 
@@ -418,6 +443,11 @@ export class Validator {
     }
     return out;
   }
+}
+
+/** A node's offset in the text (the document's start for none). */
+function at(node: Node | null | undefined): number {
+  return node?.range?.[0] ?? 0;
 }
 
 /**
