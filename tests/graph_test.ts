@@ -2,7 +2,7 @@
  * Loader and edge-derivation tests: the ordering rules of CONTRACT.md.
  */
 import assert from "node:assert/strict";
-import { globMatch, parseJobsFile, patternsOverlap } from "../lib/graph/mod.ts";
+import { globMatch, normalizeResource, parseJobsFile, patternsOverlap } from "../lib/graph/mod.ts";
 
 const edgesOf = (yaml: string, vars?: Record<string, string>) =>
   parseJobsFile(yaml, "t.yaml", { baseDir: "/w", vars }).edges.map((e) =>
@@ -365,4 +365,23 @@ Deno.test("an edge that is both order and resource is a resource edge (a failure
     g.edges.map((e) => `${e.from}->${e.to} ${e.kind}: ${e.reason}`),
     ["a->b resource: writes x -> reads x"],
   );
+});
+
+Deno.test("normalizeResource: its shortcut agrees with the full walk on every short path", () => {
+  const full = (r: string) => {
+    if (r[0] === "@") return r;
+    const parts: string[] = [];
+    for (const p of r.split("/")) {
+      if (p === "" || p === ".") continue;
+      if (p === ".." && parts.length && parts[parts.length - 1] !== "..") parts.pop();
+      else parts.push(p);
+    }
+    return (r.startsWith("/") ? "/" : "") + parts.join("/") || ".";
+  };
+  const alphabet = ["a", ".", "..", "/", "x.", ".y", "@"];
+  const walk = (s: string, k: number): void => {
+    assert.equal(normalizeResource(s), full(s), JSON.stringify(s));
+    if (k > 0) { for (const c of alphabet) walk(s + c, k - 1); }
+  };
+  walk("", 5);
 });
