@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { Document, type Node, parse } from "../runtime/yaml.ts";
+import { Document, parse } from "../runtime/yaml.ts";
 
 /**
  * Nodes as light as the `Validator` needs: the package's node classes set
@@ -94,6 +94,7 @@ const GIVE_UP = Symbol("give up");
 const MAX_NEST = 32;
 
 /** Characters that make the text not ours at all (tabs, CR, control characters, BOM). */
+// deno-lint-ignore no-control-regex
 const FOREIGN = /[\0-\x08\t\x0b-\x1f\x7f\ufeff\u2028\u2029]/;
 
 /** A plain scalar may not start with one of these. */
