@@ -108,6 +108,7 @@ export class Validator {
 
   /** A mapping's pairs with `<<: *base` merge keys expanded (explicit keys win). */
   private pairs(map: YAMLMap<Node, Node>, path: string): Pair<Node, Node>[] {
+    if (!map.items.some(isMerge)) return map.items; // most mappings: nothing to merge
     const own: Pair<Node, Node>[] = [];
     const merged: Pair<Node, Node>[] = [];
     for (const pair of map.items) {
@@ -434,8 +435,8 @@ export class Validator {
       }
       out[key] = this.check(pair.value, f.kind, path ? `${path}.${key}` : key);
     }
-    for (const [k, f] of Object.entries(fields)) {
-      if (f.required && !Object.hasOwn(out, k)) {
+    for (const k of requiredOf(fields)) {
+      if (!Object.hasOwn(out, k)) {
         const at = this.positions.get(`${path}#`);
         if (at) throw new JxInputError(`${path}: missing required key '${k}'`, this.file, at);
         this.fail(`${path}: missing required key '${k}'`, node);
@@ -443,6 +444,21 @@ export class Validator {
     }
     return out;
   }
+}
+
+/** Whether a pair is a merge key (`<<: *base`). */
+function isMerge(pair: Pair<Node, Node>): boolean {
+  const k = isScalar(pair.key) ? pair.key.value : undefined;
+  return k === "<<" || (typeof k === "symbol" && k.description === "<<");
+}
+
+/** The required keys of each set of fields, found once. */
+const required = new WeakMap<Record<string, Field>, string[]>();
+
+function requiredOf(fields: Record<string, Field>): string[] {
+  let keys = required.get(fields);
+  if (!keys) required.set(fields, keys = Object.keys(fields).filter((k) => fields[k].required));
+  return keys;
 }
 
 /** A node's offset in the text (the document's start for none). */
