@@ -2,7 +2,15 @@
  * Loader and edge-derivation tests: the ordering rules of CONTRACT.md.
  */
 import assert from "node:assert/strict";
-import { globMatch, parseJobsFile, patternsOverlap } from "../lib/graph/mod.ts";
+import {
+  type Edge,
+  globMatch,
+  Graph,
+  type JobSpec,
+  normalizeResource,
+  parseJobsFile,
+  patternsOverlap,
+} from "../lib/graph/mod.ts";
 
 const edgesOf = (yaml: string, vars?: Record<string, string>) =>
   parseJobsFile(yaml, "t.yaml", { baseDir: "/w", vars }).edges.map((e) =>
@@ -365,4 +373,46 @@ Deno.test("an edge that is both order and resource is a resource edge (a failure
     g.edges.map((e) => `${e.from}->${e.to} ${e.kind}: ${e.reason}`),
     ["a->b resource: writes x -> reads x"],
   );
+});
+
+Deno.test("normalizeResource: its shortcut agrees with the full walk on every short path", () => {
+  const full = (r: string) => {
+    if (r[0] === "@") return r;
+    const parts: string[] = [];
+    for (const p of r.split("/")) {
+      if (p === "" || p === ".") continue;
+      if (p === ".." && parts.length && parts[parts.length - 1] !== "..") parts.pop();
+      else parts.push(p);
+    }
+    return (r.startsWith("/") ? "/" : "") + parts.join("/") || ".";
+  };
+  const alphabet = ["a", ".", "..", "/", "x.", ".y", "@"];
+  const walk = (s: string, k: number): void => {
+    assert.equal(normalizeResource(s), full(s), JSON.stringify(s));
+    if (k > 0) { for (const c of alphabet) walk(s + c, k - 1); }
+  };
+  walk("", 5);
+});
+
+Deno.test("Graph keeps one edge per ordered pair, for a job with few edges in and with many", () => {
+  const names = Array.from({ length: 40 }, (_, i) => `j${i}`);
+  const jobs = [...names, "few", "many"].map((name) => ({ name }) as JobSpec);
+  const edge = (from: string, to: string, reason: string): Edge => ({
+    from,
+    to,
+    kind: "needs",
+    reason,
+  });
+  const edges = [
+    ...names.slice(0, 3).map((n) => edge(n, "few", "first")),
+    ...names.map((n) => edge(n, "many", "first")),
+    ...names.slice(0, 3).map((n) => edge(n, "few", "again")),
+    ...names.map((n) => edge(n, "many", "again")),
+  ];
+  const g = new Graph("t.yaml", jobs, new Map(), edges);
+  assert.equal(g.edges.length, 43);
+  assert.deepEqual(g.depsOf("few").map((e) => e.reason), ["first", "first", "first"]);
+  assert.deepEqual(new Set(g.depsOf("many").map((e) => e.reason)), new Set(["first"]));
+  assert.equal(g.depsOf("many").length, 40);
+  assert.equal(g.dependentsOf("j0").length, 2);
 });

@@ -417,6 +417,30 @@ jobs:
   assert.equal(r.result.exit, 0);
 });
 
+Deno.test("a dry run checks on disk only the jobs the state is not sure about", async () => {
+  const checked: string[] = [];
+  const r = await fakeRun(
+    `
+jobs:
+  a: { run: sleep 1, writes: [a.o] }
+  b: { run: sleep 1, reads: [a.o], writes: [b.o] }
+`,
+    {
+      dryRun: true,
+      state: {
+        check: (spec) => (checked.push(spec.name), { upToDate: true }),
+        succeeded: () => {},
+        surelyOutOfDate: (spec) => spec.name === "a",
+      },
+    },
+  );
+  assert.deepEqual(checked, ["b"], "a never ran: no stat for it");
+  const skips = r.events.filter((e) => e.type === "job.skip").map((e) =>
+    `${(e as { job: string }).job}:${(e as { reason: string }).reason}`
+  );
+  assert.deepEqual(skips, ["a:dry-run", "b:dry-run"], "b waits for a, which would run");
+});
+
 Deno.test("selecting a job runs it and what it needs, not the rest", async () => {
   const r = await fakeRun(
     `

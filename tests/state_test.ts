@@ -108,6 +108,8 @@ Deno.test("fast and full checks agree; a touch is hashed once, then its stamps a
   const written = (await lines(dir)).length;
 
   s = new UpToDate(dir);
+  for (const j of g.jobs) assert.equal(s.surelyOutOfDate(j), false, j.name);
+  assert.equal(s.surelyOutOfDate({ ...g.get("cp"), name: "never-ran" }), true);
   for (const j of g.jobs) assert.deepEqual(s.check(j), { upToDate: true, reasons: [] }, j.name);
   s.close();
   assert.equal((await lines(dir)).length, written, "a no-op writes nothing");

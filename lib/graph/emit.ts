@@ -15,7 +15,7 @@ import { JOB_FIELDS, NAME_RE } from "./schema.ts";
 import { errorMessage, isEntry, str } from "./read.ts";
 import { buildSpec, type SpecContext, Substituter } from "./spec.ts";
 import type { EmitContext, JobSpec } from "./types.ts";
-import { type PosMap, Validator } from "./validate.ts";
+import { PosMap, Validator } from "./validate.ts";
 
 /** The keys of an emitted job: a job's, plus its `name` (no `foreach`, no `repeat`). */
 const EMITTED_FIELDS = (() => {
@@ -133,8 +133,8 @@ export function parseEmittedJob(
  */
 export function expandDeferred(group: JobSpec): JobSpec[] {
   const d = group.deferred!;
-  const sc = specContext(d.ctx, d.ctx.file, new Map());
-  const base = new Substituter(new Map(Object.entries(d.ctx.vars)), d.ctx.file, new Map());
+  const sc = specContext(d.ctx, d.ctx.file, new PosMap());
+  const base = new Substituter(new Map(Object.entries(d.ctx.vars)), d.ctx.file, new PosMap());
   return globFiles(d.glob, d.ctx.baseDir).map((f) => {
     const name = `${group.name}[${f}]`;
     const sub = base.with(itemVars(d.as, f));

@@ -53,15 +53,26 @@ export class Graph {
     this.jobs = jobs;
     this.pools = pools;
     for (const j of jobs) this.byName.set(j.name, j);
-    const seen = new Set<string>();
+    /** For a job with many edges in, where they come from (a short list is scanned instead). */
+    const many = new Map<string, Set<string>>();
     for (const e of edges) {
-      const key = `${e.from}\0${e.to}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      if (this.hasEdge(e, many)) continue;
       this.edges.push(e);
       append(this.deps, e.to, e);
       append(this.dependents, e.from, e);
     }
+  }
+
+  /** Whether an edge from `e.from` to `e.to` is there already (one per ordered pair). */
+  private hasEdge(e: Edge, many: Map<string, Set<string>>): boolean {
+    const list = this.deps.get(e.to);
+    if (!list) return false;
+    if (list.length < 16) return list.some((d) => d.from === e.from);
+    let from = many.get(e.to);
+    if (!from) many.set(e.to, from = new Set(list.map((d) => d.from)));
+    if (from.has(e.from)) return true;
+    from.add(e.from);
+    return false;
   }
 
   /** Edges into `name`: what it waits for (do not change the list). */

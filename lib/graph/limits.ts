@@ -27,6 +27,7 @@ import {
   YAMLParseError,
 } from "../runtime/yaml.ts";
 import { JxInputError } from "./errors.ts";
+import { fastYaml } from "./fast_yaml.ts";
 import { globProblem } from "./glob.ts";
 import type { JobSpec } from "./types.ts";
 import type { PosMap } from "./validate.ts";
@@ -83,12 +84,25 @@ function deepestLine(text: string): number {
   return best;
 }
 
+let useFastYaml = true;
+
+/** Turns the fast front end (`fast_yaml.ts`) off or on: tests compare both. */
+export function setFastYaml(on: boolean): void {
+  useFastYaml = on;
+}
+
 /**
  * Parses YAML text into a document with positions, as `parseDocument` with
  * `merge: true` and unique keys would, within the limits above. Problems the
  * `yaml` package finds are left in `doc.errors`; those found here throw.
  */
 export function parseYaml(text: string, file: string, lines: LineCounter): Document.Parsed {
+  // The subset jobs files are made of, fast; anything else (errors too) by the package.
+  const fast = useFastYaml ? fastYaml(text) : undefined;
+  if (fast) {
+    for (const s of fast.lineStarts) lines.addNewLine(s);
+    return fast.doc;
+  }
   const fail = (msg: string, offset: number): never => {
     throw new JxInputError(msg, file, lines.linePos(offset));
   };

@@ -41,9 +41,12 @@ import { type PosMap, table } from "./validate.ts";
 /** The default time between SIGTERM and SIGKILL. */
 export const DEFAULT_GRACE_MS = 5000;
 
+/** What normalizing changes: `.` or `..` parts, empty parts, a leading or trailing `/`; or empty. */
+const NOT_NORMAL = /(?:^|\/)\.\.?(?:\/|$)|\/\/|^\/|\/$|^$/;
+
 /** Normalizes a resource path: `./a//b/` -> `a/b`; `@names` and absolute paths kept. */
 export function normalizeResource(r: string): string {
-  if (r[0] === "@") return r;
+  if (r[0] === "@" || !NOT_NORMAL.test(r)) return r;
   const abs = r.startsWith("/");
   const parts: string[] = [];
   for (const p of r.split("/")) {
@@ -100,6 +103,7 @@ export class Substituter {
    * shell text (`shell`, a `run` string), and only for a known variable.
    */
   apply(s: string, path: string, strict: boolean, shell = false): string {
+    if (!s.includes("${")) return s; // nothing to replace (most values)
     let length = s.length; // stops doubling variables before memory runs out
     return s.replace(/\$(\$?)\{([^}]*)\}/g, (whole, escape: string, inner: string) => {
       if (escape) return whole.slice(1);

@@ -13,9 +13,11 @@ import {
   isSeq,
   type LineCounter,
   type Node,
+  type Pair,
   type YAMLMap,
 } from "../runtime/yaml.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
+import { nulFree } from "./fast_yaml.ts";
 import { formatMs, parseDuration } from "./duration.ts";
 import {
   CACHE_FIELDS,
@@ -36,10 +38,17 @@ function nodeOf(x: unknown): Node | null {
   return isNode(x) ? x : null;
 }
 
-/** A mapping's pair, its key and value narrowed to nodes. */
-interface NodePair {
-  key: Node | null;
-  value: Node | null;
+/** A mapping's pair, its key and value nodes (or null). */
+type NodePair = Pair<Node | null, Node | null>;
+
+/** Whether the pair's key and value are nodes or null, as the yaml parser makes them. */
+function isNodePair(p: Pair<unknown, unknown>): p is NodePair {
+  return (p.key === null || isNode(p.key)) && (p.value === null || isNode(p.value));
+}
+
+/** Whether every pair is a `NodePair` (checked, not cast: no copy of a big mapping's pairs). */
+function allNodePairs(items: Pair<unknown, unknown>[]): items is NodePair[] {
+  return items.every(isNodePair);
 }
 
 /** The value `check` returned for a string kind (the kind guarantees it). */
@@ -54,14 +63,39 @@ function checkedNumber(v: unknown): number {
   return v;
 }
 
-/** Positions by dotted path: `jobs.a.needs.0` for a value, `jobs.a.needs#` for its key. */
-export type PosMap = Map<string, Pos>;
+/**
+ * Positions by dotted path: `jobs.a.needs.0` for a value, `jobs.a.needs#`
+ * for its key. A big file records millions: each is kept as its offset in
+ * the text (a small number, no object) and made a line and column when
+ * asked for (messages only).
+ */
+export class PosMap {
+  private offsets = new Map<string, number | Pos>();
+  constructor(private lines?: LineCounter) {}
+
+  /** Records a position (a line and column, or an offset in the text). */
+  set(path: string, at: Pos | number): this {
+    this.offsets.set(path, at);
+    return this;
+  }
+
+  get(path: string): Pos | undefined {
+    const at = this.offsets.get(path);
+    return typeof at !== "number" ? at : this.lines ? this.lines.linePos(at) : undefined;
+  }
+
+  has(path: string): boolean {
+    return this.offsets.has(path);
+  }
+}
 
 /** Walks YAML nodes, checking kinds and recording positions. */
 export class Validator {
-  readonly positions: PosMap = new Map();
+  readonly positions: PosMap;
   constructor(private file: string, private lines: LineCounter, private doc?: Document) {
-    if (doc) this.refuseNul(nodeOf(doc.contents));
+    this.positions = new PosMap(lines);
+    // The fast front end gives up on a NUL: a document it made holds none.
+    if (doc && !nulFree(doc)) this.refuseNul(nodeOf(doc.contents));
   }
 
   /**
@@ -109,10 +143,12 @@ export class Validator {
 
   /** A mapping's pairs with `<<: *base` merge keys expanded (explicit keys win). */
   private pairs(map: YAMLMap<unknown, unknown>, path: string): NodePair[] {
+    const items = map.items;
+    if (!allNodePairs(items)) this.fail(`${path || "file"}: internal error: not a node`, null);
+    if (!items.some(isMerge)) return items; // most mappings: nothing to merge
     const own: NodePair[] = [];
     const merged: NodePair[] = [];
-    for (const item of map.items) {
-      const pair: NodePair = { key: nodeOf(item.key), value: nodeOf(item.value) };
+    for (const pair of items) {
       const k = isScalar(pair.key) ? pair.key.value : undefined;
       if (k !== "<<" && !(typeof k === "symbol" && k.description === "<<")) {
         own.push(pair);
@@ -133,8 +169,7 @@ export class Validator {
 
   /** Position of a node (or the document start). */
   pos(node: Node | null | undefined): Pos {
-    const off = node?.range?.[0] ?? 0;
-    return this.lines.linePos(off);
+    return this.lines.linePos(at(node));
   }
 
   fail(msg: string, node: Node | null | undefined): never {
@@ -143,7 +178,7 @@ export class Validator {
 
   /** Checks `node` against `kind`; `path` names it in messages, e.g. `jobs.a.tokens`. */
   check(rawNode: Node | null, kind: Kind, path: string): unknown {
-    this.positions.set(path, this.pos(rawNode));
+    this.positions.set(path, at(rawNode));
     const node = this.deref(rawNode);
     const where = path;
     const scalar = isScalar(node) ? node.value : undefined;
@@ -215,7 +250,7 @@ export class Validator {
         return node.items.map((raw, i) => {
           const item = this.deref(nodeOf(raw));
           const v = isScalar(item) ? item.value : undefined;
-          this.positions.set(`${path}.${i}`, this.pos(nodeOf(raw)));
+          this.positions.set(`${path}.${i}`, at(nodeOf(raw)));
           if (typeof v !== "string" || v === "") {
             this.fail(
               `${where}[${i}]: expected a non-empty string, got ${typeName(item)}`,
@@ -237,7 +272,7 @@ export class Validator {
         return node.items.map((raw, i) => {
           const item = this.deref(nodeOf(raw));
           const v = isScalar(item) ? item.value : undefined;
-          this.positions.set(`${path}.${i}`, this.pos(nodeOf(raw)));
+          this.positions.set(`${path}.${i}`, at(nodeOf(raw)));
           if (typeof v === "number" || typeof v === "boolean") return String(v);
           if (typeof v !== "string") {
             this.fail(
@@ -262,7 +297,7 @@ export class Validator {
               this.check(pair.value, { t: "int", min: 1, max: MAX_COUNT }, p),
             );
           } else {
-            this.positions.set(p, this.pos(pair.value));
+            this.positions.set(p, at(pair.value));
             const value = this.deref(pair.value);
             const v = isScalar(value) ? value.value : undefined;
             if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
@@ -411,7 +446,7 @@ export class Validator {
       this.fail(`${path}: keys must be strings`, pair.key);
     }
     const key = String(k);
-    this.positions.set(`${path}.${key}#`, this.pos(pair.key));
+    this.positions.set(`${path}.${key}#`, at(pair.key));
     return key;
   }
 
@@ -439,8 +474,8 @@ export class Validator {
       }
       out[key] = this.check(pair.value, f.kind, path ? `${path}.${key}` : key);
     }
-    for (const [k, f] of Object.entries(fields)) {
-      if (f.required && !Object.hasOwn(out, k)) {
+    for (const k of requiredOf(fields)) {
+      if (!Object.hasOwn(out, k)) {
         const at = this.positions.get(`${path}#`);
         if (at) throw new JxInputError(`${path}: missing required key '${k}'`, this.file, at);
         this.fail(`${path}: missing required key '${k}'`, node);
@@ -448,6 +483,26 @@ export class Validator {
     }
     return out;
   }
+}
+
+/** Whether a pair is a merge key (`<<: *base`). */
+function isMerge(pair: NodePair): boolean {
+  const k = isScalar(pair.key) ? pair.key.value : undefined;
+  return k === "<<" || (typeof k === "symbol" && k.description === "<<");
+}
+
+/** The required keys of each set of fields, found once. */
+const required = new WeakMap<Record<string, Field>, string[]>();
+
+function requiredOf(fields: Record<string, Field>): string[] {
+  let keys = required.get(fields);
+  if (!keys) required.set(fields, keys = Object.keys(fields).filter((k) => fields[k].required));
+  return keys;
+}
+
+/** A node's offset in the text (the document's start for none). */
+function at(node: Node | null | undefined): number {
+  return node?.range?.[0] ?? 0;
 }
 
 /**

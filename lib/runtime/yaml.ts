@@ -19,7 +19,22 @@ import { isBun } from "./mod.ts";
 // deno-lint-ignore no-import-prefix
 const yaml: typeof Yaml = isBun ? await import("yaml") : await import("npm:yaml@2.9.1");
 
-export type { Document, Node, Pair, YAMLMap } from "npm:yaml@2.9.1";
+export type { Node } from "npm:yaml@2.9.1";
+/** A YAML document (a class). */
+export type Document = Yaml.Document;
+/** The `Document` namespace's types (`Document.Parsed`). */
+export declare namespace Document {
+  /** A document made by a parser. */
+  export type Parsed = Yaml.Document.Parsed;
+}
+/** A key and its value (a class). */
+export type Pair<K = unknown, V = unknown> = Yaml.Pair<K, V>;
+/** A scalar node (a class). */
+export type Scalar<T = unknown> = Yaml.Scalar<T>;
+/** A mapping node (a class). */
+export type YAMLMap<K = unknown, V = unknown> = Yaml.YAMLMap<K, V>;
+/** A sequence node (a class). */
+export type YAMLSeq<T = unknown> = Yaml.YAMLSeq<T>;
 /** Lines and columns of a parsed text (a class: `new LineCounter()`). */
 export type LineCounter = Yaml.LineCounter;
 /** A token of the concrete syntax tree (`CST.Token`). */
@@ -28,6 +43,7 @@ export type CstToken = Yaml.CST.Token;
 export const {
   Composer,
   CST,
+  Document,
   isAlias,
   isMap,
   isNode,
@@ -35,8 +51,12 @@ export const {
   isScalar,
   isSeq,
   LineCounter,
+  Pair,
   parse,
   parseDocument,
   Parser,
+  Scalar,
+  YAMLMap,
   YAMLParseError,
+  YAMLSeq,
 } = yaml;

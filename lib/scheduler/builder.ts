@@ -242,7 +242,9 @@ export class Builder implements LoopHost, GenHost {
     if (!state || spec.emits || spec.deferred || spec.repeat) return false;
     let up = this.verdicts.get(spec.name);
     if (up === undefined) {
-      up = state.check(spec).upToDate && !this.opts.force;
+      // A dry run takes nothing from `check` but its verdict: spare the stats when it is sure.
+      const sure = this.runner.passOver && state.surelyOutOfDate?.(spec);
+      up = !sure && state.check(spec).upToDate && !this.opts.force;
       this.verdicts.set(spec.name, up);
     }
     return up;

@@ -54,6 +54,11 @@ export interface RunOptions {
   state?: {
     check(spec: JobSpec): { upToDate: boolean };
     succeeded(spec: JobSpec): void;
+    /**
+     * True when the job is out of date whatever the disk holds (it never
+     * ran, or declares no files): a dry run then needs no `check` (no stat).
+     */
+    surelyOutOfDate?(spec: JobSpec): boolean;
   };
   /** `--force`: run jobs even when the state says they are up to date (still recorded). */
   force?: boolean;

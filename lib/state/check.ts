@@ -155,6 +155,11 @@ export class UpToDate {
     this.prefix = baseDir.endsWith("/") ? baseDir : baseDir + "/";
   }
 
+  /** Whether `check` would say "not up to date" without looking at the disk (no stat). */
+  surelyOutOfDate(spec: JobSpec): boolean {
+    return !isTracked(spec) || !this.store.rows.has(spec.name);
+  }
+
   /** Looks at the disk now; remembers the inputs seen, for `succeeded`. */
   check(spec: JobSpec): Verdict {
     if (this.unchanged(spec)) return { upToDate: true, reasons: [] };

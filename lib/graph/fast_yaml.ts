@@ -1,0 +1,435 @@
+/**
+ * A fast front end for the YAML that jobs files are made of: block mappings
+ * and sequences, plain and quoted one-line scalars, one-line flow `[a, b]`
+ * and `{k: v}`, comments. It builds the same nodes, with the same ranges,
+ * as the `yaml` package (so the `Validator` and every `FILE:LINE:COL` stay
+ * as they were), in a fraction of its time and memory. Anything else
+ * (anchors, aliases, tags, block scalars, multi-line flows or scalars,
+ * duplicate keys, documents markers, tabs, any error) makes it give up:
+ * `fastYaml` returns undefined and the `yaml` package parses the whole text,
+ * errors included.
+ *
+ * @module
+ */
+import { Document, parse } from "../runtime/yaml.ts";
+
+/**
+ * Nodes as light as the `Validator` needs: the package's node classes set
+ * their kind with `defineProperty` on each object, which costs more than the
+ * parse itself on a big file. The package tells kinds apart by a registered
+ * symbol (`Symbol.for`, shared by every copy of it), set here once on each
+ * class's prototype, so its `isScalar`, `isMap`, `isSeq` and `isPair` know
+ * these. `range` is made when asked for (only its start is ever read).
+ */
+const NODE_TYPE = Symbol.for("yaml.node.type");
+
+/** A scalar: its value and where its text starts and ends. */
+class LightScalar {
+  constructor(readonly value: unknown, readonly start: number, readonly end: number) {}
+  get range(): [number, number, number] {
+    return [this.start, this.end, this.end];
+  }
+}
+
+/** A mapping's key and value. */
+class LightPair {
+  constructor(readonly key: LightScalar, readonly value: LightNode) {}
+}
+
+/** A mapping or a sequence. */
+class LightCollection<T> {
+  readonly items: T[] = [];
+  end = 0;
+  constructor(readonly start: number, readonly flow: boolean) {}
+  get range(): [number, number, number] {
+    return [this.start, this.end, this.end];
+  }
+}
+class LightMap extends LightCollection<LightPair> {
+  /** The keys, once there are more than a few (a scan is cheaper before). */
+  private keys?: Set<unknown>;
+
+  /** Adds a pair; gives up on a key that is already there, or the merge key `<<`. */
+  add(pair: LightPair): void {
+    const key = pair.key.value;
+    if (key === "<<") giveUp();
+    if (this.keys) {
+      if (this.keys.has(key)) giveUp();
+      this.keys.add(key);
+    } else {
+      for (const p of this.items) if (p.key.value === key) giveUp();
+      if (this.items.length === 8) {
+        this.keys = new Set([...this.items.map((p) => p.key.value), key]);
+      }
+    }
+    this.items.push(pair);
+  }
+}
+class LightSeq extends LightCollection<LightNode> {}
+type LightNode = LightScalar | LightMap | LightSeq;
+
+for (
+  const [cls, kind] of [
+    [LightScalar, "yaml.scalar"],
+    [LightPair, "yaml.pair"],
+    [LightMap, "yaml.map"],
+    [LightSeq, "yaml.seq"],
+  ] as const
+) {
+  Object.defineProperty(cls.prototype, NODE_TYPE, { value: Symbol.for(kind) });
+}
+
+/** Documents made here: none holds a NUL (an escaped one makes the parser give up). */
+const made = new WeakSet<object>();
+
+/** Whether `doc` was made here, so holds no NUL character. */
+export function nulFree(doc: object): boolean {
+  return made.has(doc);
+}
+
+/** Thrown inside the parser when the text is outside its subset. */
+const GIVE_UP = Symbol("give up");
+
+/** Deeper than this (block or flow) is left to the `yaml` package and its limits. */
+const MAX_NEST = 32;
+
+/** Characters that make the text not ours at all (tabs, CR, control characters, BOM). */
+// deno-lint-ignore no-control-regex
+const FOREIGN = /[\0-\x08\t\x0b-\x1f\x7f\ufeff\u2028\u2029]/;
+
+/** A plain scalar may not start with one of these. */
+const INDICATOR = /[-?:,[\]{}#&*!|>'"%@`]/;
+
+/** Plain scalars the core schema reads as something other than a string, by form. */
+const NULLS = new Set(["~", "null", "Null", "NULL"]);
+const BOOLS = new Map([
+  ["true", true],
+  ["True", true],
+  ["TRUE", true],
+  ["false", false],
+  ["False", false],
+  ["FALSE", false],
+]);
+/** The core schema's numbers (ints, octal, hex, floats, inf, nan): read by the `yaml` package. */
+const NUMBER =
+  /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
+
+/** What a double-quoted escape stands for (one character after the backslash). */
+const ESCAPES: Record<string, string> = {
+  "0": "\0",
+  a: "\x07",
+  b: "\b",
+  t: "\t",
+  n: "\n",
+  v: "\v",
+  f: "\f",
+  r: "\r",
+  e: "\x1b",
+  " ": " ",
+  '"': '"',
+  "/": "/",
+  "\\": "\\",
+  N: "\x85",
+  _: "\xa0",
+  L: "\u2028",
+  P: "\u2029",
+};
+const HEX_LEN: Record<string, number> = { x: 2, u: 4, U: 8 };
+
+/**
+ * Parses `text` when it is within the subset: the document (as the `yaml`
+ * package's `parseDocument` would make it, without errors) and the offset
+ * where each line starts (for a `LineCounter`); undefined otherwise.
+ */
+export function fastYaml(text: string): { doc: Document.Parsed; lineStarts: number[] } | undefined {
+  if (FOREIGN.test(text)) return undefined;
+  try {
+    const p = new FastParser(text);
+    const contents = p.document();
+    const doc = new Document() as Document.Parsed;
+    made.add(doc);
+    doc.contents = contents as unknown as Document.Parsed["contents"];
+    doc.range = [0, text.length, text.length];
+    return { doc, lineStarts: p.lineStarts };
+  } catch (e) {
+    if (e === GIVE_UP) return undefined;
+    throw e;
+  }
+}
+
+const giveUp = (): never => {
+  throw GIVE_UP;
+};
+
+/** The parser's state: the text, its lines, the current line. */
+class FastParser {
+  readonly lineStarts: number[] = [0];
+  private line = 0; // index of the current line
+  private start = 0; // its first offset
+  private end = 0; // its end (the newline's offset, or the text's length)
+  private indent = 0; // offset of its first non-space character, minus `start`
+
+  constructor(private text: string) {
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) {
+      this.lineStarts.push(i + 1);
+    }
+    this.seek(0);
+  }
+
+  /** The root: a block mapping at column 1, then nothing but comments. */
+  document(): LightNode {
+    if (this.atEnd() || this.indent !== 0) giveUp();
+    const root = this.block(0, 0);
+    if (!this.atEnd()) giveUp();
+    return root;
+  }
+
+  /** Moves to the next line with content at or after line `n` (comments and blanks skipped). */
+  private seek(n: number): void {
+    const { text, lineStarts } = this;
+    for (; n < lineStarts.length; n++) {
+      const s = lineStarts[n];
+      const e = n + 1 < lineStarts.length ? lineStarts[n + 1] - 1 : text.length;
+      let i = s;
+      while (i < e && text.charCodeAt(i) === 32) i++;
+      if (i === e || text[i] === "#") continue;
+      if (i === s && /^(---|\.\.\.|%)/.test(text.slice(s, s + 3))) giveUp();
+      this.line = n;
+      this.start = s;
+      this.end = e;
+      this.indent = i - s;
+      return;
+    }
+    this.line = lineStarts.length;
+    this.start = this.end = text.length;
+    this.indent = -1;
+  }
+
+  /** The offset of `s` (one or two characters) on the current line from `i`, or -1. */
+  private find(s: string, i: number): number {
+    const { text, end } = this;
+    const c = s.charCodeAt(0), d = s.length > 1 ? s.charCodeAt(1) : -1;
+    for (; i < end; i++) {
+      if (text.charCodeAt(i) === c && (d < 0 || text.charCodeAt(i + 1) === d)) return i;
+    }
+    return -1;
+  }
+
+  private atEnd(): boolean {
+    return this.line >= this.lineStarts.length;
+  }
+
+  /** Whether offset `i` starts a block sequence item (`-` then a space or the line's end). */
+  private isDash(i: number): boolean {
+    return this.text[i] === "-" && (i + 1 === this.end || this.text[i + 1] === " ");
+  }
+
+  /** The block collection whose first line is the current one, at `indent`. */
+  private block(indent: number, depth: number): LightNode {
+    if (depth > MAX_NEST) giveUp();
+    return this.isDash(this.start + indent)
+      ? this.blockSeq(indent, depth)
+      : this.blockMap(indent, depth);
+  }
+
+  /** A block mapping: `key: value` lines at `indent`. */
+  private blockMap(indent: number, depth: number): LightNode {
+    const map = new LightMap(this.start + indent, false);
+    while (!this.atEnd() && this.indent === indent && !this.isDash(this.start + indent)) {
+      const [key, colon] = this.blockKey(this.start + indent);
+      map.add(new LightPair(key, this.blockValue(colon + 1, indent, depth)));
+    }
+    if (!this.atEnd() && this.indent > indent) giveUp();
+    map.end = this.start;
+    return map;
+  }
+
+  /** A key and the offset of its `:`. */
+  private blockKey(i: number): [LightScalar, number] {
+    const { text } = this;
+    if (text[i] === '"' || text[i] === "'") {
+      const key = this.quoted(i);
+      const colon = key.end;
+      if (text[colon] !== ":") giveUp();
+      return [key, colon];
+    }
+    let j = this.find(":", i);
+    while (j >= 0 && j + 1 < this.end && text[j + 1] !== " ") j = this.find(":", j + 1);
+    if (j < 0) giveUp();
+    return [this.plain(i, j, true), j];
+  }
+
+  /** The value after a key's colon: on the same line, or the block on the next lines. */
+  private blockValue(i: number, indent: number, depth: number): LightNode {
+    i = this.skipSpaces(i);
+    if (i < this.end && this.text[i] !== "#") {
+      if (this.text[i - 1] !== " ") giveUp(); // `"key":value`
+      const v = this.inlineValue(i, depth);
+      this.seek(this.line + 1);
+      return v;
+    }
+    this.seek(this.line + 1);
+    if (this.atEnd()) giveUp();
+    if (this.indent > indent) return this.block(this.indent, depth + 1);
+    if (this.indent === indent && this.isDash(this.start + indent)) {
+      return this.blockSeq(indent, depth + 1);
+    }
+    return giveUp(); // an empty value: left to the yaml package
+  }
+
+  /** A block sequence: `- item` lines at `indent`. */
+  private blockSeq(indent: number, depth: number): LightNode {
+    const seq = new LightSeq(this.start + indent, false);
+    while (!this.atEnd() && this.indent === indent && this.isDash(this.start + indent)) {
+      const i = this.skipSpaces(this.start + indent + 1);
+      if (i >= this.end || this.text[i] === "#" || this.isDash(i)) giveUp();
+      seq.items.push(this.inlineValue(i, depth));
+      this.seek(this.line + 1);
+    }
+    if (!this.atEnd() && this.indent > indent) giveUp();
+    seq.end = this.start;
+    return seq;
+  }
+
+  /** A value that ends on this line: flow, quoted or plain, then only a comment. */
+  private inlineValue(i: number, depth: number): LightNode {
+    const { text } = this;
+    let node: LightNode;
+    const c = text[i];
+    if (c === "[" || c === "{") node = this.flow(i, depth + 1);
+    else if (c === '"' || c === "'") node = this.quoted(i);
+    else {
+      const hash = this.find(" #", i);
+      let e = hash >= 0 ? hash : this.end;
+      while (text.charCodeAt(e - 1) === 32) e--;
+      node = this.plain(i, e, false);
+      const v = text.slice(i, e);
+      if (v.includes(": ") || v.endsWith(":")) giveUp();
+    }
+    this.afterValue(node.end);
+    return node;
+  }
+
+  /** Only spaces or a comment may follow a value on its line. */
+  private afterValue(i: number): void {
+    i = this.skipSpaces(i);
+    if (i < this.end && !(this.text[i] === "#" && this.text[i - 1] === " ")) giveUp();
+  }
+
+  private skipSpaces(i: number): number {
+    while (i < this.end && this.text.charCodeAt(i) === 32) i++;
+    return i;
+  }
+
+  /** A plain scalar `text[i, e)`, resolved as the core schema does. */
+  private plain(i: number, e: number, key: boolean): LightScalar {
+    const src = this.text.slice(i, e).trimEnd();
+    if (src === "" || (key && src.includes(" #"))) giveUp();
+    // `-O2` is plain; `- x`, `-`, `&a`, `*a`, `!t`, `|`, `>`... are not ours.
+    if (INDICATOR.test(src[0]) && !(src[0] === "-" && src.length > 1 && src[1] !== " ")) giveUp();
+    return new LightScalar(resolvePlain(src), i, i + src.length);
+  }
+
+  /** A one-line quoted scalar starting at `i` (its range ends after the closing quote). */
+  private quoted(i: number): LightScalar {
+    const { text } = this;
+    const q = text[i];
+    let out = "";
+    let j = i + 1;
+    for (;;) {
+      const k = q === "'" ? this.find("'", j) : this.dqStop(j);
+      if (k < 0) giveUp();
+      out += text.slice(j, k);
+      if (q === "'" && text[k + 1] === "'") [out, j] = [out + "'", k + 2];
+      else if (q === '"' && text[k] === "\\") [out, j] = this.escape(out, k);
+      else {
+        j = k + 1;
+        break;
+      }
+    }
+    return new LightScalar(out, i, j);
+  }
+
+  /** The next `"` or backslash on this line from `j`, or -1. */
+  private dqStop(j: number): number {
+    for (; j < this.end; j++) {
+      const c = this.text.charCodeAt(j);
+      if (c === 34 || c === 92) return j;
+    }
+    return -1;
+  }
+
+  /** One escape at `k` (a backslash) of a double-quoted scalar. */
+  private escape(out: string, k: number): [string, number] {
+    const c = this.text[k + 1];
+    const n = HEX_LEN[c];
+    if (n === undefined) {
+      // `\0` is left to the package path, where the Validator refuses it with its position.
+      const v = c !== "0" && Object.hasOwn(ESCAPES, c) ? ESCAPES[c] : giveUp();
+      return [out + v, k + 2];
+    }
+    const hex = this.text.slice(k + 2, k + 2 + n);
+    if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== n) giveUp();
+    const cp = parseInt(hex, 16);
+    if (cp > 0x10ffff || cp === 0) giveUp();
+    return [out + String.fromCodePoint(cp), k + 2 + n];
+  }
+
+  /** A flow collection that closes on this line. */
+  private flow(i: number, depth: number): LightNode {
+    if (depth > MAX_NEST) giveUp();
+    const isMap = this.text[i] === "{";
+    const close = isMap ? "}" : "]";
+    const node = isMap ? new LightMap(i, true) : new LightSeq(i, true);
+    let j = this.skipSpaces(i + 1);
+    while (this.text[j] !== close) {
+      const item = this.flowItem(j, depth);
+      j = this.skipSpaces(item.end);
+      if (node instanceof LightMap) {
+        if (this.text[j] !== ":" || this.text[j + 1] !== " ") giveUp();
+        if (!(item instanceof LightScalar)) return giveUp();
+        const value = this.flowItem(this.skipSpaces(j + 1), depth);
+        node.add(new LightPair(item, value));
+        j = this.skipSpaces(value.end);
+      } else node.items.push(item);
+      if (this.text[j] === ",") j = this.skipSpaces(j + 1);
+      else if (this.text[j] !== close) giveUp();
+    }
+    node.end = j + 1;
+    return node;
+  }
+
+  /** An item of a flow collection: a nested flow, a quoted or a plain scalar. */
+  private flowItem(i: number, depth: number): LightNode {
+    const { text } = this;
+    if (i >= this.end) giveUp();
+    const c = text[i];
+    if (c === "[" || c === "{") return this.flow(i, depth + 1);
+    if (c === '"' || c === "'") return this.quoted(i);
+    let e = i;
+    while (e < this.end && !FLOW_END.has(text[e])) {
+      if (text[e] === "#" && text[e - 1] === " ") giveUp();
+      e++;
+    }
+    if (text[e] === ":" && text[e + 1] !== " ") giveUp();
+    return this.plain(i, e, true);
+  }
+}
+
+/** Where a plain scalar inside a flow collection ends (a `:` ends it only before a space). */
+const FLOW_END = new Set([",", "[", "]", "{", "}", ":"]);
+
+/** A plain scalar's value: null, a boolean, a number (by the `yaml` package), or the text. */
+function resolvePlain(src: string): unknown {
+  if (src.length <= 5) {
+    if (NULLS.has(src)) return null;
+    const b = BOOLS.get(src);
+    if (b !== undefined) return b;
+  }
+  const c = src.charCodeAt(0);
+  // Only a digit, a sign or a dot can start a number.
+  if ((c <= 57 && c >= 48) || c === 43 || c === 45 || c === 46) {
+    if (NUMBER.test(src)) return parse(src);
+  }
+  return src;
+}

@@ -1,0 +1,171 @@
+/**
+ * The fast YAML front end (`lib/graph/fast_yaml.ts`) against the `yaml`
+ * package: on every seed text of the fuzz test, the bad-input corpus and
+ * thousands of their mutants, whatever the fast parser accepts gives the same
+ * nodes (kinds, values, key order, start offsets) and line starts as the
+ * package; and loading with it and without it gives the same graph or the
+ * same `FILE:LINE:COL` error.
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { fastYaml } from "../lib/graph/fast_yaml.ts";
+import { setFastYaml } from "../lib/graph/limits.ts";
+import { parseJobsFile } from "../lib/graph/mod.ts";
+import { LineCounter, type Node, parseDocument } from "../lib/runtime/yaml.ts";
+import { loadSeeds, mutate, prng } from "./fuzz_cases.ts";
+import { ROOT } from "./helpers.ts";
+
+/** A node as kind, start offset and value, keys in order (what the loader reads of it). */
+function shape(n: unknown): unknown {
+  const x = n as {
+    items?: unknown[];
+    key?: unknown;
+    value?: unknown;
+    range?: number[];
+    flow?: boolean;
+  } | null;
+  if (x === null || x === undefined) return x;
+  if (x.items) {
+    const map = x.items.length && (x.items[0] as { key?: unknown }).key !== undefined;
+    return {
+      at: x.range?.[0],
+      [map ? "map" : "seq"]: x.items.map((i) => {
+        const p = i as { key?: unknown; value?: unknown };
+        return map ? [shape(p.key), shape(p.value)] : shape(i);
+      }),
+    };
+  }
+  return { at: x.range?.[0], v: x.value };
+}
+
+/** Loads `text` one way: the graph's jobs as JSON, or the error line. */
+function load(text: string, fast: boolean): string {
+  setFastYaml(fast);
+  try {
+    const g = parseJobsFile(text, "t.yaml", { baseDir: "/nonexistent" });
+    return JSON.stringify(g.jobs.map((j) => ({ ...j, deferred: undefined })));
+  } catch (e) {
+    return `error: ${(e as Error).message} ${JSON.stringify((e as { pos?: unknown }).pos)}`;
+  } finally {
+    setFastYaml(true);
+  }
+}
+
+/** Compares both front ends on `text`; true when the fast one took it. */
+function same(text: string, name: string): boolean {
+  const fast = fastYaml(text);
+  if (fast) {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+    assert.equal(doc.errors.length, 0, `${name}: fast took text the package refuses`);
+    assert.deepEqual(shape(fast.doc.contents as Node), shape(doc.contents), name);
+    assert.deepEqual(fast.lineStarts, lines.lineStarts, `${name}: line starts`);
+  }
+  assert.equal(load(text, true), load(text, false), name);
+  return fast !== undefined;
+}
+
+function texts(): { name: string; text: string }[] {
+  const out = loadSeeds(ROOT).map((s) => ({ name: s.name, text: s.text }));
+  for (const f of readdirSync(`${ROOT}/tests/bad`).sort()) {
+    if (f.endsWith(".yaml")) {
+      out.push({ name: `tests/bad/${f}`, text: readFileSync(`${ROOT}/tests/bad/${f}`, "utf8") });
+    }
+  }
+  return out;
+}
+
+Deno.test("fast YAML: the same nodes and loads as the yaml package on every seed text", () => {
+  let taken = 0;
+  for (const t of texts()) if (same(t.text, t.name)) taken++;
+  assert.ok(taken >= 20, `the fast parser took only ${taken} texts`);
+});
+
+Deno.test("fast YAML: the same on mutants of every seed text", () => {
+  const rnd = prng(20_261_203);
+  let taken = 0, n = 0;
+  for (const t of texts()) {
+    for (let i = 0; i < 20; i++) {
+      let text = t.text;
+      for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) text = mutate(text, rnd);
+      n++;
+      if (same(text, `${t.name} mutant ${i}:\n${text}`)) taken++;
+    }
+  }
+  assert.ok(taken > n / 10, `the fast parser took only ${taken} of ${n} mutants`);
+});
+
+Deno.test("fast YAML: scalars resolve as the core schema says", () => {
+  const values = [
+    "x",
+    "-O2",
+    "1",
+    "-1",
+    "+2",
+    "007",
+    "0x1F",
+    "0o17",
+    "1.5",
+    "1e3",
+    ".5",
+    ".inf",
+    "-.Inf",
+    ".nan",
+    "1.2.3",
+    "true",
+    "False",
+    "TRUE",
+    "yes",
+    "null",
+    "~",
+    "Null",
+    "a#b",
+    "'it''s'",
+    '"a\\tb\\u00e9\\x41\\\\"',
+    '"ü €"',
+    "[a, 'b', \"c\", 1, [d, {e: f}]]",
+    "{a: 1, 'b': [x], c: {d: e}}",
+    "[a, b, ]",
+    "[]",
+    "{}",
+  ];
+  for (const v of values) {
+    const text = `k: ${v}\nl:\n  - ${v}\nm: [${v}]\n`;
+    assert.ok(fastYaml(text), `not taken: ${v}`);
+    same(text, v);
+  }
+});
+
+Deno.test("fast YAML: what it leaves to the package", () => {
+  const left = [
+    "a: &x 1\nb: *x\n",
+    "a: !!str 1\n",
+    "a: |\n  text\n",
+    "a: >\n  text\n",
+    "a: [1,\n  2]\n",
+    'a: "multi\n  line"\n',
+    "a: plain\n  continued\n",
+    "a: 1\na: 2\n",
+    "a: {x: 1, x: 2}\n",
+    "<<: {a: 1}\n",
+    "---\na: 1\n",
+    "a:\tb\n",
+    "a:\n",
+    "a: b: c\n",
+    "a:\n  - b: c\n",
+    "a: [b: c]\n",
+    "a: x\n   b: y\n",
+    "? a\n: b\n",
+    "a: @b\n",
+    'a: "x\\0y"\n', // a NUL: refused by the Validator, which walks only the package's documents
+    'a: "\\u0000"\n',
+    "\ufeffa: 1\n",
+    "a: 1\r\n",
+    "",
+    "# only a comment\n",
+  ];
+  for (const t of left) {
+    assert.equal(fastYaml(t), undefined, JSON.stringify(t));
+    same(t, JSON.stringify(t));
+  }
+});
