@@ -56,7 +56,7 @@ export async function cmdRun(args: Args): Promise<number> {
   if (tracked) state = new UpToDate(baseDir);
   // What the no-op fast path found changed: the jobs it vouches for are not checked again.
   const trusted = state && noop.trustedJobs(args, selected, before);
-  if (trusted) state!.trust(trusted.jobs);
+  if (trusted) state!.trust(trusted.jobs, trusted.diff.changed);
   const reactor = createReactor(args.reactor);
   let setup: SlotSetup | undefined;
   try {

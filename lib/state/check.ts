@@ -9,7 +9,7 @@
  */
 import { isGlob, resourceNames } from "../graph/glob.ts";
 import type { JobSpec } from "../graph/types.ts";
-import { DIRECTORY, expandStamped, type FileStamp, sameContent } from "./fileset.ts";
+import { DIRECTORY, expandStamped, type FileStamp, hashFile, sameContent } from "./fileset.ts";
 import { ABSENT, DIR, FILE, ST, statUnder } from "./stat.ts";
 import { decodeRow, type Entry, FIRST, type Row, SLOTS, StateStore } from "./store.ts";
 import type { Warn } from "./guard.ts";
@@ -149,6 +149,8 @@ export class UpToDate {
   private prefix: string;
   /** Jobs trusted up to date (see `trust`), and what jobs found out of date write. */
   private trusted: ReadonlySet<string> = new Set();
+  /** Paths whose stamps a no-op record found changed: their content decides (see `trust`). */
+  private suspect: ReadonlySet<string> = new Set();
   private dirty = new Set<string>();
 
   /** `warn` hears of damaged state (default: a `jx: warning:` line on stderr). */
@@ -159,7 +161,8 @@ export class UpToDate {
 
   /** Looks at the disk now; remembers the inputs seen, for `succeeded`. */
   check(spec: JobSpec): Verdict {
-    if (this.trustedNow(spec) || this.unchanged(spec)) return { upToDate: true, reasons: [] };
+    if (this.trustedNow(spec)) return { upToDate: true, reasons: [] };
+    if (!this.suspected(spec) && this.unchanged(spec)) return { upToDate: true, reasons: [] };
     const verdict = this.fullCheck(spec);
     // It runs: what it writes is no longer what a record says.
     if (!verdict.upToDate) { for (const p of spec.writes) this.dirty.add(p); }
@@ -178,6 +181,7 @@ export class UpToDate {
     const outputs = Object.fromEntries(
       expandStamped(spec.writes, this.baseDir, { wholeDirs: true }),
     );
+    if (this.suspect.size) (this.hashSuspects(inputs), this.hashSuspects(outputs));
     const verdict = this.decide(spec, inputs, outputs);
     // Hash every input now, before the job can start: the state must describe
     // what the job read, not what the files hold when it ends.
@@ -353,8 +357,25 @@ export class UpToDate {
    * trusted job that reads what a job found out of date in this run writes
    * is checked in full all the same.
    */
-  trust(jobs: ReadonlySet<string>): void {
+  trust(jobs: ReadonlySet<string>, suspect: ReadonlySet<string> = new Set()): void {
     this.trusted = jobs;
+    this.suspect = suspect;
+  }
+
+  /** Whether the job names a suspect path (its stamps cannot be believed: hash it). */
+  private suspected(spec: JobSpec): boolean {
+    if (!this.suspect.size) return false;
+    for (const list of [spec.reads, spec.writes, spec.envFiles ?? []]) {
+      for (const p of list) if (this.suspect.has(p)) return true;
+    }
+    return false;
+  }
+
+  /** Hashes the suspect files of `stamps` now, so that `sameContent` compares content. */
+  private hashSuspects(stamps: Record<string, FileStamp | null>): void {
+    for (const [p, st] of Object.entries(stamps)) {
+      if (st && st[0] >= 0 && this.suspect.has(p)) st[3] = hashFile(this.baseDir, p);
+    }
   }
 
   /** The jobs `check` took as up to date from `trust` alone. */
