@@ -381,11 +381,13 @@ export class UpToDate {
   /** The jobs `check` took as up to date from `trust` alone. */
   readonly trustedHits = new Set<string>();
 
-  /** Whether `spec` is trusted and reads nothing a job of this run may rewrite. */
+  /** Whether `spec` is trusted and names nothing a job of this run may rewrite. */
   private trustedNow(spec: JobSpec): boolean {
     if (!this.trusted.has(spec.name)) return false;
-    for (const p of spec.reads) if (this.dirty.has(p)) return false;
-    for (const p of spec.envFiles ?? []) if (this.dirty.has(p)) return false;
+    // What it reads, or writes too (a file two jobs write), a job of this run may have rewritten.
+    for (const list of [spec.reads, spec.writes, spec.envFiles ?? []]) {
+      for (const p of list) if (this.dirty.has(p)) return false;
+    }
     this.trustedHits.add(spec.name);
     return true;
   }
