@@ -289,9 +289,11 @@ function lineStamps(
 ): Map<string, FileStamp> | undefined {
   const seen = new Map<string, FileStamp>();
   for (const j of jobs) {
-    const paths = jobPaths(j, undefined);
-    if (!paths) return undefined;
-    if (!j.depfile && !paths.some(want)) continue;
+    // Most jobs of an update name no wanted path: no allocation for them.
+    if (!j.depfile && !j.reads.some(want) && !j.writes.some(want) && !j.envFiles?.some(want)) {
+      continue;
+    }
+    if (!jobPaths(j, undefined)) return undefined;
     const line = from.recorded(j.name);
     if (!line) return undefined;
     for (const p of jobPaths(j, line)!) {
