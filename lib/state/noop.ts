@@ -129,7 +129,8 @@ function readRecord(baseDir: string, file: string, key: string): NoopRecord | un
     return undefined;
   }
   // Another key (an older format's too) is no damage: that record is not for this run.
-  if (typeof r !== "object" || r === null || r.key !== key) return undefined;
+  const other = typeof r === "object" && r !== null && typeof r.key === "string" && r.key !== key;
+  if (other) return undefined;
   if (!isRecord(r)) {
     writeAll(2, `jx: warning: ${noopRecordPath(baseDir, file)} is damaged: ignored\n`);
     return undefined;
