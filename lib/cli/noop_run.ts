@@ -27,7 +27,6 @@ import {
   recordNoop,
   stampOf,
 } from "../state/noop.ts";
-import { statInto } from "../state/stat.ts";
 import { FLAG_VARS } from "../jobserver/makeflags.ts";
 import { tryLock } from "../state/lock.ts";
 import {
@@ -242,7 +241,7 @@ let missed: { diff: NoopDiff; key: string } | undefined;
 /** Whether a stat of `path` now is the record's stamp at path index `i`. */
 function stampAt(d: NoopDiff, i: number, path: string): boolean {
   const now = stampOf(path), s = d.record.stamps;
-  return !!now && now.every((x, k) => x === s[i * 4 + k]) && statInto(path) !== 0;
+  return !!now && now.every((x, k) => x === s[i * 4 + k]);
 }
 
 /**
