@@ -57,6 +57,10 @@ export async function cmdRun(args: Args): Promise<number> {
   // What the no-op fast path found changed: the jobs it vouches for are not checked again.
   const trusted = state && noop.trustedJobs(args, selected, before);
   if (trusted) state!.trust(trusted.jobs, trusted.diff.changed);
+  if (trusted && args.verbose) {
+    const n = trusted.diff.changed.size;
+    writeAll(2, `jx: edit: ${n} recorded file(s) changed, ${trusted.jobs.size} job(s) trusted\n`);
+  }
   const reactor = createReactor(args.reactor);
   let setup: SlotSetup | undefined;
   try {

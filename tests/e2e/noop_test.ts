@@ -19,6 +19,10 @@ async function run(dir: string, ...args: string[]) {
   return {
     code: r.code,
     fast: /^jx: no-op: /m.test(r.stderr),
+    /** The jobs the edit path trusted from the record (-1: it was not taken). */
+    trusted: Number(
+      r.stderr.match(/^jx: edit: \d+ recorded file\(s\) changed, (\d+) job/m)?.[1] ?? -1,
+    ),
     ran: ev.filter((e) => e.type === "job.start").map((e) => e.job).sort(),
     skipped: ev.filter((e) => e.type === "job.skip").map((e) => `${e.job}:${e.reason}`).sort(),
     stderr: r.stderr,
@@ -166,18 +170,22 @@ Deno.test("edit path: a missed record trusts the untouched jobs and checks what 
   assert.equal((await run(dir)).fast, true);
   // An edit: its job reruns, and so does the one reading its output (no stale trust).
   await Deno.writeTextFile(`${dir}/src/a.txt`, "ab\n");
-  assert.deepEqual(await run(dir).then((r) => [r.fast, r.ran]), [false, ["cat", "up"]]);
+  // cat and other trusted by the record, cat checked all the same (it reads what up rewrites).
+  assert.deepEqual(await run(dir).then((r) => [r.fast, r.trusted, r.ran]), [false, 2, [
+    "cat",
+    "up",
+  ]]);
   assert.equal(await Deno.readTextFile(`${dir}/out/all`), "AB\nb\n");
   // The record the edit run left (updated, not rebuilt) answers the next no-op.
   const next = await run(dir);
   assert.deepEqual([next.fast, next.skipped.length], [true, 3]);
   // A deleted output: that job reruns, the rest is trusted.
   await Deno.remove(`${dir}/out/c`);
-  assert.deepEqual(await run(dir).then((r) => [r.fast, r.ran]), [false, ["other"]]);
+  assert.deepEqual(await run(dir).then((r) => [r.fast, r.trusted, r.ran]), [false, 2, ["other"]]);
   assert.equal((await run(dir)).fast, true);
   // An output another process rewrote: its job reruns and puts it back.
   await Deno.writeTextFile(`${dir}/out/c`, "x\n");
-  assert.deepEqual(await run(dir).then((r) => [r.fast, r.ran]), [false, ["other"]]);
+  assert.deepEqual(await run(dir).then((r) => [r.fast, r.trusted, r.ran]), [false, 2, ["other"]]);
   assert.equal(await Deno.readTextFile(`${dir}/out/c`), "c\n");
   assert.equal((await run(dir)).fast, true);
   await Deno.remove(dir, { recursive: true });
@@ -190,7 +198,7 @@ Deno.test("edit path: an edit that keeps size and mtime is seen (ctime)", async 
   await Deno.writeTextFile(`${dir}/src/c.txt`, "C\n"); // same size
   await Deno.utime(`${dir}/src/c.txt`, atime!, mtime!); // the mtime put back
   const r = await run(dir);
-  assert.deepEqual([r.fast, r.ran], [false, ["other"]]);
+  assert.deepEqual([r.fast, r.trusted, r.ran], [false, 2, ["other"]]);
   assert.equal(await Deno.readTextFile(`${dir}/out/c`), "C\n");
   await Deno.remove(dir, { recursive: true });
 });
@@ -203,14 +211,16 @@ Deno.test("edit path: no trust after another run's state line, a changed var or 
   await Deno.writeTextFile(`${dir}/src/a.txt`, "ab\n");
   // The full selection's record is stale by the state log: everything is checked again.
   const r = await run(dir);
-  assert.deepEqual([r.fast, r.ran], [false, ["cat", "up"]]);
+  assert.deepEqual([r.fast, r.trusted, r.ran], [false, -1, ["cat", "up"]]);
   assert.equal((await run(dir)).fast, true);
   // A variable: another key; the jobs file: its stamp. Both the full way, results right.
   await Deno.writeTextFile(`${dir}/src/c.txt`, "cc\n");
-  assert.deepEqual(await run(dir, "X=1").then((r) => [r.fast, r.ran]), [false, ["other"]]);
+  assert.deepEqual(await run(dir, "X=1").then((r) => [r.fast, r.trusted, r.ran]), [false, -1, [
+    "other",
+  ]]);
   await Deno.writeTextFile(`${dir}/src/c.txt`, "ccc\n");
   await Deno.writeTextFile(`${dir}/jobs.yaml`, CHAIN.replace("cp src/c.txt", "cp  src/c.txt"));
-  assert.deepEqual(await run(dir).then((r) => [r.fast, r.ran]), [false, ["other"]]);
+  assert.deepEqual(await run(dir).then((r) => [r.fast, r.trusted, r.ran]), [false, -1, ["other"]]);
   assert.equal(await Deno.readTextFile(`${dir}/out/c`), "ccc\n");
   await Deno.remove(dir, { recursive: true });
 });
