@@ -54,6 +54,13 @@ export async function cmdRun(args: Args): Promise<number> {
   // No state to protect: a .jx/ jx must not use (a link, another user's) costs only the lock.
   else if (!args.dryRun) lock = await takeLock(baseDir, args.noWait, "run", warn);
   if (tracked) state = new UpToDate(baseDir);
+  // What the no-op fast path found changed: the jobs it vouches for are not checked again.
+  const trusted = state && noop.trustedJobs(args, selected, before);
+  if (trusted) state!.trust(trusted.jobs, trusted.diff.changed);
+  if (trusted && args.verbose) {
+    const n = trusted.diff.changed.size;
+    writeAll(2, `jx: edit: ${n} recorded file(s) changed, ${trusted.jobs.size} job(s) trusted\n`);
+  }
   const reactor = createReactor(args.reactor);
   let setup: SlotSetup | undefined;
   try {
@@ -146,6 +153,7 @@ export async function cmdRun(args: Args): Promise<number> {
           jobserver: slots.role ?? "none",
           before,
           recorded: (job) => state!.recordedStamps(job),
+          previous: trusted && { diff: trusted.diff, trusted: state.trustedHits },
         };
       }
       const exit = check ? check.exit(result.exit) : result.exit;

@@ -17,11 +17,13 @@ import {
 } from "../report/mod.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
 import {
-  checkNoop,
+  diffNoop,
   dropNoop,
+  type NoopDiff,
   type NoopJob,
   noopKey,
   noopRecordPath,
+  type RecordFrom,
   recordNoop,
   stampOf,
 } from "../state/noop.ts";
@@ -206,13 +208,16 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
     return undefined; // a refused .jx/: the full way says why
   }
   if (typeof lock === "number") return undefined; // another run: the full way waits for it
-  let rec;
+  let diff;
+  const key = runKey(args, file, names);
   try {
-    rec = checkNoop(baseDir, file, runKey(args, file, names));
+    diff = await diffNoop(baseDir, file, key);
   } finally {
     lock.release();
   }
-  if (!rec) return undefined;
+  if (diff?.changed.size) missed = { diff, key };
+  if (!diff || diff.changed.size) return undefined;
+  const rec = diff.record;
   for (const w of args.warnings) writeAll(2, `jx: warning: ${w}\n`);
   if (args.verbose) {
     writeAll(2, `jx: no-op: ${rec.paths.length} stamps as the last run left them\n`);
@@ -234,6 +239,54 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
   emit({ type: "run.end", t: ms, status: "ok", exit: 0, ms });
   for (const r of reporters) await r.close?.();
   return 0;
+}
+
+/** What the fast path found when some recorded paths had changed (for `trustedJobs`). */
+let missed: { diff: NoopDiff; key: string } | undefined;
+
+/** Whether a stat of `path` now is the record's stamp at path index `i`. */
+function stampAt(d: NoopDiff, i: number, path: string): boolean {
+  const now = stampOf(path), s = d.record.stamps;
+  return !!now && now.every((x, k) => x === s[i * 4 + k]);
+}
+
+/**
+ * For a full `jx run` that holds the lock: the jobs whose files the fast
+ * path found as its record left them (none of them changed), which the run
+ * may take as up to date unchecked; undefined when the fast path found no
+ * record for this run, or when the jobs file (`before`, its stamp before it
+ * was read) or the state log changed since (another run wrote lines).
+ *
+ * @example
+ * ```ts
+ * import { parseArgs } from "./args.ts";
+ * import { trustedJobs } from "./noop_run.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * // no record seen
+ * assertEquals(trustedJobs(parseArgs(["run"], {}), [], undefined), undefined);
+ * ```
+ */
+export function trustedJobs(
+  args: Args,
+  selected: NoopJob[],
+  before: { file: string; stamp: number[] } | undefined,
+): { diff: NoopDiff; jobs: Set<string> } | undefined {
+  const m = missed;
+  if (!m || !before || m.diff.record.file !== before.file) return undefined;
+  const { record, changed } = m.diff;
+  if (m.key !== runKey(args, before.file, args.names)) return undefined;
+  if (!before.stamp.every((x, k) => x === record.stamps[k])) return undefined;
+  if (!stampAt(m.diff, 1, record.state)) return undefined;
+  if (selected.length !== record.names.length) return undefined;
+  const jobs = new Set<string>();
+  for (let i = 0; i < selected.length; i++) {
+    const j = selected[i];
+    if (j.name !== record.names[i]) return undefined;
+    if (j.depfile) continue; // its inputs are on its line: checked in full
+    const paths = [...j.reads, ...j.writes, ...j.envFiles ?? []];
+    if (!paths.some((p) => changed.has(p))) jobs.add(j.name);
+  }
+  return { diff: m.diff, jobs };
 }
 
 /**
@@ -266,7 +319,9 @@ export function recordRun(
       /** The jobs file's stamp before the run read it. */
       before?: { file: string; stamp: number[] };
       /** The stamps of each job's files as its state line records them. */
-      recorded: (job: string) => Map<string, number[]> | undefined;
+      recorded: RecordFrom["recorded"];
+      /** The record the run started from and the jobs it took as up to date unchecked. */
+      previous?: RecordFrom["previous"];
     }
     | undefined,
 ): void {
@@ -281,5 +336,6 @@ export function recordRun(
   recordNoop(baseDir, file, key, selected, recordable.slots, recordable.jobserver, {
     jobsFile: recordable.before!.stamp,
     recorded: recordable.recorded,
+    previous: recordable.previous,
   });
 }

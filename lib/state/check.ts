@@ -9,7 +9,7 @@
  */
 import { isGlob, resourceNames } from "../graph/glob.ts";
 import type { JobSpec } from "../graph/types.ts";
-import { DIRECTORY, expandStamped, type FileStamp, sameContent } from "./fileset.ts";
+import { DIRECTORY, expandStamped, type FileStamp, hashFile, sameContent } from "./fileset.ts";
 import { ABSENT, DIR, FILE, ST, statUnder } from "./stat.ts";
 import { decodeRow, type Entry, FIRST, type Row, SLOTS, StateStore } from "./store.ts";
 import type { Warn } from "./guard.ts";
@@ -148,6 +148,11 @@ export class UpToDate {
    */
   private refreshed = new Map<string, Entry>();
   private prefix: string;
+  /** Jobs trusted up to date (see `trust`), and what jobs found out of date write. */
+  private trusted: ReadonlySet<string> = new Set();
+  /** Paths whose stamps a no-op record found changed: their content decides (see `trust`). */
+  private suspect: ReadonlySet<string> = new Set();
+  private dirty = new Set<string>();
 
   /** `warn` hears of damaged state (default: a `jx: warning:` line on stderr). */
   constructor(private baseDir: string, warn?: Warn) {
@@ -162,7 +167,16 @@ export class UpToDate {
 
   /** Looks at the disk now; remembers the inputs seen, for `succeeded`. */
   check(spec: JobSpec): Verdict {
-    if (this.unchanged(spec)) return { upToDate: true, reasons: [] };
+    if (this.trustedNow(spec)) return { upToDate: true, reasons: [] };
+    if (!this.suspected(spec) && this.unchanged(spec)) return { upToDate: true, reasons: [] };
+    const verdict = this.fullCheck(spec);
+    // It runs: what it writes is no longer what a record says.
+    if (!verdict.upToDate) { for (const p of spec.writes) this.dirty.add(p); }
+    return verdict;
+  }
+
+  /** The full check: every input stamped (and hashed when touched), the verdict with reasons. */
+  private fullCheck(spec: JobSpec): Verdict {
     // A job's own outputs are not its inputs, even when a reads glob matches them.
     const inputs = Object.fromEntries(
       [...expandStamped(this.inputPatterns(spec), this.baseDir)].filter(([p]) =>
@@ -173,6 +187,7 @@ export class UpToDate {
     const outputs = Object.fromEntries(
       expandStamped(spec.writes, this.baseDir, { wholeDirs: true }),
     );
+    if (this.suspect.size) (this.hashSuspects(inputs), this.hashSuspects(outputs));
     const verdict = this.decide(spec, inputs, outputs);
     // Hash every input now, before the job can start: the state must describe
     // what the job read, not what the files hold when it ends.
@@ -324,23 +339,66 @@ export class UpToDate {
     this.store.put({ job: spec.name, fp: staticFingerprint(spec), inputs, outputs });
   }
 
-  /** Flushes the state to disk (with the stamps of touched but unchanged files). */
   /**
-   * The stamps (size, mtime, inode) of each file on `job`'s current line,
-   * by path (after `close`, refreshes included); undefined without a line.
-   * A file recorded absent is left out.
+   * The stamps (size, mtime, inode, hash) of each file on `job`'s current
+   * line, by path (after `close`, refreshes included); undefined without a
+   * line. A file recorded absent is left out.
    */
-  recordedStamps(job: string): Map<string, number[]> | undefined {
+  recordedStamps(job: string): Map<string, FileStamp> | undefined {
     const row = this.store.rows.get(job);
     if (!row) return undefined;
-    const out = new Map<string, number[]>();
+    const out = new Map<string, FileStamp>();
     for (let i = FIRST; i + SLOTS <= row.length; i += SLOTS) {
       if (row[i + 1] === null) continue;
-      out.set(row[i] as string, [row[i + 1] as number, row[i + 2] as number, row[i + 3] as number]);
+      const st: FileStamp = [row[i + 1] as number, row[i + 2] as number, row[i + 3] as number];
+      if (row[i + 4] !== null) st[3] = row[i + 4] as string;
+      out.set(row[i] as string, st);
     }
     return out;
   }
 
+  /**
+   * Jobs to take as up to date without a look at the disk: those of a no-op
+   * record none of whose paths changed since (cli/noop_run.ts decides). A
+   * trusted job that reads what a job found out of date in this run writes
+   * is checked in full all the same.
+   */
+  trust(jobs: ReadonlySet<string>, suspect: ReadonlySet<string> = new Set()): void {
+    this.trusted = jobs;
+    this.suspect = suspect;
+  }
+
+  /** Whether the job names a suspect path (its stamps cannot be believed: hash it). */
+  private suspected(spec: JobSpec): boolean {
+    if (!this.suspect.size) return false;
+    for (const list of [spec.reads, spec.writes, spec.envFiles ?? []]) {
+      for (const p of list) if (this.suspect.has(p)) return true;
+    }
+    return false;
+  }
+
+  /** Hashes the suspect files of `stamps` now, so that `sameContent` compares content. */
+  private hashSuspects(stamps: Record<string, FileStamp | null>): void {
+    for (const [p, st] of Object.entries(stamps)) {
+      if (st && st[0] >= 0 && this.suspect.has(p)) st[3] = hashFile(this.baseDir, p);
+    }
+  }
+
+  /** The jobs `check` took as up to date from `trust` alone. */
+  readonly trustedHits = new Set<string>();
+
+  /** Whether `spec` is trusted and names nothing a job of this run may rewrite. */
+  private trustedNow(spec: JobSpec): boolean {
+    if (!this.trusted.has(spec.name)) return false;
+    // What it reads, or writes too (a file two jobs write), a job of this run may have rewritten.
+    for (const list of [spec.reads, spec.writes, spec.envFiles ?? []]) {
+      for (const p of list) if (this.dirty.has(p)) return false;
+    }
+    this.trustedHits.add(spec.name);
+    return true;
+  }
+
+  /** Flushes the state to disk (with the stamps of touched but unchanged files). */
   close(): void {
     for (const e of this.refreshed.values()) this.store.put(e);
     this.refreshed.clear();

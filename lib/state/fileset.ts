@@ -120,7 +120,8 @@ function hashOf(baseDir: string, path: string, now: FileStamp): string {
 /**
  * Whether the file matches an earlier stamp: size+mtime+inode as the fast
  * path, the content hash to confirm when they differ (a touch is no change).
- * Fills in `now`'s hash when it had to compute it.
+ * Fills in `now`'s hash when it had to compute it; a hash `now` already
+ * holds is compared even when the stamps are equal.
  */
 export function sameContent(
   baseDir: string,
@@ -128,7 +129,8 @@ export function sameContent(
   old: FileStamp,
   now: FileStamp,
 ): boolean {
-  if (old[0] === now[0] && old[1] === now[1] && old[2] === now[2] && old[3]) {
+  // A hash already taken (a suspect file, see check.ts) decides over equal stamps.
+  if (old[0] === now[0] && old[1] === now[1] && old[2] === now[2] && old[3] && !now[3]) {
     now[3] = old[3];
     return true;
   }

@@ -15,8 +15,8 @@
 import { envObject, nodeFs, readTextSync } from "../runtime/fs.ts";
 import { deno, isDeno, osName } from "../runtime/mod.ts";
 
-/** What the last `statInto` found: its kind, then size, mtime (ms) and inode. */
-export const ST = { size: 0, mtimeMs: 0, ino: 0 };
+/** What the last `statInto` found: size, mtime (ms), inode and ctime (ms). */
+export const ST = { size: 0, mtimeMs: 0, ino: 0, ctimeMs: 0 };
 
 /** `statInto` results. */
 export const ABSENT = 0, FILE = 1, DIR = 2, OTHER = 3;
@@ -84,6 +84,9 @@ function fromBuffer(): number {
   // as `Deno.statSync(...).mtime.getTime()` gives them.
   const sec = view.getUint32(112, true) + view.getInt32(116, true) * 2 ** 32;
   ST.mtimeMs = sec * 1000 + Math.floor(view.getUint32(120, true) / 1e6);
+  // stx_ctime at 96 (nanoseconds at 104): a write or a utime moves it, to now.
+  const csec = view.getUint32(96, true) + view.getInt32(100, true) * 2 ** 32;
+  ST.ctimeMs = csec * 1000 + Math.floor(view.getUint32(104, true) / 1e6);
   return mode === S_IFREG ? FILE : mode === S_IFDIR ? DIR : OTHER;
 }
 
@@ -134,6 +137,7 @@ export function statInto(path: string): number {
       ST.size = st.size;
       ST.mtimeMs = st.mtime?.getTime() ?? 0;
       ST.ino = st.ino ?? 0;
+      ST.ctimeMs = st.ctime?.getTime() ?? 0;
       return st.isFile ? FILE : st.isDirectory ? DIR : OTHER;
     }
     // Bun rounds mtimeMs rather than truncating it: a rare file then stamps
@@ -144,6 +148,7 @@ export function statInto(path: string): number {
     ST.size = st.size;
     ST.mtimeMs = Math.floor(st.mtimeMs);
     ST.ino = st.ino;
+    ST.ctimeMs = Math.floor(st.ctimeMs);
     return st.isFile() ? FILE : st.isDirectory() ? DIR : OTHER;
   } catch {
     return ABSENT;

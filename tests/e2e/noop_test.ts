@@ -19,6 +19,10 @@ async function run(dir: string, ...args: string[]) {
   return {
     code: r.code,
     fast: /^jx: no-op: /m.test(r.stderr),
+    /** The jobs the edit path trusted from the record (-1: it was not taken). */
+    trusted: Number(
+      r.stderr.match(/^jx: edit: \d+ recorded file\(s\) changed, (\d+) job/m)?.[1] ?? -1,
+    ),
     ran: ev.filter((e) => e.type === "job.start").map((e) => e.job).sort(),
     skipped: ev.filter((e) => e.type === "job.skip").map((e) => `${e.job}:${e.reason}`).sort(),
     stderr: r.stderr,
@@ -135,5 +139,140 @@ jobs:
   const make = await runJx(["run", "-v", "plain"], { cwd: dir, env: { MFLAGS: "-k" } });
   assert.doesNotMatch(make.stderr, /^jx: no-op: /m);
   assert.equal((await run(dir, "plain")).fast, false);
+  await Deno.remove(dir, { recursive: true });
+});
+
+const CHAIN = `
+jobs:
+  up: { run: "tr a-z A-Z < src/a.txt > out/a.up", reads: [src/a.txt], writes: [out/a.up] }
+  cat: { run: "cat out/a.up src/b.txt > out/all", reads: [out/a.up, src/b.txt], writes: [out/all] }
+  other: { run: "cp src/c.txt out/c", reads: [src/c.txt], writes: [out/c] }
+`;
+
+/** A built tree of CHAIN whose next run takes the fast path. */
+async function chain(): Promise<string> {
+  const dir = await tempDir({
+    "jobs.yaml": CHAIN,
+    "src/a.txt": "a\n",
+    "src/b.txt": "b\n",
+    "src/c.txt": "c\n",
+  });
+  await Deno.mkdir(`${dir}/out`);
+  await run(dir);
+  // Past the racy window of the record, so that its stamps are trusted by stamp alone.
+  await new Promise((r) => setTimeout(r, 100));
+  await run(dir, "--force");
+  return dir;
+}
+
+Deno.test("edit path: a missed record trusts the untouched jobs and checks what follows an edit", async () => {
+  const dir = await chain();
+  assert.equal((await run(dir)).fast, true);
+  // An edit: its job reruns, and so does the one reading its output (no stale trust).
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "ab\n");
+  // cat and other trusted by the record, cat checked all the same (it reads what up rewrites).
+  assert.deepEqual(await run(dir).then((r) => [r.fast, r.trusted, r.ran]), [false, 2, [
+    "cat",
+    "up",
+  ]]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/all`), "AB\nb\n");
+  // The record the edit run left (updated, not rebuilt) answers the next no-op.
+  const next = await run(dir);
+  assert.deepEqual([next.fast, next.skipped.length], [true, 3]);
+  // A deleted output: that job reruns, the rest is trusted.
+  await Deno.remove(`${dir}/out/c`);
+  assert.deepEqual(await run(dir).then((r) => [r.fast, r.trusted, r.ran]), [false, 2, ["other"]]);
+  assert.equal((await run(dir)).fast, true);
+  // An output another process rewrote: its job reruns and puts it back.
+  await Deno.writeTextFile(`${dir}/out/c`, "x\n");
+  assert.deepEqual(await run(dir).then((r) => [r.fast, r.trusted, r.ran]), [false, 2, ["other"]]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/c`), "c\n");
+  assert.equal((await run(dir)).fast, true);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("edit path: an edit that keeps size and mtime is seen (ctime)", async () => {
+  const dir = await chain();
+  assert.equal((await run(dir)).fast, true);
+  const { mtime, atime } = await Deno.stat(`${dir}/src/c.txt`);
+  await Deno.writeTextFile(`${dir}/src/c.txt`, "C\n"); // same size
+  await Deno.utime(`${dir}/src/c.txt`, atime!, mtime!); // the mtime put back
+  const r = await run(dir);
+  assert.deepEqual([r.fast, r.trusted, r.ran], [false, 2, ["other"]]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/c`), "C\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("edit path: no trust after another run's state line, a changed var or jobs file", async () => {
+  const dir = await chain();
+  // Another selection's run appends a state line (and writes its own record).
+  await Deno.remove(`${dir}/out/c`);
+  await run(dir, "other");
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "ab\n");
+  // The full selection's record is stale by the state log: everything is checked again.
+  const r = await run(dir);
+  assert.deepEqual([r.fast, r.trusted, r.ran], [false, -1, ["cat", "up"]]);
+  assert.equal((await run(dir)).fast, true);
+  // A variable: another key; the jobs file: its stamp. Both the full way, results right.
+  await Deno.writeTextFile(`${dir}/src/c.txt`, "cc\n");
+  assert.deepEqual(await run(dir, "X=1").then((r) => [r.fast, r.trusted, r.ran]), [false, -1, [
+    "other",
+  ]]);
+  await Deno.writeTextFile(`${dir}/src/c.txt`, "ccc\n");
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, CHAIN.replace("cp src/c.txt", "cp  src/c.txt"));
+  assert.deepEqual(await run(dir).then((r) => [r.fast, r.trusted, r.ran]), [false, -1, ["other"]]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/c`), "ccc\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("edit path: an input edited while the run goes on is not trusted next time", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  copy: { run: "cp in.txt out.txt; echo x > copied; sleep 1", reads: [in.txt], writes: [out.txt] }
+  other: { run: "cp o.txt o.out", reads: [o.txt], writes: [o.out] }
+`,
+    "in.txt": "one\n",
+    "o.txt": "o\n",
+  });
+  await run(dir);
+  await Deno.remove(`${dir}/copied`);
+  await Deno.writeTextFile(`${dir}/in.txt`, "two\n"); // an edit: the edit path reruns copy
+  const during = run(dir);
+  await waitForFile(`${dir}/copied`); // the job has read in.txt
+  await Deno.writeTextFile(`${dir}/in.txt`, "three\n");
+  assert.deepEqual((await during).ran, ["copy"]);
+  const next = await run(dir);
+  assert.deepEqual([next.fast, next.ran], [false, ["copy"]]);
+  assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "three\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("no-op record: a racy stamp (written within a clock tick of the record) is checked by content", async () => {
+  const { diffNoop, noopRecordPath, recordNoop, stampOf } = await import("../../lib/state/noop.ts");
+  const { hashFile } = await import("../../lib/state/fileset.ts");
+  const dir = await tempDir({ "jobs.yaml": "jobs: {}\n", "a.txt": "a\n", ".jx/state.ndjson": "" });
+  const file = `${dir}/jobs.yaml`;
+  const job = { name: "j", kind: "job", reads: ["a.txt"], writes: [] };
+  const line = (hash?: string) => () => {
+    const [size, mtime, ino] = stampOf(`${dir}/a.txt`)!;
+    return new Map([["a.txt", hash ? [size, mtime, ino, hash] : [size, mtime, ino]]]) as never;
+  };
+  const from = { jobsFile: stampOf(file)!, recorded: line() };
+  // Just written and no hash on the line: no record rather than a stamp that may lie.
+  assert.equal(recordNoop(dir, file, "k", [job], 1, "none", from), false);
+  const hash = hashFile(dir, "a.txt");
+  assert.equal(
+    recordNoop(dir, file, "k", [job], 1, "none", { ...from, recorded: line(hash) }),
+    true,
+  );
+  const rec = JSON.parse(await Deno.readTextFile(noopRecordPath(dir, file)));
+  assert.deepEqual(rec.racy, [2, hash]);
+  assert.equal((await diffNoop(dir, file, "k"))!.changed.size, 0);
+  // An edit within the same tick: same size, and (as the clock would give it) the same stamp.
+  await Deno.writeTextFile(`${dir}/a.txt`, "b\n");
+  rec.stamps.splice(8, 4, ...stampOf(`${dir}/a.txt`)!);
+  await Deno.writeTextFile(noopRecordPath(dir, file), JSON.stringify(rec));
+  assert.deepEqual([...(await diffNoop(dir, file, "k"))!.changed], ["a.txt"]);
   await Deno.remove(dir, { recursive: true });
 });
