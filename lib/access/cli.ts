@@ -8,7 +8,7 @@
  */
 import { dirname, resolve } from "node:path";
 import process from "node:process";
-import { findJobsFile, JxInputError, loadJobsFile } from "../graph/mod.ts";
+import { jobsFileOrFail, JxInputError, loadJobsFile } from "../graph/mod.ts";
 import { createReactor } from "../reactor/mod.ts";
 import { LocalRunner, LocalSlots, type Reporter, runJobs } from "../scheduler/mod.ts";
 import { CtlServer, Supervisor } from "../modules/mod.ts";
@@ -82,13 +82,7 @@ export function newTracer(command: string): StraceTracer {
  */
 export async function cmdLint(argv: string[]): Promise<number> {
   const args = parseLintArgs(argv);
-  const file = args.file ?? findJobsFile(process.cwd());
-  if (!file) {
-    throw new JxInputError(
-      "no jobs.yaml or jobs.yml here or in a parent folder (use -f FILE, or jx init to make one)",
-    );
-  }
-  const graph = loadJobsFile(file);
+  const graph = loadJobsFile(jobsFileOrFail(args.file, process.cwd()));
   const selected = graph.select(args.names);
   const tracer = newTracer("jx lint");
   const reactor = createReactor();

@@ -7,7 +7,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import process from "node:process";
-import { findJobsFile, type Graph, loadJobsFile } from "../graph/mod.ts";
+import { type Graph, jobsFileOrFail, loadJobsFile } from "../graph/mod.ts";
 import { JxInputError } from "../runtime/errors.ts";
 import { createJobserver, joinJobserver, parseMakeFlags } from "../jobserver/mod.ts";
 import type { Reactor } from "../reactor/mod.ts";
@@ -32,13 +32,7 @@ export function jobsFile(args: Args): string {
       }
     } catch { /* a job name after all */ }
   }
-  const found = findJobsFile(process.cwd());
-  if (!found) {
-    throw new JxInputError(
-      "no jobs.yaml or jobs.yml here or in a parent folder (use -f FILE, or jx init to make one)",
-    );
-  }
-  return found;
+  return jobsFileOrFail(undefined, process.cwd());
 }
 
 /** Loads the jobs file the arguments name. */

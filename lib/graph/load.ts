@@ -80,6 +80,27 @@ export function findJobsFile(dir: string): string | undefined {
 }
 
 /**
+ * The jobs file a command works on: `file` (from `-f`) when given, else the
+ * one `findJobsFile` finds from `dir`, else bad input (one line, exit 2).
+ *
+ * @example
+ * ```ts
+ * import { jobsFileOrFail } from "./load.ts";
+ * import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * assertEquals(jobsFileOrFail("x.yaml", dir), "x.yaml");
+ * throws(() => jobsFileOrFail(undefined, dir), /no jobs.yaml or jobs.yml here or in a parent folder/);
+ * ```
+ */
+export function jobsFileOrFail(file: string | undefined, dir: string): string {
+  const found = file ?? findJobsFile(dir);
+  if (found) return found;
+  throw new JxInputError(
+    "no jobs.yaml or jobs.yml here or in a parent folder (use -f FILE, or jx init to make one)",
+  );
+}
+
+/**
  * Reads and loads a jobs file from disk.
  *
  * @example

@@ -33,6 +33,7 @@ export { Graph, type JobSummary, jobSummary } from "./graph.ts";
 export {
   DEFAULT_GRACE_MS,
   findJobsFile,
+  jobsFileOrFail,
   loadJobsFile,
   type LoadOptions,
   normalizeResource,

@@ -6,7 +6,7 @@
  */
 import { dirname, resolve } from "node:path";
 import process from "node:process";
-import { findJobsFile, type JobSpec, JxInputError, loadJobsFile } from "../graph/mod.ts";
+import { jobsFileOrFail, type JobSpec, JxInputError, loadJobsFile } from "../graph/mod.ts";
 import { writeAll } from "../runtime/mod.ts";
 import { graphData } from "./data.ts";
 import { isLoopback } from "./security.ts";
@@ -75,13 +75,7 @@ export async function cmdUi(argv: string[], lastDurations?: LastDurations): Prom
       writeAll(1, UI_HELP);
       return 0;
     }
-    const file = a.file ?? findJobsFile(process.cwd());
-    if (!file) {
-      throw new JxInputError(
-        "no jobs.yaml or jobs.yml here or in a parent folder (use -f FILE, or jx init to make one)",
-      );
-    }
-    const graph = loadJobsFile(file);
+    const graph = loadJobsFile(jobsFileOrFail(a.file, process.cwd()));
     if (!isLoopback(a.host)) {
       writeAll(2, `jx ui: warning: listening on ${a.host}, not only this machine\n`);
     }

@@ -45,14 +45,17 @@ Deno.test("jobs file from a subfolder: the nearest parent's, paths relative to i
   assert.match(bad.stderr, /^\.\.\/\.\.\/\.\.\/jobs\.yaml:2:\d+: .*bogus/);
 });
 
-Deno.test("no jobs file here or above: one line naming jx init, exit 2", async () => {
+Deno.test("no jobs file here or above: one line naming jx init, exit 2 (run, lint, ui, graph)", async () => {
   const dir = await tempDir({ "x/.keep": "" });
-  const r = await runJx(["run"], { cwd: `${dir}/x` });
-  assert.equal(r.code, 2);
-  assert.equal(
-    r.stderr,
-    "jx: no jobs.yaml or jobs.yml here or in a parent folder (use -f FILE, or jx init to make one)\n",
-  );
+  for (const cmd of ["run", "lint", "ui", "graph"]) {
+    const r = await runJx([cmd], { cwd: `${dir}/x` });
+    assert.equal(r.code, 2, cmd);
+    assert.equal(
+      r.stderr,
+      "jx: no jobs.yaml or jobs.yml here or in a parent folder (use -f FILE, or jx init to make one)\n",
+      cmd,
+    );
+  }
 });
 
 Deno.test("[deno] jx ctl from a subfolder reaches the run of the parent's jobs file", async () => {
