@@ -19,8 +19,7 @@ if (import.meta.main) {
   // native, synchronous console.log.
   if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
     if (isBun) console.log(`jx ${VERSION}`);
-    else writeAll(1, `jx ${VERSION}
-`);
+    else writeAll(1, `jx ${VERSION}\n`);
     exit(0);
   }
   // A `jx run` with nothing to do answers before the rest of jx is loaded.
