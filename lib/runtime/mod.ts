@@ -4,6 +4,7 @@
  * @module
  */
 import { nodeFs } from "./fs.ts";
+import { bunLibc } from "./libc_bun.ts";
 
 export * from "./fs.ts";
 
@@ -110,44 +111,12 @@ export function writeAll(fd: 1 | 2, data: string | Uint8Array): void {
   }
 }
 
-/** libc's `isatty` and `ioctl` on Bun (see `bunTty`). */
-interface BunTty {
-  isatty(fd: number): number;
-  ioctl(fd: number, request: number, buf: Uint8Array): number;
-}
-let tty: BunTty | null | undefined;
-
-/**
- * `isatty` and `ioctl` through `bun:ffi` (required synchronously, behind a
- * specifier Deno's module graph never sees), or null. Bun's `process.stderr`
- * builds a Node stream on first use, which costs a `bun build --compile`
- * binary about as much CPU as its whole start (bench/RESULTS.md, startup).
- */
-function bunTty(): BunTty | null {
-  if (tty !== undefined) return tty;
-  tty = null;
-  try {
-    const req = (import.meta as unknown as { require?: (s: string) => unknown }).require;
-    if (typeof req !== "function" || g.process?.platform !== "linux") return null;
-    const ffi = req(["bun", "ffi"].join(":")) as {
-      dlopen(p: string, s: Record<string, { args: string[]; returns: string }>): {
-        symbols: BunTty;
-      };
-    };
-    tty = ffi.dlopen("libc.so.6", {
-      isatty: { args: ["i32"], returns: "i32" },
-      ioctl: { args: ["i32", "u64", "buffer"], returns: "i32" },
-    }).symbols;
-  } catch {
-    tty = null; // not glibc: Node's streams below
-  }
-  return tty;
-}
-
 /** Whether fd 1 or 2 is a terminal. */
 export function isTerminal(fd: 1 | 2): boolean {
   if (isDeno) return (fd === 1 ? g.Deno.stdout : g.Deno.stderr).isTerminal();
-  const libc = bunTty();
+  // libc's isatty: Bun's `process.stderr` builds a Node stream on first use,
+  // about as much CPU as a compiled binary's whole start (bench/RESULTS.md).
+  const libc = bunLibc();
   if (libc) return libc.isatty(fd) === 1;
   return Boolean(g.process?.[fd === 1 ? "stdout" : "stderr"]?.isTTY);
 }
@@ -159,7 +128,7 @@ const TIOCGWINSZ = 0x5413;
 export function terminalColumns(): number {
   try {
     if (isDeno) return g.Deno.consoleSize().columns || 80;
-    const libc = bunTty();
+    const libc = bunLibc();
     if (libc) {
       const ws = new Uint8Array(8);
       if (libc.ioctl(2, TIOCGWINSZ, ws) !== 0) return 80;

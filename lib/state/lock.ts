@@ -15,6 +15,7 @@
  */
 import { nodeFs, pid, readTextSync } from "../runtime/fs.ts";
 import { deno, isDeno } from "../runtime/mod.ts";
+import { bunLibc } from "../runtime/libc_bun.ts";
 import { checkStatePath, stateDir, stderrWarn, type Warn } from "./guard.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -26,20 +27,12 @@ export interface Lock {
 }
 
 const LOCK_EX = 2, LOCK_NB = 4;
-let bunFlock: ((fd: number, op: number) => number) | undefined;
 
-/** libc's flock through bun:ffi, loaded once. */
-function flockBun(): (fd: number, op: number) => number {
-  if (bunFlock) return bunFlock;
-  // Required synchronously, behind a specifier Deno's module graph never sees.
-  const req = (import.meta as unknown as { require: (s: string) => unknown }).require;
-  const ffi = req(["bun", "ffi"].join(":")) as {
-    dlopen(p: string, s: Record<string, { args: string[]; returns: string }>): {
-      symbols: { flock(fd: number, op: number): number };
-    };
-  };
-  const lib = ffi.dlopen("libc.so.6", { flock: { args: ["i32", "i32"], returns: "i32" } });
-  return bunFlock = (fd, op) => lib.symbols.flock(fd, op);
+/** libc's flock through the one `bun:ffi` libc (runtime/libc_bun.ts). */
+function flockBun(fd: number, op: number): number {
+  const libc = bunLibc();
+  if (!libc) throw new Error("flock: libc.so.6 could not be opened through bun:ffi");
+  return libc.flock(fd, op);
 }
 
 /** Opens the lock file and tries to lock it: the lock, or undefined when another holds it. */
@@ -58,7 +51,7 @@ function tryFlock(path: string, command: string): Lock | undefined {
   const fs = nodeFs();
   const c = fs.constants;
   const fd = fs.openSync(path, c.O_RDWR | c.O_CREAT | c.O_NOFOLLOW, 0o644);
-  if (flockBun()(fd, LOCK_EX | LOCK_NB) !== 0) {
+  if (flockBun(fd, LOCK_EX | LOCK_NB) !== 0) {
     fs.closeSync(fd);
     return undefined;
   }

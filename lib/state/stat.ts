@@ -14,6 +14,7 @@
  */
 import { envObject, nodeFs, readTextSync } from "../runtime/fs.ts";
 import { deno, isDeno, osName } from "../runtime/mod.ts";
+import { bunLibc } from "../runtime/libc_bun.ts";
 
 /** What the last `statInto` found: size, mtime (ms), inode and ctime (ms). */
 export const ST = { size: 0, mtimeMs: 0, ino: 0, ctimeMs: 0 };
@@ -50,22 +51,13 @@ function loadFfi(): Ffi | null {
       });
       return lib.symbols as Ffi;
     }
-    // Bun: required synchronously, behind a specifier Deno's module graph never sees.
-    const req = (import.meta as unknown as { require?: (s: string) => unknown }).require;
-    if (typeof req !== "function" || osName() !== "linux") return null;
-    if (envObject().JX_NO_FFI_STAT) return null;
-    const bun = req(["bun", "ffi"].join(":")) as {
-      dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): {
-        symbols: { statx(...args: unknown[]): number };
-      };
-      ptr(buf: Uint8Array): unknown;
-    };
-    const lib = bun.dlopen("libc.so.6", {
-      statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
-    });
-    const pathPtr = bun.ptr(pathBuf), outPtr = bun.ptr(out);
+    // Bun: the one libc of runtime/libc_bun.ts (also the lock's and the console's).
+    if (osName() !== "linux" || envObject().JX_NO_FFI_STAT) return null;
+    const libc = bunLibc();
+    if (!libc) return null;
+    const pathPtr = libc.ptr(pathBuf), outPtr = libc.ptr(out);
     return {
-      statx: (dirfd, _path, flags, mask) => lib.symbols.statx(dirfd, pathPtr, flags, mask, outPtr),
+      statx: (dirfd, _path, flags, mask) => libc.statx(dirfd, pathPtr, flags, mask, outPtr),
     };
   } catch {
     return null; // no FFI permission, or not glibc

@@ -15,7 +15,7 @@ import { VERSION } from "../../lib/cli/version.ts";
 
 const haveBun = existsSync(BUN);
 
-/** A preload that reports each use of the process streams and each `node:` module loaded. */
+/** A preload that reports each use of the process streams, `node:` module loaded and `dlopen`. */
 const PRELOAD = `
 const p = globalThis.process;
 for (const k of ["stdout", "stderr"]) {
@@ -26,6 +26,12 @@ for (const k of ["stdout", "stderr"]) {
 }
 const load = p.getBuiltinModule.bind(p);
 p.getBuiltinModule = (name) => { console.error("loaded " + name); return load(name); };
+const ffi = require("bun:ffi");
+const open = ffi.dlopen;
+ffi.dlopen = (path, symbols) => {
+  console.error("dlopen " + path + " " + Object.keys(symbols).join(","));
+  return open(path, symbols);
+};
 `;
 
 /** Runs `bun --preload PRELOAD cli.ts ARGS` in `cwd`. */
@@ -41,7 +47,8 @@ async function bunTraced(cwd: string, args: string[]) {
 }
 
 Deno.test({
-  name: "startup on Bun: --version loads nothing, a no-op run touches no process stream",
+  name: "startup on Bun: --version loads nothing, a no-op run touches no process stream, " +
+    "opens libc once",
   ignore: !haveBun,
   async fn() {
     const dir = await tempDir({
@@ -62,6 +69,9 @@ Deno.test({
       assert.equal(noop.code, 0, noop.stderr);
       assert.match(noop.stderr, /jx: no-op: /, "the fast path was taken");
       assert.doesNotMatch(noop.stderr, /touched process\./);
+      // One libc for the lock, the stamps and the console (each dlopen costs ~1 ms of CPU).
+      const opened = noop.stderr.split("\n").filter((l) => l.startsWith("dlopen "));
+      assert.deepEqual(opened, ["dlopen libc.so.6 flock,statx,isatty,ioctl"]);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
