@@ -74,8 +74,9 @@ export function shellQuote(s: string): string {
  * @example
  * ```ts
  * import { Substituter } from "./spec.ts";
+ * import { PosMap } from "./validate.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * const sub = new Substituter(new Map([["CC", "gcc"]]), "jobs.yaml", new Map());
+ * const sub = new Substituter(new Map([["CC", "gcc"]]), "jobs.yaml", new PosMap());
  * assertEquals(sub.apply("${CC} -c a.c", "jobs.a.run", true), "gcc -c a.c");
  * ```
  */
