@@ -253,6 +253,9 @@ Deno.test("no-op record: a racy stamp (written within a clock tick of the record
   const { hashFile } = await import("../../lib/state/fileset.ts");
   const dir = await tempDir({ "jobs.yaml": "jobs: {}\n", "a.txt": "a\n", ".jx/state.ndjson": "" });
   const file = `${dir}/jobs.yaml`;
+  // Racy however slow the machine: an mtime ahead of the record's writing (not 50 ms behind it).
+  const ahead = new Date(Date.now() + 3_600_000);
+  await Deno.utime(`${dir}/a.txt`, ahead, ahead);
   const job = { name: "j", kind: "job", reads: ["a.txt"], writes: [] };
   const line = (hash?: string) => () => {
     const [size, mtime, ino] = stampOf(`${dir}/a.txt`)!;
