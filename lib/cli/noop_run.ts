@@ -279,11 +279,14 @@ export function trustedJobs(
   if (!stampAt(m.diff, 1, record.state)) return undefined;
   if (selected.length !== record.names.length) return undefined;
   const jobs = new Set<string>();
+  const walks = new Set(record.walks);
   for (let i = 0; i < selected.length; i++) {
     const j = selected[i];
     if (j.name !== record.names[i]) return undefined;
     if (j.depfile) continue; // its inputs are on its line: checked in full
     const paths = [...j.reads, ...j.writes, ...j.envFiles ?? []];
+    // A glob or a directory walked: what it matches now is for the full check to say.
+    if (paths.some((p) => walks.has(p) || /[*?[{]/.test(p))) continue;
     if (!paths.some((p) => changed.has(p))) jobs.add(j.name);
   }
   return { diff: m.diff, jobs };
