@@ -307,11 +307,11 @@ export function trustedJobs(
  * Deno.mkdirSync(`${dir}/.jx`);
  * Deno.writeTextFileSync(noopRecordPath(dir, "jobs.yaml"), "{}");
  * // not recordable: the record a former run left is dropped
- * recordRun(parseArgs(["run"], {}), `${dir}/jobs.yaml`, [], undefined);
+ * await recordRun(parseArgs(["run"], {}), `${dir}/jobs.yaml`, [], undefined);
  * assertEquals(Deno.readDirSync(`${dir}/.jx`).toArray(), []);
  * ```
  */
-export function recordRun(
+export async function recordRun(
   args: Args,
   graphFile: string,
   selected: NoopJob[],
@@ -327,7 +327,7 @@ export function recordRun(
       previous?: RecordFrom["previous"];
     }
     | undefined,
-): void {
+): Promise<void> {
   const file = absolutePath(graphFile);
   const baseDir = parentDir(file);
   // Under make the pool is make's: a later plain run must not replay that.
@@ -340,5 +340,7 @@ export function recordRun(
     jobsFile: recordable.before!.stamp,
     recorded: recordable.recorded,
     previous: recordable.previous,
+    // Loaded here, by the full way only (it loads node: modules: see state/noop_collect.ts).
+    globs: await import("../graph/glob.ts"),
   });
 }

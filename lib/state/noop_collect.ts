@@ -6,10 +6,14 @@
  * (a file that appeared during the run would otherwise be vouched for
  * unseen): anything else, and no record is written.
  *
+ * The glob functions come from the caller (`RecordFrom.globs`): graph/glob.ts
+ * loads `node:` modules, which the no-op fast path, loading this module with
+ * noop.ts, must not (ARCHITECTURE.md).
+ *
  * @module
  */
-import { compileGlob, isGlob, resourceNames, walkFiles } from "../graph/glob.ts";
-import { nodeFs } from "../runtime/mod.ts";
+import type * as Glob from "../graph/glob.ts";
+import { deno, nodeFs } from "../runtime/mod.ts";
 import type { FileStamp } from "./fileset.ts";
 import { ABSENT, DIR, FILE, ST, statUnder } from "./stat.ts";
 
@@ -62,7 +66,15 @@ export interface RecordFrom {
     diff: { record: PreviousRecord; changed: ReadonlySet<string> };
     trusted: ReadonlySet<string>;
   };
+  /** graph/glob.ts's walker and matchers: without them, a job with a glob or a directory to walk gets no record. */
+  globs?: GlobOps;
 }
+
+/** What the record needs of graph/glob.ts. */
+export type GlobOps = Pick<typeof Glob, "walkFiles" | "compileGlob" | "resourceNames">;
+
+/** The glob test of graph/glob.ts `isGlob`. */
+const isGlob = (s: string) => /[*?[{]/.test(s);
 
 /**
  * The names in directory `rel` under `base` (ending in `/`), sorted, joined
@@ -80,7 +92,11 @@ export interface RecordFrom {
  */
 export function listing(base: string, rel: string): string {
   try {
-    return nodeFs().readdirSync(base + rel).sort().join("/");
+    const D = deno();
+    const names: string[] = D?.readDirSync
+      ? Array.from(D.readDirSync(base + rel), (e: { name: string }) => e.name)
+      : nodeFs().readdirSync(base + rel);
+    return names.sort().join("/");
   } catch {
     return "";
   }
@@ -99,7 +115,7 @@ export class Stamps {
   readonly listings: (number | string)[] = [];
   readonly walks = new Set<string>();
   private dirKeys = new Set<string>();
-  constructor(readonly base: string, private written: number) {}
+  constructor(readonly base: string, private written: number, readonly globs?: GlobOps) {}
 
   /**
    * Adds `p` as its line stamps it, with the ctime found now: false when the
@@ -186,20 +202,22 @@ export function coverable(j: NoopJob): boolean {
  * false when a match is not a file the job's line holds.
  */
 function walked(j: NoopJob, p: string, read: boolean, line: Line, into: Stamps): boolean {
+  const g = into.globs;
+  if (!g) return false;
   const glob = isGlob(p);
   const segs = p.split("/");
   const root = glob ? segs.slice(0, segs.findIndex((s) => isGlob(s))).join("/") || "." : p;
   const files: string[] = [];
   let ok = true;
-  walkFiles(into.base, root, files, (d) => {
+  g.walkFiles(into.base, root, files, (d) => {
     ok &&= into.dir(d, LISTED);
   });
   if (!ok) return false;
-  const m = glob ? compileGlob(p) : undefined;
+  const m = glob ? g.compileGlob(p) : undefined;
   for (const f of files) {
     if (m && !m.test(f)) continue;
     // A job's own outputs are not its inputs (check.ts `fullCheck`).
-    if (read && j.writes.some((w) => resourceNames(w, f))) continue;
+    if (read && j.writes.some((w) => g.resourceNames(w, f))) continue;
     if (!line.get(f)) return false; // matched now, but not (or absent) when the job ran
   }
   into.walks.add(p);
@@ -338,7 +356,7 @@ function updated(jobs: NoopJob[], from: RecordFrom, into: Stamps): boolean {
  * ```
  */
 export function collectStamps(jobs: NoopJob[], from: RecordFrom, base: string): Stamps | undefined {
-  const into = new Stamps(base, Date.now());
+  const into = new Stamps(base, Date.now(), from.globs);
   if (from.previous && updated(jobs, from, into)) return into;
   return collected(jobs, from, into.clear()) ? into : undefined;
 }
