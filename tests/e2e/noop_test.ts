@@ -84,7 +84,7 @@ Deno.test("no-op fast path: taken when nothing changed, left for every change", 
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("no-op fast path: no record for jobs it cannot vouch for (globs, always-run jobs)", async () => {
+Deno.test("no-op fast path: no record for jobs it cannot vouch for (an always-run job beside a glob)", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
 jobs:
