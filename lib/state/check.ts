@@ -153,7 +153,7 @@ export class UpToDate {
   /** Paths whose stamps a no-op record found changed: their content decides (see `trust`). */
   private suspect: ReadonlySet<string> = new Set();
   private dirty = new Set<string>();
-  /** The globs (and `.`) among `dirty`. */
+  /** Those of `dirty` that may name more than themselves: globs, `.`, directories, absent paths. */
   private dirtyWide: string[] = [];
 
   /** `warn` hears of damaged state (default: a `jx: warning:` line on stderr). */
@@ -176,7 +176,8 @@ export class UpToDate {
     if (!verdict.upToDate) {
       for (const p of spec.writes) {
         this.dirty.add(p);
-        if (p === "." || isGlob(p)) this.dirtyWide.push(p);
+        // A file has nothing below it: only a glob, a directory or a path not there yet may.
+        if (p === "." || isGlob(p) || statUnder(this.prefix, p) !== FILE) this.dirtyWide.push(p);
       }
     }
     return verdict;
@@ -402,10 +403,7 @@ export class UpToDate {
    * writes `p`, a directory above it, or a glob that matches it.
    */
   private isDirty(p: string): boolean {
-    if (!this.dirty.size) return false;
-    for (let q = p, i = p.length; i > 0; q = q.slice(0, i = q.lastIndexOf("/"))) {
-      if (this.dirty.has(q)) return true;
-    }
+    if (this.dirty.has(p)) return true;
     for (const w of this.dirtyWide) if (resourceNames(w, p)) return true;
     return false;
   }

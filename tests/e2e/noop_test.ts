@@ -391,3 +391,27 @@ Deno.test("no-op fast path: jobs.yaml.example (globs, depfiles, a directory in w
   assert.deepEqual([extra.fast, extra.ran.includes("link")], [false, true]);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("edit path: a job that reads below a directory a rerun job writes is not trusted", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  gen: { run: "mkdir -p gen && cp src/a.txt gen/a.txt", reads: [src/a.txt], writes: [gen] }
+  use: { run: "cat gen/a.txt > use.txt", reads: [gen/a.txt], writes: [use.txt] }
+  other: { run: "cp src/b.txt b.out", reads: [src/b.txt], writes: [b.out] }
+`,
+    "src/a.txt": "a\n",
+    "src/b.txt": "b\n",
+  });
+  await run(dir);
+  await new Promise((r) => setTimeout(r, 100)); // past the racy window
+  await run(dir, "--force");
+  assert.equal((await run(dir)).fast, true);
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "A\n");
+  // use and other trusted by the record; use checked all the same (gen rewrites what is below gen).
+  const r = await run(dir);
+  assert.deepEqual([r.fast, r.trusted, r.ran], [false, 2, ["gen", "use"]]);
+  assert.equal(await Deno.readTextFile(`${dir}/use.txt`), "A\n");
+  assert.equal((await run(dir)).fast, true);
+  await Deno.remove(dir, { recursive: true });
+});
