@@ -415,3 +415,37 @@ jobs:
   assert.equal((await run(dir)).fast, true);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("no-op record: a racy directory (listed within a clock tick of the record) is compared by its names", async () => {
+  const { diffNoop, noopRecordPath, recordNoop, stampOf } = await import("../../lib/state/noop.ts");
+  const globs = await import("../../lib/graph/glob.ts");
+  const { hashFile } = await import("../../lib/state/fileset.ts");
+  const { DIR, ST, statInto } = await import("../../lib/state/stat.ts");
+  const dir = await tempDir({
+    "jobs.yaml": "jobs: {}\n",
+    "src/a.c": "a\n",
+    ".jx/state.ndjson": "",
+  });
+  const file = `${dir}/jobs.yaml`;
+  const job = { name: "j", kind: "job", reads: ["src/*.c"], writes: [] };
+  const [size, mtime, ino] = stampOf(`${dir}/src/a.c`)!;
+  const line = new Map([["src/a.c", [size, mtime, ino, hashFile(dir, "src/a.c")]]]);
+  const from = { jobsFile: stampOf(file)!, recorded: () => line as never, globs };
+  const later = new Date(Date.now() + 10_000); // within the racy window whatever the machine's speed
+  await Deno.utime(`${dir}/src`, later, later);
+  // Without the glob functions (the fast path's view), a job with a glob gets no record.
+  assert.equal(recordNoop(dir, file, "k", [job], 1, "none", { ...from, globs: undefined }), false);
+  assert.equal(recordNoop(dir, file, "k", [job], 1, "none", from), true);
+  const rec = JSON.parse(await Deno.readTextFile(noopRecordPath(dir, file)));
+  assert.deepEqual([rec.dirs, rec.walks, rec.listings], [["src"], ["src/*.c"], [0, "a.c"]]);
+  assert.equal((await diffNoop(dir, file, "k"))!.changed.size, 0);
+  // A file added within the same tick: the directory's stamp as the clock would leave it.
+  await Deno.writeTextFile(`${dir}/src/b.c`, "b\n");
+  await Deno.utime(`${dir}/src`, later, later);
+  assert.equal(statInto(`${dir}/src`), DIR);
+  rec.dstamps.splice(1, 3, ST.mtimeMs, ST.ino, ST.ctimeMs);
+  await Deno.writeTextFile(noopRecordPath(dir, file), JSON.stringify(rec));
+  const stamps = (await diffNoop(dir, file, "k"))!;
+  assert.deepEqual([...stamps.changed], ["src"]);
+  await Deno.remove(dir, { recursive: true });
+});
