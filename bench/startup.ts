@@ -70,8 +70,11 @@ interface Options {
   note?: string;
 }
 
-/** What a command does: print the version, run a one-job file, find its one job up to date. */
-type Task = "version" | "run" | "noop";
+/**
+ * What a command does: print the version, run a one-job file, find its one job up to date, find
+ * jobs.yaml.example's six jobs up to date (globs, depfiles, a directory in `writes`).
+ */
+type Task = "version" | "run" | "noop" | "example";
 
 /** One command under test. */
 interface Tool {
@@ -110,17 +113,20 @@ async function prepare(dir: string): Promise<Tool[]> {
   );
   await Deno.writeTextFile(`${dir}/p/Makefile`, "m.txt: a.txt\n\tcp a.txt m.txt\n");
   await Deno.writeTextFile(`${dir}/hello.ts`, 'console.log("hello");\n');
+  await copyExample(`${dir}/ex`, `${dir}/exm`);
   const binary = await buildBinary(`${dir}/jx`);
   const hello = await buildBinary(`${dir}/hello`, `${dir}/hello.ts`);
   const taskArgs: Record<Task, string[]> = {
     version: ["--version"],
     run: ["run", "-f", `${dir}/jobs.yaml`, "--output", "quiet"],
     noop: ["run", "-f", `${dir}/p/jobs.yaml`, "--output", "quiet"],
+    example: ["run", "-f", `${dir}/ex/jobs.yaml`, "--output", "quiet"],
   };
   const makeArgs: Record<Task, string[]> = {
     version: ["--version"],
     run: ["-s", "-f", `${dir}/Makefile`, "t"],
     noop: ["-s", "-C", `${dir}/p`, "m.txt"],
+    example: ["-s", "-C", `${dir}/exm`, "out/example/hello"],
   };
   const starts: [string, string, string[]][] = [
     ["binary", binary, []],
@@ -128,13 +134,46 @@ async function prepare(dir: string): Promise<Tool[]> {
     ["bun", BUN, [CLI]],
   ];
   const tools: Tool[] = [{ via: "hello", task: "version", cmd: hello, args: [], jx: false }];
-  for (const task of ["version", "run", "noop"] as const) {
+  for (const task of ["version", "run", "noop", "example"] as const) {
     for (const [via, cmd, pre] of starts) {
       tools.push({ via, task, cmd, args: [...pre, ...taskArgs[task]], jx: true });
     }
     tools.push({ via: "make", task, cmd: "make", args: makeArgs[task], jx: false });
   }
   return tools;
+}
+
+/**
+ * jobs.yaml.example and its sources into `jx` (as jobs.yaml), and into `make` with a Makefile
+ * that builds the same program the same way (objects with `-MMD` depfiles, a generated header).
+ */
+async function copyExample(jx: string, make: string): Promise<void> {
+  for (const d of [jx, make]) {
+    await Deno.mkdir(`${d}/examples/c/src`, { recursive: true });
+    for (const f of ["main.c", "greet.c", "greet.h"]) {
+      await Deno.copyFile(`${REPO}/examples/c/src/${f}`, `${d}/examples/c/src/${f}`);
+    }
+  }
+  await Deno.copyFile(`${REPO}/jobs.yaml.example`, `${jx}/jobs.yaml`);
+  await Deno.writeTextFile(
+    `${make}/Makefile`,
+    [
+      "SRC := examples/c/src",
+      "OUT := out/example",
+      "$(OUT)/hello: $(OUT)/main.o $(OUT)/greet.o",
+      "\tcc $^ -o $@",
+      "$(OUT)/main.o: $(SRC)/main.c $(OUT)/version.h",
+      "\tcc -MMD -MP -c -I$(SRC) -I$(OUT) $< -o $@",
+      "$(OUT)/greet.o: $(SRC)/greet.c | $(OUT)",
+      "\tcc -MMD -MP -c -I$(SRC) $< -o $@",
+      "$(OUT)/version.h: | $(OUT)",
+      "\tprintf '#define JX_EXAMPLE_VERSION \"%s\"\\n' 1.0 > $@",
+      "$(OUT):",
+      "\tmkdir -p $@",
+      "-include $(OUT)/main.d $(OUT)/greet.d",
+      "",
+    ].join("\n"),
+  );
 }
 
 /** A short name: `jx --version (binary)`, `make (one rule)`. */
@@ -144,6 +183,7 @@ function label(t: Tool): string {
     version: ["make --version", "--version"],
     run: ["make (one rule)", "run (one job)"],
     noop: ["make (up to date)", "run (one-job no-op)"],
+    example: ["make (example, up to date)", "run (jobs.yaml.example no-op)"],
   };
   return t.jx ? `jx ${what[t.task][1]} (${t.via})` : what[t.task][0];
 }
@@ -159,14 +199,15 @@ function timeOnce(
 
 /** Checks a jx variant: the version line, or one ok `job.end` in its event log. */
 async function verify(tool: Tool, cwd: string): Promise<void> {
-  if (tool.task === "noop") {
+  if (tool.task === "noop" || tool.task === "example") {
     const events = `${cwd}/events.ndjson`;
     await timeOnce(tool, cwd); // the build, then its no-op
     await timeOnce(tool, cwd, ["--events", events]);
     const skips = (await Deno.readTextFile(events)).split("\n").filter((l) =>
       l.includes('"job.skip"')
     ).length;
-    if (skips !== 1) throw new Error(`${label(tool)}: ${skips} job.skip events, not 1`);
+    const want = tool.task === "noop" ? 1 : 6;
+    if (skips !== want) throw new Error(`${label(tool)}: ${skips} job.skip events, not ${want}`);
     return await Deno.remove(events);
   }
   if (tool.task === "version") {
@@ -272,7 +313,9 @@ async function section(
     '`console.log("hello")`; `$TMP/jobs.yaml` is one job `t: { run: [/bin/true] }`, ' +
     "`$TMP/Makefile` one phony rule `t` with recipe `/bin/true`; `$TMP/p/jobs.yaml` one job " +
     "`cp a.txt b.txt` reading `a.txt`, writing `b.txt` (built, then timed up to date), " +
-    "`$TMP/p/Makefile` the rule `m.txt: a.txt` (up to date)",
+    "`$TMP/p/Makefile` the rule `m.txt: a.txt` (up to date); `$TMP/ex/jobs.yaml` is " +
+    "jobs.yaml.example with its sources (built, then timed up to date), `$TMP/exm/Makefile` " +
+    "builds the same program the same way (up to date)",
     `- load average at the start: ${loadStart}; at the end: ${await loadAverage()}`,
     "- jx checked before the timed runs: `--version` prints `jx VERSION`; " +
     "`run --events` logs one ok `job.end`; the no-op one `job.skip`",

@@ -172,7 +172,7 @@ export async function cmdRun(args: Args): Promise<number> {
     if (problem) warn(problem);
     reactor.close();
     state?.close();
-    if (state) noop.recordRun(args, graph.file, selected, recordable);
+    if (state) await noop.recordRun(args, graph.file, selected, recordable);
     lock?.release();
   }
 }

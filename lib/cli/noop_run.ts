@@ -279,11 +279,14 @@ export function trustedJobs(
   if (!stampAt(m.diff, 1, record.state)) return undefined;
   if (selected.length !== record.names.length) return undefined;
   const jobs = new Set<string>();
+  const walks = new Set(record.walks);
   for (let i = 0; i < selected.length; i++) {
     const j = selected[i];
     if (j.name !== record.names[i]) return undefined;
     if (j.depfile) continue; // its inputs are on its line: checked in full
     const paths = [...j.reads, ...j.writes, ...j.envFiles ?? []];
+    // A glob or a directory walked: what it matches now is for the full check to say.
+    if (paths.some((p) => walks.has(p) || /[*?[{]/.test(p))) continue;
     if (!paths.some((p) => changed.has(p))) jobs.add(j.name);
   }
   return { diff: m.diff, jobs };
@@ -304,11 +307,11 @@ export function trustedJobs(
  * Deno.mkdirSync(`${dir}/.jx`);
  * Deno.writeTextFileSync(noopRecordPath(dir, "jobs.yaml"), "{}");
  * // not recordable: the record a former run left is dropped
- * recordRun(parseArgs(["run"], {}), `${dir}/jobs.yaml`, [], undefined);
+ * await recordRun(parseArgs(["run"], {}), `${dir}/jobs.yaml`, [], undefined);
  * assertEquals(Deno.readDirSync(`${dir}/.jx`).toArray(), []);
  * ```
  */
-export function recordRun(
+export async function recordRun(
   args: Args,
   graphFile: string,
   selected: NoopJob[],
@@ -324,7 +327,7 @@ export function recordRun(
       previous?: RecordFrom["previous"];
     }
     | undefined,
-): void {
+): Promise<void> {
   const file = absolutePath(graphFile);
   const baseDir = parentDir(file);
   // Under make the pool is make's: a later plain run must not replay that.
@@ -337,5 +340,7 @@ export function recordRun(
     jobsFile: recordable.before!.stamp,
     recorded: recordable.recorded,
     previous: recordable.previous,
+    // Loaded here, by the full way only (it loads node: modules: see state/noop_collect.ts).
+    globs: await import("../graph/glob.ts"),
   });
 }

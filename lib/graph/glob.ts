@@ -415,7 +415,9 @@ const SKIP = new Set([".jx", ".git", "node_modules"]);
 
 /**
  * Appends to `out` every file below `rel` (relative to `baseDir`), skipping
- * `.jx`, `.git` and `node_modules`.
+ * `.jx`, `.git` and `node_modules`. `onDir` hears of each directory it is
+ * about to list (`rel` first), before it lists it (the no-op record stamps
+ * them: lib/state/noop.ts).
  *
  * @example
  * ```ts
@@ -430,8 +432,14 @@ const SKIP = new Set([".jx", ".git", "node_modules"]);
  * assertEquals(files.sort(), ["src/a.c", "src/lib/b.c"]);
  * ```
  */
-export function walkFiles(baseDir: string, rel: string, out: string[]): void {
+export function walkFiles(
+  baseDir: string,
+  rel: string,
+  out: string[],
+  onDir?: (rel: string) => void,
+): void {
   let entries;
+  onDir?.(rel);
   try {
     entries = readdirSync(join(baseDir, rel), { withFileTypes: true });
   } catch {
@@ -440,7 +448,7 @@ export function walkFiles(baseDir: string, rel: string, out: string[]): void {
   for (const e of entries) {
     if (SKIP.has(e.name)) continue;
     const p = rel === "." ? e.name : `${rel}/${e.name}`;
-    if (e.isDirectory()) walkFiles(baseDir, p, out);
+    if (e.isDirectory()) walkFiles(baseDir, p, out, onDir);
     else out.push(p);
   }
 }

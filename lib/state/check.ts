@@ -153,6 +153,8 @@ export class UpToDate {
   /** Paths whose stamps a no-op record found changed: their content decides (see `trust`). */
   private suspect: ReadonlySet<string> = new Set();
   private dirty = new Set<string>();
+  /** Those of `dirty` that may name more than themselves: globs, `.`, directories, absent paths. */
+  private dirtyWide: string[] = [];
 
   /** `warn` hears of damaged state (default: a `jx: warning:` line on stderr). */
   constructor(private baseDir: string, warn?: Warn) {
@@ -171,7 +173,13 @@ export class UpToDate {
     if (!this.suspected(spec) && this.unchanged(spec)) return { upToDate: true, reasons: [] };
     const verdict = this.fullCheck(spec);
     // It runs: what it writes is no longer what a record says.
-    if (!verdict.upToDate) { for (const p of spec.writes) this.dirty.add(p); }
+    if (!verdict.upToDate) {
+      for (const p of spec.writes) {
+        this.dirty.add(p);
+        // A file has nothing below it: only a glob, a directory or a path not there yet may.
+        if (p === "." || isGlob(p) || statUnder(this.prefix, p) !== FILE) this.dirtyWide.push(p);
+      }
+    }
     return verdict;
   }
 
@@ -342,14 +350,17 @@ export class UpToDate {
   /**
    * The stamps (size, mtime, inode, hash) of each file on `job`'s current
    * line, by path (after `close`, refreshes included); undefined without a
-   * line. A file recorded absent is left out.
+   * line. A file recorded absent is null.
    */
-  recordedStamps(job: string): Map<string, FileStamp> | undefined {
+  recordedStamps(job: string): Map<string, FileStamp | null> | undefined {
     const row = this.store.rows.get(job);
     if (!row) return undefined;
-    const out = new Map<string, FileStamp>();
+    const out = new Map<string, FileStamp | null>();
     for (let i = FIRST; i + SLOTS <= row.length; i += SLOTS) {
-      if (row[i + 1] === null) continue;
+      if (row[i + 1] === null) {
+        out.set(row[i] as string, null);
+        continue;
+      }
       const st: FileStamp = [row[i + 1] as number, row[i + 2] as number, row[i + 3] as number];
       if (row[i + 4] !== null) st[3] = row[i + 4] as string;
       out.set(row[i] as string, st);
@@ -387,12 +398,22 @@ export class UpToDate {
   /** The jobs `check` took as up to date from `trust` alone. */
   readonly trustedHits = new Set<string>();
 
+  /**
+   * Whether a job found out of date in this run may rewrite path `p`: it
+   * writes `p`, a directory above it, or a glob that matches it.
+   */
+  private isDirty(p: string): boolean {
+    if (this.dirty.has(p)) return true;
+    for (const w of this.dirtyWide) if (resourceNames(w, p)) return true;
+    return false;
+  }
+
   /** Whether `spec` is trusted and names nothing a job of this run may rewrite. */
   private trustedNow(spec: JobSpec): boolean {
     if (!this.trusted.has(spec.name)) return false;
     // What it reads, or writes too (a file two jobs write), a job of this run may have rewritten.
     for (const list of [spec.reads, spec.writes, spec.envFiles ?? []]) {
-      for (const p of list) if (this.dirty.has(p)) return false;
+      for (const p of list) if (this.isDirty(p)) return false;
     }
     this.trustedHits.add(spec.name);
     return true;

@@ -21,23 +21,41 @@
  * edited within the same clock tick without a change of stamp: its content
  * hash is kept in the record and compared when it is next checked.
  *
+ * Globs and directories in `reads` are covered by the directories their
+ * walk lists: each one's stamp (mtime, inode, ctime: adding, removing or
+ * renaming an entry moves its mtime), taken before it is listed, and the
+ * walk's matches at the record's writing must be the files the job's state
+ * line holds. A directory whose stamp is racy keeps its listing, compared
+ * when it is next checked. A directory named in `writes` is checked for
+ * being one (as the full check does), `@names` name no file.
+ *
  * It is conservative: a record is written only when every selected job is
- * a job (no module) whose `reads` and `writes` are plain paths (no glob, no
- * `@name`, no directory) that exist as files after the run, and nothing was
- * generated during it; anything that differs sends `jx run` the full way.
+ * a job (no module) whose files exist as its state line says after the run,
+ * and nothing was generated during it; anything that differs sends `jx run`
+ * the full way.
  *
  * @module
  */
 import { nodeFs, pid, removeSync, renameSync, writeAll, writeTextSync } from "../runtime/mod.ts";
 import { stateDir } from "./guard.ts";
-import { FILE, readText, ST, statInto, statUnder } from "./stat.ts";
-import type { FileStamp } from "./fileset.ts";
+import { ABSENT, DIR, FILE, readText, ST, statInto, statUnder } from "./stat.ts";
+import {
+  collectStamps,
+  coverable,
+  DIR_MODE,
+  listing,
+  type NoopJob,
+  RACY_MS,
+  type RecordFrom,
+  W,
+} from "./noop_collect.ts";
 
-const FORMAT = 2;
-/** Numbers per path in `stamps`: size, mtime, inode, ctime. */
-const W = 4;
-/** How close to the record's writing a stamp must be to count as racy (a clock tick is <= 10 ms). */
-export const RACY_MS = 50;
+export type { NoopJob, RecordFrom } from "./noop_collect.ts";
+export { RACY_MS };
+
+const FORMAT = 3;
+/** How a recorded directory is checked (first number of its stamp). */
+const { EXISTS, MISSING } = DIR_MODE;
 
 /** What a record holds. */
 export interface NoopRecord {
@@ -58,6 +76,14 @@ export interface NoopRecord {
   stamps: number[];
   /** Racy paths: index in `paths`, then the content hash its state line records. */
   racy: (number | string)[];
+  /** Directories (relative to `base`): those a walk listed, those `writes` names. */
+  dirs: string[];
+  /** Per directory: LISTED (then mtime, inode, ctime), EXISTS or MISSING (then 0, 0, 0). */
+  dstamps: number[];
+  /** Racy directories: index in `dirs`, then their entries' names as listed (`listing`). */
+  listings: (number | string)[];
+  /** The patterns walked (globs, directories in `reads`): their jobs are never trusted unchecked. */
+  walks: string[];
 }
 
 /** A record and the paths (relative, as in `paths`) whose stamps changed since it was written. */
@@ -85,15 +111,43 @@ function sameStamp(kind: number, stamps: number[], s: number): boolean {
     ST.ino === stamps[s + 2] && ST.ctimeMs === stamps[s + 3];
 }
 
+/** Whether the directory at `s` of `dstamps` is as recorded. */
+function sameDir(base: string, rel: string, dstamps: number[], s: number): boolean {
+  const kind = statUnder(base, rel), mode = dstamps[s];
+  if (mode === MISSING) return kind === ABSENT;
+  if (mode === EXISTS) return kind === DIR;
+  return kind === DIR && ST.mtimeMs === dstamps[s + 1] && ST.ino === dstamps[s + 2] &&
+    ST.ctimeMs === dstamps[s + 3];
+}
+
+/** Adds to `changed` the directories that differ from the record's; false to stop at the first. */
+function changedDirs(r: NoopRecord, changed: Set<string>, stopAtFirst: boolean): boolean {
+  const { dirs, dstamps, listings, base } = r;
+  for (let i = 0; i < dirs.length; i++) {
+    if (sameDir(base, dirs[i], dstamps, i * W)) continue;
+    changed.add(dirs[i]);
+    if (stopAtFirst) return false;
+  }
+  for (let k = 0; k + 1 < listings.length; k += 2) {
+    const d = dirs[listings[k] as number];
+    if (d === undefined || changed.has(d) || listing(base, d) === listings[k + 1]) continue;
+    changed.add(d);
+    if (stopAtFirst) return false;
+  }
+  return true;
+}
+
 /**
  * The paths whose stamps differ from the record's (every one when `stopAtFirst`
- * finds one: a set of one), racy paths checked by content; undefined when the
- * jobs file or the state log changed.
+ * finds one: a set of one), racy paths checked by content, directories by
+ * their stamps (and racy ones by their listing); undefined when the jobs file
+ * or the state log changed.
  */
 async function changedPaths(r: NoopRecord, stopAtFirst: boolean): Promise<Set<string> | undefined> {
   const { paths, stamps, base } = r;
   if (stamps.length !== paths.length * W) return undefined;
   const changed = new Set<string>();
+  if (r.dstamps.length !== r.dirs.length * W) return undefined;
   for (let i = 0, s = 0; i < paths.length; i++, s += W) {
     const kind = i < 2 ? statInto(paths[i]) : statUnder(base, paths[i]);
     if (sameStamp(kind, stamps, s)) continue;
@@ -107,6 +161,7 @@ async function changedPaths(r: NoopRecord, stopAtFirst: boolean): Promise<Set<st
     if ((await contentHash(p[0] === "/" ? p : base + p)) !== r.racy[k + 1]) changed.add(p);
     if (stopAtFirst && changed.size) return changed;
   }
+  changedDirs(r, changed, stopAtFirst);
   return changed;
 }
 
@@ -191,23 +246,9 @@ function isRecord(r: unknown): r is NoopRecord {
     isStrings(o.names) && isStrings(o.paths) && typeof o.slots === "number" &&
     ["server", "client", "none"].includes(o.jobserver as string) &&
     Array.isArray(o.stamps) && o.stamps.every((x) => typeof x === "number") &&
-    Array.isArray(o.racy);
-}
-
-/** What a job must be for a record to cover it. */
-export interface NoopJob {
-  name: string;
-  kind: string;
-  reads: string[];
-  writes: string[];
-  emits?: unknown;
-  deferred?: unknown;
-  repeat?: unknown;
-  fromGlob?: unknown;
-  envFiles?: string[];
-  depfile?: unknown;
-  /** Set on the jobs of a graph with `include:` (files the record does not stamp). */
-  source?: unknown;
+    Array.isArray(o.racy) && isStrings(o.dirs) && isStrings(o.walks) &&
+    Array.isArray(o.dstamps) && o.dstamps.every((x) => typeof x === "number") &&
+    Array.isArray(o.listings);
 }
 
 /**
@@ -229,130 +270,6 @@ export interface NoopJob {
  */
 export function stampOf(path: string): number[] | undefined {
   return statInto(path) === FILE ? [ST.size, ST.mtimeMs, ST.ino, ST.ctimeMs] : undefined;
-}
-
-/** Where a record's stamps come from (see `recordNoop`). */
-export interface RecordFrom {
-  /** The jobs file's stamp before the run read it. */
-  jobsFile: number[];
-  /** Each job's files as its state line records them (size, mtime, inode, hash). */
-  recorded: (job: string) => Map<string, FileStamp> | undefined;
-  /** The record this run started from, what had changed, and the jobs it trusted unchecked. */
-  previous?: { diff: NoopDiff; trusted: ReadonlySet<string> };
-}
-
-/** Stamps of paths, racy ones with their hash, as they go into a record. */
-class Stamps {
-  readonly paths: string[] = [];
-  readonly stamps: number[] = [];
-  readonly racy: (number | string)[] = [];
-  constructor(private base: string, private written: number) {}
-
-  /**
-   * Adds `p` as its line stamps it, with the ctime found now: false when the
-   * disk holds something else (changed while the run went on), or when the
-   * stamp is racy and the line has no hash.
-   */
-  add(p: string, st: FileStamp): boolean {
-    if (!this.put(p, st)) return false;
-    this.paths.push(p);
-    return true;
-  }
-
-  /** Like `add`, into the slot of path index `i` (stamps and racy of other paths kept). */
-  put(p: string, st: FileStamp, i = this.paths.length): boolean {
-    if (statUnder(this.base, p) !== FILE) return false;
-    if (ST.size !== st[0] || ST.mtimeMs !== st[1] || ST.ino !== st[2]) return false;
-    const s = i * W;
-    this.stamps[s] = ST.size, this.stamps[s + 1] = ST.mtimeMs;
-    this.stamps[s + 2] = ST.ino, this.stamps[s + 3] = ST.ctimeMs;
-    if (Math.max(ST.mtimeMs, ST.ctimeMs) < this.written - RACY_MS) return true;
-    if (!st[3]) return false;
-    this.racy.push(i, st[3]);
-    return true;
-  }
-}
-
-/** Whether a record can cover the job at all (its set of files depends only on stamps). */
-function coverable(j: NoopJob): boolean {
-  if (j.kind !== "job" || j.emits || j.deferred || j.repeat || j.fromGlob) return false;
-  if (j.source !== undefined) return false; // included files (and their globs) are not stamped
-  return j.reads.length + j.writes.length > 0; // else it always runs
-}
-
-/** A job's paths as the record stamps them (its depfile's inputs from its line). */
-function jobPaths(j: NoopJob, line: Map<string, FileStamp> | undefined): string[] | undefined {
-  const extra = [...j.envFiles ?? [], ...(j.depfile && line ? line.keys() : [])];
-  const all = [...new Set([...j.reads, ...j.writes, ...extra])];
-  return all.some((p) => p[0] === "@" || /[*?[\]{}]/.test(p)) ? undefined : all;
-}
-
-/**
- * Each path's line stamp, checked alike on every line that names it (read by
- * one job, written by another: both lines must say the same); only paths
- * `want` accepts. Undefined when a line is missing or lines disagree.
- */
-function lineStamps(
-  jobs: NoopJob[],
-  from: RecordFrom,
-  want: (p: string) => boolean,
-): Map<string, FileStamp> | undefined {
-  const seen = new Map<string, FileStamp>();
-  for (const j of jobs) {
-    // Most jobs of an update name no wanted path: no allocation for them.
-    if (!j.depfile && !j.reads.some(want) && !j.writes.some(want) && !j.envFiles?.some(want)) {
-      continue;
-    }
-    if (!jobPaths(j, undefined)) return undefined;
-    const line = from.recorded(j.name);
-    if (!line) return undefined;
-    for (const p of jobPaths(j, line)!) {
-      if (!want(p)) continue;
-      const st = line.get(p);
-      if (!st) return undefined; // absent, or not on the line
-      const had = seen.get(p);
-      if (had && had.some((x, k) => x !== st[k])) return undefined;
-      seen.set(p, st);
-    }
-  }
-  return seen;
-}
-
-/** The stamps of every job's files, taken from their lines (a record from scratch). */
-function collected(jobs: NoopJob[], from: RecordFrom, into: Stamps): boolean {
-  const all = lineStamps(jobs, from, () => true);
-  if (!all) return false;
-  for (const [p, st] of all) if (!into.add(p, st)) return false;
-  return true;
-}
-
-/**
- * The previous record with the stamps of the paths that changed, or that a
- * job checked in full may have written, taken from their lines again.
- */
-function updated(jobs: NoopJob[], from: RecordFrom, into: Stamps): boolean {
-  const { diff, trusted } = from.previous!;
-  const prev = diff.record;
-  if (jobs.some((j) => j.depfile) || prev.names.length !== jobs.length) return false;
-  const again = new Set(diff.changed);
-  for (const j of jobs) {
-    if (trusted.has(j.name)) continue;
-    for (const p of jobPaths(j, undefined) ?? []) again.add(p);
-  }
-  const fresh = lineStamps(jobs, from, (p) => again.has(p));
-  if (!fresh) return false;
-  into.paths.push(...prev.paths.slice(2));
-  into.stamps.push(...prev.stamps.slice(2 * W));
-  const index = new Map(into.paths.map((p, i) => [p, i]));
-  for (let k = 0; k + 1 < prev.racy.length; k += 2) {
-    const i = (prev.racy[k] as number) - 2;
-    if (i >= 0 && !again.has(into.paths[i])) into.racy.push(i, prev.racy[k + 1]);
-  }
-  for (const [p, st] of fresh) {
-    const i = index.get(p);
-    if (i === undefined || !into.put(p, st, i)) return false;
-  }
-  return fresh.size === again.size;
 }
 
 /**
@@ -383,9 +300,8 @@ export function recordNoop(
   const base = baseDir.endsWith("/") ? baseDir : baseDir + "/";
   const stateStamp = stampOf(state);
   if (!stateStamp || !jobs.every(coverable)) return drop();
-  const stamps = new Stamps(base, Date.now());
-  const ok = (from.previous && updated(jobs, from, stamps)) || collected(jobs, from, fresh(stamps));
-  if (!ok) return drop();
+  const stamps = collectStamps(jobs, from, base);
+  if (!stamps) return drop();
   const r: NoopRecord = {
     key,
     names: jobs.map((j) => j.name),
@@ -397,6 +313,10 @@ export function recordNoop(
     paths: [file, state, ...stamps.paths],
     stamps: [...from.jobsFile, ...stateStamp, ...stamps.stamps],
     racy: stamps.racy.map((x, k) => k % 2 ? x : (x as number) + 2),
+    dirs: stamps.dirs,
+    dstamps: stamps.dstamps,
+    listings: stamps.listings,
+    walks: [...stamps.walks],
   };
   try {
     stateDir(baseDir, () => {});
@@ -407,12 +327,6 @@ export function recordNoop(
   } catch {
     return false;
   }
-}
-
-/** `s` emptied (after an incremental update that could not be made). */
-function fresh(s: Stamps): Stamps {
-  s.paths.length = s.stamps.length = s.racy.length = 0;
-  return s;
 }
 
 /**

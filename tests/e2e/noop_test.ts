@@ -84,7 +84,7 @@ Deno.test("no-op fast path: taken when nothing changed, left for every change", 
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("no-op fast path: no record for jobs it cannot vouch for (globs, always-run jobs)", async () => {
+Deno.test("no-op fast path: no record for jobs it cannot vouch for (an always-run job beside a glob)", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
 jobs:
@@ -277,5 +277,178 @@ Deno.test("no-op record: a racy stamp (written within a clock tick of the record
   rec.stamps.splice(8, 4, ...stampOf(`${dir}/a.txt`)!);
   await Deno.writeTextFile(noopRecordPath(dir, file), JSON.stringify(rec));
   assert.deepEqual([...(await diffNoop(dir, file, "k"))!.changed], ["a.txt"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+const GLOBS = `
+jobs:
+  all:
+    run: "find src -name '*.txt' | LC_ALL=C sort | xargs cat > out/all.txt"
+    reads: ["src/**/*.txt", "@lock"]
+    writes: [out/all.txt]
+  tree: { run: "find lib | LC_ALL=C sort > out/lib.txt", reads: [lib], writes: [out/lib.txt] }
+  none: { run: "ls gen > out/gen.txt 2>&1 || true", reads: ["gen/*.h"], writes: [out/gen.txt] }
+`;
+
+/** A built tree of GLOBS whose next run takes the fast path. */
+async function globs(): Promise<string> {
+  const dir = await tempDir({
+    "jobs.yaml": GLOBS,
+    "src/a.txt": "a\n",
+    "src/sub/b.txt": "b\n",
+    "src/notes.md": "n\n",
+    "lib/x.ts": "x\n",
+    "out/.keep": "",
+  });
+  await run(dir);
+  await new Promise((r) => setTimeout(r, 100)); // past the racy window of the directories
+  await run(dir, "--force");
+  return dir;
+}
+
+Deno.test("no-op fast path over globs and directories: every change of what they match is seen", async () => {
+  const dir = await globs();
+  const noop = await run(dir);
+  assert.deepEqual([noop.fast, noop.skipped.length], [true, 3], noop.stderr);
+  const all = () => Deno.readTextFile(`${dir}/out/all.txt`);
+  const step = async (what: string, change: () => Promise<void>, ran: string[], text?: string) => {
+    await change();
+    const r = await run(dir);
+    assert.deepEqual([r.fast, r.ran], [false, ran], what);
+    if (text !== undefined) assert.equal(await all(), text, what);
+    assert.equal((await run(dir)).fast, true, `${what}: then the fast path again`);
+  };
+  await step(
+    "a new match",
+    () => Deno.writeTextFile(`${dir}/src/c.txt`, "c\n"),
+    ["all"],
+    "a\nc\nb\n",
+  );
+  await step("a removed match", () => Deno.remove(`${dir}/src/c.txt`), ["all"], "a\nb\n");
+  await step("a renamed match", () => Deno.rename(`${dir}/src/a.txt`, `${dir}/src/d.txt`), [
+    "all",
+  ], "a\nb\n");
+  await step(
+    "a new subdirectory with a match",
+    async () => {
+      await Deno.mkdir(`${dir}/src/sub/deep`);
+      await Deno.writeTextFile(`${dir}/src/sub/deep/e.txt`, "e\n");
+    },
+    ["all"],
+    "a\nb\ne\n",
+  );
+  await step("an edit of a match", () => Deno.writeTextFile(`${dir}/src/d.txt`, "D\n"), [
+    "all",
+  ], "D\nb\ne\n");
+  // Not matched, in a watched directory: the full way, which finds everything up to date.
+  await step("an unrelated new file", () => Deno.writeTextFile(`${dir}/src/x.md`, "x\n"), []);
+  await step("a file in a directory read", () => Deno.writeTextFile(`${dir}/lib/y.ts`, ""), [
+    "tree",
+  ]);
+  assert.match(await Deno.readTextFile(`${dir}/out/lib.txt`), /lib\/y\.ts/);
+  // A glob that matched nothing (its directory absent) gains a match.
+  await step("a glob's missing directory appears", async () => {
+    await Deno.mkdir(`${dir}/gen`);
+    await Deno.writeTextFile(`${dir}/gen/v.h`, "");
+  }, ["none"]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/gen.txt`), "v.h\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("no-op fast path over globs: a match that appears while the run goes on is not vouched for", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  all: { run: "cat src/*.txt > all.txt; echo x > started; sleep 1", reads: ["src/*.txt"], writes: [all.txt] }
+`,
+    "src/a.txt": "a\n",
+  });
+  const during = run(dir);
+  await waitForFile(`${dir}/started`); // the job has listed src/
+  await Deno.writeTextFile(`${dir}/src/b.txt`, "b\n");
+  await during;
+  const next = await run(dir);
+  assert.deepEqual([next.fast, next.ran], [false, ["all"]]);
+  assert.equal(await Deno.readTextFile(`${dir}/all.txt`), "a\nb\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("no-op fast path: jobs.yaml.example (globs, depfiles, a directory in writes)", async () => {
+  const dir = await tempDir({ "jobs.yaml": await Deno.readTextFile("jobs.yaml.example") });
+  for (const f of ["main.c", "greet.c", "greet.h"]) {
+    await Deno.mkdir(`${dir}/examples/c/src`, { recursive: true });
+    await Deno.copyFile(`examples/c/src/${f}`, `${dir}/examples/c/src/${f}`);
+  }
+  const first = await run(dir);
+  assert.equal(first.code, 0, first.stderr);
+  const second = await run(dir);
+  assert.deepEqual([second.fast, second.skipped.length], [true, 6], second.stderr);
+  // A header the depfile found: the full way, which recompiles (same objects: no relink).
+  await Deno.writeTextFile(`${dir}/examples/c/src/greet.h`, "\n", { append: true });
+  const edit = await run(dir);
+  assert.deepEqual([edit.fast, edit.ran], [false, ["compile-greet", "compile-main"]]);
+  assert.equal((await run(dir)).fast, true);
+  // A new object file beside the others: link's glob gains it.
+  await Deno.copyFile(`${dir}/out/example/main.o`, `${dir}/out/example/extra.o`);
+  const extra = await run(dir);
+  assert.deepEqual([extra.fast, extra.ran.includes("link")], [false, true]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("edit path: a job that reads below a directory a rerun job writes is not trusted", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  gen: { run: "mkdir -p gen && cp src/a.txt gen/a.txt", reads: [src/a.txt], writes: [gen] }
+  use: { run: "cat gen/a.txt > use.txt", reads: [gen/a.txt], writes: [use.txt] }
+  other: { run: "cp src/b.txt b.out", reads: [src/b.txt], writes: [b.out] }
+`,
+    "src/a.txt": "a\n",
+    "src/b.txt": "b\n",
+  });
+  await run(dir);
+  await new Promise((r) => setTimeout(r, 100)); // past the racy window
+  await run(dir, "--force");
+  assert.equal((await run(dir)).fast, true);
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "A\n");
+  // use and other trusted by the record; use checked all the same (gen rewrites what is below gen).
+  const r = await run(dir);
+  assert.deepEqual([r.fast, r.trusted, r.ran], [false, 2, ["gen", "use"]]);
+  assert.equal(await Deno.readTextFile(`${dir}/use.txt`), "A\n");
+  assert.equal((await run(dir)).fast, true);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("no-op record: a racy directory (listed within a clock tick of the record) is compared by its names", async () => {
+  const { diffNoop, noopRecordPath, recordNoop, stampOf } = await import("../../lib/state/noop.ts");
+  const globs = await import("../../lib/graph/glob.ts");
+  const { hashFile } = await import("../../lib/state/fileset.ts");
+  const { DIR, ST, statInto } = await import("../../lib/state/stat.ts");
+  const dir = await tempDir({
+    "jobs.yaml": "jobs: {}\n",
+    "src/a.c": "a\n",
+    ".jx/state.ndjson": "",
+  });
+  const file = `${dir}/jobs.yaml`;
+  const job = { name: "j", kind: "job", reads: ["src/*.c"], writes: [] };
+  const [size, mtime, ino] = stampOf(`${dir}/src/a.c`)!;
+  const line = new Map([["src/a.c", [size, mtime, ino, hashFile(dir, "src/a.c")]]]);
+  const from = { jobsFile: stampOf(file)!, recorded: () => line as never, globs };
+  const later = new Date(Date.now() + 10_000); // within the racy window whatever the machine's speed
+  await Deno.utime(`${dir}/src`, later, later);
+  // Without the glob functions (the fast path's view), a job with a glob gets no record.
+  assert.equal(recordNoop(dir, file, "k", [job], 1, "none", { ...from, globs: undefined }), false);
+  assert.equal(recordNoop(dir, file, "k", [job], 1, "none", from), true);
+  const rec = JSON.parse(await Deno.readTextFile(noopRecordPath(dir, file)));
+  assert.deepEqual([rec.dirs, rec.walks, rec.listings], [["src"], ["src/*.c"], [0, "a.c"]]);
+  assert.equal((await diffNoop(dir, file, "k"))!.changed.size, 0);
+  // A file added within the same tick: the directory's stamp as the clock would leave it.
+  await Deno.writeTextFile(`${dir}/src/b.c`, "b\n");
+  await Deno.utime(`${dir}/src`, later, later);
+  assert.equal(statInto(`${dir}/src`), DIR);
+  rec.dstamps.splice(1, 3, ST.mtimeMs, ST.ino, ST.ctimeMs);
+  await Deno.writeTextFile(noopRecordPath(dir, file), JSON.stringify(rec));
+  const stamps = (await diffNoop(dir, file, "k"))!;
+  assert.deepEqual([...stamps.changed], ["src"]);
   await Deno.remove(dir, { recursive: true });
 });
