@@ -215,3 +215,27 @@ Deno.test("a jx watch cycle: no verdict line (watch has its own), a restart's ca
   failed.event({ type: "run.end", t: 5, status: "failed", exit: 1, ms: 5 });
   assert.equal(err, "  ✗ b: FAILED (exit 1, 1ms)\n");
 });
+
+Deno.test("dry run: the lines go out in one write per batch, in order, before the summary", async () => {
+  const writes: [number, string][] = [];
+  const r = new ConsoleReporter({
+    mode: "buffered",
+    color: false,
+    statusLine: false,
+    write: (fd, text) => {
+      writes.push([fd, typeof text === "string" ? text : new TextDecoder().decode(text)]);
+    },
+  });
+  r.event({ type: "run.start", t: 0, jobs: 3000, slots: 2, jobserver: "none" });
+  const names = Array.from({ length: 3000 }, (_, i) => `j${i}`);
+  for (const job of names) r.event({ type: "job.skip", t: 1, job, reason: "dry-run" });
+  const lines = names.map((n) => `${n}: \n`).join("");
+  // One task's lines: written at its end (a microtask), not one write each.
+  await Promise.resolve();
+  assert.deepEqual(writes.filter(([fd]) => fd === 1).map(([, t]) => t).join(""), lines);
+  assert.ok(writes.length <= 2, `${writes.length} writes for 3000 lines`);
+  r.event({ type: "job.skip", t: 2, job: "last", reason: "dry-run" });
+  r.event({ type: "run.end", t: 3, status: "ok", exit: 0, ms: 3 });
+  const last = writes.findIndex(([, t]) => t === "last: \n");
+  assert.ok(last > 0 && writes.slice(last + 1).every(([fd]) => fd === 2), "the summary after");
+});

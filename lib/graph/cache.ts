@@ -33,13 +33,15 @@ export const CACHE_MIN_BYTES = 32 * 1024;
  * elsewhere (in a command) only costs the cache.
  */
 export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
-const FORMAT = 4; // 3: `repeat` as { kind, test, max }; 4: the file's settings (vars, cache)
+// 3: `repeat` as { kind, test, max }; 4: the file's settings (vars, cache); 5: shared values
+// in the shapes (`Slot`)
+const FORMAT = 5;
 
 /** The document after the key line. */
 interface Packed {
   /** Key lists: a row starts with the index of its own. */
-  shapes: string[][];
-  /** Per job: shape index, then the values of its keys in order. */
+  shapes: Slot[][];
+  /** Per job: shape index, then the values of its stored keys in order. */
   jobs: unknown[][];
   pools: [string, number][];
   /** Per edge, the same. */
@@ -48,39 +50,116 @@ interface Packed {
   settings?: FileSettings;
 }
 
-/** Objects as rows of values after the index of their key list in `shapes`. */
+/**
+ * One key of a shape: its value in the row (`k`), the same value in every
+ * row of the shape (`c`: a default, an empty list or mapping, a flag), a
+ * `sh -c` argv made of the row's `command` (`sh`), or a position stored as
+ * `[line, col]` (`pos`). Most of a job's values are defaults: stored once
+ * per shape, not once per job.
+ */
+type Slot = { k: string } | { c: string; v: unknown } | { sh: string } | { pos: string };
+
+/** Keys whose text or number is one value in most jobs of a file: kept in the shape. */
+const SHARED = new Set(["kind", "cwd", "tokens", "graceMs", "retries"]);
+
+/** Whether `v` is stored in the shape: see `SHARED`; a flag; an empty list or mapping. */
+function shared(k: string, v: unknown): boolean {
+  if (v === null || typeof v === "boolean") return true;
+  if (typeof v === "string" || typeof v === "number") return SHARED.has(k);
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v !== "object") return false;
+  const proto = Object.getPrototypeOf(v);
+  return (proto === Object.prototype || proto === null) && Object.keys(v).length === 0;
+}
+
+/** Whether `argv` is `/bin/sh -c command` (a `run:` string). */
+function isShell(argv: unknown, command: unknown): boolean {
+  return Array.isArray(argv) && argv.length === 3 && argv[0] === "/bin/sh" &&
+    argv[1] === "-c" && argv[2] === command;
+}
+
+/** Whether `v` is a position `{line, col}` and nothing else. */
+function isPos(v: unknown): v is { line: number; col: number } {
+  if (typeof v !== "object" || v === null) return false;
+  const keys = Object.keys(v);
+  return keys.length === 2 && keys[0] === "line" && keys[1] === "col";
+}
+
+/** Objects as rows of values after the index of their shape in `shapes`. */
 class Packer {
-  readonly shapes: string[][] = [];
+  readonly shapes: Slot[][] = [];
   private ids = new Map<string, number>();
 
   row(o: object): unknown[] {
     // Cast: any object's own keys, read by name (JobSpec and Edge are interfaces, so they are
     // not assignable to an index signature).
     const r = o as Record<string, unknown>;
-    // Keys whose value is undefined are left out, as JSON.stringify would.
-    const keys = Object.keys(r).filter((k) => r[k] !== undefined);
-    const sig = keys.join("\0");
+    const slots: Slot[] = [];
+    const row: unknown[] = [0];
+    let sig = "";
+    for (const k of Object.keys(r)) {
+      const v = r[k];
+      if (v === undefined) continue; // left out, as JSON.stringify would
+      if (shared(k, v)) {
+        slots.push({ c: k, v });
+        sig += `c${k}\0${JSON.stringify(v)}\0`;
+      } else if (k === "argv" && isShell(v, r.command)) {
+        slots.push({ sh: k });
+        sig += `s${k}\0`;
+      } else if (k === "pos" && isPos(v)) {
+        slots.push({ pos: k });
+        sig += `p${k}\0`;
+        row.push([v.line, v.col]);
+      } else {
+        slots.push({ k });
+        sig += `k${k}\0`;
+        row.push(v);
+      }
+    }
     let id = this.ids.get(sig);
     if (id === undefined) {
-      id = this.shapes.push(keys) - 1;
+      id = this.shapes.push(slots) - 1;
       this.ids.set(sig, id);
     }
-    return [id, ...keys.map((k) => r[k])];
+    row[0] = id;
+    return row;
   }
 }
 
-/** The objects of `rows`, keys in their original order. */
-function unpack<T>(rows: unknown[][], shapes: string[][]): T[] {
+/** A shared value for one object: a fresh empty list or mapping (specs are not frozen). */
+function copyOf(v: unknown): unknown {
+  if (Array.isArray(v)) return [];
+  return typeof v === "object" && v !== null ? {} : v;
+}
+
+/** The object of one row, keys in their original order. */
+function unpackRow(row: unknown[], slots: Slot[]): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  let next = 1;
+  let shell: string | undefined;
+  for (const s of slots) {
+    if ("k" in s) o[s.k] = row[next++];
+    else if ("c" in s) o[s.c] = copyOf(s.v);
+    else if ("sh" in s) {
+      shell = s.sh;
+      o[s.sh] = null; // filled below, once `command` is read (the key keeps its place)
+    } else {
+      const [line, col] = row[next++] as [number, number]; // Cast: packed by Packer.row
+      o[s.pos] = { line, col };
+    }
+  }
+  if (shell !== undefined) o[shell] = ["/bin/sh", "-c", o.command];
+  return o;
+}
+
+/** The objects of `rows`. */
+function unpack<T>(rows: unknown[][], shapes: Slot[][]): T[] {
   const out: T[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
-    const row = rows[i];
-    const keys = shapes[Number(row[0])];
-    const o: Record<string, unknown> = {};
-    for (let k = 0; k < keys.length; k++) o[keys[k]] = row[k + 1];
     // Cast: the rows were packed from T by this file's Packer, in a file keyed by a hash of the
     // jobs file, FORMAT and the variables (checking 10,000 specs again would cost what the
     // cache saves); a file that does not parse is ignored.
-    out[i] = o as T;
+    out[i] = unpackRow(rows[i], shapes[Number(rows[i][0])]) as T;
   }
   return out;
 }

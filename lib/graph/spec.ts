@@ -404,13 +404,15 @@ function specResources(
 ): string[] {
   const { j, sub, p } = e;
   return (strs(j, key) ?? []).map((r, i) => {
-    const path = ctx.positions.has(`${p}.${key}.${i}`) ? `${p}.${key}.${i}` : `${p}.${key}`;
-    const res = normalizeResource(sub.apply(r, path, true));
+    // The item's path when it was written in a list, else the key's: asked only when a
+    // message may need it (finding it walks the job again: see `PosMap`).
+    const path = () => ctx.positions.has(`${p}.${key}.${i}`) ? `${p}.${key}.${i}` : `${p}.${key}`;
+    const res = normalizeResource(r.includes("${") ? sub.apply(r, path(), true) : r);
     if (res.startsWith("/")) {
       fail(
         `${p}.${key}[${i}]: absolute path '${res}': ${key} are paths relative to the jobs ` +
           "file's folder (jx checks and cleans only those)",
-        path,
+        path(),
       );
     }
     return underPrefix(ctx.prefix, res);

@@ -65,12 +65,17 @@ function checkedNumber(v: unknown): number {
 
 /**
  * Positions by dotted path: `jobs.a.needs.0` for a value, `jobs.a.needs#`
- * for its key. A big file records millions: each is kept as its offset in
- * the text (a small number, no object) and made a line and column when
- * asked for (messages only).
+ * for its key. Each is kept as its offset in the text (a small number, no
+ * object) and made a line and column when asked for (messages only). Inside
+ * a job (an entry of `jobs:` or `modules:`) nothing is recorded while the
+ * file is checked: the job's node is kept, and walked again to record its
+ * positions the first time one of them is asked for (a big file had
+ * millions of paths, almost never asked for).
  */
 export class PosMap {
   private offsets = new Map<string, number | Pos>();
+  /** Entries not yet walked for positions, by path (`jobs.a`), each with its walk. */
+  private deferred = new Map<string, () => void>();
   constructor(private lines?: LineCounter) {}
 
   /** Records a position (a line and column, or an offset in the text). */
@@ -79,19 +84,46 @@ export class PosMap {
     return this;
   }
 
+  /** Records the positions under `path` (not `path` itself) when one is asked for. */
+  defer(path: string, walk: () => void): void {
+    this.deferred.set(path, walk);
+  }
+
   get(path: string): Pos | undefined {
-    const at = this.offsets.get(path);
+    const at = this.find(path);
     return typeof at !== "number" ? at : this.lines ? this.lines.linePos(at) : undefined;
   }
 
   has(path: string): boolean {
-    return this.offsets.has(path);
+    return this.find(path) !== undefined;
+  }
+
+  /** How many positions are recorded now (deferred ones not counted). */
+  get size(): number {
+    return this.offsets.size;
+  }
+
+  /** The recorded position, walking the deferred entries it may be under first. */
+  private find(path: string): number | Pos | undefined {
+    const at = this.offsets.get(path);
+    if (at !== undefined || !this.deferred.size) return at;
+    // A name may hold dots (`jobs.a.b.run`: job `a` or job `a.b`): every prefix is tried.
+    for (let i = path.indexOf("."); i >= 0; i = path.indexOf(".", i + 1)) {
+      const walk = this.deferred.get(path.slice(0, i));
+      if (!walk) continue;
+      this.deferred.delete(path.slice(0, i));
+      walk();
+      if (this.offsets.has(path)) return this.offsets.get(path);
+    }
+    return undefined;
   }
 }
 
 /** Walks YAML nodes, checking kinds and recording positions. */
 export class Validator {
   readonly positions: PosMap;
+  /** Off while an entry is checked the first time (see `PosMap`). */
+  private recording = true;
   constructor(private file: string, private lines: LineCounter, private doc?: Document) {
     this.positions = new PosMap(lines);
     // The fast front end gives up on a NUL: a document it made holds none.
@@ -178,7 +210,7 @@ export class Validator {
 
   /** Checks `node` against `kind`; `path` names it in messages, e.g. `jobs.a.tokens`. */
   check(rawNode: Node | null, kind: Kind, path: string): unknown {
-    this.positions.set(path, at(rawNode));
+    if (this.recording) this.positions.set(path, at(rawNode));
     const node = this.deref(rawNode);
     const where = path;
     const scalar = isScalar(node) ? node.value : undefined;
@@ -250,7 +282,7 @@ export class Validator {
         return node.items.map((raw, i) => {
           const item = this.deref(nodeOf(raw));
           const v = isScalar(item) ? item.value : undefined;
-          this.positions.set(`${path}.${i}`, at(nodeOf(raw)));
+          if (this.recording) this.positions.set(`${path}.${i}`, at(nodeOf(raw)));
           if (typeof v !== "string" || v === "") {
             this.fail(
               `${where}[${i}]: expected a non-empty string, got ${typeName(item)}`,
@@ -272,7 +304,7 @@ export class Validator {
         return node.items.map((raw, i) => {
           const item = this.deref(nodeOf(raw));
           const v = isScalar(item) ? item.value : undefined;
-          this.positions.set(`${path}.${i}`, at(nodeOf(raw)));
+          if (this.recording) this.positions.set(`${path}.${i}`, at(nodeOf(raw)));
           if (typeof v === "number" || typeof v === "boolean") return String(v);
           if (typeof v !== "string") {
             this.fail(
@@ -297,7 +329,7 @@ export class Validator {
               this.check(pair.value, { t: "int", min: 1, max: MAX_COUNT }, p),
             );
           } else {
-            this.positions.set(p, at(pair.value));
+            if (this.recording) this.positions.set(p, at(pair.value));
             const value = this.deref(pair.value);
             const v = isScalar(value) ? value.value : undefined;
             if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
@@ -336,7 +368,7 @@ export class Validator {
               pair.key,
             );
           }
-          out[key] = this.check(pair.value, kind.of, `${path}.${key}`);
+          out[key] = this.entry(pair.value, kind.of, `${path}.${key}`);
         }
         return out;
       }
@@ -349,6 +381,40 @@ export class Validator {
           this.fail(`${where}: expected true or false, got ${typeName(node)}`, node);
         }
         return scalar;
+    }
+  }
+
+  /**
+   * Checks one entry (a job, a module) without recording the positions
+   * inside it, and defers them (see `PosMap`). On an error the entry is
+   * checked again recording them, so that the message has the position it
+   * always had.
+   */
+  private entry(raw: Node | null, kind: Kind, path: string): unknown {
+    if (!this.recording) return this.check(raw, kind, path);
+    this.positions.set(path, at(raw));
+    this.recording = false;
+    try {
+      const out = this.check(raw, kind, path);
+      this.positions.defer(path, () => this.record(raw, kind, path));
+      return out;
+    } catch (e) {
+      this.recording = true;
+      this.check(raw, kind, path); // throws again, with the positions recorded
+      throw e;
+    } finally {
+      this.recording = true;
+    }
+  }
+
+  /** Walks an entry checked before, recording its positions. */
+  private record(raw: Node | null, kind: Kind, path: string): void {
+    const was = this.recording;
+    this.recording = true;
+    try {
+      this.check(raw, kind, path);
+    } finally {
+      this.recording = was;
     }
   }
 
@@ -446,7 +512,7 @@ export class Validator {
       this.fail(`${path}: keys must be strings`, pair.key);
     }
     const key = String(k);
-    this.positions.set(`${path}.${key}#`, at(pair.key));
+    if (this.recording) this.positions.set(`${path}.${key}#`, at(pair.key));
     return key;
   }
 

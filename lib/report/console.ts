@@ -169,19 +169,51 @@ export class ConsoleReporter implements Reporter {
   private statusShown = false;
   private lastDraw = 0;
   private write: (fd: 1 | 2, text: string | Uint8Array) => void;
+  /**
+   * A dry run's lines not yet written (one write per batch, not per line: a
+   * dry run of 100,000 jobs made 100,000 writes). Written before anything
+   * else is, at the end of the task that queued them, or once 64 KB wait.
+   */
+  private dryLines: string[] = [];
+  private dryBytes = 0;
+  /** The writer itself (`write` flushes the dry run's lines first). */
+  private raw: (fd: 1 | 2, text: string | Uint8Array) => void;
 
   /** The interactive job that has the terminal now, if one has. */
   private aside?: string;
 
   /** A console reporter with the given mode, colors and status line. */
   constructor(private o: ConsoleOptions) {
-    this.write = o.write ?? writeAll;
+    const write = o.write ?? writeAll;
+    this.raw = write;
+    this.write = (fd, text) => {
+      this.flushDry();
+      write(fd, text);
+    };
     this.board = new StatusBoard(o.lastMs);
   }
 
   /** `s` in the SGR color `code`, when colors are on. */
   private c(code: string, s: string): string {
     return this.o.color ? `\x1b[${code}m${s}\x1b[0m` : s;
+  }
+
+  /** Queues a dry run's line for fd 1 (see `dryLines`). */
+  private dryLine(text: string): void {
+    this.clearStatus();
+    if (!this.dryLines.length) queueMicrotask(() => this.flushDry());
+    this.dryLines.push(text);
+    this.dryBytes += text.length;
+    if (this.dryBytes >= 64 * 1024) this.flushDry();
+  }
+
+  /** Writes the queued dry-run lines, if any. */
+  private flushDry(): void {
+    if (!this.dryLines.length) return;
+    const text = this.dryLines.join("");
+    this.dryLines = [];
+    this.dryBytes = 0;
+    this.raw(1, text);
   }
 
   /** Writes to fd 1 or 2, clearing the status line first. */
@@ -239,7 +271,7 @@ export class ConsoleReporter implements Reporter {
           const spec = this.o.graph?.byName.get(e.job);
           // Up to date now, but after a job that would run: only if that one's outputs change.
           const may = e.may ? `  (may run: after ${e.because})` : "";
-          this.out(1, `${e.job}: ${spec?.command ?? ""}${may}\n`);
+          this.dryLine(`${e.job}: ${spec?.command ?? ""}${may}\n`);
         } else if (this.o.verbose) {
           const why = e.because ? ` (${e.because})` : "";
           this.out(2, this.c("2", `jx: skip ${e.job}: ${e.reason}${why}\n`));

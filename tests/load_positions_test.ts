@@ -1,0 +1,95 @@
+/**
+ * The loader's positions inside a job are recorded only when a message asks
+ * for one (issue #18 item 14: a big file recorded millions), and then they
+ * are the positions they always were.
+ */
+import assert from "node:assert/strict";
+import { LineCounter } from "../lib/runtime/yaml.ts";
+import { parseYaml } from "../lib/graph/limits.ts";
+import { Validator } from "../lib/graph/validate.ts";
+import { FILE_FIELDS } from "../lib/graph/schema.ts";
+import { parseJobsFile } from "../lib/graph/load.ts";
+import { JxInputError } from "../lib/graph/errors.ts";
+
+const jobs = (n: number) =>
+  "jobs:\n" +
+  Array.from({ length: n }, (_, i) =>
+    `  j${i}:\n    run: "true"\n    reads: [src/${i}.c, inc.h]\n    writes: [out/${i}.o]\n`).join(
+      "",
+    );
+
+Deno.test("positions: a job's are walked for only when one is asked for, then exact", () => {
+  const text = jobs(1000);
+  const lines = new LineCounter();
+  const v = new Validator("jobs.yaml", lines, parseYaml(text, "jobs.yaml", lines));
+  v.object(
+    v.deref(parseYaml(text, "jobs.yaml", new LineCounter()).contents as never),
+    FILE_FIELDS,
+    "",
+  );
+  // Per job: its key and its value; nothing inside it (each job has 9 more).
+  assert.ok(v.positions.size < 2 * 1000 + 10, `${v.positions.size} positions recorded`);
+  // j500's `reads` item 1 (`inc.h`) stands on line 2 + 4 * 500 + 2, after `reads: [src/500.c, `.
+  const line = 2 + 4 * 500 + 2;
+  assert.deepEqual(v.positions.get("jobs.j500.reads.1"), {
+    line,
+    col: "    reads: [src/500.c, ".length + 1,
+  });
+  assert.deepEqual(v.positions.get("jobs.j500.writes#"), { line: line + 1, col: 5 });
+  assert.equal(v.positions.has("jobs.j500.needs"), false);
+  assert.ok(v.positions.size < 2 * 1000 + 30, "one job walked, not all");
+});
+
+/** The message and position of loading `text`, which must fail. */
+function failure(text: string): string {
+  try {
+    parseJobsFile(text, "jobs.yaml");
+  } catch (e) {
+    if (e instanceof JxInputError) return `${e.pos?.line}:${e.pos?.col}: ${e.message}`;
+    throw e;
+  }
+  throw new Error("loaded");
+}
+
+Deno.test("positions: errors inside a job, and in a job whose name holds a dot", () => {
+  // Each as before positions were deferred (checked against the loader before the change).
+  const cases: [string, string][] = [
+    // Found by spec building, after the check: the deferred walk gives the item's position
+    // (job `a` is walked too, for `jobs.a.`, and has none of it).
+    [
+      'jobs:\n  a: { run: "true" }\n  a.b:\n    run: "true"\n    reads: [x, "${NOPE}"]\n',
+      "5:16: jobs.a.b.reads[1]: unknown variable ${NOPE}",
+    ],
+    // Found by the check itself: the entry is checked again, recording.
+    [
+      'jobs:\n  a: { run: "true" }\nmodules:\n  m:\n    run: "true"\n' +
+      "    ready: { delay: 1s, tcp: 70000 }\n",
+      "6:30: modules.m.ready.tcp: must be at most 65535, got 70000",
+    ],
+    [
+      'jobs:\n  a:\n    run: "true"\n    cache: { salt: 1, bogus: 2 }\n',
+      "4:23: jobs.a.cache: unknown key 'bogus'",
+    ],
+    ["jobs:\n  a:\n    cwd: x\n", "2:3: jobs.a: missing required key 'run'"],
+    // A single string, not a list: the key's position.
+    [
+      'jobs:\n  a:\n    run: "true"\n    reads: "/abs"\n',
+      "4:12: jobs.a.reads[0]: absolute path '/abs': reads are paths relative to the jobs " +
+      "file's folder (jx checks and cleans only those)",
+    ],
+    [
+      'jobs:\n  a:\n    run: "true"\n    reads: ["${X:q}"]\n',
+      "4:13: jobs.a.reads[0]: ${X:q} quotes for the shell, only in a `run` string " +
+      "(here the value is used as it is: write ${X})",
+    ],
+    [
+      'jobs:\n  a:\n    run: "true"\n    reads: [ "a{b" ]\n',
+      "4:14: jobs.a.reads[0]: bad glob 'a{b': '{' without its closing '}'",
+    ],
+    [
+      'jobs:\n  a:\n    run: "true"\n    needs: [zz]\n',
+      "4:13: jobs.a.needs[0]: unknown job 'zz' in needs",
+    ],
+  ];
+  for (const [text, want] of cases) assert.equal(failure(text), want);
+});
