@@ -6,7 +6,8 @@
  * over it) is found, the blob and its memo removed; a damaged memo only costs
  * a hash; prune and clear take memos with their blobs; a restore racing
  * another process that stores and prunes gets the right bytes or a miss;
- * `verify()` finds what no stamp shows.
+ * `verify()` finds what no stamp shows; without nanosecond stats every
+ * restore hashes.
  */
 import assert from "node:assert/strict";
 import { BadBlob, Cache, type CacheJob, LocalStore } from "../lib/cache/mod.ts";
@@ -201,4 +202,20 @@ Deno.test("checked blob: restoring while another process stores and prunes: righ
   for (const s of Deno.readDirSync(`${store.dir}/checked`)) {
     assert.deepEqual([...Deno.readDirSync(`${store.dir}/checked/${s.name}`)], []);
   }
+});
+
+Deno.test("checked blob: without statx's nanoseconds (JX_NO_FFI_STAT) no memo is trusted: every restore hashes", async () => {
+  const run = async (env: Record<string, string>) => {
+    const dir = await tempDir();
+    const r = await new Deno.Command(DENO, {
+      args: ["run", "-A", "--quiet", `${ROOT}/tests/cache_worker.ts`, "restore", dir],
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(r.code, 0, td.decode(r.stderr));
+    return td.decode(r.stdout).trim();
+  };
+  assert.equal(await run({}), "hashed 0\ndone");
+  assert.equal(await run({ JX_NO_FFI_STAT: "1" }), "hashed 2\ndone");
 });
