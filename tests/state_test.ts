@@ -18,8 +18,11 @@ Deno.test("statInto: kind, size, inode, mtime and ctime in whole ms, as Deno.sta
   const dir = await tempDir({ "a.txt": "hello" });
   assert.equal(statInto(`${dir}/a.txt`), FILE);
   const st = Deno.statSync(`${dir}/a.txt`);
-  const { ctimeMs, ...rest } = ST;
+  const { ctimeMs, mtimeNsec, ctimeNsec, ...rest } = ST;
   assert.deepEqual(rest, { size: 5, mtimeMs: st.mtime!.getTime(), ino: st.ino });
+  // statx's nanoseconds: the same times, finer.
+  assert.equal(Math.floor(mtimeNsec / 1e6), rest.mtimeMs % 1000);
+  assert.equal(Math.floor(ctimeNsec / 1e6), ctimeMs % 1000);
   // Deno.statSync gives the ctime in whole seconds only.
   assert.equal(Math.floor(ctimeMs / 1000), st.ctime!.getTime() / 1000);
   assert.equal(statInto(dir), DIR);

@@ -7,6 +7,13 @@
  * the entry's mtime (least recently used first when pruning). A blob whose
  * bytes do not match its name is removed and counts as a miss.
  *
+ * `DIR/checked/ab/SHA256` is a blob's memo: the stamp (size, inode, mtime
+ * and ctime in nanoseconds) the blob had when its bytes were last found to
+ * match its name. A restore that finds the same stamp before and after its
+ * copy trusts the copy without hashing it; anything else hashes, and a
+ * success writes the memo. A memo is written whole (temp + rename) and goes
+ * with its blob (prune, clear, a corrupt blob).
+ *
  * @module
  */
 import {
@@ -22,10 +29,10 @@ import {
 } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { pid } from "../runtime/fs.ts";
 import { digestOf } from "./archive.ts";
-import { copyChecked, hashPath } from "./blobfile.ts";
+import { blobStamp, copyPlain, hashPath, holds } from "./blobfile.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
 import type { KeyParts } from "./key.ts";
 
@@ -72,6 +79,8 @@ export class LocalStore {
   constructor(readonly dir: string, readonly maxBytes = DEFAULT_MAX_BYTES) {}
 
   private blobPath = (d: string) => join(this.dir, "blobs", d.slice(0, 2), d);
+  private memoPath = (d: string) => join(this.dir, "checked", d.slice(0, 2), d);
+  private memoText = (d: string, stamp: string) => `1 ${d} ${stamp}\n`;
   private entryPath = (k: string) => join(this.dir, "entries", k.slice(0, 2), `${k}.json`);
   private lastPath = (baseDir: string, job: string) =>
     join(this.dir, "last", createHash("sha256").update(`${baseDir}\0${job}`).digest("hex"));
@@ -96,6 +105,29 @@ export class LocalStore {
     renameSync(tmp, path);
   }
 
+  /** The memo of a blob, or null. */
+  private readMemo(digest: string): string | null {
+    try {
+      return readFileSync(this.memoPath(digest), "utf8");
+    } catch {
+      return null;
+    }
+  }
+
+  /** Remembers that the blob with this stamp holds its digest (nothing when `stamp` is null). */
+  private noteChecked(digest: string, stamp: string | null): void {
+    if (!stamp) return;
+    try {
+      this.put(this.memoPath(digest), this.memoText(digest, stamp));
+    } catch { /* without a memo the next restore hashes */ }
+  }
+
+  /** Removes a blob and its memo. */
+  private dropBlob(digest: string): void {
+    rmSync(this.blobPath(digest), { force: true });
+    rmSync(this.memoPath(digest), { force: true });
+  }
+
   /** The file holding a blob (its bytes unchecked: whoever reads it hashes them). */
   blobFile(digest: string): string {
     return this.blobPath(digest);
@@ -115,7 +147,9 @@ export class LocalStore {
     if (digestOf(data) !== digest) {
       throw new BadBlob(`blob ${digest.slice(0, 12)}: digest mismatch`);
     }
-    if (!this.hasBlob(digest)) this.put(this.blobPath(digest), data);
+    if (this.hasBlob(digest)) return;
+    this.put(this.blobPath(digest), data);
+    this.noteChecked(digest, blobStamp(this.blobPath(digest)));
   }
 
   /**
@@ -129,7 +163,10 @@ export class LocalStore {
       copyFileSync(path, tmp);
       const got = hashPath(tmp);
       if (this.hasBlob(got.digest)) rmSync(tmp, { force: true });
-      else this.place(tmp, this.blobPath(got.digest));
+      else {
+        this.place(tmp, this.blobPath(got.digest));
+        this.noteChecked(got.digest, blobStamp(this.blobPath(got.digest)));
+      }
       return got;
     } catch (e) {
       rmSync(tmp, { force: true });
@@ -138,17 +175,25 @@ export class LocalStore {
   }
 
   /**
-   * Copies a blob to the new file `dest` and checks the copy against the
-   * digest; throws `BadBlob` when the blob is missing, or corrupt (then it is
+   * Copies a blob to the new file `dest`. When the blob's stamp before and
+   * after the copy is the one its memo remembers, the copy is trusted (no
+   * change went through the filesystem since the blob was checked);
+   * otherwise the copy is hashed, and a match writes the memo. Throws
+   * `BadBlob` when the blob is missing, or corrupt (then it and its memo are
    * removed from the store and `dest` is not left behind).
    */
   copyBlob(digest: string, dest: string): void {
-    const fault = copyChecked(this.blobPath(digest), dest, digest);
-    if (fault === "missing") throw new BadBlob(`blob ${digest.slice(0, 12)} is missing`);
-    if (fault === "mismatch") {
-      rmSync(this.blobPath(digest), { force: true });
+    const src = this.blobPath(digest), memo = this.readMemo(digest);
+    const before = blobStamp(src);
+    if (copyPlain(src, dest)) throw new BadBlob(`blob ${digest.slice(0, 12)} is missing`);
+    const after = blobStamp(src);
+    const steady = after !== null && after === before;
+    if (steady && memo === this.memoText(digest, after)) return;
+    if (!holds(dest, digest)) {
+      this.dropBlob(digest);
       throw new BadBlob(`blob ${digest.slice(0, 12)} is corrupt (removed)`);
     }
+    if (steady) this.noteChecked(digest, after);
   }
 
   /** A blob's bytes, checked against its digest; a bad one is removed and throws `BadBlob`. */
@@ -161,7 +206,7 @@ export class LocalStore {
       throw new BadBlob(`blob ${digest.slice(0, 12)} is missing`);
     }
     if (digestOf(data) === digest) return data;
-    rmSync(path, { force: true });
+    this.dropBlob(digest);
     throw new BadBlob(`blob ${digest.slice(0, 12)} is corrupt (removed)`);
   }
 
@@ -270,6 +315,9 @@ export class LocalStore {
     const before = total;
     const drop = (it: Item) => {
       rmSync(it.path, { force: true });
+      if (it.path.startsWith(join(this.dir, "blobs"))) {
+        rmSync(this.memoPath(basename(it.path)), { force: true });
+      }
       total -= it.size;
     };
     for (const it of entries) {
@@ -284,7 +332,34 @@ export class LocalStore {
     }
     const old = Date.now() - ORPHAN_GRACE_MS;
     for (const [d, b] of blobs) if (!refs.get(d) && b.mtimeMs < old) drop(b);
+    for (const m of this.list("checked")) {
+      if (!this.hasBlob(basename(m.path))) rmSync(m.path, { force: true }); // its blob went
+    }
     return before - total;
+  }
+
+  /**
+   * Hashes every blob again (memos not trusted): one whose bytes do not
+   * match its name is removed with its memo; a good one's memo is written.
+   * Finds what no stamp shows (damage below the filesystem, bit rot).
+   */
+  verify(): { blobs: number; bad: number; bytes: number } {
+    const r = { blobs: 0, bad: 0, bytes: 0 };
+    for (const b of this.list("blobs")) {
+      const d = basename(b.path), before = blobStamp(b.path);
+      let got;
+      try {
+        got = hashPath(b.path);
+      } catch {
+        continue; // removed meanwhile
+      }
+      const steady = blobStamp(b.path) === before; // null twice without FFI: judged too
+      r.blobs++, r.bytes += got.size;
+      if (got.digest === d) {
+        if (steady) this.noteChecked(d, before);
+      } else if (steady) this.dropBlob(d), r.bad++; // else replaced meanwhile: not judged
+    }
+    return r;
   }
 
   /** Prunes to the size limit when above it. */
@@ -294,7 +369,7 @@ export class LocalStore {
 
   /** Removes everything the store holds. */
   clear(): void {
-    for (const sub of ["entries", "blobs", "last", "tmp"]) {
+    for (const sub of ["entries", "blobs", "checked", "last", "tmp"]) {
       rmSync(join(this.dir, sub), { recursive: true, force: true });
     }
   }

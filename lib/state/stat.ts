@@ -16,8 +16,12 @@ import { envObject, nodeFs, readTextSync } from "../runtime/fs.ts";
 import { deno, isDeno, osName } from "../runtime/mod.ts";
 import { bunLibc } from "../runtime/libc_bun.ts";
 
-/** What the last `statInto` found: size, mtime (ms), inode and ctime (ms). */
-export const ST = { size: 0, mtimeMs: 0, ino: 0, ctimeMs: 0 };
+/**
+ * What the last `statInto` found: size, mtime (ms), inode and ctime (ms);
+ * `mtimeNsec`/`ctimeNsec`: the nanoseconds within the second, from statx
+ * only (-1 when the stat came from a fallback that has no nanoseconds).
+ */
+export const ST = { size: 0, mtimeMs: 0, ino: 0, ctimeMs: 0, mtimeNsec: -1, ctimeNsec: -1 };
 
 /** `statInto` results. */
 export const ABSENT = 0, FILE = 1, DIR = 2, OTHER = 3;
@@ -75,10 +79,12 @@ function fromBuffer(): number {
   // stx_mtime: i64 seconds at 112, u32 nanoseconds at 120; whole milliseconds,
   // as `Deno.statSync(...).mtime.getTime()` gives them.
   const sec = view.getUint32(112, true) + view.getInt32(116, true) * 2 ** 32;
-  ST.mtimeMs = sec * 1000 + Math.floor(view.getUint32(120, true) / 1e6);
+  ST.mtimeNsec = view.getUint32(120, true);
+  ST.mtimeMs = sec * 1000 + Math.floor(ST.mtimeNsec / 1e6);
   // stx_ctime at 96 (nanoseconds at 104): a write or a utime moves it, to now.
   const csec = view.getUint32(96, true) + view.getInt32(100, true) * 2 ** 32;
-  ST.ctimeMs = csec * 1000 + Math.floor(view.getUint32(104, true) / 1e6);
+  ST.ctimeNsec = view.getUint32(104, true);
+  ST.ctimeMs = csec * 1000 + Math.floor(ST.ctimeNsec / 1e6);
   return mode === S_IFREG ? FILE : mode === S_IFDIR ? DIR : OTHER;
 }
 
@@ -123,6 +129,7 @@ export function statInto(path: string): number {
       return fromBuffer();
     }
   }
+  ST.mtimeNsec = ST.ctimeNsec = -1;
   try {
     if (onDeno) {
       const st = D.statSync(path);
