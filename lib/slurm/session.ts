@@ -184,14 +184,17 @@ export class SlurmSession {
    */
   private takeSpare(key: string, req: StepRequest): SlurmStep | undefined {
     const list = this.spares.get(key);
-    if (!list?.length || !spareFits(req)) return undefined;
+    // Only a spare whose task runs (its step id seen) waits on its stdin: one still launching
+    // may yet fail, and its failure must not become the job's.
+    const at = list?.findIndex((sp) => sp.step.stepId !== undefined) ?? -1;
+    if (at < 0 || !spareFits(req)) return undefined;
     const env = stepEnv({ ...this.t.env, ...req.env }, 1);
     const script = gateScript(req.cwd, env, stepEnv(this.t.env, 1), req.argv);
     if (script === undefined) return undefined;
-    const sp = list.shift()!;
+    const [sp] = list!.splice(at, 1);
     sp.job = req;
-    const id = sp.step.stepId;
-    if (id !== undefined) this.t.reactor.setTimer(0, () => req.onStart?.(id));
+    const id = sp.step.stepId!;
+    this.t.reactor.setTimer(0, () => req.onStart?.(id));
     sp.child.write?.(script);
     sp.child.closeStdin?.();
     return sp.step;
@@ -221,7 +224,12 @@ export class SlurmSession {
         onOutput: (stream, chunk) => sp.job?.onOutput(stream, chunk),
         onExit: (e) => {
           if (sp.job) return sp.job.onExit(e);
-          if (this.spares.get(key)?.includes(sp)) this.noSpares = true;
+          const idle = this.spares.get(key) ?? [];
+          if (idle.includes(sp)) {
+            // Ended without a job: never handed one, and no more spares this session.
+            idle.splice(idle.indexOf(sp), 1);
+            this.noSpares = true;
+          }
         },
       };
       [sp.step, sp.child] = this.spawn(proxy, key, alloc, true);

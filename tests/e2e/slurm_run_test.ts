@@ -108,7 +108,7 @@ jobs:
       for (const j of ["gen", "r1", "r2", "regen", "after"]) {
         const [e] = starts(ev, j);
         assert.equal(e.executor, "slurm", j);
-        assert.match(String(e.slurm_job), /^\d+\.\d+$/, j);
+        assert.match(String(e.slurm_job), /^\d+\.\d+$/, `${j}: ${JSON.stringify(e)}`);
       }
       const [h] = starts(ev, "here");
       assert.deepEqual([h.executor, h.slurm_job], ["local", undefined]);
