@@ -40,6 +40,22 @@ export function readTextSync(path: string): string {
 }
 
 /**
+ * A whole file as bytes (throws when it cannot be read).
+ *
+ * @example
+ * ```ts
+ * import { readBytesSync } from "./fs.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const path = `${Deno.makeTempDirSync()}/x`;
+ * Deno.writeTextFileSync(path, "ab");
+ * assertEquals([...readBytesSync(path)], [97, 98]);
+ * ```
+ */
+export function readBytesSync(path: string): Uint8Array<ArrayBuffer> {
+  return D ? D.readFileSync(path) : nodeFs().readFileSync(path);
+}
+
+/**
  * Writes a whole file (created or truncated).
  *
  * @example

@@ -36,7 +36,14 @@
  *
  * @module
  */
-import { nodeFs, pid, removeSync, renameSync, writeAll, writeTextSync } from "../runtime/mod.ts";
+import {
+  pid,
+  readBytesSync,
+  removeSync,
+  renameSync,
+  writeAll,
+  writeTextSync,
+} from "../runtime/mod.ts";
 import { stateDir } from "./guard.ts";
 import { ABSENT, DIR, FILE, readText, ST, statInto, statUnder } from "./stat.ts";
 import {
@@ -168,7 +175,7 @@ async function changedPaths(r: NoopRecord, stopAtFirst: boolean): Promise<Set<st
 /** SHA-256 of a file, hex, as the state's hashes are (`fileset.ts` `hashFile`); "" when unreadable. */
 async function contentHash(path: string): Promise<string> {
   try {
-    const bytes = nodeFs().readFileSync(path);
+    const bytes = readBytesSync(path);
     const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
     return [...d].map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, 32);
   } catch {
