@@ -198,3 +198,18 @@ export function collectGarbage(): boolean {
 export function residentBytes(): number {
   return isDeno ? g.Deno.memoryUsage().rss : g.process.memoryUsage().rss;
 }
+
+/**
+ * The bytes the JavaScript heap holds now (live data and garbage not yet
+ * collected), or undefined when the runtime does not say.
+ *
+ * @example
+ * ```ts
+ * import { heapBytes } from "./mod.ts";
+ * console.log((heapBytes() ?? 1) > 0);
+ * ```
+ */
+export function heapBytes(): number | undefined {
+  const used = isDeno ? g.Deno.memoryUsage().heapUsed : g.process?.memoryUsage?.().heapUsed;
+  return typeof used === "number" && used > 0 ? used : undefined;
+}
