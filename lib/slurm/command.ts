@@ -37,6 +37,12 @@ export interface StepCommand {
  */
 export const STEP_MARK = "\x1ejx-slurm-step ";
 
+/**
+ * The line a spare step writes on its stderr once it has read a job's script and runs it: the
+ * evidence that the job ran (a spare that ends without it never ran its job). jx removes it.
+ */
+export const RUN_MARK = "\x1ejx-slurm-run";
+
 /** The shell text that prints the mark, then runs the job's argv in its place. */
 const WRAPPER =
   `printf '\\036jx-slurm-step %s.%s\\n' "$SLURM_JOB_ID" "$SLURM_STEP_ID" >&2; exec "$@"`;
@@ -142,11 +148,11 @@ export function allocationId(text: string): { id: string; granted: boolean } | u
 
 /**
  * What a spare step runs: it prints its id mark, then reads a script on stdin up to end of
- * file and runs it (`gateScript`: the job's cwd, environment and argv). Closing its stdin
- * with nothing written ends it with exit 0.
+ * file, prints the run mark and runs it (`gateScript`: the job's cwd, environment and argv).
+ * Closing its stdin with nothing written ends it (exit 1, no run mark).
  */
 const GATE = `printf '\\036jx-slurm-step %s.%s\\n' "$SLURM_JOB_ID" "$SLURM_STEP_ID" >&2; ` +
-  `s=$(cat) && eval "$s"`;
+  `s=$(cat) && [ -n "$s" ] && printf '\\036jx-slurm-run\\n' >&2 && eval "$s"`;
 
 /**
  * The `srun` argv of a spare step: launched before jx knows which job it will run, so that

@@ -42,6 +42,8 @@ export interface StepRequest extends StepCommand {
   env: Record<string, string>;
   /** Called when the step runs on a node, with its id (`JOB.STEP`). */
   onStart?(stepId: string): void;
+  /** A spare step's: called when it runs the job it was given (its run mark). */
+  onRun?(): void;
   /** The job's output; Slurm's own lines are taken out of stderr. */
   onOutput(stream: StreamName, chunk: Uint8Array): void;
   /** Called once, after all output. */
@@ -69,6 +71,12 @@ interface Spare {
   child: ChildHandle;
   /** The job it runs, once taken. */
   job?: StepRequest;
+  /** Tells the job it started, once; set while the job has not been seen running. */
+  started?: () => void;
+  /** The job's own step, when the spare ended before it ran the job. */
+  redo?: SlurmStep;
+  /** The job was signalled (then a spare's end is the job's, ran or not). */
+  killed?: boolean;
 }
 
 /** srun's complaint about an allocation that Slurm has ended (after a node failure). */
@@ -192,12 +200,32 @@ export class SlurmSession {
     const script = gateScript(req.cwd, env, stepEnv(this.t.env, 1), req.argv);
     if (script === undefined) return undefined;
     const [sp] = list!.splice(at, 1);
-    sp.job = req;
+    let finish!: (e: StepExit) => void;
+    const done = new Promise<StepExit>((r) => finish = r);
+    const job: StepRequest = { ...req, onExit: (e) => (req.onExit(e), finish(e)) };
+    sp.job = job;
     const id = sp.step.stepId!;
-    this.t.reactor.setTimer(0, () => req.onStart?.(id));
+    // The job starts when the spare says it runs it (its run mark, or the job's first output).
+    sp.started = () => {
+      sp.started = undefined;
+      req.onStart?.(id);
+    };
     sp.child.write?.(script);
     sp.child.closeStdin?.();
-    return sp.step;
+    const current = () => sp.redo ?? sp.step;
+    return {
+      get stepId() {
+        return current().stepId;
+      },
+      get pid() {
+        return current().pid;
+      },
+      kill: (signal) => {
+        sp.killed = true;
+        current().kill(signal);
+      },
+      done,
+    };
   }
 
   /**
@@ -220,9 +248,26 @@ export class SlurmSession {
         tokens: 1,
         cwd: this.t.cwd,
         env: {},
-        onStart: (id) => sp.job?.onStart?.(id),
-        onOutput: (stream, chunk) => sp.job?.onOutput(stream, chunk),
+        onRun: () => sp.job && sp.started?.(),
+        onOutput: (stream, chunk) => {
+          if (!sp.job) return;
+          sp.started?.(); // the gate prints nothing of its own: output is the job's
+          sp.job.onOutput(stream, chunk);
+        },
         onExit: (e) => {
+          if (sp.job && sp.started && !sp.killed) {
+            // Ended before it ran the job (its srun lost, its input cut): the job goes to a
+            // step of its own, and no more spares this session.
+            sp.started = undefined;
+            if (!this.noSpares) {
+              this.warn(
+                `executor slurm: spare step ${sp.step.stepId} ended unused; jobs take steps of their own`,
+              );
+            }
+            this.noSpares = true;
+            sp.redo = this.start(sp.job);
+            return;
+          }
           if (sp.job) return sp.job.onExit(e);
           const idle = this.spares.get(key) ?? [];
           if (idle.includes(sp)) {
@@ -347,6 +392,7 @@ export class SlurmSession {
       done,
     };
     f.onStepId = (id) => req.onStart?.(id);
+    f.onRun = () => req.onRun?.();
     this.live.add(step);
     child = reactor.spawn({
       argv: spare && alloc ? spareArgv(alloc.id) : stepArgv(alloc?.id, req),

@@ -7,7 +7,7 @@
  */
 import { signalName } from "../reactor/mod.ts";
 import type { ExitStatus } from "../reactor/mod.ts";
-import { STEP_MARK } from "./command.ts";
+import { RUN_MARK, STEP_MARK } from "./command.ts";
 
 /** How a step ended, as a local job's status plus what Slurm said. */
 export interface StepExit extends ExitStatus {
@@ -48,6 +48,10 @@ export class SrunStderr {
   readonly said: string[] = [];
   /** Called with the step id when its mark arrives. */
   onStepId?: (id: string) => void;
+  /** A spare step's run mark arrived: it runs the job it was given. */
+  ran = false;
+  /** Called when the run mark arrives. */
+  onRun?: () => void;
   private dec = new TextDecoder();
   private enc = new TextEncoder();
   private partial = "";
@@ -81,6 +85,11 @@ export class SrunStderr {
     if (line.startsWith(STEP_MARK)) {
       this.stepId = line.slice(STEP_MARK.length).trim();
       this.onStepId?.(this.stepId);
+      return false;
+    }
+    if (line === RUN_MARK) {
+      this.ran = true;
+      this.onRun?.();
       return false;
     }
     if (!SLURM_LINE.test(line)) return true;

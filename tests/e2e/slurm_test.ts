@@ -135,7 +135,8 @@ async function steps(
   dir: string,
   env: Record<string, string>,
 ) {
-  const s = await openSlurm({ reactor, env, cwd: dir, cpus: 2 });
+  const warnings: string[] = [];
+  const s = await openSlurm({ reactor, env, cwd: dir, cpus: 2, warn: (m) => warnings.push(m) });
   const alloc = s.allocationFor(undefined)!;
   assert.ok(alloc.own);
   assert.deepEqual(alloc.cpus, 2);
@@ -193,6 +194,72 @@ async function steps(
     assert.equal(r.stdout, `${dir}/sub|it's "quoted"\nand two lines|1| -j1\n`); // stdin: empty
     assert.deepEqual([r.exit.code, r.exit.stepId, r.stderr], [4, spare, ""]);
   });
+
+  await t.step("a job in a spare that ends before jx looks again: started first", async () => {
+    await runStep(s, dir, "true"); // a job started: spares are kept for the next
+    while (!slurm(env, "squeue", "-s", "-h", "-o", "%j").split("\n").includes("jx:spare")) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 300)); // its task up (its step id seen)
+    const order: string[] = [];
+    const ended = new Promise<void>((done) => {
+      s.start({
+        name: "quick",
+        argv: ["/bin/sh", "-c", "echo hi"],
+        tokens: 1,
+        cwd: dir,
+        env: {},
+        onStart: () => order.push("start"),
+        onOutput: () => order.push("output"),
+        onExit: () => (order.push("exit"), done()),
+      });
+    });
+    // The thread busy while the job runs and ends: its output, its end and the start's timer
+    // are all due in the reactor's next turn.
+    const until = Date.now() + 1500;
+    while (Date.now() < until) { /* busy */ }
+    await ended;
+    assert.deepEqual(order, ["start", "output", "exit"]);
+  });
+
+  await t.step(
+    "a spare that ends before it runs its job: the job runs in a step of its own",
+    async () => {
+      await runStep(s, dir, "true"); // spares are kept for the next job
+      let spare = "";
+      while (!spare) {
+        const steps = slurm(env, "squeue", "-s", "-h", "-o", "%i %j").split("\n");
+        spare = steps.find((l) => l.endsWith(" jx:spare"))?.split(" ")[0] ?? "";
+        if (!spare) await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise((r) => setTimeout(r, 300)); // its task up (its step id seen)
+      // Every spare cancelled while the thread is busy: the job below is handed to one whose end
+      // jx has not seen yet.
+      for (const l of slurm(env, "squeue", "-s", "-h", "-o", "%i %j").split("\n")) {
+        if (l.endsWith(" jx:spare")) slurm(env, "scancel", "-Q", l.split(" ")[0]);
+      }
+      const until = Date.now() + 1500;
+      while (Date.now() < until) { /* busy */ }
+      const order: string[] = [];
+      const r = await new Promise<Ran>((done) => {
+        const out: Ran = { exit: { code: null, signal: null }, stdout: "", stderr: "" };
+        s.start({
+          name: "orphan",
+          argv: ["/bin/sh", "-c", "echo ran"],
+          tokens: 1,
+          cwd: dir,
+          env: {},
+          onStart: (id) => (out.started = id, order.push("start")),
+          onOutput: (st, c) => (out[st] += dec.decode(c), order.push("output")),
+          onExit: (e) => (order.push("exit"), done({ ...out, exit: e })),
+        });
+      });
+      assert.deepEqual([r.exit.code, r.stdout, order], [0, "ran\n", ["start", "output", "exit"]]);
+      assert.notEqual(r.started, spare, "not the cancelled spare");
+      assert.ok(warnings.some((w) => / ended unused;/.test(w)), "it was handed to a spare first");
+      assert.equal(r.exit.stepId, r.started);
+    },
+  );
 
   await t.step("a job killed by a signal on the node ends as a local one", async () => {
     const segv = await runStep(s, dir, "kill -SEGV $$");
