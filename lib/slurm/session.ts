@@ -137,6 +137,8 @@ export class SlurmSession {
   private closed?: Promise<void>;
   /** Spare steps launched ahead, waiting for a job, by key in `allocations`. */
   private spares = new Map<string, Spare[]>();
+  /** Whether the warning for a spare that ended with its job unrun was given (once a session). */
+  private warnedUnused = false;
   /** Jobs started, by key in `allocations` (how many spares to keep). */
   private started = new Map<string, number>();
   /** A spare ended without a job: no more spares this session. */
@@ -149,6 +151,13 @@ export class SlurmSession {
     private timeoutMs: number,
     private warn: (msg: string) => void = () => {},
   ) {}
+
+  /** Spare steps waiting whose task runs (their step id seen): the ones a job may be given. */
+  get readySpares(): number {
+    let n = 0;
+    for (const list of this.spares.values()) n += list.filter((sp) => sp.step.stepId).length;
+    return n;
+  }
 
   /** The allocation a job runs in. */
   allocationFor(partition: string | undefined): Allocation | undefined {
@@ -259,7 +268,8 @@ export class SlurmSession {
             // Ended before it ran the job (its srun lost, its input cut): the job goes to a
             // step of its own, and no more spares this session.
             sp.started = undefined;
-            if (!this.noSpares) {
+            if (!this.warnedUnused) {
+              this.warnedUnused = true;
               this.warn(
                 `executor slurm: spare step ${sp.step.stepId} ended unused; jobs take steps of their own`,
               );
@@ -391,7 +401,15 @@ export class SlurmSession {
       },
       done,
     };
-    f.onStepId = (id) => req.onStart?.(id);
+    // The job's stdout can overtake its stderr, where the step's mark comes first: what comes
+    // before the mark is held, so that the job starts before any of its output.
+    let held: Uint8Array[] | undefined = [];
+    const release = () => {
+      const h = held ?? [];
+      held = undefined;
+      for (const c of h) req.onOutput("stdout", c);
+    };
+    f.onStepId = (id) => (req.onStart?.(id), release());
     f.onRun = () => req.onRun?.();
     this.live.add(step);
     child = reactor.spawn({
@@ -400,6 +418,7 @@ export class SlurmSession {
       env: stepEnv({ ...this.t.env, ...req.env }, req.tokens),
       stdin: spare ? "pipe" : "null",
       onOutput(stream, chunk) {
+        if (stream === "stdout" && held) return void held.push(chunk.slice()); // a view of a reused buffer
         const out = stream === "stderr" ? f.feed(chunk) : chunk;
         if (out) req.onOutput(stream, out);
       },
@@ -407,6 +426,7 @@ export class SlurmSession {
         ended = true;
         if (backstop !== undefined) reactor.clearTimer(backstop);
         const rest = f.flush();
+        release();
         if (rest) req.onOutput("stderr", rest);
         this.live.delete(step);
         const exit = stepExit(s, f);
