@@ -149,10 +149,10 @@ export function allocationId(text: string): { id: string; granted: boolean } | u
 /**
  * What a spare step runs: it prints its id mark, then reads a script on stdin up to end of
  * file, prints the run mark and runs it (`gateScript`: the job's cwd, environment and argv).
- * Closing its stdin with nothing written ends it (exit 1, no run mark).
+ * Closing its stdin with nothing written ends it (exit 0, no run mark).
  */
 const GATE = `printf '\\036jx-slurm-step %s.%s\\n' "$SLURM_JOB_ID" "$SLURM_STEP_ID" >&2; ` +
-  `s=$(cat) && [ -n "$s" ] && printf '\\036jx-slurm-run\\n' >&2 && eval "$s"`;
+  `s=$(cat) && { [ -z "$s" ] || { printf '\\036jx-slurm-run\\n' >&2 && eval "$s"; }; }`;
 
 /**
  * The `srun` argv of a spare step: launched before jx knows which job it will run, so that
