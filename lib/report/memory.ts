@@ -10,9 +10,12 @@
  * size hardly drops after one, and a limit raised to it would let the next
  * round of garbage take new pages (20,000 jobs on Bun peaked at ~104 MiB
  * that way). Runs that stay
- * under the limit (2,000 trivial jobs peak at ~80 MiB) never pay for it; a
- * 20,000-job run pays ~16 collections, about 9% of its time (measured: 9.6 s
- * and 170 MiB without, 10.5-10.6 s and 95 MiB with).
+ * under the limit (2,000 trivial jobs peak at ~80 MiB) never pay for it. With
+ * the earlier rule (the limit raised after each collection) a 20,000-job run on
+ * Deno paid ~16 collections, about 9% of its time (9.6 s and 170 MiB without,
+ * 10.5-10.6 s and 95 MiB with); with this one, on a quiet machine, its peak is
+ * ~97 MiB on Deno and ~91 MiB on Bun at about the same wall time
+ * (bench/RESULTS.md).
  *
  * @module
  */

@@ -48,9 +48,7 @@ export class SrunStderr {
   readonly said: string[] = [];
   /** Called with the step id when its mark arrives. */
   onStepId?: (id: string) => void;
-  /** A spare step's run mark arrived: it runs the job it was given. */
-  ran = false;
-  /** Called when the run mark arrives. */
+  /** Called when a spare step's run mark arrives: it runs the job it was given. */
   onRun?: () => void;
   private dec = new TextDecoder();
   private enc = new TextEncoder();
@@ -88,7 +86,6 @@ export class SrunStderr {
       return false;
     }
     if (line === RUN_MARK) {
-      this.ran = true;
       this.onRun?.();
       return false;
     }

@@ -37,6 +37,18 @@ function slurm(env: Record<string, string>, ...argv: string[]): string {
   return dec.decode(out.stdout) + dec.decode(out.stderr);
 }
 
+/** The ids of the spare steps (`jx:spare`) squeue lists. */
+function spareSteps(env: Record<string, string>): string[] {
+  return slurm(env, "squeue", "-s", "-h", "-o", "%i %j").split("\n")
+    .filter((l) => l.endsWith(" jx:spare")).map((l) => l.split(" ")[0]);
+}
+
+/** Keeps this thread busy for `ms`: what the reactor would hand over meanwhile piles up. */
+function busy(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until) { /* busy */ }
+}
+
 /** What is left of jobs and steps in squeue. */
 function queue(env: Record<string, string>): string {
   return (slurm(env, "squeue", "-h", "-o", "%i %j %T") +
@@ -171,8 +183,7 @@ async function steps(
   await t.step("spare steps: launched ahead, a job runs in one as in its own step", async () => {
     await runStep(s, dir, "true"); // a job started: one spare is launched for the next
     while (s.readySpares === 0) await new Promise((r) => setTimeout(r, 20));
-    const spares = slurm(env, "squeue", "-s", "-h", "-o", "%i %j").split("\n")
-      .filter((l) => l.endsWith(" jx:spare")).map((l) => l.split(" ")[0]);
+    const spares = spareSteps(env);
     await Deno.mkdir(`${dir}/sub`, { recursive: true });
     const r = await new Promise<Ran>((done) => {
       const out: Ran = { exit: { code: null, signal: null }, stdout: "", stderr: "" };
@@ -213,8 +224,7 @@ async function steps(
     });
     // The thread busy while the job runs and ends: its output, its end and the start's timer
     // are all due in the reactor's next turn.
-    const until = Date.now() + 1500;
-    while (Date.now() < until) { /* busy */ }
+    busy(1500);
     await ended;
     assert.deepEqual(order, ["start", "output", "exit"]);
   });
@@ -226,11 +236,9 @@ async function steps(
       while (s.readySpares === 0) await new Promise((r) => setTimeout(r, 20));
       // Every spare cancelled while the thread is busy: the job below is handed to one whose end
       // jx has not seen yet.
-      const cancelled = slurm(env, "squeue", "-s", "-h", "-o", "%i %j").split("\n")
-        .filter((l) => l.endsWith(" jx:spare")).map((l) => l.split(" ")[0]);
+      const cancelled = spareSteps(env);
       for (const id of cancelled) slurm(env, "scancel", "-Q", id);
-      const until = Date.now() + 1500;
-      while (Date.now() < until) { /* busy */ }
+      busy(1500);
       const order: string[] = [];
       const r = await new Promise<Ran>((done) => {
         const out: Ran = { exit: { code: null, signal: null }, stdout: "", stderr: "" };
