@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { loadJobsFile } from "../lib/graph/mod.ts";
+import { readCachedPart } from "../lib/graph/cache.ts";
 
 /** A jobs file over the cache's size with most kinds of values, and its loads. */
 async function loads(lines: string[]) {
@@ -13,7 +14,9 @@ async function loads(lines: string[]) {
   await Deno.writeTextFile(file, lines.join("\n") + "\n");
   const fresh = loadJobsFile(file);
   const cache = `${dir}/.jx/graph-jobs.yaml.json`;
-  const bytes = (await Deno.stat(cache)).size;
+  // The rows (after the key, the header and the partial loads' index): what a job costs.
+  const text = await Deno.readTextFile(cache);
+  const bytes = text.length - text.indexOf("\n[") - 1;
   const cached = loadJobsFile(file);
   await Deno.remove(dir, { recursive: true });
   return { fresh, cached, bytes };
@@ -61,4 +64,74 @@ Deno.test("graph cache: a plain job's row holds its own values, not the defaults
   // A job and its edge: its name, index, command, reads, writes, position; the edge's
   // names and reason (about 230 bytes each when every default was stored per job).
   assert.ok(bytes / 2000 < 160, `${(bytes / 2000).toFixed(0)} bytes a job`);
+});
+
+Deno.test("graph cache: a partial load reads what an edit touches and what follows it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "jx-gcache-" });
+  const file = `${dir}/jobs.yaml`;
+  const lines = ["jobs:"];
+  // c0..c299 copy a source each; d1 reads c1's output, e1 needs d1; u reads an output of c2
+  // before c2 (in file order) writes it; s0 and s1 share a header nobody writes.
+  lines.push("  u: { run: cat out/2, reads: [out/2] }");
+  for (let i = 0; i < 300; i++) {
+    lines.push(`  c${i}: { run: cp src/${i} out/${i}, reads: [src/${i}], writes: [out/${i}] }`);
+  }
+  lines.push(
+    "  d1: { run: cp out/1 out/d1, reads: [out/1], writes: [out/d1] }",
+    "  e1: { run: 'true', needs: [d1] }",
+    "  s0: { run: 'true', reads: [src/0, inc/h.h] }",
+    "  s1: { run: 'true', reads: [inc/h.h] }",
+    `# ${"-".repeat(32 * 1024)}`, // over the size below which files are parsed every time
+  );
+  await Deno.writeTextFile(file, lines.join("\n") + "\n");
+  const full = loadJobsFile(file);
+  const key = full.cacheKey!;
+  assert.ok(key, "written to the cache");
+  const names = full.jobs.map((j) => j.name);
+  const part = (changed: string[], max = 50, selected = names) =>
+    readCachedPart(file, key, selected, new Set(changed), max);
+
+  // An edit of c1's source: c1, what reads its output (d1), and what needs that (e1).
+  const one = part(["src/1"])!;
+  assert.deepEqual(one.graph.jobs.map((j) => j.name), ["c1", "d1", "e1"]);
+  assert.deepEqual(one.graph.jobs.map((j) => j.index), [0, 1, 2]);
+  assert.deepEqual(one.graph.edges.map((e) => `${e.from}>${e.to}`), ["c1>d1", "d1>e1"]);
+  assert.equal(one.left.length, names.length - 3);
+  assert.deepEqual([...one.again].sort(), ["out/1", "out/d1", "src/1"]);
+  assert.equal(
+    JSON.stringify(one.graph.get("d1")),
+    JSON.stringify({ ...full.get("d1"), index: 1 }),
+  );
+
+  // A shared input that is not written: only the job whose own source changed comes along.
+  assert.deepEqual(part(["src/0"])!.graph.jobs.map((j) => j.name), ["c0", "s0"]);
+  // What a loaded job writes brings every job that names it, even one before it in the file.
+  assert.deepEqual(part(["src/2"])!.graph.jobs.map((j) => j.name), ["u", "c2"]);
+  // A path no job names, too many jobs, a cache of another key: no partial load.
+  assert.equal(part(["nope"]), undefined);
+  assert.equal(part(["src/1"], 2), undefined);
+  assert.equal(readCachedPart(file, "other", names, new Set(["src/1"]), 50), undefined);
+  // Only selected jobs: e1 is not in the selection (a run of d1 alone).
+  const sel = names.filter((n) => n !== "e1" && n !== "s0" && n !== "s1");
+  assert.deepEqual(part(["src/1"], 50, sel)!.graph.jobs.map((j) => j.name), ["c1", "d1"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("graph cache: a partial load never takes a job whose files are more than stamps", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "jx-gcache-" });
+  const file = `${dir}/jobs.yaml`;
+  const lines = ["jobs:", "  g: { run: 'true', reads: ['src/*.c'] }"];
+  for (let i = 0; i < 400; i++) {
+    lines.push(`  c${i}: { run: cp src/${i} out/${i}, reads: [src/${i}], writes: [out/${i}] }`);
+  }
+  lines.push(`# ${"-".repeat(32 * 1024)}`);
+  await Deno.writeTextFile(file, lines.join("\n") + "\n");
+  const full = loadJobsFile(file);
+  const names = full.jobs.map((j) => j.name);
+  // A glob's matches are not in the index: a selection with it never loads in part.
+  assert.equal(readCachedPart(file, full.cacheKey!, names, new Set(["src/1"]), 50), undefined);
+  const without = names.filter((n) => n !== "g");
+  const part = readCachedPart(file, full.cacheKey!, without, new Set(["src/1"]), 50);
+  assert.deepEqual(part?.graph.jobs.map((j) => j.name), ["c1"]);
+  await Deno.remove(dir, { recursive: true });
 });

@@ -15,7 +15,6 @@ import { collectGarbage, envObject, writeAll } from "../runtime/mod.ts";
 import { LocalRunner, runJobs, type Runner, type Slots } from "../scheduler/mod.ts";
 import { isTracked, UpToDate } from "../state/mod.ts";
 import type { Args } from "./args.ts";
-import { formatGraph } from "./graph_format.ts";
 import { load, setUpSlots, type SlotSetup, takeLock } from "./setup.ts";
 import type { RunUi } from "./ui_live.ts";
 
@@ -27,8 +26,14 @@ export async function cmdRun(args: Args): Promise<number> {
   const noop = await import("./noop_run.ts");
   // The jobs file's stamp before it is read, for the no-op record.
   const before = noop.jobsFileStamp(args);
-  const graph = load(args);
-  const selected = args.changedSince === undefined
+  // After an edit: the lock, then only the jobs the edit touches, when the record allows it.
+  let lock: { release(): void } | undefined;
+  if (noop.mayRunPart(args, before)) lock = await takeLock(dirname(before!.file), args.noWait);
+  const part = lock && await noop.partialRun(args);
+  const graph = part?.graph ?? await load(args);
+  const selected = part
+    ? graph.jobs
+    : args.changedSince === undefined
     ? graph.select(args.names)
     : (await import("./changed.ts")).changedSelection(
       graph,
@@ -36,7 +41,7 @@ export async function cmdRun(args: Args): Promise<number> {
       args.changedSince,
       dirname(resolve(graph.file)),
     );
-  (await import("./job_args.ts")).applyJobArgs(graph, args.names, args.jobArgs);
+  if (args.jobArgs) (await import("./job_args.ts")).applyJobArgs(graph, args.names, args.jobArgs);
   // Loading a big graph leaves tens of MB of temporaries: collect them before the run builds
   // its plan on top (the run's own garbage is the MemoryKeeper reporter's).
   if (graph.jobs.length >= BIG_GRAPH) collectGarbage();
@@ -48,18 +53,31 @@ export async function cmdRun(args: Args): Promise<number> {
   // to read the up-to-date state. The state, when a selected job declares files.
   const baseDir = dirname(resolve(graph.file));
   let state: InstanceType<typeof UpToDate> | undefined;
-  let lock: { release(): void } | undefined;
   const tracked = selected.some(isTracked);
-  if (tracked) lock = await takeLock(baseDir, args.noWait);
+  if (lock) {
+    // taken already, for a partial load
+  } else if (tracked) lock = await takeLock(baseDir, args.noWait);
   // No state to protect: a .jx/ jx must not use (a link, another user's) costs only the lock.
   else if (!args.dryRun) lock = await takeLock(baseDir, args.noWait, "run", warn);
-  if (tracked) state = new UpToDate(baseDir);
+  // A partial run checks its few jobs: only their lines of the state log are read.
+  if (tracked) {
+    state = new UpToDate(
+      baseDir,
+      undefined,
+      part && new Set(selected.map((j) => j.name)),
+    );
+  }
   // What the no-op fast path found changed: the jobs it vouches for are not checked again.
-  const trusted = state && noop.trustedJobs(args, selected, before);
+  const trusted = !part && state ? noop.trustedJobs(args, selected, before) : undefined;
   if (trusted) state!.trust(trusted.jobs, trusted.diff.changed);
-  if (trusted && args.verbose) {
-    const n = trusted.diff.changed.size;
-    writeAll(2, `jx: edit: ${n} recorded file(s) changed, ${trusted.jobs.size} job(s) trusted\n`);
+  // A changed path whose stamp the state line still matches (an mtime put back): its content decides.
+  else if (part) state!.trust(new Set(), part.diff.changed);
+  if (args.verbose && (trusted || part)) {
+    const n = (trusted ?? part)!.diff.changed.size;
+    const what = part
+      ? `${selected.length} of ${selected.length + part.left.length} job(s) loaded`
+      : `${trusted!.jobs.size} job(s) trusted`;
+    writeAll(2, `jx: edit: ${n} recorded file(s) changed, ${what}\n`);
   }
   const reactor = createReactor(args.reactor);
   let setup: SlotSetup | undefined;
@@ -138,6 +156,7 @@ export async function cmdRun(args: Args): Promise<number> {
           : check?.runner ?? executor?.runner,
         state: check?.state ?? state,
         force: args.force,
+        leftUpToDate: part?.left,
         reporters,
         modules,
         extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
@@ -153,7 +172,10 @@ export async function cmdRun(args: Args): Promise<number> {
           jobserver: slots.role ?? "none",
           before,
           recorded: (job) => state!.recordedStamps(job),
-          previous: trusted && { diff: trusted.diff, trusted: state.trustedHits },
+          previous: part
+            ? { diff: part.diff, trusted: new Set(part.left), part: { again: part.again } }
+            : trusted && { diff: trusted.diff, trusted: state.trustedHits },
+          graphKey: graph.cacheKey,
         };
       }
       const exit = check ? check.exit(result.exit) : result.exit;
@@ -262,8 +284,8 @@ async function openRunCache(args: Args, graph: Graph): Promise<RunCache | undefi
 }
 
 /** `jx list`. */
-export function cmdList(args: Args): number {
-  const graph = load(args);
+export async function cmdList(args: Args): Promise<number> {
+  const graph = await load(args);
   if (args.namesOnly) {
     // For shell completions: bare names, one per line, jobs then modules.
     const names = ["job", "module"].flatMap((k) => graph.jobs.filter((j) => j.kind === k));
@@ -283,16 +305,16 @@ export function cmdList(args: Args): number {
 }
 
 /** `jx graph`. */
-export function cmdGraph(args: Args): number {
-  const graph = load(args);
+export async function cmdGraph(args: Args): Promise<number> {
+  const graph = await load(args);
   const names = new Set(graph.select(args.names).map((j) => j.name));
-  writeAll(1, formatGraph(graph, names, args.format));
+  writeAll(1, (await import("./graph_format.ts")).formatGraph(graph, names, args.format));
   return 0;
 }
 
 /** `jx explain`. */
 export async function cmdExplain(args: Args): Promise<number> {
-  const graph = load(args);
+  const graph = await load(args);
   if (args.names.length !== 1) throw new JxInputError("usage: jx explain JOB");
   // The same selections as `jx run` (a foreach group explains each of its jobs).
   const state = new UpToDate(dirname(resolve(graph.file)));
@@ -344,7 +366,7 @@ function explainOne(c: ExplainContext, job: JobSpec): string {
 
 /** `jx clean`. */
 export async function cmdClean(args: Args): Promise<number> {
-  const graph = load(args);
+  const graph = await load(args);
   // The named jobs' own outputs; with --deps, those of everything they wait for too.
   const jobs = args.deps || !args.names.length ? graph.select(args.names) : graph.named(args.names);
   return (await import("./clean.ts")).cleanOutputs(graph, jobs, args.dryRun);

@@ -101,9 +101,9 @@ export async function main(argv: string[]): Promise<number> {
       case "run":
         return await commands.cmdRun(args);
       case "list":
-        return commands.cmdList(args);
+        return await commands.cmdList(args);
       case "graph":
-        return commands.cmdGraph(args);
+        return await commands.cmdGraph(args);
       case "explain":
         return await commands.cmdExplain(args);
       case "clean":

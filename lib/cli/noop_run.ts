@@ -292,6 +292,82 @@ export function trustedJobs(
   return { diff: m.diff, jobs };
 }
 
+/** What a partial run loads (see `partialRun`): a graph of some of the selected jobs. */
+export interface PartialRun {
+  /** The jobs an edit touches and what follows them, as a graph of their own. */
+  graph: Graph;
+  /** The other selected jobs: up to date, by the record. */
+  left: string[];
+  /** The paths the next record takes again from the loaded jobs' lines. */
+  again: Set<string>;
+  /** The record it started from and what had changed. */
+  diff: NoopDiff;
+}
+
+/**
+ * Whether `jx run` may load only what an edit touches (`partialRun`): the
+ * fast path found its record with some paths changed, for these arguments
+ * and this jobs file (`before`: its stamp before anything read it), a
+ * record of plain files (no glob, no directory walked) that names the graph
+ * cache of its graph. Call it before the lock is taken; `partialRun`, after,
+ * checks the rest.
+ *
+ * @example
+ * ```ts
+ * import { parseArgs } from "./args.ts";
+ * import { mayRunPart } from "./noop_run.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * // no record seen
+ * assertEquals(mayRunPart(parseArgs(["run"], {}), undefined), false);
+ * ```
+ */
+export function mayRunPart(
+  args: Args,
+  before: { file: string; stamp: number[] } | undefined,
+): boolean {
+  const m = missed;
+  if (!m || !before || envObject().JX_NO_PARTIAL || args.jobArgs) return false;
+  const { record } = m.diff;
+  const found = findFile(args);
+  if (!found || found.file !== before.file || record.file !== before.file) return false;
+  if (m.key !== runKey(args, found.file, found.names)) return false;
+  if (!before.stamp.every((x, k) => x === record.stamps[k])) return false;
+  return !!record.graphKey && !record.dirs.length && !record.walks.length &&
+    m.diff.changed.size > 0;
+}
+
+/**
+ * For a `jx run` that holds the lock, after `mayRunPart`: the selected jobs
+ * that name a changed path and everything that follows them, read from the
+ * graph cache without the rest of the graph (graph/cache.ts
+ * `readCachedPart`); the other selected jobs are up to date by the record.
+ * Undefined when the state log changed since the fast path looked (another
+ * run), when the cache is not the record's, or when the part would be more
+ * than an eighth of the selection (the full way costs no more then). On
+ * success `args.names` loses a jobs file named first, as the full way's
+ * `jobsFile` does.
+ *
+ * @example
+ * ```ts
+ * import { parseArgs } from "./args.ts";
+ * import { partialRun } from "./noop_run.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(await partialRun(parseArgs(["run"], {})), undefined);
+ * ```
+ */
+export async function partialRun(args: Args): Promise<PartialRun | undefined> {
+  const m = missed, found = findFile(args), graphKey = m?.diff.record.graphKey;
+  if (!m || !found || !graphKey) return undefined;
+  const { record, changed } = m.diff;
+  if (!stampAt(m.diff, 1, record.state)) return undefined;
+  const { readCachedPart } = await import("../graph/cache.ts");
+  const max = Math.max(32, record.names.length >> 3);
+  const part = readCachedPart(found.file, graphKey, record.names, changed, max);
+  if (!part) return undefined;
+  args.names.splice(0, args.names.length, ...found.names);
+  return { ...part, diff: m.diff };
+}
+
 /**
  * After a full `jx run` (state closed, lock held): records the no-op
  * record when `recordable` (every job ended ok or up to date), else drops
@@ -325,6 +401,8 @@ export async function recordRun(
       recorded: RecordFrom["recorded"];
       /** The record the run started from and the jobs it took as up to date unchecked. */
       previous?: RecordFrom["previous"];
+      /** The graph cache's key of the run's graph, if it had one. */
+      graphKey?: string;
     }
     | undefined,
 ): Promise<void> {
@@ -340,6 +418,7 @@ export async function recordRun(
     jobsFile: recordable.before!.stamp,
     recorded: recordable.recorded,
     previous: recordable.previous,
+    graphKey: recordable.graphKey,
     // Loaded here, by the full way only (it loads node: modules: see state/noop_collect.ts).
     globs: await import("../graph/glob.ts"),
   });

@@ -7,7 +7,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import process from "node:process";
-import { type Graph, jobsFileOrFail, loadJobsFile } from "../graph/mod.ts";
+import type { Graph } from "../graph/mod.ts";
 import { JxInputError } from "../runtime/errors.ts";
 import { createJobserver, joinJobserver, parseMakeFlags } from "../jobserver/mod.ts";
 import type { Reactor } from "../reactor/mod.ts";
@@ -19,9 +19,9 @@ import { wantedJobs } from "./slots.ts";
 
 /**
  * Picks the jobs file: `-f`, a positional that names a YAML file, or jobs.yaml/jobs.yml here or
- * in the nearest parent folder that has one.
+ * in the nearest parent folder that has one (`orFail`: graph/load.ts `jobsFileOrFail`).
  */
-export function jobsFile(args: Args): string {
+function jobsFile(args: Args, orFail: (file: undefined, dir: string) => string): string {
   if (args.file) return args.file;
   const first = args.names[0];
   if (first && /\.ya?ml(\.example)?$/.test(first)) {
@@ -32,12 +32,15 @@ export function jobsFile(args: Args): string {
       }
     } catch { /* a job name after all */ }
   }
-  return jobsFileOrFail(undefined, process.cwd());
+  return orFail(undefined, process.cwd());
 }
 
 /** Loads the jobs file the arguments name. */
-export function load(args: Args): Graph {
-  return loadJobsFile(jobsFile(args), { vars: args.vars });
+export async function load(args: Args): Promise<Graph> {
+  // Loaded here, not above: a partial `jx run` (noop_run.ts) reads no jobs file, and the
+  // loader brings the YAML parser.
+  const g = await import("../graph/mod.ts");
+  return g.loadJobsFile(jobsFile(args, g.jobsFileOrFail), { vars: args.vars });
 }
 
 /**

@@ -23,7 +23,7 @@ import type { RunUi } from "./ui_live.ts";
 
 /** Runs `jx watch` until SIGINT/SIGTERM; returns 130/143 (or 2 for bad input). */
 export async function cmdWatch(args: Args): Promise<number> {
-  const graph = load(args);
+  const graph = await load(args);
   const selected = graph.select(args.names);
   const baseDir = dirname(resolve(graph.file));
   const lock = await takeLock(baseDir, args.noWait, "watch");

@@ -6,12 +6,15 @@
  * overrides, the base directory and the cache format.
  *
  * The file (`.jx/graph-FILE.json`) is the key on its first line, so that a
- * stale cache is known without parsing it, then one JSON document laid out
- * for a fast read: each job is an array of its values, after the index of
- * its list of keys in a shared table (jobs of one file have a handful of
- * shapes), and each edge an array. Reading it back builds the same objects,
- * keys in the same order, about three times faster than parsing the objects
- * themselves.
+ * stale cache is known without parsing it; then a header (the shapes, the
+ * pools, the file's settings); then an index (`PartIndex`: which jobs name
+ * which files, the edges out of each job, where each row starts); then one
+ * JSON array of rows, one row per line: each job is an array of its values,
+ * after the index of its list of keys in a shared table (jobs of one file
+ * have a handful of shapes), then each edge the same way. Reading it back
+ * builds the same objects, keys in the same order, about three times faster
+ * than parsing the objects themselves; `readCachedPart` parses only the rows
+ * of the jobs an edit touches and of what follows them.
  *
  * @module
  */
@@ -34,20 +37,45 @@ export const CACHE_MIN_BYTES = 32 * 1024;
  */
 export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // 3: `repeat` as { kind, test, max }; 4: the file's settings (vars, cache); 5: shared values
-// in the shapes (`Slot`)
-const FORMAT = 5;
+// in the shapes (`Slot`); 6: header, index and rows on lines of their own (`readCachedPart`)
+const FORMAT = 6;
 
-/** The document after the key line. */
-interface Packed {
+/** The header line after the key line. */
+interface Header {
   /** Key lists: a row starts with the index of its own. */
   shapes: Slot[][];
-  /** Per job: shape index, then the values of its stored keys in order. */
-  jobs: unknown[][];
   pools: [string, number][];
-  /** Per edge, the same. */
-  edges: unknown[][];
   /** The file's variables and top-level `cache:`. */
   settings?: FileSettings;
+  /** Rows of jobs, then of edges. */
+  jobs: number;
+  edges: number;
+}
+
+/**
+ * The index line: what `readCachedPart` needs to choose the jobs to load
+ * without parsing any row. Lists of lists are flat (`start[i]` to
+ * `start[i + 1]`).
+ */
+interface PartIndex {
+  /** The jobs' names, in file order. */
+  names: string[];
+  /** Every plain path a job reads, writes or takes its env from (no glob, no `@name`). */
+  files: string[];
+  /** Per file, the jobs that name it. */
+  ownStart: number[];
+  owners: number[];
+  /** Per job, the files it writes. */
+  wStart: number[];
+  writes: number[];
+  /** Per job, the edges out of it (edge numbers); per edge, the job it leads to. */
+  outStart: number[];
+  outs: number[];
+  edgeTo: number[];
+  /** Jobs a partial load never takes (see `unfitForPart`). */
+  unfit: number[];
+  /** Where each row (jobs, then edges) starts in the rows' text; one more for the end. */
+  at: number[];
 }
 
 /**
@@ -189,21 +217,108 @@ function trusted(path: string, absentOk: boolean): boolean {
   return ok(inspectOwned(dirname(path), "dir").kind) && ok(inspectOwned(path, "file").kind);
 }
 
+/** The cache file's text when its first line is `key` (and it is ours), else undefined. */
+function cachedText(file: string, key: string): string | undefined {
+  if (!trusted(cachePath(file), false)) return undefined;
+  const text = readText(cachePath(file));
+  return text.indexOf("\n") === key.length && text.startsWith(key) ? text : undefined;
+}
+
+/** The header, the index's line (not parsed) and the rows' offset in a cache file's text. */
+function split(
+  text: string,
+  key: string,
+): { header: Header; index: [number, number]; rows: number } {
+  const h = key.length + 1, i = text.indexOf("\n", h) + 1, r = text.indexOf("\n", i) + 1;
+  if (i === 0 || r === 0) throw new Error("truncated");
+  const header = JSON.parse(text.slice(h, i - 1)) as Header; // Cast: written by writeCachedGraph
+  return { header, index: [i, r - 1], rows: r };
+}
+
 /** The cached graph for `key`, or undefined. */
 export function readCachedGraph(file: string, key: string): Graph | undefined {
   try {
-    if (!trusted(cachePath(file), false)) return undefined;
-    const text = readText(cachePath(file));
-    const nl = text.indexOf("\n");
-    if (nl !== key.length || !text.startsWith(key)) return undefined;
-    const c = JSON.parse(text.slice(nl + 1)) as Packed; // Cast: written by writeCachedGraph (above)
-    const jobs = unpack<JobSpec>(c.jobs, c.shapes);
-    const graph = new Graph(file, jobs, new Map(c.pools), unpack<Edge>(c.edges, c.shapes));
+    const text = cachedText(file, key);
+    if (!text) return undefined;
+    const { header: c, rows } = split(text, key);
+    const all = JSON.parse(text.slice(rows)) as unknown[][]; // Cast: rows written below
+    const jobs = unpack<JobSpec>(all.slice(0, c.jobs), c.shapes);
+    const edges = unpack<Edge>(all.slice(c.jobs), c.shapes);
+    const graph = new Graph(file, jobs, new Map(c.pools), edges);
     graph.settings = c.settings ?? {};
+    graph.cacheKey = key;
     return graph;
   } catch {
     return undefined;
   }
+}
+
+/** A glob or an `@name`: not a file the index lists. */
+const notFile = (p: string) => p[0] === "@" || /[*?[{]/.test(p);
+
+/**
+ * Whether a partial load must not take the job: what decides it is more
+ * than its files' stamps (a module, generated jobs, a loop, a depfile's
+ * inputs, a glob, a condition on another job's result).
+ */
+function unfitForPart(j: JobSpec): boolean {
+  if (j.kind !== "job" || j.emits || j.deferred || j.repeat || j.fromGlob) return true;
+  if (j.depfile || j.if !== undefined || j.unless !== undefined || j.source !== undefined) {
+    return true;
+  }
+  return [j.reads, j.writes, j.envFiles ?? []].some((l) =>
+    l.some((p) => p[0] !== "@" && notFile(p))
+  );
+}
+
+/** A flat list of lists: `start` (one more than the lists) and the items. */
+function flat(lists: number[][]): [number[], number[]] {
+  const start = [0], items: number[] = [];
+  for (const l of lists) items.push(...l), start.push(items.length);
+  return [start, items];
+}
+
+/** The index of `graph` for partial loads; `at` is filled by the writer. */
+function indexOf(graph: Graph): PartIndex {
+  const jobs = graph.jobs, fileIds = new Map<string, number>();
+  const files: string[] = [], owned: number[][] = [];
+  const id = (p: string) => {
+    let i = fileIds.get(p);
+    if (i === undefined) fileIds.set(p, i = files.push(p) - 1), owned.push([]);
+    return i;
+  };
+  const written: number[][] = [], unfit: number[] = [];
+  for (let j = 0; j < jobs.length; j++) {
+    const s = jobs[j], seen = new Set<number>();
+    if (unfitForPart(s)) unfit.push(j);
+    for (const p of [...s.reads, ...s.writes, ...s.envFiles ?? []]) {
+      if (notFile(p)) continue;
+      const f = id(p);
+      if (!seen.has(f)) seen.add(f), owned[f].push(j);
+    }
+    written.push(s.writes.filter((p) => !notFile(p)).map(id));
+  }
+  const byName = new Map(jobs.map((s, j) => [s.name, j]));
+  const outs: number[][] = jobs.map(() => []);
+  const edgeTo = graph.edges.map((e, k) => {
+    outs[byName.get(e.from)!].push(k);
+    return byName.get(e.to)!;
+  });
+  const [ownStart, owners] = flat(owned), [wStart, writes] = flat(written);
+  const [outStart, outList] = flat(outs);
+  return {
+    names: jobs.map((s) => s.name),
+    files,
+    ownStart,
+    owners,
+    wStart,
+    writes,
+    outStart,
+    outs: outList,
+    edgeTo,
+    unfit,
+    at: [],
+  };
 }
 
 /** Stores a graph; failures (a read-only directory) are ignored. Atomic: temp file, then rename. */
@@ -214,19 +329,124 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
     if (!trusted(path, true)) return;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const p = new Packer();
-    const jobs = graph.jobs.map((j) => p.row(j));
-    const edges = graph.edges.map((e) => p.row(e));
-    const c: Packed = {
+    const rows = [...graph.jobs.map((j) => p.row(j)), ...graph.edges.map((e) => p.row(e))];
+    const header: Header = {
       shapes: p.shapes,
-      jobs,
       pools: [...graph.pools],
-      edges,
       settings: graph.settings,
+      jobs: graph.jobs.length,
+      edges: graph.edges.length,
     };
+    const index = indexOf(graph);
+    // The rows' text: "[\n" row ",\n" row ... "\n]"; each row ends 2 before the next starts.
+    const texts = rows.map((r) => JSON.stringify(r));
+    let at = 2;
+    for (const t of texts) index.at.push(at), at += t.length + 2;
+    index.at.push(at);
+    const body = `[\n${texts.join(",\n")}\n]`;
     rmSync(tmp, { force: true });
-    writeFileSync(tmp, key + "\n" + JSON.stringify(c), { flag: "wx" }); // never through a link
+    const text = `${key}\n${JSON.stringify(header)}\n${JSON.stringify(index)}\n${body}`;
+    writeFileSync(tmp, text, { flag: "wx" }); // never through a link
     renameSync(tmp, path);
+    graph.cacheKey = key;
   } catch {
     // No cache then.
   }
+}
+
+/** A partial graph: the jobs an edit touches and what follows them (`readCachedPart`). */
+export interface PartGraph {
+  graph: Graph;
+  /** The selected jobs left out (up to date unless the full check is asked for), in file order. */
+  left: string[];
+  /**
+   * The paths whose stamps a record of this run must take again: the
+   * changed ones and those the loaded jobs write (every job that names
+   * them is loaded).
+   */
+  again: Set<string>;
+}
+
+/**
+ * From the cache for `key`: the selected jobs (`selected`, in file order)
+ * that name a path of `changed`, everything that follows them (by an edge,
+ * or by naming a path one of them writes), as a graph of their own; the
+ * rest are `left`. Undefined when there is no such cache, when a changed
+ * path is named by no job, when a job to load (or any selected job) is
+ * unfit (`unfitForPart`), or when more than `max` jobs would load.
+ */
+export function readCachedPart(
+  file: string,
+  key: string,
+  selected: readonly string[],
+  changed: ReadonlySet<string>,
+  max: number,
+): PartGraph | undefined {
+  try {
+    const text = cachedText(file, key);
+    if (!text) return undefined;
+    const { header, index: [i0, i1], rows } = split(text, key);
+    const ix = JSON.parse(text.slice(i0, i1)) as PartIndex; // Cast: written by writeCachedGraph
+    const n = header.jobs, sel = selectedOf(ix.names, selected);
+    if (!sel) return undefined;
+    for (const j of ix.unfit) if (sel[j]) return undefined;
+    const inPart = new Uint8Array(n), stack: number[] = [], again = new Set(changed);
+    let size = 0;
+    const add = (j: number) => {
+      if (sel[j] && !inPart[j]) inPart[j] = 1, stack.push(j), size++;
+    };
+    let found = 0;
+    for (let f = 0; f < ix.files.length; f++) {
+      if (!changed.has(ix.files[f])) continue;
+      found++;
+      for (let k = ix.ownStart[f]; k < ix.ownStart[f + 1]; k++) add(ix.owners[k]);
+    }
+    if (found !== changed.size) return undefined;
+    while (stack.length && size <= max) {
+      const j = stack.pop()!;
+      for (let k = ix.outStart[j]; k < ix.outStart[j + 1]; k++) add(ix.edgeTo[ix.outs[k]]);
+      for (let k = ix.wStart[j]; k < ix.wStart[j + 1]; k++) {
+        const f = ix.writes[k];
+        again.add(ix.files[f]);
+        for (let o = ix.ownStart[f]; o < ix.ownStart[f + 1]; o++) add(ix.owners[o]);
+      }
+    }
+    if (size > max) return undefined;
+    const row = (r: number) => JSON.parse(text.slice(rows + ix.at[r], rows + ix.at[r + 1] - 2));
+    const jobs: JobSpec[] = [], edges: Edge[] = [], left: string[] = [];
+    for (let j = 0; j < n; j++) {
+      if (!inPart[j]) {
+        if (sel[j]) left.push(ix.names[j]);
+        continue;
+      }
+      const r = row(j);
+      const spec = unpackRow(r, header.shapes[r[0]]);
+      spec.index = jobs.length; // its place in the partial graph, file order kept
+      jobs.push(spec as unknown as JobSpec); // Cast: packed from a JobSpec by Packer.row
+      for (let k = ix.outStart[j]; k < ix.outStart[j + 1]; k++) {
+        if (!inPart[ix.edgeTo[ix.outs[k]]]) continue;
+        const e = row(n + ix.outs[k]);
+        edges.push(unpackRow(e, header.shapes[e[0]]) as unknown as Edge); // Cast: as above
+      }
+    }
+    const graph = new Graph(file, jobs, new Map(header.pools), edges);
+    graph.settings = header.settings ?? {};
+    graph.cacheKey = key;
+    return { graph, left, again };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Which of `names` (every job, file order) are `selected` (some of them,
+ * file order): a flag per job, or undefined when a selected name is not there.
+ */
+function selectedOf(names: string[], selected: readonly string[]): Uint8Array | undefined {
+  const sel = new Uint8Array(names.length);
+  let k = 0;
+  for (let j = 0; j < names.length && k < selected.length; j++) {
+    if (names[j] === selected[k]) sel[j] = 1, k++;
+  }
+  return k === selected.length ? sel : undefined;
 }

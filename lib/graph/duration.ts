@@ -52,3 +52,6 @@ export function formatMs(ms: number): string {
   const s = Math.round((ms % 60_000) / 1000);
   return `${m}m${String(s).padStart(2, "0")}s`;
 }
+
+/** The default time between SIGTERM and SIGKILL. */
+export const DEFAULT_GRACE_MS = 5000;

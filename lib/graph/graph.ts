@@ -43,6 +43,8 @@ export class Graph {
   readonly byName: Map<string, JobSpec> = new Map();
   /** The file's variables and top-level `cache:` (set by the loader). */
   settings: FileSettings = {};
+  /** The key of the graph cache (graph/cache.ts) it was read from or written to, if any. */
+  cacheKey?: string;
   /** Edges by the job they lead to and by the job they come from; a job without any has no entry. */
   private deps = new Map<string, Edge[]>();
   private dependents = new Map<string, Edge[]>();

@@ -38,8 +38,8 @@ import {
 } from "./read.ts";
 import { type PosMap, table } from "./validate.ts";
 
-/** The default time between SIGTERM and SIGKILL. */
-export const DEFAULT_GRACE_MS = 5000;
+import { DEFAULT_GRACE_MS } from "./duration.ts";
+export { DEFAULT_GRACE_MS };
 
 /** What normalizing changes: `.` or `..` parts, empty parts, a leading or trailing `/`; or empty. */
 const NOT_NORMAL = /(?:^|\/)\.\.?(?:\/|$)|\/\/|^\/|\/$|^$/;

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { formatMs, type HealthSpec } from "../graph/mod.ts";
+import type { HealthSpec } from "../graph/mod.ts";
+import { formatMs } from "../graph/duration.ts";
 import { type ProbeContext, ReadyProbe } from "./ready.ts";
 
 /**

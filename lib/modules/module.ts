@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { DEFAULT_GRACE_MS, type JobSpec } from "../graph/mod.ts";
+import type { JobSpec } from "../graph/mod.ts";
+import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
 import { type ChildHandle, type ExitStatus, type Reactor, signalName } from "../reactor/mod.ts";
 import type { JobStatus, ModuleState, RunEvent } from "../scheduler/mod.ts";
 import { backoffMs, DEFAULT_MAX_RESTARTS, isFailure, STABLE_MS, wantsRestart } from "./backoff.ts";

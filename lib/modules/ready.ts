@@ -8,7 +8,8 @@
  * @module
  */
 import type net from "node:net";
-import { formatMs, type ReadySpec } from "../graph/mod.ts";
+import type { ReadySpec } from "../graph/mod.ts";
+import { formatMs } from "../graph/duration.ts";
 import type { ChildHandle, Reactor, StreamName } from "../reactor/mod.ts";
 
 /** Give up when not ready after this long, when `ready.timeout` is not given. */

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { currentOs, type JobSpec, whenFails } from "../graph/mod.ts";
+import type { JobSpec } from "../graph/mod.ts";
+import { currentOs, whenFails } from "../graph/when.ts";
 
 export { currentOs };
 

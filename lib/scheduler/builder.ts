@@ -113,9 +113,18 @@ export class Builder implements LoopHost, GenHost {
     if (this.opts.handleSignals !== false) frame.listen((sig, first) => this.onSignal(sig, first));
     this.runner.onCapacity = () => this.pump();
     const modules = this.selected.filter((j) => j.kind === "module").length;
-    frame.begin(this.plan.size - modules, this.runner.limit, this.opts.slots?.role ?? "none");
+    const left = this.opts.leftUpToDate ?? [];
+    frame.begin(
+      this.plan.size - modules + left.length,
+      this.runner.limit,
+      this.opts.slots?.role ?? "none",
+    );
     const { graph, selected, reactor } = this;
     this.host?.attach({ graph, selected, reactor, emit: this.emit, t: this.t, env: this.envOf });
+    for (const job of left) {
+      this.results.set(job, { status: "skipped", reason: "up-to-date" });
+      this.emit({ type: "job.skip", t: this.t(), job, reason: "up-to-date" });
+    }
     for (const feed of this.opts.feeds ?? []) this.gen.startFeed(this, feed);
     this.pump();
     return done;

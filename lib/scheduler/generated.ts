@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { expandDeferred, parseEmittedJob } from "../graph/emit.ts";
+import type * as Emit from "../graph/emit.ts";
 import { JxInputError } from "../runtime/errors.ts";
 import { cwd } from "../runtime/fs.ts";
 import type { Graph } from "../graph/graph.ts";
@@ -14,6 +14,30 @@ import type { EmitContext, JobSpec } from "../graph/types.ts";
 import type { JobStatus, RunEvent } from "./events.ts";
 import type { JobFeed } from "./options.ts";
 import type { Plan } from "./plan.ts";
+
+/** graph/emit.ts, once `loadEmit` has loaded it (it brings the YAML parser). */
+let emit: typeof Emit | undefined;
+
+/**
+ * Loads what a run that generates jobs needs (graph/emit.ts): `runJobs`
+ * does it before a run whose selection emits jobs, defers a `foreach`, or
+ * has feeds; a run without any never loads the YAML parser.
+ *
+ * @example
+ * ```ts
+ * import { loadEmit } from "./generated.ts";
+ * await loadEmit();
+ * ```
+ */
+export async function loadEmit(): Promise<void> {
+  emit ??= await import("../graph/emit.ts");
+}
+
+/** graph/emit.ts, loaded by `loadEmit` (a Builder made by hand for such a run must call it). */
+function emitted(): typeof Emit {
+  if (!emit) throw new Error("graph/emit.ts is not loaded: call loadEmit() before the run");
+  return emit;
+}
 
 /** What a function of graph/ threw, kept as a value. */
 class Failure {
@@ -118,7 +142,12 @@ export class Generated {
         const line = raw.trim();
         if (line === "" || line.startsWith("#")) continue;
         const n = lineNo;
-        this.add(host, spec.name, made(() => parseEmittedJob(line, n, spec.name, spec.emits!)), n);
+        this.add(
+          host,
+          spec.name,
+          made(() => emitted().parseEmittedJob(line, n, spec.name, spec.emits!)),
+          n,
+        );
       }
     };
     return {
@@ -135,7 +164,7 @@ export class Generated {
   /** Expands a deferred `foreach` now that what it globs is written; resolves the group. */
   expandGroup(host: GenHost, spec: JobSpec): void {
     host.plan.start(spec.name);
-    const specs = made(() => expandDeferred(spec));
+    const specs = made(() => emitted().expandDeferred(spec));
     if (specs instanceof Failure) this.add(host, spec.name, specs);
     else for (const s of specs) this.add(host, spec.name, s);
     host.resolve(spec, this.errors.has(spec.name) ? "failed" : "ok");
@@ -163,7 +192,12 @@ export class Generated {
       }
       if (entries === undefined) return;
       for (const entry of Array.isArray(entries) ? entries : [entries]) {
-        this.add(host, feed.name, made(() => parseEmittedJob(entry, n, feed.name, ctx)), n);
+        this.add(
+          host,
+          feed.name,
+          made(() => emitted().parseEmittedJob(entry, n, feed.name, ctx)),
+          n,
+        );
       }
     };
     this.read(host, feed, take).then((e) => {

@@ -62,6 +62,12 @@ export interface RunOptions {
   };
   /** `--force`: run jobs even when the state says they are up to date (still recorded). */
   force?: boolean;
+  /**
+   * Selected jobs left out of the graph as up to date (a partial load after
+   * an edit: cli/noop_run.ts): counted in `run.start` and reported as
+   * skipped up to date right after it, before anything starts.
+   */
+  leftUpToDate?: readonly string[];
   /** Listen for SIGINT/SIGTERM/SIGHUP (default true). */
   handleSignals?: boolean;
   /** The time events count from (default: now); `jx watch` keeps one clock for its cycles. */

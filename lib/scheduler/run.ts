@@ -9,6 +9,7 @@ import type { Graph } from "../graph/graph.ts";
 import { envObject } from "../runtime/fs.ts";
 import type { JobSpec } from "../graph/types.ts";
 import { Builder } from "./builder.ts";
+import { loadEmit } from "./generated.ts";
 import { DryRunRunner, LocalRunner } from "./local_runner.ts";
 import type { RunOptions, RunResult } from "./options.ts";
 import type { Runner } from "./runner.ts";
@@ -35,7 +36,11 @@ export function newRunId(): string {
  * assertEquals(result.exit, 0);
  * ```
  */
-export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Promise<RunResult> {
+export async function runJobs(
+  graph: Graph,
+  selected: JobSpec[],
+  opts: RunOptions,
+): Promise<RunResult> {
   const modules = selected.filter((j) => j.kind === "module");
   if (modules.length && !opts.modules && !opts.dryRun && !opts.runner?.passOver) {
     throw new Error(
@@ -43,7 +48,8 @@ export function runJobs(graph: Graph, selected: JobSpec[], opts: RunOptions): Pr
         "pass RunOptions.modules (a Supervisor from lib/modules)",
     );
   }
-  return new Builder(graph, selected, opts, runnerFor(opts), envMaker(opts)).run();
+  if (opts.feeds?.length || selected.some((j) => j.emits || j.deferred)) await loadEmit();
+  return await new Builder(graph, selected, opts, runnerFor(opts), envMaker(opts)).run();
 }
 
 /** The runner of a run: the one given, a dry run, or local processes within the slots. */

@@ -156,9 +156,13 @@ export class UpToDate {
   /** Those of `dirty` that may name more than themselves: globs, `.`, directories, absent paths. */
   private dirtyWide: string[] = [];
 
-  /** `warn` hears of damaged state (default: a `jx: warning:` line on stderr). */
-  constructor(private baseDir: string, warn?: Warn) {
-    this.store = new StateStore(baseDir, warn);
+  /**
+   * `warn` hears of damaged state (default: a `jx: warning:` line on
+   * stderr); `only`: the jobs that will be checked, when they are a few of
+   * the log's (a partial run: see `StateStore`).
+   */
+  constructor(private baseDir: string, warn?: Warn, only?: ReadonlySet<string>) {
+    this.store = new StateStore(baseDir, warn, only);
     this.prefix = baseDir.endsWith("/") ? baseDir : baseDir + "/";
   }
 

@@ -52,6 +52,7 @@ import {
   DIR_MODE,
   listing,
   type NoopJob,
+  patchPart,
   RACY_MS,
   type RecordFrom,
   W,
@@ -91,6 +92,8 @@ export interface NoopRecord {
   listings: (number | string)[];
   /** The patterns walked (globs, directories in `reads`): their jobs are never trusted unchecked. */
   walks: string[];
+  /** The graph cache's key of the run's graph, when it had one (for a partial run). */
+  graphKey?: string;
 }
 
 /** A record and the paths (relative, as in `paths`) whose stamps changed since it was written. */
@@ -255,7 +258,7 @@ function isRecord(r: unknown): r is NoopRecord {
     Array.isArray(o.stamps) && o.stamps.every((x) => typeof x === "number") &&
     Array.isArray(o.racy) && isStrings(o.dirs) && isStrings(o.walks) &&
     Array.isArray(o.dstamps) && o.dstamps.every((x) => typeof x === "number") &&
-    Array.isArray(o.listings);
+    Array.isArray(o.listings) && (o.graphKey === undefined || typeof o.graphKey === "string");
 }
 
 /**
@@ -307,6 +310,14 @@ export function recordNoop(
   const base = baseDir.endsWith("/") ? baseDir : baseDir + "/";
   const stateStamp = stampOf(state);
   if (!stateStamp || !jobs.every(coverable)) return drop();
+  if (from.previous?.part) {
+    // A partial run: the record it started from, its changed paths stamped again.
+    // Cast: the previous record is the one `diffNoop` read, this module's own type.
+    const r = from.previous.diff.record as NoopRecord;
+    if (!patchPart(jobs, from, base)) return drop();
+    r.stamps.splice(0, 2 * W, ...from.jobsFile, ...stateStamp);
+    return write(baseDir, path, { ...r, slots, jobserver, graphKey: from.graphKey });
+  }
   const stamps = collectStamps(jobs, from, base);
   if (!stamps) return drop();
   const r: NoopRecord = {
@@ -324,7 +335,13 @@ export function recordNoop(
     dstamps: stamps.dstamps,
     listings: stamps.listings,
     walks: [...stamps.walks],
+    graphKey: from.graphKey,
   };
+  return write(baseDir, path, r);
+}
+
+/** Writes record `r` to `path` (atomic: temp file, then rename); false when it cannot. */
+function write(baseDir: string, path: string, r: NoopRecord): boolean {
   try {
     stateDir(baseDir, () => {});
     const tmp = `${path}.${pid()}.tmp`;

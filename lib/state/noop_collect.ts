@@ -49,6 +49,7 @@ export interface NoopJob {
 export interface PreviousRecord {
   names: string[];
   paths: string[];
+  /** Changed in place by `patchPart`. */
   stamps: number[];
   racy: (number | string)[];
   dirs: string[];
@@ -65,7 +66,15 @@ export interface RecordFrom {
   previous?: {
     diff: { record: PreviousRecord; changed: ReadonlySet<string> };
     trusted: ReadonlySet<string>;
+    /**
+     * A partial run (cli/noop_run.ts `partialRun`): `jobs` are only the jobs
+     * it loaded, and `again` the paths to take again from their lines (every
+     * job that names one was loaded); the rest of the record is kept.
+     */
+    part?: { again: ReadonlySet<string> };
   };
+  /** The graph cache's key of the run's graph (graph/cache.ts), for a later partial run. */
+  graphKey?: string;
   /** graph/glob.ts's walker and matchers: without them, a job with a glob or a directory to walk gets no record. */
   globs?: GlobOps;
 }
@@ -359,4 +368,49 @@ export function collectStamps(jobs: NoopJob[], from: RecordFrom, base: string): 
   const into = new Stamps(base, Date.now(), from.globs);
   if (from.previous && updated(jobs, from, into)) return into;
   return collected(jobs, from, into.clear()) ? into : undefined;
+}
+
+/**
+ * A partial run's record (`from.previous.part`): the previous record, its
+ * stamps of the paths in `part.again` taken again in place from the lines
+ * of `jobs` (the jobs the run loaded, which are all the jobs that name
+ * them), the racy list with them. False (the record must go) when a line
+ * is missing, lines disagree, a path is not the record's, or the disk no
+ * longer says what a line says. The jobs file's and the state log's stamps
+ * (the first two) are the caller's.
+ *
+ * @example
+ * ```ts
+ * import { patchPart } from "./noop_collect.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const record = { names: ["a"], paths: ["/p/j.yaml", "/p/.jx/state.ndjson", "a.txt"], stamps: [], racy: [], dirs: [], walks: [] };
+ * const previous = { diff: { record, changed: new Set(["a.txt"]) }, trusted: new Set<string>(), part: { again: new Set(["a.txt"]) } };
+ * const job = { name: "a", kind: "job", reads: ["a.txt"], writes: [] };
+ * // no state line for the job: no record
+ * assertEquals(patchPart([job], { jobsFile: [], recorded: () => undefined, previous }, "/p/"), false);
+ * ```
+ */
+export function patchPart(jobs: NoopJob[], from: RecordFrom, base: string): boolean {
+  const prev = from.previous?.diff.record, again = from.previous?.part?.again;
+  if (!prev || !again || prev.dirs.length || prev.walks.length) return false;
+  if (jobs.some((j) => j.depfile)) return false;
+  const fresh = lineStamps(jobs, from, (p) => again.has(p));
+  if (!fresh || fresh.size !== again.size) return false;
+  const into = new Stamps(base, Date.now());
+  let found = 0;
+  for (let i = 2; i < prev.paths.length; i++) {
+    const st = fresh.get(prev.paths[i]);
+    if (!st) continue;
+    if (!into.put(prev.paths[i], st, i)) return false;
+    for (let k = i * W; k < i * W + W; k++) prev.stamps[k] = into.stamps[k];
+    found++;
+  }
+  if (found !== fresh.size) return false;
+  const racy: (number | string)[] = [];
+  for (let k = 0; k + 1 < prev.racy.length; k += 2) {
+    const p = prev.paths[prev.racy[k] as number];
+    if (p !== undefined && !again.has(p)) racy.push(prev.racy[k], prev.racy[k + 1]);
+  }
+  prev.racy = [...racy, ...into.racy];
+  return true;
 }

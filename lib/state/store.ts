@@ -119,24 +119,36 @@ export class StateStore {
    * Reads `baseDir/.jx/state.ndjson`. Damaged state (a folder where the log
    * should be, lines of the wrong shape) gets one warning through `warn`
    * and is left out: those jobs run again. A link or another user's file
-   * throws `JxInputError`.
+   * throws `JxInputError`. With `only`, the rows of those jobs alone are
+   * parsed (a partial run checks a few jobs of many), other lines are
+   * counted unseen, and the log is never compacted (it would lose them).
    */
-  constructor(private baseDir: string, private warn: Warn = stderrWarn) {
+  constructor(
+    private baseDir: string,
+    private warn: Warn = stderrWarn,
+    private only?: ReadonlySet<string>,
+  ) {
     this.dir = join(baseDir, ".jx");
     const path = join(this.dir, "state.ndjson");
     if (checkStatePath(this.dir, "dir", warn) === "absent") return;
     if (checkStatePath(path, "file", warn) === "absent") return;
     const text = readText(path);
     this.torn = text.length > 0 && !text.endsWith("\n");
-    const all = text.split("\n");
+    // A row starts with its job's name as JSON: `["name",`.
+    const wanted = only && new Set([...only].map((n) => `[${JSON.stringify(n)},`));
     let damaged = 0;
-    for (let k = 0; k < all.length; k++) {
-      const line = all[k];
-      if (!line) continue;
+    for (let at = 0; at < text.length;) {
+      let end = text.indexOf("\n", at);
+      if (end < 0) end = text.length;
+      const start = at;
+      at = end + 1;
+      if (end === start) continue;
       this.lines++;
+      if (wanted && !wanted.has(text.slice(start, text.indexOf(",", start) + 1))) continue;
+      const line = text.slice(start, end);
       // An older jx's line, or a torn line a later run ended: ignored quietly.
       if (this.take(line) || line[0] === "{" || line.endsWith(TORN)) continue;
-      if (k < all.length - 1) damaged++; // not the torn last line of a killed run
+      if (end < text.length) damaged++; // not the torn last line of a killed run
     }
     if (damaged) {
       warn(`${path}: ${damaged} damaged line(s) ignored; their jobs run again`);
@@ -203,7 +215,7 @@ export class StateStore {
       closeSync(this.fd);
       this.fd = undefined;
     }
-    if (this.lines > 1000 && this.lines > 2 * this.rows.size) {
+    if (!this.only && this.lines > 1000 && this.lines > 2 * this.rows.size) {
       const path = join(this.dir, "state.ndjson");
       const tmp = `${path}.${process.pid}.tmp`;
       const c = constants;

@@ -23,6 +23,8 @@ async function run(dir: string, ...args: string[]) {
     trusted: Number(
       r.stderr.match(/^jx: edit: \d+ recorded file\(s\) changed, (\d+) job/m)?.[1] ?? -1,
     ),
+    /** The jobs a partial run loaded (-1: it was not taken). */
+    loaded: Number(r.stderr.match(/^jx: edit: .*, (\d+) of \d+ job\(s\) loaded$/m)?.[1] ?? -1),
     ran: ev.filter((e) => e.type === "job.start").map((e) => e.job).sort(),
     skipped: ev.filter((e) => e.type === "job.skip").map((e) => `${e.job}:${e.reason}`).sort(),
     stderr: r.stderr,
@@ -149,10 +151,16 @@ jobs:
   other: { run: "cp src/c.txt out/c", reads: [src/c.txt], writes: [out/c] }
 `;
 
-/** A built tree of CHAIN whose next run takes the fast path. */
-async function chain(): Promise<string> {
+/**
+ * A comment that takes a jobs file over the size below which it is parsed
+ * every time: its graph is cached, and an edit loads only what it touches.
+ */
+const PAD = `# ${"-".repeat(32 * 1024)}\n`;
+
+/** A built tree of CHAIN (`pad`: with PAD) whose next run takes the fast path. */
+async function chain(pad = ""): Promise<string> {
   const dir = await tempDir({
-    "jobs.yaml": CHAIN,
+    "jobs.yaml": CHAIN + pad,
     "src/a.txt": "a\n",
     "src/b.txt": "b\n",
     "src/c.txt": "c\n",
@@ -450,5 +458,100 @@ Deno.test("no-op record: a racy directory (listed within a clock tick of the rec
   await Deno.writeTextFile(noopRecordPath(dir, file), JSON.stringify(rec));
   const stamps = (await diffNoop(dir, file, "k"))!;
   assert.deepEqual([...stamps.changed], ["src"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("partial run: an edit loads the jobs it touches and what follows them, and no more", async () => {
+  const dir = await chain(PAD);
+  assert.equal((await run(dir)).fast, true);
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "ab\n");
+  const r = await run(dir);
+  // up (its source changed) and cat (it reads what up writes): loaded and rerun; other: skipped.
+  assert.deepEqual([r.fast, r.loaded, r.ran], [false, 2, ["cat", "up"]]);
+  assert.deepEqual(r.skipped, ["other:up-to-date"]);
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  assert.equal(ev.find((e) => e.type === "run.start")?.jobs, 3);
+  assert.match(r.stderr, /^jx: 2 jobs ok, 1 up to date/m);
+  assert.equal(await Deno.readTextFile(`${dir}/out/all`), "AB\nb\n");
+  // The record it patched answers the next no-op; the full check agrees with it.
+  assert.deepEqual(await run(dir).then((n) => [n.fast, n.skipped.length]), [true, 3]);
+  const full = await runJx(["run", "-v"], { cwd: dir, env: { JX_NO_FAST_NOOP: "1" } });
+  assert.match(full.stderr, /^jx: 3 jobs up to date/m);
+  // A deleted output, an output rewritten by hand, an edit that keeps size and mtime: each
+  // loads only its job, which puts the output back.
+  await Deno.remove(`${dir}/out/c`);
+  assert.deepEqual(await run(dir).then((n) => [n.loaded, n.ran]), [1, ["other"]]);
+  await Deno.writeTextFile(`${dir}/out/c`, "x\n");
+  assert.deepEqual(await run(dir).then((n) => [n.loaded, n.ran]), [1, ["other"]]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/c`), "c\n");
+  await new Promise((r) => setTimeout(r, 100)); // past the racy window
+  const { mtime, atime } = await Deno.stat(`${dir}/src/c.txt`);
+  await Deno.writeTextFile(`${dir}/src/c.txt`, "C\n");
+  await Deno.utime(`${dir}/src/c.txt`, atime!, mtime!);
+  assert.deepEqual(await run(dir).then((n) => [n.loaded, n.ran]), [1, ["other"]]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/c`), "C\n");
+  assert.equal((await run(dir)).fast, true);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("partial run: not after another run's state line, a changed var or jobs file", async () => {
+  const dir = await chain(PAD);
+  await Deno.remove(`${dir}/out/c`);
+  await run(dir, "other"); // another selection: a state line
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "ab\n");
+  let r = await run(dir);
+  assert.deepEqual([r.fast, r.loaded, r.trusted, r.ran], [false, -1, -1, ["cat", "up"]]);
+  assert.equal((await run(dir)).fast, true);
+  await Deno.writeTextFile(`${dir}/src/c.txt`, "cc\n");
+  r = await run(dir, "X=1");
+  assert.deepEqual([r.loaded, r.trusted, r.ran], [-1, -1, ["other"]]);
+  await Deno.writeTextFile(`${dir}/src/c.txt`, "ccc\n");
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    CHAIN.replace("cp src/c.txt", "cp  src/c.txt") + PAD,
+  );
+  r = await run(dir);
+  assert.deepEqual([r.loaded, r.trusted, r.ran], [-1, -1, ["other"]]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/c`), "ccc\n");
+  // The graph cache of another key (the same file loaded with a var): no partial load.
+  assert.equal((await run(dir)).fast, true);
+  await run(dir, "-n", "X=2");
+  await Deno.writeTextFile(`${dir}/src/c.txt`, "c4\n");
+  r = await run(dir);
+  assert.deepEqual([r.loaded, r.ran], [-1, ["other"]]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/c`), "c4\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("partial run: a failure leaves no record, an input edited during it is seen next time", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  copy: { run: "cp in.txt out.txt; echo x > copied; sleep 1", reads: [in.txt], writes: [out.txt] }
+  check: { run: "! grep -q bad o.txt && cp o.txt o.out", reads: [o.txt], writes: [o.out] }
+` + PAD,
+    "in.txt": "one\n",
+    "o.txt": "o\n",
+  });
+  await run(dir);
+  await Deno.remove(`${dir}/copied`);
+  await Deno.writeTextFile(`${dir}/in.txt`, "two\n");
+  const during = run(dir);
+  await waitForFile(`${dir}/copied`); // the job has read in.txt
+  await Deno.writeTextFile(`${dir}/in.txt`, "three\n");
+  assert.deepEqual(await during.then((r) => [r.loaded, r.ran]), [1, ["copy"]]);
+  let r = await run(dir);
+  assert.deepEqual([r.fast, r.ran], [false, ["copy"]]);
+  assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "three\n");
+  // A job that fails: exit 1, and the next run checks it again (and the rest stays done).
+  await Deno.writeTextFile(`${dir}/o.txt`, "bad\n");
+  r = await run(dir);
+  assert.deepEqual([r.code, r.loaded, r.ran], [1, 1, ["check"]]);
+  r = await run(dir);
+  assert.deepEqual([r.code, r.fast, r.ran], [1, false, ["check"]]);
+  await Deno.writeTextFile(`${dir}/o.txt`, "good\n");
+  r = await run(dir);
+  assert.deepEqual([r.code, r.ran], [0, ["check"]]);
+  assert.equal((await run(dir)).fast, true);
   await Deno.remove(dir, { recursive: true });
 });
