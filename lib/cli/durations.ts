@@ -34,6 +34,42 @@ function readAll(baseDir: string): Record<string, number> {
 }
 
 /**
+ * The file's text as jx writes it (one line, no spaces), or undefined when
+ * absent, written otherwise or unreadable (a refused one throws).
+ */
+function readText(baseDir: string): string | undefined {
+  const path = `${baseDir}/.jx/${FILE}`;
+  try {
+    if (checkStatePath(`${baseDir}/.jx`, "dir", stderrWarn) === "absent") return undefined;
+    if (checkStatePath(path, "file", stderrWarn) === "absent") return undefined;
+    const text = readFileSync(path, "utf8").replace(/\n$/, "");
+    return /^\{[^\s]*\}$/.test(text) ? text : undefined;
+  } catch (e) {
+    if ((e as Error).name === "JxInputError") throw e;
+    return undefined;
+  }
+}
+
+/** Where the value of key `name` starts in `text` (an object of numbers, as written), or -1. */
+function valueAt(text: string, name: string): number {
+  const key = `${JSON.stringify(name)}:`;
+  for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
+    // A key starts after `{` or `,` (values are numbers: no quote outside a key).
+    if (text[at - 1] === "{" || text[at - 1] === ",") return at + key.length;
+  }
+  return -1;
+}
+
+/** The number at `at` in `text`, or undefined. */
+function numberAt(text: string, at: number): number | undefined {
+  const m = /^-?\d+(\.\d+)?(e[-+]?\d+)?/i.exec(text.slice(at, at + 32));
+  return m ? Number(m[0]) : undefined;
+}
+
+/** Jobs past which the whole file is parsed rather than each entry looked up in its text. */
+const FEW = 64;
+
+/**
  * The last durations of `selected` that are known.
  *
  * @example
@@ -45,12 +81,21 @@ function readAll(baseDir: string): Record<string, number> {
  * ```
  */
 export function lastDurations(baseDir: string, selected: JobSpec[]): Map<string, number> {
-  const all = readAll(baseDir);
   const out = new Map<string, number>();
-  for (const j of selected) {
-    const ms = all[j.name];
-    if (typeof ms === "number" && Number.isFinite(ms) && ms >= 0) out.set(j.name, ms);
+  const keep = (name: string, ms: unknown) => {
+    if (typeof ms === "number" && Number.isFinite(ms) && ms >= 0) out.set(name, ms);
+  };
+  // A few jobs of many (a partial run): their entries found in the text, nothing else parsed.
+  const text = selected.length <= FEW ? readText(baseDir) : undefined;
+  if (text !== undefined) {
+    for (const j of selected) {
+      const at = valueAt(text, j.name);
+      if (at >= 0) keep(j.name, numberAt(text, at));
+    }
+    return out;
   }
+  const all = readAll(baseDir);
+  for (const j of selected) keep(j.name, all[j.name]);
   return out;
 }
 
@@ -91,18 +136,44 @@ export class DurationRecorder implements Reporter {
   }
 
   private write(): void {
-    const all = readAll(this.baseDir);
-    for (const [job, ms] of this.seen) all[job] = ms;
+    const text = this.seen.size <= FEW ? this.patched() : undefined;
+    let all: Record<string, number> | undefined;
+    if (text === undefined) {
+      all = readAll(this.baseDir);
+      for (const [job, ms] of this.seen) all[job] = ms;
+    }
     const dir = stateDir(this.baseDir);
     const path = `${dir}/${FILE}`;
     const tmp = `${path}.${process.pid}.tmp`;
     const c = constants;
     const fd = openSync(tmp, c.O_WRONLY | c.O_CREAT | c.O_TRUNC | c.O_NOFOLLOW, 0o644);
     try {
-      writeSync(fd, JSON.stringify(all) + "\n");
+      writeSync(fd, text ?? JSON.stringify(all) + "\n");
     } finally {
       closeSync(fd);
     }
     renameSync(tmp, path);
+  }
+
+  /**
+   * The file's text with the few durations noted put in (each number
+   * replaced, or the entry added at the end): what `JSON.stringify` of the
+   * merged object would give, without parsing the rest. Undefined when the
+   * file is absent or not as written.
+   */
+  private patched(): string | undefined {
+    let text = readText(this.baseDir);
+    if (text === undefined) return undefined;
+    for (const [job, ms] of this.seen) {
+      const at = valueAt(text, job);
+      const old: string | undefined = at >= 0
+        ? /^-?[\d.eE+-]+/.exec(text.slice(at, at + 32))?.[0]
+        : undefined;
+      if (at >= 0 && old === undefined) return undefined;
+      text = at >= 0
+        ? text.slice(0, at) + ms + text.slice(at + old!.length)
+        : `${text.slice(0, -1)}${text === "{}" ? "" : ","}${JSON.stringify(job)}:${ms}}`;
+    }
+    return text + "\n";
   }
 }
