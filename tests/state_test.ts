@@ -239,3 +239,28 @@ Deno.test("graph cache: a damaged cache under the right key is parsed again, nev
     assert.equal(JSON.stringify(loadJobsFile(`${dir}/jobs.yaml`).jobs), want, body);
   }
 });
+
+Deno.test("state log: a read of a few jobs (a partial run) finds each one's last valid row", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "jx-test-" });
+  Deno.mkdirSync(`${dir}/.jx`, { mode: 0o700 });
+  const row = (job: string, fp: string) => JSON.stringify([job, fp, 0]);
+  const lines = [
+    row("a", "1"),
+    row("b", "1"),
+    row("ab", "1"),
+    row("a", "2"),
+    `["b","x", 9 #torn`, // damaged: b's row before it stands
+    row("c", "1"),
+  ];
+  Deno.writeTextFileSync(`${dir}/.jx/state.ndjson`, lines.join("\n") + "\n");
+  const full = new StateStore(dir, () => {});
+  const few = new StateStore(dir, () => {}, new Set(["a", "b", "nope"]));
+  assert.deepEqual([...few.rows.keys()].sort(), ["a", "b"]);
+  for (const job of ["a", "b"]) assert.deepEqual(few.rows.get(job), full.rows.get(job));
+  assert.equal(few.rows.get("a")?.[1], "2");
+  // Every line scanned (more than a few jobs asked for): the same rows.
+  const many = new Set(["a", "b", ...Array.from({ length: 80 }, (_, i) => `x${i}`)]);
+  const scanned = new StateStore(dir, () => {}, many);
+  assert.deepEqual(scanned.rows, few.rows);
+  Deno.removeSync(dir, { recursive: true });
+});

@@ -18,9 +18,9 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { inspectOwned } from "../runtime/owned.ts";
+import { sha256 } from "../runtime/hash.ts";
 import { readTextSync } from "../runtime/fs.ts";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
@@ -194,10 +194,10 @@ function unpack<T>(rows: unknown[][], shapes: Slot[][]): T[] {
 
 /** The cache key of a load. */
 export function cacheKey(text: string, vars: Record<string, string>, baseDir: string): string {
-  return createHash("sha256")
+  return sha256()
     .update(JSON.stringify([FORMAT, baseDir, Object.entries(vars).sort()]))
     .update(text)
-    .digest("hex");
+    .hex();
 }
 
 /** Deno's own read where it runs: node:fs's utf8 decoding costs a few ms more on megabytes. */

@@ -51,6 +51,9 @@ export type Row = (string | number | null)[];
 /** How jx ends a line that a killed run left torn, before it appends (never valid JSON). */
 const TORN = " #torn";
 
+/** Jobs past which a partial read (`only`) scans every line rather than searching for each. */
+const FEW = 64;
+
 /** Slots per file in a row, and where the first file starts. */
 export const SLOTS = 5, FIRST = 3;
 
@@ -134,6 +137,10 @@ export class StateStore {
     if (checkStatePath(path, "file", warn) === "absent") return;
     const text = readText(path);
     this.torn = text.length > 0 && !text.endsWith("\n");
+    if (only && only.size <= FEW) {
+      this.findRows(text, only);
+      return;
+    }
     // A row starts with its job's name as JSON: `["name",`.
     const wanted = only && new Set([...only].map((n) => `[${JSON.stringify(n)},`));
     let damaged = 0;
@@ -152,6 +159,25 @@ export class StateStore {
     }
     if (damaged) {
       warn(`${path}: ${damaged} damaged line(s) ignored; their jobs run again`);
+    }
+  }
+
+  /**
+   * Takes the last row of each of a few jobs, found from the end of the
+   * log (a later line of a job replaces its earlier ones; a line that is
+   * not a row is passed over, as the full read ignores it).
+   */
+  private findRows(text: string, jobs: ReadonlySet<string>): void {
+    for (const job of jobs) {
+      const prefix = `[${JSON.stringify(job)},`;
+      for (let before = text.length; before > 0;) {
+        const nl = text.lastIndexOf("\n" + prefix, before - 1);
+        const start = nl >= 0 ? nl + 1 : text.startsWith(prefix) ? 0 : -1;
+        if (start < 0) break;
+        const end = text.indexOf("\n", start);
+        if (this.take(text.slice(start, end < 0 ? text.length : end))) break;
+        before = nl;
+      }
     }
   }
 
