@@ -70,6 +70,20 @@ export function writeTextSync(path: string, text: string): void {
 }
 
 /**
+ * Writes a whole file of bytes (created or truncated).
+ *
+ * @example
+ * ```ts
+ * import { writeBytesSync } from "./fs.ts";
+ * writeBytesSync("/tmp/x.bin", new Uint8Array([1, 2]));
+ * ```
+ */
+export function writeBytesSync(path: string, bytes: Uint8Array): void {
+  if (D) D.writeFileSync(path, bytes);
+  else nodeFs().writeFileSync(path, bytes);
+}
+
+/**
  * Creates `path` holding `text` only if it does not exist: false when it does.
  *
  * @example

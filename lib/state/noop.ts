@@ -42,10 +42,10 @@ import {
   removeSync,
   renameSync,
   writeAll,
-  writeTextSync,
+  writeBytesSync,
 } from "../runtime/mod.ts";
 import { stateDir } from "./guard.ts";
-import { ABSENT, DIR, FILE, readText, ST, statInto, statUnder } from "./stat.ts";
+import { ABSENT, DIR, FILE, ST, statInto, statUnder } from "./stat.ts";
 import {
   collectStamps,
   coverable,
@@ -80,8 +80,8 @@ export interface NoopRecord {
   /** Paths relative to `base` (the jobs file's directory, ending in `/`), jobs file and state log first. */
   base: string;
   paths: string[];
-  /** Per path: size, mtime (ms), inode, ctime (ms). */
-  stamps: number[];
+  /** Per path: size, mtime (ms), inode, ctime (ms); binary in the file (see `encodeRecord`). */
+  stamps: Float64Array;
   /** Racy paths: index in `paths`, then the content hash its state line records. */
   racy: (number | string)[];
   /** Directories (relative to `base`): those a walk listed, those `writes` names. */
@@ -109,14 +109,14 @@ export interface NoopDiff {
  * ```ts
  * import { noopRecordPath } from "./noop.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * assertEquals(noopRecordPath("/p", "/p/jobs.yaml"), "/p/.jx/noop-jobs.yaml.json");
+ * assertEquals(noopRecordPath("/p", "/p/jobs.yaml"), "/p/.jx/noop-jobs.yaml.rec");
  * ```
  */
 export const noopRecordPath = (baseDir: string, file: string): string =>
-  `${baseDir}/.jx/noop-${file.slice(file.lastIndexOf("/") + 1)}.json`;
+  `${baseDir}/.jx/noop-${file.slice(file.lastIndexOf("/") + 1)}.rec`;
 
 /** Whether `path`'s stat (into `ST`) is the recorded stamp at `s`. */
-function sameStamp(kind: number, stamps: number[], s: number): boolean {
+function sameStamp(kind: number, stamps: ArrayLike<number>, s: number): boolean {
   return kind === FILE && ST.size === stamps[s] && ST.mtimeMs === stamps[s + 1] &&
     ST.ino === stamps[s + 2] && ST.ctimeMs === stamps[s + 3];
 }
@@ -186,11 +186,73 @@ async function contentHash(path: string): Promise<string> {
   }
 }
 
+/** The first bytes of a record file (the format's version in them). */
+const MAGIC = "JXNOOP4\n";
+const encoder = new TextEncoder(), decoder = new TextDecoder();
+/** Whether this machine stores a float64 little-endian, as the file does (every one jx runs on). */
+const littleEndian = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
+
+/**
+ * A record as the bytes of its file: `MAGIC`, the length of the JSON that
+ * follows and the number of stamps (two little-endian u32), the JSON of
+ * everything but the stamps, padding to 8 bytes, then the stamps as
+ * float64s (parsing 4 numbers per path as JSON text cost more than every
+ * other part of reading a record).
+ *
+ * @example
+ * ```ts
+ * import { decodeRecord, encodeRecord, type NoopRecord } from "./noop.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const r = { key: "k", stamps: new Float64Array([1, 2.5, 3, 4]) } as unknown as NoopRecord;
+ * const back = decodeRecord(encodeRecord(r)) as NoopRecord;
+ * assertEquals([back.key, [...back.stamps]], ["k", [1, 2.5, 3, 4]]);
+ * ```
+ */
+export function encodeRecord(r: NoopRecord): Uint8Array {
+  const head = encoder.encode(JSON.stringify({ ...r, stamps: undefined }));
+  const at = (16 + head.length + 7) & ~7;
+  const out = new Uint8Array(at + r.stamps.length * 8);
+  out.set(encoder.encode(MAGIC));
+  const view = new DataView(out.buffer);
+  view.setUint32(8, head.length, true);
+  view.setUint32(12, r.stamps.length, true);
+  out.set(head, 16);
+  const stamps = new Float64Array(out.buffer, at, r.stamps.length);
+  stamps.set(r.stamps);
+  return out;
+}
+
+/**
+ * The parsed content of a record file's bytes (stamps as a `Float64Array`),
+ * an older format's JSON, or undefined when it is neither.
+ */
+export function decodeRecord(bytes: Uint8Array): unknown {
+  if (decoder.decode(bytes.subarray(0, 8)) !== MAGIC) {
+    try {
+      return JSON.parse(decoder.decode(bytes)); // an older jx's record, or damage
+    } catch {
+      return undefined;
+    }
+  }
+  if (bytes.length < 16 || !littleEndian) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const headLength = view.getUint32(8, true), n = view.getUint32(12, true);
+  const at = (16 + headLength + 7) & ~7;
+  if (at + n * 8 !== bytes.length) return undefined;
+  const r = JSON.parse(decoder.decode(bytes.subarray(16, 16 + headLength)));
+  if (typeof r !== "object" || r === null) return r;
+  // A view when the bytes are aligned (a file read whole: they are), else a copy.
+  r.stamps = (bytes.byteOffset + at) % 8 === 0
+    ? new Float64Array(bytes.buffer, bytes.byteOffset + at, n)
+    : new Float64Array(bytes.slice(at).buffer);
+  return r;
+}
+
 /** The record of `file`, parsed, when it is for `key`; undefined otherwise. */
 function readRecord(baseDir: string, file: string, key: string): NoopRecord | undefined {
   let r: NoopRecord;
   try {
-    r = JSON.parse(readText(noopRecordPath(baseDir, file)));
+    r = decodeRecord(readBytesSync(noopRecordPath(baseDir, file))) as NoopRecord;
   } catch {
     return undefined;
   }
@@ -255,7 +317,7 @@ function isRecord(r: unknown): r is NoopRecord {
   return ["key", "file", "state", "base"].every((k) => typeof o[k] === "string") &&
     isStrings(o.names) && isStrings(o.paths) && typeof o.slots === "number" &&
     ["server", "client", "none"].includes(o.jobserver as string) &&
-    Array.isArray(o.stamps) && o.stamps.every((x) => typeof x === "number") &&
+    o.stamps instanceof Float64Array &&
     Array.isArray(o.racy) && isStrings(o.dirs) && isStrings(o.walks) &&
     Array.isArray(o.dstamps) && o.dstamps.every((x) => typeof x === "number") &&
     Array.isArray(o.listings) && (o.graphKey === undefined || typeof o.graphKey === "string");
@@ -315,7 +377,7 @@ export function recordNoop(
     // Cast: the previous record is the one `diffNoop` read, this module's own type.
     const r = from.previous.diff.record as NoopRecord;
     if (!patchPart(jobs, from, base)) return drop();
-    r.stamps.splice(0, 2 * W, ...from.jobsFile, ...stateStamp);
+    r.stamps.set([...from.jobsFile, ...stateStamp]);
     return write(baseDir, path, { ...r, slots, jobserver, graphKey: from.graphKey });
   }
   const stamps = collectStamps(jobs, from, base);
@@ -329,7 +391,7 @@ export function recordNoop(
     state,
     base,
     paths: [file, state, ...stamps.paths],
-    stamps: [...from.jobsFile, ...stateStamp, ...stamps.stamps],
+    stamps: new Float64Array([...from.jobsFile, ...stateStamp, ...stamps.stamps]),
     racy: stamps.racy.map((x, k) => k % 2 ? x : (x as number) + 2),
     dirs: stamps.dirs,
     dstamps: stamps.dstamps,
@@ -345,7 +407,7 @@ function write(baseDir: string, path: string, r: NoopRecord): boolean {
   try {
     stateDir(baseDir, () => {});
     const tmp = `${path}.${pid()}.tmp`;
-    writeTextSync(tmp, JSON.stringify(r));
+    writeBytesSync(tmp, encodeRecord(r));
     renameSync(tmp, path);
     return true;
   } catch {

@@ -50,7 +50,7 @@ export interface PreviousRecord {
   names: string[];
   paths: string[];
   /** Changed in place by `patchPart`. */
-  stamps: number[];
+  stamps: Float64Array;
   racy: (number | string)[];
   dirs: string[];
   walks: string[];

@@ -294,7 +294,7 @@ Deno.test("edit path: seeded edits give the same runs and outputs as the full wa
     // The partial path needs the record of a successful run with the same arguments and jobs
     // file (jx writes none after a run it cannot vouch for, such as one that left a reader
     // placed before its writer stale).
-    const recorded = await Deno.stat(`${a}/.jx/noop-jobs.yaml.json`).then(() => true, () => false);
+    const recorded = await Deno.stat(`${a}/.jx/noop-jobs.yaml.rec`).then(() => true, () => false);
     const expectPartial = (kind === "edit" || kind === "edit-late") && lastOk && !lastVar &&
       recorded;
     const [ra, rb] = await Promise.all([run(a, false, args), run(b, true, args)]);

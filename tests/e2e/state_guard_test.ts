@@ -123,11 +123,17 @@ for (const runtime of RUNTIMES) {
     const dir = await project();
     assert.deepEqual((await run(dir, runtime)).started, ["cp"]);
     // A no-op record holding null.
-    await Deno.writeTextFile(`${dir}/.jx/noop-jobs.yaml.json`, "null");
+    await Deno.writeTextFile(`${dir}/.jx/noop-jobs.yaml.rec`, "null");
     let r = await run(dir, runtime);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(warnings(r.stderr).length, 1, r.stderr);
     assert.deepEqual(r.started, []);
+    assert.deepEqual(warnings((await run(dir, runtime)).stderr), [], "the record was rewritten");
+    // A record cut short (its stamps missing): one warning, and the record is written again.
+    const rec = await Deno.readFile(`${dir}/.jx/noop-jobs.yaml.rec`);
+    await Deno.writeFile(`${dir}/.jx/noop-jobs.yaml.rec`, rec.subarray(0, rec.length - 8));
+    r = await run(dir, runtime);
+    assert.deepEqual([r.code, warnings(r.stderr).length, r.started], [0, 1, []], r.stderr);
     assert.deepEqual(warnings((await run(dir, runtime)).stderr), [], "the record was rewritten");
     // The log a folder.
     await Deno.remove(`${dir}/.jx/state.ndjson`);
@@ -170,7 +176,7 @@ for (const runtime of RUNTIMES) {
     ];
     for (const b of bad) {
       await Deno.writeTextFile(path, JSON.stringify(b) + "\n\x00\xff garbage\n");
-      await Deno.remove(`${dir}/.jx/noop-jobs.yaml.json`).catch(() => {});
+      await Deno.remove(`${dir}/.jx/noop-jobs.yaml.rec`).catch(() => {});
       const r = await run(dir, runtime);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /2 damaged line\(s\) ignored; their jobs run again/);
