@@ -239,3 +239,59 @@ Deno.test("dry run: the lines go out in one write per batch, in order, before th
   const last = writes.findIndex(([, t]) => t === "last: \n");
   assert.ok(last > 0 && writes.slice(last + 1).every(([fd]) => fd === 2), "the summary after");
 });
+
+Deno.test("skips many at once: the same summary and event log lines as one event per job", async () => {
+  const { EventLog } = await import("../lib/report/events.ts");
+  const { skipUpToDate } = await import("../lib/scheduler/events.ts");
+  type Any = import("../lib/scheduler/events.ts").Reporter;
+  const dir = await Deno.makeTempDir({ prefix: "jx-test-" });
+  const jobs = ["a", "b:c", 'q"uote'];
+  const runOnce = async (bulk: boolean, verbose: boolean) => {
+    let said = "";
+    const console = new ConsoleReporter({
+      mode: "buffered",
+      color: false,
+      statusLine: false,
+      verbose,
+      write: (_fd, text) =>
+        said += typeof text === "string" ? text : new TextDecoder().decode(text),
+    });
+    const log = new EventLog(`${dir}/${bulk}${verbose}.ndjson`);
+    const reporters: Any[] = [console, log];
+    for (const r of reporters) {
+      r.event({ type: "run.start", t: 0, jobs: 4, slots: 1, jobserver: "none" });
+    }
+    if (bulk) skipUpToDate(reporters, jobs, 1.23456);
+    else {
+      for (const job of jobs) {
+        for (const r of reporters) {
+          r.event({ type: "job.skip", t: 1.23456, job, reason: "up-to-date" });
+        }
+      }
+    }
+    for (const r of reporters) {
+      r.event({ type: "job.start", t: 2, job: "d", pid: 1, attempt: 1 });
+      r.event({
+        type: "job.end",
+        t: 3,
+        job: "d",
+        status: "ok",
+        exit: 0,
+        signal: null,
+        ms: 1,
+        attempt: 1,
+      });
+      r.event({ type: "run.end", t: 4, status: "ok", exit: 0, ms: 4 });
+      await r.close?.();
+    }
+    return [
+      said.replace(/in \d+ms/, ""),
+      await Deno.readTextFile(`${dir}/${bulk}${verbose}.ndjson`),
+    ];
+  };
+  for (const verbose of [false, true]) {
+    assert.deepEqual(await runOnce(true, verbose), await runOnce(false, verbose));
+  }
+  assert.match((await runOnce(true, false))[0], /1 job ok, 3 up to date/);
+  await Deno.remove(dir, { recursive: true });
+});

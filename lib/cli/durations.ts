@@ -115,6 +115,9 @@ export class DurationRecorder implements Reporter {
 
   constructor(private baseDir: string) {}
 
+  /** A skipped job ran for no time: nothing to keep. */
+  skips(): void {}
+
   /** Keeps the duration of a job that succeeded. */
   event(e: RunEvent): void {
     if (e.type === "job.end" && e.status === "ok" && !e.condition) {

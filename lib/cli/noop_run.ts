@@ -15,7 +15,7 @@ import {
   MemoryKeeper,
   TraceWriter,
 } from "../report/mod.ts";
-import type { Reporter, RunEvent } from "../scheduler/events.ts";
+import { type Reporter, type RunEvent, skipUpToDate } from "../scheduler/events.ts";
 import {
   diffNoop,
   dropNoop,
@@ -234,7 +234,7 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
     slots: rec.slots,
     jobserver: rec.jobserver,
   });
-  for (const job of rec.names) emit({ type: "job.skip", t: t(), job, reason: "up-to-date" });
+  skipUpToDate(reporters, rec.names, t());
   const ms = t();
   emit({ type: "run.end", t: ms, status: "ok", exit: 0, ms });
   for (const r of reporters) await r.close?.();

@@ -363,6 +363,13 @@ export class Supervisor implements ModuleHost {
   }
 
   /** Follows the jobs' states (for `status`) and publishes `jx.job.end`. */
+  /** Jobs up to date, many at once (`Reporter.skips`). */
+  skips(jobs: readonly string[]): void {
+    for (const job of jobs) {
+      if (this.setJobState(job, "skipped")) this.skipReasons.set(job, "up-to-date");
+    }
+  }
+
   event(e: RunEvent): void {
     if (e.type === "job.start") {
       if (!this.setJobState(e.job, "running")) return;

@@ -222,6 +222,19 @@ export class ConsoleReporter implements Reporter {
     this.write(fd, text);
   }
 
+  /** Jobs up to date, many at once (`Reporter.skips`): as many `job.skip` events would do. */
+  skips(jobs: readonly string[], t: number): void {
+    if (this.o.verbose) {
+      for (const job of jobs) this.event({ type: "job.skip", t, job, reason: "up-to-date" });
+      return;
+    }
+    for (const job of jobs) {
+      this.board.skip(job);
+      this.skipped.push({ job, reason: "up-to-date" });
+    }
+    this.drawStatus(t, true);
+  }
+
   /** Prints what the event calls for: output, ends, skips, the status line, the summary. */
   event(e: RunEvent): void {
     switch (e.type) {

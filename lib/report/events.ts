@@ -38,6 +38,15 @@ export class EventLog implements Reporter {
     if (e.type !== "job.start" || this.pending.length > 64) this.flush();
   }
 
+  /** `job.skip` lines (up to date, at `t`) for `jobs`, as `event` writes them, in one write. */
+  skips(jobs: readonly string[], t: number): void {
+    const head = `{"type":"job.skip","t":${Math.round(t * 1000) / 1000},"job":`;
+    for (const job of jobs) {
+      this.pending.push(`${head}${JSON.stringify(job)},"reason":"up-to-date"}\n`);
+    }
+    this.flush();
+  }
+
   /** Writes the pending lines. */
   private flush(): void {
     if (!this.pending.length) return;

@@ -65,6 +65,9 @@ export class MemoryKeeper implements Reporter {
     this.every = o.every ?? 256;
   }
 
+  /** Skips are not ends: nothing to look at. */
+  skips(): void {}
+
   /** Looks every `every` job ends (what loading a big graph leaves, `jx run` collects itself). */
   event(e: RunEvent): void {
     if (this.off) return;

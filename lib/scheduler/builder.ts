@@ -121,10 +121,8 @@ export class Builder implements LoopHost, GenHost {
     );
     const { graph, selected, reactor } = this;
     this.host?.attach({ graph, selected, reactor, emit: this.emit, t: this.t, env: this.envOf });
-    for (const job of left) {
-      this.results.set(job, { status: "skipped", reason: "up-to-date" });
-      this.emit({ type: "job.skip", t: this.t(), job, reason: "up-to-date" });
-    }
+    for (const job of left) this.results.set(job, { status: "skipped", reason: "up-to-date" });
+    if (left.length) frame.upToDate(left);
     for (const feed of this.opts.feeds ?? []) this.gen.startFeed(this, feed);
     this.pump();
     return done;

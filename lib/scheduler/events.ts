@@ -224,6 +224,37 @@ export type RunEvent =
 export interface Reporter {
   /** Receives every event of the run, in order. */
   event(e: RunEvent): void;
+  /**
+   * Many `job.skip` events at once, all at time `t` with reason
+   * `up-to-date` (a no-op replayed, the jobs a partial run left out): what
+   * one `event` per job, in order, would do. Optional: `skipUpToDate`
+   * sends a reporter without it one event per job.
+   */
+  skips?(jobs: readonly string[], t: number): void;
   /** Called once after `run.end`; may flush files. */
   close?(): void | Promise<void>;
+}
+
+/**
+ * Tells `reporters` that `jobs` were skipped as up to date at time `t`:
+ * through `skips` where a reporter has it, else one `job.skip` event per job.
+ *
+ * @example
+ * ```ts
+ * import { type Reporter, type RunEvent, skipUpToDate } from "./events.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const seen: RunEvent[] = [];
+ * skipUpToDate([{ event: (e) => seen.push(e) }], ["a", "b"], 1);
+ * assertEquals(seen.map((e) => e.type === "job.skip" && e.job), ["a", "b"]);
+ * ```
+ */
+export function skipUpToDate(
+  reporters: readonly Reporter[],
+  jobs: readonly string[],
+  t: number,
+): void {
+  for (const r of reporters) {
+    if (r.skips) r.skips(jobs, t);
+    else for (const job of jobs) r.event({ type: "job.skip", t, job, reason: "up-to-date" });
+  }
 }

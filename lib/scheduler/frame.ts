@@ -11,7 +11,7 @@
  */
 import type { ListenSignal, Reactor } from "../reactor/types.ts";
 import { onStopSignals } from "./attempts.ts";
-import type { Reporter, RunEvent } from "./events.ts";
+import { type Reporter, type RunEvent, skipUpToDate } from "./events.ts";
 import type { StartedWhere } from "./runner.ts";
 import { signalExit } from "./signals.ts";
 
@@ -53,6 +53,11 @@ export class RunFrame {
   readonly emit = (e: RunEvent): void => {
     for (const r of this.reporters) r.event(e);
   };
+
+  /** `job.skip` (up to date, now) for each of `jobs`, to every reporter (`skipUpToDate`). */
+  upToDate(jobs: readonly string[]): void {
+    skipUpToDate(this.reporters, jobs, this.t());
+  }
 
   /** Milliseconds since the run's `t0` (events' `t`). */
   readonly t = (): number => this.reactor.now() - this.t0;
