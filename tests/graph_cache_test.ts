@@ -15,8 +15,8 @@ async function loads(lines: string[]) {
   const fresh = loadJobsFile(file);
   const cache = `${dir}/.jx/graph-jobs.yaml.json`;
   // The rows (after the key, the header and the partial loads' index): what a job costs.
-  const text = await Deno.readTextFile(cache);
-  const bytes = text.length - text.indexOf("\n[") - 1;
+  const [, header] = new TextDecoder().decode(await Deno.readFile(cache)).split("\n", 2);
+  const bytes: number = JSON.parse(header).rows[1];
   const cached = loadJobsFile(file);
   await Deno.remove(dir, { recursive: true });
   return { fresh, cached, bytes };

@@ -6,22 +6,33 @@
  * overrides, the base directory and the cache format.
  *
  * The file (`.jx/graph-FILE.json`) is the key on its first line, so that a
- * stale cache is known without parsing it; then a header (the shapes, the
- * pools, the file's settings); then an index (`PartIndex`: which jobs name
- * which files, the edges out of each job, where each row starts); then one
- * JSON array of rows, one row per line: each job is an array of its values,
- * after the index of its list of keys in a shared table (jobs of one file
- * have a handful of shapes), then each edge the same way. Reading it back
- * builds the same objects, keys in the same order, about three times faster
- * than parsing the objects themselves; `readCachedPart` parses only the rows
- * of the jobs an edit touches and of what follows them.
+ * stale cache is known without parsing it; then a header line (the shapes,
+ * the pools, the file's settings, where the parts of the body are), padded
+ * so that the body starts at a multiple of 8 bytes. The body holds an index
+ * for partial loads (which jobs name which files, the edges out of each
+ * job, where each row starts: int32s; the jobs' names and the files: JSON),
+ * then one JSON array of rows, one row per line: each job is an array of its
+ * values, after the index of its list of keys in a shared table (jobs of
+ * one file have a handful of shapes), then each edge the same way. Reading
+ * it back builds the same objects, keys in the same order, about three
+ * times faster than parsing the objects themselves; `readCachedPart`
+ * parses only the names and the rows of the jobs an edit touches and of
+ * what follows them.
  *
  * @module
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { inspectOwned } from "../runtime/owned.ts";
 import { sha256 } from "../runtime/hash.ts";
-import { readTextSync } from "../runtime/fs.ts";
+import { readBytesSync } from "../runtime/fs.ts";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { Graph } from "./graph.ts";
@@ -37,8 +48,9 @@ export const CACHE_MIN_BYTES = 32 * 1024;
  */
 export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // 3: `repeat` as { kind, test, max }; 4: the file's settings (vars, cache); 5: shared values
-// in the shapes (`Slot`); 6: header, index and rows on lines of their own (`readCachedPart`)
-const FORMAT = 6;
+// in the shapes (`Slot`); 6: header, index and rows on lines of their own (`readCachedPart`);
+// 7, 8: the index's numbers as int32s, its names as lines, the rows as JSON, by byte offsets
+const FORMAT = 8;
 
 /** The header line after the key line. */
 interface Header {
@@ -50,33 +62,63 @@ interface Header {
   /** Rows of jobs, then of edges. */
   jobs: number;
   edges: number;
+  /**
+   * Where the parts of the body (after the header line, which is padded
+   * with spaces so that the body starts at a multiple of 8 bytes) are, in
+   * bytes from its start: each list of `Ints` (offset, count, as int32s),
+   * each list of `Strings` (offset, length: the strings joined by newlines,
+   * or a JSON list when one holds a newline), the rows (offset, length, as
+   * JSON).
+   */
+  ints: Record<keyof Ints, [number, number]>;
+  names: [number, number];
+  files: [number, number];
+  /** Whether `names` and `files` are JSON lists rather than lines. */
+  json: boolean;
+  rows: [number, number];
 }
 
-/**
- * The index line: what `readCachedPart` needs to choose the jobs to load
- * without parsing any row. Lists of lists are flat (`start[i]` to
- * `start[i + 1]`).
- */
-interface PartIndex {
+/** The index's names: what `readCachedPart` matches paths and the selection against. */
+interface Strings {
   /** The jobs' names, in file order. */
   names: string[];
   /** Every plain path a job reads, writes or takes its env from (no glob, no `@name`). */
   files: string[];
-  /** Per file, the jobs that name it. */
-  ownStart: number[];
-  owners: number[];
-  /** Per job, the files it writes. */
-  wStart: number[];
-  writes: number[];
-  /** Per job, the edges out of it (edge numbers); per edge, the job it leads to. */
-  outStart: number[];
-  outs: number[];
-  edgeTo: number[];
-  /** Jobs a partial load never takes (see `unfitForPart`). */
-  unfit: number[];
-  /** Where each row (jobs, then edges) starts in the rows' text; one more for the end. */
-  at: number[];
 }
+
+/**
+ * The index's numbers: what `readCachedPart` needs to choose the jobs to
+ * load without parsing any row. Lists of lists are flat (`start[i]` to
+ * `start[i + 1]`).
+ */
+interface Ints {
+  /** Per file, the jobs that name it. */
+  ownStart: ArrayLike<number>;
+  owners: ArrayLike<number>;
+  /** Per job, the files it writes. */
+  wStart: ArrayLike<number>;
+  writes: ArrayLike<number>;
+  /** Per job, the edges out of it (edge numbers); per edge, the job it leads to. */
+  outStart: ArrayLike<number>;
+  outs: ArrayLike<number>;
+  edgeTo: ArrayLike<number>;
+  /** Jobs a partial load never takes (see `unfitForPart`). */
+  unfit: ArrayLike<number>;
+  /** Where each row (jobs, then edges) starts in the rows' bytes; one more for the end. */
+  at: ArrayLike<number>;
+}
+
+const INTS: (keyof Ints)[] = [
+  "ownStart",
+  "owners",
+  "wStart",
+  "writes",
+  "outStart",
+  "outs",
+  "edgeTo",
+  "unfit",
+  "at",
+];
 
 /**
  * One key of a shape: its value in the row (`k`), the same value in every
@@ -200,9 +242,6 @@ export function cacheKey(text: string, vars: Record<string, string>, baseDir: st
     .hex();
 }
 
-/** Deno's own read where it runs: node:fs's utf8 decoding costs a few ms more on megabytes. */
-const readText = readTextSync;
-
 function cachePath(file: string): string {
   const abs = resolve(file);
   return join(dirname(abs), ".jx", `graph-${basename(abs)}.json`);
@@ -217,31 +256,131 @@ function trusted(path: string, absentOk: boolean): boolean {
   return ok(inspectOwned(dirname(path), "dir").kind) && ok(inspectOwned(path, "file").kind);
 }
 
-/** The cache file's text when its first line is `key` (and it is ours), else undefined. */
-function cachedText(file: string, key: string): string | undefined {
-  if (!trusted(cachePath(file), false)) return undefined;
-  const text = readText(cachePath(file));
-  return text.indexOf("\n") === key.length && text.startsWith(key) ? text : undefined;
+const encoder = new TextEncoder(), decoder = new TextDecoder();
+/** Whether this machine stores an int32 little-endian, as the file does (every one jx runs on). */
+const littleEndian = new Uint8Array(new Int32Array([1]).buffer)[0] === 1;
+
+/** A cache file whose first line is the key asked for: its header and the bytes of its body. */
+interface Opened {
+  header: Header;
+  /** The body, or its first part (up to the rows) when opened for a partial load. */
+  body: Uint8Array;
+  /** The text of the body's bytes `[at, at + length)`, read now when they are not in `body`. */
+  text(at: number, length: number): string;
+  close(): void;
 }
 
-/** The header, the index's line (not parsed) and the rows' offset in a cache file's text. */
-function split(
-  text: string,
-  key: string,
-): { header: Header; index: [number, number]; rows: number } {
-  const h = key.length + 1, i = text.indexOf("\n", h) + 1, r = text.indexOf("\n", i) + 1;
-  if (i === 0 || r === 0) throw new Error("truncated");
-  const header = JSON.parse(text.slice(h, i - 1)) as Header; // Cast: written by writeCachedGraph
-  return { header, index: [i, r - 1], rows: r };
+/** Reads `into.length` bytes at `position` of `fd` (fewer only at the end of the file). */
+function readAt(fd: number, into: Uint8Array, position: number): number {
+  let got = 0;
+  while (got < into.length) {
+    const n = readSync(fd, into, got, into.length - got, position + got);
+    if (n <= 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/** The header and where the body starts, from the file's first bytes; undefined when not `key`'s. */
+function headOf(bytes: Uint8Array, key: string): { header: Header; start: number } | undefined {
+  const k = bytes.indexOf(10);
+  if (k !== key.length || decoder.decode(bytes.subarray(0, k)) !== key) return undefined;
+  const h = bytes.indexOf(10, k + 1);
+  if (h < 0) return undefined;
+  const header = JSON.parse(decoder.decode(bytes.subarray(k + 1, h))) as Header; // Cast: ours
+  return { header, start: h + 1 };
+}
+
+/**
+ * The cache file of `file` when it is ours and its first line is `key`,
+ * else undefined: read whole, or (`indexOnly`) up to its rows, the rows
+ * then read one by one as they are asked for (a partial load reads a few).
+ */
+function open(file: string, key: string, indexOnly = false): Opened | undefined {
+  const path = cachePath(file);
+  if (!littleEndian || !trusted(path, false)) return undefined;
+  if (!indexOnly) {
+    const bytes = readBytesSync(path);
+    const head = headOf(bytes, key);
+    if (!head) return undefined;
+    const body = bytes.subarray(head.start);
+    const text = (at: number, length: number) => decoder.decode(body.subarray(at, at + length));
+    return { header: head.header, body, text, close: () => {} };
+  }
+  const fd = openSync(path, "r");
+  try {
+    const first = new Uint8Array(64 * 1024);
+    const head = headOf(first.subarray(0, readAt(fd, first, 0)), key);
+    const body = new Uint8Array(head?.header.rows[0] ?? 0);
+    if (!head || readAt(fd, body, head.start) !== body.length) {
+      closeSync(fd);
+      return undefined;
+    }
+    const text = (at: number, length: number) => {
+      if (at + length <= body.length) return decoder.decode(body.subarray(at, at + length));
+      const bytes = new Uint8Array(length);
+      return decoder.decode(bytes.subarray(0, readAt(fd, bytes, head.start + at)));
+    };
+    return { header: head.header, body, text, close: () => closeSync(fd) };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+/** The text of part `[offset, length]` of the body. */
+const textOf = (o: Opened, [at, length]: [number, number]) => o.text(at, length);
+
+/** A list of strings of the body (`Header.names`, `Header.files`). */
+function stringsOf(o: Opened, part: [number, number]): string[] {
+  const text = textOf(o, part);
+  // Cast: written by writeCachedGraph
+  return o.header.json ? JSON.parse(text) as string[] : text ? text.split("\n") : [];
+}
+
+/**
+ * The index in `Header.files` of each path of `paths`, or undefined when
+ * one is not there. A few paths are looked for in the text (no list of
+ * every file is made); many, in the list.
+ */
+function fileIndexes(o: Opened, paths: ReadonlySet<string>): number[] | undefined {
+  const out: number[] = [];
+  if (o.header.json || paths.size > 16) {
+    const files = stringsOf(o, o.header.files);
+    for (let f = 0; f < files.length; f++) if (paths.has(files[f])) out.push(f);
+    return out.length === paths.size ? out : undefined;
+  }
+  const text = `\n${textOf(o, o.header.files)}\n`;
+  for (const p of paths) {
+    const at = text.indexOf(`\n${p}\n`);
+    if (at < 0) return undefined;
+    let f = 0;
+    for (let nl = text.indexOf("\n", 1); nl >= 0 && nl <= at; nl = text.indexOf("\n", nl + 1)) f++;
+    out.push(f);
+  }
+  return out;
+}
+
+/** The index's numbers: views of the body (a copy if it is not aligned). */
+function intsOf(o: Opened): Ints {
+  const out: Partial<Record<keyof Ints, Int32Array>> = {};
+  for (const name of INTS) {
+    const [at, count] = o.header.ints[name];
+    const start = o.body.byteOffset + at;
+    out[name] = start % 4 === 0
+      ? new Int32Array(o.body.buffer, start, count)
+      : new Int32Array(o.body.slice(at, at + count * 4).buffer);
+  }
+  return out as Ints; // Cast: every name of INTS set above
 }
 
 /** The cached graph for `key`, or undefined. */
 export function readCachedGraph(file: string, key: string): Graph | undefined {
   try {
-    const text = cachedText(file, key);
-    if (!text) return undefined;
-    const { header: c, rows } = split(text, key);
-    const all = JSON.parse(text.slice(rows)) as unknown[][]; // Cast: rows written below
+    const o = open(file, key);
+    if (!o) return undefined;
+    const c = o.header;
+    const all = JSON.parse(textOf(o, c.rows)) as unknown[][]; // Cast: rows written below
     const jobs = unpack<JobSpec>(all.slice(0, c.jobs), c.shapes);
     const edges = unpack<Edge>(all.slice(c.jobs), c.shapes);
     const graph = new Graph(file, jobs, new Map(c.pools), edges);
@@ -279,7 +418,7 @@ function flat(lists: number[][]): [number[], number[]] {
 }
 
 /** The index of `graph` for partial loads; `at` is filled by the writer. */
-function indexOf(graph: Graph): PartIndex {
+function indexOf(graph: Graph): { strings: Strings; ints: Record<keyof Ints, number[]> } {
   const jobs = graph.jobs, fileIds = new Map<string, number>();
   const files: string[] = [], owned: number[][] = [];
   const id = (p: string) => {
@@ -307,17 +446,8 @@ function indexOf(graph: Graph): PartIndex {
   const [ownStart, owners] = flat(owned), [wStart, writes] = flat(written);
   const [outStart, outList] = flat(outs);
   return {
-    names: jobs.map((s) => s.name),
-    files,
-    ownStart,
-    owners,
-    wStart,
-    writes,
-    outStart,
-    outs: outList,
-    edgeTo,
-    unfit,
-    at: [],
+    strings: { names: jobs.map((s) => s.name), files },
+    ints: { ownStart, owners, wStart, writes, outStart, outs: outList, edgeTo, unfit, at: [] },
   };
 }
 
@@ -330,23 +460,55 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const p = new Packer();
     const rows = [...graph.jobs.map((j) => p.row(j)), ...graph.edges.map((e) => p.row(e))];
-    const header: Header = {
+    const head = {
       shapes: p.shapes,
       pools: [...graph.pools],
       settings: graph.settings,
       jobs: graph.jobs.length,
       edges: graph.edges.length,
     };
-    const index = indexOf(graph);
-    // The rows' text: "[\n" row ",\n" row ... "\n]"; each row ends 2 before the next starts.
-    const texts = rows.map((r) => JSON.stringify(r));
+    const { strings, ints } = indexOf(graph);
+    // The rows: "[\n" row ",\n" row ... "\n]"; each row ends 2 bytes before the next starts.
+    const texts = rows.map((r) => encoder.encode(JSON.stringify(r)));
     let at = 2;
-    for (const t of texts) index.at.push(at), at += t.length + 2;
-    index.at.push(at);
-    const body = `[\n${texts.join(",\n")}\n]`;
+    for (const t of texts) ints.at.push(at), at += t.length + 2;
+    ints.at.push(at);
+    const rowBytes = new Uint8Array(at);
+    rowBytes.set(encoder.encode("[\n"));
+    texts.forEach((t, k) => {
+      rowBytes.set(t, ints.at[k]);
+      rowBytes.set(encoder.encode(k + 1 < texts.length ? ",\n" : "\n]"), ints.at[k] + t.length);
+    });
+    if (!texts.length) rowBytes.set(encoder.encode("\n]"), 0);
+    // The body: the numbers (int32s), the names (JSON), the rows.
+    const header = { ...head, ints: {} as Header["ints"] } as Header;
+    let end = 0;
+    for (const name of INTS) {
+      header.ints[name] = [end, ints[name].length], end += ints[name].length * 4;
+    }
+    // Lines split faster than JSON parses; a name or path with a newline in it: JSON.
+    header.json = [...strings.names, ...strings.files].some((x) => x.includes("\n"));
+    const list = (l: string[]) => encoder.encode(header.json ? JSON.stringify(l) : l.join("\n"));
+    const names = list(strings.names), files = list(strings.files);
+    header.names = [end, names.length];
+    header.files = [end + names.length, files.length];
+    const stringBytes = new Uint8Array(names.length + files.length);
+    stringBytes.set(names), stringBytes.set(files, names.length);
+    header.rows = [end + stringBytes.length, rowBytes.length];
+    const body = new Uint8Array(end + stringBytes.length + rowBytes.length);
+    const numbers = new Int32Array(body.buffer, 0, end / 4);
+    for (const name of INTS) numbers.set(ints[name], header.ints[name][0] / 4);
+    body.set(stringBytes, end);
+    body.set(rowBytes, end + stringBytes.length);
+    // The header line padded with spaces, so that the body (its int32s) starts aligned.
+    let line = encoder.encode(`${key}\n${JSON.stringify(header)}`);
+    const pad = (8 - ((line.length + 1) % 8)) % 8;
+    line = encoder.encode(`${key}\n${JSON.stringify(header)}${" ".repeat(pad)}\n`);
+    const out = new Uint8Array(line.length + body.length);
+    out.set(line);
+    out.set(body, line.length);
     rmSync(tmp, { force: true });
-    const text = `${key}\n${JSON.stringify(header)}\n${JSON.stringify(index)}\n${body}`;
-    writeFileSync(tmp, text, { flag: "wx" }); // never through a link
+    writeFileSync(tmp, out, { flag: "wx" }); // never through a link
     renameSync(tmp, path);
     graph.cacheKey = key;
   } catch {
@@ -382,43 +544,50 @@ export function readCachedPart(
   changed: ReadonlySet<string>,
   max: number,
 ): PartGraph | undefined {
+  let o: Opened | undefined;
   try {
-    const text = cachedText(file, key);
-    if (!text) return undefined;
-    const { header, index: [i0, i1], rows } = split(text, key);
-    const ix = JSON.parse(text.slice(i0, i1)) as PartIndex; // Cast: written by writeCachedGraph
-    const n = header.jobs, sel = selectedOf(ix.names, selected);
+    o = open(file, key, true);
+    if (!o) return undefined;
+    const header = o.header;
+    const ix = intsOf(o), opened = o;
+    const n = header.jobs;
+    // Every job selected (a run of all): no names to read.
+    const sel = selected.length === n
+      ? new Uint8Array(n).fill(1)
+      : selectedOf(stringsOf(o, header.names), selected);
     if (!sel) return undefined;
-    for (const j of ix.unfit) if (sel[j]) return undefined;
+    for (let k = 0; k < ix.unfit.length; k++) if (sel[ix.unfit[k]]) return undefined;
     const inPart = new Uint8Array(n), stack: number[] = [], again = new Set(changed);
     let size = 0;
     const add = (j: number) => {
       if (sel[j] && !inPart[j]) inPart[j] = 1, stack.push(j), size++;
     };
-    let found = 0;
-    for (let f = 0; f < ix.files.length; f++) {
-      if (!changed.has(ix.files[f])) continue;
-      found++;
+    const seeds = fileIndexes(o, changed);
+    if (!seeds) return undefined;
+    for (const f of seeds) {
       for (let k = ix.ownStart[f]; k < ix.ownStart[f + 1]; k++) add(ix.owners[k]);
     }
-    if (found !== changed.size) return undefined;
+    let files: string[] | undefined; // read once a loaded job writes a file
     while (stack.length && size <= max) {
       const j = stack.pop()!;
       for (let k = ix.outStart[j]; k < ix.outStart[j + 1]; k++) add(ix.edgeTo[ix.outs[k]]);
       for (let k = ix.wStart[j]; k < ix.wStart[j + 1]; k++) {
         const f = ix.writes[k];
-        again.add(ix.files[f]);
+        again.add((files ??= stringsOf(opened, header.files))[f]);
         for (let o = ix.ownStart[f]; o < ix.ownStart[f + 1]; o++) add(ix.owners[o]);
       }
     }
     if (size > max) return undefined;
-    const row = (r: number) => JSON.parse(text.slice(rows + ix.at[r], rows + ix.at[r + 1] - 2));
+    const row = (r: number) =>
+      JSON.parse(opened.text(header.rows[0] + ix.at[r], ix.at[r + 1] - 2 - ix.at[r]));
     const jobs: JobSpec[] = [], edges: Edge[] = [], left: string[] = [];
-    for (let j = 0; j < n; j++) {
+    for (let j = 0, k = 0; j < n; j++) {
+      // The k-th selected job is `selected[k]` (both in file order).
       if (!inPart[j]) {
-        if (sel[j]) left.push(ix.names[j]);
+        if (sel[j]) left.push(selected[k++]);
         continue;
       }
+      k++;
       const r = row(j);
       const spec = unpackRow(r, header.shapes[r[0]]);
       spec.index = jobs.length; // its place in the partial graph, file order kept
@@ -435,6 +604,8 @@ export function readCachedPart(
     return { graph, left, again };
   } catch {
     return undefined;
+  } finally {
+    o?.close();
   }
 }
 
