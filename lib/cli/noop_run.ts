@@ -419,7 +419,8 @@ export async function recordRun(
     recorded: recordable.recorded,
     previous: recordable.previous,
     graphKey: recordable.graphKey,
-    // Loaded here, by the full way only (it loads node: modules: see state/noop_collect.ts).
-    globs: await import("../graph/glob.ts"),
+    // Loaded here, by the full way only (it loads node: modules: see state/noop_collect.ts);
+    // a partial run's record has no globs to walk.
+    globs: recordable.previous?.part ? undefined : await import("../graph/glob.ts"),
   });
 }

@@ -189,6 +189,8 @@ async function contentHash(path: string): Promise<string> {
 /** The first bytes of a record file (the format's version in them). */
 const MAGIC = "JXNOOP4\n";
 const encoder = new TextEncoder(), decoder = new TextDecoder();
+/** The head bytes of each record read (`decodeRecord`), for `encodeRecord`'s `sameHead`. */
+const heads = new WeakMap<object, Uint8Array>();
 /** Whether this machine stores a float64 little-endian, as the file does (every one jx runs on). */
 const littleEndian = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
 
@@ -208,8 +210,10 @@ const littleEndian = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
  * assertEquals([back.key, [...back.stamps]], ["k", [1, 2.5, 3, 4]]);
  * ```
  */
-export function encodeRecord(r: NoopRecord): Uint8Array {
-  const head = encoder.encode(JSON.stringify({ ...r, stamps: undefined }));
+export function encodeRecord(r: NoopRecord, sameHead = false): Uint8Array {
+  // `sameHead`: only stamps changed since `r` was read (a partial run): its head bytes again.
+  const head = (sameHead && heads.get(r)) ||
+    encoder.encode(JSON.stringify({ ...r, stamps: undefined }));
   const at = (16 + head.length + 7) & ~7;
   const out = new Uint8Array(at + r.stamps.length * 8);
   out.set(encoder.encode(MAGIC));
@@ -241,6 +245,7 @@ export function decodeRecord(bytes: Uint8Array): unknown {
   if (at + n * 8 !== bytes.length) return undefined;
   const r = JSON.parse(decoder.decode(bytes.subarray(16, 16 + headLength)));
   if (typeof r !== "object" || r === null) return r;
+  heads.set(r, bytes.subarray(16, 16 + headLength));
   // A view when the bytes are aligned (a file read whole: they are), else a copy.
   r.stamps = (bytes.byteOffset + at) % 8 === 0
     ? new Float64Array(bytes.buffer, bytes.byteOffset + at, n)
@@ -376,8 +381,12 @@ export function recordNoop(
     // A partial run: the record it started from, its changed paths stamped again.
     // Cast: the previous record is the one `diffNoop` read, this module's own type.
     const r = from.previous.diff.record as NoopRecord;
+    const racy = JSON.stringify(r.racy);
     if (!patchPart(jobs, from, base)) return drop();
     r.stamps.set([...from.jobsFile, ...stateStamp]);
+    const same = racy === JSON.stringify(r.racy) && r.slots === slots &&
+      r.jobserver === jobserver && r.graphKey === from.graphKey;
+    if (same) return write(baseDir, path, r, true);
     return write(baseDir, path, { ...r, slots, jobserver, graphKey: from.graphKey });
   }
   const stamps = collectStamps(jobs, from, base);
@@ -403,11 +412,11 @@ export function recordNoop(
 }
 
 /** Writes record `r` to `path` (atomic: temp file, then rename); false when it cannot. */
-function write(baseDir: string, path: string, r: NoopRecord): boolean {
+function write(baseDir: string, path: string, r: NoopRecord, sameHead = false): boolean {
   try {
     stateDir(baseDir, () => {});
     const tmp = `${path}.${pid()}.tmp`;
-    writeBytesSync(tmp, encodeRecord(r));
+    writeBytesSync(tmp, encodeRecord(r, sameHead));
     renameSync(tmp, path);
     return true;
   } catch {
