@@ -383,7 +383,7 @@ export function collectStamps(jobs: NoopJob[], from: RecordFrom, base: string): 
  * ```ts
  * import { patchPart } from "./noop_collect.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * const record = { names: ["a"], paths: ["/p/j.yaml", "/p/.jx/state.ndjson", "a.txt"], stamps: [], racy: [], dirs: [], walks: [] };
+ * const record = { names: ["a"], paths: ["/p/j.yaml", "/p/.jx/state.ndjson", "a.txt"], stamps: new Float64Array(12), racy: [], dirs: [], walks: [] };
  * const previous = { diff: { record, changed: new Set(["a.txt"]) }, trusted: new Set<string>(), part: { again: new Set(["a.txt"]) } };
  * const job = { name: "a", kind: "job", reads: ["a.txt"], writes: [] };
  * // no state line for the job: no record
