@@ -42,9 +42,11 @@ export async function cmdRun(args: Args): Promise<number> {
       dirname(resolve(graph.file)),
     );
   if (args.jobArgs) (await import("./job_args.ts")).applyJobArgs(graph, args.names, args.jobArgs);
-  // Loading a big graph leaves tens of MB of temporaries: collect them before the run builds
-  // its plan on top (the run's own garbage is the MemoryKeeper reporter's).
-  if (graph.jobs.length >= BIG_GRAPH) collectGarbage();
+  // Parsing a big graph leaves tens of MB of temporaries: collect them before the run builds
+  // its plan on top (the run's own garbage is the MemoryKeeper reporter's). Not after a read
+  // of the graph cache, which leaves few: a full collection of the live graph cost more than
+  // the rest of loading 100,000 jobs from the cache (bench/RESULTS.md, load).
+  if (graph.jobs.length >= BIG_GRAPH && !graph.fromCache) collectGarbage();
   // What the no-op record of this run would be, when it leaves every job up to date.
   let recordable: Parameters<typeof noop.recordRun>[3];
   const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);

@@ -21,15 +21,7 @@
  *
  * @module
  */
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { inspectOwned } from "../runtime/owned.ts";
 import { sha256 } from "../runtime/hash.ts";
 import { readBytesSync } from "../runtime/fs.ts";
@@ -386,6 +378,7 @@ export function readCachedGraph(file: string, key: string): Graph | undefined {
     const graph = new Graph(file, jobs, new Map(c.pools), edges);
     graph.settings = c.settings ?? {};
     graph.cacheKey = key;
+    graph.fromCache = true;
     return graph;
   } catch {
     return undefined;
@@ -410,44 +403,55 @@ function unfitForPart(j: JobSpec): boolean {
   );
 }
 
-/** A flat list of lists: `start` (one more than the lists) and the items. */
-function flat(lists: number[][]): [number[], number[]] {
-  const start = [0], items: number[] = [];
-  for (const l of lists) items.push(...l), start.push(items.length);
-  return [start, items];
+/**
+ * The flat form of the pairs (`keys[i]`, `values[i]`) grouped by key (a
+ * counting sort, pairs of one key in their order): `start` (one more than
+ * `size`) and the values.
+ */
+function grouped(size: number, keys: number[], values: number[]): [number[], number[]] {
+  const start = new Array<number>(size + 1).fill(0);
+  for (const k of keys) start[k + 1]++;
+  for (let i = 0; i < size; i++) start[i + 1] += start[i];
+  const next = start.slice(0, size), out = new Array<number>(values.length);
+  for (let i = 0; i < keys.length; i++) out[next[keys[i]]++] = values[i];
+  return [start, out];
 }
 
 /** The index of `graph` for partial loads; `at` is filled by the writer. */
 function indexOf(graph: Graph): { strings: Strings; ints: Record<keyof Ints, number[]> } {
-  const jobs = graph.jobs, fileIds = new Map<string, number>();
-  const files: string[] = [], owned: number[][] = [];
+  const jobs = graph.jobs, fileIds = new Map<string, number>(), files: string[] = [];
   const id = (p: string) => {
     let i = fileIds.get(p);
-    if (i === undefined) fileIds.set(p, i = files.push(p) - 1), owned.push([]);
+    if (i === undefined) fileIds.set(p, i = files.push(p) - 1);
     return i;
   };
-  const written: number[][] = [], unfit: number[] = [];
+  // (file, job) once per pair, in job order; each job's written files; flat lists, no list per job.
+  const pairFile: number[] = [], pairJob: number[] = [], lastJob: number[] = [];
+  const wStart = [0], writes: number[] = [], unfit: number[] = [];
   for (let j = 0; j < jobs.length; j++) {
-    const s = jobs[j], seen = new Set<number>();
+    const s = jobs[j];
     if (unfitForPart(s)) unfit.push(j);
-    for (const p of [...s.reads, ...s.writes, ...s.envFiles ?? []]) {
-      if (notFile(p)) continue;
-      const f = id(p);
-      if (!seen.has(f)) seen.add(f), owned[f].push(j);
+    for (const list of [s.reads, s.writes, s.envFiles ?? []]) {
+      for (const p of list) {
+        if (notFile(p)) continue;
+        const f = id(p);
+        if (lastJob[f] !== j) lastJob[f] = j, pairFile.push(f), pairJob.push(j);
+      }
     }
-    written.push(s.writes.filter((p) => !notFile(p)).map(id));
+    for (const p of s.writes) if (!notFile(p)) writes.push(id(p));
+    wStart.push(writes.length);
   }
-  const byName = new Map(jobs.map((s, j) => [s.name, j]));
-  const outs: number[][] = jobs.map(() => []);
-  const edgeTo = graph.edges.map((e, k) => {
-    outs[byName.get(e.from)!].push(k);
-    return byName.get(e.to)!;
+  const byName = new Map<string, number>();
+  for (let j = 0; j < jobs.length; j++) byName.set(jobs[j].name, j);
+  const from: number[] = [], edges: number[] = [], edgeTo: number[] = [];
+  graph.edges.forEach((e, k) => {
+    from.push(byName.get(e.from)!), edges.push(k), edgeTo.push(byName.get(e.to)!);
   });
-  const [ownStart, owners] = flat(owned), [wStart, writes] = flat(written);
-  const [outStart, outList] = flat(outs);
+  const [ownStart, owners] = grouped(files.length, pairFile, pairJob);
+  const [outStart, outs] = grouped(jobs.length, from, edges);
   return {
     strings: { names: jobs.map((s) => s.name), files },
-    ints: { ownStart, owners, wStart, writes, outStart, outs: outList, edgeTo, unfit, at: [] },
+    ints: { ownStart, owners, wStart, writes, outStart, outs, edgeTo, unfit, at: [] },
   };
 }
 
@@ -468,47 +472,51 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
       edges: graph.edges.length,
     };
     const { strings, ints } = indexOf(graph);
-    // The rows: "[\n" row ",\n" row ... "\n]"; each row ends 2 bytes before the next starts.
-    const texts = rows.map((r) => encoder.encode(JSON.stringify(r)));
+    // The rows: "[\n" row ",\n" row ... "\n]"; each row ends 2 bytes before the next starts
+    // (a row's bytes are its characters, unless it holds others than ASCII).
+    const texts = rows.map((r) => JSON.stringify(r));
     let at = 2;
-    for (const t of texts) ints.at.push(at), at += t.length + 2;
+    for (const t of texts) {
+      ints.at.push(at), at += (/[^\x00-\x7f]/.test(t) ? encoder.encode(t).length : t.length) + 2;
+    }
     ints.at.push(at);
-    const rowBytes = new Uint8Array(at);
-    rowBytes.set(encoder.encode("[\n"));
-    texts.forEach((t, k) => {
-      rowBytes.set(t, ints.at[k]);
-      rowBytes.set(encoder.encode(k + 1 < texts.length ? ",\n" : "\n]"), ints.at[k] + t.length);
-    });
-    if (!texts.length) rowBytes.set(encoder.encode("\n]"), 0);
-    // The body: the numbers (int32s), the names (JSON), the rows.
+    // The body: the numbers (int32s), the names (lines), the rows.
     const header = { ...head, ints: {} as Header["ints"] } as Header;
     let end = 0;
     for (const name of INTS) {
       header.ints[name] = [end, ints[name].length], end += ints[name].length * 4;
     }
+    const numbers = new Int32Array(end / 4);
+    for (const name of INTS) numbers.set(ints[name], header.ints[name][0] / 4);
     // Lines split faster than JSON parses; a name or path with a newline in it: JSON.
     header.json = [...strings.names, ...strings.files].some((x) => x.includes("\n"));
     const list = (l: string[]) => encoder.encode(header.json ? JSON.stringify(l) : l.join("\n"));
     const names = list(strings.names), files = list(strings.files);
     header.names = [end, names.length];
     header.files = [end + names.length, files.length];
-    const stringBytes = new Uint8Array(names.length + files.length);
-    stringBytes.set(names), stringBytes.set(files, names.length);
-    header.rows = [end + stringBytes.length, rowBytes.length];
-    const body = new Uint8Array(end + stringBytes.length + rowBytes.length);
-    const numbers = new Int32Array(body.buffer, 0, end / 4);
-    for (const name of INTS) numbers.set(ints[name], header.ints[name][0] / 4);
-    body.set(stringBytes, end);
-    body.set(rowBytes, end + stringBytes.length);
+    header.rows = [end + names.length + files.length, at];
     // The header line padded with spaces, so that the body (its int32s) starts aligned.
-    let line = encoder.encode(`${key}\n${JSON.stringify(header)}`);
-    const pad = (8 - ((line.length + 1) % 8)) % 8;
-    line = encoder.encode(`${key}\n${JSON.stringify(header)}${" ".repeat(pad)}\n`);
-    const out = new Uint8Array(line.length + body.length);
-    out.set(line);
-    out.set(body, line.length);
+    const line = `${key}\n${JSON.stringify(header)}`;
+    const pad = (8 - ((encoder.encode(line).length + 1) % 8)) % 8;
     rmSync(tmp, { force: true });
-    writeFileSync(tmp, out, { flag: "wx" }); // never through a link
+    // Written piece by piece, the rows a megabyte at a time: no copy of the whole file is made.
+    const fd = openSync(tmp, "wx"); // never through a link
+    try {
+      const put = (bytes: Uint8Array) => {
+        for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
+      };
+      put(encoder.encode(`${line}${" ".repeat(pad)}\n`));
+      put(new Uint8Array(numbers.buffer));
+      put(names), put(files);
+      let chunk = "[\n";
+      for (let k = 0; k < texts.length; k++) {
+        chunk += texts[k] + (k + 1 < texts.length ? ",\n" : "");
+        if (chunk.length >= 1 << 20) put(encoder.encode(chunk)), chunk = "";
+      }
+      put(encoder.encode(chunk + "\n]"));
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
     graph.cacheKey = key;
   } catch {
@@ -601,6 +609,7 @@ export function readCachedPart(
     const graph = new Graph(file, jobs, new Map(header.pools), edges);
     graph.settings = header.settings ?? {};
     graph.cacheKey = key;
+    graph.fromCache = true;
     return { graph, left, again };
   } catch {
     return undefined;

@@ -45,6 +45,8 @@ export class Graph {
   settings: FileSettings = {};
   /** The key of the graph cache (graph/cache.ts) it was read from or written to, if any. */
   cacheKey?: string;
+  /** Whether it was read from the graph cache (no YAML parsed: few temporaries left). */
+  fromCache?: boolean;
   /** Edges by the job they lead to and by the job they come from; a job without any has no entry. */
   private deps = new Map<string, Edge[]>();
   private dependents = new Map<string, Edge[]>();
