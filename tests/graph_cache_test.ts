@@ -72,7 +72,8 @@ Deno.test("graph cache: a partial load reads what an edit touches and what follo
   const lines = ["jobs:"];
   // c0..c299 copy a source each; d1 reads c1's output, e1 needs d1; u reads an output of c2
   // before c2 (in file order) writes it; s0 and s1 share a header nobody writes.
-  lines.push("  u: { run: cat out/2, reads: [out/2] }");
+  // (u's description is not ASCII: rows are found by byte, not by character)
+  lines.push("  u: { run: cat out/2, reads: [out/2], description: ünïcödé }");
   for (let i = 0; i < 300; i++) {
     lines.push(`  c${i}: { run: cp src/${i} out/${i}, reads: [src/${i}], writes: [out/${i}] }`);
   }

@@ -477,7 +477,7 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
     const texts = rows.map((r) => JSON.stringify(r));
     let at = 2;
     for (const t of texts) {
-      ints.at.push(at), at += (/[^\x00-\x7f]/.test(t) ? encoder.encode(t).length : t.length) + 2;
+      ints.at.push(at), at += (/[\u0080-\uffff]/.test(t) ? encoder.encode(t).length : t.length) + 2;
     }
     ints.at.push(at);
     // The body: the numbers (int32s), the names (lines), the rows.
