@@ -1,7 +1,7 @@
 /**
  * The no-op fast path of `jx run`, after ninja's way of deciding from
  * stamps alone. After a run in which every selected job ended `ok` or up
- * to date, jx records in `.jx/noop-FILE.json` the arguments of the run, the
+ * to date, jx records in `.jx/noop-FILE.rec` the arguments of the run, the
  * stamps (size, mtime, inode) of the jobs file, of the state log and of
  * every path the jobs read or write, and the names of the jobs. A later
  * `jx run` with the same arguments that finds every one of those stamps
@@ -13,7 +13,10 @@
  * (`diffNoop`): when the arguments, the jobs file and the state log are as
  * recorded, the full run checks in full only the jobs that touch a changed
  * path (and those that read what a rerun job writes) and trusts the rest,
- * and its record is the old one with those paths' stamps replaced.
+ * and its record is the old one with those paths' stamps replaced. When
+ * the graph cache allows, it does not even load the rest (a partial run:
+ * cli/noop_run.ts `partialRun`), and the record is patched in place
+ * (`patchPart`).
  *
  * Stamps are size, mtime, inode and ctime (a write or a `utime` moves the
  * ctime to now, so an edit that restores the mtime is seen). A path whose
