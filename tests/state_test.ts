@@ -251,6 +251,8 @@ Deno.test("state log: a read of a few jobs (a partial run) finds each one's last
     row("a", "2"),
     `["b","x", 9 #torn`, // damaged: b's row before it stands
     row("c", "1"),
+    row("t[a,x]", "1"), // a matrix job's name holds a comma
+    row('q"u,ote', "1"),
   ];
   Deno.writeTextFileSync(`${dir}/.jx/state.ndjson`, lines.join("\n") + "\n");
   const full = new StateStore(dir, () => {});
@@ -258,9 +260,18 @@ Deno.test("state log: a read of a few jobs (a partial run) finds each one's last
   assert.deepEqual([...few.rows.keys()].sort(), ["a", "b"]);
   for (const job of ["a", "b"]) assert.deepEqual(few.rows.get(job), full.rows.get(job));
   assert.equal(few.rows.get("a")?.[1], "2");
-  // Every line scanned (more than a few jobs asked for): the same rows.
+  // Every line scanned (more than a few jobs asked for): the same rows, names with commas too.
   const many = new Set(["a", "b", ...Array.from({ length: 80 }, (_, i) => `x${i}`)]);
   const scanned = new StateStore(dir, () => {}, many);
   assert.deepEqual(scanned.rows, few.rows);
+  const odd = ["t[a,x]", 'q"u,ote'];
+  const withOdd = new StateStore(dir, () => {}, new Set([...many, ...odd]));
+  assert.deepEqual([...withOdd.rows.keys()].sort(), ["a", "b", ...odd].sort());
+  assert.deepEqual(
+    new StateStore(dir, () => {}, new Set(odd)).rows,
+    new Map(
+      odd.map((j) => [j, full.rows.get(j)]),
+    ),
+  );
   Deno.removeSync(dir, { recursive: true });
 });

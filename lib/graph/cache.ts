@@ -391,13 +391,15 @@ const notFile = (p: string) => p[0] === "@" || /[*?[{]/.test(p);
 /**
  * Whether a partial load must not take the job: what decides it is more
  * than its files' stamps (a module, generated jobs, a loop, a depfile's
- * inputs, a glob, a condition on another job's result).
+ * inputs, a glob, a condition on another job's result, a `when:`).
  */
 function unfitForPart(j: JobSpec): boolean {
   if (j.kind !== "job" || j.emits || j.deferred || j.repeat || j.fromGlob) return true;
+  // `when:` holds or not by the environment, which no stamp covers.
   if (j.depfile || j.if !== undefined || j.unless !== undefined || j.source !== undefined) {
     return true;
   }
+  if (j.when !== undefined) return true;
   return [j.reads, j.writes, j.envFiles ?? []].some((l) =>
     l.some((p) => p[0] !== "@" && notFile(p))
   );

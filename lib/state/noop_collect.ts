@@ -43,6 +43,8 @@ export interface NoopJob {
   depfile?: unknown;
   /** Set on the jobs of a graph with `include:` (files the record does not stamp). */
   source?: unknown;
+  /** `when:`: whether the job applies depends on the environment, which no stamp covers. */
+  when?: unknown;
 }
 
 /** What `updated` needs of the record a run started from. */
@@ -200,6 +202,7 @@ export class Stamps {
 export function coverable(j: NoopJob): boolean {
   if (j.kind !== "job" || j.emits || j.deferred || j.repeat || j.fromGlob) return false;
   if (j.source !== undefined) return false; // included files (and their globs) are not stamped
+  if (j.when !== undefined) return false; // it applies or not by the environment
   for (const p of j.reads) if (p[0] !== "@") return true;
   for (const p of j.writes) if (p[0] !== "@") return true;
   return false;

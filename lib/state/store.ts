@@ -51,6 +51,23 @@ export type Row = (string | number | null)[];
 /** How jx ends a line that a killed run left torn, before it appends (never valid JSON). */
 const TORN = " #torn";
 
+/**
+ * Where a row's `["name",` ends (just after the comma), the name being a
+ * JSON string that may hold commas and escaped quotes; -1 when the line
+ * does not start so.
+ */
+function nameEnd(text: string, start: number): number {
+  if (text[start] !== "[" || text[start + 1] !== '"') return -1;
+  for (let at = start + 2;;) {
+    const q = text.indexOf('"', at);
+    if (q < 0) return -1;
+    let slashes = 0;
+    while (text[q - 1 - slashes] === "\\") slashes++;
+    if (slashes % 2 === 0) return text[q + 1] === "," ? q + 2 : -1;
+    at = q + 1;
+  }
+}
+
 /** Jobs past which a partial read (`only`) scans every line rather than searching for each. */
 const FEW = 64;
 
@@ -151,7 +168,7 @@ export class StateStore {
       at = end + 1;
       if (end === start) continue;
       this.lines++;
-      if (wanted && !wanted.has(text.slice(start, text.indexOf(",", start) + 1))) continue;
+      if (wanted && !wanted.has(text.slice(start, nameEnd(text, start)))) continue;
       const line = text.slice(start, end);
       // An older jx's line, or a torn line a later run ended: ignored quietly.
       if (this.take(line) || line[0] === "{" || line.endsWith(TORN)) continue;

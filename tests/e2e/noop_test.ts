@@ -522,12 +522,13 @@ Deno.test("partial run: not after another run's state line, a changed var or job
   r = await run(dir);
   assert.deepEqual([r.loaded, r.trusted, r.ran], [-1, -1, ["other"]]);
   assert.equal(await Deno.readTextFile(`${dir}/out/c`), "ccc\n");
-  // The graph cache of another key (the same file loaded with a var): no partial load.
+  // The graph cache rewritten for another key (the same file listed with a var): the record
+  // stands, but it names the other cache: no partial load (the jobs it vouches for are trusted).
   assert.equal((await run(dir)).fast, true);
-  await run(dir, "-n", "X=2");
+  assert.equal((await runJx(["list", "X=2"], { cwd: dir })).code, 0);
   await Deno.writeTextFile(`${dir}/src/c.txt`, "c4\n");
   r = await run(dir);
-  assert.deepEqual([r.loaded, r.ran], [-1, ["other"]]);
+  assert.deepEqual([r.loaded, r.trusted, r.ran], [-1, 2, ["other"]]);
   assert.equal(await Deno.readTextFile(`${dir}/out/c`), "c4\n");
   await Deno.remove(dir, { recursive: true });
 });
@@ -561,6 +562,70 @@ jobs:
   await Deno.writeTextFile(`${dir}/o.txt`, "good\n");
   r = await run(dir);
   assert.deepEqual([r.code, r.ran], [0, ["check"]]);
+  assert.equal((await run(dir)).fast, true);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("partial run: a job with when: is never vouched for, by a record or a partial load", async () => {
+  const jobs = Array.from(
+    { length: 40 },
+    (_, i) => `  c${i}: { run: "cp src/c${i} out/c${i}", reads: [src/c${i}], writes: [out/c${i}] }`,
+  );
+  const files: Record<string, string> = {
+    "jobs.yaml": "jobs:\n" +
+      '  w: { run: "cp src/w out/w", reads: [src/w], writes: [out/w], when: { env: JX_TEST_FOO } }\n' +
+      jobs.join("\n") + "\n" + PAD,
+    "src/w": "w\n",
+  };
+  for (let i = 0; i < 40; i++) files[`src/c${i}`] = `${i}\n`;
+  const dir = await tempDir(files);
+  await Deno.mkdir(`${dir}/out`);
+  const foo = { JX_TEST_FOO: "1" };
+  const withFoo = (...a: string[]) =>
+    runJx(["run", "-v", "--events", "ev.ndjson", ...a], { cwd: dir, env: foo });
+  assert.equal((await withFoo()).code, 0);
+  assert.equal((await withFoo()).code, 0);
+  await Deno.writeTextFile(`${dir}/src/c1`, "edited\n");
+  // Without the variable, w does not apply: skipped for its condition, as the full way says.
+  const r = await run(dir);
+  assert.deepEqual([r.fast, r.loaded, r.ran], [false, -1, ["c1"]]);
+  assert.ok(r.skipped.includes("w:condition"), r.skipped.join(" "));
+  const again = await run(dir);
+  assert.equal(again.fast, false);
+  assert.ok(again.skipped.includes("w:condition"));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("partial run: more than 64 jobs loaded, names with commas (a matrix)", async () => {
+  const lines = [
+    "jobs:",
+    '  t: { foreach: { matrix: { OS: [a, b], ARCH: [x, y] } }, run: "cp src/s out/t-${OS}-${ARCH}", reads: [src/s], writes: ["out/t-${OS}-${ARCH}"] }',
+  ];
+  const files: Record<string, string> = { "src/s": "s\n" };
+  for (let i = 0; i < 70; i++) {
+    lines.push(`  r${i}: { run: "cp src/s out/r${i}", reads: [src/s], writes: [out/r${i}] }`);
+  }
+  for (let i = 0; i < 600; i++) {
+    lines.push(
+      `  c${i}: { run: "cp src/c${i} out/c${i}", reads: [src/c${i}], writes: [out/c${i}] }`,
+    );
+    files[`src/c${i}`] = `${i}\n`;
+  }
+  files["jobs.yaml"] = lines.join("\n") + "\n" + PAD;
+  const dir = await tempDir(files);
+  await Deno.mkdir(`${dir}/out`);
+  assert.equal((await run(dir)).code, 0);
+  await new Promise((r) => setTimeout(r, 100)); // past the racy window
+  assert.equal((await run(dir)).fast, true);
+  // The same content written again: every job reading it is loaded (74), none reruns.
+  await Deno.writeTextFile(`${dir}/src/s`, "s\n");
+  let r = await run(dir);
+  assert.deepEqual([r.loaded, r.ran], [74, []]);
+  // An edit: those 74 rerun, the rest stays.
+  await Deno.writeTextFile(`${dir}/src/s`, "S\n");
+  r = await run(dir);
+  assert.deepEqual([r.loaded, r.ran.length], [74, 74]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/t-b-y`), "S\n");
   assert.equal((await run(dir)).fast, true);
   await Deno.remove(dir, { recursive: true });
 });
