@@ -28,6 +28,7 @@ import { readBytesSync } from "../runtime/fs.ts";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { Graph } from "./graph.ts";
+import { isGlob } from "./glob.ts";
 import type { Edge, FileSettings, JobSpec } from "./types.ts";
 
 /** Files smaller than this are parsed every time (it takes a few milliseconds). */
@@ -386,7 +387,7 @@ export function readCachedGraph(file: string, key: string): Graph | undefined {
 }
 
 /** A glob or an `@name`: not a file the index lists. */
-const notFile = (p: string) => p[0] === "@" || /[*?[{]/.test(p);
+const notFile = (p: string) => p[0] === "@" || isGlob(p);
 
 /**
  * Whether a partial load must not take the job: what decides it is more
@@ -473,56 +474,81 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
       jobs: graph.jobs.length,
       edges: graph.edges.length,
     };
-    const { strings, ints } = indexOf(graph);
-    // The rows: "[\n" row ",\n" row ... "\n]"; each row ends 2 bytes before the next starts
-    // (a row's bytes are its characters, unless it holds others than ASCII).
     const texts = rows.map((r) => JSON.stringify(r));
-    let at = 2;
-    for (const t of texts) {
-      ints.at.push(at), at += (/[\u0080-\uffff]/.test(t) ? encoder.encode(t).length : t.length) + 2;
-    }
-    ints.at.push(at);
-    // The body: the numbers (int32s), the names (lines), the rows.
-    const header = { ...head, ints: {} as Header["ints"] } as Header;
-    let end = 0;
-    for (const name of INTS) {
-      header.ints[name] = [end, ints[name].length], end += ints[name].length * 4;
-    }
-    const numbers = new Int32Array(end / 4);
-    for (const name of INTS) numbers.set(ints[name], header.ints[name][0] / 4);
-    // Lines split faster than JSON parses; a name or path with a newline in it: JSON.
-    header.json = [...strings.names, ...strings.files].some((x) => x.includes("\n"));
-    const list = (l: string[]) => encoder.encode(header.json ? JSON.stringify(l) : l.join("\n"));
-    const names = list(strings.names), files = list(strings.files);
-    header.names = [end, names.length];
-    header.files = [end + names.length, files.length];
-    header.rows = [end + names.length + files.length, at];
-    // The header line padded with spaces, so that the body (its int32s) starts aligned.
-    const line = `${key}\n${JSON.stringify(header)}`;
-    const pad = (8 - ((encoder.encode(line).length + 1) % 8)) % 8;
+    const { header, parts } = layout(head, texts, indexOf(graph));
     rmSync(tmp, { force: true });
-    // Written piece by piece, the rows a megabyte at a time: no copy of the whole file is made.
-    const fd = openSync(tmp, "wx"); // never through a link
-    try {
-      const put = (bytes: Uint8Array) => {
-        for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
-      };
-      put(encoder.encode(`${line}${" ".repeat(pad)}\n`));
-      put(new Uint8Array(numbers.buffer));
-      put(names), put(files);
-      let chunk = "[\n";
-      for (let k = 0; k < texts.length; k++) {
-        chunk += texts[k] + (k + 1 < texts.length ? ",\n" : "");
-        if (chunk.length >= 1 << 20) put(encoder.encode(chunk)), chunk = "";
-      }
-      put(encoder.encode(chunk + "\n]"));
-    } finally {
-      closeSync(fd);
-    }
+    writeParts(tmp, key, header, parts, texts);
     renameSync(tmp, path);
     graph.cacheKey = key;
   } catch {
     // No cache then.
+  }
+}
+
+/**
+ * The header of a cache file and the bytes of its body before the rows
+ * (the index's numbers, then its names); fills `ints.at` from the rows'
+ * texts: "[\n" row ",\n" row ... "\n]", each row ending 2 bytes before the
+ * next starts (a row's bytes are its characters, unless it holds others
+ * than ASCII).
+ */
+function layout(
+  head: Omit<Header, "ints" | "names" | "files" | "json" | "rows">,
+  texts: string[],
+  { strings, ints }: ReturnType<typeof indexOf>,
+): { header: Header; parts: Uint8Array[] } {
+  let at = 2;
+  for (const t of texts) {
+    ints.at.push(at), at += (/[\u0080-\uffff]/.test(t) ? encoder.encode(t).length : t.length) + 2;
+  }
+  ints.at.push(at);
+  const header = { ...head, ints: {} as Header["ints"] } as Header;
+  let end = 0;
+  for (const name of INTS) {
+    header.ints[name] = [end, ints[name].length], end += ints[name].length * 4;
+  }
+  const numbers = new Int32Array(end / 4);
+  for (const name of INTS) numbers.set(ints[name], header.ints[name][0] / 4);
+  // Lines split faster than JSON parses; a name or path with a newline in it: JSON.
+  header.json = [...strings.names, ...strings.files].some((x) => x.includes("\n"));
+  const list = (l: string[]) => encoder.encode(header.json ? JSON.stringify(l) : l.join("\n"));
+  const names = list(strings.names), files = list(strings.files);
+  header.names = [end, names.length];
+  header.files = [end + names.length, files.length];
+  header.rows = [end + names.length + files.length, at];
+  return { header, parts: [new Uint8Array(numbers.buffer), names, files] };
+}
+
+/**
+ * Writes a new cache file at `tmp` (never through a link): the key, the
+ * header line padded with spaces so that the body (its int32s) starts
+ * aligned, `parts`, then the rows a megabyte at a time (no copy of the
+ * whole file is made).
+ */
+function writeParts(
+  tmp: string,
+  key: string,
+  header: Header,
+  parts: Uint8Array[],
+  texts: string[],
+) {
+  const line = `${key}\n${JSON.stringify(header)}`;
+  const pad = (8 - ((encoder.encode(line).length + 1) % 8)) % 8;
+  const fd = openSync(tmp, "wx");
+  try {
+    const put = (bytes: Uint8Array) => {
+      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
+    };
+    put(encoder.encode(`${line}${" ".repeat(pad)}\n`));
+    parts.forEach(put);
+    let chunk = "[\n";
+    for (let k = 0; k < texts.length; k++) {
+      chunk += texts[k] + (k + 1 < texts.length ? ",\n" : "");
+      if (chunk.length >= 1 << 20) put(encoder.encode(chunk)), chunk = "";
+    }
+    put(encoder.encode(chunk + "\n]"));
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -558,66 +584,97 @@ export function readCachedPart(
   try {
     o = open(file, key, true);
     if (!o) return undefined;
-    const header = o.header;
-    const ix = intsOf(o), opened = o;
-    const n = header.jobs;
+    const ix = intsOf(o), n = o.header.jobs;
     // Every job selected (a run of all): no names to read.
     const sel = selected.length === n
       ? new Uint8Array(n).fill(1)
-      : selectedOf(stringsOf(o, header.names), selected);
+      : selectedOf(stringsOf(o, o.header.names), selected);
     if (!sel) return undefined;
     for (let k = 0; k < ix.unfit.length; k++) if (sel[ix.unfit[k]]) return undefined;
-    const inPart = new Uint8Array(n), stack: number[] = [], again = new Set(changed);
-    let size = 0;
-    const add = (j: number) => {
-      if (sel[j] && !inPart[j]) inPart[j] = 1, stack.push(j), size++;
-    };
-    const seeds = fileIndexes(o, changed);
-    if (!seeds) return undefined;
-    for (const f of seeds) {
-      for (let k = ix.ownStart[f]; k < ix.ownStart[f + 1]; k++) add(ix.owners[k]);
-    }
-    let files: string[] | undefined; // read once a loaded job writes a file
-    while (stack.length && size <= max) {
-      const j = stack.pop()!;
-      for (let k = ix.outStart[j]; k < ix.outStart[j + 1]; k++) add(ix.edgeTo[ix.outs[k]]);
-      for (let k = ix.wStart[j]; k < ix.wStart[j + 1]; k++) {
-        const f = ix.writes[k];
-        again.add((files ??= stringsOf(opened, header.files))[f]);
-        for (let o = ix.ownStart[f]; o < ix.ownStart[f + 1]; o++) add(ix.owners[o]);
-      }
-    }
-    if (size > max) return undefined;
-    const row = (r: number) =>
-      JSON.parse(opened.text(header.rows[0] + ix.at[r], ix.at[r + 1] - 2 - ix.at[r]));
-    const jobs: JobSpec[] = [], edges: Edge[] = [], left: string[] = [];
-    for (let j = 0, k = 0; j < n; j++) {
-      // The k-th selected job is `selected[k]` (both in file order).
-      if (!inPart[j]) {
-        if (sel[j]) left.push(selected[k++]);
-        continue;
-      }
-      k++;
-      const r = row(j);
-      const spec = unpackRow(r, header.shapes[r[0]]);
-      spec.index = jobs.length; // its place in the partial graph, file order kept
-      jobs.push(spec as unknown as JobSpec); // Cast: packed from a JobSpec by Packer.row
-      for (let k = ix.outStart[j]; k < ix.outStart[j + 1]; k++) {
-        if (!inPart[ix.edgeTo[ix.outs[k]]]) continue;
-        const e = row(n + ix.outs[k]);
-        edges.push(unpackRow(e, header.shapes[e[0]]) as unknown as Edge); // Cast: as above
-      }
-    }
-    const graph = new Graph(file, jobs, new Map(header.pools), edges);
-    graph.settings = header.settings ?? {};
-    graph.cacheKey = key;
-    graph.fromCache = true;
-    return { graph, left, again };
+    const part = partOf(o, ix, sel, changed, max);
+    return part && { ...loadPart(o, ix, file, key, selected, sel, part.inPart), again: part.again };
   } catch {
     return undefined;
   } finally {
     o?.close();
   }
+}
+
+/**
+ * Which selected jobs (`sel`) a partial load takes (`inPart`): those that
+ * name a path of `changed`, and from each taken job the jobs its edges lead
+ * to and every job naming a file it writes (`again` gets those files); or
+ * undefined when a changed path is no job's, or when more than `max` are.
+ */
+function partOf(
+  o: Opened,
+  ix: Ints,
+  sel: Uint8Array,
+  changed: ReadonlySet<string>,
+  max: number,
+): { inPart: Uint8Array; again: Set<string> } | undefined {
+  const inPart = new Uint8Array(sel.length), stack: number[] = [], again = new Set(changed);
+  let size = 0;
+  const add = (j: number) => {
+    if (sel[j] && !inPart[j]) inPart[j] = 1, stack.push(j), size++;
+  };
+  const ownersOf = (f: number) => {
+    for (let k = ix.ownStart[f]; k < ix.ownStart[f + 1]; k++) add(ix.owners[k]);
+  };
+  const seeds = fileIndexes(o, changed);
+  if (!seeds) return undefined;
+  seeds.forEach(ownersOf);
+  let files: string[] | undefined; // read once a taken job writes a file
+  while (stack.length && size <= max) {
+    const j = stack.pop()!;
+    for (let k = ix.outStart[j]; k < ix.outStart[j + 1]; k++) add(ix.edgeTo[ix.outs[k]]);
+    for (let k = ix.wStart[j]; k < ix.wStart[j + 1]; k++) {
+      again.add((files ??= stringsOf(o, o.header.files))[ix.writes[k]]);
+      ownersOf(ix.writes[k]);
+    }
+  }
+  return size > max ? undefined : { inPart, again };
+}
+
+/**
+ * The jobs `inPart` flags, parsed from their rows, with the edges between
+ * them, as a graph of their own (each job's `index` its place in it, file
+ * order kept); `left`: the other selected jobs' names.
+ */
+function loadPart(
+  o: Opened,
+  ix: Ints,
+  file: string,
+  key: string,
+  selected: readonly string[],
+  sel: Uint8Array,
+  inPart: Uint8Array,
+): { graph: Graph; left: string[] } {
+  const { header } = o, n = header.jobs;
+  // Cast: each row was packed from a JobSpec or an Edge by Packer.row.
+  const row = <T>(r: number): T => {
+    const values = JSON.parse(o.text(header.rows[0] + ix.at[r], ix.at[r + 1] - 2 - ix.at[r]));
+    return unpackRow(values, header.shapes[values[0]]) as T;
+  };
+  const jobs: JobSpec[] = [], edges: Edge[] = [], left: string[] = [];
+  // The k-th selected job is `selected[k]` (both in file order).
+  for (let j = 0, k = 0; j < n; j++) {
+    if (!sel[j]) continue;
+    if (!inPart[j]) {
+      left.push(selected[k++]);
+      continue;
+    }
+    k++;
+    jobs.push({ ...row<JobSpec>(j), index: jobs.length });
+    for (let e = ix.outStart[j]; e < ix.outStart[j + 1]; e++) {
+      if (inPart[ix.edgeTo[ix.outs[e]]]) edges.push(row<Edge>(n + ix.outs[e]));
+    }
+  }
+  const graph = new Graph(file, jobs, new Map(header.pools), edges);
+  graph.settings = header.settings ?? {};
+  graph.cacheKey = key;
+  graph.fromCache = true;
+  return { graph, left };
 }
 
 /**

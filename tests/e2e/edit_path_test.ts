@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { readEvents, runJx, tempDir } from "../helpers.ts";
+import { prng } from "../fuzz_cases.ts";
 
 /** Whether tree A must take the partial edit path in the rounds that only edit sources. */
 const EXPECT_PARTIAL = true;
@@ -14,18 +15,6 @@ const EXPECT_PARTIAL = true;
 const SEED = Number(Deno.env.get("JX_EDIT_SEED") ?? 0x5eed_2026);
 /** The -v line of the partial edit path. */
 const PARTIAL = /^jx: edit: \d+ recorded file\(s\) changed, \d+ of \d+ job\(s\) loaded$/m;
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The generated project: jobs file text (with or without the appended job), sources, outputs. */
 interface Project {

@@ -234,6 +234,21 @@ Deno.test("edit path: no trust after another run's state line, a changed var or 
   await Deno.remove(dir, { recursive: true });
 });
 
+/**
+ * In a tree whose `copy` job copies in.txt, writes `copied` and sleeps: a
+ * built run, then an edit of in.txt and a run during which in.txt is edited
+ * again once the job has read it; that run's result.
+ */
+async function editDuringRun(dir: string) {
+  await run(dir);
+  await Deno.remove(`${dir}/copied`);
+  await Deno.writeTextFile(`${dir}/in.txt`, "two\n"); // an edit: copy reruns
+  const during = run(dir);
+  await waitForFile(`${dir}/copied`); // the job has read in.txt
+  await Deno.writeTextFile(`${dir}/in.txt`, "three\n");
+  return await during;
+}
+
 Deno.test("edit path: an input edited while the run goes on is not trusted next time", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
@@ -244,13 +259,7 @@ jobs:
     "in.txt": "one\n",
     "o.txt": "o\n",
   });
-  await run(dir);
-  await Deno.remove(`${dir}/copied`);
-  await Deno.writeTextFile(`${dir}/in.txt`, "two\n"); // an edit: the edit path reruns copy
-  const during = run(dir);
-  await waitForFile(`${dir}/copied`); // the job has read in.txt
-  await Deno.writeTextFile(`${dir}/in.txt`, "three\n");
-  assert.deepEqual((await during).ran, ["copy"]);
+  assert.deepEqual((await editDuringRun(dir)).ran, ["copy"]);
   const next = await run(dir);
   assert.deepEqual([next.fast, next.ran], [false, ["copy"]]);
   assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "three\n");
@@ -543,13 +552,7 @@ jobs:
     "in.txt": "one\n",
     "o.txt": "o\n",
   });
-  await run(dir);
-  await Deno.remove(`${dir}/copied`);
-  await Deno.writeTextFile(`${dir}/in.txt`, "two\n");
-  const during = run(dir);
-  await waitForFile(`${dir}/copied`); // the job has read in.txt
-  await Deno.writeTextFile(`${dir}/in.txt`, "three\n");
-  assert.deepEqual(await during.then((r) => [r.loaded, r.ran]), [1, ["copy"]]);
+  assert.deepEqual(await editDuringRun(dir).then((r) => [r.loaded, r.ran]), [1, ["copy"]]);
   let r = await run(dir);
   assert.deepEqual([r.fast, r.ran], [false, ["copy"]]);
   assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "three\n");
