@@ -27,7 +27,7 @@ interface Live {
  * ```
  */
 export interface AttemptLimits {
-  /** SIGTERM after this long (then SIGKILL after the grace); none when absent. */
+  /** SIGTERM this long after the attempt has started (then SIGKILL after the grace); none when absent. */
   timeoutMs?: number;
   /** Between SIGTERM and SIGKILL. */
   graceMs: number;
@@ -65,7 +65,16 @@ export class Attempts {
     const a: Live = { handle: { signal() {} }, graceMs: limits.graceMs };
     this.live.set(key, a);
     a.handle = this.runner.start(req, {
-      started: (pid, where) => sink.started(pid, where),
+      started: (pid, where) => {
+        // The timeout counts the job's own run: not a wait for a cluster's allocation or launch.
+        if (limits.timeoutMs !== undefined && a.timeoutTimer === undefined) {
+          a.timeoutTimer = this.reactor.setTimer(limits.timeoutMs, () => {
+            limits.onTimeout?.();
+            this.terminate(key, "SIGTERM");
+          });
+        }
+        sink.started(pid, where);
+      },
       output: (stream, chunk) => sink.output(stream, chunk),
       ended: (end) => {
         if (a.timeoutTimer !== undefined) this.reactor.clearTimer(a.timeoutTimer);
@@ -74,12 +83,6 @@ export class Attempts {
         sink.ended(end);
       },
     });
-    if (limits.timeoutMs !== undefined && this.live.get(key) === a) {
-      a.timeoutTimer = this.reactor.setTimer(limits.timeoutMs, () => {
-        limits.onTimeout?.();
-        this.terminate(key, "SIGTERM");
-      });
-    }
   }
 
   /**
