@@ -11,7 +11,7 @@ import { warnMakeJobs } from "../jobserver/mod.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import { whenFails } from "../graph/when.ts";
 import { createReactor, type Reactor } from "../reactor/mod.ts";
-import { collectGarbage, envObject, writeAll } from "../runtime/mod.ts";
+import { collectGarbage, envObject, isBun, writeAll } from "../runtime/mod.ts";
 import { LocalRunner, runJobs, type Runner, type Slots } from "../scheduler/mod.ts";
 import { isTracked, UpToDate } from "../state/mod.ts";
 import type { Args } from "./args.ts";
@@ -42,11 +42,13 @@ export async function cmdRun(args: Args): Promise<number> {
       dirname(resolve(graph.file)),
     );
   if (args.jobArgs) (await import("./job_args.ts")).applyJobArgs(graph, args.names, args.jobArgs);
-  // Parsing a big graph leaves tens of MB of temporaries: collect them before the run builds
-  // its plan on top (the run's own garbage is the MemoryKeeper reporter's). Not after a read
-  // of the graph cache, which leaves few: a full collection of the live graph cost more than
-  // the rest of loading 100,000 jobs from the cache (bench/RESULTS.md, load).
-  if (graph.jobs.length >= BIG_GRAPH && !graph.fromCache) collectGarbage();
+  // Parsing a big graph leaves tens of MB of temporaries: on Bun, collect them before the run
+  // builds its plan on top (the run's own garbage is the MemoryKeeper reporter's). Not after a
+  // read of the graph cache, which leaves few: a full collection of the live graph cost more
+  // than the rest of loading 100,000 jobs from the cache. Not on V8 either, where the only
+  // collection on call is a low-memory notification (two or more full collections, none of
+  // them concurrent): 0.5-0.6 s after parsing 100,000 jobs, for no lower peak (bench/RESULTS.md, load).
+  if (isBun && graph.jobs.length >= BIG_GRAPH && !graph.fromCache) collectGarbage();
   // What the no-op record of this run would be, when it leaves every job up to date.
   let recordable: Parameters<typeof noop.recordRun>[3];
   const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);

@@ -148,6 +148,19 @@ function isPos(v: unknown): v is { line: number; col: number } {
   return keys.length === 2 && keys[0] === "line" && keys[1] === "col";
 }
 
+/**
+ * A shared value's part of a shape's signature: a tag for a flag, null or an
+ * empty list or mapping, the number, or the string as JSON (no two values
+ * share one).
+ */
+function sigOf(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number") return `${v}`;
+  if (v === null) return "n";
+  if (typeof v === "boolean") return v ? "t" : "f";
+  return Array.isArray(v) ? "a" : "o"; // empty: see `shared`
+}
+
 /** Objects as rows of values after the index of their shape in `shapes`. */
 class Packer {
   readonly shapes: Slot[][] = [];
@@ -157,36 +170,39 @@ class Packer {
     // Cast: any object's own keys, read by name (JobSpec and Edge are interfaces, so they are
     // not assignable to an index signature).
     const r = o as Record<string, unknown>;
-    const slots: Slot[] = [];
+    const keys = Object.keys(r);
     const row: unknown[] = [0];
     let sig = "";
-    for (const k of Object.keys(r)) {
+    for (const k of keys) {
       const v = r[k];
       if (v === undefined) continue; // left out, as JSON.stringify would
-      if (shared(k, v)) {
-        slots.push({ c: k, v });
-        sig += `c${k}\0${JSON.stringify(v)}\0`;
-      } else if (k === "argv" && isShell(v, r.command)) {
-        slots.push({ sh: k });
-        sig += `s${k}\0`;
-      } else if (k === "pos" && isPos(v)) {
-        slots.push({ pos: k });
-        sig += `p${k}\0`;
-        row.push([v.line, v.col]);
-      } else {
-        slots.push({ k });
-        sig += `k${k}\0`;
-        row.push(v);
-      }
+      if (shared(k, v)) sig += `c${k}\0${sigOf(v)}\0`;
+      else if (k === "argv" && isShell(v, r.command)) sig += `s${k}\0`;
+      else if (k === "pos" && isPos(v)) sig += `p${k}\0`, row.push([v.line, v.col]);
+      else sig += `k${k}\0`, row.push(v);
     }
     let id = this.ids.get(sig);
     if (id === undefined) {
-      id = this.shapes.push(slots) - 1;
+      id = this.shapes.push(slotsOf(r, keys)) - 1;
       this.ids.set(sig, id);
     }
     row[0] = id;
     return row;
   }
+}
+
+/** The shape of an object (the slots its row's signature stands for). */
+function slotsOf(r: Record<string, unknown>, keys: string[]): Slot[] {
+  const slots: Slot[] = [];
+  for (const k of keys) {
+    const v = r[k];
+    if (v === undefined) continue;
+    if (shared(k, v)) slots.push({ c: k, v });
+    else if (k === "argv" && isShell(v, r.command)) slots.push({ sh: k });
+    else if (k === "pos" && isPos(v)) slots.push({ pos: k });
+    else slots.push({ k });
+  }
+  return slots;
 }
 
 /** A shared value for one object: a fresh empty list or mapping (specs are not frozen). */
@@ -386,13 +402,11 @@ export function readCachedGraph(file: string, key: string): Graph | undefined {
   }
 }
 
-/** A glob or an `@name`: not a file the index lists. */
-const notFile = (p: string) => p[0] === "@" || isGlob(p);
-
 /**
  * Whether a partial load must not take the job: what decides it is more
  * than its files' stamps (a module, generated jobs, a loop, a depfile's
- * inputs, a glob, a condition on another job's result, a `when:`).
+ * inputs, a condition on another job's result, a `when:`; a glob in its
+ * files is found by `indexOf`).
  */
 function unfitForPart(j: JobSpec): boolean {
   if (j.kind !== "job" || j.emits || j.deferred || j.repeat || j.fromGlob) return true;
@@ -400,10 +414,7 @@ function unfitForPart(j: JobSpec): boolean {
   if (j.depfile || j.if !== undefined || j.unless !== undefined || j.source !== undefined) {
     return true;
   }
-  if (j.when !== undefined) return true;
-  return [j.reads, j.writes, j.envFiles ?? []].some((l) =>
-    l.some((p) => p[0] !== "@" && notFile(p))
-  );
+  return j.when !== undefined;
 }
 
 /**
@@ -423,25 +434,36 @@ function grouped(size: number, keys: number[], values: number[]): [number[], num
 /** The index of `graph` for partial loads; `at` is filled by the writer. */
 function indexOf(graph: Graph): { strings: Strings; ints: Record<keyof Ints, number[]> } {
   const jobs = graph.jobs, fileIds = new Map<string, number>(), files: string[] = [];
+  // A path's index in `files`; -1 for a glob or an `@name`, -2 for a glob (decided once a path).
   const id = (p: string) => {
     let i = fileIds.get(p);
-    if (i === undefined) fileIds.set(p, i = files.push(p) - 1);
+    if (i === undefined) {
+      i = p[0] === "@" ? -1 : isGlob(p) ? -2 : files.push(p) - 1;
+      fileIds.set(p, i);
+    }
     return i;
   };
   // (file, job) once per pair, in job order; each job's written files; flat lists, no list per job.
   const pairFile: number[] = [], pairJob: number[] = [], lastJob: number[] = [];
   const wStart = [0], writes: number[] = [], unfit: number[] = [];
+  const pair = (list: readonly string[], j: number, w: boolean) => {
+    let glob = false;
+    for (let k = 0; k < list.length; k++) {
+      const f = id(list[k]);
+      if (f < 0) {
+        glob ||= f === -2;
+        continue;
+      }
+      if (lastJob[f] !== j) lastJob[f] = j, pairFile.push(f), pairJob.push(j);
+      if (w) writes.push(f);
+    }
+    return glob;
+  };
   for (let j = 0; j < jobs.length; j++) {
     const s = jobs[j];
-    if (unfitForPart(s)) unfit.push(j);
-    for (const list of [s.reads, s.writes, s.envFiles ?? []]) {
-      for (const p of list) {
-        if (notFile(p)) continue;
-        const f = id(p);
-        if (lastJob[f] !== j) lastJob[f] = j, pairFile.push(f), pairJob.push(j);
-      }
-    }
-    for (const p of s.writes) if (!notFile(p)) writes.push(id(p));
+    const globR = pair(s.reads, j, false), globW = pair(s.writes, j, true);
+    const globE = s.envFiles !== undefined && pair(s.envFiles, j, false);
+    if (globR || globW || globE || unfitForPart(s)) unfit.push(j);
     wStart.push(writes.length);
   }
   const byName = new Map<string, number>();
