@@ -2,11 +2,13 @@
  * The few synchronous file and process calls that jx's fast paths need,
  * without `node:` imports on Deno: loading Deno's Node compatibility costs
  * about 25 ms of startup, as much as a whole no-op of ninja. On Deno these
- * are `Deno.*` calls; on Bun (and for what Deno has no call for) `node:fs`,
+ * are `Deno.*` calls; on Bun libc's where runtime/bun_fs.ts has them (a
+ * stat, a whole read), else (and for what Deno has no call for) `node:fs`,
  * fetched with `process.getBuiltinModule` on first use.
  *
  * @module
  */
+import { isRegular, readFileBytes, statMode } from "./bun_fs.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -52,7 +54,7 @@ export function readTextSync(path: string): string {
  * ```
  */
 export function readBytesSync(path: string): Uint8Array<ArrayBuffer> {
-  return D ? D.readFileSync(path) : nodeFs().readFileSync(path);
+  return D ? D.readFileSync(path) : readFileBytes(path) ?? nodeFs().readFileSync(path);
 }
 
 /**
@@ -176,7 +178,10 @@ export function mkdirpSync(path: string): void {
  */
 export function isFileSync(path: string): boolean {
   try {
-    return D ? D.statSync(path).isFile : nodeFs().statSync(path).isFile();
+    if (D) return D.statSync(path).isFile;
+    const st = statMode(path, true); // Bun: without loading node:fs
+    if (st !== undefined) return st !== null && isRegular(st.mode);
+    return nodeFs().statSync(path).isFile();
   } catch {
     return false;
   }

@@ -5,6 +5,7 @@
  */
 import { nodeFs } from "./fs.ts";
 import { bunLibc } from "./libc_bun.ts";
+import { writeBytes } from "./bun_fs.ts";
 
 export * from "./fs.ts";
 
@@ -99,6 +100,7 @@ export function writeAll(fd: 1 | 2, data: string | Uint8Array): void {
     }
     return;
   }
+  bytes = writeBytes(fd, bytes) ?? bytes; // Bun: libc's write, node:fs only for what it left
   while (bytes.length) {
     try {
       bytes = bytes.subarray(nodeFs().writeSync(fd, bytes));

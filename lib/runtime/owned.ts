@@ -2,12 +2,13 @@
  * What jx may write into: a path inspected without following a symbolic
  * link (`lstat`), its owner and mode. `.jx/` and the files in it are only
  * written when they are ours (owner == our uid), not links, and of the
- * expected type. Without `node:` imports on Deno (the no-op fast path
- * takes the run lock).
+ * expected type. Without `node:` imports on Deno, nor `node:fs` on Bun
+ * (the no-op fast path takes the run lock).
  *
  * @module
  */
 import { nodeFs } from "./fs.ts";
+import { statMode } from "./bun_fs.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -44,6 +45,18 @@ function lstat(path: string): Lstat | undefined {
     if (D) {
       const s = D.lstatSync(path);
       return { link: s.isSymlink, file: s.isFile, dir: s.isDirectory, uid: s.uid, mode: s.mode };
+    }
+    const st = statMode(path, false); // Bun: without loading node:fs
+    if (st === null) return undefined;
+    if (st !== undefined) {
+      const type = st.mode & 0o170000;
+      return {
+        link: type === 0o120000,
+        file: type === 0o100000,
+        dir: type === 0o040000,
+        uid: st.uid,
+        mode: st.mode,
+      };
     }
     const s = nodeFs().lstatSync(path);
     return {

@@ -16,6 +16,7 @@
 import { nodeFs, pid, readTextSync } from "../runtime/fs.ts";
 import { deno, isDeno } from "../runtime/mod.ts";
 import { bunLibc } from "../runtime/libc_bun.ts";
+import { openRw } from "../runtime/bun_fs.ts";
 import { checkStatePath, stateDir, stderrWarn, type Warn } from "./guard.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -47,6 +48,16 @@ function tryFlock(path: string, command: string): Lock | undefined {
     f.truncateSync(0);
     f.writeSync(me);
     return { release: () => f.close() };
+  }
+  // Bun: libc's calls when it has them (node:fs costs more to load than this whole path).
+  const libc = bunLibc(), fast = libc ? openRw(path, 0o644) : undefined;
+  if (libc && fast !== undefined) {
+    if (libc.flock(fast, LOCK_EX | LOCK_NB) !== 0) {
+      libc.close(fast);
+      return undefined;
+    }
+    if (libc.ftruncate(fast, 0) === 0) libc.write(fast, me, me.length);
+    return { release: () => void libc.close(fast) };
   }
   const fs = nodeFs();
   const c = fs.constants;
