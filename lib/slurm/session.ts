@@ -214,7 +214,7 @@ export class SlurmSession {
     const job: StepRequest = { ...req, onExit: (e) => (req.onExit(e), finish(e)) };
     sp.job = job;
     const id = sp.step.stepId!;
-    // The job starts when the spare says it runs it (its run mark, or the job's first output).
+    // The job starts when the spare says it runs it (its run mark, or the job's first stdout).
     sp.started = () => {
       sp.started = undefined;
       req.onStart?.(id);
@@ -251,20 +251,33 @@ export class SlurmSession {
     const most = Math.min(2 * alloc.cpus, SPARES_MAX, started);
     while (!this.noSpares && list.length < most) {
       const sp = { job: undefined } as Spare;
+      // Slurm's lines on stderr before the run mark (which comes first on that pipe): about the
+      // spare, not the job; shown once the job runs, dropped when the spare ends unused.
+      let before: Uint8Array[] = [];
+      const run = () => {
+        if (!sp.job || !sp.started) return;
+        sp.started();
+        for (const c of before) sp.job.onOutput("stderr", c);
+        before = [];
+      };
       const proxy: StepRequest = {
         name: "spare",
         argv: [],
         tokens: 1,
         cwd: this.t.cwd,
         env: {},
-        onRun: () => sp.job && sp.started?.(),
+        onRun: run,
         onOutput: (stream, chunk) => {
           if (!sp.job) return;
-          sp.started?.(); // the gate prints nothing of its own: output is the job's
+          // Only stdout proves the job runs (the gate writes nothing there; it may overtake the
+          // mark): a cancelled spare's srun still writes to stderr, and that is no run.
+          if (sp.started && stream === "stderr") return void before.push(chunk.slice());
+          run();
           sp.job.onOutput(stream, chunk);
         },
         onExit: (e) => {
           if (sp.job && sp.started && !sp.killed) {
+            before = [];
             // Ended before it ran the job (its srun lost, its input cut): the job goes to a
             // step of its own, and no more spares this session.
             sp.started = undefined;
