@@ -115,6 +115,17 @@ Deno.test("graph cache: a partial load reads what an edit touches and what follo
   // Only selected jobs: e1 is not in the selection (a run of d1 alone).
   const sel = names.filter((n) => n !== "e1" && n !== "s0" && n !== "s1");
   assert.deepEqual(part(["src/1"], 50, sel)!.graph.jobs.map((j) => j.name), ["c1", "d1"]);
+
+  // A damaged index (its key line intact) loads nothing rather than the wrong jobs: the file
+  // owners zeroed make every path job 0's (u), whose rows name none of the changed paths.
+  const path = `${dir}/.jx/graph-jobs.yaml.json`;
+  const bytes = await Deno.readFile(path);
+  const keyEnd = bytes.indexOf(10), headEnd = bytes.indexOf(10, keyEnd + 1);
+  const head = JSON.parse(new TextDecoder().decode(bytes.subarray(keyEnd + 1, headEnd)));
+  const [at, count] = head.ints.owners;
+  bytes.fill(0, headEnd + 1 + at, headEnd + 1 + at + 4 * count);
+  await Deno.writeFile(path, bytes);
+  assert.equal(part(["src/1"]), undefined, "owners zeroed");
   await Deno.remove(dir, { recursive: true });
 });
 

@@ -26,10 +26,10 @@ export async function cmdRun(args: Args): Promise<number> {
   const noop = await import("./noop_run.ts");
   // The jobs file's stamp before it is read, for the no-op record.
   const before = noop.jobsFileStamp(args);
-  // After an edit: the lock, then only the jobs the edit touches, when the record allows it.
-  let lock: { release(): void } | undefined;
-  if (noop.mayRunPart(args, before)) lock = await takeLock(dirname(before!.file), args.noWait);
-  const part = lock && await noop.partialRun(args);
+  // After an edit: the lock the fast path found it under (still held), then only the jobs the
+  // edit touches, when the record allows it.
+  let lock: { release(): void } | undefined = noop.heldLock(before?.file);
+  const part = lock && noop.mayRunPart(args, before) ? await noop.partialRun(args) : undefined;
   const graph = part?.graph ?? await load(args);
   const selected = part
     ? graph.jobs
@@ -58,8 +58,15 @@ export async function cmdRun(args: Args): Promise<number> {
   const baseDir = dirname(resolve(graph.file));
   let state: InstanceType<typeof UpToDate> | undefined;
   const tracked = selected.some(isTracked);
+  // The fast path's lock and findings are for its jobs file's folder: any other is run the
+  // full way, under a lock of its own.
+  if (lock && !part && before && dirname(before.file) !== baseDir) {
+    lock.release();
+    lock = undefined;
+    noop.forgetChanged();
+  }
   if (lock) {
-    // taken already, for a partial load
+    // held already: the fast path's, kept for this run
   } else if (tracked) lock = await takeLock(baseDir, args.noWait);
   // No state to protect: a .jx/ jx must not use (a link, another user's) costs only the lock.
   else if (!args.dryRun) lock = await takeLock(baseDir, args.noWait, "run", warn);

@@ -28,7 +28,7 @@ import {
   stampOf,
 } from "../state/noop.ts";
 import { FLAG_VARS } from "../jobserver/makeflags.ts";
-import { tryLock } from "../state/lock.ts";
+import { type Lock, tryLock } from "../state/lock.ts";
 import {
   absolutePath,
   cwd,
@@ -210,12 +210,16 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
   if (typeof lock === "number") return undefined; // another run: the full way waits for it
   let diff;
   const key = runKey(args, file, names);
+  let keep = false;
   try {
     diff = await diffNoop(baseDir, file, key);
+    // Paths changed: the full way goes on from what was found, under this same hold of the
+    // lock (another run between a release and a retake could change files the diff never saw).
+    keep = !!diff?.changed.size;
   } finally {
-    lock.release();
+    if (!keep) lock.release();
   }
-  if (diff?.changed.size) missed = { diff, key };
+  if (keep) missed = { diff: diff!, key, lock };
   if (!diff || diff.changed.size) return undefined;
   const rec = diff.record;
   for (const w of args.warnings) writeAll(2, `jx: warning: ${w}\n`);
@@ -241,8 +245,39 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
   return 0;
 }
 
-/** What the fast path found when some recorded paths had changed (for `trustedJobs`). */
-let missed: { diff: NoopDiff; key: string } | undefined;
+/**
+ * What the fast path found when some recorded paths had changed (for `trustedJobs` and
+ * `partialRun`), and the lock it found it under, still held (see `heldLock`).
+ */
+let missed: { diff: NoopDiff; key: string; lock?: Lock } | undefined;
+
+/** Forgets what the fast path found (a run that does not go on under its lock). */
+export function forgetChanged(): void {
+  missed = undefined;
+}
+
+/**
+ * The run lock the fast path still holds when it found paths changed, for the run of the
+ * jobs file `file` to go on under (what it found stays true only while the lock is held);
+ * for any other file the lock is released and what was found forgotten.
+ *
+ * @example
+ * ```ts
+ * import { heldLock } from "./noop_run.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * // no fast path taken: no lock held
+ * assertEquals(heldLock("/p/jobs.yaml"), undefined);
+ * ```
+ */
+export function heldLock(file: string | undefined): Lock | undefined {
+  const lock = missed?.lock;
+  if (!lock) return undefined;
+  missed!.lock = undefined;
+  if (missed!.diff.record.file === file) return lock;
+  lock.release();
+  missed = undefined;
+  return undefined;
+}
 
 /** Whether a stat of `path` now is the record's stamp at path index `i`. */
 function stampAt(d: NoopDiff, i: number, path: string): boolean {

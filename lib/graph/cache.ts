@@ -614,7 +614,20 @@ export function readCachedPart(
     if (!sel) return undefined;
     for (let k = 0; k < ix.unfit.length; k++) if (sel[ix.unfit[k]]) return undefined;
     const part = partOf(o, ix, sel, changed, max);
-    return part && { ...loadPart(o, ix, file, key, selected, sel, part.inPart), again: part.again };
+    if (!part) return undefined;
+    const loaded = loadPart(o, ix, file, key, selected, sel, part.inPart);
+    // Every changed path is a loaded job's, by the rows themselves (not only by the index).
+    const named = new Set<string>();
+    for (const j of loaded.graph.jobs) {
+      for (const list of [j.reads, j.writes, j.envFiles ?? []]) {
+        for (const p of list) {
+          if (isGlob(p)) return undefined;
+          named.add(p);
+        }
+      }
+    }
+    for (const p of changed) if (!named.has(p)) return undefined;
+    return { ...loaded, again: part.again };
   } catch {
     return undefined;
   } finally {
@@ -686,12 +699,19 @@ function loadPart(
       left.push(selected[k++]);
       continue;
     }
-    k++;
-    jobs.push({ ...row<JobSpec>(j), index: jobs.length });
+    // The index is checked against the rows it leads to (a damaged one loads nothing).
+    const spec = row<JobSpec>(j);
+    if (spec.name !== selected[k++] || unfitForPart(spec)) throw new Error("index and rows differ");
+    jobs.push({ ...spec, index: jobs.length });
     for (let e = ix.outStart[j]; e < ix.outStart[j + 1]; e++) {
-      if (inPart[ix.edgeTo[ix.outs[e]]]) edges.push(row<Edge>(n + ix.outs[e]));
+      if (!inPart[ix.edgeTo[ix.outs[e]]]) continue;
+      const edge = row<Edge>(n + ix.outs[e]);
+      if (edge.from !== spec.name) throw new Error("index and rows differ");
+      edges.push(edge);
     }
   }
+  const names = new Set(jobs.map((j) => j.name));
+  if (edges.some((e) => !names.has(e.to))) throw new Error("index and rows differ");
   const graph = new Graph(file, jobs, new Map(header.pools), edges);
   graph.settings = header.settings ?? {};
   graph.cacheKey = key;

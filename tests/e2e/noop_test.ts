@@ -4,7 +4,7 @@
  * every change sends the run the full way, which reruns what it must.
  */
 import assert from "node:assert/strict";
-import { readEvents, runJx, tempDir, waitForFile } from "../helpers.ts";
+import { readEvents, ROOT, runJx, tempDir, waitForFile } from "../helpers.ts";
 import type { NoopRecord } from "../../lib/state/noop.ts";
 
 const JOBS = `
@@ -631,4 +631,45 @@ Deno.test("partial run: more than 64 jobs loaded, names with commas (a matrix)",
   assert.equal(await Deno.readTextFile(`${dir}/out/t-b-y`), "S\n");
   assert.equal((await run(dir)).fast, true);
   await Deno.remove(dir, { recursive: true });
+});
+
+/** Whether another process can take `dir`'s run lock now (it is released at once). */
+async function lockFree(dir: string): Promise<boolean> {
+  const code = `import { tryLock } from "${ROOT}/lib/state/lock.ts";\n` +
+    `const l = tryLock(${JSON.stringify(dir)});\n` +
+    `console.log(typeof l === "number" ? "held" : "free");\n`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", code],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim() === "free";
+}
+
+Deno.test("edit path: what the fast path found stays under its hold of the lock until the run goes on", async () => {
+  // Released between the fast path and the run, another run (a jx, holding the same lock) could
+  // change a recorded file unseen: the run would trust the fast path's findings and leave that
+  // job stale (found by an attack on the partial path).
+  const dir = await tempDir({ "jobs.yaml": JOBS, "src/a.txt": "a\n", "src/b.txt": "b\n" });
+  await Deno.mkdir(`${dir}/out`);
+  await run(dir);
+  assert.equal((await run(dir)).fast, true);
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "edited\n");
+  const noop = await import("../../lib/cli/noop_run.ts");
+  const { parseArgs } = await import("../../lib/cli/args.ts");
+  const file = `${dir}/jobs.yaml`;
+  assert.equal(await noop.tryNoopRun(parseArgs(["run", "-f", file], {})), undefined);
+  assert.equal(await lockFree(dir), false, "the fast path kept the lock");
+  const lock = noop.heldLock(file);
+  assert.ok(lock, "handed to the run");
+  assert.equal(noop.heldLock(file), undefined, "once");
+  lock.release();
+  assert.equal(await lockFree(dir), true);
+  // For another jobs file: released, and the findings forgotten.
+  assert.equal(await noop.tryNoopRun(parseArgs(["run", "-f", file], {})), undefined);
+  assert.equal(noop.heldLock(`${dir}/other.yaml`), undefined);
+  assert.equal(await lockFree(dir), true);
+  assert.equal(noop.trustedJobs(parseArgs(["run"], {}), [], { file, stamp: [] }), undefined);
+  // The run itself: the edit reruns what it must, under that lock.
+  assert.deepEqual((await run(dir)).ran, ["cat", "up"]);
 });
