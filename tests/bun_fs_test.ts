@@ -9,6 +9,7 @@ import { BUN, ROOT } from "./helpers.ts";
 Deno.test("bun_fs: statx, read, open and write through libc agree with node:fs (on Bun)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "jx-bunfs-" });
   await Deno.writeTextFile(`${dir}/file`, "x\n");
+  await Deno.writeTextFile(`${dir}/empty`, "");
   await Deno.mkdir(`${dir}/dir`);
   await Deno.symlink(`${dir}/file`, `${dir}/link`);
   await Deno.symlink(`${dir}/nowhere`, `${dir}/dangling`);
@@ -30,6 +31,7 @@ Deno.test("bun_fs: statx, read, open and write through libc agree with node:fs (
   assert.equal(r.dir.stat.regular, false);
   assert.equal(r.link.lstat.mode & 0o170000, 0o120000, "lstat sees the link itself");
   assert.equal(r.missing.lstat, null);
+  assert.deepEqual(r.small, [true, true, true]);
   assert.deepEqual(
     [r.big.same, r.missingRead, r.nul, r.open, r.noFollow, r.written],
     [true, true, true, true, true, true],

@@ -26,9 +26,31 @@ export async function cmdRun(args: Args): Promise<number> {
   const noop = await import("./noop_run.ts");
   // The jobs file's stamp before it is read, for the no-op record.
   const before = noop.jobsFileStamp(args);
-  // After an edit: the lock the fast path found it under (still held), then only the jobs the
-  // edit touches, when the record allows it.
-  let lock: { release(): void } | undefined = noop.heldLock(before?.file);
+  // After an edit: the lock the fast path found it under (still held), released here whatever
+  // happens (once: a run that gets as far as running releases it itself).
+  const held = noop.heldLock(before?.file);
+  let released = false;
+  const lock = held && {
+    release() {
+      if (!released) released = true, held.release();
+    },
+  };
+  try {
+    return await runHolding(args, noop, before, lock);
+  } finally {
+    lock?.release();
+  }
+}
+
+/** `jx run` from the jobs file's stamp `before`, holding `held` when the fast path gave it. */
+async function runHolding(
+  args: Args,
+  noop: typeof import("./noop_run.ts"),
+  before: ReturnType<typeof import("./noop_run.ts").jobsFileStamp>,
+  held: { release(): void } | undefined,
+): Promise<number> {
+  // Only the jobs the edit touches, when the record allows it.
+  let lock = held;
   const part = lock && noop.mayRunPart(args, before) ? await noop.partialRun(args) : undefined;
   const graph = part?.graph ?? await load(args);
   const selected = part

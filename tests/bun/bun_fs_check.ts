@@ -33,6 +33,10 @@ for (const name of ["file", "dir", "link", "missing", "dangling"]) {
 const big = readFileBytes(`${dir}/big`);
 out.big = { same: !!big && Buffer.compare(Buffer.from(big), fs.readFileSync(`${dir}/big`)) === 0 };
 out.missingRead = readFileBytes(`${dir}/missing`) === undefined;
+const same = (p: string) =>
+  Buffer.compare(Buffer.from(readFileBytes(p)!), fs.readFileSync(p)) === 0;
+// Empty; a /proc file whose stat says 0 bytes; a file over a page.
+out.small = [same(`${dir}/empty`), same("/proc/version"), same(`${dir}/file`)];
 out.nul = statMode(`${dir}/file\0x`, true) === undefined;
 const fd = openRw(`${dir}/new.lock`, 0o644);
 out.open = fd !== undefined && fs.fstatSync(fd!).isFile();

@@ -670,6 +670,14 @@ Deno.test("edit path: what the fast path found stays under its hold of the lock 
   assert.equal(noop.heldLock(`${dir}/other.yaml`), undefined);
   assert.equal(await lockFree(dir), true);
   assert.equal(noop.trustedJobs(parseArgs(["run"], {}), [], { file, stamp: [] }), undefined);
+  // A run that stops before it runs anything (its jobs file no longer loads) lets it go too.
+  assert.equal(await noop.tryNoopRun(parseArgs(["run", "-f", file], {})), undefined);
+  const good = await Deno.readTextFile(file);
+  await Deno.writeTextFile(file, "jobs: [\n");
+  const { cmdRun } = await import("../../lib/cli/commands.ts");
+  await assert.rejects(cmdRun(parseArgs(["run", "-f", file], {})));
+  assert.equal(await lockFree(dir), true, "released after a failed load");
+  await Deno.writeTextFile(file, good);
   // The run itself: the edit reruns what it must, under that lock.
   assert.deepEqual((await run(dir)).ran, ["cat", "up"]);
 });
