@@ -175,11 +175,11 @@ class Packer {
     let sig = "";
     for (const k of keys) {
       const v = r[k];
-      if (v === undefined) continue; // left out, as JSON.stringify would
-      if (shared(k, v)) sig += `c${k}\0${sigOf(v)}\0`;
-      else if (k === "argv" && isShell(v, r.command)) sig += `s${k}\0`;
-      else if (k === "pos" && isPos(v)) sig += `p${k}\0`, row.push([v.line, v.col]);
-      else sig += `k${k}\0`, row.push(v);
+      const kind = slotKind(r, k, v);
+      if (kind === undefined) continue;
+      sig += kind === "c" ? `c${k}\0${sigOf(v)}\0` : `${kind}${k}\0`;
+      if (kind === "p") row.push([(v as Pos).line, (v as Pos).col]);
+      else if (kind === "k") row.push(v);
     }
     let id = this.ids.get(sig);
     if (id === undefined) {
@@ -191,16 +191,48 @@ class Packer {
   }
 }
 
+/** A position, as `isPos` finds it. */
+type Pos = { line: number; col: number };
+/** How a key is stored (see `slotKind`). */
+type SlotKind = "c" | "s" | "p" | "k";
+
+/**
+ * How key `k` (value `v`) of `r` is stored: in the shape (`c`), as the
+ * `sh -c` of its command (`s`), as a `[line, col]` pair (`p`), as its value
+ * (`k`); undefined when it is left out (as JSON.stringify would).
+ */
+function slotKind(r: Record<string, unknown>, k: string, v: unknown): SlotKind | undefined {
+  if (v === undefined) return undefined;
+  if (shared(k, v)) return "c";
+  if (k === "argv" && isShell(v, r.command)) return "s";
+  return k === "pos" && isPos(v) ? "p" : "k";
+}
+
 /** The shape of an object (the slots its row's signature stands for). */
 function slotsOf(r: Record<string, unknown>, keys: string[]): Slot[] {
   const slots: Slot[] = [];
   for (const k of keys) {
     const v = r[k];
-    if (v === undefined) continue;
-    if (shared(k, v)) slots.push({ c: k, v });
-    else if (k === "argv" && isShell(v, r.command)) slots.push({ sh: k });
-    else if (k === "pos" && isPos(v)) slots.push({ pos: k });
-    else slots.push({ k });
+    const kind = slotKind(r, k, v);
+    if (kind === undefined) continue;
+    switch (kind) {
+      case "c":
+        slots.push({ c: k, v });
+        continue;
+      case "s":
+        slots.push({ sh: k });
+        continue;
+      case "p":
+        slots.push({ pos: k });
+        continue;
+      case "k":
+        slots.push({ k });
+        continue;
+      default: {
+        const _assertNever: never = kind;
+        return _assertNever;
+      }
+    }
   }
   return slots;
 }

@@ -73,8 +73,30 @@ export function statMode(
   return { mode: statView.getUint16(28, true), uid: statView.getUint32(20, true) };
 }
 
+/**
+ * What `mode` (from `statMode`) says the path is.
+ *
+ * @example
+ * ```ts
+ * import { fileType } from "./bun_fs.ts";
+ * import { strictEqual } from "node:assert";
+ * strictEqual(fileType(0o100644), "file");
+ * strictEqual(fileType(0o120777), "link");
+ * ```
+ */
+export function fileType(mode: number): "file" | "dir" | "link" | "other" {
+  const type = mode & S_IFMT;
+  return type === 0o100000
+    ? "file"
+    : type === 0o040000
+    ? "dir"
+    : type === 0o120000
+    ? "link"
+    : "other";
+}
+
 /** Whether `mode` (from `statMode`) is a regular file's. */
-export const isRegular = (mode: number): boolean => (mode & S_IFMT) === 0o100000;
+export const isRegular = (mode: number): boolean => fileType(mode) === "file";
 
 /**
  * A whole file's bytes, or undefined (libc cannot be asked, or the read

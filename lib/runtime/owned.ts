@@ -8,7 +8,7 @@
  * @module
  */
 import { nodeFs } from "./fs.ts";
-import { statMode } from "./bun_fs.ts";
+import { fileType, statMode } from "./bun_fs.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -49,14 +49,8 @@ function lstat(path: string): Lstat | undefined {
     const st = statMode(path, false); // Bun: without loading node:fs
     if (st === null) return undefined;
     if (st !== undefined) {
-      const type = st.mode & 0o170000;
-      return {
-        link: type === 0o120000,
-        file: type === 0o100000,
-        dir: type === 0o040000,
-        uid: st.uid,
-        mode: st.mode,
-      };
+      const type = fileType(st.mode);
+      return { link: type === "link", file: type === "file", dir: type === "dir", ...st };
     }
     const s = nodeFs().lstatSync(path);
     return {
