@@ -306,7 +306,9 @@ export function createEpollReactor(opts: EpollOptions = {}): Reactor {
     watch(fd, cb) {
       const w = { kind: "fd", cb } as const;
       set.add(fd, w);
-      kick();
+      // Not at once: while a spawn is in flight the loop polls on this
+      // thread, and `cb` must not run before its caller holds the cancel.
+      queueMicrotask(kick);
       return () => void set.remove(fd, w);
     },
     onSignal,

@@ -194,7 +194,8 @@ export interface Reactor {
   clearTimer(id: number): void;
   /**
    * Calls `cb` whenever `fd` (a raw OS fd, non-blocking) is readable, until
-   * the returned function is called. Only backends with raw fds have it
+   * the returned function is called; never before `watch` returns (so a
+   * callback may cancel with what it returned). Only backends with raw fds have it
    * (epoll; portable on Bun, through a Worker); the jobserver and inotify need it.
    */
   watch?(fd: number, cb: () => void): () => void;

@@ -415,6 +415,41 @@ export const CASES: Case[] = [
       }
     },
   },
+  {
+    // The jobserver's pool cancels its watch from the callback with what
+    // `watch` returned: a callback run inside `watch` (the epoll loop polls at
+    // once while a spawn is in flight) left the fd registered, and the next
+    // watch failed with "epoll_ctl: File exists" (seen in CI under make -j3).
+    name: "watch: the callback never runs before watch returns, a spawn in flight or not",
+    needs: "watch",
+    async run(r) {
+      const s = libc().symbols;
+      const fds = new Int32Array(2);
+      assert.equal(s.pipe2(fds, C.O_NONBLOCK | C.O_CLOEXEC), 0);
+      try {
+        s.write(fds[1], new Uint8Array([1]), 1); // readable before it is watched
+        for (let round = 0; round < 20; round++) {
+          const child = run(r, ["/bin/true"]); // a spawn in flight
+          let returned = false;
+          let early = false;
+          await new Promise<void>((done) => {
+            let stop: (() => void) | undefined = undefined;
+            stop = r.watch!(fds[0], () => {
+              if (!returned) early = true;
+              stop?.();
+              done();
+            });
+            returned = true;
+          });
+          assert.equal(early, false, `round ${round}: called inside watch`);
+          await child;
+        }
+      } finally {
+        s.close(fds[0]);
+        s.close(fds[1]);
+      }
+    },
+  },
 ];
 
 /**
