@@ -275,3 +275,74 @@ Deno.test("state log: a read of a few jobs (a partial run) finds each one's last
   );
   Deno.removeSync(dir, { recursive: true });
 });
+
+Deno.test("no-op record: stamps changed in place are written back from the bytes read, a new tail of racy paths", async () => {
+  const { decodeRecord, encodeRecord } = await import("../lib/state/noop.ts");
+  type Rec = Parameters<typeof encodeRecord>[0];
+  const join = (pieces: Uint8Array[]) => new Uint8Array(pieces.flatMap((p) => [...p]));
+  const r0 = {
+    key: "k",
+    paths: ["a", "b"],
+    racy: [],
+    stamps: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8]),
+  };
+  // Read back from a buffer with room after it, as a whole-file read gives one.
+  const bytes = join(encodeRecord(r0 as unknown as Rec));
+  const big = new Uint8Array(bytes.length + 8);
+  big.set(bytes);
+  const read = big.subarray(0, bytes.length);
+  const r = decodeRecord(read) as Rec;
+  assert.deepEqual(r.racy, []);
+  r.stamps[5] = 60.5;
+  r.racy = [1, "hash"];
+  const [body, tail] = encodeRecord(r, true);
+  assert.equal(body.buffer, read.buffer, "the bytes read, not a copy");
+  const back = decodeRecord(join([body, tail])) as Rec & { key: string; paths: string[] };
+  assert.deepEqual([back.key, back.paths, back.racy], ["k", ["a", "b"], [1, "hash"]]);
+  assert.deepEqual([...back.stamps], [1, 2, 3, 4, 5, 60.5, 7, 8]);
+  // Stamps replaced by other ones (another count): a new encoding, the same head.
+  r.stamps = new Float64Array([9, 9, 9, 9]);
+  const other = encodeRecord(r, true);
+  assert.notEqual(other[0].buffer, read.buffer);
+  const again = decodeRecord(join(other)) as Rec & { key: string; paths: string[] };
+  assert.deepEqual([again.key, again.paths, [...again.stamps]], ["k", ["a", "b"], [9, 9, 9, 9]]);
+  // Without sameHead the head is encoded again (a changed field shows).
+  (r as unknown as { key: string }).key = "k2";
+  assert.equal((decodeRecord(join(encodeRecord(r))) as unknown as { key: string }).key, "k2");
+  // A tail cut short is damage: no record (the caller takes the full way).
+  assert.throws(() => decodeRecord(join([body, tail.subarray(0, 3)])));
+});
+
+Deno.test("state log: a partial read from the end over many chunks finds what the full read finds", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "jx-test-" });
+  Deno.mkdirSync(`${dir}/.jx`, { mode: 0o700 });
+  const row = (job: string, fp: string) => JSON.stringify([job, fp, 0]);
+  const lines: string[] = [];
+  let seed = 7;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  // About 2 MB: lines of every length cross the 256 KB chunks; one line longer than a chunk;
+  // names with multi-byte characters; damaged lines among them.
+  for (let i = 0; i < 12_000; i++) {
+    const job = rand(5) ? `j${rand(3000)}` : `é${rand(50)}ü`;
+    const pad = rand(100) === 0 ? "x".repeat(300_000) : "p".repeat(rand(200));
+    lines.push(rand(40) ? row(job, `${i}-${pad}`) : `["${job}", ${i} #damaged`);
+  }
+  lines.unshift(row("first-only", "0"));
+  const text = lines.join("\n") + "\n" + `["j1","torn`; // a killed run's last line
+  Deno.writeTextFileSync(`${dir}/.jx/state.ndjson`, text);
+  const full = new StateStore(dir, () => {});
+  for (let round = 0; round < 20; round++) {
+    const want = new Set(
+      Array.from({ length: 1 + rand(5) }, () => rand(3) ? `j${rand(3100)}` : `é${rand(60)}ü`),
+    );
+    const few = new StateStore(dir, () => {}, want);
+    const expected = [...want].filter((j) => full.rows.has(j)).sort();
+    assert.deepEqual([...few.rows.keys()].sort(), expected, `round ${round}`);
+    for (const j of expected) assert.deepEqual(few.rows.get(j), full.rows.get(j), j);
+  }
+  // The first line, found by reading back to the file's start.
+  assert.equal(
+    new StateStore(dir, () => {}, new Set(["first-only"])).rows.get("first-only")?.[1],
+    "0",
+  );
+});

@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmdirSync, rmSync, statSync } from "node:fs";
 import process from "node:process";
 import { C, cstr, errno, libc, strerror } from "../reactor/libc.ts";
 import { removeStaleTemp, tempPrefix } from "../runtime/stale.ts";
@@ -308,7 +308,15 @@ export function createJobserver(
   removeStaleTemp(); // left by a jx killed with SIGKILL: fifo folders and spilled output
   const dir = mkdtempSync(tempPrefix("jobserver"));
   const path = `${dir}/fifo`;
-  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  // Empty once the fifo is unlinked: a plain rmdir (a recursive rm costs some milliseconds on
+  // Bun), the recursive one only if something else is in it.
+  const removeDir = () => {
+    try {
+      rmdirSync(dir);
+    } catch {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
   if (s.mkfifo(cstr(path), 0o600) < 0) {
     const e = strerror(errno());
     removeDir();

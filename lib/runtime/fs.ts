@@ -72,17 +72,42 @@ export function writeTextSync(path: string, text: string): void {
 }
 
 /**
- * Writes a whole file of bytes (created or truncated).
+ * Writes a whole file of bytes (created or truncated), given as one piece or
+ * as pieces written one after the other (no copy to join them).
  *
  * @example
  * ```ts
  * import { writeBytesSync } from "./fs.ts";
- * writeBytesSync("/tmp/x.bin", new Uint8Array([1, 2]));
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const path = `${Deno.makeTempDirSync()}/x.bin`;
+ * writeBytesSync(path, [new Uint8Array([1, 2]), new Uint8Array([]), new Uint8Array([3])]);
+ * assertEquals([...Deno.readFileSync(path)], [1, 2, 3]);
  * ```
  */
-export function writeBytesSync(path: string, bytes: Uint8Array): void {
-  if (D) D.writeFileSync(path, bytes);
-  else nodeFs().writeFileSync(path, bytes);
+export function writeBytesSync(path: string, bytes: Uint8Array | Uint8Array[]): void {
+  const pieces = Array.isArray(bytes) ? bytes : [bytes];
+  if (D) {
+    if (pieces.length === 1) return D.writeFileSync(path, pieces[0]);
+    const f = D.openSync(path, { write: true, create: true, truncate: true });
+    try {
+      for (const piece of pieces) {
+        for (let off = 0; off < piece.length;) off += f.writeSync(piece.subarray(off));
+      }
+    } finally {
+      f.close();
+    }
+    return;
+  }
+  const fs = nodeFs();
+  if (pieces.length === 1) return fs.writeFileSync(path, pieces[0]);
+  const fd = fs.openSync(path, "w");
+  try {
+    for (const piece of pieces) {
+      for (let off = 0; off < piece.length;) off += fs.writeSync(fd, piece, off);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**

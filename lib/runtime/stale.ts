@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { nodeFs, pid } from "./fs.ts";
+import { nodeFs, pid, readTextSync } from "./fs.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -26,14 +26,25 @@ export function tempRoot(): string {
   return (t || "/tmp").replace(/(.)\/+$/, "$1");
 }
 
-/** The host name, as a file-name word: a pid is only checked on the host (container) that made it. */
+let hostWord: string | undefined;
+
+/**
+ * The host name, as a file-name word: a pid is only checked on the host
+ * (container) that made it. The kernel's, as `uname` gives it (what
+ * node:os's `hostname()` returns), read once; node:os (a millisecond to
+ * load on Bun, at every run that makes a pool) only when /proc cannot say.
+ */
 function host(): string {
+  if (hostWord !== undefined) return hostWord;
+  let name = "";
   try {
-    const os = g.process.getBuiltinModule("node:os");
-    return os.hostname().replace(/[^A-Za-z0-9.]/g, "_") || "host";
+    name = readTextSync("/proc/sys/kernel/hostname").trim();
   } catch {
-    return "host"; // not permitted to ask
+    try {
+      name = g.process.getBuiltinModule("node:os").hostname();
+    } catch { /* not permitted to ask */ }
   }
+  return hostWord = name.replace(/[^A-Za-z0-9.]/g, "_") || "host";
 }
 
 /**

@@ -190,35 +190,46 @@ async function contentHash(path: string): Promise<string> {
 }
 
 /** The first bytes of a record file (the format's version in them). */
-const MAGIC = "JXNOOP4\n";
+const MAGIC = "JXNOOP5\n";
 const encoder = new TextEncoder(), decoder = new TextDecoder();
-/** The head bytes of each record read (`decodeRecord`), for `encodeRecord`'s `sameHead`. */
-const heads = new WeakMap<object, Uint8Array>();
+/** The bytes each record was read from (`decodeRecord`), for `encodeRecord`'s `sameHead`. */
+const readFrom = new WeakMap<object, { bytes: Uint8Array; head: Uint8Array }>();
 /** Whether this machine stores a float64 little-endian, as the file does (every one jx runs on). */
 const littleEndian = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
 
 /**
  * A record as the bytes of its file: `MAGIC`, the length of the JSON that
  * follows and the number of stamps (two little-endian u32), the JSON of
- * everything but the stamps, padding to 8 bytes, then the stamps as
- * float64s (parsing 4 numbers per path as JSON text cost more than every
- * other part of reading a record).
+ * everything but the stamps and the racy paths, padding to 8 bytes, the
+ * stamps as float64s (parsing 4 numbers per path as JSON text cost more
+ * than every other part of reading a record), then the racy paths as JSON
+ * to the end. As pieces to write one after the other: after a partial run
+ * only stamps and racy paths change, and a record read from a file whose
+ * stamps were changed in place (`sameHead`) is written back from the bytes
+ * read, with a new tail (no copy, no JSON of its 10,000 paths).
  *
  * @example
  * ```ts
  * import { decodeRecord, encodeRecord, type NoopRecord } from "./noop.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * const r = { key: "k", stamps: new Float64Array([1, 2.5, 3, 4]) } as unknown as NoopRecord;
- * const back = decodeRecord(encodeRecord(r)) as NoopRecord;
- * assertEquals([back.key, [...back.stamps]], ["k", [1, 2.5, 3, 4]]);
+ * const r = { key: "k", racy: [0, "ab"], stamps: new Float64Array([1, 2.5, 3, 4]) } as unknown as NoopRecord;
+ * const bytes = new Uint8Array(encodeRecord(r).flatMap((piece) => [...piece]));
+ * const back = decodeRecord(bytes) as NoopRecord;
+ * assertEquals([back.key, back.racy, [...back.stamps]], ["k", [0, "ab"], [1, 2.5, 3, 4]]);
  * ```
  */
-export function encodeRecord(r: NoopRecord, sameHead = false): Uint8Array {
-  // `sameHead`: only stamps changed since `r` was read (a partial run): its head bytes again.
-  const head = (sameHead && heads.get(r)) ||
-    encoder.encode(JSON.stringify({ ...r, stamps: undefined }));
+export function encodeRecord(r: NoopRecord, sameHead = false): Uint8Array[] {
+  const tail = encoder.encode(JSON.stringify(r.racy));
+  const was = sameHead ? readFrom.get(r) : undefined;
+  const head = was?.head ??
+    encoder.encode(JSON.stringify({ ...r, stamps: undefined, racy: undefined }));
   const at = (16 + head.length + 7) & ~7;
-  const out = new Uint8Array(at + r.stamps.length * 8);
+  const size = at + r.stamps.byteLength;
+  // The stamps still the view into the bytes read (changed in place): those bytes are the rest.
+  const inPlace = was && r.stamps.buffer === was.bytes.buffer &&
+    r.stamps.byteOffset === was.bytes.byteOffset + at && size <= was.bytes.length;
+  if (inPlace) return [was.bytes.subarray(0, size), tail];
+  const out = new Uint8Array(size);
   out.set(encoder.encode(MAGIC));
   const view = new DataView(out.buffer);
   view.setUint32(8, head.length, true);
@@ -226,7 +237,7 @@ export function encodeRecord(r: NoopRecord, sameHead = false): Uint8Array {
   out.set(head, 16);
   const stamps = new Float64Array(out.buffer, at, r.stamps.length);
   stamps.set(r.stamps);
-  return out;
+  return [out, tail];
 }
 
 /**
@@ -245,22 +256,33 @@ export function decodeRecord(bytes: Uint8Array): unknown {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   const headLength = view.getUint32(8, true), n = view.getUint32(12, true);
   const at = (16 + headLength + 7) & ~7;
-  if (at + n * 8 !== bytes.length) return undefined;
-  const r = JSON.parse(decoder.decode(bytes.subarray(16, 16 + headLength)));
+  if (at + n * 8 > bytes.length) return undefined;
+  const head = bytes.subarray(16, 16 + headLength);
+  const r = JSON.parse(decoder.decode(head));
   if (typeof r !== "object" || r === null) return r;
-  heads.set(r, bytes.subarray(16, 16 + headLength));
+  r.racy = JSON.parse(decoder.decode(bytes.subarray(at + n * 8)));
+  readFrom.set(r, { bytes, head });
   // A view when the bytes are aligned (a file read whole: they are), else a copy.
   r.stamps = (bytes.byteOffset + at) % 8 === 0
     ? new Float64Array(bytes.buffer, bytes.byteOffset + at, n)
-    : new Float64Array(bytes.slice(at).buffer);
+    : new Float64Array(bytes.slice(at, at + n * 8).buffer);
   return r;
+}
+
+/** Whether `bytes` are a record of another format than this jx's (`MAGIC` with another version). */
+function isOtherFormat(bytes: Uint8Array): boolean {
+  const magic = decoder.decode(bytes.subarray(0, 8));
+  return magic !== MAGIC && /^JXNOOP\d+\n$/.test(magic);
 }
 
 /** The record of `file`, parsed, when it is for `key`; undefined otherwise. */
 function readRecord(baseDir: string, file: string, key: string): NoopRecord | undefined {
   let r: NoopRecord;
   try {
-    r = decodeRecord(readBytesSync(noopRecordPath(baseDir, file))) as NoopRecord;
+    const bytes = readBytesSync(noopRecordPath(baseDir, file));
+    // Another jx's format (before an upgrade): not for this run, and no damage either.
+    if (isOtherFormat(bytes)) return undefined;
+    r = decodeRecord(bytes) as NoopRecord;
   } catch {
     return undefined;
   }
@@ -384,11 +406,11 @@ export function recordNoop(
     // A partial run: the record it started from, its changed paths stamped again.
     // Cast: the previous record is the one `diffNoop` read, this module's own type.
     const r = from.previous.diff.record as NoopRecord;
-    const racy = JSON.stringify(r.racy);
     if (!patchPart(jobs, from, base)) return drop();
     r.stamps.set([...from.jobsFile, ...stateStamp]);
-    const same = racy === JSON.stringify(r.racy) && r.slots === slots &&
-      r.jobserver === jobserver && r.graphKey === from.graphKey;
+    // Stamps and racy paths are outside the head (`encodeRecord`): it is written again only
+    // when a setting in it changed.
+    const same = r.slots === slots && r.jobserver === jobserver && r.graphKey === from.graphKey;
     if (same) return write(baseDir, path, r, true);
     return write(baseDir, path, { ...r, slots, jobserver, graphKey: from.graphKey });
   }

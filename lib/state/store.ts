@@ -25,6 +25,7 @@ import {
   fstatSync,
   fsyncSync,
   openSync,
+  readSync,
   renameSync,
   writeSync,
 } from "node:fs";
@@ -70,6 +71,8 @@ function nameEnd(text: string, start: number): number {
 
 /** Jobs past which a partial read (`only`) scans every line rather than searching for each. */
 const FEW = 64;
+/** The bytes a partial read (`only`) reads at a time, from the end of the log. */
+const CHUNK = 64 * 1024;
 
 /** Slots per file in a row, and where the first file starts. */
 export const SLOTS = 5, FIRST = 3;
@@ -152,12 +155,12 @@ export class StateStore {
     const path = join(this.dir, "state.ndjson");
     if (checkStatePath(this.dir, "dir", warn) === "absent") return;
     if (checkStatePath(path, "file", warn) === "absent") return;
-    const text = readText(path);
-    this.torn = text.length > 0 && !text.endsWith("\n");
     if (only && only.size <= FEW) {
-      this.findRows(text, only);
+      this.findRows(path, only);
       return;
     }
+    const text = readText(path);
+    this.torn = text.length > 0 && !text.endsWith("\n");
     // A row starts with its job's name as JSON: `["name",`.
     const wanted = only && new Set([...only].map((n) => `[${JSON.stringify(n)},`));
     let damaged = 0;
@@ -182,19 +185,65 @@ export class StateStore {
   /**
    * Takes the last row of each of a few jobs, found from the end of the
    * log (a later line of a job replaces its earlier ones; a line that is
-   * not a row is passed over, as the full read ignores it).
+   * not a row is passed over, as the full read ignores it). Read backwards
+   * a chunk at a time into one buffer, stopping once every job is found: a
+   * partial run of a few jobs reads the last lines of a log of 10,000 jobs,
+   * and never pays for the whole file's memory (fresh pages cost more than
+   * the read itself).
    */
-  private findRows(text: string, jobs: ReadonlySet<string>): void {
-    for (const job of jobs) {
-      const prefix = `[${JSON.stringify(job)},`;
-      for (let before = text.length; before > 0;) {
-        const nl = text.lastIndexOf("\n" + prefix, before - 1);
-        const start = nl >= 0 ? nl + 1 : text.startsWith(prefix) ? 0 : -1;
-        if (start < 0) break;
-        const end = text.indexOf("\n", start);
-        if (this.take(text.slice(start, end < 0 ? text.length : end))) break;
-        before = nl;
+  private findRows(path: string, jobs: ReadonlySet<string>): void {
+    const enc = new TextEncoder(), dec = new TextDecoder();
+    const left = new Map([...jobs].map((j) => [j, enc.encode(`[${JSON.stringify(j)},`)]));
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      let pos = fstatSync(fd).size;
+      let buf = new Uint8Array(Math.min(pos, CHUNK) + 4096);
+      // The start of the file's next line (read before, from the chunk after this one), its
+      // bytes kept until the chunk that holds the rest of it is read.
+      let carry = new Uint8Array(0);
+      const last = new Uint8Array(1);
+      this.torn = pos > 0 && readSync(fd, last, 0, 1, pos - 1) === 1 && last[0] !== 0x0a;
+      while (pos > 0 && left.size) {
+        const n = Math.min(pos, CHUNK);
+        pos -= n;
+        if (buf.length < n + carry.length) buf = new Uint8Array(n + carry.length);
+        for (let got = 0; got < n;) {
+          const k = readSync(fd, buf, got, n - got, pos + got);
+          if (k <= 0) throw new Error(`${path}: changed while read`);
+          got += k;
+        }
+        buf.set(carry, n);
+        const data = buf.subarray(0, n + carry.length);
+        // Whole lines from just after the first newline (from 0 at the file's start), last first.
+        const first = pos === 0 ? -1 : data.indexOf(0x0a);
+        if (pos > 0 && first < 0) {
+          carry = data.slice(); // the middle of one long line
+          continue;
+        }
+        let end = data.length;
+        while (end > first + 1 && left.size) {
+          const nl = data.lastIndexOf(0x0a, end - 1);
+          const start = Math.max(nl, first) + 1;
+          if (end > start) this.takeIfWanted(data.subarray(start, end), left, dec);
+          end = start - 1;
+        }
+        carry = first < 0 ? new Uint8Array(0) : data.slice(0, first);
       }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Takes `line` when it starts as a row of a job still looked for (then no longer looked for). */
+  private takeIfWanted(line: Uint8Array, left: Map<string, Uint8Array>, dec: TextDecoder): void {
+    if (line[0] !== 0x5b) return; // `[`
+    for (const [job, prefix] of left) {
+      if (line.length < prefix.length) continue;
+      let k = 0;
+      while (k < prefix.length && line[k] === prefix[k]) k++;
+      if (k < prefix.length) continue;
+      if (this.take(dec.decode(line))) left.delete(job);
+      return;
     }
   }
 

@@ -297,7 +297,7 @@ Deno.test("no-op record: a racy stamp (written within a clock tick of the record
   // An edit within the same tick: same size, and (as the clock would give it) the same stamp.
   await Deno.writeTextFile(`${dir}/a.txt`, "b\n");
   rec.stamps.set(stampOf(`${dir}/a.txt`)!, 8);
-  await Deno.writeFile(noopRecordPath(dir, file), encodeRecord(rec));
+  await Deno.writeFile(noopRecordPath(dir, file), joined(encodeRecord(rec)));
   assert.deepEqual([...(await diffNoop(dir, file, "k"))!.changed], ["a.txt"]);
   await Deno.remove(dir, { recursive: true });
 });
@@ -473,7 +473,7 @@ Deno.test("no-op record: a racy directory (listed within a clock tick of the rec
   await Deno.utime(`${dir}/src`, later, later);
   assert.equal(statInto(`${dir}/src`), DIR);
   rec.dstamps.splice(1, 3, ST.mtimeMs, ST.ino, ST.ctimeMs);
-  await Deno.writeFile(noopRecordPath(dir, file), encodeRecord(rec));
+  await Deno.writeFile(noopRecordPath(dir, file), joined(encodeRecord(rec)));
   const stamps = (await diffNoop(dir, file, "k"))!;
   assert.deepEqual([...stamps.changed], ["src"]);
   await Deno.remove(dir, { recursive: true });
@@ -680,4 +680,28 @@ Deno.test("edit path: what the fast path found stays under its hold of the lock 
   await Deno.writeTextFile(file, good);
   // The run itself: the edit reruns what it must, under that lock.
   assert.deepEqual((await run(dir)).ran, ["cat", "up"]);
+});
+
+/** A record's pieces (`encodeRecord`) as the one buffer of its file. */
+function joined(pieces: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of pieces) out.set(p, at), at += p.length;
+  return out;
+}
+
+Deno.test("no-op record: one of another format (an older jx's) is no record, and no damage either; garbage is", async () => {
+  const { noopRecordPath } = await import("../../lib/state/noop.ts");
+  const dir = await tempDir({ "jobs.yaml": JOBS, "src/a.txt": "a\n", "src/b.txt": "b\n" });
+  await Deno.mkdir(`${dir}/out`);
+  assert.equal((await run(dir)).code, 0);
+  const rec = noopRecordPath(dir, `${dir}/jobs.yaml`);
+  await Deno.writeFile(rec, new TextEncoder().encode("JXNOOP4\n\x10\0\0\0\x02\0\0\0{}"));
+  const older = await run(dir);
+  assert.deepEqual([older.code, older.fast, older.ran], [0, false, []]);
+  assert.doesNotMatch(older.stderr, /damaged/);
+  assert.equal((await run(dir)).fast, true, "the run wrote its own record");
+  await Deno.writeFile(rec, new TextEncoder().encode("JXNOOPX\n{}"));
+  assert.match((await run(dir)).stderr, /noop-jobs\.yaml\.rec is damaged: ignored/);
+  await Deno.remove(dir, { recursive: true });
 });
