@@ -309,7 +309,7 @@ Deno.test("no-op record: stamps changed in place are written back from the bytes
   // Without sameHead the head is encoded again (a changed field shows).
   (r as unknown as { key: string }).key = "k2";
   assert.equal((decodeRecord(join(encodeRecord(r))) as unknown as { key: string }).key, "k2");
-  // A tail cut short is damage: no record (the caller takes the full way).
+  // A tail cut short does not decode: no record (readRecord's caller takes the full way).
   assert.throws(() => decodeRecord(join([body, tail.subarray(0, 3)])));
 });
 

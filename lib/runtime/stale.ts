@@ -30,14 +30,16 @@ let hostWord: string | undefined;
 
 /**
  * The host name, as a file-name word: a pid is only checked on the host
- * (container) that made it. The kernel's, as `uname` gives it (what
- * node:os's `hostname()` returns), read once; node:os (a millisecond to
- * load on Bun, at every run that makes a pool) only when /proc cannot say.
+ * (container) that made it. Read once. On Bun the kernel's from /proc (what
+ * node:os's `hostname()` returns: node:os costs a millisecond to load there,
+ * at every run that makes a pool); on Deno node:os's (a read of /proc needs
+ * every permission there, and would prompt for it).
  */
 function host(): string {
   if (hostWord !== undefined) return hostWord;
   let name = "";
   try {
+    if (!g.Bun) throw new Error("node:os");
     name = readTextSync("/proc/sys/kernel/hostname").trim();
   } catch {
     try {
