@@ -288,7 +288,18 @@ export function createEpollReactor(opts: EpollOptions = {}): Reactor {
   const set = new EpollSet(s);
   const { setTimer, clearTimer, clearAll } = createTimers();
   const loop = new EventLoop(s, set, setTimer);
-  const kick = () => void loop.run();
+  // Never at once: while a spawn is in flight the loop polls on this thread, and a kick from
+  // inside `watch`, `spawn` or a stdin write would run callbacks before their caller returned
+  // (a watch callback before its caller held the cancel: "epoll_ctl: File exists" under make).
+  let kickQueued = false;
+  const kick = () => {
+    if (kickQueued) return;
+    kickQueued = true;
+    queueMicrotask(() => {
+      kickQueued = false;
+      void loop.run();
+    });
+  };
   const ctx: ChildContext = {
     s,
     set,
@@ -306,9 +317,7 @@ export function createEpollReactor(opts: EpollOptions = {}): Reactor {
     watch(fd, cb) {
       const w = { kind: "fd", cb } as const;
       set.add(fd, w);
-      // Not at once: while a spawn is in flight the loop polls on this
-      // thread, and `cb` must not run before its caller holds the cancel.
-      queueMicrotask(kick);
+      kick();
       return () => void set.remove(fd, w);
     },
     onSignal,

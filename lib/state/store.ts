@@ -220,17 +220,25 @@ export class StateStore {
           carry = data.slice(); // the middle of one long line
           continue;
         }
-        let end = data.length;
-        while (end > first + 1 && left.size) {
-          const nl = data.lastIndexOf(0x0a, end - 1);
-          const start = Math.max(nl, first) + 1;
-          if (end > start) this.takeIfWanted(data.subarray(start, end), left, dec);
-          end = start - 1;
-        }
+        this.takeLinesBackward(data, first + 1, left, dec);
         carry = first < 0 ? new Uint8Array(0) : data.slice(0, first);
       }
     } finally {
       closeSync(fd);
+    }
+  }
+
+  /** Goes through the lines of `data` from `from` on, last first, while jobs are looked for. */
+  private takeLinesBackward(
+    data: Uint8Array,
+    from: number,
+    left: Map<string, Uint8Array>,
+    dec: TextDecoder,
+  ): void {
+    for (let end = data.length; end > from && left.size;) {
+      const start = Math.max(data.lastIndexOf(0x0a, end - 1) + 1, from);
+      if (end > start) this.takeIfWanted(data.subarray(start, end), left, dec);
+      end = start - 1;
     }
   }
 

@@ -377,11 +377,8 @@ export const CASES: Case[] = [
   {
     name: "watch: called while unread, silent once unwatched",
     needs: "watch",
-    async run(r) {
-      const s = libc().symbols;
-      const fds = new Int32Array(2);
-      assert.equal(s.pipe2(fds, C.O_NONBLOCK | C.O_CLOEXEC), 0);
-      try {
+    run: (r) =>
+      withPipe(async (s, fds) => {
         const one = new Uint8Array(1);
         const got: number[] = [];
         let calls = 0;
@@ -409,11 +406,7 @@ export const CASES: Case[] = [
             done();
           });
         });
-      } finally {
-        s.close(fds[0]);
-        s.close(fds[1]);
-      }
-    },
+      }),
   },
   {
     // The jobserver's pool cancels its watch from the callback with what
@@ -422,11 +415,8 @@ export const CASES: Case[] = [
     // watch failed with "epoll_ctl: File exists" (seen in CI under make -j3).
     name: "watch: the callback never runs before watch returns, a spawn in flight or not",
     needs: "watch",
-    async run(r) {
-      const s = libc().symbols;
-      const fds = new Int32Array(2);
-      assert.equal(s.pipe2(fds, C.O_NONBLOCK | C.O_CLOEXEC), 0);
-      try {
+    run: (r) =>
+      withPipe(async (s, fds) => {
         s.write(fds[1], new Uint8Array([1]), 1); // readable before it is watched
         for (let round = 0; round < 20; round++) {
           const child = run(r, ["/bin/true"]); // a spawn in flight
@@ -444,13 +434,24 @@ export const CASES: Case[] = [
           assert.equal(early, false, `round ${round}: called inside watch`);
           await child;
         }
-      } finally {
-        s.close(fds[0]);
-        s.close(fds[1]);
-      }
-    },
+      }),
   },
 ];
+
+/** Runs `f` with a non-blocking pipe (read end, write end), closed afterwards. */
+async function withPipe(
+  f: (s: ReturnType<typeof libc>["symbols"], fds: Int32Array) => Promise<void>,
+): Promise<void> {
+  const s = libc().symbols;
+  const fds = new Int32Array(2);
+  assert.equal(s.pipe2(fds, C.O_NONBLOCK | C.O_CLOEXEC), 0);
+  try {
+    await f(s, fds);
+  } finally {
+    s.close(fds[0]);
+    s.close(fds[1]);
+  }
+}
 
 /**
  * A case: `n` children of `/bin/true`, 8 at a time; afterwards the count of
