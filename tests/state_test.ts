@@ -8,7 +8,7 @@ import { parseJobsFile } from "../lib/graph/mod.ts";
 import { loadJobsFile } from "../lib/graph/load.ts";
 import { staticFingerprint, UpToDate } from "../lib/state/check.ts";
 import { decodeRow, encodeRow, type Entry, StateStore } from "../lib/state/store.ts";
-import { ABSENT, DIR, FILE, ST, statInto, statUnder } from "../lib/state/stat.ts";
+import { ABSENT, DIR, FILE, inDir, ST, statInto, statUnder } from "../lib/state/stat.ts";
 import { tempDir } from "./helpers.ts";
 
 const lines = async (dir: string) =>
@@ -41,6 +41,50 @@ Deno.test("statInto: kind, size, inode, mtime and ctime in whole ms, as Deno.sta
   assert.equal(ST.size, 2);
   assert.equal(statUnder("/nonexistent/", "a.txt"), ABSENT);
   assert.equal(statUnder(`${dir}/`, "é.txt"), ABSENT);
+});
+
+Deno.test("inDir: stats under the folder held open say what the same stats by full path say; the fd is closed after", async () => {
+  const dir = await tempDir({ "a.txt": "hello", "sub/b.txt": "hi", "é.txt": "e" });
+  await Deno.symlink("a.txt", `${dir}/link`);
+  await Deno.symlink("missing", `${dir}/dangling`);
+  const base = `${dir}/`;
+  const rels = [
+    "a.txt",
+    "sub/b.txt",
+    "sub",
+    ".",
+    "",
+    "sub/..",
+    "é.txt",
+    "link",
+    "dangling",
+    "missing",
+    "a.txt/x",
+    `${dir}/a.txt`,
+    "../" + dir.split("/").pop() + "/a.txt",
+  ];
+  const stamp = (kind: number) => [kind, ST.size, ST.mtimeMs, ST.ino, ST.ctimeMs];
+  const byPath = rels.map((r) => stamp(statUnder(base, r)));
+  const fds = () => [...Deno.readDirSync("/proc/self/fd")].length;
+  const before = fds();
+  const inside = inDir(base, () => rels.map((r) => stamp(statUnder(base, r))));
+  assert.deepEqual(inside, byPath);
+  // Another folder's calls inside are by full path; nesting holds the outer folder only.
+  assert.equal(inDir(base, () => statUnder("/nonexistent/", "a.txt")), ABSENT);
+  assert.equal(
+    inDir(base, () => inDir(`${dir}/sub/`, () => statUnder(`${dir}/sub/`, "b.txt"))),
+    FILE,
+  );
+  assert.equal(ST.size, 2);
+  assert.equal(fds(), before);
+  // A folder that is not there: `f` runs, every stat absent.
+  assert.equal(inDir("/nonexistent/", () => statUnder("/nonexistent/", "a.txt")), ABSENT);
+  // A throw inside still closes it.
+  assert.throws(() =>
+    inDir(base, () => {
+      throw new Error("boom");
+    }), /boom/);
+  assert.equal(fds(), before);
 });
 
 Deno.test("the log: rows round-trip; torn, foreign and older lines are ignored", async () => {

@@ -48,7 +48,7 @@ import {
   writeBytesSync,
 } from "../runtime/mod.ts";
 import { stateDir } from "./guard.ts";
-import { ABSENT, DIR, FILE, ST, statInto, statUnder } from "./stat.ts";
+import { ABSENT, DIR, FILE, inDir, ST, statInto, statUnder } from "./stat.ts";
 import {
   collectStamps,
   coverable,
@@ -103,6 +103,8 @@ export interface NoopRecord {
 export interface NoopDiff {
   record: NoopRecord;
   changed: Set<string>;
+  /** When the diff started (before its racy paths were checked by content), ms since the epoch. */
+  checkedAt: number;
 }
 
 /**
@@ -161,13 +163,18 @@ async function changedPaths(r: NoopRecord, stopAtFirst: boolean): Promise<Set<st
   if (stamps.length !== paths.length * W) return undefined;
   const changed = new Set<string>();
   if (r.dstamps.length !== r.dirs.length * W) return undefined;
-  for (let i = 0, s = 0; i < paths.length; i++, s += W) {
-    const kind = i < 2 ? statInto(paths[i]) : statUnder(base, paths[i]);
-    if (sameStamp(kind, stamps, s)) continue;
-    if (i < 2) return undefined;
-    changed.add(paths[i]);
-    if (stopAtFirst) return changed;
+  // The jobs file and the state log first (either changed: nothing here holds), then the rest.
+  for (let i = 0; i < 2 && i < paths.length; i++) {
+    if (!sameStamp(statInto(paths[i]), stamps, i * W)) return undefined;
   }
+  inDir(base, () => {
+    for (let i = 2, s = 2 * W; i < paths.length; i++, s += W) {
+      if (sameStamp(statUnder(base, paths[i]), stamps, s)) continue;
+      changed.add(paths[i]);
+      if (stopAtFirst) return;
+    }
+  });
+  if (stopAtFirst && changed.size) return changed;
   for (let k = 0; k + 1 < r.racy.length; k += 2) {
     const p = paths[r.racy[k] as number];
     if (p === undefined || changed.has(p)) continue;
@@ -314,8 +321,9 @@ export async function diffNoop(
   key: string,
 ): Promise<NoopDiff | undefined> {
   const record = readRecord(baseDir, file, key);
+  const checkedAt = Date.now();
   const changed = record && await changedPaths(record, false);
-  return record && changed && { record, changed };
+  return record && changed && { record, changed, checkedAt };
 }
 
 /**

@@ -66,7 +66,12 @@ export interface RecordFrom {
   recorded: (job: string) => Map<string, FileStamp | null> | undefined;
   /** The record this run started from, what had changed, and the jobs it trusted unchecked. */
   previous?: {
-    diff: { record: PreviousRecord; changed: ReadonlySet<string> };
+    diff: {
+      record: PreviousRecord;
+      changed: ReadonlySet<string>;
+      /** When its racy paths were checked by content (ms since the epoch), or earlier. */
+      checkedAt?: number;
+    };
     trusted: ReadonlySet<string>;
     /**
      * A partial run (cli/noop_run.ts `partialRun`): `jobs` are only the jobs
@@ -409,11 +414,29 @@ export function patchPart(jobs: NoopJob[], from: RecordFrom, base: string): bool
     found++;
   }
   if (found !== fresh.size) return false;
+  prev.racy = [...stillRacy(prev, again, from.previous?.diff.checkedAt), ...into.racy];
+  return true;
+}
+
+/**
+ * The racy paths of `prev` to keep: not taken again, and not settled. One
+ * whose content the diff checked (found unchanged, else it is taken again)
+ * at `checkedAt`, with a stamp older than that by more than `RACY_MS`, is
+ * settled: a write since moved its stamp. Kept, such paths piled up, each
+ * hashed on every later run (hundreds after a day of edits).
+ */
+function stillRacy(
+  prev: PreviousRecord,
+  again: ReadonlySet<string>,
+  checkedAt = -Infinity,
+): (number | string)[] {
   const racy: (number | string)[] = [];
   for (let k = 0; k + 1 < prev.racy.length; k += 2) {
-    const p = prev.paths[prev.racy[k] as number];
-    if (p !== undefined && !again.has(p)) racy.push(prev.racy[k], prev.racy[k + 1]);
+    const i = prev.racy[k] as number, p = prev.paths[i];
+    if (p === undefined || again.has(p)) continue;
+    const stamped = Math.max(prev.stamps[i * W + 1], prev.stamps[i * W + 3]);
+    if (stamped < checkedAt - RACY_MS) continue;
+    racy.push(i, prev.racy[k + 1]);
   }
-  prev.racy = [...racy, ...into.racy];
-  return true;
+  return racy;
 }

@@ -34,7 +34,12 @@ const AT_FDCWD = -100, STATX_BASIC_STATS = 0x7ff;
 
 interface Ffi {
   statx: (dirfd: number, path: Uint8Array, flags: number, mask: number, buf: Uint8Array) => number;
+  /** `open(path, O_PATH | O_CLOEXEC)` of the NUL-terminated path in `pathBuf`: an fd, or < 0. */
+  openPath: () => number;
+  close: (fd: number) => number;
 }
+/** `open(2)` flags, the same on x64 and arm64. */
+const O_PATH = 0o10000000, O_CLOEXEC = 0o2000000;
 let ffi: Ffi | null | undefined;
 const out = new Uint8Array(256);
 const view = new DataView(out.buffer);
@@ -52,8 +57,14 @@ function loadFfi(): Ffi | null {
       if (env.state === "granted" && D.env.get("JX_NO_FFI_STAT")) return null;
       const lib = D.dlopen("libc.so.6", {
         statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+        open: { parameters: ["buffer", "i32"], result: "i32" },
+        close: { parameters: ["i32"], result: "i32" },
       });
-      return lib.symbols as Ffi;
+      return {
+        statx: lib.symbols.statx,
+        openPath: () => lib.symbols.open(pathBuf, O_PATH | O_CLOEXEC),
+        close: lib.symbols.close,
+      };
     }
     // Bun: the one libc of runtime/libc_bun.ts (also the lock's and the console's).
     if (osName() !== "linux" || envObject().JX_NO_FFI_STAT) return null;
@@ -62,6 +73,8 @@ function loadFfi(): Ffi | null {
     const pathPtr = libc.ptr(pathBuf), outPtr = libc.ptr(out);
     return {
       statx: (dirfd, _path, flags, mask) => libc.statx(dirfd, pathPtr, flags, mask, outPtr),
+      openPath: () => libc.open(pathBuf, O_PATH | O_CLOEXEC, 0),
+      close: (fd) => libc.close(fd),
     };
   } catch {
     return null; // no FFI permission, or not glibc
@@ -91,6 +104,41 @@ function fromBuffer(): number {
 /** The directory prefix encoded at the start of `pathBuf`, and the rest of it. */
 let prefix = "";
 let tail = pathBuf;
+/** The directory `inDir` holds open for its calls (`dirFd`, or -1), as `statUnder`'s `dir`. */
+let openDir = "", dirFd = -1;
+
+/**
+ * Runs `f` with `dir` (ending with `/`) open, so that its `statUnder(dir,
+ * ...)` calls stat relative paths from that descriptor: the kernel walks
+ * `src/a.c`, not every folder from `/` on each time (a tenth of a no-op's
+ * 20,000 stats). Open only while `f` runs: a folder moved or replaced
+ * meanwhile is seen at the next call. Without FFI, `f` alone.
+ *
+ * @example
+ * ```ts
+ * import { FILE, inDir, statUnder } from "./stat.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync() + "/";
+ * Deno.writeTextFileSync(`${dir}a.txt`, "a");
+ * assertEquals(inDir(dir, () => statUnder(dir, "a.txt")), FILE);
+ * ```
+ */
+export function inDir<T>(dir: string, f: () => T): T {
+  if (ffi === undefined) ffi = loadFfi();
+  const { read, written } = encoder.encodeInto(dir, pathBuf);
+  if (!ffi || openDir || read !== dir.length || written >= pathBuf.length) return f();
+  prefix = ""; // pathBuf is overwritten
+  pathBuf[written] = 0;
+  const fd = ffi.openPath();
+  if (fd < 0) return f();
+  openDir = dir, dirFd = fd;
+  try {
+    return f();
+  } finally {
+    openDir = "", dirFd = -1;
+    ffi.close(fd);
+  }
+}
 
 /**
  * Stats `dir + rel` into `ST`, as `statInto` does; `dir` ends with `/` (a
@@ -101,6 +149,13 @@ export function statUnder(dir: string, rel: string): number {
   if (rel[0] === "/") return statInto(rel);
   if (ffi === undefined) ffi = loadFfi();
   if (!ffi) return statInto(dir + rel);
+  if (dir === openDir && rel) {
+    prefix = ""; // pathBuf is overwritten
+    const { read, written } = encoder.encodeInto(rel, pathBuf);
+    if (read !== rel.length || written >= pathBuf.length) return statInto(dir + rel);
+    pathBuf[written] = 0;
+    return ffi.statx(dirFd, pathBuf, 0, STATX_BASIC_STATS, out) !== 0 ? ABSENT : fromBuffer();
+  }
   if (dir !== prefix) {
     const { read, written } = encoder.encodeInto(dir, pathBuf);
     if (read !== dir.length || written >= 2048) return statInto(dir + rel);

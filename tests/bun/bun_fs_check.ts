@@ -10,6 +10,7 @@ import {
   statMode,
   writeBytes,
 } from "../../lib/runtime/bun_fs.ts";
+import { inDir, ST, statUnder } from "../../lib/state/stat.ts";
 
 const dir = process.argv[2];
 const out: Record<string, unknown> = {};
@@ -43,4 +44,12 @@ out.open = fd !== undefined && fs.fstatSync(fd!).isFile();
 out.noFollow = openRw(`${dir}/link`, 0o644) === undefined; // a link is never opened
 const left = fd === undefined ? undefined : writeBytes(fd, new TextEncoder().encode("1234 run\n"));
 out.written = left?.length === 0 && fs.readFileSync(`${dir}/new.lock`, "utf8") === "1234 run\n";
+// Stats under a folder held open (state/stat.ts inDir) say what stats by full path say.
+const rels = ["file", "dir", "link", "missing", "dangling", ".", "dir/..", "file/x"];
+const stamp = (kind: number) => [kind, ST.size, ST.mtimeMs, ST.ino, ST.ctimeMs];
+const byPath = rels.map((r) => stamp(statUnder(`${dir}/`, r)));
+const fds = fs.readdirSync("/proc/self/fd").length;
+out.inDir =
+  JSON.stringify(inDir(`${dir}/`, () => rels.map((r) => stamp(statUnder(`${dir}/`, r))))) ===
+    JSON.stringify(byPath) && fs.readdirSync("/proc/self/fd").length === fds;
 console.log(JSON.stringify(out));

@@ -705,3 +705,36 @@ Deno.test("no-op record: one of another format (an older jx's) is no record, and
   assert.match((await run(dir)).stderr, /noop-jobs\.yaml\.rec is damaged: ignored/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("partial run: racy paths settle once checked past the racy window (they never pile up)", async () => {
+  const { decodeRecord, noopRecordPath } = await import("../../lib/state/noop.ts");
+  const dir = await chain(PAD);
+  const racyPaths = async () => {
+    const r = decodeRecord(
+      await Deno.readFile(noopRecordPath(dir, `${dir}/jobs.yaml`)),
+    ) as NoopRecord;
+    return r.racy.filter((_, k) => k % 2 === 0).map((i) => r.paths[i as number]).sort();
+  };
+  const subset = (a: string[], of: string[]) => a.every((p) => of.includes(p));
+  // The build just wrote its outputs: racy, checked by content next time (unless the machine
+  // took more than the racy window between the writes and the record: then nothing to settle).
+  const built = await racyPaths();
+  assert.ok(subset(built, ["out/a.up", "out/all", "out/c"]), built.join());
+  // A partial run past their racy window settles them (its diff checked them by content): only
+  // what it took again may be racy.
+  await new Promise((r) => setTimeout(r, 200));
+  await Deno.writeTextFile(`${dir}/src/c.txt`, "c2\n");
+  assert.deepEqual(await run(dir).then((r) => [r.loaded, r.ran]), [1, ["other"]]);
+  const first = await racyPaths();
+  assert.ok(subset(first, ["out/c", "src/c.txt"]), first.join());
+  await new Promise((r) => setTimeout(r, 200));
+  await Deno.writeTextFile(`${dir}/src/b.txt`, "b2\n");
+  assert.deepEqual(await run(dir).then((r) => [r.loaded, r.ran]), [1, ["cat"]]);
+  const second = await racyPaths();
+  assert.ok(subset(second, ["out/all", "src/b.txt"]), second.join());
+  // Settled for good: an edit of a settled path is still seen (by its stamp).
+  await Deno.writeTextFile(`${dir}/src/c.txt`, "c3\n");
+  assert.deepEqual(await run(dir).then((r) => [r.loaded, r.ran]), [1, ["other"]]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/c`), "c3\n");
+  await Deno.remove(dir, { recursive: true });
+});
