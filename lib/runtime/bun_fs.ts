@@ -17,7 +17,14 @@ const onBun = typeof g.Bun !== "undefined";
 
 /** `open(2)` flags, as Linux numbers them on x64 and arm64 (O_NOFOLLOW differs). */
 const O_RDONLY = 0, O_RDWR = 2, O_CREAT = 0o100, O_CLOEXEC = 0o2000000;
-const O_NOFOLLOW = g.process?.arch === "x64"
+/**
+ * O_NOFOLLOW on this machine, or -1 (another one). Asked on Bun only: on Deno
+ * the first touch of `globalThis.process` loads its Node compatibility
+ * (about 25 ms, at every start, when this was a top-level constant).
+ */
+const O_NOFOLLOW = !onBun
+  ? -1
+  : g.process?.arch === "x64"
   ? 0o400000
   : g.process?.arch === "arm64"
   ? 0o100000

@@ -6,11 +6,12 @@
  * no-op `jx run` touches neither those streams nor any `node:` module. A preload script records every
  * such use. Also: a terminal is still told from a pipe, and its width read, on
  * Bun without those streams (under a real pseudo-terminal from `script`).
- * bench/startup.ts has the times; no test asserts speed.
+ * On Deno: neither path touches `globalThis.process`, whose first use loads
+ * Deno's Node compatibility. bench/startup.ts has the times; no test asserts speed.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { BUN, ROOT, tempDir } from "../helpers.ts";
+import { BUN, ROOT, runJx, tempDir } from "../helpers.ts";
 import { VERSION } from "../../lib/cli/version.ts";
 
 const haveBun = existsSync(BUN);
@@ -104,4 +105,40 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("startup on Deno: --version and a no-op run never touch globalThis.process (Node compatibility: ~25 ms)", async () => {
+  const dir = await tempDir({
+    "trap.ts": `
+const d = Object.getOwnPropertyDescriptor(globalThis, "process")!;
+Object.defineProperty(globalThis, "process", {
+  configurable: true,
+  get() {
+    console.error("touched process: " + new Error().stack?.split("\\n")[2]?.trim());
+    return d.get ? d.get.call(this) : d.value;
+  },
+});
+await import("${ROOT}/lib/runtime/mod.ts");
+await import("${ROOT}/lib/cli/version.ts");
+const { fastRun } = await import("${ROOT}/lib/cli/noop_run.ts");
+Deno.exit(await fastRun(["run", "--verbose"]) ?? 99);
+`,
+    "a.txt": "a\n",
+    "jobs.yaml": "jobs:\n  t: { run: cp a.txt b.txt, reads: [a.txt], writes: [b.txt] }\n",
+  });
+  try {
+    assert.equal((await runJx(["run"], { cwd: dir })).code, 0);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", `${dir}/trap.ts`],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.match(stderr, /jx: no-op: /, "the fast path was taken");
+    assert.doesNotMatch(stderr, /touched process/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
