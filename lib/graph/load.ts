@@ -388,7 +388,8 @@ function expandEntries(
     (strs(j, "writes") ?? []).map((w) =>
       normalizeResource(sub.apply(w, `x`, false).replace(/\$\{[^}]*\}/g, "*"))
     ).map((w) => ({ name, w }));
-  const allWrites = entries.flatMap(([name, , j]) => writesOf(name, j));
+  // Made at the first foreach glob (most files have none: 100,000 jobs' writes for nothing).
+  let allWrites: { name: string; w: string }[] | undefined;
   const deferred = new Set<string>();
   /** Jobs expanded from a glob over the disk as it is now. */
   const fromGlob = new Set<string>();
@@ -407,6 +408,7 @@ function expandEntries(
       const g = normalizeResource(sub.apply(fe.glob, `${fp}.glob`, true));
       const problem = globProblem(g);
       if (problem) fail(`${fp}.glob: bad glob '${g}': ${problem}`, `${fp}.glob`);
+      allWrites ??= entries.flatMap(([name, , j]) => writesOf(name, j));
       const writer = allWrites.find((x) => x.name !== name && resourcesConflict(g, x.w));
       const needsGenerator = (strs(j, "needs") ?? []).some((n) =>
         entries.some(([m, , mj]) => m === n && mj.emits === "jobs")
