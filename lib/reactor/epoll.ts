@@ -177,7 +177,8 @@ class EventLoop {
     }
     const n: number = await this.s.epoll_wait(this.set.fd, this.events, MAX_EVENTS, -1);
     this.forceWait = false;
-    return n;
+    // Closed while the wait was pending: what it collected is not handled.
+    return this.closed ? 0 : n;
   }
 
   /**

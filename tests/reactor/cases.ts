@@ -436,6 +436,22 @@ export const CASES: Case[] = [
         }
       }),
   },
+  {
+    name: "close: no callback runs after it, though its event was waiting already",
+    needs: "watch",
+    run: (r) =>
+      withPipe(async (s, fds) => {
+        let calls = 0;
+        r.watch!(fds[0], () => calls++);
+        await sleep(20); // a wait on the set is pending
+        s.write(fds[1], new Uint8Array([1]), 1);
+        // The wait returns meanwhile; its events are not handled before this thread is free.
+        for (const until = performance.now() + 30; performance.now() < until;);
+        r.close();
+        await sleep(50);
+        assert.equal(calls, 0);
+      }),
+  },
 ];
 
 /** Runs `f` with a non-blocking pipe (read end, write end), closed afterwards. */
