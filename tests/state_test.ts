@@ -134,6 +134,19 @@ Deno.test("the log is compacted once it holds more than twice its live rows", as
   assert.equal(new StateStore(dir).get("j7")!.fp, "1007");
 });
 
+Deno.test("a compaction that fails leaves the log as it was, whole, and the run goes on", async () => {
+  const dir = await tempDir();
+  const s = new StateStore(dir);
+  for (let i = 0; i < 1200; i++) {
+    s.put({ job: `j${i % 500}`, fp: String(i), inputs: {}, outputs: { [`o${i}`]: null } });
+  }
+  // A folder where the compaction's temp file goes: it cannot be opened.
+  await Deno.mkdir(`${dir}/.jx/state.ndjson.${Deno.pid}.tmp`);
+  s.close();
+  assert.equal((await lines(dir)).length, 1200);
+  assert.equal(new StateStore(dir).get("j7")!.fp, "1007");
+});
+
 const JOBS = `
 jobs:
   cp: { run: cp a.txt out/a.txt, reads: [a.txt, "@lock"], writes: [out/a.txt, out/tmp] }

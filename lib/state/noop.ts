@@ -446,13 +446,16 @@ export function recordNoop(
 
 /** Writes record `r` to `path` (atomic: temp file, then rename); false when it cannot. */
 function write(baseDir: string, path: string, r: NoopRecord, sameHead = false): boolean {
+  const tmp = `${path}.${pid()}.tmp`;
   try {
     stateDir(baseDir, () => {});
-    const tmp = `${path}.${pid()}.tmp`;
     writeBytesSync(tmp, encodeRecord(r, sameHead));
     renameSync(tmp, path);
     return true;
   } catch {
+    try {
+      removeSync(tmp); // written, or half written, but not renamed
+    } catch { /* not made */ }
     return false;
   }
 }

@@ -27,6 +27,7 @@ import {
   openSync,
   readSync,
   renameSync,
+  unlinkSync,
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -315,16 +316,32 @@ export class StateStore {
       closeSync(this.fd);
       this.fd = undefined;
     }
-    if (!this.only && this.lines > 1000 && this.lines > 2 * this.rows.size) {
-      const path = join(this.dir, "state.ndjson");
-      const tmp = `${path}.${process.pid}.tmp`;
-      const c = constants;
-      const fd = openSync(tmp, c.O_WRONLY | c.O_CREAT | c.O_TRUNC | c.O_NOFOLLOW, 0o644);
+    if (!this.only && this.lines > 1000 && this.lines > 2 * this.rows.size) this.compact();
+  }
+
+  /**
+   * Rewrites the log with one line per row (a temp file, then a rename).
+   * When that fails (a full disk) the log stays as it was, still whole, and
+   * the temp file is removed.
+   */
+  private compact(): void {
+    const path = join(this.dir, "state.ndjson");
+    const tmp = `${path}.${process.pid}.tmp`;
+    const c = constants;
+    let fd: number | undefined;
+    try {
+      fd = openSync(tmp, c.O_WRONLY | c.O_CREAT | c.O_TRUNC | c.O_NOFOLLOW, 0o644);
       writeSync(fd, [...this.rows.values()].map((r) => JSON.stringify(r) + "\n").join(""));
       fsyncSync(fd);
       closeSync(fd);
+      fd = undefined;
       renameSync(tmp, path);
       this.lines = this.rows.size;
+    } catch {
+      if (fd !== undefined) closeSync(fd);
+      try {
+        unlinkSync(tmp);
+      } catch { /* not made */ }
     }
   }
 }

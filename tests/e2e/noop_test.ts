@@ -738,3 +738,21 @@ Deno.test("partial run: racy paths settle once checked past the racy window (the
   assert.equal(await Deno.readTextFile(`${dir}/out/c`), "c3\n");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("no-op record: a write that fails leaves no temporary file behind, and the run goes on", async () => {
+  const { noopRecordPath } = await import("../../lib/state/noop.ts");
+  const dir = await tempDir({ "jobs.yaml": JOBS, "src/a.txt": "a\n", "src/b.txt": "b\n" });
+  await Deno.mkdir(`${dir}/out`);
+  // A folder (not empty) where the record goes: the rename over it fails.
+  const rec = noopRecordPath(dir, `${dir}/jobs.yaml`);
+  await Deno.mkdir(`${rec}/x`, { recursive: true });
+  for (let i = 0; i < 2; i++) {
+    const r = await run(dir);
+    assert.deepEqual([r.code, r.fast], [0, false]);
+  }
+  const left = [...Deno.readDirSync(`${dir}/.jx`)].map((e) => e.name).filter((n) =>
+    n.endsWith(".tmp")
+  );
+  assert.deepEqual(left, []);
+  await Deno.remove(dir, { recursive: true });
+});
