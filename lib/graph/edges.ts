@@ -8,23 +8,15 @@
 import { isGlob, patternsOverlap, shapeOf } from "./glob.ts";
 import type { Edge, JobSpec } from "./types.ts";
 
-interface Access {
-  job: string;
-  res: string;
-}
-
+/**
+ * What is known of one resource so far: its last writer, and the readers
+ * since (each job with the resource as it wrote it, for the edge's reason).
+ */
 interface ResourceState {
-  lastWriter?: Access;
-  readersSince: Access[];
-}
-
-/** Parent directories of a plain path: `a/b/c` -> `a/b`, `a`. */
-function ancestors(path: string): string[] {
-  const out: string[] = [];
-  for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
-    out.push(path.slice(0, i));
-  }
-  return out;
+  writerJob?: string;
+  writerRes?: string;
+  readerJobs?: string[];
+  readerRes?: string[];
 }
 
 /** Whether every path glob `g` can match lies under the plain directory `dir`. */
@@ -34,6 +26,8 @@ function globUnder(g: string, dir: string): boolean {
   const head = shapeOf(g).headPath;
   return head === dir || head.startsWith(dir + "/");
 }
+
+const NONE: readonly string[] = Object.freeze([]);
 
 /**
  * Resources seen so far, each with a value, and which of them conflict with
@@ -52,9 +46,9 @@ function globUnder(g: string, dir: string): boolean {
  */
 export class ResourceIndex<T> {
   private values = new Map<string, T>();
-  /** Plain paths filed under each of their ancestor directories. */
-  private below = new Map<string, Set<string>>();
-  private globs = new Set<string>();
+  /** Plain paths filed under each of their ancestor directories (each once: added once). */
+  private below = new Map<string, string[]>();
+  private globs: string[] = [];
 
   /** The value of a resource seen before. */
   get(res: string): T | undefined {
@@ -67,36 +61,51 @@ export class ResourceIndex<T> {
     if (v === undefined) {
       v = make();
       this.values.set(res, v);
-      if (isGlob(res)) this.globs.add(res);
+      if (isGlob(res)) this.globs.push(res);
       else if (res[0] !== "@") {
-        for (const a of ancestors(res)) {
-          let set = this.below.get(a);
-          if (!set) this.below.set(a, set = new Set());
-          set.add(res);
+        // Each parent directory: `a/b/c` -> `a/b`, `a`.
+        for (let i = res.lastIndexOf("/"); i > 0; i = res.lastIndexOf("/", i - 1)) {
+          const a = res.slice(0, i);
+          const list = this.below.get(a);
+          if (list) list.push(res);
+          else this.below.set(a, [res]);
         }
       }
     }
     return v;
   }
 
-  /** The resources seen that conflict with `res` (itself included when seen). */
-  conflicting(res: string): string[] {
+  /**
+   * The resources seen that conflict with `res` (itself included when seen):
+   * itself, its parent directories (nearest first), the paths below it, the
+   * globs, each group in the order first seen.
+   */
+  conflicting(res: string): readonly string[] {
     const seen = this.values;
-    if (res[0] === "@") return seen.has(res) ? [res] : [];
-    const out: string[] = [];
+    if (res[0] === "@") return seen.has(res) ? [res] : NONE;
+    let out: string[] | undefined;
     if (isGlob(res)) {
       for (const other of seen.keys()) {
         if (other[0] !== "@" && (patternsOverlap(res, other) || globUnder(res, other))) {
-          out.push(other);
+          (out ??= []).push(other);
         }
       }
-      return out;
+      return out ?? NONE;
     }
-    if (seen.has(res)) out.push(res);
-    for (const a of ancestors(res)) if (seen.has(a)) out.push(a);
-    for (const b of this.below.get(res) ?? []) out.push(b);
-    for (const g of this.globs) if (patternsOverlap(g, res) || globUnder(g, res)) out.push(g);
-    return out;
+    if (seen.has(res)) out = [res];
+    for (let i = res.lastIndexOf("/"); i > 0; i = res.lastIndexOf("/", i - 1)) {
+      const a = res.slice(0, i);
+      if (seen.has(a)) (out ??= []).push(a);
+    }
+    const below = this.below.get(res);
+    if (below) {
+      out ??= [];
+      for (const b of below) out.push(b);
+    }
+    for (const g of this.globs) {
+      if (patternsOverlap(g, res) || globUnder(g, res)) (out ??= []).push(g);
+    }
+    return out ?? NONE;
   }
 }
 
@@ -117,38 +126,60 @@ export function resourcesConflict(a: string, b: string): boolean {
   return idx.conflicting(b).length > 0;
 }
 
-/** The earlier jobs a job waits for through its resources, one edge each, strongest kind kept. */
+/** The values of `list`, each once, in order (`set`: its values, made when it is long). */
+function unique(list: readonly string[], set: Set<string> | undefined): Iterable<string> {
+  if (set) return set;
+  for (let k = 1; k < list.length; k++) if (list.indexOf(list[k]) !== k) return new Set(list);
+  return list;
+}
+
+/** A list's values as a set when a scan per item would cost more (long lists). */
+const setOf = (list: readonly string[]): Set<string> | undefined =>
+  list.length > 16 ? new Set(list) : undefined;
+
+/** Whether `list` (with `set`, its values when long) holds `x`. */
+const holds = (list: readonly string[], set: Set<string> | undefined, x: string): boolean =>
+  set ? set.has(x) : list.includes(x);
+
+/**
+ * The earlier jobs a job waits for through its resources, one edge each,
+ * strongest kind kept (undefined: none). A job that both reads and writes a
+ * resource is treated as its writer.
+ */
 function candidates(
   job: Pick<JobSpec, "name" | "reads" | "writes">,
   states: ResourceIndex<ResourceState>,
-): Map<string, Edge> {
-  const out = new Map<string, Edge>();
-  const edge = (from: Access, mode: string, toMode: string, res: string) => {
-    if (from.job === job.name) return;
+  wset: Set<string> | undefined,
+): Map<string, Edge> | undefined {
+  let out: Map<string, Edge> | undefined;
+  const edge = (from: string, fromRes: string, mode: string, toMode: string, res: string) => {
+    if (from === job.name) return;
     const kind = mode === "writes" && toMode === "reads" ? "resource" : "order";
-    const had = out.get(from.job);
+    const had = out?.get(from);
     if (had && (had.kind === "resource" || kind === "order")) return;
-    out.set(from.job, {
-      from: from.job,
+    (out ??= new Map()).set(from, {
+      from,
       to: job.name,
       kind,
-      reason: `${mode} ${from.res} -> ${toMode} ${res}`,
+      reason: `${mode} ${fromRes} -> ${toMode} ${res}`,
     });
   };
-  // A job that both reads and writes a resource is treated as its writer.
-  const writes = new Set(job.writes);
-  const reads = job.reads.filter((r) => !writes.has(r));
-  for (const res of writes) {
+  const { reads, writes } = job;
+  for (const res of unique(writes, wset)) {
     for (const c of states.conflicting(res)) {
       const s = states.get(c)!;
-      if (s.lastWriter) edge(s.lastWriter, "writes", "writes", res);
-      for (const r of s.readersSince) edge(r, "reads", "writes", res);
+      if (s.writerJob !== undefined) edge(s.writerJob, s.writerRes!, "writes", "writes", res);
+      const rj = s.readerJobs, rr = s.readerRes;
+      if (rj && rr) {
+        for (let r = 0; r < rj.length; r++) edge(rj[r], rr[r], "reads", "writes", res);
+      }
     }
   }
   for (const res of reads) {
+    if (holds(writes, wset, res)) continue;
     for (const c of states.conflicting(res)) {
       const s = states.get(c)!;
-      if (s.lastWriter) edge(s.lastWriter, "writes", "reads", res);
+      if (s.writerJob !== undefined) edge(s.writerJob, s.writerRes!, "writes", "reads", res);
     }
   }
   return out;
@@ -167,10 +198,15 @@ const KEEP_ALL_EDGES = 32;
  */
 function dropImplied(
   i: number,
-  cands: Map<string, Edge>,
+  cands: Map<string, Edge> | undefined,
   position: Map<string, number>,
   barrier: Uint8Array,
-): Edge[] {
+): readonly Edge[] {
+  if (!cands) {
+    // No edge: a barrier only as the first job.
+    barrier[i] = i === 0 ? 2 : 0;
+    return [];
+  }
   let b = -1;
   for (const from of cands.keys()) {
     const k = position.get(from)!;
@@ -221,20 +257,31 @@ export function deriveResourceEdges(
   add: (e: Edge) => void,
 ): void {
   const states = new ResourceIndex<ResourceState>();
-  const stateOf = (res: string) => states.getOrAdd(res, () => ({ readersSince: [] }));
+  // Every field from the start: one shape for every state.
+  const make = (): ResourceState => ({
+    writerJob: undefined,
+    writerRes: undefined,
+    readerJobs: undefined,
+    readerRes: undefined,
+  });
   const position = new Map<string, number>();
   const barrier = new Uint8Array(jobs.length);
-  jobs.forEach((job, i) => {
-    position.set(job.name, i);
-    for (const e of dropImplied(i, candidates(job, states), position, barrier)) add(e);
-    const writes = new Set(job.writes);
-    for (const res of writes) {
-      const s = stateOf(res);
-      s.lastWriter = { job: job.name, res };
-      s.readersSince = [];
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i], name = job.name, { reads, writes } = job;
+    position.set(name, i);
+    const wset = setOf(writes);
+    for (const e of dropImplied(i, candidates(job, states, wset), position, barrier)) add(e);
+    for (const res of unique(writes, wset)) {
+      const s = states.getOrAdd(res, make);
+      s.writerJob = name;
+      s.writerRes = res;
+      s.readerJobs = s.readerRes = undefined;
     }
-    for (const res of job.reads) {
-      if (!writes.has(res)) stateOf(res).readersSince.push({ job: job.name, res });
+    for (const res of reads) {
+      if (holds(writes, wset, res)) continue;
+      const s = states.getOrAdd(res, make);
+      (s.readerJobs ??= []).push(name);
+      (s.readerRes ??= []).push(res);
     }
-  });
+  }
 }
