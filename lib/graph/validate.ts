@@ -63,19 +63,27 @@ function checkedNumber(v: unknown): number {
   return v;
 }
 
+/** Where an entry of a mapping of names is (`jobs.NAME`), and the walk that records what is under it. */
+interface EntryAt {
+  key: number;
+  value: number;
+  walk?: () => void;
+}
+
 /**
  * Positions by dotted path: `jobs.a.needs.0` for a value, `jobs.a.needs#`
  * for its key. Each is kept as its offset in the text (a small number, no
- * object) and made a line and column when asked for (messages only). Inside
- * a job (an entry of `jobs:` or `modules:`) nothing is recorded while the
- * file is checked: the job's node is kept, and walked again to record its
- * positions the first time one of them is asked for (a big file had
+ * object) and made a line and column when asked for (messages only). An
+ * entry of a mapping of names (a job of `jobs:`, a module of `modules:`) is
+ * kept by its name in its section, and nothing inside it is recorded while
+ * the file is checked: the job's node is kept, and walked again to record
+ * its positions the first time one of them is asked for (a big file had
  * millions of paths, almost never asked for).
  */
 export class PosMap {
   private offsets = new Map<string, number | Pos>();
-  /** Entries not yet walked for positions, by path (`jobs.a`), each with its walk. */
-  private deferred = new Map<string, () => void>();
+  /** Entries by section (`jobs`) and name. */
+  private sections = new Map<string, Map<string, EntryAt>>();
   constructor(private lines?: LineCounter) {}
 
   /** Records a position (a line and column, or an offset in the text). */
@@ -84,9 +92,15 @@ export class PosMap {
     return this;
   }
 
-  /** Records the positions under `path` (not `path` itself) when one is asked for. */
-  defer(path: string, walk: () => void): void {
-    this.deferred.set(path, walk);
+  /**
+   * Records the entry `name` of `section`: its key's offset (`section.name#`),
+   * its value's (`section.name`), and the walk that records the positions
+   * under it, run when one is asked for.
+   */
+  entry(section: string, name: string, key: number, value: number, walk: () => void): void {
+    let names = this.sections.get(section);
+    if (!names) this.sections.set(section, names = new Map());
+    names.set(name, { key, value, walk });
   }
 
   get(path: string): Pos | undefined {
@@ -98,22 +112,35 @@ export class PosMap {
     return this.find(path) !== undefined;
   }
 
-  /** How many positions are recorded now (deferred ones not counted). */
+  /** How many positions are recorded now (entries and what is deferred not counted). */
   get size(): number {
     return this.offsets.size;
   }
 
-  /** The recorded position, walking the deferred entries it may be under first. */
+  /** The recorded position, from an entry's section, or walking the entry it is under first. */
   private find(path: string): number | Pos | undefined {
     const at = this.offsets.get(path);
-    if (at !== undefined || !this.deferred.size) return at;
-    // A name may hold dots (`jobs.a.b.run`: job `a` or job `a.b`): every prefix is tried.
-    for (let i = path.indexOf("."); i >= 0; i = path.indexOf(".", i + 1)) {
-      const walk = this.deferred.get(path.slice(0, i));
-      if (!walk) continue;
-      this.deferred.delete(path.slice(0, i));
-      walk();
-      if (this.offsets.has(path)) return this.offsets.get(path);
+    if (at !== undefined) return at;
+    for (const [section, names] of this.sections) {
+      if (
+        path.length <= section.length || !path.startsWith(section) || path[section.length] !== "."
+      ) {
+        continue;
+      }
+      const rest = path.slice(section.length + 1);
+      const hash = rest.endsWith("#");
+      const e = names.get(hash ? rest.slice(0, -1) : rest);
+      if (e) return hash ? e.key : e.value;
+      // Under an entry. A name may hold dots (`jobs.a.b.run`: job `a` or job `a.b`): every
+      // prefix is tried.
+      for (let i = rest.indexOf("."); i >= 0; i = rest.indexOf(".", i + 1)) {
+        const under = names.get(rest.slice(0, i));
+        if (!under?.walk) continue;
+        const walk = under.walk;
+        under.walk = undefined;
+        walk();
+        if (this.offsets.has(path)) return this.offsets.get(path);
+      }
     }
     return undefined;
   }
@@ -361,14 +388,14 @@ export class Validator {
         }
         const out: Record<string, unknown> = table();
         for (const pair of this.pairs(node, path)) {
-          const key = this.key(pair, path);
+          const key = this.key(pair, path, false); // recorded with the entry
           if (!NAME_RE.test(key)) {
             this.fail(
               `${where}: invalid name '${key}' (letters, digits and _ . : / + - ; not starting with - or .)`,
               pair.key,
             );
           }
-          out[key] = this.entry(pair.value, kind.of, `${path}.${key}`);
+          out[key] = this.entry(pair, kind.of, path, key);
         }
         return out;
       }
@@ -385,21 +412,24 @@ export class Validator {
   }
 
   /**
-   * Checks one entry (a job, a module) without recording the positions
-   * inside it, and defers them (see `PosMap`). On an error the entry is
-   * checked again recording them, so that the message has the position it
-   * always had.
+   * Checks one entry (a job, a module: `pair`'s value, named `name` in
+   * `section`) without recording the positions inside it, and records it
+   * with its walk (see `PosMap`). On an error the entry is checked again
+   * recording them, so that the message has the position it always had.
    */
-  private entry(raw: Node | null, kind: Kind, path: string): unknown {
+  private entry(pair: NodePair, kind: Kind, section: string, name: string): unknown {
+    const raw = pair.value, path = `${section}.${name}`;
     if (!this.recording) return this.check(raw, kind, path);
-    this.positions.set(path, at(raw));
     this.recording = false;
     try {
       const out = this.check(raw, kind, path);
-      this.positions.defer(path, () => this.record(raw, kind, path));
+      const walk = () => this.record(raw, kind, path);
+      this.positions.entry(section, name, at(pair.key), at(raw), walk);
       return out;
     } catch (e) {
       this.recording = true;
+      this.positions.set(`${path}#`, at(pair.key));
+      this.positions.set(path, at(raw));
       this.check(raw, kind, path); // throws again, with the positions recorded
       throw e;
     } finally {
@@ -505,14 +535,14 @@ export class Validator {
     return { kind: "matrix", axes };
   }
 
-  /** A mapping's key as a string, with its position recorded as `path.key#`. */
-  private key(pair: NodePair, path: string): string {
+  /** A mapping's key as a string, with its position recorded as `path.key#` (unless `record` is false). */
+  private key(pair: NodePair, path: string, record = true): string {
     const k = isScalar(pair.key) ? pair.key.value : undefined;
     if (typeof k !== "string" && typeof k !== "number") {
       this.fail(`${path}: keys must be strings`, pair.key);
     }
     const key = String(k);
-    if (this.recording) this.positions.set(`${path}.${key}#`, at(pair.key));
+    if (record && this.recording) this.positions.set(`${path}.${key}#`, at(pair.key));
     return key;
   }
 
