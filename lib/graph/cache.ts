@@ -148,23 +148,46 @@ function isPos(v: unknown): v is { line: number; col: number } {
   return keys.length === 2 && keys[0] === "line" && keys[1] === "col";
 }
 
+/** The key of an empty list or mapping kept in a shape, in `ShapeNode`'s maps. */
+const EMPTY_LIST = Symbol("[]"), EMPTY_MAP = Symbol("{}");
+
 /**
- * A shared value's part of a shape's signature: a tag for a flag, null or an
- * empty list or mapping, the number, or the string as JSON (no two values
- * share one).
+ * A shared value as a key of `ShapeNode.shared`: itself for a flag, null, a
+ * number or a string (no two values share one), a tag for an empty list or
+ * mapping (see `shared`).
  */
-function sigOf(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v);
-  if (typeof v === "number") return `${v}`;
-  if (v === null) return "n";
-  if (typeof v === "boolean") return v ? "t" : "f";
-  return Array.isArray(v) ? "a" : "o"; // empty: see `shared`
+function sharedKey(v: unknown): unknown {
+  if (v === null || typeof v !== "object") return v;
+  return Array.isArray(v) ? EMPTY_LIST : EMPTY_MAP;
+}
+
+/**
+ * The shapes seen, as a tree: from the root, one step per stored key (its
+ * kind and name, and for a shared value the value), so that a row finds its
+ * shape by a few lookups of strings it already holds (no signature made).
+ */
+class ShapeNode {
+  id = -1;
+  /** Keys stored as their value, a `sh -c` or a position: by kind, then by name. */
+  private plain = new Map<string, Map<unknown, ShapeNode>>();
+  /** Keys kept in the shape (`c`): by name, then by `sharedKey`. */
+  private shared = new Map<string, Map<unknown, ShapeNode>>();
+
+  /** The node after key `k` stored as `kind` (with `v`, for a shared value). */
+  next(kind: SlotKind, k: string, v: unknown): ShapeNode {
+    const [table, by, step] = kind === "c" ? [this.shared, k, sharedKey(v)] : [this.plain, kind, k];
+    let steps = table.get(by);
+    if (!steps) table.set(by, steps = new Map());
+    let n = steps.get(step);
+    if (!n) steps.set(step, n = new ShapeNode());
+    return n;
+  }
 }
 
 /** Objects as rows of values after the index of their shape in `shapes`. */
 class Packer {
   readonly shapes: Slot[][] = [];
-  private ids = new Map<string, number>();
+  private root = new ShapeNode();
 
   row(o: object): unknown[] {
     // Cast: any object's own keys, read by name (JobSpec and Edge are interfaces, so they are
@@ -172,21 +195,17 @@ class Packer {
     const r = o as Record<string, unknown>;
     const keys = Object.keys(r);
     const row: unknown[] = [0];
-    let sig = "";
+    let node = this.root;
     for (const k of keys) {
       const v = r[k];
       const kind = slotKind(r, k, v);
       if (kind === undefined) continue;
-      sig += kind === "c" ? `c${k}\0${sigOf(v)}\0` : `${kind}${k}\0`;
+      node = node.next(kind, k, v);
       if (kind === "p") row.push([(v as Pos).line, (v as Pos).col]);
       else if (kind === "k") row.push(v);
     }
-    let id = this.ids.get(sig);
-    if (id === undefined) {
-      id = this.shapes.push(slotsOf(r, keys)) - 1;
-      this.ids.set(sig, id);
-    }
-    row[0] = id;
+    if (node.id < 0) node.id = this.shapes.push(slotsOf(r, keys)) - 1;
+    row[0] = node.id;
     return row;
   }
 }
