@@ -1,0 +1,87 @@
+/**
+ * Resource edges (lib/graph/edges.ts) against their definition, pair by
+ * pair: on random graphs small enough that no edge is left out as implied
+ * (at most 32 earlier jobs), the edges are exactly those the rules give.
+ *
+ * For job `i` and an earlier job `k`, with `c` a resource seen before `i`
+ * that conflicts with one of `i`'s (equal, a directory above, a glob over):
+ * - `i` writes `w`, `k` is the last writer of `c` before `i`: an `order` edge;
+ * - `i` writes `w`, `k` read `c` after its last writer: an `order` edge;
+ * - `i` reads `r` (and does not write it), `k` is the last writer of `c`:
+ *   a `resource` edge (the strongest kind is kept).
+ */
+import assert from "node:assert/strict";
+import { deriveResourceEdges, resourcesConflict } from "../lib/graph/edges.ts";
+
+const UNIVERSE = [
+  "a",
+  "a/b",
+  "a/b/c",
+  "a/b/d",
+  "a/x",
+  "d",
+  "d/e.x",
+  "a/*",
+  "a/**",
+  "*",
+  "@lock",
+  "@x",
+  "d/*.x",
+  "**/c",
+  "out",
+  "out/1",
+  "out/*.o",
+];
+
+interface Job {
+  name: string;
+  reads: string[];
+  writes: string[];
+}
+
+/** The edges by the rules above, as `from>to:kind`, sorted. */
+function byDefinition(jobs: Job[]): string[] {
+  const out: string[] = [];
+  jobs.forEach((job, i) => {
+    const kinds = new Map<string, string>();
+    const add = (k: number, kind: string) => {
+      const from = jobs[k].name;
+      if (from !== job.name && kinds.get(from) !== "resource") kinds.set(from, kind);
+    };
+    const reads = job.reads.filter((r) => !job.writes.includes(r));
+    const seen = new Set(jobs.slice(0, i).flatMap((j) => [...j.reads, ...j.writes]));
+    for (const c of seen) {
+      let writer = -1; // the last writer of c before i
+      for (let k = 0; k < i; k++) if (jobs[k].writes.includes(c)) writer = k;
+      const conflicts = (x: string) => resourcesConflict(c, x);
+      if (job.writes.some(conflicts)) {
+        if (writer >= 0) add(writer, "order");
+        for (let k = writer + 1; k < i; k++) {
+          if (jobs[k].reads.includes(c) && !jobs[k].writes.includes(c)) add(k, "order");
+        }
+      }
+      if (reads.some(conflicts) && writer >= 0) add(writer, "resource");
+    }
+    for (const [from, kind] of kinds) out.push(`${from}>${job.name}:${kind}`);
+  });
+  return out.sort();
+}
+
+Deno.test("resource edges: exactly the edges the rules give, pair by pair (random graphs)", () => {
+  let seed = 42;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return Math.floor((seed / 2147483648) * n);
+  };
+  const pick = (n: number) => Array.from({ length: rnd(n) }, () => UNIVERSE[rnd(UNIVERSE.length)]);
+  for (let round = 0; round < 400; round++) {
+    const jobs = Array.from({ length: 1 + rnd(30) }, (_, i) => ({
+      name: `j${i}`,
+      reads: pick(5),
+      writes: pick(3),
+    }));
+    const got: string[] = [];
+    deriveResourceEdges(jobs, (e) => got.push(`${e.from}>${e.to}:${e.kind}`));
+    assert.deepEqual(got.sort(), byDefinition(jobs), `round ${round}: ${JSON.stringify(jobs)}`);
+  }
+});
