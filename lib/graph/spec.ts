@@ -391,7 +391,7 @@ function specBase(ctx: SpecContext, e: SpecEntry, fail: Fail): Draft<SpecBase> {
     when: whenSpec(ctx, e, fail),
     ...(envFiles.length ? { envFiles } : {}),
     ...(written !== name ? { group: written } : {}),
-    pos: ctx.positions.get(`${p}#`) ?? { line: 1, col: 1 },
+    pos: ctx.positions.keyOf(kind === "job" ? "jobs" : "modules", written) ?? { line: 1, col: 1 },
   };
 }
 

@@ -104,7 +104,16 @@ export class PosMap {
   }
 
   get(path: string): Pos | undefined {
-    const at = this.find(path);
+    return this.pos(this.find(path));
+  }
+
+  /** The position of entry `name`'s key in `section` (`get("jobs.NAME#")`, without a walk). */
+  keyOf(section: string, name: string): Pos | undefined {
+    const e = this.sections.get(section)?.get(name);
+    return e ? this.pos(e.key) : this.get(`${section}.${name}#`);
+  }
+
+  private pos(at: number | Pos | undefined): Pos | undefined {
     return typeof at !== "number" ? at : this.lines ? this.lines.linePos(at) : undefined;
   }
 
