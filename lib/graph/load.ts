@@ -23,11 +23,11 @@ import type { CacheSettings, Edge, FileSettings, JobSpec } from "./types.ts";
 import { type PosMap, Validator } from "./validate.ts";
 import {
   cacheOf,
+  entriesOf,
   type Entry as Validated,
   errorCode,
   errorMessage,
   foreachOf,
-  isEntry,
   isNumber,
   isString,
   oneOf,
@@ -239,8 +239,8 @@ interface RawFile {
   pools?: Record<string, number>;
   executor?: "local" | "slurm";
   cache?: boolean | CacheSettings;
-  jobs?: Record<string, Validated>;
-  modules?: Record<string, Validated>;
+  jobs?: [string, Validated][];
+  modules?: [string, Validated][];
 }
 
 /** The top-level keys of a file, read from what the validator checked. */
@@ -253,8 +253,8 @@ function rawFile(o: Validated): RawFile {
     pools: tableOf(o, "pools", isNumber),
     executor: oneOf(o, "executor", ["local", "slurm"]),
     cache: cacheOf(o, "cache"),
-    jobs: tableOf(o, "jobs", isEntry),
-    modules: tableOf(o, "modules", isEntry),
+    jobs: entriesOf(o, "jobs"),
+    modules: entriesOf(o, "modules"),
   };
 }
 
@@ -449,8 +449,8 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
     throw new JxInputError(msg, file, ctx.positions.get(path));
   };
   const entries: Entry[] = [
-    ...Object.entries(raw.jobs ?? {}).map(([n, j]): Entry => [n, "job", j]),
-    ...Object.entries(raw.modules ?? {}).map(([n, j]): Entry => [n, "module", j]),
+    ...(raw.jobs ?? []).map(([n, j]): Entry => [n, "job", j]),
+    ...(raw.modules ?? []).map(([n, j]): Entry => [n, "module", j]),
   ];
   const ns = (name: string) => place.ns ? `${place.ns}:${name}` : name;
   const { expanded, groups, deferred, fromGlob } = expandEntries(entries, ctx, sub, place);

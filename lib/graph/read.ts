@@ -72,6 +72,31 @@ export function tableOf<T>(
   return isTable(v, is) ? v : disagree(key, v);
 }
 
+/**
+ * `o[key]`: a mapping of names to entries (`jobs:`, `modules:`) as its
+ * `[name, entry]` pairs, or absent (one pass over a big mapping, not two).
+ *
+ * @example
+ * ```ts
+ * import { entriesOf } from "./read.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(entriesOf({ jobs: { a: { run: "x" } } }, "jobs"), [["a", { run: "x" }]]);
+ * assertEquals(entriesOf({}, "jobs"), undefined);
+ * ```
+ */
+export function entriesOf(o: Entry, key: string): [string, Entry][] | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (!isEntry(v)) return disagree(key, v);
+  const pairs = Object.entries(v);
+  return allEntries(pairs) ? pairs : disagree(key, v);
+}
+
+function allEntries(pairs: [string, unknown][]): pairs is [string, Entry][] {
+  for (const p of pairs) if (!isEntry(p[1])) return false;
+  return true;
+}
+
 function isTable<T>(v: unknown, is: (v: unknown) => v is T): v is Record<string, T> {
   return isEntry(v) && Object.values(v).every(is);
 }
