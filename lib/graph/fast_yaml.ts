@@ -407,17 +407,23 @@ class FastParser {
     if (c === "[" || c === "{") return this.flow(i, depth + 1);
     if (c === '"' || c === "'") return this.quoted(i);
     let e = i;
-    while (e < this.end && !FLOW_END.has(text[e])) {
-      if (text[e] === "#" && text[e - 1] === " ") giveUp();
-      e++;
+    for (; e < this.end; e++) {
+      const c = text.charCodeAt(e);
+      if (isFlowEnd(c)) break;
+      if (c === 35 && text.charCodeAt(e - 1) === 32) giveUp(); // ` #`: a comment
     }
     if (text[e] === ":" && text[e + 1] !== " ") giveUp();
     return this.plain(i, e, true);
   }
 }
 
-/** Where a plain scalar inside a flow collection ends (a `:` ends it only before a space). */
-const FLOW_END = new Set([",", "[", "]", "{", "}", ":"]);
+/**
+ * Whether the character (code) `c` ends a plain scalar inside a flow
+ * collection: `,` `[` `]` `{` `}` `:` (a `:` ends it only before a space).
+ */
+function isFlowEnd(c: number): boolean {
+  return c === 44 || c === 91 || c === 93 || c === 123 || c === 125 || c === 58;
+}
 
 /** A plain scalar's value: null, a boolean, a number (by the `yaml` package), or the text. */
 function resolvePlain(src: string): unknown {
