@@ -383,9 +383,7 @@ function specBase(ctx: SpecContext, e: SpecEntry, fail: Fail): Draft<SpecBase> {
     cwd: cwdRaw === undefined
       ? ctx.baseDir
       : resolve(ctx.baseDir, sub.apply(cwdRaw, `${p}.cwd`, true)),
-    // Plain objects with own keys (as a cached graph's JSON gives back): `constructor`
-    // or `__proto__` stay keys.
-    env: Object.fromEntries(Object.entries(env)),
+    env,
     graceMs: num(j, "grace") ?? DEFAULT_GRACE_MS,
     ...retriesOf(j),
     when: whenSpec(ctx, e, fail),
@@ -425,16 +423,24 @@ function specEnv(
   e: SpecEntry,
 ): { env: Record<string, string>; envFiles: string[] } {
   const { j, sub, p } = e;
+  const own = tableOf(j, "env", isString);
+  const envFile = strs(j, "env_file");
+  // Plain objects with own keys (as a cached graph's JSON gives back): `constructor`
+  // or `__proto__` stay keys.
+  const plain = (env: Record<string, string>) => Object.fromEntries(Object.entries(env));
+  // Most jobs: the file's `env:` only.
+  if (own === undefined && envFile === undefined && !ctx.fileDotenv) {
+    return { env: plain(ctx.fileEnv), envFiles: [] };
+  }
   const ownEnv: Record<string, string> = table<string>();
-  for (const [k, val] of Object.entries(tableOf(j, "env", isString) ?? {})) {
+  for (const [k, val] of Object.entries(own ?? {})) {
     ownEnv[k] = sub.apply(val, `${p}.env.${k}`, false);
   }
-  const envFile = strs(j, "env_file");
   const jobDotenv = envFile === undefined
     ? undefined
     : readDotenvFiles(envFile, `${p}.env_file`, ctx.baseDir, ctx.file, ctx.positions, sub);
   const dotenv = [ctx.fileDotenv, jobDotenv].filter((d): d is DotenvLayer => d !== undefined);
-  const env = jobEnv(dotenv, ctx.fileEnv, ownEnv);
+  const env = plain(jobEnv(dotenv, ctx.fileEnv, ownEnv));
   const envFiles = [...new Set(dotenv.flatMap((d) => d.files))].map((f) =>
     underPrefix(ctx.prefix, f)
   );
@@ -444,9 +450,11 @@ function specEnv(
 /** `pool` and `pools`, each checked against the file's pools. */
 function specPools(ctx: SpecContext, e: SpecEntry, fail: Fail): Record<string, number> {
   const { j, p } = e;
-  const own = tableOf(j, "pools", isNumber) ?? table<number>();
-  const jobPools: Record<string, number> = Object.assign(table<number>(), own);
+  const ownPools = tableOf(j, "pools", isNumber);
   const pool = str(j, "pool");
+  if (ownPools === undefined && pool === undefined) return {}; // most jobs
+  const own = ownPools ?? table<number>();
+  const jobPools: Record<string, number> = Object.assign(table<number>(), own);
   if (pool !== undefined) jobPools[pool] = Math.max(jobPools[pool] ?? 0, 1);
   for (const [pool, units] of Object.entries(jobPools)) {
     const fromPools = Object.hasOwn(own, pool);
