@@ -136,6 +136,46 @@ Deno.test("fast YAML: scalars resolve as the core schema says", () => {
   }
 });
 
+Deno.test("fast YAML: a job kept as values (a one-line flow mapping) loads as its nodes do", async () => {
+  const { compactValues } = await import("../lib/graph/fast_yaml.ts");
+  const jobs = [
+    '{ run: "true", reads: [src/a.c, inc.h], writes: [out/a.o] }',
+    '{ run: "  ", reads: x }',
+    "{ run: [], reads: x }",
+    "{ run: [cc, 1, true, -O2], needs: b }",
+    '{ run: x, reads: "" }',
+    '{ run: x, reads: [""] }',
+    "{ run: x, reads: [1] }",
+    "{ run: x, reads: ~ }",
+    "{ run: x, reads: [[y]] }",
+    "{ run: x, description: 12, cwd: 1.50 }",
+    "{ run: x, description: null }",
+    "{ run: x, emits: jobs }",
+    "{ run: x, emits: job }",
+    "{ run: x, bogus: 1 }",
+    "{ run: x, 1: y }",
+    "{ reads: [x] }",
+    "{ run: x, run: y }",
+    "{ run: x, env: {A: b}, tokens: 2 }",
+    '{ run: "echo ${V}", reads: ["${V}/x", "${NOPE}"] }',
+    "{ \"run\": x, 'reads': [y] }",
+    "{ run: x, needs: [b, c] }",
+    "{ run: x, writes: [/abs] }",
+    "{ run: x, constructor: 1 }",
+    "{ run: x, __proto__: y }",
+  ];
+  let kept = 0;
+  for (const job of jobs) {
+    const text = `vars: { V: v }\njobs:\n  a: ${job}\n  b: { run: y }\n  c: { run: z }\n`;
+    same(text, job);
+    // Cast: the root's pairs, `jobs:`'s pairs (the shape the text above gives).
+    type Pairs = { items: { value: Pairs }[] };
+    const root = fastYaml(text)?.doc.contents as unknown as Pairs | undefined;
+    if (root && compactValues(root.items[1].value.items[0].value) !== undefined) kept++;
+  }
+  assert.ok(kept >= jobs.length - 4, `only ${kept} kept as values`);
+});
+
 Deno.test("fast YAML: what it leaves to the package", () => {
   const left = [
     "a: &x 1\nb: *x\n",

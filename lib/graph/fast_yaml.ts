@@ -66,13 +66,58 @@ class LightMap extends LightCollection<LightPair> {
   }
 }
 class LightSeq extends LightCollection<LightNode> {}
-type LightNode = LightScalar | LightMap | LightSeq;
+
+/**
+ * A one-line flow mapping of scalars and flat lists of scalars under string
+ * keys (`{ run: "true", reads: [a.c, b.h] }`: a job as big files write it),
+ * kept as its values. Its nodes are made when asked for (`items`: the
+ * validator's walk for positions, a message); a reader of `compactValues`
+ * never makes them. A big file held about 1.5 KB of nodes per such job.
+ */
+class CompactMap {
+  readonly flow = true;
+  private made?: LightPair[];
+  constructor(
+    readonly start: number,
+    readonly end: number,
+    /** Each key's value: a scalar's, or a list of scalars' (keys in their order). */
+    readonly values: Readonly<Record<string, unknown>>,
+    private readonly parser: FastParser,
+    private readonly line: number,
+    private readonly depth: number,
+  ) {}
+  get range(): [number, number, number] {
+    return [this.start, this.end, this.end];
+  }
+  get items(): LightPair[] {
+    return this.made ??= this.parser.remake(this.line, this.start, this.depth);
+  }
+}
+type LightNode = LightScalar | LightMap | LightSeq | CompactMap;
+
+/**
+ * The values of a compact flow mapping made here (see `CompactMap`), keys in
+ * their order; undefined for any other node.
+ *
+ * @example
+ * ```ts
+ * import { compactValues, fastYaml } from "./fast_yaml.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const doc = fastYaml("a: { run: x, reads: [b, c] }\n")!.doc;
+ * const pair = (doc.contents as unknown as { items: { value: unknown }[] }).items[0];
+ * assertEquals({ ...compactValues(pair.value) }, { run: "x", reads: ["b", "c"] });
+ * ```
+ */
+export function compactValues(node: unknown): Readonly<Record<string, unknown>> | undefined {
+  return node instanceof CompactMap ? node.values : undefined;
+}
 
 for (
   const [cls, kind] of [
     [LightScalar, "yaml.scalar"],
     [LightPair, "yaml.pair"],
     [LightMap, "yaml.map"],
+    [CompactMap, "yaml.map"],
     [LightSeq, "yaml.seq"],
   ] as const
 ) {
@@ -296,7 +341,8 @@ class FastParser {
     const { text } = this;
     let node: LightNode;
     const c = text[i];
-    if (c === "[" || c === "{") node = this.flow(i, depth + 1);
+    if (c === "{") node = this.compact(i, depth + 1) ?? this.flow(i, depth + 1);
+    else if (c === "[") node = this.flow(i, depth + 1);
     else if (c === '"' || c === "'") node = this.quoted(i);
     else {
       const hash = this.find(" #", i);
@@ -373,6 +419,52 @@ class FastParser {
     const cp = parseInt(hex, 16);
     if (cp > 0x10ffff || cp === 0) giveUp();
     return [out + String.fromCodePoint(cp), k + 2 + n];
+  }
+
+  /**
+   * A flow mapping at `i` as a `CompactMap`, when it holds only scalars and
+   * flat lists of scalars under string keys; undefined otherwise (`flow`
+   * makes its nodes then). Gives up where `flow` would.
+   */
+  private compact(i: number, depth: number): CompactMap | undefined {
+    if (depth > MAX_NEST) giveUp();
+    const { text } = this;
+    const values: Record<string, unknown> = Object.create(null);
+    let j = this.skipSpaces(i + 1);
+    while (text[j] !== "}") {
+      const k = this.flowItem(j, depth);
+      if (!(k instanceof LightScalar)) return giveUp();
+      j = this.skipSpaces(k.end);
+      if (text[j] !== ":" || text[j + 1] !== " ") giveUp();
+      const v = this.flowItem(this.skipSpaces(j + 1), depth);
+      const key = k.value;
+      if (key === "<<" || (typeof key === "string" && Object.hasOwn(values, key))) giveUp();
+      if (typeof key !== "string") return undefined;
+      if (v instanceof LightScalar) values[key] = v.value;
+      else if (v instanceof LightSeq) {
+        const list: unknown[] = [];
+        for (const x of v.items) {
+          if (!(x instanceof LightScalar)) return undefined; // a list of lists: nodes
+          list.push(x.value);
+        }
+        values[key] = list;
+      } else return undefined; // a mapping in the mapping: nodes
+      j = this.skipSpaces(v.end);
+      if (text[j] === ",") j = this.skipSpaces(j + 1);
+      else if (text[j] !== "}") giveUp();
+    }
+    return new CompactMap(i, j + 1, values, this, this.line, depth);
+  }
+
+  /** The pairs of the compact mapping at `i` on line `line`, made again as nodes. */
+  remake(line: number, i: number, depth: number): LightPair[] {
+    const { lineStarts } = this;
+    this.line = line;
+    this.start = lineStarts[line];
+    this.end = line + 1 < lineStarts.length ? lineStarts[line + 1] - 1 : this.text.length;
+    const map = this.flow(i, depth);
+    if (!(map instanceof LightMap)) throw new Error("internal error: a compact mapping changed");
+    return map.items;
   }
 
   /** A flow collection that closes on this line. */

@@ -17,7 +17,7 @@ import {
   type YAMLMap,
 } from "../runtime/yaml.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
-import { nulFree } from "./fast_yaml.ts";
+import { compactValues, nulFree } from "./fast_yaml.ts";
 import { formatMs, parseDuration } from "./duration.ts";
 import {
   CACHE_FIELDS,
@@ -431,7 +431,7 @@ export class Validator {
     if (!this.recording) return this.check(raw, kind, path);
     this.recording = false;
     try {
-      const out = this.check(raw, kind, path);
+      const out = quickEntry(raw, kind) ?? this.check(raw, kind, path);
       const walk = () => this.record(raw, kind, path);
       this.positions.entry(section, name, at(pair.key), at(raw), walk);
       return out;
@@ -594,6 +594,52 @@ export class Validator {
 function isMerge(pair: NodePair): boolean {
   const k = isScalar(pair.key) ? pair.key.value : undefined;
   return k === "<<" || (typeof k === "symbol" && k.description === "<<");
+}
+
+/**
+ * An entry that the fast YAML front end kept as values (a one-line flow
+ * mapping: see its `CompactMap`), checked from them, no nodes made, when each
+ * of its keys is of a kind read here and every value is right; undefined
+ * otherwise, and the nodes are checked as always (and say what is wrong).
+ * What it returns is what `check` returns for the same entry.
+ */
+function quickEntry(raw: Node | null, kind: Kind): Record<string, unknown> | undefined {
+  const values = kind.t === "object" ? compactValues(raw) : undefined;
+  if (!values || kind.t !== "object") return undefined;
+  const fields = kind.fields;
+  const out: Record<string, unknown> = table();
+  for (const key in values) {
+    const f = Object.hasOwn(fields, key) ? fields[key] : undefined;
+    const v = f && quickValue(values[key], f.kind);
+    if (v === undefined) return undefined;
+    out[key] = v;
+  }
+  for (const k of requiredOf(fields)) if (!Object.hasOwn(out, k)) return undefined;
+  return out;
+}
+
+/** A compact entry's value as `check` makes it, for the kinds most jobs use only. */
+function quickValue(v: unknown, kind: Kind): unknown {
+  switch (kind.t) {
+    case "string":
+      if (kind.enum) return undefined;
+      if (typeof v === "string") return v;
+      return typeof v === "number" || typeof v === "boolean" ? String(v) : undefined;
+    case "names":
+      if (typeof v === "string") return [v];
+      return Array.isArray(v) && v.every((s) => typeof s === "string" && s !== "") ? v : undefined;
+    case "run":
+      if (typeof v === "string") return v.trim() === "" ? undefined : v;
+      if (!Array.isArray(v) || v.length === 0) return undefined;
+      if (
+        !v.every((a) => typeof a === "string" || typeof a === "number" || typeof a === "boolean")
+      ) {
+        return undefined;
+      }
+      return v.map(String);
+    default:
+      return undefined;
+  }
 }
 
 /** The required keys of each set of fields, found once. */
