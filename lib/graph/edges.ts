@@ -8,17 +8,6 @@
 import { isGlob, patternsOverlap, shapeOf } from "./glob.ts";
 import type { Edge, JobSpec } from "./types.ts";
 
-/**
- * What is known of one resource so far: its last writer, and the readers
- * since (each job with the resource as it wrote it, for the edge's reason).
- */
-interface ResourceState {
-  writerJob?: string;
-  writerRes?: string;
-  readerJobs?: string[];
-  readerRes?: string[];
-}
-
 /** Whether every path glob `g` can match lies under the plain directory `dir`. */
 function globUnder(g: string, dir: string): boolean {
   if (dir === ".") return true;
@@ -27,12 +16,15 @@ function globUnder(g: string, dir: string): boolean {
   return head === dir || head.startsWith(dir + "/");
 }
 
-const NONE: readonly string[] = Object.freeze([]);
+/** What a resource is: a plain path, a glob, an `@name`. */
+const PLAIN = 0, GLOB = 1, NAME = 2;
 
 /**
  * Resources seen so far, each with a value, and which of them conflict with
  * another: equal, one a directory above the other, or a glob matching the
- * other (`@names` only by equality).
+ * other (`@names` only by equality). Each resource (and each directory
+ * above a path) has a number (`idOf`), made once; the rest is lists by
+ * number, so that a resource costs one lookup of its text.
  *
  * @example
  * ```ts
@@ -45,67 +37,106 @@ const NONE: readonly string[] = Object.freeze([]);
  * ```
  */
 export class ResourceIndex<T> {
-  private values = new Map<string, T>();
-  /** Plain paths filed under each of their ancestor directories (each once: added once). */
-  private below = new Map<string, string[]>();
-  private globs: string[] = [];
+  private ids = new Map<string, number>();
+  /** By number: the resource, its kind, its parent directory's number (-1: none). */
+  private texts: string[] = [];
+  private kinds: number[] = [];
+  private parents: number[] = [];
+  /** By number: the value once seen (added), and the seen plain paths below it. */
+  private seen: boolean[] = [];
+  private values: (T | undefined)[] = [];
+  private below: (number[] | undefined)[] = [];
+  /** Globs seen, and every resource seen, in the order seen. */
+  private globs: number[] = [];
+  private order: number[] = [];
+
+  /** The number of `res` (made the first time it is asked for). */
+  idOf(res: string): number {
+    const known = this.ids.get(res);
+    if (known !== undefined) return known;
+    const id = this.texts.length;
+    const kind = res[0] === "@" ? NAME : isGlob(res) ? GLOB : PLAIN;
+    this.ids.set(res, id);
+    this.texts.push(res);
+    this.kinds.push(kind);
+    this.parents.push(-1);
+    this.seen.push(false);
+    this.values.push(undefined);
+    this.below.push(undefined);
+    // The parent directory: `a/b/c` -> `a/b` (whose own parent is `a`).
+    const slash = kind === PLAIN ? res.lastIndexOf("/") : -1;
+    if (slash > 0) this.parents[id] = this.idOf(res.slice(0, slash));
+    return id;
+  }
+
+  /** The resource of number `id`. */
+  textOf(id: number): string {
+    return this.texts[id];
+  }
 
   /** The value of a resource seen before. */
   get(res: string): T | undefined {
-    return this.values.get(res);
+    const id = this.ids.get(res);
+    return id === undefined ? undefined : this.values[id];
+  }
+
+  /** The value of resource `id` (seen before). */
+  valueOf(id: number): T {
+    return this.values[id]!;
   }
 
   /** The value of `res`, made with `make` the first time. */
   getOrAdd(res: string, make: () => T): T {
-    let v = this.values.get(res);
-    if (v === undefined) {
-      v = make();
-      this.values.set(res, v);
-      if (isGlob(res)) this.globs.push(res);
-      else if (res[0] !== "@") {
-        // Each parent directory: `a/b/c` -> `a/b`, `a`.
-        for (let i = res.lastIndexOf("/"); i > 0; i = res.lastIndexOf("/", i - 1)) {
-          const a = res.slice(0, i);
-          const list = this.below.get(a);
-          if (list) list.push(res);
-          else this.below.set(a, [res]);
-        }
-      }
+    return this.addId(this.idOf(res), make);
+  }
+
+  /** The value of resource `id`, made with `make` the first time. */
+  addId(id: number, make: () => T): T {
+    if (this.seen[id]) return this.values[id]!;
+    const v = make();
+    this.seen[id] = true;
+    this.values[id] = v;
+    this.order.push(id);
+    if (this.kinds[id] === GLOB) this.globs.push(id);
+    else if (this.kinds[id] === PLAIN) {
+      for (let a = this.parents[id]; a >= 0; a = this.parents[a]) (this.below[a] ??= []).push(id);
     }
     return v;
   }
 
+  /** The resources seen that conflict with `res` (itself included when seen). */
+  conflicting(res: string): string[] {
+    const out: string[] = [];
+    this.conflictingIds(this.idOf(res), (c) => out.push(this.texts[c]));
+    return out;
+  }
+
   /**
-   * The resources seen that conflict with `res` (itself included when seen):
+   * Calls `f` with each resource seen that conflicts with resource `id`:
    * itself, its parent directories (nearest first), the paths below it, the
    * globs, each group in the order first seen.
    */
-  conflicting(res: string): readonly string[] {
-    const seen = this.values;
-    if (res[0] === "@") return seen.has(res) ? [res] : NONE;
-    let out: string[] | undefined;
-    if (isGlob(res)) {
-      for (const other of seen.keys()) {
-        if (other[0] !== "@" && (patternsOverlap(res, other) || globUnder(res, other))) {
-          (out ??= []).push(other);
-        }
+  conflictingIds(id: number, f: (c: number) => void): void {
+    const { seen, kinds, texts } = this;
+    if (kinds[id] === NAME) {
+      if (seen[id]) f(id);
+      return;
+    }
+    const res = texts[id];
+    if (kinds[id] === GLOB) {
+      for (const other of this.order) {
+        if (kinds[other] === NAME) continue;
+        if (patternsOverlap(res, texts[other]) || globUnder(res, texts[other])) f(other);
       }
-      return out ?? NONE;
+      return;
     }
-    if (seen.has(res)) out = [res];
-    for (let i = res.lastIndexOf("/"); i > 0; i = res.lastIndexOf("/", i - 1)) {
-      const a = res.slice(0, i);
-      if (seen.has(a)) (out ??= []).push(a);
-    }
-    const below = this.below.get(res);
-    if (below) {
-      out ??= [];
-      for (const b of below) out.push(b);
-    }
+    if (seen[id]) f(id);
+    for (let a = this.parents[id]; a >= 0; a = this.parents[a]) if (seen[a]) f(a);
+    const below = this.below[id];
+    if (below) { for (const b of below) f(b); }
     for (const g of this.globs) {
-      if (patternsOverlap(g, res) || globUnder(g, res)) (out ??= []).push(g);
+      if (patternsOverlap(texts[g], res) || globUnder(texts[g], res)) f(g);
     }
-    return out ?? NONE;
   }
 }
 
@@ -126,61 +157,64 @@ export function resourcesConflict(a: string, b: string): boolean {
   return idx.conflicting(b).length > 0;
 }
 
-/** The values of `list`, each once, in order (`set`: its values, made when it is long). */
-function unique(list: readonly string[], set: Set<string> | undefined): Iterable<string> {
-  if (set) return set;
-  for (let k = 1; k < list.length; k++) if (list.indexOf(list[k]) !== k) return new Set(list);
-  return list;
+/** The last writer of a resource (a job's place in file order, -1: none) and the readers since. */
+interface ResourceState {
+  writer: number;
+  readers: number[] | undefined;
 }
 
-/** A list's values as a set when a scan per item would cost more (long lists). */
-const setOf = (list: readonly string[]): Set<string> | undefined =>
-  list.length > 16 ? new Set(list) : undefined;
-
-/** Whether `list` (with `set`, its values when long) holds `x`. */
-const holds = (list: readonly string[], set: Set<string> | undefined, x: string): boolean =>
-  set ? set.has(x) : list.includes(x);
+/** Each resource of `list` once, as its number, in order. */
+function idsOf<T>(list: readonly string[], idx: ResourceIndex<T>): number[] {
+  const out: number[] = [];
+  if (list.length > 16) {
+    const had = new Set<number>();
+    for (const res of list) {
+      const id = idx.idOf(res);
+      if (!had.has(id)) had.add(id), out.push(id);
+    }
+    return out;
+  }
+  for (const res of list) {
+    const id = idx.idOf(res);
+    if (!out.includes(id)) out.push(id);
+  }
+  return out;
+}
 
 /**
- * The earlier jobs a job waits for through its resources, one edge each,
- * strongest kind kept (undefined: none). A job that both reads and writes a
- * resource is treated as its writer.
+ * The earlier jobs job `i` waits for through its resources (by place in
+ * file order), one edge each, strongest kind kept (undefined: none). A job
+ * that both reads and writes a resource is treated as its writer.
  */
 function candidates(
-  job: Pick<JobSpec, "name" | "reads" | "writes">,
+  i: number,
+  jobs: readonly Pick<JobSpec, "name">[],
+  writes: readonly number[],
+  reads: readonly number[],
   states: ResourceIndex<ResourceState>,
-  wset: Set<string> | undefined,
-): Map<string, Edge> | undefined {
-  let out: Map<string, Edge> | undefined;
-  const edge = (from: string, fromRes: string, mode: string, toMode: string, res: string) => {
-    if (from === job.name) return;
+): Map<number, Edge> | undefined {
+  let out: Map<number, Edge> | undefined;
+  const to = jobs[i].name;
+  const edge = (from: number, c: number, mode: string, toMode: string, res: number) => {
+    if (from === i || jobs[from].name === to) return;
     const kind = mode === "writes" && toMode === "reads" ? "resource" : "order";
     const had = out?.get(from);
     if (had && (had.kind === "resource" || kind === "order")) return;
-    (out ??= new Map()).set(from, {
-      from,
-      to: job.name,
-      kind,
-      reason: `${mode} ${fromRes} -> ${toMode} ${res}`,
-    });
+    const reason = `${mode} ${states.textOf(c)} -> ${toMode} ${states.textOf(res)}`;
+    (out ??= new Map()).set(from, { from: jobs[from].name, to, kind, reason });
   };
-  const { reads, writes } = job;
-  for (const res of unique(writes, wset)) {
-    for (const c of states.conflicting(res)) {
-      const s = states.get(c)!;
-      if (s.writerJob !== undefined) edge(s.writerJob, s.writerRes!, "writes", "writes", res);
-      const rj = s.readerJobs, rr = s.readerRes;
-      if (rj && rr) {
-        for (let r = 0; r < rj.length; r++) edge(rj[r], rr[r], "reads", "writes", res);
-      }
-    }
+  for (const w of writes) {
+    states.conflictingIds(w, (c) => {
+      const s = states.valueOf(c);
+      if (s.writer >= 0) edge(s.writer, c, "writes", "writes", w);
+      if (s.readers) { for (const r of s.readers) edge(r, c, "reads", "writes", w); }
+    });
   }
-  for (const res of reads) {
-    if (holds(writes, wset, res)) continue;
-    for (const c of states.conflicting(res)) {
-      const s = states.get(c)!;
-      if (s.writerJob !== undefined) edge(s.writerJob, s.writerRes!, "writes", "reads", res);
-    }
+  for (const r of reads) {
+    states.conflictingIds(r, (c) => {
+      const s = states.valueOf(c);
+      if (s.writer >= 0) edge(s.writer, c, "writes", "reads", r);
+    });
   }
   return out;
 }
@@ -198,8 +232,7 @@ const KEEP_ALL_EDGES = 32;
  */
 function dropImplied(
   i: number,
-  cands: Map<string, Edge> | undefined,
-  position: Map<string, number>,
+  cands: Map<number, Edge> | undefined,
   barrier: Uint8Array,
 ): readonly Edge[] {
   if (!cands) {
@@ -208,18 +241,13 @@ function dropImplied(
     return [];
   }
   let b = -1;
-  for (const from of cands.keys()) {
-    const k = position.get(from)!;
-    if (k > b && barrier[k]) b = k;
-  }
+  for (const k of cands.keys()) if (k > b && barrier[k]) b = k;
   // Few edges are kept whole: every reason stays visible in `jx graph` and `jx explain`.
   const keepAll = cands.size <= KEEP_ALL_EDGES;
-  const strongB = b >= 0 && barrier[b] === 2 &&
-    [...cands.values()].some((e) => position.get(e.from) === b && e.kind === "resource");
+  const strongB = b >= 0 && barrier[b] === 2 && cands.get(b)?.kind === "resource";
   const out: Edge[] = [];
   let after = 0, allResource = true;
-  for (const e of cands.values()) {
-    const k = position.get(e.from)!;
+  for (const [k, e] of cands) {
     if (k < b && !keepAll && (e.kind === "order" || strongB)) continue;
     out.push(e);
     if (k > b) {
@@ -257,31 +285,22 @@ export function deriveResourceEdges(
   add: (e: Edge) => void,
 ): void {
   const states = new ResourceIndex<ResourceState>();
-  // Every field from the start: one shape for every state.
-  const make = (): ResourceState => ({
-    writerJob: undefined,
-    writerRes: undefined,
-    readerJobs: undefined,
-    readerRes: undefined,
-  });
-  const position = new Map<string, number>();
+  const make = (): ResourceState => ({ writer: -1, readers: undefined });
   const barrier = new Uint8Array(jobs.length);
   for (let i = 0; i < jobs.length; i++) {
-    const job = jobs[i], name = job.name, { reads, writes } = job;
-    position.set(name, i);
-    const wset = setOf(writes);
-    for (const e of dropImplied(i, candidates(job, states, wset), position, barrier)) add(e);
-    for (const res of unique(writes, wset)) {
-      const s = states.getOrAdd(res, make);
-      s.writerJob = name;
-      s.writerRes = res;
-      s.readerJobs = s.readerRes = undefined;
+    const writes = idsOf(jobs[i].writes, states);
+    const written = writes.length > 16 ? new Set(writes) : undefined;
+    const reads: number[] = [];
+    for (const res of jobs[i].reads) {
+      const id = states.idOf(res);
+      if (!(written ? written.has(id) : writes.includes(id))) reads.push(id);
     }
-    for (const res of reads) {
-      if (holds(writes, wset, res)) continue;
-      const s = states.getOrAdd(res, make);
-      (s.readerJobs ??= []).push(name);
-      (s.readerRes ??= []).push(res);
+    for (const e of dropImplied(i, candidates(i, jobs, writes, reads, states), barrier)) add(e);
+    for (const w of writes) {
+      const s = states.addId(w, make);
+      s.writer = i;
+      s.readers = undefined;
     }
+    for (const r of reads) (states.addId(r, make).readers ??= []).push(i);
   }
 }
