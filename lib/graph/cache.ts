@@ -132,7 +132,13 @@ function shared(k: string, v: unknown): boolean {
   if (Array.isArray(v)) return v.length === 0;
   if (typeof v !== "object") return false;
   const proto = Object.getPrototypeOf(v);
-  return (proto === Object.prototype || proto === null) && Object.keys(v).length === 0;
+  return (proto === Object.prototype || proto === null) && !hasKeys(v);
+}
+
+/** Whether `v` has an own key (no list of its keys made). */
+function hasKeys(v: object): boolean {
+  for (const k in v) if (Object.hasOwn(v, k)) return true;
+  return false;
 }
 
 /** Whether `argv` is `/bin/sh -c command` (a `run:` string). */
@@ -143,9 +149,14 @@ function isShell(argv: unknown, command: unknown): boolean {
 
 /** Whether `v` is a position `{line, col}` and nothing else. */
 function isPos(v: unknown): v is { line: number; col: number } {
-  if (typeof v !== "object" || v === null) return false;
-  const keys = Object.keys(v);
-  return keys.length === 2 && keys[0] === "line" && keys[1] === "col";
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  let n = 0;
+  for (const k in v) {
+    if (!Object.hasOwn(v, k)) continue;
+    if (k !== (n === 0 ? "line" : n === 1 ? "col" : undefined)) return false;
+    n++;
+  }
+  return n === 2;
 }
 
 /** The key of an empty list or mapping kept in a shape, in `ShapeNode`'s maps. */
@@ -193,10 +204,11 @@ class Packer {
     // Cast: any object's own keys, read by name (JobSpec and Edge are interfaces, so they are
     // not assignable to an index signature).
     const r = o as Record<string, unknown>;
-    const keys = Object.keys(r);
     const row: unknown[] = [0];
     let node = this.root;
-    for (const k of keys) {
+    // Its own keys in order, as Object.keys gives them (no list made per row).
+    for (const k in r) {
+      if (!Object.hasOwn(r, k)) continue;
       const v = r[k];
       const kind = slotKind(r, k, v);
       if (kind === undefined) continue;
@@ -204,7 +216,7 @@ class Packer {
       if (kind === "p") row.push([(v as Pos).line, (v as Pos).col]);
       else if (kind === "k") row.push(v);
     }
-    if (node.id < 0) node.id = this.shapes.push(slotsOf(r, keys)) - 1;
+    if (node.id < 0) node.id = this.shapes.push(slotsOf(r, Object.keys(r))) - 1;
     row[0] = node.id;
     return row;
   }
