@@ -29,6 +29,30 @@ jobs:
   );
 });
 
+Deno.test("file order is the order written, for jobs named by numbers too", () => {
+  // A mapping's integer-like keys come first in a JS object's key order: `1` was put
+  // before `b` and read f before b wrote it.
+  for (const name of ["1", "0", "42", "007"]) {
+    const text = `
+jobs:
+  b: { run: x, writes: [f] }
+  "${name}": { run: x, reads: [f] }
+modules:
+  m: { run: x }
+  "9": { run: x }
+`;
+    assert.deepEqual(edgesOf(text), [`b->${name}: writes f -> reads f`], name);
+    const g = parseJobsFile(text, "t.yaml", { baseDir: "/w" });
+    assert.deepEqual(g.jobs.map((j) => j.name), ["b", name, "m", "9"]);
+    // Without the fast YAML front end (each job's lines of its own) too.
+    const block = text.replace(
+      `"${name}": { run: x, reads: [f] }`,
+      `"${name}":\n    run: x\n    reads: [f]`,
+    );
+    assert.deepEqual(edgesOf(block), [`b->${name}: writes f -> reads f`], `${name} block`);
+  }
+});
+
 Deno.test("a writer comes after every earlier reader and writer", () => {
   assert.deepEqual(
     edgesOf(`

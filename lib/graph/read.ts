@@ -73,27 +73,29 @@ export function tableOf<T>(
 }
 
 /**
- * `o[key]`: a mapping of names to entries (`jobs:`, `modules:`) as its
- * `[name, entry]` pairs, or absent (one pass over a big mapping, not two).
+ * `o[key]`: a mapping of names to entries (`jobs:`, `modules:`), which the
+ * validator gives as `[name, entry]` pairs in the order written, or absent.
  *
  * @example
  * ```ts
  * import { entriesOf } from "./read.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * assertEquals(entriesOf({ jobs: { a: { run: "x" } } }, "jobs"), [["a", { run: "x" }]]);
+ * assertEquals(entriesOf({ jobs: [["b", { run: "x" }], ["1", {}]] }, "jobs")?.map((e) => e[0]), ["b", "1"]);
  * assertEquals(entriesOf({}, "jobs"), undefined);
  * ```
  */
 export function entriesOf(o: Entry, key: string): [string, Entry][] | undefined {
   const v = o[key];
   if (v === undefined) return undefined;
-  if (!isEntry(v)) return disagree(key, v);
-  const pairs = Object.entries(v);
-  return allEntries(pairs) ? pairs : disagree(key, v);
+  return Array.isArray(v) && allEntries(v) ? v : disagree(key, v);
 }
 
-function allEntries(pairs: [string, unknown][]): pairs is [string, Entry][] {
-  for (const p of pairs) if (!isEntry(p[1])) return false;
+function allEntries(pairs: unknown[]): pairs is [string, Entry][] {
+  for (const p of pairs) {
+    if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== "string" || !isEntry(p[1])) {
+      return false;
+    }
+  }
   return true;
 }
 

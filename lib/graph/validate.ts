@@ -391,11 +391,13 @@ export class Validator {
         }
         return this.object(node, CACHE_FIELDS, path);
       case "entries": {
-        if (node === null || (isScalar(node) && node.value === null)) return {};
+        // `[name, entry]` pairs in the order written: a JS object would put names such as
+        // `1` first, and file order is what orders jobs.
+        if (node === null || (isScalar(node) && node.value === null)) return [];
         if (!isMap(node)) {
           this.fail(`${where}: expected a mapping of names, got ${typeName(node)}`, node);
         }
-        const out: Record<string, unknown> = table();
+        const out: [string, unknown][] = [];
         for (const pair of this.pairs(node, path)) {
           const key = this.key(pair, path, false); // recorded with the entry
           if (!NAME_RE.test(key)) {
@@ -404,7 +406,7 @@ export class Validator {
               pair.key,
             );
           }
-          out[key] = this.entry(pair, kind.of, path, key);
+          out.push([key, this.entry(pair, kind.of, path, key)]);
         }
         return out;
       }
