@@ -85,3 +85,22 @@ Deno.test("resource edges: exactly the edges the rules give, pair by pair (rando
     assert.deepEqual(got.sort(), byDefinition(jobs), `round ${round}: ${JSON.stringify(jobs)}`);
   }
 });
+
+Deno.test("resource edges: an @name conflicts only with itself, one that looks like a glob too", () => {
+  const edges = (reads: string, writes: string) => {
+    const got: string[] = [];
+    deriveResourceEdges(
+      [{ name: "a", reads: [], writes: [writes] }, { name: "b", reads: [reads], writes: [] }],
+      (e) => got.push(`${e.from}>${e.to}:${e.kind}`),
+    );
+    return got;
+  };
+  // `@n/*` is a name, not a glob over files: no conflict with the project folder `.`
+  // (it had one while an @name that looked like a glob was indexed as a glob).
+  assert.deepEqual(edges(".", "@n/*"), []);
+  assert.deepEqual(edges("@n/x", "@n/*"), []);
+  assert.deepEqual(edges("@n/*", "@n/*"), ["a>b:resource"]);
+  assert.deepEqual(edges("@n/*", "."), []);
+  assert.equal(resourcesConflict("@n/*", "."), false);
+  assert.equal(resourcesConflict(".", "@n/*"), false);
+});

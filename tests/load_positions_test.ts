@@ -93,3 +93,19 @@ Deno.test("positions: errors inside a job, and in a job whose name holds a dot",
   ];
   for (const [text, want] of cases) assert.equal(failure(text), want);
 });
+
+Deno.test("positions: a job named like a key of another job (`b.run` beside `b`) is at its own key", () => {
+  // Job b.run's env_file walks job b for its positions, which records b's `run` key as
+  // `jobs.b.run#`: a job's own position is read by its name (it was b's `run:` key, 2:8).
+  const text = "jobs:\n  b: { run: x }\n  c: { run: z, needs: [b.run] }\n" +
+    "  b.run: { run: y, env_file: [e?], needs: [c] }\n";
+  assert.equal(failure(text), "4:3: cycle: c -> b.run (needs) -> c (needs)");
+  const g = parseJobsFile(text.replace(", needs: [c]", ""), "jobs.yaml", {
+    baseDir: "/nonexistent",
+  });
+  assert.deepEqual(g.jobs.map((j) => [j.name, j.pos]), [
+    ["b", { line: 2, col: 3 }],
+    ["c", { line: 3, col: 3 }],
+    ["b.run", { line: 4, col: 3 }],
+  ]);
+});
