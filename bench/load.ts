@@ -16,12 +16,22 @@
  * node_modules/.bin/deno run -A bench/load.ts                    # every case, 3 rounds
  * node_modules/.bin/deno run -A bench/load.ts --cases star,chain --runs 5
  * node_modules/.bin/deno run -A bench/load.ts --write --note "after X"  # append to RESULTS.md
+ * node_modules/.bin/deno run -A bench/load.ts --cases plain --binary   # the standalone binary
  * ```
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { appendResults, CLEAN_ENV, environment, median, positive, REPO, timed } from "./lib.ts";
+import {
+  appendResults,
+  buildBinary,
+  CLEAN_ENV,
+  environment,
+  median,
+  positive,
+  REPO,
+  timed,
+} from "./lib.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -30,6 +40,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     write: { type: "boolean", default: false },
     note: { type: "string", default: "" },
+    binary: { type: "boolean", default: false },
   },
 });
 const runs = positive("--runs", values.runs);
@@ -53,10 +64,18 @@ function jobsFile(kind: string): string {
   return lines.join("\n") + "\n";
 }
 
+/** With `--binary`: the standalone binary, built fresh from this tree (else `cli.ts` on Deno). */
+const binDir = values.binary ? await Deno.makeTempDir({ prefix: "jx-load-bin-" }) : undefined;
+const binary = binDir ? await buildBinary(`${binDir}/jx`) : undefined;
+const runtime = binary ? "the standalone binary, built fresh" : "Deno";
+
 /** One timed `jx run -n` in `dir`; the exit code must be `want`. */
 async function once(dir: string, want: number): Promise<{ ms: number; rssKiB?: number }> {
-  const args = ["run", "-A", `${REPO}/cli.ts`, "run", "-n", "--output", "quiet", "-f", "jobs.yaml"];
-  const r = await timed(`${REPO}/tools/deno`, args, dir, {
+  const jx = ["run", "-n", "--output", "quiet", "-f", "jobs.yaml"];
+  const [cmd, args] = binary
+    ? [binary, jx]
+    : [`${REPO}/tools/deno`, ["run", "-A", `${REPO}/cli.ts`, ...jx]];
+  const r = await timed(cmd, args, dir, {
     env: CLEAN_ENV,
     stdout: "null",
     rss: true,
@@ -96,8 +115,10 @@ const text = [
     values.note ? ` (${values.note})` : ""
   }`,
   "",
-  `- command: \`deno run -A bench/load.ts --cases ${values.cases} --runs ${runs}\`; each round ` +
-  "`jx run -n --output quiet -f jobs.yaml` (Deno), wall time and peak RSS by GNU time",
+  `- command: \`deno run -A bench/load.ts --cases ${values.cases} --runs ${runs}${
+    binary ? " --binary" : ""
+  }\`; each round \`jx run -n --output quiet -f jobs.yaml\` (${runtime}), wall time and peak RSS ` +
+  "by GNU time",
   `- load average at the end: ${load}`,
   ...(await environment({ ninja: false })),
   "",
@@ -107,3 +128,4 @@ const text = [
 ].join("\n");
 console.log(text);
 if (values.write) await appendResults(text);
+if (binDir) await Deno.remove(binDir, { recursive: true });
