@@ -32,20 +32,23 @@ let hostWord: string | undefined;
  * The host name, as a file-name word: a pid is only checked on the host
  * (container) that made it. Read once. On Bun the kernel's from /proc (what
  * node:os's `hostname()` returns: node:os costs a millisecond to load there,
- * at every run that makes a pool); on Deno node:os's (a read of /proc needs
- * every permission there, and would prompt for it).
+ * at every run that makes a pool); on Deno `Deno.hostname()` (the same
+ * permission as node:os's, which took 8-30 ms to load there; a read of /proc
+ * needs every permission, and would prompt for it).
  */
 function host(): string {
   if (hostWord !== undefined) return hostWord;
   let name = "";
+  const nodeOs = (): string => g.process.getBuiltinModule("node:os").hostname();
   try {
-    if (!g.Bun) throw new Error("node:os");
-    name = readTextSync("/proc/sys/kernel/hostname").trim();
-  } catch {
-    try {
-      name = g.process.getBuiltinModule("node:os").hostname();
-    } catch { /* not permitted to ask */ }
-  }
+    if (g.Bun) {
+      try {
+        name = readTextSync("/proc/sys/kernel/hostname").trim();
+      } catch {
+        name = nodeOs();
+      }
+    } else name = g.Deno ? g.Deno.hostname() : nodeOs();
+  } catch { /* not permitted to ask */ }
   return hostWord = name.replace(/[^A-Za-z0-9.]/g, "_") || "host";
 }
 
