@@ -14,6 +14,7 @@
  *   use: { run: cat gen.h, reads: ["*.h"] }
  * `,
  *   "inline.yaml",
+ *   { baseDir: Deno.makeTempDirSync() }, // where the jobs run (and gen.h is written)
  * );
  * const result = await runJobs(graph, graph.select([]), {
  *   reactor: createReactor("portable"),

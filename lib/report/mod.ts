@@ -6,7 +6,7 @@
  * import { ConsoleReporter, EventLog } from "./mod.ts";
  * const reporters = [
  *   new ConsoleReporter({ mode: "buffered", color: false, statusLine: false }),
- *   new EventLog("events.ndjson"),
+ *   new EventLog(`${Deno.makeTempDirSync()}/events.ndjson`),
  * ];
  * ```
  *
