@@ -104,3 +104,17 @@ Deno.test("resource edges: an @name conflicts only with itself, one that looks l
   assert.equal(resourcesConflict("@n/*", "."), false);
   assert.equal(resourcesConflict(".", "@n/*"), false);
 });
+
+Deno.test("resource edges: a path 60,000 folders deep costs its length (it took 25 s, and a crash once)", () => {
+  const deep = Array(60_000).fill("a").join("/");
+  const got: string[] = [];
+  deriveResourceEdges(
+    [
+      { name: "w", reads: [], writes: [deep] },
+      { name: "r", reads: [deep], writes: [] },
+      { name: "top", reads: ["a"], writes: [] },
+    ],
+    (e) => got.push(`${e.from}>${e.to}:${e.kind}`),
+  );
+  assert.deepEqual(got, ["w>r:resource", "w>top:resource"]);
+});

@@ -38,6 +38,9 @@ const PLAIN = 0, GLOB = 1, NAME = 2;
  */
 export class ResourceIndex<T> {
   private ids = new Map<string, number>();
+  /** Plain paths by their last part under their parent: at the top, and by number. */
+  private top = new Map<string, number>();
+  private children: (Map<string, number> | undefined)[] = [];
   /** By number: the resource, its kind, its parent directory's number (-1: none). */
   private texts: string[] = [];
   private kinds: number[] = [];
@@ -50,22 +53,47 @@ export class ResourceIndex<T> {
   private globs: number[] = [];
   private order: number[] = [];
 
-  /** The number of `res` (made the first time it is asked for). */
+  /** The number of `res` (made the first time it is asked for, with its parent directories'). */
   idOf(res: string): number {
     const known = this.ids.get(res);
     if (known !== undefined) return known;
-    const id = this.texts.length;
     const kind = res[0] === "@" ? NAME : isGlob(res) ? GLOB : PLAIN;
+    let id = -1;
+    if (kind !== PLAIN) id = this.number(res, -1, kind);
+    else {
+      // Down from the top, one folder at a time (`a`, `a/b`, then `a/b/c`), each found by its
+      // own name under its parent: a path thousands of folders deep costs its length, not its
+      // length times its depth.
+      let from = 0;
+      for (let i = res.indexOf("/", 1); i > 0; i = res.indexOf("/", i + 1)) {
+        id = this.child(id, res, from, i);
+        from = i;
+      }
+      id = this.child(id, res, from, res.length);
+    }
     this.ids.set(res, id);
+    return id;
+  }
+
+  /** The number of `res.slice(0, to)`, whose parent is `parent` and last part `res.slice(from, to)`. */
+  private child(parent: number, res: string, from: number, to: number): number {
+    const under = parent < 0 ? this.top : (this.children[parent] ??= new Map());
+    const part = res.slice(from, to);
+    let id = under.get(part);
+    if (id === undefined) under.set(part, id = this.number(res.slice(0, to), parent, PLAIN));
+    return id;
+  }
+
+  /** Numbers `res` (of `kind`), whose parent directory is `parent` (-1: none). */
+  private number(res: string, parent: number, kind: number): number {
+    const id = this.texts.length;
     this.texts.push(res);
     this.kinds.push(kind);
-    this.parents.push(-1);
+    this.parents.push(parent);
+    this.children.push(undefined);
     this.seen.push(false);
     this.values.push(undefined);
     this.below.push(undefined);
-    // The parent directory: `a/b/c` -> `a/b` (whose own parent is `a`).
-    const slash = kind === PLAIN ? res.lastIndexOf("/") : -1;
-    if (slash > 0) this.parents[id] = this.idOf(res.slice(0, slash));
     return id;
   }
 
