@@ -7,6 +7,7 @@
  * import { createReactor, parseJobsFile, runJobs } from "./mod.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  *
+ * // The jobs run (and write gen.h) in a folder of their own.
  * const graph = parseJobsFile(
  *   `
  * jobs:
@@ -14,7 +15,7 @@
  *   use: { run: cat gen.h, reads: ["*.h"] }
  * `,
  *   "inline.yaml",
- *   { baseDir: Deno.makeTempDirSync() }, // where the jobs run (and gen.h is written)
+ *   { baseDir: Deno.makeTempDirSync() },
  * );
  * const result = await runJobs(graph, graph.select([]), {
  *   reactor: createReactor("portable"),
