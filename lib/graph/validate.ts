@@ -252,20 +252,18 @@ export class Validator {
     const scalar = isScalar(node) ? node.value : undefined;
     switch (kind.t) {
       case "string": {
-        if (typeof scalar !== "string") {
-          if (typeof scalar === "number" || typeof scalar === "boolean") {
-            if (!kind.enum) return String(scalar);
-          }
+        const text = asText(scalar, kind.enum !== undefined);
+        if (text === undefined) {
           this.fail(`${where}: expected a string, got ${typeName(node)}`, node);
         }
-        if (kind.enum && !kind.enum.includes(scalar)) {
+        if (kind.enum && !kind.enum.includes(text)) {
           this.fail(
-            `${where}: must be one of ${kind.enum.join(", ")}, got '${scalar}'` +
-              didYouMean(scalar, kind.enum),
+            `${where}: must be one of ${kind.enum.join(", ")}, got '${text}'` +
+              didYouMean(text, kind.enum),
             node,
           );
         }
-        return scalar;
+        return text;
       }
       case "int": {
         if (typeof scalar !== "number" || !Number.isInteger(scalar)) {
@@ -319,7 +317,7 @@ export class Validator {
           const item = this.deref(nodeOf(raw));
           const v = isScalar(item) ? item.value : undefined;
           if (this.recording) this.positions.set(`${path}.${i}`, at(nodeOf(raw)));
-          if (typeof v !== "string" || v === "") {
+          if (!isName(v)) {
             this.fail(
               `${where}[${i}]: expected a non-empty string, got ${typeName(item)}`,
               item,
@@ -341,14 +339,14 @@ export class Validator {
           const item = this.deref(nodeOf(raw));
           const v = isScalar(item) ? item.value : undefined;
           if (this.recording) this.positions.set(`${path}.${i}`, at(nodeOf(raw)));
-          if (typeof v === "number" || typeof v === "boolean") return String(v);
-          if (typeof v !== "string") {
+          const arg = asText(v, false);
+          if (arg === undefined) {
             this.fail(
               `${where}[${i}]: argv items must be strings, got ${typeName(item)}`,
               item,
             );
           }
-          return v;
+          return arg;
         });
       }
       case "scalars":
@@ -606,8 +604,9 @@ function isMerge(pair: NodePair): boolean {
  * What it returns is what `check` returns for the same entry.
  */
 function quickEntry(raw: Node | null, kind: Kind): Record<string, unknown> | undefined {
-  const values = kind.t === "object" ? compactValues(raw) : undefined;
-  if (!values || kind.t !== "object") return undefined;
+  if (kind.t !== "object") return undefined;
+  const values = compactValues(raw);
+  if (!values) return undefined;
   const fields = kind.fields;
   const out: Record<string, unknown> = table();
   for (const key in values) {
@@ -620,28 +619,41 @@ function quickEntry(raw: Node | null, kind: Kind): Record<string, unknown> | und
   return out;
 }
 
-/** A compact entry's value as `check` makes it, for the kinds most jobs use only. */
+/**
+ * A compact entry's value as `check` makes it (the same rules: `asText`,
+ * `isName`), for the kinds most jobs use only; undefined for any other.
+ */
 function quickValue(v: unknown, kind: Kind): unknown {
   switch (kind.t) {
     case "string":
-      if (kind.enum) return undefined;
-      if (typeof v === "string") return v;
-      return typeof v === "number" || typeof v === "boolean" ? String(v) : undefined;
+      return kind.enum ? undefined : asText(v, false);
     case "names":
       if (typeof v === "string") return [v];
-      return Array.isArray(v) && v.every((s) => typeof s === "string" && s !== "") ? v : undefined;
-    case "run":
+      return Array.isArray(v) && v.every(isName) ? v : undefined;
+    case "run": {
       if (typeof v === "string") return v.trim() === "" ? undefined : v;
       if (!Array.isArray(v) || v.length === 0) return undefined;
-      if (
-        !v.every((a) => typeof a === "string" || typeof a === "number" || typeof a === "boolean")
-      ) {
-        return undefined;
-      }
-      return v.map(String);
+      const argv = v.map((a) => asText(a, false));
+      return argv.includes(undefined) ? undefined : argv;
+    }
     default:
       return undefined;
   }
+}
+
+/**
+ * A scalar as text where the schema takes a string: a string as it is, a
+ * number or a flag written as text (not where only some words are allowed,
+ * `enumOnly`); undefined for anything else.
+ */
+function asText(v: unknown, enumOnly: boolean): string | undefined {
+  if (typeof v === "string") return v;
+  return !enumOnly && (typeof v === "number" || typeof v === "boolean") ? String(v) : undefined;
+}
+
+/** A name in a list of names (`needs`, `reads`...): a string, not empty. */
+function isName(v: unknown): v is string {
+  return typeof v === "string" && v !== "";
 }
 
 /** The required keys of each set of fields, found once. */
