@@ -224,7 +224,7 @@ function candidates(
   let out: Map<number, Edge> | undefined;
   const to = jobs[i].name;
   const edge = (from: number, c: number, mode: string, toMode: string, res: number) => {
-    if (from === i || jobs[from].name === to) return;
+    if (from === i) return; // (a job's own resources are added after its candidates)
     const kind = mode === "writes" && toMode === "reads" ? "resource" : "order";
     const had = out?.get(from);
     if (had && (had.kind === "resource" || kind === "order")) return;
