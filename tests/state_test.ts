@@ -379,6 +379,27 @@ Deno.test("no-op record: stamps changed in place are written back from the bytes
   assert.throws(() => decodeRecord(join([body, tail.subarray(0, 3)])));
 });
 
+Deno.test("no-op record: names and paths kept as NUL-ended UTF-8, paths made only when asked for", async () => {
+  const { decodeRecord, encodeRecord } = await import("../lib/state/noop.ts");
+  type Rec = Parameters<typeof encodeRecord>[0];
+  const join = (pieces: Uint8Array[]) => new Uint8Array(pieces.flatMap((p) => [...p]));
+  const paths = ["/abs/jobs.yaml", "/abs/.jx/state.ndjson", "src/ça é.txt", "", "out/€.o"];
+  const r0 = { key: "k", names: ["a", "b.é"], paths, racy: [], stamps: new Float64Array(20) };
+  const r = decodeRecord(join(encodeRecord(r0 as unknown as Rec))) as Rec;
+  assert.deepEqual(r.names, ["a", "b.é"]);
+  const desc = Object.getOwnPropertyDescriptor(r, "paths");
+  assert.ok(desc?.get, "not made at decode");
+  assert.deepEqual(r.paths, paths);
+  assert.ok(Object.getOwnPropertyDescriptor(r, "paths")?.value, "made once");
+  // Written again (not from the bytes read): the same paths.
+  assert.deepEqual((decodeRecord(join(encodeRecord(r))) as Rec).paths, paths);
+  // No paths, no names: empty lists.
+  const empty = decodeRecord(join(encodeRecord({ ...r0, names: [], paths: [] } as unknown as Rec)));
+  assert.deepEqual([(empty as Rec).names, (empty as Rec).paths], [[], []]);
+  // A NUL would end a path early: such a record is not written (the full way runs).
+  assert.throws(() => encodeRecord({ ...r0, paths: ["a\0b"] } as unknown as Rec), /NUL/);
+});
+
 Deno.test("state log: a partial read from the end over many chunks finds what the full read finds", () => {
   const dir = Deno.makeTempDirSync({ prefix: "jx-test-" });
   Deno.mkdirSync(`${dir}/.jx`, { mode: 0o700 });

@@ -48,7 +48,7 @@ import {
   writeBytesSync,
 } from "../runtime/mod.ts";
 import { stateDir } from "./guard.ts";
-import { ABSENT, DIR, FILE, inDir, ST, statInto, statUnder } from "./stat.ts";
+import { ABSENT, DIR, FILE, inDir, ST, statInto, statUnder, statUnderBytes } from "./stat.ts";
 import {
   collectStamps,
   coverable,
@@ -159,24 +159,31 @@ function changedDirs(r: NoopRecord, changed: Set<string>, stopAtFirst: boolean):
  * or the state log changed.
  */
 async function changedPaths(r: NoopRecord, stopAtFirst: boolean): Promise<Set<string> | undefined> {
-  const { paths, stamps, base } = r;
-  if (stamps.length !== paths.length * W) return undefined;
+  const { stamps, base } = r;
+  // A record read from its file stats its paths from the bytes read (no string per path).
+  const read = pathBytes.get(r), n = read ? read.at.length : r.paths.length;
+  const pathAt = (i: number) => read ? pathIn(read, i) : r.paths[i];
+  if (stamps.length !== n * W) return undefined;
   const changed = new Set<string>();
   if (r.dstamps.length !== r.dirs.length * W) return undefined;
   // The jobs file and the state log first (either changed: nothing here holds), then the rest.
-  for (let i = 0; i < 2 && i < paths.length; i++) {
-    if (!sameStamp(statInto(paths[i]), stamps, i * W)) return undefined;
+  for (let i = 0; i < 2 && i < n; i++) {
+    if (!sameStamp(statInto(pathAt(i)), stamps, i * W)) return undefined;
   }
   inDir(base, () => {
-    for (let i = 2, s = 2 * W; i < paths.length; i++, s += W) {
-      if (sameStamp(statUnder(base, paths[i]), stamps, s)) continue;
-      changed.add(paths[i]);
+    for (let i = 2, s = 2 * W; i < n; i++, s += W) {
+      const kind = read
+        ? statUnderBytes(base, read.bytes, read.at[i])
+        : statUnder(base, r.paths[i]);
+      if (sameStamp(kind, stamps, s)) continue;
+      changed.add(pathAt(i));
       if (stopAtFirst) return;
     }
   });
   if (stopAtFirst && changed.size) return changed;
   for (let k = 0; k + 1 < r.racy.length; k += 2) {
-    const p = paths[r.racy[k] as number];
+    const i = r.racy[k] as number;
+    const p = Number.isInteger(i) && i >= 0 && i < n ? pathAt(i) : undefined;
     if (p === undefined || changed.has(p)) continue;
     if ((await contentHash(p[0] === "/" ? p : base + p)) !== r.racy[k + 1]) changed.add(p);
     if (stopAtFirst && changed.size) return changed;
@@ -197,20 +204,104 @@ async function contentHash(path: string): Promise<string> {
 }
 
 /** The first bytes of a record file (the format's version in them). */
-const MAGIC = "JXNOOP5\n";
+const MAGIC = "JXNOOP6\n";
 const encoder = new TextEncoder(), decoder = new TextDecoder();
 /** The bytes each record was read from (`decodeRecord`), for `encodeRecord`'s `sameHead`. */
 const readFrom = new WeakMap<object, { bytes: Uint8Array; head: Uint8Array }>();
+/**
+ * The paths of each record read from its file, as the bytes read (each path
+ * ended by a NUL) and where each starts: `paths` is made from them only
+ * when asked for (`decodeRecord`).
+ */
+const pathBytes = new WeakMap<object, PathBytes>();
+interface PathBytes {
+  bytes: Uint8Array;
+  at: Int32Array;
+}
+
+/** Path `i` of a record's path bytes, as text. */
+const pathIn = (p: PathBytes, i: number): string =>
+  decoder.decode(p.bytes.subarray(p.at[i], p.bytes.indexOf(0, p.at[i])));
+
+/** The strings of `bytes`, each ended by a NUL; undefined when the last is not ended. */
+function splitEnded(bytes: Uint8Array): string[] | undefined {
+  if (bytes.length && bytes[bytes.length - 1] !== 0) return undefined;
+  return bytes.length ? decoder.decode(bytes.subarray(0, -1)).split("\0") : [];
+}
+
+/** The strings of a list, each ended by a NUL (none may hold one: it would end it early). */
+function joinEnded(list: readonly string[] | undefined): Uint8Array {
+  if (!list?.length) return new Uint8Array(0);
+  if (list.some((x) => x.includes("\0"))) throw new Error("a NUL in a name or path");
+  return encoder.encode(list.join("\0") + "\0");
+}
+
+/** The fields a record's file keeps outside its JSON. */
+const APART = new Set(["names", "paths", "stamps", "racy"]);
+
+/**
+ * A record's head: three little-endian u32 (the lengths of the three parts
+ * that follow), the JSON of everything but the names, the paths, the
+ * stamps and the racy paths, then the names and the paths, each ended by a
+ * NUL (so that a path is stat'd from the bytes read: `statUnderBytes`).
+ */
+function encodeHead(r: NoopRecord): Uint8Array {
+  // The other fields by name (a record read keeps its paths unmade: no spread of them).
+  const rest: Record<string, unknown> = {};
+  for (const k of Object.keys(r)) if (!APART.has(k)) rest[k] = r[k as keyof NoopRecord];
+  const json = encoder.encode(JSON.stringify(rest));
+  const names = joinEnded(r.names), paths = joinEnded(r.paths);
+  const out = new Uint8Array(12 + json.length + names.length + paths.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, json.length, true);
+  view.setUint32(4, names.length, true);
+  view.setUint32(8, paths.length, true);
+  out.set(json, 12);
+  out.set(names, 12 + json.length);
+  out.set(paths, 12 + json.length + names.length);
+  return out;
+}
+
+/** A record's head as `encodeHead` wrote it (its paths made when first asked for), or undefined. */
+function decodeHead(head: Uint8Array): unknown {
+  if (head.length < 12) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, head.length);
+  const json = view.getUint32(0, true), names = view.getUint32(4, true);
+  const end = 12 + json + names + view.getUint32(8, true);
+  if (end !== head.length) return undefined;
+  const r = JSON.parse(decoder.decode(head.subarray(12, 12 + json)));
+  if (typeof r !== "object" || r === null) return r;
+  r.names = splitEnded(head.subarray(12 + json, 12 + json + names));
+  const bytes = head.subarray(12 + json + names, end);
+  if (bytes.length && bytes[bytes.length - 1] !== 0) return undefined;
+  const at: number[] = [];
+  for (let i = 0; i < bytes.length; i = bytes.indexOf(0, i) + 1) at.push(i);
+  const read = { bytes, at: Int32Array.from(at) };
+  pathBytes.set(r, read);
+  Object.defineProperty(r, "paths", {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const paths = splitEnded(bytes)!;
+      Object.defineProperty(r, "paths", { value: paths, writable: true, enumerable: true });
+      return paths;
+    },
+  });
+  return r;
+}
+
 /** Whether this machine stores a float64 little-endian, as the file does (every one jx runs on). */
 const littleEndian = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
 
 /**
- * A record as the bytes of its file: `MAGIC`, the length of the JSON that
- * follows and the number of stamps (two little-endian u32), the JSON of
- * everything but the stamps and the racy paths, padding to 8 bytes, the
- * stamps as float64s (parsing 4 numbers per path as JSON text cost more
- * than every other part of reading a record), then the racy paths as JSON
- * to the end. As pieces to write one after the other: after a partial run
+ * A record as the bytes of its file: `MAGIC`, the length of the head that
+ * follows and the number of stamps (two little-endian u32), the head
+ * (`encodeHead`: the JSON of the other fields, then the names and the
+ * paths as NUL-ended strings: a run that stats 20,000 paths makes no
+ * string of them, and parsing them as JSON cost more than the stats'
+ * other work), padding to 8 bytes, the stamps as float64s (parsing 4
+ * numbers per path as JSON text cost more than every other part of reading
+ * a record), then the racy paths as JSON to the end. As pieces to write one after the other: after a partial run
  * only stamps and racy paths change, and a record read from a file whose
  * stamps were changed in place (`sameHead`) is written back from the bytes
  * read, with a new tail (no copy, no JSON of its 10,000 paths).
@@ -228,8 +319,7 @@ const littleEndian = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
 export function encodeRecord(r: NoopRecord, sameHead = false): Uint8Array[] {
   const tail = encoder.encode(JSON.stringify(r.racy));
   const was = sameHead ? readFrom.get(r) : undefined;
-  const head = was?.head ??
-    encoder.encode(JSON.stringify({ ...r, stamps: undefined, racy: undefined }));
+  const head = was?.head ?? encodeHead(r);
   const at = (16 + head.length + 7) & ~7;
   const size = at + r.stamps.byteLength;
   // The stamps still the view into the bytes read (changed in place): those bytes are the rest.
@@ -265,7 +355,7 @@ export function decodeRecord(bytes: Uint8Array): unknown {
   const at = (16 + headLength + 7) & ~7;
   if (at + n * 8 > bytes.length) return undefined;
   const head = bytes.subarray(16, 16 + headLength);
-  const r = JSON.parse(decoder.decode(head));
+  const r = decodeHead(head) as Record<string, unknown> | undefined;
   if (typeof r !== "object" || r === null) return r;
   r.racy = JSON.parse(decoder.decode(bytes.subarray(at + n * 8)));
   readFrom.set(r, { bytes, head });
@@ -353,7 +443,9 @@ function isRecord(r: unknown): r is NoopRecord {
   if (typeof r !== "object" || r === null) return false;
   const o = r as Record<string, unknown>;
   return ["key", "file", "state", "base"].every((k) => typeof o[k] === "string") &&
-    isStrings(o.names) && isStrings(o.paths) && typeof o.slots === "number" &&
+    // Paths read from a file are checked where they are used (`changedPaths`), not made here.
+    isStrings(o.names) && (pathBytes.has(o) || isStrings(o.paths)) &&
+    typeof o.slots === "number" &&
     ["server", "client", "none"].includes(o.jobserver as string) &&
     o.stamps instanceof Float64Array &&
     Array.isArray(o.racy) && isStrings(o.dirs) && isStrings(o.walks) &&

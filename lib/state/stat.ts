@@ -34,6 +34,8 @@ const AT_FDCWD = -100, STATX_BASIC_STATS = 0x7ff;
 
 interface Ffi {
   statx: (dirfd: number, path: Uint8Array, flags: number, mask: number, buf: Uint8Array) => number;
+  /** `statx(dirfd, path, 0, STATX_BASIC_STATS, out)` of the NUL-ended path at `off` of `bytes`. */
+  statxAt: (dirfd: number, bytes: Uint8Array, off: number) => number;
   /** `open(path, O_PATH | O_CLOEXEC)` of the NUL-terminated path in `pathBuf`: an fd, or < 0. */
   openPath: () => number;
   close: (fd: number) => number;
@@ -44,7 +46,7 @@ let ffi: Ffi | null | undefined;
 const out = new Uint8Array(256);
 const view = new DataView(out.buffer);
 const pathBuf = new Uint8Array(4096);
-const encoder = new TextEncoder();
+const encoder = new TextEncoder(), decoder = new TextDecoder();
 
 /** libc's statx through Deno's FFI or `bun:ffi`, or null when it cannot be had. */
 function loadFfi(): Ffi | null {
@@ -62,6 +64,8 @@ function loadFfi(): Ffi | null {
       });
       return {
         statx: lib.symbols.statx,
+        statxAt: (dirfd, bytes, off) =>
+          lib.symbols.statx(dirfd, bytes.subarray(off), 0, STATX_BASIC_STATS, out),
         openPath: () => lib.symbols.open(pathBuf, O_PATH | O_CLOEXEC),
         close: lib.symbols.close,
       };
@@ -73,6 +77,9 @@ function loadFfi(): Ffi | null {
     const pathPtr = libc.ptr(pathBuf), outPtr = libc.ptr(out);
     return {
       statx: (dirfd, _path, flags, mask) => libc.statx(dirfd, pathPtr, flags, mask, outPtr),
+      // The address asked for each call: a buffer's storage may move before it is first viewed.
+      statxAt: (dirfd, bytes, off) =>
+        libc.statx(dirfd, (libc.ptr(bytes) as number) + off, 0, STATX_BASIC_STATS, outPtr),
       openPath: () => libc.open(pathBuf, O_PATH | O_CLOEXEC, 0),
       close: (fd) => libc.close(fd),
     };
@@ -167,6 +174,34 @@ export function statUnder(dir: string, rel: string): number {
   tail[written] = 0;
   if (ffi.statx(AT_FDCWD, pathBuf, 0, STATX_BASIC_STATS, out) !== 0) return ABSENT;
   return fromBuffer();
+}
+
+/**
+ * `statUnder(dir, rel)` for the `rel` held in `bytes` from `off` to the
+ * next NUL: within `inDir(dir, ...)` straight from those bytes (no string
+ * made, nothing encoded), else from its text.
+ *
+ * @example
+ * ```ts
+ * import { FILE, inDir, statUnderBytes } from "./stat.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync() + "/";
+ * Deno.writeTextFileSync(`${dir}a.txt`, "a");
+ * const bytes = new TextEncoder().encode("x\0a.txt\0");
+ * assertEquals(inDir(dir, () => statUnderBytes(dir, bytes, 2)), FILE);
+ * assertEquals(statUnderBytes(dir, bytes, 2), FILE);
+ * ```
+ */
+export function statUnderBytes(dir: string, bytes: Uint8Array, off: number): number {
+  if (ffi === undefined) ffi = loadFfi();
+  const c = bytes[off];
+  // Not an absolute path nor an empty one (`statUnder` stats those otherwise).
+  if (ffi && dir === openDir && c !== 0x2f && c !== 0 && c !== undefined) {
+    prefix = ""; // the open directory's calls do not use pathBuf's prefix
+    return ffi.statxAt(dirFd, bytes, off) !== 0 ? ABSENT : fromBuffer();
+  }
+  const end = bytes.indexOf(0, off);
+  return statUnder(dir, decoder.decode(bytes.subarray(off, end < 0 ? bytes.length : end)));
 }
 
 /**

@@ -309,10 +309,14 @@ export class StateStore {
     return fd;
   }
 
-  /** Flushes to disk; compacts when the log holds many stale lines. */
+  /**
+   * Closes the log; compacts it when it holds many stale lines. Not synced to
+   * disk (as ninja's log is not): the outputs it describes are not either, so
+   * a sync would vouch for nothing, and it cost 1-100 ms per run. After a
+   * machine crash, lines not yet on disk are lost, and their jobs run again.
+   */
   close(): void {
     if (this.fd !== undefined) {
-      fsyncSync(this.fd);
       closeSync(this.fd);
       this.fd = undefined;
     }

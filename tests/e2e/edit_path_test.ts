@@ -6,7 +6,7 @@
  * started, the jobs up to date, the run's job count and every output's bytes.
  */
 import assert from "node:assert/strict";
-import { readEvents, runJx, tempDir } from "../helpers.ts";
+import { readEvents, runJx, type Runtime, tempDir } from "../helpers.ts";
 import { prng } from "../fuzz_cases.ts";
 
 /** Whether tree A must take the partial edit path in the rounds that only edit sources. */
@@ -58,9 +58,12 @@ function generate(rand: () => number): Project {
     );
     outputs.push(...writes);
   };
-  // Independent copies, every fourth with an argv `run:` list.
+  // Independent copies, every fourth with an argv `run:` list, every tenth from a source named
+  // beyond ASCII (the no-op record keeps paths as UTF-8 bytes and stats them from there).
+  const copied: string[] = [];
   for (let i = 0; i < 150; i++) {
-    const s = src(`c${i}`);
+    const s = src(i % 10 === 5 ? `ç${i}é` : `c${i}`);
+    copied.push(s);
     if (i % 4 === 3) job(`c${i}`, ["cp", s, `out/c${i}.txt`], [s], [`out/c${i}.txt`]);
     else job(`c${i}`, `cp ${s} out/c${i}.txt`, [s], [`out/c${i}.txt`]);
   }
@@ -86,7 +89,7 @@ function generate(rand: () => number): Project {
   // Concatenations of two sources (one shared with a copy job).
   for (let k = 0; k < 10; k++) {
     const a = src(`cat${k}`);
-    const b = `src/c${k * 7}.txt`;
+    const b = copied[k * 7];
     job(`cat${k}`, `cat ${a} ${b} > out/cat${k}.txt`, [a, b], [`out/cat${k}.txt`]);
   }
   // Two jobs reading the same source.
@@ -150,12 +153,21 @@ async function outputs(dir: string): Promise<Record<string, string>> {
   return Object.fromEntries(Object.entries(files).sort(([a], [b]) => a < b ? -1 : 1));
 }
 
-/** One `jx run -v -j4 --events`: what the two trees must agree on, and whether it went partial. */
-async function run(dir: string, reference: boolean, args: string[] = []) {
+/**
+ * One `jx run -v -j4 --events`: what the two trees must agree on, and whether it went partial.
+ * The reference runs on Deno; tree A on `runtime`.
+ */
+async function run(
+  dir: string,
+  reference: boolean,
+  args: string[] = [],
+  runtime: Runtime = "deno",
+) {
   await Deno.remove(`${dir}/ev.ndjson`).catch(() => {});
   const r = await runJx(["run", "-v", "-j4", "--events", "ev.ndjson", ...args], {
     cwd: dir,
     env: reference ? { JX_NO_FAST_NOOP: "1" } : {},
+    runtime: reference ? "deno" : runtime,
   });
   const ev = await readEvents(`${dir}/ev.ndjson`);
   const names = (f: (e: (typeof ev)[number]) => boolean) =>
@@ -211,7 +223,15 @@ const ROUNDS = [
   "edit",
 ] as const;
 
-Deno.test("edit path: seeded edits give the same runs and outputs as the full way", async () => {
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(
+    `[${runtime}] edit path: seeded edits give the same runs and outputs as the full way`,
+    () => differential(runtime),
+  );
+}
+
+/** The rounds on tree A run by `runtime`, against tree B run the full way on Deno. */
+async function differential(runtime: "deno" | "bun") {
   console.log(`edit path seed: ${SEED} (JX_EDIT_SEED=${SEED} to replay)`);
   const rand = prng(SEED);
   const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
@@ -223,7 +243,7 @@ Deno.test("edit path: seeded edits give the same runs and outputs as the full wa
   const write = async (path: string, text: string) => {
     for (const d of [a, b]) await Deno.writeTextFile(`${d}/${path}`, text);
   };
-  const full = await Promise.all([run(a, false), run(b, true)]);
+  const full = await Promise.all([run(a, false, [], runtime), run(b, true)]);
   assert.deepEqual(full[0].agreed, full[1].agreed, "the full build");
   assert.equal(full[1].agreed.code, 0, full[1].stderr);
   assert.deepEqual(await outputs(a), await outputs(b));
@@ -286,7 +306,7 @@ Deno.test("edit path: seeded edits give the same runs and outputs as the full wa
     const recorded = await Deno.stat(`${a}/.jx/noop-jobs.yaml.rec`).then(() => true, () => false);
     const expectPartial = (kind === "edit" || kind === "edit-late") && lastOk && !lastVar &&
       recorded;
-    const [ra, rb] = await Promise.all([run(a, false, args), run(b, true, args)]);
+    const [ra, rb] = await Promise.all([run(a, false, args, runtime), run(b, true, args)]);
     const label = `round ${i} (${what}), seed ${SEED}`;
     const round = `round ${i} (${what})`;
     assert.deepEqual(ra.agreed, rb.agreed, `${label}\nA:\n${ra.stderr}\nB:\n${rb.stderr}`);
@@ -317,4 +337,4 @@ Deno.test("edit path: seeded edits give the same runs and outputs as the full wa
   if (EXPECT_PARTIAL) assert.ok(expectedRounds.length >= 3, `seed ${SEED}: too few edit rounds`);
   await Deno.remove(a, { recursive: true });
   await Deno.remove(b, { recursive: true });
-});
+}
