@@ -37,6 +37,7 @@ import { myUid } from "../runtime/owned.ts";
 import type { FileStamp } from "./fileset.ts";
 import { checkStatePath, stateDir, stderrWarn, type Warn } from "./guard.ts";
 import { readText } from "./stat.ts";
+import { lastIndexOfBytes } from "../runtime/bytes.ts";
 
 /** What is remembered of a job's last success. */
 export interface Entry {
@@ -74,6 +75,12 @@ function nameEnd(text: string, start: number): number {
 const FEW = 64;
 /** The bytes a partial read (`only`) reads at a time, from the end of the log. */
 const CHUNK = 64 * 1024;
+/** Whether `data` starts with `after` but its first byte (a newline). */
+function startsLine(data: Uint8Array, after: Uint8Array): boolean {
+  if (data.length < after.length - 1) return false;
+  for (let k = 1; k < after.length; k++) if (data[k - 1] !== after[k]) return false;
+  return true;
+}
 
 /** Slots per file in a row, and where the first file starts. */
 export const SLOTS = 5, FIRST = 3;
@@ -194,7 +201,8 @@ export class StateStore {
    */
   private findRows(path: string, jobs: ReadonlySet<string>): void {
     const enc = new TextEncoder(), dec = new TextDecoder();
-    const left = new Map([...jobs].map((j) => [j, enc.encode(`[${JSON.stringify(j)},`)]));
+    // Each job's row prefix after the newline that ends the line before.
+    const left = new Map([...jobs].map((j) => [j, enc.encode(`\n[${JSON.stringify(j)},`)]));
     const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
       let pos = fstatSync(fd).size;
@@ -229,30 +237,31 @@ export class StateStore {
     }
   }
 
-  /** Goes through the lines of `data` from `from` on, last first, while jobs are looked for. */
+  /**
+   * Takes, for each job still looked for, the last of its rows among the
+   * whole lines of `data` from `from` on (a line of its that is not a row
+   * is passed over, for one before it): each job's `\n[name,` searched for
+   * from the end (`lastIndexOfBytes`, native on Bun), not line by line.
+   */
   private takeLinesBackward(
     data: Uint8Array,
     from: number,
     left: Map<string, Uint8Array>,
     dec: TextDecoder,
   ): void {
-    for (let end = data.length; end > from && left.size;) {
-      const start = Math.max(data.lastIndexOf(0x0a, end - 1) + 1, from);
-      if (end > start) this.takeIfWanted(data.subarray(start, end), left, dec);
-      end = start - 1;
-    }
-  }
-
-  /** Takes `line` when it starts as a row of a job still looked for (then no longer looked for). */
-  private takeIfWanted(line: Uint8Array, left: Map<string, Uint8Array>, dec: TextDecoder): void {
-    if (line[0] !== 0x5b) return; // `[`
-    for (const [job, prefix] of left) {
-      if (line.length < prefix.length) continue;
-      let k = 0;
-      while (k < prefix.length && line[k] === prefix[k]) k++;
-      if (k < prefix.length) continue;
-      if (this.take(dec.decode(line))) left.delete(job);
-      return;
+    for (const [job, after] of left) {
+      for (let pos = data.length - 1, first = from === 0;;) {
+        const at = lastIndexOfBytes(data, after, pos);
+        let start: number;
+        if (at >= 0 && at + 1 >= from) start = at + 1, pos = at - 1;
+        else if (first && startsLine(data, after)) start = 0, first = false, pos = -1;
+        else break;
+        const end = data.indexOf(0x0a, start);
+        if (this.take(dec.decode(data.subarray(start, end < 0 ? data.length : end)))) {
+          left.delete(job);
+          break;
+        }
+      }
     }
   }
 
