@@ -461,3 +461,15 @@ Deno.test("a long chain resolves without deep recursion", async () => {
   const r = await fakeRun(lines.join("\n"));
   assert.equal(r.skips.size, 19999);
 });
+
+Deno.test("jobs a partial run left out: counted in run.start, skipped up to date first, not in results", async () => {
+  const r = await fakeRun("jobs:\n  a: { run: sleep 5 }\n", { leftUpToDate: ["x", "y"] });
+  const start = r.events[0];
+  assert.deepEqual(start.type === "run.start" && start.jobs, 3);
+  assert.deepEqual(
+    r.events.slice(1, 3).map((e) => e.type === "job.skip" && [e.job, e.reason]),
+    [["x", "up-to-date"], ["y", "up-to-date"]],
+  );
+  assert.deepEqual([...r.result.results.keys()], ["a"]);
+  assert.equal(r.result.exit, 0);
+});

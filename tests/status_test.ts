@@ -47,6 +47,16 @@ Deno.test("status text: counts, elapsed, running jobs; an estimate only from wha
   assert.equal(partial.text(0), "[0/3]  0.0s  20s+ left (2 new)  running: a");
   partial.skip("x");
   assert.equal(partial.text(0), "[1/3]  0.0s  20s+ left (1 new)  running: a");
+
+  // Many skipped at once (a partial run's jobs left up to date): counted, and a timed one among
+  // them no longer counted as to come, whichever side the board looks from.
+  for (const many of [["x", "c", ...Array.from({ length: 40 }, (_, i) => `n${i}`)], ["x", "c"]]) {
+    const bulk = new StatusBoard(new Map([["a", 20_000], ["c", 30_000]]));
+    bulk.begin(many.length + 1, 1);
+    bulk.start("a", 0);
+    bulk.skipMany(many);
+    assert.equal(bulk.text(0), `[${many.length}/${many.length + 1}]  0.0s  ~20s left  running: a`);
+  }
 });
 
 /** A clock whose time moves only when told; timers fire in order. */

@@ -46,6 +46,20 @@ Deno.test("status lists the run's selected jobs in file order, with pids and ski
   assert.deepEqual(sup.status().jobs[0], { name: "a", kind: "job", state: "ok" });
 });
 
+Deno.test("jobs up to date many at once: those followed get their state, found from either side", () => {
+  const g = parseJobsFile("jobs:\n  a: { run: x }\n  b: { run: y }\n", "j.yaml");
+  for (const others of [0, 100]) {
+    const sup = new Supervisor();
+    attach(sup, g);
+    // A partial run's skips name many jobs the part does not hold.
+    sup.skips([...Array.from({ length: others }, (_, i) => `left${i}`), "b"]);
+    assert.deepEqual(sup.status().jobs, [
+      { name: "a", kind: "job", state: "waiting" },
+      { name: "b", kind: "job", state: "skipped", reason: "up-to-date" },
+    ], `${others} others`);
+  }
+});
+
 Deno.test("a session keeps the jobs of earlier cycles, also of a jobs file since changed", () => {
   const first = parseJobsFile("jobs:\n  a: { run: x }\n  b: { run: y }\n", "j.yaml");
   const sup = new Supervisor({ session: true });

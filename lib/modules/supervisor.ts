@@ -365,7 +365,14 @@ export class Supervisor implements ModuleHost {
   /** Follows the jobs' states (for `status`) and publishes `jx.job.end`. */
   /** Jobs up to date, many at once (`Reporter.skips`). */
   skips(jobs: readonly string[]): void {
-    for (const job of jobs) {
+    // Only jobs it follows get a state: when they are few (a partial run's part), found from
+    // their side (the rest of the 10,000 names would each be looked up for nothing).
+    const followed = (this.jobGraph?.jobs.length ?? 0) + this.earlierJobs.size;
+    const mine = followed * 8 < jobs.length
+      ? [...(this.jobGraph?.jobs.map((j) => j.name) ?? []), ...this.earlierJobs.keys()]
+        .filter((n) => jobs.includes(n))
+      : jobs;
+    for (const job of mine) {
       if (this.setJobState(job, "skipped")) this.skipReasons.set(job, "up-to-date");
     }
   }

@@ -163,6 +163,8 @@ export class ConsoleReporter implements Reporter {
   /** When each module last started (to say how long it took to be ready). */
   private started = new Map<string, number>();
   private skipped: { job: string; reason: string; because?: string; may?: boolean }[] = [];
+  /** Jobs up to date reported many at once (`skips`), beside those in `skipped`. */
+  private upToDateMany = 0;
   /** Stream mode: the prefix width (the longest name so far) and each name's colour. */
   private align = 0;
   private colors = new Map<string, string>();
@@ -228,10 +230,9 @@ export class ConsoleReporter implements Reporter {
       for (const job of jobs) this.event({ type: "job.skip", t, job, reason: "up-to-date" });
       return;
     }
-    for (const job of jobs) {
-      this.board.skip(job);
-      this.skipped.push({ job, reason: "up-to-date" });
-    }
+    // Counted, not listed: the summary names no job up to date.
+    this.board.skipMany(jobs);
+    this.upToDateMany += jobs.length;
     this.drawStatus(t, true);
   }
 
@@ -670,6 +671,7 @@ export class ConsoleReporter implements Reporter {
       return;
     }
     const counts = new Map(this.endedCounts);
+    if (this.upToDateMany) counts.set("up to date", this.upToDateMany);
     for (const s of this.skipped) {
       const key = s.reason === "up-to-date" ? "up to date" : `skipped (${s.reason})`;
       counts.set(key, (counts.get(key) ?? 0) + 1);

@@ -94,6 +94,18 @@ export class StatusBoard {
   }
 
   /**
+   * Many jobs skipped at once (`Reporter.skips`): counted; only those with a
+   * past duration are remembered (`estimate` looks for no other), found from
+   * the durations' side when they are few.
+   */
+  skipMany(jobs: readonly string[]): void {
+    this.finished += jobs.length;
+    if (this.lastMs.size * 8 < jobs.length) {
+      for (const job of this.lastMs.keys()) if (jobs.includes(job)) this.done.add(job);
+    } else for (const job of jobs) if (this.lastMs.has(job)) this.done.add(job);
+  }
+
+  /**
    * The time left at run time `t`, from past durations: what the running
    * jobs have still to go plus the jobs not started, spread over the slots
    * (never less than the longest of them); `unknown` jobs have no past

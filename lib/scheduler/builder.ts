@@ -58,9 +58,6 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
  * assertEquals((await done).exit, 0);
  * ```
  */
-/** The result of each job a partial run left up to date (one object for all: 10,000 of them). */
-const LEFT_UP_TO_DATE = Object.freeze({ status: "skipped" as const, reason: "up-to-date" });
-
 export class Builder implements LoopHost, GenHost {
   readonly plan: Plan;
   finished = false;
@@ -124,7 +121,6 @@ export class Builder implements LoopHost, GenHost {
     );
     const { graph, selected, reactor } = this;
     this.host?.attach({ graph, selected, reactor, emit: this.emit, t: this.t, env: this.envOf });
-    for (const job of left) this.results.set(job, LEFT_UP_TO_DATE);
     if (left.length) frame.upToDate(left);
     for (const feed of this.opts.feeds ?? []) this.gen.startFeed(this, feed);
     this.pump();

@@ -65,7 +65,9 @@ export interface RunOptions {
   /**
    * Selected jobs left out of the graph as up to date (a partial load after
    * an edit: cli/noop_run.ts): counted in `run.start` and reported as
-   * skipped up to date right after it, before anything starts.
+   * skipped up to date right after it, before anything starts; not in
+   * `RunResult.results` (the caller has their names: 10,000 entries made
+   * for nothing cost more than the rest of the run's bookkeeping).
    */
   leftUpToDate?: readonly string[];
   /** Listen for SIGINT/SIGTERM/SIGHUP (default true). */
