@@ -384,10 +384,26 @@ Deno.test("no-op record: names and paths kept as NUL-ended UTF-8, paths made onl
   const { decodeRecord, encodeRecord } = await import("../lib/state/noop.ts");
   type Rec = Parameters<typeof encodeRecord>[0];
   const join = (pieces: Uint8Array[]) => new Uint8Array(pieces.flatMap((p) => [...p]));
-  const paths = ["/abs/jobs.yaml", "/abs/.jx/state.ndjson", "src/ça é.txt", "", "out/€.o"];
-  const r0 = { key: "k", names: ["a", "b.é"], paths, racy: [], stamps: new Float64Array(20) };
+  const paths = [
+    "/abs/jobs.yaml",
+    "/abs/.jx/state.ndjson",
+    "src/ça é.txt",
+    "",
+    "out/€.o",
+    "xa",
+    "a",
+  ];
+  const r0 = { key: "k", names: ["a", "b.é"], paths, racy: [], stamps: new Float64Array(28) };
   const r = decodeRecord(join(encodeRecord(r0 as unknown as Rec))) as Rec;
   assert.deepEqual(r.names, ["a", "b.é"]);
+  // Found and read from the bytes, before any list of strings is made.
+  const { pathAt, pathIndexes } = await import("../lib/state/noop_paths.ts");
+  const found = paths.map((p) => pathIndexes(r, p, 2));
+  assert.deepEqual(found, [[], [], [2], [3], [4], [5], [6]]);
+  assert.deepEqual(pathIndexes(r, "/abs/jobs.yaml", 0), [0]);
+  assert.deepEqual(pathIndexes(r, "ç", 0), []);
+  assert.deepEqual(paths.map((_, i) => pathAt(r, i)), paths);
+  assert.equal(pathAt(r, 7), undefined);
   const desc = Object.getOwnPropertyDescriptor(r, "paths");
   assert.ok(desc?.get, "not made at decode");
   assert.deepEqual(r.paths, paths);

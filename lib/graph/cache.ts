@@ -417,20 +417,64 @@ function stringsOf(o: Opened, part: [number, number]): string[] {
  */
 function fileIndexes(o: Opened, paths: ReadonlySet<string>): number[] | undefined {
   const out: number[] = [];
-  if (o.header.json || paths.size > 16) {
+  const bytes = bytesOf(o, o.header.files);
+  if (o.header.json || paths.size > 16 || !bytes) {
     const files = stringsOf(o, o.header.files);
     for (let f = 0; f < files.length; f++) if (paths.has(files[f])) out.push(f);
     return out.length === paths.size ? out : undefined;
   }
-  const text = `\n${textOf(o, o.header.files)}\n`;
-  for (const p of paths) {
-    const at = text.indexOf(`\n${p}\n`);
-    if (at < 0) return undefined;
-    let f = 0;
-    for (let nl = text.indexOf("\n", 1); nl >= 0 && nl <= at; nl = text.indexOf("\n", nl + 1)) f++;
-    out.push(f);
+  const wanted = [...paths].map((p) => encoder.encode(p));
+  const found = wanted.map(() => -1);
+  let left = wanted.length;
+  eachLine(bytes, (f, start, end) => {
+    for (let w = 0; w < wanted.length; w++) {
+      if (found[w] < 0 && sameBytes(bytes, start, end, wanted[w])) found[w] = f, left--;
+    }
+    return left > 0;
+  });
+  return left ? undefined : found;
+}
+
+/**
+ * The strings at `indexes` (ascending, no repeat) of a list of the body,
+ * found by one pass over its bytes when it is newline-joined (no list of
+ * every string made: a partial run wants a few of 20,000 paths).
+ */
+function stringsAt(o: Opened, part: [number, number], indexes: number[]): string[] {
+  const bytes = bytesOf(o, part);
+  if (o.header.json || !bytes) {
+    const all = stringsOf(o, part);
+    return indexes.map((i) => all[i]);
   }
+  const out: string[] = [];
+  let k = 0;
+  eachLine(bytes, (i, start, end) => {
+    if (i === indexes[k]) out.push(decoder.decode(bytes.subarray(start, end))), k++;
+    return k < indexes.length;
+  });
   return out;
+}
+
+/** The bytes of part `[at, length]` of the body when they were read with it. */
+const bytesOf = (o: Opened, [at, length]: [number, number]) =>
+  at + length <= o.body.length ? o.body.subarray(at, at + length) : undefined;
+
+/** Calls `f(index, start, end)` for each newline-separated line of `bytes` while it says true. */
+function eachLine(bytes: Uint8Array, f: (i: number, start: number, end: number) => boolean): void {
+  if (!bytes.length) return;
+  for (let i = 0, start = 0; start <= bytes.length; i++) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end < 0) end = bytes.length;
+    if (!f(i, start, end)) return;
+    start = end + 1;
+  }
+}
+
+/** Whether `bytes[start, end)` are `b`. */
+function sameBytes(bytes: Uint8Array, start: number, end: number, b: Uint8Array): boolean {
+  if (end - start !== b.length) return false;
+  for (let k = 0; k < b.length; k++) if (bytes[start + k] !== b[k]) return false;
+  return true;
 }
 
 /** The index's numbers: views of the body (a copy if it is not aligned). */
@@ -722,16 +766,18 @@ function partOf(
   const seeds = fileIndexes(o, changed);
   if (!seeds) return undefined;
   seeds.forEach(ownersOf);
-  let files: string[] | undefined; // read once a taken job writes a file
+  const written = new Set<number>(); // the files taken jobs write, named once the part is known
   while (stack.length && size <= max) {
     const j = stack.pop()!;
     for (let k = ix.outStart[j]; k < ix.outStart[j + 1]; k++) add(ix.edgeTo[ix.outs[k]]);
     for (let k = ix.wStart[j]; k < ix.wStart[j + 1]; k++) {
-      again.add((files ??= stringsOf(o, o.header.files))[ix.writes[k]]);
+      written.add(ix.writes[k]);
       ownersOf(ix.writes[k]);
     }
   }
-  return size > max ? undefined : { inPart, again };
+  if (size > max) return undefined;
+  for (const p of stringsAt(o, o.header.files, [...written].sort((a, b) => a - b))) again.add(p);
+  return { inPart, again };
 }
 
 /**

@@ -48,6 +48,7 @@ import {
   writeBytesSync,
 } from "../runtime/mod.ts";
 import { stateDir } from "./guard.ts";
+import { pathAt, pathBytes, pathCount } from "./noop_paths.ts";
 import { ABSENT, DIR, FILE, inDir, ST, statInto, statUnder, statUnderBytes } from "./stat.ts";
 import {
   collectStamps,
@@ -161,14 +162,13 @@ function changedDirs(r: NoopRecord, changed: Set<string>, stopAtFirst: boolean):
 async function changedPaths(r: NoopRecord, stopAtFirst: boolean): Promise<Set<string> | undefined> {
   const { stamps, base } = r;
   // A record read from its file stats its paths from the bytes read (no string per path).
-  const read = pathBytes.get(r), n = read ? read.at.length : r.paths.length;
-  const pathAt = (i: number) => read ? pathIn(read, i) : r.paths[i];
+  const read = pathBytes.get(r), n = pathCount(r);
   if (stamps.length !== n * W) return undefined;
   const changed = new Set<string>();
   if (r.dstamps.length !== r.dirs.length * W) return undefined;
   // The jobs file and the state log first (either changed: nothing here holds), then the rest.
   for (let i = 0; i < 2 && i < n; i++) {
-    if (!sameStamp(statInto(pathAt(i)), stamps, i * W)) return undefined;
+    if (!sameStamp(statInto(pathAt(r, i)!), stamps, i * W)) return undefined;
   }
   inDir(base, () => {
     for (let i = 2, s = 2 * W; i < n; i++, s += W) {
@@ -176,14 +176,14 @@ async function changedPaths(r: NoopRecord, stopAtFirst: boolean): Promise<Set<st
         ? statUnderBytes(base, read.bytes, read.at[i])
         : statUnder(base, r.paths[i]);
       if (sameStamp(kind, stamps, s)) continue;
-      changed.add(pathAt(i));
+      changed.add(pathAt(r, i)!);
       if (stopAtFirst) return;
     }
   });
   if (stopAtFirst && changed.size) return changed;
   for (let k = 0; k + 1 < r.racy.length; k += 2) {
     const i = r.racy[k] as number;
-    const p = Number.isInteger(i) && i >= 0 && i < n ? pathAt(i) : undefined;
+    const p = pathAt(r, i);
     if (p === undefined || changed.has(p)) continue;
     if ((await contentHash(p[0] === "/" ? p : base + p)) !== r.racy[k + 1]) changed.add(p);
     if (stopAtFirst && changed.size) return changed;
@@ -208,21 +208,6 @@ const MAGIC = "JXNOOP6\n";
 const encoder = new TextEncoder(), decoder = new TextDecoder();
 /** The bytes each record was read from (`decodeRecord`), for `encodeRecord`'s `sameHead`. */
 const readFrom = new WeakMap<object, { bytes: Uint8Array; head: Uint8Array }>();
-/**
- * The paths of each record read from its file, as the bytes read (each path
- * ended by a NUL) and where each starts: `paths` is made from them only
- * when asked for (`decodeRecord`).
- */
-const pathBytes = new WeakMap<object, PathBytes>();
-interface PathBytes {
-  bytes: Uint8Array;
-  at: Int32Array;
-}
-
-/** Path `i` of a record's path bytes, as text. */
-const pathIn = (p: PathBytes, i: number): string =>
-  decoder.decode(p.bytes.subarray(p.at[i], p.bytes.indexOf(0, p.at[i])));
-
 /** The strings of `bytes`, each ended by a NUL; undefined when the last is not ended. */
 function splitEnded(bytes: Uint8Array): string[] | undefined {
   if (bytes.length && bytes[bytes.length - 1] !== 0) return undefined;

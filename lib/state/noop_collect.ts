@@ -16,6 +16,7 @@ import type * as Glob from "../graph/glob.ts";
 import { deno, nodeFs } from "../runtime/mod.ts";
 import type { FileStamp } from "./fileset.ts";
 import { ABSENT, DIR, FILE, ST, statUnder } from "./stat.ts";
+import { pathAt, pathIndexes } from "./noop_paths.ts";
 
 /** Numbers per path in a record's `stamps` (size, mtime, inode, ctime) and `dstamps`. */
 export const W = 4;
@@ -405,15 +406,15 @@ export function patchPart(jobs: NoopJob[], from: RecordFrom, base: string): bool
   const fresh = lineStamps(jobs, from, (p) => again.has(p));
   if (!fresh || fresh.size !== again.size) return false;
   const into = new Stamps(base, Date.now());
-  let found = 0;
-  for (let i = 2; i < prev.paths.length; i++) {
-    const st = fresh.get(prev.paths[i]);
-    if (!st) continue;
-    if (!into.put(prev.paths[i], st, i)) return false;
+  // Where each path is in the record (by a search of the bytes read: no list of its 20,000).
+  const slots: [number, string, FileStamp][] = [];
+  for (const [p, st] of fresh) for (const i of pathIndexes(prev, p, 2)) slots.push([i, p, st]);
+  if (slots.length !== fresh.size) return false;
+  slots.sort((a, b) => a[0] - b[0]);
+  for (const [i, p, st] of slots) {
+    if (!into.put(p, st, i)) return false;
     for (let k = i * W; k < i * W + W; k++) prev.stamps[k] = into.stamps[k];
-    found++;
   }
-  if (found !== fresh.size) return false;
   prev.racy = [...stillRacy(prev, again, from.previous?.diff.checkedAt), ...into.racy];
   return true;
 }
@@ -432,7 +433,7 @@ function stillRacy(
 ): (number | string)[] {
   const racy: (number | string)[] = [];
   for (let k = 0; k + 1 < prev.racy.length; k += 2) {
-    const i = prev.racy[k] as number, p = prev.paths[i];
+    const i = prev.racy[k] as number, p = pathAt(prev, i);
     if (p === undefined || again.has(p)) continue;
     const stamped = Math.max(prev.stamps[i * W + 1], prev.stamps[i * W + 3]);
     if (stamped < checkedAt - RACY_MS) continue;
