@@ -28,6 +28,7 @@
  * node_modules/.bin/deno run -A bench/trivial.ts                # 2,000 jobs, 5 runs, -j8
  * node_modules/.bin/deno run -A bench/trivial.ts --jobs 500 --runs 3 -j 4
  * node_modules/.bin/deno run -A bench/trivial.ts --write        # also append to RESULTS.md
+ * node_modules/.bin/deno run -A bench/trivial.ts --reactor epoll --binary  # with the standalone binary
  * ```
  *
  * @module
@@ -35,6 +36,7 @@
 import { parseArgs } from "node:util";
 import {
   appendResults,
+  buildBinary,
   BUN,
   CLI,
   commandLine,
@@ -75,6 +77,8 @@ interface Options {
   reactor: string;
   /** Append the results to bench/RESULTS.md. */
   write: boolean;
+  /** Also the standalone binary (`bun build --compile`, built fresh), default reactor. */
+  binary: boolean;
 }
 
 /** One tool under test: how to run it on the generated inputs. */
@@ -97,6 +101,7 @@ function parseOptions(argv: string[]): Options {
       parallel: { type: "string", short: "j", default: "8" },
       reactor: { type: "string", default: "all" },
       write: { type: "boolean", default: false },
+      binary: { type: "boolean", default: false },
     },
   });
   return {
@@ -105,6 +110,7 @@ function parseOptions(argv: string[]): Options {
     parallel: positive("parallel", values.parallel),
     reactor: values.reactor,
     write: values.write,
+    binary: values.binary,
   };
 }
 
@@ -151,9 +157,18 @@ async function prepare(opts: Options, dir: string): Promise<Tool[]> {
     jx: true,
   });
   const reactors = opts.reactor === "all" ? ["epoll", "portable"] : [opts.reactor];
+  const binary: Tool[] = opts.binary
+    ? [{
+      name: "jx (binary, epoll)",
+      cmd: await buildBinary(`${dir}/jx`),
+      args: jxArgs("epoll"),
+      jx: true,
+    }]
+    : [];
   return [
     ...reactors.map(deno),
     ...reactors.map(bun),
+    ...binary,
     { name: `make -j${j}`, cmd: "make", args: ["-s", `-j${j}`, "-f", makeFile, "all"], jx: false },
     { name: `ninja -j${j}`, cmd: "ninja", args: [`-j${j}`, "-C", dir, "--quiet"], jx: false },
     {
