@@ -392,18 +392,19 @@ Deno.test("no-op record: names and paths kept as NUL-ended UTF-8, paths made onl
     "out/€.o",
     "xa",
     "a",
+    "\uFEFFbom.txt", // kept: a default UTF-8 decoder drops a leading U+FEFF
   ];
-  const r0 = { key: "k", names: ["a", "b.é"], paths, racy: [], stamps: new Float64Array(28) };
+  const r0 = { key: "k", names: ["\uFEFFa", "b.é"], paths, racy: [], stamps: new Float64Array(32) };
   const r = decodeRecord(join(encodeRecord(r0 as unknown as Rec))) as Rec;
-  assert.deepEqual(r.names, ["a", "b.é"]);
+  assert.deepEqual(r.names, ["\uFEFFa", "b.é"]);
   // Found and read from the bytes, before any list of strings is made.
   const { pathAt, pathIndexes } = await import("../lib/state/noop_paths.ts");
   const found = paths.map((p) => pathIndexes(r, p, 2));
-  assert.deepEqual(found, [[], [], [2], [3], [4], [5], [6]]);
+  assert.deepEqual(found, [[], [], [2], [3], [4], [5], [6], [7]]);
   assert.deepEqual(pathIndexes(r, "/abs/jobs.yaml", 0), [0]);
   assert.deepEqual(pathIndexes(r, "ç", 0), []);
   assert.deepEqual(paths.map((_, i) => pathAt(r, i)), paths);
-  assert.equal(pathAt(r, 7), undefined);
+  assert.equal(pathAt(r, 8), undefined);
   const desc = Object.getOwnPropertyDescriptor(r, "paths");
   assert.ok(desc?.get, "not made at decode");
   assert.deepEqual(r.paths, paths);
@@ -415,6 +416,8 @@ Deno.test("no-op record: names and paths kept as NUL-ended UTF-8, paths made onl
   assert.deepEqual([(empty as Rec).names, (empty as Rec).paths], [[], []]);
   // A NUL would end a path early: such a record is not written (the full way runs).
   assert.throws(() => encodeRecord({ ...r0, paths: ["a\0b"] } as unknown as Rec), /NUL/);
+  // A lone surrogate would come back as U+FFFD (another path): not written either.
+  assert.throws(() => encodeRecord({ ...r0, paths: ["a\uD800"] } as unknown as Rec), /surrogate/);
 });
 
 Deno.test("[bun] state log: a partial read from the end finds what the full read finds (native byte search)", async () => {

@@ -23,6 +23,7 @@ import {
   type NoopJob,
   noopKey,
   noopRecordPath,
+  pathCount,
   type RecordFrom,
   recordNoop,
   stampOf,
@@ -224,7 +225,7 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
   const rec = diff.record;
   for (const w of args.warnings) writeAll(2, `jx: warning: ${w}\n`);
   if (args.verbose) {
-    writeAll(2, `jx: no-op: ${rec.paths.length} stamps as the last run left them\n`);
+    writeAll(2, `jx: no-op: ${pathCount(rec)} stamps as the last run left them\n`);
   }
   const reporters = runReporters(args);
   const t = () => performance.now() - started;

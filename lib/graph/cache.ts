@@ -25,6 +25,7 @@ import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync
 import { inspectOwned } from "../runtime/owned.ts";
 import { sha256 } from "../runtime/hash.ts";
 import { readBytesSync } from "../runtime/fs.ts";
+import { utf8Decoder, utf8Exact } from "../runtime/utf8.ts";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { Graph } from "./graph.ts";
@@ -328,7 +329,7 @@ function trusted(path: string, absentOk: boolean): boolean {
   return ok(inspectOwned(dirname(path), "dir").kind) && ok(inspectOwned(path, "file").kind);
 }
 
-const encoder = new TextEncoder(), decoder = new TextDecoder();
+const encoder = new TextEncoder(), decoder = utf8Decoder;
 /** Whether this machine stores an int32 little-endian, as the file does (every one jx runs on). */
 const littleEndian = new Uint8Array(new Int32Array([1]).buffer)[0] === 1;
 
@@ -639,7 +640,8 @@ function layout(
   const numbers = new Int32Array(end / 4);
   for (const name of INTS) numbers.set(ints[name], header.ints[name][0] / 4);
   // Lines split faster than JSON parses; a name or path with a newline in it: JSON.
-  header.json = [...strings.names, ...strings.files].some((x) => x.includes("\n"));
+  // Newline-joined unless a string holds a newline or would not come back from UTF-8 as itself.
+  header.json = [...strings.names, ...strings.files].some((x) => x.includes("\n") || !utf8Exact(x));
   const list = (l: string[]) => encoder.encode(header.json ? JSON.stringify(l) : l.join("\n"));
   const names = list(strings.names), files = list(strings.files);
   header.names = [end, names.length];

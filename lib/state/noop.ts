@@ -48,6 +48,7 @@ import {
   writeBytesSync,
 } from "../runtime/mod.ts";
 import { stateDir } from "./guard.ts";
+import { utf8Decoder, utf8Exact } from "../runtime/utf8.ts";
 import { pathAt, pathBytes, pathCount } from "./noop_paths.ts";
 import { ABSENT, DIR, FILE, inDir, ST, statInto, statUnder, statUnderBytes } from "./stat.ts";
 import {
@@ -64,6 +65,7 @@ import {
 
 export type { NoopJob, RecordFrom } from "./noop_collect.ts";
 export { RACY_MS };
+export { pathCount } from "./noop_paths.ts";
 
 const FORMAT = 3;
 /** How a recorded directory is checked (first number of its stamp). */
@@ -205,7 +207,7 @@ async function contentHash(path: string): Promise<string> {
 
 /** The first bytes of a record file (the format's version in them). */
 const MAGIC = "JXNOOP6\n";
-const encoder = new TextEncoder(), decoder = new TextDecoder();
+const encoder = new TextEncoder(), decoder = utf8Decoder;
 /** The bytes each record was read from (`decodeRecord`), for `encodeRecord`'s `sameHead`. */
 const readFrom = new WeakMap<object, { bytes: Uint8Array; head: Uint8Array }>();
 /** The strings of `bytes`, each ended by a NUL; undefined when the last is not ended. */
@@ -214,10 +216,15 @@ function splitEnded(bytes: Uint8Array): string[] | undefined {
   return bytes.length ? decoder.decode(bytes.subarray(0, -1)).split("\0") : [];
 }
 
-/** The strings of a list, each ended by a NUL (none may hold one: it would end it early). */
+/**
+ * The strings of a list, each ended by a NUL. None may hold one (it would
+ * end it early) nor a lone surrogate (it would come back as U+FFFD, another
+ * path): such a record is not written, and the next run takes the full way.
+ */
 function joinEnded(list: readonly string[] | undefined): Uint8Array {
   if (!list?.length) return new Uint8Array(0);
   if (list.some((x) => x.includes("\0"))) throw new Error("a NUL in a name or path");
+  if (!list.every(utf8Exact)) throw new Error("a lone surrogate in a name or path");
   return encoder.encode(list.join("\0") + "\0");
 }
 
@@ -428,7 +435,7 @@ function isRecord(r: unknown): r is NoopRecord {
   if (typeof r !== "object" || r === null) return false;
   const o = r as Record<string, unknown>;
   return ["key", "file", "state", "base"].every((k) => typeof o[k] === "string") &&
-    // Paths read from a file are checked where they are used (`changedPaths`), not made here.
+    // Paths read from a file are not made here: their count is checked by `changedPaths`.
     isStrings(o.names) && (pathBytes.has(o) || isStrings(o.paths)) &&
     typeof o.slots === "number" &&
     ["server", "client", "none"].includes(o.jobserver as string) &&

@@ -3,11 +3,14 @@
  * (each path ended by a NUL) with where each starts: the stat pass reads
  * them from there (`statUnderBytes`), a partial run's patch finds its few
  * paths by a byte search, and `paths` as strings is made only when some
- * other use asks for it (state/noop.ts `decodeRecord`).
+ * other use asks for it (state/noop.ts `decodeHead`). Decoded keeping a
+ * leading U+FEFF (`utf8Decoder`): a path must come back as the string the
+ * jobs name, or a change to it would be no job's.
  *
  * @module
  */
 import { lastIndexOfBytes } from "../runtime/bytes.ts";
+import { utf8Decoder } from "../runtime/utf8.ts";
 
 /** A record's paths as read: `bytes`, and the offset in them of each path. */
 export interface PathBytes {
@@ -18,7 +21,7 @@ export interface PathBytes {
 /** The path bytes of each record read from a file (state/noop.ts `decodeRecord` sets them). */
 export const pathBytes = new WeakMap<object, PathBytes>();
 
-const encoder = new TextEncoder(), decoder = new TextDecoder();
+const encoder = new TextEncoder(), decoder = utf8Decoder;
 
 /** The number of paths of record `r`. */
 export function pathCount(r: { paths: readonly string[] }): number {

@@ -15,6 +15,7 @@
 import { envObject, nodeFs, readTextSync } from "../runtime/fs.ts";
 import { deno, isDeno, osName } from "../runtime/mod.ts";
 import { bunLibc } from "../runtime/libc_bun.ts";
+import { utf8Decoder } from "../runtime/utf8.ts";
 
 /**
  * What the last `statInto` found: size, mtime (ms), inode and ctime (ms);
@@ -46,7 +47,7 @@ let ffi: Ffi | null | undefined;
 const out = new Uint8Array(256);
 const view = new DataView(out.buffer);
 const pathBuf = new Uint8Array(4096);
-const encoder = new TextEncoder(), decoder = new TextDecoder();
+const encoder = new TextEncoder(), decoder = utf8Decoder;
 
 /** libc's statx through Deno's FFI or `bun:ffi`, or null when it cannot be had. */
 function loadFfi(): Ffi | null {
@@ -197,7 +198,6 @@ export function statUnderBytes(dir: string, bytes: Uint8Array, off: number): num
   const c = bytes[off];
   // Not an absolute path nor an empty one (`statUnder` stats those otherwise).
   if (ffi && dir === openDir && c !== 0x2f && c !== 0 && c !== undefined) {
-    prefix = ""; // the open directory's calls do not use pathBuf's prefix
     return ffi.statxAt(dirFd, bytes, off) !== 0 ? ABSENT : fromBuffer();
   }
   const end = bytes.indexOf(0, off);

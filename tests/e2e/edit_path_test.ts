@@ -37,8 +37,8 @@ function generate(rand: () => number): Project {
   const sources: Record<string, string> = {};
   const outputs: string[] = [];
   const word = () => Math.floor(rand() * 1e9).toString(36);
-  const src = (name: string) => {
-    const path = `src/${name}.txt`;
+  const src = (name: string, top = false) => {
+    const path = top ? `${name}.txt` : `src/${name}.txt`;
     sources[path] = `${name} ${word()}\n`;
     return path;
   };
@@ -53,16 +53,20 @@ function generate(rand: () => number): Project {
       ? JSON.stringify(run)
       : `[${run.map((a) => JSON.stringify(a)).join(", ")}]`;
     const n = needs ? `, needs: [${needs.join(", ")}]` : "";
+    const list = (ps: string[]) => ps.map((p) => JSON.stringify(p)).join(", ");
+    // A U+FEFF written as an escape: YAML takes a literal one for a byte order mark.
     jobs.push(
-      `  ${name}: { run: ${r}, reads: [${reads.join(", ")}], writes: [${writes.join(", ")}]${n} }`,
+      `  ${name}: { run: ${r}, reads: [${list(reads)}], writes: [${list(writes)}]${n} }`
+        .replace(/\uFEFF/g, "\\uFEFF"),
     );
     outputs.push(...writes);
   };
   // Independent copies, every fourth with an argv `run:` list, every tenth from a source named
-  // beyond ASCII (the no-op record keeps paths as UTF-8 bytes and stats them from there).
+  // beyond ASCII (the no-op record keeps paths as UTF-8 bytes and stats them from there), at the
+  // top and starting with U+FEFF (which a default UTF-8 decoder drops).
   const copied: string[] = [];
   for (let i = 0; i < 150; i++) {
-    const s = src(i % 10 === 5 ? `ç${i}é` : `c${i}`);
+    const s = i % 10 === 5 ? src(`\uFEFFç${i}é`, true) : src(`c${i}`);
     copied.push(s);
     if (i % 4 === 3) job(`c${i}`, ["cp", s, `out/c${i}.txt`], [s], [`out/c${i}.txt`]);
     else job(`c${i}`, `cp ${s} out/c${i}.txt`, [s], [`out/c${i}.txt`]);
