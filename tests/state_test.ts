@@ -307,6 +307,24 @@ Deno.test("graph cache: a damaged cache under the right key is parsed again, nev
   }
 });
 
+Deno.test("statUnderBytes: from the bytes of NUL-ended paths, as statUnder; one past PATH_MAX absent", async () => {
+  const { statUnderBytes } = await import("../lib/state/stat.ts");
+  const dir = await tempDir({ "a.txt": "a", "sub/b.txt": "bb" });
+  const base = dir + "/";
+  const long = "x/".repeat(2500) + "a.txt";
+  const list = ["a.txt", long, "sub/b.txt", "", "missing", `${base}a.txt`];
+  const bytes = new TextEncoder().encode(list.join("\0") + "\0");
+  const offs = list.map((_, i) =>
+    list.slice(0, i).reduce((n, p) => n + new TextEncoder().encode(p).length + 1, 0)
+  );
+  const got = inDir(base, () => offs.map((o) => [statUnderBytes(base, bytes, o), ST.size]));
+  const want = inDir(base, () => list.map((p) => [statUnder(base, p), ST.size]));
+  assert.deepEqual(got.map(([k]) => k), [FILE, ABSENT, FILE, DIR, ABSENT, FILE]);
+  assert.deepEqual(got.filter(([k]) => k === FILE), want.filter(([k]) => k === FILE));
+  assert.deepEqual(got.map(([k]) => k), want.map(([k]) => k));
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("state log: a read of a few jobs (a partial run) finds each one's last valid row", () => {
   const dir = Deno.makeTempDirSync({ prefix: "jx-test-" });
   Deno.mkdirSync(`${dir}/.jx`, { mode: 0o700 });
