@@ -24,8 +24,14 @@ if (import.meta.main) {
   }
   // A `jx run` with nothing to do answers before the rest of jx is loaded.
   if (args.includes("run")) {
-    const code = await (await import("./lib/cli/noop_run.ts")).fastRun(args);
+    const code = await (await import(
+      "./lib/cli/noop_run.ts" as string
+    ) as typeof import("./lib/cli/noop_run.ts")).fastRun(args);
     if (code !== undefined) exit(code);
   }
-  exit(await (await import("./lib/cli/main.ts")).main(args));
+  exit(
+    await (await import("./lib/cli/main.ts" as string) as typeof import("./lib/cli/main.ts")).main(
+      args,
+    ),
+  );
 }

@@ -47,3 +47,24 @@ Deno.test("layers: the tree keeps rule 4 (lib/, cli.ts, mod.ts)", () => {
   for (const f of ["cli.ts", "mod.ts"]) problems.push(...globalsOf(f, Deno.readTextFileSync(f)));
   assert.deepEqual(problems, []);
 });
+
+Deno.test("layers: a dynamic import of jx's own module is written lazy (rule 5), over lines too", async () => {
+  const { check, importsOf, rulesOf } = await import("../tools/layers.ts");
+  const text = [
+    'const a = await import("./a.ts");',
+    'const b = await import("./b.ts" as string) as typeof import("./b.ts");',
+    "const c = await import(",
+    '  "./c.ts" as string',
+    ') as typeof import("./c.ts");',
+    'type T = typeof import("./d.ts");',
+  ].join("\n");
+  assert.deepEqual(
+    importsOf(text).map((i) => [i.spec, i.line, i.lazy]),
+    [["./a.ts", 1, false], ["./b.ts", 2, true], ["./c.ts", 3, true]],
+  );
+  const rules = rulesOf("- `cli/` (depends on: —): the commands\n");
+  const files = new Map([["lib/cli/x.ts", text], ["lib/cli/a.ts", ""], ["lib/cli/b.ts", ""]]);
+  assert.deepEqual(check(files, rules), [
+    'lib/cli/x.ts:1: write it import("./a.ts" as string) (ARCHITECTURE.md, "Lazy imports")',
+  ]);
+});

@@ -16,6 +16,9 @@
  *    `process` global; `process` comes from `import process from "node:process"`,
  *    the Node API that Deno and Bun both implement (ARCHITECTURE.md, "Runtime
  *    access"). Comments are not code.
+ * 5. A dynamic import of a module of jx is written `import("./x.ts" as string)`
+ *    (with a cast to its type), so that Deno does not read its module graph
+ *    when the importer loads (ARCHITECTURE.md, "Lazy imports").
  *
  * Run: `deno run --allow-read tools/layers.ts` (from the repository root; .ci/run
  * does). Prints one line per broken rule and exits 1, else prints a count.
@@ -42,11 +45,18 @@ export interface Import {
   typeOnly: boolean;
   /** 1-based line of the import. */
   line: number;
+  /** A dynamic import written `import("./x.ts" as string)` (undefined: not a dynamic one). */
+  lazy?: boolean;
 }
 
 const STATIC = /^\s*(import|export)\s+(type\s+)?[^"']*?\bfrom\s+["'](\.[^"']+)["']/;
 const BARE = /^\s*import\s+["'](\.[^"']+)["']/;
-const DYNAMIC = /\bimport\(\s*["'](\.[^"']+)["']\s*\)/g;
+/**
+ * A dynamic import, also as jx writes its lazy ones (`import("./x.ts" as string)`, so that Deno does
+ * not load the module's graph with the importer's: ARCHITECTURE.md, "Lazy imports"), over lines;
+ * `typeof import("./x.ts")` (a type) is not one.
+ */
+const DYNAMIC = /(typeof\s+)?\bimport\(\s*["'](\.[^"']+)["']\s*(as\s+string\s*)?\)/g;
 
 /** The relative imports of a file's text (static, `export from`, dynamic). */
 export function importsOf(text: string): Import[] {
@@ -63,13 +73,13 @@ export function importsOf(text: string): Import[] {
     if (s) found.push({ spec: s[3], typeOnly: s[2] !== undefined, line: i + 1 });
     const b = BARE.exec(lines[i]);
     if (b) found.push({ spec: b[1], typeOnly: false, line: i + 1 });
-    for (const d of lines[i].matchAll(DYNAMIC)) {
-      if (!/typeof\s+import\(/.test(lines[i])) {
-        found.push({ spec: d[1], typeOnly: false, line: i + 1 });
-      }
-    }
   }
-  return found;
+  for (const d of text.matchAll(DYNAMIC)) {
+    if (d[1]) continue; // a type
+    const line = text.slice(0, d.index).split("\n").length;
+    found.push({ spec: d[2], typeOnly: false, line, lazy: d[3] !== undefined });
+  }
+  return found.sort((a, b) => a.line - b.line);
 }
 
 /** The rules as ARCHITECTURE.md writes them: allowed dependencies per part, extra doors. */
@@ -138,6 +148,11 @@ export function check(files: Map<string, string>, rules: Rules): string[] {
     for (const imp of importsOf(text)) {
       const target = normalize(file, imp.spec);
       if (!imp.typeOnly) targets.push(target);
+      if (imp.lazy === false) {
+        problems.push(
+          `${file}:${imp.line}: write it import("${imp.spec}" as string) (ARCHITECTURE.md, "Lazy imports")`,
+        );
+      }
       const to = partOf(target);
       if (!from || !to || from === to) continue;
       if (!rules.deps.has(from)) {
@@ -233,9 +248,9 @@ function cycles(edges: Map<string, string[]>): string[] {
 if (import.meta.main) {
   const files = new Map<string, string>();
   for (const f of walk("lib").sort()) files.set(f, Deno.readTextFileSync(f));
+  for (const f of ["cli.ts", "mod.ts"]) files.set(f, Deno.readTextFileSync(f));
   const rules = rulesOf(Deno.readTextFileSync("ARCHITECTURE.md"));
   const problems = check(files, rules);
-  for (const f of ["cli.ts", "mod.ts"]) files.set(f, Deno.readTextFileSync(f));
   for (const [f, text] of files) problems.push(...globalsOf(f, text));
   for (const p of problems) console.log(p);
   if (problems.length) Deno.exit(1);

@@ -23,7 +23,7 @@ const BIG_GRAPH = 5000;
 
 /** `jx run`. */
 export async function cmdRun(args: Args): Promise<number> {
-  const noop = await import("./noop_run.ts");
+  const noop = await import("./noop_run.ts" as string) as typeof import("./noop_run.ts");
   // The jobs file's stamp before it is read, for the no-op record.
   const before = noop.jobsFileStamp(args);
   // After an edit: the lock the fast path found it under (still held), released here whatever
@@ -57,13 +57,19 @@ async function runHolding(
     ? graph.jobs
     : args.changedSince === undefined
     ? graph.select(args.names)
-    : (await import("./changed.ts")).changedSelection(
+    : (await import("./changed.ts" as string) as typeof import("./changed.ts")).changedSelection(
       graph,
       args.names,
       args.changedSince,
       dirname(resolve(graph.file)),
     );
-  if (args.jobArgs) (await import("./job_args.ts")).applyJobArgs(graph, args.names, args.jobArgs);
+  if (args.jobArgs) {
+    (await import("./job_args.ts" as string) as typeof import("./job_args.ts")).applyJobArgs(
+      graph,
+      args.names,
+      args.jobArgs,
+    );
+  }
   // Parsing a big graph leaves tens of MB of temporaries: on Bun, collect them before the run
   // builds its plan on top (the run's own garbage is the MemoryKeeper reporter's). Not after a
   // read of the graph cache, which leaves few: a full collection of the live graph cost more
@@ -130,20 +136,22 @@ async function runHolding(
     // The Slurm executor: checked (exit 2, one line) and its allocation taken before anything runs.
     const executor = dry ? undefined : await openExecutor(args, selected, reactor, slots, baseDir);
     // Modules, and the control socket (`jx ctl`, JX_CTL) of the run.
-    const mods = await import("../modules/mod.ts");
+    const mods = await import("../modules/mod.ts" as string) as typeof import("../modules/mod.ts");
     const foreground = args.names.filter((n) => graph.byName.get(n)?.kind === "module");
     const modules = new mods.Supervisor({ foreground });
     let ctl: { path: string; close(): Promise<void> } | undefined;
     let ui: RunUi | undefined; // `--ui`: the live page
     let cache: RunCache | undefined;
     // Past durations for the status line's estimate, kept where the state is (cli/durations.ts).
-    const timed = state && !dry ? await import("./durations.ts") : undefined;
+    const timed = state && !dry
+      ? (await import("./durations.ts" as string) as typeof import("./durations.ts"))
+      : undefined;
     const lastMs = timed?.lastDurations(baseDir, selected);
     const reporters = noop.runReporters(args, graph, { clock: reactor, lastMs, foreground });
     if (timed) reporters.push(new timed.DurationRecorder(baseDir));
     // --check-access / --strict: the jobs that run are traced (docs/lint.md).
     const access = (args.checkAccess || args.strict) && !dry
-      ? await import("../access/mod.ts")
+      ? (await import("../access/mod.ts" as string) as typeof import("../access/mod.ts"))
       : undefined;
     const check = access?.runCheck({
       graph,
@@ -164,7 +172,7 @@ async function runHolding(
         });
       }
       if (args.ui) {
-        const live = await import("./ui_live.ts");
+        const live = await import("./ui_live.ts" as string) as typeof import("./ui_live.ts");
         const control = modules.control.bind(modules);
         ui = await live.startRunUi(args, { graph, selected, mode: "run", control });
         if (ui) reporters.push(ui.reporter);
@@ -247,7 +255,7 @@ async function openExecutor(
   const fallback = args.executor ?? "local";
   const remote = selected.filter((j) => j.kind === "job" && (j.executor ?? fallback) === "slurm");
   if (!remote.length) return undefined;
-  const slurm = await import("../slurm/mod.ts");
+  const slurm = await import("../slurm/mod.ts" as string) as typeof import("../slurm/mod.ts");
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(envObject())) if (v !== undefined) env[k] = v;
   const session = await slurm.openSlurm({
@@ -272,7 +280,9 @@ async function cacheRefusal(
   remembered: { cacheRefusal(job: string): string | undefined } | undefined,
   baseDir: string,
 ): Promise<(spec: JobSpec) => string | undefined> {
-  const r = remembered ?? new (await import("../access/mod.ts")).Remembered(baseDir);
+  const r = remembered ??
+    new (await import("../access/mod.ts" as string) as typeof import("../access/mod.ts"))
+      .Remembered(baseDir);
   return (spec) => r.cacheRefusal(spec.name);
 }
 
@@ -295,7 +305,7 @@ async function openRunCache(args: Args, graph: Graph): Promise<RunCache | undefi
   const named = args.cacheDir !== undefined || args.remoteCache !== undefined ||
     !!env.JX_CACHE_DIR || !!env.JX_REMOTE_CACHE;
   if (args.noCache || !(named || (setting !== undefined && setting !== false))) return undefined;
-  const c = await import("../cache/mod.ts");
+  const c = await import("../cache/mod.ts" as string) as typeof import("../cache/mod.ts");
   const flags = {
     cacheDir: args.cacheDir,
     remoteCache: args.remoteCache,
@@ -341,7 +351,14 @@ export async function cmdList(args: Args): Promise<number> {
 export async function cmdGraph(args: Args): Promise<number> {
   const graph = await load(args);
   const names = new Set(graph.select(args.names).map((j) => j.name));
-  writeAll(1, (await import("./graph_format.ts")).formatGraph(graph, names, args.format));
+  writeAll(
+    1,
+    (await import("./graph_format.ts" as string) as typeof import("./graph_format.ts")).formatGraph(
+      graph,
+      names,
+      args.format,
+    ),
+  );
   return 0;
 }
 
@@ -351,7 +368,7 @@ export async function cmdExplain(args: Args): Promise<number> {
   if (args.names.length !== 1) throw new JxInputError("usage: jx explain JOB");
   // The same selections as `jx run` (a foreach group explains each of its jobs).
   const state = new UpToDate(dirname(resolve(graph.file)));
-  const access = await import("../access/mod.ts");
+  const access = await import("../access/mod.ts" as string) as typeof import("../access/mod.ts");
   const cache = await openRunCache(args, graph);
   const context: ExplainContext = {
     graph,
@@ -402,5 +419,9 @@ export async function cmdClean(args: Args): Promise<number> {
   const graph = await load(args);
   // The named jobs' own outputs; with --deps, those of everything they wait for too.
   const jobs = args.deps || !args.names.length ? graph.select(args.names) : graph.named(args.names);
-  return (await import("./clean.ts")).cleanOutputs(graph, jobs, args.dryRun);
+  return (await import("./clean.ts" as string) as typeof import("./clean.ts")).cleanOutputs(
+    graph,
+    jobs,
+    args.dryRun,
+  );
 }

@@ -386,7 +386,9 @@ export async function completionNames(
   what: typeof LISTS[number],
   file: string | undefined,
 ): Promise<string[]> {
-  const { findJobsFile, loadJobsFile } = await import("../graph/mod.ts");
+  const { findJobsFile, loadJobsFile } = await import(
+    "../graph/mod.ts" as string
+  ) as typeof import("../graph/mod.ts");
   const path = file ?? findJobsFile(cwd());
   if (!path) return [];
   const graph = loadJobsFile(path);

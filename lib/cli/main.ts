@@ -28,20 +28,37 @@ import { wantedJobs } from "./slots.ts";
  */
 export async function main(argv: string[]): Promise<number> {
   let args: Args | undefined;
-  if (argv[0] === "cache") return (await import("../cache/mod.ts")).cmdCache(argv.slice(1));
+  if (argv[0] === "cache") {
+    return (await import("../cache/mod.ts" as string) as typeof import("../cache/mod.ts")).cmdCache(
+      argv.slice(1),
+    );
+  }
   if (argv[0] === "ui") {
-    const { lastDurations } = await import("./durations.ts"); // the page shows them before a run
-    return (await import("../ui/mod.ts")).cmdUi(argv.slice(1), lastDurations);
+    const { lastDurations } = await import(
+      "./durations.ts" as string
+    ) as typeof import("./durations.ts"); // the page shows them before a run
+    return (await import("../ui/mod.ts" as string) as typeof import("../ui/mod.ts")).cmdUi(
+      argv.slice(1),
+      lastDurations,
+    );
   }
   try {
-    if (argv[0] === "lint") return await (await import("../access/mod.ts")).cmdLint(argv.slice(1));
+    if (argv[0] === "lint") {
+      return await (await import("../access/mod.ts" as string) as typeof import("../access/mod.ts"))
+        .cmdLint(argv.slice(1));
+    }
     args = parseArgs(argv, process.env);
     if (args.version && !args.verbose) {
       writeAll(1, `jx ${VERSION}\n`);
       return 0;
     }
     if (args.command === "doctor" || args.version) {
-      writeAll(1, (await import("./doctor.ts")).doctorReport(process.env));
+      writeAll(
+        1,
+        (await import("./doctor.ts" as string) as typeof import("./doctor.ts")).doctorReport(
+          process.env,
+        ),
+      );
       return 0;
     }
     if (args.help || !args.command || args.command === "help") {
@@ -52,12 +69,17 @@ export async function main(argv: string[]): Promise<number> {
     // Jobs keep their colours when jx's output is a colour terminal (lib/runtime/color.ts).
     Object.assign(process.env, jobColorEnv(process.env, args.color && isTerminal(1)));
     if (args.command === "completions") {
-      return (await import("./completions.ts")).cmdCompletions(args);
+      return (await import("./completions.ts" as string) as typeof import("./completions.ts"))
+        .cmdCompletions(args);
     }
-    if (args.command === "init") return (await import("./init.ts")).cmdInit(args);
+    if (args.command === "init") {
+      return (await import("./init.ts" as string) as typeof import("./init.ts")).cmdInit(args);
+    }
     if (args.command === "ctl") {
       // A control request needs no YAML parser and no reactor.
-      return await (await import("../modules/ctl_cmd.ts")).cmdCtl({
+      return await (await import(
+        "../modules/ctl_cmd.ts" as string
+      ) as typeof import("../modules/ctl_cmd.ts")).cmdCtl({
         action: args.names[0],
         operands: args.names.slice(1),
         json: args.json,
@@ -70,8 +92,8 @@ export async function main(argv: string[]): Promise<number> {
     if (args.command === "sh") {
       // A script needs no YAML parser.
       const [sh, reactorPart] = await Promise.all([
-        import("../sh/mod.ts"),
-        import("../reactor/mod.ts"),
+        import("../sh/mod.ts" as string) as Promise<typeof import("../sh/mod.ts")>,
+        import("../reactor/mod.ts" as string) as Promise<typeof import("../reactor/mod.ts")>,
       ]);
       const reactorChoice = args.reactor;
       const [script, ...scriptArgs] = args.execArgv ?? [];
@@ -95,8 +117,11 @@ export async function main(argv: string[]): Promise<number> {
         verbose: args.verbose,
       });
     }
-    if (args.command === "watch") return await (await import("./watch_cmd.ts")).cmdWatch(args);
-    const commands = await import("./commands.ts");
+    if (args.command === "watch") {
+      return await (await import("./watch_cmd.ts" as string) as typeof import("./watch_cmd.ts"))
+        .cmdWatch(args);
+    }
+    const commands = await import("./commands.ts" as string) as typeof import("./commands.ts");
     switch (args.command) {
       case "run":
         return await commands.cmdRun(args);
@@ -109,7 +134,9 @@ export async function main(argv: string[]): Promise<number> {
       case "clean":
         return await commands.cmdClean(args);
       case "exec":
-        return await (await import("./exec.ts")).cmdExec(args);
+        return await (await import("./exec.ts" as string) as typeof import("./exec.ts")).cmdExec(
+          args,
+        );
       default:
         throw new JxInputError(`'jx ${args.command}' is not available in this version yet`);
     }

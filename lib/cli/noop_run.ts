@@ -396,7 +396,9 @@ export async function partialRun(args: Args): Promise<PartialRun | undefined> {
   if (!m || !found || !graphKey) return undefined;
   const { record, changed } = m.diff;
   if (!stampAt(m.diff, 1, record.state)) return undefined;
-  const { readCachedPart } = await import("../graph/cache.ts");
+  const { readCachedPart } = await import(
+    "../graph/cache.ts" as string
+  ) as typeof import("../graph/cache.ts");
   const max = Math.max(32, record.names.length >> 3);
   const part = readCachedPart(found.file, graphKey, record.names, changed, max);
   if (!part) return undefined;
@@ -457,6 +459,8 @@ export async function recordRun(
     graphKey: recordable.graphKey,
     // Loaded here, by the full way only (it loads node: modules: see state/noop_collect.ts);
     // a partial run's record has no globs to walk.
-    globs: recordable.previous?.part ? undefined : await import("../graph/glob.ts"),
+    globs: recordable.previous?.part
+      ? undefined
+      : (await import("../graph/glob.ts" as string) as typeof import("../graph/glob.ts")),
   });
 }

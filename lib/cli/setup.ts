@@ -39,7 +39,7 @@ function jobsFile(args: Args, orFail: (file: undefined, dir: string) => string):
 export async function load(args: Args): Promise<Graph> {
   // Loaded here, not above: a partial `jx run` (noop_run.ts) reads no jobs file, and the
   // loader brings the YAML parser.
-  const g = await import("../graph/mod.ts");
+  const g = await import("../graph/mod.ts" as string) as typeof import("../graph/mod.ts");
   return g.loadJobsFile(jobsFile(args, g.jobsFileOrFail), { vars: args.vars });
 }
 

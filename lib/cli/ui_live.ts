@@ -39,9 +39,15 @@ export interface RunUiOptions {
  */
 export async function startRunUi(args: Args, o: RunUiOptions): Promise<RunUi | undefined> {
   if (!args.ui) return undefined;
-  const { graphData, startUi } = await import("../ui/mod.ts");
-  const { lastDurations } = await import("./durations.ts");
-  const { parseCtlRequest } = await import("../modules/mod.ts");
+  const { graphData, startUi } = await import(
+    "../ui/mod.ts" as string
+  ) as typeof import("../ui/mod.ts");
+  const { lastDurations } = await import(
+    "./durations.ts" as string
+  ) as typeof import("./durations.ts");
+  const { parseCtlRequest } = await import(
+    "../modules/mod.ts" as string
+  ) as typeof import("../modules/mod.ts");
   const lastMs = lastDurations(dirname(resolve(o.graph.file)), o.selected);
   const names = new Set(o.selected.map((j) => j.name));
   const graph = graphData(o.graph, names, { lastMs });

@@ -52,7 +52,9 @@ export async function cmdWatch(args: Args): Promise<number> {
     graph,
     verbose: args.verbose,
   });
-  const { CtlServer, Supervisor } = await import("../modules/mod.ts");
+  const { CtlServer, Supervisor } = await import(
+    "../modules/mod.ts" as string
+  ) as typeof import("../modules/mod.ts");
   const modules = new Supervisor({
     session: true,
     emit: (e) => {
@@ -131,7 +133,7 @@ export async function cmdWatch(args: Args): Promise<number> {
   );
   try {
     if (args.ui) {
-      const live = await import("./ui_live.ts");
+      const live = await import("./ui_live.ts" as string) as typeof import("./ui_live.ts");
       const control = modules.control.bind(modules);
       ui = await live.startRunUi(args, { graph, selected, mode: "watch", control });
       if (ui) persistent.push(ui.reporter);

@@ -30,7 +30,7 @@ let emit: typeof Emit | undefined;
  * ```
  */
 export async function loadEmit(): Promise<void> {
-  emit ??= await import("../graph/emit.ts");
+  emit ??= await import("../graph/emit.ts" as string) as typeof import("../graph/emit.ts");
 }
 
 /** graph/emit.ts, loaded by `loadEmit` (a Builder made by hand for such a run must call it). */

@@ -128,7 +128,7 @@ export async function cmdSh(c: ShCommand): Promise<number> {
   if (!c.reactor) throw new Error("cmdSh: no reactor");
   const reporters = [...(c.reporters ?? [])];
   if (c.events || c.trace) {
-    const report = await import("../report/mod.ts");
+    const report = await import("../report/mod.ts" as string) as typeof import("../report/mod.ts");
     if (c.events) reporters.push(new report.EventLog(c.events));
     if (c.trace) reporters.push(new report.TraceWriter(c.trace));
   }
@@ -161,8 +161,8 @@ export async function cmdSh(c: ShCommand): Promise<number> {
 /** `--check-access`: the tracer (bad input when strace is missing) and the check over it. */
 async function shCheck(c: ShCommand, reactor: Reactor) {
   const [access, { ShAccessCheck }] = await Promise.all([
-    import("../access/mod.ts"),
-    import("./check.ts"),
+    import("../access/mod.ts" as string) as Promise<typeof import("../access/mod.ts")>,
+    import("./check.ts" as string) as Promise<typeof import("./check.ts")>,
   ]);
   const tracer = access.newTracer(`jx sh ${c.strict ? "--strict" : "--check-access"}`);
   const check = new ShAccessCheck({

@@ -15,7 +15,14 @@ import {
   normalize,
   resolveWord,
 } from "./derive.ts";
-import { type Item, literalOf, type ParseResult, type ShNode, walk } from "./parse.ts";
+import {
+  type Item,
+  literalOf,
+  type ParseResult,
+  type ShNode,
+  walk,
+  type WordPart,
+} from "./parse.ts";
 import { commandWord, fallbackReason } from "./plan.ts";
 
 /**
@@ -316,7 +323,7 @@ function trackAssignments(
 }
 
 /** The parts of an assignment word after `NAME=` (`skip` characters of its literal start). */
-function cutName(parts: import("./parse.ts").WordPart[], skip: number) {
+function cutName(parts: WordPart[], skip: number) {
   const out = [...parts];
   const first = out[0];
   if (first?.kind === "lit") out[0] = { ...first, text: first.text.slice(skip) };
