@@ -41,7 +41,7 @@ import {
   writeAll,
 } from "../runtime/mod.ts";
 import { type Args, parseArgs } from "./args.ts";
-import { VERSION } from "./help.ts";
+import { VERSION } from "./version.ts";
 import { wantedJobs } from "./slots.ts";
 
 /**
