@@ -68,3 +68,14 @@ Deno.test("layers: a dynamic import of jx's own module is written lazy (rule 5),
     'lib/cli/x.ts:1: write it import("./a.ts" as string) (ARCHITECTURE.md, "Lazy imports")',
   ]);
 });
+
+Deno.test("layers: a template or a space before the parenthesis is a dynamic import too", async () => {
+  const { importsOf } = await import("../tools/layers.ts");
+  const text = ["const e = await import(`./e.ts`);", 'const f = await import ("./f.ts");'].join(
+    "\n",
+  );
+  assert.deepEqual(importsOf(text).map((i) => [i.spec, i.lazy]), [["./e.ts", false], [
+    "./f.ts",
+    false,
+  ]]);
+});

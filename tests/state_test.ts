@@ -438,6 +438,33 @@ Deno.test("no-op record: names and paths kept as NUL-ended UTF-8, paths made onl
   assert.throws(() => encodeRecord({ ...r0, paths: ["a\uD800"] } as unknown as Rec), /surrogate/);
 });
 
+Deno.test("no-op record: read back, its paths stat'd from the bytes; paths and stamps that do not pair up are no record", async () => {
+  const { diffNoop, encodeRecord, noopRecordPath, stampOf } = await import("../lib/state/noop.ts");
+  type Rec = Parameters<typeof encodeRecord>[0];
+  const dir = await tempDir({ "jobs.yaml": "jobs: {}\n", ".jx/state.ndjson": "", "a.txt": "a" });
+  const file = `${dir}/jobs.yaml`, state = `${dir}/.jx/state.ndjson`;
+  const record = (paths: string[], count: number) => {
+    const stamps = new Float64Array(count * 4);
+    stamps.set([...stampOf(file)!, ...stampOf(state)!, ...stampOf(`${dir}/a.txt`)!]);
+    const r = { key: "k", names: [], slots: 1, jobserver: "none", file, state, base: `${dir}/` };
+    const rest = { racy: [], dirs: [], dstamps: [], listings: [], walks: [] };
+    return { ...r, ...rest, paths, stamps } as unknown as Rec;
+  };
+  const cases: [string[], number, string | undefined][] = [
+    [[file, state, "a.txt"], 3, ""],
+    [[file, state, "a.txt", "b.txt"], 4, "b.txt"], // b.txt absent, recorded as a file: changed
+    [[file, state, "a.txt"], 4, undefined], // a stamp with no path
+    [[file, state, "a.txt", "b.txt"], 3, undefined], // a path with no stamp
+  ];
+  for (const [paths, count, want] of cases) {
+    const bytes = encodeRecord(record(paths, count));
+    Deno.writeFileSync(noopRecordPath(dir, file), new Uint8Array(bytes.flatMap((b) => [...b])));
+    const d = await diffNoop(dir, file, "k");
+    assert.equal(d && [...d.changed].join(), want, `${paths.length} paths, ${count} stamps`);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("[bun] state log: a partial read from the end finds what the full read finds (native byte search)", async () => {
   const p = await new Deno.Command(BUN, {
     args: [`${ROOT}/tests/bun/state_find_check.ts`],

@@ -56,7 +56,7 @@ const BARE = /^\s*import\s+["'](\.[^"']+)["']/;
  * not load the module's graph with the importer's: ARCHITECTURE.md, "Lazy imports"), over lines;
  * `typeof import("./x.ts")` (a type) is not one.
  */
-const DYNAMIC = /(typeof\s+)?\bimport\(\s*["'](\.[^"']+)["']\s*(as\s+string\s*)?\)/g;
+const DYNAMIC = /(typeof\s+)?\bimport\s*\(\s*["'`](\.[^"'`]+)["'`]\s*(as\s+string\s*)?\)/g;
 
 /** The relative imports of a file's text (static, `export from`, dynamic). */
 export function importsOf(text: string): Import[] {

@@ -35,6 +35,14 @@ export function elapsed(ms: number): string {
 }
 
 /**
+ * Up to this many, the few names of one side are each searched for in the
+ * other's list (`includes`, native) rather than each name of the list
+ * looked up: cheaper for a partial run's 3 jobs among 10,000, and bounded
+ * (at most this many passes) when the part is bigger.
+ */
+const FEW_SIDE = 32;
+
+/**
  * What a run's status line shows, kept from its events.
  *
  * @example
@@ -47,14 +55,6 @@ export function elapsed(ms: number): string {
  * assertEquals(b.text(1000), "[0/1]  1.0s  ~4s left  running: a");
  * ```
  */
-/**
- * Up to this many, the few names of one side are each searched for in the
- * other's list (`includes`, native) rather than each name of the list
- * looked up: cheaper for a partial run's 3 jobs among 10,000, and bounded
- * (at most this many passes) when the part is bigger.
- */
-const FEW_SIDE = 32;
-
 export class StatusBoard {
   /** Running jobs, with when each started (run time, ms). */
   private running = new Map<string, number>();

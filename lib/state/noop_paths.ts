@@ -12,10 +12,22 @@
 import { lastIndexOfBytes } from "../runtime/bytes.ts";
 import { utf8Decoder } from "../runtime/utf8.ts";
 
-/** A record's paths as read: `bytes`, and the offset in them of each path. */
+/**
+ * A record's paths as read: `bytes`, and the offset in them of each path
+ * (`offsetsOf`: noted by the stat pass, state/noop.ts `changedPaths`, or
+ * found when first asked for).
+ */
 export interface PathBytes {
   bytes: Uint8Array;
-  at: Int32Array;
+  at?: Int32Array;
+}
+
+/** Where each path of `p` starts (found now if no pass noted them). */
+export function offsetsOf(p: PathBytes): Int32Array {
+  if (p.at) return p.at;
+  const at: number[] = [];
+  for (let i = 0; i < p.bytes.length; i = p.bytes.indexOf(0, i) + 1) at.push(i);
+  return p.at = Int32Array.from(at);
 }
 
 /** The path bytes of each record read from a file (state/noop.ts `decodeRecord` sets them). */
@@ -25,7 +37,8 @@ const encoder = new TextEncoder(), decoder = utf8Decoder;
 
 /** The number of paths of record `r`. */
 export function pathCount(r: { paths: readonly string[] }): number {
-  return pathBytes.get(r)?.at.length ?? r.paths.length;
+  const p = pathBytes.get(r);
+  return p ? offsetsOf(p).length : r.paths.length;
 }
 
 /**
@@ -43,8 +56,9 @@ export function pathCount(r: { paths: readonly string[] }): number {
 export function pathAt(r: { paths: readonly string[] }, i: number): string | undefined {
   const p = pathBytes.get(r);
   if (!p) return r.paths[i];
-  if (!Number.isInteger(i) || i < 0 || i >= p.at.length) return undefined;
-  return decoder.decode(p.bytes.subarray(p.at[i], p.bytes.indexOf(0, p.at[i])));
+  const at = offsetsOf(p);
+  if (!Number.isInteger(i) || i < 0 || i >= at.length) return undefined;
+  return decoder.decode(p.bytes.subarray(at[i], p.bytes.indexOf(0, at[i])));
 }
 
 /**
@@ -71,7 +85,7 @@ export function pathIndexes(r: { paths: readonly string[] }, path: string, from:
     if (at < 0) break;
     pos = at - 1;
     if (at > 0 && p.bytes[at - 1] !== 0) continue; // the end of a longer path
-    const i = startIndex(p.at, at);
+    const i = startIndex(offsetsOf(p), at);
     if (i >= from) out.push(i);
   }
   return out.reverse();

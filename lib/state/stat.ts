@@ -35,7 +35,10 @@ const AT_FDCWD = -100, STATX_BASIC_STATS = 0x7ff;
 
 interface Ffi {
   statx: (dirfd: number, path: Uint8Array, flags: number, mask: number, buf: Uint8Array) => number;
-  /** `statx(dirfd, path, 0, STATX_BASIC_STATS, out)` of the NUL-ended path at `off` of `bytes`. */
+  /**
+   * `statx(dirfd, path, 0, STATX_BASIC_STATS, out)` of the NUL-ended path at `off` of `bytes`;
+   * sets `PATH_END.at` to the index of its NUL.
+   */
   statxAt: (dirfd: number, bytes: Uint8Array, off: number) => number;
   /** `open(path, O_PATH | O_CLOEXEC)` of the NUL-terminated path in `pathBuf`: an fd, or < 0. */
   openPath: () => number;
@@ -71,10 +74,11 @@ function loadFfi(): Ffi | null {
           prefix = ""; // pathBuf is overwritten
           let k = 0;
           for (let b = bytes[off]; b !== 0 && b !== undefined; b = bytes[off + ++k]) {
-            if (k === pathBuf.length - 1) return -1;
+            if (k === pathBuf.length - 1) return PATH_END.at = endOf(bytes, off), -1;
             pathBuf[k] = b;
           }
           pathBuf[k] = 0;
+          PATH_END.at = off + k; // found while copying: no search of its own
           return lib.symbols.statx(dirfd, pathBuf, 0, STATX_BASIC_STATS, out);
         },
         openPath: () => lib.symbols.open(pathBuf, O_PATH | O_CLOEXEC),
@@ -89,8 +93,10 @@ function loadFfi(): Ffi | null {
     return {
       statx: (dirfd, _path, flags, mask) => libc.statx(dirfd, pathPtr, flags, mask, outPtr),
       // The address asked for each call: a buffer's storage may move before it is first viewed.
-      statxAt: (dirfd, bytes, off) =>
-        libc.statx(dirfd, (libc.ptr(bytes) as number) + off, 0, STATX_BASIC_STATS, outPtr),
+      statxAt: (dirfd, bytes, off) => {
+        PATH_END.at = endOf(bytes, off);
+        return libc.statx(dirfd, (libc.ptr(bytes) as number) + off, 0, STATX_BASIC_STATS, outPtr);
+      },
       openPath: () => libc.open(pathBuf, O_PATH | O_CLOEXEC, 0),
       close: (fd) => libc.close(fd),
     };
@@ -210,8 +216,21 @@ export function statUnderBytes(dir: string, bytes: Uint8Array, off: number): num
   if (ffi && dir === openDir && c !== 0x2f && c !== 0 && c !== undefined) {
     return ffi.statxAt(dirFd, bytes, off) !== 0 ? ABSENT : fromBuffer();
   }
+  const end = PATH_END.at = endOf(bytes, off);
+  return statUnder(dir, decoder.decode(bytes.subarray(off, end)));
+}
+
+/**
+ * Where the path `statUnderBytes` last stat'd ends in its bytes (the index
+ * of its NUL, or their length): the next path starts after it, so a pass
+ * over a record's paths needs no list of where each starts.
+ */
+export const PATH_END = { at: 0 };
+
+/** The index of the NUL that ends the string at `off` of `bytes`, or their length. */
+function endOf(bytes: Uint8Array, off: number): number {
   const end = bytes.indexOf(0, off);
-  return statUnder(dir, decoder.decode(bytes.subarray(off, end < 0 ? bytes.length : end)));
+  return end < 0 ? bytes.length : end;
 }
 
 /**

@@ -52,6 +52,28 @@ jobs:
   }
 });
 
+Deno.test("watch: a file whose name starts with U+FEFF is seen when it changes", async () => {
+  const bom = "\uFEFFa.txt";
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  bom: { run: "cat \\"$(ls | grep a.txt)\\" > out1.txt", reads: ["\\uFEFFa.txt"], writes: [out1.txt] }
+`,
+    [bom]: "1\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await Deno.writeTextFile(`${dir}/${bom}`, "2\n");
+    await w.cycles(2);
+    assert.deepEqual(await w.ranIn(1), ["bom"]);
+    assert.equal(await Deno.readTextFile(`${dir}/out1.txt`), "2\n");
+  } finally {
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+  }
+});
+
 Deno.test("watch: a change restarts a long job; the old process group is gone", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
