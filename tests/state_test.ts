@@ -322,6 +322,9 @@ Deno.test("statUnderBytes: from the bytes of NUL-ended paths, as statUnder; one 
   assert.deepEqual(got.map(([k]) => k), [FILE, ABSENT, FILE, DIR, ABSENT, FILE]);
   assert.deepEqual(got.filter(([k]) => k === FILE), want.filter(([k]) => k === FILE));
   assert.deepEqual(got.map(([k]) => k), want.map(([k]) => k));
+  // Bytes that end before a path's NUL (damage): failed, nothing read past them.
+  const cut = new TextEncoder().encode("a.txt");
+  assert.equal(inDir(base, () => statUnderBytes(base, cut, 0)), ABSENT);
   await Deno.remove(dir, { recursive: true });
 });
 

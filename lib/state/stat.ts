@@ -69,11 +69,13 @@ function loadFfi(): Ffi | null {
       return {
         statx: lib.symbols.statx,
         // Copied into pathBuf byte by byte: a view made per call (`subarray`) cost ~8 ms more
-        // over 20,000 calls. Longer than the kernel takes (PATH_MAX): failed, as statx would.
+        // over 20,000 calls. Longer than the kernel takes (PATH_MAX): failed, as statx would;
+        // with no NUL to end it (damage): failed, as on Bun.
         statxAt: (dirfd, bytes, off) => {
           prefix = ""; // pathBuf is overwritten
           let k = 0;
-          for (let b = bytes[off]; b !== 0 && b !== undefined; b = bytes[off + ++k]) {
+          for (let b = bytes[off]; b !== 0; b = bytes[off + ++k]) {
+            if (b === undefined) return PATH_END.at = bytes.length, -1;
             if (k === pathBuf.length - 1) return PATH_END.at = endOf(bytes, off), -1;
             pathBuf[k] = b;
           }
@@ -93,8 +95,10 @@ function loadFfi(): Ffi | null {
     return {
       statx: (dirfd, _path, flags, mask) => libc.statx(dirfd, pathPtr, flags, mask, outPtr),
       // The address asked for each call: a buffer's storage may move before it is first viewed.
+      // A path with no NUL to end it (damage) is failed, never read past the bytes' end.
       statxAt: (dirfd, bytes, off) => {
-        PATH_END.at = endOf(bytes, off);
+        const end = PATH_END.at = endOf(bytes, off);
+        if (end === bytes.length) return -1;
         return libc.statx(dirfd, (libc.ptr(bytes) as number) + off, 0, STATX_BASIC_STATS, outPtr);
       },
       openPath: () => libc.open(pathBuf, O_PATH | O_CLOEXEC, 0),

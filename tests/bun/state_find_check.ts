@@ -8,6 +8,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { lastIndexOfBytes } from "../../lib/runtime/bytes.ts";
+import { ABSENT, FILE, inDir, statUnderBytes } from "../../lib/state/stat.ts";
 import { partialReadDifference, seeded, stateLogText } from "../state_log_cases.ts";
 
 const rand = seeded(11);
@@ -27,6 +28,17 @@ for (let round = 0; round < 300; round++) {
   }
   const got = lastIndexOfBytes(hay, needle, pos);
   if (got !== want) fail(`lastIndexOfBytes round ${round}: ${got} != ${want}`);
+}
+
+// A record's path with no NUL to end it (damage): failed on Bun too, nothing read past the bytes.
+{
+  const d = mkdtempSync(`${tmpdir()}/jx-test-`) + "/";
+  writeFileSync(`${d}a.txt`, "a");
+  const cut = new TextEncoder().encode("a.txt");
+  const whole = new TextEncoder().encode("a.txt\0");
+  const kinds = inDir(d, () => [statUnderBytes(d, cut, 0), statUnderBytes(d, whole, 0)]);
+  rmSync(d, { recursive: true });
+  if (kinds.join() !== `${ABSENT},${FILE}`) fail(`statUnderBytes without a NUL: ${kinds}`);
 }
 
 // The partial reads of a log against its full read.
