@@ -15,14 +15,7 @@ import { Module } from "./module.ts";
 import { Bus, type PublishResult } from "./pubsub.ts";
 import { isUp, refusal } from "./states.ts";
 import { unregisteredReason } from "./when.ts";
-
-/**
- * Up to this many jobs followed, `skips` searches each of them in the list
- * skipped (`includes`, native) rather than looking up each skipped name:
- * cheaper for a partial run's 3 jobs among 10,000, and at most this many
- * passes when the part is bigger (then each name is looked up).
- */
-const FEW_FOLLOWED = 32;
+import { namesAmong } from "../runtime/lists.ts";
 
 /**
  * Settings of a supervisor.
@@ -373,13 +366,13 @@ export class Supervisor implements ModuleHost {
   /** Follows the jobs' states (for `status`) and publishes `jx.job.end`. */
   /** Jobs up to date, many at once (`Reporter.skips`). */
   skips(jobs: readonly string[]): void {
-    // Only jobs it follows get a state: when they are few (a partial run's part), found from
-    // their side (the rest of the 10,000 names would each be looked up for nothing).
-    const followed = (this.jobGraph?.jobs.length ?? 0) + this.earlierJobs.size;
-    const mine = followed <= FEW_FOLLOWED && followed * 8 < jobs.length
-      ? [...(this.jobGraph?.jobs.map((j) => j.name) ?? []), ...this.earlierJobs.keys()]
-        .filter((n) => jobs.includes(n))
-      : jobs;
+    // Only jobs it follows get a state (a partial run's part: a few of 10,000 names).
+    const graph = this.jobGraph, earlier = this.earlierJobs;
+    const mine = namesAmong(jobs, {
+      size: (graph?.jobs.length ?? 0) + earlier.size,
+      names: () => [...(graph?.jobs.map((j) => j.name) ?? []), ...earlier.keys()],
+      has: (n) => !!graph?.byName.has(n) || earlier.has(n),
+    });
     for (const job of mine) {
       if (this.setJobState(job, "skipped")) this.skipReasons.set(job, "up-to-date");
     }

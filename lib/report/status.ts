@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { namesAmong } from "../runtime/lists.ts";
 
 /** The clock and timers the status line is redrawn by (a reactor has them). */
 export interface StatusClock {
@@ -33,14 +34,6 @@ export function elapsed(ms: number): string {
   const s = Math.floor(ms / 1000);
   return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
 }
-
-/**
- * Up to this many, the few names of one side are each searched for in the
- * other's list (`includes`, native) rather than each name of the list
- * looked up: cheaper for a partial run's 3 jobs among 10,000, and bounded
- * (at most this many passes) when the part is bigger.
- */
-const FEW_SIDE = 32;
 
 /**
  * What a run's status line shows, kept from its events.
@@ -103,14 +96,17 @@ export class StatusBoard {
 
   /**
    * Many jobs skipped at once (`Reporter.skips`): counted; only those with a
-   * past duration are remembered (`estimate` looks for no other), found from
-   * the durations' side when they are a few (`FEW_SIDE`).
+   * past duration are remembered (`estimate` looks for no other).
    */
   skipMany(jobs: readonly string[]): void {
     this.finished += jobs.length;
-    if (this.lastMs.size <= FEW_SIDE && this.lastMs.size * 8 < jobs.length) {
-      for (const job of this.lastMs.keys()) if (jobs.includes(job)) this.done.add(job);
-    } else for (const job of jobs) if (this.lastMs.has(job)) this.done.add(job);
+    const timed = this.lastMs;
+    const among = namesAmong(jobs, {
+      size: timed.size,
+      names: () => timed.keys(),
+      has: (n) => timed.has(n),
+    });
+    for (const job of among) this.done.add(job);
   }
 
   /**

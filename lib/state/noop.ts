@@ -345,10 +345,11 @@ const littleEndian = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
  * string of them, and parsing them as JSON cost more than the stats'
  * other work), padding to 8 bytes, the stamps as float64s (parsing 4
  * numbers per path as JSON text cost more than every other part of reading
- * a record), then the racy paths as JSON to the end. As pieces to write one after the other: after a partial run
- * only stamps and racy paths change, and a record read from a file whose
- * stamps were changed in place (`sameHead`) is written back from the bytes
- * read, with a new tail (no copy, no JSON of its 10,000 paths).
+ * a record), then the racy paths as JSON to the end. As pieces to write
+ * one after the other: after a partial run only stamps and racy paths
+ * change, and a record read from a file whose stamps were changed in place
+ * (`sameHead`) is written back from the bytes read, with a new tail (no
+ * copy, no JSON of its 10,000 paths).
  *
  * @example
  * ```ts
