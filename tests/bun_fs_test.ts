@@ -38,3 +38,20 @@ Deno.test("bun_fs: statx, read, open and write through libc agree with node:fs (
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("runtime/fs readBytesSync on Deno: whole files, also one that stat calls empty", async () => {
+  const { readBytesSync } = await import("../lib/runtime/fs.ts");
+  const dir = await Deno.makeTempDir({ prefix: "jx-readbytes-" });
+  const big = new Uint8Array(300_001).map((_, i) => i % 251);
+  await Deno.writeFile(`${dir}/big`, big);
+  await Deno.writeFile(`${dir}/empty`, new Uint8Array(0));
+  assert.deepEqual(readBytesSync(`${dir}/big`), big);
+  assert.equal(readBytesSync(`${dir}/empty`).length, 0);
+  // /proc's files stat as 0 bytes and hold more: read to their end, past the buffer first made.
+  const status = readBytesSync("/proc/self/status");
+  assert.ok(status.length > 100);
+  assert.match(new TextDecoder().decode(status), /^Name:.*\n[\s\S]*VmRSS:/);
+  assert.throws(() => readBytesSync(`${dir}/missing`), Deno.errors.NotFound);
+  assert.throws(() => readBytesSync(dir));
+  await Deno.remove(dir, { recursive: true });
+});
