@@ -79,3 +79,33 @@ Deno.test("layers: a template or a space before the parenthesis is a dynamic imp
     false,
   ]]);
 });
+
+Deno.test("layers rule 6: a node: or npm: module on the run path is found, a lazy or typed one is not", async () => {
+  const { nodeOnRunPath } = await import("../tools/layers.ts");
+  const files = new Map([
+    [
+      "cli.ts",
+      'import { a } from "./lib/cli/a.ts";\nconst b = await import("./lib/cli/b.ts" as string);\n',
+    ],
+    [
+      "lib/cli/a.ts",
+      [
+        'import type * as Fs from "node:fs";',
+        'import { c } from "./c.ts";',
+        "/**",
+        ' * import { d } from "./d.ts";',
+        " */",
+        "export const a = 1;",
+      ].join("\n"),
+    ],
+    ["lib/cli/b.ts", 'import { readFileSync } from "node:fs";\n'],
+    ["lib/cli/c.ts", 'const y = await import("npm:yaml@2.9.1");\n'],
+    ["lib/cli/d.ts", 'import process from "node:process";\n'],
+  ]);
+  assert.deepEqual(
+    nodeOnRunPath(files, ["cli.ts"]).map((p) => p.split(":").slice(0, 3).join(":")),
+    [
+      "lib/cli/c.ts:1: npm",
+    ],
+  );
+});

@@ -19,6 +19,9 @@
  * 5. A dynamic import of a module of jx is written `import("./x.ts" as string)`
  *    (with a cast to its type), so that Deno does not read its module graph
  *    when the importer loads (ARCHITECTURE.md, "Lazy imports").
+ * 6. The modules a partial `jx run` loads (`RUN_PATH`, through static
+ *    imports) import no `node:` or `npm:` module, statically or by a
+ *    top-level `await import` (ARCHITECTURE.md, "The run path").
  *
  * Run: `deno run --allow-read tools/layers.ts` (from the repository root; .ci/run
  * does). Prints one line per broken rule and exits 1, else prints a count.
@@ -58,9 +61,27 @@ const BARE = /^\s*import\s+["'](\.[^"']+)["']/;
  */
 const DYNAMIC = /(typeof\s+)?\bimport\s*\(\s*["'`](\.[^"'`]+)["'`]\s*(as\s+string\s*)?\)/g;
 
-/** The relative imports of a file's text (static, `export from`, dynamic). */
-export function importsOf(text: string): Import[] {
+/**
+ * The text with each comment line blanked (a `//` line, and every line of a
+ * `/* ... *\/` block that starts a line: JSDoc), line numbers kept: an
+ * import in an example is not an import.
+ */
+export function withoutComments(text: string): string {
+  let inBlock = false;
+  return text.split("\n").map((line) => {
+    const t = line.trimStart();
+    if (inBlock || t.startsWith("/*")) {
+      inBlock = !line.includes("*/");
+      return "";
+    }
+    return t.startsWith("//") ? "" : line;
+  }).join("\n");
+}
+
+/** The relative imports of a file's text (static, `export from`, dynamic), comments left out. */
+export function importsOf(source: string): Import[] {
   const found: Import[] = [];
+  const text = withoutComments(source);
   // A multi-line import is joined from its first line up to its `from`.
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -211,6 +232,81 @@ function codeOf(line: string): string {
   return line.replace(/(["'])(?:\\.|(?!\1).)*\1/g, '""').replace(/\/\/.*$/, "");
 }
 
+/**
+ * The modules a partial `jx run` loads (rule 6): `cli.ts` and those it
+ * imports lazily on that path, each followed through its static imports.
+ */
+export const RUN_PATH = [
+  "cli.ts",
+  "lib/cli/noop_run.ts",
+  "lib/cli/main.ts",
+  "lib/cli/commands.ts",
+  "lib/modules/mod.ts",
+  "lib/cli/durations.ts",
+  "lib/graph/cache.ts",
+];
+
+/**
+ * The `node:` and `npm:` modules a file loads when it loads (rule 6): its
+ * imports of them that are not `import type`, and a top-level
+ * `await import(...)` of one; `[line, specifier]` each.
+ *
+ * @example
+ * ```ts
+ * import { runtimeModulesOf } from "./layers.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert";
+ * const text = 'import type * as F from "node:fs";\nimport { join } from "node:path";\n' +
+ *   'const c = await import("node:crypto");\nasync function f() {\n  await import("node:net");\n}\n';
+ * assertEquals(runtimeModulesOf(text), [[2, "node:path"], [3, "node:crypto"]]);
+ * ```
+ */
+export function runtimeModulesOf(source: string): [number, string][] {
+  const found: [number, string][] = [];
+  const lines = withoutComments(source).split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    let stmt = lines[i];
+    if (/^(import|export)\b/.test(stmt) && !/["']\s*;?\s*$/.test(stmt)) {
+      for (let j = i; j + 1 < lines.length && j - i < 40 && !/\bfrom\s+["']/.test(stmt);) {
+        stmt += lines[++j];
+      }
+    }
+    const s =
+      /^(?:import|export)\s+(type\s+)?[^"']*?\bfrom\s+["']((?:node|npm):[^"']+)["']/.exec(stmt) ??
+        /^import\s+()["']((?:node|npm):[^"']+)["']/.exec(stmt);
+    if (s && !s[1]) found.push([i + 1, s[2]]);
+    // At the top level (not indented): run when the module loads.
+    if (/^\S/.test(lines[i])) {
+      for (const d of lines[i].matchAll(/\bawait\s+import\s*\(\s*["']((?:node|npm):[^"']+)["']/g)) {
+        found.push([i + 1, d[1]]);
+      }
+    }
+  }
+  return found;
+}
+
+/** Rule 6: the `node:` and `npm:` modules that `RUN_PATH` loads, one message each. */
+export function nodeOnRunPath(files: Map<string, string>, roots: string[] = RUN_PATH): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const stack = [...roots];
+  while (stack.length) {
+    const f = stack.pop()!;
+    if (seen.has(f) || !files.has(f)) continue;
+    seen.add(f);
+    const text = files.get(f)!;
+    for (const imp of importsOf(text)) {
+      if (!imp.typeOnly && imp.lazy === undefined) stack.push(normalize(f, imp.spec));
+    }
+    for (const [line, spec] of runtimeModulesOf(text)) {
+      problems.push(
+        `${f}:${line}: ${spec} loads with a partial jx run: on Deno it sets up the Node ` +
+          `compatibility (ARCHITECTURE.md, "The run path")`,
+      );
+    }
+  }
+  return problems;
+}
+
 /** File-level import cycles, each reported once (Tarjan's strongly connected components). */
 function cycles(edges: Map<string, string[]>): string[] {
   const index = new Map<string, number>();
@@ -252,6 +348,7 @@ if (import.meta.main) {
   const rules = rulesOf(Deno.readTextFileSync("ARCHITECTURE.md"));
   const problems = check(files, rules);
   for (const [f, text] of files) problems.push(...globalsOf(f, text));
+  problems.push(...nodeOnRunPath(files));
   for (const p of problems) console.log(p);
   if (problems.length) Deno.exit(1);
   console.log(

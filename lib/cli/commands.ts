@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
-import process from "node:process";
+import { dirname, resolve } from "../runtime/path.ts";
 import { JxInputError } from "../runtime/errors.ts";
 import { warnMakeJobs } from "../jobserver/mod.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
@@ -300,7 +299,7 @@ interface RunCache {
  * The cache part is loaded only then.
  */
 async function openRunCache(args: Args, graph: Graph): Promise<RunCache | undefined> {
-  const env = process.env;
+  const env = envObject();
   const setting = graph.settings.cache;
   const named = args.cacheDir !== undefined || args.remoteCache !== undefined ||
     !!env.JX_CACHE_DIR || !!env.JX_REMOTE_CACHE;

@@ -11,11 +11,11 @@
  *
  * @module
  */
-import { closeSync, constants, openSync, readFileSync, renameSync, writeSync } from "node:fs";
-import process from "node:process";
 import type { JobSpec } from "../graph/types.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
 import { checkStatePath, stateDir, stderrWarn } from "../state/mod.ts";
+import { pid, readTextSync, renameSync } from "../runtime/mod.ts";
+import { openFile } from "../runtime/files.ts";
 
 const FILE = "durations.json";
 
@@ -25,7 +25,7 @@ function readAll(baseDir: string): Record<string, number> {
   try {
     if (checkStatePath(`${baseDir}/.jx`, "dir", stderrWarn) === "absent") return {};
     if (checkStatePath(path, "file", stderrWarn) === "absent") return {};
-    const data = JSON.parse(readFileSync(path, "utf8"));
+    const data = JSON.parse(readTextSync(path));
     return data && typeof data === "object" && !Array.isArray(data) ? data : {};
   } catch (e) {
     if ((e as Error).name === "JxInputError") throw e;
@@ -42,7 +42,7 @@ function readText(baseDir: string): string | undefined {
   try {
     if (checkStatePath(`${baseDir}/.jx`, "dir", stderrWarn) === "absent") return undefined;
     if (checkStatePath(path, "file", stderrWarn) === "absent") return undefined;
-    const text = readFileSync(path, "utf8").replace(/\n$/, "");
+    const text = readTextSync(path).replace(/\n$/, "");
     return /^\{[^\s]*\}$/.test(text) ? text : undefined;
   } catch (e) {
     if ((e as Error).name === "JxInputError") throw e;
@@ -147,13 +147,12 @@ export class DurationRecorder implements Reporter {
     }
     const dir = stateDir(this.baseDir);
     const path = `${dir}/${FILE}`;
-    const tmp = `${path}.${process.pid}.tmp`;
-    const c = constants;
-    const fd = openSync(tmp, c.O_WRONLY | c.O_CREAT | c.O_TRUNC | c.O_NOFOLLOW, 0o644);
+    const tmp = `${path}.${pid()}.tmp`;
+    const f = openFile(tmp, "write");
     try {
-      writeSync(fd, text ?? JSON.stringify(all) + "\n");
+      f.write(text ?? JSON.stringify(all) + "\n");
     } finally {
-      closeSync(fd);
+      f.close();
     }
     renameSync(tmp, path);
   }

@@ -3,10 +3,9 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
-import process from "node:process";
+import { dirname, resolve } from "../runtime/path.ts";
 import { JxInputError } from "../runtime/errors.ts";
-import { findJobsFileUp, isTerminal, writeAll } from "../runtime/mod.ts";
+import { cwd, envObject, findJobsFileUp, isTerminal, setEnv, writeAll } from "../runtime/mod.ts";
 import { jobColorEnv } from "../runtime/color.ts";
 import { type Args, parseArgs } from "./args.ts";
 import { helpText, VERSION } from "./help.ts";
@@ -47,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
       return await (await import("../access/mod.ts" as string) as typeof import("../access/mod.ts"))
         .cmdLint(argv.slice(1));
     }
-    args = parseArgs(argv, process.env);
+    args = parseArgs(argv, envObject());
     if (args.version && !args.verbose) {
       writeAll(1, `jx ${VERSION}\n`);
       return 0;
@@ -56,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
       writeAll(
         1,
         (await import("./doctor.ts" as string) as typeof import("./doctor.ts")).doctorReport(
-          process.env,
+          envObject(),
         ),
       );
       return 0;
@@ -67,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
       return args.command || args.help ? 0 : 2;
     }
     // Jobs keep their colours when jx's output is a colour terminal (lib/runtime/color.ts).
-    Object.assign(process.env, jobColorEnv(process.env, args.color && isTerminal(1)));
+    setEnv(jobColorEnv(envObject(), args.color && isTerminal(1)));
     if (args.command === "completions") {
       return (await import("./completions.ts" as string) as typeof import("./completions.ts"))
         .cmdCompletions(args);
@@ -85,8 +84,8 @@ export async function main(argv: string[]): Promise<number> {
         json: args.json,
         drain: args.drain,
         // The jobs file's folder, found as `jx run` finds it (a parent's, from a subfolder).
-        baseDir: dirname(resolve(args.file ?? findJobsFileUp(process.cwd()) ?? "jobs.yaml")),
-        env: process.env,
+        baseDir: dirname(resolve(args.file ?? findJobsFileUp(cwd()) ?? "jobs.yaml")),
+        env: envObject(),
       });
     }
     if (args.command === "sh") {
@@ -105,9 +104,9 @@ export async function main(argv: string[]): Promise<number> {
         args: scriptArgs,
         dryRun: args.dryRun,
         jobs: wantedJobs(args),
-        cwd: process.cwd(),
+        cwd: cwd(),
         env: Object.fromEntries(
-          Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined),
+          Object.entries(envObject()).filter((e): e is [string, string] => e[1] !== undefined),
         ),
         reactor: () => reactorPart.createReactor(reactorChoice),
         events: args.events,

@@ -5,13 +5,11 @@
  *
  * @module
  */
-import { readFileSync, statSync } from "node:fs";
-import process from "node:process";
 import type { Graph } from "../graph/mod.ts";
 import { JxInputError } from "../runtime/errors.ts";
 import { createJobserver, joinJobserver, parseMakeFlags } from "../jobserver/mod.ts";
 import type { Reactor } from "../reactor/mod.ts";
-import { writeAll } from "../runtime/mod.ts";
+import { cwd, envObject, isFileSync, parentPid, readTextSync, writeAll } from "../runtime/mod.ts";
 import { LocalSlots, type Slots } from "../scheduler/mod.ts";
 import { lockHolder, tryLock } from "../state/mod.ts";
 import type { Args } from "./args.ts";
@@ -26,13 +24,13 @@ function jobsFile(args: Args, orFail: (file: undefined, dir: string) => string):
   const first = args.names[0];
   if (first && /\.ya?ml(\.example)?$/.test(first)) {
     try {
-      if (statSync(first).isFile()) {
+      if (isFileSync(first)) {
         args.names.shift();
         return first;
       }
     } catch { /* a job name after all */ }
   }
-  return orFail(undefined, process.cwd());
+  return orFail(undefined, cwd());
 }
 
 /** Loads the jobs file the arguments name. */
@@ -90,11 +88,11 @@ export async function takeLock(
 
 /** Whether `pid` is this process's parent, or its parent's, and so on (Linux's /proc). */
 function isAncestor(pid: number): boolean {
-  let p = process.ppid;
+  let p = parentPid();
   for (let hops = 0; p > 1 && hops < 64; hops++) {
     if (p === pid) return true;
     try {
-      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const stat = readTextSync(`/proc/${p}/stat`);
       p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
     } catch {
       return false;
@@ -123,7 +121,7 @@ export interface SlotSetup {
  * else a pool jx creates for its jobs (server), else a plain counter.
  */
 export function setUpSlots(args: Args, reactor: Reactor, warn: (w: string) => void): SlotSetup {
-  const mf = parseMakeFlags(process.env);
+  const mf = parseMakeFlags(envObject());
   const jobs = wantedJobs(args);
   const counter = (n: number, fromMake: boolean): SlotSetup => ({
     slots: new LocalSlots(n),

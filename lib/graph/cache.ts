@@ -21,16 +21,15 @@
  *
  * @module
  */
-import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { inspectOwned } from "../runtime/owned.ts";
 import { sha256 } from "../runtime/hash.ts";
-import { readBytesSync } from "../runtime/fs.ts";
+import { pid, readBytesSync, renameSync } from "../runtime/fs.ts";
 import { utf8Decoder, utf8Exact } from "../runtime/utf8.ts";
-import { basename, dirname, join, resolve } from "node:path";
-import process from "node:process";
+import { basename, dirname, join, resolve } from "../runtime/path.ts";
 import { Graph } from "./graph.ts";
 import { isGlob } from "./glob.ts";
 import type { Edge, FileSettings, JobSpec } from "./types.ts";
+import { makeDirs, type OpenFile, openFile, removePath } from "../runtime/files.ts";
 
 /** Files smaller than this are parsed every time (it takes a few milliseconds). */
 export const CACHE_MIN_BYTES = 32 * 1024;
@@ -343,11 +342,11 @@ interface Opened {
   close(): void;
 }
 
-/** Reads `into.length` bytes at `position` of `fd` (fewer only at the end of the file). */
-function readAt(fd: number, into: Uint8Array, position: number): number {
+/** Reads `into.length` bytes at `position` of `f` (fewer only at the end of the file). */
+function readAt(f: OpenFile, into: Uint8Array, position: number): number {
   let got = 0;
   while (got < into.length) {
-    const n = readSync(fd, into, got, into.length - got, position + got);
+    const n = f.readAt(into, got, into.length - got, position + got);
     if (n <= 0) break;
     got += n;
   }
@@ -380,23 +379,23 @@ function open(file: string, key: string, indexOnly = false): Opened | undefined 
     const text = (at: number, length: number) => decoder.decode(body.subarray(at, at + length));
     return { header: head.header, body, text, close: () => {} };
   }
-  const fd = openSync(path, "r");
+  const f = openFile(path, "read");
   try {
     const first = new Uint8Array(64 * 1024);
-    const head = headOf(first.subarray(0, readAt(fd, first, 0)), key);
+    const head = headOf(first.subarray(0, readAt(f, first, 0)), key);
     const body = new Uint8Array(head?.header.rows[0] ?? 0);
-    if (!head || readAt(fd, body, head.start) !== body.length) {
-      closeSync(fd);
+    if (!head || readAt(f, body, head.start) !== body.length) {
+      f.close();
       return undefined;
     }
     const text = (at: number, length: number) => {
       if (at + length <= body.length) return decoder.decode(body.subarray(at, at + length));
       const bytes = new Uint8Array(length);
-      return decoder.decode(bytes.subarray(0, readAt(fd, bytes, head.start + at)));
+      return decoder.decode(bytes.subarray(0, readAt(f, bytes, head.start + at)));
     };
-    return { header: head.header, body, text, close: () => closeSync(fd) };
+    return { header: head.header, body, text, close: () => f.close() };
   } catch (e) {
-    closeSync(fd);
+    f.close();
     throw e;
   }
 }
@@ -591,10 +590,10 @@ function indexOf(graph: Graph): { strings: Strings; ints: Record<keyof Ints, num
 /** Stores a graph; failures (a read-only directory) are ignored. Atomic: temp file, then rename. */
 export function writeCachedGraph(file: string, key: string, graph: Graph): void {
   const path = cachePath(file);
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = `${path}.${pid()}.tmp`;
   try {
     if (!trusted(path, true)) return;
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    makeDirs(dirname(path), 0o700);
     const p = new Packer();
     const rows = [...graph.jobs.map((j) => p.row(j)), ...graph.edges.map((e) => p.row(e))];
     const head = {
@@ -606,7 +605,7 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
     };
     const texts = rows.map((r) => JSON.stringify(r));
     const { header, parts } = layout(head, texts, indexOf(graph));
-    rmSync(tmp, { force: true });
+    removePath(tmp);
     writeParts(tmp, key, header, parts, texts);
     renameSync(tmp, path);
     graph.cacheKey = key;
@@ -665,11 +664,9 @@ function writeParts(
 ) {
   const line = `${key}\n${JSON.stringify(header)}`;
   const pad = (8 - ((encoder.encode(line).length + 1) % 8)) % 8;
-  const fd = openSync(tmp, "wx");
+  const f = openFile(tmp, "create");
   try {
-    const put = (bytes: Uint8Array) => {
-      for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
-    };
+    const put = (bytes: Uint8Array) => f.write(bytes);
     put(encoder.encode(`${line}${" ".repeat(pad)}\n`));
     parts.forEach(put);
     let chunk = "[\n";
@@ -679,7 +676,7 @@ function writeParts(
     }
     put(encoder.encode(chunk + "\n]"));
   } finally {
-    closeSync(fd);
+    f.close();
   }
 }
 

@@ -12,8 +12,8 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { isAbsolute, relative, resolve } from "node:path";
+import { isAbsolute, relative, resolve } from "../runtime/path.ts";
+import { readTextSync } from "../runtime/fs.ts";
 
 /** The words of one logical line: escapes undone; a word ending in an unescaped `:` is marked. */
 function words(line: string): { word: string; colon: boolean }[] {
@@ -92,7 +92,7 @@ export function depfileInputs(
 ): string[] | undefined {
   let text: string;
   try {
-    text = readFileSync(resolve(baseDir, depfile), "utf8");
+    text = readTextSync(resolve(baseDir, depfile));
   } catch {
     return undefined;
   }

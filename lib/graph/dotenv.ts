@@ -10,10 +10,10 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import { JxInputError, type Pos } from "./errors.ts";
 import { VAR_RE } from "./schema.ts";
 import { errorCode, errorMessage } from "./read.ts";
+import { readTextSync } from "../runtime/fs.ts";
 
 const ESCAPES: Record<string, string> = {
   n: "\n",
@@ -137,7 +137,7 @@ export function parseDotenv(text: string, file: string): Record<string, string> 
 export function readDotenv(path: string, shown: string): Record<string, string> | undefined {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readTextSync(path);
   } catch (e) {
     if (errorCode(e) === "ENOENT") return undefined;
     throw new JxInputError(`cannot read: ${errorMessage(e)}`, shown);

@@ -14,8 +14,8 @@
  *
  * @module
  */
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { join } from "../runtime/path.ts";
+import { listDir } from "../runtime/files.ts";
 
 /** True when the string contains glob metacharacters. */
 export function isGlob(s: string): boolean {
@@ -441,14 +441,14 @@ export function walkFiles(
   let entries;
   onDir?.(rel);
   try {
-    entries = readdirSync(join(baseDir, rel), { withFileTypes: true });
+    entries = listDir(join(baseDir, rel));
   } catch {
     return;
   }
   for (const e of entries) {
     if (SKIP.has(e.name)) continue;
     const p = rel === "." ? e.name : `${rel}/${e.name}`;
-    if (e.isDirectory()) walkFiles(baseDir, p, out, onDir);
+    if (e.kind === "dir") walkFiles(baseDir, p, out, onDir);
     else out.push(p);
   }
 }

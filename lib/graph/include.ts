@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "../runtime/path.ts";
 import { JxInputError, type Pos } from "./errors.ts";
 import { globFiles, globProblem, isGlob } from "./glob.ts";
 import { normalizeResource } from "./spec.ts";

@@ -6,9 +6,8 @@
  * @module
  */
 import { CST, LineCounter, Parser } from "../runtime/yaml.ts";
-import { readFileSync } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
-import { findJobsFileUp } from "../runtime/fs.ts";
+import { basename, dirname, resolve } from "../runtime/path.ts";
+import { findJobsFileUp, readTextSync } from "../runtime/fs.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import {
   CACHE_MIN_BYTES,
@@ -116,7 +115,7 @@ export function jobsFileOrFail(file: string | undefined, dir: string): string {
 export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readTextSync(file);
   } catch (e) {
     const code = errorCode(e);
     throw new JxInputError(
@@ -218,7 +217,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
 /** The text of an included file, or an error at the `include` item that named it. */
 function readIncluded(inc: Included & { at?: Pos }, by: Unit, byFile: string): string {
   try {
-    return readFileSync(inc.abs, "utf8");
+    return readTextSync(inc.abs);
   } catch (e) {
     const code = errorCode(e);
     const why = code === "ENOENT" ? "no such file" : `cannot read: ${errorMessage(e)}`;

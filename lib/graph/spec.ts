@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { resolve } from "node:path";
-import process from "node:process";
+import { resolve } from "../runtime/path.ts";
 import { didYouMean, JxInputError } from "./errors.ts";
 import { readDotenv } from "./dotenv.ts";
 import { MAX_VALUE_LENGTH } from "./limits.ts";
@@ -39,6 +38,7 @@ import {
 import { type PosMap, table } from "./validate.ts";
 
 import { DEFAULT_GRACE_MS } from "./duration.ts";
+import { envObject } from "../runtime/fs.ts";
 export { DEFAULT_GRACE_MS };
 
 /** What normalizing changes: `.` or `..` parts, empty parts, a leading or trailing `/`; or empty. */
@@ -219,9 +219,10 @@ function jobEnv(
   own: Record<string, string>,
 ): Record<string, string> {
   const env: Record<string, string> = table<string>();
+  const outer = envObject();
   for (const layer of dotenv) {
     for (const [k, v] of Object.entries(layer.values)) {
-      if (process.env[k] === undefined) env[k] = v;
+      if (outer[k] === undefined) env[k] = v;
     }
   }
   return Object.assign(env, fileEnv, own);

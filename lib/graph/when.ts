@@ -5,13 +5,12 @@
  *
  * @module
  */
-import { existsSync } from "node:fs";
-import process from "node:process";
 import type { JobSpec } from "./types.ts";
+import { envObject, existsSync, osName } from "../runtime/mod.ts";
 
 /** The operating system as `when: {os}` names it (`linux`, `darwin`, `windows`...). */
 export function currentOs(): string {
-  const p: string = process.platform;
+  const p = osName();
   return p === "win32" ? "windows" : p;
 }
 
@@ -32,7 +31,7 @@ export function currentOs(): string {
  */
 export function whenFails(
   spec: Pick<JobSpec, "when">,
-  env: Record<string, string | undefined> = process.env,
+  env: Record<string, string | undefined> = envObject(),
 ): string | undefined {
   const w = spec.when;
   if (!w) return undefined;

@@ -23,8 +23,6 @@
  *
  * @module
  */
-import { mkdtempSync, rmdirSync, rmSync, statSync } from "node:fs";
-import process from "node:process";
 import { C, cstr, errno, libc, strerror } from "../reactor/libc.ts";
 import { removeStaleTemp, tempPrefix } from "../runtime/stale.ts";
 import type { Reactor } from "../reactor/types.ts";
@@ -38,6 +36,8 @@ import {
   withAuth,
   withoutJobserver,
 } from "./makeflags.ts";
+import { nodeFs, pid } from "../runtime/mod.ts";
+import { makeTempDir, removeEmptyDir, removePath } from "../runtime/files.ts";
 
 /** A jobserver pool as jx's job slots. */
 export interface JobserverSlots extends Slots {
@@ -129,7 +129,7 @@ class Pool implements JobserverSlots {
   private authFor(style: "pipe" | "fifo"): JobserverAuth {
     if (style === "fifo") {
       // A client of a pipe pool: the pipe is reachable by path while jx lives.
-      const path = this.init.path ?? `/proc/${process.pid}/fd/${this.init.pipe!.read}`;
+      const path = this.init.path ?? `/proc/${pid()}/fd/${this.init.pipe!.read}`;
       return { style: "fifo", path };
     }
     if (!this.init.pipe) {
@@ -306,15 +306,15 @@ export function createJobserver(
 ): JobserverSlots {
   const s = libc().symbols;
   removeStaleTemp(); // left by a jx killed with SIGKILL: fifo folders and spilled output
-  const dir = mkdtempSync(tempPrefix("jobserver"));
+  const dir = makeTempDir(tempPrefix("jobserver"));
   const path = `${dir}/fifo`;
   // Empty once the fifo is unlinked: a plain rmdir (a recursive rm costs some milliseconds on
   // Bun), the recursive one only if something else is in it.
   const removeDir = () => {
     try {
-      rmdirSync(dir);
+      removeEmptyDir(dir);
     } catch {
-      rmSync(dir, { recursive: true, force: true });
+      removePath(dir, true);
     }
   };
   if (s.mkfifo(cstr(path), 0o600) < 0) {
@@ -348,7 +348,7 @@ export function createJobserver(
 /** `dev:ino` of a FIFO or pipe open as `fd` here, or "" when it is not one. */
 function fifoId(fd: number): string {
   try {
-    const st = statSync(`/proc/self/fd/${fd}`);
+    const st = nodeFs().statSync(`/proc/self/fd/${fd}`);
     return st.isFIFO() ? `${st.dev}:${st.ino}` : "";
   } catch {
     return "";

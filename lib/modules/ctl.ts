@@ -18,21 +18,20 @@
  *
  * @module
  */
+import { basename, dirname, join, resolve } from "../runtime/path.ts";
+import { deno, envObject, isDeno, pid, renameSync, sendSignal } from "../runtime/mod.ts";
 import {
-  chmodSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readlinkSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-} from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
-import process from "node:process";
-import { deno, isDeno } from "../runtime/mod.ts";
+  chmodPath,
+  listDir,
+  lstatOf,
+  makeDirs,
+  makeLink,
+  makeTempDir,
+  readLink,
+  realPath,
+  removePath,
+} from "../runtime/files.ts";
+import { myUid } from "../runtime/owned.ts";
 import { parseCtlRequest } from "./request.ts";
 import type { CtlReply, CtlRequest } from "./supervisor.ts";
 
@@ -297,12 +296,12 @@ async function listenNode(
 }
 
 function uid(): number {
-  return typeof process.getuid === "function" ? process.getuid() : 0;
+  return Math.max(myUid(), 0);
 }
 
 function pidAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
+    sendSignal(pid, 0);
     return true;
   } catch (e) {
     return (e as { code?: string }).code === "EPERM";
@@ -314,8 +313,8 @@ function pidAlive(pid: number): boolean {
  * (not a link), owned by this user, closed to others. Throws, saying why not.
  */
 function checkPrivate(dir: string, what: string): void {
-  const st = lstatSync(dir);
-  if (st.isSymbolicLink() || !st.isDirectory()) {
+  const st = lstatOf(dir);
+  if (st.kind !== "dir") {
     throw unsafe(`${dir}: ${what} is not a directory (a symbolic link or a file)`);
   }
   if (st.uid !== uid()) {
@@ -338,10 +337,10 @@ function removeOutside(path: string): void {
   const dir = dirname(path);
   if (basename(path) === "ctl.sock" && basename(dir).startsWith("jx-ctl-")) {
     try {
-      if (lstatSync(dir).uid === uid()) rmSync(dir, { recursive: true, force: true });
+      if (lstatOf(dir).uid === uid()) removePath(dir, true);
     } catch { /* gone */ }
   } else if (/^jx-ctl-\d+\.sock$/.test(basename(path))) {
-    rmSync(path, { force: true });
+    removePath(path);
   }
 }
 
@@ -349,7 +348,7 @@ function removeOutside(path: string): void {
 function liveSockets(dir: string): string[] {
   let names: string[] = [];
   try {
-    names = readdirSync(dir);
+    names = listDir(dir).map((e) => e.name);
   } catch {
     return [];
   }
@@ -363,18 +362,18 @@ function liveSockets(dir: string): string[] {
     }
     // Left by a jx that was killed (with the directory it made, if any).
     try {
-      removeOutside(readlinkSync(join(dir, n)));
+      removeOutside(readLink(join(dir, n)));
     } catch { /* not a link */ }
-    rmSync(join(dir, n), { force: true });
+    removePath(join(dir, n));
   }
   return out;
 }
 
 /** Points `.jx/ctl.sock` at `target` (a name in the same directory), atomically. */
 function pointLink(dir: string, target: string): void {
-  const tmp = join(dir, `.ctl-link-${process.pid}`);
-  rmSync(tmp, { force: true });
-  symlinkSync(target, tmp);
+  const tmp = join(dir, `.ctl-link-${pid()}`);
+  removePath(tmp);
+  makeLink(target, tmp);
   renameSync(tmp, join(dir, CTL_LINK));
 }
 
@@ -384,14 +383,14 @@ function pointLink(dir: string, target: string): void {
  */
 function shortSocketPath(env: Record<string, string | undefined>): string {
   const xdg = env.XDG_RUNTIME_DIR;
-  const inXdg = xdg && join(xdg, `jx-ctl-${process.pid}.sock`);
+  const inXdg = xdg && join(xdg, `jx-ctl-${pid()}.sock`);
   if (xdg && inXdg && xdg.startsWith("/") && inXdg.length <= MAX_SOCKET_PATH) {
     try {
       checkPrivate(xdg, "XDG_RUNTIME_DIR");
       return inXdg;
     } catch { /* not private: a directory of our own instead */ }
   }
-  const dir = mkdtempSync("/tmp/jx-ctl-");
+  const dir = makeTempDir("/tmp/jx-ctl-");
   checkPrivate(dir, "the directory mkdtemp made");
   return join(dir, "ctl.sock");
 }
@@ -432,15 +431,15 @@ export class CtlServer {
     opts: { limits?: Partial<CtlLimits>; env?: Record<string, string | undefined> } = {},
   ): Promise<CtlServer> {
     const dir = resolve(baseDir, ".jx");
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = lstatSync(dir);
-    if (st.isDirectory() && st.uid === uid() && st.mode & 0o077) chmodSync(dir, 0o700);
+    makeDirs(dir, 0o700);
+    const st = lstatOf(dir);
+    if (st.kind === "dir" && st.uid === uid() && st.mode & 0o077) chmodPath(dir, 0o700);
     checkPrivate(dir, ".jx");
     liveSockets(dir);
-    const name = `ctl-${process.pid}.sock`;
+    const name = `ctl-${pid()}.sock`;
     let path = join(dir, name);
-    if (path.length > MAX_SOCKET_PATH) path = shortSocketPath(opts.env ?? process.env);
-    rmSync(path, { force: true });
+    if (path.length > MAX_SOCKET_PATH) path = shortSocketPath(opts.env ?? envObject());
+    removePath(path);
     const peers = new Peers({ ...CTL_LIMITS, ...opts.limits });
     const serveConn = (p: Peer) => serve(p, peers, handle);
     let server: Listening;
@@ -452,10 +451,10 @@ export class CtlServer {
       removeOutside(path);
       throw e;
     }
-    chmodSync(path, 0o600);
+    chmodPath(path, 0o600);
     if (path !== join(dir, name)) {
-      rmSync(join(dir, name), { force: true });
-      symlinkSync(path, join(dir, name));
+      removePath(join(dir, name));
+      makeLink(path, join(dir, name));
     }
     pointLink(dir, name);
     return new CtlServer(server, path, dir, name);
@@ -464,16 +463,16 @@ export class CtlServer {
   /** Stops listening, ends open connections, removes the socket (and re-points the link). */
   async close(): Promise<void> {
     await this.server.close();
-    rmSync(this.path, { force: true });
+    removePath(this.path);
     if (this.path !== join(this.dir, this.name)) {
       removeOutside(this.path);
-      rmSync(join(this.dir, this.name), { force: true });
+      removePath(join(this.dir, this.name));
     }
     try {
-      if (readlinkSync(join(this.dir, CTL_LINK)) === this.name) {
+      if (readLink(join(this.dir, CTL_LINK)) === this.name) {
         const others = liveSockets(this.dir).filter((n) => n !== this.name);
         if (others.length) pointLink(this.dir, others[others.length - 1]);
-        else rmSync(join(this.dir, CTL_LINK), { force: true });
+        else removePath(join(this.dir, CTL_LINK));
       }
     } catch { /* no link, or not a link */ }
   }
@@ -534,7 +533,7 @@ export function findCtlSocket(env: Record<string, string | undefined>, baseDir: 
   const path = env.JX_CTL || resolve(baseDir, ".jx", CTL_LINK);
   if (path.length <= MAX_SOCKET_PATH) return path;
   try {
-    return realpathSync(path);
+    return realPath(path);
   } catch {
     return path;
   }

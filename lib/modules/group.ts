@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { readdirSync, readFileSync } from "node:fs";
-import process from "node:process";
+import { readTextSync, sendSignal } from "../runtime/mod.ts";
+import { listDir } from "../runtime/files.ts";
 
 /** How often a followed group is checked for being empty. */
 export const GROUP_POLL_MS = 200;
@@ -15,7 +15,7 @@ export const GROUP_POLL_MS = 200;
 /** The state letter and process group of `/proc/PID/stat`. */
 function statOf(pid: string): { state: string; pgrp: number } | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readTextSync(`/proc/${pid}/stat`);
     const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return { state: rest[0], pgrp: Number(rest[2]) };
   } catch {
@@ -50,13 +50,13 @@ function statOf(pid: string): { state: string; pgrp: number } | undefined {
 export function groupAlive(pgid: number): boolean {
   if (pgid <= 1) return false;
   try {
-    process.kill(-pgid, 0);
+    sendSignal(-pgid, 0);
   } catch (e) {
     if ((e as { code?: string }).code !== "EPERM") return false;
   }
   let names: string[];
   try {
-    names = readdirSync("/proc");
+    names = listDir("/proc").map((e) => e.name);
   } catch {
     return true; // no /proc: the kernel's word
   }
@@ -72,6 +72,6 @@ export function groupAlive(pgid: number): boolean {
 export function signalGroup(pgid: number, signal: string): void {
   if (pgid <= 1) return;
   try {
-    process.kill(-pgid, signal);
+    sendSignal(-pgid, signal);
   } catch { /* gone */ }
 }

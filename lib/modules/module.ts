@@ -14,8 +14,8 @@ import { GROUP_POLL_MS, groupAlive, signalGroup } from "./group.ts";
 import type { Delivery, Subscriber } from "./pubsub.ts";
 import { ReadyProbe } from "./ready.ts";
 import { HealthCheck } from "./health.ts";
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname } from "../runtime/path.ts";
+import { nodeFs } from "../runtime/mod.ts";
 
 /** Most messages held for one module (queued while it starts or is paused). */
 export const MAX_QUEUED_MESSAGES = 10_000;
@@ -411,8 +411,9 @@ export class Module implements Subscriber {
     const path = this.spec.log;
     if (path === undefined || this.logFd !== undefined) return;
     try {
-      mkdirSync(dirname(path), { recursive: true });
-      this.logFd = openSync(path, "a");
+      // node:fs (on Deno its compatibility set up then): a log may be any file, /dev/stderr too.
+      nodeFs().mkdirSync(dirname(path), { recursive: true });
+      this.logFd = nodeFs().openSync(path, "a");
     } catch (e) {
       const chunk = enc.encode(`jx: warning: cannot open log ${path}: ${(e as Error).message}\n`);
       this.h.emit({ type: "job.output", t: this.h.t(), job: this.name, stream: "stderr", chunk });
@@ -421,7 +422,8 @@ export class Module implements Subscriber {
 
   private writeLog(chunk: Uint8Array): void {
     try {
-      for (let off = 0; off < chunk.length;) off += writeSync(this.logFd!, chunk, off);
+      const fs = nodeFs();
+      for (let off = 0; off < chunk.length;) off += fs.writeSync(this.logFd!, chunk, off);
     } catch {
       this.closeLog(); // a full disk: the output is still shown
     }
@@ -430,7 +432,7 @@ export class Module implements Subscriber {
   private closeLog(): void {
     if (this.logFd === undefined) return;
     try {
-      closeSync(this.logFd);
+      nodeFs().closeSync(this.logFd);
     } catch { /* already closed */ }
     this.logFd = undefined;
   }

@@ -5,9 +5,7 @@
  *
  * @module
  */
-import { statSync } from "node:fs";
-import process from "node:process";
-import { bun, deno, isBun } from "../runtime/mod.ts";
+import { bun, deno, isBun, isFileSync, sendSignal } from "../runtime/mod.ts";
 import { bunWatchAvailable, createBunWatcher } from "./bun_watcher.ts";
 import { jobserverFds } from "./bun_fds.ts";
 import { createTimers, onSignal } from "./timers.ts";
@@ -53,10 +51,10 @@ export function signalName(sig: number | string | null | undefined): string | nu
 export function killGroup(pid: number, signal: string): void {
   const name = signalName(signal)!;
   try {
-    process.kill(-pid, name);
+    sendSignal(-pid, name);
   } catch {
     try {
-      process.kill(pid, name);
+      sendSignal(pid, name);
     } catch {
       // ESRCH: it has exited.
     }
@@ -70,13 +68,7 @@ export function killGroup(pid: number, signal: string): void {
  * starting `setsid CMD` that way costs one extra exec and gives the same new
  * session and process group.
  */
-const SETSID = ["/usr/bin/setsid", "/bin/setsid"].find((p) => {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-});
+const SETSID = ["/usr/bin/setsid", "/bin/setsid"].find(isFileSync);
 
 async function pump(
   stream: ReadableStream<Uint8Array> | null | undefined,
@@ -135,7 +127,7 @@ export function spawnTerminal(req: SpawnRequest): ChildHandle {
   }, (e: unknown) => req.onExit({ code: null, signal: null, error: String(e) }));
   const kill = (sig: string) => {
     try {
-      process.kill(pid, signalName(sig)!);
+      sendSignal(pid, signalName(sig)!);
     } catch { /* gone */ }
   };
   return { pid, kill, write() {}, closeStdin() {} };

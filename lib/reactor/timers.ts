@@ -5,8 +5,7 @@
  *
  * @module
  */
-import process from "node:process";
-import { deno, isBun } from "../runtime/mod.ts";
+import { deno, isBun, nodeProcess } from "../runtime/mod.ts";
 import type { ListenSignal, Reactor } from "./types.ts";
 
 /**
@@ -62,8 +61,9 @@ export function createTimers(): Pick<Reactor, "setTimer" | "clearTimer"> & { cle
  */
 export function onSignal(sig: ListenSignal, cb: () => void): () => void {
   if (isBun) {
-    process.on(sig, cb);
-    return () => process.off(sig, cb);
+    const proc = nodeProcess();
+    proc.on(sig, cb);
+    return () => proc.off(sig, cb);
   }
   deno().addSignalListener(sig, cb);
   return () => deno().removeSignalListener(sig, cb);

@@ -270,6 +270,70 @@ export function pid(): number {
 }
 
 /**
+ * This process's parent's id.
+ *
+ * @example
+ * ```ts
+ * import { parentPid } from "./fs.ts";
+ * console.log(parentPid());
+ * ```
+ */
+export function parentPid(): number {
+  return D ? D.ppid : g.process.ppid;
+}
+
+/**
+ * `kill(pid, signal)`: a signal's name (`SIGTERM`) or 0 (only whether the
+ * process or group, `pid` < 0, exists and may be signalled). Throws as
+ * `node:process` does: an error whose `code` is `ESRCH`, `EPERM`...
+ *
+ * @example
+ * ```ts
+ * import { pid, sendSignal } from "./fs.ts";
+ * import { throws } from "node:assert/strict";
+ * // 0: whether it is there (this process is)
+ * sendSignal(pid(), 0);
+ * throws(() => sendSignal(2 ** 22 + 1, 0), (e: { code?: string }) => e.code === "ESRCH");
+ * ```
+ */
+export function sendSignal(pid: number, signal: string | 0): void {
+  if (!D) return void g.process.kill(pid, signal);
+  try {
+    D.kill(pid, signal);
+  } catch (e) {
+    // Deno says which errno in its message ("ESRCH: No such process").
+    const code = /^(E[A-Z]+):/.exec(String((e as Error | undefined)?.message))?.[1];
+    if (code && typeof e === "object" && e !== null) (e as { code?: string }).code = code;
+    throw e;
+  }
+}
+
+/**
+ * Sets variables in this process's environment (what its children inherit
+ * and `envObject` gives from then on).
+ *
+ * @example
+ * ```ts
+ * import { envObject, setEnv } from "./fs.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * setEnv({ JX_DOC_EXAMPLE: "1" });
+ * assertEquals(envObject().JX_DOC_EXAMPLE, "1");
+ * ```
+ */
+export function setEnv(vars: Record<string, string>): void {
+  if (!D) Object.assign(g.process.env, vars);
+  else for (const [k, v] of Object.entries(vars)) D.env.set(k, v);
+}
+
+/**
+ * Node's `process` (Bun's own global): on Deno its first use sets up the
+ * Node compatibility, ~30 ms, so only for what has no other way.
+ */
+export function nodeProcess(): typeof import("node:process") {
+  return g.process;
+}
+
+/**
  * The current directory.
  *
  * @example

@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { nodeFs, pid, readTextSync } from "./fs.ts";
+import { nodeFs, pid, readTextSync, sendSignal } from "./fs.ts";
+import { removePath } from "./files.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -71,27 +72,32 @@ export function tempPrefix(kind: TempKind): string {
 /** When process `p` started (ms since the epoch), from /proc; undefined when unknown. */
 function startedMs(p: number): number | undefined {
   try {
-    const fs = nodeFs();
-    const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+    const stat = readTextSync(`/proc/${p}/stat`);
     const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
-    const btime = Number(/^btime (\d+)$/m.exec(fs.readFileSync("/proc/stat", "utf8"))?.[1]);
+    const btime = Number(/^btime (\d+)$/m.exec(readTextSync("/proc/stat"))?.[1]);
     return Number.isFinite(ticks) && btime ? btime * 1000 + ticks * 10 : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** When `path` was last modified (ms since the epoch); throws when it is not there. */
+function mtimeMs(path: string): number {
+  if (g.Deno && !g.Bun) return g.Deno.statSync(path).mtime?.getTime() ?? 0;
+  return nodeFs().statSync(path).mtimeMs;
+}
+
 /** Whether the folder `path`, made by process `p`, is left over. */
 function isStale(path: string, p: number): boolean {
   try {
-    g.process.kill(p, 0);
+    sendSignal(p, 0);
   } catch (e) {
     return (e as { code?: string }).code === "ESRCH";
   }
   // Alive (or not ours to signal): stale only when that process is younger than the folder.
   const start = startedMs(p);
   try {
-    return start !== undefined && start > nodeFs().statSync(path).mtimeMs + 1000;
+    return start !== undefined && start > mtimeMs(path) + 1000;
   } catch {
     return false;
   }
@@ -126,7 +132,7 @@ export function removeStaleTemp(): void {
     const p = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1] ?? 0);
     if (!p || p === pid() || !isStale(`${root}/${name}`, p)) continue;
     try {
-      nodeFs().rmSync(`${root}/${name}`, { recursive: true, force: true });
+      removePath(`${root}/${name}`, true);
     } catch { /* another user's, or already gone */ }
   }
 }

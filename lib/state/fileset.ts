@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join } from "../runtime/path.ts";
 import { globToRegExp, isGlob, walkFiles as walk } from "../graph/glob.ts";
 import { ABSENT, DIR, FILE, ST, statInto } from "./stat.ts";
 import { sha256 } from "../runtime/hash.ts";
+import { readBytesSync } from "../runtime/fs.ts";
 
 /** size, mtime (ms), inode, then the content hash once known. */
 export type FileStamp = [size: number, mtimeMs: number, ino: number, hash?: string];
@@ -87,7 +87,7 @@ export function stamp(baseDir: string, path: string): FileStamp | null {
 
 /** SHA-256 of a file's content, hex. */
 export function hashFile(baseDir: string, path: string): string {
-  return sha256().update(readFileSync(join(baseDir, path))).hex().slice(0, 32);
+  return sha256().update(readBytesSync(join(baseDir, path))).hex().slice(0, 32);
 }
 
 /** Content hashes told by `noteHash`, by absolute path, with the stamp they hold for. */

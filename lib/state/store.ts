@@ -19,25 +19,15 @@
  *
  * @module
  */
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  fsyncSync,
-  openSync,
-  readSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
-import { join } from "node:path";
-import process from "node:process";
+import { join } from "../runtime/path.ts";
 import { JxInputError } from "../runtime/errors.ts";
 import { myUid } from "../runtime/owned.ts";
 import type { FileStamp } from "./fileset.ts";
 import { checkStatePath, stateDir, stderrWarn, type Warn } from "./guard.ts";
 import { readText } from "./stat.ts";
 import { lastIndexOfBytes } from "../runtime/bytes.ts";
+import { pid, renameSync } from "../runtime/mod.ts";
+import { type OpenFile, openFile, removePath } from "../runtime/files.ts";
 
 /** What is remembered of a job's last success. */
 export interface Entry {
@@ -140,7 +130,7 @@ export class StateStore {
   /** The last row of each job. */
   readonly rows = new Map<string, Row>();
   private lines = 0;
-  private fd?: number;
+  private file?: OpenFile;
   readonly dir: string;
 
   /** Whether the log ends in the middle of a line (a torn last write). */
@@ -203,21 +193,21 @@ export class StateStore {
     const enc = new TextEncoder(), dec = new TextDecoder();
     // Each job's row prefix after the newline that ends the line before.
     const left = new Map([...jobs].map((j) => [j, enc.encode(`\n[${JSON.stringify(j)},`)]));
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const f = openFile(path, "read");
     try {
-      let pos = fstatSync(fd).size;
+      let pos = f.stat().size;
       let buf = new Uint8Array(Math.min(pos, CHUNK) + 4096);
       // The start of the file's next line (read before, from the chunk after this one), its
       // bytes kept until the chunk that holds the rest of it is read.
       let carry = new Uint8Array(0);
       const last = new Uint8Array(1);
-      this.torn = pos > 0 && readSync(fd, last, 0, 1, pos - 1) === 1 && last[0] !== 0x0a;
+      this.torn = pos > 0 && f.readAt(last, 0, 1, pos - 1) === 1 && last[0] !== 0x0a;
       while (pos > 0 && left.size) {
         const n = Math.min(pos, CHUNK);
         pos -= n;
         if (buf.length < n + carry.length) buf = new Uint8Array(n + carry.length);
         for (let got = 0; got < n;) {
-          const k = readSync(fd, buf, got, n - got, pos + got);
+          const k = f.readAt(buf, got, n - got, pos + got);
           if (k <= 0) return; // cut short under jx (not by a run: a run renames): those jobs run
           got += k;
         }
@@ -233,7 +223,7 @@ export class StateStore {
         carry = first < 0 ? new Uint8Array(0) : data.slice(0, first);
       }
     } finally {
-      closeSync(fd);
+      f.close();
     }
   }
 
@@ -291,8 +281,8 @@ export class StateStore {
   /** Appends a row (at once) and makes it the job's current one. */
   append(row: Row): void {
     this.rows.set(row[0] as string, row);
-    if (this.fd === undefined) this.fd = this.open();
-    writeSync(this.fd, JSON.stringify(row) + "\n");
+    if (this.file === undefined) this.file = this.open();
+    this.file.write(JSON.stringify(row) + "\n");
     this.lines++;
   }
 
@@ -300,22 +290,21 @@ export class StateStore {
    * Opens the log to append, never through a link (O_NOFOLLOW), and checks
    * that what was opened is our own file; a torn last line is ended first.
    */
-  private open(): number {
+  private open(): OpenFile {
     const path = join(stateDir(this.baseDir, this.warn), "state.ndjson");
     checkStatePath(path, "file", this.warn);
-    const c = constants;
-    const fd = openSync(path, c.O_WRONLY | c.O_APPEND | c.O_CREAT | c.O_NOFOLLOW, 0o644);
-    const st = fstatSync(fd);
+    const f = openFile(path, "append");
+    const st = f.stat();
     const me = myUid();
-    if (!st.isFile() || (me >= 0 && st.uid !== me)) {
-      closeSync(fd);
+    if (!st.isFile || (me >= 0 && st.uid !== me)) {
+      f.close();
       throw new JxInputError(
         `${path} changed under jx (not a file of this user's): not writing to it`,
       );
     }
-    if (this.torn) writeSync(fd, TORN + "\n");
+    if (this.torn) f.write(TORN + "\n");
     this.torn = false;
-    return fd;
+    return f;
   }
 
   /**
@@ -325,9 +314,9 @@ export class StateStore {
    * machine crash, lines not yet on disk are lost, and their jobs run again.
    */
   close(): void {
-    if (this.fd !== undefined) {
-      closeSync(this.fd);
-      this.fd = undefined;
+    if (this.file !== undefined) {
+      this.file.close();
+      this.file = undefined;
     }
     if (!this.only && this.lines > 1000 && this.lines > 2 * this.rows.size) this.compact();
   }
@@ -339,22 +328,19 @@ export class StateStore {
    */
   private compact(): void {
     const path = join(this.dir, "state.ndjson");
-    const tmp = `${path}.${process.pid}.tmp`;
-    const c = constants;
-    let fd: number | undefined;
+    const tmp = `${path}.${pid()}.tmp`;
+    let f: OpenFile | undefined;
     try {
-      fd = openSync(tmp, c.O_WRONLY | c.O_CREAT | c.O_TRUNC | c.O_NOFOLLOW, 0o644);
-      writeSync(fd, [...this.rows.values()].map((r) => JSON.stringify(r) + "\n").join(""));
-      fsyncSync(fd);
-      closeSync(fd);
-      fd = undefined;
+      f = openFile(tmp, "write");
+      f.write([...this.rows.values()].map((r) => JSON.stringify(r) + "\n").join(""));
+      f.sync();
+      f.close();
+      f = undefined;
       renameSync(tmp, path);
       this.lines = this.rows.size;
     } catch {
-      if (fd !== undefined) closeSync(fd);
-      try {
-        unlinkSync(tmp);
-      } catch { /* not made */ }
+      f?.close();
+      removePath(tmp);
     }
   }
 }

@@ -1,0 +1,38 @@
+/**
+ * runtime/sha256.ts against node:crypto: every length around the block
+ * size and the length field's, seeded random data, and text.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { sha256Hex } from "../lib/runtime/sha256.ts";
+import { sha256 } from "../lib/runtime/hash.ts";
+
+const native = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
+
+Deno.test("runtime/sha256: the same digests as node:crypto", () => {
+  let seed = 11;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) & 0xff;
+  for (let n = 0; n <= 300; n++) {
+    const b = new Uint8Array(n).map(rnd);
+    assert.equal(sha256Hex(b), native(b), `length ${n}`);
+  }
+  for (const n of [1000, 4095, 4096, 65536, 100_003, 1 << 20]) {
+    const b = new Uint8Array(n).map(rnd);
+    assert.equal(sha256Hex(b), native(b), `length ${n}`);
+  }
+});
+
+Deno.test("runtime/hash: sha256() of text and bytes, in pieces, small and past the native threshold", () => {
+  const text = "jobs:\n  ç: { run: échó }\n\uFEFF";
+  assert.equal(sha256().update(text).hex(), native(text));
+  const bytes = new Uint8Array(70_000).map((_, i) => (i * 7) & 0xff);
+  assert.equal(
+    sha256().update("head").update(bytes).update("").hex(),
+    createHash("sha256").update("head").update(bytes).digest("hex"),
+  );
+  const big = new Uint8Array((2 << 20) + 5).map((_, i) => i & 0xff);
+  assert.equal(
+    sha256().update(big).update("x").hex(),
+    createHash("sha256").update(big).update("x").digest("hex"),
+  );
+});
