@@ -209,3 +209,31 @@ Deno.test("fast YAML: what it leaves to the package", () => {
     same(t, JSON.stringify(t));
   }
 });
+
+Deno.test("runtime/yaml_light: LineCounter gives the package's lines and columns; node tests agree", async () => {
+  const light = await import("../lib/runtime/yaml_light.ts");
+  const yaml = await import("../lib/runtime/yaml.ts");
+  const text = "a: 1\n\nbb:\n  - x\n  - { y: [1, 2] }\n# end\n";
+  const ours = new light.LineCounter(), theirs = new LineCounter();
+  yaml.parseDocument(text, { lineCounter: theirs });
+  for (const s of theirs.lineStarts) ours.addNewLine(s);
+  for (let off = -1; off <= text.length + 2; off++) {
+    assert.deepEqual(ours.linePos(off), theirs.linePos(off), `offset ${off}`);
+  }
+  assert.deepEqual(new light.LineCounter().linePos(5), new LineCounter().linePos(5));
+  const doc = yaml.parseDocument("m: {k: [s, *a]}\nn: &a 1\n");
+  const kinds = ["isMap", "isSeq", "isScalar", "isPair", "isAlias", "isNode"] as const;
+  const seen: string[] = [];
+  const stack: unknown[] = [doc.contents, doc, null, 3, "s"];
+  while (stack.length) {
+    const x = stack.pop();
+    for (const k of kinds) {
+      const ours = (light[k] as (x: unknown) => boolean)(x);
+      assert.equal(ours, (yaml[k] as (x: unknown) => boolean)(x), k);
+    }
+    seen.push(kinds.filter((k) => (light[k] as (x: unknown) => boolean)(x)).join("+"));
+    if (yaml.isMap(x) || yaml.isSeq(x)) stack.push(...x.items);
+    if (yaml.isPair(x)) stack.push(x.key, x.value);
+  }
+  assert.ok(seen.includes("isAlias+isNode") && seen.includes("isPair"));
+});

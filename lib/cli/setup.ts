@@ -35,10 +35,18 @@ function jobsFile(args: Args, orFail: (file: undefined, dir: string) => string):
 
 /** Loads the jobs file the arguments name. */
 export async function load(args: Args): Promise<Graph> {
-  // Loaded here, not above: a partial `jx run` (noop_run.ts) reads no jobs file, and the
-  // loader brings the YAML parser.
-  const g = await import("../graph/mod.ts" as string) as typeof import("../graph/mod.ts");
-  return g.loadJobsFile(jobsFile(args, g.jobsFileOrFail), { vars: args.vars });
+  // Loaded here, not above: a partial `jx run` (noop_run.ts) reads no jobs file. The loader
+  // without the `yaml` package, which only a file outside the fast front end's subset needs
+  // (on Deno an npm package sets up the Node compatibility: ARCHITECTURE.md, "The run path").
+  const g = await import("../graph/load.ts" as string) as typeof import("../graph/load.ts");
+  const file = jobsFile(args, g.jobsFileOrFail);
+  try {
+    return g.loadJobsFile(file, { vars: args.vars });
+  } catch (e) {
+    if (!(e instanceof g.NeedYamlPackage)) throw e;
+  }
+  await import("../graph/yaml_full.ts" as string);
+  return g.loadJobsFile(file, { vars: args.vars });
 }
 
 /**

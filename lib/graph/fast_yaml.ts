@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { Document, parse } from "../runtime/yaml.ts";
+import type { Document } from "../runtime/yaml.ts";
+import { coreNumber } from "../runtime/yaml_light.ts";
 
 /**
  * Nodes as light as the `Validator` needs: the package's node classes set
@@ -191,10 +192,15 @@ export function fastYaml(text: string): { doc: Document.Parsed; lineStarts: numb
   try {
     const p = new FastParser(text);
     const contents = p.document();
-    const doc = new Document() as Document.Parsed;
+    // Cast: what the loader reads of a document (its contents, range and errors), without the
+    // package's class (loading the package is what this front end saves).
+    const doc = {
+      contents,
+      range: [0, text.length, text.length],
+      errors: [],
+      warnings: [],
+    } as unknown as Document.Parsed;
     made.add(doc);
-    doc.contents = contents as unknown as Document.Parsed["contents"];
-    doc.range = [0, text.length, text.length];
     return { doc, lineStarts: p.lineStarts };
   } catch (e) {
     if (e === GIVE_UP) return undefined;
@@ -517,7 +523,7 @@ function isFlowEnd(c: number): boolean {
   return c === 44 || c === 91 || c === 93 || c === 123 || c === 125 || c === 58;
 }
 
-/** A plain scalar's value: null, a boolean, a number (by the `yaml` package), or the text. */
+/** A plain scalar's value: null, a boolean, a number (as the core schema reads it), or the text. */
 function resolvePlain(src: string): unknown {
   if (src.length <= 5) {
     if (NULLS.has(src)) return null;
@@ -527,7 +533,7 @@ function resolvePlain(src: string): unknown {
   const c = src.charCodeAt(0);
   // Only a digit, a sign or a dot can start a number.
   if ((c <= 57 && c >= 48) || c === 43 || c === 45 || c === 46) {
-    if (NUMBER.test(src)) return parse(src);
+    if (NUMBER.test(src)) return coreNumber(src);
   }
   return src;
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CST, LineCounter, Parser } from "../runtime/yaml.ts";
+import { LineCounter } from "../runtime/yaml_light.ts";
 import { basename, dirname, resolve } from "../runtime/path.ts";
 import { findJobsFileUp, readTextSync } from "../runtime/fs.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
@@ -47,6 +47,7 @@ import {
 } from "./spec.ts";
 import { deriveResourceEdges, resourcesConflict } from "./edges.ts";
 import { checkResourceGlobs, MAX_JOBS, parseYaml } from "./limits.ts";
+export { NeedYamlPackage } from "./limits.ts";
 import { globProblem } from "./glob.ts";
 
 /** Keys that make a jobs file read other files. */
@@ -271,8 +272,6 @@ function parseUnit(
 ): { unit: Unit; includes: (Included & { at?: Pos })[]; first: boolean; settings: FileSettings } {
   const lines = new LineCounter();
   const doc = parseYaml(text, file, lines);
-  const firstError = doc.errors[0];
-  if (firstError) throw yamlError(text, file, lines, firstError);
   const v = new Validator(file, lines, doc);
   if (doc.contents === null) {
     throw new JxInputError("empty jobs file (expected a mapping with `jobs:`)", file, {
@@ -628,45 +627,4 @@ function checkRepeatTest(t: JobSpec, at: string, fail: (msg: string, path: strin
       at,
     );
   }
-}
-
-/** A YAML parse error as a one-line message at the most useful position. */
-function yamlError(
-  text: string,
-  file: string,
-  lines: LineCounter,
-  err: { code: string; message: string; pos: [number, number] },
-): JxInputError {
-  let offset = err.pos[0];
-  let msg = err.message.split("\n")[0].replace(/; please use .*$/, "");
-  if (err.code === "DUPLICATE_KEY") {
-    return new JxInputError(`duplicate key${keyAt(text, offset)}`, file, lines.linePos(offset));
-  }
-  if (/Missing closing .?quote/.test(msg)) {
-    // Point at the opening quote, not at the end of the file.
-    for (const tok of new Parser().parse(text)) {
-      if (tok.type !== "document") continue;
-      CST.visit(tok, (item) => {
-        for (const t of [item.key, item.value]) {
-          if (
-            t && (t.type === "double-quoted-scalar" || t.type === "single-quoted-scalar") &&
-            t.offset < offset
-          ) {
-            const q = t.source[0];
-            if (t.source.length < 2 || !t.source.trimEnd().endsWith(q)) offset = t.offset;
-          }
-        }
-      });
-    }
-  }
-  const line = text.split("\n")[lines.linePos(offset).line - 1] ?? "";
-  if (/\$\{/.test(line) && /flow|Missing , or :/i.test(msg)) {
-    msg += ' (quote values that contain ${...} inside [ ] or { }: "${X}")';
-  }
-  return new JxInputError(`YAML syntax error: ${msg}`, file, lines.linePos(offset));
-}
-
-function keyAt(text: string, offset: number): string {
-  const m = /^["']?([^"':\n]+)/.exec(text.slice(offset));
-  return m ? ` '${m[1].trim()}'` : "";
 }

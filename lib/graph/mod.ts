@@ -11,6 +11,8 @@
  *
  * @module
  */
+// The `yaml` package for what the fast front end leaves (a `jx run` loads it only then).
+import "./yaml_full.ts";
 export { didYouMean, JxInputError, type Pos } from "./errors.ts";
 export { formatMs, parseDuration } from "./duration.ts";
 export { depfileInputs, parseDepfile } from "./depfile.ts";

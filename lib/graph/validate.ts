@@ -4,18 +4,15 @@
  *
  * @module
  */
+import type { Document, Node, Pair, YAMLMap } from "../runtime/yaml.ts";
 import {
-  type Document,
   isAlias,
   isMap,
   isNode,
   isScalar,
   isSeq,
   type LineCounter,
-  type Node,
-  type Pair,
-  type YAMLMap,
-} from "../runtime/yaml.ts";
+} from "../runtime/yaml_light.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import { compactValues, nulFree } from "./fast_yaml.ts";
 import { formatMs, parseDuration } from "./duration.ts";

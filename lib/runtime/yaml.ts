@@ -27,6 +27,8 @@ export declare namespace Document {
   /** A document made by a parser. */
   export type Parsed = Yaml.Document.Parsed;
 }
+/** An alias node (`*name`, a class). */
+export type Alias = Yaml.Alias;
 /** A key and its value (a class). */
 export type Pair<K = unknown, V = unknown> = Yaml.Pair<K, V>;
 /** A scalar node (a class). */

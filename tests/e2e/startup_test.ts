@@ -131,7 +131,7 @@ async function denoTraced(dir: string, args: string[]): Promise<{ code: number; 
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-Deno.test("startup on Deno: --version and a no-op run never touch globalThis.process (Node compatibility: ~35 ms)", async () => {
+Deno.test("startup on Deno: --version, a no-op run and a full run of a small file never touch globalThis.process (Node compatibility: ~35 ms)", async () => {
   const dir = await tempDir({
     "a.txt": "a\n",
     "jobs.yaml": "jobs:\n  t: { run: cp a.txt b.txt, reads: [a.txt], writes: [b.txt] }\n",
@@ -145,6 +145,17 @@ Deno.test("startup on Deno: --version and a no-op run never touch globalThis.pro
     assert.equal(code, 0, stderr);
     assert.match(stderr, /jx: no-op: /, "the fast path was taken");
     assert.doesNotMatch(stderr, /touched process/);
+    // The full way: the file parsed by the fast front end, without the yaml package.
+    await Deno.writeTextFile(`${dir}/a.txt`, "changed\n");
+    const full = await denoTraced(dir, ["run", "--verbose"]);
+    assert.equal(full.code, 0, full.stderr);
+    assert.match(full.stderr, /jx: 1 job ok/);
+    assert.doesNotMatch(full.stderr, /touched process/);
+    // A file the front end leaves to the yaml package (an anchor): it loads then, and works.
+    await Deno.writeTextFile(`${dir}/anchor.yaml`, "jobs:\n  t: &j { run: 'true' }\n  u: *j\n");
+    const anchored = await denoTraced(dir, ["run", "-f", "anchor.yaml"]);
+    assert.equal(anchored.code, 0, anchored.stderr);
+    assert.match(anchored.stderr, /touched process/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
