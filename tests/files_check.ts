@@ -95,4 +95,10 @@ out.emptyRemoved = !fs.existsSync(`${dir}/e`);
 out.fullNotRemoved = code(() => removeEmptyDir(`${dir}/f`));
 const t = makeTempDir(`${dir}/jx-t-`);
 out.tempDir = [/\/jx-t-[A-Za-z0-9]{6}$/.test(t), (fs.statSync(t).mode & 0o777).toString(8)];
+// Sorted by UTF-8 bytes on both runtimes, not in the file system's order.
+fs.mkdirSync(`${dir}/order`);
+for (const n of ["b", "a", "B", "\u{1F600}", "\uFF01", "é", "a0", "_"]) {
+  fs.writeFileSync(`${dir}/order/${n}`, "");
+}
+out.order = listDir(`${dir}/order`).map((e) => e.name);
 console.log(JSON.stringify(out));

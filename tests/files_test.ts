@@ -58,5 +58,6 @@ Deno.test("runtime/files: Deno and Bun agree, and a link is never opened", async
     "target:file",
   ]);
   assert.deepEqual(deno.tempDir, [true, "700"]);
+  assert.deepEqual(deno.order, ["B", "_", "a", "a0", "b", "é", "\uFF01", "\u{1F600}"]);
   assert.equal(deno.fullNotRemoved && (deno.fullNotRemoved as { code?: string }).code, "ENOTEMPTY");
 });

@@ -131,7 +131,11 @@ function openNode(path: string, how: OpenHow, mode: number): OpenFile {
 /** What a directory entry is (symbolic links not followed). */
 export type EntryKind = "file" | "dir" | "link" | "other";
 
-/** The entries of a directory, in the order the system gives them (throws when it cannot be read). */
+/**
+ * The entries of a directory sorted by name (their bytes, as Deno's
+ * `node:fs` gives them; Bun's are in the file system's order): both
+ * runtimes walk a tree alike. Throws when it cannot be read.
+ */
 export function listDir(path: string): { name: string; kind: EntryKind }[] {
   const out: { name: string; kind: EntryKind }[] = [];
   if (D) {
@@ -141,7 +145,7 @@ export function listDir(path: string): { name: string; kind: EntryKind }[] {
         kind: e.isFile ? "file" : e.isDirectory ? "dir" : e.isSymlink ? "link" : "other",
       });
     }
-    return out;
+    return out.sort((a, b) => byBytes(a.name, b.name));
   }
   for (const e of nodeFs().readdirSync(path, { withFileTypes: true })) {
     const kind = e.isFile()
@@ -153,7 +157,7 @@ export function listDir(path: string): { name: string; kind: EntryKind }[] {
       : "other";
     out.push({ name: e.name, kind });
   }
-  return out;
+  return out.sort((a, b) => byBytes(a.name, b.name));
 }
 
 /** What `lstat` says of `path` itself (a link not followed); throws when it is not there. */
@@ -238,4 +242,19 @@ const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 export function removeEmptyDir(path: string): void {
   if (D) D.removeSync(path);
   else nodeFs().rmdirSync(path);
+}
+
+/**
+ * `strcmp` order of two names' UTF-8 bytes: UTF-16's order but that a
+ * character past U+FFFF (a surrogate pair) sorts after U+E000-U+FFFF.
+ */
+function byBytes(a: string, b: string): number {
+  for (let i = 0; i < a.length && i < b.length; i++) {
+    const x = a.charCodeAt(i), y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 || y < 0xd800) return x - y;
+    const lift = (c: number) => c < 0xe000 ? c + 0x2000 : c - 0x800; // surrogates last
+    return lift(x) - lift(y);
+  }
+  return a.length - b.length;
 }
