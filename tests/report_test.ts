@@ -295,3 +295,20 @@ Deno.test("skips many at once: the same summary and event log lines as one event
   assert.match((await runOnce(true, false))[0], /1 job ok, 3 up to date/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("indexOfByte: long spans through libc's memchr once the reactor's libc is loaded, same answers", async () => {
+  const { indexOfByte } = await import("../lib/runtime/bytes.ts");
+  const buf = new Uint8Array(100_000).fill(97);
+  for (const at of [5000, 70_000, 99_999]) buf[at] = 10;
+  const before = [
+    indexOfByte(buf, 10, 0),
+    indexOfByte(buf, 10, 5001),
+    indexOfByte(buf, 10, 99_999),
+  ];
+  await import("../lib/reactor/libc.ts"); // sets memchr (Deno, FFI permitted)
+  const after = [indexOfByte(buf, 10, 0), indexOfByte(buf, 10, 5001), indexOfByte(buf, 10, 99_999)];
+  assert.deepEqual(before, [5000, 70_000, 99_999]);
+  assert.deepEqual(after, before);
+  assert.equal(indexOfByte(buf, 11, 0), -1);
+  assert.equal(indexOfByte(buf.subarray(1), 10, 4000), 4999);
+});

@@ -9,6 +9,7 @@
  */
 import { addressOf, dlopenBun, readCString, readI32 } from "./libc_bun.ts";
 import { deno, ffiPermitted, isBun } from "../runtime/mod.ts";
+import { useMemchr } from "../runtime/bytes.ts";
 
 /** The symbols used, with their C signatures. */
 const SYMBOLS = {
@@ -147,28 +148,15 @@ export function strerror(code: number): string {
   return isBun ? readCString(p) : deno().UnsafePointerView.getCString(p);
 }
 
-/** Spans shorter than this are searched in JS (an FFI call costs more than it saves). */
-const MEMCHR_MIN = 4096;
 let memchrOk: boolean | undefined;
 
 /**
- * The index of the first `byte` in `buf` at or after `from`, or -1: as
- * `buf.indexOf(byte, from)`, but long spans go through libc's `memchr` where
- * Deno permits FFI (V8 scans a typed array byte by byte, about 2 GB/s here;
- * memchr is some 40 times faster), which matters for a job printing
- * gigabytes.
- *
- * @example
- * ```ts
- * import { indexOfByte } from "./libc.ts";
- * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * assertEquals(indexOfByte(new TextEncoder().encode("a\nb"), 10, 0), 1);
- * ```
+ * libc's `memchr` for runtime/bytes.ts `indexOfByte` (its long spans), where
+ * Deno permits FFI: the index of `byte` in `span`, or -1; undefined when it
+ * cannot be had (Bun: its `indexOf` is fast already). Set when this module
+ * loads, so the no-op path (which never splits output) loads no FFI for it.
  */
-export function indexOfByte(buf: Uint8Array, byte: number, from: number): number {
-  const n = buf.length - from;
-  if (n < MEMCHR_MIN) return buf.indexOf(byte, from);
-  const D = deno();
+function memchrIndex(span: Uint8Array, byte: number): number | undefined {
   if (memchrOk === undefined) {
     try {
       memchrOk = !isBun && ffiPermitted() && !!libc();
@@ -176,13 +164,13 @@ export function indexOfByte(buf: Uint8Array, byte: number, from: number): number
       memchrOk = false;
     }
   }
-  if (!memchrOk) return buf.indexOf(byte, from);
-  const span = from ? buf.subarray(from) : buf;
-  const p = libc().symbols.memchr(span, byte, n);
+  if (!memchrOk) return undefined;
+  const D = deno();
+  const p = libc().symbols.memchr(span, byte, span.length);
   if (p === null) return -1;
-  return from + Number(D.UnsafePointer.value(p)) -
-    Number(D.UnsafePointer.value(D.UnsafePointer.of(span)));
+  return Number(D.UnsafePointer.value(p)) - Number(D.UnsafePointer.value(D.UnsafePointer.of(span)));
 }
+useMemchr(memchrIndex);
 
 const enc = new TextEncoder();
 

@@ -9,7 +9,7 @@ import type { Graph } from "../graph/graph.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
 import { terminalColumns, writeAll } from "../runtime/mod.ts";
 import { OutputBuffer } from "./buffer.ts";
-import { indexOfByte } from "../reactor/libc.ts";
+import { indexOfByte } from "../runtime/bytes.ts";
 import { StatusBoard, type StatusClock } from "./status.ts";
 
 /**

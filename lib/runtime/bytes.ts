@@ -45,3 +45,34 @@ export function lastIndexOfBytes(hay: Uint8Array, needle: Uint8Array, pos: numbe
   }
   return -1;
 }
+
+/** Spans shorter than this are searched in JS (an FFI call costs more than it saves). */
+const MEMCHR_MIN = 4096;
+
+/** A faster search for long spans (reactor/libc.ts sets libc's `memchr` when it loads). */
+let memchr: ((span: Uint8Array, byte: number) => number | undefined) | undefined;
+
+/** Sets the search `indexOfByte` uses for long spans (undefined from it: not available). */
+export function useMemchr(f: typeof memchr): void {
+  memchr = f;
+}
+
+/**
+ * The index of the first `byte` in `buf` at or after `from`, or -1: as
+ * `buf.indexOf(byte, from)`, but long spans go through libc's `memchr` once
+ * the reactor has loaded it where Deno permits FFI (V8 scans a typed array
+ * byte by byte, about 2 GB/s here; memchr is some 40 times faster), which
+ * matters for a job printing gigabytes.
+ *
+ * @example
+ * ```ts
+ * import { indexOfByte } from "./bytes.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(indexOfByte(new TextEncoder().encode("a\nb"), 10, 0), 1);
+ * ```
+ */
+export function indexOfByte(buf: Uint8Array, byte: number, from: number): number {
+  if (buf.length - from < MEMCHR_MIN || !memchr) return buf.indexOf(byte, from);
+  const at = memchr(from ? buf.subarray(from) : buf, byte);
+  return at === undefined ? buf.indexOf(byte, from) : at < 0 ? -1 : from + at;
+}
