@@ -52,6 +52,11 @@ Deno.test("runtime/fs readBytesSync on Deno: whole files, also one that stat cal
   assert.ok(status.length > 100);
   assert.match(new TextDecoder().decode(status), /^Name:.*\n[\s\S]*VmRSS:/);
   assert.throws(() => readBytesSync(`${dir}/missing`), Deno.errors.NotFound);
-  assert.throws(() => readBytesSync(dir));
+  assert.throws(() => readBytesSync(dir), /: EISDIR: is a directory$/);
+  const { readTextSync } = await import("../lib/runtime/fs.ts");
+  assert.throws(
+    () => readTextSync(`${dir}/missing`),
+    /: ENOENT: no such file or directory, readfile '.*missing'$/,
+  );
   await Deno.remove(dir, { recursive: true });
 });

@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import {
   chmodPath,
+  fifoIdOf,
   listDir,
   lstatOf,
   makeDirs,
@@ -93,6 +94,8 @@ fs.writeFileSync(`${dir}/f/x`, "");
 removeEmptyDir(`${dir}/e`);
 out.emptyRemoved = !fs.existsSync(`${dir}/e`);
 out.fullNotRemoved = code(() => removeEmptyDir(`${dir}/f`));
+out.fileNotRemoved = [code(() => removeEmptyDir(`${dir}/f/x`)), fs.existsSync(`${dir}/f/x`)];
+out.fifoId = [fifoIdOf(`${dir}/target`), fifoIdOf(`${dir}/missing`)];
 const t = makeTempDir(`${dir}/jx-t-`);
 out.tempDir = [/\/jx-t-[A-Za-z0-9]{6}$/.test(t), (fs.statSync(t).mode & 0o777).toString(8)];
 // Sorted by UTF-8 bytes on both runtimes, not in the file system's order.

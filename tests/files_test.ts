@@ -60,4 +60,22 @@ Deno.test("runtime/files: Deno and Bun agree, and a link is never opened", async
   assert.deepEqual(deno.tempDir, [true, "700"]);
   assert.deepEqual(deno.order, ["B", "_", "a", "a0", "b", "é", "\uFF01", "\u{1F600}"]);
   assert.equal(deno.fullNotRemoved && (deno.fullNotRemoved as { code?: string }).code, "ENOTEMPTY");
+  assert.deepEqual(deno.fileNotRemoved, [{ code: "ENOTDIR" }, true]);
+  assert.deepEqual(deno.fifoId, ["", ""]);
+});
+
+Deno.test("runtime/files fifoIdOf: a pipe open here is one, by dev:ino, as node:fs says", async () => {
+  const { fifoIdOf } = await import("../lib/runtime/files.ts");
+  const { statSync } = await import("node:fs");
+  const p = new Deno.Command("sleep", { args: ["5"], stdin: "piped" }).spawn();
+  try {
+    const path = `/proc/${p.pid}/fd/0`; // the child's stdin: the pipe from here
+    const st = statSync(path);
+    assert.equal(st.isFIFO(), true);
+    assert.equal(fifoIdOf(path), `${st.dev}:${st.ino}`);
+  } finally {
+    await p.stdin.close();
+    p.kill();
+    await p.status;
+  }
 });

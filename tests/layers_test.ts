@@ -109,3 +109,29 @@ Deno.test("layers rule 6: a node: or npm: module on the run path is found, a laz
     ],
   );
 });
+
+Deno.test("layers rule 6: bare names and wrapped top-level imports are caught; the real run path, with the yaml package slipped in", async () => {
+  const { nodeOnRunPath, runtimeModulesOf } = await import("../tools/layers.ts");
+  assert.deepEqual(
+    runtimeModulesOf('import { parse } from "yaml";\nconst x = await import(\n  "node:fs"\n);\n'),
+    [
+      [1, "yaml"],
+      [2, "node:fs"],
+    ],
+  );
+  const files = new Map<string, string>();
+  const walk = (dir: string) => {
+    for (const e of Deno.readDirSync(dir)) {
+      const p = `${dir}/${e.name}`;
+      if (e.isDirectory) walk(p);
+      else if (p.endsWith(".ts")) files.set(p, Deno.readTextFileSync(p));
+    }
+  };
+  walk("lib");
+  files.set("cli.ts", Deno.readTextFileSync("cli.ts"));
+  assert.deepEqual(nodeOnRunPath(files), []);
+  // The fast YAML front end taking the package again: found through graph/load.ts.
+  const fast = "lib/graph/fast_yaml.ts";
+  files.set(fast, 'import { parse } from "../runtime/yaml.ts";\n' + files.get(fast));
+  assert.match(nodeOnRunPath(files).join("\n"), /^lib\/runtime\/yaml\.ts:\d+: (npm:)?yaml/m);
+});

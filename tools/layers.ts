@@ -244,11 +244,13 @@ export const RUN_PATH = [
   "lib/modules/mod.ts",
   "lib/cli/durations.ts",
   "lib/graph/cache.ts",
+  "lib/graph/load.ts",
 ];
 
 /**
- * The `node:` and `npm:` modules a file loads when it loads (rule 6): its
- * imports of them that are not `import type`, and a top-level
+ * The modules other than jx's own that a file loads when it loads (rule
+ * 6): `node:` and `npm:` ones, and bare names (an import map's, as `yaml`):
+ * its imports of them that are not `import type`, and a top-level
  * `await import(...)` of one; `[line, specifier]` each.
  *
  * @example
@@ -270,15 +272,14 @@ export function runtimeModulesOf(source: string): [number, string][] {
         stmt += lines[++j];
       }
     }
-    const s =
-      /^(?:import|export)\s+(type\s+)?[^"']*?\bfrom\s+["']((?:node|npm):[^"']+)["']/.exec(stmt) ??
-        /^import\s+()["']((?:node|npm):[^"']+)["']/.exec(stmt);
+    const s = /^(?:import|export)\s+(type\s+)?[^"']*?\bfrom\s+["']([^"'.][^"']*)["']/.exec(stmt) ??
+      /^import\s+()["']([^"'.][^"']*)["']/.exec(stmt);
     if (s && !s[1]) found.push([i + 1, s[2]]);
-    // At the top level (not indented): run when the module loads.
-    if (/^\S/.test(lines[i])) {
-      for (const d of lines[i].matchAll(/\bawait\s+import\s*\(\s*["']((?:node|npm):[^"']+)["']/g)) {
-        found.push([i + 1, d[1]]);
-      }
+    // At the top level (not indented): run when the module loads (the call may wrap lines).
+    if (/^\S/.test(lines[i]) && /\bawait\s+import\b/.test(lines[i])) {
+      const call = lines.slice(i, i + 3).join(" ");
+      const d = /\bawait\s+import\s*\(\s*["']([^"'.][^"']*)["']/.exec(call);
+      if (d) found.push([i + 1, d[1]]);
     }
   }
   return found;
@@ -299,7 +300,7 @@ export function nodeOnRunPath(files: Map<string, string>, roots: string[] = RUN_
     }
     for (const [line, spec] of runtimeModulesOf(text)) {
       problems.push(
-        `${f}:${line}: ${spec} loads with a partial jx run: on Deno it sets up the Node ` +
+        `${f}:${line}: ${spec} loads with a jx run: on Deno it sets up the Node ` +
           `compatibility (ARCHITECTURE.md, "The run path")`,
       );
     }

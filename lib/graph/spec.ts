@@ -38,7 +38,7 @@ import {
 import { type PosMap, table } from "./validate.ts";
 
 import { DEFAULT_GRACE_MS } from "./duration.ts";
-import { envObject } from "../runtime/fs.ts";
+import { envVar } from "../runtime/fs.ts";
 export { DEFAULT_GRACE_MS };
 
 /** What normalizing changes: `.` or `..` parts, empty parts, a leading or trailing `/`; or empty. */
@@ -219,10 +219,9 @@ function jobEnv(
   own: Record<string, string>,
 ): Record<string, string> {
   const env: Record<string, string> = table<string>();
-  const outer = envObject();
   for (const layer of dotenv) {
     for (const [k, v] of Object.entries(layer.values)) {
-      if (outer[k] === undefined) env[k] = v;
+      if (envVar(k) === undefined) env[k] = v;
     }
   }
   return Object.assign(env, fileEnv, own);

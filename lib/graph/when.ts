@@ -6,7 +6,7 @@
  * @module
  */
 import type { JobSpec } from "./types.ts";
-import { envObject, existsSync, osName } from "../runtime/mod.ts";
+import { envVar, existsSync, osName } from "../runtime/mod.ts";
 
 /** The operating system as `when: {os}` names it (`linux`, `darwin`, `windows`...). */
 export function currentOs(): string {
@@ -31,11 +31,14 @@ export function currentOs(): string {
  */
 export function whenFails(
   spec: Pick<JobSpec, "when">,
-  env: Record<string, string | undefined> = envObject(),
+  env?: Record<string, string | undefined>,
 ): string | undefined {
   const w = spec.when;
   if (!w) return undefined;
-  if (w.env !== undefined && !env[w.env]) return `when: env ${w.env} is not set`;
+  // This process's environment by default, one variable read (not a copy of all: called per job).
+  if (w.env !== undefined && !(env ? env[w.env] : envVar(w.env))) {
+    return `when: env ${w.env} is not set`;
+  }
   if (w.os !== undefined && w.os !== currentOs()) {
     return `when: os ${w.os} (this is ${currentOs()})`;
   }

@@ -36,8 +36,8 @@ import {
   withAuth,
   withoutJobserver,
 } from "./makeflags.ts";
-import { nodeFs, pid } from "../runtime/mod.ts";
-import { makeTempDir, removeEmptyDir, removePath } from "../runtime/files.ts";
+import { pid } from "../runtime/mod.ts";
+import { fifoIdOf, makeTempDir, removeEmptyDir, removePath } from "../runtime/files.ts";
 
 /** A jobserver pool as jx's job slots. */
 export interface JobserverSlots extends Slots {
@@ -347,12 +347,7 @@ export function createJobserver(
 
 /** `dev:ino` of a FIFO or pipe open as `fd` here, or "" when it is not one. */
 function fifoId(fd: number): string {
-  try {
-    const st = nodeFs().statSync(`/proc/self/fd/${fd}`);
-    return st.isFIFO() ? `${st.dev}:${st.ino}` : "";
-  } catch {
-    return "";
-  }
+  return fifoIdOf(`/proc/self/fd/${fd}`);
 }
 
 /**

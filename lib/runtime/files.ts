@@ -30,7 +30,7 @@ const encoder = new TextEncoder();
 
 /** An error as `node:fs` makes it: a `code` and the path in its message. */
 function fsError(code: string, what: string, path: string): Error {
-  return Object.assign(new Error(`${code}: ${what}, '${path}'`), { code });
+  return Object.assign(new Error(`${code}: ${what} '${path}'`), { code });
 }
 
 /**
@@ -178,6 +178,24 @@ export function lstatOf(path: string): { kind: EntryKind; uid: number; mode: num
   return { kind, uid: s.uid, mode: s.mode };
 }
 
+/**
+ * `dev:ino` of what `path` leads to when it is a FIFO or a pipe (following
+ * links: `/proc/self/fd/N` names an open descriptor), else "" (nothing there
+ * included).
+ */
+export function fifoIdOf(path: string): string {
+  try {
+    if (D) {
+      const s = D.statSync(path);
+      return s.isFifo ? `${s.dev}:${s.ino}` : "";
+    }
+    const s = nodeFs().statSync(path);
+    return s.isFIFO() ? `${s.dev}:${s.ino}` : "";
+  } catch {
+    return "";
+  }
+}
+
 /** `chmod(path, mode)` (following a link). */
 export function chmodPath(path: string, mode: number): void {
   if (D) D.chmodSync(path, mode);
@@ -240,8 +258,10 @@ const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /** Removes the empty directory `path` (`rmdir`: throws when it holds anything). */
 export function removeEmptyDir(path: string): void {
-  if (D) D.removeSync(path);
-  else nodeFs().rmdirSync(path);
+  if (!D) return nodeFs().rmdirSync(path);
+  // Deno's remove takes a file as well: rmdir(2) does not.
+  if (!D.lstatSync(path).isDirectory) throw fsError("ENOTDIR", "not a directory, rmdir", path);
+  D.removeSync(path);
 }
 
 /**

@@ -3,7 +3,8 @@
  * `node:crypto` costs about 12 ms there, a tenth of an edit's rerun); on
  * Deno, runtime/sha256.ts for what is small (`node:crypto` would set up
  * Deno's Node compatibility, some 35 ms), `node:crypto` past `NATIVE_FROM`
- * bytes, where it saves more than that.
+ * bytes, or once `JS_BUDGET` bytes were hashed in JavaScript, where it saves
+ * more than that.
  *
  * @module
  */
@@ -11,8 +12,15 @@ import type * as NodeCrypto from "node:crypto";
 import { bun, isBun, nodeProcess } from "./mod.ts";
 import { sha256Hex } from "./sha256.ts";
 
-/** From this many bytes in all, Deno hashes with `node:crypto` (about 4x the JavaScript's rate). */
-const NATIVE_FROM = 2 << 20;
+/** From this many bytes in one hash, Deno hashes with `node:crypto` (about 8x the JavaScript's rate). */
+const NATIVE_FROM = 1 << 20;
+/**
+ * Past this many bytes hashed in JavaScript in all, `node:crypto` for the rest
+ * of the process: its set-up (~35 ms) then costs less than the JavaScript would.
+ */
+const JS_BUDGET = 6 << 20;
+let jsBytes = 0;
+let nativeCrypto: typeof NodeCrypto | undefined;
 
 const encoder = new TextEncoder();
 
@@ -54,12 +62,13 @@ export function sha256(): Sha256 {
       return me;
     },
     hex: () => {
-      if (size >= NATIVE_FROM) {
-        const crypto = nodeProcess().getBuiltinModule("node:crypto") as typeof NodeCrypto;
-        const h = crypto.createHash("sha256");
+      if (nativeCrypto || size >= NATIVE_FROM || jsBytes + size > JS_BUDGET) {
+        nativeCrypto ??= nodeProcess().getBuiltinModule("node:crypto") as typeof NodeCrypto;
+        const h = nativeCrypto.createHash("sha256");
         for (const p of pieces) h.update(p);
         return h.digest("hex");
       }
+      jsBytes += size;
       const all = pieces.length === 1 ? pieces[0] : new Uint8Array(size);
       if (all !== pieces[0]) {
         let at = 0;

@@ -339,8 +339,10 @@ export class StateStore {
       renameSync(tmp, path);
       this.lines = this.rows.size;
     } catch {
-      f?.close();
-      removePath(tmp);
+      try {
+        f?.close();
+        removePath(tmp);
+      } catch { /* not made, or not ours to remove: the log is whole either way */ }
     }
   }
 }
