@@ -440,3 +440,10 @@ Deno.test("Graph keeps one edge per ordered pair, for a job with few edges in an
   assert.equal(g.depsOf("many").length, 40);
   assert.equal(g.dependentsOf("j0").length, 2);
 });
+
+Deno.test("when: env names no variable can have ('', 'A=B') are unset, not an error (Deno's env throws on them)", async () => {
+  const { whenFails } = await import("../lib/graph/when.ts");
+  assert.equal(whenFails({ when: { env: "" } }), "when: env  is not set");
+  assert.equal(whenFails({ when: { env: "A=B" } }), "when: env A=B is not set");
+  assert.equal(whenFails({ when: { env: "PATH" } }), undefined);
+});

@@ -135,3 +135,16 @@ Deno.test("layers rule 6: bare names and wrapped top-level imports are caught; t
   files.set(fast, 'import { parse } from "../runtime/yaml.ts";\n' + files.get(fast));
   assert.match(nodeOnRunPath(files).join("\n"), /^lib\/runtime\/yaml\.ts:\d+: (npm:)?yaml/m);
 });
+
+Deno.test("layers rule 6: an expression or a type is no import; a top-level import() with or without await is", async () => {
+  const { runtimeModulesOf } = await import("../tools/layers.ts");
+  const text = [
+    "export const N = 1;",
+    'function f(p: string) { throw new Error(`read from "${p}"`); }',
+    'type B = typeof import("bun:ffi");',
+    'type C = import("bun:ffi").FFIType;',
+    "const m = import(`node:fs`);",
+    'const [a] = await Promise.all([import("npm:yaml@2.9.1")]);',
+  ].join("\n");
+  assert.deepEqual(runtimeModulesOf(text), [[5, "node:fs"], [6, "npm:yaml@2.9.1"]]);
+});

@@ -311,4 +311,8 @@ Deno.test("indexOfByte: long spans through libc's memchr once the reactor's libc
   assert.deepEqual(after, before);
   assert.equal(indexOfByte(buf, 11, 0), -1);
   assert.equal(indexOfByte(buf.subarray(1), 10, 4000), 4999);
+  // Whatever indexOf takes, indexOfByte answers alike (memchr only for a plain index and byte).
+  for (const [byte, from] of [[10, -50_000], [10, 1.5], [10, NaN], [266, 0], [10, 200_000]]) {
+    assert.equal(indexOfByte(buf, byte, from), buf.indexOf(byte, from), `${byte} from ${from}`);
+  }
 });

@@ -265,21 +265,30 @@ export const RUN_PATH = [
 export function runtimeModulesOf(source: string): [number, string][] {
   const found: [number, string][] = [];
   const lines = withoutComments(source).split("\n");
+  // A module's name, not an expression: `node:fs`, `npm:yaml@2`, `yaml`, `@scope/x` (no `${`).
+  const NAME = `([a-z@][\\w@./:-]*)`;
+  const fromStmt = new RegExp(
+    `^(?:import|export)\\s+(type\\s+)?[^"'\`]*?\\bfrom\\s+["']${NAME}["']`,
+    "i",
+  );
+  const bare = new RegExp(`^import\\s+()["']${NAME}["']`, "i");
+  const call = new RegExp(`(?<!typeof\\s*)\\bimport\\s*\\(\\s*["'\`]${NAME}["'\`]`, "i");
   for (let i = 0; i < lines.length; i++) {
     let stmt = lines[i];
-    if (/^(import|export)\b/.test(stmt) && !/["']\s*;?\s*$/.test(stmt)) {
+    // Only an import or re-export is joined over lines (up to its `from`), not `export const`...
+    if (/^(import|export)\s+(type\s+)?[{*]/.test(stmt) && !/["']\s*;?\s*$/.test(stmt)) {
       for (let j = i; j + 1 < lines.length && j - i < 40 && !/\bfrom\s+["']/.test(stmt);) {
         stmt += lines[++j];
       }
     }
-    const s = /^(?:import|export)\s+(type\s+)?[^"']*?\bfrom\s+["']([^"'.][^"']*)["']/.exec(stmt) ??
-      /^import\s+()["']([^"'.][^"']*)["']/.exec(stmt);
-    if (s && !s[1]) found.push([i + 1, s[2]]);
-    // At the top level (not indented): run when the module loads (the call may wrap lines).
-    if (/^\S/.test(lines[i]) && /\bawait\s+import\b/.test(lines[i])) {
-      const call = lines.slice(i, i + 3).join(" ");
-      const d = /\bawait\s+import\s*\(\s*["']([^"'.][^"']*)["']/.exec(call);
-      if (d) found.push([i + 1, d[1]]);
+    const s = fromStmt.exec(stmt) ?? bare.exec(stmt);
+    if (s && !s[1] && !s[2].startsWith(".")) found.push([i + 1, s[2]]);
+    // At the top level (not indented), `import(...)` runs when the module loads; the call may
+    // wrap lines (`await import(\n  "node:fs"\n)`).
+    const top = /^\S/.test(lines[i]) && !/^(import|export|type|interface|declare)\s/.test(lines[i]);
+    if (top && /\bimport\s*\(/.test(lines[i])) {
+      const d = call.exec(lines.slice(i, i + 3).join(" "));
+      if (d && !d[1].startsWith(".")) found.push([i + 1, d[1]]);
     }
   }
   return found;

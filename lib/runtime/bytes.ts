@@ -72,7 +72,9 @@ export function useMemchr(f: typeof memchr): void {
  * ```
  */
 export function indexOfByte(buf: Uint8Array, byte: number, from: number): number {
-  if (buf.length - from < MEMCHR_MIN || !memchr) return buf.indexOf(byte, from);
+  // memchr for a long span from a plain index, for a byte; anything else as `indexOf` takes it.
+  const plain = Number.isInteger(from) && from >= 0 && byte === (byte & 0xff);
+  if (!memchr || !plain || buf.length - from < MEMCHR_MIN) return buf.indexOf(byte, from);
   const at = memchr(from ? buf.subarray(from) : buf, byte);
   return at === undefined ? buf.indexOf(byte, from) : at < 0 ? -1 : from + at;
 }

@@ -57,7 +57,9 @@ function nodeWorded(e: unknown): unknown {
     /^(.+?) \(os error \d+\)(?:: (\w+) '(.*)')?$/.exec(err.message);
   if (m && typeof err!.code === "string") {
     const what = m[1][0].toLowerCase() + m[1].slice(1);
-    err!.message = `${err!.code}: ${what}${m[2] ? `, ${m[2]} '${m[3]}'` : ""}`;
+    try {
+      err!.message = `${err!.code}: ${what}${m[2] ? `, ${m[2]} '${m[3]}'` : ""}`;
+    } catch { /* a message that cannot be changed stays as it is */ }
   }
   return e;
 }
@@ -348,7 +350,12 @@ export function sendSignal(pid: number, signal: string | 0): void {
  * ```
  */
 export function envVar(name: string): string | undefined {
-  return D ? D.env.get(name) : g.process.env[name];
+  if (!D) return g.process.env[name];
+  try {
+    return D.env.get(name);
+  } catch {
+    return undefined; // a name no variable can have ("", "A=B"): Deno throws, Node says unset
+  }
 }
 
 /**

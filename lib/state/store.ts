@@ -334,15 +334,19 @@ export class StateStore {
       f = openFile(tmp, "write");
       f.write([...this.rows.values()].map((r) => JSON.stringify(r) + "\n").join(""));
       f.sync();
-      f.close();
+      const opened = f;
       f = undefined;
+      opened.close();
       renameSync(tmp, path);
       this.lines = this.rows.size;
     } catch {
+      // Each step on its own: the log is whole either way; the temporary file goes if it can.
       try {
         f?.close();
+      } catch { /* closed already */ }
+      try {
         removePath(tmp);
-      } catch { /* not made, or not ours to remove: the log is whole either way */ }
+      } catch { /* not made, or not ours to remove */ }
     }
   }
 }
