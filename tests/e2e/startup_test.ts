@@ -188,3 +188,34 @@ Deno.test("startup on Deno: a partial run after an edit never touches globalThis
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("startup on Deno: a run under make's pipe jobserver (a client) never touches globalThis.process", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  a: { run: 'true' }\n  b: { run: 'true' }\n",
+    ".trap.ts": PROCESS_TRAP,
+    // make 4.3 (the system's) hands its pool to `+` recipes as a pipe: jx joins it as a client.
+    "Makefile":
+      `all:\n\t+${Deno.execPath()} run -A --quiet --preload .trap.ts ${ROOT}/cli.ts run -v\n`,
+  });
+  const make = (args: string[]) =>
+    new Deno.Command("make", {
+      args,
+      cwd: dir,
+      env: { NO_COLOR: "1", MAKEFLAGS: "" },
+      stdin: "null",
+    })
+      .output();
+  try {
+    // make before 4.4 has no --jobserver-style: pipes are its only kind.
+    let out = await make(["-s", "-j3", "--jobserver-style=pipe"]);
+    if (/unrecognized option/.test(new TextDecoder().decode(out.stderr))) {
+      out = await make(["-s", "-j3"]);
+    }
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.match(stderr, /jx: 2 jobs ok/);
+    assert.doesNotMatch(stderr, /touched process/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
