@@ -9,7 +9,6 @@ import {
   fifoIdOf,
   listDir,
   lstatOf,
-  makeDirs,
   makeLink,
   makeTempDir,
   openFile,
@@ -18,6 +17,7 @@ import {
   removeEmptyDir,
   removePath,
 } from "../lib/runtime/files.ts";
+import { mkdirpSync } from "../lib/runtime/fs.ts";
 
 const dir = (globalThis as { Deno?: { args: string[] } }).Deno?.args[0] ??
   (globalThis as unknown as { process: { argv: string[] } }).process.argv[2];
@@ -65,8 +65,8 @@ c.write("x");
 c.close();
 out.created = fs.readFileSync(`${dir}/fresh`, "utf8");
 // Folders, links, listing, removal.
-makeDirs(`${dir}/a/b/c`, 0o700);
-makeDirs(`${dir}/a/b/c`, 0o700); // there already: no error
+mkdirpSync(`${dir}/a/b/c`, 0o700);
+mkdirpSync(`${dir}/a/b/c`, 0o700); // there already: no error
 out.madeMode = (fs.statSync(`${dir}/a/b/c`).mode & 0o777).toString(8);
 chmodPath(`${dir}/a`, 0o750);
 out.chmod = (fs.statSync(`${dir}/a`).mode & 0o777).toString(8);

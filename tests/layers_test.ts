@@ -34,17 +34,10 @@ Deno.test("layers: types, comments, strings and node:process are not runtime glo
   assert.deepEqual(globalsOf("lib/modules/x.ts", text), []);
 });
 
-Deno.test("layers: the tree keeps rule 4 (lib/, cli.ts, mod.ts)", () => {
+Deno.test("layers: the tree keeps rule 4 (lib/, cli.ts, mod.ts)", async () => {
+  const { sourceFiles } = await import("../tools/layers.ts");
   const problems: string[] = [];
-  const walk = (dir: string) => {
-    for (const e of Deno.readDirSync(dir)) {
-      const p = `${dir}/${e.name}`;
-      if (e.isDirectory) walk(p);
-      else if (p.endsWith(".ts")) problems.push(...globalsOf(p, Deno.readTextFileSync(p)));
-    }
-  };
-  walk("lib");
-  for (const f of ["cli.ts", "mod.ts"]) problems.push(...globalsOf(f, Deno.readTextFileSync(f)));
+  for (const [f, text] of sourceFiles()) problems.push(...globalsOf(f, text));
   assert.deepEqual(problems, []);
 });
 
@@ -111,7 +104,7 @@ Deno.test("layers rule 6: a node: or npm: module on the run path is found, a laz
 });
 
 Deno.test("layers rule 6: bare names and wrapped top-level imports are caught; the real run path, with the yaml package slipped in", async () => {
-  const { nodeOnRunPath, runtimeModulesOf } = await import("../tools/layers.ts");
+  const { nodeOnRunPath, runtimeModulesOf, sourceFiles } = await import("../tools/layers.ts");
   assert.deepEqual(
     runtimeModulesOf('import { parse } from "yaml";\nconst x = await import(\n  "node:fs"\n);\n'),
     [
@@ -119,16 +112,7 @@ Deno.test("layers rule 6: bare names and wrapped top-level imports are caught; t
       [2, "node:fs"],
     ],
   );
-  const files = new Map<string, string>();
-  const walk = (dir: string) => {
-    for (const e of Deno.readDirSync(dir)) {
-      const p = `${dir}/${e.name}`;
-      if (e.isDirectory) walk(p);
-      else if (p.endsWith(".ts")) files.set(p, Deno.readTextFileSync(p));
-    }
-  };
-  walk("lib");
-  files.set("cli.ts", Deno.readTextFileSync("cli.ts"));
+  const files = sourceFiles();
   assert.deepEqual(nodeOnRunPath(files), []);
   // The fast YAML front end taking the package again: found through graph/load.ts.
   const fast = "lib/graph/fast_yaml.ts";

@@ -351,10 +351,16 @@ function cycles(edges: Map<string, string[]>): string[] {
   return found;
 }
 
-if (import.meta.main) {
+/** The checked sources by path (run from the repository root): lib/'s files, cli.ts and mod.ts. */
+export function sourceFiles(): Map<string, string> {
   const files = new Map<string, string>();
   for (const f of walk("lib").sort()) files.set(f, Deno.readTextFileSync(f));
   for (const f of ["cli.ts", "mod.ts"]) files.set(f, Deno.readTextFileSync(f));
+  return files;
+}
+
+if (import.meta.main) {
+  const files = sourceFiles();
   const rules = rulesOf(Deno.readTextFileSync("ARCHITECTURE.md"));
   const problems = check(files, rules);
   for (const [f, text] of files) problems.push(...globalsOf(f, text));

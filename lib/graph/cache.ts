@@ -23,13 +23,13 @@
  */
 import { inspectOwned } from "../runtime/owned.ts";
 import { sha256 } from "../runtime/hash.ts";
-import { pid, readBytesSync, renameSync } from "../runtime/fs.ts";
+import { mkdirpSync, pid, readBytesSync, renameSync } from "../runtime/fs.ts";
 import { utf8Decoder, utf8Exact } from "../runtime/utf8.ts";
 import { basename, dirname, join, resolve } from "../runtime/path.ts";
 import { Graph } from "./graph.ts";
 import { isGlob } from "./glob.ts";
 import type { Edge, FileSettings, JobSpec } from "./types.ts";
-import { makeDirs, type OpenFile, openFile, removePath } from "../runtime/files.ts";
+import { type OpenFile, openFile, removePath } from "../runtime/files.ts";
 
 /** Files smaller than this are parsed every time (it takes a few milliseconds). */
 export const CACHE_MIN_BYTES = 32 * 1024;
@@ -593,7 +593,7 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
   const tmp = `${path}.${pid()}.tmp`;
   try {
     if (!trusted(path, true)) return;
-    makeDirs(dirname(path), 0o700);
+    mkdirpSync(dirname(path), 0o700);
     const p = new Packer();
     const rows = [...graph.jobs.map((j) => p.row(j)), ...graph.edges.map((e) => p.row(e))];
     const head = {

@@ -19,12 +19,19 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "../runtime/path.ts";
-import { deno, envObject, isDeno, pid, renameSync, sendSignal } from "../runtime/mod.ts";
+import {
+  deno,
+  envObject,
+  isDeno,
+  mkdirpSync,
+  pid,
+  renameSync,
+  sendSignal,
+} from "../runtime/mod.ts";
 import {
   chmodPath,
   listDir,
   lstatOf,
-  makeDirs,
   makeLink,
   makeTempDir,
   readLink,
@@ -431,7 +438,7 @@ export class CtlServer {
     opts: { limits?: Partial<CtlLimits>; env?: Record<string, string | undefined> } = {},
   ): Promise<CtlServer> {
     const dir = resolve(baseDir, ".jx");
-    makeDirs(dir, 0o700);
+    mkdirpSync(dir, 0o700);
     const st = lstatOf(dir);
     if (st.kind === "dir" && st.uid === uid() && st.mode & 0o077) chmodPath(dir, 0o700);
     checkPrivate(dir, ".jx");

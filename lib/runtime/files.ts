@@ -202,12 +202,6 @@ export function chmodPath(path: string, mode: number): void {
   else nodeFs().chmodSync(path, mode);
 }
 
-/** Makes `path` and its missing parents, new ones with `mode` (as `mkdir -p -m`, umask applied). */
-export function makeDirs(path: string, mode = 0o777): void {
-  if (D) D.mkdirSync(path, { recursive: true, mode });
-  else nodeFs().mkdirSync(path, { recursive: true, mode });
-}
-
 /** Removes `path` (a file, a link, or with `recursive` a whole tree); nothing when it is not there. */
 export function removePath(path: string, recursive = false): void {
   if (!D) return nodeFs().rmSync(path, { recursive, force: true });

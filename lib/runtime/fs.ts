@@ -234,7 +234,8 @@ export function removeSync(path: string): void {
 }
 
 /**
- * Makes a directory and its parents, if missing.
+ * Makes a directory and its parents, if missing, new ones with `mode` (as
+ * `mkdir -p -m`, umask applied).
  *
  * @example
  * ```ts
@@ -242,9 +243,9 @@ export function removeSync(path: string): void {
  * mkdirpSync("/tmp/a/b");
  * ```
  */
-export function mkdirpSync(path: string): void {
-  if (D) D.mkdirSync(path, { recursive: true });
-  else nodeFs().mkdirSync(path, { recursive: true });
+export function mkdirpSync(path: string, mode = 0o777): void {
+  if (D) D.mkdirSync(path, { recursive: true, mode });
+  else nodeFs().mkdirSync(path, { recursive: true, mode });
 }
 
 /**
