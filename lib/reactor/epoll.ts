@@ -4,7 +4,10 @@
  * non-blocking pipes, all in one epoll set waited on by a `nonblocking` FFI
  * call, so the JS event loop stays free while nothing happens. Timers and
  * signals use the runtime's own (setTimeout and signal listeners; signalfd
- * does not work with Deno's threads).
+ * does not work with Deno's threads), except the spawn guard on Deno: a
+ * `poll(NULL, 0, ms)` on a helper thread, so that a run whose jobs set no
+ * timer never loads Deno's `node:timers` (its first `setTimeout` costs
+ * 10-14 ms).
  *
  * Why: on Deno, `Deno.Command` with `detached: true` forks the whole
  * runtime for every child; `posix_spawn` uses vfork and sets the session up
@@ -90,7 +93,7 @@ class EventLoop {
    * the other children, a timer makes `run` wait on the helper thread anyway
    * when no spawn has returned since it was set.
    */
-  private guard: number | undefined;
+  private guard = false;
   private forceWait = false;
   private readonly events = new Uint8Array(MAX_EVENTS * C.SIZEOF_EPOLL_EVENT);
   private readonly eventsView = new DataView(this.events.buffer);
@@ -101,7 +104,7 @@ class EventLoop {
   constructor(
     private readonly s: Libc["symbols"],
     private readonly set: EpollSet,
-    private readonly setTimer: (ms: number, cb: () => void) => number,
+    private readonly guardTimer: (ms: number, cb: () => void) => void,
   ) {
     this.bunWait = isBun ? createBunWait(set.fd) : undefined;
   }
@@ -155,11 +158,12 @@ class EventLoop {
    */
   private pollWhileSpawning(): void {
     this.pollNow();
-    if (this.guard !== undefined) return;
+    if (this.guard) return;
     const mark = this.returned;
-    this.guard = this.setTimer(SPAWN_GUARD_MS, () => {
-      this.guard = undefined;
-      if (this.spawning === 0) return;
+    this.guard = true;
+    this.guardTimer(SPAWN_GUARD_MS, () => {
+      this.guard = false;
+      if (this.spawning === 0 || this.closed) return;
       // No spawn returned in the meantime: wait on the set anyway. Either way
       // run() again, which sets a new guard while it still only polls (a
       // slow spawn must not hold back the other children's events).
@@ -288,7 +292,12 @@ export function createEpollReactor(opts: EpollOptions = {}): Reactor {
   const s = (opts.libc ?? libc()).symbols;
   const set = new EpollSet(s);
   const { setTimer, clearTimer, clearAll } = createTimers();
-  const loop = new EventLoop(s, set, setTimer);
+  // The guard never needs cancelling (it checks the loop when it fires); on Deno it sleeps on a
+  // helper thread rather than through setTimeout (see the module's comment).
+  const guardTimer = isBun
+    ? (ms: number, cb: () => void) => void setTimer(ms, cb)
+    : (ms: number, cb: () => void) => void s.sleep_ms(null, 0, ms).then(cb);
+  const loop = new EventLoop(s, set, guardTimer);
   // Never at once: while a spawn is in flight the loop polls on this thread, and a kick from
   // inside `watch`, `spawn` or a stdin write would run callbacks before their caller returned
   // (a watch callback before its caller held the cancel: "epoll_ctl: File exists" under make).

@@ -43,6 +43,17 @@ const SYMBOLS = {
     result: "i32",
     nonblocking: true,
   },
+  /**
+   * `poll(NULL, 0, ms)` on a helper thread: a sleep whose promise resolves
+   * after `ms`, for the epoll reactor's spawn guard on Deno (the first
+   * `setTimeout` of a Deno process loads its `node:timers`: 10-14 ms).
+   */
+  sleep_ms: {
+    name: "poll",
+    parameters: ["pointer", "u64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
   posix_spawn_file_actions_init: { parameters: ["buffer"], result: "i32" },
   posix_spawn_file_actions_destroy: { parameters: ["buffer"], result: "i32" },
   posix_spawn_file_actions_adddup2: { parameters: ["buffer", "i32", "i32"], result: "i32" },

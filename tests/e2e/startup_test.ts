@@ -107,8 +107,16 @@ Deno.test({
   },
 });
 
-/** A preload for Deno that reports each touch of `globalThis.process` (Deno's Node compatibility). */
+/**
+ * A preload for Deno that reports each touch of `globalThis.process` (Deno's Node compatibility)
+ * and each `setTimeout` (Deno loads its `node:timers` on the first: 10-14 ms).
+ */
 const PROCESS_TRAP = `
+const setTimer = globalThis.setTimeout;
+globalThis.setTimeout = ((...a: Parameters<typeof setTimeout>) => {
+  console.error("set a timeout: " + new Error().stack?.split("\\n").slice(2, 4).join(" "));
+  return setTimer(...a);
+}) as typeof setTimeout;
 const d = Object.getOwnPropertyDescriptor(globalThis, "process")!;
 Object.defineProperty(globalThis, "process", {
   configurable: true,
@@ -184,6 +192,26 @@ Deno.test("startup on Deno: a partial run after an edit never touches globalThis
     assert.match(stderr, /jx: edit: 1 recorded file\(s\) changed, 1 of 400 job\(s\) loaded/);
     assert.equal(await Deno.readTextFile(`${dir}/out/5.txt`), "edited\n");
     assert.doesNotMatch(stderr, /touched process/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("startup on Deno: quick jobs in parallel set no timeout (the epoll reactor's spawn guard sleeps on a helper thread)", async () => {
+  const jobs = ["jobs:"];
+  for (let i = 0; i < 6; i++) jobs.push(`  t${i}: { run: [/bin/true] }`);
+  const dir = await tempDir({ "jobs.yaml": jobs.join("\n") + "\n" });
+  try {
+    // Six at once: spawns are in flight while children already run, so the guard is set.
+    const { code, stderr } = await denoTraced(dir, ["run", "-j6", "--reactor", "epoll"]);
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /jx: 6 jobs ok/);
+    assert.doesNotMatch(stderr, /set a timeout/);
+    // A job's own timeout still uses one (the trap sees timers at all).
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, "jobs:\n  t: { run: [/bin/true], timeout: 1h }\n");
+    const timed = await denoTraced(dir, ["run", "--reactor", "epoll"]);
+    assert.equal(timed.code, 0, timed.stderr);
+    assert.match(timed.stderr, /set a timeout/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
