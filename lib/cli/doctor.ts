@@ -1,6 +1,7 @@
 /**
  * `jx doctor` (also `jx --version --verbose`): what this jx will use here —
- * runtime, reactor, jobserver styles, inotify, the make and ninja on PATH.
+ * runtime, reactor, jobserver styles, inotify, how files are stat'd, the make
+ * and ninja on PATH.
  *
  * @module
  */
@@ -9,7 +10,15 @@ import { existsSync } from "node:fs";
 import { autoReactor, epollAvailable } from "../reactor/mod.ts";
 import { isBun, runtimeName } from "../runtime/mod.ts";
 import { parseMakeFlags } from "../jobserver/mod.ts";
+import { statMethod } from "../state/mod.ts";
 import { VERSION } from "./help.ts";
+
+/** How the up-to-date checks stat files, in words. */
+const STAMPS = {
+  io_uring: "statx through FFI; a no-op's many at once through io_uring",
+  statx: "statx through FFI, one call each (no io_uring here, or JX_NO_IO_URING set)",
+  runtime: "the runtime's stat (no FFI: Deno needs --allow-ffi)",
+};
 
 function firstLine(cmd: string, args: string[]): string | undefined {
   try {
@@ -66,6 +75,7 @@ export function doctorReport(env: Record<string, string | undefined>): string {
       "watch",
       ffi ? "inotify" : "polling (no inotify without FFI: Deno needs --allow-ffi)",
     ],
+    ["stamps", STAMPS[statMethod(true)]],
     [
       "make",
       make

@@ -1,8 +1,9 @@
 /**
  * libc through `bun:ffi`, opened once for every fast-path call jx makes on
- * Bun: `flock` (the run lock, state/lock.ts), `statx` (stamps,
- * state/stat.ts), `isatty` and `ioctl` (the console, runtime/mod.ts),
- * `open`, `read`, `write`, `ftruncate` and `close` (files without `node:fs`,
+ * Bun: `flock` (the run lock, state/lock.ts), `statx`, `syscall` and
+ * `mmap` (stamps, one by one or through an io_uring ring: state/stat.ts),
+ * `isatty` and `ioctl` (the console, runtime/mod.ts), `open`, `read`,
+ * `write`, `ftruncate` and `close` (files without `node:fs`,
  * runtime/bun_fs.ts). Each
  * `dlopen` compiles trampolines for its symbols: 0.7-1.5 ms of CPU apiece in
  * a compiled binary, three of them on the one-job no-op path before they
@@ -43,14 +44,24 @@ export interface BunLibc {
   close(fd: number): number;
   /** A buffer's address (`bun:ffi`'s `ptr`). */
   ptr(buf: Uint8Array): unknown;
+  /** `syscall(n, a, b, c, d, e, f)` (io_uring's calls, state/stat_ring.ts). */
+  syscall(n: number, a: number, b: number, c: number, d: number, e: number, f: number): number;
+  /**
+   * `mmap(NULL, len, prot, flags, fd, off)` as an ArrayBuffer over the mapping
+   * (`bun:ffi`'s `toArrayBuffer`); null when it failed.
+   */
+  map(len: number, prot: number, flags: number, fd: number, off: number): ArrayBuffer | null;
 }
 
 /** What `bun:ffi` gives for the symbols below. */
 interface BunFfi {
   dlopen(p: string, s: Record<string, { args: string[]; returns: string }>): {
-    symbols: Omit<BunLibc, "ptr">;
+    symbols: Omit<BunLibc, "ptr" | "map"> & {
+      mmap(a: null, len: number, prot: number, flags: number, fd: number, off: number): unknown;
+    };
   };
   ptr(buf: Uint8Array): unknown;
+  toArrayBuffer(p: unknown, offset: number, len: number): ArrayBuffer;
 }
 
 let libc: BunLibc | null | undefined;
@@ -78,6 +89,8 @@ export function bunLibc(): BunLibc | null {
       write: { args: ["i32", "buffer", "u64"], returns: "i64" },
       ftruncate: { args: ["i32", "i64"], returns: "i32" },
       close: { args: ["i32"], returns: "i32" },
+      syscall: { args: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], returns: "i64" },
+      mmap: { args: ["ptr", "u64", "i32", "i32", "i32", "i64"], returns: "ptr" },
     }).symbols;
     libc = {
       flock: (fd, op) => s.flock(fd, op),
@@ -91,6 +104,13 @@ export function bunLibc(): BunLibc | null {
       ftruncate: (fd, length) => s.ftruncate(fd, length),
       close: (fd) => s.close(fd),
       ptr: (buf) => ffi.ptr(buf),
+      syscall: (n, a, b, c, d, e, f) => Number(s.syscall(n, a, b, c, d, e, f)),
+      map: (len, prot, flags, fd, off) => {
+        const p = s.mmap(null, len, prot, flags, fd, off);
+        // MAP_FAILED is (void *) -1: an address no mapping has.
+        if (!p || Number(p) >= 2 ** 53 || Number(p) < 0) return null;
+        return ffi.toArrayBuffer(p, 0, len);
+      },
     };
   } catch {
     libc = null; // not glibc: the callers' fallbacks

@@ -13,6 +13,6 @@
 export { isTracked, staticFingerprint, UpToDate, type Verdict } from "./check.ts";
 export { expand, type FileStamp, hashFile, noteHash, stamp } from "./fileset.ts";
 export { type Entry, StateStore } from "./store.ts";
-export { FILE, ST, statInto } from "./stat.ts";
+export { FILE, ST, statInto, statMethod } from "./stat.ts";
 export { lockHolder, tryLock } from "./lock.ts";
 export { checkStatePath, stateDir, stderrWarn } from "./guard.ts";

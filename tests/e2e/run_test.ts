@@ -377,4 +377,9 @@ Deno.test("jx doctor says which runtime, reactor and jobserver are in use", asyn
   assert.match(b.stdout, /reactor \(auto\)\s+epoll .*the wait in a Worker/);
   assert.match(b.stdout, /jobserver\s+server and client/);
   assert.match(b.stdout, /watch\s+inotify/);
+  // How stamps are taken: statx through FFI (many at once through io_uring where the kernel has it).
+  assert.match(d.stdout, /stamps\s+statx through FFI/);
+  assert.match(b.stdout, /stamps\s+statx through FFI/);
+  const off = await runJx(["doctor"], { env: { JX_NO_IO_URING: "1" } });
+  assert.match(off.stdout, /stamps\s+statx through FFI, one call each/);
 });
