@@ -8,6 +8,7 @@ import {
   alive,
   jxCommand,
   readEvents,
+  ROOT,
   runJx,
   RUNTIMES,
   sleep,
@@ -243,6 +244,30 @@ jobs:
     assert.equal(r.code, 0);
     assert.equal(r.stdout, "a: touch a\nb: touch b\n");
     assert.equal(await Deno.stat(`${dir}/a`).then(() => true, () => false), false);
+  });
+
+  Deno.test(`[${rt}] a .env in the working directory reaches no job (only env_file: reads one)`, async () => {
+    const dir = await tempDir({
+      ".env": "JX_TEST_DOTENV=from-dot-env\n",
+      "jobs.yaml": `jobs:
+  a: { run: 'echo "a=\${JX_TEST_DOTENV:-unset}" > a.txt', writes: [a.txt] }
+  b: { run: 'echo "b=\${JX_TEST_DOTENV:-unset}" > b.txt', writes: [b.txt], env_file: [.env] }
+`,
+    });
+    const r = await runJx(["run"], { cwd: dir, runtime: rt });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await Deno.readTextFile(`${dir}/a.txt`), "a=unset\n");
+    assert.equal(await Deno.readTextFile(`${dir}/b.txt`), "b=from-dot-env\n");
+    if (rt === "bun") {
+      // The launcher too (Bun loads ./.env unless told not to).
+      const out = await new Deno.Command(`${ROOT}/bin/jx`, {
+        args: ["run", "--force", "a"],
+        cwd: dir,
+        env: { JX_RUNTIME: "bun" },
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.equal(await Deno.readTextFile(`${dir}/a.txt`), "a=unset\n");
+    }
   });
 
   Deno.test(`[${rt}] a missing command fails clearly; an unknown job name exits 2`, async () => {
