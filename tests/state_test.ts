@@ -451,7 +451,7 @@ Deno.test("no-op record: read back, its paths stat'd from the bytes; paths and s
     stamps.set([...stampOf(file)!, ...stampOf(state)!, ...stampOf(`${dir}/a.txt`)!]);
     const r = { key: "k", names: [], slots: 1, jobserver: "none", file, state, base: `${dir}/` };
     const rest = { racy: [], dirs: [], dstamps: [], listings: [], walks: [] };
-    return { ...r, ...rest, paths, stamps } as unknown as Rec;
+    return { ...r, ...rest, paths, stamps, envNames: [], envSet: [] } as unknown as Rec;
   };
   const cases: [string[], number, string | undefined][] = [
     [[file, state, "a.txt"], 3, ""],

@@ -216,6 +216,7 @@ async function runHolding(
             ? { diff: part.diff, trusted: new Set(part.left), part: { again: part.again } }
             : trusted && { diff: trusted.diff, trusted: state.trustedHits },
           graphKey: graph.cacheKey,
+          dotenv: graph.dotenv,
         };
       }
       const exit = check ? check.exit(result.exit) : result.exit;

@@ -441,6 +441,8 @@ export async function recordRun(
       previous?: RecordFrom["previous"];
       /** The graph cache's key of the run's graph, if it had one. */
       graphKey?: string;
+      /** Its dotenv variables, and whether a dotenv file lies outside the project. */
+      dotenv?: RecordFrom["dotenv"];
     }
     | undefined,
 ): Promise<void> {
@@ -457,6 +459,7 @@ export async function recordRun(
     recorded: recordable.recorded,
     previous: recordable.previous,
     graphKey: recordable.graphKey,
+    dotenv: recordable.dotenv,
     // Loaded here, by the full way only (it loads node: modules: see state/noop_collect.ts);
     // a partial run's record has no globs to walk.
     globs: recordable.previous?.part

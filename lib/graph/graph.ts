@@ -47,6 +47,17 @@ export class Graph {
   cacheKey?: string;
   /** Whether it was read from the graph cache (no YAML parsed: few temporaries left). */
   fromCache?: boolean;
+  /**
+   * Whether loading it read more than the jobs file (dotenv or included
+   * files, a `foreach` glob's matches): never cached (set by the loader).
+   */
+  moreFiles?: boolean;
+  /**
+   * The variables its dotenv files set (a job gets their value only when the
+   * environment has none: the no-op record notes which are set), and whether
+   * one of those files lies outside the project (set by the loader).
+   */
+  dotenv?: { names: string[]; outside: boolean };
   /** Edges by the job they lead to and by the job they come from; a job without any has no entry. */
   private deps = new Map<string, Edge[]>();
   private dependents = new Map<string, Edge[]>();

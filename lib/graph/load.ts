@@ -39,7 +39,10 @@ import {
   buildSpec,
   emitContext,
   globItemVars,
+  type LoadNotes,
+  newLoadNotes,
   normalizeResource,
+  noteDotenv,
   readDotenvFiles,
   type SpecContext,
   type SpecDraft,
@@ -134,7 +137,9 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
   const cached = readCachedGraph(file, key);
   if (cached) return cached;
   const graph = parseJobsFile(text, file, o);
-  writeCachedGraph(file, key, graph);
+  // What the text test above cannot see (a key written with a YAML escape, `"env\x5ffile"`),
+  // the load noted: such a graph is never cached either.
+  if (!graph.moreFiles) writeCachedGraph(file, key, graph);
   return graph;
 }
 
@@ -168,11 +173,12 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   const units: Unit[] = [];
   const pools = new Map<string, number>();
   const seen = new Set<string>();
+  const notes = newLoadNotes();
   let settings: FileSettings = {}; // the root file's: its vars and top-level `cache:`
   const visit = (text: string, file: string, abs: string, place: Place) => {
     seen.add(abs);
     const o = { ...opts, baseDir: dirname(abs) };
-    const parsed = parseUnit(text, file, o, place, pools);
+    const parsed = parseUnit(text, file, o, place, pools, notes);
     const { unit, includes, first } = parsed;
     if (place === root) settings = parsed.settings;
     // Included jobs take the place of the `include:` key, as a shell's `.` or C's #include.
@@ -198,6 +204,10 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
 
   const graph = new Graph(file, jobs, pools, edges);
   graph.settings = settings;
+  if (notes.moreFiles) graph.moreFiles = true;
+  if (notes.dotenvNames.size || notes.dotenvOutside) {
+    graph.dotenv = { names: [...notes.dotenvNames].sort(), outside: notes.dotenvOutside };
+  }
   const cycle = graph.findCycle();
   if (cycle) {
     const steps = cycle.slice(1).map((to, i) => {
@@ -269,6 +279,7 @@ function parseUnit(
   opts: LoadOptions,
   place: Place,
   pools: Map<string, number>,
+  notes: LoadNotes,
 ): { unit: Unit; includes: (Included & { at?: Pos })[]; first: boolean; settings: FileSettings } {
   const lines = new LineCounter();
   const doc = parseYaml(text, file, lines);
@@ -312,7 +323,10 @@ function parseUnit(
     prefix: place.prefix,
     vars: Object.fromEntries(sub.vars),
     executor: raw.executor,
+    notes,
   };
+  if (ctx.fileDotenv) noteDotenv(notes, ctx.fileDotenv);
+  if (raw.include !== undefined) notes.moreFiles = true;
   const unit = buildUnit(raw, ctx, sub, place);
   const items = (raw.include ?? []).map((x, i) =>
     sub.apply(x, v.positions.has(`include.${i}`) ? `include.${i}` : "include", true)
@@ -403,6 +417,7 @@ function expandEntries(
     }
     const fp = `${section}.${name}.foreach`;
     if (fe.kind === "glob") {
+      if (ctx.notes) ctx.notes.moreFiles = true;
       const g = normalizeResource(sub.apply(fe.glob, `${fp}.glob`, true));
       const problem = globProblem(g);
       if (problem) fail(`${fp}.glob: bad glob '${g}': ${problem}`, `${fp}.glob`);

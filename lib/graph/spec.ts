@@ -162,12 +162,47 @@ export interface SpecContext {
   vars: Record<string, string>;
   /** The file's `executor:`. */
   executor?: "local" | "slurm";
+  /** What the load notes as it goes (see `LoadNotes`). */
+  notes?: LoadNotes;
 }
 
 /** Variables read from dotenv files, and the files they came from (relative paths). */
 export interface DotenvLayer {
   values: Record<string, string>;
   files: string[];
+  /** Whether one of its files lies outside the project (not in `files`: nothing stamps it). */
+  outside?: boolean;
+}
+
+/**
+ * What a load found that the jobs file's text alone does not say, noted
+ * while its specs are built (the graph cache and the no-op record need it).
+ */
+export interface LoadNotes {
+  /**
+   * Files read besides the jobs file (dotenv files, included files) or a
+   * glob over the disk (`foreach`): what the graph cache's key cannot cover.
+   */
+  moreFiles: boolean;
+  /** The variables dotenv files set (a job gets their value only when the environment has none). */
+  dotenvNames: Set<string>;
+  /** Whether a dotenv file outside the project was read. */
+  dotenvOutside: boolean;
+}
+
+/** A new, empty `LoadNotes`. */
+export const newLoadNotes = (): LoadNotes => ({
+  moreFiles: false,
+  dotenvNames: new Set(),
+  dotenvOutside: false,
+});
+
+/** Notes a dotenv layer read for a file or a job. */
+export function noteDotenv(notes: LoadNotes | undefined, layer: DotenvLayer): void {
+  if (!notes) return;
+  notes.moreFiles = true;
+  for (const k of Object.keys(layer.values)) notes.dotenvNames.add(k);
+  if (layer.outside) notes.dotenvOutside = true;
 }
 
 /**
@@ -185,6 +220,7 @@ export function readDotenvFiles(
 ): DotenvLayer {
   const values: Record<string, string> = table<string>();
   const files: string[] = [];
+  let outside = false;
   list.forEach((raw, i) => {
     const where = positions.has(`${path}.${i}`) ? `${path}.${i}` : path;
     const optional = raw.endsWith("?");
@@ -194,6 +230,7 @@ export function readDotenvFiles(
     const inside = !rel.startsWith("/") && !rel.startsWith("../") && rel !== "..";
     // An input even when absent: its appearance is a change.
     if (inside) files.push(rel);
+    else outside = true;
     if (found === undefined) {
       if (optional) return;
       throw new JxInputError(
@@ -205,7 +242,7 @@ export function readDotenvFiles(
     }
     Object.assign(values, found);
   });
-  return { values, files };
+  return { values, files, ...(outside ? { outside } : {}) };
 }
 
 /**
@@ -439,6 +476,7 @@ function specEnv(
   const jobDotenv = envFile === undefined
     ? undefined
     : readDotenvFiles(envFile, `${p}.env_file`, ctx.baseDir, ctx.file, ctx.positions, sub);
+  if (jobDotenv) noteDotenv(ctx.notes, jobDotenv);
   const dotenv = [ctx.fileDotenv, jobDotenv].filter((d): d is DotenvLayer => d !== undefined);
   const env = plain(jobEnv(dotenv, ctx.fileEnv, ownEnv));
   const envFiles = [...new Set(dotenv.flatMap((d) => d.files))].map((f) =>

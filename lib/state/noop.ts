@@ -40,6 +40,7 @@
  * @module
  */
 import {
+  envVar,
   pid,
   readBytesSync,
   removeSync,
@@ -67,7 +68,8 @@ export type { NoopJob, RecordFrom } from "./noop_collect.ts";
 export { RACY_MS };
 export { pathCount } from "./noop_paths.ts";
 
-const FORMAT = 3;
+// 4: the dotenv variables set in the environment (`envNames`, `envSet`)
+const FORMAT = 4;
 /** How a recorded directory is checked (first number of its stamp). */
 const { EXISTS, MISSING } = DIR_MODE;
 
@@ -100,6 +102,9 @@ export interface NoopRecord {
   walks: string[];
   /** The graph cache's key of the run's graph, when it had one (for a partial run). */
   graphKey?: string;
+  /** The variables the graph's dotenv files set, and those of them the environment set then. */
+  envNames: string[];
+  envSet: string[];
 }
 
 /** A record and the paths (relative, as in `paths`) whose stamps changed since it was written. */
@@ -162,6 +167,9 @@ function changedDirs(r: NoopRecord, changed: Set<string>, stopAtFirst: boolean):
  * or the state log changed.
  */
 async function changedPaths(r: NoopRecord, stopAtFirst: boolean): Promise<Set<string> | undefined> {
+  // A dotenv variable the environment sets now and did not then (or the reverse) changes what a
+  // job gets (the environment's value wins): nothing here holds.
+  if (!sameEnvSet(r.envNames, r.envSet)) return undefined;
   const { stamps, base } = r;
   const changed = new Set<string>();
   if (r.dstamps.length !== r.dirs.length * W) return undefined;
@@ -194,6 +202,15 @@ async function changedPaths(r: NoopRecord, stopAtFirst: boolean): Promise<Set<st
   }
   changedDirs(r, changed, stopAtFirst);
   return changed;
+}
+
+/** The names of `names` the environment sets now. */
+const setNow = (names: readonly string[]) => names.filter((n) => envVar(n) !== undefined);
+
+/** Whether the environment sets exactly `set` of `names`, as when a record was written. */
+function sameEnvSet(names: readonly string[], set: readonly string[]): boolean {
+  const now = setNow(names);
+  return now.length === set.length && now.every((n, i) => n === set[i]);
 }
 
 /**
@@ -486,7 +503,8 @@ function isRecord(r: unknown): r is NoopRecord {
     o.stamps instanceof Float64Array &&
     Array.isArray(o.racy) && isStrings(o.dirs) && isStrings(o.walks) &&
     Array.isArray(o.dstamps) && o.dstamps.every((x) => typeof x === "number") &&
-    Array.isArray(o.listings) && (o.graphKey === undefined || typeof o.graphKey === "string");
+    Array.isArray(o.listings) && (o.graphKey === undefined || typeof o.graphKey === "string") &&
+    isStrings(o.envNames) && isStrings(o.envSet);
 }
 
 /**
@@ -537,7 +555,7 @@ export function recordNoop(
   const state = `${baseDir}/.jx/state.ndjson`;
   const base = baseDir.endsWith("/") ? baseDir : baseDir + "/";
   const stateStamp = stampOf(state);
-  if (!stateStamp || !jobs.every(coverable)) return drop();
+  if (!stateStamp || !jobs.every(coverable) || from.dotenv?.outside) return drop();
   if (from.previous?.part) {
     // A partial run: the record it started from, its changed paths stamped again.
     // Cast: the previous record is the one `diffNoop` read, this module's own type.
@@ -568,6 +586,8 @@ export function recordNoop(
     listings: stamps.listings,
     walks: [...stamps.walks],
     graphKey: from.graphKey,
+    envNames: from.dotenv?.names ?? [],
+    envSet: setNow(from.dotenv?.names ?? []),
   };
   return write(baseDir, path, r);
 }

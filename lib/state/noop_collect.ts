@@ -83,6 +83,12 @@ export interface RecordFrom {
   };
   /** The graph cache's key of the run's graph (graph/cache.ts), for a later partial run. */
   graphKey?: string;
+  /**
+   * The variables the graph's dotenv files set: which of them the environment
+   * sets decides the jobs' (a shell's value wins); a dotenv file outside the
+   * project is stamped by nothing: no record then.
+   */
+  dotenv?: { names: string[]; outside: boolean };
   /** graph/glob.ts's walker and matchers: without them, a job with a glob or a directory to walk gets no record. */
   globs?: GlobOps;
 }

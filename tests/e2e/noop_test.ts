@@ -756,3 +756,70 @@ Deno.test("no-op record: a write that fails leaves no temporary file behind, and
   assert.deepEqual(left, []);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("no-op record: a dotenv variable the shell sets (or stops setting) is seen; a dotenv file outside the project gets no record", async () => {
+  const dir = await tempDir({
+    "app.env": "JX_TEST_FOO=from-dotenv\n",
+    "jobs.yaml": `jobs:
+  a: { run: 'echo "$JX_TEST_FOO" > out.txt', env_file: [app.env], writes: [out.txt] }
+`,
+  });
+  const runWith = async (env: Record<string, string>) => {
+    const r = await runJx(["run", "-v", "--events", "ev.ndjson"], { cwd: dir, env });
+    assert.equal(r.code, 0, r.stderr);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    return {
+      fast: /^jx: no-op: /m.test(r.stderr),
+      ran: ev.filter((e) => e.type === "job.start").map((e) => e.job),
+      out: await Deno.readTextFile(`${dir}/out.txt`),
+    };
+  };
+  // The shell's value wins over the dotenv file's.
+  assert.deepEqual(await runWith({ JX_TEST_FOO: "from-shell" }), {
+    fast: false,
+    ran: ["a"],
+    out: "from-shell\n",
+  });
+  // No longer set: the dotenv file's value, so the job's environment changed: it runs.
+  assert.deepEqual(await runWith({}), { fast: false, ran: ["a"], out: "from-dotenv\n" });
+  assert.deepEqual(await runWith({}), { fast: true, ran: [], out: "from-dotenv\n" });
+  // Set again: not replayed.
+  assert.deepEqual(await runWith({ JX_TEST_FOO: "x" }), { fast: false, ran: ["a"], out: "x\n" });
+
+  // A dotenv file outside the project: no stamp covers it, so no record vouches for the run.
+  const outside = await tempDir({ "o.env": "JX_TEST_BAR=one\n" });
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    `jobs:\n  b: { run: 'echo "$JX_TEST_BAR" > out.txt', env_file: [${outside}/o.env], writes: [out.txt] }\n`,
+  );
+  await runWith({});
+  await Deno.writeTextFile(`${outside}/o.env`, "JX_TEST_BAR=two\n");
+  assert.deepEqual(await runWith({}), { fast: false, ran: ["b"], out: "two\n" });
+  assert.equal((await runWith({})).fast, false);
+  await Deno.remove(outside, { recursive: true });
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("graph cache: none for a file whose env_file key is written with a YAML escape", async () => {
+  const lines = ['"env\\x5ffile": [app.env]', "jobs:"];
+  lines.push(`  a: { run: 'echo "$JX_TEST_FOO" > out.txt', writes: [out.txt] }`);
+  // Past the graph cache's smallest file (32 KB).
+  for (let i = 0; i < 700; i++) {
+    lines.push(`  filler-job-number-${i}: { run: "true", writes: [o/${i}] }`);
+  }
+  const dir = await tempDir({
+    "app.env": "JX_TEST_FOO=one\n",
+    "jobs.yaml": lines.join("\n") + "\n",
+  });
+  assert.equal((await runJx(["run", "a"], { cwd: dir })).code, 0);
+  assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "one\n");
+  await Deno.writeTextFile(`${dir}/app.env`, "JX_TEST_FOO=two\n");
+  const r = await runJx(["run", "a"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "two\n");
+  assert.equal(
+    await Deno.stat(`${dir}/.jx/graph-jobs.yaml.json`).then(() => true, () => false),
+    false,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
