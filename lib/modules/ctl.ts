@@ -36,6 +36,7 @@ import {
   makeTempDir,
   readLink,
   realPath,
+  removeEmptyDir,
   removePath,
 } from "../runtime/files.ts";
 import { myUid } from "../runtime/owned.ts";
@@ -339,16 +340,32 @@ function unsafe(message: string): Error {
   return e;
 }
 
-/** Removes a socket jx made outside `.jx/` (and the directory mkdtemp made for it). */
+/** `/tmp/jx-ctl-XXXXXX`, as `shortSocketPath` makes it (mkdtemp). */
+const MKDTEMP_DIR = /^\/tmp\/jx-ctl-[A-Za-z0-9]{6}$/;
+
+/**
+ * Removes a socket jx made outside `.jx/` (and the directory mkdtemp made
+ * for it): only a socket of this user's where `shortSocketPath` puts one
+ * (`/tmp/jx-ctl-XXXXXX/ctl.sock`, or `jx-ctl-PID.sock` right in
+ * `$XDG_RUNTIME_DIR`), and that directory only once it is empty (rmdir). A
+ * link in `.jx/` that names anything else removes nothing there.
+ */
 function removeOutside(path: string): void {
-  const dir = dirname(path);
-  if (basename(path) === "ctl.sock" && basename(dir).startsWith("jx-ctl-")) {
-    try {
-      if (lstatOf(dir).uid === uid()) removePath(dir, true);
-    } catch { /* gone */ }
-  } else if (/^jx-ctl-\d+\.sock$/.test(basename(path))) {
-    removePath(path);
-  }
+  const dir = dirname(path), name = basename(path);
+  const xdg = envObject().XDG_RUNTIME_DIR;
+  const made = name === "ctl.sock" && MKDTEMP_DIR.test(dir);
+  const inXdg = !!xdg && dir === resolve(xdg) && /^jx-ctl-\d+\.sock$/.test(name);
+  if (!made && !inXdg) return;
+  const mine = (p: string, kind: string) => {
+    const st = lstatOf(p);
+    return st.kind === kind && st.uid === uid();
+  };
+  try {
+    if (mine(path, "other")) removePath(path); // a socket ("other": not a file, folder or link)
+  } catch { /* gone */ }
+  try {
+    if (made && mine(dir, "dir")) removeEmptyDir(dir);
+  } catch { /* gone, or holds something else: left */ }
 }
 
 /** The `ctl-PID.sock` sockets in `dir` whose jx is still alive, newest pid last. */

@@ -49,7 +49,10 @@ export function checkStatePath(path: string, want: "dir" | "file", warn: Warn): 
       return "ok";
     case "wrong-type":
       warn(
-        `${path} is a ${found.found}, not a ${want === "dir" ? "folder" : "file"} ` +
+        `${path} is ${
+          found.found === "other" ? "neither a file nor a folder" : `a ${found.found}`
+        }` +
+          `${found.found === "other" ? "" : `, not a ${want === "dir" ? "folder" : "file"}`} ` +
           "(damaged state): removed; the state is rebuilt",
       );
       removeTree(path);

@@ -49,6 +49,7 @@ import {
   writeBytesSync,
 } from "../runtime/mod.ts";
 import { stateDir } from "./guard.ts";
+import { inspectOwned } from "../runtime/owned.ts";
 import { utf8Decoder, utf8Exact } from "../runtime/utf8.ts";
 import { pathAt, type PathBytes, pathBytes, pathCount } from "./noop_paths.ts";
 import { ABSENT, DIR, FILE, inDir, ST, statEachUnder, statInto, statUnder } from "./stat.ts";
@@ -428,6 +429,20 @@ function isOtherFormat(bytes: Uint8Array): boolean {
 /** The record of `file`, parsed, when it is for `key`; undefined otherwise. */
 function readRecord(baseDir: string, file: string, key: string): NoopRecord | undefined {
   let r: NoopRecord;
+  // As every file of `.jx/`: never through a link, never another user's (the next record written
+  // replaces it).
+  const found = inspectOwned(noopRecordPath(baseDir, file), "file");
+  if (found.kind !== "ok") {
+    if (found.kind !== "absent") {
+      const why = found.kind === "symlink"
+        ? "is a symbolic link"
+        : found.kind === "foreign"
+        ? `belongs to uid ${found.uid}, not to this user`
+        : "is not a file";
+      writeAll(2, `jx: warning: ${noopRecordPath(baseDir, file)} ${why}: not used\n`);
+    }
+    return undefined;
+  }
   try {
     const bytes = readBytesSync(noopRecordPath(baseDir, file));
     // Another jx's format (before an upgrade): not for this run, and no damage either.

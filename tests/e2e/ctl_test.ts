@@ -532,3 +532,31 @@ jobs:
   assert.deepEqual([...Deno.readDirSync(`${deep}/.jx`)], []);
   if (!mine) await Deno.remove(fixed).catch(() => {});
 });
+
+Deno.test("[deno] a stale .jx/ctl-PID.sock link removes only what jx made: never a folder it names elsewhere", async () => {
+  const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: 'true' }\n" });
+  const outside = await tempDir({ "jx-ctl-data/sub/keep.txt": "precious\n", "jx-ctl-7.sock": "x" });
+  // What a killed jx leaves: a folder mkdtemp made, with its socket (a plain file stands in).
+  const made = await Deno.makeTempDir({ dir: "/tmp", prefix: "jx-ctl-" });
+  const stale = made.length === "/tmp/jx-ctl-".length + 6;
+  try {
+    await Deno.mkdir(`${dir}/.jx`, { mode: 0o700 });
+    // Pids no process has: each link is stale.
+    await Deno.symlink(`${outside}/jx-ctl-data/ctl.sock`, `${dir}/.jx/ctl-4000001.sock`);
+    await Deno.symlink(`${outside}/jx-ctl-7.sock`, `${dir}/.jx/ctl-4000002.sock`);
+    if (stale) await Deno.symlink(`${made}/ctl.sock`, `${dir}/.jx/ctl-4000003.sock`);
+    const r = await runJx(["run"], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await Deno.readTextFile(`${outside}/jx-ctl-data/sub/keep.txt`), "precious\n");
+    assert.equal(await Deno.readTextFile(`${outside}/jx-ctl-7.sock`), "x");
+    // The links themselves are gone; the empty folder jx made is removed with its link.
+    for (const n of ["4000001", "4000002", "4000003"]) {
+      await assert.rejects(Deno.lstat(`${dir}/.jx/ctl-${n}.sock`));
+    }
+    if (stale) await assert.rejects(Deno.lstat(made));
+  } finally {
+    await Deno.remove(made, { recursive: true }).catch(() => {});
+    await Deno.remove(outside, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
+  }
+});

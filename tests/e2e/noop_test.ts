@@ -823,3 +823,33 @@ Deno.test("graph cache: none for a file whose env_file key is written with a YAM
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("no-op record: one that is a link, or another user's, is not used (a warning), and the next is jx's own", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS, "src/a.txt": "a\n", "src/b.txt": "b\n" });
+  await Deno.mkdir(`${dir}/out`);
+  const rec = `${dir}/.jx/noop-jobs.yaml.rec`;
+  try {
+    assert.equal((await run(dir)).code, 0);
+    assert.equal((await run(dir)).fast, true);
+    // A link to a copy of a good record (elsewhere): not read through.
+    const copy = `${dir}/elsewhere.rec`;
+    await Deno.copyFile(rec, copy);
+    await Deno.remove(rec);
+    await Deno.symlink(copy, rec);
+    const linked = await run(dir);
+    assert.deepEqual([linked.code, linked.fast, linked.ran], [0, false, []]);
+    assert.match(linked.stderr, /noop-jobs\.yaml\.rec is a symbolic link: not used/);
+    assert.equal((await Deno.lstat(rec)).isSymlink, false, "replaced by jx's own record");
+    assert.equal((await run(dir)).fast, true);
+    if (Deno.uid() === 0) {
+      await Deno.chown(rec, 65534, 65534);
+      const foreign = await run(dir);
+      assert.deepEqual([foreign.code, foreign.fast, foreign.ran], [0, false, []]);
+      assert.match(foreign.stderr, /noop-jobs\.yaml\.rec belongs to uid 65534, not to this user/);
+      assert.equal((await Deno.lstat(rec)).uid, 0);
+      assert.equal((await run(dir)).fast, true);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -144,6 +144,13 @@ for (const runtime of RUNTIMES) {
     assert.equal(warnings(r.stderr).length, 1, r.stderr);
     assert.deepEqual(r.started, ["cp"]);
     assert.deepEqual((await run(dir, runtime)).started, []);
+    // The log a FIFO: said in words.
+    await Deno.remove(`${dir}/.jx/state.ndjson`);
+    const fifo = await new Deno.Command("mkfifo", { args: [`${dir}/.jx/state.ndjson`] }).output();
+    assert.equal(fifo.code, 0);
+    r = await run(dir, runtime);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(warnings(r.stderr).join("\n"), /state\.ndjson is neither a file nor a folder \(/);
     // The lock a folder.
     await Deno.remove(`${dir}/.jx/lock`).catch(() => {});
     await Deno.mkdir(`${dir}/.jx/lock`);
