@@ -95,6 +95,18 @@ Deno.test("fast YAML: the same on mutants of every seed text", () => {
   assert.ok(taken > n / 10, `the fast parser took only ${taken} of ${n} mutants`);
 });
 
+Deno.test("fast YAML: a key ending in a Unicode space, keys that are NaN twice: as the package", () => {
+  const cases = [
+    "vars:\n  MSG\u00a0: fast\njobs:\n  a\u00a0:\n    run: echo ${MSG}\n",
+    "env:\n  PATH\u3000: /x\njobs:\n  a: { run: 'true' }\n",
+    "jobs:\n  a\u2003:\n    run: 'true'\n",
+    "x-a:\n  .nan: 1\n  .NaN: 2\njobs:\n  a: { run: 'true' }\n",
+    "x-a: {.nan: 1, .NaN: 2}\njobs:\n  a: { run: 'true' }\n",
+    "jobs:\n  a: { run: 'true' }\t\n  b:\t\n    run: 'true'\n",
+  ];
+  for (const text of cases) same(text, JSON.stringify(text));
+});
+
 Deno.test("fast YAML: scalars resolve as the core schema says", () => {
   const values = [
     "x",

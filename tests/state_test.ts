@@ -307,6 +307,33 @@ Deno.test("graph cache: a damaged cache under the right key is parsed again, nev
   }
 });
 
+Deno.test("graph cache: rows that parse but cannot be the graph (a name twice, a command of the wrong type) are parsed again", async () => {
+  const dir = await tempDir();
+  const big = ["jobs:"];
+  for (let i = 0; i < 500; i++) {
+    big.push(
+      `  j${i}: { run: "echo ${i} > o/${i}.txt", reads: [o/${i - 1}.txt], writes: [o/${i}.txt] }`,
+    );
+  }
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, big.join("\n") + "\n");
+  const want = JSON.stringify(loadJobsFile(`${dir}/jobs.yaml`).jobs);
+  const path = `${dir}/.jx/graph-jobs.yaml.json`;
+  const good = await Deno.readFile(path);
+  const text = new TextDecoder("latin1").decode(good);
+  const damages: [RegExp, string][] = [
+    [/\[0,"j5",/, '[0,"j4",'], // a name twice
+    [/"echo 5 > o\/5\.txt"/, "5"], // a command that is a number
+    [/"echo 7 > o\/7\.txt"/, "null"],
+  ];
+  for (const [from, to] of damages) {
+    assert.match(text, from);
+    const damaged = text.replace(from, to);
+    await Deno.writeFile(path, Uint8Array.from(damaged, (c) => c.charCodeAt(0)));
+    assert.equal(JSON.stringify(loadJobsFile(`${dir}/jobs.yaml`).jobs), want, String(from));
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("statUnderBytes: from the bytes of NUL-ended paths, as statUnder; one past PATH_MAX absent", async () => {
   const { statUnderBytes } = await import("../lib/state/stat.ts");
   const dir = await tempDir({ "a.txt": "a", "sub/b.txt": "bb" });

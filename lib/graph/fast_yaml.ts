@@ -58,7 +58,8 @@ class LightMap extends LightCollection<LightPair> {
       if (this.keys.has(key)) giveUp();
       this.keys.add(key);
     } else {
-      for (const p of this.items) if (p.key.value === key) giveUp();
+      // Object.is, as the Set above and the package's check: `.nan` twice is a key twice.
+      for (const p of this.items) if (Object.is(p.key.value, key)) giveUp();
       if (this.items.length === 8) {
         this.keys = new Set([...this.items.map((p) => p.key.value), key]);
       }
@@ -375,7 +376,10 @@ class FastParser {
 
   /** A plain scalar `text[i, e)`, resolved as the core schema does. */
   private plain(i: number, e: number, key: boolean): LightScalar {
-    const src = this.text.slice(i, e).trimEnd();
+    // YAML trims spaces and tabs only (`trimEnd` would take U+00A0, U+3000... too).
+    let k = e;
+    while (k > i && (this.text.charCodeAt(k - 1) === 32 || this.text.charCodeAt(k - 1) === 9)) k--;
+    const src = this.text.slice(i, k);
     if (src === "" || (key && src.includes(" #"))) giveUp();
     // `-O2` is plain; `- x`, `-`, `&a`, `*a`, `!t`, `|`, `>`... are not ours.
     if (INDICATOR.test(src[0]) && !(src[0] === "-" && src.length > 1 && src[1] !== " ")) giveUp();

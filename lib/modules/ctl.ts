@@ -596,13 +596,61 @@ export async function ctlRequest(
       isDeno ? exchangeDeno(path, JSON.stringify(req) + "\n") : exchangeNode(path, req),
       timeout,
     ]);
+    let reply: unknown;
     try {
-      return JSON.parse(line);
+      reply = JSON.parse(line);
     } catch {
       throw new Error(`bad answer from ${path}: ${line.slice(0, 200)}`);
     }
+    const problem = replyProblem(reply, req);
+    if (problem) throw new Error(`bad answer from ${path}: ${problem}: ${line.slice(0, 200)}`);
+    return reply as CtlReply;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * What is wrong with a parsed answer to `req` (a socket that is not a jx's,
+ * or a jx that answers otherwise), or undefined: what `jx ctl` shows must be
+ * there, of its type.
+ */
+function replyProblem(r: unknown, req: CtlRequest): string | undefined {
+  if (typeof r !== "object" || r === null || Array.isArray(r)) return "not an object";
+  const o = r as Record<string, unknown>;
+  if (typeof o.ok !== "boolean") return "no ok";
+  if (!o.ok) return typeof o.error === "string" ? undefined : "refused without an error";
+  const strings = (x: unknown) => Array.isArray(x) && x.every((v) => typeof v === "string");
+  const entries = (x: unknown) =>
+    x === undefined ||
+    (Array.isArray(x) && x.every((e) =>
+      typeof e === "object" && e !== null && typeof e.name === "string" &&
+      typeof e.state === "string" &&
+      ["pid", "queued", "dropped", "restarts", "attempt"].every((k) =>
+        e[k] === undefined || typeof e[k] === "number"
+      ) && (e.reason === undefined || typeof e.reason === "string")
+    ));
+  switch (req.action) {
+    case "status":
+      return entries(o.jobs) && entries(o.modules) ? undefined : "jobs or modules not a list";
+    case "publish": {
+      const by = o.modules_by_delivery as Record<string, unknown> | undefined;
+      if (by !== undefined && (typeof by !== "object" || by === null)) return "bad deliveries";
+      if (by && !["delivered", "queued", "dropped"].every((k) => strings(by[k]))) {
+        return "bad deliveries";
+      }
+      return o.delivered === undefined || typeof o.delivered === "number" ? undefined : "bad count";
+    }
+    case "start":
+    case "restart":
+    case "pause":
+    case "resume":
+    case "stop":
+      return typeof o.state === "string" ? undefined : "no state";
+    default: {
+      const _assertNever: never = req;
+      return `unknown request ${JSON.stringify(_assertNever)}`;
+    }
   }
 }
 

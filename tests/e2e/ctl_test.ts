@@ -560,3 +560,44 @@ Deno.test("[deno] a stale .jx/ctl-PID.sock link removes only what jx made: never
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("[deno] jx ctl: an answer of the wrong shape is one line 'bad answer', exit 1, never an internal error", async () => {
+  const dir = await tempDir();
+  const sock = `${dir}/s.sock`;
+  const replies = [
+    ["status", "null"],
+    ["status", "[]"],
+    ["status", '{"ok":false}'],
+    ["status", '{"ok":true,"jobs":5,"modules":"x"}'],
+    ["status", '{"ok":true,"jobs":[{"name":5}],"modules":[]}'],
+    ["pause", '{"ok":true}'],
+    ["publish", '{"ok":true,"modules_by_delivery":{"delivered":[1]}}'],
+  ];
+  const listener = Deno.listen({ transport: "unix", path: sock });
+  const served = (async () => {
+    for (const [, reply] of replies) {
+      const conn = await listener.accept();
+      await conn.read(new Uint8Array(65536));
+      await conn.write(new TextEncoder().encode(reply + "\n"));
+      conn.close();
+    }
+  })();
+  try {
+    for (const [action, reply] of replies) {
+      const args = action === "status"
+        ? ["ctl", "status"]
+        : action === "pause"
+        ? ["ctl", "pause", "m"]
+        : ["ctl", "publish", "t", "hi"];
+      const r = await runJx(args, { cwd: dir, env: { JX_CTL: sock } });
+      assert.equal(r.code, 1, `${reply}: ${r.stderr}`);
+      assert.match(r.stderr, /^jx: bad answer from .*s\.sock: /, reply);
+      assert.doesNotMatch(r.stderr, /internal error|undefined/, reply);
+      assert.equal(r.stderr.split("\n").length, 2, reply);
+    }
+    await served;
+  } finally {
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
