@@ -296,7 +296,9 @@ export class Validator {
         const ms = parseDuration(scalar);
         if (ms === undefined) {
           this.fail(
-            `${where}: bad duration ${JSON.stringify(scalar)} (use e.g. 500ms, 30s, 2m, 1h, 1m30s)`,
+            `${where}: bad duration ${
+              typeof scalar === "number" ? String(scalar) : JSON.stringify(scalar)
+            } (use e.g. 500ms, 30s, 2m, 1h, 1m30s)`,
             node,
           );
         }
