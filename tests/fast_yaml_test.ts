@@ -103,6 +103,8 @@ Deno.test("fast YAML: a key ending in a Unicode space, keys that are NaN twice: 
     "x-a:\n  .nan: 1\n  .NaN: 2\njobs:\n  a: { run: 'true' }\n",
     "x-a: {.nan: 1, .NaN: 2}\njobs:\n  a: { run: 'true' }\n",
     "jobs:\n  a: { run: 'true' }\t\n  b:\t\n    run: 'true'\n",
+    "x-a:\n  0: 1\n  -0: 2\njobs:\n  a: { run: 'true' }\n",
+    "jobs:\n  0: { run: 'true' }\n  -0: { run: 'true' }\n",
   ];
   for (const text of cases) same(text, JSON.stringify(text));
 });

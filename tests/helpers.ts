@@ -40,7 +40,7 @@ export function jxCommand(runtime: Runtime, args: string[]): [string, string[]] 
     return [BINARY.startsWith("/") ? BINARY : `${ROOT}/${BINARY}`, args];
   }
   return runtime === "bun"
-    ? [BUN, ["--no-env-file", `${ROOT}/cli.ts`, ...args]]
+    ? [BUN, ["--no-env-file", "--config=/dev/null", `${ROOT}/cli.ts`, ...args]]
     : [DENO, ["run", "-A", "--quiet", `${ROOT}/cli.ts`, ...args]];
 }
 

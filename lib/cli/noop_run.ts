@@ -38,8 +38,10 @@ import {
   isFileSync,
   isTerminal,
   parentDir,
+  setEnv,
   writeAll,
 } from "../runtime/mod.ts";
+import { jobColorEnv } from "../runtime/color.ts";
 import { type Args, parseArgs } from "./args.ts";
 import { VERSION } from "./version.ts";
 import { wantedJobs } from "./slots.ts";
@@ -209,6 +211,9 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
     return undefined; // a refused .jx/: the full way says why
   }
   if (typeof lock === "number") return undefined; // another run: the full way waits for it
+  // The environment the full way gives jobs (cli/main.ts sets the same before it loads the file):
+  // which variables are set decides what a dotenv file still gives them (the record notes it).
+  if (args.color && isTerminal(1)) setEnv(jobColorEnv(envObject(), true));
   let diff;
   const key = runKey(args, file, names);
   let keep = false;

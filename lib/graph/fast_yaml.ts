@@ -46,6 +46,9 @@ class LightCollection<T> {
     return [this.start, this.end, this.end];
   }
 }
+/** SameValueZero, as a Set compares: `===`, but NaN is NaN. */
+const sameKey = (a: unknown, b: unknown) => a === b || (a !== a && b !== b);
+
 class LightMap extends LightCollection<LightPair> {
   /** The keys, once there are more than a few (a scan is cheaper before). */
   private keys?: Set<unknown>;
@@ -58,8 +61,9 @@ class LightMap extends LightCollection<LightPair> {
       if (this.keys.has(key)) giveUp();
       this.keys.add(key);
     } else {
-      // Object.is, as the Set above and the package's check: `.nan` twice is a key twice.
-      for (const p of this.items) if (Object.is(p.key.value, key)) giveUp();
+      // As the Set above and graph/yaml_full.ts's check (SameValueZero): `.nan` twice is a key
+      // twice, and so are 0 and -0.
+      for (const p of this.items) if (sameKey(p.key.value, key)) giveUp();
       if (this.items.length === 8) {
         this.keys = new Set([...this.items.map((p) => p.key.value), key]);
       }

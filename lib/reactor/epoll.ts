@@ -160,7 +160,6 @@ class EventLoop {
     this.pollNow();
     if (this.guard) return;
     const mark = this.returned;
-    this.guard = true;
     this.guardTimer(SPAWN_GUARD_MS, () => {
       this.guard = false;
       if (this.spawning === 0 || this.closed) return;
@@ -170,6 +169,7 @@ class EventLoop {
       if (this.returned === mark) this.forceWait = true;
       this.run();
     });
+    this.guard = true; // after the call: one that throws leaves no guard armed for good
   }
 
   /** One wait for events: the count collected in `events` (< 0 on failure). */

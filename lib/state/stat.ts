@@ -312,8 +312,8 @@ export function statEachUnder(
 }
 
 /**
- * How many stats go (for `jx doctor` and the tests): "io_uring" once a ring
- * answered, "statx" through FFI one call each, "runtime" through the
+ * How many stats go (for `jx doctor` and the tests): "io_uring" while a ring
+ * answers, "statx" through FFI one call each, "runtime" through the
  * runtime's own stat; `probe` first sets a ring up if one may be had.
  *
  * @example
@@ -326,7 +326,11 @@ export function statEachUnder(
  */
 export function statMethod(probe = false): "io_uring" | "statx" | "runtime" {
   if (ffi === undefined) ffi = loadFfi();
-  if (probe && ring === undefined && ffi?.ring) ring = StatRing.open(ffi.ring, RING_ENTRIES);
+  if (probe && ring === undefined && ffi?.ring) {
+    // Set up, and asked once (a kernel without IORING_OP_STATX is found out only then).
+    ring = StatRing.open(ffi.ring, RING_ENTRIES);
+    ring?.run(AT_FDCWD, encoder.encode(".\0"), new Int32Array(1), 0, 1, () => false);
+  }
   return !ffi ? "runtime" : ring?.usable ? "io_uring" : "statx";
 }
 

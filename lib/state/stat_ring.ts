@@ -11,9 +11,10 @@
  * `kernel.io_uring_disabled`, a seccomp filter such as Docker's), a request
  * the kernel does not know (`-EINVAL`), or an `io_uring_enter` that keeps
  * failing, and the caller stats path by path as before (`StatRing.open`
- * gives null, `run` false). The ring's memory and its results' buffer live
- * as long as the process, so a request still in the kernel when the ring is
- * given up can never write into memory reused since.
+ * gives null, `run` false). The ring's mappings and its results' buffer
+ * live as long as the process (a given-up ring's fd is closed, its mappings
+ * are kept), so a request still in the kernel then can never write into
+ * memory reused since.
  *
  * @module
  */
@@ -37,7 +38,9 @@ export interface RingCalls {
 const SYS_IO_URING_SETUP = 425, SYS_IO_URING_ENTER = 426;
 const IORING_OP_STATX = 21, IORING_ENTER_GETEVENTS = 1, IORING_FEAT_SINGLE_MMAP = 1;
 const IORING_OFF_SQ_RING = 0, IORING_OFF_CQ_RING = 0x8000000, IORING_OFF_SQES = 0x10000000;
-const STATX_BASIC_STATS = 0x7ff, EINVAL = 22;
+const STATX_BASIC_STATS = 0x7ff;
+/** What `statx` answers for a path that cannot be stat'd: EPERM, ENOENT, EACCES, ENOTDIR, ENAMETOOLONG, ELOOP. */
+const STATX_ERRORS = new Set([1, 2, 13, 20, 36, 40]);
 /** `struct statx` is 256 bytes: one slot of `out` per request. */
 export const STATX_SIZE = 256;
 /** How often a failing `io_uring_enter` (a signal: EINTR) is tried again before the ring is given up. */
@@ -194,8 +197,9 @@ export class StatRing {
       for (; head !== end; head = (head + 1) >>> 0) {
         const c = at.cqes + (head & at.cqMask) * 16;
         const slot = this.cqView.getUint32(c, true), res = this.cqView.getInt32(c + 8, true);
-        // A kernel without IORING_OP_STATX answers -EINVAL, which statx itself never does here.
-        if (res === -EINVAL) this.broken = true;
+        // What statx itself answers for a path is kept; anything else (a kernel without
+        // IORING_OP_STATX: -EINVAL; the ring's own -ECANCELED, -EAGAIN, -ENOMEM...) is no answer.
+        if (res < 0 && !STATX_ERRORS.has(-res)) this.broken = true;
         if (slot < this.res.length) this.res[slot] = res;
         got++;
       }
@@ -204,7 +208,7 @@ export class StatRing {
     return !this.broken || this.giveUp();
   }
 
-  /** The ring failed: closed (the kernel ends what it holds), never used again. */
+  /** The ring failed: its fd closed (its mappings and `out` kept), never used again. */
   private giveUp(): false {
     if (this.fd >= 0 && !this.closed) this.calls.close(this.fd);
     this.broken = this.closed = true;

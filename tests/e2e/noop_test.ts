@@ -4,7 +4,7 @@
  * every change sends the run the full way, which reruns what it must.
  */
 import assert from "node:assert/strict";
-import { readEvents, ROOT, runJx, tempDir, waitForFile } from "../helpers.ts";
+import { jxCommand, readEvents, ROOT, runJx, tempDir, waitForFile } from "../helpers.ts";
 import type { NoopRecord } from "../../lib/state/noop.ts";
 
 const JOBS = `
@@ -849,6 +849,45 @@ Deno.test("no-op record: one that is a link, or another user's, is not used (a w
       assert.equal((await Deno.lstat(rec)).uid, 0);
       assert.equal((await run(dir)).fast, true);
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("no-op record: on a colour terminal the fast path sees the environment jobs get (FORCE_COLOR, CLICOLOR_FORCE jx adds)", async () => {
+  const dir = await tempDir({
+    ".env": "FORCE_COLOR=0\n",
+    "in.txt": "x\n",
+    "jobs.yaml": `env_file: [.env]
+jobs:
+  a: { run: 'echo "FC=\${FORCE_COLOR-unset}" > out.txt', reads: [in.txt], writes: [out.txt] }
+`,
+  });
+  const env = { TERM: "xterm" };
+  try {
+    // Piped: the dotenv file's value.
+    assert.equal((await runJx(["run"], { cwd: dir, env })).code, 0);
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "FC=0\n");
+    // On a terminal jx tells jobs to keep colours (FORCE_COLOR=1 wins over the dotenv file's):
+    // another environment, so the job runs again, fast path or not.
+    const [cmd, argv] = jxCommand("deno", ["run", "-v"]);
+    const line = [cmd, ...argv].map((a) => `'${a}'`).join(" ");
+    const pty = await new Deno.Command("script", {
+      args: ["-qec", line, "/dev/null"],
+      cwd: dir,
+      // Neither variable set, nor NO_COLOR: only what a terminal session has.
+      env: {
+        ...env,
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        HOME: Deno.env.get("HOME") ?? "/",
+      },
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    const said = new TextDecoder().decode(pty.stdout);
+    assert.equal(pty.code, 0, said);
+    assert.doesNotMatch(said, /no-op: /);
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "FC=1\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -249,6 +249,9 @@ jobs:
   Deno.test(`[${rt}] a .env in the working directory reaches no job (only env_file: reads one)`, async () => {
     const dir = await tempDir({
       ".env": "JX_TEST_DOTENV=from-dot-env\n",
+      // Bun runs a bunfig.toml's preload scripts (they could set anything in jx's environment).
+      "bunfig.toml": 'preload = ["./pre.ts"]\n',
+      "pre.ts": 'process.env.JX_TEST_DOTENV = "from-preload";\n',
       "jobs.yaml": `jobs:
   a: { run: 'echo "a=\${JX_TEST_DOTENV:-unset}" > a.txt', writes: [a.txt] }
   b: { run: 'echo "b=\${JX_TEST_DOTENV:-unset}" > b.txt', writes: [b.txt], env_file: [.env] }
