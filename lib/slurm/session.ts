@@ -395,6 +395,8 @@ export class SlurmSession {
     const { reactor } = this.t;
     let child: ChildHandle = { pid: 0, kill() {} };
     let ended = false;
+    /** Whether jx sent this step SIGKILL (then srun's 137 is that signal, whatever it printed). */
+    let killed = false;
     let backstop: number | undefined;
     let finish!: (e: StepExit) => void;
     const done = new Promise<StepExit>((r) => finish = r);
@@ -407,6 +409,7 @@ export class SlurmSession {
       },
       kill: (signal: string) => {
         if (ended) return;
+        if (signal === "SIGKILL") killed = true;
         this.signal(child, f.stepId, signal);
         if (signal === "SIGKILL" && backstop === undefined) {
           backstop = reactor.setTimer(BACKSTOP_MS, () => child.kill("SIGKILL"));
@@ -442,7 +445,13 @@ export class SlurmSession {
         release();
         if (rest) req.onOutput("stderr", rest);
         this.live.delete(step);
-        const exit = stepExit(s, f);
+        let exit = stepExit(s, f);
+        // A step cancelled with SIGKILL: srun exits 128+9, and says "Killed" only when its
+        // line comes before the step's end (CI saw it not, once): the signal jx sent either way.
+        if (killed && exit.code === 137 && exit.signal === null && exit.error === undefined) {
+          const reason = exit.reason === "srun exited with 137" ? undefined : exit.reason;
+          exit = { ...exit, code: null, signal: "SIGKILL", reason };
+        }
         if (exit.nodeFailure || EXPIRED.test(exit.reason ?? "")) this.renew(key, alloc);
         req.onExit(exit);
         finish(exit);
