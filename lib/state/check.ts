@@ -9,9 +9,25 @@
  */
 import { isGlob, resourceNames } from "../graph/glob.ts";
 import type { JobSpec } from "../graph/types.ts";
-import { DIRECTORY, expandStamped, type FileStamp, hashFile, sameContent } from "./fileset.ts";
+import {
+  DIRECTORY,
+  expandStamped,
+  type FileStamp,
+  hashFile,
+  sameContent,
+  sameStamp,
+} from "./fileset.ts";
 import { ABSENT, DIR, FILE, ST, statUnder } from "./stat.ts";
-import { decodeRow, type Entry, FIRST, type Row, SLOTS, StateStore } from "./store.ts";
+import {
+  decodeRow,
+  type Entry,
+  FIRST,
+  readHashSlot,
+  type Row,
+  rowStamp,
+  SLOTS,
+  StateStore,
+} from "./store.ts";
 import type { Warn } from "./guard.ts";
 import { depfileInputs } from "../graph/depfile.ts";
 
@@ -105,8 +121,10 @@ function sameAsRow(row: Row, i: number, dir: string, path: string, output: boole
   if (k === ABSENT) return size === null;
   if (size === null) return false;
   if (k === FILE) {
-    return row[i + 4] !== null && size === ST.size && row[i + 2] === ST.mtimeMs &&
-      row[i + 3] === ST.ino;
+    // The hash known (a stamp alone is no proof of content) and the ctime, when the line has one.
+    const [hash, ctime] = readHashSlot(row[i + 4]);
+    return hash !== undefined && size === ST.size && row[i + 2] === ST.mtimeMs &&
+      row[i + 3] === ST.ino && (ctime === undefined || ctime === ST.ctimeMs);
   }
   // A directory named in writes stands as itself; one in reads is walked (the full check).
   return output && k === DIR && size === DIRECTORY[0] && row[i + 4] === DIRECTORY[3];
@@ -119,7 +137,7 @@ function touched(
 ): boolean {
   for (const [p, s] of Object.entries(now)) {
     const w = was[p];
-    if (s && w && (s[0] !== w[0] || s[1] !== w[1] || s[2] !== w[2])) return true;
+    if (s && w && !sameStamp(s, w)) return true;
   }
   return false;
 }
@@ -365,9 +383,7 @@ export class UpToDate {
         out.set(row[i] as string, null);
         continue;
       }
-      const st: FileStamp = [row[i + 1] as number, row[i + 2] as number, row[i + 3] as number];
-      if (row[i + 4] !== null) st[3] = row[i + 4] as string;
-      out.set(row[i] as string, st);
+      out.set(row[i] as string, rowStamp(row, i));
     }
     return out;
   }

@@ -10,8 +10,25 @@ import { ABSENT, DIR, FILE, ST, statInto } from "./stat.ts";
 import { sha256 } from "../runtime/hash.ts";
 import { readBytesSync } from "../runtime/fs.ts";
 
-/** size, mtime (ms), inode, then the content hash once known. */
-export type FileStamp = [size: number, mtimeMs: number, ino: number, hash?: string];
+/**
+ * size, mtime (ms), inode, then the content hash once known, then the ctime
+ * (ms) when the stamp was taken (a stamp of an older jx's line has none).
+ * The ctime is the kernel's: a write or a `utime` sets it to now, so an edit
+ * that keeps the size and puts the mtime back still changes the stamp.
+ */
+export type FileStamp = [
+  size: number,
+  mtimeMs: number,
+  ino: number,
+  hash?: string,
+  ctimeMs?: number,
+];
+
+/** Whether two stamps may be of the same content without hashing: size, mtime, inode and ctime. */
+export function sameStamp(a: FileStamp, b: FileStamp): boolean {
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] &&
+    (a[4] === undefined || b[4] === undefined || a[4] === b[4]);
+}
 
 /** What one stat says. */
 interface Stat {
@@ -20,13 +37,15 @@ interface Stat {
   size: number;
   mtimeMs: number;
   ino: number;
+  ctimeMs: number;
 }
 
 /** One stat call (see stat.ts). */
 function statPath(path: string): Stat | null {
   const k = statInto(path);
   if (k === ABSENT) return null;
-  return { file: k === FILE, dir: k === DIR, size: ST.size, mtimeMs: ST.mtimeMs, ino: ST.ino };
+  const { size, mtimeMs, ino, ctimeMs } = ST;
+  return { file: k === FILE, dir: k === DIR, size, mtimeMs, ino, ctimeMs };
 }
 
 /**
@@ -36,7 +55,7 @@ function statPath(path: string): Stat | null {
 export const DIRECTORY: FileStamp = [-1, 0, 0, "directory"];
 
 const toStamp = (st: Stat | null): FileStamp | null =>
-  st?.file ? [st.size, st.mtimeMs, st.ino] : null;
+  st?.file ? [st.size, st.mtimeMs, st.ino, undefined, st.ctimeMs] : null;
 
 /**
  * The files that `patterns` name under `baseDir`, with their stamps, sorted
@@ -102,24 +121,22 @@ const noted = new Map<string, FileStamp>();
  */
 export function noteHash(baseDir: string, path: string, hash: string, before?: FileStamp): void {
   const now = stamp(baseDir, path);
-  if (!now || (before && (before[0] !== now[0] || before[1] !== now[1] || before[2] !== now[2]))) {
-    return;
-  }
+  if (!now || (before && !sameStamp(before, now))) return;
   if (noted.size >= 100_000) noted.clear(); // never used (no state): stays bounded
-  noted.set(join(baseDir, path), [now[0], now[1], now[2], hash.slice(0, 32)]);
+  noted.set(join(baseDir, path), [now[0], now[1], now[2], hash.slice(0, 32), now[4]]);
 }
 
 /** The content hash of a file with stamp `now`: as noted, else read. */
 function hashOf(baseDir: string, path: string, now: FileStamp): string {
   const abs = join(baseDir, path), n = noted.get(abs);
   if (n) noted.delete(abs);
-  if (n && n[0] === now[0] && n[1] === now[1] && n[2] === now[2]) return n[3]!;
+  if (n && sameStamp(n, now)) return n[3]!;
   return hashFile(baseDir, path);
 }
 
 /**
- * Whether the file matches an earlier stamp: size+mtime+inode as the fast
- * path, the content hash to confirm when they differ (a touch is no change).
+ * Whether the file matches an earlier stamp: size+mtime+inode (and ctime,
+ * when both have one) as the fast path, the content hash to confirm when they differ (a touch is no change).
  * Fills in `now`'s hash when it had to compute it; a hash `now` already
  * holds is compared even when the stamps are equal.
  */
@@ -130,7 +147,7 @@ export function sameContent(
   now: FileStamp,
 ): boolean {
   // A hash already taken (a suspect file, see check.ts) decides over equal stamps.
-  if (old[0] === now[0] && old[1] === now[1] && old[2] === now[2] && old[3] && !now[3]) {
+  if (sameStamp(old, now) && old[3] && !now[3]) {
     now[3] = old[3];
     return true;
   }

@@ -155,6 +155,9 @@ export class Stamps {
   put(p: string, st: FileStamp, i = this.paths.length): boolean {
     if (statUnder(this.base, p) !== FILE) return false;
     if (ST.size !== st[0] || ST.mtimeMs !== st[1] || ST.ino !== st[2]) return false;
+    // Its ctime moved since the line's stamp was taken (an edit that put the mtime back, made
+    // while the run went on): not vouched for; the full check of the next run hashes it.
+    if (st[4] !== undefined && ST.ctimeMs !== st[4]) return false;
     const s = i * W;
     this.stamps[s] = ST.size, this.stamps[s + 1] = ST.mtimeMs;
     this.stamps[s + 2] = ST.ino, this.stamps[s + 3] = ST.ctimeMs;

@@ -95,9 +95,52 @@ function isFileSlot(r: unknown[], i: number): boolean {
 
 function encodeFiles(row: Row, files: Record<string, FileStamp | null>): void {
   for (const [p, s] of Object.entries(files)) {
-    if (s) row.push(p, s[0], s[1], s[2], s[3] ?? null);
+    if (s) row.push(p, s[0], s[1], s[2], hashSlot(s));
     else row.push(p, null, 0, 0, null);
   }
+}
+
+/**
+ * A stamp's last slot: its hash, then `@` and its ctime when it has one
+ * (`"3f2a...@1733350000123"`, `"@1733350000123"`), or null with neither: a
+ * row keeps its five slots per file, and an older jx's line (no ctime) reads
+ * as before.
+ */
+function hashSlot(s: FileStamp): string | null {
+  if (s[4] === undefined) return s[3] ?? null;
+  return `${s[3] ?? ""}@${s[4]}`;
+}
+
+/**
+ * The hash and the ctime of a row's last slot for a file (see `hashSlot`).
+ *
+ * @example
+ * ```ts
+ * import { readHashSlot } from "./store.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(readHashSlot("ab12@1700000000123"), ["ab12", 1700000000123]);
+ * assertEquals(readHashSlot("@5"), [undefined, 5]);
+ * assertEquals(readHashSlot("ab12"), ["ab12", undefined]);
+ * assertEquals(readHashSlot(null), [undefined, undefined]);
+ * ```
+ */
+export function readHashSlot(
+  slot: unknown,
+): [hash: string | undefined, ctimeMs: number | undefined] {
+  if (typeof slot !== "string") return [undefined, undefined];
+  const at = slot.indexOf("@");
+  if (at < 0) return [slot || undefined, undefined];
+  const c = Number(slot.slice(at + 1));
+  return [slot.slice(0, at) || undefined, Number.isFinite(c) ? c : undefined];
+}
+
+/** The stamp of a row's file at slot `i` (its size not null). */
+export function rowStamp(row: Row, i: number): FileStamp {
+  const s: FileStamp = [row[i + 1] as number, row[i + 2] as number, row[i + 3] as number];
+  const [hash, ctime] = readHashSlot(row[i + 4]);
+  if (hash !== undefined) s[3] = hash;
+  if (ctime !== undefined) s[4] = ctime;
+  return s;
 }
 
 /** A row as an `Entry`. */
@@ -106,12 +149,7 @@ export function decodeRow(row: Row): Entry {
   const outputs: Record<string, FileStamp | null> = {};
   const n = row[2] as number;
   for (let k = 0, i = FIRST; i < row.length; k++, i += SLOTS) {
-    const size = row[i + 1] as number | null;
-    let s: FileStamp | null = null;
-    if (size !== null) {
-      s = [size, row[i + 2] as number, row[i + 3] as number];
-      if (row[i + 4] !== null) s[3] = row[i + 4] as string;
-    }
+    const s = row[i + 1] === null ? null : rowStamp(row, i);
     (k < n ? inputs : outputs)[row[i] as string] = s;
   }
   return { job: row[0] as string, fp: row[1] as string, inputs, outputs };

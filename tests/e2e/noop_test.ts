@@ -892,3 +892,46 @@ jobs:
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("state: a same-size edit that puts the mtime back is seen by any run (the line keeps the ctime), also one made while the job runs", async () => {
+  const dir = await tempDir({
+    "src.txt": "AAAA\n",
+    "jobs.yaml": `jobs:
+  a: { run: 'cp src.txt tmp.txt; cat go.txt 2>/dev/null; mv tmp.txt out.txt', reads: [src.txt], writes: [out.txt] }
+`,
+  });
+  const edit = async (text: string) => {
+    const { mtime, atime } = await Deno.stat(`${dir}/src.txt`);
+    await Deno.writeTextFile(`${dir}/src.txt`, text);
+    await Deno.utime(`${dir}/src.txt`, atime!, mtime!); // same size, same mtime: only the ctime moved
+  };
+  try {
+    assert.equal((await run(dir)).code, 0);
+    // Another run's arguments (no record of its own): the full check sees the ctime.
+    await edit("BBBB\n");
+    assert.deepEqual((await run(dir, "-j1")).ran, ["a"]);
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "BBBB\n");
+    assert.equal((await run(dir, "-j1")).fast, true);
+    // Edited while the job runs (after it read its input): not vouched for, run again next time.
+    await Deno.writeTextFile(
+      `${dir}/jobs.yaml`,
+      `jobs:
+  a: { run: 'cp src.txt tmp.txt; while [ ! -e go.txt ]; do sleep 0.01; done; mv tmp.txt out.txt', reads: [src.txt], writes: [out.txt] }
+`,
+    );
+    await Deno.remove(`${dir}/go.txt`).catch(() => {});
+    const [cmd, argv] = jxCommand("deno", ["run"]);
+    const p = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "null", stderr: "null" })
+      .spawn();
+    await waitForFile(`${dir}/tmp.txt`);
+    await edit("CCCC\n");
+    await Deno.writeTextFile(`${dir}/go.txt`, "");
+    assert.equal((await p.status).code, 0);
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "BBBB\n");
+    const again = await run(dir);
+    assert.deepEqual([again.fast, again.ran], [false, ["a"]]);
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "CCCC\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
