@@ -18,16 +18,7 @@ import {
   sameStamp,
 } from "./fileset.ts";
 import { ABSENT, DIR, FILE, ST, statUnder } from "./stat.ts";
-import {
-  decodeRow,
-  type Entry,
-  FIRST,
-  readHashSlot,
-  type Row,
-  rowStamp,
-  SLOTS,
-  StateStore,
-} from "./store.ts";
+import { decodeRow, type Entry, FIRST, type Row, rowStamp, SLOTS, StateStore } from "./store.ts";
 import type { Warn } from "./guard.ts";
 import { depfileInputs } from "../graph/depfile.ts";
 
@@ -114,6 +105,17 @@ function plainFiles(spec: JobSpec): PlainFiles | undefined {
   return { inputs: reads.some(own) ? reads.filter((p) => !own(p)) : reads, outputs };
 }
 
+/** The whole number written in `s` from `from` on (NaN when anything but digits is there). */
+function digitsAt(s: string, from: number): number {
+  let n = 0;
+  for (let k = from; k < s.length; k++) {
+    const d = s.charCodeAt(k) - 48;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  return from < s.length ? n : NaN;
+}
+
 /** Whether the file in `row` at slot `i` is what a stat of `dir + path` finds now (no hashing). */
 function sameAsRow(row: Row, i: number, dir: string, path: string, output: boolean): boolean {
   const k = statUnder(dir, path);
@@ -121,10 +123,13 @@ function sameAsRow(row: Row, i: number, dir: string, path: string, output: boole
   if (k === ABSENT) return size === null;
   if (size === null) return false;
   if (k === FILE) {
-    // The hash known (a stamp alone is no proof of content) and the ctime, when the line has one.
-    const [hash, ctime] = readHashSlot(row[i + 4]);
-    return hash !== undefined && size === ST.size && row[i + 2] === ST.mtimeMs &&
-      row[i + 3] === ST.ino && (ctime === undefined || ctime === ST.ctimeMs);
+    // The hash known (a stamp alone is no proof of content) and the ctime, when the line has one
+    // (`hash@ctime`: read here without a string made, 20,000 times in a no-op of 10,000 jobs).
+    const slot = row[i + 4];
+    if (typeof slot !== "string" || slot.charCodeAt(0) === 64) return false; // none, or "@..."
+    if (size !== ST.size || row[i + 2] !== ST.mtimeMs || row[i + 3] !== ST.ino) return false;
+    const at = slot.indexOf("@");
+    return at < 0 || digitsAt(slot, at + 1) === ST.ctimeMs;
   }
   // A directory named in writes stands as itself; one in reads is walked (the full check).
   return output && k === DIR && size === DIRECTORY[0] && row[i + 4] === DIRECTORY[3];
