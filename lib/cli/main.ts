@@ -5,8 +5,8 @@
  */
 import { dirname, resolve } from "../runtime/path.ts";
 import { JxInputError } from "../runtime/errors.ts";
-import { cwd, envObject, findJobsFileUp, isTerminal, setEnv, writeAll } from "../runtime/mod.ts";
-import { jobColorEnv } from "../runtime/color.ts";
+import { cwd, envObject, findJobsFileUp, isTerminal, writeAll } from "../runtime/mod.ts";
+import { giveJobsColours } from "../runtime/color.ts";
 import { type Args, parseArgs } from "./args.ts";
 import { helpText, VERSION } from "./help.ts";
 import { wantedJobs } from "./slots.ts";
@@ -66,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
       return args.command || args.help ? 0 : 2;
     }
     // Jobs keep their colours when jx's output is a colour terminal (lib/runtime/color.ts).
-    setEnv(jobColorEnv(envObject(), args.color && isTerminal(1)));
+    giveJobsColours(args.color && isTerminal(1));
     if (args.command === "completions") {
       return (await import("./completions.ts" as string) as typeof import("./completions.ts"))
         .cmdCompletions(args);

@@ -38,10 +38,9 @@ import {
   isFileSync,
   isTerminal,
   parentDir,
-  setEnv,
   writeAll,
 } from "../runtime/mod.ts";
-import { jobColorEnv } from "../runtime/color.ts";
+import { giveJobsColours } from "../runtime/color.ts";
 import { type Args, parseArgs } from "./args.ts";
 import { VERSION } from "./version.ts";
 import { wantedJobs } from "./slots.ts";
@@ -213,7 +212,7 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
   if (typeof lock === "number") return undefined; // another run: the full way waits for it
   // The environment the full way gives jobs (cli/main.ts sets the same before it loads the file):
   // which variables are set decides what a dotenv file still gives them (the record notes it).
-  if (args.color && isTerminal(1)) setEnv(jobColorEnv(envObject(), true));
+  giveJobsColours(args.color && isTerminal(1));
   let diff;
   const key = runKey(args, file, names);
   let keep = false;

@@ -28,6 +28,7 @@ import { utf8Decoder, utf8Exact } from "../runtime/utf8.ts";
 import { basename, dirname, join, resolve } from "../runtime/path.ts";
 import { Graph } from "./graph.ts";
 import { isGlob } from "./glob.ts";
+import { isStrings } from "./read.ts";
 import type { Edge, FileSettings, JobSpec } from "./types.ts";
 import { type OpenFile, openFile, removePath } from "../runtime/files.ts";
 
@@ -306,8 +307,6 @@ function unpack<T>(rows: unknown[][], shapes: Slot[][]): T[] {
   }
   return out;
 }
-
-const isStrings = (x: unknown) => Array.isArray(x) && x.every((v) => typeof v === "string");
 
 /**
  * Throws when rows read back cannot be the graph the loader made: a job

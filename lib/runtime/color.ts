@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { envObject, setEnv } from "./fs.ts";
 
 /** The variables jx sets for jobs when its output is a colour terminal. */
 export const FORCE_VARS = ["CLICOLOR_FORCE", "FORCE_COLOR"] as const;
@@ -37,4 +38,21 @@ export function jobColorEnv(
   const add: Record<string, string> = {};
   for (const v of FORCE_VARS) if (env[v] === undefined) add[v] = "1";
   return add;
+}
+
+/**
+ * Sets `jobColorEnv`'s variables in jx's own environment (its jobs inherit
+ * it) when its output is a colour terminal: the full way does it before it
+ * loads the jobs file, the no-op fast path before it compares the record's
+ * dotenv variables, so both see the environment jobs get.
+ *
+ * @example
+ * ```ts
+ * import { giveJobsColours } from "./color.ts";
+ * // Not a colour terminal: nothing is set.
+ * giveJobsColours(false);
+ * ```
+ */
+export function giveJobsColours(colorTerminal: boolean): void {
+  if (colorTerminal) setEnv(jobColorEnv(envObject(), true));
 }

@@ -18,7 +18,16 @@ import {
   sameStamp,
 } from "./fileset.ts";
 import { ABSENT, DIR, FILE, ST, statUnder } from "./stat.ts";
-import { decodeRow, type Entry, FIRST, type Row, rowStamp, SLOTS, StateStore } from "./store.ts";
+import {
+  decodeRow,
+  digitsAt,
+  type Entry,
+  FIRST,
+  type Row,
+  rowStamp,
+  SLOTS,
+  StateStore,
+} from "./store.ts";
 import type { Warn } from "./guard.ts";
 import { depfileInputs } from "../graph/depfile.ts";
 
@@ -103,17 +112,6 @@ function plainFiles(spec: JobSpec): PlainFiles | undefined {
   // A job's own outputs are not its inputs.
   const own = (p: string) => outputs.some((w) => resourceNames(w, p));
   return { inputs: reads.some(own) ? reads.filter((p) => !own(p)) : reads, outputs };
-}
-
-/** The whole number written in `s` from `from` on (NaN when anything but digits is there). */
-function digitsAt(s: string, from: number): number {
-  let n = 0;
-  for (let k = from; k < s.length; k++) {
-    const d = s.charCodeAt(k) - 48;
-    if (d < 0 || d > 9) return NaN;
-    n = n * 10 + d;
-  }
-  return from < s.length ? n : NaN;
 }
 
 /** Whether the file in `row` at slot `i` is what a stat of `dir + path` finds now (no hashing). */

@@ -130,8 +130,32 @@ export function readHashSlot(
   if (typeof slot !== "string") return [undefined, undefined];
   const at = slot.indexOf("@");
   if (at < 0) return [slot || undefined, undefined];
-  const c = Number(slot.slice(at + 1));
-  return [slot.slice(0, at) || undefined, Number.isFinite(c) ? c : undefined];
+  const c = digitsAt(slot, at + 1);
+  return [slot.slice(0, at) || undefined, Number.isNaN(c) ? undefined : c];
+}
+
+/**
+ * The whole number written in `s` from `from` on, NaN when anything but
+ * digits is there (a slot's ctime, read without a string made: check.ts
+ * reads 20,000 of them in a no-op of 10,000 jobs).
+ *
+ * @example
+ * ```ts
+ * import { digitsAt } from "./store.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(digitsAt("ab@123", 3), 123);
+ * assertEquals(digitsAt("ab@", 3), NaN);
+ * assertEquals(digitsAt("ab@1e3", 3), NaN);
+ * ```
+ */
+export function digitsAt(s: string, from: number): number {
+  let n = 0;
+  for (let k = from; k < s.length; k++) {
+    const d = s.charCodeAt(k) - 48;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  return from < s.length ? n : NaN;
 }
 
 /** The stamp of a row's file at slot `i` (its size not null). */
