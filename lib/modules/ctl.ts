@@ -348,11 +348,11 @@ const MKDTEMP_DIR = /^\/tmp\/jx-ctl-[A-Za-z0-9]{6}$/;
  * for it): only a socket of this user's where `shortSocketPath` puts one
  * (`/tmp/jx-ctl-XXXXXX/ctl.sock`, or `jx-ctl-PID.sock` right in
  * `$XDG_RUNTIME_DIR`), and that directory only once it is empty (rmdir). A
- * link in `.jx/` that names anything else removes nothing there.
+ * link in `.jx/` that names anything else removes nothing there. `xdg`: the
+ * `$XDG_RUNTIME_DIR` the server was given (its `env`, not necessarily jx's).
  */
-function removeOutside(path: string): void {
+function removeOutside(path: string, xdg: string | undefined): void {
   const dir = dirname(path), name = basename(path);
-  const xdg = envObject().XDG_RUNTIME_DIR;
   const made = name === "ctl.sock" && MKDTEMP_DIR.test(dir);
   const inXdg = !!xdg && dir === resolve(xdg) && /^jx-ctl-\d+\.sock$/.test(name);
   if (!made && !inXdg) return;
@@ -369,7 +369,7 @@ function removeOutside(path: string): void {
 }
 
 /** The `ctl-PID.sock` sockets in `dir` whose jx is still alive, newest pid last. */
-function liveSockets(dir: string): string[] {
+function liveSockets(dir: string, xdg: string | undefined): string[] {
   let names: string[] = [];
   try {
     names = listDir(dir).map((e) => e.name);
@@ -386,7 +386,7 @@ function liveSockets(dir: string): string[] {
     }
     // Left by a jx that was killed (with the directory it made, if any).
     try {
-      removeOutside(readLink(join(dir, n)));
+      removeOutside(readLink(join(dir, n)), xdg);
     } catch { /* not a link */ }
     removePath(join(dir, n));
   }
@@ -441,6 +441,8 @@ export class CtlServer {
     readonly path: string,
     private dir: string,
     private name: string,
+    /** The `$XDG_RUNTIME_DIR` of the server's `env` (where `shortSocketPath` may have bound). */
+    private xdg: string | undefined,
   ) {}
 
   /**
@@ -459,10 +461,11 @@ export class CtlServer {
     const st = lstatOf(dir);
     if (st.kind === "dir" && st.uid === uid() && st.mode & 0o077) chmodPath(dir, 0o700);
     checkPrivate(dir, ".jx");
-    liveSockets(dir);
+    const env = opts.env ?? envObject(), xdg = env.XDG_RUNTIME_DIR;
+    liveSockets(dir, xdg);
     const name = `ctl-${pid()}.sock`;
     let path = join(dir, name);
-    if (path.length > MAX_SOCKET_PATH) path = shortSocketPath(opts.env ?? envObject());
+    if (path.length > MAX_SOCKET_PATH) path = shortSocketPath(env);
     removePath(path);
     const peers = new Peers({ ...CTL_LIMITS, ...opts.limits });
     const serveConn = (p: Peer) => serve(p, peers, handle);
@@ -472,7 +475,7 @@ export class CtlServer {
         ? listenDeno(path, peers, serveConn)
         : await listenNode(path, peers, serveConn);
     } catch (e) {
-      removeOutside(path);
+      removeOutside(path, xdg);
       throw e;
     }
     chmodPath(path, 0o600);
@@ -481,7 +484,7 @@ export class CtlServer {
       makeLink(path, join(dir, name));
     }
     pointLink(dir, name);
-    return new CtlServer(server, path, dir, name);
+    return new CtlServer(server, path, dir, name, xdg);
   }
 
   /** Stops listening, ends open connections, removes the socket (and re-points the link). */
@@ -489,12 +492,12 @@ export class CtlServer {
     await this.server.close();
     removePath(this.path);
     if (this.path !== join(this.dir, this.name)) {
-      removeOutside(this.path);
+      removeOutside(this.path, this.xdg);
       removePath(join(this.dir, this.name));
     }
     try {
       if (readLink(join(this.dir, CTL_LINK)) === this.name) {
-        const others = liveSockets(this.dir).filter((n) => n !== this.name);
+        const others = liveSockets(this.dir, this.xdg).filter((n) => n !== this.name);
         if (others.length) pointLink(this.dir, others[others.length - 1]);
         else removePath(join(this.dir, CTL_LINK));
       }

@@ -601,3 +601,36 @@ Deno.test("[deno] jx ctl: an answer of the wrong shape is one line 'bad answer',
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("[deno] CtlServer given its own env: a killed jx's socket in that XDG_RUNTIME_DIR is removed with its link (not looked for in jx's own)", async () => {
+  const { CtlServer } = await import("../../lib/modules/mod.ts");
+  const root = await tempDir();
+  const deep = `${root}/${"d".repeat(60)}/${"e".repeat(60)}`;
+  await Deno.mkdir(`${deep}/.jx`, { recursive: true, mode: 0o700 });
+  const xdg = await Deno.makeTempDir();
+  await Deno.chmod(xdg, 0o700);
+  assert.notEqual(Deno.env.get("XDG_RUNTIME_DIR"), xdg);
+  // What a jx killed with its socket in XDG_RUNTIME_DIR leaves: the socket, and a link in .jx/.
+  const gone = new Deno.Command("true").spawn();
+  await gone.status;
+  const dead = gone.pid;
+  const stale = `${xdg}/jx-ctl-${dead}.sock`;
+  // (a fifo stands in for the socket: neither a file, a folder nor a link, as a socket)
+  assert.equal((await new Deno.Command("mkfifo", { args: [stale] }).output()).code, 0);
+  await Deno.lstat(stale);
+  await Deno.symlink(stale, `${deep}/.jx/ctl-${dead}.sock`);
+  try {
+    const server = await CtlServer.listen(
+      deep,
+      () => Promise.resolve({ ok: true, jobs: [], modules: [] }),
+      { env: { XDG_RUNTIME_DIR: xdg } },
+    );
+    assert.equal(server.path, `${xdg}/jx-ctl-${Deno.pid}.sock`);
+    assert.deepEqual([...Deno.readDirSync(xdg)].map((e) => e.name), [`jx-ctl-${Deno.pid}.sock`]);
+    await server.close();
+    assert.deepEqual([...Deno.readDirSync(xdg)], []);
+  } finally {
+    await Deno.remove(xdg, { recursive: true });
+    await Deno.remove(root, { recursive: true });
+  }
+});
