@@ -217,7 +217,7 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
   const key = runKey(args, file, names);
   let keep = false;
   try {
-    diff = await diffNoop(baseDir, file, key);
+    diff = diffNoop(baseDir, file, key);
     // Paths changed: the full way goes on from what was found, under this same hold of the
     // lock (another run between a release and a retake could change files the diff never saw).
     keep = !!diff?.changed.size;

@@ -49,6 +49,7 @@ import {
   writeBytesSync,
 } from "../runtime/mod.ts";
 import { stateDir } from "./guard.ts";
+import { sha256 } from "../runtime/hash.ts";
 import { inspectOwned } from "../runtime/owned.ts";
 import { utf8Decoder, utf8Exact } from "../runtime/utf8.ts";
 import { pathAt, type PathBytes, pathBytes, pathCount } from "./noop_paths.ts";
@@ -167,7 +168,7 @@ function changedDirs(r: NoopRecord, changed: Set<string>, stopAtFirst: boolean):
  * their stamps (and racy ones by their listing); undefined when the jobs file
  * or the state log changed.
  */
-async function changedPaths(r: NoopRecord, stopAtFirst: boolean): Promise<Set<string> | undefined> {
+function changedPaths(r: NoopRecord, stopAtFirst: boolean): Set<string> | undefined {
   // A dotenv variable the environment sets now and did not then (or the reverse) changes what a
   // job gets (the environment's value wins): nothing here holds.
   if (!sameEnvSet(r.envNames, r.envSet)) return undefined;
@@ -198,7 +199,7 @@ async function changedPaths(r: NoopRecord, stopAtFirst: boolean): Promise<Set<st
     const i = r.racy[k] as number;
     const p = pathAt(r, i);
     if (p === undefined || changed.has(p)) continue;
-    if ((await contentHash(p[0] === "/" ? p : base + p)) !== r.racy[k + 1]) changed.add(p);
+    if (contentHash(p[0] === "/" ? p : base + p) !== r.racy[k + 1]) changed.add(p);
     if (stopAtFirst && changed.size) return changed;
   }
   changedDirs(r, changed, stopAtFirst);
@@ -259,11 +260,9 @@ function statFromBytes(
 }
 
 /** SHA-256 of a file, hex, as the state's hashes are (`fileset.ts` `hashFile`); "" when unreadable. */
-async function contentHash(path: string): Promise<string> {
+function contentHash(path: string): string {
   try {
-    const bytes = readBytesSync(path);
-    const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-    return [...d].map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, 32);
+    return sha256().update(readBytesSync(path)).hex().slice(0, 32);
   } catch {
     return "";
   }
@@ -469,18 +468,18 @@ function readRecord(baseDir: string, file: string, key: string): NoopRecord | un
  * @example
  * ```ts
  * import { diffNoop } from "./noop.ts";
- * const d = await diffNoop("/p", "/p/jobs.yaml", "key");
+ * const d = diffNoop("/p", "/p/jobs.yaml", "key");
  * if (d) console.log(`${d.changed.size} paths changed`);
  * ```
  */
-export async function diffNoop(
+export function diffNoop(
   baseDir: string,
   file: string,
   key: string,
-): Promise<NoopDiff | undefined> {
+): NoopDiff | undefined {
   const record = readRecord(baseDir, file, key);
   const checkedAt = Date.now();
-  const changed = record && await changedPaths(record, false);
+  const changed = record && changedPaths(record, false);
   return record && changed && { record, changed, checkedAt };
 }
 
@@ -491,17 +490,17 @@ export async function diffNoop(
  * @example
  * ```ts
  * import { checkNoop } from "./noop.ts";
- * const r = await checkNoop("/p", "/p/jobs.yaml", "key");
+ * const r = checkNoop("/p", "/p/jobs.yaml", "key");
  * if (r) console.log(`${r.names.length} up to date`);
  * ```
  */
-export async function checkNoop(
+export function checkNoop(
   baseDir: string,
   file: string,
   key: string,
-): Promise<NoopRecord | undefined> {
+): NoopRecord | undefined {
   const r = readRecord(baseDir, file, key);
-  return r && (await changedPaths(r, true))?.size === 0 ? r : undefined;
+  return r && changedPaths(r, true)?.size === 0 ? r : undefined;
 }
 
 const isStrings = (a: unknown) => Array.isArray(a) && a.every((x) => typeof x === "string");
