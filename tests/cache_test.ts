@@ -47,11 +47,12 @@ Deno.test("key: stable for the same job, and every listed part changes it", asyn
   const ctx = { baseDir: dir, vars: { CC: "gcc" }, processEnv: { TOKEN: "x", OTHER: "z" } };
   const base = keyOf(keyParts(job(dir), ctx));
   assert.equal(keyOf(keyParts(job(dir), ctx)), base);
-  assert.equal(
+  assert.notEqual(
     keyOf(keyParts(job(dir, { name: "other" }), ctx)),
     base,
-    "the name is not in the key",
+    "the name is in the key: jx gives the job JX_JOB, which its output may print",
   );
+  assert.equal(keyParts(job(dir), ctx).env.JX_JOB, "build");
   const changed = [
     keyParts(job(dir, { argv: ["/bin/sh", "-c", "cc -O2 -c src/a.c"] }), ctx),
     keyParts(job(dir, { env: { LC_ALL: "POSIX" } }), ctx),
@@ -185,7 +186,26 @@ Deno.test("restore: a tampered entry writes nothing outside the writes (paths, s
     [[{ kind: "symlink", path: "out/l", target: outside }], /leads out/],
     [[{ kind: "symlink", path: "out/l", target: "../../x" }], /leads out/],
   ];
+  const link = (path: string, target: string) => ({ kind: "symlink" as const, path, target });
+  const dir = (path: string) => ({ kind: "dir" as const, path, mode: 0o755 });
+  cases.push(
+    // Links through links: each target's text stays inside, where it leads does not.
+    [
+      [dir("out"), link("out/up", ".."), link("out/esc", "up/..")],
+      /out\/esc: symlink to up\/\.\. leads out/,
+    ],
+    // A file written through the entry's own link (into .git/hooks, or over a source).
+    [
+      [dir("out"), link("out/up", ".."), link("out/esc", "up/.."), file("out/esc/PWNED")],
+      /below a symlink/,
+    ],
+    [[link("out/r", ".."), file("out/r/src/a.c")], /below a symlink/],
+    [[file("out/d"), file("out/d")], /stored twice/],
+    // A link on disk on the way.
+    [[link("out2/esc", "up/..")], /leads out/],
+  );
   await Deno.mkdir(`${p}/out2`);
+  await Deno.symlink("..", `${p}/out2/up`);
   await Deno.symlink(outside, `${p}/out2/linked`);
   cases.push([[file("out2/linked/x")], /directory leads out/]);
   for (const [outputs, why] of cases) {
@@ -206,6 +226,45 @@ Deno.test("restore: a tampered entry writes nothing outside the writes (paths, s
   assert.equal(await Deno.readTextFile(`${p}/src/a.c`), "int a;");
   assert.throws(() => Deno.statSync(`${p}/out/ok`), "nothing written before the refusal");
   assert.equal(refuseOutputs([file("out/x")], ["out"], p), null);
+  assert.equal(refuseOutputs([link("out/a", "b/../c"), link("out/b", ".")], ["out"], p), null);
+  assert.deepEqual(Deno.readDirSync(p).map((e) => e.name).toArray().sort(), ["out2", "src"]);
+});
+
+Deno.test("a malformed entry (a symlink without a target, a failed exit, a duration past belief) is a miss, never a crash", async () => {
+  const store = await tempDir();
+  const p = await tempDir({ "src/a.c": "int a;" });
+  const local = new LocalStore(store);
+  const parts = keyParts(job(p), { baseDir: p, vars: {} });
+  const good = { ...entryOf(0, te.encode("x")), key: keyOf(parts) };
+  local.putBlob(te.encode("x"));
+  local.putEntry(good);
+  assert.equal((await newCache(store).lookup(job(p), { baseDir: p, vars: {} })).kind, "hit");
+  const bad = [
+    { ...good, outputs: [{ kind: "symlink", path: "out/x" }] },
+    { ...good, outputs: [{ kind: "symlink", path: "out/x", target: 5 }] },
+    { ...good, outputs: [{ kind: "fifo", path: "out/x" }] },
+    { ...good, outputs: [{ kind: "file", path: "out/x", mode: 0o644, digest: "zz", size: 1 }] },
+    { ...good, exit: 1 },
+    { ...good, durationMs: -5e15 },
+    { ...good, durationMs: 1e300 },
+    { ...good, log: { stdout: 5, stderr: null, order: [] } },
+  ];
+  for (const e of bad) {
+    local.putEntry(e as unknown as Entry);
+    const warnings: string[] = [];
+    const got = await newCache(store, warnings).lookup(job(p), { baseDir: p, vars: {} });
+    assert.equal(got.kind, "miss", JSON.stringify(e));
+  }
+});
+
+Deno.test("a job's last stored key without its parts (damaged) says 'never stored', not an internal error", async () => {
+  const store = await tempDir();
+  const p = await tempDir({ "src/a.c": "int a;" });
+  const local = new LocalStore(store);
+  local.setLast(p, "build", "abc", undefined as unknown as ReturnType<typeof keyParts>);
+  const got = await newCache(store).lookup(job(p), { baseDir: p, vars: {} });
+  assert.equal(got.kind, "miss");
+  if (got.kind === "miss") assert.equal(got.why, "never stored");
 });
 
 Deno.test("local store: a corrupt blob is detected by its hash, removed, and the job runs", async () => {
@@ -406,4 +465,33 @@ Deno.test("jx cache stats|prune|clear", async () => {
   assert.equal((await run("frob")).code, 2);
   assert.equal((await run("clear", "--cache-dir", dir)).code, 0);
   assert.equal(store.stats().entries, 0);
+  // A folder that is not a store (a mistyped --cache-dir, an empty one: the current folder).
+  const project = await tempDir({
+    "jobs.yaml": "jobs: {}\n",
+    "tmp/notes.txt": "keep\n",
+    "last/x": "k",
+  });
+  const wrong = await new Deno.Command(DENO, {
+    args: ["run", "-A", "--quiet", `${ROOT}/cli.ts`, "cache", "clear", "--cache-dir", project],
+  }).output();
+  assert.equal(wrong.code, 2);
+  assert.match(
+    td.decode(wrong.stderr),
+    /^jx: .* is not a jx cache store \(it holds '[a-z.]+'\): nothing removed\n$/,
+  );
+  assert.equal(await Deno.readTextFile(`${project}/tmp/notes.txt`), "keep\n");
+  for (const args of [["cache", "clear", "--cache-dir="], ["run", "--cache-dir="]]) {
+    const empty = await new Deno.Command(DENO, {
+      args: ["run", "-A", "--quiet", `${ROOT}/cli.ts`, ...args],
+      cwd: project,
+    }).output();
+    assert.equal(empty.code, 2, args.join(" "));
+    assert.equal(td.decode(empty.stderr), "jx: --cache-dir needs a value (it is empty)\n");
+    assert.equal(await Deno.readTextFile(`${project}/tmp/notes.txt`), "keep\n");
+  }
+  assert.deepEqual(Deno.readDirSync(project).map((e) => e.name).toArray().sort(), [
+    "jobs.yaml",
+    "last",
+    "tmp",
+  ]);
 });

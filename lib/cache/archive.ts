@@ -53,15 +53,82 @@ export const digestOf = (b: Uint8Array): string => createHash("sha256").update(b
 export const inside = (root: string, abs: string): boolean =>
   abs === root || abs.startsWith(root.endsWith(sep) ? root : root + sep);
 
-/** Adds `rel` (and, for a directory, everything under it) to `c`. */
+const NO_LINKS: ReadonlyMap<string, string> = new Map(), NO_PATHS: ReadonlySet<string> = new Set();
+
+/** A job as `WriteOwners` sees it. */
+interface Writer {
+  name: string;
+  writes: readonly string[];
+}
+
+/**
+ * Who declares what in `writes`, so that a job writing a folder does not
+ * take the files other jobs write into it as its own outputs (the
+ * up-to-date state treats them as theirs, `fileset.ts` `DIRECTORY`): stored
+ * with it, they would come back stale over the other job's fresh ones.
+ *
+ * @example
+ * ```ts
+ * import { WriteOwners } from "./archive.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const gen = { name: "gen", writes: ["out"] }, b = { name: "b", writes: ["out/b.txt"] };
+ * const owners = new WriteOwners([gen, b, { name: "o", writes: ["out/*.o"] }]);
+ * assertEquals(owners.othersOwn(gen, "out/b.txt"), true);
+ * assertEquals(owners.othersOwn(gen, "out/x.o"), true);
+ * assertEquals(owners.othersOwn(gen, "out/a.txt"), false);
+ * assertEquals(owners.othersOwn(b, "out/b.txt"), false);
+ * ```
+ */
+export class WriteOwners {
+  /** Plain paths declared, with the jobs that declare each. */
+  private plain = new Map<string, string[]>();
+  /** Globs declared, each with its job. */
+  private globs: { glob: string; re: ReturnType<typeof globToRegExp>; job: string }[] = [];
+
+  constructor(jobs: readonly Writer[]) {
+    for (const j of jobs) {
+      for (const w of j.writes) {
+        if (w[0] === "@") continue;
+        if (isGlob(w)) this.globs.push({ glob: w, re: globToRegExp(w), job: j.name });
+        else {
+          const names = this.plain.get(w);
+          if (names) names.push(j.name);
+          else this.plain.set(w, [j.name]);
+        }
+      }
+    }
+  }
+
+  /**
+   * Whether `rel`, found under one of `job`'s `writes`, belongs to another
+   * job: another declares it (or a folder above it) more narrowly than
+   * `job` does, or matches it with a glob `job` does not declare too.
+   */
+  othersOwn(job: Writer, rel: string): boolean {
+    let own = -1; // the length of job's own nearest plain path covering rel
+    for (const w of job.writes) {
+      if ((rel === w || rel.startsWith(w + "/")) && w.length > own) own = w.length;
+    }
+    for (let p = rel; p.length > own; p = p.slice(0, Math.max(p.lastIndexOf("/"), 0))) {
+      if (this.plain.get(p)?.some((n) => n !== job.name)) return true;
+      if (!p.includes("/")) break;
+    }
+    return this.globs.some((g) =>
+      g.job !== job.name && !job.writes.includes(g.glob) && g.re.test(rel)
+    );
+  }
+}
+
+/** Adds `rel` (and, for a directory, everything under it) to `c`, but what `skip` says is not its own. */
 function collectPath(
   baseDir: string,
   rel: string,
   c: Collected,
   seen: Set<string>,
   take: TakeFile,
+  skip?: (rel: string) => boolean,
 ): void {
-  if (seen.has(rel)) return;
+  if (seen.has(rel) || skip?.(rel)) return;
   seen.add(rel);
   const abs = join(baseDir, rel);
   let st;
@@ -72,14 +139,15 @@ function collectPath(
   }
   if (st.isSymbolicLink()) {
     const target = readlinkSync(abs);
-    if (isAbsolute(target) || !inside(baseDir, resolve(dirname(abs), target))) {
+    const steps = [...rel.split("/").slice(0, -1), ...target.split("/")];
+    if (isAbsolute(target) || !staysInside(realpathSync(baseDir), steps, NO_LINKS, NO_PATHS)) {
       throw new CacheRefusal(`${rel}: symlink to ${target} leads out of the project`);
     }
     c.outputs.push({ kind: "symlink", path: rel, target });
   } else if (st.isDirectory()) {
     c.outputs.push({ kind: "dir", path: rel, mode: st.mode & 0o777 });
     for (const name of readdirSync(abs).sort()) {
-      collectPath(baseDir, `${rel}/${name}`, c, seen, take);
+      collectPath(baseDir, `${rel}/${name}`, c, seen, take, skip);
     }
   } else if (st.isFile()) {
     const { digest, size } = take(abs);
@@ -89,19 +157,21 @@ function collectPath(
 
 /**
  * Everything under `writes` now (`@names` skipped; globs expanded over the
- * disk), each file's bytes given to `take` (by default only hashed).
+ * disk), each file's bytes given to `take` (by default only hashed); what
+ * `skip` says is another job's (`WriteOwners`) left out.
  */
 export function collectOutputs(
   writes: string[],
   baseDir: string,
   take: TakeFile = hashPath,
+  skip?: (rel: string) => boolean,
 ): Collected {
   const c: Collected = { outputs: [] };
   const seen = new Set<string>();
   for (const w of writes) {
     if (w[0] === "@") continue;
     const paths = isGlob(w) ? expand([w], baseDir) : [w];
-    for (const p of paths) collectPath(baseDir, p, c, seen, take);
+    for (const p of paths) collectPath(baseDir, p, c, seen, take, skip);
   }
   return c;
 }
@@ -131,19 +201,100 @@ function realAncestor(abs: string): string {
   }
 }
 
-/** Why `outputs` may not be restored into `baseDir` for these `writes`, or null. */
+/** How many links one path may go through before it is taken as a loop (as the kernel's ELOOP). */
+const MAX_LINKS = 40;
+
+/** What `path` (absolute) holds as a link on disk now, or undefined when it is not a link. */
+function diskLink(path: string): string | undefined {
+  try {
+    return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether `steps` (path parts, relative to the project's real directory
+ * `root`) stay inside the project once every link on the way is followed:
+ * `links` (a restore's own links, by path, as they will be) first, else the
+ * link on disk at that path unless `replaced` holds it (the restore puts
+ * something else there). A `..` above the project, an absolute target
+ * outside it, or more than `MAX_LINKS` links: false.
+ *
+ * @example
+ * ```ts
+ * import { staysInside } from "./archive.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const root = Deno.makeTempDirSync();
+ * const links = new Map([["out/up", ".."]]);
+ * assertEquals(staysInside(root, "out/esc/../x".split("/"), new Map(), new Set()), true);
+ * assertEquals(staysInside(root, "out/up/..".split("/"), links, new Set()), false);
+ * ```
+ */
+export function staysInside(
+  root: string,
+  steps: string[],
+  links: ReadonlyMap<string, string>,
+  replaced: ReadonlySet<string>,
+): boolean {
+  const at: string[] = [];
+  const todo = [...steps].reverse();
+  let hops = 0;
+  while (todo.length) {
+    const part = todo.pop()!;
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (!at.length) return false;
+      at.pop();
+      continue;
+    }
+    at.push(part);
+    const rel = at.join("/");
+    const target = links.get(rel) ?? (replaced.has(rel) ? undefined : diskLink(join(root, rel)));
+    if (target === undefined) continue;
+    if (++hops > MAX_LINKS) return false;
+    at.pop();
+    let next = target;
+    if (isAbsolute(target)) {
+      const abs = resolve(target);
+      if (!inside(root, abs)) return false;
+      at.length = 0;
+      next = relative(root, abs);
+    }
+    for (const t of next.split("/").reverse()) todo.push(t);
+  }
+  return true;
+}
+
+/**
+ * Why `outputs` may not be restored into `baseDir` for these `writes`, or
+ * null. Checked before anything is written: each path (plain, relative,
+ * inside `writes`, once), no path below one of the entry's own links (a
+ * restore never writes through a link), every folder on the way as it is
+ * on disk, and where each link leads once every link on its way is
+ * followed, the entry's own as they will be (inside the project).
+ */
 export function refuseOutputs(outputs: Output[], writes: string[], baseDir: string): string | null {
   const root = realpathSync(baseDir);
+  const links = new Map<string, string>(), paths = new Set<string>();
   for (const o of outputs) {
     const why = refusePath(o.path, writes);
     if (why) return why;
-    const abs = join(baseDir, o.path);
-    if (!inside(root, realAncestor(dirname(abs)))) {
+    if (paths.has(o.path)) return `${o.path}: stored twice`;
+    paths.add(o.path);
+    const parts = o.path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      if (links.has(parts.slice(0, i).join("/"))) return `${o.path}: below a symlink`;
+    }
+    if (!inside(root, realAncestor(dirname(join(baseDir, o.path))))) {
       return `${o.path}: its directory leads out of the project`;
     }
-    if (o.kind !== "symlink") continue;
-    if (isAbsolute(o.target) || !inside(resolve(baseDir), resolve(dirname(abs), o.target))) {
-      return `${o.path}: symlink to ${o.target} leads out of the project`;
+    if (o.kind === "symlink") links.set(o.path, o.target);
+  }
+  for (const [path, target] of links) {
+    const steps = [...path.split("/").slice(0, -1), ...target.split("/")];
+    if (isAbsolute(target) || !staysInside(root, steps, links, paths)) {
+      return `${path}: symlink to ${target} leads out of the project`;
     }
   }
   return null;
@@ -224,6 +375,12 @@ export function stageOutputs(
 export function writeOutputs(outputs: Output[], baseDir: string, staged: Staged): void {
   try {
     for (const o of outputs) writeOutput(o, baseDir, staged);
+    // Each directory's own mode last, deepest first: one without write permission is
+    // written into before it gets it.
+    for (let i = outputs.length - 1; i >= 0; i--) {
+      const o = outputs[i];
+      if (o.kind === "dir") chmodSync(join(baseDir, o.path), o.mode & 0o777);
+    }
   } finally {
     staged.discard();
   }
@@ -235,7 +392,7 @@ function writeOutput(o: Output, baseDir: string, staged: Staged): void {
   if (o.kind === "dir") {
     clear(abs, true);
     mkdirSync(abs, { recursive: true });
-    chmodSync(abs, o.mode & 0o777);
+    chmodSync(abs, (o.mode & 0o777) | 0o700); // its own mode once all is written
   } else if (o.kind === "file") {
     const tmp = staged.tmp.get(o.path);
     if (!tmp) throw new Error(`${o.path}: not staged`);

@@ -32,12 +32,15 @@ import {
   relPath,
   stageOutputs,
   writeOutputs,
+  type WriteOwners,
 } from "./archive.ts";
-import { type Entry, joinLog, type OutputChunk, splitLog } from "./entry.ts";
+import { type Entry, isEntry, joinLog, type OutputChunk, splitLog } from "./entry.ts";
 import { RemoteDown, RemoteError, type RemoteStore } from "./http.ts";
 import {
   type CacheJob,
+  changedInputs,
   diffParts,
+  type InputStamps,
   type KeyContext,
   keyOf,
   type KeyParts,
@@ -47,8 +50,16 @@ import { BadBlob, type LocalStore } from "./local.ts";
 
 /** What `lookup` answers. */
 export type Lookup =
-  | { kind: "hit"; source: "local" | "remote"; key: string; parts: KeyParts; entry: Entry }
-  | { kind: "miss"; key: string; parts: KeyParts; why: string };
+  | {
+    kind: "hit";
+    source: "local" | "remote";
+    key: string;
+    parts: KeyParts;
+    entry: Entry;
+    /** The inputs' stamps as they were hashed for the key (see `record`). */
+    stamps?: InputStamps;
+  }
+  | { kind: "miss"; key: string; parts: KeyParts; why: string; stamps?: InputStamps };
 
 /** What `restore` answers: the log to show and the time saved, or why nothing was restored. */
 export type Restored =
@@ -128,26 +139,32 @@ export class Cache {
 
   /** The key of `job` now, then the local store, then the remote one (whose hit is copied locally). */
   async lookup(job: CacheJob, ctx: KeyContext): Promise<Lookup> {
-    const parts = keyParts(job, ctx);
+    const stamps: InputStamps = new Map();
+    const parts = keyParts(job, ctx, stamps);
     const key = keyOf(parts);
     const local = this.o.local.getEntry(key);
     const complete = local &&
       local.outputs.every((o) => o.kind !== "file" || this.o.local.hasBlob(o.digest));
-    if (local && complete) return { kind: "hit", source: "local", key, parts, entry: local };
+    if (local && complete) {
+      return { kind: "hit", source: "local", key, parts, entry: local, stamps };
+    }
     const remote = this.remote;
     if (remote) {
       try {
         const got = await remote.get(key, (d, b) => this.o.local.putBlob(b, d));
         if (got) {
           const entry = { ...got, job: got.job || job.name, parts };
+          // What a server sends is checked as the local store checks what it reads back.
+          if (!isEntry(entry)) throw new RemoteError("a malformed entry");
           this.o.local.putEntry(entry);
-          return { kind: "hit", source: "remote", key, parts, entry };
+          return { kind: "hit", source: "remote", key, parts, entry, stamps };
         }
       } catch (e) {
         this.remoteFailed(e, `entry ${key.slice(0, 12)} for ${job.name}`, remote);
       }
     }
-    return { kind: "miss", key, parts, why: this.missWhy(job, ctx.baseDir, key, parts) };
+    const why = this.missWhy(job, ctx.baseDir, key, parts);
+    return { kind: "miss", key, parts, why, stamps };
   }
 
   private missWhy(job: CacheJob, baseDir: string, key: string, parts: KeyParts): string {
@@ -174,10 +191,10 @@ export class Cache {
       );
       return { kind: "refused", why };
     };
-    const why = refuseOutputs(e.outputs, job.writes, baseDir);
-    if (why) return refuse(why);
     const local = this.o.local;
     try {
+      const why = refuseOutputs(e.outputs, job.writes, baseDir);
+      if (why) return refuse(why);
       const stdout = e.log.stdout ? local.readBlob(e.log.stdout) : new Uint8Array();
       const stderr = e.log.stderr ? local.readBlob(e.log.stderr) : new Uint8Array();
       writeOutputs(
@@ -204,15 +221,25 @@ export class Cache {
   /**
    * Stores a successful job's outputs (each file copied into the store and
    * hashed once, as copied) and log under the missed key, then queues its
-   * upload.
+   * upload. What `owners` says other jobs write into its folders is not its own.
    */
   record(
     job: CacheJob,
-    miss: { key: string; parts: KeyParts },
+    miss: { key: string; parts: KeyParts; stamps?: InputStamps },
     baseDir: string,
     r: JobResult,
+    owners?: WriteOwners,
   ): void {
     if (r.exit !== 0) return;
+    // An input edited while the job ran: its outputs may not be what the key says.
+    const changed = miss.stamps ? changedInputs(miss.stamps, baseDir) : [];
+    if (changed.length) {
+      const what = changed.length === 1
+        ? changed[0]
+        : `${changed[0]} and ${changed.length - 1} more`;
+      this.o.warn(`jx: warning: ${job.name} not stored in the cache: ${what} changed while it ran`);
+      return;
+    }
     let entry: Entry;
     try {
       const take = (abs: string) => {
@@ -221,7 +248,12 @@ export class Cache {
         if (before) noteHash(baseDir, rel, got.digest, before);
         return got;
       };
-      const c = collectOutputs(job.writes, baseDir, take);
+      const c = collectOutputs(
+        job.writes,
+        baseDir,
+        take,
+        owners && ((p) => owners.othersOwn(job, p)),
+      );
       const log = splitLog(r.output);
       const put = (b: Uint8Array) => {
         if (!b.length) return null;

@@ -68,6 +68,9 @@ export function remoteStore(url: string, env: Record<string, string | undefined>
 /** The local store that flags and environment name (`JX_CACHE_MAX_SIZE` sets its limit). */
 export function localStore(flags: CacheFlags, env: Record<string, string | undefined>): LocalStore {
   const max = env.JX_CACHE_MAX_SIZE ? parseSize(env.JX_CACHE_MAX_SIZE) : DEFAULT_MAX_BYTES;
+  if (flags.cacheDir === "") {
+    throw new JxInputError("--cache-dir needs a value (it is empty)");
+  }
   return new LocalStore(flags.cacheDir ?? defaultCacheDir(env), max);
 }
 

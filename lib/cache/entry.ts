@@ -101,11 +101,60 @@ export function joinLog(
   return out;
 }
 
-/** Whether `x` has the shape of an `Entry` (a store's bytes are not trusted). */
+/** A SHA-256 digest as hex, as blobs are named. */
+const isDigest = (d: unknown): d is string => typeof d === "string" && /^[0-9a-f]{64}$/.test(d);
+/** A whole number from 0 to `max`. */
+const isCount = (n: unknown, max = Number.MAX_SAFE_INTEGER): n is number =>
+  Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= max;
+/** The longest run an entry may say it saved: a year (a larger figure is not believed). */
+const MAX_DURATION_MS = 365 * 24 * 3600 * 1000;
+
+/** Whether `o` has the shape of an `Output` of its kind (every field its kind needs, typed). */
+function isOutput(o: unknown): o is Output {
+  const x = o as Record<string, unknown>;
+  if (!x || typeof x.path !== "string") return false;
+  switch (x.kind) {
+    case "file":
+      return isCount(x.mode, 0o777) && isDigest(x.digest) && isCount(x.size);
+    case "dir":
+      return isCount(x.mode, 0o777);
+    case "symlink":
+      return typeof x.target === "string" && x.target !== "" && !x.target.includes("\0");
+    default:
+      return false;
+  }
+}
+
+/** Whether `l` has the shape of a `StoredLog`. */
+function isLog(l: unknown): l is StoredLog {
+  const x = l as StoredLog;
+  return !!x && (x.stdout === null || isDigest(x.stdout)) &&
+    (x.stderr === null || isDigest(x.stderr)) && Array.isArray(x.order) &&
+    x.order.every((r) => Array.isArray(r) && (r[0] === 0 || r[0] === 1) && isCount(r[1]));
+}
+
+/**
+ * Whether `x` has the shape of an `Entry` (a store's bytes are not trusted):
+ * every output well formed for its kind, an exit of 0 (only successes are
+ * stored), a duration that can be believed.
+ *
+ * @example
+ * ```ts
+ * import { isEntry } from "./entry.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const e = {
+ *   v: 1, key: "k", job: "a", createdMs: 0, exit: 0, durationMs: 5,
+ *   outputs: [{ kind: "symlink", path: "out/x" }],
+ *   log: { stdout: null, stderr: null, order: [] },
+ * };
+ * assertEquals(isEntry(e), false);
+ * assertEquals(isEntry({ ...e, outputs: [{ kind: "symlink", path: "out/x", target: "y" }] }), true);
+ * ```
+ */
 export function isEntry(x: unknown): x is Entry {
   const e = x as Entry;
   return !!e && e.v === 1 && typeof e.key === "string" && typeof e.job === "string" &&
-    Array.isArray(e.outputs) && typeof e.exit === "number" && typeof e.durationMs === "number" &&
-    !!e.log && Array.isArray(e.log.order) &&
-    e.outputs.every((o) => o && typeof o.path === "string" && typeof o.kind === "string");
+    e.exit === 0 && typeof e.durationMs === "number" && e.durationMs >= 0 &&
+    e.durationMs <= MAX_DURATION_MS && isLog(e.log) &&
+    Array.isArray(e.outputs) && e.outputs.every(isOutput);
 }

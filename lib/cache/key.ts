@@ -7,16 +7,16 @@
  */
 import { createHash } from "node:crypto";
 import { relative } from "node:path";
-import { expand, hashFile, stamp } from "../state/mod.ts";
+import { expand, type FileStamp, hashFile, sameStamp, stamp } from "../state/mod.ts";
 import { envObject } from "../runtime/fs.ts";
 import { platformArch } from "../runtime/mod.ts";
 
 /** Bumped whenever what is hashed or what is stored changes meaning. */
-export const CACHE_FORMAT_VERSION = 1;
+export const CACHE_FORMAT_VERSION = 2;
 
 /** What of a job the key reads (a subset of the graph's `JobSpec`). */
 export interface CacheJob {
-  /** The job's name (not in the key: two jobs doing the same thing share an entry). */
+  /** The job's name: in the key as the `JX_JOB` jx gives the job (its output may print it). */
   name: string;
   /** The resolved argv, after vars and job arguments. */
   argv: string[];
@@ -96,17 +96,43 @@ export function cacheable(job: CacheJob): boolean {
 const sorted = <T>(o: Record<string, T>): Record<string, T> =>
   Object.fromEntries(Object.entries(o).sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 
-/** Every file `reads` resolves to now, with its content hash. */
-export function inputHashes(reads: string[], baseDir: string): Record<string, string | null> {
+/** Each input's stamp taken before it was hashed for a key (null: absent). */
+export type InputStamps = Map<string, FileStamp | null>;
+
+/**
+ * Every file `reads` resolves to now, with its content hash; each one's
+ * stamp, taken before its hash, into `stamps` when given.
+ */
+export function inputHashes(
+  reads: string[],
+  baseDir: string,
+  stamps?: InputStamps,
+): Record<string, string | null> {
   const out: Record<string, string | null> = {};
   for (const p of expand(reads, baseDir)) {
-    out[p] = stamp(baseDir, p) ? hashFile(baseDir, p) : null;
+    const st = stamp(baseDir, p);
+    stamps?.set(p, st);
+    out[p] = st ? hashFile(baseDir, p) : null;
   }
   return out;
 }
 
-/** The key's parts for `job` (reads the disk and the environment). */
-export function keyParts(job: CacheJob, ctx: KeyContext): KeyParts {
+/**
+ * The inputs whose stamp is not what `stamps` holds (edited, made or removed
+ * since the key was computed: a job's outputs then may come from other
+ * content than its key says).
+ */
+export function changedInputs(stamps: InputStamps, baseDir: string): string[] {
+  const out: string[] = [];
+  for (const [p, was] of stamps) {
+    const now = stamp(baseDir, p);
+    if (now === null || was === null ? now !== was : !sameStamp(now, was)) out.push(p);
+  }
+  return out;
+}
+
+/** The key's parts for `job` (reads the disk and the environment); inputs' stamps into `stamps`. */
+export function keyParts(job: CacheJob, ctx: KeyContext, stamps?: InputStamps): KeyParts {
   const own = typeof job.cache === "object" ? job.cache : {};
   const names = [...new Set([...(ctx.settings?.env ?? []), ...(own.env ?? [])])].sort();
   const penv = ctx.processEnv ?? envObject();
@@ -117,10 +143,11 @@ export function keyParts(job: CacheJob, ctx: KeyContext): KeyParts {
     platform: ctx.platform ?? platformArch(),
     command: job.argv,
     cwd: relative(ctx.baseDir, job.cwd) || ".",
-    env: sorted(job.env),
+    // What jx gives every job besides: JX_JOB (JX_RUN_ID and JX_CTL differ on every run).
+    env: sorted({ ...job.env, JX_JOB: job.name }),
     vars: sorted(ctx.vars),
     passEnv,
-    inputs: inputHashes(job.reads, ctx.baseDir),
+    inputs: inputHashes(job.reads, ctx.baseDir, stamps),
     writes: job.writes,
     salt: [ctx.settings?.salt ?? "", own.salt ?? ""].join("\0"),
   };
@@ -140,6 +167,15 @@ export function keyOf(parts: KeyParts): string {
     parts.writes,
     parts.salt,
   ]));
+}
+
+/** Whether `x` has the shape of `KeyParts` (a store's bytes are not trusted). */
+export function isKeyParts(x: unknown): x is KeyParts {
+  const p = x as KeyParts;
+  const table = (t: unknown) => !!t && typeof t === "object" && !Array.isArray(t);
+  return !!p && typeof p.version === "number" && typeof p.platform === "string" &&
+    Array.isArray(p.command) && typeof p.cwd === "string" && table(p.env) && table(p.vars) &&
+    table(p.passEnv) && table(p.inputs) && Array.isArray(p.writes) && typeof p.salt === "string";
 }
 
 /** One line per difference between two keys' parts (what changed from `old` to `now`). */

@@ -31,10 +31,11 @@ import { createHash, randomBytes } from "node:crypto";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { pid } from "../runtime/fs.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { digestOf } from "./archive.ts";
 import { blobStamp, copyPlain, hashPath, holds } from "./blobfile.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
-import type { KeyParts } from "./key.ts";
+import { isKeyParts, type KeyParts } from "./key.ts";
 
 /** Default size limit of a local store: 10 GiB. */
 export const DEFAULT_MAX_BYTES = 10 * 1024 ** 3;
@@ -72,6 +73,9 @@ interface Item {
   size: number;
   mtimeMs: number;
 }
+
+/** The folders a store is made of (`clear` removes them, and nothing else). */
+const STORE_PARTS = ["entries", "blobs", "checked", "last", "tmp"];
 
 /** The local store in one directory. */
 export class LocalStore {
@@ -249,7 +253,8 @@ export class LocalStore {
   /** The last key stored for a job of a project, or null. */
   getLast(baseDir: string, job: string): { key: string; parts: KeyParts } | null {
     try {
-      return JSON.parse(readFileSync(this.lastPath(baseDir, job), "utf8"));
+      const last = JSON.parse(readFileSync(this.lastPath(baseDir, job), "utf8"));
+      return typeof last?.key === "string" && isKeyParts(last.parts) ? last : null;
     } catch {
       return null;
     }
@@ -367,10 +372,22 @@ export class LocalStore {
     if (this.stats().bytes > this.maxBytes) this.prune(Math.floor(this.maxBytes * 0.8));
   }
 
-  /** Removes everything the store holds. */
+  /**
+   * Removes everything the store holds. A folder holding anything but a
+   * store's own folders is not a store (a mistyped `--cache-dir`): nothing
+   * is removed, and the name found is thrown (a `JxInputError`).
+   */
   clear(): void {
-    for (const sub of ["entries", "blobs", "checked", "last", "tmp"]) {
-      rmSync(join(this.dir, sub), { recursive: true, force: true });
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.dir);
+    } catch { /* no store there: nothing to clear */ }
+    const other = names.find((n) => !STORE_PARTS.includes(n));
+    if (other !== undefined) {
+      throw new JxInputError(
+        `${this.dir} is not a jx cache store (it holds '${other}'): nothing removed`,
+      );
     }
+    for (const sub of STORE_PARTS) rmSync(join(this.dir, sub), { recursive: true, force: true });
   }
 }

@@ -23,6 +23,7 @@ export {
   Staged,
   stageOutputs,
   writeOutputs,
+  WriteOwners,
 } from "./archive.ts";
 export { BazelStore } from "./bazel.ts";
 export { cmdCache } from "./cli.ts";

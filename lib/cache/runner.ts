@@ -21,7 +21,8 @@ import {
 } from "../scheduler/mod.ts";
 import type { Cache, Lookup } from "./cache.ts";
 import type { OutputChunk } from "./entry.ts";
-import { cacheable, type KeyContext, keyOf, keyParts } from "./key.ts";
+import type { WriteOwners } from "./archive.ts";
+import { cacheable, type InputStamps, type KeyContext, keyOf, keyParts } from "./key.ts";
 
 /** Whether the cache may take part in this attempt of `spec` at all. */
 function usable(req: RunRequest): boolean {
@@ -54,7 +55,9 @@ export class CacheRunner extends WrappingRunner {
    * vars, settings). With `force` (`--force`) nothing is restored: every job
    * runs and its result is stored. `refused` says why a job must not be
    * cached (its last checked run found undeclared inputs: docs/lint.md); such
-   * a job is neither restored nor stored, with one warning line.
+   * a job is neither restored nor stored, with one warning line. `owners`:
+   * who writes what (the graph's jobs), so that a job writing a folder does
+   * not store the files other jobs write into it.
    */
   constructor(
     inner: Runner,
@@ -63,6 +66,7 @@ export class CacheRunner extends WrappingRunner {
     private force = false,
     private refused: (spec: JobSpec) => string | undefined = () => undefined,
     private warn: (line: string) => void = () => {},
+    private owners?: WriteOwners,
   ) {
     super(inner);
   }
@@ -85,19 +89,27 @@ export class CacheRunner extends WrappingRunner {
     let handle: RunHandle | undefined;
     // Stopped while the key was looked up (a slow remote): ended at once, the lookup ignored.
     let stopped = false;
-    this.lookup(req.spec).then(
-      (l) => {
-        if (stopped) return;
+    const failed = (error: unknown) => {
+      if (stopped || handle) return;
+      // A lookup or a restore that throws (a disk error) must not lose the job: run it.
+      const why = (error as Error)?.message ?? String(error);
+      sink.output("stderr", new TextEncoder().encode(`jx: cache: ${why}\n`));
+      handle = this.inner.start(req, sink);
+    };
+    this.lookup(req.spec).then((l) => {
+      if (stopped) return;
+      try {
         if (l.kind === "hit" && this.restored(req.spec, l, sink)) return;
-        handle = this.runAndRecord(req, sink, l);
-      },
-      (e) => {
-        if (stopped) return;
-        // A lookup that throws (a disk error) must not lose the job: run it.
-        sink.output("stderr", new TextEncoder().encode(`jx: cache: ${(e as Error).message}\n`));
-        handle = this.inner.start(req, sink);
-      },
-    );
+      } catch (e) {
+        return failed(e);
+      }
+      handle = this.runAndRecord(req, sink, l);
+    }, failed).catch((e) => {
+      // The inner runner threw as it started the job: its end, not a lost job.
+      if (!stopped) {
+        sink.ended({ kind: "exited", status: { code: null, signal: null, error: `${e}` } });
+      }
+    });
     return {
       signal: (sig) => {
         if (handle) return handle.signal(sig);
@@ -111,8 +123,9 @@ export class CacheRunner extends WrappingRunner {
   /** The job's key, looked up in the stores (with `force`: computed only, a miss). */
   private lookup(spec: JobSpec): Promise<Lookup> {
     if (!this.force) return this.cache.lookup(spec, this.ctx);
-    const parts = keyParts(spec, this.ctx);
-    return Promise.resolve({ kind: "miss", key: keyOf(parts), parts, why: "--force" });
+    const stamps: InputStamps = new Map();
+    const parts = keyParts(spec, this.ctx, stamps);
+    return Promise.resolve({ kind: "miss", key: keyOf(parts), parts, why: "--force", stamps });
   }
 
   /** Restores a hit; false when the restore was refused (one warning printed: run the job). */
@@ -142,7 +155,8 @@ export class CacheRunner extends WrappingRunner {
         const ok = end.kind === "exited" && end.status.code === 0 && !end.status.error;
         if (ok && !this.isRefused(req.spec)) {
           const durationMs = performance.now() - t0;
-          this.cache.record(req.spec, l, this.ctx.baseDir, { exit: 0, durationMs, output });
+          const r = { exit: 0, durationMs, output };
+          this.cache.record(req.spec, l, this.ctx.baseDir, r, this.owners);
         }
         sink.ended(end);
       },

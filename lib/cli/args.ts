@@ -94,6 +94,12 @@ const positiveInt = (v: string, flag: string): number => {
 
 const str = (v: string) => v;
 
+/** A path or URL: an empty value names nothing (`--cache-dir=` would be the current folder). */
+const nonEmpty = (v: string, flag: string): string => {
+  if (v === "") throw new JxInputError(`${flag} needs a value (it is empty)`);
+  return v;
+};
+
 const port = (v: string, flag: string): number => {
   if (!/^\d+$/.test(v) || Number(v) > 65535) {
     throw new JxInputError(`${flag}: expected a port (0-65535), got '${v}'`);
@@ -109,7 +115,7 @@ const durationMs = (v: string, flag: string): number => {
 
 /** The long options (completions are generated from this table). */
 export const OPTIONS: Record<string, OptSpec> = {
-  "--file": { key: "file", value: str },
+  "--file": { key: "file", value: nonEmpty },
   "--jobs": { key: "jobs", value: positiveInt },
   "--keep-going": { key: "keepGoing", set: true },
   "--dry-run": { key: "dryRun", set: true },
@@ -119,8 +125,8 @@ export const OPTIONS: Record<string, OptSpec> = {
   "--on-busy": { key: "onBusy", value: choice(["restart", "queue", "ignore"]) },
   "--poll": { key: "poll", set: true },
   "--output": { key: "output", value: choice(["buffered", "stream", "quiet"]) },
-  "--events": { key: "events", value: str },
-  "--trace": { key: "trace", value: str },
+  "--events": { key: "events", value: nonEmpty },
+  "--trace": { key: "trace", value: nonEmpty },
   "--reactor": { key: "reactor", value: choice(["auto", "epoll", "portable"]) },
   "--jobserver-style": {
     key: "jobserverStyle",
@@ -140,8 +146,8 @@ export const OPTIONS: Record<string, OptSpec> = {
   // Checking declarations (`jx run`, docs/lint.md).
   "--check-access": { key: "checkAccess", set: true },
   "--strict": { key: "strict", set: true },
-  "--cache-dir": { key: "cacheDir", value: str },
-  "--remote-cache": { key: "remoteCache", value: str },
+  "--cache-dir": { key: "cacheDir", value: nonEmpty },
+  "--remote-cache": { key: "remoteCache", value: nonEmpty },
   "--remote-cache-read-only": { key: "remoteCacheReadOnly", set: true },
   "--no-cache": { key: "noCache", set: true },
   "--changed-since": { key: "changedSince", value: str },

@@ -318,9 +318,18 @@ async function openRunCache(args: Args, graph: Graph): Promise<RunCache | undefi
     vars: graph.settings.vars ?? {},
     settings: typeof setting === "object" ? setting : undefined,
   };
+  const warn = (l: string) => writeAll(2, l + "\n");
   return {
     runner: (inner, refused) =>
-      new c.CacheRunner(inner, cache, ctx, args.force, refused, (l) => writeAll(2, l + "\n")),
+      new c.CacheRunner(
+        inner,
+        cache,
+        ctx,
+        args.force,
+        refused,
+        warn,
+        new c.WriteOwners(graph.jobs),
+      ),
     explain: (job) => c.explainLines(cache, job, ctx),
     close: () => cache.close(),
   };

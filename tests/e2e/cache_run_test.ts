@@ -235,6 +235,57 @@ Deno.test("cache: two runs on one store at once; a third checkout restores every
   await assertOutputs(c);
 });
 
+Deno.test("cache: a job writing a folder does not store (nor restore stale) the files another job writes into it", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+jobs:
+  gen-b: { run: "mkdir -p out && cat src/b.txt > out/b.txt", reads: [src/b.txt], writes: [out/b.txt] }
+  gen-a: { run: "mkdir -p out && cat src/a.txt > out/a.txt", reads: [src/a.txt], writes: [out] }
+`;
+  const a = await checkout(jobs);
+  assert.equal((await run(a, ["--cache-dir", store, "-j1"])).code, 0);
+  // A fresh checkout where b's source changed: b runs, a is restored and must leave b's file alone.
+  const b = await checkout(jobs);
+  await Deno.writeTextFile(`${b}/src/b.txt`, "beta 2\n");
+  const r = await run(b, ["--cache-dir", store, "-j1"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.ran, ["gen-b"]);
+  assert.deepEqual(r.restored, { "gen-a": "local" });
+  assert.equal(await Deno.readTextFile(`${b}/out/b.txt`), "beta 2\n");
+  assert.equal(await Deno.readTextFile(`${b}/out/a.txt`), "alpha\n");
+});
+
+Deno.test("cache: an input edited while its job runs: the outputs are not stored under the key of the old content", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+jobs:
+  copy:
+    run: "touch started; while [ ! -f go ]; do sleep 0.02; done; mkdir -p out; cat src/a.txt > out/a.txt"
+    reads: [src/a.txt]
+    writes: [out/a.txt]
+`;
+  const dir = await checkout(jobs);
+  const running = run(dir, ["--cache-dir", store]);
+  while (!(await exists(`${dir}/started`))) await new Promise((r) => setTimeout(r, 20));
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "edited while it ran\n");
+  await Deno.writeTextFile(`${dir}/go`, "");
+  const r = await running;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /jx: warning: copy not stored in the cache: src\/a\.txt changed while it ran\n/,
+  );
+  // The old content again, in a fresh checkout: nothing stored under its key, so the job runs.
+  const b = await checkout(jobs);
+  await Deno.writeTextFile(`${b}/go`, "");
+  const again = await run(b, ["--cache-dir", store]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(again.restored, {});
+  assert.equal(await Deno.readTextFile(`${b}/out/a.txt`), "alpha\n");
+});
+
 // ---- remote stores: the project's real servers ----
 
 const SCRIPT = `${ROOT}/tools/services/cache-server.sh`;
