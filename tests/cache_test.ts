@@ -230,6 +230,35 @@ Deno.test("restore: a tampered entry writes nothing outside the writes (paths, s
   assert.deepEqual(Deno.readDirSync(p).map((e) => e.name).toArray().sort(), ["out2", "src"]);
 });
 
+Deno.test("restore over an output folder that is a link (to a folder in the project): restored, no staged file left behind", async () => {
+  const store = await tempDir();
+  const p = await tempDir({ "src/a.c": "int a;", "build/.keep": "" });
+  await Deno.symlink("build", `${p}/out`);
+  const local = new LocalStore(store);
+  const blob = te.encode("made");
+  local.putBlob(blob);
+  const parts = keyParts(job(p), { baseDir: p, vars: {} });
+  const entry: Entry = {
+    ...entryOf(0, blob),
+    key: keyOf(parts),
+    outputs: [
+      { kind: "dir", path: "out", mode: 0o755 },
+      { kind: "file", path: "out/a", mode: 0o644, digest: hex(blob), size: blob.length },
+    ],
+  };
+  const warnings: string[] = [];
+  const r = newCache(store, warnings).restore(
+    { kind: "hit", source: "local", key: entry.key, parts, entry },
+    job(p),
+    p,
+  );
+  assert.equal(r.kind, "restored", warnings.join("\n"));
+  assert.equal(await Deno.readTextFile(`${p}/out/a`), "made");
+  const left = [...Deno.readDirSync(p), ...Deno.readDirSync(`${p}/build`)]
+    .filter((e) => e.name.startsWith(".jx-restore"));
+  assert.deepEqual(left, []);
+});
+
 Deno.test("a malformed entry (a symlink without a target, a failed exit, a duration past belief) is a miss, never a crash", async () => {
   const store = await tempDir();
   const p = await tempDir({ "src/a.c": "int a;" });

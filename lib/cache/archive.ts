@@ -14,7 +14,6 @@ import {
   realpathSync,
   renameSync,
   rmSync,
-  statSync,
   symlinkSync,
   unlinkSync,
 } from "node:fs";
@@ -313,11 +312,15 @@ function clear(abs: string, keepDir: boolean): void {
   } else unlinkSync(abs);
 }
 
-/** The nearest ancestor of `abs` (itself included) that is a directory now. */
+/**
+ * The nearest ancestor of `abs` (itself included) that is a directory now,
+ * not a link to one (the restore may replace a link on the way by the
+ * directory it stores: a file staged through it would be left behind).
+ */
 function nearestDir(abs: string): string {
   for (let p = abs;; p = dirname(p)) {
     try {
-      if (statSync(p).isDirectory() || dirname(p) === p) return p;
+      if (lstatSync(p).isDirectory() || dirname(p) === p) return p;
     } catch { /* not there yet */ }
   }
 }

@@ -99,8 +99,13 @@ export class LocalStore {
   /** Writes `data` at `path` through a temporary file and a rename. */
   private put(path: string, data: Uint8Array | string): void {
     const tmp = this.tmpPath();
-    writeFileSync(tmp, data);
-    this.place(tmp, path);
+    try {
+      writeFileSync(tmp, data);
+      this.place(tmp, path);
+    } catch (e) {
+      rmSync(tmp, { force: true }); // half written (a full disk): never left in tmp/
+      throw e;
+    }
   }
 
   /** Renames `tmp` to `path`, making its directory. */
