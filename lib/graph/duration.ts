@@ -43,14 +43,18 @@ export function parseDuration(v: unknown): number | undefined {
  * assertEquals(formatMs(850), "850ms");
  * assertEquals(formatMs(2400), "2.40s");
  * assertEquals(formatMs(185_000), "3m05s");
+ * assertEquals(formatMs(119_600), "2m00s");
+ * assertEquals(formatMs(59_960), "1m00s");
+ * assertEquals(formatMs(999.6), "1.00s");
  * ```
  */
 export function formatMs(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
-  const m = Math.floor(ms / 60_000);
-  const s = Math.round((ms % 60_000) / 1000);
-  return `${m}m${String(s).padStart(2, "0")}s`;
+  // Each bound is where the rounded figure would reach the next unit (999.6 ms is 1.00s, 119.6 s 2m00s).
+  if (Math.round(ms) < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 9_995) return `${(ms / 1000).toFixed(2)}s`;
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)}s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
 }
 
 /** The default time between SIGTERM and SIGKILL. */
