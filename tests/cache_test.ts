@@ -259,6 +259,30 @@ Deno.test("restore over an output folder that is a link (to a folder in the proj
   assert.deepEqual(left, []);
 });
 
+Deno.test("a restore killed midway: its staged file is no output, and the next restore there removes it (not a live process's)", async () => {
+  const { host } = await import("../lib/runtime/stale.ts");
+  const gone = new Deno.Command("true").spawn();
+  await gone.status;
+  const dead = `.jx-restore-${host()}-${gone.pid}-0123456789ab`;
+  const live = `.jx-restore-${host()}-1-0123456789ab`; // pid 1: alive, and older than the file
+  const store = await tempDir();
+  const a = await tempDir({ "src/a.c": "int a;", "out/x": "x", [`out/${dead}`]: "half" });
+  const cache = newCache(store);
+  const miss = await cache.lookup(job(a), { baseDir: a, vars: {} });
+  cache.record(job(a), miss, a, { exit: 0, durationMs: 1, output: [] });
+  const hit = await cache.lookup(job(a), { baseDir: a, vars: {} });
+  assert.equal(hit.kind, "hit");
+  if (hit.kind !== "hit") return;
+  assert.deepEqual(hit.entry.outputs.map((o) => o.path), ["out", "out/x"]);
+  const b = await tempDir({
+    "src/a.c": "int a;",
+    [`out/${dead}`]: "half",
+    [`out/${live}`]: "busy",
+  });
+  assert.equal(cache.restore(hit, job(b), b).kind, "restored");
+  assert.deepEqual(Deno.readDirSync(`${b}/out`).map((e) => e.name).toArray().sort(), [live, "x"]);
+});
+
 Deno.test("a malformed entry (a symlink without a target, a failed exit, a duration past belief) is a miss, never a crash", async () => {
   const store = await tempDir();
   const p = await tempDir({ "src/a.c": "int a;" });

@@ -22,6 +22,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { globToRegExp, isGlob } from "../graph/mod.ts";
 import { expand } from "../state/mod.ts";
 import { pid } from "../runtime/fs.ts";
+import { host, isStale } from "../runtime/stale.ts";
 import { hashPath } from "./blobfile.ts";
 
 /** One output of a job, by its path relative to the jobs file's directory. */
@@ -118,6 +119,33 @@ export class WriteOwners {
   }
 }
 
+/** What `stageOutputs` names its temporary files: `.jx-restore-HOST-PID-HEX`. */
+const STAGED_PREFIX = ".jx-restore-";
+const STAGED = /^\.jx-restore-(.+)-(\d+)-[0-9a-f]{12}$/;
+
+/** A new temporary name for a file staged by this process. */
+const stagedName = () => `${STAGED_PREFIX}${host()}-${pid()}-${randomBytes(6).toString("hex")}`;
+
+/**
+ * Removes what restores killed midway (`kill -9`) left in `dir`: staged
+ * files of this host's jx processes that are gone. Errors are ignored.
+ */
+function sweepStaged(dir: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = STAGED.exec(name);
+    if (!m || m[1] !== host() || Number(m[2]) === pid()) continue;
+    try {
+      if (isStale(join(dir, name), Number(m[2]))) rmSync(join(dir, name), { force: true });
+    } catch { /* another user's, or gone */ }
+  }
+}
+
 /** Adds `rel` (and, for a directory, everything under it) to `c`, but what `skip` says is not its own. */
 function collectPath(
   baseDir: string,
@@ -146,6 +174,8 @@ function collectPath(
   } else if (st.isDirectory()) {
     c.outputs.push({ kind: "dir", path: rel, mode: st.mode & 0o777 });
     for (const name of readdirSync(abs).sort()) {
+      // A restore's temporary file (its own, now, or one a killed restore left) is no output.
+      if (name.startsWith(STAGED_PREFIX)) continue;
       collectPath(baseDir, `${rel}/${name}`, c, seen, take, skip);
     }
   } else if (st.isFile()) {
@@ -350,14 +380,13 @@ export function stageOutputs(
   copy: (digest: string, tmp: string) => void,
 ): Staged {
   const staged = new Staged();
+  const swept = new Set<string>();
   try {
     for (const o of outputs) {
       if (o.kind !== "file") continue;
-      const abs = join(baseDir, o.path);
-      const tmp = join(
-        nearestDir(dirname(abs)),
-        `.jx-restore-${pid()}-${randomBytes(6).toString("hex")}`,
-      );
+      const dir = nearestDir(dirname(join(baseDir, o.path)));
+      if (!swept.has(dir)) swept.add(dir), sweepStaged(dir);
+      const tmp = join(dir, stagedName());
       staged.tmp.set(o.path, tmp);
       copy(o.digest, tmp);
       chmodSync(tmp, o.mode & 0o777);

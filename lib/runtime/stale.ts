@@ -37,7 +37,7 @@ let hostWord: string | undefined;
  * permission as node:os's, which took 8-30 ms to load there; a read of /proc
  * needs every permission, and would prompt for it).
  */
-function host(): string {
+export function host(): string {
   if (hostWord !== undefined) return hostWord;
   let name = "";
   const nodeOs = (): string => g.process.getBuiltinModule("node:os").hostname();
@@ -87,8 +87,12 @@ function mtimeMs(path: string): number {
   return nodeFs().statSync(path).mtimeMs;
 }
 
-/** Whether the folder `path`, made by process `p`, is left over. */
-function isStale(path: string, p: number): boolean {
+/**
+ * Whether `path` (a folder or file), made by process `p` of this host, is
+ * left over: `p` is gone, or the process holding that pid now started
+ * after `path` was last changed.
+ */
+export function isStale(path: string, p: number): boolean {
   try {
     sendSignal(p, 0);
   } catch (e) {
