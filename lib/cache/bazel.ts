@@ -12,17 +12,24 @@
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { Buffer } from "node:buffer";
+import { statSync } from "node:fs";
 import { digestOf } from "./archive.ts";
-import type { Entry } from "./entry.ts";
+import { blobsOf, type Entry } from "./entry.ts";
+import { BadBlob } from "./local.ts";
 import {
   type BlobSource,
+  checkEntrySize,
+  type Deadline,
+  getBody,
   type KeepBlob,
+  MAX_ENTRY_BYTES,
   RemoteError,
   type RemoteStore,
   request,
   statusError,
+  withDeadline,
 } from "./http.ts";
-import { type ActionResult, decodeActionResult, encodeActionResult } from "./proto.ts";
+import { type ActionResult, decodeActionResult, type Digest, encodeActionResult } from "./proto.ts";
 
 /** Settings of a Bazel HTTP cache. */
 export interface BazelOptions {
@@ -32,9 +39,17 @@ export interface BazelOptions {
   token?: string;
   /** HMAC key for the signature entry. */
   signatureKey?: string;
-  /** Per-request time-out. */
+  /** How long one lookup (all its requests) or one upload request may take. */
   timeoutMs: number;
+  /** The most bytes an entry's blobs may take together (default `MAX_ENTRY_BYTES`). */
+  maxEntryBytes?: number;
 }
+
+/** The most bytes of an `ActionResult` read (4 MiB: some 30,000 output files). */
+export const MAX_ACTION_RESULT_BYTES = 4 * 1024 * 1024;
+
+/** The bytes of a signature entry: the hex of an HMAC-SHA256. */
+const SIGNATURE_BYTES = 64;
 
 const EMPTY = digestOf(new Uint8Array());
 
@@ -105,20 +120,27 @@ export class BazelStore implements RemoteStore {
   private sign = (key: string, ac: Uint8Array) =>
     createHmac("sha256", this.o.signatureKey!).update(key).update(ac).digest("hex");
 
-  private async fetch(kind: "ac" | "cas", hash: string): Promise<Uint8Array | null> {
-    const r = await request(
-      this.url(kind, hash),
-      { method: "GET", headers: this.headers() },
-      this.o.timeoutMs,
-    );
+  private get maxEntryBytes(): number {
+    return this.o.maxEntryBytes ?? MAX_ENTRY_BYTES;
+  }
+
+  /** The body at `/kind/hash` (at most `max` bytes), or null when the server has none. */
+  private async fetch(
+    kind: "ac" | "cas",
+    hash: string,
+    max: number,
+    d: Deadline,
+  ): Promise<Uint8Array | null> {
+    const what = `/${kind}/${hash.slice(0, 12)}`;
+    const r = await getBody(this.url(kind, hash), this.headers(), d, what, max);
     if (r.status === 404) return null;
-    if (r.status !== 200) throw statusError("GET", r.status, `/${kind}/${hash.slice(0, 12)}`);
+    if (r.status !== 200) throw statusError("GET", r.status, what);
     return r.body;
   }
 
-  private async verify(key: string, ac: Uint8Array): Promise<void> {
+  private async verify(key: string, ac: Uint8Array, d: Deadline): Promise<void> {
     if (!this.o.signatureKey) return;
-    const sig = await this.fetch("ac", signatureKeyOf(key));
+    const sig = await this.fetch("ac", signatureKeyOf(key), SIGNATURE_BYTES, d);
     if (!sig) throw new RemoteError("action result has no signature");
     const want = Buffer.from(this.sign(key, ac)), got = Buffer.from(sig);
     if (want.length !== got.length || !timingSafeEqual(want, got)) {
@@ -126,8 +148,19 @@ export class BazelStore implements RemoteStore {
     }
   }
 
-  async get(key: string, keep: KeepBlob): Promise<Entry | null> {
-    const ac = await this.fetch("ac", key);
+  /**
+   * The entry under `key`: its `ActionResult` (at most
+   * `MAX_ACTION_RESULT_BYTES`), its signature, then its blobs, each read no
+   * further than its digest's size. One deadline (`timeoutMs`) covers all
+   * these requests: a slow server makes one lookup a miss, never files x
+   * time-out.
+   */
+  get(key: string, keep: KeepBlob): Promise<Entry | null> {
+    return withDeadline(this.o.timeoutMs, "lookup", (d) => this.lookup(key, keep, d));
+  }
+
+  private async lookup(key: string, keep: KeepBlob, d: Deadline): Promise<Entry | null> {
+    const ac = await this.fetch("ac", key, MAX_ACTION_RESULT_BYTES, d);
     if (!ac) return null;
     let result: ActionResult;
     try {
@@ -137,54 +170,64 @@ export class BazelStore implements RemoteStore {
         `/ac/${key.slice(0, 12)} is not an ActionResult: ${(e as Error).message}`,
       );
     }
-    await this.verify(key, ac);
-    const entry = fromActionResult(key, result);
-    const kept = new Set<string>();
-    const want = [...result.files.map((f) => f.digest), result.stdout, result.stderr];
+    const want = blobsWanted(result);
+    checkEntrySize(
+      `/ac/${key.slice(0, 12)}'s blobs`,
+      want.reduce((n, b) => n + b.size, 0),
+      this.maxEntryBytes,
+    );
+    await this.verify(key, ac, d);
     // One blob in memory at a time: each goes to `keep` (the local store) as it is checked.
-    for (const d of want) {
-      if (!d || kept.has(d.hash)) continue;
-      const b = d.hash === EMPTY ? new Uint8Array() : await this.fetch("cas", d.hash);
-      if (!b) throw new RemoteError(`/cas/${d.hash.slice(0, 12)} is missing`);
-      if (b.length !== d.size || digestOf(b) !== d.hash) {
-        throw new RemoteError(
-          `/cas/${d.hash.slice(0, 12)}: wrong ${b.length !== d.size ? "size" : "digest"}`,
-        );
-      }
-      keep(d.hash, b);
-      kept.add(d.hash);
+    for (const b of want) keep(b.hash, await this.fetchBlob(b, d));
+    return fromActionResult(key, result);
+  }
+
+  /** One blob, read no further than its size, checked against its digest. */
+  private async fetchBlob(want: Digest, d: Deadline): Promise<Uint8Array> {
+    const what = `/cas/${want.hash.slice(0, 12)}`;
+    const b = want.hash === EMPTY
+      ? new Uint8Array()
+      : await this.fetch("cas", want.hash, want.size, d);
+    if (!b) throw new RemoteError(`${what} is missing`);
+    if (b.length !== want.size || digestOf(b) !== want.hash) {
+      throw new RemoteError(`${what}: wrong ${b.length !== want.size ? "size" : "digest"}`);
     }
-    return entry;
+    return b;
+  }
+
+  /** One request of an upload, under a deadline of its own. */
+  private send(method: string, url: string, body?: Uint8Array) {
+    return withDeadline(
+      this.o.timeoutMs,
+      method,
+      (d) => request(url, { method, headers: this.headers(), body }, d),
+    );
   }
 
   private async putBlob(kind: "ac" | "cas", hash: string, body: Uint8Array): Promise<void> {
-    const r = await request(
-      this.url(kind, hash),
-      { method: "PUT", headers: this.headers(), body },
-      this.o.timeoutMs,
-    );
+    const r = await this.send("PUT", this.url(kind, hash), body);
     if (r.status < 200 || r.status >= 300) {
       throw statusError("PUT", r.status, `/${kind}/${hash.slice(0, 12)}`);
     }
   }
 
+  /**
+   * Uploads the blobs the server lacks (`HEAD` first), one at a time, then
+   * the signature and the `ActionResult`; an entry past the limit of a
+   * remote entry is not uploaded (`RemoteError`).
+   */
   async put(entry: Entry, blobs: BlobSource): Promise<void> {
+    const digests = blobsOf(entry);
+    checkEntrySize(
+      `entry ${entry.key.slice(0, 12)}`,
+      totalSize(digests, blobs),
+      this.maxEntryBytes,
+    );
     const sizes = new Map<string, number>();
-    for (
-      const d of new Set([
-        ...entry.outputs.flatMap((o) => o.kind === "file" ? [o.digest] : []),
-        entry.log.stdout,
-        entry.log.stderr,
-      ])
-    ) {
-      if (!d) continue;
+    for (const d of digests) {
       const b = blobs.readBlob(d); // one blob in memory at a time
       sizes.set(d, b.length);
-      const head = await request(
-        this.url("cas", d),
-        { method: "HEAD", headers: this.headers() },
-        this.o.timeoutMs,
-      );
+      const head = await this.send("HEAD", this.url("cas", d));
       if (head.status !== 200) await this.putBlob("cas", d, b);
     }
     const ac = encodeActionResult(toActionResult(entry, (d) => sizes.get(d) ?? 0));
@@ -194,4 +237,34 @@ export class BazelStore implements RemoteStore {
     }
     await this.putBlob("ac", entry.key, ac);
   }
+}
+
+/**
+ * The distinct blobs an `ActionResult` names (files, stdout, stderr), in
+ * order; throws when one digest is given two sizes.
+ */
+function blobsWanted(r: ActionResult): Digest[] {
+  const byHash = new Map<string, Digest>();
+  for (const d of [...r.files.map((f) => f.digest), r.stdout, r.stderr]) {
+    if (!d) continue;
+    const seen = byHash.get(d.hash);
+    if (seen && seen.size !== d.size) {
+      throw new RemoteError(`/cas/${d.hash.slice(0, 12)} is listed with two sizes`);
+    }
+    byHash.set(d.hash, d);
+  }
+  return [...byHash.values()];
+}
+
+/** The bytes of the blobs `digests` in `source` together (`BadBlob` for a missing one). */
+function totalSize(digests: string[], source: BlobSource): number {
+  let total = 0;
+  for (const d of digests) {
+    try {
+      total += statSync(source.blobFile(d)).size;
+    } catch {
+      throw new BadBlob(`blob ${d.slice(0, 12)} is missing`);
+    }
+  }
+  return total;
 }

@@ -1,6 +1,7 @@
 /**
  * What both remote stores share: the store interface, HTTP requests bounded
- * by a time-out, and the error that becomes one warning line and a miss.
+ * by a deadline and their bodies by a size, and the error that becomes one
+ * warning line and a miss.
  *
  * @module
  */
@@ -9,7 +10,10 @@ import type { Entry } from "./entry.ts";
 /** A remote store failed, refused or lied: one warning line, then a miss (or no upload). */
 export class RemoteError extends Error {}
 
-/** The server cannot be reached, is too slow, or refuses (401/403/5xx): not asked again this run. */
+/**
+ * The server cannot be reached, is too slow, or refuses (5xx, any 4xx but
+ * 404, 409 and 413): not asked again this run.
+ */
 export class RemoteDown extends RemoteError {}
 
 /**
@@ -40,78 +44,229 @@ export interface RemoteStore {
   put(entry: Entry, blobs: BlobSource): Promise<void>;
 }
 
-/** How long one request may take before it counts as failed (default 10 s). */
+/** How long one lookup (all its requests), or one upload request, may take (default 10 s). */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
- * One HTTP request with a time-out over the whole exchange (body included).
- * Returns the status, headers and body; throws `RemoteError` when the server
- * cannot be reached or is too slow.
+ * The most bytes one remote entry may take (1 GiB): a Turborepo artifact's
+ * body, or a Bazel entry's blobs together. A larger one is neither fetched
+ * nor uploaded (one warning).
  */
-export async function request(
-  url: string,
-  init: {
-    method: string;
-    headers?: Record<string, string>;
-    body?: Uint8Array | ReadableStream<Uint8Array>;
-  },
-  timeoutMs: number,
-): Promise<{ status: number; headers: Headers; body: Uint8Array }> {
-  const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(), timeoutMs);
-  try {
-    const res = await fetch(url, {
-      method: init.method,
-      headers: init.headers,
-      body: init.body as BodyInit | undefined,
-      signal: ctl.signal,
-      redirect: "follow",
-      // A stream body is sent as it is read (required by the fetch standard for one).
-      ...(init.body instanceof ReadableStream ? { duplex: "half" } : {}),
-    } as RequestInit);
-    const body = new Uint8Array(await res.arrayBuffer());
-    return { status: res.status, headers: res.headers, body };
-  } catch (e) {
-    if (ctl.signal.aborted) throw new RemoteDown(`${init.method} timed out after ${timeoutMs} ms`);
-    throw new RemoteDown(`${init.method} failed: ${(e as Error).message.split("\n")[0]}`);
-  } finally {
-    clearTimeout(timer);
+export const MAX_ENTRY_BYTES = 1024 ** 3;
+
+/**
+ * Statuses that concern one entry, not the server: 404 (no such entry; a
+ * miss where a GET gets it), 409 (a conflicting write: WebDAV's answer to a
+ * PUT whose directory is missing, or another writer) and 413 (this body is
+ * too large for the server: turborepo-remote-cache's body limit, nginx's
+ * `client_max_body_size`, bazel-remote's blob limit). Any other 4xx (400
+ * for a missing token or team, 401, 402, 403, 405, 412 for a storage that
+ * fails, 429...) answers every request alike.
+ */
+const ENTRY_STATUSES: ReadonlySet<number> = new Set([404, 409, 413]);
+
+/**
+ * One time budget shared by every request of an operation (a lookup with
+ * all its requests, or one upload request): when it runs out, the request
+ * in flight is aborted, and any later one fails at once, as `RemoteDown`.
+ */
+export class Deadline {
+  /** Aborted when the time is up. */
+  readonly signal: AbortSignal;
+  private timer: ReturnType<typeof setTimeout>;
+
+  /** Starts the clock: `ms` from now; `what` names the operation in the message. */
+  constructor(readonly ms: number, readonly what: string) {
+    const ctl = new AbortController();
+    this.signal = ctl.signal;
+    this.timer = setTimeout(() => ctl.abort(), ms);
   }
+
+  /** Stops the clock (the operation ended). */
+  end(): void {
+    clearTimeout(this.timer);
+  }
+
+  /** The error of a request this deadline cut short. */
+  error(): RemoteDown {
+    return new RemoteDown(`${this.what} timed out after ${this.ms} ms`);
+  }
+}
+
+/** Runs `f` under a new deadline of `ms`, stopped however `f` ends. */
+export async function withDeadline<T>(
+  ms: number,
+  what: string,
+  f: (d: Deadline) => Promise<T>,
+): Promise<T> {
+  const d = new Deadline(ms, what);
+  try {
+    return await f(d);
+  } finally {
+    d.end();
+  }
+}
+
+/** What a request sends. */
+export interface Outgoing {
+  /** `GET`, `HEAD`, `PUT`. */
+  method: string;
+  /** Headers besides `Accept-Encoding` (always `identity`). */
+  headers?: Record<string, string>;
+  /** A body, sent as it is read when a stream. */
+  body?: Uint8Array | ReadableStream<Uint8Array>;
+}
+
+/** An answer's status and headers (its body read or dropped). */
+export interface Answer {
+  /** The HTTP status. */
+  status: number;
+  /** The headers. */
+  headers: Headers;
 }
 
 /**
- * One GET whose body goes to `sink` chunk by chunk as it arrives (nothing
- * held), only when the status is 200; the time-out covers the whole
- * exchange, as `request`'s does. Returns the status and headers.
+ * Sends one request and hands its answer to `take`, all under `deadline`;
+ * any failure other than a `RemoteError` (unreachable, reset, aborted by
+ * the deadline) becomes a `RemoteDown`. The body is asked for as it is
+ * (`Accept-Encoding: identity`).
  */
-export async function download(
+async function exchange<T>(
   url: string,
-  headers: Record<string, string>,
-  timeoutMs: number,
-  sink: (chunk: Uint8Array) => void,
-): Promise<{ status: number; headers: Headers }> {
-  const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(), timeoutMs);
+  out: Outgoing,
+  deadline: Deadline,
+  take: (res: Response) => Promise<T>,
+): Promise<T> {
   try {
-    const res = await fetch(url, { headers, signal: ctl.signal, redirect: "follow" });
-    if (res.status !== 200 || !res.body) {
-      await res.body?.cancel();
-      return { status: res.status, headers: res.headers };
-    }
-    for await (const chunk of res.body) sink(chunk);
-    return { status: res.status, headers: res.headers };
+    const res = await fetch(url, {
+      method: out.method,
+      headers: { ...out.headers, "accept-encoding": "identity" },
+      body: out.body as BodyInit | undefined,
+      signal: deadline.signal,
+      redirect: "follow",
+      // A stream body is sent as it is read (required by the fetch standard for one).
+      ...(out.body instanceof ReadableStream ? { duplex: "half" } : {}),
+    } as RequestInit);
+    return await take(res);
   } catch (e) {
     if (e instanceof RemoteError) throw e;
-    if (ctl.signal.aborted) throw new RemoteDown(`GET timed out after ${timeoutMs} ms`);
-    throw new RemoteDown(`GET failed: ${(e as Error).message.split("\n")[0]}`);
-  } finally {
-    clearTimeout(timer);
+    if (deadline.signal.aborted) throw deadline.error();
+    throw new RemoteDown(`${out.method} failed: ${(e as Error).message.split("\n")[0]}`);
   }
 }
 
-/** The `RemoteError` for an unexpected status. */
+/** Drops a body not wanted (or refused), never throwing. */
+async function drop(res: Response): Promise<void> {
+  await res.body?.cancel().catch(() => {});
+}
+
+/**
+ * Reads a 200 answer's body into `sink` chunk by chunk, at most `max` bytes:
+ * past that (or a `Content-Length` above it) the body is dropped and
+ * `RemoteError` thrown. A body in any `Content-Encoding` but identity is
+ * refused unread (`RemoteDown`): jx asked for identity, and whether the
+ * runtime would inflate it differs (Bun does, Deno does not); the bytes
+ * counted against `max` are those the runtime hands over.
+ */
+async function readBody(
+  res: Response,
+  what: string,
+  max: number,
+  sink: (chunk: Uint8Array) => void,
+): Promise<void> {
+  const encoding = res.headers.get("content-encoding");
+  if (encoding && encoding.trim().toLowerCase() !== "identity") {
+    await drop(res);
+    throw new RemoteDown(`GET ${what}: answered in Content-Encoding ${encoding}, not identity`);
+  }
+  const tooLarge = () => new RemoteError(`GET ${what}: more than ${max} bytes`);
+  if (Number(res.headers.get("content-length")) > max) {
+    await drop(res);
+    throw tooLarge();
+  }
+  if (!res.body) return;
+  const reader = res.body.getReader();
+  for (let got = 0;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    got += value.length;
+    if (got > max) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    sink(value);
+  }
+}
+
+/** Sends one request whose answer's body is not wanted (a `PUT`, a `HEAD`). */
+export function request(url: string, out: Outgoing, deadline: Deadline): Promise<Answer> {
+  return exchange(url, out, deadline, async (res) => {
+    await drop(res);
+    return { status: res.status, headers: res.headers };
+  });
+}
+
+/**
+ * One GET whose body goes to `sink` as it arrives (nothing held), only when
+ * the status is 200, and at most `max` bytes of it (else `RemoteError`);
+ * `what` names the resource in messages. Returns the status and headers.
+ */
+export function download(
+  url: string,
+  headers: Record<string, string>,
+  deadline: Deadline,
+  what: string,
+  max: number,
+  sink: (chunk: Uint8Array) => void,
+): Promise<Answer> {
+  return exchange(url, { method: "GET", headers }, deadline, async (res) => {
+    if (res.status === 200) await readBody(res, what, max, sink);
+    else await drop(res);
+    return { status: res.status, headers: res.headers };
+  });
+}
+
+/**
+ * One GET whose body, when the status is 200, is read whole into memory:
+ * at most `max` bytes (else `RemoteError`). `body` is empty for any other
+ * status.
+ */
+export async function getBody(
+  url: string,
+  headers: Record<string, string>,
+  deadline: Deadline,
+  what: string,
+  max: number,
+): Promise<Answer & { body: Uint8Array }> {
+  const chunks: Uint8Array[] = [];
+  const answer = await download(url, headers, deadline, what, max, (c) => chunks.push(c));
+  return { ...answer, body: concat(chunks) };
+}
+
+/** The chunks as one array (the chunk itself when there is one). */
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) out.set(c, at), at += c.length;
+  return out;
+}
+
+/**
+ * The `RemoteError` for an unexpected status: `RemoteDown` (the server is
+ * not asked again this run) for a 5xx and for any 4xx but 404, 409 and 413,
+ * which concern one entry only.
+ */
 export function statusError(method: string, status: number, what: string): RemoteError {
   const auth = status === 401 || status === 403;
   const msg = `${method} ${what}: HTTP ${status}${auth ? " (check JX_REMOTE_CACHE_TOKEN)" : ""}`;
-  return auth || status >= 500 ? new RemoteDown(msg) : new RemoteError(msg);
+  const down = status >= 500 || (status >= 400 && !ENTRY_STATUSES.has(status));
+  return down ? new RemoteDown(msg) : new RemoteError(msg);
+}
+
+/** Refuses (`RemoteError`) an entry of `bytes`, past `max`, the bytes a remote entry may take. */
+export function checkEntrySize(what: string, bytes: number, max: number): void {
+  if (bytes > max) {
+    throw new RemoteError(`${what}: ${bytes} bytes, over the ${max} a remote entry may take`);
+  }
 }

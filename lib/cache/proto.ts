@@ -67,12 +67,20 @@ class Writer {
   }
 }
 
-/** Fields of one message: number to the list of raw values (varint as bigint, bytes). */
-type Fields = Map<number, (bigint | Uint8Array)[]>;
+/** A field's raw value: a varint as a bigint, else its bytes (length-delimited, fixed64, fixed32). */
+type Raw = bigint | Uint8Array;
 
-/** Splits one message into its fields; throws on malformed input. */
-export function readFields(buf: Uint8Array): Fields {
-  const out: Fields = new Map();
+/** The highest field number protobuf allows. */
+const MAX_FIELD = 2n ** 29n - 1n;
+
+/**
+ * Calls `f` with the number and raw value of each field of one message, in
+ * order. Nothing is kept here, so fields a decoder does not ask for cost
+ * nothing however many there are. Throws on malformed input: a field number
+ * 0 or past 2^29-1, a wire type jx does not read (groups), a truncated
+ * varint or field.
+ */
+export function eachField(buf: Uint8Array, f: (field: number, v: Raw) => void): void {
   let i = 0;
   const varint = (): bigint => {
     let r = 0n, shift = 0n;
@@ -84,38 +92,39 @@ export function readFields(buf: Uint8Array): Fields {
       shift += 7n;
     }
   };
+  const take = (len: bigint): Uint8Array => {
+    if (len > BigInt(buf.length - i)) throw new Error("truncated field");
+    return buf.subarray(i, i += Number(len));
+  };
   while (i < buf.length) {
-    const tag = Number(varint());
-    const field = tag >>> 3, wire = tag & 7;
-    let v: bigint | Uint8Array;
+    const tag = varint();
+    const field = tag >> 3n, wire = Number(tag & 7n);
+    if (field === 0n || field > MAX_FIELD) throw new Error(`bad field number ${field}`);
+    let v: Raw;
     if (wire === 0) v = varint();
-    else if (wire === 2) {
-      const len = Number(varint());
-      if (i + len > buf.length) throw new Error("truncated field");
-      v = buf.subarray(i, i += len);
-    } else if (wire === 1 || wire === 5) {
-      const len = wire === 1 ? 8 : 4;
-      if (i + len > buf.length) throw new Error("truncated field");
-      v = buf.subarray(i, i += len);
-    } else throw new Error(`unsupported wire type ${wire}`);
-    if (!out.has(field)) out.set(field, []);
-    out.get(field)!.push(v);
+    else if (wire === 2) v = take(varint());
+    else if (wire === 1) v = take(8n);
+    else if (wire === 5) v = take(4n);
+    else throw new Error(`unsupported wire type ${wire}`);
+    f(Number(field), v);
   }
+}
+
+/** The last value of each of the fields `wanted` of one message (the others skipped). */
+function lastOf(buf: Uint8Array, wanted: readonly number[]): Map<number, Raw> {
+  const out = new Map<number, Raw>();
+  eachField(buf, (n, v) => wanted.includes(n) && out.set(n, v));
   return out;
 }
 
-const one = (f: Fields, n: number) => f.get(n)?.at(-1);
-const str = (f: Fields, n: number): string => {
-  const v = one(f, n);
-  return v instanceof Uint8Array ? td.decode(v) : "";
-};
-const num = (f: Fields, n: number): number => {
-  const v = one(f, n);
-  if (typeof v !== "bigint") return 0;
-  return Number(BigInt.asIntN(64, v));
-};
-const msgs = (f: Fields, n: number): Fields[] =>
-  (f.get(n) ?? []).filter((v): v is Uint8Array => v instanceof Uint8Array).map(readFields);
+/** A length-delimited value, or undefined (absent, or of another wire type). */
+const bytesOf = (v: Raw | undefined): Uint8Array | undefined =>
+  v instanceof Uint8Array ? v : undefined;
+/** A string field ("" when absent). */
+const textOf = (v: Raw | undefined): string => v instanceof Uint8Array ? td.decode(v) : "";
+/** An int32/int64 field (0 when absent). */
+const intOf = (v: Raw | undefined): number =>
+  typeof v === "bigint" ? Number(BigInt.asIntN(64, v)) : 0;
 
 /** Encodes a `Digest`. */
 export function encodeDigest(d: Digest): Uint8Array {
@@ -125,11 +134,14 @@ export function encodeDigest(d: Digest): Uint8Array {
   return w.done();
 }
 
-function decodeDigest(f: Fields | undefined): Digest | undefined {
-  if (!f) return undefined;
-  const hash = str(f, 1);
+/** A `Digest`, or undefined when absent; throws on a bad hash or size. */
+function decodeDigest(buf: Uint8Array | undefined): Digest | undefined {
+  if (!buf) return undefined;
+  const f = lastOf(buf, [1, 2]);
+  const hash = textOf(f.get(1)), size = intOf(f.get(2));
   if (!/^[0-9a-f]{64}$/.test(hash)) throw new Error(`bad digest hash '${hash}'`);
-  return { hash, size: num(f, 2) };
+  if (!Number.isSafeInteger(size) || size < 0) throw new Error(`bad digest size ${size}`);
+  return { hash, size };
 }
 
 function encodeTimestamp(ms: number): Uint8Array {
@@ -139,8 +151,12 @@ function encodeTimestamp(ms: number): Uint8Array {
   return w.done();
 }
 
-const decodeTimestamp = (f: Fields | undefined): number | undefined =>
-  f ? num(f, 1) * 1000 + num(f, 2) / 1e6 : undefined;
+/** A `Timestamp` in ms since the epoch, or undefined when absent. */
+function decodeTimestamp(buf: Uint8Array | undefined): number | undefined {
+  if (!buf) return undefined;
+  const f = lastOf(buf, [1, 2]);
+  return intOf(f.get(1)) * 1000 + intOf(f.get(2)) / 1e6;
+}
 
 /** Encodes an `ActionResult` (see the interface for the fields written). */
 export function encodeActionResult(r: ActionResult): Uint8Array {
@@ -173,27 +189,42 @@ export function encodeActionResult(r: ActionResult): Uint8Array {
   return w.done();
 }
 
-/** Decodes an `ActionResult`; throws on malformed bytes or digests. */
+/** An `OutputFile`: path, digest (required), executable bit. */
+function decodeOutputFile(buf: Uint8Array): ActionResult["files"][number] {
+  const f = lastOf(buf, [1, 2, 4]);
+  const digest = decodeDigest(bytesOf(f.get(2)));
+  if (!digest) throw new Error("output file without a digest");
+  return { path: textOf(f.get(1)), digest, executable: intOf(f.get(4)) !== 0 };
+}
+
+/** An `OutputSymlink`: path and target. */
+function decodeSymlink(buf: Uint8Array): ActionResult["symlinks"][number] {
+  const f = lastOf(buf, [1, 2]);
+  return { path: textOf(f.get(1)), target: textOf(f.get(2)) };
+}
+
+/**
+ * Decodes an `ActionResult`; throws on malformed bytes or digests. Each
+ * output is decoded as it is met; fields jx does not read are skipped.
+ */
 export function decodeActionResult(buf: Uint8Array): ActionResult {
-  const f = readFields(buf);
-  const files = msgs(f, 2).map((o) => {
-    const digest = decodeDigest(msgs(o, 2)[0]);
-    if (!digest) throw new Error("output file without a digest");
-    return { path: str(o, 1), digest, executable: num(o, 4) !== 0 };
+  const files: ActionResult["files"] = [];
+  const symlinks: Record<10 | 12, ActionResult["symlinks"]> = { 10: [], 12: [] };
+  const last = new Map<number, Raw>();
+  eachField(buf, (n, v) => {
+    if (n === 2 && v instanceof Uint8Array) files.push(decodeOutputFile(v));
+    else if ((n === 10 || n === 12) && v instanceof Uint8Array) symlinks[n].push(decodeSymlink(v));
+    else if (n === 4 || n === 6 || n === 8 || n === 9) last.set(n, v);
   });
-  const modern = msgs(f, 12);
-  const symlinks = (modern.length ? modern : msgs(f, 10)).map((o) => ({
-    path: str(o, 1),
-    target: str(o, 2),
-  }));
-  const meta = msgs(f, 9)[0];
+  const meta = bytesOf(last.get(9));
+  const times = meta ? lastOf(meta, [3, 4]) : undefined;
   return {
     files,
-    symlinks,
-    exitCode: num(f, 4),
-    stdout: decodeDigest(msgs(f, 6)[0]),
-    stderr: decodeDigest(msgs(f, 8)[0]),
-    startMs: meta ? decodeTimestamp(msgs(meta, 3)[0]) : undefined,
-    endMs: meta ? decodeTimestamp(msgs(meta, 4)[0]) : undefined,
+    symlinks: symlinks[12].length ? symlinks[12] : symlinks[10],
+    exitCode: intOf(last.get(4)),
+    stdout: decodeDigest(bytesOf(last.get(6))),
+    stderr: decodeDigest(bytesOf(last.get(8))),
+    startMs: times ? decodeTimestamp(bytesOf(times.get(3))) : undefined,
+    endMs: times ? decodeTimestamp(bytesOf(times.get(4))) : undefined,
   };
 }

@@ -19,12 +19,16 @@ import { blobsOf, type Entry, isEntry } from "./entry.ts";
 import { BadBlob } from "./local.ts";
 import {
   type BlobSource,
+  checkEntrySize,
+  type Deadline,
   download,
   type KeepBlob,
+  MAX_ENTRY_BYTES,
   RemoteError,
   type RemoteStore,
   request,
   statusError,
+  withDeadline,
 } from "./http.ts";
 
 const MAGIC = [0x4a, 0x58, 0x43, 0x31]; // "JXC1"
@@ -39,8 +43,10 @@ export interface TurboOptions {
   token?: string;
   /** HMAC key for `x-artifact-tag`. */
   signatureKey?: string;
-  /** Per-request time-out. */
+  /** How long one lookup or one upload may take. */
   timeoutMs: number;
+  /** The most bytes of an artifact (default `MAX_ENTRY_BYTES`), fetched or uploaded. */
+  maxEntryBytes?: number;
 }
 
 /** The `x-artifact-tag` of an artifact. */
@@ -216,21 +222,31 @@ export class TurboStore implements RemoteStore {
     }
   }
 
+  private get maxEntryBytes(): number {
+    return this.o.maxEntryBytes ?? MAX_ENTRY_BYTES;
+  }
+
   /**
    * The artifact is spooled to a temporary file as it arrives (its HMAC
-   * computed on the way), its signature checked, then unpacked blob by blob:
-   * never held whole in memory.
+   * computed on the way; at most `maxEntryBytes`, within the time-out), its
+   * signature checked, then unpacked blob by blob: never held whole in
+   * memory.
    */
-  async get(key: string, keep: KeepBlob): Promise<Entry | null> {
+  get(key: string, keep: KeepBlob): Promise<Entry | null> {
+    return withDeadline(this.o.timeoutMs, "lookup", (d) => this.fetchArtifact(key, keep, d));
+  }
+
+  private async fetchArtifact(key: string, keep: KeepBlob, d: Deadline): Promise<Entry | null> {
     const spool = join(tmpdir(), `jx-artifact-${pid()}-${randomBytes(6).toString("hex")}`);
     const fd = openSync(spool, "wx", 0o600);
     const mac = this.o.signatureKey
       ? createHmac("sha256", this.o.signatureKey).update(key).update(this.o.team)
       : null;
     try {
-      const r = await download(this.url(key), this.headers(), this.o.timeoutMs, (chunk) => {
-        for (let w = 0; w < chunk.length;) w += writeSync(fd, chunk, w, chunk.length - w);
-        mac?.update(chunk);
+      const what = `artifact ${key.slice(0, 12)}`;
+      const r = await download(this.url(key), this.headers(), d, what, this.maxEntryBytes, (c) => {
+        for (let w = 0; w < c.length;) w += writeSync(fd, c, w, c.length - w);
+        mac?.update(c);
       });
       if (r.status === 404) return null;
       if (r.status !== 200) throw statusError("GET", r.status, "artifact");
@@ -245,10 +261,11 @@ export class TurboStore implements RemoteStore {
   /**
    * Uploads the artifact read from the local store's files: once to check
    * every blob (and sign the body), once more as the request body is sent;
-   * never held whole in memory.
+   * never held whole in memory. One past `maxEntryBytes` is not uploaded.
    */
   async put(entry: Entry, blobs: BlobSource): Promise<void> {
     const packed = packArtifact(entry, blobs);
+    checkEntrySize(`artifact ${entry.key.slice(0, 12)}`, packed.size, this.maxEntryBytes);
     const mac = this.o.signatureKey
       ? createHmac("sha256", this.o.signatureKey).update(entry.key).update(this.o.team)
       : null;
@@ -262,10 +279,10 @@ export class TurboStore implements RemoteStore {
       "x-artifact-client-ci": "jx",
     };
     if (mac) headers["x-artifact-tag"] = mac.digest("base64");
-    const r = await request(
-      this.url(entry.key),
-      { method: "PUT", headers, body },
+    const r = await withDeadline(
       this.o.timeoutMs,
+      "PUT",
+      (d) => request(this.url(entry.key), { method: "PUT", headers, body }, d),
     );
     if (r.status < 200 || r.status >= 300) throw statusError("PUT", r.status, "artifact");
   }
