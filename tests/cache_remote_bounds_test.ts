@@ -360,6 +360,28 @@ Deno.test("a 4xx other than 404, 409, 413 is one warning and no further request;
   }
 });
 
+Deno.test("a 403 to an upload (a read-only token) stops uploads with one warning; lookups go on", async () => {
+  const s = serve((r) => new Response("", { status: r.method === "PUT" ? 403 : 404 }));
+  try {
+    const got = await lookupOnce(new BazelStore({ base: s.base, timeoutMs: 3000 }));
+    await Deno.mkdir(`${got.p.dir}/out`);
+    await Deno.writeTextFile(`${got.p.dir}/out/a`, "a\n");
+    const miss = got.l as Extract<Lookup, { kind: "miss" }>;
+    got.cache.record(got.p.job, miss, got.p.dir, { exit: 0, durationMs: 1, output: [] });
+    await got.cache.close();
+    got.cache.record(got.p.job, miss, got.p.dir, { exit: 0, durationMs: 1, output: [] });
+    assert.equal(got.cache.pendingUploads, 0, "no second upload");
+    assert.equal(got.warnings.length, 1, got.warnings.join("\n"));
+    assert.match(got.warnings[0], /HTTP 403 .*; uploads refused: none for the rest of this run$/);
+    const other = await project("other");
+    const asked = s.seen.length;
+    await got.cache.lookup(other.job, { baseDir: other.dir, vars: {} });
+    assert.equal(s.seen.length, asked + 1, "the server is still asked for entries");
+  } finally {
+    await s.stop();
+  }
+});
+
 /** The real turborepo-remote-cache, started for this file: its pid and port, or why not. */
 const turbo = (() => {
   const dir = Deno.makeTempDirSync({ prefix: "jx-turbo-" });

@@ -111,6 +111,8 @@ export class Cache {
   private remote: RemoteStore | null;
   private uploads = new Set<Promise<void>>();
   private queue: (() => Promise<void>)[] = [];
+  /** The server refused an upload for want of rights: no more this run. */
+  private uploadsOff = false;
 
   constructor(private o: CacheOptions) {
     this.remote = o.remote ?? null;
@@ -281,7 +283,20 @@ export class Cache {
       this.o.warn(`jx: warning: ${job.name} not stored in the cache: ${why}`);
       return;
     }
-    if (this.remote && !this.o.readOnly) this.enqueue(entry);
+    if (this.remote && !this.o.readOnly && !this.uploadsOff) this.enqueue(entry);
+  }
+
+  /**
+   * The server refuses this token's uploads (401/403 to a PUT: a read-only
+   * token or server): one warning, no further upload; its lookups go on.
+   */
+  private uploadsRefused(e: RemoteError, store: RemoteStore): void {
+    if (this.uploadsOff || store !== this.remote) return;
+    this.uploadsOff = true;
+    this.queue.length = 0;
+    this.o.warn(
+      `jx: warning: ${store.label}: ${e.message}; uploads refused: none for the rest of this run`,
+    );
   }
 
   private enqueue(entry: Entry): void {
@@ -292,6 +307,9 @@ export class Cache {
         await remote.put(entry, this.o.local);
       } catch (e) {
         if (e instanceof BadBlob) return;
+        if (e instanceof RemoteError && (e.status === 401 || e.status === 403)) {
+          return this.uploadsRefused(e, remote);
+        }
         this.remoteFailed(e, `upload of ${entry.job}`, remote);
       }
     });

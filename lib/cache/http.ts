@@ -8,7 +8,12 @@
 import type { Entry } from "./entry.ts";
 
 /** A remote store failed, refused or lied: one warning line, then a miss (or no upload). */
-export class RemoteError extends Error {}
+export class RemoteError extends Error {
+  /** `message`; `status`: the HTTP status that said so, when one did. */
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
 
 /**
  * The server cannot be reached, is too slow, or refuses (5xx, any 4xx but
@@ -261,7 +266,7 @@ export function statusError(method: string, status: number, what: string): Remot
   const auth = status === 401 || status === 403;
   const msg = `${method} ${what}: HTTP ${status}${auth ? " (check JX_REMOTE_CACHE_TOKEN)" : ""}`;
   const down = status >= 500 || (status >= 400 && !ENTRY_STATUSES.has(status));
-  return down ? new RemoteDown(msg) : new RemoteError(msg);
+  return down ? new RemoteDown(msg, status) : new RemoteError(msg, status);
 }
 
 /** Refuses (`RemoteError`) an entry of `bytes`, past `max`, the bytes a remote entry may take. */
