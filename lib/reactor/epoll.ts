@@ -37,7 +37,9 @@
  *   dispatched by one lookup; a child's pipes, reap and exit live in its own
  *   object (`epoll_child.ts`); its peak RSS is decided in `peak_rss.ts`;
  * - every `posix_spawn_file_actions_*` call is checked: a failing one becomes
- *   the job's start error, never a child half set up.
+ *   the job's start error, never a child half set up; so does a pipe that
+ *   cannot be had (`pipe2: Too many open files`), the pipes already opened
+ *   closed, never an exception from `spawn`.
  *
  * @module
  */
@@ -246,6 +248,13 @@ interface Pipe {
   w: number;
 }
 
+/** A child's pipes: its stdout and stderr, and its stdin when it has one. */
+interface ChildPipes {
+  out: Pipe;
+  err: Pipe;
+  stdin?: StdinPipe;
+}
+
 /**
  * Sets up a spawn's file actions (stdin, the two pipes, the working
  * directory); on a failing call, destroys them and says which call failed
@@ -383,27 +392,52 @@ class Spawner {
     return b;
   }
 
-  /** A pipe, both ends close-on-exec; throws with `cleanup` run first. */
-  private pipe(cleanup: () => void): Pipe {
+  /** A pipe, both ends close-on-exec; or why none could be had (`pipe2: Too many open files`). */
+  private pipe(): Pipe | string {
     if (this.s.pipe2(this.pipeFds, C.O_CLOEXEC) === 0) {
       return { r: this.pipeFds[0], w: this.pipeFds[1] };
     }
-    const e = errno();
-    cleanup();
-    throw new Error(`pipe2: ${strerror(e)}`);
+    return `pipe2: ${strerror(errno())}`;
+  }
+
+  /**
+   * The pipes of `req`'s child: stdout, stderr and, when asked for, stdin.
+   * When one cannot be had (no file descriptor left), those already opened
+   * are closed and the reason is returned instead.
+   */
+  private openPipes(req: SpawnRequest): ChildPipes | string {
+    let stdin: StdinPipe | undefined;
+    try {
+      stdin = req.stdin === "pipe" ? stdinPipe(this.s, this.ctx.set, this.kick) : undefined;
+    } catch (e) {
+      return (e as Error).message; // stdinPipe's `pipe2: ...`: it left nothing open
+    }
+    const out = this.pipe();
+    if (typeof out === "string") {
+      stdin?.closeBoth();
+      return out;
+    }
+    const err = this.pipe();
+    if (typeof err === "string") {
+      this.s.close(out.r);
+      this.s.close(out.w);
+      stdin?.closeBoth();
+      return err;
+    }
+    return { out, err, stdin };
   }
 
   /** Starts `req`'s child; its start, output and exit come through `req`'s callbacks. */
   spawn(req: SpawnRequest): ChildHandle {
     // An interactive job has no pipes to watch: the runtime's own spawn, fds 0-2 inherited.
     if (req.terminal) return spawnTerminal(req);
-    const stdin = req.stdin === "pipe" ? stdinPipe(this.s, this.ctx.set, this.kick) : undefined;
-    const out = this.pipe(() => stdin?.closeBoth());
-    const err = this.pipe(() => {
-      this.s.close(out.r);
-      this.s.close(out.w);
-      stdin?.closeBoth();
-    });
+    const pipes = this.openPipes(req);
+    if (typeof pipes === "string") {
+      // Nothing was spawned: the reason is the child's exit, as a failing posix_spawn's is.
+      reportNotStarted(req, pipes);
+      return new Handle(undefined);
+    }
+    const { out, err, stdin } = pipes;
     const buf = this.spare.pop() ??
       {
         fa: new Uint8Array(C.SIZEOF_FILE_ACTIONS),
@@ -415,7 +449,7 @@ class Spawner {
     const started = (e: number, pid: number) => {
       if (!failed) this.s.posix_spawn_file_actions_destroy(buf.fa);
       if (this.spare.length < 64) this.spare.push(buf);
-      this.started(req, h, { out, err, stdin }, e === 0 ? undefined : failed ?? whyNot(e), pid);
+      this.started(req, h, pipes, e === 0 ? undefined : failed ?? whyNot(e), pid);
     };
     if (failed) started(-1, 0);
     else this.launch(req, buf, started);
@@ -463,7 +497,7 @@ class Spawner {
   private started(
     req: SpawnRequest,
     h: Handle,
-    fds: { out: Pipe; err: Pipe; stdin?: StdinPipe },
+    fds: ChildPipes,
     error: string | undefined,
     pid: number,
   ): void {
@@ -475,13 +509,7 @@ class Spawner {
       this.s.close(out.r);
       this.s.close(err.r);
       stdin?.drop();
-      const status = {
-        code: null,
-        signal: null,
-        error: `cannot start '${req.argv[0]}' in ${req.cwd}: ${error}`,
-      };
-      // Reported asynchronously, as a start that failed later would be.
-      queueMicrotask(() => req.onExit(status));
+      reportNotStarted(req, error);
       this.kick(); // it may have stopped waiting for this spawn
       return;
     }
@@ -491,6 +519,19 @@ class Spawner {
     h.sendPending();
     this.kick();
   }
+}
+
+/**
+ * A child that could not be started: `error` (why) is reported as its exit,
+ * asynchronously, as a start that failed later would be; `onStart` is never called.
+ */
+function reportNotStarted(req: SpawnRequest, error: string): void {
+  const status = {
+    code: null,
+    signal: null,
+    error: `cannot start '${req.argv[0]}' in ${req.cwd}: ${error}`,
+  };
+  queueMicrotask(() => req.onExit(status));
 }
 
 /** A spawn error number in words. */

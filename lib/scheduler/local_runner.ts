@@ -5,7 +5,7 @@
  * @module
  */
 import type { JobSpec } from "../graph/types.ts";
-import type { Reactor } from "../reactor/types.ts";
+import type { ChildHandle, Reactor } from "../reactor/types.ts";
 import type { RunHandle, Runner, RunRequest, RunSink } from "./runner.ts";
 import type { Slots } from "./slots.ts";
 
@@ -46,22 +46,42 @@ export class LocalRunner implements Runner {
     this.slots.give(spec.tokens);
   }
 
+  /**
+   * Spawns the job. A spawn that throws (a reactor out of resources) is the
+   * attempt's failure, with the reason, never an exception out of the run.
+   */
   start(req: RunRequest, sink: RunSink): RunHandle {
-    const child = this.reactor.spawn({
-      argv: req.spec.argv,
-      cwd: req.spec.cwd,
-      env: req.env,
-      ...(req.spec.interactive ? { terminal: true } : {}),
-      onStart: (pid) => sink.started(pid),
-      onOutput: (stream, chunk) => sink.output(stream, chunk),
-      onExit: (status) => sink.ended({ kind: "exited", status }),
-    });
+    let child: ChildHandle;
+    try {
+      child = this.reactor.spawn({
+        argv: req.spec.argv,
+        cwd: req.spec.cwd,
+        env: req.env,
+        ...(req.spec.interactive ? { terminal: true } : {}),
+        onStart: (pid) => sink.started(pid),
+        onOutput: (stream, chunk) => sink.output(stream, chunk),
+        onExit: (status) => sink.ended({ kind: "exited", status }),
+      });
+    } catch (e) {
+      return notStarted(req, sink, e);
+    }
     return { signal: (sig) => child.kill(sig) };
   }
 
   close(): void {
     this.slots.onAvailable = undefined;
   }
+}
+
+/**
+ * An attempt whose spawn threw: it ends as a process that could not start,
+ * reported after `start` has returned (as a reactor reports a failed start).
+ */
+function notStarted(req: RunRequest, sink: RunSink, e: unknown): RunHandle {
+  const why = e instanceof Error ? e.message : String(e);
+  const error = `cannot start '${req.spec.argv[0]}' in ${req.spec.cwd}: ${why}`;
+  queueMicrotask(() => sink.ended({ kind: "exited", status: { code: null, signal: null, error } }));
+  return { signal() {} };
 }
 
 /**
