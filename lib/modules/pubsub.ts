@@ -40,19 +40,32 @@ export interface PublishResult {
 }
 
 /**
+ * What any common line reader takes for the end of a line: `\r\n`, `\n` and
+ * a lone `\r` (Node's readline, Python's text files, Java's readLine), and
+ * what Python's `str.splitlines` also splits on: `\v`, `\f`, the file, group
+ * and record separators (`\x1c`-`\x1e`), NEL (`\x85`), U+2028 and U+2029.
+ */
+// deno-lint-ignore no-control-regex -- the control characters are the point
+const LINE_BREAKS = /\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/g;
+
+/**
  * The line written for a message: the topic, a space, the message, a
- * newline. Newlines inside the message become spaces, so one message is
- * always one line (`read topic msg` in a shell).
+ * newline. Every line break inside the message (`LINE_BREAKS`: `\r\n`,
+ * `\n`, a lone `\r`, U+2028...) becomes a space, so one message is always
+ * one line for any line reader (`read topic msg` in a shell, Node's
+ * readline, Python's `splitlines`): a message cannot start a line of its own,
+ * on a topic of its sender's choosing.
  *
  * @example
  * ```ts
  * import { messageLine } from "./pubsub.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * assertEquals(messageLine("reload", "config changed"), "reload config changed\n");
+ * assertEquals(messageLine("note", "hello\rdeploy.prod now"), "note hello deploy.prod now\n");
  * ```
  */
 export function messageLine(topic: string, message: string): string {
-  return `${topic} ${message.replace(/\r?\n/g, " ")}\n`;
+  return `${topic} ${message.replace(LINE_BREAKS, " ")}\n`;
 }
 
 /** Whether a subscription pattern names a topic: equal, or a prefix ending in `*` (`jx.*`). */
