@@ -20,7 +20,8 @@ export const UI_HELP = `${USAGE}
 Serves a page for the jobs file on http://127.0.0.1:PORT/ (any free port unless
 --port N) and prints one line with its address and a random token; every
 request needs the token. --host ADDR binds another address (with a warning:
-anyone who can reach it and has the token sees the jobs). Ctrl-C stops it.
+anyone who can reach it and has the token sees the jobs; the line gives the
+address bound, a name's first address). Ctrl-C stops it.
 See docs/ui.md.
 `;
 

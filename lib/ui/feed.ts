@@ -2,10 +2,12 @@
  * The live part's source: a `Reporter` that turns a run's events into JSON
  * lines for the page (output chunks decoded to text), keeps the last few runs
  * so that a page opened late (or reloaded) sees them whole, and hands every
- * event to the open event streams. A `watch.change` opens a run (the watch
- * cycle it starts: its `run.start` then opens none); modules outlive runs,
- * so the last state of each module whose events left with a dropped run is
- * replayed first.
+ * event to the open event streams. Of a job's output in a run, the last
+ * 256 KiB are kept (after a marker when older output was dropped): the end
+ * of a long log, where its error usually is. A `watch.change` opens a run
+ * (the watch cycle it starts: its `run.start` then opens none); modules
+ * outlive runs, so the last state of each module whose events left with a
+ * dropped run is replayed first.
  *
  * @module
  */
@@ -16,13 +18,64 @@ export type UiEvent =
   | Exclude<RunEvent, { type: "job.output" }>
   | { type: "job.output"; t: number; job: string; stream: "stdout" | "stderr"; text: string };
 
-/** Output kept per job and run (the tail, beyond which older text is dropped). */
+/** Output kept per job and run, in bytes: the last ones (older output is dropped, a marker says so). */
 const OUTPUT_LIMIT = 256 * 1024;
+/** The line that stands for a job's dropped output, before what is kept. */
+const CUT_MARK = "[jx ui: earlier output cut]\n";
+
+type UiOutput = Extract<UiEvent, { type: "job.output" }>;
 
 interface RunLog {
-  events: string[];
-  output: Map<string, number>;
+  /** The run's events as JSON; a job's output is kept in one place, at its first output. */
+  events: (string | OutputTail)[];
+  /** Each job's kept output. */
+  output: Map<string, OutputTail>;
   decoders: Map<string, TextDecoder>;
+}
+
+/**
+ * A job's output in one run, as the page is sent it again: the output
+ * events of its last `limit` bytes (stdout and stderr together), after a
+ * marker when older output was dropped.
+ */
+class OutputTail {
+  private kept: { json: string; bytes: number }[] = [];
+  private bytes = 0;
+  private cut = false;
+
+  constructor(private readonly job: string, private readonly limit: number) {}
+
+  /** Keeps `e` (its JSON `json`, `bytes` of output), dropping the oldest output past the limit. */
+  add(e: UiOutput, json: string, bytes: number): void {
+    if (bytes > this.limit) {
+      json = JSON.stringify({ ...e, text: tailBytes(e.text, this.limit) });
+      bytes = this.limit;
+      this.cut = true;
+    }
+    this.kept.push({ json, bytes });
+    this.bytes += bytes;
+    while (this.bytes > this.limit) {
+      this.bytes -= this.kept.shift()!.bytes;
+      this.cut = true;
+    }
+  }
+
+  /** The kept output events (JSON), after the marker when some were dropped. */
+  events(): string[] {
+    const kept = this.kept.map((k) => k.json);
+    if (!this.cut || !kept.length) return kept;
+    const { t, stream } = JSON.parse(kept[0]) as UiOutput;
+    const mark: UiOutput = { type: "job.output", t, job: this.job, stream, text: CUT_MARK };
+    return [JSON.stringify(mark), ...kept];
+  }
+}
+
+/** The end of `text` that fits in `max` bytes of UTF-8 (no character cut in two). */
+function tailBytes(text: string, max: number): string {
+  const bytes = new TextEncoder().encode(text);
+  let from = Math.max(0, bytes.length - max);
+  while (from < bytes.length && (bytes[from] & 0xc0) === 0x80) from++; // not inside a character
+  return new TextDecoder().decode(bytes.subarray(from));
 }
 
 /**
@@ -57,10 +110,8 @@ export class RunFeed implements Reporter {
     if (!this.runs.length || (opens && !this.cycleOpen)) this.openRun();
     if (opens) this.cycleOpen = e.type === "watch.change";
     const run = this.runs[this.runs.length - 1];
-    const ui = e.type === "job.output" ? this.outputOf(run, e) : e;
-    if (!ui) return;
-    const json = JSON.stringify(ui);
-    run.events.push(json);
+    const json = e.type === "job.output" ? this.output(run, e) : JSON.stringify(e);
+    if (e.type !== "job.output") run.events.push(json);
     for (const s of this.subscribers) s(json);
   }
 
@@ -74,7 +125,8 @@ export class RunFeed implements Reporter {
 
   /** Every kept event, oldest run first, after the dropped runs' last module states. */
   history(): string[] {
-    return [...this.dropped.values(), ...this.runs.flatMap((r) => r.events)];
+    const events = (r: RunLog) => r.events.flatMap((e) => typeof e === "string" ? [e] : e.events());
+    return [...this.dropped.values(), ...this.runs.flatMap(events)];
   }
 
   /** Calls `send` with each new event until the returned function is called. */
@@ -87,25 +139,27 @@ export class RunFeed implements Reporter {
     this.runs.push({ events: [], output: new Map(), decoders: new Map() });
     if (this.runs.length <= this.keep) return;
     for (const json of this.runs.shift()!.events) {
-      if (!json.startsWith('{"type":"module.state"')) continue;
+      if (typeof json !== "string" || !json.startsWith('{"type":"module.state"')) continue;
       const { module } = JSON.parse(json);
       this.dropped.delete(module); // re-inserted last: the replay keeps the order they changed in
       this.dropped.set(module, json);
     }
   }
 
-  /** The output event as text, or null once the job's kept output is full. */
-  private outputOf(run: RunLog, e: Extract<RunEvent, { type: "job.output" }>): UiEvent | null {
+  /** The output event as text (JSON), sent whole; the job's kept output keeps its tail. */
+  private output(run: RunLog, e: Extract<RunEvent, { type: "job.output" }>): string {
     const key = `${e.job}\0${e.stream}`;
     let dec = run.decoders.get(key);
     if (!dec) run.decoders.set(key, dec = new TextDecoder());
     const text = dec.decode(e.chunk, { stream: true });
-    const used = run.output.get(e.job) ?? 0;
-    if (used >= OUTPUT_LIMIT) return null;
-    run.output.set(e.job, used + text.length);
-    const kept = used + text.length > OUTPUT_LIMIT
-      ? text.slice(0, OUTPUT_LIMIT - used) + "\n[jx ui: output cut]\n"
-      : text;
-    return { type: "job.output", t: e.t, job: e.job, stream: e.stream, text: kept };
+    const ui: UiOutput = { type: "job.output", t: e.t, job: e.job, stream: e.stream, text };
+    let tail = run.output.get(e.job);
+    if (!tail) {
+      run.output.set(e.job, tail = new OutputTail(e.job, OUTPUT_LIMIT));
+      run.events.push(tail);
+    }
+    const json = JSON.stringify(ui);
+    tail.add(ui, json, e.chunk.length);
+    return json;
   }
 }

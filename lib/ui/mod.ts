@@ -23,5 +23,6 @@ export { graphData, type UiEdge, type UiGraph, type UiJob } from "./data.ts";
 export { RunFeed, type UiEvent } from "./feed.ts";
 export { pageHtml } from "./page.ts";
 export { type ControlRequest, startUi, type UiOptions, type UiServer } from "./server.ts";
+export { CONNECTION_LIMITS, type ConnectionLimits } from "./connections.ts";
 export { cmdUi } from "./cli.ts";
 export { staticHtml } from "./static.ts";

@@ -75,6 +75,7 @@ function layout(g) {
 function drawGraph() {
   const svg = $("graph"); svg.textContent = "";
   const vp = el("g", { id: "vp" }); svg.append(vp);
+  S.edges = []; S.nodes = new Map();
   const labels = S.g.edges.length <= 250;
   for (const e of S.g.edges) {
     const a = S.pos.get(e.from), b = S.pos.get(e.to);
@@ -100,7 +101,6 @@ function drawGraph() {
     S.nodes.set(j.name, n);
   }
   applyView();
-  panZoom(svg);
 }
 function applyView() {
   const v = S.view;
@@ -137,6 +137,7 @@ function fit() {
 }
 function centerOn(name) {
   const p = S.pos.get(name), r = $("graph").getBoundingClientRect();
+  if (!p) return;
   S.view.x = p.x + W / 2 - r.width / 2 / S.view.k;
   S.view.y = p.y + H / 2 - r.height / 2 / S.view.k;
   applyView();
@@ -161,8 +162,9 @@ function jobState(j) {
 function paint() {
   for (const j of S.g.jobs) {
     const n = S.nodes.get(j.name), st = jobState(j);
-    n.setAttribute("class", "node " + j.kind + " st-" + st.cls + (S.sel === j.name ? " sel" : "") +
-      (S.crit.has(j.name) ? " crit" : "") + (n.dataset.dim ? " dim" : "") + (n.dataset.hide ? " hide" : ""));
+    n.setAttribute("class", "node " + j.kind + (j.madeBy ? " made" : "") + " st-" + st.cls +
+      (S.sel === j.name ? " sel" : "") + (S.crit.has(j.name) ? " crit" : "") +
+      (n.dataset.dim ? " dim" : "") + (n.dataset.hide ? " hide" : ""));
     n.querySelector(".sub").textContent = st.sub;
     n.dataset.state = st.cls;
   }
@@ -212,8 +214,13 @@ function list(title, items) {
   const ul = el("ul"); for (const i of items) ul.append(el("li", {}, i)); d.append(ul);
   return items.length ? d : el("span");
 }
+/** The job of that name: the graph's, else a stand-in (a job the page heard of only from events). */
+function jobNamed(name) {
+  return S.g.jobs.find((x) => x.name === name) || { name, kind: "job", description: "",
+    command: "(not in the graph)", reads: [], writes: [], upToDate: null, reasons: [], lastMs: null };
+}
 function drawDetails(name) {
-  const j = S.g.jobs.find((x) => x.name === name), box = $("details"), st = jobState(j);
+  const j = jobNamed(name), box = $("details"), st = jobState(j);
   const r = lastRun(), s = r && r.jobs.get(name);
   box.textContent = "";
   box.append(el("h2", {}, j.kind + " " + j.name), el("div", {}, j.description || ""),
@@ -221,6 +228,7 @@ function drawDetails(name) {
   const last = s ? st.sub : j.succeededBefore ? "succeeded before (state log)" : "no success recorded";
   box.append(el("div", {}, "last result: "), el("span", { class: "badge", id: "last-result" }, last));
   if (j.lastMs != null) box.append(el("div", { id: "last-ms" }, "last duration: " + fmtMs(j.lastMs)));
+  if (j.madeBy) box.append(el("div", { id: "made-by" }, "made during the run by " + j.madeBy));
   if (j.kind === "job") box.append(el("h2", {}, "explain"), j.upToDate === null ? el("div", {}, "not asked")
     : j.upToDate ? el("div", { id: "explain" }, "up to date: inputs, outputs and command are as when it last succeeded")
     : list("would run", j.reasons));
@@ -229,7 +237,8 @@ function drawDetails(name) {
     list("reads", j.reads), list("writes", j.writes));
   if (s && s.out.length) {
     box.append(el("h2", {}, "output"));
-    const pre = el("pre", { id: "output" }, s.out.join("")); box.append(pre); pre.scrollTop = 1e9;
+    const pre = el("pre", { id: "output" }, (s.cut ? CUT_MARK : "") + s.out.join(""));
+    box.append(pre); pre.scrollTop = 1e9;
   }
 }
 
@@ -294,16 +303,47 @@ function onEvent(e) {
       Object.assign(s, { status: e.retrying ? "running" : e.status, end: t, ms: e.ms, cache: e.cache });
       if (s.start === undefined) s.start = t - (e.cache ? 0 : e.ms); break; }
     case "job.skip": Object.assign(job(e.job), { status: "skipped", reason: e.reason }); break;
-    case "job.output": job(e.job).out.push(e.text); break;
+    case "job.output": addOutput(job(e.job), e.text); break;
+    case "job.add": addJob(e); break;
     case "watch.change": r.changes.push(e.paths.join(", ")); break;
     case "run.end": r.end = e; break;
   }
   schedule();
 }
+/** A job's output on the page: its last OUT_MAX characters, after a marker once older text is dropped. */
+const OUT_MAX = 256 * 1024, CUT_MARK = "[jx ui: earlier output cut]\n";
+function addOutput(s, text) {
+  s.out.push(text); s.outLen = (s.outLen || 0) + text.length;
+  while (s.outLen > OUT_MAX && s.out.length > 1) { s.outLen -= s.out.shift().length; s.cut = true; }
+  if (s.outLen > OUT_MAX) { s.out[0] = s.out[0].slice(-OUT_MAX); s.outLen = OUT_MAX; s.cut = true; }
+}
+/**
+ * A job made during the run (job.add) joins the graph: after the job that made it, and before
+ * the jobs that need that one (they wait for it too). Laid out again at the next frame.
+ */
+function addJob(e) {
+  const known = (name) => S.g.jobs.some((j) => j.name === name);
+  if (known(e.job)) return;
+  const from = e.line ? ": line " + e.line + " of " + e.by + "'s output" : "";
+  S.g.jobs.push({ name: e.job, kind: "job", description: null, needs: [], reads: [], writes: [],
+    command: "(made during the run" + from + ")", upToDate: null, reasons: [], lastMs: null,
+    succeededBefore: false, madeBy: e.by });
+  S.relayout = true;
+  if (!known(e.by)) return; // made by a library feed, not a job of the graph
+  const then = S.g.edges.filter((x) => x.from === e.by && x.kind === "needs" && x.to !== e.job);
+  S.g.edges.push({ from: e.by, to: e.job, kind: "made", reason: "made by " + e.by });
+  for (const x of then) {
+    S.g.edges.push({ from: e.job, to: x.to, kind: "needs", reason: "needs " + e.by + ", which made it" });
+  }
+}
 let pending = false;
 function schedule() {
   if (pending) return; pending = true;
-  requestAnimationFrame(() => { pending = false; S.crit = criticalPath(lastRun()); applyFilter(); });
+  requestAnimationFrame(() => {
+    pending = false;
+    if (S.relayout) { S.relayout = false; layout(S.g); drawGraph(); }
+    S.crit = criticalPath(lastRun()); applyFilter();
+  });
 }
 /** The chain that set the run's length: from the last job to end, back through what it waited for. */
 function criticalPath(r) {
@@ -386,7 +426,7 @@ async function start() {
   const inline = $("jx-data");
   S.g = inline ? JSON.parse(inline.textContent) : await (await fetch("/api/graph?token=" + encodeURIComponent(token))).json();
   $("file").textContent = S.g.file;
-  layout(S.g); drawGraph(); fit(); select(null);
+  layout(S.g); drawGraph(); panZoom($("graph")); fit(); select(null);
   $("search").addEventListener("input", applyFilter);
   $("search").addEventListener("keydown", (e) => {
     if (e.key !== "Enter") return;

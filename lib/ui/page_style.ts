@@ -33,7 +33,8 @@ pre{background:#111820;color:#dfe6ee;padding:6px;max-height:260px;overflow:auto;
 .st-paused rect{fill:#efe3fb;stroke:#7e57c2}
 .node.crit rect{stroke:#d9480f;stroke-width:3}
 .edge{fill:none;stroke:#9aa3af;stroke-width:1.2}
-.edge.k-order{stroke-dasharray:5 3}.edge.k-condition{stroke-dasharray:1 3}
+.edge.k-order{stroke-dasharray:5 3}.edge.k-condition{stroke-dasharray:1 3}.edge.k-made{stroke-dasharray:6 2 1 2}
+.node.made text:first-of-type{font-style:italic}
 .edge.hl{stroke:#1f6feb;stroke-width:2}.edge.crit{stroke:#d9480f;stroke-width:2.4}
 .elabel{font-size:10px;fill:#5a6472}.elabel.hl{fill:#1f6feb}
 #bottom{height:240px;border-top:1px solid #d6dae0;display:flex;min-height:0}

@@ -23,23 +23,45 @@ export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** The port a Host header without one means: http's default. */
+const HTTP_PORT = 80;
+
 /**
- * Whether a request's Host header names this server: a loopback name or the
- * bind address, on its port. A server bound to a wildcard (0.0.0.0, ::) also
- * answers to any IP literal: DNS rebinding needs a host name, and an IP
- * literal is never one.
+ * Whether a request's Host header names this server: a loopback name or one
+ * of `binds` (the address asked for, the address bound), on its port. A
+ * Host without a port means port 80 (browsers leave http's default out). A
+ * server bound to a wildcard (0.0.0.0, ::) also answers to any IP literal:
+ * DNS rebinding needs a host name, and an IP literal is never one.
+ *
+ * @example
+ * ```ts
+ * import { hostAllowed } from "./security.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(hostAllowed("127.0.0.1:8123", ["127.0.0.1"], 8123), true);
+ * assertEquals(hostAllowed("127.0.0.1", ["127.0.0.1"], 80), true);
+ * assertEquals(hostAllowed("127.0.0.1", ["127.0.0.1"], 8123), false);
+ * assertEquals(hostAllowed("rebind.example:8123", ["127.0.0.1"], 8123), false);
+ * ```
  */
-export function hostAllowed(host: string | undefined, bind: string, port: number): boolean {
+export function hostAllowed(
+  host: string | undefined,
+  binds: readonly string[],
+  port: number,
+): boolean {
   if (!host) return false;
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:]+):(\d+)$/.exec(host);
-  if (!m || Number(m[2]) !== port) return false;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::(\d+))?$/.exec(host);
+  if (!m || (m[2] === undefined ? HTTP_PORT : Number(m[2])) !== port) return false;
   const name = m[1].replace(/^\[|\]$/g, "");
-  if (isLoopback(name) || name === bind) return true;
-  const wildcard = bind === "0.0.0.0" || bind === "::";
+  if (isLoopback(name) || binds.includes(name)) return true;
+  const wildcard = binds.some((b) => b === "0.0.0.0" || b === "::");
   return wildcard && (/^\d+\.\d+\.\d+\.\d+$/.test(name) || m[1].startsWith("["));
 }
 
-/** Whether a request's Origin (absent, or this server as the Host header names it) may change state. */
+/**
+ * Whether a request's Origin (absent, or this server as the Host header
+ * names it, `:80` or not) may change state.
+ */
 export function originAllowed(origin: string | undefined, host: string): boolean {
-  return origin === undefined || origin === `http://${host}`;
+  if (origin === undefined) return true;
+  return origin === `http://${host}` || origin === `http://${host.replace(/:80$/, "")}`;
 }

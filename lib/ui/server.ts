@@ -3,12 +3,14 @@
  * itself, the graph as JSON, the run's events as server-sent events, and
  * control requests handed to the caller's callback. Every request needs the
  * token and a Host header naming this server; nothing is shared across
- * origins (no CORS headers at all).
+ * origins (no CORS headers at all). Connections are bounded in number and,
+ * until they show the token, in time (`connections.ts`).
  *
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Reporter } from "../scheduler/mod.ts";
+import { CONNECTION_LIMITS, ConnectionGuard, type ConnectionLimits } from "./connections.ts";
 import type { UiGraph } from "./data.ts";
 import { RunFeed } from "./feed.ts";
 import { pageHtml } from "./page.ts";
@@ -46,11 +48,13 @@ export interface UiOptions {
    * `jx watch --ui` (whose runs the page calls cycles). Sent with the graph.
    */
   mode?: "ui" | "run" | "watch";
+  /** Bounds on connections (default `CONNECTION_LIMITS`: 64 at once, 10 s to show the token). */
+  limits?: ConnectionLimits;
 }
 
 /** A running page server. */
 export interface UiServer {
-  /** `http://127.0.0.1:PORT/?token=TOKEN`. */
+  /** `http://ADDRESS:PORT/?token=TOKEN`, ADDRESS the one bound (127.0.0.1 unless told otherwise). */
   url: string;
   port: number;
   token: string;
@@ -62,11 +66,13 @@ export interface UiServer {
 
 interface Ctx {
   o: UiOptions;
-  bind: string;
+  /** The names the Host header may give: the address asked for and the address bound. */
+  binds: string[];
   port: number;
   token: string;
   feed: RunFeed;
   streams: Set<ServerResponse>;
+  guard: ConnectionGuard;
 }
 
 const ACTIONS = new Set(["pause", "resume", "restart", "stop", "start", "publish"]);
@@ -99,20 +105,27 @@ const BODY_LIMIT = 64 * 1024;
  * ```
  */
 export async function startUi(o: UiOptions): Promise<UiServer> {
-  const bind = o.host ?? "127.0.0.1";
+  const host = o.host ?? "127.0.0.1";
   const ctx: Ctx = {
     o,
-    bind,
+    binds: [host],
     port: 0,
     token: o.token ?? newToken(),
     feed: new RunFeed(o.keepRuns ?? 5),
     streams: new Set(),
+    guard: new ConnectionGuard(o.limits ?? CONNECTION_LIMITS),
   };
   const server = createServer((req, res) => {
-    handle(ctx, req, res).catch((e) => send(res, 500, "text/plain", `jx ui: ${e}\n`));
+    // Whatever went wrong is not told: the client may not have shown the token.
+    handle(ctx, req, res).catch(() => send(res, 500, "text/plain", "jx ui: internal error\n"));
   });
-  ctx.port = await listen(server, o.port ?? 0, bind);
-  const shown = bind.includes(":") ? `[${bind}]` : bind;
+  server.on("connection", (socket) => ctx.guard.accept(socket));
+  const bound = await listen(server, o.port ?? 0, host);
+  ctx.port = bound.port;
+  ctx.binds.push(bound.address);
+  // The address bound, not the name asked for: `localhost` may also name [::1], where
+  // another user could listen on the same port and be sent the token.
+  const shown = bound.address.includes(":") ? `[${bound.address}]` : bound.address;
   return {
     url: `http://${shown}:${ctx.port}/?token=${ctx.token}`,
     port: ctx.port,
@@ -122,13 +135,25 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
   };
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
+/**
+ * Listens on `host`'s first address; resolves with the address and port
+ * bound. Once listening, an error (a failed accept: no file descriptor left)
+ * is not fatal: the server goes on listening.
+ */
+function listen(
+  server: Server,
+  port: number,
+  host: string,
+): Promise<{ address: string; port: number }> {
   return new Promise((ok, fail) => {
     server.once("error", fail);
     server.listen(port, host, () => {
       server.off("error", fail);
+      server.on("error", () => {});
       const a = server.address();
-      ok(typeof a === "object" && a ? a.port : port);
+      ok(
+        typeof a === "object" && a ? { address: a.address, port: a.port } : { address: host, port },
+      );
     });
   });
 }
@@ -140,20 +165,23 @@ function closeServer(server: Server, ctx: Ctx): Promise<void> {
   return new Promise((ok) => {
     server.close(() => ok());
     server.closeAllConnections?.();
+    ctx.guard.closeAll();
   });
 }
 
 /** Answers one request: Host, then token, then the route. */
 async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const host = req.headers.host;
-  if (!hostAllowed(host, ctx.bind, ctx.port)) {
-    return send(res, 403, "text/plain", "jx ui: this server does not answer to that Host\n");
+  if (!hostAllowed(host, ctx.binds, ctx.port)) {
+    return refuse(res, 403, "jx ui: this server does not answer to that Host\n");
   }
-  const url = new URL(req.url ?? "/", "http://localhost");
+  const url = requestUrl(req.url);
+  if (!url) return refuse(res, 400, "jx ui: bad request\n");
   const body = req.method === "POST" ? await readBody(req) : "";
   const given = header(req, "x-jx-token") ?? url.searchParams.get("token") ?? bodyToken(body);
-  if (!given) return send(res, 401, "text/plain", "jx ui: the token is missing\n");
-  if (!tokenMatches(given, ctx.token)) return send(res, 403, "text/plain", "jx ui: wrong token\n");
+  if (!given) return refuse(res, 401, "jx ui: the token is missing\n");
+  if (!tokenMatches(given, ctx.token)) return refuse(res, 403, "jx ui: wrong token\n");
+  ctx.guard.trust(req.socket);
   const route = `${req.method} ${url.pathname}`;
   switch (route) {
     case "GET /":
@@ -170,6 +198,21 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
   }
   const known = ["/", "/api/graph", "/api/events", "/api/control"].includes(url.pathname);
   send(res, known ? 405 : 404, "text/plain", known ? "method not allowed\n" : "not found\n");
+}
+
+/** The request's path and query, or undefined when they are not a URL's (`//[::1`). */
+function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? "/", "http://localhost");
+  } catch {
+    return undefined;
+  }
+}
+
+/** A request refused before the token was shown: a fixed line, and the connection closed. */
+function refuse(res: ServerResponse, status: number, text: string): void {
+  res.setHeader("connection", "close");
+  send(res, status, "text/plain", text);
 }
 
 /** The graph, with what feeds the page (`mode`) and whether its controls reach a run. */
@@ -192,6 +235,7 @@ function readBody(req: IncomingMessage): Promise<string> {
     });
     req.on("end", () => ok(text));
     req.on("error", fail);
+    req.on("close", () => fail(new Error("the connection closed"))); // after "end": no effect
   });
 }
 
@@ -212,6 +256,7 @@ const SAFE_HEADERS = {
 };
 
 function send(res: ServerResponse, status: number, type: string, text: string): void {
+  if (res.destroyed) return; // its connection is gone (closed by its client or by the guard)
   if (res.headersSent) return void res.end();
   const bytes = new TextEncoder().encode(text);
   res.writeHead(status, {

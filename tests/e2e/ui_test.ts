@@ -646,6 +646,123 @@ jobs:
     }),
 });
 
+Deno.test({
+  name:
+    `[browser] jx ui: events of a job the graph does not have: its bar shows its details and output, no error${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const { ui } = await liveUi();
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on("pageerror", (e) => errors.push(String(e)));
+        await page.setViewport({ width: 1400, height: 900 });
+        await page.goto(ui.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        const chunk = new TextEncoder().encode("from-ghost\n");
+        for (
+          const e of [
+            { type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" },
+            { type: "job.start", t: 1, job: "ghost", pid: 1, attempt: 1 },
+            { type: "job.output", t: 2, job: "ghost", stream: "stdout", chunk },
+            { type: "job.end", t: 3, job: "ghost", status: "ok", code: 0, ms: 2, attempt: 1 },
+          ]
+        ) ui.reporter.event(e as RunEvent);
+        await page.waitForSelector('rect.bar[data-job="ghost"]');
+        await page.$eval('rect.bar[data-job="ghost"]', (b) =>
+          b.dispatchEvent(new Event("click", { bubbles: true })));
+        await page.waitForFunction(() =>
+          document.querySelector("#output")?.textContent?.includes("from-ghost")
+        );
+        const details = await page.$eval("#details", (d) =>
+          d.textContent ?? "");
+        assert.match(details, /^job ghost/);
+        // A long output: the page keeps its end (256 K characters), after the marker.
+        const line = new TextEncoder().encode("b".repeat(99) + "\n");
+        for (let i = 0; i < 3000; i++) {
+          ui.reporter.event({
+            type: "job.output",
+            t: 3,
+            job: "ghost",
+            stream: "stdout",
+            chunk: line,
+          });
+        }
+        const end = new TextEncoder().encode("GHOST-END\n");
+        ui.reporter.event({ type: "job.output", t: 3, job: "ghost", stream: "stderr", chunk: end });
+        await page.waitForFunction(() =>
+          document.querySelector("#output")?.textContent?.endsWith("GHOST-END\n")
+        );
+        const shown = await page.$eval("#output", (o) => o.textContent ?? "");
+        assert.ok(shown.startsWith("[jx ui: earlier output cut]\n"), shown.slice(0, 40));
+        assert.ok(!shown.includes("from-ghost"));
+        assert.ok(shown.length <= 256 * 1024 + 40, String(shown.length));
+        // Later repaints work: another job can be selected.
+        await page.click('.node[data-name="gen"]');
+        assert.match(await page.$eval("#details", (d) => d.textContent ?? ""), /^job gen/);
+        assert.deepEqual(errors, []);
+      } finally {
+        await ui.close();
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    `[browser] jx run --ui: jobs made during the run join the graph; their bars, details and output work${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const dir = await tempDir({
+        "jobs.yaml": `version: 1
+jobs:
+  plan:
+    emits: jobs
+    run: 'echo "{\\"name\\": \\"shard-1\\", \\"run\\": \\"echo from-shard\\"}"; echo "{\\"name\\": \\"shard-2\\", \\"run\\": \\"true\\", \\"needs\\": [\\"shard-1\\"]}"'
+  merge: { run: echo merged, needs: [plan] }
+modules:
+  keep: { run: sleep 300 }
+`,
+      });
+      const jx = await startLive(dir, ["run", "--ui", "merge", "keep"]);
+      try {
+        const page = await browser.newPage();
+        const errors: string[] = [];
+        page.on("pageerror", (e) => errors.push(String(e)));
+        await page.setViewport({ width: 1400, height: 900 });
+        await page.goto(jx.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        await nodeState(page, "merge", "ok");
+        // The made jobs are nodes, after the job that made them and before what needs it.
+        await nodeState(page, "shard-1", "ok");
+        const edges = await page.$$eval(".edge title", (ts) => ts.map((t) => t.textContent));
+        assert.ok(edges.includes("plan → shard-1: made by plan"), edges.join(" | "));
+        assert.ok(edges.includes("shard-2 → merge: needs plan, which made it"), edges.join(" | "));
+        // Its timeline bar selects it: details and output, no error; the page goes on working.
+        await page.$eval('rect.bar[data-job="shard-1"]', (b) =>
+          b.dispatchEvent(new Event("click", { bubbles: true })));
+        await page.waitForFunction(() =>
+          document.querySelector("#output")?.textContent?.includes("from-shard")
+        );
+        const details = await page.$eval("#details", (d) =>
+          d.textContent ?? "");
+        assert.match(details, /^job shard-1/);
+        assert.match(details, /made during the run by plan/);
+        await page.click('.node[data-name="merge"]');
+        assert.match(await page.$eval("#details", (d) => d.textContent ?? ""), /^job merge/);
+        await shot(page, "run-ui-made-jobs");
+        assert.deepEqual(errors, []);
+        assert.equal((await jx.stop("SIGINT")).code, 130);
+      } finally {
+        try {
+          jx.child.kill("SIGKILL");
+        } catch { /* ended */ }
+        await jx.child.status;
+      }
+    }),
+});
+
 Deno.test("[deno] jx run --ui: the line on stderr, exit at the end; a port in use is one line, exit 2, nothing run", async () => {
   const dir = await tempDir({
     "jobs.yaml":

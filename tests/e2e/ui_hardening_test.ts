@@ -1,0 +1,326 @@
+/**
+ * The page's server against clients without the token: connections are
+ * bounded in number (the oldest without the token closed to make room) and
+ * in the time they may take to show it, so that a flood of half-open
+ * connections cannot take jx's file descriptors (a real `jx run --ui` and
+ * `jx ui` under `ulimit -n 256`, on Deno and Bun); a request target that is
+ * not a URL is a fixed 400; the printed address is the one bound; a Host
+ * without a port means port 80; a job's kept output is its tail.
+ */
+import assert from "node:assert/strict";
+import { parseJobsFile } from "../../lib/graph/mod.ts";
+import type { RunEvent } from "../../lib/scheduler/mod.ts";
+import { graphData, RunFeed, startUi } from "../../lib/ui/mod.ts";
+import { hostAllowed, originAllowed } from "../../lib/ui/security.ts";
+import { jxCommand, RUNTIMES, tempDir } from "../helpers.ts";
+
+const enc = new TextEncoder();
+
+/** Opens `n` connections that send a request line and never finish the headers (no token). */
+async function halfOpen(port: number, n: number): Promise<Deno.TcpConn[]> {
+  const conns: Deno.TcpConn[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    await c.write(enc.encode("GET / HTTP/1.1\r\n")).catch(() => {});
+    conns.push(c);
+  }
+  return conns;
+}
+
+/** Whether the server has closed `conn` (end of file or reset) within `ms`. */
+async function closedWithin(conn: Deno.TcpConn, ms: number): Promise<boolean> {
+  const buf = new Uint8Array(4096);
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"open">((ok) => timer = setTimeout(() => ok("open"), left));
+    const read = conn.read(buf).then((n) => n === null ? "closed" : "data", () => "closed");
+    const r = await Promise.race([read, timeout]);
+    clearTimeout(timer);
+    if (r === "closed") return true;
+    if (r === "open") return false; // the pending read is ended by closing the connection
+  }
+}
+
+function closeAll(conns: Deno.TcpConn[]): void {
+  for (const c of conns) {
+    try {
+      c.close();
+    } catch { /* closed */ }
+  }
+}
+
+/** A GET with the token, given up on after `ms`: the status, or "no answer". */
+async function statusOf(url: string, ms = 5000): Promise<number | "no answer"> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(ms) });
+    await res.body?.cancel();
+    return res.status;
+  } catch {
+    return "no answer";
+  }
+}
+
+/** One raw request with exactly these lines; the status line and the body. */
+async function raw(port: number, lines: string[]): Promise<{ status: string; body: string }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(enc.encode([...lines, "Connection: close", "", ""].join("\r\n")));
+  let text = "";
+  const buf = new Uint8Array(65536);
+  for (let n; (n = await conn.read(buf)) !== null;) {
+    text += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  conn.close();
+  const [head, body = ""] = text.split("\r\n\r\n");
+  return { status: head.split("\r\n")[0], body };
+}
+
+const GRAPH = graphData(parseJobsFile("jobs:\n  a: { run: 'true' }\n", "jobs.yaml"), undefined, {
+  explain: false,
+});
+
+Deno.test("[deno] startUi: past its bound the oldest connection without the token is closed, one that never shows it after its time; the page's stream stays", async () => {
+  const ui = await startUi({ graph: GRAPH, limits: { max: 8, untrustedMs: 400 } });
+  const conns: Deno.TcpConn[] = [];
+  try {
+    // The page's event stream: it has shown the token.
+    const stream = await Deno.connect({ hostname: "127.0.0.1", port: ui.port });
+    conns.push(stream);
+    await stream.write(enc.encode(
+      `GET /api/events?token=${ui.token} HTTP/1.1\r\nHost: 127.0.0.1:${ui.port}\r\n\r\n`,
+    ));
+    const buf = new Uint8Array(65536);
+    assert.match(new TextDecoder().decode(buf.subarray(0, (await stream.read(buf))!)), / 200 /);
+    conns.push(...await halfOpen(ui.port, 20));
+    // At most 8 open: 13 of the 20 were closed at once to make room, the oldest first.
+    const early = await Promise.all(conns.slice(1).map((c) => closedWithin(c, 150)));
+    assert.deepEqual(early.indexOf(false), 13, `closed at once: ${early}`);
+    assert.equal(early.filter((x) => x).length, 13);
+    // With the token, a request gets through meanwhile.
+    assert.equal(await statusOf(ui.url.replace("/?", "/api/graph?")), 200);
+    // The rest never show the token: closed after their time.
+    const late = await Promise.all(conns.slice(14).map((c) => closedWithin(c, 1500)));
+    assert.deepEqual(late, [true, true, true, true, true, true, true]);
+    // The stream is still open: it gets the next event.
+    ui.reporter.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
+    const n = await stream.read(buf);
+    assert.match(new TextDecoder().decode(buf.subarray(0, n!)), /"type":"run.start"/);
+  } finally {
+    closeAll(conns);
+    await ui.close();
+  }
+});
+
+/** Starts jx (`args`) under `ulimit -n LIMIT`; resolves with the process and its page's address. */
+async function startUnderLimit(
+  rt: "deno" | "bun" | "binary",
+  dir: string,
+  args: string[],
+  limit: number,
+) {
+  const [cmd, argv] = jxCommand(rt, args);
+  const child = new Deno.Command("/bin/sh", {
+    args: ["-c", `ulimit -n ${limit} && exec "$@"`, "sh", cmd, ...argv],
+    cwd: dir,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stream = args[0] === "ui" ? child.stdout : child.stderr;
+  const other = args[0] === "ui" ? child.stderr : child.stdout;
+  const reader = stream.getReader();
+  let text = "";
+  let m: RegExpExecArray | null = null;
+  while (!(m = /jx ui: (http:\/\/127\.0\.0\.1:(\d+)\/\?token=([\w-]+))\n/.exec(text))) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`jx ended without the ui line: ${text}`);
+    text += new TextDecoder().decode(value);
+  }
+  const rest = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return text;
+      text += new TextDecoder().decode(value);
+    }
+  })();
+  const out = new Response(other).text();
+  return { child, url: m[1], port: Number(m[2]), token: m[3], rest, out };
+}
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] jx run --ui under ulimit -n 256, 400 connections that never finish their headers: the page answers, the next job runs`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `version: 1
+jobs:
+  wait: { run: "while [ ! -f go ]; do sleep 0.02; done" }
+  after: { run: echo after-the-flood, needs: [wait] }
+`,
+    });
+    const jx = await startUnderLimit(rt, dir, ["run", "--ui"], 256);
+    const flood: Deno.TcpConn[] = [];
+    try {
+      flood.push(...await halfOpen(jx.port, 400));
+      assert.equal(await statusOf(jx.url.replace("/?", "/api/graph?")), 200);
+      await Deno.writeTextFile(`${dir}/go`, "");
+      const { code } = await jx.child.status;
+      const stderr = await jx.rest;
+      assert.equal(code, 0, stderr);
+      assert.match(await jx.out, /after-the-flood/);
+    } finally {
+      closeAll(flood);
+      try {
+        jx.child.kill("SIGKILL");
+      } catch { /* ended */ }
+      await jx.child.status;
+    }
+  });
+
+  Deno.test(`[${rt}] jx ui under ulimit -n 256: answers during and after a flood of 400 connections`, async () => {
+    const dir = await tempDir({ "jobs.yaml": "version: 1\njobs:\n  a: { run: 'true' }\n" });
+    const jx = await startUnderLimit(rt, dir, ["ui"], 256);
+    const flood: Deno.TcpConn[] = [];
+    try {
+      flood.push(...await halfOpen(jx.port, 400));
+      assert.equal(await statusOf(jx.url), 200);
+      closeAll(flood);
+      assert.equal(await statusOf(jx.url), 200);
+      jx.child.kill("SIGINT");
+      assert.equal((await jx.child.status).code, 130, await jx.rest);
+    } finally {
+      closeAll(flood);
+      try {
+        jx.child.kill("SIGKILL");
+      } catch { /* ended */ }
+      await jx.child.status;
+    }
+  });
+
+  Deno.test(`[${rt}] jx ui: a request target that is not a URL is 400 with a fixed line, token or not`, async () => {
+    const dir = await tempDir({ "jobs.yaml": "version: 1\njobs:\n  a: { run: 'true' }\n" });
+    const jx = await startUnderLimit(rt, dir, ["ui"], 1024);
+    try {
+      const host = `Host: 127.0.0.1:${jx.port}`;
+      for (const target of ["//[::1", "http://[", "http://%zz/", `//[::1?token=${jx.token}`]) {
+        const r = await raw(jx.port, [`GET ${target} HTTP/1.1`, host]);
+        assert.match(r.status, / 400 /, target);
+        assert.equal(r.body, "jx ui: bad request\n", target);
+      }
+      jx.child.kill("SIGINT");
+      assert.equal((await jx.child.status).code, 130, await jx.rest);
+    } finally {
+      try {
+        jx.child.kill("SIGKILL");
+      } catch { /* ended */ }
+      await jx.child.status;
+    }
+  });
+}
+
+Deno.test("[deno] jx ui --host localhost: the line names the address bound, which answers", async () => {
+  const dir = await tempDir({ "jobs.yaml": "version: 1\njobs:\n  a: { run: 'true' }\n" });
+  const [cmd, argv] = jxCommand("deno", ["ui", "--host", "localhost"]);
+  const child = new Deno.Command(cmd, {
+    args: argv,
+    cwd: dir,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  try {
+    const reader = child.stdout.getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    reader.releaseLock();
+    // An IP literal (localhost's first address here), never the name: [::1] may be another's.
+    const m = /^jx ui: (http:\/\/(127\.\d+\.\d+\.\d+|\[::1\]):\d+\/\?token=[\w-]+)\n$/.exec(text);
+    assert.ok(m, text);
+    assert.equal(await statusOf(m[1]), 200);
+  } finally {
+    child.kill("SIGINT");
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+  }
+});
+
+Deno.test("ui Host check: a Host without a port means port 80, and only that", () => {
+  const binds = ["127.0.0.1"];
+  assert.equal(hostAllowed("127.0.0.1", binds, 80), true);
+  assert.equal(hostAllowed("localhost", binds, 80), true);
+  assert.equal(hostAllowed("[::1]", binds, 80), true);
+  assert.equal(hostAllowed("127.0.0.1:80", binds, 80), true);
+  assert.equal(hostAllowed("127.0.0.1", binds, 8080), false);
+  assert.equal(hostAllowed("127.0.0.1", binds, 443), false);
+  assert.equal(hostAllowed("rebind.example", binds, 80), false);
+  assert.equal(hostAllowed("127.0.0.1:8080", binds, 80), false);
+  // The Origin of a page on port 80 has no port either.
+  assert.equal(originAllowed("http://127.0.0.1", "127.0.0.1"), true);
+  assert.equal(originAllowed("http://127.0.0.1", "127.0.0.1:80"), true);
+  assert.equal(originAllowed("http://127.0.0.1:8080", "127.0.0.1:80"), false);
+});
+
+Deno.test("[deno] startUi on port 80 answers a browser's Host (no port) when port 80 can be had", async (t) => {
+  let ui;
+  try {
+    ui = await startUi({ graph: GRAPH, port: 80 });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== "EACCES" && code !== "EADDRINUSE") throw e;
+    return void await t.step({
+      name: `port 80 cannot be had here (${code})`,
+      ignore: true,
+      fn() {},
+    });
+  }
+  try {
+    const r = await raw(80, [`GET /?token=${ui.token} HTTP/1.1`, "Host: 127.0.0.1"]);
+    assert.match(r.status, / 200 /);
+  } finally {
+    await ui.close();
+  }
+});
+
+Deno.test("RunFeed: a job's kept output is its last 256 KiB, after a marker; the live page gets it all", () => {
+  const feed = new RunFeed();
+  let live = "";
+  feed.subscribe((json) => {
+    const e = JSON.parse(json);
+    if (e.type === "job.output") live += e.text;
+  });
+  feed.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
+  const out = (text: string, stream: "stdout" | "stderr" = "stdout"): RunEvent => ({
+    type: "job.output",
+    t: 1,
+    job: "t",
+    stream,
+    chunk: enc.encode(text),
+  });
+  feed.event(out("FIRST-LINE\n"));
+  for (let i = 0; i < 4000; i++) feed.event(out("a".repeat(99) + "\n"));
+  feed.event(out("ERROR-AT-END\n", "stderr"));
+  const kept = feed.history().map((j) => JSON.parse(j)).filter((e) => e.type === "job.output")
+    .map((e) => e.text).join("");
+  assert.ok(kept.startsWith("[jx ui: earlier output cut]\n"), kept.slice(0, 60));
+  assert.ok(kept.endsWith("a\nERROR-AT-END\n"));
+  assert.ok(!kept.includes("FIRST-LINE"));
+  const bytes = enc.encode(kept.slice("[jx ui: earlier output cut]\n".length)).length;
+  assert.ok(bytes <= 256 * 1024 && bytes > 255 * 1024, String(bytes));
+  assert.ok(live.startsWith("FIRST-LINE\n") && live.endsWith("ERROR-AT-END\n"));
+
+  // One chunk longer than the bound: its end is kept, no character cut in two.
+  const big = new RunFeed();
+  big.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
+  big.event(out("é".repeat(200 * 1024) + "END\n"));
+  const text = big.history().map((j) => JSON.parse(j)).filter((e) => e.type === "job.output")
+    .map((e) => e.text).join("");
+  assert.ok(text.startsWith("[jx ui: earlier output cut]\né"), text.slice(0, 40));
+  assert.ok(text.endsWith("éEND\n"));
+  assert.ok(!text.includes("\ufffd"));
+  assert.ok(enc.encode(text).length <= 256 * 1024 + 40);
+});
