@@ -8,7 +8,7 @@
  */
 import { dirname, resolve } from "node:path";
 import process from "node:process";
-import { jobsFileOrFail, JxInputError, loadJobsFile } from "../graph/mod.ts";
+import { jobsFileOrFail, JxInputError, lintIgnoreProblem, loadJobsFile } from "../graph/mod.ts";
 import { createReactor } from "../reactor/mod.ts";
 import { LocalRunner, LocalSlots, type Reporter, runJobs } from "../scheduler/mod.ts";
 import { CtlServer, Supervisor } from "../modules/mod.ts";
@@ -48,7 +48,7 @@ export function parseLintArgs(args: string[]): LintArgs {
       return v;
     };
     if (flag === "-f" || flag === "--file") out.file = value();
-    else if (flag === "--ignore") out.ignore.push(value());
+    else if (flag === "--ignore") out.ignore.push(ignoreGlob(value()));
     else if (flag === "--events") out.events = value();
     else if (flag === "-j" || flag === "--jobs") out.jobs = jobCount(flag, value());
     else if (/^-j\d+$/.test(a)) out.jobs = jobCount("-j", a.slice(2));
@@ -56,6 +56,13 @@ export function parseLintArgs(args: string[]): LintArgs {
     else out.names.push(a);
   }
   return out;
+}
+
+/** An `--ignore` value, checked as the jobs file's `lint.ignore` items are. */
+function ignoreGlob(g: string): string {
+  const why = lintIgnoreProblem(g);
+  if (why) throw new JxInputError(`--ignore '${g}': ${why}`);
+  return g;
 }
 
 /** A `-j` value: a whole number of at least 1. */

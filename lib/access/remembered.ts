@@ -40,6 +40,14 @@ function readAll(baseDir: string): Record<string, CheckedRun> {
   }
 }
 
+/** Whether `f` has the shape of a `Finding` (the file's bytes are not trusted). */
+function isFinding(f: unknown): f is Finding {
+  const x = f as Finding;
+  return !!x && typeof x === "object" && typeof x.job === "string" && typeof x.path === "string" &&
+    typeof x.access === "string" && typeof x.problem === "string" &&
+    typeof x.suggest === "string" && (x.other === undefined || typeof x.other === "string");
+}
+
 /** Whether a finding says the job read something it does not declare (or may read in any order). */
 const undeclaredInput = (f: Finding) =>
   f.problem === "undeclared-read" || f.problem === "unordered-read";
@@ -66,10 +74,13 @@ export class Remembered {
     this.jobs = readAll(baseDir);
   }
 
-  /** The last checked run of `job`, if it was ever checked. */
+  /** The last checked run of `job`, if it was ever checked (a damaged entry: as if never). */
   get(job: string): CheckedRun | undefined {
-    const r = this.jobs[job];
-    return r && Array.isArray(r.findings) ? r : undefined;
+    const r = Object.hasOwn(this.jobs, job) ? this.jobs[job] : undefined;
+    return r && typeof r.at === "string" && Array.isArray(r.findings) &&
+        r.findings.every(isFinding)
+      ? r
+      : undefined;
   }
 
   /** `job` ran under the tracer: these are all its findings so far in this run. */

@@ -50,6 +50,13 @@ export class TracingRunner extends WrappingRunner {
     this.name = `${inner.name}+${tracer.name}`;
   }
 
+  /** A job the tracer recorded nothing of: one line in its output says so. */
+  private untraced(spec: JobSpec, sink: RunSink): void {
+    const line = `jx: ${spec.name}: ${this.tracer.name} recorded nothing (not permitted to ` +
+      `trace here?): not checked, its last checked run's findings kept\n`;
+    sink.output("stderr", new TextEncoder().encode(line));
+  }
+
   start(req: RunRequest, sink: RunSink): RunHandle {
     const run = this.tracer.wrap(req.spec.argv, req.spec.cwd);
     const traced: RunRequest = {
@@ -62,7 +69,12 @@ export class TracingRunner extends WrappingRunner {
       output: (stream, chunk) => sink.output(stream, chunk),
       ended: (end) => {
         // Collected even when the job failed: what it did before failing is real.
-        if (end.kind === "exited") this.onTrace(req.spec, run.collect());
+        if (end.kind === "exited") {
+          const accesses = run.collect();
+          // No trace at all: what it touched is unknown (its last findings stand).
+          if (accesses) this.onTrace(req.spec, accesses);
+          else this.untraced(req.spec, sink);
+        }
         sink.ended(end);
       },
     });

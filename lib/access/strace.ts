@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { parseStrace } from "./strace_parse.ts";
+import { StraceParser } from "./strace_parse.ts";
 import type { Access, TracedRun, Tracer } from "./types.ts";
 
 /**
@@ -65,6 +65,8 @@ export interface StraceOptions {
    * not at every system call (much cheaper; strace falls back without it).
    */
   seccomp?: boolean;
+  /** How many bytes of a trace are read at once (default 16 MiB; tests make it small). */
+  chunk?: number;
 }
 
 /**
@@ -82,6 +84,40 @@ export interface StraceOptions {
  * assertEquals(run.argv.slice(-3), ["--", "cat", "a.txt"]);
  * ```
  */
+/** How much of a trace is read at once (a trace may pass the longest string a runtime makes). */
+const TRACE_CHUNK = 16 << 20;
+
+/**
+ * The accesses in the trace file `file`, read a part at a time; undefined
+ * when there is no trace (strace could not start or trace: the file is
+ * missing or empty, since the traced command's own `execve` is always in it).
+ */
+function readTrace(file: string, cwd: string, chunk = TRACE_CHUNK): Access[] | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch {
+    return undefined;
+  }
+  const parser = new StraceParser(cwd);
+  const decoder = new TextDecoder();
+  const buf = new Uint8Array(chunk);
+  let rest = "", total = 0;
+  try {
+    for (let n; (n = readSync(fd, buf)) > 0;) {
+      total += n;
+      const text = rest + decoder.decode(buf.subarray(0, n), { stream: true });
+      const end = text.lastIndexOf("\n");
+      parser.lines(text.slice(0, end + 1));
+      rest = text.slice(end + 1);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  parser.lines(rest + decoder.decode());
+  return total ? parser.accesses : undefined;
+}
+
 export class StraceTracer implements Tracer {
   readonly name = "strace";
   private dir: string | undefined;
@@ -97,6 +133,7 @@ export class StraceTracer implements Tracer {
   wrap(argv: string[], cwd: string): TracedRun {
     this.dir ??= mkdtempSync(join(tmpdir(), "jx-trace-"));
     const file = join(this.dir, `${++this.n}.trace`);
+    const chunk = this.opts.chunk;
     const flags = ["-f", "-qq", "-y", "-xx", "-e", "signal=none"];
     if (this.opts.seccomp !== false) flags.push("--seccomp-bpf");
     return {
@@ -111,13 +148,12 @@ export class StraceTracer implements Tracer {
         ...argv,
       ],
       env: {},
-      collect(): Access[] {
-        let text = "";
+      collect(): Access[] | undefined {
         try {
-          text = readFileSync(file, "utf8");
-        } catch { /* the tracer never started: nothing recorded */ }
-        rmSync(file, { force: true });
-        return parseStrace(text, cwd);
+          return readTrace(file, cwd, chunk);
+        } finally {
+          rmSync(file, { force: true });
+        }
       },
     };
   }

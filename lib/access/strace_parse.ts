@@ -23,27 +23,39 @@ export interface Call {
 const UNFINISHED = " <unfinished ...>";
 const RESUMED = /^<\.\.\. ([A-Za-z0-9_]+) resumed>/;
 
+/**
+ * One line of a trace: the call it completes (`pid`, `body`), or undefined
+ * while a split call waits in `pending` (its head kept until it resumes).
+ */
+function joinLine(
+  line: string,
+  pending: Map<number, string>,
+): { pid: number; body: string } | undefined {
+  const m = /^(\d+) +(.*)$/.exec(line);
+  const pid = m ? Number(m[1]) : 0;
+  let body = m ? m[2] : line;
+  if (!body || body.startsWith("+++") || body.startsWith("---")) return undefined;
+  if (body.endsWith(UNFINISHED)) {
+    pending.set(pid, body.slice(0, -UNFINISHED.length));
+    return undefined;
+  }
+  const r = RESUMED.exec(body);
+  if (r) {
+    const head = pending.get(pid);
+    pending.delete(pid);
+    if (head === undefined) return undefined;
+    body = head + body.slice(r[0].length).replace(/^ /, "");
+  }
+  return { pid, body };
+}
+
 /** Joins each call that strace split across lines (another process's calls in between). */
 export function joinLines(text: string): { pid: number; body: string }[] {
   const pending = new Map<number, string>();
   const out: { pid: number; body: string }[] = [];
   for (const line of text.split("\n")) {
-    const m = /^(\d+) +(.*)$/.exec(line);
-    const pid = m ? Number(m[1]) : 0;
-    let body = m ? m[2] : line;
-    if (!body || body.startsWith("+++") || body.startsWith("---")) continue;
-    if (body.endsWith(UNFINISHED)) {
-      pending.set(pid, body.slice(0, -UNFINISHED.length));
-      continue;
-    }
-    const r = RESUMED.exec(body);
-    if (r) {
-      const head = pending.get(pid);
-      pending.delete(pid);
-      if (head === undefined) continue;
-      body = head + body.slice(r[0].length).replace(/^ /, "");
-    }
-    out.push({ pid, body });
+    const j = joinLine(line, pending);
+    if (j) out.push(j);
   }
   return out;
 }
@@ -214,22 +226,57 @@ class Cwds {
  * ```
  */
 export function parseStrace(text: string, cwd: string): Access[] {
-  const cwds = new Cwds(cwd);
-  const out: Access[] = [];
-  for (const { pid, body } of joinLines(text)) {
+  const p = new StraceParser(cwd);
+  p.lines(text);
+  return p.accesses;
+}
+
+/**
+ * `parseStrace` a part at a time, for a trace too large for one string
+ * (`lines` takes whole lines; state carries from one part to the next).
+ *
+ * @example
+ * ```ts
+ * import { StraceParser } from "./strace_parse.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const p = new StraceParser("/p");
+ * p.lines('7 openat(AT_FDCWD</p>, "a.txt", O_RDONLY <unfinished ...>');
+ * p.lines("7 <... openat resumed>) = 3</p/a.txt>");
+ * assertEquals(p.accesses.map((a) => a.path), ["/p/a.txt"]);
+ * ```
+ */
+export class StraceParser {
+  /** The accesses so far, in trace order. */
+  readonly accesses: Access[] = [];
+  private cwds: Cwds;
+  private pending = new Map<number, string>();
+
+  /** `cwd`: the directory the traced command started in. */
+  constructor(cwd: string) {
+    this.cwds = new Cwds(cwd);
+  }
+
+  /** Parses whole lines (one or more, separated by newlines). */
+  lines(text: string): void {
+    for (const line of text.split("\n")) {
+      const j = joinLine(line, this.pending);
+      if (j) this.call(j.pid, j.body);
+    }
+  }
+
+  private call(pid: number, body: string): void {
     const c = parseCall(pid, body);
-    if (!c) continue;
+    if (!c) return;
     const ok = !c.ret.startsWith("-") && !c.ret.startsWith("?");
     for (const [d, p, kind, dir] of effectsOf(c)) {
       if (!ok && kind !== "read") continue;
       const arg = c.args[p];
       if (arg === undefined || !arg.includes('"')) continue;
       const name = decodeQuoted(arg);
-      const base = (d >= 0 ? fdPath(c.args[d] ?? "") : undefined) ?? cwds.get(pid);
+      const base = (d >= 0 ? fdPath(c.args[d] ?? "") : undefined) ?? this.cwds.get(pid);
       const path = name === "" ? base : posix.resolve(base, name);
-      out.push(dir ? { path, kind, pid, ok, dir } : { path, kind, pid, ok });
+      this.accesses.push(dir ? { path, kind, pid, ok, dir } : { path, kind, pid, ok });
     }
-    cwds.learn(c, ok);
+    this.cwds.learn(c, ok);
   }
-  return out;
 }

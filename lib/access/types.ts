@@ -43,8 +43,12 @@ export interface TracedRun {
   argv: string[];
   /** Environment to add to the job's. */
   env: Record<string, string>;
-  /** The accesses, in the order the processes made them; call once, after the exit. */
-  collect(): Access[];
+  /**
+   * The accesses, in the order the processes made them; call once, after
+   * the exit. Undefined when nothing was traced (the tracer could not start
+   * or attach): what the job touched is unknown, not nothing.
+   */
+  collect(): Access[] | undefined;
 }
 
 /**

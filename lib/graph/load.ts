@@ -24,6 +24,7 @@ import {
   cacheOf,
   entriesOf,
   type Entry as Validated,
+  entry,
   errorCode,
   errorMessage,
   foreachOf,
@@ -269,6 +270,41 @@ function rawFile(o: Validated): RawFile {
 }
 
 /**
+ * Throws at the first `lint: {ignore: [...]}` item that is not a glob or
+ * folder relative to the jobs file's folder (docs/lint.md): a bad glob, an
+ * absolute path, a `..` segment, a `${VAR}` (not substituted there).
+ */
+function checkLintIgnore(items: string[], file: string, positions: PosMap): void {
+  items.forEach((g, i) => {
+    const at = positions.get(`lint.ignore.${i}`) ?? positions.get("lint.ignore");
+    const why = lintIgnoreProblem(g);
+    if (why) throw new JxInputError(`lint.ignore[${i}]: '${g}': ${why}`, file, at);
+  });
+}
+
+/**
+ * Why `g` cannot be a `lint.ignore` item or an `--ignore` value, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { lintIgnoreProblem } from "./load.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(lintIgnoreProblem("logs/**"), undefined);
+ * assertEquals(lintIgnoreProblem("/tmp/x"), "an absolute path (globs are relative to the jobs file's folder)");
+ * ```
+ */
+export function lintIgnoreProblem(g: string): string | undefined {
+  if (g === "") return "empty";
+  if (g.startsWith("/")) return "an absolute path (globs are relative to the jobs file's folder)";
+  if (g.split("/").includes("..")) {
+    return "a '..' segment (globs stay inside the jobs file's folder)";
+  }
+  if (g.includes("${")) return "variables are not substituted here";
+  const problem = globProblem(g);
+  return problem && `bad glob: ${problem}`;
+}
+
+/**
  * One file: YAML, schema, variables, its pools (into the graph's `pools`),
  * its jobs built (named in its namespace, paths under its folder), and the
  * files it includes.
@@ -290,7 +326,9 @@ function parseUnit(
       col: 1,
     });
   }
-  const raw = rawFile(v.object(doc.contents, FILE_FIELDS, ""));
+  const top = v.object(doc.contents, FILE_FIELDS, "");
+  const raw = rawFile(top);
+  checkLintIgnore(strs(entry(top, "lint") ?? {}, "ignore") ?? [], file, v.positions);
   if (!raw.jobs && !raw.modules && !raw.include) {
     throw new JxInputError("no `jobs:` (nothing to run)", file, v.pos(doc.contents));
   }

@@ -36,6 +36,7 @@ export {
   DEFAULT_GRACE_MS,
   findJobsFile,
   jobsFileOrFail,
+  lintIgnoreProblem,
   loadJobsFile,
   type LoadOptions,
   normalizeResource,

@@ -353,3 +353,113 @@ for (const runtime of RUNTIMES) {
     assert.match(bad.stderr, /unknown job 'nope'/);
   });
 }
+
+Deno.test({
+  name:
+    "lint: a malformed glob, an absolute path, '..' or ${VAR} in --ignore or lint.ignore: exit 2, one line, before anything runs",
+  ignore,
+  fn: async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  a: { run: 'touch ran; cat x.txt' }\n",
+      "x.txt": "x\n",
+    });
+    for (const bad of ["[", "{a", "[z-a]x", "/abs", "../x", "a/${X}"]) {
+      const r = await runJx(["lint", "--ignore", bad], { cwd: dir });
+      assert.equal(r.code, 2, `${bad}: ${r.stderr}`);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr, /^jx: --ignore '.*': /);
+    }
+    await Deno.writeTextFile(
+      `${dir}/jobs.yaml`,
+      "jobs:\n  a: { run: 'touch ran; cat x.txt' }\nlint:\n  ignore: [ok, '[']\n",
+    );
+    for (const args of [["lint"], ["run", "--check-access"], ["run"]]) {
+      const r = await runJx(args, { cwd: dir });
+      assert.equal(r.code, 2, `${args}: ${r.stderr}`);
+      assert.equal(
+        r.stderr,
+        `jobs.yaml:4:16: lint.ignore[1]: '[': bad glob: '[' without its closing ']'\n`,
+      );
+    }
+    await assert.rejects(Deno.stat(`${dir}/ran`), "nothing ran");
+  },
+});
+
+Deno.test({
+  name:
+    "lint: a damaged finding in .jx/access.json (null, a number) is ignored: explain, run and --check-access say no internal error",
+  ignore,
+  fn: async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "cache: true\njobs:\n  b: { run: cat x.txt > out.txt, writes: [out.txt] }\n",
+      "x.txt": "x\n",
+    });
+    for (const findings of ["[null]", '[5, "x", {}]']) {
+      await Deno.mkdir(`${dir}/.jx`, { recursive: true, mode: 0o700 });
+      await Deno.writeTextFile(
+        `${dir}/.jx/access.json`,
+        `{"version":1,"jobs":{"b":{"at":"x","findings":${findings}}}}`,
+      );
+      for (
+        const args of [["explain", "b"], ["run", "--force"], ["run", "--check-access", "--force"]]
+      ) {
+        const r = await runJx([...args, "--cache-dir", `${dir}/store`], { cwd: dir });
+        assert.equal(r.code, 0, `${findings} ${args}: ${r.stderr}`);
+        assert.doesNotMatch(r.stdout + r.stderr, /internal error|undefined/, `${findings} ${args}`);
+      }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "lint: a job strace cannot trace (jx itself under ptrace) keeps its last findings, and says so",
+  ignore,
+  fn: async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  b: { run: cat secret.txt > out.txt, writes: [out.txt] }\n",
+      "secret.txt": "v1\n",
+    });
+    const first = await runJx(["lint"], { cwd: dir });
+    assert.equal(first.code, 1, first.stderr);
+    const before = JSON.parse(await Deno.readTextFile(`${dir}/.jx/access.json`)).jobs.b.findings;
+    assert.equal(before.length, 1);
+    // Under an outer strace the job's own strace cannot attach: nothing is recorded.
+    const strace = findStrace()!;
+    const out = await new Deno.Command(strace, {
+      args: ["-f", "-o", "/dev/null", `${ROOT}/bin/jx`, "run", "--check-access", "--force"],
+      cwd: dir,
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+    assert.match(stderr, /jx: b: strace recorded nothing .*its last checked run's findings kept/);
+    const after = JSON.parse(await Deno.readTextFile(`${dir}/.jx/access.json`)).jobs.b.findings;
+    assert.deepEqual(after, before);
+  },
+});
+
+Deno.test({
+  name:
+    "lint: a trace read a part at a time (a trace past the longest string) gives the same accesses",
+  ignore,
+  fn: async () => {
+    const { StraceTracer } = await import("../../lib/access/mod.ts");
+    const dir = await tempDir({ "secret.txt": "s\n", "f": "" });
+    const script =
+      "cat secret.txt >/dev/null; i=0; while [ $i -lt 300 ]; do cat f; i=$((i+1)); done";
+    const accesses = async (chunk?: number) => {
+      const t = new StraceTracer({ chunk });
+      try {
+        const run = t.wrap(["/bin/sh", "-c", script], dir);
+        const ok = await new Deno.Command(run.argv[0], { args: run.argv.slice(1), cwd: dir })
+          .output();
+        assert.equal(ok.code, 0);
+        return run.collect()!.filter((a) => a.path.startsWith(dir)).map((a) => a.path);
+      } finally {
+        t.close();
+      }
+    };
+    const whole = await accesses(), parts = await accesses(4096);
+    assert.ok(whole.includes(`${dir}/secret.txt`));
+    assert.deepEqual(parts, whole);
+  },
+});
