@@ -13,6 +13,7 @@ import { createReactor } from "../reactor/mod.ts";
 import { LocalRunner, LocalSlots, type Reporter, runJobs } from "../scheduler/mod.ts";
 import { CtlServer, Supervisor } from "../modules/mod.ts";
 import { ConsoleReporter, EventLog } from "../report/mod.ts";
+import { takeLock } from "../state/mod.ts";
 import { cpuCount, isTerminal } from "../runtime/mod.ts";
 import { AccessCheck } from "./check.ts";
 import { fileIgnore } from "./ignore.ts";
@@ -92,8 +93,10 @@ export async function cmdLint(argv: string[]): Promise<number> {
   const graph = loadJobsFile(jobsFileOrFail(args.file, process.cwd()));
   const selected = graph.select(args.names);
   const tracer = newTracer("jx lint");
-  const reactor = createReactor();
   const root = dirname(resolve(graph.file));
+  // One run per directory, as `jx run`: lint runs the jobs too.
+  const lock = await takeLock(root, false, "lint");
+  const reactor = createReactor();
   const check = new AccessCheck({
     graph,
     tracer,
@@ -133,5 +136,6 @@ export async function cmdLint(argv: string[]): Promise<number> {
     await ctl?.close();
     reactor.close();
     tracer.close();
+    lock?.release();
   }
 }

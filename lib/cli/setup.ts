@@ -6,12 +6,11 @@
  * @module
  */
 import type { Graph } from "../graph/mod.ts";
-import { JxInputError } from "../runtime/errors.ts";
 import { createJobserver, joinJobserver, parseMakeFlags } from "../jobserver/mod.ts";
 import type { Reactor } from "../reactor/mod.ts";
-import { cwd, envObject, isFileSync, parentPid, readTextSync, writeAll } from "../runtime/mod.ts";
+import { cwd, envObject, isFileSync } from "../runtime/mod.ts";
 import { LocalSlots, type Slots } from "../scheduler/mod.ts";
-import { lockHolder, tryLock } from "../state/mod.ts";
+export { takeLock } from "../state/mod.ts";
 import type { Args } from "./args.ts";
 import { wantedJobs } from "./slots.ts";
 
@@ -47,66 +46,6 @@ export async function load(args: Args): Promise<Graph> {
   }
   await import("../graph/yaml_full.ts" as string);
   return g.loadJobsFile(file, { vars: args.vars });
-}
-
-/**
- * Takes `.jx/lock` for `command` (`run`, `watch`), waiting (with one line
- * naming the holder) for another run unless `noWait`. A jx started by a job
- * of the run that holds the lock is refused: it would wait forever. With
- * `unsafe`, a `.jx/` or lock file that jx must not use (a link, another
- * user's) is a warning and no lock, not an error.
- */
-export async function takeLock(
-  baseDir: string,
-  noWait: boolean,
-  command = "run",
-  unsafe?: (warning: string) => void,
-): Promise<{ release(): void } | undefined> {
-  let said = false;
-  for (;;) {
-    let got;
-    try {
-      got = tryLock(baseDir, undefined, command);
-    } catch (e) {
-      if (!unsafe || !(e instanceof JxInputError)) throw e;
-      unsafe(`no run lock (another run may start beside this one): ${e.message}`);
-      return undefined;
-    }
-    if (typeof got !== "number") return got;
-    const holder = `jx ${lockHolder(baseDir).command}`;
-    if (noWait) {
-      throw new JxInputError(
-        `another ${holder} is using ${baseDir}/.jx (pid ${got}); not waiting (--no-wait)`,
-      );
-    }
-    if (got && isAncestor(got)) {
-      throw new JxInputError(
-        `this jx runs inside a job of the ${holder} (pid ${got}) that holds ${baseDir}/.jx/lock: ` +
-          "it would wait for itself (one run per directory)",
-      );
-    }
-    if (!said) {
-      const watch = holder === "jx watch" ? " (a watch holds the lock until it is stopped)" : "";
-      writeAll(2, `jx: waiting for another ${holder} in this directory (pid ${got})${watch}...\n`);
-    }
-    said = true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Whether `pid` is this process's parent, or its parent's, and so on (Linux's /proc). */
-function isAncestor(pid: number): boolean {
-  let p = parentPid();
-  for (let hops = 0; p > 1 && hops < 64; hops++) {
-    if (p === pid) return true;
-    try {
-      const stat = readTextSync(`/proc/${p}/stat`);
-      p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    } catch {
-      return false;
-    }
-  }
-  return false;
 }
 
 /**

@@ -14,5 +14,5 @@ export { isTracked, staticFingerprint, UpToDate, type Verdict } from "./check.ts
 export { expand, type FileStamp, hashFile, noteHash, sameStamp, stamp } from "./fileset.ts";
 export { type Entry, StateStore } from "./store.ts";
 export { FILE, ST, statInto, statMethod } from "./stat.ts";
-export { lockHolder, tryLock } from "./lock.ts";
+export { lockHolder, takeLock, tryLock } from "./lock.ts";
 export { checkStatePath, stateDir, stderrWarn } from "./guard.ts";

@@ -17,7 +17,7 @@ import {
   Remembered,
 } from "../../lib/access/mod.ts";
 import { parseJobsFile } from "../../lib/graph/mod.ts";
-import { readEvents, ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
+import { jxCommand, readEvents, ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
 
 const ignore = !findStrace();
 const lines = (s: string) => s.split("\n").filter((l) => l);
@@ -461,5 +461,48 @@ Deno.test({
     const whole = await accesses(), parts = await accesses(4096);
     assert.ok(whole.includes(`${dir}/secret.txt`));
     assert.deepEqual(parts, whole);
+  },
+});
+
+Deno.test({
+  name: "lint: --strict never lets the cache restore a job whose last checked run has findings",
+  ignore,
+  fn: async () => {
+    const dir = await tempDir({
+      "jobs.yaml":
+        "cache: true\njobs:\n  w: { run: 'echo x > out.txt; echo log > log.txt', writes: [out.txt] }\n",
+    });
+    const store = `${dir}/store`;
+    assert.equal((await runJx(["run", "--cache-dir", store], { cwd: dir })).code, 0);
+    assert.equal((await runJx(["lint"], { cwd: dir })).code, 1, "write log.txt, not declared");
+    await Deno.remove(`${dir}/out.txt`);
+    const strict = await runJx(["run", "--strict", "--cache-dir", store], { cwd: dir });
+    assert.equal(strict.code, 1, strict.stdout + strict.stderr);
+    assert.doesNotMatch(strict.stdout + strict.stderr, /restored from|\d+ restored/);
+    assert.match(strict.stderr, /not restored under --strict/);
+  },
+});
+
+Deno.test({
+  name: "lint: takes the directory's lock as jx run does (the same job never runs twice at once)",
+  ignore,
+  fn: async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  a: { run: 'echo start >> log.txt; sleep 1; echo end >> log.txt' }\n",
+    });
+    const [cmd, args] = jxCommand("deno", ["run", "--force"]);
+    const run = new Deno.Command(cmd, { args, cwd: dir, stdout: "null", stderr: "null" }).spawn();
+    while (!(await Deno.readTextFile(`${dir}/log.txt`).catch(() => ""))) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const lint = await runJx(["lint"], { cwd: dir });
+    await run.status;
+    assert.match(lint.stderr, /waiting for another jx run in this directory/);
+    assert.deepEqual(lines(await Deno.readTextFile(`${dir}/log.txt`)), [
+      "start",
+      "end",
+      "start",
+      "end",
+    ]);
   },
 });
