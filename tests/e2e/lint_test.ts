@@ -488,16 +488,34 @@ Deno.test({
   ignore,
   fn: async () => {
     const dir = await tempDir({
-      "jobs.yaml": "jobs:\n  a: { run: 'echo start >> log.txt; sleep 1; echo end >> log.txt' }\n",
+      "jobs.yaml":
+        "jobs:\n  a: { run: 'echo start >> log.txt; while [ ! -f go ]; do sleep 0.02; done; " +
+        "echo end >> log.txt' }\n",
     });
-    const [cmd, args] = jxCommand("deno", ["run", "--force"]);
-    const run = new Deno.Command(cmd, { args, cwd: dir, stdout: "null", stderr: "null" }).spawn();
+    const spawn = (args: string[]) => {
+      const [cmd, argv] = jxCommand("deno", args);
+      return new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "null", stderr: "piped" })
+        .spawn();
+    };
+    const run = spawn(["run", "--force"]);
     while (!(await Deno.readTextFile(`${dir}/log.txt`).catch(() => ""))) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    const lint = await runJx(["lint"], { cwd: dir });
-    await run.status;
-    assert.match(lint.stderr, /waiting for another jx run in this directory/);
+    // The run holds the lock (its job waits for `go`): lint must say it waits, then run after it.
+    const lint = spawn(["lint"]);
+    const reader = lint.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let said = "";
+    while (!/waiting for another jx run in this directory/.test(said)) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      said += value;
+    }
+    await Deno.writeTextFile(`${dir}/go`, "");
+    for (;;) if ((await reader.read()).done) break;
+    await run.stderr.cancel();
+    assert.equal((await run.status).code, 0);
+    assert.equal((await lint.status).code, 1, "its findings: log.txt and go are not declared");
+    assert.match(said, /waiting for another jx run in this directory/);
     assert.deepEqual(lines(await Deno.readTextFile(`${dir}/log.txt`)), [
       "start",
       "end",
