@@ -70,10 +70,13 @@ export function findingLine(where: string, who: string, f: Finding): string {
   return `${where}${who} ${f.access} ${f.path}, ${problemText(f)}${fix}\n`;
 }
 
-/** `FILE:LINE:COL: job 'cc' read src/a.h, not in its reads: add reads: [src/*.h]`. */
+/**
+ * `FILE:LINE:COL: job 'cc' read src/a.h, not in its reads: add reads: [src/*.h]`,
+ * at the job's place in the file it is written in (an included file's job: that file).
+ */
 export function formatFinding(graph: Graph, f: Finding): string {
-  const pos = graph.byName.get(f.job)?.pos;
-  const where = pos ? `${graph.file}:${pos.line}:${pos.col}: ` : "";
+  const spec = graph.byName.get(f.job);
+  const where = spec ? `${spec.source ?? graph.file}:${spec.pos.line}:${spec.pos.col}: ` : "";
   return findingLine(where, `job '${f.job}'`, f);
 }
 

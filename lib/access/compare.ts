@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { statSync } from "node:fs";
-import { posix } from "node:path";
+import { realpathSync, statSync } from "node:fs";
+import { posix, resolve } from "node:path";
 import {
   depfileInputs,
   globMatch,
@@ -16,7 +16,8 @@ import {
   type JobSpec,
   resourceNames,
 } from "../graph/mod.ts";
-import { formatEdit, narrowGlobs } from "./suggest.ts";
+import { expandBraces } from "../graph/glob.ts";
+import { formatEdit, literalGlob, narrowGlobs } from "./suggest.ts";
 import type { Access, AccessKind, Finding } from "./types.ts";
 
 /**
@@ -76,6 +77,12 @@ function fold(u: PathUse, a: Access): void {
 export interface CompareOptions {
   /** The jobs file's folder: paths outside it are not reported. */
   root: string;
+  /**
+   * The same folder with no symbolic link in it (default: its real path),
+   * as the tracer names it: a path below it is taken as the same path below
+   * `root`.
+   */
+  realRoot?: string;
   /** Globs (relative to `root`) never reported, on top of DEFAULT_IGNORE. */
   ignore?: string[];
   /** Whether a path (absolute) is a directory now (default: stat). */
@@ -86,15 +93,45 @@ export interface CompareOptions {
 export function usesOf(accesses: Access[], o: CompareOptions): Map<string, PathUse> {
   const ignore = [...DEFAULT_IGNORE, ...(o.ignore ?? [])];
   const uses = new Map<string, PathUse>();
+  const realRoot = o.realRoot ?? realPath(o.root) ?? o.root;
   for (const a of accesses) {
-    const rel = posix.relative(o.root, a.path) || ".";
-    if (rel === ".." || rel.startsWith("../") || posix.isAbsolute(rel)) continue;
+    const rel = inside(o.root, a.path) ?? inside(realRoot, a.path);
+    if (rel === undefined) continue;
     if (ignore.some((g) => resourceNames(g, rel) || (isGlob(g) && underGlob(g, rel)))) continue;
     let u = uses.get(rel);
     if (!u) uses.set(rel, u = {});
     fold(u, a);
   }
   return uses;
+}
+
+/** `path` relative to `root`, or undefined when it is not inside it. */
+function inside(root: string, path: string): string | undefined {
+  const rel = posix.relative(root, path) || ".";
+  return rel === ".." || rel.startsWith("../") || posix.isAbsolute(rel) ? undefined : rel;
+}
+
+/** The real path of `path` (no symbolic link in it), or undefined when it does not exist. */
+function realPath(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What a declared plain path names once links are followed, relative to
+ * the real root (for a path not made yet, its folder's real path), or
+ * undefined when that is itself or outside the project.
+ */
+function realAlias(root: string, realRoot: string, declared: string): string | undefined {
+  if (declared[0] === "@" || isGlob(declared) || declared === ".") return undefined;
+  const abs = posix.join(root, declared);
+  const parent = realPath(posix.dirname(abs));
+  const real = realPath(abs) ?? (parent && posix.join(parent, posix.basename(abs)));
+  const rel = real === undefined ? undefined : inside(realRoot, real);
+  return rel === declared ? undefined : rel;
 }
 
 /** Whether `path` lies below something the glob matches (`**\/__pycache__` covers `a/__pycache__/x.pyc`). */
@@ -107,7 +144,26 @@ function underGlob(g: string, path: string): boolean {
 
 /** Whether a directory made or removed holds something the job declares in `writes`. */
 function dirCovered(dir: string, writes: string[]): boolean {
-  return writes.some((w) => dir === "." || w === dir || w.startsWith(dir + "/"));
+  return writes.some((w) =>
+    dir === "." || w === dir || w.startsWith(dir + "/") || (isGlob(w) && onTheWay(w, dir))
+  );
+}
+
+/**
+ * Whether folder `dir` may hold a path the glob matches (`out/sub` on the
+ * way to `out/**\/*.o`): each of its segments matched by the glob's, up to
+ * a `**`, before the glob's last segment (which names the files).
+ */
+function onTheWay(glob: string, dir: string): boolean {
+  const d = dir.split("/");
+  return expandBraces(glob).some((alt) => {
+    const g = alt.split("/");
+    for (let i = 0; i < d.length; i++) {
+      if (g[i] === "**") return true;
+      if (i >= g.length - 1 || !globMatch(g[i], d[i])) return false;
+    }
+    return true;
+  });
 }
 
 /** Jobs each job waits for, directly or not (through the graph's edges), computed once per job. */
@@ -154,15 +210,22 @@ interface Ctx {
   uses: Map<string, Map<string, PathUse>>;
   order: Order;
   isDir: (rel: string) => boolean;
-  /** What a job declares it reads: `reads`, dotenv files, what its depfile lists. */
+  /** What a job declares it reads: `reads`, dotenv files, what its depfile lists (and `realAlias`es). */
   readsOf: (job: JobSpec) => string[];
+  /** What a job declares it writes (and the `realAlias`es of those paths). */
+  writesOf: (job: JobSpec) => string[];
+  /** A path (relative to the root) as the job's own jobs file names it: relative to its folder. */
+  ownPath: (job: JobSpec, path: string) => string;
+  /** A job's spec by name (of the graph, or made during the run). */
+  spec: (name: string) => JobSpec | undefined;
 }
 
 /** Whether a job `job` waits for wrote `path` (traced, or declared). */
 function writtenBefore(c: Ctx, job: JobSpec, path: string): boolean {
   for (const a of c.order.ancestors(job.name)) {
     const u = c.uses.get(a)?.get(path);
-    if ((u && u.wrote) || named(c.graph.byName.get(a)?.writes ?? [], path)) return true;
+    const spec = c.spec(a);
+    if ((u && u.wrote) || (spec && named(c.writesOf(spec), path))) return true;
   }
   return false;
 }
@@ -170,15 +233,15 @@ function writtenBefore(c: Ctx, job: JobSpec, path: string): boolean {
 /** Reads and writes of one job that its own `reads`/`writes` do not name. */
 function ownFindings(c: Ctx, job: JobSpec): Finding[] {
   const out: Finding[] = [];
-  const reads = c.readsOf(job);
+  const reads = c.readsOf(job), writes = c.writesOf(job);
   for (const [path, u] of c.uses.get(job.name) ?? []) {
-    const declared = named(job.writes, path) || path === job.depfile;
-    if (changed(u) && !declared && !(u.dir && dirCovered(path, job.writes))) {
+    const declared = named(writes, path) || path === job.depfile;
+    if (changed(u) && !declared && !(u.dir && dirCovered(path, writes))) {
       const access = u.wrote ? "write" : "delete";
       out.push({ job: job.name, path, access, problem: "undeclared-write", suggest: "" });
     }
     if (
-      u.read && !named(reads, path) && !named(job.writes, path) &&
+      u.read && !named(reads, path) && !named(writes, path) &&
       !writtenBefore(c, job, path) && !c.isDir(path)
     ) {
       out.push({ job: job.name, path, access: u.read, problem: "undeclared-read", suggest: "" });
@@ -193,8 +256,8 @@ function race(c: Ctx, x: JobSpec, y: JobSpec, path: string): Finding | undefined
   const ua = c.uses.get(a.name)?.get(path), ub = c.uses.get(b.name)?.get(path);
   if (!ua || !ub || !changed(ua) || !changed(ub)) return undefined;
   const access = ub.wrote ? "write" : "delete";
-  const fix = named(a.writes, path) && !named(b.writes, path)
-    ? formatEdit("writes", [path])
+  const fix = named(c.writesOf(a), path) && !named(c.writesOf(b), path)
+    ? formatEdit("writes", [literalGlob(c.ownPath(b, path))])
     : formatEdit("needs", [a.name]);
   return { job: b.name, path, access, problem: "race", other: a.name, suggest: fix };
 }
@@ -203,8 +266,8 @@ function race(c: Ctx, x: JobSpec, y: JobSpec, path: string): Finding | undefined
 function unorderedRead(c: Ctx, r: JobSpec, w: JobSpec, path: string): Finding | undefined {
   const ur = c.uses.get(r.name)?.get(path), uw = c.uses.get(w.name)?.get(path);
   if (!ur || !uw || (!ur.read && !ur.probe) || !changed(uw)) return undefined;
-  const fix = named(w.writes, path) && w.index < r.index
-    ? formatEdit("reads", [path])
+  const fix = named(c.writesOf(w), path) && w.index < r.index
+    ? formatEdit("reads", [literalGlob(c.ownPath(r, path))])
     : formatEdit("needs", [w.name]);
   const access = ur.read ?? "read";
   return { job: r.name, path, access, problem: "unordered-read", other: w.name, suggest: fix };
@@ -229,8 +292,11 @@ function pairFindings(c: Ctx, x: JobSpec, y: JobSpec): Finding[] {
   return out;
 }
 
-/** Fills in the `suggest` of undeclared reads and writes: per job, the narrowest globs. */
-function suggest(findings: Finding[]): void {
+/**
+ * Fills in the `suggest` of undeclared reads and writes: per job, the
+ * narrowest globs, relative to the folder of the file the job is written in.
+ */
+function suggest(c: Ctx, findings: Finding[]): void {
   const groups = new Map<string, Finding[]>();
   for (const f of findings) {
     if (f.problem !== "undeclared-read" && f.problem !== "undeclared-write") continue;
@@ -241,8 +307,10 @@ function suggest(findings: Finding[]): void {
   }
   for (const list of groups.values()) {
     const field = list[0].problem === "undeclared-read" ? "reads" : "writes";
-    const globs = narrowGlobs(list.map((f) => f.path));
-    for (const f of list) f.suggest = formatEdit(field, [globs.get(f.path)!]);
+    const spec = c.spec(list[0].job);
+    const own = (f: Finding) => spec ? c.ownPath(spec, f.path) : f.path;
+    const globs = narrowGlobs(list.map(own));
+    for (const f of list) f.suggest = formatEdit(field, [globs.get(own(f))!]);
   }
 }
 
@@ -278,6 +346,8 @@ export class Checker {
   private seen = new Set<string>();
   /** The recorded jobs that used each path: a job is compared only with jobs sharing a path. */
   private byPath = new Map<string, Set<string>>();
+  /** The `realAlias`es of each job's declared reads (`r` + name) and writes (`w` + name). */
+  private aliases = new Map<string, string[]>();
 
   constructor(graph: Graph, private o: CheckerOptions) {
     const isDirAbs = o.isDir ?? ((p: string) => {
@@ -287,17 +357,38 @@ export class Checker {
         return false;
       }
     });
+    const realRoot = o.realRoot ?? realPath(o.root) ?? o.root;
+    this.o = { ...o, realRoot };
+    const rootDir = posix.dirname(resolve(graph.file));
     this.c = {
       graph,
       uses: new Map(),
       order: new Order(graph),
       isDir: (r) => isDirAbs(posix.join(o.root, r)),
-      readsOf: (j) => [
-        ...j.reads,
-        ...j.envFiles ?? [],
-        ...(j.depfile ? depfileInputs(o.root, j.depfile, j.cwd) ?? [] : []),
-      ],
+      readsOf: (j) =>
+        this.withAliases(`r${j.name}`, [
+          ...j.reads,
+          ...j.envFiles ?? [],
+          ...(j.depfile ? depfileInputs(o.root, j.depfile, j.cwd) ?? [] : []),
+        ]),
+      writesOf: (j) => this.withAliases(`w${j.name}`, j.writes),
+      ownPath: (j, path) => {
+        const prefix = j.source ? posix.relative(rootDir, posix.dirname(resolve(j.source))) : "";
+        return prefix ? posix.relative(prefix, path) || "." : path;
+      },
+      spec: (name) => this.spec(name),
     };
+  }
+
+  /** `list`, and what its plain paths name through links (`realAlias`), looked up once per key. */
+  private withAliases(key: string, list: string[]): string[] {
+    let aliases = this.aliases.get(key);
+    if (!aliases) {
+      const { root, realRoot } = this.o;
+      aliases = list.map((p) => realAlias(root, realRoot!, p)).filter((p) => p !== undefined);
+      this.aliases.set(key, aliases);
+    }
+    return aliases.length ? [...list, ...aliases] : list;
   }
 
   /** The spec of a job of the graph or of the run. */
@@ -341,7 +432,7 @@ export class Checker {
       const o = name === job ? undefined : this.spec(name);
       if (o) found.push(...pairFindings(this.c, spec, o));
     }
-    suggest(found);
+    suggest(this.c, found);
     return found.filter((f) => {
       const key = `${f.job}\0${f.path}\0${f.problem}\0${f.other ?? ""}`;
       if (this.seen.has(key)) return false;

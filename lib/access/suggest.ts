@@ -1,10 +1,28 @@
 /**
  * Suggested edits: the narrowest glob list that covers the paths a job
- * touched without declaring them.
+ * touched without declaring them, written so that each item, pasted into
+ * the jobs file, loads back as exactly that glob.
  *
  * @module
  */
 import { posix } from "node:path";
+
+/**
+ * A path as a resource glob that matches only that path: each glob
+ * character (`*`, `?`, `[`, `{`) and a leading `@` (a resource name) as a
+ * one-character class, the one way jx's glob syntax writes it literally.
+ *
+ * @example
+ * ```ts
+ * import { literalGlob } from "./suggest.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(literalGlob("d[1]/a.h"), "d[[]1]/a.h");
+ * assertEquals(literalGlob("@x"), "[@]x");
+ * ```
+ */
+export function literalGlob(path: string): string {
+  return path.replace(/[*?[{]|^@/g, (c) => `[${c}]`);
+}
 
 /** `src/a.h`, `src/b.h` -> `src/*.h`: one glob per folder with two or more paths of one extension. */
 export function narrowGlobs(paths: string[]): Map<string, string> {
@@ -17,23 +35,52 @@ export function narrowGlobs(paths: string[]): Map<string, string> {
   }
   const out = new Map<string, string>();
   for (const [dir, list] of byDir) {
-    const prefix = dir === "." ? "" : dir + "/";
+    const prefix = dir === "." ? "" : literalGlob(dir) + "/";
     const exts = new Set(list.map((p) => posix.extname(p)));
     const ext = [...exts][0];
     let glob: string | undefined;
-    if (list.length >= 2 && exts.size === 1 && ext) glob = `${prefix}*${ext}`;
+    if (list.length >= 2 && exts.size === 1 && ext) glob = `${prefix}*${literalGlob(ext)}`;
     else if (list.length > 3) glob = `${prefix}*`;
-    for (const p of list) out.set(p, glob ?? p);
+    for (const p of list) out.set(p, glob ?? literalGlob(p));
   }
   return out;
 }
 
-/** A YAML flow item: quoted when plain would not read back as the same string. */
+/** Characters of a plain item that YAML reads as text, whatever its neighbours. */
+const PLAIN = /^[A-Za-z0-9_./][A-Za-z0-9_./*+-]*$/;
+/**
+ * Plain scalars a YAML schema reads as something other than a string: a
+ * number (`123`, `1e3`, `0x10`, `.5`, `.inf`), a null, a boolean (YAML 1.1's
+ * `yes`/`on` too), a date; anything starting with a digit is quoted.
+ */
+const SPECIAL = /^\.?[0-9]|^\.(?:inf|nan)$|^(?:null|true|false|yes|no|on|off|y|n)$/i;
+
+/**
+ * A YAML flow item that loads as exactly `s`: plain when it is made of safe
+ * characters and is no special form, else double-quoted.
+ *
+ * @example
+ * ```ts
+ * import { yamlItem } from "./suggest.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(yamlItem("src/*.h"), "src/*.h");
+ * assertEquals(yamlItem("null"), '"null"');
+ * ```
+ */
 export function yamlItem(s: string): string {
-  return /[,\[\]{}#"'\s]|: |:$|^[&*!|>%@`?-]/.test(s) ? JSON.stringify(s) : s;
+  return PLAIN.test(s) && !SPECIAL.test(s) ? s : JSON.stringify(s);
 }
 
-/** `reads: [src/*.h, gen.h]`. */
+/** `a${X}b` -> `a$${X}b`: what jx's substitution turns back into `s` (`${...}` kept). */
+export function escapeVars(s: string): string {
+  return s.includes("${") ? s.replace(/\$\{[^}]*\}/g, (m) => "$" + m) : s;
+}
+
+/**
+ * `reads: [src/*.h, gen.h]`: each item loads back as given (`reads` and
+ * `writes` are substituted, so a `${` in them is written `$${`).
+ */
 export function formatEdit(field: string, items: string[]): string {
-  return `${field}: [${[...new Set(items)].map(yamlItem).join(", ")}]`;
+  const text = field === "reads" || field === "writes" ? escapeVars : (s: string) => s;
+  return `${field}: [${[...new Set(items)].map((s) => yamlItem(text(s))).join(", ")}]`;
 }

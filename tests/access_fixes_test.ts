@@ -1,0 +1,200 @@
+/**
+ * Fixes of `jx lint` found by an attack: suggested edits that load back as
+ * what they name (YAML special forms, `${`, glob characters, a leading `@`),
+ * findings of an included file's job at its own file and relative to its
+ * folder, a project reached through a symbolic link, a declared path
+ * through a link inside the project, and a folder made on the way to the
+ * files a glob in `writes` declares.
+ */
+import assert from "node:assert/strict";
+import { Checker, findStrace } from "../lib/access/mod.ts";
+import { parseJobsFile } from "../lib/graph/mod.ts";
+import { runJx, tempDir } from "./helpers.ts";
+
+const noStrace = !findStrace();
+const lines = (s: string) => s.split("\n").filter((l) => l);
+const read = (path: string) => ({ path: `/p/${path}`, kind: "read" as const, pid: 1, ok: true });
+const write = (path: string, dir?: boolean) => ({
+  path: `/p/${path}`,
+  kind: "write" as const,
+  pid: 1,
+  ok: true,
+  ...(dir ? { dir } : {}),
+});
+
+/** The findings of job `j` of `yaml` (in /p) after it read `paths`. */
+function readFindings(yaml: string, paths: string[]) {
+  const g = parseJobsFile(yaml, "/p/jobs.yaml");
+  return new Checker(g, { root: "/p", isDir: () => false })
+    .ended("j", paths.map(read));
+}
+
+/** File names a plain YAML scalar, jx's `${}` or its globs would read as something else. */
+const TRICKY = [
+  "null",
+  "~",
+  "123",
+  "true",
+  "1e3",
+  "0x10",
+  ".inf",
+  ".nan",
+  "NULL",
+  "False",
+  "0o7",
+  "+12",
+  "0.5",
+  "yes",
+  "on",
+  "2024-01-01",
+  "a${X}b",
+  "a$${X}b",
+  "${X}",
+  "a[b",
+  "e[/a.h",
+  "d[1]/a.h",
+  "x*y",
+  "q?",
+  "a{b,c}",
+  "a}b",
+  "@x",
+  "a b",
+  "#x",
+  "x: y",
+  "-a",
+  "'q\"",
+  "a,b",
+  ".env",
+  "é.txt",
+  "back\\slash",
+  "tab\there",
+  "!bang",
+  "%p",
+  "&a",
+  "|p",
+];
+
+for (const style of ["block", "flow"] as const) {
+  Deno.test(`suggestions (${style} style): every pasted read loads back and covers its file`, () => {
+    for (const name of TRICKY) {
+      const head = "vars: { X: zz }\njobs:\n";
+      const [suggest] = readFindings(`${head}  j: { run: x }\n`, [name]).map((f) => f.suggest);
+      assert.ok(suggest?.startsWith("reads: ["), `${name}: ${suggest}`);
+      const job = style === "block"
+        ? `  j:\n    run: x\n    ${suggest}\n`
+        : `  j: { run: x, ${suggest} }\n`;
+      let again;
+      try {
+        again = readFindings(head + job, [name]);
+      } catch (e) {
+        throw new Error(`${name}: '${suggest}' does not load: ${e}`);
+      }
+      assert.deepEqual(again, [], `${name}: '${suggest}' leaves the finding`);
+    }
+  });
+}
+
+Deno.test("suggestions: two files of a folder with glob characters share one glob", () => {
+  const found = readFindings("jobs:\n  j: { run: x }\n", ["d[1]/a.h", "d[1]/b.h"]);
+  assert.deepEqual(found.map((f) => f.suggest), ['reads: ["d[[]1]/*.h"]', 'reads: ["d[[]1]/*.h"]']);
+});
+
+Deno.test("suggestions: a race with a job named like a YAML special form quotes its name", () => {
+  const yaml = 'jobs:\n  "true": { run: x }\n  b: { run: y }\n';
+  const g = parseJobsFile(yaml, "/p/jobs.yaml");
+  const checker = new Checker(g, { root: "/p", isDir: () => false });
+  checker.ended("true", [write("f")]);
+  const race = checker.ended("b", [write("f")]).find((f) => f.problem === "race");
+  assert.equal(race?.suggest, 'needs: ["true"]');
+  const fixed = parseJobsFile(yaml.replace("y }", `y, ${race!.suggest} }`), "/p/jobs.yaml");
+  assert.deepEqual(fixed.get("b").needs, ["true"]);
+});
+
+Deno.test("a folder made on the way to the files a glob in writes declares is covered", () => {
+  const yaml = 'jobs:\n  j: { run: x, writes: ["out/**/*.o", "gen/*/*.o", "top/*.o"] }\n';
+  const g = parseJobsFile(yaml, "/p/jobs.yaml");
+  const checker = new Checker(g, { root: "/p", isDir: () => false });
+  const found = checker.ended("j", [
+    write("out", true),
+    write("out/sub", true),
+    write("out/sub/x.o"),
+    write("gen", true),
+    write("gen/a", true),
+    write("gen/a/x.o"),
+    write("top/sub", true), // `top/*.o` names no file in a folder below top
+  ]);
+  assert.deepEqual(found.map((f) => f.path), ["top/sub"]);
+});
+
+const t = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name: `lint: ${name}`, ignore: noStrace, fn });
+
+t("paths with glob characters: the pasted suggestions remove the findings", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  j:\n    run: cat 'a[b' 'd[1]/x.h' 'd[1]/y.h' '@n'\n    reads: [x]\n",
+    "a[b": "",
+    "d[1]/x.h": "",
+    "d[1]/y.h": "",
+    "@n": "",
+    "x": "",
+  });
+  const r = await runJx(["lint"], { cwd: dir });
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(lines(r.stdout), [
+    `jobs.yaml:2:3: job 'j' read @n, not in its reads: add reads: ["[@]n"]`,
+    `jobs.yaml:2:3: job 'j' read a[b, not in its reads: add reads: ["a[[]b"]`,
+    `jobs.yaml:2:3: job 'j' read d[1]/x.h, not in its reads: add reads: ["d[[]1]/*.h"]`,
+    `jobs.yaml:2:3: job 'j' read d[1]/y.h, not in its reads: add reads: ["d[[]1]/*.h"]`,
+  ]);
+  const fixed = (await Deno.readTextFile(`${dir}/jobs.yaml`))
+    .replace("reads: [x]", `reads: [x, "[@]n", "a[[]b", "d[[]1]/*.h"]`);
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, fixed);
+  const again = await runJx(["lint"], { cwd: dir });
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+});
+
+t("an included file's job: its own file and position, paths relative to its folder", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "include: [pkg/jobs.yaml]\njobs:\n  top:\n    run: 'true'\n",
+    "pkg/jobs.yaml": "jobs:\n  filler:\n    run: 'true'\n  cc:\n    run: cat src/a.c src/b.h\n" +
+      "    reads: [src/a.c]\n",
+    "pkg/src/a.c": "",
+    "pkg/src/b.h": "",
+  });
+  const r = await runJx(["lint"], { cwd: dir });
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(lines(r.stdout), [
+    "pkg/jobs.yaml:4:3: job 'pkg:cc' read pkg/src/b.h, not in its reads: add reads: [src/b.h]",
+  ]);
+  const inc = await Deno.readTextFile(`${dir}/pkg/jobs.yaml`);
+  await Deno.writeTextFile(`${dir}/pkg/jobs.yaml`, inc.replace("[src/a.c]", "[src/a.c, src/b.h]"));
+  const again = await runJx(["lint"], { cwd: dir });
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+});
+
+t("a project reached through a symbolic link is checked as through its real path", async () => {
+  const base = await tempDir({
+    "real/jobs.yaml": "jobs:\n  b:\n    run: cat secret.txt\n",
+    "real/secret.txt": "",
+  });
+  await Deno.symlink("real", `${base}/link`);
+  const r = await runJx(["lint", "-f", "link/jobs.yaml"], { cwd: base });
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(lines(r.stdout), [
+    "link/jobs.yaml:2:3: job 'b' read secret.txt, not in its reads: add reads: [secret.txt]",
+  ]);
+  const strict = await runJx(["run", "-f", "link/jobs.yaml", "--strict", "--force"], { cwd: base });
+  assert.equal(strict.code, 1, strict.stdout + strict.stderr);
+});
+
+t("a declared path through a link inside the project covers the file it names", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  c:\n    cwd: lnkdir\n    run: cat a.txt > b.txt\n" +
+      "    reads: [lnkdir/a.txt]\n    writes: [lnkdir/b.txt]\n",
+    "sub/a.txt": "",
+  });
+  await Deno.symlink("sub", `${dir}/lnkdir`);
+  const r = await runJx(["lint"], { cwd: dir });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(r.stdout, "");
+});
