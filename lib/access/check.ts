@@ -301,7 +301,7 @@ export function runCheck(o: {
   tracer: Tracer;
 }): RunCheck {
   const root = dirname(resolve(o.graph.file));
-  const remembered = new Remembered(root);
+  const remembered = new Remembered(root, o.graph.file);
   const check = new AccessCheck({
     graph: o.graph,
     tracer: o.tracer,

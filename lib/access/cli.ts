@@ -102,7 +102,7 @@ export async function cmdLint(argv: string[]): Promise<number> {
     tracer,
     ignore: [...fileIgnore(graph.file), ...args.ignore],
     clock: reactor,
-    remembered: new Remembered(root),
+    remembered: new Remembered(root, graph.file),
   });
   const reporters: Reporter[] = [
     new ConsoleReporter({ mode: "buffered", color: false, statusLine: isTerminal(2), graph }),

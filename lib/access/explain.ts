@@ -23,7 +23,7 @@ import { Remembered } from "./remembered.ts";
  * ```
  */
 export function explainFindings(graph: Graph, job: string): string[] {
-  const remembered = new Remembered(dirname(resolve(graph.file)));
+  const remembered = new Remembered(dirname(resolve(graph.file)), graph.file);
   const last = remembered.get(job);
   if (!last) return [];
   const n = last.findings.length;

@@ -1,7 +1,9 @@
 /**
  * The findings of each job's last checked run, in `.jx/access.json`: one
- * JSON object, `{ "version": 1, "jobs": { NAME: { "at": ISO time,
- * "findings": [Finding...] } } }`. A job that ran under the tracer replaces
+ * JSON object, `{ "version": 2, "files": { FILE: { "jobs": { NAME: { "at":
+ * ISO time, "findings": [Finding...] } } } } }`, by jobs file (its path
+ * relative to the folder: two jobs files there may name a job alike) then
+ * job. A job that ran under the tracer replaces
  * its entry (an empty list once it is fixed); jobs that did not run keep
  * theirs. Written when a checked run ends, merged into what is there,
  * through a temporary file and a rename, with the same checks as the rest
@@ -13,6 +15,7 @@
  */
 import { closeSync, constants, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import process from "node:process";
+import { relative, resolve } from "node:path";
 import { checkStatePath, stateDir, stderrWarn } from "../state/mod.ts";
 import type { Finding } from "./types.ts";
 
@@ -25,15 +28,37 @@ export interface CheckedRun {
   findings: Finding[];
 }
 
-/** The whole file's jobs, or none when it is absent or damaged. */
-function readAll(baseDir: string): Record<string, CheckedRun> {
+/** A JSON object (not an array, not null). */
+const isTable = (x: unknown): x is Record<string, unknown> =>
+  !!x && typeof x === "object" && !Array.isArray(x);
+
+/** `table[key] = value` as an own property, whatever the key (`__proto__` included). */
+function put<T>(table: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(table, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+}
+
+/**
+ * The whole file, by jobs file then job; none when it is absent or damaged
+ * (a version 1 file, keyed by job alone, is dropped: it could not say which
+ * jobs file a job was of).
+ */
+function readAll(baseDir: string): Record<string, Record<string, CheckedRun>> {
   const path = `${baseDir}/.jx/${FILE}`;
   try {
     if (checkStatePath(`${baseDir}/.jx`, "dir", stderrWarn) === "absent") return {};
     if (checkStatePath(path, "file", stderrWarn) === "absent") return {};
     const data = JSON.parse(readFileSync(path, "utf8"));
-    const jobs = data?.version === 1 ? data.jobs : undefined;
-    return jobs && typeof jobs === "object" && !Array.isArray(jobs) ? jobs : {};
+    const files = data?.version === 2 && isTable(data.files) ? data.files : {};
+    const out: Record<string, Record<string, CheckedRun>> = {};
+    for (const [file, f] of Object.entries(files)) {
+      if (isTable(f) && isTable(f.jobs)) put(out, file, f.jobs as Record<string, CheckedRun>);
+    }
+    return out;
   } catch (e) {
     if ((e as Error).name === "JxInputError") throw e;
     return {};
@@ -60,7 +85,7 @@ const undeclaredInput = (f: Finding) =>
  * ```ts
  * import { Remembered } from "./remembered.ts";
  * import { strictEqual } from "node:assert/strict";
- * const r = new Remembered(Deno.makeTempDirSync());
+ * const r = new Remembered(Deno.makeTempDirSync(), "jobs.yaml");
  * r.checked("cc", [{ job: "cc", path: "a.h", access: "read", problem: "undeclared-read", suggest: "reads: [a.h]" }]);
  * strictEqual(r.hasUndeclaredInputs("cc"), true);
  * r.save();
@@ -69,9 +94,14 @@ const undeclaredInput = (f: Finding) =>
 export class Remembered {
   private jobs: Record<string, CheckedRun>;
   private changed = new Set<string>();
+  /** The jobs file, relative to `baseDir`: its jobs' entries are this file's. */
+  private file: string;
 
-  constructor(private baseDir: string) {
-    this.jobs = readAll(baseDir);
+  /** The remembered findings of the jobs of `file` (the jobs file), in `baseDir`'s `.jx/`. */
+  constructor(private baseDir: string, file: string) {
+    this.file = relative(baseDir, resolve(baseDir, file));
+    const all = readAll(baseDir);
+    this.jobs = Object.hasOwn(all, this.file) ? all[this.file] : {};
   }
 
   /** The last checked run of `job`, if it was ever checked (a damaged entry: as if never). */
@@ -85,7 +115,7 @@ export class Remembered {
 
   /** `job` ran under the tracer: these are all its findings so far in this run. */
   checked(job: string, findings: Finding[]): void {
-    this.jobs[job] = { at: new Date().toISOString(), findings };
+    put(this.jobs, job, { at: new Date().toISOString(), findings });
     this.changed.add(job);
   }
 
@@ -107,7 +137,7 @@ export class Remembered {
    * ```ts
    * import { Remembered } from "./remembered.ts";
    * import { strictEqual } from "node:assert/strict";
-   * strictEqual(new Remembered(Deno.makeTempDirSync()).cacheRefusal("cc"), undefined);
+   * strictEqual(new Remembered(Deno.makeTempDirSync(), "jobs.yaml").cacheRefusal("cc"), undefined);
    * ```
    */
   cacheRefusal(job: string): string | undefined {
@@ -120,13 +150,17 @@ export class Remembered {
     if (!this.changed.size) return;
     try {
       const all = readAll(this.baseDir);
-      for (const job of this.changed) all[job] = this.jobs[job];
+      const mine = Object.hasOwn(all, this.file) ? all[this.file] : {};
+      for (const job of this.changed) put(mine, job, this.jobs[job]);
+      put(all, this.file, mine);
+      const files: Record<string, { jobs: Record<string, CheckedRun> }> = {};
+      for (const [file, jobs] of Object.entries(all)) put(files, file, { jobs });
       const path = `${stateDir(this.baseDir)}/${FILE}`;
       const tmp = `${path}.${process.pid}.tmp`;
       const c = constants;
       const fd = openSync(tmp, c.O_WRONLY | c.O_CREAT | c.O_TRUNC | c.O_NOFOLLOW, 0o644);
       try {
-        writeSync(fd, JSON.stringify({ version: 1, jobs: all }) + "\n");
+        writeSync(fd, JSON.stringify({ version: 2, files }) + "\n");
       } finally {
         closeSync(fd);
       }
@@ -148,9 +182,9 @@ export class Remembered {
  * ```ts
  * import { hasUndeclaredInputs } from "./remembered.ts";
  * import { strictEqual } from "node:assert/strict";
- * strictEqual(hasUndeclaredInputs(Deno.makeTempDirSync(), "cc"), false);
+ * strictEqual(hasUndeclaredInputs(Deno.makeTempDirSync(), "jobs.yaml", "cc"), false);
  * ```
  */
-export function hasUndeclaredInputs(baseDir: string, job: string): boolean {
-  return new Remembered(baseDir).hasUndeclaredInputs(job);
+export function hasUndeclaredInputs(baseDir: string, file: string, job: string): boolean {
+  return new Remembered(baseDir, file).hasUndeclaredInputs(job);
 }

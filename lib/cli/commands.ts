@@ -191,7 +191,7 @@ async function runHolding(
         runner: cache
           ? cache.runner(
             check?.runner ?? executor?.runner ?? new LocalRunner(reactor, slots),
-            await cacheRefusal(check?.remembered, dirname(resolve(graph.file)), !!args.strict),
+            await cacheRefusal(check?.remembered, graph.file, !!args.strict),
           )
           : check?.runner ?? executor?.runner,
         state: check?.state ?? state,
@@ -281,12 +281,12 @@ async function cacheRefusal(
     cacheRefusal(job: string): string | undefined;
     get(job: string): { findings: unknown[] } | undefined;
   } | undefined,
-  baseDir: string,
+  file: string,
   strict: boolean,
 ): Promise<(spec: JobSpec) => string | undefined> {
   const r = remembered ??
     new (await import("../access/mod.ts" as string) as typeof import("../access/mod.ts"))
-      .Remembered(baseDir);
+      .Remembered(dirname(resolve(file)), file);
   // Under --strict a job with findings runs (traced) until they are fixed: a restore would pass it.
   const unfixed = (job: string) =>
     strict && r.get(job)?.findings.length

@@ -128,7 +128,7 @@ Deno.test("checker: the same findings whatever order the jobs end in (parallel r
 
 Deno.test("remembered findings: a checked run replaces a job's entry; undeclared inputs", async () => {
   const dir = await tempDir();
-  const r = new Remembered(dir);
+  const r = new Remembered(dir, "jobs.yaml");
   r.checked("cc", [
     { job: "cc", path: "a.h", access: "read", problem: "undeclared-read", suggest: "reads: [a.h]" },
   ]);
@@ -136,7 +136,7 @@ Deno.test("remembered findings: a checked run replaces a job's entry; undeclared
     { job: "gen", path: "x.log", access: "write", problem: "undeclared-write", suggest: "" },
   ]);
   r.save();
-  const back = new Remembered(dir);
+  const back = new Remembered(dir, "jobs.yaml");
   assert.equal(back.hasUndeclaredInputs("cc"), true);
   assert.equal(back.hasUndeclaredInputs("gen"), false); // a write is no input
   assert.equal(back.hasUndeclaredInputs("other"), false);
@@ -147,11 +147,11 @@ Deno.test("remembered findings: a checked run replaces a job's entry; undeclared
   assert.equal(back.cacheRefusal("gen"), undefined);
   back.checked("cc", []);
   back.save();
-  assert.equal(new Remembered(dir).hasUndeclaredInputs("cc"), false);
-  assert.equal(new Remembered(dir).get("gen")?.findings.length, 1); // kept: not checked again
+  assert.equal(new Remembered(dir, "jobs.yaml").hasUndeclaredInputs("cc"), false);
+  assert.equal(new Remembered(dir, "jobs.yaml").get("gen")?.findings.length, 1); // kept: not checked again
   // A damaged file is no finding (and no crash).
   await Deno.writeTextFile(`${dir}/.jx/access.json`, "{not json");
-  assert.equal(new Remembered(dir).hasUndeclaredInputs("cc"), false);
+  assert.equal(new Remembered(dir, "jobs.yaml").hasUndeclaredInputs("cc"), false);
 });
 
 for (const runtime of RUNTIMES) {
@@ -398,7 +398,7 @@ Deno.test({
       await Deno.mkdir(`${dir}/.jx`, { recursive: true, mode: 0o700 });
       await Deno.writeTextFile(
         `${dir}/.jx/access.json`,
-        `{"version":1,"jobs":{"b":{"at":"x","findings":${findings}}}}`,
+        `{"version":2,"files":{"jobs.yaml":{"jobs":{"b":{"at":"x","findings":${findings}}}}}}`,
       );
       for (
         const args of [["explain", "b"], ["run", "--force"], ["run", "--check-access", "--force"]]
@@ -422,7 +422,9 @@ Deno.test({
     });
     const first = await runJx(["lint"], { cwd: dir });
     assert.equal(first.code, 1, first.stderr);
-    const before = JSON.parse(await Deno.readTextFile(`${dir}/.jx/access.json`)).jobs.b.findings;
+    const before =
+      JSON.parse(await Deno.readTextFile(`${dir}/.jx/access.json`)).files["jobs.yaml"].jobs.b
+        .findings;
     assert.equal(before.length, 1);
     // Under an outer strace the job's own strace cannot attach: nothing is recorded.
     const strace = findStrace()!;
@@ -432,7 +434,9 @@ Deno.test({
     }).output();
     const stderr = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
     assert.match(stderr, /jx: b: strace recorded nothing .*its last checked run's findings kept/);
-    const after = JSON.parse(await Deno.readTextFile(`${dir}/.jx/access.json`)).jobs.b.findings;
+    const after =
+      JSON.parse(await Deno.readTextFile(`${dir}/.jx/access.json`)).files["jobs.yaml"].jobs.b
+        .findings;
     assert.deepEqual(after, before);
   },
 });
@@ -523,5 +527,29 @@ Deno.test({
       "start",
       "end",
     ]);
+  },
+});
+
+Deno.test({
+  name: "lint: two jobs files of one folder with a job of the same name keep their own findings",
+  ignore,
+  fn: async () => {
+    const dir = await tempDir({
+      "build.yaml":
+        "cache: true\njobs:\n  b: { run: cat secret.txt > out2.txt, writes: [out2.txt] }\n",
+      "jobs.yaml": "jobs:\n  b: { run: 'true' }\n",
+      "secret.txt": "v1\n",
+    });
+    assert.equal((await runJx(["lint", "-f", "build.yaml"], { cwd: dir })).code, 1);
+    assert.equal((await runJx(["lint"], { cwd: dir })).code, 0, "jobs.yaml's b is clean");
+    // build.yaml's b keeps its finding: the cache neither stores nor restores it.
+    const explain = await runJx(["explain", "-f", "build.yaml", "b"], { cwd: dir });
+    assert.match(explain.stdout, /read secret\.txt, not in its reads/);
+    const clean = await runJx(["explain", "b"], { cwd: dir });
+    assert.doesNotMatch(clean.stdout, /secret\.txt/);
+    const r = await runJx(["run", "-f", "build.yaml", "--force", "--cache-dir", `${dir}/s`], {
+      cwd: dir,
+    });
+    assert.match(r.stderr, /b: not cached: its last checked run found undeclared inputs/);
   },
 });
