@@ -57,12 +57,14 @@ export function blobsOf(e: Entry): string[] {
   return [...out];
 }
 
-const concat = (parts: Uint8Array[]): Uint8Array => {
+/** The parts as one array (the part itself when there is one). */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let i = 0;
-  for (const p of parts) out.set(p, (i += p.length) - p.length);
+  let at = 0;
+  for (const p of parts) out.set(p, at), at += p.length;
   return out;
-};
+}
 
 /** Splits a log into its two streams' bytes and the interleaving order. */
 export function splitLog(
@@ -78,7 +80,7 @@ export function splitLog(
     if (last && last[0] === s) last[1] += chunk.length;
     else order.push([s, chunk.length]);
   }
-  return { stdout: concat(streams[0]), stderr: concat(streams[1]), order };
+  return { stdout: concatBytes(streams[0]), stderr: concatBytes(streams[1]), order };
 }
 
 /**

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Entry } from "./entry.ts";
+import { concatBytes, type Entry } from "./entry.ts";
 
 /** A remote store failed, refused or lied: one warning line, then a miss (or no upload). */
 export class RemoteError extends Error {
@@ -245,16 +245,7 @@ export async function getBody(
 ): Promise<Answer & { body: Uint8Array }> {
   const chunks: Uint8Array[] = [];
   const answer = await download(url, headers, deadline, what, max, (c) => chunks.push(c));
-  return { ...answer, body: concat(chunks) };
-}
-
-/** The chunks as one array (the chunk itself when there is one). */
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) out.set(c, at), at += c.length;
-  return out;
+  return { ...answer, body: concatBytes(chunks) };
 }
 
 /**

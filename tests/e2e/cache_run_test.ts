@@ -9,7 +9,7 @@
  * run, `--no-cache` and the default (off), `jx explain`.
  */
 import assert from "node:assert/strict";
-import { readEvents, ROOT, runJx, type Runtime, tempDir } from "../helpers.ts";
+import { readEvents, ROOT, runJx, type Runtime, tempDir, waitForFile } from "../helpers.ts";
 
 const JOBS = `
 cache: true
@@ -262,13 +262,13 @@ Deno.test("cache: an input edited while its job runs: the outputs are not stored
 cache: true
 jobs:
   copy:
-    run: "touch started; while [ ! -f go ]; do sleep 0.02; done; mkdir -p out; cat src/a.txt > out/a.txt"
+    run: "echo up > started; while [ ! -f go ]; do sleep 0.02; done; mkdir -p out; cat src/a.txt > out/a.txt"
     reads: [src/a.txt]
     writes: [out/a.txt]
 `;
   const dir = await checkout(jobs);
   const running = run(dir, ["--cache-dir", store]);
-  while (!(await exists(`${dir}/started`))) await new Promise((r) => setTimeout(r, 20));
+  await waitForFile(`${dir}/started`);
   await Deno.writeTextFile(`${dir}/src/a.txt`, "edited while it ran\n");
   await Deno.writeTextFile(`${dir}/go`, "");
   const r = await running;

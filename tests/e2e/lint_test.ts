@@ -17,7 +17,7 @@ import {
   Remembered,
 } from "../../lib/access/mod.ts";
 import { parseJobsFile } from "../../lib/graph/mod.ts";
-import { jxCommand, readEvents, ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
+import { jxCommand, readEvents, ROOT, runJx, RUNTIMES, tempDir, waitForFile } from "../helpers.ts";
 
 const ignore = !findStrace();
 const lines = (s: string) => s.split("\n").filter((l) => l);
@@ -503,9 +503,7 @@ Deno.test({
         .spawn();
     };
     const run = spawn(["run", "--force"]);
-    while (!(await Deno.readTextFile(`${dir}/log.txt`).catch(() => ""))) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitForFile(`${dir}/log.txt`);
     // The run holds the lock (its job waits for `go`): lint must say it waits, then run after it.
     const lint = spawn(["lint"]);
     const reader = lint.stderr.pipeThrough(new TextDecoderStream()).getReader();
