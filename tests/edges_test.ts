@@ -39,8 +39,8 @@ interface Job {
   writes: string[];
 }
 
-/** The edges by the rules above, as `from>to:kind`, sorted. */
-function byDefinition(jobs: Job[]): string[] {
+/** The edges by the rules above, as `from>to:kind`, sorted (`conflict`: whether two resources do). */
+function byDefinition(jobs: Job[], conflict = resourcesConflict): string[] {
   const out: string[] = [];
   jobs.forEach((job, i) => {
     const kinds = new Map<string, string>();
@@ -53,7 +53,7 @@ function byDefinition(jobs: Job[]): string[] {
     for (const c of seen) {
       let writer = -1; // the last writer of c before i
       for (let k = 0; k < i; k++) if (jobs[k].writes.includes(c)) writer = k;
-      const conflicts = (x: string) => resourcesConflict(c, x);
+      const conflicts = (x: string) => conflict(c, x);
       if (job.writes.some(conflicts)) {
         if (writer >= 0) add(writer, "order");
         for (let k = writer + 1; k < i; k++) {
@@ -83,6 +83,35 @@ Deno.test("resource edges: exactly the edges the rules give, pair by pair (rando
     const got: string[] = [];
     deriveResourceEdges(jobs, (e) => got.push(`${e.from}>${e.to}:${e.kind}`));
     assert.deepEqual(got.sort(), byDefinition(jobs), `round ${round}: ${JSON.stringify(jobs)}`);
+  }
+});
+
+Deno.test("resource edges: paths on either side of the depth where folders are found by their last part", () => {
+  // Folders less than 16 levels deep are found by their text, deeper ones under their parent:
+  // paths that share folders on both sides of that depth, met in any order, are one resource
+  // each (checked against plain prefix tests, not against the index itself).
+  const level = Array.from({ length: 22 }, (_, i) => `l${i}`);
+  const universe = [12, 14, 15, 16, 17, 18, 21, 22].flatMap((n) => {
+    const path = level.slice(0, n).join("/");
+    return [path, `${path}/x`];
+  });
+  const conflict = (a: string, b: string) =>
+    a === b || b.startsWith(a + "/") || a.startsWith(b + "/");
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return Math.floor((seed / 2147483648) * n);
+  };
+  const pick = (n: number) => Array.from({ length: rnd(n) }, () => universe[rnd(universe.length)]);
+  for (let round = 0; round < 300; round++) {
+    const jobs = Array.from({ length: 1 + rnd(20) }, (_, i) => ({
+      name: `j${i}`,
+      reads: pick(4),
+      writes: pick(3),
+    }));
+    const got: string[] = [];
+    deriveResourceEdges(jobs, (e) => got.push(`${e.from}>${e.to}:${e.kind}`));
+    assert.deepEqual(got.sort(), byDefinition(jobs, conflict), `round ${round}`);
   }
 });
 

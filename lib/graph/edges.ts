@@ -19,6 +19,15 @@ function globUnder(g: string, dir: string): boolean {
 /** What a resource is: a plain path, a glob, an `@name`. */
 const PLAIN = 0, GLOB = 1, NAME = 2;
 
+/** Folders this many levels below the top or deeper are found by their last part (`pathId`). */
+const DEEP = 16;
+
+/** `into` holding `from` first. */
+function grown<A extends Uint8Array | Int32Array>(from: A, into: A): A {
+  into.set(from);
+  return into;
+}
+
 /**
  * Resources seen so far, each with a value, and which of them conflict with
  * another: equal, one a directory above the other, or a glob matching the
@@ -37,50 +46,73 @@ const PLAIN = 0, GLOB = 1, NAME = 2;
  * ```
  */
 export class ResourceIndex<T> {
+  /** Resources by their text: those asked for, and folders less than DEEP below the top. */
   private ids = new Map<string, number>();
-  /** Plain paths by their last part under their parent: at the top, and by number. */
-  private top = new Map<string, number>();
-  private children: (Map<string, number> | undefined)[] = [];
+  /** Folders DEEP or more below the top, by their last part under their parent's number. */
+  private children = new Map<number, Map<string, number>>();
   /** By number: the resource, its kind, its parent directory's number (-1: none). */
   private texts: string[] = [];
-  private kinds: number[] = [];
-  private parents: number[] = [];
-  /** By number: the value once seen (added), and the seen plain paths below it. */
-  private seen: boolean[] = [];
-  private values: (T | undefined)[] = [];
-  private below: (number[] | undefined)[] = [];
-  /** Globs seen, and every resource seen, in the order seen. */
-  private globs: number[] = [];
+  private kinds = new Uint8Array(1024);
+  private parents = new Int32Array(1024);
+  /** By number: its place in `order` and `values` once seen (added), else -1. */
+  private seenAt = new Int32Array(1024).fill(-1);
+  /** Every resource seen, in the order seen, and its value. */
   private order: number[] = [];
+  private values: T[] = [];
+  /** By a folder's number: the plain paths seen below it. */
+  private below = new Map<number, number[]>();
+  /** The globs seen, in the order seen. */
+  private globs: number[] = [];
 
   /** The number of `res` (made the first time it is asked for, with its parent directories'). */
   idOf(res: string): number {
     const known = this.ids.get(res);
     if (known !== undefined) return known;
     const kind = res[0] === "@" ? NAME : isGlob(res) ? GLOB : PLAIN;
-    let id = -1;
-    if (kind !== PLAIN) id = this.number(res, -1, kind);
-    else {
-      // Down from the top, one folder at a time (`a`, `a/b`, then `a/b/c`), each found by its
-      // own name under its parent: a path thousands of folders deep costs its length, not its
-      // length times its depth.
-      let from = 0;
-      for (let i = res.indexOf("/", 1); i > 0; i = res.indexOf("/", i + 1)) {
-        id = this.child(id, res, from, i);
-        from = i;
-      }
-      id = this.child(id, res, from, res.length);
-    }
+    const id = kind !== PLAIN ? this.number(res, -1, kind) : this.pathId(res);
     this.ids.set(res, id);
     return id;
   }
 
-  /** The number of `res.slice(0, to)`, whose parent is `parent` and last part `res.slice(from, to)`. */
-  private child(parent: number, res: string, from: number, to: number): number {
-    const under = parent < 0 ? this.top : (this.children[parent] ??= new Map());
-    const part = res.slice(from, to);
-    let id = under.get(part);
-    if (id === undefined) under.set(part, id = this.number(res.slice(0, to), parent, PLAIN));
+  /**
+   * The number of the plain path `res`. A folder less than DEEP levels
+   * below the top is found by its text (one lookup when its parent is
+   * known, as most are); a deeper one by its last part under its parent's
+   * number, so that a path thousands of folders deep costs its length, not
+   * its length times its depth.
+   */
+  private pathId(res: string): number {
+    let cut = -1, depth = 0;
+    for (let i = res.indexOf("/", 1); i > 0; i = res.indexOf("/", i + 1)) {
+      if (++depth === DEEP) {
+        cut = i;
+        break;
+      }
+    }
+    if (cut < 0) return this.shallow(res, res.length);
+    let id = this.shallow(res, cut);
+    for (let from = cut; from > 0;) {
+      const next = res.indexOf("/", from + 1), to = next < 0 ? res.length : next;
+      let under = this.children.get(id);
+      if (!under) this.children.set(id, under = new Map());
+      const part = res.slice(from + 1, to);
+      const had = under.get(part);
+      if (had !== undefined) id = had;
+      else under.set(part, id = this.number(res.slice(0, to), id, PLAIN));
+      from = next;
+    }
+    return id;
+  }
+
+  /** The number of folder `res.slice(0, to)`, less than DEEP below the top: by its text. */
+  private shallow(res: string, to: number): number {
+    const text = to === res.length ? res : res.slice(0, to);
+    let id = this.ids.get(text);
+    if (id === undefined) {
+      const slash = res.lastIndexOf("/", to - 1);
+      id = this.number(text, slash > 0 ? this.shallow(res, slash) : -1, PLAIN);
+      this.ids.set(text, id);
+    }
     return id;
   }
 
@@ -88,12 +120,13 @@ export class ResourceIndex<T> {
   private number(res: string, parent: number, kind: number): number {
     const id = this.texts.length;
     this.texts.push(res);
-    this.kinds.push(kind);
-    this.parents.push(parent);
-    this.children.push(undefined);
-    this.seen.push(false);
-    this.values.push(undefined);
-    this.below.push(undefined);
+    if (id === this.kinds.length) {
+      this.kinds = grown(this.kinds, new Uint8Array(id * 2));
+      this.parents = grown(this.parents, new Int32Array(id * 2));
+      this.seenAt = grown(this.seenAt, new Int32Array(id * 2).fill(-1));
+    }
+    this.kinds[id] = kind;
+    this.parents[id] = parent;
     return id;
   }
 
@@ -105,12 +138,12 @@ export class ResourceIndex<T> {
   /** The value of a resource seen before. */
   get(res: string): T | undefined {
     const id = this.ids.get(res);
-    return id === undefined ? undefined : this.values[id];
+    return id === undefined || this.seenAt[id] < 0 ? undefined : this.values[this.seenAt[id]];
   }
 
   /** The value of resource `id` (seen before). */
   valueOf(id: number): T {
-    return this.values[id]!;
+    return this.values[this.seenAt[id]];
   }
 
   /** The value of `res`, made with `make` the first time. */
@@ -120,14 +153,18 @@ export class ResourceIndex<T> {
 
   /** The value of resource `id`, made with `make` the first time. */
   addId(id: number, make: () => T): T {
-    if (this.seen[id]) return this.values[id]!;
+    const at = this.seenAt[id];
+    if (at >= 0) return this.values[at];
     const v = make();
-    this.seen[id] = true;
-    this.values[id] = v;
-    this.order.push(id);
+    this.seenAt[id] = this.order.push(id) - 1;
+    this.values.push(v);
     if (this.kinds[id] === GLOB) this.globs.push(id);
     else if (this.kinds[id] === PLAIN) {
-      for (let a = this.parents[id]; a >= 0; a = this.parents[a]) (this.below[a] ??= []).push(id);
+      for (let a = this.parents[id]; a >= 0; a = this.parents[a]) {
+        const list = this.below.get(a);
+        if (list) list.push(id);
+        else this.below.set(a, [id]);
+      }
     }
     return v;
   }
@@ -145,9 +182,9 @@ export class ResourceIndex<T> {
    * globs, each group in the order first seen.
    */
   conflictingIds(id: number, f: (c: number) => void): void {
-    const { seen, kinds, texts } = this;
+    const { seenAt, kinds, texts } = this;
     if (kinds[id] === NAME) {
-      if (seen[id]) f(id);
+      if (seenAt[id] >= 0) f(id);
       return;
     }
     const res = texts[id];
@@ -158,9 +195,9 @@ export class ResourceIndex<T> {
       }
       return;
     }
-    if (seen[id]) f(id);
-    for (let a = this.parents[id]; a >= 0; a = this.parents[a]) if (seen[a]) f(a);
-    const below = this.below[id];
+    if (seenAt[id] >= 0) f(id);
+    for (let a = this.parents[id]; a >= 0; a = this.parents[a]) if (seenAt[a] >= 0) f(a);
+    const below = this.below.get(id);
     if (below) { for (const b of below) f(b); }
     for (const g of this.globs) {
       if (patternsOverlap(texts[g], res) || globUnder(texts[g], res)) f(g);
