@@ -623,7 +623,9 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
     if (!trusted(path, true)) return;
     mkdirpSync(dirname(path), 0o700);
     const p = new Packer();
-    const rows = [...graph.jobs.map((j) => p.row(j)), ...graph.edges.map((e) => p.row(e))];
+    // Each row made into its text at once: no list of 100,000 rows kept alive meanwhile.
+    const text = (o: object) => JSON.stringify(p.row(o));
+    const texts = [...graph.jobs.map(text), ...graph.edges.map(text)];
     const head = {
       shapes: p.shapes,
       pools: [...graph.pools],
@@ -631,7 +633,6 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
       jobs: graph.jobs.length,
       edges: graph.edges.length,
     };
-    const texts = rows.map((r) => JSON.stringify(r));
     const { header, parts } = layout(head, texts, indexOf(graph));
     removePath(tmp);
     writeParts(tmp, key, header, parts, texts);
