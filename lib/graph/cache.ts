@@ -333,8 +333,12 @@ function checkRows(jobs: JobSpec[], edges: Edge[]): void {
   }
 }
 
-/** The cache key of a load. */
-export function cacheKey(text: string, vars: Record<string, string>, baseDir: string): string {
+/** The cache key of a load: the jobs file's bytes (or text), the variables, the base directory. */
+export function cacheKey(
+  text: string | Uint8Array,
+  vars: Record<string, string>,
+  baseDir: string,
+): string {
   return sha256()
     .update(JSON.stringify([FORMAT, baseDir, Object.entries(vars).sort()]))
     .update(text)

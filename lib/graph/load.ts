@@ -7,7 +7,8 @@
  */
 import { LineCounter } from "../runtime/yaml_light.ts";
 import { basename, dirname, resolve } from "../runtime/path.ts";
-import { findJobsFileUp, readTextSync } from "../runtime/fs.ts";
+import { findJobsFileUp, readBytesSync, readTextSync } from "../runtime/fs.ts";
+import { utf8Decoder } from "../runtime/utf8.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import {
   CACHE_MIN_BYTES,
@@ -118,9 +119,12 @@ export function jobsFileOrFail(file: string | undefined, dir: string): string {
  * ```
  */
 export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
-  let text: string;
+  // Its bytes, read once: the key hashes them as they are (no text encoded again), the parser
+  // gets their text (on Deno `readTextFileSync` took 70 ms for 10 MB, this 3 + 28 to decode).
+  let bytes: Uint8Array, text: string;
   try {
-    text = readTextSync(file);
+    bytes = readBytesSync(file);
+    text = utf8Decoder.decode(bytes);
   } catch (e) {
     const code = errorCode(e);
     throw new JxInputError(
@@ -134,7 +138,7 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
   if (text.length < CACHE_MIN_BYTES || FOREACH_GLOB.test(text) || MORE_FILES.test(text)) {
     return parseJobsFile(text, file, o);
   }
-  const key = cacheKey(text, o.vars ?? {}, o.baseDir);
+  const key = cacheKey(bytes, o.vars ?? {}, o.baseDir);
   const cached = readCachedGraph(file, key);
   if (cached) return cached;
   const graph = parseJobsFile(text, file, o);
