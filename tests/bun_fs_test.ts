@@ -56,7 +56,7 @@ Deno.test("runtime/fs readBytesSync on Deno: whole files, also one that stat cal
   const { readTextSync } = await import("../lib/runtime/fs.ts");
   assert.throws(
     () => readTextSync(`${dir}/missing`),
-    /: ENOENT: no such file or directory, readfile '.*missing'$/,
+    /: ENOENT: no such file or directory, open '.*missing'$/,
   );
   await Deno.remove(dir, { recursive: true });
 });

@@ -9,6 +9,7 @@
  * @module
  */
 import { isRegular, readFileBytes, statMode } from "./bun_fs.ts";
+import { utf8Decoder } from "./utf8.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -39,16 +40,14 @@ export function nodeFs(): typeof import("node:fs") {
  */
 export function readTextSync(path: string): string {
   if (!D) return nodeFs().readFileSync(path, "utf8");
-  try {
-    return D.readTextFileSync(path);
-  } catch (e) {
-    throw nodeWorded(e);
-  }
+  // Read as bytes then decoded (as `readTextFileSync` would, a BOM kept): `readTextFileSync`
+  // takes 7 ms a megabyte here, this 0.3 plus 3 to decode.
+  return utf8Decoder.decode(readDeno(path));
 }
 
 /**
  * A Deno file error worded as `node:fs` words its own (`EISDIR: is a
- * directory, readfile 'x'` for `Is a directory (os error 21): readfile 'x'`):
+ * directory, open 'x'` for `Is a directory (os error 21): open 'x'`):
  * a message names the error code first on both runtimes.
  */
 function nodeWorded(e: unknown): unknown {
