@@ -4,10 +4,11 @@
  * findings of an included file's job at its own file and relative to its
  * folder, a project reached through a symbolic link, a declared path
  * through a link inside the project, and a folder made on the way to the
- * files a glob in `writes` declares.
+ * files a glob in `writes` declares. Then the strace parser: working
+ * directories shared by threads (`CLONE_FS`).
  */
 import assert from "node:assert/strict";
-import { Checker, findStrace } from "../lib/access/mod.ts";
+import { Checker, findStrace, parseStrace } from "../lib/access/mod.ts";
 import { parseJobsFile } from "../lib/graph/mod.ts";
 import { runJx, tempDir } from "./helpers.ts";
 
@@ -197,4 +198,36 @@ t("a declared path through a link inside the project covers the file it names", 
   const r = await runJx(["lint"], { cwd: dir });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(r.stdout, "");
+});
+
+/** The paths and kinds `parseStrace` finds in `lines` (a job started in /p). */
+const traced = (lines: string[], cwd = "/p") =>
+  parseStrace(lines.join("\n") + "\n", cwd).map((a) => `${a.kind} ${a.path}`);
+
+Deno.test("strace parser: a thread's chdir moves every thread sharing its fs, a fork's is its own", () => {
+  const thread = "flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM";
+  assert.deepEqual(
+    traced([
+      `10 clone3({${thread}, child_tid=0x7e} => {parent_tid=[11]}, 88) = 11`,
+      `11 chdir("sub") = 0`,
+      `10 mkdir("a", 0755) = 0`,
+      `10 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD, child_tidptr=0x7f) = 12`,
+      `12 chdir("/p/other") = 0`,
+      `12 mkdir("b", 0755) = 0`,
+      `11 mkdir("c", 0755) = 0`,
+      // A thread seen before its clone returns: its chdir is its parent's too.
+      `12 clone(child_stack=0x7e, ${thread}, tls=0x7f <unfinished ...>`,
+      `13 chdir("in") = 0`,
+      `12 <... clone resumed>, parent_tid=[13]) = 13`,
+      `12 mkdir("d", 0755) = 0`,
+      `10 mkdir("e", 0755) = 0`,
+    ]),
+    [
+      "write /p/sub/a",
+      "write /p/other/b",
+      "write /p/sub/c",
+      "write /p/other/in/d",
+      "write /p/sub/e",
+    ],
+  );
 });

@@ -178,38 +178,84 @@ function effectsOf(c: Call): Effect[] {
   }
 }
 
+/**
+ * A working directory as the kernel keeps it: one per `fs` (the threads of
+ * a process, and children made with `CLONE_FS`, share one; a `fork` copies).
+ * `guessed`: made for a process seen before the call that made it returned.
+ */
+interface Fs {
+  cwd: string;
+  guessed: boolean;
+}
+
+const MAKES_PROCESS = /^(clone3?|v?fork)$/;
+/** Whether a `clone` (its arguments, or its line) makes a child that shares the caller's fs. */
+const sharesFs = (text: string) => /\bCLONE_FS\b/.test(text);
+
+/** A call that makes a process and has not returned yet: who made it, its arguments so far. */
+interface Creator {
+  pid: number;
+  head: string;
+}
+
 /** Per-process working directories, followed through the trace. */
 class Cwds {
-  private cwd = new Map<number, string>();
-  private parent = new Map<number, number>();
-  constructor(private start: string) {}
+  private fs = new Map<number, Fs>();
+  /**
+   * `start`: the traced command's directory. `creating`: the one call
+   * making a process that has not returned yet, if there is exactly one.
+   */
+  constructor(private start: string, private creating: () => Creator | undefined) {}
+
+  private of(pid: number): Fs {
+    let f = this.fs.get(pid);
+    if (f) return f;
+    // The first process is the traced command; a later one not yet known is
+    // the child of the one call making a process now, else a guess.
+    const c = this.fs.size ? this.creating() : undefined;
+    const p = c && this.of(c.pid);
+    if (p && sharesFs(c.head)) f = p;
+    else f = { cwd: p?.cwd ?? this.start, guessed: this.fs.size > 0 && !p };
+    this.fs.set(pid, f);
+    return f;
+  }
 
   get(pid: number): string {
-    let d = this.cwd.get(pid);
-    if (d === undefined) {
-      const p = this.parent.get(pid);
-      d = (p !== undefined ? this.cwd.get(p) : undefined) ?? this.start;
-      this.cwd.set(pid, d);
-    }
-    return d;
+    return this.of(pid).cwd;
+  }
+
+  private set(pid: number, cwd: string): void {
+    const f = this.of(pid);
+    f.cwd = cwd;
+    f.guessed = false;
+  }
+
+  /**
+   * `child`, made by `parent`: sharing its fs (`CLONE_FS`), or with a copy.
+   * A child seen before (its calls came before the clone returned) keeps
+   * what it did itself: a shared fs takes its directory.
+   */
+  private made(parent: number, child: number, shared: boolean): void {
+    const p = this.of(parent), own = this.fs.get(child);
+    if (shared) {
+      if (own && !own.guessed) p.cwd = own.cwd;
+      this.fs.set(child, p);
+    } else if (!own || own.guessed) this.fs.set(child, { cwd: p.cwd, guessed: false });
   }
 
   /** Learns from a call: a cwd named by `AT_FDCWD<...>`, a chdir, a child. */
   learn(c: Call, ok: boolean): void {
     const at = c.args.find((a) => a.startsWith("AT_FDCWD<"));
-    if (at) this.cwd.set(c.pid, fdPath(at)!);
+    if (at) this.set(c.pid, fdPath(at)!);
     if (!ok) return;
     if (c.name === "chdir") {
-      this.cwd.set(c.pid, posix.resolve(this.get(c.pid), decodeQuoted(c.args[0])));
+      this.set(c.pid, posix.resolve(this.get(c.pid), decodeQuoted(c.args[0])));
     } else if (c.name === "fchdir") {
       const d = fdPath(c.args[0] ?? "");
-      if (d) this.cwd.set(c.pid, d);
-    } else if (/^(clone3?|v?fork)$/.test(c.name)) {
+      if (d) this.set(c.pid, d);
+    } else if (MAKES_PROCESS.test(c.name)) {
       const child = parseInt(c.ret, 10);
-      if (child > 0) {
-        this.parent.set(child, c.pid);
-        if (!this.cwd.has(child)) this.cwd.set(child, this.get(c.pid));
-      }
+      if (child > 0) this.made(c.pid, child, c.args.some(sharesFs));
     }
   }
 }
@@ -253,7 +299,18 @@ export class StraceParser {
 
   /** `cwd`: the directory the traced command started in. */
   constructor(cwd: string) {
-    this.cwds = new Cwds(cwd);
+    this.cwds = new Cwds(cwd, () => this.creating());
+  }
+
+  /** The one call making a process that has not returned yet (none, or several: undefined). */
+  private creating(): Creator | undefined {
+    let found: Creator | undefined;
+    for (const [pid, head] of this.pending) {
+      if (!MAKES_PROCESS.test(/^[a-z0-9]+/.exec(head)?.[0] ?? "")) continue;
+      if (found) return undefined;
+      found = { pid, head };
+    }
+    return found;
   }
 
   /** Parses whole lines (one or more, separated by newlines). */
