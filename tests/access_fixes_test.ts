@@ -5,10 +5,11 @@
  * folder, a project reached through a symbolic link, a declared path
  * through a link inside the project, and a folder made on the way to the
  * files a glob in `writes` declares. Then the strace parser: working
- * directories shared by threads (`CLONE_FS`).
+ * directories shared by threads (`CLONE_FS`), paths relative to a folder
+ * strace could not name (deeper than PATH_MAX) dropped and said.
  */
 import assert from "node:assert/strict";
-import { Checker, findStrace, parseStrace } from "../lib/access/mod.ts";
+import { Checker, findStrace, parseStrace, StraceParser } from "../lib/access/mod.ts";
 import { parseJobsFile } from "../lib/graph/mod.ts";
 import { runJx, tempDir } from "./helpers.ts";
 
@@ -230,4 +231,67 @@ Deno.test("strace parser: a thread's chdir moves every thread sharing its fs, a 
       "write /p/sub/e",
     ],
   );
+});
+
+Deno.test("strace parser: a path relative to a folder strace could not name is dropped, and said", () => {
+  const p = new StraceParser("/p");
+  p.lines([
+    // strace prints no path for a descriptor whose folder is longer than PATH_MAX.
+    `10 openat(4, "deep.txt", O_WRONLY|O_CREAT, 0644) = 3`,
+    `10 openat(4, "/p/abs.txt", O_RDONLY) = 3</p/abs.txt>`,
+    `10 fchdir(4) = 0`,
+    `10 mkdir("deep2", 0755) = 0`,
+    `10 openat(AT_FDCWD, "deep3", O_WRONLY|O_CREAT, 0644) = 3`,
+    // A name strace cut short (no NUL within PATH_MAX) names no file.
+    `10 openat(AT_FDCWD, "/p/${
+      "d".repeat(20)
+    }"..., O_RDONLY) = -1 ENAMETOOLONG (File name too long)`,
+    `10 chdir("/p/q") = 0`,
+    `10 mkdir("r", 0755) = 0`,
+    `10 openat(5</p/gone>(deleted), "x", O_RDONLY) = -1 ENOENT (No such file or directory)`,
+  ].join("\n"));
+  assert.deepEqual(p.accesses.map((a) => `${a.kind} ${a.path}`), [
+    "read /p/abs.txt",
+    "write /p/q/r",
+    "read /p/gone/x",
+  ]);
+  assert.deepEqual(p.notes(), [
+    "3 accesses not checked: strace could not name the folder their path is relative to " +
+    "(a folder path longer than PATH_MAX?)",
+  ]);
+});
+
+/** A C program that creates a file in a folder whose path is longer than PATH_MAX. */
+const DEEP_C = `#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+int main(void) {
+  char name[201];
+  memset(name, 'd', 200);
+  name[200] = 0;
+  int fd = open(".", O_RDONLY | O_DIRECTORY);
+  for (int i = 0; i < 25; i++) {
+    mkdirat(fd, name, 0755);
+    int next = openat(fd, name, O_RDONLY | O_DIRECTORY);
+    close(fd);
+    fd = next;
+  }
+  return close(openat(fd, "deep.txt", O_WRONLY | O_CREAT, 0644)) != 0;
+}
+`;
+
+t("a file in a folder deeper than PATH_MAX: not checked, and one line says so", async () => {
+  const dir = await tempDir({ "deep.c": DEEP_C, "jobs.yaml": "" });
+  const cc = await new Deno.Command("gcc", { args: ["-o", "deep", "deep.c"], cwd: dir }).output();
+  assert.equal(cc.code, 0, new TextDecoder().decode(cc.stderr));
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    'jobs:\n  j:\n    run: ./deep\n    reads: [deep]\n    writes: ["dddd*/**"]\n',
+  );
+  const r = await runJx(["lint"], { cwd: dir });
+  const out = r.stdout + r.stderr;
+  assert.equal(r.code, 0, out.slice(0, 2000));
+  assert.match(out, /jx: j: \d+ accesses not checked: strace could not name the folder/);
+  assert.doesNotMatch(out, /deep\.txt/);
 });

@@ -18,7 +18,14 @@
  */
 export type { Access, AccessKind, Finding, Problem, TracedRun, Tracer } from "./types.ts";
 export { findStrace, type StraceOptions, StraceTracer, TRACED_CALLS } from "./strace.ts";
-export { type Call, decodeQuoted, joinLines, parseCall, parseStrace } from "./strace_parse.ts";
+export {
+  type Call,
+  decodeQuoted,
+  joinLines,
+  parseCall,
+  parseStrace,
+  StraceParser,
+} from "./strace_parse.ts";
 export {
   changed,
   Checker,

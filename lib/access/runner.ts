@@ -57,6 +57,12 @@ export class TracingRunner extends WrappingRunner {
     sink.output("stderr", new TextEncoder().encode(line));
   }
 
+  /** What the tracer could not see of a job: one line each in its output. */
+  private say(spec: JobSpec, sink: RunSink, notes: string[]): void {
+    const text = notes.map((n) => `jx: ${spec.name}: ${n}\n`).join("");
+    if (text) sink.output("stderr", new TextEncoder().encode(text));
+  }
+
   start(req: RunRequest, sink: RunSink): RunHandle {
     const run = this.tracer.wrap(req.spec.argv, req.spec.cwd);
     const traced: RunRequest = {
@@ -72,8 +78,10 @@ export class TracingRunner extends WrappingRunner {
         if (end.kind === "exited") {
           const accesses = run.collect();
           // No trace at all: what it touched is unknown (its last findings stand).
-          if (accesses) this.onTrace(req.spec, accesses);
-          else this.untraced(req.spec, sink);
+          if (accesses) {
+            this.onTrace(req.spec, accesses);
+            this.say(req.spec, sink, run.notes?.() ?? []);
+          } else this.untraced(req.spec, sink);
         }
         sink.ended(end);
       },

@@ -88,11 +88,11 @@ export interface StraceOptions {
 const TRACE_CHUNK = 16 << 20;
 
 /**
- * The accesses in the trace file `file`, read a part at a time; undefined
- * when there is no trace (strace could not start or trace: the file is
- * missing or empty, since the traced command's own `execve` is always in it).
+ * The trace file `file` parsed, read a part at a time; undefined when there
+ * is no trace (strace could not start or trace: the file is missing or
+ * empty, since the traced command's own `execve` is always in it).
  */
-function readTrace(file: string, cwd: string, chunk = TRACE_CHUNK): Access[] | undefined {
+function readTrace(file: string, cwd: string, chunk = TRACE_CHUNK): StraceParser | undefined {
   let fd: number;
   try {
     fd = openSync(file, "r");
@@ -115,7 +115,7 @@ function readTrace(file: string, cwd: string, chunk = TRACE_CHUNK): Access[] | u
     closeSync(fd);
   }
   parser.lines(rest + decoder.decode());
-  return total ? parser.accesses : undefined;
+  return total ? parser : undefined;
 }
 
 export class StraceTracer implements Tracer {
@@ -134,6 +134,7 @@ export class StraceTracer implements Tracer {
     this.dir ??= mkdtempSync(join(tmpdir(), "jx-trace-"));
     const file = join(this.dir, `${++this.n}.trace`);
     const chunk = this.opts.chunk;
+    let parsed: StraceParser | undefined;
     const flags = ["-f", "-qq", "-y", "-xx", "-e", "signal=none"];
     if (this.opts.seccomp !== false) flags.push("--seccomp-bpf");
     return {
@@ -150,11 +151,13 @@ export class StraceTracer implements Tracer {
       env: {},
       collect(): Access[] | undefined {
         try {
-          return readTrace(file, cwd, chunk);
+          parsed = readTrace(file, cwd, chunk);
+          return parsed?.accesses;
         } finally {
           rmSync(file, { force: true });
         }
       },
+      notes: () => parsed?.notes() ?? [],
     };
   }
 

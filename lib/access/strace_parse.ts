@@ -121,10 +121,24 @@ export function decodeQuoted(s: string): string {
   return new TextDecoder().decode(new Uint8Array(bytes));
 }
 
-/** The path strace names for a descriptor (`AT_FDCWD</p>`, `3</p/src>`), or undefined. */
+/**
+ * The path strace names for a descriptor (`AT_FDCWD</p>`, `3</p/src>`,
+ * `3</p/gone>(deleted)`), or undefined: none printed (`3`: a path longer
+ * than PATH_MAX, or strace run without `-y`).
+ */
 export function fdPath(arg: string): string | undefined {
-  const m = /^(?:AT_FDCWD|-?\d+)<(.*)>$/s.exec(arg);
+  const m = /^(?:AT_FDCWD|-?\d+)<(.*)>(?:\(deleted\))?$/s.exec(arg);
   return m ? decodeQuoted(m[1]) : undefined;
+}
+
+/**
+ * A path argument as bytes decoded, or undefined when strace printed no
+ * whole string for it (an address it could not read, a name cut short: `"..."...`).
+ */
+function quotedName(arg: string | undefined): string | undefined {
+  return arg && arg.length >= 2 && arg.startsWith('"') && arg.endsWith('"')
+    ? decodeQuoted(arg)
+    : undefined;
 }
 
 /** What a call did to which path arguments: [dirfd index or -1, path index, kind, is a directory]. */
@@ -184,7 +198,8 @@ function effectsOf(c: Call): Effect[] {
  * `guessed`: made for a process seen before the call that made it returned.
  */
 interface Fs {
-  cwd: string;
+  /** Undefined when unknown (an `fchdir` to a folder strace could not name). */
+  cwd: string | undefined;
   guessed: boolean;
 }
 
@@ -220,11 +235,11 @@ class Cwds {
     return f;
   }
 
-  get(pid: number): string {
+  get(pid: number): string | undefined {
     return this.of(pid).cwd;
   }
 
-  private set(pid: number, cwd: string): void {
+  private set(pid: number, cwd: string | undefined): void {
     const f = this.of(pid);
     f.cwd = cwd;
     f.guessed = false;
@@ -249,10 +264,11 @@ class Cwds {
     if (at) this.set(c.pid, fdPath(at)!);
     if (!ok) return;
     if (c.name === "chdir") {
-      this.set(c.pid, posix.resolve(this.get(c.pid), decodeQuoted(c.args[0])));
+      const name = quotedName(c.args[0]), base = this.get(c.pid);
+      const known = name !== undefined && (posix.isAbsolute(name) || base !== undefined);
+      this.set(c.pid, known ? posix.resolve(base ?? "/", name) : undefined);
     } else if (c.name === "fchdir") {
-      const d = fdPath(c.args[0] ?? "");
-      if (d) this.set(c.pid, d);
+      this.set(c.pid, fdPath(c.args[0] ?? ""));
     } else if (MAKES_PROCESS.test(c.name)) {
       const child = parseInt(c.ret, 10);
       if (child > 0) this.made(c.pid, child, c.args.some(sharesFs));
@@ -296,6 +312,8 @@ export class StraceParser {
   readonly accesses: Access[] = [];
   private cwds: Cwds;
   private pending = new Map<number, string>();
+  /** Successful calls whose path could not be told (`pathOf`). */
+  private unnamed = 0;
 
   /** `cwd`: the directory the traced command started in. */
   constructor(cwd: string) {
@@ -327,13 +345,42 @@ export class StraceParser {
     const ok = !c.ret.startsWith("-") && !c.ret.startsWith("?");
     for (const [d, p, kind, dir] of effectsOf(c)) {
       if (!ok && kind !== "read") continue;
-      const arg = c.args[p];
-      if (arg === undefined || !arg.includes('"')) continue;
-      const name = decodeQuoted(arg);
-      const base = (d >= 0 ? fdPath(c.args[d] ?? "") : undefined) ?? this.cwds.get(pid);
-      const path = name === "" ? base : posix.resolve(base, name);
+      const path = this.pathOf(c, d, p);
+      if (path === undefined) {
+        if (ok) this.unnamed++;
+        continue;
+      }
       this.accesses.push(dir ? { path, kind, pid, ok, dir } : { path, kind, pid, ok });
     }
     this.cwds.learn(c, ok);
+  }
+
+  /**
+   * The path argument `p` of a call, resolved against its dirfd argument
+   * `d` (-1: none, the working directory); undefined when it cannot be
+   * told: a name strace did not print whole, a folder it could not name.
+   */
+  private pathOf(c: Call, d: number, p: number): string | undefined {
+    const name = quotedName(c.args[p]);
+    if (name === undefined) return undefined;
+    if (posix.isAbsolute(name)) return posix.resolve(name);
+    const dirfd = d >= 0 ? c.args[d] ?? "" : "AT_FDCWD";
+    const base = fdPath(dirfd) ?? (dirfd === "AT_FDCWD" ? this.cwds.get(c.pid) : undefined);
+    if (base === undefined) return undefined;
+    return name === "" ? base : posix.resolve(base, name);
+  }
+
+  /**
+   * What the trace could not show, one sentence each: accesses whose path
+   * could not be told.
+   */
+  notes(): string[] {
+    const n = this.unnamed;
+    return n
+      ? [
+        `${n} access${n === 1 ? "" : "es"} not checked: strace could not name the folder ` +
+        "their path is relative to (a folder path longer than PATH_MAX?)",
+      ]
+      : [];
   }
 }

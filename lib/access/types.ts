@@ -49,6 +49,12 @@ export interface TracedRun {
    * or attach): what the job touched is unknown, not nothing.
    */
   collect(): Access[] | undefined;
+  /**
+   * What the tracer could not see in the run, one sentence each (no
+   * newline): accesses it could not name, calls it cannot follow. Asked
+   * after `collect`.
+   */
+  notes?(): string[];
 }
 
 /**
