@@ -6,7 +6,8 @@
  * through a link inside the project, and a folder made on the way to the
  * files a glob in `writes` declares. Then the strace parser: working
  * directories shared by threads (`CLONE_FS`), paths relative to a folder
- * strace could not name (deeper than PATH_MAX) dropped and said.
+ * strace could not name (deeper than PATH_MAX) dropped and said, a `..`
+ * after a symbolic link.
  */
 import assert from "node:assert/strict";
 import { Checker, findStrace, parseStrace, StraceParser } from "../lib/access/mod.ts";
@@ -283,8 +284,7 @@ int main(void) {
 
 t("a file in a folder deeper than PATH_MAX: not checked, and one line says so", async () => {
   const dir = await tempDir({ "deep.c": DEEP_C, "jobs.yaml": "" });
-  const cc = await new Deno.Command("gcc", { args: ["-o", "deep", "deep.c"], cwd: dir }).output();
-  assert.equal(cc.code, 0, new TextDecoder().decode(cc.stderr));
+  await gcc(dir, "deep");
   await Deno.writeTextFile(
     `${dir}/jobs.yaml`,
     'jobs:\n  j:\n    run: ./deep\n    reads: [deep]\n    writes: ["dddd*/**"]\n',
@@ -294,4 +294,53 @@ t("a file in a folder deeper than PATH_MAX: not checked, and one line says so", 
   assert.equal(r.code, 0, out.slice(0, 2000));
   assert.match(out, /jx: j: \d+ accesses not checked: strace could not name the folder/);
   assert.doesNotMatch(out, /deep\.txt/);
+});
+
+Deno.test("strace parser: a '..' after a symbolic link goes up from the link's target", async () => {
+  const dir = await Deno.realPath(await Deno.makeTempDir());
+  try {
+    await Deno.mkdir(`${dir}/a/b`, { recursive: true });
+    await Deno.symlink("a/b", `${dir}/lnk`);
+    assert.deepEqual(
+      traced([
+        `10 chdir("lnk") = 0`,
+        `10 mkdir("../made", 0777) = 0`,
+        `10 openat(AT_FDCWD<${dir}/a/b>, "../../lnk/../c.txt", O_RDONLY) = 3<${dir}/a/c.txt>`,
+        `10 chdir("..") = 0`,
+        `10 unlink("b/../x") = 0`,
+        `10 unlink("gone/../y") = -1 ENOENT (No such file or directory)`,
+        `10 openat(AT_FDCWD<${dir}/a>, "gone/../y", O_RDONLY) = -1 ENOENT (No such file or directory)`,
+      ], dir),
+      [
+        `write ${dir}/a/made`,
+        `read ${dir}/a/c.txt`,
+        `delete ${dir}/a/x`,
+        `read ${dir}/a/y`,
+      ],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Builds `dir/NAME` from the C source `dir/NAME.c` with gcc. */
+async function gcc(dir: string, name: string): Promise<void> {
+  const args = ["-o", name, `${name}.c`];
+  const cc = await new Deno.Command("gcc", { args, cwd: dir }).output();
+  assert.equal(cc.code, 0, new TextDecoder().decode(cc.stderr));
+}
+
+t("a job that enters a linked folder and writes '../x' is traced at the real place", async () => {
+  const dir = await tempDir({
+    // No call naming the working directory (`AT_FDCWD</...>`) between the two.
+    "up.c": "#include <sys/stat.h>\n#include <unistd.h>\n" +
+      'int main(void) { return chdir("lnk") || mkdir("../made", 0755); }\n',
+    "jobs.yaml": "jobs:\n  j:\n    run: ./up\n    reads: [up]\n    writes: [a/made]\n",
+    "a/b/keep": "",
+  });
+  await gcc(dir, "up");
+  await Deno.symlink("a/b", `${dir}/lnk`);
+  const r = await runJx(["lint"], { cwd: dir });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(r.stdout, "");
 });

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { realpathSync } from "node:fs";
 import { posix } from "node:path";
 import type { Access, AccessKind } from "./types.ts";
 
@@ -207,6 +208,33 @@ const MAKES_PROCESS = /^(clone3?|v?fork)$/;
 /** Whether a `clone` (its arguments, or its line) makes a child that shares the caller's fs. */
 const sharesFs = (text: string) => /\bCLONE_FS\b/.test(text);
 
+/** The real path of a folder (no link, no `..`: `..` taken after links), or undefined. */
+export type RealDir = (path: string) => string | undefined;
+
+/** `RealDir` on the disk as it is now (libc's realpath: a `..` after a link leaves its target). */
+const realDirOnDisk: RealDir = (path) => {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * `name` resolved against the folder `base` as the kernel does it: what
+ * comes up to its last `..` looked up on disk (`lnk/..` is the folder
+ * above the link's target, not the one holding the link; as written when
+ * that folder is gone), the rest kept as written (links not followed).
+ */
+function resolveName(base: string, name: string, realDir: RealDir): string {
+  const joined = posix.isAbsolute(name) ? name : `${base}/${name}`;
+  const parts = joined.split("/");
+  const last = parts.lastIndexOf("..");
+  if (last < 0) return posix.resolve(joined);
+  const head = parts.slice(0, last + 1).join("/") || "/";
+  return posix.resolve(realDir(head) ?? posix.resolve(head), parts.slice(last + 1).join("/"));
+}
+
 /** A call that makes a process and has not returned yet: who made it, its arguments so far. */
 interface Creator {
   pid: number;
@@ -220,7 +248,11 @@ class Cwds {
    * `start`: the traced command's directory. `creating`: the one call
    * making a process that has not returned yet, if there is exactly one.
    */
-  constructor(private start: string, private creating: () => Creator | undefined) {}
+  constructor(
+    private start: string,
+    private creating: () => Creator | undefined,
+    private resolve: (base: string, name: string) => string,
+  ) {}
 
   private of(pid: number): Fs {
     let f = this.fs.get(pid);
@@ -266,7 +298,7 @@ class Cwds {
     if (c.name === "chdir") {
       const name = quotedName(c.args[0]), base = this.get(c.pid);
       const known = name !== undefined && (posix.isAbsolute(name) || base !== undefined);
-      this.set(c.pid, known ? posix.resolve(base ?? "/", name) : undefined);
+      this.set(c.pid, known ? this.resolve(base ?? "/", name) : undefined);
     } else if (c.name === "fchdir") {
       this.set(c.pid, fdPath(c.args[0] ?? ""));
     } else if (MAKES_PROCESS.test(c.name)) {
@@ -278,7 +310,8 @@ class Cwds {
 
 /**
  * The accesses in a trace written by `strace -f -y -xx` (other forms parse
- * too, less exactly). `cwd` is the directory the traced command started in.
+ * too, less exactly). `cwd` is the directory the traced command started in;
+ * `realDir` finds the folder a `..` leaves (default: on disk, as it is now).
  *
  * @example
  * ```ts
@@ -287,8 +320,8 @@ class Cwds {
  * // [{ path: "/p/a.txt", kind: "read", pid: 7, ok: true }]
  * ```
  */
-export function parseStrace(text: string, cwd: string): Access[] {
-  const p = new StraceParser(cwd);
+export function parseStrace(text: string, cwd: string, realDir?: RealDir): Access[] {
+  const p = new StraceParser(cwd, realDir);
   p.lines(text);
   return p.accesses;
 }
@@ -315,9 +348,23 @@ export class StraceParser {
   /** Successful calls whose path could not be told (`pathOf`). */
   private unnamed = 0;
 
-  /** `cwd`: the directory the traced command started in. */
-  constructor(cwd: string) {
-    this.cwds = new Cwds(cwd, () => this.creating());
+  /** Each folder up to a `..`, looked up once (`resolveName`). */
+  private realDirs = new Map<string, string | undefined>();
+
+  /**
+   * `cwd`: the directory the traced command started in. `realDir`: how a
+   * folder a `..` leaves is found (default: on disk, when the trace is read).
+   */
+  constructor(cwd: string, private realDir: RealDir = realDirOnDisk) {
+    this.cwds = new Cwds(cwd, () => this.creating(), (b, n) => this.resolve(b, n));
+  }
+
+  /** `resolveName`, each folder looked up once. */
+  private resolve(base: string, name: string): string {
+    return resolveName(base, name, (head) => {
+      if (!this.realDirs.has(head)) this.realDirs.set(head, this.realDir(head));
+      return this.realDirs.get(head);
+    });
   }
 
   /** The one call making a process that has not returned yet (none, or several: undefined). */
@@ -363,11 +410,11 @@ export class StraceParser {
   private pathOf(c: Call, d: number, p: number): string | undefined {
     const name = quotedName(c.args[p]);
     if (name === undefined) return undefined;
-    if (posix.isAbsolute(name)) return posix.resolve(name);
+    if (posix.isAbsolute(name)) return this.resolve("/", name);
     const dirfd = d >= 0 ? c.args[d] ?? "" : "AT_FDCWD";
     const base = fdPath(dirfd) ?? (dirfd === "AT_FDCWD" ? this.cwds.get(c.pid) : undefined);
     if (base === undefined) return undefined;
-    return name === "" ? base : posix.resolve(base, name);
+    return name === "" ? base : this.resolve(base, name);
   }
 
   /**
