@@ -7,10 +7,11 @@
  * files a glob in `writes` declares. Then the strace parser: working
  * directories shared by threads (`CLONE_FS`), paths relative to a folder
  * strace could not name (deeper than PATH_MAX) dropped and said, a `..`
- * after a symbolic link.
+ * after a symbolic link, names that are no UTF-8 kept apart, and a
+ * finding of a path with a newline kept on one line.
  */
 import assert from "node:assert/strict";
-import { Checker, findStrace, parseStrace, StraceParser } from "../lib/access/mod.ts";
+import { Checker, findingLine, findStrace, parseStrace, StraceParser } from "../lib/access/mod.ts";
 import { parseJobsFile } from "../lib/graph/mod.ts";
 import { runJx, tempDir } from "./helpers.ts";
 
@@ -75,6 +76,9 @@ const TRICKY = [
   "%p",
   "&a",
   "|p",
+  "new\nline",
+  "cr\rx",
+  "ctl\u0001x",
 ];
 
 for (const style of ["block", "flow"] as const) {
@@ -344,3 +348,66 @@ t("a job that enters a linked folder and writes '../x' is traced at the real pla
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(r.stdout, "");
 });
+
+Deno.test("strace parser: names that are not UTF-8 stay distinct, and match no UTF-8 name", () => {
+  const names = traced([
+    String.raw`10 openat(AT_FDCWD</p>, "\xff\x2e\x74\x78\x74", O_RDONLY) = 3`,
+    String.raw`10 openat(AT_FDCWD</p>, "\xfe\x2e\x74\x78\x74", O_RDONLY) = 3`,
+    // U+FFFD written in UTF-8: a real name, not a byte that failed to decode.
+    String.raw`10 openat(AT_FDCWD</p>, "\xef\xbf\xbd\x2e\x74\x78\x74", O_RDONLY) = 3`,
+    String.raw`10 openat(AT_FDCWD</p>, "\xc3\xa9\xe9\x2e\x74\x78\x74", O_RDONLY) = 3`,
+  ]);
+  assert.equal(new Set(names).size, 4, names.join(" | "));
+  assert.equal(names[2], "read /p/\ufffd.txt");
+  assert.ok(names[3].startsWith("read /p/é"), names[3]);
+  // The file named U+FFFD declared: the byte 0xff is still a finding.
+  const g = parseJobsFile('jobs:\n  j: { run: x, reads: ["\ufffd.txt"] }\n', "/p/jobs.yaml");
+  const accesses = parseStrace(String.raw`1 open("\xff\x2e\x74\x78\x74", O_RDONLY) = 3`, "/p");
+  const f = new Checker(g, { root: "/p", isDir: () => false }).ended("j", accesses);
+  assert.equal(f.length, 1);
+});
+
+Deno.test("a finding's line: a path with a newline or a byte that is no UTF-8 is quoted, on one line", () => {
+  const f = (path: string) => ({
+    job: "j",
+    path,
+    access: "read" as const,
+    problem: "undeclared-read" as const,
+    suggest: "reads: [x]",
+  });
+  assert.equal(
+    findingLine("", "job 'j'", f("a\nb")),
+    `job 'j' read "a\\nb", not in its reads: add reads: [x]\n`,
+  );
+  assert.equal(
+    findingLine("", "job 'j'", f('q"\\\t\u0001\udcff\u00e9')),
+    `job 'j' read "q\\"\\\\\\t\\x01\\xff\u00e9", not in its reads: add reads: [x]\n`,
+  );
+  // A pair of surrogates is one character (U+1F600), shown as it is.
+  assert.equal(findingLine("", "job 'j'", f("\u{1F600}")).split(",")[0], "job 'j' read \u{1F600}");
+});
+
+t(
+  "file names with a newline, or bytes that are no UTF-8: one line each, pasted fixes hold",
+  async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  j:\n    run: cat ./*.a ./*.b ./*.c\n    reads: [jobs.yaml]\n",
+      "a\nb.c": "",
+    });
+    const make = "touch \"$(printf '\\377.a')\" \"$(printf '\\376.b')\"";
+    const sh = await new Deno.Command("sh", { args: ["-c", make], cwd: dir }).output();
+    assert.equal(sh.code, 0);
+    const r = await runJx(["lint"], { cwd: dir });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.deepEqual(lines(r.stdout), [
+      `jobs.yaml:2:3: job 'j' read "a\\nb.c", not in its reads: add reads: ["a\\nb.c"]`,
+      `jobs.yaml:2:3: job 'j' read "\\xfe.b", not in its reads: add reads: ["?.b"]`,
+      `jobs.yaml:2:3: job 'j' read "\\xff.a", not in its reads: add reads: ["?.a"]`,
+    ]);
+    const fixed = (await Deno.readTextFile(`${dir}/jobs.yaml`))
+      .replace("reads: [jobs.yaml]", `reads: [jobs.yaml, "a\\nb.c", "?.b", "?.a"]`);
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, fixed);
+    const again = await runJx(["lint"], { cwd: dir });
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+  },
+);

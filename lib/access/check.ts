@@ -60,6 +60,43 @@ function problemText(f: Finding): string {
   }
 }
 
+/** What makes a path shown quoted: a control character, `"`, `\`, a byte that is no UTF-8. */
+// deno-lint-ignore no-control-regex -- the control characters are the point
+const UNSAFE = /[\u{0}-\u{1f}\u{7f}"\\\u{dc80}-\u{dcff}]/u;
+const ESCAPES: Record<string, string> = {
+  "\n": "\\n",
+  "\t": "\\t",
+  "\r": "\\r",
+  '"': '\\"',
+  "\\": "\\\\",
+};
+
+/**
+ * A path as a finding's line shows it: as it is, or, when it holds a
+ * control character (a newline would split the line), a `"`, a `\` or a
+ * byte that is no UTF-8 (`decodeBytes`), in double quotes with those
+ * written as C escapes (`\n`, `\"`, `\\`, `\x01`, `\xff`).
+ *
+ * @example
+ * ```ts
+ * import { shownPath } from "./check.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(shownPath("src/a.h"), "src/a.h");
+ * assertEquals(shownPath("a\nb"), '"a\\nb"');
+ * assertEquals(shownPath("\udcff.txt"), '"\\xff.txt"');
+ * ```
+ */
+export function shownPath(path: string): string {
+  if (!UNSAFE.test(path)) return path;
+  let out = "";
+  for (const ch of path) {
+    const c = ch.codePointAt(0)!;
+    const hex = c >= 0xdc80 && c <= 0xdcff ? c - 0xdc00 : c < 0x20 || c === 0x7f ? c : -1;
+    out += ESCAPES[ch] ?? (hex >= 0 ? `\\x${hex.toString(16).padStart(2, "0")}` : ch);
+  }
+  return `"${out}"`;
+}
+
 /**
  * One finding's console line: `WHERE` (`FILE:LINE:COL: `, or empty), then
  * `WHO` (`job 'cc'`, `command '3:wc'`), what it did, why it is a finding and
@@ -67,7 +104,7 @@ function problemText(f: Finding): string {
  */
 export function findingLine(where: string, who: string, f: Finding): string {
   const fix = f.suggest ? `: add ${f.suggest}` : "";
-  return `${where}${who} ${f.access} ${f.path}, ${problemText(f)}${fix}\n`;
+  return `${where}${who} ${f.access} ${shownPath(f.path)}, ${problemText(f)}${fix}\n`;
 }
 
 /**

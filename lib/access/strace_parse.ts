@@ -119,7 +119,47 @@ export function decodeQuoted(s: string): string {
       i += oct.length - 1;
     } else bytes.push(SIMPLE[n] ?? n.charCodeAt(0));
   }
-  return new TextDecoder().decode(new Uint8Array(bytes));
+  return decodeBytes(new Uint8Array(bytes));
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Bytes as text: UTF-8 decoded, each byte that is no part of valid UTF-8
+ * as the lone surrogate U+DC00 + byte (U+DCFF for 0xff), which no UTF-8
+ * text decodes to: distinct names stay distinct, and none equals a name
+ * that is valid UTF-8 (`check.ts` shows such a byte as `\xff`).
+ */
+export function decodeBytes(bytes: Uint8Array): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch { /* a byte that is no UTF-8: decoded in runs below */ }
+  let out = "";
+  for (let i = 0, start = 0; i <= bytes.length; i++) {
+    const n = i < bytes.length ? utf8Length(bytes, i) : 0;
+    if (n) {
+      i += n - 1;
+      continue;
+    }
+    out += UTF8.decode(bytes.subarray(start, i));
+    if (i < bytes.length) out += String.fromCharCode(0xdc00 + bytes[i]);
+    start = i + 1;
+  }
+  return out;
+}
+
+/** The length of the valid UTF-8 sequence at `i` (1 to 4), or 0 when the byte there starts none. */
+function utf8Length(b: Uint8Array, i: number): number {
+  const c = b[i];
+  if (c < 0x80) return 1;
+  const n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+  if (!n || c > 0xf4 || i + n > b.length) return 0;
+  // The second byte's range excludes overlong forms, UTF-16 surrogates, and code points past U+10FFFF.
+  const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+  const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+  if (b[i + 1] < lo || b[i + 1] > hi) return 0;
+  for (let k = 2; k < n; k++) if (b[i + k] < 0x80 || b[i + k] > 0xbf) return 0;
+  return n;
 }
 
 /**

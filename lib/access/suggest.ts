@@ -10,7 +10,8 @@ import { posix } from "node:path";
 /**
  * A path as a resource glob that matches only that path: each glob
  * character (`*`, `?`, `[`, `{`) and a leading `@` (a resource name) as a
- * one-character class, the one way jx's glob syntax writes it literally.
+ * one-character class, the one way jx's glob syntax writes it literally;
+ * a byte that is no UTF-8 as `?`.
  *
  * @example
  * ```ts
@@ -21,8 +22,15 @@ import { posix } from "node:path";
  * ```
  */
 export function literalGlob(path: string): string {
-  return path.replace(/[*?[{]|^@/g, (c) => `[${c}]`);
+  return path.replace(/[*?[{]|^@/g, (c) => `[${c}]`).replace(NOT_UTF8, "?");
 }
+
+/**
+ * A byte of a file name that is no UTF-8, as `decodeBytes` keeps it (a lone
+ * surrogate): jobs files are UTF-8 text and cannot name it, so a suggestion
+ * matches it with `?`, one character.
+ */
+const NOT_UTF8 = /[\u{dc80}-\u{dcff}]/gu;
 
 /** `src/a.h`, `src/b.h` -> `src/*.h`: one glob per folder with two or more paths of one extension. */
 export function narrowGlobs(paths: string[]): Map<string, string> {
