@@ -8,7 +8,8 @@
  * directories shared by threads (`CLONE_FS`), paths relative to a folder
  * strace could not name (deeper than PATH_MAX) dropped and said, a `..`
  * after a symbolic link, names that are no UTF-8 kept apart, and a
- * finding of a path with a newline kept on one line.
+ * finding of a path with a newline kept on one line; mknod, RENAME_EXCHANGE,
+ * O_TMPFILE and io_uring.
  */
 import assert from "node:assert/strict";
 import { Checker, findingLine, findStrace, parseStrace, StraceParser } from "../lib/access/mod.ts";
@@ -411,3 +412,70 @@ t(
     assert.equal(again.code, 0, again.stdout + again.stderr);
   },
 );
+
+Deno.test("strace parser: mknod, a rename that exchanges, O_TMPFILE, io_uring", () => {
+  const p = new StraceParser("/p");
+  p.lines([
+    `10 mknodat(AT_FDCWD</p>, "fifo", S_IFIFO|0644) = 0`,
+    `10 mknod("null", S_IFCHR|0600, makedev(0x1, 0x3)) = 0`,
+    `10 renameat2(AT_FDCWD</p>, "ea", AT_FDCWD</p>, "eb", RENAME_EXCHANGE) = 0`,
+    // An anonymous file in /p: nothing, until a link gives it a name.
+    `10 openat(AT_FDCWD</p>, ".", O_RDWR|O_TMPFILE, 0600) = 3</p/#4375672>(deleted)`,
+    `10 linkat(3</p/#4375672>(deleted), "", AT_FDCWD</p>, "named", AT_EMPTY_PATH) = 0`,
+    `10 openat(AT_FDCWD</p>, "sub", O_WRONLY|O_TMPFILE, 0600) = 4</p/sub/#4375673>(deleted)`,
+    `10 linkat(AT_FDCWD</p>, "/proc/self/fd/4", AT_FDCWD</p>, "sub/n2", AT_SYMLINK_FOLLOW) = 0`,
+    `10 io_uring_setup(4, {flags=0, sq_thread_cpu=0, sq_thread_idle=0, sq_entries=4}) = 5`,
+    `11 io_uring_setup(4, {flags=0, sq_thread_cpu=0, sq_thread_idle=0, sq_entries=4}) = 6`,
+  ].join("\n"));
+  assert.deepEqual(p.accesses.map((a) => `${a.kind} ${a.path}`), [
+    "write /p/fifo",
+    "write /p/null",
+    "write /p/ea",
+    "write /p/eb",
+    "write /p/named",
+    "write /p/sub/n2",
+  ]);
+  assert.deepEqual(p.notes(), [
+    "uses io_uring: the files it opens, reads or writes through the ring are not traced, " +
+    "so not checked",
+  ]);
+});
+
+/** Names an anonymous file (O_TMPFILE, else a plain one), then sets up an io_uring ring. */
+const RING_C = `#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+  int fd = open(".", O_WRONLY | O_TMPFILE, 0644);
+  char self[64];
+  snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+  if (fd < 0 || linkat(AT_FDCWD, self, AT_FDCWD, "named", AT_SYMLINK_FOLLOW) != 0) {
+    close(open("named", O_WRONLY | O_CREAT, 0644));
+  }
+  struct io_uring_params p;
+  memset(&p, 0, sizeof p);
+  printf("ring: %s\\n", syscall(SYS_io_uring_setup, 4, &p) >= 0 ? "yes" : "no");
+  return 0;
+}
+`;
+
+t("mkfifo is a write, an O_TMPFILE file is its name, io_uring is said", async () => {
+  const dir = await tempDir({
+    "ring.c": RING_C,
+    "jobs.yaml": "jobs:\n  j:\n    run: mkfifo p && ./ring\n    reads: [ring]\n" +
+      "    writes: [named]\n",
+  });
+  await gcc(dir, "ring");
+  const r = await runJx(["lint"], { cwd: dir });
+  const out = r.stdout + r.stderr;
+  assert.equal(r.code, 1, out);
+  assert.deepEqual(lines(r.stdout).filter((l) => l.startsWith("jobs.yaml")), [
+    "jobs.yaml:2:3: job 'j' write p, not in its writes: add writes: [p]",
+  ]);
+  const ring = /ring: yes/.test(out);
+  assert.equal(/jx: j: uses io_uring: the files it opens/.test(out), ring, out);
+});

@@ -14,7 +14,8 @@ import type { Access, TracedRun, Tracer } from "./types.ts";
 /**
  * The calls traced: everything that opens, makes, renames, links, removes
  * or executes a path, plus what moves a working directory and makes a
- * process (to resolve relative paths of the calls without a dirfd). A `?`
+ * process (to resolve relative paths of the calls without a dirfd), and
+ * `io_uring_setup` (to say that what goes through a ring is not seen). A `?`
  * lets strace skip a call this architecture lacks (`open` on arm64).
  */
 export const TRACED_CALLS = [
@@ -33,6 +34,8 @@ export const TRACED_CALLS = [
   "?rmdir",
   "?mkdir",
   "mkdirat",
+  "?mknod",
+  "mknodat",
   "?link",
   "linkat",
   "?symlink",
@@ -43,6 +46,7 @@ export const TRACED_CALLS = [
   "?vfork",
   "clone",
   "?clone3",
+  "?io_uring_setup",
 ];
 
 /** Where `strace` is, from PATH, or undefined. */

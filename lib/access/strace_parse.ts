@@ -187,49 +187,51 @@ type Effect = [number, number, AccessKind, boolean];
 
 const OPEN_WRITE = /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC/;
 
+/** The effects of the calls whose flags change nothing the rules look at. */
+const FIXED = new Map<string, Effect[]>([
+  ["creat", [[-1, 0, "write", false]]],
+  ["truncate", [[-1, 0, "write", false]]],
+  ["execve", [[-1, 0, "exec", false]]],
+  ["execveat", [[0, 1, "exec", false]]],
+  ["rename", [[-1, 0, "delete", false], [-1, 1, "write", false]]],
+  ["renameat", [[0, 1, "delete", false], [2, 3, "write", false]]],
+  ["unlink", [[-1, 0, "delete", false]]],
+  ["rmdir", [[-1, 0, "delete", true]]],
+  ["mkdir", [[-1, 0, "write", true]]],
+  ["mkdirat", [[0, 1, "write", true]]],
+  // A device, a FIFO, a socket or an empty file made at the path.
+  ["mknod", [[-1, 0, "write", false]]],
+  ["mknodat", [[0, 1, "write", false]]],
+  ["link", [[-1, 1, "write", false]]],
+  ["symlink", [[-1, 1, "write", false]]],
+  ["linkat", [[2, 3, "write", false]]],
+  ["symlinkat", [[1, 2, "write", false]]],
+]);
+
 /** The effects of one call on paths (none for a call that changes nothing the rules look at). */
 function effectsOf(c: Call): Effect[] {
   const flags = (i: number) => c.args[i] ?? "";
-  const open = (d: number, p: number, f: number): Effect[] => [
-    [d, p, OPEN_WRITE.test(flags(f)) ? "write" : "read", /O_DIRECTORY/.test(flags(f))],
-  ];
+  const open = (d: number, p: number, f: number): Effect[] =>
+    // O_TMPFILE names a folder and makes a file with no name there: a
+    // `linkat` that names it later is the write.
+    /O_TMPFILE/.test(flags(f))
+      ? []
+      : [[d, p, OPEN_WRITE.test(flags(f)) ? "write" : "read", /O_DIRECTORY/.test(flags(f))]];
   switch (c.name) {
     case "open":
       return open(-1, 0, 1);
     case "openat":
     case "openat2":
       return open(0, 1, 2);
-    case "creat":
-    case "truncate":
-      return [[-1, 0, "write", false]];
-    case "execve":
-      return [[-1, 0, "exec", false]];
-    case "execveat":
-      return [[0, 1, "exec", false]];
-    case "rename":
-      return [[-1, 0, "delete", false], [-1, 1, "write", false]];
-    case "renameat":
     case "renameat2":
-      return [[0, 1, "delete", false], [2, 3, "write", false]];
-    case "unlink":
-      return [[-1, 0, "delete", false]];
-    case "rmdir":
-      return [[-1, 0, "delete", true]];
+      // RENAME_EXCHANGE swaps the two files: both paths get new contents.
+      return /RENAME_EXCHANGE/.test(flags(4))
+        ? [[0, 1, "write", false], [2, 3, "write", false]]
+        : FIXED.get("renameat")!;
     case "unlinkat":
       return [[0, 1, "delete", /AT_REMOVEDIR/.test(flags(2))]];
-    case "mkdir":
-      return [[-1, 0, "write", true]];
-    case "mkdirat":
-      return [[0, 1, "write", true]];
-    case "link":
-    case "symlink":
-      return [[-1, 1, "write", false]];
-    case "linkat":
-      return [[2, 3, "write", false]];
-    case "symlinkat":
-      return [[1, 2, "write", false]];
     default:
-      return [];
+      return FIXED.get(c.name) ?? [];
   }
 }
 
@@ -387,6 +389,8 @@ export class StraceParser {
   private pending = new Map<number, string>();
   /** Successful calls whose path could not be told (`pathOf`). */
   private unnamed = 0;
+  /** A ring was set up: what goes through it makes no call strace sees. */
+  private ioUring = false;
 
   /** Each folder up to a `..`, looked up once (`resolveName`). */
   private realDirs = new Map<string, string | undefined>();
@@ -430,6 +434,7 @@ export class StraceParser {
     const c = parseCall(pid, body);
     if (!c) return;
     const ok = !c.ret.startsWith("-") && !c.ret.startsWith("?");
+    if (c.name === "io_uring_setup" && ok) this.ioUring = true;
     for (const [d, p, kind, dir] of effectsOf(c)) {
       if (!ok && kind !== "read") continue;
       const path = this.pathOf(c, d, p);
@@ -459,15 +464,22 @@ export class StraceParser {
 
   /**
    * What the trace could not show, one sentence each: accesses whose path
-   * could not be told.
+   * could not be told, an io_uring ring (its opens are no system calls).
    */
   notes(): string[] {
-    const n = this.unnamed;
-    return n
-      ? [
+    const out: string[] = [], n = this.unnamed;
+    if (n) {
+      out.push(
         `${n} access${n === 1 ? "" : "es"} not checked: strace could not name the folder ` +
-        "their path is relative to (a folder path longer than PATH_MAX?)",
-      ]
-      : [];
+          "their path is relative to (a folder path longer than PATH_MAX?)",
+      );
+    }
+    if (this.ioUring) {
+      out.push(
+        "uses io_uring: the files it opens, reads or writes through the ring are not traced, " +
+          "so not checked",
+      );
+    }
+    return out;
   }
 }
