@@ -239,6 +239,19 @@ Deno.test("strace parser: a thread's chdir moves every thread sharing its fs, a 
   );
 });
 
+Deno.test("strace parser: a thread that unshares its fs (unshare(CLONE_FS)) moves alone", () => {
+  assert.deepEqual(
+    traced([
+      `10 clone3({flags=CLONE_VM|CLONE_FS|CLONE_SIGHAND|CLONE_THREAD, child_tid=0x7e}, 88) = 11`,
+      `11 unshare(CLONE_FS) = 0`,
+      `11 chdir("sub") = 0`,
+      `10 mkdir("a", 0755) = 0`,
+      `11 mkdir("b", 0755) = 0`,
+    ]),
+    ["write /p/a", "write /p/sub/b"],
+  );
+});
+
 Deno.test("strace parser: a path relative to a folder strace could not name is dropped, and said", () => {
   const p = new StraceParser("/p");
   p.lines([

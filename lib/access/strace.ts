@@ -13,10 +13,11 @@ import type { Access, TracedRun, Tracer } from "./types.ts";
 
 /**
  * The calls traced: everything that opens, makes, renames, links, removes
- * or executes a path, plus what moves a working directory and makes a
- * process (to resolve relative paths of the calls without a dirfd), and
- * `io_uring_setup` (to say that what goes through a ring is not seen). A `?`
- * lets strace skip a call this architecture lacks (`open` on arm64).
+ * or executes a path; what moves a working directory, makes a process or
+ * unshares a working directory (to resolve the relative paths of the calls
+ * without a dirfd); `io_uring_setup` (to say that what goes through a ring
+ * is not seen). A `?` lets strace skip a call this architecture lacks
+ * (`open` on arm64).
  */
 export const TRACED_CALLS = [
   "?open",
@@ -46,6 +47,7 @@ export const TRACED_CALLS = [
   "?vfork",
   "clone",
   "?clone3",
+  "unshare",
   "?io_uring_setup",
 ];
 

@@ -270,6 +270,7 @@ const realDirOnDisk: RealDir = (path) => {
  */
 function resolveName(base: string, name: string, realDir: RealDir): string {
   const joined = posix.isAbsolute(name) ? name : `${base}/${name}`;
+  if (!joined.includes("..")) return posix.resolve(joined);
   const parts = joined.split("/");
   const last = parts.lastIndexOf("..");
   if (last < 0) return posix.resolve(joined);
@@ -332,7 +333,7 @@ class Cwds {
     } else if (!own || own.guessed) this.fs.set(child, { cwd: p.cwd, guessed: false });
   }
 
-  /** Learns from a call: a cwd named by `AT_FDCWD<...>`, a chdir, a child. */
+  /** Learns from a call: a cwd named by `AT_FDCWD<...>`, a chdir, a child, an fs unshared. */
   learn(c: Call, ok: boolean): void {
     const at = c.args.find((a) => a.startsWith("AT_FDCWD<"));
     if (at) this.set(c.pid, fdPath(at)!);
@@ -346,6 +347,9 @@ class Cwds {
     } else if (MAKES_PROCESS.test(c.name)) {
       const child = parseInt(c.ret, 10);
       if (child > 0) this.made(c.pid, child, c.args.some(sharesFs));
+    } else if (c.name === "unshare" && sharesFs(c.args[0] ?? "")) {
+      // The caller leaves the fs it shared, with a copy of it.
+      this.fs.set(c.pid, { cwd: this.get(c.pid), guessed: false });
     }
   }
 }
