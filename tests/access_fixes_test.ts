@@ -268,11 +268,14 @@ Deno.test("strace parser: a path relative to a folder strace could not name is d
     `10 chdir("/p/q") = 0`,
     `10 mkdir("r", 0755) = 0`,
     `10 openat(5</p/gone>(deleted), "x", O_RDONLY) = -1 ENOENT (No such file or directory)`,
+    // A folder strace names and a name, longer than PATH_MAX together: the path is whole.
+    `10 mkdirat(6</p/${"d".repeat(4000)}>, "${"e".repeat(250)}", 0755) = 0`,
   ].join("\n"));
   assert.deepEqual(p.accesses.map((a) => `${a.kind} ${a.path}`), [
     "read /p/abs.txt",
     "write /p/q/r",
     "read /p/gone/x",
+    `write /p/${"d".repeat(4000)}/${"e".repeat(250)}`,
   ]);
   assert.deepEqual(p.notes(), [
     "3 accesses not checked: strace could not name the folder their path is relative to " +

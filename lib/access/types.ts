@@ -23,7 +23,11 @@ export type AccessKind = "read" | "write" | "delete" | "exec";
  * ```
  */
 export interface Access {
-  /** Absolute, normalized (`.` and `..` folded, links not followed). */
+  /**
+   * Absolute, normalized: `.` folded, a `..` taken after the links before
+   * it as the kernel does, other links not followed; a byte that is no
+   * UTF-8 as the lone surrogate U+DC00 + byte.
+   */
   path: string;
   kind: AccessKind;
   /** The process that made the call. */
