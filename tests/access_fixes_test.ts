@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { Checker, findingLine, findStrace, parseStrace, StraceParser } from "../lib/access/mod.ts";
 import { parseJobsFile } from "../lib/graph/mod.ts";
-import { runJx, tempDir } from "./helpers.ts";
+import { runJx, type Runtime, RUNTIMES, tempDir } from "./helpers.ts";
 
 const noStrace = !findStrace();
 const lines = (s: string) => s.split("\n").filter((l) => l);
@@ -136,6 +136,12 @@ Deno.test("a folder made on the way to the files a glob in writes declares is co
 
 const t = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name: `lint: ${name}`, ignore: noStrace, fn });
+/** A test of `jx lint` on each runtime (Bun's `node:path` and `node:fs` differ from Deno's). */
+const tr = (name: string, fn: (runtime: Runtime) => Promise<void>) => {
+  for (const runtime of RUNTIMES) {
+    Deno.test({ name: `${runtime}: lint: ${name}`, ignore: noStrace, fn: () => fn(runtime) });
+  }
+};
 
 t("paths with glob characters: the pasted suggestions remove the findings", async () => {
   const dir = await tempDir({
@@ -351,20 +357,23 @@ async function gcc(dir: string, name: string): Promise<void> {
   assert.equal(cc.code, 0, new TextDecoder().decode(cc.stderr));
 }
 
-t("a job that enters a linked folder and writes '../x' is traced at the real place", async () => {
-  const dir = await tempDir({
-    // No call naming the working directory (`AT_FDCWD</...>`) between the two.
-    "up.c": "#include <sys/stat.h>\n#include <unistd.h>\n" +
-      'int main(void) { return chdir("lnk") || mkdir("../made", 0755); }\n',
-    "jobs.yaml": "jobs:\n  j:\n    run: ./up\n    reads: [up]\n    writes: [a/made]\n",
-    "a/b/keep": "",
-  });
-  await gcc(dir, "up");
-  await Deno.symlink("a/b", `${dir}/lnk`);
-  const r = await runJx(["lint"], { cwd: dir });
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.equal(r.stdout, "");
-});
+tr(
+  "a job that enters a linked folder and writes '../x' is traced at the real place",
+  async (runtime) => {
+    const dir = await tempDir({
+      // No call naming the working directory (`AT_FDCWD</...>`) between the two.
+      "up.c": "#include <sys/stat.h>\n#include <unistd.h>\n" +
+        'int main(void) { return chdir("lnk") || mkdir("../made", 0755); }\n',
+      "jobs.yaml": "jobs:\n  j:\n    run: ./up\n    reads: [up]\n    writes: [a/made]\n",
+      "a/b/keep": "",
+    });
+    await gcc(dir, "up");
+    await Deno.symlink("a/b", `${dir}/lnk`);
+    const r = await runJx(["lint"], { cwd: dir, runtime });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout, "");
+  },
+);
 
 Deno.test("strace parser: names that are not UTF-8 stay distinct, and match no UTF-8 name", () => {
   const names = traced([
@@ -373,8 +382,10 @@ Deno.test("strace parser: names that are not UTF-8 stay distinct, and match no U
     // U+FFFD written in UTF-8: a real name, not a byte that failed to decode.
     String.raw`10 openat(AT_FDCWD</p>, "\xef\xbf\xbd\x2e\x74\x78\x74", O_RDONLY) = 3`,
     String.raw`10 openat(AT_FDCWD</p>, "\xc3\xa9\xe9\x2e\x74\x78\x74", O_RDONLY) = 3`,
+    // U+10FFFF in UTF-8: the character jx keeps the byte 0xff as, so kept as its four bytes.
+    String.raw`10 openat(AT_FDCWD</p>, "\xf4\x8f\xbf\xbf\x2e\x74\x78\x74", O_RDONLY) = 3`,
   ]);
-  assert.equal(new Set(names).size, 4, names.join(" | "));
+  assert.equal(new Set(names).size, 5, names.join(" | "));
   assert.equal(names[2], "read /p/\ufffd.txt");
   assert.ok(names[3].startsWith("read /p/é"), names[3]);
   // The file named U+FFFD declared: the byte 0xff is still a finding.
@@ -397,16 +408,16 @@ Deno.test("a finding's line: a path with a newline or a byte that is no UTF-8 is
     `job 'j' read "a\\nb", not in its reads: add reads: [x]\n`,
   );
   assert.equal(
-    findingLine("", "job 'j'", f('q"\\\t\u0001\udcff\u00e9')),
+    findingLine("", "job 'j'", f('q"\\\t\u0001\u{10ffff}\u00e9')),
     `job 'j' read "q\\"\\\\\\t\\x01\\xff\u00e9", not in its reads: add reads: [x]\n`,
   );
   // A pair of surrogates is one character (U+1F600), shown as it is.
   assert.equal(findingLine("", "job 'j'", f("\u{1F600}")).split(",")[0], "job 'j' read \u{1F600}");
 });
 
-t(
-  "file names with a newline, or bytes that are no UTF-8: one line each, pasted fixes hold",
-  async () => {
+tr(
+  "file names with a newline, or bytes that are not UTF-8: one line each, fixes hold",
+  async (runtime) => {
     const dir = await tempDir({
       "jobs.yaml": "jobs:\n  j:\n    run: cat ./*.a ./*.b ./*.c\n    reads: [jobs.yaml]\n",
       "a\nb.c": "",
@@ -414,17 +425,17 @@ t(
     const make = "touch \"$(printf '\\377.a')\" \"$(printf '\\376.b')\"";
     const sh = await new Deno.Command("sh", { args: ["-c", make], cwd: dir }).output();
     assert.equal(sh.code, 0);
-    const r = await runJx(["lint"], { cwd: dir });
+    const r = await runJx(["lint"], { cwd: dir, runtime });
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.deepEqual(lines(r.stdout), [
       `jobs.yaml:2:3: job 'j' read "a\\nb.c", not in its reads: add reads: ["a\\nb.c"]`,
-      `jobs.yaml:2:3: job 'j' read "\\xfe.b", not in its reads: add reads: ["?.b"]`,
-      `jobs.yaml:2:3: job 'j' read "\\xff.a", not in its reads: add reads: ["?.a"]`,
+      `jobs.yaml:2:3: job 'j' read "\\xfe.b", not in its reads: add reads: ["*.b"]`,
+      `jobs.yaml:2:3: job 'j' read "\\xff.a", not in its reads: add reads: ["*.a"]`,
     ]);
     const fixed = (await Deno.readTextFile(`${dir}/jobs.yaml`))
-      .replace("reads: [jobs.yaml]", `reads: [jobs.yaml, "a\\nb.c", "?.b", "?.a"]`);
+      .replace("reads: [jobs.yaml]", `reads: [jobs.yaml, "a\\nb.c", "*.b", "*.a"]`);
     await Deno.writeTextFile(`${dir}/jobs.yaml`, fixed);
-    const again = await runJx(["lint"], { cwd: dir });
+    const again = await runJx(["lint"], { cwd: dir, runtime });
     assert.equal(again.code, 0, again.stdout + again.stderr);
   },
 );

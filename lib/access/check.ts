@@ -18,6 +18,7 @@ import {
 import { writeAll } from "../runtime/mod.ts";
 import { Checker, inFileOrder } from "./compare.ts";
 import { Remembered } from "./remembered.ts";
+import { RAW_BYTE, RAW_BYTE_BASE } from "./strace_parse.ts";
 import { fileIgnore } from "./ignore.ts";
 import { TracingRunner } from "./runner.ts";
 import type { Access, Finding, Tracer } from "./types.ts";
@@ -60,9 +61,9 @@ function problemText(f: Finding): string {
   }
 }
 
-/** What makes a path shown quoted: a control character, `"`, `\`, a byte that is no UTF-8. */
+/** What makes a path shown quoted: a control character, `"`, `\`, a byte that is not UTF-8. */
 // deno-lint-ignore no-control-regex -- the control characters are the point
-const UNSAFE = /[\u{0}-\u{1f}\u{7f}"\\\u{dc80}-\u{dcff}]/u;
+const UNSAFE = /[\u{0}-\u{1f}\u{7f}"\\\u{10ff80}-\u{10ffff}]/u;
 const ESCAPES: Record<string, string> = {
   "\n": "\\n",
   "\t": "\\t",
@@ -74,7 +75,7 @@ const ESCAPES: Record<string, string> = {
 /**
  * A path as a finding's line shows it: as it is, or, when it holds a
  * control character (a newline would split the line), a `"`, a `\` or a
- * byte that is no UTF-8 (`decodeBytes`), in double quotes with those
+ * byte that is not UTF-8 (`decodeBytes`), in double quotes with those
  * written as C escapes (`\n`, `\"`, `\\`, `\x01`, `\xff`).
  *
  * @example
@@ -83,7 +84,7 @@ const ESCAPES: Record<string, string> = {
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * assertEquals(shownPath("src/a.h"), "src/a.h");
  * assertEquals(shownPath("a\nb"), '"a\\nb"');
- * assertEquals(shownPath("\udcff.txt"), '"\\xff.txt"');
+ * assertEquals(shownPath("\u{10ffff}.txt"), '"\\xff.txt"');
  * ```
  */
 export function shownPath(path: string): string {
@@ -91,8 +92,8 @@ export function shownPath(path: string): string {
   let out = "";
   for (const ch of path) {
     const c = ch.codePointAt(0)!;
-    const hex = c >= 0xdc80 && c <= 0xdcff ? c - 0xdc00 : c < 0x20 || c === 0x7f ? c : -1;
-    out += ESCAPES[ch] ?? (hex >= 0 ? `\\x${hex.toString(16).padStart(2, "0")}` : ch);
+    const byte = RAW_BYTE.test(ch) ? c - RAW_BYTE_BASE : c < 0x20 || c === 0x7f ? c : -1;
+    out += ESCAPES[ch] ?? (byte >= 0 ? `\\x${byte.toString(16).padStart(2, "0")}` : ch);
   }
   return `"${out}"`;
 }

@@ -6,12 +6,13 @@
  * @module
  */
 import { posix } from "node:path";
+import { RAW_BYTE } from "./strace_parse.ts";
 
 /**
  * A path as a resource glob that matches only that path: each glob
  * character (`*`, `?`, `[`, `{`) and a leading `@` (a resource name) as a
  * one-character class, the one way jx's glob syntax writes it literally;
- * a byte that is no UTF-8 as `?`.
+ * bytes that are not UTF-8 as `*`.
  *
  * @example
  * ```ts
@@ -22,15 +23,15 @@ import { posix } from "node:path";
  * ```
  */
 export function literalGlob(path: string): string {
-  return path.replace(/[*?[{]|^@/g, (c) => `[${c}]`).replace(NOT_UTF8, "?");
+  return path.replace(/[*?[{]|^@/g, (c) => `[${c}]`).replace(RAW_BYTES, "*");
 }
 
 /**
- * A byte of a file name that is no UTF-8, as `decodeBytes` keeps it (a lone
- * surrogate): jobs files are UTF-8 text and cannot name it, so a suggestion
- * matches it with `?`, one character.
+ * Bytes of a file name that are not UTF-8, as `decodeBytes` keeps them: a
+ * jobs file is UTF-8 text and cannot name them, so a suggestion matches
+ * each run of them with `*`.
  */
-const NOT_UTF8 = /[\u{dc80}-\u{dcff}]/gu;
+const RAW_BYTES = new RegExp(`${RAW_BYTE.source}+`, "gu");
 
 /** `src/a.h`, `src/b.h` -> `src/*.h`: one glob per folder with two or more paths of one extension. */
 export function narrowGlobs(paths: string[]): Map<string, string> {

@@ -26,7 +26,7 @@ export interface Access {
   /**
    * Absolute, normalized: `.` folded, a `..` taken after the links before
    * it as the kernel does, other links not followed; a byte that is no
-   * UTF-8 as the lone surrogate U+DC00 + byte.
+   * UTF-8 as the character U+10FF00 + byte (`decodeBytes`).
    */
   path: string;
   kind: AccessKind;
