@@ -258,6 +258,19 @@ Deno.test("strace parser: a thread that unshares its fs (unshare(CLONE_FS)) move
   );
 });
 
+Deno.test("strace parser: a process id used again after its process exited starts afresh", () => {
+  assert.deepEqual(
+    traced([
+      `10 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD, child_tidptr=0x7f) = 11`,
+      `11 chdir("sub") = 0`,
+      `11 +++ exited with 0 +++`,
+      `10 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD, child_tidptr=0x7f) = 11`,
+      `11 mkdir("x", 0755) = 0`,
+    ]),
+    ["write /p/x"],
+  );
+});
+
 Deno.test("strace parser: a path relative to a folder strace could not name is dropped, and said", () => {
   const p = new StraceParser("/p");
   p.lines([

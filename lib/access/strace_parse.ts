@@ -271,6 +271,8 @@ interface Fs {
 }
 
 const MAKES_PROCESS = /^(clone3?|v?fork)$/;
+/** The line strace writes when a process ends (`12 +++ exited with 0 +++`). */
+const ENDED = /^\d+ +\+\+\+ (?:exited|killed)/;
 /** Whether a `clone` (its arguments, or its line) makes a child that shares the caller's fs. */
 const sharesFs = (text: string) => /\bCLONE_FS\b/.test(text);
 
@@ -336,6 +338,11 @@ class Cwds {
 
   get(pid: number): string | undefined {
     return this.of(pid).cwd;
+  }
+
+  /** A process ended: its id may be given to a new one, which starts afresh. */
+  forget(pid: number): void {
+    this.fs.delete(pid);
   }
 
   private set(pid: number, cwd: string | undefined): void {
@@ -455,6 +462,7 @@ export class StraceParser {
     for (const line of text.split("\n")) {
       const j = joinLine(line, this.pending);
       if (j) this.call(j.pid, j.body);
+      else if (ENDED.test(line)) this.cwds.forget(parseInt(line, 10));
     }
   }
 
