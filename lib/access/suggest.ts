@@ -11,8 +11,9 @@ import { RAW_BYTE } from "./strace_parse.ts";
 /**
  * A path as a resource glob that matches only that path: each glob
  * character (`*`, `?`, `[`, `{`) and a leading `@` (a resource name) as a
- * one-character class, the one way jx's glob syntax writes it literally;
- * bytes that are not UTF-8 as `*`.
+ * one-character class, the one way jx's glob syntax writes it literally.
+ * Bytes that are not UTF-8, which a jobs file cannot hold, are the one
+ * exception: each run of them is `*`.
  *
  * @example
  * ```ts
