@@ -519,3 +519,16 @@ t("mkfifo is a write, an O_TMPFILE file is its name, io_uring is said", async ()
   const ring = /ring: yes/.test(out);
   assert.equal(/jx: j: uses io_uring: the files it opens/.test(out), ring, out);
 });
+
+t(
+  "a traced job runs with UV_USE_IO_URING=0 (Node.js then opens files with system calls strace sees)",
+  async () => {
+    const dir = await tempDir({
+      "jobs.yaml": 'jobs:\n  j:\n    run: echo "uv=$UV_USE_IO_URING"\n',
+    });
+    const r = await runJx(["lint"], { cwd: dir });
+    assert.match(r.stdout + r.stderr, /uv=0/, r.stdout + r.stderr);
+    const plain = await runJx(["run"], { cwd: dir });
+    assert.doesNotMatch(plain.stdout + plain.stderr, /uv=0/);
+  },
+);

@@ -154,7 +154,9 @@ export class StraceTracer implements Tracer {
         "--",
         ...argv,
       ],
-      env: {},
+      // Node.js (libuv) does its file work through io_uring when it can, which strace cannot
+      // see: in a traced run it uses plain system calls (docs/lint.md).
+      env: { UV_USE_IO_URING: "0" },
       collect(): Access[] | undefined {
         try {
           parsed = readTrace(file, cwd, chunk);
