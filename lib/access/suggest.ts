@@ -7,6 +7,7 @@
  */
 import { posix } from "node:path";
 import { RAW_BYTE } from "./strace_parse.ts";
+import { escapeGlob } from "../graph/mod.ts";
 
 /**
  * A path as a resource glob that matches only that path: each glob
@@ -24,7 +25,7 @@ import { RAW_BYTE } from "./strace_parse.ts";
  * ```
  */
 export function literalGlob(path: string): string {
-  return path.replace(/[*?[{]|^@/g, (c) => `[${c}]`).replace(RAW_BYTES, "*");
+  return escapeGlob(path).replace(RAW_BYTES, "*");
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 import { lstatSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import type { Graph, JobSpec } from "../graph/mod.ts";
+import { expandDeferred, type Graph, type JobSpec } from "../graph/mod.ts";
 import { JxInputError } from "../runtime/errors.ts";
 import { writeAll } from "../runtime/mod.ts";
 import { expandStamped } from "../state/fileset.ts";
@@ -96,7 +96,11 @@ export function cleanOutputs(
   const root = realpathSync(baseDir);
   const jobsFile = realOrNull(graph.file) ?? resolve(graph.file);
   const files = new Set<string>();
-  for (const j of jobs) {
+  // A foreach over files jobs write stands for its items until they exist: its items as the
+  // disk gives them now (its own `writes` are a glob over every item's: they would name files
+  // no item writes).
+  const specs = jobs.flatMap((j) => j.deferred ? expandDeferred(j) : [j]);
+  for (const j of specs) {
     // A folder in writes stands as itself: never walked into the files it holds.
     for (const f of expandStamped(j.writes, baseDir, { wholeDirs: true }).keys()) files.add(f);
   }

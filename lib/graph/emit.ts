@@ -137,7 +137,7 @@ export function expandDeferred(group: JobSpec): JobSpec[] {
   const base = new Substituter(new Map(Object.entries(d.ctx.vars)), d.ctx.file, new PosMap());
   return globFiles(d.glob, d.ctx.baseDir).map((f) => {
     const name = `${group.name}[${f}]`;
-    const sub = base.with(itemVars(d.as, f));
+    const sub = base.with(itemVars(d.as, f), true); // paths found on disk (see `with`)
     const spec = buildSpec(sc, {
       name,
       kind: "job",

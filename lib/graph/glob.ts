@@ -22,6 +22,27 @@ export function isGlob(s: string): boolean {
   return /[*?[{]/.test(s);
 }
 
+/**
+ * A path as a resource that matches exactly itself: each glob
+ * metacharacter as a one-character class (`[*]`), a leading `@` too (else
+ * a name). A plain path comes back as it is.
+ *
+ * @example
+ * ```ts
+ * import { escapeGlob, globMatch } from "./glob.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(escapeGlob("src/*.c"), "src/[*].c");
+ * assertEquals(escapeGlob("d[1]/{a}.h"), "d[[]1]/[{]a}.h");
+ * assertEquals(escapeGlob("@x"), "[@]x");
+ * assertEquals(escapeGlob("src/a.c"), "src/a.c");
+ * assertEquals(globMatch(escapeGlob("src/*.c"), "src/*.c"), true);
+ * assertEquals(globMatch(escapeGlob("src/*.c"), "src/a.c"), false);
+ * ```
+ */
+export function escapeGlob(path: string): string {
+  return path.replace(/[*?[{]|^@/g, (c) => `[${c}]`);
+}
+
 /** At most this many alternatives after expanding `{a,b}` groups. */
 export const MAX_GLOB_ALTERNATIVES = 1024;
 

@@ -489,7 +489,9 @@ function expandEntries(
     );
     groups.set(ns(name), items.map((x) => ns(x.name)));
     if (fe.kind === "glob") { for (const x of items) fromGlob.add(x.name); }
-    for (const x of items) expanded.push([x.name, kind, j, sub.with(x.vars), name]);
+    // A glob's items are paths found on disk: `reads`/`writes` take each as exactly that path.
+    const found = fe.kind === "glob";
+    for (const x of items) expanded.push([x.name, kind, j, sub.with(x.vars, found), name]);
     if (expanded.length > MAX_JOBS) {
       fail(`${fp}: makes more than ${MAX_JOBS} jobs in all (the limit)`, fp);
     }

@@ -20,6 +20,7 @@ export { parseDotenv } from "./dotenv.ts";
 export { currentOs, whenFails } from "./when.ts";
 export {
   compileGlob,
+  escapeGlob,
   GlobError,
   globMatch,
   type GlobMatcher,

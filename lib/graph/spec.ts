@@ -9,6 +9,7 @@ import { resolve } from "../runtime/path.ts";
 import { didYouMean, JxInputError } from "./errors.ts";
 import { readDotenv } from "./dotenv.ts";
 import { MAX_VALUE_LENGTH } from "./limits.ts";
+import { escapeGlob } from "./glob.ts";
 import { parseDuration } from "./duration.ts";
 import { RETRY_MAX_DELAY_DEFAULT } from "./schema.ts";
 import type {
@@ -86,15 +87,31 @@ export class Substituter {
     readonly vars: Map<string, string>,
     private file: string,
     private positions: PosMap,
+    /** Variables whose values are paths found on disk: in `reads`/`writes`, no glob. */
+    private literal: ReadonlySet<string> = new Set(),
   ) {}
 
-  /** The same, with more variables (a `foreach` item's). */
-  with(extra: Record<string, string>): Substituter {
+  /**
+   * The same, with more variables (a `foreach` item's). `found`: they are
+   * paths found on disk (a glob's items), which `reads` and `writes` take
+   * as exactly those paths (`src/*.c` is a file's name there, not a glob).
+   */
+  with(extra: Record<string, string>, found = false): Substituter {
+    const names = Object.keys(extra);
     return new Substituter(
       new Map([...this.vars, ...Object.entries(extra)]),
       this.file,
       this.positions,
+      found ? new Set([...this.literal, ...names]) : this.literal,
     );
+  }
+
+  /**
+   * A `reads`/`writes` item with its variables replaced (`apply`, strict),
+   * paths found on disk with their glob characters escaped (`escapeGlob`).
+   */
+  resource(s: string, path: string): string {
+    return this.apply(s, path, true, false, true);
   }
 
   /**
@@ -103,7 +120,7 @@ export class Substituter {
    * `${NAME:q}` is the value quoted as exactly one shell word: only in
    * shell text (`shell`, a `run` string), and only for a known variable.
    */
-  apply(s: string, path: string, strict: boolean, shell = false): string {
+  apply(s: string, path: string, strict: boolean, shell = false, resource = false): string {
     if (!s.includes("${")) return s; // nothing to replace (most values)
     let length = s.length; // stops doubling variables before memory runs out
     return s.replace(/\$(\$?)\{([^}]*)\}/g, (whole, escape: string, inner: string) => {
@@ -122,7 +139,7 @@ export class Substituter {
       }
       if (v !== undefined) {
         if (v.includes("\0")) this.fail(`${path}: \${${name}} holds a NUL byte (\\0)`, path);
-        const out = quote ? shellQuote(v) : v;
+        const out = quote ? shellQuote(v) : resource && this.literal.has(name) ? escapeGlob(v) : v;
         if ((length += out.length - whole.length) > MAX_VALUE_LENGTH) {
           this.fail(`${path}: longer than ${MAX_VALUE_LENGTH} characters after substitution`, path);
         }
@@ -442,7 +459,7 @@ function specResources(
     // The item's path when it was written in a list, else the key's: asked only when a
     // message may need it (finding it walks the job again: see `PosMap`).
     const path = () => ctx.positions.has(`${p}.${key}.${i}`) ? `${p}.${key}.${i}` : `${p}.${key}`;
-    const res = normalizeResource(r.includes("${") ? sub.apply(r, path(), true) : r);
+    const res = normalizeResource(r.includes("${") ? sub.resource(r, path()) : r);
     if (res.startsWith("/")) {
       fail(
         `${p}.${key}[${i}]: absolute path '${res}': ${key} are paths relative to the jobs ` +

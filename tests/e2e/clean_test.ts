@@ -81,3 +81,66 @@ for (const runtime of RUNTIMES) {
     assert.equal(await Deno.readTextFile(`${outside}/target.txt`), "keep\n");
   });
 }
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: a foreach glob's items are paths, not globs: clean, reruns and loading hold with '*' and '[' in file names`, async () => {
+    const dir = await tempDir({
+      "src/*.c": "star\n",
+      "src/main.c": "main\n",
+      "src/a[.c": "bracket\n",
+      "src/x[1].txt": "a\n",
+      "src/x1.txt": "b\n",
+      "out/precious.o": "keep\n",
+      "jobs.yaml": "version: 1\njobs:\n" +
+        '  cc:\n    foreach: { glob: "src/*.c", as: S }\n' +
+        '    run: "cp ${S:q} out/${S.stem:q}.o"\n' +
+        '    reads: ["${S}"]\n    writes: ["out/${S.stem}.o"]\n' +
+        '  show:\n    foreach: { glob: "src/x[[]*.txt" }\n' +
+        '    run: "cat ${ITEM:q} > out.txt"\n    reads: ["${ITEM}"]\n    writes: [out.txt]\n',
+    });
+    // `src/a[.c` as a glob is malformed: the whole file was refused.
+    const first = await runJx(["run"], { cwd: dir, runtime });
+    assert.equal(first.code, 0, first.stderr);
+    // `out/*.o` (the item `src/*.c`) names that one file, not every `.o`.
+    const dry = await runJx(["clean", "-n"], { cwd: dir, runtime });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.doesNotMatch(dry.stdout + dry.stderr, /precious/);
+    assert.match(dry.stdout + dry.stderr, /out\/\*\.o/);
+    // An edit of `src/x[1].txt` reruns its job (its reads were the glob matching `src/x1.txt`).
+    await Deno.writeTextFile(`${dir}/src/x[1].txt`, "changed\n");
+    const again = await runJx(["run"], { cwd: dir, runtime });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "changed\n");
+    const clean = await runJx(["clean"], { cwd: dir, runtime });
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.equal(await exists(`${dir}/out/precious.o`), true);
+    assert.equal(await exists(`${dir}/out/*.o`), false);
+    await Deno.remove(dir, { recursive: true });
+  });
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: clean takes a foreach over files jobs write as its items now, not as a glob over every output`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "version: 1\njobs:\n" +
+        "  gen:\n    run: \"mkdir -p gen out && echo x > 'gen/*.txt' && echo y > gen/b.txt\"\n" +
+        '    writes: ["gen/*.txt"]\n' +
+        '  wc:\n    foreach: { glob: "gen/*.txt", as: F }\n' +
+        '    run: "wc -c < ${F:q} > out/${F.stem:q}.n"\n' +
+        '    reads: ["${F}"]\n    writes: ["out/${F.stem}.n"]\n',
+    });
+    const run = await runJx(["run"], { cwd: dir, runtime });
+    assert.equal(run.code, 0, run.stderr);
+    await Deno.writeTextFile(`${dir}/out/precious.n`, "keep\n");
+    const dry = await runJx(["clean", "-n"], { cwd: dir, runtime });
+    assert.equal(dry.code, 0, dry.stderr);
+    const listed = dry.stdout.split("\n").filter((l) => l.startsWith("would remove")).sort();
+    assert.deepEqual(listed, [
+      "would remove gen/*.txt",
+      "would remove gen/b.txt",
+      "would remove out/*.n",
+      "would remove out/b.n",
+    ]);
+    await Deno.remove(dir, { recursive: true });
+  });
+}
