@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { isAbsolute, relative, resolve } from "../runtime/path.ts";
+import { isAbsolute, leavesFolder, relative, resolve } from "../runtime/path.ts";
 import { readTextSync } from "../runtime/fs.ts";
 
 /** The words of one logical line: escapes undone; a word ending in an unescaped `:` is marked. */
@@ -99,7 +99,7 @@ export function depfileInputs(
   const out: string[] = [];
   for (const p of parseDepfile(text)) {
     const rel = relative(baseDir, resolve(cwd, p));
-    if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) continue;
+    if (rel === "" || leavesFolder(rel) || isAbsolute(rel)) continue;
     out.push(rel);
   }
   return out;

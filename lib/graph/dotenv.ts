@@ -13,7 +13,7 @@
 import { JxInputError, type Pos } from "./errors.ts";
 import { VAR_RE } from "./schema.ts";
 import { errorCode, errorMessage } from "./read.ts";
-import { readTextSync } from "../runtime/fs.ts";
+import { readRegularText } from "../runtime/fs.ts";
 
 const ESCAPES: Record<string, string> = {
   n: "\n",
@@ -109,7 +109,13 @@ function entry(c: Cursor, out: Record<string, string>): void {
   c.next();
   c.skipBlanks();
   const q = c.peek();
-  out[name] = q === '"' || q === "'" ? quoted(c, q) : unquoted(c);
+  const valueAt = c.pos;
+  const value = q === '"' || q === "'" ? quoted(c, q) : unquoted(c);
+  if (value.includes("\0")) {
+    // As for `env:` in a jobs file: a process's environment cannot hold one (it was cut there).
+    c.fail(`${name}: the value contains a NUL byte (\\0), which no environment can hold`, valueAt);
+  }
+  out[name] = value;
   c.endOfLine();
 }
 
@@ -126,6 +132,8 @@ function entry(c: Cursor, out: Record<string, string>): void {
 export function parseDotenv(text: string, file: string): Record<string, string> {
   const out: Record<string, string> = Object.create(null);
   const c = new Cursor(text, file);
+  // A byte order mark at the start (some editors write one) is not part of the first name.
+  if (text.startsWith("\uFEFF")) c.i = c.lineStart = 1;
   while (c.i < text.length) entry(c, out);
   return out;
 }
@@ -137,7 +145,7 @@ export function parseDotenv(text: string, file: string): Record<string, string> 
 export function readDotenv(path: string, shown: string): Record<string, string> | undefined {
   let text: string;
   try {
-    text = readTextSync(path);
+    text = readRegularText(path);
   } catch (e) {
     if (errorCode(e) === "ENOENT") return undefined;
     throw new JxInputError(`cannot read: ${errorMessage(e)}`, shown);

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { basename, dirname, join, relative, resolve } from "../runtime/path.ts";
+import { basename, dirname, join, leavesFolder, relative, resolve } from "../runtime/path.ts";
 import { JxInputError, type Pos } from "./errors.ts";
 import { globFiles, globProblem, isGlob } from "./glob.ts";
 import { normalizeResource } from "./spec.ts";
@@ -74,7 +74,7 @@ export function includedFiles(
     for (const f of files) {
       const abs = resolve(dir, f);
       const rel = relative(from.place.rootDir, abs);
-      if (rel.startsWith("..")) fail(`'${f}' is outside the root jobs file's folder`);
+      if (leavesFolder(rel)) fail(`'${f}' is outside the root jobs file's folder`);
       if (abs === from.abs || from.place.stack.includes(abs)) {
         const chain = [...from.place.stack, from.abs, abs].map((p) =>
           relative(from.place.rootDir, p)

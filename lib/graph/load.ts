@@ -7,7 +7,7 @@
  */
 import { LineCounter } from "../runtime/yaml_light.ts";
 import { basename, dirname, resolve } from "../runtime/path.ts";
-import { findJobsFileUp, readBytesSync, readTextSync } from "../runtime/fs.ts";
+import { existsSync, findJobsFileUp, readBytesSync, readRegularText } from "../runtime/fs.ts";
 import { utf8Decoder } from "../runtime/utf8.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import {
@@ -233,7 +233,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
 /** The text of an included file, or an error at the `include` item that named it. */
 function readIncluded(inc: Included & { at?: Pos }, by: Unit, byFile: string): string {
   try {
-    return readTextSync(inc.abs);
+    return readRegularText(inc.abs);
   } catch (e) {
     const code = errorCode(e);
     const why = code === "ENOENT" ? "no such file" : `cannot read: ${errorMessage(e)}`;
@@ -487,6 +487,7 @@ function expandEntries(
       baseDir,
       (g) => sub.apply(g, `jobs.${name}.foreach.glob`, true),
     );
+    if (fe.kind === "glob") checkItemNames(items.map((x) => x.vars[fe.as]), baseDir, fp, fail);
     groups.set(ns(name), items.map((x) => ns(x.name)));
     if (fe.kind === "glob") { for (const x of items) fromGlob.add(x.name); }
     // A glob's items are paths found on disk: `reads`/`writes` take each as exactly that path.
@@ -497,6 +498,27 @@ function expandEntries(
     }
   }
   return { expanded, groups, deferred, fromGlob };
+}
+
+/**
+ * Fails at the first file a `foreach` glob found whose name is not UTF-8:
+ * the runtime names it with U+FFFD in place of its bytes, a path that does
+ * not exist (the job would be given a file it cannot open).
+ */
+function checkItemNames(
+  paths: string[],
+  baseDir: string,
+  at: string,
+  fail: (msg: string, path: string) => never,
+): void {
+  for (const p of paths) {
+    if (!p.includes("\uFFFD") || existsSync(resolve(baseDir, p))) continue;
+    fail(
+      `${at}: the file '${p}' has a name that is not UTF-8 (shown with U+FFFD): ` +
+        "jx cannot name it to a job; rename it, or narrow the glob",
+      at,
+    );
+  }
 }
 
 /** A unit's jobs and modules: `foreach` expanded, each spec built, names in its namespace. */

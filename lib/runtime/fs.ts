@@ -46,6 +46,25 @@ export function readTextSync(path: string): string {
 }
 
 /**
+ * A whole regular file as text (`readTextSync`); anything else that exists
+ * (a FIFO, which would wait for a writer; a device such as /dev/zero,
+ * which never ends; a folder) throws "not a regular file" first, unread.
+ *
+ * @example
+ * ```ts
+ * import { readRegularText } from "./fs.ts";
+ * import { throws } from "node:assert/strict";
+ * throws(() => readRegularText("/dev/zero"), /not a regular file/);
+ * ```
+ */
+export function readRegularText(path: string): string {
+  if (existsSync(path) && !isFileSync(path)) {
+    throw new Error("not a regular file (a FIFO, a device or a folder is not read)");
+  }
+  return readTextSync(path);
+}
+
+/**
  * A Deno file error worded as `node:fs` words its own (`EISDIR: is a
  * directory, open 'x'` for `Is a directory (os error 21): open 'x'`):
  * a message names the error code first on both runtimes.

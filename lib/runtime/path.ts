@@ -98,3 +98,20 @@ export function relative(from: string, to: string): string {
   while (same < a.length && same < b.length && a[same] === b[same]) same++;
   return [...a.slice(same).map(() => ".."), ...b.slice(same)].join("/");
 }
+
+/**
+ * Whether a relative path (as `relative` gives one) leads out of its
+ * folder: `..` or `../...`, not a name that merely begins with two dots.
+ *
+ * @example
+ * ```ts
+ * import { leavesFolder } from "./path.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(leavesFolder("../x"), true);
+ * assertEquals(leavesFolder(".."), true);
+ * assertEquals(leavesFolder("..gen/x.h"), false);
+ * ```
+ */
+export function leavesFolder(rel: string): boolean {
+  return rel === ".." || rel.startsWith("../");
+}

@@ -1,0 +1,100 @@
+/**
+ * The files the loader reads besides the jobs file, as an attack found
+ * them mishandled: a folder whose name begins with two dots is inside the
+ * project (depfile inputs, includes); a dotenv value with a NUL byte is
+ * refused as in `env:`, a byte order mark is no part of the first name; an
+ * include or dotenv file that is a FIFO or a device is refused unread (a
+ * FIFO hung every command, /dev/zero grew without end); a file a `foreach`
+ * glob finds whose name is not UTF-8 is refused at load (the job was given
+ * a path that does not exist). On Deno and Bun.
+ */
+import assert from "node:assert/strict";
+import { runJx, type Runtime, RUNTIMES, tempDir } from "../helpers.ts";
+
+/** The only line of stderr, which must be the whole output of a refused load (exit 2). */
+async function refused(dir: string, runtime: Runtime, args = ["run"]): Promise<string> {
+  const r = await runJx(args, { cwd: dir, runtime });
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  return lines[0];
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: a depfile input in a folder named '..gen' is an input (it was dropped: stale results)`, async () => {
+    const dir = await tempDir({
+      "..gen/x.h": "v1\n",
+      "normal.h": "v1\n",
+      "jobs.yaml": "version: 1\njobs:\n  cc:\n" +
+        "    run: \"cat ..gen/x.h normal.h > out.o; printf 'out.o: ..gen/x.h normal.h\\\\n' > out.d\"\n" +
+        "    writes: [out.o, out.d]\n    depfile: out.d\n",
+    });
+    const first = await runJx(["run"], { cwd: dir, runtime });
+    assert.equal(first.code, 0, first.stderr);
+    await Deno.writeTextFile(`${dir}/..gen/x.h`, "v2\n");
+    const again = await runJx(["run"], { cwd: dir, runtime });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await Deno.readTextFile(`${dir}/out.o`), "v2\nv1\n");
+  });
+
+  Deno.test(`${runtime}: an include in a folder named '..pkg' is inside the project`, async () => {
+    const dir = await tempDir({
+      "..pkg/jobs.yaml": 'jobs:\n  b: { run: "echo from-b" }\n',
+      "jobs.yaml": 'version: 1\ninclude: [..pkg/jobs.yaml]\njobs:\n  a: { run: "true" }\n',
+    });
+    const r = await runJx(["run"], { cwd: dir, runtime });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout + r.stderr, /from-b/);
+  });
+
+  Deno.test(`${runtime}: a dotenv value with a NUL byte is refused at its place; a BOM is no part of a name`, async () => {
+    const dir = await tempDir({
+      ".env": "A=1\nT_N=a\0b\n",
+      "jobs.yaml": 'version: 1\nenv_file: .env\njobs:\n  a: { run: "true" }\n',
+    });
+    assert.match(await refused(dir, runtime), /\/\.env:2:5: T_N: the value contains a NUL byte/);
+    await Deno.writeTextFile(`${dir}/.env`, "\uFEFFFIRST=one\n");
+    await Deno.writeTextFile(
+      `${dir}/jobs.yaml`,
+      'version: 1\nenv_file: .env\njobs:\n  a: { run: "echo v=$FIRST" }\n',
+    );
+    const r = await runJx(["run"], { cwd: dir, runtime });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout + r.stderr, /v=one/);
+  });
+
+  Deno.test(`${runtime}: an include or dotenv file that is a FIFO or a device is refused unread`, async () => {
+    const dir = await tempDir({});
+    const mk = await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+    assert.equal(mk.code, 0);
+    const cases: [string, RegExp][] = [
+      ["include: [fifo]\n", /^jobs\.yaml:\d+:\d+: include: fifo: cannot read: not a regular file/],
+      ["env_file: fifo\n", /fifo: cannot read: not a regular file/],
+      ["env_file: /dev/zero\n", /\/dev\/zero: cannot read: not a regular file/],
+    ];
+    for (const [line, want] of cases) {
+      await Deno.writeTextFile(
+        `${dir}/jobs.yaml`,
+        `version: 1\n${line}jobs:\n  a: { run: "true" }\n`,
+      );
+      assert.match(await refused(dir, runtime, ["list"]), want);
+    }
+  });
+
+  Deno.test(`${runtime}: a foreach glob that finds a file whose name is not UTF-8 is refused at load`, async () => {
+    const dir = await tempDir({
+      "src/good.txt": "ok\n",
+      "jobs.yaml": 'version: 1\njobs:\n  show:\n    foreach: { glob: "src/*.txt" }\n' +
+        '    run: "cat ${ITEM:q}"\n',
+    });
+    // A name of bytes, made by the shell: Deno's own calls take names as text.
+    const sh = await new Deno.Command("sh", {
+      args: ["-c", `printf hi > "$1/src/$(printf 'bad\\377.txt')"`, "sh", dir],
+    }).output();
+    assert.equal(sh.code, 0);
+    assert.match(
+      await refused(dir, runtime),
+      /^jobs\.yaml:4:\d+: jobs\.show\.foreach: the file 'src\/bad\uFFFD\.txt' has a name that is not UTF-8/,
+    );
+  });
+}
