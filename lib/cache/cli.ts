@@ -5,7 +5,7 @@
  */
 import process from "node:process";
 import { JxInputError } from "../runtime/errors.ts";
-import { writeAll } from "../runtime/mod.ts";
+import { escapeControls, writeAll } from "../runtime/mod.ts";
 import { formatSize, localStore, parseSize } from "./config.ts";
 
 const USAGE = "usage: jx cache stats|prune --max-size SIZE|clear [--cache-dir DIR]";
@@ -70,7 +70,7 @@ export function cmdCache(
     }
   } catch (e) {
     if (!(e instanceof JxInputError)) throw e;
-    writeAll(2, `jx: ${e.message}\n`);
+    writeAll(2, `jx: ${escapeControls(e.message)}\n`);
     return 2;
   }
 }

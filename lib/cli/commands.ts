@@ -10,7 +10,7 @@ import { warnMakeJobs } from "../jobserver/mod.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import { whenFails } from "../graph/when.ts";
 import { createReactor, type Reactor } from "../reactor/mod.ts";
-import { collectGarbage, envObject, isBun, writeAll } from "../runtime/mod.ts";
+import { collectGarbage, envObject, escapeControls, isBun, writeAll } from "../runtime/mod.ts";
 import { LocalRunner, runJobs, type Runner, type Slots } from "../scheduler/mod.ts";
 import { isTracked, UpToDate } from "../state/mod.ts";
 import type { Args } from "./args.ts";
@@ -78,7 +78,7 @@ async function runHolding(
   if (isBun && graph.jobs.length >= BIG_GRAPH && !graph.fromCache) collectGarbage();
   // What the no-op record of this run would be, when it leaves every job up to date.
   let recordable: Parameters<typeof noop.recordRun>[3];
-  const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);
+  const warn = (w: string) => writeAll(2, `jx: warning: ${escapeControls(w)}\n`);
   for (const w of args.warnings) warn(w);
   // The lock: one run (or watch) at a time per directory, files or not; a dry run takes it only
   // to read the up-to-date state. The state, when a selected job declares files.
@@ -264,7 +264,7 @@ async function openExecutor(
     cwd: baseDir,
     cpus: slots.limit,
     partitions: [...new Set(remote.map((j) => j.slurm?.partition ?? ""))],
-    warn: (m) => writeAll(2, `jx: warning: ${m}\n`),
+    warn: (m) => writeAll(2, `jx: warning: ${escapeControls(m)}\n`),
   });
   const local = new LocalRunner(reactor, slots);
   const runner = new slurm.ExecutorRunner(local, new slurm.SlurmRunner(session), fallback);
@@ -321,13 +321,13 @@ async function openRunCache(args: Args, graph: Graph): Promise<RunCache | undefi
     remoteReadOnly: args.remoteCacheReadOnly,
     fileSaysCache: true,
   };
-  const cache = c.openCache(flags, env, (line) => writeAll(2, line + "\n"))!;
+  const cache = c.openCache(flags, env, (line) => writeAll(2, escapeControls(line) + "\n"))!;
   const ctx = {
     baseDir: dirname(resolve(graph.file)),
     vars: graph.settings.vars ?? {},
     settings: typeof setting === "object" ? setting : undefined,
   };
-  const warn = (l: string) => writeAll(2, l + "\n");
+  const warn = (l: string) => writeAll(2, escapeControls(l) + "\n");
   return {
     runner: (inner, refused) =>
       new c.CacheRunner(
@@ -350,16 +350,18 @@ export async function cmdList(args: Args): Promise<number> {
   if (args.namesOnly) {
     // For shell completions: bare names, one per line, jobs then modules.
     const names = ["job", "module"].flatMap((k) => graph.jobs.filter((j) => j.kind === k));
-    writeAll(1, names.map((j) => j.name + "\n").join(""));
+    writeAll(1, names.map((j) => escapeControls(j.name) + "\n").join(""));
     return 0;
   }
+  // Names and descriptions with their control characters escaped: each job on one line.
   const rows: string[] = [];
   for (const kind of ["job", "module"] as const) {
-    const items = graph.jobs.filter((j) => j.kind === kind);
+    const items = graph.jobs.filter((j) => j.kind === kind)
+      .map((j) => ({ name: escapeControls(j.name), about: escapeControls(j.description ?? "") }));
     if (!items.length) continue;
     rows.push(kind === "job" ? "Jobs:" : "Modules:");
     const w = Math.max(...items.map((j) => j.name.length));
-    for (const j of items) rows.push(`  ${j.name.padEnd(w)}  ${j.description ?? ""}`.trimEnd());
+    for (const j of items) rows.push(`  ${j.name.padEnd(w)}  ${j.about}`.trimEnd());
   }
   writeAll(1, rows.join("\n") + "\n");
   return 0;
@@ -429,7 +431,8 @@ function explainOne(c: ExplainContext, job: JobSpec): string {
     for (const e of deps) lines.push(`    ${e.from} (${e.reason})`);
   }
   lines.push(...c.cache(job));
-  return lines.join("\n") + "\n";
+  // Names, paths and the command quoted with their control characters escaped, one per line.
+  return lines.map(escapeControls).join("\n") + "\n";
 }
 
 /** `jx clean`. */

@@ -9,7 +9,7 @@
  * @module
  */
 import { JxInputError } from "../runtime/errors.ts";
-import { cwd, writeAll } from "../runtime/mod.ts";
+import { cwd, escapeControls, writeAll } from "../runtime/mod.ts";
 import { type Args, COMMANDS, OPTIONS, SHORT } from "./args.ts";
 import { HELP } from "./help.ts";
 
@@ -411,12 +411,12 @@ export function cmdCompletions(args: Args): number | Promise<number> {
   const shell = args.names[0];
   if (args.names.length === 1 && (LISTS as readonly string[]).includes(shell)) {
     return completionNames(shell as typeof LISTS[number], args.file).then((names) => {
-      writeAll(1, names.map((n) => n + "\n").join(""));
+      writeAll(1, names.map((n) => escapeControls(n) + "\n").join(""));
       return 0;
     }, (e) => {
       // Bad input, as main() would print it (the caller returns this promise unawaited).
       if (!(e instanceof JxInputError)) throw e;
-      writeAll(2, (e.file ? e.format() : `jx: ${e.message}`) + "\n");
+      writeAll(2, escapeControls(e.file ? e.format() : `jx: ${e.message}`) + "\n");
       return 2;
     });
   }

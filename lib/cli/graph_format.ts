@@ -5,8 +5,14 @@
  */
 import { type Graph, jobSummary } from "../graph/mod.ts";
 import { staticHtml } from "../ui/static.ts";
+import { escapeControls } from "../runtime/mod.ts";
 
 const q = (s: string) => JSON.stringify(s);
+/**
+ * A mermaid label's text: control characters escaped (a newline would end the node's line),
+ * quotes and bars as mermaid's entities.
+ */
+const label = (s: string) => escapeControls(s).replace(/"/g, "#quot;").replace(/\|/g, "#124;");
 
 /**
  * Formats the part of `graph` whose job names are in `names`.
@@ -57,20 +63,21 @@ export function formatGraph(
     const id = new Map(jobs.map((j, i) => [j.name, `j${i}`]));
     const lines = ["flowchart LR"];
     for (const j of jobs) {
-      const label = j.name.replace(/"/g, "#quot;");
+      const name = label(j.name);
       lines.push(
-        j.kind === "module"
-          ? `  ${id.get(j.name)}(["${label}"])`
-          : `  ${id.get(j.name)}["${label}"]`,
+        j.kind === "module" ? `  ${id.get(j.name)}(["${name}"])` : `  ${id.get(j.name)}["${name}"]`,
       );
     }
-    usedPools.forEach((p, i) => lines.push(`  p${i}[("pool ${p}: ${graph.pools.get(p)}")]`));
-    const lbl = (s: string) => s.replace(/"/g, "#quot;").replace(/\|/g, "#124;");
+    usedPools.forEach((p, i) =>
+      lines.push(`  p${i}[("${label(`pool ${p}: ${graph.pools.get(p)}`)}")]`)
+    );
     for (const e of edges) {
-      lines.push(`  ${id.get(e.from)} -->|"${lbl(e.reason)}"| ${id.get(e.to)}`);
+      lines.push(`  ${id.get(e.from)} -->|"${label(e.reason)}"| ${id.get(e.to)}`);
     }
     for (const p of poolEdges) {
-      lines.push(`  p${usedPools.indexOf(p.pool)} -.-|"pool ${p.pool}"| ${id.get(p.job)}`);
+      lines.push(
+        `  p${usedPools.indexOf(p.pool)} -.-|"${label(`pool ${p.pool}`)}"| ${id.get(p.job)}`,
+      );
     }
     return lines.join("\n") + "\n";
   }

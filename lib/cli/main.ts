@@ -5,7 +5,14 @@
  */
 import { dirname, resolve } from "../runtime/path.ts";
 import { JxInputError } from "../runtime/errors.ts";
-import { cwd, envObject, findJobsFileUp, isTerminal, writeAll } from "../runtime/mod.ts";
+import {
+  cwd,
+  envObject,
+  escapeControls,
+  findJobsFileUp,
+  isTerminal,
+  writeAll,
+} from "../runtime/mod.ts";
 import { giveJobsColours } from "../runtime/color.ts";
 import { type Args, parseArgs } from "./args.ts";
 import { helpText, VERSION } from "./help.ts";
@@ -140,12 +147,13 @@ export async function main(argv: string[]): Promise<number> {
         throw new JxInputError(`'jx ${args.command}' is not available in this version yet`);
     }
   } catch (e) {
+    // The one line quotes names, paths and text from files: shown with controls escaped.
     if (e instanceof JxInputError) {
       const text = e.file ? e.format() : `jx: ${e.message}`;
-      writeAll(2, text + "\n");
+      writeAll(2, escapeControls(text) + "\n");
       return 2;
     }
-    writeAll(2, `jx: internal error: ${(e as Error)?.message ?? e}\n`);
+    writeAll(2, `jx: internal error: ${escapeControls(String((e as Error)?.message ?? e))}\n`);
     if (args?.verbose) writeAll(2, `${(e as Error)?.stack}\n`);
     return 1;
   }

@@ -7,7 +7,7 @@
 import { formatMs } from "../graph/duration.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
-import { terminalColumns, writeAll } from "../runtime/mod.ts";
+import { escapeControls as esc, terminalColumns, writeAll } from "../runtime/mod.ts";
 import { OutputBuffer } from "./buffer.ts";
 import { indexOfByte } from "../runtime/bytes.ts";
 import { StatusBoard, type StatusClock } from "./status.ts";
@@ -255,7 +255,10 @@ export class ConsoleReporter implements Reporter {
           this.jobs.set(e.job, newView());
         }
         if (this.o.verbose) {
-          this.out(2, this.c("2", `jx: start ${e.job} (pid ${e.pid}, attempt ${e.attempt})\n`));
+          this.out(
+            2,
+            this.c("2", `jx: start ${esc(e.job)} (pid ${e.pid}, attempt ${e.attempt})\n`),
+          );
         }
         break;
       case "job.output":
@@ -272,11 +275,11 @@ export class ConsoleReporter implements Reporter {
         this.board.added();
         if (this.o.verbose) {
           const line = e.line ? ` line ${e.line}` : "";
-          this.out(2, this.c("2", `jx: add ${e.job} (from ${e.by}${line})\n`));
+          this.out(2, this.c("2", `jx: add ${esc(e.job)} (from ${esc(e.by)}${line})\n`));
         }
         break;
       case "emit.error":
-        this.out(2, this.c("31", `jx: ${e.error}`) + "\n");
+        this.out(2, this.c("31", `jx: ${esc(e.error)}`) + "\n");
         break;
       case "job.skip":
         this.board.skip(e.job);
@@ -285,10 +288,10 @@ export class ConsoleReporter implements Reporter {
           const spec = this.o.graph?.byName.get(e.job);
           // Up to date now, but after a job that would run: only if that one's outputs change.
           const may = e.may ? `  (may run: after ${e.because})` : "";
-          this.dryLine(`${e.job}: ${spec?.command ?? ""}${may}\n`);
+          this.dryLine(esc(`${e.job}: ${spec?.command ?? ""}${may}`) + "\n");
         } else if (this.o.verbose) {
           const why = e.because ? ` (${e.because})` : "";
-          this.out(2, this.c("2", `jx: skip ${e.job}: ${e.reason}${why}\n`));
+          this.out(2, this.c("2", esc(`jx: skip ${e.job}: ${e.reason}${why}`) + "\n"));
         }
         break;
       case "run.end":
@@ -319,13 +322,15 @@ export class ConsoleReporter implements Reporter {
   private seen(name: string): void {
     if (!this.streams(name) || this.colors.has(name)) return;
     this.colors.set(name, PALETTE[this.colors.size % PALETTE.length]);
-    if (name.length <= MAX_ALIGN) this.align = Math.max(this.align, name.length);
+    const shown = esc(name).length;
+    if (shown <= MAX_ALIGN) this.align = Math.max(this.align, shown);
   }
 
   /**
    * The prefix of a stream-mode line: `[name]` padded to the longest name so
    * far, then two marks: `!` for stderr, `+` for the continuation of a line
    * cut past 64 KiB (`[a]  out`, `[a]! err`, `[a] +rest of a long line`).
+   * The name's control characters are escaped; the line after it is the job's, as it came.
    */
   private prefix(v: JobView, name: string, stream: "stdout" | "stderr", cont = false): Uint8Array {
     if (!v.prefixes || v.prefixes.width !== this.align) {
@@ -334,11 +339,12 @@ export class ConsoleReporter implements Reporter {
     const key = `${stream}${cont ? "+" : ""}`;
     let bytes = v.prefixes.bytes.get(key);
     if (!bytes) {
-      const pad = " ".repeat(Math.max(0, this.align - name.length));
+      const shown = esc(name);
+      const pad = " ".repeat(Math.max(0, this.align - shown.length));
       const err = stream === "stderr";
       const marks = (err ? "!" : " ") + (cont ? "+" : " ");
       const color = this.colors.get(name) ?? "36";
-      const text = this.c(color, `[${name}]`) + pad +
+      const text = this.c(color, `[${shown}]`) + pad +
         (err ? this.c("1;31", marks.trimEnd()) + marks.slice(marks.trimEnd().length) : marks);
       bytes = enc.encode(text);
       v.prefixes.bytes.set(key, bytes);
@@ -435,7 +441,7 @@ export class ConsoleReporter implements Reporter {
     }
     const what = ok ? "" : this.describe(e);
     if (this.o.cycle && e.status === "cancelled") {
-      const head = this.o.mode === "stream" ? this.decodedPrefix(v, e.job) : `── ${e.job}: `;
+      const head = this.o.mode === "stream" ? this.decodedPrefix(v, e.job) : `── ${esc(e.job)}: `;
       if (this.o.mode !== "quiet") {
         this.out(1, this.c("2", `${head}cancelled (${formatMs(e.ms)})`) + "\n");
       }
@@ -451,14 +457,14 @@ export class ConsoleReporter implements Reporter {
       if (show) {
         const took = e.cache ? `restored from the ${e.cache} cache` : formatMs(e.ms);
         const head = ok
-          ? this.c("1", `── ${e.job}`) + this.c("2", ` (${took})`)
-          : this.c("1;31", `── ${e.job}: ${what}`);
+          ? this.c("1", `── ${esc(e.job)}`) + this.c("2", ` (${took})`)
+          : this.c("1;31", `── ${esc(e.job)}: ${what}`);
         // Header, output and trailer go out back to back: never interleaved.
         this.out(1, head + "\n");
         const last = v.buffer.lastByte;
         v.buffer.drain((bytes) => this.write(1, bytes));
         const tail = (last >= 0 && last !== 10 ? "\n" : "") +
-          (e.error ? `jx: ${e.error}\n` : "");
+          (e.error ? `jx: ${esc(e.error)}\n` : "");
         if (tail) this.write(1, tail);
       }
     }
@@ -518,6 +524,9 @@ export class ConsoleReporter implements Reporter {
    */
   private moduleState(e: Extract<RunEvent, { type: "module.state" }>): void {
     const name = e.module;
+    // In jx's lines: the name and the reason (a ready check's words) with controls escaped.
+    const shown = esc(name);
+    const reason = e.reason === undefined ? undefined : esc(e.reason);
     const dim = (s: string) => this.c("2", s);
     const fg = this.o.foreground?.includes(name);
     if (e.state === "starting") {
@@ -526,27 +535,27 @@ export class ConsoleReporter implements Reporter {
       this.started.set(name, e.t);
       if (fg) {
         const cmd = this.o.graph?.byName.get(name)?.command ?? "";
-        this.out(2, this.c("1", `jx: module ${name} starting (pid ${e.pid}): ${cmd}\n`));
-      } else if (this.o.verbose) this.out(2, dim(`jx: start module ${name} (pid ${e.pid})\n`));
+        this.out(2, this.c("1", `jx: module ${shown} starting (pid ${e.pid}): ${esc(cmd)}\n`));
+      } else if (this.o.verbose) this.out(2, dim(`jx: start module ${shown} (pid ${e.pid})\n`));
       return;
     }
     if (fg && e.state === "running" && this.started.has(name)) {
       const took = formatMs(e.t - this.started.get(name)!);
       this.started.delete(name);
       const ready = this.o.graph?.byName.get(name)?.ready ? `ready in ${took}` : "running";
-      this.out(2, this.c("1;32", `jx: module ${name} ${ready}`) + " (Ctrl-C to stop)\n");
+      this.out(2, this.c("1;32", `jx: module ${shown} ${ready}`) + " (Ctrl-C to stop)\n");
       return;
     }
     if (e.state !== "stopped" && e.state !== "failed") {
-      if (this.o.verbose) this.out(2, dim(`jx: module ${name} ${e.state}\n`));
+      if (this.o.verbose) this.out(2, dim(`jx: module ${shown} ${e.state}\n`));
       return;
     }
     const v = this.jobs.get(name);
     if (e.restarting) {
       // Only the last attempt's output is shown; say why it restarts.
       v?.buffer.dispose();
-      const why = e.reason ? `${e.reason}, ` : "";
-      this.out(2, this.c("33", `jx: module ${name}: ${why}restarting in ${e.backoff_ms}ms\n`));
+      const why = reason ? `${reason}, ` : "";
+      this.out(2, this.c("33", `jx: module ${shown}: ${why}restarting in ${e.backoff_ms}ms\n`));
       return;
     }
     this.jobs.delete(name);
@@ -556,12 +565,12 @@ export class ConsoleReporter implements Reporter {
       const view = v ?? newView();
       this.flushPartial(view, name);
       if (failed) {
-        this.out(2, `${this.decodedPrefix(view, name)}${this.c("31", `FAILED (${e.reason})`)}\n`);
+        this.out(2, `${this.decodedPrefix(view, name)}${this.c("31", `FAILED (${reason})`)}\n`);
       }
     } else if (v && (failed || (this.o.mode === "buffered" && v.buffer.size > 0))) {
       const head = failed
-        ? this.c("1;31", `── module ${name}: FAILED (${e.reason})`)
-        : this.c("1", `── module ${name}`) + dim(" (stopped)");
+        ? this.c("1;31", `── module ${shown}: FAILED (${reason})`)
+        : this.c("1", `── module ${shown}`) + dim(" (stopped)");
       this.out(1, head + "\n");
       const last = v.buffer.lastByte;
       v.buffer.drain((bytes) => this.write(1, bytes));
@@ -578,7 +587,7 @@ export class ConsoleReporter implements Reporter {
     const u = this.cpu;
     if (!u.known || u.user + u.sys < 1000) return undefined;
     const top = u.top;
-    const mem = top ? `; most memory: ${top.job} ${(top.kb / 1024).toFixed(0)} MiB` : "";
+    const mem = top ? `; most memory: ${esc(top.job)} ${(top.kb / 1024).toFixed(0)} MiB` : "";
     return `  cpu: ${formatMs(u.user)} user, ${formatMs(u.sys)} sys in jobs${mem}`;
   }
 
@@ -627,7 +636,7 @@ export class ConsoleReporter implements Reporter {
     if (!force && t - this.lastDraw < 50) return;
     if (force && t - this.lastDraw < 20 && this.statusShown) return;
     this.lastDraw = t;
-    let line = this.board.text(t);
+    let line = esc(this.board.text(t)); // running job names, controls escaped
     const cols = terminalColumns();
     if (line.length > cols - 1) line = line.slice(0, cols - 4) + "...";
     if (this.statusShown && line === this.lastLine) return;
@@ -676,11 +685,12 @@ export class ConsoleReporter implements Reporter {
       const key = s.reason === "up-to-date" ? "up to date" : `skipped (${s.reason})`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
+    // Names and errors quoted in these lines have their control characters escaped.
     for (const m of this.moduleFailures) {
-      lines.push(this.c("31", `  ✗ module ${m.module}: ${m.reason}`));
+      lines.push(this.c("31", esc(`  ✗ module ${m.module}: ${m.reason}`)));
       for (const s of this.skipped) {
         if (s.because === m.module && s.reason === "dependency-failed") {
-          lines.push(this.c("2", `      skipped ${s.job}: depends on ${m.module}`));
+          lines.push(this.c("2", esc(`      skipped ${s.job}: depends on ${m.module}`)));
         }
       }
     }
@@ -688,11 +698,12 @@ export class ConsoleReporter implements Reporter {
     // Root causes in the order they ended, each followed by what it cancelled.
     for (const f of failures) {
       lines.push(
-        this.c("31", `  ✗ ${f.job}: ${this.describe(f)}`) + (f.error ? ` ${f.error}` : ""),
+        this.c("31", `  ✗ ${esc(f.job)}: ${this.describe(f)}`) +
+          (f.error ? ` ${esc(f.error)}` : ""),
       );
       for (const s of this.skipped) {
         if (s.because === f.job && s.reason === "dependency-failed") {
-          lines.push(this.c("2", `      skipped ${s.job}: depends on ${f.job}`));
+          lines.push(this.c("2", esc(`      skipped ${s.job}: depends on ${f.job}`)));
         }
       }
     }
@@ -710,7 +721,7 @@ export class ConsoleReporter implements Reporter {
     const slow = this.slowest;
     if (slow.length && this.endedCount > 1) {
       lines.push(
-        this.c("2", `  slowest: ${slow.map((j) => `${j.job} ${formatMs(j.ms)}`).join(", ")}`),
+        this.c("2", `  slowest: ${slow.map((j) => `${esc(j.job)} ${formatMs(j.ms)}`).join(", ")}`),
       );
     }
     const usage = this.usage();

@@ -8,6 +8,7 @@ import { bunLibc } from "./libc_bun.ts";
 import { writeBytes } from "./bun_fs.ts";
 
 export * from "./fs.ts";
+export { escapeControls } from "./controls.ts";
 
 /** The shape of the `Deno` global this project uses (typed by Deno itself when present). */
 // deno-lint-ignore no-explicit-any

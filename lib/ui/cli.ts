@@ -7,7 +7,7 @@
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { jobsFileOrFail, type JobSpec, JxInputError, loadJobsFile } from "../graph/mod.ts";
-import { writeAll } from "../runtime/mod.ts";
+import { escapeControls, writeAll } from "../runtime/mod.ts";
 import { graphData } from "./data.ts";
 import { isLoopback } from "./security.ts";
 import { startUi } from "./server.ts";
@@ -100,7 +100,9 @@ function failed(e: unknown): number {
   if (e instanceof JxInputError) {
     writeAll(
       2,
-      (e.file ? e.format() : e.message.startsWith("jx") ? e.message : `jx: ${e.message}`) + "\n",
+      escapeControls(
+        e.file ? e.format() : e.message.startsWith("jx") ? e.message : `jx: ${e.message}`,
+      ) + "\n",
     );
     return 2;
   }
