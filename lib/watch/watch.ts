@@ -190,16 +190,48 @@ export class Watcher {
   }
 
   private onFsEvents(evs: FsEvent[]): void {
-    let newDir = false;
+    let rewatch = false;
     for (const e of evs) {
       if (e.overflow) {
         for (const j of this.o.selected) for (const r of this.readsOf(j)) this.note(r);
+        rewatch = true; // the events of a new directory may be among those lost
         continue;
       }
-      if (e.dir) newDir = true;
-      this.note(e.path);
+      if (e.dir) rewatch = true;
+      if (!e.gone) this.note(e.path);
     }
-    if (newDir) this.addWatches();
+    if (rewatch) this.rewatch();
+  }
+
+  /**
+   * Watches the directories that appeared, and the paths whose watch ended
+   * (through their nearest existing ancestor until they appear again). What
+   * a directory held before its watch began made no event: each entry of a
+   * newly watched directory counts as changed, and the watches are looked at
+   * again until none is new (a directory may have appeared inside an
+   * ancestor before the ancestor's watch began).
+   */
+  private rewatch(): void {
+    const seen = new Set(this.inotify!.dirs());
+    for (;;) {
+      this.addWatches();
+      const fresh = this.inotify!.dirs().filter((d) => !seen.has(d));
+      if (!fresh.length) return;
+      for (const d of fresh) {
+        seen.add(d);
+        this.noteEntries(d);
+      }
+    }
+  }
+
+  private noteEntries(dir: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(dir === "." ? this.o.baseDir : `${this.o.baseDir}/${dir}`);
+    } catch {
+      return; // deleted since: the end of its watch comes as an event
+    }
+    for (const n of names) this.note(dir === "." ? n : `${dir}/${n}`);
   }
 
   /** Takes a changed path into the next cycle, unless jx wrote it itself. */

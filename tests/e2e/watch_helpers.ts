@@ -79,6 +79,22 @@ export class Session {
   }
 }
 
+/** Waits until the file at `path` holds exactly `text`; throws after `ms` with what it held. */
+export async function waitForText(path: string, text: string, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  let last = "";
+  for (;;) {
+    last = await Deno.readTextFile(path).catch(() => "(none)");
+    if (last === text) return;
+    if (Date.now() > until) {
+      throw new Error(
+        `waited for ${path} to hold ${JSON.stringify(text)}: ${JSON.stringify(last)}`,
+      );
+    }
+    await sleep(25);
+  }
+}
+
 /** Three jobs: `upper` from src/a.txt, `lower` from src/b.txt, `both` from their outputs. */
 export const JOBS = `
 jobs:
