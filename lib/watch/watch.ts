@@ -160,9 +160,10 @@ export class Watcher {
     this.startCycle(this.o.selected, [], "all");
   }
 
-  /** Stops watching; a running cycle is stopped with `signal`. */
+  /** Stops watching; a running cycle is stopped with `signal` (a second call: at once). */
   stop(signal: ListenSignal): void {
-    if (this.stopped) return;
+    // A second stop: the running cycle kills its jobs now, without their grace.
+    if (this.stopped) return this.cycle?.control.stop?.(signal);
     this.stopped = true;
     if (this.debounce !== undefined) this.o.reactor.clearTimer(this.debounce);
     if (this.pollTimer !== undefined) this.o.reactor.clearTimer(this.pollTimer);
@@ -298,21 +299,25 @@ export class Watcher {
         this.readPatterns = this.refreshReads();
         if (this.inotify) this.addWatches();
       }
-      const ran = [...r.results]
-        .filter(([k, v]) => v.status !== "skipped" && this.o.graph.byName.get(k)?.kind !== "module")
-        .map(([k]) => k);
-      const what = changed.length
-        ? `${changed.slice(0, 3).join(", ")}${changed.length > 3 ? ", ..." : ""} changed`
-        : "first run";
-      const verdict = r.status === "ok" ? "ok" : r.status;
-      this.o.say(
-        `jx watch: ${what} -> ${
-          ran.length ? `ran ${ran.join(", ")}` : "nothing to do"
-        }: ${verdict} (${Math.round(this.o.reactor.now() - t)}ms); watching for changes`,
-      );
+      this.o.say(this.cycleLine(r, changed, this.o.reactor.now() - t));
       if (this.stopped) return;
       if (this.pending.size && this.debounce === undefined) this.settled();
     });
+  }
+
+  /** The line that ends a cycle: what changed, what ran, how it ended. */
+  private cycleLine(r: RunResult, changed: string[], ms: number): string {
+    const ran = [...r.results]
+      .filter(([k, v]) => v.status !== "skipped" && this.o.graph.byName.get(k)?.kind !== "module")
+      .map(([k]) => k);
+    const shown = changed.slice(0, 3).join(", ");
+    const what = changed.length
+      ? `${shown}${changed.length > 3 ? ", ..." : ""} changed`
+      : "first run";
+    const did = ran.length ? `ran ${ran.join(", ")}` : "nothing to do";
+    // A signal stopped the session: it is not watching any more.
+    const then = this.stopped ? "" : "; watching for changes";
+    return `jx watch: ${what} -> ${did}: ${r.status} (${Math.round(ms)}ms)${then}`;
   }
 
   /** One polling pass: compares size/mtime/inode of every file the reads name. */

@@ -64,6 +64,10 @@ export class Session {
     const part = ev.slice(starts[i], starts[i + 1] ?? ev.length);
     return part.filter((e) => e.type === "job.start").map((e) => e.job!).sort();
   }
+  /** Sends `signal` without waiting for the end (a first Ctrl-C before a second one). */
+  signal(signal: Deno.Signal): void {
+    this.child.kill(signal);
+  }
   /** Sends `signal` (once) and waits for the end; later calls give the same end. */
   stop(signal: Deno.Signal = "SIGINT"): Promise<{ code: number; stderr: string }> {
     if (!this.stopped) {

@@ -117,3 +117,33 @@ Deno.test("watch --poll: a change is found by scanning", async () => {
     await w.stop("SIGTERM").then((s) => assert.equal(s.code, 143));
   }
 });
+
+Deno.test("watch: a second Ctrl-C kills the cycle's jobs at once, without their grace", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  stubborn:
+    run: "trap '' TERM INT; echo $$ > pid.txt; sleep 40"
+    reads: ["src/*.txt"]
+    grace: 30s
+`,
+    "src/a.txt": "1\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    const pid = Number(await waitForFile(`${dir}/pid.txt`));
+    w.signal("SIGINT");
+    await sleep(1000); // the first one is in: SIGTERM sent, ignored, 30 s of grace
+    assert.ok(alive(pid), "the job ignores SIGTERM");
+    const t = Date.now();
+    w.signal("SIGINT");
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+    assert.ok(Date.now() - t < 10_000, `ended ${Date.now() - t}ms after the second Ctrl-C`);
+    assert.equal(alive(pid), false);
+    const last = s.stderr.trimEnd().split("\n").at(-1)!;
+    assert.match(last, /^jx watch: first run -> ran stubborn: interrupted \(\d+ms\)$/);
+  } finally {
+    await w.stop();
+  }
+});
