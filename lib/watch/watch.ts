@@ -96,6 +96,27 @@ function subdirs(baseDir: string, dir: string, out: string[]): void {
   }
 }
 
+// deno-lint-ignore no-control-regex
+const CONTROLS = /[\x00-\x1f\x7f-\x9f]/g;
+
+/**
+ * `text` with each C0 and C1 control character and DEL written `\xNN`, so
+ * that a file name cannot move the cursor or recolor the terminal.
+ *
+ * @example
+ * ```ts
+ * import { escapeControls } from "./watch.ts";
+ * import { strictEqual } from "node:assert";
+ * strictEqual(escapeControls("a\x1b[31mb\r.txt"), "a\\x1b[31mb\\x0d.txt");
+ * ```
+ */
+export function escapeControls(text: string): string {
+  return text.replace(
+    CONTROLS,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
 /**
  * Runs a watch session until `stop` is called (on SIGINT/SIGTERM by the CLI).
  *
@@ -310,7 +331,7 @@ export class Watcher {
     const ran = [...r.results]
       .filter(([k, v]) => v.status !== "skipped" && this.o.graph.byName.get(k)?.kind !== "module")
       .map(([k]) => k);
-    const shown = changed.slice(0, 3).join(", ");
+    const shown = changed.slice(0, 3).map(escapeControls).join(", ");
     const what = changed.length
       ? `${shown}${changed.length > 3 ? ", ..." : ""} changed`
       : "first run";

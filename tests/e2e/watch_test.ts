@@ -147,3 +147,27 @@ jobs:
     await w.stop();
   }
 });
+
+Deno.test("watch: control characters in a changed file's name are shown escaped", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  all: { run: "cat src/*.txt > out.txt", reads: ["src/*.txt"], writes: [out.txt] }
+`,
+    "src/a.txt": "1\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await Deno.writeTextFile(`${dir}/src/x\x1b[31my\rz\x7f\u0085.txt`, "2\n");
+    await w.cycles(2);
+  } finally {
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+    assert.match(
+      s.stderr,
+      /^jx watch: src\/x\\x1b\[31my\\x0dz\\x7f\\x85\.txt changed -> ran all: ok \(\d+ms\); watching for changes$/m,
+    );
+    for (const c of ["\x1b", "\r", "\x7f", "\u0085"]) assert.ok(!s.stderr.includes(c), s.stderr);
+  }
+});
