@@ -3,6 +3,7 @@
  * or moved away and then made again is watched again (and the moved one no
  * longer is), and the files already inside a folder when it appears (made
  * with `mkdir -p` and written at once, or moved in whole) count as changed.
+ * The first case runs on Bun too.
  */
 import assert from "node:assert/strict";
 import { sleep, tempDir } from "../helpers.ts";
@@ -14,27 +15,29 @@ jobs:
   build: { run: "${run} > out.txt", reads: [${reads}], writes: [out.txt] }
 `;
 
-Deno.test("watch: a watched folder deleted and made again is watched again", async () => {
-  const dir = await tempDir({
-    "jobs.yaml": copyJob("cat src/a.txt", "src/a.txt"),
-    "src/a.txt": "1\n",
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`[${runtime}] watch: a watched folder deleted and made again is watched again`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": copyJob("cat src/a.txt", "src/a.txt"),
+      "src/a.txt": "1\n",
+    });
+    const w = new Session(runtime, dir, { env: { MAKEFLAGS: "" } });
+    try {
+      await w.cycles(1);
+      await Deno.remove(`${dir}/src`, { recursive: true });
+      await w.cycles(2); // the deletion: a cycle that fails
+      await Deno.mkdir(`${dir}/src`);
+      await Deno.writeTextFile(`${dir}/src/a.txt`, "2\n");
+      await waitForText(`${dir}/out.txt`, "2\n");
+      await sleep(300); // the folder's first events are in
+      await Deno.writeTextFile(`${dir}/src/a.txt`, "3\n");
+      await waitForText(`${dir}/out.txt`, "3\n");
+    } finally {
+      const s = await w.stop();
+      assert.equal(s.code, 130, s.stderr);
+    }
   });
-  const w = new Session("deno", dir);
-  try {
-    await w.cycles(1);
-    await Deno.remove(`${dir}/src`, { recursive: true });
-    await w.cycles(2); // the deletion: a cycle that fails
-    await Deno.mkdir(`${dir}/src`);
-    await Deno.writeTextFile(`${dir}/src/a.txt`, "2\n");
-    await waitForText(`${dir}/out.txt`, "2\n");
-    await sleep(300); // the folder's first events are in
-    await Deno.writeTextFile(`${dir}/src/a.txt`, "3\n");
-    await waitForText(`${dir}/out.txt`, "3\n");
-  } finally {
-    const s = await w.stop();
-    assert.equal(s.code, 130, s.stderr);
-  }
-});
+}
 
 Deno.test("watch: a folder moved away is no longer watched; the one made in its place is", async () => {
   const dir = await tempDir({
