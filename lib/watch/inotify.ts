@@ -1,7 +1,10 @@
 /**
  * inotify through FFI, delivered by the reactor's `watch(fd)`: directories
  * are watched (recursively where a glob needs it), and every event comes out
- * as a path relative to the base directory.
+ * as a path relative to the base directory. A watch follows its directory's
+ * inode, not its path: when the directory is deleted, or moved away from the
+ * path it was watched under, the watch ends (with the watches under it) and
+ * a `gone` event says so, so that the caller watches the path again.
  *
  * @module
  */
@@ -35,6 +38,8 @@ export interface FsEvent {
   dir: boolean;
   /** The kernel's queue overflowed: anything may have changed. */
   overflow?: boolean;
+  /** The watch of directory `path` ended: it was deleted or moved away. */
+  gone?: boolean;
 }
 
 /**
@@ -85,6 +90,24 @@ export class Inotify {
     return [...this.byDir.keys()];
   }
 
+  private forget(dir: string): void {
+    const wd = this.byDir.get(dir);
+    if (wd === undefined) return;
+    this.byWd.delete(wd);
+    this.byDir.delete(dir);
+  }
+
+  /** Ends the watches of `dir` and of the directories under it (they moved with it). */
+  private remove(dir: string): void {
+    const s = libc().symbols;
+    for (const [d, wd] of [...this.byDir]) {
+      if (d !== dir && !d.startsWith(`${dir}/`)) continue;
+      this.forget(d);
+      // Its IN_IGNORED comes later and is dropped: the descriptor no longer names a directory.
+      s.inotify_rm_watch(this.fd, wd);
+    }
+  }
+
   private read(): void {
     const s = libc().symbols;
     const out: FsEvent[] = [];
@@ -111,8 +134,15 @@ export class Inotify {
         const dir = this.byWd.get(wd);
         if (dir === undefined) continue;
         if (mask & IN.IGNORED) {
-          this.byWd.delete(wd);
-          this.byDir.delete(dir);
+          // Deleted (after IN_DELETE_SELF), or its file system unmounted.
+          this.forget(dir);
+          out.push({ path: dir, dir: true, gone: true });
+          continue;
+        }
+        if (mask & IN.MOVE_SELF && dir !== ".") {
+          // Its events would now come from the place it moved to, under the old name.
+          this.remove(dir);
+          out.push({ path: dir, dir: true, gone: true });
           continue;
         }
         const path = name ? (dir === "." ? name : `${dir}/${name}`) : dir;

@@ -96,6 +96,27 @@ function subdirs(baseDir: string, dir: string, out: string[]): void {
   }
 }
 
+// deno-lint-ignore no-control-regex
+const CONTROLS = /[\x00-\x1f\x7f-\x9f]/g;
+
+/**
+ * `text` with each C0 and C1 control character and DEL written `\xNN`, so
+ * that a file name cannot move the cursor or recolor the terminal.
+ *
+ * @example
+ * ```ts
+ * import { escapeControls } from "./watch.ts";
+ * import { strictEqual } from "node:assert";
+ * strictEqual(escapeControls("a\x1b[31mb\r.txt"), "a\\x1b[31mb\\x0d.txt");
+ * ```
+ */
+export function escapeControls(text: string): string {
+  return text.replace(
+    CONTROLS,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
 /**
  * Runs a watch session until `stop` is called (on SIGINT/SIGTERM by the CLI).
  *
@@ -160,9 +181,10 @@ export class Watcher {
     this.startCycle(this.o.selected, [], "all");
   }
 
-  /** Stops watching; a running cycle is stopped with `signal`. */
+  /** Stops watching; a running cycle is stopped with `signal` (a second call: at once). */
   stop(signal: ListenSignal): void {
-    if (this.stopped) return;
+    // A second stop: the running cycle kills its jobs now, without their grace.
+    if (this.stopped) return this.cycle?.control.stop?.(signal);
     this.stopped = true;
     if (this.debounce !== undefined) this.o.reactor.clearTimer(this.debounce);
     if (this.pollTimer !== undefined) this.o.reactor.clearTimer(this.pollTimer);
@@ -190,16 +212,48 @@ export class Watcher {
   }
 
   private onFsEvents(evs: FsEvent[]): void {
-    let newDir = false;
+    let rewatch = false;
     for (const e of evs) {
       if (e.overflow) {
         for (const j of this.o.selected) for (const r of this.readsOf(j)) this.note(r);
+        rewatch = true; // the events of a new directory may be among those lost
         continue;
       }
-      if (e.dir) newDir = true;
-      this.note(e.path);
+      if (e.dir) rewatch = true;
+      if (!e.gone) this.note(e.path);
     }
-    if (newDir) this.addWatches();
+    if (rewatch) this.rewatch();
+  }
+
+  /**
+   * Watches the directories that appeared, and the paths whose watch ended
+   * (through their nearest existing ancestor until they appear again). What
+   * a directory held before its watch began made no event: each entry of a
+   * newly watched directory counts as changed, and the watches are looked at
+   * again until none is new (a directory may have appeared inside an
+   * ancestor before the ancestor's watch began).
+   */
+  private rewatch(): void {
+    const seen = new Set(this.inotify!.dirs());
+    for (;;) {
+      this.addWatches();
+      const fresh = this.inotify!.dirs().filter((d) => !seen.has(d));
+      if (!fresh.length) return;
+      for (const d of fresh) {
+        seen.add(d);
+        this.noteEntries(d);
+      }
+    }
+  }
+
+  private noteEntries(dir: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(dir === "." ? this.o.baseDir : `${this.o.baseDir}/${dir}`);
+    } catch {
+      return; // deleted since: the end of its watch comes as an event
+    }
+    for (const n of names) this.note(dir === "." ? n : `${dir}/${n}`);
   }
 
   /** Takes a changed path into the next cycle, unless jx wrote it itself. */
@@ -266,21 +320,25 @@ export class Watcher {
         this.readPatterns = this.refreshReads();
         if (this.inotify) this.addWatches();
       }
-      const ran = [...r.results]
-        .filter(([k, v]) => v.status !== "skipped" && this.o.graph.byName.get(k)?.kind !== "module")
-        .map(([k]) => k);
-      const what = changed.length
-        ? `${changed.slice(0, 3).join(", ")}${changed.length > 3 ? ", ..." : ""} changed`
-        : "first run";
-      const verdict = r.status === "ok" ? "ok" : r.status;
-      this.o.say(
-        `jx watch: ${what} -> ${
-          ran.length ? `ran ${ran.join(", ")}` : "nothing to do"
-        }: ${verdict} (${Math.round(this.o.reactor.now() - t)}ms); watching for changes`,
-      );
+      this.o.say(this.cycleLine(r, changed, this.o.reactor.now() - t));
       if (this.stopped) return;
       if (this.pending.size && this.debounce === undefined) this.settled();
     });
+  }
+
+  /** The line that ends a cycle: what changed, what ran, how it ended. */
+  private cycleLine(r: RunResult, changed: string[], ms: number): string {
+    const ran = [...r.results]
+      .filter(([k, v]) => v.status !== "skipped" && this.o.graph.byName.get(k)?.kind !== "module")
+      .map(([k]) => k);
+    const shown = changed.slice(0, 3).map(escapeControls).join(", ");
+    const what = changed.length
+      ? `${shown}${changed.length > 3 ? ", ..." : ""} changed`
+      : "first run";
+    const did = ran.length ? `ran ${ran.join(", ")}` : "nothing to do";
+    // A signal stopped the session: it is not watching any more.
+    const then = this.stopped ? "" : "; watching for changes";
+    return `jx watch: ${what} -> ${did}: ${r.status} (${Math.round(ms)}ms)${then}`;
   }
 
   /** One polling pass: compares size/mtime/inode of every file the reads name. */

@@ -64,6 +64,10 @@ export class Session {
     const part = ev.slice(starts[i], starts[i + 1] ?? ev.length);
     return part.filter((e) => e.type === "job.start").map((e) => e.job!).sort();
   }
+  /** Sends `signal` without waiting for the end (a first Ctrl-C before a second one). */
+  signal(signal: Deno.Signal): void {
+    this.child.kill(signal);
+  }
   /** Sends `signal` (once) and waits for the end; later calls give the same end. */
   stop(signal: Deno.Signal = "SIGINT"): Promise<{ code: number; stderr: string }> {
     if (!this.stopped) {
@@ -76,6 +80,22 @@ export class Session {
       }));
     }
     return this.stopped;
+  }
+}
+
+/** Waits until the file at `path` holds exactly `text`; throws after `ms` with what it held. */
+export async function waitForText(path: string, text: string, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  let last = "";
+  for (;;) {
+    last = await Deno.readTextFile(path).catch(() => "(none)");
+    if (last === text) return;
+    if (Date.now() > until) {
+      throw new Error(
+        `waited for ${path} to hold ${JSON.stringify(text)}: ${JSON.stringify(last)}`,
+      );
+    }
+    await sleep(25);
   }
 }
 

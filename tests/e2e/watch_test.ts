@@ -117,3 +117,57 @@ Deno.test("watch --poll: a change is found by scanning", async () => {
     await w.stop("SIGTERM").then((s) => assert.equal(s.code, 143));
   }
 });
+
+Deno.test("watch: a second Ctrl-C kills the cycle's jobs at once, without their grace", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  stubborn:
+    run: "trap '' TERM INT; echo $$ > pid.txt; sleep 40"
+    reads: ["src/*.txt"]
+    grace: 30s
+`,
+    "src/a.txt": "1\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    const pid = Number(await waitForFile(`${dir}/pid.txt`));
+    w.signal("SIGINT");
+    await sleep(1000); // the first one is in: SIGTERM sent, ignored, 30 s of grace
+    assert.ok(alive(pid), "the job ignores SIGTERM");
+    const t = Date.now();
+    w.signal("SIGINT");
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+    assert.ok(Date.now() - t < 10_000, `ended ${Date.now() - t}ms after the second Ctrl-C`);
+    assert.equal(alive(pid), false);
+    const last = s.stderr.trimEnd().split("\n").at(-1)!;
+    assert.match(last, /^jx watch: first run -> ran stubborn: interrupted \(\d+ms\)$/);
+  } finally {
+    await w.stop();
+  }
+});
+
+Deno.test("watch: control characters in a changed file's name are shown escaped", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  all: { run: "cat src/*.txt > out.txt", reads: ["src/*.txt"], writes: [out.txt] }
+`,
+    "src/a.txt": "1\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await Deno.writeTextFile(`${dir}/src/x\x1b[31my\rz\x7f\u0085.txt`, "2\n");
+    await w.cycles(2);
+  } finally {
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+    assert.match(
+      s.stderr,
+      /^jx watch: src\/x\\x1b\[31my\\x0dz\\x7f\\x85\.txt changed -> ran all: ok \(\d+ms\); watching for changes$/m,
+    );
+    for (const c of ["\x1b", "\r", "\x7f", "\u0085"]) assert.ok(!s.stderr.includes(c), s.stderr);
+  }
+});

@@ -1,0 +1,95 @@
+/**
+ * `jx watch` with inotify when folders come and go: a watched folder deleted
+ * or moved away and then made again is watched again (and the moved one no
+ * longer is), and the files already inside a folder when it appears (made
+ * with `mkdir -p` and written at once, or moved in whole) count as changed.
+ * The first case runs on Bun too.
+ */
+import assert from "node:assert/strict";
+import { sleep, tempDir } from "../helpers.ts";
+import { Session, waitForText } from "./watch_helpers.ts";
+
+/** A job that copies what `reads` names into out.txt. */
+const copyJob = (run: string, reads: string) => `
+jobs:
+  build: { run: "${run} > out.txt", reads: [${reads}], writes: [out.txt] }
+`;
+
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`[${runtime}] watch: a watched folder deleted and made again is watched again`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": copyJob("cat src/a.txt", "src/a.txt"),
+      "src/a.txt": "1\n",
+    });
+    const w = new Session(runtime, dir, { env: { MAKEFLAGS: "" } });
+    try {
+      await w.cycles(1);
+      await Deno.remove(`${dir}/src`, { recursive: true });
+      await w.cycles(2); // the deletion: a cycle that fails
+      await Deno.mkdir(`${dir}/src`);
+      await Deno.writeTextFile(`${dir}/src/a.txt`, "2\n");
+      await waitForText(`${dir}/out.txt`, "2\n");
+      await sleep(300); // the folder's first events are in
+      await Deno.writeTextFile(`${dir}/src/a.txt`, "3\n");
+      await waitForText(`${dir}/out.txt`, "3\n");
+    } finally {
+      const s = await w.stop();
+      assert.equal(s.code, 130, s.stderr);
+    }
+  });
+}
+
+Deno.test("watch: a folder moved away is no longer watched; the one made in its place is", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": copyJob("cat src/*.txt", '"src/*.txt"'),
+    "src/a.txt": "1\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await Deno.rename(`${dir}/src`, `${dir}/src.old`);
+    await Deno.mkdir(`${dir}/src`);
+    await Deno.writeTextFile(`${dir}/src/a.txt`, "2\n");
+    await waitForText(`${dir}/out.txt`, "2\n");
+    await sleep(300);
+    const before = (await w.events()).filter((e) => e.type === "run.start").length;
+    await Deno.writeTextFile(`${dir}/src.old/a.txt`, "old\n");
+    await sleep(800); // a cycle for it would have started by now
+    const ev = await w.events();
+    assert.equal(ev.filter((e) => e.type === "run.start").length, before, "src.old is not watched");
+    await Deno.writeTextFile(`${dir}/src/a.txt`, "3\n");
+    await waitForText(`${dir}/out.txt`, "3\n");
+  } finally {
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+    assert.doesNotMatch(s.stderr, /src\.old/);
+  }
+});
+
+Deno.test("watch: the files already in a folder when it appears count as changed", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": copyJob('find src -name \\"*.txt\\" | sort', '"src/**/*.txt"'),
+    "src/a.txt": "1\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    // Made and written at once: the file is there before jx can watch its folder.
+    await Deno.mkdir(`${dir}/src/n1/n2`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/src/n1/n2/deep.txt`, "x\n");
+    await waitForText(`${dir}/out.txt`, "src/a.txt\nsrc/n1/n2/deep.txt\n");
+    const change = (await w.events()).filter((e) => e.type === "watch.change").at(-1)!;
+    assert.deepEqual(change.paths, ["src/n1/n2/deep.txt"]);
+    // A folder moved in whole, with a file in a folder of its own.
+    await Deno.mkdir(`${dir}/other/sub`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/other/sub/m.txt`, "y\n");
+    await Deno.rename(`${dir}/other`, `${dir}/src/moved`);
+    await waitForText(
+      `${dir}/out.txt`,
+      "src/a.txt\nsrc/moved/sub/m.txt\nsrc/n1/n2/deep.txt\n",
+    );
+  } finally {
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+  }
+});
