@@ -19,6 +19,7 @@ import type { RunResult } from "../scheduler/run.ts";
 import type { ListenSignal } from "../reactor/types.ts";
 import { readdirSync, statSync } from "node:fs";
 import { expand, stamp } from "../state/fileset.ts";
+import { escapeControls } from "../runtime/mod.ts";
 import { type FsEvent, Inotify } from "./inotify.ts";
 
 /** What to do with a change that arrives while a cycle runs. */
@@ -94,27 +95,6 @@ function subdirs(baseDir: string, dir: string, out: string[]): void {
     out.push(p);
     subdirs(baseDir, p, out);
   }
-}
-
-// deno-lint-ignore no-control-regex
-const CONTROLS = /[\x00-\x1f\x7f-\x9f]/g;
-
-/**
- * `text` with each C0 and C1 control character and DEL written `\xNN`, so
- * that a file name cannot move the cursor or recolor the terminal.
- *
- * @example
- * ```ts
- * import { escapeControls } from "./watch.ts";
- * import { strictEqual } from "node:assert";
- * strictEqual(escapeControls("a\x1b[31mb\r.txt"), "a\\x1b[31mb\\x0d.txt");
- * ```
- */
-export function escapeControls(text: string): string {
-  return text.replace(
-    CONTROLS,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
 }
 
 /**

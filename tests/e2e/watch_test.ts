@@ -166,7 +166,7 @@ jobs:
     assert.equal(s.code, 130, s.stderr);
     assert.match(
       s.stderr,
-      /^jx watch: src\/x\\x1b\[31my\\x0dz\\x7f\\x85\.txt changed -> ran all: ok \(\d+ms\); watching for changes$/m,
+      /^jx watch: src\/x\\e\[31my\\rz\\x7f\\x85\.txt changed -> ran all: ok \(\d+ms\); watching for changes$/m,
     );
     for (const c of ["\x1b", "\r", "\x7f", "\u0085"]) assert.ok(!s.stderr.includes(c), s.stderr);
   }
