@@ -162,6 +162,11 @@ export interface JobNode extends SpecBase {
   };
   /** `interactive: true`: runs alone, with jx's stdin, stdout and stderr (a terminal). */
   readonly interactive?: boolean;
+  /**
+   * Its stdout and stderr are jx's own, inherited (never set from a jobs file:
+   * `jx sh` gives it to the rest of a script that starts background commands).
+   */
+  readonly inheritOutput?: boolean;
   /** Run only if this job succeeded. */
   readonly if?: string;
   /** Run only if this job failed. */
@@ -235,6 +240,8 @@ export interface ModuleNode extends SpecBase {
   readonly retryDelay?: undefined;
   /** Job-only. */
   readonly interactive?: undefined;
+  /** Job-only. */
+  readonly inheritOutput?: undefined;
   /** Job-only. */
   readonly if?: undefined;
   /** Job-only. */

@@ -248,24 +248,27 @@ interface Pipe {
   w: number;
 }
 
-/** A child's pipes: its stdout and stderr, and its stdin when it has one. */
+/**
+ * A child's pipes: its stdout and stderr (none when it inherits jx's:
+ * `SpawnRequest.inheritOutput`), and its stdin when it has one.
+ */
 interface ChildPipes {
-  out: Pipe;
-  err: Pipe;
+  out?: Pipe;
+  err?: Pipe;
   stdin?: StdinPipe;
 }
 
 /**
  * Sets up a spawn's file actions (stdin, the two pipes, the working
  * directory); on a failing call, destroys them and says which call failed
- * and why (the spawn must not go ahead half set up).
+ * and why (the spawn must not go ahead half set up). Without pipes the child
+ * keeps jx's fds 1 and 2 (never close-on-exec: jx got them through exec).
  */
 function fileActions(
   s: Libc["symbols"],
   fa: Uint8Array,
   stdinFd: number,
-  out: Pipe,
-  err: Pipe,
+  { out, err }: ChildPipes,
   cwd: Uint8Array,
 ): string | undefined {
   let e: number = s.posix_spawn_file_actions_init(fa);
@@ -279,8 +282,8 @@ function fileActions(
   } else if ((e = s.posix_spawn_file_actions_addopen(fa, 0, DEVNULL, C.O_RDONLY, 0)) !== 0) {
     return failed("addopen");
   }
-  if ((e = s.posix_spawn_file_actions_adddup2(fa, out.w, 1)) !== 0) return failed("adddup2");
-  if ((e = s.posix_spawn_file_actions_adddup2(fa, err.w, 2)) !== 0) return failed("adddup2");
+  if (out && (e = s.posix_spawn_file_actions_adddup2(fa, out.w, 1)) !== 0) return failed("adddup2");
+  if (err && (e = s.posix_spawn_file_actions_adddup2(fa, err.w, 2)) !== 0) return failed("adddup2");
   if ((e = s.posix_spawn_file_actions_addchdir_np(fa, cwd)) !== 0) return failed("addchdir_np");
   return undefined;
 }
@@ -412,6 +415,7 @@ class Spawner {
     } catch (e) {
       return (e as Error).message; // stdinPipe's `pipe2: ...`: it left nothing open
     }
+    if (req.inheritOutput) return { stdin };
     const out = this.pipe();
     if (typeof out === "string") {
       stdin?.closeBoth();
@@ -437,7 +441,7 @@ class Spawner {
       reportNotStarted(req, pipes);
       return new Handle(undefined);
     }
-    const { out, err, stdin } = pipes;
+    const { stdin } = pipes;
     const buf = this.spare.pop() ??
       {
         fa: new Uint8Array(C.SIZEOF_FILE_ACTIONS),
@@ -445,7 +449,7 @@ class Spawner {
         ptrs: new Uint32Array(256),
       };
     const h = new Handle(stdin);
-    const failed = fileActions(this.s, buf.fa, stdin?.readEnd ?? -1, out, err, this.cpath(req.cwd));
+    const failed = fileActions(this.s, buf.fa, stdin?.readEnd ?? -1, pipes, this.cpath(req.cwd));
     const started = (e: number, pid: number) => {
       if (!failed) this.s.posix_spawn_file_actions_destroy(buf.fa);
       if (this.spare.length < 64) this.spare.push(buf);
@@ -502,19 +506,17 @@ class Spawner {
     pid: number,
   ): void {
     const { out, err, stdin } = fds;
-    this.s.close(out.w);
-    this.s.close(err.w);
+    for (const p of [out, err]) if (p) this.s.close(p.w);
     stdin?.spawned();
     if (error !== undefined) {
-      this.s.close(out.r);
-      this.s.close(err.r);
+      for (const p of [out, err]) if (p) this.s.close(p.r);
       stdin?.drop();
       reportNotStarted(req, error);
       this.kick(); // it may have stopped waiting for this spawn
       return;
     }
     h.pid = pid;
-    new EpollChild(this.ctx, req, pid, out.r, err.r, stdin?.drop);
+    new EpollChild(this.ctx, req, pid, out?.r ?? -1, err?.r ?? -1, stdin?.drop);
     req.onStart?.(pid);
     h.sendPending();
     this.kick();

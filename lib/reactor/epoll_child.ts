@@ -4,7 +4,8 @@
  *
  * - a child's exit is seen as end of file on both its pipes (it closes them
  *   as it exits), then reaped with `wait4(WNOHANG)`; only a child still
- *   running with both pipes closed (or with a stdin pipe) gets a pidfd;
+ *   running with both pipes closed (or with a stdin pipe, or with no pipes:
+ *   `SpawnRequest.inheritOutput`) gets a pidfd;
  * - a pipe that epoll reports hung up with nothing to read is closed
  *   without a `read` (it would return end of file);
  * - pipes start at the kernel's default size and grow to 1 MiB once a read
@@ -66,7 +67,10 @@ export class EpollChild {
   private readonly pipes: Watcher = { kind: "pipe", child: this };
   private readonly exitWatch: Watcher = { kind: "pidfd", child: this };
 
-  /** Registers the read ends `out` and `err` (made non-blocking here). */
+  /**
+   * Registers the read ends `out` and `err` (made non-blocking here); -1 for
+   * both when the child has no pipes (it inherited jx's stdout and stderr).
+   */
   constructor(
     private readonly ctx: ChildContext,
     private readonly req: SpawnRequest,
@@ -78,12 +82,13 @@ export class EpollChild {
   ) {
     this.out = out;
     this.err = err;
-    // The read ends, new and only ours: O_NONBLOCK is their only status flag.
-    ctx.s.fcntl(out, C.F_SETFL, C.O_NONBLOCK);
-    ctx.s.fcntl(err, C.F_SETFL, C.O_NONBLOCK);
-    ctx.set.add(out, this.pipes);
-    ctx.set.add(err, this.pipes);
-    if (dropStdin) this.watchExit();
+    for (const fd of [out, err]) {
+      if (fd < 0) continue;
+      // The read ends, new and only ours: O_NONBLOCK is their only status flag.
+      ctx.s.fcntl(fd, C.F_SETFL, C.O_NONBLOCK);
+      ctx.set.add(fd, this.pipes);
+    }
+    if (dropStdin || (out < 0 && err < 0)) this.watchExit();
   }
 
   /** An event on one of its pipes. */

@@ -144,8 +144,8 @@ function spawnDeno(req: SpawnRequest): ChildHandle {
       env: req.env,
       clearEnv: true,
       stdin: req.stdin === "pipe" ? "piped" : "null",
-      stdout: "piped",
-      stderr: "piped",
+      stdout: req.inheritOutput ? "inherit" : "piped",
+      stderr: req.inheritOutput ? "inherit" : "piped",
       detached: !SETSID,
     }).spawn();
   } catch (e) {
@@ -153,9 +153,11 @@ function spawnDeno(req: SpawnRequest): ChildHandle {
   }
   const pid: number = child.pid;
   req.onStart?.(pid);
+  // Deno throws on reading `child.stdout` when it was not piped.
+  const piped = !req.inheritOutput;
   Promise.all([
-    pump(child.stdout, "stdout", req.onOutput),
-    pump(child.stderr, "stderr", req.onOutput),
+    piped && pump(child.stdout, "stdout", req.onOutput),
+    piped && pump(child.stderr, "stderr", req.onOutput),
     child.status,
   ]).then(([, , st]: [unknown, unknown, { code: number; signal: string | null }]) => {
     req.onExit({ code: st.signal ? null : st.code, signal: signalName(st.signal) });
@@ -203,15 +205,16 @@ function spawnBun(req: SpawnRequest): ChildHandle {
   // Bun closes every fd a child is not given: a jobserver pipe named in MAKEFLAGS goes at 3, 4.
   const pass = jobserverFds(req.env);
   const stdin = req.stdin === "pipe" ? "pipe" : "ignore";
+  const output = req.inheritOutput ? "inherit" : "pipe";
   try {
     child = bun().spawn({
       cmd: req.argv,
       cwd: req.cwd,
       env: pass?.env ?? req.env,
       stdin,
-      stdout: "pipe",
-      stderr: "pipe",
-      ...(pass ? { stdio: [stdin, "pipe", "pipe", ...pass.fds] } : {}),
+      stdout: output,
+      stderr: output,
+      ...(pass ? { stdio: [stdin, output, output, ...pass.fds] } : {}),
       detached: true,
     });
   } catch (e) {

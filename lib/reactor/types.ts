@@ -94,6 +94,13 @@ export interface SpawnRequest {
    */
   terminal?: boolean;
   /**
+   * The child's stdout and stderr are jx's own fds 1 and 2, inherited (not
+   * opened again): it writes at the same file offsets as jx and as whatever
+   * shares them (the shell that started jx), as the child of a shell does.
+   * It still runs in a process group of its own; no output reaches `onOutput`.
+   */
+  inheritOutput?: boolean;
+  /**
    * Called once the process exists, with its pid, before any output. A
    * backend may call it during `spawn` or later; never when the start failed.
    */

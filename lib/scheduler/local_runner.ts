@@ -58,6 +58,7 @@ export class LocalRunner implements Runner {
         cwd: req.spec.cwd,
         env: req.env,
         ...(req.spec.interactive ? { terminal: true } : {}),
+        ...(req.spec.inheritOutput ? { inheritOutput: true } : {}),
         onStart: (pid) => sink.started(pid),
         onOutput: (stream, chunk) => sink.output(stream, chunk),
         onExit: (status) => sink.ended({ kind: "exited", status }),

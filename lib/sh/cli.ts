@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { existsSync, fstatSync, readFileSync, statSync } from "node:fs";
-import process from "node:process";
+import { fstatSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { JxInputError } from "../runtime/errors.ts";
 import type { Reactor } from "../reactor/mod.ts";
@@ -147,7 +146,7 @@ export async function cmdSh(c: ShCommand): Promise<number> {
       reporters,
       write,
       mergeStderr: !c.write && sameFile(1, 2),
-      directTo: !c.write && reopenable(1) && reopenable(2) ? process.pid : undefined,
+      inheritOutput: !c.write && isOpen(1) && isOpen(2),
       check: check?.check,
     });
     return check ? check.strictExit(check.check.problems, code, !!c.strict) : code;
@@ -186,16 +185,11 @@ function sameFile(a: number, b: number): boolean {
   }
 }
 
-/**
- * Whether a child can open fd `fd` of jx again through `/proc/PID/fd/` and
- * write where jx writes: a pipe, a terminal or a regular file (appended to),
- * not a socket.
- */
-function reopenable(fd: number): boolean {
+/** Whether jx's fd `fd` is open (a child can then inherit it). */
+function isOpen(fd: number): boolean {
   try {
-    if (!existsSync(`/proc/${process.pid}/fd/${fd}`)) return false;
-    const st = fstatSync(fd);
-    return st.isFIFO() || st.isCharacterDevice() || st.isFile();
+    fstatSync(fd);
+    return true;
   } catch {
     return false;
   }

@@ -58,11 +58,12 @@ export interface ShRunOptions {
    */
   mergeStderr?: boolean;
   /**
-   * The pid whose fds 1 and 2 the rest of a script that starts background
-   * commands writes to directly (`/proc/PID/fd/N`, as sh would: jx then
-   * returns when that sh ends, not when the background commands do).
+   * The rest of a script that starts background commands gets jx's own fds
+   * 1 and 2 (inherited, as sh's children get them: the same file offsets),
+   * so that jx returns when that sh ends, not when the background commands
+   * do. Only where `write` is jx's fds 1 and 2 themselves.
    */
-  directTo?: number;
+  inheritOutput?: boolean;
   /** The shell that runs each job (default `sh`). */
   shell?: string;
   /** `--check-access`: the commands run traced and are compared with their derivation. */
@@ -174,6 +175,7 @@ class ScriptRun {
   /** The command line of a job: `sh -c TEXT`, or through a file when the text is too long. */
   private command(job: ShJob, s: StartInfo, dumpFile?: string, probeFile?: string) {
     const { plan, opts } = this;
+    const inherit = this.inherits(job);
     const prelude = {
       errexit: s.errexit || (job.rest && !job.cond),
       status: s.status,
@@ -181,8 +183,8 @@ class ScriptRun {
       dumpFile,
       probeFile,
       line: job.line,
-      mergeStderr: opts.mergeStderr,
-      directTo: job.rest && job.background ? opts.directTo : undefined,
+      // An inherited stdout and stderr are already what sh's would be.
+      mergeStderr: opts.mergeStderr && !inherit,
     };
     const shell = opts.shell ?? "sh";
     const text = jobScript(plan.state, job.text, prelude);
@@ -209,6 +211,11 @@ class ScriptRun {
     return { argv, cwd, jobDir };
   }
 
+  /** Whether the job writes to jx's fds 1 and 2 itself (`ShRunOptions.inheritOutput`). */
+  private inherits(job: ShJob): boolean {
+    return !!(job.rest && job.background && this.opts.inheritOutput);
+  }
+
   /** Starts one job of the script on the runner. */
   private start(s: StartInfo): void {
     const { job } = s;
@@ -217,7 +224,7 @@ class ScriptRun {
     const { argv, cwd, jobDir } = this.command(job, s, dumpFile, probeFile);
     const began = this.reactor.now();
     this.held.set(job.id, []);
-    const spec = shSpec(job, argv, cwd);
+    const spec = shSpec(job, argv, cwd, this.inherits(job));
     this.opts.check?.starting(job, this.plan.state.cwd);
     let started = false;
     const onStart = (pid: number) => {
@@ -313,7 +320,7 @@ function exitOf(end: RunnerEnd): ExitStatus {
 }
 
 /** The job spec a runner takes for a script job: its command line, one slot. */
-function shSpec(job: ShJob, argv: string[], cwd: string): JobSpec {
+function shSpec(job: ShJob, argv: string[], cwd: string, inheritOutput: boolean): JobSpec {
   return {
     name: job.name,
     kind: "job",
@@ -330,6 +337,7 @@ function shSpec(job: ShJob, argv: string[], cwd: string): JobSpec {
     graceMs: GRACE_MS,
     retries: 0,
     pos: { line: job.line, col: 1 },
+    ...(inheritOutput ? { inheritOutput } : {}),
   };
 }
 

@@ -111,12 +111,6 @@ export interface PreludeOptions {
   /** Send the command's stderr into its stdout (jx's fds 1 and 2 are one file). */
   mergeStderr?: boolean;
   /**
-   * Write straight to the fds 1 and 2 of this process (jx), through
-   * `/proc/PID/fd/`: for the rest of a script that starts background
-   * commands, which may outlive it and write after jx has returned.
-   */
-  directTo?: number;
-  /**
    * Change to this directory first (the text is run as a file from another
    * directory); `OLDPWD` is then restored.
    */
@@ -141,9 +135,7 @@ export function jobScript(state: ShState, command: string, o: PreludeOptions): s
   const multi: string[] = [];
   const one: string[] = [];
   const put = (s: string) => (s.includes("\n") ? multi : one).push(s);
-  if (o.directTo !== undefined) {
-    one.push(`exec 1>>/proc/${o.directTo}/fd/1 2>>/proc/${o.directTo}/fd/2`);
-  } else if (o.mergeStderr) one.push("exec 2>&1");
+  if (o.mergeStderr) one.push("exec 2>&1");
   if (o.chdir !== undefined) {
     one.push(`cd -- ${shQuote(o.chdir)} || exit 2`);
     const old = state.vars.get("OLDPWD") ?? state.env.OLDPWD;

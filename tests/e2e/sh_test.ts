@@ -174,6 +174,37 @@ Deno.test("jx sh = sh: a background command outlives the script, as under sh", a
   }
 });
 
+Deno.test("jx sh = sh: with a background command, output to files shares the caller's offsets", async () => {
+  // The shell that runs jx writes to the same files after it: the rest of the script must
+  // have written at the offset it shares with that shell (not through a file opened again).
+  const script = "sleep 0.2 &\necho done-by-script\necho err-by-script >&2\n";
+  const jx = (rt: string, reactor: string) =>
+    rt === "deno"
+      ? `'${DENO}' run -A --quiet '${ROOT}/cli.ts' --reactor ${reactor} sh -j4 s.sh`
+      : `'${BUN}' '${ROOT}/cli.ts' --reactor ${reactor} sh -j4 s.sh`;
+  const cmds = ["sh s.sh"];
+  for (const rt of ["deno", "bun"]) for (const r of ["epoll", "portable"]) cmds.push(jx(rt, r));
+  const dirs = await Promise.all(cmds.map(() => tempDir({ "s.sh": script })));
+  try {
+    const logs = await Promise.all(cmds.map(async (cmd, k) => {
+      const out = await new Deno.Command("sh", {
+        args: ["-c", `{ ${cmd}; echo after; echo after-err >&2; } > out.log 2> err.log`],
+        cwd: dirs[k],
+        env: ENV,
+        clearEnv: true,
+        stdin: "null",
+      }).output();
+      assert.equal(out.code, 0, cmd);
+      const read = (f: string) => Deno.readTextFile(`${dirs[k]}/${f}`);
+      return [await read("out.log"), await read("err.log")];
+    }));
+    assert.deepEqual(logs[0], ["done-by-script\nafter\n", "err-by-script\nafter-err\n"]);
+    for (const [k, log] of logs.entries()) assert.deepEqual(log, logs[0], cmds[k]);
+  } finally {
+    for (const d of dirs) await Deno.remove(d, { recursive: true });
+  }
+});
+
 Deno.test("jx sh: independent commands overlap (from the event log)", async () => {
   const dir = await tempDir({
     "par.sh": [
