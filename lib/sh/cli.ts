@@ -11,7 +11,7 @@ import type { Reactor } from "../reactor/mod.ts";
 import { writeAll } from "../runtime/mod.ts";
 import type { Reporter } from "../scheduler/mod.ts";
 import { formatGraph } from "./graph.ts";
-import { parseScript } from "./parse.ts";
+import { Lines, parseScript } from "./parse.ts";
 import { runScript } from "./run.ts";
 
 /**
@@ -51,9 +51,10 @@ export interface ShCommand {
 
 /**
  * Reads and parses the script. A script that cannot be read is a usage
- * error; a syntax error is `FILE:LINE:COL: message` (both exit 2). When jx's
- * parser fails on something `sh -n` accepts, the rest of the script from
- * that command on runs as one sh.
+ * error; a syntax error, or a NUL byte (shells differ on one: dash drops it,
+ * and no `sh -c` argument can hold it), is `FILE:LINE:COL: message` (all
+ * exit 2). When jx's parser fails on something `sh -n` accepts, the rest of
+ * the script from that command on runs as one sh.
  *
  * @example
  * ```ts
@@ -74,6 +75,11 @@ export async function loadScript(script: string, cwd: string, shell = "sh") {
   } catch (e) {
     if (e instanceof JxInputError) throw e;
     throw new JxInputError(`sh: cannot read ${script}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  const nul = src.indexOf("\0");
+  if (nul >= 0) {
+    const message = "a NUL byte (\\0): a shell script is text, and shells differ on what it means";
+    throw new JxInputError(message, script, new Lines(src).pos(nul));
   }
   const parsed = parseScript(src);
   if (parsed.error && !(await shAccepts(shell, path))) {

@@ -305,6 +305,34 @@ Deno.test("jx sh: usage and syntax errors exit 2 with one line", async () => {
   }
 });
 
+Deno.test("jx sh: a NUL byte in the script is refused with one line, nothing run (Deno, Bun)", async () => {
+  // sh (dash) would drop the byte and print `ab`; a `sh -c` argument would end at it (`a`).
+  const dir = await tempDir({ "nul.sh": "echo a\0b; echo c > c.txt\necho d\n" });
+  try {
+    for (
+      const [rt, cmd, args] of [
+        ["deno", DENO, ["run", "-A", "--quiet", `${ROOT}/cli.ts`]],
+        ["bun", BUN, [`${ROOT}/cli.ts`]],
+      ] as const
+    ) {
+      for (const dry of [[], ["-n"]]) {
+        const r = await run(cmd, [...args, "sh", ...dry, "nul.sh"], dir);
+        const what = `[${rt}] ${dry.join(" ")}`;
+        assert.equal(r.code, 2, what);
+        assert.equal(r.stdout, "", what);
+        assert.equal(
+          r.stderr,
+          "nul.sh:1:7: a NUL byte (\\0): a shell script is text, and shells differ on what it means\n",
+          what,
+        );
+        assert.deepEqual([...r.files.keys()], ["nul.sh"], what);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("jx sh: SIGTERM stops every job's process group, exit 143", async () => {
   const dir = await tempDir({ "long.sh": "sleep 30 > a\nsleep 31 > b\nsleep 32 > c\n" });
   try {
