@@ -64,6 +64,8 @@ export interface HereDoc {
   /** Offsets of the body (delimiter line included) in the source. */
   bodyStart: number;
   bodyEnd: number;
+  /** The script ended before its delimiter line: the body runs to the end. */
+  open?: boolean;
 }
 
 /**
@@ -346,7 +348,10 @@ class Lexer {
     for (const hd of this.pending) {
       hd.bodyStart = this.pos;
       for (;;) {
-        if (this.pos >= s.length) break;
+        if (this.pos >= s.length) {
+          hd.open = true;
+          break;
+        }
         let nl = s.indexOf("\n", this.pos);
         if (nl < 0) nl = s.length;
         let line = s.slice(this.pos, nl);
@@ -908,13 +913,64 @@ export function parseScript(src: string): ParseResult {
  * ```
  */
 export function nodeText(r: { src: string; heredocs: HereDoc[] }, node: ShNode): string {
+  return jobText(r, node).text;
+}
+
+/**
+ * `nodeText`, and whether it must be the last thing sh reads (`open`): see
+ * `closeHeredocs`.
+ *
+ * @example
+ * ```ts
+ * import { jobText, parseScript } from "./parse.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const r = parseScript("cat <<E\nhi");
+ * assertEquals(jobText(r, r.items[0].node), { text: "cat <<E\nhi", open: true });
+ * ```
+ */
+export function jobText(
+  r: { src: string; heredocs: HereDoc[] },
+  node: ShNode,
+): { text: string; open: boolean } {
   const { start, end } = node.span;
-  let text = r.src.slice(start, end);
+  const text = r.src.slice(start, end);
   const after = r.heredocs.filter((h) => h.bodyStart >= end && ownsHeredoc(node, h));
-  if (after.length) {
-    text += "\n" + after.map((h) => r.src.slice(h.bodyStart, h.bodyEnd)).join("");
+  if (!after.length) return { text, open: false };
+  return closeHeredocs(
+    r.src,
+    after,
+    text + "\n" + after.map((h) => r.src.slice(h.bodyStart, h.bodyEnd)).join(""),
+  );
+}
+
+/**
+ * A job text that reaches the end of the script, with here-documents `hds`
+ * in it, made to read as the script does when more text follows it: an open
+ * here-document (the script ends before its delimiter line) gets its
+ * delimiter line when its body is empty or ends in a newline (sh reads the
+ * same body). A body without a final newline cannot be closed: the text is
+ * `open`, and sh must read nothing after it (not even a newline).
+ *
+ * @example
+ * ```ts
+ * import { closeHeredocs, parseScript } from "./parse.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const r = parseScript("cat <<E\nhi\n");
+ * assertEquals(closeHeredocs(r.src, r.heredocs, r.src), { text: "cat <<E\nhi\nE\n", open: false });
+ * ```
+ */
+export function closeHeredocs(
+  src: string,
+  hds: HereDoc[],
+  text: string,
+): { text: string; open: boolean } {
+  for (const h of hds) {
+    if (!h.open) continue;
+    const body = src.slice(h.bodyStart, h.bodyEnd);
+    if (body !== "" && !body.endsWith("\n")) return { text, open: true };
+    text += h.delim + "\n";
   }
-  return text;
+  return { text, open: false };
 }
 
 /** Whether a redirection inside `node` names here-document `h`. */

@@ -31,7 +31,16 @@ import {
   heredocRisk,
   resolveWord,
 } from "./derive.ts";
-import { type Item, literalOf, nodeText, type ParseResult, type ShNode, walk } from "./parse.ts";
+import {
+  closeHeredocs,
+  type Item,
+  jobText,
+  literalOf,
+  nodeText,
+  type ParseResult,
+  type ShNode,
+  walk,
+} from "./parse.ts";
 import { parseDump, type ShState } from "./state.ts";
 
 /**
@@ -50,6 +59,11 @@ export interface ShJob {
   name: string;
   line: number;
   text: string;
+  /**
+   * Its text ends inside a here-document left open at the end of the script,
+   * without a final newline: nothing may follow it (parse.ts `closeHeredocs`).
+   */
+  openEnd?: boolean;
   node: ShNode;
   /** Variables bound by an expanded `for`. */
   binds: Map<string, string>;
@@ -199,12 +213,14 @@ export class ShPlan {
   }
 
   private job(node: ShNode, binds: Map<string, string>, cond: boolean): ShJob {
+    const { text, open } = jobText(this.parsed, node);
     return {
       kind: "job",
       id: this.nextId++,
       name: this.name(node.span.line, node),
       line: node.span.line,
-      text: nodeText(this.parsed, node),
+      text,
+      ...(open ? { openEnd: true } : {}),
       node,
       binds,
       cond,
@@ -223,12 +239,15 @@ export class ShPlan {
       redirs: [],
     };
     const line = lineOf(src, start);
+    const rest = this.parsed.heredocs.filter((h) => h.bodyStart >= start);
+    const { text, open } = closeHeredocs(src, rest, src.slice(start));
     return {
       kind: "job",
       id: this.nextId++,
       name: `${line}:rest`,
       line,
-      text: src.slice(start),
+      text,
+      ...(open ? { openEnd: true } : {}),
       node,
       binds: new Map(),
       cond: false,

@@ -183,6 +183,7 @@ class ScriptRun {
       dumpFile,
       probeFile,
       line: job.line,
+      openEnd: job.openEnd,
       // An inherited stdout and stderr are already what sh's would be.
       mergeStderr: opts.mergeStderr && !inherit,
     };

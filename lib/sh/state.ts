@@ -108,6 +108,13 @@ export interface PreludeOptions {
   probeFile?: string;
   /** The command's line in the script (blank lines pad the prelude up to it). */
   line?: number;
+  /**
+   * The command ends inside a here-document that runs to the end of the
+   * script without a final newline (`ShJob.openEnd`): nothing follows it, not
+   * even a newline; a probe or a dump then comes from the EXIT trap (as when
+   * the shell exits: nothing in the script follows the command either).
+   */
+  openEnd?: boolean;
   /** Send the command's stderr into its stdout (jx's fds 1 and 2 are one file). */
   mergeStderr?: boolean;
   /**
@@ -170,6 +177,8 @@ export function jobScript(state: ShState, command: string, o: PreludeOptions): s
     const used = head.split("\n").length - 1;
     if (used < line - 1) head += "\n".repeat(line - 1 - used);
   }
+  // An open end cannot be wrapped: `set -e` then applies in a condition too.
+  if (o.openEnd) return head + command;
   let text = head + (suspend ? `{ ${command}\n} && :` : command) + "\n";
   if (o.probeFile) {
     text += `__jx_x=$?; trap - EXIT; printf 'c %s' "$__jx_x" > ${

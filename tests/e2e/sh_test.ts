@@ -107,6 +107,20 @@ Deno.test("jx sh = sh: a job text over 128 KiB (big here-document, line 140000)"
   await compare("generated big.sh", lines.join("\n") + "\n");
 });
 
+Deno.test("jx sh = sh: a here-document left open at the end of the script", async () => {
+  // The script ends before the delimiter line: the body runs to the end, final newline or not.
+  const scripts = {
+    "newline.sh": "cat <<EOF\nabc\n",
+    "no-newline.sh": "cat <<EOF\nabc",
+    "empty.sh": "echo a; cat <<EOF",
+    "two.sh": "cat <<A <<B\nx\n",
+    "condition.sh": "x=1; cat <<EOF && echo yes\n$x abc",
+    "rest.sh": "sleep 0 &\ncat <<EOF\nabc",
+    "rest-newline.sh": "sleep 0 &\ncat <<'EOF'\n$x abc\n",
+  };
+  for (const [name, source] of Object.entries(scripts)) await compare(name, source);
+});
+
 Deno.test("jx sh = sh: stdout and stderr to one file keep their order in a job", async () => {
   const script = "(echo out1; echo err1 >&2; echo out2; echo err2 >&2; echo out3)\n" +
     'for i in 1 2; do echo "o$i"; echo "e$i" >&2; done\n';
