@@ -15,7 +15,7 @@ import {
   type Runner,
   type Slots,
 } from "../scheduler/mod.ts";
-import { writeAll } from "../runtime/mod.ts";
+import { escapeControls, writeAll } from "../runtime/mod.ts";
 import { Checker, inFileOrder } from "./compare.ts";
 import { Remembered } from "./remembered.ts";
 import { RAW_BYTE, RAW_BYTE_BASE } from "./strace_parse.ts";
@@ -45,9 +45,9 @@ function problemText(f: Finding): string {
     case "undeclared-write":
       return "not in its writes";
     case "race":
-      return `as '${f.other}' does, with no order between them`;
+      return `as '${escapeControls(f.other ?? "")}' does, with no order between them`;
     case "unordered-read":
-      return `which '${f.other}' writes, with no order between them`;
+      return `which '${escapeControls(f.other ?? "")}' writes, with no order between them`;
     case "underived-read":
     case "underived-write":
       return "which jx sh did not derive: the order it ran in may be wrong";
@@ -61,22 +61,19 @@ function problemText(f: Finding): string {
   }
 }
 
-/** What makes a path shown quoted: a control character, `"`, `\`, a byte that is not UTF-8. */
+/**
+ * What makes a path shown quoted: a control character (as `escapeControls`
+ * takes them), `"`, `\`, a byte that is not UTF-8.
+ */
 // deno-lint-ignore no-control-regex -- the control characters are the point
-const UNSAFE = /[\u{0}-\u{1f}\u{7f}"\\\u{10ff80}-\u{10ffff}]/u;
-const ESCAPES: Record<string, string> = {
-  "\n": "\\n",
-  "\t": "\\t",
-  "\r": "\\r",
-  '"': '\\"',
-  "\\": "\\\\",
-};
+const UNSAFE = /[\u{0}-\u{1f}\u{7f}-\u{9f}\u{2028}\u{2029}"\\\u{10ff80}-\u{10ffff}]/u;
 
 /**
  * A path as a finding's line shows it: as it is, or, when it holds a
  * control character (a newline would split the line), a `"`, a `\` or a
- * byte that is not UTF-8 (`decodeBytes`), in double quotes with those
- * written as C escapes (`\n`, `\"`, `\\`, `\x01`, `\xff`).
+ * byte that is not UTF-8 (`decodeBytes`), in double quotes with `\"` and
+ * `\\`, such a byte as `\xNN`, a control as jx shows one anywhere
+ * (`escapeControls`: `\n`, `\e`, `\x01`...).
  *
  * @example
  * ```ts
@@ -85,15 +82,17 @@ const ESCAPES: Record<string, string> = {
  * assertEquals(shownPath("src/a.h"), "src/a.h");
  * assertEquals(shownPath("a\nb"), '"a\\nb"');
  * assertEquals(shownPath("\u{10ffff}.txt"), '"\\xff.txt"');
+ * assertEquals(shownPath("a\u009bb"), '"a\\x9bb"');
  * ```
  */
 export function shownPath(path: string): string {
   if (!UNSAFE.test(path)) return path;
   let out = "";
   for (const ch of path) {
-    const c = ch.codePointAt(0)!;
-    const byte = RAW_BYTE.test(ch) ? c - RAW_BYTE_BASE : c < 0x20 || c === 0x7f ? c : -1;
-    out += ESCAPES[ch] ?? (byte >= 0 ? `\\x${byte.toString(16).padStart(2, "0")}` : ch);
+    if (ch === '"' || ch === "\\") out += `\\${ch}`;
+    else if (RAW_BYTE.test(ch)) {
+      out += `\\x${(ch.codePointAt(0)! - RAW_BYTE_BASE).toString(16).padStart(2, "0")}`;
+    } else out += escapeControls(ch);
   }
   return `"${out}"`;
 }
@@ -115,7 +114,7 @@ export function findingLine(where: string, who: string, f: Finding): string {
 export function formatFinding(graph: Graph, f: Finding): string {
   const spec = graph.byName.get(f.job);
   const where = spec ? `${spec.source ?? graph.file}:${spec.pos.line}:${spec.pos.col}: ` : "";
-  return findingLine(where, `job '${f.job}'`, f);
+  return findingLine(where, `job '${escapeControls(f.job)}'`, f);
 }
 
 /** How a `FindingReport` shows its findings. */

@@ -24,6 +24,7 @@ export {
   joinLines,
   parseCall,
   parseStrace,
+  type RealDir,
   StraceParser,
 } from "./strace_parse.ts";
 export {

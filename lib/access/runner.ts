@@ -15,6 +15,7 @@ import {
   WrappingRunner,
 } from "../scheduler/mod.ts";
 import type { Access, Tracer } from "./types.ts";
+import { escapeControls } from "../runtime/mod.ts";
 
 /**
  * Runs every job of `inner` under `tracer`. A job restored from a cache or
@@ -52,14 +53,15 @@ export class TracingRunner extends WrappingRunner {
 
   /** A job the tracer recorded nothing of: one line in its output says so. */
   private untraced(spec: JobSpec, sink: RunSink): void {
-    const line = `jx: ${spec.name}: ${this.tracer.name} recorded nothing (not permitted to ` +
+    const line =
+      `jx: ${escapeControls(spec.name)}: ${this.tracer.name} recorded nothing (not permitted to ` +
       `trace here?): not checked, its last checked run's findings kept\n`;
     sink.output("stderr", new TextEncoder().encode(line));
   }
 
   /** What the tracer could not see of a job: one line each in its output. */
   private say(spec: JobSpec, sink: RunSink, notes: string[]): void {
-    const text = notes.map((n) => `jx: ${spec.name}: ${n}\n`).join("");
+    const text = notes.map((n) => `jx: ${escapeControls(spec.name)}: ${n}\n`).join("");
     if (text) sink.output("stderr", new TextEncoder().encode(text));
   }
 

@@ -86,7 +86,7 @@ export interface StraceOptions {
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const t = new StraceTracer({ strace: "/usr/bin/strace" });
  * const run = t.wrap(["cat", "a.txt"], "/project");
- * assertEquals(run.argv.slice(0, 5), ["/usr/bin/strace", "-f", "-qq", "-y", "-xx"]);
+ * assertEquals(run.argv.slice(0, 5), ["/usr/bin/strace", "-f", "--quiet=attach,personality", "-y", "-xx"]);
  * assertEquals(run.argv.slice(-3), ["--", "cat", "a.txt"]);
  * ```
  */
@@ -95,8 +95,9 @@ const TRACE_CHUNK = 16 << 20;
 
 /**
  * The trace file `file` parsed, read a part at a time; undefined when there
- * is no trace (strace could not start or trace: the file is missing or
- * empty, since the traced command's own `execve` is always in it).
+ * is no trace (strace could not start or trace: the file is missing, empty
+ * or holds only exit lines, since the traced command's own `execve` is
+ * always in a trace).
  */
 function readTrace(file: string, cwd: string, chunk = TRACE_CHUNK): StraceParser | undefined {
   let fd: number;
@@ -121,7 +122,8 @@ function readTrace(file: string, cwd: string, chunk = TRACE_CHUNK): StraceParser
     closeSync(fd);
   }
   parser.lines(rest + decoder.decode());
-  return total ? parser : undefined;
+  // No call (a file empty, or holding only exit lines: strace could not trace): nothing recorded.
+  return total && parser.calls ? parser : undefined;
 }
 
 export class StraceTracer implements Tracer {
@@ -141,7 +143,8 @@ export class StraceTracer implements Tracer {
     const file = join(this.dir, `${++this.n}.trace`);
     const chunk = this.opts.chunk;
     let parsed: StraceParser | undefined;
-    const flags = ["-f", "-qq", "-y", "-xx", "-e", "signal=none"];
+    // Exit lines kept (`+++ exited`): a process id used again starts afresh (strace_parse.ts).
+    const flags = ["-f", "--quiet=attach,personality", "-y", "-xx", "-e", "signal=none"];
     if (this.opts.seccomp !== false) flags.push("--seccomp-bpf");
     return {
       argv: [

@@ -424,6 +424,8 @@ export class StraceParser {
   private pending = new Map<number, string>();
   /** Successful calls whose path could not be told (`pathOf`). */
   private unnamed = 0;
+  /** Calls read (an exit line is none: a trace of exit lines alone recorded nothing). */
+  calls = 0;
   /** A ring was set up: what goes through it makes no call strace sees. */
   private ioUring = false;
 
@@ -469,6 +471,7 @@ export class StraceParser {
   private call(pid: number, body: string): void {
     const c = parseCall(pid, body);
     if (!c) return;
+    this.calls++;
     const ok = !c.ret.startsWith("-") && !c.ret.startsWith("?");
     if (c.name === "io_uring_setup" && ok) this.ioUring = true;
     for (const [d, p, kind, dir] of effectsOf(c)) {

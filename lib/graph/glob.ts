@@ -24,23 +24,27 @@ export function isGlob(s: string): boolean {
 
 /**
  * A path as a resource that matches exactly itself: each glob
- * metacharacter as a one-character class (`[*]`), a leading `@` too (else
- * a name). A plain path comes back as it is.
+ * metacharacter as a one-character class (`[*]`), `,` and `}` too (inside
+ * a `{a,b}` written around it they would split or end the group), a
+ * leading `@` too (else a name). A path without those comes back as it is.
  *
  * @example
  * ```ts
  * import { escapeGlob, globMatch } from "./glob.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * assertEquals(escapeGlob("src/*.c"), "src/[*].c");
- * assertEquals(escapeGlob("d[1]/{a}.h"), "d[[]1]/[{]a}.h");
+ * assertEquals(escapeGlob("d[1]/{a,b}.h"), "d[[]1]/[{]a[,]b[}].h");
  * assertEquals(escapeGlob("@x"), "[@]x");
  * assertEquals(escapeGlob("src/a.c"), "src/a.c");
  * assertEquals(globMatch(escapeGlob("src/*.c"), "src/*.c"), true);
  * assertEquals(globMatch(escapeGlob("src/*.c"), "src/a.c"), false);
+ * // inside a group written around it, a name with `,` stays one alternative
+ * assertEquals(globMatch(`out/{${escapeGlob("a,b")}.o,z}`, "out/a,b.o"), true);
+ * assertEquals(globMatch(`out/{${escapeGlob("a,b")}.o,z}`, "out/a"), false);
  * ```
  */
 export function escapeGlob(path: string): string {
-  return path.replace(/[*?[{]|^@/g, (c) => `[${c}]`);
+  return path.replace(/[*?[{},]|^@/g, (c) => `[${c}]`);
 }
 
 /** At most this many alternatives after expanding `{a,b}` groups. */

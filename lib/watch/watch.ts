@@ -315,7 +315,7 @@ export class Watcher {
     const what = changed.length
       ? `${shown}${changed.length > 3 ? ", ..." : ""} changed`
       : "first run";
-    const did = ran.length ? `ran ${ran.join(", ")}` : "nothing to do";
+    const did = ran.length ? `ran ${ran.map(escapeControls).join(", ")}` : "nothing to do";
     // A signal stopped the session: it is not watching any more.
     const then = this.stopped ? "" : "; watching for changes";
     return `jx watch: ${what} -> ${did}: ${r.status} (${Math.round(ms)}ms)${then}`;
