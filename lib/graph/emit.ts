@@ -9,7 +9,7 @@
 import { LineCounter, parseDocument } from "../runtime/yaml.ts";
 import { JxInputError } from "./errors.ts";
 import { globFiles } from "./glob.ts";
-import { itemVars } from "./foreach.ts";
+import { itemVars, lostName } from "./foreach.ts";
 import { checkResourceGlobs } from "./limits.ts";
 import { JOB_FIELDS, NAME_RE } from "./schema.ts";
 import { errorMessage, isEntry, str } from "./read.ts";
@@ -135,7 +135,10 @@ export function expandDeferred(group: JobSpec): JobSpec[] {
   const d = group.deferred!;
   const sc = specContext(d.ctx, d.ctx.file, new PosMap());
   const base = new Substituter(new Map(Object.entries(d.ctx.vars)), d.ctx.file, new PosMap());
-  return globFiles(d.glob, d.ctx.baseDir).map((f) => {
+  const files = globFiles(d.glob, d.ctx.baseDir);
+  const lost = lostName(files, d.ctx.baseDir);
+  if (lost) throw new JxInputError(`jobs.${group.name}.foreach: ${lost}`, d.ctx.file, group.pos);
+  return files.map((f) => {
     const name = `${group.name}[${f}]`;
     const sub = base.with(itemVars(d.as, f), true); // paths found on disk (see `with`)
     const spec = buildSpec(sc, {

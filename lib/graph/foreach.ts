@@ -6,6 +6,8 @@
  * @module
  */
 import { globFiles } from "./glob.ts";
+import { existsSync } from "../runtime/fs.ts";
+import { resolve } from "../runtime/path.ts";
 import type { Foreach } from "./validate.ts";
 
 /** One expanded job: its name and the variables of its item. */
@@ -26,6 +28,25 @@ export function itemVars(as: string, item: string): Record<string, string> {
     [`${as}.stem`]: dot > 0 ? name.slice(0, dot) : name,
     [`${as}.ext`]: dot > 0 ? name.slice(dot) : "",
   };
+}
+
+/**
+ * Why a glob's items cannot be given to jobs, or undefined: the first file
+ * whose name is not UTF-8 (the runtime names it with U+FFFD in place of its
+ * bytes: a path that does not exist, which the job could not open).
+ *
+ * @example
+ * ```ts
+ * import { lostName } from "./foreach.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(lostName(["src/a.c"], "/"), undefined);
+ * assertEquals(lostName(["no-such-\uFFFD.c"], "/")?.startsWith("the file 'no-such-"), true);
+ * ```
+ */
+export function lostName(paths: string[], baseDir: string): string | undefined {
+  const p = paths.find((p) => p.includes("\uFFFD") && !existsSync(resolve(baseDir, p)));
+  return p === undefined ? undefined : `the file '${p}' has a name that is not UTF-8 (shown with ` +
+    "U+FFFD): jx cannot name it to a job; rename it, or narrow the glob";
 }
 
 /** How many jobs a list or matrix makes (a glob: 0 until it is expanded). */

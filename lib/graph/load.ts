@@ -7,7 +7,7 @@
  */
 import { LineCounter } from "../runtime/yaml_light.ts";
 import { basename, dirname, resolve } from "../runtime/path.ts";
-import { existsSync, findJobsFileUp, readBytesSync, readRegularText } from "../runtime/fs.ts";
+import { findJobsFileUp, readBytesSync, readRegularText } from "../runtime/fs.ts";
 import { utf8Decoder } from "../runtime/utf8.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import {
@@ -36,7 +36,7 @@ import {
   tableOf,
 } from "./read.ts";
 import { type Included, includedFiles, type Place } from "./include.ts";
-import { expandForeach, foreachCount } from "./foreach.ts";
+import { expandForeach, foreachCount, lostName } from "./foreach.ts";
 import {
   buildSpec,
   emitContext,
@@ -487,7 +487,10 @@ function expandEntries(
       baseDir,
       (g) => sub.apply(g, `jobs.${name}.foreach.glob`, true),
     );
-    if (fe.kind === "glob") checkItemNames(items.map((x) => x.vars[fe.as]), baseDir, fp, fail);
+    const lost = fe.kind === "glob"
+      ? lostName(items.map((x) => x.vars[fe.as]), baseDir)
+      : undefined;
+    if (lost) fail(`${fp}: ${lost}`, fp);
     groups.set(ns(name), items.map((x) => ns(x.name)));
     if (fe.kind === "glob") { for (const x of items) fromGlob.add(x.name); }
     // A glob's items are paths found on disk: `reads`/`writes` take each as exactly that path.
@@ -498,27 +501,6 @@ function expandEntries(
     }
   }
   return { expanded, groups, deferred, fromGlob };
-}
-
-/**
- * Fails at the first file a `foreach` glob found whose name is not UTF-8:
- * the runtime names it with U+FFFD in place of its bytes, a path that does
- * not exist (the job would be given a file it cannot open).
- */
-function checkItemNames(
-  paths: string[],
-  baseDir: string,
-  at: string,
-  fail: (msg: string, path: string) => never,
-): void {
-  for (const p of paths) {
-    if (!p.includes("\uFFFD") || existsSync(resolve(baseDir, p))) continue;
-    fail(
-      `${at}: the file '${p}' has a name that is not UTF-8 (shown with U+FFFD): ` +
-        "jx cannot name it to a job; rename it, or narrow the glob",
-      at,
-    );
-  }
 }
 
 /** A unit's jobs and modules: `foreach` expanded, each spec built, names in its namespace. */

@@ -98,3 +98,21 @@ for (const runtime of RUNTIMES) {
     );
   });
 }
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: a foreach over files a job writes, one named not in UTF-8: the group fails, saying why`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "version: 1\njobs:\n  gen:\n" +
+        '    run: "mkdir -p gen && printf hi > \\"gen/$(printf \'bad\\\\377.txt\')\\""\n' +
+        '    writes: ["gen/*.txt"]\n' +
+        '  show:\n    foreach: { glob: "gen/*.txt" }\n    run: "cat ${ITEM:q}"\n',
+    });
+    const r = await runJx(["run"], { cwd: dir, runtime });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /jobs\.show\.foreach: the file 'gen\/bad\uFFFD\.txt' has a name that is not UTF-8/,
+    );
+    assert.doesNotMatch(r.stderr, /No such file/);
+  });
+}
