@@ -31,6 +31,7 @@ import {
   WrappingRunner,
 } from "../scheduler/mod.ts";
 import { type Access, conflicts, EMPTY, normalize, type PathRef } from "./derive.ts";
+import { escapeControls } from "../runtime/mod.ts";
 import type { ShJob } from "./plan.ts";
 import type { ShRunCheck } from "./run.ts";
 
@@ -194,7 +195,7 @@ export class ShAccessCheck implements ShRunCheck {
   private line(f: Finding): string {
     const p = this.pos.get(f.job);
     const where = p ? `${this.o.script}:${p.line}:${p.col}: ` : "";
-    return findingLine(where, `command '${f.job}'`, f);
+    return findingLine(where, `command '${escapeControls(f.job)}'`, f);
   }
 }
 
