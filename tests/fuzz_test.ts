@@ -21,7 +21,7 @@ import {
   outcome,
   prng,
 } from "./fuzz_cases.ts";
-import { BUN, jxCommand, ROOT, RUNTIMES, tempDir } from "./helpers.ts";
+import { BUN, ROOT, RUNTIMES, spawnJx, tempDir } from "./helpers.ts";
 
 const SEED = Number(Deno.env.get("JX_FUZZ_SEED") ?? 20_261_203);
 /** Mutants per seed text in-process (about 22 texts). */
@@ -138,15 +138,7 @@ function peakRss(pid: number): number {
 async function checkCli(runtime: "deno" | "bun" | "binary", c: CliCase, dir: string) {
   const file = `case.yaml`;
   await Deno.writeTextFile(`${dir}/${file}`, c.text);
-  const [cmd, args] = jxCommand(runtime, ["run", "-n", "-f", file]);
-  const child = new Deno.Command(cmd, {
-    args,
-    cwd: dir,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnJx(["run", "-n", "-f", file], { cwd: dir, runtime });
   let peak = 0;
   let timedOut = false;
   const kill = setTimeout(() => {

@@ -44,6 +44,22 @@ export function jxCommand(runtime: Runtime, args: string[]): [string, string[]] 
     : [DENO, ["run", "-A", "--quiet", `${ROOT}/cli.ts`, ...args]];
 }
 
+/** Starts jx with stdout and stderr piped, stdin from /dev/null, NO_COLOR set (not waited for). */
+export function spawnJx(
+  args: string[],
+  opts: { cwd?: string; runtime?: Runtime } = {},
+): Deno.ChildProcess {
+  const [cmd, argv] = jxCommand(opts.runtime ?? "deno", args);
+  return new Deno.Command(cmd, {
+    args: argv,
+    cwd: opts.cwd,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
 /** Runs jx to completion. */
 export async function runJx(
   args: string[],

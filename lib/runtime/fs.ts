@@ -58,7 +58,8 @@ export function readTextSync(path: string): string {
  * ```
  */
 export function readRegularText(path: string): string {
-  if (existsSync(path) && !isFileSync(path)) {
+  // A regular file (the usual case) costs one stat; an absent one is readTextSync's error.
+  if (!isFileSync(path) && existsSync(path)) {
     throw new Error("not a regular file (a FIFO, a device or a folder is not read)");
   }
   return readTextSync(path);

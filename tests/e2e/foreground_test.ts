@@ -6,7 +6,7 @@
  * `!`), in the default buffered mode too; Ctrl-C stops it (exit 130).
  */
 import assert from "node:assert/strict";
-import { jxCommand, tempDir } from "../helpers.ts";
+import { spawnJx, tempDir } from "../helpers.ts";
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -49,15 +49,7 @@ modules:
     ready: { tcp: ${port}, timeout: 30s }
 `,
   });
-  const [cmd, argv] = jxCommand("deno", ["run", "serve"]);
-  const child = new Deno.Command(cmd, {
-    args: argv,
-    cwd: dir,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnJx(["run", "serve"], { cwd: dir });
   const out = collect(child.stdout);
   const err = collect(child.stderr);
   // Only a guard against a hang (what never comes ends the wait when jx ends): not a timing.

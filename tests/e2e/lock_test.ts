@@ -6,20 +6,10 @@
  * lock is refused instead of waiting for itself.
  */
 import assert from "node:assert/strict";
-import { jxCommand, runJx, tempDir } from "../helpers.ts";
+import { jxCommand, runJx, spawnJx, tempDir } from "../helpers.ts";
 
 /** Spawns jx in `dir` with piped output. */
-function spawnJx(dir: string, args: string[]) {
-  const [cmd, argv] = jxCommand("deno", args);
-  return new Deno.Command(cmd, {
-    args: argv,
-    cwd: dir,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
+const spawnIn = (dir: string, args: string[]) => spawnJx(args, { cwd: dir });
 
 /** Resolves once the lock file names a holder (throws after 30 s: nobody took it). */
 async function locked(dir: string): Promise<string> {
@@ -49,12 +39,12 @@ const SLOW = "jobs:\n  slow: { run: 'while [ ! -f go ]; do sleep 0.02; done' }\n
 
 Deno.test("a job without files still holds the lock: a second run waits, --no-wait exits 2", async () => {
   const dir = await tempDir({ "jobs.yaml": SLOW });
-  const first = spawnJx(dir, ["run", "slow"]);
+  const first = spawnIn(dir, ["run", "slow"]);
   assert.match(await locked(dir), /^\d+ run$/);
   const busy = await runJx(["run", "--no-wait", "slow"], { cwd: dir });
   assert.equal(busy.code, 2, busy.stderr);
   assert.match(busy.stderr, /^jx: another jx run is using .*\.jx \(pid \d+\); not waiting/);
-  const second = spawnJx(dir, ["run", "slow"]);
+  const second = spawnIn(dir, ["run", "slow"]);
   const said = await until(second.stderr, /\n/);
   assert.match(said, /^jx: waiting for another jx run in this directory \(pid \d+\)\.\.\.\n$/);
   await Deno.writeTextFile(`${dir}/go`, "");
@@ -64,11 +54,11 @@ Deno.test("a job without files still holds the lock: a second run waits, --no-wa
 
 Deno.test("a run beside jx watch says once that it waits for the watch, naming its pid", async () => {
   const dir = await tempDir({ "jobs.yaml": SLOW, go: "" });
-  const watch = spawnJx(dir, ["watch"]);
+  const watch = spawnIn(dir, ["watch"]);
   await until(watch.stderr, /watching for changes/);
   const holder = await locked(dir);
   assert.match(holder, /^\d+ watch$/);
-  const run = spawnJx(dir, ["run", "slow"]);
+  const run = spawnIn(dir, ["run", "slow"]);
   const said = await until(run.stderr, /\n/);
   assert.equal(
     said,
