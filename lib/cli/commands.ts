@@ -41,27 +41,19 @@ export async function cmdRun(args: Args): Promise<number> {
   }
 }
 
+type Noop = typeof import("./noop_run.ts");
+type Stamp = ReturnType<Noop["jobsFileStamp"]>;
+type Held = { release(): void } | undefined;
+type PartRun = Awaited<ReturnType<Noop["partialRun"]>>;
+type Recordable = Parameters<Noop["recordRun"]>[3];
+type Trusted = ReturnType<Noop["trustedJobs"]>;
+
 /** `jx run` from the jobs file's stamp `before`, holding `held` when the fast path gave it. */
-async function runHolding(
-  args: Args,
-  noop: typeof import("./noop_run.ts"),
-  before: ReturnType<typeof import("./noop_run.ts").jobsFileStamp>,
-  held: { release(): void } | undefined,
-): Promise<number> {
+async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Promise<number> {
   // Only the jobs the edit touches, when the record allows it.
-  let lock = held;
-  const part = lock && noop.mayRunPart(args, before) ? await noop.partialRun(args) : undefined;
+  const part = held && noop.mayRunPart(args, before) ? await noop.partialRun(args) : undefined;
   const graph = part?.graph ?? await load(args);
-  const selected = part
-    ? graph.jobs
-    : args.changedSince === undefined
-    ? graph.select(args.names)
-    : (await import("./changed.ts" as string) as typeof import("./changed.ts")).changedSelection(
-      graph,
-      args.names,
-      args.changedSince,
-      dirname(resolve(graph.file)),
-    );
+  const selected = part ? graph.jobs : await selectJobs(args, graph);
   if (args.jobArgs) {
     (await import("./job_args.ts" as string) as typeof import("./job_args.ts")).applyJobArgs(
       graph,
@@ -76,160 +68,30 @@ async function runHolding(
   // collection on call is a low-memory notification (two or more full collections, none of
   // them concurrent): 0.5-0.6 s after parsing 100,000 jobs, for no lower peak (bench/RESULTS.md, load).
   if (isBun && graph.jobs.length >= BIG_GRAPH && !graph.fromCache) collectGarbage();
-  // What the no-op record of this run would be, when it leaves every job up to date.
-  let recordable: Parameters<typeof noop.recordRun>[3];
   const warn = (w: string) => writeAll(2, `jx: warning: ${escapeControls(w)}\n`);
   for (const w of args.warnings) warn(w);
-  // The lock: one run (or watch) at a time per directory, files or not; a dry run takes it only
-  // to read the up-to-date state. The state, when a selected job declares files.
   const baseDir = dirname(resolve(graph.file));
-  let state: InstanceType<typeof UpToDate> | undefined;
   const tracked = selected.some(isTracked);
-  // The fast path's lock and findings are for its jobs file's folder: any other is run the
-  // full way, under a lock of its own.
-  if (lock && !part && before && dirname(before.file) !== baseDir) {
-    lock.release();
-    lock = undefined;
-    noop.forgetChanged();
-  }
-  if (lock) {
-    // held already: the fast path's, kept for this run
-  } else if (tracked) lock = await takeLock(baseDir, args.noWait);
-  // No state to protect: a .jx/ jx must not use (a link, another user's) costs only the lock.
-  else if (!args.dryRun) lock = await takeLock(baseDir, args.noWait, "run", warn);
-  // A partial run checks its few jobs: only their lines of the state log are read.
-  if (tracked) {
-    state = new UpToDate(
-      baseDir,
-      undefined,
-      part && new Set(selected.map((j) => j.name)),
-    );
-  }
-  // What the no-op fast path found changed: the jobs it vouches for are not checked again.
-  const trusted = !part && state ? noop.trustedJobs(args, selected, before) : undefined;
-  if (trusted) state!.trust(trusted.jobs, trusted.diff.changed);
-  // A changed path whose stamp the state line still matches (an mtime put back): its content decides.
-  else if (part) state!.trust(new Set(), part.diff.changed);
-  if (args.verbose && (trusted || part)) {
-    const n = (trusted ?? part)!.diff.changed.size;
-    const what = part
-      ? `${selected.length} of ${selected.length + part.left.length} job(s) loaded`
-      : `${trusted!.jobs.size} job(s) trusted`;
-    writeAll(2, `jx: edit: ${n} recorded file(s) changed, ${what}\n`);
-  }
+  const lock = await lockForRun(args, { held, part, before, baseDir, tracked, noop, warn });
+  // The state, when a selected job declares files; a partial run checks its few jobs: only
+  // their lines of the state log are read.
+  const state = tracked
+    ? new UpToDate(baseDir, undefined, part && new Set(selected.map((j) => j.name)))
+    : undefined;
+  const trusted = state && trustEdits(args, { noop, state, selected, part, before });
+  // What the no-op record of this run would be, when it leaves every job up to date.
+  let recordable: Recordable;
   const reactor = createReactor(args.reactor);
   let setup: SlotSetup | undefined;
   try {
     setup = setUpSlots(args, reactor, warn);
-    const { slots } = setup;
-    for (const j of selected) {
-      if (j.tokens > slots.limit) {
-        throw new JxInputError(
-          `jobs.${j.name}.tokens: needs ${j.tokens} job slots but -j is ${slots.limit}`,
-          graph.file,
-          j.pos,
-        );
-      }
+    checkTokens(selected, setup.slots.limit, graph.file);
+    const run = { graph, selected, reactor, setup, state, baseDir, part, warn, noop };
+    const { exit, allUpToDate } = await runWithParts(args, run);
+    if (allUpToDate && state) {
+      recordable = recordOf(graph, state, setup.slots, before, { part, trusted });
     }
-    const dry = args.dryRun || setup.makeDryRun;
-    // The Slurm executor: checked (exit 2, one line) and its allocation taken before anything runs.
-    const executor = dry ? undefined : await openExecutor(args, selected, reactor, slots, baseDir);
-    // Modules, and the control socket (`jx ctl`, JX_CTL) of the run.
-    const mods = await import("../modules/mod.ts" as string) as typeof import("../modules/mod.ts");
-    const foreground = args.names.filter((n) => graph.byName.get(n)?.kind === "module");
-    const modules = new mods.Supervisor({ foreground });
-    let ctl: { path: string; close(): Promise<void> } | undefined;
-    let ui: RunUi | undefined; // `--ui`: the live page
-    let cache: RunCache | undefined;
-    // Past durations for the status line's estimate, kept where the state is (cli/durations.ts).
-    const timed = state && !dry
-      ? (await import("./durations.ts" as string) as typeof import("./durations.ts"))
-      : undefined;
-    const lastMs = timed?.lastDurations(baseDir, selected);
-    const reporters = noop.runReporters(args, graph, { clock: reactor, lastMs, foreground });
-    if (timed) reporters.push(new timed.DurationRecorder(baseDir));
-    // --check-access / --strict: the jobs that run are traced (docs/lint.md).
-    const access = (args.checkAccess || args.strict) && !dry
-      ? (await import("../access/mod.ts" as string) as typeof import("../access/mod.ts"))
-      : undefined;
-    const check = access?.runCheck({
-      graph,
-      reactor,
-      slots,
-      state,
-      strict: !!args.strict,
-      tracer: access.newTracer("jx run --check-access"),
-    });
-    if (check) reporters.unshift(check.reporter(reporters));
-    try {
-      if (!dry) {
-        ctl = await mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {
-          if (args.verbose || e.name === "CtlUnsafe") {
-            warn(`no control socket (jx ctl cannot reach this run): ${e.message}`);
-          }
-          return undefined;
-        });
-      }
-      if (args.ui) {
-        const live = await import("./ui_live.ts" as string) as typeof import("./ui_live.ts");
-        const control = modules.control.bind(modules);
-        ui = await live.startRunUi(args, { graph, selected, mode: "run", control });
-        if (ui) reporters.push(ui.reporter);
-      }
-      if (slots.role) warnMakeJobs(selected, warn);
-      // The output cache wraps the local runner when the file or the command line asks for it.
-      cache = dry ? undefined : await openRunCache(args, graph);
-      const result = await runJobs(graph, selected, {
-        reactor,
-        // A jobserver pool also gives each job its MAKEFLAGS, in its `jobserver:` style.
-        slots,
-        keepGoing: args.keepGoing || setup.makeKeepGoing,
-        dryRun: dry,
-        // Tracing runs jobs locally (strace cannot follow a job onto a cluster node).
-        // The cache wraps whatever runs the jobs (the tracer's, the executor's, or a local runner),
-        // so a restored job is not traced and a traced job's findings come before it is stored.
-        runner: cache
-          ? cache.runner(
-            check?.runner ?? executor?.runner ?? new LocalRunner(reactor, slots),
-            await cacheRefusal(check?.remembered, graph.file, !!args.strict),
-          )
-          : check?.runner ?? executor?.runner,
-        state: check?.state ?? state,
-        force: args.force,
-        leftUpToDate: part?.left,
-        reporters,
-        modules,
-        extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
-      });
-      const upToDate = (r?: { status: string; reason?: string }) =>
-        r?.status === "ok" || (r?.status === "skipped" && r.reason === "up-to-date");
-      if (
-        !dry && state && result.exit === 0 &&
-        selected.every((j) => upToDate(result.results.get(j.name)))
-      ) {
-        recordable = {
-          slots: slots.limit,
-          jobserver: slots.role ?? "none",
-          before,
-          recorded: (job) => state!.recordedStamps(job),
-          previous: part
-            ? { diff: part.diff, trusted: new Set(part.left), part: { again: part.again } }
-            : trusted && { diff: trusted.diff, trusted: state.trustedHits },
-          graphKey: graph.cacheKey,
-          dotenv: graph.dotenv,
-        };
-      }
-      const exit = check ? check.exit(result.exit) : result.exit;
-      if (exit !== result.exit) recordable = undefined;
-      return exit;
-    } finally {
-      await executor?.close();
-      await cache?.close();
-      await ctl?.close();
-      for (const r of reporters) await r.close?.();
-      await ui?.close();
-      check?.close();
-    }
+    return exit;
   } finally {
     const problem = setup?.finish();
     if (problem) warn(problem);
@@ -240,6 +102,223 @@ async function runHolding(
   }
 }
 
+/** The jobs named on the command line (with what they need), or those changed since a commit. */
+async function selectJobs(args: Args, graph: Graph): Promise<JobSpec[]> {
+  if (args.changedSince === undefined) return graph.select(args.names);
+  const changed = await import("./changed.ts" as string) as typeof import("./changed.ts");
+  return changed.changedSelection(
+    graph,
+    args.names,
+    args.changedSince,
+    dirname(resolve(graph.file)),
+  );
+}
+
+/**
+ * The run's lock: one run (or watch) at a time per directory, files or not; a dry run takes it
+ * only to read the up-to-date state. The fast path's lock (`held`) is kept when it was taken for
+ * this jobs file's folder; any other folder's is released and its findings forgotten.
+ */
+async function lockForRun(args: Args, o: {
+  held: Held;
+  part: PartRun;
+  before: Stamp;
+  baseDir: string;
+  tracked: boolean;
+  noop: Noop;
+  warn: (w: string) => void;
+}): Promise<Held> {
+  if (o.held && !o.part && o.before && dirname(o.before.file) !== o.baseDir) {
+    o.held.release();
+    o.noop.forgetChanged();
+  } else if (o.held) return o.held;
+  if (o.tracked) return await takeLock(o.baseDir, args.noWait);
+  // No state to protect: a .jx/ jx must not use (a link, another user's) costs only the lock.
+  if (!args.dryRun) return await takeLock(o.baseDir, args.noWait, "run", o.warn);
+}
+
+/**
+ * What the no-op fast path found changed: the jobs it vouches for are not checked again; after a
+ * partial load, a changed path whose stamp the state line still matches (an mtime put back) is
+ * decided by its content. Says so under `--verbose`.
+ */
+function trustEdits(args: Args, o: {
+  noop: Noop;
+  state: InstanceType<typeof UpToDate>;
+  selected: JobSpec[];
+  part: PartRun;
+  before: Stamp;
+}): Trusted {
+  const { state, selected, part } = o;
+  const trusted = part ? undefined : o.noop.trustedJobs(args, selected, o.before);
+  if (trusted) state.trust(trusted.jobs, trusted.diff.changed);
+  else if (part) state.trust(new Set(), part.diff.changed);
+  if (args.verbose && (trusted || part)) {
+    const n = (trusted ?? part)!.diff.changed.size;
+    const what = part
+      ? `${selected.length} of ${selected.length + part.left.length} job(s) loaded`
+      : `${trusted!.jobs.size} job(s) trusted`;
+    writeAll(2, `jx: edit: ${n} recorded file(s) changed, ${what}\n`);
+  }
+  return trusted;
+}
+
+/** Exit 2 before anything runs when a selected job needs more job slots than there are. */
+function checkTokens(selected: JobSpec[], limit: number, file: string): void {
+  for (const j of selected) {
+    if (j.tokens > limit) {
+      throw new JxInputError(
+        `jobs.${j.name}.tokens: needs ${j.tokens} job slots but -j is ${limit}`,
+        file,
+        j.pos,
+      );
+    }
+  }
+}
+
+/** The no-op record of a run that left every job up to date (see `noop_run.ts`). */
+function recordOf(
+  graph: Graph,
+  state: InstanceType<typeof UpToDate>,
+  slots: Slots,
+  before: Stamp,
+  { part, trusted }: { part: PartRun; trusted: Trusted },
+): Recordable {
+  return {
+    slots: slots.limit,
+    jobserver: slots.role ?? "none",
+    before,
+    recorded: (job) => state.recordedStamps(job),
+    previous: part
+      ? { diff: part.diff, trusted: new Set(part.left), part: { again: part.again } }
+      : trusted && { diff: trusted.diff, trusted: state.trustedHits },
+    graphKey: graph.cacheKey,
+    dotenv: graph.dotenv,
+  };
+}
+
+/**
+ * The reporters of a run (with past durations for the status line's estimate, kept where the
+ * state is: cli/durations.ts) and, under `--check-access`/`--strict`, the tracing of the jobs
+ * that run (docs/lint.md), whose reporter comes first.
+ */
+async function reportersOf(
+  args: Args,
+  { graph, selected, reactor, setup, state, baseDir, noop }: RunSetUp,
+  { dry, foreground }: { dry: boolean; foreground: string[] },
+) {
+  const timed = state && !dry
+    ? (await import("./durations.ts" as string) as typeof import("./durations.ts"))
+    : undefined;
+  const lastMs = timed?.lastDurations(baseDir, selected);
+  const reporters = noop.runReporters(args, graph, { clock: reactor, lastMs, foreground });
+  if (timed) reporters.push(new timed.DurationRecorder(baseDir));
+  const access = (args.checkAccess || args.strict) && !dry
+    ? (await import("../access/mod.ts" as string) as typeof import("../access/mod.ts"))
+    : undefined;
+  const check = access?.runCheck({
+    graph,
+    reactor,
+    slots: setup.slots,
+    state,
+    strict: !!args.strict,
+    tracer: access.newTracer("jx run --check-access"),
+  });
+  if (check) reporters.unshift(check.reporter(reporters));
+  return { reporters, check };
+}
+
+/** What `runWithParts` needs of the run set up so far. */
+interface RunSetUp {
+  graph: Graph;
+  selected: JobSpec[];
+  reactor: Reactor;
+  setup: SlotSetup;
+  state: InstanceType<typeof UpToDate> | undefined;
+  baseDir: string;
+  part: PartRun;
+  warn: (w: string) => void;
+  noop: Noop;
+}
+
+/**
+ * Runs the selected jobs with the run's parts around them: the Slurm executor, modules and the
+ * control socket, reporters (past durations, `--ui`), tracing (`--check-access`), the output
+ * cache; each closed at the end. `allUpToDate`: every selected job ended ok or up to date and the
+ * exit is 0 (a no-op record may be written).
+ */
+async function runWithParts(
+  args: Args,
+  r: RunSetUp,
+): Promise<{ exit: number; allUpToDate: boolean }> {
+  const { graph, selected, reactor, setup, state, baseDir, warn } = r;
+  const { slots } = setup;
+  const dry = args.dryRun || setup.makeDryRun;
+  // The Slurm executor: checked (exit 2, one line) and its allocation taken before anything runs.
+  const executor = dry ? undefined : await openExecutor(args, selected, reactor, slots, baseDir);
+  // Modules, and the control socket (`jx ctl`, JX_CTL) of the run.
+  const mods = await import("../modules/mod.ts" as string) as typeof import("../modules/mod.ts");
+  const foreground = args.names.filter((n) => graph.byName.get(n)?.kind === "module");
+  const modules = new mods.Supervisor({ foreground });
+  let ctl: { path: string; close(): Promise<void> } | undefined;
+  let ui: RunUi | undefined; // `--ui`: the live page
+  let cache: RunCache | undefined;
+  const { reporters, check } = await reportersOf(args, r, { dry, foreground });
+  try {
+    if (!dry) {
+      ctl = await mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {
+        if (args.verbose || e.name === "CtlUnsafe") {
+          warn(`no control socket (jx ctl cannot reach this run): ${e.message}`);
+        }
+        return undefined;
+      });
+    }
+    if (args.ui) {
+      const live = await import("./ui_live.ts" as string) as typeof import("./ui_live.ts");
+      const control = modules.control.bind(modules);
+      ui = await live.startRunUi(args, { graph, selected, mode: "run", control });
+      if (ui) reporters.push(ui.reporter);
+    }
+    if (slots.role) warnMakeJobs(selected, warn);
+    // The output cache wraps the local runner when the file or the command line asks for it.
+    cache = dry ? undefined : await openRunCache(args, graph);
+    const result = await runJobs(graph, selected, {
+      reactor,
+      // A jobserver pool also gives each job its MAKEFLAGS, in its `jobserver:` style.
+      slots,
+      keepGoing: args.keepGoing || setup.makeKeepGoing,
+      dryRun: dry,
+      // Tracing runs jobs locally (strace cannot follow a job onto a cluster node).
+      // The cache wraps whatever runs the jobs (the tracer's, the executor's, or a local runner),
+      // so a restored job is not traced and a traced job's findings come before it is stored.
+      runner: cache
+        ? cache.runner(
+          check?.runner ?? executor?.runner ?? new LocalRunner(reactor, slots),
+          await cacheRefusal(check?.remembered, graph.file, !!args.strict),
+        )
+        : check?.runner ?? executor?.runner,
+      state: check?.state ?? state,
+      force: args.force,
+      leftUpToDate: r.part?.left,
+      reporters,
+      modules,
+      extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
+    });
+    const upToDate = (x?: { status: string; reason?: string }) =>
+      x?.status === "ok" || (x?.status === "skipped" && x.reason === "up-to-date");
+    const exit = check ? check.exit(result.exit) : result.exit;
+    const allUpToDate = !dry && result.exit === 0 && exit === result.exit &&
+      selected.every((j) => upToDate(result.results.get(j.name)));
+    return { exit, allUpToDate };
+  } finally {
+    await executor?.close();
+    await cache?.close();
+    await ctl?.close();
+    for (const x of reporters) await x.close?.();
+    await ui?.close();
+    check?.close();
+  }
+}
 /**
  * The runner of a run whose jobs (some or all) run under Slurm: the session checked and its
  * allocation taken (a `JxInputError` when Slurm cannot run them); undefined when every job is
