@@ -245,178 +245,201 @@ export class Validator {
   check(rawNode: Node | null, kind: Kind, path: string): unknown {
     if (this.recording) this.positions.set(path, at(rawNode));
     const node = this.deref(rawNode);
-    const where = path;
     const scalar = isScalar(node) ? node.value : undefined;
     switch (kind.t) {
-      case "string": {
-        const text = asText(scalar, kind.enum !== undefined);
-        if (text === undefined) {
-          this.fail(`${where}: expected a string, got ${typeName(node)}`, node);
-        }
-        if (kind.enum && !kind.enum.includes(text)) {
-          this.fail(
-            `${where}: must be one of ${kind.enum.join(", ")}, got '${text}'` +
-              didYouMean(text, kind.enum),
-            node,
-          );
-        }
-        return text;
-      }
-      case "int": {
-        if (typeof scalar !== "number" || !Number.isInteger(scalar)) {
-          const got = typeof scalar === "number" ? String(scalar) : typeName(node);
-          this.fail(`${where}: expected a whole number, got ${got}`, node);
-        }
-        if (scalar < kind.min) {
-          this.fail(`${where}: must be at least ${kind.min}, got ${scalar}`, node);
-        }
-        if (scalar > kind.max) {
-          this.fail(`${where}: must be at most ${kind.max}, got ${scalar}`, node);
-        }
-        return scalar;
-      }
-      case "version": {
-        if (scalar !== 1 && scalar !== "1") {
-          this.fail(
-            `${where}: unsupported version ${
-              JSON.stringify(scalar ?? null)
-            } (this jx reads version 1)`,
-            node,
-          );
-        }
-        return 1;
-      }
-      case "duration": {
-        if (typeof scalar !== "string" && typeof scalar !== "number") {
-          this.fail(
-            `${where}: expected a duration (e.g. 500ms, 30s, 2m, 1h, 1m30s), got ${typeName(node)}`,
-            node,
-          );
-        }
-        const ms = parseDuration(scalar);
-        if (ms === undefined) {
-          this.fail(
-            `${where}: bad duration ${
-              typeof scalar === "number" ? String(scalar) : JSON.stringify(scalar)
-            } (use e.g. 500ms, 30s, 2m, 1h, 1m30s)`,
-            node,
-          );
-        }
-        return this.durationInRange(ms, kind.min, scalar, where, node);
-      }
-      case "names": {
-        if (typeof scalar === "string") return [scalar];
-        if (!isSeq(node)) {
-          this.fail(
-            `${where}: expected a string or a list of strings, got ${typeName(node)}`,
-            node,
-          );
-        }
-        return node.items.map((raw, i) => {
-          const item = this.deref(nodeOf(raw));
-          const v = isScalar(item) ? item.value : undefined;
-          if (this.recording) this.positions.set(`${path}.${i}`, at(nodeOf(raw)));
-          if (!isName(v)) {
-            this.fail(
-              `${where}[${i}]: expected a non-empty string, got ${typeName(item)}`,
-              item,
-            );
-          }
-          return v;
-        });
-      }
-      case "run": {
-        if (typeof scalar === "string") {
-          if (scalar.trim() === "") this.fail(`${where}: empty command`, node);
-          return scalar;
-        }
-        if (!isSeq(node)) {
-          this.fail(`${where}: expected a string or a list (argv), got ${typeName(node)}`, node);
-        }
-        if (node.items.length === 0) this.fail(`${where}: empty argv list`, node);
-        return node.items.map((raw, i) => {
-          const item = this.deref(nodeOf(raw));
-          const v = isScalar(item) ? item.value : undefined;
-          if (this.recording) this.positions.set(`${path}.${i}`, at(nodeOf(raw)));
-          const arg = asText(v, false);
-          if (arg === undefined) {
-            this.fail(
-              `${where}[${i}]: argv items must be strings, got ${typeName(item)}`,
-              item,
-            );
-          }
-          return arg;
-        });
-      }
+      case "string":
+        return this.text(node, scalar, kind.enum, path);
+      case "int":
+        return this.int(node, scalar, kind, path);
+      case "version":
+        return this.version(node, scalar, path);
+      case "duration":
+        return this.duration(node, scalar, kind.min, path);
+      case "names":
+        return typeof scalar === "string" ? [scalar] : this.names(node, path);
+      case "run":
+        return typeof scalar === "string"
+          ? this.command(node, scalar, path)
+          : this.argv(node, path);
       case "scalars":
-      case "counts": {
-        if (!isMap(node)) this.fail(`${where}: expected a mapping, got ${typeName(node)}`, node);
-        const out: Record<string, string | number> = table();
-        for (const pair of this.pairs(node, path)) {
-          const key = this.key(pair, path);
-          const p = `${path}.${key}`;
-          const re = kind.t === "scalars" ? VAR_RE : NAME_RE;
-          if (!re.test(key)) this.fail(`${where}: invalid name '${key}'`, pair.key);
-          if (kind.t === "counts") {
-            out[key] = checkedNumber(
-              this.check(pair.value, { t: "int", min: 1, max: MAX_COUNT }, p),
-            );
-          } else {
-            if (this.recording) this.positions.set(p, at(pair.value));
-            const value = this.deref(pair.value);
-            const v = isScalar(value) ? value.value : undefined;
-            if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
-              this.fail(
-                `${p}: expected a string, number or boolean, got ${typeName(value)}`,
-                pair.value,
-              );
-            }
-            out[key] = String(v);
-          }
-        }
-        return out;
-      }
+      case "counts":
+        return this.namedValues(node, kind.t, path);
       case "foreach":
         return this.foreach(node, path);
       case "cache":
-        if (typeof scalar === "boolean") return scalar;
-        if (!isMap(node)) {
-          this.fail(
-            `${where}: expected true, false or a mapping {env, salt}, got ${typeName(node)}`,
-            node,
-          );
-        }
-        return this.object(node, CACHE_FIELDS, path);
-      case "entries": {
-        // `[name, entry]` pairs in the order written: a JS object would put names such as
-        // `1` first, and file order is what orders jobs.
-        if (node === null || (isScalar(node) && node.value === null)) return [];
-        if (!isMap(node)) {
-          this.fail(`${where}: expected a mapping of names, got ${typeName(node)}`, node);
-        }
-        const out: [string, unknown][] = [];
-        for (const pair of this.pairs(node, path)) {
-          const key = this.key(pair, path, false); // recorded with the entry
-          if (!NAME_RE.test(key)) {
-            this.fail(
-              `${where}: invalid name '${key}' (letters, digits and _ . : / + - ; not starting with - or .)`,
-              pair.key,
-            );
-          }
-          out.push([key, this.entry(pair, kind.of, path, key)]);
-        }
-        return out;
-      }
+        return typeof scalar === "boolean" ? scalar : this.cacheMap(node, path);
+      case "entries":
+        return this.entries(node, kind.of, path);
       case "object":
         return this.object(node, kind.fields, path, kind.foreign);
       case "either":
         return this.check(rawNode, isMap(node) ? kind.map : kind.scalar, path);
       case "bool":
         if (typeof scalar !== "boolean") {
-          this.fail(`${where}: expected true or false, got ${typeName(node)}`, node);
+          this.fail(`${path}: expected true or false, got ${typeName(node)}`, node);
         }
         return scalar;
+      default: {
+        const _assertNever: never = kind;
+        return _assertNever;
+      }
     }
+  }
+
+  /** A string (`enum`: one of those, a number or flag not taken as its text). */
+  private text(node: Node | null, scalar: unknown, choices: string[] | undefined, where: string) {
+    const text = asText(scalar, choices !== undefined);
+    if (text === undefined) this.fail(`${where}: expected a string, got ${typeName(node)}`, node);
+    if (choices && !choices.includes(text)) {
+      this.fail(
+        `${where}: must be one of ${choices.join(", ")}, got '${text}'` + didYouMean(text, choices),
+        node,
+      );
+    }
+    return text;
+  }
+
+  /** A whole number from `kind.min` to `kind.max`. */
+  private int(
+    node: Node | null,
+    scalar: unknown,
+    kind: { min: number; max: number },
+    where: string,
+  ) {
+    if (typeof scalar !== "number" || !Number.isInteger(scalar)) {
+      const got = typeof scalar === "number" ? String(scalar) : typeName(node);
+      this.fail(`${where}: expected a whole number, got ${got}`, node);
+    }
+    if (scalar < kind.min) this.fail(`${where}: must be at least ${kind.min}, got ${scalar}`, node);
+    if (scalar > kind.max) this.fail(`${where}: must be at most ${kind.max}, got ${scalar}`, node);
+    return scalar;
+  }
+
+  /** The file format's version: 1. */
+  private version(node: Node | null, scalar: unknown, where: string): 1 {
+    if (scalar !== 1 && scalar !== "1") {
+      const got = JSON.stringify(scalar ?? null);
+      this.fail(`${where}: unsupported version ${got} (this jx reads version 1)`, node);
+    }
+    return 1;
+  }
+
+  /** A duration (`500ms`, `1m30s`, a number of seconds) in milliseconds, at least `min`. */
+  private duration(node: Node | null, scalar: unknown, min: number, where: string) {
+    if (typeof scalar !== "string" && typeof scalar !== "number") {
+      this.fail(
+        `${where}: expected a duration (e.g. 500ms, 30s, 2m, 1h, 1m30s), got ${typeName(node)}`,
+        node,
+      );
+    }
+    const ms = parseDuration(scalar);
+    if (ms === undefined) {
+      const got = typeof scalar === "number" ? String(scalar) : JSON.stringify(scalar);
+      this.fail(`${where}: bad duration ${got} (use e.g. 500ms, 30s, 2m, 1h, 1m30s)`, node);
+    }
+    return this.durationInRange(ms, min, scalar, where, node);
+  }
+
+  /** A list of names (a single name is checked by `check`). */
+  private names(node: Node | null, path: string): string[] {
+    if (!isSeq(node)) {
+      this.fail(`${path}: expected a string or a list of strings, got ${typeName(node)}`, node);
+    }
+    return node.items.map((raw, i) => {
+      const item = this.deref(nodeOf(raw));
+      const v = isScalar(item) ? item.value : undefined;
+      if (this.recording) this.positions.set(`${path}.${i}`, at(nodeOf(raw)));
+      if (!isName(v)) {
+        this.fail(`${path}[${i}]: expected a non-empty string, got ${typeName(item)}`, item);
+      }
+      return v;
+    });
+  }
+
+  /** A `run:` string (a shell command). */
+  private command(node: Node | null, scalar: string, where: string): string {
+    if (scalar.trim() === "") this.fail(`${where}: empty command`, node);
+    return scalar;
+  }
+
+  /** A `run:` list (an argv of strings). */
+  private argv(node: Node | null, path: string): string[] {
+    if (!isSeq(node)) {
+      this.fail(`${path}: expected a string or a list (argv), got ${typeName(node)}`, node);
+    }
+    if (node.items.length === 0) this.fail(`${path}: empty argv list`, node);
+    return node.items.map((raw, i) => {
+      const item = this.deref(nodeOf(raw));
+      const v = isScalar(item) ? item.value : undefined;
+      if (this.recording) this.positions.set(`${path}.${i}`, at(nodeOf(raw)));
+      const arg = asText(v, false);
+      if (arg === undefined) {
+        this.fail(`${path}[${i}]: argv items must be strings, got ${typeName(item)}`, item);
+      }
+      return arg;
+    });
+  }
+
+  /** A mapping of names to scalars as text (`scalars`: vars, env) or to counts (pools). */
+  private namedValues(node: Node | null, t: "scalars" | "counts", path: string) {
+    if (!isMap(node)) this.fail(`${path}: expected a mapping, got ${typeName(node)}`, node);
+    const out: Record<string, string | number> = table();
+    for (const pair of this.pairs(node, path)) {
+      const key = this.key(pair, path);
+      const p = `${path}.${key}`;
+      if (!(t === "scalars" ? VAR_RE : NAME_RE).test(key)) {
+        this.fail(`${path}: invalid name '${key}'`, pair.key);
+      }
+      out[key] = t === "counts"
+        ? checkedNumber(this.check(pair.value, { t: "int", min: 1, max: MAX_COUNT }, p))
+        : this.scalarText(pair.value, p);
+    }
+    return out;
+  }
+
+  /** A string, number or flag as its text (a value of `vars:` or `env:`). */
+  private scalarText(raw: Node | null, p: string): string {
+    if (this.recording) this.positions.set(p, at(raw));
+    const value = this.deref(raw);
+    const v = isScalar(value) ? value.value : undefined;
+    if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
+      this.fail(`${p}: expected a string, number or boolean, got ${typeName(value)}`, raw);
+    }
+    return String(v);
+  }
+
+  /** `cache:` as a mapping `{env, salt}` (true or false are taken by `check`). */
+  private cacheMap(node: Node | null, path: string) {
+    if (!isMap(node)) {
+      this.fail(
+        `${path}: expected true, false or a mapping {env, salt}, got ${typeName(node)}`,
+        node,
+      );
+    }
+    return this.object(node, CACHE_FIELDS, path);
+  }
+
+  /**
+   * `[name, entry]` pairs in the order written (`jobs:`, `modules:`): a JS object would put
+   * names such as `1` first, and file order is what orders jobs.
+   */
+  private entries(node: Node | null, of: Kind, path: string) {
+    if (node === null || (isScalar(node) && node.value === null)) return [];
+    if (!isMap(node)) {
+      this.fail(`${path}: expected a mapping of names, got ${typeName(node)}`, node);
+    }
+    const out: [string, unknown][] = [];
+    for (const pair of this.pairs(node, path)) {
+      const key = this.key(pair, path, false); // recorded with the entry
+      if (!NAME_RE.test(key)) {
+        this.fail(
+          `${path}: invalid name '${key}' (letters, digits and _ . : / + - ; not starting with - or .)`,
+          pair.key,
+        );
+      }
+      out.push([key, this.entry(pair, of, path, key)]);
+    }
+    return out;
   }
 
   /**
