@@ -54,107 +54,117 @@ export async function main(argv: string[]): Promise<number> {
         .cmdLint(argv.slice(1));
     }
     args = parseArgs(argv, envObject());
-    if (args.version && !args.verbose) {
-      writeAll(1, `jx ${VERSION}\n`);
-      return 0;
-    }
-    if (args.command === "doctor" || args.version) {
-      writeAll(
-        1,
-        (await import("./doctor.ts" as string) as typeof import("./doctor.ts")).doctorReport(
-          envObject(),
-        ),
-      );
-      return 0;
-    }
-    if (args.help || !args.command || args.command === "help") {
-      const topic = args.command === "help" ? args.names[0] ?? "" : args.command;
-      writeAll(1, helpText(topic ?? ""));
-      return args.command || args.help ? 0 : 2;
-    }
-    // Jobs keep their colours when jx's output is a colour terminal (lib/runtime/color.ts).
-    giveJobsColours(args.color && isTerminal(1));
-    if (args.command === "completions") {
+    return await dispatch(args);
+  } catch (e) {
+    return failed(e, args?.verbose);
+  }
+}
+
+/** The exit code of an error: one line (2 for bad input, 1 for an internal error). */
+function failed(e: unknown, verbose: boolean | undefined): number {
+  // The one line quotes names, paths and text from files: shown with controls escaped.
+  if (e instanceof JxInputError) {
+    const text = e.file ? e.format() : `jx: ${e.message}`;
+    writeAll(2, escapeControls(text) + "\n");
+    return 2;
+  }
+  writeAll(2, `jx: internal error: ${escapeControls(String((e as Error)?.message ?? e))}\n`);
+  if (verbose) writeAll(2, `${(e as Error)?.stack}\n`);
+  return 1;
+}
+
+/** Runs the command `args` names (after `--version`, `doctor` and help, which need no part). */
+async function dispatch(args: Args): Promise<number> {
+  if (args.version && !args.verbose) {
+    writeAll(1, `jx ${VERSION}\n`);
+    return 0;
+  }
+  if (args.command === "doctor" || args.version) {
+    const doctor = await import("./doctor.ts" as string) as typeof import("./doctor.ts");
+    writeAll(1, doctor.doctorReport(envObject()));
+    return 0;
+  }
+  if (args.help || !args.command || args.command === "help") {
+    const topic = args.command === "help" ? args.names[0] ?? "" : args.command;
+    writeAll(1, helpText(topic ?? ""));
+    return args.command || args.help ? 0 : 2;
+  }
+  // Jobs keep their colours when jx's output is a colour terminal (lib/runtime/color.ts).
+  giveJobsColours(args.color && isTerminal(1));
+  switch (args.command) {
+    case "completions":
       return (await import("./completions.ts" as string) as typeof import("./completions.ts"))
         .cmdCompletions(args);
-    }
-    if (args.command === "init") {
+    case "init":
       return (await import("./init.ts" as string) as typeof import("./init.ts")).cmdInit(args);
-    }
-    if (args.command === "ctl") {
-      // A control request needs no YAML parser and no reactor.
-      return await (await import(
-        "../modules/ctl_cmd.ts" as string
-      ) as typeof import("../modules/ctl_cmd.ts")).cmdCtl({
-        action: args.names[0],
-        operands: args.names.slice(1),
-        json: args.json,
-        drain: args.drain,
-        // The jobs file's folder, found as `jx run` finds it (a parent's, from a subfolder).
-        baseDir: dirname(resolve(args.file ?? findJobsFileUp(cwd()) ?? "jobs.yaml")),
-        env: envObject(),
-      });
-    }
-    if (args.command === "sh") {
-      // A script needs no YAML parser.
-      const [sh, reactorPart] = await Promise.all([
-        import("../sh/mod.ts" as string) as Promise<typeof import("../sh/mod.ts")>,
-        import("../reactor/mod.ts" as string) as Promise<typeof import("../reactor/mod.ts")>,
-      ]);
-      const reactorChoice = args.reactor;
-      const [script, ...scriptArgs] = args.execArgv ?? [];
-      if (!script) {
-        throw new JxInputError("usage: jx sh [-n] [-j N] [--events FILE] SCRIPT [ARG...]");
-      }
-      return await sh.cmdSh({
-        script,
-        args: scriptArgs,
-        dryRun: args.dryRun,
-        jobs: wantedJobs(args),
-        cwd: cwd(),
-        env: Object.fromEntries(
-          Object.entries(envObject()).filter((e): e is [string, string] => e[1] !== undefined),
-        ),
-        reactor: () => reactorPart.createReactor(reactorChoice),
-        events: args.events,
-        trace: args.trace,
-        checkAccess: args.checkAccess,
-        strict: args.strict,
-        verbose: args.verbose,
-      });
-    }
-    if (args.command === "watch") {
+    case "ctl":
+      return await ctl(args);
+    case "sh":
+      return await sh(args);
+    case "watch":
       return await (await import("./watch_cmd.ts" as string) as typeof import("./watch_cmd.ts"))
         .cmdWatch(args);
-    }
-    const commands = await import("./commands.ts" as string) as typeof import("./commands.ts");
-    switch (args.command) {
-      case "run":
-        return await commands.cmdRun(args);
-      case "list":
-        return await commands.cmdList(args);
-      case "graph":
-        return await commands.cmdGraph(args);
-      case "explain":
-        return await commands.cmdExplain(args);
-      case "clean":
-        return await commands.cmdClean(args);
-      case "exec":
-        return await (await import("./exec.ts" as string) as typeof import("./exec.ts")).cmdExec(
-          args,
-        );
-      default:
-        throw new JxInputError(`'jx ${args.command}' is not available in this version yet`);
-    }
-  } catch (e) {
-    // The one line quotes names, paths and text from files: shown with controls escaped.
-    if (e instanceof JxInputError) {
-      const text = e.file ? e.format() : `jx: ${e.message}`;
-      writeAll(2, escapeControls(text) + "\n");
-      return 2;
-    }
-    writeAll(2, `jx: internal error: ${escapeControls(String((e as Error)?.message ?? e))}\n`);
-    if (args?.verbose) writeAll(2, `${(e as Error)?.stack}\n`);
-    return 1;
+    case "exec":
+      return await (await import("./exec.ts" as string) as typeof import("./exec.ts")).cmdExec(
+        args,
+      );
   }
+  const commands = await import("./commands.ts" as string) as typeof import("./commands.ts");
+  switch (args.command) {
+    case "run":
+      return await commands.cmdRun(args);
+    case "list":
+      return await commands.cmdList(args);
+    case "graph":
+      return await commands.cmdGraph(args);
+    case "explain":
+      return await commands.cmdExplain(args);
+    case "clean":
+      return await commands.cmdClean(args);
+    default:
+      throw new JxInputError(`'jx ${args.command}' is not available in this version yet`);
+  }
+}
+
+/** `jx ctl ACTION [OPERAND...]`: a control request needs no YAML parser and no reactor. */
+async function ctl(args: Args): Promise<number> {
+  const c = await import(
+    "../modules/ctl_cmd.ts" as string
+  ) as typeof import("../modules/ctl_cmd.ts");
+  return await c.cmdCtl({
+    action: args.names[0],
+    operands: args.names.slice(1),
+    json: args.json,
+    drain: args.drain,
+    // The jobs file's folder, found as `jx run` finds it (a parent's, from a subfolder).
+    baseDir: dirname(resolve(args.file ?? findJobsFileUp(cwd()) ?? "jobs.yaml")),
+    env: envObject(),
+  });
+}
+
+/** `jx sh SCRIPT [ARG...]`: a script needs no YAML parser. */
+async function sh(args: Args): Promise<number> {
+  const [part, reactorPart] = await Promise.all([
+    import("../sh/mod.ts" as string) as Promise<typeof import("../sh/mod.ts")>,
+    import("../reactor/mod.ts" as string) as Promise<typeof import("../reactor/mod.ts")>,
+  ]);
+  const reactorChoice = args.reactor;
+  const [script, ...scriptArgs] = args.execArgv ?? [];
+  if (!script) throw new JxInputError("usage: jx sh [-n] [-j N] [--events FILE] SCRIPT [ARG...]");
+  return await part.cmdSh({
+    script,
+    args: scriptArgs,
+    dryRun: args.dryRun,
+    jobs: wantedJobs(args),
+    cwd: cwd(),
+    env: Object.fromEntries(
+      Object.entries(envObject()).filter((e): e is [string, string] => e[1] !== undefined),
+    ),
+    reactor: () => reactorPart.createReactor(reactorChoice),
+    events: args.events,
+    trace: args.trace,
+    checkAccess: args.checkAccess,
+    strict: args.strict,
+    verbose: args.verbose,
+  });
 }
