@@ -272,19 +272,19 @@ export class Plan {
     }
     const gen = by === undefined ? undefined : this.node(by);
     const order = (gen ? gen.order : this.graph.jobs.length) + ++this.added * 1e-9;
-    const into: Edge[] = [];
-    const out: Edge[] = [];
-    const seenIn = new Set<string>(), seenOut = new Set<string>();
-    const edgeIn = (from: string, kind: Edge["kind"], reason: string) => {
-      if (seenIn.has(from)) return;
-      seenIn.add(from);
-      into.push({ from, to: spec.name, kind, reason });
-    };
-    const edgeOut = (to: string, kind: Edge["kind"], reason: string) => {
-      if (seenOut.has(to) || seenIn.has(to)) return;
-      seenOut.add(to);
-      out.push({ from: spec.name, to, kind, reason });
-    };
+    const edges = new NewEdges(spec.name);
+    const bad = this.namedEdges(spec, edges);
+    if (bad) return bad;
+    const { writes, reads } = this.resourceEdges(spec, order, edges);
+    if (by !== undefined) this.generatorEdges(by, edges);
+    const cycle = this.cycleThrough(spec.name, edges.into, edges.out);
+    if (cycle) return cycle;
+    this.join(spec, order, edges, { writes, reads });
+    return [...edges.into, ...edges.out];
+  }
+
+  /** Edges in from what `spec` needs and its conditions; the reason when one is not in the run. */
+  private namedEdges(spec: JobSpec, edges: NewEdges): string | undefined {
     const unknown = (name: string, what: string) =>
       this.node(name)
         ? undefined
@@ -294,18 +294,26 @@ export class Plan {
     for (const n of spec.needs) {
       const bad = unknown(n, "needs");
       if (bad) return bad;
-      edgeIn(n, "needs", "needs");
+      edges.from(n, "needs", "needs");
     }
     for (const key of ["if", "unless"] as const) {
       const n = spec[key];
       if (n === undefined) continue;
       const bad = unknown(n, key);
       if (bad) return bad;
-      edgeIn(n, "condition", key);
+      edges.from(n, "condition", key);
     }
+  }
+
+  /**
+   * Edges through resources: in from the jobs before `order` (or started) that conflict, out to
+   * those after it. A resource both read and written counts as written.
+   */
+  private resourceEdges(spec: JobSpec, order: number, edges: NewEdges) {
     const idx = this.resourceIndex();
-    const started = (n: Node) => n.state === "running" || n.state === "done";
-    const before = (n: Node) => started(n) || n.order < order;
+    const before = (n: Node) => n.state === "running" || n.state === "done" || n.order < order;
+    const mode = (w: boolean) => w ? "writes" : "reads";
+    const kind = (w1: boolean, w2: boolean) => w1 && !w2 ? "resource" : "order";
     const writes = new Set(spec.writes);
     const reads = spec.reads.filter((r) => !writes.has(r));
     for (const [list, write] of [[[...writes], true], [reads, false]] as const) {
@@ -314,16 +322,11 @@ export class Plan {
           for (const acc of idx.get(c)!) {
             if (!write && !acc.write) continue; // two readers
             const other = acc.node.spec.name;
-            const mode = (w: boolean) => w ? "writes" : "reads";
-            const kind = (w1: boolean, w2: boolean) => w1 && !w2 ? "resource" : "order";
             if (before(acc.node)) {
-              edgeIn(
-                other,
-                kind(acc.write, write),
-                `${mode(acc.write)} ${c} -> ${mode(write)} ${res}`,
-              );
+              const reason = `${mode(acc.write)} ${c} -> ${mode(write)} ${res}`;
+              edges.from(other, kind(acc.write, write), reason);
             } else {
-              edgeOut(
+              edges.to(
                 other,
                 kind(write, acc.write),
                 `${mode(write)} ${res} -> ${mode(acc.write)} ${c}`,
@@ -333,20 +336,30 @@ export class Plan {
         }
       }
     }
-    if (by !== undefined) {
-      // What waits for the generator waits for what it generated.
-      const needsBy = [
-        ...this.graph.dependentsOf(by),
-        ...(this.addedOut.get(by) ?? []),
-      ].filter((e) => e.kind === "needs");
-      for (const e of needsBy) {
-        const d = this.node(e.to);
-        if (d && !started(d)) edgeOut(e.to, "needs", `needs ${by} (made by it)`);
+    return { writes, reads };
+  }
+
+  /** What waits for the generator `by` (through `needs`, not started) waits for what it made. */
+  private generatorEdges(by: string, edges: NewEdges): void {
+    const needsBy = [
+      ...this.graph.dependentsOf(by),
+      ...(this.addedOut.get(by) ?? []),
+    ].filter((e) => e.kind === "needs");
+    for (const e of needsBy) {
+      const d = this.node(e.to);
+      if (d && d.state !== "running" && d.state !== "done") {
+        edges.to(e.to, "needs", `needs ${by} (made by it)`);
       }
     }
-    const cycle = this.cycleThrough(spec.name, into, out);
-    if (cycle) return cycle;
+  }
 
+  /** Puts the added job in the plan with its edges; ready at once when it waits for nothing. */
+  private join(
+    spec: JobSpec,
+    order: number,
+    { into, out }: NewEdges,
+    { writes, reads }: { writes: Set<string>; reads: string[] },
+  ): void {
     const n: Node = {
       spec: { ...spec, index: this.graph.jobs.length + this.added },
       order,
@@ -374,13 +387,13 @@ export class Plan {
       if (d.state === "ready") d.state = "waiting"; // its heap entry is now stale
       d.waiting++;
     }
+    const idx = this.resourceIndex();
     for (const res of writes) idx.getOrAdd(res, () => []).push({ node: n, write: true });
     for (const res of reads) idx.getOrAdd(res, () => []).push({ node: n, write: false });
     if (n.waiting === 0) {
       this.freed.push(n);
       this.drainFreed();
     }
-    return [...into, ...out];
   }
 
   /** Edges into a job added while running. */
@@ -510,5 +523,29 @@ export class Plan {
     const mark = n.mark ?? { reason: "cancelled" as const };
     this.skippedOut.push({ job: n.spec.name, reason: mark.reason, because: mark.because });
     this.resolve(n, { kind: "skipped", reason: mark.reason, because: mark.because });
+  }
+}
+
+/** The edges of a job being added: in from other jobs and out to them, one per other job. */
+class NewEdges {
+  readonly into: Edge[] = [];
+  readonly out: Edge[] = [];
+  private seenIn = new Set<string>();
+  private seenOut = new Set<string>();
+
+  constructor(private readonly name: string) {}
+
+  /** An edge from `job` into the new one (the first one from `job` counts). */
+  from(job: string, kind: Edge["kind"], reason: string): void {
+    if (this.seenIn.has(job)) return;
+    this.seenIn.add(job);
+    this.into.push({ from: job, to: this.name, kind, reason });
+  }
+
+  /** An edge from the new job to `job`, unless one from `job` into it or out to it is there. */
+  to(job: string, kind: Edge["kind"], reason: string): void {
+    if (this.seenOut.has(job) || this.seenIn.has(job)) return;
+    this.seenOut.add(job);
+    this.out.push({ from: this.name, to: job, kind, reason });
   }
 }
