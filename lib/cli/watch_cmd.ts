@@ -10,12 +10,12 @@
 import { dirname, resolve } from "node:path";
 import { resourceNames } from "../graph/glob.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
-import { createReactor, type ListenSignal } from "../reactor/mod.ts";
+import { createReactor, type ListenSignal, type Reactor } from "../reactor/mod.ts";
 import { ConsoleReporter, EventLog, MemoryKeeper, TraceWriter } from "../report/mod.ts";
 import { type Reporter, type RunEvent, runJobs, signalExit } from "../scheduler/mod.ts";
 import { isTerminal, writeAll } from "../runtime/mod.ts";
 import { UpToDate } from "../state/mod.ts";
-import { Watcher } from "../watch/watch.ts";
+import { Watcher, type WatchOptions } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
 import { DurationRecorder, lastDurations } from "./durations.ts";
 import { load, setUpSlots, takeLock } from "./setup.ts";
@@ -34,37 +34,8 @@ export async function cmdWatch(args: Args): Promise<number> {
     warn(`no inotify with the ${reactor.name} reactor: watching by polling every 300ms`);
   }
   const state = new UpToDate(baseDir);
-  const persistent: Reporter[] = [];
-  if (args.events) persistent.push(new EventLog(args.events));
-  if (args.trace) persistent.push(new TraceWriter(args.trace));
-  // One for the whole session: its limit follows what collections leave, cycle after cycle.
-  persistent.push(new MemoryKeeper());
-  const t0 = reactor.now();
-  const emitAll = (e: RunEvent) => {
-    for (const r of persistent) r.event(e);
-  };
-  // The modules outlive the cycles: their events go to a console of their own
-  // (no status line, no summary) and to the session's event log.
-  const moduleConsole = new ConsoleReporter({
-    mode: args.output,
-    color: args.color && isTerminal(2),
-    statusLine: false,
-    graph,
-    verbose: args.verbose,
-  });
-  const { CtlServer, Supervisor } = await import(
-    "../modules/mod.ts" as string
-  ) as typeof import("../modules/mod.ts");
-  const modules = new Supervisor({
-    session: true,
-    emit: (e) => {
-      moduleConsole.event(e);
-      emitAll(e);
-    },
-  });
-  // `jx ctl` reaches the session: its modules, and the jobs of every cycle.
-  const ctl = await CtlServer.listen(baseDir, (req) => modules.control(req)).catch(() => undefined);
-
+  const session = await openSession(args, graph, baseDir, reactor);
+  const { modules, persistent } = session;
   const watcher = new Watcher({
     graph,
     selected,
@@ -73,52 +44,7 @@ export async function cmdWatch(args: Args): Promise<number> {
     debounceMs: args.debounceMs,
     onBusy: args.onBusy,
     poll,
-    runCycle: async (jobs, changed, control) => {
-      if (changed.length) {
-        const names = jobs.map((j) => j.name);
-        emitAll({ type: "watch.change", t: reactor.now() - t0, paths: changed, jobs: names });
-        modules.publish("jx.watch.change", JSON.stringify({ paths: changed, jobs: names }));
-        // A module whose own `reads` changed is started again before its dependents run.
-        modules.stale(
-          jobs.filter((j) =>
-            j.kind === "module" && j.reads.some((r) => changed.some((p) => resourceNames(r, p)))
-          ).map((j) => j.name),
-        );
-      }
-      // Each cycle starts from a full pool.
-      const setup = setUpSlots(args, reactor, warn);
-      // Its jobs' last durations feed the status line's estimate; the cycle's successes are kept.
-      const durations = new DurationRecorder(baseDir);
-      const console = new ConsoleReporter({
-        mode: args.output,
-        color: args.color && isTerminal(2),
-        statusLine: isTerminal(2) && args.output !== "stream",
-        graph,
-        verbose: args.verbose,
-        clock: reactor,
-        lastMs: lastDurations(baseDir, jobs),
-        cycle: true,
-      });
-      try {
-        return await runJobs(graph, withModules(graph, selected, jobs), {
-          modules,
-          extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
-          reactor,
-          slots: setup.slots,
-          keepGoing: args.keepGoing || setup.makeKeepGoing,
-          state,
-          force: args.force && !changed.length,
-          reporters: [console, durations, ...persistent],
-          handleSignals: false,
-          t0,
-          control,
-        });
-      } finally {
-        durations.close();
-        const problem = setup.finish();
-        if (problem) warn(problem);
-      }
-    },
+    runCycle: cycleRunner(args, { graph, selected, baseDir, reactor, state, session, warn }),
     say: (line) => writeAll(2, line + "\n"),
   });
 
@@ -144,7 +70,7 @@ export async function cmdWatch(args: Args): Promise<number> {
     // The session's modules, in reverse dependency order, before the sockets and logs close.
     await modules.end();
     for (const u of unlisten) u();
-    await ctl?.close();
+    await session.ctl?.close();
     for (const r of persistent) await r.close?.();
     await ui?.close();
     state.close();
@@ -152,6 +78,120 @@ export async function cmdWatch(args: Args): Promise<number> {
     lock?.release();
   }
   return exit || 130;
+}
+
+/** What lasts the whole watch session (see `openSession`). */
+interface Session {
+  /** The event log, the trace and the memory keeper: every cycle's reporters. */
+  persistent: Reporter[];
+  /** Sends an event to the persistent reporters. */
+  emitAll: (e: RunEvent) => void;
+  modules: InstanceType<typeof import("../modules/mod.ts").Supervisor>;
+  ctl: { path: string; close(): Promise<void> } | undefined;
+  /** The session's start: every event's `t` counts from it. */
+  t0: number;
+}
+
+/**
+ * The session's reporters, its modules (their events to a console of their own: no status
+ * line, no summary; and to the event log) and the control socket (`jx ctl` reaches the modules
+ * and the jobs of every cycle).
+ */
+async function openSession(
+  args: Args,
+  graph: Graph,
+  baseDir: string,
+  reactor: Reactor,
+): Promise<Session> {
+  const persistent: Reporter[] = [];
+  if (args.events) persistent.push(new EventLog(args.events));
+  if (args.trace) persistent.push(new TraceWriter(args.trace));
+  // One for the whole session: its limit follows what collections leave, cycle after cycle.
+  persistent.push(new MemoryKeeper());
+  const t0 = reactor.now();
+  const emitAll = (e: RunEvent) => {
+    for (const r of persistent) r.event(e);
+  };
+  const moduleConsole = new ConsoleReporter({
+    mode: args.output,
+    color: args.color && isTerminal(2),
+    statusLine: false,
+    graph,
+    verbose: args.verbose,
+  });
+  const { CtlServer, Supervisor } = await import(
+    "../modules/mod.ts" as string
+  ) as typeof import("../modules/mod.ts");
+  const modules = new Supervisor({
+    session: true,
+    emit: (e) => {
+      moduleConsole.event(e);
+      emitAll(e);
+    },
+  });
+  const ctl = await CtlServer.listen(baseDir, (req) => modules.control(req)).catch(() => undefined);
+  return { persistent, emitAll, modules, ctl, t0 };
+}
+
+/**
+ * One watch cycle: the change said (event, `jx.watch.change` message, modules whose own
+ * `reads` changed started again before their dependents run), then a run of the cycle's jobs
+ * from a full pool, with its own console reporter and the session's state.
+ */
+function cycleRunner(args: Args, c: {
+  graph: Graph;
+  selected: JobSpec[];
+  baseDir: string;
+  reactor: Reactor;
+  state: InstanceType<typeof UpToDate>;
+  session: Session;
+  warn: (w: string) => void;
+}): WatchOptions["runCycle"] {
+  const { graph, baseDir, reactor, session: { modules, emitAll, ctl, t0, persistent } } = c;
+  return async (jobs, changed, control) => {
+    if (changed.length) {
+      const names = jobs.map((j) => j.name);
+      emitAll({ type: "watch.change", t: reactor.now() - t0, paths: changed, jobs: names });
+      modules.publish("jx.watch.change", JSON.stringify({ paths: changed, jobs: names }));
+      modules.stale(
+        jobs.filter((j) =>
+          j.kind === "module" && j.reads.some((r) => changed.some((p) => resourceNames(r, p)))
+        ).map((j) => j.name),
+      );
+    }
+    const setup = setUpSlots(args, reactor, c.warn);
+    // Its jobs' last durations feed the status line's estimate; the cycle's successes are kept.
+    const durations = new DurationRecorder(baseDir);
+    const console = new ConsoleReporter({
+      mode: args.output,
+      color: args.color && isTerminal(2),
+      statusLine: isTerminal(2) && args.output !== "stream",
+      graph,
+      verbose: args.verbose,
+      clock: reactor,
+      lastMs: lastDurations(baseDir, jobs),
+      cycle: true,
+    });
+    try {
+      return await runJobs(graph, withModules(graph, c.selected, jobs), {
+        modules,
+        extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
+        reactor,
+        slots: setup.slots,
+        keepGoing: args.keepGoing || setup.makeKeepGoing,
+        state: c.state,
+        force: args.force && !changed.length,
+        reporters: [console, durations, ...persistent],
+        handleSignals: false,
+        t0,
+        control,
+      });
+    } finally {
+      durations.close();
+      const problem = setup.finish();
+      if (problem) c.warn(problem);
+    }
+  };
 }
 
 /**
