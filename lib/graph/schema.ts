@@ -262,7 +262,11 @@ export const MODULE_FIELDS: Record<string, Field> = {
     kind: {
       t: "object",
       fields: {
-        signal: { kind: { t: "string" }, doc: "Signal sent first (default TERM)." },
+        signal: {
+          kind: { t: "string" },
+          doc:
+            "Signal sent first (default TERM): a name such as TERM, INT, HUP, QUIT, USR1, with or without SIG.",
+        },
         grace: { kind: duration, doc: "Then SIGKILL after this long (default 5s)." },
       },
     },

@@ -587,6 +587,15 @@ function repeatSpec(j: Entry, p: string, fail: Fail): RepeatSpec | undefined {
   return fail(`${p}.repeat: give either 'until' or 'while'`, `${p}.repeat`);
 }
 
+/**
+ * The signals a module's `stop:` may name (with or without `SIG`): Linux's, as every runtime jx
+ * runs on can send them by name. A number or another name is refused at load: sent, it would
+ * fail, and the module would be killed only after its grace.
+ */
+const STOP_SIGNALS: readonly string[] =
+  "TERM INT HUP QUIT KILL USR1 USR2 ABRT ALRM PIPE WINCH CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF IO PWR SYS TRAP BUS FPE ILL SEGV CHLD STKFLT"
+    .split(" ");
+
 /** The fields only a module has. */
 function modulePart(
   ctx: SpecContext,
@@ -596,8 +605,12 @@ function modulePart(
   const { j, sub, p } = e;
   const stop = entry(j, "stop");
   const signal = stop && str(stop, "signal");
-  if (signal !== undefined && !/^(SIG)?[A-Z0-9]+$/.test(signal)) {
-    fail(`${p}.stop.signal: bad signal name '${signal}'`, `${p}.stop.signal`);
+  if (signal !== undefined && !STOP_SIGNALS.includes(signal.replace(/^SIG/, ""))) {
+    fail(
+      `${p}.stop.signal: unknown signal '${signal}' (a name: ${STOP_SIGNALS.join(", ")})` +
+        didYouMean(signal.replace(/^SIG/, ""), STOP_SIGNALS),
+      `${p}.stop.signal`,
+    );
   }
   const health = healthSpec(entry(j, "health"), p, fail);
   const log = str(j, "log");
