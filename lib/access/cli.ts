@@ -107,7 +107,7 @@ export async function cmdLint(argv: string[]): Promise<number> {
   const reporters: Reporter[] = [
     new ConsoleReporter({ mode: "buffered", color: false, statusLine: isTerminal(2), graph }),
   ];
-  if (args.events) reporters.push(new EventLog(args.events));
+  if (args.events) reporters.push(new EventLog(args.events, [graph.file]));
   reporters.unshift(check.reporter(reporters));
   const supervisor = new Supervisor();
   // The control socket, as in `jx run`: jobs may talk to the modules through JX_CTL.

@@ -47,7 +47,7 @@ import { wantedJobs } from "./slots.ts";
 
 /**
  * The reporters of a `jx run`: the console, and the event log and trace
- * when asked for.
+ * when asked for (never over `jobsFile`: a `JxInputError`).
  *
  * @example
  * ```ts
@@ -60,6 +60,7 @@ export function runReporters(
   args: Args,
   graph?: Graph,
   status?: Pick<ConsoleOptions, "clock" | "lastMs" | "foreground">,
+  jobsFile: string | undefined = graph?.file,
 ): Reporter[] {
   const reporters: Reporter[] = [
     new ConsoleReporter({
@@ -71,8 +72,10 @@ export function runReporters(
       ...status,
     }),
   ];
-  if (args.events) reporters.push(new EventLog(args.events));
-  if (args.trace) reporters.push(new TraceWriter(args.trace));
+  // Never over the jobs file the run reads (`--events jobs.yaml`).
+  const keep = jobsFile !== undefined ? [jobsFile] : [];
+  if (args.events) reporters.push(new EventLog(args.events, keep));
+  if (args.trace) reporters.push(new TraceWriter(args.trace, keep));
   reporters.push(new MemoryKeeper());
   return reporters;
 }
@@ -231,7 +234,12 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
   if (args.verbose) {
     writeAll(2, `jx: no-op: ${pathCount(rec)} stamps as the last run left them\n`);
   }
-  const reporters = runReporters(args);
+  let reporters: Reporter[];
+  try {
+    reporters = runReporters(args, undefined, undefined, file);
+  } catch {
+    return undefined; // an --events or --trace file that cannot be written: the full way says so
+  }
   const t = () => performance.now() - started;
   const emit = (e: RunEvent) => {
     for (const r of reporters) r.event(e);

@@ -5,6 +5,7 @@
  * @module
  */
 import { nodeFs } from "../runtime/fs.ts";
+import { openOutputFile } from "./output_file.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
 
 /**
@@ -22,9 +23,12 @@ export class EventLog implements Reporter {
   private fd: number;
   private pending: string[] = [];
 
-  /** An event log writing to `path` (created or truncated). */
-  constructor(path: string) {
-    this.fd = nodeFs().openSync(path, "w");
+  /**
+   * An event log writing to `path` (created or truncated now: a `JxInputError` when it cannot
+   * be, or when it is one of `keep`, the files the run reads).
+   */
+  constructor(path: string, keep: readonly string[] = []) {
+    this.fd = openOutputFile(path, "the event log", keep);
   }
 
   /** Appends the event as one JSON line (output events are left out). */

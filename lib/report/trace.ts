@@ -5,6 +5,7 @@
  * @module
  */
 import { nodeFs } from "../runtime/fs.ts";
+import { openOutputFile } from "./output_file.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
 
 interface Open {
@@ -30,8 +31,15 @@ export class TraceWriter implements Reporter {
   private open = new Map<string, Open>();
   private lanes: boolean[] = [];
 
-  /** A trace writer that writes `path` when closed. */
-  constructor(private path: string) {}
+  private fd: number;
+
+  /**
+   * A trace writer that writes `path` when closed; the file is opened now (a `JxInputError`
+   * when it cannot be, or when it is one of `keep`, the files the run reads).
+   */
+  constructor(path: string, keep: readonly string[] = []) {
+    this.fd = openOutputFile(path, "the trace", keep);
+  }
 
   /** Records job spans (one lane per job slot) from start and end events. */
   event(e: RunEvent): void {
@@ -78,9 +86,14 @@ export class TraceWriter implements Reporter {
         args: { name: `slot ${i + 1}` },
       })),
     ];
-    nodeFs().writeFileSync(
-      this.path,
-      JSON.stringify({ traceEvents: [...meta, ...this.events], displayTimeUnit: "ms" }) + "\n",
-    );
+    const fs = nodeFs();
+    try {
+      fs.writeFileSync(
+        this.fd,
+        JSON.stringify({ traceEvents: [...meta, ...this.events], displayTimeUnit: "ms" }) + "\n",
+      );
+    } finally {
+      fs.closeSync(this.fd);
+    }
   }
 }

@@ -134,8 +134,9 @@ export async function cmdSh(c: ShCommand): Promise<number> {
   const reporters = [...(c.reporters ?? [])];
   if (c.events || c.trace) {
     const report = await import("../report/mod.ts" as string) as typeof import("../report/mod.ts");
-    if (c.events) reporters.push(new report.EventLog(c.events));
-    if (c.trace) reporters.push(new report.TraceWriter(c.trace));
+    // Never over the script the run reads (`--events build.sh`).
+    if (c.events) reporters.push(new report.EventLog(c.events, [c.script]));
+    if (c.trace) reporters.push(new report.TraceWriter(c.trace, [c.script]));
   }
   const reactor = c.reactor();
   let check: Awaited<ReturnType<typeof shCheck>> | undefined;

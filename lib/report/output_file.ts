@@ -1,0 +1,55 @@
+/**
+ * Files a run writes at the user's word (`--events FILE`, `--trace FILE`):
+ * opened before anything runs, so that a path that cannot be written is bad
+ * input (one line, exit 2) rather than an error after the jobs ran, and never
+ * the jobs file (or script) the run reads.
+ *
+ * @module
+ */
+import { nodeFs } from "../runtime/fs.ts";
+import { JxInputError } from "../runtime/errors.ts";
+
+/** Why a file cannot be opened for writing, in a few words. */
+function reason(e: unknown): string {
+  const code = (e as { code?: unknown })?.code;
+  if (code === "ENOENT") return "no such folder";
+  if (code === "EISDIR") return "is a folder";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "ENOTDIR") return "a part of the path is not a folder";
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Whether `a` and `b` are one existing file (the same device and inode: links too). */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const fs = nodeFs(), x = fs.statSync(a), y = fs.statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `path` opened for writing (created or truncated), as a file descriptor.
+ * `what` names it in messages (`the event log`); `keep` are files it must
+ * not be (the jobs file): a `JxInputError` for those, or when it cannot be
+ * opened.
+ *
+ * @example
+ * ```ts
+ * import { openOutputFile } from "./output_file.ts";
+ * import { throws } from "node:assert/strict";
+ * throws(() => openOutputFile("/no/such/folder/x.ndjson", "the event log"), /no such folder/);
+ * ```
+ */
+export function openOutputFile(path: string, what: string, keep: readonly string[] = []): number {
+  const kept = keep.find((k) => sameFile(path, k));
+  if (kept !== undefined) {
+    throw new JxInputError(`${what} '${path}' would overwrite '${kept}', which this run reads`);
+  }
+  try {
+    return nodeFs().openSync(path, "w");
+  } catch (e) {
+    throw new JxInputError(`cannot write ${what} '${path}': ${reason(e)}`);
+  }
+}
