@@ -14,13 +14,33 @@ import { LocalRunner, LocalSlots, type Reporter, runJobs } from "../scheduler/mo
 import { CtlServer, Supervisor } from "../modules/mod.ts";
 import { ConsoleReporter, EventLog } from "../report/mod.ts";
 import { takeLock } from "../state/mod.ts";
-import { cpuCount, isTerminal } from "../runtime/mod.ts";
+import { cpuCount, isTerminal, writeAll } from "../runtime/mod.ts";
 import { AccessCheck } from "./check.ts";
 import { fileIgnore } from "./ignore.ts";
 import { Remembered } from "./remembered.ts";
 import { StraceTracer } from "./strace.ts";
 
 const USAGE = "usage: jx lint [-f FILE] [-j N] [--ignore GLOB]... [--events FILE] [JOB...]";
+
+/** The help text of `jx lint --help`. */
+export const LINT_HELP = `${USAGE}
+
+Runs the jobs (default: all, and what they need) under strace and reports, for
+each, what it read or wrote without declaring it in reads/writes, with a
+suggested edit; the findings are remembered in .jx/ (jx explain JOB shows
+them). Exit 0 when every job ran clean, 1 on a finding or a failed job, 2 on
+bad input or no strace. See docs/lint.md.
+
+Options:
+  -f, --file FILE        jobs file (default: jobs.yaml, then jobs.yml, here or above)
+  -j, --jobs N           jobs at once (default: number of CPUs)
+      --ignore GLOB      paths never reported (as the jobs file's lint.ignore), repeatable
+      --events FILE      write NDJSON events (access.finding among them)
+
+Examples:
+  jx lint
+  jx lint --ignore 'cache/**' test
+`;
 
 /** The parsed arguments of `jx lint`. */
 export interface LintArgs {
@@ -34,6 +54,8 @@ export interface LintArgs {
   jobs?: number;
   /** The jobs to check (default: all). */
   names: string[];
+  /** `-h`, `--help`. */
+  help?: boolean;
 }
 
 /** Parses the arguments after `lint`; throws `JxInputError` on anything unknown. */
@@ -49,6 +71,7 @@ export function parseLintArgs(args: string[]): LintArgs {
       return v;
     };
     if (flag === "-f" || flag === "--file") out.file = value();
+    else if (flag === "-h" || flag === "--help") out.help = true;
     else if (flag === "--ignore") out.ignore.push(ignoreGlob(value()));
     else if (flag === "--events") out.events = value();
     else if (flag === "-j" || flag === "--jobs") out.jobs = jobCount(flag, value());
@@ -90,6 +113,10 @@ export function newTracer(command: string): StraceTracer {
  */
 export async function cmdLint(argv: string[]): Promise<number> {
   const args = parseLintArgs(argv);
+  if (args.help) {
+    writeAll(1, LINT_HELP);
+    return 0;
+  }
   const graph = loadJobsFile(jobsFileOrFail(args.file, process.cwd()));
   const selected = graph.select(args.names);
   const tracer = newTracer("jx lint");

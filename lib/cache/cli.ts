@@ -10,9 +10,24 @@ import { formatSize, localStore, parseSize } from "./config.ts";
 
 const USAGE = "usage: jx cache stats|prune --max-size SIZE|clear [--cache-dir DIR]";
 
+/** The help text of `jx cache --help`. */
+export const CACHE_HELP = `${USAGE}
+
+The local output cache's store (docs/cache.md): the store given by --cache-dir,
+else JX_CACHE_DIR, else ~/.cache/jx.
+  stats                  its folder, entries, blobs, size (and its limit)
+  prune --max-size SIZE  remove the least recently used entries down to SIZE (500M, 2G)
+  clear                  remove every entry and blob (only the store's own folders)
+
+Examples:
+  jx cache stats
+  jx cache prune --max-size 2G --cache-dir /ci/jx-cache
+`;
+
 /** Splits `args` into the action and its options; throws `JxInputError` on anything unknown. */
 function parse(args: string[]): { action: string; cacheDir?: string; maxSize?: string } {
   const out: { action: string; cacheDir?: string; maxSize?: string } = { action: "" };
+  if (args.includes("--help") || args.includes("-h")) return { action: "help" };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const [flag, inline] = a.startsWith("--") && a.includes("=")
@@ -40,6 +55,9 @@ export function cmdCache(
     const a = parse(args);
     const store = localStore({ cacheDir: a.cacheDir }, env);
     switch (a.action) {
+      case "help":
+        writeAll(1, CACHE_HELP);
+        return 0;
       case "stats": {
         const s = store.stats();
         writeAll(

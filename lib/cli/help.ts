@@ -51,6 +51,8 @@ Usage:
   jx watch [-f FILE] [JOB...]                 run, then rerun what each change affects
   jx exec [-j N] -- COMMAND [ARG...]          run one command under a pool of N job slots
   jx sh [-n] [-j N] SCRIPT [ARG...]           run a shell script, its commands in parallel when safe
+  jx lint [-f FILE] [JOB...]                  run jobs under strace: what they touch undeclared
+  jx cache stats|prune|clear                  the local output cache's store (docs/cache.md)
   jx ctl ACTION [ARGS]                        control a running jx run (modules, publish)
   jx init [-f FILE]                           write a starter jobs.yaml here
   jx completions bash|zsh|fish                print a shell completion script
@@ -60,7 +62,7 @@ Usage:
 ${COMMON}
 
 Exit codes: 0 ok, 1 a job failed, 2 usage error or invalid jobs file,
-130/143 interrupted by SIGINT/SIGTERM.
+130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.
 
 Examples:
   jx run                      run every job in jobs.yaml

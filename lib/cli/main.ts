@@ -34,6 +34,10 @@ import { wantedJobs } from "./slots.ts";
  */
 export async function main(argv: string[]): Promise<number> {
   let args: Args | undefined;
+  // The commands that parse their own arguments answer `jx help COMMAND` as `COMMAND --help`.
+  if (argv[0] === "help" && argv.length === 2 && OWN_ARGS.includes(argv[1])) {
+    return await main([argv[1], "--help"]);
+  }
   if (argv[0] === "cache") {
     return (await import("../cache/mod.ts" as string) as typeof import("../cache/mod.ts")).cmdCache(
       argv.slice(1),
@@ -59,6 +63,9 @@ export async function main(argv: string[]): Promise<number> {
     return failed(e, args?.verbose);
   }
 }
+
+/** Commands whose arguments their own part parses (`jx cache`, `jx ui`, `jx lint`). */
+const OWN_ARGS = ["cache", "ui", "lint"];
 
 /** The exit code of an error: one line (2 for bad input, 1 for an internal error). */
 function failed(e: unknown, verbose: boolean | undefined): number {

@@ -284,6 +284,21 @@ jobs:
   });
 }
 
+Deno.test("every command's --help and jx help COMMAND: its text, exit 0 (cache, lint and ui parse their own)", async () => {
+  const top = (await runJx(["--help"])).stdout;
+  for (const cmd of ["cache", "lint", "ui", "run", "watch", "sh", "ctl"]) {
+    assert.ok(top.includes(`  jx ${cmd} `), `jx --help lists ${cmd}`);
+    for (const argv of [[cmd, "--help"], ["help", cmd], ...(cmd === "run" ? [] : [[cmd, "-h"]])]) {
+      const r = await runJx(argv);
+      assert.equal(r.code, 0, `${argv.join(" ")}: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^(Usage|usage): jx ${cmd}`), argv.join(" "));
+    }
+  }
+  assert.match(top, /130\/143\/129 interrupted by SIGINT\/SIGTERM\/SIGHUP/);
+  const none = await runJx(["help", "nope"]);
+  assert.equal(none.code, 2);
+});
+
 Deno.test("list, graph (dot, mermaid, json), trace, --help, --version", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
