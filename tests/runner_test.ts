@@ -62,7 +62,7 @@ Deno.test("runner: a result restored without a process: job.end ok with cache, n
   assert.deepEqual(r.reactor.records.map((p) => p.argv.at(-1)), ["test"], "only b spawned");
 });
 
-Deno.test("runner: a queue that starts jobs seconds later, with no local slots; timeouts (from the start) and cancel reach it", async () => {
+Deno.test("runner: a queue that starts jobs seconds later, with no local slots; timeouts and ms (from the start) and cancel reach it", async () => {
   const yaml =
     "jobs:\n  a: { run: x }\n  b: { run: x }\n  c: { run: x }\n  slow: { run: x, timeout: 30s }\n";
   const cancelled: string[] = [];
@@ -98,6 +98,9 @@ Deno.test("runner: a queue that starts jobs seconds later, with no local slots; 
   const slow = r.events.find((e) => e.type === "job.end" && e.job === "slow");
   assert.equal(slow?.type === "job.end" && slow.status, "timeout");
   assert.equal(slow?.t, 35_000, "the timeout counts from the start, not the submission");
+  const ms = r.events.filter((e) => e.type === "job.end" && e.job !== "slow")
+    .map((e) => e.type === "job.end" && e.ms);
+  assert.deepEqual(ms, [1000, 1000, 1000], "a job's ms counts from its job.start, not the queue");
   assert.equal(r.result.exit, 1);
 });
 

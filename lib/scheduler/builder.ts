@@ -360,8 +360,10 @@ export class Builder implements LoopHost, GenHost {
     }, { timeoutMs: spec.timeoutMs, graceMs: spec.graceMs, onTimeout: () => r.timedOut = true });
   }
 
-  private started(r: Running, pid: number, where?: StartedWhere): void {
+  private started(r: Running, pid: number, where?: StartedWhere, at = this.reactor.now()): void {
     r.started = true;
+    // A job's `ms` counts from its `job.start`: not the cache's lookup or the spawn before it.
+    r.start = at;
     this.frame.jobStart(r.spec.name, pid, r.attempt, where, r.loop?.iteration);
   }
 
@@ -382,7 +384,7 @@ export class Builder implements LoopHost, GenHost {
         return this.afterAttempt(r, this.restoredEnd(r, end.from, end.savedMs));
       case "exited":
         if (!r.started) {
-          this.started(r, 0, { executor: this.runner.executorOf?.(r.spec) ?? "local" });
+          this.started(r, 0, { executor: this.runner.executorOf?.(r.spec) ?? "local" }, r.start);
         }
         r.lines?.end();
         return this.afterAttempt(r, this.exitedEnd(r, end.status));
