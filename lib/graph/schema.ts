@@ -344,14 +344,18 @@ export const VAR_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 type Json = Record<string, unknown>;
 
+/** The JSON types a text value may be written as: the loader takes a number or a flag as its text. */
+const SCALAR_TYPES = ["string", "number", "boolean"];
+
 function kindToJson(kind: Kind): Json {
   switch (kind.t) {
     case "string":
-      return kind.enum ? { type: "string", enum: kind.enum } : { type: "string" };
+      // A number or flag is taken as its text (`description: 2024`), as the loader does.
+      return kind.enum ? { type: "string", enum: kind.enum } : { type: SCALAR_TYPES };
     case "int":
       return { type: "integer", minimum: kind.min, maximum: kind.max };
     case "version":
-      return { const: 1 };
+      return { enum: [1, "1"] };
     case "duration":
       return {
         oneOf: [{ type: "number", minimum: kind.min / 1000, maximum: MAX_DURATION_MS / 1000 }, {
@@ -363,7 +367,7 @@ function kindToJson(kind: Kind): Json {
       return { oneOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] };
     case "run":
       return {
-        oneOf: [{ type: "string" }, { type: "array", items: { type: "string" }, minItems: 1 }],
+        oneOf: [{ type: "string" }, { type: "array", items: { type: SCALAR_TYPES }, minItems: 1 }],
       };
     case "scalars":
       return {
