@@ -46,7 +46,7 @@ function readCase(name: string): BadCase {
 }
 
 const cases: BadCase[] = [...Deno.readDirSync(`${ROOT}/${BAD_DIR}`)]
-  .filter((e) => e.isFile && /^\d\d-[a-z0-9-]+\.yaml$/.test(e.name))
+  .filter((e) => e.isFile && /^\d{2,3}-[a-z0-9-]+\.yaml$/.test(e.name))
   .map((e) => e.name)
   .sort()
   .map(readCase);

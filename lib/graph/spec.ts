@@ -315,7 +315,8 @@ function healthSpec(
   if (!h) return undefined;
   const kinds = ["tcp", "http", "cmd"].filter((k) => k in h);
   if (kinds.length !== 1) fail(`${p}.health: give exactly one of tcp, http, cmd`, `${p}.health`);
-  const tcp = num(h, "tcp"), http = str(h, "http"), cmd = str(h, "cmd");
+  const tcp = num(h, "tcp"), http = httpUrl(str(h, "http"), `${p}.health.http`, fail);
+  const cmd = str(h, "cmd");
   return {
     ...(tcp !== undefined ? { tcp } : {}),
     ...(http !== undefined ? { http } : {}),
@@ -324,6 +325,25 @@ function healthSpec(
     timeoutMs: num(h, "timeout") ?? HEALTH_TIMEOUT_MS,
     failures: num(h, "failures") ?? HEALTH_FAILURES,
   };
+}
+
+/** A probe's URL (`ready.http`, `health.http`): an http:// or https:// URL, else a load error. */
+function httpUrl(
+  url: string | undefined,
+  path: string,
+  fail: (msg: string, path: string) => never,
+): string | undefined {
+  if (url === undefined) return undefined;
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    // not a URL: said below
+  }
+  if (protocol !== "http:" && protocol !== "https:") {
+    fail(`${path}: not an http:// or https:// URL: '${url}'`, path);
+  }
+  return url;
 }
 
 /** A module's `ready:` (checked against the schema): exactly one check, a valid `log` pattern. */
@@ -339,7 +359,7 @@ function readySpec(
   }
   const spec: ReadySpec = {
     tcp: num(ready, "tcp"),
-    http: str(ready, "http"),
+    http: httpUrl(str(ready, "http"), `${p}.ready.http`, fail),
     log: str(ready, "log"),
     cmd: str(ready, "cmd"),
     delay: num(ready, "delay"),
