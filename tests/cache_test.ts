@@ -230,6 +230,34 @@ Deno.test("restore: a tampered entry writes nothing outside the writes (paths, s
   assert.deepEqual(Deno.readDirSync(p).map((e) => e.name).toArray().sort(), ["out2", "src"]);
 });
 
+Deno.test("refuseOutputs: a symlink on disk on the way to an output (an entry without folders, as a Bazel one) is refused", async () => {
+  const p = await tempDir({ "src/x": "mine", "out/.keep": "" });
+  await Deno.symlink("../src", `${p}/out/l`);
+  const file = {
+    kind: "file" as const,
+    path: "out/l/x",
+    mode: 0o644,
+    digest: "0".repeat(64),
+    size: 1,
+  };
+  assert.match(refuseOutputs([file], ["out"], p)!, /out\/l\/x: out\/l is a symlink on disk/);
+  assert.match(
+    refuseOutputs([{ kind: "dir", path: "out", mode: 0o755 }, file], ["out"], p)!,
+    /out\/l is a symlink on disk/,
+  );
+  // A folder of the entry replaces the link (removed, never followed): allowed.
+  const dir = { kind: "dir" as const, path: "out/l", mode: 0o755 };
+  assert.equal(refuseOutputs([dir, file], ["out"], p), null);
+  // A folder of the user's where the entry has a file or a link: refused, unless empty.
+  assert.match(refuseOutputs([{ ...file, path: "src" }], ["src"], p)!, /not empty/);
+  assert.match(
+    refuseOutputs([{ kind: "symlink", path: "src", target: "out" }], ["src"], p)!,
+    /not empty/,
+  );
+  await Deno.mkdir(`${p}/empty`);
+  assert.equal(refuseOutputs([{ ...file, path: "empty" }], ["empty"], p), null);
+});
+
 Deno.test("restore over an output folder that is a link (to a folder in the project): restored, no staged file left behind", async () => {
   const store = await tempDir();
   const p = await tempDir({ "src/a.c": "int a;", "build/.keep": "" });

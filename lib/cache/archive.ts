@@ -13,6 +13,7 @@ import {
   readlinkSync,
   realpathSync,
   renameSync,
+  rmdirSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -300,12 +301,15 @@ export function staysInside(
  * null. Checked before anything is written: each path (plain, relative,
  * inside `writes`, once), no path below one of the entry's own links (a
  * restore never writes through a link), every folder on the way as it is
- * on disk, and where each link leads once every link on its way is
- * followed, the entry's own as they will be (inside the project).
+ * on disk (no symlink but where the entry puts a directory, `DiskWay`), no
+ * directory holding anything where the entry puts a file or a link, and
+ * where each link leads once every link on its way is followed, the
+ * entry's own as they will be (inside the project).
  */
 export function refuseOutputs(outputs: Output[], writes: string[], baseDir: string): string | null {
   const root = realpathSync(baseDir);
   const links = new Map<string, string>(), paths = new Set<string>();
+  const onDisk = new DiskWay(baseDir);
   for (const o of outputs) {
     const why = refusePath(o.path, writes);
     if (why) return why;
@@ -318,6 +322,8 @@ export function refuseOutputs(outputs: Output[], writes: string[], baseDir: stri
     if (!inside(root, realAncestor(dirname(join(baseDir, o.path))))) {
       return `${o.path}: its directory leads out of the project`;
     }
+    const disk = onDisk.refuse(o);
+    if (disk) return disk;
     if (o.kind === "symlink") links.set(o.path, o.target);
   }
   for (const [path, target] of links) {
@@ -329,7 +335,56 @@ export function refuseOutputs(outputs: Output[], writes: string[], baseDir: stri
   return null;
 }
 
-/** Removes whatever is at `abs` unless it is a directory and `keepDir`; never follows a symlink. */
+/**
+ * What a restore finds on disk on its way, path by path: a symlink on the
+ * way to an output (but one that a directory of the entry, met before,
+ * replaces) and a directory that holds something where the entry holds a
+ * file or a link are refused. The user may have put either there; writing
+ * through the one, or removing the other, could lose their work.
+ */
+class DiskWay {
+  /** Directories of the entry met so far: a link there is removed and the directory made. */
+  private dirs = new Set<string>();
+  /** Whether each folder on the way checked so far is a link on disk. */
+  private linked = new Map<string, boolean>();
+
+  constructor(private baseDir: string) {}
+
+  /** Why `o` may not be written as the disk is, or null. */
+  refuse(o: Output): string | null {
+    const parts = o.path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const up = parts.slice(0, i).join("/");
+      if (this.dirs.has(up)) continue;
+      let link = this.linked.get(up);
+      if (link === undefined) {
+        link = diskLink(join(this.baseDir, up)) !== undefined;
+        this.linked.set(up, link);
+      }
+      if (link) return `${o.path}: ${up} is a symlink on disk (a restore never writes through one)`;
+    }
+    if (o.kind === "dir") this.dirs.add(o.path);
+    else if (fullDir(join(this.baseDir, o.path))) {
+      return `${o.path}: a directory on disk that is not empty, where the entry holds a ${o.kind}`;
+    }
+    return null;
+  }
+}
+
+/** Whether `abs` is a directory (not a link to one) that holds anything. */
+function fullDir(abs: string): boolean {
+  try {
+    return lstatSync(abs).isDirectory() && readdirSync(abs).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes whatever is at `abs` unless it is a directory and `keepDir`; never
+ * follows a symlink, and never removes a directory that is not empty
+ * (`refuseOutputs` refused such an entry: this throws if one appeared since).
+ */
 function clear(abs: string, keepDir: boolean): void {
   let st;
   try {
@@ -338,7 +393,7 @@ function clear(abs: string, keepDir: boolean): void {
     return;
   }
   if (st.isDirectory()) {
-    if (!keepDir) rmSync(abs, { recursive: true, force: true });
+    if (!keepDir) rmdirSync(abs);
   } else unlinkSync(abs);
 }
 
