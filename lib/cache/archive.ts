@@ -453,15 +453,30 @@ export function stageOutputs(
   return staged;
 }
 
+/** What else a restore removes: stale paths under `writes` that `othersOwn` does not claim. */
+export interface Prune {
+  /** The job's `writes`. */
+  writes: readonly string[];
+  /** Whether a path under them is another job's (`WriteOwners.othersOwn`). */
+  othersOwn: (rel: string) => boolean;
+}
+
 /**
  * Writes `outputs` under `baseDir`: directories and symlinks made, files
  * renamed from what `stageOutputs` staged (never written through a
- * symlink). Call `refuseOutputs` first. On a failure the temporary files
- * left are removed.
+ * symlink); then, with `prune`, what else its `writes` hold removed (see
+ * `pruneStale`). Call `refuseOutputs` first. On a failure the temporary
+ * files left are removed.
  */
-export function writeOutputs(outputs: Output[], baseDir: string, staged: Staged): void {
+export function writeOutputs(
+  outputs: Output[],
+  baseDir: string,
+  staged: Staged,
+  prune?: Prune,
+): void {
   try {
     for (const o of outputs) writeOutput(o, baseDir, staged);
+    if (prune) pruneStale(outputs, baseDir, prune);
     // Each directory's own mode last, deepest first: one without write permission is
     // written into before it gets it.
     for (let i = outputs.length - 1; i >= 0; i--) {
@@ -492,6 +507,62 @@ function writeOutput(o: Output, baseDir: string, staged: Staged): void {
   } else {
     const _assertNever: never = o;
     throw new Error(`unknown output ${JSON.stringify(_assertNever)}`);
+  }
+}
+
+/**
+ * Makes the job's `writes` hold what the entry holds and nothing else of
+ * the job's, as a run would have left them: under each folder it declares
+ * (and the entry holds), and among a glob's matches, every path that is
+ * neither in the entry nor another job's (`othersOwn`, as `collectOutputs`
+ * skips them) is removed; links are removed, never followed. A folder it
+ * declares that the entry does not hold (the run made none) is left alone.
+ */
+function pruneStale(outputs: Output[], baseDir: string, p: Prune): void {
+  const keep = new Set<string>(); // the entry's paths and the folders above them
+  for (const o of outputs) {
+    for (let q = o.path; q && !keep.has(q); q = q.slice(0, Math.max(q.lastIndexOf("/"), 0))) {
+      keep.add(q);
+    }
+  }
+  for (const w of p.writes) {
+    if (w[0] === "@" || refusePath(w, [w]) !== null) continue;
+    if (!isGlob(w)) {
+      if (keep.has(w) && realDir(join(baseDir, w))) pruneDir(baseDir, w, keep, p.othersOwn);
+      continue;
+    }
+    for (const f of expand([w], baseDir)) {
+      if (!keep.has(f) && !p.othersOwn(f)) rmSync(join(baseDir, f), { force: true });
+    }
+  }
+}
+
+/** Removes what is under the folder `rel` but neither in `keep` nor another job's. */
+function pruneDir(
+  baseDir: string,
+  rel: string,
+  keep: ReadonlySet<string>,
+  othersOwn: (rel: string) => boolean,
+): void {
+  for (const name of readdirSync(join(baseDir, rel))) {
+    // Another restore's temporary file (a live one's; `sweepStaged` takes the dead ones').
+    if (name.startsWith(STAGED_PREFIX)) continue;
+    const child = `${rel}/${name}`, abs = join(baseDir, child);
+    if (othersOwn(child)) continue;
+    if (realDir(abs)) {
+      pruneDir(baseDir, child, keep, othersOwn);
+      // Emptied unless another job's files are in it.
+      if (!keep.has(child) && readdirSync(abs).length === 0) rmdirSync(abs);
+    } else if (!keep.has(child)) unlinkSync(abs);
+  }
+}
+
+/** Whether `abs` is a directory, not a link to one. */
+function realDir(abs: string): boolean {
+  try {
+    return lstatSync(abs).isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * What a restore from the output cache leaves on disk, through the real CLI
  * on real processes: never through a symlink the user put on the way, never
- * over a folder of the user's where the entry holds a file.
+ * over a folder of the user's where the entry holds a file; a folder (or a
+ * glob's matches) holding exactly what the entry holds, other jobs' files
+ * kept.
  */
 import assert from "node:assert/strict";
 import { readEvents, runJx, tempDir } from "../helpers.ts";
@@ -35,6 +37,8 @@ async function run(
     restored: names((e) => e.type === "job.end" && !!e.cache),
   };
 }
+
+const ls = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 
 Deno.test("cache restore: a symlink the user put on the way to an output is refused, never written through", async () => {
   const store = await tempDir();
@@ -89,4 +93,53 @@ jobs:
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(again.restored, ["gen"]);
   assert.equal(await Deno.readTextFile(`${b}/report`), "v1\n");
+});
+
+Deno.test("cache restore: a restored folder holds exactly the entry's files, and another job's file in it stays", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+jobs:
+  gen:
+    run: "rm -rf out && mkdir -p out/sub && for f in $(cat list.txt); do echo $f > out/sub/$f; done"
+    reads: [list.txt]
+    writes: [out]
+  keep: { run: "mkdir -p out && echo k > out/keep.txt", writes: [out/keep.txt] }
+`;
+  const dir = await tempDir({ "jobs.yaml": jobs, "list.txt": "a\n" });
+  assert.equal((await run(dir, store)).code, 0);
+  await Deno.writeTextFile(`${dir}/list.txt`, "b\n");
+  assert.equal((await run(dir, store)).code, 0);
+  assert.deepEqual(ls(`${dir}/out/sub`), ["b"]);
+  await Deno.mkdir(`${dir}/out/old`);
+  await Deno.writeTextFile(`${dir}/out/old/stale`, "");
+  await Deno.writeTextFile(`${dir}/list.txt`, "a\n");
+  const r = await run(dir, store, ["gen"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.restored, ["gen"]);
+  assert.deepEqual(ls(`${dir}/out`), ["keep.txt", "sub"]);
+  assert.deepEqual(ls(`${dir}/out/sub`), ["a"]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/keep.txt`), "k\n");
+});
+
+Deno.test("cache restore: a glob's stale matches are removed, not another job's", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+jobs:
+  gen:
+    run: "mkdir -p out && rm -f out/[a-y].o && for f in $(cat list.txt); do echo $f > out/$f.o; done"
+    reads: [list.txt]
+    writes: ["out/*.o"]
+  z: { run: "mkdir -p out && echo z > out/z.o", writes: [out/z.o] }
+`;
+  const dir = await tempDir({ "jobs.yaml": jobs, "list.txt": "a\n", "out/notes.txt": "mine\n" });
+  assert.equal((await run(dir, store)).code, 0);
+  await Deno.writeTextFile(`${dir}/list.txt`, "b\n");
+  assert.equal((await run(dir, store)).code, 0);
+  await Deno.writeTextFile(`${dir}/list.txt`, "a\n");
+  const r = await run(dir, store, ["gen"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.restored, ["gen"]);
+  assert.deepEqual(ls(`${dir}/out`), ["a.o", "notes.txt", "z.o"]);
 });
