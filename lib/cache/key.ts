@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { relative } from "node:path";
+import { resourceNames } from "../graph/mod.ts";
 import { expand, type FileStamp, hashFile, sameStamp, stamp } from "../state/mod.ts";
 import { envObject } from "../runtime/fs.ts";
 import { platformArch } from "../runtime/mod.ts";
@@ -100,16 +101,27 @@ const sorted = <T>(o: Record<string, T>): Record<string, T> =>
 export type InputStamps = Map<string, FileStamp | null>;
 
 /**
- * Every file `reads` resolves to now, with its content hash; each one's
- * stamp, taken before its hash, into `stamps` when given.
+ * The files `reads` resolve to now (globs expanded, folders walked), but
+ * the job's own outputs: a read glob may match what it writes (as in the
+ * up-to-date checks, a job's outputs are not its inputs).
+ */
+export function inputPaths(job: Pick<CacheJob, "reads" | "writes">, baseDir: string): string[] {
+  const paths = expand(job.reads, baseDir);
+  const own = job.writes.filter((w) => w[0] !== "@");
+  return own.length ? paths.filter((p) => !own.some((w) => resourceNames(w, p))) : paths;
+}
+
+/**
+ * Every input of `job` now (`inputPaths`), with its content hash; each
+ * one's stamp, taken before its hash, into `stamps` when given.
  */
 export function inputHashes(
-  reads: string[],
+  job: Pick<CacheJob, "reads" | "writes">,
   baseDir: string,
   stamps?: InputStamps,
 ): Record<string, string | null> {
   const out: Record<string, string | null> = {};
-  for (const p of expand(reads, baseDir)) {
+  for (const p of inputPaths(job, baseDir)) {
     const st = stamp(baseDir, p);
     stamps?.set(p, st);
     out[p] = st ? hashFile(baseDir, p) : null;
@@ -147,7 +159,7 @@ export function keyParts(job: CacheJob, ctx: KeyContext, stamps?: InputStamps): 
     env: sorted({ ...job.env, JX_JOB: job.name }),
     vars: sorted(ctx.vars),
     passEnv,
-    inputs: inputHashes(job.reads, ctx.baseDir, stamps),
+    inputs: inputHashes(job, ctx.baseDir, stamps),
     writes: job.writes,
     salt: [ctx.settings?.salt ?? "", own.salt ?? ""].join("\0"),
   };

@@ -3,7 +3,8 @@
  * on real processes: never through a symlink the user put on the way, never
  * over a folder of the user's where the entry holds a file; a folder (or a
  * glob's matches) holding exactly what the entry holds, other jobs' files
- * kept.
+ * kept. And what the key holds: not a read glob's match that is the job's
+ * own output.
  */
 import assert from "node:assert/strict";
 import { readEvents, runJx, tempDir } from "../helpers.ts";
@@ -142,4 +143,25 @@ jobs:
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.restored, ["gen"]);
   assert.deepEqual(ls(`${dir}/out`), ["a.o", "notes.txt", "z.o"]);
+});
+
+Deno.test("cache: a read glob that matches the job's own output is not in its key", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+jobs:
+  report: { run: "cat out/a.txt > out/report.txt", reads: ["out/*.txt"], writes: [out/report.txt] }
+`;
+  const files = { "jobs.yaml": jobs, "out/a.txt": "a\n" };
+  const dir = await tempDir(files);
+  const first = await run(dir, store);
+  assert.equal(first.code, 0, first.stderr);
+  const rerun = await run(dir, store, ["--force"]);
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.doesNotMatch(rerun.stderr, /warning/);
+  const b = await tempDir(files);
+  const r = await run(b, store);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.restored, ["report"]);
+  assert.equal(await Deno.readTextFile(`${b}/out/report.txt`), "a\n");
 });
