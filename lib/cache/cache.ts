@@ -244,8 +244,8 @@ export class Cache {
     owners?: WriteOwners,
   ): void {
     if (r.exit !== 0) return;
-    // An input edited while the job ran: its outputs may not be what the key says.
-    const changed = miss.stamps ? changedInputs(miss.stamps, baseDir) : [];
+    // An input edited, made or removed while the job ran: its outputs may not be what the key says.
+    const changed = miss.stamps ? changedInputs(miss.stamps, baseDir, job) : [];
     if (changed.length) {
       const what = changed.length === 1
         ? changed[0]

@@ -132,14 +132,21 @@ export function inputHashes(
 /**
  * The inputs whose stamp is not what `stamps` holds (edited, made or removed
  * since the key was computed: a job's outputs then may come from other
- * content than its key says).
+ * content than its key says), and with `job`, the inputs it has now that
+ * the key had not (a file that started matching a read glob, or appeared
+ * in a folder it reads).
  */
-export function changedInputs(stamps: InputStamps, baseDir: string): string[] {
+export function changedInputs(
+  stamps: InputStamps,
+  baseDir: string,
+  job?: Pick<CacheJob, "reads" | "writes">,
+): string[] {
   const out: string[] = [];
   for (const [p, was] of stamps) {
     const now = stamp(baseDir, p);
     if (now === null || was === null ? now !== was : !sameStamp(now, was)) out.push(p);
   }
+  if (job) { for (const p of inputPaths(job, baseDir)) if (!stamps.has(p)) out.push(p); }
   return out;
 }
 

@@ -3,11 +3,11 @@
  * on real processes: never through a symlink the user put on the way, never
  * over a folder of the user's where the entry holds a file; a folder (or a
  * glob's matches) holding exactly what the entry holds, other jobs' files
- * kept. And what the key holds: not a read glob's match that is the job's
- * own output.
+ * kept. And what the key holds: inputs that appear while the job runs, a
+ * read glob over the job's own output.
  */
 import assert from "node:assert/strict";
-import { readEvents, runJx, tempDir } from "../helpers.ts";
+import { readEvents, runJx, tempDir, waitForFile } from "../helpers.ts";
 
 interface Ran {
   code: number;
@@ -143,6 +143,36 @@ jobs:
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.restored, ["gen"]);
   assert.deepEqual(ls(`${dir}/out`), ["a.o", "notes.txt", "z.o"]);
+});
+
+Deno.test("cache: a file that starts matching a read glob while the job runs: not stored under the old key", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+jobs:
+  cat:
+    run: "echo up > started; while [ ! -f go ]; do sleep 0.02; done; cat src/*.txt > out.txt"
+    reads: ["src/*.txt"]
+    writes: [out.txt]
+`;
+  const files = { "jobs.yaml": jobs, "src/a.txt": "a\n" };
+  const dir = await tempDir(files);
+  const running = run(dir, store);
+  await waitForFile(`${dir}/started`);
+  await Deno.writeTextFile(`${dir}/src/b.txt`, "b\n");
+  await Deno.writeTextFile(`${dir}/go`, "");
+  const r = await running;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /jx: warning: cat not stored in the cache: src\/b\.txt changed while it ran\n/,
+  );
+  // Without b.txt, in a fresh checkout: nothing stored under that key, so the job runs.
+  const b = await tempDir({ ...files, go: "" });
+  const again = await run(b, store);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(again.restored, []);
+  assert.equal(await Deno.readTextFile(`${b}/out.txt`), "a\n");
 });
 
 Deno.test("cache: a read glob that matches the job's own output is not in its key", async () => {
