@@ -22,6 +22,7 @@ import {
   refuseOutputs,
   refusePath,
 } from "../lib/cache/mod.ts";
+import { parseEmittedJob } from "../lib/graph/mod.ts";
 import { blobOf, entryOf, hex, keyOf as fixtureKey } from "./cache_fixtures.ts";
 import { DENO, ROOT, tempDir } from "./helpers.ts";
 
@@ -78,6 +79,23 @@ Deno.test("key: stable for the same job, and every listed part changes it", asyn
   await Deno.writeTextFile(`${dir}/src/c.c`, "int c;");
   const parts = keyParts(job(dir), ctx);
   assert.deepEqual(Object.keys(parts.inputs), ["src/a.c", "src/b.c", "src/c.c"]);
+});
+
+Deno.test("key: a dotenv name the process environment overrides is hashed with its value there (jobs made at run time too)", async () => {
+  const dir = await tempDir({ "src/a.c": "int a;" });
+  const ctx = (MODE: string) => ({ baseDir: dir, vars: {}, processEnv: { MODE } });
+  const j = job(dir, { envFromProcess: ["MODE"] });
+  assert.notEqual(keyOf(keyParts(j, ctx("release"))), keyOf(keyParts(j, ctx("other"))));
+  assert.equal(keyOf(keyParts(j, ctx("release"))), keyOf(keyParts(j, ctx("release"))));
+  const emitted = parseEmittedJob('{"name": "e", "run": "x", "writes": ["o"]}', 1, "gen", {
+    file: "jobs.yaml",
+    baseDir: dir,
+    env: {},
+    vars: {},
+    pools: {},
+    envFromProcess: ["MODE"],
+  });
+  assert.deepEqual(emitted.envFromProcess, ["MODE"]);
 });
 
 Deno.test("cacheable: jobs with writes unless cache: false; without writes only with cache: true", () => {

@@ -33,6 +33,8 @@ export interface CacheJob {
   depfile?: string;
   /** The job's `cache:` setting: false (never), true (even without writes), or settings. */
   cache?: boolean | CacheSettings;
+  /** Dotenv names the process environment overrides: their value there joins the key. */
+  envFromProcess?: readonly string[];
 }
 
 /** `cache: {env, salt}`, top level or per job. */
@@ -153,7 +155,8 @@ export function changedInputs(
 /** The key's parts for `job` (reads the disk and the environment); inputs' stamps into `stamps`. */
 export function keyParts(job: CacheJob, ctx: KeyContext, stamps?: InputStamps): KeyParts {
   const own = typeof job.cache === "object" ? job.cache : {};
-  const names = [...new Set([...(ctx.settings?.env ?? []), ...(own.env ?? [])])].sort();
+  const named = [...(ctx.settings?.env ?? []), ...(own.env ?? []), ...(job.envFromProcess ?? [])];
+  const names = [...new Set(named)].sort();
   const penv = ctx.processEnv ?? envObject();
   const passEnv: Record<string, string | null> = {};
   for (const n of names) passEnv[n] = penv[n] === undefined ? null : sha256(penv[n]!);

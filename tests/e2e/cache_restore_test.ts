@@ -4,7 +4,8 @@
  * over a folder of the user's where the entry holds a file; a folder (or a
  * glob's matches) holding exactly what the entry holds, other jobs' files
  * kept. And what the key holds: inputs that appear while the job runs, a
- * read glob over the job's own output.
+ * read glob over the job's own output, a dotenv variable the shell
+ * overrides.
  */
 import assert from "node:assert/strict";
 import { readEvents, runJx, tempDir, waitForFile } from "../helpers.ts";
@@ -194,4 +195,26 @@ jobs:
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.restored, ["report"]);
   assert.equal(await Deno.readTextFile(`${b}/out/report.txt`), "a\n");
+});
+
+Deno.test("cache: a dotenv variable overridden from the shell is in the key with the shell's value", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+env_file: [.env]
+jobs:
+  gen: { run: 'echo "mode=$MODE" > out.txt', writes: [out.txt] }
+`;
+  const files = { "jobs.yaml": jobs, ".env": "MODE=debug\n" };
+  const a = await tempDir(files);
+  assert.equal((await run(a, store, [], { MODE: "release" })).code, 0);
+  assert.equal(await Deno.readTextFile(`${a}/out.txt`), "mode=release\n");
+  const b = await tempDir(files);
+  const r = await run(b, store, [], { MODE: "other" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.restored, []);
+  assert.equal(await Deno.readTextFile(`${b}/out.txt`), "mode=other\n");
+  const c = await tempDir(files);
+  const same = await run(c, store, [], { MODE: "release" });
+  assert.deepEqual(same.restored, ["gen"], "the same value: restored");
 });
