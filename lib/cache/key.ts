@@ -33,6 +33,8 @@ export interface CacheJob {
   depfile?: string;
   /** The job's `cache:` setting: false (never), true (even without writes), or settings. */
   cache?: boolean | CacheSettings;
+  /** An included jobs file's `cache: {env, salt}`, for the jobs written in it. */
+  fileCache?: CacheSettings;
   /** Dotenv names the process environment overrides: their value there joins the key. */
   envFromProcess?: readonly string[];
 }
@@ -155,7 +157,8 @@ export function changedInputs(
 /** The key's parts for `job` (reads the disk and the environment); inputs' stamps into `stamps`. */
 export function keyParts(job: CacheJob, ctx: KeyContext, stamps?: InputStamps): KeyParts {
   const own = typeof job.cache === "object" ? job.cache : {};
-  const named = [...(ctx.settings?.env ?? []), ...(own.env ?? []), ...(job.envFromProcess ?? [])];
+  const file = job.fileCache;
+  const named = [ctx.settings?.env, file?.env, own.env, job.envFromProcess].flatMap((n) => n ?? []);
   const names = [...new Set(named)].sort();
   const penv = ctx.processEnv ?? envObject();
   const passEnv: Record<string, string | null> = {};
@@ -171,7 +174,9 @@ export function keyParts(job: CacheJob, ctx: KeyContext, stamps?: InputStamps): 
     passEnv,
     inputs: inputHashes(job, ctx.baseDir, stamps),
     writes: job.writes,
-    salt: [ctx.settings?.salt ?? "", own.salt ?? ""].join("\0"),
+    // An included file's salt between the root's and the job's (none: the same key as before).
+    salt: [ctx.settings?.salt, ...(file ? [file.salt] : []), own.salt].map((x) => x ?? "")
+      .join("\0"),
   };
 }
 

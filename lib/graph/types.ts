@@ -201,6 +201,11 @@ export interface JobNode extends SpecBase {
   readonly deferred?: DeferredForeach;
   /** `cache:` of the job: false (never cached), true (even without writes), or key settings. */
   readonly cache?: boolean | CacheSettings;
+  /**
+   * The top-level `cache: {env, salt}` of the included jobs file the job is
+   * written in (the root file's, which cover every job, are the graph's).
+   */
+  readonly fileCache?: CacheSettings;
   /** Module-only. */
   readonly ready?: undefined;
   /** Module-only. */

@@ -5,7 +5,7 @@
  * glob's matches) holding exactly what the entry holds, other jobs' files
  * kept. And what the key holds: inputs that appear while the job runs, a
  * read glob over the job's own output, a dotenv variable the shell
- * overrides.
+ * overrides, an included file's `cache:` settings.
  */
 import assert from "node:assert/strict";
 import { readEvents, runJx, tempDir, waitForFile } from "../helpers.ts";
@@ -217,4 +217,44 @@ jobs:
   const c = await tempDir(files);
   const same = await run(c, store, [], { MODE: "release" });
   assert.deepEqual(same.restored, ["gen"], "the same value: restored");
+});
+
+Deno.test("cache: an included file's cache: {env, salt} joins the keys of its own jobs", async () => {
+  const store = await tempDir();
+  const pkg = (salt: string) => `
+cache: { env: [TARGET], salt: ${salt} }
+jobs:
+  gen: { run: 'echo "target=$TARGET" > out.txt', writes: [out.txt] }
+`;
+  const files = (salt = "s1") => ({
+    "jobs.yaml": "cache: true\ninclude: [pkg/jobs.yaml]\njobs:\n  top: { run: 'true' }\n",
+    "pkg/jobs.yaml": pkg(salt),
+  });
+  const a = await tempDir(files());
+  assert.equal((await run(a, store, ["pkg:gen"], { TARGET: "x86" })).code, 0);
+  const b = await tempDir(files());
+  const arm = await run(b, store, ["pkg:gen"], { TARGET: "arm" });
+  assert.equal(arm.code, 0, arm.stderr);
+  assert.deepEqual(arm.restored, [], "another TARGET: another key");
+  assert.equal(await Deno.readTextFile(`${b}/pkg/out.txt`), "target=arm\n");
+  const c = await tempDir(files());
+  assert.deepEqual((await run(c, store, ["pkg:gen"], { TARGET: "x86" })).restored, ["pkg:gen"]);
+  const d = await tempDir(files("s2"));
+  const salted = await run(d, store, ["pkg:gen"], { TARGET: "x86" });
+  assert.deepEqual(salted.restored, [], "another salt: another key");
+  assert.equal(await Deno.readTextFile(`${d}/pkg/out.txt`), "target=x86\n");
+});
+
+Deno.test("cache: true or false in an included file is refused at load (exit 2, FILE:LINE:COL)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "cache: true\ninclude: [pkg/jobs.yaml]\njobs:\n  top: { run: 'true' }\n",
+    "pkg/jobs.yaml": "jobs:\n  gen: { run: 'true', writes: [x] }\ncache: false\n",
+  });
+  const r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr,
+    "pkg/jobs.yaml:3:8: cache: false only in the root jobs file (it says whether a run uses " +
+      "the cache); an included file may give cache: {env, salt} for its own jobs\n",
+  );
 });
