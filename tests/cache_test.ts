@@ -22,6 +22,7 @@ import {
   refuseOutputs,
   refusePath,
 } from "../lib/cache/mod.ts";
+import { parseEmittedJob } from "../lib/graph/mod.ts";
 import { blobOf, entryOf, hex, keyOf as fixtureKey } from "./cache_fixtures.ts";
 import { DENO, ROOT, tempDir } from "./helpers.ts";
 
@@ -78,6 +79,23 @@ Deno.test("key: stable for the same job, and every listed part changes it", asyn
   await Deno.writeTextFile(`${dir}/src/c.c`, "int c;");
   const parts = keyParts(job(dir), ctx);
   assert.deepEqual(Object.keys(parts.inputs), ["src/a.c", "src/b.c", "src/c.c"]);
+});
+
+Deno.test("key: a dotenv name the process environment overrides is hashed with its value there (jobs made at run time too)", async () => {
+  const dir = await tempDir({ "src/a.c": "int a;" });
+  const ctx = (MODE: string) => ({ baseDir: dir, vars: {}, processEnv: { MODE } });
+  const j = job(dir, { envFromProcess: ["MODE"] });
+  assert.notEqual(keyOf(keyParts(j, ctx("release"))), keyOf(keyParts(j, ctx("other"))));
+  assert.equal(keyOf(keyParts(j, ctx("release"))), keyOf(keyParts(j, ctx("release"))));
+  const emitted = parseEmittedJob('{"name": "e", "run": "x", "writes": ["o"]}', 1, "gen", {
+    file: "jobs.yaml",
+    baseDir: dir,
+    env: {},
+    vars: {},
+    pools: {},
+    envFromProcess: ["MODE"],
+  });
+  assert.deepEqual(emitted.envFromProcess, ["MODE"]);
 });
 
 Deno.test("cacheable: jobs with writes unless cache: false; without writes only with cache: true", () => {
@@ -228,6 +246,34 @@ Deno.test("restore: a tampered entry writes nothing outside the writes (paths, s
   assert.equal(refuseOutputs([file("out/x")], ["out"], p), null);
   assert.equal(refuseOutputs([link("out/a", "b/../c"), link("out/b", ".")], ["out"], p), null);
   assert.deepEqual(Deno.readDirSync(p).map((e) => e.name).toArray().sort(), ["out2", "src"]);
+});
+
+Deno.test("refuseOutputs: a symlink on disk on the way to an output (an entry without folders, as a Bazel one) is refused", async () => {
+  const p = await tempDir({ "src/x": "mine", "out/.keep": "" });
+  await Deno.symlink("../src", `${p}/out/l`);
+  const file = {
+    kind: "file" as const,
+    path: "out/l/x",
+    mode: 0o644,
+    digest: "0".repeat(64),
+    size: 1,
+  };
+  assert.match(refuseOutputs([file], ["out"], p)!, /out\/l\/x: out\/l is a symlink on disk/);
+  assert.match(
+    refuseOutputs([{ kind: "dir", path: "out", mode: 0o755 }, file], ["out"], p)!,
+    /out\/l is a symlink on disk/,
+  );
+  // A folder of the entry replaces the link (removed, never followed): allowed.
+  const dir = { kind: "dir" as const, path: "out/l", mode: 0o755 };
+  assert.equal(refuseOutputs([dir, file], ["out"], p), null);
+  // A folder of the user's where the entry has a file or a link: refused, unless empty.
+  assert.match(refuseOutputs([{ ...file, path: "src" }], ["src"], p)!, /not empty/);
+  assert.match(
+    refuseOutputs([{ kind: "symlink", path: "src", target: "out" }], ["src"], p)!,
+    /not empty/,
+  );
+  await Deno.mkdir(`${p}/empty`);
+  assert.equal(refuseOutputs([{ ...file, path: "empty" }], ["empty"], p), null);
 });
 
 Deno.test("restore over an output folder that is a link (to a folder in the project): restored, no staged file left behind", async () => {

@@ -13,6 +13,7 @@ import {
   readlinkSync,
   realpathSync,
   renameSync,
+  rmdirSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -300,12 +301,15 @@ export function staysInside(
  * null. Checked before anything is written: each path (plain, relative,
  * inside `writes`, once), no path below one of the entry's own links (a
  * restore never writes through a link), every folder on the way as it is
- * on disk, and where each link leads once every link on its way is
- * followed, the entry's own as they will be (inside the project).
+ * on disk (no symlink but where the entry puts a directory, `DiskWay`), no
+ * directory holding anything where the entry puts a file or a link, and
+ * where each link leads once every link on its way is followed, the
+ * entry's own as they will be (inside the project).
  */
 export function refuseOutputs(outputs: Output[], writes: string[], baseDir: string): string | null {
   const root = realpathSync(baseDir);
   const links = new Map<string, string>(), paths = new Set<string>();
+  const onDisk = new DiskWay(baseDir);
   for (const o of outputs) {
     const why = refusePath(o.path, writes);
     if (why) return why;
@@ -318,6 +322,8 @@ export function refuseOutputs(outputs: Output[], writes: string[], baseDir: stri
     if (!inside(root, realAncestor(dirname(join(baseDir, o.path))))) {
       return `${o.path}: its directory leads out of the project`;
     }
+    const disk = onDisk.refuse(o);
+    if (disk) return disk;
     if (o.kind === "symlink") links.set(o.path, o.target);
   }
   for (const [path, target] of links) {
@@ -329,7 +335,56 @@ export function refuseOutputs(outputs: Output[], writes: string[], baseDir: stri
   return null;
 }
 
-/** Removes whatever is at `abs` unless it is a directory and `keepDir`; never follows a symlink. */
+/**
+ * What a restore finds on disk on its way, path by path: a symlink on the
+ * way to an output (but one that a directory of the entry, met before,
+ * replaces) and a directory that holds something where the entry holds a
+ * file or a link are refused. The user may have put either there; writing
+ * through the one, or removing the other, could lose their work.
+ */
+class DiskWay {
+  /** Directories of the entry met so far: a link there is removed and the directory made. */
+  private dirs = new Set<string>();
+  /** Whether each folder on the way checked so far is a link on disk. */
+  private linked = new Map<string, boolean>();
+
+  constructor(private baseDir: string) {}
+
+  /** Why `o` may not be written as the disk is, or null. */
+  refuse(o: Output): string | null {
+    const parts = o.path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const up = parts.slice(0, i).join("/");
+      if (this.dirs.has(up)) continue;
+      let link = this.linked.get(up);
+      if (link === undefined) {
+        link = diskLink(join(this.baseDir, up)) !== undefined;
+        this.linked.set(up, link);
+      }
+      if (link) return `${o.path}: ${up} is a symlink on disk (a restore never writes through one)`;
+    }
+    if (o.kind === "dir") this.dirs.add(o.path);
+    else if (fullDir(join(this.baseDir, o.path))) {
+      return `${o.path}: a directory on disk that is not empty, where the entry holds a ${o.kind}`;
+    }
+    return null;
+  }
+}
+
+/** Whether `abs` is a directory (not a link to one) that holds anything. */
+function fullDir(abs: string): boolean {
+  try {
+    return lstatSync(abs).isDirectory() && readdirSync(abs).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes whatever is at `abs` unless it is a directory and `keepDir`; never
+ * follows a symlink, and never removes a directory that is not empty
+ * (`refuseOutputs` refused such an entry: this throws if one appeared since).
+ */
 function clear(abs: string, keepDir: boolean): void {
   let st;
   try {
@@ -338,7 +393,7 @@ function clear(abs: string, keepDir: boolean): void {
     return;
   }
   if (st.isDirectory()) {
-    if (!keepDir) rmSync(abs, { recursive: true, force: true });
+    if (!keepDir) rmdirSync(abs);
   } else unlinkSync(abs);
 }
 
@@ -398,15 +453,30 @@ export function stageOutputs(
   return staged;
 }
 
+/** What else a restore removes: stale paths under `writes` that `othersOwn` does not claim. */
+export interface Prune {
+  /** The job's `writes`. */
+  writes: readonly string[];
+  /** Whether a path under them is another job's (`WriteOwners.othersOwn`). */
+  othersOwn: (rel: string) => boolean;
+}
+
 /**
  * Writes `outputs` under `baseDir`: directories and symlinks made, files
  * renamed from what `stageOutputs` staged (never written through a
- * symlink). Call `refuseOutputs` first. On a failure the temporary files
- * left are removed.
+ * symlink); then, with `prune`, what else its `writes` hold removed (see
+ * `pruneStale`). Call `refuseOutputs` first. On a failure the temporary
+ * files left are removed.
  */
-export function writeOutputs(outputs: Output[], baseDir: string, staged: Staged): void {
+export function writeOutputs(
+  outputs: Output[],
+  baseDir: string,
+  staged: Staged,
+  prune?: Prune,
+): void {
   try {
     for (const o of outputs) writeOutput(o, baseDir, staged);
+    if (prune) pruneStale(outputs, baseDir, prune);
     // Each directory's own mode last, deepest first: one without write permission is
     // written into before it gets it.
     for (let i = outputs.length - 1; i >= 0; i--) {
@@ -437,6 +507,62 @@ function writeOutput(o: Output, baseDir: string, staged: Staged): void {
   } else {
     const _assertNever: never = o;
     throw new Error(`unknown output ${JSON.stringify(_assertNever)}`);
+  }
+}
+
+/**
+ * Makes the job's `writes` hold what the entry holds and nothing else of
+ * the job's, as a run would have left them: under each folder it declares
+ * (and the entry holds), and among a glob's matches, every path that is
+ * neither in the entry nor another job's (`othersOwn`, as `collectOutputs`
+ * skips them) is removed; links are removed, never followed. A folder it
+ * declares that the entry does not hold (the run made none) is left alone.
+ */
+function pruneStale(outputs: Output[], baseDir: string, p: Prune): void {
+  const keep = new Set<string>(); // the entry's paths and the folders above them
+  for (const o of outputs) {
+    for (let q = o.path; q && !keep.has(q); q = q.slice(0, Math.max(q.lastIndexOf("/"), 0))) {
+      keep.add(q);
+    }
+  }
+  for (const w of p.writes) {
+    if (w[0] === "@" || refusePath(w, [w]) !== null) continue;
+    if (!isGlob(w)) {
+      if (keep.has(w) && realDir(join(baseDir, w))) pruneDir(baseDir, w, keep, p.othersOwn);
+      continue;
+    }
+    for (const f of expand([w], baseDir)) {
+      if (!keep.has(f) && !p.othersOwn(f)) rmSync(join(baseDir, f), { force: true });
+    }
+  }
+}
+
+/** Removes what is under the folder `rel` but neither in `keep` nor another job's. */
+function pruneDir(
+  baseDir: string,
+  rel: string,
+  keep: ReadonlySet<string>,
+  othersOwn: (rel: string) => boolean,
+): void {
+  for (const name of readdirSync(join(baseDir, rel))) {
+    // Another restore's temporary file (a live one's; `sweepStaged` takes the dead ones').
+    if (name.startsWith(STAGED_PREFIX)) continue;
+    const child = `${rel}/${name}`, abs = join(baseDir, child);
+    if (othersOwn(child)) continue;
+    if (realDir(abs)) {
+      pruneDir(baseDir, child, keep, othersOwn);
+      // Emptied unless another job's files are in it.
+      if (!keep.has(child) && readdirSync(abs).length === 0) rmdirSync(abs);
+    } else if (!keep.has(child)) unlinkSync(abs);
+  }
+}
+
+/** Whether `abs` is a directory, not a link to one. */
+function realDir(abs: string): boolean {
+  try {
+    return lstatSync(abs).isDirectory();
+  } catch {
+    return false;
   }
 }
 

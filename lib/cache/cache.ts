@@ -32,7 +32,7 @@ import {
   relPath,
   stageOutputs,
   writeOutputs,
-  type WriteOwners,
+  WriteOwners,
 } from "./archive.ts";
 import { type Entry, isEntry, joinLog, type OutputChunk, splitLog } from "./entry.ts";
 import { RemoteDown, RemoteError, type RemoteStore } from "./http.ts";
@@ -183,9 +183,18 @@ export class Cache {
    * beside its destination and checked there against the blob's digest; only
    * when all are staged are they renamed into place. A missing or corrupt
    * blob (removed from the store) refuses the whole entry with nothing of
-   * the project changed and no temporary file left.
+   * the project changed and no temporary file left. Then what else the
+   * job's `writes` hold of its own (not in the entry; not what `owners`
+   * says other jobs write there, as `record` skips it) is removed: its
+   * folders hold what the entry holds. Without `owners`, the job is taken
+   * as the only one writing there.
    */
-  restore(hit: Extract<Lookup, { kind: "hit" }>, job: CacheJob, baseDir: string): Restored {
+  restore(
+    hit: Extract<Lookup, { kind: "hit" }>,
+    job: CacheJob,
+    baseDir: string,
+    owners?: WriteOwners,
+  ): Restored {
     const e = hit.entry;
     const refuse = (why: string): Restored => {
       this.o.warn(
@@ -199,10 +208,12 @@ export class Cache {
       if (why) return refuse(why);
       const stdout = e.log.stdout ? local.readBlob(e.log.stdout) : new Uint8Array();
       const stderr = e.log.stderr ? local.readBlob(e.log.stderr) : new Uint8Array();
+      const who = owners ?? new WriteOwners([job]);
       writeOutputs(
         e.outputs,
         baseDir,
         stageOutputs(e.outputs, baseDir, (d, t) => local.copyBlob(d, t)),
+        { writes: job.writes, othersOwn: (p) => who.othersOwn(job, p) },
       );
       // The up-to-date state then records these files without reading them again.
       for (const o of e.outputs) if (o.kind === "file") noteHash(baseDir, o.path, o.digest);
@@ -233,8 +244,8 @@ export class Cache {
     owners?: WriteOwners,
   ): void {
     if (r.exit !== 0) return;
-    // An input edited while the job ran: its outputs may not be what the key says.
-    const changed = miss.stamps ? changedInputs(miss.stamps, baseDir) : [];
+    // An input edited, made or removed while the job ran: its outputs may not be what the key says.
+    const changed = miss.stamps ? changedInputs(miss.stamps, baseDir, job) : [];
     if (changed.length) {
       const what = changed.length === 1
         ? changed[0]

@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { relative } from "node:path";
+import { resourceNames } from "../graph/mod.ts";
 import { expand, type FileStamp, hashFile, sameStamp, stamp } from "../state/mod.ts";
 import { envObject } from "../runtime/fs.ts";
 import { platformArch } from "../runtime/mod.ts";
@@ -32,6 +33,10 @@ export interface CacheJob {
   depfile?: string;
   /** The job's `cache:` setting: false (never), true (even without writes), or settings. */
   cache?: boolean | CacheSettings;
+  /** An included jobs file's `cache: {env, salt}`, for the jobs written in it. */
+  fileCache?: CacheSettings;
+  /** Dotenv names the process environment overrides: their value there joins the key. */
+  envFromProcess?: readonly string[];
 }
 
 /** `cache: {env, salt}`, top level or per job. */
@@ -100,16 +105,27 @@ const sorted = <T>(o: Record<string, T>): Record<string, T> =>
 export type InputStamps = Map<string, FileStamp | null>;
 
 /**
- * Every file `reads` resolves to now, with its content hash; each one's
- * stamp, taken before its hash, into `stamps` when given.
+ * The files `reads` resolve to now (globs expanded, folders walked), but
+ * the job's own outputs: a read glob may match what it writes (as in the
+ * up-to-date checks, a job's outputs are not its inputs).
+ */
+export function inputPaths(job: Pick<CacheJob, "reads" | "writes">, baseDir: string): string[] {
+  const paths = expand(job.reads, baseDir);
+  const own = job.writes.filter((w) => w[0] !== "@");
+  return own.length ? paths.filter((p) => !own.some((w) => resourceNames(w, p))) : paths;
+}
+
+/**
+ * Every input of `job` now (`inputPaths`), with its content hash; each
+ * one's stamp, taken before its hash, into `stamps` when given.
  */
 export function inputHashes(
-  reads: string[],
+  job: Pick<CacheJob, "reads" | "writes">,
   baseDir: string,
   stamps?: InputStamps,
 ): Record<string, string | null> {
   const out: Record<string, string | null> = {};
-  for (const p of expand(reads, baseDir)) {
+  for (const p of inputPaths(job, baseDir)) {
     const st = stamp(baseDir, p);
     stamps?.set(p, st);
     out[p] = st ? hashFile(baseDir, p) : null;
@@ -120,21 +136,30 @@ export function inputHashes(
 /**
  * The inputs whose stamp is not what `stamps` holds (edited, made or removed
  * since the key was computed: a job's outputs then may come from other
- * content than its key says).
+ * content than its key says), and with `job`, the inputs it has now that
+ * the key had not (a file that started matching a read glob, or appeared
+ * in a folder it reads).
  */
-export function changedInputs(stamps: InputStamps, baseDir: string): string[] {
+export function changedInputs(
+  stamps: InputStamps,
+  baseDir: string,
+  job?: Pick<CacheJob, "reads" | "writes">,
+): string[] {
   const out: string[] = [];
   for (const [p, was] of stamps) {
     const now = stamp(baseDir, p);
     if (now === null || was === null ? now !== was : !sameStamp(now, was)) out.push(p);
   }
+  if (job) { for (const p of inputPaths(job, baseDir)) if (!stamps.has(p)) out.push(p); }
   return out;
 }
 
 /** The key's parts for `job` (reads the disk and the environment); inputs' stamps into `stamps`. */
 export function keyParts(job: CacheJob, ctx: KeyContext, stamps?: InputStamps): KeyParts {
   const own = typeof job.cache === "object" ? job.cache : {};
-  const names = [...new Set([...(ctx.settings?.env ?? []), ...(own.env ?? [])])].sort();
+  const file = job.fileCache;
+  const named = [ctx.settings?.env, file?.env, own.env, job.envFromProcess].flatMap((n) => n ?? []);
+  const names = [...new Set(named)].sort();
   const penv = ctx.processEnv ?? envObject();
   const passEnv: Record<string, string | null> = {};
   for (const n of names) passEnv[n] = penv[n] === undefined ? null : sha256(penv[n]!);
@@ -147,9 +172,11 @@ export function keyParts(job: CacheJob, ctx: KeyContext, stamps?: InputStamps): 
     env: sorted({ ...job.env, JX_JOB: job.name }),
     vars: sorted(ctx.vars),
     passEnv,
-    inputs: inputHashes(job.reads, ctx.baseDir, stamps),
+    inputs: inputHashes(job, ctx.baseDir, stamps),
     writes: job.writes,
-    salt: [ctx.settings?.salt ?? "", own.salt ?? ""].join("\0"),
+    // An included file's salt between the root's and the job's (none: the same key as before).
+    salt: [ctx.settings?.salt, ...(file ? [file.salt] : []), own.salt].map((x) => x ?? "")
+      .join("\0"),
   };
 }
 

@@ -130,7 +130,7 @@ export class CacheRunner extends WrappingRunner {
 
   /** Restores a hit; false when the restore was refused (one warning printed: run the job). */
   private restored(spec: JobSpec, hit: Extract<Lookup, { kind: "hit" }>, sink: RunSink): boolean {
-    const r = this.cache.restore(hit, spec, this.ctx.baseDir);
+    const r = this.cache.restore(hit, spec, this.ctx.baseDir, this.owners);
     if (r.kind === "refused") return false;
     for (const o of r.output) sink.output(o.stream, o.chunk);
     sink.ended({ kind: "restored", from: hit.source, savedMs: r.durationMs });

@@ -35,6 +35,7 @@ function specContext(ctx: EmitContext, file: string, positions: PosMap): SpecCon
     baseDir: ctx.baseDir,
     vars: ctx.vars,
     executor: ctx.executor,
+    envFromProcess: ctx.envFromProcess,
   };
 }
 

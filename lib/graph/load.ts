@@ -370,6 +370,7 @@ function parseUnit(
   if (ctx.fileDotenv) noteDotenv(notes, ctx.fileDotenv);
   if (raw.include !== undefined) notes.moreFiles = true;
   const unit = buildUnit(raw, ctx, sub, place);
+  if (place.stack.length && raw.cache !== undefined) fileCache(unit, raw.cache, v.positions);
   const items = (raw.include ?? []).map((x, i) =>
     sub.apply(x, v.positions.has(`include.${i}`) ? `include.${i}` : "include", true)
   );
@@ -382,6 +383,23 @@ function parseUnit(
     line("include") < Math.max(line("jobs"), line("modules"));
   const settings = { vars: ctx.vars, ...(raw.cache !== undefined ? { cache: raw.cache } : {}) };
   return { unit, includes, first, settings };
+}
+
+/**
+ * An included file's `cache:`: its `{env, salt}` join the keys of the jobs
+ * written in it (the root file's join every job's). `true` or `false` turn
+ * the cache on or not for the whole run: only the root file says that.
+ */
+function fileCache(unit: Unit, cache: boolean | CacheSettings, positions: PosMap): void {
+  if (typeof cache === "boolean") {
+    throw new JxInputError(
+      `cache: ${cache} only in the root jobs file (it says whether a run uses the cache); ` +
+        "an included file may give cache: {env, salt} for its own jobs",
+      unit.file,
+      positions.get("cache"),
+    );
+  }
+  for (const j of unit.jobs) if (j.kind === "job") j.fileCache = cache;
 }
 
 /** Variables in file order, each may use earlier ones; command-line overrides win. */

@@ -319,7 +319,8 @@ export const FILE_FIELDS: Record<string, Field> = {
   cache: {
     kind: cacheKind,
     doc: "Turns the output cache on (docs/cache.md): true, or {env: [NAMES], salt: STRING} " +
-      "for every job's key; false leaves it off.",
+      "for every job's key; false leaves it off. In an included file only {env, salt}, for the " +
+      "keys of the jobs written in it.",
   },
   lint: {
     kind: {

@@ -179,6 +179,8 @@ export interface SpecContext {
   vars: Record<string, string>;
   /** The file's `executor:`. */
   executor?: "local" | "slurm";
+  /** For jobs made at run time: the file's dotenv names the process environment overrides. */
+  envFromProcess?: string[];
   /** What the load notes as it goes (see `LoadNotes`). */
   notes?: LoadNotes;
 }
@@ -265,20 +267,25 @@ export function readDotenvFiles(
 /**
  * A job's environment: dotenv values (the file's, then the job's) under the
  * process environment (a variable set there is not replaced), then the
- * file's `env`, then the job's.
+ * file's `env`, then the job's. `fromProcess`: the dotenv names whose value
+ * the job takes from the process environment (not in `env`; the cache key
+ * hashes their value there).
  */
 function jobEnv(
   dotenv: DotenvLayer[],
   fileEnv: Record<string, string>,
   own: Record<string, string>,
-): Record<string, string> {
+): { env: Record<string, string>; fromProcess: string[] } {
   const env: Record<string, string> = table<string>();
+  const passed = new Set<string>();
   for (const layer of dotenv) {
     for (const [k, v] of Object.entries(layer.values)) {
       if (envVar(k) === undefined) env[k] = v;
+      else passed.add(k);
     }
   }
-  return Object.assign(env, fileEnv, own);
+  Object.assign(env, fileEnv, own);
+  return { env, fromProcess: [...passed].filter((k) => !Object.hasOwn(env, k)) };
 }
 
 /**
@@ -376,12 +383,22 @@ function readySpec(
   return spec;
 }
 
+/** `env` and, when there are any, `envFromProcess` (see `jobEnv`). */
+function dotenvPart(
+  e: { env: Record<string, string>; fromProcess: string[] },
+): { env: Record<string, string>; envFromProcess?: string[] } {
+  const from = [...new Set(e.fromProcess)].sort();
+  return { env: e.env, ...(from.length ? { envFromProcess: from } : {}) };
+}
+
 /** The part of a context that jobs generated at run time need (plain data). */
 export function emitContext(ctx: SpecContext): EmitContext {
   return {
     file: ctx.file,
     baseDir: ctx.baseDir,
-    env: ctx.fileDotenv ? jobEnv([ctx.fileDotenv], ctx.fileEnv, {}) : ctx.fileEnv,
+    ...(ctx.fileDotenv
+      ? dotenvPart(jobEnv([ctx.fileDotenv], ctx.fileEnv, {}))
+      : { env: ctx.fileEnv }),
     vars: ctx.vars,
     pools: Object.fromEntries(ctx.pools),
     ...(ctx.executor ? { executor: ctx.executor } : {}),
@@ -440,7 +457,7 @@ function specBase(ctx: SpecContext, e: SpecEntry, fail: Fail): Draft<SpecBase> {
   const argv = typeof run === "string"
     ? ["/bin/sh", "-c", sub.apply(run, `${p}.run`, false, true)]
     : (strs(j, "run") ?? []).map((a, i) => sub.apply(a, `${p}.run.${i}`, false));
-  const { env, envFiles } = specEnv(ctx, e);
+  const { env, envFromProcess, envFiles } = specEnv(ctx, e);
   const cwdRaw = str(j, "cwd");
   return {
     name,
@@ -462,6 +479,7 @@ function specBase(ctx: SpecContext, e: SpecEntry, fail: Fail): Draft<SpecBase> {
     ...retriesOf(j),
     when: whenSpec(ctx, e, fail),
     ...(envFiles.length ? { envFiles } : {}),
+    ...(envFromProcess ? { envFromProcess } : {}),
     ...(written !== name ? { group: written } : {}),
     pos: ctx.positions.keyOf(kind === "job" ? "jobs" : "modules", written) ?? { line: 1, col: 1 },
   };
@@ -495,7 +513,7 @@ function specResources(
 function specEnv(
   ctx: SpecContext,
   e: SpecEntry,
-): { env: Record<string, string>; envFiles: string[] } {
+): { env: Record<string, string>; envFromProcess?: string[]; envFiles: string[] } {
   const { j, sub, p } = e;
   const own = tableOf(j, "env", isString);
   const envFile = strs(j, "env_file");
@@ -504,7 +522,8 @@ function specEnv(
   const plain = (env: Record<string, string>) => Object.fromEntries(Object.entries(env));
   // Most jobs: the file's `env:` only.
   if (own === undefined && envFile === undefined && !ctx.fileDotenv) {
-    return { env: plain(ctx.fileEnv), envFiles: [] };
+    const from = ctx.envFromProcess; // a job made at run time: its file's, as they were
+    return { env: plain(ctx.fileEnv), ...(from ? { envFromProcess: from } : {}), envFiles: [] };
   }
   const ownEnv: Record<string, string> = table<string>();
   for (const [k, val] of Object.entries(own ?? {})) {
@@ -515,11 +534,16 @@ function specEnv(
     : readDotenvFiles(envFile, `${p}.env_file`, ctx.baseDir, ctx.file, ctx.positions, sub);
   if (jobDotenv) noteDotenv(ctx.notes, jobDotenv);
   const dotenv = [ctx.fileDotenv, jobDotenv].filter((d): d is DotenvLayer => d !== undefined);
-  const env = plain(jobEnv(dotenv, ctx.fileEnv, ownEnv));
+  const made = jobEnv(dotenv, ctx.fileEnv, ownEnv);
+  // A job made at run time: its file's names too, unless its own `env` sets them.
+  for (const k of ctx.envFromProcess ?? []) {
+    if (!Object.hasOwn(made.env, k)) made.fromProcess.push(k);
+  }
+  const { env, envFromProcess } = dotenvPart(made);
   const envFiles = [...new Set(dotenv.flatMap((d) => d.files))].map((f) =>
     underPrefix(ctx.prefix, f)
   );
-  return { env, envFiles };
+  return { env: plain(env), ...(envFromProcess ? { envFromProcess } : {}), envFiles };
 }
 
 /** `pool` and `pools`, each checked against the file's pools. */

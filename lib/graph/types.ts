@@ -96,6 +96,12 @@ export interface SpecBase {
    * up-to-date checks.
    */
   readonly envFiles?: string[];
+  /**
+   * The names those dotenv files set that the environment jx was started
+   * with overrides: not in `env` (the job inherits the process's value),
+   * so the cache key hashes the process's value of each (docs/cache.md).
+   */
+  readonly envFromProcess?: string[];
   /** Time between SIGTERM and SIGKILL when the job times out or is cancelled. */
   readonly graceMs: number;
   /** Times a failed job is run again before it counts as failed (0 for a module). */
@@ -195,6 +201,11 @@ export interface JobNode extends SpecBase {
   readonly deferred?: DeferredForeach;
   /** `cache:` of the job: false (never cached), true (even without writes), or key settings. */
   readonly cache?: boolean | CacheSettings;
+  /**
+   * The top-level `cache: {env, salt}` of the included jobs file the job is
+   * written in (the root file's, which cover every job, are the graph's).
+   */
+  readonly fileCache?: CacheSettings;
   /** Module-only. */
   readonly ready?: undefined;
   /** Module-only. */
@@ -343,6 +354,8 @@ export interface EmitContext {
   pools: Record<string, number>;
   /** The file's `executor:`, if it has one. */
   executor?: "local" | "slurm";
+  /** The names its dotenv files set that the process environment overrides (see `JobSpec`). */
+  envFromProcess?: string[];
 }
 
 /**

@@ -1,0 +1,260 @@
+/**
+ * What a restore from the output cache leaves on disk, through the real CLI
+ * on real processes: never through a symlink the user put on the way, never
+ * over a folder of the user's where the entry holds a file; a folder (or a
+ * glob's matches) holding exactly what the entry holds, other jobs' files
+ * kept. And what the key holds: inputs that appear while the job runs, a
+ * read glob over the job's own output, a dotenv variable the shell
+ * overrides, an included file's `cache:` settings.
+ */
+import assert from "node:assert/strict";
+import { readEvents, runJx, tempDir, waitForFile } from "../helpers.ts";
+
+interface Ran {
+  code: number;
+  stderr: string;
+  /** Jobs that ran a process. */
+  ran: string[];
+  /** Jobs restored. */
+  restored: string[];
+}
+
+/** `jx run` in `dir` on the store `store`, with an event log. */
+async function run(
+  dir: string,
+  store: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Ran> {
+  const r = await runJx(["run", "--events", "ev.ndjson", "--cache-dir", store, ...args], {
+    cwd: dir,
+    env,
+  });
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  const names = (f: (e: (typeof ev)[number]) => boolean) => ev.filter(f).map((e) => e.job!).sort();
+  return {
+    code: r.code,
+    stderr: r.stderr,
+    ran: names((e) => e.type === "job.start"),
+    restored: names((e) => e.type === "job.end" && !!e.cache),
+  };
+}
+
+const ls = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+
+Deno.test("cache restore: a symlink the user put on the way to an output is refused, never written through", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+jobs:
+  gen:
+    run: "rm -rf out && mkdir -p out/l && cat ver.txt > out/l/x"
+    reads: [ver.txt]
+    writes: [out/l/x]
+`;
+  const a = await tempDir({ "jobs.yaml": jobs, "ver.txt": "v1\n" });
+  assert.equal((await run(a, store)).code, 0);
+  // Another checkout, where out/l is a link to the user's sources.
+  const b = await tempDir({ "jobs.yaml": jobs, "ver.txt": "v1\n", "src/x": "mine\n" });
+  await Deno.mkdir(`${b}/out`);
+  await Deno.symlink("../src", `${b}/out/l`);
+  const r = await run(b, store);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /jx: warning: cache entry [0-9a-f]{12} for gen not restored: out\/l\/x: out\/l is a symlink on disk/,
+  );
+  assert.deepEqual(r.restored, []);
+  assert.deepEqual(r.ran, ["gen"]);
+  assert.equal(await Deno.readTextFile(`${b}/src/x`), "mine\n");
+  assert.equal(await Deno.readTextFile(`${b}/out/l/x`), "v1\n");
+});
+
+Deno.test("cache restore: a folder with the user's files where the entry holds a file is refused, not removed", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+jobs:
+  gen: { run: "cat ver.txt > report", reads: [ver.txt], writes: [report] }
+`;
+  const a = await tempDir({ "jobs.yaml": jobs, "ver.txt": "v1\n" });
+  assert.equal((await run(a, store)).code, 0);
+  const b = await tempDir({ "jobs.yaml": jobs, "ver.txt": "v1\n", "report/notes.txt": "mine\n" });
+  const r = await run(b, store);
+  assert.match(
+    r.stderr,
+    /not restored: report: a directory on disk that is not empty, where the entry holds a file/,
+  );
+  assert.deepEqual(r.restored, []);
+  assert.deepEqual(r.ran, ["gen"], "the job runs (and fails on its own: report is a folder)");
+  assert.equal(await Deno.readTextFile(`${b}/report/notes.txt`), "mine\n");
+  // An empty folder there is no one's work: replaced by the file.
+  await Deno.remove(`${b}/report`, { recursive: true });
+  await Deno.mkdir(`${b}/report`);
+  const again = await run(b, store);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(again.restored, ["gen"]);
+  assert.equal(await Deno.readTextFile(`${b}/report`), "v1\n");
+});
+
+Deno.test("cache restore: a restored folder holds exactly the entry's files, and another job's file in it stays", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+jobs:
+  gen:
+    run: "rm -rf out && mkdir -p out/sub && for f in $(cat list.txt); do echo $f > out/sub/$f; done"
+    reads: [list.txt]
+    writes: [out]
+  keep: { run: "mkdir -p out && echo k > out/keep.txt", writes: [out/keep.txt] }
+`;
+  const dir = await tempDir({ "jobs.yaml": jobs, "list.txt": "a\n" });
+  assert.equal((await run(dir, store)).code, 0);
+  await Deno.writeTextFile(`${dir}/list.txt`, "b\n");
+  assert.equal((await run(dir, store)).code, 0);
+  assert.deepEqual(ls(`${dir}/out/sub`), ["b"]);
+  await Deno.mkdir(`${dir}/out/old`);
+  await Deno.writeTextFile(`${dir}/out/old/stale`, "");
+  await Deno.writeTextFile(`${dir}/list.txt`, "a\n");
+  const r = await run(dir, store, ["gen"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.restored, ["gen"]);
+  assert.deepEqual(ls(`${dir}/out`), ["keep.txt", "sub"]);
+  assert.deepEqual(ls(`${dir}/out/sub`), ["a"]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/keep.txt`), "k\n");
+});
+
+Deno.test("cache restore: a glob's stale matches are removed, not another job's", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+jobs:
+  gen:
+    run: "mkdir -p out && rm -f out/[a-y].o && for f in $(cat list.txt); do echo $f > out/$f.o; done"
+    reads: [list.txt]
+    writes: ["out/*.o"]
+  z: { run: "mkdir -p out && echo z > out/z.o", writes: [out/z.o] }
+`;
+  const dir = await tempDir({ "jobs.yaml": jobs, "list.txt": "a\n", "out/notes.txt": "mine\n" });
+  assert.equal((await run(dir, store)).code, 0);
+  await Deno.writeTextFile(`${dir}/list.txt`, "b\n");
+  assert.equal((await run(dir, store)).code, 0);
+  await Deno.writeTextFile(`${dir}/list.txt`, "a\n");
+  const r = await run(dir, store, ["gen"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.restored, ["gen"]);
+  assert.deepEqual(ls(`${dir}/out`), ["a.o", "notes.txt", "z.o"]);
+});
+
+Deno.test("cache: a file that starts matching a read glob while the job runs: not stored under the old key", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+jobs:
+  cat:
+    run: "echo up > started; while [ ! -f go ]; do sleep 0.02; done; cat src/*.txt > out.txt"
+    reads: ["src/*.txt"]
+    writes: [out.txt]
+`;
+  const files = { "jobs.yaml": jobs, "src/a.txt": "a\n" };
+  const dir = await tempDir(files);
+  const running = run(dir, store);
+  await waitForFile(`${dir}/started`);
+  await Deno.writeTextFile(`${dir}/src/b.txt`, "b\n");
+  await Deno.writeTextFile(`${dir}/go`, "");
+  const r = await running;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /jx: warning: cat not stored in the cache: src\/b\.txt changed while it ran\n/,
+  );
+  // Without b.txt, in a fresh checkout: nothing stored under that key, so the job runs.
+  const b = await tempDir({ ...files, go: "" });
+  const again = await run(b, store);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(again.restored, []);
+  assert.equal(await Deno.readTextFile(`${b}/out.txt`), "a\n");
+});
+
+Deno.test("cache: a read glob that matches the job's own output is not in its key", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+jobs:
+  report: { run: "cat out/a.txt > out/report.txt", reads: ["out/*.txt"], writes: [out/report.txt] }
+`;
+  const files = { "jobs.yaml": jobs, "out/a.txt": "a\n" };
+  const dir = await tempDir(files);
+  const first = await run(dir, store);
+  assert.equal(first.code, 0, first.stderr);
+  const rerun = await run(dir, store, ["--force"]);
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.doesNotMatch(rerun.stderr, /warning/);
+  const b = await tempDir(files);
+  const r = await run(b, store);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.restored, ["report"]);
+  assert.equal(await Deno.readTextFile(`${b}/out/report.txt`), "a\n");
+});
+
+Deno.test("cache: a dotenv variable overridden from the shell is in the key with the shell's value", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+env_file: [.env]
+jobs:
+  gen: { run: 'echo "mode=$MODE" > out.txt', writes: [out.txt] }
+`;
+  const files = { "jobs.yaml": jobs, ".env": "MODE=debug\n" };
+  const a = await tempDir(files);
+  assert.equal((await run(a, store, [], { MODE: "release" })).code, 0);
+  assert.equal(await Deno.readTextFile(`${a}/out.txt`), "mode=release\n");
+  const b = await tempDir(files);
+  const r = await run(b, store, [], { MODE: "other" });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.restored, []);
+  assert.equal(await Deno.readTextFile(`${b}/out.txt`), "mode=other\n");
+  const c = await tempDir(files);
+  const same = await run(c, store, [], { MODE: "release" });
+  assert.deepEqual(same.restored, ["gen"], "the same value: restored");
+});
+
+Deno.test("cache: an included file's cache: {env, salt} joins the keys of its own jobs", async () => {
+  const store = await tempDir();
+  const pkg = (salt: string) => `
+cache: { env: [TARGET], salt: ${salt} }
+jobs:
+  gen: { run: 'echo "target=$TARGET" > out.txt', writes: [out.txt] }
+`;
+  const files = (salt = "s1") => ({
+    "jobs.yaml": "cache: true\ninclude: [pkg/jobs.yaml]\njobs:\n  top: { run: 'true' }\n",
+    "pkg/jobs.yaml": pkg(salt),
+  });
+  const a = await tempDir(files());
+  assert.equal((await run(a, store, ["pkg:gen"], { TARGET: "x86" })).code, 0);
+  const b = await tempDir(files());
+  const arm = await run(b, store, ["pkg:gen"], { TARGET: "arm" });
+  assert.equal(arm.code, 0, arm.stderr);
+  assert.deepEqual(arm.restored, [], "another TARGET: another key");
+  assert.equal(await Deno.readTextFile(`${b}/pkg/out.txt`), "target=arm\n");
+  const c = await tempDir(files());
+  assert.deepEqual((await run(c, store, ["pkg:gen"], { TARGET: "x86" })).restored, ["pkg:gen"]);
+  const d = await tempDir(files("s2"));
+  const salted = await run(d, store, ["pkg:gen"], { TARGET: "x86" });
+  assert.deepEqual(salted.restored, [], "another salt: another key");
+  assert.equal(await Deno.readTextFile(`${d}/pkg/out.txt`), "target=x86\n");
+});
+
+Deno.test("cache: true or false in an included file is refused at load (exit 2, FILE:LINE:COL)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "cache: true\ninclude: [pkg/jobs.yaml]\njobs:\n  top: { run: 'true' }\n",
+    "pkg/jobs.yaml": "jobs:\n  gen: { run: 'true', writes: [x] }\ncache: false\n",
+  });
+  const r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr,
+    "pkg/jobs.yaml:3:8: cache: false only in the root jobs file (it says whether a run uses " +
+      "the cache); an included file may give cache: {env, salt} for its own jobs\n",
+  );
+});
