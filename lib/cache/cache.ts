@@ -144,7 +144,11 @@ export class Cache {
     const stamps: InputStamps = new Map();
     const parts = keyParts(job, ctx, stamps);
     const key = keyOf(parts);
-    const local = this.o.local.getEntry(key);
+    // A corrupt entry: one warning, and the job runs (or the remote store answers).
+    const local = this.o.local.getEntry(
+      key,
+      (why) => this.o.warn(`jx: warning: ${job.name}: ${why}`),
+    );
     const complete = local &&
       local.outputs.every((o) => o.kind !== "file" || this.o.local.hasBlob(o.digest));
     if (local && complete) {

@@ -219,8 +219,11 @@ export class LocalStore {
     throw new BadBlob(`blob ${digest.slice(0, 12)} is corrupt (removed)`);
   }
 
-  /** The entry stored under `key` (its mtime set to now), or null; an unreadable one is removed. */
-  getEntry(key: string): Entry | null {
+  /**
+   * The entry stored under `key` (its mtime set to now), or null; an unreadable one is removed,
+   * and `bad` told why.
+   */
+  getEntry(key: string, bad?: (why: string) => void): Entry | null {
     const path = this.entryPath(key);
     let text: string;
     try {
@@ -236,6 +239,7 @@ export class LocalStore {
     }
     if (!isEntry(e) || e.key !== key) {
       rmSync(path, { force: true });
+      bad?.(`entry ${key.slice(0, 12)} is corrupt (removed)`);
       return null;
     }
     const now = new Date();

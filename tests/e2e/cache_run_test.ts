@@ -205,6 +205,21 @@ Deno.test("cache: corrupt blobs are refused with a warning and the jobs run", as
   await assertOutputs(b);
 });
 
+Deno.test("cache: a corrupt entry (not JSON) is removed with one warning, and the job runs", async () => {
+  const store = await tempDir();
+  assert.equal((await run(await checkout(), ["--cache-dir", store])).code, 0);
+  const entries = await filesUnder(`${store}/entries`);
+  for (const f of entries) await Deno.writeTextFile(f, "{garbage");
+  const b = await checkout();
+  const r = await run(b, ["--cache-dir", store]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.restored, {});
+  assert.deepEqual(r.ran, ALL);
+  const warned = r.stderr.match(/jx: warning: \S+: entry [0-9a-f]{12} is corrupt \(removed\)\n/g);
+  assert.equal(warned?.length, entries.length, r.stderr);
+  await assertOutputs(b);
+});
+
 Deno.test("cache: a tampered entry that writes outside the job's writes is refused", async () => {
   const store = await tempDir();
   assert.equal((await run(await checkout(), ["--cache-dir", store])).code, 0);
