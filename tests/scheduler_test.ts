@@ -243,10 +243,15 @@ jobs:
   flaky: { run: sleep 10; exit 1, retries: { count: 5, delay: 1s } }
   bad: { run: sleep 50; exit 1 }
 `;
+  // The job's last word: its job.end again, without `retrying`, when the wait is cancelled.
+  const lastEnd = (r: Awaited<ReturnType<typeof fakeRun>>) =>
+    r.events.filter((e) => e.type === "job.end" && e.job === "flaky")
+      .map((e) => e.type === "job.end" && `${e.status}@${e.t}${e.retrying ? " retrying" : ""}`);
   const failed = await fakeRun(yaml);
   assert.equal(failed.events.filter((e) => e.type === "job.start").length, 2, "no rerun");
   assert.equal(failed.result.exit, 1);
-  assert.equal(failed.result.ms, 1010, "the wait runs out, then the job ends failed");
+  assert.equal(failed.result.ms, 50, "the failure elsewhere cancels the wait at once");
+  assert.deepEqual(lastEnd(failed), ["failed@10 retrying", "failed@50"]);
   const interrupted = await fakeRun(yaml, {
     before: (fake) => fake.at(30, () => fake.raise("SIGINT")),
   });
@@ -256,6 +261,7 @@ jobs:
     interrupted.events.filter((e) => e.type === "job.start" && e.job === "flaky").length,
     1,
   );
+  assert.deepEqual(lastEnd(interrupted), ["failed@10 retrying", "failed@30"]);
 });
 
 Deno.test("retries: a count or {count, delay, backoff, max_delay}; bad ones say where", () => {

@@ -15,6 +15,8 @@ interface Live {
   graceMs: number;
   timeoutTimer?: number;
   killTimer?: number;
+  /** A retry's delay, not a process. */
+  wait?: true;
 }
 
 /**
@@ -98,6 +100,7 @@ export class Attempts {
     };
     const a: Live = {
       graceMs: 0,
+      wait: true,
       handle: {
         signal: () => {
           if (!leave()) return;
@@ -124,6 +127,11 @@ export class Attempts {
     if (a.killTimer === undefined) {
       a.killTimer = this.reactor.setTimer(a.graceMs, () => a.handle.signal("SIGKILL"));
     }
+  }
+
+  /** Cancels every retry's delay (each calls its `cancelled`); processes are left alone. */
+  cancelWaits(): void {
+    for (const [key, a] of [...this.live]) if (a.wait) this.signal(key, "SIGTERM");
   }
 
   /** `terminate` for every attempt. */

@@ -338,6 +338,8 @@ export class Builder implements LoopHost, GenHost {
     this.plan.stop("failure");
     this.host?.interrupt("failure");
     this.gen.cancelFeeds();
+    // A job waiting to retry ends as its last attempt ended, now: not after its delay.
+    this.attempts.cancelWaits();
   }
 
   /** Starts one attempt of a job on the runner. */
@@ -468,7 +470,14 @@ export class Builder implements LoopHost, GenHost {
   private retry(r: Running, end: JobEnd): void {
     const ms = retryDelayMs(r.spec.retryDelay, r.attempt);
     if (!ms) return this.startAttempt(r.spec, r.attempt + 1, r.loop);
-    const give = () => this.complete(r.spec, end.status);
+    // No attempt follows after all: its `job.end` again, without `retrying`, is the job's last word.
+    const give = () => {
+      const last: JobEnd = { ...end, t: this.t() };
+      delete last.retrying;
+      delete last.retry_in_ms;
+      this.emit(last);
+      this.complete(r.spec, end.status);
+    };
     this.attempts.wait(r.spec.name, ms, () => {
       if (this.plan.stopping) give();
       else this.startAttempt(r.spec, r.attempt + 1, r.loop);
