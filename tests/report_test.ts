@@ -316,3 +316,18 @@ Deno.test("indexOfByte: long spans through libc's memchr once the reactor's libc
     assert.equal(indexOfByte(buf, byte, from), buf.indexOf(byte, from), `${byte} from ${from}`);
   }
 });
+
+Deno.test("event log: a job.start is in the file at the end of its burst, not only at the next end", async () => {
+  const { EventLog } = await import("../lib/report/events.ts");
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/ev.ndjson`;
+  const log = new EventLog(path);
+  log.event({ type: "job.start", t: 1, job: "a", pid: 10, attempt: 1 });
+  log.event({ type: "job.start", t: 1, job: "b", pid: 11, attempt: 1 });
+  assert.equal(Deno.readTextFileSync(path), "", "one write for the burst, at its end");
+  await Promise.resolve();
+  const lines = Deno.readTextFileSync(path).split("\n").filter((l) => l);
+  assert.deepEqual(lines.map((l) => JSON.parse(l).job), ["a", "b"]);
+  log.close();
+  await Deno.remove(dir, { recursive: true });
+});

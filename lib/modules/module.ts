@@ -50,6 +50,9 @@ export function describeExit(st: ExitStatus): string {
   return `exit ${st.code}`;
 }
 
+/** What a stop tells those waiting for a module to be ready (`Module.stop`). */
+export type StopSettles = "cancelled" | "failed" | "keep";
+
 /**
  * A module of a run.
  *
@@ -103,6 +106,8 @@ export class Module implements Subscriber {
   private group = 0;
   private groupTimer?: number;
   private stopping?: Promise<void>;
+  /** What a stop tells those waiting for it to be ready (see `stop`). */
+  private stopSettles: StopSettles = "cancelled";
   private failedReadiness = false;
   private restartTimer?: number;
   private graceTimer?: number;
@@ -230,15 +235,18 @@ export class Module implements Subscriber {
    * Stops it; resolves when its process is gone. Queued messages are
    * discarded, unless `drain` (a poison pill): then they are written, its
    * stdin is closed, and it has its grace period to exit by itself before
-   * the stop signal.
+   * the stop signal. Those waiting for it to be ready are told `settles`:
+   * `cancelled` (the run stops), `failed` (a user's stop: what needs it
+   * cannot run), or nothing yet (`keep`: a restart, its next start tells).
    */
-  stop(drain: boolean): Promise<void> {
+  stop(drain: boolean, settles: StopSettles = "cancelled"): Promise<void> {
+    this.stopSettles = settles;
     if (this.restartTimer !== undefined) {
       this.h.reactor.clearTimer(this.restartTimer);
       this.restartTimer = undefined;
       this.takeQueue();
       this.set("stopped");
-      this.settle("cancelled");
+      this.settleStop();
       this.gone();
       return Promise.resolve();
     }
@@ -296,6 +304,12 @@ export class Module implements Subscriber {
     if (this.state === "starting" || this.restartTimer !== undefined) return undefined;
     if (this.state === "idle") return undefined;
     return this.state === "failed" ? "failed" : "cancelled";
+  }
+
+  /** Tells those waiting for it to be ready what the stop means for them (see `stop`). */
+  private settleStop(): void {
+    if (this.stopSettles !== "keep") this.settle(this.stopSettles);
+    this.stopSettles = "cancelled";
   }
 
   private settle(status: JobStatus): void {
@@ -497,7 +511,7 @@ export class Module implements Subscriber {
     if (this.stopping) {
       this.takeQueue();
       this.set("stopped", ended);
-      this.settle("cancelled");
+      this.settleStop();
     } else if (this.failedReadiness) {
       // Already `failed`: its readiness check gave up and jx ended it.
     } else if (!this.h.closing() && wantsRestart(this.spec, st, this.restarts)) {

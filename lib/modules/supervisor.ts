@@ -278,6 +278,13 @@ export class Supervisor implements ModuleHost {
     return out;
   }
 
+  /** Why a module a job needs is down because `jx ctl stop` stopped it, as that job's error. */
+  stoppedByUser(name: string): string | undefined {
+    const m = this.modules.get(name);
+    if (!m?.stoppedByUser || m.live || isUp(m.state)) return undefined;
+    return `needs module '${name}', which was stopped (jx ctl stop)`;
+  }
+
   /** Why a module is not registered, as a message for the jobs that need it. */
   notRegistered(name: string): string | undefined {
     const why = this.unregistered.get(name);
@@ -496,7 +503,8 @@ export class Supervisor implements ModuleHost {
       case "stop":
         // A foreground run keeps waiting for a module stopped this way.
         m.stoppedByUser = true;
-        await m.stop(req.action === "stop" && !!req.drain);
+        // What waits for it to be ready cannot run: a failure, not a cancelled run.
+        await m.stop(req.action === "stop" && !!req.drain, "failed");
         break;
       case "start": {
         const waiting = this.unmetNeeds(m.spec);
@@ -508,7 +516,7 @@ export class Supervisor implements ModuleHost {
       }
       case "restart":
         m.stoppedByUser = true;
-        await m.stop(false);
+        await m.stop(false, "keep"); // what waits for it waits for the new start
         m.start();
         await new Promise((r) => m.onSettled(r));
         break;

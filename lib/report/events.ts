@@ -22,6 +22,7 @@ import type { Reporter, RunEvent } from "../scheduler/events.ts";
 export class EventLog implements Reporter {
   private fd: number;
   private pending: string[] = [];
+  private flushQueued = false;
 
   /**
    * An event log writing to `path` (created or truncated now: a `JxInputError` when it cannot
@@ -38,8 +39,16 @@ export class EventLog implements Reporter {
     const line =
       JSON.stringify("ms" in e ? { ...e, t: r3(e.t), ms: r3(e.ms) } : { ...e, t: r3(e.t) }) + "\n";
     this.pending.push(line);
-    // Batch lines of one burst; every end of a job or run flushes.
+    // The starts of one burst (a pump starting several jobs) in one write, at its end: a job
+    // that runs long is in the file while it runs, not only once something else happens.
     if (e.type !== "job.start" || this.pending.length > 64) this.flush();
+    else if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => {
+        this.flushQueued = false;
+        if (this.fd >= 0) this.flush();
+      });
+    }
   }
 
   /** `job.skip` lines (up to date, at `t`) for `jobs`, as `event` writes them, in one write. */
@@ -64,5 +73,6 @@ export class EventLog implements Reporter {
   close(): void {
     this.flush();
     nodeFs().closeSync(this.fd);
+    this.fd = -1;
   }
 }

@@ -194,11 +194,11 @@ export class Builder implements LoopHost, GenHost {
     return "started";
   };
 
-  /** Why a module the job needs is not registered (its `when:` does not hold), if one is not. */
+  /** Why a module the job needs is not there: not registered (its `when:` fails), or stopped by a user. */
   private unregisteredNeed(spec: JobSpec): string | undefined {
     if (!this.host) return undefined;
     for (const n of spec.needs) {
-      const why = this.host.notRegistered(n);
+      const why = this.host.notRegistered(n) ?? this.host.stoppedByUser?.(n);
       if (why) return why;
     }
   }

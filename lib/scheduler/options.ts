@@ -198,6 +198,8 @@ export interface ModuleHost extends Reporter {
   attach(run: ModuleRun): void;
   /** Why a module is not registered (its `when:` does not hold), or undefined. */
   notRegistered(name: string): string | undefined;
+  /** Why a module is down because a user stopped it (`jx ctl stop`), or undefined. */
+  stoppedByUser?(name: string): string | undefined;
   /**
    * Starts a module whose needs have resolved; `resolved` is called once:
    * `ok` when it is ready, `failed` when it never became ready, `cancelled`

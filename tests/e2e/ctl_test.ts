@@ -264,6 +264,45 @@ jobs:
   assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
 });
 
+Deno.test("[deno] jx ctl stop of a module the run needs: what needs it fails (exit 1), whether it was starting or running", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  up: { run: "exec sleep 300", ready: { delay: 100ms } }
+  slow: { run: "exec sleep 300", ready: { cmd: "test -e go" } }
+jobs:
+  a: { run: "until test -e next; do sleep 0.05; done", needs: [up] }
+  b: { run: "true", needs: [a, up] }
+  c: { run: "true", needs: [slow] }
+`,
+  });
+  const ctl = (...args: string[]) => runJx(["ctl", ...args], { cwd: dir });
+  const [cmd, argv] = jxCommand("deno", ["run", "-k", "--events", "ev.ndjson"]);
+  const jx = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+    .spawn();
+  try {
+    await event(dir, (e) => e.type === "job.start" && e.job === "a");
+    await event(dir, (e) => e.module === "slow" && e.state === "starting");
+    // Stopped while starting: c can never run (it was a cancelled run's skip, and exit 0).
+    assert.equal((await ctl("stop", "slow")).code, 0);
+    // Stopped while running, with b still to start: b fails instead of starting without it.
+    assert.equal((await ctl("stop", "up")).code, 0);
+  } catch (e) {
+    jx.kill("SIGTERM"); // its modules stopped with it
+    throw e;
+  } finally {
+    await Deno.writeTextFile(`${dir}/next`, "");
+  }
+  const out = await jx.output();
+  assert.equal(out.code, 1, new TextDecoder().decode(out.stderr));
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  const skipC = ev.find((e) => e.type === "job.skip" && e.job === "c");
+  assert.equal(skipC?.reason, "dependency-failed");
+  const endB = ev.find((e) => e.type === "job.end" && e.job === "b");
+  assert.equal(endB?.status, "failed");
+  assert.equal(endB?.error, "needs module 'up', which was stopped (jx ctl stop)");
+});
+
 Deno.test("jx ctl with no run here says so (exit 1); jx ctl --help", async () => {
   const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: 'true' }\n" });
   const r = await runJx(["ctl", "status"], { cwd: dir });
