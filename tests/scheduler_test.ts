@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { fakeRun, scriptFromCommand } from "./helpers.ts";
 import { type JxInputError, parseJobsFile } from "../lib/graph/mod.ts";
 import { FakeReactor } from "../lib/reactor/mod.ts";
-import { type RunEvent, runJobs } from "../lib/scheduler/mod.ts";
+import { type ModuleHost, type RunEvent, runJobs } from "../lib/scheduler/mod.ts";
 
 const startOf = (r: Awaited<ReturnType<typeof fakeRun>>, job: string) => r.starts.get(job)?.t;
 const endOf = (r: Awaited<ReturnType<typeof fakeRun>>, job: string) =>
@@ -380,13 +380,23 @@ jobs:
 
 /**
  * A run on the fake reactor whose first reporter throws on the events of
- * `throwOn` (a new error each time); the second one records every event.
+ * `throwOn` (a new error each time); the second one records every event,
+ * and a module host what it was asked to do (`host`).
  */
 async function throwingRun(yaml: string, throwOn: (e: RunEvent) => boolean) {
   const graph = parseJobsFile(yaml, "test.yaml", { baseDir: "/" });
   const reactor = new FakeReactor((req) => scriptFromCommand(req.argv.join(" ")));
   const events: RunEvent[] = [];
   let thrown = 0;
+  const host: string[] = [];
+  const modules: ModuleHost = {
+    attach() {},
+    notRegistered: () => undefined,
+    start: (_spec, resolved) => resolved("ok"),
+    interrupt: (why) => host.push(`interrupt ${why}`),
+    finish: (status) => (host.push(`finish ${status}`), Promise.resolve({ failed: false })),
+    event() {},
+  };
   const thrower = {
     event(e: RunEvent) {
       if (throwOn(e)) throw new Error(`reporter error ${++thrown} on ${e.type}`);
@@ -396,14 +406,15 @@ async function throwingRun(yaml: string, throwOn: (e: RunEvent) => boolean) {
     jobs: 4,
     reactor,
     reporters: [thrower, { event: (e) => events.push(e) }],
+    modules,
   });
   const settled = done.then(() => "resolved", (e: Error) => e.message);
   await reactor.run();
-  return { settled: await settled, events, reactor };
+  return { settled: await settled, events, reactor, host };
 }
 
 Deno.test("a reporter that throws stops the run as SIGTERM would, then runJobs rejects with its first error", async () => {
-  const { settled, events, reactor } = await throwingRun(
+  const { settled, events, reactor, host } = await throwingRun(
     `
 jobs:
   a: { run: sleep 1000 }
@@ -413,6 +424,7 @@ jobs:
     (e) => e.type === "job.start" || e.type === "job.end",
   );
   assert.equal(settled, "reporter error 1 on job.start");
+  assert.deepEqual(host, ["interrupt SIGTERM", "finish interrupted"], "modules stopped");
   assert.deepEqual(
     reactor.records.map((x) => x.signals),
     [[{ at: 0, signal: "SIGTERM" }], [{ at: 0, signal: "SIGTERM" }, {
