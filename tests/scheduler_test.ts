@@ -3,8 +3,10 @@
  * processes, exact start and end times.
  */
 import assert from "node:assert/strict";
-import { fakeRun } from "./helpers.ts";
+import { fakeRun, scriptFromCommand } from "./helpers.ts";
 import { type JxInputError, parseJobsFile } from "../lib/graph/mod.ts";
+import { FakeReactor } from "../lib/reactor/mod.ts";
+import { type ModuleHost, type RunEvent, runJobs } from "../lib/scheduler/mod.ts";
 
 const startOf = (r: Awaited<ReturnType<typeof fakeRun>>, job: string) => r.starts.get(job)?.t;
 const endOf = (r: Awaited<ReturnType<typeof fakeRun>>, job: string) =>
@@ -380,6 +382,93 @@ jobs:
   );
   assert.equal(r.result.exit, 143);
   assert.equal(endOf(r, "b")?.t, 20);
+});
+
+/**
+ * A run on the fake reactor whose first reporter throws on the events of
+ * `throwOn` (a new error each time); the second one records every event,
+ * and a module host what it was asked to do (`host`).
+ */
+async function throwingRun(yaml: string, throwOn: (e: RunEvent) => boolean) {
+  const graph = parseJobsFile(yaml, "test.yaml", { baseDir: "/" });
+  const reactor = new FakeReactor((req) => scriptFromCommand(req.argv.join(" ")));
+  const events: RunEvent[] = [];
+  let thrown = 0;
+  const host: string[] = [];
+  const modules: ModuleHost = {
+    attach() {},
+    notRegistered: () => undefined,
+    start: (_spec, resolved) => resolved("ok"),
+    interrupt: (why) => host.push(`interrupt ${why}`),
+    finish: (status) => (host.push(`finish ${status}`), Promise.resolve({ failed: false })),
+    event() {},
+  };
+  const thrower = {
+    event(e: RunEvent) {
+      if (throwOn(e)) throw new Error(`reporter error ${++thrown} on ${e.type}`);
+    },
+  };
+  const done = runJobs(graph, graph.jobs, {
+    jobs: 4,
+    reactor,
+    reporters: [thrower, { event: (e) => events.push(e) }],
+    modules,
+  });
+  const settled = done.then(() => "resolved", (e: Error) => e.message);
+  await reactor.run();
+  return { settled: await settled, events, reactor, host };
+}
+
+Deno.test("a reporter that throws stops the run as SIGTERM would, then runJobs rejects with its first error", async () => {
+  const { settled, events, reactor, host } = await throwingRun(
+    `
+jobs:
+  a: { run: sleep 1000 }
+  b: { run: sleep 1000; ignore TERM, grace: 100ms }
+  c: { run: sleep 5, needs: [a] }
+`,
+    (e) => e.type === "job.start" || e.type === "job.end",
+  );
+  assert.equal(settled, "reporter error 1 on job.start");
+  assert.deepEqual(host, ["interrupt SIGTERM", "finish interrupted"], "modules stopped");
+  assert.deepEqual(
+    reactor.records.map((x) => x.signals),
+    [[{ at: 0, signal: "SIGTERM" }], [{ at: 0, signal: "SIGTERM" }, {
+      at: 100,
+      signal: "SIGKILL",
+    }]],
+    "each group signalled, the grace honoured",
+  );
+  const ends = events.filter((e) => e.type === "job.end" || e.type === "job.skip");
+  assert.deepEqual(ends.map((e) => [e.job, e.type === "job.end" ? e.status : e.reason, e.t]), [
+    ["a", "cancelled", 0],
+    ["c", "cancelled", 0],
+    ["b", "cancelled", 100],
+  ]);
+  const last = events[events.length - 1];
+  assert.deepEqual(last.type === "run.end" && [last.status, last.exit, last.t], [
+    "interrupted",
+    143,
+    100,
+  ]);
+});
+
+Deno.test("a reporter that throws on job.output, on the last job.end or on run.end: runJobs rejects", async () => {
+  const yaml = "jobs:\n  a: { run: sleep 10; out x }\n  b: { run: sleep 1000 }\n";
+  const onOutput = await throwingRun(yaml, (e) => e.type === "job.output");
+  assert.equal(onOutput.settled, "reporter error 1 on job.output");
+  assert.deepEqual(onOutput.reactor.records.map((x) => x.signals[0]?.signal), [
+    "SIGTERM",
+    "SIGTERM",
+  ]);
+  const quick = "jobs:\n  a: { run: sleep 10 }\n";
+  const onEnd = await throwingRun(quick, (e) => e.type === "job.end");
+  assert.equal(onEnd.settled, "reporter error 1 on job.end");
+  const onRunEnd = await throwingRun(quick, (e) => e.type === "run.end");
+  assert.equal(onRunEnd.settled, "reporter error 1 on run.end");
+  const onRunStart = await throwingRun(quick, (e) => e.type === "run.start");
+  assert.equal(onRunStart.settled, "reporter error 1 on run.start");
+  assert.equal(onRunStart.reactor.records.length, 0, "nothing started");
 });
 
 Deno.test("a command that cannot start fails with a clear error", async () => {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { realpathSync, statSync } from "node:fs";
+import { readdirSync, realpathSync, statSync } from "node:fs";
 import { posix, resolve } from "node:path";
 import {
   depfileInputs,
@@ -17,7 +17,8 @@ import {
   resourceNames,
 } from "../graph/mod.ts";
 import { expandBraces } from "../graph/glob.ts";
-import { formatEdit, literalGlob, narrowGlobs } from "./suggest.ts";
+import { formatEdit, globFits, type GlobScope, literalGlob, narrowGlobs } from "./suggest.ts";
+import { decodeBytes } from "./strace_parse.ts";
 import type { Access, AccessKind, Finding } from "./types.ts";
 
 /**
@@ -87,6 +88,8 @@ export interface CompareOptions {
   ignore?: string[];
   /** Whether a path (absolute) is a directory now (default: stat). */
   isDir?: (path: string) => boolean;
+  /** The names in a folder (absolute) now, none when it cannot be read (default: readdir). */
+  listDir?: (path: string) => string[];
 }
 
 /** The uses of each path by one job, relative to the root, outside and ignored paths dropped. */
@@ -109,6 +112,15 @@ export function usesOf(accesses: Access[], o: CompareOptions): Map<string, PathU
 function inside(root: string, path: string): string | undefined {
   const rel = posix.relative(root, path) || ".";
   return rel === ".." || rel.startsWith("../") || posix.isAbsolute(rel) ? undefined : rel;
+}
+
+/** The names in folder `path` as the trace has them (bytes that are not UTF-8 kept), none when unreadable. */
+function namesIn(path: string): string[] {
+  try {
+    return readdirSync(path, { encoding: "buffer" }).map((b) => decodeBytes(b));
+  } catch {
+    return [];
+  }
 }
 
 /** The real path of `path` (no symbolic link in it), or undefined when it does not exist. */
@@ -210,6 +222,8 @@ interface Ctx {
   uses: Map<string, Map<string, PathUse>>;
   order: Order;
   isDir: (rel: string) => boolean;
+  /** The paths (relative to the root) in a folder (relative to the root) now. */
+  list: (rel: string) => string[];
   /** What a job declares it reads: `reads`, dotenv files, what its depfile lists (and `realAlias`es). */
   readsOf: (job: JobSpec) => string[];
   /** What a job declares it writes (and the `realAlias`es of those paths). */
@@ -294,7 +308,8 @@ function pairFindings(c: Ctx, x: JobSpec, y: JobSpec): Finding[] {
 
 /**
  * Fills in the `suggest` of undeclared reads and writes: per job, the
- * narrowest globs, relative to the folder of the file the job is written in.
+ * narrowest globs, relative to the folder of the file the job is written in,
+ * where they fit (`globFits`), else the paths.
  */
 function suggest(c: Ctx, findings: Finding[]): void {
   const groups = new Map<string, Finding[]>();
@@ -309,9 +324,74 @@ function suggest(c: Ctx, findings: Finding[]): void {
     const field = list[0].problem === "undeclared-read" ? "reads" : "writes";
     const spec = c.spec(list[0].job);
     const own = (f: Finding) => spec ? c.ownPath(spec, f.path) : f.path;
-    const globs = narrowGlobs(list.map(own));
-    for (const f of list) f.suggest = formatEdit(field, [globs.get(own(f))!]);
+    const rootOf = new Map(list.map((f) => [own(f), f.path]));
+    const globs = narrowGlobs(list.map(own), spec && fits(c, spec, field, rootOf));
+    for (const f of list) f.suggest = formatEdit(field, globs.get(own(f))!);
   }
+}
+
+/**
+ * Whether a glob over paths of one folder, both as the job's own jobs file
+ * names them (`rootOf`: each such path relative to the root), fits in the
+ * job's `field` (`globFits`, on the same glob relative to the root).
+ */
+function fits(
+  c: Ctx,
+  spec: JobSpec,
+  field: "reads" | "writes",
+  rootOf: Map<string, string>,
+): (glob: string, paths: string[]) => boolean {
+  return (glob, paths) => {
+    const found = paths.map((p) => rootOf.get(p)!);
+    const dir = posix.dirname(found[0]);
+    const last = glob.slice(glob.lastIndexOf("/") + 1);
+    const rootGlob = dir === "." ? last : `${literalGlob(dir)}/${last}`;
+    return globFits(rootGlob, scopeOf(c, spec, field, found, dir));
+  };
+}
+
+/**
+ * What a glob over `found` (paths of folder `dir`, relative to the root)
+ * must leave alone. In `writes`: what the job read and did not change, what
+ * it and every other job declare reading, what other jobs declare writing,
+ * the folder's files the job did not write (a writes glob makes them
+ * outputs: `jx clean` removes them, edges order the job with their readers).
+ * In `reads`: what the job changed or declares writing, what other jobs
+ * declare writing (a reads glob over them orders the job after or before
+ * them, even into a cycle); files on disk are not checked (an extra input
+ * costs a rerun, never an order).
+ */
+function scopeOf(
+  c: Ctx,
+  job: JobSpec,
+  field: "reads" | "writes",
+  found: string[],
+  dir: string,
+): GlobScope {
+  const uses = c.uses.get(job.name) ?? new Map<string, PathUse>();
+  const writes = field === "writes";
+  const untouchable: string[] = [];
+  for (const [p, u] of uses) {
+    if (writes ? (u.read || u.probe) && !changed(u) : changed(u)) untouchable.push(p);
+  }
+  const declared = writes ? [...c.readsOf(job)] : [...c.writesOf(job)];
+  for (const o of otherJobs(c, job)) {
+    if (writes) declared.push(...o.reads);
+    declared.push(...o.writes);
+  }
+  if (!writes) return { found, untouchable, declared };
+  const wrote = (p: string) => !!uses.get(p)?.wrote;
+  return { found, untouchable, declared, onDisk: c.list(dir), wrote };
+}
+
+/** Every job but `job`: the graph's, and those made during the run that were recorded. */
+function otherJobs(c: Ctx, job: JobSpec): JobSpec[] {
+  const out = c.graph.jobs.filter((j) => j.name !== job.name);
+  for (const name of c.uses.keys()) {
+    const made = c.graph.byName.has(name) || name === job.name ? undefined : c.spec(name);
+    if (made) out.push(made);
+  }
+  return out;
 }
 
 /** What `Checker` needs: the comparison's options, and the job specs of jobs made during a run. */
@@ -357,6 +437,7 @@ export class Checker {
         return false;
       }
     });
+    const listAbs = o.listDir ?? namesIn;
     const realRoot = o.realRoot ?? realPath(o.root) ?? o.root;
     this.o = { ...o, realRoot };
     const rootDir = posix.dirname(resolve(graph.file));
@@ -365,6 +446,10 @@ export class Checker {
       uses: new Map(),
       order: new Order(graph),
       isDir: (r) => isDirAbs(posix.join(o.root, r)),
+      list: (r) => {
+        const names = listAbs(posix.join(o.root, r));
+        return r === "." ? names : names.map((n) => `${r}/${n}`);
+      },
       readsOf: (j) =>
         this.withAliases(`r${j.name}`, [
           ...j.reads,

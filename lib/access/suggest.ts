@@ -7,7 +7,7 @@
  */
 import { posix } from "node:path";
 import { RAW_BYTE } from "./strace_parse.ts";
-import { escapeGlob } from "../graph/mod.ts";
+import { escapeGlob, ResourceIndex, resourceNames, resourcesConflict } from "../graph/mod.ts";
 
 /**
  * A path as a resource glob that matches only that path: each glob
@@ -35,8 +35,21 @@ export function literalGlob(path: string): string {
  */
 const RAW_BYTES = new RegExp(`${RAW_BYTE.source}+`, "gu");
 
-/** `src/a.h`, `src/b.h` -> `src/*.h`: one glob per folder with two or more paths of one extension. */
-export function narrowGlobs(paths: string[]): Map<string, string> {
+/**
+ * The narrowest glob over paths of one folder: two or more of one extension
+ * as `folder/*.ext`, more than three mixed as `folder/*`, else none.
+ */
+export function folderGlob(dir: string, list: string[]): string | undefined {
+  const prefix = dir === "." ? "" : literalGlob(dir) + "/";
+  const exts = new Set(list.map((p) => posix.extname(p)));
+  const ext = [...exts][0];
+  if (list.length >= 2 && exts.size === 1 && ext) return `${prefix}*${literalGlob(ext)}`;
+  if (list.length > 3) return `${prefix}*`;
+  return undefined;
+}
+
+/** The paths by folder, each once, in the order first seen. */
+function byFolder(paths: string[]): Map<string, string[]> {
   const byDir = new Map<string, string[]>();
   for (const p of new Set(paths)) {
     const d = posix.dirname(p);
@@ -44,17 +57,82 @@ export function narrowGlobs(paths: string[]): Map<string, string> {
     if (list) list.push(p);
     else byDir.set(d, [p]);
   }
-  const out = new Map<string, string>();
-  for (const [dir, list] of byDir) {
-    const prefix = dir === "." ? "" : literalGlob(dir) + "/";
-    const exts = new Set(list.map((p) => posix.extname(p)));
-    const ext = [...exts][0];
-    let glob: string | undefined;
-    if (list.length >= 2 && exts.size === 1 && ext) glob = `${prefix}*${literalGlob(ext)}`;
-    else if (list.length > 3) glob = `${prefix}*`;
-    for (const p of list) out.set(p, glob ?? literalGlob(p));
+  return byDir;
+}
+
+/**
+ * The items to suggest for each path: its folder's glob (`folderGlob`,
+ * `src/a.h`, `src/b.h` -> `[src/*.h]`) when `fits` takes it; when it does
+ * not, the folder's paths listed, the same list for each; a path with no
+ * glob for its folder, itself.
+ *
+ * @example
+ * ```ts
+ * import { narrowGlobs } from "./suggest.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(narrowGlobs(["a.h", "b.h"]).get("a.h"), ["*.h"]);
+ * assertEquals(narrowGlobs(["a.h", "b.h"], () => false).get("a.h"), ["a.h", "b.h"]);
+ * ```
+ */
+export function narrowGlobs(
+  paths: string[],
+  fits: (glob: string, paths: string[]) => boolean = () => true,
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [dir, list] of byFolder(paths)) {
+    const glob = folderGlob(dir, list);
+    if (glob === undefined) { for (const p of list) out.set(p, [literalGlob(p)]); }
+    else {
+      const items = fits(glob, list) ? [glob] : list.map(literalGlob);
+      for (const p of list) out.set(p, items);
+    }
   }
   return out;
+}
+
+/**
+ * What a glob suggested for one job's paths of one folder must leave alone,
+ * so that pasted in it names no more than it should (`globFits`).
+ */
+export interface GlobScope {
+  /** The paths found undeclared, which the glob is for. */
+  found: string[];
+  /** Paths of the job's trace the glob must not cover: read ones (for `writes`), changed ones (for `reads`). */
+  untouchable: string[];
+  /** Declared resources that the glob must not touch beyond what `found` touches already. */
+  declared: string[];
+  /** For `writes`: the paths in the glob's folder on disk now; each must be found or `wrote`. */
+  onDisk?: string[];
+  /** Whether the job wrote a path. */
+  wrote?: (path: string) => boolean;
+}
+
+/**
+ * Whether `glob` (relative to the root, as `scope`'s paths) covers no
+ * untouchable path, conflicts with no declared resource that the found
+ * paths listed would not conflict with too (no ordering edge of its own),
+ * and covers no file on disk the job did not write.
+ *
+ * @example
+ * ```ts
+ * import { globFits } from "./suggest.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const found = ["bad.txt", "gone.txt"];
+ * assertEquals(globFits("*.txt", { found, untouchable: [], declared: ["out.txt"] }), false);
+ * assertEquals(globFits("*.txt", { found, untouchable: ["in.txt"], declared: [] }), false);
+ * assertEquals(globFits("*.txt", { found, untouchable: [], declared: ["*.md", "bad.txt"] }), true);
+ * ```
+ */
+export function globFits(glob: string, scope: GlobScope): boolean {
+  const paths = new Set(scope.found);
+  if (scope.untouchable.some((p) => !paths.has(p) && resourceNames(glob, p))) return false;
+  if (scope.onDisk?.some((p) => resourceNames(glob, p) && !paths.has(p) && !scope.wrote?.(p))) {
+    return false;
+  }
+  const idx = new ResourceIndex<true>();
+  for (const r of scope.declared) idx.getOrAdd(r, () => true);
+  const found = scope.found.map(escapeGlob);
+  return idx.conflicting(glob).every((r) => found.some((p) => resourcesConflict(p, r)));
 }
 
 /** Characters of a plain item that YAML reads as text, whatever its neighbours. */

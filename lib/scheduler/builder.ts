@@ -82,6 +82,7 @@ export class Builder implements LoopHost, GenHost {
    */
   private console?: string;
   private resolveDone!: (r: RunResult) => void;
+  private rejectDone!: (error: unknown) => void;
 
   /** A run of `selected` over `runner`; `env` makes each job's environment. */
   constructor(
@@ -94,7 +95,9 @@ export class Builder implements LoopHost, GenHost {
     this.reactor = opts.reactor;
     this.host = runner.passOver ? undefined : opts.modules;
     const reporters = [...(opts.reporters ?? []), ...(this.host ? [this.host] : [])];
-    this.frame = new RunFrame(this.reactor, reporters, opts.t0);
+    // A reporter's exception stops the run once the step it came from is over.
+    const threw = () => this.reactor.setTimer(0, () => this.stopForReporter());
+    this.frame = new RunFrame(this.reactor, reporters, opts.t0, threw);
     this.emit = this.frame.emit;
     this.t = this.frame.t;
     this.pools = new Pools(graph.pools);
@@ -103,9 +106,15 @@ export class Builder implements LoopHost, GenHost {
     this.attempts = new Attempts(this.reactor, runner);
   }
 
-  /** Starts the run; resolves when every selected job is resolved (and modules stopped). */
+  /**
+   * Starts the run; resolves when every selected job is resolved (and
+   * modules stopped), or rejects then with a reporter's exception.
+   */
   run(): Promise<RunResult> {
-    const done = new Promise<RunResult>((r) => this.resolveDone = r);
+    const done = new Promise<RunResult>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
     const { frame } = this;
     if (this.opts.control) {
       this.opts.control.stop = (sig) => this.onSignal(sig, frame.interrupt(sig));
@@ -136,6 +145,7 @@ export class Builder implements LoopHost, GenHost {
   /** Starts what can start, reports skips, ends the run when nothing is left. */
   pump(): void {
     if (this.finished) return;
+    if (this.frame.reporterError && !this.frame.interrupted) return this.stopForReporter();
     if (this.loops.queued) this.loops.startQueued(this);
     if (!this.plan.stopping) this.plan.offerReady(this.tryStart);
     this.flushSkips();
@@ -499,6 +509,16 @@ export class Builder implements LoopHost, GenHost {
     this.pump();
   }
 
+  /**
+   * A reporter threw: the run stops as on SIGTERM (nothing more starts, the
+   * jobs' process groups get SIGTERM and their grace, modules are stopped),
+   * and `run()` rejects with the exception once it is over.
+   */
+  private stopForReporter(): void {
+    if (this.finished || !this.frame.interrupt("SIGTERM")) return;
+    this.onSignal("SIGTERM", true);
+  }
+
   private finish(): void {
     this.finished = true;
     this.runner.onCapacity = undefined;
@@ -517,6 +537,8 @@ export class Builder implements LoopHost, GenHost {
 
   private end(): void {
     const { exit, ms } = this.frame.end(this.failures ? 1 : 0);
+    const threw = this.frame.reporterError;
+    if (threw) return this.rejectDone(threw.error);
     this.resolveDone({ exit, status: this.status(), results: this.results, ms });
   }
 }

@@ -39,24 +39,58 @@ type RunEnd = Extract<RunEvent, { type: "run.end" }>;
 export class RunFrame {
   /** The signal that stopped the run, once one did (or a stop request said so). */
   interrupted?: ListenSignal;
+  /** The first exception a reporter threw, once one did (the rest are dropped). */
+  reporterError?: { error: unknown };
   private runStart: number;
   private t0: number;
   private unlisten?: () => void;
 
-  /** A run on `reactor`'s clock, its events to `reporters`; `t0`: when `t` is 0 (default: now). */
-  constructor(private reactor: Reactor, private reporters: Reporter[], t0?: number) {
+  /**
+   * A run on `reactor`'s clock, its events to `reporters`; `t0`: when `t` is
+   * 0 (default: now). With `onReporterError`, an exception a reporter throws
+   * is kept in `reporterError` (the first one) and `onReporterError` is told
+   * of it, once; the event still goes to the other reporters. Without it,
+   * the exception goes to the caller of `emit`.
+   */
+  constructor(
+    private reactor: Reactor,
+    private reporters: Reporter[],
+    t0?: number,
+    private onReporterError?: () => void,
+  ) {
     this.runStart = reactor.now();
     this.t0 = t0 ?? this.runStart;
   }
 
   /** Sends an event to every reporter. */
   readonly emit = (e: RunEvent): void => {
-    for (const r of this.reporters) r.event(e);
+    for (const r of this.reporters) {
+      try {
+        r.event(e);
+      } catch (error) {
+        this.reporterThrew(error);
+      }
+    }
   };
 
   /** `job.skip` (up to date, now) for each of `jobs`, to every reporter (`skipUpToDate`). */
   upToDate(jobs: readonly string[]): void {
-    skipUpToDate(this.reporters, jobs, this.t());
+    const t = this.t();
+    for (const r of this.reporters) {
+      try {
+        skipUpToDate([r], jobs, t);
+      } catch (error) {
+        this.reporterThrew(error);
+      }
+    }
+  }
+
+  /** A reporter threw `error`: kept if it is the first (and the frame's owner told), else dropped. */
+  private reporterThrew(error: unknown): void {
+    if (!this.onReporterError) throw error;
+    if (this.reporterError) return;
+    this.reporterError = { error };
+    this.onReporterError();
   }
 
   /** Milliseconds since the run's `t0` (events' `t`). */

@@ -23,7 +23,8 @@ export function newRunId(): string {
 }
 
 /**
- * Runs the selected jobs of a graph.
+ * Runs the selected jobs of a graph. A reporter that throws stops the run
+ * as SIGTERM would; the promise then rejects with its exception.
  *
  * @example
  * ```ts

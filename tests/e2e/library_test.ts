@@ -1,9 +1,10 @@
 /**
  * The library example (examples/library.ts, shown in docs/library.md) runs
- * as documented, under Deno and under Bun.
+ * as documented, under Deno and under Bun; a reporter that throws makes
+ * `runJobs` reject, with no job's process left running.
  */
 import assert from "node:assert/strict";
-import { BUN, DENO, ROOT, RUNTIMES } from "../helpers.ts";
+import { alive, BUN, DENO, inGroups, ROOT, RUNTIMES } from "../helpers.ts";
 
 for (const rt of RUNTIMES) {
   Deno.test(`[${rt}] examples/library.ts: a graph built in code, run with a custom reporter`, async () => {
@@ -91,6 +92,67 @@ for (const rt of RUNTIMES.filter((r) => r !== "binary")) {
       assert.equal(out.code, 0, new TextDecoder().decode(out.stderr) + stdout);
       assert.equal(stdout.trim(), "true 0 hi");
     } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+/**
+ * A script that runs `sleep 0.2; echo x` and `sleep 203` with a reporter
+ * that throws on the event named by its first argument, on the reactor its
+ * second names; it prints each job's pid, then how `runJobs` settled (or
+ * `pending` after 10 s) and which of the pids `kill -0` still finds.
+ */
+const THROWING_REPORTER = `
+import process from "node:process";
+import { createReactor, parseJobsFile, runJobs } from "${ROOT}/mod.ts";
+const [on, kind] = process.argv.slice(-2);
+const graph = parseJobsFile("jobs:\\n  a: { run: 'sleep 0.2; echo x' }\\n  b: { run: 'sleep 203' }\\n", "/tmp/throw.yaml");
+const reactor = createReactor(kind);
+const pids = [];
+const reporter = {
+  event(e) {
+    if (e.type === "job.start") console.log("pid", pids[pids.length] = e.pid);
+    if (e.type === on) throw new Error("reporter failed on " + on);
+  },
+};
+const run = runJobs(graph, graph.jobs, { reactor, jobs: 2, handleSignals: false, reporters: [reporter] });
+const pending = new Promise((r) => setTimeout(() => r("pending"), 10000));
+const settled = await Promise.race([run.then((r) => "resolved " + r.status, (e) => "rejected " + e.message), pending]);
+const live = pids.filter((pid) => { try { process.kill(pid, 0); return true; } catch { return false; } });
+console.log(settled);
+console.log("alive", JSON.stringify(live));
+process.exit(0);
+`;
+
+for (const rt of RUNTIMES.filter((r) => r !== "binary")) {
+  Deno.test(`[${rt}] a reporter that throws: runJobs rejects with its error, no job left running`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "jx-throwing-" });
+    const pids: number[] = [];
+    try {
+      await Deno.writeTextFile(`${dir}/throw.js`, THROWING_REPORTER);
+      for (const kind of ["epoll", "portable"]) {
+        for (const on of ["job.start", "job.output", "job.end"]) {
+          const args = rt === "bun"
+            ? ["throw.js", on, kind]
+            : ["run", "-A", "--quiet", "throw.js", on, kind];
+          const out = await new Deno.Command(rt === "bun" ? BUN : DENO, {
+            args,
+            cwd: dir,
+            stdin: "null",
+          }).output();
+          const stdout = new TextDecoder().decode(out.stdout);
+          const got = stdout.split("\n").filter((l) => l);
+          pids.push(...got.filter((l) => l.startsWith("pid ")).map((l) => Number(l.slice(4))));
+          const what = `${kind}, throw on ${on}:\n${stdout}${new TextDecoder().decode(out.stderr)}`;
+          assert.equal(out.code, 0, what);
+          assert.deepEqual(got.slice(-2), [`rejected reporter failed on ${on}`, "alive []"], what);
+          assert.equal(got.length, 4, what);
+          assert.deepEqual(pids.filter(alive), [], what);
+        }
+      }
+    } finally {
+      for (const pid of inGroups(pids)) Deno.kill(pid, "SIGKILL");
       await Deno.remove(dir, { recursive: true });
     }
   });

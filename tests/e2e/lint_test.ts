@@ -52,12 +52,80 @@ Deno.test("strace parser: split calls joined, hex and C escapes, dirfds, chdir, 
 Deno.test("suggestions: one glob per folder of paths sharing an extension", () => {
   const g = narrowGlobs(["inc/a.h", "inc/b.h", "gen.txt", "d/x.c", "d/y.h"]);
   assert.deepEqual(Object.fromEntries(g), {
-    "inc/a.h": "inc/*.h",
-    "inc/b.h": "inc/*.h",
-    "gen.txt": "gen.txt",
-    "d/x.c": "d/x.c",
-    "d/y.h": "d/y.h",
+    "inc/a.h": ["inc/*.h"],
+    "inc/b.h": ["inc/*.h"],
+    "gen.txt": ["gen.txt"],
+    "d/x.c": ["d/x.c"],
+    "d/y.h": ["d/y.h"],
   });
+});
+
+/**
+ * The suggestions `compare` makes for job `j` of `yaml` (in /p) that did
+ * `did` (`read a.h`, `write b.txt`, `delete c.txt`, `probe d.h`) while the
+ * folder /p held `disk` afterwards: each finding's path and suggestion.
+ */
+function suggested(yaml: string, did: string[], disk: string[] = []): string[] {
+  const g = parseJobsFile(yaml, "/p/jobs.yaml");
+  const accesses = did.map((d) => {
+    const [kind, path] = d.split(" ");
+    const k = kind === "probe" ? "read" : kind as "read" | "write" | "delete";
+    return { path: `/p/${path}`, kind: k, pid: 1, ok: kind !== "probe" };
+  });
+  const listDir = (p: string) => p === "/p" ? disk : [];
+  return compare(g, g.jobs, new Map([["j", accesses]]), { root: "/p", isDir: () => false, listDir })
+    .map((f) => `${f.path}: ${f.suggest}`);
+}
+
+Deno.test("suggestions: a writes glob only where it covers no input, no other job's path, no other file", () => {
+  const did = ["write a.txt", "delete b.txt"];
+  const glob = ['a.txt: writes: ["*.txt"]', 'b.txt: writes: ["*.txt"]'];
+  const listed = ["a.txt: writes: [a.txt, b.txt]", "b.txt: writes: [a.txt, b.txt]"];
+  const job = (more = "") => `jobs:\n  j: { run: x${more} }\n`;
+  assert.deepEqual(suggested(job(), did, ["a.txt", "jobs.yaml"]), glob);
+  // A file the job read (and did not write), traced or declared.
+  assert.deepEqual(suggested(job(), [...did, "read c.txt"], ["a.txt"]), [
+    ...listed,
+    "c.txt: reads: [c.txt]",
+  ]);
+  assert.deepEqual(suggested(job(), [...did, "probe c.txt"], ["a.txt"]), listed);
+  assert.deepEqual(suggested(job(", reads: [c.txt]"), did, ["a.txt"]), listed);
+  // A path another job declares: the glob would order the two jobs.
+  const other = (decl: string) => job() + `  o: { run: y, ${decl} }\n`;
+  assert.deepEqual(suggested(other("reads: [c.txt]"), did, ["a.txt"]), listed);
+  assert.deepEqual(suggested(other("writes: [sub/*.txt, c.txt]"), did, ["a.txt"]), listed);
+  assert.deepEqual(suggested(other("writes: [out]"), did, ["a.txt"]), glob, "no overlap");
+  // ... unless the paths found conflict with it as well: the glob adds no edge.
+  assert.deepEqual(suggested(other("reads: [a.txt]"), did, ["a.txt"]), glob);
+  // A file on disk the job did not write (it would be an output: jx clean removes it).
+  assert.deepEqual(suggested(job(), did, ["a.txt", "c.txt"]), listed);
+  // One the job wrote, declared, is fine.
+  assert.deepEqual(
+    suggested(job(", writes: [c.txt]"), [...did, "write c.txt"], ["a.txt", "c.txt"]),
+    glob,
+  );
+});
+
+Deno.test("suggestions: a reads glob only where it covers no path the job or another job writes", () => {
+  const did = ["read a.h", "read b.h"];
+  const glob = ['a.h: reads: ["*.h"]', 'b.h: reads: ["*.h"]'];
+  const listed = ["a.h: reads: [a.h, b.h]", "b.h: reads: [a.h, b.h]"];
+  const job = (more = "") => `jobs:\n  j: { run: x${more} }\n`;
+  // Other files on disk are fine: an input too many costs a rerun, not an order.
+  assert.deepEqual(suggested(job(), did, ["a.h", "b.h", "c.h"]), glob);
+  assert.deepEqual(suggested(job() + "  o: { run: y, reads: [c.h] }\n", did), glob);
+  // Another job's output: the glob would order j after it (or it after j, even in a cycle).
+  assert.deepEqual(suggested(job() + "  o: { run: y, writes: [c.h] }\n", did), listed);
+  assert.deepEqual(
+    suggested("jobs:\n  o: { run: y, writes: [gen.h] }\n" + job().slice(6), did),
+    listed,
+  );
+  // The job's own outputs, declared or traced.
+  assert.deepEqual(suggested(job(", writes: [c.h]"), [...did, "write c.h"]), listed);
+  assert.deepEqual(suggested(job(), [...did, "write c.h"]), [
+    ...listed,
+    "c.h: writes: [c.h]",
+  ]);
 });
 
 Deno.test("compare: own temporaries, own outputs read back, dirs made for outputs are no findings", () => {
@@ -215,6 +283,39 @@ for (const runtime of RUNTIMES) {
     const key = await runJx(["lint"], { cwd: dir, runtime });
     assert.equal(key.code, 0, key.stdout);
   });
+
+  t(
+    "no writes glob over the job's inputs, another job's files or files it left alone",
+    async () => {
+      const dir = await tempDir({
+        "jobs.yaml": "jobs:\n" +
+          "  ok: { run: cat in.txt > out.txt, reads: [in.txt], writes: [out.txt] }\n" +
+          '  bad: { run: "cat hidden.txt > bad.txt; rm -f gone.txt", reads: [in.txt] }\n',
+        "in.txt": "in\n",
+        "hidden.txt": "hidden\n",
+        "gone.txt": "gone\n",
+      });
+      const r = await runJx(["lint"], { cwd: dir, runtime });
+      assert.equal(r.code, 1, r.stderr);
+      // "*.txt" would make in.txt, hidden.txt and ok's out.txt outputs of bad.
+      assert.deepEqual(lines(r.stdout), [
+        "jobs.yaml:3:3: job 'bad' write bad.txt, not in its writes: add writes: [bad.txt, gone.txt]",
+        "jobs.yaml:3:3: job 'bad' delete gone.txt, not in its writes: add writes: [bad.txt, gone.txt]",
+        "jobs.yaml:3:3: job 'bad' read hidden.txt, not in its reads: add reads: [hidden.txt]",
+      ]);
+      // The edits pasted: no finding, and no edge between the two jobs.
+      const fixed = (await Deno.readTextFile(`${dir}/jobs.yaml`)).replace(
+        "reads: [in.txt] }\n",
+        "reads: [in.txt, hidden.txt], writes: [bad.txt, gone.txt] }\n",
+      );
+      await Deno.writeTextFile(`${dir}/jobs.yaml`, fixed);
+      await Deno.writeTextFile(`${dir}/gone.txt`, "gone\n");
+      const again = await runJx(["lint"], { cwd: dir, runtime });
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      const graph = await runJx(["graph", "--format", "json"], { cwd: dir, runtime });
+      assert.deepEqual(JSON.parse(graph.stdout).edges, []);
+    },
+  );
 
   t("two unordered jobs writing one file: a race; a read with no order", async () => {
     const dir = await tempDir({
