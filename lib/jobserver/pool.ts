@@ -27,6 +27,12 @@
  * or at once when one of its own jobs gives slots back. From its first wait
  * on, jx starts none of its smaller jobs, so the pool drains to it.
  *
+ * Tokens lost for good: a server that holds all its slots (none of its jobs
+ * runs) knows every token should be in the pool; when a waiting job finds
+ * fewer, jobs that ended took the rest and never gave them back, and jx
+ * writes new ones in their place (with a warning), instead of waiting
+ * forever. make does not do that; jx can, because it created the pool.
+ *
  * @module
  */
 import { C, cstr, errno, libc, strerror } from "../reactor/libc.ts";
@@ -97,6 +103,8 @@ interface PoolInit {
   pipe?: { read: number; write: number };
   /** Closes what was opened and removes the fifo (server). */
   cleanup: () => void;
+  /** Says something the user should know now (tokens put back in the pool). */
+  warn?: (w: string) => void;
 }
 
 /** The byte jx writes as a token. */
@@ -205,11 +213,12 @@ class Pool implements JobserverSlots {
     // Slots given back in this turn first: no I/O.
     if (this.have() + this.returned.length >= n) return this.assign(n);
     // Waiting already: the watch or the retry timer says when to read again
-    // (unless jx's jobs gave slots back).
+    // (unless jx's jobs gave slots back, or none runs and lost tokens may show).
     const waiting = this.cancelWatch || this.retryTimer !== undefined;
-    if (waiting && !this.cameBack) return this.hold(n);
+    if (waiting && !this.cameBack && !this.holdsAll()) return this.hold(n);
     this.cameBack = false;
-    this.gather(n);
+    const dry = this.gather(n);
+    if (this.have() < n && dry && this.holdsAll()) this.replaceLost();
     if (this.have() < n) return this.waitFor(n);
     return this.assign(n);
   }
@@ -287,6 +296,21 @@ class Pool implements JobserverSlots {
     if (!this.holdFor || this.asked) return;
     this.stopHolding();
     this.onAvailable?.();
+  }
+
+  /** A server none of whose jobs runs: every token of the pool should be in it now. */
+  private holdsAll(): boolean {
+    return this.role === "server" && this.implicitFree && this.held.length === 0;
+  }
+
+  /** Tokens that jobs which ended never gave back: new ones in their place (the pool was read dry). */
+  private replaceLost(): void {
+    const lost = this.limit - 1 - this.reserve.length;
+    if (lost <= 0) return;
+    for (let i = 0; i < lost; i++) this.reserve.push(TOKEN);
+    this.init.warn?.(
+      `jobserver: ${lost} token(s) were not returned by jobs that ended; jx put them back in the pool`,
+    );
   }
 
   give(n: number): void {
@@ -376,6 +400,7 @@ function writeAllTo(fd: number, data: Uint8Array, what: string): void {
  * Creates a pool of `jobs` slots for jx's children (the server side): a fifo
  * (mode 0600 in a private directory, removed by `finish`) holding `jobs - 1`
  * tokens. Jobs get the `style` form by default and can ask for the other.
+ * `warn` hears of tokens that jobs lost and jx put back during the run.
  *
  * @example
  * ```ts
@@ -394,6 +419,7 @@ export function createJobserver(
   jobs: number,
   style: "pipe" | "fifo",
   reactor: Reactor,
+  warn?: (w: string) => void,
 ): JobserverSlots {
   const s = libc().symbols;
   removeStaleTemp(); // left by a jx killed with SIGKILL: fifo folders and spilled output
@@ -430,6 +456,7 @@ export function createJobserver(
       s.unlink(cstr(path));
       removeDir();
     },
+    warn,
   });
   // The pool holds N-1 tokens; jx keeps the implicit one.
   if (jobs > 1) writeAllTo(wfd, new Uint8Array(jobs - 1).fill(TOKEN), "cannot fill the pool");

@@ -4,8 +4,9 @@
  * plan: a job of `jx run`'s file (exit 2 before anything runs), a job an
  * `emits: jobs` job emits during `jx run`, a job of a `jx watch` cycle.
  * A job of several tokens in a jobserver pool never sits on part of them
- * while other clients of the pool wait (jx's own jobs wait for it). Runs
- * that would hang run under `timeout` (exit 124).
+ * while other clients of the pool wait (jx's own jobs wait for it), and
+ * tokens that jobs which ended never gave back are put back. Runs that
+ * would hang run under `timeout` (exit 124).
  */
 import assert from "node:assert/strict";
 import { readEvents, ROOT, runJx, tempDir } from "../helpers.ts";
@@ -120,4 +121,27 @@ Deno.test("tokens: once a job of tokens 3 waits for the pool, jx starts none of 
   for (const s of ["s0", "s1", "s2", "s3"]) {
     assert.ok(starts.indexOf("big") < starts.indexOf(s), starts.join(" "));
   }
+});
+
+Deno.test("tokens: tokens a job took and never gave back (killed by its timeout) are put back for a later job of tokens 4", async () => {
+  const take2 = `r=$(echo "$MAKEFLAGS" | sed "s/.*auth=\\([0-9]*\\),.*/\\1/"); ` +
+    "head -c2 /proc/self/fd/$r > /dev/null; sleep 30";
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:
+  thief: { run: '${take2}', timeout: 1s }
+  delay: { run: sleep 2 }
+  big: { run: 'echo big ran', tokens: 4, needs: [delay] }
+`,
+  });
+  const r = await bounded([JX, "run", "-j4", "-k", "--events", "ev.ndjson"], dir);
+  assert.equal(r.code, 1, r.text);
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  const status = (job: string) => ev.find((e) => e.type === "job.end" && e.job === job)?.status;
+  assert.equal(status("thief"), "timeout");
+  assert.equal(status("big"), "ok");
+  assert.match(
+    r.text,
+    /jx: warning: jobserver: 2 token\(s\) were not returned by jobs that ended; jx put them back in the pool\n/,
+  );
+  assert.doesNotMatch(r.text, /pool of 4 ended/, "the pool is whole at the end");
 });
