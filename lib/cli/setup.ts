@@ -100,5 +100,5 @@ export function setUpSlots(args: Args, reactor: Reactor, warn: (w: string) => vo
   }
   if (args.jobserverStyle === "none" || !canUse) return counter(jobs, false);
   const style = args.jobserverStyle === "fifo" ? "fifo" : "pipe";
-  return pool(createJobserver(jobs, style, reactor), false);
+  return pool(createJobserver(jobs, style, reactor, warn), false);
 }

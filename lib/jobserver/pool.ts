@@ -21,6 +21,18 @@
  * found it empty and the reactor watches it), starts are refused without
  * another read: the watch calls back when a token arrives.
  *
+ * A job of several tokens takes all of them or none: when the pool has only
+ * some, what was read goes back at once (other clients of the pool may need
+ * it to finish) and jx tries again on a timer (10 ms, doubling to 250 ms),
+ * or at once when one of its own jobs gives slots back. From its first wait
+ * on, jx starts none of its smaller jobs, so the pool drains to it.
+ *
+ * Tokens lost for good: a server that holds all its slots (none of its jobs
+ * runs) knows every token should be in the pool; when a waiting job finds
+ * fewer, jobs that ended took the rest and never gave them back, and jx
+ * writes new ones in their place (with a warning), instead of waiting
+ * forever. make does not do that; jx can, because it created the pool.
+ *
  * @module
  */
 import { C, cstr, errno, libc, strerror } from "../reactor/libc.ts";
@@ -91,13 +103,21 @@ interface PoolInit {
   pipe?: { read: number; write: number };
   /** Closes what was opened and removes the fifo (server). */
   cleanup: () => void;
+  /** Says something the user should know now (tokens put back in the pool). */
+  warn?: (w: string) => void;
 }
+
+/** The byte jx writes as a token. */
+const TOKEN = 0x2b;
+/** A job that found part of its tokens tries again after this long, doubling up to the max. */
+const RETRY_FIRST_MS = 10;
+const RETRY_MAX_MS = 250;
 
 class Pool implements JobserverSlots {
   readonly role: "server" | "client";
   readonly style: "pipe" | "fifo";
   readonly limit: number;
-  /** Tokens read and not yet assigned to a job (kept while a multi-token job gathers). */
+  /** Tokens read for the take in progress: assigned when it has them all, else written back. */
   private reserve: number[] = [];
   /** Tokens held by running jobs, as the bytes read. */
   private held: number[] = [];
@@ -111,6 +131,14 @@ class Pool implements JobserverSlots {
   private buf = new Uint8Array(64);
   /** Descriptors opened for children (R,W on the fifo), closed at the end. */
   private childFds: number[] = [];
+  /** The tokens of the job jx holds its smaller jobs back for (0: none waits). */
+  private holdFor = 0;
+  /** A job of `holdFor` tokens or more asked since the last wake-up. */
+  private asked = false;
+  /** jx's own jobs gave slots back since the waiting job last tried. */
+  private cameBack = false;
+  private retryTimer?: number;
+  private retryMs = RETRY_FIRST_MS;
   onAvailable?: () => void;
 
   constructor(private init: PoolInit) {
@@ -170,38 +198,124 @@ class Pool implements JobserverSlots {
   }
 
   get free(): number {
-    return (this.implicitFree ? 1 : 0) + this.reserve.length + this.returned.length;
+    return (this.implicitFree ? 1 : 0) + this.returned.length;
   }
 
+  get waiting(): number {
+    return this.holdFor;
+  }
+
+  /** All `n` slots or none: a job never sits on part of them while the pool is short. */
   tryTake(n: number): boolean {
+    // A bigger job waits: smaller ones wait with it, so the pool drains to it.
+    if (n < this.holdFor) return false;
+    this.asked = true;
+    // Slots given back in this turn first: no I/O.
+    if (this.have() + this.returned.length >= n) return this.assign(n);
+    // Waiting already: the watch or the retry timer says when to read again
+    // (unless jx's jobs gave slots back, or none runs and lost tokens may show).
+    const waiting = this.cancelWatch || this.retryTimer !== undefined;
+    if (waiting && !this.cameBack && !this.holdsAll()) return this.hold(n);
+    this.cameBack = false;
+    const dry = this.gather(n);
+    if (this.have() < n && dry && this.holdsAll()) this.replaceLost();
+    if (this.have() < n) return this.waitFor(n);
+    return this.assign(n);
+  }
+
+  /** The implicit slot (when free) and the tokens of the take in progress. */
+  private have(): number {
+    return (this.implicitFree ? 1 : 0) + this.reserve.length;
+  }
+
+  /** Reads until `n` slots are at hand; whether the pool ran dry first (EAGAIN). */
+  private gather(n: number): boolean {
     const s = libc().symbols;
-    // Tokens given back in this turn first: no I/O.
-    while (this.returned.length && this.reserve.length + (this.implicitFree ? 1 : 0) < n) {
-      this.reserve.push(this.returned.pop()!);
-    }
-    let need = n - (this.implicitFree ? 1 : 0) - this.reserve.length;
-    // Waiting for the pool already: the watch says when a token arrives.
-    if (need > 0 && this.cancelWatch) return false;
+    this.reserve.push(...this.returned.splice(0));
+    let need = n - this.have();
     while (need > 0) {
       const k = Number(s.read(this.init.rfd, this.buf, Math.min(need, this.buf.length)));
-      if (k <= 0) break; // EAGAIN: the pool is empty now (EINTR: try again later)
+      if (k <= 0) return k < 0 && errno() === C.EAGAIN; // EINTR: not known to be dry
       for (let i = 0; i < k; i++) this.reserve.push(this.buf[i]);
       need -= k;
     }
-    if (need > 0) {
-      this.arm();
-      return false;
-    }
+    return false;
+  }
+
+  /** `n` slots to a job: the implicit one first, then tokens (given back in this turn, or read). */
+  private assign(n: number): true {
+    if (this.holdFor && n >= this.holdFor) this.stopHolding();
+    let tokens = n;
     if (this.implicitFree) {
       this.implicitFree = false;
-      n--;
+      tokens--;
     }
-    this.held.push(...this.reserve.splice(0, n));
+    const fromReturned = Math.max(0, tokens - this.reserve.length);
+    this.reserve.push(...this.returned.splice(this.returned.length - fromReturned, fromReturned));
+    this.held.push(...this.reserve.splice(0, tokens));
     return true;
+  }
+
+  /** The take failed: what it read goes back now; a watch or a timer says when to try again. */
+  private waitFor(n: number): false {
+    const back = this.reserve;
+    this.reserve = [];
+    this.write(back);
+    // Tokens just written make the pool readable at once: only an empty one is watched.
+    if (back.length) this.retryLater();
+    else this.arm();
+    return this.hold(n);
+  }
+
+  /** A job of `n` slots waits: smaller ones wait for it (one of one slot holds nothing back). */
+  private hold(n: number): false {
+    if (n > 1) this.holdFor = Math.max(this.holdFor, n);
+    return false;
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer !== undefined) return;
+    this.retryTimer = this.init.reactor.setTimer(this.retryMs, () => {
+      this.retryTimer = undefined;
+      this.wake();
+    });
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+  }
+
+  private stopHolding(): void {
+    this.holdFor = 0;
+    this.retryMs = RETRY_FIRST_MS;
+    if (this.retryTimer !== undefined) this.init.reactor.clearTimer(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  /** The scheduler asks again; a hold that no job asks for any more (it started or was dropped) ends. */
+  private wake(): void {
+    this.asked = false;
+    this.onAvailable?.();
+    if (!this.holdFor || this.asked) return;
+    this.stopHolding();
+    this.onAvailable?.();
+  }
+
+  /** A server none of whose jobs runs: every token of the pool should be in it now. */
+  private holdsAll(): boolean {
+    return this.role === "server" && this.implicitFree && this.held.length === 0;
+  }
+
+  /** Tokens that jobs which ended never gave back: new ones in their place (the pool was read dry). */
+  private replaceLost(): void {
+    const lost = this.limit - 1 - this.reserve.length;
+    if (lost <= 0) return;
+    for (let i = 0; i < lost; i++) this.reserve.push(TOKEN);
+    this.init.warn?.(
+      `jobserver: ${lost} token(s) were not returned by jobs that ended; jx put them back in the pool`,
+    );
   }
 
   give(n: number): void {
     if (n <= 0) return;
+    if (this.holdFor) this.cameBack = true;
     // The implicit slot is given back first; it costs no write.
     if (!this.implicitFree) {
       this.implicitFree = true;
@@ -231,13 +345,14 @@ class Pool implements JobserverSlots {
     this.cancelWatch = this.init.reactor.watch(this.init.rfd, () => {
       this.cancelWatch?.();
       this.cancelWatch = undefined;
-      this.onAvailable?.();
+      this.wake();
     });
   }
 
   finish(): string | undefined {
     this.cancelWatch?.();
     this.cancelWatch = undefined;
+    this.stopHolding();
     this.write([...this.reserve, ...this.held, ...this.returned]);
     this.reserve = [];
     this.held = [];
@@ -285,6 +400,7 @@ function writeAllTo(fd: number, data: Uint8Array, what: string): void {
  * Creates a pool of `jobs` slots for jx's children (the server side): a fifo
  * (mode 0600 in a private directory, removed by `finish`) holding `jobs - 1`
  * tokens. Jobs get the `style` form by default and can ask for the other.
+ * `warn` hears of tokens that jobs lost and jx put back during the run.
  *
  * @example
  * ```ts
@@ -303,6 +419,7 @@ export function createJobserver(
   jobs: number,
   style: "pipe" | "fifo",
   reactor: Reactor,
+  warn?: (w: string) => void,
 ): JobserverSlots {
   const s = libc().symbols;
   removeStaleTemp(); // left by a jx killed with SIGKILL: fifo folders and spilled output
@@ -339,9 +456,10 @@ export function createJobserver(
       s.unlink(cstr(path));
       removeDir();
     },
+    warn,
   });
   // The pool holds N-1 tokens; jx keeps the implicit one.
-  if (jobs > 1) writeAllTo(wfd, new Uint8Array(jobs - 1).fill(0x2b), "cannot fill the pool");
+  if (jobs > 1) writeAllTo(wfd, new Uint8Array(jobs - 1).fill(TOKEN), "cannot fill the pool");
   return pool;
 }
 

@@ -11,6 +11,7 @@ import type net from "node:net";
 import type { ReadySpec } from "../graph/mod.ts";
 import { formatMs } from "../graph/duration.ts";
 import type { ChildHandle, Reactor, StreamName } from "../reactor/mod.ts";
+import { signalGroup } from "./group.ts";
 
 /** Give up when not ready after this long, when `ready.timeout` is not given. */
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
@@ -205,7 +206,12 @@ export class ReadyProbe {
     });
   }
 
-  /** The command, under /bin/sh in the module's directory and environment, exits 0. */
+  /**
+   * The command, under /bin/sh in the module's directory and environment,
+   * exits 0. It runs in a process group of its own, killed when it exits:
+   * what it left in the background does not outlive the probe (or, stopped
+   * first, `cleanup` kills the group through the child's handle).
+   */
   private probeCmd(cmd: string, again: (problem: string) => void): void {
     let tail = "";
     const dec = new TextDecoder();
@@ -218,6 +224,7 @@ export class ReadyProbe {
       },
       onExit: (st) => {
         if (this.child === child) this.child = undefined;
+        this.endGroup(child.pid);
         if (st.code === 0) return this.settle(true);
         const last = tail.trim().split("\n").pop() ?? "";
         const how = st.error ?? (st.signal ? `killed by ${st.signal}` : `exit ${st.code}`);
@@ -225,6 +232,15 @@ export class ReadyProbe {
       },
     });
     this.child = child;
+  }
+
+  /**
+   * SIGKILL to the group of a probe whose leader has just exited (reaped:
+   * while a member lives, no other process can take the group's id). The
+   * fake reactor's pids are not processes.
+   */
+  private endGroup(pgid: number): void {
+    if (this.ctx.reactor.name !== "fake") signalGroup(pgid, "SIGKILL");
   }
 }
 

@@ -38,8 +38,9 @@ export class LocalRunner implements Runner {
 
   reserve(spec: JobSpec): "ok" | "blocked" | "full" {
     if (this.slots.tryTake(spec.tokens)) return "ok";
-    // When even one slot cannot be had, no other job can start either.
-    return spec.tokens === 1 ? "full" : "blocked";
+    // When even one slot cannot be had, no other job can start either; but
+    // while a bigger job waits for the pool, that job must still be asked.
+    return spec.tokens === 1 && !this.slots.waiting ? "full" : "blocked";
   }
 
   release(spec: JobSpec): void {

@@ -25,6 +25,11 @@ export interface Slots {
   /** Slots free now (as far as this process can tell). */
   readonly free: number;
   /**
+   * A jobserver pool: the slots of a job that waits for them (0 or absent:
+   * none); until it has them, every smaller job is refused too.
+   */
+  readonly waiting?: number;
+  /**
    * Set by the scheduler: called when slots may have become available from
    * outside (a jobserver token written back by another process).
    */

@@ -485,6 +485,57 @@ jobs:
   );
 });
 
+/** Live processes whose command line is exactly `argv`, read from /proc. */
+function runningArgv(argv: string[]): number[] {
+  const want = argv.join("\0") + "\0";
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      if (Deno.readTextFileSync(`/proc/${e.name}/cmdline`) === want) out.push(Number(e.name));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] a cmd ready or health probe that starts a background process leaves none behind`, async () => {
+    // Sleeps of lengths no other test uses, each found by its exact command line.
+    const tag = String(Date.now() % 100000).padStart(5, "0");
+    const [ready, health, failing] = ["594", "593", "595"].map((s) => ["sleep", `${s}.${tag}`]);
+    const bg = (argv: string[], then: string) => `"${argv.join(" ")} >/dev/null 2>&1 & ${then}"`;
+    const dir = await tempDir({
+      "jobs.yaml": `
+modules:
+  m:
+    run: sleep 592
+    ready: { cmd: ${bg(ready, "true")} }
+    health: { cmd: ${bg(health, "true")}, interval: 300ms }
+  never:
+    run: sleep 592
+    ready: { cmd: ${bg(failing, "false")}, interval: 100ms, timeout: 1s }
+jobs:
+  a: { run: sleep 2, needs: [m] }
+  b: { run: 'true', needs: [never] }
+`,
+    });
+    try {
+      const r = await runJx(["run", "-k", "--events", "ev.ndjson"], { cwd: dir, runtime: rt });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const ev = await readEvents(`${dir}/ev.ndjson`);
+      assert.equal(ev.find((e) => e.type === "job.end" && e.job === "a")?.status, "ok");
+      assert.match(r.stderr, /✗ module never: not ready after 1(\.00)?s/);
+      for (const argv of [ready, health, failing]) {
+        assert.deepEqual(runningArgv(argv), [], `${argv.join(" ")} outlived its probe`);
+      }
+    } finally {
+      for (const argv of [ready, health, failing]) {
+        for (const pid of runningArgv(argv)) Deno.kill(pid, "SIGKILL");
+      }
+    }
+  });
+}
+
 Deno.test("restart on real processes: backoff between attempts, a recovery, and a crash loop with its last output", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
