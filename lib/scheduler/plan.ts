@@ -309,7 +309,11 @@ export class Plan {
    * Edges through resources: in from the jobs before `order` (or started) that conflict, out to
    * those after it. A resource both read and written counts as written.
    */
-  private resourceEdges(spec: JobSpec, order: number, edges: NewEdges) {
+  private resourceEdges(
+    spec: JobSpec,
+    order: number,
+    edges: NewEdges,
+  ): { writes: Set<string>; reads: string[] } {
     const idx = this.resourceIndex();
     const before = (n: Node) => n.state === "running" || n.state === "done" || n.order < order;
     const mode = (w: boolean) => w ? "writes" : "reads";
