@@ -92,7 +92,7 @@ export function parseEmittedJob(
     const name = str(j, "name") ?? "";
     if (!NAME_RE.test(name)) {
       v.fail(
-        `${p}.name: invalid name '${name}' (letters, digits and _ . : / + - ; not starting with - or .)`,
+        `${p}.name: invalid name '${name}' (letters, digits and _ . : / + - ; starting with a letter, digit or _)`,
         null,
       );
     }

@@ -433,7 +433,7 @@ export class Validator {
       const key = this.key(pair, path, false); // recorded with the entry
       if (!NAME_RE.test(key)) {
         this.fail(
-          `${path}: invalid name '${key}' (letters, digits and _ . : / + - ; not starting with - or .)`,
+          `${path}: invalid name '${key}' (letters, digits and _ . : / + - ; starting with a letter, digit or _)`,
           pair.key,
         );
       }
@@ -707,8 +707,13 @@ export function typeName(n: Node | null | undefined): string {
   if (isSeq(n)) return "a list";
   if (isAlias(n)) return "an alias";
   if (isScalar(n)) {
-    if (n.value === null) return "nothing";
-    return typeof n.value === "string" ? "a string" : `a ${typeof n.value}`;
+    const v = n.value;
+    if (v === null) return "nothing";
+    if (typeof v === "string") return "a string";
+    if (typeof v === "number" || typeof v === "bigint") return "a number";
+    if (typeof v === "boolean") return "a boolean";
+    if (v instanceof Uint8Array) return "binary data";
+    if (v instanceof Date) return "a date";
   }
   return "something else";
 }

@@ -11,7 +11,7 @@ import { runJx, RUNTIMES, tempDir } from "../helpers.ts";
 /** Any character jx escapes in its own lines, but the newline that ends each. */
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]/;
-const NAME_RULE = "(letters, digits and _ . : / + - ; not starting with - or .)";
+const NAME_RULE = "(letters, digits and _ . : / + - ; starting with a letter, digit or _)";
 
 for (const runtime of RUNTIMES.filter((r) => r !== "binary")) {
   Deno.test(`${runtime}: an invalid job name with ESC is quoted escaped in the error line`, async () => {
