@@ -45,6 +45,7 @@ import {
   formatMakeFlags,
   type JobserverAuth,
   type JobStyle,
+  stripJobserver,
   withAuth,
   withoutJobserver,
 } from "./makeflags.ts";
@@ -180,7 +181,11 @@ class Pool implements JobserverSlots {
       }
       // `env` is the job's own fresh object: set in place, not copied (a
       // copy per job is most of the garbage of a run of many small jobs).
-      env.MAKEFLAGS = flags;
+      // Flags of the environment's own MAKEFLAGS (`k`, `-- CC=clang`) are kept, its -j and pool not.
+      const own = env.MAKEFLAGS;
+      env.MAKEFLAGS = own && stripJobserver(own)
+        ? withAuth(own, this.authFor(want), this.limit)
+        : flags;
       return env;
     }
     // A client passes make's own flags through, in another form when asked.

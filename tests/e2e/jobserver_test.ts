@@ -59,10 +59,13 @@ Deno.test("jobserver server: jx -j3 running three makes (6 targets each) and a n
   assert.equal(nested.jobserver, "client", "the nested jx joined through the R,W fds on the fifo");
 });
 
-Deno.test("jobserver server: MAKEFLAGS carries the pool; --jobserver-style fifo and none", async () => {
+Deno.test("jobserver server: MAKEFLAGS carries the pool, with the environment's other flags; --jobserver-style fifo and none", async () => {
   const dir = await tempDir({ "jobs.yaml": `jobs:\n  show: { run: 'echo "[$MAKEFLAGS]"' }\n` });
   const pipe = await runJx(["run", "-j5"], { cwd: dir });
   assert.match(pipe.stdout, /\[ -j5 --jobserver-auth=\d+,\d+\]/);
+  // The environment's own MAKEFLAGS keeps its other flags and variables (its -j is jx's).
+  const own = await runJx(["run", "-j5"], { cwd: dir, env: { MAKEFLAGS: "k -j2 -- CC=clang" } });
+  assert.match(own.stdout, /\[k -j5 --jobserver-auth=\d+,\d+ -- CC=clang\]/);
   const fifo = await runJx(["run", "-j5", "--jobserver-style", "fifo"], { cwd: dir });
   const path = /--jobserver-auth=fifo:(\S+)\]/.exec(fifo.stdout)?.[1];
   assert.ok(path, fifo.stdout);
