@@ -31,6 +31,7 @@ const LINES = BREAKS.map((b) => messageLine("note", `hello${b}deploy.prod now`))
 Deno.test("pubsub: every line break in a message becomes a space", () => {
   for (const line of LINES) assert.equal(line, "note hello deploy.prod now\n");
   assert.equal(messageLine("note", "a\r\n\r\nb"), "note a  b\n", "\\r\\n is one break");
+  assert.equal(messageLine("note", "a\0b"), "note a b\n", "NUL, which sh's read drops");
 });
 
 Deno.test("pubsub: Node's readline reads each message as one line on its topic", async () => {

@@ -43,10 +43,11 @@ export interface PublishResult {
  * What any common line reader takes for the end of a line: `\r\n`, `\n` and
  * a lone `\r` (Node's readline, Python's text files, Java's readLine), and
  * what Python's `str.splitlines` also splits on: `\v`, `\f`, the file, group
- * and record separators (`\x1c`-`\x1e`), NEL (`\x85`), U+2028 and U+2029.
+ * and record separators (`\x1c`-`\x1e`), NEL (`\x85`), U+2028 and U+2029; and
+ * NUL, where a reader of C strings (or a shell's `read`) stops or drops it.
  */
 // deno-lint-ignore no-control-regex -- the control characters are the point
-const LINE_BREAKS = /\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/g;
+const LINE_BREAKS = /\r\n|[\0\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/g;
 
 /**
  * The line written for a message: the topic, a space, the message, a
@@ -62,6 +63,7 @@ const LINE_BREAKS = /\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/g;
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * assertEquals(messageLine("reload", "config changed"), "reload config changed\n");
  * assertEquals(messageLine("note", "hello\rdeploy.prod now"), "note hello deploy.prod now\n");
+ * assertEquals(messageLine("note", "a\0b"), "note a b\n");
  * ```
  */
 export function messageLine(topic: string, message: string): string {
