@@ -111,6 +111,7 @@ async function selectJobs(args: Args, graph: Graph): Promise<JobSpec[]> {
     args.names,
     args.changedSince,
     dirname(resolve(graph.file)),
+    args.vars,
   );
 }
 

@@ -90,3 +90,59 @@ Deno.test("--changed-since: a bad ref or no repository is one line, exit 2", asy
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^jx: --changed-since no-such-ref: git: .*no-such-ref.*\n$/);
 });
+
+Deno.test("--changed-since: a rename's both names, any file name, dotenv and depfile inputs, files above the folder, changed definitions", async () => {
+  const top = await tempDir({
+    "shared/x.h": "x\n",
+    "proj/jobs.yaml": `
+vars: { MSG: one }
+jobs:
+  A: { run: "ls src/a > out-a", reads: [src/a], writes: [out-a] }
+  B: { run: "ls src/b > out-b", reads: [src/b], writes: [out-b] }
+  Q: { run: "cat 'we\\"ird.txt' > out-q", reads: ['we"ird.txt'], writes: [out-q] }
+  E: { run: "echo $MODE > out-e", env_file: [deploy.env], writes: [out-e] }
+  D: { run: "cat src/m.c > out-d", reads: [src/m.c], depfile: out-d.d, writes: [out-d] }
+  P: { run: "cat ../shared/x.h > out-p", reads: [../shared/x.h], writes: [out-p] }
+  T: { run: "echo \${MSG} > out-t", writes: [out-t] }
+  U: { run: "true" }
+`,
+    "proj/src/a/x.c": "x\n",
+    "proj/src/b/y.c": "y\n",
+    "proj/src/m.c": "m\n",
+    "proj/src/h.h": "h\n",
+    "proj/out-d.d": "out-d: src/m.c src/h.h\n",
+    'proj/we"ird.txt': "w\n",
+    "proj/deploy.env": "MODE=debug\n",
+    ".gitignore": "ev.ndjson\n.jx/\nout-*\n!out-d.d\n",
+  });
+  const dir = `${top}/proj`;
+  await git(top, "init", "-q");
+  await git(top, "add", "-A");
+  await git(top, "commit", "-qm", "base");
+  const since = async (...edit: (() => Promise<void>)[]) => {
+    for (const e of edit) await e();
+    const jobs = await ran(dir, "--changed-since", "HEAD");
+    await git(top, "add", "-A");
+    await git(top, "commit", "-qm", "step", "--allow-empty");
+    return jobs;
+  };
+  assert.deepEqual(await since(), []);
+  // A file moved from one folder read to another: both readers.
+  assert.deepEqual(await since(() => git(top, "mv", "proj/src/a/x.c", "proj/src/b/x.c")), [
+    "A",
+    "B",
+  ]);
+  // A name git would quote ("we\"ird.txt"), a dotenv file, a depfile's input, a file above.
+  assert.deepEqual(await since(() => Deno.writeTextFile(`${dir}/we"ird.txt`, "w2\n")), ["Q"]);
+  assert.deepEqual(await since(() => Deno.writeTextFile(`${dir}/deploy.env`, "MODE=prod\n")), [
+    "E",
+  ]);
+  assert.deepEqual(await since(() => Deno.writeTextFile(`${dir}/src/h.h`, "h2\n")), ["D"]);
+  assert.deepEqual(await since(() => Deno.writeTextFile(`${top}/shared/x.h`, "x2\n")), ["P"]);
+  // The jobs file: the jobs whose definition changed (a var they use), not the others.
+  const text = await Deno.readTextFile(`${dir}/jobs.yaml`);
+  assert.deepEqual(
+    await since(() => Deno.writeTextFile(`${dir}/jobs.yaml`, text.replace("MSG: one", "MSG: two"))),
+    ["T"],
+  );
+});
