@@ -40,8 +40,12 @@ import {
   type ParseResult,
   type ShNode,
   walk,
+  type Word,
 } from "./parse.ts";
 import { parseDump, type ShState } from "./state.ts";
+
+/** The commands of one kind. */
+type NodeOf<T extends ShNode["type"]> = Extract<ShNode, { type: T }>;
 
 /**
  * A command to run as one `sh -c`.
@@ -281,126 +285,30 @@ export class ShPlan {
 
   /** The nodes one command stands for. */
   private expand(node: ShNode, binds: Map<string, string>, cond: boolean): SeqNode[] {
-    const line = node.span.line;
     const hasRedirs = "redirs" in node && node.redirs.length > 0;
     switch (node.type) {
-      case "andor": {
-        const rest = (from: number): Ctl =>
-          this.ctl(
-            line,
-            this.lazyUnion(node.rest.slice(from).map((r) => r.node), binds),
-            (prev) => {
-              for (let k = from; k < node.rest.length; k++) {
-                const { op, node: next } = node.rest[k];
-                if ((op === "&&") === (prev === 0)) {
-                  const last = k === node.rest.length - 1;
-                  const nodes = this.expand(next, binds, last ? cond : true);
-                  if (!last) nodes.push(rest(k + 1));
-                  return { nodes, status: prev };
-                }
-              }
-              return { nodes: [], status: prev };
-            },
-          );
-        return [...this.expand(node.first, binds, true), rest(0)];
-      }
+      case "andor":
+        return this.expandAndOr(node, binds, cond);
       case "pipeline":
         return [this.job(node, binds, cond || node.bang)];
       case "group":
         if (hasRedirs) return [this.job(node, binds, cond)];
         return this.expandList(node.body, binds, cond);
-      case "if": {
+      case "if":
         if (hasRedirs) return [this.job(node, binds, cond)];
-        const decide = (k: number): Ctl => {
-          const c = node.clauses[k];
-          const later = [
-            ...c.body.map((i) => i.node),
-            ...node.clauses.slice(k + 1).flatMap((d) => [...d.cond, ...d.body].map((i) => i.node)),
-            ...(node.otherwise ?? []).map((i) => i.node),
-          ];
-          return this.ctl(line, this.lazyUnion(later, binds), (prev) => {
-            if (prev === 0) return { nodes: this.expandList(c.body, binds, cond), status: prev };
-            if (k + 1 < node.clauses.length) {
-              const d = node.clauses[k + 1];
-              return {
-                nodes: [...this.expandList(d.cond, binds, true), decide(k + 1)],
-                status: prev,
-              };
-            }
-            if (node.otherwise) {
-              return { nodes: this.expandList(node.otherwise, binds, cond), status: prev };
-            }
-            return { nodes: [], status: 0 };
-          });
-        };
-        return [...this.expandList(node.clauses[0].cond, binds, true), decide(0)];
-      }
+        return this.expandIf(node, binds, cond);
       case "while":
-      case "until": {
+      case "until":
         if (hasRedirs || hasLoopJump(node.body)) return [this.job(node, binds, cond)];
-        const inner = [...node.cond, ...node.body].map((i) => i.node);
-        const loop = { bodyStatus: 0 };
-        const turn = (): Ctl =>
-          this.ctl(line, this.lazyUnion(inner, binds), (prev) => {
-            if ((node.type === "while") !== (prev === 0)) {
-              return { nodes: [], status: loop.bodyStatus };
-            }
-            const capture = this.ctl(line, EMPTY, (p) => {
-              loop.bodyStatus = p;
-              return { nodes: [], status: p };
-            });
-            return {
-              nodes: [
-                ...this.expandList(node.body, binds, cond),
-                capture,
-                ...this.expandList(node.cond, binds, true),
-                turn(),
-              ],
-              status: prev,
-            };
-          });
-        return [...this.expandList(node.cond, binds, true), turn()];
-      }
-      case "for": {
+        return this.expandLoop(node, binds, cond);
+      case "for":
         if (hasRedirs || hasLoopJump(node.body) || !node.words) {
           return [this.job(node, binds, cond)];
         }
-        const lits = node.words.map((w) => literalOf(w));
-        const plain = lits.every((l) => l !== undefined && !/[*?[]/.test(l));
-        const unfold = (values: string[]): SeqNode[] => {
-          if (!values.length) return [];
-          const nodes: SeqNode[] = values.flatMap((v) =>
-            this.expandList(node.body, new Map([...binds, [node.name, v]]), cond)
-          );
-          const last = values[values.length - 1];
-          nodes.push(this.ctl(line, EMPTY, (prev) => {
-            this.setVar(node.name, last);
-            return { nodes: [], status: prev };
-          }, { atHead: true, setsVar: node.name }));
-          return nodes;
-        };
-        if (plain) {
-          const nodes = unfold(lits as string[]);
-          return nodes.length ? nodes : [this.ctl(line, EMPTY, () => ({ nodes: [], status: 0 }))];
-        }
-        // Values with variables or patterns: known once everything before has ended.
-        return [this.ctl(line, this.lazyUnion([node], binds), (prev) => {
-          const ctx = this.ctx(binds, new Set());
-          const values: string[] = [];
-          for (const w of node.words!) {
-            const v = resolveWord(w, ctx.resolve);
-            if (!v || v.glob || /[\s]/.test(v.value)) {
-              return { nodes: [this.job(node, binds, cond)], status: prev };
-            }
-            values.push(v.value);
-          }
-          const nodes = unfold(values);
-          return { nodes, status: 0 };
-        }, { atHead: true, setsVar: node.name })];
-      }
+        return this.expandFor(node, node.words, binds, cond);
       case "func": {
         const text = nodeText(this.parsed, node);
-        return [this.ctl(line, EMPTY, () => {
+        return [this.ctl(node.span.line, EMPTY, () => {
           this.state.functions.set(node.name, text);
           this.stateVersion++;
           return { nodes: [], status: 0 };
@@ -415,6 +323,129 @@ export class ShPlan {
         return _assertNever;
       }
     }
+  }
+
+  /** `a && b || c`: the first, then a control node that picks what runs after it by its status. */
+  private expandAndOr(node: NodeOf<"andor">, binds: Map<string, string>, cond: boolean) {
+    const rest = (from: number): Ctl =>
+      this.ctl(
+        node.span.line,
+        this.lazyUnion(node.rest.slice(from).map((r) => r.node), binds),
+        (prev) => {
+          for (let k = from; k < node.rest.length; k++) {
+            const { op, node: next } = node.rest[k];
+            if ((op === "&&") === (prev === 0)) {
+              const last = k === node.rest.length - 1;
+              const nodes = this.expand(next, binds, last ? cond : true);
+              if (!last) nodes.push(rest(k + 1));
+              return { nodes, status: prev };
+            }
+          }
+          return { nodes: [], status: prev };
+        },
+      );
+    return [...this.expand(node.first, binds, true), rest(0)];
+  }
+
+  /** `if`: the first condition, then a control node per clause that picks the branch. */
+  private expandIf(node: NodeOf<"if">, binds: Map<string, string>, cond: boolean): SeqNode[] {
+    const decide = (k: number): Ctl => {
+      const c = node.clauses[k];
+      const later = [
+        ...c.body.map((i) => i.node),
+        ...node.clauses.slice(k + 1).flatMap((d) => [...d.cond, ...d.body].map((i) => i.node)),
+        ...(node.otherwise ?? []).map((i) => i.node),
+      ];
+      return this.ctl(node.span.line, this.lazyUnion(later, binds), (prev) => {
+        if (prev === 0) return { nodes: this.expandList(c.body, binds, cond), status: prev };
+        if (k + 1 < node.clauses.length) {
+          const d = node.clauses[k + 1];
+          return {
+            nodes: [...this.expandList(d.cond, binds, true), decide(k + 1)],
+            status: prev,
+          };
+        }
+        if (node.otherwise) {
+          return { nodes: this.expandList(node.otherwise, binds, cond), status: prev };
+        }
+        return { nodes: [], status: 0 };
+      });
+    };
+    return [...this.expandList(node.clauses[0].cond, binds, true), decide(0)];
+  }
+
+  /** `while`/`until`: the condition, then a control node per turn; the body's status is kept. */
+  private expandLoop(
+    node: NodeOf<"while" | "until">,
+    binds: Map<string, string>,
+    cond: boolean,
+  ): SeqNode[] {
+    const line = node.span.line;
+    const inner = [...node.cond, ...node.body].map((i) => i.node);
+    const loop = { bodyStatus: 0 };
+    const turn = (): Ctl =>
+      this.ctl(line, this.lazyUnion(inner, binds), (prev) => {
+        if ((node.type === "while") !== (prev === 0)) {
+          return { nodes: [], status: loop.bodyStatus };
+        }
+        const capture = this.ctl(line, EMPTY, (p) => {
+          loop.bodyStatus = p;
+          return { nodes: [], status: p };
+        });
+        return {
+          nodes: [
+            ...this.expandList(node.body, binds, cond),
+            capture,
+            ...this.expandList(node.cond, binds, true),
+            turn(),
+          ],
+          status: prev,
+        };
+      });
+    return [...this.expandList(node.cond, binds, true), turn()];
+  }
+
+  /**
+   * `for NAME in WORDS`: unfolded now when the words are plain, else once what comes before has
+   * ended (their values known then); a run of one job when a value is a pattern or splits.
+   */
+  private expandFor(
+    node: NodeOf<"for">,
+    words: Word[],
+    binds: Map<string, string>,
+    cond: boolean,
+  ): SeqNode[] {
+    const line = node.span.line;
+    const lits = words.map((w) => literalOf(w));
+    const plain = lits.every((l) => l !== undefined && !/[*?[]/.test(l));
+    const unfold = (values: string[]): SeqNode[] => {
+      if (!values.length) return [];
+      const nodes: SeqNode[] = values.flatMap((v) =>
+        this.expandList(node.body, new Map([...binds, [node.name, v]]), cond)
+      );
+      const last = values[values.length - 1];
+      nodes.push(this.ctl(line, EMPTY, (prev) => {
+        this.setVar(node.name, last);
+        return { nodes: [], status: prev };
+      }, { atHead: true, setsVar: node.name }));
+      return nodes;
+    };
+    if (plain) {
+      const nodes = unfold(lits as string[]);
+      return nodes.length ? nodes : [this.ctl(line, EMPTY, () => ({ nodes: [], status: 0 }))];
+    }
+    return [this.ctl(line, this.lazyUnion([node], binds), (prev) => {
+      const ctx = this.ctx(binds, new Set());
+      const values: string[] = [];
+      for (const w of words) {
+        const v = resolveWord(w, ctx.resolve);
+        if (!v || v.glob || /[\s]/.test(v.value)) {
+          return { nodes: [this.job(node, binds, cond)], status: prev };
+        }
+        values.push(v.value);
+      }
+      return { nodes: unfold(values), status: 0 };
+    }, { atHead: true, setsVar: node.name })];
   }
 
   /** The union of what `nodes` may touch, derived when asked with the state of then. */
