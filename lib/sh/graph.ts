@@ -64,6 +64,20 @@ export function graphRows(
   parsed: ParseResult,
   opts: { env: Record<string, string>; argv0: string; cwd: string },
 ): GraphRow[] {
+  const rows = commandRows(parsed, opts);
+  addWaits(rows, opts.cwd);
+  return rows;
+}
+
+/**
+ * One row per top-level command up to the first that runs the rest of the
+ * script as one (a background job, what cannot be split, a syntax error),
+ * then that one as a `rest` row; waits not yet filled.
+ */
+function commandRows(
+  parsed: ParseResult,
+  opts: { env: Record<string, string>; argv0: string; cwd: string },
+): GraphRow[] {
   const vars = new Map<string, string | undefined>();
   const functions = new Set<string>();
   for (const i of parsed.items) walk(i.node, (n) => n.type === "func" && functions.add(n.name));
@@ -89,50 +103,61 @@ export function graphRows(
   const upto = restAt < 0 ? items.length : restAt;
   for (let k = 0; k < upto; k++) {
     const node = items[k].node;
-    const access = deriveAccess(node, parsed.src, ctx);
-    const risk = heredocRisk(parsed.src, node);
-    if (risk === "status") access.barrier = true;
-    if (risk === "cmdsub") access.all = true;
-    const control = isControl(node);
-    const kind = control ? "control" : access.barrier || access.fallback ? "barrier" : "job";
-    const inner = control
-      ? innerCommands(node).map((n) => ({
-        line: n.span.line,
-        text: parsed.src.slice(n.span.start, n.span.end).split("\n")[0],
-        access: deriveAccess(n, parsed.src, ctx),
-      }))
-      : [];
-    rows.push({
-      name: nameOf(node.span.line, commandWord(node)),
-      line: node.span.line,
-      kind,
-      access,
-      waits: [],
-      inner,
-    });
+    rows.push(commandRow(parsed, node, ctx, nameOf(node.span.line, commandWord(node))));
     trackAssignments(node, vars, ctx.resolve, functions);
   }
-  if (restAt >= 0) {
-    const start = restAt < items.length
-      ? items[restAt].node.span.start
-      : parsed.errorItemStart ?? 0;
-    const line = parsed.src.slice(0, start).split("\n").length;
-    const why = restAt >= items.length
-      ? "not parsed"
-      : fallbackReason(items[restAt].node, false) ?? "& (a background job)";
-    rows.push({
-      name: `${line}:rest`,
-      line,
-      kind: "rest",
-      access: { reads: [], writes: [], all: false, barrier: true, fallback: true, why: [why] },
-      waits: [],
-      inner: [],
-    });
-  }
-  // Waits: the last barrier, and the rows since it that each conflicts
-  // with. Rows of plain paths are found through an index of paths and of the
-  // directories above them; the others (barriers, patterns, "any file") are
-  // compared with every row since the last barrier.
+  if (restAt >= 0) rows.push(restRow(parsed, restAt));
+  return rows;
+}
+
+/** The row of one top-level command (`ctx`: the variables and functions known before it). */
+function commandRow(
+  parsed: ParseResult,
+  node: ShNode,
+  ctx: Parameters<typeof deriveAccess>[2],
+  name: string,
+): GraphRow {
+  const access = deriveAccess(node, parsed.src, ctx);
+  const risk = heredocRisk(parsed.src, node);
+  if (risk === "status") access.barrier = true;
+  if (risk === "cmdsub") access.all = true;
+  const control = isControl(node);
+  const kind = control ? "control" : access.barrier || access.fallback ? "barrier" : "job";
+  const inner = control
+    ? innerCommands(node).map((n) => ({
+      line: n.span.line,
+      text: parsed.src.slice(n.span.start, n.span.end).split("\n")[0],
+      access: deriveAccess(n, parsed.src, ctx),
+    }))
+    : [];
+  return { name, line: node.span.line, kind, access, waits: [], inner };
+}
+
+/** The row of the rest of the script, from item `restAt` (or the syntax error) on. */
+function restRow(parsed: ParseResult, restAt: number): GraphRow {
+  const items = parsed.items;
+  const start = restAt < items.length ? items[restAt].node.span.start : parsed.errorItemStart ?? 0;
+  const line = parsed.src.slice(0, start).split("\n").length;
+  const why = restAt >= items.length
+    ? "not parsed"
+    : fallbackReason(items[restAt].node, false) ?? "& (a background job)";
+  return {
+    name: `${line}:rest`,
+    line,
+    kind: "rest",
+    access: { reads: [], writes: [], all: false, barrier: true, fallback: true, why: [why] },
+    waits: [],
+    inner: [],
+  };
+}
+
+/**
+ * Fills each row's waits: the last barrier, and the rows since it that it
+ * conflicts with. Rows of plain paths are found through an index of paths
+ * and of the directories above them; the others (barriers, patterns, "any
+ * file") are compared with every row since the last barrier.
+ */
+function addWaits(rows: GraphRow[], cwd: string): void {
   let barrier = -1;
   const byPath = new Map<string, number[]>();
   const byAncestor = new Map<string, number[]>();
@@ -153,26 +178,14 @@ export function graphRows(
     else {
       const set = new Set<number>(wide);
       for (const x of refs) {
-        const p = normalize(x.path, opts.cwd);
+        const p = normalize(x.path, cwd);
         for (const j of byPath.get(p) ?? []) set.add(j);
         for (const j of byAncestor.get(p) ?? []) set.add(j);
         for (const d of ancestors(p)) for (const j of byPath.get(d) ?? []) set.add(j);
       }
       candidates = [...set].sort((x, y) => x - y);
     }
-    for (const j of candidates) {
-      const e = rows[j];
-      const why = conflicts(e.access, r.access, opts.cwd);
-      if (!why) continue;
-      r.waits.push({
-        name: e.name,
-        reason: isBarrier
-          ? "barrier after it"
-          : why === "may touch any file"
-          ? why
-          : `${e.access.writes.some((w) => w.path === why) ? "writes" : "reads"} ${why}`,
-      });
-    }
+    for (const j of candidates) addWait(r, rows[j], isBarrier, cwd);
     if (isBarrier) {
       barrier = i;
       byPath.clear();
@@ -181,13 +194,26 @@ export function graphRows(
     } else if (!plain) wide.push(i);
     else {
       for (const x of refs) {
-        const p = normalize(x.path, opts.cwd);
+        const p = normalize(x.path, cwd);
         push(byPath, p, i);
         for (const d of ancestors(p)) push(byAncestor, d, i);
       }
     }
   }
-  return rows;
+}
+
+/** Row `r` waits for the earlier row `e` when they conflict, with the reason. */
+function addWait(r: GraphRow, e: GraphRow, isBarrier: boolean, cwd: string): void {
+  const why = conflicts(e.access, r.access, cwd);
+  if (!why) return;
+  r.waits.push({
+    name: e.name,
+    reason: isBarrier
+      ? "barrier after it"
+      : why === "may touch any file"
+      ? why
+      : `${e.access.writes.some((w) => w.path === why) ? "writes" : "reads"} ${why}`,
+  });
 }
 
 /**
