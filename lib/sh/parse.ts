@@ -677,108 +677,9 @@ class Parser {
     return this.simple();
   }
 
+  /** A compound command (`( )`, `{ }`, if, while, until, for, case) and its redirections. */
   compound(): ShNode {
-    const t = this.lx.next();
-    let node: ShNode;
-    const start = t.start;
-    if (t.kind === "op") {
-      const body = this.list([]);
-      const end = this.expectOp(")").end;
-      node = { type: "subshell", span: this.span(start, end), body, redirs: [] };
-    } else if (t.text === "{") {
-      const body = this.list(["}"]);
-      const end = this.expectWord("}").end;
-      node = { type: "group", span: this.span(start, end), body, redirs: [] };
-    } else if (t.text === "if") {
-      const clauses: { cond: Item[]; body: Item[] }[] = [];
-      let otherwise: Item[] | undefined;
-      const cond = this.list(["then"]);
-      this.expectWord("then");
-      clauses.push({ cond, body: this.list(["elif", "else", "fi"]) });
-      for (;;) {
-        const k = this.lx.peek();
-        if (this.isWord(k, "elif")) {
-          this.lx.next();
-          const c = this.list(["then"]);
-          this.expectWord("then");
-          clauses.push({ cond: c, body: this.list(["elif", "else", "fi"]) });
-        } else if (this.isWord(k, "else")) {
-          this.lx.next();
-          otherwise = this.list(["fi"]);
-        } else break;
-      }
-      const end = this.expectWord("fi").end;
-      for (const c of clauses) this.nonEmpty(c.cond, start, "if");
-      node = { type: "if", span: this.span(start, end), clauses, otherwise, redirs: [] };
-    } else if (t.text === "while" || t.text === "until") {
-      const cond = this.list(["do"]);
-      this.nonEmpty(cond, start, t.text);
-      this.expectWord("do");
-      const body = this.list(["done"]);
-      const end = this.expectWord("done").end;
-      node = { type: t.text, span: this.span(start, end), cond, body, redirs: [] };
-    } else if (t.text === "for") {
-      const n = this.lx.next();
-      if (n.kind !== "word" || !NAME.test(n.text)) {
-        throw new Fail(`syntax error: bad for loop variable ${this.describe(n)}`, n.start);
-      }
-      this.skipNewlines();
-      let words: Word[] | undefined;
-      if (this.isWord(this.lx.peek(), "in")) {
-        this.lx.next();
-        words = [];
-        while (this.lx.peek().kind === "word") words.push(this.lx.next().word!);
-        const sep = this.lx.next();
-        if (!(sep.kind === "newline" || (sep.kind === "op" && sep.text === ";"))) {
-          throw new Fail(`syntax error: unexpected ${this.describe(sep)}`, sep.start);
-        }
-      } else if (this.lx.peek().kind === "op" && this.lx.peek().text === ";") this.lx.next();
-      this.skipNewlines();
-      this.expectWord("do");
-      const body = this.list(["done"]);
-      const end = this.expectWord("done").end;
-      node = { type: "for", span: this.span(start, end), name: n.text, words, body, redirs: [] };
-    } else if (t.text === "case") {
-      const w = this.lx.next();
-      if (w.kind !== "word") {
-        throw new Fail(`syntax error: unexpected ${this.describe(w)}`, w.start);
-      }
-      this.skipNewlines();
-      this.expectWord("in");
-      this.skipNewlines();
-      const bodies: Item[][] = [];
-      for (;;) {
-        const k = this.lx.peek();
-        if (this.isWord(k, "esac")) break;
-        if (k.kind === "op" && k.text === "(") this.lx.next();
-        for (;;) {
-          const p = this.lx.next();
-          if (p.kind !== "word") {
-            throw new Fail(
-              `syntax error: unexpected ${this.describe(p)} in a case pattern`,
-              p.start,
-            );
-          }
-          const q = this.lx.peek();
-          if (q.kind === "op" && q.text === "|") {
-            this.lx.next();
-            continue;
-          }
-          break;
-        }
-        this.expectOp(")");
-        bodies.push(this.list(["esac"]));
-        const e = this.lx.peek();
-        if (e.kind === "op" && e.text === ";;") {
-          this.lx.next();
-          this.skipNewlines();
-        } else break;
-      }
-      const end = this.expectWord("esac").end;
-      node = { type: "case", span: this.span(start, end), word: w.word!, bodies, redirs: [] };
-    } else {
-      throw new Fail(`syntax error: unexpected '${t.text}'`, t.start);
-    }
+    const node = this.compoundCommand(this.lx.next());
     // Redirections after a compound command apply to all of it.
     for (;;) {
       const r = this.redirect();
@@ -787,6 +688,126 @@ class Parser {
       node.span = this.span(node.span.start, this.lastEnd);
     }
     return node;
+  }
+
+  /** The compound command its first token `t` opens. */
+  private compoundCommand(t: Token): ShNode {
+    const start = t.start;
+    if (t.kind === "op") {
+      const body = this.list([]);
+      const end = this.expectOp(")").end;
+      return { type: "subshell", span: this.span(start, end), body, redirs: [] };
+    }
+    switch (t.text) {
+      case "{": {
+        const body = this.list(["}"]);
+        const end = this.expectWord("}").end;
+        return { type: "group", span: this.span(start, end), body, redirs: [] };
+      }
+      case "if":
+        return this.ifCommand(start);
+      case "while":
+      case "until": {
+        const cond = this.list(["do"]);
+        this.nonEmpty(cond, start, t.text);
+        this.expectWord("do");
+        const body = this.list(["done"]);
+        const end = this.expectWord("done").end;
+        return { type: t.text, span: this.span(start, end), cond, body, redirs: [] };
+      }
+      case "for":
+        return this.forCommand(start);
+      case "case":
+        return this.caseCommand(start);
+      default:
+        throw new Fail(`syntax error: unexpected '${t.text}'`, t.start);
+    }
+  }
+
+  /** `if COND; then BODY; [elif COND; then BODY;]... [else BODY;] fi`, after `if`. */
+  private ifCommand(start: number): ShNode {
+    const clauses: { cond: Item[]; body: Item[] }[] = [];
+    let otherwise: Item[] | undefined;
+    const cond = this.list(["then"]);
+    this.expectWord("then");
+    clauses.push({ cond, body: this.list(["elif", "else", "fi"]) });
+    for (;;) {
+      const k = this.lx.peek();
+      if (this.isWord(k, "elif")) {
+        this.lx.next();
+        const c = this.list(["then"]);
+        this.expectWord("then");
+        clauses.push({ cond: c, body: this.list(["elif", "else", "fi"]) });
+      } else if (this.isWord(k, "else")) {
+        this.lx.next();
+        otherwise = this.list(["fi"]);
+      } else break;
+    }
+    const end = this.expectWord("fi").end;
+    for (const c of clauses) this.nonEmpty(c.cond, start, "if");
+    return { type: "if", span: this.span(start, end), clauses, otherwise, redirs: [] };
+  }
+
+  /** `for NAME [in WORD...]; do BODY; done`, after `for`. */
+  private forCommand(start: number): ShNode {
+    const n = this.lx.next();
+    if (n.kind !== "word" || !NAME.test(n.text)) {
+      throw new Fail(`syntax error: bad for loop variable ${this.describe(n)}`, n.start);
+    }
+    this.skipNewlines();
+    let words: Word[] | undefined;
+    if (this.isWord(this.lx.peek(), "in")) {
+      this.lx.next();
+      words = [];
+      while (this.lx.peek().kind === "word") words.push(this.lx.next().word!);
+      const sep = this.lx.next();
+      if (!(sep.kind === "newline" || (sep.kind === "op" && sep.text === ";"))) {
+        throw new Fail(`syntax error: unexpected ${this.describe(sep)}`, sep.start);
+      }
+    } else if (this.lx.peek().kind === "op" && this.lx.peek().text === ";") this.lx.next();
+    this.skipNewlines();
+    this.expectWord("do");
+    const body = this.list(["done"]);
+    const end = this.expectWord("done").end;
+    return { type: "for", span: this.span(start, end), name: n.text, words, body, redirs: [] };
+  }
+
+  /** `case WORD in [(]PATTERN[|PATTERN]...) BODY;; ... esac`, after `case`. */
+  private caseCommand(start: number): ShNode {
+    const w = this.lx.next();
+    if (w.kind !== "word") throw new Fail(`syntax error: unexpected ${this.describe(w)}`, w.start);
+    this.skipNewlines();
+    this.expectWord("in");
+    this.skipNewlines();
+    const bodies: Item[][] = [];
+    for (;;) {
+      const k = this.lx.peek();
+      if (this.isWord(k, "esac")) break;
+      if (k.kind === "op" && k.text === "(") this.lx.next();
+      this.casePatterns();
+      this.expectOp(")");
+      bodies.push(this.list(["esac"]));
+      const e = this.lx.peek();
+      if (e.kind === "op" && e.text === ";;") {
+        this.lx.next();
+        this.skipNewlines();
+      } else break;
+    }
+    const end = this.expectWord("esac").end;
+    return { type: "case", span: this.span(start, end), word: w.word!, bodies, redirs: [] };
+  }
+
+  /** A case item's patterns, `a|b|c` (up to its `)`). */
+  private casePatterns(): void {
+    for (;;) {
+      const p = this.lx.next();
+      if (p.kind !== "word") {
+        throw new Fail(`syntax error: unexpected ${this.describe(p)} in a case pattern`, p.start);
+      }
+      const q = this.lx.peek();
+      if (!(q.kind === "op" && q.text === "|")) return;
+      this.lx.next();
+    }
   }
 
   nonEmpty(items: Item[], at: number, what: string): void {
