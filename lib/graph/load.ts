@@ -445,26 +445,16 @@ function expandEntries(
   sub: Substituter,
   place: Place,
 ): Expansion {
-  const { file, baseDir } = ctx;
   const fail = (msg: string, path: string): never => {
-    throw new JxInputError(msg, file, ctx.positions.get(path));
+    throw new JxInputError(msg, ctx.file, ctx.positions.get(path));
   };
-  const ns = (name: string) => place.ns ? `${place.ns}:${name}` : name;
-  // foreach: one entry per item, named job[item], with the item's variables.
-  const groups = new Map<string, string[]>();
-  const expanded: Expanded[] = [];
-  // What every entry writes, with unknown variables as `*`: a foreach glob
-  // that matches any of it (or that needs an `emits: jobs` job) is expanded
-  // at run time, once those jobs ran.
-  const writesOf = (name: string, j: Validated) =>
-    (strs(j, "writes") ?? []).map((w) =>
-      normalizeResource(sub.apply(w, `x`, false).replace(/\$\{[^}]*\}/g, "*"))
-    ).map((w) => ({ name, w }));
-  // Made at the first foreach glob (most files have none: 100,000 jobs' writes for nothing).
-  let allWrites: { name: string; w: string }[] | undefined;
-  const deferred = new Set<string>();
-  /** Jobs expanded from a glob over the disk as it is now. */
-  const fromGlob = new Set<string>();
+  const x: Expansion = {
+    expanded: [],
+    groups: new Map(),
+    deferred: new Set(),
+    fromGlob: new Set(),
+  };
+  const deferGlob = globDeferral(entries, sub, place, fail);
   for (const [name, kind, j] of entries) {
     const fe = foreachOf(j, "foreach");
     const section = kind === "job" ? "jobs" : "modules";
@@ -472,7 +462,7 @@ function expandEntries(
       fail(`${section}.${name}.emits: not in an included file (yet)`, `${section}.${name}.emits`);
     }
     if (!fe) {
-      expanded.push([name, kind, j, sub, name]);
+      x.expanded.push([name, kind, j, sub, name]);
       continue;
     }
     const fp = `${section}.${name}.foreach`;
@@ -481,44 +471,78 @@ function expandEntries(
       const g = normalizeResource(sub.apply(fe.glob, `${fp}.glob`, true));
       const problem = globProblem(g);
       if (problem) fail(`${fp}.glob: bad glob '${g}': ${problem}`, `${fp}.glob`);
-      allWrites ??= entries.flatMap(([name, , j]) => writesOf(name, j));
-      const writer = allWrites.find((x) => x.name !== name && resourcesConflict(g, x.w));
-      const needsGenerator = (strs(j, "needs") ?? []).some((n) =>
-        entries.some(([m, , mj]) => m === n && mj.emits === "jobs")
-      );
-      if (writer || needsGenerator) {
-        if (place.ns) {
-          fail(`${fp}: a glob over files jobs write: not in an included file (yet)`, fp);
-        }
+      if (deferGlob(name, j, g, fp)) {
         // Stands for the group until then: reads the glob, writes what the items would.
-        deferred.add(name);
-        expanded.push([name, kind, j, sub.with(globItemVars(fe.as, g)), name]);
+        x.deferred.add(name);
+        x.expanded.push([name, kind, j, sub.with(globItemVars(fe.as, g)), name]);
         continue;
       }
     }
-    if (expanded.length + foreachCount(fe) > MAX_JOBS) {
-      fail(`${fp}: makes more than ${MAX_JOBS} jobs in all (the limit)`, fp);
-    }
-    const items = expandForeach(
-      name,
-      fe,
-      baseDir,
-      (g) => sub.apply(g, `jobs.${name}.foreach.glob`, true),
-    );
-    const lost = fe.kind === "glob"
-      ? lostName(items.map((x) => x.vars[fe.as]), baseDir)
-      : undefined;
-    if (lost) fail(`${fp}: ${lost}`, fp);
-    groups.set(ns(name), items.map((x) => ns(x.name)));
-    if (fe.kind === "glob") { for (const x of items) fromGlob.add(x.name); }
-    // A glob's items are paths found on disk: `reads`/`writes` take each as exactly that path.
-    const found = fe.kind === "glob";
-    for (const x of items) expanded.push([x.name, kind, j, sub.with(x.vars, found), name]);
-    if (expanded.length > MAX_JOBS) {
-      fail(`${fp}: makes more than ${MAX_JOBS} jobs in all (the limit)`, fp);
-    }
+    expandGroup(x, [name, kind, j], fe, { ctx, sub, place, fail });
   }
-  return { expanded, groups, deferred, fromGlob };
+  return x;
+}
+
+/**
+ * Whether a `foreach` glob is expanded at run time, once the jobs it waits for
+ * have run: it matches what another entry writes (unknown variables as `*`),
+ * or its entry needs an `emits: jobs` job. Not in an included file (yet).
+ */
+function globDeferral(
+  entries: Entry[],
+  sub: Substituter,
+  place: Place,
+  fail: (msg: string, path: string) => never,
+): (name: string, j: Validated, g: string, fp: string) => boolean {
+  const writesOf = (name: string, j: Validated) =>
+    (strs(j, "writes") ?? []).map((w) =>
+      normalizeResource(sub.apply(w, `x`, false).replace(/\$\{[^}]*\}/g, "*"))
+    ).map((w) => ({ name, w }));
+  // Made at the first foreach glob (most files have none: 100,000 jobs' writes for nothing).
+  let allWrites: { name: string; w: string }[] | undefined;
+  return (name, j, g, fp) => {
+    allWrites ??= entries.flatMap(([name, , j]) => writesOf(name, j));
+    const writer = allWrites.find((x) => x.name !== name && resourcesConflict(g, x.w));
+    const needsGenerator = (strs(j, "needs") ?? []).some((n) =>
+      entries.some(([m, , mj]) => m === n && mj.emits === "jobs")
+    );
+    if (!writer && !needsGenerator) return false;
+    if (place.ns) fail(`${fp}: a glob over files jobs write: not in an included file (yet)`, fp);
+    return true;
+  };
+}
+
+/** One `foreach` entry as its group: an entry per item, named job[item], with its variables. */
+function expandGroup(
+  x: Expansion,
+  [name, kind, j]: Entry,
+  fe: NonNullable<ReturnType<typeof foreachOf>>,
+  o: { ctx: SpecContext; sub: Substituter; place: Place; fail: (m: string, p: string) => never },
+): void {
+  const { ctx, sub, place, fail } = o;
+  const fp = `${kind === "job" ? "jobs" : "modules"}.${name}.foreach`;
+  const ns = (n: string) => place.ns ? `${place.ns}:${n}` : n;
+  if (x.expanded.length + foreachCount(fe) > MAX_JOBS) {
+    fail(`${fp}: makes more than ${MAX_JOBS} jobs in all (the limit)`, fp);
+  }
+  const items = expandForeach(
+    name,
+    fe,
+    ctx.baseDir,
+    (g) => sub.apply(g, `jobs.${name}.foreach.glob`, true),
+  );
+  const lost = fe.kind === "glob"
+    ? lostName(items.map((i) => i.vars[fe.as]), ctx.baseDir)
+    : undefined;
+  if (lost) fail(`${fp}: ${lost}`, fp);
+  x.groups.set(ns(name), items.map((i) => ns(i.name)));
+  if (fe.kind === "glob") { for (const i of items) x.fromGlob.add(i.name); }
+  // A glob's items are paths found on disk: `reads`/`writes` take each as exactly that path.
+  const found = fe.kind === "glob";
+  for (const i of items) x.expanded.push([i.name, kind, j, sub.with(i.vars, found), name]);
+  if (x.expanded.length > MAX_JOBS) {
+    fail(`${fp}: makes more than ${MAX_JOBS} jobs in all (the limit)`, fp);
+  }
 }
 
 /** A unit's jobs and modules: `foreach` expanded, each spec built, names in its namespace. */
