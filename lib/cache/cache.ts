@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { resourceNames } from "../graph/mod.ts";
 import { noteHash, stamp } from "../state/mod.ts";
 import {
   CacheRefusal,
@@ -251,10 +252,17 @@ export class Cache {
     // An input edited, made or removed while the job ran: its outputs may not be what the key says.
     const changed = miss.stamps ? changedInputs(miss.stamps, baseDir, job) : [];
     if (changed.length) {
+      // Its own output among its reads (a read glob over what it writes): say how to fix that.
+      const own = changed.find((p) => job.writes.some((w) => w[0] !== "@" && resourceNames(w, p)));
       const what = changed.length === 1
         ? changed[0]
         : `${changed[0]} and ${changed.length - 1} more`;
-      this.o.warn(`jx: warning: ${job.name} not stored in the cache: ${what} changed while it ran`);
+      this.o.warn(
+        own === undefined
+          ? `jx: warning: ${job.name} not stored in the cache: ${what} changed while it ran`
+          : `jx: warning: ${job.name} not stored in the cache: it reads ${own}, which it writes ` +
+            `(a job's inputs are in its key: leave its outputs out of its reads)`,
+      );
       return;
     }
     let entry: Entry;

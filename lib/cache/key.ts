@@ -105,14 +105,12 @@ const sorted = <T>(o: Record<string, T>): Record<string, T> =>
 export type InputStamps = Map<string, FileStamp | null>;
 
 /**
- * The files `reads` resolve to now (globs expanded, folders walked), but
- * the job's own outputs: a read glob may match what it writes (as in the
- * up-to-date checks, a job's outputs are not its inputs).
+ * The files `reads` resolve to now (globs expanded, folders walked), the
+ * job's own outputs among them: a job that reads what it writes (a formatter
+ * editing files in place) depends on their content before it runs.
  */
-export function inputPaths(job: Pick<CacheJob, "reads" | "writes">, baseDir: string): string[] {
-  const paths = expand(job.reads, baseDir);
-  const own = job.writes.filter((w) => w[0] !== "@");
-  return own.length ? paths.filter((p) => !own.some((w) => resourceNames(w, p))) : paths;
+export function inputPaths(job: Pick<CacheJob, "reads">, baseDir: string): string[] {
+  return expand(job.reads, baseDir);
 }
 
 /**
@@ -150,7 +148,12 @@ export function changedInputs(
     const now = stamp(baseDir, p);
     if (now === null || was === null ? now !== was : !sameStamp(now, was)) out.push(p);
   }
-  if (job) { for (const p of inputPaths(job, baseDir)) if (!stamps.has(p)) out.push(p); }
+  if (!job) return out;
+  // A path that started to match a read while the job ran: a new input, unless the job made it.
+  const own = job.writes.filter((w) => w[0] !== "@");
+  for (const p of inputPaths(job, baseDir)) {
+    if (!stamps.has(p) && !own.some((w) => resourceNames(w, p))) out.push(p);
+  }
   return out;
 }
 

@@ -4,7 +4,7 @@
  * over a folder of the user's where the entry holds a file; a folder (or a
  * glob's matches) holding exactly what the entry holds, other jobs' files
  * kept. And what the key holds: inputs that appear while the job runs, a
- * read glob over the job's own output, a dotenv variable the shell
+ * read glob over the job's own output, a job editing its inputs in place, a dotenv variable the shell
  * overrides, an included file's `cache:` settings.
  */
 import assert from "node:assert/strict";
@@ -176,7 +176,7 @@ jobs:
   assert.equal(await Deno.readTextFile(`${b}/out.txt`), "a\n");
 });
 
-Deno.test("cache: a read glob that matches the job's own output is not in its key", async () => {
+Deno.test("cache: a read glob over the job's own output: stored from a tree without it, never restored stale after; the warning says why", async () => {
   const store = await tempDir();
   const jobs = `
 cache: true
@@ -187,14 +187,43 @@ jobs:
   const dir = await tempDir(files);
   const first = await run(dir, store);
   assert.equal(first.code, 0, first.stderr);
+  assert.doesNotMatch(first.stderr, /warning/, "the output it made is no new input");
+  // Its output now exists, and is among its inputs: rewritten while it runs, not stored.
   const rerun = await run(dir, store, ["--force"]);
   assert.equal(rerun.code, 0, rerun.stderr);
-  assert.doesNotMatch(rerun.stderr, /warning/);
+  assert.match(
+    rerun.stderr,
+    /report not stored in the cache: it reads out\/report.txt, which it writes/,
+  );
+  // A fresh tree (no report yet) is the first run's key: restored.
   const b = await tempDir(files);
   const r = await run(b, store);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.restored, ["report"]);
   assert.equal(await Deno.readTextFile(`${b}/out/report.txt`), "a\n");
+});
+
+Deno.test("cache: a job that edits its inputs in place is never restored over a later edit", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+jobs:
+  fmt:
+    run: for f in src/*.txt; do tr a-z A-Z < $f > $f.tmp && mv $f.tmp $f; done
+    reads: ["src/*.txt"]
+    writes: ["src/*.txt"]
+`;
+  const dir = await tempDir({ "jobs.yaml": jobs, "src/a.txt": "hello\n" });
+  assert.equal((await run(dir, store)).code, 0);
+  assert.equal(await Deno.readTextFile(`${dir}/src/a.txt`), "HELLO\n");
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "my new edit\n");
+  await Deno.writeTextFile(`${dir}/src/b.txt`, "brand new file\n");
+  const r = await run(dir, store);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.restored, []);
+  assert.deepEqual(r.ran, ["fmt"]);
+  assert.equal(await Deno.readTextFile(`${dir}/src/a.txt`), "MY NEW EDIT\n");
+  assert.equal(await Deno.readTextFile(`${dir}/src/b.txt`), "BRAND NEW FILE\n");
 });
 
 Deno.test("cache: a dotenv variable overridden from the shell is in the key with the shell's value", async () => {
