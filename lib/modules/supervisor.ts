@@ -509,7 +509,8 @@ export class Supervisor implements ModuleHost {
       case "start": {
         const waiting = this.unmetNeeds(m.spec);
         if (waiting.length) return { ok: false, error: `waits for ${waiting.join(", ")}` };
-        if (m.live) await m.stop(false); // a failed one still being ended, or a pending restart
+        // A failed one still being ended, or a pending restart: what waits for it waits for this start.
+        if (m.live) await m.stop(false, "keep");
         m.start();
         await new Promise((r) => m.onSettled(r));
         break;

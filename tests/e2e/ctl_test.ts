@@ -303,6 +303,37 @@ jobs:
   assert.equal(endB?.error, "needs module 'up', which was stopped (jx ctl stop)");
 });
 
+Deno.test("[deno] jx ctl start of a module waiting to restart: what needs it waits for that start and runs", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  m:
+    run: "test -e ok || exit 1; exec sleep 300"
+    ready: { delay: 100ms }
+    restart: on-failure
+jobs:
+  j: { run: "true", needs: [m] }
+`,
+  });
+  const [cmd, argv] = jxCommand("deno", ["run", "--events", "ev.ndjson"]);
+  const jx = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+    .spawn();
+  try {
+    // The longest wait before its next start: room for the request.
+    await event(dir, (e) => e.module === "m" && Number(e.backoff_ms) >= 800);
+    await Deno.writeTextFile(`${dir}/ok`, "");
+    const r = await runJx(["ctl", "start", "m"], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+  } catch (e) {
+    jx.kill("SIGTERM");
+    throw e;
+  }
+  const out = await jx.output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  assert.equal(ev.find((e) => e.type === "job.end" && e.job === "j")?.status, "ok");
+});
+
 Deno.test("jx ctl with no run here says so (exit 1); jx ctl --help", async () => {
   const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: 'true' }\n" });
   const r = await runJx(["ctl", "status"], { cwd: dir });
