@@ -7,13 +7,14 @@
  *
  * @module
  */
+import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { resourceNames } from "../graph/glob.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import { createReactor, type ListenSignal, type Reactor } from "../reactor/mod.ts";
 import { ConsoleReporter, EventLog, MemoryKeeper, TraceWriter } from "../report/mod.ts";
 import { type Reporter, type RunEvent, runJobs, signalExit } from "../scheduler/mod.ts";
-import { isTerminal, writeAll } from "../runtime/mod.ts";
+import { escapeControls, isTerminal, writeAll } from "../runtime/mod.ts";
 import { UpToDate } from "../state/mod.ts";
 import { Watcher, type WatchOptions } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
@@ -134,6 +135,31 @@ async function openSession(
 }
 
 /**
+ * The jobs file or a file it includes that changed since the graph was
+ * loaded, the first time it is seen changed (then never again); else
+ * undefined.
+ */
+function jobsFileEdits(graph: Graph): () => string | undefined {
+  const files = [graph.file, ...new Set(graph.jobs.flatMap((j) => j.source ?? []))];
+  const stampOf = (f: string) => {
+    try {
+      const st = statSync(f);
+      return `${st.mtimeMs}:${st.ctimeMs}:${st.size}:${st.ino}`;
+    } catch {
+      return "gone";
+    }
+  };
+  const loaded = new Map(files.map((f) => [f, stampOf(f)]));
+  let said = false;
+  return () => {
+    if (said) return undefined;
+    const file = files.find((f) => stampOf(f) !== loaded.get(f));
+    if (file !== undefined) said = true;
+    return file;
+  };
+}
+
+/**
  * One watch cycle: the change said (event, `jx.watch.change` message, modules whose own
  * `reads` changed started again before their dependents run), then a run of the cycle's jobs
  * from a full pool, with its own console reporter and the session's state.
@@ -148,7 +174,16 @@ function cycleRunner(args: Args, c: {
   warn: (w: string) => void;
 }): WatchOptions["runCycle"] {
   const { graph, baseDir, reactor, session: { modules, emitAll, ctl, t0, persistent } } = c;
+  const edited = jobsFileEdits(graph);
   return async (jobs, changed, control) => {
+    const file = edited();
+    if (file) {
+      c.warn(
+        `${
+          escapeControls(file)
+        } changed: restart jx watch to use it (this one runs what it loaded)`,
+      );
+    }
     if (changed.length) {
       const names = jobs.map((j) => j.name);
       emitAll({ type: "watch.change", t: reactor.now() - t0, paths: changed, jobs: names });

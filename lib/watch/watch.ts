@@ -115,6 +115,8 @@ export class Watcher {
     changed: string[] | "all";
     control: { stop?: (s: ListenSignal) => void };
     done: Promise<RunResult>;
+    /** Stopped for a restart already (`--on-busy restart`). */
+    restarting?: boolean;
   };
   /** The changes of a cycle that was restarted: its jobs run again in the next one. */
   private carry: string[] | "all" = [];
@@ -257,8 +259,10 @@ export class Watcher {
     this.debounce = undefined;
     if (this.stopped || !this.pending.size) return;
     if (this.cycle) {
-      if (this.o.onBusy === "restart" && this.cycle.control.stop) {
+      // Once per cycle: a second stop would kill its jobs at once, without their grace.
+      if (this.o.onBusy === "restart" && this.cycle.control.stop && !this.cycle.restarting) {
         this.carry = this.cycle.changed;
+        this.cycle.restarting = true;
         this.cycle.control.stop("SIGTERM");
       }
       return; // the cycle's end picks the pending changes up
@@ -295,7 +299,9 @@ export class Watcher {
     this.cycle = { jobs: names, changed: cause, control, done };
     done.then((r) => {
       this.cycle = undefined;
-      this.ignoreWritesUntil = this.o.reactor.now() + 50;
+      // Polling sees a cycle's own writes up to a scan later: ignored that long.
+      const late = this.inotify ? 0 : (this.o.pollMs ?? 300);
+      this.ignoreWritesUntil = this.o.reactor.now() + late + 50;
       if (this.o.selected.some((j) => j.depfile)) {
         this.readPatterns = this.refreshReads();
         if (this.inotify) this.addWatches();

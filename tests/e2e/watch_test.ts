@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { alive, sleep, tempDir, waitForFile } from "../helpers.ts";
-import { eachSaveRerunsOnce, jobsDir, SAVES, Session } from "./watch_helpers.ts";
+import { eachSaveRerunsOnce, jobsDir, SAVES, Session, waitForText } from "./watch_helpers.ts";
 
 Deno.test("watch: each save pattern reruns exactly the affected jobs, once", async () => {
   const dir = await jobsDir();
@@ -169,5 +169,70 @@ jobs:
       /^jx watch: src\/x\\e\[31my\\rz\\x7f\\x85\.txt changed -> ran all: ok \(\d+ms\); watching for changes$/m,
     );
     for (const c of ["\x1b", "\r", "\x7f", "\u0085"]) assert.ok(!s.stderr.includes(c), s.stderr);
+  }
+});
+
+Deno.test("watch: a second change during a restart's grace does not cut the grace short", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  tidy:
+    run: "trap 'sleep 1; echo cleaned >> log.txt; exit 1' TERM; echo start >> log.txt; sleep 30 & wait"
+    reads: [in.txt]
+    grace: 10s
+`,
+    "in.txt": "0\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await waitForText(`${dir}/log.txt`, "start\n");
+    await Deno.writeTextFile(`${dir}/in.txt`, "1\n");
+    await sleep(400); // in the job's trap: its 1 s of cleanup
+    await Deno.writeTextFile(`${dir}/in.txt`, "2\n");
+    await waitForText(`${dir}/log.txt`, "start\ncleaned\nstart\n");
+  } finally {
+    await w.stop().catch(() => {});
+  }
+});
+
+Deno.test("watch --poll: a cycle's own writes start no cycle", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  gen: { run: "sleep 0.2; date +%N > d/gen.txt", writes: [d/gen.txt] }
+  use: { run: "cat d/*.txt > /dev/null", reads: ["d/*.txt"], needs: [gen] }
+`,
+    "d/seed.txt": "s\n",
+  });
+  const w = new Session("deno", dir, { args: ["--poll"] });
+  try {
+    await w.cycles(1);
+    await sleep(1500); // several scans after the first cycle
+    const lines = (await w.stop()).stderr.split("\n").filter((l) => l.startsWith("jx watch:"));
+    assert.equal(lines.length, 1, lines.join("\n"));
+  } finally {
+    await w.stop().catch(() => {});
+  }
+});
+
+Deno.test("watch: an edit of the jobs file is said once at the next cycle, not taken in", async () => {
+  const jobs = `jobs:\n  say: { run: "echo OLD >> log.txt", reads: [in.txt] }\n`;
+  const dir = await tempDir({ "jobs.yaml": jobs, "in.txt": "0\n" });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replace("OLD", "NEW"));
+    for (const n of [2, 3]) {
+      await Deno.writeTextFile(`${dir}/in.txt`, `${n}\n`);
+      await w.cycles(n);
+    }
+    const s = await w.stop();
+    assert.equal(await Deno.readTextFile(`${dir}/log.txt`), "OLD\nOLD\nOLD\n");
+    const said = s.stderr.split("\n").filter((l) => l.includes("changed: restart jx watch"));
+    assert.deepEqual(said, [
+      "jx: warning: jobs.yaml changed: restart jx watch to use it (this one runs what it loaded)",
+    ]);
+  } finally {
+    await w.stop().catch(() => {});
   }
 });
