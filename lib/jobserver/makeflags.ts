@@ -105,6 +105,29 @@ export function stripJobserver(value: string): string {
   return joinFlags(flags.filter((w) => !JOBSERVER_WORD.test(w)), tail);
 }
 
+/** make's flags that change what it does rather than how: print, touch or ask instead of run. */
+const MODE_WORD = /^--(?:just-print|dry-run|recon|touch|question)$/;
+
+/**
+ * A MAKEFLAGS value without the flags that make a make print, touch or
+ * question instead of running (`n`, `t`, `q` and their long forms): what
+ * jx may hand on to its jobs from its own environment when it runs them for
+ * real.
+ *
+ * @example
+ * ```ts
+ * import { withoutModeFlags } from "./makeflags.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(withoutModeFlags("nk --touch -- CC=clang"), "k -- CC=clang");
+ * ```
+ */
+export function withoutModeFlags(value: string): string {
+  const { flags, tail } = splitFlags(value);
+  const kept = flags.map((w, i) => i === 0 && !w.startsWith("-") ? w.replace(/[ntq]/g, "") : w)
+    .filter((w, i) => i === 0 || !MODE_WORD.test(w));
+  return joinFlags(kept, tail);
+}
+
 /** The variables make passes its flags in, the jobserver among them. */
 export const FLAG_VARS: readonly string[] = ["MAKEFLAGS", "MFLAGS", "CARGO_MAKEFLAGS"];
 

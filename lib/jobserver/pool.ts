@@ -48,6 +48,7 @@ import {
   stripJobserver,
   withAuth,
   withoutJobserver,
+  withoutModeFlags,
 } from "./makeflags.ts";
 import { pid } from "../runtime/mod.ts";
 import { fifoIdOf, makeTempDir, removeEmptyDir, removePath } from "../runtime/files.ts";
@@ -181,8 +182,9 @@ class Pool implements JobserverSlots {
       }
       // `env` is the job's own fresh object: set in place, not copied (a
       // copy per job is most of the garbage of a run of many small jobs).
-      // Flags of the environment's own MAKEFLAGS (`k`, `-- CC=clang`) are kept, its -j and pool not.
-      const own = env.MAKEFLAGS;
+      // Flags of the environment's own MAKEFLAGS (`k`, `-- CC=clang`) are kept, its -j and pool
+      // not, nor `n`, `t`, `q`: jx runs its jobs for real, and so do the makes they start.
+      const own = env.MAKEFLAGS && withoutModeFlags(env.MAKEFLAGS);
       env.MAKEFLAGS = own && stripJobserver(own)
         ? withAuth(own, this.authFor(want), this.limit)
         : flags;

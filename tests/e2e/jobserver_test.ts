@@ -64,7 +64,8 @@ Deno.test("jobserver server: MAKEFLAGS carries the pool, with the environment's 
   const pipe = await runJx(["run", "-j5"], { cwd: dir });
   assert.match(pipe.stdout, /\[ -j5 --jobserver-auth=\d+,\d+\]/);
   // The environment's own MAKEFLAGS keeps its other flags and variables (its -j is jx's).
-  const own = await runJx(["run", "-j5"], { cwd: dir, env: { MAKEFLAGS: "k -j2 -- CC=clang" } });
+  // Not n, t or q: jx runs its jobs for real (a make -n without -j gives jx no pool to join).
+  const own = await runJx(["run", "-j5"], { cwd: dir, env: { MAKEFLAGS: "nk -j2 -- CC=clang" } });
   assert.match(own.stdout, /\[k -j5 --jobserver-auth=\d+,\d+ -- CC=clang\]/);
   const fifo = await runJx(["run", "-j5", "--jobserver-style", "fifo"], { cwd: dir });
   const path = /--jobserver-auth=fifo:(\S+)\]/.exec(fifo.stdout)?.[1];
