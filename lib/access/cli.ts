@@ -134,7 +134,7 @@ export async function cmdLint(argv: string[]): Promise<number> {
   const reporters: Reporter[] = [
     new ConsoleReporter({ mode: "buffered", color: false, statusLine: isTerminal(2), graph }),
   ];
-  if (args.events) reporters.push(new EventLog(args.events, [graph.file]));
+  if (args.events) reporters.push(new EventLog(args.events, graph.filesRead()));
   reporters.unshift(check.reporter(reporters));
   const supervisor = new Supervisor();
   // The control socket, as in `jx run`: jobs may talk to the modules through JX_CTL.

@@ -72,8 +72,8 @@ export function runReporters(
       ...status,
     }),
   ];
-  // Never over the jobs file the run reads (`--events jobs.yaml`).
-  const keep = jobsFile !== undefined ? [jobsFile] : [];
+  // Never over a file the run reads (`--events jobs.yaml`, an included file, a dotenv file).
+  const keep = graph ? graph.filesRead() : jobsFile !== undefined ? [jobsFile] : [];
   if (args.events) reporters.push(new EventLog(args.events, keep));
   if (args.trace) reporters.push(new TraceWriter(args.trace, keep));
   reporters.push(new MemoryKeeper());

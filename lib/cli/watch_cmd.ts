@@ -105,8 +105,8 @@ async function openSession(
   reactor: Reactor,
 ): Promise<Session> {
   const persistent: Reporter[] = [];
-  if (args.events) persistent.push(new EventLog(args.events, [graph.file]));
-  if (args.trace) persistent.push(new TraceWriter(args.trace, [graph.file]));
+  if (args.events) persistent.push(new EventLog(args.events, graph.filesRead()));
+  if (args.trace) persistent.push(new TraceWriter(args.trace, graph.filesRead()));
   // One for the whole session: its limit follows what collections leave, cycle after cycle.
   persistent.push(new MemoryKeeper());
   const t0 = reactor.now();

@@ -110,6 +110,20 @@ export class Graph {
   }
 
   /**
+   * The files loading it read: the jobs file, the files it includes, the
+   * dotenv files (`env_file`), as paths from the working directory.
+   */
+  filesRead(): string[] {
+    const base = this.file.includes("/") ? this.file.slice(0, this.file.lastIndexOf("/") + 1) : "";
+    const out = new Set([this.file]);
+    for (const j of this.jobs) {
+      if (j.source !== undefined) out.add(j.source);
+      for (const f of j.envFiles ?? []) out.add(f.startsWith("/") ? f : base + f);
+    }
+    return [...out];
+  }
+
+  /**
    * The named jobs and everything they transitively wait for, in file
    * order; all jobs (not modules) when `names` is empty.
    */

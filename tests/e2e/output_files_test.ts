@@ -56,4 +56,19 @@ for (const runtime of RUNTIMES) {
     }
     assert.equal(existsSync(`${dir}/ran.txt`), false, "no job ran");
   });
+
+  Deno.test(`--events: never over an included jobs file or a dotenv file the run reads [${runtime}]`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "include: [pkg/jobs.yaml]\njobs:\n  a: { run: 'true', env_file: [.env] }\n",
+      "pkg/jobs.yaml": "jobs:\n  b: { run: 'true' }\n",
+      ".env": "X=1\n",
+    });
+    for (const path of ["pkg/jobs.yaml", ".env"]) {
+      const before = await Deno.readTextFile(`${dir}/${path}`);
+      const r = await runJx(["run", "--events", path], { cwd: dir, runtime });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /would overwrite/);
+      assert.equal(await Deno.readTextFile(`${dir}/${path}`), before);
+    }
+  });
 }
