@@ -370,7 +370,7 @@ function parseUnit(
   if (ctx.fileDotenv) noteDotenv(notes, ctx.fileDotenv);
   if (raw.include !== undefined) notes.moreFiles = true;
   const unit = buildUnit(raw, ctx, sub, place);
-  if (place.stack.length && raw.cache !== undefined) fileCache(unit, raw.cache, v.positions);
+  if (place.stack.length && raw.cache !== undefined) fileCache(unit, raw.cache);
   const items = (raw.include ?? []).map((x, i) =>
     sub.apply(x, v.positions.has(`include.${i}`) ? `include.${i}` : "include", true)
   );
@@ -388,17 +388,11 @@ function parseUnit(
 /**
  * An included file's `cache:`: its `{env, salt}` join the keys of the jobs
  * written in it (the root file's join every job's). `true` or `false` turn
- * the cache on or not for the whole run: only the root file says that.
+ * the cache on or not for the whole run: only the root file says that, and
+ * an included file's (a package that also runs alone) is left to it.
  */
-function fileCache(unit: Unit, cache: boolean | CacheSettings, positions: PosMap): void {
-  if (typeof cache === "boolean") {
-    throw new JxInputError(
-      `cache: ${cache} only in the root jobs file (it says whether a run uses the cache); ` +
-        "an included file may give cache: {env, salt} for its own jobs",
-      unit.file,
-      positions.get("cache"),
-    );
-  }
+function fileCache(unit: Unit, cache: boolean | CacheSettings): void {
+  if (typeof cache === "boolean") return;
   for (const j of unit.jobs) if (j.kind === "job") j.fileCache = cache;
 }
 
