@@ -14,7 +14,7 @@ const USAGE = "usage: jx cache stats|prune --max-size SIZE|clear [--cache-dir DI
 export const CACHE_HELP = `${USAGE}
 
 The local output cache's store (docs/cache.md): the store given by --cache-dir,
-else JX_CACHE_DIR, else ~/.cache/jx.
+else JX_CACHE_DIR, else $XDG_CACHE_HOME/jx, else ~/.cache/jx.
   stats                  its folder, entries, blobs, size (and its limit)
   prune --max-size SIZE  remove the least recently used entries down to SIZE (500M, 2G)
   clear                  remove every entry and blob (only the store's own folders)
