@@ -226,6 +226,7 @@ class Pool implements JobserverSlots {
     this.cameBack = false;
     const dry = this.gather(n);
     if (this.have() < n && dry && this.holdsAll()) this.replaceLost();
+    else if (this.have() < n && dry && this.heldOutside()) this.sayHeldOutside(n);
     if (this.have() < n) return this.waitFor(n);
     return this.assign(n);
   }
@@ -305,10 +306,36 @@ class Pool implements JobserverSlots {
     this.onAvailable?.();
   }
 
-  /** A server none of whose jobs runs: every token of the pool should be in it now. */
+  /** See `Slots.othersMayHold`. */
+  othersMayHold?: () => boolean;
+
+  /**
+   * A server none of whose jobs runs, and no module either (one may run a
+   * make that holds tokens): every token of the pool should be in it now.
+   */
   private holdsAll(): boolean {
-    return this.role === "server" && this.implicitFree && this.held.length === 0;
+    return this.role === "server" && this.implicitFree && this.held.length === 0 &&
+      !this.othersMayHold?.();
   }
+
+  /** Whether tokens missing now may be a module's: no job of jx's runs, a module does. */
+  private heldOutside(): boolean {
+    return this.role === "server" && this.implicitFree && this.held.length === 0 &&
+      !!this.othersMayHold?.();
+  }
+
+  /** Says once that a job waits for tokens that a module's processes may hold. */
+  private sayHeldOutside(n: number): void {
+    if (this.saidOutside) return;
+    this.saidOutside = true;
+    const short = this.limit - 1 - this.reserve.length;
+    this.init.warn?.(
+      `jobserver: a job waits for ${n} slots; ${short} token(s) are out of the pool while no job ` +
+        "of jx's runs (a module's make holds them?): it starts when they come back",
+    );
+  }
+
+  private saidOutside = false;
 
   /** Tokens that jobs which ended never gave back: new ones in their place (the pool was read dry). */
   private replaceLost(): void {

@@ -278,6 +278,12 @@ export class Supervisor implements ModuleHost {
     return out;
   }
 
+  /** Whether a module's process is alive (it may hold job-slot tokens of jx's pool). */
+  anyAlive(): boolean {
+    for (const m of this.modules.values()) if (m.live) return true;
+    return false;
+  }
+
   /** Why a module a job needs is down because `jx ctl stop` stopped it, as that job's error. */
   stoppedByUser(name: string): string | undefined {
     const m = this.modules.get(name);

@@ -130,6 +130,8 @@ export class Builder implements LoopHost, GenHost {
     );
     const { graph, selected, reactor } = this;
     this.host?.attach({ graph, selected, reactor, emit: this.emit, t: this.t, env: this.envOf });
+    const host = this.host;
+    if (host && this.opts.slots) this.opts.slots.othersMayHold = () => host.anyAlive?.() ?? true;
     if (left.length) frame.upToDate(left);
     for (const feed of this.opts.feeds ?? []) this.gen.startFeed(this, feed);
     this.pump();

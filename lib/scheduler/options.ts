@@ -198,6 +198,8 @@ export interface ModuleHost extends Reporter {
   attach(run: ModuleRun): void;
   /** Why a module is not registered (its `when:` does not hold), or undefined. */
   notRegistered(name: string): string | undefined;
+  /** Whether a module's process is alive (it may hold job-slot tokens of jx's pool). */
+  anyAlive?(): boolean;
   /** Why a module is down because a user stopped it (`jx ctl stop`), or undefined. */
   stoppedByUser?(name: string): string | undefined;
   /**

@@ -34,6 +34,12 @@ export interface Slots {
    * outside (a jobserver token written back by another process).
    */
   onAvailable?: () => void;
+  /**
+   * Set by the scheduler: whether a process other than the run's jobs may
+   * hold tokens of a pool jx serves (a module's make): tokens missing then
+   * are not lost.
+   */
+  othersMayHold?: () => boolean;
   /** A make jobserver pool: whether jx serves it or joined make's (`run.start`'s `jobserver`). */
   readonly role?: "server" | "client";
   /**

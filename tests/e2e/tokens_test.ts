@@ -145,3 +145,28 @@ Deno.test("tokens: tokens a job took and never gave back (killed by its timeout)
   );
   assert.doesNotMatch(r.text, /pool of 4 ended/, "the pool is whole at the end");
 });
+
+Deno.test("tokens: a module's make holding tokens: a job of tokens 4 waits for them (said once), never over the pool", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `modules:
+  m:
+    run: |
+      f=$(echo "$MAKEFLAGS" | sed "s/.*auth=fifo:\\([^ ]*\\).*/\\1/")
+      head -c2 "$f" > /dev/null; touch got
+      trap 'printf ++ > "$f"; exit 0' TERM; sleep 300 & wait
+    ready: { cmd: test -e got }
+jobs:
+  big: { run: 'echo big ran', tokens: 4, needs: [m] }
+`,
+  });
+  const r = await bounded(
+    [JX, "run", "-j4", "--jobserver-style", "fifo", "--events", "ev.ndjson"],
+    dir,
+    4,
+  );
+  assert.equal(r.code, 124, r.text);
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  assert.equal(ev.find((e) => e.type === "job.start" && e.job === "big"), undefined);
+  assert.doesNotMatch(r.text, /put them back/);
+  assert.match(r.text, /jobserver: a job waits for 4 slots; 2 token\(s\) are out of the pool/);
+});
