@@ -32,6 +32,9 @@ const IN = {
 const MASK = IN.MODIFY | IN.CLOSE_WRITE | IN.MOVED_FROM | IN.MOVED_TO | IN.CREATE | IN.DELETE |
   IN.DELETE_SELF | IN.MOVE_SELF | IN.ONLYDIR;
 
+/** `inotify_add_watch`: the system's limit of watches is reached. */
+const ENOSPC = 28;
+
 /** One change: a path relative to the base directory, and whether it is a directory. */
 export interface FsEvent {
   path: string;
@@ -60,10 +63,15 @@ export class Inotify {
   private buf = new Uint8Array(64 * 1024);
   private stop: () => void;
 
+  /**
+   * `onFull`: told (with the folder) when the system's limit of watches
+   * (`fs.inotify.max_user_watches`) leaves a folder unwatched.
+   */
   constructor(
     private baseDir: string,
     reactor: Reactor,
     private onEvents: (evs: FsEvent[]) => void,
+    private onFull?: (dir: string) => void,
   ) {
     if (!reactor.watch) {
       throw new Error("inotify needs a reactor that watches fds (epoll on Deno, portable on Bun)");
@@ -79,7 +87,10 @@ export class Inotify {
     if (this.byDir.has(dir)) return true;
     const abs = dir === "." ? this.baseDir : `${this.baseDir}/${dir}`;
     const wd: number = libc().symbols.inotify_add_watch(this.fd, cstr(abs), MASK);
-    if (wd < 0) return false;
+    if (wd < 0) {
+      if (errno() === ENOSPC) this.onFull?.(dir);
+      return false;
+    }
     this.byWd.set(wd, dir);
     this.byDir.set(dir, wd);
     return true;

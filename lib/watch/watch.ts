@@ -157,7 +157,12 @@ export class Watcher {
       this.scan(true);
       this.pollTimer = this.o.reactor.setTimer(this.o.pollMs ?? 300, () => this.pollTick());
     } else {
-      this.inotify = new Inotify(this.o.baseDir, this.o.reactor, (evs) => this.onFsEvents(evs));
+      this.inotify = new Inotify(
+        this.o.baseDir,
+        this.o.reactor,
+        (evs) => this.onFsEvents(evs),
+        (dir) => this.full(dir),
+      );
       this.addWatches();
     }
     this.startCycle(this.o.selected, [], "all");
@@ -192,6 +197,19 @@ export class Watcher {
       }
     }
   }
+
+  /** Says once that the system's limit of inotify watches left `dir` (and maybe more) unwatched. */
+  private full(dir: string): void {
+    if (this.saidFull) return;
+    this.saidFull = true;
+    this.o.say(
+      `jx watch: warning: the system's limit of inotify watches is reached ` +
+        `(fs.inotify.max_user_watches): changes in ${escapeControls(dir)} and any folder ` +
+        "not watched yet go unseen; raise the limit, or use --poll",
+    );
+  }
+
+  private saidFull = false;
 
   private onFsEvents(evs: FsEvent[]): void {
     let rewatch = false;
