@@ -287,7 +287,12 @@ function openRun(e) {
   if (S.runs.length > 5) S.runs.shift();
 }
 function runName(r) { return (S.mode === "watch" ? "cycle " : "run ") + r.n; }
+/** Forgets the runs and the modules' states: the stream has (re)opened and sends them all again. */
+function restart() {
+  S.fresh = false; S.runs = []; S.modules = new Map(); S.count = 0; S.cycleOpen = false;
+}
 function onEvent(e) {
+  if (S.fresh) restart();
   if (e.type === "module.state") { S.modules.set(e.module, e.state); return schedule(); }
   openRun(e);
   if (e.type === "run.start") { S.cycleOpen = false; lastRun().slots = e.slots || 0; lastRun().t0 = e.t; }
@@ -440,7 +445,9 @@ async function start() {
   S.live = S.g.control !== false; S.mode = S.g.mode || "ui";
   const live = S.mode === "ui" ? "live" : "live: jx " + S.mode;
   const es = new EventSource("/api/events?token=" + encodeURIComponent(token));
-  es.onopen = () => { $("conn").textContent = live; };
+  // Each (re)connection is sent the kept runs whole (a page that fell too far behind is
+  // disconnected, then catches up): they replace what the page had, at their first event.
+  es.onopen = () => { $("conn").textContent = live; S.fresh = true; };
   es.onerror = () => { if (S.ended) return; $("conn").textContent = "disconnected"; };
   es.onmessage = (m) => onEvent(JSON.parse(m.data));
   // The server says it is going (the run is over): stop reconnecting, keep what is shown.

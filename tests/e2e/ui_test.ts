@@ -22,6 +22,7 @@ const CHROMIUM = "/usr/bin/chromium";
 const HAVE_BROWSER = existsSync(CHROMIUM);
 const NO_BROWSER = HAVE_BROWSER ? "" : " (IGNORED: no /usr/bin/chromium; .ci/run installs it)";
 const SHOTS = `${ROOT}/out/ui-test`;
+const enc = new TextEncoder();
 
 const JOBS = `version: 1
 jobs:
@@ -819,4 +820,46 @@ Deno.test("[bun] jx run --ui on Bun: a control POST pauses the real module (jx c
     } catch { /* ended */ }
     await jx.child.status;
   }
+});
+
+Deno.test({
+  name:
+    `[browser] jx ui: a page that falls too far behind is disconnected, reconnects and shows the kept runs once${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const dir = await tempDir({ "jobs.yaml": JOBS });
+      const graph = graphData(loadJobsFile(`${dir}/jobs.yaml`));
+      const ui = await startUi({ graph, streamLimit: 256 * 1024 });
+      try {
+        const page = await browser.newPage();
+        let streams = 0;
+        page.on("request", (r) => void (r.url().includes("/api/events") && streams++));
+        await page.goto(ui.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        const ev = (e: unknown) => ui.reporter.event(e as RunEvent);
+        const out = (text: string) =>
+          ev({ type: "job.output", t: 2, job: "gen", stream: "stdout", chunk: enc.encode(text) });
+        ev({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
+        ev({ type: "job.start", t: 1, job: "gen", pid: 1, attempt: 1 });
+        await nodeState(page, "gen", "running");
+        // 2 MiB at once, more than the stream may queue: the page is disconnected.
+        for (let i = 0; i < 2048; i++) out("y".repeat(1023) + "\n");
+        out("GEN-END\n");
+        ev({ type: "job.end", t: 3, job: "gen", status: "ok", exit: 0, signal: null, ms: 2 });
+        ev({ type: "run.end", t: 4, status: "ok", exit: 0, ms: 4 });
+        // It reconnects and is sent the kept run again: shown once, whole, with the output's end.
+        await nodeState(page, "gen", "ok");
+        await page.click('.node[data-name="gen"]');
+        await page.waitForFunction(
+          () => document.querySelector("#output")?.textContent?.endsWith("GEN-END\n"),
+          { timeout: 20000 },
+        );
+        assert.ok(streams >= 2, `event streams opened: ${streams}`);
+        assert.equal(await page.$$eval("#runA option", (os) => os.length), 1);
+        assert.match(await page.$eval("#tlhead", (h) => h.textContent ?? ""), /^run 1: ok/);
+      } finally {
+        await ui.close();
+      }
+    }),
 });
