@@ -143,16 +143,25 @@ function centerOn(name) {
   applyView();
 }
 
-/* ---- job states: the last run's, else the explain verdict ---- */
+/* ---- job states: the newest run's that has the job, else the explain verdict ---- */
 function lastRun() { return S.runs[S.runs.length - 1]; }
+/** The newest run in which the job has a state (a watch cycle runs only some jobs), and that state. */
+function latest(name) {
+  for (let i = S.runs.length - 1; i >= 0; i--) {
+    const s = S.runs[i].jobs.get(name);
+    if (s) return { r: S.runs[i], s };
+  }
+  return {};
+}
 function jobState(j) {
-  const r = lastRun(), s = r && r.jobs.get(j.name);
+  const { r, s } = latest(j.name);
   if (j.kind === "module") return { cls: S.modules.get(j.name) || "idle", sub: S.modules.get(j.name) || "module" };
   if (s) {
     const cls = s.cache ? "cached" : s.status;
     const sub = s.status === "running" ? "running\u2026" : s.status === "skipped" ? "skipped: " + s.reason
       : (s.cache ? "restored (" + s.cache + ")" : s.status) + " " + fmtMs(s.ms);
-    return { cls, sub };
+    // From an earlier run than the last: say which.
+    return { cls, sub: r === lastRun() ? sub : sub + " (" + runName(r) + ")" };
   }
   const took = j.lastMs == null ? "" : " \u00b7 last " + fmtMs(j.lastMs);
   if (j.upToDate === true) return { cls: "uptodate", sub: "up to date" + took };
@@ -221,7 +230,7 @@ function jobNamed(name) {
 }
 function drawDetails(name) {
   const j = jobNamed(name), box = $("details"), st = jobState(j);
-  const r = lastRun(), s = r && r.jobs.get(name);
+  const { r, s } = latest(name);
   box.textContent = "";
   box.append(el("h2", {}, j.kind + " " + j.name), el("div", {}, j.description || ""),
     el("pre", {}, j.command));
@@ -236,7 +245,7 @@ function drawDetails(name) {
     list("then", S.g.edges.filter((e) => e.from === name).map((e) => e.to + " (" + e.reason + ")")),
     list("reads", j.reads), list("writes", j.writes));
   if (s && s.out.length) {
-    box.append(el("h2", {}, "output"));
+    box.append(el("h2", {}, "output" + (r === lastRun() ? "" : " (" + runName(r) + ")")));
     const pre = el("pre", { id: "output" }, (s.cut ? CUT_MARK : "") + s.out.join(""));
     box.append(pre); pre.scrollTop = 1e9;
   }

@@ -863,3 +863,60 @@ Deno.test({
       }
     }),
 });
+
+/** The events of one watch cycle that runs `jobs` (each prints its name), at times from `t`. */
+function cycle(t: number, jobs: string[], change?: string): RunEvent[] {
+  const events: RunEvent[] = [];
+  if (change) events.push({ type: "watch.change", t, paths: [change], jobs });
+  events.push({ type: "run.start", t, jobs: jobs.length, slots: 1, jobserver: "none" });
+  for (const job of jobs) {
+    const chunk = enc.encode(`from-${job}\n`);
+    events.push(
+      { type: "job.start", t: t + 1, job, pid: 1, attempt: 1 },
+      { type: "job.output", t: t + 1, job, stream: "stdout", chunk },
+      { type: "job.end", t: t + 2, job, status: "ok", exit: 0, signal: null, ms: 1, attempt: 1 },
+    );
+  }
+  events.push({ type: "run.end", t: t + 3, status: "ok", exit: 0, ms: 3 });
+  return events;
+}
+
+const AB_JOBS = `version: 1
+jobs:
+  a: { run: cat a.txt, reads: [a.txt] }
+  b: { run: cat b.txt, reads: [b.txt] }
+`;
+
+Deno.test({
+  name:
+    `[browser] jx watch --ui: a job the last cycle did not run keeps its result, output and cycle${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const dir = await tempDir({ "jobs.yaml": AB_JOBS, "a.txt": "", "b.txt": "" });
+      const graph = graphData(loadJobsFile(`${dir}/jobs.yaml`));
+      const ui = await startUi({ graph, mode: "watch" });
+      try {
+        const page = await browser.newPage();
+        await page.goto(ui.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        // Cycle 1 runs both; an edit of a.txt starts cycle 2, which runs a only.
+        for (const e of [...cycle(0, ["a", "b"]), ...cycle(10, ["a"], "a.txt")]) {
+          ui.reporter.event(e);
+        }
+        await page.waitForFunction(() =>
+          /^cycle 2: ok/.test(document.querySelector("#tlhead")?.textContent ?? "")
+        );
+        await nodeState(page, "b", "ok");
+        const sub = (job: string) =>
+          page.$eval(`.node[data-name="${job}"] .sub`, (t) => t.textContent ?? "");
+        assert.equal(await sub("b"), "ok 1 ms (cycle 1)");
+        assert.equal(await sub("a"), "ok 1 ms");
+        await page.click('.node[data-name="b"]');
+        assert.equal(await page.$eval("#last-result", (x) => x.textContent), "ok 1 ms (cycle 1)");
+        assert.equal(await page.$eval("#output", (x) => x.textContent), "from-b\n");
+      } finally {
+        await ui.close();
+      }
+    }),
+});
