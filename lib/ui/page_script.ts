@@ -14,7 +14,7 @@ const NS = "http://www.w3.org/2000/svg";
 const token = new URLSearchParams(location.search).get("token") || "";
 const S = { g: null, pos: new Map(), nodes: new Map(), edges: [], runs: [], sel: null,
   live: false, view: { x: -20, y: -20, k: 1 }, crit: new Set(), modules: new Map(), count: 0,
-  cycleOpen: false, mode: "ui" };
+  cycleOpen: false, mode: "ui", pick: {} };
 const W = 180, H = 36, GX = 170, GY = 16;
 
 function el(tag, attrs, text) {
@@ -408,18 +408,26 @@ function drawTimeline() {
 }
 
 /* ---- two runs side by side ---- */
-function drawCompare() {
-  const a = $("runA"), b = $("runB"), box = $("cmptable");
-  const opts = S.runs.map((r) => runName(r) + " (" + r.when.toLocaleTimeString() + ")");
-  for (const [sel, def] of [[a, S.runs.length - 2], [b, S.runs.length - 1]]) {
-    const keep = sel.value;
-    if (sel.options.length !== opts.length) {
-      sel.textContent = ""; opts.forEach((o, i) => sel.append(el("option", { value: i }, o)));
-      sel.value = String(Math.max(0, def));
-    } else if (keep) sel.value = keep;
+/**
+ * The runs to compare, keyed by their numbers: the ones picked while they are kept, else the last
+ * two. The options are made again whenever the kept runs change.
+ */
+function pickRuns() {
+  const ids = S.runs.map((r) => String(r.n)), key = ids.join();
+  for (const [k, def] of [["A", ids.length - 2], ["B", ids.length - 1]]) {
+    const sel = $("run" + k);
+    if (sel.dataset.ids !== key) {
+      sel.textContent = ""; sel.dataset.ids = key;
+      for (const r of S.runs) sel.append(el("option", { value: r.n }, runName(r) + " (" + r.when.toLocaleTimeString() + ")"));
+    }
+    sel.value = ids.includes(S.pick[k]) ? S.pick[k] : ids[Math.max(0, def)] || "";
   }
+  const run = (k) => S.runs.find((r) => String(r.n) === $("run" + k).value);
+  return [run("A"), run("B")];
+}
+function drawCompare() {
+  const box = $("cmptable"), [ra, rb] = pickRuns();
   box.textContent = "";
-  const ra = S.runs[+a.value], rb = S.runs[+b.value];
   if (!ra || !rb || ra === rb) { box.append(el("div", { class: "muted" }, "two runs are needed to compare")); return; }
   const t = el("table"); t.append(el("tr", {}, ""));
   t.firstChild.append(el("th", {}, "job"), el("th", {}, runName(ra)), el("th", {}, runName(rb)), el("th", {}, "\u0394"));
@@ -448,7 +456,7 @@ async function start() {
     if (hit) { select(hit.name); centerOn(hit.name); }
   });
   $("filter").addEventListener("change", applyFilter);
-  $("runA").addEventListener("change", drawCompare); $("runB").addEventListener("change", drawCompare);
+  for (const k of ["A", "B"]) $("run" + k).addEventListener("change", (e) => { S.pick[k] = e.target.value; drawCompare(); });
   if (inline) { $("conn").textContent = "static page (no server)"; applyFilter(); return; }
   // Controls work when the server has a run to send them to.
   S.live = S.g.control !== false; S.mode = S.g.mode || "ui";

@@ -920,3 +920,75 @@ Deno.test({
       }
     }),
 });
+
+/** The compare-runs choice `id` (runA, runB): picks the run labelled `label` as a user does. */
+function pickRun(page: Page, id: string, label: string) {
+  return page.evaluate(
+    (i: string, l: string) => {
+      const sel = document.getElementById(i);
+      const opt = [...sel.options].find((o: { textContent: string }) =>
+        o.textContent.startsWith(l + " (")
+      );
+      sel.value = opt.value;
+      sel.dispatchEvent(new Event("change"));
+    },
+    id,
+    label,
+  );
+}
+
+/** The labels of the compare-runs choice `id`'s options, and the one chosen (without their times). */
+function runChoice(page: Page, id: string) {
+  return page.evaluate((i: string) => {
+    const sel = document.getElementById(i);
+    const name = (o: { textContent: string }) => o.textContent.split(" (")[0];
+    return { options: [...sel.options].map(name), chosen: name(sel.selectedOptions[0]) };
+  }, id);
+}
+
+Deno.test({
+  name:
+    `[browser] jx watch --ui: the runs picked to compare stay picked as older runs are dropped${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const dir = await tempDir({ "jobs.yaml": AB_JOBS, "a.txt": "", "b.txt": "" });
+      const graph = graphData(loadJobsFile(`${dir}/jobs.yaml`));
+      const ui = await startUi({ graph, mode: "watch" });
+      const feed = (n: number) => {
+        for (const e of cycle(n * 10, ["a"], n > 1 ? "a.txt" : undefined)) ui.reporter.event(e);
+      };
+      try {
+        const page = await browser.newPage();
+        await page.goto(ui.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        for (let n = 1; n <= 5; n++) feed(n);
+        const cycles = (from: number) => [0, 1, 2, 3, 4].map((i) => `cycle ${from + i}`);
+        const options = (from: number) =>
+          page.waitForFunction(
+            (first: string) =>
+              document.querySelector("#runA option")?.textContent.startsWith(first + " ("),
+            {},
+            `cycle ${from}`,
+          );
+        await options(1);
+        await pickRun(page, "runA", "cycle 2");
+        await pickRun(page, "runB", "cycle 3");
+        const heads = () => page.$$eval("#cmptable th", (th) => th.map((h) => h.textContent));
+        assert.deepEqual(await heads(), ["job", "cycle 2", "cycle 3", "Δ"]);
+        // Cycle 6 drops cycle 1: the options follow, the picks stay on the same cycles.
+        feed(6);
+        await options(2);
+        assert.deepEqual(await runChoice(page, "runA"), { options: cycles(2), chosen: "cycle 2" });
+        assert.deepEqual(await runChoice(page, "runB"), { options: cycles(2), chosen: "cycle 3" });
+        assert.deepEqual(await heads(), ["job", "cycle 2", "cycle 3", "Δ"]);
+        // Cycle 7 drops cycle 2: that pick falls back to the next to last cycle.
+        feed(7);
+        await options(3);
+        assert.equal((await runChoice(page, "runA")).chosen, "cycle 6");
+        assert.equal((await runChoice(page, "runB")).chosen, "cycle 3");
+      } finally {
+        await ui.close();
+      }
+    }),
+});
