@@ -13,8 +13,8 @@ const $ = (id) => document.getElementById(id);
 const NS = "http://www.w3.org/2000/svg";
 const token = new URLSearchParams(location.search).get("token") || "";
 const S = { g: null, pos: new Map(), nodes: new Map(), edges: [], runs: [], sel: null,
-  live: false, view: { x: -20, y: -20, k: 1 }, crit: new Set(), modules: new Map(), count: 0,
-  cycleOpen: false, mode: "ui", pick: {} };
+  live: false, view: { x: -20, y: -20, k: 1 }, crit: new Set(), modules: new Map(),
+  mode: "ui", pick: {} };
 const W = 180, H = 36, GX = 170, GY = 16;
 
 function el(tag, attrs, text) {
@@ -286,25 +286,26 @@ async function control(req) {
 }
 
 /* ---- runs: events in, lanes, critical path ---- */
-/** A run starts at its run.start, a watch cycle at the change that starts it (as the server's feed). */
+/**
+ * A run opens at the event that carries its number (the server's count: its run.start, a watch
+ * cycle's change), so that a page opened late names runs as one open from the start.
+ */
 function openRun(e) {
-  const opens = e.type === "run.start" || e.type === "watch.change";
-  if (S.runs.length && !(opens && !S.cycleOpen)) return;
-  if (opens) S.cycleOpen = e.type === "watch.change";
-  S.runs.push({ n: ++S.count, when: new Date(), slots: 0, jobs: new Map(), lanes: [], end: null,
+  if (e.run == null ? S.runs.length : S.runs.length && lastRun().n === e.run) return;
+  S.runs.push({ n: e.run || 1, when: new Date(), slots: 0, jobs: new Map(), lanes: [], end: null,
     ms: 0, t0: e.t || 0, changes: [] });
   if (S.runs.length > 5) S.runs.shift();
 }
 function runName(r) { return (S.mode === "watch" ? "cycle " : "run ") + r.n; }
 /** Forgets the runs and the modules' states: the stream has (re)opened and sends them all again. */
 function restart() {
-  S.fresh = false; S.runs = []; S.modules = new Map(); S.count = 0; S.cycleOpen = false;
+  S.fresh = false; S.runs = []; S.modules = new Map();
 }
 function onEvent(e) {
   if (S.fresh) restart();
   if (e.type === "module.state") { S.modules.set(e.module, e.state); return schedule(); }
   openRun(e);
-  if (e.type === "run.start") { S.cycleOpen = false; lastRun().slots = e.slots || 0; lastRun().t0 = e.t; }
+  if (e.type === "run.start") { lastRun().slots = e.slots || 0; lastRun().t0 = e.t; }
   // Times from the run's start (a watch session's events count from the session's).
   const r = lastRun(), t = (e.t || 0) - r.t0; r.ms = Math.max(r.ms, t);
   const job = (n) => r.jobs.get(n) || (r.jobs.set(n, { status: "waiting", out: [] }), r.jobs.get(n));

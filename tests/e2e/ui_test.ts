@@ -425,6 +425,14 @@ Deno.test("RunFeed: a watch cycle opens at its change; modules' states outlive d
     const e = JSON.parse(j);
     return e.type === "module.state" ? `${e.state}@${e.t}` : `${e.type}@${e.t}`;
   });
+  // Each run's first event carries its number, counted from the first run (dropped or not).
+  assert.deepEqual(feed.history().map((j) => JSON.parse(j).run), [
+    undefined,
+    2,
+    undefined,
+    3,
+    undefined,
+  ]);
   // The dropped run's last module state comes first; then the two cycles, each change first.
   assert.deepEqual(types, [
     "paused@2",
@@ -948,7 +956,7 @@ function runChoice(page: Page, id: string) {
 
 Deno.test({
   name:
-    `[browser] jx watch --ui: the runs picked to compare stay picked as older runs are dropped${NO_BROWSER}`,
+    `[browser] jx watch --ui: the runs picked to compare stay picked as older runs are dropped; a page opened late numbers cycles as the server does${NO_BROWSER}`,
   ignore: !HAVE_BROWSER,
   fn: () =>
     withBrowser(async (browser) => {
@@ -987,6 +995,13 @@ Deno.test({
         await options(3);
         assert.equal((await runChoice(page, "runA")).chosen, "cycle 6");
         assert.equal((await runChoice(page, "runB")).chosen, "cycle 3");
+        // A page opened now names the cycles as the server counts them, not from its own start.
+        const late = await browser.newPage();
+        await late.goto(ui.url);
+        await late.waitForFunction(() =>
+          /^cycle 7: ok/.test(document.querySelector("#tlhead")?.textContent ?? "")
+        );
+        assert.deepEqual(await runChoice(late, "runB"), { options: cycles(3), chosen: "cycle 7" });
       } finally {
         await ui.close();
       }
