@@ -1007,3 +1007,32 @@ Deno.test({
       }
     }),
 });
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] jx ui: a --host that names no address of this machine, or a taken port, is one line and exit 2`, async () => {
+    const dir = await tempDir({ "jobs.yaml": JOBS });
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = String((taken.addr as Deno.NetAddr).port);
+    try {
+      const cases: [string[], string][] = [
+        [["--host", "nonexistent.invalid"], "no such address or host name"],
+        [["--host", "127.0.0.1 "], "no such address or host name"],
+        [["--host", "192.0.2.1"], "not an address of this machine"], // TEST-NET-1
+        [["--port", port], "the port is in use"],
+      ];
+      for (const [args, why] of cases) {
+        const r = await runJx(["ui", ...args], { cwd: dir, runtime: rt });
+        assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+        const host = args[0] === "--host" ? args[1] : "127.0.0.1";
+        const at = args[0] === "--port" ? port : "0";
+        assert.equal(
+          r.stderr,
+          `jx ui: cannot listen on ${JSON.stringify(host)} port ${at}: ${why}\n`,
+        );
+        assert.equal(r.stdout, "");
+      }
+    } finally {
+      taken.close();
+    }
+  });
+}
