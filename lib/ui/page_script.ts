@@ -157,9 +157,7 @@ function jobState(j) {
   const { r, s } = latest(j.name);
   if (j.kind === "module") return { cls: S.modules.get(j.name) || "idle", sub: S.modules.get(j.name) || "module" };
   if (s) {
-    const cls = s.cache ? "cached" : s.status;
-    const sub = s.status === "running" ? "running\u2026" : s.status === "skipped" ? "skipped: " + s.reason
-      : (s.cache ? "restored (" + s.cache + ")" : s.status) + " " + fmtMs(s.ms);
+    const { cls, sub } = runState(s);
     // From an earlier run than the last: say which.
     return { cls, sub: r === lastRun() ? sub : sub + " (" + runName(r) + ")" };
   }
@@ -167,6 +165,18 @@ function jobState(j) {
   if (j.upToDate === true) return { cls: "uptodate", sub: "up to date" + took };
   if (j.upToDate === false) return { cls: "stale", sub: "would run" + took };
   return { cls: "idle", sub: took.slice(3) };
+}
+/**
+ * A job's state in a run, as jx's summary counts it: a test of if/unless that failed is "false"
+ * (an answer, not a failure), a job skipped as up to date is "uptodate".
+ */
+function runState(s) {
+  if (s.status === "running") return { cls: "running", sub: "running\u2026" };
+  if (s.status === "skipped") return s.reason === "up-to-date" ? { cls: "uptodate", sub: "up to date" }
+    : { cls: "skipped", sub: "skipped: " + s.reason };
+  if (s.cache) return { cls: "cached", sub: "restored (" + s.cache + ") " + fmtMs(s.ms) };
+  if (s.condition && s.status !== "ok") return { cls: "false", sub: "false (condition) " + fmtMs(s.ms) };
+  return { cls: s.status, sub: s.status + " " + fmtMs(s.ms) };
 }
 function paint() {
   for (const j of S.g.jobs) {
@@ -315,7 +325,8 @@ function onEvent(e) {
       r.lanes[s.lane] = e.job; break; }
     case "job.end": { const s = job(e.job);
       if (s.lane !== undefined) r.lanes[s.lane] = null;
-      Object.assign(s, { status: e.retrying ? "running" : e.status, end: t, ms: e.ms, cache: e.cache });
+      Object.assign(s, { status: e.retrying ? "running" : e.status, end: t, ms: e.ms, cache: e.cache,
+        condition: e.condition });
       if (s.start === undefined) s.start = t - (e.cache ? 0 : e.ms); break; }
     case "job.skip": Object.assign(job(e.job), { status: "skipped", reason: e.reason }); break;
     case "job.output": addOutput(job(e.job), e.text); break;
@@ -395,9 +406,9 @@ function drawTimeline() {
   for (const [n, s] of bars) {
     const lane = s.cache ? cacheLane : s.lane, x = 60 + s.start / span * width;
     const w = Math.max(s.cache ? 4 : 2, ((s.end ?? r.ms) - s.start) / span * width);
-    const b = el("rect", { class: "bar " + (s.cache ? "cached" : s.status) + (S.crit.has(n) ? " crit" : ""),
+    const b = el("rect", { class: "bar " + runState(s).cls + (S.crit.has(n) ? " crit" : ""),
       x, y: lane * LH + 2, width: w, height: LH - 4, "data-job": n });
-    b.append(el("title", {}, n + ": " + (s.cache ? "restored from " + s.cache + " cache" : s.status) + " " + fmtMs(s.ms)));
+    b.append(el("title", {}, n + ": " + (s.cache ? "restored from " + s.cache + " cache " + fmtMs(s.ms) : runState(s).sub)));
     b.addEventListener("click", () => { select(n); centerOn(n); });
     svg.append(b);
     if (w > 40) svg.append(el("text", { x: x + 3, y: lane * LH + 13, "pointer-events": "none" }, n));

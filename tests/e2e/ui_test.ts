@@ -1036,3 +1036,55 @@ for (const rt of RUNTIMES) {
     }
   });
 }
+
+Deno.test({
+  name:
+    `[browser] jx ui: an if: test that fails is "false", not failed; a job skipped as up to date is under "up to date"${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const dir = await tempDir({
+        "jobs.yaml": `version: 1
+jobs:
+  t: { run: "false" }
+  b: { run: echo b, if: t }
+  c: { run: "true" }
+`,
+      });
+      const graph = loadJobsFile(`${dir}/jobs.yaml`);
+      const ui = await startUi({ graph: graphData(graph) });
+      try {
+        const page = await browser.newPage();
+        await page.goto(ui.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        const run = await runJobs(graph, graph.select(["b", "c"]), {
+          reactor: createReactor("portable"),
+          reporters: [ui.reporter],
+          handleSignals: false,
+        });
+        assert.equal(run.exit, 0);
+        // A second run in which c is up to date (as a run that keeps state skips it).
+        for (
+          const e of [
+            { type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" },
+            { type: "job.skip", t: 1, job: "c", reason: "up-to-date" },
+            { type: "run.end", t: 2, status: "ok", exit: 0, ms: 2 },
+          ]
+        ) ui.reporter.event(e as RunEvent);
+        await nodeState(page, "t", "false");
+        await nodeState(page, "c", "uptodate");
+        const shown = async (filter: string) => {
+          await page.select("#filter", filter);
+          return await page.$$eval(
+            ".node:not(.hide)",
+            (ns) => ns.map((n) => n.getAttribute("data-name")).sort(),
+          );
+        };
+        assert.deepEqual(await shown("failed"), []);
+        assert.deepEqual(await shown("uptodate"), ["c"]);
+        assert.match(await page.$eval("#counts", (c) => c.textContent ?? ""), /1 false/);
+      } finally {
+        await ui.close();
+      }
+    }),
+});
