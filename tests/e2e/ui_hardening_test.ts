@@ -381,3 +381,20 @@ Deno.test("[deno] startUi: an event stream whose page does not read is ended pas
     await ui.close();
   }
 });
+
+Deno.test("[deno] startUi: an empty X-Jx-Token header is no token: the query's is taken", async () => {
+  const ui = await startUi({ graph: GRAPH });
+  try {
+    const host = `Host: 127.0.0.1:${ui.port}`;
+    const withQuery = await raw(ui.port, [
+      `GET /api/graph?token=${ui.token} HTTP/1.1`,
+      host,
+      "X-Jx-Token: ",
+    ]);
+    assert.match(withQuery.status, / 200 /);
+    const alone = await raw(ui.port, ["GET /api/graph HTTP/1.1", host, "X-Jx-Token: "]);
+    assert.match(alone.status, / 401 /);
+  } finally {
+    await ui.close();
+  }
+});
