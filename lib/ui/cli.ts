@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { lookup } from "node:dns/promises";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { jobsFileOrFail, type JobSpec, JxInputError, loadJobsFile } from "../graph/mod.ts";
@@ -77,14 +78,17 @@ export async function cmdUi(argv: string[], lastDurations?: LastDurations): Prom
       return 0;
     }
     const graph = loadJobsFile(jobsFileOrFail(a.file, process.cwd()));
-    if (!isLoopback(a.host)) {
-      writeAll(2, `jx ui: warning: listening on ${a.host}, not only this machine\n`);
-    }
     const lastMs = lastDurations?.(dirname(resolve(graph.file)), graph.jobs);
     const data = graphData(graph, undefined, { lastMs });
-    ({ url, close } = await startUi({ graph: data, port: a.port, host: a.host }));
+    const { host, port } = a;
+    ({ url, close } = await startUi({ graph: data, port, host }).catch(async (e) => {
+      throw await listenFailure(host, port, e);
+    }));
   } catch (e) {
     return failed(e);
+  }
+  if (!isLoopback(a.host)) {
+    writeAll(2, `jx ui: warning: listening on ${a.host}, not only this machine\n`);
   }
   writeAll(1, `jx ui: ${url}\n`);
   const signal = await new Promise<number>((ok) => {
@@ -95,21 +99,37 @@ export async function cmdUi(argv: string[], lastDurations?: LastDurations): Prom
   return signal;
 }
 
-/** One line for bad input or a port that cannot be had (exit 2); anything else is rethrown. */
+/** One line for bad input, an address or port that cannot be had (exit 2); anything else is rethrown. */
 function failed(e: unknown): number {
-  if (e instanceof JxInputError) {
-    writeAll(
-      2,
-      escapeControls(
-        e.file ? e.format() : e.message.startsWith("jx") ? e.message : `jx: ${e.message}`,
-      ) + "\n",
-    );
-    return 2;
-  }
-  const code = (e as { code?: string }).code;
-  if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
-    writeAll(2, `jx ui: cannot listen: ${(e as Error).message}\n`);
-    return 2;
-  }
-  throw e;
+  if (!(e instanceof JxInputError)) throw e;
+  writeAll(
+    2,
+    escapeControls(
+      e.file ? e.format() : e.message.startsWith("jx") ? e.message : `jx: ${e.message}`,
+    ) + "\n",
+  );
+  return 2;
+}
+
+/** Why the runtimes fail to listen, in words (their own messages differ, and mislead: "Is port 0 in use?"). */
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: "the port is in use",
+  EACCES: "permission denied",
+  EADDRNOTAVAIL: "not an address of this machine",
+  EINVAL: "not an address of this machine",
+  EPERM: "not permitted",
+};
+
+/**
+ * The one line for a server that could not listen on `host`: a name that
+ * names no address is said so (the runtimes' errors for it differ), any other
+ * failure by its code, else its message's first line.
+ */
+async function listenFailure(host: string, port: number, e: unknown): Promise<JxInputError> {
+  const where = `cannot listen on ${JSON.stringify(host)} port ${port}`;
+  const named = await lookup(host).then(() => true, () => false);
+  if (!named) return new JxInputError(`jx ui: ${where}: no such address or host name`);
+  const code = String((e as { code?: unknown })?.code ?? "");
+  const why = LISTEN_ERRORS[code] ?? String((e as Error)?.message ?? e).split("\n")[0];
+  return new JxInputError(`jx ui: ${where}: ${why}`);
 }

@@ -7,16 +7,24 @@
  * of a long log, where its error usually is. A `watch.change` opens a run
  * (the watch cycle it starts: its `run.start` then opens none); modules
  * outlive runs, so the last state of each module whose events left with a
- * dropped run is replayed first.
+ * dropped run is replayed first. The event that opens a run carries its
+ * number (`run`: 1, 2... from the server's start), so that a page opened
+ * late names the runs as one open from the start does.
  *
  * @module
  */
 import type { Reporter, RunEvent } from "../scheduler/mod.ts";
 
-/** An event as the page receives it: `job.output` carries `text`, not bytes. */
+/**
+ * An event as the page receives it: `job.output` carries `text`, not bytes;
+ * the one that opens a run carries the run's number.
+ */
 export type UiEvent =
-  | Exclude<RunEvent, { type: "job.output" }>
-  | { type: "job.output"; t: number; job: string; stream: "stdout" | "stderr"; text: string };
+  & (
+    | Exclude<RunEvent, { type: "job.output" }>
+    | { type: "job.output"; t: number; job: string; stream: "stdout" | "stderr"; text: string }
+  )
+  & { run?: number };
 
 /** Output kept per job and run, in bytes: the last ones (older output is dropped, a marker says so). */
 const OUTPUT_LIMIT = 256 * 1024;
@@ -64,8 +72,8 @@ class OutputTail {
   events(): string[] {
     const kept = this.kept.map((k) => k.json);
     if (!this.cut || !kept.length) return kept;
-    const { t, stream } = JSON.parse(kept[0]) as UiOutput;
-    const mark: UiOutput = { type: "job.output", t, job: this.job, stream, text: CUT_MARK };
+    const { t, stream, run } = JSON.parse(kept[0]) as UiOutput;
+    const mark: UiOutput = { type: "job.output", t, job: this.job, stream, text: CUT_MARK, run };
     return [JSON.stringify(mark), ...kept];
   }
 }
@@ -100,6 +108,8 @@ export class RunFeed implements Reporter {
   private dropped = new Map<string, string>();
   /** A `watch.change` opened the current run, and its `run.start` has not come yet. */
   private cycleOpen = false;
+  /** Runs opened so far: the number of the current one. */
+  private count = 0;
 
   constructor(private keep = 5) {}
 
@@ -107,10 +117,14 @@ export class RunFeed implements Reporter {
   event(e: RunEvent): void {
     if (e.type === "module.state" && !this.runs.length) return this.outsideRuns(e);
     const opens = e.type === "run.start" || e.type === "watch.change";
-    if (!this.runs.length || (opens && !this.cycleOpen)) this.openRun();
+    const opened = !this.runs.length || (opens && !this.cycleOpen);
+    if (opened) this.openRun();
     if (opens) this.cycleOpen = e.type === "watch.change";
     const run = this.runs[this.runs.length - 1];
-    const json = e.type === "job.output" ? this.output(run, e) : JSON.stringify(e);
+    const number = opened ? { run: this.count } : {};
+    const json = e.type === "job.output"
+      ? this.output(run, e, number)
+      : JSON.stringify({ ...e, ...number });
     if (e.type !== "job.output") run.events.push(json);
     for (const s of this.subscribers) s(json);
   }
@@ -136,6 +150,7 @@ export class RunFeed implements Reporter {
   }
 
   private openRun(): void {
+    this.count++;
     this.runs.push({ events: [], output: new Map(), decoders: new Map() });
     if (this.runs.length <= this.keep) return;
     for (const json of this.runs.shift()!.events) {
@@ -147,12 +162,23 @@ export class RunFeed implements Reporter {
   }
 
   /** The output event as text (JSON), sent whole; the job's kept output keeps its tail. */
-  private output(run: RunLog, e: Extract<RunEvent, { type: "job.output" }>): string {
+  private output(
+    run: RunLog,
+    e: Extract<RunEvent, { type: "job.output" }>,
+    number: { run?: number },
+  ): string {
     const key = `${e.job}\0${e.stream}`;
     let dec = run.decoders.get(key);
     if (!dec) run.decoders.set(key, dec = new TextDecoder());
     const text = dec.decode(e.chunk, { stream: true });
-    const ui: UiOutput = { type: "job.output", t: e.t, job: e.job, stream: e.stream, text };
+    const ui: UiOutput = {
+      type: "job.output",
+      t: e.t,
+      job: e.job,
+      stream: e.stream,
+      text,
+      ...number,
+    };
     let tail = run.output.get(e.job);
     if (!tail) {
       run.output.set(e.job, tail = new OutputTail(e.job, OUTPUT_LIMIT));

@@ -13,8 +13,8 @@ const $ = (id) => document.getElementById(id);
 const NS = "http://www.w3.org/2000/svg";
 const token = new URLSearchParams(location.search).get("token") || "";
 const S = { g: null, pos: new Map(), nodes: new Map(), edges: [], runs: [], sel: null,
-  live: false, view: { x: -20, y: -20, k: 1 }, crit: new Set(), modules: new Map(), count: 0,
-  cycleOpen: false, mode: "ui" };
+  live: false, view: { x: -20, y: -20, k: 1 }, crit: new Set(), modules: new Map(),
+  mode: "ui", pick: {} };
 const W = 180, H = 36, GX = 170, GY = 16;
 
 function el(tag, attrs, text) {
@@ -143,21 +143,40 @@ function centerOn(name) {
   applyView();
 }
 
-/* ---- job states: the last run's, else the explain verdict ---- */
+/* ---- job states: the newest run's that has the job, else the explain verdict ---- */
 function lastRun() { return S.runs[S.runs.length - 1]; }
+/** The newest run in which the job has a state (a watch cycle runs only some jobs), and that state. */
+function latest(name) {
+  for (let i = S.runs.length - 1; i >= 0; i--) {
+    const s = S.runs[i].jobs.get(name);
+    if (s) return { r: S.runs[i], s };
+  }
+  return {};
+}
 function jobState(j) {
-  const r = lastRun(), s = r && r.jobs.get(j.name);
+  const { r, s } = latest(j.name);
   if (j.kind === "module") return { cls: S.modules.get(j.name) || "idle", sub: S.modules.get(j.name) || "module" };
   if (s) {
-    const cls = s.cache ? "cached" : s.status;
-    const sub = s.status === "running" ? "running\u2026" : s.status === "skipped" ? "skipped: " + s.reason
-      : (s.cache ? "restored (" + s.cache + ")" : s.status) + " " + fmtMs(s.ms);
-    return { cls, sub };
+    const { cls, sub } = runState(s);
+    // From an earlier run than the last: say which.
+    return { cls, sub: r === lastRun() ? sub : sub + " (" + runName(r) + ")" };
   }
   const took = j.lastMs == null ? "" : " \u00b7 last " + fmtMs(j.lastMs);
   if (j.upToDate === true) return { cls: "uptodate", sub: "up to date" + took };
   if (j.upToDate === false) return { cls: "stale", sub: "would run" + took };
   return { cls: "idle", sub: took.slice(3) };
+}
+/**
+ * A job's state in a run, as jx's summary counts it: a test of if/unless that failed is "false"
+ * (an answer, not a failure), a job skipped as up to date is "uptodate".
+ */
+function runState(s) {
+  if (s.status === "running") return { cls: "running", sub: "running\u2026" };
+  if (s.status === "skipped") return s.reason === "up-to-date" ? { cls: "uptodate", sub: "up to date" }
+    : { cls: "skipped", sub: "skipped: " + s.reason };
+  if (s.cache) return { cls: "cached", sub: "restored (" + s.cache + ") " + fmtMs(s.ms) };
+  if (s.condition && s.status !== "ok") return { cls: "false", sub: "false (condition) " + fmtMs(s.ms) };
+  return { cls: s.status, sub: s.status + " " + fmtMs(s.ms) };
 }
 function paint() {
   for (const j of S.g.jobs) {
@@ -221,7 +240,7 @@ function jobNamed(name) {
 }
 function drawDetails(name) {
   const j = jobNamed(name), box = $("details"), st = jobState(j);
-  const r = lastRun(), s = r && r.jobs.get(name);
+  const { r, s } = latest(name);
   box.textContent = "";
   box.append(el("h2", {}, j.kind + " " + j.name), el("div", {}, j.description || ""),
     el("pre", {}, j.command));
@@ -236,7 +255,7 @@ function drawDetails(name) {
     list("then", S.g.edges.filter((e) => e.from === name).map((e) => e.to + " (" + e.reason + ")")),
     list("reads", j.reads), list("writes", j.writes));
   if (s && s.out.length) {
-    box.append(el("h2", {}, "output"));
+    box.append(el("h2", {}, "output" + (r === lastRun() ? "" : " (" + runName(r) + ")")));
     const pre = el("pre", { id: "output" }, (s.cut ? CUT_MARK : "") + s.out.join(""));
     box.append(pre); pre.scrollTop = 1e9;
   }
@@ -277,20 +296,26 @@ async function control(req) {
 }
 
 /* ---- runs: events in, lanes, critical path ---- */
-/** A run starts at its run.start, a watch cycle at the change that starts it (as the server's feed). */
+/**
+ * A run opens at the event that carries its number (the server's count: its run.start, a watch
+ * cycle's change), so that a page opened late names runs as one open from the start.
+ */
 function openRun(e) {
-  const opens = e.type === "run.start" || e.type === "watch.change";
-  if (S.runs.length && !(opens && !S.cycleOpen)) return;
-  if (opens) S.cycleOpen = e.type === "watch.change";
-  S.runs.push({ n: ++S.count, when: new Date(), slots: 0, jobs: new Map(), lanes: [], end: null,
+  if (e.run == null ? S.runs.length : S.runs.length && lastRun().n === e.run) return;
+  S.runs.push({ n: e.run || 1, when: new Date(), slots: 0, jobs: new Map(), lanes: [], end: null,
     ms: 0, t0: e.t || 0, changes: [] });
   if (S.runs.length > 5) S.runs.shift();
 }
 function runName(r) { return (S.mode === "watch" ? "cycle " : "run ") + r.n; }
+/** Forgets the runs and the modules' states: the stream has (re)opened and sends them all again. */
+function restart() {
+  S.fresh = false; S.runs = []; S.modules = new Map();
+}
 function onEvent(e) {
+  if (S.fresh) restart();
   if (e.type === "module.state") { S.modules.set(e.module, e.state); return schedule(); }
   openRun(e);
-  if (e.type === "run.start") { S.cycleOpen = false; lastRun().slots = e.slots || 0; lastRun().t0 = e.t; }
+  if (e.type === "run.start") { lastRun().slots = e.slots || 0; lastRun().t0 = e.t; }
   // Times from the run's start (a watch session's events count from the session's).
   const r = lastRun(), t = (e.t || 0) - r.t0; r.ms = Math.max(r.ms, t);
   const job = (n) => r.jobs.get(n) || (r.jobs.set(n, { status: "waiting", out: [] }), r.jobs.get(n));
@@ -300,7 +325,8 @@ function onEvent(e) {
       r.lanes[s.lane] = e.job; break; }
     case "job.end": { const s = job(e.job);
       if (s.lane !== undefined) r.lanes[s.lane] = null;
-      Object.assign(s, { status: e.retrying ? "running" : e.status, end: t, ms: e.ms, cache: e.cache });
+      Object.assign(s, { status: e.retrying ? "running" : e.status, end: t, ms: e.ms, cache: e.cache,
+        condition: e.condition });
       if (s.start === undefined) s.start = t - (e.cache ? 0 : e.ms); break; }
     case "job.skip": Object.assign(job(e.job), { status: "skipped", reason: e.reason }); break;
     case "job.output": addOutput(job(e.job), e.text); break;
@@ -380,9 +406,9 @@ function drawTimeline() {
   for (const [n, s] of bars) {
     const lane = s.cache ? cacheLane : s.lane, x = 60 + s.start / span * width;
     const w = Math.max(s.cache ? 4 : 2, ((s.end ?? r.ms) - s.start) / span * width);
-    const b = el("rect", { class: "bar " + (s.cache ? "cached" : s.status) + (S.crit.has(n) ? " crit" : ""),
+    const b = el("rect", { class: "bar " + runState(s).cls + (S.crit.has(n) ? " crit" : ""),
       x, y: lane * LH + 2, width: w, height: LH - 4, "data-job": n });
-    b.append(el("title", {}, n + ": " + (s.cache ? "restored from " + s.cache + " cache" : s.status) + " " + fmtMs(s.ms)));
+    b.append(el("title", {}, n + ": " + (s.cache ? "restored from " + s.cache + " cache " + fmtMs(s.ms) : runState(s).sub)));
     b.addEventListener("click", () => { select(n); centerOn(n); });
     svg.append(b);
     if (w > 40) svg.append(el("text", { x: x + 3, y: lane * LH + 13, "pointer-events": "none" }, n));
@@ -394,18 +420,26 @@ function drawTimeline() {
 }
 
 /* ---- two runs side by side ---- */
-function drawCompare() {
-  const a = $("runA"), b = $("runB"), box = $("cmptable");
-  const opts = S.runs.map((r) => runName(r) + " (" + r.when.toLocaleTimeString() + ")");
-  for (const [sel, def] of [[a, S.runs.length - 2], [b, S.runs.length - 1]]) {
-    const keep = sel.value;
-    if (sel.options.length !== opts.length) {
-      sel.textContent = ""; opts.forEach((o, i) => sel.append(el("option", { value: i }, o)));
-      sel.value = String(Math.max(0, def));
-    } else if (keep) sel.value = keep;
+/**
+ * The runs to compare, keyed by their numbers: the ones picked while they are kept, else the last
+ * two. The options are made again whenever the kept runs change.
+ */
+function pickRuns() {
+  const ids = S.runs.map((r) => String(r.n)), key = ids.join();
+  for (const [k, def] of [["A", ids.length - 2], ["B", ids.length - 1]]) {
+    const sel = $("run" + k);
+    if (sel.dataset.ids !== key) {
+      sel.textContent = ""; sel.dataset.ids = key;
+      for (const r of S.runs) sel.append(el("option", { value: r.n }, runName(r) + " (" + r.when.toLocaleTimeString() + ")"));
+    }
+    sel.value = ids.includes(S.pick[k]) ? S.pick[k] : ids[Math.max(0, def)] || "";
   }
+  const run = (k) => S.runs.find((r) => String(r.n) === $("run" + k).value);
+  return [run("A"), run("B")];
+}
+function drawCompare() {
+  const box = $("cmptable"), [ra, rb] = pickRuns();
   box.textContent = "";
-  const ra = S.runs[+a.value], rb = S.runs[+b.value];
   if (!ra || !rb || ra === rb) { box.append(el("div", { class: "muted" }, "two runs are needed to compare")); return; }
   const t = el("table"); t.append(el("tr", {}, ""));
   t.firstChild.append(el("th", {}, "job"), el("th", {}, runName(ra)), el("th", {}, runName(rb)), el("th", {}, "\u0394"));
@@ -434,13 +468,15 @@ async function start() {
     if (hit) { select(hit.name); centerOn(hit.name); }
   });
   $("filter").addEventListener("change", applyFilter);
-  $("runA").addEventListener("change", drawCompare); $("runB").addEventListener("change", drawCompare);
+  for (const k of ["A", "B"]) $("run" + k).addEventListener("change", (e) => { S.pick[k] = e.target.value; drawCompare(); });
   if (inline) { $("conn").textContent = "static page (no server)"; applyFilter(); return; }
   // Controls work when the server has a run to send them to.
   S.live = S.g.control !== false; S.mode = S.g.mode || "ui";
   const live = S.mode === "ui" ? "live" : "live: jx " + S.mode;
   const es = new EventSource("/api/events?token=" + encodeURIComponent(token));
-  es.onopen = () => { $("conn").textContent = live; };
+  // Each (re)connection is sent the kept runs whole (a page that fell too far behind is
+  // disconnected, then catches up): they replace what the page had, at their first event.
+  es.onopen = () => { $("conn").textContent = live; S.fresh = true; };
   es.onerror = () => { if (S.ended) return; $("conn").textContent = "disconnected"; };
   es.onmessage = (m) => onEvent(JSON.parse(m.data));
   // The server says it is going (the run is over): stop reconnecting, keep what is shown.

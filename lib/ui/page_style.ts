@@ -29,6 +29,7 @@ pre{background:#111820;color:#dfe6ee;padding:6px;max-height:260px;overflow:auto;
 .st-ok rect{fill:#c9efcf;stroke:#2f8a43}
 .st-cached rect{fill:#d9f2f2;stroke:#1b8a8a}
 .st-failed rect,.st-timeout rect{fill:#fbd5d5;stroke:#c62828}
+.st-false rect{fill:#f3f0e6;stroke:#8d8266}
 .st-skipped rect,.st-cancelled rect{fill:#eceff3;stroke:#a0a7b2;stroke-dasharray:2 2}
 .st-paused rect{fill:#efe3fb;stroke:#7e57c2}
 .node.crit rect{stroke:#d9480f;stroke-width:3}
@@ -39,7 +40,7 @@ pre{background:#111820;color:#dfe6ee;padding:6px;max-height:260px;overflow:auto;
 .elabel{font-size:10px;fill:#5a6472}.elabel.hl{fill:#1f6feb}
 #bottom{height:240px;border-top:1px solid #d6dae0;display:flex;min-height:0}
 #tl{flex:1;overflow:auto;padding:4px 8px}#cmp{width:380px;overflow:auto;padding:4px 8px;border-left:1px solid #d6dae0}
-#timeline .bar{stroke:#fff;stroke-width:.5}.bar.ok{fill:#4caf50}.bar.failed,.bar.timeout{fill:#e53935}.bar.cancelled{fill:#9e9e9e}
+#timeline .bar{stroke:#fff;stroke-width:.5}.bar.ok{fill:#4caf50}.bar.failed,.bar.timeout{fill:#e53935}.bar.cancelled{fill:#9e9e9e}.bar.false{fill:#b0a685}
 .bar.running{fill:#64a0f0}.bar.cached{fill:#26a6a6}.bar.crit{stroke:#d9480f;stroke-width:2.5}
 #timeline text{font-size:10px;fill:#1d232b}
 table{border-collapse:collapse;width:100%;font-size:12px}td,th{padding:1px 4px;border-bottom:1px solid #e3e6ea;text-align:left}

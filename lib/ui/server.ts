@@ -15,6 +15,7 @@ import type { UiGraph } from "./data.ts";
 import { RunFeed } from "./feed.ts";
 import { pageHtml } from "./page.ts";
 import { hostAllowed, newToken, originAllowed, tokenMatches } from "./security.ts";
+import { EventStream, STREAM_LIMIT } from "./stream.ts";
 
 /** What a page's control buttons ask of the run (the operations of `jx ctl`). */
 export interface ControlRequest {
@@ -50,6 +51,12 @@ export interface UiOptions {
   mode?: "ui" | "run" | "watch";
   /** Bounds on connections (default `CONNECTION_LIMITS`: 64 at once, 10 s to show the token). */
   limits?: ConnectionLimits;
+  /**
+   * Bytes an event stream may have queued for a page that does not keep up
+   * (default `STREAM_LIMIT`, 4 MiB); past it the stream is ended and the page
+   * reconnects.
+   */
+  streamLimit?: number;
 }
 
 /** A running page server. */
@@ -71,7 +78,7 @@ interface Ctx {
   port: number;
   token: string;
   feed: RunFeed;
-  streams: Set<ServerResponse>;
+  streams: Set<EventStream>;
   guard: ConnectionGuard;
 }
 
@@ -178,7 +185,8 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
   const url = requestUrl(req.url);
   if (!url) return refuse(res, 400, "jx ui: bad request\n");
   const body = req.method === "POST" ? await readBody(req) : "";
-  const given = header(req, "x-jx-token") ?? url.searchParams.get("token") ?? bodyToken(body);
+  // An empty value is no token: the next place is looked at.
+  const given = header(req, "x-jx-token") || url.searchParams.get("token") || bodyToken(body);
   if (!given) return refuse(res, 401, "jx ui: the token is missing\n");
   if (!tokenMatches(given, ctx.token)) return refuse(res, 403, "jx ui: wrong token\n");
   ctx.guard.trust(req.socket);
@@ -277,18 +285,22 @@ function sendPage(res: ServerResponse): void {
   send(res, 200, "text/html", pageHtml({ nonce }));
 }
 
-/** The event stream: every kept event, then each new one, until the page or the server goes. */
+/**
+ * The event stream: every kept event, then each new one, until the page or
+ * the server goes, or the page falls too far behind (`stream.ts`).
+ */
 function openStream(ctx: Ctx, req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(200, { ...SAFE_HEADERS, "content-type": "text/event-stream; charset=utf-8" });
-  const write = (json: string) => res.write(`data: ${json}\n\n`);
   res.write(": jx ui\n\n");
-  for (const json of ctx.feed.history()) write(json);
-  const stop = ctx.feed.subscribe(write);
-  ctx.streams.add(res);
-  req.on("close", () => {
+  const stream = new EventStream(res, ctx.feed.history(), ctx.o.streamLimit ?? STREAM_LIMIT);
+  const stop = ctx.feed.subscribe((json) => stream.send(json));
+  ctx.streams.add(stream);
+  const gone = () => {
     stop();
-    ctx.streams.delete(res);
-  });
+    ctx.streams.delete(stream);
+  };
+  req.on("close", gone);
+  res.on("close", gone);
 }
 
 async function control(ctx: Ctx, body: string, res: ServerResponse): Promise<void> {

@@ -324,3 +324,77 @@ Deno.test("RunFeed: a job's kept output is its last 256 KiB, after a marker; the
   assert.ok(!text.includes("\ufffd"));
   assert.ok(enc.encode(text).length <= 256 * 1024 + 40);
 });
+
+/** Reads `conn` to its end (end of file or reset) within `ms`: the bytes read, or "still open". */
+async function drain(conn: Deno.TcpConn, ms: number): Promise<number | "still open"> {
+  let bytes = 0;
+  const buf = new Uint8Array(1 << 16);
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return "still open";
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"open">((ok) => timer = setTimeout(() => ok("open"), left));
+    const read = conn.read(buf).then((n) => n ?? "end", () => "end" as const);
+    const r = await Promise.race([read, timeout]);
+    clearTimeout(timer);
+    if (r === "end") return bytes;
+    if (r === "open") return "still open";
+    bytes += r;
+  }
+}
+
+Deno.test("[deno] startUi: an event stream whose page does not read is ended past its limit; a reading page's stays", async () => {
+  const ui = await startUi({ graph: GRAPH, streamLimit: 1024 * 1024 });
+  const stalled = await Deno.connect({ hostname: "127.0.0.1", port: ui.port });
+  const reading = await fetch(ui.url.replace("/?", "/api/events?"));
+  const seen = reading.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let tail = "";
+  const readAll = (async () => {
+    for (let r; !tail.includes("LAST-LINE") && !(r = await seen.read()).done;) {
+      tail = (tail + r.value).slice(-100);
+    }
+  })();
+  try {
+    await stalled.write(enc.encode(
+      `GET /api/events?token=${ui.token} HTTP/1.1\r\nHost: 127.0.0.1:${ui.port}\r\n\r\n`,
+    ));
+    ui.reporter.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
+    // 32 MiB of output, a read of 64 KiB at a time: the stalled page's stream may not queue it.
+    const chunk = enc.encode("x".repeat(64 * 1024 - 1) + "\n");
+    for (let i = 0; i < 512; i++) {
+      ui.reporter.event({ type: "job.output", t: 1, job: "a", stream: "stdout", chunk });
+      await new Promise((ok) => setTimeout(ok, 1));
+    }
+    const last = enc.encode("LAST-LINE\n");
+    ui.reporter.event({ type: "job.output", t: 2, job: "a", stream: "stdout", chunk: last });
+    // The stalled one was closed having been sent far less than the output (the limit, and
+    // what the kernel's buffers took); the reading one got it all.
+    const got = await drain(stalled, 10000);
+    assert.notEqual(got, "still open");
+    assert.ok((got as number) < 16 * 1024 * 1024, String(got));
+    await readAll;
+    assert.ok(tail.includes("LAST-LINE"));
+  } finally {
+    stalled.close();
+    await seen.cancel().catch(() => {});
+    await ui.close();
+  }
+});
+
+Deno.test("[deno] startUi: an empty X-Jx-Token header is no token: the query's is taken", async () => {
+  const ui = await startUi({ graph: GRAPH });
+  try {
+    const host = `Host: 127.0.0.1:${ui.port}`;
+    const withQuery = await raw(ui.port, [
+      `GET /api/graph?token=${ui.token} HTTP/1.1`,
+      host,
+      "X-Jx-Token: ",
+    ]);
+    assert.match(withQuery.status, / 200 /);
+    const alone = await raw(ui.port, ["GET /api/graph HTTP/1.1", host, "X-Jx-Token: "]);
+    assert.match(alone.status, / 401 /);
+  } finally {
+    await ui.close();
+  }
+});

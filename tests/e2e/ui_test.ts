@@ -22,6 +22,7 @@ const CHROMIUM = "/usr/bin/chromium";
 const HAVE_BROWSER = existsSync(CHROMIUM);
 const NO_BROWSER = HAVE_BROWSER ? "" : " (IGNORED: no /usr/bin/chromium; .ci/run installs it)";
 const SHOTS = `${ROOT}/out/ui-test`;
+const enc = new TextEncoder();
 
 const JOBS = `version: 1
 jobs:
@@ -424,6 +425,14 @@ Deno.test("RunFeed: a watch cycle opens at its change; modules' states outlive d
     const e = JSON.parse(j);
     return e.type === "module.state" ? `${e.state}@${e.t}` : `${e.type}@${e.t}`;
   });
+  // Each run's first event carries its number, counted from the first run (dropped or not).
+  assert.deepEqual(feed.history().map((j) => JSON.parse(j).run), [
+    undefined,
+    2,
+    undefined,
+    3,
+    undefined,
+  ]);
   // The dropped run's last module state comes first; then the two cycles, each change first.
   assert.deepEqual(types, [
     "paused@2",
@@ -819,4 +828,263 @@ Deno.test("[bun] jx run --ui on Bun: a control POST pauses the real module (jx c
     } catch { /* ended */ }
     await jx.child.status;
   }
+});
+
+Deno.test({
+  name:
+    `[browser] jx ui: a page that falls too far behind is disconnected, reconnects and shows the kept runs once${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const dir = await tempDir({ "jobs.yaml": JOBS });
+      const graph = graphData(loadJobsFile(`${dir}/jobs.yaml`));
+      const ui = await startUi({ graph, streamLimit: 256 * 1024 });
+      try {
+        const page = await browser.newPage();
+        let streams = 0;
+        page.on("request", (r) => void (r.url().includes("/api/events") && streams++));
+        await page.goto(ui.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        const ev = (e: unknown) => ui.reporter.event(e as RunEvent);
+        const out = (text: string) =>
+          ev({ type: "job.output", t: 2, job: "gen", stream: "stdout", chunk: enc.encode(text) });
+        ev({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
+        ev({ type: "job.start", t: 1, job: "gen", pid: 1, attempt: 1 });
+        await nodeState(page, "gen", "running");
+        // 2 MiB at once, more than the stream may queue: the page is disconnected.
+        for (let i = 0; i < 2048; i++) out("y".repeat(1023) + "\n");
+        out("GEN-END\n");
+        ev({ type: "job.end", t: 3, job: "gen", status: "ok", exit: 0, signal: null, ms: 2 });
+        ev({ type: "run.end", t: 4, status: "ok", exit: 0, ms: 4 });
+        // It reconnects and is sent the kept run again: shown once, whole, with the output's end.
+        await nodeState(page, "gen", "ok");
+        await page.click('.node[data-name="gen"]');
+        await page.waitForFunction(
+          () => document.querySelector("#output")?.textContent?.endsWith("GEN-END\n"),
+          { timeout: 20000 },
+        );
+        assert.ok(streams >= 2, `event streams opened: ${streams}`);
+        assert.equal(await page.$$eval("#runA option", (os) => os.length), 1);
+        assert.match(await page.$eval("#tlhead", (h) => h.textContent ?? ""), /^run 1: ok/);
+      } finally {
+        await ui.close();
+      }
+    }),
+});
+
+/** The events of one watch cycle that runs `jobs` (each prints its name), at times from `t`. */
+function cycle(t: number, jobs: string[], change?: string): RunEvent[] {
+  const events: RunEvent[] = [];
+  if (change) events.push({ type: "watch.change", t, paths: [change], jobs });
+  events.push({ type: "run.start", t, jobs: jobs.length, slots: 1, jobserver: "none" });
+  for (const job of jobs) {
+    const chunk = enc.encode(`from-${job}\n`);
+    events.push(
+      { type: "job.start", t: t + 1, job, pid: 1, attempt: 1 },
+      { type: "job.output", t: t + 1, job, stream: "stdout", chunk },
+      { type: "job.end", t: t + 2, job, status: "ok", exit: 0, signal: null, ms: 1, attempt: 1 },
+    );
+  }
+  events.push({ type: "run.end", t: t + 3, status: "ok", exit: 0, ms: 3 });
+  return events;
+}
+
+const AB_JOBS = `version: 1
+jobs:
+  a: { run: cat a.txt, reads: [a.txt] }
+  b: { run: cat b.txt, reads: [b.txt] }
+`;
+
+Deno.test({
+  name:
+    `[browser] jx watch --ui: a job the last cycle did not run keeps its result, output and cycle${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const dir = await tempDir({ "jobs.yaml": AB_JOBS, "a.txt": "", "b.txt": "" });
+      const graph = graphData(loadJobsFile(`${dir}/jobs.yaml`));
+      const ui = await startUi({ graph, mode: "watch" });
+      try {
+        const page = await browser.newPage();
+        await page.goto(ui.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        // Cycle 1 runs both; an edit of a.txt starts cycle 2, which runs a only.
+        for (const e of [...cycle(0, ["a", "b"]), ...cycle(10, ["a"], "a.txt")]) {
+          ui.reporter.event(e);
+        }
+        await page.waitForFunction(() =>
+          /^cycle 2: ok/.test(document.querySelector("#tlhead")?.textContent ?? "")
+        );
+        await nodeState(page, "b", "ok");
+        const sub = (job: string) =>
+          page.$eval(`.node[data-name="${job}"] .sub`, (t) => t.textContent ?? "");
+        assert.equal(await sub("b"), "ok 1 ms (cycle 1)");
+        assert.equal(await sub("a"), "ok 1 ms");
+        await page.click('.node[data-name="b"]');
+        assert.equal(await page.$eval("#last-result", (x) => x.textContent), "ok 1 ms (cycle 1)");
+        assert.equal(await page.$eval("#output", (x) => x.textContent), "from-b\n");
+      } finally {
+        await ui.close();
+      }
+    }),
+});
+
+/** The compare-runs choice `id` (runA, runB): picks the run labelled `label` as a user does. */
+function pickRun(page: Page, id: string, label: string) {
+  return page.evaluate(
+    (i: string, l: string) => {
+      const sel = document.getElementById(i);
+      const opt = [...sel.options].find((o: { textContent: string }) =>
+        o.textContent.startsWith(l + " (")
+      );
+      sel.value = opt.value;
+      sel.dispatchEvent(new Event("change"));
+    },
+    id,
+    label,
+  );
+}
+
+/** The labels of the compare-runs choice `id`'s options, and the one chosen (without their times). */
+function runChoice(page: Page, id: string) {
+  return page.evaluate((i: string) => {
+    const sel = document.getElementById(i);
+    const name = (o: { textContent: string }) => o.textContent.split(" (")[0];
+    return { options: [...sel.options].map(name), chosen: name(sel.selectedOptions[0]) };
+  }, id);
+}
+
+Deno.test({
+  name:
+    `[browser] jx watch --ui: the runs picked to compare stay picked as older runs are dropped; a page opened late numbers cycles as the server does${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const dir = await tempDir({ "jobs.yaml": AB_JOBS, "a.txt": "", "b.txt": "" });
+      const graph = graphData(loadJobsFile(`${dir}/jobs.yaml`));
+      const ui = await startUi({ graph, mode: "watch" });
+      const feed = (n: number) => {
+        for (const e of cycle(n * 10, ["a"], n > 1 ? "a.txt" : undefined)) ui.reporter.event(e);
+      };
+      try {
+        const page = await browser.newPage();
+        await page.goto(ui.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        for (let n = 1; n <= 5; n++) feed(n);
+        const cycles = (from: number) => [0, 1, 2, 3, 4].map((i) => `cycle ${from + i}`);
+        const options = (from: number) =>
+          page.waitForFunction(
+            (first: string) =>
+              document.querySelector("#runA option")?.textContent.startsWith(first + " ("),
+            {},
+            `cycle ${from}`,
+          );
+        await options(1);
+        await pickRun(page, "runA", "cycle 2");
+        await pickRun(page, "runB", "cycle 3");
+        const heads = () => page.$$eval("#cmptable th", (th) => th.map((h) => h.textContent));
+        assert.deepEqual(await heads(), ["job", "cycle 2", "cycle 3", "Δ"]);
+        // Cycle 6 drops cycle 1: the options follow, the picks stay on the same cycles.
+        feed(6);
+        await options(2);
+        assert.deepEqual(await runChoice(page, "runA"), { options: cycles(2), chosen: "cycle 2" });
+        assert.deepEqual(await runChoice(page, "runB"), { options: cycles(2), chosen: "cycle 3" });
+        assert.deepEqual(await heads(), ["job", "cycle 2", "cycle 3", "Δ"]);
+        // Cycle 7 drops cycle 2: that pick falls back to the next to last cycle.
+        feed(7);
+        await options(3);
+        assert.equal((await runChoice(page, "runA")).chosen, "cycle 6");
+        assert.equal((await runChoice(page, "runB")).chosen, "cycle 3");
+        // A page opened now names the cycles as the server counts them, not from its own start.
+        const late = await browser.newPage();
+        await late.goto(ui.url);
+        await late.waitForFunction(() =>
+          /^cycle 7: ok/.test(document.querySelector("#tlhead")?.textContent ?? "")
+        );
+        assert.deepEqual(await runChoice(late, "runB"), { options: cycles(3), chosen: "cycle 7" });
+      } finally {
+        await ui.close();
+      }
+    }),
+});
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] jx ui: a --host that names no address of this machine, or a taken port, is one line and exit 2`, async () => {
+    const dir = await tempDir({ "jobs.yaml": JOBS });
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = String((taken.addr as Deno.NetAddr).port);
+    try {
+      const cases: [string[], string][] = [
+        [["--host", "nonexistent.invalid"], "no such address or host name"],
+        [["--host", "127.0.0.1 "], "no such address or host name"],
+        [["--host", "192.0.2.1"], "not an address of this machine"], // TEST-NET-1
+        [["--port", port], "the port is in use"],
+      ];
+      for (const [args, why] of cases) {
+        const r = await runJx(["ui", ...args], { cwd: dir, runtime: rt });
+        assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+        const host = args[0] === "--host" ? args[1] : "127.0.0.1";
+        const at = args[0] === "--port" ? port : "0";
+        assert.equal(
+          r.stderr,
+          `jx ui: cannot listen on ${JSON.stringify(host)} port ${at}: ${why}\n`,
+        );
+        assert.equal(r.stdout, "");
+      }
+    } finally {
+      taken.close();
+    }
+  });
+}
+
+Deno.test({
+  name:
+    `[browser] jx ui: an if: test that fails is "false", not failed; a job skipped as up to date is under "up to date"${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const dir = await tempDir({
+        "jobs.yaml": `version: 1
+jobs:
+  t: { run: "false" }
+  b: { run: echo b, if: t }
+  c: { run: "true" }
+`,
+      });
+      const graph = loadJobsFile(`${dir}/jobs.yaml`);
+      const ui = await startUi({ graph: graphData(graph) });
+      try {
+        const page = await browser.newPage();
+        await page.goto(ui.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        const run = await runJobs(graph, graph.select(["b", "c"]), {
+          reactor: createReactor("portable"),
+          reporters: [ui.reporter],
+          handleSignals: false,
+        });
+        assert.equal(run.exit, 0);
+        // A second run in which c is up to date (as a run that keeps state skips it).
+        for (
+          const e of [
+            { type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" },
+            { type: "job.skip", t: 1, job: "c", reason: "up-to-date" },
+            { type: "run.end", t: 2, status: "ok", exit: 0, ms: 2 },
+          ]
+        ) ui.reporter.event(e as RunEvent);
+        await nodeState(page, "t", "false");
+        await nodeState(page, "c", "uptodate");
+        const shown = async (filter: string) => {
+          await page.select("#filter", filter);
+          return await page.$$eval(
+            ".node:not(.hide)",
+            (ns) => ns.map((n) => n.getAttribute("data-name")).sort(),
+          );
+        };
+        assert.deepEqual(await shown("failed"), []);
+        assert.deepEqual(await shown("uptodate"), ["c"]);
+        assert.match(await page.$eval("#counts", (c) => c.textContent ?? ""), /1 false/);
+      } finally {
+        await ui.close();
+      }
+    }),
 });
