@@ -396,7 +396,8 @@ export class Builder implements LoopHost, GenHost {
         return this.afterAttempt(r, this.restoredEnd(r, end.from, end.savedMs));
       case "exited":
         if (!r.started) {
-          this.started(r, 0, { executor: this.runner.executorOf?.(r.spec) ?? "local" }, r.start);
+          // Never started (a queue that refused it): job.start now, and ms counts from it.
+          this.started(r, 0, { executor: this.runner.executorOf?.(r.spec) ?? "local" });
         }
         r.lines?.end();
         return this.afterAttempt(r, this.exitedEnd(r, end.status));
