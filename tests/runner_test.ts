@@ -104,6 +104,24 @@ Deno.test("runner: a queue that starts jobs seconds later, with no local slots; 
   assert.equal(r.result.exit, 1);
 });
 
+Deno.test("runner: a job the queue refuses after 10 s, never started: ms counts from its job.start (0)", async () => {
+  const r = await withRunner("jobs:\n  a: { run: x }\n", (reactor) => ({
+    name: "queue",
+    limit: 1,
+    reserve: () => "ok",
+    release() {},
+    start(_req, sink) {
+      const status = { code: null, signal: null, error: "Unable to confirm allocation" };
+      reactor.setTimer(10_000, () => sink.ended({ kind: "exited", status }));
+      return { signal() {} };
+    },
+  }));
+  const start = r.events.find((e) => e.type === "job.start")!;
+  const end = r.events.find((e) => e.type === "job.end")!;
+  assert.equal(start.t, 10_000, "job.start when the job ended: it never started before");
+  assert.equal(end.type === "job.end" && end.ms, end.t - start.t);
+});
+
 Deno.test("tokens beyond the limit: the job fails with a message, the run ends (library, -j2)", async () => {
   const r = await fakeRun("jobs:\n  big: { run: x, tokens: 3 }\n  small: { run: x }\n", {
     jobs: 2,

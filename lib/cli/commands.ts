@@ -257,6 +257,9 @@ async function runWithParts(
   const dry = args.dryRun || setup.makeDryRun;
   // The Slurm executor: checked (exit 2, one line) and its allocation taken before anything runs.
   const executor = dry ? undefined : await openExecutor(args, selected, reactor, slots, baseDir);
+  if (executor && "interrupted" in executor) {
+    return { exit: executor.interrupted, allUpToDate: false };
+  }
   // Modules, and the control socket (`jx ctl`, JX_CTL) of the run.
   const mods = await import("../modules/mod.ts" as string) as typeof import("../modules/mod.ts");
   const foreground = args.names.filter((n) => graph.byName.get(n)?.kind === "module");
@@ -331,10 +334,16 @@ async function openExecutor(
   reactor: Reactor,
   slots: Slots,
   baseDir: string,
-): Promise<{ runner: Runner; close(): Promise<void> } | undefined> {
+): Promise<{ runner: Runner; close(): Promise<void> } | { interrupted: number } | undefined> {
   const fallback = args.executor ?? "local";
   const remote = selected.filter((j) => j.kind === "job" && (j.executor ?? fallback) === "slurm");
   if (!remote.length) return undefined;
+  const warn = (m: string) => writeAll(2, `jx: warning: ${escapeControls(m)}\n`);
+  if (args.checkAccess || args.strict) {
+    // Tracing runs every job here (strace cannot follow one onto a node): no allocation.
+    warn("executor slurm: --check-access runs the jobs locally; no Slurm allocation taken");
+    return undefined;
+  }
   const slurm = await import("../slurm/mod.ts" as string) as typeof import("../slurm/mod.ts");
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(envObject())) if (v !== undefined) env[k] = v;
@@ -344,8 +353,13 @@ async function openExecutor(
     cwd: baseDir,
     cpus: slots.limit,
     partitions: [...new Set(remote.map((j) => j.slurm?.partition ?? ""))],
-    warn: (m) => writeAll(2, `jx: warning: ${escapeControls(m)}\n`),
+    warn,
+  }).catch((e) => {
+    if (!(e instanceof slurm.SlurmInterrupted)) throw e;
+    writeAll(2, `jx: ${e.message}; what it asked for is cancelled\n`);
+    return e.exitCode;
   });
+  if (typeof session === "number") return { interrupted: session };
   const local = new LocalRunner(reactor, slots);
   const runner = new slurm.ExecutorRunner(local, new slurm.SlurmRunner(session), fallback);
   return { runner, close: () => session.close() };

@@ -19,7 +19,7 @@ import type { ModuleHost, RunOptions, RunResult } from "./options.ts";
 import { Plan } from "./plan.ts";
 import { type LoopHost, type LoopPlace, Loops } from "./repeat.ts";
 import { Attempts, retryDelayMs } from "./attempts.ts";
-import type { Runner, RunnerEnd, StartedWhere } from "./runner.ts";
+import { type Runner, type RunnerEnd, type StartedWhere, tooBigFor } from "./runner.ts";
 import { Pools } from "./slots.ts";
 
 /** One attempt in flight, as the builder sees it (its handle and timers: `Attempts`). */
@@ -191,12 +191,8 @@ export class Builder implements LoopHost, GenHost {
       return "started";
     }
     if (this.skipIfUpToDate(spec)) return "started";
-    if (spec.tokens > this.runner.limit) {
-      return this.cannotStart(
-        spec,
-        `needs ${spec.tokens} job slots but -j is ${this.runner.limit}`,
-      );
-    }
+    const tooBig = tooBigFor(this.runner, spec);
+    if (tooBig !== undefined) return this.cannotStart(spec, tooBig);
     if (this.console || (spec.interactive && this.attempts.size > 0)) return "full"; // runs alone
     const got = this.reserveOrSay(spec);
     if (got !== "ok") return got;
@@ -398,7 +394,8 @@ export class Builder implements LoopHost, GenHost {
         return this.afterAttempt(r, this.restoredEnd(r, end.from, end.savedMs));
       case "exited":
         if (!r.started) {
-          this.started(r, 0, { executor: this.runner.executorOf?.(r.spec) ?? "local" }, r.start);
+          // Never started (a queue that refused it): job.start now, and ms counts from it.
+          this.started(r, 0, { executor: this.runner.executorOf?.(r.spec) ?? "local" });
         }
         r.lines?.end();
         return this.afterAttempt(r, this.exitedEnd(r, end.status));

@@ -29,7 +29,7 @@ export {
 export { Builder } from "./builder.ts";
 export { RunFrame } from "./frame.ts";
 export type { RunHandle, Runner, RunnerEnd, RunRequest, RunSink, StartedWhere } from "./runner.ts";
-export { WrappingRunner } from "./runner.ts";
+export { tooBigFor, WrappingRunner } from "./runner.ts";
 export { DryRunRunner, LocalRunner } from "./local_runner.ts";
 export { signalExit, signalNumber } from "./signals.ts";
 export { type AttemptLimits, Attempts, onStopSignals } from "./attempts.ts";

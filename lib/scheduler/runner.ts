@@ -141,6 +141,30 @@ export interface Runner {
   close?(): void;
   /** Where `spec` would run (`job.start`'s `executor` of a job that fails before starting). */
   executorOf?(spec: JobSpec): "local" | "slurm";
+  /**
+   * Why `spec` can never start here (its tokens exceed what it could ever hold), in the
+   * runner's words; absent: `tooBigFor`'s check of `limit`.
+   */
+  tooBig?(spec: JobSpec): string | undefined;
+}
+
+/**
+ * Why `spec` can never start on `runner`: the runner's own words (`tooBig`), or its tokens
+ * beyond `limit` (job slots, `-j`).
+ *
+ * @example
+ * ```ts
+ * import { DryRunRunner } from "./local_runner.ts";
+ * import { tooBigFor } from "./runner.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const r = new DryRunRunner(2);
+ * assertEquals(tooBigFor(r, { tokens: 3 } as never), "needs 3 job slots but -j is 2");
+ * ```
+ */
+export function tooBigFor(runner: Runner, spec: JobSpec): string | undefined {
+  if (runner.tooBig) return runner.tooBig(spec);
+  if (spec.tokens <= runner.limit) return undefined;
+  return `needs ${spec.tokens} job slots but -j is ${runner.limit}`;
 }
 
 /**
@@ -167,6 +191,10 @@ export abstract class WrappingRunner implements Runner {
 
   release(spec: JobSpec): void {
     this.inner.release(spec);
+  }
+
+  tooBig(spec: JobSpec): string | undefined {
+    return tooBigFor(this.inner, spec);
   }
 
   close(): void {

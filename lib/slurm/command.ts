@@ -125,7 +125,8 @@ export function stepEnv(env: Record<string, string>, tokens: number): Record<str
 
 /**
  * The `salloc` argv of the allocation jx holds for a run: `cpus` single-CPU tasks (so steps
- * of any size up to one node's CPUs fit), no shell (it returns once granted), named `jx`.
+ * of any size up to one node's CPUs fit), no shell (it returns once granted), named `jx`;
+ * `comment` says which jx holds it (`ownerComment`).
  *
  * @example
  * ```ts
@@ -134,16 +135,36 @@ export function stepEnv(env: Record<string, string>, tokens: number): Record<str
  * assertEquals(allocArgv(4, "main"), ["salloc", "--no-shell", "--job-name=jx", "--ntasks=4", "--cpus-per-task=1", "--partition=main"]);
  * ```
  */
-export function allocArgv(cpus: number, partition?: string): string[] {
+export function allocArgv(cpus: number, partition?: string, comment?: string): string[] {
   const argv = ["salloc", "--no-shell", "--job-name=jx", `--ntasks=${cpus}`, "--cpus-per-task=1"];
   if (partition !== undefined) argv.push(`--partition=${partition}`);
+  if (comment !== undefined) argv.push(`--comment=${comment}`);
   return argv;
 }
 
-/** The job id in `salloc`'s "Granted job allocation N" or "Pending job allocation N". */
+/**
+ * The job id in `salloc`'s last "Granted job allocation N" or "Pending job allocation N": a
+ * salloc that waits prints both, Pending first.
+ *
+ * @example
+ * ```ts
+ * import { allocationId } from "./command.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const text = "salloc: Pending job allocation 7\nsalloc: Granted job allocation 7\n";
+ * assertEquals(allocationId(text), { id: "7", granted: true });
+ * ```
+ */
 export function allocationId(text: string): { id: string; granted: boolean } | undefined {
-  const m = /(Granted|Pending) job allocation (\d+)/.exec(text);
+  const all = [...text.matchAll(/(Granted|Pending) job allocation (\d+)/g)];
+  const m = all.at(-1);
   return m ? { id: m[2], granted: m[1] === "Granted" } : undefined;
+}
+
+/** Every job id salloc named (pending or granted), in order, each once. */
+export function allocationIds(text: string): string[] {
+  return [
+    ...new Set([...text.matchAll(/(?:Granted|Pending) job allocation (\d+)/g)].map((m) => m[1])),
+  ];
 }
 
 /**

@@ -28,6 +28,7 @@
 export {
   allocArgv,
   allocationId,
+  allocationIds,
   gateScript,
   type SlurmOptions,
   STEP_MARK,
@@ -39,6 +40,7 @@ export { type Allocation } from "./preflight.ts";
 export { SrunStderr, type StepExit, stepExit } from "./status.ts";
 export {
   openSlurm,
+  SlurmInterrupted,
   type SlurmSession,
   type SlurmSessionOptions,
   type SlurmStep,

@@ -6,7 +6,10 @@
  * @module
  */
 import { JxInputError } from "../runtime/errors.ts";
-import { allocArgv, allocationId } from "./command.ts";
+import type { ChildHandle } from "../reactor/mod.ts";
+import { pid, sendSignal } from "../runtime/mod.ts";
+import { host } from "../runtime/stale.ts";
+import { allocArgv, allocationId, allocationIds } from "./command.ts";
 import { onPath, runTool, type ToolEnv } from "./tools.ts";
 
 /** The client commands the executor runs. */
@@ -32,15 +35,20 @@ function firstLine(text: string): string {
   return text.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? "no output";
 }
 
-/**
- * Checks that Slurm can run the run's jobs; returns each partition's CPU count (`""`: the
- * default partition).
- */
+/** What preflight learns of the partitions. */
+export interface Partitions {
+  /** Each partition's CPU count (`""`: the default partition). */
+  cpus: Map<string, number>;
+  /** The default partition's name (`""` when sinfo marks none). */
+  default: string;
+}
+
+/** Checks that Slurm can run the run's jobs; returns the partitions' CPU counts. */
 export async function preflight(
   t: ToolEnv,
   partitions: string[],
   timeoutMs: number,
-): Promise<Map<string, number>> {
+): Promise<Partitions> {
   for (const c of COMMANDS) {
     if (!onPath(c, t.env.PATH)) fail(`${c} not found on PATH (install Slurm's client commands)`);
   }
@@ -57,46 +65,84 @@ export async function preflight(
   }
   const info = await runTool(t, ["sinfo", "-h", "-o", "%P %C"], timeoutMs);
   if (info.code !== 0) fail(`sinfo failed: ${firstLine(info.stderr)}`);
-  const cpus = new Map<string, number>();
-  for (const line of info.stdout.split("\n").filter(Boolean)) {
-    const [name, counts] = line.trim().split(/\s+/);
-    const total = Number(counts.split("/")[3]) || 0;
-    const bare = name.replace(/\*$/, "");
-    cpus.set(bare, (cpus.get(bare) ?? 0) + total);
-    if (bare !== name) cpus.set("", (cpus.get("") ?? 0) + total);
-  }
+  const found = partitionsOf(info.stdout);
   for (const p of partitions) {
-    if (p !== "" && !cpus.has(p)) {
+    if (p !== "" && !found.cpus.has(p)) {
       fail(
         `partition '${p}' does not exist (partitions: ${
-          [...cpus.keys()].filter(Boolean).join(", ")
+          [...found.cpus.keys()].filter(Boolean).join(", ")
         })`,
       );
     }
   }
-  return cpus;
+  return found;
 }
 
 /**
- * Asks for an allocation of `cpus` CPUs (`salloc --no-shell`); `onPending` gets its id as soon
- * as Slurm queues it, so that a Ctrl-C during the wait can cancel it.
+ * `sinfo -h -o "%P %C"`'s lines as CPU counts by partition; the default one (its name ends
+ * with `*`) counts under `""` too.
+ *
+ * @example
+ * ```ts
+ * import { partitionsOf } from "./preflight.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const p = partitionsOf("main* 0/2/0/2\nlong 0/8/0/8\n");
+ * assertEquals([p.default, p.cpus.get(""), p.cpus.get("long")], ["main", 2, 8]);
+ * ```
+ */
+export function partitionsOf(stdout: string): Partitions {
+  const cpus = new Map<string, number>();
+  let def = "";
+  for (const line of stdout.split("\n").filter(Boolean)) {
+    const [name, counts = ""] = line.trim().split(/\s+/);
+    const total = Number(counts.split("/")[3]) || 0;
+    const bare = name.replace(/\*$/, "");
+    cpus.set(bare, (cpus.get(bare) ?? 0) + total);
+    if (bare !== name) {
+      cpus.set("", (cpus.get("") ?? 0) + total);
+      def = bare;
+    }
+  }
+  return { cpus, default: def };
+}
+
+/** How `allocate` reports while it waits. */
+export interface AllocateHooks {
+  /** Each job id salloc names, as soon as it names it (a Ctrl-C cancels it). */
+  onPending(id: string): void;
+  warn(msg: string): void;
+  /** The salloc child, to stop it. */
+  onSpawn?(child: ChildHandle): void;
+  /** How often to say that the allocation is still pending (default 60 s). */
+  noticeMs?: number;
+  /** Bound on the squeue that says why it waits. */
+  toolTimeoutMs?: number;
+}
+
+/**
+ * Asks for an allocation of `cpus` CPUs (`salloc --no-shell`) and waits for its grant (salloc
+ * prints "Pending job allocation N", then "Granted job allocation N"); while it waits, says so
+ * every `noticeMs` with Slurm's reason, or that the controller does not answer.
  */
 export async function allocate(
   t: ToolEnv,
   cpus: number,
   partition: string,
-  onPending: (id: string) => void,
-  warn: (msg: string) => void,
+  hooks: AllocateHooks,
+  comment?: string,
 ): Promise<Allocation> {
-  let said = false;
-  const res = await runTool(t, allocArgv(cpus, partition || undefined), 2 ** 31 - 1, (text) => {
-    const a = allocationId(text);
-    if (a) onPending(a.id);
-    if (a && !a.granted && !said) {
-      said = true;
-      warn(`executor slurm: waiting for an allocation of ${cpus} CPUs (job ${a.id})`);
+  let text = "";
+  const seen = new Set<string>();
+  const notice = pendingNotice(t, cpus, hooks);
+  const argv = allocArgv(cpus, partition || undefined, comment);
+  const res = await runTool(t, argv, 2 ** 31 - 1, (chunk) => {
+    text += chunk;
+    for (const id of allocationIds(text)) {
+      if (!seen.has(id)) seen.add(id), hooks.onPending(id);
     }
-  });
+    const a = allocationId(text);
+    if (a && !a.granted) notice.pending(a.id);
+  }, hooks.onSpawn).finally(() => notice.stop());
   const a = allocationId(res.stderr);
   if (res.code !== 0 || !a?.granted) {
     // Its first lines may be the pending reason ("Required node not available..."): its error.
@@ -104,4 +150,75 @@ export async function allocate(
     fail(`salloc failed: ${firstLine(errors.at(-1) ?? res.stderr)}`);
   }
   return { id: a.id, own: true, cpus };
+}
+
+/** The warnings of a pending allocation: one when it queues, then one every `noticeMs`. */
+function pendingNotice(t: ToolEnv, cpus: number, hooks: AllocateHooks) {
+  let id: string | undefined;
+  let timer: number | undefined;
+  const every = hooks.noticeMs ?? 60_000;
+  const since = t.reactor.now();
+  const tick = async () => {
+    const r = await runTool(
+      t,
+      ["squeue", "-h", "-j", id!, "-o", "%r"],
+      hooks.toolTimeoutMs ?? 10_000,
+    );
+    if (timer === undefined) return; // granted or given up meanwhile
+    const why = r.code === 0 && r.stdout.trim()
+      ? `reason: ${r.stdout.trim()}`
+      : "the controller does not answer (squeue failed)";
+    const s = Math.round((t.reactor.now() - since) / 1000);
+    hooks.warn(`executor slurm: still waiting for allocation ${id} after ${s} s (${why})`);
+    timer = t.reactor.setTimer(every, () => void tick());
+  };
+  return {
+    pending(got: string) {
+      if (id !== undefined) return;
+      id = got;
+      hooks.warn(`executor slurm: waiting for an allocation of ${cpus} CPUs (job ${id})`);
+      timer = t.reactor.setTimer(every, () => void tick());
+    },
+    stop() {
+      if (timer !== undefined) t.reactor.clearTimer(timer);
+      timer = undefined;
+    },
+  };
+}
+
+/**
+ * The `--comment` of jx's allocations: which process asked for it, so that a later run can
+ * tell one left behind by a jx that was killed (`kill -9`) and could not release it.
+ */
+export function ownerComment(): string {
+  return `jx pid ${pid()} on ${host()}`;
+}
+
+/**
+ * Warnings for this user's allocations that a jx on this host asked for and that outlived it
+ * (its pid is gone): Slurm keeps an allocation without a time limit until it is cancelled.
+ */
+export async function leftovers(t: ToolEnv, timeoutMs: number): Promise<string[]> {
+  const r = await runTool(t, ["squeue", "--me", "-h", "-n", "jx", "-o", "%i %k"], timeoutMs);
+  if (r.code !== 0) return [];
+  const out: string[] = [];
+  for (const line of r.stdout.split("\n")) {
+    const m = /^(\d+) jx pid (\d+) on (\S+)$/.exec(line.trim());
+    if (!m || m[3] !== host() || alive(Number(m[2]))) continue;
+    out.push(
+      `executor slurm: allocation ${m[1]} of an earlier jx (pid ${m[2]}, gone) is still held; ` +
+        `release it with: scancel ${m[1]}`,
+    );
+  }
+  return out;
+}
+
+/** Whether process `p` exists (EPERM: it does, another user's). */
+function alive(p: number): boolean {
+  try {
+    sendSignal(p, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code !== "ESRCH";
+  }
 }

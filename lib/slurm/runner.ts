@@ -53,6 +53,13 @@ export class SlurmRunner implements Runner {
     return spec.tokens === 1 && this.session.allocations.size <= 1 ? "full" : "blocked";
   }
 
+  /** A job with more tokens than its allocation's CPUs: it could wait forever. */
+  tooBig(spec: JobSpec): string | undefined {
+    const cpus = this.session.allocationFor(spec.slurm?.partition)?.cpus ?? this.limit;
+    if (spec.tokens <= cpus) return undefined;
+    return `the job needs ${spec.tokens} CPUs; the allocation has ${cpus}`;
+  }
+
   release(spec: JobSpec): void {
     const id = this.allocId(spec);
     this.used.set(id, Math.max(0, (this.used.get(id) ?? 0) - spec.tokens));
@@ -143,6 +150,15 @@ export class ExecutorRunner implements Runner {
 
   release(spec: JobSpec): void {
     this.of(spec).release(spec);
+  }
+
+  /** In the words of the side the job runs on (`-j` slots, or the allocation's CPUs). */
+  tooBig(spec: JobSpec): string | undefined {
+    const r = this.of(spec);
+    if (r.tooBig) return r.tooBig(spec);
+    return spec.tokens > r.limit
+      ? `needs ${spec.tokens} job slots but -j is ${r.limit}`
+      : undefined;
   }
 
   start(req: RunRequest, sink: RunSink): RunHandle {

@@ -14,9 +14,9 @@ import {
   type StepCommand,
   stepEnv,
 } from "./command.ts";
-import { allocate, type Allocation, preflight } from "./preflight.ts";
+import { allocate, type Allocation, leftovers, ownerComment, preflight } from "./preflight.ts";
 import { SrunStderr, type StepExit, stepExit } from "./status.ts";
-import { runTool, type ToolEnv } from "./tools.ts";
+import { runTool, type ToolEnv, type ToolResult } from "./tools.ts";
 
 /** How to reach Slurm. */
 export interface SlurmSessionOptions {
@@ -33,6 +33,8 @@ export interface SlurmSessionOptions {
   toolTimeoutMs?: number;
   /** Warnings (a pending allocation). Default: stderr. */
   warn?: (msg: string) => void;
+  /** How often a pending allocation is reported again (default 60 s). */
+  noticeMs?: number;
 }
 
 /** One job to run as a step. */
@@ -108,23 +110,64 @@ const BACKSTOP_MS = 10_000;
 export async function openSlurm(o: SlurmSessionOptions): Promise<SlurmSession> {
   const t: ToolEnv = { reactor: o.reactor, env: o.env, cwd: o.cwd };
   const timeout = o.toolTimeoutMs ?? 10_000;
-  const parts = [...new Set((o.partitions ?? [""]).map((p) => p ?? ""))];
-  const cpus = await preflight(t, parts, timeout);
+  const named = [...new Set((o.partitions ?? [""]).map((p) => p ?? ""))];
   const warn = o.warn ?? ((m: string) => console.error(m));
   const session = new SlurmSession(t, timeout, warn);
-  const inside = o.env.SLURM_JOB_ID;
-  if (inside) {
-    const n = Number(o.env.SLURM_CPUS_ON_NODE ?? o.env.SLURM_NTASKS) || o.cpus;
-    session.allocations.set("", { id: inside, own: false, cpus: n });
+  // Ctrl-C or SIGTERM while jx checks and waits: nothing else listens yet (the run has not
+  // begun), so the session cancels what it asked for and the open ends with the signal.
+  const off = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((sig) =>
+    o.reactor.onSignal(sig, () => session.interrupt(sig))
+  );
+  try {
+    const found = await preflight(t, named, timeout);
+    session.defaultPartition = found.default;
+    if (session.interrupted) throw new SlurmInterrupted(session.interrupted);
+    const inside = o.env.SLURM_JOB_ID;
+    if (inside) {
+      const n = Number(o.env.SLURM_CPUS_ON_NODE ?? o.env.SLURM_NTASKS) || o.cpus;
+      session.allocations.set("", { id: inside, own: false, cpus: n });
+      return session;
+    }
+    for (const w of await leftovers(t, timeout)) warn(w);
+    await allocateAll(session, o, found.cpus);
     return session;
+  } catch (e) {
+    // Whatever was asked for (granted or pending) is cancelled: nothing of the run is left.
+    await session.close();
+    throw session.interrupted ? new SlurmInterrupted(session.interrupted) : e;
+  } finally {
+    for (const f of off) f();
   }
+}
+
+/**
+ * One allocation per partition the jobs name, the default one named or not (`""`: a job that
+ * names the default partition shares the allocation of jobs that name none).
+ */
+async function allocateAll(
+  session: SlurmSession,
+  o: SlurmSessionOptions,
+  cpus: Map<string, number>,
+): Promise<void> {
+  const parts = [...new Set((o.partitions ?? [""]).map((p) => session.keyName(p)))];
   for (const p of parts) {
+    if (session.interrupted) throw new SlurmInterrupted(session.interrupted);
     const size = Math.max(1, Math.min(o.cpus, cpus.get(p) || o.cpus));
-    const a = await allocate(t, size, p, (id) => session.pending.add(id), warn);
-    session.pending.delete(a.id);
+    const a = await session.allocate(size, p, o.noticeMs);
     session.allocations.set(p, a);
   }
-  return session;
+}
+
+/** The open of a Slurm session was stopped by a signal: the run exits 128+N. */
+export class SlurmInterrupted extends Error {
+  /** 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP. */
+  readonly exitCode: number;
+
+  constructor(readonly signal: "SIGINT" | "SIGTERM" | "SIGHUP") {
+    super(`executor slurm: interrupted (${signal}) while waiting for the allocation`);
+    this.name = "SlurmInterrupted";
+    this.exitCode = 128 + { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[signal];
+  }
 }
 
 /** See `openSlurm`. */
@@ -145,6 +188,12 @@ export class SlurmSession {
   private noSpares = false;
   /** Allocations being replaced after their node failed, by key in `allocations`. */
   private renewing = new Map<string, Promise<void>>();
+  /** The default partition's name (its jobs share the allocation under `""`). */
+  defaultPartition = "";
+  /** The signal that stopped the open, if one did. */
+  interrupted?: "SIGINT" | "SIGTERM" | "SIGHUP";
+  /** The salloc running now, stopped by `interrupt`. */
+  private salloc?: ChildHandle;
 
   constructor(
     private t: ToolEnv,
@@ -165,9 +214,15 @@ export class SlurmSession {
     return key === undefined ? undefined : this.allocations.get(key);
   }
 
+  /** The key of a partition: `""` for the default one, named or not. */
+  keyName(partition: string | undefined): string {
+    const p = partition ?? "";
+    return p === this.defaultPartition ? "" : p;
+  }
+
   /** The key in `allocations` of the allocation a job of `partition` runs in. */
   private keyOf(partition: string | undefined): string | undefined {
-    const p = partition ?? "";
+    const p = this.keyName(partition);
     if (this.allocations.has(p)) return p;
     return this.allocations.has("") ? "" : this.allocations.keys().next().value;
   }
@@ -360,8 +415,7 @@ export class SlurmSession {
     await runTool(this.t, ["scancel", "-Q", dead.id], this.timeoutMs);
     for (let i = 1; i <= REALLOC_TRIES && !this.closed; i++) {
       try {
-        const a = await allocate(this.t, dead.cpus, key, (id) => this.queued(id), this.warn);
-        this.pending.delete(a.id);
+        const a = await this.allocate(dead.cpus, key);
         if (this.closed) await runTool(this.t, ["scancel", "-Q", a.id], this.timeoutMs);
         else this.allocations.set(key, a);
         return;
@@ -370,6 +424,31 @@ export class SlurmSession {
         this.warn(`executor slurm: no new allocation (try ${i}): ${(e as Error).message}`);
         await new Promise((ok) => this.t.reactor.setTimer(1000, () => ok(undefined)));
       }
+    }
+  }
+
+  /**
+   * Asks for an allocation (`allocate`), each id salloc names recorded as pending until it is
+   * granted, so that `cancelAll` cancels it whatever happens meanwhile.
+   */
+  async allocate(cpus: number, partition: string, noticeMs?: number): Promise<Allocation> {
+    const a = await allocate(this.t, cpus, partition, {
+      onPending: (id) => this.queued(id),
+      warn: this.warn,
+      onSpawn: (c) => this.salloc = c,
+      noticeMs,
+      toolTimeoutMs: this.timeoutMs,
+    }, ownerComment()).finally(() => this.salloc = undefined);
+    this.pending.delete(a.id);
+    return a;
+  }
+
+  /** A signal while the session opens: salloc stops, what it queued is cancelled. */
+  interrupt(sig: "SIGINT" | "SIGTERM" | "SIGHUP"): void {
+    this.interrupted ??= sig;
+    this.salloc?.kill("SIGTERM");
+    if (this.pending.size) {
+      void runTool(this.t, ["scancel", "-Q", ...this.pending], this.timeoutMs);
     }
   }
 
@@ -441,7 +520,7 @@ export class SlurmSession {
       onExit: (s) => {
         ended = true;
         if (backstop !== undefined) reactor.clearTimer(backstop);
-        const rest = f.flush();
+        const rest = f.flush(s);
         release();
         if (rest) req.onOutput("stderr", rest);
         this.live.delete(step);
@@ -452,7 +531,9 @@ export class SlurmSession {
           const reason = exit.reason === "srun exited with 137" ? undefined : exit.reason;
           exit = { ...exit, code: null, signal: "SIGKILL", reason };
         }
-        if (exit.nodeFailure || EXPIRED.test(exit.reason ?? "")) this.renew(key, alloc);
+        // Only srun's own lines say so: before the step ran, or its checked end lines.
+        const expired = f.before.some((l) => EXPIRED.test(l));
+        if (exit.nodeFailure || expired) this.renew(key, alloc);
         req.onExit(exit);
         finish(exit);
       },
@@ -482,25 +563,38 @@ export class SlurmSession {
     const steps = [...this.live];
     for (const s of steps) if (!idle.some((sp) => sp.step === s)) s.kill("SIGKILL");
     const own = [...this.allocations.values()].filter((a) => a.own).map((a) => a.id);
-    const ids = [...own, ...this.pending];
-    if (ids.length) await runTool(this.t, ["scancel", "-Q", ...ids], this.timeoutMs);
+    const ids = [...new Set([...own, ...this.pending])];
+    if (!ids.length) return void await Promise.all(steps.map((s) => s.done));
+    const r = await runTool(this.t, ["scancel", "-Q", ...ids], this.timeoutMs);
     await Promise.all(steps.map((s) => s.done));
-    if (ids.length) await this.gone(ids, BACKSTOP_MS);
+    const why = r.code === 0 ? await this.gone(ids, BACKSTOP_MS) : `scancel: ${toolError(r)}`;
+    if (why) {
+      this.warn(
+        `executor slurm: allocation ${ids.join(", ")} may not have been released (${why}); ` +
+          `check with: squeue -j ${ids.join(",")}`,
+      );
+    }
   }
 
   /**
    * Waits (bounded) until squeue no longer lists `ids`: a cancelled allocation stays
-   * COMPLETING until its node has cleaned up (about 0.1-0.5 s here).
+   * COMPLETING until its node has cleaned up (about 0.1-0.5 s here). Returns why it could not
+   * tell they are gone (squeue failed, or still listed them at the end), else undefined.
    */
-  private async gone(ids: string[], boundMs: number): Promise<void> {
+  private async gone(ids: string[], boundMs: number): Promise<string | undefined> {
     const { reactor } = this.t;
     const until = reactor.now() + boundMs;
     const argv = ["squeue", "-h", "-o", "%i", "-j", ids.join(",")];
     while (reactor.now() < until) {
       const r = await runTool(this.t, argv, this.timeoutMs);
-      if (r.code !== 0 || r.stdout.trim() === "") return; // an unknown id: gone too
+      if (r.code === 0 && r.stdout.trim() === "") return undefined;
+      if (r.code !== 0) {
+        // An id Slurm no longer knows is gone too; any other failure says nothing.
+        return /Invalid job id/i.test(r.stderr) ? undefined : `squeue: ${toolError(r)}`;
+      }
       await new Promise((ok) => reactor.setTimer(50, () => ok(undefined)));
     }
+    return `still listed after ${boundMs} ms`;
   }
 
   /** Ends the session: cancels what is left and releases jx's own allocations. Idempotent. */
@@ -515,4 +609,11 @@ export class SlurmSession {
   get running(): number {
     return this.live.size;
   }
+}
+
+/** A failed client command in a few words. */
+function toolError(r: ToolResult): string {
+  if (r.timedOut) return "no answer in time";
+  const line = (r.error ?? r.stderr).split("\n").map((l) => l.trim()).find(Boolean);
+  return line ?? `exit ${r.code}`;
 }

@@ -22,19 +22,47 @@ export interface StepExit extends ExitStatus {
 const TASK_EXIT = /^srun: error: \S+: task \d+: Exited with exit code (\d+)\s*$/;
 const TASK_SIGNAL = /^srun: error: \S+: task \d+: (.+?)\s*$/;
 const ROUTINE = /^srun: (Force Terminated|Job step aborted|forcing job termination)/;
-const CANCELLED = /^slurmstepd(-\S+)?: error: \*\*\* (STEP|JOB) \S+ ON \S+ CANCELLED AT/;
+const CANCELLED =
+  /^slurmstepd(-\S+)?: error: \*\*\* (STEP|JOB) (\S+) ON \S+ CANCELLED AT \S+( DUE TO .*?)?\s*(\*\*\*)?\s*$/;
+const NODE_FAILURE = /^srun: error: Node failure on \S+\s*$/;
 const SLURM_LINE = /^(srun|slurmstepd(-\S+)?): /;
 
+/** The lines srun (or slurmstepd) writes about a step's end, once its task runs. */
+const END_LINES = [TASK_EXIT, TASK_SIGNAL, ROUTINE, CANCELLED, NODE_FAILURE];
+
+/** One line of stderr: its bytes as they came and its text (for matching only). */
+interface Line {
+  bytes: Uint8Array;
+  text: string;
+}
+
+const NL = 0x0a;
+const latin1 = new TextDecoder("latin1");
+
 /**
- * Reads a step's stderr: passes the job's lines on, keeps Slurm's. Lines are passed on whole
- * (a last line without a newline at the end of the step).
+ * Reads a step's stderr: passes the job's lines on, keeps Slurm's. Lines are split on bytes
+ * and passed on whole, byte for byte (a last line without a newline at the end of the step).
+ *
+ * Whose line is it? srun writes its own lines and the task's stderr to the same pipe. Before
+ * the step's mark (the task's first act) every line is Slurm's. After it, a line is the job's
+ * unless it reads as one of srun's end lines (`END_LINES`: the task's exit code or signal,
+ * the step cancelled, a node failure); such a line is held until the step ends and is then
+ * judged against what srun's exit says (srun writes them at the step's end, but they may
+ * arrive amid the task's last output): "task 0: Exited with exit code N" is srun's only when
+ * srun exits N (the last such line), a signal line only when srun exits 128+N, a CANCELLED
+ * line only when it names this step or its allocation, "Node failure on NODE" only when srun
+ * exits 0 (as it does then), the routine cancel lines only when srun's exit is not 0. The rest
+ * are the job's, passed on at the end in their order.
  *
  * @example
  * ```ts
  * import { SrunStderr } from "./status.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const f = new SrunStderr();
- * f.feed(new TextEncoder().encode("\x1ejx-slurm-step 4.2\nboom\nsrun: error: n1: task 0: Exited with exit code 3\n"));
- * // returns "boom\n"; f.stepId === "4.2"; f.exitCode === 3
+ * const out = f.feed(new TextEncoder().encode("\x1ejx-slurm-step 4.2\nboom\nsrun: error: n1: task 0: Exited with exit code 3\n"));
+ * assertEquals(new TextDecoder().decode(out), "boom\n");
+ * assertEquals(f.flush({ code: 3, signal: null }), undefined);
+ * assertEquals([f.stepId, f.exitCode], ["4.2", 3]);
  * ```
  */
 export class SrunStderr {
@@ -46,60 +74,129 @@ export class SrunStderr {
   signalText?: string;
   /** Slurm's other lines (errors, node failure, cancellation), in order. */
   readonly said: string[] = [];
+  /** Slurm's lines said before the step ran (srun's own for sure: no task wrote them). */
+  readonly before: string[] = [];
   /** Called with the step id when its mark arrives. */
   onStepId?: (id: string) => void;
   /** Called when a spare step's run mark arrives: it runs the job it was given. */
   onRun?: () => void;
-  private dec = new TextDecoder();
-  private enc = new TextEncoder();
-  private partial = "";
+  /** Bytes of a line not ended yet. */
+  private partial: Uint8Array[] = [];
+  /** Lines that read as srun's end lines, judged at the end. */
+  private held: Line[] = [];
 
   /** Takes one chunk of srun's stderr; returns what belongs to the job (maybe nothing). */
   feed(chunk: Uint8Array): Uint8Array | undefined {
-    const text = this.partial + this.dec.decode(chunk, { stream: true });
-    const end = text.lastIndexOf("\n") + 1;
-    this.partial = text.slice(end);
-    return this.lines(text.slice(0, end));
-  }
-
-  /** The rest, at the end of the step. */
-  flush(): Uint8Array | undefined {
-    const rest = this.partial + this.dec.decode();
-    this.partial = "";
-    return this.lines(rest);
-  }
-
-  private lines(text: string): Uint8Array | undefined {
-    if (text === "") return undefined;
-    let out = "";
-    for (const line of text.split(/(?<=\n)/)) {
-      if (this.take(line.replace(/\n$/, ""))) out += line;
+    const end = chunk.lastIndexOf(NL) + 1;
+    if (end === 0) {
+      if (chunk.length) this.partial.push(chunk.slice());
+      return undefined;
     }
-    return out === "" ? undefined : this.enc.encode(out);
+    const text = join([...this.partial, chunk.subarray(0, end)]);
+    this.partial = end < chunk.length ? [chunk.slice(end)] : [];
+    return this.lines(text);
   }
 
-  /** Whether `line` is the job's. */
-  private take(line: string): boolean {
-    if (line.startsWith(STEP_MARK)) {
-      this.stepId = line.slice(STEP_MARK.length).trim();
+  /**
+   * The rest, at the end of the step: its last line, and the held lines srun's exit `srun`
+   * shows to be the job's (undefined: judged as if srun exited 0).
+   */
+  flush(srun?: ExitStatus): Uint8Array | undefined {
+    const rest = join(this.partial);
+    this.partial = [];
+    const parts = [this.lines(rest), this.judge(srun)].filter((p) => p !== undefined);
+    return parts.length ? join(parts) : undefined;
+  }
+
+  private lines(bytes: Uint8Array): Uint8Array | undefined {
+    const out: Uint8Array[] = [];
+    let at = 0;
+    while (at < bytes.length) {
+      const nl = bytes.indexOf(NL, at);
+      const end = nl < 0 ? bytes.length : nl + 1;
+      const line = bytes.subarray(at, end);
+      if (this.take({ bytes: line, text: latin1.decode(line).replace(/\n$/, "") })) out.push(line);
+      at = end;
+    }
+    return out.length ? join(out) : undefined;
+  }
+
+  /** Whether `line` is the job's (false: Slurm's, or held to be judged at the end). */
+  private take(line: Line): boolean {
+    const { text } = line;
+    if (text.startsWith(STEP_MARK)) {
+      this.stepId = text.slice(STEP_MARK.length).trim();
       this.onStepId?.(this.stepId);
       return false;
     }
-    if (line === RUN_MARK) {
+    if (text === RUN_MARK) {
       this.onRun?.();
       return false;
     }
-    if (!SLURM_LINE.test(line)) return true;
-    let m = TASK_EXIT.exec(line);
-    if (m) this.exitCode = Number(m[1]);
-    else if ((m = TASK_SIGNAL.exec(line)) && !/Node failure/i.test(line)) this.signalText = m[1];
-    else if (ROUTINE.test(line)) return false;
-    else {
-      this.said.push(line);
-      return !CANCELLED.test(line);
+    if (this.stepId !== undefined) {
+      if (!END_LINES.some((re) => re.test(text))) return true;
+      this.held.push({ bytes: line.bytes.slice(), text });
+      return false;
     }
-    return false;
+    if (!SLURM_LINE.test(text)) return true;
+    this.before.push(text);
+    if (ROUTINE.test(text)) return false;
+    this.said.push(text);
+    return !CANCELLED.test(text);
   }
+
+  /** Sorts the held lines into srun's and the job's (returned, in order). */
+  private judge(srun: ExitStatus | undefined): Uint8Array | undefined {
+    const code = srun === undefined ? 0 : srun.code;
+    const held = this.held;
+    this.held = [];
+    const exitAt = code === 0
+      ? -1
+      : held.findLastIndex((l) => TASK_EXIT.exec(l.text)?.[1] === String(code));
+    const killed = code === null || code > 128;
+    const signalAt = killed ? held.findLastIndex((l) => this.isSignalLine(l.text)) : -1;
+    const out: Uint8Array[] = [];
+    held.forEach((l, i) => {
+      const show = this.judgeOne(l, code, i === exitAt, i === signalAt);
+      if (show) out.push(l.bytes);
+    });
+    return out.length ? join(out) : undefined;
+  }
+
+  /** Whether a held line is shown: the job's, or Slurm's worth showing (a time limit). */
+  private judgeOne(l: Line, code: number | null, exit: boolean, signal: boolean): boolean {
+    if (exit) this.exitCode = Number(TASK_EXIT.exec(l.text)![1]);
+    if (signal) this.signalText = TASK_SIGNAL.exec(l.text)![1];
+    if (exit || signal) return false;
+    const c = CANCELLED.exec(l.text);
+    if (c) {
+      if (!this.names(c[3])) return true;
+      this.said.push(l.text);
+      return c[4] !== undefined; // DUE TO TIME LIMIT...: kept; jx's own cancel: dropped
+    }
+    if (NODE_FAILURE.test(l.text) && code === 0) return this.said.push(l.text), true;
+    if (ROUTINE.test(l.text) && code !== 0) return false;
+    return true;
+  }
+
+  /** Whether `id` (of a CANCELLED line) is this step's or its allocation's. */
+  private names(id: string): boolean {
+    const step = this.stepId ?? "";
+    return id === step || id === step.split(".")[0];
+  }
+
+  private isSignalLine(text: string): boolean {
+    return TASK_SIGNAL.test(text) && !TASK_EXIT.test(text) && !/Node failure/i.test(text);
+  }
+}
+
+/** The chunks as one. */
+function join(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) out.set(c, at), at += c.length;
+  return out;
 }
 
 /**

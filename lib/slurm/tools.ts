@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Reactor } from "../reactor/mod.ts";
+import type { ChildHandle, Reactor } from "../reactor/mod.ts";
 import { isFileSync } from "../runtime/mod.ts";
 
 /** What a client command printed and how it ended. */
@@ -28,7 +28,7 @@ export interface ToolEnv {
 
 /**
  * Runs one client command to its end, SIGKILLed after `timeoutMs`. `onStderr` sees its stderr
- * as it comes (salloc's "Pending job allocation N").
+ * as it comes (salloc's "Pending job allocation N"); `onSpawn` gets the child (to stop a salloc).
  *
  * @example
  * ```ts
@@ -44,6 +44,7 @@ export function runTool(
   argv: string[],
   timeoutMs: number,
   onStderr?: (text: string) => void,
+  onSpawn?: (child: ChildHandle) => void,
 ): Promise<ToolResult> {
   const dec = { stdout: new TextDecoder(), stderr: new TextDecoder() };
   const out = { stdout: "", stderr: "" };
@@ -63,6 +64,7 @@ export function runTool(
         done({ code: s.code, ...out, timedOut, error: s.error });
       },
     });
+    onSpawn?.(child);
     const timer = t.reactor.setTimer(timeoutMs, () => {
       timedOut = true;
       child.kill("SIGKILL");

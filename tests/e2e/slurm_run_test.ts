@@ -296,6 +296,133 @@ jobs:
     },
   );
 
+  /** `srun -n4 sleep SECONDS` (every CPU of the cluster) in the background, once running. */
+  const blocker = async (seconds: number) => {
+    const child = new Deno.Command("srun", {
+      args: ["-n4", "--job-name=blocker", "sleep", String(seconds)],
+      env,
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    while (!/ blocker RUNNING/.test(queue(env))) await new Promise((r) => setTimeout(r, 50));
+    return child;
+  };
+
+  await step(
+    "an allocation that must wait: granted later, the run goes on, nothing left",
+    async () => {
+      const dir = await tempDir({ "jobs.yaml": "jobs:\n  c: { run: echo ran }\n" });
+      const held = await blocker(3);
+      const r = await jx(dir, env, "-j2", "c");
+      await held.status;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /executor slurm: waiting for an allocation of 2 CPUs \(job \d+\)/);
+      assert.match(r.stdout, /ran/);
+      assert.equal(queue(env), "");
+    },
+    "deno",
+  );
+
+  await step("SIGINT while the allocation waits: exit 130, the pending one cancelled", async () => {
+    const dir = await tempDir({ "jobs.yaml": "jobs:\n  c: { run: touch ran }\n" });
+    const held = await blocker(60);
+    try {
+      const [cmd, argv] = jxCommand(rt, ["run", "--executor", "slurm", "-j2"]);
+      const child = new Deno.Command(cmd, { args: argv, cwd: dir, env, stderr: "piped" }).spawn();
+      const reader = child.stderr.getReader();
+      let text = "";
+      while (!/waiting for an allocation/.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += dec.decode(value);
+      }
+      child.kill("SIGINT");
+      reader.releaseLock();
+      const o = await child.output();
+      text += dec.decode(o.stderr);
+      assert.equal(o.code, 130, text);
+      assert.match(queue(env), /^\d+ blocker RUNNING\n\d+\.0$/, "only the blocker is left");
+      await assert.rejects(Deno.stat(`${dir}/ran`));
+    } finally {
+      new Deno.Command("scancel", { args: ["-n", "blocker"], env }).outputSync();
+      await held.status;
+    }
+  });
+
+  await step(
+    "the default partition named by one job and not by another: one allocation",
+    async () => {
+      const dir = await tempDir({
+        "jobs.yaml": `
+jobs:
+  a: { run: "echo a" }
+  b: { run: "echo b", slurm: { partition: main } }
+`,
+      });
+      const r = await jx(dir, env, "-j2");
+      assert.equal(r.code, 0, r.stderr);
+      const ev = await readEvents(`${dir}/ev.ndjson`);
+      const alloc = (j: string) => String(starts(ev, j)[0].slurm_job).split(".")[0];
+      assert.equal(alloc("a"), alloc("b"));
+      assert.equal(queue(env), "");
+    },
+    "deno",
+  );
+
+  await step("a job's own srun-like stderr is its output, not Slurm's", async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  nested: { run: "srun --jobid=$SLURM_JOB_ID --overlap -n1 -c1 --quiet false || echo recovered; exit 0" }
+  fake: { run: "echo 'srun: error: n1: task 0: Exited with exit code 4' >&2; echo done" }
+  other: { run: "echo 'srun: error: Unable to confirm allocation for job 99999: Invalid job id specified' >&2; exit 1" }
+  after: { run: "echo after", needs: [other] }
+`,
+    });
+    const r = await jx(dir, env, "-j2", "-k");
+    assert.equal(r.code, 1, r.stderr);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    assert.deepEqual([endOf(ev, "nested").status, endOf(ev, "nested").exit], ["ok", 0]);
+    assert.deepEqual([endOf(ev, "fake").status, endOf(ev, "fake").exit], ["ok", 0]);
+    assert.match(r.stdout, /srun: error: n1: task 0: Exited with exit code 4/);
+    assert.match(r.stdout, /recovered/);
+    assert.deepEqual([endOf(ev, "other").exit, endOf(ev, "other").error], [1, undefined]);
+    assert.doesNotMatch(r.stderr, /lost/, "the allocation is not taken for lost");
+    assert.equal(queue(env), "");
+  }, "deno");
+
+  await step("stderr that is not UTF-8 comes through byte for byte", async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `jobs:\n  b: { run: 'printf "x\\377\\376y\\n" >&2' }\n`,
+    });
+    const [cmd, argv] = jxCommand(rt, ["run", "--executor", "slurm", "--output", "stream"]);
+    const o = await new Deno.Command(cmd, { args: argv, cwd: dir, env }).output();
+    assert.equal(o.code, 0, dec.decode(o.stderr));
+    const want = [0x78, 0xff, 0xfe, 0x79, 0x0a];
+    const at = o.stderr.findIndex((_, i) => want.every((b, k) => o.stderr[i + k] === b));
+    assert.ok(at >= 0, JSON.stringify([...o.stderr]));
+  }, "deno");
+
+  await step("tokens beyond the allocation: the allocation's CPUs in the message", async () => {
+    const dir = await tempDir({ "jobs.yaml": "jobs:\n  big: { run: 'true', tokens: 5 }\n" });
+    const r = await jx(dir, env, "-j8");
+    assert.equal(r.code, 1);
+    assert.match(r.stdout + r.stderr, /the job needs 5 CPUs; the allocation has 4/);
+    assert.doesNotMatch(r.stdout + r.stderr, /job slots/);
+  }, "deno");
+
+  await step("--check-access: jobs run here, one warning, no allocation", async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  a: { run: 'echo $SLURM_JOB_ID; touch ran' }\n",
+    });
+    const r = await jx(dir, env, "--check-access");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /--check-access runs the jobs locally; no Slurm allocation taken/);
+    assert.doesNotMatch(r.stderr, /waiting|allocation \d+/);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    assert.equal(starts(ev, "a")[0].slurm_job, undefined);
+  }, "deno");
+
   await step("preflight: one line and exit 2 before anything runs", async () => {
     const dir = await tempDir({
       "jobs.yaml": `

@@ -335,6 +335,49 @@ async function steps(
     slurm(env, "scancel", id);
   });
 
+  await t.step("a pending allocation: said again while it waits, with Slurm's reason", async () => {
+    const blocker = new Deno.Command("srun", {
+      args: ["-n4", "--job-name=blocker", "sleep", "30"],
+      env,
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    while (!/ blocker RUNNING/.test(queue(env))) await new Promise((r) => setTimeout(r, 50));
+    const said: string[] = [];
+    const opening = openSlurm({
+      reactor,
+      env,
+      cwd: dir,
+      cpus: 2,
+      noticeMs: 300,
+      warn: (m) => said.push(m),
+    });
+    while (!said.some((w) => /still waiting for allocation \d+ after \d+ s \(reason: /.test(w))) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    slurm(env, "scancel", "-n", "blocker");
+    await blocker.status;
+    const got = await opening;
+    assert.match(said[0], /waiting for an allocation of 2 CPUs \(job (\d+)\)/);
+    assert.equal(got.allocationFor(undefined)!.id, /\(job (\d+)\)/.exec(said[0])![1]);
+    await got.close();
+    assert.deepEqual(queue(env), "");
+  });
+
+  await t.step("an allocation a killed jx left: named at the next open", async () => {
+    const host = Deno.readTextFileSync("/proc/sys/kernel/hostname").trim();
+    const comment = `--comment=jx pid ${2 ** 22 + 1} on ${host}`;
+    const got = slurm(env, "salloc", "--no-shell", "--ntasks=1", "--job-name=jx", comment);
+    const id = /Granted job allocation (\d+)/.exec(got)![1];
+    const said: string[] = [];
+    const s2 = await openSlurm({ reactor, env, cwd: dir, cpus: 1, warn: (m) => said.push(m) });
+    const mine = s2.allocationFor(undefined)!.id;
+    await s2.close();
+    slurm(env, "scancel", id);
+    assert.ok(said.some((w) => w.includes(`allocation ${id} of an earlier jx`)), said.join("\n"));
+    assert.ok(!said.some((w) => w.includes(`allocation ${mine} of`)), "its own is not one");
+  });
+
   await t.step("clear errors before anything runs", async () => {
     await assert.rejects(
       () => openSlurm({ reactor, env: { ...env, PATH: "/nowhere" }, cwd: dir, cpus: 1 }),
@@ -356,5 +399,29 @@ async function steps(
         e.message.startsWith("executor slurm: partition 'nope' does not exist (partitions: main)"),
     );
     assert.deepEqual(queue(env), "");
+  });
+
+  // Last: it stops the controller.
+  await t.step("the controller gone at the end: a warning names the allocation", async () => {
+    const said: string[] = [];
+    const s3 = await openSlurm({
+      reactor,
+      env,
+      cwd: dir,
+      cpus: 1,
+      toolTimeoutMs: 2000,
+      warn: (m) => said.push(m),
+    });
+    const id = s3.allocationFor(undefined)!.id;
+    const pid = Deno.readTextFileSync(`${dir}/run/slurmctld.pid`).trim();
+    new Deno.Command("kill", { args: ["-TERM", pid] }).outputSync();
+    while (/ is UP/.test(slurm(env, "scontrol", "ping"))) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await s3.close();
+    assert.ok(
+      said.some((w) => w.includes(`allocation ${id} may not have been released`)),
+      said.join("\n"),
+    );
   });
 }

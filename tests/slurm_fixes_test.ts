@@ -1,0 +1,113 @@
+/**
+ * lib/slurm's reading of Slurm's texts, with texts as a real Slurm 22.05 wrote them (the
+ * cluster of tools/slurm/start.sh): salloc's lines while it waits, sinfo's partitions, and
+ * whose line of a step's stderr is srun's and whose the job's. tests/e2e/slurm_test.ts and
+ * slurm_run_test.ts check the same on a running cluster.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { allocationId, allocationIds, SrunStderr, stepExit } from "../lib/slurm/mod.ts";
+import { partitionsOf } from "../lib/slurm/preflight.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Feeds `chunks` to a new SrunStderr, ends it with srun's exit `code`: the job's stderr. */
+function read(chunks: (string | Uint8Array)[], code: number | null, signal: string | null = null) {
+  const f = new SrunStderr();
+  const out: Uint8Array[] = [];
+  for (const c of chunks) {
+    const got = f.feed(typeof c === "string" ? enc.encode(c) : c);
+    if (got) out.push(got.slice());
+  }
+  const srun = { code, signal };
+  const rest = f.flush(srun);
+  if (rest) out.push(rest);
+  const bytes = new Uint8Array(out.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of out) bytes.set(c, at), at += c.length;
+  return { bytes, text: dec.decode(bytes), exit: stepExit(srun, f), f };
+}
+
+const MARK = "\x1ejx-slurm-step 7.3\n";
+
+Deno.test("salloc that waits: Pending then Granted is a grant, both ids seen", () => {
+  const text =
+    "salloc: Pending job allocation 12\nsalloc: job 12 queued and waiting for resources\n" +
+    "salloc: job 12 has been allocated resources\nsalloc: Granted job allocation 12\n";
+  assert.deepEqual(allocationId(text), { id: "12", granted: true });
+  assert.deepEqual(allocationId("salloc: Pending job allocation 12\n"), {
+    id: "12",
+    granted: false,
+  });
+  assert.deepEqual(allocationIds(text), ["12"]);
+});
+
+Deno.test("sinfo: the default partition by name, its CPUs also under ''", () => {
+  const p = partitionsOf("main* 0/2/0/2\nlong 0/8/0/8\n");
+  assert.deepEqual([p.default, p.cpus.get(""), p.cpus.get("main"), p.cpus.get("long")], [
+    "main",
+    2,
+    2,
+    8,
+  ]);
+});
+
+Deno.test("srun's end lines are srun's only when srun's exit says so", () => {
+  // The task exits 3: srun's line (amid the task's last output) says so and is taken out.
+  const bad = read([MARK, "a\nsrun: error: localhost: task 0: Exited with exit code 3\nb\n"], 3);
+  assert.deepEqual([bad.text, bad.exit.code, bad.exit.reason], ["a\nb\n", 3, undefined]);
+  // A nested srun failed, the job recovered and exits 0: the line is the job's.
+  const nested = "srun: error: localhost: task 0: Exited with exit code 1\n";
+  const rec = read([MARK, nested], 0);
+  assert.deepEqual([rec.text, rec.exit.code], [nested, 0]);
+  // The job prints srun's words with another code and exits 0: its line, shown, exit 0.
+  const fake = "srun: error: n1: task 0: Exited with exit code 4\n";
+  const f = read([MARK, fake], 0);
+  assert.deepEqual([f.text, f.exit.code], [fake, 0]);
+  // The job prints the line, then fails with exit 4: srun adds its own; one of two is srun's.
+  const both = read([MARK, fake, "srun: error: localhost: task 0: Exited with exit code 4\n"], 4);
+  assert.deepEqual([both.text, both.exit.code], [fake, 4]);
+  // A signal line is srun's when srun exits 128+N.
+  const segv = read([MARK, "srun: error: localhost: task 0: Segmentation fault\n"], 139);
+  assert.deepEqual([segv.text, segv.exit.code, segv.exit.signal], ["", null, "SIGSEGV"]);
+  const said = "srun: error: localhost: task 0: Segmentation fault\n";
+  const notSegv = read([MARK, said], 0);
+  assert.deepEqual([notSegv.text, notSegv.exit.signal], [said, null]);
+});
+
+Deno.test("a job's lines about other jobs are not Slurm's: no lost allocation, no node failure", () => {
+  const other = "srun: error: Unable to confirm allocation for job 99: Invalid job id specified\n";
+  const node = "srun: error: Node failure on n9\n";
+  const r = read([MARK, other, node], 1);
+  assert.equal(r.text, other + node);
+  assert.deepEqual([r.f.before, r.f.said, r.exit.nodeFailure, r.exit.code], [[], [], undefined, 1]);
+  // Before the step ran, the same line is srun's own.
+  const early = read([other], 1);
+  assert.deepEqual(early.f.before, [other.trim()]);
+  // A CANCELLED line naming another step is the job's.
+  const cancel =
+    "slurmstepd-localhost: error: *** STEP 99.1 ON localhost CANCELLED AT 2026-12-05T08:59:55 ***\n";
+  const c = read([MARK, cancel], 0);
+  assert.deepEqual([c.text, c.f.said], [cancel, []]);
+});
+
+Deno.test("stderr split on bytes: not UTF-8 kept as it is, across chunks", () => {
+  const bytes = new Uint8Array([0xff, 0xfe, 0x0a, 0xe2, 0x82]);
+  const more = new Uint8Array([0xac, 0x0a, 0x80]);
+  const r = read([MARK, bytes, more], 0);
+  assert.deepEqual([...r.bytes], [0xff, 0xfe, 0x0a, 0xe2, 0x82, 0xac, 0x0a, 0x80]);
+});
+
+Deno.test("a step cancelled for its time limit: slurmstepd's line kept in the output", () => {
+  const limit =
+    "slurmstepd-localhost: error: *** STEP 7.3 ON localhost CANCELLED AT 2026-12-05T08:59:55 DUE TO TIME LIMIT ***\n";
+  const r = read([MARK, "start\n", limit, "srun: error: localhost: task 0: Terminated\n"], 143);
+  assert.equal(r.text, "start\n" + limit);
+  assert.deepEqual([r.exit.code, r.exit.signal], [null, "SIGTERM"]);
+  assert.match(r.exit.reason!, /DUE TO TIME LIMIT/);
+  // jx's own cancel (no "DUE TO"): dropped as before.
+  const own = read([MARK, limit.replace(" DUE TO TIME LIMIT", "")], 137);
+  assert.equal(own.text, "");
+});
