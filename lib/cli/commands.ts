@@ -255,11 +255,6 @@ async function runWithParts(
   const { graph, selected, reactor, setup, state, baseDir, warn } = r;
   const { slots } = setup;
   const dry = args.dryRun || setup.makeDryRun;
-  // The Slurm executor: checked (exit 2, one line) and its allocation taken before anything runs.
-  const executor = dry ? undefined : await openExecutor(args, selected, reactor, slots, baseDir);
-  if (executor && "interrupted" in executor) {
-    return { exit: executor.interrupted, allUpToDate: false };
-  }
   // Modules, and the control socket (`jx ctl`, JX_CTL) of the run.
   const mods = await import("../modules/mod.ts" as string) as typeof import("../modules/mod.ts");
   const foreground = args.names.filter((n) => graph.byName.get(n)?.kind === "module");
@@ -267,8 +262,15 @@ async function runWithParts(
   let ctl: { path: string; close(): Promise<void> } | undefined;
   let ui: RunUi | undefined; // `--ui`: the live page
   let cache: RunCache | undefined;
+  let executor: Awaited<ReturnType<typeof openExecutor>>;
+  // First, as they open their files (`--events`, `--trace`: exit 2 when they cannot be written).
   const { reporters, check } = await reportersOf(args, r, { dry, foreground });
   try {
+    // The Slurm executor: checked (exit 2, one line) and its allocation taken before anything runs.
+    executor = dry ? undefined : await openExecutor(args, selected, reactor, slots, baseDir);
+    if (executor && "interrupted" in executor) {
+      return { exit: executor.interrupted, allUpToDate: false };
+    }
     if (!dry) {
       ctl = await mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {
         if (args.verbose || e.name === "CtlUnsafe") {
@@ -315,7 +317,7 @@ async function runWithParts(
       selected.every((j) => upToDate(result.results.get(j.name)));
     return { exit, allUpToDate };
   } finally {
-    await executor?.close();
+    if (executor && "close" in executor) await executor.close();
     await cache?.close();
     await ctl?.close();
     for (const x of reporters) await x.close?.();

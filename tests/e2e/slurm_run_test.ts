@@ -423,6 +423,15 @@ jobs:
     assert.equal(starts(ev, "a")[0].slurm_job, undefined);
   }, "deno");
 
+  await step("a --trace that cannot be written: exit 2, no allocation taken or left", async () => {
+    const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: 'touch ran' }\n" });
+    const r = await jx(dir, env, "--trace", "/no/such/folder/t.json");
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /cannot write the trace/);
+    assert.doesNotMatch(r.stderr, /allocation/);
+    assert.equal(queue(env), "", "no allocation");
+  }, "deno");
+
   await step("preflight: one line and exit 2 before anything runs", async () => {
     const dir = await tempDir({
       "jobs.yaml": `
