@@ -23,7 +23,6 @@
  *
  * @module
  */
-import { resourceNames } from "../graph/mod.ts";
 import { noteHash, stamp } from "../state/mod.ts";
 import {
   CacheRefusal,
@@ -46,6 +45,7 @@ import {
   keyOf,
   type KeyParts,
   keyParts,
+  writtenBy,
 } from "./key.ts";
 import { BadBlob, type LocalStore } from "./local.ts";
 
@@ -253,7 +253,7 @@ export class Cache {
     const changed = miss.stamps ? changedInputs(miss.stamps, baseDir, job) : [];
     if (changed.length) {
       // Its own output among its reads (a read glob over what it writes): say how to fix that.
-      const own = changed.find((p) => job.writes.some((w) => w[0] !== "@" && resourceNames(w, p)));
+      const own = changed.find((p) => writtenBy(job, p));
       const what = changed.length === 1
         ? changed[0]
         : `${changed[0]} and ${changed.length - 1} more`;

@@ -150,11 +150,15 @@ export function changedInputs(
   }
   if (!job) return out;
   // A path that started to match a read while the job ran: a new input, unless the job made it.
-  const own = job.writes.filter((w) => w[0] !== "@");
   for (const p of inputPaths(job, baseDir)) {
-    if (!stamps.has(p) && !own.some((w) => resourceNames(w, p))) out.push(p);
+    if (!stamps.has(p) && !writtenBy(job, p)) out.push(p);
   }
   return out;
+}
+
+/** Whether `path` is one of what `job` writes (its `writes`, `@names` aside). */
+export function writtenBy(job: Pick<CacheJob, "writes">, path: string): boolean {
+  return job.writes.some((w) => w[0] !== "@" && resourceNames(w, path));
 }
 
 /** The key's parts for `job` (reads the disk and the environment); inputs' stamps into `stamps`. */

@@ -314,14 +314,17 @@ class Pool implements JobserverSlots {
    * make that holds tokens): every token of the pool should be in it now.
    */
   private holdsAll(): boolean {
-    return this.role === "server" && this.implicitFree && this.held.length === 0 &&
-      !this.othersMayHold?.();
+    return this.serverIdle() && !this.othersMayHold?.();
+  }
+
+  /** A server none of whose jobs runs (the implicit slot free, no token held). */
+  private serverIdle(): boolean {
+    return this.role === "server" && this.implicitFree && this.held.length === 0;
   }
 
   /** Whether tokens missing now may be a module's: no job of jx's runs, a module does. */
   private heldOutside(): boolean {
-    return this.role === "server" && this.implicitFree && this.held.length === 0 &&
-      !!this.othersMayHold?.();
+    return this.serverIdle() && !!this.othersMayHold?.();
   }
 
   /** Says once that a job waits for tokens that a module's processes may hold. */
