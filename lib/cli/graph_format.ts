@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type Graph, jobSummary } from "../graph/mod.ts";
+import { type Edge, type Graph, type JobSpec, jobSummary } from "../graph/mod.ts";
 import { staticHtml } from "../ui/static.ts";
 import { escapeControls } from "../runtime/mod.ts";
 
@@ -31,56 +31,93 @@ export function formatGraph(
   format: "dot" | "mermaid" | "json" | "html",
 ): string {
   if (format === "html") return staticHtml(graph, names); // the jx ui page, self-contained
+  const part = partOf(graph, names);
+  switch (format) {
+    case "json":
+      return asJson(part);
+    case "mermaid":
+      return asMermaid(part);
+    case "dot":
+      return asDot(part);
+    default: {
+      const _assertNever: never = format;
+      return _assertNever;
+    }
+  }
+}
+
+/** The jobs, edges and pools of the part of a graph that `jx graph` shows. */
+interface Part {
+  graph: Graph;
+  jobs: JobSpec[];
+  edges: Edge[];
+  /** One per job and pool it takes units of. */
+  poolEdges: { pool: string; job: string; units: number }[];
+  /** The pools some job of the part uses, in their first use's order. */
+  usedPools: string[];
+}
+
+/** The part of `graph` whose job names are in `names`. */
+function partOf(graph: Graph, names: Set<string>): Part {
   const jobs = graph.jobs.filter((j) => names.has(j.name));
   const edges = graph.edges.filter((e) => names.has(e.from) && names.has(e.to));
-  const poolEdges: { pool: string; job: string; units: number }[] = [];
+  const poolEdges: Part["poolEdges"] = [];
   for (const j of jobs) {
     for (const [pool, units] of Object.entries(j.pools)) {
       poolEdges.push({ pool, job: j.name, units });
     }
   }
   const usedPools = [...new Set(poolEdges.map((p) => p.pool))];
-  if (format === "json") {
-    return JSON.stringify(
-      {
-        jobs: jobs.map(jobSummary),
-        edges: [
-          ...edges.map((e) => ({ from: e.from, to: e.to, kind: e.kind, reason: e.reason })),
-          ...poolEdges.map((p) => ({
-            from: `pool:${p.pool}`,
-            to: p.job,
-            kind: "pool",
-            reason: `pool ${p.pool}`,
-          })),
-        ],
-        pools: Object.fromEntries(usedPools.map((p) => [p, graph.pools.get(p)])),
-      },
-      null,
-      2,
-    ) + "\n";
-  }
-  if (format === "mermaid") {
-    const id = new Map(jobs.map((j, i) => [j.name, `j${i}`]));
-    const lines = ["flowchart LR"];
-    for (const j of jobs) {
-      const name = label(j.name);
-      lines.push(
-        j.kind === "module" ? `  ${id.get(j.name)}(["${name}"])` : `  ${id.get(j.name)}["${name}"]`,
-      );
-    }
-    usedPools.forEach((p, i) =>
-      lines.push(`  p${i}[("${label(`pool ${p}: ${graph.pools.get(p)}`)}")]`)
+  return { graph, jobs, edges, poolEdges, usedPools };
+}
+
+/** `--format json`: jobs, edges (pools' included, as `pool:NAME`) and the pools' sizes. */
+function asJson({ graph, jobs, edges, poolEdges, usedPools }: Part): string {
+  return JSON.stringify(
+    {
+      jobs: jobs.map(jobSummary),
+      edges: [
+        ...edges.map((e) => ({ from: e.from, to: e.to, kind: e.kind, reason: e.reason })),
+        ...poolEdges.map((p) => ({
+          from: `pool:${p.pool}`,
+          to: p.job,
+          kind: "pool",
+          reason: `pool ${p.pool}`,
+        })),
+      ],
+      pools: Object.fromEntries(usedPools.map((p) => [p, graph.pools.get(p)])),
+    },
+    null,
+    2,
+  ) + "\n";
+}
+
+/** `--format mermaid`: a left-to-right flowchart, modules rounded, pools as cylinders. */
+function asMermaid({ graph, jobs, edges, poolEdges, usedPools }: Part): string {
+  const id = new Map(jobs.map((j, i) => [j.name, `j${i}`]));
+  const lines = ["flowchart LR"];
+  for (const j of jobs) {
+    const name = label(j.name);
+    lines.push(
+      j.kind === "module" ? `  ${id.get(j.name)}(["${name}"])` : `  ${id.get(j.name)}["${name}"]`,
     );
-    for (const e of edges) {
-      lines.push(`  ${id.get(e.from)} -->|"${label(e.reason)}"| ${id.get(e.to)}`);
-    }
-    for (const p of poolEdges) {
-      lines.push(
-        `  p${usedPools.indexOf(p.pool)} -.-|"${label(`pool ${p.pool}`)}"| ${id.get(p.job)}`,
-      );
-    }
-    return lines.join("\n") + "\n";
   }
+  usedPools.forEach((p, i) =>
+    lines.push(`  p${i}[("${label(`pool ${p}: ${graph.pools.get(p)}`)}")]`)
+  );
+  for (const e of edges) {
+    lines.push(`  ${id.get(e.from)} -->|"${label(e.reason)}"| ${id.get(e.to)}`);
+  }
+  for (const p of poolEdges) {
+    lines.push(
+      `  p${usedPools.indexOf(p.pool)} -.-|"${label(`pool ${p.pool}`)}"| ${id.get(p.job)}`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** `--format dot`: Graphviz, order edges dashed, condition and pool edges dotted. */
+function asDot({ graph, jobs, edges, poolEdges, usedPools }: Part): string {
   const lines = ["digraph jx {", "  rankdir=LR;", "  node [shape=box];"];
   for (const j of jobs) {
     lines.push(`  ${q(j.name)}${j.kind === "module" ? " [shape=ellipse]" : ""};`);

@@ -140,105 +140,118 @@ export function bunWatchAvailable(): boolean {
  * Creates the watcher (nothing is started before the first `watch`).
  */
 export function createBunWatcher(): BunWatcher {
-  const entries = new Map<number, Entry>();
-  const ev = new Uint8Array(C.SIZEOF_EPOLL_EVENT);
-  const evView = new DataView(ev.buffer);
-  let nextGen = 1;
-  let epfd = -1;
-  let wakefd = -1;
-  let worker: BunWorker | undefined;
-  let closed = false;
-  let referenced = false;
+  return new EpollWatcher();
+}
 
-  const ctl = (op: number, fd: number, gen: number): number => {
-    evView.setUint32(0, C.EPOLLIN | C.EPOLLONESHOT, true);
-    evView.setInt32(4, fd, true);
-    evView.setUint32(8, gen, true);
-    return libc().symbols.epoll_ctl(epfd, op, fd, ev);
-  };
+/** The watcher: the epoll set, its wake eventfd and the worker waiting on them. */
+class EpollWatcher implements BunWatcher {
+  private entries = new Map<number, Entry>();
+  private ev = new Uint8Array(C.SIZEOF_EPOLL_EVENT);
+  private evView = new DataView(this.ev.buffer);
+  private nextGen = 1;
+  private epfd = -1;
+  private wakefd = -1;
+  private worker: BunWorker | undefined;
+  private closed = false;
+  private referenced = false;
+
+  watch(fd: number, cb: () => void): () => void {
+    if (this.closed) throw new Error("watch: the reactor is closed");
+    if (!this.worker) this.start();
+    const old = this.entries.get(fd);
+    const entry: Entry = { cb, gen: this.nextGen++ };
+    // The generation shares the event's data with the fd: 32 bits, never 0 (the wake fd's).
+    if (this.nextGen > 0xffffffff) this.nextGen = 1;
+    this.entries.set(fd, entry);
+    if (this.ctl(old ? C.EPOLL_CTL_MOD : C.EPOLL_CTL_ADD, fd, entry.gen) < 0) {
+      const e = errno();
+      this.entries.delete(fd);
+      if (!this.entries.size) this.keepAlive(false);
+      throw new Error(`epoll_ctl(${fd}): ${strerror(e)}`);
+    }
+    this.keepAlive(true);
+    return () => this.unwatch(fd, entry);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.entries.clear();
+    if (!this.worker) return;
+    this.keepAlive(false);
+    // Wake the worker; the set is closed when it says it has stopped waiting.
+    libc().symbols.write(this.wakefd, new BigUint64Array([1n]), 8);
+  }
+
+  /** Ends registration `entry` of `fd`, if it is still the current one. */
+  private unwatch(fd: number, entry: Entry): void {
+    if (this.entries.get(fd) !== entry) return;
+    this.entries.delete(fd);
+    if (!this.closed) this.ctl(C.EPOLL_CTL_DEL, fd, 0);
+    if (!this.entries.size) this.keepAlive(false);
+  }
+
+  /** `epoll_ctl` of `fd`, one-shot readable, with generation `gen` in its data. */
+  private ctl(op: number, fd: number, gen: number): number {
+    this.evView.setUint32(0, C.EPOLLIN | C.EPOLLONESHOT, true);
+    this.evView.setInt32(4, fd, true);
+    this.evView.setUint32(8, gen, true);
+    return libc().symbols.epoll_ctl(this.epfd, op, fd, this.ev);
+  }
 
   /** A watch keeps the process alive, like the Deno epoll reactor's pending wait. */
-  const keepAlive = (on: boolean) => {
-    if (!worker || on === referenced) return;
-    referenced = on;
-    if (on) worker.ref?.();
-    else worker.unref?.();
-  };
+  private keepAlive(on: boolean): void {
+    if (!this.worker || on === this.referenced) return;
+    this.referenced = on;
+    if (on) this.worker.ref?.();
+    else this.worker.unref?.();
+  }
 
-  const release = () => {
+  /** Closes the set and the eventfd and ends the worker (it has left `epoll_wait`). */
+  private release(): void {
     const s = libc().symbols;
-    if (epfd >= 0) s.close(epfd);
-    if (wakefd >= 0) s.close(wakefd);
-    epfd = wakefd = -1;
-    worker?.terminate();
-    worker = undefined;
-  };
+    if (this.epfd >= 0) s.close(this.epfd);
+    if (this.wakefd >= 0) s.close(this.wakefd);
+    this.epfd = this.wakefd = -1;
+    this.worker?.terminate();
+    this.worker = undefined;
+  }
 
-  const onMessage = (e: MessageEvent) => {
-    const data = e.data;
+  /** The worker's message: ready `[fd, gen, ...]`, or why it left `epoll_wait`. */
+  private onMessage(data: unknown): void {
     if (!Array.isArray(data)) {
       // The worker left epoll_wait ("woken" after close, or an error).
-      if (!closed && data !== "woken") throw new Error(`jx: fd watcher stopped: ${data}`);
-      release();
+      if (!this.closed && data !== "woken") throw new Error(`jx: fd watcher stopped: ${data}`);
+      this.release();
       return;
     }
     for (let i = 0; i < data.length; i += 2) {
       const fd = data[i], gen = data[i + 1];
-      const entry = entries.get(fd);
-      if (closed || !entry || entry.gen !== gen) continue; // unwatched since
+      const entry = this.entries.get(fd);
+      if (this.closed || !entry || entry.gen !== gen) continue; // unwatched since
       entry.cb();
       // Still the same registration: arm it again (one event per arming).
-      if (!closed && entries.get(fd) === entry) ctl(C.EPOLL_CTL_MOD, fd, gen);
+      if (!this.closed && this.entries.get(fd) === entry) this.ctl(C.EPOLL_CTL_MOD, fd, gen);
     }
-  };
+  }
 
-  const start = () => {
+  /** The epoll set, its wake eventfd, and the worker that waits on them. */
+  private start(): void {
     const s = libc().symbols;
-    epfd = s.epoll_create1(C.O_CLOEXEC);
-    if (epfd < 0) throw new Error(`epoll_create1: ${strerror(errno())}`);
-    wakefd = s.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK);
-    if (wakefd < 0) throw new Error(`eventfd: ${strerror(errno())}`);
-    if (ctl(C.EPOLL_CTL_ADD, wakefd, 0) < 0) throw new Error(`epoll_ctl: ${strerror(errno())}`);
-    worker = new Worker(workerUrlOf(WORKER_SOURCE));
-    worker.onmessage = onMessage;
+    this.epfd = s.epoll_create1(C.O_CLOEXEC);
+    if (this.epfd < 0) throw new Error(`epoll_create1: ${strerror(errno())}`);
+    this.wakefd = s.eventfd(0, C.EFD_CLOEXEC | C.EFD_NONBLOCK);
+    if (this.wakefd < 0) throw new Error(`eventfd: ${strerror(errno())}`);
+    if (this.ctl(C.EPOLL_CTL_ADD, this.wakefd, 0) < 0) {
+      throw new Error(`epoll_ctl: ${strerror(errno())}`);
+    }
+    const worker: BunWorker = new Worker(workerUrlOf(WORKER_SOURCE));
+    worker.onmessage = (e: MessageEvent) => this.onMessage(e.data);
     worker.onerror = (e) => {
       throw new Error(`jx: fd watcher failed: ${e.message}`);
     };
-    referenced = true;
-    worker.postMessage({ epfd, wakefd });
-  };
-
-  return {
-    watch(fd, cb) {
-      if (closed) throw new Error("watch: the reactor is closed");
-      if (!worker) start();
-      const old = entries.get(fd);
-      const entry: Entry = { cb, gen: nextGen++ };
-      // The generation shares the event's data with the fd: 32 bits, never 0 (the wake fd's).
-      if (nextGen > 0xffffffff) nextGen = 1;
-      entries.set(fd, entry);
-      if (ctl(old ? C.EPOLL_CTL_MOD : C.EPOLL_CTL_ADD, fd, entry.gen) < 0) {
-        const e = errno();
-        entries.delete(fd);
-        if (!entries.size) keepAlive(false);
-        throw new Error(`epoll_ctl(${fd}): ${strerror(e)}`);
-      }
-      keepAlive(true);
-      return () => {
-        if (entries.get(fd) !== entry) return;
-        entries.delete(fd);
-        if (!closed) ctl(C.EPOLL_CTL_DEL, fd, 0);
-        if (!entries.size) keepAlive(false);
-      };
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      entries.clear();
-      if (!worker) return;
-      keepAlive(false);
-      // Wake the worker; the set is closed when it says it has stopped waiting.
-      libc().symbols.write(wakefd, new BigUint64Array([1n]), 8);
-    },
-  };
+    this.worker = worker;
+    this.referenced = true;
+    worker.postMessage({ epfd: this.epfd, wakefd: this.wakefd });
+  }
 }

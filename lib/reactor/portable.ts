@@ -295,7 +295,7 @@ export function createPortableReactor(): Reactor {
     name: "portable",
     now: () => performance.now(),
     spawn,
-    ...(watcher ? { watch: watcher.watch } : {}),
+    ...(watcher ? { watch: (fd: number, cb: () => void) => watcher.watch(fd, cb) } : {}),
     setTimer,
     clearTimer,
     onSignal,
