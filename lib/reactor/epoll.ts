@@ -516,7 +516,7 @@ class Spawner {
       return;
     }
     h.pid = pid;
-    new EpollChild(this.ctx, req, pid, out?.r ?? -1, err?.r ?? -1, stdin?.drop);
+    new EpollChild(this.ctx, req, pid, out?.r ?? -1, err?.r ?? -1, stdin && (() => stdin.drop()));
     req.onStart?.(pid);
     h.sendPending();
     this.kick();

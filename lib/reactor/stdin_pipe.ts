@@ -35,81 +35,104 @@ const enc = new TextEncoder();
 export function stdinPipe(s: Libc["symbols"], set: EpollSet, kick: () => void): StdinPipe {
   const p = new Int32Array(2);
   if (s.pipe2(p, C.O_CLOEXEC) < 0) throw new Error(`pipe2: ${strerror(errno())}`);
-  let readEnd = p[0];
-  let fd = p[1];
-  s.fcntl(fd, C.F_SETFL, s.fcntl(fd, C.F_GETFL, 0) | C.O_NONBLOCK);
-  const queue: Uint8Array[] = [];
-  let queued = 0;
-  let closing = false;
-  let waiting = false;
-  const drop = () => {
-    if (fd < 0) return;
-    if (waiting) set.remove(fd, watcher);
-    waiting = false;
-    s.close(fd);
-    fd = -1;
-    queue.length = 0;
-    queued = 0;
-  };
+  s.fcntl(p[1], C.F_SETFL, s.fcntl(p[1], C.F_GETFL, 0) | C.O_NONBLOCK);
+  return new Pipe(s, set, kick, p[0], p[1]);
+}
+
+/** `stdinPipe`'s pipe: its two ends, what waits to go in, and its watch for writability. */
+class Pipe implements StdinPipe {
+  private queue: Uint8Array[] = [];
+  private queued = 0;
+  private closing = false;
+  /** Whether `fd` is in the epoll set, waiting to be writable. */
+  private waiting = false;
+  private watcher: Watcher = { kind: "stdin", writable: () => this.settle() };
+
+  constructor(
+    private s: Libc["symbols"],
+    private set: EpollSet,
+    private kick: () => void,
+    private read: number,
+    private fd: number,
+  ) {}
+
+  get readEnd(): number {
+    return this.read;
+  }
+
+  get pending(): number {
+    return this.queued;
+  }
+
+  spawned(): void {
+    if (this.read >= 0) this.s.close(this.read);
+    this.read = -1;
+  }
+
+  closeBoth(): void {
+    this.spawned();
+    this.drop();
+  }
+
+  drop(): void {
+    if (this.fd < 0) return;
+    this.unwait();
+    this.s.close(this.fd);
+    this.fd = -1;
+    this.queue.length = 0;
+    this.queued = 0;
+  }
+
+  write(data: Uint8Array | string): void {
+    if (this.fd < 0 || this.closing) return;
+    const bytes = typeof data === "string" ? enc.encode(data) : data.slice();
+    if (!bytes.length) return;
+    this.queue.push(bytes);
+    this.queued += bytes.length;
+    if (this.queue.length === 1) this.settle();
+  }
+
+  close(): void {
+    this.closing = true;
+    if (!this.queue.length) this.drop();
+  }
+
+  /** Leaves the epoll set, if waiting there. */
+  private unwait(): void {
+    if (this.waiting) this.set.remove(this.fd, this.watcher);
+    this.waiting = false;
+  }
+
+  /** Writes what it can; waits for writability if some is left, or closes if asked to. */
+  private settle(): void {
+    if (this.fd < 0) return;
+    if (this.flush()) {
+      this.unwait();
+      if (this.closing) this.drop();
+    } else if (this.fd >= 0 && !this.waiting) {
+      this.set.add(this.fd, this.watcher, C.EPOLLOUT);
+      this.waiting = true;
+      this.kick();
+    }
+  }
+
   /** Writes what is queued; false when the pipe is full (or gone). */
-  const flush = (): boolean => {
-    while (queue.length && fd >= 0) {
-      const head = queue[0];
-      const n = Number(s.write(fd, head, head.length));
+  private flush(): boolean {
+    while (this.queue.length && this.fd >= 0) {
+      const head = this.queue[0];
+      const n = Number(this.s.write(this.fd, head, head.length));
       if (n >= 0) {
-        queued -= n;
-        if (n === head.length) queue.shift();
-        else queue[0] = head.subarray(n);
+        this.queued -= n;
+        if (n === head.length) this.queue.shift();
+        else this.queue[0] = head.subarray(n);
         continue;
       }
       const e = errno();
       if (e === C.EINTR) continue;
       if (e === C.EAGAIN) return false;
-      drop(); // EPIPE: the child closed its stdin
+      this.drop(); // EPIPE: the child closed its stdin
       return false;
     }
     return true;
-  };
-  const settle = () => {
-    if (fd < 0) return;
-    if (flush()) {
-      if (waiting) set.remove(fd, watcher);
-      waiting = false;
-      if (closing) drop();
-    } else if (fd >= 0 && !waiting) {
-      set.add(fd, watcher, C.EPOLLOUT);
-      waiting = true;
-      kick();
-    }
-  };
-  const watcher: Watcher = { kind: "stdin", writable: settle };
-  return {
-    get readEnd() {
-      return readEnd;
-    },
-    get pending() {
-      return queued;
-    },
-    spawned() {
-      if (readEnd >= 0) s.close(readEnd);
-      readEnd = -1;
-    },
-    closeBoth() {
-      this.spawned();
-      drop();
-    },
-    drop,
-    write(data) {
-      if (fd < 0 || closing) return;
-      const bytes = typeof data === "string" ? enc.encode(data) : data.slice();
-      if (!bytes.length) return;
-      queue.push(bytes);
-      queued += bytes.length;
-      if (queue.length === 1) settle();
-    },
-    close() {
-      closing = true;
-      if (!queue.length) drop();
-    },
-  };
+  }
 }
