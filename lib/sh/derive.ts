@@ -438,12 +438,30 @@ function simpleAccess(
     return a;
   }
   const cmd = name.value;
-  const args = node.words.slice(1);
   if (ctx.functions.has(cmd)) {
     barrier(a, `calls function ${cmd}`);
     return a;
   }
   if (node.assigns.length && SPECIAL.has(cmd)) barrier(a, `assignment before ${cmd} persists`);
+  commandAccess(cmd, node.words.slice(1), ctx, a);
+  return a;
+}
+
+/** What command `cmd` (not a function) with `args` may touch, added to `a`. */
+function commandAccess(cmd: string, args: Word[], ctx: DeriveContext, a: Access): void {
+  if (builtinAccess(cmd, args, a)) return;
+  if (cmd === ":" || cmd === "type" || cmd === "times" || NO_FILES.has(cmd)) return;
+  if (READ_ONLY.has(cmd)) return readOnlyArgs(cmd, args, ctx, a);
+  if (cmd in COMPRESSORS) return compressorArgs(cmd, args, ctx, a);
+  if (FILE_TOOLS.has(cmd)) return fileToolArgs(args, ctx, a);
+  all(a, `${cmd}: an unknown program may touch any file`);
+}
+
+/**
+ * A builtin that changes the shell's state (a barrier) or that jx leaves to
+ * sh (a fallback), marked in `a`: false when `cmd` is none of them.
+ */
+function builtinAccess(cmd: string, args: Word[], a: Access): boolean {
   if (cmd === "set") {
     const lits = args.map(literalOf);
     const ok = lits.every((l, i) =>
@@ -451,47 +469,26 @@ function simpleAccess(
     );
     if (!args.length || ok) barrier(a, "set");
     else fallback(a, `set ${args.map((w) => w.text).join(" ")}`);
-    return a;
-  }
-  if (cmd === "unset" && args.some((w) => literalOf(w) === "-f")) {
+  } else if (cmd === "unset" && args.some((w) => literalOf(w) === "-f")) {
     fallback(a, "unset -f");
-    return a;
-  }
-  if (cmd === "command") {
+  } else if (cmd === "command") {
     const opt = args[0] && literalOf(args[0]);
-    if (opt === "-v" || opt === "-V") return a;
-    fallback(a, "command");
-    return a;
+    if (opt !== "-v" && opt !== "-V") fallback(a, "command");
+  } else if (STATE_BUILTINS.has(cmd)) barrier(a, cmd);
+  else if (FALLBACK_BUILTINS.has(cmd)) fallback(a, cmd);
+  else return false;
+  return true;
+}
+
+/** A tool whose operands are the files it creates, changes or removes (`FILE_TOOLS`). */
+function fileToolArgs(args: Word[], ctx: DeriveContext, a: Access): void {
+  for (const w of operands(args, "")) {
+    const v = resolveWord(w, ctx.resolve);
+    if (!v || v.glob) return all(a, `argument ${w.text} not known before running`);
+    const ref = { path: v.value, glob: false };
+    a.reads.push(ref);
+    a.writes.push(ref);
   }
-  if (STATE_BUILTINS.has(cmd)) {
-    barrier(a, cmd);
-    return a;
-  }
-  if (FALLBACK_BUILTINS.has(cmd)) {
-    fallback(a, cmd);
-    return a;
-  }
-  if (cmd === ":" || cmd === "type" || cmd === "times" || NO_FILES.has(cmd)) return a;
-  if (READ_ONLY.has(cmd)) {
-    readOnlyArgs(cmd, args, ctx, a);
-    return a;
-  }
-  if (cmd in COMPRESSORS) {
-    compressorArgs(cmd, args, ctx, a);
-    return a;
-  }
-  if (FILE_TOOLS.has(cmd)) {
-    for (const w of operands(args, "")) {
-      const v = resolveWord(w, ctx.resolve);
-      if (!v || v.glob) return all(a, `argument ${w.text} not known before running`), a;
-      const ref = { path: v.value, glob: false };
-      a.reads.push(ref);
-      a.writes.push(ref);
-    }
-    return a;
-  }
-  all(a, `${cmd}: an unknown program may touch any file`);
-  return a;
 }
 
 /** Long options of grep that take a value (`--regexp PAT` as well as `--regexp=PAT`). */

@@ -139,6 +139,29 @@ export interface StartInfo {
 /** How many waiting jobs that cannot start one scan looks past. */
 const LOOKAHEAD = 256;
 
+/** What one scan of the sequence has seen so far (see `ShPlan.startable`). */
+interface Scan {
+  room: number;
+  /** The jobs to start, over every scan of one `startable`. */
+  out: StartInfo[];
+  errexit: boolean;
+  /** `set -e` or `set -u`: any job may end the script. */
+  mayStop: boolean;
+  /** Variables a `for` not yet resolved will set. */
+  pending: Set<string>;
+  /** What the nodes before, not ended, may touch. */
+  unfinished: Access[];
+  /** An earlier job may end the script on its own (`${x?}`). */
+  stopRisk: boolean;
+  /** Every node before has ended. */
+  allDone: boolean;
+  /** Waiting jobs passed that could not start. */
+  blocked: number;
+}
+
+/** What a scan does after a node: go on, stop there, or start again (the sequence changed). */
+type ScanStep = "next" | "stop" | "rescan";
+
 /**
  * The plan.
  *
@@ -523,76 +546,93 @@ export class ShPlan {
     const errexit = this.state.options.includes("e");
     // Any job may end the script (set -e, set -u): one that writes waits for all before it.
     const mayStop = errexit || this.state.options.includes("u");
-    scan: for (;;) {
-      const pending = new Set<string>();
-      const unfinished: Access[] = [];
-      /** An earlier job may end the script on its own (`${x?}`). */
-      let stopRisk = false;
-      let allDone = true;
-      let blocked = 0;
-      for (let i = 0; i < this.seq.length; i++) {
-        const n = this.seq[i];
-        if (n.state === "done" && n.kind === "job" && n.stopStatus !== undefined) break;
-        if (n.state === "done" || n.state === "cancelled") continue;
-        if (n.kind === "ctl") {
-          const prevDone = i === 0 || this.seq[i - 1].state === "done";
-          if ((n.atHead ? allDone : prevDone) && this.stopped === undefined) {
-            const prev = i === 0 ? this.frontStatus : this.seq[i - 1].status ?? 0;
-            const { nodes, status } = n.resolve(prev);
-            n.state = "done";
-            n.status = status;
-            this.seq.splice(i + 1, 0, ...nodes);
-            continue scan;
-          }
-          const ca = n.access(pending);
-          if (n.setsVar) pending.add(n.setsVar);
-          unfinished.push(ca);
-          allDone = false;
-          if (ca.barrier) break;
-          continue;
-        }
-        if (mayExit(n)) stopRisk = true;
-        if (n.state === "running") {
-          unfinished.push(n.access!);
-          allDone = false;
-          if (n.access!.barrier) break;
-          continue;
-        }
-        // A waiting job.
-        if (out.length >= room) break;
-        const a = this.accessOf(n, pending);
-        const barrier = a.barrier || a.fallback;
-        let ok = out.length < room;
-        // Its prelude must hold the value of a variable a `for` sets before it.
-        if (ok && pending.size && mentionsAny(n.text, pending)) ok = false;
-        if (ok && barrier) ok = allDone;
-        if (ok && (mayStop || stopRisk) && !allDone && (a.all || a.writes.length || barrier)) {
-          ok = false;
-        }
-        if (ok) {
-          for (const u of unfinished) {
-            if (conflicts(u, a, this.state.cwd)) {
-              ok = false;
-              break;
-            }
-          }
-        }
-        if (ok) {
-          n.state = "running";
-          n.errexit = errexit && !n.cond;
-          this.running++;
-          const prev = !barrier ? 0 : i === 0 ? this.frontStatus : this.seq[i - 1].status ?? 0;
-          const probe = !barrier && (this.state.options.includes("u") || mayExit(n));
-          out.push({ job: n, barrier, status: prev, errexit: n.errexit, probe });
-        }
-        unfinished.push(a);
-        allDone = false;
-        if (barrier) break;
-        // Far enough: what lies beyond is considered when these have moved on.
-        if (!ok && ++blocked >= LOOKAHEAD) break;
-      }
-      return out;
+    const fresh = (): Scan => ({
+      room,
+      out,
+      errexit,
+      mayStop,
+      pending: new Set(),
+      unfinished: [],
+      stopRisk: false,
+      allDone: true,
+      blocked: 0,
+    });
+    // A control node resolved puts its nodes in the sequence: scan again from the start.
+    while (this.scan(fresh()) === "rescan");
+    return out;
+  }
+
+  /** One pass over the sequence, in order, until something stops it. */
+  private scan(sc: Scan): "rescan" | "done" {
+    for (let i = 0; i < this.seq.length; i++) {
+      const n = this.seq[i];
+      if (n.state === "done" && n.kind === "job" && n.stopStatus !== undefined) break;
+      if (n.state === "done" || n.state === "cancelled") continue;
+      const step = n.kind === "ctl" ? this.scanCtl(n, i, sc) : this.scanJob(n, i, sc);
+      if (step === "rescan") return step;
+      if (step === "stop") break;
     }
+    return "done";
+  }
+
+  /** A control node: resolved if its turn has come, else what it may touch is unfinished. */
+  private scanCtl(n: Ctl, i: number, sc: Scan): ScanStep {
+    const prevDone = i === 0 || this.seq[i - 1].state === "done";
+    if ((n.atHead ? sc.allDone : prevDone) && this.stopped === undefined) {
+      const prev = i === 0 ? this.frontStatus : this.seq[i - 1].status ?? 0;
+      const { nodes, status } = n.resolve(prev);
+      n.state = "done";
+      n.status = status;
+      this.seq.splice(i + 1, 0, ...nodes);
+      return "rescan";
+    }
+    const ca = n.access(sc.pending);
+    if (n.setsVar) sc.pending.add(n.setsVar);
+    sc.unfinished.push(ca);
+    sc.allDone = false;
+    return ca.barrier ? "stop" : "next";
+  }
+
+  /** A running job is unfinished; a waiting one starts if nothing before it is in its way. */
+  private scanJob(n: ShJob, i: number, sc: Scan): ScanStep {
+    if (mayExit(n)) sc.stopRisk = true;
+    if (n.state === "running") {
+      sc.unfinished.push(n.access!);
+      sc.allDone = false;
+      return n.access!.barrier ? "stop" : "next";
+    }
+    if (sc.out.length >= sc.room) return "stop";
+    const a = this.accessOf(n, sc.pending);
+    const barrier = a.barrier || a.fallback;
+    const ok = this.mayStart(n, a, barrier, sc);
+    if (ok) this.start(n, i, barrier, sc);
+    sc.unfinished.push(a);
+    sc.allDone = false;
+    if (barrier) return "stop";
+    // Far enough: what lies beyond is considered when these have moved on.
+    if (!ok && ++sc.blocked >= LOOKAHEAD) return "stop";
+    return "next";
+  }
+
+  /** Whether waiting job `n` (access `a`) may start with what `sc` has seen before it. */
+  private mayStart(n: ShJob, a: Access, barrier: boolean, sc: Scan): boolean {
+    // Its prelude must hold the value of a variable a `for` sets before it.
+    if (sc.pending.size && mentionsAny(n.text, sc.pending)) return false;
+    if (barrier && !sc.allDone) return false;
+    if ((sc.mayStop || sc.stopRisk) && !sc.allDone && (a.all || a.writes.length || barrier)) {
+      return false;
+    }
+    return !sc.unfinished.some((u) => conflicts(u, a, this.state.cwd));
+  }
+
+  /** Marks `n` running and adds what starting it needs to `sc.out`. */
+  private start(n: ShJob, i: number, barrier: boolean, sc: Scan): void {
+    n.state = "running";
+    n.errexit = sc.errexit && !n.cond;
+    this.running++;
+    const prev = !barrier ? 0 : i === 0 ? this.frontStatus : this.seq[i - 1].status ?? 0;
+    const probe = !barrier && (this.state.options.includes("u") || mayExit(n));
+    sc.out.push({ job: n, barrier, status: prev, errexit: n.errexit, probe });
   }
 
   /**
