@@ -358,12 +358,7 @@ function kindToJson(kind: Kind): Json {
     case "version":
       return { enum: [1, "1"] };
     case "duration":
-      return {
-        oneOf: [{ type: "number", minimum: kind.min / 1000, maximum: MAX_DURATION_MS / 1000 }, {
-          type: "string",
-          pattern: "^(\\d+(\\.\\d+)?(ms|s|m|h))+$|^\\d+(\\.\\d+)?$",
-        }],
-      };
+      return durationJson(kind.min);
     case "names":
       return { oneOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] };
     case "run":
@@ -382,33 +377,8 @@ function kindToJson(kind: Kind): Json {
         propertyNames: { pattern: NAME_RE.source },
         additionalProperties: { type: "integer", minimum: 1, maximum: MAX_COUNT },
       };
-    case "foreach": {
-      const as = { type: "string", pattern: VAR_RE.source };
-      const items = { type: "array", items: { type: ["string", "number"] }, minItems: 1 };
-      return {
-        oneOf: [
-          items,
-          {
-            type: "object",
-            properties: { glob: { type: "string" }, as },
-            required: ["glob"],
-            additionalProperties: false,
-          },
-          {
-            type: "object",
-            properties: { list: items, as },
-            required: ["list"],
-            additionalProperties: false,
-          },
-          {
-            type: "object",
-            properties: { matrix: { type: "object", additionalProperties: items } },
-            required: ["matrix"],
-            additionalProperties: false,
-          },
-        ],
-      };
-    }
+    case "foreach":
+      return FOREACH_JSON;
     case "cache":
       return { oneOf: [{ type: "boolean" }, objectToJson(CACHE_FIELDS)] };
     case "entries":
@@ -423,8 +393,51 @@ function kindToJson(kind: Kind): Json {
       return { oneOf: [kindToJson(kind.scalar), kindToJson(kind.map)] };
     case "bool":
       return { type: "boolean" };
+    default: {
+      const _assertNever: never = kind;
+      return _assertNever;
+    }
   }
 }
+
+/** A duration of at least `minMs`: seconds as a number, or a text such as `1m30s`. */
+function durationJson(minMs: number): Json {
+  return {
+    oneOf: [{ type: "number", minimum: minMs / 1000, maximum: MAX_DURATION_MS / 1000 }, {
+      type: "string",
+      pattern: "^(\\d+(\\.\\d+)?(ms|s|m|h))+$|^\\d+(\\.\\d+)?$",
+    }],
+  };
+}
+
+/** `foreach:`: a list, or a mapping with `glob`, `list` or `matrix` (and `as`). */
+const FOREACH_JSON: Json = (() => {
+  const as = { type: "string", pattern: VAR_RE.source };
+  const items = { type: "array", items: { type: ["string", "number"] }, minItems: 1 };
+  return {
+    oneOf: [
+      items,
+      {
+        type: "object",
+        properties: { glob: { type: "string" }, as },
+        required: ["glob"],
+        additionalProperties: false,
+      },
+      {
+        type: "object",
+        properties: { list: items, as },
+        required: ["list"],
+        additionalProperties: false,
+      },
+      {
+        type: "object",
+        properties: { matrix: { type: "object", additionalProperties: items } },
+        required: ["matrix"],
+        additionalProperties: false,
+      },
+    ],
+  };
+})();
 
 function objectToJson(fields: Record<string, Field>): Json {
   const properties: Json = {};
