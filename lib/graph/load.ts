@@ -19,7 +19,7 @@ import {
 } from "./cache.ts";
 import { Graph } from "./graph.ts";
 import { FILE_FIELDS, VAR_RE } from "./schema.ts";
-import type { CacheSettings, Edge, FileSettings, JobSpec } from "./types.ts";
+import type { CacheSettings, Edge, FileSettings, JobSpec, RepeatSpec } from "./types.ts";
 import { type PosMap, Validator } from "./validate.ts";
 import {
   cacheOf,
@@ -608,7 +608,6 @@ function linkUnits(units: Unit[], jobs: JobSpec[]): Edge[] {
   const groups = new Map<string, string[]>();
   for (const u of units) for (const [g, m] of u.groups) groups.set(g, m);
   const edges: Edge[] = [];
-  /** Repeat tests and the loop (job or foreach group) each belongs to. */
   const testOf = new Map<string, string>();
   for (const u of units) {
     const local = (n: string) => {
@@ -623,87 +622,118 @@ function linkUnits(units: Unit[], jobs: JobSpec[]): Edge[] {
       if (job.repeat) job.repeat = { ...job.repeat, test: local(job.repeat.test) };
     }
     for (const job of u.jobs) {
-      linkJob(job, u, { names, groups, jobs, testOf }, (e) => edges.push(e));
+      new JobLinks(job, u, { names, groups, jobs, testOf }, (e) => edges.push(e)).link();
     }
   }
   return edges;
 }
 
-/** The edges of one job's references (see `linkUnits`). */
-function linkJob(
-  job: JobSpec,
-  u: Unit,
-  all: {
-    names: Map<string, "job" | "module">;
-    groups: Map<string, string[]>;
-    jobs: JobSpec[];
-    testOf: Map<string, string>;
-  },
-  add: (e: Edge) => void,
-): void {
-  const { names, groups, testOf } = all;
-  const p = u.paths.get(job)!;
-  const fail = (msg: string, path: string): never => {
-    throw new JxInputError(msg, u.file, u.positions.get(path));
-  };
-  const ref = (name: string, path: string, what: string) => {
-    if (!names.has(name)) {
-      fail(`${path}: unknown job '${name}' in ${what}${didYouMean(name, names.keys())}`, path);
-    }
-    if (name === job.name) {
-      fail(`${path}: '${name}' cannot ${what === "needs" ? "need" : "depend on"} itself`, path);
-    }
-  };
-  job.needs.forEach((n, i) => {
-    const members = groups.get(n);
-    if (members) {
-      // A foreach group: wait for every job it expanded to.
-      for (const m of members) add({ from: m, to: job.name, kind: "needs", reason: `needs ${n}` });
-      return;
-    }
-    if (!names.has(n) || n === job.name) {
-      // Messages say needs[0]; positions are recorded as needs.0.
-      const at = u.positions.get(`${p}.needs.${i}`) ?? u.positions.get(`${p}.needs`);
-      const msg = n === job.name
-        ? `${p}.needs[${i}]: '${n}' cannot need itself`
-        : `${p}.needs[${i}]: unknown job '${n}' in needs${didYouMean(n, names.keys())}`;
-      throw new JxInputError(msg, u.file, at);
-    }
-    add({ from: n, to: job.name, kind: "needs", reason: "needs" });
-  });
-  for (const key of ["if", "unless"] as const) {
-    const n = job[key];
-    if (n === undefined) continue;
-    ref(n, `${p}.${key}`, key);
-    if (names.get(n) === "module") {
-      fail(`${p}.${key}: '${n}' is a module; conditions name jobs`, `${p}.${key}`);
-    }
-    add({ from: n, to: job.name, kind: "condition", reason: key });
+/** The tables every job's references are resolved against (see `linkUnits`). */
+interface LinkTables {
+  names: Map<string, "job" | "module">;
+  groups: Map<string, string[]>;
+  jobs: JobSpec[];
+  /** Repeat tests and the loop (job or foreach group) each belongs to. */
+  testOf: Map<string, string>;
+}
+
+/** One job's `needs`, `if`/`unless` and `repeat`, checked and turned into edges. */
+class JobLinks {
+  /** The job's path in messages (`jobs.NAME`). */
+  private p: string;
+
+  constructor(
+    private job: JobSpec,
+    private u: Unit,
+    private all: LinkTables,
+    private add: (e: Edge) => void,
+  ) {
+    this.p = u.paths.get(job)!;
   }
-  if (job.repeat) {
-    const key = job.repeat.kind;
-    const test = job.repeat.test;
-    const at = `${p}.repeat.${key}`;
-    ref(test, at, "repeat");
-    if (names.get(test) === "module") {
-      fail(`${at}: '${test}' is a module; a repeat test is a job`, at);
+
+  link(): void {
+    this.needs();
+    this.conditions();
+    if (this.job.repeat) this.repeat(this.job.repeat);
+    if (this.job.if !== undefined && this.job.unless !== undefined) {
+      this.fail(`${this.p}: give either 'if' or 'unless', not both`, `${this.p}.unless#`);
+    }
+  }
+
+  private fail(msg: string, path: string): never {
+    throw new JxInputError(msg, this.u.file, this.u.positions.get(path));
+  }
+
+  /** `name` (at `path`, in `what`) must be another job or module. */
+  private ref(name: string, path: string, what: string): void {
+    const { names } = this.all;
+    if (!names.has(name)) {
+      this.fail(`${path}: unknown job '${name}' in ${what}${didYouMean(name, names.keys())}`, path);
+    }
+    if (name === this.job.name) {
+      this.fail(
+        `${path}: '${name}' cannot ${what === "needs" ? "need" : "depend on"} itself`,
+        path,
+      );
+    }
+  }
+
+  private needs(): void {
+    const { job, u, p, all: { names, groups } } = this;
+    job.needs.forEach((n, i) => {
+      const members = groups.get(n);
+      if (members) {
+        // A foreach group: wait for every job it expanded to.
+        for (const m of members) {
+          this.add({ from: m, to: job.name, kind: "needs", reason: `needs ${n}` });
+        }
+        return;
+      }
+      if (!names.has(n) || n === job.name) {
+        // Messages say needs[0]; positions are recorded as needs.0.
+        const at = u.positions.get(`${p}.needs.${i}`) ?? u.positions.get(`${p}.needs`);
+        const msg = n === job.name
+          ? `${p}.needs[${i}]: '${n}' cannot need itself`
+          : `${p}.needs[${i}]: unknown job '${n}' in needs${didYouMean(n, names.keys())}`;
+        throw new JxInputError(msg, u.file, at);
+      }
+      this.add({ from: n, to: job.name, kind: "needs", reason: "needs" });
+    });
+  }
+
+  private conditions(): void {
+    for (const key of ["if", "unless"] as const) {
+      const n = this.job[key];
+      if (n === undefined) continue;
+      const at = `${this.p}.${key}`;
+      this.ref(n, at, key);
+      if (this.all.names.get(n) === "module") {
+        this.fail(`${at}: '${n}' is a module; conditions name jobs`, at);
+      }
+      this.add({ from: n, to: this.job.name, kind: "condition", reason: key });
+    }
+  }
+
+  private repeat({ kind, test }: RepeatSpec): void {
+    const { job, p, all } = this;
+    const at = `${p}.repeat.${kind}`;
+    this.ref(test, at, "repeat");
+    if (all.names.get(test) === "module") {
+      this.fail(`${at}: '${test}' is a module; a repeat test is a job`, at);
     }
     if (job.deferred) {
-      fail(`${p}.repeat: not on a foreach glob expanded during the run`, `${p}.repeat`);
+      this.fail(`${p}.repeat: not on a foreach glob expanded during the run`, `${p}.repeat`);
     }
     // One loop per test: a foreach group's items share theirs.
     const loop = job.group ?? job.name;
-    const other = testOf.get(test);
+    const other = all.testOf.get(test);
     if (other !== undefined && other !== loop) {
-      fail(`${at}: '${test}' is already the test of '${other}'`, at);
+      this.fail(`${at}: '${test}' is already the test of '${other}'`, at);
     }
-    testOf.set(test, loop);
-    checkRepeatTest(all.jobs.find((x) => x.name === test)!, at, fail);
+    all.testOf.set(test, loop);
+    checkRepeatTest(all.jobs.find((x) => x.name === test)!, at, (m, q) => this.fail(m, q));
     // The test runs after each run of the job, inside the loop.
-    add({ from: job.name, to: test, kind: "needs", reason: `repeat ${key}` });
-  }
-  if (job.if !== undefined && job.unless !== undefined) {
-    fail(`${p}: give either 'if' or 'unless', not both`, `${p}.unless#`);
+    this.add({ from: job.name, to: test, kind: "needs", reason: `repeat ${kind}` });
   }
 }
 
