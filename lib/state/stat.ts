@@ -60,79 +60,84 @@ const encoder = new TextEncoder(), decoder = utf8Decoder;
 /** libc's statx through Deno's FFI or `bun:ffi`, or null when it cannot be had. */
 function loadFfi(): Ffi | null {
   try {
-    if (onDeno) {
-      if (D.build?.os !== "linux" || typeof D.dlopen !== "function") return null;
-      // Only with FFI already granted (as `-A` does): never a permission prompt.
-      if (D.permissions?.querySync?.({ name: "ffi" }).state !== "granted") return null;
-      const env = D.permissions.querySync({ name: "env", variable: "JX_NO_FFI_STAT" });
-      if (env.state === "granted" && D.env.get("JX_NO_FFI_STAT")) return null;
-      const lib = D.dlopen("libc.so.6", {
-        statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
-        open: { parameters: ["buffer", "i32"], result: "i32" },
-        close: { parameters: ["i32"], result: "i32" },
-        syscall: { parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], result: "i64" },
-        mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
-      });
-      const address = (b: Uint8Array) => Number(D.UnsafePointer.value(D.UnsafePointer.of(b)));
-      const noRing = D.permissions.querySync({ name: "env", variable: "JX_NO_IO_URING" });
-      return {
-        statx: lib.symbols.statx,
-        // Copied into pathBuf byte by byte: a view made per call (`subarray`) cost ~8 ms more
-        // over 20,000 calls. Longer than the kernel takes (PATH_MAX): failed, as statx would;
-        // with no NUL to end it (damage): failed, as on Bun.
-        statxAt: (dirfd, bytes, off) => {
-          prefix = ""; // pathBuf is overwritten
-          let k = 0;
-          for (let b = bytes[off]; b !== 0; b = bytes[off + ++k]) {
-            if (b === undefined) return PATH_END.at = bytes.length, -1;
-            if (k === pathBuf.length - 1) return PATH_END.at = endOf(bytes, off), -1;
-            pathBuf[k] = b;
-          }
-          pathBuf[k] = 0;
-          PATH_END.at = off + k; // found while copying: no search of its own
-          return lib.symbols.statx(dirfd, pathBuf, 0, STATX_BASIC_STATS, out);
-        },
-        openPath: () => lib.symbols.open(pathBuf, O_PATH | O_CLOEXEC),
-        close: lib.symbols.close,
-        ring: noRing.state === "granted" && D.env.get("JX_NO_IO_URING") ? undefined : {
-          syscall: (n, a, b, c, d, e, f) => Number(lib.symbols.syscall(n, a, b, c, d, e, f)),
-          map: (len, fd, off) => {
-            const p = lib.symbols.mmap(null, len, PROT_RW, MAP_SHARED_POPULATE, fd, off);
-            const at = p === null ? -1n : BigInt(D.UnsafePointer.value(p));
-            if (at === 0n || at === MAP_FAILED) return null;
-            return D.UnsafePointerView.getArrayBuffer(p, len);
-          },
-          address,
-          close: (fd) => void lib.symbols.close(fd),
-        },
-      };
-    }
-    // Bun: the one libc of runtime/libc_bun.ts (also the lock's and the console's).
-    if (osName() !== "linux" || envObject().JX_NO_FFI_STAT) return null;
-    const libc = bunLibc();
-    if (!libc) return null;
-    const pathPtr = libc.ptr(pathBuf), outPtr = libc.ptr(out);
-    return {
-      statx: (dirfd, _path, flags, mask) => libc.statx(dirfd, pathPtr, flags, mask, outPtr),
-      // The address asked for each call: a buffer's storage may move before it is first viewed.
-      // A path with no NUL to end it (damage) is failed, never read past the bytes' end.
-      statxAt: (dirfd, bytes, off) => {
-        const end = PATH_END.at = endOf(bytes, off);
-        if (end === bytes.length) return -1;
-        return libc.statx(dirfd, (libc.ptr(bytes) as number) + off, 0, STATX_BASIC_STATS, outPtr);
-      },
-      openPath: () => libc.open(pathBuf, O_PATH | O_CLOEXEC, 0),
-      close: (fd) => libc.close(fd),
-      ring: envObject().JX_NO_IO_URING ? undefined : {
-        syscall: libc.syscall,
-        map: (len, fd, off) => libc.map(len, PROT_RW, MAP_SHARED_POPULATE, fd, off),
-        address: (b) => libc.ptr(b) as number,
-        close: (fd) => void libc.close(fd),
-      },
-    };
+    return onDeno ? denoFfi() : bunFfi();
   } catch {
     return null; // no FFI permission, or not glibc
   }
+}
+
+/** `loadFfi` on Deno: only with FFI already granted (as `-A` does), never a prompt. */
+function denoFfi(): Ffi | null {
+  if (D.build?.os !== "linux" || typeof D.dlopen !== "function") return null;
+  if (D.permissions?.querySync?.({ name: "ffi" }).state !== "granted") return null;
+  const env = D.permissions.querySync({ name: "env", variable: "JX_NO_FFI_STAT" });
+  if (env.state === "granted" && D.env.get("JX_NO_FFI_STAT")) return null;
+  const lib = D.dlopen("libc.so.6", {
+    statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
+    open: { parameters: ["buffer", "i32"], result: "i32" },
+    close: { parameters: ["i32"], result: "i32" },
+    syscall: { parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], result: "i64" },
+    mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  });
+  const address = (b: Uint8Array) => Number(D.UnsafePointer.value(D.UnsafePointer.of(b)));
+  const noRing = D.permissions.querySync({ name: "env", variable: "JX_NO_IO_URING" });
+  return {
+    statx: lib.symbols.statx,
+    // Copied into pathBuf byte by byte: a view made per call (`subarray`) cost ~8 ms more
+    // over 20,000 calls. Longer than the kernel takes (PATH_MAX): failed, as statx would;
+    // with no NUL to end it (damage): failed, as on Bun.
+    statxAt: (dirfd, bytes, off) => {
+      prefix = ""; // pathBuf is overwritten
+      let k = 0;
+      for (let b = bytes[off]; b !== 0; b = bytes[off + ++k]) {
+        if (b === undefined) return PATH_END.at = bytes.length, -1;
+        if (k === pathBuf.length - 1) return PATH_END.at = endOf(bytes, off), -1;
+        pathBuf[k] = b;
+      }
+      pathBuf[k] = 0;
+      PATH_END.at = off + k; // found while copying: no search of its own
+      return lib.symbols.statx(dirfd, pathBuf, 0, STATX_BASIC_STATS, out);
+    },
+    openPath: () => lib.symbols.open(pathBuf, O_PATH | O_CLOEXEC),
+    close: lib.symbols.close,
+    ring: noRing.state === "granted" && D.env.get("JX_NO_IO_URING") ? undefined : {
+      syscall: (n, a, b, c, d, e, f) => Number(lib.symbols.syscall(n, a, b, c, d, e, f)),
+      map: (len, fd, off) => {
+        const p = lib.symbols.mmap(null, len, PROT_RW, MAP_SHARED_POPULATE, fd, off);
+        const at = p === null ? -1n : BigInt(D.UnsafePointer.value(p));
+        if (at === 0n || at === MAP_FAILED) return null;
+        return D.UnsafePointerView.getArrayBuffer(p, len);
+      },
+      address,
+      close: (fd) => void lib.symbols.close(fd),
+    },
+  };
+}
+
+/** `loadFfi` on Bun: the one libc of runtime/libc_bun.ts (also the lock's and the console's). */
+function bunFfi(): Ffi | null {
+  if (osName() !== "linux" || envObject().JX_NO_FFI_STAT) return null;
+  const libc = bunLibc();
+  if (!libc) return null;
+  const pathPtr = libc.ptr(pathBuf), outPtr = libc.ptr(out);
+  return {
+    statx: (dirfd, _path, flags, mask) => libc.statx(dirfd, pathPtr, flags, mask, outPtr),
+    // The address asked for each call: a buffer's storage may move before it is first viewed.
+    // A path with no NUL to end it (damage) is failed, never read past the bytes' end.
+    statxAt: (dirfd, bytes, off) => {
+      const end = PATH_END.at = endOf(bytes, off);
+      if (end === bytes.length) return -1;
+      return libc.statx(dirfd, (libc.ptr(bytes) as number) + off, 0, STATX_BASIC_STATS, outPtr);
+    },
+    openPath: () => libc.open(pathBuf, O_PATH | O_CLOEXEC, 0),
+    close: (fd) => libc.close(fd),
+    ring: envObject().JX_NO_IO_URING ? undefined : {
+      syscall: libc.syscall,
+      map: (len, fd, off) => libc.map(len, PROT_RW, MAP_SHARED_POPULATE, fd, off),
+      address: (b) => libc.ptr(b) as number,
+      close: (fd) => void libc.close(fd),
+    },
+  };
 }
 
 /** An unsigned 64-bit field of a statx buffer (exact below 2^53). */
