@@ -321,34 +321,10 @@ function parseUnit(
   pools: Map<string, number>,
   notes: LoadNotes,
 ): { unit: Unit; includes: (Included & { at?: Pos })[]; first: boolean; settings: FileSettings } {
-  const lines = new LineCounter();
-  const doc = parseYaml(text, file, lines);
-  const v = new Validator(file, lines, doc);
-  if (doc.contents === null) {
-    throw new JxInputError("empty jobs file (expected a mapping with `jobs:`)", file, {
-      line: 1,
-      col: 1,
-    });
-  }
-  const top = v.object(doc.contents, FILE_FIELDS, "");
-  const raw = rawFile(top);
-  checkLintIgnore(strs(entry(top, "lint") ?? {}, "ignore") ?? [], file, v.positions);
-  if (!raw.jobs && !raw.modules && !raw.include) {
-    throw new JxInputError("no `jobs:` (nothing to run)", file, v.pos(doc.contents));
-  }
+  const { v, raw } = validatedFile(text, file);
   const sub = fileVars(raw, opts.vars ?? {}, file, v.positions);
   const baseDir = opts.baseDir ?? dirname(resolve(file));
-  for (const [k, n] of Object.entries(raw.pools ?? {})) {
-    const had = pools.get(k);
-    if (had !== undefined && had !== n) {
-      throw new JxInputError(
-        `pools.${k}: already ${had} in another jobs file (pools are shared by every file)`,
-        file,
-        v.positions.get(`pools.${k}`),
-      );
-    }
-    pools.set(k, n);
-  }
+  sharePools(raw, pools, file, v.positions);
   const fileEnv: Record<string, string> = Object.create(null);
   for (const [k, val] of Object.entries(raw.env ?? {})) {
     fileEnv[k] = sub.apply(val, `env.${k}`, false);
@@ -371,18 +347,68 @@ function parseUnit(
   if (raw.include !== undefined) notes.moreFiles = true;
   const unit = buildUnit(raw, ctx, sub, place);
   if (place.stack.length && raw.cache !== undefined) fileCache(unit, raw.cache);
+  const settings = { vars: ctx.vars, ...(raw.cache !== undefined ? { cache: raw.cache } : {}) };
+  return { unit, ...unitIncludes(raw, sub, v.positions, file, baseDir, place), settings };
+}
+
+/** A file's YAML, checked against the schema: its validator (positions) and its values. */
+function validatedFile(text: string, file: string): { v: Validator; raw: RawFile } {
+  const lines = new LineCounter();
+  const doc = parseYaml(text, file, lines);
+  const v = new Validator(file, lines, doc);
+  if (doc.contents === null) {
+    throw new JxInputError("empty jobs file (expected a mapping with `jobs:`)", file, {
+      line: 1,
+      col: 1,
+    });
+  }
+  const top = v.object(doc.contents, FILE_FIELDS, "");
+  const raw = rawFile(top);
+  checkLintIgnore(strs(entry(top, "lint") ?? {}, "ignore") ?? [], file, v.positions);
+  if (!raw.jobs && !raw.modules && !raw.include) {
+    throw new JxInputError("no `jobs:` (nothing to run)", file, v.pos(doc.contents));
+  }
+  return { v, raw };
+}
+
+/** A file's `pools:` into the graph's: every file that names a pool must give it one size. */
+function sharePools(raw: RawFile, pools: Map<string, number>, file: string, at: PosMap): void {
+  for (const [k, n] of Object.entries(raw.pools ?? {})) {
+    const had = pools.get(k);
+    if (had !== undefined && had !== n) {
+      throw new JxInputError(
+        `pools.${k}: already ${had} in another jobs file (pools are shared by every file)`,
+        file,
+        at.get(`pools.${k}`),
+      );
+    }
+    pools.set(k, n);
+  }
+}
+
+/**
+ * The files a file includes, with their positions, and whether they come
+ * `first` (written above `jobs:` and `modules:`: their jobs come first in
+ * file order).
+ */
+function unitIncludes(
+  raw: RawFile,
+  sub: Substituter,
+  positions: PosMap,
+  file: string,
+  baseDir: string,
+  place: Place,
+): { includes: (Included & { at?: Pos })[]; first: boolean } {
   const items = (raw.include ?? []).map((x, i) =>
-    sub.apply(x, v.positions.has(`include.${i}`) ? `include.${i}` : "include", true)
+    sub.apply(x, positions.has(`include.${i}`) ? `include.${i}` : "include", true)
   );
-  const at = (i: number) => v.positions.get(`include.${i}`) ?? v.positions.get("include");
+  const at = (i: number) => positions.get(`include.${i}`) ?? positions.get("include");
   const includes = includedFiles(items, at, file, { abs: resolve(baseDir, basename(file)), place })
     .map((inc) => ({ ...inc, at: at(inc.item) }));
-  // Written above `jobs:` (and `modules:`): the included jobs come first in file order.
-  const line = (k: string) => v.positions.get(`${k}#`)?.line ?? v.positions.get(k)?.line ?? 0;
+  const line = (k: string) => positions.get(`${k}#`)?.line ?? positions.get(k)?.line ?? 0;
   const first = raw.include !== undefined &&
     line("include") < Math.max(line("jobs"), line("modules"));
-  const settings = { vars: ctx.vars, ...(raw.cache !== undefined ? { cache: raw.cache } : {}) };
-  return { unit, includes, first, settings };
+  return { includes, first };
 }
 
 /**
