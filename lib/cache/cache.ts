@@ -251,54 +251,10 @@ export class Cache {
     if (r.exit !== 0) return;
     // An input edited, made or removed while the job ran: its outputs may not be what the key says.
     const changed = miss.stamps ? changedInputs(miss.stamps, baseDir, job) : [];
-    if (changed.length) {
-      // Its own output among its reads (a read glob over what it writes): say how to fix that.
-      const own = changed.find((p) => writtenBy(job, p));
-      const what = changed.length === 1
-        ? changed[0]
-        : `${changed[0]} and ${changed.length - 1} more`;
-      this.o.warn(
-        own === undefined
-          ? `jx: warning: ${job.name} not stored in the cache: ${what} changed while it ran`
-          : `jx: warning: ${job.name} not stored in the cache: it reads ${own}, which it writes ` +
-            `(a job's inputs are in its key: leave its outputs out of its reads)`,
-      );
-      return;
-    }
+    if (changed.length) return this.o.warn(changedWarning(job, changed));
     let entry: Entry;
     try {
-      const take = (abs: string) => {
-        const rel = relPath(baseDir, abs), before = stamp(baseDir, rel);
-        const got = this.o.local.putFile(abs);
-        if (before) noteHash(baseDir, rel, got.digest, before);
-        return got;
-      };
-      const c = collectOutputs(
-        job.writes,
-        baseDir,
-        take,
-        owners && ((p) => owners.othersOwn(job, p)),
-      );
-      const log = splitLog(r.output);
-      const put = (b: Uint8Array) => {
-        if (!b.length) return null;
-        const d = digestOf(b);
-        this.o.local.putBlob(b, d);
-        return d;
-      };
-      entry = {
-        v: 1,
-        key: miss.key,
-        job: job.name,
-        createdMs: Date.now(),
-        exit: 0,
-        durationMs: r.durationMs,
-        outputs: c.outputs,
-        log: { stdout: put(log.stdout), stderr: put(log.stderr), order: log.order },
-        parts: miss.parts,
-      };
-      this.o.local.putEntry(entry);
-      this.o.local.setLast(baseDir, job.name, miss.key, miss.parts);
+      entry = this.store(job, miss, baseDir, r, owners);
     } catch (e) {
       const why = e instanceof CacheRefusal || e instanceof BadBlob
         ? e.message
@@ -307,6 +263,50 @@ export class Cache {
       return;
     }
     if (this.remote && !this.o.readOnly && !this.uploadsOff) this.enqueue(entry);
+  }
+
+  /** `record`'s entry: the outputs and the log's blobs put in the local store, then the entry. */
+  private store(
+    job: CacheJob,
+    miss: { key: string; parts: KeyParts },
+    baseDir: string,
+    r: JobResult,
+    owners?: WriteOwners,
+  ): Entry {
+    const local = this.o.local;
+    const take = (abs: string) => {
+      const rel = relPath(baseDir, abs), before = stamp(baseDir, rel);
+      const got = local.putFile(abs);
+      if (before) noteHash(baseDir, rel, got.digest, before);
+      return got;
+    };
+    const c = collectOutputs(
+      job.writes,
+      baseDir,
+      take,
+      owners && ((p) => owners.othersOwn(job, p)),
+    );
+    const log = splitLog(r.output);
+    const put = (b: Uint8Array) => {
+      if (!b.length) return null;
+      const d = digestOf(b);
+      local.putBlob(b, d);
+      return d;
+    };
+    const entry: Entry = {
+      v: 1,
+      key: miss.key,
+      job: job.name,
+      createdMs: Date.now(),
+      exit: 0,
+      durationMs: r.durationMs,
+      outputs: c.outputs,
+      log: { stdout: put(log.stdout), stderr: put(log.stderr), order: log.order },
+      parts: miss.parts,
+    };
+    local.putEntry(entry);
+    local.setLast(baseDir, job.name, miss.key, miss.parts);
+    return entry;
   }
 
   /**
@@ -393,4 +393,18 @@ export class Cache {
       this.o.warn(`jx: warning: cache: trimming ${this.o.local.dir}: ${(e as Error).message}`);
     }
   }
+}
+
+/**
+ * Why a job's outputs are not stored: `changed` (its inputs edited, made or
+ * removed while it ran); for its own output among its reads (a read glob over
+ * what it writes), how to fix that.
+ */
+function changedWarning(job: CacheJob, changed: string[]): string {
+  const own = changed.find((p) => writtenBy(job, p));
+  const what = changed.length === 1 ? changed[0] : `${changed[0]} and ${changed.length - 1} more`;
+  return own === undefined
+    ? `jx: warning: ${job.name} not stored in the cache: ${what} changed while it ran`
+    : `jx: warning: ${job.name} not stored in the cache: it reads ${own}, which it writes ` +
+      `(a job's inputs are in its key: leave its outputs out of its reads)`;
 }
