@@ -152,6 +152,9 @@ export class PosMap {
   }
 }
 
+/** The keys of a `foreach` mapping. */
+const FOREACH_KEYS = ["glob", "list", "matrix", "as"];
+
 /** Walks YAML nodes, checking kinds and recording positions. */
 export class Validator {
   readonly positions: PosMap;
@@ -503,19 +506,7 @@ export class Validator {
 
   /** A `foreach` value: a list, or one of {glob, as}, {list, as}, {matrix}. */
   private foreach(node: Node | null, path: string): Foreach {
-    const list = (n: Node | null, p: string): string[] => {
-      n = this.deref(n);
-      if (!isSeq(n) || n.items.length === 0) this.fail(`${p}: expected a non-empty list`, n);
-      return n.items.map((raw, i) => {
-        const item = this.deref(nodeOf(raw));
-        const v = isScalar(item) ? item.value : undefined;
-        if (typeof v !== "string" && typeof v !== "number") {
-          this.fail(`${p}[${i}]: expected a string or number, got ${typeName(item)}`, item);
-        }
-        return String(v);
-      });
-    };
-    if (isSeq(node)) return { kind: "list", items: list(node, path), as: "ITEM" };
+    if (isSeq(node)) return { kind: "list", items: this.foreachList(node, path), as: "ITEM" };
     if (!isMap(node)) {
       this.fail(
         `${path}: expected a list or a mapping with glob, list or matrix, got ${typeName(node)}`,
@@ -525,11 +516,8 @@ export class Validator {
     const keys = new Map<string, Node | null>();
     for (const pair of this.pairs(node, path)) {
       const key = this.key(pair, path);
-      if (!["glob", "list", "matrix", "as"].includes(key)) {
-        this.fail(
-          `${path}: unknown key '${key}'${didYouMean(key, ["glob", "list", "matrix", "as"])}`,
-          pair.key,
-        );
+      if (!FOREACH_KEYS.includes(key)) {
+        this.fail(`${path}: unknown key '${key}'${didYouMean(key, FOREACH_KEYS)}`, pair.key);
       }
       keys.set(key, pair.value);
     }
@@ -548,22 +536,41 @@ export class Validator {
       };
     }
     if (kinds[0] === "list") {
-      return { kind: "list", items: list(keys.get("list")!, `${path}.list`), as };
+      return { kind: "list", items: this.foreachList(keys.get("list")!, `${path}.list`), as };
     }
     if (keys.has("as")) {
       this.fail(`${path}.as: a matrix names its variables by its keys`, keys.get("as"));
     }
-    const m = this.deref(keys.get("matrix")!);
+    return this.matrix(keys.get("matrix")!, `${path}.matrix`);
+  }
+
+  /** A `foreach` matrix: a mapping of NAME: [values]. */
+  private matrix(node: Node | null, path: string): Foreach {
+    const m = this.deref(node);
     if (!isMap(m) || m.items.length === 0) {
-      this.fail(`${path}.matrix: expected a mapping of NAME: [values]`, m);
+      this.fail(`${path}: expected a mapping of NAME: [values]`, m);
     }
     const axes: [string, string[]][] = [];
-    for (const pair of this.pairs(m, `${path}.matrix`)) {
-      const k = this.key(pair, `${path}.matrix`);
-      if (!VAR_RE.test(k)) this.fail(`${path}.matrix: invalid variable name '${k}'`, pair.key);
-      axes.push([k, list(pair.value, `${path}.matrix.${k}`)]);
+    for (const pair of this.pairs(m, path)) {
+      const k = this.key(pair, path);
+      if (!VAR_RE.test(k)) this.fail(`${path}: invalid variable name '${k}'`, pair.key);
+      axes.push([k, this.foreachList(pair.value, `${path}.${k}`)]);
     }
     return { kind: "matrix", axes };
+  }
+
+  /** A non-empty list of strings or numbers (as their text), for `foreach`. */
+  private foreachList(node: Node | null, path: string): string[] {
+    const n = this.deref(node);
+    if (!isSeq(n) || n.items.length === 0) this.fail(`${path}: expected a non-empty list`, n);
+    return n.items.map((raw, i) => {
+      const item = this.deref(nodeOf(raw));
+      const v = isScalar(item) ? item.value : undefined;
+      if (typeof v !== "string" && typeof v !== "number") {
+        this.fail(`${path}[${i}]: expected a string or number, got ${typeName(item)}`, item);
+      }
+      return String(v);
+    });
   }
 
   /** A mapping's key as a string, with its position recorded as `path.key#` (unless `record` is false). */
