@@ -113,6 +113,47 @@ export async function readEvents(path: string): Promise<LoggedEvent[]> {
   return text.split("\n").filter((l) => l).map((l) => JSON.parse(l));
 }
 
+/** What a `jx run` with an event log did (`cacheRun`). */
+export interface CacheRan {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Jobs that ran a process, sorted. */
+  ran: string[];
+  /** Jobs restored from the output cache, with where from (`local`, `remote`). */
+  restored: Record<string, string>;
+  /** Jobs skipped, sorted. */
+  skipped: string[];
+}
+
+/**
+ * `jx run ARGS` in `dir` with an event log (`ev.ndjson`): what ran, what was
+ * restored from the output cache (checked on the way: a restored job has no
+ * `job.start` and ends `ok`), what was skipped.
+ */
+export async function cacheRun(
+  dir: string,
+  args: string[] = [],
+  opts: { env?: Record<string, string>; runtime?: Runtime } = {},
+): Promise<CacheRan> {
+  const r = await runJx(["run", "--events", "ev.ndjson", ...args], { cwd: dir, ...opts });
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  const started = new Set(ev.filter((e) => e.type === "job.start").map((e) => e.job!));
+  const restored: Record<string, string> = {};
+  for (const e of ev) {
+    if (e.type !== "job.end" || !e.cache) continue;
+    restored[e.job!] = e.cache as string;
+    if (started.has(e.job!)) throw new Error(`${e.job}: a restored job has a job.start`);
+    if (e.status !== "ok") throw new Error(`${e.job}: restored, but ${e.status}`);
+  }
+  return {
+    ...r,
+    ran: [...started].sort(),
+    restored,
+    skipped: ev.filter((e) => e.type === "job.skip").map((e) => e.job!).sort(),
+  };
+}
+
 /** Start and end times of each job, from an event log. */
 export function spans(
   events: LoggedEvent[],

@@ -8,36 +8,17 @@
  * overrides, an included file's `cache:` settings.
  */
 import assert from "node:assert/strict";
-import { readEvents, runJx, tempDir, waitForFile } from "../helpers.ts";
+import { cacheRun, tempDir, waitForFile } from "../helpers.ts";
 
-interface Ran {
-  code: number;
-  stderr: string;
-  /** Jobs that ran a process. */
-  ran: string[];
-  /** Jobs restored. */
-  restored: string[];
-}
-
-/** `jx run` in `dir` on the store `store`, with an event log. */
+/** `jx run` in `dir` on the store `store`, with an event log: what ran, what was restored. */
 async function run(
   dir: string,
   store: string,
   args: string[] = [],
   env: Record<string, string> = {},
-): Promise<Ran> {
-  const r = await runJx(["run", "--events", "ev.ndjson", "--cache-dir", store, ...args], {
-    cwd: dir,
-    env,
-  });
-  const ev = await readEvents(`${dir}/ev.ndjson`);
-  const names = (f: (e: (typeof ev)[number]) => boolean) => ev.filter(f).map((e) => e.job!).sort();
-  return {
-    code: r.code,
-    stderr: r.stderr,
-    ran: names((e) => e.type === "job.start"),
-    restored: names((e) => e.type === "job.end" && !!e.cache),
-  };
+) {
+  const r = await cacheRun(dir, ["--cache-dir", store, ...args], { env });
+  return { ...r, restored: Object.keys(r.restored).sort() };
 }
 
 const ls = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();

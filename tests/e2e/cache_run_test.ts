@@ -9,7 +9,7 @@
  * run, `--no-cache` and the default (off), `jx explain`.
  */
 import assert from "node:assert/strict";
-import { readEvents, ROOT, runJx, type Runtime, tempDir, waitForFile } from "../helpers.ts";
+import { cacheRun, ROOT, runJx, type Runtime, tempDir, waitForFile } from "../helpers.ts";
 
 const JOBS = `
 cache: true
@@ -52,42 +52,13 @@ function checkout(jobs = JOBS): Promise<string> {
   });
 }
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-  /** Jobs that ran a process. */
-  ran: string[];
-  /** Jobs restored, with where from. */
-  restored: Record<string, string>;
-  skipped: string[];
-}
-
 /** `jx run` in `dir` with an event log; what ran, what was restored. */
-async function run(
+const run = (
   dir: string,
   args: string[] = [],
   env: Record<string, string> = {},
   runtime: Runtime = "deno",
-): Promise<Ran> {
-  const r = await runJx(["run", "--events", "ev.ndjson", ...args], { cwd: dir, env, runtime });
-  const ev = await readEvents(`${dir}/ev.ndjson`);
-  const started = new Set(ev.filter((e) => e.type === "job.start").map((e) => e.job!));
-  const restored: Record<string, string> = {};
-  for (const e of ev) {
-    if (e.type === "job.end" && e.cache) {
-      restored[e.job!] = e.cache as string;
-      assert.ok(!started.has(e.job!), `${e.job}: a restored job has no job.start`);
-      assert.equal(e.status, "ok");
-    }
-  }
-  return {
-    ...r,
-    ran: [...started].sort(),
-    restored,
-    skipped: ev.filter((e) => e.type === "job.skip").map((e) => e.job!).sort(),
-  };
-}
+) => cacheRun(dir, args, { env, runtime });
 
 const restoredAll = (from: string, names = ALL.filter((n) => n !== "nocache")) =>
   Object.fromEntries(names.map((n) => [n, from]));
