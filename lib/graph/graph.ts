@@ -4,6 +4,7 @@
  * @module
  */
 import { didYouMean, JxInputError } from "./errors.ts";
+import { dirname, join } from "../runtime/path.ts";
 import type { Edge, FileSettings, JobSpec } from "./types.ts";
 
 /** The edges of a job that has none: one list for all of them (a run of many jobs has many). */
@@ -114,11 +115,11 @@ export class Graph {
    * dotenv files (`env_file`), as paths from the working directory.
    */
   filesRead(): string[] {
-    const base = this.file.includes("/") ? this.file.slice(0, this.file.lastIndexOf("/") + 1) : "";
+    const base = dirname(this.file);
     const out = new Set([this.file]);
     for (const j of this.jobs) {
       if (j.source !== undefined) out.add(j.source);
-      for (const f of j.envFiles ?? []) out.add(f.startsWith("/") ? f : base + f);
+      for (const f of j.envFiles ?? []) out.add(f.startsWith("/") ? f : join(base, f));
     }
     return [...out];
   }
