@@ -195,17 +195,42 @@ export async function fastRun(argv: string[]): Promise<number | undefined> {
  * ```
  */
 export async function tryNoopRun(args: Args): Promise<number | undefined> {
-  if (args.dryRun || args.force || underMake() || envObject().JX_NO_FAST_NOOP) return undefined;
-  if (args.ui) return undefined; // the page is served by the full way (cli/ui_live.ts)
-  // A checked run reruns jobs with remembered findings (docs/lint.md): not a replay.
-  if (args.checkAccess || args.strict) return undefined;
-  if (args.changedSince !== undefined) return undefined; // git decides the selection: the full way
+  if (notForTheFastPath(args)) return undefined;
   const found = findFile(args);
   if (!found) return undefined;
   const { file, names } = found;
   const baseDir = parentDir(file);
   if (!isFile(noopRecordPath(baseDir, file))) return undefined;
   const started = performance.now();
+  const diff = diffUnderLock(args, baseDir, file, runKey(args, file, names));
+  if (!diff || diff.changed.size) return undefined;
+  for (const w of args.warnings) writeAll(2, `jx: warning: ${w}\n`);
+  if (args.verbose) {
+    writeAll(2, `jx: no-op: ${pathCount(diff.record)} stamps as the last run left them\n`);
+  }
+  return await replay(args, diff.record, file, started);
+}
+
+/** Options that the fast path leaves to the full way. */
+function notForTheFastPath(args: Args): boolean {
+  if (args.dryRun || args.force || underMake() || envObject().JX_NO_FAST_NOOP) return true;
+  if (args.ui) return true; // the page is served by the full way (cli/ui_live.ts)
+  // A checked run reruns jobs with remembered findings (docs/lint.md): not a replay.
+  if (args.checkAccess || args.strict) return true;
+  return args.changedSince !== undefined; // git decides the selection: the full way
+}
+
+/**
+ * The record's paths compared with the disk under the run lock: undefined
+ * when the lock cannot be had now or there is no usable record. When paths
+ * changed, the lock stays held (`missed`) for the full way to go on under.
+ */
+function diffUnderLock(
+  args: Args,
+  baseDir: string,
+  file: string,
+  key: string,
+): NoopDiff | undefined {
   let lock: ReturnType<typeof tryLock>;
   try {
     lock = tryLock(baseDir);
@@ -217,7 +242,6 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
   // which variables are set decides what a dotenv file still gives them (the record notes it).
   giveJobsColours(args.color && isTerminal(1));
   let diff;
-  const key = runKey(args, file, names);
   let keep = false;
   try {
     diff = diffNoop(baseDir, file, key);
@@ -228,12 +252,16 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
     if (!keep) lock.release();
   }
   if (keep) missed = { diff: diff!, key, lock };
-  if (!diff || diff.changed.size) return undefined;
-  const rec = diff.record;
-  for (const w of args.warnings) writeAll(2, `jx: warning: ${w}\n`);
-  if (args.verbose) {
-    writeAll(2, `jx: no-op: ${pathCount(rec)} stamps as the last run left them\n`);
-  }
+  return diff;
+}
+
+/** The recorded run replayed as up to date to the reporters: 0, or undefined to go the full way. */
+async function replay(
+  args: Args,
+  rec: NoopDiff["record"],
+  file: string,
+  started: number,
+): Promise<number | undefined> {
   let reporters: Reporter[];
   try {
     reporters = runReporters(args, undefined, undefined, file);
