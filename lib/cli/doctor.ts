@@ -40,17 +40,18 @@ function firstLine(cmd: string, args: string[]): string | undefined {
  * ```
  */
 export function doctorReport(env: Record<string, string | undefined>): string {
+  const lines = [...runtimeLines(env), ...toolLines()];
+  const w = Math.max(...lines.map(([k]) => k.length));
+  return lines.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n") + "\n";
+}
+
+/** jx, its runtime and what it can use there: the reactor, the jobserver, watch, stamps. */
+function runtimeLines(env: Record<string, string | undefined>): [string, string][] {
   // libc through FFI: Deno with --allow-ffi, or Bun on Linux (bun:ffi).
   const ffi = epollAvailable();
   const auto = autoReactor();
-  const make = firstLine("make", ["--version"]);
-  const makeVersion = /(\d+)\.(\d+)/.exec(make ?? "");
-  const fifoMake = makeVersion
-    ? Number(makeVersion[1]) * 100 + Number(makeVersion[2]) >= 404
-    : false;
-  const ninja = firstLine("ninja", ["--version"]);
   const mf = parseMakeFlags(env);
-  const lines: [string, string][] = [
+  return [
     ["jx", VERSION],
     ["runtime", runtimeName()],
     [
@@ -71,11 +72,21 @@ export function doctorReport(env: Record<string, string | undefined>): string {
         ? `${mf.auth.style} (${mf.source}); jx would join it`
         : "none (not running under make)",
     ],
-    [
-      "watch",
-      ffi ? "inotify" : "polling (no inotify without FFI: Deno needs --allow-ffi)",
-    ],
+    ["watch", ffi ? "inotify" : "polling (no inotify without FFI: Deno needs --allow-ffi)"],
     ["stamps", STAMPS[statMethod(true)]],
+  ];
+}
+
+/** The tools jx works with that are found here: make, ninja (their jobserver styles), setsid. */
+function toolLines(): [string, string][] {
+  const make = firstLine("make", ["--version"]);
+  const makeVersion = /(\d+)\.(\d+)/.exec(make ?? "");
+  const fifoMake = makeVersion
+    ? Number(makeVersion[1]) * 100 + Number(makeVersion[2]) >= 404
+    : false;
+  const ninja = firstLine("ninja", ["--version"]);
+  const ninjaClient = ninja !== undefined && Number(ninja.split(".")[1]) >= 13;
+  return [
     [
       "make",
       make
@@ -85,11 +96,7 @@ export function doctorReport(env: Record<string, string | undefined>): string {
     [
       "ninja",
       ninja
-        ? `${ninja}${
-          Number(ninja.split(".")[1]) >= 13
-            ? " (jobserver client, fifo style)"
-            : " (no jobserver client)"
-        }`
+        ? `${ninja}${ninjaClient ? " (jobserver client, fifo style)" : " (no jobserver client)"}`
         : "not found",
     ],
     [
@@ -99,6 +106,4 @@ export function doctorReport(env: Record<string, string | undefined>): string {
         : "not found",
     ],
   ];
-  const w = Math.max(...lines.map(([k]) => k.length));
-  return lines.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n") + "\n";
 }
