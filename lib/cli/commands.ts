@@ -11,7 +11,7 @@ import type { Graph, JobSpec } from "../graph/mod.ts";
 import { whenFails } from "../graph/when.ts";
 import { createReactor, type Reactor } from "../reactor/mod.ts";
 import { collectGarbage, envObject, escapeControls, isBun, writeAll } from "../runtime/mod.ts";
-import { LocalRunner, runJobs, type Runner, type Slots } from "../scheduler/mod.ts";
+import { LocalRunner, runJobs, type Runner, signalExit, type Slots } from "../scheduler/mod.ts";
 import { isTracked, UpToDate } from "../state/mod.ts";
 import type { Args } from "./args.ts";
 import { load, setUpSlots, type SlotSetup, takeLock } from "./setup.ts";
@@ -328,8 +328,8 @@ interface Executor {
   runner: Runner;
   /**
    * After the run (its exit `exit`): the executor's failure is thrown (a `JxInputError`: one
-   * line, exit 2), an interrupted open is said; the allocations are released. Returns the run's
-   * exit.
+   * line, exit 2), an interrupted open is said; the allocations are released, and a signal
+   * heard meanwhile makes the exit its own (128+N). Returns the run's exit.
    */
   end(exit: number): Promise<number>;
   /** Releases whatever the session took (after an error); stops listening for signals. */
@@ -361,6 +361,12 @@ async function openExecutor(
   const slurm = await import("../slurm/mod.ts" as string) as typeof import("../slurm/mod.ts");
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(envObject())) if (v !== undefined) env[k] = v;
+  // A test's seam (tests/e2e/slurm_run_test.ts): a pause right at the grant, for a signal there.
+  const pause = Number(env.JX_SLURM_GRANT_PAUSE_MS) || 0;
+  const paused = (id: string) => {
+    writeAll(2, `jx: JX_SLURM_GRANT_PAUSE_MS: allocation ${id} granted; pausing ${pause} ms\n`);
+    return new Promise<void>((ok) => reactor.setTimer(pause, () => ok()));
+  };
   const session = new slurm.SlurmSession({
     reactor,
     env,
@@ -368,6 +374,9 @@ async function openExecutor(
     cpus: slots.limit,
     partitions: [...new Set(remote.map((j) => j.slurm?.partition ?? ""))],
     warn,
+    // The run listens too: from salloc to the release, a signal always finds a handler.
+    holdSignals: true,
+    onGranted: pause ? paused : undefined,
   });
   const slurmRunner = new slurm.SlurmRunner(session);
   return {
@@ -377,7 +386,8 @@ async function openExecutor(
       if (failure && !(failure instanceof slurm.SlurmInterrupted)) throw failure;
       if (failure) writeAll(2, `jx: ${failure.message}; what it asked for is cancelled\n`);
       await session.close();
-      return exit;
+      const sig = session.interrupted;
+      return sig && exit < 128 ? signalExit(sig) : exit;
     },
     close: () => session.close(),
   };

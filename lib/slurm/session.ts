@@ -35,6 +35,15 @@ export interface SlurmSessionOptions {
   warn?: (msg: string) => void;
   /** How often a pending allocation is reported again (default 60 s). */
   noticeMs?: number;
+  /**
+   * Listen for SIGINT, SIGTERM and SIGHUP from the start of the open until `close` has released
+   * everything (default: only while the session opens). For a caller that listens as well (`jx
+   * run`'s builder): a signal that came while neither listened would kill jx (the runtime's
+   * default) with the allocation held.
+   */
+  holdSignals?: boolean;
+  /** Called as the allocation is granted, before it is used: a test's seam (a pause there). */
+  onGranted?(id: string): Promise<void> | void;
 }
 
 /** One job to run as a step. */
@@ -190,7 +199,7 @@ export class SlurmSession {
   /**
    * Checks the cluster and takes the allocation(s), once (later calls share the first): a
    * `JxInputError` when Slurm cannot run the jobs, `SlurmInterrupted` on a signal meanwhile,
-   * and whatever it asked for is cancelled then. Listens for stop signals while it runs.
+   * and whatever it asked for is cancelled then. Listens for stop signals from its start.
    */
   open(): Promise<void> {
     return this.opening ??= this.openNow();
@@ -225,7 +234,7 @@ export class SlurmSession {
         : e as Error;
       throw this.failure;
     } finally {
-      this.stopListening();
+      if (!this.o.holdSignals || this.closed) this.stopListening();
     }
   }
 
@@ -238,7 +247,10 @@ export class SlurmSession {
     for (const p of parts) {
       this.checkGoing();
       const size = Math.max(1, Math.min(this.o.cpus, cpus.get(p) || this.o.cpus));
-      await this.allocate(size, p, this.o.noticeMs, (got) => void this.allocations.set(p, got));
+      await this.allocate(size, p, this.o.noticeMs, (got) => {
+        this.allocations.set(p, got);
+        return this.o.onGranted?.(got.id);
+      });
       this.checkGoing();
     }
   }
@@ -249,7 +261,7 @@ export class SlurmSession {
     if (this.closed) throw new Error("closed");
   }
 
-  /** Stop signals stop the open (salloc and what it queued). */
+  /** Stop signals stop the open (salloc and what it queued); see `holdSignals`. */
   private listen(): void {
     if (this.unlisten) return;
     const off = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((sig) =>

@@ -50,6 +50,19 @@ async function downConf(conf: string): Promise<string> {
   return path;
 }
 
+/** Reads `child`'s stderr until `re` matches what came; returns that text. */
+async function stderrUntil(child: Deno.ChildProcess, re: RegExp): Promise<string> {
+  const reader = child.stderr.getReader();
+  let text = "";
+  while (!re.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += dec.decode(value);
+  }
+  reader.releaseLock();
+  return text;
+}
+
 const starts = (ev: LoggedEvent[], job: string) =>
   ev.filter((e) => e.type === "job.start" && e.job === job);
 const endOf = (ev: LoggedEvent[], job: string) =>
@@ -537,4 +550,33 @@ jobs:
     assert.equal(allocationsFrom(cluster, dir), 2);
     assert.equal(queue(env), "");
   });
+
+  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    await step(
+      `${sig} right as the allocation is granted: exit ${code}, nothing left`,
+      async () => {
+        const dir = await tempDir({ "jobs.yaml": "jobs:\n  c: { run: touch ran }\n" });
+        const [cmd, argv] = jxCommand(rt, ["run", "--executor", "slurm", "--events", "ev.ndjson"]);
+        // jx pauses 3 s right after salloc's grant, before the allocation is used (a seam for
+        // this test), and says so: the signal comes in that pause.
+        const child = new Deno.Command(cmd, {
+          args: argv,
+          cwd: dir,
+          env: { ...env, JX_SLURM_GRANT_PAUSE_MS: "3000" },
+          stdout: "null",
+          stderr: "piped",
+        }).spawn();
+        const said = await stderrUntil(child, /allocation \d+ granted; pausing/);
+        child.kill(sig);
+        const o = await child.output();
+        const stderr = said + dec.decode(o.stderr);
+        assert.equal(o.code, code, stderr);
+        assert.equal(queue(env), "", "the allocation is released");
+        await assert.rejects(Deno.stat(`${dir}/ran`));
+        const ev = await readEvents(`${dir}/ev.ndjson`);
+        assert.deepEqual([ev.at(-1)!.status, ev.at(-1)!.exit], ["interrupted", code]);
+        assert.equal(endOf(ev, "c").status, "cancelled");
+      },
+    );
+  }
 }

@@ -9,7 +9,13 @@
 import assert from "node:assert/strict";
 import { createReactor, type Reactor } from "../../lib/reactor/mod.ts";
 import type { ListenSignal } from "../../lib/reactor/mod.ts";
-import { gateScript, openSlurm, SlurmSession, type StepExit } from "../../lib/slurm/mod.ts";
+import {
+  gateScript,
+  openSlurm,
+  SlurmInterrupted,
+  SlurmSession,
+  type StepExit,
+} from "../../lib/slurm/mod.ts";
 import { ROOT } from "../helpers.ts";
 
 const HAVE_SLURM = ["slurmctld", "slurmd", "munged", "srun"].every((c) =>
@@ -438,6 +444,47 @@ async function steps(
     assert.equal(spy.listening(), 0, "listening only while it opened");
     await lazy.close();
     assert.deepEqual(queue(env), "");
+  });
+
+  await t.step("a stop signal right at the grant: the open ends, nothing left", async () => {
+    const spy = signalSpy(reactor);
+    const s2 = new SlurmSession({
+      reactor: spy.reactor,
+      env,
+      cwd: dir,
+      cpus: 1,
+      onGranted: (id) => {
+        assert.match(queue(env), new RegExp(`^${id} jx RUNNING`));
+        spy.fire("SIGTERM");
+      },
+    });
+    const step = runStep(s2, dir, "touch ran");
+    await assert.rejects(s2.open(), (e) => e instanceof SlurmInterrupted && e.signal === "SIGTERM");
+    const r = await step;
+    assert.deepEqual([r.exit.code, r.exit.signal, r.started], [null, "SIGTERM", undefined]);
+    assert.deepEqual([queue(env), spy.listening()], ["", 0]);
+    await assert.rejects(Deno.stat(`${dir}/ran`));
+    await s2.close();
+  });
+
+  await t.step("holdSignals: listening from the open until the release is over", async () => {
+    const spy = signalSpy(reactor);
+    const held = new SlurmSession({
+      reactor: spy.reactor,
+      env,
+      cwd: dir,
+      cpus: 1,
+      holdSignals: true,
+      onGranted: () => assert.equal(spy.listening(), 3, "at the grant"),
+    });
+    assert.equal(spy.listening(), 0, "not before the open");
+    await held.open();
+    assert.equal(spy.listening(), 3, "after the open");
+    const closing = held.close();
+    assert.equal(spy.listening(), 3, "while it releases");
+    spy.fire("SIGINT"); // heard, not fatal: the release goes on
+    await closing;
+    assert.deepEqual([held.interrupted, spy.listening(), queue(env)], ["SIGINT", 0, ""]);
   });
 
   await t.step("closed while the allocation waits: nothing left", async () => {
