@@ -11,7 +11,7 @@ import type { Graph, JobSpec } from "../graph/mod.ts";
 import { whenFails } from "../graph/when.ts";
 import { createReactor, type Reactor } from "../reactor/mod.ts";
 import { collectGarbage, envObject, escapeControls, isBun, writeAll } from "../runtime/mod.ts";
-import { LocalRunner, runJobs, type Runner, type Slots } from "../scheduler/mod.ts";
+import { LocalRunner, runJobs, type Runner, signalExit, type Slots } from "../scheduler/mod.ts";
 import { isTracked, UpToDate } from "../state/mod.ts";
 import type { Args } from "./args.ts";
 import { load, setUpSlots, type SlotSetup, takeLock } from "./setup.ts";
@@ -262,15 +262,12 @@ async function runWithParts(
   let ctl: { path: string; close(): Promise<void> } | undefined;
   let ui: RunUi | undefined; // `--ui`: the live page
   let cache: RunCache | undefined;
-  let executor: Awaited<ReturnType<typeof openExecutor>>;
+  let executor: Executor | undefined;
   // First, as they open their files (`--events`, `--trace`: exit 2 when they cannot be written).
   const { reporters, check } = await reportersOf(args, r, { dry, foreground });
   try {
-    // The Slurm executor: checked (exit 2, one line) and its allocation taken before anything runs.
+    // The Slurm executor: it reaches Slurm only when a Slurm job must run.
     executor = dry ? undefined : await openExecutor(args, selected, reactor, slots, baseDir);
-    if (executor && "interrupted" in executor) {
-      return { exit: executor.interrupted, allUpToDate: false };
-    }
     if (!dry) {
       ctl = await mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {
         if (args.verbose || e.name === "CtlUnsafe") {
@@ -312,12 +309,13 @@ async function runWithParts(
     });
     const upToDate = (x?: { status: string; reason?: string }) =>
       x?.status === "ok" || (x?.status === "skipped" && x.reason === "up-to-date");
-    const exit = check ? check.exit(result.exit) : result.exit;
+    const ran = check ? check.exit(result.exit) : result.exit;
+    const exit = executor ? await executor.end(ran) : ran;
     const allUpToDate = !dry && result.exit === 0 && exit === result.exit &&
       selected.every((j) => upToDate(result.results.get(j.name)));
     return { exit, allUpToDate };
   } finally {
-    if (executor && "close" in executor) await executor.close();
+    await executor?.close();
     await cache?.close();
     await ctl?.close();
     for (const x of reporters) await x.close?.();
@@ -325,10 +323,24 @@ async function runWithParts(
     check?.close();
   }
 }
+/** The Slurm executor of a run: its runner, and its end. */
+interface Executor {
+  runner: Runner;
+  /**
+   * After the run (its exit `exit`): the executor's failure is thrown (a `JxInputError`: one
+   * line, exit 2), an interrupted open is said; the allocations are released, and a signal
+   * heard meanwhile makes the exit its own (128+N). Returns the run's exit.
+   */
+  end(exit: number): Promise<number>;
+  /** Releases whatever the session took (after an error); stops listening for signals. */
+  close(): Promise<void>;
+}
+
 /**
- * The runner of a run whose jobs (some or all) run under Slurm: the session checked and its
- * allocation taken (a `JxInputError` when Slurm cannot run them); undefined when every job is
- * local.
+ * The executor of a run whose jobs (some or all) run under Slurm, undefined when every job is
+ * local. Nothing reaches Slurm here: the session is checked and its allocation taken when the
+ * first Slurm job that must run starts (`SlurmRunner`), so a run whose Slurm jobs are all up to
+ * date or restored takes none.
  */
 async function openExecutor(
   args: Args,
@@ -336,7 +348,7 @@ async function openExecutor(
   reactor: Reactor,
   slots: Slots,
   baseDir: string,
-): Promise<{ runner: Runner; close(): Promise<void> } | { interrupted: number } | undefined> {
+): Promise<Executor | undefined> {
   const fallback = args.executor ?? "local";
   const remote = selected.filter((j) => j.kind === "job" && (j.executor ?? fallback) === "slurm");
   if (!remote.length) return undefined;
@@ -349,22 +361,36 @@ async function openExecutor(
   const slurm = await import("../slurm/mod.ts" as string) as typeof import("../slurm/mod.ts");
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(envObject())) if (v !== undefined) env[k] = v;
-  const session = await slurm.openSlurm({
+  // A test's seam (tests/e2e/slurm_run_test.ts): a pause right at the grant, for a signal there.
+  const pause = Number(env.JX_SLURM_GRANT_PAUSE_MS) || 0;
+  const paused = (id: string) => {
+    writeAll(2, `jx: JX_SLURM_GRANT_PAUSE_MS: allocation ${id} granted; pausing ${pause} ms\n`);
+    return new Promise<void>((ok) => reactor.setTimer(pause, () => ok()));
+  };
+  const session = new slurm.SlurmSession({
     reactor,
     env,
     cwd: baseDir,
     cpus: slots.limit,
     partitions: [...new Set(remote.map((j) => j.slurm?.partition ?? ""))],
     warn,
-  }).catch((e) => {
-    if (!(e instanceof slurm.SlurmInterrupted)) throw e;
-    writeAll(2, `jx: ${e.message}; what it asked for is cancelled\n`);
-    return e.exitCode;
+    // The run listens too: from salloc to the release, a signal always finds a handler.
+    holdSignals: true,
+    onGranted: pause ? paused : undefined,
   });
-  if (typeof session === "number") return { interrupted: session };
-  const local = new LocalRunner(reactor, slots);
-  const runner = new slurm.ExecutorRunner(local, new slurm.SlurmRunner(session), fallback);
-  return { runner, close: () => session.close() };
+  const slurmRunner = new slurm.SlurmRunner(session);
+  return {
+    runner: new slurm.ExecutorRunner(new LocalRunner(reactor, slots), slurmRunner, fallback),
+    async end(exit) {
+      const failure = slurmRunner.failure;
+      if (failure && !(failure instanceof slurm.SlurmInterrupted)) throw failure;
+      if (failure) writeAll(2, `jx: ${failure.message}; what it asked for is cancelled\n`);
+      await session.close();
+      const sig = session.interrupted;
+      return sig && exit < 128 ? signalExit(sig) : exit;
+    },
+    close: () => session.close(),
+  };
 }
 
 /**

@@ -535,7 +535,7 @@ export class Builder implements LoopHost, GenHost {
   }
 
   private end(): void {
-    const { exit, ms } = this.frame.end(this.failures ? 1 : 0);
+    const { exit, ms } = this.frame.end(this.runner.runExit?.() ?? (this.failures ? 1 : 0));
     const threw = this.frame.reporterError;
     if (threw) return this.rejectDone(threw.error);
     this.resolveDone({ exit, status: this.status(), results: this.results, ms });

@@ -146,6 +146,11 @@ export interface Runner {
    * runner's words; absent: `tooBigFor`'s check of `limit`.
    */
   tooBig?(spec: JobSpec): string | undefined;
+  /**
+   * The run's exit code, when the runner decides it (the Slurm executor that could not get its
+   * allocation: 2, as for the checks before a run); undefined: the run's own (0 or 1).
+   */
+  runExit?(): number | undefined;
 }
 
 /**
@@ -203,6 +208,10 @@ export abstract class WrappingRunner implements Runner {
 
   executorOf(spec: JobSpec): "local" | "slurm" {
     return this.inner.executorOf?.(spec) ?? "local";
+  }
+
+  runExit(): number | undefined {
+    return this.inner.runExit?.();
   }
 
   abstract start(req: RunRequest, sink: RunSink): RunHandle;

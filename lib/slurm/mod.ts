@@ -41,7 +41,7 @@ export { SrunStderr, type StepExit, stepExit } from "./status.ts";
 export {
   openSlurm,
   SlurmInterrupted,
-  type SlurmSession,
+  SlurmSession,
   type SlurmSessionOptions,
   type SlurmStep,
   type StepRequest,

@@ -1,7 +1,7 @@
 /**
- * What is checked before anything runs (one line, exit 2 on failure): Slurm's commands on
- * PATH, a controller that answers, the partitions the jobs name; then the allocation jx
- * holds for the run (or the one it runs inside).
+ * What is checked before the first Slurm job runs (one line, exit 2 on failure): Slurm's
+ * commands on PATH, a controller that answers, the partitions the jobs name; then the
+ * allocation jx holds for the run (or the one it runs inside).
  *
  * @module
  */

@@ -8,45 +8,86 @@
 import type { JobSpec } from "../graph/types.ts";
 import type { ExitStatus } from "../reactor/types.ts";
 import type { RunHandle, Runner, RunRequest, RunSink } from "../scheduler/runner.ts";
-import type { SlurmSession, SlurmStep } from "./session.ts";
+import { JxInputError } from "../runtime/errors.ts";
+import { SlurmInterrupted, type SlurmSession, type SlurmStep } from "./session.ts";
 import type { StepExit } from "./status.ts";
 
+/** A job started on the runner and not yet a step: the session opens, or its CPUs are busy. */
+interface Held {
+  req: RunRequest;
+  sink: RunSink;
+  /** Its step, once submitted. */
+  step?: SlurmStep;
+  /** Ended without a step (withdrawn, or the session could not open). */
+  over?: boolean;
+}
+
 /**
- * Jobs as `srun --exact` steps of a `SlurmSession`. `reserve` counts the CPUs of each
- * allocation (a job's tokens); `started` comes when the step runs on a node, with its id.
+ * Jobs as `srun --exact` steps of a `SlurmSession`, which it opens (allocations taken) when the
+ * first job starts on it: a run whose Slurm jobs are all up to date or restored from the cache
+ * never reaches Slurm. `reserve` counts each allocation's CPUs (a job's tokens; before the open,
+ * the allocation's planned size); `started` comes when the step runs on a node, with its id. If
+ * the open fails, every job on it fails with the reason and `runExit` is 2 (or the signal's).
  *
  * @example Needs a Slurm cluster (tests/e2e/slurm_run_test.ts starts one)
  * ```ts ignore
- * import { openSlurm, SlurmRunner } from "./mod.ts";
- * const session = await openSlurm({ reactor, env, cwd: "/tmp", cpus: 4 });
+ * import { SlurmRunner, SlurmSession } from "./mod.ts";
+ * const session = new SlurmSession({ reactor, env, cwd: "/tmp", cpus: 4 });
  * await runJobs(graph, graph.select([]), { reactor, runner: new SlurmRunner(session) });
  * await session.close();
  * ```
  */
 export class SlurmRunner implements Runner {
   readonly name = "slurm";
-  /** CPUs in use, by allocation id. */
+  /** CPUs reserved, by allocation key (before the open: all under `""`). */
   private used = new Map<string, number>();
+  /** The jobs holding a reservation, by name: counted again by allocation at the open. */
+  private holders = new Map<string, JobSpec>();
+  /** CPUs of the steps submitted and not ended, by allocation key. */
+  private busy = new Map<string, number>();
+  /** Jobs started and not yet submitted, in order. */
+  private held: Held[] = [];
+  /** The session's open is under way (asked for by the first job started). */
+  private opening = false;
+  /** The session's open succeeded (reservations count by allocation) or failed. */
+  private opened?: "ok" | "failed";
 
   constructor(private session: SlurmSession) {}
 
-  /** The largest allocation: a job with more tokens can never run. */
+  /** The largest allocation (before the open: the planned size): a job with more tokens can never run. */
   get limit(): number {
+    if (this.opened !== "ok") return this.session.planned;
     let n = 0;
     for (const a of this.session.allocations.values()) n = Math.max(n, a.cpus);
     return n;
   }
 
-  private allocId(spec: JobSpec): string {
-    return this.session.allocationFor(spec.slurm?.partition)?.id ?? "";
+  /** Why Slurm cannot run the jobs (the open failed), once it is known. */
+  get failure(): Error | undefined {
+    return this.opened === "failed" ? this.session.failure : undefined;
+  }
+
+  /** 2 when the session could not open for a reason of Slurm's (as the check before a run). */
+  runExit(): number | undefined {
+    return this.failure instanceof JxInputError ? 2 : undefined;
+  }
+
+  private keyOf(spec: JobSpec): string {
+    return this.opened === "ok" ? this.session.keyOf(spec.slurm?.partition) ?? "" : "";
+  }
+
+  private cpusOf(spec: JobSpec): number {
+    if (this.opened !== "ok") return this.session.planned;
+    return this.session.allocationFor(spec.slurm?.partition)?.cpus ?? this.limit;
   }
 
   reserve(spec: JobSpec): "ok" | "blocked" | "full" {
-    const id = this.allocId(spec);
-    const cpus = this.session.allocationFor(spec.slurm?.partition)?.cpus ?? this.limit;
-    const used = this.used.get(id) ?? 0;
-    if (used + spec.tokens <= cpus) {
-      this.used.set(id, used + spec.tokens);
+    const key = this.keyOf(spec);
+    const used = this.used.get(key) ?? 0;
+    // Once the open failed, a job starts only to fail with the reason.
+    if (this.opened === "failed" || used + spec.tokens <= this.cpusOf(spec)) {
+      this.used.set(key, used + spec.tokens);
+      this.holders.set(spec.name, spec);
       return "ok";
     }
     // One allocation full: nothing else can start (with several, jobs of others may).
@@ -55,18 +96,70 @@ export class SlurmRunner implements Runner {
 
   /** A job with more tokens than its allocation's CPUs: it could wait forever. */
   tooBig(spec: JobSpec): string | undefined {
-    const cpus = this.session.allocationFor(spec.slurm?.partition)?.cpus ?? this.limit;
+    // Not known before the open: the session refuses such a step then, in the same words.
+    if (this.opened !== "ok") return undefined;
+    const cpus = this.cpusOf(spec);
     if (spec.tokens <= cpus) return undefined;
     return `the job needs ${spec.tokens} CPUs; the allocation has ${cpus}`;
   }
 
   release(spec: JobSpec): void {
-    const id = this.allocId(spec);
-    this.used.set(id, Math.max(0, (this.used.get(id) ?? 0) - spec.tokens));
+    const key = this.keyOf(spec);
+    this.used.set(key, Math.max(0, (this.used.get(key) ?? 0) - spec.tokens));
+    this.holders.delete(spec.name);
   }
 
   start(req: RunRequest, sink: RunSink): RunHandle {
+    const h: Held = { req, sink };
+    this.held.push(h);
+    if (this.opened === "ok") this.submitHeld();
+    else if (this.opened === "failed") this.failHeld();
+    else this.open();
+    return {
+      signal: (sig) => h.step ? h.step.kill(sig) : this.end(h, { code: null, signal: sig }),
+    };
+  }
+
+  /** Opens the session (once): then the held jobs go to it, or fail with its reason. */
+  private open(): void {
+    if (this.opening) return;
+    this.opening = true;
+    this.session.open().then(() => {
+      this.opened = "ok";
+      // What was reserved before the open counts against the allocation it runs in.
+      this.used.clear();
+      for (const s of this.holders.values()) {
+        const key = this.keyOf(s);
+        this.used.set(key, (this.used.get(key) ?? 0) + s.tokens);
+      }
+      this.submitHeld();
+    }, () => {
+      this.opened = "failed";
+      this.failHeld();
+    });
+  }
+
+  /**
+   * Submits the held jobs that fit their allocation's free CPUs (the reservations made before
+   * the open counted the planned size, which a small partition cuts).
+   */
+  private submitHeld(): void {
+    for (const h of [...this.held]) {
+      const { tokens } = h.req.spec;
+      const key = this.keyOf(h.req.spec);
+      const busy = this.busy.get(key) ?? 0;
+      const cpus = this.cpusOf(h.req.spec);
+      // One that can never fit goes now: the session refuses it with the reason.
+      if (busy > 0 && busy + tokens > cpus && tokens <= cpus) continue;
+      this.held.splice(this.held.indexOf(h), 1);
+      this.submit(h, key);
+    }
+  }
+
+  private submit(h: Held, key: string): void {
+    const { req, sink } = h;
     const { spec } = req;
+    this.busy.set(key, (this.busy.get(key) ?? 0) + spec.tokens);
     // Its callbacks come later (output, a timer), never during `start`.
     const step: SlurmStep = this.session.start({
       name: spec.name,
@@ -78,9 +171,30 @@ export class SlurmRunner implements Runner {
       // pid: the local srun client's.
       onStart: (id) => sink.started(step.pid, { executor: "slurm", slurmJob: id }),
       onOutput: (stream, chunk) => sink.output(stream, chunk),
-      onExit: (e) => sink.ended({ kind: "exited", status: exitStatus(e) }),
+      onExit: (e) => {
+        this.busy.set(key, (this.busy.get(key) ?? 0) - spec.tokens);
+        sink.ended({ kind: "exited", status: exitStatus(e) });
+        this.submitHeld();
+      },
     });
-    return { signal: (sig) => step.kill(sig) };
+    h.step = step;
+  }
+
+  /** The session could not open: every held job fails with the reason (a signal: with it). */
+  private failHeld(): void {
+    const e = this.session.failure;
+    const status: ExitStatus = e instanceof SlurmInterrupted
+      ? { code: null, signal: e.signal }
+      : { code: null, signal: null, error: e?.message ?? "the Slurm session did not open" };
+    for (const h of [...this.held]) this.end(h, status);
+  }
+
+  /** Ends a job that has no step, after `start` has returned. */
+  private end(h: Held, status: ExitStatus): void {
+    if (h.over) return;
+    h.over = true;
+    this.held.splice(this.held.indexOf(h), 1);
+    this.session.reactor.setTimer(0, () => h.sink.ended({ kind: "exited", status }));
   }
 
   executorOf(): "slurm" {
@@ -168,5 +282,9 @@ export class ExecutorRunner implements Runner {
   close(): void {
     this.local.close?.();
     this.slurm.close?.();
+  }
+
+  runExit(): number | undefined {
+    return this.slurm.runExit?.() ?? this.local.runExit?.();
   }
 }

@@ -1,7 +1,7 @@
 /**
- * A run's link to Slurm: the allocation it holds (or runs inside), one `srun --exact` step per
- * job spawned through the reactor, cancelling one step or all of them, releasing the
- * allocation at the end.
+ * A run's link to Slurm: the allocation it holds (or runs inside), taken at the session's open
+ * (when the first job must run there), one `srun --exact` step per job spawned through the
+ * reactor, cancelling one step or all of them, releasing the allocation at the end.
  *
  * @module
  */
@@ -35,6 +35,15 @@ export interface SlurmSessionOptions {
   warn?: (msg: string) => void;
   /** How often a pending allocation is reported again (default 60 s). */
   noticeMs?: number;
+  /**
+   * Listen for SIGINT, SIGTERM and SIGHUP from the start of the open until `close` has released
+   * everything (default: only while the session opens). For a caller that listens as well (`jx
+   * run`'s builder): a signal that came while neither listened would kill jx (the runtime's
+   * default) with the allocation held.
+   */
+  holdSignals?: boolean;
+  /** Called as the allocation is granted, before it is used: a test's seam (a pause there). */
+  onGranted?(id: string): Promise<void> | void;
 }
 
 /** One job to run as a step. */
@@ -94,8 +103,9 @@ const REALLOC_TRIES = 3;
 const BACKSTOP_MS = 10_000;
 
 /**
- * Checks the cluster and takes the allocation(s): one line and exit 2 (a `JxInputError`)
- * when srun is missing, the controller does not answer or a partition does not exist.
+ * Checks the cluster and takes the allocation(s) at once (`SlurmSession.open`): one line and
+ * exit 2 (a `JxInputError`) when srun is missing, the controller does not answer or a partition
+ * does not exist; `SlurmInterrupted` on a signal meanwhile. Nothing asked for is left either way.
  *
  * @example Needs a Slurm cluster (tests/e2e/slurm_test.ts starts one)
  * ```ts ignore
@@ -108,54 +118,9 @@ const BACKSTOP_MS = 10_000;
  * ```
  */
 export async function openSlurm(o: SlurmSessionOptions): Promise<SlurmSession> {
-  const t: ToolEnv = { reactor: o.reactor, env: o.env, cwd: o.cwd };
-  const timeout = o.toolTimeoutMs ?? 10_000;
-  const named = [...new Set((o.partitions ?? [""]).map((p) => p ?? ""))];
-  const warn = o.warn ?? ((m: string) => console.error(m));
-  const session = new SlurmSession(t, timeout, warn);
-  // Ctrl-C or SIGTERM while jx checks and waits: nothing else listens yet (the run has not
-  // begun), so the session cancels what it asked for and the open ends with the signal.
-  const off = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((sig) =>
-    o.reactor.onSignal(sig, () => session.interrupt(sig))
-  );
-  try {
-    const found = await preflight(t, named, timeout);
-    session.defaultPartition = found.default;
-    if (session.interrupted) throw new SlurmInterrupted(session.interrupted);
-    const inside = o.env.SLURM_JOB_ID;
-    if (inside) {
-      const n = Number(o.env.SLURM_CPUS_ON_NODE ?? o.env.SLURM_NTASKS) || o.cpus;
-      session.allocations.set("", { id: inside, own: false, cpus: n });
-      return session;
-    }
-    for (const w of await leftovers(t, timeout)) warn(w);
-    await allocateAll(session, o, found.cpus);
-    return session;
-  } catch (e) {
-    // Whatever was asked for (granted or pending) is cancelled: nothing of the run is left.
-    await session.close();
-    throw session.interrupted ? new SlurmInterrupted(session.interrupted) : e;
-  } finally {
-    for (const f of off) f();
-  }
-}
-
-/**
- * One allocation per partition the jobs name, the default one named or not (`""`: a job that
- * names the default partition shares the allocation of jobs that name none).
- */
-async function allocateAll(
-  session: SlurmSession,
-  o: SlurmSessionOptions,
-  cpus: Map<string, number>,
-): Promise<void> {
-  const parts = [...new Set((o.partitions ?? [""]).map((p) => session.keyName(p)))];
-  for (const p of parts) {
-    if (session.interrupted) throw new SlurmInterrupted(session.interrupted);
-    const size = Math.max(1, Math.min(o.cpus, cpus.get(p) || o.cpus));
-    const a = await session.allocate(size, p, o.noticeMs);
-    session.allocations.set(p, a);
-  }
+  const session = new SlurmSession(o);
+  await session.open();
+  return session;
 }
 
 /** The open of a Slurm session was stopped by a signal: the run exits 128+N. */
@@ -170,7 +135,10 @@ export class SlurmInterrupted extends Error {
   }
 }
 
-/** See `openSlurm`. */
+/**
+ * A run's link to Slurm. Nothing reaches Slurm until `open` (or the first `start`, which waits
+ * for it): a run none of whose Slurm jobs has to run takes no allocation.
+ */
 export class SlurmSession {
   /** Allocations by partition (`""`: the default one, or the one jx runs inside). */
   readonly allocations: Map<string, Allocation> = new Map();
@@ -190,16 +158,122 @@ export class SlurmSession {
   private renewing = new Map<string, Promise<void>>();
   /** The default partition's name (its jobs share the allocation under `""`). */
   defaultPartition = "";
-  /** The signal that stopped the open, if one did. */
+  /** The first stop signal heard while listening (it stops an open under way). */
   interrupted?: "SIGINT" | "SIGTERM" | "SIGHUP";
+  /** Why the open failed (a `JxInputError`: Slurm cannot run the jobs; `SlurmInterrupted`). */
+  failure?: Error;
   /** The salloc running now, stopped by `interrupt`. */
   private salloc?: ChildHandle;
+  /** The open, once begun. */
+  private opening?: Promise<void>;
+  /** The open succeeded. */
+  private isOpen = false;
+  /** Stops listening for signals. */
+  private unlisten?: () => void;
+  private t: ToolEnv;
+  private timeoutMs: number;
+  private warn: (msg: string) => void;
 
-  constructor(
-    private t: ToolEnv,
-    private timeoutMs: number,
-    private warn: (msg: string) => void = () => {},
-  ) {}
+  /** A session that has not reached Slurm yet (see `open`). */
+  constructor(private o: SlurmSessionOptions) {
+    this.t = { reactor: o.reactor, env: o.env, cwd: o.cwd };
+    this.timeoutMs = o.toolTimeoutMs ?? 10_000;
+    this.warn = o.warn ?? ((m: string) => console.error(m));
+  }
+
+  /** The allocation's size asked for, before the partition's CPUs cap it. */
+  get planned(): number {
+    return this.o.cpus;
+  }
+
+  /** The reactor the session runs on. */
+  get reactor(): Reactor {
+    return this.t.reactor;
+  }
+
+  /** Whether the open has succeeded: the allocations are known. */
+  get ready(): boolean {
+    return this.isOpen;
+  }
+
+  /**
+   * Checks the cluster and takes the allocation(s), once (later calls share the first): a
+   * `JxInputError` when Slurm cannot run the jobs, `SlurmInterrupted` on a signal meanwhile,
+   * and whatever it asked for is cancelled then. Listens for stop signals from its start.
+   */
+  open(): Promise<void> {
+    return this.opening ??= this.openNow();
+  }
+
+  private async openNow(): Promise<void> {
+    this.listen();
+    try {
+      this.checkGoing();
+      const named = [...new Set((this.o.partitions ?? [""]).map((p) => p ?? ""))];
+      const found = await preflight(this.t, named, this.timeoutMs);
+      this.defaultPartition = found.default;
+      this.checkGoing();
+      const inside = this.o.env.SLURM_JOB_ID;
+      if (inside) {
+        const n = Number(this.o.env.SLURM_CPUS_ON_NODE ?? this.o.env.SLURM_NTASKS) || this.o.cpus;
+        this.allocations.set("", { id: inside, own: false, cpus: n });
+      } else {
+        for (const w of await leftovers(this.t, this.timeoutMs)) this.warn(w);
+        await this.allocateAll(found.cpus);
+      }
+      this.isOpen = true;
+    } catch (e) {
+      // Whatever was asked for (granted or pending) is cancelled: nothing of the run is left.
+      // (Steps waiting for the open fail with its error, not killed.)
+      await this.release();
+      this.forgetOwn();
+      this.failure = this.interrupted
+        ? new SlurmInterrupted(this.interrupted)
+        : this.closed
+        ? new Error("executor slurm: the session was closed while it opened")
+        : e as Error;
+      throw this.failure;
+    } finally {
+      if (!this.o.holdSignals || this.closed) this.stopListening();
+    }
+  }
+
+  /**
+   * One allocation per partition the jobs name, the default one named or not (`""`: a job that
+   * names the default partition shares the allocation of jobs that name none).
+   */
+  private async allocateAll(cpus: Map<string, number>): Promise<void> {
+    const parts = [...new Set((this.o.partitions ?? [""]).map((p) => this.keyName(p)))];
+    for (const p of parts) {
+      this.checkGoing();
+      const size = Math.max(1, Math.min(this.o.cpus, cpus.get(p) || this.o.cpus));
+      await this.allocate(size, p, this.o.noticeMs, (got) => {
+        this.allocations.set(p, got);
+        return this.o.onGranted?.(got.id);
+      });
+      this.checkGoing();
+    }
+  }
+
+  /** A signal or a close came during the open: it ends here (`failure` says which). */
+  private checkGoing(): void {
+    if (this.interrupted) throw new SlurmInterrupted(this.interrupted);
+    if (this.closed) throw new Error("closed");
+  }
+
+  /** Stop signals stop the open (salloc and what it queued); see `holdSignals`. */
+  private listen(): void {
+    if (this.unlisten) return;
+    const off = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((sig) =>
+      this.t.reactor.onSignal(sig, () => this.interrupt(sig))
+    );
+    this.unlisten = () => off.forEach((f) => f());
+  }
+
+  private stopListening(): void {
+    this.unlisten?.();
+    this.unlisten = undefined;
+  }
 
   /** Spare steps waiting whose task runs (their step id seen): the ones a job may be given. */
   get readySpares(): number {
@@ -221,17 +295,19 @@ export class SlurmSession {
   }
 
   /** The key in `allocations` of the allocation a job of `partition` runs in. */
-  private keyOf(partition: string | undefined): string | undefined {
+  keyOf(partition: string | undefined): string | undefined {
     const p = this.keyName(partition);
     if (this.allocations.has(p)) return p;
     return this.allocations.has("") ? "" : this.allocations.keys().next().value;
   }
 
   /**
-   * Starts one job as a step; while its allocation is being replaced (its node failed), the
-   * step is submitted once the new one is granted.
+   * Starts one job as a step; before the session is open, and while its allocation is being
+   * replaced (its node failed), the step is submitted once the allocation is granted.
    */
   start(req: StepRequest): SlurmStep {
+    // Before the open: the step waits for it (and fails with its error).
+    if (!this.isOpen && !this.closed) return this.deferred(req, this.open());
     const key = this.keyOf(req.slurm?.partition);
     const renewal = key === undefined ? undefined : this.renewing.get(key);
     return renewal ? this.deferred(req, renewal) : this.startNow(req, key);
@@ -360,12 +436,21 @@ export class SlurmSession {
     }
   }
 
-  /** A step that waits for `renewal` before it is submitted; a kill meanwhile withdraws it. */
-  private deferred(req: StepRequest, renewal: Promise<void>): SlurmStep {
+  /**
+   * A step that waits for `until` (the open, a renewal) before it is submitted; a kill
+   * meanwhile withdraws it; if `until` fails, the step fails with its error.
+   */
+  private deferred(req: StepRequest, until: Promise<void>): SlurmStep {
     let inner: SlurmStep | undefined;
-    let killed = false;
+    let over = false;
     let finish!: (e: StepExit) => void;
     const done = new Promise<StepExit>((r) => finish = r);
+    const end = (exit: StepExit) => {
+      over = true;
+      this.live.delete(step);
+      req.onExit(exit);
+      finish(exit);
+    };
     const step: SlurmStep = {
       get stepId() {
         return inner?.stepId;
@@ -375,20 +460,23 @@ export class SlurmSession {
       },
       kill: (signal) => {
         if (inner) return inner.kill(signal);
-        if (killed) return;
-        killed = true;
-        this.live.delete(step);
+        if (over) return;
+        over = true;
         const exit: StepExit = { code: null, signal, reason: "withdrawn before it ran" };
-        this.t.reactor.setTimer(0, () => (req.onExit(exit), finish(exit)));
+        this.t.reactor.setTimer(0, () => end(exit));
       },
       done,
     };
     this.live.add(step);
-    void renewal.then(() => {
-      if (killed) return;
+    void until.then(() => {
+      if (over) return;
       this.live.delete(step);
       inner = this.start(req);
       void inner.done.then(finish);
+    }, (e: Error) => {
+      if (over) return;
+      const signal = e instanceof SlurmInterrupted ? e.signal : null;
+      end({ code: null, signal, error: e.message, reason: e.message });
     });
     return step;
   }
@@ -429,9 +517,15 @@ export class SlurmSession {
 
   /**
    * Asks for an allocation (`allocate`), each id salloc names recorded as pending until it is
-   * granted, so that `cancelAll` cancels it whatever happens meanwhile.
+   * granted and handed to `granted` (which records it), so that `cancelAll` cancels it whatever
+   * happens meanwhile.
    */
-  async allocate(cpus: number, partition: string, noticeMs?: number): Promise<Allocation> {
+  async allocate(
+    cpus: number,
+    partition: string,
+    noticeMs?: number,
+    granted?: (a: Allocation) => Promise<void> | void,
+  ): Promise<Allocation> {
     const a = await allocate(this.t, cpus, partition, {
       onPending: (id) => this.queued(id),
       warn: this.warn,
@@ -439,11 +533,18 @@ export class SlurmSession {
       noticeMs,
       toolTimeoutMs: this.timeoutMs,
     }, ownerComment()).finally(() => this.salloc = undefined);
-    this.pending.delete(a.id);
+    try {
+      await granted?.(a);
+    } finally {
+      this.pending.delete(a.id);
+    }
     return a;
   }
 
-  /** A signal while the session opens: salloc stops, what it queued is cancelled. */
+  /**
+   * A stop signal: the open stops (salloc, and what it queued is cancelled); the rest is the
+   * caller's (the run stops its jobs, `close` releases the allocations).
+   */
   interrupt(sig: "SIGINT" | "SIGTERM" | "SIGHUP"): void {
     this.interrupted ??= sig;
     this.salloc?.kill("SIGTERM");
@@ -562,10 +663,19 @@ export class SlurmSession {
     for (const sp of idle) sp.child.closeStdin?.(); // nothing to run: it ends (exit 0)
     const steps = [...this.live];
     for (const s of steps) if (!idle.some((sp) => sp.step === s)) s.kill("SIGKILL");
+    await this.release(steps);
+  }
+
+  /**
+   * Cancels jx's own allocations and those still pending; waits for `steps` to end and for
+   * squeue to stop listing them, and warns when it cannot tell that they are gone.
+   */
+  private async release(steps: SlurmStep[] = []): Promise<void> {
     const own = [...this.allocations.values()].filter((a) => a.own).map((a) => a.id);
     const ids = [...new Set([...own, ...this.pending])];
     if (!ids.length) return void await Promise.all(steps.map((s) => s.done));
     const r = await runTool(this.t, ["scancel", "-Q", ...ids], this.timeoutMs);
+    for (const id of ids) this.pending.delete(id);
     await Promise.all(steps.map((s) => s.done));
     const why = r.code === 0 ? await this.gone(ids, BACKSTOP_MS) : `scancel: ${toolError(r)}`;
     if (why) {
@@ -597,12 +707,27 @@ export class SlurmSession {
     return `still listed after ${boundMs} ms`;
   }
 
-  /** Ends the session: cancels what is left and releases jx's own allocations. Idempotent. */
+  /**
+   * Ends the session: an open under way is stopped (its salloc) and waited for, what is left is
+   * cancelled and jx's own allocations are released; then it stops listening for signals.
+   * Idempotent.
+   */
   close(): Promise<void> {
-    this.closed ??= this.cancelAll().then(() => {
-      for (const [p, a] of this.allocations) if (a.own) this.allocations.delete(p);
-    });
+    this.closed ??= this.shutdown();
     return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.salloc?.kill("SIGTERM");
+    await this.opening?.catch(() => {});
+    await this.cancelAll();
+    this.forgetOwn();
+    this.stopListening();
+  }
+
+  /** Forgets jx's own allocations, once cancelled. */
+  private forgetOwn(): void {
+    for (const [p, a] of this.allocations) if (a.own) this.allocations.delete(p);
   }
 
   /** Steps not ended yet. */

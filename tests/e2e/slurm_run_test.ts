@@ -33,6 +33,36 @@ function queue(env: Record<string, string>): string {
   return (q("-h", "-o", "%i %j %T") + q("-s", "-h", "-o", "%i")).trim();
 }
 
+/**
+ * How many allocations (Slurm jobs named jx) asked for from `dir` the cluster has ended: its job
+ * completion log (tools/slurm/start.sh), written before squeue stops listing a job.
+ */
+function allocationsFrom(cluster: string, dir: string): number {
+  return Deno.readTextFileSync(`${cluster}/log/jobcomp.txt`).split("\n")
+    .filter((l) => l.includes(" Name=jx ") && l.includes(` WorkDir=${dir} `)).length;
+}
+
+/** A copy of the cluster's slurm.conf whose controller port nothing listens on. */
+async function downConf(conf: string): Promise<string> {
+  const path = `${await Deno.makeTempDir({ prefix: "jx-slurm-down-" })}/slurm.conf`;
+  const text = await Deno.readTextFile(conf);
+  await Deno.writeTextFile(path, text.replace(/^SlurmctldPort=.*$/m, "SlurmctldPort=1"));
+  return path;
+}
+
+/** Reads `child`'s stderr until `re` matches what came; returns that text. */
+async function stderrUntil(child: Deno.ChildProcess, re: RegExp): Promise<string> {
+  const reader = child.stderr.getReader();
+  let text = "";
+  while (!re.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += dec.decode(value);
+  }
+  reader.releaseLock();
+  return text;
+}
+
 const starts = (ev: LoggedEvent[], job: string) =>
   ev.filter((e) => e.type === "job.start" && e.job === job);
 const endOf = (ev: LoggedEvent[], job: string) =>
@@ -53,8 +83,8 @@ Deno.test({
     assert.ok(out.success, dec.decode(out.stderr));
     const env = { SLURM_CONF: /SLURM_CONF=(\S+)/.exec(dec.decode(out.stdout))![1] };
     try {
-      await cases(t, env, "deno");
-      await cases(t, env, "bun");
+      await cases(t, env, "deno", cluster);
+      await cases(t, env, "bun", cluster);
     } finally {
       await new Deno.Command(`${ROOT}/tools/slurm/stop.sh`, { args: [cluster] }).output();
     }
@@ -65,7 +95,12 @@ Deno.test({
  * The cases under runtime `rt`: every one under Deno; under Bun (bin/jx's other runtime) all
  * but the up-to-date check, which is runtime-neutral state code.
  */
-async function cases(t: Deno.TestContext, env: Record<string, string>, rt: Runtime) {
+async function cases(
+  t: Deno.TestContext,
+  env: Record<string, string>,
+  rt: Runtime,
+  cluster: string,
+) {
   /** `jx run ARGS` in `dir` against the cluster. */
   const jx = (dir: string, env: Record<string, string>, ...args: string[]) =>
     runJx(["run", "--executor", "slurm", "--events", "ev.ndjson", ...args], {
@@ -432,24 +467,116 @@ jobs:
     assert.equal(queue(env), "", "no allocation");
   }, "deno");
 
-  await step("preflight: one line and exit 2 before anything runs", async () => {
-    const dir = await tempDir({
-      "jobs.yaml": `
+  await step(
+    "Slurm cannot run a job: the reason as the last line, exit 2, nothing ran",
+    async () => {
+      const dir = await tempDir({
+        "jobs.yaml": `
 jobs:
   a: { run: "touch ran", slurm: { partition: nosuch } }
 `,
-    });
-    const r = await jx(dir, env);
-    assert.equal(r.code, 2);
-    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
-    assert.match(
-      r.stderr,
-      /executor slurm: partition 'nosuch' does not exist \(partitions: main\)/,
+      });
+      const r = await jx(dir, env);
+      assert.equal(r.code, 2, r.stderr);
+      const last = r.stderr.trim().split("\n").at(-1);
+      assert.equal(
+        last,
+        "jx: executor slurm: partition 'nosuch' does not exist (partitions: main)",
+      );
+      let ev = await readEvents(`${dir}/ev.ndjson`);
+      assert.match(String(endOf(ev, "a").error), /^executor slurm: partition 'nosuch' does not/);
+      assert.deepEqual([ev.at(-1)!.type, ev.at(-1)!.exit], ["run.end", 2]);
+      const down = await jx(dir, { ...env, SLURM_CONF: `${dir}/missing.conf` });
+      assert.equal(down.code, 2);
+      assert.match(down.stderr.trim().split("\n").at(-1)!, /^jx: executor slurm: /);
+      ev = await readEvents(`${dir}/ev.ndjson`);
+      assert.match(String(endOf(ev, "a").error), /^executor slurm: /);
+      await assert.rejects(Deno.stat(`${dir}/ran`));
+      assert.equal(queue(env), "");
+    },
+  );
+
+  await step("no allocation when no Slurm job has to run; one when one has", async () => {
+    const dir = await Deno.realPath(
+      await tempDir({
+        "jobs.yaml": `
+cache: true
+jobs:
+  a: { run: "cat in.txt > a.out", reads: [in.txt], writes: [a.out] }
+  b: { run: "cat a.out > b.out", reads: [a.out], writes: [b.out] }
+  here: { run: "echo here", executor: local }
+`,
+        "in.txt": "one\n",
+      }),
     );
-    const down = await jx(dir, { SLURM_CONF: `${dir}/missing.conf` });
-    assert.equal(down.code, 2);
-    assert.equal(down.stderr.trim().split("\n").length, 1, down.stderr);
-    assert.match(down.stderr, /executor slurm: /);
-    await assert.rejects(Deno.stat(`${dir}/ran`));
+    const store = ["--cache-dir", await Deno.makeTempDir({ prefix: "jx-store-" })];
+    const unreachable = { ...env, SLURM_CONF: await downConf(env.SLURM_CONF) };
+    const forget = async () => {
+      for (const p of [".jx", "a.out", "b.out"]) {
+        await Deno.remove(`${dir}/${p}`, { recursive: true });
+      }
+    };
+    const first = await jx(dir, env, ...store);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(allocationsFrom(cluster, dir), 1);
+    // Outputs and state gone: both Slurm jobs come back from the cache, no allocation taken;
+    // with the controller unreachable too, nothing to say.
+    for (const e of [env, unreachable]) {
+      await forget();
+      const r = await jx(dir, e, ...store);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /slurm|allocation/i);
+      const ev = await readEvents(`${dir}/ev.ndjson`);
+      for (const j of ["a", "b"]) {
+        assert.deepEqual([starts(ev, j).length, endOf(ev, j).cache], [0, "local"], j);
+      }
+      assert.equal(starts(ev, "here")[0].executor, "local");
+      assert.equal(await Deno.readTextFile(`${dir}/b.out`), "one\n");
+    }
+    // Up to date, the full way (not the no-op fast path), the controller unreachable.
+    const up = await jx(dir, { ...unreachable, JX_NO_FAST_NOOP: "1" }, ...store);
+    assert.equal(up.code, 0, up.stderr);
+    assert.doesNotMatch(up.stderr, /slurm|allocation/i);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    assert.ok(ev.some((e) => e.job === "b" && e.reason === "up-to-date"));
+    assert.equal(allocationsFrom(cluster, dir), 1, "none for the restored and up-to-date runs");
+    // One job to do: the allocation is taken for it (after the run began), the next one runs too.
+    await Deno.writeTextFile(`${dir}/in.txt`, "two\n");
+    const again = await jx(dir, env, ...store);
+    assert.equal(again.code, 0, again.stderr);
+    const ev2 = await readEvents(`${dir}/ev.ndjson`);
+    for (const j of ["a", "b"]) assert.equal(starts(ev2, j)[0].executor, "slurm", j);
+    assert.equal(await Deno.readTextFile(`${dir}/b.out`), "two\n");
+    assert.equal(allocationsFrom(cluster, dir), 2);
+    assert.equal(queue(env), "");
   });
+
+  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    await step(
+      `${sig} right as the allocation is granted: exit ${code}, nothing left`,
+      async () => {
+        const dir = await tempDir({ "jobs.yaml": "jobs:\n  c: { run: touch ran }\n" });
+        const [cmd, argv] = jxCommand(rt, ["run", "--executor", "slurm", "--events", "ev.ndjson"]);
+        // jx pauses 3 s right after salloc's grant, before the allocation is used (a seam for
+        // this test), and says so: the signal comes in that pause.
+        const child = new Deno.Command(cmd, {
+          args: argv,
+          cwd: dir,
+          env: { ...env, JX_SLURM_GRANT_PAUSE_MS: "3000" },
+          stdout: "null",
+          stderr: "piped",
+        }).spawn();
+        const said = await stderrUntil(child, /allocation \d+ granted; pausing/);
+        child.kill(sig);
+        const o = await child.output();
+        const stderr = said + dec.decode(o.stderr);
+        assert.equal(o.code, code, stderr);
+        assert.equal(queue(env), "", "the allocation is released");
+        await assert.rejects(Deno.stat(`${dir}/ran`));
+        const ev = await readEvents(`${dir}/ev.ndjson`);
+        assert.deepEqual([ev.at(-1)!.status, ev.at(-1)!.exit], ["interrupted", code]);
+        assert.equal(endOf(ev, "c").status, "cancelled");
+      },
+    );
+  }
 }

@@ -8,7 +8,14 @@
  */
 import assert from "node:assert/strict";
 import { createReactor, type Reactor } from "../../lib/reactor/mod.ts";
-import { gateScript, openSlurm, type SlurmSession, type StepExit } from "../../lib/slurm/mod.ts";
+import type { ListenSignal } from "../../lib/reactor/mod.ts";
+import {
+  gateScript,
+  openSlurm,
+  SlurmInterrupted,
+  SlurmSession,
+  type StepExit,
+} from "../../lib/slurm/mod.ts";
 import { ROOT } from "../helpers.ts";
 
 const HAVE_SLURM = ["slurmctld", "slurmd", "munged", "srun"].every((c) =>
@@ -70,6 +77,32 @@ async function stepsGone(env: Record<string, string>): Promise<string[]> {
     await new Promise((ok) => setTimeout(ok, 100));
   }
   return steps();
+}
+
+/**
+ * `real` with its signal listeners kept here: `fire` calls them as a signal would (none reaches
+ * the test's process), `listening` counts them.
+ */
+function signalSpy(real: Reactor) {
+  const cbs = new Set<{ sig: ListenSignal; cb: () => void }>();
+  const reactor = new Proxy(real, {
+    get(target, prop) {
+      if (prop === "onSignal") {
+        return (sig: ListenSignal, cb: () => void) => {
+          const l = { sig, cb };
+          cbs.add(l);
+          return () => cbs.delete(l);
+        };
+      }
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  return {
+    reactor,
+    listening: () => cbs.size,
+    fire: (sig: ListenSignal) => [...cbs].filter((l) => l.sig === sig).forEach((l) => l.cb()),
+  };
 }
 
 interface Ran {
@@ -399,6 +432,85 @@ async function steps(
         e.message.startsWith("executor slurm: partition 'nope' does not exist (partitions: main)"),
     );
     assert.deepEqual(queue(env), "");
+  });
+
+  await t.step("nothing reaches Slurm before the open; the first step opens it", async () => {
+    const spy = signalSpy(reactor);
+    const lazy = new SlurmSession({ reactor: spy.reactor, env, cwd: dir, cpus: 1 });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual([lazy.ready, spy.listening(), queue(env)], [false, 0, ""]);
+    const r = await runStep(lazy, dir, "echo hi");
+    assert.deepEqual([r.exit.code, r.stdout, lazy.ready], [0, "hi\n", true]);
+    assert.equal(spy.listening(), 0, "listening only while it opened");
+    await lazy.close();
+    assert.deepEqual(queue(env), "");
+  });
+
+  await t.step("a stop signal right at the grant: the open ends, nothing left", async () => {
+    const spy = signalSpy(reactor);
+    const s2 = new SlurmSession({
+      reactor: spy.reactor,
+      env,
+      cwd: dir,
+      cpus: 1,
+      onGranted: (id) => {
+        assert.match(queue(env), new RegExp(`^${id} jx RUNNING`));
+        spy.fire("SIGTERM");
+      },
+    });
+    const step = runStep(s2, dir, "touch ran");
+    await assert.rejects(s2.open(), (e) => e instanceof SlurmInterrupted && e.signal === "SIGTERM");
+    const r = await step;
+    assert.deepEqual([r.exit.code, r.exit.signal, r.started], [null, "SIGTERM", undefined]);
+    assert.deepEqual([queue(env), spy.listening()], ["", 0]);
+    await assert.rejects(Deno.stat(`${dir}/ran`));
+    await s2.close();
+  });
+
+  await t.step("holdSignals: listening from the open until the release is over", async () => {
+    const spy = signalSpy(reactor);
+    const held = new SlurmSession({
+      reactor: spy.reactor,
+      env,
+      cwd: dir,
+      cpus: 1,
+      holdSignals: true,
+      onGranted: () => assert.equal(spy.listening(), 3, "at the grant"),
+    });
+    assert.equal(spy.listening(), 0, "not before the open");
+    await held.open();
+    assert.equal(spy.listening(), 3, "after the open");
+    const closing = held.close();
+    assert.equal(spy.listening(), 3, "while it releases");
+    spy.fire("SIGINT"); // heard, not fatal: the release goes on
+    await closing;
+    assert.deepEqual([held.interrupted, spy.listening(), queue(env)], ["SIGINT", 0, ""]);
+  });
+
+  await t.step("closed while the allocation waits: nothing left", async () => {
+    const blocker = new Deno.Command("srun", {
+      args: ["-n4", "--job-name=blocker", "sleep", "30"],
+      env,
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      while (!/ blocker RUNNING/.test(queue(env))) await new Promise((r) => setTimeout(r, 50));
+      const said: string[] = [];
+      const s4 = new SlurmSession({ reactor, env, cwd: dir, cpus: 2, warn: (m) => said.push(m) });
+      const step = runStep(s4, dir, "touch ran");
+      while (!said.some((w) => /waiting for an allocation/.test(w))) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await s4.close();
+      const r = await step;
+      assert.match(r.exit.error!, /closed while it opened/);
+      assert.match(queue(env), /^\d+ blocker RUNNING\n\d+\.0$/, "only the blocker is left");
+    } finally {
+      slurm(env, "scancel", "-n", "blocker");
+      await blocker.status;
+    }
+    await assert.rejects(Deno.stat(`${dir}/ran`));
   });
 
   // Last: it stops the controller.
