@@ -10,8 +10,8 @@
 import assert from "node:assert/strict";
 import { BUN, readEvents, ROOT, runJx, tempDir } from "../helpers.ts";
 import {
+  checkFifoServer,
   clientMakefile,
-  fifoServerDir,
   findMake44,
   make,
   MAKE_TROUBLE,
@@ -132,20 +132,7 @@ Deno.test({
     "jobserver [bun] server, fifo style: make 4.4.1 sub-makes, a make 4.3 job (jobserver: pipe) and a none job share jx -j3",
   ignore: !MAKE44,
   fn: async () => {
-    const dir = await fifoServerDir(MAKE44!);
-    const r = await runJx(["run", "-j3", "--jobserver-style", "fifo"], { cwd: dir, ...ON_BUN });
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.doesNotMatch(r.stdout + r.stderr, MAKE_TROUBLE);
-    assert.doesNotMatch(r.stderr, /warning/, "the pool is whole at the end");
-    const c = await maxConcurrency(`${dir}/d1/log`, `${dir}/d2/log`, `${dir}/d3/log`);
-    assert.equal(c.count, 18);
-    assert.ok(c.max <= 3, `at most 3 recipes at once, saw ${c.max}`);
-    assert.ok(c.max >= 2, `the pool was used, saw ${c.max}`);
-    const fifo = /--jobserver-auth=fifo:(\S+)/.exec(await Deno.readTextFile(`${dir}/d1/flags.a`));
-    assert.ok(fifo, "make 4.4.1 got the fifo form");
-    assert.match(await Deno.readTextFile(`${dir}/d3/flags.a`), /-j3 --jobserver-auth=\d+,\d+/);
-    assert.equal(await Deno.readTextFile(`${dir}/none.txt`), "[]\n");
-    await assert.rejects(Deno.stat(fifo[1]), "the fifo is removed at exit");
+    await checkFifoServer(MAKE44!, ON_BUN);
   },
 });
 

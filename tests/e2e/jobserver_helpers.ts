@@ -6,7 +6,16 @@
  *
  * @module
  */
-import { type LoggedEvent, ROOT, sleep, tempDir, waitForFile } from "../helpers.ts";
+import assert from "node:assert/strict";
+import {
+  type LoggedEvent,
+  ROOT,
+  runJx,
+  type Runtime,
+  sleep,
+  tempDir,
+  waitForFile,
+} from "../helpers.ts";
 
 /**
  * A tool newer than Debian 12's, built from Debian's source by tools/build-tool.sh into
@@ -143,6 +152,33 @@ jobs:
 `,
   });
 };
+
+/**
+ * `jx run -j3 --jobserver-style fifo` in a `fifoServerDir` (on `opts.runtime`):
+ * its 18 recipes ran, at most 3 at once and more than one; make 4.4.1 got the
+ * fifo form, the make 4.3 job the pipe form, the job outside the pool no
+ * MAKEFLAGS; the pool whole at the end and the fifo removed.
+ */
+export async function checkFifoServer(
+  make44: string,
+  opts: { runtime?: Runtime; env?: Record<string, string> } = {},
+): Promise<void> {
+  const dir = await fifoServerDir(make44);
+  const r = await runJx(["run", "-j3", "--jobserver-style", "fifo"], { cwd: dir, ...opts });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.doesNotMatch(r.stdout + r.stderr, MAKE_TROUBLE);
+  assert.doesNotMatch(r.stderr, /warning/, "the pool is whole at the end");
+  const c = await maxConcurrency(`${dir}/d1/log`, `${dir}/d2/log`, `${dir}/d3/log`);
+  assert.equal(c.count, 18);
+  assert.ok(c.max <= 3, `at most 3 recipes at once, saw ${c.max}`);
+  assert.ok(c.max >= 2, `the pool was used, saw ${c.max}`);
+  const fifo = /--jobserver-auth=fifo:(\S+)/.exec(await Deno.readTextFile(`${dir}/d1/flags.a`));
+  assert.ok(fifo, "make 4.4.1 got the fifo form");
+  assert.match(await Deno.readTextFile(`${dir}/d2/flags.f`), /-j3 --jobserver-auth=fifo:/);
+  assert.match(await Deno.readTextFile(`${dir}/d3/flags.a`), /-j3 --jobserver-auth=\d+,\d+/);
+  assert.equal(await Deno.readTextFile(`${dir}/none.txt`), "[]\n");
+  await assert.rejects(Deno.stat(fifo[1]), "the fifo is removed at exit");
+}
 
 /**
  * A Makefile for `make -j3`: two recorded recipes `x` and `y`, and `j`, a `+`
