@@ -76,6 +76,14 @@ export async function runJx(
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
+/** SIGKILLs `child` if it still runs and waits for it (a test's last word, passed or failed). */
+export async function killAndWait(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGKILL");
+  } catch { /* ended */ }
+  await child.status;
+}
+
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -3,7 +3,7 @@
  * `--force`, `clean`, concurrent runs, and kill -9 at random instants.
  */
 import assert from "node:assert/strict";
-import { jxCommand, readEvents, runJx, tempDir } from "../helpers.ts";
+import { jxCommand, killAndWait, readEvents, runJx, tempDir } from "../helpers.ts";
 
 const JOBS = `
 vars: { SUFFIX: "" }
@@ -183,10 +183,7 @@ Deno.test("kill -9 at random instants never leaves state that skips wrongly", as
       .spawn();
     seed = (seed * 1103515245 + 12345) % 2147483648;
     await new Promise((r) => setTimeout(r, 60 + (seed % 250)));
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already done */ }
-    await child.status;
+    await killAndWait(child);
     await new Promise((r) => setTimeout(r, 120)); // orphaned jobs finish or die
     const r = await runJx(["run", "--output", "quiet"], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);

@@ -12,7 +12,7 @@ import { parseJobsFile } from "../../lib/graph/mod.ts";
 import type { RunEvent } from "../../lib/scheduler/mod.ts";
 import { graphData, RunFeed, startUi } from "../../lib/ui/mod.ts";
 import { hostAllowed, originAllowed } from "../../lib/ui/security.ts";
-import { jxCommand, RUNTIMES, tempDir } from "../helpers.ts";
+import { jxCommand, killAndWait, RUNTIMES, tempDir } from "../helpers.ts";
 
 const enc = new TextEncoder();
 
@@ -171,10 +171,7 @@ jobs:
       assert.match(await jx.out, /after-the-flood/);
     } finally {
       closeAll(flood);
-      try {
-        jx.child.kill("SIGKILL");
-      } catch { /* ended */ }
-      await jx.child.status;
+      await killAndWait(jx.child);
     }
   });
 
@@ -191,10 +188,7 @@ jobs:
       assert.equal((await jx.child.status).code, 130, await jx.rest);
     } finally {
       closeAll(flood);
-      try {
-        jx.child.kill("SIGKILL");
-      } catch { /* ended */ }
-      await jx.child.status;
+      await killAndWait(jx.child);
     }
   });
 
@@ -211,10 +205,7 @@ jobs:
       jx.child.kill("SIGINT");
       assert.equal((await jx.child.status).code, 130, await jx.rest);
     } finally {
-      try {
-        jx.child.kill("SIGKILL");
-      } catch { /* ended */ }
-      await jx.child.status;
+      await killAndWait(jx.child);
     }
   });
 }

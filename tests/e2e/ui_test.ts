@@ -12,7 +12,20 @@ import { existsSync } from "node:fs";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { createReactor, loadJobsFile, type RunEvent, runJobs } from "../../mod.ts";
 import { type ControlRequest, graphData, RunFeed, startUi } from "../../lib/ui/mod.ts";
-import { jxCommand, ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
+import { jxCommand, killAndWait, ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
+
+/**
+ * A new page of `browser` at `url` (1400x900) once the page says it is ready;
+ * its uncaught errors go to `errors` when given.
+ */
+async function openPage(browser: Browser, url: string, errors?: string[]): Promise<Page> {
+  const page = await browser.newPage();
+  if (errors) page.on("pageerror", (e) => errors.push(String(e)));
+  await page.setViewport({ width: 1400, height: 900 });
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="1"]');
+  return page;
+}
 
 /** The page's document, in functions puppeteer runs in the browser (no DOM types here). */
 // deno-lint-ignore no-explicit-any
@@ -198,10 +211,7 @@ Deno.test({
     withBrowser(async (browser) => {
       const { dir, graph, ui, controls } = await liveUi();
       try {
-        const page = await browser.newPage();
-        await page.setViewport({ width: 1400, height: 900 });
-        await page.goto(ui.url);
-        await page.waitForSelector('body[data-ready="1"]');
+        const page = await openPage(browser, ui.url);
         // Every job and module of the file is a node; edges carry their reasons.
         const names = await page.$$eval(
           ".node",
@@ -364,10 +374,7 @@ Deno.test({
       const graph = loadJobsFile(`${dir}/jobs.yaml`);
       const ui = await startUi({ graph: graphData(graph) });
       try {
-        const page = await browser.newPage();
-        await page.setViewport({ width: 1400, height: 900 });
-        await page.goto(ui.url);
-        await page.waitForSelector('body[data-ready="1"]');
+        const page = await openPage(browser, ui.url);
         const boxes = await page.$$eval(".node", (ns) =>
           ns.map((n) => {
             const m = /translate\(([-\d.]+),([-\d.]+)\)/.exec(n.getAttribute("transform") ?? "")!;
@@ -540,10 +547,7 @@ Deno.test({
         assert.equal(graph.mode, "run");
         assert.equal(graph.jobs.find((j: { name: string }) => j.name === "gen").lastMs, known.gen);
 
-        const page = await browser.newPage();
-        await page.setViewport({ width: 1400, height: 900 });
-        await page.goto(jx.url);
-        await page.waitForSelector('body[data-ready="1"]');
+        const page = await openPage(browser, jx.url);
         // The job's state changes live and its output appears while it runs.
         await nodeState(page, "slow", "running");
         await page.click('.node[data-name="slow"]');
@@ -598,10 +602,7 @@ Deno.test({
         );
         await shot(page, "run-ui-ended");
       } finally {
-        try {
-          jx.child.kill("SIGKILL");
-        } catch { /* ended */ }
-        await jx.child.status;
+        await killAndWait(jx.child);
       }
     }),
 });
@@ -624,10 +625,7 @@ jobs:
       });
       const jx = await startLive(dir, ["watch", "--ui"]);
       try {
-        const page = await browser.newPage();
-        await page.setViewport({ width: 1400, height: 900 });
-        await page.goto(jx.url);
-        await page.waitForSelector('body[data-ready="1"]');
+        const page = await openPage(browser, jx.url);
         const head = (re: string) =>
           page.waitForFunction(
             (r: string) => new RegExp(r).test(document.querySelector("#tlhead")?.textContent ?? ""),
@@ -647,10 +645,7 @@ jobs:
         assert.equal(end.code, 130, end.stderr);
         await page.waitForSelector('body[data-ended="1"]');
       } finally {
-        try {
-          jx.child.kill("SIGKILL");
-        } catch { /* ended */ }
-        await jx.child.status;
+        await killAndWait(jx.child);
       }
     }),
 });
@@ -663,12 +658,8 @@ Deno.test({
     withBrowser(async (browser) => {
       const { ui } = await liveUi();
       try {
-        const page = await browser.newPage();
         const errors: string[] = [];
-        page.on("pageerror", (e) => errors.push(String(e)));
-        await page.setViewport({ width: 1400, height: 900 });
-        await page.goto(ui.url);
-        await page.waitForSelector('body[data-ready="1"]');
+        const page = await openPage(browser, ui.url, errors);
         const chunk = new TextEncoder().encode("from-ghost\n");
         for (
           const e of [
@@ -736,12 +727,8 @@ modules:
       });
       const jx = await startLive(dir, ["run", "--ui", "merge", "keep"]);
       try {
-        const page = await browser.newPage();
         const errors: string[] = [];
-        page.on("pageerror", (e) => errors.push(String(e)));
-        await page.setViewport({ width: 1400, height: 900 });
-        await page.goto(jx.url);
-        await page.waitForSelector('body[data-ready="1"]');
+        const page = await openPage(browser, jx.url, errors);
         await nodeState(page, "merge", "ok");
         // The made jobs are nodes, after the job that made them and before what needs it.
         await nodeState(page, "shard-1", "ok");
@@ -764,10 +751,7 @@ modules:
         assert.deepEqual(errors, []);
         assert.equal((await jx.stop("SIGINT")).code, 130);
       } finally {
-        try {
-          jx.child.kill("SIGKILL");
-        } catch { /* ended */ }
-        await jx.child.status;
+        await killAndWait(jx.child);
       }
     }),
 });
@@ -823,10 +807,7 @@ Deno.test("[bun] jx run --ui on Bun: a control POST pauses the real module (jx c
     const end = await jx.stop("SIGINT");
     assert.equal(end.code, 130, end.stderr);
   } finally {
-    try {
-      jx.child.kill("SIGKILL");
-    } catch { /* ended */ }
-    await jx.child.status;
+    await killAndWait(jx.child);
   }
 });
 
