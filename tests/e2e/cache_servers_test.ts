@@ -126,6 +126,36 @@ async function assertRestored(url: string, env: Record<string, string>, content:
   assert.equal(again.kind === "hit" && again.source, "local", "copied into the local store");
 }
 
+/**
+ * An entry under a fresh key whose outputs are `out/a` and `out/b`, holding
+ * `a` and `b` (digests `da` and `db`).
+ */
+async function twoFiles(a: Uint8Array<ArrayBuffer>, b: Uint8Array<ArrayBuffer>) {
+  const hexOf = async (x: Uint8Array<ArrayBuffer>) =>
+    [...new Uint8Array(await crypto.subtle.digest("SHA-256", x))]
+      .map((v) => v.toString(16).padStart(2, "0")).join("");
+  const file = async (path: string, x: Uint8Array<ArrayBuffer>) => ({
+    kind: "file" as const,
+    path,
+    mode: 0o644,
+    digest: await hexOf(x),
+    size: x.length,
+  });
+  const key = await sha256Hex(crypto.randomUUID());
+  const [fa, fb] = [await file("out/a", a), await file("out/b", b)];
+  const entry: Entry = {
+    v: 1,
+    key,
+    job: "j",
+    createdMs: 2,
+    exit: 0,
+    durationMs: 1,
+    outputs: [fa, fb],
+    log: { stdout: null, stderr: null, order: [] },
+  };
+  return { key, entry, da: fa.digest, db: fb.digest };
+}
+
 /** Asserts a miss with exactly one warning matching `why`, and nothing restored. */
 async function assertRefused(
   url: string,
@@ -187,28 +217,7 @@ Deno.test({
     // 9 MiB: the upload and the spool each take it in several pieces.
     const a = new Uint8Array(9 * 1024 * 1024).map((_, i) => (i * 7) ^ (i >> 11));
     const b = te.encode(`second ${crypto.randomUUID()}`);
-    const hexOf = async (x: Uint8Array<ArrayBuffer>) =>
-      [...new Uint8Array(await crypto.subtle.digest("SHA-256", x))]
-        .map((v) => v.toString(16).padStart(2, "0")).join("");
-    const [da, db] = [await hexOf(a), await hexOf(b)];
-    const file = (path: string, digest: string, size: number) => ({
-      kind: "file" as const,
-      path,
-      mode: 0o644,
-      digest,
-      size,
-    });
-    const key = await sha256Hex(crypto.randomUUID());
-    const entry: Entry = {
-      v: 1,
-      key,
-      job: "j",
-      createdMs: 2,
-      exit: 0,
-      durationMs: 1,
-      outputs: [file("out/a", da, a.length), file("out/b", db, b.length)],
-      log: { stdout: null, stderr: null, order: [] },
-    };
+    const { key, entry, da, db } = await twoFiles(a, b);
     const spools = () =>
       [...Deno.readDirSync(tmpdir())].filter((e) => e.name.startsWith(`jx-artifact-${Deno.pid}-`));
     const source = new LocalStore(await tempDir());
@@ -319,25 +328,7 @@ Deno.test({
     const te = new TextEncoder();
     const a = te.encode(`first ${crypto.randomUUID()}`),
       b = te.encode(`second ${crypto.randomUUID()}`);
-    const [da, db] = [await sha256Hex(td.decode(a)), await sha256Hex(td.decode(b))];
-    const file = (path: string, digest: string, size: number) => ({
-      kind: "file" as const,
-      path,
-      mode: 0o644,
-      digest,
-      size,
-    });
-    const key = await sha256Hex(crypto.randomUUID());
-    const entry: Entry = {
-      v: 1,
-      key,
-      job: "j",
-      createdMs: 2,
-      exit: 0,
-      durationMs: 1,
-      outputs: [file("out/a", da, a.length), file("out/b", db, b.length)],
-      log: { stdout: null, stderr: null, order: [] },
-    };
+    const { key, entry, da, db } = await twoFiles(a, b);
     const source = new LocalStore(await tempDir());
     source.putBlob(a), source.putBlob(b);
     await store.put(entry, source);
