@@ -314,6 +314,10 @@ Deno.test("an option of another command: one line naming both, exit 2, nothing r
       [["graph", "-k"], "jx: graph: unknown option '-k' (see jx graph --help)\n"],
       [["clean", "--force"], "jx: clean: unknown option '--force' (see jx clean --help)\n"],
       [["exec", "-f", "jobs.yaml", "true"], "jx: exec: unknown option '-f' (see jx exec --help)\n"],
+      // The commands that read their own options say it the same way.
+      [["lint", "--format", "dot"], "jx: lint: unknown option '--format' (see jx lint --help)\n"],
+      [["cache", "stats", "-k"], "jx: cache: unknown option '-k' (see jx cache --help)\n"],
+      [["ui", "--output=quiet"], "jx ui: unknown option '--output' (see jx ui --help)\n"],
     ] as const
   ) {
     const r = await runJx([...argv], { cwd: dir });
