@@ -87,7 +87,7 @@ new job starts (use -k to keep going). Modules the jobs need are started
 first and stopped at the end; a module named here stays up in the
 foreground until Ctrl-C (see docs/modules.md and jx ctl --help).
 After --, the words are one job's arguments: its run string sees them as $1,
-$2... ($0 is the job's name), a run list gets them appended.
+$2... ($0 is the job's name, as always), a run list gets them appended.
 
 ${COMMON}
       --changed-since REF  only the jobs that read files git reports changed

@@ -10,6 +10,7 @@
  */
 import type { Graph } from "../graph/graph.ts";
 import type { JobSpec } from "../graph/types.ts";
+import { startArgv } from "../graph/argv.ts";
 import { whenFails } from "../graph/when.ts";
 import type { ExitStatus, ListenSignal, Reactor, StreamName } from "../reactor/types.ts";
 import type { JobStatus, RunEvent } from "./events.ts";
@@ -363,7 +364,8 @@ export class Builder implements LoopHost, GenHost {
     };
     const env = this.envOf(spec);
     if (loop) env.JX_ITERATION = String(loop.iteration);
-    this.attempts.start(spec.name, { spec, env, attempt, iteration: loop?.iteration }, {
+    const req = { spec, argv: startArgv(spec), env, attempt, iteration: loop?.iteration };
+    this.attempts.start(spec.name, req, {
       started: (pid, where) => this.started(r, pid, where),
       output: (stream, chunk) => this.output(r, stream, chunk),
       ended: (end) => this.ended(r, end),

@@ -232,7 +232,8 @@ class ScriptRun {
       started = true;
       this.frame.jobStart(job.name, pid, 1);
     };
-    this.attempts.start(job.id, { spec, env: this.plan.state.env, attempt: 1 }, {
+    // Its argv sets $0 already (the script's name, as sh gives it).
+    this.attempts.start(job.id, { spec, argv, env: this.plan.state.env, attempt: 1 }, {
       started: onStart,
       output: (stream, chunk) => {
         const fd = stream === "stdout" ? 1 : 2;
