@@ -708,7 +708,7 @@ export class ConsoleReporter implements Reporter {
       }
     }
     const notRun = this.skipped.filter((s) => s.reason === "cancelled").length;
-    if (notRun && failures.length && e.status !== "interrupted") {
+    if (notRun && failures.length && e.status === "failed") {
       lines.push(
         this.c(
           "2",
@@ -753,8 +753,8 @@ export class ConsoleReporter implements Reporter {
     const what = parts.join(", ") || "nothing to do";
     const verdict = e.status === "ok"
       ? ""
-      : e.status === "interrupted"
-      ? this.c("33", "interrupted") + ": "
+      : e.status === "interrupted" || e.status === "cancelled"
+      ? this.c("33", e.status) + ": "
       : this.c("31", "FAILED") + ": ";
     const done = e.status === "ok" && parts.length ? this.c("32", what) : what;
     return `jx: ${verdict}${done} in ${formatMs(e.ms)}`;

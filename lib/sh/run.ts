@@ -302,7 +302,8 @@ class ScriptRun {
     this.ended = true;
     this.attempts.close();
     rmSync(this.tmp, { recursive: true, force: true });
-    this.resolveDone(this.frame.end(this.plan.exitStatus).exit);
+    // jx sh is never cancelled: its run.end has an exit.
+    this.resolveDone(this.frame.end(this.plan.exitStatus).exit ?? this.plan.exitStatus);
   }
 }
 
