@@ -539,7 +539,8 @@ export class Module implements Subscriber {
         this.set("failed", { ...ended, reason });
         this.settle("failed");
       } else {
-        this.set("stopped", ended);
+        // It ended by itself, not stopped by jx or a user: the reason says how.
+        this.set("stopped", { ...ended, reason });
         this.settle("cancelled");
       }
     }
