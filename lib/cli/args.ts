@@ -244,6 +244,11 @@ export const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   help: [],
 };
 
+/** The long options `command` takes (those of every command too), in `OPTIONS`' order. */
+export function optionsOf(command: string): string[] {
+  return Object.keys(OPTIONS).filter((flag) => takesOption(command, flag));
+}
+
 /** Whether `command` takes the long option `flag`. */
 export function takesOption(command: string, flag: string): boolean {
   return EVERY_COMMAND.includes(flag) || !!COMMAND_OPTIONS[command]?.includes(flag);
