@@ -3,7 +3,8 @@
  * (a `JxInputError`) for bad input.
  */
 import assert from "node:assert/strict";
-import { parseArgs } from "../lib/cli/args.ts";
+import { COMMAND_OPTIONS, OPTIONS, parseArgs, SHORT, takesOption } from "../lib/cli/args.ts";
+import { helpText } from "../lib/cli/help.ts";
 import { JxInputError } from "../lib/runtime/errors.ts";
 
 const bad = (argv: string[], msg: RegExp) =>
@@ -82,4 +83,99 @@ Deno.test("args: --ui, and --ui-port N (which implies --ui)", () => {
   bad(["run", "--ui-port", "http"], /^--ui-port: expected a port \(0-65535\), got 'http'$/);
   bad(["run", "--ui-port", "70000"], /--ui-port: expected a port/);
   bad(["run", "--ui=1"], /^--ui takes no value$/);
+});
+
+Deno.test("args: an option of another command is refused, naming the option and the command", () => {
+  const table: [string[], string][] = [
+    [["run", "--format", "dot"], "run: unknown option '--format' (see jx run --help)"],
+    [["run", "--format=json", "build"], "run: unknown option '--format' (see jx run --help)"],
+    [["run", "--debounce", "1s"], "run: unknown option '--debounce' (see jx run --help)"],
+    [["run", "--json"], "run: unknown option '--json' (see jx run --help)"],
+    [["run", "--deps"], "run: unknown option '--deps' (see jx run --help)"],
+    [["watch", "-n"], "watch: unknown option '-n' (see jx watch --help)"],
+    [["watch", "-kn"], "watch: unknown option '-n' (see jx watch --help)"],
+    [["watch", "--executor", "slurm"], "watch: unknown option '--executor' (see jx watch --help)"],
+    [["watch", "--strict"], "watch: unknown option '--strict' (see jx watch --help)"],
+    [["watch", "--cache-dir", "c"], "watch: unknown option '--cache-dir' (see jx watch --help)"],
+    [
+      ["watch", "--changed-since", "HEAD"],
+      "watch: unknown option '--changed-since' (see jx watch --help)",
+    ],
+    [["graph", "-k"], "graph: unknown option '-k' (see jx graph --help)"],
+    [["graph", "-j4"], "graph: unknown option '-j' (see jx graph --help)"],
+    [["graph", "--names"], "graph: unknown option '--names' (see jx graph --help)"],
+    [["list", "--format", "json"], "list: unknown option '--format' (see jx list --help)"],
+    [["list", "-n"], "list: unknown option '-n' (see jx list --help)"],
+    [["explain", "--force", "a"], "explain: unknown option '--force' (see jx explain --help)"],
+    [
+      ["explain", "--events", "e", "a"],
+      "explain: unknown option '--events' (see jx explain --help)",
+    ],
+    [["clean", "--force"], "clean: unknown option '--force' (see jx clean --help)"],
+    [["clean", "--output", "quiet"], "clean: unknown option '--output' (see jx clean --help)"],
+    [["exec", "-f", "j.yaml", "make"], "exec: unknown option '-f' (see jx exec --help)"],
+    [["exec", "-k", "--", "make"], "exec: unknown option '-k' (see jx exec --help)"],
+    [["sh", "--output", "stream", "s.sh"], "sh: unknown option '--output' (see jx sh --help)"],
+    [["sh", "-f", "j.yaml", "s.sh"], "sh: unknown option '-f' (see jx sh --help)"],
+    [["ctl", "status", "-j2"], "ctl: unknown option '-j' (see jx ctl --help)"],
+    [["ctl", "status", "--names"], "ctl: unknown option '--names' (see jx ctl --help)"],
+    [["init", "--force"], "init: unknown option '--force' (see jx init --help)"],
+    [
+      ["completions", "bash", "--json"],
+      "completions: unknown option '--json' (see jx completions --help)",
+    ],
+    [["doctor", "--format", "json"], "doctor: unknown option '--format' (see jx doctor --help)"],
+    [["help", "run", "--names"], "help: unknown option '--names' (see jx --help)"],
+    // Before the command: checked once the command is known.
+    [["--format", "dot", "run"], "run: unknown option '--format' (see jx run --help)"],
+    [["-n", "watch"], "watch: unknown option '-n' (see jx watch --help)"],
+    // No option of any command: a suggestion among the command's own.
+    [
+      ["graph", "--formt", "json"],
+      "graph: unknown option '--formt' (did you mean '--format'?) (see jx graph --help)",
+    ],
+  ];
+  for (const [argv, message] of table) {
+    assert.throws(
+      () => parseArgs(argv),
+      (e) => e instanceof JxInputError && e.message === message,
+      argv.join(" "),
+    );
+  }
+});
+
+Deno.test("args: each command takes its own options, --help, --version and -v", () => {
+  for (const [command, own] of Object.entries(COMMAND_OPTIONS)) {
+    for (const flag of [...own, "--help", "--version", "--verbose"]) {
+      const spec = OPTIONS[flag];
+      const argv = spec.value ? [command, flag, spec.value.choices?.[0] ?? "1"] : [command, flag];
+      assert.doesNotThrow(() => parseArgs(argv), argv.join(" "));
+    }
+  }
+  // After `--` (not `jx run JOB -- ARG`), words are names, not options.
+  assert.deepEqual(parseArgs(["graph", "--", "-k"]).names, ["-k"]);
+  assert.deepEqual(parseArgs(["run", "job", "--", "--format"]).jobArgs, ["--format"]);
+  assert.deepEqual(parseArgs(["exec", "-j2", "make", "--format"]).execArgv, ["make", "--format"]);
+});
+
+Deno.test("args: each command's help lists exactly the options it takes", () => {
+  const shortOf = new Map(Object.entries(SHORT).map(([s, l]) => [l, `-${s}`]));
+  for (const [command, own] of Object.entries(COMMAND_OPTIONS)) {
+    if (command === "doctor" || command === "help") continue; // the general help
+    const text = helpText(command);
+    for (const flag of own) {
+      const short = shortOf.get(flag);
+      const listed = text.includes(flag) || (short && new RegExp(`${short}\\b`).test(text));
+      assert.ok(listed, `jx ${command} --help does not list ${flag}`);
+    }
+    // The options table's rows and the usage line name only options the command takes.
+    const usage = text.split("\n").find((l) => l.startsWith("Usage:")) ?? "";
+    const rows = text.split("\n").filter((l) => /^\s+(-\w, )?--[\w-]+/.test(l));
+    const named = [...usage.matchAll(/--[\w-]+/g)].map((m) => m[0]).concat(
+      rows.map((l) => /--[\w-]+/.exec(l)![0]),
+    );
+    for (const flag of named) {
+      assert.ok(takesOption(command, flag), `jx ${command} --help lists ${flag}, not taken`);
+    }
+  }
 });

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { Cache, CacheRunner, type Entry, LocalStore, type RemoteStore } from "../lib/cache/mod.ts";
-import { parseJobsFile } from "../lib/graph/mod.ts";
+import { type JobSpec, parseJobsFile, startArgv } from "../lib/graph/mod.ts";
 import type { RunnerEnd, RunRequest, RunSink } from "../lib/scheduler/runner.ts";
 import type { Runner } from "../lib/scheduler/mod.ts";
 import { tempDir } from "./helpers.ts";
@@ -48,6 +48,9 @@ function collect() {
   return { got, sink, ended };
 }
 
+/** One first attempt of `spec`, as the builder would ask for it. */
+const req = (spec: JobSpec): RunRequest => ({ spec, argv: startArgv(spec), env: {}, attempt: 1 });
+
 const JOBS = "jobs:\n  a: { run: make-a, writes: [out/a] }\n  gen: { run: x, emits: jobs }\n";
 
 Deno.test("CacheRunner: a miss runs and stores; the next lookup restores without running", async () => {
@@ -57,12 +60,12 @@ Deno.test("CacheRunner: a miss runs and stores; the next lookup restores without
   const inner = scriptedInner(dir);
   const runner = new CacheRunner(inner.runner, cache, { baseDir: dir, vars: {} });
   const first = collect();
-  runner.start({ spec: g.get("a"), env: {}, attempt: 1 }, first.sink);
+  runner.start(req(g.get("a")), first.sink);
   await first.ended;
   assert.deepEqual(first.got.ends, [{ kind: "exited", status: { code: 0, signal: null } }]);
   await Deno.remove(`${dir}/out`, { recursive: true });
   const second = collect();
-  runner.start({ spec: g.get("a"), env: {}, attempt: 1 }, second.sink);
+  runner.start(req(g.get("a")), second.sink);
   await second.ended;
   assert.equal(second.got.ends[0].kind, "restored");
   assert.deepEqual(second.got.pids, [], "no start for a restored job");
@@ -71,7 +74,7 @@ Deno.test("CacheRunner: a miss runs and stores; the next lookup restores without
   assert.deepEqual(inner.started, ["a"]);
   // A generator is never cached: straight to the inner runner.
   const gen = collect();
-  runner.start({ spec: g.get("gen"), env: {}, attempt: 1 }, gen.sink);
+  runner.start(req(g.get("gen")), gen.sink);
   await gen.ended;
   assert.deepEqual(inner.started, ["a", "gen"]);
   await cache.close();
@@ -90,7 +93,7 @@ Deno.test("CacheRunner: a job stopped during a slow lookup ends at once; the lat
   const inner = scriptedInner(dir);
   const runner = new CacheRunner(inner.runner, cache, { baseDir: dir, vars: {} });
   const c = collect();
-  const h = runner.start({ spec: g.get("a"), env: {}, attempt: 1 }, c.sink);
+  const h = runner.start(req(g.get("a")), c.sink);
   await new Promise((r) => setTimeout(r, 0)); // the lookup is waiting on the remote
   assert.ok(answer, "the remote was asked");
   h.signal("SIGTERM");

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { fakeRun, scriptFromCommand } from "./helpers.ts";
 import { type JxInputError, parseJobsFile } from "../lib/graph/mod.ts";
 import { FakeReactor } from "../lib/reactor/mod.ts";
-import { type ModuleHost, type RunEvent, runJobs } from "../lib/scheduler/mod.ts";
+import { type ModuleHost, type RunControl, type RunEvent, runJobs } from "../lib/scheduler/mod.ts";
 
 const startOf = (r: Awaited<ReturnType<typeof fakeRun>>, job: string) => r.starts.get(job)?.t;
 const endOf = (r: Awaited<ReturnType<typeof fakeRun>>, job: string) =>
@@ -365,6 +365,44 @@ jobs:
   const last = r.events[r.events.length - 1];
   assert.equal(last.type, "run.end");
   assert.equal(last.t, 140, "run.end only after every child has exited");
+});
+
+Deno.test("control.cancel stops the run as a first signal would, but its run.end says cancelled, exit null", async () => {
+  const yaml = `
+jobs:
+  a: { run: sleep 1000 }
+  b: { run: sleep 1000; ignore TERM, grace: 100ms }
+  c: { run: sleep 5, needs: [a] }
+`;
+  const control: RunControl = {};
+  const r = await fakeRun(yaml, {
+    control,
+    handleSignals: false,
+    before: (fake) => fake.at(40, () => control.cancel?.()),
+  });
+  assert.deepEqual([r.result.status, r.result.exit], ["cancelled", 0]);
+  const last = r.events.at(-1)!;
+  assert.deepEqual(last.type === "run.end" && [last.status, last.exit, last.t], [
+    "cancelled",
+    null,
+    140,
+  ]);
+  assert.equal(endOf(r, "a")?.status, "cancelled");
+  assert.equal(endOf(r, "b")?.t, 140, "the grace of a cancel, as of a signal");
+  assert.equal((r.skips.get("c") as { reason: string }).reason, "cancelled");
+  // A stop after a cancel is a first one (the run ends interrupted); a second cancel is nothing.
+  const control2: RunControl = {};
+  const s = await fakeRun(yaml, {
+    control: control2,
+    handleSignals: false,
+    before: (fake) => {
+      fake.at(40, () => control2.cancel?.());
+      fake.at(50, () => control2.cancel?.());
+      fake.at(60, () => control2.stop?.("SIGINT"));
+    },
+  });
+  assert.deepEqual([s.result.status, s.result.exit], ["interrupted", 130]);
+  assert.equal(endOf(s, "b")?.t, 140, "neither the second cancel nor the stop killed at once");
 });
 
 Deno.test("SIGTERM exits 143; a second signal kills at once", async () => {

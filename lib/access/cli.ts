@@ -76,8 +76,9 @@ export function parseLintArgs(args: string[]): LintArgs {
     else if (flag === "--events") out.events = value();
     else if (flag === "-j" || flag === "--jobs") out.jobs = jobCount(flag, value());
     else if (/^-j\d+$/.test(a)) out.jobs = jobCount("-j", a.slice(2));
-    else if (a.startsWith("-")) throw new JxInputError(`jx lint: unknown option '${a}' (${USAGE})`);
-    else out.names.push(a);
+    else if (a.startsWith("-")) {
+      throw new JxInputError(`lint: unknown option '${flag}' (see jx lint --help)`);
+    } else out.names.push(a);
   }
   return out;
 }

@@ -66,12 +66,8 @@ export class TracingRunner extends WrappingRunner {
   }
 
   start(req: RunRequest, sink: RunSink): RunHandle {
-    const run = this.tracer.wrap(req.spec.argv, req.spec.cwd);
-    const traced: RunRequest = {
-      ...req,
-      spec: { ...req.spec, argv: run.argv },
-      env: { ...req.env, ...run.env },
-    };
+    const run = this.tracer.wrap(req.argv, req.spec.cwd);
+    const traced: RunRequest = { ...req, argv: run.argv, env: { ...req.env, ...run.env } };
     return this.inner.start(traced, {
       started: (pid, where) => sink.started(pid, where),
       output: (stream, chunk) => sink.output(stream, chunk),

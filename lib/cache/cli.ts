@@ -41,7 +41,9 @@ function parse(args: string[]): { action: string; cacheDir?: string; maxSize?: s
     if (flag === "--cache-dir") out.cacheDir = value();
     else if (flag === "--max-size") out.maxSize = value();
     else if (!a.startsWith("-") && !out.action) out.action = a;
-    else throw new JxInputError(`jx cache: unexpected '${a}' (${USAGE})`);
+    else if (a.startsWith("-")) {
+      throw new JxInputError(`cache: unknown option '${flag}' (see jx cache --help)`);
+    } else throw new JxInputError(`cache: unexpected '${a}' (${USAGE})`);
   }
   return out;
 }
@@ -83,7 +85,7 @@ export function cmdCache(
         return 0;
       default:
         throw new JxInputError(
-          a.action ? `jx cache: unknown action '${a.action}' (${USAGE})` : USAGE,
+          a.action ? `cache: unknown action '${a.action}' (${USAGE})` : USAGE,
         );
     }
   } catch (e) {

@@ -182,18 +182,89 @@ export const COMMANDS = [
   "help",
 ];
 
+/** Options every command parsed here takes: help, the version, and `-v` (an internal error's stack). */
+const EVERY_COMMAND = ["--help", "--version", "--verbose"];
+
+/** What `run` and `watch` share: the jobs file, the slots, the output, the live page. */
+const RUNS = [
+  "--file",
+  "--jobs",
+  "--keep-going",
+  "--force",
+  "--no-wait",
+  "--output",
+  "--events",
+  "--trace",
+  "--reactor",
+  "--jobserver-style",
+  "--no-color",
+  "--ui",
+  "--ui-port",
+];
+
+/** The output cache's stores (docs/cache.md): `run`, and `explain`, which shows a job's key. */
+const CACHE_STORES = ["--cache-dir", "--remote-cache", "--no-cache"];
+
 /**
- * Parses `argv` (without the program name).
- *
- * @example
- * ```ts
- * import { parseArgs } from "./args.ts";
- * const a = parseArgs(["run", "-j4", "-k", "build", "CC=clang"]);
- * // a.jobs === 4, a.keepGoing === true, a.names = ["build"], a.vars = { CC: "clang" }
- * ```
+ * The long options each command takes besides `EVERY_COMMAND`'s; any other is bad input naming
+ * the command (`jx: run: unknown option '--format' (see jx run --help)`). Each command's help
+ * lists exactly these (tests/args_test.ts).
  */
-export function parseArgs(argv: string[], env: Record<string, string | undefined> = {}): Args {
-  const a: Args = {
+export const COMMAND_OPTIONS: Record<string, readonly string[]> = {
+  run: [
+    ...RUNS,
+    "--dry-run",
+    "--executor",
+    "--check-access",
+    "--strict",
+    ...CACHE_STORES,
+    "--remote-cache-read-only",
+    "--changed-since",
+  ],
+  watch: [...RUNS, "--debounce", "--on-busy", "--poll"],
+  list: ["--file", "--names"],
+  graph: ["--file", "--format"],
+  explain: ["--file", ...CACHE_STORES],
+  clean: ["--file", "--dry-run", "--deps"],
+  exec: ["--jobs", "--jobserver-style", "--no-color"],
+  sh: [
+    "--dry-run",
+    "--jobs",
+    "--events",
+    "--trace",
+    "--reactor",
+    "--check-access",
+    "--strict",
+    "--no-color",
+  ],
+  ctl: ["--file", "--json", "--drain"],
+  init: ["--file"],
+  completions: ["--file"],
+  doctor: [],
+  help: [],
+};
+
+/** The long options `command` takes (those of every command too), in `OPTIONS`' order. */
+export function optionsOf(command: string): string[] {
+  return Object.keys(OPTIONS).filter((flag) => takesOption(command, flag));
+}
+
+/** Whether `command` takes the long option `flag`. */
+export function takesOption(command: string, flag: string): boolean {
+  return EVERY_COMMAND.includes(flag) || !!COMMAND_OPTIONS[command]?.includes(flag);
+}
+
+/** Bad input: `typed` (as written; `flag` its long form) is no option of `command`. */
+function notTaken(command: string, flag: string, typed: string): JxInputError {
+  const own = [...EVERY_COMMAND, ...COMMAND_OPTIONS[command] ?? []];
+  const hint = flag in OPTIONS ? "" : didYouMean(flag, own);
+  const help = command === "help" ? "jx --help" : `jx ${command} --help`;
+  return new JxInputError(`${command}: unknown option '${typed}'${hint} (see ${help})`);
+}
+
+/** The arguments of a bare command: every option at its default. */
+function defaultArgs(env: Record<string, string | undefined>): Args {
+  return {
     command: "",
     keepGoing: false,
     dryRun: false,
@@ -219,8 +290,43 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     warnings: [],
     ui: false,
   };
+}
+
+/**
+ * An option word: its long form, how it was written (`-k`, `--jobs`), its attached value
+ * (`--jobs=4`, `-j4`, `-fFILE`), and the rest of a bundle of short flags (`-kn`: `-n`).
+ */
+function splitOption(
+  arg: string,
+): { flag: string; typed: string; inline?: string; bundled?: string } {
+  if (arg.startsWith("--")) {
+    const eq = arg.indexOf("=");
+    const flag = eq < 0 ? arg : arg.slice(0, eq);
+    return { flag, typed: flag, inline: eq < 0 ? undefined : arg.slice(eq + 1) };
+  }
+  const typed = arg.slice(0, 2);
+  const flag = SHORT[arg[1]] ?? typed;
+  if (arg.length <= 2 || !(flag in OPTIONS)) return { flag, typed };
+  const rest = arg.slice(2);
+  return OPTIONS[flag].value ? { flag, typed, inline: rest } : { flag, typed, bundled: "-" + rest };
+}
+
+/**
+ * Parses `argv` (without the program name).
+ *
+ * @example
+ * ```ts
+ * import { parseArgs } from "./args.ts";
+ * const a = parseArgs(["run", "-j4", "-k", "build", "CC=clang"]);
+ * // a.jobs === 4, a.keepGoing === true, a.names = ["build"], a.vars = { CC: "clang" }
+ * ```
+ */
+export function parseArgs(argv: string[], env: Record<string, string | undefined> = {}): Args {
+  const a = defaultArgs(env);
   const rec = a as unknown as Record<string, unknown>;
   let rest = false;
+  // Options before the command (`jx -k run`), checked against it once it is known.
+  const early: { flag: string; typed: string }[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (rest || arg === "-" || !arg.startsWith("-")) {
@@ -253,24 +359,14 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       rest = true;
       continue;
     }
-    let flag: string, inline: string | undefined;
-    if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=");
-      [flag, inline] = eq < 0 ? [arg, undefined] : [arg.slice(0, eq), arg.slice(eq + 1)];
-    } else {
-      // Short options: -kn bundles flags; -j4 and -fFILE carry their value.
-      const long = SHORT[arg[1]];
-      if (!long) throw new JxInputError(`unknown option '-${arg[1]}' (see jx --help)`);
-      flag = long;
-      if (arg.length > 2) {
-        if (OPTIONS[long].value) inline = arg.slice(2);
-        else argv = [...argv.slice(0, i + 1), "-" + arg.slice(2), ...argv.slice(i + 1)];
-      }
-    }
+    const { flag, typed, inline, bundled } = splitOption(arg);
+    if (bundled) argv = [...argv.slice(0, i + 1), bundled, ...argv.slice(i + 1)];
+    if (a.command && !takesOption(a.command, flag)) throw notTaken(a.command, flag, typed);
+    if (!a.command) early.push({ flag, typed });
     const spec = OPTIONS[flag];
     if (!spec) {
       throw new JxInputError(
-        `unknown option '${flag}'${didYouMean(flag, Object.keys(OPTIONS))} (see jx --help)`,
+        `unknown option '${typed}'${didYouMean(flag, Object.keys(OPTIONS))} (see jx --help)`,
       );
     }
     if (spec.value) {
@@ -282,6 +378,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       rec[spec.key] = spec.set;
     }
   }
+  const wrong = a.command ? early.find((o) => !takesOption(a.command, o.flag)) : undefined;
+  if (wrong) throw notTaken(a.command, wrong.flag, wrong.typed);
   if (a.uiPort !== undefined) a.ui = true;
   return a;
 }

@@ -10,7 +10,7 @@
  */
 import { JxInputError } from "../runtime/errors.ts";
 import { cwd, escapeControls, writeAll } from "../runtime/mod.ts";
-import { type Args, COMMANDS, OPTIONS, SHORT } from "./args.ts";
+import { type Args, COMMAND_OPTIONS, COMMANDS, OPTIONS, optionsOf, SHORT } from "./args.ts";
 import { HELP } from "./help.ts";
 
 /** The shells jx writes completion scripts for. */
@@ -55,7 +55,7 @@ interface Opt {
 const FALLBACK_DOCS: Record<string, string> = {
   "--help": "show help (jx COMMAND --help: help on a command)",
   "--version": "print the version",
-  "--format": "graph format: dot | mermaid | json",
+  "--format": "graph format: dot | mermaid | json | html",
   "--jobserver-style": "jobserver style: auto | pipe | fifo | none",
   "--names": "list: names only, one per line",
   "--debounce": "watch: wait this long after a change",
@@ -98,6 +98,22 @@ function options(): Opt[] {
   }));
 }
 
+/** An option's words: its long form, then its short one if it has one. */
+function wordsOf(o: Opt): string[] {
+  return [o.long, ...(o.short ? ["-" + o.short] : [])];
+}
+
+/**
+ * Per command, the options it takes (`COMMAND_OPTIONS`, and those of every command), each as
+ * `line(command, options)` makes it; for the option words after a command.
+ */
+function perCommand(opts: Opt[], line: (command: string, own: Opt[]) => string): string[] {
+  return Object.keys(COMMAND_OPTIONS).map((c) => {
+    const takes = new Set(optionsOf(c));
+    return line(c, opts.filter((o) => takes.has(o.long)));
+  });
+}
+
 /** Single-quotes `s` for bash, zsh and fish alike. */
 function q(s: string): string {
   return "'" + s.replace(/'/g, `'\\''`) + "'";
@@ -133,7 +149,7 @@ export function bashScript(): string {
 # Load it with: source <(jx completions bash)
 # or save it as ~/.local/share/bash-completion/completions/jx
 _jx() {
-  local cur prev i cmd="" sub="" file="" w
+  local cur prev i cmd="" sub="" file="" w ow
   COMPREPLY=()
   cur="\${COMP_WORDS[COMP_CWORD]}"
   prev=""
@@ -166,7 +182,12 @@ ${cases.join("\n")}
     esac
   done
   if [[ "$cur" == -* ]]; then
-    COMPREPLY=($(compgen -W ${q(words.join(" "))} -- "$cur"))
+    # The options of the command on the line (before it: any).
+    case "$cmd" in
+${perCommand(opts, (c, own) => `      ${c}) ow=${q(own.flatMap(wordsOf).join(" "))} ;;`).join("\n")}
+      *) ow=${q(words.join(" "))} ;;
+    esac
+    COMPREPLY=($(compgen -W "$ow" -- "$cur"))
     return
   fi
   if [ -z "$cmd" ]; then
@@ -212,10 +233,11 @@ export function zshScript(): string {
     o.long,
     ...(o.short ? ["-" + o.short] : []),
   ]);
-  const optSpecs = opts.flatMap((o) => {
-    const d = o.description.replace(/[:\\]/g, "\\$&");
-    return [o.long, ...(o.short ? ["-" + o.short] : [])].map((w) => q(`${w}:${d}`));
-  });
+  const specs = (list: Opt[]) =>
+    list.flatMap((o) => {
+      const d = o.description.replace(/[:\\]/g, "\\$&");
+      return wordsOf(o).map((w) => q(`${w}:${d}`));
+    }).join(" ");
   const cmdSpecs = COMMANDS.map((c) =>
     q(`${c}:${(commands.get(c) ?? c).replace(/[:\\]/g, "\\$&")}`)
   );
@@ -247,7 +269,7 @@ _jx() {
   local -a commands opts names
   local cmd="" sub="" file="" i w
   commands=(${cmdSpecs.join(" ")})
-  opts=(${optSpecs.join(" ")})
+  opts=(${specs(opts)})
   case \${words[CURRENT-1]} in
     ${fileWords.join("|")}) _files; return ;;
 ${choiceCases.join("\n")}
@@ -265,6 +287,10 @@ ${choiceCases.join("\n")}
     esac
   done
   if [[ \${words[CURRENT]} == -* ]]; then
+    # The options of the command on the line (before it: any).
+    case $cmd in
+${perCommand(opts, (c, own) => `      ${c}) opts=(${specs(own)}) ;;`).join("\n")}
+    esac
     _describe -t options 'jx option' opts
     return
   fi
@@ -343,6 +369,12 @@ export function fishScript(): string {
       else if (o.choices) parts.push(`-x -a ${q(o.choices.join(" "))}`);
       else if (o.value) parts.push("-x");
       if (o.description) parts.push(`-d ${q(o.description)}`);
+      // Offered after the commands that take it, or before any command.
+      const takers = Object.keys(COMMAND_OPTIONS).filter((c) => optionsOf(c).includes(o.long));
+      if (takers.length < Object.keys(COMMAND_OPTIONS).length) {
+        const seen = `__fish_seen_subcommand_from ${takers.join(" ")}`;
+        parts.push(`-n ${q(`${seen}; or not __fish_seen_subcommand_from ${COMMANDS.join(" ")}`)}`);
+      }
       return parts.join(" ");
     }),
     `complete -c jx -n ${q(`__fish_seen_subcommand_from ${JOB_COMMANDS.join(" ")}`)} -a ${

@@ -4,7 +4,7 @@
  * @module
  */
 import { didYouMean, JxInputError } from "../runtime/errors.ts";
-import { COMMANDS } from "./args.ts";
+import { COMMANDS, takesOption } from "./args.ts";
 import { VERSION } from "./version.ts";
 
 export { VERSION };
@@ -24,6 +24,14 @@ const COMMON = `Options:
       --executor KIND    where jobs run: local (default) | slurm (docs/executors.md)
       --no-color         no colors, in jx's output and jobs' (NO_COLOR too)
   -v, --verbose          say more`;
+
+/** COMMON's lines of the options `command` takes (`jx watch` has no `-n`, no `--executor`). */
+function commonFor(command: string): string {
+  return COMMON.split("\n").filter((line) => {
+    const long = /^\s+(?:-\w, )?(--[\w-]+)/.exec(line)?.[1];
+    return !long || takesOption(command, long);
+  }).join("\n");
+}
 
 /** `--ui` of run and watch (docs/ui.md). */
 const UI_OPTS = `Live page:
@@ -79,7 +87,7 @@ new job starts (use -k to keep going). Modules the jobs need are started
 first and stopped at the end; a module named here stays up in the
 foreground until Ctrl-C (see docs/modules.md and jx ctl --help).
 After --, the words are one job's arguments: its run string sees them as $1,
-$2... ($0 is the job's name), a run list gets them appended.
+$2... ($0 is the job's name, as always), a run list gets them appended.
 
 ${COMMON}
       --changed-since REF  only the jobs that read files git reports changed
@@ -177,6 +185,12 @@ output cache on (cache: in the file, --cache-dir, JX_CACHE_DIR, a remote),
 also the job's cache key, its parts and, when the store has no entry for it,
 which parts differ from the job's last stored key.
 
+Options:
+  -f, --file FILE        jobs file (default: jobs.yaml, then jobs.yml, here or above)
+      --cache-dir DIR    the local store whose entries to look up (JX_CACHE_DIR)
+      --remote-cache URL   a remote store to look up too (JX_REMOTE_CACHE)
+      --no-cache         no cache lines, whatever the jobs file or the environment say
+
 Example:
   jx explain link
   jx explain --cache-dir /ci/jx-cache link
@@ -192,7 +206,7 @@ Watch options:
       --on-busy MODE     a change during a run: restart (default) | queue | ignore
       --poll             poll for changes instead of inotify
 
-${COMMON}
+${commonFor("watch")}
 
 ${UI_OPTS}
 
@@ -214,6 +228,7 @@ started side by side by a shell run at most N+1 jobs (see docs/make.md).
 Options:
   -j, --jobs N           job slots in the pool (default: number of CPUs)
       --jobserver-style STYLE   pipe (default: R,W fds) | fifo (fifo:PATH)
+      --no-color         no CLICOLOR_FORCE/FORCE_COLOR for the command (NO_COLOR too)
 
 Examples:
   jx exec -j8 -- make
@@ -245,6 +260,7 @@ Options:
       --check-access     trace each command; report a file it read or wrote
                          that jx sh did not derive (its order may be wrong)
       --strict           as --check-access, and a finding fails the script (exit 1)
+      --no-color         no CLICOLOR_FORCE/FORCE_COLOR for the commands (NO_COLOR too)
   -v, --verbose          with --check-access: also derived paths never touched
 
 Examples:

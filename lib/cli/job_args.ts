@@ -1,7 +1,8 @@
 /**
  * `jx run JOB -- ARG...`: the arguments given to one job (CONTRACT.md "Job
  * arguments"). A `run:` string runs as `sh -c RUN JOB ARG...` (`$0` is the
- * job's name, `$1`... its arguments); a `run:` list gets them appended.
+ * job's name, as without arguments: graph/argv.ts; `$1`... its arguments); a
+ * `run:` list gets them appended.
  * Arguments are part of the job's argv, so its up-to-date fingerprint
  * (state/check.ts) and its cache key change with them; the no-op record's
  * key holds them too (noop_run.ts `runKey`).
@@ -9,14 +10,8 @@
  * @module
  */
 import { JxInputError } from "../runtime/errors.ts";
-import { type Graph, shellQuote } from "../graph/mod.ts";
+import { type Graph, isShellString, shellQuote } from "../graph/mod.ts";
 import type { JobSpec } from "../graph/types.ts";
-
-/** Whether `spec` came from a `run:` string (`/bin/sh -c RUN`), not a list. */
-function isShellString(spec: JobSpec): boolean {
-  const [sh, c, run] = spec.argv;
-  return spec.argv.length === 3 && sh === "/bin/sh" && c === "-c" && spec.command === run;
-}
 
 /** The argv and display command of `spec` run with `args`. */
 export function withArgs(spec: JobSpec, args: string[]): { argv: string[]; command: string } {

@@ -18,6 +18,7 @@ export { formatMs, parseDuration } from "./duration.ts";
 export { depfileInputs, parseDepfile } from "./depfile.ts";
 export { parseDotenv } from "./dotenv.ts";
 export { currentOs, whenFails } from "./when.ts";
+export { isShellString, startArgv } from "./argv.ts";
 export {
   compileGlob,
   escapeGlob,

@@ -92,7 +92,8 @@ const common: Record<string, Field> = {
   run: {
     kind: { t: "run" },
     required: true,
-    doc: "A string runs under /bin/sh -c; a list is an argv, run without a shell.",
+    doc:
+      "A string runs under /bin/sh -c, with the job's name as $0; a list is an argv, run without a shell.",
   },
   needs: { kind: names, doc: "Jobs (or modules) that must succeed (be ready) first." },
   reads: { kind: names, doc: "Resources read: paths, globs, or @names." },

@@ -7,6 +7,7 @@
  */
 import type { JobSpec } from "../graph/mod.ts";
 import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
+import { startArgv } from "../graph/argv.ts";
 import { type ChildHandle, type ExitStatus, type Reactor, signalName } from "../reactor/mod.ts";
 import type { JobStatus, ModuleState, RunEvent } from "../scheduler/mod.ts";
 import { backoffMs, DEFAULT_MAX_RESTARTS, isFailure, STABLE_MS, wantsRestart } from "./backoff.ts";
@@ -364,7 +365,7 @@ export class Module implements Subscriber {
     );
     this.probe = probe;
     this.handle = this.h.reactor.spawn({
-      argv: spec.argv,
+      argv: startArgv(spec),
       cwd: spec.cwd,
       env,
       stdin: spec.subscribe?.length ? "pipe" : "null",
@@ -538,7 +539,8 @@ export class Module implements Subscriber {
         this.set("failed", { ...ended, reason });
         this.settle("failed");
       } else {
-        this.set("stopped", ended);
+        // It ended by itself, not stopped by jx or a user: the reason says how.
+        this.set("stopped", { ...ended, reason });
         this.settle("cancelled");
       }
     }

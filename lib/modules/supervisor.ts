@@ -10,7 +10,7 @@
  */
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import type { ListenSignal } from "../reactor/mod.ts";
-import type { JobStatus, ModuleHost, ModuleRun, RunEvent } from "../scheduler/mod.ts";
+import type { JobStatus, ModuleHost, ModuleRun, RunEvent, RunStatus } from "../scheduler/mod.ts";
 import { Module } from "./module.ts";
 import { Bus, type PublishResult } from "./pubsub.ts";
 import { isUp, refusal } from "./states.ts";
@@ -177,6 +177,8 @@ export class Supervisor implements ModuleHost {
   private dependents = new Map<string, Set<string>>();
   private bus = new Bus();
   private signals = 0;
+  /** Whether the run's caller cancelled it (`RunControl.cancel`). */
+  private cancelled = false;
   private closing = false;
   private ended = false;
   private releaseHold?: () => void;
@@ -325,14 +327,18 @@ export class Supervisor implements ModuleHost {
     m.onSettled(resolved);
   }
 
-  /** A failure (cancel what is starting) or a signal (also release the foreground; twice: kill). */
-  interrupt(why: "failure" | ListenSignal): void {
+  /**
+   * A failure (cancel what is starting), a cancel of the run (also release
+   * the foreground) or a signal (also release the foreground; twice: kill).
+   */
+  interrupt(why: "failure" | "cancel" | ListenSignal): void {
     if (this.opts.session) {
       // The run ends; its modules stay up for the next one.
       for (const cancel of [...this.waits]) cancel();
       return;
     }
-    if (why !== "failure" && ++this.signals > 1) return this.kill();
+    if (why === "cancel") this.cancelled = true;
+    else if (why !== "failure" && ++this.signals > 1) return this.kill();
     for (const m of this.modules.values()) {
       if (m.state === "starting" || (m.live && !isUp(m.state))) void m.stop(false);
     }
@@ -348,16 +354,16 @@ export class Supervisor implements ModuleHost {
    * Holds foreground modules, publishes `jx.run.end`, stops every module in
    * reverse order. In a session: publishes `jx.run.end` and leaves them up.
    */
-  async finish(status: "ok" | "failed" | "interrupted"): Promise<{ failed: boolean }> {
+  async finish(status: RunStatus): Promise<{ failed: boolean }> {
     if (this.opts.session) {
       this.waits.clear();
       this.publish("jx.run.end", JSON.stringify({ status }));
       return { failed: this.failedInRun.size > 0 };
     }
-    if (status !== "interrupted" && this.signals === 0) await this.hold();
+    if ((status === "ok" || status === "failed") && this.signals === 0) await this.hold();
     this.closing = true;
-    // A signal that released the foreground hold ends the run as interrupted, as run.end says.
-    const ended = this.signals > 0 ? "interrupted" : status;
+    // A signal (or a cancel) that released the foreground hold ends the run so, as run.end says.
+    const ended = this.signals > 0 ? "interrupted" : this.cancelled ? "cancelled" : status;
     this.publish("jx.run.end", JSON.stringify({ status: ended }));
     await this.shutdown();
     this.ended = true;

@@ -558,6 +558,13 @@ export class ConsoleReporter implements Reporter {
       this.out(2, this.c("33", `jx: module ${shown}: ${why}restarting in ${e.backoff_ms}ms\n`));
       return;
     }
+    this.moduleEnded(e, v);
+  }
+
+  /** A module that stopped or failed for good: its output (unless streamed), and how it ended. */
+  private moduleEnded(e: Extract<RunEvent, { type: "module.state" }>, v?: JobView): void {
+    const name = e.module, shown = esc(name);
+    const reason = e.reason === undefined ? undefined : esc(e.reason);
     this.jobs.delete(name);
     const failed = e.state === "failed";
     if (failed) this.moduleFailures.push({ module: name, reason: e.reason ?? "failed" });
@@ -570,13 +577,17 @@ export class ConsoleReporter implements Reporter {
     } else if (v && (failed || (this.o.mode === "buffered" && v.buffer.size > 0))) {
       const head = failed
         ? this.c("1;31", `── module ${shown}: FAILED (${reason})`)
-        : this.c("1", `── module ${shown}`) + dim(" (stopped)");
+        : this.c("1", `── module ${shown}`) + this.c("2", " (stopped)");
       this.out(1, head + "\n");
       const last = v.buffer.lastByte;
       v.buffer.drain((bytes) => this.write(1, bytes));
       if (last >= 0 && last !== 10) this.write(1, "\n");
     }
     v?.buffer.dispose();
+    // A foreground module that ended by itself (a reason, not a failure) ends the run: say so.
+    if (!failed && reason !== undefined && this.o.foreground?.includes(name)) {
+      this.out(2, this.c("33", `jx: module ${shown} exited by itself (${reason})`) + "\n");
+    }
   }
 
   /**
@@ -708,7 +719,7 @@ export class ConsoleReporter implements Reporter {
       }
     }
     const notRun = this.skipped.filter((s) => s.reason === "cancelled").length;
-    if (notRun && failures.length && e.status !== "interrupted") {
+    if (notRun && failures.length && e.status === "failed") {
       lines.push(
         this.c(
           "2",
@@ -753,8 +764,8 @@ export class ConsoleReporter implements Reporter {
     const what = parts.join(", ") || "nothing to do";
     const verdict = e.status === "ok"
       ? ""
-      : e.status === "interrupted"
-      ? this.c("33", "interrupted") + ": "
+      : e.status === "interrupted" || e.status === "cancelled"
+      ? this.c("33", e.status) + ": "
       : this.c("31", "FAILED") + ": ";
     const done = e.status === "ok" && parts.length ? this.c("32", what) : what;
     return `jx: ${verdict}${done} in ${formatMs(e.ms)}`;

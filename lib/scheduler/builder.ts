@@ -10,6 +10,7 @@
  */
 import type { Graph } from "../graph/graph.ts";
 import type { JobSpec } from "../graph/types.ts";
+import { startArgv } from "../graph/argv.ts";
 import { whenFails } from "../graph/when.ts";
 import type { ExitStatus, ListenSignal, Reactor, StreamName } from "../reactor/types.ts";
 import type { JobStatus, RunEvent } from "./events.ts";
@@ -118,6 +119,9 @@ export class Builder implements LoopHost, GenHost {
     const { frame } = this;
     if (this.opts.control) {
       this.opts.control.stop = (sig) => this.onSignal(sig, frame.interrupt(sig));
+      this.opts.control.cancel = () => {
+        if (frame.cancel()) this.stopRun("cancel");
+      };
     }
     if (this.opts.handleSignals !== false) frame.listen((sig, first) => this.onSignal(sig, first));
     this.runner.onCapacity = () => this.pump();
@@ -363,7 +367,8 @@ export class Builder implements LoopHost, GenHost {
     };
     const env = this.envOf(spec);
     if (loop) env.JX_ITERATION = String(loop.iteration);
-    this.attempts.start(spec.name, { spec, env, attempt, iteration: loop?.iteration }, {
+    const req = { spec, argv: startArgv(spec), env, attempt, iteration: loop?.iteration };
+    this.attempts.start(spec.name, req, {
       started: (pid, where) => this.started(r, pid, where),
       output: (stream, chunk) => this.output(r, stream, chunk),
       ended: (end) => this.ended(r, end),
@@ -416,7 +421,7 @@ export class Builder implements LoopHost, GenHost {
 
   /** The `job.end` of an attempt whose process exited. */
   private exitedEnd(r: Running, st: ExitStatus): JobEnd {
-    let status: JobStatus = this.frame.interrupted && st.code !== 0
+    let status: JobStatus = this.frame.stopped && st.code !== 0
       ? "cancelled"
       : r.timedOut
       ? "timeout"
@@ -495,13 +500,15 @@ export class Builder implements LoopHost, GenHost {
 
   /** A stop (a signal, `jx ctl stop`): the first stops the run, a second kills what runs. */
   private onSignal(sig: ListenSignal, first: boolean): void {
-    if (!first) {
-      this.attempts.killAll();
-      this.host?.interrupt(sig);
-      return;
-    }
-    this.plan.stop("interrupt");
+    if (first) return this.stopRun(sig);
+    this.attempts.killAll();
     this.host?.interrupt(sig);
+  }
+
+  /** Starts nothing more; what runs gets SIGTERM, then SIGKILL after its grace. */
+  private stopRun(why: ListenSignal | "cancel"): void {
+    this.plan.stop("interrupt");
+    this.host?.interrupt(why);
     this.gen.cancelFeeds();
     // SIGTERM, whatever jx received: a shell's background jobs ignore SIGINT.
     this.attempts.terminateAll("SIGTERM");
@@ -531,13 +538,16 @@ export class Builder implements LoopHost, GenHost {
   }
 
   private status(): RunResult["status"] {
-    return this.frame.interrupted ? "interrupted" : this.failures ? "failed" : "ok";
+    const { frame } = this;
+    if (frame.interrupted) return "interrupted";
+    return frame.cancelled ? "cancelled" : this.failures ? "failed" : "ok";
   }
 
   private end(): void {
-    const { exit, ms } = this.frame.end(this.runner.runExit?.() ?? (this.failures ? 1 : 0));
+    const failed = this.runner.runExit?.() ?? (this.failures ? 1 : 0);
+    const { exit, ms } = this.frame.end(failed);
     const threw = this.frame.reporterError;
     if (threw) return this.rejectDone(threw.error);
-    this.resolveDone({ exit, status: this.status(), results: this.results, ms });
+    this.resolveDone({ exit: exit ?? failed, status: this.status(), results: this.results, ms });
   }
 }

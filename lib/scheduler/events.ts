@@ -43,6 +43,19 @@ export type SkipReason = "up-to-date" | "condition" | "dependency-failed" | "dry
 export type ModuleState = "idle" | "starting" | "running" | "paused" | "stopped" | "failed";
 
 /**
+ * How a run ended: `interrupted` by a signal (or a stop request), `cancelled`
+ * by its caller (`RunControl.cancel`: a `jx watch` cycle that a change
+ * restarted; not a failure, and no signal of jx's).
+ *
+ * @example
+ * ```ts
+ * import type { RunStatus } from "./events.ts";
+ * const s: RunStatus = "cancelled";
+ * ```
+ */
+export type RunStatus = "ok" | "failed" | "interrupted" | "cancelled";
+
+/**
  * One event; `t` is milliseconds since the run started. A module's output
  * comes as `job.output` with the module's name in `job`.
  *
@@ -143,8 +156,9 @@ export type RunEvent =
   | {
     type: "run.end";
     t: number;
-    status: "ok" | "failed" | "interrupted";
-    exit: number;
+    status: RunStatus;
+    /** 0, 1, or 128 + the signal's number when interrupted; null when cancelled (no exit of jx's). */
+    exit: number | null;
     ms: number;
   }
   | {

@@ -39,6 +39,8 @@ type RunEnd = Extract<RunEvent, { type: "run.end" }>;
 export class RunFrame {
   /** The signal that stopped the run, once one did (or a stop request said so). */
   interrupted?: ListenSignal;
+  /** Whether its caller cancelled the run (`RunControl.cancel`), with no signal. */
+  cancelled = false;
   /** The first exception a reporter threw, once one did (the rest are dropped). */
   reporterError?: { error: unknown };
   private runStart: number;
@@ -106,6 +108,21 @@ export class RunFrame {
     return true;
   }
 
+  /**
+   * Records a cancel (`RunControl.cancel`: no signal); returns whether it
+   * stops the run (not when a stop or a cancel came first).
+   */
+  cancel(): boolean {
+    if (this.stopped) return false;
+    this.cancelled = true;
+    return true;
+  }
+
+  /** Whether a stop or a cancel has ended the run early. */
+  get stopped(): boolean {
+    return this.interrupted !== undefined || this.cancelled;
+  }
+
   /** Listens for SIGINT, SIGTERM and SIGHUP until `end`; `onStop` learns whether it is the first. */
   listen(onStop: (sig: ListenSignal, first: boolean) => void): void {
     this.unlisten = onStopSignals(this.reactor, (sig) => onStop(sig, this.interrupt(sig)));
@@ -140,7 +157,8 @@ export class RunFrame {
 
   /**
    * `run.end`, after which no signal is heard: `exit` unless a stop
-   * interrupted the run (then 128 + its number), `status` from them.
+   * interrupted the run (then 128 + its number) or a cancel ended it (then
+   * null), `status` from them.
    */
   end(exit: number): RunEnd {
     this.unlisten?.();
@@ -149,8 +167,8 @@ export class RunFrame {
     const e: RunEnd = {
       type: "run.end",
       t: this.t(),
-      status: sig ? "interrupted" : exit === 0 ? "ok" : "failed",
-      exit: sig ? signalExit(sig) : exit,
+      status: sig ? "interrupted" : this.cancelled ? "cancelled" : exit === 0 ? "ok" : "failed",
+      exit: sig ? signalExit(sig) : this.cancelled ? null : exit,
       ms: this.reactor.now() - this.runStart,
     };
     this.emit(e);

@@ -55,7 +55,7 @@ export class LocalRunner implements Runner {
     let child: ChildHandle;
     try {
       child = this.reactor.spawn({
-        argv: req.spec.argv,
+        argv: req.argv,
         cwd: req.spec.cwd,
         env: req.env,
         ...(req.spec.interactive ? { terminal: true } : {}),
@@ -81,7 +81,7 @@ export class LocalRunner implements Runner {
  */
 function notStarted(req: RunRequest, sink: RunSink, e: unknown): RunHandle {
   const why = e instanceof Error ? e.message : String(e);
-  const error = `cannot start '${req.spec.argv[0]}' in ${req.spec.cwd}: ${why}`;
+  const error = `cannot start '${req.argv[0]}' in ${req.spec.cwd}: ${why}`;
   queueMicrotask(() => sink.ended({ kind: "exited", status: { code: null, signal: null, error } }));
   return { signal() {} };
 }

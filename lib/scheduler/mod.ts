@@ -15,13 +15,21 @@
  *
  * @module
  */
-export type { JobStatus, ModuleState, Reporter, RunEvent, SkipReason } from "./events.ts";
+export type {
+  JobStatus,
+  ModuleState,
+  Reporter,
+  RunEvent,
+  RunStatus,
+  SkipReason,
+} from "./events.ts";
 export { type Outcome, Plan, type Skipped } from "./plan.ts";
 export {
   type JobFeed,
   type ModuleHost,
   type ModuleRun,
   newRunId,
+  type RunControl,
   runJobs,
   type RunOptions,
   type RunResult,

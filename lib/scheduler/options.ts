@@ -7,9 +7,35 @@
 import type { Graph } from "../graph/graph.ts";
 import type { EmitContext, JobSpec } from "../graph/types.ts";
 import type { ListenSignal, Reactor } from "../reactor/types.ts";
-import type { JobStatus, Reporter, RunEvent } from "./events.ts";
+import type { JobStatus, Reporter, RunEvent, RunStatus } from "./events.ts";
 import type { Runner } from "./runner.ts";
 import type { Slots } from "./slots.ts";
+
+/**
+ * Ends a run early; `runJobs` fills it in.
+ *
+ * @example
+ * ```ts
+ * import type { RunControl } from "./options.ts";
+ * const control: RunControl = {};
+ * // after runJobs(graph, jobs, { reactor, control }) has started:
+ * control.cancel?.();
+ * ```
+ */
+export interface RunControl {
+  /**
+   * Stops the run as `signal` would: running jobs get SIGTERM, then SIGKILL
+   * after their grace; the rest is not started; `run.end` says
+   * `interrupted`, exit 128 + the signal's number. A second stop kills at once.
+   */
+  stop?: (signal: ListenSignal) => void;
+  /**
+   * Stops the run the same way for the caller's own reason, not a signal
+   * (`jx watch` restarting a cycle after a change): `run.end` says
+   * `cancelled`, exit null. A stop after a cancel is a first stop.
+   */
+  cancel?: () => void;
+}
 
 /**
  * How to run.
@@ -79,12 +105,8 @@ export interface RunOptions {
    * the selection holds a module, except with `dryRun`.
    */
   modules?: ModuleHost;
-  /**
-   * Filled in by `runJobs`: `stop(signal)` ends the run as a signal would
-   * (running jobs get SIGTERM then SIGKILL after their grace, the rest is
-   * cancelled); `jx watch` uses it to restart a cycle.
-   */
-  control?: { stop?: (signal: ListenSignal) => void };
+  /** Filled in by `runJobs`: ends the run early (see `RunControl`). */
+  control?: RunControl;
   /** Streams that jobs come from while the run goes on (see `JobFeed`). */
   feeds?: JobFeed[];
 }
@@ -140,10 +162,14 @@ export interface JobFeed {
  * ```
  */
 export interface RunResult {
-  /** The process exit code: 0, 1, or 128+signal when interrupted. */
+  /**
+   * The process exit code: 0, 1, or 128+signal when interrupted; when
+   * cancelled, 0 or 1 by the failures before the cancel (its `run.end` says
+   * `exit: null`).
+   */
   exit: number;
   /** How the run ended. */
-  status: "ok" | "failed" | "interrupted";
+  status: RunStatus;
   /** Per job: the final status, or the skip reason. */
   results: Map<string, { status: JobStatus | "skipped"; reason?: string; because?: string }>;
   /** Wall time of the run, in milliseconds. */
@@ -213,11 +239,11 @@ export interface ModuleHost extends Reporter {
    * still starting are cancelled, foreground modules are released. A second
    * signal kills every module's process group at once.
    */
-  interrupt(why: "failure" | ListenSignal): void;
+  interrupt(why: "failure" | "cancel" | ListenSignal): void;
   /**
    * The jobs are done: stop the modules in reverse dependency order (after
    * holding foreground ones until a signal); resolves when every module
    * process has ended, saying whether a module failed.
    */
-  finish(status: "ok" | "failed" | "interrupted"): Promise<{ failed: boolean }>;
+  finish(status: RunStatus): Promise<{ failed: boolean }>;
 }

@@ -15,7 +15,14 @@ import type { RunOptions, RunResult } from "./options.ts";
 import type { Runner } from "./runner.ts";
 import { LocalSlots } from "./slots.ts";
 
-export type { JobFeed, ModuleHost, ModuleRun, RunOptions, RunResult } from "./options.ts";
+export type {
+  JobFeed,
+  ModuleHost,
+  ModuleRun,
+  RunControl,
+  RunOptions,
+  RunResult,
+} from "./options.ts";
 
 /** A short random id for `JX_RUN_ID`. */
 export function newRunId(): string {

@@ -20,12 +20,14 @@ import type { ExitStatus, StreamName } from "../reactor/types.ts";
  * import type { RunRequest } from "./runner.ts";
  * import { parseJobsFile } from "../graph/mod.ts";
  * const spec = parseJobsFile("jobs:\n  a: { run: echo a }\n", "j.yaml").get("a");
- * const req: RunRequest = { spec, env: { JX_JOB: "a" }, attempt: 1 };
+ * const req: RunRequest = { spec, argv: spec.argv, env: { JX_JOB: "a" }, attempt: 1 };
  * ```
  */
 export interface RunRequest {
   /** The job. */
   readonly spec: JobSpec;
+  /** What to start: `spec.argv`, with a `run:` string's `$0` set to the job's name (graph/argv.ts). */
+  readonly argv: string[];
   /** Its complete environment (jx's, the job's, `JX_JOB`, MAKEFLAGS...). */
   readonly env: Record<string, string>;
   /** 1, then 2... on retries. */

@@ -232,7 +232,8 @@ class ScriptRun {
       started = true;
       this.frame.jobStart(job.name, pid, 1);
     };
-    this.attempts.start(job.id, { spec, env: this.plan.state.env, attempt: 1 }, {
+    // Its argv sets $0 already (the script's name, as sh gives it).
+    this.attempts.start(job.id, { spec, argv, env: this.plan.state.env, attempt: 1 }, {
       started: onStart,
       output: (stream, chunk) => {
         const fd = stream === "stdout" ? 1 : 2;
@@ -301,7 +302,8 @@ class ScriptRun {
     this.ended = true;
     this.attempts.close();
     rmSync(this.tmp, { recursive: true, force: true });
-    this.resolveDone(this.frame.end(this.plan.exitStatus).exit);
+    // jx sh is never cancelled: its run.end has an exit.
+    this.resolveDone(this.frame.end(this.plan.exitStatus).exit ?? this.plan.exitStatus);
   }
 }
 

@@ -163,7 +163,7 @@ export class SlurmRunner implements Runner {
     // Its callbacks come later (output, a timer), never during `start`.
     const step: SlurmStep = this.session.start({
       name: spec.name,
-      argv: spec.argv,
+      argv: req.argv,
       tokens: spec.tokens,
       slurm: spec.slurm,
       cwd: spec.cwd,

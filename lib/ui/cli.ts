@@ -49,7 +49,9 @@ export function parseUiArgs(argv: string[]): UiArgs {
     else if (flag === "--port") a.port = port(value());
     else if (flag === "--host") a.host = value();
     else if (flag === "-h" || flag === "--help") a.help = true;
-    else throw new JxInputError(`jx ui: unexpected '${arg}' (${USAGE})`);
+    else if (flag.startsWith("-")) {
+      throw new JxInputError(`jx ui: unknown option '${flag}' (see jx ui --help)`);
+    } else throw new JxInputError(`jx ui: unexpected '${arg}' (${USAGE})`);
   }
   return a;
 }

@@ -15,7 +15,7 @@ import { depfileInputs } from "../graph/depfile.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { JobSpec } from "../graph/types.ts";
 import type { Reactor } from "../reactor/types.ts";
-import type { RunResult } from "../scheduler/run.ts";
+import type { RunControl, RunResult } from "../scheduler/run.ts";
 import type { ListenSignal } from "../reactor/types.ts";
 import { readdirSync, statSync } from "node:fs";
 import { expand, stamp } from "../state/fileset.ts";
@@ -37,11 +37,14 @@ export interface WatchOptions {
   /** Scan for changes every `pollMs` instead of using inotify. */
   poll: boolean;
   pollMs?: number;
-  /** Runs one cycle over `jobs`; `control.stop` ends it early. */
+  /**
+   * Runs one cycle over `jobs`; `control.stop` ends it early on a signal, `control.cancel` when a
+   * change restarts it (`--on-busy restart`).
+   */
   runCycle(
     jobs: JobSpec[],
     changed: string[],
-    control: { stop?: (s: ListenSignal) => void },
+    control: RunControl,
   ): Promise<RunResult>;
   /** One line for people. */
   say(line: string): void;
@@ -113,7 +116,7 @@ export class Watcher {
   private cycle?: {
     jobs: Set<string>;
     changed: string[] | "all";
-    control: { stop?: (s: ListenSignal) => void };
+    control: RunControl;
     done: Promise<RunResult>;
     /** Stopped for a restart already (`--on-busy restart`). */
     restarting?: boolean;
@@ -277,11 +280,12 @@ export class Watcher {
     this.debounce = undefined;
     if (this.stopped || !this.pending.size) return;
     if (this.cycle) {
-      // Once per cycle: a second stop would kill its jobs at once, without their grace.
-      if (this.o.onBusy === "restart" && this.cycle.control.stop && !this.cycle.restarting) {
+      // Once per cycle (a cancel stops its jobs with their grace); not a signal: its run.end
+      // says `cancelled`, not `interrupted`.
+      if (this.o.onBusy === "restart" && this.cycle.control.cancel && !this.cycle.restarting) {
         this.carry = this.cycle.changed;
         this.cycle.restarting = true;
-        this.cycle.control.stop("SIGTERM");
+        this.cycle.control.cancel();
       }
       return; // the cycle's end picks the pending changes up
     }
@@ -310,7 +314,7 @@ export class Watcher {
   }
 
   private startCycle(jobs: JobSpec[], changed: string[], cause: string[] | "all"): void {
-    const control: { stop?: (s: ListenSignal) => void } = {};
+    const control: RunControl = {};
     const names = new Set(jobs.map((j) => j.name));
     const t = this.o.reactor.now();
     const done = this.o.runCycle(jobs, changed, control);

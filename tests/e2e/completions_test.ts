@@ -73,6 +73,10 @@ q() {
 q jx ""
 q jx expl
 q jx run --ou
+q jx run --for
+q jx --for
+q jx graph --
+q jx watch -n
 q jx run --output ""
 q jx run --output = st
 q jx run ""
@@ -110,6 +114,17 @@ q jx -f ../jobs.yaml ctl restart ""
   }
   assert.deepEqual(replies.get("jx expl"), ["explain"]);
   assert.deepEqual(replies.get("jx run --ou"), ["--output"]);
+  // After a command, only its options (an option of another is refused); before one, any.
+  assert.deepEqual(replies.get("jx run --for"), ["--force"]);
+  assert.deepEqual(replies.get("jx --for"), ["--force", "--format"]);
+  assert.deepEqual(replies.get("jx graph --"), [
+    "--file",
+    "--format",
+    "--help",
+    "--verbose",
+    "--version",
+  ]);
+  assert.deepEqual(replies.get("jx watch -n"), []);
   assert.deepEqual(replies.get("jx run --output "), ["buffered", "quiet", "stream"]);
   assert.deepEqual(replies.get("jx run --output = st"), ["stream"]);
   assert.deepEqual(replies.get("jx run "), ["api", "compile", "compile-extra", "gen"]);
@@ -147,9 +162,17 @@ Deno.test("zsh and fish completion scripts: produced, plausible, and parse if th
       assert.match(r.stdout, /'--output:buffered/);
       assert.match(r.stdout, /completions \$1/);
       assert.match(r.stdout, /compadd -- status start stop restart pause resume publish/);
+      assert.match(r.stdout, /^ {6}graph\) opts=\('--file:.*'--format:.*\) ;;$/m);
+      assert.doesNotMatch(/^ {6}graph\) opts=.*$/m.exec(r.stdout)![0], /--keep-going/);
     } else {
       assert.match(r.stdout, /^complete -c jx -s f -l file -r -F /m);
       assert.match(r.stdout, /^complete -c jx -l output -x -a 'buffered stream quiet'/m);
+      // --format after graph (or before any command) only; --help everywhere.
+      assert.match(
+        r.stdout,
+        /^complete -c jx -l format .* -n '__fish_seen_subcommand_from graph; or not __fish_seen_subcommand_from run /m,
+      );
+      assert.doesNotMatch(/^complete -c jx -s h -l help .*$/m.exec(r.stdout)![0], / -n /);
       assert.match(r.stdout, /-a run -d 'run jobs and what they need'/);
       assert.match(r.stdout, /completions \$argv\[1\]/);
       assert.match(

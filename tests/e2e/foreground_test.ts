@@ -6,7 +6,7 @@
  * `!`), in the default buffered mode too; Ctrl-C stops it (exit 130).
  */
 import assert from "node:assert/strict";
-import { spawnJx, tempDir } from "../helpers.ts";
+import { readEvents, runJx, RUNTIMES, spawnJx, tempDir } from "../helpers.ts";
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -77,4 +77,50 @@ modules:
   }
   assert.equal((await child.status).code, 130);
   await Promise.all([out.done, err.done]);
+});
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] jx run MODULE: a module that exits at once says which and how, as a failure does`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+modules:
+  quick: { run: "echo hi; exit 0" }
+  again: { run: "exit 0", restart: always, max_restarts: 1 }
+  broken: { run: "echo oops; exit 3" }
+`,
+    });
+    const run = (name: string) =>
+      runJx(["run", "--events", "ev.ndjson", name], { cwd: dir, runtime: rt });
+    const quick = await run("quick");
+    assert.equal(quick.code, 0, quick.stderr);
+    assert.match(quick.stderr, /^jx: module quick exited by itself \(exit 0\)$/m);
+    const stopped = (await readEvents(`${dir}/ev.ndjson`)).findLast((e) =>
+      e.type === "module.state"
+    )!;
+    assert.deepEqual([stopped.state, stopped.exit, stopped.reason], ["stopped", 0, "exit 0"]);
+    const again = await run("again");
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(
+      again.stderr,
+      /^jx: module again exited by itself \(exit 0; gave up after 1 restart\)$/m,
+    );
+    // A failure: the ✗ line and exit 1 (as before), no "exited by itself".
+    const broken = await run("broken");
+    assert.equal(broken.code, 1, broken.stderr);
+    assert.match(broken.stderr, /^ {2}✗ module broken: exit 3$/m);
+    assert.doesNotMatch(broken.stderr, /exited by itself/);
+  });
+}
+
+Deno.test("jx run MODULE: Ctrl-C stops it without an 'exited by itself' line", async () => {
+  const dir = await tempDir({ "jobs.yaml": "modules:\n  up: { run: 'echo up; sleep 30' }\n" });
+  const child = spawnJx(["run", "up"], { cwd: dir });
+  const err = collect(child.stderr);
+  const out = collect(child.stdout);
+  await out.until(/up/);
+  child.kill("SIGINT");
+  assert.equal((await child.status).code, 130);
+  const said = await err.done;
+  await out.done;
+  assert.doesNotMatch(said, /exited by itself/);
 });

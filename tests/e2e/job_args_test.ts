@@ -83,7 +83,38 @@ Deno.test("job arguments: never up to date from a run with other arguments (stat
   assert.equal(plain.code, 0, plain.stderr);
   assert.equal(
     (await Deno.readTextFile(`${dir}/out.txt`)).split("\n")[0],
-    "/bin/sh||0",
-    "without -- the job runs as before ($0 is the shell)",
+    "greet||0",
+    "without -- the job runs as before ($0 is its name)",
   );
 });
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] $0 of a run string is the job's name, with and without arguments; a module's too`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  zero: { run: 'echo "$0|$#|$*" >> zero.txt', writes: [zero.txt] }
+  listed: { run: [sh, -c, 'echo "$0" > listed.txt', own] }
+modules:
+  again: { run: 'echo "$0" > again.txt', restart: "no" }
+`,
+    });
+    const run = (...argv: string[]) => runJx(["run", ...argv], { cwd: dir, runtime: rt });
+    // Traced (--check-access: the tracer wraps what the job is started with) and not.
+    const runs = [["zero"], ["zero", "--", "a", "b c"], ["--force", "--check-access", "zero"]];
+    for (const argv of runs) {
+      const r = await run(...argv);
+      assert.equal(r.code, 0, `${argv.join(" ")}: ${r.stderr}`);
+    }
+    assert.equal(await Deno.readTextFile(`${dir}/zero.txt`), "zero|0|\nzero|2|a b c\nzero|0|\n");
+    // A run list is left as written: its own $0.
+    assert.equal((await run("listed")).code, 0);
+    assert.equal(await Deno.readTextFile(`${dir}/listed.txt`), "own\n");
+    // A module (named: in the foreground until it ends by itself).
+    assert.equal((await run("again")).code, 0);
+    assert.equal(await Deno.readTextFile(`${dir}/again.txt`), "again\n");
+    // -n shows the command as written.
+    const dry = await run("-n", "zero", "--", "x");
+    assert.match(dry.stdout, /^zero: echo "\$0\|\$#\|\$\*" >> zero\.txt -- x$/m);
+  });
+}

@@ -299,6 +299,35 @@ Deno.test("every command's --help and jx help COMMAND: its text, exit 0 (cache, 
   assert.equal(none.code, 2);
 });
 
+Deno.test("an option of another command: one line naming both, exit 2, nothing run (the no-op path too)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  a: { run: echo x >> ran.txt, reads: [in.txt], writes: [ran.txt] }\n",
+    "in.txt": "1\n",
+  });
+  assert.equal((await runJx(["run"], { cwd: dir })).code, 0);
+  // The second run would be answered by the no-op fast path: it must not take the option either.
+  for (
+    const [argv, line] of [
+      [["run", "--format", "dot"], "jx: run: unknown option '--format' (see jx run --help)\n"],
+      [["run", "-n", "--json"], "jx: run: unknown option '--json' (see jx run --help)\n"],
+      [["watch", "-n"], "jx: watch: unknown option '-n' (see jx watch --help)\n"],
+      [["graph", "-k"], "jx: graph: unknown option '-k' (see jx graph --help)\n"],
+      [["clean", "--force"], "jx: clean: unknown option '--force' (see jx clean --help)\n"],
+      [["exec", "-f", "jobs.yaml", "true"], "jx: exec: unknown option '-f' (see jx exec --help)\n"],
+      // The commands that read their own options say it the same way.
+      [["lint", "--format", "dot"], "jx: lint: unknown option '--format' (see jx lint --help)\n"],
+      [["cache", "stats", "-k"], "jx: cache: unknown option '-k' (see jx cache --help)\n"],
+      [["ui", "--output=quiet"], "jx ui: unknown option '--output' (see jx ui --help)\n"],
+    ] as const
+  ) {
+    const r = await runJx([...argv], { cwd: dir });
+    assert.equal(r.code, 2, `${argv.join(" ")}: ${r.stderr}`);
+    assert.equal(r.stderr, line, argv.join(" "));
+    assert.equal(r.stdout, "", argv.join(" "));
+  }
+  assert.equal(await Deno.readTextFile(`${dir}/ran.txt`), "x\n", "nothing ran after the first run");
+});
+
 Deno.test("list, graph (dot, mermaid, json), trace, --help, --version", async () => {
   const dir = await tempDir({
     "jobs.yaml": `

@@ -158,19 +158,20 @@ jobs:
       "jobs.yaml": `
 jobs:
   a: { run: "for i in 1 2 3; do echo a$i; done" }
-  b: { run: "echo b1; echo b-err >&2" }
+  b: { run: "echo b1 $0; echo b-err >&2" }
 `,
     });
+    // b's $0 is its name through srun too (sh -c RUN b, as a local job).
     const buf = await jx(dir, env, "-j2");
     assert.equal(buf.code, 0, buf.stderr);
     assert.match(buf.stdout, /── a \(.*\)\na1\na2\na3\n/);
     // srun writes the job's stdout and stderr to two pipes, as a local job does: their
     // relative order is not kept (seen reversed under Bun), each stream's own order is.
-    assert.match(buf.stdout, /── b \(.*\)\n(b1\nb-err|b-err\nb1)\n/);
+    assert.match(buf.stdout, /── b \(.*\)\n(b1 b\nb-err|b-err\nb1 b)\n/);
     assert.doesNotMatch(buf.stdout + buf.stderr, /srun|slurmstepd|jx-slurm-step/);
     const st = await jx(dir, env, "-j2", "--output", "stream");
     assert.equal(st.code, 0, st.stderr);
-    for (const l of ["[a]  a1", "[a]  a3", "[b]  b1"]) assert.ok(st.stdout.includes(l + "\n"), l);
+    for (const l of ["[a]  a1", "[a]  a3", "[b]  b1 b"]) assert.ok(st.stdout.includes(l + "\n"), l);
     assert.ok(st.stderr.includes("[b]! b-err\n"), st.stderr);
     const q = await jx(dir, env, "-j2", "--output", "quiet");
     assert.equal(q.stdout, "");

@@ -338,7 +338,9 @@ Deno.test("[deno] jx ui: bad arguments and a bad jobs file are one line and exit
   for (
     const [args, line] of [
       [["ui", "--port", "http"], /^jx ui: --port http: not a port\n$/],
-      [["ui", "--bogus"], /^jx ui: unexpected '--bogus' \(usage: jx ui/],
+      [["ui", "--bogus"], /^jx ui: unknown option '--bogus' \(see jx ui --help\)\n$/],
+      [["ui", "--format=dot"], /^jx ui: unknown option '--format' \(see jx ui --help\)\n$/],
+      [["ui", "graph"], /^jx ui: unexpected 'graph' \(usage: jx ui/],
       [["ui", "--port"], /^jx ui: --port needs a value\n$/],
       [["ui", "-f", "bad.yaml"], /^bad\.yaml:3:8: jobs\.a: unknown key 'rnu'/],
       [["ui", "-f", "missing.yaml"], /^missing\.yaml: no such file\n$/],

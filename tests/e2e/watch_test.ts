@@ -104,6 +104,40 @@ jobs:
   }
 });
 
+Deno.test("watch: a cycle a change restarts ends cancelled (exit null), not as a SIGTERM of jx", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  slow:
+    run: "echo go >> log.txt; sleep 30 & wait"
+    reads: [in.txt]
+`,
+    "in.txt": "1\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await waitForText(`${dir}/log.txt`, "go\n");
+    await Deno.writeTextFile(`${dir}/in.txt`, "2\n");
+    await waitForText(`${dir}/log.txt`, "go\ngo\n");
+    const ev = await w.cycles(1);
+    const first = ev.find((e) => e.type === "run.end")!;
+    assert.deepEqual([first.status, first.exit], ["cancelled", null], JSON.stringify(first));
+    const job = ev.find((e) => e.type === "job.end")!;
+    assert.equal(job.status, "cancelled", "its job: as before");
+  } finally {
+    const s = await w.stop("SIGTERM");
+    assert.equal(s.code, 143, s.stderr);
+    assert.match(
+      s.stderr,
+      /^jx watch: first run -> ran slow: cancelled \(\d+ms\); watching for changes$/m,
+    );
+    // The watch itself was ended by SIGTERM: that cycle's run.end says so.
+    const last = (await w.events()).findLast((e) => e.type === "run.end")!;
+    assert.deepEqual([last.status, last.exit], ["interrupted", 143]);
+    assert.match(s.stderr, /^jx watch: in\.txt changed -> ran slow: interrupted \(\d+ms\)$/m);
+  }
+});
+
 Deno.test("watch --poll: a change is found by scanning", async () => {
   const dir = await jobsDir();
   const w = new Session("deno", dir, { args: ["--poll"] });
