@@ -3,17 +3,17 @@
 # tests that need it:
 #
 #   tools/build-tool.sh make  [PREFIX]   GNU make 4.4.1 (fifo jobserver style), trixie
-#                                        (default PREFIX: ~/.cache/jx/make-4.4)
+#                                        (default PREFIX: ~/.cache/jx-tools/make-4.4)
 #   tools/build-tool.sh ninja [PREFIX]   ninja 1.13 (jobserver client, fifo style), sid
-#                                        (default PREFIX: ~/.cache/jx/ninja-1.13)
+#                                        (default PREFIX: ~/.cache/jx-tools/ninja-1.13)
 #
 # The last line printed is the path of the binary. A second call with the same PREFIX
 # builds nothing. Only Debian's package mirror is reached.
 set -euo pipefail
 tool=${1:?usage: build-tool.sh make|ninja [PREFIX]}
 case $tool in
-  make) prefix=${2:-$HOME/.cache/jx/make-4.4} ;;
-  ninja) prefix=${2:-$HOME/.cache/jx/ninja-1.13} ;;
+  make) prefix=${2:-$HOME/.cache/jx-tools/make-4.4} ;;
+  ninja) prefix=${2:-$HOME/.cache/jx-tools/ninja-1.13} ;;
   *) echo "build-tool.sh: unknown tool '$tool' (make or ninja)" >&2; exit 2 ;;
 esac
 bin=$prefix/bin/$tool

@@ -19,7 +19,7 @@ import {
 
 /**
  * A tool newer than Debian 12's, built from Debian's source by tools/build-tool.sh into
- * ~/.cache/jx/DIR (.ci/run builds both before the tests; a second call builds nothing):
+ * ~/.cache/jx-tools/DIR (not jx's cache store, ~/.cache/jx) (.ci/run builds both before the tests; a second call builds nothing):
  * `$ENV` when set, else that build; undefined, with a message naming `suite`, when it fails.
  */
 async function builtTool(
@@ -31,7 +31,7 @@ async function builtTool(
   const given = Deno.env.get(env);
   if (given) return given;
   const script = `${ROOT}/tools/build-tool.sh`;
-  const prefix = `${Deno.env.get("HOME")}/.cache/jx/${dir}`;
+  const prefix = `${Deno.env.get("HOME")}/.cache/jx-tools/${dir}`;
   let why: string;
   try {
     const out = await new Deno.Command("bash", { args: [script, tool, prefix], stdin: "null" })

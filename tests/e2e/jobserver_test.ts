@@ -1,6 +1,6 @@
 /**
  * The GNU make jobserver against real makes: the machine's make 4.3 and a
- * make 4.4.1 built once into ~/.cache/jx/make-4.4 (the first make with the
+ * make 4.4.1 built once into ~/.cache/jx-tools/make-4.4 (the first make with the
  * fifo style; those tests are skipped, with a message, when it cannot be
  * built), and gcc's -flto=jobserver. jx as the server of the pool, jx as a
  * client inside make, `jx exec`, tokens never lost. Concurrency is measured
