@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ChildHandle, Reactor, StreamName } from "../reactor/mod.ts";
+import type { ChildHandle, ExitStatus, Reactor, StreamName } from "../reactor/mod.ts";
 import {
   gateScript,
   spareArgv,
@@ -565,80 +565,26 @@ export class SlurmSession {
     if (this.closed) void runTool(this.t, ["scancel", "-Q", id], this.timeoutMs);
   }
 
+  /** Starts `req`'s srun in `alloc` (a spare step: one waiting for its job on stdin). */
   private spawn(
     req: StepRequest,
     key: string | undefined,
     alloc?: Allocation,
     spare = false,
   ): [SlurmStep, ChildHandle] {
-    const f = new SrunStderr();
-    const { reactor } = this.t;
-    let child: ChildHandle = { pid: 0, kill() {} };
-    let ended = false;
-    /** Whether jx sent this step SIGKILL (then srun's 137 is that signal, whatever it printed). */
-    let killed = false;
-    let backstop: number | undefined;
-    let finish!: (e: StepExit) => void;
-    const done = new Promise<StepExit>((r) => finish = r);
-    const step: SlurmStep = {
-      get stepId() {
-        return f.stepId;
-      },
-      get pid() {
-        return child.pid;
-      },
-      kill: (signal: string) => {
-        if (ended) return;
-        if (signal === "SIGKILL") killed = true;
-        this.signal(child, f.stepId, signal);
-        if (signal === "SIGKILL" && backstop === undefined) {
-          backstop = reactor.setTimer(BACKSTOP_MS, () => child.kill("SIGKILL"));
-        }
-      },
-      done,
-    };
-    // The job's stdout can overtake its stderr, where the step's mark comes first: what comes
-    // before the mark is held, so that the job starts before any of its output.
-    let held: Uint8Array[] | undefined = [];
-    const release = () => {
-      const h = held ?? [];
-      held = undefined;
-      for (const c of h) req.onOutput("stdout", c);
-    };
-    f.onStepId = (id) => (req.onStart?.(id), release());
-    f.onRun = () => req.onRun?.();
-    this.live.add(step);
-    child = reactor.spawn({
-      argv: spare && alloc ? spareArgv(alloc.id) : stepArgv(alloc?.id, req),
-      cwd: req.cwd,
-      env: stepEnv({ ...this.t.env, ...req.env }, req.tokens),
-      stdin: spare ? "pipe" : "null",
-      onOutput(stream, chunk) {
-        if (stream === "stdout" && held) return void held.push(chunk.slice()); // a view of a reused buffer
-        const out = stream === "stderr" ? f.feed(chunk) : chunk;
-        if (out) req.onOutput(stream, out);
-      },
-      onExit: (s) => {
-        ended = true;
-        if (backstop !== undefined) reactor.clearTimer(backstop);
-        const rest = f.flush(s);
-        release();
-        if (rest) req.onOutput("stderr", rest);
+    const step = new SrunStep(req, this.t.reactor, {
+      signal: (child, stepId, signal) => this.signal(child, stepId, signal),
+      ended: (renew) => {
         this.live.delete(step);
-        let exit = stepExit(s, f);
-        // A step cancelled with SIGKILL: srun exits 128+9, and says "Killed" only when its
-        // line comes before the step's end (CI saw it not, once): the signal jx sent either way.
-        if (killed && exit.code === 137 && exit.signal === null && exit.error === undefined) {
-          const reason = exit.reason === "srun exited with 137" ? undefined : exit.reason;
-          exit = { ...exit, code: null, signal: "SIGKILL", reason };
-        }
-        // Only srun's own lines say so: before the step ran, or its checked end lines.
-        const expired = f.before.some((l) => EXPIRED.test(l));
-        if (exit.nodeFailure || expired) this.renew(key, alloc);
-        req.onExit(exit);
-        finish(exit);
+        if (renew) this.renew(key, alloc);
       },
     });
+    this.live.add(step);
+    const child = step.start(
+      spare && alloc ? spareArgv(alloc.id) : stepArgv(alloc?.id, req),
+      stepEnv({ ...this.t.env, ...req.env }, req.tokens),
+      spare ? "pipe" : "null",
+    );
     return [step, child];
   }
 
@@ -741,4 +687,99 @@ function toolError(r: ToolResult): string {
   if (r.timedOut) return "no answer in time";
   const line = (r.error ?? r.stderr).split("\n").map((l) => l.trim()).find(Boolean);
   return line ?? `exit ${r.code}`;
+}
+
+/** What a step needs of its session: a signal sent its way, and its end (`renew`: its allocation is lost). */
+interface StepHooks {
+  signal(child: ChildHandle, stepId: string | undefined, signal: string): void;
+  ended(renew: boolean): void;
+}
+
+/**
+ * One srun: its stderr read for srun's own lines (the step's id, its end),
+ * the job's stdout held until the step's mark (the job starts before any of
+ * its output), its end made a `StepExit`.
+ */
+class SrunStep implements SlurmStep {
+  readonly done: Promise<StepExit>;
+  private f = new SrunStderr();
+  private child: ChildHandle = { pid: 0, kill() {} };
+  private ended = false;
+  /** Whether jx sent this step SIGKILL (then srun's 137 is that signal, whatever it printed). */
+  private killed = false;
+  private backstop: number | undefined;
+  private finish!: (e: StepExit) => void;
+  /**
+   * The job's stdout until the step's mark: it can overtake its stderr, where the mark comes
+   * first (undefined once released).
+   */
+  private held: Uint8Array[] | undefined = [];
+
+  constructor(private req: StepRequest, private reactor: Reactor, private hooks: StepHooks) {
+    this.done = new Promise<StepExit>((r) => this.finish = r);
+    this.f.onStepId = (id) => (req.onStart?.(id), this.release());
+    this.f.onRun = () => req.onRun?.();
+  }
+
+  get stepId(): string | undefined {
+    return this.f.stepId;
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  kill(signal: string): void {
+    if (this.ended) return;
+    if (signal === "SIGKILL") this.killed = true;
+    this.hooks.signal(this.child, this.f.stepId, signal);
+    if (signal === "SIGKILL" && this.backstop === undefined) {
+      this.backstop = this.reactor.setTimer(BACKSTOP_MS, () => this.child.kill("SIGKILL"));
+    }
+  }
+
+  /** Spawns srun as `argv`. */
+  start(argv: string[], env: Record<string, string>, stdin: "pipe" | "null"): ChildHandle {
+    this.child = this.reactor.spawn({
+      argv,
+      cwd: this.req.cwd,
+      env,
+      stdin,
+      onOutput: (stream, chunk) => this.output(stream, chunk),
+      onExit: (s) => this.exited(s),
+    });
+    return this.child;
+  }
+
+  private release(): void {
+    const h = this.held ?? [];
+    this.held = undefined;
+    for (const c of h) this.req.onOutput("stdout", c);
+  }
+
+  private output(stream: StreamName, chunk: Uint8Array): void {
+    if (stream === "stdout" && this.held) return void this.held.push(chunk.slice()); // a view of a reused buffer
+    const out = stream === "stderr" ? this.f.feed(chunk) : chunk;
+    if (out) this.req.onOutput(stream, out);
+  }
+
+  private exited(s: ExitStatus): void {
+    this.ended = true;
+    if (this.backstop !== undefined) this.reactor.clearTimer(this.backstop);
+    const rest = this.f.flush(s);
+    this.release();
+    if (rest) this.req.onOutput("stderr", rest);
+    let exit = stepExit(s, this.f);
+    // A step cancelled with SIGKILL: srun exits 128+9, and says "Killed" only when its
+    // line comes before the step's end (CI saw it not, once): the signal jx sent either way.
+    if (this.killed && exit.code === 137 && exit.signal === null && exit.error === undefined) {
+      const reason = exit.reason === "srun exited with 137" ? undefined : exit.reason;
+      exit = { ...exit, code: null, signal: "SIGKILL", reason };
+    }
+    // Only srun's own lines say so: before the step ran, or its checked end lines.
+    const expired = this.f.before.some((l) => EXPIRED.test(l));
+    this.hooks.ended(!!exit.nodeFailure || expired);
+    this.req.onExit(exit);
+    this.finish(exit);
+  }
 }
