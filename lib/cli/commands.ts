@@ -11,7 +11,14 @@ import type { Graph, JobSpec } from "../graph/mod.ts";
 import { whenFails } from "../graph/when.ts";
 import { createReactor, type Reactor } from "../reactor/mod.ts";
 import { collectGarbage, envObject, escapeControls, isBun, writeAll } from "../runtime/mod.ts";
-import { LocalRunner, runJobs, type Runner, signalExit, type Slots } from "../scheduler/mod.ts";
+import {
+  LocalRunner,
+  type Reporter,
+  runJobs,
+  type Runner,
+  signalExit,
+  type Slots,
+} from "../scheduler/mod.ts";
 import { isTracked, UpToDate } from "../state/mod.ts";
 import type { Args } from "./args.ts";
 import { load, setUpSlots, type SlotSetup, takeLock } from "./setup.ts";
@@ -252,77 +259,114 @@ async function runWithParts(
   args: Args,
   r: RunSetUp,
 ): Promise<{ exit: number; allUpToDate: boolean }> {
-  const { graph, selected, reactor, setup, state, baseDir, warn } = r;
-  const { slots } = setup;
+  const { graph, selected, reactor, setup, state } = r;
   const dry = args.dryRun || setup.makeDryRun;
-  // Modules, and the control socket (`jx ctl`, JX_CTL) of the run.
-  const mods = await import("../modules/mod.ts" as string) as typeof import("../modules/mod.ts");
+  const mods = await import("../modules/mod.ts" as string) as Mods;
   const foreground = args.names.filter((n) => graph.byName.get(n)?.kind === "module");
   const modules = new mods.Supervisor({ foreground });
-  let ctl: { path: string; close(): Promise<void> } | undefined;
-  let ui: RunUi | undefined; // `--ui`: the live page
-  let cache: RunCache | undefined;
-  let executor: Executor | undefined;
+  const parts: Parts = {};
   // First, as they open their files (`--events`, `--trace`: exit 2 when they cannot be written).
   const { reporters, check } = await reportersOf(args, r, { dry, foreground });
   try {
-    // The Slurm executor: it reaches Slurm only when a Slurm job must run.
-    executor = dry ? undefined : await openExecutor(args, selected, reactor, slots, baseDir);
-    if (!dry) {
-      ctl = await mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {
-        if (args.verbose || e.name === "CtlUnsafe") {
-          warn(`no control socket (jx ctl cannot reach this run): ${e.message}`);
-        }
-        return undefined;
-      });
-    }
-    if (args.ui) {
-      const live = await import("./ui_live.ts" as string) as typeof import("./ui_live.ts");
-      const control = modules.control.bind(modules);
-      ui = await live.startRunUi(args, { graph, selected, mode: "run", control });
-      if (ui) reporters.push(ui.reporter);
-    }
-    if (slots.role) warnMakeJobs(selected, warn);
-    // The output cache wraps the local runner when the file or the command line asks for it.
-    cache = dry ? undefined : await openRunCache(args, graph);
+    await openParts(parts, args, r, { dry, mods, modules, reporters });
     const result = await runJobs(graph, selected, {
       reactor,
       // A jobserver pool also gives each job its MAKEFLAGS, in its `jobserver:` style.
-      slots,
+      slots: setup.slots,
       keepGoing: args.keepGoing || setup.makeKeepGoing,
       dryRun: dry,
-      // Tracing runs jobs locally (strace cannot follow a job onto a cluster node).
-      // The cache wraps whatever runs the jobs (the tracer's, the executor's, or a local runner),
-      // so a restored job is not traced and a traced job's findings come before it is stored.
-      runner: cache
-        ? cache.runner(
-          check?.runner ?? executor?.runner ?? new LocalRunner(reactor, slots),
-          await cacheRefusal(check?.remembered, graph.file, !!args.strict),
-        )
-        : check?.runner ?? executor?.runner,
+      runner: await runnerOf(parts, check, args, r),
       state: check?.state ?? state,
       force: args.force,
       leftUpToDate: r.part?.left,
       reporters,
       modules,
-      extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
+      extraEnv: parts.ctl ? { JX_CTL: parts.ctl.path } : undefined,
     });
     const upToDate = (x?: { status: string; reason?: string }) =>
       x?.status === "ok" || (x?.status === "skipped" && x.reason === "up-to-date");
     const ran = check ? check.exit(result.exit) : result.exit;
-    const exit = executor ? await executor.end(ran) : ran;
+    const exit = parts.executor ? await parts.executor.end(ran) : ran;
     const allUpToDate = !dry && result.exit === 0 && exit === result.exit &&
       selected.every((j) => upToDate(result.results.get(j.name)));
     return { exit, allUpToDate };
   } finally {
-    await executor?.close();
-    await cache?.close();
-    await ctl?.close();
+    await parts.executor?.close();
+    await parts.cache?.close();
+    await parts.ctl?.close();
     for (const x of reporters) await x.close?.();
-    await ui?.close();
+    await parts.ui?.close();
     check?.close();
   }
 }
+
+/** The modules part, loaded when a run starts. */
+type Mods = typeof import("../modules/mod.ts");
+
+/** What a run opens around its jobs (`openParts`), each closed at its end. */
+interface Parts {
+  /** The Slurm executor. */
+  executor?: Executor;
+  /** The control socket (`jx ctl`, JX_CTL). */
+  ctl?: { path: string; close(): Promise<void> };
+  /** `--ui`: the live page. */
+  ui?: RunUi;
+  /** The output cache. */
+  cache?: RunCache;
+}
+
+/** Opens a run's parts into `parts` (what is open when one fails is still closed by the caller). */
+async function openParts(
+  parts: Parts,
+  args: Args,
+  r: RunSetUp,
+  o: {
+    dry: boolean;
+    mods: Mods;
+    modules: InstanceType<Mods["Supervisor"]>;
+    reporters: Reporter[];
+  },
+): Promise<void> {
+  const { graph, selected, reactor, setup: { slots }, baseDir, warn } = r;
+  const { dry, modules } = o;
+  // The Slurm executor: it reaches Slurm only when a Slurm job must run.
+  parts.executor = dry ? undefined : await openExecutor(args, selected, reactor, slots, baseDir);
+  if (!dry) {
+    parts.ctl = await o.mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {
+      if (args.verbose || e.name === "CtlUnsafe") {
+        warn(`no control socket (jx ctl cannot reach this run): ${e.message}`);
+      }
+      return undefined;
+    });
+  }
+  if (args.ui) {
+    const live = await import("./ui_live.ts" as string) as typeof import("./ui_live.ts");
+    const control = modules.control.bind(modules);
+    parts.ui = await live.startRunUi(args, { graph, selected, mode: "run", control });
+    if (parts.ui) o.reporters.push(parts.ui.reporter);
+  }
+  if (slots.role) warnMakeJobs(selected, warn);
+  // The output cache wraps the local runner when the file or the command line asks for it.
+  parts.cache = dry ? undefined : await openRunCache(args, graph);
+}
+
+/**
+ * What runs the jobs: tracing runs them locally (strace cannot follow a job onto a cluster
+ * node); the cache wraps whatever runs them (the tracer's, the executor's, or a local runner),
+ * so a restored job is not traced and a traced job's findings come before it is stored.
+ */
+async function runnerOf(
+  { cache, executor }: Parts,
+  check: Awaited<ReturnType<typeof reportersOf>>["check"],
+  args: Args,
+  r: RunSetUp,
+): Promise<Runner | undefined> {
+  const inner = check?.runner ?? executor?.runner;
+  if (!cache) return inner;
+  const refusal = await cacheRefusal(check?.remembered, r.graph.file, !!args.strict);
+  return cache.runner(inner ?? new LocalRunner(r.reactor, r.setup.slots), refusal);
+}
+
 /** The Slurm executor of a run: its runner, and its end. */
 interface Executor {
   runner: Runner;
