@@ -271,7 +271,11 @@ async function steps(
       // jx has not seen yet.
       const cancelled = spareSteps(env);
       for (const id of cancelled) slurm(env, "scancel", "-Q", id);
-      busy(1500);
+      // Gone from squeue (slurmctld cancels them in its own time: on a loaded machine, more than
+      // a second), and their srun clients given time to end, all with this thread still busy.
+      const until = Date.now() + 15_000;
+      while (spareSteps(env).some((id) => cancelled.includes(id)) && Date.now() < until) busy(50);
+      busy(1000);
       const order: string[] = [];
       const r = await new Promise<Ran>((done) => {
         const out: Ran = { exit: { code: null, signal: null }, stdout: "", stderr: "" };
