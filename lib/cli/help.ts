@@ -269,6 +269,17 @@ Examples:
   jx sh -j8 --events ev.ndjson convert.sh in/ out/
   jx sh --strict build.sh     in CI: fail when a command touches what jx sh did not derive
 `,
+  doctor: `Usage: jx doctor
+
+Prints what this jx will use here, one "name  value" line each: its version
+and runtime, the reactor auto picks, the jobserver (styles, and the pool of a
+make that runs jx), how watch sees changes, how up-to-date checks stat files,
+and the make, ninja and setsid found on PATH. It changes nothing. Also
+jx --version --verbose.
+
+Example:
+  jx doctor
+`,
   ctl: `Usage: jx ctl ACTION [ARGS]
 
 Talks to a running jx run through its control socket: JX_CTL (set in every
