@@ -143,9 +143,12 @@ Examples:
 `,
   completions: `Usage: jx completions bash|zsh|fish
 
-Prints a completion script for the shell: commands, options (and the values
-of those with a few choices), files after -f, and job names, read from the
-jobs file on the command line (-f FILE) or jobs.yaml with jx list --names.
+Prints a completion script for the shell: commands, options (after a
+command, only those it takes; the values of those with a few choices), files
+after -f, the names of jobs, foreach groups and modules, and jx ctl's actions
+and module names. The script gets the names by running jx completions names
+(jx completions modules after a ctl action) with the -f FILE already typed,
+else from the jobs file jx run would find: one name a line.
 
 Examples:
   source <(jx completions bash)                          # bash, this session
