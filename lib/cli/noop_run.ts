@@ -29,6 +29,7 @@ import {
   stampOf,
 } from "../state/noop.ts";
 import { FLAG_VARS } from "../jobserver/makeflags.ts";
+import { cacheFlagsProblem } from "../cache/flags.ts";
 import { type Lock, tryLock } from "../state/lock.ts";
 import {
   absolutePath,
@@ -211,9 +212,14 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
   return await replay(args, diff.record, file, started);
 }
 
-/** Options that the fast path leaves to the full way. */
+/**
+ * Options that the fast path leaves to the full way; bad input among them too, which the full way
+ * refuses (exit 2) whichever way would answer: a remote cache URL of no known form.
+ */
 function notForTheFastPath(args: Args): boolean {
-  if (args.dryRun || args.force || underMake() || envObject().JX_NO_FAST_NOOP) return true;
+  const env = envObject();
+  if (args.dryRun || args.force || underMake() || env.JX_NO_FAST_NOOP) return true;
+  if (cacheFlagsProblem(args, env)) return true; // opening the cache refuses it (or the file says)
   if (args.ui) return true; // the page is served by the full way (cli/ui_live.ts)
   // A checked run reruns jobs with remembered findings (docs/lint.md): not a replay.
   if (args.checkAccess || args.strict) return true;

@@ -935,3 +935,26 @@ Deno.test("state: a same-size edit that puts the mtime back is seen by any run (
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("no-op fast path: bad cache settings give the full way's answer (exit 2), not 'up to date'", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS, "src/a.txt": "a\n", "src/b.txt": "b\n" });
+  await Deno.mkdir(`${dir}/out`);
+  assert.equal((await run(dir)).code, 0);
+  assert.equal((await run(dir)).fast, true, "the next plain run answers from the record");
+  const cases: [string[], Record<string, string>][] = [
+    [["--remote-cache", "http://x"], {}],
+    [["--remote-cache", "turbo+http://127.0.0.1:1"], {}], // a turbo URL without ?team=
+    [[], { JX_REMOTE_CACHE: "ftp://x" }],
+    [["--no-cache", "--remote-cache", "http://x"], {}], // no cache: nothing to refuse
+  ];
+  const strip = (s: string) => s.replace(/ in [\d.]+m?s$/m, "");
+  for (const [argv, env] of cases) {
+    const what = `${argv.join(" ")} ${JSON.stringify(env)}`;
+    const fast = await runJx(["run", ...argv], { cwd: dir, env });
+    const full = await runJx(["run", ...argv], { cwd: dir, env: { ...env, JX_NO_FAST_NOOP: "1" } });
+    assert.equal(fast.code, full.code, what);
+    assert.equal(strip(fast.stderr), strip(full.stderr), what);
+    assert.equal(fast.code, argv.includes("--no-cache") ? 0 : 2, `${what}: ${fast.stderr}`);
+  }
+  assert.equal((await run(dir)).fast, true, "a refused run leaves the record as it was");
+});
