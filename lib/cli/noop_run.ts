@@ -268,6 +268,8 @@ async function replay(
   file: string,
   started: number,
 ): Promise<number | undefined> {
+  // A file the record stamps may be one the run reads (a dotenv file): the full way says.
+  if (overRecorded(args, rec)) return undefined;
   let reporters: Reporter[];
   try {
     reporters = runReporters(args, undefined, undefined, file);
@@ -290,6 +292,20 @@ async function replay(
   emit({ type: "run.end", t: ms, status: "ok", exit: 0, ms });
   for (const r of reporters) await r.close?.();
   return 0;
+}
+
+/**
+ * Whether `--events` or `--trace` names a file whose stamp the record holds (one the run reads or
+ * writes, the jobs file), by its inode: the full way refuses a file the run reads (a dotenv file,
+ * an included one), and only it knows which those are.
+ */
+function overRecorded(args: Args, rec: NoopDiff["record"]): boolean {
+  for (const path of [args.events, args.trace]) {
+    const ino = path === undefined ? undefined : stampOf(path)?.[2];
+    if (ino === undefined) continue;
+    for (let i = 2; i < rec.stamps.length; i += 4) if (rec.stamps[i] === ino) return true;
+  }
+  return false;
 }
 
 /**

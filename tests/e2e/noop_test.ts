@@ -958,3 +958,22 @@ Deno.test("no-op fast path: bad cache settings give the full way's answer (exit 
   }
   assert.equal((await run(dir)).fast, true, "a refused run leaves the record as it was");
 });
+
+Deno.test("no-op fast path: --events or --trace over a file the run reads (a dotenv file) is refused as the full way refuses it", async () => {
+  const dir = await tempDir({
+    "jobs.yaml":
+      "env_file: .env\njobs:\n  a: { run: cp in.txt out.txt, reads: [in.txt], writes: [out.txt] }\n",
+    ".env": "X=1\n",
+    "in.txt": "1\n",
+  });
+  // The first run's outputs are racy (written within a clock tick of its record): a second run
+  // checks them; the third answers from the record.
+  for (let i = 0; i < 2; i++) assert.equal((await runJx(["run"], { cwd: dir })).code, 0);
+  assert.match((await runJx(["run", "-v"], { cwd: dir })).stderr, /^jx: no-op: /m);
+  for (const flag of ["--events", "--trace"]) {
+    const r = await runJx(["run", flag, ".env"], { cwd: dir });
+    assert.equal(r.code, 2, `${flag}: ${r.stderr}`);
+    assert.match(r.stderr, /would overwrite '.*\.env', which this run reads/);
+    assert.equal(await Deno.readTextFile(`${dir}/.env`), "X=1\n", `${flag}: .env kept`);
+  }
+});
