@@ -11,6 +11,7 @@ import { escapeControls as esc, terminalColumns, writeAll } from "../runtime/mod
 import { OutputBuffer } from "./buffer.ts";
 import { indexOfByte } from "../runtime/bytes.ts";
 import { StatusBoard, type StatusClock } from "./status.ts";
+import { cutLong, PIECE } from "./long_lines.ts";
 
 /**
  * How job output is shown.
@@ -69,7 +70,7 @@ interface JobView {
   /** Partial last line per stream, in stream mode. */
   partial: { stdout: Uint8Array[]; stderr: Uint8Array[] };
   partialBytes: { stdout: number; stderr: number };
-  /** Streams whose last printed piece was a line cut past 64 KiB (stream mode). */
+  /** Streams whose last printed piece was part of a line cut in pieces of 64 KiB (stream mode). */
   cut?: Set<"stdout" | "stderr">;
   /** Where the partial line's bytes are kept, reused from line to line (stream mode). */
   held?: { stdout?: Uint8Array; stderr?: Uint8Array };
@@ -329,7 +330,7 @@ export class ConsoleReporter implements Reporter {
   /**
    * The prefix of a stream-mode line: `[name]` padded to the longest name so
    * far, then two marks: `!` for stderr, `+` for the continuation of a line
-   * cut past 64 KiB (`[a]  out`, `[a]! err`, `[a] +rest of a long line`).
+   * cut in pieces of 64 KiB (`[a]  out`, `[a]! err`, `[a] +rest of a long line`).
    * The name's control characters are escaped; the line after it is the job's, as it came.
    */
   private prefix(v: JobView, name: string, stream: "stdout" | "stderr", cont = false): Uint8Array {
@@ -362,29 +363,27 @@ export class ConsoleReporter implements Reporter {
     }
     if (this.streams(job)) {
       // Lines are cut and prefixed as bytes: no decoding, nothing held but
-      // the unfinished last line (printed in pieces past 64 KiB).
+      // the unfinished last line (printed in pieces of 64 KiB: long_lines.ts).
       const parts: Uint8Array[] = [];
       let tail: Uint8Array | undefined;
       let start = 0;
       for (let nl = indexOfByte(chunk, 10, 0); nl >= 0; nl = indexOfByte(chunk, 10, start)) {
-        parts.push(this.linePrefix(v, job, stream), ...v.partial[stream]);
-        parts.push(chunk.subarray(start, nl + 1));
+        let line = chunk.subarray(start, nl + 1);
+        if (v.partialBytes[stream] + nl - start > PIECE) {
+          this.cutPieces(v, job, stream, chunk.subarray(start, nl), parts);
+          line = NEWLINE;
+        }
+        parts.push(this.linePrefix(v, job, stream), ...v.partial[stream], line);
         v.partial[stream] = [];
         v.partialBytes[stream] = 0;
         v.cut?.delete(stream);
         start = nl + 1;
       }
       if (start < chunk.length) {
-        if (v.partialBytes[stream] + chunk.length - start > 64 * 1024) {
-          // Cut: this piece ends the printed line; the next piece says it continues it.
-          parts.push(this.linePrefix(v, job, stream), ...v.partial[stream]);
-          parts.push(chunk.subarray(start), NEWLINE);
-          v.partial[stream] = [];
-          v.partialBytes[stream] = 0;
-          (v.cut ??= new Set()).add(stream);
-        } else {
-          tail = chunk.subarray(start);
-        }
+        const rest = chunk.subarray(start);
+        if (v.partialBytes[stream] + rest.length > PIECE) {
+          this.cutPieces(v, job, stream, rest, parts);
+        } else tail = rest;
       }
       if (parts.length) {
         const fd = stream === "stdout" ? 1 : 2;
@@ -401,6 +400,27 @@ export class ConsoleReporter implements Reporter {
       return;
     }
     v.buffer.push(chunk);
+  }
+
+  /**
+   * Stream mode: the full pieces of the line held for `stream` followed by `more` (it is longer
+   * than a piece) go to `parts`, each prefixed and ended; the rest (a copy) is held.
+   */
+  private cutPieces(
+    v: JobView,
+    job: string,
+    stream: "stdout" | "stderr",
+    more: Uint8Array,
+    parts: Uint8Array[],
+  ): void {
+    const { pieces, rest } = cutLong(v.partial[stream], more);
+    for (const piece of pieces) {
+      parts.push(this.linePrefix(v, job, stream), piece, NEWLINE);
+      // The next piece says it continues this one.
+      (v.cut ??= new Set()).add(stream);
+    }
+    v.partial[stream] = [rest];
+    v.partialBytes[stream] = rest.length;
   }
 
   /** The prefix of the next line of `stream`: a continuation after a cut. */

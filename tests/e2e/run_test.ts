@@ -309,6 +309,28 @@ Deno.test("every command's --help, -h and jx help COMMAND: its own text on stdou
   assert.equal(none.code, 2);
 });
 
+Deno.test("--output stream: a long line in pieces of exactly 64 KiB, never an empty continuation", async () => {
+  const x = (n: number) => `'printf "%${n}s" "" | tr " " x; echo'`;
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:\n  one: { run: ${x(65537)} }\n  many: { run: ${x(300000)} }\n`,
+  });
+  const P = 64 * 1024;
+  const want: [string, number[]][] = [["one", [P, 1]], ["many", [P, P, P, P, 300000 - 4 * P]]];
+  for (const rt of RUNTIMES) {
+    for (const [job, sizes] of want) {
+      const r = await runJx(["run", "--output", "stream", job], { cwd: dir, runtime: rt });
+      assert.equal(r.code, 0, r.stderr);
+      // Each line as its prefix and the length of what follows it.
+      const pre = `[${job}]`, w = pre.length + 2;
+      assert.deepEqual(
+        r.stdout.split("\n").slice(0, -1).map((l) => [l.slice(0, w), l.length - w]),
+        sizes.map((n, i) => [pre + (i ? " +" : "  "), n]),
+        `${rt} ${job}`,
+      );
+    }
+  }
+});
+
 Deno.test("jx with no command: a usage error, one line on stderr, exit 2; the help stays on --help", async () => {
   for (const argv of [[], ["-k"]]) {
     const r = await runJx(argv);
