@@ -91,7 +91,12 @@ interface Ended {
   max_rss_kb?: number;
   cache?: string;
   saved_ms?: number;
+  /** Why it failed in short, when the error itself was printed when it happened (`emit.error`). */
+  why?: string;
 }
+
+/** A `job.end` event, with `why` when its error was printed already. */
+type JobEnd = Extract<RunEvent, { type: "job.end" }> & { why?: string };
 
 const enc = new TextEncoder();
 const NEWLINE = new Uint8Array([10]);
@@ -159,6 +164,11 @@ export class ConsoleReporter implements Reporter {
     sys: 0,
     top: undefined as { job: string; kb: number } | undefined,
   };
+  /**
+   * The first error each job's `emit.error` printed (a bad job in a generator's output, a loop
+   * given up), with its line: not printed again at the job's end or in the summary.
+   */
+  private said = new Map<string, { error: string; line?: number }>();
   /** Modules that ended failed, with why. */
   private moduleFailures: { module: string; reason: string }[] = [];
   /** When each module last started (to say how long it took to be ready). */
@@ -281,6 +291,7 @@ export class ConsoleReporter implements Reporter {
         break;
       case "emit.error":
         this.out(2, this.c("31", `jx: ${esc(e.error)}`) + "\n");
+        this.errorSaid(e);
         break;
       case "job.skip":
         this.board.skip(e.job);
@@ -447,8 +458,41 @@ export class ConsoleReporter implements Reporter {
     v.partialBytes[stream] = end;
   }
 
+  /**
+   * An `emit.error` was printed. Of a job still running (a generator), its end says it failed
+   * for it; of one that is not (a `repeat` loop given up, a `foreach` group, a library feed), it
+   * is that job's failure, which no `job.end` reports: counted and listed in the summary.
+   */
+  private errorSaid(e: Extract<RunEvent, { type: "emit.error" }>): void {
+    if (this.said.has(e.job)) return;
+    this.said.set(e.job, { error: e.error, line: e.line });
+    if (this.jobs.has(e.job)) return;
+    this.endedCounts.set("failed", (this.endedCounts.get("failed") ?? 0) + 1);
+    const why = this.gaveUp(e.job) ?? "the error above";
+    this.failures.push({ job: e.job, status: "failed", exit: null, signal: null, ms: 0, why });
+  }
+
+  /** A `repeat` loop's give-up in short (`repeat until t succeeds: gave up after 3 runs`). */
+  private gaveUp(job: string): string | undefined {
+    const g = this.o.graph;
+    const rep = (g?.byName.get(job) ?? g?.jobs.find((j) => j.group === job))?.repeat;
+    return rep && `repeat ${rep.kind} ${esc(rep.test)} succeeds: gave up after ${rep.max} runs`;
+  }
+
+  /**
+   * `e` with an error printed already (a bad job in the generator's output) left out, and said
+   * in short instead (`why`): the error line is printed once.
+   */
+  private sayOnce(e: JobEnd): JobEnd {
+    const said = this.said.get(e.job);
+    if (e.status !== "failed" || e.error === undefined || said?.error !== e.error) return e;
+    const line = said.line === undefined ? "" : ` line ${said.line}`;
+    return { ...e, error: undefined, why: `bad job on stdout${line}` };
+  }
+
   /** Prints a job's end: its buffered output under a header, or its failure. */
-  private jobEnd(e: Extract<RunEvent, { type: "job.end" }>): void {
+  private jobEnd(end: JobEnd): void {
+    const e = this.sayOnce(end);
     const v = this.jobs.get(e.job) ??
       newView();
     const ok = e.status === "ok";
@@ -632,6 +676,7 @@ export class ConsoleReporter implements Reporter {
       retrying?: boolean;
       attempt?: number;
       condition?: boolean;
+      why?: string;
     },
   ): string {
     const cause = e.signal
@@ -646,8 +691,11 @@ export class ConsoleReporter implements Reporter {
       : e.condition
       ? "false"
       : "FAILED";
+    // A failure no process end tells (a loop given up): its reason alone.
+    if (e.why && e.exit === null && e.signal === null) return `${label} (${e.why})`;
+    const why = e.why ? `${e.why}; ` : "";
     const retry = e.retrying ? `, retrying (attempt ${(e.attempt ?? 1) + 1})` : "";
-    return `${label} (${cause}, ${formatMs(e.ms)})${retry}`;
+    return `${label} (${why}${cause}, ${formatMs(e.ms)})${retry}`;
   }
 
   /** Erases the status line, if one is shown. */
