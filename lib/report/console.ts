@@ -169,6 +169,8 @@ export class ConsoleReporter implements Reporter {
    * given up), with its line: not printed again at the job's end or in the summary.
    */
   private said = new Map<string, { error: string; line?: number }>();
+  /** Foreground modules that ended, not failed: `stopped` (by jx, jx ctl) or `exited` (by itself). */
+  private fgEnded = new Map<string, "stopped" | "exited">();
   /** Modules that ended failed, with why. */
   private moduleFailures: { module: string; reason: string }[] = [];
   /** When each module last started (to say how long it took to be ready). */
@@ -648,8 +650,10 @@ export class ConsoleReporter implements Reporter {
       if (last >= 0 && last !== 10) this.write(1, "\n");
     }
     v?.buffer.dispose();
-    // A foreground module that ended by itself (a reason, not a failure) ends the run: say so.
-    if (!failed && reason !== undefined && this.o.foreground?.includes(name)) {
+    if (failed || !this.o.foreground?.includes(name)) return;
+    this.fgEnded.set(name, reason === undefined ? "stopped" : "exited");
+    // One that ended by itself (a reason, not a failure) ends the run: say so.
+    if (reason !== undefined) {
       this.out(2, this.c("33", `jx: module ${shown} exited by itself (${reason})`) + "\n");
     }
   }
@@ -829,6 +833,13 @@ export class ConsoleReporter implements Reporter {
     );
     const mods = this.moduleFailures.length;
     if (mods) parts.unshift(`${mods} module${mods === 1 ? "" : "s"} failed`);
+    // The foreground modules (`jx run MODULE`) that ended, by name: what a Ctrl-C stopped.
+    for (const how of ["stopped", "exited"] as const) {
+      const names = [...this.fgEnded].filter(([, h]) => h === how).map(([n]) => esc(n));
+      if (names.length) {
+        parts.push(`module${names.length > 1 ? "s" : ""} ${names.join(", ")} ${how}`);
+      }
+    }
     const what = parts.join(", ") || "nothing to do";
     const verdict = e.status === "ok"
       ? ""
