@@ -300,6 +300,9 @@ jobs:
     ["shard: repeat until check succeeds: gave up after 2 runs (max)"],
   );
   assert.equal(g.events.filter((e) => e.type === "job.start" && e.job === "shard[a]").length, 2);
+  // The test ran each time: it is not skipped as a dependent of the loop that gave up.
+  assert.equal(g.skips.has("check"), false);
+  assert.equal(g.result.results.get("check")?.status, "failed");
 });
 
 Deno.test("a group loop whose item is skipped (a failed dependency) ends instead of hanging", async () => {

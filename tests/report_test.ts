@@ -76,8 +76,57 @@ Deno.test("stream output: a line past 64 KiB goes out in prefixed pieces, every 
   const body = lines.map((l) => l.slice(5));
   assert.equal(body.at(-1), "end");
   assert.equal(body.slice(0, -1).join(""), "x".repeat(sent) + "!", "every byte, in order");
-  for (const l of body.slice(0, -2)) assert.ok(l.length > 64 * 1024, `a piece of ${l.length}`);
+  // Pieces of exactly 64 KiB, the last (with the "!") what is left.
+  const sizes = body.slice(0, -1).map((l) => l.length);
+  assert.deepEqual(sizes.slice(0, -1), sizes.slice(0, -1).map(() => 64 * 1024));
+  assert.equal(sizes.at(-1), (sent + 1) % (64 * 1024));
 });
+
+Deno.test("stream output: a line just past 64 KiB is one full piece and the rest, however it comes; never an empty piece", () => {
+  const P = 64 * 1024;
+  const x = (n: number) => new Uint8Array(n).fill(120);
+  const lines = (chunks: (string | Uint8Array)[]) => {
+    const { r, text } = streamReporter();
+    r.event(start("long"));
+    for (const c of chunks) r.event(output("long", c));
+    r.event(end("long"));
+    // Each printed line as its prefix and the length of what follows: `[long]  65536`.
+    return text().split("\n").slice(0, -1).map((l) => `${l.slice(0, 8)}${l.length - 8}`);
+  };
+  const whole = [`[long]  ${P}`, "[long] +1"];
+  const cases: [string, (string | Uint8Array)[]][] = [
+    ["one read", [new Uint8Array([...x(P + 1), 10])]],
+    ["the newline alone last", [x(P + 1), "\n"]],
+    ["a full piece, then the rest", [x(P), "x\n"]],
+    ["small reads", [...Array.from({ length: 16 }, () => x(P / 16)), "x", "\n"]],
+  ];
+  for (const [what, chunks] of cases) assert.deepEqual(lines(chunks), whole, what);
+  // Exactly 64 KiB, or two pieces' worth, ending as a piece ends: no empty continuation.
+  assert.deepEqual(lines([x(P), "\n"]), [`[long]  ${P}`]);
+  assert.deepEqual(lines([x(2 * P), "\n"]), [`[long]  ${P}`, `[long] +${P}`]);
+  // A line that never ends: its last piece at the job's end.
+  assert.deepEqual(lines([x(P + 5)]), [`[long]  ${P}`, "[long] +5"]);
+});
+
+Deno.test("stream output: a long line's pieces never split a UTF-8 character", () => {
+  const { r, text } = streamReporter();
+  r.event(start("u"));
+  const line = "€".repeat(50_000); // 3 bytes each: 64 KiB falls inside one
+  r.event(output("u", line + "\n"));
+  r.event(end("u"));
+  const pieces = text().split("\n").slice(0, -1).map((l) => l.slice(5));
+  assert.equal(pieces.length, 3);
+  assert.ok(pieces.every((p) => !p.includes("\ufffd")), "each piece decodes whole");
+  assert.equal(pieces.join(""), line);
+  assert.deepEqual(pieces.map((p) => new TextEncoder().encode(p).length), [
+    P_EURO,
+    P_EURO,
+    150_000 - 2 * P_EURO,
+  ]);
+});
+
+/** The bytes of a piece of a line of 3-byte characters: 64 KiB less the one that would be cut. */
+const P_EURO = 64 * 1024 - 1;
 
 Deno.test("stream output: prefixes aligned to the longest name so far, stderr marked, a colour per job", () => {
   const { r, text } = streamReporter({ fd: 0 });

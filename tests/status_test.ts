@@ -19,11 +19,14 @@ Deno.test("elapsed: tenths below 10s, seconds below a minute, then minutes", () 
 Deno.test("status text: counts, elapsed, running jobs; an estimate only from what is known", () => {
   const plain = new StatusBoard();
   plain.begin(2, 2);
+  assert.equal(plain.text(100), "[0/2]  0.1s", "nothing running yet: no empty list");
   plain.start("a", 0);
   plain.start("b", 5);
   assert.equal(plain.text(1200), "[0/2]  1.2s  running: a, b");
   plain.end("a");
   assert.equal(plain.text(1300), "[1/2]  1.3s  running: b");
+  plain.end("b");
+  assert.equal(plain.text(1400), "[2/2]  1.4s", "nothing running any more");
 
   // a took 10s, b 4s, c 6s last time; 2 slots.
   const past = new Map([["a", 10_000], ["b", 4000], ["c", 6000]]);

@@ -23,7 +23,7 @@ import { StraceTracer } from "./strace.ts";
 const USAGE = "usage: jx lint [-f FILE] [-j N] [--ignore GLOB]... [--events FILE] [JOB...]";
 
 /** The help text of `jx lint --help`. */
-export const LINT_HELP = `${USAGE}
+export const LINT_HELP = `Usage: ${USAGE.slice("usage: ".length)}
 
 Runs the jobs (default: all, and what they need) under strace and reports, for
 each, what it read or wrote without declaring it in reads/writes, with a

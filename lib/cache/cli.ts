@@ -11,7 +11,7 @@ import { formatSize, localStore, parseSize } from "./config.ts";
 const USAGE = "usage: jx cache stats|prune --max-size SIZE|clear [--cache-dir DIR]";
 
 /** The help text of `jx cache --help`. */
-export const CACHE_HELP = `${USAGE}
+export const CACHE_HELP = `Usage: ${USAGE.slice("usage: ".length)}
 
 The local output cache's store (docs/cache.md): the store given by --cache-dir,
 else JX_CACHE_DIR, else $XDG_CACHE_HOME/jx, else ~/.cache/jx.

@@ -10,6 +10,9 @@ import { Cache } from "./cache.ts";
 import { DEFAULT_TIMEOUT_MS, type RemoteStore } from "./http.ts";
 import { DEFAULT_MAX_BYTES, defaultCacheDir, LocalStore } from "./local.ts";
 import { TurboStore } from "./turbo.ts";
+import { parseRemoteUrl, parseSize } from "./flags.ts";
+
+export { parseSize };
 
 /** What the command line says about the cache. */
 export interface CacheFlags {
@@ -23,14 +26,6 @@ export interface CacheFlags {
   noCache?: boolean;
   /** The jobs file has a top-level `cache:` (true or settings). */
   fileSaysCache?: boolean;
-}
-
-/** Bytes from `123`, `500K`, `10M`, `2G`, `1.5GiB`, `1T` (powers of 1024); throws on anything else. */
-export function parseSize(s: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(s.trim());
-  if (!m) throw new JxInputError(`'${s}' is not a size (like 500M or 10G)`);
-  const pow = " kmgt".indexOf(m[2].toLowerCase() || " ");
-  return Math.floor(Number(m[1]) * 1024 ** pow);
 }
 
 /** `1.5 GiB` and the like. */
@@ -47,22 +42,14 @@ export function formatSize(n: number): string {
  * `JX_REMOTE_CACHE_SIGNATURE_KEY` from `env`. Throws `JxInputError` for a bad URL.
  */
 export function remoteStore(url: string, env: Record<string, string | undefined>): RemoteStore {
-  const m = /^(turbo|bazel)\+(https?):\/\/([^/?#]+)([^?#]*)(?:\?([^#]*))?$/.exec(url);
-  if (!m) {
-    throw new JxInputError(
-      `remote cache '${url}': expected turbo+http://HOST:PORT[/PATH]?team=NAME or bazel+http://HOST:PORT[/PREFIX]`,
-    );
-  }
-  const [, kind, scheme, host, path, query] = m;
-  const base = `${scheme}://${host}${path.replace(/\/$/, "")}`;
+  const remote = parseRemoteUrl(url);
+  const base = remote.base;
   const token = env.JX_REMOTE_CACHE_TOKEN || undefined;
   const signatureKey = env.JX_REMOTE_CACHE_SIGNATURE_KEY || undefined;
   const secs = Number(env.JX_REMOTE_CACHE_TIMEOUT);
   const timeoutMs = secs > 0 ? secs * 1000 : DEFAULT_TIMEOUT_MS;
-  if (kind === "bazel") return new BazelStore({ base, token, signatureKey, timeoutMs });
-  const team = new URLSearchParams(query ?? "").get("team");
-  if (!team) throw new JxInputError(`remote cache '${url}': a turbo+ URL needs ?team=NAME`);
-  return new TurboStore({ base, team, token, signatureKey, timeoutMs });
+  if (remote.kind === "bazel") return new BazelStore({ base, token, signatureKey, timeoutMs });
+  return new TurboStore({ base, team: remote.team, token, signatureKey, timeoutMs });
 }
 
 /** The local store that flags and environment name (`JX_CACHE_MAX_SIZE` sets its limit). */

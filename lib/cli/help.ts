@@ -143,9 +143,12 @@ Examples:
 `,
   completions: `Usage: jx completions bash|zsh|fish
 
-Prints a completion script for the shell: commands, options (and the values
-of those with a few choices), files after -f, and job names, read from the
-jobs file on the command line (-f FILE) or jobs.yaml with jx list --names.
+Prints a completion script for the shell: commands, options (after a
+command, only those it takes; the values of those with a few choices), files
+after -f, the names of jobs, foreach groups and modules, and jx ctl's actions
+and module names. The script gets the names by running jx completions names
+(jx completions modules after a ctl action) with the -f FILE already typed,
+else from the jobs file jx run would find: one name a line.
 
 Examples:
   source <(jx completions bash)                          # bash, this session
@@ -268,6 +271,17 @@ Examples:
   jx sh -n build.sh
   jx sh -j8 --events ev.ndjson convert.sh in/ out/
   jx sh --strict build.sh     in CI: fail when a command touches what jx sh did not derive
+`,
+  doctor: `Usage: jx doctor
+
+Prints what this jx will use here, one "name  value" line each: its version
+and runtime, the reactor auto picks, the jobserver (styles, and the pool of a
+make that runs jx), how watch sees changes, how up-to-date checks stat files,
+and the make, ninja and setsid found on PATH. It changes nothing. Also
+jx --version --verbose.
+
+Example:
+  jx doctor
 `,
   ctl: `Usage: jx ctl ACTION [ARGS]
 

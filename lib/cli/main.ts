@@ -80,10 +80,14 @@ function failed(e: unknown, verbose: boolean | undefined): number {
   return 1;
 }
 
-/** Runs the command `args` names (after `--version`, `doctor` and help, which need no part). */
+/** Runs the command `args` names (after `--version`, help and `doctor`, which need no part). */
 async function dispatch(args: Args): Promise<number> {
   if (args.version && !args.verbose) {
     writeAll(1, `jx ${VERSION}\n`);
+    return 0;
+  }
+  if (args.help || args.command === "help") {
+    writeAll(1, helpText(args.command === "help" ? args.names[0] ?? "" : args.command));
     return 0;
   }
   if (args.command === "doctor" || args.version) {
@@ -91,10 +95,9 @@ async function dispatch(args: Args): Promise<number> {
     writeAll(1, doctor.doctorReport(envObject()));
     return 0;
   }
-  if (args.help || !args.command || args.command === "help") {
-    const topic = args.command === "help" ? args.names[0] ?? "" : args.command;
-    writeAll(1, helpText(topic ?? ""));
-    return args.command || args.help ? 0 : 2;
+  // `jx` alone (or with options only): a usage error, on stderr; the help is `jx --help`.
+  if (!args.command) {
+    throw new JxInputError("no command given: jx COMMAND [ARG...] (jx --help lists the commands)");
   }
   // Jobs keep their colours when jx's output is a colour terminal (lib/runtime/color.ts).
   giveJobsColours(args.color && isTerminal(1));

@@ -29,6 +29,7 @@ import {
   stampOf,
 } from "../state/noop.ts";
 import { FLAG_VARS } from "../jobserver/makeflags.ts";
+import { cacheFlagsProblem } from "../cache/flags.ts";
 import { type Lock, tryLock } from "../state/lock.ts";
 import {
   absolutePath,
@@ -211,9 +212,14 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
   return await replay(args, diff.record, file, started);
 }
 
-/** Options that the fast path leaves to the full way. */
+/**
+ * Options that the fast path leaves to the full way; bad input among them too, which the full way
+ * refuses (exit 2) whichever way would answer: a remote cache URL of no known form.
+ */
 function notForTheFastPath(args: Args): boolean {
-  if (args.dryRun || args.force || underMake() || envObject().JX_NO_FAST_NOOP) return true;
+  const env = envObject();
+  if (args.dryRun || args.force || underMake() || env.JX_NO_FAST_NOOP) return true;
+  if (cacheFlagsProblem(args, env)) return true; // opening the cache refuses it (or the file says)
   if (args.ui) return true; // the page is served by the full way (cli/ui_live.ts)
   // A checked run reruns jobs with remembered findings (docs/lint.md): not a replay.
   if (args.checkAccess || args.strict) return true;
@@ -262,6 +268,8 @@ async function replay(
   file: string,
   started: number,
 ): Promise<number | undefined> {
+  // A file the record stamps may be one the run reads (a dotenv file): the full way says.
+  if (overRecorded(args, rec)) return undefined;
   let reporters: Reporter[];
   try {
     reporters = runReporters(args, undefined, undefined, file);
@@ -284,6 +292,20 @@ async function replay(
   emit({ type: "run.end", t: ms, status: "ok", exit: 0, ms });
   for (const r of reporters) await r.close?.();
   return 0;
+}
+
+/**
+ * Whether `--events` or `--trace` names a file whose stamp the record holds (one the run reads or
+ * writes, the jobs file), by its inode: the full way refuses a file the run reads (a dotenv file,
+ * an included one), and only it knows which those are.
+ */
+function overRecorded(args: Args, rec: NoopDiff["record"]): boolean {
+  for (const path of [args.events, args.trace]) {
+    const ino = path === undefined ? undefined : stampOf(path)?.[2];
+    if (ino === undefined) continue;
+    for (let i = 2; i < rec.stamps.length; i += 4) if (rec.stamps[i] === ino) return true;
+  }
+  return false;
 }
 
 /**

@@ -6,7 +6,12 @@
  * @module
  */
 import type { Graph } from "../graph/mod.ts";
-import { createJobserver, joinJobserver, parseMakeFlags } from "../jobserver/mod.ts";
+import {
+  createJobserver,
+  joinJobserver,
+  parseMakeFlags,
+  withoutJobserver,
+} from "../jobserver/mod.ts";
 import type { Reactor } from "../reactor/mod.ts";
 import { cwd, envObject, isFileSync } from "../runtime/mod.ts";
 import { LocalSlots, type Slots } from "../scheduler/mod.ts";
@@ -65,40 +70,54 @@ export interface SlotSetup {
 
 /**
  * Chooses the job slots: make's pool when MAKEFLAGS carries one (client),
- * else a pool jx creates for its jobs (server), else a plain counter.
+ * else a pool jx creates for its jobs (server), else a plain counter. A pool
+ * MAKEFLAGS names that cannot be reached (make ran jx without `+`) is not
+ * joined, as GNU make's sub-make does: an explicit `-jN` stands (else `-j1`),
+ * one warning says so, and jobs get jx's own pool, never make's dead fds.
  */
 export function setUpSlots(args: Args, reactor: Reactor, warn: (w: string) => void): SlotSetup {
   const mf = parseMakeFlags(envObject());
   const jobs = wantedJobs(args);
-  const counter = (n: number, fromMake: boolean): SlotSetup => ({
-    slots: new LocalSlots(n),
-    makeDryRun: fromMake && mf.dryRun,
-    makeKeepGoing: fromMake && mf.keepGoing,
-    finish: () => undefined,
-  });
-  const pool = (slots: Slots & { finish(): string | undefined }, fromMake: boolean) => ({
+  const fromMake = (slots: Slots & { finish?(): string | undefined }) => ({
     slots,
-    makeDryRun: fromMake && mf.dryRun,
-    makeKeepGoing: fromMake && mf.keepGoing,
-    finish: () => slots.finish(),
+    makeDryRun: !!mf.auth && mf.dryRun,
+    makeKeepGoing: !!mf.auth && mf.keepGoing,
+    finish: () => slots.finish?.(),
   });
   const canUse = !!reactor.watch;
-  if (mf.auth) {
-    if (!canUse) {
-      warn(`cannot join make's jobserver with the ${reactor.name} reactor; running with -j${jobs}`);
-      return counter(jobs, true);
-    }
+  if (!mf.auth) return fromMake(ownSlots(args, jobs, reactor, warn));
+  if (!canUse) {
+    warn(`cannot join make's jobserver with the ${reactor.name} reactor; running with -j${jobs}`);
+    return fromMake(new LocalSlots(jobs));
+  }
+  const joined = joinJobserver(mf.auth, mf.jobs ?? jobs, reactor);
+  if (typeof joined !== "string") {
     if (args.jobs !== undefined) {
       warn(`-j${args.jobs} ignored: using the jobserver of the make that runs jx`);
     }
-    const joined = joinJobserver(mf.auth, mf.jobs ?? jobs, reactor);
-    if (typeof joined === "string") {
-      warn(`${joined}; using -j1`);
-      return counter(1, true);
-    }
-    return pool(joined, true);
+    return fromMake(joined);
   }
-  if (args.jobserverStyle === "none" || !canUse) return counter(jobs, false);
-  const style = args.jobserverStyle === "fifo" ? "fifo" : "pipe";
-  return pool(createJobserver(jobs, style, reactor, warn), false);
+  const n = args.jobs ?? 1;
+  warn(`${joined}; using -j${n}`);
+  return fromMake(ownSlots(args, n, reactor, warn, true));
+}
+
+/**
+ * `n` slots of jx's own: a pool in `--jobserver-style` (pipe unless fifo), or a counter
+ * (`none`, or a reactor that cannot watch the pool); a counter drops from its jobs' MAKEFLAGS a
+ * pool make named that jx could not reach (`stale`).
+ */
+function ownSlots(
+  args: Args,
+  n: number,
+  reactor: Reactor,
+  warn: (w: string) => void,
+  stale = false,
+): Slots & { finish?(): string | undefined } {
+  if (args.jobserverStyle !== "none" && reactor.watch) {
+    return createJobserver(n, args.jobserverStyle === "fifo" ? "fifo" : "pipe", reactor, warn);
+  }
+  const counter = new LocalSlots(n);
+  if (!stale) return counter;
+  return Object.assign(counter, { jobEnv: (env: Record<string, string>) => withoutJobserver(env) });
 }

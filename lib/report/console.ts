@@ -11,6 +11,7 @@ import { escapeControls as esc, terminalColumns, writeAll } from "../runtime/mod
 import { OutputBuffer } from "./buffer.ts";
 import { indexOfByte } from "../runtime/bytes.ts";
 import { StatusBoard, type StatusClock } from "./status.ts";
+import { cutLong, PIECE } from "./long_lines.ts";
 
 /**
  * How job output is shown.
@@ -69,7 +70,7 @@ interface JobView {
   /** Partial last line per stream, in stream mode. */
   partial: { stdout: Uint8Array[]; stderr: Uint8Array[] };
   partialBytes: { stdout: number; stderr: number };
-  /** Streams whose last printed piece was a line cut past 64 KiB (stream mode). */
+  /** Streams whose last printed piece was part of a line cut in pieces of 64 KiB (stream mode). */
   cut?: Set<"stdout" | "stderr">;
   /** Where the partial line's bytes are kept, reused from line to line (stream mode). */
   held?: { stdout?: Uint8Array; stderr?: Uint8Array };
@@ -90,7 +91,12 @@ interface Ended {
   max_rss_kb?: number;
   cache?: string;
   saved_ms?: number;
+  /** Why it failed in short, when the error itself was printed when it happened (`emit.error`). */
+  why?: string;
 }
+
+/** A `job.end` event, with `why` when its error was printed already. */
+type JobEnd = Extract<RunEvent, { type: "job.end" }> & { why?: string };
 
 const enc = new TextEncoder();
 const NEWLINE = new Uint8Array([10]);
@@ -158,6 +164,13 @@ export class ConsoleReporter implements Reporter {
     sys: 0,
     top: undefined as { job: string; kb: number } | undefined,
   };
+  /**
+   * The first error each job's `emit.error` printed (a bad job in a generator's output, a loop
+   * given up), with its line: not printed again at the job's end or in the summary.
+   */
+  private said = new Map<string, { error: string; line?: number }>();
+  /** Foreground modules that ended, not failed: `stopped` (by jx, jx ctl) or `exited` (by itself). */
+  private fgEnded = new Map<string, "stopped" | "exited">();
   /** Modules that ended failed, with why. */
   private moduleFailures: { module: string; reason: string }[] = [];
   /** When each module last started (to say how long it took to be ready). */
@@ -280,6 +293,7 @@ export class ConsoleReporter implements Reporter {
         break;
       case "emit.error":
         this.out(2, this.c("31", `jx: ${esc(e.error)}`) + "\n");
+        this.errorSaid(e);
         break;
       case "job.skip":
         this.board.skip(e.job);
@@ -329,7 +343,7 @@ export class ConsoleReporter implements Reporter {
   /**
    * The prefix of a stream-mode line: `[name]` padded to the longest name so
    * far, then two marks: `!` for stderr, `+` for the continuation of a line
-   * cut past 64 KiB (`[a]  out`, `[a]! err`, `[a] +rest of a long line`).
+   * cut in pieces of 64 KiB (`[a]  out`, `[a]! err`, `[a] +rest of a long line`).
    * The name's control characters are escaped; the line after it is the job's, as it came.
    */
   private prefix(v: JobView, name: string, stream: "stdout" | "stderr", cont = false): Uint8Array {
@@ -362,29 +376,27 @@ export class ConsoleReporter implements Reporter {
     }
     if (this.streams(job)) {
       // Lines are cut and prefixed as bytes: no decoding, nothing held but
-      // the unfinished last line (printed in pieces past 64 KiB).
+      // the unfinished last line (printed in pieces of 64 KiB: long_lines.ts).
       const parts: Uint8Array[] = [];
       let tail: Uint8Array | undefined;
       let start = 0;
       for (let nl = indexOfByte(chunk, 10, 0); nl >= 0; nl = indexOfByte(chunk, 10, start)) {
-        parts.push(this.linePrefix(v, job, stream), ...v.partial[stream]);
-        parts.push(chunk.subarray(start, nl + 1));
+        let line = chunk.subarray(start, nl + 1);
+        if (v.partialBytes[stream] + nl - start > PIECE) {
+          this.cutPieces(v, job, stream, chunk.subarray(start, nl), parts);
+          line = NEWLINE;
+        }
+        parts.push(this.linePrefix(v, job, stream), ...v.partial[stream], line);
         v.partial[stream] = [];
         v.partialBytes[stream] = 0;
         v.cut?.delete(stream);
         start = nl + 1;
       }
       if (start < chunk.length) {
-        if (v.partialBytes[stream] + chunk.length - start > 64 * 1024) {
-          // Cut: this piece ends the printed line; the next piece says it continues it.
-          parts.push(this.linePrefix(v, job, stream), ...v.partial[stream]);
-          parts.push(chunk.subarray(start), NEWLINE);
-          v.partial[stream] = [];
-          v.partialBytes[stream] = 0;
-          (v.cut ??= new Set()).add(stream);
-        } else {
-          tail = chunk.subarray(start);
-        }
+        const rest = chunk.subarray(start);
+        if (v.partialBytes[stream] + rest.length > PIECE) {
+          this.cutPieces(v, job, stream, rest, parts);
+        } else tail = rest;
       }
       if (parts.length) {
         const fd = stream === "stdout" ? 1 : 2;
@@ -401,6 +413,27 @@ export class ConsoleReporter implements Reporter {
       return;
     }
     v.buffer.push(chunk);
+  }
+
+  /**
+   * Stream mode: the full pieces of the line held for `stream` followed by `more` (it is longer
+   * than a piece) go to `parts`, each prefixed and ended; the rest (a copy) is held.
+   */
+  private cutPieces(
+    v: JobView,
+    job: string,
+    stream: "stdout" | "stderr",
+    more: Uint8Array,
+    parts: Uint8Array[],
+  ): void {
+    const { pieces, rest } = cutLong(v.partial[stream], more);
+    for (const piece of pieces) {
+      parts.push(this.linePrefix(v, job, stream), piece, NEWLINE);
+      // The next piece says it continues this one.
+      (v.cut ??= new Set()).add(stream);
+    }
+    v.partial[stream] = [rest];
+    v.partialBytes[stream] = rest.length;
   }
 
   /** The prefix of the next line of `stream`: a continuation after a cut. */
@@ -427,8 +460,41 @@ export class ConsoleReporter implements Reporter {
     v.partialBytes[stream] = end;
   }
 
+  /**
+   * An `emit.error` was printed. Of a job still running (a generator), its end says it failed
+   * for it; of one that is not (a `repeat` loop given up, a `foreach` group, a library feed), it
+   * is that job's failure, which no `job.end` reports: counted and listed in the summary.
+   */
+  private errorSaid(e: Extract<RunEvent, { type: "emit.error" }>): void {
+    if (this.said.has(e.job)) return;
+    this.said.set(e.job, { error: e.error, line: e.line });
+    if (this.jobs.has(e.job)) return;
+    this.endedCounts.set("failed", (this.endedCounts.get("failed") ?? 0) + 1);
+    const why = this.gaveUp(e.job) ?? "the error above";
+    this.failures.push({ job: e.job, status: "failed", exit: null, signal: null, ms: 0, why });
+  }
+
+  /** A `repeat` loop's give-up in short (`repeat until t succeeds: gave up after 3 runs`). */
+  private gaveUp(job: string): string | undefined {
+    const g = this.o.graph;
+    const rep = (g?.byName.get(job) ?? g?.jobs.find((j) => j.group === job))?.repeat;
+    return rep && `repeat ${rep.kind} ${esc(rep.test)} succeeds: gave up after ${rep.max} runs`;
+  }
+
+  /**
+   * `e` with an error printed already (a bad job in the generator's output) left out, and said
+   * in short instead (`why`): the error line is printed once.
+   */
+  private sayOnce(e: JobEnd): JobEnd {
+    const said = this.said.get(e.job);
+    if (e.status !== "failed" || e.error === undefined || said?.error !== e.error) return e;
+    const line = said.line === undefined ? "" : ` line ${said.line}`;
+    return { ...e, error: undefined, why: `bad job on stdout${line}` };
+  }
+
   /** Prints a job's end: its buffered output under a header, or its failure. */
-  private jobEnd(e: Extract<RunEvent, { type: "job.end" }>): void {
+  private jobEnd(end: JobEnd): void {
+    const e = this.sayOnce(end);
     const v = this.jobs.get(e.job) ??
       newView();
     const ok = e.status === "ok";
@@ -584,8 +650,10 @@ export class ConsoleReporter implements Reporter {
       if (last >= 0 && last !== 10) this.write(1, "\n");
     }
     v?.buffer.dispose();
-    // A foreground module that ended by itself (a reason, not a failure) ends the run: say so.
-    if (!failed && reason !== undefined && this.o.foreground?.includes(name)) {
+    if (failed || !this.o.foreground?.includes(name)) return;
+    this.fgEnded.set(name, reason === undefined ? "stopped" : "exited");
+    // One that ended by itself (a reason, not a failure) ends the run: say so.
+    if (reason !== undefined) {
       this.out(2, this.c("33", `jx: module ${shown} exited by itself (${reason})`) + "\n");
     }
   }
@@ -612,6 +680,7 @@ export class ConsoleReporter implements Reporter {
       retrying?: boolean;
       attempt?: number;
       condition?: boolean;
+      why?: string;
     },
   ): string {
     const cause = e.signal
@@ -626,8 +695,11 @@ export class ConsoleReporter implements Reporter {
       : e.condition
       ? "false"
       : "FAILED";
+    // A failure no process end tells (a loop given up): its reason alone.
+    if (e.why && e.exit === null && e.signal === null) return `${label} (${e.why})`;
+    const why = e.why ? `${e.why}; ` : "";
     const retry = e.retrying ? `, retrying (attempt ${(e.attempt ?? 1) + 1})` : "";
-    return `${label} (${cause}, ${formatMs(e.ms)})${retry}`;
+    return `${label} (${why}${cause}, ${formatMs(e.ms)})${retry}`;
   }
 
   /** Erases the status line, if one is shown. */
@@ -761,6 +833,13 @@ export class ConsoleReporter implements Reporter {
     );
     const mods = this.moduleFailures.length;
     if (mods) parts.unshift(`${mods} module${mods === 1 ? "" : "s"} failed`);
+    // The foreground modules (`jx run MODULE`) that ended, by name: what a Ctrl-C stopped.
+    for (const how of ["stopped", "exited"] as const) {
+      const names = [...this.fgEnded].filter(([, h]) => h === how).map(([n]) => esc(n));
+      if (names.length) {
+        parts.push(`module${names.length > 1 ? "s" : ""} ${names.join(", ")} ${how}`);
+      }
+    }
     const what = parts.join(", ") || "nothing to do";
     const verdict = e.status === "ok"
       ? ""

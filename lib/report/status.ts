@@ -137,7 +137,7 @@ export class StatusBoard {
     return { ms: Math.max(longest, sum / this.slots), unknown };
   }
 
-  /** The line at run time `t` (not cut to the terminal's width). */
+  /** The line at run time `t` (not cut to the terminal's width); `running:` only when some are. */
   text(t: number): string {
     const parts = [`[${Math.min(this.finished, this.total)}/${this.total}]`, elapsed(t)];
     const left = this.estimate(t);
@@ -148,7 +148,8 @@ export class StatusBoard {
       const time = elapsed(secs * 1000).replace(/\.0s$/, "s");
       parts.push(left.unknown ? `${time}+ left (${left.unknown} new)` : `~${time} left`);
     }
-    parts.push(`running: ${[...this.running.keys()].join(", ")}`);
+    // Nothing running (before the first start, after the last end): no empty list.
+    if (this.running.size) parts.push(`running: ${[...this.running.keys()].join(", ")}`);
     return parts.join("  ");
   }
 }

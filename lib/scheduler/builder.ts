@@ -158,9 +158,17 @@ export class Builder implements LoopHost, GenHost {
     if (this.plan.done && this.attempts.size === 0) this.finish();
   }
 
-  /** Reports the skips the plan made; a loop's body job that will not run ends its loop. */
+  /**
+   * Reports the skips the plan made; a loop's body job that will not run ends its loop. A
+   * `repeat` test that ran is not skipped when its loop fails: it keeps its last status, as when
+   * the loop ends well.
+   */
   flushSkips(): void {
     for (const s of this.plan.takeSkipped()) {
+      if (s.reason === "dependency-failed" && this.loops.ranAsTest(s.job)) {
+        this.results.set(s.job, { status: this.loops.testStatus(s.job)! });
+        continue;
+      }
       this.results.set(s.job, { status: "skipped", reason: s.reason, because: s.because });
       const after = s.reason === "dry-run" ? this.dryListed.get(s.job) : undefined;
       this.emit({

@@ -75,6 +75,8 @@ export interface LoopHost {
 export class Loops {
   /** Jobs that ran as `repeat` tests, with their last status. */
   private tests = new Map<string, JobStatus>();
+  /** The tests that have run at least once. */
+  private ran = new Set<string>();
   /** The loop of each body job: its own, or its `foreach` group's. */
   private loops = new Map<string, Loop>();
   /** Body jobs of loops waiting for a slot to run again, in order. */
@@ -103,6 +105,11 @@ export class Loops {
   /** A test's last status when the job ran as a `repeat` test (it then resolves with it). */
   testStatus(name: string): JobStatus | undefined {
     return this.tests.get(name);
+  }
+
+  /** Whether `name` ran as a `repeat` test (its status then is its last run's, not a skip). */
+  ranAsTest(name: string): boolean {
+    return this.ran.has(name);
   }
 
   /** Whether loops wait for slots to run their body again. */
@@ -161,6 +168,7 @@ export class Loops {
   testEnded(host: LoopHost, loop: Loop, status: JobStatus): void {
     const rep = loop.body[0].repeat!;
     this.tests.set(loop.test.name, status);
+    this.ran.add(loop.test.name);
     if (status === "cancelled" || host.plan.stopping) {
       return this.resolveBody(host, loop, "cancelled");
     }

@@ -61,6 +61,20 @@ function nameEnd(text: string, start: number): number {
   }
 }
 
+/** The state logs whose damage this process has warned about (see `StateStore.damaged`). */
+const warnedDamage = new Set<string>();
+
+/** The job a line names, when it starts as a row does (`["name",`), else undefined. */
+function jobOf(text: string, start: number): string | undefined {
+  const end = nameEnd(text, start);
+  if (end < 0) return undefined;
+  try {
+    return JSON.parse(text.slice(start + 1, end - 1));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Jobs past which a partial read (`only`) scans every line rather than searching for each. */
 const FEW = 64;
 /** The bytes a partial read (`only`) reads at a time, from the end of the log. */
@@ -197,11 +211,13 @@ export class StateStore {
 
   /** Whether the log ends in the middle of a line (a torn last write). */
   private torn = false;
+  /** Whether the log held damaged lines: rewritten without them at `close`. */
+  private rewrite = false;
 
   /**
    * Reads `baseDir/.jx/state.ndjson`. Damaged state (a folder where the log
    * should be, lines of the wrong shape) gets one warning through `warn`
-   * and is left out: those jobs run again. A link or another user's file
+   * and is left out (a job with no line left runs again; see `damaged`). A link or another user's file
    * throws `JxInputError`. With `only`, the rows of those jobs alone are
    * parsed (a partial run checks a few jobs of many), other lines are
    * counted unseen, and the log is never compacted (it would lose them).
@@ -223,7 +239,7 @@ export class StateStore {
     this.torn = text.length > 0 && !text.endsWith("\n");
     // A row starts with its job's name as JSON: `["name",`.
     const wanted = only && new Set([...only].map((n) => `[${JSON.stringify(n)},`));
-    let damaged = 0;
+    const damaged: (string | undefined)[] = [];
     for (let at = 0; at < text.length;) {
       let end = text.indexOf("\n", at);
       if (end < 0) end = text.length;
@@ -235,11 +251,27 @@ export class StateStore {
       const line = text.slice(start, end);
       // An older jx's line, or a torn line a later run ended: ignored quietly.
       if (this.take(line) || line[0] === "{" || line.endsWith(TORN)) continue;
-      if (end < text.length) damaged++; // not the torn last line of a killed run
+      if (end < text.length) damaged.push(jobOf(text, start)); // not a killed run's torn last line
     }
-    if (damaged) {
-      warn(`${path}: ${damaged} damaged line(s) ignored; their jobs run again`);
-    }
+    if (damaged.length) this.damaged(path, damaged);
+  }
+
+  /**
+   * Damaged lines met (each one's job, when its name can be read): one warning, which claims a
+   * rerun only for a job left with no line at all. A full read has the log rewritten without
+   * them when it is closed (`compact`), so that the next run meets no damage and says nothing;
+   * a partial read (`only`) cannot rewrite it, and says something only when a job lost its line.
+   */
+  private damaged(path: string, jobs: (string | undefined)[]): void {
+    const lost = [...new Set(jobs)].filter((j) => j !== undefined && !this.rows.has(j));
+    this.rewrite = !this.only;
+    if (this.only && !lost.length) return;
+    if (warnedDamage.has(path)) return; // once per process (jx ui reads the log twice)
+    warnedDamage.add(path);
+    const names = lost.slice(0, 3).map((j) => JSON.stringify(j)).join(", ") +
+      (lost.length > 3 ? ` and ${lost.length - 3} more` : "");
+    const rerun = lost.length ? `; no record left of ${names}: out of date` : "";
+    this.warn(`${path}: ${jobs.length} damaged line(s) ignored${rerun}`);
   }
 
   /**
@@ -380,7 +412,8 @@ export class StateStore {
       this.file.close();
       this.file = undefined;
     }
-    if (!this.only && this.lines > 1000 && this.lines > 2 * this.rows.size) this.compact();
+    const stale = this.lines > 1000 && this.lines > 2 * this.rows.size;
+    if (!this.only && (stale || this.rewrite)) this.compact();
   }
 
   /**
@@ -401,6 +434,8 @@ export class StateStore {
       opened.close();
       renameSync(tmp, path);
       this.lines = this.rows.size;
+      this.rewrite = false;
+      warnedDamage.delete(path); // damage met again later is new
     } catch {
       // Each step on its own: the log is whole either way; the temporary file goes if it can.
       try {

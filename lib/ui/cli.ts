@@ -16,7 +16,7 @@ import { startUi } from "./server.ts";
 const USAGE = "usage: jx ui [-f FILE] [--port N] [--host ADDR]";
 
 /** The help text of `jx ui --help`. */
-export const UI_HELP = `${USAGE}
+export const UI_HELP = `Usage: ${USAGE.slice("usage: ".length)}
 
 Serves a page for the jobs file on http://127.0.0.1:PORT/ (any free port unless
 --port N) and prints one line with its address and a random token; every

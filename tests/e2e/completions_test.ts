@@ -56,7 +56,7 @@ Deno.test("bash completion: commands, options, option values, job names from -f"
     "jobs.yaml": JOBS,
     "sub/other.yaml": "jobs:\n  lint: { run: 'true' }\n  link: { run: 'true' }\n",
     "grouped/jobs.yaml": GROUPED,
-    // The completion runs `${COMP_WORDS[0]} list --names`: COMP_WORDS[0] is this launcher.
+    // The completion runs `${COMP_WORDS[0]} completions names`: COMP_WORDS[0] is this launcher.
     "bin/jx": `#!/bin/sh\nexec "${DENO}" run -A --quiet "${ROOT}/cli.ts" "$@"\n`,
   });
   await Deno.chmod(`${dir}/bin/jx`, 0o755);
@@ -250,6 +250,21 @@ Deno.test("help for the new commands, with examples", async () => {
     assert.match(r.stdout, new RegExp(`^Usage: jx ${cmd}`));
     assert.match(r.stdout, /Examples?:/);
     assert.match(r.stdout, example);
+  }
+  // The help names the command the scripts run for names, and they run that one.
+  const help = (await runJx(["completions", "--help"])).stdout;
+  assert.match(help, /jx completions names/);
+  assert.doesNotMatch(help, /list --names/);
+  // bash names the list; zsh and fish pass it to a helper (`completions $1`, `__jx_list names`).
+  const helpers = [
+    ["bash", /completions names/],
+    ["zsh", /completions \$1/],
+    ["fish", /completions \$argv\[1\]/],
+  ] as const;
+  for (const [shell, runs] of helpers) {
+    const script = (await runJx(["completions", shell])).stdout;
+    assert.match(script, runs, shell);
+    assert.doesNotMatch(script, /list --names/, shell);
   }
   const top = await runJx(["--help"]);
   assert.match(top.stdout, /jx init \[-f FILE\]/);

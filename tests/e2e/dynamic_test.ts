@@ -85,3 +85,49 @@ jobs:
   assert.equal(await Deno.readTextFile(`${dir}/good.txt`), "good\n");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a loop that gives up at max: the summary names it failed; its test is not 'skipped'", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  poll:
+    run: echo try
+    repeat: { until: ready, max: 3 }
+  ready: { run: "false" }
+`,
+  });
+  const r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr.replace(/ in \d+ms\n$/, "\n"),
+    "jx: poll: repeat until ready succeeds: gave up after 3 runs (max)\n" +
+      "  ✗ poll: FAILED (repeat until ready succeeds: gave up after 3 runs)\n" +
+      "jx: FAILED: 1 job failed, 3 ok, 3 false\n",
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a bad emitted line: the error said once; the generator FAILED for its output, exit 0", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  plan:
+    emits: jobs
+    run: |
+      echo '{"name": "a", "rn": "x"}'
+  merge: { run: echo merge, needs: [plan] }
+`,
+  });
+  for (const output of ["buffered", "stream", "quiet"]) {
+    const r = await runJx(["run", "--output", output], { cwd: dir });
+    assert.equal(r.code, 1);
+    const all = r.stdout + r.stderr;
+    const error = "plan stdout:1:15: jobs.a: unknown key 'rn'";
+    assert.equal(all.split(error).length - 1, 1, `${output}: the error once:\n${all}`);
+    assert.match(r.stderr, new RegExp(`^jx: ${error}$`, "m"));
+    const status = /FAILED \(bad job on stdout line 1; exit 0, \d+ms\)/;
+    assert.match(r.stderr, new RegExp(`^  ✗ plan: ${status.source}$`, "m"), output);
+    if (output !== "quiet") assert.match(all, new RegExp(`(── |\\[)plan.*${status.source}`));
+  }
+  await Deno.remove(dir, { recursive: true });
+});

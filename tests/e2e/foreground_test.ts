@@ -112,15 +112,28 @@ modules:
   });
 }
 
-Deno.test("jx run MODULE: Ctrl-C stops it without an 'exited by itself' line", async () => {
-  const dir = await tempDir({ "jobs.yaml": "modules:\n  up: { run: 'echo up; sleep 30' }\n" });
-  const child = spawnJx(["run", "up"], { cwd: dir });
-  const err = collect(child.stderr);
-  const out = collect(child.stdout);
-  await out.until(/up/);
-  child.kill("SIGINT");
-  assert.equal((await child.status).code, 130);
-  const said = await err.done;
-  await out.done;
-  assert.doesNotMatch(said, /exited by itself/);
+Deno.test("jx run MODULE: Ctrl-C stops it without an 'exited by itself' line; the last line says it stopped", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  build: { run: 'true' }\n" +
+      "modules:\n  up: { run: 'echo up; sleep 30' }\n  web: { run: 'echo web; sleep 30', needs: [build] }\n",
+  });
+  for (
+    const [name, verdict] of [["up", "module up stopped"], ["web", "1 job ok, module web stopped"]]
+  ) {
+    const child = spawnJx(["run", name], { cwd: dir });
+    const err = collect(child.stderr);
+    const out = collect(child.stdout);
+    await out.until(new RegExp(name));
+    child.kill("SIGINT");
+    assert.equal((await child.status).code, 130);
+    const said = await err.done;
+    await out.done;
+    assert.doesNotMatch(said, /exited by itself/);
+    // Not "interrupted: nothing to do": what the Ctrl-C stopped.
+    assert.match(said, new RegExp(`^jx: interrupted: ${verdict} in \\d`, "m"), said);
+  }
+  // A module that exits by itself: its last line says so too.
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, "modules:\n  quick: { run: 'exit 0' }\n");
+  const quick = await runJx(["run", "quick"], { cwd: dir });
+  assert.match(quick.stderr, /^jx: module quick exited in \d/m, quick.stderr);
 });

@@ -108,21 +108,43 @@ Deno.test("jobserver client: make -j3 with two recipes and a + recipe running jx
   assert.equal(start.jobserver, "client");
 });
 
-Deno.test("jobserver client: -j is ignored with a warning; without '+' jx says so and runs -j1", async () => {
+Deno.test("jobserver client: -j is ignored with a warning; without '+' jx says so, keeps an explicit -jN (else -j1) in a pool of its own", async () => {
+  // Jobs: a make of its own (it must find a pool that works, not make's fds) and three sleepers.
+  const par = [
+    "jobs:",
+    `  inner: { run: 'make -s -f inner.mk 2> inner.err; echo "$MAKEFLAGS" > flags.txt' }`,
+    ...["j0", "j1", "j2"].map((j) => `  ${j}: { run: '${recorded(j, 0.3)}' }`),
+  ].join("\n") + "\n";
   const dir = await tempDir({
-    "Makefile":
-      `all: plus noplus\nplus:\n\t+@${JX} run -j8 -f jobs.yaml --output quiet\nnoplus:\n\t@${JX} run -f jobs.yaml --output quiet\n`,
+    "Makefile": `all: plus noplus\nplus:\n\t+@${JX} run -j8 -f jobs.yaml --output quiet\n` +
+      `noplus:\n\t@${JX} run $(J) -f par.yaml --events ev.ndjson --output quiet\n`,
     "jobs.yaml": "jobs:\n  a: { run: 'true' }\n",
+    "par.yaml": par,
+    "inner.mk": "all: x y\nx y:\n\t@true\n",
   });
   const r = await make(["-j2", "plus"], dir);
   assert.equal(r.code, 0, r.text);
   assert.match(r.text, /jx: warning: -j8 ignored: using the jobserver of the make that runs jx/);
-  const n = await make(["-j2", "noplus"], dir);
-  assert.equal(n.code, 0, n.text);
-  assert.match(
-    n.text,
-    /jx: warning: jobserver unavailable .*add '\+' to the make rule that runs jx.*; using -j1/,
-  );
+  for (const [j, slots] of [["-j4", 4], ["", 1]] as const) {
+    await Deno.remove(`${dir}/log`).catch(() => {});
+    const n = await make(["-j2", "noplus", `J=${j}`], dir);
+    assert.equal(n.code, 0, n.text);
+    // One warning, saying what jx does: the user's -j4 (GNU make's sub-make keeps it too).
+    assert.deepEqual(n.text.match(/^jx: warning: .*$/gm), [
+      `jx: warning: jobserver unavailable (fds 3,4 are not make's pool: add '+' to the make rule that runs jx); using -j${slots}`,
+    ]);
+    const start = (await readEvents(`${dir}/ev.ndjson`))[0];
+    assert.deepEqual([start.slots, start.jobserver], [slots, "server"], j);
+    // The jobs' make found jx's pool: no complaint, and MAKEFLAGS names jx's pool, not fds 3,4.
+    assert.equal(await Deno.readTextFile(`${dir}/inner.err`), "", j);
+    const flags = (await Deno.readTextFile(`${dir}/flags.txt`)).trim();
+    assert.match(flags, new RegExp(`(^| )-j${slots} --jobserver-auth=\\d+,\\d+( |$)`), j);
+    assert.doesNotMatch(flags, /=3,4( |$)/, j);
+    const c = await maxConcurrency(`${dir}/log`);
+    assert.equal(c.count, 3);
+    if (slots === 4) assert.ok(c.max >= 2, `-j4 honoured: ${c.max} at once`);
+    else assert.equal(c.max, 1);
+  }
 });
 
 Deno.test("jobserver client: MAKEFLAGS n and k reach jx (make -n runs + recipes)", async () => {

@@ -935,3 +935,45 @@ Deno.test("state: a same-size edit that puts the mtime back is seen by any run (
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("no-op fast path: bad cache settings give the full way's answer (exit 2), not 'up to date'", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS, "src/a.txt": "a\n", "src/b.txt": "b\n" });
+  await Deno.mkdir(`${dir}/out`);
+  assert.equal((await run(dir)).code, 0);
+  assert.equal((await run(dir)).fast, true, "the next plain run answers from the record");
+  const cases: [string[], Record<string, string>][] = [
+    [["--remote-cache", "http://x"], {}],
+    [["--remote-cache", "turbo+http://127.0.0.1:1"], {}], // a turbo URL without ?team=
+    [[], { JX_REMOTE_CACHE: "ftp://x" }],
+    [["--no-cache", "--remote-cache", "http://x"], {}], // no cache: nothing to refuse
+  ];
+  const strip = (s: string) => s.replace(/ in [\d.]+m?s$/m, "");
+  for (const [argv, env] of cases) {
+    const what = `${argv.join(" ")} ${JSON.stringify(env)}`;
+    const fast = await runJx(["run", ...argv], { cwd: dir, env });
+    const full = await runJx(["run", ...argv], { cwd: dir, env: { ...env, JX_NO_FAST_NOOP: "1" } });
+    assert.equal(fast.code, full.code, what);
+    assert.equal(strip(fast.stderr), strip(full.stderr), what);
+    assert.equal(fast.code, argv.includes("--no-cache") ? 0 : 2, `${what}: ${fast.stderr}`);
+  }
+  assert.equal((await run(dir)).fast, true, "a refused run leaves the record as it was");
+});
+
+Deno.test("no-op fast path: --events or --trace over a file the run reads (a dotenv file) is refused as the full way refuses it", async () => {
+  const dir = await tempDir({
+    "jobs.yaml":
+      "env_file: .env\njobs:\n  a: { run: cp in.txt out.txt, reads: [in.txt], writes: [out.txt] }\n",
+    ".env": "X=1\n",
+    "in.txt": "1\n",
+  });
+  // The first run's outputs are racy (written within a clock tick of its record): a second run
+  // checks them; the third answers from the record.
+  for (let i = 0; i < 2; i++) assert.equal((await runJx(["run"], { cwd: dir })).code, 0);
+  assert.match((await runJx(["run", "-v"], { cwd: dir })).stderr, /^jx: no-op: /m);
+  for (const flag of ["--events", "--trace"]) {
+    const r = await runJx(["run", flag, ".env"], { cwd: dir });
+    assert.equal(r.code, 2, `${flag}: ${r.stderr}`);
+    assert.match(r.stderr, /would overwrite '.*\.env', which this run reads/);
+    assert.equal(await Deno.readTextFile(`${dir}/.env`), "X=1\n", `${flag}: .env kept`);
+  }
+});

@@ -4,6 +4,7 @@
  * Ordering is proved from the event log, never from wall-clock speed.
  */
 import assert from "node:assert/strict";
+import { COMMANDS } from "../../lib/cli/args.ts";
 import {
   alive,
   jxCommand,
@@ -284,19 +285,65 @@ jobs:
   });
 }
 
-Deno.test("every command's --help and jx help COMMAND: its text, exit 0 (cache, lint and ui parse their own)", async () => {
+Deno.test("every command's --help, -h and jx help COMMAND: its own text on stdout, exit 0", async () => {
   const top = (await runJx(["--help"])).stdout;
-  for (const cmd of ["cache", "lint", "ui", "run", "watch", "sh", "ctl"]) {
-    assert.ok(top.includes(`  jx ${cmd} `), `jx --help lists ${cmd}`);
-    for (const argv of [[cmd, "--help"], ["help", cmd], ...(cmd === "run" ? [] : [[cmd, "-h"]])]) {
-      const r = await runJx(argv);
-      assert.equal(r.code, 0, `${argv.join(" ")}: ${r.stderr}`);
-      assert.match(r.stdout, new RegExp(`^(Usage|usage): jx ${cmd}`), argv.join(" "));
-    }
+  // cache, lint and ui parse their own arguments; doctor's --help once ran the doctor.
+  for (const cmd of [...COMMANDS.filter((c) => c !== "help"), "cache", "lint", "ui"]) {
+    assert.ok(top.includes(`  jx ${cmd}`), `jx --help lists ${cmd}`);
+    const forms = [[cmd, "--help"], [cmd, "-h"], ["help", cmd]];
+    const runs = await Promise.all(forms.map((argv) => runJx(argv)));
+    runs.forEach((r, i) => {
+      const argv = forms[i].join(" ");
+      assert.equal(r.code, 0, `${argv}: ${r.stderr}`);
+      assert.equal(r.stderr, "", argv);
+      assert.match(r.stdout, new RegExp(`^Usage: jx ${cmd}\\b`), argv);
+    });
+  }
+  for (const argv of [["help"], ["help", "--help"], ["help", "-h"], ["help", "help"]]) {
+    const r = await runJx(argv);
+    assert.equal(r.code, 0, argv.join(" "));
+    assert.equal(r.stdout, top, `${argv.join(" ")} is jx --help`);
   }
   assert.match(top, /130\/143\/129 interrupted by SIGINT\/SIGTERM\/SIGHUP/);
   const none = await runJx(["help", "nope"]);
   assert.equal(none.code, 2);
+});
+
+Deno.test("--output stream: a long line in pieces of exactly 64 KiB, never an empty continuation", async () => {
+  const x = (n: number) => `'printf "%${n}s" "" | tr " " x; echo'`;
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:\n  one: { run: ${x(65537)} }\n  many: { run: ${x(300000)} }\n`,
+  });
+  const P = 64 * 1024;
+  const want: [string, number[]][] = [["one", [P, 1]], ["many", [P, P, P, P, 300000 - 4 * P]]];
+  for (const rt of RUNTIMES) {
+    for (const [job, sizes] of want) {
+      const r = await runJx(["run", "--output", "stream", job], { cwd: dir, runtime: rt });
+      assert.equal(r.code, 0, r.stderr);
+      // Each line as its prefix and the length of what follows it.
+      const pre = `[${job}]`, w = pre.length + 2;
+      assert.deepEqual(
+        r.stdout.split("\n").slice(0, -1).map((l) => [l.slice(0, w), l.length - w]),
+        sizes.map((n, i) => [pre + (i ? " +" : "  "), n]),
+        `${rt} ${job}`,
+      );
+    }
+  }
+});
+
+Deno.test("jx with no command: a usage error, one line on stderr, exit 2; the help stays on --help", async () => {
+  for (const argv of [[], ["-k"]]) {
+    const r = await runJx(argv);
+    assert.equal(r.code, 2, argv.join(" "));
+    assert.equal(r.stdout, "", argv.join(" "));
+    assert.equal(
+      r.stderr,
+      "jx: no command given: jx COMMAND [ARG...] (jx --help lists the commands)\n",
+    );
+  }
+  const help = await runJx(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^jx \S+: run a graph of jobs/);
 });
 
 Deno.test("an option of another command: one line naming both, exit 2, nothing run (the no-op path too)", async () => {

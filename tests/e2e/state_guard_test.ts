@@ -186,9 +186,32 @@ for (const runtime of RUNTIMES) {
       await Deno.remove(`${dir}/.jx/noop-jobs.yaml.rec`).catch(() => {});
       const r = await run(dir, runtime);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /2 damaged line\(s\) ignored; their jobs run again/);
+      assert.match(r.stderr, /2 damaged line\(s\) ignored; no record left of "cp": out of date\n/);
       assert.deepEqual(r.started, ["cp"], JSON.stringify(b));
     }
+  });
+
+  Deno.test(`${runtime}: damaged lines are warned about once, and a rerun only claimed when one happens`, async () => {
+    const dir = await project();
+    assert.deepEqual((await run(dir, runtime)).started, ["cp"]);
+    const path = `${dir}/.jx/state.ndjson`;
+    const good = await Deno.readTextFile(path);
+    // After cp's good line: garbage, and a damaged line of cp's own (its good line stands).
+    await Deno.writeTextFile(path, good + "garbage\n" + '["cp", 7 damaged\n');
+    let r = await run(dir, runtime);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(warnings(r.stderr), [`jx: warning: ${path}: 2 damaged line(s) ignored`]);
+    assert.deepEqual(r.started, [], "cp's good line stands: nothing reruns");
+    assert.equal(await Deno.readTextFile(path), good, "the log is rewritten without them");
+    r = await run(dir, runtime);
+    assert.deepEqual([warnings(r.stderr), r.started], [[], []], "said once");
+    // cp's only line damaged: the warning says it is out of date, and it runs.
+    await Deno.writeTextFile(path, '["cp", 7 damaged\n');
+    r = await run(dir, runtime);
+    assert.match(r.stderr, /1 damaged line\(s\) ignored; no record left of "cp": out of date\n/);
+    assert.deepEqual(r.started, ["cp"]);
+    r = await run(dir, runtime);
+    assert.deepEqual([warnings(r.stderr), r.started], [[], []]);
   });
 
   Deno.test(`${runtime}: a line appended after a torn one is kept`, async () => {

@@ -21,7 +21,10 @@ Deno.test("status line on a terminal: every running job, elapsed time ticking", 
     }).output();
     const text = new TextDecoder().decode(out.stdout);
     assert.equal(out.code, 0, text);
-    const lines = text.split("\r\x1b[K").map((l) => l.trim()).filter((l) => l.startsWith("[0/2]"));
+    const drawn = text.split("\r\x1b[K").map((l) => l.trim());
+    // At the start and the end nothing runs: the line has no `running:` then, never an empty one.
+    assert.ok(drawn.every((l) => !/running:\s*$/m.test(l)), `an empty list:\n${drawn.join("\n")}`);
+    const lines = drawn.filter((l) => l.startsWith("[0/2]"));
     assert.ok(
       lines.some((l) => /running: (a, b|b, a)$/.test(l)),
       `both jobs shown running:\n${lines.join("\n")}`,

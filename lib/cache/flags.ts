@@ -1,0 +1,97 @@
+/**
+ * What the command line and the environment say of the output cache, checked without loading it:
+ * the remote URL's forms and sizes like `500M`. A leaf, so that the no-op fast path
+ * (cli/noop_run.ts) refuses what the full way refuses without loading the cache's stores.
+ *
+ * @module
+ */
+import { JxInputError } from "../runtime/errors.ts";
+
+/**
+ * A remote store's URL taken apart: its protocol, its base URL (`http(s)://HOST:PORT[/PATH]`,
+ * without a trailing slash) and, for Turborepo, its `?team=NAME`.
+ */
+export type RemoteUrl =
+  | { kind: "turbo"; base: string; team: string }
+  | { kind: "bazel"; base: string };
+
+/**
+ * `turbo+http(s)://HOST:PORT[/PATH]?team=NAME` or `bazel+http(s)://HOST:PORT[/PREFIX]` taken
+ * apart; throws `JxInputError` for any other form.
+ *
+ * @example
+ * ```ts
+ * import { parseRemoteUrl } from "./flags.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(parseRemoteUrl("bazel+http://cache:8080/ci/"), {
+ *   kind: "bazel",
+ *   base: "http://cache:8080/ci",
+ * });
+ * assertEquals(parseRemoteUrl("turbo+https://t.example?team=web"), {
+ *   kind: "turbo",
+ *   base: "https://t.example",
+ *   team: "web",
+ * });
+ * ```
+ */
+export function parseRemoteUrl(url: string): RemoteUrl {
+  const m = /^(turbo|bazel)\+(https?):\/\/([^/?#]+)([^?#]*)(?:\?([^#]*))?$/.exec(url);
+  if (!m) {
+    throw new JxInputError(
+      `remote cache '${url}': expected turbo+http://HOST:PORT[/PATH]?team=NAME or bazel+http://HOST:PORT[/PREFIX]`,
+    );
+  }
+  const [, kind, scheme, host, path, query] = m;
+  const base = `${scheme}://${host}${path.replace(/\/$/, "")}`;
+  if (kind === "bazel") return { kind: "bazel", base };
+  const team = new URLSearchParams(query ?? "").get("team");
+  if (!team) throw new JxInputError(`remote cache '${url}': a turbo+ URL needs ?team=NAME`);
+  return { kind: "turbo", base, team };
+}
+
+/**
+ * Bytes from `123`, `500K`, `10M`, `2G`, `1.5GiB`, `1T` (powers of 1024); throws on anything else.
+ *
+ * @example
+ * ```ts
+ * import { parseSize } from "./flags.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(parseSize("2K"), 2048);
+ * ```
+ */
+export function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(s.trim());
+  if (!m) throw new JxInputError(`'${s}' is not a size (like 500M or 10G)`);
+  const pow = " kmgt".indexOf(m[2].toLowerCase() || " ");
+  return Math.floor(Number(m[1]) * 1024 ** pow);
+}
+
+/**
+ * What opening the cache would refuse in the flags and the environment (a remote URL of no known
+ * form, a `JX_CACHE_MAX_SIZE` that is no size), before anything is read: the first such error,
+ * or undefined. Whether the cache is on at all may depend on the jobs file (`cache:`); a caller
+ * that has not read it goes the way that reads it when this finds something.
+ *
+ * @example
+ * ```ts
+ * import { cacheFlagsProblem } from "./flags.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(cacheFlagsProblem({ remoteCache: "http://x" }, {})?.message.startsWith("remote"), true);
+ * assertEquals(cacheFlagsProblem({ noCache: true, remoteCache: "http://x" }, {}), undefined);
+ * ```
+ */
+export function cacheFlagsProblem(
+  flags: { remoteCache?: string; noCache?: boolean },
+  env: Record<string, string | undefined>,
+): JxInputError | undefined {
+  if (flags.noCache) return undefined;
+  const url = flags.remoteCache ?? (env.JX_REMOTE_CACHE || undefined);
+  try {
+    if (url !== undefined) parseRemoteUrl(url);
+    if (env.JX_CACHE_MAX_SIZE) parseSize(env.JX_CACHE_MAX_SIZE);
+  } catch (e) {
+    if (e instanceof JxInputError) return e;
+    throw e;
+  }
+  return undefined;
+}
