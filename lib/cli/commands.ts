@@ -371,9 +371,10 @@ async function runnerOf(
 interface Executor {
   runner: Runner;
   /**
-   * After the run (its exit `exit`): the executor's failure is thrown (a `JxInputError`: one
-   * line, exit 2), an interrupted open is said; the allocations are released, and a signal
-   * heard meanwhile makes the exit its own (128+N). Returns the run's exit.
+   * After the run (its exit `exit`), once an open under way has settled: an interrupted open is
+   * said; the executor's failure is thrown (a `JxInputError`: one line, exit 2) unless a signal
+   * ended the run; the allocations are released, and a signal heard meanwhile makes the exit its
+   * own (128+N). Returns the run's exit.
    */
   end(exit: number): Promise<number>;
   /** Releases whatever the session took (after an error); stops listening for signals. */
@@ -426,11 +427,15 @@ async function openExecutor(
   return {
     runner: new slurm.ExecutorRunner(new LocalRunner(reactor, slots), slurmRunner, fallback),
     async end(exit) {
-      const failure = slurmRunner.failure;
-      if (failure && !(failure instanceof slurm.SlurmInterrupted)) throw failure;
-      if (failure) writeAll(2, `jx: ${failure.message}; what it asked for is cancelled\n`);
+      // The open may still be settling (the run withdrew the jobs that waited for it): closing
+      // waits for it, so that what it came to is known below.
       await session.close();
-      const sig = session.interrupted;
+      const failure = session.failure, sig = session.interrupted;
+      if (failure instanceof slurm.SlurmInterrupted) {
+        writeAll(2, `jx: ${failure.message}; what it asked for is cancelled\n`);
+      } else if (failure instanceof JxInputError && !sig && exit < 128) {
+        throw failure; // Slurm cannot run the jobs: exit 2 (a signal's exit wins over it)
+      }
       return sig && exit < 128 ? signalExit(sig) : exit;
     },
     close: () => session.close(),

@@ -51,8 +51,12 @@ async function downConf(conf: string): Promise<string> {
 }
 
 /** Reads `child`'s stderr until `re` matches what came; returns that text. */
-async function stderrUntil(child: Deno.ChildProcess, re: RegExp): Promise<string> {
-  const reader = child.stderr.getReader();
+async function stderrUntil(
+  child: Deno.ChildProcess,
+  re: RegExp,
+  stream: "stdout" | "stderr" = "stderr",
+): Promise<string> {
+  const reader = child[stream].getReader();
   let text = "";
   while (!re.test(text)) {
     const { value, done } = await reader.read();
@@ -497,6 +501,37 @@ jobs:
     },
   );
 
+  await step(
+    "Slurm cannot run a job while a local one runs, then SIGINT: exit 130, as run.end says",
+    async () => {
+      const dir = await tempDir({
+        "jobs.yaml": `
+jobs:
+  build: { run: "sleep 5", executor: local }
+  submit: { run: "touch ran", executor: slurm, slurm: { partition: nosuch } }
+`,
+      });
+      const [cmd, argv] = jxCommand(rt, ["run", "--events", "ev.ndjson"]);
+      const child = new Deno.Command(cmd, {
+        args: argv,
+        cwd: dir,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      // The job's failure is on stdout at once (the console's job block); build still runs.
+      const said = await stderrUntil(child, /── submit: FAILED/, "stdout");
+      child.kill("SIGINT");
+      const o = await child.output();
+      const out = said + dec.decode(o.stdout) + dec.decode(o.stderr);
+      assert.equal(o.code, 130, out);
+      const ev = await readEvents(`${dir}/ev.ndjson`);
+      assert.deepEqual([ev.at(-1)!.status, ev.at(-1)!.exit], ["interrupted", 130]);
+      await assert.rejects(Deno.stat(`${dir}/ran`));
+      assert.equal(queue(env), "");
+    },
+  );
+
   await step("no allocation when no Slurm job has to run; one when one has", async () => {
     const dir = await Deno.realPath(
       await tempDir({
@@ -572,6 +607,10 @@ jobs:
         const o = await child.output();
         const stderr = said + dec.decode(o.stderr);
         assert.equal(o.code, code, stderr);
+        assert.match(
+          stderr,
+          new RegExp(`interrupted \\(${sig}\\).*; what it asked for is cancelled`),
+        );
         assert.equal(queue(env), "", "the allocation is released");
         await assert.rejects(Deno.stat(`${dir}/ran`));
         const ev = await readEvents(`${dir}/ev.ndjson`);
