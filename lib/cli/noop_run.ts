@@ -205,6 +205,8 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
   const started = performance.now();
   const diff = diffUnderLock(args, baseDir, file, runKey(args, file, names));
   if (!diff || diff.changed.size) return undefined;
+  // A file the record stamps may be one the run reads (a dotenv file): the full way says.
+  if (overRecorded(args, diff.record)) return undefined;
   for (const w of args.warnings) writeAll(2, `jx: warning: ${w}\n`);
   if (args.verbose) {
     writeAll(2, `jx: no-op: ${pathCount(diff.record)} stamps as the last run left them\n`);
@@ -268,8 +270,6 @@ async function replay(
   file: string,
   started: number,
 ): Promise<number | undefined> {
-  // A file the record stamps may be one the run reads (a dotenv file): the full way says.
-  if (overRecorded(args, rec)) return undefined;
   let reporters: Reporter[];
   try {
     reporters = runReporters(args, undefined, undefined, file);
