@@ -9,6 +9,7 @@ import {
   deriveAccess,
   formatGraph,
   initialState,
+  jobAccess,
   jobScript,
   nodeText,
   parseDump,
@@ -130,8 +131,9 @@ Deno.test("derive: redirections, read-only commands, file tools, unknown program
   assert.equal(access("make all").all, true);
   assert.equal(access("cat $sp").all, true, "an unquoted value with a space is split");
   assert.equal(access("cat $(ls)").all, true, "a path that comes out of a substitution");
-  a = access('echo "n=$(wc -l < in)" `cat b`> out');
+  a = access('echo "n=$(wc -l < in)" "`cat b`"> out');
   assert.deepEqual([paths(a.reads), paths(a.writes), a.all], [["in", "b"], ["out"], false]);
+  assert.equal(access("echo `cat b`").all, true, "an unquoted substitution may be a pattern");
   assert.equal(access("echo $(make)").all, true);
   assert.deepEqual([access("echo $(cd /; pwd)").all, access("echo $(cd /; pwd)").barrier], [
     true,
@@ -420,6 +422,69 @@ Deno.test("derive: grep's pattern options and recursion", () => {
   assert.deepEqual(paths(access("grep -r x d").reads), ["d"]);
   assert.deepEqual(paths(access("grep x").reads), []);
   assert.deepEqual(paths(access("sort -rk 2 in").reads), ["in"]);
+});
+
+Deno.test("derive: files named by options (sort -uo, cp -t, date -r, sha256sum -c...)", () => {
+  assert.deepEqual(paths(access("sort -uo out in").writes), ["out"]);
+  assert.deepEqual(paths(access("sort -uoout in").writes), ["out"]);
+  assert.deepEqual(paths(access("sort --output out in").writes), ["out"]);
+  assert.deepEqual(paths(access("sort -uo out in").reads), ["in"]);
+  assert.deepEqual(paths(access("date -r stamp +%s").reads), ["stamp"]);
+  assert.deepEqual(paths(access("date --reference=stamp").reads), ["stamp"]);
+  assert.deepEqual(access("date +%s").reads, []);
+  assert.deepEqual(paths(access("diff --exclude-from=x a b").reads), ["x", "a", "b"]);
+  for (const cmd of ["sha256sum -c sums", "md5sum --check sums", "wc --files0-from=l"]) {
+    assert.equal(access(cmd).all, true, cmd);
+  }
+  assert.deepEqual(paths(access("cp -tout a").writes), ["a", "out"]);
+  assert.deepEqual(paths(access("mv --target-directory=out a").writes), ["a", "out"]);
+  assert.deepEqual(paths(access("touch -d '1 day ago' -r ref f").writes), ["f", "ref"]);
+  assert.deepEqual(paths(access("mkdir -m 700 d").writes), ["d"]);
+  for (const cmd of ["cp -b a b", "mv --backup=numbered a b", "ln -S .old a b", "gzip -S .z f"]) {
+    assert.equal(access(cmd).all, true, cmd);
+  }
+  for (const cmd of ["rm -r d", "chmod -w f", "gzip -c -S .z f"]) {
+    assert.equal(access(cmd).all, false, cmd);
+  }
+});
+
+Deno.test("derive: pathname expansion reads the directory, whatever the command", () => {
+  assert.deepEqual(access("echo *.txt").reads, [{ path: "*.txt", glob: true }]);
+  assert.deepEqual(access("expr 2 * 3").reads, [{ path: "*", glob: true }]);
+  assert.deepEqual(access('echo "*.txt" \\* $f').reads, []);
+  const star = {
+    resolve: (n: string) => (n === "x" ? "*" : undefined),
+    functions: new Set<string>(),
+  };
+  const r = parseScript('echo $x "$x" $unset\n');
+  assert.equal(deriveAccess(r.items[0].node, r.src, star).all, true, "a variable holding *");
+  for (const cmd of ["echo $(ls)", "echo ${f%.txt}", "echo `cat b`"]) {
+    assert.equal(access(cmd).all, true, cmd);
+  }
+  for (const cmd of ['echo "$(ls)"', 'echo "${f%.txt}"', "echo $((1 + 2)) $f"]) {
+    assert.equal(access(cmd).all, false, cmd);
+  }
+});
+
+Deno.test("derive: $? and assignments outside simple commands are barriers", () => {
+  for (
+    const cmd of [
+      "case $? in 1) :;; esac",
+      "case a in ${y:=a}) :;; esac",
+      "case ${y:=a} in a) :;; esac",
+      "{ :; } > ${f:=out}",
+      "( : ) > ${f:=out}",
+      "(echo $?)",
+      "echo $? | cat",
+      'echo "$(echo $?)"',
+    ]
+  ) {
+    assert.equal(access(cmd).barrier, true, cmd);
+  }
+  const r = parseScript("cat <<E\n${x:=1}\nE\ncat <<E\n$?\nE\ncat <<E\n$(date)\nE\n");
+  const ctx0 = { resolve: () => undefined, functions: new Set<string>() };
+  const a = r.items.map((i) => jobAccess(i.node, r.src, ctx0));
+  assert.deepEqual(a.map((x) => [x.barrier, x.all]), [[true, false], [true, false], [false, true]]);
 });
 
 Deno.test("derive: assignments nested inside expansions are barriers", () => {

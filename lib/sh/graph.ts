@@ -11,7 +11,7 @@ import {
   type Access,
   conflicts,
   deriveAccess,
-  heredocRisk,
+  jobAccess,
   normalize,
   resolveWord,
 } from "./derive.ts";
@@ -117,10 +117,7 @@ function commandRow(
   ctx: Parameters<typeof deriveAccess>[2],
   name: string,
 ): GraphRow {
-  const access = deriveAccess(node, parsed.src, ctx);
-  const risk = heredocRisk(parsed.src, node);
-  if (risk === "status") access.barrier = true;
-  if (risk === "cmdsub") access.all = true;
+  const access = jobAccess(node, parsed.src, ctx);
   const control = isControl(node);
   const kind = control ? "control" : access.barrier || access.fallback ? "barrier" : "job";
   const inner = control

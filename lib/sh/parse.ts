@@ -26,7 +26,13 @@
 export type WordPart =
   | { kind: "lit"; text: string; quoted: boolean }
   | { kind: "param"; name: string; quoted: boolean }
-  | { kind: "other"; what: "cmdsub" | "arith" | "param-op" | "tilde"; text: string };
+  | {
+    kind: "other";
+    what: "cmdsub" | "arith" | "param-op" | "tilde";
+    text: string;
+    /** Inside double quotes: its value is neither split nor a pattern. */
+    quoted?: boolean;
+  };
 
 /**
  * A word as written, with its parts.
@@ -124,7 +130,15 @@ export type ShNode =
   }
   | { type: "while" | "until"; span: Span; cond: Item[]; body: Item[]; redirs: Redir[] }
   | { type: "for"; span: Span; name: string; words?: Word[]; body: Item[]; redirs: Redir[] }
-  | { type: "case"; span: Span; word: Word; bodies: Item[][]; redirs: Redir[] }
+  | {
+    type: "case";
+    span: Span;
+    word: Word;
+    /** Every item's patterns, in order (they are expanded as the word is matched). */
+    patterns: Word[];
+    bodies: Item[][];
+    redirs: Redir[];
+  }
   | { type: "group" | "subshell"; span: Span; body: Item[]; redirs: Redir[] }
   | { type: "func"; span: Span; name: string; body: ShNode };
 
@@ -405,7 +419,7 @@ class Lexer {
               this.pos += 2;
             }
           } else if (d === "$") parts.push(this.scanDollar(true));
-          else if (d === "`") parts.push(this.scanBacktick());
+          else if (d === "`") parts.push(this.scanBacktick(true));
           else {
             lit(d, true);
             this.pos++;
@@ -434,7 +448,8 @@ class Lexer {
     if (n === "(") {
       const arith = s[this.pos + 2] === "(";
       this.pos = this.skipParens(this.pos + 1);
-      return { kind: "other", what: arith ? "arith" : "cmdsub", text: s.slice(start, this.pos) };
+      const what = arith ? "arith" : "cmdsub";
+      return { kind: "other", what, text: s.slice(start, this.pos), quoted };
     }
     if (n === "{") {
       let depth = 0;
@@ -459,7 +474,7 @@ class Lexer {
       if (NAME.test(inner) || /^([0-9]+|[?#@*!$-])$/.test(inner)) {
         return { kind: "param", name: inner, quoted };
       }
-      return { kind: "other", what: "param-op", text: s.slice(start, this.pos) };
+      return { kind: "other", what: "param-op", text: s.slice(start, this.pos), quoted };
     }
     const m = /^([A-Za-z_][A-Za-z0-9_]*|[0-9?#@*!$-])/.exec(s.slice(this.pos + 1, this.pos + 200));
     if (m) {
@@ -514,10 +529,10 @@ class Lexer {
     throw new Fail("syntax error: unterminated backquote", i);
   }
 
-  private scanBacktick(): WordPart {
+  private scanBacktick(quoted = false): WordPart {
     const start = this.pos;
     this.pos = this.skipBacktick(this.pos);
-    return { kind: "other", what: "cmdsub", text: this.src.slice(start, this.pos) };
+    return { kind: "other", what: "cmdsub", text: this.src.slice(start, this.pos), quoted };
   }
 }
 
@@ -780,11 +795,12 @@ class Parser {
     this.expectWord("in");
     this.skipNewlines();
     const bodies: Item[][] = [];
+    const patterns: Word[] = [];
     for (;;) {
       const k = this.lx.peek();
       if (this.isWord(k, "esac")) break;
       if (k.kind === "op" && k.text === "(") this.lx.next();
-      this.casePatterns();
+      patterns.push(...this.casePatterns());
       this.expectOp(")");
       bodies.push(this.list(["esac"]));
       const e = this.lx.peek();
@@ -794,18 +810,21 @@ class Parser {
       } else break;
     }
     const end = this.expectWord("esac").end;
-    return { type: "case", span: this.span(start, end), word: w.word!, bodies, redirs: [] };
+    const span = this.span(start, end);
+    return { type: "case", span, word: w.word!, patterns, bodies, redirs: [] };
   }
 
   /** A case item's patterns, `a|b|c` (up to its `)`). */
-  private casePatterns(): void {
+  private casePatterns(): Word[] {
+    const words: Word[] = [];
     for (;;) {
       const p = this.lx.next();
       if (p.kind !== "word") {
         throw new Fail(`syntax error: unexpected ${this.describe(p)} in a case pattern`, p.start);
       }
+      words.push(p.word!);
       const q = this.lx.peek();
-      if (!(q.kind === "op" && q.text === "|")) return;
+      if (!(q.kind === "op" && q.text === "|")) return words;
       this.lx.next();
     }
   }

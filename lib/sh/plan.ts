@@ -24,11 +24,10 @@
 import {
   type Access,
   conflicts,
-  deriveAccess,
   type DeriveContext,
   EMPTY,
   FALLBACK_BUILTINS,
-  heredocRisk,
+  jobAccess,
   resolveWord,
 } from "./derive.ts";
 import {
@@ -480,11 +479,11 @@ export class ShPlan {
       const a = EMPTY();
       const ctx = this.ctx(binds, pending);
       for (const n of nodes) {
-        const b = deriveAccess(n, this.parsed.src, ctx);
+        const b = jobAccess(n, this.parsed.src, ctx);
         a.reads.push(...b.reads);
         a.writes.push(...b.writes);
-        a.all ||= b.all || heredocRisk(this.parsed.src, n) === "cmdsub";
-        a.barrier ||= b.barrier || b.fallback || heredocRisk(this.parsed.src, n) === "status";
+        a.all ||= b.all;
+        a.barrier ||= b.barrier || b.fallback;
         if (n.type === "func") a.barrier = true;
       }
       cached = a;
@@ -525,10 +524,7 @@ export class ShPlan {
     if (job.rest) {
       a = { ...EMPTY(), barrier: true, why: ["the rest of the script runs as one sh"] };
     } else {
-      a = deriveAccess(job.node, this.parsed.src, this.ctx(job.binds, pending));
-      const risk = heredocRisk(this.parsed.src, job.node);
-      if (risk === "status") a.barrier = true;
-      else if (risk === "cmdsub") a.all = true;
+      a = jobAccess(job.node, this.parsed.src, this.ctx(job.binds, pending));
       if (a.fallback) a.barrier = true;
     }
     job.access = a;
