@@ -68,8 +68,8 @@ export interface ShJob {
    */
   openEnd?: boolean;
   node: ShNode;
-  /** Variables bound by an expanded `for`. */
-  binds: Map<string, string>;
+  /** Variables bound by an expanded `for` (`boundValues` gives those its prelude sets). */
+  binds: Binds;
   /** In a condition (`if`/`while` test, not the last of `&&`/`||`, `!`): `set -e` does not apply. */
   cond: boolean;
   /** The rest of the script, run as one sh (something jx cannot carry state across). */
@@ -108,6 +108,47 @@ interface Ctl {
 }
 
 type SeqNode = ShJob | Ctl;
+
+/**
+ * The value a turn of an unfolded `for` gives its variable, shared by every
+ * job of that turn (nested turns too). `live` until the shell's own state
+ * holds the variable: once a barrier of the turn has ended (its dump has
+ * the value, or what the body set it to: `for i in 1 2; do i=x$i; ...`) or
+ * an inner `for` of the same name has set it.
+ */
+interface Binding {
+  value: string;
+  live: boolean;
+}
+
+/**
+ * Variables bound by the unfolded `for` loops around a command.
+ *
+ * @example
+ * ```ts
+ * import type { Binds } from "./plan.ts";
+ * const b: Binds = new Map([["f", { value: "a.txt", live: true }]]);
+ * ```
+ */
+export type Binds = Map<string, Binding>;
+
+/**
+ * The variables a job's prelude sets for the `for` loops around it: the
+ * bindings the shell's state does not hold yet.
+ *
+ * @example
+ * ```ts
+ * import { boundValues } from "./plan.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const b = new Map([["f", { value: "a", live: true }], ["g", { value: "b", live: false }]]);
+ * assertEquals(boundValues(b), new Map([["f", "a"]]));
+ * ```
+ */
+export function boundValues(binds: Binds): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, b] of binds) if (b.live) out.set(k, b.value);
+  return out;
+}
 
 /** Options of a plan. */
 export interface ShPlanOptions {
@@ -238,7 +279,7 @@ export class ShPlan {
     return n === 1 ? base : `${base}#${n}`;
   }
 
-  private job(node: ShNode, binds: Map<string, string>, cond: boolean): ShJob {
+  private job(node: ShNode, binds: Binds, cond: boolean): ShJob {
     const { text, open } = jobText(this.parsed, node);
     return {
       kind: "job",
@@ -301,12 +342,12 @@ export class ShPlan {
   }
 
   /** The nodes of a list. */
-  private expandList(items: Item[], binds: Map<string, string>, cond: boolean): SeqNode[] {
+  private expandList(items: Item[], binds: Binds, cond: boolean): SeqNode[] {
     return items.flatMap((i) => this.expand(i.node, binds, cond));
   }
 
   /** The nodes one command stands for. */
-  private expand(node: ShNode, binds: Map<string, string>, cond: boolean): SeqNode[] {
+  private expand(node: ShNode, binds: Binds, cond: boolean): SeqNode[] {
     const hasRedirs = "redirs" in node && node.redirs.length > 0;
     switch (node.type) {
       case "andor":
@@ -348,7 +389,7 @@ export class ShPlan {
   }
 
   /** `a && b || c`: the first, then a control node that picks what runs after it by its status. */
-  private expandAndOr(node: NodeOf<"andor">, binds: Map<string, string>, cond: boolean) {
+  private expandAndOr(node: NodeOf<"andor">, binds: Binds, cond: boolean) {
     const rest = (from: number): Ctl =>
       this.ctl(
         node.span.line,
@@ -370,7 +411,7 @@ export class ShPlan {
   }
 
   /** `if`: the first condition, then a control node per clause that picks the branch. */
-  private expandIf(node: NodeOf<"if">, binds: Map<string, string>, cond: boolean): SeqNode[] {
+  private expandIf(node: NodeOf<"if">, binds: Binds, cond: boolean): SeqNode[] {
     const decide = (k: number): Ctl => {
       const c = node.clauses[k];
       const later = [
@@ -399,7 +440,7 @@ export class ShPlan {
   /** `while`/`until`: the condition, then a control node per turn; the body's status is kept. */
   private expandLoop(
     node: NodeOf<"while" | "until">,
-    binds: Map<string, string>,
+    binds: Binds,
     cond: boolean,
   ): SeqNode[] {
     const line = node.span.line;
@@ -434,7 +475,7 @@ export class ShPlan {
   private expandFor(
     node: NodeOf<"for">,
     words: Word[],
-    binds: Map<string, string>,
+    binds: Binds,
     cond: boolean,
   ): SeqNode[] {
     const line = node.span.line;
@@ -442,12 +483,16 @@ export class ShPlan {
     const plain = lits.every((l) => l !== undefined && !/[*?[]/.test(l));
     const unfold = (values: string[]): SeqNode[] => {
       if (!values.length) return [];
-      const nodes: SeqNode[] = values.flatMap((v) =>
-        this.expandList(node.body, new Map([...binds, [node.name, v]]), cond)
-      );
-      const last = values[values.length - 1];
+      let last: Binding = { value: "", live: false };
+      const nodes: SeqNode[] = values.flatMap((value) => {
+        last = { value, live: true };
+        return this.expandList(node.body, new Map([...binds, [node.name, last]]), cond);
+      });
       nodes.push(this.ctl(line, EMPTY, (prev) => {
-        this.setVar(node.name, last);
+        // The last turn's value, unless the state has the variable since (the body set it).
+        if (last.live) this.setVar(node.name, last.value);
+        const outer = binds.get(node.name);
+        if (outer) outer.live = false;
         return { nodes: [], status: prev };
       }, { atHead: true, setsVar: node.name }));
       return nodes;
@@ -471,7 +516,7 @@ export class ShPlan {
   }
 
   /** The union of what `nodes` may touch, derived when asked with the state of then. */
-  private lazyUnion(nodes: ShNode[], binds: Map<string, string>): Ctl["access"] {
+  private lazyUnion(nodes: ShNode[], binds: Binds): Ctl["access"] {
     let cached: Access | undefined;
     let version = -1;
     return (pending) => {
@@ -499,12 +544,13 @@ export class ShPlan {
   }
 
   /** Variables as known now: bound by a `for`, set by the script, the environment, `$0`, `$1`... */
-  private ctx(binds: Map<string, string>, pending: Set<string>): DeriveContext {
+  private ctx(binds: Binds, pending: Set<string>): DeriveContext {
     const s = this.state;
     return {
       functions: this.functions,
       resolve: (name) => {
-        if (binds.has(name)) return binds.get(name);
+        const bound = binds.get(name);
+        if (bound?.live) return bound.value;
         if (pending.has(name)) return undefined;
         if (name === "0") return this.opts.argv0;
         if (/^[1-9]$/.test(name)) return s.positional[Number(name) - 1];
@@ -657,6 +703,8 @@ export class ShPlan {
       }
       this.state = d.state;
       this.stateVersion++;
+      // Its prelude set the variables of the loops around it: the state holds them now.
+      for (const b of job.binds.values()) b.live = false;
     }
     if (status !== 0 && job.errexit) job.stopStatus = status;
   }

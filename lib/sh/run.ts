@@ -24,7 +24,7 @@ import {
   signalNumber,
 } from "../scheduler/mod.ts";
 import type { ParseResult } from "./parse.ts";
-import { type ShJob, ShPlan, type StartInfo } from "./plan.ts";
+import { boundValues, type ShJob, ShPlan, type StartInfo } from "./plan.ts";
 import { initialState, jobScript, shQuote } from "./state.ts";
 
 /**
@@ -179,7 +179,7 @@ class ScriptRun {
     const prelude = {
       errexit: s.errexit || (job.rest && !job.cond),
       status: s.status,
-      binds: job.binds,
+      binds: boundValues(job.binds),
       dumpFile,
       probeFile,
       line: job.line,
