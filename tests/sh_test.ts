@@ -203,7 +203,7 @@ function drive(src: string, status: (job: ShJob) => number = () => 0, room = 8) 
       // Barriers report a plain dump: the state does not change here.
       const code = status(s.job);
       const dump = s.barrier
-        ? `c ${code}\n0022\n${plan.state.options}\n/d\n\x1e\n\x1e\n\x1e\n0\n`
+        ? `c ${code}\n0022\n${plan.state.options}\n/d\n\0\n\0\n\0\n0\n`
         : undefined;
       plan.finish(s.job, code, dump);
     }
@@ -308,8 +308,8 @@ Deno.test("state: prelude, line padding and dump round trip", () => {
     text,
     "f() {\n  echo f\n}\nx='it'\"'\"'s'; i='1'; set -eu; (exit 3) && :\n\n{ echo $x\n} && :\n",
   );
-  const dump = "c 0\n0022\neu\n/d/sub\n\x1e\nexport HOME='/h'\nexport E\n\x1e\n" +
-    "HOME='/h'\nIFS=' \t\n'\nPPID='1'\nv='two\nlines'\n__jx_x='0'\n\x1e\n2\na\0b c\0";
+  const dump = "c 0\n0022\neu\n/d/sub\n\0\nexport HOME='/h'\nexport E\n\0\n" +
+    "HOME='/h'\nIFS=' \t\n'\nPPID='1'\nv='two\nlines'\n__jx_x='0'\n\0\n2\na\0b c\0";
   const d = parseDump(dump, s)!;
   assert.equal(d.exited, false);
   assert.equal(d.state.cwd, "/d/sub");
@@ -362,7 +362,7 @@ Deno.test("plan: an unresolved branch is ordered with the variables of when it i
   );
   const [assign] = plan.startable(8);
   assert.equal(assign.job.name, "1:assign");
-  const dump = "c 0\n0022\n\n/d\n\x1e\nexport HOME='/tmp'\n\x1e\nHOME='/tmp'\n\x1e\n0\n";
+  const dump = "c 0\n0022\n\n/d\n\0\nexport HOME='/tmp'\n\0\nHOME='/tmp'\n\0\n0\n";
   plan.finish(assign.job, 0, dump);
   plan.takeFlushable();
   assert.deepEqual(plan.startable(8).map((s) => s.job.name), ["2:true"]);

@@ -80,6 +80,10 @@ const SHELL_DEFAULTS: Record<string, string[]> = {
   PS2: ["> "],
   PS4: ["+ "],
 };
+/** The variables of jx's own epilogue (a script's other `__jx...` variables are its own). */
+const JX_VARS = new Set(["__jx_x", "__jx_o", "__jx_m"]);
+/** Between the sections of a dump. */
+const SEP = "\n\0\n";
 /** Never restored: sh sets them from the process. */
 const NOT_CARRIED = new Set(["PPID", "PWD", "LINENO"]);
 
@@ -193,7 +197,7 @@ export function jobScript(state: ShState, command: string, o: PreludeOptions): s
 
 function dump(file: string): string {
   return `__jx_m=$1; shift; { printf '%s %s\\n' "$__jx_m" "$__jx_x"; umask; printf '%s\\n' "$__jx_o"; ` +
-    `pwd; printf '\\036\\n'; export -p; printf '\\036\\n'; set; printf '\\036\\n%s\\n' "$#"; ` +
+    `pwd; printf '\\0\\n'; export -p; printf '\\0\\n'; set; printf '\\0\\n%s\\n' "$#"; ` +
     `printf '%s\\0' "$@"; } > ${shQuote(file)} 2>/dev/null`;
 }
 
@@ -205,7 +209,7 @@ function dump(file: string): string {
  * ```ts
  * import { initialState, parseDump } from "./state.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * const d = parseDump("c 0\n0022\n\n/tmp\n\x1e\nexport A='1'\n\x1e\nA='1'\nx='y'\n\x1e\n0\n", initialState("/", {}));
+ * const d = parseDump("c 0\n0022\n\n/tmp\n\0\nexport A='1'\n\0\nA='1'\nx='y'\n\0\n0\n", initialState("/", {}));
  * assertEquals(d?.state.vars.get("x"), "y");
  * ```
  */
@@ -223,13 +227,14 @@ export interface Dump {
  * ```ts
  * import { initialState, parseDump } from "./state.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * const d = parseDump("x 3\n0022\n\n/tmp\n\x1e\n\n\x1e\n\n\x1e\n0\n", initialState("/", {}));
+ * const d = parseDump("x 3\n0022\n\n/tmp\n\0\n\n\0\n\n\0\n0\n", initialState("/", {}));
  * // the shell exited with status 3
  * assertEquals([d?.exited, d?.status], [true, 3]);
  * ```
  */
 export function parseDump(text: string, prev: ShState): Dump | undefined {
-  const sections = text.split("\n\x1e\n");
+  // NUL: no variable's value can hold one (a value may hold any other byte: \x1e, newlines).
+  const sections = text.split(SEP);
   if (sections.length < 4) return undefined;
   const head = sections[0].split("\n");
   const m = /^([xc]) (\d+)$/.exec(head[0] ?? "");
@@ -245,11 +250,11 @@ export function parseDump(text: string, prev: ShState): Dump | undefined {
   }
   const vars = new Map<string, string>();
   for (const [k, v] of assignments(sections[2], "")) {
-    if (v === undefined || k in env || k.startsWith("__jx") || NOT_CARRIED.has(k)) continue;
+    if (v === undefined || k in env || JX_VARS.has(k) || NOT_CARRIED.has(k)) continue;
     if (SHELL_DEFAULTS[k]?.includes(v)) continue;
     vars.set(k, v);
   }
-  const rest = sections.slice(3).join("\n\x1e\n");
+  const rest = sections.slice(3).join(SEP);
   const nl = rest.indexOf("\n");
   const count = Number(rest.slice(0, nl));
   const positional = count ? rest.slice(nl + 1).split("\0").slice(0, count) : [];
