@@ -362,7 +362,10 @@ export class ShPlan {
         return this.expandIf(node, binds, cond);
       case "while":
       case "until":
-        if (hasRedirs || hasLoopJump(node.body)) return [this.job(node, binds, cond)];
+        // getopts keeps its place inside a group of options (-ab) in the shell: the loop runs whole.
+        if (hasRedirs || hasLoopJump(node.body) || calls([...node.cond, ...node.body], "getopts")) {
+          return [this.job(node, binds, cond)];
+        }
         return this.expandLoop(node, binds, cond);
       case "for":
         if (hasRedirs || hasLoopJump(node.body) || !node.words) {
@@ -808,15 +811,39 @@ function mentionsAny(text: string, names: Set<string>): boolean {
 
 /** Whether a loop body uses `break` or `continue` (then the loop runs whole). */
 function hasLoopJump(items: Item[]): boolean {
+  return calls(items, "break", "continue");
+}
+
+/** Whether a command of `items` (or inside them) is one of `names`. */
+function calls(items: Item[], ...names: string[]): boolean {
   let found = false;
   for (const i of items) {
     walk(i.node, (n) => {
       if (n.type !== "simple" || !n.words.length) return;
       const w = literalOf(n.words[0]);
-      if (w === "break" || w === "continue") found = true;
+      if (w !== undefined && names.includes(w)) found = true;
     });
   }
   return found;
+}
+
+/**
+ * Whether `node` calls getopts outside a `while`/`until` loop (such a loop
+ * runs as one job): each call would start in a new shell, which forgets its
+ * place inside a group of options (`-ab` gives `a`, then `a` again...).
+ */
+function getoptsOutsideLoop(node: ShNode): boolean {
+  const loops: ShNode[] = [];
+  const calls: ShNode[] = [];
+  walk(node, (n) => {
+    if (n.type === "while" || n.type === "until") loops.push(n);
+    else if (n.type === "simple" && n.words[0] && literalOf(n.words[0]) === "getopts") {
+      calls.push(n);
+    }
+  });
+  return calls.some((c) =>
+    !loops.some((l) => l.span.start <= c.span.start && c.span.end <= l.span.end)
+  );
 }
 
 /** The command word a job is named after. */
@@ -908,6 +935,7 @@ export function fallbackReason(node: ShNode, nested: boolean): string | undefine
   };
   const visitBody = (body: ShNode) => walk(body, (m) => m !== body && visit(m, true));
   walk(node, (n) => visit(n, nested || n !== node));
+  if (!why && getoptsOutsideLoop(node)) why = "getopts outside a while loop";
   return why;
 }
 
