@@ -24,6 +24,7 @@
 import {
   type Access,
   conflicts,
+  deriveAccess,
   type DeriveContext,
   EMPTY,
   FALLBACK_BUILTINS,
@@ -95,6 +96,11 @@ interface Ctl {
   line: number;
   /** Resolves only when every earlier node has ended (it changes shell state). */
   atHead: boolean;
+  /**
+   * Resolves as soon as a scan reaches it (no barrier before it is unfinished:
+   * the state is that of its turn), and leaves the sequence: its nodes take its place.
+   */
+  onReach?: boolean;
   /** A `for` whose values are set in the state when it resolves (its variable is unknown until then). */
   setsVar?: string;
   /**
@@ -104,7 +110,8 @@ interface Ctl {
   access: (pending: Set<string>) => Access;
   state: "waiting" | "done" | "cancelled";
   status?: number;
-  resolve(prev: number): { nodes: SeqNode[]; status: number };
+  /** Its nodes and status; `rest`: they replace everything after it too. */
+  resolve(prev: number): { nodes: SeqNode[]; status: number; rest?: boolean };
 }
 
 type SeqNode = ShJob | Ctl;
@@ -244,13 +251,9 @@ export class ShPlan {
       i.bg || fallbackReason(i.node, false) !== undefined
     );
     const items = restAt < 0 ? parsed.items : parsed.items.slice(0, restAt);
-    this.seq = this.expandList(items, new Map(), false);
+    this.seq = items.flatMap((item, k) => this.expandItem(item, k));
     if (restAt >= 0) {
-      const rest = this.restJob(parsed.items[restAt].node.span.start);
-      rest.background = parsed.items.slice(restAt).some((i) =>
-        i.bg || fallbackReason(i.node, false)?.startsWith("&") === true
-      );
-      this.seq.push(rest);
+      this.seq.push(this.restFrom(restAt));
     } else if (parsed.error && parsed.errorItemStart !== undefined) {
       this.seq.push(this.restJob(parsed.errorItemStart));
     }
@@ -294,6 +297,36 @@ export class ShPlan {
       rest: false,
       state: "waiting",
     };
+  }
+
+  /** The rest of the script from top-level item `k` on, as one job. */
+  private restFrom(k: number): ShJob {
+    const items = this.parsed.items;
+    const rest = this.restJob(items[k].node.span.start);
+    rest.background = items.slice(k).some((i) =>
+      i.bg || fallbackReason(i.node, false)?.startsWith("&") === true
+    );
+    return rest;
+  }
+
+  /**
+   * The nodes of top-level item `k`. One that runs a command whose name is
+   * an expansion (`$c args`) is first a check, made once the variables of its
+   * turn are known: a name jx cannot know, or one of a builtin whose effect
+   * cannot be carried (`c=trap; $c 'rm t' EXIT`), makes the rest of the
+   * script, from this item, one sh (`dynamicFallback`).
+   */
+  private expandItem(item: Item, k: number): SeqNode[] {
+    if (!dynamicNames(item.node).length) return this.expand(item.node, new Map(), false);
+    const why = `command name of line ${item.node.span.line} not known yet`;
+    const wait = (): Access => ({ ...EMPTY(), barrier: true, why: [why] });
+    return [this.ctl(item.node.span.line, wait, () => {
+      const ctx = this.ctx(new Map(), new Set());
+      if (dynamicFallback(item.node, this.parsed.src, ctx) === undefined) {
+        return { nodes: this.expand(item.node, new Map(), false), status: 0 };
+      }
+      return { nodes: [this.restFrom(k)], status: 0, rest: true };
+    }, { onReach: true })];
   }
 
   private restJob(start: number): ShJob {
@@ -622,6 +655,13 @@ export class ShPlan {
 
   /** A control node: resolved if its turn has come, else what it may touch is unfinished. */
   private scanCtl(n: Ctl, i: number, sc: Scan): ScanStep {
+    if (n.onReach && this.stopped === undefined) {
+      // Its turn has come once every variable is known; nothing after it has started.
+      if (sc.pending.size) return "stop";
+      const { nodes, rest } = n.resolve(0);
+      this.seq.splice(i, rest ? this.seq.length - i : 1, ...nodes);
+      return "rescan";
+    }
     const prevDone = i === 0 || this.seq[i - 1].state === "done";
     if ((n.atHead ? sc.allDone : prevDone) && this.stopped === undefined) {
       const prev = i === 0 ? this.frontStatus : this.seq[i - 1].status ?? 0;
@@ -937,6 +977,32 @@ export function fallbackReason(node: ShNode, nested: boolean): string | undefine
   walk(node, (n) => visit(n, nested || n !== node));
   if (!why && getoptsOutsideLoop(node)) why = "getopts outside a while loop";
   return why;
+}
+
+/** The simple commands of `node` whose name is an expansion, outside function bodies. */
+function dynamicNames(node: ShNode): NodeOf<"simple">[] {
+  const bodies: ShNode[] = [];
+  const out: NodeOf<"simple">[] = [];
+  walk(node, (n) => {
+    if (n.type === "func") bodies.push(n);
+    if (n.type !== "simple" || !n.words.length || literalOf(n.words[0]) !== undefined) return;
+    if (!bodies.some((f) => f.span.start <= n.span.start && n.span.end <= f.span.end)) out.push(n);
+  });
+  return out;
+}
+
+/**
+ * Why the commands of `node` whose name is an expansion cannot run as jobs,
+ * with the variables `ctx` knows: a name it cannot resolve, or one of a
+ * builtin jx leaves to sh (`trap`, `exec`, `set -x`...); undefined when they can.
+ */
+function dynamicFallback(node: ShNode, src: string, ctx: DeriveContext): string | undefined {
+  for (const n of dynamicNames(node)) {
+    const name = resolveWord(n.words[0], ctx.resolve);
+    if (!name || name.glob) return `command name ${n.words[0].text} not known`;
+    if (deriveAccess(n, src, ctx).fallback) return name.value;
+  }
+  return undefined;
 }
 
 /** The lists of items directly inside a node. */
