@@ -487,6 +487,25 @@ Deno.test("derive: $? and assignments outside simple commands are barriers", () 
   assert.deepEqual(a.map((x) => [x.barrier, x.all]), [[true, false], [true, false], [false, true]]);
 });
 
+Deno.test("derive: a PATH the script changed may find another program than the tool", () => {
+  const at = (path: string) => ({
+    resolve: (n: string) => (n === "PATH" ? path : undefined),
+    functions: new Set<string>(),
+    initialPath: "/usr/bin:/bin",
+  });
+  const of = (line: string, path: string) => {
+    const r = parseScript(line + "\n");
+    return deriveAccess(r.items[0].node, r.src, at(path));
+  };
+  assert.equal(of("cat f", "/usr/bin:/bin").all, false);
+  assert.equal(of("cat f", "/usr/bin:/bin:/opt/bin").all, false, "a folder added at the end");
+  assert.equal(of("cat f", "./bin:/usr/bin:/bin").all, true, "a folder put before");
+  assert.equal(of("PATH=./bin cat f", "/usr/bin:/bin").all, true, "the command's own PATH");
+  assert.equal(of("echo *", "./bin:/usr/bin:/bin").all, false, "a shell builtin");
+  assert.deepEqual(paths(of("[ -f f ]", "./bin:/usr/bin:/bin").reads), ["f"]);
+  assert.equal(of("cd d", "./bin:/usr/bin:/bin").barrier, true);
+});
+
 Deno.test("derive: assignments nested inside expansions are barriers", () => {
   for (const cmd of ["echo ${x:-$((y+=1))}", "echo ${a:-${b:=B}}", 'echo "${a-${b=B}}"']) {
     assert.equal(access(cmd).barrier, true, cmd);

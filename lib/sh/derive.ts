@@ -82,6 +82,12 @@ export interface DeriveContext {
   resolve: Resolver;
   /** Names of every function the script defines anywhere: calling one is a barrier. */
   functions: Set<string>;
+  /**
+   * `PATH` as jx found it: a command name in the tables below is taken for
+   * that tool only while the script's `PATH` is this one (or this one with
+   * folders added at its end). Undefined: not checked.
+   */
+  initialPath?: string;
 }
 
 /** Commands that only read the files they are given (their options aside). */
@@ -456,7 +462,9 @@ function simpleAccess(node: Extract<ShNode, { type: "simple" }>, ctx: DeriveCont
     return a;
   }
   if (node.assigns.length && SPECIAL.has(cmd)) barrier(a, `assignment before ${cmd} persists`);
-  commandAccess(cmd, node.words.slice(1), ctx, a);
+  if (!SH_BUILTINS.has(cmd) && !builtinAccess(cmd, [], EMPTY()) && pathChanged(node, ctx)) {
+    all(a, `${cmd}: PATH was changed, it may find another program`);
+  } else commandAccess(cmd, node.words.slice(1), ctx, a);
   for (const w of node.words.slice(1)) expansionReads(w, ctx, a);
   return a;
 }
@@ -490,6 +498,32 @@ function paramValues(name: string, resolve: Resolver): string[] {
   const n = Number(resolve("#"));
   if (!(n <= 9)) return ["*"];
   return Array.from({ length: n }, (_, i) => resolve(String(i + 1)) ?? "");
+}
+
+/** Tools of the tables that are dash builtins: found without `PATH`. */
+const SH_BUILTINS = new Set([
+  ":",
+  "type",
+  "times",
+  "echo",
+  "printf",
+  "true",
+  "false",
+  "pwd",
+  "test",
+  "[",
+]);
+
+/**
+ * Whether `PATH` may find another program than the tool of that name: the
+ * command sets `PATH` itself, or the script changed it other than by
+ * adding folders at its end (`PATH=./bin:$PATH` may find a `./bin/cat`).
+ */
+function pathChanged(node: Extract<ShNode, { type: "simple" }>, ctx: DeriveContext): boolean {
+  if (ctx.initialPath === undefined) return false;
+  if (node.assigns.some((w) => w.text.startsWith("PATH="))) return true;
+  const now = ctx.resolve("PATH");
+  return now !== ctx.initialPath && !now?.startsWith(ctx.initialPath + ":");
 }
 
 /** What command `cmd` (not a function) with `args` may touch, added to `a`. */

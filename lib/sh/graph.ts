@@ -83,6 +83,7 @@ function commandRows(
   for (const i of parsed.items) walk(i.node, (n) => n.type === "func" && functions.add(n.name));
   const ctx = {
     functions,
+    initialPath: opts.env.PATH,
     resolve: (name: string) => {
       if (vars.has(name)) return vars.get(name);
       if (name === "0") return opts.argv0;

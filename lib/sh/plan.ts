@@ -240,9 +240,12 @@ export class ShPlan {
   /** The shell state after every state change so far. */
   state: ShState;
   private readonly functions: Set<string>;
+  /** `PATH` when the script starts (`DeriveContext.initialPath`). */
+  private readonly initialPath?: string;
 
   constructor(readonly parsed: ParseResult, readonly opts: ShPlanOptions) {
     this.state = opts.state;
+    this.initialPath = opts.state.env.PATH;
     this.functions = new Set();
     for (const i of parsed.items) {
       walk(i.node, (n) => n.type === "func" && this.functions.add(n.name));
@@ -584,6 +587,7 @@ export class ShPlan {
     const s = this.state;
     return {
       functions: this.functions,
+      initialPath: this.initialPath,
       resolve: (name) => {
         const bound = binds.get(name);
         if (bound?.live) return bound.value;
