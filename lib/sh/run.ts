@@ -23,6 +23,7 @@ import {
   signalExit,
   signalNumber,
 } from "../scheduler/mod.ts";
+import { decodeBytes, encodeBytes, RAW_BYTE } from "../runtime/utf8.ts";
 import type { ParseResult } from "./parse.ts";
 import { boundValues, type ShJob, ShPlan, type StartInfo } from "./plan.ts";
 import { initialState, jobScript, shQuote } from "./state.ts";
@@ -191,7 +192,9 @@ class ScriptRun {
     const text = jobScript(plan.state, job.text, prelude);
     const cwd = plan.state.cwd;
     const jobDir = join(this.tmp, `j${job.id}`);
-    if (text.length <= ARG_LIMIT / 4 || new TextEncoder().encode(text).length <= ARG_LIMIT) {
+    // Bytes that are not UTF-8 cannot go through an argument (it is encoded as UTF-8): a file holds them.
+    const fits = text.length <= ARG_LIMIT / 4 || new TextEncoder().encode(text).length <= ARG_LIMIT;
+    if (fits && !RAW_BYTE.test(text)) {
       return { argv: [shell, "-c", text, opts.argv0, ...plan.state.positional], cwd, jobDir };
     }
     // Too long for one argument (E2BIG): sh runs it as a file whose path is
@@ -201,13 +204,13 @@ class ScriptRun {
       const chdir = jobScript(plan.state, job.text, { ...prelude, chdir: plan.state.cwd });
       mkdirSync(dirname(where.file), { recursive: true });
       mkdirSync(where.cwd, { recursive: true });
-      writeFileSync(where.file, chdir);
+      writeFileSync(where.file, encodeBytes(chdir));
       return { argv: [shell, opts.argv0, ...plan.state.positional], cwd: where.cwd, jobDir };
     }
     // `$0` is absolute: sourced from a file (sh's messages then also name the file).
     const file = join(jobDir, "job.sh");
     mkdirSync(jobDir, { recursive: true });
-    writeFileSync(file, text);
+    writeFileSync(file, encodeBytes(text));
     const argv = [shell, "-c", `. ${shQuote(file)}`, opts.argv0, ...plan.state.positional];
     return { argv, cwd, jobDir };
   }
@@ -254,7 +257,7 @@ class ScriptRun {
     let dump: string | undefined;
     if (dumpFile) {
       try {
-        dump = readFileSync(dumpFile, "utf8");
+        dump = decodeBytes(readFileSync(dumpFile));
         rmSync(dumpFile, { force: true });
       } catch { /* it was killed before dumping */ }
     }

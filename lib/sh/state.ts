@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { RAW_BYTE } from "../runtime/utf8.ts";
 
 /**
  * The state every job starts from.
@@ -162,6 +163,10 @@ export function jobScript(state: ShState, command: string, o: PreludeOptions): s
   if (state.umask !== undefined) one.push(`umask ${state.umask}`);
   for (const f of state.functions.values()) put(f);
   for (const [k, v] of state.vars) put(`${k}=${shQuote(v)}`);
+  // A value with bytes that are not UTF-8 cannot go through the environment (it is encoded as UTF-8).
+  for (const [k, v] of Object.entries(state.env)) {
+    if (RAW_BYTE.test(v)) put(`export ${k}=${shQuote(v)}`);
+  }
   if (state.exportedNames.length) one.push(`export ${state.exportedNames.join(" ")}`);
   for (const [k, v] of o.binds) put(`${k}=${shQuote(v)}`);
   // In a condition `set -e` stays on and the command runs on the left of
