@@ -372,6 +372,22 @@ function refersToStatus(text: string): boolean {
  */
 function assignsInExpansion(t: string): boolean {
   if (/\$\{[A-Za-z_][A-Za-z0-9_]*:?=/.test(t)) return true;
+  return arithmetics(t).some((x) => /[^=!<>]=[^=]|\+\+|--/.test(x));
+}
+
+/**
+ * The texts inside the arithmetic expansions of `t` (`$((n + 1))` gives
+ * `n + 1`), where a variable is named without `$`.
+ *
+ * @example
+ * ```ts
+ * import { arithmetics } from "./derive.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(arithmetics('echo "$((v * (2 + 1)))" $x'), ["v * (2 + 1)"]);
+ * ```
+ */
+export function arithmetics(t: string): string[] {
+  const out: string[] = [];
   for (let i = t.indexOf("$(("); i >= 0; i = t.indexOf("$((", i + 3)) {
     let depth = 0;
     let end = t.length;
@@ -382,9 +398,9 @@ function assignsInExpansion(t: string): boolean {
         break;
       }
     }
-    if (/[^=!<>]=[^=]|\+\+|--/.test(t.slice(i + 3, end))) return true;
+    out.push(t.slice(i + 3, Math.max(i + 3, end - 1)));
   }
-  return false;
+  return out;
 }
 
 /**

@@ -23,6 +23,7 @@
  */
 import {
   type Access,
+  arithmetics,
   conflicts,
   deriveAccess,
   type DeriveContext,
@@ -849,7 +850,13 @@ function mayExit(job: ShJob): boolean {
 
 /** Whether `text` mentions `$NAME` or `${NAME` for one of `names`. */
 function mentionsAny(text: string, names: Set<string>): boolean {
-  for (const n of names) if (new RegExp(`\\$\\{?${n}\\b`).test(text)) return true;
+  if (!names.size) return false;
+  const arith = arithmetics(text);
+  for (const n of names) {
+    // `$v`, `${v...}`, `${#v}`, and `v` inside `$((...))`.
+    if (new RegExp(`\\$\\{?#?${n}\\b`).test(text)) return true;
+    if (arith.some((x) => new RegExp(`\\b${n}\\b`).test(x))) return true;
+  }
   return false;
 }
 
