@@ -149,18 +149,19 @@ export function jobScript(state: ShState, command: string, o: PreludeOptions): s
   const put = (s: string) => (s.includes("\n") ? multi : one).push(s);
   if (o.mergeStderr) one.push("exec 2>&1");
   if (o.chdir !== undefined) {
-    one.push(`cd -- ${shQuote(o.chdir)} || exit 2`);
+    one.push(`command cd -- ${shQuote(o.chdir)} || exit 2`);
     const old = state.vars.get("OLDPWD") ?? state.env.OLDPWD;
     put(old === undefined ? "unset OLDPWD" : `OLDPWD=${shQuote(old)}`);
   }
   if (o.probeFile) {
-    one.push(`trap '__jx_x=$?; printf "x %s" "$__jx_x" > ${shQuote(o.probeFile)}' EXIT`);
+    one.push(`trap '__jx_x=$?; command printf "x %s" "$__jx_x" > ${shQuote(o.probeFile)}' EXIT`);
   }
   if (o.dumpFile) {
     one.push(`__jx_d() { ${dump(o.dumpFile)}; }`);
     one.push(`trap '__jx_x=$?; __jx_o=$-; set +eu; __jx_d x "$@"' EXIT`);
   }
-  if (state.umask !== undefined) one.push(`umask ${state.umask}`);
+  // `command`: the script's functions are defined by now, and may be named printf, umask, pwd, cd.
+  if (state.umask !== undefined) one.push(`command umask ${state.umask}`);
   for (const f of state.functions.values()) put(f);
   for (const [k, v] of state.vars) put(`${k}=${shQuote(v)}`);
   // A value with bytes that are not UTF-8 cannot go through the environment (it is encoded as UTF-8).
@@ -190,7 +191,7 @@ export function jobScript(state: ShState, command: string, o: PreludeOptions): s
   if (o.openEnd) return head + command;
   let text = head + (suspend ? `{ ${command}\n} && :` : command) + "\n";
   if (o.probeFile) {
-    text += `__jx_x=$?; trap - EXIT; printf 'c %s' "$__jx_x" > ${
+    text += `__jx_x=$?; trap - EXIT; command printf 'c %s' "$__jx_x" > ${
       shQuote(o.probeFile)
     }; exit $__jx_x\n`;
   }
@@ -201,9 +202,11 @@ export function jobScript(state: ShState, command: string, o: PreludeOptions): s
 }
 
 function dump(file: string): string {
-  return `__jx_m=$1; shift; { printf '%s %s\\n' "$__jx_m" "$__jx_x"; umask; printf '%s\\n' "$__jx_o"; ` +
-    `pwd; printf '\\0\\n'; export -p; printf '\\0\\n'; set; printf '\\0\\n%s\\n' "$#"; ` +
-    `printf '%s\\0' "$@"; } > ${shQuote(file)} 2>/dev/null`;
+  // `command`: the script's own functions may be named printf, umask or pwd.
+  const p = "command printf";
+  return `__jx_m=$1; shift; { ${p} '%s %s\\n' "$__jx_m" "$__jx_x"; command umask; ` +
+    `${p} '%s\\n' "$__jx_o"; command pwd; ${p} '\\0\\n'; export -p; ${p} '\\0\\n'; set; ` +
+    `${p} '\\0\\n%s\\n' "$#"; ${p} '%s\\0' "$@"; } > ${shQuote(file)} 2>/dev/null`;
 }
 
 /**
