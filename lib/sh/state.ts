@@ -193,10 +193,10 @@ export function jobScript(state: ShState, command: string, o: PreludeOptions): s
   if (o.probeFile) {
     text += `__jx_x=$?; trap - EXIT; command printf 'c %s' "$__jx_x" > ${
       shQuote(o.probeFile)
-    }; exit $__jx_x\n`;
+    }; exit "$__jx_x"\n`;
   }
   if (o.dumpFile) {
-    text += `__jx_x=$?; __jx_o=$-; set +eu; trap - EXIT; __jx_d c "$@"\nexit $__jx_x\n`;
+    text += `__jx_x=$?; __jx_o=$-; set +eu; trap - EXIT; __jx_d c "$@"\nexit "$__jx_x"\n`;
   }
   return text;
 }
@@ -253,6 +253,8 @@ export function parseDump(text: string, prev: ShState): Dump | undefined {
   const env: Record<string, string> = {};
   const exportedNames: string[] = [];
   for (const [k, v] of assignments(sections[1], "export ")) {
+    // jx's own variables are exported too under `set -a`.
+    if (JX_VARS.has(k)) continue;
     if (v === undefined) exportedNames.push(k);
     else env[k] = v;
   }
