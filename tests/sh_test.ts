@@ -291,6 +291,11 @@ Deno.test("plan: exit status, set -e and exit stop in script order", () => {
 Deno.test("plan: trap/exec/eval run the rest of the script as one sh", () => {
   const r = drive("echo a\ntrap 'echo bye' EXIT\necho b\n");
   assert.deepEqual(r.printed, ["1:echo", "2:rest"]);
+  // A signal to the script's own shell (its process group: kill 0) reaches the rest's.
+  for (const kill of ["kill $$", "kill -s TERM ${$}", "kill 0", "kill -9 -0"]) {
+    assert.deepEqual(drive(`echo a\n${kill}\necho b\n`).printed, ["1:echo", "2:rest"], kill);
+  }
+  assert.deepEqual(drive("echo a\nkill 123\n").printed, ["1:echo", "2:kill"]);
 });
 
 Deno.test("state: prelude, line padding and dump round trip", () => {

@@ -980,7 +980,10 @@ export function fallbackReason(node: ShNode, nested: boolean): string | undefine
       }
       if (w === "unset" && n.words.some((a) => literalOf(a) === "-f")) why = "unset -f";
       // The script's own process is one job's shell under jx: a signal to it must reach the rest.
-      if (w === "kill" && /\$\$|\$\{\$\}/.test(text)) why = "kill $$ (the script's own shell)";
+      const self = (a: Word) => /\$\$|\$\{\$\}/.test(a.text) || /^-?0$/.test(literalOf(a) ?? "");
+      if (w === "kill" && n.words.slice(1).some(self)) {
+        why = "kill $$ or 0 (the script's own shell)";
+      }
       if (w === "command" && !["-v", "-V"].includes(literalOf(n.words[1] ?? n.words[0]) ?? "")) {
         why = "command";
       }
