@@ -1067,9 +1067,52 @@ export function normalize(p: string, cwd: string): string {
 
 const normalized = new Map<string, string>();
 
-/** A shell word's glob: `*` never crosses `/`, no braces, malformed parts literal. */
+/**
+ * A shell word's glob: `*` never crosses `/`, no braces, malformed parts
+ * literal; each bracket expression as `?` (any one character), which
+ * matches all it may match under sh (`[[:alpha:]]`, `[!a]`) and more.
+ */
 function globRe(pattern: string): GlobMatcher {
-  return compileGlob(pattern, SHELL_GLOB);
+  return compileGlob(looseBrackets(pattern), SHELL_GLOB);
+}
+
+/**
+ * `pattern` with each bracket expression, as dash reads one, made `?`:
+ * `[!a]`, `[]a]`, `[[:alpha:]]`; a `[` that closes none stays.
+ *
+ * @example
+ * ```ts
+ * import { looseBrackets } from "./derive.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(looseBrackets("[[:alpha:]]3/[!a]x[]]*[y"), "?3/?x?*[y");
+ * ```
+ */
+export function looseBrackets(pattern: string): string {
+  if (!pattern.includes("[")) return pattern;
+  let out = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const end = pattern[i] === "[" ? bracketEnd(pattern, i) : undefined;
+    out += end === undefined ? pattern[i] : "?";
+    if (end !== undefined) i = end;
+  }
+  return out;
+}
+
+/** The `]` that closes the bracket expression opening at `open`, or undefined (a plain `[`). */
+function bracketEnd(p: string, open: number): number | undefined {
+  let i = open + 1;
+  if (p[i] === "!" || p[i] === "^") i++;
+  if (p[i] === "]") i++;
+  for (; i < p.length; i++) {
+    if (p[i] === "/") return undefined;
+    if (p[i] === "]") return i;
+    if (p[i] === "[" && ":=.".includes(p[i + 1] ?? "x")) {
+      const close = p.indexOf(p[i + 1] + "]", i + 2);
+      if (close < 0) return undefined;
+      i = close + 1;
+    }
+  }
+  return undefined;
 }
 
 /** `ref`'s normalized path in `cwd`, kept on the reference. */
