@@ -445,6 +445,7 @@ Deno.test("derive: files named by options (sort -uo, cp -t, date -r, sha256sum -
   assert.deepEqual(paths(access("mv --target-directory=out a").writes), ["a", "out"]);
   assert.deepEqual(paths(access("touch -d '1 day ago' -r ref f").writes), ["f", "ref"]);
   assert.deepEqual(paths(access("mkdir -m 700 d").writes), ["d"]);
+  assert.deepEqual(paths(access("ln -s sub/data.txt").writes), ["sub/data.txt", "data.txt"]);
   for (const cmd of ["cp -b a b", "mv --backup=numbered a b", "ln -S .old a b", "gzip -S .z f"]) {
     assert.equal(access(cmd).all, true, cmd);
   }

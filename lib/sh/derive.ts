@@ -615,6 +615,13 @@ function fileToolArgs(cmd: string, args: Word[], ctx: DeriveContext, a: Access):
   const tool = TOOL_OPTS[cmd] ?? { values: "", files: {} };
   const { opts, operands: ops } = parseArgs(args, tool.values);
   const paths: Word[] = [...ops];
+  // `ln TARGET` alone makes a link named as TARGET's last part, here.
+  const here = cmd === "ln" && ops.length === 1 && !opts.some((o) => tool.files[o.name]);
+  if (here) {
+    const v = resolveWord(ops[0], ctx.resolve);
+    if (!v || v.glob) return all(a, `argument ${ops[0].text} not known before running`);
+    paths.push(literalWord(v.value.replace(/\/+$/, "").replace(/.*\//, "") || "."));
+  }
   for (const o of opts) {
     const use = tool.files[o.name];
     if (use === "backup") {

@@ -28,3 +28,8 @@ echo bye > c.txt
 sleep 0.3 | cat > g
 gzip -n -S .z g
 wc -c < g.z
+# ln TARGET alone makes ./BASENAME.
+mkdir sub
+sleep 0.3 | cat > sub/data.txt
+ln -s sub/data.txt
+cat data.txt
