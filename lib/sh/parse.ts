@@ -336,7 +336,10 @@ class Lexer {
       return { kind: "io", text: s.slice(start, i), start, end: i };
     }
     const word = this.scanWord();
-    const tok: Token = { kind: "word", text: word.text, start, end: this.pos, word };
+    // A backslash-newline is gone before sh reads words: `i\<newline>f` is the keyword if,
+    // `x\<newline>=1` an assignment. The token's text is compared; the word keeps its source.
+    const text = word.text.includes("\\\n") ? word.text.replace(/\\\n/g, "") : word.text;
+    const tok: Token = { kind: "word", text, start, end: this.pos, word };
     if (this.afterHeredocOp) {
       const quoted = word.parts.some((p) => p.kind === "lit" && p.quoted);
       const delim = word.parts.map((p) =>
