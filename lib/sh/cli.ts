@@ -54,8 +54,8 @@ export interface ShCommand {
  * Reads and parses the script. A script that cannot be read is a usage
  * error; a syntax error, or a NUL byte (shells differ on one: dash drops it,
  * and no `sh -c` argument can hold it), is `FILE:LINE:COL: message` (all
- * exit 2). When jx's parser fails on something `sh -n` accepts, the rest of
- * the script from that command on runs as one sh.
+ * exit 2). When jx's parser fails on something `sh -n` accepts, the whole
+ * script runs as one sh (plan.ts).
  *
  * @example
  * ```ts

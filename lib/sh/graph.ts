@@ -100,7 +100,8 @@ function commandRows(
   const rows: GraphRow[] = [];
   const items = parsed.items;
   let restAt = items.findIndex((i) => i.bg || fallbackReason(i.node, false) !== undefined);
-  if (restAt < 0 && parsed.error) restAt = items.length;
+  // A script jx could not parse whole runs whole (plan.ts).
+  if (parsed.error) restAt = 0;
   const upto = restAt < 0 ? items.length : restAt;
   for (let k = 0; k < upto; k++) {
     const node = items[k].node;
@@ -134,9 +135,9 @@ function commandRow(
 /** The row of the rest of the script, from item `restAt` (or the syntax error) on. */
 function restRow(parsed: ParseResult, restAt: number): GraphRow {
   const items = parsed.items;
-  const start = restAt < items.length ? items[restAt].node.span.start : parsed.errorItemStart ?? 0;
+  const start = parsed.error ? 0 : items[restAt].node.span.start;
   const line = parsed.src.slice(0, start).split("\n").length;
-  const why = restAt >= items.length
+  const why = parsed.error
     ? "not parsed"
     : fallbackReason(items[restAt].node, false) ?? "& (a background job)";
   return {

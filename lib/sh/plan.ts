@@ -251,16 +251,21 @@ export class ShPlan {
     for (const i of parsed.items) {
       walk(i.node, (n) => n.type === "func" && this.functions.add(n.name));
     }
+    if (parsed.error) {
+      // sh reads what jx's parser could not: what jx read before the error may be wrong too (a
+      // `case` inside `$(...)` ends it at its first `)`), so the whole script runs as one sh, with
+      // jx's own output as sh's (nothing else runs).
+      const whole = this.restJob(0);
+      whole.background = true;
+      this.seq = [whole];
+      return;
+    }
     const restAt = parsed.items.findIndex((i) =>
       i.bg || fallbackReason(i.node, false) !== undefined
     );
     const items = restAt < 0 ? parsed.items : parsed.items.slice(0, restAt);
     this.seq = items.flatMap((item, k) => this.expandItem(item, k));
-    if (restAt >= 0) {
-      this.seq.push(this.restFrom(restAt));
-    } else if (parsed.error && parsed.errorItemStart !== undefined) {
-      this.seq.push(this.restJob(parsed.errorItemStart));
-    }
+    if (restAt >= 0) this.seq.push(this.restFrom(restAt));
   }
 
   /** Whether every node has ended (or the script stopped and nothing runs). */
