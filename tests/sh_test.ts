@@ -298,6 +298,19 @@ Deno.test("plan: trap/exec/eval run the rest of the script as one sh", () => {
   assert.deepEqual(drive("echo a\nkill 123\n").printed, ["1:echo", "2:kill"]);
 });
 
+Deno.test("plan: a script jx could not parse runs whole as one sh", () => {
+  const r = drive("echo a\necho b\nif\n");
+  assert.deepEqual(r.printed, ["1:rest"]);
+});
+
+Deno.test("parse: a command substitution ends where its commands do (case, comments)", () => {
+  const r = parseScript(
+    "x=$(case a in\na) echo y\n;; esac)\necho $(echo a # )\n)\necho $(( $(case b in b) echo 1;; esac) + 1 ))\n",
+  );
+  assert.equal(r.error, undefined, r.error?.message ?? "");
+  assert.deepEqual(r.items.map((i) => i.node.span.line), [1, 4, 6]);
+});
+
 Deno.test("state: prelude, line padding and dump round trip", () => {
   const s = initialState("/d", { HOME: "/h" });
   s.vars.set("x", "it's");

@@ -289,7 +289,8 @@ class Lexer {
   private afterHeredocOp: "<<" | "<<-" | null = null;
   readonly heredocs: HereDoc[] = [];
 
-  constructor(readonly src: string) {}
+  /** `lines`: shared with the parsers of the command substitutions inside (`skipCmdsub`). */
+  constructor(readonly src: string, readonly lines: Lines) {}
 
   peek(k = 0): Token {
     while (this.buf.length <= k) this.buf.push(this.lex());
@@ -450,7 +451,7 @@ class Lexer {
     const n = s[this.pos + 1];
     if (n === "(") {
       const arith = s[this.pos + 2] === "(";
-      this.pos = this.skipParens(this.pos + 1);
+      this.pos = arith ? this.skipParens(this.pos + 1) : this.skipCmdsub(this.pos + 1);
       const what = arith ? "arith" : "cmdsub";
       return { kind: "other", what, text: s.slice(start, this.pos), quoted };
     }
@@ -466,7 +467,7 @@ class Lexer {
           i = e;
         } else if (c === '"') {
           i = this.skipDq(i);
-        } else if (c === "$" && s[i + 1] === "(") i = this.skipParens(i + 1) - 1;
+        } else if (c === "$" && s[i + 1] === "(") i = this.skipSubst(i + 1) - 1;
         else if (c === "`") i = this.skipBacktick(i) - 1;
         else if (c === "{") depth++;
         else if (c === "}" && --depth === 0) break;
@@ -488,6 +489,25 @@ class Lexer {
     return { kind: "lit", text: "$", quoted };
   }
 
+  /** From the `(` of a `$(` or `$((` at `i`, the offset after the `)` that closes it. */
+  private skipSubst(i: number): number {
+    return this.src[i + 1] === "(" ? this.skipParens(i) : this.skipCmdsub(i);
+  }
+
+  /**
+   * From the `(` of a `$(` at `i`, the offset after the `)` that closes it, as
+   * sh finds it: by reading the commands inside (a `case` pattern's `)`, a
+   * comment, a here-document do not close it).
+   */
+  private skipCmdsub(i: number): number {
+    const p = new Parser(this.src, this.lines);
+    p.lx.pos = i + 1;
+    p.list([]);
+    const t = p.lx.next();
+    if (t.kind !== "op" || t.text !== ")") throw new Fail("syntax error: missing ')'", i);
+    return t.end;
+  }
+
   /** From the `(` at `i`, the offset after its matching `)`. */
   private skipParens(i: number): number {
     const s = this.src;
@@ -502,6 +522,7 @@ class Lexer {
         i = e;
       } else if (c === '"') i = this.skipDq(i);
       else if (c === "`") i = this.skipBacktick(i) - 1;
+      else if (c === "$" && s[i + 1] === "(") i = this.skipSubst(i + 1) - 1;
       else if (c === "(") depth++;
       else if (c === ")" && --depth === 0) return i + 1;
     }
@@ -516,7 +537,7 @@ class Lexer {
       const c = s[i];
       if (c === "\\") i++;
       else if (c === '"') return i;
-      else if (c === "$" && s[i + 1] === "(") i = this.skipParens(i + 1) - 1;
+      else if (c === "$" && s[i + 1] === "(") i = this.skipSubst(i + 1) - 1;
       else if (c === "`") i = this.skipBacktick(i) - 1;
     }
     throw new Fail("syntax error: unterminated quoted string", open);
@@ -564,9 +585,9 @@ export function literalOf(w: Word): string | undefined {
 class Parser {
   readonly lx: Lexer;
   readonly lines: Lines;
-  constructor(readonly src: string) {
-    this.lx = new Lexer(src);
-    this.lines = new Lines(src);
+  constructor(readonly src: string, lines?: Lines) {
+    this.lines = lines ?? new Lines(src);
+    this.lx = new Lexer(src, this.lines);
   }
 
   span(start: number, end: number): Span {

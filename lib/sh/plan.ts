@@ -252,9 +252,8 @@ export class ShPlan {
       walk(i.node, (n) => n.type === "func" && this.functions.add(n.name));
     }
     if (parsed.error) {
-      // sh reads what jx's parser could not: what jx read before the error may be wrong too (a
-      // `case` inside `$(...)` ends it at its first `)`), so the whole script runs as one sh, with
-      // jx's own output as sh's (nothing else runs).
+      // sh reads what jx's parser could not: what jx read before the error may be wrong too, so
+      // the whole script runs as one sh, with jx's own output as sh's (nothing else runs).
       const whole = this.restJob(0);
       whole.background = true;
       this.seq = [whole];
