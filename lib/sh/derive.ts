@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { lstatSync, readlinkSync } from "node:fs";
 import { compileGlob, type GlobMatcher, SHELL_GLOB } from "../graph/glob.ts";
 import { absolutePath } from "../runtime/fs.ts";
 import { literalOf, parseScript, type Redir, type ShNode, walk, type Word } from "./parse.ts";
@@ -53,6 +54,8 @@ export interface Access {
    * also inside a subshell or a pipeline, where other state changes are local.
    */
   status?: boolean;
+  /** It may make, change or remove a symbolic link (cp, mv, rm, ln...): paths are followed again after it. */
+  links?: boolean;
   /** Why it is `all`, a barrier or a fallback, in words. */
   why: string[];
 }
@@ -295,6 +298,7 @@ function merge(a: Access, b: Access): Access {
   a.barrier ||= b.barrier;
   a.fallback ||= b.fallback;
   a.status ||= b.status;
+  a.links ||= b.links;
   for (const w of b.why) if (!a.why.includes(w)) a.why.push(w);
   return a;
 }
@@ -612,6 +616,7 @@ const TOOL_OPTS: Record<string, ToolOpts> = {
 
 /** A tool whose operands are the files it creates, changes or removes (`FILE_TOOLS`). */
 function fileToolArgs(cmd: string, args: Word[], ctx: DeriveContext, a: Access): void {
+  a.links = true;
   const tool = TOOL_OPTS[cmd] ?? { values: "", files: {} };
   const { opts, operands: ops } = parseArgs(args, tool.values);
   const paths: Word[] = [...ops];
@@ -1131,8 +1136,90 @@ function abs(ref: PathRef & { abs?: string; absCwd?: string }, cwd: string): str
   return ref.abs!;
 }
 
+/** Where symbolic links lead, by `g`/`p` + absolute path (`followLinks`), until `forgetLinks`. */
+const linkCache = new Map<string, string>();
+
+/**
+ * Forgets where symbolic links led through `paths` (absolute; all of them
+ * when undefined): a command that may have made, changed or removed a link
+ * there has ended.
+ *
+ * @example
+ * ```ts
+ * import { forgetLinks } from "./derive.ts";
+ * forgetLinks(["/tmp/out"]);
+ * ```
+ */
+export function forgetLinks(paths?: string[]): void {
+  if (!paths) return linkCache.clear();
+  const through = (p: string) =>
+    paths.some((w) => p === w || p.startsWith(w === "/" ? "/" : w + "/"));
+  for (const [k, v] of linkCache) if (through(k.slice(1)) || through(v)) linkCache.delete(k);
+}
+
+/**
+ * The absolute forms of the paths `a` writes, as written and with links
+ * followed, relative to `cwd` (for `forgetLinks`).
+ */
+export function writtenPaths(a: Access, cwd: string): string[] {
+  return a.writes.flatMap((w) => {
+    const path = abs(w, cwd);
+    const real = followLinks(path, w.glob);
+    return real === path ? [path] : [path, real];
+  });
+}
+
+/**
+ * `path` (absolute, normalized) with the symbolic links on its way followed,
+ * as they are on disk now (the part that does not exist stays as written);
+ * for a pattern, the links of the folders before its first pattern part.
+ *
+ * @example
+ * ```ts
+ * import { followLinks } from "./derive.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const d = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${d}/real`);
+ * Deno.symlinkSync("real", `${d}/link`);
+ * assertEquals(followLinks(`${d}/link/a.txt`).endsWith("/real/a.txt"), true);
+ * assertEquals(followLinks(`${d}/link/*.txt`, true).endsWith("/real/*.txt"), true);
+ * ```
+ */
+export function followLinks(path: string, glob = false): string {
+  const key = (glob ? "g" : "p") + path;
+  const hit = linkCache.get(key);
+  if (hit !== undefined) return hit;
+  let rest = path.split("/").filter(Boolean);
+  let done = "";
+  for (let hops = 0; rest.length && !(glob && /[*?[]/.test(rest[0]));) {
+    const next = `${done}/${rest[0]}`;
+    const st = lstatSync(next, { throwIfNoEntry: false });
+    if (!st) break; // not there (yet): the rest as written
+    const link = st.isSymbolicLink() && hops++ < 40 ? readlinkSync(next) : undefined;
+    rest = rest.slice(1);
+    if (link === undefined) done = next;
+    else {
+      rest = [...absolutePath(link, done || "/").split("/").filter(Boolean), ...rest];
+      done = "";
+    }
+  }
+  const out = [done, ...rest].join("/") || "/";
+  if (linkCache.size > 100_000) linkCache.clear();
+  linkCache.set(key, out);
+  return out;
+}
+
+/** Whether `a` and `b` may name one file: by their names, or once their links are followed. */
 function overlap(a: PathRef, b: PathRef, cwd: string): boolean {
   const x = abs(a, cwd), y = abs(b, cwd);
+  if (overlapAt(a, x, b, y)) return true;
+  const rx = followLinks(x, a.glob), ry = followLinks(y, b.glob);
+  if (rx === x && ry === y) return false;
+  return overlapAt(a, rx, b, y) || overlapAt(a, x, b, ry) || overlapAt(a, rx, b, ry);
+}
+
+/** `overlap` for one absolute form of each (`x` of `a`, `y` of `b`). */
+function overlapAt(a: PathRef, x: string, b: PathRef, y: string): boolean {
   if (a.glob && b.glob) return true;
   if (a.glob || b.glob) {
     const [pat, path] = a.glob ? [x, y] : [y, x];

@@ -29,8 +29,10 @@ import {
   type DeriveContext,
   EMPTY,
   FALLBACK_BUILTINS,
+  forgetLinks,
   jobAccess,
   resolveWord,
+  writtenPaths,
 } from "./derive.ts";
 import {
   closeHeredocs,
@@ -755,9 +757,12 @@ export class ShPlan {
       }
       this.state = d.state;
       this.stateVersion++;
+      forgetLinks();
       // Its prelude set the variables of the loops around it: the state holds them now.
       for (const b of job.binds.values()) b.live = false;
-    }
+    } else if (job.access?.all) forgetLinks();
+    // It may have made, changed or removed a symbolic link where it wrote.
+    else if (job.access?.links) forgetLinks(writtenPaths(job.access, this.state.cwd));
     if (status !== 0 && job.errexit) job.stopStatus = status;
   }
 

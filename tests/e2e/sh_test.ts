@@ -42,12 +42,13 @@ async function run(cmd: string, args: string[], dir: string): Promise<Outcome> {
   };
 }
 
-/** Every file and directory under `dir`: path → content (base64) or "<dir>". */
+/** Every file and directory under `dir`: path → content, "<dir>" or "<link to TARGET>". */
 async function listFiles(dir: string, prefix = ""): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for await (const e of Deno.readDir(`${dir}/${prefix}`)) {
     const rel = prefix + e.name;
-    if (e.isDirectory) {
+    if (e.isSymlink) out.set(rel, `<link to ${await Deno.readLink(`${dir}/${rel}`)}>`);
+    else if (e.isDirectory) {
       out.set(rel + "/", "<dir>");
       for (const [k, v] of await listFiles(dir, rel + "/")) out.set(k, v);
     } else {
