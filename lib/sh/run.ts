@@ -26,7 +26,7 @@ import {
 import { decodeBytes, encodeBytes, RAW_BYTE } from "../runtime/utf8.ts";
 import type { ParseResult } from "./parse.ts";
 import { boundValues, type ShJob, ShPlan, type StartInfo } from "./plan.ts";
-import { initialState, jobScript, shQuote } from "./state.ts";
+import { initialState, jobEnv, jobScript, shQuote } from "./state.ts";
 
 /**
  * What `runScript` needs.
@@ -235,7 +235,7 @@ class ScriptRun {
       started = true;
       this.frame.jobStart(job.name, pid, 1);
     };
-    this.attempts.start(job.id, { spec, env: this.plan.state.env, attempt: 1 }, {
+    this.attempts.start(job.id, { spec, env: jobEnv(this.plan.state), attempt: 1 }, {
       started: onStart,
       output: (stream, chunk) => {
         const fd = stream === "stdout" ? 1 : 2;

@@ -73,6 +73,34 @@ export function shQuote(s: string): string {
   return "'" + s.replace(/'/g, `'"'"'`) + "'";
 }
 
+/**
+ * Whether an exported value can reach a job through its environment: not
+ * when it holds bytes that are not UTF-8 (the environment is encoded as
+ * UTF-8), nor when it is too long for one (exec refuses a string over 128
+ * KiB): the prelude exports those (`jobScript`), and `jobEnv` leaves them out.
+ */
+function inEnvironment(value: string): boolean {
+  return value.length <= 32_768 && !RAW_BYTE.test(value);
+}
+
+/**
+ * The environment a job is started with: the state's exported variables,
+ * but those its prelude exports (`inEnvironment`).
+ *
+ * @example
+ * ```ts
+ * import { initialState, jobEnv } from "./state.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const s = initialState("/", { A: "1", B: "x".repeat(200_000) });
+ * assertEquals(Object.keys(jobEnv(s)), ["A"]);
+ * ```
+ */
+export function jobEnv(state: ShState): Record<string, string> {
+  const env = state.env;
+  if (Object.values(env).every(inEnvironment)) return env;
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => inEnvironment(v)));
+}
+
 /** Variables sh sets itself; restored only when the script changed them. */
 const SHELL_DEFAULTS: Record<string, string[]> = {
   IFS: [" \t\n"],
@@ -81,8 +109,8 @@ const SHELL_DEFAULTS: Record<string, string[]> = {
   PS2: ["> "],
   PS4: ["+ "],
 };
-/** The variables of jx's own epilogue (a script's other `__jx...` variables are its own). */
-const JX_VARS = new Set(["__jx_x", "__jx_o", "__jx_m"]);
+/** The variables of jx's own prelude and epilogue (a script's other `__jx...` variables are its own). */
+const JX_VARS = new Set(["__jx_x", "__jx_o", "__jx_m", "__jx_n"]);
 /** Between the sections of a dump. */
 const SEP = "\n\0\n";
 /** Never restored: sh sets them from the process. */
@@ -141,17 +169,24 @@ export interface PreludeOptions {
  * ```
  */
 export function jobScript(state: ShState, command: string, o: PreludeOptions): string {
-  // Multi-line pieces (functions, values with newlines) first, then one line
-  // for the rest, then blank lines so that the command starts on its line
-  // in the script: sh's messages ("script.sh: 12: ...") name the same line.
+  // Multi-line pieces (functions) first, then one line for the rest, then
+  // blank lines so that the command starts on its line in the script: sh's
+  // messages ("script.sh: 12: ...") name the same line. A value's newlines
+  // come from a variable (`__jx_n`), so that it takes no line of its own.
   const multi: string[] = [];
   const one: string[] = [];
   const put = (s: string) => (s.includes("\n") ? multi : one).push(s);
+  let newline = false;
+  const q = (v: string) => {
+    if (!v.includes("\n")) return shQuote(v);
+    newline = true;
+    return v.split("\n").map(shQuote).join('"$__jx_n"');
+  };
   if (o.mergeStderr) one.push("exec 2>&1");
   if (o.chdir !== undefined) {
-    one.push(`command cd -- ${shQuote(o.chdir)} || exit 2`);
+    one.push(`command cd -- ${q(o.chdir)} || exit 2`);
     const old = state.vars.get("OLDPWD") ?? state.env.OLDPWD;
-    put(old === undefined ? "unset OLDPWD" : `OLDPWD=${shQuote(old)}`);
+    put(old === undefined ? "unset OLDPWD" : `OLDPWD=${q(old)}`);
   }
   if (o.probeFile) {
     one.push(`trap '__jx_x=$?; command printf "x %s" "$__jx_x" > ${shQuote(o.probeFile)}' EXIT`);
@@ -163,13 +198,14 @@ export function jobScript(state: ShState, command: string, o: PreludeOptions): s
   // `command`: the script's functions are defined by now, and may be named printf, umask, pwd, cd.
   if (state.umask !== undefined) one.push(`command umask ${state.umask}`);
   for (const f of state.functions.values()) put(f);
-  for (const [k, v] of state.vars) put(`${k}=${shQuote(v)}`);
-  // A value with bytes that are not UTF-8 cannot go through the environment (it is encoded as UTF-8).
+  for (const [k, v] of state.vars) put(`${k}=${q(v)}`);
   for (const [k, v] of Object.entries(state.env)) {
-    if (RAW_BYTE.test(v)) put(`export ${k}=${shQuote(v)}`);
+    if (!inEnvironment(v)) put(`export ${k}=${q(v)}`);
   }
   if (state.exportedNames.length) one.push(`export ${state.exportedNames.join(" ")}`);
-  for (const [k, v] of o.binds) put(`${k}=${shQuote(v)}`);
+  for (const [k, v] of o.binds) put(`${k}=${q(v)}`);
+  // A fresh sh's IFS is space, tab, newline: its last character is the newline.
+  if (newline) one.unshift("__jx_n=${IFS#??}");
   // In a condition `set -e` stays on and the command runs on the left of
   // `&&`, where sh itself ignores it: a `set` there is seen in `$-` as in sh.
   const suspend = !o.errexit && state.options.includes("e");
