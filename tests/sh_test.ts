@@ -9,6 +9,7 @@ import {
   deriveAccess,
   formatGraph,
   initialState,
+  jobAccess,
   jobScript,
   nodeText,
   parseDump,
@@ -130,8 +131,9 @@ Deno.test("derive: redirections, read-only commands, file tools, unknown program
   assert.equal(access("make all").all, true);
   assert.equal(access("cat $sp").all, true, "an unquoted value with a space is split");
   assert.equal(access("cat $(ls)").all, true, "a path that comes out of a substitution");
-  a = access('echo "n=$(wc -l < in)" `cat b`> out');
+  a = access('echo "n=$(wc -l < in)" "`cat b`"> out');
   assert.deepEqual([paths(a.reads), paths(a.writes), a.all], [["in", "b"], ["out"], false]);
+  assert.equal(access("echo `cat b`").all, true, "an unquoted substitution may be a pattern");
   assert.equal(access("echo $(make)").all, true);
   assert.deepEqual([access("echo $(cd /; pwd)").all, access("echo $(cd /; pwd)").barrier], [
     true,
@@ -201,7 +203,7 @@ function drive(src: string, status: (job: ShJob) => number = () => 0, room = 8) 
       // Barriers report a plain dump: the state does not change here.
       const code = status(s.job);
       const dump = s.barrier
-        ? `c ${code}\n0022\n${plan.state.options}\n/d\n\x1e\n\x1e\n\x1e\n0\n`
+        ? `c ${code}\n0022\n${plan.state.options}\n/d\n\0\n\0\n\0\n0\n`
         : undefined;
       plan.finish(s.job, code, dump);
     }
@@ -289,6 +291,24 @@ Deno.test("plan: exit status, set -e and exit stop in script order", () => {
 Deno.test("plan: trap/exec/eval run the rest of the script as one sh", () => {
   const r = drive("echo a\ntrap 'echo bye' EXIT\necho b\n");
   assert.deepEqual(r.printed, ["1:echo", "2:rest"]);
+  // A signal to the script's own shell (its process group: kill 0) reaches the rest's.
+  for (const kill of ["kill $$", "kill -s TERM ${$}", "kill 0", "kill -9 -0"]) {
+    assert.deepEqual(drive(`echo a\n${kill}\necho b\n`).printed, ["1:echo", "2:rest"], kill);
+  }
+  assert.deepEqual(drive("echo a\nkill 123\n").printed, ["1:echo", "2:kill"]);
+});
+
+Deno.test("plan: a script jx could not parse runs whole as one sh", () => {
+  const r = drive("echo a\necho b\nif\n");
+  assert.deepEqual(r.printed, ["1:rest"]);
+});
+
+Deno.test("parse: a command substitution ends where its commands do (case, comments)", () => {
+  const r = parseScript(
+    "x=$(case a in\na) echo y\n;; esac)\necho $(echo a # )\n)\necho $(( $(case b in b) echo 1;; esac) + 1 ))\n",
+  );
+  assert.equal(r.error, undefined, r.error?.message ?? "");
+  assert.deepEqual(r.items.map((i) => i.node.span.line), [1, 4, 6]);
 });
 
 Deno.test("state: prelude, line padding and dump round trip", () => {
@@ -306,8 +326,8 @@ Deno.test("state: prelude, line padding and dump round trip", () => {
     text,
     "f() {\n  echo f\n}\nx='it'\"'\"'s'; i='1'; set -eu; (exit 3) && :\n\n{ echo $x\n} && :\n",
   );
-  const dump = "c 0\n0022\neu\n/d/sub\n\x1e\nexport HOME='/h'\nexport E\n\x1e\n" +
-    "HOME='/h'\nIFS=' \t\n'\nPPID='1'\nv='two\nlines'\n__jx_x='0'\n\x1e\n2\na\0b c\0";
+  const dump = "c 0\n0022\neu\n/d/sub\n\0\nexport HOME='/h'\nexport E\n\0\n" +
+    "HOME='/h'\nIFS=' \t\n'\nPPID='1'\nv='two\nlines'\n__jx_x='0'\n\0\n2\na\0b c\0";
   const d = parseDump(dump, s)!;
   assert.equal(d.exited, false);
   assert.equal(d.state.cwd, "/d/sub");
@@ -360,7 +380,7 @@ Deno.test("plan: an unresolved branch is ordered with the variables of when it i
   );
   const [assign] = plan.startable(8);
   assert.equal(assign.job.name, "1:assign");
-  const dump = "c 0\n0022\n\n/d\n\x1e\nexport HOME='/tmp'\n\x1e\nHOME='/tmp'\n\x1e\n0\n";
+  const dump = "c 0\n0022\n\n/d\n\0\nexport HOME='/tmp'\n\0\nHOME='/tmp'\n\0\n0\n";
   plan.finish(assign.job, 0, dump);
   plan.takeFlushable();
   assert.deepEqual(plan.startable(8).map((s) => s.job.name), ["2:true"]);
@@ -420,6 +440,89 @@ Deno.test("derive: grep's pattern options and recursion", () => {
   assert.deepEqual(paths(access("grep -r x d").reads), ["d"]);
   assert.deepEqual(paths(access("grep x").reads), []);
   assert.deepEqual(paths(access("sort -rk 2 in").reads), ["in"]);
+});
+
+Deno.test("derive: files named by options (sort -uo, cp -t, date -r, sha256sum -c...)", () => {
+  assert.deepEqual(paths(access("sort -uo out in").writes), ["out"]);
+  assert.deepEqual(paths(access("sort -uoout in").writes), ["out"]);
+  assert.deepEqual(paths(access("sort --output out in").writes), ["out"]);
+  assert.deepEqual(paths(access("sort -uo out in").reads), ["in"]);
+  assert.deepEqual(paths(access("date -r stamp +%s").reads), ["stamp"]);
+  assert.deepEqual(paths(access("date --reference=stamp").reads), ["stamp"]);
+  assert.deepEqual(access("date +%s").reads, []);
+  assert.deepEqual(paths(access("diff --exclude-from=x a b").reads), ["x", "a", "b"]);
+  for (const cmd of ["sha256sum -c sums", "md5sum --check sums", "wc --files0-from=l"]) {
+    assert.equal(access(cmd).all, true, cmd);
+  }
+  assert.deepEqual(paths(access("cp -tout a").writes), ["a", "out"]);
+  assert.deepEqual(paths(access("mv --target-directory=out a").writes), ["a", "out"]);
+  assert.deepEqual(paths(access("touch -d '1 day ago' -r ref f").writes), ["f", "ref"]);
+  assert.deepEqual(paths(access("mkdir -m 700 d").writes), ["d"]);
+  assert.deepEqual(paths(access("ln -s sub/data.txt").writes), ["sub/data.txt", "data.txt"]);
+  for (const cmd of ["cp -b a b", "mv --backup=numbered a b", "ln -S .old a b", "gzip -S .z f"]) {
+    assert.equal(access(cmd).all, true, cmd);
+  }
+  for (const cmd of ["rm -r d", "chmod -w f", "gzip -c -S .z f"]) {
+    assert.equal(access(cmd).all, false, cmd);
+  }
+});
+
+Deno.test("derive: pathname expansion reads the directory, whatever the command", () => {
+  assert.deepEqual(access("echo *.txt").reads, [{ path: "*.txt", glob: true }]);
+  assert.deepEqual(access("expr 2 * 3").reads, [{ path: "*", glob: true }]);
+  assert.deepEqual(access('echo "*.txt" \\* $f').reads, []);
+  const star = {
+    resolve: (n: string) => (n === "x" ? "*" : undefined),
+    functions: new Set<string>(),
+  };
+  const r = parseScript('echo $x "$x" $unset\n');
+  assert.equal(deriveAccess(r.items[0].node, r.src, star).all, true, "a variable holding *");
+  for (const cmd of ["echo $(ls)", "echo ${f%.txt}", "echo `cat b`"]) {
+    assert.equal(access(cmd).all, true, cmd);
+  }
+  for (const cmd of ['echo "$(ls)"', 'echo "${f%.txt}"', "echo $((1 + 2)) $f"]) {
+    assert.equal(access(cmd).all, false, cmd);
+  }
+});
+
+Deno.test("derive: $? and assignments outside simple commands are barriers", () => {
+  for (
+    const cmd of [
+      "case $? in 1) :;; esac",
+      "case a in ${y:=a}) :;; esac",
+      "case ${y:=a} in a) :;; esac",
+      "{ :; } > ${f:=out}",
+      "( : ) > ${f:=out}",
+      "(echo $?)",
+      "echo $? | cat",
+      'echo "$(echo $?)"',
+    ]
+  ) {
+    assert.equal(access(cmd).barrier, true, cmd);
+  }
+  const r = parseScript("cat <<E\n${x:=1}\nE\ncat <<E\n$?\nE\ncat <<E\n$(date)\nE\n");
+  const ctx0 = { resolve: () => undefined, functions: new Set<string>() };
+  const a = r.items.map((i) => jobAccess(i.node, r.src, ctx0));
+  assert.deepEqual(a.map((x) => [x.barrier, x.all]), [[true, false], [true, false], [false, true]]);
+});
+
+Deno.test("derive: a PATH the script changed may find another program than the tool", () => {
+  const at = (path: string) => ({
+    resolve: (n: string) => (n === "PATH" ? path : undefined),
+    functions: new Set<string>(),
+    initialPath: "/usr/bin:/bin",
+  });
+  const of = (line: string, path: string) => {
+    const r = parseScript(line + "\n");
+    return deriveAccess(r.items[0].node, r.src, at(path));
+  };
+  assert.equal(of("cat f", "/usr/bin:/bin").all, false);
+  assert.equal(of("cat f", "/usr/bin:/bin:/opt/bin").all, false, "a folder added at the end");
+  assert.equal(of("cat f", "./bin:/usr/bin:/bin").all, true, "a folder put before");
+  assert.equal(of("PATH=./bin cat f", "/usr/bin:/bin").all, true, "the command's own PATH");
+  assert.equal(of("echo *", "./bin:/usr/bin:/bin").all, false, "a shell builtin");
+  assert.deepEqual(paths(of("[ -f f ]", "./bin:/usr/bin:/bin").reads), ["f"]);
+  assert.equal(of("cd d", "./bin:/usr/bin:/bin").barrier, true);
 });
 
 Deno.test("derive: assignments nested inside expansions are barriers", () => {

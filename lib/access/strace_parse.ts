@@ -11,6 +11,9 @@
 import { realpathSync } from "node:fs";
 import { posix } from "node:path";
 import type { Access, AccessKind } from "./types.ts";
+import { decodeBytes, RAW_BYTE, RAW_BYTE_BASE } from "../runtime/utf8.ts";
+
+export { decodeBytes, RAW_BYTE, RAW_BYTE_BASE };
 
 /** One call, joined and split: its name, its arguments as written, its result. */
 export interface Call {
@@ -120,70 +123,6 @@ export function decodeQuoted(s: string): string {
     } else bytes.push(SIMPLE[n] ?? n.charCodeAt(0));
   }
   return decodeBytes(new Uint8Array(bytes));
-}
-
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
-
-/**
- * Where `decodeBytes` puts a byte that is not UTF-8: U+10FF00 + the byte
- * (U+10FF80 to U+10FFFF, the end of a private use plane). A lone
- * surrogate would be the usual choice, but Bun's `node:path` turns those
- * into U+FFFD.
- */
-export const RAW_BYTE_BASE = 0x10ff00;
-/** A character `decodeBytes` made of a byte that is not UTF-8. */
-export const RAW_BYTE = /[\u{10ff80}-\u{10ffff}]/u;
-
-/**
- * Bytes as text: UTF-8 decoded, each byte that is not part of valid UTF-8
- * as the character U+10FF00 + byte (`RAW_BYTE_BASE`). A name that is valid
- * UTF-8 never decodes to one of those (the bytes of such a character, from
- * a name that holds it, are kept as bytes too): distinct names stay
- * distinct, and none equals a name that is UTF-8 (`check.ts` shows such a
- * byte as `\xff`).
- *
- * @example
- * ```ts
- * import { decodeBytes } from "./strace_parse.ts";
- * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * assertEquals(decodeBytes(new Uint8Array([0xc3, 0xa9, 0xff])), "\u00e9\u{10ffff}");
- * ```
- */
-export function decodeBytes(bytes: Uint8Array): string {
-  try {
-    const text = UTF8.decode(bytes);
-    if (!RAW_BYTE.test(text)) return text;
-  } catch { /* a byte that is not UTF-8: decoded in runs below */ }
-  let out = "";
-  for (let i = 0, start = 0; i <= bytes.length; i++) {
-    const n = i < bytes.length ? utf8Length(bytes, i) : 0;
-    if (n) {
-      i += n - 1;
-      continue;
-    }
-    out += UTF8.decode(bytes.subarray(start, i));
-    if (i < bytes.length) out += String.fromCodePoint(RAW_BYTE_BASE + bytes[i]);
-    start = i + 1;
-  }
-  return out;
-}
-
-/**
- * The length of the valid UTF-8 sequence at `i` (1 to 4), or 0 when the
- * byte there starts none, or starts a character of `RAW_BYTE`.
- */
-function utf8Length(b: Uint8Array, i: number): number {
-  const c = b[i];
-  if (c < 0x80) return 1;
-  const n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-  if (!n || c > 0xf4 || i + n > b.length) return 0;
-  if (c === 0xf4 && b[i + 1] === 0x8f && b[i + 2] >= 0xbe) return 0;
-  // The second byte's range excludes overlong forms, UTF-16 surrogates, and code points past U+10FFFF.
-  const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
-  const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
-  if (b[i + 1] < lo || b[i + 1] > hi) return 0;
-  for (let k = 2; k < n; k++) if (b[i + k] < 0x80 || b[i + k] > 0xbf) return 0;
-  return n;
 }
 
 /**

@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { JxInputError } from "../runtime/errors.ts";
 import type { Reactor } from "../reactor/mod.ts";
 import { writeAll } from "../runtime/mod.ts";
+import { decodeBytes } from "../runtime/utf8.ts";
 import type { Reporter } from "../scheduler/mod.ts";
 import { formatGraph } from "./graph.ts";
 import { Lines, parseScript } from "./parse.ts";
@@ -53,8 +54,8 @@ export interface ShCommand {
  * Reads and parses the script. A script that cannot be read is a usage
  * error; a syntax error, or a NUL byte (shells differ on one: dash drops it,
  * and no `sh -c` argument can hold it), is `FILE:LINE:COL: message` (all
- * exit 2). When jx's parser fails on something `sh -n` accepts, the rest of
- * the script from that command on runs as one sh.
+ * exit 2). When jx's parser fails on something `sh -n` accepts, the whole
+ * script runs as one sh (plan.ts).
  *
  * @example
  * ```ts
@@ -71,7 +72,8 @@ export async function loadScript(script: string, cwd: string, shell = "sh") {
   let src: string;
   try {
     if (statSync(path).isDirectory()) throw new JxInputError(`sh: ${script} is a directory`);
-    src = readFileSync(path, "utf8");
+    // Bytes that are not UTF-8 (a Latin-1 script) are kept as such (run.ts writes them back).
+    src = decodeBytes(readFileSync(path));
   } catch (e) {
     if (e instanceof JxInputError) throw e;
     throw new JxInputError(`sh: cannot read ${script}: ${(e as Error).message.split("\n")[0]}`);

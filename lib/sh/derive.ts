@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { lstatSync, readlinkSync } from "node:fs";
 import { compileGlob, type GlobMatcher, SHELL_GLOB } from "../graph/glob.ts";
 import { absolutePath } from "../runtime/fs.ts";
 import { literalOf, parseScript, type Redir, type ShNode, walk, type Word } from "./parse.ts";
@@ -48,6 +49,13 @@ export interface Access {
   all: boolean;
   barrier: boolean;
   fallback: boolean;
+  /**
+   * It reads `$?`: a barrier (only a barrier's prelude restores the status),
+   * also inside a subshell or a pipeline, where other state changes are local.
+   */
+  status?: boolean;
+  /** It may make, change or remove a symbolic link (cp, mv, rm, ln...): paths are followed again after it. */
+  links?: boolean;
   /** Why it is `all`, a barrier or a fallback, in words. */
   why: string[];
 }
@@ -77,6 +85,12 @@ export interface DeriveContext {
   resolve: Resolver;
   /** Names of every function the script defines anywhere: calling one is a barrier. */
   functions: Set<string>;
+  /**
+   * `PATH` as jx found it: a command name in the tables below is taken for
+   * that tool only while the script's `PATH` is this one (or this one with
+   * folders added at its end). Undefined: not checked.
+   */
+  initialPath?: string;
 }
 
 /** Commands that only read the files they are given (their options aside). */
@@ -127,6 +141,7 @@ const READ_ONLY = new Set([
   "tr",
   "uniq",
   "tee",
+  "date",
 ]);
 
 /** Commands that touch no file through their arguments. */
@@ -137,7 +152,6 @@ const NO_FILES = new Set([
   "false",
   "sleep",
   "seq",
-  "date",
   "basename",
   "dirname",
   "expr",
@@ -260,6 +274,10 @@ const VALUE_OPTS: Record<string, string> = {
   nl: "bdfhilnsvw",
   od: "AjNtw",
   tr: "",
+  date: "dfrs",
+  du: "BdtX",
+  file: "fmFeP",
+  b2sum: "l",
 };
 
 /** An access that touches nothing. */
@@ -279,6 +297,8 @@ function merge(a: Access, b: Access): Access {
   a.all ||= b.all;
   a.barrier ||= b.barrier;
   a.fallback ||= b.fallback;
+  a.status ||= b.status;
+  a.links ||= b.links;
   for (const w of b.why) if (!a.why.includes(w)) a.why.push(w);
   return a;
 }
@@ -350,13 +370,28 @@ function refersToStatus(text: string): boolean {
 }
 
 /**
- * Whether a word's expansions may assign (`${x=...}`, `${x:=...}`,
+ * Whether text's expansions may assign (`${x=...}`, `${x:=...}`,
  * `$((x=...))`), also nested in another expansion (`${a:-${b:=B}}`,
  * `${x:-$((y+=1))}`). Conservative: quoted text counts too.
  */
-function assignsInExpansion(w: Word): boolean {
-  const t = w.text;
+function assignsInExpansion(t: string): boolean {
   if (/\$\{[A-Za-z_][A-Za-z0-9_]*:?=/.test(t)) return true;
+  return arithmetics(t).some((x) => /[^=!<>]=[^=]|\+\+|--/.test(x));
+}
+
+/**
+ * The texts inside the arithmetic expansions of `t` (`$((n + 1))` gives
+ * `n + 1`), where a variable is named without `$`.
+ *
+ * @example
+ * ```ts
+ * import { arithmetics } from "./derive.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(arithmetics('echo "$((v * (2 + 1)))" $x'), ["v * (2 + 1)"]);
+ * ```
+ */
+export function arithmetics(t: string): string[] {
+  const out: string[] = [];
   for (let i = t.indexOf("$(("); i >= 0; i = t.indexOf("$((", i + 3)) {
     let depth = 0;
     let end = t.length;
@@ -367,9 +402,9 @@ function assignsInExpansion(w: Word): boolean {
         break;
       }
     }
-    if (/[^=!<>]=[^=]|\+\+|--/.test(t.slice(i + 3, end))) return true;
+    out.push(t.slice(i + 3, Math.max(i + 3, end - 1)));
   }
-  return false;
+  return out;
 }
 
 /**
@@ -389,11 +424,21 @@ function substitutions(w: Word, ctx: DeriveContext, a: Access, depth = 0): void 
       continue;
     }
     for (const i of r.items) {
-      const b = deriveAccess(i.node, r.src, ctx);
-      if (heredocRisk(r.src, i.node)) b.all = true;
-      merge(a, local(b, "in a command substitution"));
+      merge(a, local(jobAccess(i.node, r.src, ctx), "in a command substitution"));
     }
   }
+}
+
+/**
+ * Words whose expansion reads or changes the shell's state make a barrier:
+ * `$?` (restored only for a barrier), an assignment in an expansion.
+ */
+function stateWords(words: Word[], a: Access): void {
+  if (words.some((w) => refersToStatus(w.text))) {
+    barrier(a, "uses $?");
+    a.status = true;
+  }
+  if (words.some((w) => assignsInExpansion(w.text))) barrier(a, "assigns in an expansion");
 }
 
 /** Paths of a redirection. */
@@ -416,16 +461,10 @@ function redirAccess(r: Redir, ctx: DeriveContext, a: Access): void {
 }
 
 /** Reads and writes of a simple command. */
-function simpleAccess(
-  node: Extract<ShNode, { type: "simple" }>,
-  ctx: DeriveContext,
-  src: string,
-): Access {
+function simpleAccess(node: Extract<ShNode, { type: "simple" }>, ctx: DeriveContext): Access {
   const a = EMPTY();
-  const text = src.slice(node.span.start, node.span.end);
-  if (refersToStatus(text)) barrier(a, "uses $?");
   const allWords = [...node.assigns, ...node.words, ...node.redirs.map((r) => r.target)];
-  if (allWords.some(assignsInExpansion)) barrier(a, "assigns in an expansion");
+  stateWords(allWords, a);
   for (const w of allWords) substitutions(w, ctx, a);
   for (const r of node.redirs) redirAccess(r, ctx, a);
   if (!node.words.length) {
@@ -443,8 +482,68 @@ function simpleAccess(
     return a;
   }
   if (node.assigns.length && SPECIAL.has(cmd)) barrier(a, `assignment before ${cmd} persists`);
-  commandAccess(cmd, node.words.slice(1), ctx, a);
+  if (!SH_BUILTINS.has(cmd) && !builtinAccess(cmd, [], EMPTY()) && pathChanged(node, ctx)) {
+    all(a, `${cmd}: PATH was changed, it may find another program`);
+  } else commandAccess(cmd, node.words.slice(1), ctx, a);
+  for (const w of node.words.slice(1)) expansionReads(w, ctx, a);
   return a;
+}
+
+/** Characters that make an unquoted expansion's value a pattern. */
+const GLOB_CHARS = /[*?[]/;
+
+/**
+ * The pathname expansion of an argument, whatever the command does with
+ * it: a pattern reads the directories it matches in (`echo *.txt` lists
+ * them). An unquoted expansion that may hold a pattern jx cannot know (a
+ * command substitution, `${x%y}`, `$@` past `$9`) may read any.
+ */
+function expansionReads(w: Word, ctx: DeriveContext, a: Access): void {
+  const maybe = w.parts.some((p) =>
+    p.kind === "lit"
+      ? !p.quoted && /[*?]|\[.*\]/.test(p.text)
+      : p.kind === "param"
+      ? !p.quoted && paramValues(p.name, ctx.resolve).some((v) => GLOB_CHARS.test(v))
+      : !p.quoted && (p.what === "cmdsub" || p.what === "param-op")
+  );
+  if (!maybe) return;
+  const v = resolveWord(w, ctx.resolve);
+  if (v?.glob) a.reads.push({ path: v.value, glob: true });
+  else all(a, `the expansion of ${w.text} may be a pattern`);
+}
+
+/** What `$name` may expand to (unset: nothing); `$@` and `$*` as each positional parameter. */
+function paramValues(name: string, resolve: Resolver): string[] {
+  if (name !== "@" && name !== "*") return [resolve(name) ?? ""];
+  const n = Number(resolve("#"));
+  if (!(n <= 9)) return ["*"];
+  return Array.from({ length: n }, (_, i) => resolve(String(i + 1)) ?? "");
+}
+
+/** Tools of the tables that are dash builtins: found without `PATH`. */
+const SH_BUILTINS = new Set([
+  ":",
+  "type",
+  "times",
+  "echo",
+  "printf",
+  "true",
+  "false",
+  "pwd",
+  "test",
+  "[",
+]);
+
+/**
+ * Whether `PATH` may find another program than the tool of that name: the
+ * command sets `PATH` itself, or the script changed it other than by
+ * adding folders at its end (`PATH=./bin:$PATH` may find a `./bin/cat`).
+ */
+function pathChanged(node: Extract<ShNode, { type: "simple" }>, ctx: DeriveContext): boolean {
+  if (ctx.initialPath === undefined) return false;
+  if (node.assigns.some((w) => w.text.startsWith("PATH="))) return true;
+  const now = ctx.resolve("PATH");
+  return now !== ctx.initialPath && !now?.startsWith(ctx.initialPath + ":");
 }
 
 /** What command `cmd` (not a function) with `args` may touch, added to `a`. */
@@ -453,7 +552,7 @@ function commandAccess(cmd: string, args: Word[], ctx: DeriveContext, a: Access)
   if (cmd === ":" || cmd === "type" || cmd === "times" || NO_FILES.has(cmd)) return;
   if (READ_ONLY.has(cmd)) return readOnlyArgs(cmd, args, ctx, a);
   if (cmd in COMPRESSORS) return compressorArgs(cmd, args, ctx, a);
-  if (FILE_TOOLS.has(cmd)) return fileToolArgs(args, ctx, a);
+  if (FILE_TOOLS.has(cmd)) return fileToolArgs(cmd, args, ctx, a);
   all(a, `${cmd}: an unknown program may touch any file`);
 }
 
@@ -480,15 +579,75 @@ function builtinAccess(cmd: string, args: Word[], a: Access): boolean {
   return true;
 }
 
+/**
+ * A file tool's options: the short ones that take a value, and those that
+ * name files: a directory written into (`-t`), a file read (`--reference`),
+ * a backup file made (`-b`: `dst~`, a name jx does not know).
+ */
+interface ToolOpts {
+  values: string;
+  files: Record<string, "target" | "read" | "backup">;
+}
+
+const COPY_OPTS: ToolOpts = {
+  values: "tS",
+  files: {
+    t: "target",
+    "--target-directory": "target",
+    b: "backup",
+    "--backup": "backup",
+    S: "backup",
+    "--suffix": "backup",
+  },
+};
+
+/** Per file tool (the others take no option values and name no files by options). */
+const TOOL_OPTS: Record<string, ToolOpts> = {
+  cp: COPY_OPTS,
+  mv: COPY_OPTS,
+  ln: COPY_OPTS,
+  touch: { values: "rtd", files: { r: "read", "--reference": "read" } },
+  truncate: { values: "rs", files: { r: "read", "--reference": "read" } },
+  mkdir: { values: "m", files: {} },
+  chmod: { values: "", files: { "--reference": "read" } },
+  chown: { values: "", files: { "--reference": "read" } },
+  chgrp: { values: "", files: { "--reference": "read" } },
+};
+
 /** A tool whose operands are the files it creates, changes or removes (`FILE_TOOLS`). */
-function fileToolArgs(args: Word[], ctx: DeriveContext, a: Access): void {
-  for (const w of operands(args, "")) {
+function fileToolArgs(cmd: string, args: Word[], ctx: DeriveContext, a: Access): void {
+  a.links = true;
+  const tool = TOOL_OPTS[cmd] ?? { values: "", files: {} };
+  const { opts, operands: ops } = parseArgs(args, tool.values);
+  const paths: Word[] = [...ops];
+  // `ln TARGET` alone makes a link named as TARGET's last part, here.
+  const here = cmd === "ln" && ops.length === 1 && !opts.some((o) => tool.files[o.name]);
+  if (here) {
+    const v = resolveWord(ops[0], ctx.resolve);
+    if (!v || v.glob) return all(a, `argument ${ops[0].text} not known before running`);
+    paths.push(literalWord(v.value.replace(/\/+$/, "").replace(/.*\//, "") || "."));
+  }
+  for (const o of opts) {
+    const use = tool.files[o.name];
+    if (use === "backup") {
+      return all(a, `${cmd} ${o.name}: a backup file its arguments do not name`);
+    }
+    if (!use) continue;
+    if (o.value === undefined) return all(a, `${cmd} ${o.name} without a value`);
+    paths.push(typeof o.value === "string" ? literalWord(o.value) : o.value);
+  }
+  for (const w of paths) {
     const v = resolveWord(w, ctx.resolve);
     if (!v || v.glob) return all(a, `argument ${w.text} not known before running`);
     const ref = { path: v.value, glob: false };
     a.reads.push(ref);
     a.writes.push(ref);
   }
+}
+
+/** A word made of literal text (an option's attached value). */
+function literalWord(text: string): Word {
+  return { text, start: -1, parts: [{ kind: "lit", text, quoted: true }] };
 }
 
 /** Long options of grep that take a value (`--regexp PAT` as well as `--regexp=PAT`). */
@@ -559,51 +718,83 @@ function parseArgs(
   return { opts, operands: out };
 }
 
-/** The operands of a command: arguments that are not options (nor option values). */
-function operands(args: Word[], valueOpts: string): Word[] {
-  return parseArgs(args, valueOpts).operands;
+/**
+ * Options of read-only commands that name files (by their value) or that
+ * make the command touch files its arguments do not name (`any`): `sort -o`
+ * writes, `grep -f` reads, `sha256sum -c` reads the files its list names.
+ */
+const OPTION_FILES: Record<string, Record<string, "read" | "write" | "any">> = {
+  sort: {
+    o: "write",
+    "--output": "write",
+    "--random-source": "read",
+    "--compress-program": "any",
+  },
+  grep: { f: "read", "--file": "read", "--exclude-from": "read" },
+  date: { r: "read", "--reference": "read", f: "read", "--file": "read" },
+  file: { f: "any", "--files-from": "any", m: "read", "--magic-file": "read" },
+  diff: { "--from-file": "read", "--to-file": "read", "--exclude-from": "read" },
+  du: { X: "read", "--exclude-from": "read" },
+};
+for (const g of ["egrep", "fgrep"]) OPTION_FILES[g] = OPTION_FILES.grep;
+for (const c of ["md5sum", "sha1sum", "sha224sum", "sha256sum", "sha384sum", "sha512sum"]) {
+  OPTION_FILES[c] = { c: "any", "--check": "any" };
+}
+OPTION_FILES.b2sum = OPTION_FILES.cksum = OPTION_FILES.md5sum;
+
+/** Long options that take the next argument as their value, per command (besides `--opt=value`). */
+const LONG_VALUES: Record<string, Set<string>> = {
+  grep: GREP_LONG_VALUES,
+  egrep: GREP_LONG_VALUES,
+  fgrep: GREP_LONG_VALUES,
+  sort: new Set(["--output", "--random-source", "--compress-program", "--files0-from"]),
+  date: new Set(["--date", "--file", "--reference", "--set"]),
+  file: new Set(["--files-from", "--magic-file", "--separator"]),
+};
+
+/**
+ * The files `cmd`'s options name, added to `a` (`OPTION_FILES`); false when
+ * one makes the command touch files jx cannot name (`a` is then `all`).
+ */
+function optionFiles(cmd: string, opts: Opt[], ctx: DeriveContext, a: Access): boolean {
+  for (const o of opts) {
+    const kind = o.name === "--files0-from" ? "any" : OPTION_FILES[cmd]?.[o.name];
+    if (!kind) continue;
+    if (kind === "any") {
+      all(a, `${cmd} ${o.name} touches files its arguments do not name`);
+      return false;
+    }
+    const v = o.value === undefined
+      ? undefined
+      : typeof o.value === "string"
+      ? { value: o.value, glob: false }
+      : resolveWord(o.value, ctx.resolve);
+    if (!v || (v.glob && kind === "write")) {
+      all(a, `${cmd} ${o.name} file not known before running`);
+      return false;
+    }
+    if (DEVICES.test(v.value) || v.value === "-") continue;
+    (kind === "write" ? a.writes : a.reads).push({ path: v.value, glob: v.glob });
+  }
+  return true;
 }
 
+/** A command that only reads the files it is given (`READ_ONLY`), its options aside. */
 function readOnlyArgs(cmd: string, args: Word[], ctx: DeriveContext, a: Access): void {
-  // Values of options that name files written (sort -o) or read (grep -f).
-  for (let i = 0; i < args.length; i++) {
-    const l = literalOf(args[i]);
-    if (l === undefined) continue;
-    let out: Word | string | undefined;
-    if (cmd === "sort" && (l === "-o" || l === "--output")) out = args[i + 1];
-    else if (cmd === "sort" && /^-o./.test(l)) out = l.slice(2);
-    else if (cmd === "sort" && l.startsWith("--output=")) out = l.slice(9);
-    if (out !== undefined) {
-      const v = typeof out === "string"
-        ? { value: out, glob: false }
-        : resolveWord(out, ctx.resolve);
-      if (!v || v.glob) return all(a, "sort -o target not known before running");
-      a.writes.push({ path: v.value, glob: false });
-    }
-  }
-  let files: Word[];
+  const { opts, operands: ops } = parseArgs(args, VALUE_OPTS[cmd] ?? "", LONG_VALUES[cmd]);
+  if (!optionFiles(cmd, opts, ctx, a)) return;
+  let files = ops;
   if (/grep$/.test(cmd)) {
-    // The first operand is the pattern unless -e/-f gave it; -f FILE reads FILE.
-    const { opts, operands: ops } = parseArgs(args, VALUE_OPTS[cmd], GREP_LONG_VALUES);
-    let given = false;
-    let recursive = false;
-    for (const o of opts) {
-      if (["e", "f", "--regexp", "--file"].includes(o.name)) given = true;
-      if (["r", "R", "--recursive", "--dereference-recursive"].includes(o.name)) recursive = true;
-      if (o.name !== "f" && o.name !== "--file") continue;
-      const v = o.value === undefined
-        ? undefined
-        : typeof o.value === "string"
-        ? { value: o.value, glob: false }
-        : resolveWord(o.value, ctx.resolve);
-      if (!v) return all(a, "grep -f file not known before running");
-      if (!DEVICES.test(v.value) && v.value !== "-") a.reads.push({ path: v.value, glob: v.glob });
-    }
+    // The first operand is the pattern unless -e/-f gave it; -r without files reads `.`.
+    const given = opts.some((o) => ["e", "f", "--regexp", "--file"].includes(o.name));
+    const recursive = opts.some((o) =>
+      ["r", "R", "--recursive", "--dereference-recursive"].includes(o.name)
+    );
     files = given ? ops : ops.slice(1);
-    // Recursive without files: the working directory.
     if (recursive && !files.length) a.reads.push({ path: ".", glob: false });
-  } else files = operands(args, VALUE_OPTS[cmd] ?? "");
-  if (cmd === "tr") files = [];
+  }
+  // Their operands are no files: tr's sets, date's +FORMAT.
+  if (cmd === "tr" || cmd === "date") files = [];
   // Without operands, ls and du read the working directory.
   if ((cmd === "ls" || cmd === "du") && !files.length) a.reads.push({ path: ".", glob: false });
   if (cmd === "[" && files.length && literalOf(files[files.length - 1]) === "]") {
@@ -628,7 +819,11 @@ function compressorArgs(cmd: string, args: Word[], ctx: DeriveContext, a: Access
       l === "--stdout" || l === "--to-stdout" || l === "--list" || l === "--test")
   );
   const ext = COMPRESSORS[cmd];
-  for (const w of operands(args, "S")) {
+  const { opts, operands: ops } = parseArgs(args, "S");
+  // Another suffix, or the name stored in the archive (gunzip -N): names jx does not know.
+  const renames = opts.find((o) => ["S", "--suffix", "N", "--name"].includes(o.name));
+  if (renames && !toStdout) return all(a, `${cmd} ${renames.name}: file names jx does not know`);
+  for (const w of ops) {
     const v = resolveWord(w, ctx.resolve);
     if (!v || (v.glob && !toStdout)) return all(a, `argument ${w.text} not known before running`);
     if (toStdout) {
@@ -665,7 +860,7 @@ function compressorArgs(cmd: string, args: Word[], ctx: DeriveContext, a: Access
 export function deriveAccess(node: ShNode, src: string, ctx: DeriveContext): Access {
   switch (node.type) {
     case "simple":
-      return simpleAccess(node, ctx, src);
+      return simpleAccess(node, ctx);
     case "pipeline": {
       const a = EMPTY();
       for (const c of node.cmds) {
@@ -678,6 +873,7 @@ export function deriveAccess(node: ShNode, src: string, ctx: DeriveContext): Acc
     case "subshell": {
       const a = EMPTY();
       for (const i of node.body) merge(a, local(deriveAccess(i.node, src, ctx), "in a subshell"));
+      ownWordsAccess(node, ctx, a);
       for (const r of node.redirs) redirAccess(r, ctx, a);
       return a;
     }
@@ -709,12 +905,7 @@ export function deriveAccess(node: ShNode, src: string, ctx: DeriveContext): Acc
         const v = resolveWord(node.word, ctx.resolve);
         if (!v) all(a, `case word ${node.word.text} not known before running`);
       }
-      if (node.type === "for" && node.words) {
-        for (const w of node.words) {
-          substitutions(w, ctx, a);
-        }
-      }
-      if (node.type === "case") substitutions(node.word, ctx, a);
+      ownWordsAccess(node, ctx, a);
       if ("redirs" in node) { for (const r of node.redirs) redirAccess(r, ctx, a); }
       return a;
     }
@@ -723,6 +914,20 @@ export function deriveAccess(node: ShNode, src: string, ctx: DeriveContext): Acc
       return _assertNever;
     }
   }
+}
+
+/**
+ * What the words a compound command expands itself do (a `for`'s list, a
+ * `case` word and its patterns, redirection targets): their `$?`,
+ * assignments and command substitutions. (dash expands a subshell's
+ * redirections in the script's shell: `( cmd ) > ${f:=out}` sets `f`.)
+ */
+function ownWordsAccess(node: ShNode, ctx: DeriveContext, a: Access): void {
+  const words = "redirs" in node ? node.redirs.map((r) => r.target) : [];
+  if (node.type === "for") words.push(...node.words ?? []);
+  if (node.type === "case") words.push(node.word, ...node.patterns);
+  stateWords(words, a);
+  for (const w of words) substitutions(w, ctx, a);
 }
 
 /** The commands directly inside a compound command. */
@@ -762,14 +967,16 @@ function local(a: Access, where: string): Access {
     a.all = true;
     a.why = a.why.map((w) => `${w} (${where})`);
   }
-  a.barrier = false;
+  // `$?` is the status before the job also in a subshell: only a barrier's prelude has it.
+  a.barrier = !!a.status;
   a.fallback = false;
   return a;
 }
 
 /**
- * Whether a node's here-document bodies run commands (`$(...)` or backticks
- * in a body whose delimiter was not quoted) or read `$?`.
+ * Whether a node's here-document bodies read `$?`, assign in an expansion
+ * (`${x:=1}`, `$((n+=1))`), or run commands (`$(...)` or backticks), in a
+ * body whose delimiter was not quoted.
  *
  * @example
  * ```ts
@@ -780,19 +987,48 @@ function local(a: Access, where: string): Access {
  * assertEquals(heredocRisk(r.src, r.items[0].node), "cmdsub");
  * ```
  */
-export function heredocRisk(src: string, node: ShNode): "cmdsub" | "status" | undefined {
-  let risk: "cmdsub" | "status" | undefined;
+export function heredocRisk(src: string, node: ShNode): "cmdsub" | "assign" | "status" | undefined {
+  const rank = { cmdsub: 1, assign: 2, status: 3 };
+  let risk: "cmdsub" | "assign" | "status" | undefined;
+  const raise = (r: "cmdsub" | "assign" | "status") => {
+    if (!risk || rank[r] > rank[risk]) risk = r;
+  };
   walk(node, (n) => {
     if (!("redirs" in n)) return;
     for (const r of n.redirs) {
       const h = r.heredoc;
       if (!h || h.quoted) continue;
       const body = src.slice(h.bodyStart, h.bodyEnd);
-      if (refersToStatus(body)) risk = "status";
-      else if (!risk && /\$\(|`/.test(body)) risk = "cmdsub";
+      if (refersToStatus(body)) raise("status");
+      if (assignsInExpansion(body)) raise("assign");
+      if (/\$\(|`/.test(body)) raise("cmdsub");
     }
   });
   return risk;
+}
+
+/**
+ * What `node` touches when it runs as one job: `deriveAccess`, and what the
+ * bodies of its here-documents do (`heredocRisk`).
+ *
+ * @example
+ * ```ts
+ * import { parseScript } from "./parse.ts";
+ * import { jobAccess } from "./derive.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const r = parseScript("cat <<E\n${x:=1}\nE\n");
+ * assertEquals(jobAccess(r.items[0].node, r.src, { resolve: () => undefined, functions: new Set() }).barrier, true);
+ * ```
+ */
+export function jobAccess(node: ShNode, src: string, ctx: DeriveContext): Access {
+  const a = deriveAccess(node, src, ctx);
+  const risk = heredocRisk(src, node);
+  if (risk === "status") {
+    barrier(a, "a here-document uses $?");
+    a.status = true;
+  } else if (risk === "assign") barrier(a, "a here-document assigns in an expansion");
+  else if (risk === "cmdsub") all(a, "a here-document runs a command substitution");
+  return a;
 }
 
 /**
@@ -843,9 +1079,52 @@ export function normalize(p: string, cwd: string): string {
 
 const normalized = new Map<string, string>();
 
-/** A shell word's glob: `*` never crosses `/`, no braces, malformed parts literal. */
+/**
+ * A shell word's glob: `*` never crosses `/`, no braces, malformed parts
+ * literal; each bracket expression as `?` (any one character), which
+ * matches all it may match under sh (`[[:alpha:]]`, `[!a]`) and more.
+ */
 function globRe(pattern: string): GlobMatcher {
-  return compileGlob(pattern, SHELL_GLOB);
+  return compileGlob(looseBrackets(pattern), SHELL_GLOB);
+}
+
+/**
+ * `pattern` with each bracket expression, as dash reads one, made `?`:
+ * `[!a]`, `[]a]`, `[[:alpha:]]`; a `[` that closes none stays.
+ *
+ * @example
+ * ```ts
+ * import { looseBrackets } from "./derive.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(looseBrackets("[[:alpha:]]3/[!a]x[]]*[y"), "?3/?x?*[y");
+ * ```
+ */
+export function looseBrackets(pattern: string): string {
+  if (!pattern.includes("[")) return pattern;
+  let out = "";
+  for (let i = 0; i < pattern.length; i++) {
+    const end = pattern[i] === "[" ? bracketEnd(pattern, i) : undefined;
+    out += end === undefined ? pattern[i] : "?";
+    if (end !== undefined) i = end;
+  }
+  return out;
+}
+
+/** The `]` that closes the bracket expression opening at `open`, or undefined (a plain `[`). */
+function bracketEnd(p: string, open: number): number | undefined {
+  let i = open + 1;
+  if (p[i] === "!" || p[i] === "^") i++;
+  if (p[i] === "]") i++;
+  for (; i < p.length; i++) {
+    if (p[i] === "/") return undefined;
+    if (p[i] === "]") return i;
+    if (p[i] === "[" && ":=.".includes(p[i + 1] ?? "x")) {
+      const close = p.indexOf(p[i + 1] + "]", i + 2);
+      if (close < 0) return undefined;
+      i = close + 1;
+    }
+  }
+  return undefined;
 }
 
 /** `ref`'s normalized path in `cwd`, kept on the reference. */
@@ -857,8 +1136,90 @@ function abs(ref: PathRef & { abs?: string; absCwd?: string }, cwd: string): str
   return ref.abs!;
 }
 
+/** Where symbolic links lead, by `g`/`p` + absolute path (`followLinks`), until `forgetLinks`. */
+const linkCache = new Map<string, string>();
+
+/**
+ * Forgets where symbolic links led through `paths` (absolute; all of them
+ * when undefined): a command that may have made, changed or removed a link
+ * there has ended.
+ *
+ * @example
+ * ```ts
+ * import { forgetLinks } from "./derive.ts";
+ * forgetLinks(["/tmp/out"]);
+ * ```
+ */
+export function forgetLinks(paths?: string[]): void {
+  if (!paths) return linkCache.clear();
+  const through = (p: string) =>
+    paths.some((w) => p === w || p.startsWith(w === "/" ? "/" : w + "/"));
+  for (const [k, v] of linkCache) if (through(k.slice(1)) || through(v)) linkCache.delete(k);
+}
+
+/**
+ * The absolute forms of the paths `a` writes, as written and with links
+ * followed, relative to `cwd` (for `forgetLinks`).
+ */
+export function writtenPaths(a: Access, cwd: string): string[] {
+  return a.writes.flatMap((w) => {
+    const path = abs(w, cwd);
+    const real = followLinks(path, w.glob);
+    return real === path ? [path] : [path, real];
+  });
+}
+
+/**
+ * `path` (absolute, normalized) with the symbolic links on its way followed,
+ * as they are on disk now (the part that does not exist stays as written);
+ * for a pattern, the links of the folders before its first pattern part.
+ *
+ * @example
+ * ```ts
+ * import { followLinks } from "./derive.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const d = Deno.makeTempDirSync();
+ * Deno.mkdirSync(`${d}/real`);
+ * Deno.symlinkSync("real", `${d}/link`);
+ * assertEquals(followLinks(`${d}/link/a.txt`).endsWith("/real/a.txt"), true);
+ * assertEquals(followLinks(`${d}/link/*.txt`, true).endsWith("/real/*.txt"), true);
+ * ```
+ */
+export function followLinks(path: string, glob = false): string {
+  const key = (glob ? "g" : "p") + path;
+  const hit = linkCache.get(key);
+  if (hit !== undefined) return hit;
+  let rest = path.split("/").filter(Boolean);
+  let done = "";
+  for (let hops = 0; rest.length && !(glob && /[*?[]/.test(rest[0]));) {
+    const next = `${done}/${rest[0]}`;
+    const st = lstatSync(next, { throwIfNoEntry: false });
+    if (!st) break; // not there (yet): the rest as written
+    const link = st.isSymbolicLink() && hops++ < 40 ? readlinkSync(next) : undefined;
+    rest = rest.slice(1);
+    if (link === undefined) done = next;
+    else {
+      rest = [...absolutePath(link, done || "/").split("/").filter(Boolean), ...rest];
+      done = "";
+    }
+  }
+  const out = [done, ...rest].join("/") || "/";
+  if (linkCache.size > 100_000) linkCache.clear();
+  linkCache.set(key, out);
+  return out;
+}
+
+/** Whether `a` and `b` may name one file: by their names, or once their links are followed. */
 function overlap(a: PathRef, b: PathRef, cwd: string): boolean {
   const x = abs(a, cwd), y = abs(b, cwd);
+  if (overlapAt(a, x, b, y)) return true;
+  const rx = followLinks(x, a.glob), ry = followLinks(y, b.glob);
+  if (rx === x && ry === y) return false;
+  return overlapAt(a, rx, b, y) || overlapAt(a, x, b, ry) || overlapAt(a, rx, b, ry);
+}
+
+/** `overlap` for one absolute form of each (`x` of `a`, `y` of `b`). */
+function overlapAt(a: PathRef, x: string, b: PathRef, y: string): boolean {
   if (a.glob && b.glob) return true;
   if (a.glob || b.glob) {
     const [pat, path] = a.glob ? [x, y] : [y, x];

@@ -11,7 +11,7 @@ import {
   type Access,
   conflicts,
   deriveAccess,
-  heredocRisk,
+  jobAccess,
   normalize,
   resolveWord,
 } from "./derive.ts";
@@ -83,6 +83,7 @@ function commandRows(
   for (const i of parsed.items) walk(i.node, (n) => n.type === "func" && functions.add(n.name));
   const ctx = {
     functions,
+    initialPath: opts.env.PATH,
     resolve: (name: string) => {
       if (vars.has(name)) return vars.get(name);
       if (name === "0") return opts.argv0;
@@ -99,7 +100,8 @@ function commandRows(
   const rows: GraphRow[] = [];
   const items = parsed.items;
   let restAt = items.findIndex((i) => i.bg || fallbackReason(i.node, false) !== undefined);
-  if (restAt < 0 && parsed.error) restAt = items.length;
+  // A script jx could not parse whole runs whole (plan.ts).
+  if (parsed.error) restAt = 0;
   const upto = restAt < 0 ? items.length : restAt;
   for (let k = 0; k < upto; k++) {
     const node = items[k].node;
@@ -117,10 +119,7 @@ function commandRow(
   ctx: Parameters<typeof deriveAccess>[2],
   name: string,
 ): GraphRow {
-  const access = deriveAccess(node, parsed.src, ctx);
-  const risk = heredocRisk(parsed.src, node);
-  if (risk === "status") access.barrier = true;
-  if (risk === "cmdsub") access.all = true;
+  const access = jobAccess(node, parsed.src, ctx);
   const control = isControl(node);
   const kind = control ? "control" : access.barrier || access.fallback ? "barrier" : "job";
   const inner = control
@@ -136,9 +135,9 @@ function commandRow(
 /** The row of the rest of the script, from item `restAt` (or the syntax error) on. */
 function restRow(parsed: ParseResult, restAt: number): GraphRow {
   const items = parsed.items;
-  const start = restAt < items.length ? items[restAt].node.span.start : parsed.errorItemStart ?? 0;
+  const start = parsed.error ? 0 : items[restAt].node.span.start;
   const line = parsed.src.slice(0, start).split("\n").length;
-  const why = restAt >= items.length
+  const why = parsed.error
     ? "not parsed"
     : fallbackReason(items[restAt].node, false) ?? "& (a background job)";
   return {

@@ -45,6 +45,7 @@ export {
   deriveAccess,
   type DeriveContext,
   heredocRisk,
+  jobAccess,
   normalize,
   type PathRef,
   type Resolver,

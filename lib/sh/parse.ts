@@ -26,7 +26,13 @@
 export type WordPart =
   | { kind: "lit"; text: string; quoted: boolean }
   | { kind: "param"; name: string; quoted: boolean }
-  | { kind: "other"; what: "cmdsub" | "arith" | "param-op" | "tilde"; text: string };
+  | {
+    kind: "other";
+    what: "cmdsub" | "arith" | "param-op" | "tilde";
+    text: string;
+    /** Inside double quotes: its value is neither split nor a pattern. */
+    quoted?: boolean;
+  };
 
 /**
  * A word as written, with its parts.
@@ -124,7 +130,15 @@ export type ShNode =
   }
   | { type: "while" | "until"; span: Span; cond: Item[]; body: Item[]; redirs: Redir[] }
   | { type: "for"; span: Span; name: string; words?: Word[]; body: Item[]; redirs: Redir[] }
-  | { type: "case"; span: Span; word: Word; bodies: Item[][]; redirs: Redir[] }
+  | {
+    type: "case";
+    span: Span;
+    word: Word;
+    /** Every item's patterns, in order (they are expanded as the word is matched). */
+    patterns: Word[];
+    bodies: Item[][];
+    redirs: Redir[];
+  }
   | { type: "group" | "subshell"; span: Span; body: Item[]; redirs: Redir[] }
   | { type: "func"; span: Span; name: string; body: ShNode };
 
@@ -275,7 +289,8 @@ class Lexer {
   private afterHeredocOp: "<<" | "<<-" | null = null;
   readonly heredocs: HereDoc[] = [];
 
-  constructor(readonly src: string) {}
+  /** `lines`: shared with the parsers of the command substitutions inside (`skipCmdsub`). */
+  constructor(readonly src: string, readonly lines: Lines) {}
 
   peek(k = 0): Token {
     while (this.buf.length <= k) this.buf.push(this.lex());
@@ -322,7 +337,10 @@ class Lexer {
       return { kind: "io", text: s.slice(start, i), start, end: i };
     }
     const word = this.scanWord();
-    const tok: Token = { kind: "word", text: word.text, start, end: this.pos, word };
+    // A backslash-newline is gone before sh reads words: `i\<newline>f` is the keyword if,
+    // `x\<newline>=1` an assignment. The token's text is compared; the word keeps its source.
+    const text = word.text.includes("\\\n") ? word.text.replace(/\\\n/g, "") : word.text;
+    const tok: Token = { kind: "word", text, start, end: this.pos, word };
     if (this.afterHeredocOp) {
       const quoted = word.parts.some((p) => p.kind === "lit" && p.quoted);
       const delim = word.parts.map((p) =>
@@ -405,7 +423,7 @@ class Lexer {
               this.pos += 2;
             }
           } else if (d === "$") parts.push(this.scanDollar(true));
-          else if (d === "`") parts.push(this.scanBacktick());
+          else if (d === "`") parts.push(this.scanBacktick(true));
           else {
             lit(d, true);
             this.pos++;
@@ -433,8 +451,9 @@ class Lexer {
     const n = s[this.pos + 1];
     if (n === "(") {
       const arith = s[this.pos + 2] === "(";
-      this.pos = this.skipParens(this.pos + 1);
-      return { kind: "other", what: arith ? "arith" : "cmdsub", text: s.slice(start, this.pos) };
+      this.pos = arith ? this.skipParens(this.pos + 1) : this.skipCmdsub(this.pos + 1);
+      const what = arith ? "arith" : "cmdsub";
+      return { kind: "other", what, text: s.slice(start, this.pos), quoted };
     }
     if (n === "{") {
       let depth = 0;
@@ -448,7 +467,7 @@ class Lexer {
           i = e;
         } else if (c === '"') {
           i = this.skipDq(i);
-        } else if (c === "$" && s[i + 1] === "(") i = this.skipParens(i + 1) - 1;
+        } else if (c === "$" && s[i + 1] === "(") i = this.skipSubst(i + 1) - 1;
         else if (c === "`") i = this.skipBacktick(i) - 1;
         else if (c === "{") depth++;
         else if (c === "}" && --depth === 0) break;
@@ -459,7 +478,7 @@ class Lexer {
       if (NAME.test(inner) || /^([0-9]+|[?#@*!$-])$/.test(inner)) {
         return { kind: "param", name: inner, quoted };
       }
-      return { kind: "other", what: "param-op", text: s.slice(start, this.pos) };
+      return { kind: "other", what: "param-op", text: s.slice(start, this.pos), quoted };
     }
     const m = /^([A-Za-z_][A-Za-z0-9_]*|[0-9?#@*!$-])/.exec(s.slice(this.pos + 1, this.pos + 200));
     if (m) {
@@ -468,6 +487,25 @@ class Lexer {
     }
     this.pos++;
     return { kind: "lit", text: "$", quoted };
+  }
+
+  /** From the `(` of a `$(` or `$((` at `i`, the offset after the `)` that closes it. */
+  private skipSubst(i: number): number {
+    return this.src[i + 1] === "(" ? this.skipParens(i) : this.skipCmdsub(i);
+  }
+
+  /**
+   * From the `(` of a `$(` at `i`, the offset after the `)` that closes it, as
+   * sh finds it: by reading the commands inside (a `case` pattern's `)`, a
+   * comment, a here-document do not close it).
+   */
+  private skipCmdsub(i: number): number {
+    const p = new Parser(this.src, this.lines);
+    p.lx.pos = i + 1;
+    p.list([]);
+    const t = p.lx.next();
+    if (t.kind !== "op" || t.text !== ")") throw new Fail("syntax error: missing ')'", i);
+    return t.end;
   }
 
   /** From the `(` at `i`, the offset after its matching `)`. */
@@ -484,6 +522,7 @@ class Lexer {
         i = e;
       } else if (c === '"') i = this.skipDq(i);
       else if (c === "`") i = this.skipBacktick(i) - 1;
+      else if (c === "$" && s[i + 1] === "(") i = this.skipSubst(i + 1) - 1;
       else if (c === "(") depth++;
       else if (c === ")" && --depth === 0) return i + 1;
     }
@@ -498,7 +537,7 @@ class Lexer {
       const c = s[i];
       if (c === "\\") i++;
       else if (c === '"') return i;
-      else if (c === "$" && s[i + 1] === "(") i = this.skipParens(i + 1) - 1;
+      else if (c === "$" && s[i + 1] === "(") i = this.skipSubst(i + 1) - 1;
       else if (c === "`") i = this.skipBacktick(i) - 1;
     }
     throw new Fail("syntax error: unterminated quoted string", open);
@@ -514,10 +553,10 @@ class Lexer {
     throw new Fail("syntax error: unterminated backquote", i);
   }
 
-  private scanBacktick(): WordPart {
+  private scanBacktick(quoted = false): WordPart {
     const start = this.pos;
     this.pos = this.skipBacktick(this.pos);
-    return { kind: "other", what: "cmdsub", text: this.src.slice(start, this.pos) };
+    return { kind: "other", what: "cmdsub", text: this.src.slice(start, this.pos), quoted };
   }
 }
 
@@ -546,9 +585,9 @@ export function literalOf(w: Word): string | undefined {
 class Parser {
   readonly lx: Lexer;
   readonly lines: Lines;
-  constructor(readonly src: string) {
-    this.lx = new Lexer(src);
-    this.lines = new Lines(src);
+  constructor(readonly src: string, lines?: Lines) {
+    this.lines = lines ?? new Lines(src);
+    this.lx = new Lexer(src, this.lines);
   }
 
   span(start: number, end: number): Span {
@@ -780,11 +819,12 @@ class Parser {
     this.expectWord("in");
     this.skipNewlines();
     const bodies: Item[][] = [];
+    const patterns: Word[] = [];
     for (;;) {
       const k = this.lx.peek();
       if (this.isWord(k, "esac")) break;
       if (k.kind === "op" && k.text === "(") this.lx.next();
-      this.casePatterns();
+      patterns.push(...this.casePatterns());
       this.expectOp(")");
       bodies.push(this.list(["esac"]));
       const e = this.lx.peek();
@@ -794,18 +834,21 @@ class Parser {
       } else break;
     }
     const end = this.expectWord("esac").end;
-    return { type: "case", span: this.span(start, end), word: w.word!, bodies, redirs: [] };
+    const span = this.span(start, end);
+    return { type: "case", span, word: w.word!, patterns, bodies, redirs: [] };
   }
 
   /** A case item's patterns, `a|b|c` (up to its `)`). */
-  private casePatterns(): void {
+  private casePatterns(): Word[] {
+    const words: Word[] = [];
     for (;;) {
       const p = this.lx.next();
       if (p.kind !== "word") {
         throw new Fail(`syntax error: unexpected ${this.describe(p)} in a case pattern`, p.start);
       }
+      words.push(p.word!);
       const q = this.lx.peek();
-      if (!(q.kind === "op" && q.text === "|")) return;
+      if (!(q.kind === "op" && q.text === "|")) return words;
       this.lx.next();
     }
   }

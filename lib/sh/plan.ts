@@ -23,13 +23,16 @@
  */
 import {
   type Access,
+  arithmetics,
   conflicts,
   deriveAccess,
   type DeriveContext,
   EMPTY,
   FALLBACK_BUILTINS,
-  heredocRisk,
+  forgetLinks,
+  jobAccess,
   resolveWord,
+  writtenPaths,
 } from "./derive.ts";
 import {
   closeHeredocs,
@@ -69,8 +72,8 @@ export interface ShJob {
    */
   openEnd?: boolean;
   node: ShNode;
-  /** Variables bound by an expanded `for`. */
-  binds: Map<string, string>;
+  /** Variables bound by an expanded `for` (`boundValues` gives those its prelude sets). */
+  binds: Binds;
   /** In a condition (`if`/`while` test, not the last of `&&`/`||`, `!`): `set -e` does not apply. */
   cond: boolean;
   /** The rest of the script, run as one sh (something jx cannot carry state across). */
@@ -96,6 +99,11 @@ interface Ctl {
   line: number;
   /** Resolves only when every earlier node has ended (it changes shell state). */
   atHead: boolean;
+  /**
+   * Resolves as soon as a scan reaches it (no barrier before it is unfinished:
+   * the state is that of its turn), and leaves the sequence: its nodes take its place.
+   */
+  onReach?: boolean;
   /** A `for` whose values are set in the state when it resolves (its variable is unknown until then). */
   setsVar?: string;
   /**
@@ -105,10 +113,52 @@ interface Ctl {
   access: (pending: Set<string>) => Access;
   state: "waiting" | "done" | "cancelled";
   status?: number;
-  resolve(prev: number): { nodes: SeqNode[]; status: number };
+  /** Its nodes and status; `rest`: they replace everything after it too. */
+  resolve(prev: number): { nodes: SeqNode[]; status: number; rest?: boolean };
 }
 
 type SeqNode = ShJob | Ctl;
+
+/**
+ * The value a turn of an unfolded `for` gives its variable, shared by every
+ * job of that turn (nested turns too). `live` until the shell's own state
+ * holds the variable: once a barrier of the turn has ended (its dump has
+ * the value, or what the body set it to: `for i in 1 2; do i=x$i; ...`) or
+ * an inner `for` of the same name has set it.
+ */
+interface Binding {
+  value: string;
+  live: boolean;
+}
+
+/**
+ * Variables bound by the unfolded `for` loops around a command.
+ *
+ * @example
+ * ```ts
+ * import type { Binds } from "./plan.ts";
+ * const b: Binds = new Map([["f", { value: "a.txt", live: true }]]);
+ * ```
+ */
+export type Binds = Map<string, Binding>;
+
+/**
+ * The variables a job's prelude sets for the `for` loops around it: the
+ * bindings the shell's state does not hold yet.
+ *
+ * @example
+ * ```ts
+ * import { boundValues } from "./plan.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const b = new Map([["f", { value: "a", live: true }], ["g", { value: "b", live: false }]]);
+ * assertEquals(boundValues(b), new Map([["f", "a"]]));
+ * ```
+ */
+export function boundValues(binds: Binds): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, b] of binds) if (b.live) out.set(k, b.value);
+  return out;
+}
 
 /** Options of a plan. */
 export interface ShPlanOptions {
@@ -193,27 +243,30 @@ export class ShPlan {
   /** The shell state after every state change so far. */
   state: ShState;
   private readonly functions: Set<string>;
+  /** `PATH` when the script starts (`DeriveContext.initialPath`). */
+  private readonly initialPath?: string;
 
   constructor(readonly parsed: ParseResult, readonly opts: ShPlanOptions) {
     this.state = opts.state;
+    this.initialPath = opts.state.env.PATH;
     this.functions = new Set();
     for (const i of parsed.items) {
       walk(i.node, (n) => n.type === "func" && this.functions.add(n.name));
+    }
+    if (parsed.error) {
+      // sh reads what jx's parser could not: what jx read before the error may be wrong too, so
+      // the whole script runs as one sh, with jx's own output as sh's (nothing else runs).
+      const whole = this.restJob(0);
+      whole.background = true;
+      this.seq = [whole];
+      return;
     }
     const restAt = parsed.items.findIndex((i) =>
       i.bg || fallbackReason(i.node, false) !== undefined
     );
     const items = restAt < 0 ? parsed.items : parsed.items.slice(0, restAt);
-    this.seq = this.expandList(items, new Map(), false);
-    if (restAt >= 0) {
-      const rest = this.restJob(parsed.items[restAt].node.span.start);
-      rest.background = parsed.items.slice(restAt).some((i) =>
-        i.bg || fallbackReason(i.node, false)?.startsWith("&") === true
-      );
-      this.seq.push(rest);
-    } else if (parsed.error && parsed.errorItemStart !== undefined) {
-      this.seq.push(this.restJob(parsed.errorItemStart));
-    }
+    this.seq = items.flatMap((item, k) => this.expandItem(item, k));
+    if (restAt >= 0) this.seq.push(this.restFrom(restAt));
   }
 
   /** Whether every node has ended (or the script stopped and nothing runs). */
@@ -239,7 +292,7 @@ export class ShPlan {
     return n === 1 ? base : `${base}#${n}`;
   }
 
-  private job(node: ShNode, binds: Map<string, string>, cond: boolean): ShJob {
+  private job(node: ShNode, binds: Binds, cond: boolean): ShJob {
     const { text, open } = jobText(this.parsed, node);
     return {
       kind: "job",
@@ -254,6 +307,36 @@ export class ShPlan {
       rest: false,
       state: "waiting",
     };
+  }
+
+  /** The rest of the script from top-level item `k` on, as one job. */
+  private restFrom(k: number): ShJob {
+    const items = this.parsed.items;
+    const rest = this.restJob(items[k].node.span.start);
+    rest.background = items.slice(k).some((i) =>
+      i.bg || fallbackReason(i.node, false)?.startsWith("&") === true
+    );
+    return rest;
+  }
+
+  /**
+   * The nodes of top-level item `k`. One that runs a command whose name is
+   * an expansion (`$c args`) is first a check, made once the variables of its
+   * turn are known: a name jx cannot know, or one of a builtin whose effect
+   * cannot be carried (`c=trap; $c 'rm t' EXIT`), makes the rest of the
+   * script, from this item, one sh (`dynamicFallback`).
+   */
+  private expandItem(item: Item, k: number): SeqNode[] {
+    if (!dynamicNames(item.node).length) return this.expand(item.node, new Map(), false);
+    const why = `command name of line ${item.node.span.line} not known yet`;
+    const wait = (): Access => ({ ...EMPTY(), barrier: true, why: [why] });
+    return [this.ctl(item.node.span.line, wait, () => {
+      const ctx = this.ctx(new Map(), new Set());
+      if (dynamicFallback(item.node, this.parsed.src, ctx) === undefined) {
+        return { nodes: this.expand(item.node, new Map(), false), status: 0 };
+      }
+      return { nodes: [this.restFrom(k)], status: 0, rest: true };
+    }, { onReach: true })];
   }
 
   private restJob(start: number): ShJob {
@@ -302,12 +385,12 @@ export class ShPlan {
   }
 
   /** The nodes of a list. */
-  private expandList(items: Item[], binds: Map<string, string>, cond: boolean): SeqNode[] {
+  private expandList(items: Item[], binds: Binds, cond: boolean): SeqNode[] {
     return items.flatMap((i) => this.expand(i.node, binds, cond));
   }
 
   /** The nodes one command stands for. */
-  private expand(node: ShNode, binds: Map<string, string>, cond: boolean): SeqNode[] {
+  private expand(node: ShNode, binds: Binds, cond: boolean): SeqNode[] {
     const hasRedirs = "redirs" in node && node.redirs.length > 0;
     switch (node.type) {
       case "andor":
@@ -322,7 +405,10 @@ export class ShPlan {
         return this.expandIf(node, binds, cond);
       case "while":
       case "until":
-        if (hasRedirs || hasLoopJump(node.body)) return [this.job(node, binds, cond)];
+        // getopts keeps its place inside a group of options (-ab) in the shell: the loop runs whole.
+        if (hasRedirs || hasLoopJump(node.body) || calls([...node.cond, ...node.body], "getopts")) {
+          return [this.job(node, binds, cond)];
+        }
         return this.expandLoop(node, binds, cond);
       case "for":
         if (hasRedirs || hasLoopJump(node.body) || !node.words) {
@@ -349,7 +435,7 @@ export class ShPlan {
   }
 
   /** `a && b || c`: the first, then a control node that picks what runs after it by its status. */
-  private expandAndOr(node: NodeOf<"andor">, binds: Map<string, string>, cond: boolean) {
+  private expandAndOr(node: NodeOf<"andor">, binds: Binds, cond: boolean) {
     const rest = (from: number): Ctl =>
       this.ctl(
         node.span.line,
@@ -371,7 +457,7 @@ export class ShPlan {
   }
 
   /** `if`: the first condition, then a control node per clause that picks the branch. */
-  private expandIf(node: NodeOf<"if">, binds: Map<string, string>, cond: boolean): SeqNode[] {
+  private expandIf(node: NodeOf<"if">, binds: Binds, cond: boolean): SeqNode[] {
     const decide = (k: number): Ctl => {
       const c = node.clauses[k];
       const later = [
@@ -400,7 +486,7 @@ export class ShPlan {
   /** `while`/`until`: the condition, then a control node per turn; the body's status is kept. */
   private expandLoop(
     node: NodeOf<"while" | "until">,
-    binds: Map<string, string>,
+    binds: Binds,
     cond: boolean,
   ): SeqNode[] {
     const line = node.span.line;
@@ -435,7 +521,7 @@ export class ShPlan {
   private expandFor(
     node: NodeOf<"for">,
     words: Word[],
-    binds: Map<string, string>,
+    binds: Binds,
     cond: boolean,
   ): SeqNode[] {
     const line = node.span.line;
@@ -443,12 +529,16 @@ export class ShPlan {
     const plain = lits.every((l) => l !== undefined && !/[*?[]/.test(l));
     const unfold = (values: string[]): SeqNode[] => {
       if (!values.length) return [];
-      const nodes: SeqNode[] = values.flatMap((v) =>
-        this.expandList(node.body, new Map([...binds, [node.name, v]]), cond)
-      );
-      const last = values[values.length - 1];
+      let last: Binding = { value: "", live: false };
+      const nodes: SeqNode[] = values.flatMap((value) => {
+        last = { value, live: true };
+        return this.expandList(node.body, new Map([...binds, [node.name, last]]), cond);
+      });
       nodes.push(this.ctl(line, EMPTY, (prev) => {
-        this.setVar(node.name, last);
+        // The last turn's value, unless the state has the variable since (the body set it).
+        if (last.live) this.setVar(node.name, last.value);
+        const outer = binds.get(node.name);
+        if (outer) outer.live = false;
         return { nodes: [], status: prev };
       }, { atHead: true, setsVar: node.name }));
       return nodes;
@@ -472,7 +562,7 @@ export class ShPlan {
   }
 
   /** The union of what `nodes` may touch, derived when asked with the state of then. */
-  private lazyUnion(nodes: ShNode[], binds: Map<string, string>): Ctl["access"] {
+  private lazyUnion(nodes: ShNode[], binds: Binds): Ctl["access"] {
     let cached: Access | undefined;
     let version = -1;
     return (pending) => {
@@ -480,11 +570,11 @@ export class ShPlan {
       const a = EMPTY();
       const ctx = this.ctx(binds, pending);
       for (const n of nodes) {
-        const b = deriveAccess(n, this.parsed.src, ctx);
+        const b = jobAccess(n, this.parsed.src, ctx);
         a.reads.push(...b.reads);
         a.writes.push(...b.writes);
-        a.all ||= b.all || heredocRisk(this.parsed.src, n) === "cmdsub";
-        a.barrier ||= b.barrier || b.fallback || heredocRisk(this.parsed.src, n) === "status";
+        a.all ||= b.all;
+        a.barrier ||= b.barrier || b.fallback;
         if (n.type === "func") a.barrier = true;
       }
       cached = a;
@@ -500,12 +590,14 @@ export class ShPlan {
   }
 
   /** Variables as known now: bound by a `for`, set by the script, the environment, `$0`, `$1`... */
-  private ctx(binds: Map<string, string>, pending: Set<string>): DeriveContext {
+  private ctx(binds: Binds, pending: Set<string>): DeriveContext {
     const s = this.state;
     return {
       functions: this.functions,
+      initialPath: this.initialPath,
       resolve: (name) => {
-        if (binds.has(name)) return binds.get(name);
+        const bound = binds.get(name);
+        if (bound?.live) return bound.value;
         if (pending.has(name)) return undefined;
         if (name === "0") return this.opts.argv0;
         if (/^[1-9]$/.test(name)) return s.positional[Number(name) - 1];
@@ -525,10 +617,7 @@ export class ShPlan {
     if (job.rest) {
       a = { ...EMPTY(), barrier: true, why: ["the rest of the script runs as one sh"] };
     } else {
-      a = deriveAccess(job.node, this.parsed.src, this.ctx(job.binds, pending));
-      const risk = heredocRisk(this.parsed.src, job.node);
-      if (risk === "status") a.barrier = true;
-      else if (risk === "cmdsub") a.all = true;
+      a = jobAccess(job.node, this.parsed.src, this.ctx(job.binds, pending));
       if (a.fallback) a.barrier = true;
     }
     job.access = a;
@@ -577,6 +666,13 @@ export class ShPlan {
 
   /** A control node: resolved if its turn has come, else what it may touch is unfinished. */
   private scanCtl(n: Ctl, i: number, sc: Scan): ScanStep {
+    if (n.onReach && this.stopped === undefined) {
+      // Its turn has come once every variable is known; nothing after it has started.
+      if (sc.pending.size) return "stop";
+      const { nodes, rest } = n.resolve(0);
+      this.seq.splice(i, rest ? this.seq.length - i : 1, ...nodes);
+      return "rescan";
+    }
     const prevDone = i === 0 || this.seq[i - 1].state === "done";
     if ((n.atHead ? sc.allDone : prevDone) && this.stopped === undefined) {
       const prev = i === 0 ? this.frontStatus : this.seq[i - 1].status ?? 0;
@@ -661,7 +757,12 @@ export class ShPlan {
       }
       this.state = d.state;
       this.stateVersion++;
-    }
+      forgetLinks();
+      // Its prelude set the variables of the loops around it: the state holds them now.
+      for (const b of job.binds.values()) b.live = false;
+    } else if (job.access?.all) forgetLinks();
+    // It may have made, changed or removed a symbolic link where it wrote.
+    else if (job.access?.links) forgetLinks(writtenPaths(job.access, this.state.cwd));
     if (status !== 0 && job.errexit) job.stopStatus = status;
   }
 
@@ -758,21 +859,51 @@ function mayExit(job: ShJob): boolean {
 
 /** Whether `text` mentions `$NAME` or `${NAME` for one of `names`. */
 function mentionsAny(text: string, names: Set<string>): boolean {
-  for (const n of names) if (new RegExp(`\\$\\{?${n}\\b`).test(text)) return true;
+  if (!names.size) return false;
+  const arith = arithmetics(text);
+  for (const n of names) {
+    // `$v`, `${v...}`, `${#v}`, and `v` inside `$((...))`.
+    if (new RegExp(`\\$\\{?#?${n}\\b`).test(text)) return true;
+    if (arith.some((x) => new RegExp(`\\b${n}\\b`).test(x))) return true;
+  }
   return false;
 }
 
 /** Whether a loop body uses `break` or `continue` (then the loop runs whole). */
 function hasLoopJump(items: Item[]): boolean {
+  return calls(items, "break", "continue");
+}
+
+/** Whether a command of `items` (or inside them) is one of `names`. */
+function calls(items: Item[], ...names: string[]): boolean {
   let found = false;
   for (const i of items) {
     walk(i.node, (n) => {
       if (n.type !== "simple" || !n.words.length) return;
       const w = literalOf(n.words[0]);
-      if (w === "break" || w === "continue") found = true;
+      if (w !== undefined && names.includes(w)) found = true;
     });
   }
   return found;
+}
+
+/**
+ * Whether `node` calls getopts outside a `while`/`until` loop (such a loop
+ * runs as one job): each call would start in a new shell, which forgets its
+ * place inside a group of options (`-ab` gives `a`, then `a` again...).
+ */
+function getoptsOutsideLoop(node: ShNode): boolean {
+  const loops: ShNode[] = [];
+  const calls: ShNode[] = [];
+  walk(node, (n) => {
+    if (n.type === "while" || n.type === "until") loops.push(n);
+    else if (n.type === "simple" && n.words[0] && literalOf(n.words[0]) === "getopts") {
+      calls.push(n);
+    }
+  });
+  return calls.some((c) =>
+    !loops.some((l) => l.span.start <= c.span.start && c.span.end <= l.span.end)
+  );
 }
 
 /** The command word a job is named after. */
@@ -857,6 +988,11 @@ export function fallbackReason(node: ShNode, nested: boolean): string | undefine
         }
       }
       if (w === "unset" && n.words.some((a) => literalOf(a) === "-f")) why = "unset -f";
+      // The script's own process is one job's shell under jx: a signal to it must reach the rest.
+      const self = (a: Word) => /\$\$|\$\{\$\}/.test(a.text) || /^-?0$/.test(literalOf(a) ?? "");
+      if (w === "kill" && n.words.slice(1).some(self)) {
+        why = "kill $$ or 0 (the script's own shell)";
+      }
       if (w === "command" && !["-v", "-V"].includes(literalOf(n.words[1] ?? n.words[0]) ?? "")) {
         why = "command";
       }
@@ -864,7 +1000,34 @@ export function fallbackReason(node: ShNode, nested: boolean): string | undefine
   };
   const visitBody = (body: ShNode) => walk(body, (m) => m !== body && visit(m, true));
   walk(node, (n) => visit(n, nested || n !== node));
+  if (!why && getoptsOutsideLoop(node)) why = "getopts outside a while loop";
   return why;
+}
+
+/** The simple commands of `node` whose name is an expansion, outside function bodies. */
+function dynamicNames(node: ShNode): NodeOf<"simple">[] {
+  const bodies: ShNode[] = [];
+  const out: NodeOf<"simple">[] = [];
+  walk(node, (n) => {
+    if (n.type === "func") bodies.push(n);
+    if (n.type !== "simple" || !n.words.length || literalOf(n.words[0]) !== undefined) return;
+    if (!bodies.some((f) => f.span.start <= n.span.start && n.span.end <= f.span.end)) out.push(n);
+  });
+  return out;
+}
+
+/**
+ * Why the commands of `node` whose name is an expansion cannot run as jobs,
+ * with the variables `ctx` knows: a name it cannot resolve, or one of a
+ * builtin jx leaves to sh (`trap`, `exec`, `set -x`...); undefined when they can.
+ */
+function dynamicFallback(node: ShNode, src: string, ctx: DeriveContext): string | undefined {
+  for (const n of dynamicNames(node)) {
+    const name = resolveWord(n.words[0], ctx.resolve);
+    if (!name || name.glob) return `command name ${n.words[0].text} not known`;
+    if (deriveAccess(n, src, ctx).fallback) return name.value;
+  }
+  return undefined;
 }
 
 /** The lists of items directly inside a node. */

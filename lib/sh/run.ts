@@ -23,9 +23,10 @@ import {
   signalExit,
   signalNumber,
 } from "../scheduler/mod.ts";
+import { decodeBytes, encodeBytes, RAW_BYTE } from "../runtime/utf8.ts";
 import type { ParseResult } from "./parse.ts";
-import { type ShJob, ShPlan, type StartInfo } from "./plan.ts";
-import { initialState, jobScript, shQuote } from "./state.ts";
+import { boundValues, type ShJob, ShPlan, type StartInfo } from "./plan.ts";
+import { initialState, jobEnv, jobScript, shQuote } from "./state.ts";
 
 /**
  * What `runScript` needs.
@@ -179,7 +180,7 @@ class ScriptRun {
     const prelude = {
       errexit: s.errexit || (job.rest && !job.cond),
       status: s.status,
-      binds: job.binds,
+      binds: boundValues(job.binds),
       dumpFile,
       probeFile,
       line: job.line,
@@ -191,7 +192,9 @@ class ScriptRun {
     const text = jobScript(plan.state, job.text, prelude);
     const cwd = plan.state.cwd;
     const jobDir = join(this.tmp, `j${job.id}`);
-    if (text.length <= ARG_LIMIT / 4 || new TextEncoder().encode(text).length <= ARG_LIMIT) {
+    // Bytes that are not UTF-8 cannot go through an argument (it is encoded as UTF-8): a file holds them.
+    const fits = text.length <= ARG_LIMIT / 4 || new TextEncoder().encode(text).length <= ARG_LIMIT;
+    if (fits && !RAW_BYTE.test(text)) {
       return { argv: [shell, "-c", text, opts.argv0, ...plan.state.positional], cwd, jobDir };
     }
     // Too long for one argument (E2BIG): sh runs it as a file whose path is
@@ -201,13 +204,13 @@ class ScriptRun {
       const chdir = jobScript(plan.state, job.text, { ...prelude, chdir: plan.state.cwd });
       mkdirSync(dirname(where.file), { recursive: true });
       mkdirSync(where.cwd, { recursive: true });
-      writeFileSync(where.file, chdir);
+      writeFileSync(where.file, encodeBytes(chdir));
       return { argv: [shell, opts.argv0, ...plan.state.positional], cwd: where.cwd, jobDir };
     }
     // `$0` is absolute: sourced from a file (sh's messages then also name the file).
     const file = join(jobDir, "job.sh");
     mkdirSync(jobDir, { recursive: true });
-    writeFileSync(file, text);
+    writeFileSync(file, encodeBytes(text));
     const argv = [shell, "-c", `. ${shQuote(file)}`, opts.argv0, ...plan.state.positional];
     return { argv, cwd, jobDir };
   }
@@ -233,7 +236,7 @@ class ScriptRun {
       this.frame.jobStart(job.name, pid, 1);
     };
     // Its argv sets $0 already (the script's name, as sh gives it).
-    this.attempts.start(job.id, { spec, argv, env: this.plan.state.env, attempt: 1 }, {
+    this.attempts.start(job.id, { spec, argv, env: jobEnv(this.plan.state), attempt: 1 }, {
       started: onStart,
       output: (stream, chunk) => {
         const fd = stream === "stdout" ? 1 : 2;
@@ -255,7 +258,7 @@ class ScriptRun {
     let dump: string | undefined;
     if (dumpFile) {
       try {
-        dump = readFileSync(dumpFile, "utf8");
+        dump = decodeBytes(readFileSync(dumpFile));
         rmSync(dumpFile, { force: true });
       } catch { /* it was killed before dumping */ }
     }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { RAW_BYTE } from "../runtime/utf8.ts";
 
 /**
  * The state every job starts from.
@@ -72,6 +73,34 @@ export function shQuote(s: string): string {
   return "'" + s.replace(/'/g, `'"'"'`) + "'";
 }
 
+/**
+ * Whether an exported value can reach a job through its environment: not
+ * when it holds bytes that are not UTF-8 (the environment is encoded as
+ * UTF-8), nor when it is too long for one (exec refuses a string over 128
+ * KiB): the prelude exports those (`jobScript`), and `jobEnv` leaves them out.
+ */
+function inEnvironment(value: string): boolean {
+  return value.length <= 32_768 && !RAW_BYTE.test(value);
+}
+
+/**
+ * The environment a job is started with: the state's exported variables,
+ * but those its prelude exports (`inEnvironment`).
+ *
+ * @example
+ * ```ts
+ * import { initialState, jobEnv } from "./state.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const s = initialState("/", { A: "1", B: "x".repeat(200_000) });
+ * assertEquals(Object.keys(jobEnv(s)), ["A"]);
+ * ```
+ */
+export function jobEnv(state: ShState): Record<string, string> {
+  const env = state.env;
+  if (Object.values(env).every(inEnvironment)) return env;
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => inEnvironment(v)));
+}
+
 /** Variables sh sets itself; restored only when the script changed them. */
 const SHELL_DEFAULTS: Record<string, string[]> = {
   IFS: [" \t\n"],
@@ -80,6 +109,10 @@ const SHELL_DEFAULTS: Record<string, string[]> = {
   PS2: ["> "],
   PS4: ["+ "],
 };
+/** The variables of jx's own prelude and epilogue (a script's other `__jx...` variables are its own). */
+const JX_VARS = new Set(["__jx_x", "__jx_o", "__jx_m", "__jx_n"]);
+/** Between the sections of a dump. */
+const SEP = "\n\0\n";
 /** Never restored: sh sets them from the process. */
 const NOT_CARRIED = new Set(["PPID", "PWD", "LINENO"]);
 
@@ -136,30 +169,43 @@ export interface PreludeOptions {
  * ```
  */
 export function jobScript(state: ShState, command: string, o: PreludeOptions): string {
-  // Multi-line pieces (functions, values with newlines) first, then one line
-  // for the rest, then blank lines so that the command starts on its line
-  // in the script: sh's messages ("script.sh: 12: ...") name the same line.
+  // Multi-line pieces (functions) first, then one line for the rest, then
+  // blank lines so that the command starts on its line in the script: sh's
+  // messages ("script.sh: 12: ...") name the same line. A value's newlines
+  // come from a variable (`__jx_n`), so that it takes no line of its own.
   const multi: string[] = [];
   const one: string[] = [];
   const put = (s: string) => (s.includes("\n") ? multi : one).push(s);
+  let newline = false;
+  const q = (v: string) => {
+    if (!v.includes("\n")) return shQuote(v);
+    newline = true;
+    return v.split("\n").map(shQuote).join('"$__jx_n"');
+  };
   if (o.mergeStderr) one.push("exec 2>&1");
   if (o.chdir !== undefined) {
-    one.push(`cd -- ${shQuote(o.chdir)} || exit 2`);
+    one.push(`command cd -- ${q(o.chdir)} || exit 2`);
     const old = state.vars.get("OLDPWD") ?? state.env.OLDPWD;
-    put(old === undefined ? "unset OLDPWD" : `OLDPWD=${shQuote(old)}`);
+    put(old === undefined ? "unset OLDPWD" : `OLDPWD=${q(old)}`);
   }
   if (o.probeFile) {
-    one.push(`trap '__jx_x=$?; printf "x %s" "$__jx_x" > ${shQuote(o.probeFile)}' EXIT`);
+    one.push(`trap '__jx_x=$?; command printf "x %s" "$__jx_x" > ${shQuote(o.probeFile)}' EXIT`);
   }
   if (o.dumpFile) {
     one.push(`__jx_d() { ${dump(o.dumpFile)}; }`);
     one.push(`trap '__jx_x=$?; __jx_o=$-; set +eu; __jx_d x "$@"' EXIT`);
   }
-  if (state.umask !== undefined) one.push(`umask ${state.umask}`);
+  // `command`: the script's functions are defined by now, and may be named printf, umask, pwd, cd.
+  if (state.umask !== undefined) one.push(`command umask ${state.umask}`);
   for (const f of state.functions.values()) put(f);
-  for (const [k, v] of state.vars) put(`${k}=${shQuote(v)}`);
+  for (const [k, v] of state.vars) put(`${k}=${q(v)}`);
+  for (const [k, v] of Object.entries(state.env)) {
+    if (!inEnvironment(v)) put(`export ${k}=${q(v)}`);
+  }
   if (state.exportedNames.length) one.push(`export ${state.exportedNames.join(" ")}`);
-  for (const [k, v] of o.binds) put(`${k}=${shQuote(v)}`);
+  for (const [k, v] of o.binds) put(`${k}=${q(v)}`);
+  // A fresh sh's IFS is space, tab, newline: its last character is the newline.
+  if (newline) one.unshift("__jx_n=${IFS#??}");
   // In a condition `set -e` stays on and the command runs on the left of
   // `&&`, where sh itself ignores it: a `set` there is seen in `$-` as in sh.
   const suspend = !o.errexit && state.options.includes("e");
@@ -181,20 +227,22 @@ export function jobScript(state: ShState, command: string, o: PreludeOptions): s
   if (o.openEnd) return head + command;
   let text = head + (suspend ? `{ ${command}\n} && :` : command) + "\n";
   if (o.probeFile) {
-    text += `__jx_x=$?; trap - EXIT; printf 'c %s' "$__jx_x" > ${
+    text += `__jx_x=$?; trap - EXIT; command printf 'c %s' "$__jx_x" > ${
       shQuote(o.probeFile)
-    }; exit $__jx_x\n`;
+    }; exit "$__jx_x"\n`;
   }
   if (o.dumpFile) {
-    text += `__jx_x=$?; __jx_o=$-; set +eu; trap - EXIT; __jx_d c "$@"\nexit $__jx_x\n`;
+    text += `__jx_x=$?; __jx_o=$-; set +eu; trap - EXIT; __jx_d c "$@"\nexit "$__jx_x"\n`;
   }
   return text;
 }
 
 function dump(file: string): string {
-  return `__jx_m=$1; shift; { printf '%s %s\\n' "$__jx_m" "$__jx_x"; umask; printf '%s\\n' "$__jx_o"; ` +
-    `pwd; printf '\\036\\n'; export -p; printf '\\036\\n'; set; printf '\\036\\n%s\\n' "$#"; ` +
-    `printf '%s\\0' "$@"; } > ${shQuote(file)} 2>/dev/null`;
+  // `command`: the script's own functions may be named printf, umask or pwd.
+  const p = "command printf";
+  return `__jx_m=$1; shift; { ${p} '%s %s\\n' "$__jx_m" "$__jx_x"; command umask; ` +
+    `${p} '%s\\n' "$__jx_o"; command pwd; ${p} '\\0\\n'; export -p; ${p} '\\0\\n'; set; ` +
+    `${p} '\\0\\n%s\\n' "$#"; ${p} '%s\\0' "$@"; } > ${shQuote(file)} 2>/dev/null`;
 }
 
 /**
@@ -205,7 +253,7 @@ function dump(file: string): string {
  * ```ts
  * import { initialState, parseDump } from "./state.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * const d = parseDump("c 0\n0022\n\n/tmp\n\x1e\nexport A='1'\n\x1e\nA='1'\nx='y'\n\x1e\n0\n", initialState("/", {}));
+ * const d = parseDump("c 0\n0022\n\n/tmp\n\0\nexport A='1'\n\0\nA='1'\nx='y'\n\0\n0\n", initialState("/", {}));
  * assertEquals(d?.state.vars.get("x"), "y");
  * ```
  */
@@ -223,13 +271,14 @@ export interface Dump {
  * ```ts
  * import { initialState, parseDump } from "./state.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * const d = parseDump("x 3\n0022\n\n/tmp\n\x1e\n\n\x1e\n\n\x1e\n0\n", initialState("/", {}));
+ * const d = parseDump("x 3\n0022\n\n/tmp\n\0\n\n\0\n\n\0\n0\n", initialState("/", {}));
  * // the shell exited with status 3
  * assertEquals([d?.exited, d?.status], [true, 3]);
  * ```
  */
 export function parseDump(text: string, prev: ShState): Dump | undefined {
-  const sections = text.split("\n\x1e\n");
+  // NUL: no variable's value can hold one (a value may hold any other byte: \x1e, newlines).
+  const sections = text.split(SEP);
   if (sections.length < 4) return undefined;
   const head = sections[0].split("\n");
   const m = /^([xc]) (\d+)$/.exec(head[0] ?? "");
@@ -240,16 +289,18 @@ export function parseDump(text: string, prev: ShState): Dump | undefined {
   const env: Record<string, string> = {};
   const exportedNames: string[] = [];
   for (const [k, v] of assignments(sections[1], "export ")) {
+    // jx's own variables are exported too under `set -a`.
+    if (JX_VARS.has(k)) continue;
     if (v === undefined) exportedNames.push(k);
     else env[k] = v;
   }
   const vars = new Map<string, string>();
   for (const [k, v] of assignments(sections[2], "")) {
-    if (v === undefined || k in env || k.startsWith("__jx") || NOT_CARRIED.has(k)) continue;
+    if (v === undefined || k in env || JX_VARS.has(k) || NOT_CARRIED.has(k)) continue;
     if (SHELL_DEFAULTS[k]?.includes(v)) continue;
     vars.set(k, v);
   }
-  const rest = sections.slice(3).join("\n\x1e\n");
+  const rest = sections.slice(3).join(SEP);
   const nl = rest.indexOf("\n");
   const count = Number(rest.slice(0, nl));
   const positional = count ? rest.slice(nl + 1).split("\0").slice(0, count) : [];

@@ -42,12 +42,13 @@ async function run(cmd: string, args: string[], dir: string): Promise<Outcome> {
   };
 }
 
-/** Every file and directory under `dir`: path → content (base64) or "<dir>". */
+/** Every file and directory under `dir`: path → content, "<dir>" or "<link to TARGET>". */
 async function listFiles(dir: string, prefix = ""): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for await (const e of Deno.readDir(`${dir}/${prefix}`)) {
     const rel = prefix + e.name;
-    if (e.isDirectory) {
+    if (e.isSymlink) out.set(rel, `<link to ${await Deno.readLink(`${dir}/${rel}`)}>`);
+    else if (e.isDirectory) {
       out.set(rel + "/", "<dir>");
       for (const [k, v] of await listFiles(dir, rel + "/")) out.set(k, v);
     } else {
@@ -119,6 +120,41 @@ Deno.test("jx sh = sh: a here-document left open at the end of the script", asyn
     "rest-newline.sh": "sleep 0 &\ncat <<'EOF'\n$x abc\n",
   };
   for (const [name, source] of Object.entries(scripts)) await compare(name, source);
+});
+
+Deno.test("jx sh = sh: bytes that are not UTF-8, in the script, in values and in the environment", async () => {
+  // A Latin-1 script (0xe9: é), and a value holding 0xff carried from job to job, exported too.
+  const enc = (t: string) => [...new TextEncoder().encode(t)];
+  const script = new Uint8Array([
+    ...enc("echo caf"),
+    0xe9,
+    ...enc(" > f\nx=$(printf 'a\\377b')\nexport x\ny=after\necho $y\n"),
+    ...enc('printf %s "$x" > g\nsh -c \'printf %s "$x"\' > h\nod -An -c f g h\n'),
+  ]);
+  const dirs = await Promise.all([0, 1, 2].map(() => tempDir()));
+  try {
+    for (const d of dirs) await Deno.writeFile(`${d}/script.sh`, script);
+    const jx = ["sh", "-j4", "script.sh"];
+    const [want, ...got] = await Promise.all([
+      run("sh", ["script.sh"], dirs[0]),
+      run(DENO, ["run", "-A", "--quiet", `${ROOT}/cli.ts`, ...jx], dirs[1]),
+      run(BUN, [`${ROOT}/cli.ts`, ...jx], dirs[2]),
+    ]);
+    assert.match(want.stdout, /a 377 +b/);
+    for (const [k, g] of got.entries()) {
+      assert.equal(g.stdout, want.stdout, `stdout (${k ? "bun" : "deno"})`);
+      assert.equal(g.stderr, want.stderr);
+      for (const f of ["f", "g", "h"]) {
+        assert.deepEqual(
+          await Deno.readFile(`${dirs[k + 1]}/${f}`),
+          await Deno.readFile(`${dirs[0]}/${f}`),
+          f,
+        );
+      }
+    }
+  } finally {
+    for (const d of dirs) await Deno.remove(d, { recursive: true });
+  }
 });
 
 Deno.test("jx sh = sh: stdout and stderr to one file keep their order in a job", async () => {
