@@ -357,19 +357,24 @@ async function steps(
 
   await t.step("under an existing allocation: steps in it, the allocation left alone", async () => {
     const got = slurm(env, "salloc", "--no-shell", "--ntasks=2", "--job-name=outer");
-    const id = /Granted job allocation (\d+)/.exec(got)![1];
-    const inner = await openSlurm({
-      reactor,
-      env: { ...env, SLURM_JOB_ID: id, SLURM_NTASKS: "2", SLURM_CPUS_ON_NODE: "2" },
-      cwd: dir,
-      cpus: 8,
-    });
-    assert.deepEqual(inner.allocationFor(undefined), { id, own: false, cpus: 2 });
-    const r = await runStep(inner, dir, 'echo "$SLURM_JOB_ID $SLURM_NTASKS"');
-    assert.deepEqual(r.stdout, `${id} 1\n`); // the outer SLURM_NTASKS=2 did not make two tasks
-    await inner.close();
-    assert.match(queue(env), new RegExp(`^${id} outer RUNNING$`));
-    slurm(env, "scancel", id);
+    const id = /Granted job allocation (\d+)/.exec(got)?.[1];
+    assert.ok(id, got);
+    try {
+      const inner = await openSlurm({
+        reactor,
+        env: { ...env, SLURM_JOB_ID: id, SLURM_NTASKS: "2", SLURM_CPUS_ON_NODE: "2" },
+        cwd: dir,
+        cpus: 8,
+      });
+      assert.deepEqual(inner.allocationFor(undefined), { id, own: false, cpus: 2 });
+      const r = await runStep(inner, dir, 'echo "$SLURM_JOB_ID $SLURM_NTASKS"');
+      assert.deepEqual(r.stdout, `${id} 1\n`); // the outer SLURM_NTASKS=2 did not make two tasks
+      await inner.close();
+      assert.match(queue(env), new RegExp(`^${id} outer RUNNING$`));
+    } finally {
+      // Always: a failure here must not leave its CPUs held for the next steps.
+      slurm(env, "scancel", id);
+    }
   });
 
   await t.step("a pending allocation: said again while it waits, with Slurm's reason", async () => {
@@ -379,7 +384,14 @@ async function steps(
       stdout: "null",
       stderr: "null",
     }).spawn();
-    while (!/ blocker RUNNING/.test(queue(env))) await new Promise((r) => setTimeout(r, 50));
+    const until = Date.now() + 30_000;
+    while (!/ blocker RUNNING/.test(queue(env))) {
+      if (Date.now() > until) {
+        blocker.kill("SIGKILL");
+        throw new Error(`the blocker never ran: ${queue(env)}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const said: string[] = [];
     const opening = openSlurm({
       reactor,
@@ -389,7 +401,12 @@ async function steps(
       noticeMs: 300,
       warn: (m) => said.push(m),
     });
+    const saidBy = Date.now() + 30_000;
     while (!said.some((w) => /still waiting for allocation \d+ after \d+ s \(reason: /.test(w))) {
+      if (Date.now() > saidBy) {
+        slurm(env, "scancel", "-n", "blocker");
+        throw new Error(`never said it still waits: ${JSON.stringify(said)}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     slurm(env, "scancel", "-n", "blocker");
@@ -499,7 +516,14 @@ async function steps(
       stderr: "null",
     }).spawn();
     try {
-      while (!/ blocker RUNNING/.test(queue(env))) await new Promise((r) => setTimeout(r, 50));
+      const until = Date.now() + 30_000;
+      while (!/ blocker RUNNING/.test(queue(env))) {
+        if (Date.now() > until) {
+          blocker.kill("SIGKILL");
+          throw new Error(`the blocker never ran: ${queue(env)}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const said: string[] = [];
       const s4 = new SlurmSession({ reactor, env, cwd: dir, cpus: 2, warn: (m) => said.push(m) });
       const step = runStep(s4, dir, "touch ran");
