@@ -305,7 +305,13 @@ async function steps(
     assert.deepEqual([segv.exit.code, segv.exit.signal], [null, "SIGSEGV"]);
     assert.deepEqual(segv.stderr, "");
     const term = await runStep(s, dir, "kill -TERM $$");
-    assert.deepEqual([term.exit.code, term.exit.signal], [null, "SIGTERM"]);
+    // srun names the signal only when its "Terminated" line comes before the step's end; on a
+    // loaded machine CI saw it not (once): then all jx has is srun's own exit, 128+15, which a
+    // job's `exit 143` gives too.
+    assert.ok(
+      term.exit.code === null ? term.exit.signal === "SIGTERM" : term.exit.code === 143,
+      JSON.stringify(term.exit),
+    );
   });
 
   await t.step("a timeout's SIGTERM reaches the job through scancel; nothing left", async () => {
