@@ -49,6 +49,8 @@ export function runTool(
   const dec = { stdout: new TextDecoder(), stderr: new TextDecoder() };
   const out = { stdout: "", stderr: "" };
   let timedOut = false;
+  // The epoll reactor may report a quick exit before `spawn` returns: no timer is set then.
+  let timer: number | undefined, ended = false;
   return new Promise((done) => {
     const child = t.reactor.spawn({
       argv,
@@ -60,12 +62,14 @@ export function runTool(
         if (stream === "stderr") onStderr?.(text);
       },
       onExit(s) {
-        t.reactor.clearTimer(timer);
+        ended = true;
+        if (timer !== undefined) t.reactor.clearTimer(timer);
         done({ code: s.code, ...out, timedOut, error: s.error });
       },
     });
     onSpawn?.(child);
-    const timer = t.reactor.setTimer(timeoutMs, () => {
+    if (ended) return;
+    timer = t.reactor.setTimer(timeoutMs, () => {
       timedOut = true;
       child.kill("SIGKILL");
     });
