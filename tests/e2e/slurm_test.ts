@@ -56,6 +56,18 @@ function busy(ms: number): void {
   while (Date.now() < until) { /* busy */ }
 }
 
+/** Waits until the blocker job holds the CPUs; gives up (killing it) after 30 s. */
+async function blockerRunning(env: Record<string, string>, blocker: Deno.ChildProcess) {
+  const until = Date.now() + 30_000;
+  while (!/ blocker RUNNING/.test(queue(env))) {
+    if (Date.now() > until) {
+      blocker.kill("SIGKILL");
+      throw new Error(`the blocker never ran: ${queue(env)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** What is left of jobs and steps in squeue. */
 function queue(env: Record<string, string>): string {
   return (slurm(env, "squeue", "-h", "-o", "%i %j %T") +
@@ -390,14 +402,7 @@ async function steps(
       stdout: "null",
       stderr: "null",
     }).spawn();
-    const until = Date.now() + 30_000;
-    while (!/ blocker RUNNING/.test(queue(env))) {
-      if (Date.now() > until) {
-        blocker.kill("SIGKILL");
-        throw new Error(`the blocker never ran: ${queue(env)}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await blockerRunning(env, blocker);
     const said: string[] = [];
     const opening = openSlurm({
       reactor,
@@ -522,14 +527,7 @@ async function steps(
       stderr: "null",
     }).spawn();
     try {
-      const until = Date.now() + 30_000;
-      while (!/ blocker RUNNING/.test(queue(env))) {
-        if (Date.now() > until) {
-          blocker.kill("SIGKILL");
-          throw new Error(`the blocker never ran: ${queue(env)}`);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await blockerRunning(env, blocker);
       const said: string[] = [];
       const s4 = new SlurmSession({ reactor, env, cwd: dir, cpus: 2, warn: (m) => said.push(m) });
       const step = runStep(s4, dir, "touch ran");
