@@ -486,25 +486,9 @@ export class Module implements Subscriber {
     return true;
   }
 
+  /** Its process (and group) ended: what it becomes: stopped, restarting, failed. */
   private ended(st: ExitStatus): void {
-    const r = this.h.reactor;
-    this.alive = false;
-    this.handle = undefined;
-    this.group = 0;
-    this.pid = 0;
-    this.probe?.cancel();
-    this.probe = undefined;
-    this.health?.cancel();
-    this.health = undefined;
-    this.closeLog();
-    for (const t of [this.graceTimer, this.killTimer, this.stableTimer, this.groupTimer]) {
-      if (t !== undefined) r.clearTimer(t);
-    }
-    this.graceTimer =
-      this.killTimer =
-      this.stableTimer =
-      this.groupTimer =
-        undefined;
+    this.forgetProcess();
     const how = this.unhealthy ?? describeExit(st);
     const ended = { exit: st.code, signal: st.signal };
     // Ended by jx for failing its health check: a failure, whatever its exit status.
@@ -518,7 +502,7 @@ export class Module implements Subscriber {
     } else if (!this.h.closing() && wantsRestart(this.spec, st, this.restarts)) {
       this.restarts++;
       const wait = backoffMs(this.restarts);
-      this.restartTimer = r.setTimer(wait, () => this.spawn());
+      this.restartTimer = this.h.reactor.setTimer(wait, () => this.spawn());
       this.set(isFailure(st) ? "failed" : "stopped", {
         ...ended,
         reason: how,
@@ -526,24 +510,54 @@ export class Module implements Subscriber {
         backoff_ms: wait,
       });
     } else {
-      const wasStarting = this.state === "starting";
-      const policy = this.spec.restart ?? "no";
-      const max = this.spec.maxRestarts ?? DEFAULT_MAX_RESTARTS;
-      let reason = wasStarting && !isFailure(st) ? `exited before it was ready (${how})` : how;
-      if (policy !== "no" && this.restarts >= max && !this.h.closing()) {
-        reason += `; gave up after ${max} restart${max === 1 ? "" : "s"}`;
-      }
-      this.takeQueue();
-      if (isFailure(st) || wasStarting) {
-        this.reason = reason;
-        this.set("failed", { ...ended, reason });
-        this.settle("failed");
-      } else {
-        // It ended by itself, not stopped by jx or a user: the reason says how.
-        this.set("stopped", { ...ended, reason });
-        this.settle("cancelled");
-      }
+      this.endedForGood(st, how, ended);
     }
     this.gone();
+  }
+
+  /** Drops what belonged to the process that ended: its handle, checks, log and timers. */
+  private forgetProcess(): void {
+    this.alive = false;
+    this.handle = undefined;
+    this.group = 0;
+    this.pid = 0;
+    this.probe?.cancel();
+    this.probe = undefined;
+    this.health?.cancel();
+    this.health = undefined;
+    this.closeLog();
+    for (const t of [this.graceTimer, this.killTimer, this.stableTimer, this.groupTimer]) {
+      if (t !== undefined) this.h.reactor.clearTimer(t);
+    }
+    this.graceTimer =
+      this.killTimer =
+      this.stableTimer =
+      this.groupTimer =
+        undefined;
+  }
+
+  /** Ended, not to be restarted: failed (or ended before it was ready), or stopped by itself. */
+  private endedForGood(
+    st: ExitStatus,
+    how: string,
+    ended: { exit: number | null; signal: string | null },
+  ): void {
+    const wasStarting = this.state === "starting";
+    const policy = this.spec.restart ?? "no";
+    const max = this.spec.maxRestarts ?? DEFAULT_MAX_RESTARTS;
+    let reason = wasStarting && !isFailure(st) ? `exited before it was ready (${how})` : how;
+    if (policy !== "no" && this.restarts >= max && !this.h.closing()) {
+      reason += `; gave up after ${max} restart${max === 1 ? "" : "s"}`;
+    }
+    this.takeQueue();
+    if (isFailure(st) || wasStarting) {
+      this.reason = reason;
+      this.set("failed", { ...ended, reason });
+      this.settle("failed");
+    } else {
+      // It ended by itself, not stopped by jx or a user: the reason says how.
+      this.set("stopped", { ...ended, reason });
+      this.settle("cancelled");
+    }
   }
 }

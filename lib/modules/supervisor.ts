@@ -489,60 +489,71 @@ export class Supervisor implements ModuleHost {
         modules_by_delivery: r,
       };
     }
-    const action = req.action;
-    const name = req.module;
-    const m = this.modules.get(name);
-    if (!m) {
-      const why = this.unregistered.get(name);
-      if (why) return { ok: false, error: `module '${name}' is not registered (${why})` };
-      if (this.jobState(name) !== undefined) {
-        return { ok: false, error: `'${name}' is a job; ctl ${action} acts on modules` };
-      }
-      return { ok: false, error: `no module '${name}' in this run` };
-    }
-    if (this.closing && (action === "start" || action === "restart")) {
+    const m = this.modules.get(req.module);
+    if (!m) return { ok: false, error: this.notAModule(req.module, req.action) };
+    if (this.closing && (req.action === "start" || req.action === "restart")) {
       return { ok: false, error: "the run is ending" };
     }
-    const no = refusal(action, m.state);
-    if (no && !(action === "stop" && m.live)) return { ok: false, error: no };
+    const no = refusal(req.action, m.state);
+    if (no && !(req.action === "stop" && m.live)) return { ok: false, error: no };
+    const error = await this.act(m, req);
+    if (error) return { ok: false, error };
+    return {
+      ok: true,
+      state: m.state,
+      ...(m.reason && m.state === "failed" ? { error: m.reason } : {}),
+    };
+  }
+
+  /** Why a module request names no module of this run. */
+  private notAModule(name: string, action: string): string {
+    const why = this.unregistered.get(name);
+    if (why) return `module '${name}' is not registered (${why})`;
+    if (this.jobState(name) !== undefined) {
+      return `'${name}' is a job; ctl ${action} acts on modules`;
+    }
+    return `no module '${name}' in this run`;
+  }
+
+  /** Acts on a module the request may act on; an error to answer, or nothing. */
+  private async act(
+    m: Module,
+    req: Exclude<CtlRequest, { action: "status" | "publish" }>,
+  ): Promise<string | undefined> {
+    const action = req.action;
     switch (action) {
       case "pause":
         m.pause();
-        break;
+        return;
       case "resume":
         m.resume();
-        break;
+        return;
       case "stop":
         // A foreground run keeps waiting for a module stopped this way.
         m.stoppedByUser = true;
         // What waits for it to be ready cannot run: a failure, not a cancelled run.
         await m.stop(req.action === "stop" && !!req.drain, "failed");
-        break;
+        return;
       case "start": {
         const waiting = this.unmetNeeds(m.spec);
-        if (waiting.length) return { ok: false, error: `waits for ${waiting.join(", ")}` };
+        if (waiting.length) return `waits for ${waiting.join(", ")}`;
         // A failed one still being ended, or a pending restart: what waits for it waits for this start.
         if (m.live) await m.stop(false, "keep");
         m.start();
         await new Promise((r) => m.onSettled(r));
-        break;
+        return;
       }
       case "restart":
         m.stoppedByUser = true;
         await m.stop(false, "keep"); // what waits for it waits for the new start
         m.start();
         await new Promise((r) => m.onSettled(r));
-        break;
+        return;
       default: {
         const _assertNever: never = action;
-        return { ok: false, error: `unknown action ${JSON.stringify(_assertNever)}` };
+        return `unknown action ${JSON.stringify(_assertNever)}`;
       }
     }
-    return {
-      ok: true,
-      state: m.state,
-      ...(m.reason && m.state === "failed" ? { error: m.reason } : {}),
-    };
   }
 
   /** The needs of a module that have not succeeded (jobs) or are not running (modules). */

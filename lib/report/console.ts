@@ -257,22 +257,7 @@ export class ConsoleReporter implements Reporter {
         this.startClock(e.t);
         break;
       case "job.start":
-        // An interactive job has the terminal: the status line stays away until it ends.
-        if (this.o.graph?.byName.get(e.job)?.interactive) {
-          this.clearStatus();
-          this.aside = e.job;
-        }
-        this.board.start(e.job, e.t);
-        this.seen(e.job);
-        if (!this.jobs.has(e.job)) {
-          this.jobs.set(e.job, newView());
-        }
-        if (this.o.verbose) {
-          this.out(
-            2,
-            this.c("2", `jx: start ${esc(e.job)} (pid ${e.pid}, attempt ${e.attempt})\n`),
-          );
-        }
+        this.jobStart(e);
         break;
       case "job.output":
         this.output(e.job, e.stream, e.chunk);
@@ -285,28 +270,14 @@ export class ConsoleReporter implements Reporter {
         this.moduleState(e);
         break;
       case "job.add":
-        this.board.added();
-        if (this.o.verbose) {
-          const line = e.line ? ` line ${e.line}` : "";
-          this.out(2, this.c("2", `jx: add ${esc(e.job)} (from ${esc(e.by)}${line})\n`));
-        }
+        this.jobAdd(e);
         break;
       case "emit.error":
         this.out(2, this.c("31", `jx: ${esc(e.error)}`) + "\n");
         this.errorSaid(e);
         break;
       case "job.skip":
-        this.board.skip(e.job);
-        this.skipped.push({ job: e.job, reason: e.reason, because: e.because, may: e.may });
-        if (e.reason === "dry-run") {
-          const spec = this.o.graph?.byName.get(e.job);
-          // Up to date now, but after a job that would run: only if that one's outputs change.
-          const may = e.may ? `  (may run: after ${e.because})` : "";
-          this.dryLine(esc(`${e.job}: ${spec?.command ?? ""}${may}`) + "\n");
-        } else if (this.o.verbose) {
-          const why = e.because ? ` (${e.because})` : "";
-          this.out(2, this.c("2", esc(`jx: skip ${e.job}: ${e.reason}${why}`) + "\n"));
-        }
+        this.jobSkip(e);
         break;
       case "run.end":
         this.stopClock();
@@ -324,6 +295,43 @@ export class ConsoleReporter implements Reporter {
       }
     }
     this.drawStatus(e.t, true);
+  }
+
+  /** A job starts: its view, `-v`'s line; an interactive job has the terminal until it ends. */
+  private jobStart(e: Extract<RunEvent, { type: "job.start" }>): void {
+    if (this.o.graph?.byName.get(e.job)?.interactive) {
+      this.clearStatus();
+      this.aside = e.job;
+    }
+    this.board.start(e.job, e.t);
+    this.seen(e.job);
+    if (!this.jobs.has(e.job)) this.jobs.set(e.job, newView());
+    if (this.o.verbose) {
+      this.out(2, this.c("2", `jx: start ${esc(e.job)} (pid ${e.pid}, attempt ${e.attempt})\n`));
+    }
+  }
+
+  /** A job an `emits: jobs` job added: counted, and named under `-v`. */
+  private jobAdd(e: Extract<RunEvent, { type: "job.add" }>): void {
+    this.board.added();
+    if (!this.o.verbose) return;
+    const line = e.line ? ` line ${e.line}` : "";
+    this.out(2, this.c("2", `jx: add ${esc(e.job)} (from ${esc(e.by)}${line})\n`));
+  }
+
+  /** A skip: kept for the summary; a dry run's line, or `-v`'s reason. */
+  private jobSkip(e: Extract<RunEvent, { type: "job.skip" }>): void {
+    this.board.skip(e.job);
+    this.skipped.push({ job: e.job, reason: e.reason, because: e.because, may: e.may });
+    if (e.reason === "dry-run") {
+      const spec = this.o.graph?.byName.get(e.job);
+      // Up to date now, but after a job that would run: only if that one's outputs change.
+      const may = e.may ? `  (may run: after ${e.because})` : "";
+      this.dryLine(esc(`${e.job}: ${spec?.command ?? ""}${may}`) + "\n");
+    } else if (this.o.verbose) {
+      const why = e.because ? ` (${e.because})` : "";
+      this.out(2, this.c("2", esc(`jx: skip ${e.job}: ${e.reason}${why}`) + "\n"));
+    }
   }
 
   /** Whether `name`'s output goes out line by line as it comes: stream mode, or a foreground module. */
@@ -748,20 +756,8 @@ export class ConsoleReporter implements Reporter {
 
   /** Prints the summary on stderr: counts, failures with what they caused to skip, slow jobs. */
   private summary(e: Extract<RunEvent, { type: "run.end" }>): void {
-    const lines: string[] = [];
     const dryRun = this.skipped.filter((s) => s.reason === "dry-run");
-    if (dryRun.length) {
-      const mods = dryRun.filter((s) => this.o.graph?.byName.get(s.job)?.kind === "module").length;
-      const may = dryRun.filter((s) => s.may && this.o.graph?.byName.get(s.job)?.kind !== "module")
-        .length;
-      const jobs = dryRun.length - mods - may;
-      const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
-      const what = [jobs ? plural(jobs, "job") : "", mods ? plural(mods, "module") : ""]
-        .filter((x) => x).join(" and ");
-      const maybe = may ? `${what ? ", " : ""}${plural(may, "job")} may run` : "";
-      this.write(2, `jx: dry run: ${what}${what ? " would run" : ""}${maybe}\n`);
-      return;
-    }
+    if (dryRun.length) return this.dryRunSummary(dryRun);
     const counts = new Map(this.endedCounts);
     if (this.upToDateMany) counts.set("up to date", this.upToDateMany);
     for (const s of this.skipped) {
@@ -769,37 +765,23 @@ export class ConsoleReporter implements Reporter {
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     // Names and errors quoted in these lines have their control characters escaped.
+    const lines: string[] = [];
     for (const m of this.moduleFailures) {
       lines.push(this.c("31", esc(`  ✗ module ${m.module}: ${m.reason}`)));
-      for (const s of this.skipped) {
-        if (s.because === m.module && s.reason === "dependency-failed") {
-          lines.push(this.c("2", esc(`      skipped ${s.job}: depends on ${m.module}`)));
-        }
-      }
+      lines.push(...this.skippedFor(m.module));
     }
-    const failures = this.failures;
     // Root causes in the order they ended, each followed by what it cancelled.
-    for (const f of failures) {
+    for (const f of this.failures) {
       lines.push(
         this.c("31", `  ✗ ${esc(f.job)}: ${this.describe(f)}`) +
           (f.error ? ` ${esc(f.error)}` : ""),
       );
-      for (const s of this.skipped) {
-        if (s.because === f.job && s.reason === "dependency-failed") {
-          lines.push(this.c("2", esc(`      skipped ${s.job}: depends on ${f.job}`)));
-        }
-      }
+      lines.push(...this.skippedFor(f.job));
     }
     const notRun = this.skipped.filter((s) => s.reason === "cancelled").length;
-    if (notRun && failures.length && e.status === "failed") {
-      lines.push(
-        this.c(
-          "2",
-          `  ${notRun} job${
-            notRun === 1 ? "" : "s"
-          } not started after the failure (use -k to keep going)`,
-        ),
-      );
+    if (notRun && this.failures.length && e.status === "failed") {
+      const jobs = `${notRun} job${notRun === 1 ? "" : "s"}`;
+      lines.push(this.c("2", `  ${jobs} not started after the failure (use -k to keep going)`));
     }
     const slow = this.slowest;
     if (slow.length && this.endedCount > 1) {
@@ -812,6 +794,26 @@ export class ConsoleReporter implements Reporter {
     // A watch cycle ends with jx watch's own line instead.
     if (!this.o.cycle) lines.push(this.verdictLine(e, counts));
     if (lines.length) this.write(2, lines.join("\n") + "\n");
+  }
+
+  /** The summary's lines for the jobs skipped because `cause` (a job or a module) failed. */
+  private skippedFor(cause: string): string[] {
+    return this.skipped
+      .filter((s) => s.because === cause && s.reason === "dependency-failed")
+      .map((s) => this.c("2", esc(`      skipped ${s.job}: depends on ${cause}`)));
+  }
+
+  /** A dry run's one line: `jx: dry run: 3 jobs and 1 module would run, 2 jobs may run`. */
+  private dryRunSummary(dryRun: readonly { job: string; may?: boolean }[]): void {
+    const kind = (job: string) => this.o.graph?.byName.get(job)?.kind;
+    const mods = dryRun.filter((s) => kind(s.job) === "module").length;
+    const may = dryRun.filter((s) => s.may && kind(s.job) !== "module").length;
+    const jobs = dryRun.length - mods - may;
+    const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
+    const what = [jobs ? plural(jobs, "job") : "", mods ? plural(mods, "module") : ""]
+      .filter((x) => x).join(" and ");
+    const maybe = may ? `${what ? ", " : ""}${plural(may, "job")} may run` : "";
+    this.write(2, `jx: dry run: ${what}${what ? " would run" : ""}${maybe}\n`);
   }
 
   /**
