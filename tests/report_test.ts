@@ -228,6 +228,26 @@ Deno.test("MemoryKeeper: past its limit it collects, then waits for the margin t
   assert.equal(idle.collections, 0, "under the limit: nothing");
 });
 
+Deno.test("MemoryKeeper: a heap that seems not to grow (Bun's) is collected again after a few looks past the limit", async () => {
+  const { MemoryKeeper } = await import("../lib/report/memory.ts");
+  // A margin no heap fills: only the looks can make a second collection due.
+  const keeper = new MemoryKeeper({
+    limitBytes: 1,
+    marginBytes: 1 << 40,
+    every: 1,
+    looksBetween: 3,
+  });
+  keeper.event(end("j0"));
+  assert.equal(keeper.collections, 1, "over the limit: collected");
+  keeper.event(end("j1"));
+  keeper.event(end("j2"));
+  assert.equal(keeper.collections, 1, "not at every look");
+  keeper.event(end("j3"));
+  assert.equal(keeper.collections, 2, "the third look past the limit since the last collection");
+  for (let i = 4; i < 7; i++) keeper.event(end(`j${i}`));
+  assert.equal(keeper.collections, 3, "and every third after it");
+});
+
 Deno.test("a jx watch cycle: no verdict line (watch has its own), a restart's cancel said plainly", () => {
   let out = "", err = "";
   const r = new ConsoleReporter({
