@@ -26,6 +26,7 @@ import {
   pathCount,
   type RecordFrom,
   recordNoop,
+  settleRacy,
   stampOf,
 } from "../state/noop.ts";
 import { FLAG_VARS } from "../jobserver/makeflags.ts";
@@ -256,6 +257,8 @@ function diffUnderLock(
     // Paths changed: the full way goes on from what was found, under this same hold of the
     // lock (another run between a release and a retake could change files the diff never saw).
     keep = !!diff?.changed.size;
+    // Racy paths this diff checked by content past their window: by stamp from now on.
+    if (diff && !keep) settleRacy(baseDir, file, diff);
   } finally {
     if (!keep) lock.release();
   }

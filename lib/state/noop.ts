@@ -606,6 +606,35 @@ export function recordNoop(
   return write(baseDir, path, r);
 }
 
+/**
+ * After a diff that found nothing changed, drops from its record the racy
+ * paths it checked by content that are racy no more (their mtime and ctime
+ * more than `RACY_MS` before the diff started: an edit from now on moves
+ * the stamp), and writes the record again when it dropped one: without it
+ * every no-op until the next full run hashed them again (a big output the
+ * last job wrote, at every no-op). Call it holding the run lock.
+ *
+ * @example
+ * ```ts
+ * import { diffNoop, settleRacy } from "./noop.ts";
+ * const d = diffNoop("/p", "/p/jobs.yaml", "key");
+ * if (d && d.changed.size === 0) settleRacy("/p", "/p/jobs.yaml", d);
+ * ```
+ */
+export function settleRacy(baseDir: string, file: string, diff: NoopDiff): boolean {
+  const r = diff.record;
+  if (!r.racy.length || diff.changed.size) return false;
+  const still: (number | string)[] = [];
+  for (let k = 0; k + 1 < r.racy.length; k += 2) {
+    const s = (r.racy[k] as number) * W;
+    const newest = Math.max(r.stamps[s + 1], r.stamps[s + 3]);
+    if (!(diff.checkedAt - newest > RACY_MS)) still.push(r.racy[k], r.racy[k + 1]);
+  }
+  if (still.length === r.racy.length) return false;
+  r.racy = still;
+  return write(baseDir, noopRecordPath(baseDir, file), r, true);
+}
+
 /** Writes record `r` to `path` (atomic: temp file, then rename); false when it cannot. */
 function write(baseDir: string, path: string, r: NoopRecord, sameHead = false): boolean {
   const tmp = `${path}.${pid()}.tmp`;

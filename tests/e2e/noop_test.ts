@@ -977,3 +977,36 @@ Deno.test("no-op fast path: --events or --trace over a file the run reads (a dot
     assert.equal(await Deno.readTextFile(`${dir}/.env`), "X=1\n", `${flag}: .env kept`);
   }
 });
+
+Deno.test("no-op fast path: racy paths it checked by content past the racy window settle (not hashed at every no-op)", async () => {
+  const { decodeRecord, noopRecordPath } = await import("../../lib/state/noop.ts");
+  // The job leaves its output's mtime 2 s ahead: racy at the record's writing however slow the
+  // machine, and past the racy window once that time has gone by.
+  const dir = await tempDir({
+    "jobs.yaml":
+      "jobs:\n  a:\n    run: cp in.txt out.txt && touch -d @$(( $(date +%s) + 2 )) out.txt\n" +
+      "    reads: [in.txt]\n    writes: [out.txt]\n",
+    "in.txt": "1\n",
+  });
+  const racy = async () => {
+    const r = decodeRecord(
+      await Deno.readFile(noopRecordPath(dir, `${dir}/jobs.yaml`)),
+    ) as NoopRecord;
+    return r.racy.filter((_, k) => k % 2 === 0).map((i) => r.paths[i as number]);
+  };
+  assert.equal((await runJx(["run"], { cwd: dir })).code, 0);
+  assert.deepEqual(await racy(), ["out.txt"]);
+  const ahead = (await Deno.stat(`${dir}/out.txt`)).mtime!.getTime();
+  // Within the window: checked by content, still racy.
+  assert.match((await runJx(["run", "-v"], { cwd: dir })).stderr, /^jx: no-op: /m);
+  if (Date.now() < ahead) assert.deepEqual(await racy(), ["out.txt"]);
+  await new Promise((r) => setTimeout(r, Math.max(0, ahead - Date.now()) + 200));
+  // Past it: checked by content once more, then settled (the record written again without it).
+  assert.match((await runJx(["run", "-v"], { cwd: dir })).stderr, /^jx: no-op: /m);
+  assert.deepEqual(await racy(), []);
+  // Settled, an edit is still seen (by its stamp).
+  await Deno.writeTextFile(`${dir}/out.txt`, "edited\n");
+  assert.equal((await runJx(["run"], { cwd: dir })).code, 0);
+  assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "1\n");
+  await Deno.remove(dir, { recursive: true });
+});
