@@ -382,6 +382,29 @@ interface Executor {
 }
 
 /**
+ * Tests' seams (tests/e2e/slurm_run_test.ts): a pause right at the grant
+ * (`JX_SLURM_GRANT_PAUSE_MS`), or right before the release at the end
+ * (`JX_SLURM_RELEASE_PAUSE_MS`), said on stderr, for a signal there.
+ */
+function slurmSeams(env: Record<string, string>, reactor: Reactor): {
+  onGranted?: (id: string) => Promise<void>;
+  onRelease?: (ids: string[]) => Promise<void>;
+} {
+  const pause = (name: string, what: string) => {
+    const ms = Number(env[name]) || 0;
+    if (!ms) return undefined;
+    return (ids: string | string[]) => {
+      writeAll(2, `jx: ${name}: allocation ${[ids].flat().join(", ")} ${what}; pausing ${ms} ms\n`);
+      return new Promise<void>((ok) => reactor.setTimer(ms, () => ok()));
+    };
+  };
+  return {
+    onGranted: pause("JX_SLURM_GRANT_PAUSE_MS", "granted"),
+    onRelease: pause("JX_SLURM_RELEASE_PAUSE_MS", "to be released"),
+  };
+}
+
+/**
  * The executor of a run whose jobs (some or all) run under Slurm, undefined when every job is
  * local. Nothing reaches Slurm here: the session is checked and its allocation taken when the
  * first Slurm job that must run starts (`SlurmRunner`), so a run whose Slurm jobs are all up to
@@ -406,12 +429,6 @@ async function openExecutor(
   const slurm = await import("../slurm/mod.ts" as string) as typeof import("../slurm/mod.ts");
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(envObject())) if (v !== undefined) env[k] = v;
-  // A test's seam (tests/e2e/slurm_run_test.ts): a pause right at the grant, for a signal there.
-  const pause = Number(env.JX_SLURM_GRANT_PAUSE_MS) || 0;
-  const paused = (id: string) => {
-    writeAll(2, `jx: JX_SLURM_GRANT_PAUSE_MS: allocation ${id} granted; pausing ${pause} ms\n`);
-    return new Promise<void>((ok) => reactor.setTimer(pause, () => ok()));
-  };
   const session = new slurm.SlurmSession({
     reactor,
     env,
@@ -421,7 +438,7 @@ async function openExecutor(
     warn,
     // The run listens too: from salloc to the release, a signal always finds a handler.
     holdSignals: true,
-    onGranted: pause ? paused : undefined,
+    ...slurmSeams(env, reactor),
   });
   const slurmRunner = new slurm.SlurmRunner(session);
   return {

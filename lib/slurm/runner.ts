@@ -200,6 +200,11 @@ export class SlurmRunner implements Runner {
   executorOf(): "slurm" {
     return "slurm";
   }
+
+  /** The session's allocations released (it was opened): before `run.end`, signals heard. */
+  settle(): Promise<void> | undefined {
+    return this.opening ? this.session.close() : undefined;
+  }
 }
 
 /**
@@ -282,6 +287,11 @@ export class ExecutorRunner implements Runner {
   close(): void {
     this.local.close?.();
     this.slurm.close?.();
+  }
+
+  settle(): Promise<void> | undefined {
+    const both = [this.local.settle?.(), this.slurm.settle?.()].filter((p) => p !== undefined);
+    return both.length ? Promise.all(both).then(() => {}) : undefined;
   }
 
   runExit(): number | undefined {
