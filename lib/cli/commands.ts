@@ -372,9 +372,9 @@ interface Executor {
   runner: Runner;
   /**
    * After the run (its exit `exit`), once an open under way has settled: an interrupted open is
-   * said; the executor's failure is thrown (a `JxInputError`: one line, exit 2) unless a signal
-   * ended the run; the allocations are released, and a signal heard meanwhile makes the exit its
-   * own (128+N). Returns the run's exit.
+   * said; the executor's failure is thrown (a `JxInputError`: one line, exit 2) when the run
+   * exits 2 (nothing ran); the allocations are released, and a signal heard meanwhile makes the
+   * exit its own (128+N). Returns the run's exit.
    */
   end(exit: number): Promise<number>;
   /** Releases whatever the session took (after an error); stops listening for signals. */
@@ -450,8 +450,10 @@ async function openExecutor(
       const failure = session.failure, sig = session.interrupted;
       if (failure instanceof slurm.SlurmInterrupted) {
         writeAll(2, `jx: ${failure.message}; what it asked for is cancelled\n`);
-      } else if (failure instanceof JxInputError && !sig && exit < 128) {
-        throw failure; // Slurm cannot run the jobs: exit 2 (a signal's exit wins over it)
+      } else if (failure instanceof JxInputError && !sig && exit === 2) {
+        // Slurm cannot run the jobs and nothing ran: exit 2 with the reason as the last line.
+        // Once a job has run, its Slurm jobs are failed jobs (each with the reason), exit 1.
+        throw failure;
       }
       return sig && exit < 128 ? signalExit(sig) : exit;
     },
