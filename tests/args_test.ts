@@ -3,8 +3,19 @@
  * (a `JxInputError`) for bad input.
  */
 import assert from "node:assert/strict";
-import { COMMAND_OPTIONS, OPTIONS, parseArgs, SHORT, takesOption } from "../lib/cli/args.ts";
+import {
+  COMMAND_OPTIONS,
+  COMMANDS,
+  OPTIONS,
+  OWN_ARGS,
+  parseArgs,
+  SHORT,
+  takesOption,
+} from "../lib/cli/args.ts";
 import { helpText } from "../lib/cli/help.ts";
+import { LINT_HELP, parseLintArgs } from "../lib/access/cli.ts";
+import { CACHE_HELP, parseCacheArgs } from "../lib/cache/cli.ts";
+import { parseUiArgs, UI_HELP } from "../lib/ui/cli.ts";
 import { JxInputError } from "../lib/runtime/errors.ts";
 
 const bad = (argv: string[], msg: RegExp) =>
@@ -146,6 +157,7 @@ Deno.test("args: an option of another command is refused, naming the option and 
 
 Deno.test("args: each command takes its own options, --help, --version and -v", () => {
   for (const [command, own] of Object.entries(COMMAND_OPTIONS)) {
+    if (OWN_ARGS.includes(command)) continue; // their parts parse them (the next test)
     for (const flag of [...own, "--help", "--version", "--verbose"]) {
       const spec = OPTIONS[flag];
       const argv = spec.value ? [command, flag, spec.value.choices?.[0] ?? "1"] : [command, flag];
@@ -158,12 +170,39 @@ Deno.test("args: each command takes its own options, --help, --version and -v", 
   assert.deepEqual(parseArgs(["exec", "-j2", "make", "--format"]).execArgv, ["make", "--format"]);
 });
 
+/** The parsers and help texts of the commands whose parts parse their own arguments. */
+const OWN_PARSERS: Record<string, { parse: (argv: string[]) => unknown; help: string }> = {
+  lint: { parse: parseLintArgs, help: LINT_HELP },
+  ui: { parse: parseUiArgs, help: UI_HELP },
+  cache: { parse: (argv) => parseCacheArgs(["stats", ...argv]), help: CACHE_HELP },
+};
+
+Deno.test("args: every command has a row of COMMAND_OPTIONS, the table its parser agrees with", () => {
+  assert.deepEqual(Object.keys(COMMAND_OPTIONS).sort(), [...COMMANDS].sort());
+  assert.deepEqual(Object.keys(OWN_PARSERS).sort(), [...OWN_ARGS].sort());
+  for (const [command, { parse }] of Object.entries(OWN_PARSERS)) {
+    // What the table says it takes, its parser takes (in both forms when it has a short one)...
+    for (const flag of COMMAND_OPTIONS[command]) {
+      const v = OPTIONS[flag].value ? ["1"] : [];
+      assert.doesNotThrow(() => parse([flag, ...v]), `jx ${command} ${flag}`);
+      const short = Object.entries(SHORT).find(([, l]) => l === flag)?.[0];
+      if (short) assert.doesNotThrow(() => parse([`-${short}`, ...v]), `jx ${command} -${short}`);
+    }
+    // ... and every other option of jx it refuses, as takesOption says.
+    for (const flag of Object.keys(OPTIONS).filter((f) => !takesOption(command, f))) {
+      assert.throws(() => parse([flag, "1"]), JxInputError, `jx ${command} ${flag}`);
+    }
+  }
+  // Options before such a command: bad input that says where they go.
+  bad(["-f", "x.yaml", "lint"], /^lint: its options go after it \(see jx lint --help\)$/);
+});
+
 Deno.test("args: each command's help lists exactly the options it takes", () => {
   const shortOf = new Map(Object.entries(SHORT).map(([s, l]) => [l, `-${s}`]));
   for (const [command, own] of Object.entries(COMMAND_OPTIONS)) {
     if (command === "help") continue; // the general help
-    const text = helpText(command);
-    for (const flag of own) {
+    const text = OWN_PARSERS[command]?.help ?? helpText(command);
+    for (const flag of own.filter((f) => f !== "--help")) {
       const short = shortOf.get(flag);
       const listed = text.includes(flag) || (short && new RegExp(`${short}\\b`).test(text));
       assert.ok(listed, `jx ${command} --help does not list ${flag}`);

@@ -25,7 +25,9 @@ Examples:
 `;
 
 /** Splits `args` into the action and its options; throws `JxInputError` on anything unknown. */
-function parse(args: string[]): { action: string; cacheDir?: string; maxSize?: string } {
+export function parseCacheArgs(
+  args: string[],
+): { action: string; cacheDir?: string; maxSize?: string } {
   const out: { action: string; cacheDir?: string; maxSize?: string } = { action: "" };
   if (args.includes("--help") || args.includes("-h")) return { action: "help" };
   for (let i = 0; i < args.length; i++) {
@@ -54,7 +56,7 @@ export function cmdCache(
   env: Record<string, string | undefined> = process.env,
 ): number {
   try {
-    const a = parse(args);
+    const a = parseCacheArgs(args);
     const store = localStore({ cacheDir: a.cacheDir }, env);
     switch (a.action) {
       case "help":

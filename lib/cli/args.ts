@@ -67,9 +67,13 @@ export interface Args {
   noCache?: boolean;
 }
 
-/** How one long option is parsed: the field it sets, from a value or to a constant. */
+/**
+ * How one long option is parsed: the field it sets, from a value or to a constant. An option that
+ * only a command parsing its own arguments takes (`OWN_ARGS`: `--ignore`, `--port`...) sets no
+ * field here: it is listed for the completions and refused by every command parsed here.
+ */
 export interface OptSpec {
-  key: keyof Args;
+  key?: keyof Args;
   /** Parses the option's value; `choices` lists the accepted values, if they are few. */
   value?: ((v: string, flag: string) => unknown) & { choices?: string[] };
   set?: unknown;
@@ -152,6 +156,11 @@ export const OPTIONS: Record<string, OptSpec> = {
   "--no-cache": { key: "noCache", set: true },
   "--changed-since": { key: "changedSince", value: str },
   "--deps": { key: "deps", set: true },
+  // Taken only by the commands whose part parses its arguments (OWN_ARGS).
+  "--ignore": { value: str },
+  "--port": { value: port },
+  "--host": { value: nonEmpty },
+  "--max-size": { value: nonEmpty },
 };
 
 /** Short options and the long option each stands for. */
@@ -171,16 +180,26 @@ export const COMMANDS = [
   "watch",
   "list",
   "graph",
+  "ui",
   "explain",
   "clean",
   "exec",
   "sh",
+  "lint",
+  "cache",
   "ctl",
   "init",
   "completions",
   "doctor",
   "help",
 ];
+
+/**
+ * The commands whose own part parses their arguments (`jx cache`, `jx ui`, `jx lint`: main.ts
+ * hands them the words after their name). `COMMAND_OPTIONS` lists what each takes all the same,
+ * for the completions; tests/args_test.ts checks that their parsers and help texts agree with it.
+ */
+export const OWN_ARGS = ["cache", "ui", "lint"];
 
 /** Options every command parsed here takes: help, the version, and `-v` (an internal error's stack). */
 const EVERY_COMMAND = ["--help", "--version", "--verbose"];
@@ -242,6 +261,10 @@ export const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   completions: ["--file"],
   doctor: [],
   help: [],
+  // Parsed by their parts (OWN_ARGS): no --version, no -v.
+  ui: ["--file", "--port", "--host", "--help"],
+  lint: ["--file", "--jobs", "--ignore", "--events", "--help"],
+  cache: ["--cache-dir", "--max-size", "--help"],
 };
 
 /** The long options `command` takes (those of every command too), in `OPTIONS`' order. */
@@ -251,7 +274,8 @@ export function optionsOf(command: string): string[] {
 
 /** Whether `command` takes the long option `flag`. */
 export function takesOption(command: string, flag: string): boolean {
-  return EVERY_COMMAND.includes(flag) || !!COMMAND_OPTIONS[command]?.includes(flag);
+  const every = OWN_ARGS.includes(command) ? [] : EVERY_COMMAND;
+  return every.includes(flag) || !!COMMAND_OPTIONS[command]?.includes(flag);
 }
 
 /** Bad input: `typed` (as written; `flag` its long form) is no option of `command`. */
@@ -312,6 +336,22 @@ function splitOption(
 }
 
 /**
+ * The command `word` names. Bad input when it names none, or names one whose part parses its own
+ * arguments (main.ts hands those the words after their name: `jx -f F lint` never reaches it).
+ */
+function commandOf(word: string): string {
+  if (!COMMANDS.includes(word)) {
+    throw new JxInputError(
+      `unknown command '${word}'${didYouMean(word, COMMANDS)} (see jx --help)`,
+    );
+  }
+  if (OWN_ARGS.includes(word)) {
+    throw new JxInputError(`${word}: its options go after it (see jx ${word} --help)`);
+  }
+  return word;
+}
+
+/**
  * Parses `argv` (without the program name).
  *
  * @example
@@ -334,14 +374,8 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
         a.execArgv = argv.slice(i); // the command (or script) ends jx's options
         break;
       }
-      if (!a.command && !rest) {
-        if (!COMMANDS.includes(arg)) {
-          throw new JxInputError(
-            `unknown command '${arg}'${didYouMean(arg, COMMANDS)} (see jx --help)`,
-          );
-        }
-        a.command = arg;
-      } else if (a.command !== "ctl" && /^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) {
+      if (!a.command && !rest) a.command = commandOf(arg);
+      else if (a.command !== "ctl" && /^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) {
         const eq = arg.indexOf("=");
         a.vars[arg.slice(0, eq)] = arg.slice(eq + 1);
       } else a.names.push(arg);
@@ -372,10 +406,11 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     if (spec.value) {
       const v = inline ?? argv[++i];
       if (v === undefined) throw new JxInputError(`${flag}: missing value`);
-      rec[spec.key] = spec.value(v, flag);
+      const value = spec.value(v, flag);
+      if (spec.key) rec[spec.key] = value;
     } else {
       if (inline !== undefined) throw new JxInputError(`${flag} takes no value`);
-      rec[spec.key] = spec.set;
+      if (spec.key) rec[spec.key] = spec.set;
     }
   }
   const wrong = a.command ? early.find((o) => !takesOption(a.command, o.flag)) : undefined;

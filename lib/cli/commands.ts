@@ -372,13 +372,36 @@ interface Executor {
   runner: Runner;
   /**
    * After the run (its exit `exit`), once an open under way has settled: an interrupted open is
-   * said; the executor's failure is thrown (a `JxInputError`: one line, exit 2) unless a signal
-   * ended the run; the allocations are released, and a signal heard meanwhile makes the exit its
-   * own (128+N). Returns the run's exit.
+   * said; the executor's failure is thrown (a `JxInputError`: one line, exit 2) when the run
+   * exits 2 (nothing ran); the allocations are released, and a signal heard meanwhile makes the
+   * exit its own (128+N). Returns the run's exit.
    */
   end(exit: number): Promise<number>;
   /** Releases whatever the session took (after an error); stops listening for signals. */
   close(): Promise<void>;
+}
+
+/**
+ * Tests' seams (tests/e2e/slurm_run_test.ts): a pause right at the grant
+ * (`JX_SLURM_GRANT_PAUSE_MS`), or right before the release at the end
+ * (`JX_SLURM_RELEASE_PAUSE_MS`), said on stderr, for a signal there.
+ */
+function slurmSeams(env: Record<string, string>, reactor: Reactor): {
+  onGranted?: (id: string) => Promise<void>;
+  onRelease?: (ids: string[]) => Promise<void>;
+} {
+  const pause = (name: string, what: string) => {
+    const ms = Number(env[name]) || 0;
+    if (!ms) return undefined;
+    return (ids: string | string[]) => {
+      writeAll(2, `jx: ${name}: allocation ${[ids].flat().join(", ")} ${what}; pausing ${ms} ms\n`);
+      return new Promise<void>((ok) => reactor.setTimer(ms, () => ok()));
+    };
+  };
+  return {
+    onGranted: pause("JX_SLURM_GRANT_PAUSE_MS", "granted"),
+    onRelease: pause("JX_SLURM_RELEASE_PAUSE_MS", "to be released"),
+  };
 }
 
 /**
@@ -406,12 +429,6 @@ async function openExecutor(
   const slurm = await import("../slurm/mod.ts" as string) as typeof import("../slurm/mod.ts");
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(envObject())) if (v !== undefined) env[k] = v;
-  // A test's seam (tests/e2e/slurm_run_test.ts): a pause right at the grant, for a signal there.
-  const pause = Number(env.JX_SLURM_GRANT_PAUSE_MS) || 0;
-  const paused = (id: string) => {
-    writeAll(2, `jx: JX_SLURM_GRANT_PAUSE_MS: allocation ${id} granted; pausing ${pause} ms\n`);
-    return new Promise<void>((ok) => reactor.setTimer(pause, () => ok()));
-  };
   const session = new slurm.SlurmSession({
     reactor,
     env,
@@ -421,7 +438,7 @@ async function openExecutor(
     warn,
     // The run listens too: from salloc to the release, a signal always finds a handler.
     holdSignals: true,
-    onGranted: pause ? paused : undefined,
+    ...slurmSeams(env, reactor),
   });
   const slurmRunner = new slurm.SlurmRunner(session);
   return {
@@ -433,8 +450,10 @@ async function openExecutor(
       const failure = session.failure, sig = session.interrupted;
       if (failure instanceof slurm.SlurmInterrupted) {
         writeAll(2, `jx: ${failure.message}; what it asked for is cancelled\n`);
-      } else if (failure instanceof JxInputError && !sig && exit < 128) {
-        throw failure; // Slurm cannot run the jobs: exit 2 (a signal's exit wins over it)
+      } else if (failure instanceof JxInputError && !sig && exit === 2) {
+        // Slurm cannot run the jobs and nothing ran: exit 2 with the reason as the last line.
+        // Once a job has run, its Slurm jobs are failed jobs (each with the reason), exit 1.
+        throw failure;
       }
       return sig && exit < 128 ? signalExit(sig) : exit;
     },

@@ -20,7 +20,7 @@ export const SHELLS = ["bash", "zsh", "fish"] as const;
 export type Shell = typeof SHELLS[number];
 
 /** Commands whose positional arguments are job names. */
-const JOB_COMMANDS = ["run", "watch", "graph", "explain", "clean"];
+const JOB_COMMANDS = ["run", "watch", "graph", "explain", "clean", "lint"];
 
 /** What `jx completions WHAT` lists for the scripts (from the jobs file). */
 const LISTS = ["names", "modules"] as const;
@@ -61,6 +61,10 @@ const FALLBACK_DOCS: Record<string, string> = {
   "--debounce": "watch: wait this long after a change",
   "--on-busy": "watch: on a change during a run: restart | queue | ignore",
   "--poll": "watch: poll for changes instead of inotify",
+  "--ignore": "lint: paths never reported (a glob), repeatable",
+  "--port": "ui: the page's port (default: any free one)",
+  "--host": "ui: the address to bind (default: 127.0.0.1)",
+  "--max-size": "cache prune: remove the least recently used entries down to SIZE",
 };
 
 /** Options whose value is a path. */

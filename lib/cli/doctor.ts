@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { autoReactor, epollAvailable } from "../reactor/mod.ts";
 import { isBun, runtimeName } from "../runtime/mod.ts";
-import { parseMakeFlags } from "../jobserver/mod.ts";
+import { jobserverProblem, parseMakeFlags } from "../jobserver/mod.ts";
 import { statMethod } from "../state/mod.ts";
 import { VERSION } from "./help.ts";
 
@@ -50,7 +50,6 @@ function runtimeLines(env: Record<string, string | undefined>): [string, string]
   // libc through FFI: Deno with --allow-ffi, or Bun on Linux (bun:ffi).
   const ffi = epollAvailable();
   const auto = autoReactor();
-  const mf = parseMakeFlags(env);
   return [
     ["jx", VERSION],
     ["runtime", runtimeName()],
@@ -66,15 +65,31 @@ function runtimeLines(env: Record<string, string | undefined>): [string, string]
         ? "server and client; styles pipe (default) and fifo"
         : "none (needs libc through FFI: Deno with --allow-ffi, or Bun on Linux)",
     ],
-    [
-      "jobserver from make",
-      mf.auth
-        ? `${mf.auth.style} (${mf.source}); jx would join it`
-        : "none (not running under make)",
-    ],
+    ["jobserver from make", makePool(env, auto)],
     ["watch", ffi ? "inotify" : "polling (no inotify without FFI: Deno needs --allow-ffi)"],
     ["stamps", STAMPS[statMethod(true)]],
   ];
+}
+
+/**
+ * What a run would do with the pool of the make that runs jx, by the checks the run makes
+ * (cli/setup.ts `setUpSlots`): join it, or run with slots of its own, and why.
+ */
+function makePool(env: Record<string, string | undefined>, auto: string): string {
+  const mf = parseMakeFlags(env);
+  if (!mf.auth) return "none (not running under make)";
+  const named = `${mf.auth.style} (${mf.source})`;
+  // The reactor must watch the pool's fd: epoll, or the portable one on Bun (a Worker waits).
+  if (auto !== "epoll" && !isBun) {
+    return `${named}; jx would not join it: the ${auto} reactor cannot watch its pool ` +
+      "(Deno needs --allow-ffi); a run falls back to -j N if given, else the CPU count";
+  }
+  const problem = jobserverProblem(mf.auth);
+  if (problem) {
+    return `${named}; jx would not join it: ${problem}; a run falls back to a pool of its own ` +
+      "(-j N if given, else -j1)";
+  }
+  return `${named}; jx would join it`;
 }
 
 /** The tools jx works with that are found here: make, ninja (their jobserver styles), setsid. */

@@ -14,7 +14,7 @@ import {
   writeAll,
 } from "../runtime/mod.ts";
 import { giveJobsColours } from "../runtime/color.ts";
-import { type Args, parseArgs } from "./args.ts";
+import { type Args, OWN_ARGS, parseArgs } from "./args.ts";
 import { helpText, VERSION } from "./help.ts";
 import { wantedJobs } from "./slots.ts";
 
@@ -63,9 +63,6 @@ export async function main(argv: string[]): Promise<number> {
     return failed(e, args?.verbose);
   }
 }
-
-/** Commands whose arguments their own part parses (`jx cache`, `jx ui`, `jx lint`). */
-const OWN_ARGS = ["cache", "ui", "lint"];
 
 /** The exit code of an error: one line (2 for bad input, 1 for an internal error). */
 function failed(e: unknown, verbose: boolean | undefined): number {

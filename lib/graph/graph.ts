@@ -59,6 +59,8 @@ export class Graph {
    * one of those files lies outside the project (set by the loader).
    */
   dotenv?: { names: string[]; outside: boolean };
+  /** The dotenv files outside the project it read, as absolute paths (set by the loader). */
+  readOutside?: string[];
   /** Edges by the job they lead to and by the job they come from; a job without any has no entry. */
   private deps = new Map<string, Edge[]>();
   private dependents = new Map<string, Edge[]>();
@@ -112,7 +114,8 @@ export class Graph {
 
   /**
    * The files loading it read: the jobs file, the files it includes, the
-   * dotenv files (`env_file`), as paths from the working directory.
+   * dotenv files (`env_file`; optional ones, even absent, and those outside
+   * the project too), as paths from the working directory.
    */
   filesRead(): string[] {
     const base = dirname(this.file);
@@ -121,6 +124,7 @@ export class Graph {
       if (j.source !== undefined) out.add(j.source);
       for (const f of j.envFiles ?? []) out.add(f.startsWith("/") ? f : join(base, f));
     }
+    for (const f of this.readOutside ?? []) out.add(f);
     return [...out];
   }
 

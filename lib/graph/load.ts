@@ -210,9 +210,10 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   const graph = new Graph(file, jobs, pools, edges);
   graph.settings = settings;
   if (notes.moreFiles) graph.moreFiles = true;
-  if (notes.dotenvNames.size || notes.dotenvOutside) {
-    graph.dotenv = { names: [...notes.dotenvNames].sort(), outside: notes.dotenvOutside };
+  if (notes.dotenvNames.size || notes.dotenvOutside.size) {
+    graph.dotenv = { names: [...notes.dotenvNames].sort(), outside: notes.dotenvOutside.size > 0 };
   }
+  if (notes.dotenvOutside.size) graph.readOutside = [...notes.dotenvOutside];
   const cycle = graph.findCycle();
   if (cycle) {
     const steps = cycle.slice(1).map((to, i) => {

@@ -189,8 +189,8 @@ export interface SpecContext {
 export interface DotenvLayer {
   values: Record<string, string>;
   files: string[];
-  /** Whether one of its files lies outside the project (not in `files`: nothing stamps it). */
-  outside?: boolean;
+  /** Its files outside the project, as absolute paths (not in `files`: nothing stamps them). */
+  outside?: string[];
 }
 
 /**
@@ -205,15 +205,15 @@ export interface LoadNotes {
   moreFiles: boolean;
   /** The variables dotenv files set (a job gets their value only when the environment has none). */
   dotenvNames: Set<string>;
-  /** Whether a dotenv file outside the project was read. */
-  dotenvOutside: boolean;
+  /** The dotenv files outside the project that were read (absolute paths; optional ones too). */
+  dotenvOutside: Set<string>;
 }
 
 /** A new, empty `LoadNotes`. */
 export const newLoadNotes = (): LoadNotes => ({
   moreFiles: false,
   dotenvNames: new Set(),
-  dotenvOutside: false,
+  dotenvOutside: new Set(),
 });
 
 /** Notes a dotenv layer read for a file or a job. */
@@ -221,7 +221,7 @@ export function noteDotenv(notes: LoadNotes | undefined, layer: DotenvLayer): vo
   if (!notes) return;
   notes.moreFiles = true;
   for (const k of Object.keys(layer.values)) notes.dotenvNames.add(k);
-  if (layer.outside) notes.dotenvOutside = true;
+  for (const f of layer.outside ?? []) notes.dotenvOutside.add(f);
 }
 
 /**
@@ -238,8 +238,7 @@ export function readDotenvFiles(
   sub: Substituter,
 ): DotenvLayer {
   const values: Record<string, string> = table<string>();
-  const files: string[] = [];
-  let outside = false;
+  const files: string[] = [], outside: string[] = [];
   list.forEach((raw, i) => {
     const where = positions.has(`${path}.${i}`) ? `${path}.${i}` : path;
     const optional = raw.endsWith("?");
@@ -249,7 +248,7 @@ export function readDotenvFiles(
     const inside = !rel.startsWith("/") && !rel.startsWith("../") && rel !== "..";
     // An input even when absent: its appearance is a change.
     if (inside) files.push(rel);
-    else outside = true;
+    else outside.push(shown);
     if (found === undefined) {
       if (optional) return;
       throw new JxInputError(
@@ -261,7 +260,7 @@ export function readDotenvFiles(
     }
     Object.assign(values, found);
   });
-  return { values, files, ...(outside ? { outside } : {}) };
+  return { values, files, ...(outside.length ? { outside } : {}) };
 }
 
 /**

@@ -50,7 +50,7 @@ import {
   withoutJobserver,
   withoutModeFlags,
 } from "./makeflags.ts";
-import { pid } from "../runtime/mod.ts";
+import { existsSync, pid } from "../runtime/mod.ts";
 import { fifoIdOf, makeTempDir, removeEmptyDir, removePath } from "../runtime/files.ts";
 
 /** A jobserver pool as jx's job slots. */
@@ -506,9 +506,36 @@ function fifoId(fd: number): string {
 }
 
 /**
+ * Why the pool of the make that runs jx cannot be joined here, or undefined
+ * when it can: the check `joinJobserver` makes first, and what `jx doctor`
+ * reports. The pipe style's fds must be one pipe (or fifo) open here: a make
+ * that did not pass them (no '+' on the rule) leaves the numbers free for
+ * anything else; the fifo style's path must be a fifo jx can open.
+ */
+export function jobserverProblem(auth: JobserverAuth): string | undefined {
+  if (auth.style === "pipe") {
+    const id = fifoId(auth.read);
+    if (id && id === fifoId(auth.write)) return undefined;
+    return `jobserver unavailable (fds ${auth.read},${auth.write} are not make's pool: ` +
+      "add '+' to the make rule that runs jx)";
+  }
+  if (!fifoIdOf(auth.path)) {
+    const what = existsSync(auth.path) ? "not a fifo" : "no such file";
+    return `jobserver unavailable (fifo:${auth.path}: ${what})`;
+  }
+  try {
+    libc().symbols.close(openNonblockingRead(auth.path));
+  } catch (e) {
+    return `jobserver unavailable (${(e as Error).message})`;
+  }
+  return undefined;
+}
+
+/**
  * Joins the pool of the make that runs jx (the client side). Returns an
- * error message instead when the pool's fds are not open here (make prints
- * "jobserver unavailable" in that case: the rule needs a `+`).
+ * error message instead when the pool cannot be reached here
+ * (`jobserverProblem`; make prints "jobserver unavailable" in that case: the
+ * rule needs a `+`).
  */
 export function joinJobserver(
   auth: JobserverAuth,
@@ -516,14 +543,9 @@ export function joinJobserver(
   reactor: Reactor,
 ): JobserverSlots | string {
   const s = libc().symbols;
+  const problem = jobserverProblem(auth);
+  if (problem) return problem;
   if (auth.style === "pipe") {
-    // Both fds must be one pipe (or fifo): a make that did not pass them (no
-    // '+' on the rule) leaves the numbers free for anything else.
-    const id = fifoId(auth.read);
-    if (!id || id !== fifoId(auth.write)) {
-      return `jobserver unavailable (fds ${auth.read},${auth.write} are not make's pool: ` +
-        "add '+' to the make rule that runs jx)";
-    }
     const rfd = openNonblockingRead(`/proc/self/fd/${auth.read}`);
     // make passes the pair inheritable; Bun marks every inherited fd close-on-exec at its
     // start. jx's children (a sub-make, gcc) must get them as make gave them.

@@ -8,6 +8,7 @@
  */
 import { nodeFs } from "../runtime/fs.ts";
 import { JxInputError } from "../runtime/errors.ts";
+import { basename, dirname, join, resolve } from "../runtime/path.ts";
 
 /** Why a file cannot be opened for writing, in a few words. */
 function reason(e: unknown): string {
@@ -19,13 +20,40 @@ function reason(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Whether `a` and `b` are one existing file (the same device and inode: links too). */
+/**
+ * Whether `a` and `b` are one file: the same device and inode when both exist (links too), else
+ * the same place once their folders' links are followed (an optional dotenv file not written yet is
+ * still one the run reads: its appearance is a change).
+ */
 function sameFile(a: string, b: string): boolean {
+  const fs = nodeFs();
   try {
-    const fs = nodeFs(), x = fs.statSync(a), y = fs.statSync(b);
+    const x = fs.statSync(a), y = fs.statSync(b);
     return x.dev === y.dev && x.ino === y.ino;
   } catch {
-    return false;
+    const x = placeOf(a), y = placeOf(b);
+    return x !== undefined && x === y;
+  }
+}
+
+/**
+ * Where `p` is, or would be created by an open for writing: its real path when it exists, else
+ * its folder's real path and its name (a dangling link's target, which the open would create).
+ */
+function placeOf(p: string): string | undefined {
+  const fs = nodeFs();
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    // Absent, or a link to an absent file.
+  }
+  try {
+    const target = fs.lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink()
+      ? resolve(dirname(p), fs.readlinkSync(p))
+      : p;
+    return join(fs.realpathSync(dirname(target)), basename(target));
+  } catch {
+    return undefined;
   }
 }
 

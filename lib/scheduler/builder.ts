@@ -537,12 +537,22 @@ export class Builder implements LoopHost, GenHost {
     this.finished = true;
     this.runner.onCapacity = undefined;
     this.runner.close?.();
-    if (!this.host) return this.end();
+    if (!this.host) return this.settle();
     // Modules are stopped (or held in the foreground) once the jobs are done.
     this.host.finish(this.status()).catch(() => ({ failed: true })).then(({ failed }) => {
       if (failed) this.failures++;
-      this.end();
+      this.settle();
     });
+  }
+
+  /**
+   * The runner gives back what it holds (a Slurm allocation) before `run.end`, while the run
+   * still hears stop signals: one that comes then makes `run.end` interrupted, as the exit.
+   */
+  private settle(): void {
+    const settling = this.runner.settle?.();
+    if (!settling) return this.end();
+    settling.catch(() => {}).then(() => this.end());
   }
 
   private status(): RunResult["status"] {

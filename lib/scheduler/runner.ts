@@ -141,6 +141,12 @@ export interface Runner {
   readonly passOver?: "dry-run";
   /** Stops listening for capacity; called once when the run ends. */
   close?(): void;
+  /**
+   * What the runner must give back before the run ends (a Slurm allocation released), once its
+   * jobs and modules are done: `run.end` waits for it, and a stop signal meanwhile is the run's
+   * (`run.end` says interrupted, as the exit does). Undefined: nothing to wait for.
+   */
+  settle?(): Promise<void> | undefined;
   /** Where `spec` would run (`job.start`'s `executor` of a job that fails before starting). */
   executorOf?(spec: JobSpec): "local" | "slurm";
   /**
@@ -206,6 +212,10 @@ export abstract class WrappingRunner implements Runner {
 
   close(): void {
     this.inner.close?.();
+  }
+
+  settle(): Promise<void> | undefined {
+    return this.inner.settle?.();
   }
 
   executorOf(spec: JobSpec): "local" | "slurm" {

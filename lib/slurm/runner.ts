@@ -27,7 +27,8 @@ interface Held {
  * first job starts on it: a run whose Slurm jobs are all up to date or restored from the cache
  * never reaches Slurm. `reserve` counts each allocation's CPUs (a job's tokens; before the open,
  * the allocation's planned size); `started` comes when the step runs on a node, with its id. If
- * the open fails, every job on it fails with the reason and `runExit` is 2 (or the signal's).
+ * the open fails, every job on it fails with the reason and `runExit` is 2 (or the signal's;
+ * `ExecutorRunner` makes it the run's own once a local job has run).
  *
  * @example Needs a Slurm cluster (tests/e2e/slurm_run_test.ts starts one)
  * ```ts ignore
@@ -200,6 +201,11 @@ export class SlurmRunner implements Runner {
   executorOf(): "slurm" {
     return "slurm";
   }
+
+  /** The session's allocations released (it was opened): before `run.end`, signals heard. */
+  settle(): Promise<void> | undefined {
+    return this.opening ? this.session.close() : undefined;
+  }
 }
 
 /**
@@ -232,6 +238,8 @@ export function exitStatus(e: StepExit): ExitStatus {
  */
 export class ExecutorRunner implements Runner {
   readonly name = "executor";
+  /** A local job has been started: the run is no longer one in which nothing ran. */
+  private localStarted = false;
 
   constructor(
     private local: Runner,
@@ -276,6 +284,7 @@ export class ExecutorRunner implements Runner {
   }
 
   start(req: RunRequest, sink: RunSink): RunHandle {
+    if (this.executorOf(req.spec) === "local") this.localStarted = true;
     return this.of(req.spec).start(req, sink);
   }
 
@@ -284,7 +293,19 @@ export class ExecutorRunner implements Runner {
     this.slurm.close?.();
   }
 
+  settle(): Promise<void> | undefined {
+    const both = [this.local.settle?.(), this.slurm.settle?.()].filter((p) => p !== undefined);
+    return both.length ? Promise.all(both).then(() => {}) : undefined;
+  }
+
+  /**
+   * The Slurm side's 2 (its open failed for a reason of Slurm's) only while nothing ran: exit 2
+   * says nothing was run (CONTRACT.md). Once a local job has started, the Slurm jobs that could
+   * not run are failed jobs like any other, and the run's exit is its own (1).
+   */
   runExit(): number | undefined {
-    return this.slurm.runExit?.() ?? this.local.runExit?.();
+    const slurm = this.slurm.runExit?.();
+    if (slurm === 2 && this.localStarted) return this.local.runExit?.();
+    return slurm ?? this.local.runExit?.();
   }
 }

@@ -44,6 +44,8 @@ export interface SlurmSessionOptions {
   holdSignals?: boolean;
   /** Called as the allocation is granted, before it is used: a test's seam (a pause there). */
   onGranted?(id: string): Promise<void> | void;
+  /** Called at the close before jx's own allocations are released: a test's seam (a pause). */
+  onRelease?(ids: string[]): Promise<void> | void;
 }
 
 /** One job to run as a step. */
@@ -666,6 +668,8 @@ export class SlurmSession {
   private async shutdown(): Promise<void> {
     this.salloc?.kill("SIGTERM");
     await this.opening?.catch(() => {});
+    const own = [...this.allocations.values()].filter((a) => a.own).map((a) => a.id);
+    if (own.length) await this.o.onRelease?.(own);
     await this.cancelAll();
     this.forgetOwn();
     this.stopListening();

@@ -77,6 +77,12 @@ q jx run --for
 q jx --for
 q jx graph --
 q jx watch -n
+q jx li
+q jx lint --
+q jx lint -
+q jx ui --
+q jx cache --
+q jx lint ""
 q jx run --output ""
 q jx run --output = st
 q jx run ""
@@ -125,6 +131,28 @@ q jx -f ../jobs.yaml ctl restart ""
     "--version",
   ]);
   assert.deepEqual(replies.get("jx watch -n"), []);
+  // The commands whose parts parse their own arguments: offered, and after them only their options.
+  assert.deepEqual(replies.get("jx li"), ["lint", "list"]);
+  assert.deepEqual(replies.get("jx lint --"), [
+    "--events",
+    "--file",
+    "--help",
+    "--ignore",
+    "--jobs",
+  ]);
+  assert.deepEqual(replies.get("jx lint -"), [
+    "--events",
+    "--file",
+    "--help",
+    "--ignore",
+    "--jobs",
+    "-f",
+    "-h",
+    "-j",
+  ]);
+  assert.deepEqual(replies.get("jx ui --"), ["--file", "--help", "--host", "--port"]);
+  assert.deepEqual(replies.get("jx cache --"), ["--cache-dir", "--help", "--max-size"]);
+  assert.deepEqual(replies.get("jx lint "), ["api", "compile", "compile-extra", "gen"]);
   assert.deepEqual(replies.get("jx run --output "), ["buffered", "quiet", "stream"]);
   assert.deepEqual(replies.get("jx run --output = st"), ["stream"]);
   assert.deepEqual(replies.get("jx run "), ["api", "compile", "compile-extra", "gen"]);
@@ -164,6 +192,8 @@ Deno.test("zsh and fish completion scripts: produced, plausible, and parse if th
       assert.match(r.stdout, /compadd -- status start stop restart pause resume publish/);
       assert.match(r.stdout, /^ {6}graph\) opts=\('--file:.*'--format:.*\) ;;$/m);
       assert.doesNotMatch(/^ {6}graph\) opts=.*$/m.exec(r.stdout)![0], /--keep-going/);
+      assert.match(r.stdout, /^ {6}ui\) opts=\('--file:.*'--port:.*'--host:.*\) ;;$/m);
+      assert.doesNotMatch(/^ {6}lint\) opts=.*$/m.exec(r.stdout)![0], /--format|--version/);
     } else {
       assert.match(r.stdout, /^complete -c jx -s f -l file -r -F /m);
       assert.match(r.stdout, /^complete -c jx -l output -x -a 'buffered stream quiet'/m);
@@ -173,6 +203,10 @@ Deno.test("zsh and fish completion scripts: produced, plausible, and parse if th
         /^complete -c jx -l format .* -n '__fish_seen_subcommand_from graph; or not __fish_seen_subcommand_from run /m,
       );
       assert.doesNotMatch(/^complete -c jx -s h -l help .*$/m.exec(r.stdout)![0], / -n /);
+      assert.match(
+        r.stdout,
+        /^complete -c jx -l max-size .* -n '__fish_seen_subcommand_from cache; or not __fish_seen_subcommand_from run /m,
+      );
       assert.match(r.stdout, /-a run -d 'run jobs and what they need'/);
       assert.match(r.stdout, /completions \$argv\[1\]/);
       assert.match(

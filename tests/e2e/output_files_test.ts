@@ -72,3 +72,52 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`--events/--trace: never over an optional dotenv file (even one not written yet) nor one outside the project [${runtime}]`, async () => {
+    const top = await tempDir({
+      "p/jobs.yaml": "env_file: [.env, .env.local?, ../out.env]\ninclude: [pkg/jobs.yaml]\n" +
+        "jobs:\n  a: { run: 'echo hi > ran.txt', env_file: [job.env?, ../job-out.env?] }\n",
+      "p/pkg/jobs.yaml": "env_file: [pkg.env?]\njobs:\n  b: { run: 'true' }\n",
+      "p/.env": "X=1\n",
+      "p/sub/.keep": "",
+      "out.env": "Y=1\n",
+    });
+    const dir = `${top}/p`;
+    const cases: [string, string, string][] = [
+      ["--events", ".env.local", ".env.local"],
+      ["--trace", ".env.local", ".env.local"],
+      ["--events", "job.env", "job.env"],
+      ["--events", "pkg/pkg.env", "pkg/pkg.env"],
+      // Another spelling of the same place.
+      ["--events", "sub/../.env.local", ".env.local"],
+      // Outside the project: required (it exists) and optional (absent).
+      ["--events", "../out.env", `${top}/out.env`],
+      ["--trace", "../job-out.env", `${top}/job-out.env`],
+    ];
+    for (const [flag, path, kept] of cases) {
+      const before = existsSync(`${dir}/${path}`)
+        ? await Deno.readTextFile(`${dir}/${path}`)
+        : null;
+      const r = await runJx(["run", flag, path], { cwd: dir, runtime });
+      const what = flag === "--events" ? "event log" : "trace";
+      assert.equal(r.code, 2, `${flag} ${path}: ${r.stderr}`);
+      assert.equal(
+        r.stderr,
+        `jx: the ${what} '${path}' would overwrite '${kept}', which this run reads\n`,
+      );
+      const after = existsSync(`${dir}/${path}`) ? await Deno.readTextFile(`${dir}/${path}`) : null;
+      assert.equal(after, before, `${path} left as it was`);
+    }
+    // Once it exists, as before; an unrelated absent path is written.
+    await Deno.writeTextFile(`${dir}/.env.local`, "X=2\n");
+    const r = await runJx(["run", "--events", ".env.local"], { cwd: dir, runtime });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(await Deno.readTextFile(`${dir}/.env.local`), "X=2\n");
+    assert.equal(existsSync(`${dir}/ran.txt`), false, "no job ran");
+    const ok = await runJx(["run", "--events", "ev.ndjson"], { cwd: dir, runtime });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(existsSync(`${dir}/ran.txt`), true);
+    await Deno.remove(top, { recursive: true });
+  });
+}

@@ -288,7 +288,7 @@ jobs:
 Deno.test("every command's --help, -h and jx help COMMAND: its own text on stdout, exit 0", async () => {
   const top = (await runJx(["--help"])).stdout;
   // cache, lint and ui parse their own arguments; doctor's --help once ran the doctor.
-  for (const cmd of [...COMMANDS.filter((c) => c !== "help"), "cache", "lint", "ui"]) {
+  for (const cmd of COMMANDS.filter((c) => c !== "help")) {
     assert.ok(top.includes(`  jx ${cmd}`), `jx --help lists ${cmd}`);
     const forms = [[cmd, "--help"], [cmd, "-h"], ["help", cmd]];
     const runs = await Promise.all(forms.map((argv) => runJx(argv)));
@@ -502,3 +502,89 @@ Deno.test("jx doctor says which runtime, reactor and jobserver are in use", asyn
   const off = await runJx(["doctor"], { env: { JX_NO_IO_URING: "1" } });
   assert.match(off.stdout, /stamps\s+statx through FFI, one call each/);
 });
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`jx doctor says what a run would do with make's pool: join it, or not and why [${runtime}]`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  a: { run: 'true' }\n",
+      "file": "",
+      "Makefile":
+        "plus:\n\t+@$(JX) doctor | grep 'from make'\nbare:\n\t@$(JX) doctor | grep 'from make'\n",
+    });
+    await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+    const [cmd, argv] = jxCommand(runtime, []);
+    const jx = [cmd, ...argv].map((w) => `'${w}'`).join(" ");
+    /** `jx doctor`'s "jobserver from make" line with `makeflags`, fds 3 and 4 on the fifo when `open`. */
+    const line = async (makeflags: string, open = false) => {
+      const fds = open ? `exec 3<>"${dir}/fifo" 4<>"${dir}/fifo"; ` : "";
+      const out = await new Deno.Command("sh", {
+        args: ["-c", `${fds}exec ${jx} doctor`],
+        cwd: dir,
+        env: { MAKEFLAGS: makeflags },
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      return /^jobserver from make\s+(.*)$/m.exec(new TextDecoder().decode(out.stdout))![1];
+    };
+    const fallback = "; a run falls back to a pool of its own (-j N if given, else -j1)";
+    const cases: [string, string, boolean?][] = [
+      [
+        " -j4 --jobserver-auth=fifo:/no/such/fifo",
+        "jobserver unavailable (fifo:/no/such/fifo: no such file)",
+      ],
+      [
+        ` -j4 --jobserver-auth=fifo:${dir}/file`,
+        `jobserver unavailable (fifo:${dir}/file: not a fifo)`,
+      ],
+      [
+        " -j4 --jobserver-auth=7,8",
+        "jobserver unavailable (fds 7,8 are not make's pool: add '+' to the make rule that runs jx)",
+      ],
+      // fds 3 and 4 open, but not on a pipe: jx's own stdin and stdout pass for nothing.
+      [
+        " -j4 --jobserver-auth=0,2",
+        "jobserver unavailable (fds 0,2 are not make's pool: add '+' to the make rule that runs jx)",
+      ],
+    ];
+    for (const [makeflags, why] of cases) {
+      const style = makeflags.includes("fifo:") ? "fifo" : "pipe";
+      assert.equal(
+        await line(makeflags),
+        `${style} (MAKEFLAGS); jx would not join it: ${why}${fallback}`,
+      );
+    }
+    assert.equal(
+      await line(` -j4 --jobserver-auth=fifo:${dir}/fifo`),
+      "fifo (MAKEFLAGS); jx would join it",
+    );
+    assert.equal(
+      await line(" -j4 --jobserver-auth=3,4", true),
+      "pipe (MAKEFLAGS); jx would join it",
+    );
+    // A run makes the same check: the same reason, and it runs on its own pool.
+    const run = await runJx(["run"], {
+      cwd: dir,
+      runtime,
+      env: { MAKEFLAGS: " -j4 --jobserver-auth=fifo:/no/such/fifo" },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      run.stderr,
+      /jobserver unavailable \(fifo:\/no\/such\/fifo: no such file\); using -j1/,
+    );
+    // Under a real make: a rule with '+' passes the pool, one without does not (make 4.3's pipe).
+    const make = async (target: string) => {
+      const out = await new Deno.Command("make", {
+        args: ["-s", "-j2", target, `JX=${jx}`],
+        cwd: dir,
+        env: { MAKEFLAGS: "" },
+      }).output();
+      return new TextDecoder().decode(out.stdout);
+    };
+    assert.match(await make("plus"), /jx would join it/);
+    const bare = await make("bare");
+    if (bare.includes("pipe")) {
+      assert.match(bare, /jx would not join it: jobserver unavailable \(fds/);
+    }
+    await Deno.remove(dir, { recursive: true });
+  });
+}

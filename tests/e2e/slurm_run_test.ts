@@ -9,68 +9,25 @@
 import assert from "node:assert/strict";
 import {
   jxCommand,
-  type LoggedEvent,
   readEvents,
-  ROOT,
   runJx,
   type Runtime,
   spans,
   tempDir,
   waitForFile,
 } from "../helpers.ts";
-
-const HAVE_SLURM = ["slurmctld", "slurmd", "munged", "srun"].every((c) =>
-  new Deno.Command("sh", { args: ["-c", `command -v ${c}`], stdout: "null" }).outputSync().success
-);
-if (!HAVE_SLURM) console.error("slurm_run_test: slurm-wlm is not installed; skipped");
-
-const dec = new TextDecoder();
-
-/** What squeue still lists (jobs, then steps). */
-function queue(env: Record<string, string>): string {
-  const q = (...a: string[]) =>
-    dec.decode(new Deno.Command("squeue", { args: a, env }).outputSync().stdout);
-  return (q("-h", "-o", "%i %j %T") + q("-s", "-h", "-o", "%i")).trim();
-}
-
-/**
- * How many allocations (Slurm jobs named jx) asked for from `dir` the cluster has ended: its job
- * completion log (tools/slurm/start.sh), written before squeue stops listing a job.
- */
-function allocationsFrom(cluster: string, dir: string): number {
-  return Deno.readTextFileSync(`${cluster}/log/jobcomp.txt`).split("\n")
-    .filter((l) => l.includes(" Name=jx ") && l.includes(` WorkDir=${dir} `)).length;
-}
-
-/** A copy of the cluster's slurm.conf whose controller port nothing listens on. */
-async function downConf(conf: string): Promise<string> {
-  const path = `${await Deno.makeTempDir({ prefix: "jx-slurm-down-" })}/slurm.conf`;
-  const text = await Deno.readTextFile(conf);
-  await Deno.writeTextFile(path, text.replace(/^SlurmctldPort=.*$/m, "SlurmctldPort=1"));
-  return path;
-}
-
-/** Reads `child`'s stderr until `re` matches what came; returns that text. */
-async function stderrUntil(
-  child: Deno.ChildProcess,
-  re: RegExp,
-  stream: "stdout" | "stderr" = "stderr",
-): Promise<string> {
-  const reader = child[stream].getReader();
-  let text = "";
-  while (!re.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += dec.decode(value);
-  }
-  reader.releaseLock();
-  return text;
-}
-
-const starts = (ev: LoggedEvent[], job: string) =>
-  ev.filter((e) => e.type === "job.start" && e.job === job);
-const endOf = (ev: LoggedEvent[], job: string) =>
-  ev.findLast((e) => e.type === "job.end" && e.job === job)!;
+import {
+  allocationsFrom,
+  dec,
+  downConf,
+  endOf,
+  HAVE_SLURM,
+  queue,
+  startCluster,
+  starts,
+  stderrUntil,
+  stopCluster,
+} from "./slurm_helpers.ts";
 
 Deno.test({
   name: "jx run --executor slurm on a real single-node cluster",
@@ -78,19 +35,12 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
-    const cluster = await Deno.makeTempDir({ prefix: "jx-slurm-" });
-    const out = await new Deno.Command(`${ROOT}/tools/slurm/start.sh`, {
-      args: [cluster],
-      env: { JX_SLURM_CPUS: "4", JX_SLURM_LIFETIME: "900" },
-      stdin: "null",
-    }).output();
-    assert.ok(out.success, dec.decode(out.stderr));
-    const env = { SLURM_CONF: /SLURM_CONF=(\S+)/.exec(dec.decode(out.stdout))![1] };
+    const { cluster, env } = await startCluster();
     try {
       await cases(t, env, "deno", cluster);
       await cases(t, env, "bun", cluster);
     } finally {
-      await new Deno.Command(`${ROOT}/tools/slurm/stop.sh`, { args: [cluster] }).output();
+      await stopCluster(cluster);
     }
   },
 });
