@@ -122,6 +122,13 @@ Deno.test("jx sh = sh: a here-document left open at the end of the script", asyn
   for (const [name, source] of Object.entries(scripts)) await compare(name, source);
 });
 
+Deno.test("jx sh = sh: a byte order mark at the start of the script is kept, as sh keeps it", async () => {
+  // dash reads U+FEFF as part of the first word: `\uFEFFecho: not found` (127), then goes on.
+  await compare("bom.sh", "\uFEFFecho hi\necho two > f\n");
+  await compare("bom-assign.sh", '\uFEFFx=1; echo "[$x]" > g\ncat g\n');
+  await compare("bom-alone.sh", "\uFEFF\necho after $?\n");
+});
+
 Deno.test("jx sh = sh: bytes that are not UTF-8, in the script, in values and in the environment", async () => {
   // A Latin-1 script (0xe9: é), and a value holding 0xff carried from job to job, exported too.
   const enc = (t: string) => [...new TextEncoder().encode(t)];
