@@ -11,6 +11,7 @@ import {
   initialState,
   jobAccess,
   jobScript,
+  MAX_NESTING,
   nodeText,
   parseDump,
   parseScript,
@@ -301,6 +302,30 @@ Deno.test("plan: trap/exec/eval run the rest of the script as one sh", () => {
 Deno.test("plan: a script jx could not parse runs whole as one sh", () => {
   const r = drive("echo a\necho b\nif\n");
   assert.deepEqual(r.printed, ["1:rest"]);
+});
+
+Deno.test("parse: nesting deeper than MAX_NESTING runs whole, without overflowing the stack", () => {
+  const deep = (open: string, close: string, n: number) =>
+    open.repeat(n) + "echo hi" + close.repeat(n);
+  const kinds = [["(", ")"], ["{ ", "; }"], ["if :; then ", "; fi"], ["echo $(", ")"]];
+  for (const [open, close] of kinds) {
+    assert.equal(parseScript(deep(open, close, MAX_NESTING)).error, undefined, open);
+    for (const n of [MAX_NESTING + 1, 100_000]) {
+      const r = parseScript(`echo a\n${deep(open, close, n)}\n`);
+      assert.equal(r.error?.tooDeep, true, `${open} ${n}`);
+      assert.deepEqual(drive(r.src).printed, ["1:rest"]);
+    }
+  }
+  // Counted together: subshells in substitutions in arithmetic.
+  const mixed = "echo $(( 1 + $( ( ".repeat(MAX_NESTING / 2) + "echo 1" +
+    " ) ) ))".repeat(MAX_NESTING / 2);
+  assert.equal(parseScript(mixed).error?.tooDeep, true);
+  const graph = formatGraph(parseScript(deep("(", ")", 5000)), {
+    env: {},
+    argv0: "d.sh",
+    cwd: "/",
+  });
+  assert.match(graph, /1:rest .*\n.*nested more than \d+ deep/);
 });
 
 Deno.test("parse: a command substitution ends where its commands do (case, comments)", () => {

@@ -138,7 +138,7 @@ function restRow(parsed: ParseResult, restAt: number): GraphRow {
   const start = parsed.error ? 0 : items[restAt].node.span.start;
   const line = parsed.src.slice(0, start).split("\n").length;
   const why = parsed.error
-    ? "not parsed"
+    ? parsed.error.tooDeep ? parsed.error.message : "not parsed"
     : fallbackReason(items[restAt].node, false) ?? "& (a background job)";
   return {
     name: `${line}:rest`,

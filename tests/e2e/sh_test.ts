@@ -129,6 +129,23 @@ Deno.test("jx sh = sh: a byte order mark at the start of the script is kept, as 
   await compare("bom-alone.sh", "\uFEFF\necho after $?\n");
 });
 
+Deno.test("jx sh = sh: commands nested 10,000 deep run as under sh (no stack overflow)", async () => {
+  const deep = (open: string, close: string, n = 10_000) =>
+    open.repeat(n) + "echo in" + close.repeat(n) + "\necho after > f\ncat f\n";
+  await compare("subshells.sh", "echo before\n" + deep("(", ")"));
+  await compare("groups.sh", deep("{ ", "; }") + "exit 3\n");
+  await compare("ifs.sh", deep("if true; then ", "; fi"));
+  await compare("loops.sh", deep("for i in 1; do while false; do ", "; done; done", 5_000));
+  await compare("case.sh", deep("case x in x) ", " ;; esac"));
+  await compare("function.sh", "f() " + deep("{ ", "; }") + "f\n");
+  await compare("arithmetic.sh", "echo " + deep("$((1+", "))").replace("echo in", "1"));
+  // dash takes seconds for 300 substitutions in each other (each is read again).
+  await compare("substitutions.sh", deep("echo $(", ")", 150));
+  await compare("quoted.sh", deep('echo "$(', ')"', 150));
+  // Nested too deep and wrong: sh runs what comes before the error, then stops.
+  await compare("syntax-error.sh", "echo ran\n" + deep("(", ")").replace("echo in", "echo in; fi"));
+});
+
 Deno.test("jx sh = sh: bytes that are not UTF-8, in the script, in values and in the environment", async () => {
   // A Latin-1 script (0xe9: é), and a value holding 0xff carried from job to job, exported too.
   const enc = (t: string) => [...new TextEncoder().encode(t)];
