@@ -801,6 +801,15 @@ export class ShPlan {
     return out;
   }
 
+  /**
+   * The rest of the script, run as one sh, when it runs now: it is then the
+   * script's own shell (every job before it has ended, none follows it).
+   */
+  runningRest(): ShJob | undefined {
+    const n = this.seq.find((n) => n.kind === "job" && n.rest && n.state === "running");
+    return n?.kind === "job" ? n : undefined;
+  }
+
   /** The job whose output may go straight out (every earlier one has been printed). */
   head(): ShJob | undefined {
     const n = this.seq[0];

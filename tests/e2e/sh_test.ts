@@ -435,6 +435,71 @@ Deno.test("jx sh: SIGTERM stops every job's process group, exit 143", async () =
   }
 });
 
+/**
+ * Runs `source` under sh and under jx sh (Deno, Bun), each in a session of
+ * its own (setsid: its pid is its process group), sends `sig` once the
+ * script has written `ready` (to the group, as a terminal's Ctrl-C does, or
+ * to the shell or jx alone), and compares what came out.
+ */
+async function compareSignalled(source: string, sig: Deno.Signal, group: boolean): Promise<void> {
+  const dirs = await Promise.all([0, 1, 2].map(() => tempDir({ "script.sh": source })));
+  const jx = ["sh", "-j4", "script.sh"];
+  const argvs = [
+    ["sh", "script.sh"],
+    [DENO, "run", "-A", "--quiet", `${ROOT}/cli.ts`, ...jx],
+    [BUN, `${ROOT}/cli.ts`, ...jx],
+  ];
+  try {
+    const outs = await Promise.all(argvs.map(async (argv, k) => {
+      const child = new Deno.Command("setsid", {
+        args: argv,
+        cwd: dirs[k],
+        env: ENV,
+        clearEnv: true,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      await waitForFile(`${dirs[k]}/ready`);
+      // The command after the marker has started.
+      await new Promise((r) => setTimeout(r, 300));
+      Deno.kill(group ? -child.pid : child.pid, sig);
+      const out = await child.output();
+      const dec = new TextDecoder();
+      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    }));
+    const what = `${sig} to the ${group ? "process group" : "shell alone"}`;
+    for (const [k, rt] of [[1, "deno"], [2, "bun"]] as const) {
+      assert.deepEqual(outs[k], outs[0], `${what} [${rt}]:\n${source}`);
+    }
+  } finally {
+    for (const d of dirs) await Deno.remove(d, { recursive: true });
+  }
+}
+
+Deno.test("jx sh = sh: a signal reaches the rest of the script as under sh, its trap runs", async () => {
+  const ready = "echo go > ready; sleep 2";
+  const scripts = [
+    `echo start\ntrap 'echo caught' INT\n${ready}\necho "after $?"\n`,
+    `echo start\ntrap 'echo caught; exit 7' INT\n${ready}\necho "after $?"\n`,
+    `echo start > f\ntrap 'echo term; exit 3' TERM\ncat f\n${ready}\necho "after $?"\n`,
+    // No trap: the rest's sh (here for its background command) dies of it.
+    `echo start\nsleep 0 &\n${ready}\necho "after $?"\n`,
+  ];
+  for (const group of [true, false]) {
+    await compareSignalled(scripts[0], "SIGINT", group);
+    await compareSignalled(scripts[1], "SIGINT", group);
+    await compareSignalled(scripts[2], "SIGTERM", group);
+    await compareSignalled(scripts[3], "SIGINT", group);
+  }
+  // Before the trap is set, the signal ends the script.
+  await compareSignalled(
+    `echo start\n${ready}\ntrap 'echo caught' INT\necho after\n`,
+    "SIGINT",
+    true,
+  );
+});
+
 function cmdline(pid: number): string {
   try {
     return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").filter((x) => x).join(" ");
