@@ -146,6 +146,26 @@ Deno.test("jx sh = sh: commands nested 10,000 deep run as under sh (no stack ove
   await compare("syntax-error.sh", "echo ran\n" + deep("(", ")").replace("echo in", "echo in; fi"));
 });
 
+Deno.test("jx sh = sh: a command name from a variable the command itself sets (loop, assignment, read)", async () => {
+  // Checked before the command runs: the value it had then (echo) must not stand for the one it gets.
+  const scripts = {
+    "loop.sh": "c=echo\nfor c in echo trap; do $c 'echo bye' EXIT; done\necho end\n",
+    "nested.sh":
+      'c=echo\nfor a in x y; do\n  for c in echo trap; do $c "echo bye $a" EXIT; done\n  echo "turn $a"\ndone\necho end\n',
+    "after-loop.sh": 'c=echo\n{ for c in trap; do :; done; $c "echo bye" EXIT; }\necho end\n',
+    "group.sh": 'c=echo\n{ c=trap; $c "echo bye" EXIT; }\necho end\n',
+    "if.sh": 'c=echo\nif true; then c=trap; $c "echo bye" EXIT; fi\necho end\n',
+    "read.sh":
+      'c=echo\nfor x in 1; do read c < /dev/null; c=${c:-trap}; $c "echo bye" EXIT; done\necho end\n',
+    "function.sh": 'c=echo\nf() { c=trap; }\n{ f; $c "echo bye" EXIT; }\necho end\n',
+    "positional.sh": 'set -- echo\n{ set -- trap; $1 "echo bye" EXIT; }\necho end\n',
+    // Tools by a loop's variable still run as jobs (each turn's name is known).
+    "tools.sh":
+      "echo a > f\nfor t in md5sum sha1sum; do $t f > f.$t; done\ncat f.md5sum f.sha1sum\n",
+  };
+  for (const [name, source] of Object.entries(scripts)) await compare(name, source);
+});
+
 Deno.test("jx sh = sh: bytes that are not UTF-8, in the script, in values and in the environment", async () => {
   // A Latin-1 script (0xe9: é), and a value holding 0xff carried from job to job, exported too.
   const enc = (t: string) => [...new TextEncoder().encode(t)];
