@@ -393,6 +393,15 @@ Deno.test("graph: -n output names reads, writes, barriers and waits", () => {
   );
 });
 
+Deno.test("graph: -n shows a loop's commands without the value its variable had before the loop", () => {
+  const src =
+    "a=zz\nfor a in x y; do\n  for b in 1 2; do echo $a$b >> $a.out; done\n  n=1; cat $n\ndone\n";
+  const out = formatGraph(parseScript(src), { env: {}, argv0: "g.sh", cwd: "/" });
+  assert.doesNotMatch(out, /zz\.out/);
+  assert.match(out, /redirection target \$a\.out not known before running/);
+  assert.match(out, /argument \$n not known before running/);
+});
+
 Deno.test("plan: an unresolved branch is ordered with the variables of when it is reached", () => {
   // HOME is /h at the start; the script changes it before the `if`. The
   // `cat` must wait for the branch, which writes /tmp/x, not /h/x.
