@@ -101,6 +101,15 @@ Deno.test("parse: syntax errors carry line and column", () => {
   assert.equal(parseScript("a && \n").error?.message, "syntax error: unexpected end of file");
   assert.equal(parseScript("then\n").error?.message, "syntax error: unexpected 'then'");
   assert.equal(parseScript("echo a\n)\n").errorItemStart, 7);
+  // `!` only opens a pipeline, once (dash: Syntax error: "!" unexpected).
+  for (const src of ["! ! true\n", "echo a | ! cat\n", "if ! ! true; then :; fi\n"]) {
+    assert.equal(parseScript(src).error?.message, "syntax error: unexpected '!'", src);
+  }
+  for (
+    const src of ["! true\n", "true && ! false\n", "echo !\n", "x=1 ! true\n", "{ ! true; }\n"]
+  ) {
+    assert.equal(parseScript(src).error, undefined, src);
+  }
 });
 
 function pick(e?: { line: number; col: number; message: string }) {

@@ -758,7 +758,8 @@ class Parser {
         const body = this.compound();
         return { type: "func", span: this.span(t.start, body.span.end), name: t.text, body };
       }
-      if (RESERVED.has(t.text) && t.text !== "!" && t.text !== "in") {
+      // `!` opens a pipeline only (pipeline()): not again (`! !`), nor after `|`, as dash reads it.
+      if (RESERVED.has(t.text) && t.text !== "in") {
         throw new Fail(`syntax error: unexpected '${t.text}'`, t.start);
       }
     }

@@ -394,6 +394,11 @@ Deno.test("jx sh: usage and syntax errors exit 2 with one line", async () => {
     assert.equal(bad.code, 2);
     assert.equal(bad.stdout, "");
     assert.equal(bad.stderr, "bad.sh:4:1: syntax error: unexpected end of file (expecting 'fi')\n");
+    // dash refuses `! !` (bash takes it): nothing runs, the script's `echo` neither.
+    await Deno.writeTextFile(`${dir}/bang.sh`, "echo a\n! ! true\necho $?\n");
+    const bang = await jx("bang.sh");
+    assert.deepEqual([bang.code, bang.stdout], [2, ""]);
+    assert.equal(bang.stderr, "bang.sh:2:3: syntax error: unexpected '!'\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
