@@ -6,12 +6,17 @@
  * rest of the script when that runs as one sh (run.ts). A signal carries no
  * sign of it: a sentinel child that stays in jx's process group (`sleep`)
  * gets the group's signals too, and is seen dying of it, or with it pending.
+ * It sleeps a minute at a time (started again after each), so that one jx
+ * could not end (SIGKILL) leaves no sleep behind for long.
  *
  * @module
  */
 import { readFileSync } from "node:fs";
 import type { ChildHandle, ListenSignal, Reactor } from "../reactor/mod.ts";
 import { signalNumber } from "../scheduler/mod.ts";
+
+/** How long one sentinel sleeps, in seconds. */
+const SENTINEL_S = 60;
 
 /**
  * The sentinel, from `watch` to `close`.
@@ -40,7 +45,7 @@ export class GroupSignals {
   watch(): void {
     if (this.child || this.closed) return;
     const child = this.reactor.spawn({
-      argv: ["sleep", "2147483647"],
+      argv: ["sleep", String(SENTINEL_S)],
       cwd: "/",
       env: this.env,
       // Stays in jx's process group (and writes nothing).
@@ -49,6 +54,7 @@ export class GroupSignals {
       onExit: (st) => {
         if (this.child === child) this.child = undefined;
         if (st.signal) this.diedOf = st.signal;
+        else if (st.code === 0) this.watch();
       },
     });
     this.child = child;
@@ -67,14 +73,18 @@ export class GroupSignals {
     }
     const pid = this.child?.pid;
     if (!pid) return true;
-    let status: string;
+    const n = signalNumber(sig);
+    let status: string, stat: string;
     try {
       status = readFileSync(`/proc/${pid}/status`, "utf8");
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     } catch {
       return true; // gone, and not by jx: it died of the signal
     }
-    if (/^State:\s*[ZX]/m.test(status)) return true;
-    const bit = 1n << BigInt(signalNumber(sig) - 1);
+    // Dead, not reaped: what killed it (exit_code, field 52 of stat, is a wait status).
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (/^[ZX]/.test(fields[0])) return (Number(fields[49]) & 0x7f) === n;
+    const bit = 1n << BigInt(n - 1);
     return ["SigPnd", "ShdPnd"].some((k) => {
       const hex = new RegExp(`^${k}:\\s*([0-9a-f]+)`, "m").exec(status)?.[1];
       return hex !== undefined && (BigInt(`0x${hex}`) & bit) !== 0n;
