@@ -6,7 +6,13 @@ import assert from "node:assert/strict";
 import { fakeRun, scriptFromCommand } from "./helpers.ts";
 import { type JxInputError, parseJobsFile } from "../lib/graph/mod.ts";
 import { FakeReactor } from "../lib/reactor/mod.ts";
-import { type ModuleHost, type RunControl, type RunEvent, runJobs } from "../lib/scheduler/mod.ts";
+import {
+  type ModuleHost,
+  type RunControl,
+  type RunEvent,
+  RunFrame,
+  runJobs,
+} from "../lib/scheduler/mod.ts";
 
 const startOf = (r: Awaited<ReturnType<typeof fakeRun>>, job: string) => r.starts.get(job)?.t;
 const endOf = (r: Awaited<ReturnType<typeof fakeRun>>, job: string) =>
@@ -605,4 +611,23 @@ Deno.test("jobs a partial run left out: counted in run.start, skipped up to date
   );
   assert.deepEqual([...r.result.results.keys()], ["a"]);
   assert.equal(r.result.exit, 0);
+});
+
+Deno.test("RunFrame: a signal passOn takes is no stop; the next one it declines is the first", () => {
+  const fake = new FakeReactor(() => ({ ms: 1 }));
+  const frame = new RunFrame(fake, []);
+  const stops: [string, boolean][] = [];
+  let take = true;
+  frame.listen((sig, first) => stops.push([sig, first]), () => take);
+  fake.raise("SIGINT");
+  fake.raise("SIGTERM");
+  assert.deepEqual(stops, []);
+  assert.equal(frame.interrupted, undefined);
+  take = false;
+  fake.raise("SIGINT");
+  // Once stopped, every signal is a stop (a second one kills), whatever passOn would say.
+  take = true;
+  fake.raise("SIGINT");
+  assert.deepEqual(stops, [["SIGINT", true], ["SIGINT", false]]);
+  assert.equal(frame.end(0).exit, 130);
 });

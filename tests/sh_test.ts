@@ -11,6 +11,7 @@ import {
   initialState,
   jobAccess,
   jobScript,
+  MAX_NESTING,
   nodeText,
   parseDump,
   parseScript,
@@ -100,6 +101,15 @@ Deno.test("parse: syntax errors carry line and column", () => {
   assert.equal(parseScript("a && \n").error?.message, "syntax error: unexpected end of file");
   assert.equal(parseScript("then\n").error?.message, "syntax error: unexpected 'then'");
   assert.equal(parseScript("echo a\n)\n").errorItemStart, 7);
+  // `!` only opens a pipeline, once (dash: Syntax error: "!" unexpected).
+  for (const src of ["! ! true\n", "echo a | ! cat\n", "if ! ! true; then :; fi\n"]) {
+    assert.equal(parseScript(src).error?.message, "syntax error: unexpected '!'", src);
+  }
+  for (
+    const src of ["! true\n", "true && ! false\n", "echo !\n", "x=1 ! true\n", "{ ! true; }\n"]
+  ) {
+    assert.equal(parseScript(src).error, undefined, src);
+  }
 });
 
 function pick(e?: { line: number; col: number; message: string }) {
@@ -303,6 +313,30 @@ Deno.test("plan: a script jx could not parse runs whole as one sh", () => {
   assert.deepEqual(r.printed, ["1:rest"]);
 });
 
+Deno.test("parse: nesting deeper than MAX_NESTING runs whole, without overflowing the stack", () => {
+  const deep = (open: string, close: string, n: number) =>
+    open.repeat(n) + "echo hi" + close.repeat(n);
+  const kinds = [["(", ")"], ["{ ", "; }"], ["if :; then ", "; fi"], ["echo $(", ")"]];
+  for (const [open, close] of kinds) {
+    assert.equal(parseScript(deep(open, close, MAX_NESTING)).error, undefined, open);
+    for (const n of [MAX_NESTING + 1, 100_000]) {
+      const r = parseScript(`echo a\n${deep(open, close, n)}\n`);
+      assert.equal(r.error?.tooDeep, true, `${open} ${n}`);
+      assert.deepEqual(drive(r.src).printed, ["1:rest"]);
+    }
+  }
+  // Counted together: subshells in substitutions in arithmetic.
+  const mixed = "echo $(( 1 + $( ( ".repeat(MAX_NESTING / 2) + "echo 1" +
+    " ) ) ))".repeat(MAX_NESTING / 2);
+  assert.equal(parseScript(mixed).error?.tooDeep, true);
+  const graph = formatGraph(parseScript(deep("(", ")", 5000)), {
+    env: {},
+    argv0: "d.sh",
+    cwd: "/",
+  });
+  assert.match(graph, /1:rest .*\n.*nested more than \d+ deep/);
+});
+
 Deno.test("parse: a command substitution ends where its commands do (case, comments)", () => {
   const r = parseScript(
     "x=$(case a in\na) echo y\n;; esac)\necho $(echo a # )\n)\necho $(( $(case b in b) echo 1;; esac) + 1 ))\n",
@@ -366,6 +400,15 @@ Deno.test("graph: -n output names reads, writes, barriers and waits", () => {
       "",
     ].join("\n"),
   );
+});
+
+Deno.test("graph: -n shows a loop's commands without the value its variable had before the loop", () => {
+  const src =
+    "a=zz\nfor a in x y; do\n  for b in 1 2; do echo $a$b >> $a.out; done\n  n=1; cat $n\ndone\n";
+  const out = formatGraph(parseScript(src), { env: {}, argv0: "g.sh", cwd: "/" });
+  assert.doesNotMatch(out, /zz\.out/);
+  assert.match(out, /redirection target \$a\.out not known before running/);
+  assert.match(out, /argument \$n not known before running/);
 });
 
 Deno.test("plan: an unresolved branch is ordered with the variables of when it is reached", () => {

@@ -31,7 +31,8 @@ export function utf8Exact(s: string): boolean {
   return !LONE.test(s);
 }
 
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
+/** Strict UTF-8 that keeps a U+FEFF wherever it is (a run after a raw byte begins anew). */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Where `decodeBytes` puts a byte that is not UTF-8: U+10FF00 + the byte
@@ -49,13 +50,16 @@ export const RAW_BYTE = /[\u{10ff80}-\u{10ffff}]/u;
  * UTF-8 never decodes to one of those (the bytes of such a character, from
  * a name that holds it, are kept as bytes too): distinct names stay
  * distinct, and none equals a name that is UTF-8 (`check.ts` shows such a
- * byte as `\xff`).
+ * byte as `\xff`). A leading U+FEFF (a byte order mark) is kept: a shell
+ * reads it as part of the first word, and a name may begin with it.
  *
  * @example
  * ```ts
  * import { decodeBytes } from "./utf8.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * assertEquals(decodeBytes(new Uint8Array([0xc3, 0xa9, 0xff])), "\u00e9\u{10ffff}");
+ * assertEquals(decodeBytes(new Uint8Array([0xef, 0xbb, 0xbf, 0x61])), "\ufeffa");
+ * assertEquals(decodeBytes(new Uint8Array([0xff, 0xef, 0xbb, 0xbf])), "\u{10ffff}\ufeff");
  * ```
  */
 export function decodeBytes(bytes: Uint8Array): string {

@@ -123,9 +123,21 @@ export class RunFrame {
     return this.interrupted !== undefined || this.cancelled;
   }
 
-  /** Listens for SIGINT, SIGTERM and SIGHUP until `end`; `onStop` learns whether it is the first. */
-  listen(onStop: (sig: ListenSignal, first: boolean) => void): void {
-    this.unlisten = onStopSignals(this.reactor, (sig) => onStop(sig, this.interrupt(sig)));
+  /**
+   * Listens for SIGINT, SIGTERM and SIGHUP until `end`; `onStop` learns
+   * whether it is the first. `passOn`, when given, sees each signal first: one
+   * it takes (returns true) is no stop of the run, which goes on and ends
+   * with the exit status it gets (`jx sh` hands the signal to the script's
+   * own shell, whose traps decide).
+   */
+  listen(
+    onStop: (sig: ListenSignal, first: boolean) => void,
+    passOn?: (sig: ListenSignal) => boolean,
+  ): void {
+    this.unlisten = onStopSignals(this.reactor, (sig) => {
+      if (!this.interrupted && passOn?.(sig)) return;
+      onStop(sig, this.interrupt(sig));
+    });
   }
 
   /** `run.start`. */

@@ -54,8 +54,9 @@ export interface ShCommand {
  * Reads and parses the script. A script that cannot be read is a usage
  * error; a syntax error, or a NUL byte (shells differ on one: dash drops it,
  * and no `sh -c` argument can hold it), is `FILE:LINE:COL: message` (all
- * exit 2). When jx's parser fails on something `sh -n` accepts, the whole
- * script runs as one sh (plan.ts).
+ * exit 2). When jx's parser fails on something `sh -n` accepts, or on a
+ * script nested deeper than it reads (`MAX_NESTING`), the whole script runs
+ * as one sh (plan.ts).
  *
  * @example
  * ```ts
@@ -84,7 +85,8 @@ export async function loadScript(script: string, cwd: string, shell = "sh") {
     throw new JxInputError(message, script, new Lines(src).pos(nul));
   }
   const parsed = parseScript(src);
-  if (parsed.error && !(await shAccepts(shell, path))) {
+  // Nested deeper than jx reads (MAX_NESTING): run whole, sh says what it says of it.
+  if (parsed.error && !parsed.error.tooDeep && !(await shAccepts(shell, path))) {
     const { line, col, message } = parsed.error;
     throw new JxInputError(message, script, { line, col });
   }

@@ -105,18 +105,26 @@ function commandRows(
   const upto = restAt < 0 ? items.length : restAt;
   for (let k = 0; k < upto; k++) {
     const node = items[k].node;
-    rows.push(commandRow(parsed, node, ctx, nameOf(node.span.line, commandWord(node))));
+    // Inside it, what it sets itself (a loop's variable, an assignment) is not known beforehand.
+    const own = new Map<string, string | undefined>();
+    trackAssignments(node, own, ctx.resolve, functions);
+    const inside = { ...ctx, resolve: (n: string) => own.has(n) ? own.get(n) : ctx.resolve(n) };
+    rows.push(commandRow(parsed, node, ctx, inside, nameOf(node.span.line, commandWord(node))));
     trackAssignments(node, vars, ctx.resolve, functions);
   }
   if (restAt >= 0) rows.push(restRow(parsed, restAt));
   return rows;
 }
 
-/** The row of one top-level command (`ctx`: the variables and functions known before it). */
+/**
+ * The row of one top-level command (`ctx`: the variables and functions known
+ * before it; `inside`: those its inner commands may count on).
+ */
 function commandRow(
   parsed: ParseResult,
   node: ShNode,
   ctx: Parameters<typeof deriveAccess>[2],
+  inside: Parameters<typeof deriveAccess>[2],
   name: string,
 ): GraphRow {
   const access = jobAccess(node, parsed.src, ctx);
@@ -126,7 +134,7 @@ function commandRow(
     ? innerCommands(node).map((n) => ({
       line: n.span.line,
       text: parsed.src.slice(n.span.start, n.span.end).split("\n")[0],
-      access: deriveAccess(n, parsed.src, ctx),
+      access: deriveAccess(n, parsed.src, inside),
     }))
     : [];
   return { name, line: node.span.line, kind, access, waits: [], inner };
@@ -138,7 +146,7 @@ function restRow(parsed: ParseResult, restAt: number): GraphRow {
   const start = parsed.error ? 0 : items[restAt].node.span.start;
   const line = parsed.src.slice(0, start).split("\n").length;
   const why = parsed.error
-    ? "not parsed"
+    ? parsed.error.tooDeep ? parsed.error.message : "not parsed"
     : fallbackReason(items[restAt].node, false) ?? "& (a background job)";
   return {
     name: `${line}:rest`,

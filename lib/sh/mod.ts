@@ -28,6 +28,7 @@ export {
   type HereDoc,
   type Item,
   literalOf,
+  MAX_NESTING,
   nodeText,
   type ParseResult,
   parseScript,

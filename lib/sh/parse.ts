@@ -174,6 +174,11 @@ export interface ShSyntaxError {
   line: number;
   col: number;
   offset: number;
+  /**
+   * Not an error of the script: it nests deeper than jx reads
+   * (`MAX_NESTING`). sh reads it: it runs whole, as one sh.
+   */
+  tooDeep?: boolean;
 }
 
 /**
@@ -211,6 +216,44 @@ interface Token {
 class Fail extends Error {
   constructor(message: string, readonly offset: number) {
     super(message);
+  }
+}
+
+/** Nesting past `MAX_NESTING` (see `ShSyntaxError.tooDeep`). */
+class TooDeep extends Fail {}
+
+/**
+ * How deep jx reads commands inside commands: `( )`, `{ }`, `if`, loops,
+ * `case`, `$(...)` and `$((...))` inside each other, all counted together.
+ * Parsing, deriving and planning all recurse over the tree: a script nested
+ * deeper (10,000 subshells in each other) would overflow the stack, so it
+ * runs whole as one sh instead (sh reads it, or fails, as it would).
+ *
+ * @example
+ * ```ts
+ * import { MAX_NESTING, parseScript } from "./parse.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const deep = "(".repeat(MAX_NESTING + 1) + "echo hi" + ")".repeat(MAX_NESTING + 1);
+ * assertEquals(parseScript(deep).error?.tooDeep, true);
+ * ```
+ */
+export const MAX_NESTING = 100;
+
+/** The nesting reached so far, shared by the parsers of a script's substitutions. */
+interface Depth {
+  n: number;
+}
+
+/** `f()` one level of nesting deeper (at offset `at`), or a `TooDeep` past `MAX_NESTING`. */
+function nested<T>(depth: Depth, at: number, f: () => T): T {
+  if (depth.n >= MAX_NESTING) {
+    throw new TooDeep(`nested more than ${MAX_NESTING} deep: jx runs the script as one sh`, at);
+  }
+  depth.n++;
+  try {
+    return f();
+  } finally {
+    depth.n--;
   }
 }
 
@@ -289,8 +332,8 @@ class Lexer {
   private afterHeredocOp: "<<" | "<<-" | null = null;
   readonly heredocs: HereDoc[] = [];
 
-  /** `lines`: shared with the parsers of the command substitutions inside (`skipCmdsub`). */
-  constructor(readonly src: string, readonly lines: Lines) {}
+  /** `lines`, `depth`: shared with the parsers of the command substitutions inside (`skipCmdsub`). */
+  constructor(readonly src: string, readonly lines: Lines, readonly depth: Depth) {}
 
   peek(k = 0): Token {
     while (this.buf.length <= k) this.buf.push(this.lex());
@@ -500,16 +543,23 @@ class Lexer {
    * comment, a here-document do not close it).
    */
   private skipCmdsub(i: number): number {
-    const p = new Parser(this.src, this.lines);
-    p.lx.pos = i + 1;
-    p.list([]);
-    const t = p.lx.next();
-    if (t.kind !== "op" || t.text !== ")") throw new Fail("syntax error: missing ')'", i);
-    return t.end;
+    return nested(this.depth, i, () => {
+      const p = new Parser(this.src, this.lines, this.depth);
+      p.lx.pos = i + 1;
+      p.list([]);
+      const t = p.lx.next();
+      if (t.kind !== "op" || t.text !== ")") throw new Fail("syntax error: missing ')'", i);
+      return t.end;
+    });
   }
 
   /** From the `(` at `i`, the offset after its matching `)`. */
   private skipParens(i: number): number {
+    return nested(this.depth, i, () => this.matchParen(i));
+  }
+
+  /** `skipParens`, one level deeper. */
+  private matchParen(i: number): number {
     const s = this.src;
     const open = i;
     let depth = 0;
@@ -585,9 +635,9 @@ export function literalOf(w: Word): string | undefined {
 class Parser {
   readonly lx: Lexer;
   readonly lines: Lines;
-  constructor(readonly src: string, lines?: Lines) {
+  constructor(readonly src: string, lines?: Lines, private depth: Depth = { n: 0 }) {
     this.lines = lines ?? new Lines(src);
-    this.lx = new Lexer(src, this.lines);
+    this.lx = new Lexer(src, this.lines, depth);
   }
 
   span(start: number, end: number): Span {
@@ -708,7 +758,8 @@ class Parser {
         const body = this.compound();
         return { type: "func", span: this.span(t.start, body.span.end), name: t.text, body };
       }
-      if (RESERVED.has(t.text) && t.text !== "!" && t.text !== "in") {
+      // `!` opens a pipeline only (pipeline()): not again (`! !`), nor after `|`, as dash reads it.
+      if (RESERVED.has(t.text) && t.text !== "in") {
         throw new Fail(`syntax error: unexpected '${t.text}'`, t.start);
       }
     }
@@ -718,7 +769,8 @@ class Parser {
 
   /** A compound command (`( )`, `{ }`, if, while, until, for, case) and its redirections. */
   compound(): ShNode {
-    const node = this.compoundCommand(this.lx.next());
+    const first = this.lx.next();
+    const node = nested(this.depth, first.start, () => this.compoundCommand(first));
     // Redirections after a compound command apply to all of it.
     for (;;) {
       const r = this.redirect();
@@ -942,7 +994,12 @@ class Parser {
         src: this.src,
         items,
         heredocs: this.lx.heredocs,
-        error: { message: e.message, offset: e.offset, ...pos },
+        error: {
+          message: e.message,
+          offset: e.offset,
+          ...pos,
+          ...(e instanceof TooDeep ? { tooDeep: true } : {}),
+        },
         errorItemStart: itemStart,
       };
     }

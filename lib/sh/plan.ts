@@ -31,6 +31,7 @@ import {
   FALLBACK_BUILTINS,
   forgetLinks,
   jobAccess,
+  type Resolver,
   resolveWord,
   writtenPaths,
 } from "./derive.ts";
@@ -801,6 +802,15 @@ export class ShPlan {
     return out;
   }
 
+  /**
+   * The rest of the script, run as one sh, when it runs now: it is then the
+   * script's own shell (every job before it has ended, none follows it).
+   */
+  runningRest(): ShJob | undefined {
+    const n = this.seq.find((n) => n.kind === "job" && n.rest && n.state === "running");
+    return n?.kind === "job" ? n : undefined;
+  }
+
   /** The job whose output may go straight out (every earlier one has been printed). */
   head(): ShJob | undefined {
     const n = this.seq[0];
@@ -1018,16 +1028,95 @@ function dynamicNames(node: ShNode): NodeOf<"simple">[] {
 
 /**
  * Why the commands of `node` whose name is an expansion cannot run as jobs,
- * with the variables `ctx` knows: a name it cannot resolve, or one of a
+ * with the variables `ctx` knows before `node` runs and those `node` itself
+ * may give them (`nameResolvers`): a name it cannot resolve, or one of a
  * builtin jx leaves to sh (`trap`, `exec`, `set -x`...); undefined when they can.
  */
 function dynamicFallback(node: ShNode, src: string, ctx: DeriveContext): string | undefined {
   for (const n of dynamicNames(node)) {
-    const name = resolveWord(n.words[0], ctx.resolve);
-    if (!name || name.glob) return `command name ${n.words[0].text} not known`;
-    if (deriveAccess(n, src, ctx).fallback) return name.value;
+    const unknown = `command name ${n.words[0].text} not known`;
+    const resolvers = nameResolvers(n, node, src, ctx);
+    if (!resolvers) return unknown;
+    for (const resolve of resolvers) {
+      const name = resolveWord(n.words[0], resolve);
+      if (!name || name.glob) return unknown;
+      if (deriveAccess(n, src, { ...ctx, resolve }).fallback) return name.value;
+    }
   }
   return undefined;
+}
+
+/**
+ * The variables the name of command `n` may be expanded with, inside top-level
+ * command `item`, checked before any of `item` runs: one resolver per
+ * possible set of values. A variable `item` sets is known only as the
+ * variable of a `for` over plain words (`for c in gzip xz; do $c f; done`:
+ * each of its words, and the value before the loop where `n` is outside
+ * it); set any other way (`c=trap; $c ...`, `read c`, a function of the
+ * script, `set --` for `$1`), or by a `for` over other words, the name is
+ * not known (undefined).
+ */
+function nameResolvers(
+  n: NodeOf<"simple">,
+  item: ShNode,
+  src: string,
+  ctx: DeriveContext,
+): Resolver[] | undefined {
+  const text = src.slice(item.span.start, item.span.end);
+  if (callsFunction(item, ctx.functions)) return undefined;
+  const params = n.words[0].parts.filter((p) => p.kind === "param");
+  const names = new Set(params.map((p) => p.name));
+  if (params.some((p) => !p.quoted)) names.add("IFS");
+  let resolvers: Resolver[] = [ctx.resolve];
+  for (const v of names) {
+    if (!/^[A-Za-z_]/.test(v)) {
+      if (/\b(set|shift)\b/.test(text)) return undefined;
+      continue;
+    }
+    const turns = loopValues(item, v, text);
+    if (!turns) return undefined;
+    if (!turns.loops.length) continue;
+    const inside = turns.loops.some((l) =>
+      l.span.start <= n.span.start && n.span.end <= l.span.end
+    );
+    const values = inside ? turns.values : [undefined, ...turns.values];
+    resolvers = resolvers.flatMap((r) =>
+      values.map((x): Resolver => x === undefined ? r : (name) => name === v ? x : r(name))
+    );
+  }
+  return resolvers;
+}
+
+/**
+ * The `for` loops of `item` over variable `v` and the values they give it,
+ * or undefined when `item` may set `v` otherwise: `v` appears in `text` as a
+ * bare word (`v=`, `read v`, `unset v`, `$((v+=1))`...) or in an assignment
+ * of an expansion (`${v:=x}`) beyond the loops' own, or a loop's words are
+ * not plain.
+ */
+function loopValues(item: ShNode, v: string, text: string) {
+  const loops: NodeOf<"for">[] = [];
+  walk(item, (m) => m.type === "for" && m.name === v && loops.push(m));
+  const bare = text.match(new RegExp(`(?<![\\w$]|\\$\\{#?)${v}\\b`, "g"))?.length ?? 0;
+  if (bare !== loops.length || new RegExp(`\\$\\{${v}:?=`).test(text)) return undefined;
+  const values: string[] = [];
+  for (const l of loops) {
+    const lits = (l.words ?? []).map((w) => literalOf(w));
+    if (!l.words || lits.some((x) => x === undefined || /[*?[]/.test(x))) return undefined;
+    values.push(...lits as string[]);
+  }
+  return { loops, values };
+}
+
+/** Whether `node` calls a function the script defines (it may set any variable). */
+function callsFunction(node: ShNode, functions: Set<string>): boolean {
+  let found = false;
+  walk(node, (m) => {
+    if (m.type !== "simple" || !m.words.length) return;
+    const w = literalOf(m.words[0]);
+    if (w !== undefined && functions.has(w)) found = true;
+  });
+  return found;
 }
 
 /** The lists of items directly inside a node. */

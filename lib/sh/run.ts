@@ -23,9 +23,11 @@ import {
   signalExit,
   signalNumber,
 } from "../scheduler/mod.ts";
+import { sendSignal } from "../runtime/mod.ts";
 import { decodeBytes, encodeBytes, RAW_BYTE } from "../runtime/utf8.ts";
 import type { ParseResult } from "./parse.ts";
 import { boundValues, type ShJob, ShPlan, type StartInfo } from "./plan.ts";
+import { GroupSignals } from "./signals.ts";
 import { initialState, jobEnv, jobScript, shQuote } from "./state.ts";
 
 /**
@@ -137,6 +139,10 @@ class ScriptRun {
   private held = new Map<number, Held>();
   private ended = false;
   private resolveDone!: (code: number) => void;
+  /** Whether a signal went to jx's process group or to jx alone (`passOn`). */
+  private group: GroupSignals;
+  /** The pid of the rest of the script's sh, once it runs. */
+  private restPid = 0;
 
   constructor(private parsed: ParseResult, private opts: ShRunOptions) {
     this.reactor = opts.reactor;
@@ -147,11 +153,12 @@ class ScriptRun {
     this.attempts = new Attempts(this.reactor, opts.check?.runner(local) ?? local);
     opts.check?.ignoreUnder(this.tmp);
     this.frame = new RunFrame(this.reactor, opts.reporters ?? []);
+    this.group = new GroupSignals(this.reactor, opts.env);
   }
 
   run(): Promise<number> {
     const done = new Promise<number>((r) => (this.resolveDone = r));
-    this.frame.listen((sig, first) => this.onSignal(sig, !first));
+    this.frame.listen((sig, first) => this.onSignal(sig, !first), (sig) => this.passOn(sig));
     this.frame.begin(this.parsed.items.length, this.opts.jobs, "none");
     this.pump();
     return done;
@@ -230,9 +237,11 @@ class ScriptRun {
     this.held.set(job.id, []);
     const spec = shSpec(job, argv, cwd, this.inherits(job));
     this.opts.check?.starting(job, this.plan.state.cwd);
+    if (job.rest && !this.opts.check) this.group.watch();
     let started = false;
     const onStart = (pid: number) => {
       started = true;
+      if (job.rest) this.restPid = pid;
       this.frame.jobStart(job.name, pid, 1);
     };
     // Its argv sets $0 already (the script's name, as sh gives it).
@@ -294,6 +303,26 @@ class ScriptRun {
     if (plan.finished || (this.frame.interrupted && this.attempts.size === 0)) this.end();
   }
 
+  /**
+   * While the rest of the script runs as one sh, that sh is the script's
+   * shell: a signal to jx goes on to it as it would have reached it under
+   * sh (to its process group, the command it waits for included, when jx's
+   * whole group got it, as from a terminal's Ctrl-C; else to that sh alone),
+   * its traps run, and its exit status is the script's. Otherwise the
+   * signal stops the run.
+   */
+  private passOn(sig: ListenSignal): boolean {
+    const rest = this.plan.runningRest();
+    if (!rest) return false;
+    if (!this.restPid || this.group.toGroup(sig)) this.attempts.signal(rest.id, sig);
+    else {
+      try {
+        sendSignal(this.restPid, sig);
+      } catch { /* it has just ended */ }
+    }
+    return true;
+  }
+
   private onSignal(sig: ListenSignal, again: boolean): void {
     this.plan.cancelAll(signalExit(sig));
     if (again) this.attempts.killAll();
@@ -304,6 +333,7 @@ class ScriptRun {
   private end(): void {
     this.ended = true;
     this.attempts.close();
+    this.group.close();
     rmSync(this.tmp, { recursive: true, force: true });
     // jx sh is never cancelled: its run.end has an exit.
     this.resolveDone(this.frame.end(this.plan.exitStatus).exit ?? this.plan.exitStatus);

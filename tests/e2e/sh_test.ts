@@ -122,6 +122,50 @@ Deno.test("jx sh = sh: a here-document left open at the end of the script", asyn
   for (const [name, source] of Object.entries(scripts)) await compare(name, source);
 });
 
+Deno.test("jx sh = sh: a byte order mark at the start of the script is kept, as sh keeps it", async () => {
+  // dash reads U+FEFF as part of the first word: `\uFEFFecho: not found` (127), then goes on.
+  await compare("bom.sh", "\uFEFFecho hi\necho two > f\n");
+  await compare("bom-assign.sh", '\uFEFFx=1; echo "[$x]" > g\ncat g\n');
+  await compare("bom-alone.sh", "\uFEFF\necho after $?\n");
+});
+
+Deno.test("jx sh = sh: commands nested 10,000 deep run as under sh (no stack overflow)", async () => {
+  const deep = (open: string, close: string, n = 10_000) =>
+    open.repeat(n) + "echo in" + close.repeat(n) + "\necho after > f\ncat f\n";
+  await compare("subshells.sh", "echo before\n" + deep("(", ")"));
+  await compare("groups.sh", deep("{ ", "; }") + "exit 3\n");
+  await compare("ifs.sh", deep("if true; then ", "; fi"));
+  await compare("loops.sh", deep("for i in 1; do while false; do ", "; done; done", 5_000));
+  await compare("case.sh", deep("case x in x) ", " ;; esac"));
+  await compare("function.sh", "f() " + deep("{ ", "; }") + "f\n");
+  await compare("arithmetic.sh", "echo " + deep("$((1+", "))").replace("echo in", "1"));
+  // dash takes seconds for 300 substitutions in each other (each is read again).
+  await compare("substitutions.sh", deep("echo $(", ")", 150));
+  await compare("quoted.sh", deep('echo "$(', ')"', 150));
+  // Nested too deep and wrong: sh runs what comes before the error, then stops.
+  await compare("syntax-error.sh", "echo ran\n" + deep("(", ")").replace("echo in", "echo in; fi"));
+});
+
+Deno.test("jx sh = sh: a command name from a variable the command itself sets (loop, assignment, read)", async () => {
+  // Checked before the command runs: the value it had then (echo) must not stand for the one it gets.
+  const scripts = {
+    "loop.sh": "c=echo\nfor c in echo trap; do $c 'echo bye' EXIT; done\necho end\n",
+    "nested.sh":
+      'c=echo\nfor a in x y; do\n  for c in echo trap; do $c "echo bye $a" EXIT; done\n  echo "turn $a"\ndone\necho end\n',
+    "after-loop.sh": 'c=echo\n{ for c in trap; do :; done; $c "echo bye" EXIT; }\necho end\n',
+    "group.sh": 'c=echo\n{ c=trap; $c "echo bye" EXIT; }\necho end\n',
+    "if.sh": 'c=echo\nif true; then c=trap; $c "echo bye" EXIT; fi\necho end\n',
+    "read.sh":
+      'c=echo\nfor x in 1; do read c < /dev/null; c=${c:-trap}; $c "echo bye" EXIT; done\necho end\n',
+    "function.sh": 'c=echo\nf() { c=trap; }\n{ f; $c "echo bye" EXIT; }\necho end\n',
+    "positional.sh": 'set -- echo\n{ set -- trap; $1 "echo bye" EXIT; }\necho end\n',
+    // Tools by a loop's variable still run as jobs (each turn's name is known).
+    "tools.sh":
+      "echo a > f\nfor t in md5sum sha1sum; do $t f > f.$t; done\ncat f.md5sum f.sha1sum\n",
+  };
+  for (const [name, source] of Object.entries(scripts)) await compare(name, source);
+});
+
 Deno.test("jx sh = sh: bytes that are not UTF-8, in the script, in values and in the environment", async () => {
   // A Latin-1 script (0xe9: é), and a value holding 0xff carried from job to job, exported too.
   const enc = (t: string) => [...new TextEncoder().encode(t)];
@@ -350,6 +394,11 @@ Deno.test("jx sh: usage and syntax errors exit 2 with one line", async () => {
     assert.equal(bad.code, 2);
     assert.equal(bad.stdout, "");
     assert.equal(bad.stderr, "bad.sh:4:1: syntax error: unexpected end of file (expecting 'fi')\n");
+    // dash refuses `! !` (bash takes it): nothing runs, the script's `echo` neither.
+    await Deno.writeTextFile(`${dir}/bang.sh`, "echo a\n! ! true\necho $?\n");
+    const bang = await jx("bang.sh");
+    assert.deepEqual([bang.code, bang.stdout], [2, ""]);
+    assert.equal(bang.stderr, "bang.sh:2:3: syntax error: unexpected '!'\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -409,6 +458,71 @@ Deno.test("jx sh: SIGTERM stops every job's process group, exit 143", async () =
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/**
+ * Runs `source` under sh and under jx sh (Deno, Bun), each in a session of
+ * its own (setsid: its pid is its process group), sends `sig` once the
+ * script has written `ready` (to the group, as a terminal's Ctrl-C does, or
+ * to the shell or jx alone), and compares what came out.
+ */
+async function compareSignalled(source: string, sig: Deno.Signal, group: boolean): Promise<void> {
+  const dirs = await Promise.all([0, 1, 2].map(() => tempDir({ "script.sh": source })));
+  const jx = ["sh", "-j4", "script.sh"];
+  const argvs = [
+    ["sh", "script.sh"],
+    [DENO, "run", "-A", "--quiet", `${ROOT}/cli.ts`, ...jx],
+    [BUN, `${ROOT}/cli.ts`, ...jx],
+  ];
+  try {
+    const outs = await Promise.all(argvs.map(async (argv, k) => {
+      const child = new Deno.Command("setsid", {
+        args: argv,
+        cwd: dirs[k],
+        env: ENV,
+        clearEnv: true,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      await waitForFile(`${dirs[k]}/ready`);
+      // The command after the marker has started.
+      await new Promise((r) => setTimeout(r, 300));
+      Deno.kill(group ? -child.pid : child.pid, sig);
+      const out = await child.output();
+      const dec = new TextDecoder();
+      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    }));
+    const what = `${sig} to the ${group ? "process group" : "shell alone"}`;
+    for (const [k, rt] of [[1, "deno"], [2, "bun"]] as const) {
+      assert.deepEqual(outs[k], outs[0], `${what} [${rt}]:\n${source}`);
+    }
+  } finally {
+    for (const d of dirs) await Deno.remove(d, { recursive: true });
+  }
+}
+
+Deno.test("jx sh = sh: a signal reaches the rest of the script as under sh, its trap runs", async () => {
+  const ready = "echo go > ready; sleep 2";
+  const scripts = [
+    `echo start\ntrap 'echo caught' INT\n${ready}\necho "after $?"\n`,
+    `echo start\ntrap 'echo caught; exit 7' INT\n${ready}\necho "after $?"\n`,
+    `echo start > f\ntrap 'echo term; exit 3' TERM\ncat f\n${ready}\necho "after $?"\n`,
+    // No trap: the rest's sh (here for its background command) dies of it.
+    `echo start\nsleep 0 &\n${ready}\necho "after $?"\n`,
+  ];
+  for (const group of [true, false]) {
+    await compareSignalled(scripts[0], "SIGINT", group);
+    await compareSignalled(scripts[1], "SIGINT", group);
+    await compareSignalled(scripts[2], "SIGTERM", group);
+    await compareSignalled(scripts[3], "SIGINT", group);
+  }
+  // Before the trap is set, the signal ends the script.
+  await compareSignalled(
+    `echo start\n${ready}\ntrap 'echo caught' INT\necho after\n`,
+    "SIGINT",
+    true,
+  );
 });
 
 function cmdline(pid: number): string {
