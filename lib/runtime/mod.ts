@@ -6,8 +6,10 @@
 import { nodeFs } from "./fs.ts";
 import { bunLibc } from "./libc_bun.ts";
 import { writeBytes } from "./bun_fs.ts";
+import { dieOf, heardSignal } from "./die.ts";
 
 export * from "./fs.ts";
+export { heardSignal, noteSignal } from "./die.ts";
 export { escapeControls } from "./controls.ts";
 
 /** The shape of the `Deno` global this project uses (typed by Deno itself when present). */
@@ -143,8 +145,13 @@ export function terminalColumns(): number {
   }
 }
 
-/** Exits the process now. */
+/**
+ * Exits the process now; with 128+N after jx heard stop signal N (a run
+ * interrupted), by dying of N instead (runtime/die.ts says why).
+ */
 export function exit(code: number): never {
+  const sig = heardSignal();
+  if (sig !== undefined && code === 128 + sig) dieOf(sig);
   if (isDeno) g.Deno.exit(code);
   g.process.exit(code);
   throw new Error("unreachable");

@@ -161,6 +161,7 @@ jobs:
     child.kill("SIGINT");
     const out = await child.output();
     assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+    assert.equal(out.signal, "SIGINT", "it died of the signal (exit 130 to a shell)");
     assert.equal(alive(gpid), false, "grandchild stopped");
     const ev = await readEvents(`${dir}/ev.ndjson`);
     const pids = ev.filter((e) => e.type === "job.start").map((e) => e.pid as number);
@@ -170,6 +171,31 @@ jobs:
       "cancelled",
     ]);
     assert.equal(ev.at(-1)!.type, "run.end");
+  });
+
+  Deno.test(`[${rt}] interrupted by SIGINT, jx dies of it: a shell's loop around jx stops at Ctrl-C`, async () => {
+    // A shell takes a command's exit 130 as a SIGINT the command handled, and goes on; it
+    // stops its own script only when the command died of it (as make does).
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  s: { run: echo on > started; sleep 30 }\n",
+    });
+    const [cmd, argv] = jxCommand(rt, ["run"]);
+    const jx = [cmd, ...argv].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+    const script = `for i in 1 2; do rm -f started; ${jx}; echo "round $i: $?"; done; echo went on`;
+    // A session of its own: the signal goes to its whole group, as a terminal's Ctrl-C does.
+    const child = new Deno.Command("setsid", {
+      args: ["bash", "-c", script],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    await waitForFile(`${dir}/started`);
+    Deno.kill(-child.pid, "SIGINT");
+    const out = await child.output();
+    const said = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.doesNotMatch(said, /round|went on/);
+    assert.match(said, /jx: interrupted/);
+    assert.equal(out.signal, "SIGINT", said);
   });
 
   Deno.test(`[${rt}] SIGTERM exits 143; a job that ignores TERM is killed after its grace`, async () => {
@@ -188,6 +214,7 @@ jobs:
     child.kill("SIGTERM");
     const out = await child.output();
     assert.equal(out.code, 143);
+    assert.equal(out.signal, "SIGTERM");
     const end = (await readEvents(`${dir}/ev.ndjson`)).find((e) => e.type === "job.end")!;
     assert.equal(end.status, "cancelled");
     assert.equal(end.signal, "SIGKILL");
