@@ -363,7 +363,6 @@ function commandOf(word: string): string {
  */
 export function parseArgs(argv: string[], env: Record<string, string | undefined> = {}): Args {
   const a = defaultArgs(env);
-  const rec = a as unknown as Record<string, unknown>;
   let rest = false;
   // Options before the command (`jx -k run`), checked against it once it is known.
   const early: { flag: string; typed: string }[] = [];
@@ -374,11 +373,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
         a.execArgv = argv.slice(i); // the command (or script) ends jx's options
         break;
       }
-      if (!a.command && !rest) a.command = commandOf(arg);
-      else if (a.command !== "ctl" && /^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) {
-        const eq = arg.indexOf("=");
-        a.vars[arg.slice(0, eq)] = arg.slice(eq + 1);
-      } else a.names.push(arg);
+      positional(a, arg, rest);
       continue;
     }
     if (arg === "--") {
@@ -397,24 +392,47 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     if (bundled) argv = [...argv.slice(0, i + 1), bundled, ...argv.slice(i + 1)];
     if (a.command && !takesOption(a.command, flag)) throw notTaken(a.command, flag, typed);
     if (!a.command) early.push({ flag, typed });
-    const spec = OPTIONS[flag];
-    if (!spec) {
-      throw new JxInputError(
-        `unknown option '${typed}'${didYouMean(flag, Object.keys(OPTIONS))} (see jx --help)`,
-      );
-    }
-    if (spec.value) {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new JxInputError(`${flag}: missing value`);
-      const value = spec.value(v, flag);
-      if (spec.key) rec[spec.key] = value;
-    } else {
-      if (inline !== undefined) throw new JxInputError(`${flag} takes no value`);
-      if (spec.key) rec[spec.key] = spec.set;
-    }
+    i = option(a, flag, typed, inline, argv, i);
   }
   const wrong = a.command ? early.find((o) => !takesOption(a.command, o.flag)) : undefined;
   if (wrong) throw notTaken(a.command, wrong.flag, wrong.typed);
   if (a.uiPort !== undefined) a.ui = true;
   return a;
+}
+
+/** A word that is no option: the command, a `NAME=value`, or a name (a job's, a topic's...). */
+function positional(a: Args, arg: string, rest: boolean): void {
+  if (!a.command && !rest) a.command = commandOf(arg);
+  else if (a.command !== "ctl" && /^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) {
+    const eq = arg.indexOf("=");
+    a.vars[arg.slice(0, eq)] = arg.slice(eq + 1);
+  } else a.names.push(arg);
+}
+
+/** Sets what option `flag` says (its value `inline` or the next word); the index of its last word. */
+function option(
+  a: Args,
+  flag: string,
+  typed: string,
+  inline: string | undefined,
+  argv: string[],
+  i: number,
+): number {
+  const rec = a as unknown as Record<string, unknown>;
+  const spec = OPTIONS[flag];
+  if (!spec) {
+    throw new JxInputError(
+      `unknown option '${typed}'${didYouMean(flag, Object.keys(OPTIONS))} (see jx --help)`,
+    );
+  }
+  if (spec.value) {
+    const v = inline ?? argv[++i];
+    if (v === undefined) throw new JxInputError(`${flag}: missing value`);
+    const value = spec.value(v, flag);
+    if (spec.key) rec[spec.key] = value;
+  } else {
+    if (inline !== undefined) throw new JxInputError(`${flag} takes no value`);
+    if (spec.key) rec[spec.key] = spec.set;
+  }
+  return i;
 }
