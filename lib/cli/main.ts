@@ -34,10 +34,6 @@ import { wantedJobs } from "./slots.ts";
  */
 export async function main(argv: string[]): Promise<number> {
   let args: Args | undefined;
-  // The commands that parse their own arguments answer `jx help COMMAND` as `COMMAND --help`.
-  if (argv[0] === "help" && argv.length === 2 && OWN_ARGS.includes(argv[1])) {
-    return await main([argv[1], "--help"]);
-  }
   if (argv[0] === "cache") {
     return (await import("../cache/mod.ts" as string) as typeof import("../cache/mod.ts")).cmdCache(
       argv.slice(1),
@@ -83,8 +79,14 @@ async function dispatch(args: Args): Promise<number> {
     writeAll(1, `jx ${VERSION}\n`);
     return 0;
   }
+  // The commands that parse their own arguments answer `jx help COMMAND` as `COMMAND --help`.
+  const topic = args.command === "help" ? args.names[0] ?? "" : args.command;
+  const asked = args.help || (args.command === "help" && args.names.length === 1);
+  if (asked && OWN_ARGS.includes(topic)) {
+    return await main([topic, "--help"]);
+  }
   if (args.help || args.command === "help") {
-    writeAll(1, helpText(args.command === "help" ? args.names[0] ?? "" : args.command));
+    writeAll(1, helpText(topic));
     return 0;
   }
   if (args.command === "doctor" || args.version) {

@@ -317,7 +317,8 @@ Deno.test("every command's --help, -h and jx help COMMAND: its own text on stdou
   // cache, lint and ui parse their own arguments; doctor's --help once ran the doctor.
   for (const cmd of COMMANDS.filter((c) => c !== "help")) {
     assert.ok(top.includes(`  jx ${cmd}`), `jx --help lists ${cmd}`);
-    const forms = [[cmd, "--help"], [cmd, "-h"], ["help", cmd]];
+    // With an option before it too (jx -v help lint gave the general help).
+    const forms = [[cmd, "--help"], [cmd, "-h"], ["help", cmd], ["-v", "help", cmd]];
     const runs = await Promise.all(forms.map((argv) => runJx(argv)));
     runs.forEach((r, i) => {
       const argv = forms[i].join(" ");
