@@ -26,7 +26,7 @@ export {
   WriteOwners,
 } from "./archive.ts";
 export { BazelStore } from "./bazel.ts";
-export { cmdCache } from "./cli.ts";
+export { CACHE_HELP, cmdCache } from "./cli.ts";
 export {
   Cache,
   type CacheOptions,

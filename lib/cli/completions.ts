@@ -4,7 +4,8 @@
  * they cannot drift from the parser. Job names are completed by running
  * `jx completions names` (with the `-f FILE` already on the command line) each
  * time: jobs, `foreach` groups and modules; `jx ctl` completes its actions
- * (read from `jx ctl --help`), then module names (`jx completions modules`).
+ * (read from `jx ctl --help`), then module names (`jx completions modules`);
+ * `jx cache` its actions (read from `jx cache --help`).
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { JxInputError } from "../runtime/errors.ts";
 import { cwd, escapeControls, writeAll } from "../runtime/mod.ts";
 import { type Args, COMMAND_OPTIONS, COMMANDS, OPTIONS, optionsOf, SHORT } from "./args.ts";
 import { HELP } from "./help.ts";
+import { CACHE_HELP } from "../cache/mod.ts";
 
 /** The shells jx writes completion scripts for. */
 export const SHELLS = ["bash", "zsh", "fish"] as const;
@@ -36,6 +38,21 @@ export function ctlActions(): { all: string[]; modules: string[] } {
     all: rows.map((r) => r[1]),
     modules: rows.filter((r) => r[2].includes("MODULE...")).map((r) => r[1]),
   };
+}
+
+/**
+ * `jx cache`'s actions, read from the table of `jx cache --help`.
+ *
+ * @example
+ * ```ts
+ * import { cacheActions } from "./completions.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(cacheActions(), ["stats", "prune", "clear"]);
+ * ```
+ */
+export function cacheActions(): string[] {
+  const table = CACHE_HELP.split("\nExamples:")[0];
+  return [...table.matchAll(/^ {2}(\w+)\b/gm)].map((r) => r[1]);
 }
 
 /** What completion needs to know about one long option. */
@@ -202,6 +219,7 @@ ${perCommand(opts, (c, own) => `      ${c}) ow=${q(own.flatMap(wordsOf).join(" "
     sh) COMPREPLY=($(compgen -f -- "$cur")) ;;
     completions) COMPREPLY=($(compgen -W ${q(SHELLS.join(" "))} -- "$cur")) ;;
     help) COMPREPLY=($(compgen -W ${q(COMMANDS.join(" "))} -- "$cur")) ;;
+    cache) [ -z "$sub" ] && COMPREPLY=($(compgen -W ${q(cacheActions().join(" "))} -- "$cur")) ;;
     ${JOB_COMMANDS.join(" | ")})
       local names
       file="\${file/#\\~/$HOME}"
@@ -306,6 +324,7 @@ ${perCommand(opts, (c, own) => `      ${c}) opts=(${specs(own)}) ;;`).join("\n")
     sh) _files ;;
     completions) compadd -- ${SHELLS.join(" ")} ;;
     help) _describe -t commands 'jx command' commands ;;
+    cache) [[ -z $sub ]] && compadd -- ${cacheActions().join(" ")} ;;
     ${JOB_COMMANDS.join("|")}) __jx_list names ;;
     ctl)
       if [[ -z $sub ]]; then
@@ -390,6 +409,11 @@ export function fishScript(): string {
     `complete -c jx -n ${
       q(`__fish_seen_subcommand_from ctl; and __fish_seen_subcommand_from ${ctl.modules.join(" ")}`)
     } -a ${q("(__jx_list modules)")} -d module`,
+    `complete -c jx -n ${
+      q(`__fish_seen_subcommand_from cache; and not __fish_seen_subcommand_from ${
+        cacheActions().join(" ")
+      }`)
+    } -a ${q(cacheActions().join(" "))}`,
     `complete -c jx -n ${q("__fish_seen_subcommand_from sh")} -F`,
     `complete -c jx -n ${q("__fish_seen_subcommand_from completions")} -a ${q(SHELLS.join(" "))}`,
     `complete -c jx -n ${q("__fish_seen_subcommand_from help")} -a ${q(COMMANDS.join(" "))}`,

@@ -82,6 +82,9 @@ q jx lint --
 q jx lint -
 q jx ui --
 q jx cache --
+q jx cache ""
+q jx cache pr
+q jx cache --cache-dir d ""
 q jx lint ""
 q jx run --output ""
 q jx run --output = st
@@ -160,6 +163,10 @@ q jx -f ../jobs.yaml ctl restart ""
   assert.deepEqual(replies.get("jx run -f sub/other.yaml li"), ["link", "lint"]);
   assert.deepEqual(replies.get("jx -fsub/other.yaml graph "), ["link", "lint"]);
   assert.deepEqual(replies.get("jx completions "), ["bash", "fish", "zsh"]);
+  // cache offers its actions (read from jx cache --help), then nothing of its own.
+  assert.deepEqual(replies.get("jx cache "), ["clear", "prune", "stats"]);
+  assert.deepEqual(replies.get("jx cache pr"), ["prune"]);
+  assert.deepEqual(replies.get("jx cache --cache-dir d "), ["clear", "prune", "stats"]);
   // A foreach group is offered with its items; ctl offers its actions, then modules.
   assert.deepEqual(replies.get("jx run co"), ["co", "co[a]", "co[b]", "compile"]);
   assert.deepEqual(replies.get("jx ctl "), [
@@ -190,6 +197,7 @@ Deno.test("zsh and fish completion scripts: produced, plausible, and parse if th
       assert.match(r.stdout, /'--output:buffered/);
       assert.match(r.stdout, /completions \$1/);
       assert.match(r.stdout, /compadd -- status start stop restart pause resume publish/);
+      assert.match(r.stdout, /cache\) \[\[ -z \$sub \]\] && compadd -- stats prune clear ;;/);
       assert.match(r.stdout, /^ {6}graph\) opts=\('--file:.*'--format:.*\) ;;$/m);
       assert.doesNotMatch(/^ {6}graph\) opts=.*$/m.exec(r.stdout)![0], /--keep-going/);
       assert.match(r.stdout, /^ {6}ui\) opts=\('--file:.*'--port:.*'--host:.*\) ;;$/m);
@@ -212,6 +220,10 @@ Deno.test("zsh and fish completion scripts: produced, plausible, and parse if th
       assert.match(
         r.stdout,
         /__fish_seen_subcommand_from ctl; and __fish_seen_subcommand_from start/,
+      );
+      assert.match(
+        r.stdout,
+        /__fish_seen_subcommand_from cache; and not __fish_seen_subcommand_from stats prune clear' -a 'stats prune clear'/,
       );
     }
     // The shells are not installed here; where they are, they must accept the script.
