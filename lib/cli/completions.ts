@@ -5,7 +5,7 @@
  * `jx completions names` (with the `-f FILE` already on the command line) each
  * time: jobs, `foreach` groups and modules; `jx ctl` completes its actions
  * (read from `jx ctl --help`), then module names (`jx completions modules`);
- * `jx cache` its actions (read from `jx cache --help`).
+ * `jx cache` its actions (those of `jx cache --help`).
  *
  * @module
  */
@@ -13,7 +13,6 @@ import { JxInputError } from "../runtime/errors.ts";
 import { cwd, escapeControls, writeAll } from "../runtime/mod.ts";
 import { type Args, COMMAND_OPTIONS, COMMANDS, OPTIONS, optionsOf, SHORT } from "./args.ts";
 import { HELP } from "./help.ts";
-import { CACHE_HELP } from "../cache/mod.ts";
 
 /** The shells jx writes completion scripts for. */
 export const SHELLS = ["bash", "zsh", "fish"] as const;
@@ -41,19 +40,11 @@ export function ctlActions(): { all: string[]; modules: string[] } {
 }
 
 /**
- * `jx cache`'s actions, read from the table of `jx cache --help`.
- *
- * @example
- * ```ts
- * import { cacheActions } from "./completions.ts";
- * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * assertEquals(cacheActions(), ["stats", "prune", "clear"]);
- * ```
+ * `jx cache`'s actions, as the table of `jx cache --help` lists them (a test
+ * holds the two together: reading that text here would load the cache's part
+ * at every completion of job names).
  */
-export function cacheActions(): string[] {
-  const table = CACHE_HELP.split("\nExamples:")[0];
-  return [...table.matchAll(/^ {2}(\w+)\b/gm)].map((r) => r[1]);
-}
+const CACHE_ACTIONS = ["stats", "prune", "clear"];
 
 /** What completion needs to know about one long option. */
 interface Opt {
@@ -219,7 +210,7 @@ ${perCommand(opts, (c, own) => `      ${c}) ow=${q(own.flatMap(wordsOf).join(" "
     sh) COMPREPLY=($(compgen -f -- "$cur")) ;;
     completions) COMPREPLY=($(compgen -W ${q(SHELLS.join(" "))} -- "$cur")) ;;
     help) COMPREPLY=($(compgen -W ${q(COMMANDS.join(" "))} -- "$cur")) ;;
-    cache) [ -z "$sub" ] && COMPREPLY=($(compgen -W ${q(cacheActions().join(" "))} -- "$cur")) ;;
+    cache) [ -z "$sub" ] && COMPREPLY=($(compgen -W ${q(CACHE_ACTIONS.join(" "))} -- "$cur")) ;;
     ${JOB_COMMANDS.join(" | ")})
       local names
       file="\${file/#\\~/$HOME}"
@@ -324,7 +315,7 @@ ${perCommand(opts, (c, own) => `      ${c}) opts=(${specs(own)}) ;;`).join("\n")
     sh) _files ;;
     completions) compadd -- ${SHELLS.join(" ")} ;;
     help) _describe -t commands 'jx command' commands ;;
-    cache) [[ -z $sub ]] && compadd -- ${cacheActions().join(" ")} ;;
+    cache) [[ -z $sub ]] && compadd -- ${CACHE_ACTIONS.join(" ")} ;;
     ${JOB_COMMANDS.join("|")}) __jx_list names ;;
     ctl)
       if [[ -z $sub ]]; then
@@ -411,9 +402,9 @@ export function fishScript(): string {
     } -a ${q("(__jx_list modules)")} -d module`,
     `complete -c jx -n ${
       q(`__fish_seen_subcommand_from cache; and not __fish_seen_subcommand_from ${
-        cacheActions().join(" ")
+        CACHE_ACTIONS.join(" ")
       }`)
-    } -a ${q(cacheActions().join(" "))}`,
+    } -a ${q(CACHE_ACTIONS.join(" "))}`,
     `complete -c jx -n ${q("__fish_seen_subcommand_from sh")} -F`,
     `complete -c jx -n ${q("__fish_seen_subcommand_from completions")} -a ${q(SHELLS.join(" "))}`,
     `complete -c jx -n ${q("__fish_seen_subcommand_from help")} -a ${q(COMMANDS.join(" "))}`,

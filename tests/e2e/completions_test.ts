@@ -163,7 +163,10 @@ q jx -f ../jobs.yaml ctl restart ""
   assert.deepEqual(replies.get("jx run -f sub/other.yaml li"), ["link", "lint"]);
   assert.deepEqual(replies.get("jx -fsub/other.yaml graph "), ["link", "lint"]);
   assert.deepEqual(replies.get("jx completions "), ["bash", "fish", "zsh"]);
-  // cache offers its actions (read from jx cache --help), then nothing of its own.
+  // cache offers its actions (those of jx cache --help's table), then nothing of its own.
+  const { CACHE_HELP } = await import("../../lib/cache/mod.ts");
+  const table = [...CACHE_HELP.split("\nExamples:")[0].matchAll(/^ {2}(\w+)\b/gm)].map((r) => r[1]);
+  assert.deepEqual(replies.get("jx cache "), table.sort());
   assert.deepEqual(replies.get("jx cache "), ["clear", "prune", "stats"]);
   assert.deepEqual(replies.get("jx cache pr"), ["prune"]);
   assert.deepEqual(replies.get("jx cache --cache-dir d "), ["clear", "prune", "stats"]);
