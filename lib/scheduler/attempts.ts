@@ -134,9 +134,9 @@ export class Attempts {
     for (const [key, a] of [...this.live]) if (a.wait) this.signal(key, "SIGTERM");
   }
 
-  /** `terminate` for every attempt. */
-  terminateAll(sig: string): void {
-    for (const key of [...this.live.keys()]) this.terminate(key, sig);
+  /** `terminate` for every attempt, but the one under `spare` when given (left to end). */
+  terminateAll(sig: string, spare?: string | number): void {
+    for (const key of [...this.live.keys()]) if (key !== spare) this.terminate(key, sig);
   }
 
   /** Cancels every timer (the run is over; what is still running is left alone). */

@@ -3,7 +3,8 @@
  * `sh -c` in its own process group, its output captured and printed in
  * script order (the earliest unprinted job's output goes straight out, the
  * rest is held until it is that job's turn), barriers dump the state they
- * leave to a temporary file, Ctrl-C and SIGTERM stop every process group.
+ * leave to a temporary file. A stop signal reaches the jobs as it would
+ * have reached sh's commands (`onSignal`).
  *
  * @module
  */
@@ -120,7 +121,7 @@ export function runScript(parsed: ParseResult, opts: ShRunOptions): Promise<numb
 /** Output of a job not yet shown, in order. */
 type Held = { fd: 1 | 2; chunk: Uint8Array }[];
 
-/** Between SIGTERM and SIGKILL when the script is interrupted. */
+/** Between the stop signal and SIGKILL when the script is interrupted. */
 const GRACE_MS = 3000;
 
 /**
@@ -143,6 +144,8 @@ class ScriptRun {
   private group: GroupSignals;
   /** The pid of the rest of the script's sh, once it runs. */
   private restPid = 0;
+  /** The job sh would be running when a signal stopped the run: its output still goes out. */
+  private current?: ShJob;
 
   constructor(private parsed: ParseResult, private opts: ShRunOptions) {
     this.reactor = opts.reactor;
@@ -237,7 +240,7 @@ class ScriptRun {
     this.held.set(job.id, []);
     const spec = shSpec(job, argv, cwd, this.inherits(job));
     this.opts.check?.starting(job, this.plan.state.cwd);
-    if (job.rest && !this.opts.check) this.group.watch();
+    if (!this.opts.check) this.group.watch();
     let started = false;
     const onStart = (pid: number) => {
       started = true;
@@ -249,7 +252,7 @@ class ScriptRun {
       started: onStart,
       output: (stream, chunk) => {
         const fd = stream === "stdout" ? 1 : 2;
-        if (this.plan.head() === job) this.opts.write(fd, chunk);
+        if (this.plan.head() === job || this.current === job) this.opts.write(fd, chunk);
         else this.held.get(job.id)?.push({ fd, chunk: chunk.slice() });
       },
       ended: (end) => {
@@ -297,7 +300,8 @@ class ScriptRun {
       for (const s of plan.startable(this.opts.jobs - plan.running)) this.start(s);
       this.flush();
     }
-    if (plan.stopped !== undefined) {
+    // Stopped by the script (exit, set -e): what ran ahead ends (a signal: `onSignal`).
+    if (plan.stopped !== undefined && !this.frame.interrupted) {
       for (const j of plan.cancelledRunning()) this.attempts.signal(j.id, "SIGTERM");
     }
     if (plan.finished || (this.frame.interrupted && this.attempts.size === 0)) this.end();
@@ -323,10 +327,27 @@ class ScriptRun {
     return true;
   }
 
+  /**
+   * A signal stops the run: nothing new starts, and the jobs get what sh's
+   * commands would have. When jx's whole process group got it (Ctrl-C),
+   * under sh the command sh waits for gets it too: every job gets it (its
+   * handler runs, its output goes out), then SIGKILL after the grace. When
+   * jx alone got SIGINT, sh lets its command end, then dies of it: so does
+   * the job sh would be running (the first one not ended), the ones that ran
+   * ahead get SIGTERM. SIGTERM or SIGHUP to jx alone: sh dies at once and
+   * leaves its command running; jx leaves nothing, every job gets SIGTERM.
+   * A second signal kills them all.
+   */
   private onSignal(sig: ListenSignal, again: boolean): void {
+    const head = this.plan.head();
     this.plan.cancelAll(signalExit(sig));
     if (again) this.attempts.killAll();
-    else this.attempts.terminateAll("SIGTERM");
+    else {
+      const toGroup = this.group.toGroup(sig);
+      this.current = head;
+      const ends = !toGroup && sig === "SIGINT" ? head : undefined;
+      this.attempts.terminateAll(toGroup ? sig : "SIGTERM", ends?.id);
+    }
     this.pump();
   }
 

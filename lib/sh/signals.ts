@@ -2,8 +2,9 @@
  * Where a stop signal jx received was sent: to jx's whole process group (a
  * terminal's Ctrl-C, `kill -INT -PGID`) or to jx alone (`kill -INT PID`).
  * Under sh the first reaches the script's shell and the command it waits
- * for, the second only the shell; jx sh passes it on the same way to the
- * rest of the script when that runs as one sh (run.ts). A signal carries no
+ * for, the second only the shell; jx sh hands it on to its jobs to match
+ * (run.ts: the same signal to every job, or the running one left to end),
+ * and to the rest of the script when that runs as one sh. A signal carries no
  * sign of it: a sentinel child that stays in jx's process group (`sleep`)
  * gets the group's signals too, and is seen dying of it, or with it pending.
  * It sleeps a minute at a time (started again after each), so that one jx

@@ -525,6 +525,90 @@ Deno.test("jx sh = sh: a signal reaches the rest of the script as under sh, its 
   );
 });
 
+Deno.test("jx sh = sh: Ctrl-C reaches the running command as SIGINT, its handler runs", async () => {
+  const ready = "echo go > ready";
+  // Its handler writes and sets its own status; sh dies of SIGINT once it has ended.
+  await compareSignalled(
+    `echo start\nsh -c 'trap "echo cleanup; exit 3" INT; ${ready}; sleep 3; echo no'\necho "after $?"\n`,
+    "SIGINT",
+    true,
+  );
+  // A program that ignores SIGINT ends as it would have (within the grace), then sh dies of it.
+  await compareSignalled(
+    `echo start\nsh -c 'trap "" INT; ${ready}; sleep 1; echo done'\necho "after $?"\n`,
+    "SIGINT",
+    true,
+  );
+  // SIGTERM to the group: the command's TERM handler runs, its output is not dropped.
+  await compareSignalled(
+    `echo start\nsh -c 'trap "echo term; exit 4" TERM; ${ready}; sleep 3; echo no'\necho "after $?"\n`,
+    "SIGTERM",
+    true,
+  );
+  // SIGHUP to the group (a terminal closed): the command's own HUP handler runs.
+  await compareSignalled(
+    `echo start\nsh -c 'trap "echo hup; exit 4" HUP; ${ready}; sleep 3; echo no'\necho "after $?"\n`,
+    "SIGHUP",
+    true,
+  );
+});
+
+Deno.test("jx sh = sh: SIGINT to jx alone lets the running command end, then the script stops", async () => {
+  // Under sh the command never sees it; sh dies of SIGINT once the command has ended.
+  await compareSignalled(
+    `echo start\nsh -c 'echo go > ready; sleep 1; echo done'\necho "after $?"\n`,
+    "SIGINT",
+    false,
+  );
+  // Under jx, \`sleep 3\` has run ahead (sh had not started it): it is stopped, its output dropped.
+  await compareSignalled(
+    `echo start\n(echo go > ready; sleep 1; echo done)\nsleep 3; echo ahead\necho after\n`,
+    "SIGINT",
+    false,
+  );
+});
+
+Deno.test("jx sh: a job that ignores Ctrl-C is killed after the grace, none left (Deno, Bun)", async () => {
+  const dir = await tempDir({
+    "script.sh": `sh -c 'trap "" INT; echo go > ready; exec sleep 30'\necho after\n`,
+  });
+  const argvs = [
+    [DENO, "run", "-A", "--quiet", `${ROOT}/cli.ts`, "sh", "script.sh"],
+    [BUN, `${ROOT}/cli.ts`, "sh", "script.sh"],
+  ];
+  try {
+    for (const argv of argvs) {
+      await Deno.remove(`${dir}/ready`).catch(() => {});
+      const child = new Deno.Command("setsid", {
+        args: argv,
+        cwd: dir,
+        env: ENV,
+        clearEnv: true,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      await waitForFile(`${dir}/ready`);
+      let sleeps: number[] = [];
+      for (let i = 0; i < 200 && !sleeps.length; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        sleeps = descendants(child.pid).filter((p) => cmdline(p) === "sleep 30");
+      }
+      assert.equal(sleeps.length, 1, `${argv[0]}: the job's sleep runs`);
+      const t0 = Date.now();
+      Deno.kill(-child.pid, "SIGINT");
+      const out = await child.output();
+      const ms = Date.now() - t0;
+      assert.equal(out.signal, "SIGINT", `${argv[0]}: jx died of SIGINT`);
+      assert.equal(new TextDecoder().decode(out.stdout), "", "nothing after it ran");
+      assert.ok(ms >= 2500 && ms < 15_000, `${argv[0]}: killed after the grace (${ms} ms)`);
+      for (const pid of sleeps) assert.ok(!alive(pid), `sleep ${pid} was killed`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 function cmdline(pid: number): string {
   try {
     return Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").filter((x) => x).join(" ");
