@@ -234,7 +234,7 @@ Deno.test("MemoryKeeper: past its limit it collects, then waits for the margin t
   assert.equal(idle.collections, 0, "under the limit: nothing");
 });
 
-Deno.test("MemoryKeeper: a heap that seems not to grow (Bun's) is collected again after a few looks past the limit", async () => {
+Deno.test("MemoryKeeper: a heap that seems not to grow (Bun's) is collected again after a few looks past the limit, then ever fewer", async () => {
   const { MemoryKeeper } = await import("../lib/report/memory.ts");
   // A margin no heap fills: only the looks can make a second collection due.
   const keeper = new MemoryKeeper({
@@ -250,8 +250,15 @@ Deno.test("MemoryKeeper: a heap that seems not to grow (Bun's) is collected agai
   assert.equal(keeper.collections, 1, "not at every look");
   keeper.event(end("j3"));
   assert.equal(keeper.collections, 2, "the third look past the limit since the last collection");
-  for (let i = 4; i < 7; i++) keeper.event(end(`j${i}`));
-  assert.equal(keeper.collections, 3, "and every third after it");
+  // Still past the limit: twice as many looks before the next (live data alone past it).
+  for (let i = 4; i < 9; i++) keeper.event(end(`j${i}`));
+  assert.equal(keeper.collections, 2, "not after three looks more");
+  keeper.event(end("j9"));
+  assert.equal(keeper.collections, 3, "after six");
+  for (let i = 10; i < 21; i++) keeper.event(end(`j${i}`));
+  assert.equal(keeper.collections, 3, "then after twelve");
+  keeper.event(end("j21"));
+  assert.equal(keeper.collections, 4);
 });
 
 Deno.test("a jx watch cycle: no verdict line (watch has its own), a restart's cancel said plainly", () => {

@@ -10,7 +10,14 @@ import { warnMakeJobs } from "../jobserver/mod.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import { whenFails } from "../graph/when.ts";
 import { createReactor, type Reactor } from "../reactor/mod.ts";
-import { collectGarbage, envObject, escapeControls, isBun, writeAll } from "../runtime/mod.ts";
+import {
+  collectGarbage,
+  dieAtExit,
+  envObject,
+  escapeControls,
+  isBun,
+  writeAll,
+} from "../runtime/mod.ts";
 import {
   LocalRunner,
   type Reporter,
@@ -455,7 +462,11 @@ async function openExecutor(
         // Once a job has run, its Slurm jobs are failed jobs (each with the reason), exit 1.
         throw failure;
       }
-      return sig && exit < 128 ? signalExit(sig) : exit;
+      if (sig && exit < 128) {
+        dieAtExit(sig);
+        return signalExit(sig);
+      }
+      return exit;
     },
     close: () => session.close(),
   };

@@ -20,7 +20,7 @@ import {
   type ListenSignal,
   type Reactor,
 } from "../reactor/mod.ts";
-import { writeAll } from "../runtime/mod.ts";
+import { dieAtExit, writeAll } from "../runtime/mod.ts";
 import type { Args } from "./args.ts";
 import { wantedJobs } from "./slots.ts";
 
@@ -114,6 +114,8 @@ async function runInPool(
         const view = new DataView(info.buffer);
         const code = view.getInt32(8, true);
         const status = view.getInt32(24, true);
+        // Its command died of a signal: so does jx at its exit (runtime/die.ts).
+        if (code !== C.CLD_EXITED) dieAtExit(status);
         resolve(code === C.CLD_EXITED ? status : 128 + status);
       });
     });
@@ -142,6 +144,7 @@ function runPlain(argv: string[], env: Record<string, string>): Promise<number> 
     });
     child.on("exit", (code, signal) => {
       const n = signal ? (constants.signals as Record<string, number>)[signal] ?? 0 : 0;
+      if (code === null && n) dieAtExit(n); // died of it: so does jx at its exit
       done(code ?? 128 + n);
     });
   });

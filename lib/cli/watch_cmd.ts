@@ -14,7 +14,7 @@ import type { Graph, JobSpec } from "../graph/mod.ts";
 import { createReactor, type ListenSignal, type Reactor } from "../reactor/mod.ts";
 import { ConsoleReporter, EventLog, MemoryKeeper, TraceWriter } from "../report/mod.ts";
 import { type Reporter, type RunEvent, runJobs, signalExit } from "../scheduler/mod.ts";
-import { escapeControls, isTerminal, writeAll } from "../runtime/mod.ts";
+import { dieAtExit, escapeControls, isTerminal, writeAll } from "../runtime/mod.ts";
 import { UpToDate } from "../state/mod.ts";
 import { Watcher, type WatchOptions } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
@@ -54,6 +54,7 @@ export async function cmdWatch(args: Args): Promise<number> {
   const unlisten = (["SIGINT", "SIGTERM", "SIGHUP"] as ListenSignal[]).map((sig) =>
     reactor.onSignal(sig, () => {
       if (exit) modules.kill(); // a second signal: no more grace for the modules
+      if (!exit) dieAtExit(sig); // jx dies of it at its exit (runtime/die.ts)
       exit ||= signalExit(sig);
       watcher.stop(sig);
     })

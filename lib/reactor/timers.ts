@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { deno, isBun, nodeProcess, noteSignal } from "../runtime/mod.ts";
+import { deno, isBun, nodeProcess } from "../runtime/mod.ts";
 import type { ListenSignal, Reactor } from "./types.ts";
 
 /**
@@ -60,16 +60,11 @@ export function createTimers(): Pick<Reactor, "setTimer" | "clearTimer"> & { cle
  * ```
  */
 export function onSignal(sig: ListenSignal, cb: () => void): () => void {
-  // Heard: a run that ends interrupted by it dies of it (runtime `exit`).
-  const heard = () => {
-    noteSignal(sig);
-    cb();
-  };
   if (isBun) {
     const proc = nodeProcess();
-    proc.on(sig, heard);
-    return () => proc.off(sig, heard);
+    proc.on(sig, cb);
+    return () => proc.off(sig, cb);
   }
-  deno().addSignalListener(sig, heard);
-  return () => deno().removeSignalListener(sig, heard);
+  deno().addSignalListener(sig, cb);
+  return () => deno().removeSignalListener(sig, cb);
 }

@@ -5,7 +5,8 @@
  * every 256 ended jobs and, past a limit, asks for a full collection once
  * the JavaScript heap has grown by a margin (an eighth of what the last
  * collection left, at least 4 MiB) since the last one, or after two looks
- * past the limit (Bun's heap size stays what its last collection left until
+ * past the limit (twice as many after each such collection while the size
+ * stays past it; Bun's heap size stays what its last collection left until
  * the next one, so on Bun only the looks make one due: a 20,000-job run on
  * a busy host reached 115-126 MiB without them): a run whose live data grows
  * is collected less often, never in a loop. The limit stays put:
@@ -37,8 +38,10 @@ export interface MemoryKeeperOptions {
   every?: number;
   /**
    * Looks past the limit after which a collection is due even when the heap
-   * seems not to have grown (default 2): Bun's heap size is what the last
-   * collection left until the next one, so only this bounds a Bun run.
+   * seems not to have grown (default 2; doubled after each such collection
+   * until a look finds the size under the limit again): Bun's heap size is
+   * what the last collection left until the next one, so only this bounds a
+   * Bun run.
    */
   looksBetween?: number;
 }
@@ -64,8 +67,9 @@ export class MemoryKeeper implements Reporter {
   private readonly every: number;
   private readonly looksBetween: number;
   private ended = 0;
-  /** Looks past the limit since the last collection. */
+  /** Looks past the limit since the last collection, and how many make one due now. */
   private looksPast = 0;
+  private looksDue: number;
   private off = false;
   /** The heap size before which no new collection is due (what the last one left plus a margin). */
   private heapDue = 0;
@@ -75,7 +79,7 @@ export class MemoryKeeper implements Reporter {
     this.limit = o.limitBytes ?? 88 * MIB;
     this.margin = o.marginBytes ?? 4 * MIB;
     this.every = o.every ?? 256;
-    this.looksBetween = o.looksBetween ?? 2;
+    this.looksBetween = this.looksDue = o.looksBetween ?? 2;
   }
 
   /** Skips are not ends: nothing to look at. */
@@ -88,13 +92,17 @@ export class MemoryKeeper implements Reporter {
   }
 
   private look(): void {
-    if (residentBytes() <= this.limit) return;
+    if (residentBytes() <= this.limit) {
+      this.looksDue = this.looksBetween; // back under: the looks' count starts over
+      return;
+    }
     // Past the limit, a collection is due once the heap has grown by a margin since the last
     // one, or after a few looks (Bun's heap size does not move between collections, while its
-    // resident size does): never a collection at every look, even when the live data alone is
-    // past the limit.
+    // resident size does), twice as many after each such one while the size stays past the
+    // limit: never a collection at every look, and few when the live data alone is past it.
     const grown = (heapBytes() ?? Infinity) >= this.heapDue;
-    if (!grown && ++this.looksPast < this.looksBetween) return;
+    if (!grown && ++this.looksPast < this.looksDue) return;
+    if (!grown) this.looksDue *= 2;
     this.looksPast = 0;
     let collected = false;
     try {

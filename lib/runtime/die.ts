@@ -5,14 +5,17 @@
  * command died of SIGINT; a command that exits 130 it takes as one that
  * handled the signal, and goes on (`for d in a b; do jx run -f $d/jobs.yaml;
  * done` went on to `b` after a Ctrl-C). So jx, once it has stopped its
- * children and said so, exits 128+N after hearing signal N by dying of N,
- * as make does; a shell still sees `$?` 130 or 143.
+ * children and said so, exits 128+N after signal N interrupted it by dying
+ * of N, as make does (`jx exec` likewise when its command died of N); a
+ * shell still sees `$?` 130 or 143. An exit status of 130 that a command
+ * or a script's trap chose stays an exit status.
  *
  * @module
  */
 const g = globalThis as {
   Deno?: {
     pid: number;
+    permissions?: { querySync?(d: { name: string }): { state: string } };
     dlopen(p: string, s: Record<string, { parameters: string[]; result: string }>): {
       symbols: Record<string, (...a: unknown[]) => unknown>;
     };
@@ -24,27 +27,31 @@ const g = globalThis as {
 /** The stop signals jx listens for (reactor `ListenSignal`), by number. */
 const NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
-let heard: number | undefined;
+let dying: number | undefined;
 
 /**
- * Notes that jx heard stop signal `name` (the reactors' `onSignal` calls it
- * before the run's listener).
+ * Asks `exit` to die of stop signal `sig` (a name or a number: SIGINT,
+ * SIGTERM, SIGHUP; others are not asked for) when its code is 128 + its
+ * number: a run that this signal interrupted, or `jx exec` whose command died
+ * of it. The first ask wins, as the first signal decides a run's exit code.
  *
  * @example
  * ```ts
- * import { heardSignal, noteSignal } from "./die.ts";
+ * import { dieAtExit, dyingOf } from "./die.ts";
  * import { strictEqual } from "node:assert";
- * noteSignal("SIGTERM");
- * strictEqual(heardSignal(), 15);
+ * dieAtExit("SIGTERM");
+ * dieAtExit("SIGINT");
+ * strictEqual(dyingOf(), 15);
  * ```
  */
-export function noteSignal(name: string): void {
-  heard = NUMBERS[name] ?? heard;
+export function dieAtExit(sig: string | number): void {
+  const n = typeof sig === "number" ? sig : NUMBERS[sig];
+  if (n !== undefined && Object.values(NUMBERS).includes(n)) dying ??= n;
 }
 
-/** The number of the last stop signal jx heard, if any. */
-export function heardSignal(): number | undefined {
-  return heard;
+/** The signal `exit` is to die of (with 128 + its number), if any. */
+export function dyingOf(): number | undefined {
+  return dying;
 }
 
 /**
@@ -63,6 +70,8 @@ export function dieOf(n: number): void {
 
 function dieOnDeno(n: number): void {
   const D = g.Deno!;
+  // Without --allow-ffi, dlopen would ask on a terminal (and wait): the exit code says it then.
+  if (D.permissions?.querySync?.({ name: "ffi" }).state !== "granted") return;
   const { symbols } = D.dlopen("libc.so.6", {
     signal: { parameters: ["i32", "pointer"], result: "pointer" },
     kill: { parameters: ["i32", "i32"], result: "i32" },

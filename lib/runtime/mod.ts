@@ -6,10 +6,10 @@
 import { nodeFs } from "./fs.ts";
 import { bunLibc } from "./libc_bun.ts";
 import { writeBytes } from "./bun_fs.ts";
-import { dieOf, heardSignal } from "./die.ts";
+import { dieOf, dyingOf } from "./die.ts";
 
 export * from "./fs.ts";
-export { heardSignal, noteSignal } from "./die.ts";
+export { dieAtExit } from "./die.ts";
 export { escapeControls } from "./controls.ts";
 
 /** The shape of the `Deno` global this project uses (typed by Deno itself when present). */
@@ -146,11 +146,11 @@ export function terminalColumns(): number {
 }
 
 /**
- * Exits the process now; with 128+N after jx heard stop signal N (a run
+ * Exits the process now; with 128+N after `dieAtExit(N)` (a run signal N
  * interrupted), by dying of N instead (runtime/die.ts says why).
  */
 export function exit(code: number): never {
-  const sig = heardSignal();
+  const sig = dyingOf();
   if (sig !== undefined && code === 128 + sig) dieOf(sig);
   if (isDeno) g.Deno.exit(code);
   g.process.exit(code);

@@ -14,6 +14,7 @@ import { onStopSignals } from "./attempts.ts";
 import { type Reporter, type RunEvent, skipUpToDate } from "./events.ts";
 import type { StartedWhere } from "./runner.ts";
 import { signalExit } from "./signals.ts";
+import { dieAtExit } from "../runtime/mod.ts";
 
 type JobStart = Extract<RunEvent, { type: "job.start" }>;
 type RunEnd = Extract<RunEvent, { type: "run.end" }>;
@@ -176,6 +177,8 @@ export class RunFrame {
     this.unlisten?.();
     this.unlisten = undefined;
     const sig = this.interrupted;
+    // Interrupted: jx's exit with 128+N is a death of N (runtime/die.ts).
+    if (sig) dieAtExit(sig);
     const e: RunEnd = {
       type: "run.end",
       t: this.t(),

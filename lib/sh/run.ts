@@ -24,7 +24,7 @@ import {
   signalExit,
   signalNumber,
 } from "../scheduler/mod.ts";
-import { sendSignal } from "../runtime/mod.ts";
+import { dieAtExit, sendSignal } from "../runtime/mod.ts";
 import { decodeBytes, encodeBytes, RAW_BYTE } from "../runtime/utf8.ts";
 import type { ParseResult } from "./parse.ts";
 import { boundValues, type ShJob, ShPlan, type StartInfo } from "./plan.ts";
@@ -124,6 +124,19 @@ type Held = { fd: 1 | 2; chunk: Uint8Array }[];
 /** Between the stop signal and SIGKILL when the script is interrupted. */
 const GRACE_MS = 3000;
 
+/** How often `watchRestShell` looks whether the rest's sh is still alive. */
+const REST_LOOK_MS = 50;
+
+/** Whether process `pid` is alive (not gone, not a zombie). */
+function shellAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * One run of a script: its `ShPlan` driven through a runner (the job slots
  * of `-j`), inside the frame `jx run`'s `Builder` uses (`RunFrame`:
@@ -144,6 +157,8 @@ class ScriptRun {
   private group: GroupSignals;
   /** The pid of the rest of the script's sh, once it runs. */
   private restPid = 0;
+  /** Whether `watchRestShell` looks after that sh. */
+  private watchingRest = false;
   /** The job sh would be running when a signal stopped the run: its output still goes out. */
   private current?: ShJob;
 
@@ -266,6 +281,8 @@ class ScriptRun {
   /** A job's process ended: the plan learns its status and the state it left. */
   private jobEnded(job: ShJob, st: ExitStatus, began: number, dumpFile?: string): void {
     const code = st.code ?? (st.signal ? 128 + signalNumber(st.signal) : 127);
+    // The rest's sh is the script's shell: dead of a signal, jx dies of it too at its exit.
+    if (job.rest && st.signal) dieAtExit(st.signal);
     if (st.error) this.opts.write(2, new TextEncoder().encode(`jx sh: ${job.name}: ${st.error}\n`));
     let dump: string | undefined;
     if (dumpFile) {
@@ -318,13 +335,38 @@ class ScriptRun {
   private passOn(sig: ListenSignal): boolean {
     const rest = this.plan.runningRest();
     if (!rest) return false;
-    if (!this.restPid || this.group.toGroup(sig)) this.attempts.signal(rest.id, sig);
-    else {
-      try {
-        sendSignal(this.restPid, sig);
-      } catch { /* it has just ended */ }
+    if (!this.restPid || this.group.toGroup(sig)) {
+      this.attempts.signal(rest.id, sig);
+      return true;
     }
+    // To jx alone: to that sh alone, whose trap runs once its command ends (or which dies of it).
+    // A sh already gone (its command holding the output open): the run stops.
+    try {
+      sendSignal(this.restPid, sig);
+    } catch {
+      return false;
+    }
+    this.watchRestShell(rest.id, this.restPid);
     return true;
+  }
+
+  /**
+   * After a signal to the rest's sh alone: if that sh dies while its command runs on (sh dies
+   * of SIGTERM at once and leaves its command running), jx leaves nothing running: the rest's
+   * process group gets SIGTERM, and the script's status is what sh died of.
+   */
+  private watchRestShell(id: number, pid: number): void {
+    if (this.watchingRest) return;
+    this.watchingRest = true;
+    const look = () => {
+      if (this.plan.runningRest()?.id !== id) return void (this.watchingRest = false);
+      if (!shellAlive(pid)) {
+        this.watchingRest = false;
+        return void this.attempts.signal(id, "SIGTERM");
+      }
+      this.reactor.setTimer(REST_LOOK_MS, look);
+    };
+    this.reactor.setTimer(REST_LOOK_MS, look);
   }
 
   /**

@@ -46,19 +46,27 @@ export class GroupSignals {
   watch(): void {
     if (this.child || this.closed) return;
     const child = this.reactor.spawn({
-      argv: ["sleep", String(SENTINEL_S)],
+      // Its fds on /dev/null: a jx killed with SIGKILL leaves no sleep holding its output open.
+      argv: ["/bin/sh", "-c", `exec sleep ${SENTINEL_S} </dev/null >/dev/null 2>&1`],
       cwd: "/",
       env: this.env,
-      // Stays in jx's process group (and writes nothing).
+      // Stays in jx's process group.
       terminal: true,
       onOutput() {},
       onExit: (st) => {
-        if (this.child === child) this.child = undefined;
+        if (this.child !== child) return; // one `toGroup` already took as the signal's
+        this.child = undefined;
         if (st.signal) this.diedOf = st.signal;
         else if (st.code === 0) this.watch();
       },
     });
     this.child = child;
+  }
+
+  /** The sentinel told of a signal (its end said no more): a new one for the next signal. */
+  private renew(): void {
+    this.child = undefined;
+    this.watch();
   }
 
   /**
@@ -73,23 +81,16 @@ export class GroupSignals {
       return true;
     }
     const pid = this.child?.pid;
-    if (!pid) return true;
-    const n = signalNumber(sig);
-    let status: string, stat: string;
-    try {
-      status = readFileSync(`/proc/${pid}/status`, "utf8");
-      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    } catch {
-      return true; // gone, and not by jx: it died of the signal
+    if (!pid) {
+      // None to tell (dead of another signal, or not started): a new one for the next signal.
+      this.diedOf = undefined;
+      this.watch();
+      return true;
     }
-    // Dead, not reaped: what killed it (exit_code, field 52 of stat, is a wait status).
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (/^[ZX]/.test(fields[0])) return (Number(fields[49]) & 0x7f) === n;
-    const bit = 1n << BigInt(n - 1);
-    return ["SigPnd", "ShdPnd"].some((k) => {
-      const hex = new RegExp(`^${k}:\\s*([0-9a-f]+)`, "m").exec(status)?.[1];
-      return hex !== undefined && (BigInt(`0x${hex}`) & bit) !== 0n;
-    });
+    const group = gotSignal(pid, signalNumber(sig));
+    // Taken as this signal's: its end (the reactor may report it later) says nothing more.
+    if (group) this.renew();
+    return group;
   }
 
   /** Ends the sentinel. */
@@ -98,4 +99,26 @@ export class GroupSignals {
     this.child?.kill("SIGKILL");
     this.child = undefined;
   }
+}
+
+/**
+ * Whether process `pid` got signal `n`: dead of it and not reaped, or with it
+ * pending; true when it is gone (not by jx: the signal killed it).
+ */
+function gotSignal(pid: number, n: number): boolean {
+  let status: string, stat: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return true; // gone, and not by jx: it died of the signal
+  }
+  // Dead, not reaped: what killed it (exit_code, field 52 of stat, is a wait status).
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  if (/^[ZX]/.test(fields[0])) return (Number(fields[49]) & 0x7f) === n;
+  const bit = 1n << BigInt(n - 1);
+  return ["SigPnd", "ShdPnd"].some((k) => {
+    const hex = new RegExp(`^${k}:\\s*([0-9a-f]+)`, "m").exec(status)?.[1];
+    return hex !== undefined && (BigInt(`0x${hex}`) & bit) !== 0n;
+  });
 }

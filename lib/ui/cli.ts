@@ -8,7 +8,7 @@ import { lookup } from "node:dns/promises";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { jobsFileOrFail, type JobSpec, JxInputError, loadJobsFile } from "../graph/mod.ts";
-import { escapeControls, writeAll } from "../runtime/mod.ts";
+import { dieAtExit, escapeControls, writeAll } from "../runtime/mod.ts";
 import { graphData } from "./data.ts";
 import { isLoopback } from "./security.ts";
 import { startUi } from "./server.ts";
@@ -94,8 +94,8 @@ export async function cmdUi(argv: string[], lastDurations?: LastDurations): Prom
   }
   writeAll(1, `jx ui: ${url}\n`);
   const signal = await new Promise<number>((ok) => {
-    process.once("SIGINT", () => ok(130));
-    process.once("SIGTERM", () => ok(143));
+    process.once("SIGINT", () => (dieAtExit("SIGINT"), ok(130)));
+    process.once("SIGTERM", () => (dieAtExit("SIGTERM"), ok(143)));
   });
   await close();
   return signal;

@@ -198,6 +198,29 @@ jobs:
     assert.equal(out.signal, "SIGINT", said);
   });
 
+  Deno.test(`[${rt}] jx exec under Ctrl-C: a command's own exit 130 stays an exit status; one that dies of SIGINT, jx too`, async () => {
+    const dir = await tempDir({});
+    const ctrlC = async (script: string) => {
+      await Deno.remove(`${dir}/ready`).catch(() => {});
+      const [cmd, argv] = jxCommand(rt, ["exec", "--", "sh", "-c", script]);
+      const child = new Deno.Command("setsid", {
+        args: [cmd, ...argv],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      await waitForFile(`${dir}/ready`);
+      Deno.kill(-child.pid, "SIGINT");
+      const out = await child.output();
+      return { code: out.code, signal: out.signal };
+    };
+    assert.deepEqual(await ctrlC(`trap 'exit 130' INT; echo on > ready; sleep 5 & wait`), {
+      code: 130,
+      signal: null,
+    });
+    assert.deepEqual(await ctrlC(`echo on > ready; exec sleep 5`), { code: 130, signal: "SIGINT" });
+  });
+
   Deno.test(`[${rt}] SIGTERM exits 143; a job that ignores TERM is killed after its grace`, async () => {
     const dir = await tempDir({
       "jobs.yaml": `

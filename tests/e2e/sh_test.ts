@@ -466,7 +466,12 @@ Deno.test("jx sh: SIGTERM stops every job's process group, exit 143", async () =
  * script has written `ready` (to the group, as a terminal's Ctrl-C does, or
  * to the shell or jx alone), and compares what came out.
  */
-async function compareSignalled(source: string, sig: Deno.Signal, group: boolean): Promise<void> {
+async function compareSignalled(
+  source: string,
+  sig: Deno.Signal,
+  group: boolean,
+  then?: { sig: Deno.Signal; group: boolean; afterMs: number },
+): Promise<void> {
   const dirs = await Promise.all([0, 1, 2].map(() => tempDir({ "script.sh": source })));
   const jx = ["sh", "-j4", "script.sh"];
   const argvs = [
@@ -489,11 +494,19 @@ async function compareSignalled(source: string, sig: Deno.Signal, group: boolean
       // The command after the marker has started.
       await new Promise((r) => setTimeout(r, 300));
       Deno.kill(group ? -child.pid : child.pid, sig);
+      if (then) {
+        await new Promise((r) => setTimeout(r, then.afterMs));
+        Deno.kill(then.group ? -child.pid : child.pid, then.sig);
+      }
       const out = await child.output();
       const dec = new TextDecoder();
-      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+      // The signal too: jx dies of one where sh does, and exits 130 where sh's trap says so.
+      const { code, signal } = out;
+      return { code, signal, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
     }));
-    const what = `${sig} to the ${group ? "process group" : "shell alone"}`;
+    const to = (g: boolean) => g ? "process group" : "shell alone";
+    const what = `${sig} to the ${to(group)}` +
+      (then ? `, then ${then.sig} to the ${to(then.group)}` : "");
     for (const [k, rt] of [[1, "deno"], [2, "bun"]] as const) {
       assert.deepEqual(outs[k], outs[0], `${what} [${rt}]:\n${source}`);
     }
@@ -566,6 +579,57 @@ Deno.test("jx sh = sh: SIGINT to jx alone lets the running command end, then the
     "SIGINT",
     false,
   );
+});
+
+Deno.test("jx sh = sh: a trap's own exit 130 stays an exit status; a second signal, to jx alone, is told apart", async () => {
+  // The trap exits 130 itself: sh exits with it (no death by SIGINT); so must jx.
+  await compareSignalled(
+    `trap 'echo trapped; exit 130' INT\necho go > ready\nsleep 3\necho end\n`,
+    "SIGINT",
+    true,
+  );
+  // Ctrl-C (the group), then SIGINT to the shell alone: the second reaches sh alone, whose
+  // command runs on (the sentinel that told the first apart was used up).
+  await compareSignalled(
+    `trap 'echo caught' INT\necho go > ready\nsleep 2; echo "a $?"\nsleep 2; echo "b $?"\n`,
+    "SIGINT",
+    true,
+    { sig: "SIGINT", group: false, afterMs: 1700 },
+  );
+});
+
+Deno.test("jx sh: SIGTERM to jx alone while the rest's command runs: its sh dies, jx leaves nothing and ends (Deno, Bun)", async () => {
+  // Under sh, the shell dies of it at once and its command runs on, orphaned; jx ends it.
+  const dir = await tempDir({
+    "script.sh": `trap 'echo caught' INT\necho go > ready\nsleep 60\necho end\n`,
+  });
+  try {
+    for (
+      const argv of [[DENO, "run", "-A", "--quiet", `${ROOT}/cli.ts`], [BUN, `${ROOT}/cli.ts`]]
+    ) {
+      await Deno.remove(`${dir}/ready`).catch(() => {});
+      const child = new Deno.Command("setsid", {
+        args: [...argv, "sh", "script.sh"],
+        cwd: dir,
+        env: ENV,
+        clearEnv: true,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      await waitForFile(`${dir}/ready`);
+      await new Promise((r) => setTimeout(r, 300));
+      Deno.kill(child.pid, "SIGTERM");
+      // Bounded: jx used to wait for the orphaned `sleep 60` (and every later signal too).
+      const timer = setTimeout(() => Deno.kill(-child.pid, "SIGKILL"), 20_000);
+      const out = await child.output();
+      clearTimeout(timer);
+      assert.equal(out.signal, "SIGTERM", new TextDecoder().decode(out.stderr));
+      assert.equal(new TextDecoder().decode(out.stdout), "");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("jx sh: a job that ignores Ctrl-C is killed after the grace, none left (Deno, Bun)", async () => {
