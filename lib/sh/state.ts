@@ -169,10 +169,31 @@ export interface PreludeOptions {
  * ```
  */
 export function jobScript(state: ShState, command: string, o: PreludeOptions): string {
-  // Multi-line pieces (functions) first, then one line for the rest, then
-  // blank lines so that the command starts on its line in the script: sh's
-  // messages ("script.sh: 12: ...") name the same line. A value's newlines
-  // come from a variable (`__jx_n`), so that it takes no line of its own.
+  const { multi, one } = preludeParts(state, o);
+  // In a condition `set -e` stays on and the command runs on the left of
+  // `&&`, where sh itself ignores it: a `set` there is seen in `$-` as in sh.
+  const suspend = !o.errexit && state.options.includes("e");
+  const head = placedHead(multi, one, o.line ?? 1);
+  // An open end cannot be wrapped: `set -e` then applies in a condition too.
+  if (o.openEnd) return head + command;
+  let text = head + (suspend ? `{ ${command}\n} && :` : command) + "\n";
+  if (o.probeFile) {
+    text += `__jx_x=$?; trap - EXIT; command printf 'c %s' "$__jx_x" > ${
+      shQuote(o.probeFile)
+    }; exit "$__jx_x"\n`;
+  }
+  if (o.dumpFile) {
+    text += `__jx_x=$?; __jx_o=$-; set +eu; trap - EXIT; __jx_d c "$@"\nexit "$__jx_x"\n`;
+  }
+  return text;
+}
+
+/**
+ * The prelude's pieces: those of many lines (functions, values put on many
+ * lines) and those of one. A value's newlines come from a variable
+ * (`__jx_n`), so that it takes no line of its own.
+ */
+function preludeParts(state: ShState, o: PreludeOptions): { multi: string[]; one: string[] } {
   const multi: string[] = [];
   const one: string[] = [];
   const put = (s: string) => (s.includes("\n") ? multi : one).push(s);
@@ -206,35 +227,27 @@ export function jobScript(state: ShState, command: string, o: PreludeOptions): s
   for (const [k, v] of o.binds) put(`${k}=${q(v)}`);
   // A fresh sh's IFS is space, tab, newline: its last character is the newline.
   if (newline) one.unshift("__jx_n=${IFS#??}");
-  // In a condition `set -e` stays on and the command runs on the left of
-  // `&&`, where sh itself ignores it: a `set` there is seen in `$-` as in sh.
-  const suspend = !o.errexit && state.options.includes("e");
   if (state.options) one.push(`set -${state.options}`);
   if (o.status !== 0) one.push(`(exit ${o.status}) && :`);
-  const line = o.line ?? 1;
+  return { multi, one };
+}
+
+/**
+ * The prelude as text: the pieces of many lines first, then one line for
+ * the rest, then blank lines so that the command starts on its `line` in the
+ * script (sh's messages, "script.sh: 12: ...", name the same line).
+ */
+function placedHead(multi: string[], one: string[], line: number): string {
   const multiHead = multi.map((m) => m + "\n").join("");
   const multiUsed = multiHead.split("\n").length - 1;
-  let head: string;
   if (one.length && multiUsed + 1 > line - 1 && multiUsed <= line - 1) {
     // No room for a line of its own: the one-line part goes before the command, on its line.
-    head = multiHead + "\n".repeat(line - 1 - multiUsed) + one.join("; ") + "; ";
-  } else {
-    head = multiHead + (one.length ? one.join("; ") + "\n" : "");
-    const used = head.split("\n").length - 1;
-    if (used < line - 1) head += "\n".repeat(line - 1 - used);
+    return multiHead + "\n".repeat(line - 1 - multiUsed) + one.join("; ") + "; ";
   }
-  // An open end cannot be wrapped: `set -e` then applies in a condition too.
-  if (o.openEnd) return head + command;
-  let text = head + (suspend ? `{ ${command}\n} && :` : command) + "\n";
-  if (o.probeFile) {
-    text += `__jx_x=$?; trap - EXIT; command printf 'c %s' "$__jx_x" > ${
-      shQuote(o.probeFile)
-    }; exit "$__jx_x"\n`;
-  }
-  if (o.dumpFile) {
-    text += `__jx_x=$?; __jx_o=$-; set +eu; trap - EXIT; __jx_d c "$@"\nexit "$__jx_x"\n`;
-  }
-  return text;
+  let head = multiHead + (one.length ? one.join("; ") + "\n" : "");
+  const used = head.split("\n").length - 1;
+  if (used < line - 1) head += "\n".repeat(line - 1 - used);
+  return head;
 }
 
 function dump(file: string): string {
