@@ -338,6 +338,7 @@ async function openParts(
   const { dry, modules } = o;
   // The Slurm executor: it reaches Slurm only when a Slurm job must run.
   parts.executor = dry ? undefined : await openExecutor(args, selected, reactor, slots, baseDir);
+  if (parts.executor) o.reporters.push(parts.executor.reporter);
   if (!dry) {
     parts.ctl = await o.mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {
       if (args.verbose || e.name === "CtlUnsafe") {
@@ -377,6 +378,8 @@ async function runnerOf(
 /** The Slurm executor of a run: its runner, and its end. */
 interface Executor {
   runner: Runner;
+  /** Sees the run's events: a module started counts as something run (see `end`). */
+  reporter: Reporter;
   /**
    * After the run (its exit `exit`), once an open under way has settled: an interrupted open is
    * said; the executor's failure is thrown (a `JxInputError`: one line, exit 2) when the run
@@ -448,8 +451,13 @@ async function openExecutor(
     ...slurmSeams(env, reactor),
   });
   const slurmRunner = new slurm.SlurmRunner(session);
+  const runner = new slurm.ExecutorRunner(new LocalRunner(reactor, slots), slurmRunner, fallback);
   return {
-    runner: new slurm.ExecutorRunner(new LocalRunner(reactor, slots), slurmRunner, fallback),
+    runner,
+    // A module (local, started by the supervisor, not the runner) ran: so something ran.
+    reporter: {
+      event: (e) => void (e.type === "module.state" && e.state === "starting" && runner.ran()),
+    },
     async end(exit) {
       // The open may still be settling (the run withdrew the jobs that waited for it): closing
       // waits for it, so that what it came to is known below.

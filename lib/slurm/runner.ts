@@ -288,6 +288,11 @@ export class ExecutorRunner implements Runner {
     return this.of(req.spec).start(req, sink);
   }
 
+  /** Something ran here that no `start` saw (a module, started by the supervisor). */
+  ran(): void {
+    this.localStarted = true;
+  }
+
   close(): void {
     this.local.close?.();
     this.slurm.close?.();

@@ -140,6 +140,25 @@ jobs:
     },
   );
   await t.step(
+    `${rt}: a failed open after a module started: exit 1 (a module ran), the reason on the job`,
+    async () => {
+      const dir = await tempDir({
+        "jobs.yaml": `
+modules:
+  srv: { run: "echo up > up; exec sleep 30" }
+jobs:
+  submit: { run: "touch ran", executor: slurm, needs: [srv] }
+`,
+      });
+      const r = await jx(dir, { ...env, SLURM_CONF: await downConf(env.SLURM_CONF) });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const ev = await readEvents(`${dir}/ev.ndjson`);
+      assert.equal(endOf(ev, "submit").status, "failed");
+      assert.deepEqual([ev.at(-1)!.status, ev.at(-1)!.exit], ["failed", 1]);
+      await Deno.stat(`${dir}/up`); // the module ran
+    },
+  );
+  await t.step(
     `${rt}: a failed open before anything ran: exit 2, the reason as the last line`,
     async () => {
       // -k: the other Slurm job fails the same way; a local job after them never becomes ready.
