@@ -449,31 +449,8 @@ class Lexer {
         if (end < 0) throw new Fail("syntax error: unterminated quoted string", this.pos);
         lit(s.slice(this.pos + 1, end), true);
         this.pos = end + 1;
-      } else if (c === '"') {
-        const open = this.pos;
-        this.pos++;
-        if (s[this.pos] === '"') lit("", true);
-        while (s[this.pos] !== '"') {
-          if (this.pos >= s.length) {
-            throw new Fail("syntax error: unterminated quoted string", open);
-          }
-          const d = s[this.pos];
-          if (d === "\\") {
-            const n = s[this.pos + 1];
-            if (n === "\n") this.pos += 2;
-            else {
-              lit('$`"\\'.includes(n) ? n : "\\" + n, true);
-              this.pos += 2;
-            }
-          } else if (d === "$") parts.push(this.scanDollar(true));
-          else if (d === "`") parts.push(this.scanBacktick(true));
-          else {
-            lit(d, true);
-            this.pos++;
-          }
-        }
-        this.pos++;
-      } else if (c === "$") parts.push(this.scanDollar(false));
+      } else if (c === '"') this.scanDoubleQuoted(parts, lit);
+      else if (c === "$") parts.push(this.scanDollar(false));
       else if (c === "`") parts.push(this.scanBacktick());
       else if (c === "~" && this.pos === start) {
         let j = this.pos + 1;
@@ -486,6 +463,34 @@ class Lexer {
       }
     }
     return { text: s.slice(start, this.pos), start, parts };
+  }
+
+  /** A word's "..." part, from its opening quote to past its closing one. */
+  private scanDoubleQuoted(parts: WordPart[], lit: (text: string, quoted: boolean) => void): void {
+    const s = this.src;
+    const open = this.pos;
+    this.pos++;
+    if (s[this.pos] === '"') lit("", true);
+    while (s[this.pos] !== '"') {
+      if (this.pos >= s.length) {
+        throw new Fail("syntax error: unterminated quoted string", open);
+      }
+      const d = s[this.pos];
+      if (d === "\\") {
+        const n = s[this.pos + 1];
+        if (n === "\n") this.pos += 2;
+        else {
+          lit('$`"\\'.includes(n) ? n : "\\" + n, true);
+          this.pos += 2;
+        }
+      } else if (d === "$") parts.push(this.scanDollar(true));
+      else if (d === "`") parts.push(this.scanBacktick(true));
+      else {
+        lit(d, true);
+        this.pos++;
+      }
+    }
+    this.pos++;
   }
 
   private scanDollar(quoted: boolean): WordPart {
