@@ -18,6 +18,25 @@ import {
   waitForFile,
 } from "../helpers.ts";
 
+/**
+ * Runs `args` in a session of its own (setsid: its pid is its process group), sends SIGINT to
+ * that whole group once `dir/ready` exists, as a terminal's Ctrl-C does; what came of it.
+ */
+async function ctrlC(args: string[], dir: string, ready: string) {
+  await Deno.remove(`${dir}/${ready}`).catch(() => {});
+  const child = new Deno.Command("setsid", { args, cwd: dir, stdout: "piped", stderr: "piped" })
+    .spawn();
+  await waitForFile(`${dir}/${ready}`);
+  Deno.kill(-child.pid, "SIGINT");
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    signal: out.signal,
+    said: dec.decode(out.stdout) + dec.decode(out.stderr),
+  };
+}
+
 for (const rt of RUNTIMES) {
   Deno.test(`[${rt}] resource ordering from the event log: writer, overlapping readers, next writer`, async () => {
     const dir = await tempDir({
@@ -182,43 +201,24 @@ jobs:
     const [cmd, argv] = jxCommand(rt, ["run"]);
     const jx = [cmd, ...argv].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
     const script = `for i in 1 2; do rm -f started; ${jx}; echo "round $i: $?"; done; echo went on`;
-    // A session of its own: the signal goes to its whole group, as a terminal's Ctrl-C does.
-    const child = new Deno.Command("setsid", {
-      args: ["bash", "-c", script],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    await waitForFile(`${dir}/started`);
-    Deno.kill(-child.pid, "SIGINT");
-    const out = await child.output();
-    const said = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    const { signal, said } = await ctrlC(["bash", "-c", script], dir, "started");
     assert.doesNotMatch(said, /round|went on/);
     assert.match(said, /jx: interrupted/);
-    assert.equal(out.signal, "SIGINT", said);
+    assert.equal(signal, "SIGINT", said);
   });
 
   Deno.test(`[${rt}] jx exec under Ctrl-C: a command's own exit 130 stays an exit status; one that dies of SIGINT, jx too`, async () => {
     const dir = await tempDir({});
-    const ctrlC = async (script: string) => {
-      await Deno.remove(`${dir}/ready`).catch(() => {});
+    const exec = async (script: string) => {
       const [cmd, argv] = jxCommand(rt, ["exec", "--", "sh", "-c", script]);
-      const child = new Deno.Command("setsid", {
-        args: [cmd, ...argv],
-        cwd: dir,
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      await waitForFile(`${dir}/ready`);
-      Deno.kill(-child.pid, "SIGINT");
-      const out = await child.output();
-      return { code: out.code, signal: out.signal };
+      const { code, signal } = await ctrlC([cmd, ...argv], dir, "ready");
+      return { code, signal };
     };
-    assert.deepEqual(await ctrlC(`trap 'exit 130' INT; echo on > ready; sleep 5 & wait`), {
+    assert.deepEqual(await exec(`trap 'exit 130' INT; echo on > ready; sleep 5 & wait`), {
       code: 130,
       signal: null,
     });
-    assert.deepEqual(await ctrlC(`echo on > ready; exec sleep 5`), { code: 130, signal: "SIGINT" });
+    assert.deepEqual(await exec(`echo on > ready; exec sleep 5`), { code: 130, signal: "SIGINT" });
   });
 
   Deno.test(`[${rt}] SIGTERM exits 143; a job that ignores TERM is killed after its grace`, async () => {
