@@ -1,10 +1,12 @@
 /**
  * state/stat.ts `statEachUnder`: through an io_uring ring where the kernel
  * gives one, the same answers as one `statx` call per path, under Deno and
- * Bun, for odd paths (links, a loop, past PATH_MAX, absolute, empty, `..`).
+ * Bun, for odd paths (links, a loop, past PATH_MAX, absolute, empty, `..`);
+ * and how a run chooses between the ring and the calls (`StatPace`).
  */
 import assert from "node:assert/strict";
 import { BUN, DENO, ROOT, tempDir } from "./helpers.ts";
+import { StatPace } from "../lib/state/stat_pace.ts";
 
 async function check(cmd: string, args: string[], dir: string, env: Record<string, string> = {}) {
   const p = await new Deno.Command(cmd, {
@@ -32,6 +34,8 @@ Deno.test("statEachUnder: a ring's answers are the calls', on Deno and Bun, for 
     const disabled = await Deno.readTextFile("/proc/sys/kernel/io_uring_disabled").catch(() => "");
     if (disabled.trim() === "0") assert.equal(ring.method, "io_uring");
     assert.deepEqual(ring.got, calls.got);
+    // Shared between the ring and the calls (a run's first batches go both ways): the same.
+    assert.deepEqual([ring.raced, bun.raced], [calls.got, calls.got]);
     assert.deepEqual(bun.got, calls.got);
     assert.deepEqual(bunCalls.got, calls.got);
     assert.deepEqual([bun.method, bunCalls.method], [ring.method, "statx"]);
@@ -45,4 +49,24 @@ Deno.test("statEachUnder: a ring's answers are the calls', on Deno and Bun, for 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("StatPace: both ways warmed, timed in turn, then the faster kept; a fixed way never races", () => {
+  const ways = (pace: StatPace, ringMs: number, callMs: number, batches = 9) => {
+    const out: string[] = [];
+    for (let b = 0; b < batches; b++) {
+      const ring = pace.viaRing();
+      out.push(ring ? "r" : "c");
+      pace.took(ring, ring ? ringMs : callMs, 256);
+    }
+    return out.join("");
+  };
+  assert.equal(ways(new StatPace(), 1, 2), "rcrcrcrrr");
+  assert.equal(ways(new StatPace(), 3, 2), "rcrcrcccc");
+  // The untimed warm-up batches do not count: a slow first ring batch decides nothing.
+  const slowStart = new StatPace();
+  slowStart.took(true, 500, 256);
+  assert.equal(ways(slowStart, 1, 2, 8), "crcrcrrr");
+  assert.equal(ways(new StatPace("calls"), 1, 2, 4), "cccc");
+  assert.equal(ways(new StatPace("ring"), 3, 2, 4), "rrrr");
 });

@@ -15,7 +15,7 @@ import { VERSION } from "./help.ts";
 
 /** How the up-to-date checks stat files, in words. */
 const STAMPS = {
-  io_uring: "statx through FFI; a no-op's many at once through io_uring",
+  io_uring: "statx through FFI; a no-op's many through io_uring or one call each, the faster",
   statx: "statx through FFI, one call each (no io_uring here, or JX_NO_IO_URING set)",
   runtime: "the runtime's stat (no FFI: Deno needs --allow-ffi)",
 };

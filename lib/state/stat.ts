@@ -17,6 +17,7 @@ import { deno, isDeno, osName } from "../runtime/mod.ts";
 import { bunLibc } from "../runtime/libc_bun.ts";
 import { utf8Decoder } from "../runtime/utf8.ts";
 import { type RingCalls, SKIPPED, StatRing, STATX_SIZE } from "./stat_ring.ts";
+import { StatPace } from "./stat_pace.ts";
 
 /**
  * What the last `statInto` found: size, mtime (ms), inode and ctime (ms);
@@ -267,9 +268,10 @@ let ring: StatRing | null | undefined;
  * `statUnderBytes(dir, bytes, starts[i])` for each `i` of `from..to`, in
  * that order, each result given to `each(i, kind)` with `ST` filled; stops
  * when `each` returns false. Within `inDir(dir, ...)` and for many paths,
- * through an io_uring ring a batch at a time (state/stat_ring.ts): the same
- * answers in a fraction of the system calls. `starts` must hold the start
- * of each path (its NUL found by the caller).
+ * a batch at a time, through an io_uring ring (state/stat_ring.ts: the same
+ * answers in a fraction of the system calls) or one call each, whichever
+ * the first batches found faster here (state/stat_pace.ts). `starts` must
+ * hold the start of each path (its NUL found by the caller).
  *
  * @example
  * ```ts
@@ -299,21 +301,41 @@ export function statEachUnder(
   if (ring && ffi && dir === openDir) {
     // An absolute or empty path is stat'd by the call, as `statUnderBytes` does it.
     const apart = (at: number) => bytes[at] === 0x2f || bytes[at] === 0 || at >= bytes.length;
+    pace ??= new StatPace(paceFixed);
     for (; i < to;) {
-      const end = Math.min(to, i + RING_ENTRIES);
-      if (!ring.run(dirFd, bytes, starts, i, end, apart)) break; // given up: the calls below
-      for (let slot = 0; i < end; i++, slot++) {
-        const res = ring.res[slot];
-        const kind = res === SKIPPED
-          ? statUnderBytes(dir, bytes, starts[i])
-          : res !== 0
-          ? ABSENT
-          : fromBuffer(ring.outView, slot * STATX_SIZE);
-        if (!each(i, kind)) return;
+      const first = i, end = Math.min(to, i + RING_ENTRIES);
+      const viaRing = pace.viaRing(), t0 = performance.now();
+      if (viaRing) {
+        if (!ring.run(dirFd, bytes, starts, i, end, apart)) break; // given up: the calls below
+        for (let slot = 0; i < end; i++, slot++) {
+          const res = ring.res[slot];
+          const kind = res === SKIPPED
+            ? statUnderBytes(dir, bytes, starts[i])
+            : res !== 0
+            ? ABSENT
+            : fromBuffer(ring.outView, slot * STATX_SIZE);
+          if (!each(i, kind)) return;
+        }
+      } else {
+        for (; i < end; i++) if (!each(i, statUnderBytes(dir, bytes, starts[i]))) return;
       }
+      pace.took(viaRing, performance.now() - t0, end - first);
     }
   }
   for (; i < to; i++) if (!each(i, statUnderBytes(dir, bytes, starts[i]))) return;
+}
+
+/** This process's choice between the ring and the calls (state/stat_pace.ts), made once. */
+let pace: StatPace | undefined;
+let paceFixed: "ring" | "calls" | undefined;
+
+/**
+ * For tests: `statEachUnder`'s many stats always through the ring (where
+ * one answers) or always one call each, instead of the faster of the two.
+ */
+export function fixStatWay(way: "ring" | "calls" | undefined): void {
+  paceFixed = way;
+  pace = undefined;
 }
 
 /**
