@@ -75,6 +75,15 @@ Deno.test("srun's end lines are srun's only when srun's exit says so", () => {
   const said = "srun: error: localhost: task 0: Segmentation fault\n";
   const notSegv = read([MARK, said], 0);
   assert.deepEqual([notSegv.text, notSegv.exit.signal], [said, null]);
+  // The task's mark lost (killed right after it, on a loaded node: seen once in CI): srun's end
+  // lines are judged the same, never passed on as the job's.
+  const lost = read([said], 139);
+  assert.deepEqual([lost.text, lost.exit.code, lost.exit.signal], ["", null, "SIGSEGV"]);
+  const lostExit = read(["srun: error: localhost: task 0: Exited with exit code 3\n"], 3);
+  assert.deepEqual([lostExit.text, lostExit.exit.code], ["", 3]);
+  // Slurm's other lines before a mark are said, as before.
+  const before = read(["srun: error: Unable to create step for job 9: Timeout\n"], 1);
+  assert.deepEqual(before.f.said, ["srun: error: Unable to create step for job 9: Timeout"]);
 });
 
 Deno.test("a job's lines about other jobs are not Slurm's: no lost allocation, no node failure", () => {

@@ -44,7 +44,8 @@ const latin1 = new TextDecoder("latin1");
  * and passed on whole, byte for byte (a last line without a newline at the end of the step).
  *
  * Whose line is it? srun writes its own lines and the task's stderr to the same pipe. Before
- * the step's mark (the task's first act) every line is Slurm's. After it, a line is the job's
+ * the step's mark (the task's first act) every line is Slurm's (a task's exit or signal line
+ * there, its mark lost, is held as below). After it, a line is the job's
  * unless it reads as one of srun's end lines (`END_LINES`: the task's exit code or signal,
  * the step cancelled, a node failure); such a line is held until the step ends and is then
  * judged against what srun's exit says (srun writes them at the step's end, but they may
@@ -139,6 +140,12 @@ export class SrunStderr {
       return false;
     }
     if (!SLURM_LINE.test(text)) return true;
+    // A task's exit or signal with no mark seen: the task ran, its mark lost (a task killed
+    // right after it, on a loaded node, CI saw once): judged at the end as after a mark.
+    if (TASK_EXIT.test(text) || TASK_SIGNAL.test(text)) {
+      this.held.push({ bytes: line.bytes.slice(), text });
+      return false;
+    }
     this.before.push(text);
     if (ROUTINE.test(text)) return false;
     this.said.push(text);
