@@ -81,6 +81,21 @@ Deno.test("srun's end lines are srun's only when srun's exit says so", () => {
   assert.deepEqual([lost.text, lost.exit.code, lost.exit.signal], ["", null, "SIGSEGV"]);
   const lostExit = read(["srun: error: localhost: task 0: Exited with exit code 3\n"], 3);
   assert.deepEqual([lostExit.text, lostExit.exit.code], ["", 3]);
+  // Held before any mark but not confirmed by srun's exit: still Slurm's (no job wrote it),
+  // shown and said as any line before a mark, its words the step's reason.
+  const oom = "srun: error: n1: task 0: Out Of Memory\n";
+  const unconfirmed = read([oom], 1);
+  assert.deepEqual([unconfirmed.text, unconfirmed.exit.code, unconfirmed.exit.reason], [
+    oom,
+    1,
+    "n1: task 0: Out Of Memory",
+  ]);
+  assert.deepEqual([unconfirmed.f.said, unconfirmed.f.before], [[oom.trim()], [oom.trim()]]);
+  const killedExit = read(["srun: error: n1: task 0: Exited with exit code 3\n"], null, "SIGKILL");
+  assert.deepEqual(
+    [killedExit.exit.signal, killedExit.exit.reason],
+    ["SIGKILL", "n1: task 0: Exited with exit code 3"],
+  );
   // Slurm's other lines before a mark are said, as before.
   const before = read(["srun: error: Unable to create step for job 9: Timeout\n"], 1);
   assert.deepEqual(before.f.said, ["srun: error: Unable to create step for job 9: Timeout"]);

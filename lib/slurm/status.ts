@@ -34,6 +34,8 @@ const END_LINES = [TASK_EXIT, TASK_SIGNAL, ROUTINE, CANCELLED, NODE_FAILURE];
 interface Line {
   bytes: Uint8Array;
   text: string;
+  /** Held before any step mark: srun's for sure, whatever its exit says of it. */
+  early?: boolean;
 }
 
 const NL = 0x0a;
@@ -45,7 +47,8 @@ const latin1 = new TextDecoder("latin1");
  *
  * Whose line is it? srun writes its own lines and the task's stderr to the same pipe. Before
  * the step's mark (the task's first act) every line is Slurm's (a task's exit or signal line
- * there, its mark lost, is held as below). After it, a line is the job's
+ * there, its mark lost, is held as below, and one srun's exit does not confirm is said and
+ * shown at the end like Slurm's other lines). After it, a line is the job's
  * unless it reads as one of srun's end lines (`END_LINES`: the task's exit code or signal,
  * the step cancelled, a node failure); such a line is held until the step ends and is then
  * judged against what srun's exit says (srun writes them at the step's end, but they may
@@ -143,7 +146,7 @@ export class SrunStderr {
     // A task's exit or signal with no mark seen: the task ran, its mark lost (a task killed
     // right after it, on a loaded node, CI saw once): judged at the end as after a mark.
     if (TASK_EXIT.test(text) || TASK_SIGNAL.test(text)) {
-      this.held.push({ bytes: line.bytes.slice(), text });
+      this.held.push({ bytes: line.bytes.slice(), text, early: true });
       return false;
     }
     this.before.push(text);
@@ -175,6 +178,9 @@ export class SrunStderr {
     if (exit) this.exitCode = Number(TASK_EXIT.exec(l.text)![1]);
     if (signal) this.signalText = TASK_SIGNAL.exec(l.text)![1];
     if (exit || signal) return false;
+    // Not the task's end after all, but no job wrote it (it came before any mark): Slurm's
+    // words, said and shown as any line before a mark is.
+    if (l.early) return this.before.push(l.text), this.said.push(l.text), true;
     const c = CANCELLED.exec(l.text);
     if (c) {
       if (!this.names(c[3])) return true;
