@@ -217,7 +217,7 @@ function sameEnvSet(names: readonly string[], set: readonly string[]): boolean {
 
 /**
  * `changedPaths`'s stats of a record's paths straight from the bytes read
- * (`statEachUnder`: a ring's batches where it can), noting where each
+ * (`statEachUnder`: a ring's batches or the calls, the faster), noting where each
  * starts (`read.at`, for `pathAt` and `pathIndexes` later);
  * false when the jobs file or the state log changed, or when the bytes do
  * not hold one path per stamp.

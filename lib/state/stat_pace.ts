@@ -42,7 +42,7 @@ export class StatPace {
   private paths = [0, 0];
   private choice: "ring" | "calls" | undefined;
 
-  /** Always one way (a test's, or `JX_NO_IO_URING`'s), no race. */
+  /** Always one way (a test's: `fixStatWay`), no race. */
   constructor(fixed?: "ring" | "calls") {
     this.choice = fixed;
   }
