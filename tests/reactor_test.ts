@@ -41,10 +41,10 @@ for (const [name, create] of Object.entries(BACKENDS)) {
   });
 }
 
-for (const backend of ["epoll", "portable"]) {
+for (const backend of ["epoll", "portable", "epoll --spawn-workers"]) {
   Deno.test(`reactor [bun ${backend}] every conformance case`, async () => {
     const out = await new Deno.Command(BUN, {
-      args: [`${ROOT}/tests/reactor/run_cases.ts`, backend],
+      args: [`${ROOT}/tests/reactor/run_cases.ts`, ...backend.split(" ")],
       cwd: ROOT,
       stdin: "null",
     }).output();
@@ -56,6 +56,11 @@ for (const backend of ["epoll", "portable"]) {
     assert.equal(passed + skipped.length, CASES.length, text);
     // Bun's backends both have every optional part: nothing may be skipped there.
     assert.deepEqual(skipped, [], text);
+    // Spawns through Bun's spawning workers (lib/reactor/bun_spawn.ts): from the first when
+    // they are started first, past the process's 16th otherwise; never for the portable backend.
+    const onWorkers = Number(/^ON WORKERS (\d+)$/m.exec(text)?.[1]);
+    if (backend.includes("--spawn-workers")) assert.ok(onWorkers > CASES.length, text);
+    if (backend === "portable") assert.equal(onWorkers, 0, text);
   });
 }
 

@@ -56,7 +56,9 @@ function runtimeLines(env: Record<string, string | undefined>): [string, string]
     [
       "reactor (auto)",
       auto === "epoll"
-        ? `epoll (posix_spawn, pidfd, epoll through FFI${isBun ? "; the wait in a Worker" : ""})`
+        ? `epoll (posix_spawn, pidfd, epoll through FFI${
+          isBun ? "; the wait and spawns past the 16th in Workers" : ""
+        })`
         : "portable (the runtime's own process APIs)",
     ],
     [

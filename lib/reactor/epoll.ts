@@ -43,6 +43,7 @@
  *
  * @module
  */
+import { bunSpawns } from "./bun_spawn.ts";
 import { createBunWait } from "./bun_wait.ts";
 import { type ChildContext, EpollChild, READ_SIZE } from "./epoll_child.ts";
 import { EpollSet } from "./epoll_set.ts";
@@ -192,17 +193,21 @@ class EventLoop {
    * pending and no spawn is in flight (its return registers the child's pipes).
    */
   shutdown(release: () => void): void {
-    if (this.bunWait) return this.bunWait.close(release);
     this.release = release;
     this.releaseIfIdle();
   }
 
-  /** Runs the release `shutdown` left, once nothing uses the set any more. */
+  /**
+   * Runs the release `shutdown` left, once nothing uses the set any more (on
+   * Bun, the wait worker is stopped first; its pending wait never resolves).
+   */
   releaseIfIdle(): void {
-    if (!this.closed || this.waiting || this.spawning > 0 || !this.release) return;
+    if (!this.closed || this.spawning > 0 || !this.release) return;
+    if (!this.bunWait && this.waiting) return;
     const release = this.release;
     this.release = undefined;
-    release();
+    if (this.bunWait) this.bunWait.close(release);
+    else release();
   }
 
   /** Waits and dispatches while anything is registered (one wait pending at a time). */
@@ -360,8 +365,9 @@ export function createEpollReactor(opts: EpollOptions = {}): Reactor {
 
 /**
  * Starts children: `posix_spawnp` on a helper thread on Deno (its return
- * comes back as a promise), on the JS thread on Bun (its vfork suspends the
- * JS thread until the child execs).
+ * comes back as a promise); on Bun on the JS thread (its vfork suspends the
+ * JS thread until the child execs) for a reactor's first spawns, then on
+ * workers' threads (bun_spawn.ts).
  */
 class Spawner {
   /**
@@ -374,6 +380,8 @@ class Spawner {
   private readonly paths = new Map<string, Uint8Array>();
   private readonly strings = new CStrings(bufferAddress);
   private readonly pipeFds = new Int32Array(2);
+  /** On Bun, past the process's first spawns: `posix_spawnp` on workers' threads. */
+  private readonly bunSpawns = bunSpawns;
 
   constructor(
     private readonly s: Libc["symbols"],
@@ -477,24 +485,25 @@ class Spawner {
     buf.ptrs.set(envp, na);
     const argvPtrs = buf.ptrs.subarray(0, na);
     const envPtrs = buf.ptrs.subarray(na, na + ne);
-    if (isBun) {
-      // Bun has no calls off the JS thread: spawn here (vfork + exec), report the start after
-      // `spawn` has returned, as on Deno.
+    const call = isBun
+      ? this.bunSpawns.spawn(buf.pid, file, buf.fa, this.attr, argvPtrs, envPtrs)
+      : this.s.posix_spawnp_async(buf.pid, file, buf.fa, this.attr, argvPtrs, envPtrs);
+    if (call === undefined) {
+      // Bun, no worker (yet): spawn here (vfork + exec), report the start after `spawn` has
+      // returned, as otherwise.
       const e: number = this.s.posix_spawnp(buf.pid, file, buf.fa, this.attr, argvPtrs, envPtrs);
       queueMicrotask(() => started(e, buf.pid[0]));
       return;
     }
-    const slab = this.strings.slab;
+    const slab = this.strings.slab, attr = this.attr;
     this.loop.spawning++;
-    this.s.posix_spawnp_async(buf.pid, file, buf.fa, this.attr, argvPtrs, envPtrs).then(
-      (e: number) => {
-        void [slab, file, argvPtrs, envPtrs];
-        this.loop.spawning--;
-        this.loop.returned++;
-        started(e, buf.pid[0]);
-        this.loop.releaseIfIdle();
-      },
-    );
+    call.then((e: number) => {
+      void [slab, file, argvPtrs, envPtrs, attr]; // alive until the call returned
+      this.loop.spawning--;
+      this.loop.returned++;
+      started(e, buf.pid[0]);
+      this.loop.releaseIfIdle();
+    });
   }
 
   /** The spawn returned: the child is registered, or `error` is reported as its exit. */

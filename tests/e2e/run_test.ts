@@ -544,7 +544,7 @@ Deno.test("jx doctor says which runtime, reactor and jobserver are in use", asyn
   assert.match(d.stdout, /make\s+GNU Make \d/);
   const b = await runJx(["--version", "--verbose"], { runtime: "bun" });
   assert.match(b.stdout, /runtime\s+bun \d/);
-  assert.match(b.stdout, /reactor \(auto\)\s+epoll .*the wait in a Worker/);
+  assert.match(b.stdout, /reactor \(auto\)\s+epoll .*the wait and spawns past the 16th in Workers/);
   assert.match(b.stdout, /jobserver\s+server and client/);
   assert.match(b.stdout, /watch\s+inotify/);
   // How stamps are taken: statx through FFI (many at once through io_uring where the kernel has it).
