@@ -245,6 +245,14 @@ interface SpawnBuffers {
   fa: Uint8Array;
   pid: Int32Array;
   ptrs: Uint32Array;
+  /**
+   * While the call is in flight: what it points into that nothing else may
+   * keep (the C strings' slab, which a later spawn can replace; the program's
+   * path, which `cpath` can forget). A property, not a closure's variable
+   * read only by `void`: Bun's transpiler drops such an expression, and the
+   * variable with it.
+   */
+  keep?: unknown[];
 }
 
 /** One pipe, both ends close-on-exec. */
@@ -455,6 +463,7 @@ class Spawner {
         fa: new Uint8Array(C.SIZEOF_FILE_ACTIONS),
         pid: new Int32Array(1),
         ptrs: new Uint32Array(256),
+        keep: undefined,
       };
     const h = new Handle(stdin);
     const failed = fileActions(this.s, buf.fa, stdin?.readEnd ?? -1, pipes, this.cpath(req.cwd));
@@ -495,10 +504,11 @@ class Spawner {
       queueMicrotask(() => started(e, buf.pid[0]));
       return;
     }
-    const slab = this.strings.slab, attr = this.attr;
+    // Alive until the call returned (a worker's or helper thread's call reads them meanwhile).
+    buf.keep = [this.strings.slab, file, argvPtrs, envPtrs, this.attr];
     this.loop.spawning++;
     call.then((e: number) => {
-      void [slab, file, argvPtrs, envPtrs, attr]; // alive until the call returned
+      buf.keep = undefined;
       this.loop.spawning--;
       this.loop.returned++;
       started(e, buf.pid[0]);

@@ -349,6 +349,35 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: "argv and environments arrive whole while many spawns are in flight and collected",
+    async run(r) {
+      // Each child's strings differ and are large: the backend's C strings (the epoll reactor's
+      // slab) are replaced several times while spawns are in flight, and a full collection (where
+      // the runtime offers one) runs before they have all returned, memory reused right after.
+      const collect = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc;
+      for (let round = 0; round < 8; round++) {
+        const want: string[] = [];
+        const runs = Array.from({ length: 48 }, (_, i) => {
+          if (i % 12 === 11) collect?.(true);
+          const word = `${round}-${i}-` + String.fromCharCode(97 + (i % 26)).repeat(3000 + 97 * i);
+          const big = `${i}:` + String.fromCharCode(65 + (i % 26)).repeat(20000 + 131 * i);
+          want.push(`${word}\n${big}`);
+          return run(r, ["/bin/sh", "-c", 'printf "%s\\n%s" "$1" "$BIG"', "sh", word], {
+            env: { ...ENV, BIG: big, [`JX_N${i}`]: String(i) },
+          });
+        });
+        collect?.(true);
+        const junk = Array.from({ length: 64 }, () => new Uint8Array(64 * 1024).fill(0x5a));
+        const got = await Promise.all(runs);
+        assert.equal(junk.length, 64);
+        got.forEach((x, i) => {
+          assert.deepEqual(exit(x.status), { code: 0, signal: null }, `${i}: ${x.err}`);
+          assert.ok(x.out === want[i], `round ${round}, child ${i}: ${x.out.slice(0, 60)}`);
+        });
+      }
+    },
+  },
+  {
     name: "a command that does not exist is reported, not thrown",
     async run(r) {
       const x = await run(r, ["/no/such/jx-command"]);
