@@ -179,6 +179,7 @@ class EventLoop {
   private async waitOnce(): Promise<number> {
     if (this.bunWait) {
       await this.bunWait.ready();
+      this.forceWait = false;
       if (this.closed) return 0;
       return this.s.epoll_wait_now(this.set.fd, this.events, MAX_EVENTS, 0);
     }

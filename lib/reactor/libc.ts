@@ -235,6 +235,9 @@ export function sessionSpawnAttr(): Uint8Array {
   return attr;
 }
 
+/** What `spawnInSession` keeps alive across its call (see there). */
+let heldUntilHere: unknown;
+
 /**
  * `posix_spawnp` of `argv` with `env`, on a helper thread on Deno (the JS event
  * loop goes on meanwhile), on the JS thread on Bun: the child in a new session and process
@@ -261,8 +264,10 @@ export async function spawnInSession(
   const err: number = isBun
     ? s.posix_spawnp(pidOut, file, fa, attr, cargv.ptrs, envp.ptrs) // Bun: no thread hop
     : await s.posix_spawnp_async(pidOut, file, fa, attr, cargv.ptrs, envp.ptrs);
-  // Keep the buffers alive until the call has returned.
-  void [kept, cargv.keep, envp.keep, file];
+  // The buffers alive until the call has returned: a use a transpiler keeps (Bun's drops a bare
+  // `void [...]`, and the variables with it).
+  heldUntilHere = [kept, cargv.keep, envp.keep, file];
+  heldUntilHere = undefined;
   s.posix_spawn_file_actions_destroy(fa);
   s.posix_spawnattr_destroy(attr);
   return { err, pid: err === 0 ? pidOut[0] : 0 };
