@@ -235,8 +235,8 @@ export function sessionSpawnAttr(): Uint8Array {
   return attr;
 }
 
-/** What `spawnInSession` keeps alive across its call (see there). */
-let heldUntilHere: unknown;
+/** What `spawnInSession` calls in flight read: kept alive until each has returned. */
+const inFlight = new Set<unknown[]>();
 
 /**
  * `posix_spawnp` of `argv` with `env`, on a helper thread on Deno (the JS event
@@ -261,14 +261,18 @@ export async function spawnInSession(
   const cargv = cstrArray(argv);
   const envp = cstrArray(Object.entries(env).map(([k, v]) => `${k}=${v}`));
   const file = cstr(argv[0]);
-  const err: number = isBun
-    ? s.posix_spawnp(pidOut, file, fa, attr, cargv.ptrs, envp.ptrs) // Bun: no thread hop
-    : await s.posix_spawnp_async(pidOut, file, fa, attr, cargv.ptrs, envp.ptrs);
-  // The buffers alive until the call has returned: a use a transpiler keeps (Bun's drops a bare
-  // `void [...]`, and the variables with it).
-  heldUntilHere = [kept, cargv.keep, envp.keep, file];
-  heldUntilHere = undefined;
-  s.posix_spawn_file_actions_destroy(fa);
-  s.posix_spawnattr_destroy(attr);
+  // Held by a set, not by a bare `void [...]` after the call (Bun's transpiler drops that).
+  const held = [kept, cargv.keep, envp.keep, file];
+  inFlight.add(held);
+  let err: number;
+  try {
+    err = isBun
+      ? s.posix_spawnp(pidOut, file, fa, attr, cargv.ptrs, envp.ptrs) // Bun: no thread hop
+      : await s.posix_spawnp_async(pidOut, file, fa, attr, cargv.ptrs, envp.ptrs);
+  } finally {
+    inFlight.delete(held);
+    s.posix_spawn_file_actions_destroy(fa);
+    s.posix_spawnattr_destroy(attr);
+  }
   return { err, pid: err === 0 ? pidOut[0] : 0 };
 }
