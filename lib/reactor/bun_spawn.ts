@@ -1,13 +1,13 @@
 /**
- * On Bun, `posix_spawnp` on Workers' threads once a reactor has spawned
+ * On Bun, `posix_spawnp` on Workers' threads once the process has spawned
  * many children. Bun's FFI calls block the thread that makes them, and a
  * spawn suspends its thread until the child has exec'd (vfork): on the JS
  * thread that is most of a run of quick jobs (2,000 `/bin/true` at -j8:
  * 0.93 s of 1.45 s spent in the spawn calls, by Bun's CPU profile), while
  * the JS thread could meanwhile reap, report and plan. Two workers also let
- * two spawns proceed at once on two cores (bench/RESULTS.md, 2026-12-05
- * "spawns on Bun's workers": 1.11-1.27 s against 1.14-1.58 s on the JS
- * thread; make -j8 0.90-1.03 s).
+ * two spawns proceed at once on two cores (bench/RESULTS.md, the section
+ * "2026-12-05T17:19:31Z — trivial" and what follows it: the binary 1.00 s
+ * against 1.16 s with spawns on the JS thread, make -j8 0.91 s).
  *
  * The first `START_AFTER` spawns of the process stay on the JS thread: a
  * worker costs ~3 ms of the JS thread to create and ~5 ms to be ready,

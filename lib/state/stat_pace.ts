@@ -5,7 +5,8 @@
  * stats took 36-44 ms through the ring against 50-62 one call each (Deno);
  * on another, with the same kernel version, 76-90 ms through the ring
  * against 41-50 (a Bun binary), the kernel handing each ring `statx` to a
- * worker thread (bench/RESULTS.md, 2026-12-05 "the ring or the calls").
+ * worker thread (bench/RESULTS.md: what follows the section
+ * "2026-12-05T16:59:16Z — incremental").
  *
  * A pace gives the ways batches in turn: one of each untimed (the ring's
  * first use starts the kernel's workers; both loops warm up), then
