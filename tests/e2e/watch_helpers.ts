@@ -141,18 +141,20 @@ export const SAVES: Record<string, (path: string) => Promise<void>> = {
  * Applies each save pattern to `src/a.txt` of a running session (after its
  * first cycle) and checks that each causes exactly one rerun, of exactly the
  * jobs that depend on that file, with the path in `watch.change`. Returns
- * the number of cycles run so far.
+ * the number of cycles run so far. `quietMs`: how long after a cycle a second
+ * one would have started (longer than the session's `--debounce`).
  */
 export async function eachSaveRerunsOnce(
   w: Session,
   dir: string,
   saves: Record<string, (path: string) => Promise<void>>,
+  quietMs = 400,
 ): Promise<number> {
   let n = 1;
   for (const [name, save] of Object.entries(saves)) {
     await save(`${dir}/src/a.txt`);
     await w.cycles(++n);
-    await sleep(400); // a second cycle would have started by now
+    await sleep(quietMs); // a second cycle would have started by now
     const ev = await w.events();
     assert.equal(
       ev.filter((e) => e.type === "run.start").length,

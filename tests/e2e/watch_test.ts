@@ -10,11 +10,12 @@ import { eachSaveRerunsOnce, jobsDir, SAVES, Session, waitForText } from "./watc
 
 Deno.test("watch: each save pattern reruns exactly the affected jobs, once", async () => {
   const dir = await jobsDir();
-  const w = new Session("deno", dir);
+  // A debounce well past the 20 ms pauses inside two saves (as in watch_bun_test.ts).
+  const w = new Session("deno", dir, { args: ["--debounce", "400ms"] });
   try {
     await w.cycles(1);
     assert.deepEqual(await w.ranIn(0), ["both", "lower", "upper"]);
-    await eachSaveRerunsOnce(w, dir, SAVES);
+    await eachSaveRerunsOnce(w, dir, SAVES, 800);
     assert.equal(await Deno.readTextFile(`${dir}/out/ab`), "RECREATED\nb\n");
   } finally {
     const s = await w.stop();
