@@ -539,31 +539,20 @@ Deno.test("jx sh = sh: a signal reaches the rest of the script as under sh, its 
 });
 
 Deno.test("jx sh = sh: Ctrl-C reaches the running command as SIGINT, its handler runs", async () => {
-  const ready = "echo go > ready";
-  // Its handler writes and sets its own status; sh dies of SIGINT once it has ended.
-  await compareSignalled(
-    `echo start\nsh -c 'trap "echo cleanup; exit 3" INT; ${ready}; sleep 3; echo no'\necho "after $?"\n`,
-    "SIGINT",
-    true,
-  );
-  // A program that ignores SIGINT ends as it would have (within the grace), then sh dies of it.
-  await compareSignalled(
-    `echo start\nsh -c 'trap "" INT; ${ready}; sleep 1; echo done'\necho "after $?"\n`,
-    "SIGINT",
-    true,
-  );
-  // SIGTERM to the group: the command's TERM handler runs, its output is not dropped.
-  await compareSignalled(
-    `echo start\nsh -c 'trap "echo term; exit 4" TERM; ${ready}; sleep 3; echo no'\necho "after $?"\n`,
-    "SIGTERM",
-    true,
-  );
-  // SIGHUP to the group (a terminal closed): the command's own HUP handler runs.
-  await compareSignalled(
-    `echo start\nsh -c 'trap "echo hup; exit 4" HUP; ${ready}; sleep 3; echo no'\necho "after $?"\n`,
-    "SIGHUP",
-    true,
-  );
+  // The running command (`sh -c '...; echo go > ready; ...'`), and the signal sent to the group.
+  const cases: [string, Deno.Signal][] = [
+    // Its handler writes and sets its own status; sh dies of SIGINT once it has ended.
+    [`trap "echo cleanup; exit 3" INT; echo go > ready; sleep 3; echo no`, "SIGINT"],
+    // A program that ignores SIGINT ends as it would have (within the grace), then sh dies of it.
+    [`trap "" INT; echo go > ready; sleep 1; echo done`, "SIGINT"],
+    // SIGTERM to the group: the command's TERM handler runs, its output is not dropped.
+    [`trap "echo term; exit 4" TERM; echo go > ready; sleep 3; echo no`, "SIGTERM"],
+    // SIGHUP to the group (a terminal closed): the command's own HUP handler runs.
+    [`trap "echo hup; exit 4" HUP; echo go > ready; sleep 3; echo no`, "SIGHUP"],
+  ];
+  for (const [command, sig] of cases) {
+    await compareSignalled(`echo start\nsh -c '${command}'\necho "after $?"\n`, sig, true);
+  }
 });
 
 Deno.test("jx sh = sh: SIGINT to jx alone lets the running command end, then the script stops", async () => {
