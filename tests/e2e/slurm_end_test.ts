@@ -8,11 +8,11 @@
 import assert from "node:assert/strict";
 import { jxCommand, readEvents, runJx, type Runtime, tempDir } from "../helpers.ts";
 import {
+  assertReleased,
   dec,
   downConf,
   endOf,
   HAVE_SLURM,
-  queue,
   startCluster,
   starts,
   stderrUntil,
@@ -59,7 +59,7 @@ async function cases(t: Deno.TestContext, env: Record<string, string>, rt: Runti
         assert.equal(endOf(ev, "c").status, "ok");
         const end = ev.at(-1)!;
         assert.deepEqual([end.type, end.status, end.exit], ["run.end", "interrupted", code]);
-        assert.equal(queue(env), "", "the allocation is released all the same");
+        await assertReleased(env, stderr, "the allocation is released all the same");
       },
     );
   }
@@ -114,7 +114,7 @@ async function failedOpen(t: Deno.TestContext, env: Record<string, string>, rt: 
         // A job ready only after the failure: started with -k, not without (fail fast).
         assert.equal(starts(ev, "late").length, keepGoing ? 1 : 0);
         for (const f of ["ran1", "ran2", "tail"]) await assert.rejects(Deno.stat(`${dir}/${f}`), f);
-        assert.equal(queue(env), "");
+        await assertReleased(env, r.stderr);
       },
     );
   }

@@ -22,6 +22,31 @@ export function queue(env: Record<string, string>): string {
 }
 
 /**
+ * Asserts that a jx run that has exited left nothing in squeue, as jx promises: it waits (up to
+ * 10 s) for squeue to stop listing its allocation, and says so when it could not tell
+ * (`may not have been released`). Such a warning is that promise kept on a loaded node; the
+ * listing is then waited out (bounded), so the next case starts clean. A listing jx said nothing
+ * about fails, with what jx said (`said`) and what squeue lists a second later.
+ */
+export async function assertReleased(
+  env: Record<string, string>,
+  said: string,
+  what = "nothing of the run left in squeue",
+): Promise<void> {
+  const left = queue(env);
+  if (left === "") return;
+  const warned = /may not have been released/.test(said);
+  for (const end = Date.now() + (warned ? 30_000 : 1_000); queue(env) && Date.now() < end;) {
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  if (warned) return;
+  throw new Error(
+    `${what}: squeue listed ${JSON.stringify(left)} as jx exited, ` +
+      `${JSON.stringify(queue(env))} a second later; jx said:\n${said}`,
+  );
+}
+
+/**
  * How many allocations (Slurm jobs named jx) asked for from `dir` the cluster has ended: its job
  * completion log (tools/slurm/start.sh), written before squeue stops listing a job.
  */

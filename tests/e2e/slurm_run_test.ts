@@ -18,6 +18,7 @@ import {
 } from "../helpers.ts";
 import {
   allocationsFrom,
+  assertReleased,
   dec,
   downConf,
   endOf,
@@ -103,7 +104,7 @@ jobs:
       assert.deepEqual([h.executor, h.slurm_job], ["local", undefined]);
       assert.equal(await Deno.readTextFile(`${dir}/out/gen.h`), "two\n");
       assert.match(r.stdout, /── r1 \(.*\)\none\n/);
-      assert.equal(queue(env), "", "the allocation is released");
+      await assertReleased(env, r.stderr, "the allocation is released");
     },
   );
 
@@ -179,7 +180,7 @@ jobs:
       assert.equal(starts(ev, "flaky").length, 2);
       assert.equal(endOf(ev, "flaky").status, "ok");
       assert.notEqual(starts(ev, "flaky")[0].slurm_job, starts(ev, "flaky")[1].slurm_job);
-      assert.equal(queue(env), "");
+      await assertReleased(env, r.stderr);
     },
   );
 
@@ -224,7 +225,7 @@ jobs:
     child.kill("SIGINT");
     const o = await child.output();
     assert.equal(o.code, 130, dec.decode(o.stderr));
-    assert.equal(queue(env), "", "nothing of the run left in squeue");
+    await assertReleased(env, dec.decode(o.stderr), "nothing of the run left in squeue");
   });
 
   await step(
@@ -283,7 +284,7 @@ jobs:
       const [a1, a2] = starts(ev, "victim").map((e) => String(e.slurm_job).split(".")[0]);
       assert.notEqual(a1, a2, "the retry runs in a new allocation");
       assert.equal(String(starts(ev, "next")[0].slurm_job).split(".")[0], a2);
-      assert.equal(queue(env), "");
+      await assertReleased(env, stderr);
       const state = new Deno.Command("sinfo", { args: ["-h", "-N", "-o", "%t"], env }).outputSync();
       assert.equal(dec.decode(state.stdout).trim(), "idle");
     },
@@ -311,7 +312,7 @@ jobs:
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /executor slurm: waiting for an allocation of 2 CPUs \(job \d+\)/);
       assert.match(r.stdout, /ran/);
-      assert.equal(queue(env), "");
+      await assertReleased(env, r.stderr);
     },
     "deno",
   );
@@ -357,7 +358,7 @@ jobs:
       const ev = await readEvents(`${dir}/ev.ndjson`);
       const alloc = (j: string) => String(starts(ev, j)[0].slurm_job).split(".")[0];
       assert.equal(alloc("a"), alloc("b"));
-      assert.equal(queue(env), "");
+      await assertReleased(env, r.stderr);
     },
     "deno",
   );
@@ -381,7 +382,7 @@ jobs:
     assert.match(r.stdout, /recovered/);
     assert.deepEqual([endOf(ev, "other").exit, endOf(ev, "other").error], [1, undefined]);
     assert.doesNotMatch(r.stderr, /lost/, "the allocation is not taken for lost");
-    assert.equal(queue(env), "");
+    await assertReleased(env, r.stderr);
   }, "deno");
 
   await step("stderr that is not UTF-8 comes through byte for byte", async () => {
@@ -422,7 +423,7 @@ jobs:
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /cannot write the trace/);
     assert.doesNotMatch(r.stderr, /allocation/);
-    assert.equal(queue(env), "", "no allocation");
+    await assertReleased(env, r.stderr, "no allocation");
   }, "deno");
 
   await step(
@@ -450,7 +451,7 @@ jobs:
       ev = await readEvents(`${dir}/ev.ndjson`);
       assert.match(String(endOf(ev, "a").error), /^executor slurm: /);
       await assert.rejects(Deno.stat(`${dir}/ran`));
-      assert.equal(queue(env), "");
+      await assertReleased(env, r.stderr + down.stderr);
     },
   );
 
@@ -481,7 +482,7 @@ jobs:
       const ev = await readEvents(`${dir}/ev.ndjson`);
       assert.deepEqual([ev.at(-1)!.status, ev.at(-1)!.exit], ["interrupted", 130]);
       await assert.rejects(Deno.stat(`${dir}/ran`));
-      assert.equal(queue(env), "");
+      await assertReleased(env, out);
     },
   );
 
@@ -537,7 +538,7 @@ jobs:
     for (const j of ["a", "b"]) assert.equal(starts(ev2, j)[0].executor, "slurm", j);
     assert.equal(await Deno.readTextFile(`${dir}/b.out`), "two\n");
     assert.equal(allocationsFrom(cluster, dir), 2);
-    assert.equal(queue(env), "");
+    await assertReleased(env, again.stderr);
   });
 
   for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
@@ -564,7 +565,7 @@ jobs:
           stderr,
           new RegExp(`interrupted \\(${sig}\\).*; what it asked for is cancelled`),
         );
-        assert.equal(queue(env), "", "the allocation is released");
+        await assertReleased(env, stderr, "the allocation is released");
         await assert.rejects(Deno.stat(`${dir}/ran`));
         const ev = await readEvents(`${dir}/ev.ndjson`);
         assert.deepEqual([ev.at(-1)!.status, ev.at(-1)!.exit], ["interrupted", code]);
