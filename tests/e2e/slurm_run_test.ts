@@ -104,6 +104,8 @@ jobs:
       assert.deepEqual([h.executor, h.slurm_job], ["local", undefined]);
       assert.equal(await Deno.readTextFile(`${dir}/out/gen.h`), "two\n");
       assert.match(r.stdout, /── r1 \(.*\)\none\n/);
+      // jx ended its run (the summary comes after the allocation is released), not its process.
+      assert.match(r.stderr, /^jx: 6 jobs ok in /m, r.stderr);
       await assertReleased(env, r.stderr, "the allocation is released");
     },
   );
