@@ -85,7 +85,8 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
   const warn = (w: string) => writeAll(2, `jx: warning: ${escapeControls(w)}\n`);
   for (const w of args.warnings) warn(w);
   const baseDir = dirname(resolve(graph.file));
-  const tracked = selected.some(isTracked);
+  // A generator's jobs may declare files (its own `reads`/`writes` aside): state is kept for it.
+  const tracked = selected.some((j) => isTracked(j) || j.emits !== undefined);
   const lock = await lockForRun(args, { held, part, before, baseDir, tracked, noop, warn });
   // The state, when a selected job declares files; a partial run checks its few jobs: only
   // their lines of the state log are read.

@@ -131,3 +131,26 @@ jobs:
   }
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a file whose only job is a generator: its generated jobs are up to date on the next run", async () => {
+  // No job written in the file declares files: the state is kept for what the generator adds.
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  plan: { emits: jobs, run: sh plan.sh }\n",
+    "plan.sh":
+      `printf '%s\\n' '{"name": "shard", "run": "cat in.txt > out.txt", "reads": ["in.txt"], "writes": ["out.txt"]}'\n`,
+    "in.txt": "one\n",
+  });
+  const run = async () => {
+    const r = await runJx(["run", "--events", "ev.ndjson"], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    return ev.filter((e) => e.job === "shard" && (e.type === "job.start" || e.type === "job.skip"))
+      .map((e) => e.type === "job.skip" ? `skip:${e.reason}` : "start");
+  };
+  assert.deepEqual(await run(), ["start"]);
+  assert.deepEqual(await run(), ["skip:up-to-date"]);
+  await Deno.writeTextFile(`${dir}/in.txt`, "two\n");
+  assert.deepEqual(await run(), ["start"]);
+  assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "two\n");
+  await Deno.remove(dir, { recursive: true });
+});
