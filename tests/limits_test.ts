@@ -91,6 +91,19 @@ Deno.test("limits: doubling variables stop at the first one past the length limi
     err(`vars: { B: ${big} }\njobs:\n  a: { run: 'echo \${B} \${B} \${B}' }\n`),
     /^t\.yaml:3:13: jobs\.a\.run: longer than/,
   );
+  // So is a value written out that long, with no variable in it: refused at load, not left to
+  // fail at the job's start (exec's E2BIG, exit 1).
+  const long = "y".repeat(MAX_VALUE_LENGTH + 1);
+  for (
+    const [text, where] of [
+      [`jobs:\n  a: { run: 'echo ${long}' }\n`, "2:13: jobs.a.run"],
+      [`jobs:\n  a: { run: [echo, ${long}] }\n`, "2:20: jobs.a.run[1]"],
+      [`jobs:\n  a: { run: x, env: { L: ${long} } }\n`, "2:26: jobs.a.env.L"],
+      [`env: { L: ${long} }\njobs:\n  a: { run: x }\n`, "1:11: env.L"],
+    ]
+  ) {
+    assert.equal(err(text), `t.yaml:${where}: longer than ${MAX_VALUE_LENGTH} characters`);
+  }
 });
 
 Deno.test("limits: a foreach matrix of 12 x 10 values is refused before it is expanded", () => {

@@ -121,6 +121,9 @@ export class Substituter {
    * shell text (`shell`, a `run` string), and only for a known variable.
    */
   apply(s: string, path: string, strict: boolean, shell = false, resource = false): string {
+    if (s.length > MAX_VALUE_LENGTH) {
+      this.fail(`${path}: longer than ${MAX_VALUE_LENGTH} characters`, path);
+    }
     if (!s.includes("${")) return s; // nothing to replace (most values)
     let length = s.length; // stops doubling variables before memory runs out
     return s.replace(/\$(\$?)\{([^}]*)\}/g, (whole, escape: string, inner: string) => {
