@@ -223,7 +223,7 @@ Examples:
 Runs one command under a fresh GNU make jobserver pool of N job slots: the
 command gets MAKEFLAGS naming the pool, so every make, gcc -flto=jobserver,
 cargo or ninja it starts shares the N slots. Exits with the command's exit
-code (128+N when a signal N killed it) and prints nothing of its own.
+code, or dies of the signal that killed it, and prints nothing of its own.
 SIGINT, SIGTERM and SIGHUP are passed on to the command's process group.
 Each make the command starts directly also has its own implicit slot: two
 started side by side by a shell run at most N+1 jobs (see docs/make.md).
