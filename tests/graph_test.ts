@@ -174,6 +174,16 @@ jobs:
   assert.deepEqual(j.env, { A: "clang", B: "out" });
 });
 
+Deno.test("an unknown \${NAME} in env or a list run stays as its text: no shell reads those", () => {
+  const g = parseJobsFile(
+    `jobs:\n  a: { run: [echo, "\${HOME}/x"], env: { P: "\${HOME}/bin", Q: "$\${CC}" } }\n`,
+    "t.yaml",
+    { baseDir: "/w" },
+  );
+  assert.deepEqual(g.jobs[0].argv, ["echo", "${HOME}/x"]);
+  assert.deepEqual(g.jobs[0].env, { P: "${HOME}/bin", Q: "${CC}" });
+});
+
 Deno.test("a list run is an argv; defaults are filled in", () => {
   const g = parseJobsFile(`jobs:\n  t: { run: [/bin/echo, "a b", 3] }\n`, "t.yaml", {
     baseDir: "/w",
