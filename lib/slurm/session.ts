@@ -656,9 +656,9 @@ export class SlurmSession {
   }
 
   /**
-   * Ends the session: an open under way is stopped (its salloc) and waited for, what is left is
-   * cancelled and jx's own allocations are released; then it stops listening for signals.
-   * Idempotent.
+   * Ends the session: an open or a renewal under way is stopped (its salloc) and waited for,
+   * what is left is cancelled and jx's own allocations are released; then it stops listening
+   * for signals. Idempotent.
    */
   close(): Promise<void> {
     this.closed ??= this.shutdown();
@@ -668,6 +668,9 @@ export class SlurmSession {
   private async shutdown(): Promise<void> {
     this.salloc?.kill("SIGTERM");
     await this.opening?.catch(() => {});
+    // A renewal under way (a node failure's new allocation) ends too: its salloc was stopped
+    // above, and one granted meanwhile is cancelled by `reallocate` before jx goes on.
+    await Promise.allSettled(this.renewing.values());
     const own = [...this.allocations.values()].filter((a) => a.own).map((a) => a.id);
     if (own.length) await this.o.onRelease?.(own);
     await this.cancelAll();
