@@ -351,6 +351,18 @@ jobs:
   assert.equal(r.result.exit, 0);
 });
 
+Deno.test("a job that needs a failed test is skipped and fails the run: it was asked for and did not run", async () => {
+  const r = await fakeRun(`
+jobs:
+  test: { run: sleep 5; exit 1 }
+  on-ok: { run: sleep 5, if: test }
+  built: { run: sleep 5, needs: [test] }
+`);
+  assert.equal((r.skips.get("on-ok") as { reason: string }).reason, "condition");
+  assert.equal((r.skips.get("built") as { reason: string }).reason, "dependency-failed");
+  assert.deepEqual([r.result.exit, r.result.status], [1, "failed"]);
+});
+
 Deno.test("SIGINT stops every running job's group, cancels the rest, exits 130", async () => {
   const r = await fakeRun(
     `
