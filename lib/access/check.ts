@@ -247,8 +247,12 @@ export class AccessCheck {
   }
 
   /** `inner`, with every job it runs traced. */
-  runner(inner: Runner): Runner {
-    return new TracingRunner(inner, this.o.tracer, (spec, a) => this.ended(spec, a));
+  /**
+   * `inner` with its jobs traced; `exitOf` decides the run's exit from the findings, before
+   * `run.end` says it (undefined: the run's own).
+   */
+  runner(inner: Runner, exitOf?: (code: number) => number | undefined): Runner {
+    return new TracingRunner(inner, this.o.tracer, (spec, a) => this.ended(spec, a), exitOf);
   }
 
   /** Every finding so far, in the order found. */
@@ -347,8 +351,14 @@ export function runCheck(o: {
     remembered,
   });
   const inner = o.state;
+  /** The run's exit before the findings decided it (undefined: not decided by the builder). */
+  let own: number | undefined;
+  const exitOf = (code: number) => {
+    own = code;
+    return o.strict && code === 0 && check.findings.length ? 1 : undefined;
+  };
   return {
-    runner: check.runner(new LocalRunner(o.reactor, o.slots)),
+    runner: check.runner(new LocalRunner(o.reactor, o.slots), exitOf),
     remembered,
     reporter: (all) => check.reporter(all),
     state: inner && {
@@ -359,7 +369,12 @@ export function runCheck(o: {
       },
       succeeded: (spec) => inner.succeeded(spec),
     },
-    exit: (status) => strictExit(check.findings.length, status, o.strict),
+    exit(status) {
+      if (own === undefined) return strictExit(check.findings.length, status, o.strict);
+      // run.end said 1 already when the findings made it; the line that says why comes here.
+      if (own === 0 && status === 1) strictExit(check.findings.length, 0, o.strict);
+      return status;
+    },
     close() {
       check.close();
       o.tracer.close();

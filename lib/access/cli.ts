@@ -148,7 +148,10 @@ export async function cmdLint(argv: string[]): Promise<number> {
     );
     const result = await runJobs(graph, selected, {
       reactor,
-      runner: check.runner(new LocalRunner(reactor, new LocalSlots(args.jobs ?? cpuCount()))),
+      runner: check.runner(
+        new LocalRunner(reactor, new LocalSlots(args.jobs ?? cpuCount())),
+        (code) => code === 0 && check.findings.length ? 1 : undefined,
+      ),
       keepGoing: true,
       reporters,
       baseEnv: env,

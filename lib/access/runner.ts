@@ -46,9 +46,16 @@ export class TracingRunner extends WrappingRunner {
     inner: Runner,
     private tracer: Tracer,
     private onTrace: (spec: JobSpec, accesses: Access[]) => void,
+    /** The run's exit from what was found (`--strict`, `jx lint`), given the one it would have. */
+    private exitOf?: (code: number) => number | undefined,
   ) {
     super(inner);
     this.name = `${inner.name}+${tracer.name}`;
+  }
+
+  override runExit(own: number): number | undefined {
+    const inner = this.inner.runExit?.(own);
+    return this.exitOf?.(inner ?? own) ?? inner;
   }
 
   /** A job the tracer recorded nothing of: one line in its output says so. */

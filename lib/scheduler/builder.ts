@@ -567,10 +567,13 @@ export class Builder implements LoopHost, GenHost {
   }
 
   private end(): void {
-    const failed = this.runner.runExit?.() ?? (this.failures ? 1 : 0);
-    const { exit, ms } = this.frame.end(failed);
+    const own = this.failures ? 1 : 0;
+    const failed = this.runner.runExit?.(own) ?? own;
+    const { exit, ms, status } = this.frame.end(failed);
     const threw = this.frame.reporterError;
     if (threw) return this.rejectDone(threw.error);
-    this.resolveDone({ exit: exit ?? failed, status: this.status(), results: this.results, ms });
+    // The runner's exit (--strict's findings, Slurm's 2) can fail a run none of whose jobs did.
+    const said = status === "failed" ? "failed" : this.status();
+    this.resolveDone({ exit: exit ?? failed, status: said, results: this.results, ms });
   }
 }

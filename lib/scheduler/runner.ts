@@ -156,9 +156,10 @@ export interface Runner {
   tooBig?(spec: JobSpec): string | undefined;
   /**
    * The run's exit code, when the runner decides it (the Slurm executor that could not get its
-   * allocation: 2, as for the checks before a run); undefined: the run's own (0 or 1).
+   * allocation: 2, as for the checks before a run; `--strict` with findings: 1), before
+   * `run.end` says it; undefined: the run's own, `own` (1 when a job failed, else 0).
    */
-  runExit?(): number | undefined;
+  runExit?(own: number): number | undefined;
 }
 
 /**
@@ -222,8 +223,8 @@ export abstract class WrappingRunner implements Runner {
     return this.inner.executorOf?.(spec) ?? "local";
   }
 
-  runExit(): number | undefined {
-    return this.inner.runExit?.();
+  runExit(own: number): number | undefined {
+    return this.inner.runExit?.(own);
   }
 
   abstract start(req: RunRequest, sink: RunSink): RunHandle;

@@ -147,6 +147,12 @@ export async function cmdSh(c: ShCommand): Promise<number> {
   try {
     check = c.checkAccess || c.strict ? await shCheck(c, reactor) : undefined;
     if (check) reporters.unshift(check.check.reporter(reporters));
+    /** The script's own exit, before --strict's findings decided it. */
+    let own: number | undefined;
+    const strictly = (code: number) => {
+      own = code;
+      return c.strict && code === 0 && check!.check.problems ? 1 : code;
+    };
     const code = await runScript(parsed, {
       reactor,
       jobs: c.jobs,
@@ -159,8 +165,13 @@ export async function cmdSh(c: ShCommand): Promise<number> {
       mergeStderr: !c.write && sameFile(1, 2),
       inheritOutput: !c.write && isOpen(1) && isOpen(2),
       check: check?.check,
+      exitOf: check ? strictly : undefined,
     });
-    return check ? check.strictExit(check.check.problems, code, !!c.strict) : code;
+    if (!check) return code;
+    if (own === undefined) return check.strictExit(check.check.problems, code, !!c.strict);
+    // run.end said 1 already when the findings made it; the line that says why comes here.
+    if (own === 0 && code === 1) check.strictExit(check.check.problems, 0, !!c.strict);
+    return code;
   } finally {
     for (const r of reporters) await r.close?.();
     check?.tracer.close();

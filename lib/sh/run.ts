@@ -72,6 +72,8 @@ export interface ShRunOptions {
   shell?: string;
   /** `--check-access`: the commands run traced and are compared with their derivation. */
   check?: ShRunCheck;
+  /** The run's exit from what was found (`--strict`), given its own, before run.end says it. */
+  exitOf?: (code: number) => number;
 }
 
 /**
@@ -399,7 +401,8 @@ class ScriptRun {
     this.group.close();
     rmSync(this.tmp, { recursive: true, force: true });
     // jx sh is never cancelled: its run.end has an exit.
-    this.resolveDone(this.frame.end(this.plan.exitStatus).exit ?? this.plan.exitStatus);
+    const code = this.opts.exitOf?.(this.plan.exitStatus) ?? this.plan.exitStatus;
+    this.resolveDone(this.frame.end(code).exit ?? code);
   }
 }
 

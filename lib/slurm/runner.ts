@@ -308,9 +308,9 @@ export class ExecutorRunner implements Runner {
    * says nothing was run (CONTRACT.md). Once a local job has started, the Slurm jobs that could
    * not run are failed jobs like any other, and the run's exit is its own (1).
    */
-  runExit(): number | undefined {
-    const slurm = this.slurm.runExit?.();
-    if (slurm === 2 && this.localStarted) return this.local.runExit?.();
-    return slurm ?? this.local.runExit?.();
+  runExit(own: number): number | undefined {
+    const slurm = this.slurm.runExit?.(own);
+    if (slurm === 2 && this.localStarted) return this.local.runExit?.(own);
+    return slurm ?? this.local.runExit?.(own);
   }
 }

@@ -240,7 +240,14 @@ for (const runtime of RUNTIMES) {
       "jobs.yaml:2:3: job 'cc' read inc/a.h, not in its reads: add reads: [inc/*.h]",
       "jobs.yaml:2:3: job 'cc' read inc/b.h, not in its reads: add reads: [inc/*.h]",
     ]);
-    const ev = (await readEvents(`${dir}/ev.ndjson`)).filter((e) => e.type === "access.finding");
+    const all = await readEvents(`${dir}/ev.ndjson`);
+    // run.end says the exit the findings make, as jx's own exit does.
+    assert.deepEqual([all.at(-1)!.type, all.at(-1)!.status, all.at(-1)!.exit], [
+      "run.end",
+      "failed",
+      1,
+    ]);
+    const ev = all.filter((e) => e.type === "access.finding");
     assert.deepEqual(ev.map(({ job, path, access, suggest }) => ({ job, path, access, suggest })), [
       { job: "cc", path: "inc/a.h", access: "read", suggest: "reads: [inc/*.h]" },
       { job: "cc", path: "inc/b.h", access: "read", suggest: "reads: [inc/*.h]" },
@@ -402,10 +409,15 @@ for (const runtime of RUNTIMES) {
       // Found at the job's end, before its job.end.
       assert.ok(found < ev.findIndex((e) => e.type === "job.end" && e.job === "cc"));
       // --strict: the job ran again (its last check had findings) and the run fails.
-      const strict = await runJx(["run", "--strict"], { cwd: dir, runtime });
+      const strict = await runJx(["run", "--strict", "--events", "ev2.ndjson"], {
+        cwd: dir,
+        runtime,
+      });
       assert.equal(strict.code, 1, strict.stdout + strict.stderr);
       assert.deepEqual(lines(strict.stdout), [line]);
       assert.match(strict.stderr, /jx: --strict: 1 finding/);
+      const end = (await readEvents(`${dir}/ev2.ndjson`)).at(-1)!;
+      assert.deepEqual([end.type, end.status, end.exit], ["run.end", "failed", 1]);
       // A plain run: up to date, exit 0; explain shows the last checked run's findings.
       assert.equal((await runJx(["run"], { cwd: dir, runtime })).code, 0);
       const explain = await runJx(["explain", "cc"], { cwd: dir, runtime });

@@ -65,10 +65,16 @@ for (const runtime of RUNTIMES) {
     const types = ev.map((e) => `${e.type}:${e.job ?? ""}`);
     assert.ok(types.lastIndexOf("access.finding:2:file") < types.indexOf("job.end:2:file"));
     // --strict: the same lines, and the successful script exits 1.
-    const strict = await runJx(["sh", "--strict", "build.sh"], { cwd: dir, runtime });
+    const strict = await runJx(["sh", "--strict", "--events", "ev.ndjson", "build.sh"], {
+      cwd: dir,
+      runtime,
+    });
     assert.equal(strict.code, 1, strict.stderr);
     assert.equal(lines(strict.stdout).length, 1);
     assert.match(strict.stderr, /^jx: --strict: 1 finding /m);
+    // run.end says the exit the findings make, as jx's own exit does.
+    const end = (await readEvents(`${dir}/ev.ndjson`)).at(-1)!;
+    assert.deepEqual([end.type, end.status, end.exit], ["run.end", "failed", 1]);
   });
 
   t("a write the derivation missed; -v shows derived paths never touched", async () => {
