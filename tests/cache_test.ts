@@ -556,9 +556,18 @@ Deno.test("jx cache stats|prune|clear", async () => {
   const stats = await run("stats");
   assert.equal(stats.code, 0, stats.stderr);
   assert.match(stats.stdout, /entries: 3\nblobs: 3\nsize: 76\d\.\d KiB \(limit 10\.0 GiB\)/);
-  const pruned = await run("prune", "--max-size", "600K");
-  assert.equal(pruned.code, 0, pruned.stderr);
+  // Without a size: down to the store's limit (JX_CACHE_MAX_SIZE here).
+  const limited = await new Deno.Command(DENO, {
+    args: ["run", "-A", "--quiet", `${ROOT}/cli.ts`, "cache", "prune"],
+    env: { JX_CACHE_DIR: dir, JX_CACHE_MAX_SIZE: "600K" },
+  }).output();
+  assert.equal(limited.code, 0, td.decode(limited.stderr));
   assert.equal(store.stats().entries, 2);
+  assert.equal((await run("prune")).code, 0, "under the default 10G: nothing to remove");
+  assert.equal(store.stats().entries, 2);
+  const pruned = await run("prune", "--max-size", "300K");
+  assert.equal(pruned.code, 0, pruned.stderr);
+  assert.equal(store.stats().entries, 1);
   const bad = await run("prune", "--max-size", "lots");
   assert.deepEqual([bad.code, bad.stderr], [2, "jx: 'lots' is not a size (like 500M or 10G)\n"]);
   assert.equal((await run("frob")).code, 2);

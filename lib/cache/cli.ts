@@ -1,5 +1,5 @@
 /**
- * `jx cache stats|prune --max-size SIZE|clear [--cache-dir DIR]`.
+ * `jx cache stats|prune [--max-size SIZE]|clear [--cache-dir DIR]`.
  *
  * @module
  */
@@ -8,16 +8,17 @@ import { JxInputError } from "../runtime/errors.ts";
 import { escapeControls, writeAll } from "../runtime/mod.ts";
 import { formatSize, localStore, parseSize } from "./config.ts";
 
-const USAGE = "usage: jx cache stats|prune --max-size SIZE|clear [--cache-dir DIR]";
+const USAGE = "usage: jx cache stats|prune [--max-size SIZE]|clear [--cache-dir DIR]";
 
 /** The help text of `jx cache --help`. */
 export const CACHE_HELP = `Usage: ${USAGE.slice("usage: ".length)}
 
 The local output cache's store (docs/cache.md): the store given by --cache-dir,
 else JX_CACHE_DIR, else $XDG_CACHE_HOME/jx, else ~/.cache/jx.
-  stats                  its folder, entries, blobs, size (and its limit)
-  prune --max-size SIZE  remove the least recently used entries down to SIZE (500M, 2G)
-  clear                  remove every entry and blob (only the store's own folders)
+  stats                   its folder, entries, blobs, size (and its limit)
+  prune [--max-size SIZE]  remove the least recently used entries down to SIZE (500M,
+                         2G; default: the store's limit, JX_CACHE_MAX_SIZE or 10G)
+  clear                   remove every entry and blob (only the store's own folders)
 
 Examples:
   jx cache stats
@@ -73,8 +74,8 @@ export function cmdCache(
         return 0;
       }
       case "prune": {
-        if (a.maxSize === undefined) throw new JxInputError(`jx cache prune needs --max-size SIZE`);
-        const freed = store.prune(parseSize(a.maxSize));
+        // No size: down to the store's limit (what `stats` shows), as a run leaves it.
+        const freed = store.prune(a.maxSize === undefined ? store.maxBytes : parseSize(a.maxSize));
         writeAll(
           1,
           `removed ${formatSize(freed)}; ${formatSize(store.stats().bytes)} left in ${store.dir}\n`,
