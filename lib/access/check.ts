@@ -329,8 +329,8 @@ export interface RunCheck {
  * });
  * check.close();
  * reactor.close();
- * // cc read a.h without declaring it: the job succeeded, --strict fails the run
- * assertEquals([result.exit, check.exit(result.exit)], [0, 1]);
+ * // cc read a.h without declaring it: the job succeeded, --strict fails the run (run.end too)
+ * assertEquals([result.exit, check.exit(result.exit)], [1, 1]);
  * ```
  */
 export function runCheck(o: {
