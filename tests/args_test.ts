@@ -155,10 +155,10 @@ Deno.test("args: an option of another command is refused, naming the option and 
   }
 });
 
-Deno.test("args: each command takes its own options, --help, --version and -v", () => {
+Deno.test("args: each command takes its own options, --help, --version, -v and --no-color", () => {
   for (const [command, own] of Object.entries(COMMAND_OPTIONS)) {
     if (OWN_ARGS.includes(command)) continue; // their parts parse them (the next test)
-    for (const flag of [...own, "--help", "--version", "--verbose"]) {
+    for (const flag of [...own, "--help", "--version", "--verbose", "--no-color"]) {
       const spec = OPTIONS[flag];
       const argv = spec.value ? [command, flag, spec.value.choices?.[0] ?? "1"] : [command, flag];
       assert.doesNotThrow(() => parseArgs(argv), argv.join(" "));
@@ -180,6 +180,10 @@ const OWN_PARSERS: Record<string, { parse: (argv: string[]) => unknown; help: st
 Deno.test("args: every command has a row of COMMAND_OPTIONS, the table its parser agrees with", () => {
   assert.deepEqual(Object.keys(COMMAND_OPTIONS).sort(), [...COMMANDS].sort());
   assert.deepEqual(Object.keys(OWN_PARSERS).sort(), [...OWN_ARGS].sort());
+  // --no-color is taken by every command (a script may pass it to any).
+  for (const command of Object.keys(COMMAND_OPTIONS)) {
+    assert.ok(takesOption(command, "--no-color"), `jx ${command} --no-color`);
+  }
   for (const [command, { parse }] of Object.entries(OWN_PARSERS)) {
     // What the table says it takes, its parser takes (in both forms when it has a short one)...
     for (const flag of COMMAND_OPTIONS[command]) {

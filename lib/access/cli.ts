@@ -36,6 +36,7 @@ Options:
   -j, --jobs N           jobs at once (default: number of CPUs)
       --ignore GLOB      paths never reported (as the jobs file's lint.ignore), repeatable
       --events FILE      write NDJSON events (access.finding among them)
+      --no-color         taken, as by every command (lint prints no colour)
 
 Examples:
   jx lint
@@ -74,6 +75,7 @@ export function parseLintArgs(args: string[]): LintArgs {
     else if (flag === "-h" || flag === "--help") out.help = true;
     else if (flag === "--ignore") out.ignore.push(ignoreGlob(value()));
     else if (flag === "--events") out.events = value();
+    else if (flag === "--no-color") continue; // its output has no colour
     else if (flag === "-j" || flag === "--jobs") out.jobs = jobCount(flag, value());
     else if (/^-j\d+$/.test(a)) out.jobs = jobCount("-j", a.slice(2));
     else if (a.startsWith("-")) {

@@ -19,6 +19,7 @@ else JX_CACHE_DIR, else $XDG_CACHE_HOME/jx, else ~/.cache/jx.
   prune [--max-size SIZE]  remove the least recently used entries down to SIZE (500M,
                          2G; default: the store's limit, JX_CACHE_MAX_SIZE or 10G)
   clear                   remove every entry and blob (only the store's own folders)
+--no-color is taken, as by every command (the output has no colour).
 
 Examples:
   jx cache stats
@@ -43,6 +44,7 @@ export function parseCacheArgs(
     };
     if (flag === "--cache-dir") out.cacheDir = value();
     else if (flag === "--max-size") out.maxSize = value();
+    else if (flag === "--no-color") continue; // its output has no colour
     else if (!a.startsWith("-") && !out.action) out.action = a;
     else if (a.startsWith("-")) {
       throw new JxInputError(`cache: unknown option '${flag}' (see jx cache --help)`);

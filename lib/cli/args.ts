@@ -201,8 +201,11 @@ export const COMMANDS = [
  */
 export const OWN_ARGS = ["cache", "ui", "lint"];
 
-/** Options every command parsed here takes: help, the version, and `-v` (an internal error's stack). */
-const EVERY_COMMAND = ["--help", "--version", "--verbose"];
+/**
+ * Options every command parsed here takes: help, the version, `-v` (an internal error's stack)
+ * and `--no-color` (a script may pass it to any command; those that print no colour ignore it).
+ */
+const EVERY_COMMAND = ["--help", "--version", "--verbose", "--no-color"];
 
 /** What `run` and `watch` share: the jobs file, the slots, the output, the live page. */
 const RUNS = [
@@ -262,9 +265,9 @@ export const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   doctor: [],
   help: [],
   // Parsed by their parts (OWN_ARGS): no --version, no -v.
-  ui: ["--file", "--port", "--host", "--help"],
-  lint: ["--file", "--jobs", "--ignore", "--events", "--help"],
-  cache: ["--cache-dir", "--max-size", "--help"],
+  ui: ["--file", "--port", "--host", "--help", "--no-color"],
+  lint: ["--file", "--jobs", "--ignore", "--events", "--help", "--no-color"],
+  cache: ["--cache-dir", "--max-size", "--help", "--no-color"],
 };
 
 /** The long options `command` takes (those of every command too), in `OPTIONS`' order. */

@@ -22,8 +22,8 @@ Serves a page for the jobs file on http://127.0.0.1:PORT/ (any free port unless
 --port N) and prints one line with its address and a random token; every
 request needs the token. --host ADDR binds another address (with a warning:
 anyone who can reach it and has the token sees the jobs; the line gives the
-address bound, a name's first address). Ctrl-C stops it.
-See docs/ui.md.
+address bound, a name's first address). Ctrl-C stops it. --no-color is taken,
+as by every command (the line has no colour). See docs/ui.md.
 `;
 
 interface UiArgs {
@@ -49,6 +49,7 @@ export function parseUiArgs(argv: string[]): UiArgs {
     else if (flag === "--port") a.port = port(value());
     else if (flag === "--host") a.host = value();
     else if (flag === "-h" || flag === "--help") a.help = true;
+    else if (flag === "--no-color") continue; // it prints one plain line
     else if (flag.startsWith("-")) {
       throw new JxInputError(`jx ui: unknown option '${flag}' (see jx ui --help)`);
     } else throw new JxInputError(`jx ui: unexpected '${arg}' (${USAGE})`);

@@ -130,6 +130,7 @@ q jx -f ../jobs.yaml ctl restart ""
     "--file",
     "--format",
     "--help",
+    "--no-color",
     "--verbose",
     "--version",
   ]);
@@ -142,6 +143,7 @@ q jx -f ../jobs.yaml ctl restart ""
     "--help",
     "--ignore",
     "--jobs",
+    "--no-color",
   ]);
   assert.deepEqual(replies.get("jx lint -"), [
     "--events",
@@ -149,12 +151,24 @@ q jx -f ../jobs.yaml ctl restart ""
     "--help",
     "--ignore",
     "--jobs",
+    "--no-color",
     "-f",
     "-h",
     "-j",
   ]);
-  assert.deepEqual(replies.get("jx ui --"), ["--file", "--help", "--host", "--port"]);
-  assert.deepEqual(replies.get("jx cache --"), ["--cache-dir", "--help", "--max-size"]);
+  assert.deepEqual(replies.get("jx ui --"), [
+    "--file",
+    "--help",
+    "--host",
+    "--no-color",
+    "--port",
+  ]);
+  assert.deepEqual(replies.get("jx cache --"), [
+    "--cache-dir",
+    "--help",
+    "--max-size",
+    "--no-color",
+  ]);
   assert.deepEqual(replies.get("jx lint "), ["api", "compile", "compile-extra", "gen"]);
   assert.deepEqual(replies.get("jx run --output "), ["buffered", "quiet", "stream"]);
   assert.deepEqual(replies.get("jx run --output = st"), ["stream"]);
