@@ -361,6 +361,17 @@ jobs:
   assert.equal((r.skips.get("on-ok") as { reason: string }).reason, "condition");
   assert.equal((r.skips.get("built") as { reason: string }).reason, "dependency-failed");
   assert.deepEqual([r.result.exit, r.result.status], [1, "failed"]);
+  // A test skipped so is an answer, as its failure would be: it does not fail the run.
+  const t = await fakeRun(`
+jobs:
+  t0: { run: sleep 5; exit 1 }
+  c2: { run: sleep 5, needs: [t0] }
+  d2: { run: sleep 5, if: c2 }
+  e2: { run: sleep 5, unless: t0 }
+`);
+  assert.equal((t.skips.get("c2") as { reason: string }).reason, "dependency-failed");
+  assert.equal(endOf(t, "e2")?.status, "ok");
+  assert.deepEqual([t.result.exit, t.result.status], [0, "ok"]);
 });
 
 Deno.test("SIGINT stops every running job's group, cancels the rest, exits 130", async () => {

@@ -172,9 +172,12 @@ export class Builder implements LoopHost, GenHost {
       this.results.set(s.job, { status: "skipped", reason: s.reason, because: s.because });
       // A job left out because a test failed (a test's failure is an answer, not counted): it did
       // not succeed, so the run did not either.
-      if (s.reason === "dependency-failed" && s.because && !this.plan.failureCounts(s.because)) {
-        this.failures++;
-      }
+      // (A test skipped so is an answer as its failure would be: it does not count.)
+      const root = s.because;
+      if (
+        s.reason === "dependency-failed" && root && !this.plan.failureCounts(root) &&
+        this.plan.failureCounts(s.job)
+      ) this.failures++;
       const after = s.reason === "dry-run" ? this.dryListed.get(s.job) : undefined;
       this.emit({
         type: "job.skip",
