@@ -104,6 +104,17 @@ Deno.test("limits: doubling variables stop at the first one past the length limi
   ) {
     assert.equal(err(text), `t.yaml:${where}: longer than ${MAX_VALUE_LENGTH} characters`);
   }
+  // A path too: written out, and when a foreach glob looks at what the jobs write.
+  const paths = `jobs:\n  g: { run: x, writes: [${long}] }\n`;
+  assert.equal(
+    err(paths),
+    `t.yaml:2:25: jobs.g.writes[0]: longer than ${MAX_VALUE_LENGTH} characters`,
+  );
+  const globbed = paths + `  b: { run: x, foreach: { glob: "*.c", as: F } }\n`;
+  assert.equal(
+    err(globbed),
+    `t.yaml:2:25: jobs.g.writes[0]: longer than ${MAX_VALUE_LENGTH} characters`,
+  );
 });
 
 Deno.test("limits: a foreach matrix of 12 x 10 values is refused before it is expanded", () => {

@@ -515,14 +515,15 @@ function globDeferral(
   place: Place,
   fail: (msg: string, path: string) => never,
 ): (name: string, j: Validated, g: string, fp: string) => boolean {
-  const writesOf = (name: string, j: Validated) =>
-    (strs(j, "writes") ?? []).map((w) =>
-      normalizeResource(sub.apply(w, `x`, false).replace(/\$\{[^}]*\}/g, "*"))
-    ).map((w) => ({ name, w }));
+  const writesOf = (name: string, kind: Entry[1], j: Validated) =>
+    (strs(j, "writes") ?? []).map((w, i) => {
+      const at = `${kind === "job" ? "jobs" : "modules"}.${name}.writes.${i}`;
+      return normalizeResource(sub.apply(w, at, false).replace(/\$\{[^}]*\}/g, "*"));
+    }).map((w) => ({ name, w }));
   // Made at the first foreach glob (most files have none: 100,000 jobs' writes for nothing).
   let allWrites: { name: string; w: string }[] | undefined;
   return (name, j, g, fp) => {
-    allWrites ??= entries.flatMap(([name, , j]) => writesOf(name, j));
+    allWrites ??= entries.flatMap(([name, kind, j]) => writesOf(name, kind, j));
     const writer = allWrites.find((x) => x.name !== name && resourcesConflict(g, x.w));
     const needsGenerator = (strs(j, "needs") ?? []).some((n) =>
       entries.some(([m, , mj]) => m === n && mj.emits === "jobs")

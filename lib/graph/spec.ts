@@ -499,6 +499,9 @@ function specResources(
     // The item's path when it was written in a list, else the key's: asked only when a
     // message may need it (finding it walks the job again: see `PosMap`).
     const path = () => ctx.positions.has(`${p}.${key}.${i}`) ? `${p}.${key}.${i}` : `${p}.${key}`;
+    if (r.length > MAX_VALUE_LENGTH) {
+      fail(`${p}.${key}[${i}]: longer than ${MAX_VALUE_LENGTH} characters`, path());
+    }
     const res = normalizeResource(r.includes("${") ? sub.resource(r, path()) : r);
     if (res.startsWith("/")) {
       fail(
