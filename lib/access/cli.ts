@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { noValue } from "../runtime/errors.ts";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { jobsFileOrFail, JxInputError, lintIgnoreProblem, loadJobsFile } from "../graph/mod.ts";
@@ -75,7 +76,7 @@ export function parseLintArgs(args: string[]): LintArgs {
     else if (flag === "-h" || flag === "--help") out.help = true;
     else if (flag === "--ignore") out.ignore.push(ignoreGlob(value()));
     else if (flag === "--events") out.events = value();
-    else if (flag === "--no-color") continue; // its output has no colour
+    else if (flag === "--no-color") noValue(flag, eq); // taken; its output has no colour
     else if (flag === "-j" || flag === "--jobs") out.jobs = jobCount(flag, value());
     else if (/^-j\d+$/.test(a)) out.jobs = jobCount("-j", a.slice(2));
     else if (a.startsWith("-")) {
@@ -162,7 +163,7 @@ export async function cmdLint(argv: string[]): Promise<number> {
       extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
     });
     for (const r of reporters) await r.close?.();
-    if (check.findings.length) return 1;
+    // Findings made it 1 before run.end said it (an interrupted lint keeps its 130/143).
     return result.exit;
   } finally {
     check.close();

@@ -664,3 +664,24 @@ Deno.test({
     assert.match(r.stderr, /b: not cached: its last checked run found undeclared inputs/);
   },
 });
+
+Deno.test({
+  name: "lint: interrupted with a finding already made: exit 130, as its run.end says",
+  ignore,
+  fn: async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  peek: { run: cat a.h }\n" +
+        "  slow: { run: 'echo up > up; sleep 30', needs: [peek] }\n",
+      "a.h": "x\n",
+    });
+    const [cmd, argv] = jxCommand("deno", ["lint", "--events", "ev.ndjson"]);
+    const lint = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+      .spawn();
+    await waitForFile(`${dir}/up`);
+    lint.kill("SIGINT");
+    const o = await lint.output();
+    const end = (await readEvents(`${dir}/ev.ndjson`)).at(-1)!;
+    assert.deepEqual([end.type, end.status, end.exit], ["run.end", "interrupted", 130]);
+    assert.equal(o.code, 130, new TextDecoder().decode(o.stderr));
+  },
+});
