@@ -4,7 +4,7 @@
  * @module
  */
 import process from "node:process";
-import { JxInputError } from "../runtime/errors.ts";
+import { JxInputError, noValue } from "../runtime/errors.ts";
 import { escapeControls, writeAll } from "../runtime/mod.ts";
 import { formatSize, localStore, parseSize } from "./config.ts";
 
@@ -44,7 +44,7 @@ export function parseCacheArgs(
     };
     if (flag === "--cache-dir") out.cacheDir = value();
     else if (flag === "--max-size") out.maxSize = value();
-    else if (flag === "--no-color") continue; // its output has no colour
+    else if (flag === "--no-color") noValue(flag, inline === undefined ? -1 : 1); // no colour here
     else if (!a.startsWith("-") && !out.action) out.action = a;
     else if (a.startsWith("-")) {
       throw new JxInputError(`cache: unknown option '${flag}' (see jx cache --help)`);
@@ -76,7 +76,7 @@ export function cmdCache(
         return 0;
       }
       case "prune": {
-        // No size: down to the store's limit (what `stats` shows), as a run leaves it.
+        // No size: down to the store's limit (what `stats` shows; a run trims to 80% of it).
         const freed = store.prune(a.maxSize === undefined ? store.maxBytes : parseSize(a.maxSize));
         writeAll(
           1,

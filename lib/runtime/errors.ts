@@ -62,6 +62,23 @@ export class JxInputError extends Error {
   }
 }
 
+/**
+ * Throws for a flag that takes no value given one (`--no-color=x`: `eq`, the index of its `=`,
+ * is above 0), as jx's own parser says it.
+ *
+ * @example
+ * ```ts
+ * import { noValue } from "./errors.ts";
+ * import { throws } from "node:assert/strict";
+ * // No value: nothing thrown.
+ * noValue("--no-color", -1);
+ * throws(() => noValue("--no-color", 10), /^JxInputError: --no-color takes no value$/);
+ * ```
+ */
+export function noValue(flag: string, eq: number): void {
+  if (eq > 0) throw new JxInputError(`${flag} takes no value`);
+}
+
 /** Edit distance (with transpositions), for did-you-mean suggestions. */
 export function editDistance(a: string, b: string): number {
   // Optimal string alignment: insertions, deletions, substitutions, transpositions.
