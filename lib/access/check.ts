@@ -208,6 +208,39 @@ export function strictExit(findings: number, status: number, strict: boolean): n
 }
 
 /**
+ * `--strict`'s exit in two steps: `decide`, before `run.end` (a run that would succeed with
+ * findings fails, so the event says what jx exits with), and `exit`, at the end (the line that
+ * says why; any other status kept, an interrupted run's 130/143 among them).
+ *
+ * @example
+ * ```ts
+ * import { strictExits } from "./check.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const s = strictExits(true, () => 2);
+ * assertEquals(s.decide(0), 1);
+ * assertEquals(s.exit(130), 130);
+ * ```
+ */
+export function strictExits(
+  strict: boolean,
+  findings: () => number,
+): { decide(code: number): number; exit(status: number): number } {
+  /** The run's own exit, before the findings decided it (undefined: never decided). */
+  let own: number | undefined;
+  return {
+    decide(code) {
+      own = code;
+      return strict && code === 0 && findings() ? 1 : code;
+    },
+    exit(status) {
+      if (own === undefined) return strictExit(findings(), status, strict);
+      if (own === 0 && status === 1) strictExit(findings(), 0, strict); // says why
+      return status;
+    },
+  };
+}
+
+/**
  * One checked run. `runner(inner)` traces the jobs `inner` runs; each
  * job's accesses are compared when it ends, and every new finding becomes
  * an `access.finding` event to the run's other reporters at once (before
@@ -246,9 +279,8 @@ export class AccessCheck {
     });
   }
 
-  /** `inner`, with every job it runs traced. */
   /**
-   * `inner` with its jobs traced; `exitOf` decides the run's exit from the findings, before
+   * `inner` with every job it runs traced; `exitOf` decides the run's exit from the findings, before
    * `run.end` says it (undefined: the run's own).
    */
   runner(inner: Runner, exitOf?: (code: number) => number | undefined): Runner {
@@ -351,14 +383,9 @@ export function runCheck(o: {
     remembered,
   });
   const inner = o.state;
-  /** The run's exit before the findings decided it (undefined: not decided by the builder). */
-  let own: number | undefined;
-  const exitOf = (code: number) => {
-    own = code;
-    return o.strict && code === 0 && check.findings.length ? 1 : undefined;
-  };
+  const strictly = strictExits(o.strict, () => check.findings.length);
   return {
-    runner: check.runner(new LocalRunner(o.reactor, o.slots), exitOf),
+    runner: check.runner(new LocalRunner(o.reactor, o.slots), strictly.decide),
     remembered,
     reporter: (all) => check.reporter(all),
     state: inner && {
@@ -369,12 +396,7 @@ export function runCheck(o: {
       },
       succeeded: (spec) => inner.succeeded(spec),
     },
-    exit(status) {
-      if (own === undefined) return strictExit(check.findings.length, status, o.strict);
-      // run.end said 1 already when the findings made it; the line that says why comes here.
-      if (own === 0 && status === 1) strictExit(check.findings.length, 0, o.strict);
-      return status;
-    },
+    exit: strictly.exit,
     close() {
       check.close();
       o.tracer.close();

@@ -6,17 +6,17 @@
  *
  * @module
  */
-import { noValue } from "../runtime/errors.ts";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { jobsFileOrFail, JxInputError, lintIgnoreProblem, loadJobsFile } from "../graph/mod.ts";
+import { noValue } from "../runtime/errors.ts";
 import { createReactor } from "../reactor/mod.ts";
 import { LocalRunner, LocalSlots, type Reporter, runJobs } from "../scheduler/mod.ts";
 import { CtlServer, Supervisor } from "../modules/mod.ts";
 import { ConsoleReporter, EventLog } from "../report/mod.ts";
 import { takeLock } from "../state/mod.ts";
 import { cpuCount, isTerminal, writeAll } from "../runtime/mod.ts";
-import { AccessCheck } from "./check.ts";
+import { AccessCheck, strictExits } from "./check.ts";
 import { fileIgnore } from "./ignore.ts";
 import { Remembered } from "./remembered.ts";
 import { StraceTracer } from "./strace.ts";
@@ -76,7 +76,7 @@ export function parseLintArgs(args: string[]): LintArgs {
     else if (flag === "-h" || flag === "--help") out.help = true;
     else if (flag === "--ignore") out.ignore.push(ignoreGlob(value()));
     else if (flag === "--events") out.events = value();
-    else if (flag === "--no-color") noValue(flag, eq); // taken; its output has no colour
+    else if (flag === "--no-color") noValue(flag, eq > 0); // taken; its output has no colour
     else if (flag === "-j" || flag === "--jobs") out.jobs = jobCount(flag, value());
     else if (/^-j\d+$/.test(a)) out.jobs = jobCount("-j", a.slice(2));
     else if (a.startsWith("-")) {
@@ -153,7 +153,7 @@ export async function cmdLint(argv: string[]): Promise<number> {
       reactor,
       runner: check.runner(
         new LocalRunner(reactor, new LocalSlots(args.jobs ?? cpuCount())),
-        (code) => code === 0 && check.findings.length ? 1 : undefined,
+        strictExits(true, () => check.findings.length).decide,
       ),
       keepGoing: true,
       reporters,

@@ -50,6 +50,7 @@ export {
   type RunCheck,
   runCheck,
   strictExit,
+  strictExits,
 } from "./check.ts";
 export { fileIgnore } from "./ignore.ts";
 export { explainFindings } from "./explain.ts";

@@ -15,10 +15,10 @@ export const CACHE_HELP = `Usage: ${USAGE.slice("usage: ".length)}
 
 The local output cache's store (docs/cache.md): the store given by --cache-dir,
 else JX_CACHE_DIR, else $XDG_CACHE_HOME/jx, else ~/.cache/jx.
-  stats                   its folder, entries, blobs, size (and its limit)
+  stats                    its folder, entries, blobs, size (and its limit)
   prune [--max-size SIZE]  remove the least recently used entries down to SIZE (500M,
-                         2G; default: the store's limit, JX_CACHE_MAX_SIZE or 10G)
-  clear                   remove every entry and blob (only the store's own folders)
+                           2G; default: the store's limit, JX_CACHE_MAX_SIZE or 10G)
+  clear                    remove every entry and blob (only the store's own folders)
 --no-color is taken, as by every command (the output has no colour).
 
 Examples:
@@ -44,7 +44,7 @@ export function parseCacheArgs(
     };
     if (flag === "--cache-dir") out.cacheDir = value();
     else if (flag === "--max-size") out.maxSize = value();
-    else if (flag === "--no-color") noValue(flag, inline === undefined ? -1 : 1); // no colour here
+    else if (flag === "--no-color") noValue(flag, inline !== undefined); // taken; no colour here
     else if (!a.startsWith("-") && !out.action) out.action = a;
     else if (a.startsWith("-")) {
       throw new JxInputError(`cache: unknown option '${flag}' (see jx cache --help)`);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { didYouMean, JxInputError } from "../runtime/errors.ts";
+import { didYouMean, JxInputError, noValue } from "../runtime/errors.ts";
 import { parseDuration } from "../graph/duration.ts";
 
 /** Parsed command line. */
@@ -434,7 +434,7 @@ function option(
     const value = spec.value(v, flag);
     if (spec.key) rec[spec.key] = value;
   } else {
-    if (inline !== undefined) throw new JxInputError(`${flag} takes no value`);
+    noValue(flag, inline !== undefined);
     if (spec.key) rec[spec.key] = spec.set;
   }
   return i;

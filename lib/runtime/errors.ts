@@ -63,20 +63,20 @@ export class JxInputError extends Error {
 }
 
 /**
- * Throws for a flag that takes no value given one (`--no-color=x`: `eq`, the index of its `=`,
- * is above 0), as jx's own parser says it.
+ * Throws for a flag that takes no value when one was `given` (`--no-color=x`): the one message
+ * of every parser of jx's arguments.
  *
  * @example
  * ```ts
  * import { noValue } from "./errors.ts";
  * import { throws } from "node:assert/strict";
  * // No value: nothing thrown.
- * noValue("--no-color", -1);
- * throws(() => noValue("--no-color", 10), /^JxInputError: --no-color takes no value$/);
+ * noValue("--no-color", false);
+ * throws(() => noValue("--no-color", true), /^JxInputError: --no-color takes no value$/);
  * ```
  */
-export function noValue(flag: string, eq: number): void {
-  if (eq > 0) throw new JxInputError(`${flag} takes no value`);
+export function noValue(flag: string, given: boolean): void {
+  if (given) throw new JxInputError(`${flag} takes no value`);
 }
 
 /** Edit distance (with transpositions), for did-you-mean suggestions. */

@@ -170,9 +170,8 @@ export class Builder implements LoopHost, GenHost {
         continue;
       }
       this.results.set(s.job, { status: "skipped", reason: s.reason, because: s.because });
-      // A job left out because a test failed (a test's failure is an answer, not counted): it did
-      // not succeed, so the run did not either.
-      // (A test skipped so is an answer as its failure would be: it does not count.)
+      // A job left out because a test failed (whose failure is an answer, not counted) did not
+      // succeed, so neither did the run; unless it is a test itself (skipped, it answers too).
       const root = s.because;
       if (
         s.reason === "dependency-failed" && root && !this.plan.failureCounts(root) &&

@@ -147,12 +147,7 @@ export async function cmdSh(c: ShCommand): Promise<number> {
   try {
     check = c.checkAccess || c.strict ? await shCheck(c, reactor) : undefined;
     if (check) reporters.unshift(check.check.reporter(reporters));
-    /** The script's own exit, before --strict's findings decided it. */
-    let own: number | undefined;
-    const strictly = (code: number) => {
-      own = code;
-      return c.strict && code === 0 && check!.check.problems ? 1 : code;
-    };
+    const strictly = check?.strictExits(!!c.strict, () => check!.check.problems);
     const code = await runScript(parsed, {
       reactor,
       jobs: c.jobs,
@@ -165,13 +160,9 @@ export async function cmdSh(c: ShCommand): Promise<number> {
       mergeStderr: !c.write && sameFile(1, 2),
       inheritOutput: !c.write && isOpen(1) && isOpen(2),
       check: check?.check,
-      exitOf: check ? strictly : undefined,
+      exitOf: strictly?.decide,
     });
-    if (!check) return code;
-    if (own === undefined) return check.strictExit(check.check.problems, code, !!c.strict);
-    // run.end said 1 already when the findings made it; the line that says why comes here.
-    if (own === 0 && code === 1) check.strictExit(check.check.problems, 0, !!c.strict);
-    return code;
+    return strictly ? strictly.exit(code) : code;
   } finally {
     for (const r of reporters) await r.close?.();
     check?.tracer.close();
@@ -194,7 +185,7 @@ async function shCheck(c: ShCommand, reactor: Reactor) {
     verbose: c.verbose,
     print: c.write ? (s) => c.write!(1, new TextEncoder().encode(s)) : undefined,
   });
-  return { check, tracer, strictExit: access.strictExit };
+  return { check, tracer, strictExits: access.strictExits };
 }
 
 /** Whether two descriptors are the same file (`> log 2>&1`, one terminal). */
