@@ -198,27 +198,52 @@ class ShapeNode {
   }
 }
 
+/** One step of the last row's way through the shapes (see `Packer.row`). */
+interface Step {
+  k: string;
+  kind: SlotKind;
+  /** `sharedKey` of the value, for a shared one. */
+  shared: unknown;
+  /** The node after the step. */
+  node: ShapeNode;
+}
+
 /** Objects as rows of values after the index of their shape in `shapes`. */
 class Packer {
   readonly shapes: Slot[][] = [];
   private root = new ShapeNode();
+  /**
+   * The last row's steps: a row whose keys and shared values are the last
+   * one's, as most rows of a file are, follows them without a lookup.
+   */
+  private last: Step[] = [];
 
   row(o: object): unknown[] {
     // Cast: any object's own keys, read by name (JobSpec and Edge are interfaces, so they are
     // not assignable to an index signature).
     const r = o as Record<string, unknown>;
     const row: unknown[] = [0];
-    let node = this.root;
+    const last = this.last;
+    let node = this.root, n = 0;
     // Its own keys in order, as Object.keys gives them (no list made per row).
     for (const k in r) {
       if (!Object.hasOwn(r, k)) continue;
       const v = r[k];
       const kind = slotKind(r, k, v);
       if (kind === undefined) continue;
-      node = node.next(kind, k, v);
+      const shared = kind === "c" ? sharedKey(v) : undefined;
+      const was = n < last.length ? last[n] : undefined;
+      if (was && was.k === k && was.kind === kind && was.shared === shared) node = was.node;
+      else {
+        node = node.next(kind, k, v);
+        last.length = n;
+        last.push({ k, kind, shared, node });
+      }
+      n++;
       if (kind === "p") row.push([(v as Pos).line, (v as Pos).col]);
       else if (kind === "k") row.push(v);
     }
+    last.length = n;
     if (node.id < 0) node.id = this.shapes.push(slotsOf(r, Object.keys(r))) - 1;
     row[0] = node.id;
     return row;

@@ -13,6 +13,7 @@
  */
 import type { Document } from "../runtime/yaml.ts";
 import { coreNumber } from "../runtime/yaml_light.ts";
+import { table } from "./table.ts";
 
 /**
  * Nodes as light as the `Validator` needs: the package's node classes set
@@ -213,6 +214,9 @@ export function fastYaml(text: string): { doc: Document.Parsed; lineStarts: numb
   }
 }
 
+/** What `flowScalar` gives for a collection (not a scalar's value). */
+const NOT_SCALAR = Symbol("not a scalar");
+
 const giveUp = (): never => {
   throw GIVE_UP;
 };
@@ -224,6 +228,7 @@ class FastParser {
   private start = 0; // its first offset
   private end = 0; // its end (the newline's offset, or the text's length)
   private indent = 0; // offset of its first non-space character, minus `start`
+  private stop = 0; // where the scalar last read ends (see `plainValue`, `quotedValue`)
 
   constructor(private text: string) {
     for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) {
@@ -380,6 +385,12 @@ class FastParser {
 
   /** A plain scalar `text[i, e)`, resolved as the core schema does. */
   private plain(i: number, e: number, key: boolean): LightScalar {
+    const value = this.plainValue(i, e, key);
+    return new LightScalar(value, i, this.stop);
+  }
+
+  /** The value of the plain scalar `text[i, e)`; `stop` is set to where its text ends. */
+  private plainValue(i: number, e: number, key: boolean): unknown {
     // YAML trims spaces and tabs only (`trimEnd` would take U+00A0, U+3000... too).
     let k = e;
     while (k > i && (this.text.charCodeAt(k - 1) === 32 || this.text.charCodeAt(k - 1) === 9)) k--;
@@ -387,11 +398,18 @@ class FastParser {
     if (src === "" || (key && src.includes(" #"))) giveUp();
     // `-O2` is plain; `- x`, `-`, `&a`, `*a`, `!t`, `|`, `>`... are not ours.
     if (INDICATOR.test(src[0]) && !(src[0] === "-" && src.length > 1 && src[1] !== " ")) giveUp();
-    return new LightScalar(resolvePlain(src), i, i + src.length);
+    this.stop = k;
+    return resolvePlain(src);
   }
 
   /** A one-line quoted scalar starting at `i` (its range ends after the closing quote). */
   private quoted(i: number): LightScalar {
+    const value = this.quotedValue(i);
+    return new LightScalar(value, i, this.stop);
+  }
+
+  /** The value of the quoted scalar at `i`; `stop` is set to after its closing quote. */
+  private quotedValue(i: number): string {
     const { text } = this;
     const q = text[i];
     let out = "";
@@ -407,7 +425,8 @@ class FastParser {
         break;
       }
     }
-    return new LightScalar(out, i, j);
+    this.stop = j;
+    return out;
   }
 
   /** The next `"` or backslash on this line from `j`, or -1. */
@@ -443,31 +462,59 @@ class FastParser {
   private compact(i: number, depth: number): CompactMap | undefined {
     if (depth > MAX_NEST) giveUp();
     const { text } = this;
-    const values: Record<string, unknown> = Object.create(null);
+    const values: Record<string, unknown> = table();
     let j = this.skipSpaces(i + 1);
     while (text[j] !== "}") {
-      const k = this.flowItem(j, depth);
-      if (!(k instanceof LightScalar)) return giveUp();
-      j = this.skipSpaces(k.end);
+      // A collection as a key: `flow` would give up too.
+      const key = this.flowScalar(j) ?? giveUp();
+      j = this.skipSpaces(this.stop);
       if (text[j] !== ":" || text[j + 1] !== " ") giveUp();
-      const v = this.flowItem(this.skipSpaces(j + 1), depth);
-      const key = k.value;
+      j = this.skipSpaces(j + 1);
+      const v = text[j] === "[" ? this.scalarList(j, depth + 1) : this.flowScalar(j);
       if (key === "<<" || (typeof key === "string" && Object.hasOwn(values, key))) giveUp();
-      if (typeof key !== "string") return undefined;
-      if (v instanceof LightScalar) values[key] = v.value;
-      else if (v instanceof LightSeq) {
-        const list: unknown[] = [];
-        for (const x of v.items) {
-          if (!(x instanceof LightScalar)) return undefined; // a list of lists: nodes
-          list.push(x.value);
-        }
-        values[key] = list;
-      } else return undefined; // a mapping in the mapping: nodes
-      j = this.skipSpaces(v.end);
+      // A key that is not a string, a mapping in the mapping, a list of lists: nodes.
+      if (typeof key !== "string" || v === NOT_SCALAR) return undefined;
+      values[key] = v;
+      j = this.skipSpaces(this.stop);
       if (text[j] === ",") j = this.skipSpaces(j + 1);
       else if (text[j] !== "}") giveUp();
     }
     return new CompactMap(i, j + 1, values, this, this.line, depth);
+  }
+
+  /**
+   * The value of the scalar at `i` in a flow collection (`stop` set to
+   * where it ends), as `flowItem` reads it; `NOT_SCALAR` for a collection.
+   */
+  private flowScalar(i: number): unknown {
+    const { text } = this;
+    if (i >= this.end) giveUp();
+    const c = text.charCodeAt(i);
+    if (c === 91 || c === 123) return NOT_SCALAR; // `[` `{`
+    if (c === 34 || c === 39) return this.quotedValue(i); // `"` `'`
+    const e = this.plainEnd(i);
+    return this.plainValue(i, e, true);
+  }
+
+  /**
+   * The flow list at `i` as its values when it holds only scalars (`stop`
+   * set to after its `]`), else `NOT_SCALAR`; gives up where `flow` would.
+   */
+  private scalarList(i: number, depth: number): unknown[] | typeof NOT_SCALAR {
+    if (depth > MAX_NEST) giveUp();
+    const { text } = this;
+    const list: unknown[] = [];
+    let j = this.skipSpaces(i + 1);
+    while (text[j] !== "]") {
+      const v = this.flowScalar(j);
+      if (v === NOT_SCALAR) return NOT_SCALAR;
+      list.push(v);
+      j = this.skipSpaces(this.stop);
+      if (text[j] === ",") j = this.skipSpaces(j + 1);
+      else if (text[j] !== "]") giveUp();
+    }
+    this.stop = j + 1;
+    return list;
   }
 
   /** The pairs of the compact mapping at `i` on line `line`, made again as nodes. */
@@ -512,6 +559,12 @@ class FastParser {
     const c = text[i];
     if (c === "[" || c === "{") return this.flow(i, depth + 1);
     if (c === '"' || c === "'") return this.quoted(i);
+    return this.plain(i, this.plainEnd(i), true);
+  }
+
+  /** Where the plain scalar at `i` in a flow collection ends; gives up on a comment or `a:b`. */
+  private plainEnd(i: number): number {
+    const { text } = this;
     let e = i;
     for (; e < this.end; e++) {
       const c = text.charCodeAt(e);
@@ -519,7 +572,7 @@ class FastParser {
       if (c === 35 && text.charCodeAt(e - 1) === 32) giveUp(); // ` #`: a comment
     }
     if (text[e] === ":" && text[e + 1] !== " ") giveUp();
-    return this.plain(i, e, true);
+    return e;
   }
 }
 

@@ -524,7 +524,10 @@ function specEnv(
   const envFile = strs(j, "env_file");
   // Plain objects with own keys (as a cached graph's JSON gives back): `constructor`
   // or `__proto__` stay keys.
-  const plain = (env: Record<string, string>) => Object.fromEntries(Object.entries(env));
+  const plain = (env: Record<string, string>) => {
+    for (const _ in env) return Object.fromEntries(Object.entries(env));
+    return {}; // most files set none
+  };
   // Most jobs: the file's `env:` only.
   if (own === undefined && envFile === undefined && !ctx.fileDotenv) {
     const from = ctx.envFromProcess; // a job made at run time: its file's, as they were

@@ -15,6 +15,8 @@ import {
 } from "../runtime/yaml_light.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import { compactValues, nulFree } from "./fast_yaml.ts";
+import { table } from "./table.ts";
+export { table } from "./table.ts";
 import { formatMs, parseDuration } from "./duration.ts";
 import {
   CACHE_FIELDS,
@@ -637,14 +639,19 @@ function quickEntry(raw: Node | null, kind: Kind): Record<string, unknown> | und
   const values = compactValues(raw);
   if (!values) return undefined;
   const fields = kind.fields;
-  const out: Record<string, unknown> = table();
+  for (const k of requiredOf(fields)) if (!Object.hasOwn(values, k)) return undefined;
+  // Most entries are their values as they are (strings, lists of names): then no copy is made.
+  let same = true;
   for (const key in values) {
     const f = Object.hasOwn(fields, key) ? fields[key] : undefined;
     const v = f && quickValue(values[key], f.kind);
     if (v === undefined) return undefined;
-    out[key] = v;
+    if (v !== values[key]) same = false;
   }
-  for (const k of requiredOf(fields)) if (!Object.hasOwn(out, k)) return undefined;
+  // Cast: an entry is read only (`read.ts`'s `Entry`), as the values are.
+  if (same) return values as Record<string, unknown>;
+  const out: Record<string, unknown> = table();
+  for (const key in values) out[key] = quickValue(values[key], fields[key].kind);
   return out;
 }
 
@@ -697,14 +704,6 @@ function requiredOf(fields: Record<string, Field>): string[] {
 /** A node's offset in the text (the document's start for none). */
 function at(node: Node | null | undefined): number {
   return node?.range?.[0] ?? 0;
-}
-
-/**
- * A table keyed by text from the jobs file: no prototype, so a key such as
- * `constructor` or `__proto__` is a key like any other.
- */
-export function table<T>(): Record<string, T> {
-  return Object.create(null);
 }
 
 /** How a node is named in messages: `a list`, `a string`, `nothing`... */
