@@ -165,9 +165,11 @@ jobs:
         "jobs.yaml": `
 jobs:
   slow:
-    # 4 s, not 1: a step on a busy machine took more than a second to reach the trap, and the
-    # SIGTERM that came first ended it before the test could see the trap run (exit 0, twice).
-    run: "trap 'echo term; exit 7' TERM; echo up; sleep 30 & wait"
+    # Slurm signals every process of the step, one kill(2) each, children first
+    # (proctrack/linuxproc): with 'sleep 30 & wait' the sleep could die first, 'wait' return 0
+    # and the shell exit 0 before its own SIGTERM came (CI saw exit 0 twice). The loop ends only
+    # through the trap. 4 s, not 1: a step on a busy machine may take a second to reach the trap.
+    run: "trap 'echo term; exit 7' TERM; echo up; while :; do sleep 1 & wait; done"
     timeout: 4s
   flaky:
     run: "n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; test $n -ge 2"

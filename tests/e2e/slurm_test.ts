@@ -129,7 +129,12 @@ function runStep(
   s: SlurmSession,
   cwd: string,
   run: string,
-  more: { tokens?: number; onStart?: (kill: (sig: string) => void, id: string) => void } = {},
+  more: {
+    tokens?: number;
+    onStart?: (kill: (sig: string) => void, id: string) => void;
+    /** Called with all of the job's stdout so far, each time more comes. */
+    onStdout?: (kill: (sig: string) => void, stdout: string) => void;
+  } = {},
 ): Promise<Ran> {
   const r: Ran = { exit: { code: null, signal: null }, stdout: "", stderr: "" };
   return new Promise((done) => {
@@ -143,7 +148,10 @@ function runStep(
         r.started = id;
         more.onStart?.((sig) => step.kill(sig), id);
       },
-      onOutput: (stream, chunk) => r[stream] += dec.decode(chunk),
+      onOutput(stream, chunk) {
+        r[stream] += dec.decode(chunk);
+        if (stream === "stdout") more.onStdout?.((sig) => step.kill(sig), r.stdout);
+      },
       onExit(exit) {
         r.exit = exit;
         done(r);
@@ -330,8 +338,20 @@ async function steps(
   });
 
   await t.step("a timeout's SIGTERM reaches the job through scancel; nothing left", async () => {
-    const r = await runStep(s, dir, "trap 'echo term; exit 7' TERM; echo up; sleep 30 & wait", {
-      onStart: (kill) => setTimeout(() => kill("SIGTERM"), 200),
+    // Slurm signals every process of the step, one kill(2) each, children first
+    // (proctrack/linuxproc): `sleep 30 & wait` would let the sleep die first, `wait` return 0
+    // and the shell exit 0 before its own SIGTERM came (CI saw it once; 7 in 200 runs here). The
+    // loop ends only through the trap, whichever process the signal reaches first; and the
+    // signal goes once "up" says the trap is set (200 ms after the start may be before the shell
+    // even runs, on a loaded machine).
+    let sent = false;
+    const job = "trap 'echo term; exit 7' TERM; echo up; while :; do sleep 1 & wait; done";
+    const r = await runStep(s, dir, job, {
+      onStdout: (kill, out) => {
+        if (sent || out !== "up\n") return;
+        sent = true;
+        kill("SIGTERM");
+      },
     });
     assert.deepEqual(r.exit.code, 7);
     assert.deepEqual(r.stdout, "up\nterm\n");
