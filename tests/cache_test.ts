@@ -305,6 +305,72 @@ Deno.test("restore over an output folder that is a link (to a folder in the proj
   assert.deepEqual(left, []);
 });
 
+Deno.test("restore: a glob's head that is a link on disk (out -> a folder elsewhere): nothing removed through it", async () => {
+  const store = await tempDir();
+  const outside = await tempDir({ "notes.txt": "precious", "keep.o": "mine" });
+  const p = await tempDir({ "src/a.c": "int a;", "src/b.txt": "mine too" });
+  await Deno.symlink(outside, `${p}/out`);
+  await Deno.symlink("src", `${p}/gen`);
+  const local = new LocalStore(store);
+  const blob = te.encode("made");
+  local.putBlob(blob);
+  const j = job(p, { writes: ["out/*.txt", "out/*.o", "gen/*.txt", "log/*.txt"] });
+  const parts = keyParts(j, { baseDir: p, vars: {} });
+  // The run matched none of its globs but one (its entry holds no file under out/ or gen/).
+  const entry: Entry = {
+    ...entryOf(0, blob),
+    key: keyOf(parts),
+    outputs: [
+      { kind: "file", path: "log/a.txt", mode: 0o644, digest: hex(blob), size: blob.length },
+    ],
+  };
+  const warnings: string[] = [];
+  const r = newCache(store, warnings).restore(
+    { kind: "hit", source: "local", key: entry.key, parts, entry },
+    j,
+    p,
+  );
+  assert.equal(r.kind, "restored", warnings.join("\n"));
+  assert.equal(await Deno.readTextFile(`${p}/log/a.txt`), "made");
+  assert.deepEqual(
+    Deno.readDirSync(outside).map((e) => e.name).toArray().sort(),
+    ["keep.o", "notes.txt"],
+    "a restore removes nothing outside the project through a link",
+  );
+  assert.equal(await Deno.readTextFile(`${p}/src/b.txt`), "mine too");
+});
+
+Deno.test("restore: a file the job declares that its run did not leave is removed (a stale one of another run); a folder stays", async () => {
+  const store = await tempDir();
+  const p = await tempDir({
+    "report.txt": "old",
+    "errors.log": "stale: from a run on other inputs",
+    "logs/keep": "the user's",
+  });
+  const local = new LocalStore(store);
+  const blob = te.encode("ok");
+  local.putBlob(blob);
+  const j = job(p, { writes: ["report.txt", "errors.log", "logs", "other.txt"] });
+  const parts = keyParts(j, { baseDir: p, vars: {} });
+  const entry: Entry = {
+    ...entryOf(0, blob),
+    key: keyOf(parts),
+    outputs: [
+      { kind: "file", path: "report.txt", mode: 0o644, digest: hex(blob), size: blob.length },
+    ],
+  };
+  const warnings: string[] = [];
+  const r = newCache(store, warnings).restore(
+    { kind: "hit", source: "local", key: entry.key, parts, entry },
+    j,
+    p,
+  );
+  assert.equal(r.kind, "restored", warnings.join("\n"));
+  assert.equal(await Deno.readTextFile(`${p}/report.txt`), "ok");
+  assert.throws(() => Deno.lstatSync(`${p}/errors.log`), "as the run left it: no errors.log");
+  assert.equal(await Deno.readTextFile(`${p}/logs/keep`), "the user's");
+});
+
 Deno.test("a restore killed midway: its staged file is no output, and the next restore there removes it (not a live process's)", async () => {
   const { host } = await import("../lib/runtime/stale.ts");
   const gone = new Deno.Command("true").spawn();

@@ -515,8 +515,11 @@ function writeOutput(o: Output, baseDir: string, staged: Staged): void {
  * the job's, as a run would have left them: under each folder it declares
  * (and the entry holds), and among a glob's matches, every path that is
  * neither in the entry nor another job's (`othersOwn`, as `collectOutputs`
- * skips them) is removed; links are removed, never followed. A folder it
- * declares that the entry does not hold (the run made none) is left alone.
+ * skips them) is removed; links are removed, never followed. A file it
+ * declares that the entry does not hold (the run left none) is removed too;
+ * a folder it declares that the entry does not hold (the run made none) is
+ * left alone. Nothing is removed through a link on disk on the way (a
+ * glob's `out/*.txt` with `out` a link elsewhere).
  */
 function pruneStale(outputs: Output[], baseDir: string, p: Prune): void {
   const keep = new Set<string>(); // the entry's paths and the folders above them
@@ -528,13 +531,37 @@ function pruneStale(outputs: Output[], baseDir: string, p: Prune): void {
   for (const w of p.writes) {
     if (w[0] === "@" || refusePath(w, [w]) !== null) continue;
     if (!isGlob(w)) {
-      if (keep.has(w) && realDir(join(baseDir, w))) pruneDir(baseDir, w, keep, p.othersOwn);
+      if (keep.has(w)) {
+        if (realDir(join(baseDir, w))) pruneDir(baseDir, w, keep, p.othersOwn);
+      } else if (!p.othersOwn(w) && !linkOnWay(baseDir, w)) {
+        // A file (or link) it declares that its run did not leave: a stale one of another run.
+        removeNonDir(join(baseDir, w));
+      }
       continue;
     }
+    // A glob's head may be a link on disk (`out` -> elsewhere): what it leads to is not the job's.
     for (const f of expand([w], baseDir)) {
-      if (!keep.has(f) && !p.othersOwn(f)) rmSync(join(baseDir, f), { force: true });
+      if (!keep.has(f) && !p.othersOwn(f) && !linkOnWay(baseDir, f)) {
+        rmSync(join(baseDir, f), { force: true });
+      }
     }
   }
+}
+
+/** Whether a folder on the way to `rel` (not `rel` itself) is a symlink on disk. */
+function linkOnWay(baseDir: string, rel: string): boolean {
+  const parts = rel.split("/");
+  for (let i = 1; i < parts.length; i++) {
+    if (diskLink(join(baseDir, ...parts.slice(0, i))) !== undefined) return true;
+  }
+  return false;
+}
+
+/** Removes what is at `abs` unless it is a directory (a link is removed, never followed). */
+function removeNonDir(abs: string): void {
+  try {
+    if (!lstatSync(abs).isDirectory()) unlinkSync(abs);
+  } catch { /* not there */ }
 }
 
 /** Removes what is under the folder `rel` but neither in `keep` nor another job's. */
