@@ -105,6 +105,9 @@ Deno.test("cacheable: jobs with writes unless cache: false; without writes only 
   assert.equal(cacheable({ ...j, writes: [] }), false);
   assert.equal(cacheable({ ...j, writes: ["@db"] }), false);
   assert.equal(cacheable({ ...j, writes: [], cache: true }), true);
+  // What it reads from the terminal is in no key: an answer typed differently would be restored.
+  assert.equal(cacheable({ ...j, interactive: true }), false);
+  assert.equal(cacheable({ ...j, interactive: true, cache: true }), false);
 });
 
 /** A project whose job wrote files, a directory, an executable and symlinks. */

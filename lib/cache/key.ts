@@ -37,6 +37,8 @@ export interface CacheJob {
   fileCache?: CacheSettings;
   /** Dotenv names the process environment overrides: their value there joins the key. */
   envFromProcess?: readonly string[];
+  /** `interactive: true`: what it reads from the terminal is in no key (never cached). */
+  interactive?: boolean;
 }
 
 /** `cache: {env, salt}`, top level or per job. */
@@ -91,10 +93,12 @@ const sha256 = (s: string | Uint8Array): string => createHash("sha256").update(s
  * Whether the cache applies to `job` (it has writes, or says `cache: true`;
  * not `cache: false`). Never to a job with a `depfile`: a fresh checkout
  * does not know what the depfile lists, so a key without those inputs
- * could restore outputs built from other headers.
+ * could restore outputs built from other headers. Nor to an interactive
+ * job: what it reads from the terminal (an answer, a password) is in no
+ * key, and its output goes to the terminal, never kept.
  */
 export function cacheable(job: CacheJob): boolean {
-  if (job.cache === false || job.depfile !== undefined) return false;
+  if (job.cache === false || job.depfile !== undefined || job.interactive) return false;
   return job.cache === true || job.writes.some((w) => w[0] !== "@");
 }
 
