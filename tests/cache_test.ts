@@ -81,6 +81,19 @@ Deno.test("key: stable for the same job, and every listed part changes it", asyn
   assert.deepEqual(Object.keys(parts.inputs), ["src/a.c", "src/b.c", "src/c.c"]);
 });
 
+Deno.test("key: an input's executable bit is in it (a script made executable, or no longer)", async () => {
+  const dir = await tempDir({ "gen.sh": "#!/bin/sh\necho hi\n" });
+  const j = job(dir, { argv: ["/bin/sh", "-c", "./gen.sh > out/x"], reads: ["gen.sh"] });
+  const ctx = { baseDir: dir, vars: {} };
+  await Deno.chmod(`${dir}/gen.sh`, 0o644);
+  const plain = keyParts(j, ctx);
+  await Deno.chmod(`${dir}/gen.sh`, 0o755);
+  const exec = keyParts(j, ctx);
+  assert.notEqual(keyOf(exec), keyOf(plain), "./gen.sh fails with exit 126 unless executable");
+  assert.match(exec.inputs["gen.sh"]!, /\+x$/);
+  assert.equal(plain.inputs["gen.sh"]!.length, 32);
+});
+
 Deno.test("key: a dotenv name the process environment overrides is hashed with its value there (jobs made at run time too)", async () => {
   const dir = await tempDir({ "src/a.c": "int a;" });
   const ctx = (MODE: string) => ({ baseDir: dir, vars: {}, processEnv: { MODE } });

@@ -7,7 +7,8 @@
 import type { Cache } from "./cache.ts";
 import { cacheable, type CacheJob, type KeyContext, type KeyParts } from "./key.ts";
 
-const short = (h: string | null) => h === null ? "absent" : h.slice(0, 16);
+const short = (h: string | null) =>
+  h === null ? "absent" : h.slice(0, 16) + (h.endsWith("+x") ? " (executable)" : "");
 
 /** The key's parts, one per line, indented under `cache key`. */
 function partLines(p: KeyParts): string[] {

@@ -6,14 +6,18 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { relative } from "node:path";
+import { statSync } from "node:fs";
+import { join, relative } from "node:path";
 import { resourceNames } from "../graph/mod.ts";
 import { expand, type FileStamp, hashFile, sameStamp, stamp } from "../state/mod.ts";
 import { envObject } from "../runtime/fs.ts";
 import { platformArch } from "../runtime/mod.ts";
 
-/** Bumped whenever what is hashed or what is stored changes meaning. */
-export const CACHE_FORMAT_VERSION = 2;
+/**
+ * Bumped whenever what is hashed or what is stored changes meaning (3: an
+ * input's executable bit, `+x` after its hash).
+ */
+export const CACHE_FORMAT_VERSION = 3;
 
 /** What of a job the key reads (a subset of the graph's `JobSpec`). */
 export interface CacheJob {
@@ -118,7 +122,8 @@ export function inputPaths(job: Pick<CacheJob, "reads">, baseDir: string): strin
 }
 
 /**
- * Every input of `job` now (`inputPaths`), with its content hash; each
+ * Every input of `job` now (`inputPaths`), with its content hash (and
+ * `+x` after it when the file is executable); each
  * one's stamp, taken before its hash, into `stamps` when given.
  */
 export function inputHashes(
@@ -130,9 +135,21 @@ export function inputHashes(
   for (const p of inputPaths(job, baseDir)) {
     const st = stamp(baseDir, p);
     stamps?.set(p, st);
-    out[p] = st ? hashFile(baseDir, p) : null;
+    out[p] = st ? hashFile(baseDir, p) + (executable(join(baseDir, p)) ? "+x" : "") : null;
   }
   return out;
+}
+
+/**
+ * Whether the file at `abs` has an executable bit: a script's (which git
+ * keeps) decides whether `./gen.sh` runs, and `cp` gives it to its copy.
+ */
+function executable(abs: string): boolean {
+  try {
+    return (statSync(abs).mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
 }
 
 /**
