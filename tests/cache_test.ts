@@ -670,6 +670,19 @@ Deno.test("jx cache stats|prune|clear", async () => {
     /^jx: .* is not a jx cache store \(it holds '[a-z.]+'\): nothing removed\n$/,
   );
   assert.equal(await Deno.readTextFile(`${project}/tmp/notes.txt`), "keep\n");
+  // prune there as well: it removed the files two folders down in checked/ and blobs/.
+  const data = await tempDir({
+    "checked/2024/report.txt": "mine\n",
+    "blobs/photos/cat.jpg": "mine\n",
+    "docs/a.txt": "mine\n",
+  });
+  const old = new Date(Date.now() - 3600_000);
+  await Deno.utime(`${data}/blobs/photos/cat.jpg`, old, old);
+  const notStore = await run("prune", "--cache-dir", data);
+  assert.equal(notStore.code, 2);
+  assert.match(notStore.stderr, /is not a jx cache store \(it holds 'docs'\)/);
+  assert.equal(await Deno.readTextFile(`${data}/checked/2024/report.txt`), "mine\n");
+  assert.equal(await Deno.readTextFile(`${data}/blobs/photos/cat.jpg`), "mine\n");
   for (const args of [["cache", "clear", "--cache-dir="], ["run", "--cache-dir="]]) {
     const empty = await new Deno.Command(DENO, {
       args: ["run", "-A", "--quiet", `${ROOT}/cli.ts`, ...args],

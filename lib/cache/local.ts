@@ -310,8 +310,10 @@ export class LocalStore {
    * `maxBytes`, each entry's blobs once nothing else refers to them, and
    * unreferenced blobs older than a grace period. A concurrent restore whose
    * blob goes away sees a miss, never a wrong file. Returns bytes removed.
+   * A folder that is not a store (`clear`) throws, nothing removed.
    */
   prune(maxBytes: number): number {
+    this.mustBeStore();
     const entries = this.list("entries").sort((a, b) => a.mtimeMs - b.mtimeMs);
     const blobs = new Map(this.list("blobs").map((b) => [b.path.slice(-64), b]));
     const refs = new Map<string, number>();
@@ -382,21 +384,30 @@ export class LocalStore {
   }
 
   /**
-   * Removes everything the store holds. A folder holding anything but a
-   * store's own folders is not a store (a mistyped `--cache-dir`): nothing
-   * is removed, and the name found is thrown (a `JxInputError`).
+   * Throws a `JxInputError` when the folder holds anything but a store's own
+   * folders: it is not a store (a mistyped `--cache-dir`), and neither
+   * `prune` nor `clear` may remove anything there.
    */
-  clear(): void {
+  private mustBeStore(): void {
     let names: string[] = [];
     try {
       names = readdirSync(this.dir);
-    } catch { /* no store there: nothing to clear */ }
+    } catch { /* no store there: nothing to remove */ }
     const other = names.find((n) => !STORE_PARTS.includes(n));
     if (other !== undefined) {
       throw new JxInputError(
         `${this.dir} is not a jx cache store (it holds '${other}'): nothing removed`,
       );
     }
+  }
+
+  /**
+   * Removes everything the store holds. A folder holding anything but a
+   * store's own folders is not a store (a mistyped `--cache-dir`): nothing
+   * is removed, and the name found is thrown (a `JxInputError`).
+   */
+  clear(): void {
+    this.mustBeStore();
     for (const sub of STORE_PARTS) rmSync(join(this.dir, sub), { recursive: true, force: true });
   }
 }
