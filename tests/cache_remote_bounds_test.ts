@@ -19,6 +19,7 @@ import {
   encodeActionResult,
   LocalStore,
   type Lookup,
+  openCache,
   type RemoteStore,
   remoteStore,
   TurboStore,
@@ -377,6 +378,159 @@ Deno.test("a 403 to an upload (a read-only token) stops uploads with one warning
     const asked = s.seen.length;
     await got.cache.lookup(other.job, { baseDir: other.dir, vars: {} });
     assert.equal(s.seen.length, asked + 1, "the server is still asked for entries");
+  } finally {
+    await s.stop();
+  }
+});
+
+/** Records a success of `p.job` (a file in `out`) under its missed key: an upload is queued. */
+async function recordOne(cache: Cache, p: { dir: string; job: CacheJob }) {
+  const l = await cache.lookup(p.job, { baseDir: p.dir, vars: {} });
+  await Deno.mkdir(`${p.dir}/out`, { recursive: true });
+  await Deno.writeTextFile(`${p.dir}/out/a`, `${p.job.name}\n`);
+  cache.record(p.job, l as Extract<Lookup, { kind: "miss" }>, p.dir, {
+    exit: 0,
+    durationMs: 1,
+    output: [],
+  });
+}
+
+Deno.test("a 404 to every upload (a wrong path or prefix) stops uploads with one warning, not one per job", async () => {
+  const s = serve(() => new Response("", { status: 404 }));
+  try {
+    for (
+      const store of [
+        new BazelStore({ base: `${s.base}/wrong`, timeoutMs: 3000 }),
+        new TurboStore({ base: `${s.base}/wrong`, team: "t", timeoutMs: 3000 }),
+      ]
+    ) {
+      const { cache, warnings } = await cacheWith(store);
+      for (const name of ["a", "b", "c", "d", "e", "f"]) {
+        await recordOne(cache, await project(name));
+      }
+      await cache.close();
+      assert.equal(warnings.length, 1, warnings.join("\n"));
+      assert.match(warnings[0], /HTTP 404; uploads refused: none for the rest of this run$/);
+      const other = await project("other");
+      const asked = s.seen.length;
+      await cache.lookup(other.job, { baseDir: other.dir, vars: {} });
+      assert.equal(s.seen.length, asked + 1, "the server is still asked for entries");
+    }
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("an HTML page for every entry (a portal, a web app's fallback page) is one warning, and the server is not asked again", async () => {
+  const s = serve(() =>
+    new Response("<!doctype html><html><body>Sign in</body></html>", {
+      headers: { "content-type": "text/html; charset=utf-8" },
+    })
+  );
+  try {
+    for (
+      const store of [
+        new BazelStore({ base: s.base, timeoutMs: 3000 }),
+        new TurboStore({ base: s.base, team: "t", timeoutMs: 3000 }),
+      ]
+    ) {
+      const { cache, warnings } = await cacheWith(store);
+      const asked = s.seen.length;
+      for (const name of ["a", "b", "c"]) {
+        const p = await project(name);
+        assert.equal((await cache.lookup(p.job, { baseDir: p.dir, vars: {} })).kind, "miss");
+      }
+      await cache.close();
+      assert.equal(warnings.length, 1, warnings.join("\n"));
+      assert.match(
+        warnings[0],
+        /answered with an HTML page, not a cache entry; not used for the rest/,
+      );
+      assert.equal(s.seen.length, asked + 1, s.seen.join(", "));
+    }
+  } finally {
+    await s.stop();
+  }
+});
+
+/** A `JXC1` artifact whose header is `json` and which holds no blobs. */
+function artifactWith(json: string): Uint8Array {
+  const h = te.encode(json);
+  const b = new Uint8Array(8 + h.length);
+  b.set([0x4a, 0x58, 0x43, 0x31]);
+  new DataView(b.buffer).setUint32(4, h.length);
+  b.set(h, 8);
+  return b;
+}
+
+Deno.test("turbo: an artifact header of another shape (null, rows that are no pairs) is a lie: one warning and a miss, no exception", async () => {
+  let header = "";
+  const s = serve((_r, path) => {
+    const key = path.split("/").at(-1)!;
+    const entry = {
+      v: 1,
+      key,
+      job: "",
+      createdMs: 0,
+      exit: 0,
+      durationMs: 1,
+      outputs: [],
+      log: { stdout: null, stderr: null, order: [] },
+    };
+    return answer(artifactWith(header.replace("ENTRY", JSON.stringify(entry))));
+  });
+  try {
+    for (
+      header of ["null", "7", `{"entry": ENTRY, "blobs": [1]}`, `{"entry": ENTRY, "blobs": [null]}`]
+    ) {
+      const got = await lookupOnce(new TurboStore({ base: s.base, team: "t", timeoutMs: 3000 }));
+      assert.equal(got.l.kind, "miss", header);
+      assert.equal(got.warnings.length, 1, got.warnings.join("\n"));
+      assert.match(got.warnings[0], /artifact header is not an entry for this key; not used$/);
+    }
+    assert.deepEqual(spools(), [], "no spool file left");
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("credentials in the URL (sent as Basic auth) are masked in every warning and error", async () => {
+  const s = serve((r) =>
+    new Response("", { status: r.headers.get("authorization")?.startsWith("Basic ") ? 500 : 400 })
+  );
+  const closed = serve(() => new Response(""));
+  const closedBase = closed.base;
+  await closed.stop();
+  try {
+    const userinfo = (base: string) => base.replace("//", "//ci:SEKRIT-PW@");
+    for (
+      const [url, why] of [
+        [`bazel+${userinfo(s.base)}/p`, /bazel http:\/\/\*\*\*@127\.0\.0\.1:\d+\/p: .*HTTP 500/],
+        [
+          `turbo+${userinfo(closedBase)}?team=t`,
+          /turbo http:\/\/\*\*\*@127\.0\.0\.1:\d+: .*GET failed: .*(refused|ECONNREFUSED)/i,
+        ],
+      ] as const
+    ) {
+      const got = await lookupOnce(remoteStore(url, {}));
+      assert.equal(got.l.kind, "miss");
+      assert.equal(got.warnings.length, 1, got.warnings.join("\n"));
+      assert.match(got.warnings[0], why);
+      assert.doesNotMatch(got.warnings[0], /SEKRIT/);
+    }
+    // A host or port no request could reach is a typo, refused before the run (exit 2).
+    for (
+      const url of ["bazel+http://ci:SEKRIT-PW@exa mple/p", "bazel+http://ci:SEKRIT-PW@h:99999/p"]
+    ) {
+      assert.throws(
+        () => openCache({ remoteCache: url }, {}, () => {}),
+        (e: Error) => /not a valid URL/.test(e.message) && !e.message.includes("SEKRIT"),
+      );
+    }
+    assert.throws(
+      () => openCache({ remoteCache: "http://ci:SEKRIT-PW@h/p" }, {}, () => {}),
+      (e: Error) => /expected turbo\+http/.test(e.message) && !e.message.includes("SEKRIT"),
+    );
   } finally {
     await s.stop();
   }

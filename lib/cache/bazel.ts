@@ -29,6 +29,7 @@ import {
   statusError,
   withDeadline,
 } from "./http.ts";
+import { redactUrl } from "./flags.ts";
 import { type ActionResult, decodeActionResult, type Digest, encodeActionResult } from "./proto.ts";
 
 /** Settings of a Bazel HTTP cache. */
@@ -110,7 +111,7 @@ export function fromActionResult(key: string, r: ActionResult): Entry {
 export class BazelStore implements RemoteStore {
   readonly label: string;
   constructor(private o: BazelOptions) {
-    this.label = `bazel ${o.base}`;
+    this.label = `bazel ${redactUrl(o.base)}`;
   }
 
   private url = (kind: "ac" | "cas", hash: string) =>

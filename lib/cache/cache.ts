@@ -311,7 +311,8 @@ export class Cache {
 
   /**
    * The server refuses this token's uploads (401/403 to a PUT: a read-only
-   * token or server): one warning, no further upload; its lookups go on.
+   * token or server; 404: no such place to put anything, a wrong path): one
+   * warning, no further upload; its lookups go on.
    */
   private uploadsRefused(e: RemoteError, store: RemoteStore): void {
     if (this.uploadsOff || store !== this.remote) return;
@@ -330,7 +331,8 @@ export class Cache {
         await remote.put(entry, this.o.local);
       } catch (e) {
         if (e instanceof BadBlob) return;
-        if (e instanceof RemoteError && (e.status === 401 || e.status === 403)) {
+        // 404 to a PUT: nowhere to upload (a wrong path or prefix), for every entry alike.
+        if (e instanceof RemoteError && [401, 403, 404].includes(e.status!)) {
           return this.uploadsRefused(e, remote);
         }
         this.remoteFailed(e, `upload of ${entry.job}`, remote);

@@ -36,17 +36,40 @@ export type RemoteUrl =
  */
 export function parseRemoteUrl(url: string): RemoteUrl {
   const m = /^(turbo|bazel)\+(https?):\/\/([^/?#]+)([^?#]*)(?:\?([^#]*))?$/.exec(url);
+  const shown = redactUrl(url);
   if (!m) {
     throw new JxInputError(
-      `remote cache '${url}': expected turbo+http://HOST:PORT[/PATH]?team=NAME or bazel+http://HOST:PORT[/PREFIX]`,
+      `remote cache '${shown}': expected turbo+http://HOST:PORT[/PATH]?team=NAME or bazel+http://HOST:PORT[/PREFIX]`,
     );
   }
   const [, kind, scheme, host, path, query] = m;
   const base = `${scheme}://${host}${path.replace(/\/$/, "")}`;
+  // A host or port no request could reach (`exa mple`, `:99999`, `[::1`) is a typo, as a wrong
+  // scheme is: refused here, not met as a warning once the run has started.
+  try {
+    new URL(base);
+  } catch {
+    throw new JxInputError(`remote cache '${shown}': not a valid URL (its host or port)`);
+  }
   if (kind === "bazel") return { kind: "bazel", base };
   const team = new URLSearchParams(query ?? "").get("team");
-  if (!team) throw new JxInputError(`remote cache '${url}': a turbo+ URL needs ?team=NAME`);
+  if (!team) throw new JxInputError(`remote cache '${shown}': a turbo+ URL needs ?team=NAME`);
   return { kind: "turbo", base, team };
+}
+
+/**
+ * `text` with the credentials of every URL in it (`//USER:PASSWORD@`, which the runtimes send as
+ * Basic auth) replaced by `***`: a store's label and its errors are printed, into CI logs too.
+ *
+ * @example
+ * ```ts
+ * import { redactUrl } from "./flags.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(redactUrl("GET http://ci:pw@cache:8080/ac/1"), "GET http://***@cache:8080/ac/1");
+ * ```
+ */
+export function redactUrl(text: string): string {
+  return text.replace(/(\/\/)[^/?#\s'"]*@/g, "$1***@");
 }
 
 /**

@@ -6,6 +6,7 @@
  * @module
  */
 import { concatBytes, type Entry } from "./entry.ts";
+import { redactUrl } from "./flags.ts";
 
 /** A remote store failed, refused or lied: one warning line, then a miss (or no upload). */
 export class RemoteError extends Error {
@@ -156,8 +157,22 @@ async function exchange<T>(
   } catch (e) {
     if (e instanceof RemoteError) throw e;
     if (deadline.signal.aborted) throw deadline.error();
-    throw new RemoteDown(`${out.method} failed: ${(e as Error).message.split("\n")[0]}`);
+    throw new RemoteDown(`${out.method} failed: ${reason(e)}`);
   }
+}
+
+/**
+ * Why a request failed, in one line: the error's message and, where the runtime keeps the
+ * reason in its cause (Deno says only "fetch failed"), that reason, without the URL; without
+ * Bun's advice on `verbose: true` (a fetch option jx does not expose); credentials in any URL
+ * masked.
+ */
+function reason(e: unknown): string {
+  const err = e as Error & { cause?: unknown };
+  let msg = String(err?.message ?? e).split("\n")[0];
+  const cause = err?.cause instanceof Error ? err.cause.message.split("\n")[0] : "";
+  if (cause) msg += `: ${cause.replace(/^error sending request for url \([^)]*\): /, "")}`;
+  return redactUrl(msg.replace(/\.? For more information, pass `verbose: true`.*$/, ""));
 }
 
 /** Drops a body not wanted (or refused), never throwing. */
@@ -179,6 +194,12 @@ async function readBody(
   max: number,
   sink: (chunk: Uint8Array) => void,
 ): Promise<void> {
+  // An HTML page is no cache's answer: a login or captive portal, a web app's fallback page for
+  // any path (a wrong URL). It would be so for every entry: the server is not asked again.
+  if (/^\s*text\/html\b/i.test(res.headers.get("content-type") ?? "")) {
+    await drop(res);
+    throw new RemoteDown(`GET ${what}: answered with an HTML page, not a cache entry`);
+  }
   const encoding = res.headers.get("content-encoding");
   if (encoding && encoding.trim().toLowerCase() !== "identity") {
     await drop(res);

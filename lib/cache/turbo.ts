@@ -30,6 +30,7 @@ import {
   statusError,
   withDeadline,
 } from "./http.ts";
+import { redactUrl } from "./flags.ts";
 
 const MAGIC = [0x4a, 0x58, 0x43, 0x31]; // "JXC1"
 
@@ -169,7 +170,12 @@ export function unpackArtifact(path: string, key: string, keep: KeepBlob): Entry
     } catch {
       throw new RemoteError("artifact header is not JSON");
     }
-    if (!isEntry(head.entry) || head.entry.key !== key || !Array.isArray(head.blobs)) {
+    // Any JSON at all may come (`null`, rows that are no pairs): all of it a lie, none a crash.
+    const row = (r: unknown) => Array.isArray(r) && typeof r[0] === "string";
+    if (
+      typeof head !== "object" || head === null || !isEntry(head.entry) ||
+      head.entry.key !== key || !Array.isArray(head.blobs) || !head.blobs.every(row)
+    ) {
       throw new RemoteError("artifact header is not an entry for this key");
     }
     const listed = new Set(head.blobs.map(([d]) => d));
@@ -198,7 +204,7 @@ export function unpackArtifact(path: string, key: string, keep: KeepBlob): Entry
 export class TurboStore implements RemoteStore {
   readonly label: string;
   constructor(private o: TurboOptions) {
-    this.label = `turbo ${o.base}`;
+    this.label = `turbo ${redactUrl(o.base)}`;
   }
 
   private url(hash: string): string {
