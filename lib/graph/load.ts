@@ -643,7 +643,7 @@ function linkUnits(units: Unit[], jobs: JobSpec[]): Edge[] {
       return names.has(own) || groups.has(own) ? own : n;
     };
     for (const job of u.jobs) {
-      job.needs = job.needs.map(local);
+      if (job.needs.length) job.needs = job.needs.map(local);
       if (job.kind !== "job") continue;
       if (job.if !== undefined) job.if = local(job.if);
       if (job.unless !== undefined) job.unless = local(job.unless);
