@@ -17,6 +17,8 @@ import {
   type CacheJob,
   decodeActionResult,
   encodeActionResult,
+  type Entry,
+  type KeepBlob,
   LocalStore,
   type Lookup,
   openCache,
@@ -171,6 +173,103 @@ Deno.test("bazel: a CAS blob is read no further than its digest's size", async (
     assert.match(got.warnings[0], /GET \/cas\/\w+: more than 6 bytes; not used$/);
     assert.ok(got.ms < timeoutMs, `took ${got.ms} ms`);
     assert.ok(sent.bytes < 48 * MiB, `the server sent ${sent.bytes} bytes`);
+  } finally {
+    await s.stop();
+  }
+});
+
+/**
+ * A local store in a new folder that notes each piece written to it (the
+ * largest, and how many) and the blobs it keeps.
+ */
+function watchedStore() {
+  const store = new LocalStore(Deno.makeTempDirSync({ prefix: "jx-keep-" }));
+  const seen = { pieces: 0, largest: 0, kept: [] as string[] };
+  const keep: KeepBlob = {
+    blobWriter() {
+      const w = store.blobWriter();
+      return {
+        write(c: Uint8Array) {
+          seen.pieces++, seen.largest = Math.max(seen.largest, c.length);
+          w.write(c);
+        },
+        finish(d: string) {
+          const got = w.finish(d);
+          if (got.digest === d) seen.kept.push(d);
+          return got;
+        },
+        abort: () => w.abort(),
+      };
+    },
+  };
+  const tmpLeft = () => {
+    try {
+      return [...Deno.readDirSync(`${store.dir}/tmp`)].map((e) => e.name);
+    } catch {
+      return [];
+    }
+  };
+  return { store, seen, keep, tmpLeft };
+}
+
+Deno.test("bazel and turbo: a fetched blob goes to the local store in pieces, never whole in memory; a wrong one leaves nothing", async () => {
+  // 9 MiB: lookups run side by side, and a blob may be as big as an entry (1 GiB by default).
+  const big = new Uint8Array(9 * MiB).map((_, i) => (i * 7) ^ (i >> 11));
+  const files = { "out/big.bin": big };
+  let lie = false;
+  const s = serve((_r, path) => {
+    if (path.includes("/ac/")) return answer(actionResult(files));
+    const b = big.slice();
+    if (lie) b[b.length - 1] ^= 1; // the right size, the wrong bytes
+    return answer(b);
+  });
+  try {
+    const bazel = new BazelStore({ base: s.base, timeoutMs: 10_000 });
+    const ok = watchedStore();
+    assert.ok(await bazel.get("k".repeat(64), ok.keep));
+    assert.deepEqual(ok.seen.kept, [hex(big)]);
+    assert.ok(ok.seen.pieces > 1 && ok.seen.largest < big.length, JSON.stringify(ok.seen));
+    assert.deepEqual(Deno.readFileSync(ok.store.blobFile(hex(big))), big);
+    lie = true;
+    const bad = watchedStore();
+    await assert.rejects(bazel.get("k".repeat(64), bad.keep), /wrong digest/);
+    assert.deepEqual([bad.seen.kept, bad.tmpLeft(), bad.store.hasBlob(hex(big))], [[], [], false]);
+
+    // A turbo artifact, spooled to a file, is copied from it to the store in pieces too.
+    const source = new LocalStore(Deno.makeTempDirSync({ prefix: "jx-src-" }));
+    source.putBlob(big);
+    const entry: Entry = {
+      v: 1,
+      key: "t".repeat(64),
+      job: "j",
+      createdMs: 2,
+      exit: 0,
+      durationMs: 1,
+      outputs: [{
+        kind: "file",
+        path: "out/big.bin",
+        mode: 0o644,
+        digest: hex(big),
+        size: big.length,
+      }],
+      log: { stdout: null, stderr: null, order: [] },
+    };
+    let stored = new Uint8Array();
+    const t = serve(async (r) => {
+      if (r.method !== "PUT") return answer(stored);
+      stored = new Uint8Array(await r.arrayBuffer());
+      return new Response("{}");
+    });
+    try {
+      const turbo = new TurboStore({ base: t.base, team: "jx", timeoutMs: 10_000 });
+      await turbo.put(entry, source);
+      const tk = watchedStore();
+      assert.equal((await turbo.get(entry.key, tk.keep))?.key, entry.key);
+      assert.deepEqual(tk.seen.kept, [hex(big)]);
+      assert.ok(tk.seen.pieces > 1 && tk.seen.largest < big.length, JSON.stringify(tk.seen));
+    } finally {
+      await t.stop();
+    }
   } finally {
     await s.stop();
   }

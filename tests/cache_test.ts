@@ -496,6 +496,19 @@ Deno.test("local store: prune removes least recently used entries first, and the
   assert.deepEqual([store.stats().entries, store.stats().blobs], [0, 0]);
 });
 
+Deno.test("local store: prune removes temporary files left by a process that died while writing", async () => {
+  const store = new LocalStore(await tempDir());
+  const w = store.blobWriter(); // a download under way in another run: left alone
+  w.write(blobOf(1));
+  Deno.writeFileSync(`${store.dir}/tmp/123-dead`, new Uint8Array(5000)); // a killed run's
+  const t = new Date(Date.now() - 3600_000);
+  Deno.utimeSync(`${store.dir}/tmp/123-dead`, t, t);
+  assert.equal(store.prune(10 ** 9), 5000);
+  assert.equal([...Deno.readDirSync(`${store.dir}/tmp`)].length, 1);
+  w.abort();
+  assert.deepEqual([...Deno.readDirSync(`${store.dir}/tmp`)], []);
+});
+
 /** Runs tests/cache_worker.ts in another process. */
 function worker(...args: string[]): Promise<Deno.CommandOutput> {
   return new Deno.Command(DENO, {

@@ -20,6 +20,7 @@ import {
   type BlobSource,
   checkEntrySize,
   type Deadline,
+  download,
   getBody,
   type KeepBlob,
   MAX_ENTRY_BYTES,
@@ -178,22 +179,29 @@ export class BazelStore implements RemoteStore {
       this.maxEntryBytes,
     );
     await this.verify(key, ac, d);
-    // One blob in memory at a time: each goes to `keep` (the local store) as it is checked.
-    for (const b of want) keep(b.hash, await this.fetchBlob(b, d));
+    // No blob in memory: each is written to `keep` (the local store) as it comes, then checked.
+    for (const b of want) await this.fetchBlob(b, keep, d);
     return fromActionResult(key, result);
   }
 
-  /** One blob, read no further than its size, checked against its digest. */
-  private async fetchBlob(want: Digest, d: Deadline): Promise<Uint8Array> {
+  /** One blob into `keep`, read no further than its size, kept only when its digest is right. */
+  private async fetchBlob(want: Digest, keep: KeepBlob, d: Deadline): Promise<void> {
     const what = `/cas/${want.hash.slice(0, 12)}`;
-    const b = want.hash === EMPTY
-      ? new Uint8Array()
-      : await this.fetch("cas", want.hash, want.size, d);
-    if (!b) throw new RemoteError(`${what} is missing`);
-    if (b.length !== want.size || digestOf(b) !== want.hash) {
-      throw new RemoteError(`${what}: wrong ${b.length !== want.size ? "size" : "digest"}`);
+    const w = keep.blobWriter();
+    try {
+      if (want.hash !== EMPTY) {
+        const url = this.url("cas", want.hash);
+        const r = await download(url, this.headers(), d, what, want.size, (c) => w.write(c));
+        if (r.status === 404) throw new RemoteError(`${what} is missing`);
+        if (r.status !== 200) throw statusError("GET", r.status, what);
+      }
+      const got = w.finish(want.hash);
+      if (got.size !== want.size || got.digest !== want.hash) {
+        throw new RemoteError(`${what}: wrong ${got.size !== want.size ? "size" : "digest"}`);
+      }
+    } finally {
+      w.abort();
     }
-    return b;
   }
 
   /** One request of an upload, under a deadline of its own. */

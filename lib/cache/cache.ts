@@ -158,7 +158,7 @@ export class Cache {
     const remote = this.remote;
     if (remote) {
       try {
-        const got = await remote.get(key, (d, b) => this.o.local.putBlob(b, d));
+        const got = await remote.get(key, this.o.local);
         if (got) {
           const entry = { ...got, job: got.job || job.name, parts };
           // What a server sends is checked as the local store checks what it reads back.

@@ -23,11 +23,27 @@ export class RemoteError extends Error {
 export class RemoteDown extends RemoteError {}
 
 /**
- * Takes one blob of an entry being fetched, already checked against its
- * digest (the local store keeps it; the remote store then drops it, so an
- * entry is never held whole when its protocol sends blobs one by one).
+ * Where a remote store puts the blobs of an entry it fetches: the local
+ * store. Each blob is written in pieces as it arrives and hashed as it is
+ * written, so that no blob is ever whole in memory (lookups run side by
+ * side, and a blob may be as big as an entry may be).
  */
-export type KeepBlob = (digest: string, bytes: Uint8Array) => void;
+export interface KeepBlob {
+  /** A new blob, to be written in pieces. */
+  blobWriter(): BlobWriter;
+}
+
+/** One blob being written (see `KeepBlob`). */
+export interface BlobWriter {
+  write(chunk: Uint8Array): void;
+  /**
+   * Ends the blob: kept when its bytes are those `digest` names (else
+   * dropped); gives the digest and size of what was written.
+   */
+  finish(digest: string): { digest: string; size: number };
+  /** Drops what was written (a failed download); harmless after `finish`. */
+  abort(): void;
+}
 
 /** Where an upload reads blobs: the local store. */
 export interface BlobSource {

@@ -17,8 +17,10 @@
  * @module
  */
 import {
+  closeSync,
   copyFileSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -26,6 +28,7 @@ import {
   statSync,
   utimesSync,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { homedir } from "node:os";
@@ -36,6 +39,7 @@ import { digestOf } from "./archive.ts";
 import { blobStamp, copyPlain, hashPath, holds } from "./blobfile.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
 import { isKeyParts, type KeyParts } from "./key.ts";
+import type { BlobWriter, KeepBlob } from "./http.ts";
 
 /** Default size limit of a local store: 10 GiB. */
 export const DEFAULT_MAX_BYTES = 10 * 1024 ** 3;
@@ -78,7 +82,7 @@ interface Item {
 const STORE_PARTS = ["entries", "blobs", "checked", "last", "tmp"];
 
 /** The local store in one directory. */
-export class LocalStore {
+export class LocalStore implements KeepBlob {
   /** `dir`: the store; `maxBytes`: pruned to this at `trim()`. */
   constructor(readonly dir: string, readonly maxBytes = DEFAULT_MAX_BYTES) {}
 
@@ -159,6 +163,42 @@ export class LocalStore {
     if (this.hasBlob(digest)) return;
     this.put(this.blobPath(digest), data);
     this.noteChecked(digest, blobStamp(this.blobPath(digest)));
+  }
+
+  /**
+   * A blob written in pieces (a remote store's download, see `KeepBlob`):
+   * hashed as it is written into a temporary file, which becomes the blob
+   * when its digest is the one asked for, and is removed otherwise.
+   */
+  blobWriter(): BlobWriter {
+    const tmp = this.tmpPath();
+    const fd = openSync(tmp, "wx");
+    const h = createHash("sha256");
+    let size = 0, open = true;
+    const close = () => {
+      if (open) open = false, closeSync(fd);
+    };
+    return {
+      write: (chunk) => {
+        for (let w = 0; w < chunk.length;) w += writeSync(fd, chunk, w, chunk.length - w);
+        h.update(chunk);
+        size += chunk.length;
+      },
+      finish: (want) => {
+        close();
+        const digest = h.digest("hex");
+        if (digest !== want || this.hasBlob(digest)) rmSync(tmp, { force: true });
+        else {
+          this.place(tmp, this.blobPath(digest));
+          this.noteChecked(digest, blobStamp(this.blobPath(digest)));
+        }
+        return { digest, size };
+      },
+      abort: () => {
+        close();
+        rmSync(tmp, { force: true });
+      },
+    };
   }
 
   /**
@@ -308,7 +348,8 @@ export class LocalStore {
   /**
    * Removes least recently used entries until the store holds at most
    * `maxBytes`, each entry's blobs once nothing else refers to them, and
-   * unreferenced blobs older than a grace period. A concurrent restore whose
+   * unreferenced blobs and temporary files older than a grace period. A
+   * concurrent restore whose
    * blob goes away sees a miss, never a wrong file. Returns bytes removed.
    * A folder that is not a store (`clear`) throws, nothing removed.
    */
@@ -348,10 +389,32 @@ export class LocalStore {
     }
     const old = Date.now() - ORPHAN_GRACE_MS;
     for (const [d, b] of blobs) if (!refs.get(d) && b.mtimeMs < old) drop(b);
+    total -= this.pruneTmp(old);
     for (const m of this.list("checked")) {
       if (!this.hasBlob(basename(m.path))) rmSync(m.path, { force: true }); // its blob went
     }
     return before - total;
+  }
+
+  /**
+   * Removes the temporary files last written before `old`: a process's that
+   * died while writing (a download cut by a kill, a full disk). Returns the
+   * bytes removed.
+   */
+  private pruneTmp(old: number): number {
+    const dir = join(this.dir, "tmp");
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch { /* none */ }
+    let freed = 0;
+    for (const n of names) {
+      try {
+        const st = statSync(join(dir, n));
+        if (st.isFile() && st.mtimeMs < old) rmSync(join(dir, n)), freed += st.size;
+      } catch { /* removed meanwhile */ }
+    }
+    return freed;
   }
 
   /**

@@ -44,7 +44,13 @@ export {
   remoteStore,
 } from "./config.ts";
 export { type Entry, type OutputChunk } from "./entry.ts";
-export { type KeepBlob, RemoteDown, RemoteError, type RemoteStore } from "./http.ts";
+export {
+  type BlobWriter,
+  type KeepBlob,
+  RemoteDown,
+  RemoteError,
+  type RemoteStore,
+} from "./http.ts";
 export {
   CACHE_FORMAT_VERSION,
   cacheable,

@@ -14,7 +14,6 @@ import { closeSync, fstatSync, openSync, readSync, rmSync, statSync, writeSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pid } from "../runtime/fs.ts";
-import { digestOf } from "./archive.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
 import { BadBlob } from "./local.ts";
 import {
@@ -148,10 +147,33 @@ function readAt(fd: number, at: number, n: number): Uint8Array {
   return out;
 }
 
+/** Bytes of a blob copied from the spool at once. */
+const PIECE = 4 * 1024 * 1024;
+
+/**
+ * The `n` bytes at `at` of the spool `fd` into `keep`, a piece at a time,
+ * kept only when they are the blob `digest` names (else `RemoteError`).
+ */
+function copyBlob(fd: number, at: number, n: number, digest: string, keep: KeepBlob): void {
+  const w = keep.blobWriter();
+  try {
+    for (let done = 0; done < n;) {
+      const piece = readAt(fd, at + done, Math.min(PIECE, n - done));
+      w.write(piece);
+      done += piece.length;
+    }
+    if (w.finish(digest).digest !== digest) {
+      throw new RemoteError(`artifact blob ${String(digest).slice(0, 12)}: wrong digest`);
+    }
+  } finally {
+    w.abort();
+  }
+}
+
 /**
  * Unpacks an artifact spooled to the file `path`: its entry, and its blobs,
- * read one at a time, each checked against its digest and handed to `keep`
- * (so only one blob is ever in memory); throws `RemoteError` on anything
+ * each copied to `keep` a piece at a time and checked against its digest
+ * there (no blob is ever whole in memory); throws `RemoteError` on anything
  * wrong (blobs already kept are checked, content-addressed, harmless).
  */
 export function unpackArtifact(path: string, key: string, keep: KeepBlob): Entry {
@@ -187,12 +209,8 @@ export function unpackArtifact(path: string, key: string, keep: KeepBlob): Entry
       if (!Number.isSafeInteger(n) || n < 0 || at + n > size) {
         throw new RemoteError("artifact is truncated");
       }
-      const b = readAt(fd, at, n);
+      copyBlob(fd, at, n, d, keep);
       at += n;
-      if (digestOf(b) !== d) {
-        throw new RemoteError(`artifact blob ${String(d).slice(0, 12)}: wrong digest`);
-      }
-      keep(d, b);
     }
     return head.entry;
   } finally {
