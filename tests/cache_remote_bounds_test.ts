@@ -520,6 +520,29 @@ Deno.test("a 404 to every upload (a wrong path or prefix) stops uploads with one
   }
 });
 
+Deno.test("uploads still under way a second after the run: one line says jx waits for them, and for how long at most", async () => {
+  const s = serve(async (r) => {
+    if (r.method === "GET") return new Response("", { status: 404 });
+    await s.released; // an upload that never finishes
+    return new Response("");
+  });
+  try {
+    const { cache, warnings } = await cacheWith(
+      new TurboStore({ base: s.base, team: "t", timeoutMs: 60_000 }),
+    );
+    // Cast: the option is the test's bound (30 s by default).
+    (cache as unknown as { o: { uploadWaitMs: number } }).o.uploadWaitMs = 1500;
+    await recordOne(cache, await project("a"));
+    await cache.close();
+    assert.deepEqual(warnings, [
+      "jx: waiting for 1 cache uploads (at most 1500 ms in all)",
+      "jx: warning: 1 cache uploads unfinished after 1500 ms: dropped",
+    ]);
+  } finally {
+    await s.stop();
+  }
+});
+
 Deno.test("an HTML page for every entry (a portal, a web app's fallback page) is one warning, and the server is not asked again", async () => {
   const s = serve(() =>
     new Response("<!doctype html><html><body>Sign in</body></html>", {

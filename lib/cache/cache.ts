@@ -367,16 +367,26 @@ export class Cache {
 
   /**
    * Waits for the uploads, at most `uploadWaitMs` (default 30 s: the bound
-   * on how long uploads hold up a run's end), then trims the local store to
-   * its size limit.
+   * on how long uploads hold up a run's end; one line says so once they
+   * have taken a second), then trims the local store to its size limit.
    */
   async close(): Promise<void> {
-    const deadline = Date.now() + (this.o.uploadWaitMs ?? 30_000);
+    const waitMs = this.o.uploadWaitMs ?? 30_000;
+    const deadline = Date.now() + waitMs, noteAt = Date.now() + UPLOAD_NOTE_MS;
+    let noted = false;
     while (this.pendingUploads) {
-      const left = deadline - Date.now();
+      const now = Date.now(), left = deadline - now;
       if (left <= 0) break;
+      if (!noted && now >= noteAt) {
+        // Said once, so that a run that has printed its summary is not silent for seconds.
+        noted = true;
+        this.o.warn(
+          `jx: waiting for ${this.pendingUploads} cache uploads (at most ${waitMs} ms in all)`,
+        );
+      }
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<void>((r) => timer = setTimeout(r, left));
+      const wait = noted ? left : Math.min(left, noteAt - now);
+      const timeout = new Promise<void>((r) => timer = setTimeout(r, wait));
       await Promise.race([Promise.race(this.uploads), timeout]);
       clearTimeout(timer);
     }
@@ -396,6 +406,9 @@ export class Cache {
     }
   }
 }
+
+/** Uploads still under way this long after a run's end are said to be waited for (one line). */
+const UPLOAD_NOTE_MS = 1000;
 
 /**
  * Why a job's outputs are not stored: `changed` (its inputs edited, made or
