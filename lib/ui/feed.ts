@@ -28,6 +28,11 @@ export type UiEvent =
 
 /** Output kept per job and run, in bytes: the last ones (older output is dropped, a marker says so). */
 const OUTPUT_LIMIT = 256 * 1024;
+/**
+ * Kept output events of one stream are joined up to this many bytes: a job that writes a byte at a
+ * time (a progress bar) would otherwise keep an event's JSON, about 100 bytes, per byte of output.
+ */
+const JOIN_MAX = 1024;
 /** The line that stands for a job's dropped output, before what is kept. */
 const CUT_MARK = "[jx ui: earlier output cut]\n";
 
@@ -44,23 +49,35 @@ interface RunLog {
 /**
  * A job's output in one run, as the page is sent it again: the output
  * events of its last `limit` bytes (stdout and stderr together), after a
- * marker when older output was dropped.
+ * marker when older output was dropped. Consecutive events of one stream are
+ * kept joined (up to `JOIN_MAX` bytes, at the first one's time), so that what
+ * is kept is about `limit` bytes however small the chunks.
  */
 class OutputTail {
-  private kept: { json: string; bytes: number }[] = [];
+  /** The kept events; the last one's text may still be in `parts` (joined when the next comes). */
+  private kept: { e: UiOutput; bytes: number }[] = [];
+  private parts: string[] = [];
   private bytes = 0;
   private cut = false;
 
   constructor(private readonly job: string, private readonly limit: number) {}
 
-  /** Keeps `e` (its JSON `json`, `bytes` of output), dropping the oldest output past the limit. */
-  add(e: UiOutput, json: string, bytes: number): void {
+  /** Keeps `e` (`bytes` of output), dropping the oldest output past the limit. */
+  add(e: UiOutput, bytes: number): void {
     if (bytes > this.limit) {
-      json = JSON.stringify({ ...e, text: tailBytes(e.text, this.limit) });
+      e = { ...e, text: tailBytes(e.text, this.limit) };
       bytes = this.limit;
       this.cut = true;
     }
-    this.kept.push({ json, bytes });
+    const last = this.kept[this.kept.length - 1];
+    if (last && last.e.stream === e.stream && last.bytes + bytes <= JOIN_MAX) {
+      this.parts.push(e.text);
+      last.bytes += bytes;
+    } else {
+      this.join();
+      this.kept.push({ e: { ...e }, bytes });
+      this.parts = [e.text];
+    }
     this.bytes += bytes;
     while (this.bytes > this.limit) {
       this.bytes -= this.kept.shift()!.bytes;
@@ -68,11 +85,20 @@ class OutputTail {
     }
   }
 
+  /** The last kept event's text, whole (a string of many small pieces costs far more than its text). */
+  private join(): void {
+    const last = this.kept[this.kept.length - 1];
+    if (!last || this.parts.length < 2) return;
+    last.e.text = this.parts.join("");
+    this.parts = [last.e.text];
+  }
+
   /** The kept output events (JSON), after the marker when some were dropped. */
   events(): string[] {
-    const kept = this.kept.map((k) => k.json);
-    if (!this.cut || !kept.length) return kept;
-    const { t, stream, run } = JSON.parse(kept[0]) as UiOutput;
+    this.join();
+    const kept = this.kept.map((k) => JSON.stringify(k.e));
+    if (!this.cut || !this.kept.length) return kept;
+    const { t, stream, run } = this.kept[0].e;
     const mark: UiOutput = { type: "job.output", t, job: this.job, stream, text: CUT_MARK, run };
     return [JSON.stringify(mark), ...kept];
   }
@@ -185,7 +211,7 @@ export class RunFeed implements Reporter {
       run.events.push(tail);
     }
     const json = JSON.stringify(ui);
-    tail.add(ui, json, e.chunk.length);
+    tail.add(ui, e.chunk.length);
     return json;
   }
 }

@@ -316,6 +316,36 @@ Deno.test("RunFeed: a job's kept output is its last 256 KiB, after a marker; the
   assert.ok(enc.encode(text).length <= 256 * 1024 + 40);
 });
 
+Deno.test("RunFeed: output in one-byte chunks keeps about its bytes, not an event per byte; the text and the streams' order are kept", () => {
+  const feed = new RunFeed();
+  feed.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
+  let all = "";
+  const out = (text: string, stream: "stdout" | "stderr" = "stdout") => {
+    all += text;
+    feed.event({ type: "job.output", t: 1, job: "dots", stream, chunk: enc.encode(text) });
+  };
+  const kept = () => {
+    const events = feed.history().map((j) => JSON.parse(j)).filter((e) => e.type === "job.output");
+    return { events, text: events.map((e) => e.text).join("") };
+  };
+  out("FIRST\n");
+  for (let i = 0; i < 1000; i++) out(String(i % 10));
+  assert.equal(kept().text, all); // asked in the middle of a joined event: nothing lost
+  for (let i = 0; i < 300 * 1024; i++) out(i % 80 === 79 ? "\n" : ".");
+  out("ERR\n", "stderr");
+  out("x");
+  out("y");
+  const { events, text } = kept();
+  // Without joining, about 256 K events (each ~100 bytes of JSON) would be kept for 256 KiB.
+  assert.ok(events.length < 300, String(events.length));
+  assert.ok(text.startsWith("[jx ui: earlier output cut]\n"), text.slice(0, 40));
+  const tail = text.slice("[jx ui: earlier output cut]\n".length);
+  assert.ok(tail.length <= 256 * 1024 && tail.length > 255 * 1024, String(tail.length));
+  assert.equal(tail, all.slice(-tail.length));
+  const last = events.slice(-2).map((e) => [e.stream, e.text]);
+  assert.deepEqual(last, [["stderr", "ERR\n"], ["stdout", "xy"]]);
+});
+
 /** Reads `conn` to its end (end of file or reset) within `ms`: the bytes read, or "still open". */
 async function drain(conn: Deno.TcpConn, ms: number): Promise<number | "still open"> {
   let bytes = 0;
