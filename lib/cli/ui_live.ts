@@ -39,7 +39,7 @@ export interface RunUiOptions {
  */
 export async function startRunUi(args: Args, o: RunUiOptions): Promise<RunUi | undefined> {
   if (!args.ui) return undefined;
-  const { graphData, startUi } = await import(
+  const { graphData, listenReason, startUi } = await import(
     "../ui/mod.ts" as string
   ) as typeof import("../ui/mod.ts");
   const { lastDurations } = await import(
@@ -65,7 +65,7 @@ export async function startRunUi(args: Args, o: RunUiOptions): Promise<RunUi | u
   }).catch((e) => {
     const code = (e as { code?: string }).code;
     if (code === "EADDRINUSE" || code === "EACCES") {
-      throw new JxInputError(`--ui-port ${port}: cannot listen: ${(e as Error).message}`);
+      throw new JxInputError(`--ui-port ${port}: cannot listen: ${listenReason(e)}`);
     }
     throw e;
   });

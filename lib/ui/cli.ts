@@ -133,7 +133,23 @@ async function listenFailure(host: string, port: number, e: unknown): Promise<Jx
   const where = `cannot listen on ${JSON.stringify(host)} port ${port}`;
   const named = await lookup(host).then(() => true, () => false);
   if (!named) return new JxInputError(`jx ui: ${where}: no such address or host name`);
+  return new JxInputError(`jx ui: ${where}: ${listenReason(e)}`);
+}
+
+/**
+ * Why listening failed, in the same words on every runtime (`the port is
+ * in use`), else the runtime's first line.
+ *
+ * @example
+ * ```ts
+ * import { listenReason } from "./cli.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(listenReason(Object.assign(new Error("Is port 1 in use?"), { code: "EADDRINUSE" })), "the port is in use");
+ * ```
+ */
+export function listenReason(e: unknown): string {
   const code = String((e as { code?: unknown })?.code ?? "");
-  const why = LISTEN_ERRORS[code] ?? String((e as Error)?.message ?? e).split("\n")[0];
-  return new JxInputError(`jx ui: ${where}: ${why}`);
+  return Object.hasOwn(LISTEN_ERRORS, code)
+    ? LISTEN_ERRORS[code]
+    : String((e as Error)?.message ?? e).split("\n")[0];
 }

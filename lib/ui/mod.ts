@@ -25,5 +25,5 @@ export { pageHtml } from "./page.ts";
 export { type ControlRequest, startUi, type UiOptions, type UiServer } from "./server.ts";
 export { CONNECTION_LIMITS, type ConnectionLimits } from "./connections.ts";
 export { STREAM_LIMIT } from "./stream.ts";
-export { cmdUi } from "./cli.ts";
+export { cmdUi, listenReason } from "./cli.ts";
 export { staticHtml } from "./static.ts";

@@ -771,11 +771,14 @@ Deno.test("[deno] jx run --ui: the line on stderr, exit at the end; a port in us
   const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     const port = (taken.addr as Deno.NetAddr).port;
-    const busy = await runJx(["run", "--ui-port", String(port)], { cwd: dir });
-    assert.equal(busy.code, 2, busy.stderr);
-    assert.match(busy.stderr, new RegExp(`^jx: --ui-port ${port}: cannot listen: .*\n$`));
-    assert.equal(busy.stdout, "");
-    assert.equal(existsSync(`${dir}/hi.txt`), false, "nothing ran");
+    // The same words on both runtimes (each has its own message for it).
+    for (const runtime of ["deno", "bun"] as const) {
+      const busy = await runJx(["run", "--ui-port", String(port)], { cwd: dir, runtime });
+      assert.equal(busy.code, 2, busy.stderr);
+      assert.equal(busy.stderr, `jx: --ui-port ${port}: cannot listen: the port is in use\n`);
+      assert.equal(busy.stdout, "");
+      assert.equal(existsSync(`${dir}/hi.txt`), false, "nothing ran");
+    }
   } finally {
     taken.close();
   }
