@@ -132,6 +132,8 @@ export class Watcher {
   /** Resolves when the session has stopped and its last cycle has ended. */
   readonly done: Promise<void> = new Promise((r) => this.resolveDone = r);
   private readPatterns: string[];
+  /** The jobs whose last cycle did not end ok (failed, cancelled, skipped for a failure). */
+  private unfinished = new Set<string>();
   private watchedDeep: Set<string> = new Set();
 
   /** Each job's reads, with its dotenv files and what its depfile lists now. */
@@ -298,19 +300,39 @@ export class Watcher {
     for (const j of this.o.selected) {
       if (this.readsOf(j).some((r) => changed.some((p) => patternNames(r, p)))) hit.add(j.name);
     }
-    // Everything downstream of a hit job, within the selection.
+    // Everything downstream of a hit job, within the selection; and what they need that did not
+    // end ok in its last cycle (failed, or skipped for it): `jx run` would run it first, and its
+    // dependents would not run on its stale or missing outputs.
     const chosen = new Set<string>();
-    const stack = [...hit];
     const inSel = new Set(this.o.selected.map((j) => j.name));
-    while (stack.length) {
-      const n = stack.pop()!;
-      if (chosen.has(n)) continue;
-      chosen.add(n);
-      for (const e of this.o.graph.dependentsOf(n)) if (inSel.has(e.to)) stack.push(e.to);
+    for (let stack = [...hit]; stack.length;) {
+      while (stack.length) {
+        const n = stack.pop()!;
+        if (chosen.has(n)) continue;
+        chosen.add(n);
+        for (const e of this.o.graph.dependentsOf(n)) if (inSel.has(e.to)) stack.push(e.to);
+      }
+      stack = this.unfinishedUpstream(chosen, inSel);
     }
     const jobs = this.o.selected.filter((j) => chosen.has(j.name));
     if (!jobs.length) return;
     this.startCycle(jobs, changed, changed);
+  }
+
+  /** The jobs of the selection that `jobs` need (at any depth) whose last cycle did not end ok. */
+  private unfinishedUpstream(jobs: Set<string>, inSel: Set<string>): string[] {
+    if (!this.unfinished.size) return [];
+    const out: string[] = [], seen = new Set<string>();
+    const stack = [...jobs];
+    while (stack.length) {
+      for (const e of this.o.graph.depsOf(stack.pop()!)) {
+        if (seen.has(e.from) || !inSel.has(e.from)) continue;
+        seen.add(e.from);
+        stack.push(e.from);
+        if (this.unfinished.has(e.from) && !jobs.has(e.from)) out.push(e.from);
+      }
+    }
+    return out;
   }
 
   private startCycle(jobs: JobSpec[], changed: string[], cause: string[] | "all"): void {
@@ -321,6 +343,13 @@ export class Watcher {
     this.cycle = { jobs: names, changed: cause, control, done };
     done.then((r) => {
       this.cycle = undefined;
+      for (const [k, v] of r.results) {
+        if (this.o.graph.byName.get(k)?.kind === "module") continue;
+        const ended = v.status === "ok" ||
+          (v.status === "skipped" && (v.reason === "up-to-date" || v.reason === "condition"));
+        if (ended) this.unfinished.delete(k);
+        else this.unfinished.add(k);
+      }
       // Polling sees a cycle's own writes up to a scan later: ignored that long.
       const late = this.inotify ? 0 : (this.o.pollMs ?? 300);
       this.ignoreWritesUntil = this.o.reactor.now() + late + 50;

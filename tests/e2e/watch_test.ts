@@ -271,3 +271,38 @@ Deno.test("watch: an edit of the jobs file is said once at the next cycle, not t
     await w.stop().catch(() => {});
   }
 });
+
+Deno.test("watch: a change downstream of a failed job runs it again first, not its dependent on its stale output", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  A: { run: "grep -q bad a.txt && exit 1; cp a.txt a.out", reads: [a.txt], writes: [a.out] }
+  B: { run: "cat a.out b.txt > b.out", reads: [a.out, b.txt], writes: [b.out] }
+`,
+    "a.txt": "good\n",
+    "b.txt": "b\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await Deno.writeTextFile(`${dir}/a.txt`, "bad\n");
+    await w.cycles(2);
+    assert.deepEqual(await w.ranIn(1), ["A"]); // B: skipped, A failed
+    // An edit that only B reads: as `jx run`, A (still failing) runs first, and B does not.
+    await Deno.writeTextFile(`${dir}/b.txt`, "b2\n");
+    const ev = await w.cycles(3);
+    assert.deepEqual(await w.ranIn(2), ["A"]);
+    assert.equal(ev.filter((e) => e.type === "run.end").at(-1)!.status, "failed");
+    assert.equal(await Deno.readTextFile(`${dir}/b.out`), "good\nb\n");
+    // Fixed: both run; then an edit of b.txt alone runs B alone again.
+    await Deno.writeTextFile(`${dir}/a.txt`, "fixed\n");
+    await w.cycles(4);
+    assert.deepEqual(await w.ranIn(3), ["A", "B"]);
+    await Deno.writeTextFile(`${dir}/b.txt`, "b3\n");
+    await w.cycles(5);
+    assert.deepEqual(await w.ranIn(4), ["B"]);
+    assert.equal(await Deno.readTextFile(`${dir}/b.out`), "fixed\nb3\n");
+  } finally {
+    await w.stop();
+  }
+});
