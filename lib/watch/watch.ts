@@ -10,14 +10,15 @@
  *
  * @module
  */
-import { isGlob, resourceNames } from "../graph/glob.ts";
+import { globToRegExp, isGlob, resourceNames } from "../graph/glob.ts";
 import { depfileInputs } from "../graph/depfile.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { JobSpec } from "../graph/types.ts";
 import type { Reactor } from "../reactor/types.ts";
 import type { RunControl, RunResult } from "../scheduler/run.ts";
 import type { ListenSignal } from "../reactor/types.ts";
-import { readdirSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { dirname, relative } from "node:path";
 import { expand, stamp } from "../state/fileset.ts";
 import { escapeControls } from "../runtime/mod.ts";
 import { type FsEvent, Inotify } from "./inotify.ts";
@@ -169,6 +170,7 @@ export class Watcher {
         (dir) => this.full(dir),
       );
       this.addWatches();
+      this.followLinks(this.linksInReads());
     }
     this.startCycle(this.o.selected, [], "all");
   }
@@ -203,6 +205,79 @@ export class Watcher {
     }
   }
 
+  /**
+   * The read files that are symbolic links: an edit of the file a link points to is made in the
+   * folder of that file, which no pattern may watch (a link out of the project, or into a folder
+   * no job reads). That folder is watched too, and its events count as the link's (`links`).
+   * `paths` are looked at (after each cycle: the paths it changed), each that is a link followed.
+   */
+  private followLinks(paths: Iterable<string>): void {
+    let base: string;
+    try {
+      base = realpathSync(this.o.baseDir);
+    } catch {
+      return;
+    }
+    let changed = false;
+    for (const p of paths) {
+      let target: string | undefined;
+      try {
+        const abs = `${this.o.baseDir}/${p}`;
+        if (lstatSync(abs).isSymbolicLink()) target = relative(base, realpathSync(abs)) || ".";
+      } catch { /* gone, or a link to nothing */ }
+      if (target === p) target = undefined;
+      if (this.linkTargets.get(p) === target) continue;
+      changed = true;
+      if (target === undefined) this.linkTargets.delete(p);
+      else {
+        this.linkTargets.set(p, target);
+        this.inotify!.add(dirname(target));
+      }
+    }
+    if (!changed) return;
+    this.links.clear();
+    for (const [p, t] of this.linkTargets) this.links.set(t, [...this.links.get(t) ?? [], p]);
+  }
+
+  /** The read paths, and the symbolic links in the folders the reads' globs and folders walk. */
+  private linksInReads(): string[] {
+    const out: string[] = [];
+    const walk = (dir: string, match: (p: string) => boolean, deep: boolean) => {
+      let entries;
+      try {
+        entries = readdirSync(dir === "." ? this.o.baseDir : `${this.o.baseDir}/${dir}`, {
+          withFileTypes: true,
+        });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        if (e.name === ".jx" || e.name === ".git" || e.name === "node_modules") continue;
+        const p = dir === "." ? e.name : `${dir}/${e.name}`;
+        if (e.isSymbolicLink() && match(p)) out.push(p);
+        else if (e.isDirectory() && deep) walk(p, match, deep);
+      }
+    };
+    for (const r of this.readPatterns) {
+      if (r[0] === "@") continue;
+      if (!isGlob(r)) {
+        out.push(r);
+        if (isDirectory(this.o.baseDir, r)) walk(r, () => true, true);
+        continue;
+      }
+      const segs = r.split("/");
+      const lit = segs.findIndex((x) => isGlob(x));
+      const re = globToRegExp(r);
+      walk(segs.slice(0, lit).join("/") || ".", (p) => re.test(p), segs.length - lit > 1);
+    }
+    return out;
+  }
+
+  /** Each read path that is a symbolic link: the file it points to, relative to the base folder. */
+  private linkTargets = new Map<string, string>();
+  /** The same, by target: the paths an event on a target counts as. */
+  private links = new Map<string, string[]>();
+
   /** Says once that the system's limit of inotify watches left `dir` (and maybe more) unwatched. */
   private full(dir: string): void {
     if (this.saidFull) return;
@@ -225,7 +300,9 @@ export class Watcher {
         continue;
       }
       if (e.dir) rewatch = true;
-      if (!e.gone) this.note(e.path);
+      if (e.gone) continue;
+      this.note(e.path);
+      for (const link of this.links.get(e.path) ?? []) this.note(link);
     }
     if (rewatch) this.rewatch();
   }
@@ -356,6 +433,10 @@ export class Watcher {
       if (this.o.selected.some((j) => j.depfile)) {
         this.readPatterns = this.refreshReads();
         if (this.inotify) this.addWatches();
+      }
+      if (this.inotify && !this.stopped) {
+        const plain = this.readPatterns.filter((p) => p[0] !== "@" && !isGlob(p));
+        this.followLinks(new Set([...changed, ...plain]));
       }
       this.o.say(this.cycleLine(r, changed, this.o.reactor.now() - t));
       if (this.stopped) return;

@@ -39,6 +39,38 @@ for (const runtime of ["deno", "bun"] as const) {
   });
 }
 
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`[${runtime}] watch: an edit of the file a read symbolic link points to is seen`, async () => {
+    // The project and, beside it, a folder no job reads: src/conf.txt links to a file there.
+    const top = await tempDir({ "shared/conf.txt": "1\n", "shared/other.txt": "x\n" });
+    const dir = `${top}/project`;
+    await Deno.mkdir(`${dir}/src`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, copyJob("cat src/*.txt", '"src/*.txt"'));
+    await Deno.symlink(`${top}/shared/conf.txt`, `${dir}/src/conf.txt`);
+    const w = new Session(runtime, dir, { env: { MAKEFLAGS: "" } });
+    try {
+      await w.cycles(1);
+      await Deno.writeTextFile(`${top}/shared/other.txt`, "y\n"); // read by no job
+      await Deno.writeTextFile(`${top}/shared/conf.txt`, "2\n");
+      await waitForText(`${dir}/out.txt`, "2\n");
+      const ev = await w.cycles(2);
+      assert.deepEqual(ev.filter((e) => e.type === "watch.change").map((e) => e.paths), [
+        ["src/conf.txt"],
+      ]);
+      // A link made while watching: its file's edits count from the cycle after it.
+      await Deno.writeTextFile(`${top}/shared/new.txt`, "n\n");
+      await Deno.symlink(`${top}/shared/new.txt`, `${dir}/src/new.txt`);
+      await waitForText(`${dir}/out.txt`, "2\nn\n");
+      await w.cycles(3);
+      await Deno.writeTextFile(`${top}/shared/new.txt`, "n2\n");
+      await waitForText(`${dir}/out.txt`, "2\nn2\n");
+    } finally {
+      const s = await w.stop();
+      assert.equal(s.code, 130, s.stderr);
+    }
+  });
+}
+
 Deno.test("watch: a folder moved away is no longer watched; the one made in its place is", async () => {
   const dir = await tempDir({
     "jobs.yaml": copyJob("cat src/*.txt", '"src/*.txt"'),
