@@ -264,6 +264,39 @@ Deno.test("restore: a tampered entry writes nothing outside the writes (paths, s
   assert.deepEqual(Deno.readDirSync(p).map((e) => e.name).toArray().sort(), ["out2", "src"]);
 });
 
+Deno.test("restore: an entry with an output outside the job's writes is removed from the store; one stopped by this disk stays", async () => {
+  const store = await tempDir(), outside = await tempDir();
+  const p = await tempDir({ "src/a.c": "int a;" });
+  const local = new LocalStore(store);
+  const blob = te.encode("pwned");
+  local.putBlob(blob);
+  const file = (path: string) => ({
+    kind: "file" as const,
+    path,
+    mode: 0o644,
+    digest: hex(blob),
+    size: 5,
+  });
+  await Deno.symlink(outside, `${p}/linked`); // this checkout's own link, not the entry's doing
+  for (
+    const [path, why, stays] of [
+      ["../escape", /plain relative/, false],
+      ["src/a.c", /outside the job's writes/, false],
+      ["linked/x", /directory leads out/, true],
+    ] as const
+  ) {
+    const warnings: string[] = [];
+    const j = job(p, { writes: ["linked", "out"] });
+    const parts = keyParts(j, { baseDir: p, vars: {} });
+    const entry: Entry = { ...entryOf(0, blob), key: keyOf(parts), outputs: [file(path)] };
+    local.putEntry(entry);
+    const hit = { kind: "hit" as const, source: "local" as const, key: entry.key, parts, entry };
+    assert.equal(newCache(store, warnings).restore(hit, j, p).kind, "refused");
+    assert.match(warnings[0], why);
+    assert.equal(local.getEntry(entry.key) !== null, stays, path);
+  }
+});
+
 Deno.test("refuseOutputs: a symlink on disk on the way to an output (an entry without folders, as a Bazel one) is refused", async () => {
   const p = await tempDir({ "src/x": "mine", "out/.keep": "" });
   await Deno.symlink("../src", `${p}/out/l`);

@@ -29,6 +29,7 @@ import {
   collectOutputs,
   digestOf,
   refuseOutputs,
+  refusePath,
   relPath,
   stageOutputs,
   writeOutputs,
@@ -210,7 +211,15 @@ export class Cache {
     const local = this.o.local;
     try {
       const why = refuseOutputs(e.outputs, job.writes, baseDir);
-      if (why) return refuse(why);
+      if (why) {
+        // An output outside the job's `writes`, which its key covers: a lie under this key, never
+        // to be offered again (a remote server's was kept here by the lookup). What stands in the
+        // way on this disk (a link, a folder of the user's) is not the entry's doing: it stays.
+        if (e.outputs.some((o) => refusePath(o.path, job.writes) !== null)) {
+          local.dropEntry(hit.key);
+        }
+        return refuse(why);
+      }
       const stdout = e.log.stdout ? local.readBlob(e.log.stdout) : new Uint8Array();
       const stderr = e.log.stderr ? local.readBlob(e.log.stderr) : new Uint8Array();
       const who = owners ?? new WriteOwners([job]);

@@ -294,6 +294,11 @@ export class LocalStore implements KeepBlob {
     this.put(this.entryPath(e.key), JSON.stringify(e));
   }
 
+  /** Removes an entry (its blobs stay until a prune finds them unused). */
+  dropEntry(key: string): void {
+    rmSync(this.entryPath(key), { force: true });
+  }
+
   /** Remembers the last key stored for a job of a project (for `jx explain`). */
   setLast(baseDir: string, job: string, key: string, parts: KeyParts): void {
     this.put(this.lastPath(baseDir, job), JSON.stringify({ key, parts }));
