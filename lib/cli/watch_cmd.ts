@@ -8,7 +8,7 @@
  * @module
  */
 import { statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { resourceNames } from "../graph/glob.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import { createReactor, type ListenSignal, type Reactor } from "../reactor/mod.ts";
@@ -37,6 +37,17 @@ export async function cmdWatch(args: Args): Promise<number> {
   const state = new UpToDate(baseDir);
   const session = await openSession(args, graph, baseDir, reactor);
   const { modules, persistent } = session;
+  const edits = jobsFileEdits(graph);
+  const sayEdit = () => {
+    const file = edits.edited();
+    if (file) {
+      warn(
+        `${
+          escapeControls(file)
+        } changed: restart jx watch to use it (this one runs what it loaded)`,
+      );
+    }
+  };
   const watcher = new Watcher({
     graph,
     selected,
@@ -45,8 +56,19 @@ export async function cmdWatch(args: Args): Promise<number> {
     debounceMs: args.debounceMs,
     onBusy: args.onBusy,
     poll,
-    runCycle: cycleRunner(args, { graph, selected, baseDir, reactor, state, session, warn }),
+    runCycle: cycleRunner(args, {
+      graph,
+      selected,
+      baseDir,
+      reactor,
+      state,
+      session,
+      warn,
+      sayEdit,
+    }),
     say: (line) => writeAll(2, line + "\n"),
+    ownFiles: edits.files.map((f) => relative(baseDir, resolve(f))),
+    onOwnFile: sayEdit,
   });
 
   let exit = 0;
@@ -140,7 +162,7 @@ async function openSession(
  * loaded, the first time it is seen changed (then never again); else
  * undefined.
  */
-function jobsFileEdits(graph: Graph): () => string | undefined {
+function jobsFileEdits(graph: Graph): { files: string[]; edited: () => string | undefined } {
   const files = [graph.file, ...new Set(graph.jobs.flatMap((j) => j.source ?? []))];
   const stampOf = (f: string) => {
     try {
@@ -152,12 +174,13 @@ function jobsFileEdits(graph: Graph): () => string | undefined {
   };
   const loaded = new Map(files.map((f) => [f, stampOf(f)]));
   let said = false;
-  return () => {
+  const edited = () => {
     if (said) return undefined;
     const file = files.find((f) => stampOf(f) !== loaded.get(f));
     if (file !== undefined) said = true;
     return file;
   };
+  return { files, edited };
 }
 
 /**
@@ -173,18 +196,12 @@ function cycleRunner(args: Args, c: {
   state: InstanceType<typeof UpToDate>;
   session: Session;
   warn: (w: string) => void;
+  /** Says once that the jobs file (or a file it includes) changed since it was loaded. */
+  sayEdit: () => void;
 }): WatchOptions["runCycle"] {
   const { graph, baseDir, reactor, session: { modules, emitAll, ctl, t0, persistent } } = c;
-  const edited = jobsFileEdits(graph);
   return async (jobs, changed, control) => {
-    const file = edited();
-    if (file) {
-      c.warn(
-        `${
-          escapeControls(file)
-        } changed: restart jx watch to use it (this one runs what it loaded)`,
-      );
-    }
+    c.sayEdit(); // when its own event has not come yet
     if (changed.length) {
       const names = jobs.map((j) => j.name);
       emitAll({ type: "watch.change", t: reactor.now() - t0, paths: changed, jobs: names });

@@ -49,6 +49,13 @@ export interface WatchOptions {
   ): Promise<RunResult>;
   /** One line for people. */
   say(line: string): void;
+  /**
+   * The jobs file and the files it includes, relative to `baseDir`: a change
+   * to one calls `onOwnFile` at once (it starts no cycle), rather than being
+   * found when the next change starts one.
+   */
+  ownFiles?: string[];
+  onOwnFile?(): void;
 }
 
 const IGNORED = /^(\.jx|\.git)(\/|$)/;
@@ -140,8 +147,12 @@ export class Watcher {
   /** Each job's reads, with its dotenv files and what its depfile lists now. */
   private reads = new Map<string, string[]>();
 
+  /** The jobs file and the files it includes (see `WatchOptions.ownFiles`). */
+  private ownFiles: Set<string>;
+
   constructor(private o: WatchOptions) {
     this.readPatterns = this.refreshReads();
+    this.ownFiles = new Set(o.ownFiles ?? []);
   }
 
   /** Reads `reads` again (a depfile changes with each compile); the patterns of them all. */
@@ -171,6 +182,7 @@ export class Watcher {
       );
       this.addWatches();
       this.followLinks(this.linksInReads());
+      for (const f of this.ownFiles) this.inotify.add(dirname(f));
     }
     this.startCycle(this.o.selected, [], "all");
   }
@@ -301,6 +313,7 @@ export class Watcher {
       }
       if (e.dir) rewatch = true;
       if (e.gone) continue;
+      if (this.ownFiles.has(e.path)) this.o.onOwnFile?.();
       this.note(e.path);
       for (const link of this.links.get(e.path) ?? []) this.note(link);
     }
@@ -478,6 +491,7 @@ export class Watcher {
   private pollTick(): void {
     if (this.stopped) return;
     for (const p of this.scan()) this.note(p);
+    if (this.ownFiles.size) this.o.onOwnFile?.(); // a stat of each: no scan of their folders
     this.pollTimer = this.o.reactor.setTimer(this.o.pollMs ?? 300, () => this.pollTick());
   }
 }

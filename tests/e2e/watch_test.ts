@@ -250,7 +250,7 @@ jobs:
   }
 });
 
-Deno.test("watch: an edit of the jobs file is said once at the next cycle, not taken in", async () => {
+Deno.test("watch: an edit of the jobs file is said once, not taken in", async () => {
   const jobs = `jobs:\n  say: { run: "echo OLD >> log.txt", reads: [in.txt] }\n`;
   const dir = await tempDir({ "jobs.yaml": jobs, "in.txt": "0\n" });
   const w = new Session("deno", dir);
@@ -269,6 +269,29 @@ Deno.test("watch: an edit of the jobs file is said once at the next cycle, not t
     ]);
   } finally {
     await w.stop().catch(() => {});
+  }
+});
+
+Deno.test("watch: an edit of the jobs file is said at once, with no cycle run (inotify and --poll)", async () => {
+  for (const args of [[], ["--poll"]]) {
+    const jobs = `jobs:\n  say: { run: "echo OLD >> log.txt", reads: [in.txt] }\n`;
+    const dir = await tempDir({ "jobs.yaml": jobs, "in.txt": "0\n" });
+    const w = new Session("deno", dir, { args });
+    try {
+      await w.cycles(1);
+      await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replace("OLD", "NEW"));
+      await sleep(1200); // no other change: before, nothing was said until one came
+      const ev = await w.events();
+      const s = await w.stop();
+      assert.deepEqual(
+        s.stderr.split("\n").filter((l) => l.includes("changed: restart jx watch")),
+        ["jx: warning: jobs.yaml changed: restart jx watch to use it (this one runs what it loaded)"],
+        `${args}: ${s.stderr}`,
+      );
+      assert.equal(ev.filter((e) => e.type === "run.end").length, 1, "no cycle for it");
+    } finally {
+      await w.stop().catch(() => {});
+    }
   }
 });
 
