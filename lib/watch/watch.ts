@@ -290,6 +290,19 @@ export class Watcher {
   /** The same, by target: the paths an event on a target counts as. */
   private links = new Map<string, string[]>();
 
+  /**
+   * Notes the reads at or below the folder `dir` whose watch ended (deleted,
+   * or moved away): what its files were is not known here, and a folder moved
+   * away sends no event for each of them, as a deletion does.
+   */
+  private noteUnder(dir: string): void {
+    for (const j of this.o.selected) {
+      for (const r of this.readsOf(j)) {
+        if (r[0] !== "@" && (r === dir || r.startsWith(`${dir}/`))) this.note(r);
+      }
+    }
+  }
+
   /** Says once that the system's limit of inotify watches left `dir` (and maybe more) unwatched. */
   private full(dir: string): void {
     if (this.saidFull) return;
@@ -312,7 +325,10 @@ export class Watcher {
         continue;
       }
       if (e.dir) rewatch = true;
-      if (e.gone) continue;
+      if (e.gone) {
+        this.noteUnder(e.path); // moved away (`mv src src.old`): no event names its files
+        continue;
+      }
       if (this.ownFiles.has(e.path)) this.o.onOwnFile?.();
       this.note(e.path);
       for (const link of this.links.get(e.path) ?? []) this.note(link);

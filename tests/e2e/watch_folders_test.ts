@@ -98,6 +98,25 @@ Deno.test("watch: a folder moved away is no longer watched; the one made in its 
   }
 });
 
+Deno.test("watch: a folder moved away (and nothing in its place) reruns the jobs that read what was in it", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": copyJob("cat src/*.txt", '"src/*.txt"'),
+    "src/a.txt": "1\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await Deno.rename(`${dir}/src`, `${dir}/src.old`);
+    // `jx run` would run it again (its inputs are gone) and so fail: so does the cycle.
+    const ev = await w.cycles(2);
+    const ends = ev.filter((e) => e.type === "job.end");
+    assert.equal(ends.length, 2, JSON.stringify(ends));
+    assert.equal((ends[1] as { status?: string }).status, "failed");
+  } finally {
+    await w.stop();
+  }
+});
+
 Deno.test("watch: the files already in a folder when it appears count as changed", async () => {
   const dir = await tempDir({
     "jobs.yaml": copyJob('find src -name \\"*.txt\\" | sort', '"src/**/*.txt"'),
