@@ -170,21 +170,38 @@ export class Watcher {
 
   /** Runs the first cycle, then starts watching. */
   start(): void {
-    if (this.o.poll) {
+    if (!this.o.poll) this.inotify = this.openInotify();
+    if (!this.inotify) {
       this.scan(true);
       this.pollTimer = this.o.reactor.setTimer(this.o.pollMs ?? 300, () => this.pollTick());
     } else {
-      this.inotify = new Inotify(
-        this.o.baseDir,
-        this.o.reactor,
-        (evs) => this.onFsEvents(evs),
-        (dir) => this.full(dir),
-      );
       this.addWatches();
       this.followLinks(this.linksInReads());
       for (const f of this.ownFiles) this.inotify.add(dirname(f));
     }
     this.startCycle(this.o.selected, [], "all");
+  }
+
+  /**
+   * An inotify instance, or undefined (said once) when the system gives none
+   * (the per-user limit of instances, `fs.inotify.max_user_instances`, is
+   * reached): the session then polls.
+   */
+  private openInotify(): Inotify | undefined {
+    try {
+      return new Inotify(
+        this.o.baseDir,
+        this.o.reactor,
+        (evs) => this.onFsEvents(evs),
+        (dir) => this.full(dir),
+      );
+    } catch (e) {
+      this.o.say(
+        `jx watch: warning: no inotify (${(e as Error).message}): watching by polling every ` +
+          `${this.o.pollMs ?? 300}ms (raise fs.inotify.max_user_instances, or use --poll)`,
+      );
+      return undefined;
+    }
   }
 
   /** Stops watching; a running cycle is stopped with `signal` (a second call: at once). */
