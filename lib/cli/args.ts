@@ -247,7 +247,7 @@ export const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   list: ["--file", "--names"],
   graph: ["--file", "--format"],
   explain: ["--file", ...CACHE_STORES],
-  clean: ["--file", "--dry-run", "--deps"],
+  clean: ["--file", "--dry-run", "--deps", "--no-wait"],
   exec: ["--jobs", "--jobserver-style", "--no-color"],
   sh: [
     "--dry-run",

@@ -645,14 +645,26 @@ function explainOne(c: ExplainContext, job: JobSpec): string {
   return lines.map(escapeControls).join("\n") + "\n";
 }
 
-/** `jx clean`. */
+/**
+ * `jx clean`. It takes the run lock (waits for a run or watch in the directory, as a second run
+ * does): an output removed between a job's end and its state line would be recorded as absent,
+ * which a later run takes as up to date ("a temporary the run did not leave").
+ */
 export async function cmdClean(args: Args): Promise<number> {
   const graph = await load(args);
   // The named jobs' own outputs; with --deps, those of everything they wait for too.
   const jobs = args.deps || !args.names.length ? graph.select(args.names) : graph.named(args.names);
-  return (await import("./clean.ts" as string) as typeof import("./clean.ts")).cleanOutputs(
-    graph,
-    jobs,
-    args.dryRun,
-  );
+  const warn = (w: string) => writeAll(2, `jx: warning: ${escapeControls(w)}\n`);
+  const lock = args.dryRun
+    ? undefined
+    : await takeLock(dirname(resolve(graph.file)), args.noWait, "clean", warn);
+  try {
+    return (await import("./clean.ts" as string) as typeof import("./clean.ts")).cleanOutputs(
+      graph,
+      jobs,
+      args.dryRun,
+    );
+  } finally {
+    lock?.release();
+  }
 }

@@ -166,14 +166,16 @@ Examples:
   jx graph --format json | jq '.edges[]'
   jx graph --format html > graph.html   # the jx ui page, one file, works offline
 `,
-  clean: `Usage: jx clean [-f FILE] [-n] [--deps] [JOB...]
+  clean: `Usage: jx clean [-f FILE] [-n] [--deps] [--no-wait] [JOB...]
 
 Removes the files that the named jobs' (default: all jobs') writes name, not
 those of the jobs they wait for (--deps: those too); -n lists them without
-removing anything. A foreach job's name names all of its jobs.
+removing anything. A foreach job's name names all of its jobs. It waits for a
+jx run or jx watch in the directory to end (it holds the run lock meanwhile).
 
 Options:
       --deps             also the outputs of every job the named jobs wait for
+      --no-wait          fail instead of waiting for another run in this directory
 
 Examples:
   jx clean -n

@@ -85,3 +85,34 @@ Deno.test("a jx started by a job of the run holding the lock is refused, not lef
     /^jx: this jx runs inside a job of the jx run \(pid \d+\) that holds .*\/\.jx\/lock: it would wait for itself/,
   );
 });
+
+// A job that writes its output, then waits until the test creates `go` (or 20 s pass).
+const WRITE_THEN_WAIT = "jobs:\n  gen:\n    run: 'echo hi > out.txt; i=0; " +
+  "while [ ! -f go ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i+1)); done'\n" +
+  "    reads: [in.txt]\n    writes: [out.txt]\n";
+
+Deno.test("jx clean waits for a run: an output it removed mid-run was recorded absent, up to date", async () => {
+  const dir = await tempDir({ "jobs.yaml": WRITE_THEN_WAIT, "in.txt": "a\n" });
+  const run = spawnIn(dir, ["run"]);
+  assert.match(await locked(dir), /^\d+ run$/);
+  for (const until = Date.now() + 30_000; Date.now() < until;) {
+    if (await Deno.stat(`${dir}/out.txt`).then(() => true, () => false)) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const busy = await runJx(["clean", "--no-wait"], { cwd: dir });
+  assert.equal(busy.code, 2, busy.stdout + busy.stderr);
+  assert.match(busy.stderr, /^jx: another jx run is using .*\.jx \(pid \d+\); not waiting/);
+  assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "hi\n", "nothing removed");
+  const clean = spawnIn(dir, ["clean"]);
+  const said = await until(clean.stderr, /\n/);
+  assert.match(said, /^jx: waiting for another jx run in this directory \(pid \d+\)\.\.\.\n$/);
+  await Deno.writeTextFile(`${dir}/go`, "");
+  assert.equal((await run.output()).code, 0);
+  const c = await clean.output();
+  assert.equal(c.code, 0);
+  assert.equal(new TextDecoder().decode(c.stdout), "removed out.txt\n");
+  // The run recorded out.txt as written: gone now, the next run makes it again.
+  const again = await runJx(["run"], { cwd: dir });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "hi\n");
+});
