@@ -744,3 +744,49 @@ Deno.test("jx cache stats|prune|clear", async () => {
     "tmp",
   ]);
 });
+
+Deno.test("cache clear while another process writes into the store: no ENOTEMPTY, nothing left", async () => {
+  const dir = await tempDir();
+  const store = new LocalStore(dir);
+  // Another jx storing meanwhile, as fast as it can: files into the shards of every folder.
+  const writer = new Deno.Command(DENO, {
+    args: [
+      "eval",
+      `const d = ${JSON.stringify(dir)}; const until = Date.now() + 20000;
+       for (let i = 0; Date.now() < until; i++) {
+         for (const sub of ["entries", "blobs", "checked", "tmp"]) {
+           try {
+             Deno.mkdirSync(d + "/" + sub + "/ab", { recursive: true });
+             Deno.writeTextFileSync(d + "/" + sub + "/ab/" + i, "x");
+           } catch { /* removed meanwhile */ }
+         }
+         if (i === 0) Deno.writeTextFileSync(d + "/started", "");
+       }`,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    while (!(await Deno.stat(`${dir}/started`).then(() => true, () => false))) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await Deno.remove(`${dir}/started`);
+    for (let i = 0; i < 30; i++) store.clear();
+  } finally {
+    writer.kill("SIGKILL");
+    await writer.status;
+  }
+  // Only the store's own folders are left (those the writer made again), nothing set aside.
+  const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+  assert.ok(names.every((n) => ["entries", "blobs", "checked", "tmp"].includes(n)), `${names}`);
+  // A clear killed midway left its folders aside: a store still, removed by the next clear.
+  Deno.mkdirSync(
+    `${dir}/blobs.clear-${(await import("../lib/runtime/stale.ts")).host()}-999999-0123456789ab/ab`,
+    {
+      recursive: true,
+    },
+  );
+  store.prune(0);
+  store.clear();
+  assert.deepEqual([...Deno.readDirSync(dir)], []);
+});

@@ -34,6 +34,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { pid } from "../runtime/fs.ts";
+import { host, isStale } from "../runtime/stale.ts";
 import { JxInputError } from "../runtime/errors.ts";
 import { digestOf } from "./archive.ts";
 import { blobStamp, copyPlain, hashPath, holds } from "./blobfile.ts";
@@ -80,6 +81,12 @@ interface Item {
 
 /** The folders a store is made of (`clear` removes them, and nothing else). */
 const STORE_PARTS = ["entries", "blobs", "checked", "last", "tmp"];
+
+/**
+ * One of them as `clear` renames it before removing it (`blobs.clear-HOST-PID-HEX`): a part of
+ * the store too, left behind by a clear that was killed midway.
+ */
+const ASIDE = /^(entries|blobs|checked|last|tmp)\.clear-(.+)-(\d+)-[0-9a-f]{12}$/;
 
 /** The local store in one directory. */
 export class LocalStore implements KeepBlob {
@@ -461,7 +468,7 @@ export class LocalStore implements KeepBlob {
     try {
       names = readdirSync(this.dir);
     } catch { /* no store there: nothing to remove */ }
-    const other = names.find((n) => !STORE_PARTS.includes(n));
+    const other = names.find((n) => !STORE_PARTS.includes(n) && !ASIDE.test(n));
     if (other !== undefined) {
       throw new JxInputError(
         `${this.dir} is not a jx cache store (it holds '${other}'): nothing removed`,
@@ -476,6 +483,33 @@ export class LocalStore implements KeepBlob {
    */
   clear(): void {
     this.mustBeStore();
-    for (const sub of STORE_PARTS) rmSync(join(this.dir, sub), { recursive: true, force: true });
+    // Each folder is renamed aside first, then removed: a jx storing into the store meanwhile
+    // makes a new folder, never a file in the one being removed (whose removal then failed,
+    // ENOTEMPTY, with half the store gone).
+    const aside: string[] = [];
+    for (const sub of STORE_PARTS) {
+      const to = join(
+        this.dir,
+        `${sub}.clear-${host()}-${pid()}-${randomBytes(6).toString("hex")}`,
+      );
+      try {
+        renameSync(join(this.dir, sub), to);
+        aside.push(to);
+      } catch (e) {
+        if ((e as { code?: string }).code !== "ENOENT") throw e;
+      }
+    }
+    // What a clear killed midway left (this host's, its process gone; a live one removes its own).
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.dir);
+    } catch { /* no store */ }
+    for (const n of names) {
+      const m = ASIDE.exec(n);
+      if (m && m[2] === host() && Number(m[3]) !== pid() && isStale(join(this.dir, n), +m[3])) {
+        aside.push(join(this.dir, n));
+      }
+    }
+    for (const p of aside) rmSync(p, { recursive: true, force: true });
   }
 }
