@@ -357,10 +357,8 @@ export class UpToDate {
     if (!isTracked(spec)) return;
     this.refreshed.delete(spec.name); // this line supersedes the refresh
     const snap = this.snapshots.get(spec.name);
-    const inputs = this.recordedInputs(
-      spec,
-      Array.isArray(snap) ? decodeRow(snap).inputs : snap ?? {},
-    );
+    const seen = Array.isArray(snap) ? decodeRow(snap).inputs : snap ?? {};
+    const inputs = this.recordedInputs(spec, this.settledInputs(spec, seen));
     const fill = (p: string, s: FileStamp | null) => {
       if (s && !s[3]) sameContent(this.baseDir, p, [-1, 0, 0], s);
       return s;
@@ -370,6 +368,36 @@ export class UpToDate {
       outputs[p] = st === null || st[3] ? st : fill(p, st);
     }
     this.store.put({ job: spec.name, fp: staticFingerprint(spec), inputs, outputs });
+  }
+
+  /**
+   * `seen` (the inputs a job started from), with what changed while it ran
+   * (an input edited, made or removed, a path that started to match its
+   * reads) recorded as `[-1, 0, 0]`, a stamp no file has and no hash: its
+   * outputs may hold content that no hash on its line describes, so such a
+   * line never vouches for the job, nor does a no-op record made from it.
+   * It runs again next time, even when the edit has been undone by then (the
+   * content would match the hash taken at the start again).
+   */
+  private settledInputs(
+    spec: JobSpec,
+    seen: Record<string, FileStamp | null>,
+  ): Record<string, FileStamp | null> {
+    let out: Record<string, FileStamp | null> | undefined;
+    const unknown = (p: string) => {
+      out ??= { ...seen };
+      out[p] = [-1, 0, 0];
+    };
+    const now = expandStamped(this.inputPatterns(spec), this.baseDir);
+    for (const [p, st] of now) {
+      if (spec.writes.some((w) => resourceNames(w, p))) continue; // its own output
+      const was = seen[p];
+      if (was === undefined) {
+        if (st) unknown(p); // started to match while it ran
+      } else if (was === null ? st !== null : st === null || !sameStamp(was, st)) unknown(p);
+    }
+    for (const [p, was] of Object.entries(seen)) if (was && !now.has(p)) unknown(p);
+    return out ?? seen;
   }
 
   /**

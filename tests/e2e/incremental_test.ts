@@ -3,7 +3,7 @@
  * `--force`, `clean`, concurrent runs, and kill -9 at random instants.
  */
 import assert from "node:assert/strict";
-import { jxCommand, killAndWait, readEvents, runJx, tempDir } from "../helpers.ts";
+import { jxCommand, killAndWait, readEvents, runJx, spawnJx, tempDir } from "../helpers.ts";
 
 const JOBS = `
 vars: { SUFFIX: "" }
@@ -228,4 +228,44 @@ jobs:
   assert.deepEqual(await ran(dir), []);
   await Deno.remove(`${dir}/build`, { recursive: true });
   assert.deepEqual(await ran(dir), ["fill", "mkdir"]);
+});
+
+// Each job says it started, then waits for `go` before it reads its inputs.
+const WAITS = `
+jobs:
+  one:
+    run: "touch one.started; while [ ! -f go ]; do sleep 0.02; done; cat src/a.txt > out/one"
+    reads: [src/a.txt]
+    writes: [out/one]
+  all:
+    run: "touch all.started; while [ ! -f go ]; do sleep 0.02; done; cat src/*.txt > out/all"
+    reads: ["src/*.txt"]
+    writes: [out/all]
+`;
+
+Deno.test("an input edited while its job ran, then put back: the job runs again", async () => {
+  const dir = await tempDir({ "jobs.yaml": WAITS, "src/a.txt": "aaaa\n", go: "", "out/.keep": "" });
+  assert.deepEqual(await ran(dir), ["all", "one"]);
+  for (const f of ["go", "one.started", "all.started"]) await Deno.remove(`${dir}/${f}`);
+  const run = spawnJx(["run", "--force", "--output", "quiet"], { cwd: dir });
+  for (const job of ["one", "all"]) {
+    while (!(await Deno.stat(`${dir}/${job}.started`).then(() => true, () => false))) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  // While they run: a.txt edited (same size), a new file matches the glob; both read so.
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "bbbb\n");
+  await Deno.writeTextFile(`${dir}/src/new.txt`, "new\n");
+  await Deno.writeTextFile(`${dir}/go`, "");
+  assert.equal((await run.output()).code, 0);
+  assert.equal(await Deno.readTextFile(`${dir}/out/one`), "bbbb\n");
+  assert.equal(await Deno.readTextFile(`${dir}/out/all`), "bbbb\nnew\n");
+  // Both put back as they were when the jobs started: the outputs are not theirs.
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "aaaa\n");
+  await Deno.remove(`${dir}/src/new.txt`);
+  assert.match(await explain(dir, "one"), /would run:\n    - input src\/a.txt changed/);
+  assert.deepEqual(await ran(dir), ["all", "one"]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/one`), "aaaa\n");
+  assert.equal(await Deno.readTextFile(`${dir}/out/all`), "aaaa\n");
+  assert.deepEqual(await ran(dir), [], "up to date after that");
 });
