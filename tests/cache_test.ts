@@ -267,16 +267,6 @@ Deno.test("restore: a tampered entry writes nothing outside the writes (paths, s
 Deno.test("restore: an entry with an output outside the job's writes is removed from the store; one stopped by this disk stays", async () => {
   const store = await tempDir(), outside = await tempDir();
   const p = await tempDir({ "src/a.c": "int a;" });
-  const local = new LocalStore(store);
-  const blob = te.encode("pwned");
-  local.putBlob(blob);
-  const file = (path: string) => ({
-    kind: "file" as const,
-    path,
-    mode: 0o644,
-    digest: hex(blob),
-    size: 5,
-  });
   await Deno.symlink(outside, `${p}/linked`); // this checkout's own link, not the entry's doing
   for (
     const [path, why, stays] of [
@@ -285,15 +275,10 @@ Deno.test("restore: an entry with an output outside the job's writes is removed 
       ["linked/x", /directory leads out/, true],
     ] as const
   ) {
-    const warnings: string[] = [];
-    const j = job(p, { writes: ["linked", "out"] });
-    const parts = keyParts(j, { baseDir: p, vars: {} });
-    const entry: Entry = { ...entryOf(0, blob), key: keyOf(parts), outputs: [file(path)] };
-    local.putEntry(entry);
-    const hit = { kind: "hit" as const, source: "local" as const, key: entry.key, parts, entry };
-    assert.equal(newCache(store, warnings).restore(hit, j, p).kind, "refused");
+    const { r, warnings, key } = restoreFiles(store, p, ["linked", "out"], [path], te.encode("x"));
+    assert.equal(r.kind, "refused");
     assert.match(warnings[0], why);
-    assert.equal(local.getEntry(entry.key) !== null, stays, path);
+    assert.equal(new LocalStore(store).getEntry(key) !== null, stays, path);
   }
 });
 
@@ -354,30 +339,49 @@ Deno.test("restore over an output folder that is a link (to a folder in the proj
   assert.deepEqual(left, []);
 });
 
+/**
+ * Restores, in the project `p`, a stored entry whose outputs are the files
+ * `paths` (each `blob`) for a job that writes `writes`: the result, the
+ * warnings and the entry's key.
+ */
+function restoreFiles(
+  store: string,
+  p: string,
+  writes: string[],
+  paths: readonly string[],
+  blob: Uint8Array,
+) {
+  const local = new LocalStore(store);
+  local.putBlob(blob);
+  const j = job(p, { writes });
+  const parts = keyParts(j, { baseDir: p, vars: {} });
+  const file = (path: string) => ({
+    kind: "file" as const,
+    path,
+    mode: 0o644,
+    digest: hex(blob),
+    size: blob.length,
+  });
+  const entry: Entry = { ...entryOf(0, blob), key: keyOf(parts), outputs: paths.map(file) };
+  local.putEntry(entry);
+  const warnings: string[] = [];
+  const hit = { kind: "hit" as const, source: "local" as const, key: entry.key, parts, entry };
+  return { r: newCache(store, warnings).restore(hit, j, p), warnings, key: entry.key };
+}
+
 Deno.test("restore: a glob's head that is a link on disk (out -> a folder elsewhere): nothing removed through it", async () => {
   const store = await tempDir();
   const outside = await tempDir({ "notes.txt": "precious", "keep.o": "mine" });
   const p = await tempDir({ "src/a.c": "int a;", "src/b.txt": "mine too" });
   await Deno.symlink(outside, `${p}/out`);
   await Deno.symlink("src", `${p}/gen`);
-  const local = new LocalStore(store);
-  const blob = te.encode("made");
-  local.putBlob(blob);
-  const j = job(p, { writes: ["out/*.txt", "out/*.o", "gen/*.txt", "log/*.txt"] });
-  const parts = keyParts(j, { baseDir: p, vars: {} });
   // The run matched none of its globs but one (its entry holds no file under out/ or gen/).
-  const entry: Entry = {
-    ...entryOf(0, blob),
-    key: keyOf(parts),
-    outputs: [
-      { kind: "file", path: "log/a.txt", mode: 0o644, digest: hex(blob), size: blob.length },
-    ],
-  };
-  const warnings: string[] = [];
-  const r = newCache(store, warnings).restore(
-    { kind: "hit", source: "local", key: entry.key, parts, entry },
-    j,
+  const { r, warnings } = restoreFiles(
+    store,
     p,
+    ["out/*.txt", "out/*.o", "gen/*.txt", "log/*.txt"],
+    ["log/a.txt"],
+    te.encode("made"),
   );
   assert.equal(r.kind, "restored", warnings.join("\n"));
   assert.equal(await Deno.readTextFile(`${p}/log/a.txt`), "made");
@@ -396,23 +400,12 @@ Deno.test("restore: a file the job declares that its run did not leave is remove
     "errors.log": "stale: from a run on other inputs",
     "logs/keep": "the user's",
   });
-  const local = new LocalStore(store);
-  const blob = te.encode("ok");
-  local.putBlob(blob);
-  const j = job(p, { writes: ["report.txt", "errors.log", "logs", "other.txt"] });
-  const parts = keyParts(j, { baseDir: p, vars: {} });
-  const entry: Entry = {
-    ...entryOf(0, blob),
-    key: keyOf(parts),
-    outputs: [
-      { kind: "file", path: "report.txt", mode: 0o644, digest: hex(blob), size: blob.length },
-    ],
-  };
-  const warnings: string[] = [];
-  const r = newCache(store, warnings).restore(
-    { kind: "hit", source: "local", key: entry.key, parts, entry },
-    j,
+  const { r, warnings } = restoreFiles(
+    store,
     p,
+    ["report.txt", "errors.log", "logs", "other.txt"],
+    ["report.txt"],
+    te.encode("ok"),
   );
   assert.equal(r.kind, "restored", warnings.join("\n"));
   assert.equal(await Deno.readTextFile(`${p}/report.txt`), "ok");
