@@ -154,6 +154,14 @@ export class Module implements Subscriber {
     this.spawn();
   }
 
+  /** Fails it without a process: a module it needs is not there (`reason` says why). */
+  refuse(reason: string): void {
+    this.reason = reason;
+    this.takeQueue();
+    this.set("failed", { reason });
+    this.settle("failed");
+  }
+
   /**
    * Calls `cb` once the current start is settled: `ok` when running (or
    * paused), `failed` when it never became ready, `cancelled` when stopped

@@ -286,11 +286,28 @@ export class Supervisor implements ModuleHost {
     return false;
   }
 
-  /** Why a module a job needs is down because `jx ctl stop` stopped it, as that job's error. */
+  /**
+   * Why a module a job (or module) needs is down for good, as that job's
+   * error: `jx ctl stop` stopped it, or it failed or ended by itself after it
+   * was ready (no restart left). Its readiness resolved the need once; what
+   * starts after its end would run without it.
+   */
   stoppedByUser(name: string): string | undefined {
     const m = this.modules.get(name);
-    if (!m?.stoppedByUser || m.live || isUp(m.state)) return undefined;
-    return `needs module '${name}', which was stopped (jx ctl stop)`;
+    if (!m || m.live || isUp(m.state) || this.closing) return undefined;
+    if (m.stoppedByUser) return `needs module '${name}', which was stopped (jx ctl stop)`;
+    if (m.state === "failed") return `needs module '${name}', which failed (${m.reason})`;
+    if (m.state === "stopped") return `needs module '${name}', which ended by itself`;
+    return undefined;
+  }
+
+  /** Why a module cannot start: a module it needs is not registered, or is down for good. */
+  private downNeed(spec: JobSpec): string | undefined {
+    for (const n of spec.needs) {
+      if (!this.modules.has(n) && !this.unregistered.has(n)) continue; // a job
+      const why = this.notRegistered(n) ?? this.stoppedByUser(n);
+      if (why) return why;
+    }
   }
 
   /** Why a module is not registered, as a message for the jobs that need it. */
@@ -302,6 +319,12 @@ export class Supervisor implements ModuleHost {
   /** Starts a module for the plan; `resolved` says when it is ready (or not). */
   start(spec: JobSpec, resolved: (status: JobStatus) => void): void {
     const m = this.modules.get(spec.name)!;
+    const down = !isUp(m.state) && !m.live ? this.downNeed(spec) : undefined;
+    if (down) {
+      m.refuse(down);
+      m.onSettled(resolved);
+      return;
+    }
     if (this.opts.session) {
       // The run may end before the module settles: its wait is then cancelled.
       let waiting = true;

@@ -226,7 +226,10 @@ export interface ModuleHost extends Reporter {
   notRegistered(name: string): string | undefined;
   /** Whether a module's process is alive (it may hold job-slot tokens of jx's pool). */
   anyAlive?(): boolean;
-  /** Why a module is down because a user stopped it (`jx ctl stop`), or undefined. */
+  /**
+   * Why a module is down for good (a user stopped it with `jx ctl stop`, or
+   * it failed or ended by itself after it was ready), or undefined.
+   */
   stoppedByUser?(name: string): string | undefined;
   /**
    * Starts a module whose needs have resolved; `resolved` is called once:

@@ -290,6 +290,63 @@ jobs:
   assert.equal(ok.result.exit, 0);
 });
 
+Deno.test("a module that needs an unregistered module fails without starting; what needs it is skipped", async () => {
+  const { result, events, reactor } = await fakeRun(
+    `
+modules:
+  ci: { run: sleep 100000, when: { env: CI } }
+  api: { run: sleep 200000, needs: [ci] }
+jobs:
+  a: { run: sleep 10, needs: [api] }
+  b: { run: sleep 10 }
+`,
+    { keepGoing: true, baseEnv: { CI: "" } },
+  );
+  assert.equal(result.exit, 1);
+  assert.equal(reactor.records.filter((r) => r.argv.join(" ").includes("00000")).length, 0);
+  const failed = events.find((e) =>
+    e.type === "module.state" && e.module === "api" && e.state === "failed"
+  ) as { reason: string };
+  assert.equal(
+    failed.reason,
+    "needs module 'ci', which is not registered (when: env CI is not set)",
+  );
+  assert.ok(events.some((e) => e.type === "job.skip" && e.job === "a"));
+  assert.ok(events.some((e) => e.type === "job.end" && e.job === "b" && e.status === "ok"));
+});
+
+Deno.test("what needs a module that went down after it was ready does not start without it", async () => {
+  // crash fails at 30 (no restart), done exits 0 at 30, `up` is stopped by ctl at 50;
+  // what needs them starts after `slow` (100): each fails, saying why, none runs.
+  const { result, events, reactor } = await fakeRun(
+    `
+modules:
+  crash: { run: sleep 30 exit 4 }
+  done: { run: sleep 30 }
+  up: { run: sleep 100000 }
+  after: { run: sleep 300000, needs: [up, slow] }
+jobs:
+  slow: { run: sleep 100 }
+  a: { run: sleep 11 out a-ran, needs: [crash, slow] }
+  b: { run: sleep 12 out b-ran, needs: [done, slow] }
+  c: { run: sleep 13 out c-ran, needs: [after] }
+`,
+    { keepGoing: true, at: [[50, (s) => void s.control({ action: "stop", module: "up" })]] },
+  );
+  assert.equal(result.exit, 1);
+  const ran = reactor.records.map((r) => r.argv.join(" "));
+  assert.ok(!ran.some((c) => /-ran|300000/.test(c)), ran.join("; "));
+  const error = (job: string) =>
+    (events.find((e) => e.type === "job.end" && e.job === job) as { error?: string })?.error;
+  assert.equal(error("a"), "needs module 'crash', which failed (exit 4)");
+  assert.equal(error("b"), "needs module 'done', which ended by itself");
+  const after = events.find((e) =>
+    e.type === "module.state" && e.module === "after" && e.state === "failed"
+  ) as { reason: string };
+  assert.equal(after.reason, "needs module 'up', which was stopped (jx ctl stop)");
+  assert.ok(events.some((e) => e.type === "job.skip" && e.job === "c"));
+});
+
 Deno.test("a job failing at once for an unregistered module stops the run cleanly (fail fast)", async () => {
   const { result, events } = await fakeRun(
     `
