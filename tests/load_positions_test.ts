@@ -70,6 +70,15 @@ Deno.test("positions: errors inside a job, and in a job whose name holds a dot",
       'jobs:\n  a:\n    run: "true"\n    cache: { salt: 1, bogus: 2 }\n',
       "4:23: jobs.a.cache: unknown key 'bogus'",
     ],
+    // An empty probe command would pass at once: refused as an empty `run` is.
+    [
+      'jobs:\n  a: { run: "true" }\nmodules:\n  m:\n    run: "true"\n    ready: { cmd: " " }\n',
+      "6:19: modules.m.ready.cmd: empty command",
+    ],
+    [
+      'modules:\n  m:\n    run: "true"\n    health: { cmd: "" }\n',
+      "4:20: modules.m.health.cmd: empty command",
+    ],
     ["jobs:\n  a:\n    cwd: x\n", "2:3: jobs.a: missing required key 'run'"],
     // A single string, not a list: the key's position.
     [

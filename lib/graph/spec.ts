@@ -325,7 +325,7 @@ function healthSpec(
   const kinds = ["tcp", "http", "cmd"].filter((k) => k in h);
   if (kinds.length !== 1) fail(`${p}.health: give exactly one of tcp, http, cmd`, `${p}.health`);
   const tcp = num(h, "tcp"), http = httpUrl(str(h, "http"), `${p}.health.http`, fail);
-  const cmd = str(h, "cmd");
+  const cmd = probeCommand(str(h, "cmd"), `${p}.health.cmd`, fail);
   return {
     ...(tcp !== undefined ? { tcp } : {}),
     ...(http !== undefined ? { http } : {}),
@@ -334,6 +334,16 @@ function healthSpec(
     timeoutMs: num(h, "timeout") ?? HEALTH_TIMEOUT_MS,
     failures: num(h, "failures") ?? HEALTH_FAILURES,
   };
+}
+
+/** A probe's command (`ready.cmd`, `health.cmd`): not empty (it would pass at once). */
+function probeCommand(
+  cmd: string | undefined,
+  path: string,
+  fail: (msg: string, path: string) => never,
+): string | undefined {
+  if (cmd !== undefined && cmd.trim() === "") fail(`${path}: empty command`, path);
+  return cmd;
 }
 
 /** A probe's URL (`ready.http`, `health.http`): an http:// or https:// URL, else a load error. */
@@ -370,7 +380,7 @@ function readySpec(
     tcp: num(ready, "tcp"),
     http: httpUrl(str(ready, "http"), `${p}.ready.http`, fail),
     log: str(ready, "log"),
-    cmd: str(ready, "cmd"),
+    cmd: probeCommand(str(ready, "cmd"), `${p}.ready.cmd`, fail),
     delay: num(ready, "delay"),
     timeoutMs: num(ready, "timeout"),
     intervalMs: num(ready, "interval"),
