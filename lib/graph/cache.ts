@@ -45,8 +45,9 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // in the shapes (`Slot`); 6: header, index and rows on lines of their own (`readCachedPart`);
 // 7, 8: the index's numbers as int32s, its names as lines, the rows as JSON, by byte offsets;
 // 9: none written for a file whose `env_file`/`include`/`glob` key hides behind a YAML escape;
-// 10: values past MAX_VALUE_LENGTH refused at load (a graph cached before held them)
-const FORMAT = 10;
+// 10: values past MAX_VALUE_LENGTH refused at load (a graph cached before held them);
+// 11: an empty `ready.cmd`/`health.cmd` refused at load
+const FORMAT = 11;
 
 /** The header line after the key line. */
 interface Header {
