@@ -168,6 +168,7 @@ Deno.test("fast YAML: a job kept as values (a one-line flow mapping) loads as it
     "{ run: x, emits: job }",
     "{ run: x, bogus: 1 }",
     "{ run: x, 1: y }",
+    "{ ~: x, run: y }",
     "{ reads: [x] }",
     "{ run: x, run: y }",
     "{ run: x, env: {A: b}, tokens: 2 }",

@@ -465,8 +465,8 @@ class FastParser {
     const values: Record<string, unknown> = table();
     let j = this.skipSpaces(i + 1);
     while (text[j] !== "}") {
-      // A collection as a key: `flow` would give up too.
-      const key = this.flowScalar(j) ?? giveUp();
+      const key = this.flowScalar(j);
+      if (key === NOT_SCALAR) giveUp(); // a collection as a key: `flow` would give up too
       j = this.skipSpaces(this.stop);
       if (text[j] !== ":" || text[j + 1] !== " ") giveUp();
       j = this.skipSpaces(j + 1);
