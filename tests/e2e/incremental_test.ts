@@ -263,7 +263,7 @@ Deno.test("an input edited while its job ran, then put back: the job runs again"
   // Both put back as they were when the jobs started: the outputs are not theirs.
   await Deno.writeTextFile(`${dir}/src/a.txt`, "aaaa\n");
   await Deno.remove(`${dir}/src/new.txt`);
-  assert.match(await explain(dir, "one"), /would run:\n    - input src\/a.txt changed/);
+  assert.match(await explain(dir, "one"), /would run:\n {4}- input src\/a.txt changed/);
   assert.deepEqual(await ran(dir), ["all", "one"]);
   assert.equal(await Deno.readTextFile(`${dir}/out/one`), "aaaa\n");
   assert.equal(await Deno.readTextFile(`${dir}/out/all`), "aaaa\n");
