@@ -532,3 +532,22 @@ t(
     assert.doesNotMatch(plain.stdout + plain.stderr, /uv=0/);
   },
 );
+
+Deno.test("a declared output read before the job changed it (sed -i) is an undeclared input", () => {
+  const yaml = "jobs:\n  fmt: { run: sed -i s/a/b/ f.txt, writes: [f.txt, out.txt, chk.txt] }\n";
+  const g = parseJobsFile(yaml, "/p/jobs.yaml");
+  const checker = new Checker(g, { root: "/p", isDir: () => false });
+  const found = checker.ended("fmt", [
+    read("f.txt"), // read, then renamed over: its old contents are an input
+    write("f.txt"),
+    write("out.txt"), // written, then read back: no input
+    read("out.txt"),
+    read("chk.txt"), // read and left as it was: not changed, not reported
+  ]);
+  assert.deepEqual(found.map((f) => [f.path, f.problem, f.suggest]), [
+    ["f.txt", "undeclared-read", "reads: [f.txt]"],
+  ]);
+  const fixed = parseJobsFile(yaml.replace("writes:", "reads: [f.txt], writes:"), "/p/jobs.yaml");
+  const again = new Checker(fixed, { root: "/p", isDir: () => false });
+  assert.deepEqual(again.ended("fmt", [read("f.txt"), write("f.txt")]), []);
+});

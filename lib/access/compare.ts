@@ -254,8 +254,11 @@ function ownFindings(c: Ctx, job: JobSpec): Finding[] {
       const access = u.wrote ? "write" : "delete";
       out.push({ job: job.name, path, access, problem: "undeclared-write", suggest: "" });
     }
+    // A declared output the job read before changing it (`sed -i`, `ar r`, a formatter) is an
+    // input too: its old contents made the new ones, and a cache key without it restores
+    // stale contents over an edited file. One read back after the job wrote it is not (`fold`).
     if (
-      u.read && !named(reads, path) && !named(writes, path) &&
+      u.read && !named(reads, path) && !(named(writes, path) && !changed(u)) &&
       !writtenBefore(c, job, path) && !c.isDir(path)
     ) {
       out.push({ job: job.name, path, access: u.read, problem: "undeclared-read", suggest: "" });
