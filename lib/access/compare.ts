@@ -46,6 +46,8 @@ export interface PathUse {
   deletedOld?: boolean;
   last?: AccessKind;
   dir?: boolean;
+  /** Only reached through a link the job named (`Access.alias`): for the pair checks only. */
+  aliasOnly?: boolean;
 }
 
 /** Folds one access into the use of its path. */
@@ -102,7 +104,8 @@ export function usesOf(accesses: Access[], o: CompareOptions): Map<string, PathU
     if (rel === undefined) continue;
     if (ignore.some((g) => resourceNames(g, rel) || (isGlob(g) && underGlob(g, rel)))) continue;
     let u = uses.get(rel);
-    if (!u) uses.set(rel, u = {});
+    if (!u) uses.set(rel, u = a.alias ? { aliasOnly: true } : {});
+    else if (!a.alias) delete u.aliasOnly;
     fold(u, a);
   }
   return uses;
@@ -249,6 +252,7 @@ function ownFindings(c: Ctx, job: JobSpec): Finding[] {
   const out: Finding[] = [];
   const reads = c.readsOf(job), writes = c.writesOf(job);
   for (const [path, u] of c.uses.get(job.name) ?? []) {
+    if (u.aliasOnly) continue; // the job named the link: checked as that name
     const declared = named(writes, path) || path === job.depfile;
     if (changed(u) && !declared && !(u.dir && dirCovered(path, writes))) {
       const access = u.wrote ? "write" : "delete";

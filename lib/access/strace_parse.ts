@@ -171,6 +171,9 @@ const FIXED = new Map<string, Effect[]>([
   ["symlinkat", [[1, 2, "write", false]]],
 ]);
 
+/** The calls whose return value is a descriptor of the file they name (`= 3</real/path>`). */
+const OPENS = new Set(["open", "openat", "openat2", "creat"]);
+
 /** The effects of one call on paths (none for a call that changes nothing the rules look at). */
 function effectsOf(c: Call): Effect[] {
   const flags = (i: number) => c.args[i] ?? "";
@@ -421,6 +424,11 @@ export class StraceParser {
         continue;
       }
       this.accesses.push(dir ? { path, kind, pid, ok, dir } : { path, kind, pid, ok });
+      // An open through a link: the descriptor's own path (strace -y) is the file itself.
+      const real = ok && OPENS.has(c.name) ? fdPath(c.ret) : undefined;
+      if (real !== undefined && real !== path && posix.isAbsolute(real)) {
+        this.accesses.push({ path: real, kind, pid, ok, ...(dir ? { dir } : {}), alias: true });
+      }
     }
     this.cwds.learn(c, ok);
   }

@@ -36,6 +36,13 @@ export interface Access {
   ok: boolean;
   /** The call opened or made a directory (a listing, `mkdir`), not a file's contents. */
   dir?: boolean;
+  /**
+   * The file a symbolic link on the named path led to (what the opened
+   * descriptor is), noted beside the named path: it counts when two jobs
+   * meet on one file (a race, an unordered read), not against the job's own
+   * `reads`/`writes`, which name the link.
+   */
+  alias?: boolean;
 }
 
 /**

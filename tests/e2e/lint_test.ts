@@ -35,6 +35,8 @@ Deno.test("strace parser: split calls joined, hex and C escapes, dirfds, chdir, 
     String.raw`10 openat(AT_FDCWD</p>, "src", O_RDONLY|O_DIRECTORY) = 5</p/src>`,
     String.raw`10 execve("/p/run.sh", ["run.sh"], 0x7ffd /* 3 vars */) = 0`,
     String.raw`10 unlinkat(AT_FDCWD</p>, "old", AT_REMOVEDIR) = 0`,
+    // Through a link: the descriptor names the file itself, noted beside the link (`alias`).
+    String.raw`10 openat(AT_FDCWD</p>, "clink", O_RDONLY) = 6</p/c.txt>`,
     `10 +++ exited with 0 +++`,
   ].join("\n");
   assert.deepEqual(parseStrace(trace, "/p"), [
@@ -46,6 +48,8 @@ Deno.test("strace parser: split calls joined, hex and C escapes, dirfds, chdir, 
     { path: "/p/src", kind: "read", pid: 10, ok: true, dir: true },
     { path: "/p/run.sh", kind: "exec", pid: 10, ok: true },
     { path: "/p/old", kind: "delete", pid: 10, ok: true, dir: true },
+    { path: "/p/clink", kind: "read", pid: 10, ok: true },
+    { path: "/p/c.txt", kind: "read", pid: 10, ok: true, alias: true },
   ]);
 });
 
@@ -347,6 +351,23 @@ for (const runtime of RUNTIMES) {
       ["b", "race", "a"],
       ["b", "undeclared-write", undefined],
       ["c", "unordered-read", "b"],
+    ]);
+  });
+
+  t("a read through a link to the file another job writes, with no order: found", async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n" +
+        "  s: { run: cat clink > o, reads: [clink], writes: [o] }\n" +
+        "  gen: { run: echo c3 > c.txt, writes: [c.txt] }\n",
+      "c.txt": "c1\n",
+    });
+    await Deno.symlink("c.txt", `${dir}/clink`);
+    const r = await runJx(["lint", "-j1"], { cwd: dir, runtime });
+    assert.equal(r.code, 1, r.stderr);
+    // s declares the link it reads: nothing against its own reads; the order is what is missing.
+    assert.deepEqual(lines(r.stdout), [
+      "jobs.yaml:2:3: job 's' read c.txt, which 'gen' writes, with no order between them: " +
+      "add needs: [gen]",
     ]);
   });
 
