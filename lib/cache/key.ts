@@ -9,7 +9,14 @@ import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { resourceNames } from "../graph/mod.ts";
-import { expand, type FileStamp, hashFile, sameStamp, stamp } from "../state/mod.ts";
+import {
+  changedSince,
+  expand,
+  expandStamped,
+  type FileStamp,
+  hashFile,
+  stamp,
+} from "../state/mod.ts";
 import { envObject } from "../runtime/fs.ts";
 import { platformArch } from "../runtime/mod.ts";
 
@@ -155,26 +162,18 @@ function executable(abs: string): boolean {
 /**
  * The inputs whose stamp is not what `stamps` holds (edited, made or removed
  * since the key was computed: a job's outputs then may come from other
- * content than its key says), and with `job`, the inputs it has now that
- * the key had not (a file that started matching a read glob, or appeared
- * in a folder it reads).
+ * content than its key says), and the inputs `job` has now that the key had
+ * not (a file that started matching a read glob, or appeared in a folder it
+ * reads).
  */
 export function changedInputs(
   stamps: InputStamps,
   baseDir: string,
-  job?: Pick<CacheJob, "reads" | "writes">,
+  job: Pick<CacheJob, "reads" | "writes">,
 ): string[] {
-  const out: string[] = [];
-  for (const [p, was] of stamps) {
-    const now = stamp(baseDir, p);
-    if (now === null || was === null ? now !== was : !sameStamp(now, was)) out.push(p);
-  }
-  if (!job) return out;
-  // A path that started to match a read while the job ran: a new input, unless the job made it.
-  for (const p of inputPaths(job, baseDir)) {
-    if (!stamps.has(p) && !writtenBy(job, p)) out.push(p);
-  }
-  return out;
+  // One walk of the reads: each input stamped again, and what started to match one meanwhile
+  // (a new input, unless the job made it).
+  return changedSince(stamps, expandStamped(job.reads, baseDir), (p) => writtenBy(job, p));
 }
 
 /** Whether `path` is one of what `job` writes (its `writes`, `@names` aside). */

@@ -10,6 +10,7 @@
 import { isGlob, resourceNames } from "../graph/glob.ts";
 import type { JobSpec } from "../graph/types.ts";
 import {
+  changedSince,
   DIRECTORY,
   expandStamped,
   type FileStamp,
@@ -383,21 +384,16 @@ export class UpToDate {
     spec: JobSpec,
     seen: Record<string, FileStamp | null>,
   ): Record<string, FileStamp | null> {
-    let out: Record<string, FileStamp | null> | undefined;
-    const unknown = (p: string) => {
-      out ??= { ...seen };
-      out[p] = [-1, 0, 0];
-    };
     const now = expandStamped(this.inputPatterns(spec), this.baseDir);
-    for (const [p, st] of now) {
-      if (spec.writes.some((w) => resourceNames(w, p))) continue; // its own output
-      const was = seen[p];
-      if (was === undefined) {
-        if (st) unknown(p); // started to match while it ran
-      } else if (was === null ? st !== null : st === null || !sameStamp(was, st)) unknown(p);
-    }
-    for (const [p, was] of Object.entries(seen)) if (was && !now.has(p)) unknown(p);
-    return out ?? seen;
+    const changed = changedSince(
+      Object.entries(seen),
+      now,
+      (p) => spec.writes.some((w) => resourceNames(w, p)), // its own output
+    );
+    if (!changed.length) return seen;
+    const out = { ...seen };
+    for (const p of changed) out[p] = [-1, 0, 0];
+    return out;
   }
 
   /**

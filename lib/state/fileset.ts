@@ -24,6 +24,39 @@ export type FileStamp = [
   ctimeMs?: number,
 ];
 
+/**
+ * The inputs that changed while a job ran: each path of `was` (stamps taken
+ * before it started) whose stamp in `now` (the same inputs expanded and
+ * stamped again) differs, is new or is gone, and each path `now` has that
+ * `was` had not (it started to match a read), unless `own` says the job
+ * made it.
+ *
+ * @example
+ * ```ts
+ * import { changedSince, type FileStamp } from "./fileset.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const a: FileStamp = [1, 2, 3], b: FileStamp = [1, 5, 3];
+ * const now = new Map<string, FileStamp | null>([["x", b], ["new", a], ["out", a]]);
+ * assertEquals(changedSince([["x", a], ["gone", a]], now, (p) => p === "out"), ["x", "gone", "new"]);
+ * ```
+ */
+export function changedSince(
+  was: Iterable<[string, FileStamp | null]>,
+  now: ReadonlyMap<string, FileStamp | null>,
+  own: (path: string) => boolean,
+): string[] {
+  const out: string[] = [], known = new Set<string>();
+  for (const [p, before] of was) {
+    known.add(p);
+    const after = now.get(p) ?? null;
+    if (before === null || after === null ? before !== after : !sameStamp(before, after)) {
+      out.push(p);
+    }
+  }
+  for (const [p, after] of now) if (after !== null && !known.has(p) && !own(p)) out.push(p);
+  return out;
+}
+
 /** Whether two stamps may be of the same content without hashing: size, mtime, inode and ctime. */
 export function sameStamp(a: FileStamp, b: FileStamp): boolean {
   return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] &&

@@ -11,7 +11,16 @@
  * @module
  */
 export { isTracked, staticFingerprint, UpToDate, type Verdict } from "./check.ts";
-export { expand, type FileStamp, hashFile, noteHash, sameStamp, stamp } from "./fileset.ts";
+export {
+  changedSince,
+  expand,
+  expandStamped,
+  type FileStamp,
+  hashFile,
+  noteHash,
+  sameStamp,
+  stamp,
+} from "./fileset.ts";
 export { type Entry, StateStore } from "./store.ts";
 export { FILE, ST, statInto, statMethod } from "./stat.ts";
 export { lockHolder, takeLock, tryLock } from "./lock.ts";
