@@ -17,7 +17,7 @@ import type { JobSpec } from "../graph/types.ts";
 import type { Reactor } from "../reactor/types.ts";
 import type { RunControl, RunResult } from "../scheduler/run.ts";
 import type { ListenSignal } from "../reactor/types.ts";
-import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
+import { type Dirent, lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { dirname, relative } from "node:path";
 import { expand, stamp } from "../state/fileset.ts";
 import { escapeControls } from "../runtime/mod.ts";
@@ -92,19 +92,31 @@ function isDirectory(baseDir: string, p: string): boolean {
 }
 
 function subdirs(baseDir: string, dir: string, out: string[]): void {
-  let entries;
+  eachEntry(baseDir, dir, true, (p, e) => e.isDirectory() && out.push(p));
+}
+
+/**
+ * Calls `f` with each entry of the folder `dir` (relative to `baseDir`), and
+ * with `deep` of every folder below it, skipping `.jx`, `.git` and
+ * `node_modules`; a folder that cannot be read is passed over.
+ */
+function eachEntry(
+  baseDir: string,
+  dir: string,
+  deep: boolean,
+  f: (path: string, e: Dirent) => void,
+): void {
+  let entries: Dirent[];
   try {
     entries = readdirSync(dir === "." ? baseDir : `${baseDir}/${dir}`, { withFileTypes: true });
   } catch {
     return;
   }
   for (const e of entries) {
-    if (!e.isDirectory() || e.name === ".jx" || e.name === ".git" || e.name === "node_modules") {
-      continue;
-    }
+    if (e.name === ".jx" || e.name === ".git" || e.name === "node_modules") continue;
     const p = dir === "." ? e.name : `${dir}/${e.name}`;
-    out.push(p);
-    subdirs(baseDir, p, out);
+    f(p, e);
+    if (deep && e.isDirectory()) eachEntry(baseDir, p, deep, f);
   }
 }
 
@@ -271,22 +283,8 @@ export class Watcher {
   /** The read paths, and the symbolic links in the folders the reads' globs and folders walk. */
   private linksInReads(): string[] {
     const out: string[] = [];
-    const walk = (dir: string, match: (p: string) => boolean, deep: boolean) => {
-      let entries;
-      try {
-        entries = readdirSync(dir === "." ? this.o.baseDir : `${this.o.baseDir}/${dir}`, {
-          withFileTypes: true,
-        });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        if (e.name === ".jx" || e.name === ".git" || e.name === "node_modules") continue;
-        const p = dir === "." ? e.name : `${dir}/${e.name}`;
-        if (e.isSymbolicLink() && match(p)) out.push(p);
-        else if (e.isDirectory() && deep) walk(p, match, deep);
-      }
-    };
+    const walk = (dir: string, match: (p: string) => boolean, deep: boolean) =>
+      eachEntry(this.o.baseDir, dir, deep, (p, e) => e.isSymbolicLink() && match(p) && out.push(p));
     for (const r of this.readPatterns) {
       if (r[0] === "@") continue;
       if (!isGlob(r)) {
