@@ -20,6 +20,8 @@ import type { Args } from "./args.ts";
 export interface RunUi {
   reporter: Reporter;
   url: string;
+  /** `jx watch` loaded its jobs file again: the page shows the new graph. */
+  reload(graph: Graph, selected: JobSpec[]): void;
   close(): Promise<void>;
 }
 
@@ -48,12 +50,13 @@ export async function startRunUi(args: Args, o: RunUiOptions): Promise<RunUi | u
   const { parseCtlRequest } = await import(
     "../modules/mod.ts" as string
   ) as typeof import("../modules/mod.ts");
-  const lastMs = lastDurations(dirname(resolve(o.graph.file)), o.selected);
-  const names = new Set(o.selected.map((j) => j.name));
-  const graph = graphData(o.graph, names, { lastMs });
+  const data = (graph: Graph, selected: JobSpec[]) => {
+    const lastMs = lastDurations(dirname(resolve(graph.file)), selected);
+    return graphData(graph, new Set(selected.map((j) => j.name)), { lastMs });
+  };
   const port = args.uiPort ?? 0;
   const ui = await startUi({
-    graph,
+    graph: data(o.graph, o.selected),
     port,
     mode: o.mode,
     onControl: (req) => {
@@ -70,5 +73,10 @@ export async function startRunUi(args: Args, o: RunUiOptions): Promise<RunUi | u
     throw e;
   });
   writeAll(2, `jx ui: ${ui.url}\n`);
-  return { reporter: ui.reporter, url: ui.url, close: () => ui.close() };
+  return {
+    reporter: ui.reporter,
+    url: ui.url,
+    reload: (graph, selected) => ui.setGraph(data(graph, selected)),
+    close: () => ui.close(),
+  };
 }

@@ -13,7 +13,9 @@ import { resourceNames } from "../graph/glob.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import { createReactor, type ListenSignal, type Reactor } from "../reactor/mod.ts";
 import { ConsoleReporter, EventLog, MemoryKeeper, TraceWriter } from "../report/mod.ts";
+import type { CtlRequest } from "../modules/mod.ts";
 import { type Reporter, type RunEvent, runJobs, signalExit } from "../scheduler/mod.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { dieAtExit, escapeControls, isTerminal, writeAll } from "../runtime/mod.ts";
 import { UpToDate } from "../state/mod.ts";
 import { Watcher, type WatchOptions } from "../watch/watch.ts";
@@ -24,8 +26,10 @@ import type { RunUi } from "./ui_live.ts";
 
 /** Runs `jx watch` until SIGINT/SIGTERM; returns 130/143 (or 2 for bad input). */
 export async function cmdWatch(args: Args): Promise<number> {
-  const graph = await load(args);
-  const selected = graph.select(args.names);
+  let graph = await load(args);
+  // A reload reads the same file again (a positional `x.yaml` was taken off the names).
+  args = { ...args, file: graph.file };
+  let selected = graph.select(args.names);
   const baseDir = dirname(resolve(graph.file));
   const lock = await takeLock(baseDir, args.noWait, "watch");
   const reactor = createReactor(args.reactor);
@@ -36,66 +40,40 @@ export async function cmdWatch(args: Args): Promise<number> {
   }
   const state = new UpToDate(baseDir);
   const session = await openSession(args, graph, baseDir, reactor);
-  const { modules, persistent } = session;
-  const edits = jobsFileEdits(graph);
-  const sayEdit = () => {
-    const file = edits.edited();
-    if (file) {
-      warn(
-        `${
-          escapeControls(file)
-        } changed: restart jx watch to use it (this one runs what it loaded)`,
-      );
-    }
-  };
-  const watcher = new Watcher({
-    graph,
-    selected,
-    baseDir,
-    reactor,
-    debounceMs: args.debounceMs,
-    onBusy: args.onBusy,
-    poll,
-    runCycle: cycleRunner(args, {
-      graph,
-      selected,
-      baseDir,
-      reactor,
-      state,
-      session,
-      warn,
-      sayEdit,
-    }),
-    say: (line) => writeAll(2, line + "\n"),
-    ownFiles: edits.files.map((f) => relative(baseDir, resolve(f))),
-    onOwnFile: sayEdit,
-  });
-
   let exit = 0;
   let ui: RunUi | undefined; // `--ui`: the live page, for the whole session
+  let watching: Watching | undefined;
   const unlisten = (["SIGINT", "SIGTERM", "SIGHUP"] as ListenSignal[]).map((sig) =>
     reactor.onSignal(sig, () => {
-      if (exit) modules.kill(); // a second signal: no more grace for the modules
+      if (exit) watching?.modules.kill(); // a second signal: no more grace for the modules
       if (!exit) dieAtExit(sig); // jx dies of it at its exit (runtime/die.ts)
       exit ||= signalExit(sig);
-      watcher.stop(sig);
+      watching?.watcher.stop(sig);
     })
   );
   try {
     if (args.ui) {
       const live = await import("./ui_live.ts" as string) as typeof import("./ui_live.ts");
-      const control = modules.control.bind(modules);
+      const control = (req: CtlRequest) => session.modules().control(req);
       ui = await live.startRunUi(args, { graph, selected, mode: "watch", control });
-      if (ui) persistent.push(ui.reporter);
+      if (ui) session.persistent.push(ui.reporter);
     }
-    watcher.start();
-    await watcher.done;
+    const common = { args, baseDir, reactor, state, session, warn, poll };
+    let reloaded: string | undefined; // the file whose edit made the graph being watched
+    for (let modules = session.modules();; modules = session.newModules(graph)) {
+      watching = watchGraph(graph, selected, modules, common, reloaded);
+      const next = await watching.ended;
+      // The graph's modules, in reverse dependency order, before the next graph's start.
+      await watching.modules.end();
+      if (exit || !next) break;
+      ({ graph, selected, file: reloaded } = next);
+      ui?.reload(graph, selected);
+    }
   } finally {
-    // The session's modules, in reverse dependency order, before the sockets and logs close.
-    await modules.end();
+    await watching?.modules.end();
     for (const u of unlisten) u();
     await session.ctl?.close();
-    for (const r of persistent) await r.close?.();
+    for (const r of session.persistent) await r.close?.();
     await ui?.close();
     state.close();
     reactor.close();
@@ -104,22 +82,27 @@ export async function cmdWatch(args: Args): Promise<number> {
   return exit || 130;
 }
 
-/** What lasts the whole watch session (see `openSession`). */
+type Supervisor = InstanceType<typeof import("../modules/mod.ts").Supervisor>;
+
+/** What lasts the whole watch session, across reloads of the jobs file (see `openSession`). */
 interface Session {
   /** The event log, the trace and the memory keeper: every cycle's reporters. */
   persistent: Reporter[];
   /** Sends an event to the persistent reporters. */
   emitAll: (e: RunEvent) => void;
-  modules: InstanceType<typeof import("../modules/mod.ts").Supervisor>;
+  /** The supervisor of the graph being watched (a new one after each reload). */
+  modules: () => Supervisor;
+  /** A new supervisor for a graph: its modules' events to their own console and the log. */
+  newModules: (graph: Graph) => Supervisor;
   ctl: { path: string; close(): Promise<void> } | undefined;
   /** The session's start: every event's `t` counts from it. */
   t0: number;
 }
 
 /**
- * The session's reporters, its modules (their events to a console of their own: no status
- * line, no summary; and to the event log) and the control socket (`jx ctl` reaches the modules
- * and the jobs of every cycle).
+ * The session's reporters, its module supervisors (their events to a console of their own: no
+ * status line, no summary; and to the event log) and the control socket (`jx ctl` reaches the
+ * modules and the jobs of every cycle, of whichever graph is being watched).
  */
 async function openSession(
   args: Args,
@@ -136,33 +119,131 @@ async function openSession(
   const emitAll = (e: RunEvent) => {
     for (const r of persistent) r.event(e);
   };
-  const moduleConsole = new ConsoleReporter({
-    mode: args.output,
-    color: args.color && isTerminal(2),
-    statusLine: false,
-    graph,
-    verbose: args.verbose,
-  });
   const { CtlServer, Supervisor } = await import(
     "../modules/mod.ts" as string
   ) as typeof import("../modules/mod.ts");
-  const modules = new Supervisor({
-    session: true,
-    emit: (e) => {
-      moduleConsole.event(e);
-      emitAll(e);
+  let current: Supervisor;
+  const newModules = (graph: Graph) => {
+    const moduleConsole = new ConsoleReporter({
+      mode: args.output,
+      color: args.color && isTerminal(2),
+      statusLine: false,
+      graph,
+      verbose: args.verbose,
+    });
+    return current = new Supervisor({
+      session: true,
+      emit: (e) => {
+        moduleConsole.event(e);
+        emitAll(e);
+      },
+    });
+  };
+  newModules(graph);
+  const modules = () => current;
+  const ctl = await CtlServer.listen(baseDir, (req) => modules().control(req))
+    .catch(() => undefined);
+  return { persistent, emitAll, modules, newModules, ctl, t0 };
+}
+
+/** What `watchGraph` shares with every graph of the session. */
+interface Common {
+  args: Args;
+  baseDir: string;
+  reactor: Reactor;
+  state: InstanceType<typeof UpToDate>;
+  session: Session;
+  warn: (w: string) => void;
+  poll: boolean;
+}
+
+/** A graph loaded again, its selection, and the edited file that made it load. */
+interface Reloaded {
+  graph: Graph;
+  selected: JobSpec[];
+  file: string;
+}
+
+/** One graph being watched: until a signal, or an edit of the jobs file that loads. */
+interface Watching {
+  modules: Supervisor;
+  watcher: Watcher;
+  /** The graph loaded from the edited jobs file; undefined: a signal ended the session. */
+  ended: Promise<Reloaded | undefined>;
+}
+
+/** Starts watching `graph` with its `modules`: its watcher runs the first cycle at once. */
+function watchGraph(
+  graph: Graph,
+  selected: JobSpec[],
+  modules: Supervisor,
+  c: Common,
+  reloaded: string | undefined,
+): Watching {
+  const { args, baseDir, reactor, session, warn } = c;
+  let over = false;
+  let resolveEnd!: (next: Reloaded | undefined) => void;
+  const ended = new Promise<Reloaded | undefined>((r) => resolveEnd = r);
+  const reload = jobsFileReload(graph, {
+    args,
+    reactor,
+    warn,
+    over: () => over,
+    loaded: (next) => {
+      const file = next.file;
+      writeAll(2, `jx watch: ${escapeControls(file)} changed: reloading the jobs file\n`);
+      session.emitAll({ type: "watch.reload", t: reactor.now() - session.t0, file });
+      resolveEnd(next);
+      // `--on-busy restart` stops the running cycle's jobs as a change would; else it ends first.
+      watcher.stop(args.onBusy === "restart" ? "SIGTERM" : undefined);
     },
   });
-  const ctl = await CtlServer.listen(baseDir, (req) => modules.control(req)).catch(() => undefined);
-  return { persistent, emitAll, modules, ctl, t0 };
+  const watcher: Watcher = new Watcher({
+    graph,
+    selected,
+    baseDir,
+    reactor,
+    debounceMs: args.debounceMs,
+    onBusy: args.onBusy,
+    poll: c.poll,
+    runCycle: cycleRunner(args, {
+      graph,
+      selected,
+      baseDir,
+      reactor,
+      state: c.state,
+      session,
+      modules,
+      warn,
+      onCycle: reload.soon,
+    }),
+    say: (line) => writeAll(2, line + "\n"),
+    ownFiles: reload.files.map((f) => relative(baseDir, resolve(f))),
+    onOwnFile: reload.soon,
+    startedBy: reloaded && `${escapeControls(reloaded)} reloaded`,
+  });
+  watcher.done.then(() => {
+    over = true;
+    resolveEnd(undefined);
+  });
+  watcher.start();
+  return { modules, watcher, ended };
 }
 
 /**
- * The jobs file or a file it includes that changed since the graph was
- * loaded, the first time it is seen changed (then never again); else
- * undefined.
+ * The jobs file and the files it includes, and `soon`: once the edits of
+ * one of them have settled (`--debounce`), the file is loaded again; a load
+ * that fails is said (its one `FILE:LINE:COL` line and a warning) and the
+ * session goes on with what it loaded, until the next edit.
  */
-function jobsFileEdits(graph: Graph): { files: string[]; edited: () => string | undefined } {
+function jobsFileReload(graph: Graph, o: {
+  args: Args;
+  reactor: Reactor;
+  warn: (w: string) => void;
+  /** Whether the session ended (a signal) while the file was being loaded. */
+  over: () => boolean;
+  loaded: (next: Reloaded) => void;
+}): { files: string[]; soon: () => void } {
   const files = [graph.file, ...new Set(graph.jobs.flatMap((j) => j.source ?? []))];
   const stampOf = (f: string) => {
     try {
@@ -172,15 +253,37 @@ function jobsFileEdits(graph: Graph): { files: string[]; edited: () => string | 
       return "gone";
     }
   };
-  const loaded = new Map(files.map((f) => [f, stampOf(f)]));
-  let said = false;
-  const edited = () => {
-    if (said) return undefined;
-    const file = files.find((f) => stampOf(f) !== loaded.get(f));
-    if (file !== undefined) said = true;
-    return file;
+  const known = new Map(files.map((f) => [f, stampOf(f)]));
+  let timer: number | undefined, done = false;
+  const attempt = async () => {
+    timer = undefined;
+    const file = files.find((f) => stampOf(f) !== known.get(f));
+    if (done || o.over() || file === undefined) return;
+    for (const f of files) known.set(f, stampOf(f)); // this version is the one tried
+    try {
+      const next = await load(o.args);
+      const selected = next.select(o.args.names);
+      if (o.over()) return;
+      done = true;
+      o.loaded({ graph: next, selected, file });
+    } catch (e) {
+      const line = !(e instanceof JxInputError)
+        ? `jx: cannot load: ${(e as Error)?.message ?? e}`
+        : e.file
+        ? e.format()
+        : `jx: ${e.message}`;
+      writeAll(2, escapeControls(line) + "\n");
+      o.warn(
+        `${escapeControls(file)} changed but does not load: going on with the jobs loaded before`,
+      );
+    }
   };
-  return { files, edited };
+  // Called at each event in the files' folders (each scan with `--poll`): a stat of each file.
+  const soon = () => {
+    if (done || timer !== undefined || files.every((f) => stampOf(f) === known.get(f))) return;
+    timer = o.reactor.setTimer(o.args.debounceMs, () => void attempt());
+  };
+  return { files, soon };
 }
 
 /**
@@ -195,13 +298,14 @@ function cycleRunner(args: Args, c: {
   reactor: Reactor;
   state: InstanceType<typeof UpToDate>;
   session: Session;
+  modules: Supervisor;
   warn: (w: string) => void;
-  /** Says once that the jobs file (or a file it includes) changed since it was loaded. */
-  sayEdit: () => void;
+  /** Looks whether the jobs file (or a file it includes) changed since it was loaded. */
+  onCycle: () => void;
 }): WatchOptions["runCycle"] {
-  const { graph, baseDir, reactor, session: { modules, emitAll, ctl, t0, persistent } } = c;
+  const { graph, baseDir, reactor, modules, session: { emitAll, ctl, t0, persistent } } = c;
   return async (jobs, changed, control) => {
-    c.sayEdit(); // when its own event has not come yet
+    c.onCycle(); // an edit of the jobs file whose own event has not come yet
     if (changed.length) {
       const names = jobs.map((j) => j.name);
       emitAll({ type: "watch.change", t: reactor.now() - t0, paths: changed, jobs: names });

@@ -285,6 +285,7 @@ export class ConsoleReporter implements Reporter {
         this.summary(e);
         return;
       case "watch.change":
+      case "watch.reload":
         break; // the watch session says what changed itself
       case "access.finding":
         break; // `jx lint` and `--check-access` print their findings themselves

@@ -213,6 +213,13 @@ export type RunEvent =
     paths: string[];
     /** The jobs of the cycle that follows (before up-to-date checks). */
     jobs: string[];
+  }
+  | {
+    /** `jx watch`: the jobs file (or a file it includes) changed and loaded; its jobs run next. */
+    type: "watch.reload";
+    t: number;
+    /** The edited file, as the session names it. */
+    file: string;
   };
 
 /**

@@ -163,6 +163,13 @@ export class RunFeed implements Reporter {
     for (const s of this.subscribers) s(json);
   }
 
+  /** Forgets every run (`jx watch` loaded its jobs file again: they were of the old graph). */
+  restart(): void {
+    this.runs = [];
+    this.dropped.clear();
+    this.cycleOpen = false;
+  }
+
   /** Every kept event, oldest run first, after the dropped runs' last module states. */
   history(): string[] {
     const events = (r: RunLog) => r.events.flatMap((e) => typeof e === "string" ? [e] : e.events());

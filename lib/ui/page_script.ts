@@ -479,6 +479,8 @@ async function start() {
   es.onopen = () => { $("conn").textContent = live; S.fresh = true; };
   es.onerror = () => { if (S.ended) return; $("conn").textContent = "disconnected"; };
   es.onmessage = (m) => onEvent(JSON.parse(m.data));
+  // jx watch loaded its jobs file again: the page shows the new graph from the start.
+  es.addEventListener("reload", () => { es.close(); location.reload(); });
   // The server says it is going (the run is over): stop reconnecting, keep what is shown.
   es.addEventListener("bye", () => {
     es.close(); S.ended = true; S.live = false;

@@ -67,6 +67,11 @@ export interface UiServer {
   token: string;
   /** Feed it a run's events: the open pages see them live. */
   reporter: Reporter;
+  /**
+   * Shows another graph (`jx watch` loaded its jobs file again): the kept runs are
+   * forgotten, and each open page is told to load itself again.
+   */
+  setGraph(graph: UiGraph): void;
   /** Ends the event streams and stops listening. */
   close(): Promise<void>;
 }
@@ -138,6 +143,13 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
     port: ctx.port,
     token: ctx.token,
     reporter: ctx.feed,
+    setGraph: (graph) => {
+      ctx.o = { ...ctx.o, graph };
+      ctx.feed.restart();
+      // A page that does not know `reload` reconnects, and is sent the new history.
+      for (const s of ctx.streams) s.end("event: reload\ndata: {}\n\n");
+      ctx.streams.clear();
+    },
     close: () => closeServer(server, ctx),
   };
 }

@@ -56,6 +56,8 @@ export interface WatchOptions {
    */
   ownFiles?: string[];
   onOwnFile?(): void;
+  /** What the first cycle's line says started it (default `first run`). */
+  startedBy?: string;
 }
 
 const IGNORED = /^(\.jx|\.git)(\/|$)/;
@@ -161,10 +163,12 @@ export class Watcher {
 
   /** The jobs file and the files it includes (see `WatchOptions.ownFiles`). */
   private ownFiles: Set<string>;
+  private startedBy: string;
 
   constructor(private o: WatchOptions) {
     this.readPatterns = this.refreshReads();
     this.ownFiles = new Set(o.ownFiles ?? []);
+    this.startedBy = o.startedBy ?? "first run";
   }
 
   /** Reads `reads` again (a depfile changes with each compile); the patterns of them all. */
@@ -216,16 +220,19 @@ export class Watcher {
     }
   }
 
-  /** Stops watching; a running cycle is stopped with `signal` (a second call: at once). */
-  stop(signal: ListenSignal): void {
+  /**
+   * Stops watching; a running cycle is stopped with `signal` (a second call: at once), or,
+   * without one, left to end.
+   */
+  stop(signal?: ListenSignal): void {
     // A second stop: the running cycle kills its jobs now, without their grace.
-    if (this.stopped) return this.cycle?.control.stop?.(signal);
+    if (this.stopped) return signal && this.cycle?.control.stop?.(signal);
     this.stopped = true;
     if (this.debounce !== undefined) this.o.reactor.clearTimer(this.debounce);
     if (this.pollTimer !== undefined) this.o.reactor.clearTimer(this.pollTimer);
     this.inotify?.close();
     if (this.cycle) {
-      this.cycle.control.stop?.(signal);
+      if (signal) this.cycle.control.stop?.(signal);
       this.cycle.done.then(() => this.resolveDone());
     } else this.resolveDone();
   }
@@ -496,7 +503,8 @@ export class Watcher {
     const shown = changed.slice(0, 3).map(escapeControls).join(", ");
     const what = changed.length
       ? `${shown}${changed.length > 3 ? ", ..." : ""} changed`
-      : "first run";
+      : this.startedBy;
+    this.startedBy = "first run";
     const did = ran.length ? `ran ${ran.map(escapeControls).join(", ")}` : "nothing to do";
     // A signal stopped the session: it is not watching any more.
     const then = this.stopped ? "" : "; watching for changes";

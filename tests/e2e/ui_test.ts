@@ -654,6 +654,32 @@ jobs:
 
 Deno.test({
   name:
+    `[browser] jx watch --ui: an edit of the jobs file that loads shows the new graph${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const jobs = "jobs:\n  copy: { run: cat src.txt, reads: [src.txt] }\n";
+      const dir = await tempDir({ "jobs.yaml": jobs, "src.txt": "one\n" });
+      const jx = await startLive(dir, ["watch", "--ui"]);
+      try {
+        const page = await openPage(browser, jx.url);
+        await page.waitForSelector('.node[data-name="copy"]');
+        await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replaceAll("copy", "shown"));
+        await page.waitForSelector('.node[data-name="shown"]', { timeout: 20000 });
+        assert.equal(await page.$('.node[data-name="copy"]'), null);
+        const api = await fetch(`http://127.0.0.1:${jx.port}/api/graph?token=${jx.token}`);
+        assert.deepEqual((await api.json()).jobs.map((j: { name: string }) => j.name), ["shown"]);
+        const end = await jx.stop("SIGINT");
+        assert.equal(end.code, 130, end.stderr);
+        assert.match(end.stderr, /jobs\.yaml reloaded -> ran shown: ok/);
+      } finally {
+        await killAndWait(jx.child);
+      }
+    }),
+});
+
+Deno.test({
+  name:
     `[browser] jx ui: events of a job the graph does not have: its bar shows its details and output, no error${NO_BROWSER}`,
   ignore: !HAVE_BROWSER,
   fn: () =>

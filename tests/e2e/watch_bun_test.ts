@@ -31,3 +31,23 @@ Deno.test("watch [bun]: inotify, not polling; each save reruns exactly the affec
     assert.doesNotMatch(s.stderr, /polling/, "inotify was used");
   }
 });
+
+Deno.test("watch [bun]: an edit of the jobs file is loaded, and its jobs run", async () => {
+  const jobs = `jobs:\n  say: { run: "echo OLD >> log.txt", reads: [in.txt] }\n`;
+  const dir = await jobsDir();
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs);
+  await Deno.writeTextFile(`${dir}/in.txt`, "0\n");
+  const w = new Session("bun", dir, { env: { MAKEFLAGS: "" } });
+  try {
+    await w.cycles(1);
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replace("OLD", "NEW"));
+    await w.cycles(2);
+    await Deno.writeTextFile(`${dir}/in.txt`, "1\n");
+    const ev = await w.cycles(3);
+    assert.equal(await Deno.readTextFile(`${dir}/log.txt`), "OLD\nNEW\nNEW\n");
+    assert.equal(ev.filter((e) => e.type === "watch.reload").length, 1);
+  } finally {
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+  }
+});

@@ -250,29 +250,7 @@ jobs:
   }
 });
 
-Deno.test("watch: an edit of the jobs file is said once, not taken in", async () => {
-  const jobs = `jobs:\n  say: { run: "echo OLD >> log.txt", reads: [in.txt] }\n`;
-  const dir = await tempDir({ "jobs.yaml": jobs, "in.txt": "0\n" });
-  const w = new Session("deno", dir);
-  try {
-    await w.cycles(1);
-    await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replace("OLD", "NEW"));
-    for (const n of [2, 3]) {
-      await Deno.writeTextFile(`${dir}/in.txt`, `${n}\n`);
-      await w.cycles(n);
-    }
-    const s = await w.stop();
-    assert.equal(await Deno.readTextFile(`${dir}/log.txt`), "OLD\nOLD\nOLD\n");
-    const said = s.stderr.split("\n").filter((l) => l.includes("changed: restart jx watch"));
-    assert.deepEqual(said, [
-      "jx: warning: jobs.yaml changed: restart jx watch to use it (this one runs what it loaded)",
-    ]);
-  } finally {
-    await w.stop().catch(() => {});
-  }
-});
-
-Deno.test("watch: an edit of the jobs file is said at once, with no cycle run (inotify and --poll)", async () => {
+Deno.test("watch: an edit of the jobs file is loaded, and its jobs run (inotify and --poll)", async () => {
   for (const args of [[], ["--poll"]]) {
     const jobs = `jobs:\n  say: { run: "echo OLD >> log.txt", reads: [in.txt] }\n`;
     const dir = await tempDir({ "jobs.yaml": jobs, "in.txt": "0\n" });
@@ -280,18 +258,75 @@ Deno.test("watch: an edit of the jobs file is said at once, with no cycle run (i
     try {
       await w.cycles(1);
       await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replace("OLD", "NEW"));
-      await sleep(1200); // no other change: before, nothing was said until one came
-      const ev = await w.events();
+      await w.cycles(2); // no other change: the new command runs at once
+      await Deno.writeTextFile(`${dir}/in.txt`, "1\n");
+      const ev = await w.cycles(3);
       const s = await w.stop();
+      assert.equal(await Deno.readTextFile(`${dir}/log.txt`), "OLD\nNEW\nNEW\n", `${args}`);
       assert.deepEqual(
-        s.stderr.split("\n").filter((l) => l.includes("changed: restart jx watch")),
-        ["jx: warning: jobs.yaml changed: restart jx watch to use it (this one runs what it loaded)"],
-        `${args}: ${s.stderr}`,
+        ev.filter((e) => e.type === "watch.reload").map((e) => e.file),
+        ["jobs.yaml"],
       );
-      assert.equal(ev.filter((e) => e.type === "run.end").length, 1, "no cycle for it");
+      const lines = s.stderr.split("\n").filter((l) => l.startsWith("jx watch:"));
+      assert.match(lines[1], /^jx watch: jobs\.yaml changed: reloading the jobs file$/);
+      assert.match(lines[2], /^jx watch: jobs\.yaml reloaded -> ran say: ok /);
+      assert.match(lines[3], /^jx watch: in\.txt changed -> ran say: ok /);
     } finally {
       await w.stop().catch(() => {});
     }
+  }
+});
+
+Deno.test("watch: an edit of the jobs file that does not load is said (FILE:LINE:COL); the session goes on until it loads", async () => {
+  const jobs = `jobs:\n  say: { run: "echo OLD >> log.txt", reads: [in.txt] }\n`;
+  const dir = await tempDir({ "jobs.yaml": jobs, "in.txt": "0\n" });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replace("run:", "rn:"));
+    await sleep(600);
+    await Deno.writeTextFile(`${dir}/in.txt`, "1\n");
+    await w.cycles(2); // the jobs loaded before
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replace("OLD", "NEW"));
+    await w.cycles(3);
+    const s = await w.stop();
+    assert.equal(await Deno.readTextFile(`${dir}/log.txt`), "OLD\nOLD\nNEW\n");
+    assert.match(s.stderr, /^jobs\.yaml:2:\d+: .*rn/m);
+    assert.match(
+      s.stderr,
+      /^jx: warning: jobs\.yaml changed but does not load: going on with the jobs loaded before$/m,
+    );
+    assert.equal(s.stderr.match(/reloading the jobs file/g)?.length, 1, s.stderr);
+  } finally {
+    await w.stop().catch(() => {});
+  }
+});
+
+Deno.test("watch: a reload stops the old graph's modules and starts the new one's", async () => {
+  const jobs = (n: number) =>
+    `modules:\n  m: { run: "echo $$ > m${n}.pid; exec sleep 60" }\njobs:\n  j: { run: "true", needs: [m] }\n`;
+  const dir = await tempDir({ "jobs.yaml": jobs(1) });
+  const w = new Session("deno", dir);
+  const pidOf = async (f: string) => {
+    for (let i = 0; i < 200; i++, await sleep(25)) {
+      const t = await Deno.readTextFile(`${dir}/${f}`).catch(() => "");
+      if (t.endsWith("\n")) return Number(t);
+    }
+    throw new Error(`no ${f}`);
+  };
+  try {
+    await w.cycles(1);
+    const first = await pidOf("m1.pid");
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs(2));
+    await w.cycles(2);
+    const second = await pidOf("m2.pid");
+    assert.equal(alive(first), false, "the old module is stopped");
+    assert.equal(alive(second), true, "the new one runs");
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+    assert.equal(alive(second), false);
+  } finally {
+    await w.stop().catch(() => {});
   }
 });
 
