@@ -14,6 +14,7 @@ import {
   type Graph,
   isGlob,
   type JobSpec,
+  namespaceOf,
   resourceNames,
 } from "../graph/mod.ts";
 import { expandBraces } from "../graph/glob.ts";
@@ -233,6 +234,12 @@ interface Ctx {
   writesOf: (job: JobSpec) => string[];
   /** A path (relative to the root) as the job's own jobs file names it: relative to its folder. */
   ownPath: (job: JobSpec, path: string) => string;
+  /**
+   * The `needs` item that, written in `job`'s own jobs file, names `other`
+   * (an included file's names are tried in its namespace first); undefined
+   * when none does (`other` is outside it and the namespace has its name).
+   */
+  needName: (job: JobSpec, other: JobSpec) => string | undefined;
   /** A job's spec by name (of the graph, or made during the run). */
   spec: (name: string) => JobSpec | undefined;
 }
@@ -279,8 +286,14 @@ function race(c: Ctx, x: JobSpec, y: JobSpec, path: string): Finding | undefined
   const access = ub.wrote ? "write" : "delete";
   const fix = named(c.writesOf(a), path) && !named(c.writesOf(b), path)
     ? formatEdit("writes", [literalGlob(c.ownPath(b, path))])
-    : formatEdit("needs", [a.name]);
+    : needsEdit(c, b, a);
   return { job: b.name, path, access, problem: "race", other: a.name, suggest: fix };
+}
+
+/** `needs: [other]` as written in `job`'s file; empty when no name there reaches `other`. */
+function needsEdit(c: Ctx, job: JobSpec, other: JobSpec): string {
+  const name = c.needName(job, other);
+  return name === undefined ? "" : formatEdit("needs", [name]);
 }
 
 /** `r` read (or probed) `path`, which `w` changed (undefined: it did not). */
@@ -289,7 +302,7 @@ function unorderedRead(c: Ctx, r: JobSpec, w: JobSpec, path: string): Finding | 
   if (!ur || !uw || (!ur.read && !ur.probe) || !changed(uw)) return undefined;
   const fix = named(c.writesOf(w), path) && w.index < r.index
     ? formatEdit("reads", [literalGlob(c.ownPath(r, path))])
-    : formatEdit("needs", [w.name]);
+    : needsEdit(c, r, w);
   const access = ur.read ?? "read";
   return { job: r.name, path, access, problem: "unordered-read", other: w.name, suggest: fix };
 }
@@ -467,6 +480,13 @@ export class Checker {
       ownPath: (j, path) => {
         const prefix = j.source ? posix.relative(rootDir, posix.dirname(resolve(j.source))) : "";
         return prefix ? posix.relative(prefix, path) || "." : path;
+      },
+      needName: (j, other) => {
+        const file = j.source && resolve(j.source);
+        const ns = file && file !== resolve(graph.file) ? namespaceOf(rootDir, file) : "";
+        if (!ns) return other.name;
+        if (other.name.startsWith(`${ns}:`)) return other.name.slice(ns.length + 1);
+        return graph.byName.has(`${ns}:${other.name}`) ? undefined : other.name;
       },
       spec: (name) => this.spec(name),
     };

@@ -34,6 +34,7 @@ export { MAX_ALIAS_NODES, MAX_DEPTH, MAX_JOBS, MAX_VALUE_LENGTH } from "./limits
 export { deriveResourceEdges, ResourceIndex, resourcesConflict } from "./edges.ts";
 export { expandDeferred, parseEmittedJob } from "./emit.ts";
 export { Graph, type JobSummary, jobSummary } from "./graph.ts";
+export { namespaceOf } from "./include.ts";
 export {
   DEFAULT_GRACE_MS,
   findJobsFile,

@@ -156,6 +156,35 @@ Deno.test("compare: own temporaries, own outputs read back, dirs made for output
   assert.deepEqual(compare(g, g.jobs, traces, { root: "/p", isDir: () => false }), []);
 });
 
+Deno.test("compare: a suggested needs is written as the job's own file names the other job (included files)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "include: [pkg/jobs.yaml]\njobs:\n  cc: { run: x }\n",
+    "pkg/jobs.yaml": "jobs:\n  cc: { run: x }\n  use: { run: x }\n",
+  });
+  const g = parseJobsFile(await Deno.readTextFile(`${dir}/jobs.yaml`), `${dir}/jobs.yaml`);
+  const acc = (path: string, kind: "read" | "write") => ({
+    path: `${dir}/${path}`,
+    kind,
+    pid: 1,
+    ok: true,
+  });
+  const traces = new Map([
+    ["cc", [acc("root.txt", "write"), acc("pkg.txt", "read")]],
+    ["pkg:cc", [acc("pkg.txt", "write")]],
+    ["pkg:use", [acc("root.txt", "read"), acc("pkg.txt", "read")]],
+  ]);
+  const found = compare(g, g.jobs, traces, { root: dir, isDir: () => false })
+    .filter((f) => f.problem === "unordered-read")
+    .map((f) => `${f.job} ${f.path} ${f.other}: ${f.suggest}`).sort();
+  assert.deepEqual(found, [
+    // In the root file, the included file's job by its full name.
+    'cc pkg.txt pkg:cc: needs: ["pkg:cc"]',
+    // In pkg/jobs.yaml, `needs: [cc]` names pkg:cc: no needs item there reaches the root's cc.
+    "pkg:use pkg.txt pkg:cc: needs: [cc]",
+    "pkg:use root.txt cc: ",
+  ]);
+});
+
 Deno.test("checker: the same findings whatever order the jobs end in (parallel runs)", () => {
   const g = parseJobsFile(
     "jobs:\n" +
