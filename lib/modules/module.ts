@@ -13,7 +13,7 @@ import type { JobStatus, ModuleState, RunEvent } from "../scheduler/mod.ts";
 import { backoffMs, DEFAULT_MAX_RESTARTS, isFailure, STABLE_MS, wantsRestart } from "./backoff.ts";
 import { GROUP_POLL_MS, groupAlive, signalGroup } from "./group.ts";
 import type { Delivery, Subscriber } from "./pubsub.ts";
-import { ReadyProbe } from "./ready.ts";
+import { ReadyProbe, servedMessage, servedProbe, servedSpec } from "./ready.ts";
 import { HealthCheck } from "./health.ts";
 import { dirname } from "../runtime/path.ts";
 import { nodeFs } from "../runtime/mod.ts";
@@ -111,6 +111,8 @@ export class Module implements Subscriber {
   private stopSettles: StopSettles = "cancelled";
   private failedReadiness = false;
   private restartTimer?: number;
+  /** The probe of its readiness port before a start (`spawn`): its process waits for it. */
+  private served?: ReadyProbe;
   private graceTimer?: number;
   private killTimer?: number;
   private stableTimer?: number;
@@ -136,9 +138,22 @@ export class Module implements Subscriber {
     return this.queue.length;
   }
 
-  /** True while it has a process, or will have one again after a backoff. */
+  /** True while it has a process, or will have one (after a backoff, or the probe before a start). */
   get live(): boolean {
-    return this.alive || this.restartTimer !== undefined;
+    return this.alive || this.pending;
+  }
+
+  /** True while a start is on its way: a restart's backoff, or the probe before a start. */
+  private get pending(): boolean {
+    return this.restartTimer !== undefined || this.served !== undefined;
+  }
+
+  /** Drops the start on its way, if any. */
+  private cancelPending(): void {
+    if (this.restartTimer !== undefined) this.h.reactor.clearTimer(this.restartTimer);
+    this.restartTimer = undefined;
+    this.served?.cancel();
+    this.served = undefined;
   }
 
   /** True while jx is ending its process (a stop, or a failed readiness check). */
@@ -148,7 +163,9 @@ export class Module implements Subscriber {
 
   /** Starts it (from idle, stopped or failed, with no process left), its restart count reset. */
   start(): void {
-    if (this.alive) throw new Error(`module ${this.name} still has a process`);
+    if (this.alive || this.served) {
+      throw new Error(`module ${this.name} has a process, or one on its way`);
+    }
     this.restarts = 0;
     this.stoppedByUser = false;
     this.spawn();
@@ -193,7 +210,7 @@ export class Module implements Subscriber {
       this.handle.write(line);
       return (this.handle.stdinPending?.() ?? 0) > 0 ? "queued" : "delivered";
     }
-    if (this.state === "starting" || this.state === "paused" || this.restartTimer !== undefined) {
+    if (this.state === "starting" || this.state === "paused" || this.pending) {
       const held = this.handle?.stdinPending?.() ?? 0;
       if (
         this.queue.length >= MAX_QUEUED_MESSAGES ||
@@ -250,9 +267,8 @@ export class Module implements Subscriber {
    */
   stop(drain: boolean, settles: StopSettles = "cancelled"): Promise<void> {
     this.stopSettles = settles;
-    if (this.restartTimer !== undefined) {
-      this.h.reactor.clearTimer(this.restartTimer);
-      this.restartTimer = undefined;
+    if (this.pending) {
+      this.cancelPending();
       this.takeQueue();
       this.set("stopped");
       this.settleStop();
@@ -287,7 +303,7 @@ export class Module implements Subscriber {
 
   /** SIGKILL to its process group now; no restart. */
   kill(): void {
-    if (this.restartTimer !== undefined) void this.stop(false);
+    if (this.pending) void this.stop(false);
     if (!this.alive) return;
     this.stopping ??= this.whenGone();
     this.signal("SIGKILL");
@@ -310,7 +326,7 @@ export class Module implements Subscriber {
 
   private settledStatus(): JobStatus | undefined {
     if (this.state === "running" || this.state === "paused") return "ok";
-    if (this.state === "starting" || this.restartTimer !== undefined) return undefined;
+    if (this.state === "starting" || this.pending) return undefined;
     if (this.state === "idle") return undefined;
     return this.state === "failed" ? "failed" : "cancelled";
   }
@@ -344,17 +360,37 @@ export class Module implements Subscriber {
     for (const line of this.takeQueue()) this.handle?.write?.(line);
   }
 
-  /** Starts a process: `starting` until its readiness check passes. */
+  /**
+   * Starts it: `starting` until its readiness check passes. A check that
+   * another process could pass (`servedProbe`: a port of this machine) is
+   * probed once first; when it answers, the module fails without a process.
+   */
   private spawn(): void {
-    const spec = this.spec;
-    this.attempt++;
-    if (this.restartTimer !== undefined) this.h.reactor.clearTimer(this.restartTimer);
-    this.restartTimer = undefined;
+    this.cancelPending();
     this.failedReadiness = false;
     this.stopping = undefined;
     this.reason = undefined;
     this.unhealthy = undefined;
     this.state = "starting";
+    // The fake reactor's processes listen on no port.
+    const served = this.h.reactor.name === "fake" ? undefined : servedProbe(this.spec.ready);
+    if (!served) return this.launch();
+    const ctx = { reactor: this.h.reactor, cwd: this.spec.cwd, env: {} };
+    const probe = new ReadyProbe(servedSpec(served), ctx, (answered) => {
+      if (this.served !== probe) return;
+      this.served = undefined;
+      if (!answered) return this.launch();
+      this.refuse(servedMessage(served, this.name));
+      this.gone();
+    }, true);
+    this.served = probe;
+    probe.start();
+  }
+
+  /** Starts its process, the leader of a new process group. */
+  private launch(): void {
+    const spec = this.spec;
+    this.attempt++;
     this.alive = true;
     const attempt = this.attempt;
     const env = { ...this.h.env(spec), JX_MODULE: spec.name };

@@ -4,6 +4,9 @@
  * 2xx answer), `{log: REGEX}` (a line of its output matches), `{cmd:
  * COMMAND}` (exits 0), `{delay: 1s}`; probed every `interval` until
  * `timeout`. Without `ready:` a module is running once its process exists.
+ * A `tcp` check, or an `http` one on this machine, is probed once before the
+ * module's process starts (`servedProbe`): a port that answers then is
+ * another process's, and the check could not tell when the module is ready.
  *
  * @module
  */
@@ -245,6 +248,101 @@ export class ReadyProbe {
 }
 
 let netModule: typeof net | undefined;
+
+/**
+ * A readiness check that a process other than the module could pass: one
+ * on a port of this machine, probed once before the module's process
+ * starts.
+ */
+export type ServedProbe =
+  | { kind: "tcp"; port: number }
+  | { kind: "http"; url: string; where: string };
+
+/** How long the probe before a start waits for an answer (a local port answers at once). */
+export const SERVED_PROBE_TIMEOUT_MS = 2000;
+
+/**
+ * The probe to make before a module with readiness `r` starts: `tcp`, or
+ * `http` to a loopback or wildcard address; undefined for the other kinds
+ * and for other hosts (a remote service may well be up already).
+ *
+ * @example
+ * ```ts
+ * import { servedProbe } from "./ready.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(servedProbe({ tcp: 8080 }), { kind: "tcp", port: 8080 });
+ * assertEquals(servedProbe({ http: "http://localhost/health" }), {
+ *   kind: "http",
+ *   url: "http://localhost/health",
+ *   where: "localhost:80",
+ * });
+ * assertEquals(servedProbe({ http: "https://[::1]:8443/" })?.kind, "http");
+ * assertEquals(servedProbe({ http: "https://example.com/health" }), undefined);
+ * assertEquals(servedProbe({ http: "http://127.example.com/" }), undefined);
+ * assertEquals(servedProbe({ log: "listening" }), undefined);
+ * ```
+ */
+export function servedProbe(r: ReadySpec | undefined): ServedProbe | undefined {
+  if (r?.tcp !== undefined) return { kind: "tcp", port: r.tcp };
+  if (r?.http === undefined) return undefined;
+  const u = new URL(r.http);
+  if (!isLocalHost(u.hostname)) return undefined;
+  const port = u.port || (u.protocol === "https:" ? "443" : "80");
+  return { kind: "http", url: r.http, where: `${u.hostname}:${port}` };
+}
+
+/** A URL's host name that names this machine (as `URL` writes it: IPv6 in brackets). */
+function isLocalHost(host: string): boolean {
+  return host === "localhost" || host.endsWith(".localhost") || /^127\.\d+\.\d+\.\d+$/.test(host) ||
+    host === "0.0.0.0" || host === "[::1]" || host === "[::]";
+}
+
+/**
+ * Why module `name` is not started: `p` answered before its process
+ * existed, so another process serves that port.
+ *
+ * @example
+ * ```ts
+ * import { servedMessage } from "./ready.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(
+ *   servedMessage({ kind: "tcp", port: 8080 }, "api"),
+ *   "port 8080 already answers on localhost before api started: another process serves it",
+ * );
+ * ```
+ */
+export function servedMessage(p: ServedProbe, name: string): string {
+  switch (p.kind) {
+    case "tcp":
+      return `port ${p.port} already answers on localhost before ${name} started: ` +
+        "another process serves it";
+    case "http":
+      return `${p.url} already answers before ${name} started: ` +
+        `another process serves ${p.where}`;
+    default: {
+      const _assertNever: never = p;
+      return `unknown probe ${JSON.stringify(_assertNever)}`;
+    }
+  }
+}
+
+/**
+ * The readiness check that `p` makes once, before the start (a
+ * `ReadyProbe` with `once`): a connection accepted, a 2xx answer.
+ */
+export function servedSpec(p: ServedProbe): ReadySpec {
+  const timeoutMs = SERVED_PROBE_TIMEOUT_MS;
+  switch (p.kind) {
+    case "tcp":
+      return { tcp: p.port, timeoutMs };
+    case "http":
+      return { http: p.url, timeoutMs };
+    default: {
+      const _assertNever: never = p;
+      throw new Error(`unknown probe ${JSON.stringify(_assertNever)}`);
+    }
+  }
+}
 
 function errorText(e: Error): string {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;

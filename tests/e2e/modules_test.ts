@@ -2,17 +2,19 @@
  * Modules: the lifecycle rules on the fake reactor (exact virtual times),
  * then real processes through the CLI, under Deno and Bun: a TCP server a
  * job queries, every ready kind, restarts, reverse-order shutdown, Ctrl-C,
- * and the example of docs/modules.md.
+ * and the example of docs/modules.md; a ready port another process already
+ * serves.
  */
 import assert from "node:assert/strict";
 import { parseJobsFile } from "../../lib/graph/mod.ts";
-import { backoffMs, Supervisor, type SupervisorOptions } from "../../lib/modules/mod.ts";
-import { FakeReactor, type ListenSignal } from "../../lib/reactor/mod.ts";
+import { backoffMs, Module, Supervisor, type SupervisorOptions } from "../../lib/modules/mod.ts";
+import { createReactor, FakeReactor, type ListenSignal } from "../../lib/reactor/mod.ts";
 import { type RunEvent, runJobs, type RunOptions } from "../../lib/scheduler/mod.ts";
 import {
   alive,
   inGroups,
   jxCommand,
+  killAndWait,
   type LoggedEvent,
   moduleStates,
   readEvents,
@@ -723,4 +725,147 @@ jobs:
   const broken = ev.filter((e) => e.module === "broken" && e.type === "module.state");
   assert.deepEqual(broken.map((e) => e.state), ["idle", "starting", "failed"]);
   assert.deepEqual(inGroups([Number(broken[1].pid)]), []);
+});
+
+// ---------------------------------------------------------------------------
+// A readiness check another process passes
+
+/** A `python3 -m http.server` on 127.0.0.1:`port` that is not jx's, once it accepts connections. */
+async function otherServer(port: number): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command("python3", {
+    args: ["-m", "http.server", String(port), "--bind", "127.0.0.1"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; await sleep(20)) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return child;
+    } catch { /* not listening yet */ }
+  }
+  await killAndWait(child);
+  throw new Error(`no server on port ${port}`);
+}
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] a ready port another process already serves: the module fails unstarted, what needs it is skipped`, async () => {
+    const port = freePort();
+    const other = await otherServer(port);
+    try {
+      // Each would bind the port taken (EADDRINUSE) while its check passed on the other server.
+      const dir = await tempDir({
+        "jobs.yaml": `
+modules:
+  web:
+    run: touch web.started; exec python3 -m http.server ${port} --bind 127.0.0.1
+    ready: { tcp: ${port}, timeout: 20s }
+  api:
+    run: touch api.started; exec python3 -m http.server ${port} --bind 127.0.0.1
+    ready: { http: "http://localhost:${port}/", timeout: 20s }
+jobs:
+  query: { run: touch query.ran, needs: [web] }
+  fetch: { run: touch fetch.ran, needs: [api] }
+`,
+      });
+      const r = await runJx(["run", "-k", "--events", "ev.ndjson"], { cwd: dir, runtime: rt });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const web = `port ${port} already answers on localhost before web started: ` +
+        "another process serves it";
+      const api = `http://localhost:${port}/ already answers before api started: ` +
+        `another process serves localhost:${port}`;
+      assert.ok(r.stderr.includes(`✗ module web: ${web}\n`), r.stderr);
+      assert.ok(r.stderr.includes(`✗ module api: ${api}\n`), r.stderr);
+      assert.match(r.stderr, /skipped query: depends on web/);
+      assert.match(r.stderr, /skipped fetch: depends on api/);
+      for (const f of ["web.started", "api.started", "query.ran", "fetch.ran"]) {
+        assert.equal(await Deno.stat(`${dir}/${f}`).then(() => true, () => false), false, f);
+      }
+      const ev = await readEvents(`${dir}/ev.ndjson`);
+      assert.deepEqual(moduleStates(ev).sort(), [
+        "api failed",
+        "api idle",
+        "web failed",
+        "web idle",
+      ]);
+      const reasons = ev.filter((e) => e.state === "failed").map((e) => e.reason).sort();
+      assert.deepEqual(reasons, [api, web]);
+    } finally {
+      await killAndWait(other);
+    }
+  });
+}
+
+/** A module of `yaml` on a real reactor, in `dir`, and the states it goes through. */
+function realModule(yaml: string, dir: string) {
+  const g = parseJobsFile(yaml, `${dir}/jobs.yaml`, { baseDir: dir });
+  const reactor = createReactor("portable");
+  const states: string[] = [];
+  const m = new Module(g.get("m"), {
+    reactor,
+    emit: (e) => e.type === "module.state" && states.push(e.state),
+    t: () => 0,
+    env: () => ({ PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" }),
+    closing: () => false,
+    changed: () => {},
+  });
+  return { m, reactor, states };
+}
+
+Deno.test("a stop while the port is probed before the start: stopped, no process started", async () => {
+  // A listener that accepts and never answers: the http probe waits (up to 2s).
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const conns: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of listener) conns.push(c);
+  })();
+  const dir = await tempDir();
+  const { m, reactor, states } = realModule(
+    `modules:\n  m: { run: touch started; sleep 30, ready: { http: "http://127.0.0.1:${port}/" } }\n`,
+    dir,
+  );
+  try {
+    m.start();
+    assert.equal(m.live, true, "a start on its way");
+    assert.throws(() => m.start(), /has a process, or one on its way/);
+    const settled = new Promise<string>((r) => m.onSettled(r));
+    while (conns.length === 0) await sleep(5);
+    await m.stop(false);
+    assert.equal(await settled, "cancelled");
+    assert.deepEqual(states, ["stopped"]);
+    assert.equal(m.live, false);
+    assert.equal(m.attempt, 0);
+    await sleep(100);
+    assert.equal(await Deno.stat(`${dir}/started`).then(() => true, () => false), false);
+  } finally {
+    reactor.close();
+    listener.close();
+    for (const c of conns) c.close();
+    await accepting.catch(() => {});
+  }
+});
+
+Deno.test("an http ready check's port that answers, but not 2xx, before the start does not stop it", async () => {
+  // As a proxy in front of the module would (502 until it is up): its check cannot pass yet.
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("no", { status: 502 }),
+  );
+  const dir = await tempDir();
+  const url = `http://127.0.0.1:${server.addr.port}/health`;
+  const { m, reactor, states } = realModule(
+    `modules:\n  m: { run: sleep 30, ready: { http: "${url}", timeout: 300ms } }\n`,
+    dir,
+  );
+  try {
+    m.start();
+    assert.equal(await new Promise<string>((r) => m.onSettled(r)), "failed");
+    assert.deepEqual(states, ["starting", "failed"]);
+    assert.equal(m.attempt, 1);
+    assert.equal(m.reason, `not ready after 300ms: http ${url} (last: HTTP 502)`);
+    await m.whenGone();
+  } finally {
+    reactor.close();
+    await server.shutdown();
+  }
 });
