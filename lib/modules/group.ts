@@ -68,6 +68,28 @@ export function groupAlive(pgid: number): boolean {
   return false;
 }
 
+/**
+ * Whether a module's processes are still there: its leader `pid` (not a
+ * zombie: exited, its end not yet seen), else a live member of its group
+ * (a daemon). The leader first, one small read, for a check made often.
+ *
+ * @example
+ * ```ts
+ * import { leaderOrGroupAlive } from "./group.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const child = new Deno.Command("sleep", { args: ["30"] }).spawn();
+ * assertEquals(leaderOrGroupAlive(child.pid), true);
+ * child.kill("SIGKILL");
+ * await child.status;
+ * assertEquals(leaderOrGroupAlive(child.pid), false);
+ * ```
+ */
+export function leaderOrGroupAlive(pid: number): boolean {
+  const st = statOf(String(pid));
+  if (st && st.state !== "Z" && st.state !== "X") return true;
+  return groupAlive(pid);
+}
+
 /** Sends `signal` to every process of group `pgid`; nothing if it is gone. */
 export function signalGroup(pgid: number, signal: string): void {
   if (pgid <= 1) return;

@@ -11,9 +11,9 @@ import { startArgv } from "../graph/argv.ts";
 import { type ChildHandle, type ExitStatus, type Reactor, signalName } from "../reactor/mod.ts";
 import type { JobStatus, ModuleState, RunEvent } from "../scheduler/mod.ts";
 import { backoffMs, DEFAULT_MAX_RESTARTS, isFailure, STABLE_MS, wantsRestart } from "./backoff.ts";
-import { GROUP_POLL_MS, groupAlive, signalGroup } from "./group.ts";
+import { GROUP_POLL_MS, groupAlive, leaderOrGroupAlive, signalGroup } from "./group.ts";
 import type { Delivery, Subscriber } from "./pubsub.ts";
-import { ReadyProbe, servedMessage, servedProbe, servedSpec } from "./ready.ts";
+import { checksOutside, ReadyProbe, servedMessage, servedProbe, servedSpec } from "./ready.ts";
 import { HealthCheck } from "./health.ts";
 import { dirname } from "../runtime/path.ts";
 import { nodeFs } from "../runtime/mod.ts";
@@ -438,6 +438,10 @@ export class Module implements Subscriber {
     if (this.probe !== probe) return;
     this.probe = undefined;
     if (this.state !== "starting" || this.stopping) return;
+    // A check of something outside it (a port, a command) passed once its
+    // processes are gone (their end not yet seen) is another process's
+    // answer: the end, on its way, says how it went.
+    if (ok && checksOutside(this.spec.ready) && !this.processesLive()) return;
     if (ok) {
       this.set("running");
       this.flush();
@@ -455,6 +459,11 @@ export class Module implements Subscriber {
     this.set("failed", { reason: why });
     this.settle("failed");
     this.terminate();
+  }
+
+  /** Whether its leader or a process of its group lives (the fake reactor's pids are not processes). */
+  private processesLive(): boolean {
+    return this.h.reactor.name === "fake" || leaderOrGroupAlive(this.pid);
   }
 
   /** Its health check failed `failures` times in a row: end its process; the exit is a failure. */

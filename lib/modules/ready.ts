@@ -250,6 +250,24 @@ export class ReadyProbe {
 let netModule: typeof net | undefined;
 
 /**
+ * Whether check `r` looks outside the module (`tcp`, `http`, `cmd`), so that
+ * another process could pass it; `log` reads the module's own output, and
+ * `delay` or no check only needs its process to have started.
+ *
+ * @example
+ * ```ts
+ * import { checksOutside } from "./ready.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(checksOutside({ cmd: "test -f up" }), true);
+ * assertEquals(checksOutside({ log: "listening" }), false);
+ * assertEquals(checksOutside(undefined), false);
+ * ```
+ */
+export function checksOutside(r: ReadySpec | undefined): boolean {
+  return r?.tcp !== undefined || r?.http !== undefined || r?.cmd !== undefined;
+}
+
+/**
  * A readiness check that a process other than the module could pass: one
  * on a port of this machine, probed once before the module's process
  * starts.

@@ -3,7 +3,7 @@
  * then real processes through the CLI, under Deno and Bun: a TCP server a
  * job queries, every ready kind, restarts, reverse-order shutdown, Ctrl-C,
  * and the example of docs/modules.md; a ready port another process already
- * serves.
+ * serves, and a check passed once a module's processes are gone.
  */
 import assert from "node:assert/strict";
 import { parseJobsFile } from "../../lib/graph/mod.ts";
@@ -792,6 +792,34 @@ jobs:
     } finally {
       await killAndWait(other);
     }
+  });
+}
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] a ready check passed once the module's processes are gone does not make it ready`, async () => {
+    // The leader exits 0 (a daemon), its group's last process (the sleep) ends
+    // 250ms later, and only then (at the end of the pipe it wrote) does a
+    // process out of the group (setsid) create the file the check looks for:
+    // before jx sees the group empty (checked every 200ms), the check passes on
+    // another process's work. Without output to jx, so that the leader's exit
+    // is seen at once.
+    const dir = await tempDir({
+      "jobs.yaml": `
+modules:
+  gone:
+    run: "sleep 0.25 2>/dev/null | setsid sh -c 'cat; echo up > ready.flag' >/dev/null 2>&1 & exit 0"
+    ready: { cmd: test -s ready.flag, interval: 10ms, timeout: 10s }
+jobs:
+  use: { run: touch use.ran, needs: [gone] }
+`,
+    });
+    const r = await runJx(["run", "--events", "ev.ndjson"], { cwd: dir, runtime: rt });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /✗ module gone: exited before it was ready \(exit 0\)\n/);
+    await waitForFile(`${dir}/ready.flag`);
+    assert.equal(await Deno.stat(`${dir}/use.ran`).then(() => true, () => false), false);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    assert.deepEqual(moduleStates(ev), ["gone idle", "gone starting", "gone failed"]);
   });
 }
 
