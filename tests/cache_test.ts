@@ -43,6 +43,31 @@ const newCache = (dir: string, warnings: string[] = []) =>
 
 const out = (s: string) => [{ stream: "stdout" as const, chunk: te.encode(s) }];
 
+Deno.test("key: a job the Slurm executor runs is keyed by the options that pick its nodes, not by this machine", async () => {
+  const dir = await tempDir({ "src/a.c": "int a;" });
+  const ctx = { baseDir: dir, vars: {}, platform: "linux/x64" };
+  const key = (over: Partial<CacheJob>, c: Partial<typeof ctx & { executor: "slurm" }> = {}) =>
+    keyOf(keyParts(job(dir, over), { ...ctx, ...c }));
+  const local = key({});
+  const slurm = key({ executor: "slurm" });
+  assert.notEqual(slurm, local, "a node of the cluster may not be this machine's platform");
+  assert.equal(
+    key({}, { executor: "slurm" }),
+    slurm,
+    "the run's --executor counts as the job's own",
+  );
+  assert.equal(key({ executor: "local" }, { executor: "slurm" }), local);
+  assert.equal(key({ executor: "slurm" }, { platform: "darwin/arm64" }), slurm);
+  const picked = [
+    key({ executor: "slurm", slurm: { partition: "arm" } }),
+    key({ executor: "slurm", slurm: { partition: "x86" } }),
+    key({ executor: "slurm", slurm: { gres: "gpu:1" } }),
+    key({ executor: "slurm", slurm: { args: ["--constraint=avx512"] } }),
+  ];
+  assert.equal(new Set([local, slurm, ...picked]).size, 6);
+  assert.equal(keyParts(job(dir, { executor: "slurm" }), ctx).platform, 'slurm:["",""]');
+});
+
 Deno.test("key: stable for the same job, and every listed part changes it", async () => {
   const dir = await tempDir({ "src/a.c": "int a;", "src/b.c": "int b;" });
   const ctx = { baseDir: dir, vars: { CC: "gcc" }, processEnv: { TOKEN: "x", OTHER: "z" } };

@@ -50,6 +50,10 @@ export interface CacheJob {
   envFromProcess?: readonly string[];
   /** `interactive: true`: what it reads from the terminal is in no key (never cached). */
   interactive?: boolean;
+  /** Its own `executor:` (or its file's); unset: the run's (`KeyContext.executor`). */
+  executor?: "local" | "slurm";
+  /** Its `slurm:` options: which nodes run it. */
+  slurm?: { partition?: string; gres?: string; args?: readonly string[] };
 }
 
 /** `cache: {env, salt}`, top level or per job. */
@@ -72,13 +76,15 @@ export interface KeyContext {
   processEnv?: Record<string, string | undefined>;
   /** `os/arch`, for tests (default: this machine's). */
   platform?: string;
+  /** The run's `--executor`: where a job without its own `executor:` runs (default: local). */
+  executor?: "local" | "slurm";
 }
 
 /** The parts of a key, each a plain value (stored beside the entry for `jx explain`). */
 export interface KeyParts {
   /** Cache format version. */
   version: number;
-  /** `os/arch`. */
+  /** `os/arch`; for a job run by Slurm, the options that pick its nodes (`platformOf`). */
   platform: string;
   /** The argv. */
   command: string[];
@@ -181,6 +187,32 @@ export function writtenBy(job: Pick<CacheJob, "writes">, path: string): boolean 
   return job.writes.some((w) => w[0] !== "@" && resourceNames(w, path));
 }
 
+/**
+ * Where `job` runs, as its key says it: this machine's `os/arch`, or, for a
+ * job the Slurm executor runs, the options that pick its nodes (partition,
+ * gres, more `srun` options): the submitting machine's platform says nothing
+ * of theirs, and a cluster's partitions may differ (x86-64, ARM, GPUs).
+ *
+ * @example
+ * ```ts
+ * import { platformOf } from "./key.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(platformOf({}, { platform: "linux/x64" }), "linux/x64");
+ * assertEquals(
+ *   platformOf({ slurm: { partition: "arm" } }, { executor: "slurm" }),
+ *   'slurm:["arm",""]',
+ * );
+ * ```
+ */
+export function platformOf(
+  job: Pick<CacheJob, "executor" | "slurm">,
+  ctx: Pick<KeyContext, "platform" | "executor">,
+): string {
+  if ((job.executor ?? ctx.executor) !== "slurm") return ctx.platform ?? platformArch();
+  const s = job.slurm ?? {};
+  return `slurm:${JSON.stringify([s.partition ?? "", s.gres ?? "", ...s.args ?? []])}`;
+}
+
 /** The key's parts for `job` (reads the disk and the environment); inputs' stamps into `stamps`. */
 export function keyParts(job: CacheJob, ctx: KeyContext, stamps?: InputStamps): KeyParts {
   const own = typeof job.cache === "object" ? job.cache : {};
@@ -192,7 +224,7 @@ export function keyParts(job: CacheJob, ctx: KeyContext, stamps?: InputStamps): 
   for (const n of names) passEnv[n] = penv[n] === undefined ? null : sha256(penv[n]!);
   return {
     version: CACHE_FORMAT_VERSION,
-    platform: ctx.platform ?? platformArch(),
+    platform: platformOf(job, ctx),
     command: job.argv,
     cwd: relative(ctx.baseDir, job.cwd) || ".",
     // What jx gives every job besides: JX_JOB (JX_RUN_ID and JX_CTL differ on every run).

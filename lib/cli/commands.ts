@@ -536,6 +536,7 @@ async function openRunCache(args: Args, graph: Graph): Promise<RunCache | undefi
     baseDir: dirname(resolve(graph.file)),
     vars: graph.settings.vars ?? {},
     settings: typeof setting === "object" ? setting : undefined,
+    executor: args.executor,
   };
   const warn = (l: string) => writeAll(2, escapeControls(l) + "\n");
   return {

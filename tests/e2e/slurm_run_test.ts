@@ -543,6 +543,16 @@ jobs:
     assert.equal(await Deno.readTextFile(`${dir}/b.out`), "two\n");
     assert.equal(allocationsFrom(cluster, dir), 2);
     await assertReleased(env, again.stderr);
+    // The same jobs run here: what the cluster's nodes made is not restored (their key names
+    // the partition they ran on, not this machine's platform).
+    await forget();
+    const here = await jx(dir, env, ...store, "--executor", "local");
+    assert.equal(here.code, 0, here.stderr);
+    const ev3 = await readEvents(`${dir}/ev.ndjson`);
+    for (const j of ["a", "b"]) {
+      assert.deepEqual([starts(ev3, j)[0]?.executor, endOf(ev3, j).cache], ["local", undefined], j);
+    }
+    assert.equal(allocationsFrom(cluster, dir), 2);
   });
 
   for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
