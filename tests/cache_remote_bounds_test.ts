@@ -520,6 +520,85 @@ Deno.test("a 404 to every upload (a wrong path or prefix) stops uploads with one
   }
 });
 
+Deno.test("an upload answered by a redirect (307, 308) is not followed: the other server gets nothing; one warning, and uploads stop", async () => {
+  const elsewhere = serve(() => new Response(""));
+  const s = serve((r) =>
+    r.method === "PUT"
+      ? new Response(null, {
+        status: r.url.includes("/v8/") ? 307 : 308,
+        headers: { location: `${elsewhere.base}/upload-here` },
+      })
+      : new Response("", { status: 404 })
+  );
+  try {
+    for (
+      const [store, status] of [
+        [new BazelStore({ base: s.base, token: "SEKRIT", timeoutMs: 3000 }), 308],
+        [new TurboStore({ base: s.base, team: "t", token: "SEKRIT", timeoutMs: 3000 }), 307],
+      ] as const
+    ) {
+      const { cache, warnings } = await cacheWith(store);
+      const puts = () => s.seen.filter((r) => r.startsWith("PUT")).length;
+      const before = puts();
+      for (const name of ["a", "b", "c"]) {
+        await recordOne(cache, await project(name));
+        await cache.close();
+      }
+      assert.deepEqual(elsewhere.seen, [], "nothing sent to the other server");
+      assert.equal(puts() - before, 1, "no upload after the redirect");
+      assert.equal(warnings.length, 1, warnings.join("\n"));
+      assert.match(
+        warnings[0],
+        new RegExp(
+          `: PUT: HTTP ${status}, a redirect to http://127\\.0\\.0\\.1:\\d+ ` +
+            `\\(not followed for an upload\\); uploads refused: none for the rest of this run$`,
+        ),
+      );
+      const other = await project("other");
+      const asked = s.seen.length;
+      await cache.lookup(other.job, { baseDir: other.dir, vars: {} });
+      assert.ok(s.seen.length > asked, "the server is still asked for entries");
+    }
+  } finally {
+    await s.stop();
+    await elsewhere.stop();
+  }
+});
+
+Deno.test("a lookup follows redirects (a CDN, another path), the token only to the configured origin; a loop is one warning", async () => {
+  const hello = te.encode("hello\n");
+  const auth: string[] = [];
+  const cdn = serve((r, path) => {
+    auth.push(`cdn ${r.headers.get("authorization")}`);
+    return path.includes("/ac/") ? answer(actionResult({ "out/a.txt": hello })) : answer(hello);
+  });
+  const to = (status: number, location: string) =>
+    new Response(null, { status, headers: { location } });
+  const s = serve((r, path) => {
+    auth.push(`${path.split("/")[1]} ${r.headers.get("authorization")}`);
+    if (path.startsWith("/loop/")) return to(302, path);
+    if (path.startsWith("/p/")) return to(307, path.replace("/p/", "/moved/"));
+    return to(308, `${cdn.base}${path}`);
+  });
+  try {
+    const got = await lookupOnce(
+      new BazelStore({ base: `${s.base}/p`, token: "T", timeoutMs: 3000 }),
+    );
+    assert.equal(got.l.kind, "hit", got.warnings.join("\n"));
+    assert.deepEqual(new Set(auth), new Set(["p Bearer T", "moved Bearer T", "cdn null"]));
+    const loop = await lookupOnce(new BazelStore({ base: `${s.base}/loop`, timeoutMs: 3000 }));
+    assert.equal(loop.l.kind, "miss");
+    assert.equal(loop.warnings.length, 1, loop.warnings.join("\n"));
+    assert.match(
+      loop.warnings[0],
+      /GET: more than 5 redirects; not used for the rest of this run$/,
+    );
+  } finally {
+    await s.stop();
+    await cdn.stop();
+  }
+});
+
 Deno.test("uploads still under way a second after the run: one line says jx waits for them, and for how long at most", async () => {
   const s = serve(async (r) => {
     if (r.method === "GET") return new Response("", { status: 404 });

@@ -320,8 +320,9 @@ export class Cache {
 
   /**
    * The server refuses this token's uploads (401/403 to a PUT: a read-only
-   * token or server; 404: no such place to put anything, a wrong path): one
-   * warning, no further upload; its lookups go on.
+   * token or server; 404: no such place to put anything, a wrong path; a
+   * redirect, which an upload never follows: http to https, another host):
+   * one warning, no further upload; its lookups go on.
    */
   private uploadsRefused(e: RemoteError, store: RemoteStore): void {
     if (this.uploadsOff || store !== this.remote) return;
@@ -341,7 +342,7 @@ export class Cache {
       } catch (e) {
         if (e instanceof BadBlob) return;
         // 404 to a PUT: nowhere to upload (a wrong path or prefix), for every entry alike.
-        if (e instanceof RemoteError && [401, 403, 404].includes(e.status!)) {
+        if (e instanceof RemoteError && refusesUploads(e.status)) {
           return this.uploadsRefused(e, remote);
         }
         this.remoteFailed(e, `upload of ${entry.job}`, remote);
@@ -415,6 +416,10 @@ export class Cache {
     }
   }
 }
+
+/** Whether an answer of `status` to an upload refuses every upload alike (see `uploadsRefused`). */
+const refusesUploads = (status = 0): boolean =>
+  status === 401 || status === 403 || status === 404 || (status >= 300 && status < 400);
 
 /** Uploads still under way this long after a run's end are said to be waited for (one line). */
 const UPLOAD_NOTE_MS = 1000;

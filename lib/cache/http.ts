@@ -151,7 +151,9 @@ export interface Answer {
  * Sends one request and hands its answer to `take`, all under `deadline`;
  * any failure other than a `RemoteError` (unreachable, reset, aborted by
  * the deadline) becomes a `RemoteDown`. The body is asked for as it is
- * (`Accept-Encoding: identity`).
+ * (`Accept-Encoding: identity`). Redirects are jx's to follow (`nextHop`):
+ * a lookup's, without the token past the configured origin; an upload's
+ * never.
  */
 async function exchange<T>(
   url: string,
@@ -160,21 +162,94 @@ async function exchange<T>(
   take: (res: Response) => Promise<T>,
 ): Promise<T> {
   try {
-    const res = await fetch(url, {
-      method: out.method,
-      headers: { ...out.headers, "accept-encoding": "identity" },
-      body: out.body as BodyInit | undefined,
-      signal: deadline.signal,
-      redirect: "follow",
-      // A stream body is sent as it is read (required by the fetch standard for one).
-      ...(out.body instanceof ReadableStream ? { duplex: "half" } : {}),
-    } as RequestInit);
+    let res = await send(url, out, deadline);
+    for (let hops = 0, at = url;; hops++) {
+      const next = await nextHop(res, at, out.method, hops);
+      if (next === null) break;
+      const same = new URL(url).origin === new URL(next).origin;
+      at = same ? withUserinfo(url, next) : next;
+      res = await send(
+        at,
+        { method: out.method, headers: same ? out.headers : noAuth(out) },
+        deadline,
+      );
+    }
     return await take(res);
   } catch (e) {
     if (e instanceof RemoteError) throw e;
     if (deadline.signal.aborted) throw deadline.error();
     throw new RemoteDown(`${out.method} failed: ${reason(e)}`);
   }
+}
+
+/** One request as it is: a redirect is answered, not followed (`redirect: "manual"`). */
+function send(url: string, out: Outgoing, deadline: Deadline): Promise<Response> {
+  return fetch(url, {
+    method: out.method,
+    headers: { ...out.headers, "accept-encoding": "identity" },
+    body: out.body as BodyInit | undefined,
+    signal: deadline.signal,
+    redirect: "manual",
+    // A stream body is sent as it is read (required by the fetch standard for one).
+    ...(out.body instanceof ReadableStream ? { duplex: "half" } : {}),
+  } as RequestInit);
+}
+
+/** The redirects a lookup follows, each with a `Location`. */
+const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Redirects a lookup follows at most: one is what servers send
+ * (turborepo-remote-cache's reads from a CDN, an S3 signed URL, http to
+ * https), more is a loop.
+ */
+const MAX_REDIRECTS = 5;
+
+/**
+ * Where the redirect `res` (to a `method` request at `at`) leads, its body
+ * dropped; null when `res` is no redirect (the answer to take). A GET or
+ * HEAD (no body) follows it to another http(s) address; an upload never
+ * does, whatever the address: a cache's bodies (and credentials) go to the
+ * configured server only (`RemoteError` with the status: uploads stop).
+ */
+async function nextHop(
+  res: Response,
+  at: string,
+  method: string,
+  hops: number,
+): Promise<string | null> {
+  const location = res.headers.get("location");
+  if (!REDIRECTS.has(res.status) || location === null) return null;
+  await drop(res);
+  const to = URL.canParse(location, at) ? new URL(location, at) : null;
+  const where = !to ? "an invalid address" : to.origin === "null" ? to.protocol : to.origin;
+  const redirect = `HTTP ${res.status}, a redirect to ${where}`;
+  if (method !== "GET" && method !== "HEAD") {
+    throw new RemoteError(`${method}: ${redirect} (not followed for an upload)`, res.status);
+  }
+  if (to?.protocol !== "http:" && to?.protocol !== "https:") {
+    throw new RemoteDown(`${method}: ${redirect} (http or https only)`, res.status);
+  }
+  if (hops >= MAX_REDIRECTS) {
+    throw new RemoteDown(`${method}: more than ${MAX_REDIRECTS} redirects`);
+  }
+  return to.href;
+}
+
+/** `to` (on `from`'s origin) with the credentials of `from` (`//USER:PASSWORD@`) if it has none. */
+function withUserinfo(from: string, to: string): string {
+  const a = new URL(from), b = new URL(to);
+  if (b.username || b.password) return to;
+  b.username = a.username;
+  b.password = a.password;
+  return b.href;
+}
+
+/** `out`'s headers without `Authorization`: the token is for the configured origin only. */
+function noAuth(out: Outgoing): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(out.headers ?? {}).filter(([k]) => k.toLowerCase() !== "authorization"),
+  );
 }
 
 /**
