@@ -85,7 +85,7 @@ Deno.test("checked blob: through Cache.restore, a hit of checked blobs reads non
   const hit = await cache.lookup(job, { baseDir: b, vars: {} });
   if (hit.kind !== "hit") throw new Error("expected a hit");
   const before = hashed.files;
-  assert.equal(cache.restore(hit, job, b).kind, "restored");
+  assert.equal((await cache.restore(hit, job, b)).kind, "restored");
   assert.equal(hashed.files - before, 0);
   assert.equal(Deno.readTextFileSync(`${b}/out/x`), "x".repeat(100_000));
   assert.equal(Deno.readTextFileSync(`${b}/out/y`), "y");

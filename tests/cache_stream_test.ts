@@ -79,7 +79,7 @@ Deno.test("restore: multi-MiB files come back with their bytes and modes, no tem
   const hit = await cache.lookup(job(), { baseDir: b, vars: {} });
   assert.equal(hit.kind, "hit");
   if (hit.kind !== "hit") return;
-  assert.equal(cache.restore(hit, job(), b).kind, "restored", warnings.join("\n"));
+  assert.equal((await cache.restore(hit, job(), b)).kind, "restored", warnings.join("\n"));
   assert.deepEqual(await Deno.readFile(`${b}/out/tool`), big);
   assert.deepEqual(await Deno.readFile(`${b}/out/sub/data.bin`), mid);
   assert.equal(await Deno.readTextFile(`${b}/out/small.txt`), "small\n");
@@ -127,7 +127,7 @@ Deno.test("restore: a corrupt blob mid-entry leaves no half-written output and n
   const cache = new Cache({ local: new LocalStore(store), warn: (l) => warnings.push(l) });
   const hit = await cache.lookup(job(), { baseDir: b, vars: {} });
   if (hit.kind !== "hit") throw new Error("expected a hit");
-  assert.equal(cache.restore(hit, job(), b).kind, "refused");
+  assert.equal((await cache.restore(hit, job(), b)).kind, "refused");
   assert.match(warnings.join("\n"), /corrupt \(removed\)/);
   assert.deepEqual(walk(b), { files: ["keep.txt"], temps: [] }, "the project is as it was");
   assert.throws(() => Deno.statSync(midPath), "the corrupt blob is removed");
@@ -140,7 +140,7 @@ Deno.test("restore: a corrupt blob mid-entry leaves no half-written output and n
   await Deno.writeFile(midPath, bad);
   const again = await cache.lookup(job(), { baseDir: c, vars: {} });
   if (again.kind !== "hit") throw new Error("expected a hit");
-  assert.equal(cache.restore(again, job(), c).kind, "refused");
+  assert.equal((await cache.restore(again, job(), c)).kind, "refused");
   assert.equal(await Deno.readTextFile(`${c}/out/tool`), "older tool");
   assert.equal(await Deno.readTextFile(`${c}/out/sub/data.bin`), "older data");
   assert.deepEqual(walk(c).files.sort(), ["out/sub/data.bin", "out/tool"]);

@@ -180,7 +180,7 @@ Deno.test("local store: another checkout restores files, modes, symlinks and the
   assert.equal(hit.kind, "hit");
   if (hit.kind !== "hit") return;
   assert.equal(hit.source, "local");
-  const r = newCache(store).restore(hit, job(b), b);
+  const r = await newCache(store).restore(hit, job(b), b);
   assert.equal(r.kind, "restored");
   if (r.kind !== "restored") return;
   assert.equal(r.durationMs, 1234);
@@ -272,7 +272,7 @@ Deno.test("restore: a tampered entry writes nothing outside the writes (paths, s
     const cache = newCache(store, warnings);
     const parts = keyParts(job(p, { writes: ["out", "out2"] }), { baseDir: p, vars: {} });
     const entry: Entry = { ...entryOf(0, blob), key: keyOf(parts), outputs };
-    const r = cache.restore(
+    const r = await cache.restore(
       { kind: "hit", source: "local", key: entry.key, parts, entry },
       job(p, { writes: ["out", "out2"] }),
       p,
@@ -300,7 +300,13 @@ Deno.test("restore: an entry with an output outside the job's writes is removed 
       ["linked/x", /directory leads out/, true],
     ] as const
   ) {
-    const { r, warnings, key } = restoreFiles(store, p, ["linked", "out"], [path], te.encode("x"));
+    const { r, warnings, key } = await restoreFiles(
+      store,
+      p,
+      ["linked", "out"],
+      [path],
+      te.encode("x"),
+    );
     assert.equal(r.kind, "refused");
     assert.match(warnings[0], why);
     assert.equal(new LocalStore(store).getEntry(key) !== null, stays, path);
@@ -352,7 +358,7 @@ Deno.test("restore over an output folder that is a link (to a folder in the proj
     ],
   };
   const warnings: string[] = [];
-  const r = newCache(store, warnings).restore(
+  const r = await newCache(store, warnings).restore(
     { kind: "hit", source: "local", key: entry.key, parts, entry },
     job(p),
     p,
@@ -369,7 +375,7 @@ Deno.test("restore over an output folder that is a link (to a folder in the proj
  * `paths` (each `blob`) for a job that writes `writes`: the result, the
  * warnings and the entry's key.
  */
-function restoreFiles(
+async function restoreFiles(
   store: string,
   p: string,
   writes: string[],
@@ -391,7 +397,7 @@ function restoreFiles(
   local.putEntry(entry);
   const warnings: string[] = [];
   const hit = { kind: "hit" as const, source: "local" as const, key: entry.key, parts, entry };
-  return { r: newCache(store, warnings).restore(hit, j, p), warnings, key: entry.key };
+  return { r: await newCache(store, warnings).restore(hit, j, p), warnings, key: entry.key };
 }
 
 Deno.test("restore: a glob's head that is a link on disk (out -> a folder elsewhere): nothing removed through it", async () => {
@@ -401,7 +407,7 @@ Deno.test("restore: a glob's head that is a link on disk (out -> a folder elsewh
   await Deno.symlink(outside, `${p}/out`);
   await Deno.symlink("src", `${p}/gen`);
   // The run matched none of its globs but one (its entry holds no file under out/ or gen/).
-  const { r, warnings } = restoreFiles(
+  const { r, warnings } = await restoreFiles(
     store,
     p,
     ["out/*.txt", "out/*.o", "gen/*.txt", "log/*.txt"],
@@ -425,7 +431,7 @@ Deno.test("restore: a file the job declares that its run did not leave is remove
     "errors.log": "stale: from a run on other inputs",
     "logs/keep": "the user's",
   });
-  const { r, warnings } = restoreFiles(
+  const { r, warnings } = await restoreFiles(
     store,
     p,
     ["report.txt", "errors.log", "logs", "other.txt"],
@@ -436,6 +442,27 @@ Deno.test("restore: a file the job declares that its run did not leave is remove
   assert.equal(await Deno.readTextFile(`${p}/report.txt`), "ok");
   assert.throws(() => Deno.lstatSync(`${p}/errors.log`), "as the run left it: no errors.log");
   assert.equal(await Deno.readTextFile(`${p}/logs/keep`), "the user's");
+});
+
+Deno.test("a restore whose stop is aborted ends 'stopped': nothing put in place, no staged file left, no warning", async () => {
+  const store = await tempDir();
+  const a = await tempDir({ "src/a.c": "int a;", "out/x": "x", "out/y": "y" });
+  const warnings: string[] = [];
+  const cache = newCache(store, warnings);
+  const miss = await cache.lookup(job(a), { baseDir: a, vars: {} });
+  cache.record(job(a), miss, a, { exit: 0, durationMs: 1, output: out("built\n") });
+  const b = await tempDir({ "src/a.c": "int a;", "out/old": "mine" });
+  const hit = await cache.lookup(job(b), { baseDir: b, vars: {} });
+  assert.equal(hit.kind, "hit");
+  if (hit.kind !== "hit") return;
+  const ac = new AbortController();
+  ac.abort();
+  const r = await cache.restore(hit, job(b), b, undefined, ac.signal);
+  assert.deepEqual([r, warnings], [{ kind: "stopped" }, []]);
+  assert.deepEqual([...Deno.readDirSync(`${b}/out`)].map((e) => e.name), ["old"]);
+  assert.deepEqual([...Deno.readDirSync(b)].map((e) => e.name).sort(), ["out", "src"]);
+  assert.equal((await cache.restore(hit, job(b), b)).kind, "restored", "without a stop");
+  assert.deepEqual([...Deno.readDirSync(`${b}/out`)].map((e) => e.name).sort(), ["x", "y"]);
 });
 
 Deno.test("a restore killed midway: its staged file is no output, and the next restore there removes it (not a live process's)", async () => {
@@ -458,7 +485,7 @@ Deno.test("a restore killed midway: its staged file is no output, and the next r
     [`out/${dead}`]: "half",
     [`out/${live}`]: "busy",
   });
-  assert.equal(cache.restore(hit, job(b), b).kind, "restored");
+  assert.equal((await cache.restore(hit, job(b), b)).kind, "restored");
   assert.deepEqual(Deno.readDirSync(`${b}/out`).map((e) => e.name).toArray().sort(), [live, "x"]);
 });
 
@@ -515,7 +542,7 @@ Deno.test("local store: a corrupt blob is detected by its hash, removed, and the
   const hit = await c2.lookup(job(a), ctx);
   assert.equal(hit.kind, "hit");
   if (hit.kind !== "hit") return;
-  const r = c2.restore(hit, job(a), a);
+  const r = await c2.restore(hit, job(a), a);
   assert.equal(r.kind, "refused");
   assert.match(warnings[0], /corrupt \(removed\)/);
   assert.throws(() => Deno.statSync(blobPath));
@@ -613,7 +640,7 @@ Deno.test("local store: pruning in another process while restoring gives a miss 
     cache.record(j, miss, p, { exit: 0, durationMs: 1, output: [] });
     await Deno.remove(`${p}/out`, { recursive: true });
     const l = await cache.lookup(j, { baseDir: p, vars: {} });
-    const r = l.kind === "hit" ? cache.restore(l, j, p) : null;
+    const r = l.kind === "hit" ? await cache.restore(l, j, p) : null;
     if (r?.kind === "restored") {
       counts.restored++;
       assert.equal(await Deno.readTextFile(`${p}/out/x`), content);

@@ -426,19 +426,24 @@ export class Staged {
  * destination (in its directory, or the nearest one that exists yet: the
  * same filesystem, so the rename that follows is atomic), through
  * `copy(digest, tmp)`, which must leave `tmp` holding exactly the blob or
- * throw. Nothing of the project changes but the new temporary files, and
- * when one copy throws they are all removed before it rethrows.
+ * throw. `pause`, when given, is awaited before each file and once after
+ * the last (a long restore gives the event loop a turn there: a stop signal
+ * is heard), and may throw to stop the restore. Nothing of the project
+ * changes but the new temporary files, and when `copy` or `pause` throws
+ * they are all removed before it rethrows.
  */
-export function stageOutputs(
+export async function stageOutputs(
   outputs: Output[],
   baseDir: string,
   copy: (digest: string, tmp: string) => void,
-): Staged {
+  pause?: () => Promise<void>,
+): Promise<Staged> {
   const staged = new Staged();
   const swept = new Set<string>();
   try {
     for (const o of outputs) {
       if (o.kind !== "file") continue;
+      await pause?.();
       const dir = nearestDir(dirname(join(baseDir, o.path)));
       if (!swept.has(dir)) swept.add(dir), sweepStaged(dir);
       const tmp = join(dir, stagedName());
@@ -446,6 +451,7 @@ export function stageOutputs(
       copy(o.digest, tmp);
       chmodSync(tmp, o.mode & 0o777);
     }
+    await pause?.();
   } catch (e) {
     staged.discard();
     throw e;

@@ -6,11 +6,11 @@
  * // before starting a cacheable job (cacheable(job)):
  * const l = await cache.lookup(job, ctx);
  * if (l.kind === "hit") {
- *   const r = cache.restore(l, job, ctx.baseDir);
+ *   const r = await cache.restore(l, job, ctx.baseDir, owners, stop); // stop: an AbortSignal
  *   if (r.kind === "restored") {                         // no process: job.end ok, cache: l.source
  *     replay(r.output); finish(job, { cache: l.source, savedMs: r.durationMs });
  *     return;
- *   }                                                    // refused: one warning was printed; run it
+ *   }              // refused: one warning was printed, run it; stopped: end it as stopped
  * }
  * // ... run the job, keeping its output chunks ...
  * if (exit === 0) cache.record(job, l, ctx.baseDir, { exit, durationMs, output });
@@ -63,10 +63,15 @@ export type Lookup =
   }
   | { kind: "miss"; key: string; parts: KeyParts; why: string; stamps?: InputStamps };
 
-/** What `restore` answers: the log to show and the time saved, or why nothing was restored. */
+/**
+ * What `restore` answers: the log to show and the time saved; or why nothing
+ * was restored (warned already: the job runs); or that its `stop` came
+ * before anything was put in place (the job is to end as stopped).
+ */
 export type Restored =
   | { kind: "restored"; output: OutputChunk[]; durationMs: number }
-  | { kind: "refused"; why: string };
+  | { kind: "refused"; why: string }
+  | { kind: "stopped" };
 
 /** What a finished job hands to `record`. */
 export interface JobResult {
@@ -193,56 +198,71 @@ export class Cache {
    * job's `writes` hold of its own (not in the entry; not what `owners`
    * says other jobs write there, as `record` skips it) is removed: its
    * folders hold what the entry holds. Without `owners`, the job is taken
-   * as the only one writing there.
+   * as the only one writing there. While it stages, a restore that has
+   * held the event loop for `RESTORE_SLICE_MS` gives it a turn before the
+   * next file (or the renames), where a stop signal is heard; once `stop`
+   * is aborted (seen there), it ends `stopped`, its temporary files removed
+   * and nothing of the project changed. The renames take no turn.
    */
-  restore(
+  async restore(
     hit: Extract<Lookup, { kind: "hit" }>,
     job: CacheJob,
     baseDir: string,
     owners?: WriteOwners,
-  ): Restored {
-    const e = hit.entry;
+    stop?: AbortSignal,
+  ): Promise<Restored> {
     const refuse = (why: string): Restored => {
       this.o.warn(
         `jx: warning: cache entry ${hit.key.slice(0, 12)} for ${job.name} not restored: ${why}`,
       );
       return { kind: "refused", why };
     };
-    const local = this.o.local;
     try {
-      const why = refuseOutputs(e.outputs, job.writes, baseDir);
+      const why = refuseOutputs(hit.entry.outputs, job.writes, baseDir);
       if (why) {
         // An output outside the job's `writes`, which its key covers: a lie under this key, never
         // to be offered again (a remote server's was kept here by the lookup). What stands in the
         // way on this disk (a link, a folder of the user's) is not the entry's doing: it stays.
-        if (e.outputs.some((o) => refusePath(o.path, job.writes) !== null)) {
-          local.dropEntry(hit.key);
+        if (hit.entry.outputs.some((o) => refusePath(o.path, job.writes) !== null)) {
+          this.o.local.dropEntry(hit.key);
         }
         return refuse(why);
       }
-      const stdout = e.log.stdout ? local.readBlob(e.log.stdout) : new Uint8Array();
-      const stderr = e.log.stderr ? local.readBlob(e.log.stderr) : new Uint8Array();
-      const who = owners ?? new WriteOwners([job]);
-      writeOutputs(
-        e.outputs,
-        baseDir,
-        stageOutputs(e.outputs, baseDir, (d, t) => local.copyBlob(d, t)),
-        { writes: job.writes, othersOwn: (p) => who.othersOwn(job, p) },
-      );
-      // The up-to-date state then records these files without reading them again.
-      for (const o of e.outputs) if (o.kind === "file") noteHash(baseDir, o.path, o.digest);
-      try {
-        local.setLast(baseDir, job.name, hit.key, hit.parts); // for explain only
-      } catch { /* explain then compares with an older key */ }
-      return {
-        kind: "restored",
-        output: joinLog(stdout, stderr, e.log.order),
-        durationMs: e.durationMs,
-      };
+      return await this.putOutputs(hit, job, baseDir, owners ?? new WriteOwners([job]), stop);
     } catch (err) {
+      if (err instanceof RestoreStopped) return { kind: "stopped" };
       if (err instanceof BadBlob) return refuse(err.message);
       return refuse(`cannot write: ${(err as Error).message}`);
     }
+  }
+
+  /** `restore`'s work once the entry's paths are known to be the job's: staged, then put. */
+  private async putOutputs(
+    hit: Extract<Lookup, { kind: "hit" }>,
+    job: CacheJob,
+    baseDir: string,
+    who: WriteOwners,
+    stop?: AbortSignal,
+  ): Promise<Restored> {
+    const e = hit.entry, local = this.o.local;
+    const stdout = e.log.stdout ? local.readBlob(e.log.stdout) : new Uint8Array();
+    const stderr = e.log.stderr ? local.readBlob(e.log.stderr) : new Uint8Array();
+    const copy = (d: string, t: string) => local.copyBlob(d, t);
+    const staged = await stageOutputs(e.outputs, baseDir, copy, pacer(stop));
+    writeOutputs(e.outputs, baseDir, staged, {
+      writes: job.writes,
+      othersOwn: (p) => who.othersOwn(job, p),
+    });
+    // The up-to-date state then records these files without reading them again.
+    for (const o of e.outputs) if (o.kind === "file") noteHash(baseDir, o.path, o.digest);
+    try {
+      local.setLast(baseDir, job.name, hit.key, hit.parts); // for explain only
+    } catch { /* explain then compares with an older key */ }
+    return {
+      kind: "restored",
+      output: joinLog(stdout, stderr, e.log.order),
+      durationMs: e.durationMs,
+    };
   }
 
   /**
@@ -420,6 +440,44 @@ export class Cache {
 /** Whether an answer of `status` to an upload refuses every upload alike (see `uploadsRefused`). */
 const refusesUploads = (status = 0): boolean =>
   status === 401 || status === 403 || status === 404 || (status >= 300 && status < 400);
+
+/**
+ * How long a restore holds the event loop before it gives it a turn,
+ * between two files: a Ctrl-C waits that long (and one file's copy, and
+ * Deno's delivery: below) at most; a turn costs some 2.5 ms (`nextTurn`),
+ * 5% of a long restore.
+ */
+export const RESTORE_SLICE_MS = 50;
+
+/** A restore whose `stop` was aborted: nothing of it is put in place. */
+class RestoreStopped extends Error {}
+
+/**
+ * A restore's `pause` (`stageOutputs`): after `RESTORE_SLICE_MS` without one, a
+ * turn of the event loop, where a stop signal's listener runs; throws
+ * `RestoreStopped` once `stop` is aborted.
+ */
+function pacer(stop?: AbortSignal): () => Promise<void> {
+  let at = performance.now();
+  return async () => {
+    if (performance.now() - at >= RESTORE_SLICE_MS) {
+      await nextTurn();
+      at = performance.now();
+    }
+    if (stop?.aborted) throw new RestoreStopped("stopped");
+  };
+}
+
+/**
+ * Resolves after a turn of the event loop: a `setTimeout` (some 2.5 ms on
+ * Deno). Deno hears a signal a few ms after it came, 3 to 35 ms measured
+ * on a loaded machine: a turn or more after it, whatever kind of turn. A
+ * message to itself (`MessageChannel`, 0.5 ms) is a turn that seldom lets
+ * it in: a Ctrl-C was heard 1.4 s late, after some 60 such turns.
+ */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
 
 /** Uploads still under way this long after a run's end are said to be waited for (one line). */
 const UPLOAD_NOTE_MS = 1000;

@@ -19,10 +19,17 @@ import {
   type RunSink,
   WrappingRunner,
 } from "../scheduler/mod.ts";
-import type { Cache, Lookup } from "./cache.ts";
+import { type Cache, type Lookup, RESTORE_SLICE_MS } from "./cache.ts";
 import type { OutputChunk } from "./entry.ts";
 import type { WriteOwners } from "./archive.ts";
 import { cacheable, type InputStamps, type KeyContext, keyOf, keyParts } from "./key.ts";
+
+/**
+ * How long after a long restore the run's end waits for a stop signal
+ * (`CacheRunner.settle`): Deno heard one 3 to 35 ms after it came on a
+ * loaded machine (once 90 ms); 20 ms costs a run that ends so at most that.
+ */
+const HEAR_MS = 20;
 
 /** Whether the cache may take part in this attempt of `spec` at all. */
 function usable(req: RunRequest): boolean {
@@ -30,6 +37,56 @@ function usable(req: RunRequest): boolean {
   // A generator's stdout is jobs, a loop reruns on purpose, a retry follows a failure.
   if (s.kind !== "job" || s.emits || s.deferred || s.repeat || req.attempt > 1) return false;
   return cacheable(s);
+}
+
+/**
+ * One attempt of a cacheable job before it runs (its lookup, its restore),
+ * as the builder holds it: a stop while the key is looked up (a slow
+ * remote) ends it at once, the lookup ignored; a stop during a restore
+ * stops the restore (`stop`, seen between files), which ends it once
+ * nothing of it is left (`settle`). Once the job runs, `handle` is its.
+ */
+class CacheAttempt implements RunHandle {
+  /** The job on the inner runner, once it runs. */
+  handle?: RunHandle;
+  /** The signal that stopped the attempt before it ran, if one did. */
+  stopped?: string;
+  /** Aborted by that stop. */
+  private ac = new AbortController();
+  private inRestore = false;
+  private ended = false;
+
+  constructor(private sink: RunSink) {}
+
+  /** What a restore watches: aborted on a stop. */
+  get stop(): AbortSignal {
+    return this.ac.signal;
+  }
+
+  signal(sig: string): void {
+    if (this.handle) return this.handle.signal(sig);
+    if (this.stopped || this.ended) return;
+    this.stopped = sig;
+    this.ac.abort();
+    if (!this.inRestore) this.settle();
+  }
+
+  /** Runs `restore` (true: the job was restored and has ended), a stop meanwhile left to it. */
+  async restoring(restore: () => Promise<boolean>): Promise<boolean> {
+    this.inRestore = true;
+    try {
+      return this.ended = await restore();
+    } finally {
+      this.inRestore = false;
+    }
+  }
+
+  /** Ends the attempt as stopped (once). */
+  settle(): void {
+    if (this.ended || !this.stopped) return;
+    this.ended = true;
+    this.sink.ended({ kind: "exited", status: { code: null, signal: this.stopped } });
+  }
 }
 
 /**
@@ -74,6 +131,24 @@ export class CacheRunner extends WrappingRunner {
   /** Jobs already warned about (one line each per run). */
   private warned = new Set<string>();
 
+  /** When the last restore that took `RESTORE_SLICE_MS` or more ended (see `settle`). */
+  private longRestoreEnd = -Infinity;
+
+  /**
+   * The run's end waits for the inner runner's and, when a long restore
+   * ended less than `HEAR_MS` ago, until then: its renames give the event
+   * loop no turn, and Deno hears a signal some ms after it came, so that a
+   * Ctrl-C sent during them is the run's (exit 130, the job restored whole),
+   * not lost with a run that ended first.
+   */
+  override settle(): Promise<void> | undefined {
+    const inner = super.settle();
+    const wait = this.longRestoreEnd + HEAR_MS - performance.now();
+    if (wait <= 0) return inner;
+    const heard = new Promise<void>((resolve) => setTimeout(resolve, wait));
+    return inner ? Promise.all([inner, heard]).then(() => {}) : heard;
+  }
+
   /** Whether the job is refused now; says so once. */
   private isRefused(spec: JobSpec): boolean {
     const why = this.refused(spec);
@@ -86,38 +161,32 @@ export class CacheRunner extends WrappingRunner {
 
   start(req: RunRequest, sink: RunSink): RunHandle {
     if (!usable(req) || this.isRefused(req.spec)) return this.inner.start(req, sink);
-    let handle: RunHandle | undefined;
-    // Stopped while the key was looked up (a slow remote): ended at once, the lookup ignored.
-    let stopped = false;
+    const a = new CacheAttempt(sink);
     const failed = (error: unknown) => {
-      if (stopped || handle) return;
+      if (a.stopped || a.handle) return a.settle();
       // A lookup or a restore that throws (a disk error) must not lose the job: run it.
       const why = (error as Error)?.message ?? String(error);
       sink.output("stderr", new TextEncoder().encode(`jx: cache: ${why}\n`));
-      handle = this.inner.start(req, sink);
+      a.handle = this.inner.start(req, sink);
     };
-    this.lookup(req.spec).then((l) => {
-      if (stopped) return;
+    this.lookup(req.spec).then(async (l) => {
+      if (a.stopped) return;
       try {
-        if (l.kind === "hit" && this.restored(req.spec, l, sink)) return;
+        if (l.kind === "hit" && await a.restoring(() => this.restored(req.spec, l, sink, a.stop))) {
+          return;
+        }
       } catch (e) {
         return failed(e);
       }
-      handle = this.runAndRecord(req, sink, l);
+      if (a.stopped) return a.settle();
+      a.handle = this.runAndRecord(req, sink, l);
     }, failed).catch((e) => {
       // The inner runner threw as it started the job: its end, not a lost job.
-      if (!stopped) {
+      if (!a.stopped) {
         sink.ended({ kind: "exited", status: { code: null, signal: null, error: `${e}` } });
       }
     });
-    return {
-      signal: (sig) => {
-        if (handle) return handle.signal(sig);
-        if (stopped) return;
-        stopped = true;
-        sink.ended({ kind: "exited", status: { code: null, signal: sig } });
-      },
-    };
+    return a;
   }
 
   /** The job's key, looked up in the stores (with `force`: computed only, a miss). */
@@ -128,10 +197,22 @@ export class CacheRunner extends WrappingRunner {
     return Promise.resolve({ kind: "miss", key: keyOf(parts), parts, why: "--force", stamps });
   }
 
-  /** Restores a hit; false when the restore was refused (one warning printed: run the job). */
-  private restored(spec: JobSpec, hit: Extract<Lookup, { kind: "hit" }>, sink: RunSink): boolean {
-    const r = this.cache.restore(hit, spec, this.ctx.baseDir, this.owners);
-    if (r.kind === "refused") return false;
+  /**
+   * Restores a hit; false when the restore was refused (one warning printed:
+   * run the job) or stopped (`stop` aborted: nothing put in place, the job
+   * not ended).
+   */
+  private async restored(
+    spec: JobSpec,
+    hit: Extract<Lookup, { kind: "hit" }>,
+    sink: RunSink,
+    stop: AbortSignal,
+  ): Promise<boolean> {
+    const t0 = performance.now();
+    const r = await this.cache.restore(hit, spec, this.ctx.baseDir, this.owners, stop);
+    const t1 = performance.now();
+    if (t1 - t0 >= RESTORE_SLICE_MS) this.longRestoreEnd = t1;
+    if (r.kind !== "restored") return false;
     for (const o of r.output) sink.output(o.stream, o.chunk);
     sink.ended({ kind: "restored", from: hit.source, savedMs: r.durationMs });
     return true;

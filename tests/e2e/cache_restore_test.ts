@@ -5,10 +5,19 @@
  * glob's matches) holding exactly what the entry holds, other jobs' files
  * kept. And what the key holds: inputs that appear while the job runs, a
  * read glob over the job's own output, a job editing its inputs in place, a dotenv variable the shell
- * overrides, an included file's `cache:` settings.
+ * overrides, an included file's `cache:` settings. And a Ctrl-C during a
+ * long restore: heard between files, nothing of the job put in place.
  */
 import assert from "node:assert/strict";
-import { cacheRun, tempDir, waitForFile } from "../helpers.ts";
+import {
+  cacheRun,
+  jxCommand,
+  readEvents,
+  RUNTIMES,
+  sleep,
+  tempDir,
+  waitForFile,
+} from "../helpers.ts";
 
 /** `jx run` in `dir` on the store `store`, with an event log: what ran, what was restored. */
 async function run(
@@ -267,3 +276,58 @@ Deno.test("cache: true or false in an included file (a package that also runs al
   const b = await tempDir(files);
   assert.ok((await run(b, store)).restored.includes("pkg:gen"), "the root file says cache: true");
 });
+
+/** The temporary files of a restore under way in `dir` (`.jx-restore-HOST-PID-HEX`). */
+const staged = (dir: string) => ls(dir).filter((n) => n.startsWith(".jx-restore-"));
+
+/** Waits (30 s at most) until a restore has staged a file in `dir`. */
+async function restoreUnderWay(dir: string): Promise<void> {
+  for (const until = Date.now() + 30_000; !staged(dir).length; await sleep(2)) {
+    if (Date.now() > until) throw new Error("no restore under way after 30 s");
+  }
+}
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] cache restore: Ctrl-C during a long restore stops the run (130), nothing of the job put in place; the next run restores it whole`, async () => {
+    const n = 2000; // small files: each costs the restore some 0.2 to 1.5 ms
+    const store = await tempDir();
+    const dir = await tempDir({
+      "jobs.yaml": `cache: true
+jobs:
+  gen:
+    run: "mkdir -p out && i=0; while [ $i -lt ${n} ]; do echo $i > out/f$i; i=$((i+1)); done"
+    writes: [out]
+`,
+    });
+    const first = await cacheRun(dir, ["--cache-dir", store], { runtime: rt });
+    assert.deepEqual([first.code, first.ran], [0, ["gen"]], first.stderr);
+    await Deno.remove(`${dir}/out`, { recursive: true });
+    const [cmd, args] = jxCommand(rt, ["run", "--cache-dir", store, "--events", "ev.ndjson"]);
+    const child = new Deno.Command(cmd, {
+      args,
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    await restoreUnderWay(dir);
+    child.kill("SIGINT");
+    const out = await child.output();
+    const said = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 130, said);
+    assert.equal(out.signal, "SIGINT", "it died of the signal, as after jobs");
+    const ends = (await readEvents(`${dir}/ev.ndjson`)).filter((e) => e.type === "job.end");
+    assert.deepEqual(ends.map((e) => [e.job, e.status, e.cache]), [[
+      "gen",
+      "cancelled",
+      undefined,
+    ]]);
+    assert.deepEqual([staged(dir), ls(dir).includes("out")], [[], false], "nothing left of it");
+    const next = await cacheRun(dir, ["--cache-dir", store], { runtime: rt });
+    assert.equal(next.code, 0, next.stderr);
+    assert.deepEqual(next.restored, { gen: "local" }, "restored, not taken as up to date");
+    assert.equal(ls(`${dir}/out`).length, n);
+    assert.equal(await Deno.readTextFile(`${dir}/out/f${n - 1}`), `${n - 1}\n`);
+  });
+}

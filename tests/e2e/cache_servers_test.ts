@@ -136,7 +136,7 @@ async function assertRestored(url: string, env: Record<string, string>, content:
   assert.deepEqual(f.warnings, []);
   assert.equal(f.l.kind === "hit" && f.l.source, "remote");
   if (f.l.kind !== "hit") return;
-  const r = f.cache.restore(f.l, f.job, f.dir);
+  const r = await f.cache.restore(f.l, f.job, f.dir);
   assert.equal(r.kind, "restored");
   if (r.kind !== "restored") return;
   assert.equal(td.decode(r.output[0].chunk), "compiled\n");
