@@ -157,6 +157,8 @@ export class Watcher {
   /** The jobs whose last cycle did not end ok (failed, cancelled, skipped for a failure). */
   private unfinished = new Set<string>();
   private watchedDeep: Set<string> = new Set();
+  /** The read paths the running cycle's jobs wrote (`ownWrite`). */
+  private ownWrites = new Set<string>();
 
   /** Each job's reads, with its dotenv files and what its depfile lists now. */
   private reads = new Map<string, string[]>();
@@ -257,7 +259,8 @@ export class Watcher {
    * The read files that are symbolic links: an edit of the file a link points to is made in the
    * folder of that file, which no pattern may watch (a link out of the project, or into a folder
    * no job reads). That folder is watched too, and its events count as the link's (`links`).
-   * `paths` are looked at (after each cycle: the paths it changed), each that is a link followed.
+   * `paths` are looked at (after each cycle: the paths it changed or its jobs wrote), each that is
+   * a link followed.
    */
   private followLinks(paths: Iterable<string>): void {
     let base: string;
@@ -389,6 +392,16 @@ export class Watcher {
     for (const n of names) this.note(dir === "." ? n : `${dir}/${n}`);
   }
 
+  /**
+   * A read path the cycle's jobs wrote: looked at once the cycle ends (or
+   * now, for an event that comes after it), for a link to follow.
+   */
+  private ownWrite(path: string): void {
+    if (!this.inotify) return;
+    if (this.cycle) this.ownWrites.add(path);
+    else this.followLinks([path]);
+  }
+
   /** Takes a changed path into the next cycle, unless jx wrote it itself. */
   private note(path: string): void {
     if (this.stopped || IGNORED.test(path)) return;
@@ -398,7 +411,7 @@ export class Watcher {
       const mine = this.o.selected.some((j) =>
         (this.cycle?.jobs.has(j.name) ?? true) && j.writes.some((w) => patternNames(w, path))
       );
-      if (mine) return;
+      if (mine) return this.ownWrite(path);
       if (this.cycle && this.o.onBusy === "ignore") return;
     }
     this.pending.add(path);
@@ -486,9 +499,10 @@ export class Watcher {
         if (this.inotify) this.addWatches();
       }
       if (this.inotify && !this.stopped) {
-        const plain = this.readPatterns.filter((p) => p[0] !== "@" && !isGlob(p));
-        this.followLinks(new Set([...changed, ...plain]));
+        // The paths it changed, and those its jobs wrote (a link one of them made among the reads).
+        this.followLinks(new Set([...changed, ...this.ownWrites]));
       }
+      this.ownWrites.clear();
       this.o.say(this.cycleLine(r, changed, this.o.reactor.now() - t));
       if (this.stopped) return;
       if (this.pending.size && this.debounce === undefined) this.settled();

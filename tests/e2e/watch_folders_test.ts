@@ -71,6 +71,31 @@ for (const runtime of ["deno", "bun"] as const) {
   });
 }
 
+Deno.test("watch: a read symbolic link a job makes is followed from the cycle that made it", async () => {
+  const top = await tempDir({ "shared/conf.txt": "1\n" });
+  const dir = `${top}/project`;
+  await Deno.mkdir(`${dir}/src`, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    "jobs:\n" +
+      "  link: { run: ln -sf ../../shared/conf.txt src/conf.txt, writes: [src/conf.txt] }\n" +
+      "  use: { run: cat src/conf.txt > out.txt, reads: [src/conf.txt], writes: [out.txt] }\n",
+  );
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "1\n");
+    await sleep(300); // the cycle's end (after its run.end) follows the link
+    await Deno.writeTextFile(`${top}/shared/conf.txt`, "2\n");
+    await waitForText(`${dir}/out.txt`, "2\n");
+    const ev = await w.cycles(2);
+    assert.deepEqual(ev.filter((e) => e.type === "watch.change").map((e) => e.jobs), [["use"]]);
+  } finally {
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+  }
+});
+
 Deno.test("watch: a folder moved away is no longer watched; the one made in its place is", async () => {
   const dir = await tempDir({
     "jobs.yaml": copyJob("cat src/*.txt", '"src/*.txt"'),
