@@ -574,6 +574,20 @@ Deno.test("local store: prune removes least recently used entries first, and the
   assert.deepEqual([store.stats().entries, store.stats().blobs], [0, 0]);
 });
 
+Deno.test("local store: trim measures the store only after adding to it (a run that only restored does not)", async () => {
+  const dir = await tempDir();
+  const filled = new LocalStore(dir);
+  for (let i = 0; i < 4; i++) filled.putBlob(blobOf(i)), filled.putEntry(entryOf(i, blobOf(i)));
+  const reader = new LocalStore(dir, 1); // a later run, the store above its limit
+  assert.notEqual(reader.getEntry(fixtureKey(0)), null);
+  reader.copyBlob(hex(blobOf(0)), `${await tempDir()}/restored`);
+  reader.trim();
+  assert.equal(reader.stats().entries, 4, "nothing added: the store is not measured, nor pruned");
+  reader.putBlob(blobOf(9));
+  reader.trim();
+  assert.equal(reader.stats().entries, 0, "added to: measured, and pruned");
+});
+
 Deno.test("local store: prune removes temporary files left by a process that died while writing", async () => {
   const store = new LocalStore(await tempDir());
   const w = store.blobWriter(); // a download under way in another run: left alone

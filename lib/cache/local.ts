@@ -123,7 +123,11 @@ export class LocalStore implements KeepBlob {
   private place(tmp: string, path: string): void {
     mkdirSync(join(path, ".."), { recursive: true });
     renameSync(tmp, path);
+    this.grew = true;
   }
+
+  /** Whether this process added to the store (`trim` looks at its size only then). */
+  private grew = false;
 
   /** The memo of a blob, or null. */
   private readMemo(digest: string): string | null {
@@ -453,8 +457,13 @@ export class LocalStore implements KeepBlob {
     return r;
   }
 
-  /** Prunes to the size limit when above it. */
+  /**
+   * Prunes to 80% of the size limit when above it, after this process added
+   * to the store: its size is a stat of every file in it (a large store's
+   * many thousands), which a run that only restored or looked up skips.
+   */
   trim(): void {
+    if (!this.grew) return;
     if (this.stats().bytes > this.maxBytes) this.prune(Math.floor(this.maxBytes * 0.8));
   }
 
