@@ -85,6 +85,17 @@ Deno.test("args: unknown commands and options say so, with a suggestion", () => 
   bad(["run", "--force=yes"], /--force takes no value/);
 });
 
+Deno.test("args: another tool's habits get the jx command that does it", () => {
+  // just --list, task --init: the command, not an option whose spelling is near (was '--host').
+  bad(["--list"], /^unknown option '--list' \(did you mean 'jx list'\?\) \(see jx --help\)$/);
+  bad(["--init"], /^unknown option '--init' \(did you mean 'jx init'\?\)/);
+  bad(["run", "--watch"], /^run: unknown option '--watch' \(did you mean 'jx watch'\?\)/);
+  // make build, just build, task build: a word that is no command may be a job, or a var.
+  bad(["build"], /^unknown command 'build' \(a job\? jx run build\) \(see jx --help\)$/);
+  bad(["CC=gcc", "link"], /^unknown command 'CC=gcc' \(a var\? jx run CC=gcc\)/);
+  bad(["rnu"], /^unknown command 'rnu' \(did you mean 'run'\?\) \(see jx --help\)$/);
+});
+
 Deno.test("args: --ui, and --ui-port N (which implies --ui)", () => {
   assert.equal(parseArgs(["run"]).ui, false);
   assert.equal(parseArgs(["run", "--ui"]).ui, true);

@@ -281,10 +281,19 @@ export function takesOption(command: string, flag: string): boolean {
   return every.includes(flag) || !!COMMAND_OPTIONS[command]?.includes(flag);
 }
 
+/**
+ * `" (did you mean 'jx list'?)"` for an option that is one of jx's commands written as another
+ * tool's flag (`just --list`, `task --init`, `--watch`), else `""`.
+ */
+function commandAsFlag(flag: string): string {
+  const word = flag.replace(/^--/, "");
+  return flag.startsWith("--") && COMMANDS.includes(word) ? ` (did you mean 'jx ${word}'?)` : "";
+}
+
 /** Bad input: `typed` (as written; `flag` its long form) is no option of `command`. */
 function notTaken(command: string, flag: string, typed: string): JxInputError {
   const own = [...EVERY_COMMAND, ...COMMAND_OPTIONS[command] ?? []];
-  const hint = flag in OPTIONS ? "" : didYouMean(flag, own);
+  const hint = flag in OPTIONS ? "" : commandAsFlag(flag) || didYouMean(flag, own);
   const help = command === "help" ? "jx --help" : `jx ${command} --help`;
   return new JxInputError(`${command}: unknown option '${typed}'${hint} (see ${help})`);
 }
@@ -338,15 +347,19 @@ function splitOption(
   return OPTIONS[flag].value ? { flag, typed, inline: rest } : { flag, typed, bundled: "-" + rest };
 }
 
+/** A `NAME=VALUE` word: a var override. */
+const VAR_ARG = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
 /**
  * The command `word` names. Bad input when it names none, or names one whose part parses its own
  * arguments (main.ts hands those the words after their name: `jx -f F lint` never reaches it).
  */
 function commandOf(word: string): string {
   if (!COMMANDS.includes(word)) {
-    throw new JxInputError(
-      `unknown command '${word}'${didYouMean(word, COMMANDS)} (see jx --help)`,
-    );
+    // `jx build` and `jx CC=gcc` as make, just and go-task take them: `jx run` runs jobs.
+    const what = VAR_ARG.test(word) ? "a var" : "a job";
+    const hint = didYouMean(word, COMMANDS) || ` (${what}? jx run ${word})`;
+    throw new JxInputError(`unknown command '${word}'${hint} (see jx --help)`);
   }
   if (OWN_ARGS.includes(word)) {
     throw new JxInputError(`${word}: its options go after it (see jx ${word} --help)`);
@@ -406,7 +419,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
 /** A word that is no option: the command, a `NAME=value`, or a name (a job's, a topic's...). */
 function positional(a: Args, arg: string, rest: boolean): void {
   if (!a.command && !rest) a.command = commandOf(arg);
-  else if (a.command !== "ctl" && /^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) {
+  else if (a.command !== "ctl" && VAR_ARG.test(arg)) {
     const eq = arg.indexOf("=");
     a.vars[arg.slice(0, eq)] = arg.slice(eq + 1);
   } else a.names.push(arg);
@@ -425,7 +438,9 @@ function option(
   const spec = OPTIONS[flag];
   if (!spec) {
     throw new JxInputError(
-      `unknown option '${typed}'${didYouMean(flag, Object.keys(OPTIONS))} (see jx --help)`,
+      `unknown option '${typed}'${
+        commandAsFlag(flag) || didYouMean(flag, Object.keys(OPTIONS))
+      } (see jx --help)`,
     );
   }
   if (spec.value) {
