@@ -558,6 +558,12 @@ async function openRunCache(args: Args, graph: Graph): Promise<RunCache | undefi
 /** `jx list`. */
 export async function cmdList(args: Args): Promise<number> {
   const graph = await load(args);
+  // It lists every job: a name (`jx list build`) would be silently ignored.
+  if (args.names.length) {
+    throw new JxInputError(
+      `list: unexpected '${args.names[0]}' (usage: jx list [-f FILE] [--names])`,
+    );
+  }
   if (args.namesOnly) {
     // For shell completions: bare names, one per line, jobs then modules.
     const names = ["job", "module"].flatMap((k) => graph.jobs.filter((j) => j.kind === k));

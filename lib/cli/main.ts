@@ -89,6 +89,9 @@ async function dispatch(args: Args): Promise<number> {
     writeAll(1, helpText(topic));
     return 0;
   }
+  if (args.command === "doctor" && args.names.length) {
+    throw new JxInputError(`doctor: unexpected '${args.names[0]}' (usage: jx doctor)`);
+  }
   if (args.command === "doctor" || args.version) {
     const doctor = await import("./doctor.ts" as string) as typeof import("./doctor.ts");
     writeAll(1, doctor.doctorReport(envObject()));

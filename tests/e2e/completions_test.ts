@@ -38,7 +38,7 @@ async function have(cmd: string): Promise<boolean> {
   }
 }
 
-Deno.test("jx list --names: job then module names, one per line, honouring -f", async () => {
+Deno.test("jx list --names: job then module names, one per line, honouring -f; no names taken", async () => {
   const dir = await tempDir({
     "jobs.yaml": JOBS,
     "other.yaml": "jobs:\n  only: { run: 'true' }\n",
@@ -48,6 +48,22 @@ Deno.test("jx list --names: job then module names, one per line, honouring -f", 
   assert.equal(r.stdout, "gen\ncompile\ncompile-extra\napi\n");
   const o = await runJx(["list", "--names", "-f", "other.yaml"], { cwd: dir });
   assert.equal(o.stdout, "only\n");
+  assert.equal((await runJx(["list", "other.yaml"], { cwd: dir })).stdout, "Jobs:\n  only\n");
+  // A name filters nothing: it is refused, not ignored (`jx list gen` printed every job).
+  for (const args of [["list", "gen"], ["list", "--names", "nosuch"]]) {
+    const bad = await runJx(args, { cwd: dir });
+    assert.equal(bad.code, 2, args.join(" "));
+    assert.equal(bad.stdout, "");
+    assert.equal(
+      bad.stderr,
+      `jx: list: unexpected '${args.at(-1)}' (usage: jx list [-f FILE] [--names])\n`,
+    );
+  }
+  const doctor = await runJx(["doctor", "now"], { cwd: dir });
+  assert.deepEqual(
+    [doctor.code, doctor.stdout, doctor.stderr],
+    [2, "", "jx: doctor: unexpected 'now' (usage: jx doctor)\n"],
+  );
   await Deno.remove(dir, { recursive: true });
 });
 
