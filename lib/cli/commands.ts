@@ -117,9 +117,34 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
   }
 }
 
+/**
+ * `graph.select(args.names)`. `jx run deploy prod`, as just passes a recipe its arguments, refuses
+ * `prod` as a job: when the first name is a job and the second is no name at all, the error says
+ * where arguments go (`jx run deploy -- prod`).
+ */
+function selectOrHint(args: Args, graph: Graph): JobSpec[] {
+  try {
+    return graph.select(args.names);
+  } catch (e) {
+    const [job, word, ...more] = args.names;
+    if (
+      !(e instanceof JxInputError) || word === undefined || args.jobArgs !== undefined ||
+      !e.message.startsWith(`unknown job '${word}'`) || e.message.includes("(did you mean")
+    ) throw e;
+    try {
+      graph.named([job]);
+    } catch {
+      throw e;
+    }
+    throw new JxInputError(
+      `${e.message} (arguments of ${job}? jx run ${job} -- ${[word, ...more].join(" ")})`,
+    );
+  }
+}
+
 /** The jobs named on the command line (with what they need), or those changed since a commit. */
 async function selectJobs(args: Args, graph: Graph): Promise<JobSpec[]> {
-  if (args.changedSince === undefined) return graph.select(args.names);
+  if (args.changedSince === undefined) return selectOrHint(args, graph);
   const changed = await import("./changed.ts" as string) as typeof import("./changed.ts");
   return changed.changedSelection(
     graph,

@@ -45,6 +45,13 @@ Deno.test("job arguments: exactly one job, else one line and exit 2 (nothing run
       [["run", "--", "a"], /^jx: jx run JOB -- ARG\.\.\.: name exactly one job \(0 given\)\n$/],
       [["run", "greet", "other", "--", "a"], /name exactly one job \(2 given\)\n$/],
       [["run", "nope", "--", "a"], /^jx: unknown job 'nope'/],
+      // `just deploy prod`'s habit: the word after a job is no job; the error says where it goes.
+      [
+        ["run", "greet", "staging", "eu"],
+        /^jx: unknown job 'staging' \(arguments of greet\? jx run greet -- staging eu\)\n$/,
+      ],
+      [["run", "greet", "othr"], /^jx: unknown job 'othr' \(did you mean 'other'\?\)\n$/],
+      [["run", "staging", "greet"], /^jx: unknown job 'staging'\n$/],
     ] as const
   ) {
     const r = await runJx([...args], { cwd: dir });
