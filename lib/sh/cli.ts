@@ -77,7 +77,12 @@ export async function loadScript(script: string, cwd: string, shell = "sh") {
     src = decodeBytes(readFileSync(path));
   } catch (e) {
     if (e instanceof JxInputError) throw e;
-    throw new JxInputError(`sh: cannot read ${script}: ${(e as Error).message.split("\n")[0]}`);
+    // A missing script in the words jx uses for a missing jobs file, not the runtime's
+    // `ENOENT: no such file or directory, stat '/abs/path'`.
+    const why = (e as { code?: unknown })?.code === "ENOENT"
+      ? "no such file"
+      : (e as Error).message.split("\n")[0];
+    throw new JxInputError(`sh: cannot read ${script}: ${why}`);
   }
   const nul = src.indexOf("\0");
   if (nul >= 0) {
