@@ -9,7 +9,7 @@
  */
 import { statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
-import { resourceNames } from "../graph/glob.ts";
+import { globFiles, resourceNames } from "../graph/glob.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import { createReactor, type ListenSignal, type Reactor } from "../reactor/mod.ts";
 import { ConsoleReporter, EventLog, MemoryKeeper, TraceWriter } from "../report/mod.ts";
@@ -162,6 +162,8 @@ interface Reloaded {
   graph: Graph;
   selected: JobSpec[];
   file: string;
+  /** What made it load: `jobs.yaml changed`, `the files src/*.c matches changed`. */
+  why: string;
 }
 
 /** One graph being watched: until a signal, or an edit of the jobs file that loads. */
@@ -191,7 +193,7 @@ function watchGraph(
     over: () => over,
     loaded: (next) => {
       const file = next.file;
-      writeAll(2, `jx watch: ${escapeControls(file)} changed: reloading the jobs file\n`);
+      writeAll(2, `jx watch: ${escapeControls(next.why)}: reloading the jobs file\n`);
       session.emitAll({ type: "watch.reload", t: reactor.now() - session.t0, file });
       resolveEnd(next);
       // `--on-busy restart` stops the running cycle's jobs as a change would; else it ends first.
@@ -219,6 +221,7 @@ function watchGraph(
     }),
     say: (line) => writeAll(2, line + "\n"),
     ownFiles: reload.files.map((f) => relative(baseDir, resolve(f))),
+    ownGlobs: graph.foreachGlobs,
     onOwnFile: reload.soon,
     startedBy: reloaded && `${escapeControls(reloaded)} reloaded`,
   });
@@ -234,7 +237,9 @@ function watchGraph(
  * The jobs file and the files it includes, and `soon`: once the edits of
  * one of them have settled (`--debounce`), the file is loaded again; a load
  * that fails is said (its one `FILE:LINE:COL` line and a warning) and the
- * session goes on with what it loaded, until the next edit.
+ * session goes on with what it loaded, until the next edit. A `foreach` glob
+ * expanded at load whose matches change (a source added or removed) is such an
+ * edit too: the graph it made has a job too few or too many.
  */
 function jobsFileReload(graph: Graph, o: {
   args: Args;
@@ -254,18 +259,29 @@ function jobsFileReload(graph: Graph, o: {
     }
   };
   const known = new Map(files.map((f) => [f, stampOf(f)]));
+  const globs = graph.foreachGlobs ?? [];
+  const baseDir = dirname(resolve(graph.file));
+  const matchesOf = (g: string) => globFiles(g, baseDir).join("\0");
+  const knownMatches = new Map(globs.map((g) => [g, matchesOf(g)]));
+  const globChanged = () => globs.find((g) => matchesOf(g) !== knownMatches.get(g));
   let timer: number | undefined, done = false;
   const attempt = async () => {
     timer = undefined;
-    const file = files.find((f) => stampOf(f) !== known.get(f));
-    if (done || o.over() || file === undefined) return;
+    const edited = files.find((f) => stampOf(f) !== known.get(f));
+    const glob = edited === undefined ? globChanged() : undefined;
+    if (done || o.over() || (edited === undefined && glob === undefined)) return;
+    const file = edited ?? graph.file;
+    const why = edited !== undefined
+      ? `${edited} changed`
+      : `the files ${glob} matches changed (${graph.file})`;
     for (const f of files) known.set(f, stampOf(f)); // this version is the one tried
+    for (const g of globs) knownMatches.set(g, matchesOf(g));
     try {
       const next = await load(o.args);
       const selected = next.select(o.args.names);
       if (o.over()) return;
       done = true;
-      o.loaded({ graph: next, selected, file });
+      o.loaded({ graph: next, selected, file, why });
     } catch (e) {
       const line = !(e instanceof JxInputError)
         ? `jx: cannot load: ${(e as Error)?.message ?? e}`
@@ -273,14 +289,13 @@ function jobsFileReload(graph: Graph, o: {
         ? e.format()
         : `jx: ${e.message}`;
       writeAll(2, escapeControls(line) + "\n");
-      o.warn(
-        `${escapeControls(file)} changed but does not load: going on with the jobs loaded before`,
-      );
+      o.warn(`${escapeControls(why)} but does not load: going on with the jobs loaded before`);
     }
   };
   // Called at each event in the files' folders (each scan with `--poll`): a stat of each file.
   const soon = () => {
-    if (done || timer !== undefined || files.every((f) => stampOf(f) === known.get(f))) return;
+    if (done || timer !== undefined) return;
+    if (files.every((f) => stampOf(f) === known.get(f)) && globChanged() === undefined) return;
     timer = o.reactor.setTimer(o.args.debounceMs, () => void attempt());
   };
   return { files, soon };

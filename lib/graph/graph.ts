@@ -61,6 +61,11 @@ export class Graph {
   dotenv?: { names: string[]; outside: boolean };
   /** The dotenv files outside the project it read, as absolute paths (set by the loader). */
   readOutside?: string[];
+  /**
+   * The `foreach` globs expanded when it was loaded, relative to the jobs file's folder (set by
+   * the loader): a file that starts or stops matching one makes another graph.
+   */
+  foreachGlobs?: string[];
   /** Edges by the job they lead to and by the job they come from; a job without any has no entry. */
   private deps = new Map<string, Edge[]>();
   private dependents = new Map<string, Edge[]>();

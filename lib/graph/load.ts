@@ -49,6 +49,7 @@ import {
   type SpecContext,
   type SpecDraft,
   Substituter,
+  underPrefix,
 } from "./spec.ts";
 import { deriveResourceEdges, resourcesConflict } from "./edges.ts";
 import { checkResourceGlobs, MAX_JOBS, parseYaml } from "./limits.ts";
@@ -214,6 +215,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     graph.dotenv = { names: [...notes.dotenvNames].sort(), outside: notes.dotenvOutside.size > 0 };
   }
   if (notes.dotenvOutside.size) graph.readOutside = [...notes.dotenvOutside];
+  if (notes.foreachGlobs.size) graph.foreachGlobs = [...notes.foreachGlobs];
   const cycle = graph.findCycle();
   if (cycle) {
     const steps = cycle.slice(1).map((to, i) => {
@@ -498,6 +500,8 @@ function expandEntries(
         x.expanded.push([name, kind, j, sub.with(globItemVars(fe.as, g)), name]);
         continue;
       }
+      // Its matches are the graph's: `jx watch` loads the file again when they change.
+      ctx.notes?.foreachGlobs.add(underPrefix(place.prefix, g));
     }
     expandGroup(x, [name, kind, j], fe, { ctx, sub, place, fail });
   }

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { globToRegExp, isGlob, resourceNames } from "../graph/glob.ts";
+import { type GlobMatcher, globToRegExp, isGlob, resourceNames } from "../graph/glob.ts";
 import { depfileInputs } from "../graph/depfile.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { JobSpec } from "../graph/types.ts";
@@ -55,6 +55,11 @@ export interface WatchOptions {
    * found when the next change starts one.
    */
   ownFiles?: string[];
+  /**
+   * The `foreach` globs the graph was expanded from (relative to `baseDir`): their folders are
+   * watched, and an event on a path one matches calls `onOwnFile` (its items may have changed).
+   */
+  ownGlobs?: string[];
   onOwnFile?(): void;
   /** What the first cycle's line says started it (default `first run`). */
   startedBy?: string;
@@ -165,11 +170,16 @@ export class Watcher {
 
   /** The jobs file and the files it includes (see `WatchOptions.ownFiles`). */
   private ownFiles: Set<string>;
+  /** The `foreach` globs (see `WatchOptions.ownGlobs`), as patterns and as expressions. */
+  private ownGlobs: string[];
+  private ownGlobRes: GlobMatcher[];
   private startedBy: string;
 
   constructor(private o: WatchOptions) {
     this.readPatterns = this.refreshReads();
     this.ownFiles = new Set(o.ownFiles ?? []);
+    this.ownGlobs = o.ownGlobs ?? [];
+    this.ownGlobRes = this.ownGlobs.map((g) => globToRegExp(g));
     this.startedBy = o.startedBy ?? "first run";
   }
 
@@ -240,7 +250,8 @@ export class Watcher {
   }
 
   private addWatches(): void {
-    for (const { dir, deep } of dirsToWatch(this.readPatterns, this.o.baseDir)) {
+    const patterns = [...this.readPatterns, ...this.ownGlobs];
+    for (const { dir, deep } of dirsToWatch(patterns, this.o.baseDir)) {
       // A directory that does not exist yet: watch its nearest existing ancestor.
       let d = dir;
       while (!this.inotify!.add(d) && d !== ".") {
@@ -354,7 +365,9 @@ export class Watcher {
         this.noteUnder(e.path); // moved away (`mv src src.old`): no event names its files
         continue;
       }
-      if (this.ownFiles.has(e.path)) this.o.onOwnFile?.();
+      if (this.ownFiles.has(e.path) || this.ownGlobRes.some((re) => re.test(e.path))) {
+        this.o.onOwnFile?.();
+      }
       this.note(e.path);
       for (const link of this.links.get(e.path) ?? []) this.note(link);
     }
@@ -543,8 +556,11 @@ export class Watcher {
 
   private pollTick(): void {
     if (this.stopped) return;
+    // A stat of each (no scan of their folders), and a walk of the `foreach` globs' folders;
+    // first, as with inotify: a reload's timer is set before a cycle's (an item's file deleted
+    // loads the graph again, rather than first running the item that is gone).
+    if (this.ownFiles.size || this.ownGlobs.length) this.o.onOwnFile?.();
     for (const p of this.scan()) this.note(p);
-    if (this.ownFiles.size) this.o.onOwnFile?.(); // a stat of each: no scan of their folders
     this.pollTimer = this.o.reactor.setTimer(this.o.pollMs ?? 300, () => this.pollTick());
   }
 }

@@ -277,6 +277,51 @@ Deno.test("watch: an edit of the jobs file is loaded, and its jobs run (inotify 
   }
 });
 
+Deno.test("watch: a file added to or removed from a foreach glob's matches loads the graph again (inotify and --poll)", async () => {
+  // make's and ninja's habit, one compile per source: a new source is compiled, a removed one's
+  // item is gone (before: the new source was not seen at all, and the removed one's item ran, and
+  // failed, on the file that was no longer there).
+  const jobs = `jobs:
+  cc:
+    foreach: { glob: "src/*.c", as: SRC }
+    run: cp \${SRC} out/\${SRC.stem}.o
+    reads: ["\${SRC}"]
+    writes: ["out/\${SRC.stem}.o"]
+  link: { run: "ls out > app.txt", reads: ["out/*.o"], writes: [app.txt] }
+`;
+  for (const args of [[], ["--poll"]]) {
+    const dir = await tempDir({ "jobs.yaml": jobs, "src/a.c": "a\n", "out/.keep": "" });
+    const w = new Session("deno", dir, { args });
+    try {
+      await w.cycles(1);
+      await Deno.writeTextFile(`${dir}/src/b.c`, "b\n");
+      await w.cycles(2);
+      assert.deepEqual(await w.ranIn(1), ["cc[src/b.c]", "link"], `${args}`);
+      assert.equal(await Deno.readTextFile(`${dir}/app.txt`), "a.o\nb.o\n");
+      await Deno.remove(`${dir}/src/a.c`);
+      await w.cycles(3);
+      await sleep(600); // no cycle of the old graph's cc[src/a.c] comes after
+      const s = await w.stop();
+      const ev = await w.events();
+      assert.equal(ev.filter((e) => e.type === "run.start").length, 3, `${args} ${s.stderr}`);
+      assert.deepEqual(await w.ranIn(2), [], `${args}`);
+      assert.equal(ev.filter((e) => e.type === "job.end" && e.status !== "ok").length, 0);
+      assert.deepEqual(
+        ev.filter((e) => e.type === "watch.reload").map((e) => e.file),
+        ["jobs.yaml", "jobs.yaml"],
+      );
+      const lines = s.stderr.split("\n").filter((l) => l.startsWith("jx watch:"));
+      assert.equal(
+        lines[1],
+        "jx watch: the files src/*.c matches changed (jobs.yaml): reloading the jobs file",
+      );
+      assert.match(lines[2], /^jx watch: jobs\.yaml reloaded -> ran cc\[src\/b\.c\], link: ok /);
+    } finally {
+      await w.stop().catch(() => {});
+    }
+  }
+});
+
 Deno.test("watch: an edit of the jobs file that does not load is said (FILE:LINE:COL); the session goes on until it loads", async () => {
   const jobs = `jobs:\n  say: { run: "echo OLD >> log.txt", reads: [in.txt] }\n`;
   const dir = await tempDir({ "jobs.yaml": jobs, "in.txt": "0\n" });
