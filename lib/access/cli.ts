@@ -122,7 +122,7 @@ export async function cmdLint(argv: string[]): Promise<number> {
     return 0;
   }
   const graph = loadJobsFile(jobsFileOrFail(args.file, process.cwd()));
-  const selected = graph.select(args.names);
+  const selected = graph.selectForRun(args.names);
   const tracer = newTracer("jx lint");
   const root = dirname(resolve(graph.file));
   // One run per directory, as `jx run`: lint runs the jobs too.

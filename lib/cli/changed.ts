@@ -160,6 +160,6 @@ export function changedSelection(
 ): JobSpec[] {
   const changed = changedFiles(dir, ref);
   const redefined = redefinedJobs(graph, ref, changed, dir, vars);
-  const affected = affectedJobs(graph, graph.select(names), changed, redefined);
+  const affected = affectedJobs(graph, graph.selectForRun(names), changed, redefined);
   return affected.length ? graph.select(affected.map((j) => j.name)) : [];
 }

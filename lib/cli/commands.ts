@@ -118,13 +118,13 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
 }
 
 /**
- * `graph.select(args.names)`. `jx run deploy prod`, as just passes a recipe its arguments, refuses
+ * `graph.selectForRun(args.names)`. `jx run deploy prod`, as just passes a recipe its arguments, refuses
  * `prod` as a job: when the first name is a job and the second is no name at all, the error says
  * where arguments go (`jx run deploy -- prod`).
  */
 function selectOrHint(args: Args, graph: Graph): JobSpec[] {
   try {
-    return graph.select(args.names);
+    return graph.selectForRun(args.names);
   } catch (e) {
     const [job, word, ...more] = args.names;
     if (

@@ -81,11 +81,12 @@ Examples:
   run: `Usage: jx run [-f FILE] [JOB...] [NAME=VALUE...]
        jx run [-f FILE] JOB -- ARG...
 
-Runs the named jobs (default: all jobs) and everything they need. Jobs start
-as soon as what they wait for has ended, up to -j at once. After a failure no
-new job starts (use -k to keep going). Modules the jobs need are started
-first and stopped at the end; a module named here stays up in the
-foreground until Ctrl-C (see docs/modules.md and jx ctl --help).
+Runs the named jobs (default: the jobs file's default:, else all jobs) and
+everything they need. Jobs start as soon as what they wait for has ended, up
+to -j at once. After a failure no new job starts (use -k to keep going).
+Modules the jobs need are started first and stopped at the end; a module
+named here stays up in the foreground until Ctrl-C (see docs/modules.md and
+jx ctl --help).
 After --, the words are one job's arguments: its run string sees them as $1,
 $2... ($0 is the job's name, as always), a run list gets them appended.
 

@@ -29,7 +29,7 @@ export async function cmdWatch(args: Args): Promise<number> {
   let graph = await load(args);
   // A reload reads the same file again (a positional `x.yaml` was taken off the names).
   args = { ...args, file: graph.file };
-  let selected = graph.select(args.names);
+  let selected = graph.selectForRun(args.names);
   const baseDir = dirname(resolve(graph.file));
   const lock = await takeLock(baseDir, args.noWait, "watch");
   const reactor = createReactor(args.reactor);
@@ -278,7 +278,7 @@ function jobsFileReload(graph: Graph, o: {
     for (const g of globs) knownMatches.set(g, matchesOf(g));
     try {
       const next = await load(o.args);
-      const selected = next.select(o.args.names);
+      const selected = next.selectForRun(o.args.names);
       if (o.over()) return;
       done = true;
       o.loaded({ graph: next, selected, file, why });

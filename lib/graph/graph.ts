@@ -137,6 +137,28 @@ export class Graph {
    * The named jobs and everything they transitively wait for, in file
    * order; all jobs (not modules) when `names` is empty.
    */
+  /**
+   * The jobs a run of `names` takes (`jx run`, `jx watch`, `jx lint`):
+   * `select(names)`, or, with no name, the file's `default:` and what it
+   * needs (every job when it has none).
+   *
+   * @example
+   * ```ts
+   * import { parseJobsFile } from "./mod.ts";
+   * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+   * const g = parseJobsFile(
+   *   "default: [build]\njobs:\n  gen: { run: x }\n  build: { run: y, needs: [gen] }\n  deploy: { run: z }\n",
+   *   "jobs.yaml",
+   * );
+   * assertEquals(g.selectForRun([]).map((j) => j.name), ["gen", "build"]);
+   * assertEquals(g.selectForRun(["deploy"]).map((j) => j.name), ["deploy"]);
+   * assertEquals(g.select([]).length, 3);
+   * ```
+   */
+  selectForRun(names: string[]): JobSpec[] {
+    return this.select(names.length ? names : this.settings.default ?? []);
+  }
+
   select(names: string[]): JobSpec[] {
     if (names.length === 0) {
       const all = new Set<string>();

@@ -210,6 +210,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
 
   const graph = new Graph(file, jobs, pools, edges);
   graph.settings = settings;
+  checkDefault(graph, units.find((u) => u.place === root));
   if (notes.moreFiles) graph.moreFiles = true;
   if (notes.dotenvNames.size || notes.dotenvOutside.size) {
     graph.dotenv = { names: [...notes.dotenvNames].sort(), outside: notes.dotenvOutside.size > 0 };
@@ -231,6 +232,25 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     );
   }
   return graph;
+}
+
+/** The root file's `default:`: each item names jobs of the graph, else bad input at the item. */
+function checkDefault(graph: Graph, root: Unit | undefined): void {
+  const items = graph.settings.default;
+  if (!items || !root) return;
+  const at = (i?: number) =>
+    (i !== undefined && root.positions.get(`default.${i}`)) || root.positions.get("default");
+  if (!items.length) {
+    throw new JxInputError("default: empty (name the jobs `jx run` runs)", root.file, at());
+  }
+  items.forEach((n, i) => {
+    try {
+      graph.named([n]);
+    } catch (e) {
+      if (!(e instanceof JxInputError)) throw e;
+      throw new JxInputError(`default[${i}]: ${e.message}`, root.file, at(i));
+    }
+  });
 }
 
 /** The text of an included file, or an error at the `include` item that named it. */
@@ -259,6 +279,7 @@ interface RawFile {
   cache?: boolean | CacheSettings;
   jobs?: [string, Validated][];
   modules?: [string, Validated][];
+  default?: string[];
 }
 
 /** The top-level keys of a file, read from what the validator checked. */
@@ -273,6 +294,7 @@ function rawFile(o: Validated): RawFile {
     cache: cacheOf(o, "cache"),
     jobs: entriesOf(o, "jobs"),
     modules: entriesOf(o, "modules"),
+    default: strs(o, "default"),
   };
 }
 
@@ -350,7 +372,11 @@ function parseUnit(
   if (raw.include !== undefined) notes.moreFiles = true;
   const unit = buildUnit(raw, ctx, sub, place);
   if (place.stack.length && raw.cache !== undefined) fileCache(unit, raw.cache);
-  const settings = { vars: ctx.vars, ...(raw.cache !== undefined ? { cache: raw.cache } : {}) };
+  const settings = {
+    vars: ctx.vars,
+    ...(raw.cache !== undefined ? { cache: raw.cache } : {}),
+    ...(raw.default !== undefined ? { default: raw.default } : {}),
+  };
   return { unit, ...unitIncludes(raw, sub, v.positions, file, baseDir, place), settings };
 }
 

@@ -310,6 +310,11 @@ export const FILE_FIELDS: Record<string, Field> = {
     kind: { t: "string", enum: ["local", "slurm"] },
     doc: "Where jobs run unless they say: local or slurm (default: --executor).",
   },
+  default: {
+    kind: names,
+    doc: "The jobs (or modules) `jx run`, `jx watch` and `jx lint` take when no name is given, " +
+      "with what they need (default: every job). In an included file, ignored.",
+  },
   jobs: {
     kind: {
       t: "entries",

@@ -321,6 +321,8 @@ export interface FileSettings {
   vars?: Record<string, string>;
   /** The top-level `cache:`, when the file has one. */
   cache?: boolean | CacheSettings;
+  /** The root file's `default:`: what a run with no job named takes (`Graph.selectForRun`). */
+  default?: string[];
 }
 
 /** A job's `slurm:` key: options of its `srun` step. */

@@ -68,3 +68,56 @@ Deno.test("no jobs file: the one line names -f and jx init", async () => {
     "jx: no jobs.yaml or jobs.yml here or in a parent folder (use -f FILE, or jx init to make one)\n",
   );
 });
+
+Deno.test("default: jx run, watch and run -n with no name take it (and what it needs); a name, or graph and list, every job", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "default: [build]\n" +
+      "jobs:\n" +
+      "  gen: { run: echo gen > gen.txt, writes: [gen.txt] }\n" +
+      "  build: { run: cat gen.txt > build.txt, reads: [gen.txt], writes: [build.txt] }\n" +
+      "  deploy: { run: echo deployed > deploy.txt }\n",
+  });
+  const dry = await runJx(["run", "-n"], { cwd: dir });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.deepEqual(dry.stdout.split("\n").filter(Boolean).map((l) => l.split(":")[0]), [
+    "gen",
+    "build",
+  ]);
+  const run = await runJx(["run"], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(await exists(`${dir}/build.txt`));
+  assert.equal(await exists(`${dir}/deploy.txt`), false, "deploy is not the default");
+  const named = await runJx(["run", "deploy"], { cwd: dir });
+  assert.equal(named.code, 0, named.stderr);
+  assert.ok(await exists(`${dir}/deploy.txt`));
+  const graph = await runJx(["graph", "--format", "json"], { cwd: dir });
+  assert.deepEqual(JSON.parse(graph.stdout).jobs.map((j: { name: string }) => j.name), [
+    "gen",
+    "build",
+    "deploy",
+  ]);
+});
+
+Deno.test("default: a name that names no job, or an empty list, is bad input at its place; an included file's is not the run's", async () => {
+  for (
+    const [text, want] of [
+      [
+        "default: [biuld]\njobs:\n  build: { run: x }\n",
+        /^jobs\.yaml:1:11: default\[0\]: unknown job 'biuld' \(did you mean 'build'\?\)$/m,
+      ],
+      ["jobs:\n  build: { run: x }\ndefault: []\n", /^jobs\.yaml:3:10: default: empty/m],
+    ] as const
+  ) {
+    const dir = await tempDir({ "jobs.yaml": text });
+    const r = await runJx(["run"], { cwd: dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, want);
+  }
+  const dir = await tempDir({
+    "jobs.yaml": "include: [sub/jobs.yaml]\njobs:\n  top: { run: echo top > top.txt }\n",
+    "sub/jobs.yaml": "default: [only]\njobs:\n  only: { run: echo only > only.txt }\n",
+  });
+  const r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(await exists(`${dir}/top.txt`) && await exists(`${dir}/sub/only.txt`));
+});

@@ -409,3 +409,21 @@ jobs:
     await w.stop();
   }
 });
+
+Deno.test("watch: with no name, the jobs file's default: is what is watched and run", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "default: [say]\njobs:\n" +
+      "  say: { run: echo say >> log.txt, reads: [in.txt] }\n" +
+      "  other: { run: echo other >> log.txt, reads: [in.txt] }\n",
+    "in.txt": "0\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await Deno.writeTextFile(`${dir}/in.txt`, "1\n");
+    await w.cycles(2);
+    assert.equal(await Deno.readTextFile(`${dir}/log.txt`), "say\nsay\n");
+  } finally {
+    await w.stop().catch(() => {});
+  }
+});
