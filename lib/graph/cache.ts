@@ -23,7 +23,7 @@
  */
 import { inspectOwned } from "../runtime/owned.ts";
 import { sha256 } from "../runtime/hash.ts";
-import { mkdirpSync, pid, readBytesSync, renameSync } from "../runtime/fs.ts";
+import { pid, readBytesSync, renameSync, stateDirSync } from "../runtime/fs.ts";
 import { utf8Decoder, utf8Exact } from "../runtime/utf8.ts";
 import { basename, dirname, join, resolve } from "../runtime/path.ts";
 import { Graph } from "./graph.ts";
@@ -652,7 +652,7 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
   const tmp = `${path}.${pid()}.tmp`;
   try {
     if (!trusted(path, true)) return;
-    mkdirpSync(dirname(path), 0o700);
+    stateDirSync(dirname(path), 0o700);
     const p = new Packer();
     // Each row made into its text at once: no list of 100,000 rows kept alive meanwhile.
     const text = (o: object) => JSON.stringify(p.row(o));

@@ -267,6 +267,30 @@ export function mkdirpSync(path: string, mode = 0o777): void {
   else nodeFs().mkdirSync(path, { recursive: true, mode });
 }
 
+/** What `.jx/.gitignore` holds (`stateDirSync`). */
+const STATE_GITIGNORE = "# jx's own state and caches: nothing here is the project's\n*\n";
+
+/**
+ * Makes jx's own folder `dir` (`.jx/`) as `mkdirpSync` does, with a
+ * `.gitignore` that ignores all of it (as pytest's and ruff's caches have),
+ * so that `git add -A` never takes jx's state; one there is left as it is.
+ *
+ * @example
+ * ```ts
+ * import { stateDirSync } from "./fs.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = `${Deno.makeTempDirSync()}/.jx`;
+ * stateDirSync(dir);
+ * assertEquals(Deno.readTextFileSync(`${dir}/.gitignore`).split("\n").at(-2), "*");
+ * ```
+ */
+export function stateDirSync(dir: string, mode = 0o777): void {
+  mkdirpSync(dir, mode);
+  try {
+    createNewSync(`${dir}/.gitignore`, STATE_GITIGNORE);
+  } catch { /* not writable (checked where the state is written), or not a folder */ }
+}
+
 /**
  * Whether `path` is a regular file (following symlinks).
  *

@@ -11,7 +11,7 @@
  * @module
  */
 import { JxInputError } from "../runtime/errors.ts";
-import { mkdirpSync, writeAll } from "../runtime/mod.ts";
+import { stateDirSync, writeAll } from "../runtime/mod.ts";
 import { inspectOwned, myUid, privateMode, removeTree } from "../runtime/owned.ts";
 
 /** Where warnings about damaged state go. */
@@ -68,7 +68,7 @@ export function checkStatePath(path: string, want: "dir" | "file", warn: Warn): 
 }
 
 /**
- * `baseDir/.jx`, checked (and created, mode 0755) for jx to read and write
+ * `baseDir/.jx`, checked (and created, mode 0755, with a `.gitignore` of `*`) for jx to read and write
  * its state in. Throws `JxInputError` when it is a link or another user's.
  *
  * @example
@@ -82,9 +82,8 @@ export function checkStatePath(path: string, want: "dir" | "file", warn: Warn): 
  */
 export function stateDir(baseDir: string, warn: Warn = stderrWarn): string {
   const dir = `${baseDir.endsWith("/") ? baseDir.slice(0, -1) : baseDir}/.jx`;
-  if (checkStatePath(dir, "dir", warn) === "absent") {
-    mkdirpSync(dir);
-    checkStatePath(dir, "dir", warn); // umask 002 made it group-writable; raced by another user
-  }
+  const absent = checkStatePath(dir, "dir", warn) === "absent";
+  stateDirSync(dir); // made, or its .gitignore added (a .jx/ an older jx made has none)
+  if (absent) checkStatePath(dir, "dir", warn); // umask 002 made it group-writable; raced
   return dir;
 }

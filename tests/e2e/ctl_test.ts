@@ -227,7 +227,10 @@ except PermissionError:
     ],
   );
   // The socket is gone with the run (the run lock's file stays: it is never removed).
-  assert.deepEqual([...Deno.readDirSync(`${dir}/.jx`)].map((e) => e.name), ["lock"]);
+  assert.deepEqual([...Deno.readDirSync(`${dir}/.jx`)].map((e) => e.name).sort(), [
+    ".gitignore",
+    "lock",
+  ]);
   const gone = await runJx(["ctl", "status"], { cwd: dir });
   assert.equal(gone.code, 1);
   assert.match(gone.stderr, /cannot connect to .*ctl\.sock: no jx is running there/);

@@ -231,3 +231,27 @@ for (const runtime of RUNTIMES) {
     assert.deepEqual(r.started, []);
   });
 }
+
+Deno.test("the .jx folder ignores itself for git (a .gitignore of '*', added to an older .jx, a user's kept)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  a: { run: echo a > a.txt, writes: [a.txt] }\n",
+  });
+  const git = (...args: string[]) =>
+    new Deno.Command("git", { args, cwd: dir, stdout: "piped", stderr: "piped" }).output();
+  assert.ok((await git("init", "-q")).success);
+  const r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    await Deno.readTextFile(`${dir}/.jx/.gitignore`).then((t) => t.endsWith("\n*\n")),
+    true,
+  );
+  const status = new TextDecoder().decode((await git("status", "--porcelain", "-uall")).stdout);
+  assert.deepEqual(status.split("\n").filter(Boolean).sort(), ["?? a.txt", "?? jobs.yaml"]);
+  // A .jx an older jx made (none there): the next run adds it; one a user wrote stays.
+  await Deno.remove(`${dir}/.jx/.gitignore`);
+  assert.equal((await runJx(["run", "--force"], { cwd: dir })).code, 0);
+  assert.ok(await Deno.stat(`${dir}/.jx/.gitignore`));
+  await Deno.writeTextFile(`${dir}/.jx/.gitignore`, "mine\n");
+  assert.equal((await runJx(["run", "--force"], { cwd: dir })).code, 0);
+  assert.equal(await Deno.readTextFile(`${dir}/.jx/.gitignore`), "mine\n");
+});
