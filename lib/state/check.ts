@@ -29,7 +29,7 @@ import {
   SLOTS,
   StateStore,
 } from "./store.ts";
-import type { Warn } from "./guard.ts";
+import { stderrWarn, type Warn } from "./guard.ts";
 import { depfileInputs } from "../graph/depfile.ts";
 
 /** The verdict on one job. */
@@ -183,7 +183,7 @@ export class UpToDate {
    * stderr); `only`: the jobs that will be checked, when they are a few of
    * the log's (a partial run: see `StateStore`).
    */
-  constructor(private baseDir: string, warn?: Warn, only?: ReadonlySet<string>) {
+  constructor(private baseDir: string, private warn?: Warn, only?: ReadonlySet<string>) {
     this.store = new StateStore(baseDir, warn, only);
     this.prefix = baseDir.endsWith("/") ? baseDir : baseDir + "/";
   }
@@ -360,6 +360,7 @@ export class UpToDate {
     const snap = this.snapshots.get(spec.name);
     const seen = Array.isArray(snap) ? decodeRow(snap).inputs : snap ?? {};
     const inputs = this.recordedInputs(spec, this.settledInputs(spec, seen));
+    this.sayMissingReads(spec, inputs);
     const fill = (p: string, s: FileStamp | null) => {
       if (s && !s[3]) sameContent(this.baseDir, p, [-1, 0, 0], s);
       return s;
@@ -369,6 +370,24 @@ export class UpToDate {
       outputs[p] = st === null || st[3] ? st : fill(p, st);
     }
     this.store.put({ job: spec.name, fp: staticFingerprint(spec), inputs, outputs });
+  }
+
+  /**
+   * Says (once: at the first success that finds it so) that a file the job
+   * declares it reads did not exist when it ran: a misspelt path is never
+   * seen to change, and the file the command really reads is in no check.
+   */
+  private sayMissingReads(spec: JobSpec, inputs: Record<string, FileStamp | null>): void {
+    const before = this.store.rows.get(spec.name);
+    const had = before && decodeRow(before).inputs;
+    for (const r of spec.reads) {
+      if (r[0] === "@" || isGlob(r) || inputs[r] !== null || (had && had[r] === null)) continue;
+      if (spec.writes.some((w) => resourceNames(w, r))) continue; // its own output: made by it
+      (this.warn ?? stderrWarn)(
+        `${spec.name}: reads ${r}, which did not exist when it ran (a misspelt path never ` +
+          "changes: `jx lint` lists what the job reads)",
+      );
+    }
   }
 
   /**

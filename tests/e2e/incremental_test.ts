@@ -269,3 +269,25 @@ Deno.test("an input edited while its job ran, then put back: the job runs again"
   assert.equal(await Deno.readTextFile(`${dir}/out/all`), "aaaa\n");
   assert.deepEqual(await ran(dir), [], "up to date after that");
 });
+
+Deno.test("a declared read that did not exist when the job ran is said once (a misspelt path never changes)", async () => {
+  const dir = await tempDir({
+    "main.c": "int main;\n",
+    "jobs.yaml": "jobs:\n" +
+      "  cc: { run: cat main.c > app, reads: [mian.c], writes: [app] }\n" +
+      "  log: { run: echo x >> log.txt, reads: [log.txt], writes: [log.txt] }\n",
+  });
+  const said = /^jx: warning: cc: reads mian\.c, which did not exist when it ran/m;
+  const first = await runJx(["run"], { cwd: dir });
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, said);
+  assert.doesNotMatch(first.stderr, /log\.txt/, "its own output, which it makes");
+  const again = await runJx(["run", "--force"], { cwd: dir });
+  assert.equal(again.code, 0, again.stderr);
+  assert.doesNotMatch(again.stderr, said, "said once");
+  await Deno.writeTextFile(`${dir}/mian.c`, "x\n");
+  assert.equal((await runJx(["run"], { cwd: dir })).code, 0);
+  await Deno.remove(`${dir}/mian.c`);
+  const gone = await runJx(["run"], { cwd: dir });
+  assert.match(gone.stderr, said, "there, then gone: said again");
+});
