@@ -184,8 +184,7 @@ function watchGraph(
 ): Watching {
   const { args, baseDir, reactor, session, warn } = c;
   let over = false;
-  let resolveEnd!: (next: Reloaded | undefined) => void;
-  const ended = new Promise<Reloaded | undefined>((r) => resolveEnd = r);
+  let following: Reloaded | undefined; // the graph that follows, once loaded
   const reload = jobsFileReload(graph, {
     args,
     reactor,
@@ -195,7 +194,7 @@ function watchGraph(
       const file = next.file;
       writeAll(2, `jx watch: ${escapeControls(next.why)}: reloading the jobs file\n`);
       session.emitAll({ type: "watch.reload", t: reactor.now() - session.t0, file });
-      resolveEnd(next);
+      following = next;
       // `--on-busy restart` stops the running cycle's jobs as a change would; else it ends first.
       watcher.stop(args.onBusy === "restart" ? "SIGTERM" : undefined);
     },
@@ -225,9 +224,10 @@ function watchGraph(
     onOwnFile: reload.soon,
     startedBy: reloaded && `${escapeControls(reloaded)} reloaded`,
   });
-  watcher.done.then(() => {
+  // The next graph starts once the running cycle has ended (its jobs gone).
+  const ended = watcher.done.then(() => {
     over = true;
-    resolveEnd(undefined);
+    return following;
   });
   watcher.start();
   return { modules, watcher, ended };

@@ -375,6 +375,24 @@ Deno.test("watch: a reload stops the old graph's modules and starts the new one'
   }
 });
 
+Deno.test("watch: a reload waits for the running cycle's end (--on-busy queue: it ends; restart: its jobs' grace)", async () => {
+  const job = "trap 'sleep 1; echo cleaned-A >> log.txt; exit 1' TERM; " +
+    "echo start-A >> log.txt; sleep 2 & wait; echo end-A >> log.txt";
+  const jobs = `jobs:\n  long: { run: "${job}", reads: [in.txt], grace: 10s }\n`;
+  const ends = { queue: "end-A", restart: "cleaned-A" };
+  for (const [mode, end] of Object.entries(ends)) {
+    const dir = await tempDir({ "jobs.yaml": jobs, "in.txt": "0\n" });
+    const w = new Session("deno", dir, { args: ["--on-busy", mode] });
+    try {
+      await waitForText(`${dir}/log.txt`, "start-A\n");
+      await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replaceAll("-A", "-B"));
+      await waitForText(`${dir}/log.txt`, `start-A\n${end}\nstart-B\nend-B\n`);
+    } finally {
+      await w.stop().catch(() => {});
+    }
+  }
+});
+
 Deno.test("watch: a change downstream of a failed job runs it again first, not its dependent on its stale output", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
