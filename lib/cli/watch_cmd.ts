@@ -195,8 +195,9 @@ function watchGraph(
       writeAll(2, `jx watch: ${escapeControls(next.why)}: reloading the jobs file\n`);
       session.emitAll({ type: "watch.reload", t: reactor.now() - session.t0, file });
       following = next;
+      watcher.stop();
       // `--on-busy restart` stops the running cycle's jobs as a change would; else it ends first.
-      watcher.stop(args.onBusy === "restart" ? "SIGTERM" : undefined);
+      if (args.onBusy === "restart") watcher.cancelCycle();
     },
   });
   const watcher: Watcher = new Watcher({

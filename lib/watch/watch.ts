@@ -233,8 +233,8 @@ export class Watcher {
   }
 
   /**
-   * Stops watching; a running cycle is stopped with `signal` (a second call: at once), or,
-   * without one, left to end.
+   * Stops watching; a running cycle is stopped with `signal` (a second signal: at once), or,
+   * without one, left to end (or cancelled: `cancelCycle`).
    */
   stop(signal?: ListenSignal): void {
     // A second stop: the running cycle kills its jobs now, without their grace.
@@ -247,6 +247,14 @@ export class Watcher {
       if (signal) this.cycle.control.stop?.(signal);
       this.cycle.done.then(() => this.resolveDone());
     } else this.resolveDone();
+  }
+
+  /**
+   * Stops the running cycle as a change does with `--on-busy restart`: cancelled (its jobs get
+   * their grace; not a signal's `interrupted`).
+   */
+  cancelCycle(): void {
+    this.cycle?.control.cancel?.();
   }
 
   private addWatches(): void {

@@ -393,6 +393,34 @@ Deno.test("watch: a reload waits for the running cycle's end (--on-busy queue: i
   }
 });
 
+Deno.test("watch: a reload stops the running cycle as a change does: cancelled, and a Ctrl-C then leaves its jobs their grace", async () => {
+  const job = "trap 'sleep 1; echo cleaned >> log.txt; exit 1' TERM; " +
+    "echo start >> log.txt; sleep 30 & wait";
+  const jobs = `jobs:\n  long: { run: "${job}", reads: [in.txt], grace: 10s }\n`;
+  for (const ctrlC of [false, true]) {
+    const dir = await tempDir({ "jobs.yaml": jobs, "in.txt": "0\n" });
+    const w = new Session("deno", dir);
+    try {
+      await waitForText(`${dir}/log.txt`, "start\n");
+      await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs + "# edited\n");
+      if (ctrlC) {
+        await sleep(500); // in the job's trap: its 1 s of cleanup
+        const s = await w.stop();
+        assert.equal(s.code, 130, s.stderr);
+        assert.equal(await Deno.readTextFile(`${dir}/log.txt`), "start\ncleaned\n");
+        continue;
+      }
+      await waitForText(`${dir}/log.txt`, "start\ncleaned\nstart\n");
+      const first = (await w.events()).find((e) => e.type === "run.end")!;
+      assert.deepEqual([first.status, first.exit], ["cancelled", null], JSON.stringify(first));
+      const s = await w.stop();
+      assert.match(s.stderr, /^jx watch: first run -> ran long: cancelled \(\d+ms\)$/m);
+    } finally {
+      await w.stop().catch(() => {});
+    }
+  }
+});
+
 Deno.test("watch: a change downstream of a failed job runs it again first, not its dependent on its stale output", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
