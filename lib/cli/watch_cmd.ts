@@ -27,6 +27,8 @@ import type { RunUi } from "./ui_live.ts";
 /** Runs `jx watch` until SIGINT/SIGTERM; returns 130/143 (or 2 for bad input). */
 export async function cmdWatch(args: Args): Promise<number> {
   let graph = await load(args);
+  // An edit made from now on (while the lock is awaited too) is one to take in.
+  const stamps = new Map(jobsFiles(graph).map((f) => [f, stampOf(f)]));
   // A reload reads the same file again (a positional `x.yaml` was taken off the names).
   args = { ...args, file: graph.file };
   let selected = graph.selectForRun(args.names);
@@ -59,14 +61,14 @@ export async function cmdWatch(args: Args): Promise<number> {
       if (ui) session.persistent.push(ui.reporter);
     }
     const common = { args, baseDir, reactor, state, session, warn, poll };
-    let reloaded: string | undefined; // the file whose edit made the graph being watched
+    let loaded: Loaded = { graph, selected, stamps }; // the graph being watched
     for (let modules = session.modules();; modules = session.newModules(graph)) {
-      watching = watchGraph(graph, selected, modules, common, reloaded);
+      watching = watchGraph(loaded, modules, common);
       const next = await watching.ended;
       // The graph's modules, in reverse dependency order, before the next graph's start.
       await watching.modules.end();
       if (exit || !next) break;
-      ({ graph, selected, file: reloaded } = next);
+      ({ graph, selected } = loaded = next);
       ui?.reload(graph, selected);
     }
   } finally {
@@ -157,13 +159,16 @@ interface Common {
   poll: boolean;
 }
 
-/** A graph loaded again, its selection, and the edited file that made it load. */
-interface Reloaded {
+/** A graph loaded (at the start, or again), its selection, and its files' stamps. */
+interface Loaded {
   graph: Graph;
   selected: JobSpec[];
-  file: string;
-  /** What made it load: `jobs.yaml changed`, `the files src/*.c matches changed`. */
-  why: string;
+  /** Each file's stamp (`stampOf`) as it was read: an edit since is one to take in. */
+  stamps: Map<string, string>;
+  /** The edited file that made it load again (none: the session's start). */
+  file?: string;
+  /** What made it load again: `jobs.yaml changed`, `the files src/*.c matches changed`. */
+  why?: string;
 }
 
 /** One graph being watched: until a signal, or an edit of the jobs file that loads. */
@@ -171,21 +176,16 @@ interface Watching {
   modules: Supervisor;
   watcher: Watcher;
   /** The graph loaded from the edited jobs file; undefined: a signal ended the session. */
-  ended: Promise<Reloaded | undefined>;
+  ended: Promise<Loaded | undefined>;
 }
 
-/** Starts watching `graph` with its `modules`: its watcher runs the first cycle at once. */
-function watchGraph(
-  graph: Graph,
-  selected: JobSpec[],
-  modules: Supervisor,
-  c: Common,
-  reloaded: string | undefined,
-): Watching {
+/** Starts watching a graph with its `modules`: its watcher runs the first cycle at once. */
+function watchGraph(loaded: Loaded, modules: Supervisor, c: Common): Watching {
+  const { graph, selected, file: reloaded } = loaded;
   const { args, baseDir, reactor, session, warn } = c;
   let over = false;
-  let following: Reloaded | undefined; // the graph that follows, once loaded
-  const reload = jobsFileReload(graph, {
+  let following: Loaded | undefined; // the graph that follows, once loaded
+  const reload = jobsFileReload(graph, loaded.stamps, {
     args,
     reactor,
     warn,
@@ -242,24 +242,16 @@ function watchGraph(
  * expanded at load whose matches change (a source added or removed) is such an
  * edit too: the graph it made has a job too few or too many.
  */
-function jobsFileReload(graph: Graph, o: {
+function jobsFileReload(graph: Graph, stamps: Map<string, string>, o: {
   args: Args;
   reactor: Reactor;
   warn: (w: string) => void;
   /** Whether the session ended (a signal) while the file was being loaded. */
   over: () => boolean;
-  loaded: (next: Reloaded) => void;
+  loaded: (next: Required<Loaded>) => void;
 }): { files: string[]; soon: () => void } {
-  const files = [graph.file, ...new Set(graph.jobs.flatMap((j) => j.source ?? []))];
-  const stampOf = (f: string) => {
-    try {
-      const st = statSync(f);
-      return `${st.mtimeMs}:${st.ctimeMs}:${st.size}:${st.ino}`;
-    } catch {
-      return "gone";
-    }
-  };
-  const known = new Map(files.map((f) => [f, stampOf(f)]));
+  const files = jobsFiles(graph);
+  const known = new Map(files.map((f) => [f, stamps.get(f) ?? stampOf(f)]));
   const globs = graph.foreachGlobs ?? [];
   const baseDir = dirname(resolve(graph.file));
   const matchesOf = (g: string) => globFiles(g, baseDir).join("\0");
@@ -282,7 +274,7 @@ function jobsFileReload(graph: Graph, o: {
       const selected = next.selectForRun(o.args.names);
       if (o.over()) return;
       done = true;
-      o.loaded({ graph: next, selected, file, why });
+      o.loaded({ graph: next, selected, stamps: known, file, why });
     } catch (e) {
       const line = !(e instanceof JxInputError)
         ? `jx: cannot load: ${(e as Error)?.message ?? e}`
@@ -300,6 +292,21 @@ function jobsFileReload(graph: Graph, o: {
     timer = o.reactor.setTimer(o.args.debounceMs, () => void attempt());
   };
   return { files, soon };
+}
+
+/** The jobs file and the files it includes. */
+function jobsFiles(graph: Graph): string[] {
+  return [graph.file, ...new Set(graph.jobs.flatMap((j) => j.source ?? []))];
+}
+
+/** A file's mtime, ctime, size and inode (or `gone`): a save of any kind changes it. */
+function stampOf(f: string): string {
+  try {
+    const st = statSync(f);
+    return `${st.mtimeMs}:${st.ctimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    return "gone";
+  }
 }
 
 /**

@@ -5,7 +5,7 @@
  * sets come from the event log.
  */
 import assert from "node:assert/strict";
-import { alive, sleep, tempDir, waitForFile } from "../helpers.ts";
+import { alive, runJx, sleep, tempDir, waitForFile } from "../helpers.ts";
 import { eachSaveRerunsOnce, jobsDir, SAVES, Session, waitForText } from "./watch_helpers.ts";
 
 Deno.test("watch: each save pattern reruns exactly the affected jobs, once", async () => {
@@ -418,6 +418,37 @@ Deno.test("watch: a reload stops the running cycle as a change does: cancelled, 
     } finally {
       await w.stop().catch(() => {});
     }
+  }
+});
+
+Deno.test("watch: an edit made while a reload waits for the running cycle is taken in too", async () => {
+  const jobs = `jobs:\n  long: { run: "echo V0 >> log.txt; sleep 1.5", reads: [in.txt] }\n`;
+  const dir = await tempDir({ "jobs.yaml": jobs, "in.txt": "0\n" });
+  const w = new Session("deno", dir, { args: ["--on-busy", "queue"] });
+  try {
+    await waitForText(`${dir}/log.txt`, "V0\n");
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replace("V0", "V1"));
+    await sleep(600); // loaded: it waits for the cycle's end
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replace("V0", "V2"));
+    await waitForText(`${dir}/log.txt`, "V0\nV1\nV2\n");
+  } finally {
+    await w.stop().catch(() => {});
+  }
+});
+
+Deno.test("watch: an edit made while the watch waits for the lock is taken in", async () => {
+  const jobs = `jobs:\n  say: { run: "echo V0 >> log.txt; sleep 1.5", reads: [in.txt] }\n`;
+  const dir = await tempDir({ "jobs.yaml": jobs, "in.txt": "0\n" });
+  const run = runJx(["run"], { cwd: dir });
+  await waitForText(`${dir}/log.txt`, "V0\n");
+  const w = new Session("deno", dir);
+  try {
+    await sleep(800); // loaded; waiting for the run's lock
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replace("V0", "V1"));
+    assert.equal((await run).code, 0);
+    await waitForText(`${dir}/log.txt`, "V0\nV1\n");
+  } finally {
+    await w.stop().catch(() => {});
   }
 });
 
