@@ -296,7 +296,7 @@ function jobsFileReload(graph: Graph, stamps: Map<string, string>, o: {
 
 /** The jobs file and the files it includes. */
 function jobsFiles(graph: Graph): string[] {
-  return [graph.file, ...new Set(graph.jobs.flatMap((j) => j.source ?? []))];
+  return [graph.file, ...graph.included ?? []];
 }
 
 /** A file's mtime, ctime, size and inode (or `gone`): a save of any kind changes it. */

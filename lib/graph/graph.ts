@@ -66,6 +66,8 @@ export class Graph {
    * the loader): a file that starts or stops matching one makes another graph.
    */
   foreachGlobs?: string[];
+  /** The files it includes, at any depth, as messages show them (set by the loader). */
+  included?: string[];
   /** Edges by the job they lead to and by the job they come from; a job without any has no entry. */
   private deps = new Map<string, Edge[]>();
   private dependents = new Map<string, Edge[]>();
@@ -124,7 +126,7 @@ export class Graph {
    */
   filesRead(): string[] {
     const base = dirname(this.file);
-    const out = new Set([this.file]);
+    const out = new Set([this.file, ...this.included ?? []]);
     for (const j of this.jobs) {
       if (j.source !== undefined) out.add(j.source);
       for (const f of j.envFiles ?? []) out.add(f.startsWith("/") ? f : join(base, f));

@@ -217,6 +217,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   }
   if (notes.dotenvOutside.size) graph.readOutside = [...notes.dotenvOutside];
   if (notes.foreachGlobs.size) graph.foreachGlobs = [...notes.foreachGlobs];
+  if (units.length > 1) graph.included = units.filter((u) => u.place !== root).map((u) => u.file);
   const cycle = graph.findCycle();
   if (cycle) {
     const steps = cycle.slice(1).map((to, i) => {

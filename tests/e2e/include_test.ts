@@ -148,3 +148,15 @@ Deno.test("include: errors point into the included file; cycles and missing file
     "jobs.yaml:3:3: jobs.ci:x: duplicate name 'ci:x' (already a job of another jobs file)",
   );
 });
+
+Deno.test("include: an included file with no jobs of its own is one the run reads: --events cannot overwrite it", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "include: [a/jobs.yaml]\njobs:\n  x: { run: 'true' }\n",
+    "a/jobs.yaml": "include: [b/jobs.yaml]\n",
+    "a/b/jobs.yaml": "jobs:\n  y: { run: 'true' }\n",
+  });
+  const r = await runJx(["run", "--events", "a/jobs.yaml"], { cwd: dir });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /would overwrite 'a\/jobs\.yaml', which this run reads/);
+  assert.equal(await Deno.readTextFile(`${dir}/a/jobs.yaml`), "include: [b/jobs.yaml]\n");
+});

@@ -452,6 +452,27 @@ Deno.test("watch: an edit made while the watch waits for the lock is taken in", 
   }
 });
 
+Deno.test("watch: an edit of an included file with no jobs of its own is taken in", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "include: [a/jobs.yaml]\njobs:\n  x: { run: 'true' }\n",
+    "a/jobs.yaml": "include: [b/jobs.yaml]\n",
+    "a/b/jobs.yaml": "jobs:\n  y: { run: 'true' }\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await Deno.writeTextFile(
+      `${dir}/a/jobs.yaml`,
+      "include: [b/jobs.yaml]\njobs:\n  z: { run: 'echo z > z.txt' }\n",
+    );
+    await waitForText(`${dir}/a/z.txt`, "z\n");
+    const reloads = (await w.events()).filter((e) => e.type === "watch.reload");
+    assert.deepEqual(reloads.map((e) => e.file), ["a/jobs.yaml"]);
+  } finally {
+    await w.stop().catch(() => {});
+  }
+});
+
 Deno.test("watch: a change downstream of a failed job runs it again first, not its dependent on its stale output", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
