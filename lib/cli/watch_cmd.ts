@@ -183,13 +183,12 @@ interface Watching {
 function watchGraph(loaded: Loaded, modules: Supervisor, c: Common): Watching {
   const { graph, selected, file: reloaded } = loaded;
   const { args, baseDir, reactor, session, warn } = c;
-  let over = false;
   let following: Loaded | undefined; // the graph that follows, once loaded
   const reload = jobsFileReload(graph, loaded.stamps, {
     args,
     reactor,
     warn,
-    over: () => over,
+    over: () => watcher.stopping,
     loaded: (next) => {
       const file = next.file;
       writeAll(2, `jx watch: ${escapeControls(next.why)}: reloading the jobs file\n`);
@@ -226,10 +225,7 @@ function watchGraph(loaded: Loaded, modules: Supervisor, c: Common): Watching {
     startedBy: reloaded && `${escapeControls(reloaded)} reloaded`,
   });
   // The next graph starts once the running cycle has ended (its jobs gone).
-  const ended = watcher.done.then(() => {
-    over = true;
-    return following;
-  });
+  const ended = watcher.done.then(() => following);
   watcher.start();
   return { modules, watcher, ended };
 }
@@ -246,7 +242,7 @@ function jobsFileReload(graph: Graph, stamps: Map<string, string>, o: {
   args: Args;
   reactor: Reactor;
   warn: (w: string) => void;
-  /** Whether the session ended (a signal) while the file was being loaded. */
+  /** Whether the watch of the graph is ending (a signal, or a reload): no load then. */
   over: () => boolean;
   loaded: (next: Required<Loaded>) => void;
 }): { files: string[]; soon: () => void } {
@@ -257,12 +253,12 @@ function jobsFileReload(graph: Graph, stamps: Map<string, string>, o: {
   const matchesOf = (g: string) => globFiles(g, baseDir).join("\0");
   const knownMatches = new Map(globs.map((g) => [g, matchesOf(g)]));
   const globChanged = () => globs.find((g) => matchesOf(g) !== knownMatches.get(g));
-  let timer: number | undefined, done = false;
+  let timer: number | undefined;
   const attempt = async () => {
     timer = undefined;
     const edited = files.find((f) => stampOf(f) !== known.get(f));
     const glob = edited === undefined ? globChanged() : undefined;
-    if (done || o.over() || (edited === undefined && glob === undefined)) return;
+    if (o.over() || (edited === undefined && glob === undefined)) return;
     const file = edited ?? graph.file;
     const why = edited !== undefined
       ? `${edited} changed`
@@ -273,7 +269,6 @@ function jobsFileReload(graph: Graph, stamps: Map<string, string>, o: {
       const next = await load(o.args);
       const selected = next.selectForRun(o.args.names);
       if (o.over()) return;
-      done = true;
       o.loaded({ graph: next, selected, stamps: known, file, why });
     } catch (e) {
       const line = !(e instanceof JxInputError)
@@ -287,7 +282,7 @@ function jobsFileReload(graph: Graph, stamps: Map<string, string>, o: {
   };
   // Called at each event in the files' folders (each scan with `--poll`): a stat of each file.
   const soon = () => {
-    if (done || timer !== undefined) return;
+    if (o.over() || timer !== undefined) return;
     if (files.every((f) => stampOf(f) === known.get(f)) && globChanged() === undefined) return;
     timer = o.reactor.setTimer(o.args.debounceMs, () => void attempt());
   };

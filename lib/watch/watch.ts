@@ -249,6 +249,11 @@ export class Watcher {
     } else this.resolveDone();
   }
 
+  /** Whether `stop` was called: the watch is ending (its last cycle may still run). */
+  get stopping(): boolean {
+    return this.stopped;
+  }
+
   /**
    * Stops the running cycle as a change does with `--on-busy restart`: cancelled (its jobs get
    * their grace; not a signal's `interrupted`).

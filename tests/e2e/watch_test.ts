@@ -473,6 +473,24 @@ Deno.test("watch: an edit of an included file with no jobs of its own is taken i
   }
 });
 
+Deno.test("watch: an edit of the jobs file then a Ctrl-C at once: no reload is said, the watch ends", async () => {
+  const job = "trap 'sleep 1; exit 1' TERM; echo go > go.txt; sleep 30 & wait";
+  const jobs = `jobs:\n  long: { run: "${job}", reads: [in.txt] }\n`;
+  const dir = await tempDir({ "jobs.yaml": jobs, "in.txt": "0\n" });
+  const w = new Session("deno", dir, { args: ["--debounce", "300ms"] });
+  try {
+    await waitForText(`${dir}/go.txt`, "go\n");
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs + "# edited\n");
+    await sleep(50); // seen, not settled yet; the job's grace outlasts the debounce
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+    assert.doesNotMatch(s.stderr, /reloading/);
+    assert.deepEqual((await w.events()).filter((e) => e.type === "watch.reload"), []);
+  } finally {
+    await w.stop().catch(() => {});
+  }
+});
+
 Deno.test("watch: a change downstream of a failed job runs it again first, not its dependent on its stale output", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
