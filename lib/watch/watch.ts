@@ -204,7 +204,8 @@ export class Watcher {
       this.pollTimer = this.o.reactor.setTimer(this.o.pollMs ?? 300, () => this.pollTick());
     } else {
       this.addWatches();
-      this.followLinks(this.linksInReads());
+      // A jobs file that is a link: the folder of the file it points to too.
+      this.followLinks([...this.linksInReads(), ...this.ownFiles]);
       for (const f of this.ownFiles) this.inotify.add(dirname(f));
     }
     this.startCycle(this.o.selected, [], "all");
@@ -378,11 +379,11 @@ export class Watcher {
         this.noteUnder(e.path); // moved away (`mv src src.old`): no event names its files
         continue;
       }
-      if (this.ownFiles.has(e.path) || this.ownGlobRes.some((re) => re.test(e.path))) {
-        this.o.onOwnFile?.();
-      }
+      const links = this.links.get(e.path) ?? [];
+      const own = [e.path, ...links].some((p) => this.ownFiles.has(p));
+      if (own || this.ownGlobRes.some((re) => re.test(e.path))) this.o.onOwnFile?.();
       this.note(e.path);
-      for (const link of this.links.get(e.path) ?? []) this.note(link);
+      for (const link of links) this.note(link);
     }
     if (rewatch) this.rewatch();
   }

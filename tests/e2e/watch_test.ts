@@ -491,6 +491,20 @@ Deno.test("watch: an edit of the jobs file then a Ctrl-C at once: no reload is s
   }
 });
 
+Deno.test("watch: a jobs file that is a symbolic link: an edit of the file it points to is taken in", async () => {
+  const jobs = `jobs:\n  say: { run: "echo V0 >> log.txt", reads: [in.txt] }\n`;
+  const top = await tempDir({ "shared/jobs.yaml": jobs, "proj/in.txt": "0\n" });
+  await Deno.symlink("../shared/jobs.yaml", `${top}/proj/jobs.yaml`);
+  const w = new Session("deno", `${top}/proj`);
+  try {
+    await waitForText(`${top}/proj/log.txt`, "V0\n");
+    await Deno.writeTextFile(`${top}/shared/jobs.yaml`, jobs.replace("V0", "V1"));
+    await waitForText(`${top}/proj/log.txt`, "V0\nV1\n");
+  } finally {
+    await w.stop().catch(() => {});
+  }
+});
+
 Deno.test("watch: a change downstream of a failed job runs it again first, not its dependent on its stale output", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
