@@ -28,7 +28,7 @@ import type { RunUi } from "./ui_live.ts";
 export async function cmdWatch(args: Args): Promise<number> {
   let graph = await load(args);
   // An edit made from now on (while the lock is awaited too) is one to take in.
-  const stamps = new Map(jobsFiles(graph).map((f) => [f, stampOf(f)]));
+  const stamps = new Map(graph.filesRead().map((f) => [f, stampOf(f)]));
   // A reload reads the same file again (a positional `x.yaml` was taken off the names).
   args = { ...args, file: graph.file };
   let selected = graph.selectForRun(args.names);
@@ -231,8 +231,9 @@ function watchGraph(loaded: Loaded, modules: Supervisor, c: Common): Watching {
 }
 
 /**
- * The jobs file and the files it includes, and `soon`: once the edits of
- * one of them have settled (`--debounce`), the file is loaded again; a load
+ * The files the graph was made from (the jobs file, the files it includes,
+ * the dotenv files: `Graph.filesRead`), and `soon`: once the edits of one
+ * of them have settled (`--debounce`), the file is loaded again; a load
  * that fails is said (its one `FILE:LINE:COL` line and a warning) and the
  * session goes on with what it loaded, until the next edit. A `foreach` glob
  * expanded at load whose matches change (a source added or removed) is such an
@@ -246,7 +247,7 @@ function jobsFileReload(graph: Graph, stamps: Map<string, string>, o: {
   over: () => boolean;
   loaded: (next: Required<Loaded>) => void;
 }): { files: string[]; soon: () => void } {
-  const files = jobsFiles(graph);
+  const files = graph.filesRead();
   const known = new Map(files.map((f) => [f, stamps.get(f) ?? stampOf(f)]));
   const globs = graph.foreachGlobs ?? [];
   const baseDir = dirname(resolve(graph.file));
@@ -287,11 +288,6 @@ function jobsFileReload(graph: Graph, stamps: Map<string, string>, o: {
     timer = o.reactor.setTimer(o.args.debounceMs, () => void attempt());
   };
   return { files, soon };
-}
-
-/** The jobs file and the files it includes. */
-function jobsFiles(graph: Graph): string[] {
-  return [graph.file, ...graph.included ?? []];
 }
 
 /** A file's mtime, ctime, size and inode (or `gone`): a save of any kind changes it. */

@@ -50,9 +50,9 @@ export interface WatchOptions {
   /** One line for people. */
   say(line: string): void;
   /**
-   * The jobs file and the files it includes, relative to `baseDir`: a change
-   * to one calls `onOwnFile` at once (it starts no cycle), rather than being
-   * found when the next change starts one.
+   * The jobs file, the files it includes and the dotenv files, relative to
+   * `baseDir`: a change to one calls `onOwnFile` at once (it starts no cycle
+   * by itself), rather than being found when the next change starts one.
    */
   ownFiles?: string[];
   /**
@@ -168,7 +168,7 @@ export class Watcher {
   /** Each job's reads, with its dotenv files and what its depfile lists now. */
   private reads = new Map<string, string[]>();
 
-  /** The jobs file and the files it includes (see `WatchOptions.ownFiles`). */
+  /** The files the graph was made from (see `WatchOptions.ownFiles`). */
   private ownFiles: Set<string>;
   /** The `foreach` globs (see `WatchOptions.ownGlobs`), as patterns and as expressions. */
   private ownGlobs: string[];

@@ -505,6 +505,23 @@ Deno.test("watch: a jobs file that is a symbolic link: an edit of the file it po
   }
 });
 
+Deno.test("watch: an edit of a dotenv file reruns its job with the new values", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:\n  say: { run: "echo FOO=$FOO >> log.txt", env_file: .env }\n`,
+    ".env": "FOO=1\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await waitForText(`${dir}/log.txt`, "FOO=1\n");
+    await Deno.writeTextFile(`${dir}/.env`, "FOO=2\n");
+    await waitForText(`${dir}/log.txt`, "FOO=1\nFOO=2\n");
+    await sleep(400); // once
+    assert.equal(await Deno.readTextFile(`${dir}/log.txt`), "FOO=1\nFOO=2\n");
+  } finally {
+    await w.stop().catch(() => {});
+  }
+});
+
 Deno.test("watch: a change downstream of a failed job runs it again first, not its dependent on its stale output", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
