@@ -206,7 +206,6 @@ export class Watcher {
       this.addWatches();
       // A jobs file that is a link: the folder of the file it points to too.
       this.followLinks([...this.linksInReads(), ...this.ownFiles]);
-      for (const f of this.ownFiles) this.inotify.add(dirname(f));
     }
     this.startCycle(this.o.selected, [], "all");
   }
@@ -263,8 +262,9 @@ export class Watcher {
     this.cycle?.control.cancel?.();
   }
 
+  /** Watches the folders of the reads and of the graph's own files (see `dirsToWatch`). */
   private addWatches(): void {
-    const patterns = [...this.readPatterns, ...this.ownGlobs];
+    const patterns = [...this.readPatterns, ...this.ownFiles, ...this.ownGlobs];
     for (const { dir, deep } of dirsToWatch(patterns, this.o.baseDir)) {
       // A directory that does not exist yet: watch its nearest existing ancestor.
       let d = dir;
@@ -369,6 +369,12 @@ export class Watcher {
   private onFsEvents(evs: FsEvent[]): void {
     let rewatch = false;
     for (const e of evs) {
+      const links = this.links.get(e.path) ?? [];
+      // A folder made, deleted or moved may hold one of the graph's own files (stat each: cheap).
+      // A path a `foreach` glob matches: its items may have changed.
+      const own = [e.path, ...links].some((p) => this.ownFiles.has(p)) ||
+        this.ownGlobRes.some((re) => re.test(e.path));
+      if (own || e.dir || e.gone || e.overflow) this.o.onOwnFile?.();
       if (e.overflow) {
         for (const j of this.o.selected) for (const r of this.readsOf(j)) this.note(r);
         rewatch = true; // the events of a new directory may be among those lost
@@ -379,9 +385,6 @@ export class Watcher {
         this.noteUnder(e.path); // moved away (`mv src src.old`): no event names its files
         continue;
       }
-      const links = this.links.get(e.path) ?? [];
-      const own = [e.path, ...links].some((p) => this.ownFiles.has(p));
-      if (own || this.ownGlobRes.some((re) => re.test(e.path))) this.o.onOwnFile?.();
       this.note(e.path);
       for (const link of links) this.note(link);
     }

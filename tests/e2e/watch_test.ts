@@ -522,6 +522,24 @@ Deno.test("watch: an edit of a dotenv file reruns its job with the new values", 
   }
 });
 
+Deno.test("watch: an included file whose folder is removed and made again is still watched", async () => {
+  const inc = (v: string) => `jobs:\n  x: { run: "echo ${v} >> ../log.txt" }\n`;
+  const dir = await tempDir({ "jobs.yaml": "include: [a/jobs.yaml]\n", "a/jobs.yaml": inc("X0") });
+  const w = new Session("deno", dir);
+  try {
+    await waitForText(`${dir}/log.txt`, "X0\n");
+    await Deno.remove(`${dir}/a`, { recursive: true });
+    await sleep(400);
+    await Deno.mkdir(`${dir}/a`);
+    await Deno.writeTextFile(`${dir}/a/jobs.yaml`, inc("X1"));
+    await waitForText(`${dir}/log.txt`, "X0\nX1\n");
+    await Deno.writeTextFile(`${dir}/a/jobs.yaml`, inc("X2"));
+    await waitForText(`${dir}/log.txt`, "X0\nX1\nX2\n");
+  } finally {
+    await w.stop().catch(() => {});
+  }
+});
+
 Deno.test("watch: a change downstream of a failed job runs it again first, not its dependent on its stale output", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
