@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { allocationId, allocationIds, SrunStderr, stepExit } from "../lib/slurm/mod.ts";
 import { partitionsOf } from "../lib/slurm/preflight.ts";
+import { alive, jxCommand, RUNTIMES, sleep, tempDir } from "./helpers.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -135,3 +136,59 @@ Deno.test("a step cancelled for its time limit: slurmstepd's line kept in the ou
   const own = read([MARK, limit.replace(" DUE TO TIME LIMIT", "")], 137);
   assert.equal(own.text, "");
 });
+
+/**
+ * Slurm's commands as scripts: a controller that answers, one partition of 4 CPUs, and a salloc
+ * that queues a job (writing its comment where squeue reads it) without naming its id and
+ * ignores SIGTERM: a salloc stopped in that window waited for a grant that never came.
+ */
+async function stuckSlurm(): Promise<{ dir: string; bin: string }> {
+  const dir = await tempDir();
+  const bin = `${dir}/bin`;
+  await Deno.mkdir(bin);
+  const tools: Record<string, string> = {
+    scontrol: 'echo "Slurmctld(primary) at fake is UP"',
+    sinfo: 'echo "main* 0/4/0/4"',
+    salloc:
+      `trap '' TERM; for a; do case $a in --comment=*) echo "77 \${a#--comment=}" > ${dir}/queued;; esac; done; exec sleep 600`,
+    squeue: `cat ${dir}/queued 2>/dev/null; true`,
+    scancel: `echo "$@" >> ${dir}/cancelled; rm -f ${dir}/queued`,
+    srun: "exit 1",
+  };
+  for (const [name, body] of Object.entries(tools)) {
+    await Deno.writeTextFile(`${bin}/${name}`, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  }
+  return { dir, bin };
+}
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] a salloc that does not end on a stop signal is killed after a grace, what it queued cancelled`, async () => {
+    const { dir, bin } = await stuckSlurm();
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, "jobs:\n  c: { run: touch ran }\n");
+    const [cmd, args] = jxCommand(rt, ["run", "--executor", "slurm"]);
+    const child = new Deno.Command(cmd, {
+      args,
+      cwd: dir,
+      env: { PATH: `${bin}:${Deno.env.get("PATH")}` },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const queued = async () => await Deno.stat(`${dir}/queued`).then(() => true, () => false);
+    for (let i = 0; i < 400 && !await queued(); i++) await sleep(25);
+    const salloc = new TextDecoder().decode(
+      new Deno.Command("pgrep", { args: ["-f", "sleep 600"], stdout: "piped" }).outputSync().stdout,
+    ).trim().split("\n").map(Number).filter((p) => p && alive(p));
+    child.kill("SIGINT");
+    // Before, jx waited on salloc for good: ended here after 20 s, so that the test fails.
+    const hung = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    try {
+      const out = await child.output();
+      assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+      assert.match(await Deno.readTextFile(`${dir}/cancelled`), /^-Q 77$/m, "its job cancelled");
+      for (const p of salloc) assert.equal(alive(p), false, "salloc is gone");
+    } finally {
+      clearTimeout(hung);
+      for (const p of salloc) if (alive(p)) Deno.kill(p, "SIGKILL");
+    }
+  });
+}

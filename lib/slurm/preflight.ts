@@ -213,6 +213,18 @@ export async function leftovers(t: ToolEnv, timeoutMs: number): Promise<string[]
   return out;
 }
 
+/**
+ * This user's allocations that this jx asked for (its `ownerComment`), pending or granted: what
+ * a salloc that had to be killed may have left queued before it named its id.
+ */
+export async function ownAllocations(t: ToolEnv, timeoutMs: number): Promise<string[]> {
+  const r = await runTool(t, ["squeue", "--me", "-h", "-n", "jx", "-o", "%i %k"], timeoutMs);
+  if (r.code !== 0) return [];
+  const mine = ownerComment();
+  return r.stdout.split("\n").map((l) => l.trim()).filter((l) => l.endsWith(` ${mine}`))
+    .map((l) => l.slice(0, l.indexOf(" ")));
+}
+
 /** Whether process `p` exists (EPERM: it does, another user's). */
 function alive(p: number): boolean {
   try {

@@ -14,7 +14,17 @@ import {
   type StepCommand,
   stepEnv,
 } from "./command.ts";
-import { allocate, type Allocation, leftovers, ownerComment, preflight } from "./preflight.ts";
+import {
+  allocate,
+  type Allocation,
+  leftovers,
+  ownAllocations,
+  ownerComment,
+  preflight,
+} from "./preflight.ts";
+
+/** How long a salloc a stop signal stopped (SIGTERM) has to end before it is killed. */
+const SALLOC_GRACE_MS = 5000;
 import { SrunStderr, type StepExit, stepExit } from "./status.ts";
 import { runTool, type ToolEnv, type ToolResult } from "./tools.ts";
 
@@ -166,6 +176,8 @@ export class SlurmSession {
   failure?: Error;
   /** The salloc running now, stopped by `interrupt`. */
   private salloc?: ChildHandle;
+  /** The timer that kills a salloc `interrupt` stopped, if it has not ended by then. */
+  private sallocKill?: number;
   /** The open, once begun. */
   private opening?: Promise<void>;
   /** The open succeeded. */
@@ -534,7 +546,11 @@ export class SlurmSession {
       onSpawn: (c) => this.salloc = c,
       noticeMs,
       toolTimeoutMs: this.timeoutMs,
-    }, ownerComment()).finally(() => this.salloc = undefined);
+    }, ownerComment()).finally(() => {
+      this.salloc = undefined;
+      if (this.sallocKill !== undefined) this.t.reactor.clearTimer(this.sallocKill);
+      this.sallocKill = undefined;
+    });
     try {
       await granted?.(a);
     } finally {
@@ -549,9 +565,20 @@ export class SlurmSession {
    */
   interrupt(sig: "SIGINT" | "SIGTERM" | "SIGHUP"): void {
     this.interrupted ??= sig;
-    this.salloc?.kill("SIGTERM");
+    const salloc = this.salloc;
+    salloc?.kill("SIGTERM");
     if (this.pending.size) {
       void runTool(this.t, ["scancel", "-Q", ...this.pending], this.timeoutMs);
+    }
+    // A salloc stopped before it had a job id to cancel may wait on for a grant a busy
+    // partition never gives (seen once: 8 minutes): after a grace, what it queued under this
+    // jx's comment joins the pending ones (`close` cancels them), and it is killed.
+    if (salloc && this.sallocKill === undefined) {
+      this.sallocKill = this.t.reactor.setTimer(SALLOC_GRACE_MS, async () => {
+        if (this.salloc !== salloc) return;
+        for (const id of await ownAllocations(this.t, this.timeoutMs)) this.pending.add(id);
+        if (this.salloc === salloc) salloc.kill("SIGKILL");
+      });
     }
   }
 
@@ -561,10 +588,12 @@ export class SlurmSession {
     return { stepId: undefined, pid: 0, kill() {}, done: Promise.resolve(exit) };
   }
 
-  /** An allocation Slurm queued for jx: cancelled at once if the session is closing. */
+  /** An allocation Slurm queued for jx: cancelled at once if the session is closing or stopped. */
   private queued(id: string): void {
     this.pending.add(id);
-    if (this.closed) void runTool(this.t, ["scancel", "-Q", id], this.timeoutMs);
+    if (this.closed || this.interrupted) {
+      void runTool(this.t, ["scancel", "-Q", id], this.timeoutMs);
+    }
   }
 
   /** Starts `req`'s srun in `alloc` (a spare step: one waiting for its job on stdin). */
