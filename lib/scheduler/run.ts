@@ -8,6 +8,7 @@
 import type { Graph } from "../graph/graph.ts";
 import { envObject } from "../runtime/fs.ts";
 import type { JobSpec } from "../graph/types.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import { Builder } from "./builder.ts";
 import { loadEmit } from "./generated.ts";
 import { DryRunRunner, LocalRunner } from "./local_runner.ts";
@@ -31,7 +32,9 @@ export function newRunId(): string {
 
 /**
  * Runs the selected jobs of a graph. A reporter that throws stops the run
- * as SIGTERM would; the promise then rejects with its exception.
+ * as SIGTERM would; the promise then rejects with its exception. A selected
+ * job that is not the graph's own (from another graph) rejects with a
+ * `JxInputError` before anything starts.
  *
  * @example
  * ```ts
@@ -49,6 +52,14 @@ export async function runJobs(
   selected: JobSpec[],
   opts: RunOptions,
 ): Promise<RunResult> {
+  for (const spec of selected) {
+    // The run finds each job by its place in the graph: a job of another graph is not there.
+    if (graph.jobs[spec.index]?.name !== spec.name) {
+      throw new JxInputError(
+        `job '${spec.name}' is not in the graph it is run with (select jobs from that graph)`,
+      );
+    }
+  }
   const modules = selected.filter((j) => j.kind === "module");
   if (modules.length && !opts.modules && !opts.dryRun && !opts.runner?.passOver) {
     throw new Error(

@@ -1,0 +1,48 @@
+/**
+ * jx as a library, in process, through `mod.ts` as a user imports it: what
+ * `runJobs` does with options a caller got wrong, and what it leaves behind.
+ */
+import assert from "node:assert/strict";
+import {
+  createPortableReactor,
+  JxInputError,
+  parseJobsFile,
+  runJobs,
+  type RunResult,
+} from "../mod.ts";
+
+/** How a run settled within `ms`: its status, its error's class and message, or `pending`. */
+function settled(run: Promise<RunResult>, ms: number): Promise<string> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const pending = new Promise<string>((r) => timer = setTimeout(() => r("pending"), ms));
+  const result = run.then(
+    (r) => `resolved ${r.status}`,
+    (e) => `rejected ${e instanceof JxInputError ? "JxInputError" : e?.name}: ${e?.message}`,
+  );
+  return Promise.race([result, pending]).finally(() => clearTimeout(timer));
+}
+
+Deno.test("runJobs: jobs selected from another graph are bad input, before anything starts", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", `${dir}/jobs.yaml`);
+    const other = parseJobsFile("jobs:\n  b: { run: 'true' }\n", `${dir}/jobs.yaml`);
+    const events: string[] = [];
+    const run = runJobs(graph, other.jobs, {
+      reactor: createPortableReactor(),
+      reporters: [{ event: (e) => events.push(e.type) }],
+    });
+    assert.equal(
+      await settled(run, 5000),
+      "rejected JxInputError: job 'b' is not in the graph it is run with (select jobs from that graph)",
+    );
+    // Nothing began: no run.start, and no signal listener left behind (the test's sanitizer).
+    assert.deepEqual(events, []);
+    // A second parse of the same file selects the same jobs: that is no mistake.
+    const again = parseJobsFile("jobs:\n  a: { run: 'true' }\n", `${dir}/jobs.yaml`);
+    const ok = runJobs(graph, again.jobs, { reactor: createPortableReactor() });
+    assert.equal(await settled(ok, 5000), "resolved ok");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
