@@ -136,10 +136,6 @@ export class Graph {
   }
 
   /**
-   * The named jobs and everything they transitively wait for, in file
-   * order; all jobs (not modules) when `names` is empty.
-   */
-  /**
    * The jobs a run of `names` takes (`jx run`, `jx watch`, `jx lint`):
    * `select(names)`, or, with no name, the file's `default:` and what it
    * needs (every job when it has none).
@@ -161,6 +157,11 @@ export class Graph {
     return this.select(names.length ? names : this.settings.default ?? []);
   }
 
+  /**
+   * The named jobs and everything they transitively wait for, in file
+   * order; all jobs (not modules) when `names` is empty, whatever the file's
+   * `default:` (for that, `selectForRun`).
+   */
   select(names: string[]): JobSpec[] {
     if (names.length === 0) {
       const all = new Set<string>();
