@@ -7,6 +7,7 @@ import {
   createPortableReactor,
   JxInputError,
   parseJobsFile,
+  type RunControl,
   runJobs,
   type RunResult,
 } from "../mod.ts";
@@ -42,6 +43,30 @@ Deno.test("runJobs: jobs selected from another graph are bad input, before anyth
     const again = parseJobsFile("jobs:\n  a: { run: 'true' }\n", `${dir}/jobs.yaml`);
     const ok = runJobs(graph, again.jobs, { reactor: createPortableReactor() });
     assert.equal(await settled(ok, 5000), "resolved ok");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runJobs: RunControl is filled in when runJobs returns, with feeds too, so a cancel at once ends the run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", `${dir}/jobs.yaml`);
+    for (const withFeed of [false, true]) {
+      const control: RunControl = {};
+      // A feed that never ends: only the cancel ends the run.
+      const feeds = withFeed ? [{ name: "f", stream: new ReadableStream<Uint8Array>() }] : [];
+      const run = runJobs(graph, graph.jobs, {
+        reactor: createPortableReactor(),
+        handleSignals: false,
+        control,
+        feeds,
+      });
+      assert.equal(typeof control.cancel, "function", `with a feed: ${withFeed}`);
+      assert.equal(typeof control.stop, "function", `with a feed: ${withFeed}`);
+      control.cancel!();
+      assert.equal(await settled(run, 5000), "resolved cancelled", `with a feed: ${withFeed}`);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -105,7 +105,7 @@ export interface RunOptions {
    * the selection holds a module, except with `dryRun`.
    */
   modules?: ModuleHost;
-  /** Filled in by `runJobs`: ends the run early (see `RunControl`). */
+  /** Filled in by `runJobs` before it returns: ends the run early (see `RunControl`). */
   control?: RunControl;
   /** Streams that jobs come from while the run goes on (see `JobFeed`). */
   feeds?: JobFeed[];

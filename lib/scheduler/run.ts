@@ -67,8 +67,28 @@ export async function runJobs(
         "pass RunOptions.modules (a Supervisor from lib/modules)",
     );
   }
-  if (opts.feeds?.length || selected.some((j) => j.emits || j.deferred)) await loadEmit();
-  return await new Builder(graph, selected, opts, runnerFor(opts), envMaker(opts)).run();
+  const start = () => new Builder(graph, selected, opts, runnerFor(opts), envMaker(opts)).run();
+  if (!opts.feeds?.length && !selected.some((j) => j.emits || j.deferred)) return await start();
+  // The run starts once the parser of generated jobs is loaded; `control` works from now on.
+  const early = holdControl(opts.control);
+  await loadEmit();
+  const done = start();
+  early();
+  return await done;
+}
+
+/**
+ * Fills in `control` until the run does: its calls are kept, and made
+ * again on the run's own by the function returned (once the run has started).
+ */
+function holdControl(control: RunOptions["control"]): () => void {
+  if (!control) return () => {};
+  const calls: (() => void)[] = [];
+  control.stop = (sig) => void calls.push(() => control.stop!(sig));
+  control.cancel = () => void calls.push(() => control.cancel!());
+  return () => {
+    for (const call of calls) call();
+  };
 }
 
 /** The runner of a run: the one given, a dry run, or local processes within the slots. */
