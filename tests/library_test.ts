@@ -71,3 +71,21 @@ Deno.test("runJobs: RunControl is filled in when runJobs returns, with feeds too
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("runJobs: jobs that is not a whole number of at least 1 is bad input, not a run whose every job fails", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", `${dir}/jobs.yaml`);
+    for (const jobs of [NaN, 0, -2, 1.5, Infinity]) {
+      const run = runJobs(graph, graph.jobs, { reactor: createPortableReactor(), jobs });
+      assert.equal(
+        await settled(run, 5000),
+        `rejected JxInputError: RunOptions.jobs: expected a whole number of at least 1, got ${jobs}`,
+      );
+    }
+    const run = runJobs(graph, graph.jobs, { reactor: createPortableReactor(), jobs: 3 });
+    assert.equal(await settled(run, 5000), "resolved ok");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

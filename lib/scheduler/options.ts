@@ -54,7 +54,10 @@ export interface RunControl {
 export interface RunOptions {
   /** The event loop that spawns the jobs and keeps time. */
   reactor: Reactor;
-  /** Job-slot limit (`-j`) for a local counter; ignored when `slots` is given. */
+  /**
+   * Job-slot limit (`-j`) for a local counter, a whole number of at least 1
+   * (default 1); ignored when `slots` is given.
+   */
   jobs?: number;
   /**
    * The job slots, resolved once (`-j`, a make jobserver, the CPU count): a

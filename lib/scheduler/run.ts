@@ -34,7 +34,8 @@ export function newRunId(): string {
  * Runs the selected jobs of a graph. A reporter that throws stops the run
  * as SIGTERM would; the promise then rejects with its exception. A selected
  * job that is not the graph's own (from another graph) rejects with a
- * `JxInputError` before anything starts.
+ * `JxInputError` before anything starts, as does a `jobs` that is not a
+ * whole number of at least 1.
  *
  * @example
  * ```ts
@@ -52,6 +53,10 @@ export async function runJobs(
   selected: JobSpec[],
   opts: RunOptions,
 ): Promise<RunResult> {
+  const { jobs } = opts;
+  if (!opts.slots && jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) {
+    throw new JxInputError(`RunOptions.jobs: expected a whole number of at least 1, got ${jobs}`);
+  }
   for (const spec of selected) {
     // The run finds each job by its place in the graph: a job of another graph is not there.
     if (graph.jobs[spec.index]?.name !== spec.name) {
@@ -94,7 +99,7 @@ function holdControl(control: RunOptions["control"]): () => void {
 /** The runner of a run: the one given, a dry run, or local processes within the slots. */
 function runnerFor(opts: RunOptions): Runner {
   if (opts.runner) return opts.runner;
-  const slots = opts.slots ?? new LocalSlots(Math.max(1, opts.jobs ?? 1));
+  const slots = opts.slots ?? new LocalSlots(opts.jobs ?? 1);
   return opts.dryRun ? new DryRunRunner(slots.limit) : new LocalRunner(opts.reactor, slots);
 }
 
