@@ -1,4 +1,3 @@
-/// <reference types="../../node_modules/bun-types/ffi.d.ts" />
 /**
  * libc through Bun's FFI (`bun:ffi`), for `libc()` in libc.ts when jx runs
  * on Bun. Deno never loads `bun:ffi`: it is required synchronously (Bun's
@@ -15,14 +14,45 @@
  * @module
  */
 
-/** `bun:ffi`'s types, from bun-types (a type-only reference: Deno never loads `bun:ffi`). */
-type BunFfi = typeof import("bun:ffi");
-/** A C type's name, as both Deno and Bun spell the ones used here ("i32", "buffer", "usize"...). */
-type CTypeName = import("bun:ffi").FFITypeOrString & string;
+/**
+ * A C type's name, as both Deno and Bun spell the ones used here ("i32", "buffer", "usize"...).
+ * `bun:ffi`'s types are declared here, not taken from bun-types: a program that imports jx and
+ * type-checks (`deno check`, `deno test`) has no bun-types to read.
+ */
+type CTypeName =
+  | "i8"
+  | "u8"
+  | "i16"
+  | "u16"
+  | "i32"
+  | "u32"
+  | "i64"
+  | "u64"
+  | "usize"
+  | "isize"
+  | "f32"
+  | "f64"
+  | "bool"
+  | "void"
+  | "pointer"
+  | "buffer";
 /** A symbol as Bun declares it. */
 type BunSymbol = { args: CTypeName[]; returns: CTypeName };
 /** A function bound through `bun:ffi` (arguments and result as Bun converts them). */
-export type BunFunction = import("bun:ffi").ConvertFns<Record<string, BunSymbol>>[string];
+// deno-lint-ignore no-explicit-any
+export type BunFunction = (...args: any[]) => any;
+/** A pointer a bound function returned (`__errno_location`, `strerror`). */
+export type BunPointer = number;
+/** What jx uses of `bun:ffi`. */
+interface BunFfi {
+  dlopen(
+    path: string,
+    symbols: Record<string, BunSymbol>,
+  ): { symbols: Record<string, BunFunction> };
+  read: { i32(ptr: BunPointer, offset: number): number };
+  CString: new (ptr: BunPointer) => { toString(): string };
+  ptr(buf: ArrayBufferView | ArrayBuffer): number;
+}
 
 /** A symbol as libc.ts declares it for Deno. */
 export interface DenoSymbol {
@@ -73,9 +103,6 @@ export function dlopenBun(
   }
   return { symbols: out };
 }
-
-/** A pointer a bound function returned (`__errno_location`, `strerror`). */
-export type BunPointer = import("bun:ffi").Pointer;
 
 /** The int at a pointer returned by a bound function (`__errno_location`). */
 export function readI32(ptr: BunPointer): number {

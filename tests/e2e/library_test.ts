@@ -91,6 +91,16 @@ for (const rt of RUNTIMES.filter((r) => r !== "binary")) {
       const stdout = new TextDecoder().decode(out.stdout);
       assert.equal(out.code, 0, new TextDecoder().decode(out.stderr) + stdout);
       assert.equal(stdout.trim(), "true 0 hi");
+      if (rt === "deno") {
+        // Type-checked too, as `deno check` and `deno test` do: jx's types need nothing of jx's
+        // node_modules but yaml's (no bun-types, whose bare import of "bun" has no package here).
+        const check = await new Deno.Command(DENO, {
+          args: ["check", "--quiet", "use.ts"],
+          cwd: dir,
+          stdin: "null",
+        }).output();
+        assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
