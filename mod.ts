@@ -94,8 +94,16 @@ export {
   type Slots,
   type StartedWhere,
 } from "./lib/scheduler/mod.ts";
-export { ConsoleReporter, EventLog, type OutputMode, TraceWriter } from "./lib/report/mod.ts";
 export {
+  type ConsoleOptions,
+  ConsoleReporter,
+  EventLog,
+  type OutputMode,
+  type StatusClock,
+  TraceWriter,
+} from "./lib/report/mod.ts";
+export {
+  type CtlLimits,
   type CtlReply,
   type CtlRequest,
   ctlRequest,

@@ -4,7 +4,10 @@
  */
 import assert from "node:assert/strict";
 import {
+  type ConsoleOptions,
+  ConsoleReporter,
   createPortableReactor,
+  type CtlLimits,
   JxInputError,
   parseJobsFile,
   type RunControl,
@@ -85,6 +88,27 @@ Deno.test("runJobs: jobs that is not a whole number of at least 1 is bad input, 
     }
     const run = runJobs(graph, graph.jobs, { reactor: createPortableReactor(), jobs: 3 });
     assert.equal(await settled(run, 5000), "resolved ok");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("mod.ts names the types its classes take: ConsoleOptions, CtlLimits", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const graph = parseJobsFile("jobs:\n  hi: { run: echo hi }\n", `${dir}/jobs.yaml`);
+    let text = "";
+    const options: ConsoleOptions = {
+      mode: "stream",
+      color: false,
+      statusLine: false,
+      write: (_fd, t) => text += typeof t === "string" ? t : new TextDecoder().decode(t),
+    };
+    const console = new ConsoleReporter(options);
+    await runJobs(graph, graph.jobs, { reactor: createPortableReactor(), reporters: [console] });
+    assert.match(text, /\[hi\] +hi\n/);
+    const limits: Partial<CtlLimits> = { idleMs: 1000 };
+    assert.equal(limits.idleMs, 1000);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

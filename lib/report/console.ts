@@ -28,6 +28,7 @@ export type OutputMode = "buffered" | "stream" | "quiet";
 
 /** Console settings. */
 export interface ConsoleOptions {
+  /** How jobs' output is shown: `buffered` (each job's at its end), `stream` (lines as they come), `quiet`. */
   mode: OutputMode;
   /** ANSI colors (off with `--no-color` or `NO_COLOR`). */
   color: boolean;
@@ -56,6 +57,7 @@ export interface ConsoleOptions {
   foreground?: readonly string[];
   /** The graph, for commands in `-n` output. */
   graph?: Graph;
+  /** `-v`: a dim line on stderr for each start, skip, added job and module state. */
   verbose?: boolean;
   /**
    * Where text goes (tests capture it); default: fds 1 and 2. The bytes are

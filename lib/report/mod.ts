@@ -14,5 +14,6 @@
  */
 export { type ConsoleOptions, ConsoleReporter, type OutputMode } from "./console.ts";
 export { EventLog } from "./events.ts";
+export type { StatusClock } from "./status.ts";
 export { TraceWriter } from "./trace.ts";
 export { MemoryKeeper, type MemoryKeeperOptions } from "./memory.ts";

@@ -10,10 +10,25 @@
  */
 import { namesAmong } from "../runtime/lists.ts";
 
-/** The clock and timers the status line is redrawn by (a reactor has them). */
+/**
+ * The clock and timers the status line is redrawn by (a reactor has them).
+ *
+ * @example
+ * ```ts
+ * import { createPortableReactor } from "../reactor/mod.ts";
+ * import type { StatusClock } from "./status.ts";
+ * const reactor = createPortableReactor();
+ * const clock: StatusClock = reactor;
+ * clock.clearTimer(clock.setTimer(100, () => {}));
+ * reactor.close();
+ * ```
+ */
 export interface StatusClock {
+  /** Milliseconds, on any fixed origin. */
   now(): number;
+  /** Calls `cb` once after `ms`; returns the timer's id. */
   setTimer(ms: number, cb: () => void): number;
+  /** Cancels a timer that has not fired. */
   clearTimer(id: number): void;
 }
 
