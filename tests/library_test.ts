@@ -7,6 +7,7 @@ import {
   type ConsoleOptions,
   ConsoleReporter,
   createPortableReactor,
+  createReactor,
   type CtlLimits,
   JxInputError,
   parseJobsFile,
@@ -109,6 +110,27 @@ Deno.test("mod.ts names the types its classes take: ConsoleOptions, CtlLimits", 
     assert.match(text, /\[hi\] +hi\n/);
     const limits: Partial<CtlLimits> = { idleMs: 1000 };
     assert.equal(limits.idleMs, 1000);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runJobs on an epoll reactor closed already: its jobs fail to start, the run ends", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", `${dir}/jobs.yaml`);
+    const reactor = createReactor("epoll");
+    const first = runJobs(graph, graph.jobs, { reactor, handleSignals: false });
+    assert.equal(await settled(first, 5000), "resolved ok");
+    reactor.close();
+    const errors: string[] = [];
+    const again = runJobs(graph, graph.jobs, {
+      reactor,
+      handleSignals: false,
+      reporters: [{ event: (e) => e.type === "job.end" && errors.push(e.error ?? "") }],
+    });
+    assert.equal(await settled(again, 5000), "resolved failed");
+    assert.deepEqual(errors, [`cannot start '/bin/sh' in ${dir}: the reactor is closed`]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -450,6 +450,11 @@ class Spawner {
 
   /** Starts `req`'s child; its start, output and exit come through `req`'s callbacks. */
   spawn(req: SpawnRequest): ChildHandle {
+    // Its epoll set and spawn attributes are gone: nothing starts.
+    if (this.loop.closed) {
+      reportNotStarted(req, "the reactor is closed");
+      return new Handle(undefined);
+    }
     // An interactive job has no pipes to watch: the runtime's own spawn, fds 0-2 inherited.
     if (req.terminal) return spawnTerminal(req);
     const pipes = this.openPipes(req);

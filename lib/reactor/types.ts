@@ -208,6 +208,10 @@ export interface Reactor {
   watch?(fd: number, cb: () => void): () => void;
   /** Listens for a signal to jx itself; returns the function that stops listening. */
   onSignal(signal: ListenSignal, cb: () => void): () => void;
-  /** Releases what the backend holds. */
+  /**
+   * Releases what the backend holds. A reactor is not for use after: on
+   * epoll, a spawn then starts nothing (its exit's error says the reactor
+   * is closed).
+   */
   close(): void;
 }
