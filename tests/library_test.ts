@@ -135,3 +135,20 @@ Deno.test("runJobs on an epoll reactor closed already: its jobs fail to start, t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("runJobs: a selection with a module and no RunOptions.modules is bad input", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const graph = parseJobsFile(
+      "modules:\n  db: { run: 'sleep 60' }\njobs:\n  a: { run: 'true', needs: [db] }\n",
+      `${dir}/jobs.yaml`,
+    );
+    const run = runJobs(graph, graph.select([]), { reactor: createPortableReactor() });
+    assert.equal(
+      await settled(run, 5000),
+      "rejected JxInputError: the selection holds modules (db): pass RunOptions.modules (a Supervisor)",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

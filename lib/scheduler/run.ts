@@ -35,7 +35,7 @@ export function newRunId(): string {
  * as SIGTERM would; the promise then rejects with its exception. A selected
  * job that is not the graph's own (from another graph) rejects with a
  * `JxInputError` before anything starts, as does a `jobs` that is not a
- * whole number of at least 1.
+ * whole number of at least 1, or a selection with a module and no `modules`.
  *
  * @example
  * ```ts
@@ -67,9 +67,9 @@ export async function runJobs(
   }
   const modules = selected.filter((j) => j.kind === "module");
   if (modules.length && !opts.modules && !opts.dryRun && !opts.runner?.passOver) {
-    throw new Error(
+    throw new JxInputError(
       `the selection holds modules (${modules.map((m) => m.name).join(", ")}): ` +
-        "pass RunOptions.modules (a Supervisor from lib/modules)",
+        "pass RunOptions.modules (a Supervisor)",
     );
   }
   const start = () => new Builder(graph, selected, opts, runnerFor(opts), envMaker(opts)).run();
