@@ -286,6 +286,14 @@ const STATE_GITIGNORE = "# jx's own state and caches: nothing here is the projec
  */
 export function stateDirSync(dir: string, mode = 0o777): void {
   mkdirpSync(dir, mode);
+  ignoreStateDir(dir);
+}
+
+/**
+ * Writes `dir/.gitignore` (`stateDirSync`) unless there is one: for a `.jx/`
+ * an older jx made. On Bun it loads `node:fs`: not for a no-op run.
+ */
+export function ignoreStateDir(dir: string): void {
   try {
     createNewSync(`${dir}/.gitignore`, STATE_GITIGNORE);
   } catch { /* not writable (checked where the state is written), or not a folder */ }

@@ -82,8 +82,9 @@ export function checkStatePath(path: string, want: "dir" | "file", warn: Warn): 
  */
 export function stateDir(baseDir: string, warn: Warn = stderrWarn): string {
   const dir = `${baseDir.endsWith("/") ? baseDir.slice(0, -1) : baseDir}/.jx`;
-  const absent = checkStatePath(dir, "dir", warn) === "absent";
-  stateDirSync(dir); // made, or its .gitignore added (a .jx/ an older jx made has none)
-  if (absent) checkStatePath(dir, "dir", warn); // umask 002 made it group-writable; raced
+  if (checkStatePath(dir, "dir", warn) === "absent") {
+    stateDirSync(dir); // with its .gitignore
+    checkStatePath(dir, "dir", warn); // umask 002 made it group-writable; raced by another user
+  }
   return dir;
 }

@@ -26,7 +26,7 @@ import type { FileStamp } from "./fileset.ts";
 import { checkStatePath, stateDir, stderrWarn, type Warn } from "./guard.ts";
 import { readText } from "./stat.ts";
 import { lastIndexOfBytes } from "../runtime/bytes.ts";
-import { pid, renameSync } from "../runtime/mod.ts";
+import { ignoreStateDir, pid, renameSync } from "../runtime/mod.ts";
 import { type OpenFile, openFile, removePath } from "../runtime/files.ts";
 
 /** What is remembered of a job's last success. */
@@ -385,7 +385,9 @@ export class StateStore {
    * that what was opened is our own file; a torn last line is ended first.
    */
   private open(): OpenFile {
-    const path = join(stateDir(this.baseDir, this.warn), "state.ndjson");
+    const dir = stateDir(this.baseDir, this.warn);
+    ignoreStateDir(dir); // a .jx/ an older jx made has no .gitignore
+    const path = join(dir, "state.ndjson");
     checkStatePath(path, "file", this.warn);
     const f = openFile(path, "append");
     const st = f.stat();
