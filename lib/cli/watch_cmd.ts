@@ -220,7 +220,7 @@ function watchGraph(loaded: Loaded, modules: Supervisor, c: Common): Watching {
     }),
     say: (line) => writeAll(2, line + "\n"),
     ownFiles: reload.files.map((f) => relative(baseDir, resolve(f))),
-    ownGlobs: graph.foreachGlobs,
+    ownGlobs: graph.graphGlobs,
     onOwnFile: reload.soon,
     startedBy: reloaded && `${escapeControls(reloaded)} reloaded`,
   });
@@ -249,7 +249,7 @@ function jobsFileReload(graph: Graph, stamps: Map<string, string>, o: {
 }): { files: string[]; soon: () => void } {
   const files = graph.filesRead();
   const known = new Map(files.map((f) => [f, stamps.get(f) ?? stampOf(f)]));
-  const globs = graph.foreachGlobs ?? [];
+  const globs = graph.graphGlobs ?? [];
   const baseDir = dirname(resolve(graph.file));
   const matchesOf = (g: string) => globFiles(g, baseDir).join("\0");
   const knownMatches = new Map(globs.map((g) => [g, matchesOf(g)]));

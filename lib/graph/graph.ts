@@ -62,10 +62,10 @@ export class Graph {
   /** The dotenv files outside the project it read, as absolute paths (set by the loader). */
   readOutside?: string[];
   /**
-   * The `foreach` globs expanded when it was loaded, relative to the jobs file's folder (set by
-   * the loader): a file that starts or stops matching one makes another graph.
+   * The `foreach` and `include` globs expanded when it was loaded, relative to the jobs file's
+   * folder (set by the loader): a file that starts or stops matching one makes another graph.
    */
-  foreachGlobs?: string[];
+  graphGlobs?: string[];
   /** The files it includes, at any depth, as messages show them (set by the loader). */
   included?: string[];
   /** Edges by the job they lead to and by the job they come from; a job without any has no entry. */

@@ -54,7 +54,7 @@ import {
 import { deriveResourceEdges, resourcesConflict } from "./edges.ts";
 import { checkResourceGlobs, MAX_JOBS, parseYaml } from "./limits.ts";
 export { NeedYamlPackage } from "./limits.ts";
-import { globProblem } from "./glob.ts";
+import { globProblem, isGlob } from "./glob.ts";
 
 /** Keys that make a jobs file read other files. */
 const MORE_FILES = /\b(env_file|include)["']?\s*:/;
@@ -216,7 +216,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     graph.dotenv = { names: [...notes.dotenvNames].sort(), outside: notes.dotenvOutside.size > 0 };
   }
   if (notes.dotenvOutside.size) graph.readOutside = [...notes.dotenvOutside];
-  if (notes.foreachGlobs.size) graph.foreachGlobs = [...notes.foreachGlobs];
+  if (notes.graphGlobs.size) graph.graphGlobs = [...notes.graphGlobs];
   if (units.length > 1) graph.included = units.filter((u) => u.place !== root).map((u) => u.file);
   const cycle = graph.findCycle();
   if (cycle) {
@@ -378,7 +378,7 @@ function parseUnit(
     ...(raw.cache !== undefined ? { cache: raw.cache } : {}),
     ...(raw.default !== undefined ? { default: raw.default } : {}),
   };
-  return { unit, ...unitIncludes(raw, sub, v.positions, file, baseDir, place), settings };
+  return { unit, ...unitIncludes(raw, sub, v.positions, file, baseDir, place, notes), settings };
 }
 
 /** A file's YAML, checked against the schema: its validator (positions) and its values. */
@@ -428,6 +428,7 @@ function unitIncludes(
   file: string,
   baseDir: string,
   place: Place,
+  notes: LoadNotes,
 ): { includes: (Included & { at?: Pos })[]; first: boolean } {
   const items = (raw.include ?? []).map((x, i) =>
     sub.apply(x, positions.has(`include.${i}`) ? `include.${i}` : "include", true)
@@ -435,6 +436,10 @@ function unitIncludes(
   const at = (i: number) => positions.get(`include.${i}`) ?? positions.get("include");
   const includes = includedFiles(items, at, file, { abs: resolve(baseDir, basename(file)), place })
     .map((inc) => ({ ...inc, at: at(inc.item) }));
+  // Their matches are the graph's: `jx watch` loads the file again when they change.
+  for (const x of items.map(normalizeResource)) {
+    if (isGlob(x)) notes.graphGlobs.add(underPrefix(place.prefix, x));
+  }
   const line = (k: string) => positions.get(`${k}#`)?.line ?? positions.get(k)?.line ?? 0;
   const first = raw.include !== undefined &&
     line("include") < Math.max(line("jobs"), line("modules"));
@@ -528,7 +533,7 @@ function expandEntries(
         continue;
       }
       // Its matches are the graph's: `jx watch` loads the file again when they change.
-      ctx.notes?.foreachGlobs.add(underPrefix(place.prefix, g));
+      ctx.notes?.graphGlobs.add(underPrefix(place.prefix, g));
     }
     expandGroup(x, [name, kind, j], fe, { ctx, sub, place, fail });
   }

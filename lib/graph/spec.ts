@@ -210,8 +210,8 @@ export interface LoadNotes {
   dotenvNames: Set<string>;
   /** The dotenv files outside the project that were read (absolute paths; optional ones too). */
   dotenvOutside: Set<string>;
-  /** The `foreach` globs expanded at load, relative to the root jobs file's folder. */
-  foreachGlobs: Set<string>;
+  /** The `foreach` and `include` globs expanded at load, relative to the root file's folder. */
+  graphGlobs: Set<string>;
 }
 
 /** A new, empty `LoadNotes`. */
@@ -219,7 +219,7 @@ export const newLoadNotes = (): LoadNotes => ({
   moreFiles: false,
   dotenvNames: new Set(),
   dotenvOutside: new Set(),
-  foreachGlobs: new Set(),
+  graphGlobs: new Set(),
 });
 
 /** Notes a dotenv layer read for a file or a job. */

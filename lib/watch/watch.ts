@@ -409,6 +409,8 @@ export class Watcher {
         seen.add(d);
         this.noteEntries(d);
       }
+      // A new folder's files came before its watch did: one may be a graph glob's new match.
+      if (this.ownGlobs.length) this.o.onOwnFile?.();
     }
   }
 

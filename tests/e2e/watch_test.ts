@@ -592,3 +592,25 @@ Deno.test("watch: with no name, the jobs file's default: is what is watched and 
     await w.stop().catch(() => {});
   }
 });
+
+Deno.test("watch: a jobs file a glob include comes to match (a new package) is loaded", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "include: [pkgs/*/jobs.yaml]\njobs:\n  top: { run: 'true' }\n",
+    "pkgs/a/jobs.yaml": "jobs:\n  say: { run: echo a > said.txt, writes: [said.txt] }\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    assert.equal(await Deno.readTextFile(`${dir}/pkgs/a/said.txt`), "a\n");
+    await Deno.mkdir(`${dir}/pkgs/b`);
+    await Deno.writeTextFile(
+      `${dir}/pkgs/b/jobs.yaml`,
+      "jobs:\n  say: { run: echo b > said.txt, writes: [said.txt] }\n",
+    );
+    await waitForFile(`${dir}/pkgs/b/said.txt`);
+    const ev = await w.cycles(2);
+    assert.equal(ev.filter((e) => e.type === "watch.reload").length, 1);
+  } finally {
+    await w.stop().catch(() => {});
+  }
+});
