@@ -378,11 +378,13 @@ export class UpToDate {
    * seen to change, and the file the command really reads is in no check.
    */
   private sayMissingReads(spec: JobSpec, inputs: Record<string, FileStamp | null>): void {
-    const before = this.store.rows.get(spec.name);
-    const had = before && decodeRow(before).inputs;
+    let had: Record<string, FileStamp | null> | undefined; // its last line's, read if needed
     for (const r of spec.reads) {
-      if (r[0] === "@" || isGlob(r) || inputs[r] !== null || (had && had[r] === null)) continue;
+      if (r[0] === "@" || inputs[r] !== null || isGlob(r)) continue;
       if (spec.writes.some((w) => resourceNames(w, r))) continue; // its own output: made by it
+      const before = this.store.rows.get(spec.name);
+      had ??= before ? decodeRow(before).inputs : {};
+      if (had[r] === null) continue; // said when that line was written
       (this.warn ?? stderrWarn)(
         `${spec.name}: reads ${r}, which did not exist when it ran (a misspelt path never ` +
           "changes: `jx lint` lists what the job reads)",
