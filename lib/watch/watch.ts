@@ -67,6 +67,9 @@ export interface WatchOptions {
 
 const IGNORED = /^(\.jx|\.git)(\/|$)/;
 
+/** The jobs a cycle's line names (then how many ran). */
+const SHOWN_RAN = 10;
+
 const patternNames = resourceNames;
 
 /** The directories to watch so that every path `patterns` can name is seen. */
@@ -551,7 +554,10 @@ export class Watcher {
       ? `${shown}${changed.length > 3 ? ", ..." : ""} changed`
       : this.startedBy;
     this.startedBy = "first run";
-    const did = ran.length ? `ran ${ran.map(escapeControls).join(", ")}` : "nothing to do";
+    // A cycle of thousands of jobs names the first few and counts them all.
+    const shownRan = ran.slice(0, SHOWN_RAN).map(escapeControls).join(", ");
+    const more = ran.length > SHOWN_RAN ? `, ... (${ran.length} jobs)` : "";
+    const did = ran.length ? `ran ${shownRan}${more}` : "nothing to do";
     // A signal stopped the session: it is not watching any more.
     const then = this.stopped ? "" : "; watching for changes";
     return `jx watch: ${what} -> ${did}: ${r.status} (${Math.round(ms)}ms)${then}`;

@@ -614,3 +614,20 @@ Deno.test("watch: a jobs file a glob include comes to match (a new package) is l
     await w.stop().catch(() => {});
   }
 });
+
+Deno.test("watch: a cycle's line names its first ten jobs, then how many ran", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  j:\n    foreach: [a, b, c, d, e, f, g, h, i, k, l, m]\n" +
+      "    run: 'true'\n    reads: [in.txt]\n",
+    "in.txt": "0\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    const s = await w.stop();
+    const line = s.stderr.split("\n").find((l) => l.startsWith("jx watch: first run"))!;
+    assert.match(line, /-> ran (j\[\w\], ){10}\.\.\. \(12 jobs\): ok/, line);
+  } finally {
+    await w.stop().catch(() => {});
+  }
+});
