@@ -37,6 +37,8 @@ export interface Args {
   drain: boolean;
   /** `jx clean --deps`: also what the named jobs wait for. */
   deps: boolean;
+  /** `jx run --all`, `jx watch --all`: every job, whatever the file's `default:` says. */
+  all: boolean;
   /** Job names (and, for `ctl`, the action's arguments). */
   names: string[];
   /**
@@ -156,6 +158,7 @@ export const OPTIONS: Record<string, OptSpec> = {
   "--no-cache": { key: "noCache", set: true },
   "--changed-since": { key: "changedSince", value: str },
   "--deps": { key: "deps", set: true },
+  "--all": { key: "all", set: true },
   // Taken only by the commands whose part parses its arguments (OWN_ARGS).
   "--ignore": { value: str },
   "--port": { value: port },
@@ -210,6 +213,7 @@ const EVERY_COMMAND = ["--help", "--version", "--verbose", "--no-color"];
 /** What `run` and `watch` share: the jobs file, the slots, the output, the live page. */
 const RUNS = [
   "--file",
+  "--all",
   "--jobs",
   "--keep-going",
   "--force",
@@ -321,6 +325,7 @@ function defaultArgs(env: Record<string, string | undefined>): Args {
     json: false,
     drain: false,
     deps: false,
+    all: false,
     names: [],
     vars: {},
     warnings: [],

@@ -147,7 +147,7 @@ function redefinedJobs(
 
 /**
  * `jx run --changed-since REF`'s selection: the affected jobs among
- * `names`' selection (all jobs by default) and what they need; empty when
+ * `names`' selection (the file's `default:`, else or with `all` every job) and what they need; empty when
  * none is affected. `vars`: the command line's (the jobs file at REF is
  * read with them too).
  */
@@ -157,9 +157,10 @@ export function changedSelection(
   ref: string,
   dir: string,
   vars: Record<string, string> = {},
+  all = false,
 ): JobSpec[] {
   const changed = changedFiles(dir, ref);
   const redefined = redefinedJobs(graph, ref, changed, dir, vars);
-  const affected = affectedJobs(graph, graph.selectForRun(names), changed, redefined);
+  const affected = affectedJobs(graph, graph.selectForRun(names, all), changed, redefined);
   return affected.length ? graph.select(affected.map((j) => j.name)) : [];
 }

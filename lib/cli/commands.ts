@@ -124,7 +124,7 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
  */
 function selectOrHint(args: Args, graph: Graph): JobSpec[] {
   try {
-    return graph.selectForRun(args.names);
+    return graph.selectForRun(args.names, args.all);
   } catch (e) {
     const [job, word, ...more] = args.names;
     if (
@@ -152,6 +152,7 @@ async function selectJobs(args: Args, graph: Graph): Promise<JobSpec[]> {
     args.changedSince,
     dirname(resolve(graph.file)),
     args.vars,
+    args.all,
   );
 }
 

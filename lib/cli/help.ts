@@ -11,6 +11,7 @@ export { VERSION };
 
 const COMMON = `Options:
   -f, --file FILE        jobs file (default: jobs.yaml, then jobs.yml, here or above)
+      --all              every job, whatever the jobs file's default: names
   -j, --jobs N           job slots (default: number of CPUs)
   -k, --keep-going       run everything that does not depend on a failure
   -n, --dry-run          print what would run, in order; run nothing

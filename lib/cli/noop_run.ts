@@ -107,6 +107,8 @@ export function runKey(args: Args, file: string, names: string[]): string {
     wantedJobs(args),
     args.reactor,
     args.jobserverStyle,
+    // `--all` selects otherwise than the file's `default:` (kept out when not given: same keys).
+    ...args.all ? ["--all"] : [],
   ]);
 }
 

@@ -31,7 +31,7 @@ export async function cmdWatch(args: Args): Promise<number> {
   const stamps = new Map(graph.filesRead().map((f) => [f, stampOf(f)]));
   // A reload reads the same file again (a positional `x.yaml` was taken off the names).
   args = { ...args, file: graph.file };
-  let selected = graph.selectForRun(args.names);
+  let selected = graph.selectForRun(args.names, args.all);
   const baseDir = dirname(resolve(graph.file));
   const lock = await takeLock(baseDir, args.noWait, "watch");
   const reactor = createReactor(args.reactor);
@@ -268,7 +268,7 @@ function jobsFileReload(graph: Graph, stamps: Map<string, string>, o: {
     for (const g of globs) knownMatches.set(g, matchesOf(g));
     try {
       const next = await load(o.args);
-      const selected = next.selectForRun(o.args.names);
+      const selected = next.selectForRun(o.args.names, o.args.all);
       if (o.over()) return;
       o.loaded({ graph: next, selected, stamps: known, file, why });
     } catch (e) {

@@ -138,7 +138,7 @@ export class Graph {
   /**
    * The jobs a run of `names` takes (`jx run`, `jx watch`, `jx lint`):
    * `select(names)`, or, with no name, the file's `default:` and what it
-   * needs (every job when it has none).
+   * needs (every job when it has none, or with `all`: `--all`).
    *
    * @example
    * ```ts
@@ -153,8 +153,8 @@ export class Graph {
    * assertEquals(g.select([]).length, 3);
    * ```
    */
-  selectForRun(names: string[]): JobSpec[] {
-    return this.select(names.length ? names : this.settings.default ?? []);
+  selectForRun(names: string[], all = false): JobSpec[] {
+    return this.select(names.length || all ? names : this.settings.default ?? []);
   }
 
   /**

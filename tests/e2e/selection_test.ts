@@ -96,6 +96,12 @@ Deno.test("default: jx run, watch and run -n with no name take it (and what it n
     "build",
     "deploy",
   ]);
+  // --all: every job (not answered by the record of the default's no-op run just made).
+  await Deno.remove(`${dir}/deploy.txt`);
+  assert.equal((await runJx(["run"], { cwd: dir })).code, 0);
+  const all = await runJx(["run", "--all", "--events", "ev.ndjson"], { cwd: dir });
+  assert.equal(all.code, 0, all.stderr);
+  assert.ok(await exists(`${dir}/deploy.txt`), "--all runs deploy too");
 });
 
 Deno.test("default: a name that names no job, or an empty list, is bad input at its place; an included file's is not the run's", async () => {
