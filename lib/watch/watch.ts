@@ -412,8 +412,9 @@ export class Watcher {
         seen.add(d);
         this.noteEntries(d);
       }
-      // A new folder's files came before its watch did: one may be a graph glob's new match.
-      if (this.ownGlobs.length) this.o.onOwnFile?.();
+      // A new folder's files came before its watch did: one may be the graph's own (an included
+      // file made again with its folder) or a graph glob's new match.
+      this.o.onOwnFile?.();
     }
   }
 
