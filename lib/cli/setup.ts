@@ -13,7 +13,15 @@ import {
   withoutJobserver,
 } from "../jobserver/mod.ts";
 import type { Reactor } from "../reactor/mod.ts";
-import { cwd, envObject, isFileSync } from "../runtime/mod.ts";
+import {
+  cwd,
+  envObject,
+  escapeControls,
+  isFileSync,
+  readTextSync,
+  writeAll,
+} from "../runtime/mod.ts";
+import { didYouMean } from "../runtime/errors.ts";
 import { LocalSlots, type Slots } from "../scheduler/mod.ts";
 export { takeLock } from "../state/mod.ts";
 import type { Args } from "./args.ts";
@@ -44,13 +52,41 @@ export async function load(args: Args): Promise<Graph> {
   // (on Deno an npm package sets up the Node compatibility: ARCHITECTURE.md, "The run path").
   const g = await import("../graph/load.ts" as string) as typeof import("../graph/load.ts");
   const file = jobsFile(args, g.jobsFileOrFail);
+  let graph: Graph;
   try {
-    return g.loadJobsFile(file, { vars: args.vars });
+    graph = g.loadJobsFile(file, { vars: args.vars });
   } catch (e) {
     if (!(e instanceof g.NeedYamlPackage)) throw e;
+    await import("../graph/yaml_full.ts" as string);
+    graph = g.loadJobsFile(file, { vars: args.vars });
   }
-  await import("../graph/yaml_full.ts" as string);
-  return g.loadJobsFile(file, { vars: args.vars });
+  for (const line of unknownVars(args.vars, graph)) writeAll(2, `jx: warning: ${line}\n`);
+  return graph;
+}
+
+/**
+ * Each `NAME=VALUE` of the command line whose NAME no file of the graph
+ * holds: a misspelt var (`CCC=clang`) substitutes nothing (just refuses one,
+ * make takes it silently). Read only when the command line sets vars.
+ */
+function unknownVars(vars: Record<string, string>, graph: Graph): string[] {
+  const names = Object.keys(vars);
+  if (!names.length) return [];
+  const texts = graph.filesRead().map((f) => {
+    try {
+      return readTextSync(f);
+    } catch {
+      return "";
+    }
+  });
+  const known = Object.keys(graph.settings.vars ?? {}).filter((k) => !(k in vars));
+  return names.filter((n) => {
+    const word = new RegExp(`(^|[^A-Za-z0-9_])${n}($|[^A-Za-z0-9_])`, "m");
+    return !texts.some((t) => word.test(t));
+  }).map((n) =>
+    `${escapeControls(n)}=... on the command line: the jobs file has no variable ` +
+    `${escapeControls(n)}${didYouMean(n, known)}, so it changes nothing`
+  );
 }
 
 /**

@@ -127,3 +127,19 @@ Deno.test("default: a name that names no job, or an empty list, is bad input at 
   assert.equal(r.code, 0, r.stderr);
   assert.ok(await exists(`${dir}/top.txt`) && await exists(`${dir}/sub/only.txt`));
 });
+
+Deno.test("a NAME=VALUE no jobs file names is said (a misspelt var changes nothing); one it names is not", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "vars: { CC: gcc }\njobs:\n  a: { run: 'echo ${CC} ${EXTRA}' }\n",
+  });
+  const typo = await runJx(["run", "CCC=clang"], { cwd: dir });
+  assert.equal(typo.code, 0, typo.stderr);
+  assert.match(
+    typo.stderr,
+    /^jx: warning: CCC=\.\.\. on the command line: the jobs file has no variable CCC \(did you mean 'CC'\?\), so it changes nothing$/m,
+  );
+  const used = await runJx(["run", "CC=clang", "EXTRA=-O2"], { cwd: dir });
+  assert.equal(used.code, 0, used.stderr);
+  assert.doesNotMatch(used.stderr, /warning/);
+  assert.match(used.stdout, /clang -O2/);
+});
