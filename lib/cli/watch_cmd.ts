@@ -207,7 +207,8 @@ function watchGraph(loaded: Loaded, modules: Supervisor, c: Common): Watching {
     debounceMs: args.debounceMs,
     onBusy: args.onBusy,
     poll: c.poll,
-    runCycle: cycleRunner(args, {
+    // `--force` is the session's first cycle's: a reload's reruns only what the edit changed.
+    runCycle: cycleRunner(reloaded === undefined ? args : { ...args, force: false }, {
       graph,
       selected,
       baseDir,

@@ -631,3 +631,19 @@ Deno.test("watch: a cycle's line names its first ten jobs, then how many ran", a
     await w.stop().catch(() => {});
   }
 });
+
+Deno.test("watch --force: the first cycle runs everything, a reload's only what the edit changed", async () => {
+  const jobs = "jobs:\n  a: { run: echo a >> log.txt, writes: [log.txt] }\n";
+  const dir = await tempDir({ "jobs.yaml": jobs });
+  assert.equal((await runJx(["run"], { cwd: dir })).code, 0);
+  const w = new Session("deno", dir, { args: ["--force"] });
+  try {
+    await w.cycles(1);
+    assert.deepEqual(await w.ranIn(0), ["a"], "--force: a, though up to date");
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs + "  b: { run: 'true' }\n");
+    await w.cycles(2);
+    assert.deepEqual(await w.ranIn(1), ["b"], "the reload: b, new; a is up to date");
+  } finally {
+    await w.stop().catch(() => {});
+  }
+});
