@@ -16,6 +16,8 @@ import { ConsoleReporter, EventLog, MemoryKeeper, TraceWriter } from "../report/
 import type { CtlRequest } from "../modules/mod.ts";
 import { type Reporter, type RunEvent, runJobs, signalExit } from "../scheduler/mod.ts";
 import { JxInputError } from "../runtime/errors.ts";
+import { readBytesSync } from "../runtime/fs.ts";
+import { sha256 } from "../runtime/hash.ts";
 import { dieAtExit, escapeControls, isTerminal, writeAll } from "../runtime/mod.ts";
 import { UpToDate } from "../state/mod.ts";
 import { Watcher, type WatchOptions } from "../watch/watch.ts";
@@ -250,27 +252,61 @@ function jobsFileReload(graph: Graph, stamps: Map<string, string>, o: {
 }): { files: string[]; soon: () => void } {
   const files = graph.filesRead();
   const known = new Map(files.map((f) => [f, stamps.get(f) ?? stampOf(f)]));
+  // Each file's content as loaded, when its stamp still says so: a save of the same bytes (a
+  // job that writes an included file again, a `touch`) is no edit, and loads nothing.
+  const contents = new Map<string, string>();
+  for (const f of files) if (stampOf(f) === known.get(f)) contents.set(f, contentOf(f));
   const globs = graph.graphGlobs ?? [];
   const baseDir = dirname(resolve(graph.file));
   const matchesOf = (g: string) => globFiles(g, baseDir).join("\0");
   const knownMatches = new Map(globs.map((g) => [g, matchesOf(g)]));
   const globChanged = () => globs.find((g) => matchesOf(g) !== knownMatches.get(g));
+  // The first file whose stamp changed and whose content did too (the others' new stamps kept).
+  const editedFile = () =>
+    files.find((f) => {
+      const stamp = stampOf(f);
+      if (stamp === known.get(f)) return false;
+      if (contents.get(f) !== contentOf(f)) return true;
+      known.set(f, stamp);
+      return false;
+    });
+  // Files a load that failed found missing (an `include` of a file not made yet): looked at
+  // every `POLL_MISSING_MS`, as their folders may not be watched, until one appears.
+  let missingTimer: number | undefined;
+  const watchMissing = (abs: string) => {
+    const rel = relative(resolve("."), abs); // as the other files are shown
+    const missing = rel.startsWith("../") ? abs : rel;
+    if (!files.includes(missing)) files.push(missing);
+    known.set(missing, "gone");
+    contents.set(missing, "gone");
+    const look = () => {
+      missingTimer = undefined;
+      if (o.over() || known.get(missing) !== "gone") return;
+      soon();
+      missingTimer = o.reactor.setTimer(POLL_MISSING_MS, look);
+    };
+    if (missingTimer === undefined) missingTimer = o.reactor.setTimer(POLL_MISSING_MS, look);
+  };
   let timer: number | undefined;
   const attempt = async () => {
     timer = undefined;
-    const edited = files.find((f) => stampOf(f) !== known.get(f));
+    const edited = editedFile();
     const glob = edited === undefined ? globChanged() : undefined;
     if (o.over() || (edited === undefined && glob === undefined)) return;
     const file = edited ?? graph.file;
     const why = edited !== undefined
       ? `${edited} changed`
       : `the files ${glob} matches changed (${graph.file})`;
-    for (const f of files) known.set(f, stampOf(f)); // this version is the one tried
+    for (const f of files) { // this version is the one tried
+      known.set(f, stampOf(f));
+      contents.set(f, contentOf(f));
+    }
     for (const g of globs) knownMatches.set(g, matchesOf(g));
     try {
       const next = await load(o.args);
       const selected = next.selectForRun(o.args.names, o.args.all);
       if (o.over()) return;
+      if (missingTimer !== undefined) o.reactor.clearTimer(missingTimer);
       o.loaded({ graph: next, selected, stamps: known, file, why });
     } catch (e) {
       const line = !(e instanceof JxInputError)
@@ -280,6 +316,7 @@ function jobsFileReload(graph: Graph, stamps: Map<string, string>, o: {
         : `jx: ${e.message}`;
       writeAll(2, escapeControls(line) + "\n");
       o.warn(`${escapeControls(why)} but does not load: going on with the jobs loaded before`);
+      if (e instanceof JxInputError && e.missing !== undefined) watchMissing(e.missing);
     }
   };
   // Called at each event in the files' folders (each scan with `--poll`): a stat of each file.
@@ -289,6 +326,18 @@ function jobsFileReload(graph: Graph, stamps: Map<string, string>, o: {
     timer = o.reactor.setTimer(o.args.debounceMs, () => void attempt());
   };
   return { files, soon };
+}
+
+/** How often a file that a failed load found missing is looked for. */
+const POLL_MISSING_MS = 300;
+
+/** A file's content as a SHA-256 (or `gone`). */
+function contentOf(f: string): string {
+  try {
+    return sha256().update(readBytesSync(f)).hex();
+  } catch {
+    return "gone";
+  }
 }
 
 /** A file's mtime, ctime, size and inode (or `gone`): a save of any kind changes it. */

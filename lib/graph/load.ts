@@ -261,11 +261,13 @@ function readIncluded(inc: Included & { at?: Pos }, by: Unit, byFile: string): s
   } catch (e) {
     const code = errorCode(e);
     const why = code === "ENOENT" ? "no such file" : `cannot read: ${errorMessage(e)}`;
-    throw new JxInputError(
+    const error = new JxInputError(
       `include: ${inc.shown}: ${why}`,
       byFile,
       inc.at ?? by.positions.get("include"),
     );
+    if (code === "ENOENT") error.missing = inc.abs;
+    throw error;
   }
 }
 

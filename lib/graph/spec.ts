@@ -257,12 +257,14 @@ export function readDotenvFiles(
     else outside.push(shown);
     if (found === undefined) {
       if (optional) return;
-      throw new JxInputError(
+      const e = new JxInputError(
         `${path}[${i}]: no such dotenv file '${rel}' ` +
           `(write '${raw}?' if it is optional)`,
         file,
         positions.get(where),
       );
+      e.missing = resolve(baseDir, rel);
+      throw e;
     }
     Object.assign(values, found);
   });

@@ -43,6 +43,11 @@ export class JxInputError extends Error {
   readonly pos?: Pos;
   /** Always 2: usage error or invalid jobs file. */
   readonly exitCode = 2;
+  /**
+   * The file (absolute) whose absence is the error (an `include` or dotenv file not made
+   * yet): `jx watch` looks for it to appear.
+   */
+  missing?: string;
 
   /** An error with `message`, at `pos` in `file` when it comes from a file. */
   constructor(message: string, file?: string, pos?: Pos) {

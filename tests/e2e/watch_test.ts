@@ -5,6 +5,7 @@
  * sets come from the event log.
  */
 import assert from "node:assert/strict";
+import { dirname } from "node:path";
 import { alive, runJx, sleep, tempDir, waitForFile } from "../helpers.ts";
 import { eachSaveRerunsOnce, jobsDir, SAVES, Session, waitForText } from "./watch_helpers.ts";
 
@@ -342,6 +343,69 @@ Deno.test("watch: an edit of the jobs file that does not load is said (FILE:LINE
       /^jx: warning: jobs\.yaml changed but does not load: going on with the jobs loaded before$/m,
     );
     assert.equal(s.stderr.match(/reloading the jobs file/g)?.length, 1, s.stderr);
+  } finally {
+    await w.stop().catch(() => {});
+  }
+});
+
+Deno.test("watch: an edit that includes a file not made yet loads once the file appears (in a new folder too)", async () => {
+  const jobs = `jobs:\n  say: { run: "echo top >> log.txt", reads: [in.txt] }\n`;
+  const cases: [string, boolean][] = [["sub/more.yaml", false], ["more.yaml", false], ["", true]];
+  for (const [inc, dotenv] of cases) {
+    const dir = await tempDir({ "jobs.yaml": jobs, "in.txt": "0\n" });
+    const w = new Session("deno", dir);
+    try {
+      await w.cycles(1);
+      const edited = dotenv
+        ? jobs.replace("jobs:", "env_file: [sub/.env]\njobs:").replace("top", "$WHO")
+        : `include: [${inc}]\n${jobs}`;
+      await Deno.writeTextFile(`${dir}/jobs.yaml`, edited);
+      await sleep(1000); // the failed load, then a few looks for the file: not there yet
+      await Deno.mkdir(`${dir}/sub`, { recursive: true });
+      await Deno.writeTextFile(
+        `${dir}/${dotenv ? "sub/.env" : inc}`,
+        dotenv ? "WHO=env\n" : "jobs:\n  more: { run: echo more > more.txt }\n",
+      );
+      const ev = await w.cycles(2);
+      const s = await w.stop();
+      const log = await Deno.readTextFile(`${dir}/log.txt`);
+      assert.equal(log, dotenv ? "top\nenv\n" : "top\n", `${inc} ${s.stderr}`);
+      if (!dotenv) {
+        assert.equal(await Deno.readTextFile(`${dir}/${dirname(inc)}/more.txt`), "more\n");
+      }
+      assert.equal(ev.filter((e) => e.type === "watch.reload").length, 1);
+      assert.match(s.stderr, dotenv ? /no such dotenv file 'sub\/\.env'/ : /no such file/);
+      const shown = dotenv ? "sub/.env" : inc;
+      assert.match(
+        s.stderr,
+        new RegExp(`^jx watch: ${shown.replace(".", "\\.")} changed: reloading`, "m"),
+      );
+    } finally {
+      await w.stop().catch(() => {});
+    }
+  }
+});
+
+Deno.test("watch: a job that writes an included file again with the same bytes reloads nothing", async () => {
+  // A generated jobs file: each cycle's `gen` writes it anew. Before, each write was an edit: the
+  // reload's first cycle ran `gen` again, which wrote it again, and so on without end.
+  const dir = await tempDir({
+    "jobs.yaml": "include: [gen.yaml]\njobs:\n  gen: { run: cp tmpl.yaml gen.yaml }\n",
+    "tmpl.yaml": "jobs:\n  made: { run: echo made >> log.txt, reads: [in.txt] }\n",
+    "gen.yaml": "jobs:\n  made: { run: echo made >> log.txt, reads: [in.txt] }\n",
+    "in.txt": "0\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await sleep(1000); // gen's write, seen, settled: no reload
+    await Deno.writeTextFile(`${dir}/in.txt`, "1\n");
+    const ev = await w.cycles(2);
+    await sleep(600);
+    const s = await w.stop();
+    assert.equal(ev.filter((e) => e.type === "watch.reload").length, 0, s.stderr);
+    assert.equal((await w.events()).filter((e) => e.type === "run.start").length, 2, s.stderr);
+    assert.doesNotMatch(s.stderr, /reloading/);
   } finally {
     await w.stop().catch(() => {});
   }
