@@ -76,6 +76,60 @@ Deno.test("runJobs: RunControl is filled in when runJobs returns, with feeds too
   }
 });
 
+Deno.test("runJobs: an AbortSignal cancels the run (its jobs get SIGTERM, even from within job.start); one aborted before rejects, nothing started", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const graph = parseJobsFile(
+      "jobs:\n  slow: { run: 'echo $$ > pid.txt; exec sleep 30', cwd: . }\n  after: { run: 'true', needs: [slow] }\n",
+      `${dir}/jobs.yaml`,
+    );
+    for (const withFeed of [false, true]) {
+      const abort = new AbortController();
+      const events: string[] = [];
+      const feeds = withFeed ? [{ name: "f", stream: new ReadableStream<Uint8Array>() }] : [];
+      const run = runJobs(graph, graph.jobs, {
+        reactor: createPortableReactor(),
+        handleSignals: false,
+        signal: abort.signal,
+        feeds,
+        reporters: [{
+          event: (e) => {
+            events.push(
+              e.type === "job.skip"
+                ? `${e.type} ${e.job} ${e.reason}`
+                : e.type === "job.end"
+                ? `${e.type} ${e.signal}`
+                : e.type,
+            );
+            if (e.type === "job.start") abort.abort();
+          },
+        }],
+      });
+      assert.equal(await settled(run, 10_000), "resolved cancelled", `with a feed: ${withFeed}`);
+      // Stopped by the SIGTERM sent from within job.start, not by the SIGKILL after its grace.
+      assert.deepEqual(events, [
+        "run.start",
+        "job.start",
+        "job.end SIGTERM",
+        "job.skip after cancelled",
+        "run.end",
+      ]);
+      const pid = Number(await Deno.readTextFile(`${dir}/pid.txt`).catch(() => "0"));
+      if (pid) assert.throws(() => Deno.kill(pid, "SIGCONT"), `sleep ${pid} stopped`);
+    }
+    const events: string[] = [];
+    const run = runJobs(graph, graph.jobs, {
+      reactor: createPortableReactor(),
+      signal: AbortSignal.abort(),
+      reporters: [{ event: (e) => events.push(e.type) }],
+    });
+    assert.match(await settled(run, 5000), /^rejected AbortError/);
+    assert.deepEqual(events, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("runJobs: jobs that is not a whole number of at least 1 is bad input, not a run whose every job fails", async () => {
   const dir = await Deno.makeTempDir();
   try {

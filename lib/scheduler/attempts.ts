@@ -64,9 +64,12 @@ export class Attempts {
 
   /** Starts an attempt; its end reaches `sink` once it has left the set. */
   start(key: string | number, req: RunRequest, sink: RunSink, limits: AttemptLimits): void {
-    const a: Live = { handle: { signal() {} }, graceMs: limits.graceMs };
+    // A signal sent while the runner starts it (a stop from a `job.start` reporter, which the
+    // runner calls before it returns the handle) is kept and sent once the handle is there.
+    const early: string[] = [];
+    const a: Live = { handle: { signal: (sig) => void early.push(sig) }, graceMs: limits.graceMs };
     this.live.set(key, a);
-    a.handle = this.runner.start(req, {
+    const handle = this.runner.start(req, {
       started: (pid, where) => {
         // The timeout counts the job's own run: not a wait for a cluster's allocation or launch.
         if (limits.timeoutMs !== undefined && a.timeoutTimer === undefined) {
@@ -85,6 +88,8 @@ export class Attempts {
         sink.ended(end);
       },
     });
+    a.handle = handle;
+    for (const sig of early) if (this.live.get(key) === a) handle.signal(sig);
   }
 
   /**

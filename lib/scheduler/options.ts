@@ -110,6 +110,12 @@ export interface RunOptions {
   modules?: ModuleHost;
   /** Filled in by `runJobs` before it returns: ends the run early (see `RunControl`). */
   control?: RunControl;
+  /**
+   * Aborting it cancels the run as `RunControl.cancel` does (the promise resolves, `run.end`
+   * says `cancelled`); one already aborted when `runJobs` is called rejects with its reason
+   * before anything starts.
+   */
+  signal?: AbortSignal;
   /** Streams that jobs come from while the run goes on (see `JobFeed`). */
   feeds?: JobFeed[];
 }

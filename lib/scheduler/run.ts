@@ -72,6 +72,21 @@ export async function runJobs(
         "pass RunOptions.modules (a Supervisor)",
     );
   }
+  const { signal } = opts;
+  if (!signal) return await started(graph, selected, opts);
+  signal.throwIfAborted();
+  const control = opts.control ?? {};
+  const cancel = () => control.cancel?.();
+  signal.addEventListener("abort", cancel, { once: true });
+  try {
+    return await started(graph, selected, { ...opts, control });
+  } finally {
+    signal.removeEventListener("abort", cancel);
+  }
+}
+
+/** The run of `runJobs`, its options checked. */
+async function started(graph: Graph, selected: JobSpec[], opts: RunOptions): Promise<RunResult> {
   const start = () => new Builder(graph, selected, opts, runnerFor(opts), envMaker(opts)).run();
   if (!opts.feeds?.length && !selected.some((j) => j.emits || j.deferred)) return await start();
   // The run starts once the parser of generated jobs is loaded; `control` works from now on.
