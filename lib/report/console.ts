@@ -7,7 +7,14 @@
 import { formatMs } from "../graph/duration.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
-import { escapeControls as esc, terminalColumns, writeAll } from "../runtime/mod.ts";
+import {
+  absolutePath,
+  escapeControls as esc,
+  existsSync,
+  parentDir,
+  terminalColumns,
+  writeAll,
+} from "../runtime/mod.ts";
 import { OutputBuffer } from "./buffer.ts";
 import { indexOfByte } from "../runtime/bytes.ts";
 import { StatusBoard, type StatusClock } from "./status.ts";
@@ -158,6 +165,8 @@ export class ConsoleReporter implements Reporter {
   private savedMs = 0;
   private endedCounts = new Map<string, number>();
   private failures: Ended[] = [];
+  /** Per failed job, a note on the file order that made it run first (`fileOrderHint`). */
+  private hints = new Map<string, string>();
   private slowest: Ended[] = [];
   /** The jobs' CPU times summed, and the largest peak memory known (see `usage`). */
   private cpu = {
@@ -574,7 +583,11 @@ export class ConsoleReporter implements Reporter {
     if (e.cache) this.savedMs += e.saved_ms ?? 0;
     this.endedCounts.set(key, (this.endedCounts.get(key) ?? 0) + 1);
     const restarted = this.o.cycle && e.status === "cancelled";
-    if (e.status !== "ok" && !e.condition && !restarted) this.failures.push(e);
+    if (e.status !== "ok" && !e.condition && !restarted) {
+      this.failures.push(e);
+      const hint = this.fileOrderHint(e.job);
+      if (hint) this.hints.set(e.job, hint);
+    }
     if (e.user_ms !== undefined) {
       const u = this.cpu;
       u.known = true;
@@ -779,6 +792,8 @@ export class ConsoleReporter implements Reporter {
         this.c("31", `  ✗ ${esc(f.job)}: ${this.describe(f)}`) +
           (f.error ? ` ${esc(f.error)}` : ""),
       );
+      const hint = this.hints.get(f.job);
+      if (hint) lines.push(this.c("2", esc(hint)));
       lines.push(...this.skippedFor(f.job));
     }
     const notRun = this.skipped.filter((s) => s.reason === "cancelled").length;
@@ -797,6 +812,35 @@ export class ConsoleReporter implements Reporter {
     // A watch cycle ends with jx watch's own line instead.
     if (!this.o.cycle) lines.push(this.verdictLine(e, counts));
     if (lines.length) this.write(2, lines.join("\n") + "\n");
+  }
+
+  /**
+   * For a failed job that reads what a job later in the file writes (so it ran first, without
+   * it: docs/ordering.md), when that file is not there as it ends, a line saying so: a job
+   * written before the one that makes its input is a first-contact mistake nothing else names.
+   */
+  private fileOrderHint(job: string): string | undefined {
+    const g = this.o.graph;
+    const base = g && parentDir(absolutePath(g.file));
+    const missing = (r: string) => {
+      const cut = r.search(/[*?[{]/); // a glob: its folder before the first pattern
+      const path = cut < 0 ? r : r.slice(0, r.lastIndexOf("/", cut) + 1) || ".";
+      return !existsSync(path.startsWith("/") ? path : `${base}/${path}`);
+    };
+    const later = g?.dependentsOf(job).map((e) => ({
+      e,
+      read: e.reason.slice("reads ".length, e.reason.indexOf(" -> ")),
+    })).filter(({ e, read }) =>
+      e.kind === "order" && e.reason.startsWith("reads ") && missing(read)
+    );
+    if (!g || !later?.length) return undefined;
+    const { e, read } = later[0];
+    // A `needs` item as the root file writes it (an included file names its jobs otherwise).
+    const plain = g.byName.get(job)?.source === undefined &&
+      g.byName.get(e.to)?.source === undefined;
+    const need = plain ? ` or add needs: [${e.to}]` : ` or make ${job} need it`;
+    return `      note: ${read} is written by ${e.to}, later in the file: ${job} ran before it ` +
+      `(file order: docs/ordering.md); to use its output, move ${job} after ${e.to}${need}`;
   }
 
   /** The summary's lines for the jobs skipped because `cause` (a job or a module) failed. */

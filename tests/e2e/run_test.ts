@@ -639,3 +639,34 @@ for (const runtime of RUNTIMES) {
     await Deno.remove(dir, { recursive: true });
   });
 }
+
+Deno.test("a job that fails for lack of a file that a job later in the file writes: a note names the file order", async () => {
+  const link = `link: { run: "cat out/a.o > app", reads: [out/a.o], writes: [app] }`;
+  const compile = `compile: { run: "mkdir -p out && echo o > out/a.o", writes: [out/a.o] }`;
+  const dir = await tempDir({ "jobs.yaml": `jobs:\n  ${link}\n  ${compile}\n` });
+  const r = await runJx(["run", "-j1"], { cwd: dir });
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^ {6}note: out\/a\.o is written by compile, later in the file: link ran before it \(file order: docs\/ordering\.md\); to use its output, move link after compile or add needs: \[compile\]$/m,
+  );
+  // The file there (a stale input): the failure is the job's own, no note.
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    `jobs:\n  ${link.replace("cat", "false && cat")}\n  ${compile}\n`,
+  );
+  await Deno.mkdir(`${dir}/out`);
+  await Deno.writeTextFile(`${dir}/out/a.o`, "old\n");
+  const stale = await runJx(["run", "-j1"], { cwd: dir });
+  assert.equal(stale.code, 1);
+  assert.doesNotMatch(stale.stderr, /note:/);
+  // In the right order: no note either.
+  await Deno.remove(`${dir}/out`, { recursive: true });
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    `jobs:\n  ${compile}\n  ${link.replace("cat", "false && cat")}\n`,
+  );
+  const ordered = await runJx(["run", "-j1"], { cwd: dir });
+  assert.equal(ordered.code, 1);
+  assert.doesNotMatch(ordered.stderr, /note:/);
+});
