@@ -73,8 +73,11 @@ function failed(e: unknown, verbose: boolean | undefined): number {
   return 1;
 }
 
-/** Runs the command `args` names (after `--version`, help and `doctor`, which need no part). */
-async function dispatch(args: Args): Promise<number> {
+/**
+ * `--version`, help and `doctor`, which need no part: their exit code, or undefined for a
+ * command to run.
+ */
+async function answered(args: Args): Promise<number | undefined> {
   if (args.version && !args.verbose) {
     writeAll(1, `jx ${VERSION}\n`);
     return 0;
@@ -101,6 +104,13 @@ async function dispatch(args: Args): Promise<number> {
   if (!args.command) {
     throw new JxInputError("no command given: jx COMMAND [ARG...] (jx --help lists the commands)");
   }
+  return undefined;
+}
+
+/** Runs the command `args` names (after `answered`'s). */
+async function dispatch(args: Args): Promise<number> {
+  const code = await answered(args);
+  if (code !== undefined) return code;
   // Jobs keep their colours when jx's output is a colour terminal (lib/runtime/color.ts).
   giveJobsColours(args.color && isTerminal(1));
   switch (args.command) {

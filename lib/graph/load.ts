@@ -211,28 +211,36 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   const graph = new Graph(file, jobs, pools, edges);
   graph.settings = settings;
   checkDefault(graph, units.find((u) => u.place === root));
+  noteFiles(graph, notes);
+  if (units.length > 1) graph.included = units.filter((u) => u.place !== root).map((u) => u.file);
+  const cycle = graph.findCycle();
+  if (cycle) throw cycleError(graph, cycle);
+  return graph;
+}
+
+/** What the load noted of the files beside the jobs file (dotenv files, globs) on `graph`. */
+function noteFiles(graph: Graph, notes: LoadNotes): void {
   if (notes.moreFiles) graph.moreFiles = true;
   if (notes.dotenvNames.size || notes.dotenvOutside.size) {
     graph.dotenv = { names: [...notes.dotenvNames].sort(), outside: notes.dotenvOutside.size > 0 };
   }
   if (notes.dotenvOutside.size) graph.readOutside = [...notes.dotenvOutside];
   if (notes.graphGlobs.size) graph.graphGlobs = [...notes.graphGlobs];
-  if (units.length > 1) graph.included = units.filter((u) => u.place !== root).map((u) => u.file);
-  const cycle = graph.findCycle();
-  if (cycle) {
-    const steps = cycle.slice(1).map((to, i) => {
-      const from = cycle[i];
-      const e = graph.depsOf(to).find((d) => d.from === from)!;
-      return `${to} (${e.reason})`;
-    });
-    const first = graph.byName.get(cycle[1])!;
-    throw new JxInputError(
-      `cycle: ${cycle[0]} -> ${steps.join(" -> ")}`,
-      first.source ?? file,
-      first.pos,
-    );
-  }
-  return graph;
+}
+
+/** `cycle: a -> b (reason) -> a (reason)`, at the second job of the cycle. */
+function cycleError(graph: Graph, cycle: string[]): JxInputError {
+  const steps = cycle.slice(1).map((to, i) => {
+    const from = cycle[i];
+    const e = graph.depsOf(to).find((d) => d.from === from)!;
+    return `${to} (${e.reason})`;
+  });
+  const first = graph.byName.get(cycle[1])!;
+  return new JxInputError(
+    `cycle: ${cycle[0]} -> ${steps.join(" -> ")}`,
+    first.source ?? graph.file,
+    first.pos,
+  );
 }
 
 /** The root file's `default:`: each item names jobs of the graph, else bad input at the item. */

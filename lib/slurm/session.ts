@@ -394,60 +394,63 @@ export class SlurmSession {
     const list = this.spares.get(key) ?? [];
     this.spares.set(key, list);
     const most = Math.min(2 * alloc.cpus, SPARES_MAX, started);
-    while (!this.noSpares && list.length < most) {
-      const sp = { job: undefined } as Spare;
-      // Slurm's lines on stderr before the run mark (which comes first on that pipe): about the
-      // spare, not the job; shown once the job runs, dropped when the spare ends unused.
-      let before: Uint8Array[] = [];
-      const run = () => {
-        if (!sp.job || !sp.started) return;
-        sp.started();
-        for (const c of before) sp.job.onOutput("stderr", c);
-        before = [];
-      };
-      const proxy: StepRequest = {
-        name: "spare",
-        argv: [],
-        tokens: 1,
-        cwd: this.t.cwd,
-        env: {},
-        onRun: run,
-        onOutput: (stream, chunk) => {
-          if (!sp.job) return;
-          // Only stdout proves the job runs (the gate writes nothing there; it may overtake the
-          // mark): a cancelled spare's srun still writes to stderr, and that is no run.
-          if (sp.started && stream === "stderr") return void before.push(chunk.slice());
-          run();
-          sp.job.onOutput(stream, chunk);
-        },
-        onExit: (e) => {
-          if (sp.job && sp.started && !sp.killed) {
-            before = [];
-            // Ended before it ran the job (its srun lost, its input cut): the job goes to a
-            // step of its own, and no more spares this session.
-            sp.started = undefined;
-            if (!this.warnedUnused) {
-              this.warnedUnused = true;
-              this.warn(
-                `executor slurm: spare step ${sp.step.stepId} ended unused; jobs take steps of their own`,
-              );
-            }
-            this.noSpares = true;
-            sp.redo = this.start(sp.job);
-            return;
+    while (!this.noSpares && list.length < most) list.push(this.spare(key, alloc));
+  }
+
+  /** A spare step launched on the allocation, waiting for a job (see `refill`). */
+  private spare(key: string, alloc: Allocation): Spare {
+    const sp = { job: undefined } as Spare;
+    // Slurm's lines on stderr before the run mark (which comes first on that pipe): about the
+    // spare, not the job; shown once the job runs, dropped when the spare ends unused.
+    let before: Uint8Array[] = [];
+    const run = () => {
+      if (!sp.job || !sp.started) return;
+      sp.started();
+      for (const c of before) sp.job.onOutput("stderr", c);
+      before = [];
+    };
+    const proxy: StepRequest = {
+      name: "spare",
+      argv: [],
+      tokens: 1,
+      cwd: this.t.cwd,
+      env: {},
+      onRun: run,
+      onOutput: (stream, chunk) => {
+        if (!sp.job) return;
+        // Only stdout proves the job runs (the gate writes nothing there; it may overtake the
+        // mark): a cancelled spare's srun still writes to stderr, and that is no run.
+        if (sp.started && stream === "stderr") return void before.push(chunk.slice());
+        run();
+        sp.job.onOutput(stream, chunk);
+      },
+      onExit: (e) => {
+        if (sp.job && sp.started && !sp.killed) {
+          before = [];
+          // Ended before it ran the job (its srun lost, its input cut): the job goes to a
+          // step of its own, and no more spares this session.
+          sp.started = undefined;
+          if (!this.warnedUnused) {
+            this.warnedUnused = true;
+            this.warn(
+              `executor slurm: spare step ${sp.step.stepId} ended unused; jobs take steps of their own`,
+            );
           }
-          if (sp.job) return sp.job.onExit(e);
-          const idle = this.spares.get(key) ?? [];
-          if (idle.includes(sp)) {
-            // Ended without a job: never handed one, and no more spares this session.
-            idle.splice(idle.indexOf(sp), 1);
-            this.noSpares = true;
-          }
-        },
-      };
-      [sp.step, sp.child] = this.spawn(proxy, key, alloc, true);
-      list.push(sp);
-    }
+          this.noSpares = true;
+          sp.redo = this.start(sp.job);
+          return;
+        }
+        if (sp.job) return sp.job.onExit(e);
+        const idle = this.spares.get(key) ?? [];
+        if (idle.includes(sp)) {
+          // Ended without a job: never handed one, and no more spares this session.
+          idle.splice(idle.indexOf(sp), 1);
+          this.noSpares = true;
+        }
+      },
+    };
+    [sp.step, sp.child] = this.spawn(proxy, key, alloc, true);
+    return sp;
   }
 
   /**
