@@ -218,11 +218,18 @@ export class CacheRunner extends WrappingRunner {
     return true;
   }
 
-  /** Runs the job on the inner runner, keeping its output; a success is recorded under the key. */
+  /**
+   * Runs the job on the inner runner, keeping its output; a success is
+   * recorded under the key, unless jx signalled the job meanwhile (its
+   * timeout, a Ctrl-C): a job that traps SIGTERM and exits 0 was cut short,
+   * and its outputs may be partial (a timed-out job is a failure however it
+   * exits).
+   */
   private runAndRecord(req: RunRequest, sink: RunSink, l: Lookup): RunHandle {
     const output: OutputChunk[] = [];
     let t0 = performance.now();
-    return this.inner.start(req, {
+    let signalled = false;
+    const handle = this.inner.start(req, {
       started: (pid, where) => {
         t0 = performance.now();
         sink.started(pid, where);
@@ -233,7 +240,8 @@ export class CacheRunner extends WrappingRunner {
       },
       ended: (end) => {
         // A traced run may have found undeclared inputs just now: then nothing is stored.
-        const ok = end.kind === "exited" && end.status.code === 0 && !end.status.error;
+        const ok = end.kind === "exited" && end.status.code === 0 && !end.status.error &&
+          !signalled;
         if (ok && !this.isRefused(req.spec)) {
           const durationMs = performance.now() - t0;
           const r = { exit: 0, durationMs, output };
@@ -242,5 +250,11 @@ export class CacheRunner extends WrappingRunner {
         sink.ended(end);
       },
     });
+    return {
+      signal(sig: string) {
+        signalled = true;
+        handle.signal(sig);
+      },
+    };
   }
 }

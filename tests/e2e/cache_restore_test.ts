@@ -277,6 +277,28 @@ Deno.test("cache: true or false in an included file (a package that also runs al
   assert.ok((await run(b, store)).restored.includes("pkg:gen"), "the root file says cache: true");
 });
 
+Deno.test("cache restore: a timed-out job that exits 0 on SIGTERM is not stored (the next run runs it)", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+jobs:
+  gen:
+    run: "trap 'exit 0' TERM; mkdir -p out; echo partial > out/x; sleep 30 & wait; echo full > out/x"
+    writes: [out/x]
+    timeout: 500ms
+`;
+  const a = await tempDir({ "jobs.yaml": jobs });
+  const first = await run(a, store);
+  assert.equal(first.code, 1, first.stderr);
+  assert.match(first.stderr, /gen: TIMED OUT \(exit 0/);
+  // Its outputs were cut short: a fresh checkout must not get them as a success.
+  const b = await tempDir({ "jobs.yaml": jobs });
+  const again = await run(b, store);
+  assert.deepEqual(again.restored, []);
+  assert.deepEqual(again.ran, ["gen"]);
+  assert.equal(again.code, 1, again.stderr);
+});
+
 /** The temporary files of a restore under way in `dir` (`.jx-restore-HOST-PID-HEX`). */
 const staged = (dir: string) => ls(dir).filter((n) => n.startsWith(".jx-restore-"));
 
