@@ -695,6 +695,43 @@ Deno.test("turbo: an artifact header of another shape (null, rows that are no pa
   }
 });
 
+Deno.test("turbo: an artifact header past 16 MiB is refused unread (300 MB of `[],` from a server took 2 minutes and 7 GB to parse); one past it is not uploaded", async () => {
+  const rows = "[],".repeat(Math.ceil(17 * MiB / 3));
+  const s = serve((r) =>
+    r.method === "GET" ? answer(artifactWith(`{"blobs":[${rows}[]]}`)) : new Response("{}")
+  );
+  try {
+    const got = await lookupOnce(new TurboStore({ base: s.base, team: "t", timeoutMs: 10_000 }));
+    assert.equal(got.l.kind, "miss");
+    assert.equal(got.warnings.length, 1, got.warnings.join("\n"));
+    assert.match(
+      got.warnings[0],
+      /artifact header is \d+ bytes, over the 16777216 read; not used$/,
+    );
+    assert.deepEqual(spools(), [], "no spool file left");
+    // An entry whose header would pass the bound (here 1 KiB) is not uploaded.
+    const store = new TurboStore({
+      base: s.base,
+      team: "t",
+      timeoutMs: 3000,
+      maxHeaderBytes: 1024,
+    });
+    const up = await lookupOnce(store);
+    await Deno.mkdir(`${up.p.dir}/out`);
+    for (let i = 0; i < 20; i++) await Deno.writeTextFile(`${up.p.dir}/out/f${i}`, `${i}\n`);
+    up.cache.record(up.p.job, up.l as Extract<Lookup, { kind: "miss" }>, up.p.dir, {
+      exit: 0,
+      durationMs: 1,
+      output: [],
+    });
+    await up.cache.close();
+    assert.match(up.warnings.at(-1)!, /upload of build: artifact \w+: a header of \d+ bytes, over/);
+    assert.deepEqual(s.seen.filter((r) => r.startsWith("PUT")), []);
+  } finally {
+    await s.stop();
+  }
+});
+
 Deno.test("credentials in the URL (sent as Basic auth) are masked in every warning and error", async () => {
   const s = serve((r) =>
     new Response("", { status: r.headers.get("authorization")?.startsWith("Basic ") ? 500 : 400 })

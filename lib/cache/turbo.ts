@@ -33,6 +33,15 @@ import { redactUrl } from "./flags.ts";
 
 const MAGIC = [0x4a, 0x58, 0x43, 0x31]; // "JXC1"
 
+/**
+ * The most bytes of an artifact's JSON header (16 MiB: some 70,000 output
+ * files). The header is parsed whole, in memory and with the event loop
+ * held: a larger one from a server (all of it `[],`) took minutes and
+ * gigabytes, past the lookup's time-out. One past it is neither read nor
+ * uploaded.
+ */
+export const MAX_HEADER_BYTES = 16 * 1024 * 1024;
+
 /** Settings of a Turborepo remote store. */
 export interface TurboOptions {
   /** `http(s)://host:port[/path]` (the API is under `/v8/`). */
@@ -47,6 +56,8 @@ export interface TurboOptions {
   timeoutMs: number;
   /** The most bytes of an artifact (default `MAX_ENTRY_BYTES`), fetched or uploaded. */
   maxEntryBytes?: number;
+  /** The most bytes of its JSON header (default `MAX_HEADER_BYTES`), fetched or uploaded. */
+  maxHeaderBytes?: number;
 }
 
 /** The `x-artifact-tag` of an artifact. */
@@ -176,7 +187,12 @@ function copyBlob(fd: number, at: number, n: number, digest: string, keep: KeepB
  * there (no blob is ever whole in memory); throws `RemoteError` on anything
  * wrong (blobs already kept are checked, content-addressed, harmless).
  */
-export function unpackArtifact(path: string, key: string, keep: KeepBlob): Entry {
+export function unpackArtifact(
+  path: string,
+  key: string,
+  keep: KeepBlob,
+  maxHeaderBytes = MAX_HEADER_BYTES,
+): Entry {
   const fd = openSync(path, "r");
   try {
     const size = fstatSync(fd).size;
@@ -186,6 +202,9 @@ export function unpackArtifact(path: string, key: string, keep: KeepBlob): Entry
     }
     const len = new DataView(magic.buffer).getUint32(4);
     if (8 + len > size) throw new RemoteError("artifact is truncated");
+    if (len > maxHeaderBytes) {
+      throw new RemoteError(`artifact header is ${len} bytes, over the ${maxHeaderBytes} read`);
+    }
     let head: { entry: Entry; blobs: [string, number][] };
     try {
       head = JSON.parse(new TextDecoder().decode(readAt(fd, 8, len)));
@@ -275,7 +294,7 @@ export class TurboStore implements RemoteStore {
       if (r.status === 404) return null;
       if (r.status !== 200) throw statusError("GET", r.status, "artifact");
       this.verify(mac, r.headers.get("x-artifact-tag"));
-      return unpackArtifact(spool, key, keep);
+      return unpackArtifact(spool, key, keep, this.o.maxHeaderBytes);
     } finally {
       closeSync(fd);
       rmSync(spool, { force: true });
@@ -290,6 +309,14 @@ export class TurboStore implements RemoteStore {
   async put(entry: Entry, blobs: BlobSource): Promise<void> {
     const packed = packArtifact(entry, blobs);
     checkEntrySize(`artifact ${entry.key.slice(0, 12)}`, packed.size, this.maxEntryBytes);
+    const header = packed.head.length - 8, maxHeader = this.o.maxHeaderBytes ?? MAX_HEADER_BYTES;
+    if (header > maxHeader) {
+      throw new RemoteError(
+        `artifact ${
+          entry.key.slice(0, 12)
+        }: a header of ${header} bytes, over the ${maxHeader} read`,
+      );
+    }
     const mac = this.o.signatureKey
       ? createHmac("sha256", this.o.signatureKey).update(entry.key).update(this.o.team)
       : null;
