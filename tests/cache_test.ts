@@ -259,6 +259,8 @@ Deno.test("restore: a tampered entry writes nothing outside the writes (paths, s
       /below a symlink/,
     ],
     [[link("out/r", ".."), file("out/r/src/a.c")], /below a symlink/],
+    // The same with the link after the file (a Bazel entry's order: files, then links).
+    [[file("out/r/x"), link("out/r", "..")], /below a symlink/],
     [[file("out/d"), file("out/d")], /stored twice/],
     // A link on disk on the way.
     [[link("out2/esc", "up/..")], /leads out/],

@@ -309,6 +309,9 @@ export function staysInside(
 export function refuseOutputs(outputs: Output[], writes: string[], baseDir: string): string | null {
   const root = realpathSync(baseDir);
   const links = new Map<string, string>(), paths = new Set<string>();
+  // Every link of the entry first: a path below one is refused wherever it comes in the list (a
+  // Bazel entry lists its files before its links: the file was written, then the link failed).
+  for (const o of outputs) if (o.kind === "symlink") links.set(o.path, o.target);
   const onDisk = new DiskWay(baseDir);
   for (const o of outputs) {
     const why = refusePath(o.path, writes);
@@ -324,7 +327,6 @@ export function refuseOutputs(outputs: Output[], writes: string[], baseDir: stri
     }
     const disk = onDisk.refuse(o);
     if (disk) return disk;
-    if (o.kind === "symlink") links.set(o.path, o.target);
   }
   for (const [path, target] of links) {
     const steps = [...path.split("/").slice(0, -1), ...target.split("/")];
