@@ -46,10 +46,30 @@ export function remoteStore(url: string, env: Record<string, string | undefined>
   const base = remote.base;
   const token = env.JX_REMOTE_CACHE_TOKEN || undefined;
   const signatureKey = env.JX_REMOTE_CACHE_SIGNATURE_KEY || undefined;
-  const secs = Number(env.JX_REMOTE_CACHE_TIMEOUT);
-  const timeoutMs = secs > 0 ? secs * 1000 : DEFAULT_TIMEOUT_MS;
+  const timeoutMs = remoteTimeoutMs(env.JX_REMOTE_CACHE_TIMEOUT);
   if (remote.kind === "bazel") return new BazelStore({ base, token, signatureKey, timeoutMs });
   return new TurboStore({ base, team: remote.team, token, signatureKey, timeoutMs });
+}
+
+/** The longest timer a runtime keeps (2^31 - 1 ms, about 24.8 days): a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * `JX_REMOTE_CACHE_TIMEOUT` (seconds) in ms: the default when unset, not a number or not above
+ * 0; at most `MAX_TIMER_MS` (a longer timer would fire at once: every lookup timed out).
+ *
+ * @example
+ * ```ts
+ * import { remoteTimeoutMs } from "./config.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(remoteTimeoutMs("0.3"), 300);
+ * assertEquals(remoteTimeoutMs("1e9"), 2 ** 31 - 1);
+ * assertEquals(remoteTimeoutMs("soon"), remoteTimeoutMs(undefined));
+ * ```
+ */
+export function remoteTimeoutMs(value: string | undefined): number {
+  const secs = Number(value);
+  return secs > 0 ? Math.min(secs * 1000, MAX_TIMER_MS) : DEFAULT_TIMEOUT_MS;
 }
 
 /** The local store that flags and environment name (`JX_CACHE_MAX_SIZE` sets its limit). */
