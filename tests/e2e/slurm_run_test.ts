@@ -92,7 +92,8 @@ jobs:
           `${j} after gen`,
         );
       }
-      assert.ok(s.get("r1")!.start < s.get("r2")!.end && s.get("r2")!.start < s.get("r1")!.end);
+      // r1 and r2 ran at once: each waited for the other to be up (exit 0 above). Their events'
+      // times are when jx read each step's mark, from pipes read in no set order: not compared.
       assert.ok(s.get("regen")!.start >= Math.max(s.get("r1")!.end, s.get("r2")!.end));
       assert.ok(s.get("after")!.start >= s.get("r1")!.end, "needs");
       for (const j of ["gen", "r1", "r2", "regen", "after"]) {
