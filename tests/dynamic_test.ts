@@ -196,6 +196,64 @@ jobs:
   assert.equal(r.starts.get("leaf")?.t, 5);
 });
 
+Deno.test("a generated job that needs a generator waits for all it made, even made before it", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  g1: { run: G1, emits: jobs }
+  g2: { run: G2, emits: jobs }
+`,
+    {
+      script: (req) => {
+        const cmd = req.argv.join(" ");
+        if (cmd.includes("G1")) {
+          return { ms: 5, stdout: '{"name": "slow", "run": "sleep 50"}\n' };
+        }
+        // now: `early` (g1 still running); `late` when g2 ends (no newline), after g1 ended.
+        if (cmd.includes("G2")) {
+          return {
+            ms: 10,
+            stdout: '{"name": "early", "run": "sleep 1", "needs": ["g1"]}\n' +
+              '{"name": "late", "run": "sleep 1", "needs": ["g1"]}',
+          };
+        }
+        return undefined;
+      },
+    },
+  );
+  assert.equal(r.result.exit, 0);
+  assert.equal(r.starts.get("slow")?.t, 0);
+  assert.equal(r.starts.get("early")?.t, 50, "early waits for slow, made by g1 before it");
+  assert.equal(r.starts.get("late")?.t, 50, "late waits for slow, though g1 had ended");
+});
+
+Deno.test("a generated job may need a foreach group by its written name", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  c: { foreach: [a, b], run: sleep 20 }
+  gen: { run: GEN, emits: jobs }
+`,
+    { script: emitScript(['{"name": "after-c", "run": "sleep 1", "needs": ["c"]}']) },
+  );
+  assert.equal(r.result.exit, 0, JSON.stringify(r.events.filter((e) => e.type === "emit.error")));
+  assert.equal(r.starts.get("after-c")?.t, 20, "waits for c[a] and c[b]");
+  // A generated job cannot take a group's name, as a job of the file cannot.
+  const taken = await fakeRun(
+    `
+jobs:
+  c: { foreach: [a, b], run: sleep 20 }
+  gen: { run: GEN, emits: jobs }
+`,
+    { script: emitScript(['{"name": "c", "run": "sleep 1"}']) },
+  );
+  assert.equal(taken.result.exit, 1);
+  assert.match(
+    (taken.ends.get("gen") as { error: string }).error,
+    /a foreach group named 'c' already exists/,
+  );
+});
+
 Deno.test("repeat until: the job and its test alternate until the test succeeds", async () => {
   const yaml = (max: number, key = "until") => `
 jobs:

@@ -121,6 +121,10 @@ export class Plan {
   /** Every node's resources, built when the first job is added. */
   private resources?: ResourceIndex<{ node: Node; write: boolean }[]>;
   private added = 0;
+  /** What each generator (an `emits: jobs` job, a deferred group, a feed) added, in order. */
+  private made = new Map<string, string[]>();
+  /** The graph's `foreach` groups by their written name, built when a job added needs one. */
+  private groups?: Map<string, string[]>;
 
   /** A plan for the `selected` jobs of `graph`; skips are pushed to `skippedOut` as they resolve. */
   constructor(private graph: Graph, selected: JobSpec[], private skippedOut: Skipped[] = []) {
@@ -270,6 +274,7 @@ export class Plan {
     if (this.addedByName.has(spec.name) || this.graph.byName.has(spec.name)) {
       return `a job named '${spec.name}' already exists`;
     }
+    if (this.groupMembers(spec.name)) return `a foreach group named '${spec.name}' already exists`;
     const gen = by === undefined ? undefined : this.node(by);
     const order = (gen ? gen.order : this.graph.jobs.length) + ++this.added * 1e-9;
     const edges = new NewEdges(spec.name);
@@ -280,6 +285,7 @@ export class Plan {
     const cycle = this.cycleThrough(spec.name, edges.into, edges.out);
     if (cycle) return cycle;
     this.join(spec, order, edges, { writes, reads });
+    if (by !== undefined) this.pushEdge(this.made, by, spec.name);
     return [...edges.into, ...edges.out];
   }
 
@@ -292,9 +298,21 @@ export class Plan {
         ? `${what} '${name}', which is not part of this run`
         : `unknown job '${name}' in ${what}`;
     for (const n of spec.needs) {
-      const bad = unknown(n, "needs");
-      if (bad) return bad;
-      edges.from(n, "needs", "needs");
+      // A `foreach` group's written name stands for every job it expanded to, as in the file.
+      const members = this.node(n) ? undefined : this.groupMembers(n);
+      for (const m of members ?? [n]) {
+        const bad = unknown(m, "needs");
+        if (bad) return bad;
+        edges.from(m, "needs", members ? `needs ${n}` : "needs");
+        // What `m` made so far, and what that made: a job that needs a generator waits for it
+        // all, as one of the file does (what it makes from now on: `generatorEdges`).
+        const stack = [...this.made.get(m) ?? []];
+        while (stack.length) {
+          const x = stack.pop()!;
+          edges.from(x, "needs", `needs ${m} (made by it)`);
+          stack.push(...this.made.get(x) ?? []);
+        }
+      }
     }
     for (const key of ["if", "unless"] as const) {
       const n = spec[key];
@@ -303,6 +321,20 @@ export class Plan {
       if (bad) return bad;
       edges.from(n, "condition", key);
     }
+  }
+
+  /** The jobs of the graph's `foreach` group `name`, or undefined when there is no such group. */
+  private groupMembers(name: string): string[] | undefined {
+    if (!this.groups) {
+      this.groups = new Map();
+      for (const j of this.graph.jobs) {
+        if (j.group === undefined) continue;
+        const list = this.groups.get(j.group);
+        if (list) list.push(j.name);
+        else this.groups.set(j.group, [j.name]);
+      }
+    }
+    return this.groups.get(name);
   }
 
   /**
@@ -406,7 +438,7 @@ export class Plan {
   }
 
   /** Appends `e` to the list of `key` in `map`. */
-  private pushEdge(map: Map<string, Edge[]>, key: string, e: Edge): void {
+  private pushEdge<T>(map: Map<string, T[]>, key: string, e: T): void {
     const list = map.get(key);
     if (list) list.push(e);
     else map.set(key, [e]);
