@@ -363,6 +363,37 @@ jobs:
   assert.equal(g.result.results.get("check")?.status, "failed");
 });
 
+Deno.test("repeat on a foreach group of interactive jobs: each item runs alone, the loop goes on", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  ask: { foreach: [a, b], interactive: true, run: sleep 10, repeat: { until: check, max: 5 } }
+  check: { run: CHECK }
+  other: { run: sleep 3 }
+`,
+    {
+      jobs: 4,
+      script: (req) =>
+        req.argv.join(" ").includes("CHECK")
+          ? { ms: 2, code: req.env.JX_ITERATION === "2" ? 0 : 1 }
+          : undefined,
+    },
+  );
+  assert.equal(r.result.exit, 0);
+  const runs = r.events.filter((e) => e.type === "job.start").map((e) =>
+    `${(e as { job: string }).job}#${(e as { iteration?: number }).iteration ?? ""}@${e.t}`
+  );
+  assert.deepEqual(runs, [
+    "ask[a]#1@0",
+    "ask[b]#1@10",
+    "check#1@20",
+    "ask[a]#2@22",
+    "ask[b]#2@32",
+    "check#2@42",
+    "other#@44",
+  ]);
+});
+
 Deno.test("a group loop whose item is skipped (a failed dependency) ends instead of hanging", async () => {
   const r = await fakeRun(
     `

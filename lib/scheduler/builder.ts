@@ -291,13 +291,19 @@ export class Builder implements LoopHost, GenHost {
     return "blocked";
   }
 
+  /** A `repeat` loop's body job takes its capacity to run again; an interactive one runs alone. */
   reserve(spec: JobSpec): boolean {
-    return this.reserveOrSay(spec) === "ok";
+    if (this.console || (spec.interactive && this.attempts.size > 0)) return false;
+    if (this.reserveOrSay(spec) !== "ok") return false;
+    if (spec.interactive) this.console = spec.name;
+    return true;
   }
 
+  /** Gives a job's capacity back: an interactive job's loop lets the others start meanwhile. */
   release(spec: JobSpec): void {
     this.runner.release(spec);
     this.pools.give(spec.pools);
+    if (this.console === spec.name) this.console = undefined;
   }
 
   /** Fails a job without starting it (a `job.start` with pid 0, then its `job.end` with `error`). */
