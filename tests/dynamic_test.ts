@@ -254,6 +254,29 @@ jobs:
   );
 });
 
+Deno.test("a generator jx stops (its timeout) leaves its cut last line unread: no bad job", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  gen: { run: GEN, emits: jobs, timeout: 10ms }
+`,
+    {
+      keepGoing: true,
+      // Its second line is unfinished when the timeout stops it.
+      script: (req) =>
+        req.argv.join(" ").includes("GEN")
+          ? { ms: 100, stdout: '{"name": "a", "run": "sleep 1"}\n{"name": "b", "ru' }
+          : undefined,
+    },
+  );
+  assert.equal(r.result.exit, 1);
+  const end = r.ends.get("gen") as { status: string; error?: string };
+  assert.equal(end.status, "timeout");
+  assert.equal(end.error, undefined);
+  assert.deepEqual(r.events.filter((e) => e.type === "emit.error"), []);
+  assert.equal((r.ends.get("a") as { status: string }).status, "ok", "its whole lines joined");
+});
+
 Deno.test("repeat until: the job and its test alternate until the test succeeds", async () => {
   const yaml = (max: number, key = "until") => `
 jobs:

@@ -32,7 +32,7 @@ interface Running {
   started: boolean;
   timedOut: boolean;
   /** An `emits: jobs` job's stdout, split into jobs. */
-  lines?: { push(chunk: Uint8Array): void; end(): void };
+  lines?: { push(chunk: Uint8Array): void; end(whole: boolean): void };
 }
 
 type JobEnd = Extract<RunEvent, { type: "job.end" }>;
@@ -423,7 +423,8 @@ export class Builder implements LoopHost, GenHost {
           // Never started (a queue that refused it): job.start now, and ms counts from it.
           this.started(r, 0, { executor: this.runner.executorOf?.(r.spec) ?? "local" });
         }
-        r.lines?.end();
+        // A generator jx stopped (its timeout, a stop) was cut: its unfinished last line is no job.
+        r.lines?.end(!r.timedOut && !this.frame.stopped);
         return this.afterAttempt(r, this.exitedEnd(r, end.status));
       default: {
         const _exhaustive: never = end;

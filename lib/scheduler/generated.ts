@@ -130,7 +130,10 @@ export class Generated {
   }
 
   /** Splits an `emits: jobs` job's stdout into lines, each a job that joins at once. */
-  lines(host: GenHost, spec: JobSpec): { push(chunk: Uint8Array): void; end(): void } {
+  lines(
+    host: GenHost,
+    spec: JobSpec,
+  ): { push(chunk: Uint8Array): void; end(whole: boolean): void } {
     const decoder = new TextDecoder();
     let partial = "";
     let lineNo = 0;
@@ -155,8 +158,10 @@ export class Generated {
         take(partial + decoder.decode(chunk, { stream: true }));
         host.pump();
       },
-      end() {
-        take(partial + decoder.decode() + "\n");
+      /** The generator ended; `whole` false: jx stopped it, and a last line without a newline was cut. */
+      end(whole: boolean) {
+        const rest = partial + decoder.decode();
+        if (whole) take(rest + "\n");
       },
     };
   }
