@@ -196,6 +196,26 @@ jobs:
   assert.equal(r.starts.get("leaf")?.t, 5);
 });
 
+Deno.test("a generated job the plan refuses: one FILE:LINE:COL error naming the job", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  gen: { run: GEN, emits: jobs }
+`,
+    {
+      keepGoing: true,
+      script: emitScript([
+        '{"name": "gen", "run": "x"}',
+        '{"name": "q", "run": "x", "needs": ["nope"]}',
+      ]),
+    },
+  );
+  assert.deepEqual(r.events.filter((e) => e.type === "emit.error").map((e) => e.error), [
+    "gen stdout:1:1: jobs.gen: a job named 'gen' already exists",
+    "gen stdout:2:1: jobs.q: unknown job 'nope' in needs",
+  ]);
+});
+
 Deno.test("a generated job that needs a generator waits for all it made, even made before it", async () => {
   const r = await fakeRun(
     `

@@ -106,7 +106,7 @@ export class Generated {
       const e = failed.cause;
       const error = e instanceof JxInputError
         ? e.format()
-        : `${by} stdout${line ? `:${line}` : ""}: ${message(e)}`;
+        : `${by} stdout${line ? `:${line}:1` : ""}: ${message(e)}`;
       this.report(host, by, error, line);
     }
     host.flushSkips();
@@ -117,7 +117,7 @@ export class Generated {
     const key = `${by}\0${spec.command}`;
     if (this.madeBy.get(spec.name) === key) return;
     const added = host.plan.tryAdd(spec, by);
-    if (typeof added === "string") return new Failure(new Error(added));
+    if (typeof added === "string") return new Failure(new Error(`jobs.${spec.name}: ${added}`));
     this.madeBy.set(spec.name, key);
     host.emit({ type: "job.add", t: host.t(), job: spec.name, by, ...(line ? { line } : {}) });
   }
