@@ -488,3 +488,23 @@ Deno.test("a library feed that never ends is cancelled when the run is stopped",
   assert.equal(result.results.get("f")?.status, "cancelled");
   assert.equal(result.results.get("b")?.status, "ok");
 });
+
+Deno.test("a library feed named as a job (or another feed) is refused before anything starts", async () => {
+  const { createReactor, runJobs } = await import("../mod.ts");
+  const g = parseJobsFile("jobs:\n  a: { run: 'true' }\n", "/tmp/feed.yaml");
+  const reactor = createReactor("portable");
+  for (const names of [["a"], ["f", "f"]]) {
+    const events: string[] = [];
+    await assert.rejects(
+      runJobs(g, g.jobs, {
+        reactor,
+        handleSignals: false,
+        feeds: names.map((name) => ({ name, stream: new Blob([]).stream() })),
+        reporters: [{ event: (e) => events.push(e.type) }],
+      }),
+      (e) => e instanceof JxInputError && /feeds: the name '(a|f)' is taken/.test(e.message),
+    );
+    assert.deepEqual(events, [], "nothing started");
+  }
+  reactor.close();
+});

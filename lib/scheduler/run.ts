@@ -35,7 +35,8 @@ export function newRunId(): string {
  * as SIGTERM would; the promise then rejects with its exception. A selected
  * job that is not the graph's own (from another graph) rejects with a
  * `JxInputError` before anything starts, as does a `jobs` that is not a
- * whole number of at least 1, or a selection with a module and no `modules`.
+ * whole number of at least 1, a selection with a module and no `modules`,
+ * or a feed whose name is a job's or another feed's.
  *
  * @example
  * ```ts
@@ -64,6 +65,14 @@ export async function runJobs(
         `job '${spec.name}' is not in the graph it is run with (select jobs from that graph)`,
       );
     }
+  }
+  const feeds = new Set<string>();
+  for (const { name } of opts.feeds ?? []) {
+    // A feed is a job of the run (what it made waits for it): its name must be free.
+    if (graph.byName.has(name) || feeds.has(name)) {
+      throw new JxInputError(`RunOptions.feeds: the name '${name}' is taken (a job or a feed)`);
+    }
+    feeds.add(name);
   }
   const modules = selected.filter((j) => j.kind === "module");
   if (modules.length && !opts.modules && !opts.dryRun && !opts.runner?.passOver) {
