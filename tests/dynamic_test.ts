@@ -508,3 +508,29 @@ Deno.test("a library feed named as a job (or another feed) is refused before any
   }
   reactor.close();
 });
+
+Deno.test("a library feed whose parse gives no object (undefined, a number, a bigint): a bad line naming it, no crash", async () => {
+  const { createReactor, runJobs } = await import("../mod.ts");
+  const g = parseJobsFile("jobs:\n  a: { run: 'true' }\n", "/tmp/feed.yaml");
+  const reactor = createReactor("portable");
+  const errors: string[] = [];
+  const result = await runJobs(g, g.jobs, {
+    reactor,
+    handleSignals: false,
+    keepGoing: true,
+    feeds: [{
+      name: "f",
+      stream: new Blob(["1\n2\n3\n4\n"]).stream(),
+      // deno-lint-ignore no-explicit-any
+      parse: (line) => [[undefined], 42, 7n, { name: "ok", run: "true" }][Number(line) - 1] as any,
+    }],
+    reporters: [{ event: (e) => e.type === "emit.error" && errors.push(e.error) }],
+  });
+  reactor.close();
+  assert.deepEqual(errors, [
+    "f:1:1: parse gave undefined, not a job (an object)",
+    "f:2:1: parse gave 42, not a job (an object)",
+    "f:3:1: parse gave 7n, not a job (an object)",
+  ]);
+  assert.equal(result.results.get("ok")?.status, "ok");
+});

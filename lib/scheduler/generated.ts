@@ -197,12 +197,15 @@ export class Generated {
       }
       if (entries === undefined) return;
       for (const entry of Array.isArray(entries) ? entries : [entries]) {
-        this.add(
-          host,
-          feed.name,
-          made(() => emitted().parseEmittedJob(entry, n, feed.name, ctx)),
-          n,
-        );
+        const job = notAJob(entry)
+          ? new Failure(
+            new JxInputError(`parse gave ${notAJob(entry)}, not a job (an object)`, feed.name, {
+              line: n,
+              col: 1,
+            }),
+          )
+          : made(() => emitted().parseEmittedJob(entry, n, feed.name, ctx));
+        this.add(host, feed.name, job, n);
       }
     };
     this.read(host, feed, take).then((e) => {
@@ -253,6 +256,13 @@ export class Generated {
       return (e as Error).message;
     }
   }
+}
+
+/** What a feed's `parse` gave instead of a job (`undefined`, `42`, a list), or "" for an object. */
+function notAJob(entry: unknown): string {
+  if (typeof entry === "object" && entry !== null && !Array.isArray(entry)) return "";
+  if (Array.isArray(entry)) return "a list inside the list";
+  return typeof entry === "bigint" ? `${entry}n` : String(entry);
 }
 
 /** Calls a function that throws on bad input (graph/, a feed's `parse`); its error comes back as a value. */
