@@ -186,7 +186,7 @@ function watchGraph(loaded: Loaded, modules: Supervisor, c: Common): Watching {
   const { graph, selected, file: reloaded } = loaded;
   const { args, baseDir, reactor, session, warn } = c;
   let following: Loaded | undefined; // the graph that follows, once loaded
-  const reload = jobsFileReload(graph, loaded.stamps, {
+  const reload = new JobsFileReload(graph, loaded.stamps, {
     args,
     reactor,
     warn,
@@ -242,72 +242,82 @@ function watchGraph(loaded: Loaded, modules: Supervisor, c: Common): Watching {
  * expanded at load whose matches change (a source added or removed) is such an
  * edit too: the graph it made has a job too few or too many.
  */
-function jobsFileReload(graph: Graph, stamps: Map<string, string>, o: {
-  args: Args;
-  reactor: Reactor;
-  warn: (w: string) => void;
-  /** Whether the watch of the graph is ending (a signal, or a reload): no load then. */
-  over: () => boolean;
-  loaded: (next: Required<Loaded>) => void;
-}): { files: string[]; soon: () => void } {
-  const files = graph.filesRead();
-  const known = new Map(files.map((f) => [f, stamps.get(f) ?? stampOf(f)]));
-  // Each file's content as loaded, when its stamp still says so: a save of the same bytes (a
-  // job that writes an included file again, a `touch`) is no edit, and loads nothing.
-  const contents = new Map<string, string>();
-  for (const f of files) if (stampOf(f) === known.get(f)) contents.set(f, contentOf(f));
-  const globs = graph.graphGlobs ?? [];
-  const baseDir = dirname(resolve(graph.file));
-  const matchesOf = (g: string) => globFiles(g, baseDir).join("\0");
-  const knownMatches = new Map(globs.map((g) => [g, matchesOf(g)]));
-  const globChanged = () => globs.find((g) => matchesOf(g) !== knownMatches.get(g));
-  // The first file whose stamp changed and whose content did too (the others' new stamps kept).
-  const editedFile = () =>
-    files.find((f) => {
+class JobsFileReload {
+  /** The files the graph was made from, and those a failed load found missing. */
+  readonly files: string[];
+  /** Each file's stamp (`stampOf`) as last loaded or tried. */
+  private known: Map<string, string>;
+  /**
+   * Each file's content as loaded, when its stamp still says so: a save of the same bytes (a
+   * job that writes an included file again, a `touch`) is no edit, and loads nothing.
+   */
+  private contents = new Map<string, string>();
+  private globs: string[];
+  private baseDir: string;
+  private knownMatches: Map<string, string>;
+  private timer?: number;
+  private missingTimer?: number;
+
+  constructor(private graph: Graph, stamps: Map<string, string>, private o: ReloadOptions) {
+    this.files = graph.filesRead();
+    this.known = new Map(this.files.map((f) => [f, stamps.get(f) ?? stampOf(f)]));
+    for (const f of this.files) {
+      if (stampOf(f) === this.known.get(f)) this.contents.set(f, contentOf(f));
+    }
+    this.globs = graph.graphGlobs ?? [];
+    this.baseDir = dirname(resolve(graph.file));
+    this.knownMatches = new Map(this.globs.map((g) => [g, this.matchesOf(g)]));
+  }
+
+  /** Called at each event in the files' folders (each scan with `--poll`): a stat of each file. */
+  readonly soon = (): void => {
+    const { o, files, known } = this;
+    if (o.over() || this.timer !== undefined) return;
+    if (files.every((f) => stampOf(f) === known.get(f)) && this.globChanged() === undefined) return;
+    this.timer = o.reactor.setTimer(o.args.debounceMs, () => void this.attempt());
+  };
+
+  private matchesOf(g: string): string {
+    return globFiles(g, this.baseDir).join("\0");
+  }
+
+  private globChanged(): string | undefined {
+    return this.globs.find((g) => this.matchesOf(g) !== this.knownMatches.get(g));
+  }
+
+  /** The first file whose stamp changed and whose content did too (the others' new stamps kept). */
+  private editedFile(): string | undefined {
+    return this.files.find((f) => {
       const stamp = stampOf(f);
-      if (stamp === known.get(f)) return false;
-      if (contents.get(f) !== contentOf(f)) return true;
-      known.set(f, stamp);
+      if (stamp === this.known.get(f)) return false;
+      if (this.contents.get(f) !== contentOf(f)) return true;
+      this.known.set(f, stamp);
       return false;
     });
-  // Files a load that failed found missing (an `include` of a file not made yet): looked at
-  // every `POLL_MISSING_MS`, as their folders may not be watched, until one appears.
-  let missingTimer: number | undefined;
-  const watchMissing = (abs: string) => {
-    const rel = relative(resolve("."), abs); // as the other files are shown
-    const missing = rel.startsWith("../") ? abs : rel;
-    if (!files.includes(missing)) files.push(missing);
-    known.set(missing, "gone");
-    contents.set(missing, "gone");
-    const look = () => {
-      missingTimer = undefined;
-      if (o.over() || known.get(missing) !== "gone") return;
-      soon();
-      missingTimer = o.reactor.setTimer(POLL_MISSING_MS, look);
-    };
-    if (missingTimer === undefined) missingTimer = o.reactor.setTimer(POLL_MISSING_MS, look);
-  };
-  let timer: number | undefined;
-  const attempt = async () => {
-    timer = undefined;
-    const edited = editedFile();
-    const glob = edited === undefined ? globChanged() : undefined;
+  }
+
+  /** Loads the graph again once a file was edited (or a glob's matches changed). */
+  private async attempt(): Promise<void> {
+    const { o, graph } = this;
+    this.timer = undefined;
+    const edited = this.editedFile();
+    const glob = edited === undefined ? this.globChanged() : undefined;
     if (o.over() || (edited === undefined && glob === undefined)) return;
     const file = edited ?? graph.file;
     const why = edited !== undefined
       ? `${edited} changed`
       : `the files ${glob} matches changed (${graph.file})`;
-    for (const f of files) { // this version is the one tried
-      known.set(f, stampOf(f));
-      contents.set(f, contentOf(f));
+    for (const f of this.files) { // this version is the one tried
+      this.known.set(f, stampOf(f));
+      this.contents.set(f, contentOf(f));
     }
-    for (const g of globs) knownMatches.set(g, matchesOf(g));
+    for (const g of this.globs) this.knownMatches.set(g, this.matchesOf(g));
     try {
       const next = await load(o.args);
       const selected = next.selectForRun(o.args.names, o.args.all);
       if (o.over()) return;
-      if (missingTimer !== undefined) o.reactor.clearTimer(missingTimer);
-      o.loaded({ graph: next, selected, stamps: known, file, why });
+      if (this.missingTimer !== undefined) o.reactor.clearTimer(this.missingTimer);
+      o.loaded({ graph: next, selected, stamps: this.known, file, why });
     } catch (e) {
       const line = !(e instanceof JxInputError)
         ? `jx: cannot load: ${(e as Error)?.message ?? e}`
@@ -316,16 +326,38 @@ function jobsFileReload(graph: Graph, stamps: Map<string, string>, o: {
         : `jx: ${e.message}`;
       writeAll(2, escapeControls(line) + "\n");
       o.warn(`${escapeControls(why)} but does not load: going on with the jobs loaded before`);
-      if (e instanceof JxInputError && e.missing !== undefined) watchMissing(e.missing);
+      if (e instanceof JxInputError && e.missing !== undefined) this.watchMissing(e.missing);
     }
-  };
-  // Called at each event in the files' folders (each scan with `--poll`): a stat of each file.
-  const soon = () => {
-    if (o.over() || timer !== undefined) return;
-    if (files.every((f) => stampOf(f) === known.get(f)) && globChanged() === undefined) return;
-    timer = o.reactor.setTimer(o.args.debounceMs, () => void attempt());
-  };
-  return { files, soon };
+  }
+
+  /**
+   * A file a failed load found missing (an `include` of a file not made yet): looked at every
+   * `POLL_MISSING_MS`, as its folder may not be watched, until it appears.
+   */
+  private watchMissing(abs: string): void {
+    const rel = relative(resolve("."), abs); // as the other files are shown
+    const missing = rel.startsWith("../") ? abs : rel;
+    if (!this.files.includes(missing)) this.files.push(missing);
+    this.known.set(missing, "gone");
+    this.contents.set(missing, "gone");
+    const look = () => {
+      this.missingTimer = undefined;
+      if (this.o.over() || this.known.get(missing) !== "gone") return;
+      this.soon();
+      this.missingTimer = this.o.reactor.setTimer(POLL_MISSING_MS, look);
+    };
+    this.missingTimer ??= this.o.reactor.setTimer(POLL_MISSING_MS, look);
+  }
+}
+
+/** What `JobsFileReload` needs of the watch. */
+interface ReloadOptions {
+  args: Args;
+  reactor: Reactor;
+  warn: (w: string) => void;
+  /** Whether the watch of the graph is ending (a signal, or a reload): no load then. */
+  over: () => boolean;
+  loaded: (next: Required<Loaded>) => void;
 }
 
 /** How often a file that a failed load found missing is looked for. */
