@@ -562,21 +562,31 @@ export class Supervisor implements ModuleHost {
         if (waiting.length) return `waits for ${waiting.join(", ")}`;
         // A failed one still being ended, or a pending restart: what waits for it waits for this start.
         if (m.live) await m.stop(false, "keep");
-        m.start();
-        await new Promise((r) => m.onSettled(r));
-        return;
+        return await this.startAgain(m);
       }
       case "restart":
         m.stoppedByUser = true;
         await m.stop(false, "keep"); // what waits for it waits for the new start
-        m.start();
-        await new Promise((r) => m.onSettled(r));
-        return;
+        return await this.startAgain(m);
       default: {
         const _assertNever: never = action;
         return `unknown action ${JSON.stringify(_assertNever)}`;
       }
     }
+  }
+
+  /**
+   * Starts a module that a request stopped, and waits until it is settled.
+   * Another request that waited for the same stop may have started it
+   * already: this one then waits for that start. A run that began to end
+   * meanwhile starts nothing.
+   */
+  private async startAgain(m: Module): Promise<string | undefined> {
+    if (!m.live && !isUp(m.state)) {
+      if (this.closing) return "the run is ending";
+      m.start();
+    }
+    await new Promise((r) => m.onSettled(r));
   }
 
   /** The needs of a module that have not succeeded (jobs) or are not running (modules). */

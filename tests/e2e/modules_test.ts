@@ -255,6 +255,35 @@ jobs:
   ]);
 });
 
+Deno.test("two ctl restarts at once: both wait for the one stop and the one start", async () => {
+  const replies: unknown[] = [];
+  const twice = (s: Supervisor) => {
+    for (let i = 0; i < 2; i++) {
+      void s.control({ action: "restart", module: "db" }).then((r) => replies.push(r));
+    }
+  };
+  const { result, reactor } = await fakeRun(
+    `
+modules:
+  db: { run: sleep 100000 ignore TERM, ready: { delay: 20ms }, stop: { grace: 100ms } }
+jobs:
+  hold: { run: sleep 1000, needs: [db] }
+`,
+    {
+      at: [[50, twice], [400, (s) => void s.control({ action: "pause", module: "db" })], [
+        500,
+        twice,
+      ]],
+    },
+  );
+  assert.equal(result.exit, 0);
+  // No "internal error: module db has a process, or one on its way" for the second.
+  const ok = { ok: true, state: "running" };
+  assert.deepEqual(replies, [ok, ok, ok, ok]);
+  const starts = reactor.records.filter((r) => r.argv.join(" ").includes("100000"));
+  assert.deepEqual(starts.map((r) => r.start), [0, 150, 600]);
+});
+
 Deno.test("jx publishes jx.job.end and jx.run.end to subscribers", async () => {
   const { reactor } = await fakeRun(`
 modules:
