@@ -551,7 +551,9 @@ export class Module implements Subscriber {
       this.set("stopped", ended);
       this.settleStop();
     } else if (this.failedReadiness) {
-      // Already `failed`: its readiness check gave up and jx ended it.
+      // Already `failed`: its readiness check gave up and jx ended it. Its process is gone
+      // now, which the run waits for (a foreground hold: it may end now).
+      this.h.changed(this);
     } else if (!this.h.closing() && wantsRestart(this.spec, st, this.restarts)) {
       this.restarts++;
       const wait = backoffMs(this.restarts);

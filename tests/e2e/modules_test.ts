@@ -414,6 +414,27 @@ modules:
   assert.deepEqual(states.slice(-2), ["5000 api stopped", "5000 db stopped"]);
 });
 
+Deno.test("foreground: a module that fails its ready check ends the run (exit 1), not held", async () => {
+  // Its process takes its grace (100ms) to die after the check gave up at 300ms.
+  const { result, states } = await fakeRun(
+    `
+modules:
+  srv:
+    run: sleep 100000 ignore TERM
+    ready: { cmd: "exit 1", timeout: 300ms }
+    stop: { grace: 100ms }
+`,
+    {
+      names: ["srv"],
+      supervisor: { foreground: ["srv"] },
+      at: [[60_000, (_s, r) => r.raise("SIGINT" as ListenSignal)]], // a hang ends here
+    },
+  );
+  assert.equal(result.exit, 1);
+  assert.deepEqual(states, ["0 srv idle", "0 srv starting", "300 srv failed"]);
+  assert.ok(result.ms < 1000, `ended at ${result.ms}ms`);
+});
+
 Deno.test("foreground: Ctrl-C tells subscribers jx.run.end interrupted, as the event log says", async () => {
   const { result, events, reactor } = await fakeRun(
     `
