@@ -156,6 +156,12 @@ export class Module implements Subscriber {
     this.served = undefined;
   }
 
+  /** True while it runs (or is paused) and stays so: jx is not ending its process. */
+  get upNow(): boolean {
+    return (this.state === "running" || this.state === "paused") && !this.stopping &&
+      !this.unhealthy;
+  }
+
   /** True while jx is ending its process (a stop, or a failed readiness check). */
   get terminating(): boolean {
     return !!this.stopping || this.failedReadiness;

@@ -182,6 +182,8 @@ export class Supervisor implements ModuleHost {
   private closing = false;
   private ended = false;
   private releaseHold?: () => void;
+  /** A `wake` of the run is on its way. */
+  private waking = false;
 
   /** A supervisor with the given settings; `runJobs` attaches it to its run. */
   constructor(private opts: SupervisorOptions = {}) {}
@@ -203,6 +205,7 @@ export class Supervisor implements ModuleHost {
       changed: (m: Module) => {
         if (m.state === "failed") this.failedInRun.add(m.name);
         this.checkHold();
+        this.wake();
       },
     };
     this.followGraph(run.graph);
@@ -299,6 +302,28 @@ export class Supervisor implements ModuleHost {
     if (m.state === "failed") return `needs module '${name}', which failed (${m.reason})`;
     if (m.state === "stopped") return `needs module '${name}', which ended by itself`;
     return undefined;
+  }
+
+  /**
+   * Whether a module, ready once, is down now but on its way back: a
+   * restart's backoff, a new start not ready yet, a stop under way (`jx ctl
+   * stop` or `restart`, a failed health check). What needs it and has not
+   * started waits: it starts once the module runs again, or fails once the
+   * module is down for good (`stoppedByUser`).
+   */
+  comingBack(name: string): boolean {
+    const m = this.modules.get(name);
+    return !!m && !this.closing && m.live && !m.upNow;
+  }
+
+  /** Asks the run, once the current step is over, to look again at what can start. */
+  private wake(): void {
+    if (this.waking || !this.run?.wake) return;
+    this.waking = true;
+    queueMicrotask(() => {
+      this.waking = false;
+      this.run?.wake?.();
+    });
   }
 
   /** Why a module cannot start: a module it needs is not registered, or is down for good. */

@@ -133,7 +133,15 @@ export class Builder implements LoopHost, GenHost {
       this.opts.slots?.role ?? "none",
     );
     const { graph, selected, reactor } = this;
-    this.host?.attach({ graph, selected, reactor, emit: this.emit, t: this.t, env: this.envOf });
+    this.host?.attach({
+      graph,
+      selected,
+      reactor,
+      emit: this.emit,
+      t: this.t,
+      env: this.envOf,
+      wake: () => this.pump(),
+    });
     const host = this.host;
     if (host && this.opts.slots) this.opts.slots.othersMayHold = () => host.anyAlive?.() ?? true;
     if (left.length) frame.upToDate(left);
@@ -196,6 +204,10 @@ export class Builder implements LoopHost, GenHost {
     if (pass) {
       if (!this.skipIfWhenFails(spec)) this.passOver(spec, pass);
       return "started";
+    }
+    // A module it needs went down after it was ready, and comes back: wait for it (`wake`).
+    if (this.host?.comingBack && spec.needs.some((n) => this.host!.comingBack!(n))) {
+      return "blocked";
     }
     if (spec.kind === "module") return this.startModule(spec), "started";
     if (this.skipIfWhenFails(spec)) return "started";

@@ -208,6 +208,11 @@ export interface ModuleRun {
   t(): number;
   /** The environment a job or module starts with. */
   env(spec: JobSpec): Record<string, string>;
+  /**
+   * Looks again at what can start: a module that jobs wait for (`comingBack`)
+   * is up again, or down for good.
+   */
+  wake?(): void;
 }
 
 /**
@@ -240,6 +245,12 @@ export interface ModuleHost extends Reporter {
    * it failed or ended by itself after it was ready), or undefined.
    */
   stoppedByUser?(name: string): string | undefined;
+  /**
+   * Whether a module, ready once, is down now but on its way back (a
+   * restart's backoff, a new start not ready yet, a stop under way): what
+   * needs it waits for `ModuleRun.wake` instead of starting without it.
+   */
+  comingBack?(name: string): boolean;
   /**
    * Starts a module whose needs have resolved; `resolved` is called once:
    * `ok` when it is ready, `failed` when it never became ready, `cancelled`

@@ -378,6 +378,53 @@ jobs:
   assert.ok(events.some((e) => e.type === "job.skip" && e.job === "c"));
 });
 
+Deno.test("what needs a module on its way back (a restart, a stop under way) waits for it", async () => {
+  // db crashes at 50 after it was ready (at 20); its restart starts at 150, ready at 170.
+  // `use` becomes ready at 100 (after slow): it waits for db, not for nothing.
+  const crash = await fakeRun(`
+modules:
+  db: { run: sleep 50 exit 3, restart: on-failure, max_restarts: 1, ready: { delay: 20ms } }
+jobs:
+  slow: { run: sleep 100 }
+  use: { run: sleep 10, needs: [db, slow] }
+`);
+  const start = (r: { events: RunEvent[] }, job: string) =>
+    r.events.find((e) => e.type === "job.start" && e.job === job)?.t;
+  assert.ok(crash.states.includes("170 db running"), crash.states.join("; "));
+  assert.equal(start(crash, "use"), 170);
+  // jx ctl restart at 250: db stops, starts again, ready 200ms later (450); `use` is ready at 300.
+  const restart = await fakeRun(
+    `
+modules:
+  db: { run: sleep 100000, ready: { delay: 200ms } }
+jobs:
+  slow: { run: sleep 300 }
+  use: { run: sleep 10, needs: [db, slow] }
+`,
+    { at: [[250, (s) => void s.control({ action: "restart", module: "db" })]] },
+  );
+  assert.equal(restart.result.exit, 0);
+  assert.equal(start(restart, "use"), 450);
+  // jx ctl stop at 250, ended at 400 (its grace): `use`, ready at 300, fails at 400, not run.
+  const stop = await fakeRun(
+    `
+modules:
+  db: { run: sleep 100000 ignore TERM, stop: { grace: 150ms } }
+jobs:
+  slow: { run: sleep 300 }
+  use: { run: sleep 10 out use-ran, needs: [db, slow] }
+`,
+    { at: [[250, (s) => void s.control({ action: "stop", module: "db" })]] },
+  );
+  assert.equal(stop.result.exit, 1);
+  assert.ok(!stop.reactor.records.some((r) => r.argv.join(" ").includes("use-ran")));
+  const end = stop.events.find((e) => e.type === "job.end" && e.job === "use") as {
+    t: number;
+    error?: string;
+  };
+  assert.deepEqual([end.t, end.error], [400, "needs module 'db', which was stopped (jx ctl stop)"]);
+});
+
 Deno.test("a job failing at once for an unregistered module stops the run cleanly (fail fast)", async () => {
   const { result, events } = await fakeRun(
     `
