@@ -73,6 +73,10 @@ export async function cmdCtl(c: CtlCommand): Promise<number> {
       const what = "module" in req ? ` ${req.module}` : "";
       writeAll(2, `jx: ctl ${req.action}${what}: ${reply.error}\n`);
       exit = 1;
+    } else if ((req.action === "start" || req.action === "restart") && reply.state === "failed") {
+      // Done, but the module did not come up: a failure, with its reason.
+      writeAll(2, `jx: ctl ${req.action} ${req.module}: failed: ${reply.error ?? "failed"}\n`);
+      exit = 1;
     }
   }
   return exit;

@@ -338,6 +338,36 @@ jobs:
   assert.equal(ev.find((e) => e.type === "job.end" && e.job === "j")?.status, "ok");
 });
 
+Deno.test("[deno] jx ctl restart (or start) whose start fails: exit 1, saying why", async () => {
+  const dir = await tempDir({
+    ok: "",
+    "jobs.yaml": `
+modules:
+  m:
+    run: "test -e ok || { echo broken; exit 3; }; exec sleep 300"
+    ready: { delay: 300ms }
+jobs:
+  j: { run: "sleep 60", needs: [m] }
+`,
+  });
+  const [cmd, argv] = jxCommand("deno", ["run", "-k", "--events", "ev.ndjson"]);
+  const jx = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+    .spawn();
+  try {
+    await event(dir, (e) => e.type === "job.start" && e.job === "j");
+    await Deno.remove(`${dir}/ok`);
+    for (const action of ["restart", "start"]) {
+      const r = await runJx(["ctl", action, "m"], { cwd: dir });
+      assert.equal(r.code, 1, `${action}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.stdout, "m: failed\n");
+      assert.equal(r.stderr, `jx: ctl ${action} m: failed: exit 3\n`);
+    }
+  } finally {
+    jx.kill("SIGTERM");
+    await jx.output();
+  }
+});
+
 Deno.test("jx ctl with no run here says so (exit 1); jx ctl --help", async () => {
   const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: 'true' }\n" });
   const r = await runJx(["ctl", "status"], { cwd: dir });
