@@ -208,6 +208,30 @@ Deno.test("summary: counts that read as words, a failed module counted", () => {
     summaryOf([run, end("a"), bad, ok("failed")]),
     "jx: FAILED: 1 job failed, 1 ok in 19ms",
   );
+  // A module that failed, was started again (jx ctl restart) and failed again is one module.
+  const again = { ...failed, reason: "exit 3" };
+  assert.equal(
+    summaryOf([run, failed, again, ok("failed")]),
+    "jx: FAILED: 1 module failed in 19ms",
+  );
+});
+
+Deno.test("summary: a module that failed twice is listed once, with its last reason", () => {
+  let err = "";
+  const r = new ConsoleReporter({
+    mode: "buffered",
+    color: false,
+    statusLine: false,
+    write: (fd, text) => {
+      if (fd === 2) err += typeof text === "string" ? text : new TextDecoder().decode(text);
+    },
+  });
+  r.event({ type: "run.start", t: 0, jobs: 0, slots: 1, jobserver: "none" });
+  for (const reason of ["exit 1", "exit 3"]) {
+    r.event({ type: "module.state", t: 1, module: "api", state: "failed", reason });
+  }
+  r.event({ type: "run.end", t: 2, status: "failed", exit: 1, ms: 2 });
+  assert.deepEqual(err.split("\n").filter((l) => l.includes("✗")), ["  ✗ module api: exit 3"]);
 });
 
 Deno.test("MemoryKeeper: past its limit it collects, then waits for the margin to fill", async () => {

@@ -183,7 +183,8 @@ export class ConsoleReporter implements Reporter {
   /** Foreground modules that ended, not failed: `stopped` (by jx, jx ctl) or `exited` (by itself). */
   private fgEnded = new Map<string, "stopped" | "exited">();
   /** Modules that ended failed, with why. */
-  private moduleFailures: { module: string; reason: string }[] = [];
+  /** Per module, why it last failed (one that failed twice, after a `jx ctl restart`, is one). */
+  private moduleFailures = new Map<string, string>();
   /** When each module last started (to say how long it took to be ready). */
   private started = new Map<string, number>();
   private skipped: { job: string; reason: string; because?: string; may?: boolean }[] = [];
@@ -657,7 +658,10 @@ export class ConsoleReporter implements Reporter {
     const reason = e.reason === undefined ? undefined : esc(e.reason);
     this.jobs.delete(name);
     const failed = e.state === "failed";
-    if (failed) this.moduleFailures.push({ module: name, reason: e.reason ?? "failed" });
+    if (failed) {
+      this.moduleFailures.delete(name); // listed where it failed last
+      this.moduleFailures.set(name, e.reason ?? "failed");
+    }
     if (this.streams(name)) {
       const view = v ?? newView();
       this.flushPartial(view, name);
@@ -782,9 +786,9 @@ export class ConsoleReporter implements Reporter {
     }
     // Names and errors quoted in these lines have their control characters escaped.
     const lines: string[] = [];
-    for (const m of this.moduleFailures) {
-      lines.push(this.c("31", esc(`  ✗ module ${m.module}: ${m.reason}`)));
-      lines.push(...this.skippedFor(m.module));
+    for (const [module, reason] of this.moduleFailures) {
+      lines.push(this.c("31", esc(`  ✗ module ${module}: ${reason}`)));
+      lines.push(...this.skippedFor(module));
     }
     // Root causes in the order they ended, each followed by what it cancelled.
     for (const f of this.failures) {
@@ -880,7 +884,7 @@ export class ConsoleReporter implements Reporter {
     const parts = sorted.map(([k, n], i) =>
       i ? `${n} ${label(k)}` : `${n} job${n === 1 ? "" : "s"} ${label(k)}`
     );
-    const mods = this.moduleFailures.length;
+    const mods = this.moduleFailures.size;
     if (mods) parts.unshift(`${mods} module${mods === 1 ? "" : "s"} failed`);
     // The foreground modules (`jx run MODULE`) that ended, by name: what a Ctrl-C stopped.
     for (const how of ["stopped", "exited"] as const) {
