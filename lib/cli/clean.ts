@@ -3,8 +3,8 @@
  * nothing else. Every path is checked before anything is removed; one that
  * is outside the project folder (`..`, an absolute path, a symbolic link on
  * the way that leads out, after resolving links), the project folder
- * itself, the jobs file, `.jx/` or `.git/` (or a folder holding one) stops
- * the command with exit 2 naming it. A folder that `writes` names is
+ * itself, the jobs file (or one it includes), `.jx/` or `.git/` (or a
+ * folder holding one) stops the command with exit 2 naming it. A folder that `writes` names is
  * removed only once it is empty: files in it that no job's `writes` names
  * are never removed.
  *
@@ -30,12 +30,17 @@ const realOrNull = (p: string): string | null => {
 
 const inside = (path: string, dir: string) => path === dir || path.startsWith(dir + "/");
 
-/** Why `rel` must not be cleaned, or undefined when it may be. `abs` has its links resolved. */
-function refusal(abs: string, root: string, jobsFile: string): string | undefined {
+/**
+ * Why `rel` must not be cleaned, or undefined when it may be. `abs` has its links resolved;
+ * `jobsFiles` are the root jobs file, then the files it includes.
+ */
+function refusal(abs: string, root: string, jobsFiles: string[]): string | undefined {
   if (abs === root) return "it is the project folder";
   if (!inside(abs, root)) return `it is outside the project folder ${root}`;
-  if (inside(jobsFile, abs)) {
-    return abs === jobsFile ? "it is the jobs file" : "it holds the jobs file";
+  for (const [i, f] of jobsFiles.entries()) {
+    if (!inside(f, abs)) continue;
+    const what = i ? "a jobs file (included)" : "the jobs file";
+    return abs === f ? `it is ${what}` : `it holds ${what}`;
   }
   for (const own of [".jx", ".git"]) {
     if (inside(abs, `${root}/${own}`)) return `it is in ${own}/`;
@@ -52,11 +57,11 @@ function resolved(root: string, rel: string): string {
 }
 
 /** The targets of `files` that exist, after checking every one (throws `JxInputError`). */
-function plan(files: string[], root: string, jobsFile: string): Target[] {
+function plan(files: string[], root: string, jobsFiles: string[]): Target[] {
   const out: Target[] = [];
   for (const rel of files) {
     const abs = resolved(root, rel);
-    const why = refusal(abs, root, jobsFile);
+    const why = refusal(abs, root, jobsFiles);
     if (why) throw new JxInputError(`clean: refusing to remove ${rel}: ${why}`);
     let st;
     try {
@@ -94,7 +99,8 @@ export function cleanOutputs(
 ): number {
   const baseDir = dirname(resolve(graph.file));
   const root = realpathSync(baseDir);
-  const jobsFile = realOrNull(graph.file) ?? resolve(graph.file);
+  // The root jobs file and those it includes (`graph.included`: paths from the working directory).
+  const jobsFiles = [graph.file, ...graph.included ?? []].map((f) => realOrNull(f) ?? resolve(f));
   const files = new Set<string>();
   // A foreach over files jobs write stands for its items until they exist: its items as the
   // disk gives them now (its own `writes` are a glob over every item's: they would name files
@@ -104,7 +110,7 @@ export function cleanOutputs(
     // A folder in writes stands as itself: never walked into the files it holds.
     for (const f of expandStamped(j.writes, baseDir, { wholeDirs: true }).keys()) files.add(f);
   }
-  const targets = plan([...files].sort(), root, jobsFile);
+  const targets = plan([...files].sort(), root, jobsFiles);
   const say = (s: string) => writeAll(1, s + "\n");
   // Files first; then folders, deepest first, each only when empty by then.
   const dirs = targets.filter((t) => t.kind === "dir").sort((a, b) => b.abs.length - a.abs.length);

@@ -144,3 +144,24 @@ for (const runtime of RUNTIMES) {
     await Deno.remove(dir, { recursive: true });
   });
 }
+
+Deno.test("clean refuses an included jobs file as it refuses the root's, touching nothing", async () => {
+  const dir = await tempDir({
+    "jobs.yaml":
+      'include: [packages/*/jobs.yaml]\njobs:\n  a: { run: "true", writes: [out.txt] }\n',
+    "out.txt": "x\n",
+    "packages/api/conf.yaml": "c\n",
+  });
+  for (const w of ["jobs.yaml", '"*.yaml"', "../api/jobs.yaml"]) {
+    const api = `jobs:\n  gen: { run: "true", writes: [${w}] }\n`;
+    await Deno.writeTextFile(`${dir}/packages/api/jobs.yaml`, api);
+    for (const args of [["clean", "-n"], ["clean"]]) {
+      const r = await runJx(args, { cwd: dir });
+      assert.equal(r.code, 2, `${w}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /refusing to remove packages\/api\/jobs\.yaml: it is a jobs file/, w);
+      assert.equal(await Deno.readTextFile(`${dir}/packages/api/jobs.yaml`), api);
+      assert.ok(await exists(`${dir}/out.txt`), `${w}: nothing removed`);
+    }
+  }
+  await Deno.remove(dir, { recursive: true });
+});
