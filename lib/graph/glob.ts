@@ -380,6 +380,18 @@ interface Shape {
 
 const shapes = new Map<string, Shape>();
 
+/** `p` with each `[...]` class as `?`: a `{` or `**` left is the glob's own, not an escaped one. */
+function withoutClasses(p: string): string {
+  if (!p.includes("[")) return p;
+  let out = "";
+  for (let i = 0; i < p.length; i++) {
+    const end = p[i] === "[" ? classEnd(p, i) : undefined;
+    if (end === undefined) out += p[i];
+    else out += "?", i = end;
+  }
+  return out;
+}
+
 /** The shape of `p` (cached). */
 export function shapeOf(p: string): Shape {
   let s = shapes.get(p);
@@ -387,10 +399,11 @@ export function shapeOf(p: string): Shape {
   const segs = p.split("/");
   const i = segs.findIndex((x) => isGlob(x));
   const head = segs.slice(0, i < 0 ? segs.length : i);
+  const bare = withoutClasses(p);
   s = {
     glob: isGlob(p),
     segs,
-    loose: p.includes("**") || p.includes("{"),
+    loose: bare.includes("**") || bare.includes("{"),
     head,
     headPath: head.join("/"),
   };

@@ -58,10 +58,17 @@ export function normalizeResource(r: string): string {
   return (abs ? "/" : "") + parts.join("/") || ".";
 }
 
-/** A path of an included file (relative to its folder) as the root sees it (relative to the root's). */
-export function underPrefix(prefix: string | undefined, path: string): string {
+/**
+ * A path of an included file (relative to its folder) as the root sees it (relative to the
+ * root's). A resource (`reads`, `writes`, a glob) gets its folder with glob characters and a
+ * leading `@` escaped (`escapeGlob`): a folder `app/[id]` or `@acme/api` is that folder, not a
+ * glob or an `@name`. A plain file path (`glob: false`: a depfile, a dotenv file) gets it as it is.
+ */
+export function underPrefix(prefix: string | undefined, path: string, glob = true): string {
   if (!prefix || path[0] === "@" || path.startsWith("/")) return path;
-  return normalizeResource(`${prefix}/${path}`);
+  const out = normalizeResource(`${glob ? escapeGlob(prefix) : prefix}/${path}`);
+  // `../../@acme/api/x` from `packages/web`: still a path, not the name `@acme/api/x`.
+  return glob && out[0] === "@" ? `[@]${out.slice(1)}` : out;
 }
 
 /** Quotes an argv item for display. */
@@ -564,7 +571,7 @@ function specEnv(
   }
   const { env, envFromProcess } = dotenvPart(made);
   const envFiles = [...new Set(dotenv.flatMap((d) => d.files))].map((f) =>
-    underPrefix(ctx.prefix, f)
+    underPrefix(ctx.prefix, f, false)
   );
   return { env: plain(env), ...(envFromProcess ? { envFromProcess } : {}), envFiles };
 }
@@ -636,7 +643,7 @@ function jobPart(ctx: SpecContext, e: SpecEntry, fail: Fail): Omit<Draft<JobNode
 /** A job's `depfile`, relative to the root jobs file and inside its folder. */
 function depfilePath(ctx: SpecContext, sub: Substituter, p: string, d: string, fail: Fail): string {
   const res = normalizeResource(sub.apply(d, `${p}.depfile`, true));
-  const rooted = underPrefix(ctx.prefix, res);
+  const rooted = underPrefix(ctx.prefix, res, false);
   if (rooted.startsWith("/") || rooted.startsWith("../") || rooted === "..") {
     fail(`${p}.depfile: '${res}' is outside the jobs file's folder`, `${p}.depfile`);
   }

@@ -160,3 +160,37 @@ Deno.test("include: an included file with no jobs of its own is one the run read
   assert.match(r.stderr, /would overwrite 'a\/jobs\.yaml', which this run reads/);
   assert.equal(await Deno.readTextFile(`${dir}/a/jobs.yaml`), "include: [b/jobs.yaml]\n");
 });
+
+Deno.test("include: a folder with glob characters or a leading '@' is a folder: its jobs' paths order, stamp and clean", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": 'include: ["@acme/*/jobs.yaml", "packages/*/jobs.yaml"]\n',
+    "@acme/api/jobs.yaml":
+      'jobs:\n  build: { run: "cat src.txt > out.txt", reads: [src.txt], writes: [out.txt] }\n',
+    "@acme/api/src.txt": "v1\n",
+    "packages/w{x}/jobs.yaml": "jobs:\n  build:\n    run: cat ../../@acme/api/out.txt > out.txt\n" +
+      "    reads: [../../@acme/api/out.txt]\n    writes: [out.txt]\n",
+    "packages/a[1]/jobs.yaml": 'jobs:\n  build: { run: "echo a > out.txt", writes: [out.txt] }\n',
+  });
+  // One edge: api's out.txt -> w{x}'s read of it (none between the two packages' out.txt).
+  const g = await runJx(["graph", "--format", "json"], { cwd: dir });
+  assert.equal(g.code, 0, g.stderr);
+  const edges = JSON.parse(g.stdout).edges.map((e: { from: string; to: string }) =>
+    `${e.from} -> ${e.to}`
+  );
+  assert.deepEqual(edges, ["@acme/api:build -> packages/w{x}:build"]);
+  await run(dir);
+  assert.deepEqual([...(await run(dir)).keys()], [], "all up to date");
+  await Deno.writeTextFile(`${dir}/@acme/api/src.txt`, "v2\n");
+  assert.deepEqual([...(await run(dir)).keys()], ["@acme/api:build", "packages/w{x}:build"]);
+  assert.equal(await Deno.readTextFile(`${dir}/packages/w{x}/out.txt`), "v2\n");
+  await Deno.writeTextFile(`${dir}/packages/a[1]/out.txt`, "edited\n");
+  assert.deepEqual([...(await run(dir)).keys()], ["packages/a[1]:build"]);
+  const clean = await runJx(["clean", "-n"], { cwd: dir });
+  assert.equal(clean.code, 0, clean.stderr);
+  assert.equal(
+    clean.stdout,
+    "would remove @acme/api/out.txt\nwould remove packages/a[1]/out.txt\n" +
+      "would remove packages/w{x}/out.txt\n",
+  );
+  await Deno.remove(dir, { recursive: true });
+});
