@@ -185,15 +185,21 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     seen.add(abs);
     const o = { ...opts, baseDir: dirname(abs) };
     const parsed = parseUnit(text, file, o, place, pools, notes);
-    const { unit, includes, first } = parsed;
+    const { unit, includes, below } = parsed;
     if (place === root) settings = parsed.settings;
-    // Included jobs take the place of the `include:` key, as a shell's `.` or C's #include.
-    if (!first) units.push(unit);
+    // Included jobs take the place of the `include:` key, as a shell's `.` or C's #include:
+    // after the sections written above it (the unit's jobs come before its modules).
+    const kinds = (k: JobSpec["kind"]) => unit.jobs.filter((j) => j.kind === k).length;
+    const jobs = kinds("job");
+    const at = jobs && !below.jobs
+      ? 0
+      : (below.jobs ? jobs : 0) + (below.modules ? kinds("module") : 0);
+    units.push(at === unit.jobs.length ? unit : { ...unit, jobs: unit.jobs.slice(0, at) });
     for (const inc of includes) {
       if (seen.has(inc.abs)) continue; // included twice (a diamond): once
       visit(readIncluded(inc, unit, file), inc.shown, inc.abs, inc.place);
     }
-    if (first) units.push(unit);
+    if (at < unit.jobs.length) units.push({ ...unit, jobs: unit.jobs.slice(at) });
   };
   visit(text, file, resolve(baseDir, basename(file)), root);
   const jobs = units.flatMap((u) => u.jobs);
@@ -212,7 +218,8 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   graph.settings = settings;
   checkDefault(graph, units.find((u) => u.place === root));
   noteFiles(graph, notes);
-  if (units.length > 1) graph.included = units.filter((u) => u.place !== root).map((u) => u.file);
+  const included = new Set(units.filter((u) => u.place !== root).map((u) => u.file));
+  if (included.size) graph.included = [...included];
   const cycle = graph.findCycle();
   if (cycle) throw cycleError(graph, cycle);
   return graph;
@@ -356,7 +363,12 @@ function parseUnit(
   place: Place,
   pools: Map<string, number>,
   notes: LoadNotes,
-): { unit: Unit; includes: (Included & { at?: Pos })[]; first: boolean; settings: FileSettings } {
+): {
+  unit: Unit;
+  includes: (Included & { at?: Pos })[];
+  below: { jobs: boolean; modules: boolean };
+  settings: FileSettings;
+} {
   const { v, raw } = validatedFile(text, file);
   const sub = fileVars(raw, opts.vars ?? {}, file, v.positions);
   const baseDir = opts.baseDir ?? dirname(resolve(file));
@@ -427,9 +439,10 @@ function sharePools(raw: RawFile, pools: Map<string, number>, file: string, at: 
 }
 
 /**
- * The files a file includes, with their positions, and whether they come
- * `first` (written above `jobs:` and `modules:`: their jobs come first in
- * file order).
+ * The files a file includes, with their positions, and which of the file's
+ * sections are written above the `include:` key (`below`: the included jobs
+ * come after those sections' in file order; all of them when it includes
+ * nothing).
  */
 function unitIncludes(
   raw: RawFile,
@@ -439,7 +452,7 @@ function unitIncludes(
   baseDir: string,
   place: Place,
   notes: LoadNotes,
-): { includes: (Included & { at?: Pos })[]; first: boolean } {
+): { includes: (Included & { at?: Pos })[]; below: { jobs: boolean; modules: boolean } } {
   const items = (raw.include ?? []).map((x, i) =>
     sub.apply(x, positions.has(`include.${i}`) ? `include.${i}` : "include", true)
   );
@@ -450,10 +463,15 @@ function unitIncludes(
   for (const x of items.map(normalizeResource)) {
     if (isGlob(x)) notes.graphGlobs.add(underPrefix(place.prefix, x));
   }
-  const line = (k: string) => positions.get(`${k}#`)?.line ?? positions.get(k)?.line ?? 0;
-  const first = raw.include !== undefined &&
-    line("include") < Math.max(line("jobs"), line("modules"));
-  return { includes, first };
+  if (raw.include === undefined) return { includes, below: { jobs: true, modules: true } };
+  const pos = (k: string) => positions.get(`${k}#`) ?? positions.get(k);
+  const inc = pos("include");
+  const above = (k: string) => {
+    const p = pos(k);
+    return p !== undefined && inc !== undefined &&
+      (p.line < inc.line || (p.line === inc.line && p.col < inc.col));
+  };
+  return { includes, below: { jobs: above("jobs"), modules: above("modules") } };
 }
 
 /**

@@ -194,3 +194,30 @@ Deno.test("include: a folder with glob characters or a leading '@' is a folder: 
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("include: written between jobs: and modules:, the included jobs come after the file's jobs, before its modules", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  gen: { run: echo v2 > gen.txt, writes: [gen.txt] }\n" +
+      "include: [pkg/jobs.yaml]\n" +
+      "modules:\n  srv: { run: sleep 100, reads: [used.txt] }\n",
+    "pkg/jobs.yaml":
+      "jobs:\n  use: { run: cp ../gen.txt ../used.txt, reads: [../gen.txt], writes: [../used.txt] }\n",
+  });
+  const g = await runJx(["graph", "--format", "json", "srv"], { cwd: dir });
+  assert.equal(g.code, 0, g.stderr);
+  const graph = JSON.parse(g.stdout);
+  assert.deepEqual(graph.jobs.map((j: { name: string }) => j.name), ["gen", "pkg:use", "srv"]);
+  assert.deepEqual(
+    graph.edges.map((e: { from: string; to: string; reason: string }) =>
+      `${e.from} -> ${e.to}: ${e.reason}`
+    ),
+    [
+      "gen -> pkg:use: writes gen.txt -> reads gen.txt",
+      "pkg:use -> srv: writes used.txt -> reads used.txt",
+    ],
+  );
+  const s = await run(dir, "pkg:use");
+  assert.ok(s.get("gen")!.end <= s.get("pkg:use")!.start, "gen before pkg:use");
+  assert.equal(await Deno.readTextFile(`${dir}/used.txt`), "v2\n");
+  await Deno.remove(dir, { recursive: true });
+});
