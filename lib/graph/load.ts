@@ -181,6 +181,8 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   const seen = new Set<string>();
   const notes = newLoadNotes();
   let settings: FileSettings = {}; // the root file's: its vars and top-level `cache:`
+  // Each namespace's folder (or, for a file beside the root, that file) and the file first named.
+  const spaces = new Map<string, { origin: string; shown: string }>();
   const visit = (text: string, file: string, abs: string, place: Place) => {
     seen.add(abs);
     const o = { ...opts, baseDir: dirname(abs) };
@@ -197,6 +199,17 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     units.push(at === unit.jobs.length ? unit : { ...unit, jobs: unit.jobs.slice(0, at) });
     for (const inc of includes) {
       if (seen.has(inc.abs)) continue; // included twice (a diamond): once
+      const origin = inc.place.prefix || inc.abs, had = spaces.get(inc.place.ns);
+      if (had && had.origin !== origin) {
+        // `ci.yaml` beside the root and `ci/jobs.yaml`: one namespace would hold both files' jobs.
+        throw new JxInputError(
+          `include: ${inc.shown}: its namespace '${inc.place.ns}' is already ${had.shown}'s ` +
+            "(rename one of them)",
+          file,
+          inc.at ?? unit.positions.get("include"),
+        );
+      }
+      spaces.set(inc.place.ns, had ?? { origin, shown: inc.shown });
       visit(readIncluded(inc, unit, file), inc.shown, inc.abs, inc.place);
     }
     if (at < unit.jobs.length) units.push({ ...unit, jobs: unit.jobs.slice(at) });

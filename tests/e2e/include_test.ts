@@ -221,3 +221,38 @@ Deno.test("include: written between jobs: and modules:, the included jobs come a
   assert.equal(await Deno.readTextFile(`${dir}/used.txt`), "v2\n");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("include: ci.yaml beside the root and ci/jobs.yaml cannot share the namespace 'ci' (a needs would find the other file's job)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "include: [ci.yaml, ci/jobs.yaml]\njobs:\n  build: { run: echo root }\n",
+    "ci.yaml": "jobs:\n  test: { run: 'true', needs: [build] }\n", // the root's build
+    "ci/jobs.yaml": "jobs:\n  build: { run: echo folder }\n",
+    "ci.yml": "jobs:\n  other: { run: 'true' }\n",
+  });
+  for (const cmd of [["graph"], ["run", "-n"], ["list"]]) {
+    const r = await runJx(cmd, { cwd: dir });
+    assert.equal(r.code, 2, `${cmd}: ${r.stdout}${r.stderr}`);
+    assert.equal(
+      r.stderr,
+      "jobs.yaml:1:20: include: ci/jobs.yaml: its namespace 'ci' is already ci.yaml's " +
+        "(rename one of them)\n",
+    );
+  }
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    "include: [ci.yaml, ci.yml]\njobs:\n  build: { run: x }\n",
+  );
+  const yml = await runJx(["list"], { cwd: dir });
+  assert.equal(yml.code, 2, yml.stdout);
+  assert.match(yml.stderr, /^jobs\.yaml:1:20: include: ci\.yml: its namespace 'ci' is already/);
+  // Two files of one package folder share its namespace, as before.
+  await Deno.writeTextFile(`${dir}/ci/more.yaml`, "jobs:\n  more: { run: x, needs: [build] }\n");
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    "include: [ci/*.yaml]\njobs:\n  build: { run: x }\n",
+  );
+  const g = await runJx(["graph", "--format", "json"], { cwd: dir });
+  assert.equal(g.code, 0, g.stderr);
+  assert.deepEqual(JSON.parse(g.stdout).edges.map((e: { from: string }) => e.from), ["ci:build"]);
+  await Deno.remove(dir, { recursive: true });
+});
