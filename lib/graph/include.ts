@@ -70,12 +70,17 @@ export function includedFiles(
     if (pattern.startsWith("/")) fail(`'${raw}': an absolute path (give it relative to this file)`);
     const problem = isGlob(pattern) ? globProblem(pattern) : undefined;
     if (problem) fail(`bad glob '${raw}': ${problem}`);
-    const files = isGlob(pattern) ? globFiles(pattern, dir) : [pattern];
+    const glob = isGlob(pattern);
+    const files = glob ? globFiles(pattern, dir) : [pattern];
     for (const f of files) {
       const abs = resolve(dir, f);
       const rel = relative(from.place.rootDir, abs);
       if (leavesFolder(rel)) fail(`'${f}' is outside the root jobs file's folder`);
-      if (abs === from.abs || from.place.stack.includes(abs)) {
+      const circular = abs === from.abs || from.place.stack.includes(abs);
+      // A glob's match that is this file or one that includes it (`**\/jobs.yaml` at the root,
+      // `../*\/jobs.yaml` in a package) is passed over: the glob names the others.
+      if (circular && glob) continue;
+      if (circular) {
         const chain = [...from.place.stack, from.abs, abs].map((p) =>
           relative(from.place.rootDir, p)
         );

@@ -99,6 +99,21 @@ Deno.test("include: `NAMESPACE:` selects a file's jobs and what they need", asyn
   assert.match(bad.stderr, /no jobs in namespace 'packages\/c:' \(did you mean '[^']+'\?\)/);
 });
 
+Deno.test("include: a glob's match that is the including file (or one that includes it) is passed over", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `include: ["**/jobs.yaml"]\njobs:\n  top: { run: 'true' }\n`,
+    "packages/a/jobs.yaml": "include: [../*/jobs.yaml]\njobs:\n  build: { run: 'true' }\n",
+    "packages/b/jobs.yaml": "include: [../*/jobs.yaml]\njobs:\n  build: { run: 'true' }\n",
+  });
+  const r = await runJx(["list", "--names"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split("\n").sort(), [
+    "packages/a:build",
+    "packages/b:build",
+    "top",
+  ]);
+});
+
 Deno.test("include: errors point into the included file; cycles and missing files at the include", async () => {
   const dir = await project({
     "packages/b/jobs.yaml": "jobs:\n  build:\n    run: 'true'\n    needs: [nope]\n",
