@@ -348,7 +348,10 @@ export class UpToDate {
       else if (!sameContent(this.baseDir, p, was, now)) reasons.push(`output ${p} was modified`);
     }
     for (const p of Object.keys(old.outputs)) {
-      if (!(p in outMap) && old.outputs[p]) reasons.push(`output ${p} is missing`);
+      if (p in outMap || !old.outputs[p]) continue;
+      // Still there, but `writes` names it no more (a var or the file changed them).
+      const there = statUnder(this.prefix, p) !== ABSENT;
+      reasons.push(`output ${p} ${there ? "no longer matches writes" : "is missing"}`);
     }
     return { upToDate: reasons.length === 0, reasons };
   }

@@ -87,6 +87,18 @@ Deno.test("a missing or modified output reruns its job", async () => {
   assert.deepEqual(await ran(dir), ["all-src", "always"]);
 });
 
+Deno.test("an output that writes no longer names (a var changed it) is said so, not missing", async () => {
+  const dir = await tempDir({
+    "jobs.yaml":
+      'vars: { OUT: out }\njobs:\n  a: { run: "mkdir -p ${OUT} && echo x > ${OUT}/a.txt", writes: ["${OUT}/a.txt"] }\n',
+  });
+  assert.equal((await runJx(["run"], { cwd: dir })).code, 0);
+  const r = (await runJx(["explain", "a", "OUT=build"], { cwd: dir })).stdout;
+  assert.match(r, /output out\/a\.txt no longer matches writes/);
+  assert.doesNotMatch(r, /out\/a\.txt is missing/);
+  assert.match(r, /output build\/a\.txt is missing/);
+});
+
 Deno.test("a changed command, var or env reruns", async () => {
   const dir = await project();
   assert.match(
