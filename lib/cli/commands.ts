@@ -613,7 +613,10 @@ export async function cmdList(args: Args): Promise<number> {
 /** `jx graph`. */
 export async function cmdGraph(args: Args): Promise<number> {
   const graph = await load(args);
-  const names = new Set(graph.select(args.names).map((j) => j.name));
+  // With no name, the whole file: its modules too, as `jx list` shows them (a run's selection
+  // leaves out the modules no job needs).
+  const chosen = args.names.length ? graph.select(args.names) : graph.jobs;
+  const names = new Set(chosen.map((j) => j.name));
   writeAll(
     1,
     (await import("./graph_format.ts" as string) as typeof import("./graph_format.ts")).formatGraph(

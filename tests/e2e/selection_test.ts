@@ -143,3 +143,17 @@ Deno.test("a NAME=VALUE no jobs file names is said (a misspelt var changes nothi
   assert.doesNotMatch(used.stderr, /warning/);
   assert.match(used.stdout, /clang -O2/);
 });
+
+Deno.test("graph with no name: every job and module of the file, as list shows them", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  a: { run: 'true' }\nmodules:\n  srv: { run: sleep 100 }\n",
+  });
+  const graph = await runJx(["graph", "--format", "json"], { cwd: dir });
+  assert.equal(graph.code, 0, graph.stderr);
+  assert.deepEqual(JSON.parse(graph.stdout).jobs.map((j: { name: string }) => j.name), [
+    "a",
+    "srv",
+  ]);
+  const named = await runJx(["graph", "--format", "json", "a"], { cwd: dir });
+  assert.deepEqual(JSON.parse(named.stdout).jobs.map((j: { name: string }) => j.name), ["a"]);
+});
