@@ -319,9 +319,9 @@ Deno.test({
       });
       await page.goto(`file://${dir}/graph.html`);
       await page.waitForSelector('body[data-ready="1"]');
-      // The same jobs as `jx graph --format json` (modules only when named).
+      // The same jobs and modules as `jx graph --format json`: every one of the file.
       const names = await page.$$eval(".node", (ns) => ns.map((n) => n.getAttribute("data-name")));
-      assert.deepEqual(names.sort(), ["compile", "gen", "lint", "slow"]);
+      assert.deepEqual(names.sort(), ["api", "compile", "gen", "lint", "slow"]);
       const edges = await page.$$eval(".edge title", (ts) => ts.map((t) => t.textContent));
       assert.ok(edges.includes("gen → compile: writes gen.h -> reads gen.h"), edges.join(" | "));
       assert.deepEqual(requests, [`file://${dir}/graph.html`]);

@@ -22,7 +22,9 @@ Deno.test("jx watch records each cycle's durations in .jx/durations.json", async
   try {
     // Written when the first cycle ends, while the session goes on.
     const kept = JSON.parse(await waitForFile(`${dir}/.jx/durations.json`, 30_000));
-    assert.ok(kept.slow >= 300, JSON.stringify(kept));
+    // Its run's duration, not a speed: measured from jx's job.start, which a loaded machine
+    // may see a little after the process began (295 ms for `sleep 0.3` once).
+    assert.ok(kept.slow >= 200, JSON.stringify(kept));
   } finally {
     watch.kill("SIGINT");
     await watch.status;
