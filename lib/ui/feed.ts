@@ -33,6 +33,12 @@ const OUTPUT_LIMIT = 256 * 1024;
  * time (a progress bar) would otherwise keep an event's JSON, about 100 bytes, per byte of output.
  */
 const JOIN_MAX = 1024;
+/**
+ * Kept output events per job and run, at most: output alternating stdout and stderr a few bytes at
+ * a time cannot be joined, and would otherwise keep an event (about 100 bytes of JSON, and the
+ * work of moving them all when the oldest is dropped) per byte.
+ */
+const KEPT_MAX = 4096;
 /** The line that stands for a job's dropped output, before what is kept. */
 const CUT_MARK = "[jx ui: earlier output cut]\n";
 
@@ -48,8 +54,8 @@ interface RunLog {
 
 /**
  * A job's output in one run, as the page is sent it again: the output
- * events of its last `limit` bytes (stdout and stderr together), after a
- * marker when older output was dropped. Consecutive events of one stream are
+ * events of its last `limit` bytes (stdout and stderr together; at most
+ * `KEPT_MAX` events), after a marker when older output was dropped. Consecutive events of one stream are
  * kept joined (up to `JOIN_MAX` bytes, at the first one's time), so that what
  * is kept is about `limit` bytes however small the chunks.
  */
@@ -79,7 +85,7 @@ class OutputTail {
       this.parts = [e.text];
     }
     this.bytes += bytes;
-    while (this.bytes > this.limit) {
+    while (this.bytes > this.limit || this.kept.length > KEPT_MAX) {
       this.bytes -= this.kept.shift()!.bytes;
       this.cut = true;
     }

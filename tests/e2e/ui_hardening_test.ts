@@ -346,6 +346,37 @@ Deno.test("RunFeed: output in one-byte chunks keeps about its bytes, not an even
   assert.deepEqual(last, [["stderr", "ERR\n"], ["stdout", "xy"]]);
 });
 
+Deno.test("RunFeed: output alternating stdout and stderr a byte at a time keeps a bounded number of events, its tail in order", () => {
+  const feed = new RunFeed();
+  feed.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
+  const chunks = [enc.encode("o"), enc.encode("e")];
+  // 300 K one-byte chunks, the streams alternating: none can be joined to the one before.
+  // Kept one event per byte up to 256 KiB, they cost about 100 MiB (and each event past the
+  // bound moved a quarter million others: seconds of the run's time).
+  const started = performance.now();
+  for (let i = 0; i < 300_000; i++) {
+    feed.event({
+      type: "job.output",
+      t: i,
+      job: "pingpong",
+      stream: i % 2 ? "stderr" : "stdout",
+      chunk: chunks[i % 2],
+    });
+  }
+  const ms = performance.now() - started;
+  const events = feed.history().map((j) => JSON.parse(j)).filter((e) => e.type === "job.output");
+  assert.ok(events.length <= 4097, `${events.length} events kept (${Math.round(ms)} ms)`);
+  assert.equal(events[0].text, "[jx ui: earlier output cut]\n");
+  const kept = events.slice(1);
+  assert.ok(kept.length >= 4000, String(kept.length));
+  // The last chunks, in order, each with its stream.
+  assert.deepEqual(kept.slice(-2).map((e) => [e.stream, e.text]), [["stdout", "o"], [
+    "stderr",
+    "e",
+  ]]);
+  assert.equal(kept.map((e) => e.text).join(""), "oe".repeat(kept.length / 2));
+});
+
 /** Reads `conn` to its end (end of file or reset) within `ms`: the bytes read, or "still open". */
 async function drain(conn: Deno.TcpConn, ms: number): Promise<number | "still open"> {
   let bytes = 0;
