@@ -37,6 +37,7 @@
  */
 import { C, cstr, errno, libc, strerror } from "../reactor/libc.ts";
 import { removeStaleTemp, tempPrefix } from "../runtime/stale.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import type { Reactor } from "../reactor/types.ts";
 import type { Slots } from "../scheduler/slots.ts";
 import { type JobserverJob, jobStyle } from "./jobs.ts";
@@ -479,6 +480,20 @@ export function createJobserver(
   const rfd = openNonblockingRead(path);
   // Held open for the whole run: the fifo never reports end of file.
   const wfd = openFifo(path, C.O_RDWR | C.O_CLOEXEC);
+  // The fifo must hold the N-1 tokens at once: filling one too small blocked forever. It holds
+  // 64 KiB unless grown (to 1 MiB here, /proc/sys/fs/pipe-max-size's default).
+  const need = Math.min(jobs - 1, 2 ** 30);
+  if (need > s.fcntl(wfd, C.F_GETPIPE_SZ, 0)) s.fcntl(wfd, C.F_SETPIPE_SZ, Math.min(need, 2 ** 20));
+  const room = s.fcntl(wfd, C.F_GETPIPE_SZ, 0);
+  if (jobs - 1 > room) {
+    s.close(rfd);
+    s.close(wfd);
+    s.unlink(cstr(path));
+    removeDir();
+    throw new JxInputError(
+      `--jobs: ${jobs} job slots are more than a jobserver pool holds here (at most ${room + 1})`,
+    );
+  }
   const pool = new Pool({
     role: "server",
     style,

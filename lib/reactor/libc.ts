@@ -100,6 +100,7 @@ export const C = {
   F_GETFL: 3,
   F_SETFL: 4,
   F_SETPIPE_SZ: 1031,
+  F_GETPIPE_SZ: 1032,
   EFD_CLOEXEC: 0x80000,
   EFD_NONBLOCK: 0x800,
   SYS_pidfd_open: 434,

@@ -503,3 +503,21 @@ Deno.test("jobStyle: the fifo form for a job that runs ninja and no make; a job'
   assert.equal(jobStyle({ name: "f", argv: ["ninja"], jobserver: "pipe" }), "pipe");
   assert.equal(jobStyle({ name: "g", argv: ["make"] }), undefined);
 });
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] jobserver server: a -j too large for the pool's pipe is exit 2, nothing run, no hang, no temp folder left`, async () => {
+    const dir = await tempDir({ "jobs.yaml": "version: 1\njobs:\n  a: {run: touch ran}\n" });
+    const tmp = await Deno.makeTempDir({ dir });
+    // 2^31 - 1 slots cannot fit (a pipe grows to 1 MiB at most here); 10^20 is no safe integer.
+    for (const j of ["2147483647", "99999999999999999999"]) {
+      const r = await runJx(["run", `-j${j}`], { cwd: dir, runtime: rt, env: { TMPDIR: tmp } });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /^jx: --jobs: /);
+      assert.doesNotMatch(r.stderr, /internal error/);
+    }
+    // More slots than a default pipe's 64 KiB hold: the pipe grows (it hung, writing the tokens).
+    const r = await runJx(["run", "-j100000"], { cwd: dir, runtime: rt, env: { TMPDIR: tmp } });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual([...Deno.readDirSync(tmp)].map((e) => e.name), []);
+  });
+}
