@@ -23,10 +23,11 @@ if (import.meta.main) {
     exit(0);
   }
   // A `jx run` with nothing to do answers before the rest of jx is loaded.
+  // An error there (the current folder removed...) is the full way's to report, as one line.
   if (args.includes("run")) {
     const code = await (await import(
       "./lib/cli/noop_run.ts" as string
-    ) as typeof import("./lib/cli/noop_run.ts")).fastRun(args);
+    ) as typeof import("./lib/cli/noop_run.ts")).fastRun(args).catch(() => undefined);
     if (code !== undefined) exit(code);
   }
   exit(

@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { BUN, ROOT, runJx, tempDir } from "../helpers.ts";
+import { BUN, jxCommand, ROOT, runJx, tempDir } from "../helpers.ts";
 import { VERSION } from "../../lib/cli/version.ts";
 
 const haveBun = existsSync(BUN);
@@ -251,4 +251,27 @@ Deno.test("startup on Deno: a run under make's pipe jobserver (a client) never t
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name:
+    "startup on Bun: jx run in a folder removed under it is one line, as jx list is (the fast path's error went out as a stack trace)",
+  ignore: !haveBun,
+  async fn() {
+    const dir = await tempDir({});
+    const [cmd, argv] = jxCommand("bun", ["CMD"]);
+    const quoted = [cmd, ...argv].map((a) => `'${a}'`).join(" ");
+    const results = [];
+    for (const sub of ["run", "list"]) {
+      const script = `mkdir gone && cd gone && rmdir ../gone && exec ${
+        quoted.replace("'CMD'", sub)
+      }`;
+      const out = await new Deno.Command("sh", { args: ["-c", script], cwd: dir, stdin: "null" })
+        .output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.match(stderr, /^jx: [^\n]*\n$/, `${sub}: ${stderr}`);
+      results.push({ code: out.code, stderr });
+    }
+    assert.deepEqual(results[0], results[1]);
+  },
 });
