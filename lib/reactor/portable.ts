@@ -133,9 +133,24 @@ export function spawnTerminal(req: SpawnRequest): ChildHandle {
   return { pid, kill, write() {}, closeStdin() {} };
 }
 
+/**
+ * Whether no file is where setsid(1)'s execvp would look for `req.argv[0]`
+ * (a name with a slash from the child's cwd, another on its PATH): Deno would
+ * start setsid, which says so and exits 127, where a spawn of the command
+ * itself fails to start (as on the other backends).
+ */
+function notFound(req: SpawnRequest): boolean {
+  const cmd = req.argv[0] ?? "";
+  const at = (dir: string) =>
+    dir.startsWith("/") ? `${dir}/${cmd}` : `${req.cwd}/${dir || "."}/${cmd}`;
+  if (cmd.includes("/")) return !isFileSync(cmd.startsWith("/") ? cmd : `${req.cwd}/${cmd}`);
+  return !cmd || !(req.env.PATH ?? "/bin:/usr/bin").split(":").some((dir) => isFileSync(at(dir)));
+}
+
 function spawnDeno(req: SpawnRequest): ChildHandle {
   const D = deno();
   let child;
+  if (SETSID && notFound(req)) return failedStart(req, { code: "ENOENT" });
   const argv = SETSID ? [SETSID, ...req.argv] : req.argv;
   try {
     child = new D.Command(argv[0], {

@@ -384,6 +384,17 @@ export const CASES: Case[] = [
       assert.equal(x.status.code === 0, false);
       const said = (x.status.error ?? "") + x.err;
       assert.match(said, /jx-command/);
+      // The same start error on every backend and runtime, for a path and a name not on PATH
+      // (Deno's portable one started it through setsid(1): exit 127 and setsid's message).
+      for (const cmd of ["/no/such/jx-command", "no-such-jx-command"]) {
+        const y = await run(r, [cmd]);
+        assert.deepEqual(y.status, {
+          code: null,
+          signal: null,
+          error: `cannot start '${cmd}' in /: no such file or directory`,
+        });
+        assert.equal(y.err, "");
+      }
     },
   },
   {
