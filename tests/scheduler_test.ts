@@ -486,7 +486,7 @@ async function throwingRun(yaml: string, throwOn: (e: RunEvent) => boolean) {
   return { settled: await settled, events, reactor, host };
 }
 
-Deno.test("a reporter that throws stops the run as SIGTERM would, then runJobs rejects with its first error", async () => {
+Deno.test("a reporter that throws stops the run as SIGTERM would, run.end says failed, exit 1, then runJobs rejects with its first error", async () => {
   const { settled, events, reactor, host } = await throwingRun(
     `
 jobs:
@@ -497,7 +497,7 @@ jobs:
     (e) => e.type === "job.start" || e.type === "job.end",
   );
   assert.equal(settled, "reporter error 1 on job.start");
-  assert.deepEqual(host, ["interrupt SIGTERM", "finish interrupted"], "modules stopped");
+  assert.deepEqual(host, ["interrupt SIGTERM", "finish failed"], "modules stopped");
   assert.deepEqual(
     reactor.records.map((x) => x.signals),
     [[{ at: 0, signal: "SIGTERM" }], [{ at: 0, signal: "SIGTERM" }, {
@@ -513,10 +513,11 @@ jobs:
     ["b", "cancelled", 100],
   ]);
   const last = events[events.length - 1];
-  assert.deepEqual(last.type === "run.end" && [last.status, last.exit, last.t], [
-    "interrupted",
-    143,
+  assert.deepEqual(last.type === "run.end" && [last.status, last.exit, last.t, last.error], [
+    "failed",
+    1,
     100,
+    "reporter error 1 on job.start",
   ]);
 });
 

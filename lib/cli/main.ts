@@ -4,7 +4,7 @@
  * @module
  */
 import { dirname, resolve } from "../runtime/path.ts";
-import { JxInputError } from "../runtime/errors.ts";
+import { JxInputError, WriteError } from "../runtime/errors.ts";
 import {
   cwd,
   envObject,
@@ -68,8 +68,16 @@ function failed(e: unknown, verbose: boolean | undefined): number {
     writeAll(2, escapeControls(text) + "\n");
     return 2;
   }
-  writeAll(2, `jx: internal error: ${escapeControls(String((e as Error)?.message ?? e))}\n`);
-  if (verbose) writeAll(2, `${(e as Error)?.stack}\n`);
+  try {
+    // Output jx could not write (stdout, stderr, the event log or trace): said as such, exit 1.
+    if (e instanceof WriteError) writeAll(2, `jx: ${escapeControls(e.message)}\n`);
+    else {
+      writeAll(2, `jx: internal error: ${escapeControls(String((e as Error)?.message ?? e))}\n`);
+      if (verbose) writeAll(2, `${(e as Error)?.stack}\n`);
+    }
+  } catch {
+    // stderr cannot be written either: the exit status says it.
+  }
   return 1;
 }
 

@@ -13,7 +13,7 @@ import {
   existsSync,
   parentDir,
   terminalColumns,
-  writeAll,
+  writeOut,
 } from "../runtime/mod.ts";
 import { OutputBuffer } from "./buffer.ts";
 import { indexOfByte } from "../runtime/bytes.ts";
@@ -211,7 +211,8 @@ export class ConsoleReporter implements Reporter {
 
   /** A console reporter with the given mode, colors and status line. */
   constructor(private o: ConsoleOptions) {
-    const write = o.write ?? writeAll;
+    // A write that fails (a closed pipe too) throws: the run stops (docs/cli.md).
+    const write = o.write ?? writeOut;
     this.raw = write;
     this.write = (fd, text) => {
       this.flushDry();

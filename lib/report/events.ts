@@ -6,6 +6,7 @@
  */
 import { nodeFs } from "../runtime/fs.ts";
 import { openOutputFile } from "./output_file.ts";
+import { WriteError } from "../runtime/errors.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
 
 /**
@@ -23,12 +24,14 @@ export class EventLog implements Reporter {
   private fd: number;
   private pending: string[] = [];
   private flushQueued = false;
+  /** Whether a write failed: nothing more is written (the run stops for it). */
+  private broken = false;
 
   /**
    * An event log writing to `path` (created or truncated now: a `JxInputError` when it cannot
    * be, or when it is one of `keep`, the files the run reads).
    */
-  constructor(path: string, keep: readonly string[] = []) {
+  constructor(private path: string, keep: readonly string[] = []) {
     this.fd = openOutputFile(path, "the event log", keep);
   }
 
@@ -65,13 +68,24 @@ export class EventLog implements Reporter {
     if (!this.pending.length) return;
     const data = new TextEncoder().encode(this.pending.join(""));
     this.pending = [];
+    if (this.broken) return;
     let off = 0;
     const fs = nodeFs();
-    while (off < data.length) off += fs.writeSync(this.fd, data, off);
+    try {
+      while (off < data.length) off += fs.writeSync(this.fd, data, off);
+    } catch (e) {
+      this.broken = true;
+      throw new WriteError(`the event log '${this.path}'`, e);
+    }
   }
 
   close(): void {
-    this.flush();
+    if (this.fd < 0) return;
+    try {
+      this.flush();
+    } catch {
+      // Said when it failed (the run stopped for it); the file is closed all the same.
+    }
     nodeFs().closeSync(this.fd);
     this.fd = -1;
   }

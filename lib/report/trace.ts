@@ -6,6 +6,7 @@
  */
 import { nodeFs } from "../runtime/fs.ts";
 import { openOutputFile } from "./output_file.ts";
+import { WriteError } from "../runtime/errors.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
 
 interface Open {
@@ -37,7 +38,7 @@ export class TraceWriter implements Reporter {
    * A trace writer that writes `path` when closed; the file is opened now (a `JxInputError`
    * when it cannot be, or when it is one of `keep`, the files the run reads).
    */
-  constructor(path: string, keep: readonly string[] = []) {
+  constructor(private path: string, keep: readonly string[] = []) {
     this.fd = openOutputFile(path, "the trace", keep);
   }
 
@@ -92,6 +93,8 @@ export class TraceWriter implements Reporter {
         this.fd,
         JSON.stringify({ traceEvents: [...meta, ...this.events], displayTimeUnit: "ms" }) + "\n",
       );
+    } catch (e) {
+      throw new WriteError(`the trace '${this.path}'`, e);
     } finally {
       fs.closeSync(this.fd);
     }

@@ -112,3 +112,43 @@ export function didYouMean(word: string, candidates: Iterable<string>): string {
   const limit = word.length < 3 ? 0 : Math.max(1, Math.floor(word.length / 3));
   return best && bestD <= limit ? ` (did you mean '${best}'?)` : "";
 }
+
+/** A few errno codes of a failed write, in words. */
+const WRITE_REASONS: Record<string, string> = {
+  ENOSPC: "no space left on device",
+  EPIPE: "broken pipe",
+  EIO: "input/output error",
+  EDQUOT: "disk quota exceeded",
+  EFBIG: "file too large",
+  EBADF: "bad file descriptor",
+  EROFS: "read-only file system",
+};
+
+/**
+ * A write jx could not make: to its stdout or stderr, or to the event log. Printed as one line,
+ * `jx: write error: stdout: no space left on device`; a run it stops exits 1 (docs/cli.md).
+ *
+ * @example
+ * ```ts
+ * import { WriteError } from "./errors.ts";
+ * import { strictEqual } from "node:assert";
+ * const e = new WriteError("stdout", Object.assign(new Error("x"), { code: "ENOSPC" }));
+ * strictEqual(e.message, "write error: stdout: no space left on device");
+ * strictEqual(e.code, "ENOSPC");
+ * ```
+ */
+export class WriteError extends Error {
+  /** The errno code of the failure (`ENOSPC`, `EPIPE`...), when known. */
+  readonly code?: string;
+
+  /** `where` (`stdout`, `the event log 'x'`) could not be written: `cause` is the runtime's error. */
+  constructor(where: string, cause: unknown) {
+    const code = (cause as { code?: unknown })?.code;
+    const known = typeof code === "string" ? WRITE_REASONS[code] : undefined;
+    const said = known ??
+      (typeof code === "string" ? code : String((cause as Error)?.message ?? cause));
+    super(`write error: ${where}: ${said}`);
+    this.name = "WriteError";
+    this.code = typeof code === "string" ? code : undefined;
+  }
+}

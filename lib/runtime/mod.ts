@@ -7,10 +7,12 @@ import { nodeFs } from "./fs.ts";
 import { bunLibc } from "./libc_bun.ts";
 import { writeBytes } from "./bun_fs.ts";
 import { dieOf, dyingOf } from "./die.ts";
+import { WriteError } from "./errors.ts";
 
 export * from "./fs.ts";
 export { dieAtExit } from "./die.ts";
 export { escapeControls } from "./controls.ts";
+export { WriteError } from "./errors.ts";
 
 /** The shape of the `Deno` global this project uses (typed by Deno itself when present). */
 // deno-lint-ignore no-explicit-any
@@ -87,18 +89,32 @@ const encoder = new TextEncoder();
 
 /**
  * Writes all of `data` to fd 1 or 2, synchronously, so that nothing is lost
- * when the process exits right after.
+ * when the process exits right after. A closed pipe (EPIPE) takes the rest
+ * silently; any other failure is a `WriteError` (`write error: stdout: ...`).
  */
 export function writeAll(fd: 1 | 2, data: string | Uint8Array): void {
+  try {
+    writeOut(fd, data);
+  } catch (e) {
+    if (e instanceof WriteError && e.code === "EPIPE") return;
+    throw e;
+  }
+}
+
+/**
+ * `writeAll`, but a closed pipe is a `WriteError` too (code `EPIPE`): a run's console output
+ * stops the run when nobody reads it any more (docs/cli.md, "Output that cannot be written").
+ */
+export function writeOut(fd: 1 | 2, data: string | Uint8Array): void {
   let bytes = typeof data === "string" ? encoder.encode(data) : data;
+  const where = fd === 1 ? "stdout" : "stderr";
   if (isDeno) {
     const f = fd === 1 ? g.Deno.stdout : g.Deno.stderr;
     while (bytes.length) {
       try {
         bytes = bytes.subarray(f.writeSync(bytes));
       } catch (e) {
-        if ((e as Error).name === "BrokenPipe") return;
-        throw e;
+        throw new WriteError(where, e);
       }
     }
     return;
@@ -108,10 +124,8 @@ export function writeAll(fd: 1 | 2, data: string | Uint8Array): void {
     try {
       bytes = bytes.subarray(nodeFs().writeSync(fd, bytes));
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === "EAGAIN") continue;
-      if (code === "EPIPE") return;
-      throw e;
+      if ((e as { code?: string }).code === "EAGAIN") continue;
+      throw new WriteError(where, e);
     }
   }
 }

@@ -552,10 +552,11 @@ export class Builder implements LoopHost, GenHost {
   /**
    * A reporter threw: the run stops as on SIGTERM (nothing more starts, the
    * jobs' process groups get SIGTERM and their grace, modules are stopped),
-   * and `run()` rejects with the exception once it is over.
+   * `run.end` says `failed`, exit 1, with the error, and `run()` rejects with
+   * the exception once it is over.
    */
   private stopForReporter(): void {
-    if (this.finished || !this.frame.interrupt("SIGTERM")) return;
+    if (this.finished || !this.frame.stopForReporter()) return;
     this.onSignal("SIGTERM", true);
   }
 
@@ -583,6 +584,7 @@ export class Builder implements LoopHost, GenHost {
 
   private status(): RunResult["status"] {
     const { frame } = this;
+    if (frame.byReporter) return "failed";
     if (frame.interrupted) return "interrupted";
     return frame.cancelled ? "cancelled" : this.failures ? "failed" : "ok";
   }
@@ -592,7 +594,8 @@ export class Builder implements LoopHost, GenHost {
     const failed = this.runner.runExit?.(own) ?? own;
     const { exit, ms, status } = this.frame.end(failed);
     const threw = this.frame.reporterError;
-    if (threw) return this.rejectDone(threw.error);
+    // Output jx could not write at run.end (its summary) leaves the exit run.end said.
+    if (threw && !threw.atEnd) return this.rejectDone(threw.error);
     // The runner's exit (--strict's findings, Slurm's 2) can fail a run none of whose jobs did.
     const said = status === "failed" ? "failed" : this.status();
     this.resolveDone({ exit: exit ?? failed, status: said, results: this.results, ms });

@@ -160,6 +160,8 @@ export type RunEvent =
     /** 0, 1, or 128 + the signal's number when interrupted; null when cancelled (no exit of jx's). */
     exit: number | null;
     ms: number;
+    /** Why the run stopped when jx could not write its output (`write error: stdout: ...`). */
+    error?: string;
   }
   | {
     type: "module.state";

@@ -15,6 +15,7 @@ import { type Reporter, type RunEvent, skipUpToDate } from "./events.ts";
 import type { StartedWhere } from "./runner.ts";
 import { signalExit } from "./signals.ts";
 import { dieAtExit } from "../runtime/mod.ts";
+import { WriteError } from "../runtime/errors.ts";
 
 type JobStart = Extract<RunEvent, { type: "job.start" }>;
 type RunEnd = Extract<RunEvent, { type: "run.end" }>;
@@ -42,8 +43,14 @@ export class RunFrame {
   interrupted?: ListenSignal;
   /** Whether its caller cancelled the run (`RunControl.cancel`), with no signal. */
   cancelled = false;
-  /** The first exception a reporter threw, once one did (the rest are dropped). */
-  reporterError?: { error: unknown };
+  /**
+   * The first exception a reporter threw, once one did (the rest are dropped); `atEnd` when it
+   * is a `WriteError` of `run.end` itself (the exit status is then the one `run.end` said).
+   */
+  reporterError?: { error: unknown; atEnd?: boolean };
+  /** Whether the stop came from a reporter's exception (`stopForReporter`), not a signal. */
+  byReporter = false;
+  private ending = false;
   private runStart: number;
   private t0: number;
   private unlisten?: () => void;
@@ -92,7 +99,9 @@ export class RunFrame {
   private reporterThrew(error: unknown): void {
     if (!this.onReporterError) throw error;
     if (this.reporterError) return;
-    this.reporterError = { error };
+    // Output jx could not write at run.end (the summary, stderr full): run.end said the exit.
+    const atEnd = this.ending && error instanceof WriteError;
+    this.reporterError = { error, ...(atEnd && { atEnd }) };
     this.onReporterError();
   }
 
@@ -106,6 +115,17 @@ export class RunFrame {
   interrupt(sig: ListenSignal): boolean {
     if (this.interrupted) return false;
     this.interrupted = sig;
+    return true;
+  }
+
+  /**
+   * Stops the run for a reporter's exception (its output cannot be written): what runs is
+   * stopped as on a SIGTERM, but the run ends `failed`, exit 1, with the error (`end`). Returns
+   * whether it is the first stop.
+   */
+  stopForReporter(): boolean {
+    if (!this.interrupt("SIGTERM")) return false;
+    this.byReporter = true;
     return true;
   }
 
@@ -176,17 +196,34 @@ export class RunFrame {
   end(exit: number): RunEnd {
     this.unlisten?.();
     this.unlisten = undefined;
-    const sig = this.interrupted;
+    const sig = this.byReporter ? undefined : this.interrupted;
     // Interrupted: jx's exit with 128+N is a death of N (runtime/die.ts).
     if (sig) dieAtExit(sig);
+    // A reporter that threw (output jx cannot write): the run failed, whatever its jobs did.
+    const threw = this.reporterError && !sig;
     const e: RunEnd = {
       type: "run.end",
       t: this.t(),
-      status: sig ? "interrupted" : this.cancelled ? "cancelled" : exit === 0 ? "ok" : "failed",
-      exit: sig ? signalExit(sig) : this.cancelled ? null : exit,
+      status: sig
+        ? "interrupted"
+        : threw
+        ? "failed"
+        : this.cancelled
+        ? "cancelled"
+        : exit === 0
+        ? "ok"
+        : "failed",
+      exit: sig ? signalExit(sig) : threw ? Math.max(exit, 1) : this.cancelled ? null : exit,
       ms: this.reactor.now() - this.runStart,
     };
+    if (threw) e.error = errorLine(this.reporterError!.error);
+    this.ending = true;
     this.emit(e);
     return e;
   }
+}
+
+/** An exception in one line, for `run.end`'s `error`. */
+function errorLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split("\n")[0];
 }
