@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { ConsoleReporter } from "../lib/report/console.ts";
+import { OutputBuffer } from "../lib/report/buffer.ts";
 
 function streamReporter(opts: { color?: boolean; fd?: 1 | 2 | 0 } = {}) {
   const out: Uint8Array[] = [];
@@ -436,4 +437,20 @@ Deno.test("event log: a job.start is in the file at the end of its burst, not on
   assert.deepEqual(lines.map((l) => JSON.parse(l).job), ["a", "b"]);
   log.close();
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("buffered output of one-byte chunks is kept in a few blocks, not an array per chunk", () => {
+  const b = new OutputBuffer();
+  const reused = new Uint8Array(1); // the reactor reuses its read buffer
+  for (let i = 0; i < 100_000; i++) {
+    reused[0] = 97 + (i % 26);
+    b.push(reused);
+  }
+  // deno-lint-ignore no-explicit-any
+  const held = (b as any).chunks as Uint8Array[];
+  assert.ok(held.length <= 16, `${held.length} arrays for 100,000 one-byte chunks`);
+  const out: number[] = [];
+  b.drain((bytes) => out.push(...bytes));
+  assert.equal(out.length, 100_000);
+  assert.ok(out.every((c, i) => c === 97 + (i % 26)), "every byte, in order");
 });

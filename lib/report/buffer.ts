@@ -10,6 +10,9 @@ import { removeStaleTemp, tempPrefix } from "../runtime/stale.ts";
 /** Whether this process has looked for spilled output left by a killed jx. */
 let scanned = false;
 
+/** Small chunks are gathered in blocks of this many bytes. */
+const BLOCK = 16 * 1024;
+
 /** Bytes held in memory per job before spilling to disk. */
 export const MEMORY_CAP = 1024 * 1024;
 
@@ -27,6 +30,8 @@ export const MEMORY_CAP = 1024 * 1024;
 export class OutputBuffer {
   private chunks: Uint8Array[] = [];
   private held = 0;
+  /** Bytes free after the last chunk, in the block it is a view of. */
+  private room = 0;
   private spill?: { dir: string; fd: number };
   /** Bytes pushed so far. */
   size = 0;
@@ -38,7 +43,26 @@ export class OutputBuffer {
     this.size += chunk.length;
     this.lastByte = chunk[chunk.length - 1];
     if (!this.spill && this.held + chunk.length <= MEMORY_CAP) {
-      this.chunks.push(chunk.slice()); // the reactor may reuse its buffer
+      // Copied (the reactor may reuse its buffer) into the room left in the last block, else a
+      // new one: a job writing a byte at a time costs no array per chunk.
+      const last = this.chunks.length ? this.chunks[this.chunks.length - 1] : undefined;
+      if (last && this.room >= chunk.length) {
+        const at = last.byteOffset + last.length;
+        const grown = new Uint8Array(last.buffer, last.byteOffset, last.length + chunk.length);
+        grown.set(chunk, at - last.byteOffset);
+        this.chunks[this.chunks.length - 1] = grown;
+        this.room -= chunk.length;
+      } else if (chunk.length >= BLOCK) {
+        this.chunks.push(chunk.slice());
+        this.room = 0;
+      } else {
+        // As large as what is held (from 256 bytes): a job that writes little keeps little.
+        const size = Math.min(BLOCK, Math.max(256, this.held, 2 * chunk.length));
+        const block = new Uint8Array(size);
+        block.set(chunk);
+        this.chunks.push(block.subarray(0, chunk.length));
+        this.room = size - chunk.length;
+      }
       this.held += chunk.length;
       return;
     }
@@ -79,6 +103,7 @@ export class OutputBuffer {
     }
     this.chunks = [];
     this.held = 0;
+    this.room = 0;
     this.size = 0;
     this.lastByte = -1;
   }
