@@ -602,3 +602,19 @@ Deno.test("plan: on a signal, jobs after the first unfinished one are dropped, e
   assert.equal(plan.finished, true);
   assert.equal(plan.exitStatus, 130);
 });
+
+Deno.test("derive: an option's value is no operand: ls -w 80 and du --max-depth 1 read the directory", () => {
+  for (
+    const line of [
+      "ls -w 80",
+      "ls -I '*.o'",
+      "ls --sort time",
+      "ls -T 4 --width 80",
+      "du --max-depth 1",
+      "du -a --exclude x",
+      "grep -r -D skip pat",
+    ]
+  ) {
+    assert.equal(conflicts(access("touch new"), access(line), "/d"), "new", line);
+  }
+});

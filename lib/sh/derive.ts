@@ -258,9 +258,9 @@ const DEVICES = /^\/dev\/(null|zero|stdout|stderr|stdin|tty|u?random|fd\/\d+)$/;
 
 /** Options that carry a value in the next argument, per read-only command. */
 const VALUE_OPTS: Record<string, string> = {
-  grep: "efmABCd",
-  egrep: "efmABCd",
-  fgrep: "efmABCd",
+  grep: "efmABCdD",
+  egrep: "efmABCdD",
+  fgrep: "efmABCdD",
   sort: "kotTS",
   head: "nc",
   tail: "nc",
@@ -276,6 +276,7 @@ const VALUE_OPTS: Record<string, string> = {
   tr: "",
   date: "dfrs",
   du: "BdtX",
+  ls: "ITw",
   file: "fmFeP",
   b2sum: "l",
 };
@@ -750,6 +751,29 @@ const LONG_VALUES: Record<string, Set<string>> = {
   sort: new Set(["--output", "--random-source", "--compress-program", "--files0-from"]),
   date: new Set(["--date", "--file", "--reference", "--set"]),
   file: new Set(["--files-from", "--magic-file", "--separator"]),
+  // Their value would otherwise be taken for a file, and ls or du without files reads `.`.
+  ls: new Set([
+    "--block-size",
+    "--format",
+    "--hide",
+    "--ignore",
+    "--indicator-style",
+    "--quoting-style",
+    "--sort",
+    "--tabsize",
+    "--time",
+    "--time-style",
+    "--width",
+  ]),
+  du: new Set([
+    "--block-size",
+    "--exclude",
+    "--exclude-from",
+    "--files0-from",
+    "--max-depth",
+    "--threshold",
+    "--time-style",
+  ]),
 };
 
 /**
