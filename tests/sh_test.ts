@@ -618,3 +618,24 @@ Deno.test("derive: an option's value is no operand: ls -w 80 and du --max-depth 
     assert.equal(conflicts(access("touch new"), access(line), "/d"), "new", line);
   }
 });
+
+Deno.test("parse: an empty body is a syntax error, as dash reads it (a case item excepted)", () => {
+  const cases: [string, string][] = [
+    ["{ }\n", "'}'"],
+    ["echo a; { }; echo b\n", "'}'"],
+    ["( )\n", "')'"],
+    ["f() ( )\n", "')'"],
+    ["f() { }\n", "'}'"],
+    ["if true; then fi\n", "'fi'"],
+    ["if true; then :; else fi\n", "'fi'"],
+    ["if false; then :; elif true; then fi\n", "'fi'"],
+    ["if true\nthen\nfi\n", "'fi'"],
+    ["for x in a; do done\n", "'done'"],
+    ["while false; do done\n", "'done'"],
+    ["until true; do done\n", "'done'"],
+  ];
+  for (const [src, what] of cases) {
+    assert.equal(parseScript(src).error?.message, `syntax error: unexpected ${what}`, src);
+  }
+  assert.equal(parseScript("case a in a) esac\ncase b in b) ;; esac\n").error, undefined);
+});

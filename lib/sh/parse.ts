@@ -790,13 +790,13 @@ class Parser {
   private compoundCommand(t: Token): ShNode {
     const start = t.start;
     if (t.kind === "op") {
-      const body = this.list([]);
+      const body = this.body([]);
       const end = this.expectOp(")").end;
       return { type: "subshell", span: this.span(start, end), body, redirs: [] };
     }
     switch (t.text) {
       case "{": {
-        const body = this.list(["}"]);
+        const body = this.body(["}"]);
         const end = this.expectWord("}").end;
         return { type: "group", span: this.span(start, end), body, redirs: [] };
       }
@@ -807,7 +807,7 @@ class Parser {
         const cond = this.list(["do"]);
         this.nonEmpty(cond, start, t.text);
         this.expectWord("do");
-        const body = this.list(["done"]);
+        const body = this.body(["done"]);
         const end = this.expectWord("done").end;
         return { type: t.text, span: this.span(start, end), cond, body, redirs: [] };
       }
@@ -826,17 +826,17 @@ class Parser {
     let otherwise: Item[] | undefined;
     const cond = this.list(["then"]);
     this.expectWord("then");
-    clauses.push({ cond, body: this.list(["elif", "else", "fi"]) });
+    clauses.push({ cond, body: this.body(["elif", "else", "fi"]) });
     for (;;) {
       const k = this.lx.peek();
       if (this.isWord(k, "elif")) {
         this.lx.next();
         const c = this.list(["then"]);
         this.expectWord("then");
-        clauses.push({ cond: c, body: this.list(["elif", "else", "fi"]) });
+        clauses.push({ cond: c, body: this.body(["elif", "else", "fi"]) });
       } else if (this.isWord(k, "else")) {
         this.lx.next();
-        otherwise = this.list(["fi"]);
+        otherwise = this.body(["fi"]);
       } else break;
     }
     const end = this.expectWord("fi").end;
@@ -863,7 +863,7 @@ class Parser {
     } else if (this.lx.peek().kind === "op" && this.lx.peek().text === ";") this.lx.next();
     this.skipNewlines();
     this.expectWord("do");
-    const body = this.list(["done"]);
+    const body = this.body(["done"]);
     const end = this.expectWord("done").end;
     return { type: "for", span: this.span(start, end), name: n.text, words, body, redirs: [] };
   }
@@ -908,6 +908,20 @@ class Parser {
       if (!(q.kind === "op" && q.text === "|")) return words;
       this.lx.next();
     }
+  }
+
+  /**
+   * The body of a compound command (`{ }`, `( )`, then, else, do): a list
+   * that is not empty, as dash reads it (`{ }` is a syntax error at `}`).
+   */
+  body(ends: string[]): Item[] {
+    const items = this.list(ends);
+    const t = this.lx.peek();
+    // At the end of file, the caller's `expecting '}'` says more.
+    if (!items.length && t.kind !== "eof") {
+      throw new Fail(`syntax error: unexpected ${this.describe(t)}`, t.start);
+    }
+    return items;
   }
 
   nonEmpty(items: Item[], at: number, what: string): void {
