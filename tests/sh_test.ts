@@ -437,6 +437,13 @@ Deno.test("state: a condition keeps set -e on and runs its command left of &&", 
   assert.equal(jobScript(s, "cd sub", { ...o, errexit: true }), "set -e; cd sub\n");
   // No line of its own before line 1: the prelude shares the command's line.
   assert.equal(jobScript(s, "cd sub", { ...o, errexit: true, line: 3 }), "set -e\n\ncd sub\n");
+  // Without set -e in the script too: a `set -e` inside the condition (a subshell's) is ignored.
+  s.options = "";
+  assert.equal(
+    jobScript(s, "(set -e; false)", { ...o, cond: true }),
+    "{ (set -e; false)\n} && :\n",
+  );
+  assert.equal(jobScript(s, "(set -e; false)", o), "(set -e; false)\n");
 });
 
 Deno.test("derive: a pattern orders against a write of a directory above a match", () => {

@@ -206,6 +206,7 @@ class ScriptRun {
     const inherit = this.inherits(job);
     const prelude = {
       errexit: s.errexit || (job.rest && !job.cond),
+      cond: job.cond && !job.rest,
       status: s.status,
       binds: boundValues(job.binds),
       dumpFile,

@@ -132,6 +132,12 @@ export interface PreludeOptions {
    * command runs as `{ CMD\n} && :`, where sh ignores `-e`).
    */
   errexit: boolean;
+  /**
+   * The command is a condition (`if`/`while` test, left of `&&`/`||`): it
+   * runs as `{ CMD\n} && :` also without `set -e` in the script, so that a
+   * `set -e` inside it (`( set -e; false; echo x )`) is ignored, as in sh.
+   */
+  cond?: boolean;
   /** `$?` when the command starts. */
   status: number;
   binds: Map<string, string>;
@@ -172,7 +178,7 @@ export function jobScript(state: ShState, command: string, o: PreludeOptions): s
   const { multi, one } = preludeParts(state, o);
   // In a condition `set -e` stays on and the command runs on the left of
   // `&&`, where sh itself ignores it: a `set` there is seen in `$-` as in sh.
-  const suspend = !o.errexit && state.options.includes("e");
+  const suspend = o.cond || (!o.errexit && state.options.includes("e"));
   const head = placedHead(multi, one, o.line ?? 1);
   // An open end cannot be wrapped: `set -e` then applies in a condition too.
   if (o.openEnd) return head + command;
