@@ -646,3 +646,15 @@ Deno.test("parse: an empty body is a syntax error, as dash reads it (a case item
   }
   assert.equal(parseScript("case a in a) esac\ncase b in b) ;; esac\n").error, undefined);
 });
+
+Deno.test("derive: mkdir -p makes the folders above its operands (echo > out/log waits for it)", () => {
+  for (const line of ["mkdir -p out/obj", "mkdir --parents out/obj/", "mkdir -vp ./out/obj"]) {
+    assert.match(
+      conflicts(access(line), access("echo hi > out/log"), "/d") ?? "",
+      /^(\.\/)?out$/,
+      line,
+    );
+  }
+  assert.deepEqual(paths(access("mkdir -p ../a/b").writes), ["../a/b", "../a"]);
+  assert.deepEqual(paths(access("mkdir out/obj").writes), ["out/obj"], "without -p: no parents");
+});

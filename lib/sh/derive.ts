@@ -637,13 +637,41 @@ function fileToolArgs(cmd: string, args: Word[], ctx: DeriveContext, a: Access):
     if (o.value === undefined) return all(a, `${cmd} ${o.name} without a value`);
     paths.push(typeof o.value === "string" ? literalWord(o.value) : o.value);
   }
+  // `mkdir -p out/obj` also makes `out`: a write there (`echo > out/log`) must wait for it.
+  const parents = cmd === "mkdir" && opts.some((o) => o.name === "p" || o.name === "--parents");
   for (const w of paths) {
     const v = resolveWord(w, ctx.resolve);
     if (!v || v.glob) return all(a, `argument ${w.text} not known before running`);
-    const ref = { path: v.value, glob: false };
-    a.reads.push(ref);
-    a.writes.push(ref);
+    const made = [v.value];
+    if (parents) made.push(...ancestors(v.value));
+    for (const path of made) {
+      const ref = { path, glob: false };
+      a.reads.push(ref);
+      a.writes.push(ref);
+    }
   }
+}
+
+/**
+ * The folders above `path` as written, nearest first, up to (not
+ * including) `.`, `..` or `/`: `out/obj/` gives `out`.
+ *
+ * @example
+ * ```ts
+ * import { ancestors } from "./derive.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(ancestors("./a/b/c/"), ["./a/b", "./a"]);
+ * ```
+ */
+export function ancestors(path: string): string[] {
+  const out: string[] = [];
+  const segs = path.replace(/\/+$/, "").split("/");
+  for (let n = segs.length - 1; n > 0; n--) {
+    const last = segs[n - 1];
+    if (last === "" || last === "." || last === "..") break;
+    out.push(segs.slice(0, n).join("/"));
+  }
+  return out;
 }
 
 /** A word made of literal text (an option's attached value). */
