@@ -658,3 +658,16 @@ Deno.test("derive: mkdir -p makes the folders above its operands (echo > out/log
   assert.deepEqual(paths(access("mkdir -p ../a/b").writes), ["../a/b", "../a"]);
   assert.deepEqual(paths(access("mkdir out/obj").writes), ["out/obj"], "without -p: no parents");
 });
+
+Deno.test("derive: '..' after a symbolic link goes up from where the link leads, as the kernel does", () => {
+  const d = Deno.makeTempDirSync();
+  try {
+    Deno.mkdirSync(`${d}/real/sub`, { recursive: true });
+    Deno.symlinkSync("real/sub", `${d}/l`);
+    // l/../x is real/x (not x): `echo new > l/../x` then `cat real/x` must wait.
+    assert.equal(conflicts(access("echo new > l/../x"), access("cat real/x"), d), "l/../x");
+    assert.equal(conflicts(access("echo new > ../x"), access(`cat ${d}/real/x`), `${d}/l`), "../x");
+  } finally {
+    Deno.removeSync(d, { recursive: true });
+  }
+});

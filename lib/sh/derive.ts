@@ -1188,6 +1188,11 @@ function abs(ref: PathRef & { abs?: string; absCwd?: string }, cwd: string): str
   return ref.abs!;
 }
 
+/** `ref`'s path in `cwd`, absolute but with its `.` and `..` kept (for `followLinks`). */
+function raw(ref: PathRef, cwd: string): string {
+  return ref.path.startsWith("/") ? ref.path : `${cwd}/${ref.path}`;
+}
+
 /** Where symbolic links lead, by `g`/`p` + absolute path (`followLinks`), until `forgetLinks`. */
 const linkCache = new Map<string, string>();
 
@@ -1216,7 +1221,7 @@ export function forgetLinks(paths?: string[]): void {
 export function writtenPaths(a: Access, cwd: string): string[] {
   return a.writes.flatMap((w) => {
     const path = abs(w, cwd);
-    const real = followLinks(path, w.glob);
+    const real = followLinks(raw(w, cwd), w.glob);
     return real === path ? [path] : [path, real];
   });
 }
@@ -1244,6 +1249,12 @@ export function followLinks(path: string, glob = false): string {
   let rest = path.split("/").filter(Boolean);
   let done = "";
   for (let hops = 0; rest.length && !(glob && /[*?[]/.test(rest[0]));) {
+    // `..` goes up from where the links so far led (`link/..` is not `.`), as the kernel does.
+    if (rest[0] === "." || rest[0] === "..") {
+      if (rest[0] === "..") done = done.slice(0, done.lastIndexOf("/"));
+      rest = rest.slice(1);
+      continue;
+    }
     const next = `${done}/${rest[0]}`;
     const st = lstatSync(next, { throwIfNoEntry: false });
     if (!st) break; // not there (yet): the rest as written
@@ -1251,11 +1262,13 @@ export function followLinks(path: string, glob = false): string {
     rest = rest.slice(1);
     if (link === undefined) done = next;
     else {
-      rest = [...absolutePath(link, done || "/").split("/").filter(Boolean), ...rest];
+      const to = link.startsWith("/") ? link : `${done}/${link}`;
+      rest = [...to.split("/").filter(Boolean), ...rest];
       done = "";
     }
   }
-  const out = [done, ...rest].join("/") || "/";
+  // The part that does not exist has no links: its `..` as written.
+  const out = rest.length ? absolutePath(rest.join("/"), done || "/") : done || "/";
   if (linkCache.size > 100_000) linkCache.clear();
   linkCache.set(key, out);
   return out;
@@ -1265,7 +1278,7 @@ export function followLinks(path: string, glob = false): string {
 function overlap(a: PathRef, b: PathRef, cwd: string): boolean {
   const x = abs(a, cwd), y = abs(b, cwd);
   if (overlapAt(a, x, b, y)) return true;
-  const rx = followLinks(x, a.glob), ry = followLinks(y, b.glob);
+  const rx = followLinks(raw(a, cwd), a.glob), ry = followLinks(raw(b, cwd), b.glob);
   if (rx === x && ry === y) return false;
   return overlapAt(a, rx, b, y) || overlapAt(a, x, b, ry) || overlapAt(a, rx, b, ry);
 }
