@@ -473,6 +473,7 @@ Deno.test("strace parser: mknod, a rename that exchanges, O_TMPFILE, io_uring", 
     "write /p/ea",
     "write /p/eb",
     "write /p/named",
+    "read /proc/self/fd/4", // outside the project: not compared
     "write /p/sub/n2",
   ]);
   assert.deepEqual(p.notes(), [
@@ -550,4 +551,30 @@ Deno.test("a declared output read before the job changed it (sed -i) is an undec
   const fixed = parseJobsFile(yaml.replace("writes:", "reads: [f.txt], writes:"), "/p/jobs.yaml");
   const again = new Checker(fixed, { root: "/p", isDir: () => false });
   assert.deepEqual(again.ended("fmt", [read("f.txt"), write("f.txt")]), []);
+});
+
+t("a hard link reads the old name: the new one has its contents (ln in.txt out.txt)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  j: { run: ln in.txt out.txt, writes: [out.txt] }\n",
+    "in.txt": "in\n",
+  });
+  const r = await runJx(["lint"], { cwd: dir });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.deepEqual(lines(r.stdout), [
+    "jobs.yaml:2:3: job 'j' read in.txt, not in its reads: add reads: [in.txt]",
+  ]);
+  assert.deepEqual(
+    traced([`7 link("a", "b") = 0`, `7 linkat(3</p/s>, "c", 4</p/o>, "d", 0) = 0`]),
+    [
+      "read /p/a",
+      "write /p/b",
+      "read /p/s/c",
+      "write /p/o/d",
+    ],
+  );
+  await Deno.remove(`${dir}/out.txt`);
+  const yaml = await Deno.readTextFile(`${dir}/jobs.yaml`);
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, yaml.replace("writes:", "reads: [in.txt], writes:"));
+  const again = await runJx(["lint"], { cwd: dir });
+  assert.equal(again.code, 0, again.stdout + again.stderr);
 });

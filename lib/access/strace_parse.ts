@@ -165,9 +165,10 @@ const FIXED = new Map<string, Effect[]>([
   // A device, a FIFO, a socket or an empty file made at the path.
   ["mknod", [[-1, 0, "write", false]]],
   ["mknodat", [[0, 1, "write", false]]],
-  ["link", [[-1, 1, "write", false]]],
+  // A hard link: the new name has the old one's contents (an input, as a copy's source is).
+  ["link", [[-1, 0, "read", false], [-1, 1, "write", false]]],
   ["symlink", [[-1, 1, "write", false]]],
-  ["linkat", [[2, 3, "write", false]]],
+  ["linkat", [[0, 1, "read", false], [2, 3, "write", false]]],
   ["symlinkat", [[1, 2, "write", false]]],
 ]);
 
@@ -194,6 +195,9 @@ function effectsOf(c: Call): Effect[] {
       return /RENAME_EXCHANGE/.test(flags(4))
         ? [[0, 1, "write", false], [2, 3, "write", false]]
         : FIXED.get("renameat")!;
+    case "linkat":
+      // AT_EMPTY_PATH: the file of the descriptor, opened before (an O_TMPFILE one has no name).
+      return c.args[1] === '""' ? [[2, 3, "write", false]] : FIXED.get("linkat")!;
     case "unlinkat":
       return [[0, 1, "delete", /AT_REMOVEDIR/.test(flags(2))]];
     default:
