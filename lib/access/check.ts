@@ -326,9 +326,11 @@ export interface RunCheck {
   /** To put first among the run's reporters (`reporter(all)` of `AccessCheck`). */
   reporter(all: Reporter[]): Reporter;
   /**
-   * The run's up-to-date state, except that a job whose last checked run
-   * had findings is never up to date: it runs (and is checked) again until
-   * a checked run finds nothing, so `--strict` keeps failing until fixed.
+   * The run's up-to-date state, except that a job a remembered finding
+   * stands on (`Remembered.unfixed`: its own, or another job's race or
+   * unordered read with it) is never up to date: it runs (and is checked)
+   * again until a checked run finds nothing, so `--strict` keeps failing
+   * until fixed.
    */
   state?: { check(spec: JobSpec): { upToDate: boolean }; succeeded(spec: JobSpec): void };
   /** The run's exit status: `--strict` turns a success with findings into 1 (with one line). */
@@ -392,7 +394,9 @@ export function runCheck(o: {
       check: (spec) => {
         // Asked first in any case: the state hashes the inputs it records at the success.
         const v = inner.check(spec);
-        return remembered.get(spec.name)?.findings.length ? { ...v, upToDate: false } : v;
+        return remembered.unfixed(spec.name, (n) => o.graph.byName.has(n))
+          ? { ...v, upToDate: false }
+          : v;
       },
       succeeded: (spec) => inner.succeeded(spec),
     },

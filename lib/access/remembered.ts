@@ -120,6 +120,21 @@ export class Remembered {
   }
 
   /**
+   * Whether a finding of the last checked runs stands on `job`: one of its
+   * own, or a race or an unordered read of another job with it (found only
+   * when both jobs are traced in one run). A checked run runs such a job
+   * again, so that `--strict` keeps failing until the finding is fixed.
+   * `known`: whether a job is still in the jobs file (a removed job's
+   * findings stand on nothing).
+   */
+  unfixed(job: string, known: (job: string) => boolean = () => true): boolean {
+    if (this.get(job)?.findings.length) return true;
+    return Object.keys(this.jobs).some((other) =>
+      known(other) && this.get(other)?.findings.some((f) => f.other === job)
+    );
+  }
+
+  /**
    * Whether the last checked run of `job` found it reading a file it does
    * not declare (`undeclared-read`, `unordered-read`): its outputs then
    * depend on more than the cache's key, so they are neither stored nor

@@ -398,7 +398,7 @@ async function runnerOf(
 ): Promise<Runner | undefined> {
   const inner = check?.runner ?? executor?.runner;
   if (!cache) return inner;
-  const refusal = await cacheRefusal(check?.remembered, r.graph.file, !!args.strict);
+  const refusal = await cacheRefusal(check?.remembered, r.graph, !!args.strict);
   return cache.runner(inner ?? new LocalRunner(r.reactor, r.setup.slots), refusal);
 }
 
@@ -515,17 +515,18 @@ async function openExecutor(
 async function cacheRefusal(
   remembered: {
     cacheRefusal(job: string): string | undefined;
-    get(job: string): { findings: unknown[] } | undefined;
+    unfixed(job: string, known: (job: string) => boolean): boolean;
   } | undefined,
-  file: string,
+  graph: { file: string; byName: Map<string, unknown> },
   strict: boolean,
 ): Promise<(spec: JobSpec) => string | undefined> {
   const r = remembered ??
     new (await import("../access/mod.ts" as string) as typeof import("../access/mod.ts"))
-      .Remembered(dirname(resolve(file)), file);
-  // Under --strict a job with findings runs (traced) until they are fixed: a restore would pass it.
+      .Remembered(dirname(resolve(graph.file)), graph.file);
+  // Under --strict a job with findings (or another job's race or unordered read with it) runs,
+  // traced, until they are fixed: a restore would pass it.
   const unfixed = (job: string) =>
-    strict && r.get(job)?.findings.length
+    strict && r.unfixed(job, (n) => graph.byName.has(n))
       ? `${job}: not restored under --strict: its last checked run has findings (jx explain ${job})`
       : undefined;
   return (spec) => r.cacheRefusal(spec.name) ?? unfixed(spec.name);
