@@ -421,7 +421,8 @@ export class StraceParser {
     const ok = !c.ret.startsWith("-") && !c.ret.startsWith("?");
     if (c.name === "io_uring_setup" && ok) this.ioUring = true;
     for (const [d, p, kind, dir] of effectsOf(c)) {
-      if (!ok && kind !== "read") continue;
+      // A failed read or exec is a probe (a shell trying each PATH folder); a failed change is none.
+      if (!ok && kind !== "read" && kind !== "exec") continue;
       const path = this.pathOf(c, d, p);
       if (path === undefined) {
         if (ok) this.unnamed++;

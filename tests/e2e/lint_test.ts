@@ -765,3 +765,25 @@ Deno.test({
     assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
   },
 });
+
+Deno.test({
+  name: "lint: a job that runs a program another job makes, not there yet: an unordered read",
+  ignore,
+  fn: async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  use: { run: ./tool }\n" +
+        "  gen: { run: 'printf \"#!/bin/sh\\n\" > tool; chmod +x tool', writes: [tool] }\n",
+    });
+    // -j1: use runs first, its exec of ./tool fails (ENOENT): a probe, as a failed open is.
+    const r = await runJx(["lint", "-j1"], { cwd: dir });
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(lines(r.stdout).filter((l) => l.startsWith("jobs.yaml")), [
+      "jobs.yaml:2:3: job 'use' read tool, which 'gen' writes, with no order between them: " +
+      "add needs: [gen]",
+    ]);
+    assert.deepEqual(
+      parseStrace(`7 execve("/p/t", ["t"], 0x1 /* 1 var */) = -1 ENOENT (No such file)\n`, "/p"),
+      [{ path: "/p/t", kind: "exec", pid: 7, ok: false }],
+    );
+  },
+});
