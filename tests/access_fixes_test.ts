@@ -470,6 +470,8 @@ Deno.test("strace parser: mknod, a rename that exchanges, O_TMPFILE, io_uring", 
   assert.deepEqual(p.accesses.map((a) => `${a.kind} ${a.path}`), [
     "write /p/fifo",
     "write /p/null",
+    "read /p/ea",
+    "read /p/eb",
     "write /p/ea",
     "write /p/eb",
     "write /p/named",
@@ -573,6 +575,23 @@ t("a hard link reads the old name: the new one has its contents (ln in.txt out.t
     ],
   );
   await Deno.remove(`${dir}/out.txt`);
+  const yaml = await Deno.readTextFile(`${dir}/jobs.yaml`);
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, yaml.replace("writes:", "reads: [in.txt], writes:"));
+  const again = await runJx(["lint"], { cwd: dir });
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+});
+
+t("a rename reads the old name: the new one has its contents (mv in.txt out.txt)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  j: { run: mv in.txt out.txt, writes: [in.txt, out.txt] }\n",
+    "in.txt": "in\n",
+  });
+  const r = await runJx(["lint"], { cwd: dir });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.deepEqual(lines(r.stdout), [
+    "jobs.yaml:2:3: job 'j' read in.txt, not in its reads: add reads: [in.txt]",
+  ]);
+  await Deno.rename(`${dir}/out.txt`, `${dir}/in.txt`);
   const yaml = await Deno.readTextFile(`${dir}/jobs.yaml`);
   await Deno.writeTextFile(`${dir}/jobs.yaml`, yaml.replace("writes:", "reads: [in.txt], writes:"));
   const again = await runJx(["lint"], { cwd: dir });

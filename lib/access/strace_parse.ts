@@ -156,8 +156,9 @@ const FIXED = new Map<string, Effect[]>([
   ["truncate", [[-1, 0, "write", false]]],
   ["execve", [[-1, 0, "exec", false]]],
   ["execveat", [[0, 1, "exec", false]]],
-  ["rename", [[-1, 0, "delete", false], [-1, 1, "write", false]]],
-  ["renameat", [[0, 1, "delete", false], [2, 3, "write", false]]],
+  // The new name gets the old one's contents: the old name is read (an input), then removed.
+  ["rename", [[-1, 0, "read", false], [-1, 0, "delete", false], [-1, 1, "write", false]]],
+  ["renameat", [[0, 1, "read", false], [0, 1, "delete", false], [2, 3, "write", false]]],
   ["unlink", [[-1, 0, "delete", false]]],
   ["rmdir", [[-1, 0, "delete", true]]],
   ["mkdir", [[-1, 0, "write", true]]],
@@ -191,9 +192,14 @@ function effectsOf(c: Call): Effect[] {
     case "openat2":
       return open(0, 1, 2);
     case "renameat2":
-      // RENAME_EXCHANGE swaps the two files: both paths get new contents.
+      // RENAME_EXCHANGE swaps the two files: each path gets the other's contents.
       return /RENAME_EXCHANGE/.test(flags(4))
-        ? [[0, 1, "write", false], [2, 3, "write", false]]
+        ? [[0, 1, "read", false], [2, 3, "read", false], [0, 1, "write", false], [
+          2,
+          3,
+          "write",
+          false,
+        ]]
         : FIXED.get("renameat")!;
     case "linkat":
       // AT_EMPTY_PATH: the file of the descriptor, opened before (an O_TMPFILE one has no name).

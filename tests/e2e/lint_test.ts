@@ -42,6 +42,7 @@ Deno.test("strace parser: split calls joined, hex and C escapes, dirfds, chdir, 
   assert.deepEqual(parseStrace(trace, "/p"), [
     { path: "/p/a.h", kind: "read", pid: 10, ok: true },
     { path: '/p/sub dir/q"é\n.txt', kind: "write", pid: 11, ok: true },
+    { path: "/p/tmp1", kind: "read", pid: 11, ok: true },
     { path: "/p/tmp1", kind: "delete", pid: 11, ok: true },
     { path: "/p/out/b.o", kind: "write", pid: 11, ok: true },
     { path: "/p/gone.h", kind: "read", pid: 10, ok: false },
