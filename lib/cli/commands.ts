@@ -236,6 +236,7 @@ function recordOf(
       : trusted && { diff: trusted.diff, trusted: state.trustedHits },
     graphKey: graph.cacheKey,
     dotenv: graph.dotenv,
+    foreachGlobs: graph.globMatches,
   };
 }
 

@@ -510,6 +510,8 @@ export async function recordRun(
       graphKey?: string;
       /** Its dotenv variables, and whether a dotenv file lies outside the project. */
       dotenv?: RecordFrom["dotenv"];
+      /** Its `foreach` globs and what each matched when it was loaded. */
+      foreachGlobs?: RecordFrom["foreachGlobs"];
     }
     | undefined,
 ): Promise<void> {
@@ -527,6 +529,7 @@ export async function recordRun(
     previous: recordable.previous,
     graphKey: recordable.graphKey,
     dotenv: recordable.dotenv,
+    foreachGlobs: recordable.foreachGlobs,
     // Loaded here, by the full way only (it loads node: modules: see state/noop_collect.ts);
     // a partial run's record has no globs to walk.
     globs: recordable.previous?.part

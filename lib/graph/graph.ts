@@ -66,6 +66,12 @@ export class Graph {
    * folder (set by the loader): a file that starts or stops matching one makes another graph.
    */
   graphGlobs?: string[];
+  /**
+   * Each `foreach` glob's matches when it was loaded (sorted), by glob as in `graphGlobs` (set by
+   * the loader): a no-op record stamps the folders the glob walks and vouches for the graph only
+   * while it matches these.
+   */
+  globMatches?: Map<string, string[]>;
   /** The files it includes, at any depth, as messages show them (set by the loader). */
   included?: string[];
   /** Edges by the job they lead to and by the job they come from; a job without any has no entry. */

@@ -246,6 +246,7 @@ function noteFiles(graph: Graph, notes: LoadNotes): void {
   }
   if (notes.dotenvOutside.size) graph.readOutside = [...notes.dotenvOutside];
   if (notes.graphGlobs.size) graph.graphGlobs = [...notes.graphGlobs];
+  if (notes.globMatches.size) graph.globMatches = notes.globMatches;
 }
 
 /** `cycle: a -> b (reason) -> a (reason)`, at the second job of the cycle. */
@@ -562,6 +563,7 @@ function expandEntries(
       continue;
     }
     const fp = `${section}.${name}.foreach`;
+    let glob: string | undefined;
     if (fe.kind === "glob") {
       if (ctx.notes) ctx.notes.moreFiles = true;
       const g = normalizeResource(sub.apply(fe.glob, `${fp}.glob`, true));
@@ -574,9 +576,12 @@ function expandEntries(
         continue;
       }
       // Its matches are the graph's: `jx watch` loads the file again when they change.
-      ctx.notes?.graphGlobs.add(underPrefix(place.prefix, g));
+      glob = underPrefix(place.prefix, g);
+      ctx.notes?.graphGlobs.add(glob);
     }
-    expandGroup(x, [name, kind, j], fe, { ctx, sub, place, fail });
+    const matches = expandGroup(x, [name, kind, j], fe, { ctx, sub, place, fail });
+    // What it matched: a no-op record vouches for this graph only while it matches that.
+    if (glob !== undefined) ctx.notes?.globMatches.set(glob, matches);
   }
   return x;
 }
@@ -611,13 +616,16 @@ function globDeferral(
   };
 }
 
-/** One `foreach` entry as its group: an entry per item, named job[item], with its variables. */
+/**
+ * One `foreach` entry as its group: an entry per item, named job[item], with its variables.
+ * Returns a glob's matches (sorted), none for a list or a matrix.
+ */
 function expandGroup(
   x: Expansion,
   [name, kind, j]: Entry,
   fe: NonNullable<ReturnType<typeof foreachOf>>,
   o: { ctx: SpecContext; sub: Substituter; place: Place; fail: (m: string, p: string) => never },
-): void {
+): string[] {
   const { ctx, sub, place, fail } = o;
   const fp = `${kind === "job" ? "jobs" : "modules"}.${name}.foreach`;
   const ns = (n: string) => place.ns ? `${place.ns}:${n}` : n;
@@ -642,6 +650,7 @@ function expandGroup(
   if (x.expanded.length > MAX_JOBS) {
     fail(`${fp}: makes more than ${MAX_JOBS} jobs in all (the limit)`, fp);
   }
+  return found ? items.map((i) => i.vars[fe.as]) : [];
 }
 
 /** A unit's jobs and modules: `foreach` expanded, each spec built, names in its namespace. */

@@ -219,6 +219,8 @@ export interface LoadNotes {
   dotenvOutside: Set<string>;
   /** The `foreach` and `include` globs expanded at load, relative to the root file's folder. */
   graphGlobs: Set<string>;
+  /** Each `foreach` glob's matches at load (sorted), by glob as in `graphGlobs`. */
+  globMatches: Map<string, string[]>;
 }
 
 /** A new, empty `LoadNotes`. */
@@ -227,6 +229,7 @@ export const newLoadNotes = (): LoadNotes => ({
   dotenvNames: new Set(),
   dotenvOutside: new Set(),
   graphGlobs: new Set(),
+  globMatches: new Map(),
 });
 
 /** Notes a dotenv layer read for a file or a job. */

@@ -571,6 +571,8 @@ export function recordNoop(
   const stateStamp = stampOf(state);
   if (!stateStamp || !jobs.every(coverable) || from.dotenv?.outside) return drop();
   if (from.previous?.part) {
+    // A graph with a `foreach` glob is never cached, so never loaded in part.
+    if (from.foreachGlobs?.size) return drop();
     // A partial run: the record it started from, its changed paths stamped again.
     // Cast: the previous record is the one `diffNoop` read, this module's own type.
     const r = from.previous.diff.record as NoopRecord;

@@ -91,6 +91,12 @@ export interface RecordFrom {
   dotenv?: { names: string[]; outside: boolean };
   /** graph/glob.ts's walker and matchers: without them, a job with a glob or a directory to walk gets no record. */
   globs?: GlobOps;
+  /**
+   * The graph's `foreach` globs and what each matched when it was loaded (graph.ts
+   * `globMatches`): a new match is a new job, in the selection or joining it by an edge, which
+   * no job's stamp covers; the folders each walks are stamped, and it must match the same now.
+   */
+  foreachGlobs?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** What the record needs of graph/glob.ts. */
@@ -384,8 +390,35 @@ function updated(jobs: NoopJob[], from: RecordFrom, into: Stamps): boolean {
  */
 export function collectStamps(jobs: NoopJob[], from: RecordFrom, base: string): Stamps | undefined {
   const into = new Stamps(base, Date.now(), from.globs);
-  if (from.previous && updated(jobs, from, into)) return into;
-  return collected(jobs, from, into.clear()) ? into : undefined;
+  if (from.previous && updated(jobs, from, into)) {
+    return foreachCovered(from, into) ? into : undefined;
+  }
+  return collected(jobs, from, into.clear()) && foreachCovered(from, into) ? into : undefined;
+}
+
+/**
+ * Whether each `foreach` glob of the graph (`from.foreachGlobs`) matches now what it matched
+ * when the graph was loaded, the folders its walk lists stamped (before they are listed) into
+ * `into`: a file that starts or stops matching moves one of them, and the next run loads the
+ * graph again. False without the glob functions.
+ */
+function foreachCovered(from: RecordFrom, into: Stamps): boolean {
+  for (const [glob, matched] of from.foreachGlobs ?? []) {
+    const g = into.globs;
+    if (!g) return false;
+    const segs = glob.split("/");
+    const lit = segs.findIndex((s) => isGlob(s));
+    const root = lit < 0 ? glob : segs.slice(0, lit).join("/") || ".";
+    const files: string[] = [];
+    let ok = true;
+    g.walkFiles(into.base, root, files, (d) => {
+      ok &&= into.dir(d, LISTED);
+    });
+    const m = g.compileGlob(glob);
+    const now = files.filter((f) => m.test(f)).sort();
+    if (!ok || now.length !== matched.length || now.some((f, i) => f !== matched[i])) return false;
+  }
+  return true;
 }
 
 /**

@@ -145,6 +145,31 @@ jobs:
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("no-op fast path: a foreach glob's new match is seen, also when it matched nothing or is no selected job's", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  conv: { foreach: { glob: "src/*.md", as: F }, run: "cp \${F} out/\${F}.html", reads: ["\${F}"], writes: ["out/\${F}.html"] }
+  index: { run: "ls out/src > index.txt", reads: ["out/src/*.x.md.html"], writes: [index.txt] }
+`,
+    "a.txt": "a\n",
+  });
+  await Deno.mkdir(`${dir}/src`);
+  await Deno.mkdir(`${dir}/out/src`, { recursive: true });
+  // No match yet: no item in the selection, but a new match is a new job to run.
+  assert.deepEqual((await run(dir)).ran, ["index"]);
+  assert.equal((await run(dir)).fast, true);
+  await Deno.writeTextFile(`${dir}/src/a.md`, "a\n");
+  assert.deepEqual(await run(dir).then((r) => [r.fast, r.ran]), [false, ["conv[src/a.md]"]]);
+  // A named selection that no item is in: a new match whose output its glob reads joins it.
+  await run(dir, "index");
+  assert.equal((await run(dir, "index")).fast, true);
+  await Deno.writeTextFile(`${dir}/src/b.x.md`, "b\n");
+  const r = await run(dir, "index");
+  assert.deepEqual([r.fast, r.ran], [false, ["conv[src/b.x.md]", "index"]]);
+  await Deno.remove(dir, { recursive: true });
+});
+
 const CHAIN = `
 jobs:
   up: { run: "tr a-z A-Z < src/a.txt > out/a.up", reads: [src/a.txt], writes: [out/a.up] }
