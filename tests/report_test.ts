@@ -156,8 +156,8 @@ Deno.test("stream output: prefixes aligned to the longest name so far, stderr ma
   assert.match(lines[2], /\x1b\[1;31m!\x1b\[0m z$/, "stderr's mark in red");
 });
 
-/** The summary line of a run made of `events`, as printed (no colours). */
-function summaryOf(events: Parameters<ConsoleReporter["event"]>[0][]): string {
+/** What a buffered console reporter prints on stderr for `events` (no colours). */
+function stderrOf(events: Parameters<ConsoleReporter["event"]>[0][]): string {
   let err = "";
   const r = new ConsoleReporter({
     mode: "buffered",
@@ -168,7 +168,12 @@ function summaryOf(events: Parameters<ConsoleReporter["event"]>[0][]): string {
     },
   });
   for (const e of events) r.event(e);
-  return err.trimEnd().split("\n").at(-1)!;
+  return err;
+}
+
+/** The summary line of a run made of `events`, as printed (no colours). */
+function summaryOf(events: Parameters<ConsoleReporter["event"]>[0][]): string {
+  return stderrOf(events).trimEnd().split("\n").at(-1)!;
 }
 
 Deno.test("summary: counts that read as words, a failed module counted", () => {
@@ -218,20 +223,19 @@ Deno.test("summary: counts that read as words, a failed module counted", () => {
 });
 
 Deno.test("summary: a module that failed twice is listed once, with its last reason", () => {
-  let err = "";
-  const r = new ConsoleReporter({
-    mode: "buffered",
-    color: false,
-    statusLine: false,
-    write: (fd, text) => {
-      if (fd === 2) err += typeof text === "string" ? text : new TextDecoder().decode(text);
-    },
+  const failed = (reason: string) => ({
+    type: "module.state" as const,
+    t: 1,
+    module: "api",
+    state: "failed" as const,
+    reason,
   });
-  r.event({ type: "run.start", t: 0, jobs: 0, slots: 1, jobserver: "none" });
-  for (const reason of ["exit 1", "exit 3"]) {
-    r.event({ type: "module.state", t: 1, module: "api", state: "failed", reason });
-  }
-  r.event({ type: "run.end", t: 2, status: "failed", exit: 1, ms: 2 });
+  const err = stderrOf([
+    { type: "run.start", t: 0, jobs: 0, slots: 1, jobserver: "none" },
+    failed("exit 1"),
+    failed("exit 3"),
+    { type: "run.end", t: 2, status: "failed", exit: 1, ms: 2 },
+  ]);
   assert.deepEqual(err.split("\n").filter((l) => l.includes("✗")), ["  ✗ module api: exit 3"]);
 });
 
