@@ -16,10 +16,8 @@ import { ConsoleReporter, EventLog, MemoryKeeper, TraceWriter } from "../report/
 import type { CtlRequest } from "../modules/mod.ts";
 import { type Reporter, type RunEvent, runJobs, signalExit } from "../scheduler/mod.ts";
 import { JxInputError } from "../runtime/errors.ts";
-import { readBytesSync } from "../runtime/fs.ts";
-import { sha256 } from "../runtime/hash.ts";
 import { dieAtExit, escapeControls, isTerminal, writeAll } from "../runtime/mod.ts";
-import { UpToDate } from "../state/mod.ts";
+import { hashFile, UpToDate } from "../state/mod.ts";
 import { Watcher, type WatchOptions } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
 import { DurationRecorder, lastDurations } from "./durations.ts";
@@ -366,7 +364,7 @@ const POLL_MISSING_MS = 300;
 /** A file's content as a SHA-256 (or `gone`). */
 function contentOf(f: string): string {
   try {
-    return sha256().update(readBytesSync(f)).hex();
+    return hashFile("/", resolve(f));
   } catch {
     return "gone";
   }
