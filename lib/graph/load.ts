@@ -199,17 +199,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     units.push(at === unit.jobs.length ? unit : { ...unit, jobs: unit.jobs.slice(0, at) });
     for (const inc of includes) {
       if (seen.has(inc.abs)) continue; // included twice (a diamond): once
-      const origin = inc.place.prefix || inc.abs, had = spaces.get(inc.place.ns);
-      if (had && had.origin !== origin) {
-        // `ci.yaml` beside the root and `ci/jobs.yaml`: one namespace would hold both files' jobs.
-        throw new JxInputError(
-          `include: ${inc.shown}: its namespace '${inc.place.ns}' is already ${had.shown}'s ` +
-            "(rename one of them)",
-          file,
-          inc.at ?? unit.positions.get("include"),
-        );
-      }
-      spaces.set(inc.place.ns, had ?? { origin, shown: inc.shown });
+      claimNamespace(spaces, inc, file, unit);
       visit(readIncluded(inc, unit, file), inc.shown, inc.abs, inc.place);
     }
     if (at < unit.jobs.length) units.push({ ...unit, jobs: unit.jobs.slice(at) });
@@ -236,6 +226,30 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   const cycle = graph.findCycle();
   if (cycle) throw cycleError(graph, cycle);
   return graph;
+}
+
+/**
+ * Takes `inc`'s namespace for its folder (or, for a file beside the root, that file), or bad
+ * input at its `include` item when another file has it: `ci.yaml` beside the root and
+ * `ci/jobs.yaml` would put both files' jobs in one namespace. `spaces`: each namespace's origin
+ * and the file first named with it.
+ */
+function claimNamespace(
+  spaces: Map<string, { origin: string; shown: string }>,
+  inc: Included & { at?: Pos },
+  file: string,
+  by: Unit,
+): void {
+  const origin = inc.place.prefix || inc.abs, had = spaces.get(inc.place.ns);
+  if (had && had.origin !== origin) {
+    throw new JxInputError(
+      `include: ${inc.shown}: its namespace '${inc.place.ns}' is already ${had.shown}'s ` +
+        "(rename one of them)",
+      file,
+      inc.at ?? by.positions.get("include"),
+    );
+  }
+  spaces.set(inc.place.ns, had ?? { origin, shown: inc.shown });
 }
 
 /** What the load noted of the files beside the jobs file (dotenv files, globs) on `graph`. */

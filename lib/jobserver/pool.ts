@@ -435,6 +435,18 @@ function writeAllTo(fd: number, data: Uint8Array, what: string): void {
 }
 
 /**
+ * How many tokens the fifo `wfd` holds, grown first to hold `tokens` when it can: it must hold
+ * them all at once (filling one too small blocked forever). It holds 64 KiB unless grown (to
+ * 1 MiB here, /proc/sys/fs/pipe-max-size's default).
+ */
+function fifoRoom(wfd: number, tokens: number): number {
+  const s = libc().symbols;
+  const need = Math.min(tokens, 2 ** 30);
+  if (need > s.fcntl(wfd, C.F_GETPIPE_SZ, 0)) s.fcntl(wfd, C.F_SETPIPE_SZ, Math.min(need, 2 ** 20));
+  return s.fcntl(wfd, C.F_GETPIPE_SZ, 0);
+}
+
+/**
  * Creates a pool of `jobs` slots for jx's children (the server side): a fifo
  * (mode 0600 in a private directory, removed by `finish`) holding `jobs - 1`
  * tokens. Jobs get the `style` form by default and can ask for the other.
@@ -480,11 +492,7 @@ export function createJobserver(
   const rfd = openNonblockingRead(path);
   // Held open for the whole run: the fifo never reports end of file.
   const wfd = openFifo(path, C.O_RDWR | C.O_CLOEXEC);
-  // The fifo must hold the N-1 tokens at once: filling one too small blocked forever. It holds
-  // 64 KiB unless grown (to 1 MiB here, /proc/sys/fs/pipe-max-size's default).
-  const need = Math.min(jobs - 1, 2 ** 30);
-  if (need > s.fcntl(wfd, C.F_GETPIPE_SZ, 0)) s.fcntl(wfd, C.F_SETPIPE_SZ, Math.min(need, 2 ** 20));
-  const room = s.fcntl(wfd, C.F_GETPIPE_SZ, 0);
+  const room = fifoRoom(wfd, jobs - 1);
   if (jobs - 1 > room) {
     s.close(rfd);
     s.close(wfd);
