@@ -10,7 +10,7 @@
  * @module
  */
 import { exit, isBun, scriptArgs, writeAll } from "./lib/runtime/mod.ts";
-import { VERSION } from "./lib/cli/version.ts";
+import { VERSION } from "./lib/runtime/version.ts";
 
 if (import.meta.main) {
   const args = scriptArgs();

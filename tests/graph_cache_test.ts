@@ -147,3 +147,11 @@ Deno.test("graph cache: a partial load never takes a job whose files are more th
   assert.deepEqual(part?.graph.jobs.map((j) => j.name), ["c1"]);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("graph cache: the key holds jx's version (another release never reads this one's graph)", async () => {
+  const { cacheKey } = await import("../lib/graph/cache.ts");
+  const { VERSION } = await import("../lib/runtime/version.ts");
+  const text = "jobs:\n  a: { run: true }\n";
+  assert.equal(cacheKey(text, {}, "/p"), cacheKey(text, {}, "/p", VERSION));
+  assert.notEqual(cacheKey(text, {}, "/p"), cacheKey(text, {}, "/p", `${VERSION}-next`));
+});

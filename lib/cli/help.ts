@@ -5,7 +5,7 @@
  */
 import { didYouMean, JxInputError } from "../runtime/errors.ts";
 import { COMMANDS, takesOption } from "./args.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../runtime/version.ts";
 
 export { VERSION };
 

@@ -44,7 +44,7 @@ import {
 } from "../runtime/mod.ts";
 import { giveJobsColours } from "../runtime/color.ts";
 import { type Args, parseArgs } from "./args.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "../runtime/version.ts";
 import { wantedJobs } from "./slots.ts";
 
 /**

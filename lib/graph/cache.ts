@@ -23,6 +23,7 @@
  */
 import { inspectOwned } from "../runtime/owned.ts";
 import { sha256 } from "../runtime/hash.ts";
+import { VERSION } from "../runtime/version.ts";
 import { pid, readBytesSync, renameSync, stateDirSync } from "../runtime/fs.ts";
 import { utf8Decoder, utf8Exact } from "../runtime/utf8.ts";
 import { basename, dirname, join, resolve } from "../runtime/path.ts";
@@ -46,7 +47,8 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // 7, 8: the index's numbers as int32s, its names as lines, the rows as JSON, by byte offsets;
 // 9: none written for a file whose `env_file`/`include`/`glob` key hides behind a YAML escape;
 // 10: values past MAX_VALUE_LENGTH refused at load (a graph cached before held them);
-// 11: an empty `ready.cmd`/`health.cmd` refused at load
+// 11: an empty `ready.cmd`/`health.cmd` refused at load. The key also holds jx's version, so
+// that a release whose loader builds a graph differently never reads one an older jx cached.
 const FORMAT = 11;
 
 /** The header line after the key line. */
@@ -360,14 +362,18 @@ function checkRows(jobs: JobSpec[], edges: Edge[]): void {
   }
 }
 
-/** The cache key of a load: the jobs file's bytes (or text), the variables, the base directory. */
+/**
+ * The cache key of a load: jx's version and the cache format, the jobs file's bytes (or text),
+ * the variables, the base directory. `version`: another jx's, for tests.
+ */
 export function cacheKey(
   text: string | Uint8Array,
   vars: Record<string, string>,
   baseDir: string,
+  version: string = VERSION,
 ): string {
   return sha256()
-    .update(JSON.stringify([FORMAT, baseDir, Object.entries(vars).sort()]))
+    .update(JSON.stringify([version, FORMAT, baseDir, Object.entries(vars).sort()]))
     .update(text)
     .hex();
 }

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { BUN, jxCommand, ROOT, runJx, tempDir } from "../helpers.ts";
-import { VERSION } from "../../lib/cli/version.ts";
+import { VERSION } from "../../lib/runtime/version.ts";
 
 const haveBun = existsSync(BUN);
 
