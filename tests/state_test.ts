@@ -513,3 +513,29 @@ Deno.test("state log: a partial read from the end over many chunks finds what th
   assert.equal(partialReadDifference(dir, rand), undefined);
   Deno.removeSync(dir, { recursive: true });
 });
+
+Deno.test("no-op record: a jobs file edited in the millisecond of its stamp (same size) is compared by content", async () => {
+  const { diffNoop, jobsFileStampAt, recordNoop, stampOf } = await import("../lib/state/noop.ts");
+  const dir = await tempDir({ "jobs.yaml": "jobs: { a: { run: x } }\n", ".jx/state.ndjson": "" });
+  const file = `${dir}/jobs.yaml`;
+  // Stamped right after it was written: racy, so the content the run reads is hashed.
+  const read = jobsFileStampAt(file, Date.now())!;
+  assert.equal(typeof read.hash, "string");
+  Deno.writeTextFileSync(file, "jobs: { a: { run: y } }\n"); // same size, after the run read it
+  // As if in the same millisecond: the stamp the record holds is the disk's now.
+  const from = (hash?: string) => ({
+    jobsFile: stampOf(file)!,
+    jobsFileHash: hash,
+    recorded: () => undefined,
+  });
+  assert.ok(recordNoop(dir, file, "k", [], 1, "none", from(read.hash)));
+  assert.equal(diffNoop(dir, file, "k"), undefined, "the jobs file changed: nothing holds");
+  // The content the run read is the disk's: the record holds.
+  assert.ok(
+    recordNoop(dir, file, "k", [], 1, "none", from(jobsFileStampAt(file, Date.now())!.hash)),
+  );
+  assert.equal(diffNoop(dir, file, "k")?.changed.size, 0);
+  // Stamped long after it was written: no hash, the stamp alone decides.
+  assert.equal(jobsFileStampAt(file, Date.now() + 60_000)?.hash, undefined);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -19,6 +19,7 @@ import { type Reporter, type RunEvent, skipUpToDate } from "../scheduler/events.
 import {
   diffNoop,
   dropNoop,
+  jobsFileStampAt,
   type NoopDiff,
   type NoopJob,
   noopKey,
@@ -159,10 +160,13 @@ export function findFile(args: Args): { file: string; names: string[] } | undefi
  * const before = jobsFileStamp(parseArgs(["run"], {}));
  * ```
  */
-export function jobsFileStamp(args: Args): { file: string; stamp: number[] } | undefined {
+export function jobsFileStamp(
+  args: Args,
+): { file: string; stamp: number[]; hash?: string } | undefined {
   const found = findFile(args);
-  const stamp = found && stampOf(found.file);
-  return found && stamp ? { file: found.file, stamp } : undefined;
+  // The clock before the stat: a change the stat cannot tell from this stamp is racy for sure.
+  const stamped = found && jobsFileStampAt(found.file, Date.now());
+  return found && stamped ? { file: found.file, ...stamped } : undefined;
 }
 
 /**
@@ -501,7 +505,7 @@ export async function recordRun(
       slots: number;
       jobserver: "server" | "client" | "none";
       /** The jobs file's stamp before the run read it. */
-      before?: { file: string; stamp: number[] };
+      before?: { file: string; stamp: number[]; hash?: string };
       /** The stamps of each job's files as its state line records them. */
       recorded: RecordFrom["recorded"];
       /** The record the run started from and the jobs it took as up to date unchecked. */
@@ -525,6 +529,7 @@ export async function recordRun(
   const key = runKey(args, file, args.names);
   recordNoop(baseDir, file, key, selected, recordable.slots, recordable.jobserver, {
     jobsFile: recordable.before!.stamp,
+    jobsFileHash: recordable.before!.hash,
     recorded: recordable.recorded,
     previous: recordable.previous,
     graphKey: recordable.graphKey,

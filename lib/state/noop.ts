@@ -199,7 +199,9 @@ function changedPaths(r: NoopRecord, stopAtFirst: boolean): Set<string> | undefi
     const i = r.racy[k] as number;
     const p = pathAt(r, i);
     if (p === undefined || changed.has(p)) continue;
-    if (contentHash(p[0] === "/" ? p : base + p) !== r.racy[k + 1]) changed.add(p);
+    if (contentHash(p[0] === "/" ? p : base + p) === r.racy[k + 1]) continue;
+    if (i < 2) return undefined; // the jobs file (or the state log): nothing here holds
+    changed.add(p);
     if (stopAtFirst && changed.size) return changed;
   }
   changedDirs(r, changed, stopAtFirst);
@@ -543,6 +545,36 @@ export function stampOf(path: string): number[] | undefined {
 }
 
 /**
+ * The jobs file's stamp before a run reads it, and its content's hash when
+ * that stamp is racy (the file changed within `RACY_MS` before `at`, when
+ * the stamp was taken): an edit of the same size in the same millisecond,
+ * after the run read it, keeps the stamp; the record then holds the hash,
+ * and the next run compares the content (`changedPaths`).
+ *
+ * @example
+ * ```ts
+ * import { jobsFileStampAt } from "./noop.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/jobs.yaml`, "jobs: {}\n");
+ * // just written: racy, so hashed
+ * assertEquals(typeof jobsFileStampAt(`${dir}/jobs.yaml`, Date.now())?.hash, "string");
+ * assertEquals(jobsFileStampAt(`${dir}/none.yaml`, Date.now()), undefined);
+ * ```
+ */
+export function jobsFileStampAt(
+  path: string,
+  at: number,
+): { stamp: number[]; hash?: string } | undefined {
+  const stamp = stampOf(path);
+  if (!stamp) return undefined;
+  return Math.max(stamp[1], stamp[3]) < at - RACY_MS ? { stamp } : {
+    stamp,
+    hash: contentHash(path),
+  };
+}
+
+/**
  * Writes the record of a run that left every job in `jobs` up to date, or
  * removes a stale one when the jobs are not all of the kind a record can
  * cover. Call it after the state log is closed, holding the run lock. The
@@ -578,6 +610,10 @@ export function recordNoop(
     const r = from.previous.diff.record as NoopRecord;
     if (!patchPart(jobs, from, base)) return drop();
     r.stamps.set([...from.jobsFile, ...stateStamp]);
+    r.racy = [
+      ...jobsFileRacy(from),
+      ...r.racy.filter((x, k) => k % 2 || (r.racy[k] as number) > 1),
+    ];
     // Stamps and racy paths are outside the head (`encodeRecord`): it is written again only
     // when a setting in it changed.
     const same = r.slots === slots && r.jobserver === jobserver && r.graphKey === from.graphKey;
@@ -596,7 +632,7 @@ export function recordNoop(
     base,
     paths: [file, state, ...stamps.paths],
     stamps: new Float64Array([...from.jobsFile, ...stateStamp, ...stamps.stamps]),
-    racy: stamps.racy.map((x, k) => k % 2 ? x : (x as number) + 2),
+    racy: [...jobsFileRacy(from), ...stamps.racy.map((x, k) => k % 2 ? x : (x as number) + 2)],
     dirs: stamps.dirs,
     dstamps: stamps.dstamps,
     listings: stamps.listings,
@@ -607,6 +643,9 @@ export function recordNoop(
   };
   return write(baseDir, path, r);
 }
+
+/** The jobs file's racy entry (path index 0, its hash) when the run's stamp of it was racy. */
+const jobsFileRacy = (from: RecordFrom) => from.jobsFileHash ? [0, from.jobsFileHash] : [];
 
 /**
  * After a diff that found nothing changed, drops from its record the racy

@@ -63,6 +63,8 @@ export interface PreviousRecord {
 export interface RecordFrom {
   /** The jobs file's stamp before the run read it. */
   jobsFile: number[];
+  /** Its content's hash then, when that stamp was racy (`jobsFileStampAt`). */
+  jobsFileHash?: string;
   /** Each job's files as its state line records them (size, mtime, inode, hash; null: absent). */
   recorded: (job: string) => Map<string, FileStamp | null> | undefined;
   /** The record this run started from, what had changed, and the jobs it trusted unchecked. */
