@@ -610,10 +610,7 @@ export function recordNoop(
     const r = from.previous.diff.record as NoopRecord;
     if (!patchPart(jobs, from, base)) return drop();
     r.stamps.set([...from.jobsFile, ...stateStamp]);
-    r.racy = [
-      ...jobsFileRacy(from),
-      ...r.racy.filter((x, k) => k % 2 || (r.racy[k] as number) > 1),
-    ];
+    r.racy = [...jobsFileRacy(from), ...racyPaths(r.racy)];
     // Stamps and racy paths are outside the head (`encodeRecord`): it is written again only
     // when a setting in it changed.
     const same = r.slots === slots && r.jobserver === jobserver && r.graphKey === from.graphKey;
@@ -646,6 +643,15 @@ export function recordNoop(
 
 /** The jobs file's racy entry (path index 0, its hash) when the run's stamp of it was racy. */
 const jobsFileRacy = (from: RecordFrom) => from.jobsFileHash ? [0, from.jobsFileHash] : [];
+
+/** The racy entries (index, hash) of the jobs' paths, without the jobs file's. */
+function racyPaths(racy: (number | string)[]): (number | string)[] {
+  const out: (number | string)[] = [];
+  for (let k = 0; k + 1 < racy.length; k += 2) {
+    if ((racy[k] as number) > 1) out.push(racy[k], racy[k + 1]);
+  }
+  return out;
+}
 
 /**
  * After a diff that found nothing changed, drops from its record the racy
