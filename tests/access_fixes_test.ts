@@ -9,7 +9,7 @@
  * strace could not name (deeper than PATH_MAX) dropped and said, a `..`
  * after a symbolic link, names that are no UTF-8 kept apart, and a
  * finding of a path with a newline kept on one line; mknod, RENAME_EXCHANGE,
- * O_TMPFILE and io_uring.
+ * O_TMPFILE, O_PATH and io_uring.
  */
 import assert from "node:assert/strict";
 import { Checker, findingLine, findStrace, parseStrace, StraceParser } from "../lib/access/mod.ts";
@@ -453,7 +453,7 @@ tr(
   },
 );
 
-Deno.test("strace parser: mknod, a rename that exchanges, O_TMPFILE, io_uring", () => {
+Deno.test("strace parser: mknod, a rename that exchanges, O_TMPFILE, O_PATH, io_uring", () => {
   const p = new StraceParser("/p");
   p.lines([
     `10 mknodat(AT_FDCWD</p>, "fifo", S_IFIFO|0644) = 0`,
@@ -464,6 +464,9 @@ Deno.test("strace parser: mknod, a rename that exchanges, O_TMPFILE, io_uring", 
     `10 linkat(3</p/#4375672>(deleted), "", AT_FDCWD</p>, "named", AT_EMPTY_PATH) = 0`,
     `10 openat(AT_FDCWD</p>, "sub", O_WRONLY|O_TMPFILE, 0600) = 4</p/sub/#4375673>(deleted)`,
     `10 linkat(AT_FDCWD</p>, "/proc/self/fd/4", AT_FDCWD</p>, "sub/n2", AT_SYMLINK_FOLLOW) = 0`,
+    // O_PATH: a place, as a stat (no read); a failed one no probe.
+    `10 openat(AT_FDCWD</p>, "opath", O_RDONLY|O_CLOEXEC|O_PATH) = 3</p/opath>`,
+    `10 openat(AT_FDCWD</p>, "gone", O_RDONLY|O_PATH) = -1 ENOENT (No such file or directory)`,
     `10 io_uring_setup(4, {flags=0, sq_thread_cpu=0, sq_thread_idle=0, sq_entries=4}) = 5`,
     `11 io_uring_setup(4, {flags=0, sq_thread_cpu=0, sq_thread_idle=0, sq_entries=4}) = 6`,
   ].join("\n"));

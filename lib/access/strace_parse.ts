@@ -181,8 +181,10 @@ function effectsOf(c: Call): Effect[] {
   const flags = (i: number) => c.args[i] ?? "";
   const open = (d: number, p: number, f: number): Effect[] =>
     // O_TMPFILE names a folder and makes a file with no name there: a
-    // `linkat` that names it later is the write.
-    /O_TMPFILE/.test(flags(f))
+    // `linkat` that names it later is the write. O_PATH reads nothing (a
+    // place to start from, as a stat, which is not traced either): what is
+    // done through it is its own call.
+    /O_TMPFILE|O_PATH/.test(flags(f))
       ? []
       : [[d, p, OPEN_WRITE.test(flags(f)) ? "write" : "read", /O_DIRECTORY/.test(flags(f))]];
   switch (c.name) {
