@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { createServer } from "node:http";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { createReactor, loadJobsFile, type RunEvent, runJobs } from "../../mod.ts";
 import { type ControlRequest, graphData, RunFeed, startUi } from "../../lib/ui/mod.ts";
@@ -1096,6 +1097,168 @@ jobs:
         assert.deepEqual(await shown("uptodate"), ["c"]);
         assert.match(await page.$eval("#counts", (c) => c.textContent ?? ""), /1 false/);
       } finally {
+        await ui.close();
+      }
+    }),
+});
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] jx ui: a browser's navigation with the token gets a session cookie of its port and a 303 without the token; the cookie stands for the token, a wrong one is refused; curl still gets the page`, async () => {
+    const dir = await tempDir({ "jobs.yaml": JOBS });
+    const ui = await startJxUi(rt, dir);
+    try {
+      const { port, token } = ui;
+      const host = `Host: 127.0.0.1:${port}`;
+      const navigate = ["Sec-Fetch-Mode: navigate", "Sec-Fetch-Site: none", "Accept: text/html"];
+      const signIn = await rawRequest(port, [`GET /?token=${token} HTTP/1.1`, host, ...navigate]);
+      assert.match(signIn, /^HTTP\/1.1 303 /);
+      assert.match(signIn, /\r\nlocation: \/\r\n/i);
+      const set = /\r\nset-cookie: ([^\r]*)/i.exec(signIn)?.[1] ?? "";
+      const m = new RegExp(`^jx-ui-${port}=([\\w-]+); (.*)$`).exec(set);
+      assert.ok(m, set);
+      // HttpOnly, SameSite=Strict, Path=/, and no Max-Age nor Expires: a session cookie.
+      assert.deepEqual(m[2].split("; ").sort(), ["HttpOnly", "Path=/", "SameSite=Strict"]);
+      assert.notEqual(m[1], token);
+      const cookie = `Cookie: other=1; jx-ui-${port}=${m[1]}`;
+      const status = async (lines: string[]) => (await rawRequest(port, lines)).split("\r\n")[0];
+      // The cookie alone opens the page, the graph and the events; a POST with it is checked
+      // for its Origin as one with the token is.
+      assert.match(await status(["GET / HTTP/1.1", host, cookie, ...navigate]), / 200 /);
+      assert.match(await status(["GET /api/graph HTTP/1.1", host, cookie]), / 200 /);
+      const control = (extra: string[]) => [
+        "POST /api/control HTTP/1.1",
+        host,
+        cookie,
+        "Content-Type: application/json",
+        ...extra,
+      ];
+      const body = JSON.stringify({ action: "pause", module: "api" });
+      assert.match((await rawRequest(port, control([]), body)).split("\r\n")[0], / 409 /);
+      assert.match(
+        (await rawRequest(port, control(["Origin: http://evil.example"]), body)).split("\r\n")[0],
+        / 403 /,
+      );
+      // A wrong cookie is refused as a wrong token is; another port's cookie is no cookie here;
+      // a cookie is never taken over a wrong token.
+      assert.match(
+        await status(["GET /api/graph HTTP/1.1", host, `Cookie: jx-ui-${port}=x`]),
+        / 403 /,
+      );
+      assert.match(
+        await status(["GET /api/graph HTTP/1.1", host, `Cookie: jx-ui-${port + 1}=${m[1]}`]),
+        / 401 /,
+      );
+      assert.match(await status(["GET /api/graph?token=wrong HTTP/1.1", host, cookie]), / 403 /);
+      assert.match(await status(["GET /?token=wrong HTTP/1.1", host, ...navigate]), / 403 /);
+      // The printed address still answers curl, fetch and EventSource (no redirect, no cookie).
+      const curl = await rawRequest(port, [`GET /?token=${token} HTTP/1.1`, host, "Accept: */*"]);
+      assert.match(curl, /^HTTP\/1.1 200 /);
+      assert.doesNotMatch(curl, /set-cookie/i);
+      const stream = await Deno.connect({ hostname: "127.0.0.1", port });
+      await stream.write(enc.encode(
+        `GET /api/events?token=${token} HTTP/1.1\r\n${host}\r\nAccept: text/event-stream\r\n` +
+          "Sec-Fetch-Mode: cors\r\n\r\n",
+      ));
+      const buf = new Uint8Array(4096);
+      const head = new TextDecoder().decode(buf.subarray(0, (await stream.read(buf)) ?? 0));
+      stream.close();
+      assert.match(head, /^HTTP\/1.1 200 /);
+      assert.match(head, /content-type: text\/event-stream/i);
+      // The address it is sent to is always a path of this server.
+      const odd = await rawRequest(port, [
+        `GET /.//evil.example/x?a=1&token=${token} HTTP/1.1`,
+        host,
+        ...navigate,
+      ]);
+      assert.match(odd, /\r\nlocation: \/evil\.example\/x\?a=1\r\n/i);
+    } finally {
+      ui.child.kill("SIGINT");
+      await ui.child.output();
+    }
+  });
+}
+
+Deno.test({
+  name:
+    `[browser] jx ui: the token leaves the address (a 303 to it without the token, a session cookie of the port); the page, its events, controls and reload work through the cookie; from another site's link too; two servers side by side${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const { ui, controls } = await liveUi();
+      const second = await startUi({
+        graph: graphData(
+          loadJobsFile(
+            `${await tempDir({ "jobs.yaml": "jobs:\n  other: { run: 'true' }\n" })}/jobs.yaml`,
+          ),
+        ),
+      });
+      // A page of another site (127.0.0.2 is another host) with a link to the printed address.
+      const site = createServer((_req, res) => {
+        res.writeHead(200, { "content-type": "text/html" });
+        res.end(`<!doctype html><a id="go" href="${ui.url}">jx</a>`);
+      });
+      await new Promise<void>((ok) => site.listen(0, "127.0.0.2", ok));
+      try {
+        const page = await browser.newPage();
+        const landed = await page.goto(ui.url);
+        await page.waitForSelector('body[data-ready="1"]');
+        // One 303 from the printed address; the address bar and the history entry have no token.
+        const hops = landed!.request().redirectChain();
+        assert.deepEqual(hops.map((r) => [r.url(), r.response()?.status()]), [[ui.url, 303]]);
+        const base = `http://127.0.0.1:${ui.port}/`;
+        assert.equal(page.url(), base);
+        assert.equal(await page.evaluate(() => location.href), base);
+        const cookies = await browser.cookies();
+        const ours = cookies.find((c) => c.name === `jx-ui-${ui.port}`)!;
+        assert.ok(ours, JSON.stringify(cookies));
+        assert.deepEqual(
+          [ours.domain, ours.path, ours.httpOnly, ours.sameSite, ours.session, ours.expires],
+          ["127.0.0.1", "/", true, "Strict", true, -1],
+        );
+        assert.notEqual(ours.value, ui.token);
+        // The script cannot read it (HttpOnly).
+        assert.equal(await page.evaluate(() => document.cookie), "");
+        // Events reach the page through the cookie, and so does a control's POST.
+        ui.reporter.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
+        ui.reporter.event({ type: "job.start", t: 1, job: "gen", attempt: 1 } as RunEvent);
+        await nodeState(page, "gen", "running");
+        await page.click('.mod[data-module="api"] button[data-action="pause"]');
+        await page.waitForFunction(() =>
+          document.querySelector("#ctl-reply")?.textContent === "pause: done"
+        );
+        assert.equal(controls.length, 1);
+        // A reload asks for the address without the token: the cookie answers.
+        await page.reload();
+        await page.waitForSelector('body[data-ready="1"]');
+        await nodeState(page, "gen", "running");
+
+        // A second jx ui on another port, in the same browser: each has its own cookie.
+        const other = await browser.newPage();
+        await other.goto(second.url);
+        await other.waitForSelector('body[data-ready="1"]');
+        assert.equal(other.url(), `http://127.0.0.1:${second.port}/`);
+        const names = (await browser.cookies()).map((c) => c.name).sort();
+        assert.deepEqual(names, [`jx-ui-${second.port}`, `jx-ui-${ui.port}`].sort());
+        await page.reload();
+        await page.waitForSelector('body[data-ready="1"]');
+        await other.reload();
+        await other.waitForSelector('body[data-ready="1"]');
+        assert.equal(await other.$$eval(".node", (ns) => ns.length), 1);
+
+        // A link on another site's page: the page opens without the token in its address (the
+        // browser sends no SameSite=Strict cookie along another site's navigation: jx sends
+        // it on through a page of its own, not a 303).
+        const fresh = await browser.createBrowserContext();
+        const away = await fresh.newPage();
+        await away.goto(`http://127.0.0.2:${(site.address() as { port: number }).port}/`);
+        await away.click("#go");
+        await away.waitForSelector('body[data-ready="1"]');
+        assert.equal(away.url(), base);
+        await nodeState(away, "gen", "running");
+        await fresh.close();
+      } finally {
+        site.close();
+        await second.close();
         await ui.close();
       }
     }),
