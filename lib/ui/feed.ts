@@ -9,7 +9,9 @@
  * outlive runs, so the last state of each module whose events left with a
  * dropped run is replayed first. The event that opens a run carries its
  * number (`run`: 1, 2... from the server's start), so that a page opened
- * late names the runs as one open from the start does.
+ * late names the runs as one open from the start does. A page's replay
+ * (`replay`) reads the kept runs as they were when it connected, an event at
+ * a time as the page takes them: no page holds a copy of them.
  *
  * @module
  */
@@ -45,6 +47,8 @@ const CUT_MARK = "[jx ui: earlier output cut]\n";
 type UiOutput = Extract<UiEvent, { type: "job.output" }>;
 
 interface RunLog {
+  /** The run's number (1, 2... from the server's start). */
+  number: number;
   /** The run's events as JSON; a job's output is kept in one place, at its first output. */
   events: (string | OutputTail)[];
   /** Each job's kept output. */
@@ -57,31 +61,34 @@ interface RunLog {
  * events of its last `limit` bytes (stdout and stderr together; at most
  * `KEPT_MAX` events), after a marker when older output was dropped. Consecutive events of one stream are
  * kept joined (up to `JOIN_MAX` bytes, at the first one's time), so that what
- * is kept is about `limit` bytes however small the chunks.
+ * is kept is about `limit` bytes however small the chunks. Each kept event
+ * notes the feed's epoch it began in, and is joined only within it: a
+ * replay begun since (`RunFeed.replay`) sends the events of the epochs before
+ * it, whose text no longer grows, and the page is sent what came after live.
  */
 class OutputTail {
   /** The kept events; the last one's text may still be in `parts` (joined when the next comes). */
-  private kept: { e: UiOutput; bytes: number }[] = [];
+  private kept: { e: UiOutput; bytes: number; epoch: number }[] = [];
   private parts: string[] = [];
   private bytes = 0;
   private cut = false;
 
   constructor(private readonly job: string, private readonly limit: number) {}
 
-  /** Keeps `e` (`bytes` of output), dropping the oldest output past the limit. */
-  add(e: UiOutput, bytes: number): void {
+  /** Keeps `e` (`bytes` of output, in the feed's `epoch`), dropping the oldest output past the limit. */
+  add(e: UiOutput, bytes: number, epoch: number): void {
     if (bytes > this.limit) {
       e = { ...e, text: tailBytes(e.text, this.limit) };
       bytes = this.limit;
       this.cut = true;
     }
     const last = this.kept[this.kept.length - 1];
-    if (last && last.e.stream === e.stream && last.bytes + bytes <= JOIN_MAX) {
+    if (last?.epoch === epoch && last.e.stream === e.stream && last.bytes + bytes <= JOIN_MAX) {
       this.parts.push(e.text);
       last.bytes += bytes;
     } else {
       this.join();
-      this.kept.push({ e: { ...e }, bytes });
+      this.kept.push({ e: { ...e }, bytes, epoch });
       this.parts = [e.text];
     }
     this.bytes += bytes;
@@ -99,11 +106,16 @@ class OutputTail {
     this.parts = [last.e.text];
   }
 
-  /** The kept output events (JSON), after the marker when some were dropped. */
-  events(): string[] {
+  /**
+   * The kept output events (JSON) begun in epochs up to `upTo`, after the
+   * marker when some were dropped.
+   */
+  events(upTo = Infinity): string[] {
     this.join();
-    const kept = this.kept.map((k) => JSON.stringify(k.e));
-    if (!this.cut || !this.kept.length) return kept;
+    let n = this.kept.length;
+    while (n > 0 && this.kept[n - 1].epoch > upTo) n--;
+    const kept = this.kept.slice(0, n).map((k) => JSON.stringify(k.e));
+    if (!this.cut || !n) return kept;
     const { t, stream, run } = this.kept[0].e;
     const mark: UiOutput = { type: "job.output", t, job: this.job, stream, text: CUT_MARK, run };
     return [JSON.stringify(mark), ...kept];
@@ -142,6 +154,8 @@ export class RunFeed implements Reporter {
   private cycleOpen = false;
   /** Runs opened so far: the number of the current one. */
   private count = 0;
+  /** Replays begun so far: the epoch new output is kept in (see `OutputTail`). */
+  private epoch = 0;
 
   constructor(private keep = 5) {}
 
@@ -178,8 +192,43 @@ export class RunFeed implements Reporter {
 
   /** Every kept event, oldest run first, after the dropped runs' last module states. */
   history(): string[] {
-    const events = (r: RunLog) => r.events.flatMap((e) => typeof e === "string" ? [e] : e.events());
-    return [...this.dropped.values(), ...this.runs.flatMap(events)];
+    return [...this.walk([...this.dropped.values()], this.runs.map((r) => [r, r.events.length]))];
+  }
+
+  /**
+   * A page's replay: the kept events as `history` has them now, read one at a
+   * time as the page takes them, from the feed itself (no copy: a job's kept
+   * output is made into events when the replay comes to it). What comes
+   * after this call is not in it: a page subscribed at once is sent that
+   * live. A run the feed drops before the replay comes to it is left out
+   * (the replay holds no run but the one it is reading).
+   */
+  replay(): Iterable<string> {
+    const upTo = this.epoch++;
+    const runs = this.runs.map((r) => [r.number, r.events.length] as const);
+    const kept = (function* (feed: RunFeed) {
+      for (const [number, length] of runs) {
+        const run = feed.runs.find((r) => r.number === number);
+        if (run) yield [run, length] as const;
+      }
+    })(this);
+    return this.walk([...this.dropped.values()], kept, upTo);
+  }
+
+  /** The events of `dropped`, then of each run its first `length` events (output up to `upTo`). */
+  private *walk(
+    dropped: string[],
+    runs: Iterable<readonly [RunLog, number]>,
+    upTo = Infinity,
+  ): Generator<string> {
+    yield* dropped;
+    for (const [run, length] of runs) {
+      for (let i = 0; i < length; i++) {
+        const e = run.events[i];
+        if (typeof e === "string") yield e;
+        else yield* e.events(upTo);
+      }
+    }
   }
 
   /** Calls `send` with each new event until the returned function is called. */
@@ -190,7 +239,7 @@ export class RunFeed implements Reporter {
 
   private openRun(): void {
     this.count++;
-    this.runs.push({ events: [], output: new Map(), decoders: new Map() });
+    this.runs.push({ number: this.count, events: [], output: new Map(), decoders: new Map() });
     if (this.runs.length <= this.keep) return;
     for (const json of this.runs.shift()!.events) {
       if (typeof json !== "string" || !json.startsWith('{"type":"module.state"')) continue;
@@ -224,7 +273,7 @@ export class RunFeed implements Reporter {
       run.events.push(tail);
     }
     const json = JSON.stringify(ui);
-    tail.add(ui, e.chunk.length);
+    tail.add(ui, e.chunk.length, this.epoch);
     return json;
   }
 }

@@ -24,6 +24,6 @@ export { RunFeed, type UiEvent } from "./feed.ts";
 export { pageHtml } from "./page.ts";
 export { type ControlRequest, startUi, type UiOptions, type UiServer } from "./server.ts";
 export { CONNECTION_LIMITS, type ConnectionLimits } from "./connections.ts";
-export { STREAM_LIMIT } from "./stream.ts";
+export { STALL_MS, STREAM_LIMIT } from "./stream.ts";
 export { cmdUi, listenReason } from "./cli.ts";
 export { staticHtml } from "./static.ts";

@@ -23,7 +23,7 @@ import {
   originAllowed,
   tokenMatches,
 } from "./security.ts";
-import { EventStream, STREAM_LIMIT } from "./stream.ts";
+import { EventStream, STALL_MS, STREAM_LIMIT } from "./stream.ts";
 
 /** What a page's control buttons ask of the run (the operations of `jx ctl`). */
 export interface ControlRequest {
@@ -60,11 +60,18 @@ export interface UiOptions {
   /** Bounds on connections (default `CONNECTION_LIMITS`: 64 at once, 10 s to show the token). */
   limits?: ConnectionLimits;
   /**
-   * Bytes an event stream may have queued for a page that does not keep up
-   * (default `STREAM_LIMIT`, 4 MiB); past it the stream is ended and the page
+   * Bytes an event stream may hold for a page that does not keep up (written
+   * and not taken, live events waiting for the replay; default
+   * `STREAM_LIMIT`, 4 MiB); past it the stream is ended and the page
    * reconnects.
    */
   streamLimit?: number;
+  /**
+   * How long an event stream may wait for its page to empty a full buffer,
+   * in ms (default `STALL_MS`, 60 s); then it is ended, as past
+   * `streamLimit`.
+   */
+  stallMs?: number;
 }
 
 /** A running page server. */
@@ -365,13 +372,16 @@ function sendPage(res: ServerResponse): void {
 }
 
 /**
- * The event stream: every kept event, then each new one, until the page or
- * the server goes, or the page falls too far behind (`stream.ts`).
+ * The event stream: every kept event (read from the feed as the page takes
+ * them), then each new one, until the page or the server goes, or the page
+ * falls too far behind or takes nothing for too long (`stream.ts`).
  */
 function openStream(ctx: Ctx, req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(200, { ...SAFE_HEADERS, "content-type": "text/event-stream; charset=utf-8" });
   res.write(": jx ui\n\n");
-  const stream = new EventStream(res, ctx.feed.history(), ctx.o.streamLimit ?? STREAM_LIMIT);
+  const limit = ctx.o.streamLimit ?? STREAM_LIMIT;
+  const stream = new EventStream(res, ctx.feed.replay(), limit, ctx.o.stallMs ?? STALL_MS);
+  // At once: what comes after the replay began is sent live.
   const stop = ctx.feed.subscribe((json) => stream.send(json));
   ctx.streams.add(stream);
   const gone = () => {

@@ -1,19 +1,31 @@
 /**
- * One page's event stream (server-sent events), bounded in what it queues.
+ * One page's event stream (server-sent events), bounded in what it holds.
  * The kept runs are replayed at the pace the client takes them (written
  * while the response's buffer is below its high-water mark, the rest on
- * "drain"); live events are written as they come (after the replay). A
- * client that falls behind by more than the limit (bytes written and not yet
- * taken) has its stream ended, its connection closed: the page reconnects and
- * is sent the kept runs again. A stalled page never slows the run and holds
- * at most about the limit of jx's memory.
+ * "drain"), read from the feed as they are written (`RunFeed.replay`: the
+ * stream holds no copy of them); live events that come meanwhile wait, then
+ * are written as they come. Two bounds close a stream's connection (the
+ * page reconnects and is sent the kept runs again):
+ *
+ * - what it holds for its client, written and not yet taken plus the live
+ *   events waiting for the replay, passes the limit (`STREAM_LIMIT`);
+ * - its client leaves a full buffer unemptied for `STALL_MS`: a write found
+ *   the buffer full, and no "drain" came since (as nginx's `send_timeout`).
+ *   A client that never reads and is sent no new event holds its
+ *   connection, and what is queued for it, no longer than that.
+ *
+ * A stalled page never slows the run and holds at most about the limit of
+ * jx's memory, for at most about `STALL_MS`.
  *
  * @module
  */
 import type { ServerResponse } from "node:http";
 
-/** What a stream may have queued (written, not yet taken by its client) before it is ended. */
+/** What a stream may hold for its client (written, not yet taken; live events waiting) before it is closed. */
 export const STREAM_LIMIT = 4 * 1024 * 1024;
+
+/** How long a stream may wait for its client to empty a full buffer ("drain") before it is closed, in ms. */
+export const STALL_MS = 60_000;
 
 /**
  * An event stream's writer: the replay of `history`, then live events.
@@ -43,10 +55,22 @@ export class EventStream {
   private later: string[] = [];
   private laterBytes = 0;
   private closed = false;
+  /** When a write found the buffer full, until the next "drain"; undefined while it is not. */
+  private fullSince: number | undefined;
+  private stallTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private res: ServerResponse, history: Iterable<string>, private limit: number) {
+  constructor(
+    private res: ServerResponse,
+    history: Iterable<string>,
+    private limit: number,
+    private stallMs: number = STALL_MS,
+  ) {
     this.replay = history[Symbol.iterator]();
-    res.on("drain", () => this.pump());
+    res.on("drain", () => {
+      this.fullSince = undefined;
+      this.pump();
+    });
+    res.on("close", () => this.forget());
     this.pump();
   }
 
@@ -57,15 +81,19 @@ export class EventStream {
     if (this.replay) {
       this.later.push(text);
       this.laterBytes += text.length;
-    } else this.res.write(text);
-    if (this.res.writableLength + this.laterBytes > this.limit) this.drop();
+      this.withinLimit();
+    } else this.write(text);
   }
 
   /** Ends the stream with a last message (the server is going). */
   end(last: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.replay = undefined;
+    this.later = [];
     this.res.end(last);
+    // What is still queued waits for its client as long as a live stream's would.
+    if (this.res.writableLength > 0) this.full();
   }
 
   /** Writes kept events until the buffer is full (the rest on "drain"), then the live ones. */
@@ -73,21 +101,64 @@ export class EventStream {
     while (this.replay && !this.closed) {
       const next = this.replay.next();
       if (next.done) return this.flush();
-      if (!this.res.write(`data: ${next.value}\n\n`)) return;
+      if (!this.write(`data: ${next.value}\n\n`)) return;
     }
   }
 
   private flush(): void {
     this.replay = undefined;
-    for (const text of this.later) this.res.write(text);
+    const later = this.later;
     this.later = [];
     this.laterBytes = 0;
+    for (const text of later) {
+      this.write(text);
+      if (this.closed) return; // past the limit
+    }
   }
 
-  /** The client is too far behind: its connection is closed, what was queued for it dropped. */
+  /** Writes `text`; false when the buffer is full (or the stream was closed for the limit). */
+  private write(text: string): boolean {
+    if (this.closed) return false;
+    const room = this.res.write(text);
+    if (!room) this.full();
+    return this.withinLimit() && room;
+  }
+
+  /** Closes the stream when what it holds passes the limit; whether it is still open. */
+  private withinLimit(): boolean {
+    if (this.res.writableLength + this.laterBytes <= this.limit) return true;
+    this.drop();
+    return false;
+  }
+
+  /** A write found the buffer full: the client has `stallMs` to empty it. */
+  private full(): void {
+    this.fullSince ??= Date.now();
+    this.stallTimer ??= setTimeout(() => this.checkStall(), this.stallMs);
+  }
+
+  /** The stall timer: closes a stream whose buffer stayed full for `stallMs`, else waits on. */
+  private checkStall(): void {
+    this.stallTimer = undefined;
+    if (this.fullSince === undefined || this.res.destroyed) return;
+    const waited = Date.now() - this.fullSince;
+    if (waited >= this.stallMs) return this.drop();
+    this.stallTimer = setTimeout(() => this.checkStall(), this.stallMs - waited);
+  }
+
+  /** The client is too far behind or stalled: its connection is closed, what was queued for it dropped. */
   private drop(): void {
-    this.closed = true;
-    this.later = [];
+    this.forget();
     this.res.destroy();
+  }
+
+  /** The connection is gone (or going): nothing more is written, nothing kept for it. */
+  private forget(): void {
+    this.closed = true;
+    this.replay = undefined;
+    this.later = [];
+    this.laterBytes = 0;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
   }
 }

@@ -5,7 +5,10 @@
  * connections cannot take jx's file descriptors (a real `jx run --ui` and
  * `jx ui` under `ulimit -n 256`, on Deno and Bun); a request target that is
  * not a URL is a fixed 400; the printed address is the one bound; a Host
- * without a port means port 80; a job's kept output is its tail.
+ * without a port means port 80; a job's kept output is its tail; an event
+ * stream is bounded in what it holds and in how long it waits for a client
+ * that reads nothing, and holds no copy of the kept output (a real
+ * `jx run --ui`'s memory with 24 such clients).
  */
 import assert from "node:assert/strict";
 import { parseJobsFile } from "../../lib/graph/mod.ts";
@@ -450,3 +453,175 @@ Deno.test("[deno] startUi: an empty X-Jx-Token header is no token: the query's i
     await ui.close();
   }
 });
+
+// deno-lint-ignore no-explicit-any
+type Sse = any;
+
+/**
+ * Reads the server-sent events at `url` as a page would, as fast as they come: `events`, their
+ * data parsed; `opened` once the response's head came; `done` when the stream ends (with the
+ * error that ended it, if one did).
+ */
+function readEvents(url: string) {
+  const events: Sse[] = [];
+  let opened!: () => void;
+  const head = new Promise<void>((ok) => opened = ok);
+  const done = (async () => {
+    const res = await fetch(url);
+    opened();
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      text += value;
+      for (let end; (end = text.indexOf("\n\n")) >= 0;) {
+        const block = text.slice(0, end);
+        text = text.slice(end + 2);
+        if (block.startsWith("data: ")) events.push(JSON.parse(block.slice("data: ".length)));
+      }
+    }
+  })().then(() => undefined, (e) => {
+    opened();
+    return String(e);
+  });
+  return { events, opened: head, done };
+}
+
+/** Each job's output as `events` have it, joined. */
+function outputOf(events: Sse[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of events) {
+    if (e.type === "job.output") out.set(e.job, (out.get(e.job) ?? "") + e.text);
+  }
+  return out;
+}
+
+Deno.test("[deno] startUi: a stream whose client reads nothing is closed once it took nothing for its time, though no event passes the limit; pages that read get every event once", async () => {
+  const ui = await startUi({ graph: GRAPH, streamLimit: 1024 * 1024, stallMs: 1000 });
+  const url = ui.url.replace("/?", "/api/events?");
+  const out = (job: string, text: string) =>
+    ui.reporter.event({ type: "job.output", t: 1, job, stream: "stdout", chunk: enc.encode(text) });
+  const early = readEvents(url);
+  let stalled: Deno.TcpConn | undefined;
+  try {
+    await early.opened;
+    ui.reporter.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
+    // 24 MB of kept output (96 jobs of 250,000 bytes: each kept whole), far more than what the
+    // kernel takes for a client that reads nothing.
+    const line = "x".repeat(49_999) + "\n";
+    for (let j = 0; j < 96; j++) {
+      for (let k = 0; k < 5; k++) {
+        out(`big${j}`, line);
+        await new Promise((ok) => setTimeout(ok, 1));
+      }
+    }
+    // Output a byte at a time (joined in what is kept), before and after the next pages connect.
+    for (let i = 0; i < 100; i++) out("dots", "a");
+    stalled = await Deno.connect({ hostname: "127.0.0.1", port: ui.port });
+    await stalled.write(enc.encode(
+      `GET /api/events?token=${ui.token} HTTP/1.1\r\nHost: 127.0.0.1:${ui.port}\r\n\r\n`,
+    ));
+    const late = readEvents(url);
+    await late.opened;
+    for (let i = 0; i < 100; i++) out("dots", "b");
+    // The run goes on, a line every 50 ms for 2.5 s: far below the limit of what the stalled
+    // stream may hold; it took nothing meanwhile.
+    for (let i = 1; i <= 50; i++) {
+      out("tick", `tick-${i}\n`);
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+    // It was closed: reading now gets what the kernel's buffers took, then the end.
+    const got = await drain(stalled, 5000);
+    assert.notEqual(got, "still open");
+    assert.ok((got as number) < 20_000_000, String(got));
+    ui.reporter.event({ type: "run.end", t: 3, status: "ok", exit: 0, ms: 3 });
+    await ui.close();
+    assert.deepEqual(await Promise.all([early.done, late.done]), [undefined, undefined]);
+    // The pages that read got every event once, in order: the early one live, the late one the
+    // kept runs (as they were when it connected) and then what came after, live.
+    const ticks = Array.from({ length: 50 }, (_, i) => `tick-${i + 1}\n`).join("");
+    for (const page of [early, late]) {
+      const text = outputOf(page.events);
+      assert.equal(text.size, 98);
+      for (let j = 0; j < 96; j++) assert.equal(text.get(`big${j}`), line.repeat(5), `big${j}`);
+      assert.equal(text.get("dots"), "a".repeat(100) + "b".repeat(100));
+      assert.equal(text.get("tick"), ticks);
+      assert.deepEqual(
+        page.events.filter((e: Sse) => e.type !== "job.output").map((e: Sse) => e.type),
+        ["run.start", "run.end"],
+      );
+    }
+  } finally {
+    stalled?.close();
+    await ui.close();
+  }
+});
+
+/** A process's resident size, in bytes. */
+async function rssOf(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
+/**
+ * 128 jobs of 250,000 bytes of output each (32 MB kept: each whole), then one that writes a line
+ * every 50 ms until a file `go` is there.
+ */
+function bigOutputJobs(): string {
+  const big = Array.from({ length: 128 }, (_, j) => `big${j}`);
+  return `version: 1\njobs:\n` +
+    big.map((name) => `  ${name}:\n    run: head -c 250000 /dev/zero | tr '\\0' x\n`).join("") +
+    `  tick:\n    needs: [${big.join(", ")}]\n` +
+    `    run: i=0; while [ ! -f go ]; do i=$((i+1)); echo tick-$i; sleep 0.05; done; echo LAST\n`;
+}
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] jx run --ui: 24 event streams that read nothing while the run goes on hold no copy of the kept output (jx's memory stays bounded); pages that read get every event`, async () => {
+    const dir = await tempDir({ "jobs.yaml": bigOutputJobs() });
+    const jx = await startUnderLimit(rt, dir, ["run", "--ui", "tick"], 1024);
+    const url = jx.url.replace("/?", "/api/events?");
+    const stalled: Deno.TcpConn[] = [];
+    try {
+      const early = readEvents(url);
+      for (let i = 0; !early.events.some((e) => e.type === "job.start" && e.job === "tick"); i++) {
+        assert.ok(i < 600, "tick did not start");
+        await new Promise((ok) => setTimeout(ok, 50));
+      }
+      const before = await rssOf(jx.child.pid);
+      for (let i = 0; i < 24; i++) {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: jx.port });
+        stalled.push(conn);
+        await conn.write(enc.encode(
+          `GET /api/events?token=${jx.token} HTTP/1.1\r\nHost: 127.0.0.1:${jx.port}\r\n\r\n`,
+        ));
+      }
+      const late = readEvents(url);
+      // Its growth, in MiB, over 3 s while the run goes on.
+      const grown: number[] = [];
+      for (let i = 0; i < 15; i++) {
+        await new Promise((ok) => setTimeout(ok, 200));
+        grown.push(Math.round((await rssOf(jx.child.pid) - before) / 2 ** 20));
+      }
+      // A copy of the kept output for each would be some 800 MB (as it was); what each costs
+      // now is what passed through jx into the kernel's buffers for it (a few MB), whatever
+      // jx keeps.
+      assert.ok(Math.max(...grown) < 256, `jx's resident size grew by ${grown.join(", ")} MiB`);
+      await Deno.writeTextFile(`${dir}/go`, "");
+      assert.equal((await jx.child.status).code, 0, await jx.rest);
+      assert.deepEqual(await Promise.all([early.done, late.done]), [undefined, undefined]);
+      for (const page of [early, late]) {
+        const text = outputOf(page.events);
+        for (let j = 0; j < 128; j++) assert.equal(text.get(`big${j}`), "x".repeat(250_000));
+        const ticks = text.get("tick")!.split("\n");
+        assert.deepEqual(ticks.slice(-2), ["LAST", ""]);
+        assert.deepEqual(ticks.slice(0, -2), ticks.slice(0, -2).map((_, i) => `tick-${i + 1}`));
+        assert.ok(ticks.length > 20, String(ticks.length));
+        assert.equal(page.events.at(-1).type, "run.end");
+      }
+    } finally {
+      closeAll(stalled);
+      await killAndWait(jx.child);
+    }
+  });
+}
