@@ -52,13 +52,11 @@ export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** The port a Host header without one means: http's default. */
-const HTTP_PORT = 80;
-
 /**
  * Whether a request's Host header names this server: a loopback name or one
- * of `binds` (the address asked for, the address bound), on its port. A
- * Host without a port means port 80 (browsers leave http's default out). A
+ * of `binds` (the address asked for, the address bound), on any port: DNS
+ * rebinding needs a name of the attacker's, whatever the port, and a port
+ * forwarded to this one (`ssh -L 9000:127.0.0.1:PORT`) names its own. A
  * server bound to a wildcard (0.0.0.0, ::) also answers to any IP literal:
  * DNS rebinding needs a host name, and an IP literal is never one.
  *
@@ -66,20 +64,15 @@ const HTTP_PORT = 80;
  * ```ts
  * import { hostAllowed } from "./security.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * assertEquals(hostAllowed("127.0.0.1:8123", ["127.0.0.1"], 8123), true);
- * assertEquals(hostAllowed("127.0.0.1", ["127.0.0.1"], 80), true);
- * assertEquals(hostAllowed("127.0.0.1", ["127.0.0.1"], 8123), false);
- * assertEquals(hostAllowed("rebind.example:8123", ["127.0.0.1"], 8123), false);
+ * assertEquals(hostAllowed("127.0.0.1:8123", ["127.0.0.1"]), true);
+ * assertEquals(hostAllowed("localhost:9000", ["127.0.0.1"]), true); // forwarded
+ * assertEquals(hostAllowed("rebind.example:8123", ["127.0.0.1"]), false);
  * ```
  */
-export function hostAllowed(
-  host: string | undefined,
-  binds: readonly string[],
-  port: number,
-): boolean {
+export function hostAllowed(host: string | undefined, binds: readonly string[]): boolean {
   if (!host) return false;
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::(\d+))?$/.exec(host);
-  if (!m || (m[2] === undefined ? HTTP_PORT : Number(m[2])) !== port) return false;
+  if (!m) return false;
   const name = m[1].replace(/^\[|\]$/g, "");
   if (isLoopback(name) || binds.includes(name)) return true;
   const wildcard = binds.some((b) => b === "0.0.0.0" || b === "::");

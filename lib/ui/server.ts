@@ -213,7 +213,7 @@ function closeServer(server: Server, ctx: Ctx): Promise<void> {
  */
 async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const host = req.headers.host;
-  if (!hostAllowed(host, ctx.binds, ctx.port)) {
+  if (!hostAllowed(host, ctx.binds)) {
     return refuse(res, 403, "jx ui: this server does not answer to that Host\n");
   }
   const url = requestUrl(req.url);

@@ -243,16 +243,17 @@ Deno.test("[deno] jx ui --host localhost: the line names the address bound, whic
   }
 });
 
-Deno.test("ui Host check: a Host without a port means port 80, and only that", () => {
+Deno.test("ui Host check: the name decides, on any port (a port forwarded to jx ui's: ssh -L)", () => {
   const binds = ["127.0.0.1"];
-  assert.equal(hostAllowed("127.0.0.1", binds, 80), true);
-  assert.equal(hostAllowed("localhost", binds, 80), true);
-  assert.equal(hostAllowed("[::1]", binds, 80), true);
-  assert.equal(hostAllowed("127.0.0.1:80", binds, 80), true);
-  assert.equal(hostAllowed("127.0.0.1", binds, 8080), false);
-  assert.equal(hostAllowed("127.0.0.1", binds, 443), false);
-  assert.equal(hostAllowed("rebind.example", binds, 80), false);
-  assert.equal(hostAllowed("127.0.0.1:8080", binds, 80), false);
+  assert.equal(hostAllowed("127.0.0.1", binds), true);
+  assert.equal(hostAllowed("localhost", binds), true);
+  assert.equal(hostAllowed("[::1]", binds), true);
+  assert.equal(hostAllowed("127.0.0.1:80", binds), true);
+  assert.equal(hostAllowed("127.0.0.1:9000", binds), true);
+  assert.equal(hostAllowed("localhost:9000", binds), true);
+  assert.equal(hostAllowed("rebind.example", binds), false);
+  assert.equal(hostAllowed("rebind.example:9000", binds), false);
+  assert.equal(hostAllowed("10.0.0.5:9000", binds), false);
   // The Origin of a page on port 80 has no port either.
   assert.equal(originAllowed("http://127.0.0.1", "127.0.0.1"), true);
   assert.equal(originAllowed("http://127.0.0.1", "127.0.0.1:80"), true);
