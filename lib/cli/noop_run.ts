@@ -391,9 +391,11 @@ export function trustedJobs(
     const j = selected[i];
     if (j.name !== record.names[i]) return undefined;
     if (j.depfile) continue; // its inputs are on its line: checked in full
-    const paths = [...j.reads, ...j.writes, ...j.envFiles ?? []];
+    const declared = [...j.reads, ...j.writes];
     // A glob or a directory walked: what it matches now is for the full check to say.
-    if (paths.some((p) => walks.has(p) || /[*?[{]/.test(p))) continue;
+    if (declared.some((p) => walks.has(p) || /[*?[{]/.test(p))) continue;
+    // Its dotenv files are paths, whatever characters they hold (never globs).
+    const paths = j.envFiles ? [...declared, ...j.envFiles] : declared;
     if (!paths.some((p) => changed.has(p))) jobs.add(j.name);
   }
   return { diff: m.diff, jobs };

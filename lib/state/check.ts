@@ -88,26 +88,27 @@ interface PlainFiles {
 }
 
 /**
- * The plain paths of `patterns`, sorted and distinct (the array itself when
- * it already is: the common case costs no allocation); undefined when one is
- * a glob. `@names` are left out.
+ * The plain paths of `patterns` with the `literal` paths (dotenv files:
+ * never globs), sorted and distinct (the array itself when it already is:
+ * the common case costs no allocation); undefined when a pattern is a glob.
+ * `@names` of `patterns` are left out.
  */
-function plainSorted(patterns: string[]): string[] | undefined {
-  let clean = true;
+function plainSorted(patterns: string[], literal: readonly string[] = []): string[] | undefined {
+  let clean = literal.length === 0;
   for (let i = 0; i < patterns.length; i++) {
     const p = patterns[i];
     if (isGlob(p)) return undefined;
     if (p[0] === "@" || (i > 0 && patterns[i - 1] >= p)) clean = false;
   }
   if (clean) return patterns;
-  return [...new Set(patterns.filter((p) => p[0] !== "@"))].sort((a, b) =>
+  return [...new Set([...patterns.filter((p) => p[0] !== "@"), ...literal])].sort((a, b) =>
     a < b ? -1 : a > b ? 1 : 0
   );
 }
 
 function plainFiles(spec: JobSpec): PlainFiles | undefined {
   if (spec.depfile) return undefined; // its inputs are on its state line: the full check
-  const reads = plainSorted(spec.envFiles ? [...spec.reads, ...spec.envFiles] : spec.reads);
+  const reads = plainSorted(spec.reads, spec.envFiles);
   const outputs = plainSorted(spec.writes);
   if (!reads || !outputs) return undefined;
   // A job's own outputs are not its inputs.
@@ -213,9 +214,7 @@ export class UpToDate {
   private fullCheck(spec: JobSpec): Verdict {
     // A job's own outputs are not its inputs, even when a reads glob matches them.
     const inputs = Object.fromEntries(
-      [...expandStamped(this.inputPatterns(spec), this.baseDir)].filter(([p]) =>
-        !spec.writes.some((w) => resourceNames(w, p))
-      ),
+      [...this.stampInputs(spec)].filter(([p]) => !spec.writes.some((w) => resourceNames(w, p))),
     );
     this.snapshots.set(spec.name, inputs);
     const outputs = Object.fromEntries(
@@ -245,17 +244,19 @@ export class UpToDate {
   }
 
   /**
-   * What a job reads: its `reads`, its dotenv files, and the inputs its
-   * depfile named after its last success (kept on its state line: every
-   * input recorded there that `reads` does not name).
+   * What a job reads, stamped now: what its `reads` name, its dotenv files,
+   * and the inputs its depfile named after its last success (kept on its
+   * state line: every input recorded there that `reads` does not name).
+   * Only `reads` holds globs: the others are paths, taken as they are
+   * (a header named `x[12].h` is that file, not `x1.h`).
    */
-  private inputPatterns(spec: JobSpec): string[] {
-    const extra = [...spec.envFiles ?? []];
+  private stampInputs(spec: JobSpec): Map<string, FileStamp | null> {
+    const literal = [...spec.envFiles ?? []];
     if (spec.depfile) {
       const old = this.store.get(spec.name);
-      if (old) extra.push(...Object.keys(old.inputs));
+      if (old) literal.push(...Object.keys(old.inputs));
     }
-    return extra.length ? [...new Set([...spec.reads, ...extra])] : spec.reads;
+    return expandStamped(spec.reads, this.baseDir, { literal });
   }
 
   /**
@@ -270,10 +271,12 @@ export class UpToDate {
     if (!spec.depfile) return seen;
     const deps = depfileInputs(this.baseDir, spec.depfile, spec.cwd) ?? [];
     const own = (p: string) => spec.writes.some((w) => resourceNames(w, p));
-    const declared = expandStamped([...spec.reads, ...spec.envFiles ?? []], this.baseDir);
+    const declared = expandStamped(spec.reads, this.baseDir, { literal: spec.envFiles });
     const out: Record<string, FileStamp | null> = {};
     for (const [p, st] of declared) if (!own(p)) out[p] = p in seen ? seen[p] : st;
-    for (const [p, st] of expandStamped(deps.filter((d) => !own(d)), this.baseDir)) {
+    // The depfile's inputs are paths, whatever characters they hold: never globs.
+    const listed = expandStamped([], this.baseDir, { literal: deps.filter((d) => !own(d)) });
+    for (const [p, st] of listed) {
       if (p in out) continue;
       // Found only now: hashed now (as ninja, which reads the depfile after the job).
       if (!(p in seen) && st && !st[3]) sameContent(this.baseDir, p, [-1, 0, 0], st);
@@ -408,7 +411,7 @@ export class UpToDate {
     spec: JobSpec,
     seen: Record<string, FileStamp | null>,
   ): Record<string, FileStamp | null> {
-    const now = expandStamped(this.inputPatterns(spec), this.baseDir);
+    const now = this.stampInputs(spec);
     const changed = changedSince(
       Object.entries(seen),
       now,

@@ -95,23 +95,40 @@ const toStamp = (st: Stat | null): FileStamp | null =>
  * by path; `@names` are ignored. A plain path that does not exist is kept
  * (stamp null) so that its appearance counts as a change. One stat per path.
  * A directory is walked, or with `wholeDirs` (for `writes`) stands as itself.
+ * `literal`: paths that name themselves whatever characters they hold (a
+ * dotenv file, a depfile's input, a file a state line holds): stamped as a
+ * plain path is, never read as a glob (`src/x[12].h` is that file, not
+ * `src/x1.h`) nor as an `@name`.
+ *
+ * @example
+ * ```ts
+ * import { expandStamped } from "./fileset.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * for (const f of ["x1.h", "x[12].h"]) Deno.writeTextFileSync(`${dir}/${f}`, "");
+ * assertEquals([...expandStamped(["x[12].h"], dir).keys()], ["x1.h"]);
+ * assertEquals([...expandStamped([], dir, { literal: ["x[12].h"] }).keys()], ["x[12].h"]);
+ * ```
  */
 export function expandStamped(
-  patterns: string[],
+  patterns: readonly string[],
   baseDir: string,
-  opts: { wholeDirs?: boolean } = {},
+  opts: { wholeDirs?: boolean; literal?: readonly string[] } = {},
 ): Map<string, FileStamp | null> {
   const out = new Map<string, FileStamp | null>();
+  const plain = (p: string) => {
+    const st = statPath(join(baseDir, p));
+    if (st?.dir && opts.wholeDirs) out.set(p, DIRECTORY);
+    else if (st?.dir) {
+      const files: string[] = [];
+      walk(baseDir, p, files);
+      for (const f of files) out.set(f, stamp(baseDir, f));
+    } else out.set(p, toStamp(st));
+  };
   for (const p of patterns) {
     if (p[0] === "@") continue;
     if (!isGlob(p)) {
-      const st = statPath(join(baseDir, p));
-      if (st?.dir && opts.wholeDirs) out.set(p, DIRECTORY);
-      else if (st?.dir) {
-        const files: string[] = [];
-        walk(baseDir, p, files);
-        for (const f of files) out.set(f, stamp(baseDir, f));
-      } else out.set(p, toStamp(st));
+      plain(p);
       continue;
     }
     // Walk from the glob's literal directory head.
@@ -123,6 +140,7 @@ export function expandStamped(
     walk(baseDir, root, files);
     for (const f of files) if (re.test(f) && !out.has(f)) out.set(f, stamp(baseDir, f));
   }
+  for (const p of opts.literal ?? []) plain(p);
   if (out.size < 2) return out;
   return new Map([...out].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }

@@ -264,12 +264,18 @@ type Line = Map<string, FileStamp | null>;
 /**
  * Whether each pattern of `j` is covered: a file on its line (stamped with
  * the line's files), a directory `writes` names (EXISTS), a glob or a
- * directory in `reads` (walked); `@names` name no file.
+ * directory in `reads` (walked); `@names` name no file. A dotenv file is a
+ * path whatever characters it holds: on the line, never a glob.
  */
 function jobCovered(j: NoopJob, line: Line, into: Stamps): boolean {
   for (const list of [j.reads, j.envFiles ?? [], j.writes]) {
-    const read = list !== j.writes;
+    const read = list !== j.writes, literal = list === j.envFiles;
     for (const p of list) {
+      if (literal) {
+        const st = line.get(p);
+        if (!st || isDirStamp(st)) return false;
+        continue;
+      }
       if (p[0] === "@") continue;
       if (isGlob(p)) {
         if (!walked(j, p, read, line, into)) return false;
@@ -306,11 +312,16 @@ function collected(jobs: NoopJob[], from: RecordFrom, into: Stamps): boolean {
   return true;
 }
 
-/** A plain job's paths as the record stamps them (its depfile's inputs from its line). */
+/**
+ * A plain job's paths as the record stamps them (its depfile's inputs from its line); undefined
+ * when its `reads` or `writes` hold a glob or an `@name` (its dotenv files and its line's paths
+ * are paths, whatever characters they hold).
+ */
 function jobPaths(j: NoopJob, line: Line | undefined): string[] | undefined {
+  const declared = [...j.reads, ...j.writes];
+  if (declared.some((p) => p[0] === "@" || isGlob(p))) return undefined;
   const extra = [...j.envFiles ?? [], ...(j.depfile && line ? line.keys() : [])];
-  const all = [...new Set([...j.reads, ...j.writes, ...extra])];
-  return all.some((p) => p[0] === "@" || isGlob(p)) ? undefined : all;
+  return [...new Set([...declared, ...extra])];
 }
 
 /**

@@ -70,6 +70,34 @@ Deno.test("a header removed from disk reruns its compile (which then fails like 
   assert.equal(r.code, 1, "gcc cannot find the header: the job ran");
 });
 
+Deno.test("a header whose name holds glob characters is that file, not a pattern", async () => {
+  // gcc writes `include/x[12].h` as it is in the depfile: a path, not a glob matching x1.h, x2.h.
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:${cc("a")}\n`,
+    "include/x[12].h": "#define X 12\n",
+    "include/x1.h": "#define X 1\n",
+    "include/x2.h": "#define X 2\n",
+    "src/a.c": '#include "x[12].h"\nint a(void) { return X; }\n',
+    "out/.keep": "",
+  });
+  const plain = () => runJx(["run", "-v"], { cwd: dir });
+  assert.deepEqual(await ran(dir), ["cc-a"]);
+  assert.deepEqual(await ran(dir), []);
+  assert.equal((await plain()).code, 0); // writes the no-op record
+  // Files the name would match as a glob are no inputs: edited, nothing runs (either way).
+  await Deno.writeTextFile(`${dir}/include/x1.h`, "#define X 1 /* edited */\n");
+  await Deno.writeTextFile(`${dir}/include/x2.h`, "#define X 2 /* edited */\n");
+  assert.doesNotMatch((await plain()).stderr, /start cc-a/);
+  assert.deepEqual(await ran(dir), []);
+  // The header itself, edited: the compile reruns, on the full way and on the no-op fast path.
+  await Deno.writeTextFile(`${dir}/include/x[12].h`, "#define X (12)\n");
+  assert.deepEqual(await ran(dir), ["cc-a"]);
+  assert.equal((await plain()).code, 0);
+  assert.doesNotMatch((await plain()).stderr, /start cc-a/);
+  await Deno.writeTextFile(`${dir}/include/x[12].h`, "#define X (6 + 6)\n");
+  assert.match((await plain()).stderr, /start cc-a/);
+});
+
 Deno.test("a bad depfile path is refused with its position", async () => {
   const dir = await tempDir({
     "jobs.yaml": "jobs:\n  a:\n    run: 'true'\n    depfile: ../x.d\n",

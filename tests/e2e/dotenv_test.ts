@@ -56,6 +56,31 @@ Deno.test("dotenv: a changed .env reruns the job, an unchanged one does not (no-
   assert.match(await Deno.readTextFile(`${dir}/out.txt`), /^2\|/);
 });
 
+Deno.test("dotenv: a file whose name holds glob characters is that file, not a pattern", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  show:\n    run: printf '%s\\n' \"$A\" > out.txt\n" +
+      "    env_file: ['cfg[12].env']\n    writes: [out.txt]\n",
+    "cfg[12].env": "A=1\n",
+    "cfg1.env": "A=one\n",
+  });
+  assert.deepEqual((await run(dir)).ran, ["show"]);
+  const plain = () => runJx(["run", "-v"], { cwd: dir });
+  assert.equal((await plain()).code, 0); // writes the no-op record
+  // A file the name would match as a glob is no input: edited, nothing runs (either way).
+  await Deno.writeTextFile(`${dir}/cfg1.env`, "A=uno\n");
+  assert.doesNotMatch((await plain()).stderr, /start show/);
+  assert.deepEqual((await run(dir)).ran, []);
+  // The dotenv file itself, edited: the job reruns, on the full way (a comment is enough there:
+  // the file is an input) and on the no-op fast path, which loads no dotenv file.
+  await Deno.writeTextFile(`${dir}/cfg[12].env`, "A=1 # a comment\n");
+  assert.deepEqual((await run(dir)).ran, ["show"]);
+  assert.equal((await plain()).code, 0);
+  assert.doesNotMatch((await plain()).stderr, /start show/);
+  await Deno.writeTextFile(`${dir}/cfg[12].env`, "A=2\n");
+  assert.match((await plain()).stderr, /start show/);
+  assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "2\n");
+});
+
 Deno.test("dotenv: a missing file and a malformed line are refused with a position", async () => {
   const dir = await tempDir({ "jobs.yaml": JOBS, ".env": "A=1\n" });
   let r = await run(dir);
