@@ -10,6 +10,7 @@ import { readdirSync, realpathSync, statSync } from "node:fs";
 import { posix, resolve } from "node:path";
 import {
   depfileInputs,
+  escapeGlob,
   globMatch,
   type Graph,
   isGlob,
@@ -139,10 +140,19 @@ function realPath(path: string): string | undefined {
 /**
  * What a declared plain path names once links are followed, relative to
  * the real root (for a path not made yet, its folder's real path), or
- * undefined when that is itself or outside the project.
+ * undefined when that is itself or outside the project. `literal`: the path
+ * is one whatever characters it holds (a dotenv file, a depfile's input),
+ * never a glob nor an `@name`.
  */
-function realAlias(root: string, realRoot: string, declared: string): string | undefined {
-  if (declared[0] === "@" || isGlob(declared) || declared === ".") return undefined;
+function realAlias(
+  root: string,
+  realRoot: string,
+  declared: string,
+  literal = false,
+): string | undefined {
+  if (declared === "." || (!literal && (declared[0] === "@" || isGlob(declared)))) {
+    return undefined;
+  }
   const abs = posix.join(root, declared);
   const parent = realPath(posix.dirname(abs));
   const real = realPath(abs) ?? (parent && posix.join(parent, posix.basename(abs)));
@@ -471,8 +481,7 @@ export class Checker {
         return r === "." ? names : names.map((n) => `${r}/${n}`);
       },
       readsOf: (j) =>
-        this.withAliases(`r${j.name}`, [
-          ...j.reads,
+        this.withAliases(`r${j.name}`, j.reads, [
           ...j.envFiles ?? [],
           ...(j.depfile ? depfileInputs(o.root, j.depfile, j.cwd) ?? [] : []),
         ]),
@@ -492,14 +501,23 @@ export class Checker {
     };
   }
 
-  /** `list`, and what its plain paths name through links (`realAlias`), looked up once per key. */
-  private withAliases(key: string, list: string[]): string[] {
+  /**
+   * `patterns`, the paths `literal` holds (dotenv files, a depfile's inputs: paths whatever
+   * characters they hold), and what their plain paths name through links (`realAlias`, looked up
+   * once per key), as patterns: a path as one that names exactly itself (`escapeGlob`), never a
+   * glob (`x[12].h` does not declare `x1.h`).
+   */
+  private withAliases(key: string, patterns: string[], literal: string[] = []): string[] {
     let aliases = this.aliases.get(key);
     if (!aliases) {
       const { root, realRoot } = this.o;
-      aliases = list.map((p) => realAlias(root, realRoot!, p)).filter((p) => p !== undefined);
+      aliases = [
+        ...patterns.map((p) => realAlias(root, realRoot!, p)),
+        ...literal.map((p) => realAlias(root, realRoot!, p, true)),
+      ].filter((p) => p !== undefined).map(escapeGlob);
       this.aliases.set(key, aliases);
     }
+    const list = literal.length ? [...patterns, ...literal.map(escapeGlob)] : patterns;
     return aliases.length ? [...list, ...aliases] : list;
   }
 

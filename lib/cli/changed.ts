@@ -17,7 +17,7 @@
 import { execFileSync } from "node:child_process";
 import { relative, resolve } from "node:path";
 import { JxInputError } from "../runtime/errors.ts";
-import { resourceNames } from "../graph/glob.ts";
+import { escapeGlob, resourceNames } from "../graph/glob.ts";
 import { depfileInputs, type Graph, type JobSpec, parseJobsFile } from "../graph/mod.ts";
 
 /** Runs git in `dir`; its output, or a usage error naming REF. */
@@ -69,10 +69,14 @@ export function changedFiles(dir: string, ref: string): string[] {
   return [...new Set([...names(diff), ...names(untracked)].map(fromDir))].sort();
 }
 
-/** A job's inputs as `--changed-since` matches them: reads, dotenv files, its depfile's inputs. */
+/**
+ * A job's inputs as `--changed-since` matches them: reads, dotenv files, its depfile's inputs;
+ * the last two are paths, whatever characters they hold: each as a pattern that names exactly
+ * itself (`escapeGlob`), never a glob.
+ */
 function inputsOf(j: JobSpec, baseDir: string): string[] {
   const deps = j.depfile ? depfileInputs(baseDir, j.depfile, resolve(baseDir, j.cwd)) : undefined;
-  return [...j.reads, ...(j.envFiles ?? []), ...(deps ?? [])];
+  return [...j.reads, ...[...(j.envFiles ?? []), ...(deps ?? [])].map(escapeGlob)];
 }
 
 /**

@@ -10,7 +10,13 @@
  *
  * @module
  */
-import { type GlobMatcher, globToRegExp, isGlob, resourceNames } from "../graph/glob.ts";
+import {
+  escapeGlob,
+  type GlobMatcher,
+  globToRegExp,
+  isGlob,
+  resourceNames,
+} from "../graph/glob.ts";
 import { depfileInputs } from "../graph/depfile.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { JobSpec } from "../graph/types.ts";
@@ -168,7 +174,11 @@ export class Watcher {
   /** The read paths the running cycle's jobs wrote (`ownWrite`). */
   private ownWrites = new Set<string>();
 
-  /** Each job's reads, with its dotenv files and what its depfile lists now. */
+  /**
+   * Each job's reads, with its dotenv files and what its depfile lists now: those are paths,
+   * whatever characters they hold, so each is here as a pattern that names exactly itself
+   * (`escapeGlob`: `x[12].h` as `x[[]12].h`, not a glob matching `x1.h`).
+   */
   private reads = new Map<string, string[]>();
 
   /** The files the graph was made from (see `WatchOptions.ownFiles`). */
@@ -190,7 +200,8 @@ export class Watcher {
   private refreshReads(): string[] {
     for (const j of this.o.selected) {
       const deps = j.depfile ? depfileInputs(this.o.baseDir, j.depfile, j.cwd) ?? [] : [];
-      this.reads.set(j.name, [...j.reads, ...j.envFiles ?? [], ...deps]);
+      const paths = [...j.envFiles ?? [], ...deps].map(escapeGlob);
+      this.reads.set(j.name, paths.length ? [...j.reads, ...paths] : j.reads);
     }
     return [...new Set([...this.reads.values()].flat())];
   }

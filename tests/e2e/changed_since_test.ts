@@ -91,6 +91,38 @@ Deno.test("--changed-since: a bad ref or no repository is one line, exit 2", asy
   assert.match(bad.stderr, /^jx: --changed-since no-such-ref: git: .*no-such-ref.*\n$/);
 });
 
+Deno.test("--changed-since: a dotenv file or a depfile's input whose name holds glob characters is that file, not a pattern", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  E: { run: "true", env_file: ['cfg[12].env'] }
+  D: { run: "true", reads: [src/m.c], depfile: out-d.d, writes: [out-d] }
+`,
+    "cfg[12].env": "A=1\n",
+    "cfg1.env": "A=one\n",
+    "src/m.c": "m\n",
+    "src/x[12].h": "h\n",
+    "src/x1.h": "h1\n",
+    "out-d.d": "out-d: src/m.c src/x[12].h\n",
+    ".gitignore": "ev.ndjson\n.jx/\n",
+  });
+  await git(dir, "init", "-q");
+  await git(dir, "add", "-A");
+  await git(dir, "commit", "-qm", "base");
+  const since = async (path: string) => {
+    await Deno.writeTextFile(`${dir}/${path}`, "A=2\n");
+    const jobs = await ran(dir, "--changed-since", "HEAD");
+    await git(dir, "commit", "-qam", "step");
+    return jobs;
+  };
+  // Files the names would match as globs: no input of either job.
+  assert.deepEqual(await since("cfg1.env"), []);
+  assert.deepEqual(await since("src/x1.h"), []);
+  // The files named.
+  assert.deepEqual(await since("cfg[12].env"), ["E"]);
+  assert.deepEqual(await since("src/x[12].h"), ["D"]);
+});
+
 Deno.test("--changed-since: a rename's both names, any file name, dotenv and depfile inputs, files above the folder, changed definitions", async () => {
   const top = await tempDir({
     "shared/x.h": "x\n",

@@ -520,6 +520,31 @@ for (const runtime of RUNTIMES) {
 
 Deno.test({
   name:
+    "lint: a dotenv file or a depfile's input whose name holds glob characters declares that file, not what it would match",
+  ignore,
+  fn: async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  cc:\n    run: sh cc.sh\n    reads: [cc.sh]\n" +
+        "    writes: [out, out.d]\n    depfile: out.d\n    env_file: ['cfg[12].env']\n",
+      // The depfile lists x[12].h; the job reads x1.h and cfg1.env too, which no one names.
+      "cc.sh": "cat 'inc/x[12].h' inc/x1.h 'cfg[12].env' cfg1.env > out\n" +
+        "printf 'out: inc/x[12].h\\n' > out.d\n",
+      "inc/x[12].h": "x12\n",
+      "inc/x1.h": "x1\n",
+      "cfg[12].env": "A=12\n",
+      "cfg1.env": "A=1\n",
+    });
+    const r = await runJx(["lint"], { cwd: dir });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.deepEqual(lines(r.stdout), [
+      "jobs.yaml:2:3: job 'cc' read cfg1.env, not in its reads: add reads: [cfg1.env]",
+      "jobs.yaml:2:3: job 'cc' read inc/x1.h, not in its reads: add reads: [inc/x1.h]",
+    ]);
+  },
+});
+
+Deno.test({
+  name:
     "lint: a malformed glob, an absolute path, '..' or ${VAR} in --ignore or lint.ignore: exit 2, one line, before anything runs",
   ignore,
   fn: async () => {

@@ -586,6 +586,30 @@ Deno.test("watch: an edit of a dotenv file reruns its job with the new values", 
   }
 });
 
+Deno.test("watch: a dotenv file whose name holds glob characters is that file, not a pattern (inotify and --poll)", async () => {
+  for (const args of [[], ["--poll"]]) {
+    const dir = await tempDir({
+      "jobs.yaml": `jobs:\n  say: { run: "echo FOO=$FOO >> log.txt", env_file: 'cfg[12].env' }\n`,
+      "cfg[12].env": "FOO=1\n",
+      "cfg1.env": "FOO=one\n",
+    });
+    const w = new Session("deno", dir, { args });
+    try {
+      await w.cycles(1);
+      await sleep(50);
+      // A file the name would match as a glob: no cycle (the job, which names no file, would run).
+      await Deno.writeTextFile(`${dir}/cfg1.env`, "FOO=uno\n");
+      await sleep(800);
+      const ends = (await w.events()).filter((e) => e.type === "run.end");
+      assert.equal(ends.length, 1, `${args}`);
+      await Deno.writeTextFile(`${dir}/cfg[12].env`, "FOO=2\n");
+      await waitForText(`${dir}/log.txt`, "FOO=1\nFOO=2\n");
+    } finally {
+      await w.stop().catch(() => {});
+    }
+  }
+});
+
 Deno.test("watch: an included file whose folder is removed and made again is still watched", async () => {
   const inc = (v: string) => `jobs:\n  x: { run: "echo ${v} >> ../log.txt" }\n`;
   const dir = await tempDir({ "jobs.yaml": "include: [a/jobs.yaml]\n", "a/jobs.yaml": inc("X0") });
