@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { parseJobsFile } from "../lib/graph/mod.ts";
+import type { JobNode } from "../lib/graph/types.ts";
 import { Plan } from "../lib/scheduler/plan.ts";
 
 const planOf = (yaml: string) => {
@@ -74,6 +75,33 @@ Deno.test("plan: if/unless conditions; the tested job's failure does not count",
   assert.equal(plan.failureCounts("t"), false);
   assert.deepEqual(takeReady(plan), ["no"]);
   assert.deepEqual(plan.takeSkipped(), [{ job: "yes", reason: "condition", because: "t" }]);
+});
+
+Deno.test("plan: a job added during the run makes a test of a job that has not ended, not of one that failed", () => {
+  const g = parseJobsFile(
+    "jobs:\n  t: { run: x }\n  u: { run: x }\n  gen: { run: x }\n",
+    "p.yaml",
+    {
+      baseDir: "/",
+    },
+  );
+  const plan = new Plan(g, g.select([]));
+  const spec = (name: string, extra: { needs?: string[]; if?: string; unless?: string }) =>
+    ({ ...g.get("gen"), name, ...extra }) as JobNode;
+  assert.deepEqual(takeReady(plan), ["t", "u", "gen"]);
+  plan.finish("t", "failed");
+  assert.equal(plan.failureCounts("t"), true);
+  // Named after it failed: its failure counted (and stopped the run without -k): it stays counted.
+  plan.add(spec("g", { unless: "t" }), "gen");
+  assert.equal(plan.failureCounts("t"), true);
+  assert.deepEqual(takeReady(plan), ["g"]); // decided on t's outcome all the same
+  plan.add(spec("h", { needs: ["t"] }), "gen");
+  assert.deepEqual(plan.takeSkipped(), [{ job: "h", reason: "dependency-failed", because: "t" }]);
+  // Named while it runs: a test, as in the file.
+  plan.add(spec("k", { if: "u" }), "gen");
+  plan.finish("u", "failed");
+  assert.equal(plan.failureCounts("u"), false);
+  assert.deepEqual(plan.takeSkipped(), [{ job: "k", reason: "condition", because: "u" }]);
 });
 
 Deno.test("plan: stop skips everything not started as cancelled; running jobs still finish", () => {

@@ -406,8 +406,12 @@ export class Plan {
     this.addedByOrder.set(order, n);
     this.count++;
     this.unresolved++;
-    if (spec.if) this.conditionJobs.add(spec.if);
-    if (spec.unless) this.conditionJobs.add(spec.unless);
+    // A test from now on, as in the file; not a job that has ended: its failure counted when it
+    // ended (and stopped the run, without -k), so it stays counted (`failureCounts`), and a job
+    // skipped for it later is no second failure.
+    for (const t of [spec.if, spec.unless]) {
+      if (t !== undefined && this.node(t)?.state !== "done") this.conditionJobs.add(t);
+    }
     this.addedIn.set(spec.name, into);
     for (const e of into) {
       const from = this.node(e.from)!;
@@ -478,7 +482,10 @@ export class Plan {
     }
   }
 
-  /** Whether a failure of this job counts (it is not only another job's condition). */
+  /**
+   * Whether a failure of this job counts (it is not only another job's condition: a job that a
+   * job added during the run names only after it ended is not one).
+   */
   failureCounts(name: string): boolean {
     return !this.conditionJobs.has(name);
   }

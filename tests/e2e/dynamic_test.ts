@@ -86,6 +86,37 @@ jobs:
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("a generated job's unless: on a job that has not ended makes it a test as in the file; on one that failed, its failure stays counted", async () => {
+  const job = `{"name": "g", "run": "echo g > g.txt", "unless": "t"}`;
+  const run = async (jobs: string, k: string[] = []) => {
+    const dir = await tempDir({ "jobs.yaml": jobs });
+    const r = await runJx(["run", ...k], { cwd: dir });
+    const ran = await Deno.stat(`${dir}/g.txt`).then(() => true, () => false);
+    await Deno.remove(dir, { recursive: true });
+    return { code: r.code, ran, summary: r.stderr.split("\n").at(-2)!.replace(/ in \d+ms$/, "") };
+  };
+  // In the file: t is a test, its failure an answer.
+  const file = `jobs:\n  t: { run: "exit 1" }\n  g: { run: echo g > g.txt, unless: t }\n`;
+  assert.deepEqual(await run(file), { code: 0, ran: true, summary: "jx: 1 job ok, 1 false" });
+  // Generated while t still runs: the same.
+  const gen = (t: string, before: string) =>
+    `jobs:\n  t: { run: "${t}" }\n  gen:\n    emits: jobs\n    run: |\n      ${before}echo '${job}'\n`;
+  const early = gen("sleep 0.5; exit 1", "");
+  assert.deepEqual(await run(early), { code: 0, ran: true, summary: "jx: 2 jobs ok, 1 false" });
+  // Generated after t failed: that failure counted (it stopped the run) and stays counted.
+  const late = gen("exit 1", "sleep 0.5; ");
+  assert.deepEqual(await run(late), {
+    code: 1,
+    ran: false,
+    summary: "jx: FAILED: 1 job failed, 1 ok, 1 skipped (cancelled)",
+  });
+  assert.deepEqual(await run(late, ["-k"]), {
+    code: 1,
+    ran: true,
+    summary: "jx: FAILED: 1 job failed, 2 ok",
+  });
+});
+
 Deno.test("a loop that gives up at max: the summary names it failed; its test is not 'skipped'", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
