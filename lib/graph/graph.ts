@@ -20,8 +20,8 @@ function append(map: Map<string, Edge[]>, key: string, e: Edge): void {
 }
 
 /**
- * A validated job graph. Build one with `loadJobsFile`/`parseJobsFile`, or
- * with `Graph.build` from code.
+ * A validated job graph. Build one with `loadJobsFile`/`parseJobsFile` (from
+ * code: a jobs file built as an object and `JSON.stringify`d, docs/library.md).
  *
  * @example
  * ```ts
@@ -106,12 +106,26 @@ export class Graph {
     return false;
   }
 
-  /** Edges into `name`: what it waits for (do not change the list). */
+  /**
+   * Edges into `name`: what it waits for (do not change the list). A name the
+   * graph does not have (a job made during a run, or a misspelt one) has none:
+   * `[]`, not an error (check a name from a user with `get` first).
+   *
+   * @example
+   * ```ts
+   * import { parseJobsFile } from "./load.ts";
+   * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+   * const g = parseJobsFile("jobs:\n  gen: { run: x }\n  build: { run: y, needs: [gen] }\n", "jobs.yaml");
+   * assertEquals(g.depsOf("build").map((e) => e.from), ["gen"]);
+   * assertEquals(g.depsOf("gen"), []);
+   * assertEquals(g.depsOf("made-later"), []);
+   * ```
+   */
   depsOf(name: string): Edge[] {
     return this.deps.get(name) ?? NO_EDGES;
   }
 
-  /** Edges out of `name`: who waits for it (do not change the list). */
+  /** Edges out of `name`: who waits for it (do not change the list); `[]` as `depsOf`'s. */
   dependentsOf(name: string): Edge[] {
     return this.dependents.get(name) ?? NO_EDGES;
   }
