@@ -21,12 +21,10 @@ export const UI_HELP = `Usage: ${USAGE.slice("usage: ".length)}
 
 Serves a page for the jobs file on http://127.0.0.1:PORT/ (any free port unless
 --port N) and prints one line with its address and a random token; every
-request needs the token (a browser that opens the address is given a session
-cookie for it and sent to the address without the token). --host ADDR binds
-another address (with a warning: anyone who can reach it and has the token sees
-the jobs; the line gives the address bound, a name's first address). Ctrl-C
-stops it. --no-color is taken, as by every command (the line has no colour).
-See docs/ui.md.
+request needs the token. --host ADDR binds another address (with a warning:
+anyone who can reach it and has the token sees the jobs; the line gives the
+address bound, a name's first address). Ctrl-C stops it. --no-color is taken,
+as by every command (the line has no colour). See docs/ui.md.
 `;
 
 interface UiArgs {

@@ -11,10 +11,7 @@ export const PAGE_JS = String.raw`
 "use strict";
 const $ = (id) => document.getElementById(id);
 const NS = "http://www.w3.org/2000/svg";
-// The token, when the address still has it; else (the server gave this browser a cookie
-// for it and took it out of the address) the cookie, sent by the browser, does.
 const token = new URLSearchParams(location.search).get("token") || "";
-const withToken = (path) => token ? path + "?token=" + encodeURIComponent(token) : path;
 const S = { g: null, pos: new Map(), nodes: new Map(), edges: [], runs: [], sel: null,
   live: false, view: { x: -20, y: -20, k: 1 }, crit: new Set(), modules: new Map(),
   mode: "ui", pick: {} };
@@ -291,8 +288,7 @@ function drawModules() {
 async function control(req) {
   try {
     const res = await fetch("/api/control", { method: "POST", body: JSON.stringify(req),
-      headers: token ? { "content-type": "application/json", "x-jx-token": token }
-        : { "content-type": "application/json" } });
+      headers: { "content-type": "application/json", "x-jx-token": token } });
     const body = await res.json();
     S.reply = req.action + ": " + (res.ok ? "done" : body.error || res.status);
   } catch (e) { S.reply = req.action + ": " + e; }
@@ -462,7 +458,7 @@ function drawCompare() {
 /* ---- start ---- */
 async function start() {
   const inline = $("jx-data");
-  S.g = inline ? JSON.parse(inline.textContent) : await (await fetch(withToken("/api/graph"))).json();
+  S.g = inline ? JSON.parse(inline.textContent) : await (await fetch("/api/graph?token=" + encodeURIComponent(token))).json();
   $("file").textContent = S.g.file;
   layout(S.g); drawGraph(); panZoom($("graph")); fit(); select(null);
   $("search").addEventListener("input", applyFilter);
@@ -477,7 +473,7 @@ async function start() {
   // Controls work when the server has a run to send them to.
   S.live = S.g.control !== false; S.mode = S.g.mode || "ui";
   const live = S.mode === "ui" ? "live" : "live: jx " + S.mode;
-  const es = new EventSource(withToken("/api/events"));
+  const es = new EventSource("/api/events?token=" + encodeURIComponent(token));
   // Each (re)connection is sent the kept runs whole (a page that fell too far behind is
   // disconnected, then catches up): they replace what the page had, at their first event.
   es.onopen = () => { $("conn").textContent = live; S.fresh = true; };

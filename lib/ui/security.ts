@@ -1,7 +1,6 @@
 /**
  * The server's checks, kept apart so that each is one small function: the
- * token and the cookie given for it, the Host header (against DNS
- * rebinding), the Origin of a POST.
+ * token, the Host header (against DNS rebinding), the Origin of a POST.
  *
  * @module
  */
@@ -17,34 +16,6 @@ export function tokenMatches(given: string | null | undefined, token: string): b
   if (!given) return false;
   const a = new TextEncoder().encode(given), b = new TextEncoder().encode(token);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/**
- * The cookie of the server on `port`: cookies do not keep ports apart, so two
- * `jx ui` on one address each have their own.
- */
-export function cookieName(port: number): string {
-  return `jx-ui-${port}`;
-}
-
-/**
- * The value of the cookie `name` in a Cookie header (the first, when it is
- * there twice); undefined when it is not there or empty.
- *
- * @example
- * ```ts
- * import { cookieValue } from "./security.ts";
- * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * assertEquals(cookieValue("a=1; jx-ui-8123=abc", "jx-ui-8123"), "abc");
- * assertEquals(cookieValue("jx-ui-8124=abc", "jx-ui-8123"), undefined);
- * ```
- */
-export function cookieValue(cookies: string | undefined, name: string): string | undefined {
-  for (const pair of (cookies ?? "").split(";")) {
-    const eq = pair.indexOf("=");
-    if (eq > 0 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim() || undefined;
-  }
-  return undefined;
 }
 
 /** Whether `host` is a loopback address (an IPv4 127/8, ::1, localhost). */

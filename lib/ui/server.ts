@@ -2,10 +2,9 @@
  * The page's HTTP server (node:http, which Deno and Bun both serve): the page
  * itself, the graph as JSON, the run's events as server-sent events, and
  * control requests handed to the caller's callback. Every request needs the
- * token (or the cookie a browser is given for it) and a Host header naming
- * this server; nothing is shared across origins (no CORS headers at all).
- * Connections are bounded in number and, until they show the token, in time
- * (`connections.ts`).
+ * token and a Host header naming this server; nothing is shared across
+ * origins (no CORS headers at all). Connections are bounded in number and,
+ * until they show the token, in time (`connections.ts`).
  *
  * @module
  */
@@ -15,14 +14,7 @@ import { CONNECTION_LIMITS, ConnectionGuard, type ConnectionLimits } from "./con
 import type { UiGraph } from "./data.ts";
 import { RunFeed } from "./feed.ts";
 import { pageHtml } from "./page.ts";
-import {
-  cookieName,
-  cookieValue,
-  hostAllowed,
-  newToken,
-  originAllowed,
-  tokenMatches,
-} from "./security.ts";
+import { hostAllowed, newToken, originAllowed, tokenMatches } from "./security.ts";
 import { EventStream, STALL_MS, STREAM_LIMIT } from "./stream.ts";
 
 /** What a page's control buttons ask of the run (the operations of `jx ctl`). */
@@ -97,8 +89,6 @@ interface Ctx {
   binds: string[];
   port: number;
   token: string;
-  /** The value of the cookie a browser that showed the token is given (`cookieName`). */
-  cookie: string;
   feed: RunFeed;
   streams: Set<EventStream>;
   guard: ConnectionGuard;
@@ -140,7 +130,6 @@ export async function startUi(o: UiOptions): Promise<UiServer> {
     binds: [host],
     port: 0,
     token: o.token ?? newToken(),
-    cookie: newToken(),
     feed: new RunFeed(o.keepRuns ?? 5),
     streams: new Set(),
     guard: new ConnectionGuard(o.limits ?? CONNECTION_LIMITS),
@@ -206,11 +195,7 @@ function closeServer(server: Server, ctx: Ctx): Promise<void> {
   });
 }
 
-/**
- * Answers one request: Host, then token (or cookie), then the route. A
- * browser that opens the page with the token in its address is given a
- * cookie and sent to the same address without it (`signIn`).
- */
+/** Answers one request: Host, then token, then the route. */
 async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const host = req.headers.host;
   if (!hostAllowed(host, ctx.binds)) {
@@ -219,18 +204,11 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
   const url = requestUrl(req.url);
   if (!url) return refuse(res, 400, "jx ui: bad request\n");
   const body = req.method === "POST" ? await readBody(req) : "";
-  // An empty value is no token: the next place is looked at; the cookie last.
+  // An empty value is no token: the next place is looked at.
   const given = header(req, "x-jx-token") || url.searchParams.get("token") || bodyToken(body);
-  const cookie = given ? undefined : cookieValue(header(req, "cookie"), cookieName(ctx.port));
-  if (!given && !cookie) return refuse(res, 401, "jx ui: the token is missing\n");
-  if (given && !tokenMatches(given, ctx.token)) return refuse(res, 403, "jx ui: wrong token\n");
-  if (cookie && !tokenMatches(cookie, ctx.cookie)) {
-    return refuse(res, 403, "jx ui: wrong token (the cookie is not this jx ui's)\n");
-  }
+  if (!given) return refuse(res, 401, "jx ui: the token is missing\n");
+  if (!tokenMatches(given, ctx.token)) return refuse(res, 403, "jx ui: wrong token\n");
   ctx.guard.trust(req.socket);
-  if (req.method === "GET" && tokenMatches(url.searchParams.get("token"), ctx.token)) {
-    if (navigation(req)) return signIn(ctx, req, url, res);
-  }
   const route = `${req.method} ${url.pathname}`;
   switch (route) {
     case "GET /":
@@ -247,51 +225,6 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
   }
   const known = ["/", "/api/graph", "/api/events", "/api/control"].includes(url.pathname);
   send(res, known ? 405 : 404, "text/plain", known ? "method not allowed\n" : "not found\n");
-}
-
-/**
- * Whether a request is a browser opening an address (its address bar, a
- * link): `Sec-Fetch-Mode: navigate`, or, from a browser too old to send
- * that, an `Accept` that asks for HTML. `curl`, `fetch` and `EventSource`
- * send neither.
- */
-function navigation(req: IncomingMessage): boolean {
-  const mode = header(req, "sec-fetch-mode");
-  if (mode !== undefined) return mode === "navigate";
-  return /\btext\/html\b/.test(header(req, "accept") ?? "");
-}
-
-/**
- * A browser opened the address with the token: it is given a session cookie
- * (no Max-Age: it goes when the browser does; HttpOnly: the page's script
- * never sees it; SameSite=Strict: no other site's page makes the browser send
- * it) and sent (303) to the same address without the token, so that the
- * token leaves the address bar and the history, and no Referer can carry it.
- */
-function signIn(ctx: Ctx, req: IncomingMessage, url: URL, res: ServerResponse): void {
-  url.searchParams.delete("token");
-  // One leading slash: `//host/...` would name another server.
-  const to = "/" + url.pathname.replace(/^\/+/, "") + url.search;
-  res.setHeader(
-    "set-cookie",
-    `${cookieName(ctx.port)}=${ctx.cookie}; Path=/; HttpOnly; SameSite=Strict`,
-  );
-  if (header(req, "sec-fetch-site") === "cross-site") {
-    // A link on another site's page: the browser would not send a SameSite=Strict cookie
-    // anywhere along that navigation, its redirects included; a navigation this page
-    // starts itself is one of this site.
-    res.setHeader("content-security-policy", "default-src 'none'; base-uri 'none'");
-    return send(res, 200, "text/html", bouncePage(to));
-  }
-  res.setHeader("location", to);
-  send(res, 303, "text/plain", `jx ui: see ${to}\n`);
-}
-
-/** A page that goes to `to` (a path of this server) at once, itself, with no script. */
-function bouncePage(to: string): string {
-  const href = to.replace(/[&"<>]/g, (c) => `&#${c.charCodeAt(0)};`);
-  return `<!doctype html><meta http-equiv="refresh" content="0; url=${href}">` +
-    `<title>jx ui</title><a href="${href}">jx ui</a>\n`;
 }
 
 /** The request's path and query, or undefined when they are not a URL's (`//[::1`). */
