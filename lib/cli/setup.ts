@@ -112,12 +112,16 @@ export interface SlotSetup {
  * one warning says so, and jobs get jx's own pool, never make's dead fds.
  */
 export function setUpSlots(args: Args, reactor: Reactor, warn: (w: string) => void): SlotSetup {
-  const mf = parseMakeFlags(envObject());
+  const env = envObject();
+  const mf = parseMakeFlags(env);
   const jobs = wantedJobs(args);
+  // make's `n` and `k` when make runs jx: its pool named, or (a make without -j names none) the
+  // MAKELEVEL make sets in its recipes' environment; a MAKEFLAGS set by hand is not make's.
+  const byMake = !!mf.auth || env.MAKELEVEL !== undefined;
   const fromMake = (slots: Slots & { finish?(): string | undefined }) => ({
     slots,
-    makeDryRun: !!mf.auth && mf.dryRun,
-    makeKeepGoing: !!mf.auth && mf.keepGoing,
+    makeDryRun: byMake && mf.dryRun,
+    makeKeepGoing: byMake && mf.keepGoing,
     finish: () => slots.finish?.(),
   });
   const canUse = !!reactor.watch;

@@ -64,7 +64,7 @@ Deno.test("jobserver server: MAKEFLAGS carries the pool, with the environment's 
   const pipe = await runJx(["run", "-j5"], { cwd: dir });
   assert.match(pipe.stdout, /\[ -j5 --jobserver-auth=\d+,\d+\]/);
   // The environment's own MAKEFLAGS keeps its other flags and variables (its -j is jx's).
-  // Not n, t or q: jx runs its jobs for real (a make -n without -j gives jx no pool to join).
+  // Not n, t or q: jx runs its jobs for real (set by hand: no pool, no MAKELEVEL: not make's).
   const own = await runJx(["run", "-j5"], { cwd: dir, env: { MAKEFLAGS: "nk -j2 -- CC=clang" } });
   assert.match(own.stdout, /\[k -j5 --jobserver-auth=\d+,\d+ -- CC=clang\]/);
   const fifo = await runJx(["run", "-j5", "--jobserver-style", "fifo"], { cwd: dir });
@@ -156,6 +156,25 @@ Deno.test("jobserver client: MAKEFLAGS n and k reach jx (make -n runs + recipes)
   assert.equal(r.code, 0, r.text);
   assert.match(r.text, /a: touch made/);
   await assert.rejects(Deno.stat(`${dir}/made`));
+});
+
+Deno.test("jobserver client: make -n and -k without -j (no pool) reach jx too, through MAKELEVEL", async () => {
+  const dir = await tempDir({
+    "Makefile": `all:\n\t+@${JX} run -f jobs.yaml\n`,
+    "jobs.yaml":
+      "jobs:\n  a: { run: touch made }\n  b: { run: 'false' }\n  c: { run: touch c, needs: [b] }\n  d: { run: touch d, needs: [a] }\n",
+  });
+  const dry = await make(["-n"], dir);
+  assert.equal(dry.code, 0, dry.text);
+  assert.match(dry.text, /a: touch made/);
+  await assert.rejects(Deno.stat(`${dir}/made`), "make -n: nothing made");
+  const kept = await make(["-k", "-j1"], dir);
+  assert.notEqual(kept.code, 0, kept.text);
+  await Deno.stat(`${dir}/d`); // -k: what does not depend on the failure still ran
+  // A MAKEFLAGS set by hand (no pool, no MAKELEVEL) is not make's: jx runs for real.
+  const own = await runJx(["run", "a"], { cwd: dir, env: { MAKEFLAGS: "n" } });
+  assert.equal(own.code, 0, own.stderr);
+  await Deno.stat(`${dir}/made`);
 });
 
 Deno.test("jobserver: a job that keeps a token is reported at the end", async () => {
