@@ -188,6 +188,8 @@ export class ConsoleReporter implements Reporter {
   /** When each module last started (to say how long it took to be ready). */
   private started = new Map<string, number>();
   private skipped: { job: string; reason: string; because?: string; may?: boolean }[] = [];
+  /** `access.finding` events seen (`jx lint`, `--check-access`): counted in the last line. */
+  private findings = 0;
   /** Jobs up to date reported many at once (`skips`), beside those in `skipped`. */
   private upToDateMany = 0;
   /** Stream mode: the prefix width (the longest name so far) and each name's colour. */
@@ -301,7 +303,8 @@ export class ConsoleReporter implements Reporter {
       case "watch.reload":
         break; // the watch session says what changed itself
       case "access.finding":
-        break; // `jx lint` and `--check-access` print their findings themselves
+        this.findings++; // `jx lint` and `--check-access` print them themselves; counted here
+        break;
       default: {
         // A new kind of event must be handled here, not taken silently.
         const _exhaustive: never = e;
@@ -894,6 +897,8 @@ export class ConsoleReporter implements Reporter {
         parts.push(`module${names.length > 1 ? "s" : ""} ${names.join(", ")} ${how}`);
       }
     }
+    // A lint's findings: what fails a run whose jobs all ended ok.
+    if (this.findings) parts.push(`${this.findings} finding${this.findings === 1 ? "" : "s"}`);
     const what = parts.join(", ") || "nothing to do";
     const verdict = e.status === "ok"
       ? ""

@@ -274,6 +274,8 @@ for (const runtime of RUNTIMES) {
       "jobs.yaml:2:3: job 'cc' read inc/a.h, not in its reads: add reads: [inc/*.h]",
       "jobs.yaml:2:3: job 'cc' read inc/b.h, not in its reads: add reads: [inc/*.h]",
     ]);
+    // The last line says what failed the run: the findings, beside the job that ended ok.
+    assert.match(r.stderr, /jx: FAILED: 1 job ok, 2 findings in \S+\n$/);
     const all = await readEvents(`${dir}/ev.ndjson`);
     // run.end says the exit the findings make, as jx's own exit does.
     assert.deepEqual([all.at(-1)!.type, all.at(-1)!.status, all.at(-1)!.exit], [
