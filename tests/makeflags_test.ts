@@ -10,7 +10,12 @@ import { parseMakeFlags } from "../lib/jobserver/makeflags.ts";
 const auth = (v: string) => parseMakeFlags({ MAKEFLAGS: v }).auth;
 
 Deno.test("makeflags: nothing set, blank or without a pool: no jobserver", () => {
-  assert.deepEqual(parseMakeFlags({}), { dryRun: false, keepGoing: false });
+  assert.deepEqual(parseMakeFlags({}), {
+    dryRun: false,
+    keepGoing: false,
+    question: false,
+    touch: false,
+  });
   assert.equal(parseMakeFlags({ MAKEFLAGS: "   " }).source, undefined);
   assert.equal(auth(" -j4"), undefined);
   assert.equal(auth("s"), undefined);
@@ -62,8 +67,14 @@ Deno.test("makeflags: -jN, one-letter flags in the first word only, variables af
     jobs: 3,
     dryRun: true,
     keepGoing: true,
+    question: false,
+    touch: false,
     source: "MAKEFLAGS",
   });
+  assert.deepEqual(
+    [parseMakeFlags({ MAKEFLAGS: "qt" }).question, parseMakeFlags({ MAKEFLAGS: "qt" }).touch],
+    [true, true],
+  );
   // A leading space means no one-letter flags; an option first is not a flag word.
   assert.equal(parseMakeFlags({ MAKEFLAGS: " -k" }).keepGoing, false);
   assert.equal(parseMakeFlags({ MAKEFLAGS: "--no-print-directory" }).dryRun, false);

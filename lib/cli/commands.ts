@@ -295,7 +295,7 @@ async function runWithParts(
   r: RunSetUp,
 ): Promise<{ exit: number; allUpToDate: boolean }> {
   const { graph, selected, reactor, setup, state } = r;
-  const dry = args.dryRun || setup.makeDryRun;
+  const dry = args.dryRun || setup.makeDryRun || setup.makeQuestion;
   const mods = await import("../modules/mod.ts" as string) as Mods;
   const foreground = args.names.filter((n) => graph.byName.get(n)?.kind === "module");
   const modules = new mods.Supervisor({ foreground });
@@ -320,7 +320,11 @@ async function runWithParts(
     });
     const upToDate = (x?: { status: string; reason?: string }) =>
       x?.status === "ok" || (x?.status === "skipped" && x.reason === "up-to-date");
-    const ran = check ? check.exit(result.exit) : result.exit;
+    // `make -q`: 1 when a job would run (make's "not up to date"), else the dry run's own.
+    const wouldRun = () =>
+      [...result.results.values()].some((x) => x.status === "skipped" && x.reason === "dry-run");
+    const asked = setup.makeQuestion && result.exit === 0 && wouldRun() ? 1 : result.exit;
+    const ran = check ? check.exit(asked) : asked;
     const exit = parts.executor ? await parts.executor.end(ran) : ran;
     const allUpToDate = !dry && result.exit === 0 && exit === result.exit &&
       selected.every((j) => upToDate(result.results.get(j.name)));

@@ -100,6 +100,8 @@ export interface SlotSetup {
   /** The `n` and `k` flags of the make that runs jx. */
   makeDryRun: boolean;
   makeKeepGoing: boolean;
+  /** Its `q` (`make -q`): a dry run whose exit says whether anything would run (1) or not (0). */
+  makeQuestion: boolean;
   /** Counts a pool's tokens at the end: a warning, or undefined. */
   finish(): string | undefined;
 }
@@ -118,10 +120,14 @@ export function setUpSlots(args: Args, reactor: Reactor, warn: (w: string) => vo
   // make's `n` and `k` when make runs jx: its pool named, or (a make without -j names none) the
   // MAKELEVEL make sets in its recipes' environment; a MAKEFLAGS set by hand is not make's.
   const byMake = !!mf.auth || env.MAKELEVEL !== undefined;
+  if (byMake && mf.touch && !mf.dryRun) warn("make -t: jx touches nothing; a dry run instead");
   const fromMake = (slots: Slots & { finish?(): string | undefined }) => ({
     slots,
-    makeDryRun: byMake && mf.dryRun,
+    // `make -t` touches its targets instead of making them: jx, which has none to touch, runs
+    // nothing either (a dry run, said once).
+    makeDryRun: byMake && (mf.dryRun || mf.touch),
     makeKeepGoing: byMake && mf.keepGoing,
+    makeQuestion: byMake && mf.question,
     finish: () => slots.finish?.(),
   });
   const canUse = !!reactor.watch;

@@ -1,6 +1,7 @@
 /**
  * Reading and writing GNU make's MAKEFLAGS: the jobserver it advertises,
- * its -j, and the one-letter flags jx honours (n: dry run, k: keep going).
+ * its -j, and the one-letter flags jx honours (n: dry run, k: keep going,
+ * q: question, t: touch).
  *
  * @module
  */
@@ -17,6 +18,10 @@ export interface MakeFlags {
   jobs?: number;
   dryRun: boolean;
   keepGoing: boolean;
+  /** `q` (`make -q`: whether everything is up to date, by the exit status, nothing run). */
+  question: boolean;
+  /** `t` (`make -t`: targets touched instead of made). */
+  touch: boolean;
   /** Where it came from: MAKEFLAGS, MFLAGS or CARGO_MAKEFLAGS. */
   source?: string;
 }
@@ -30,11 +35,12 @@ export interface MakeFlags {
  * ```ts
  * import { parseMakeFlags } from "./makeflags.ts";
  * parseMakeFlags({ MAKEFLAGS: "kn -j3 --jobserver-auth=3,4" });
- * // { auth: { style: "pipe", read: 3, write: 4 }, jobs: 3, dryRun: true, keepGoing: true, source: "MAKEFLAGS" }
+ * // { auth: { style: "pipe", read: 3, write: 4 }, jobs: 3, dryRun: true, keepGoing: true,
+ * //   question: false, touch: false, source: "MAKEFLAGS" }
  * ```
  */
 export function parseMakeFlags(env: Record<string, string | undefined>): MakeFlags {
-  const out: MakeFlags = { dryRun: false, keepGoing: false };
+  const out: MakeFlags = { dryRun: false, keepGoing: false, question: false, touch: false };
   for (const name of ["CARGO_MAKEFLAGS", "MAKEFLAGS", "MFLAGS"]) {
     const v = env[name];
     if (!v || !/\S/.test(v)) continue;
@@ -47,6 +53,8 @@ export function parseMakeFlags(env: Record<string, string | undefined>): MakeFla
     if (first && !first.startsWith("-") && !first.includes("=")) {
       out.dryRun = first.includes("n");
       out.keepGoing = first.includes("k");
+      out.question = first.includes("q");
+      out.touch = first.includes("t");
     }
     for (const w of flagWords) {
       let m = /^-j(\d+)$/.exec(w);

@@ -177,6 +177,26 @@ Deno.test("jobserver client: make -n and -k without -j (no pool) reach jx too, t
   await Deno.stat(`${dir}/made`);
 });
 
+Deno.test("jobserver client: make -q asks jx as a sub-make (1: something would run, 0: none); make -t runs nothing", async () => {
+  const dir = await tempDir({
+    "Makefile": `all:\n\t+@${JX} run -f jobs.yaml\n`,
+    "jobs.yaml": "jobs:\n  a: { run: cp in out, reads: [in], writes: [out] }\n",
+    "in": "1\n",
+  });
+  const ask = await make(["-q"], dir);
+  assert.equal(ask.code, 1, ask.text);
+  await assert.rejects(Deno.stat(`${dir}/out`), "make -q: nothing made");
+  assert.equal((await make([], dir)).code, 0);
+  const again = await make(["-q"], dir);
+  assert.equal(again.code, 0, again.text);
+  await Deno.writeTextFile(`${dir}/in`, "2\n");
+  const touch = await make(["-t"], dir);
+  assert.equal(touch.code, 0, touch.text);
+  assert.match(touch.text, /make -t: jx touches nothing; a dry run instead/);
+  assert.equal(await Deno.readTextFile(`${dir}/out`), "1\n", "make -t: nothing run");
+  assert.equal((await make(["-q", "-j2"], dir)).code, 1, "with a pool too");
+});
+
 Deno.test("jobserver: a job that keeps a token is reported at the end", async () => {
   const dir = await tempDir({ "jobs.yaml": tokenTaker("thief", 1) });
   const r = await runJx(["run", "-j4"], { cwd: dir });
