@@ -648,7 +648,14 @@ export async function cmdExplain(args: Args): Promise<number> {
     findings: (name) => access.explainFindings(graph, name),
     cache: (job) => cache?.explain(job) ?? [],
   };
-  const text = graph.named(args.names).map((job) => explainOne(context, job)).join("");
+  const jobs = graph.named(args.names);
+  // A foreach over files jobs write is expanded by the run and never runs itself: its items.
+  const emit = jobs.some((j) => j.deferred)
+    ? await import("../graph/emit.ts" as string) as typeof import("../graph/emit.ts")
+    : undefined;
+  const text = jobs.map((job) =>
+    job.deferred ? explainGroup(context, job, emit!.expandDeferred(job)) : explainOne(context, job)
+  ).join("");
   writeAll(1, text);
   return 0;
 }
@@ -659,6 +666,24 @@ interface ExplainContext {
   state: UpToDate;
   findings: (job: string) => string[];
   cache: (job: JobSpec) => string[];
+}
+
+/**
+ * What `jx explain` says of a deferred `foreach`: the items the disk gives now, what the group
+ * waits for, then each item as a job.
+ */
+function explainGroup(c: ExplainContext, group: JobSpec, items: JobSpec[]): string {
+  const names = items.length
+    ? items.map((j) => j.name).join(", ")
+    : "none (its glob matches nothing)";
+  const lines = [`${group.name}: ${group.command}`, `  items now: ${names}`];
+  const deps = c.graph.depsOf(group.name);
+  if (deps.length) {
+    lines.push("  waits for (a job that reruns and changes what it globs changes its items):");
+    for (const e of deps) lines.push(`    ${e.from} (${e.reason})`);
+  }
+  const head = lines.map(escapeControls).join("\n") + "\n";
+  return head + items.map((j) => explainOne(c, j)).join("");
 }
 
 /** What `jx explain` says of one job. */

@@ -263,7 +263,7 @@ export class Builder implements LoopHost, GenHost {
    * the rest are up to date.
    */
   private passOver(spec: JobSpec, pass: "dry-run"): void {
-    if (this.upToDate(spec)) {
+    if (spec.deferred ? this.itemsUpToDate(spec) : this.upToDate(spec)) {
       const after = this.graph.depsOf(spec.name).find((e) =>
         e.kind !== "order" && this.dryListed.has(e.from)
       );
@@ -271,6 +271,17 @@ export class Builder implements LoopHost, GenHost {
       this.dryListed.set(spec.name, after.from);
     } else this.dryListed.set(spec.name, undefined);
     this.plan.skipReady(spec.name, pass);
+  }
+
+  /**
+   * A dry run's verdict on a deferred `foreach`, which the run expands and does not run itself:
+   * up to date when each of its items, as the disk gives them now, is (none: nothing to run).
+   */
+  private itemsUpToDate(spec: JobSpec): boolean {
+    const state = this.opts.state;
+    if (!state || this.opts.force) return false;
+    const items = this.gen.itemsOf(spec);
+    return !!items && items.every((j) => state.check(j).upToDate);
   }
 
   /** Resolves the job as up to date when the state says so. */

@@ -166,6 +166,12 @@ export class Generated {
     };
   }
 
+  /** A deferred `foreach`'s items as the disk gives them now (undefined: the expansion fails). */
+  itemsOf(spec: JobSpec): JobSpec[] | undefined {
+    const specs = made(() => emitted().expandDeferred(spec));
+    return specs instanceof Failure ? undefined : specs;
+  }
+
   /** Expands a deferred `foreach` now that what it globs is written; resolves the group. */
   expandGroup(host: GenHost, spec: JobSpec): void {
     host.plan.start(spec.name);
