@@ -231,6 +231,42 @@ Deno.test("glob matching and overlap", () => {
   assert.ok(patternsOverlap("out/**", "out/x/*.h"));
 });
 
+Deno.test("overlap: a path escaped to name itself (a foreach item's) is exact, as a plain path is", () => {
+  assert.ok(!patternsOverlap("o/e-[*].out", "o/e-[@]x.out"));
+  assert.ok(!patternsOverlap("o/e-a[[]1].out", "o/e-n[?].out"));
+  assert.ok(patternsOverlap("o/e-[*].out", "o/e-[*].out"));
+  assert.ok(patternsOverlap("o/e-[*].out", "o/*.out"));
+  assert.ok(patternsOverlap("o/**", "o/e-[{]p[,]q[}].out"));
+  assert.ok(!patternsOverlap("o/e-[*].out", "o/*.txt"));
+});
+
+Deno.test("foreach items with glob characters in their names: no edge between items writing other files", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "jx-foreach-" });
+  await Deno.mkdir(`${dir}/src`);
+  for (const f of ["*", "@x", "a[1]", "n?", "{p,q}"]) {
+    await Deno.writeTextFile(`${dir}/src/${f}.in`, "");
+  }
+  const g = parseJobsFile(
+    `
+jobs:
+  each:
+    foreach: { glob: "src/*.in", as: F }
+    run: cp \${F:q} o/\${F.stem:q}.out
+    reads: ["\${F}"]
+    writes: ["o/\${F.stem}.out"]
+  all: { run: "cat o/*.out > all", reads: ["o/*.out"], writes: [all] }
+`,
+    "t.yaml",
+    { baseDir: dir },
+  );
+  // Each item waits for no other, so `jx run 'each[src/{p,q}.in]'` runs that one alone.
+  assert.deepEqual(
+    g.edges.map((e) => `${e.from}->${e.to}`).filter((e) => !e.endsWith("->all")),
+    [],
+  );
+  assert.deepEqual(g.select(["each[src/{p,q}.in]"]).map((j) => j.name), ["each[src/{p,q}.in]"]);
+});
+
 Deno.test("10,000 jobs load and derive edges quickly enough to matter (not timed)", () => {
   const lines = ["jobs:"];
   for (let i = 0; i < 10000; i++) {

@@ -412,14 +412,39 @@ export function shapeOf(p: string): Shape {
 }
 
 /**
+ * The one path `p` names when each glob character in it is escaped as a
+ * one-character class (`escapeGlob`'s form: a `foreach` item's `o/[*].txt`),
+ * else undefined.
+ */
+function literalOf(p: string): string | undefined {
+  let out = "";
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i];
+    if (c === "[") {
+      const m = p[i + 1];
+      if (p[i + 2] !== "]" || m === "!" || m === "^" || m === "]" || m === "/") return undefined;
+      out += m;
+      i += 2;
+    } else if (c === "*" || c === "?" || c === "{") return undefined;
+    else out += c;
+  }
+  return out;
+}
+
+/**
  * Whether two resource patterns can name a common path. Exact for a glob
- * against a plain path; conservative (may say yes) for two globs.
+ * against a plain path or an escaped one (`o/[*].txt`); conservative (may
+ * say yes) for two globs.
  */
 export function patternsOverlap(a: string, b: string): boolean {
   const sa = shapeOf(a), sb = shapeOf(b);
   if (!sa.glob && !sb.glob) return a === b;
   if (!sa.glob) return globMatch(b, a);
   if (!sb.glob) return globMatch(a, b);
+  // An escaped path names itself alone: as exact as a plain one.
+  const la = literalOf(a), lb = literalOf(b);
+  if (la !== undefined) return lb !== undefined ? la === lb : globMatch(b, la);
+  if (lb !== undefined) return globMatch(a, lb);
   if (sa.loose || sb.loose) {
     // Compare the literal directory heads only.
     const la = sa.head, lb = sb.head;
