@@ -267,6 +267,33 @@ jobs:
   assert.deepEqual(g.select(["each[src/{p,q}.in]"]).map((j) => j.name), ["each[src/{p,q}.in]"]);
 });
 
+Deno.test("foreach items with glob characters in their names: a folder one writes orders what reads in it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "jx-foreach-" });
+  await Deno.mkdir(`${dir}/src`);
+  for (const f of ["*", "a"]) await Deno.writeTextFile(`${dir}/src/${f}.in`, "");
+  const g = parseJobsFile(
+    `
+jobs:
+  mk:
+    foreach: { glob: "src/*.in", as: F }
+    run: mkdir -p o/\${F.stem:q}.d && cp \${F:q} o/\${F.stem:q}.d/x
+    reads: ["\${F}"]
+    writes: ["o/\${F.stem}.d"]
+  use:
+    foreach: { glob: "src/*.in", as: F }
+    run: cat o/\${F.stem:q}.d/x > \${F.stem:q}.r
+    reads: ["o/\${F.stem}.d/x"]
+    writes: ["\${F.stem}.r"]
+`,
+    "t.yaml",
+    { baseDir: dir },
+  );
+  assert.deepEqual(g.edges.map((e) => `${e.from}->${e.to}: ${e.reason}`), [
+    "mk[src/*.in]->use[src/*.in]: writes o/[*].d -> reads o/[*].d/x",
+    "mk[src/a.in]->use[src/a.in]: writes o/a.d -> reads o/a.d/x",
+  ]);
+});
+
 Deno.test("10,000 jobs load and derive edges quickly enough to matter (not timed)", () => {
   const lines = ["jobs:"];
   for (let i = 0; i < 10000; i++) {

@@ -16,6 +16,16 @@ function globUnder(g: string, dir: string): boolean {
   return head === dir || head.startsWith(dir + "/");
 }
 
+/**
+ * Whether `a` and `b`, one of them a path escaped to name itself (a `foreach` item's `o/[*].d`),
+ * the other escaped or plain, are one a directory above the other.
+ */
+function literalsNest(a: string, b: string): boolean {
+  const sb = shapeOf(b), la = shapeOf(a).literal, lb = sb.glob ? sb.literal : b;
+  return la !== undefined && lb !== undefined &&
+    (la.startsWith(lb + "/") || lb.startsWith(la + "/"));
+}
+
 /** What a resource is: a plain path, a glob, an `@name`. */
 const PLAIN = 0, GLOB = 1, NAME = 2;
 
@@ -191,7 +201,8 @@ export class ResourceIndex<T> {
     if (kinds[id] === GLOB) {
       for (const other of this.order) {
         if (kinds[other] === NAME) continue;
-        if (patternsOverlap(res, texts[other]) || globUnder(res, texts[other])) f(other);
+        const o = texts[other];
+        if (patternsOverlap(res, o) || globUnder(res, o) || literalsNest(res, o)) f(other);
       }
       return;
     }
@@ -200,7 +211,9 @@ export class ResourceIndex<T> {
     const below = this.below.get(id);
     if (below) { for (const b of below) f(b); }
     for (const g of this.globs) {
-      if (patternsOverlap(texts[g], res) || globUnder(texts[g], res)) f(g);
+      if (
+        patternsOverlap(texts[g], res) || globUnder(texts[g], res) || literalsNest(texts[g], res)
+      ) f(g);
     }
   }
 }

@@ -376,6 +376,8 @@ interface Shape {
   head: string[];
   /** The same joined with `/`. */
   headPath: string;
+  /** The one path it names when every glob character in it is escaped (`literalOf`). */
+  literal: string | undefined;
 }
 
 const shapes = new Map<string, Shape>();
@@ -406,6 +408,7 @@ export function shapeOf(p: string): Shape {
     loose: bare.includes("**") || bare.includes("{"),
     head,
     headPath: head.join("/"),
+    literal: literalOf(p),
   };
   shapes.set(p, s);
   return s;
@@ -442,7 +445,7 @@ export function patternsOverlap(a: string, b: string): boolean {
   if (!sa.glob) return globMatch(b, a);
   if (!sb.glob) return globMatch(a, b);
   // An escaped path names itself alone: as exact as a plain one.
-  const la = literalOf(a), lb = literalOf(b);
+  const la = sa.literal, lb = sb.literal;
   if (la !== undefined) return lb !== undefined ? la === lb : globMatch(b, la);
   if (lb !== undefined) return globMatch(a, lb);
   if (sa.loose || sb.loose) {
