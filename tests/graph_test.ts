@@ -294,6 +294,22 @@ jobs:
   ]);
 });
 
+Deno.test("foreach: a glob that matches nothing names no job, as in needs: jx run GROUP runs nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "jx-foreach-" });
+  const g = parseJobsFile(
+    `
+jobs:
+  each: { foreach: { glob: "in/*.txt", as: F }, run: "cp \${F} out", reads: ["\${F}"] }
+  after: { run: "true", needs: [each] }
+`,
+    "t.yaml",
+    { baseDir: dir },
+  );
+  assert.deepEqual(g.select(["each"]), []);
+  assert.deepEqual(g.select(["after", "each"]).map((j) => j.name), ["after"]);
+  assert.throws(() => g.select(["eahc"]), /unknown job 'eahc' \(did you mean 'each'\?\)/);
+});
+
 Deno.test("10,000 jobs load and derive edges quickly enough to matter (not timed)", () => {
   const lines = ["jobs:"];
   for (let i = 0; i < 10000; i++) {

@@ -44,6 +44,8 @@ export class Graph {
   readonly byName: Map<string, JobSpec> = new Map();
   /** The file's variables and top-level `cache:` (set by the loader). */
   settings: FileSettings = {};
+  /** `foreach` groups whose glob matched nothing: names of no job, still no unknown names. */
+  emptyGroups?: Set<string>;
   /** The key of the graph cache (graph/cache.ts) it was read from or written to, if any. */
   cacheKey?: string;
   /** Whether it was read from the graph cache (no YAML parsed: few temporaries left). */
@@ -210,9 +212,10 @@ export class Graph {
         continue;
       }
       const members = this.jobs.filter((j) => j.group === n);
+      if (!members.length && this.emptyGroups?.has(n)) continue; // it stands for no job now
       if (!members.length) {
         const groups = new Set(this.jobs.flatMap((j) => j.group ? [j.group] : []));
-        const all = [...this.byName.keys(), ...groups];
+        const all = [...this.byName.keys(), ...groups, ...this.emptyGroups ?? []];
         throw new JxInputError(`unknown job '${n}'${didYouMean(n, all)}`);
       }
       for (const j of members) keep.add(j.name);

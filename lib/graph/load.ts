@@ -219,6 +219,11 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
 
   const graph = new Graph(file, jobs, pools, edges);
   graph.settings = settings;
+  for (const u of units) {
+    for (const [g, members] of u.groups) {
+      if (!members.length) (graph.emptyGroups ??= new Set()).add(g);
+    }
+  }
   checkDefault(graph, units.find((u) => u.place === root));
   noteFiles(graph, notes);
   const included = new Set(units.filter((u) => u.place !== root).map((u) => u.file));
