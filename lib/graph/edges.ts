@@ -21,9 +21,10 @@ function globUnder(g: string, dir: string): boolean {
  * the other escaped or plain, are one a directory above the other.
  */
 function literalsNest(a: string, b: string): boolean {
-  const sb = shapeOf(b), la = shapeOf(a).literal, lb = sb.glob ? sb.literal : b;
-  return la !== undefined && lb !== undefined &&
-    (la.startsWith(lb + "/") || lb.startsWith(la + "/"));
+  const la = shapeOf(a).literal;
+  if (la === undefined) return false; // a real glob (most): no shape made for `b`
+  const sb = shapeOf(b), lb = sb.glob ? sb.literal : b;
+  return lb !== undefined && (la.startsWith(lb + "/") || lb.startsWith(la + "/"));
 }
 
 /** What a resource is: a plain path, a glob, an `@name`. */
