@@ -746,6 +746,11 @@ class SrunStep implements SlurmStep {
   private ended = false;
   /** Whether jx sent this step SIGKILL (then srun's 137 is that signal, whatever it printed). */
   private killed = false;
+  /**
+   * The signal jx meant for the job when it stopped srun itself (the step's id not known yet,
+   * or scancel failed): srun's exit is then no task's (see `exited`).
+   */
+  private stopped: string | undefined;
   private backstop: number | undefined;
   private finish!: (e: StepExit) => void;
   /**
@@ -771,7 +776,14 @@ class SrunStep implements SlurmStep {
   kill(signal: string): void {
     if (this.ended) return;
     if (signal === "SIGKILL") this.killed = true;
-    this.hooks.signal(this.child, this.f.stepId, signal);
+    const srun: ChildHandle = {
+      pid: this.child.pid,
+      kill: (s) => {
+        this.stopped ??= signal;
+        this.child.kill(s);
+      },
+    };
+    this.hooks.signal(srun, this.f.stepId, signal);
     if (signal === "SIGKILL" && this.backstop === undefined) {
       this.backstop = this.reactor.setTimer(BACKSTOP_MS, () => this.child.kill("SIGKILL"));
     }
@@ -814,6 +826,23 @@ class SrunStep implements SlurmStep {
     if (this.killed && exit.code === 137 && exit.signal === null && exit.error === undefined) {
       const reason = exit.reason === "srun exited with 137" ? undefined : exit.reason;
       exit = { ...exit, code: null, signal: "SIGKILL", reason };
+    }
+    // srun stopped by jx before it knew the step's end (the request withdrawn, or the step
+    // cancelled as it launched): Slurm 22.05's srun then often exits 0 with nothing said
+    // (measured; its task was killed, or is still running after "Timed out waiting for job step
+    // to complete"). That 0 is no task's exit: the job ends by the signal jx sent it, as a local
+    // job does, never `ok` (a success would be recorded as such, and the job skipped as up to
+    // date by the next run).
+    if (
+      this.stopped !== undefined && exit.code === 0 && exit.signal === null &&
+      exit.error === undefined && !exit.nodeFailure
+    ) {
+      exit = {
+        ...exit,
+        code: null,
+        signal: this.stopped,
+        reason: exit.reason ?? "srun was stopped before the step's end was known",
+      };
     }
     // Only srun's own lines say so: before the step ran, or its checked end lines.
     const expired = this.f.before.some((l) => EXPIRED.test(l));
