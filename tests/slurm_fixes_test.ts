@@ -118,6 +118,42 @@ Deno.test("a job's lines about other jobs are not Slurm's: no lost allocation, n
   assert.deepEqual([c.text, c.f.said], [cancel, []]);
 });
 
+Deno.test("the job's last stderr without a newline: srun's end line glued to it is still srun's", () => {
+  // As Slurm 22.05 wrote them (`printf 'about to crash' >&2; kill -SEGV $$`, and so on): srun's
+  // line right after the task's unfinished one, in the same chunk or the next.
+  const segv = read([
+    MARK,
+    "about to crash",
+    "srun: error: localhost: task 0: Segmentation fault\n",
+  ], 139);
+  // Before: the job exited 139 (not killed by SIGSEGV), srun's words in its output.
+  assert.deepEqual([segv.text, segv.exit.code, segv.exit.signal], [
+    "about to crash",
+    null,
+    "SIGSEGV",
+  ]);
+  const e3 = read([MARK, "err no eolsrun: error: localhost: task 0: Exited with exit code 3\n"], 3);
+  assert.deepEqual([e3.text, e3.exit.code, e3.exit.reason], ["err no eol", 3, undefined]);
+  // A timeout's (or Ctrl-C's) cancel of this very step: jx's own, dropped as on a line of its own.
+  const cancel =
+    "slurmstepd-localhost: error: *** STEP 7.3 ON localhost CANCELLED AT 2026-12-06T07:00:02 ***\n";
+  const killed = "srun: error: localhost: task 0: Killed\n";
+  const to = read([MARK, "waiting", cancel, killed], 137);
+  assert.deepEqual([to.text, to.exit.code, to.exit.signal], ["waiting", null, "SIGKILL"]);
+  // Progress with carriage returns, then a time limit: the job's bytes, then Slurm's line kept.
+  const limit = cancel.replace(" ***\n", " DUE TO TIME LIMIT ***\n");
+  const bar = read(
+    [MARK, "10%\r20%\r" + limit, "srun: error: localhost: task 0: Terminated\n"],
+    143,
+  );
+  assert.deepEqual([bar.text, bar.exit.signal], ["10%\r20%\r" + limit, "SIGTERM"]);
+  assert.match(bar.exit.reason!, /DUE TO TIME LIMIT/);
+  // The job's own line quoting srun, mid-line, that srun's exit does not confirm: the job's, whole.
+  const quoted = "log: srun: error: n1: task 0: Exited with exit code 4\n";
+  const q = read([MARK, quoted], 0);
+  assert.deepEqual([q.text, q.exit.code], [quoted, 0]);
+});
+
 Deno.test("stderr split on bytes: not UTF-8 kept as it is, across chunks", () => {
   const bytes = new Uint8Array([0xff, 0xfe, 0x0a, 0xe2, 0x82]);
   const more = new Uint8Array([0xac, 0x0a, 0x80]);

@@ -119,7 +119,14 @@ export class SrunStderr {
       const nl = bytes.indexOf(NL, at);
       const end = nl < 0 ? bytes.length : nl + 1;
       const line = bytes.subarray(at, end);
-      if (this.take({ bytes: line, text: latin1.decode(line).replace(/\n$/, "") })) out.push(line);
+      const text = latin1.decode(line).replace(/\n$/, "");
+      const glued = this.stepId === undefined ? undefined : endWithin(text);
+      if (glued !== undefined) {
+        // The job's last line had no newline, and srun's end line came on the same line: the
+        // job's part is passed on as it came, srun's held as on a line of its own.
+        out.push(line.subarray(0, glued));
+        this.take({ bytes: line.subarray(glued), text: text.slice(glued) });
+      } else if (this.take({ bytes: line, text })) out.push(line);
       at = end;
     }
     return out.length ? join(out) : undefined;
@@ -201,6 +208,27 @@ export class SrunStderr {
   private isSignalLine(text: string): boolean {
     return TASK_SIGNAL.test(text) && !TASK_EXIT.test(text) && !/Node failure/i.test(text);
   }
+}
+
+/**
+ * Where an end line of srun's (or slurmstepd's) starts inside `text`, after the job's own bytes:
+ * the task's last output had no newline and srun's line was glued to it (measured, Slurm 22.05:
+ * `printf x >&2; kill -SEGV $$` gave `xsrun: error: NODE: task 0: Segmentation fault`).
+ * `text` is latin1, so its index is the byte's. Undefined when the line is whole.
+ *
+ * @example
+ * ```ts
+ * import { endWithin } from "./status.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(endWithin("50%srun: error: n1: task 0: Killed"), 3);
+ * assertEquals(endWithin("srun: error: n1: task 0: Killed"), undefined);
+ * ```
+ */
+export function endWithin(text: string): number | undefined {
+  for (const m of text.matchAll(/srun: |slurmstepd/g)) {
+    if (m.index > 0 && END_LINES.some((re) => re.test(text.slice(m.index)))) return m.index;
+  }
+  return undefined;
 }
 
 /** The chunks as one. */
