@@ -229,17 +229,27 @@ for (const rt of RUNTIMES) {
   });
 }
 
+/** Slurm's commands as scripts (`tools(dir)`: name to body) in DIR/bin; returns DIR and bin. */
+async function fakeSlurm(
+  tools: (dir: string) => Record<string, string>,
+): Promise<{ dir: string; bin: string }> {
+  const dir = await tempDir();
+  const bin = `${dir}/bin`;
+  await Deno.mkdir(bin);
+  for (const [name, body] of Object.entries(tools(dir))) {
+    await Deno.writeTextFile(`${bin}/${name}`, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  }
+  return { dir, bin };
+}
+
 /**
  * Slurm's commands as scripts again, with an srun that acts as Slurm 22.05's does when it is
  * stopped (SIGTERM) while its step launches: it exits 0 and says nothing (measured on the cluster
  * of tools/slurm/start.sh, several times in 30 tries of three steps stopped 10-30 ms after their
  * srun started; its task had been killed, or still ran). Its spares end when their stdin does.
  */
-async function launchingSlurm(): Promise<{ dir: string; bin: string }> {
-  const dir = await tempDir();
-  const bin = `${dir}/bin`;
-  await Deno.mkdir(bin);
-  const tools: Record<string, string> = {
+const launchingSlurm = () =>
+  fakeSlurm((dir) => ({
     scontrol: 'echo "Slurmctld(primary) at fake is UP"',
     sinfo: 'echo "main* 0/4/0/4"',
     salloc: 'echo "salloc: Granted job allocation 77" >&2',
@@ -249,12 +259,7 @@ async function launchingSlurm(): Promise<{ dir: string; bin: string }> {
 touch ${dir}/launching
 trap 'kill $! 2>/dev/null; exit 0' TERM
 sleep 600 & wait`,
-  };
-  for (const [name, body] of Object.entries(tools)) {
-    await Deno.writeTextFile(`${bin}/${name}`, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
-  }
-  return { dir, bin };
-}
+  }));
 
 for (const rt of RUNTIMES) {
   Deno.test(`[${rt}] a job whose srun exits 0 after jx stopped it as it launched: cancelled, not ok`, async () => {
@@ -284,6 +289,48 @@ for (const rt of RUNTIMES) {
       assert.doesNotMatch(said, /1 job ok/);
     } finally {
       clearTimeout(hung);
+    }
+  });
+}
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] a stop signal while the controller does not answer the checks: jx ends at once`, async () => {
+    // A controller that takes the connection and never answers (stopped, overloaded): scontrol
+    // ping waits for its timeout (10 s).
+    const { dir, bin } = await fakeSlurm((dir) => ({
+      scontrol: `echo $$ > ${dir}/pinging; exec sleep 600`,
+      sinfo: 'echo "main* 0/4/0/4"',
+      salloc: "exit 1",
+      squeue: "true",
+      scancel: "true",
+      srun: "exit 1",
+    }));
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, "jobs:\n  c: { run: touch ran }\n");
+    const [cmd, args] = jxCommand(rt, ["run", "--executor", "slurm"]);
+    const child = new Deno.Command(cmd, {
+      args,
+      cwd: dir,
+      env: { PATH: `${bin}:${Deno.env.get("PATH")}` },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const ping = async () => Number(await Deno.readTextFile(`${dir}/pinging`).catch(() => "0"));
+    for (let i = 0; i < 400 && !await ping(); i++) await sleep(25);
+    const scontrol = await ping();
+    assert.ok(scontrol > 0, "scontrol ping ran");
+    const t0 = Date.now();
+    child.kill("SIGINT");
+    try {
+      const out = await child.output();
+      const ms = Date.now() - t0;
+      const said = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 130, said);
+      // Before, jx went on waiting for scontrol's 10 s timeout: 9-10 s after the signal.
+      assert.ok(ms < 4000, `exited ${ms} ms after SIGINT`);
+      assert.match(said, /interrupted \(SIGINT\) while waiting for the allocation/);
+      assert.equal(alive(scontrol), false, "scontrol is gone");
+    } finally {
+      if (alive(scontrol)) Deno.kill(scontrol, "SIGKILL");
     }
   });
 }

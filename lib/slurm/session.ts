@@ -185,12 +185,15 @@ export class SlurmSession {
   /** Stops listening for signals. */
   private unlisten?: () => void;
   private t: ToolEnv;
+  /** `t` for the open's checks (scontrol ping, sinfo, squeue): a stop signal kills them. */
+  private checks: ToolEnv & { running: Set<ChildHandle> };
   private timeoutMs: number;
   private warn: (msg: string) => void;
 
   /** A session that has not reached Slurm yet (see `open`). */
   constructor(private o: SlurmSessionOptions) {
     this.t = { reactor: o.reactor, env: o.env, cwd: o.cwd };
+    this.checks = { ...this.t, running: new Set() };
     this.timeoutMs = o.toolTimeoutMs ?? 10_000;
     this.warn = o.warn ?? ((m: string) => console.error(m));
   }
@@ -224,7 +227,7 @@ export class SlurmSession {
     try {
       this.checkGoing();
       const named = [...new Set((this.o.partitions ?? [""]).map((p) => p ?? ""))];
-      const found = await preflight(this.t, named, this.timeoutMs);
+      const found = await preflight(this.checks, named, this.timeoutMs);
       this.defaultPartition = found.default;
       this.checkGoing();
       const inside = this.o.env.SLURM_JOB_ID;
@@ -232,7 +235,7 @@ export class SlurmSession {
         const n = Number(this.o.env.SLURM_CPUS_ON_NODE ?? this.o.env.SLURM_NTASKS) || this.o.cpus;
         this.allocations.set("", { id: inside, own: false, cpus: n });
       } else {
-        for (const w of await leftovers(this.t, this.timeoutMs)) this.warn(w);
+        for (const w of await leftovers(this.checks, this.timeoutMs)) this.warn(w);
         await this.allocateAll(found.cpus);
       }
       this.isOpen = true;
@@ -570,6 +573,10 @@ export class SlurmSession {
     this.interrupted ??= sig;
     const salloc = this.salloc;
     salloc?.kill("SIGTERM");
+    // The open's checks (scontrol ping, sinfo, squeue: queries only) wait up to their timeout on
+    // a controller that does not answer: stopped, so that the open ends now, as a local run
+    // stops at once, not up to 10 s later.
+    for (const c of this.checks.running) c.kill("SIGKILL");
     if (this.pending.size) {
       void runTool(this.t, ["scancel", "-Q", ...this.pending], this.timeoutMs);
     }

@@ -24,6 +24,8 @@ export interface ToolEnv {
   reactor: Reactor;
   env: Record<string, string>;
   cwd: string;
+  /** The client commands running now: each is added as it starts and removed as it ends. */
+  running?: Set<ChildHandle>;
 }
 
 /**
@@ -51,8 +53,9 @@ export function runTool(
   let timedOut = false;
   // The epoll reactor may report a quick exit before `spawn` returns: no timer is set then.
   let timer: number | undefined, ended = false;
+  let child: ChildHandle | undefined;
   return new Promise((done) => {
-    const child = t.reactor.spawn({
+    child = t.reactor.spawn({
       argv,
       cwd: t.cwd,
       env: t.env,
@@ -63,15 +66,18 @@ export function runTool(
       },
       onExit(s) {
         ended = true;
+        if (child) t.running?.delete(child);
         if (timer !== undefined) t.reactor.clearTimer(timer);
         done({ code: s.code, ...out, timedOut, error: s.error });
       },
     });
     onSpawn?.(child);
     if (ended) return;
+    t.running?.add(child);
+    const running = child;
     timer = t.reactor.setTimer(timeoutMs, () => {
       timedOut = true;
-      child.kill("SIGKILL");
+      running.kill("SIGKILL");
     });
   });
 }
