@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { allocationId, allocationIds, SrunStderr, stepExit } from "../lib/slurm/mod.ts";
+import { allocationId, allocationIds, exitStatus, SrunStderr, stepExit } from "../lib/slurm/mod.ts";
 import { partitionsOf } from "../lib/slurm/preflight.ts";
 import { alive, jxCommand, readEvents, RUNTIMES, sleep, tempDir } from "./helpers.ts";
 
@@ -152,6 +152,32 @@ Deno.test("the job's last stderr without a newline: srun's end line glued to it 
   const quoted = "log: srun: error: n1: task 0: Exited with exit code 4\n";
   const q = read([MARK, quoted], 0);
   assert.deepEqual([q.text, q.exit.code], [quoted, 0]);
+});
+
+Deno.test("a step Slurm refused before it ran: no exit code of the job's, srun's words its error", () => {
+  // As srun 22.05 says them for `slurm: {time: bogus}` (exit 255), `args: [--no-such-option]`
+  // (255) and a step in an allocation the controller cannot confirm (1).
+  const cases: [string, number, string][] = [
+    ["srun: error: Invalid --time specification\n", 255, "Invalid --time specification"],
+    [
+      "srun: unrecognized option '--no-such-option'\nTry \"srun --help\" for more information\n",
+      255,
+      "unrecognized option '--no-such-option'",
+    ],
+    [
+      "srun: error: Unable to confirm allocation for job 91: Unable to contact slurm controller (connect failure)\n",
+      1,
+      "Unable to confirm allocation for job 91: Unable to contact slurm controller (connect failure)",
+    ],
+  ];
+  for (const [said, code, error] of cases) {
+    const r = read([said], code);
+    // Before: exit 255 (or 1), srun's, as if the job had exited so ("FAILED (exit 255)").
+    assert.deepEqual([r.exit.code, r.exit.signal, exitStatus(r.exit).error], [null, null, error]);
+  }
+  // The task ran, its mark lost, and srun reported its end: that exit is the job's, as before.
+  const lost = read(["srun: error: n1: task 0: Out Of Memory\n"], 1);
+  assert.equal(lost.exit.code, 1);
 });
 
 Deno.test("stderr split on bytes: not UTF-8 kept as it is, across chunks", () => {

@@ -80,6 +80,8 @@ export class SrunStderr {
   readonly said: string[] = [];
   /** Slurm's lines said before the step ran (srun's own for sure: no task wrote them). */
   readonly before: string[] = [];
+  /** srun reported the task's end before any mark (the task ran; its mark was lost). */
+  taskSeen = false;
   /** Called with the step id when its mark arrives. */
   onStepId?: (id: string) => void;
   /** Called when a spare step's run mark arrives: it runs the job it was given. */
@@ -153,6 +155,7 @@ export class SrunStderr {
     // A task's exit or signal with no mark seen: the task ran, its mark lost (a task killed
     // right after it, on a loaded node, CI saw once): judged at the end as after a mark.
     if (TASK_EXIT.test(text) || TASK_SIGNAL.test(text)) {
+      this.taskSeen = true;
       this.held.push({ bytes: line.bytes.slice(), text, early: true });
       return false;
     }
@@ -242,7 +245,8 @@ function join(chunks: Uint8Array[]): Uint8Array {
 
 /**
  * The step's end as a local job's: the task's exit code, or the signal that killed it
- * (srun exits 128+N then), or srun's own failure with Slurm's reason.
+ * (srun exits 128+N then), or srun's own failure with Slurm's reason (and no exit code when
+ * the task never ran).
  *
  * @example
  * ```ts
@@ -275,6 +279,18 @@ export function stepExit(srun: ExitStatus, f: SrunStderr): StepExit {
     return { ...base, code: null, signal: signalName(srun.code - 128), reason };
   }
   if (srun.code === 0) return { ...base, code: 0, signal: null };
+  // Neither the step's mark nor a task's end: the task never ran (Slurm refused the step: an
+  // option it rejects, an allocation gone, a controller that does not answer). srun's exit code
+  // is no job's: none, as for a local job that could not start, srun's words the reason.
+  if (f.stepId === undefined && !f.taskSeen) {
+    const said = f.said.map(clean).join("; ");
+    return {
+      ...base,
+      code: null,
+      signal: null,
+      reason: reason ?? (said || `srun exited with ${srun.code}`),
+    };
+  }
   return {
     ...base,
     code: srun.code,
