@@ -360,3 +360,39 @@ for (const rt of RUNTIMES) {
     }
   });
 }
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] jx watch with jobs the file sends to Slurm: says it runs them here`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "executor: slurm\njobs:\n  sim: { run: touch ran, writes: [ran] }\n",
+    });
+    const [cmd, args] = jxCommand(rt, ["watch", "--events", "ev.ndjson"]);
+    const child = new Deno.Command(cmd, { args, cwd: dir, stdout: "piped", stderr: "piped" })
+      .spawn();
+    const hung = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    try {
+      // The first cycle's line comes once the job ran: then stop the watch.
+      const reader = child.stderr.getReader();
+      let said = "";
+      while (!/watching for changes/.test(said)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        said += new TextDecoder().decode(value);
+      }
+      reader.releaseLock();
+      child.kill("SIGINT");
+      const out = await child.output();
+      said += new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 130, said);
+      // Before, the job ran here without a word, whatever the file said.
+      assert.match(
+        said,
+        /jx: warning: executor slurm: jx watch runs every job on this machine, also those the jobs file sends to Slurm \(sim\); only jx run runs them on the cluster\n/,
+      );
+      const start = (await readEvents(`${dir}/ev.ndjson`)).find((e) => e.type === "job.start")!;
+      assert.equal(start.executor, "local");
+    } finally {
+      clearTimeout(hung);
+    }
+  });
+}

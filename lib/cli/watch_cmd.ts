@@ -24,6 +24,24 @@ import { DurationRecorder, lastDurations } from "./durations.ts";
 import { load, setUpSlots, takeLock } from "./setup.ts";
 import type { RunUi } from "./ui_live.ts";
 
+/**
+ * `jx watch` runs every job here (it takes no Slurm allocation: docs/executors.md): said once,
+ * when the jobs file sends jobs to Slurm (`executor: slurm`), rather than running them on this
+ * machine without a word.
+ */
+function sayLocal(selected: JobSpec[], warn: (w: string) => void, once: { said: boolean }) {
+  if (once.said) return;
+  const remote = selected.filter((j) => j.kind === "job" && j.executor === "slurm");
+  if (!remote.length) return;
+  once.said = true;
+  const names = remote.slice(0, 3).map((j) => j.name).join(", ") +
+    (remote.length > 3 ? `, ... (${remote.length} jobs)` : "");
+  warn(
+    "executor slurm: jx watch runs every job on this machine, also those the jobs file sends " +
+      `to Slurm (${names}); only jx run runs them on the cluster`,
+  );
+}
+
 /** Runs `jx watch` until SIGINT/SIGTERM; returns 130/143 (or 2 for bad input). */
 export async function cmdWatch(args: Args): Promise<number> {
   let graph = await load(args);
@@ -40,6 +58,8 @@ export async function cmdWatch(args: Args): Promise<number> {
   if (poll && !args.poll) {
     warn(`no inotify with the ${reactor.name} reactor: watching by polling every 300ms`);
   }
+  const slurmSaid = { said: false };
+  sayLocal(selected, warn, slurmSaid);
   const state = new UpToDate(baseDir);
   const session = await openSession(args, graph, baseDir, reactor);
   let exit = 0;
@@ -69,6 +89,7 @@ export async function cmdWatch(args: Args): Promise<number> {
       await watching.modules.end();
       if (exit || !next) break;
       ({ graph, selected } = loaded = next);
+      sayLocal(selected, warn, slurmSaid);
       ui?.reload(graph, selected);
     }
   } finally {
