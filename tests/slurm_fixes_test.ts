@@ -7,7 +7,15 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { allocationId, allocationIds, exitStatus, SrunStderr, stepExit } from "../lib/slurm/mod.ts";
+import {
+  allocationId,
+  allocationIds,
+  exitStatus,
+  gateScript,
+  SrunStderr,
+  stepArgv,
+  stepExit,
+} from "../lib/slurm/mod.ts";
 import { partitionsOf } from "../lib/slurm/preflight.ts";
 import { alive, jxCommand, readEvents, RUNTIMES, sleep, tempDir } from "./helpers.ts";
 
@@ -178,6 +186,44 @@ Deno.test("a step Slurm refused before it ran: no exit code of the job's, srun's
   // The task ran, its mark lost, and srun reported its end: that exit is the job's, as before.
   const lost = read(["srun: error: n1: task 0: Out Of Memory\n"], 1);
   assert.equal(lost.exit.code, 1);
+});
+
+Deno.test("a job whose directory is not on the node could not start (Slurm would run it in /tmp)", async () => {
+  // On a node that lacks the job's directory, slurmstepd says so and runs the task in /tmp
+  // (measured, Slurm 22.05, a project dir in a mount namespace the node did not see): the job
+  // ran there, srun exited 0 and the job was `ok`, its outputs in the node's /tmp.
+  const chdir = "slurmstepd-n1: error: couldn't chdir to `/no/such/dir': No such file or " +
+    "directory: going to /tmp instead\n";
+  const tmp = await tempDir(); // the node's /tmp
+  const job = ["/bin/sh", "-c", "touch out.txt", "j"];
+  const run = (argv: string[]) => {
+    const out = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      cwd: tmp,
+      env: { PATH: Deno.env.get("PATH")!, SLURMD_NODENAME: "n1" },
+      clearEnv: true,
+    }).outputSync();
+    return { code: out.code, stderr: dec.decode(out.stderr) };
+  };
+  const why = "the job's directory /no/such/dir is not on node n1; " +
+    "it must be on a filesystem the nodes share";
+  // A step of its own: what srun runs on the node, run here by sh.
+  const argv = stepArgv("12", { name: "j", argv: job, tokens: 1, cwd: "/no/such/dir" });
+  const step = run(argv.slice(argv.indexOf("--") + 1));
+  assert.equal(step.code, 1, step.stderr);
+  const r = read([chdir, chdir, step.stderr], step.code);
+  assert.deepEqual([r.exit.code, r.exit.signal, exitStatus(r.exit).error], [null, null, why]);
+  assert.doesNotMatch(r.text, /nocwd/);
+  // A spare step's script for the same job (the spare itself may run in /tmp too).
+  const script = gateScript("/no/such/dir", {}, {}, job)!;
+  const spare = run(["/bin/sh", "-c", script]);
+  const s = read([MARK, "\x1ejx-slurm-run\n", spare.stderr], spare.code);
+  assert.deepEqual([s.exit.code, exitStatus(s.exit).error], [null, why]);
+  await assert.rejects(Deno.stat(`${tmp}/out.txt`), "the job never ran in /tmp");
+  // Where the directory is, the job runs there as before.
+  const here = stepArgv("12", { name: "j", argv: job, tokens: 1, cwd: tmp });
+  assert.equal(run(here.slice(here.indexOf("--") + 1)).code, 0);
+  await Deno.stat(`${tmp}/out.txt`);
 });
 
 Deno.test("stderr split on bytes: not UTF-8 kept as it is, across chunks", () => {

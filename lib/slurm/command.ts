@@ -29,6 +29,8 @@ export interface StepCommand {
   tokens: number;
   /** The job's `slurm:` options. */
   slurm?: SlurmOptions;
+  /** The job's directory (absolute), which the step checks it runs in (`CWD_MARK`). */
+  cwd?: string;
 }
 
 /**
@@ -43,9 +45,24 @@ export const STEP_MARK = "\x1ejx-slurm-step ";
  */
 export const RUN_MARK = "\x1ejx-slurm-run";
 
+/**
+ * The line a step (or a spare's script) writes instead of running its job when the job's
+ * directory is not on the node, `\x1ejx-slurm-nocwd NODE DIR`: Slurm runs such a task in /tmp
+ * (`couldn't chdir to ...: going to /tmp instead`), where the job would "succeed" with its
+ * outputs written there. jx removes it; the job could not start.
+ */
+export const CWD_MARK = "\x1ejx-slurm-nocwd ";
+
+/** Shell text for a `cd` to "$1" that failed: the mark, exit 1 (NODE, then DIR). */
+const NO_CWD =
+  `{ printf '\\036jx-slurm-nocwd %s %s\\n' "\${SLURMD_NODENAME:-?}" "$1" >&2; exit 1; }`;
+
 /** The shell text that prints the mark, then runs the job's argv in its place. */
 const WRAPPER =
   `printf '\\036jx-slurm-step %s.%s\\n' "$SLURM_JOB_ID" "$SLURM_STEP_ID" >&2; exec "$@"`;
+
+/** WRAPPER, first checking that the step runs in the job's directory, "$1" (then shifted). */
+const CWD_WRAPPER = `cd -- "$1" 2>/dev/null || ${NO_CWD}; shift; ${WRAPPER}`;
 
 /**
  * The `srun` argv of one job: a step inside allocation `jobId` with `--exact` (only the
@@ -74,7 +91,9 @@ export function stepArgv(jobId: string | undefined, cmd: StepCommand): string[] 
   if (o.time !== undefined) argv.push(`--time=${o.time}`);
   if (o.mem !== undefined) argv.push(`--mem=${o.mem}`);
   if (o.gres !== undefined) argv.push(`--gres=${o.gres}`);
-  argv.push(...(o.args ?? []), "--", "/bin/sh", "-c", WRAPPER, "jx-step", ...cmd.argv);
+  argv.push(...(o.args ?? []), "--", "/bin/sh", "-c");
+  if (cmd.cwd === undefined) argv.push(WRAPPER, "jx-step", ...cmd.argv);
+  else argv.push(CWD_WRAPPER, "jx-step", cmd.cwd, ...cmd.argv);
   return argv;
 }
 
@@ -227,7 +246,8 @@ const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
  * ```ts
  * import { gateScript } from "./command.ts";
  * gateScript("/p", { A: "1", B: "it's" }, { A: "1", C: "x" }, ["make", "-s"]);
- * // "cd -- '/p' || exit 1\nexport B='it'\\''s'\nunset C\nexec 'make' '-s' </dev/null\n"
+ * // "set -- '/p'; cd -- \"$1\" 2>/dev/null || { printf ...nocwd... >&2; exit 1; }\n" +
+ * //   "export B='it'\\''s'\nunset C\nexec 'make' '-s' </dev/null\n"
  * ```
  */
 export function gateScript(
@@ -236,7 +256,8 @@ export function gateScript(
   base: Record<string, string>,
   argv: string[],
 ): string | undefined {
-  const lines = [`cd -- ${quote(cwd)} || exit 1`];
+  const dir = quote(cwd);
+  const lines = [`set -- ${dir}; cd -- "$1" 2>/dev/null || ${NO_CWD}`];
   for (const [k, v] of Object.entries(env)) {
     if (base[k] === v) continue;
     if (!NAME.test(k)) return undefined;

@@ -7,7 +7,7 @@
  */
 import { signalName } from "../reactor/mod.ts";
 import type { ExitStatus } from "../reactor/mod.ts";
-import { RUN_MARK, STEP_MARK } from "./command.ts";
+import { CWD_MARK, RUN_MARK, STEP_MARK } from "./command.ts";
 
 /** How a step ended, as a local job's status plus what Slurm said. */
 export interface StepExit extends ExitStatus {
@@ -82,6 +82,8 @@ export class SrunStderr {
   readonly before: string[] = [];
   /** srun reported the task's end before any mark (the task ran; its mark was lost). */
   taskSeen = false;
+  /** The job's directory was not on the node (`CWD_MARK`): the node, and the directory. */
+  noCwd?: { node: string; dir: string };
   /** Called with the step id when its mark arrives. */
   onStepId?: (id: string) => void;
   /** Called when a spare step's run mark arrives: it runs the job it was given. */
@@ -144,6 +146,12 @@ export class SrunStderr {
     }
     if (text === RUN_MARK) {
       this.onRun?.();
+      return false;
+    }
+    if (text.startsWith(CWD_MARK)) {
+      const rest = text.slice(CWD_MARK.length);
+      const at = rest.indexOf(" ");
+      this.noCwd = { node: rest.slice(0, at), dir: rest.slice(at + 1) };
       return false;
     }
     if (this.stepId !== undefined) {
@@ -264,6 +272,13 @@ export function stepExit(srun: ExitStatus, f: SrunStderr): StepExit {
   const reason = errors.length ? errors.map(clean).join("; ") : undefined;
   const nodeFailure = f.said.some((l) => /node fail|NODE_FAIL/i.test(l)) || undefined;
   if (srun.error !== undefined) return { ...base, code: null, signal: null, error: srun.error };
+  if (f.noCwd !== undefined) {
+    // Slurm would have run it in /tmp there: the job could not start.
+    const { node, dir } = f.noCwd;
+    const error = `the job's directory ${dir} is not on node ${node}; ` +
+      "it must be on a filesystem the nodes share";
+    return { ...base, code: null, signal: null, error, reason: error };
+  }
   if (srun.code === null) {
     return { ...base, code: null, signal: srun.signal, reason: reason ?? "srun was killed" };
   }
