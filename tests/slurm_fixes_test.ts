@@ -226,6 +226,41 @@ Deno.test("a job whose directory is not on the node could not start (Slurm would
   await Deno.stat(`${tmp}/out.txt`);
 });
 
+Deno.test("a job whose command is not on the node could not start, as a local one", async () => {
+  // A job given as an argv whose program is missing: locally "cannot start" (exit null, its
+  // error); on the node it was the wrapper's exec failing, exit 127 (a `run:` string's missing
+  // command is its shell's 127, on both).
+  const tmp = await tempDir();
+  const run = (argv: string[]) => {
+    const out = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      cwd: tmp,
+      env: { PATH: "/usr/bin:/bin", SLURMD_NODENAME: "n1" },
+      clearEnv: true,
+    }).outputSync();
+    return { code: out.code, stderr: dec.decode(out.stderr) };
+  };
+  const why = "cannot start '/no/such/binary' on node n1: not found";
+  const argv = stepArgv("12", { name: "j", argv: ["/no/such/binary", "x"], tokens: 1, cwd: tmp });
+  const step = run(argv.slice(argv.indexOf("--") + 1));
+  const r = read([step.stderr], step.code);
+  assert.deepEqual([r.exit.code, exitStatus(r.exit).error, r.text], [null, why, ""]);
+  const script = gateScript(tmp, {}, {}, ["/no/such/binary", "x"])!;
+  const spare = run(["/bin/sh", "-c", script]);
+  const s = read([MARK, "\x1ejx-slurm-run\n", spare.stderr], spare.code);
+  assert.deepEqual([s.exit.code, exitStatus(s.exit).error, s.text], [null, why, ""]);
+  // A command that is there runs as before; a `run:` string's missing command is the job's 127.
+  const ok = stepArgv("12", { name: "j", argv: ["true"], tokens: 1, cwd: tmp });
+  assert.equal(run(ok.slice(ok.indexOf("--") + 1)).code, 0);
+  const sh = stepArgv("12", {
+    name: "j",
+    argv: ["/bin/sh", "-c", "nosuchcmd_x"],
+    tokens: 1,
+    cwd: tmp,
+  });
+  assert.equal(run(sh.slice(sh.indexOf("--") + 1)).code, 127);
+});
+
 Deno.test("stderr split on bytes: not UTF-8 kept as it is, across chunks", () => {
   const bytes = new Uint8Array([0xff, 0xfe, 0x0a, 0xe2, 0x82]);
   const more = new Uint8Array([0xac, 0x0a, 0x80]);

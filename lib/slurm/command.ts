@@ -57,8 +57,20 @@ export const CWD_MARK = "\x1ejx-slurm-nocwd ";
 const NO_CWD =
   `{ printf '\\036jx-slurm-nocwd %s %s\\n' "\${SLURMD_NODENAME:-?}" "$1" >&2; exit 1; }`;
 
+/**
+ * The line a step (or a spare's script) writes instead of running its job when the job's
+ * command is not found on the node, `\x1ejx-slurm-nocmd NODE COMMAND`: the job could not start,
+ * as a local job whose command does not exist (a `run:` string's command is the shell's: its
+ * own 127, as locally).
+ */
+export const CMD_MARK = "\x1ejx-slurm-nocmd ";
+
+/** Shell text that ends the step (NODE, then the command "$1") when "$1" is not found. */
+const NO_CMD = `command -v -- "$1" >/dev/null 2>&1 || ` +
+  `{ printf '\\036jx-slurm-nocmd %s %s\\n' "\${SLURMD_NODENAME:-?}" "$1" >&2; exit 127; }`;
+
 /** The shell text that prints the mark, then runs the job's argv in its place. */
-const WRAPPER =
+const WRAPPER = `${NO_CMD}; ` +
   `printf '\\036jx-slurm-step %s.%s\\n' "$SLURM_JOB_ID" "$SLURM_STEP_ID" >&2; exec "$@"`;
 
 /** WRAPPER, first checking that the step runs in the job's directory, "$1" (then shifted). */
@@ -264,6 +276,7 @@ export function gateScript(
     lines.push(`export ${k}=${quote(v)}`);
   }
   for (const k of Object.keys(base)) if (!(k in env) && NAME.test(k)) lines.push(`unset ${k}`);
+  lines.push(`set -- ${quote(argv[0])}; ${NO_CMD}`);
   lines.push(`exec ${argv.map(quote).join(" ")} </dev/null`);
   return lines.join("\n") + "\n";
 }

@@ -7,7 +7,7 @@
  */
 import { signalName } from "../reactor/mod.ts";
 import type { ExitStatus } from "../reactor/mod.ts";
-import { CWD_MARK, RUN_MARK, STEP_MARK } from "./command.ts";
+import { CMD_MARK, CWD_MARK, RUN_MARK, STEP_MARK } from "./command.ts";
 
 /** How a step ended, as a local job's status plus what Slurm said. */
 export interface StepExit extends ExitStatus {
@@ -82,8 +82,11 @@ export class SrunStderr {
   readonly before: string[] = [];
   /** srun reported the task's end before any mark (the task ran; its mark was lost). */
   taskSeen = false;
-  /** The job's directory was not on the node (`CWD_MARK`): the node, and the directory. */
-  noCwd?: { node: string; dir: string };
+  /**
+   * Why the step did not run its job, said by the step itself (`CWD_MARK`: the job's directory
+   * is not on the node; `CMD_MARK`: its command is not found there).
+   */
+  cannotStart?: string;
   /** Called with the step id when its mark arrives. */
   onStepId?: (id: string) => void;
   /** Called when a spare step's run mark arrives: it runs the job it was given. */
@@ -148,10 +151,15 @@ export class SrunStderr {
       this.onRun?.();
       return false;
     }
-    if (text.startsWith(CWD_MARK)) {
-      const rest = text.slice(CWD_MARK.length);
+    for (const mark of [CWD_MARK, CMD_MARK]) {
+      if (!text.startsWith(mark)) continue;
+      const rest = text.slice(mark.length);
       const at = rest.indexOf(" ");
-      this.noCwd = { node: rest.slice(0, at), dir: rest.slice(at + 1) };
+      const [node, what] = [rest.slice(0, at), rest.slice(at + 1)];
+      this.cannotStart = mark === CWD_MARK
+        ? `the job's directory ${what} is not on node ${node}; ` +
+          "it must be on a filesystem the nodes share"
+        : `cannot start '${what}' on node ${node}: not found`;
       return false;
     }
     if (this.stepId !== undefined) {
@@ -272,11 +280,9 @@ export function stepExit(srun: ExitStatus, f: SrunStderr): StepExit {
   const reason = errors.length ? errors.map(clean).join("; ") : undefined;
   const nodeFailure = f.said.some((l) => /node fail|NODE_FAIL/i.test(l)) || undefined;
   if (srun.error !== undefined) return { ...base, code: null, signal: null, error: srun.error };
-  if (f.noCwd !== undefined) {
-    // Slurm would have run it in /tmp there: the job could not start.
-    const { node, dir } = f.noCwd;
-    const error = `the job's directory ${dir} is not on node ${node}; ` +
-      "it must be on a filesystem the nodes share";
+  if (f.cannotStart !== undefined) {
+    // The step ran nothing (Slurm would have run it in /tmp; its command is not there).
+    const error = f.cannotStart;
     return { ...base, code: null, signal: null, error, reason: error };
   }
   if (srun.code === null) {
