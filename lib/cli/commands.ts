@@ -112,7 +112,9 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
     if (problem) warn(problem);
     reactor.close();
     state?.close();
-    if (state) await noop.recordRun(args, graph.file, selected, recordable);
+    // A dry run changes no file: the record the last run left (if any) still holds.
+    const dry = args.dryRun || !!setup?.makeDryRun || !!setup?.makeQuestion;
+    if (state && !dry) await noop.recordRun(args, graph.file, selected, recordable);
     lock?.release();
   }
 }

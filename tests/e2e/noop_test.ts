@@ -87,6 +87,20 @@ Deno.test("no-op fast path: taken when nothing changed, left for every change", 
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("no-op fast path: a dry run leaves the record as it was (the next run is still fast)", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS, "src/a.txt": "a\n", "src/b.txt": "b\n" });
+  await Deno.mkdir(`${dir}/out`);
+  await run(dir);
+  assert.equal((await run(dir)).fast, true);
+  const dry = await runJx(["run", "-n"], { cwd: dir });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.equal((await run(dir)).fast, true, "after jx run -n");
+  // A dry run after an edit says what would run and keeps nothing stale: the edit is still seen.
+  await Deno.writeTextFile(`${dir}/src/b.txt`, "bb\n");
+  assert.match((await runJx(["run", "-n"], { cwd: dir })).stdout, /cat/);
+  assert.deepEqual(await run(dir).then((r) => [r.fast, r.ran]), [false, ["cat"]]);
+});
+
 Deno.test("no-op fast path: no record for jobs it cannot vouch for (an always-run job beside a glob)", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
