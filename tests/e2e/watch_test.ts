@@ -605,7 +605,8 @@ Deno.test("watch: a dotenv file whose name holds glob characters is that file, n
       await Deno.writeTextFile(`${dir}/cfg[12].env`, "FOO=2\n");
       // The named file: a cycle with its new value (once seen in CI under load: one more cycle
       // with the old value before it, of unknown cause; the line's end is what this test asks).
-      for (let until = Date.now() + 10_000;; await sleep(25)) {
+      const until = Date.now() + 10_000;
+      for (;; await sleep(25)) {
         const log = await Deno.readTextFile(`${dir}/log.txt`);
         if (log.endsWith("FOO=2\n")) break;
         assert.ok(Date.now() < until, `log.txt: ${JSON.stringify(log)}`);
