@@ -6,7 +6,7 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
-import { type Graph, jobSummary } from "../graph/mod.ts";
+import { expandDeferred, type Graph, type JobSpec, jobSummary } from "../graph/mod.ts";
 import { StateStore, UpToDate } from "../state/mod.ts";
 
 /** One job or module as the page sees it. */
@@ -74,10 +74,11 @@ export function graphData(
   const store = explain ? new StateStore(baseDir) : undefined;
   const upToDate = explain ? new UpToDate(baseDir) : undefined;
   const jobs = graph.jobs.filter((j) => keep(j.name)).map((j): UiJob => {
-    const v = j.kind === "job" ? upToDate?.check(j) : undefined;
+    const group = j.deferred && upToDate ? groupVerdict(j, upToDate, store!) : undefined;
+    const v = group ?? (j.kind === "job" ? upToDate?.check(j) : undefined);
     return {
       ...jobSummary(j),
-      succeededBefore: store?.get(j.name) !== undefined,
+      succeededBefore: group ? group.succeededBefore : store?.get(j.name) !== undefined,
       upToDate: v ? v.upToDate : null,
       reasons: v?.reasons ?? [],
       lastMs: opts.lastMs?.get(j.name) ?? null,
@@ -90,4 +91,27 @@ export function graphData(
     reason: e.reason,
   }));
   return { file: graph.file, jobs, edges, pools: Object.fromEntries(graph.pools) };
+}
+
+/**
+ * A `foreach` over files jobs write (expanded by the run, never run itself), judged by its items
+ * as the disk gives them now, as `jx explain` and `jx run -n` judge it; undefined when they cannot
+ * be had (the expansion fails: the run would say why).
+ */
+function groupVerdict(group: JobSpec, upToDate: UpToDate, store: StateStore) {
+  let items: JobSpec[];
+  try {
+    items = expandDeferred(group);
+  } catch {
+    return undefined;
+  }
+  const reasons: string[] = [];
+  let all = true;
+  for (const item of items) {
+    const v = upToDate.check(item);
+    all &&= v.upToDate;
+    reasons.push(...v.reasons.map((r) => `${item.name}: ${r}`));
+  }
+  const succeededBefore = items.length > 0 && items.every((j) => store.get(j.name) !== undefined);
+  return { upToDate: all, reasons, succeededBefore };
 }

@@ -1100,3 +1100,18 @@ jobs:
       }
     }),
 });
+
+Deno.test("ui data: a foreach over files jobs write is judged by its items, as jx explain and -n judge it", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  gen: { run: 'mkdir -p o && echo a > o/a.gen', writes: [o/a.gen] }\n" +
+      "  each: { foreach: { glob: 'o/*.gen', as: F }, run: 'cp ${F} ${F}.r', reads: ['${F}'], writes: ['${F}.r'] }\n",
+  });
+  const built = await runJx(["run"], { cwd: dir });
+  assert.equal(built.code, 0, built.stderr);
+  const each = () =>
+    graphData(loadJobsFile(`${dir}/jobs.yaml`)).jobs.find((j) => j.name === "each")!;
+  assert.deepEqual([each().upToDate, each().succeededBefore], [true, true], JSON.stringify(each()));
+  await Deno.writeTextFile(`${dir}/o/a.gen`, "b\n");
+  assert.equal(each().upToDate, false);
+  assert.match(each().reasons.join("\n"), /^each\[o\/a\.gen\]: /m);
+});
