@@ -650,13 +650,23 @@ export async function cmdExplain(args: Args): Promise<number> {
     findings: (name) => access.explainFindings(graph, name),
     cache: (job) => cache?.explain(job) ?? [],
   };
-  const jobs = graph.named(args.names);
-  // A foreach over files jobs write is expanded by the run and never runs itself: its items.
-  const emit = jobs.some((j) => j.deferred)
-    ? await import("../graph/emit.ts" as string) as typeof import("../graph/emit.ts")
+  const name = args.names[0];
+  const emit = () =>
+    import("../graph/emit.ts" as string) as Promise<typeof import("../graph/emit.ts")>;
+  // An item of a foreach over files jobs write (`each[o/a.gen]`): the graph has only its group.
+  const group = graph.byName.has(name) ? undefined : graph.byName.get(name.split("[")[0]);
+  const item = group?.deferred && name.endsWith("]")
+    ? (await emit()).expandDeferred(group).find((j) => j.name === name)
     : undefined;
+  const jobs = item ? [item] : graph.named(args.names);
+  if (!jobs.length) {
+    writeAll(1, escapeControls(`${name}: a foreach whose glob matches nothing now: no job`) + "\n");
+    return 0;
+  }
+  // A foreach over files jobs write is expanded by the run and never runs itself: its items.
+  const expand = jobs.some((j) => j.deferred) ? (await emit()).expandDeferred : undefined;
   const text = jobs.map((job) =>
-    job.deferred ? explainGroup(context, job, emit!.expandDeferred(job)) : explainOne(context, job)
+    job.deferred ? explainGroup(context, job, expand!(job)) : explainOne(context, job)
   ).join("");
   writeAll(1, text);
   return 0;

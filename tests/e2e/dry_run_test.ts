@@ -102,3 +102,23 @@ Deno.test("-n: a foreach over files jobs write is decided by its items as the di
   // the disk as it is now, lists it all the same.
   assert.deepEqual(await started(dir), ["each[o/a.gen]"]);
 });
+
+Deno.test("jx explain: an item of a foreach over files jobs write, and a foreach that matches nothing", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  gen: { run: 'mkdir -p o && echo a > o/a.gen', writes: [o/a.gen] }\n" +
+      "  each: { foreach: { glob: 'o/*.gen', as: F }, run: 'cp ${F} ${F}.r', reads: ['${F}'], writes: ['${F}.r'] }\n" +
+      "  none: { foreach: { glob: 'src/*.c', as: F }, run: 'echo ${F}' }\n",
+  });
+  assert.equal((await runJx(["run"], { cwd: dir })).code, 0);
+  const item = await runJx(["explain", "each[o/a.gen]"], { cwd: dir });
+  assert.equal(item.code, 0, item.stderr);
+  assert.match(item.stdout, /^each\[o\/a\.gen\]: cp o\/a\.gen o\/a\.gen\.r\n {2}up to date: /);
+  const none = await runJx(["explain", "none"], { cwd: dir });
+  assert.deepEqual([none.code, none.stdout], [
+    0,
+    "none: a foreach whose glob matches nothing now: no job\n",
+  ]);
+  const gone = await runJx(["explain", "each[o/b.gen]"], { cwd: dir });
+  assert.equal(gone.code, 2);
+  assert.match(gone.stderr, /unknown job 'each\[o\/b\.gen\]'/);
+});
