@@ -25,21 +25,38 @@ import { load, setUpSlots, takeLock } from "./setup.ts";
 import type { RunUi } from "./ui_live.ts";
 
 /**
- * `jx watch` runs every job here (it takes no Slurm allocation: docs/executors.md): said once,
- * when the jobs file sends jobs to Slurm (`executor: slurm`), rather than running them on this
- * machine without a word.
+ * `jx watch` runs every job here (it takes no Slurm allocation: docs/executors.md): said once a
+ * session, when the jobs file sends jobs to Slurm (`executor: slurm`), rather than running them on
+ * this machine without a word. Returns the check to make at each (re)load.
  */
-function sayLocal(selected: JobSpec[], warn: (w: string) => void, once: { said: boolean }) {
-  if (once.said) return;
-  const remote = selected.filter((j) => j.kind === "job" && j.executor === "slurm");
-  if (!remote.length) return;
-  once.said = true;
-  const names = remote.slice(0, 3).map((j) => j.name).join(", ") +
-    (remote.length > 3 ? `, ... (${remote.length} jobs)` : "");
-  warn(
-    "executor slurm: jx watch runs every job on this machine, also those the jobs file sends " +
-      `to Slurm (${names}); only jx run runs them on the cluster`,
-  );
+function slurmNotice(warn: (w: string) => void): (selected: JobSpec[]) => void {
+  let said = false;
+  return (selected) => {
+    if (said) return;
+    const remote = selected.filter((j) => j.kind === "job" && j.executor === "slurm");
+    if (!remote.length) return;
+    said = true;
+    const names = remote.slice(0, 3).map((j) => j.name).join(", ") +
+      (remote.length > 3 ? `, ... (${remote.length} jobs)` : "");
+    warn(
+      "executor slurm: jx watch runs every job on this machine, also those the jobs file sends " +
+        `to Slurm (${names}); only jx run runs them on the cluster`,
+    );
+  };
+}
+
+/** `--ui`: the live page for the whole session, its reporter among the session's. */
+async function liveUi(
+  args: Args,
+  loaded: { graph: Graph; selected: JobSpec[] },
+  session: Session,
+): Promise<RunUi | undefined> {
+  if (!args.ui) return undefined;
+  const live = await import("./ui_live.ts" as string) as typeof import("./ui_live.ts");
+  const control = (req: CtlRequest) => session.modules().control(req);
+  const ui = await live.startRunUi(args, { ...loaded, mode: "watch", control });
+  if (ui) session.persistent.push(ui.reporter);
+  return ui;
 }
 
 /** Runs `jx watch` until SIGINT/SIGTERM; returns 130/143 (or 2 for bad input). */
@@ -58,8 +75,8 @@ export async function cmdWatch(args: Args): Promise<number> {
   if (poll && !args.poll) {
     warn(`no inotify with the ${reactor.name} reactor: watching by polling every 300ms`);
   }
-  const slurmSaid = { said: false };
-  sayLocal(selected, warn, slurmSaid);
+  const sayLocal = slurmNotice(warn);
+  sayLocal(selected);
   const state = new UpToDate(baseDir);
   const session = await openSession(args, graph, baseDir, reactor);
   let exit = 0;
@@ -74,12 +91,7 @@ export async function cmdWatch(args: Args): Promise<number> {
     })
   );
   try {
-    if (args.ui) {
-      const live = await import("./ui_live.ts" as string) as typeof import("./ui_live.ts");
-      const control = (req: CtlRequest) => session.modules().control(req);
-      ui = await live.startRunUi(args, { graph, selected, mode: "watch", control });
-      if (ui) session.persistent.push(ui.reporter);
-    }
+    ui = await liveUi(args, { graph, selected }, session);
     const common = { args, baseDir, reactor, state, session, warn, poll };
     let loaded: Loaded = { graph, selected, stamps }; // the graph being watched
     for (let modules = session.modules();; modules = session.newModules(graph)) {
@@ -89,7 +101,7 @@ export async function cmdWatch(args: Args): Promise<number> {
       await watching.modules.end();
       if (exit || !next) break;
       ({ graph, selected } = loaded = next);
-      sayLocal(selected, warn, slurmSaid);
+      sayLocal(selected);
       ui?.reload(graph, selected);
     }
   } finally {
