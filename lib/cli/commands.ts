@@ -113,10 +113,16 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
     reactor.close();
     state?.close();
     // A dry run changes no file: the record the last run left (if any) still holds.
-    const dry = args.dryRun || !!setup?.makeDryRun || !!setup?.makeQuestion;
-    if (state && !dry) await noop.recordRun(args, graph.file, selected, recordable);
+    if (state && !isDryRun(args, setup)) {
+      await noop.recordRun(args, graph.file, selected, recordable);
+    }
     lock?.release();
   }
+}
+
+/** Whether a run runs nothing: `-n`, or make's `-n`, `-t` or `-q` (`setup`: none before it is had). */
+function isDryRun(args: Args, setup: SlotSetup | undefined): boolean {
+  return args.dryRun || !!setup?.makeDryRun || !!setup?.makeQuestion;
 }
 
 /**
@@ -297,7 +303,7 @@ async function runWithParts(
   r: RunSetUp,
 ): Promise<{ exit: number; allUpToDate: boolean }> {
   const { graph, selected, reactor, setup, state } = r;
-  const dry = args.dryRun || setup.makeDryRun || setup.makeQuestion;
+  const dry = isDryRun(args, setup);
   const mods = await import("../modules/mod.ts" as string) as Mods;
   const foreground = args.names.filter((n) => graph.byName.get(n)?.kind === "module");
   const modules = new mods.Supervisor({ foreground });
