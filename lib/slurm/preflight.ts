@@ -35,6 +35,23 @@ function firstLine(text: string): string {
   return text.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? "no output";
 }
 
+/**
+ * Checks that the allocation jx runs inside (`SLURM_JOB_ID`) is one Slurm runs: a variable left
+ * from a shell whose allocation ended would fail every job. A controller that does not say
+ * (squeue timed out) is let through: the steps then say what is wrong.
+ */
+export async function checkInside(t: ToolEnv, id: string, timeoutMs: number): Promise<void> {
+  const r = await runTool(t, ["squeue", "-h", "-j", id, "-o", "%T"], timeoutMs);
+  if (r.timedOut) return;
+  const state = r.stdout.trim();
+  if (r.code === 0 && state === "RUNNING") return;
+  const why = r.code !== 0 ? firstLine(r.stderr + r.stdout) : state || "not listed";
+  fail(
+    `SLURM_JOB_ID=${id} names no running allocation (squeue: ${why}); ` +
+      "unset it to let jx ask for one",
+  );
+}
+
 /** What preflight learns of the partitions. */
 export interface Partitions {
   /** Each partition's CPU count (`""`: the default partition). */

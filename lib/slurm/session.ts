@@ -17,6 +17,7 @@ import {
 import {
   allocate,
   type Allocation,
+  checkInside,
   leftovers,
   ownAllocations,
   ownerComment,
@@ -232,6 +233,8 @@ export class SlurmSession {
       this.checkGoing();
       const inside = this.o.env.SLURM_JOB_ID;
       if (inside) {
+        await checkInside(this.checks, inside, this.timeoutMs);
+        this.checkGoing();
         const n = Number(this.o.env.SLURM_CPUS_ON_NODE ?? this.o.env.SLURM_NTASKS) || this.o.cpus;
         this.allocations.set("", { id: inside, own: false, cpus: n });
       } else {

@@ -422,6 +422,31 @@ jobs:
     assert.equal(starts(ev, "a")[0].slurm_job, undefined);
   }, "deno");
 
+  await step(
+    "a stale SLURM_JOB_ID (its allocation ended): exit 2 up front, nothing ran",
+    async () => {
+      const got = dec.decode(
+        new Deno.Command("salloc", { args: ["--no-shell", "-n1", "--job-name=gone"], env })
+          .outputSync()
+          .stderr,
+      );
+      const id = /Granted job allocation (\d+)/.exec(got)?.[1];
+      assert.ok(id, got);
+      new Deno.Command("scancel", { args: [id], env }).outputSync();
+      const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: 'touch ran' }\n" });
+      for (const stale of [id, "99999999"]) {
+        const r = await jx(dir, { ...env, SLURM_JOB_ID: stale }, "-j2");
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(
+          r.stderr.trim().split("\n").at(-1)!,
+          new RegExp(`^jx: executor slurm: SLURM_JOB_ID=${stale} names no running allocation \\(`),
+        );
+      }
+      await assert.rejects(Deno.stat(`${dir}/ran`));
+    },
+    "deno",
+  );
+
   await step("a --trace that cannot be written: exit 2, no allocation taken or left", async () => {
     const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: 'touch ran' }\n" });
     const r = await jx(dir, env, "--trace", "/no/such/folder/t.json");
