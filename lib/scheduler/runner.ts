@@ -38,7 +38,8 @@ export interface RunRequest {
 
 /**
  * How a runner's job ended: a process exited; nothing ran and the job is
- * resolved as skipped (dry run); or the job's result was put in place
+ * resolved as skipped (dry run; or `cancelled`: withdrawn by a stop while a
+ * cluster held it, as a job waiting for a slot); or the job's result was put in place
  * without a process (restored from a cache: ok, no `job.start`).
  *
  * @example
@@ -49,7 +50,7 @@ export interface RunRequest {
  */
 export type RunnerEnd =
   | { kind: "exited"; status: ExitStatus }
-  | { kind: "skipped"; reason: "dry-run" }
+  | { kind: "skipped"; reason: "dry-run" | "cancelled" }
   | { kind: "restored"; from: "local" | "remote"; savedMs?: number };
 
 /**

@@ -7,7 +7,7 @@
  */
 import type { JobSpec } from "../graph/types.ts";
 import type { ExitStatus } from "../reactor/types.ts";
-import type { RunHandle, Runner, RunRequest, RunSink } from "../scheduler/runner.ts";
+import type { RunHandle, Runner, RunnerEnd, RunRequest, RunSink } from "../scheduler/runner.ts";
 import { JxInputError } from "../runtime/errors.ts";
 import { SlurmInterrupted, type SlurmSession, type SlurmStep } from "./session.ts";
 import type { StepExit } from "./status.ts";
@@ -21,6 +21,9 @@ interface Held {
   /** Ended without a step (withdrawn, or the session could not open). */
   over?: boolean;
 }
+
+/** A held job withdrawn by a stop: never started, skipped as `cancelled` (as locally). */
+const WITHDRAWN: RunnerEnd = { kind: "skipped", reason: "cancelled" };
 
 /**
  * Jobs as `srun --exact` steps of a `SlurmSession`, which it opens (allocations taken) when the
@@ -117,7 +120,8 @@ export class SlurmRunner implements Runner {
     else if (this.opened === "failed") this.failHeld();
     else this.open();
     return {
-      signal: (sig) => h.step ? h.step.kill(sig) : this.end(h, { code: null, signal: sig }),
+      // Held (no step yet) when the run stops: never started, as a job waiting for a slot.
+      signal: (sig) => h.step ? h.step.kill(sig) : this.end(h, WITHDRAWN),
     };
   }
 
@@ -184,18 +188,19 @@ export class SlurmRunner implements Runner {
   /** The session could not open: every held job fails with the reason (a signal: with it). */
   private failHeld(): void {
     const e = this.session.failure;
-    const status: ExitStatus = e instanceof SlurmInterrupted
-      ? { code: null, signal: e.signal }
-      : { code: null, signal: null, error: e?.message ?? "the Slurm session did not open" };
-    for (const h of [...this.held]) this.end(h, status);
+    const end: RunnerEnd = e instanceof SlurmInterrupted ? WITHDRAWN : {
+      kind: "exited",
+      status: { code: null, signal: null, error: e?.message ?? "the Slurm session did not open" },
+    };
+    for (const h of [...this.held]) this.end(h, end);
   }
 
   /** Ends a job that has no step, after `start` has returned. */
-  private end(h: Held, status: ExitStatus): void {
+  private end(h: Held, end: RunnerEnd): void {
     if (h.over) return;
     h.over = true;
     this.held.splice(this.held.indexOf(h), 1);
-    this.session.reactor.setTimer(0, () => h.sink.ended({ kind: "exited", status }));
+    this.session.reactor.setTimer(0, () => h.sink.ended(end));
   }
 
   executorOf(): "slurm" {

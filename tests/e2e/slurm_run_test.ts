@@ -326,7 +326,7 @@ jobs:
     const dir = await tempDir({ "jobs.yaml": "jobs:\n  c: { run: touch ran }\n" });
     const held = await blocker(60);
     try {
-      const [cmd, argv] = jxCommand(rt, ["run", "--executor", "slurm", "-j2"]);
+      const [cmd, argv] = jxCommand(rt, ["run", "--executor", "slurm", "-j2", "--events", "e"]);
       const child = new Deno.Command(cmd, { args: argv, cwd: dir, env, stderr: "piped" }).spawn();
       const reader = child.stderr.getReader();
       let text = "";
@@ -342,6 +342,10 @@ jobs:
       assert.equal(o.code, 130, text);
       assert.match(queue(env), /^\d+ blocker RUNNING\n\d+\.0$/, "only the blocker is left");
       await assert.rejects(Deno.stat(`${dir}/ran`));
+      // As a local job that waits for a slot: skipped (cancelled), never started.
+      const ev = (await readEvents(`${dir}/e`)).filter((e) => e.job === "c");
+      assert.deepEqual(ev.map((e) => [e.type, e.reason]), [["job.skip", "cancelled"]]);
+      assert.match(text, /1 job skipped \(cancelled\)/);
     } finally {
       new Deno.Command("scancel", { args: ["-n", "blocker"], env }).outputSync();
       await held.status;
@@ -609,7 +613,9 @@ jobs:
         await assert.rejects(Deno.stat(`${dir}/ran`));
         const ev = await readEvents(`${dir}/ev.ndjson`);
         assert.deepEqual([ev.at(-1)!.status, ev.at(-1)!.exit], ["interrupted", code]);
-        assert.equal(endOf(ev, "c").status, "cancelled");
+        // Never started (held for the allocation): skipped, as a local job waiting for a slot.
+        const c = ev.filter((e) => e.job === "c").map((e) => [e.type, e.reason]);
+        assert.deepEqual(c, [["job.skip", "cancelled"]]);
       },
     );
   }
