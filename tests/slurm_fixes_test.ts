@@ -23,8 +23,14 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Feeds `chunks` to a new SrunStderr, ends it with srun's exit `code`: the job's stderr. */
-function read(chunks: (string | Uint8Array)[], code: number | null, signal: string | null = null) {
+function read(
+  chunks: (string | Uint8Array)[],
+  code: number | null,
+  signal: string | null = null,
+  signalled = false,
+) {
   const f = new SrunStderr();
+  f.signalled = signalled;
   const out: Uint8Array[] = [];
   for (const c of chunks) {
     const got = f.feed(typeof c === "string" ? enc.encode(c) : c);
@@ -146,8 +152,11 @@ Deno.test("the job's last stderr without a newline: srun's end line glued to it 
   const cancel =
     "slurmstepd-localhost: error: *** STEP 7.3 ON localhost CANCELLED AT 2026-12-06T07:00:02 ***\n";
   const killed = "srun: error: localhost: task 0: Killed\n";
-  const to = read([MARK, "waiting", cancel, killed], 137);
+  const to = read([MARK, "waiting", cancel, killed], 137, null, true);
   assert.deepEqual([to.text, to.exit.code, to.exit.signal], ["waiting", null, "SIGKILL"]);
+  // Someone else's cancel of this step (jx sent it nothing): Slurm's line is shown.
+  const other = read([MARK, "waiting\n", cancel, killed], 137);
+  assert.deepEqual([other.text, other.exit.signal], ["waiting\n" + cancel, "SIGKILL"]);
   // Progress with carriage returns, then a time limit: the job's bytes, then Slurm's line kept.
   const limit = cancel.replace(" ***\n", " DUE TO TIME LIMIT ***\n");
   const bar = read(
@@ -276,7 +285,7 @@ Deno.test("a step cancelled for its time limit: slurmstepd's line kept in the ou
   assert.deepEqual([r.exit.code, r.exit.signal], [null, "SIGTERM"]);
   assert.match(r.exit.reason!, /DUE TO TIME LIMIT/);
   // jx's own cancel (no "DUE TO"): dropped as before.
-  const own = read([MARK, limit.replace(" DUE TO TIME LIMIT", "")], 137);
+  const own = read([MARK, limit.replace(" DUE TO TIME LIMIT", "")], 137, null, true);
   assert.equal(own.text, "");
 });
 

@@ -785,6 +785,7 @@ class SrunStep implements SlurmStep {
 
   kill(signal: string): void {
     if (this.ended) return;
+    this.f.signalled = true;
     if (signal === "SIGKILL") this.killed = true;
     const srun: ChildHandle = {
       pid: this.child.pid,

@@ -87,6 +87,11 @@ export class SrunStderr {
    * is not on the node; `CMD_MARK`: its command is not found there).
    */
   cannotStart?: string;
+  /**
+   * jx signalled the step (a stop, a timeout): a CANCELLED line naming it is then jx's own doing
+   * and not shown; without it, someone else cancelled it (`scancel`), and the line says so.
+   */
+  signalled = false;
   /** Called with the step id when its mark arrives. */
   onStepId?: (id: string) => void;
   /** Called when a spare step's run mark arrives: it runs the job it was given. */
@@ -211,7 +216,8 @@ export class SrunStderr {
     if (c) {
       if (!this.names(c[3])) return true;
       this.said.push(l.text);
-      return c[4] !== undefined; // DUE TO TIME LIMIT...: kept; jx's own cancel: dropped
+      // DUE TO TIME LIMIT...: kept; jx's own cancel: dropped; another's (scancel): kept.
+      return c[4] !== undefined || !this.signalled;
     }
     if (NODE_FAILURE.test(l.text) && code === 0) return this.said.push(l.text), true;
     if (ROUTINE.test(l.text) && code !== 0) return false;

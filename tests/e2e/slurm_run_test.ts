@@ -427,6 +427,38 @@ jobs:
   }, "deno");
 
   await step(
+    "a step cancelled from outside (scancel): Slurm's line shown, the job failed",
+    async () => {
+      const dir = await tempDir({ "jobs.yaml": "jobs:\n  long: { run: 'echo up; sleep 60' }\n" });
+      const [cmd, argv] = jxCommand(rt, [
+        "run",
+        ...["--executor", "slurm", "--events", "ev.ndjson", "--output", "stream"],
+      ]);
+      const child = new Deno.Command(cmd, {
+        args: argv,
+        cwd: dir,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      })
+        .spawn();
+      const said = await stderrUntil(child, /up\n/, "stdout");
+      const step = (await readEvents(`${dir}/ev.ndjson`)).find((e) => e.type === "job.start")!;
+      new Deno.Command("scancel", { args: [String(step.slurm_job)], env }).outputSync();
+      const o = await child.output();
+      const out = said + dec.decode(o.stdout) + dec.decode(o.stderr);
+      assert.equal(o.code, 1, out);
+      assert.match(
+        out,
+        new RegExp(`\\*\\*\\* STEP ${step.slurm_job} ON \\S+ CANCELLED AT \\S+ \\*\\*\\*`),
+      );
+      assert.equal(endOf(await readEvents(`${dir}/ev.ndjson`), "long").status, "failed");
+      await assertReleased(env, out);
+    },
+    "deno",
+  );
+
+  await step(
     "a stale SLURM_JOB_ID (its allocation ended): exit 2 up front, nothing ran",
     async () => {
       const got = dec.decode(
