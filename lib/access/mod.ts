@@ -25,6 +25,7 @@ export {
   parseCall,
   parseStrace,
   type RealDir,
+  type ScriptHead,
   StraceParser,
 } from "./strace_parse.ts";
 export {

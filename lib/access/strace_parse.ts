@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { realpathSync } from "node:fs";
+import { closeSync, openSync, readSync, realpathSync } from "node:fs";
 import { posix } from "node:path";
 import type { Access, AccessKind } from "./types.ts";
 import { decodeBytes, RAW_BYTE, RAW_BYTE_BASE } from "../runtime/utf8.ts";
@@ -242,6 +242,44 @@ const realDirOnDisk: RealDir = (path) => {
   }
 };
 
+/** A script's first bytes (its `#!` line), or undefined when it cannot be read. */
+export type ScriptHead = (path: string) => string | undefined;
+
+/** `ScriptHead` on the disk as it is now (the trace is read when the job has ended). */
+const scriptHeadOnDisk: ScriptHead = (path) => {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const buf = new Uint8Array(256);
+    return decodeBytes(buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)));
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+};
+
+/** How many `#!` interpreters deep the kernel follows (Linux: BINPRM_MAX_RECURSION). */
+const SCRIPT_DEPTH = 4;
+
+/**
+ * The interpreter a `#!` line names (`#!/usr/bin/env python3`: `/usr/bin/env`), or undefined
+ * when `head` is no script's.
+ *
+ * @example
+ * ```ts
+ * import { interpreterOf } from "./strace_parse.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(interpreterOf("#! /p/.venv/bin/python -u\nprint(1)\n"), "/p/.venv/bin/python");
+ * assertEquals(interpreterOf("\x7fELF..."), undefined);
+ * ```
+ */
+export function interpreterOf(head: string): string | undefined {
+  if (!head.startsWith("#!")) return undefined;
+  const line = head.slice(2).split("\n", 1)[0];
+  return /^[ \t]*([^ \t\r]+)/.exec(line)?.[1];
+}
+
 /**
  * `name` resolved against the folder `base` as the kernel does it: what
  * comes up to its last `..` looked up on disk (`lnk/..` is the folder
@@ -383,6 +421,9 @@ export class StraceParser {
   /** A ring was set up: what goes through it makes no call strace sees. */
   private ioUring = false;
 
+  /** The interpreter each executed file names (`#!`), read once per file. */
+  private named = new Map<string, string | undefined>();
+
   /** Each folder up to a `..`, looked up once (`resolveName`). */
   private realDirs = new Map<string, string | undefined>();
 
@@ -390,7 +431,11 @@ export class StraceParser {
    * `cwd`: the directory the traced command started in. `realDir`: how a
    * folder a `..` leaves is found (default: on disk, when the trace is read).
    */
-  constructor(cwd: string, private realDir: RealDir = realDirOnDisk) {
+  constructor(
+    cwd: string,
+    private realDir: RealDir = realDirOnDisk,
+    private scriptHead: ScriptHead = scriptHeadOnDisk,
+  ) {
     this.cwds = new Cwds(cwd, () => this.creating(), (b, n) => this.resolve(b, n));
   }
 
@@ -437,6 +482,7 @@ export class StraceParser {
         continue;
       }
       this.accesses.push(dir ? { path, kind, pid, ok, dir } : { path, kind, pid, ok });
+      if (ok && kind === "exec") this.interpreters(path, c.pid);
       // An open through a link: the descriptor's own path (strace -y) is the file itself.
       const real = ok && OPENS.has(c.name) ? fdPath(c.ret) : undefined;
       if (real !== undefined && real !== path && posix.isAbsolute(real)) {
@@ -444,6 +490,25 @@ export class StraceParser {
       }
     }
     this.cwds.learn(c, ok);
+  }
+
+  /**
+   * The interpreters of a script that was executed (its `#!` line, and theirs): the kernel opens
+   * them itself, with no call for strace to show.
+   */
+  private interpreters(path: string, pid: number): void {
+    for (let depth = 0, at = path; depth < SCRIPT_DEPTH; depth++) {
+      if (!this.named.has(at)) {
+        const head = this.scriptHead(at);
+        this.named.set(at, head === undefined ? undefined : interpreterOf(head));
+      }
+      const name = this.named.get(at);
+      if (name === undefined) return;
+      const base = posix.isAbsolute(name) ? "/" : this.cwds.get(pid);
+      if (base === undefined) return;
+      at = this.resolve(base, name);
+      this.accesses.push({ path: at, kind: "exec", pid, ok: true });
+    }
   }
 
   /**
