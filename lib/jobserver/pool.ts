@@ -28,10 +28,11 @@
  * on, jx starts none of its smaller jobs, so the pool drains to it.
  *
  * Tokens lost for good: a server that holds all its slots (none of its jobs
- * runs) knows every token should be in the pool; when a waiting job finds
- * fewer, jobs that ended took the rest and never gave them back, and jx
- * writes new ones in their place (with a warning), instead of waiting
- * forever. make does not do that; jx can, because it created the pool.
+ * runs) knows every token should be in the pool; when it finds fewer (it
+ * counts at the first start after a job ended, or when a waiting job reads
+ * it dry), jobs that ended took the rest and never gave them back, and jx
+ * writes new ones in their place (with a warning), instead of running one
+ * job at a time, or waiting forever. make does not do that; jx can, because it created the pool.
  *
  * @module
  */
@@ -218,6 +219,7 @@ class Pool implements JobserverSlots {
     // A bigger job waits: smaller ones wait with it, so the pool drains to it.
     if (n < this.holdFor) return false;
     this.asked = true;
+    if (this.endedSinceCount && this.holdsAll()) this.countPool();
     // Slots given back in this turn first: no I/O.
     if (this.have() + this.returned.length >= n) return this.assign(n);
     // Waiting already: the watch or the retry timer says when to read again
@@ -341,6 +343,21 @@ class Pool implements JobserverSlots {
 
   private saidOutside = false;
 
+  /** A job gave its slots back since the pool was last counted. */
+  private endedSinceCount = false;
+
+  /**
+   * None of jx's jobs runs, and one ended since the last count: the pool should be whole. Reads
+   * it (dry, at most its size), puts back what jobs kept, and leaves the tokens to be taken or
+   * written back at the end of the turn: else a lost token cut `-j` for the rest of the run.
+   */
+  private countPool(): void {
+    this.endedSinceCount = false;
+    if (this.gather(this.limit)) this.replaceLost();
+    this.returned.push(...this.reserve.splice(0));
+    this.flushSoon();
+  }
+
   /** Tokens that jobs which ended never gave back: new ones in their place (the pool was read dry). */
   private replaceLost(): void {
     const lost = this.limit - 1 - this.reserve.length;
@@ -353,6 +370,7 @@ class Pool implements JobserverSlots {
 
   give(n: number): void {
     if (n <= 0) return;
+    this.endedSinceCount = true;
     if (this.holdFor) this.cameBack = true;
     // The implicit slot is given back first; it costs no write.
     if (!this.implicitFree) {
@@ -361,15 +379,19 @@ class Pool implements JobserverSlots {
     }
     if (n <= 0) return;
     this.returned.push(...this.held.splice(this.held.length - n, n));
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      queueMicrotask(() => {
-        this.flushQueued = false;
-        const back = this.returned;
-        this.returned = [];
-        this.write(back);
-      });
-    }
+    this.flushSoon();
+  }
+
+  /** Writes the tokens given back in this turn at its end, unless taken again first. */
+  private flushSoon(): void {
+    if (this.flushQueued || !this.returned.length) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      const back = this.returned;
+      this.returned = [];
+      this.write(back);
+    });
   }
 
   private write(tokens: number[]): void {

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { readEvents, ROOT, runJx, tempDir } from "../helpers.ts";
-import { MAKE_TROUBLE } from "./jobserver_helpers.ts";
+import { MAKE_TROUBLE, maxConcurrency, recordingJobs } from "./jobserver_helpers.ts";
 import { Session } from "./watch_helpers.ts";
 
 const JX = `${ROOT}/bin/jx`;
@@ -144,6 +144,24 @@ Deno.test("tokens: tokens a job took and never gave back (killed by its timeout)
     /jx: warning: jobserver: 2 token\(s\) were not returned by jobs that ended; jx put them back in the pool\n/,
   );
   assert.doesNotMatch(r.text, /pool of 4 ended/, "the pool is whole at the end");
+});
+
+Deno.test("tokens: tokens a job that ended kept are put back for later jobs of one token too (-j3 runs them 3 at a time)", async () => {
+  // thief reads both tokens of the -j3 pool and ends (exit 0) without writing them back.
+  const take2 = `r=$(echo "$MAKEFLAGS" | sed "s/.*auth=\\([0-9]*\\),.*/\\1/"); ` +
+    "dd bs=1 count=2 if=/proc/self/fd/$r of=/dev/null 2>/dev/null";
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:
+  thief: { run: '${take2}' }
+${recordingJobs("b", 3, 1).slice(1).map((l) => `${l.slice(0, -2)}, needs: [thief] }`).join("\n")}
+`,
+  });
+  const r = await bounded([JX, "run", "-j3"], dir);
+  assert.equal(r.code, 0, r.text);
+  // Without the fix the pool stayed 2 tokens short: b0, b1 and b2 ran one at a time.
+  assert.deepEqual(await maxConcurrency(`${dir}/log`), { max: 3, count: 3 });
+  assert.match(r.text, /2 token\(s\) were not returned by jobs that ended; jx put them back/);
+  assert.doesNotMatch(r.text, /pool of 3 ended/, "the pool is whole at the end");
 });
 
 Deno.test("tokens: a module's make holding tokens: a job of tokens 4 waits for them (said once), never over the pool", async () => {
