@@ -116,10 +116,12 @@ export interface SlotSetup {
 export function setUpSlots(args: Args, reactor: Reactor, warn: (w: string) => void): SlotSetup {
   const env = envObject();
   const mf = parseMakeFlags(env);
-  const jobs = wantedJobs(args);
   // make's `n` and `k` when make runs jx: its pool named, or (a make without -j names none) the
   // MAKELEVEL make sets in its recipes' environment; a MAKEFLAGS set by hand is not make's.
   const byMake = !!mf.auth || env.MAKELEVEL !== undefined;
+  // `make -j1` names no pool, only ` -j1`: a sub-make runs one job at a time, and so does jx
+  // (unless its own -j says otherwise).
+  const jobs = args.jobs ?? (byMake && !mf.auth ? mf.jobs : undefined) ?? wantedJobs(args);
   if (byMake && mf.touch && !mf.dryRun) warn("make -t: jx touches nothing; a dry run instead");
   const fromMake = (slots: Slots & { finish?(): string | undefined }) => ({
     slots,
