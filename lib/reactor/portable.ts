@@ -8,6 +8,7 @@
 import { bun, deno, isBun, isFileSync, sendSignal } from "../runtime/mod.ts";
 import { bunWatchAvailable, createBunWatcher } from "./bun_watcher.ts";
 import { jobserverFds } from "./bun_fds.ts";
+import { groupsBelow } from "./descendants.ts";
 import { createTimers, onSignal } from "./timers.ts";
 import type { ChildHandle, ExitStatus, Reactor, SpawnRequest, StreamName } from "./types.ts";
 
@@ -46,17 +47,21 @@ export function signalName(sig: number | string | null | undefined): string | nu
 /**
  * Sends `signal` to process group `pid`, ignoring a group that is already
  * gone. Falls back to the pid alone when the group does not exist yet (a
- * child killed before its `setsid` ran).
+ * child killed before its `setsid` ran). A SIGKILL goes to the groups below
+ * it too (a nested jx's jobs: `groupsBelow`), found before it is sent.
  */
 export function killGroup(pid: number, signal: string): void {
   const name = signalName(signal)!;
-  try {
-    sendSignal(-pid, name);
-  } catch {
+  const below = name === "SIGKILL" ? groupsBelow(pid) : [];
+  for (const g of [pid, ...below]) {
     try {
-      sendSignal(pid, name);
+      sendSignal(-g, name);
     } catch {
-      // ESRCH: it has exited.
+      try {
+        sendSignal(g, name);
+      } catch {
+        // ESRCH: it has exited.
+      }
     }
   }
 }

@@ -1,9 +1,10 @@
 /**
- * The job slots jx takes from the make that runs it, in the cases the main
- * suite (jobserver_test.ts) does not cover: `make -j1`, which names no pool.
+ * Job slots and process lifecycle in the cases the main suites
+ * (jobserver_test.ts, tokens_test.ts) do not cover: `make -j1`, which
+ * names no pool; the jobs of a nested jx that a SIGKILL to its job ended.
  */
 import assert from "node:assert/strict";
-import { readEvents, ROOT, tempDir } from "../helpers.ts";
+import { alive, readEvents, ROOT, sleep, spawnJx, tempDir, waitForFile } from "../helpers.ts";
 import { make } from "./jobserver_helpers.ts";
 
 const JX = `${ROOT}/bin/jx`;
@@ -19,5 +20,26 @@ Deno.test("jobserver client: make -j1 (MAKEFLAGS ' -j1', no pool) runs jx at -j1
     assert.doesNotMatch(r.text, /warning/);
     const start = (await readEvents(`${dir}/ev.ndjson`))[0];
     assert.equal(start.slots, slots, args.join(" "));
+  }
+});
+
+Deno.test("lifecycle: a job running a nested jx, SIGKILLed after its grace: the nested jx's jobs (groups of their own) die too", async () => {
+  // inner's job ignores SIGTERM and inner gives it 60 s; outer's job has 1 s: then SIGKILL.
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:\n  outer: { run: ${JX} run -f inner/jobs.yaml, grace: 1s }\n`,
+    "inner/jobs.yaml":
+      `jobs:\n  i: { run: 'trap "" TERM; echo $$ > ../i.pid; sleep 60 & wait', grace: 60s }\n`,
+  });
+  const child = spawnJx(["run", "-j3"], { cwd: dir });
+  let pid = 0;
+  try {
+    pid = Number(await waitForFile(`${dir}/i.pid`, 30_000));
+    child.kill("SIGTERM");
+    const out = await child.output();
+    assert.equal(out.code, 143, new TextDecoder().decode(out.stderr));
+    for (let i = 0; i < 50 && alive(pid); i++) await sleep(20);
+    assert.equal(alive(pid), false, "the nested jx's job outlived the run");
+  } finally {
+    if (pid && alive(pid)) Deno.kill(-pid, "SIGKILL");
   }
 });

@@ -1,0 +1,61 @@
+/**
+ * The process groups below a job's group: processes descended from it that
+ * live in groups of their own, as a nested jx's jobs do (each is the leader
+ * of its own group, in a session of its own). A SIGKILL to the job's group
+ * kills that jx before it can stop them; their groups, found first, get the
+ * SIGKILL too, as a make's recipes (in make's own group) would.
+ *
+ * @module
+ */
+import { readTextSync } from "../runtime/mod.ts";
+import { listDir } from "../runtime/files.ts";
+
+/** Each process's parent and group, from /proc (empty where /proc cannot be read). */
+function processTable(): { pid: number; ppid: number; pgrp: number }[] {
+  const out: { pid: number; ppid: number; pgrp: number }[] = [];
+  let names: string[];
+  try {
+    names = listDir("/proc").map((e) => e.name).filter((n) => /^\d+$/.test(n));
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    try {
+      const stat = readTextSync(`/proc/${name}/stat`);
+      // After the command's ")": state, ppid, pgrp.
+      const [, ppid, pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.push({ pid: Number(name), ppid: Number(ppid), pgrp: Number(pgrp) });
+    } catch { /* gone meanwhile */ }
+  }
+  return out;
+}
+
+/**
+ * The groups (other than `pgid`) of every process descended from a member
+ * of group `pgid`, found through the parent links of /proc.
+ *
+ * @example
+ * ```ts
+ * import { groupsBelow } from "./descendants.ts";
+ * // e.g. [4250, 4251]: the groups of a nested jx's two running jobs
+ * groupsBelow(4242);
+ * ```
+ */
+export function groupsBelow(pgid: number): number[] {
+  const table = processTable();
+  const children = new Map<number, number[]>();
+  for (const p of table) children.set(p.ppid, [...children.get(p.ppid) ?? [], p.pid]);
+  const groupOf = new Map(table.map((p) => [p.pid, p.pgrp]));
+  const todo = table.filter((p) => p.pgrp === pgid).map((p) => p.pid);
+  const seen = new Set(todo);
+  const groups = new Set<number>();
+  while (todo.length) {
+    for (const c of children.get(todo.pop()!) ?? []) {
+      if (seen.has(c)) continue;
+      seen.add(c);
+      todo.push(c);
+      if (groupOf.get(c) !== pgid) groups.add(groupOf.get(c)!);
+    }
+  }
+  return [...groups];
+}
