@@ -81,6 +81,12 @@ Deno.test("makeflags: -jN, one-letter flags in the first word only, variables af
   assert.equal(parseMakeFlags({ MAKEFLAGS: "X=kn" }).keepGoing, false);
 });
 
+Deno.test("makeflags: -j0 (no make writes it) is no -j: jx kept it as 0 slots, and refused every job", () => {
+  assert.equal(parseMakeFlags({ MAKEFLAGS: " -j0 --jobserver-auth=3,4" }).jobs, undefined);
+  assert.equal(parseMakeFlags({ MAKEFLAGS: " -j00" }).jobs, undefined);
+  assert.equal(parseMakeFlags({ MAKEFLAGS: " -j02" }).jobs, 2);
+});
+
 Deno.test("makeflags: CARGO_MAKEFLAGS first, then MAKEFLAGS, then MFLAGS", () => {
   const env = {
     CARGO_MAKEFLAGS: "-j2 --jobserver-auth=fifo:/c",

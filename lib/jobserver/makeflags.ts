@@ -58,7 +58,8 @@ export function parseMakeFlags(env: Record<string, string | undefined>): MakeFla
     }
     for (const w of flagWords) {
       let m = /^-j(\d+)$/.exec(w);
-      if (m) out.jobs = Number(m[1]);
+      // `-j0` is no count of slots (make refuses it): as if no -j were given.
+      if (m && Number(m[1]) > 0) out.jobs = Number(m[1]);
       m = /^--jobserver-(?:auth|fds)=(.*)$/.exec(w);
       if (!m) continue;
       const a = m[1];
