@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { isRegular, readFileBytes, statMode } from "./bun_fs.ts";
+import { fileType, isRegular, readFileBytes, statMode } from "./bun_fs.ts";
 import { utf8Decoder } from "./utf8.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -314,6 +314,26 @@ export function isFileSync(path: string): boolean {
     const st = statMode(path, true); // Bun: without loading node:fs
     if (st !== undefined) return st !== null && isRegular(st.mode);
     return nodeFs().statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether `path` is a directory (following symlinks).
+ *
+ * @example
+ * ```ts
+ * import { isDirSync } from "./fs.ts";
+ * isDirSync("/tmp");
+ * ```
+ */
+export function isDirSync(path: string): boolean {
+  try {
+    if (D) return D.statSync(path).isDirectory;
+    const st = statMode(path, true); // Bun: without loading node:fs
+    if (st !== undefined) return st !== null && fileType(st.mode) === "dir";
+    return nodeFs().statSync(path).isDirectory();
   } catch {
     return false;
   }

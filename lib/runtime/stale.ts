@@ -11,7 +11,9 @@
  *
  * @module
  */
-import { nodeFs, pid, readTextSync, sendSignal } from "./fs.ts";
+import { isDirSync, nodeFs, pid, readTextSync, sendSignal } from "./fs.ts";
+import { escapeControls } from "./controls.ts";
+import { writeAll } from "./mod.ts";
 import { removePath } from "./files.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -21,10 +23,20 @@ const g = globalThis as any;
 export type TempKind = "jobserver" | "output";
 const KINDS: TempKind[] = ["jobserver", "output"];
 
-/** The temporary directory: `$TMPDIR`, else /tmp (no trailing slash). */
+let root: string | undefined;
+
+/**
+ * The temporary directory: `$TMPDIR`, else /tmp (no trailing slash). A
+ * `$TMPDIR` that is not a directory is /tmp, with one warning, as make 4.4
+ * says it (`TMPDIR value X: No such file or directory`) and goes on.
+ */
 export function tempRoot(): string {
+  if (root !== undefined) return root;
   const t = g.Deno && !g.Bun ? g.Deno.env.get("TMPDIR") : g.process?.env?.TMPDIR;
-  return (t || "/tmp").replace(/(.)\/+$/, "$1");
+  const dir: string = (t || "/tmp").replace(/(.)\/+$/, "$1");
+  if (dir === "/tmp" || isDirSync(dir)) return root = dir;
+  writeAll(2, `jx: warning: TMPDIR value ${escapeControls(dir)}: not a directory; using /tmp\n`);
+  return root = "/tmp";
 }
 
 let hostWord: string | undefined;

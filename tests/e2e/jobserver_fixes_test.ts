@@ -4,7 +4,16 @@
  * names no pool; the jobs of a nested jx that a SIGKILL to its job ended.
  */
 import assert from "node:assert/strict";
-import { alive, readEvents, ROOT, sleep, spawnJx, tempDir, waitForFile } from "../helpers.ts";
+import {
+  alive,
+  readEvents,
+  ROOT,
+  runJx,
+  sleep,
+  spawnJx,
+  tempDir,
+  waitForFile,
+} from "../helpers.ts";
 import { make } from "./jobserver_helpers.ts";
 
 const JX = `${ROOT}/bin/jx`;
@@ -42,4 +51,17 @@ Deno.test("lifecycle: a job running a nested jx, SIGKILLed after its grace: the 
   } finally {
     if (pid && alive(pid)) Deno.kill(-pid, "SIGKILL");
   }
+});
+
+Deno.test("jobserver server: a TMPDIR that is not there: one warning and the pool under /tmp, as make 4.4 does (was an internal error, exit 1)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:\n  a: { run: 'echo "$MAKEFLAGS" > flags.txt', jobserver: fifo }\n`,
+  });
+  const r = await runJx(["run", "-j2"], { cwd: dir, env: { TMPDIR: `${dir}/none` } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stderr.match(/^jx: warning: .*$/gm), [
+    `jx: warning: TMPDIR value ${dir}/none: not a directory; using /tmp`,
+  ]);
+  const flags = await Deno.readTextFile(`${dir}/flags.txt`);
+  assert.match(flags, /^ -j2 --jobserver-auth=fifo:\/tmp\/jx-jobserver-/);
 });
