@@ -459,7 +459,7 @@ jobs:
 Deno.test("a library feed that never ends is cancelled when the run is stopped", async () => {
   const { createReactor, runJobs } = await import("../mod.ts");
   const g = parseJobsFile("jobs:\n  a: { run: 'true' }\n", "/tmp/feed.yaml");
-  const control: { stop?: (s: "SIGINT" | "SIGTERM" | "SIGHUP") => void } = {};
+  const control: { stop?: (s: "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT") => void } = {};
   const stream = new ReadableStream<Uint8Array>({
     start(c) {
       c.enqueue(new TextEncoder().encode('{"name": "b", "run": "true"}\n'));

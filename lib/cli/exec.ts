@@ -2,7 +2,7 @@
  * `jx exec [-j N] -- COMMAND ARGS...`: one command under a fresh GNU make
  * jobserver pool of N slots, jx being the server. The command inherits jx's
  * stdin, stdout and stderr, runs in a session of its own (jx passes SIGINT,
- * SIGTERM and SIGHUP on to its process group), and jx exits with its exit
+ * SIGTERM, SIGHUP and SIGQUIT on to its process group), and jx exits with its exit
  * code, printing nothing of its own unless something is wrong.
  *
  * @module
@@ -24,7 +24,7 @@ import { dieAtExit, writeAll } from "../runtime/mod.ts";
 import type { Args } from "./args.ts";
 import { wantedJobs } from "./slots.ts";
 
-const SIGNALS: ListenSignal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+const SIGNALS: ListenSignal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
 
 /**
  * Runs `args.execArgv` under a pool of `args.jobs` slots; resolves to its

@@ -71,7 +71,7 @@ Usage:
 ${COMMON}
 
 Exit codes: 0 ok, 1 a job failed, 2 usage error or invalid jobs file,
-130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.
+130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (131: SIGQUIT).
 
 Examples:
   jx run                      run every job in jobs.yaml
@@ -228,7 +228,7 @@ Runs one command under a fresh GNU make jobserver pool of N job slots: the
 command gets MAKEFLAGS naming the pool, so every make, gcc -flto=jobserver,
 cargo or ninja it starts shares the N slots. Exits with the command's exit
 code, or dies of the signal that killed it, and prints nothing of its own.
-SIGINT, SIGTERM and SIGHUP are passed on to the command's process group.
+SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to the command's process group.
 Each make the command starts directly also has its own implicit slot: two
 started side by side by a shell run at most N+1 jobs (see docs/make.md).
 

@@ -82,7 +82,7 @@ export async function cmdWatch(args: Args): Promise<number> {
   let exit = 0;
   let ui: RunUi | undefined; // `--ui`: the live page, for the whole session
   let watching: Watching | undefined;
-  const unlisten = (["SIGINT", "SIGTERM", "SIGHUP"] as ListenSignal[]).map((sig) =>
+  const unlisten = (["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as ListenSignal[]).map((sig) =>
     reactor.onSignal(sig, () => {
       if (exit) watching?.modules.kill(); // a second signal: no more grace for the modules
       if (!exit) dieAtExit(sig); // jx dies of it at its exit (runtime/die.ts)

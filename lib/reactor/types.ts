@@ -167,7 +167,7 @@ export interface ChildHandle {
  * stop();
  * ```
  */
-export type ListenSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
+export type ListenSignal = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT";
 
 /**
  * The event loop as the scheduler sees it.

@@ -196,7 +196,7 @@ export function onStopSignals(
   cb: (sig: ListenSignal, again: boolean) => void,
 ): () => void {
   let seen = false;
-  const off = (["SIGINT", "SIGTERM", "SIGHUP"] as ListenSignal[]).map((sig) =>
+  const off = (["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as ListenSignal[]).map((sig) =>
     reactor.onSignal(sig, () => {
       const again = seen;
       seen = true;

@@ -141,10 +141,10 @@ export class SlurmInterrupted extends Error {
   /** 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP. */
   readonly exitCode: number;
 
-  constructor(readonly signal: "SIGINT" | "SIGTERM" | "SIGHUP") {
+  constructor(readonly signal: "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT") {
     super(`executor slurm: interrupted (${signal}) while waiting for the allocation`);
     this.name = "SlurmInterrupted";
-    this.exitCode = 128 + { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }[signal];
+    this.exitCode = 128 + { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 }[signal];
   }
 }
 
@@ -172,7 +172,7 @@ export class SlurmSession {
   /** The default partition's name (its jobs share the allocation under `""`). */
   defaultPartition = "";
   /** The first stop signal heard while listening (it stops an open under way). */
-  interrupted?: "SIGINT" | "SIGTERM" | "SIGHUP";
+  interrupted?: "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT";
   /** Why the open failed (a `JxInputError`: Slurm cannot run the jobs; `SlurmInterrupted`). */
   failure?: Error;
   /** The salloc running now, stopped by `interrupt`. */
@@ -284,7 +284,7 @@ export class SlurmSession {
   /** Stop signals stop the open (salloc and what it queued); see `holdSignals`. */
   private listen(): void {
     if (this.unlisten) return;
-    const off = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((sig) =>
+    const off = (["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const).map((sig) =>
       this.t.reactor.onSignal(sig, () => this.interrupt(sig))
     );
     this.unlisten = () => off.forEach((f) => f());
@@ -572,7 +572,7 @@ export class SlurmSession {
    * A stop signal: the open stops (salloc, and what it queued is cancelled); the rest is the
    * caller's (the run stops its jobs, `close` releases the allocations).
    */
-  interrupt(sig: "SIGINT" | "SIGTERM" | "SIGHUP"): void {
+  interrupt(sig: "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT"): void {
     this.interrupted ??= sig;
     const salloc = this.salloc;
     salloc?.kill("SIGTERM");

@@ -14,7 +14,7 @@ import {
   tempDir,
   waitForFile,
 } from "../helpers.ts";
-import { make } from "./jobserver_helpers.ts";
+import { make, makeRunningJx } from "./jobserver_helpers.ts";
 
 const JX = `${ROOT}/bin/jx`;
 
@@ -64,4 +64,25 @@ Deno.test("jobserver server: a TMPDIR that is not there: one warning and the poo
   ]);
   const flags = await Deno.readTextFile(`${dir}/flags.txt`);
   assert.match(flags, /^ -j2 --jobserver-auth=fifo:\/tmp\/jx-jobserver-/);
+});
+
+Deno.test("lifecycle: SIGQUIT (Ctrl-\\) stops the jobs as SIGTERM does, exit 131; under make every token goes back", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  a: { run: 'echo $$ > a.pid; sleep 60 & wait' }\n",
+  });
+  const child = spawnJx(["run"], { cwd: dir });
+  let pid = 0;
+  try {
+    pid = Number(await waitForFile(`${dir}/a.pid`, 30_000));
+    child.kill("SIGQUIT");
+    const out = await child.output();
+    assert.equal(out.code, 131, new TextDecoder().decode(out.stderr));
+    assert.equal(alive(pid), false, "the job outlived jx");
+  } finally {
+    if (pid && alive(pid)) Deno.kill(-pid, "SIGKILL");
+  }
+  const { interrupt } = await makeRunningJx(JX);
+  const text = await interrupt("SIGQUIT");
+  assert.match(text, /make: \*\*\* \[.*\] Error 131\n/);
+  assert.doesNotMatch(text, /INTERNAL: Exiting with/);
 });
