@@ -5,7 +5,12 @@
  * auth winning, one-letter flags, variables after `--`, malformed values.
  */
 import assert from "node:assert/strict";
-import { parseMakeFlags } from "../lib/jobserver/makeflags.ts";
+import {
+  formatMakeFlags,
+  parseMakeFlags,
+  stripJobserver,
+  withAuth,
+} from "../lib/jobserver/makeflags.ts";
 
 const auth = (v: string) => parseMakeFlags({ MAKEFLAGS: v }).auth;
 
@@ -85,6 +90,25 @@ Deno.test("makeflags: -j0 (no make writes it) is no -j: jx kept it as 0 slots, a
   assert.equal(parseMakeFlags({ MAKEFLAGS: " -j0 --jobserver-auth=3,4" }).jobs, undefined);
   assert.equal(parseMakeFlags({ MAKEFLAGS: " -j00" }).jobs, undefined);
   assert.equal(parseMakeFlags({ MAKEFLAGS: " -j02" }).jobs, 2);
+});
+
+Deno.test("makeflags: a fifo path with a blank is written and read as make 4.4 does (a backslash before it)", () => {
+  // make 4.4.1 with TMPDIR="/tmp/my dir" gives its recipes this MAKEFLAGS.
+  const fromMake = " -j2 --jobserver-auth=fifo:/tmp/my\\ dir/GMfifo17442 -- X=a\\ b";
+  assert.deepEqual(auth(fromMake), { style: "fifo", path: "/tmp/my dir/GMfifo17442" });
+  // A backslash is written as it is (make 4.4 with TMPDIR='/tmp/b\sl': fifo:/tmp/b\sl/GMfifo1).
+  const fifo = { style: "fifo" as const, path: "/tmp/my dir/f\\x" };
+  assert.equal(formatMakeFlags(3, fifo), " -j3 --jobserver-auth=fifo:/tmp/my\\ dir/f\\x");
+  assert.deepEqual(auth(formatMakeFlags(3, fifo)), fifo);
+  assert.equal(
+    withAuth("k -j4 --jobserver-auth=3,4", fifo),
+    "k -j4 --jobserver-auth=fifo:/tmp/my\\ dir/f\\x",
+  );
+  assert.equal(stripJobserver(fromMake), " -- X=a\\ b");
+  assert.equal(
+    withAuth(fromMake, { style: "pipe", read: 5, write: 6 }),
+    " -j2 --jobserver-auth=5,6 -- X=a\\ b",
+  );
 });
 
 Deno.test("makeflags: CARGO_MAKEFLAGS first, then MAKEFLAGS, then MFLAGS", () => {

@@ -45,7 +45,7 @@ export function parseMakeFlags(env: Record<string, string | undefined>): MakeFla
     const v = env[name];
     if (!v || !/\S/.test(v)) continue;
     out.source = name;
-    const words = v.split(/\s+/);
+    const words = blankSplit(v);
     const vars = words.indexOf("--");
     const flagWords = vars < 0 ? words : words.slice(0, vars);
     // The first word holds single-letter flags unless it is empty or an option.
@@ -64,7 +64,7 @@ export function parseMakeFlags(env: Record<string, string | undefined>): MakeFla
       if (!m) continue;
       const a = m[1];
       const pipe = /^(-?\d+),(-?\d+)$/.exec(a);
-      if (a.startsWith("fifo:")) out.auth = { style: "fifo", path: a.slice(5) };
+      if (a.startsWith("fifo:")) out.auth = { style: "fifo", path: unescapeBlanks(a.slice(5)) };
       else if (pipe) out.auth = { style: "pipe", read: Number(pipe[1]), write: Number(pipe[2]) };
     }
     break;
@@ -72,10 +72,27 @@ export function parseMakeFlags(env: Record<string, string | undefined>): MakeFla
   return out;
 }
 
+/**
+ * The words of a MAKEFLAGS value: split at blanks, but not at one a
+ * backslash escapes (make 4.4 writes a fifo under `TMPDIR=/tmp/my dir` as
+ * `fifo:/tmp/my\\ dir/GMfifo123`; any other backslash as it is).
+ */
+function blankSplit(value: string): string[] {
+  return value.match(/(?:\\\s|\S)+/g) ?? [];
+}
+
+const unescapeBlanks = (word: string): string => word.replace(/\\(\s)/g, "$1");
+
+/** The `--jobserver-auth=` value of `auth`, a fifo's path escaped as make does. */
+function authValue(auth: JobserverAuth): string {
+  return auth.style === "pipe"
+    ? `${auth.read},${auth.write}`
+    : `fifo:${auth.path.replace(/\s/g, "\\$&")}`;
+}
+
 /** The MAKEFLAGS value that hands a pool of `jobs` slots to children. */
 export function formatMakeFlags(jobs: number, auth: JobserverAuth): string {
-  const a = auth.style === "pipe" ? `${auth.read},${auth.write}` : `fifo:${auth.path}`;
-  return ` -j${jobs} --jobserver-auth=${a}`;
+  return ` -j${jobs} --jobserver-auth=${authValue(auth)}`;
 }
 
 /** How a job is handed the pool: the pipe form (`R,W`), the fifo form, or not at all. */
@@ -89,7 +106,8 @@ function splitFlags(value: string): { flags: string[]; tail: string } {
   const head = at < 0 ? value : value.slice(0, at);
   const tail = at < 0 ? "" : value.slice(at).trim();
   // The first word (single-letter flags) may be empty: keep its place.
-  return { flags: head.split(/\s+/).filter((w, i) => i === 0 || w), tail };
+  const words = blankSplit(head);
+  return { flags: /^\S/.test(head) ? words : ["", ...words], tail };
 }
 
 function joinFlags(flags: string[], tail: string): string {
@@ -177,8 +195,7 @@ export function withAuth(value: string, auth: JobserverAuth, jobs?: number): str
   const { flags, tail } = splitFlags(value);
   const j = jobs === undefined ? flags.find((w) => /^-j\d+$/.test(w)) : `-j${jobs}`;
   const kept = flags.filter((w) => !JOBSERVER_WORD.test(w));
-  const a = auth.style === "pipe" ? `${auth.read},${auth.write}` : `fifo:${auth.path}`;
   if (kept.length === 0) kept.push("");
-  kept.push(...(j ? [j] : []), `--jobserver-auth=${a}`);
+  kept.push(...(j ? [j] : []), `--jobserver-auth=${authValue(auth)}`);
   return joinFlags(kept, tail);
 }

@@ -14,9 +14,11 @@ import {
   tempDir,
   waitForFile,
 } from "../helpers.ts";
-import { make, makeRunningJx } from "./jobserver_helpers.ts";
+import { findMake44, make, MAKE_TROUBLE, makeRunningJx } from "./jobserver_helpers.ts";
 
 const JX = `${ROOT}/bin/jx`;
+
+const MAKE44 = await findMake44("jobserver_fixes_test");
 
 Deno.test("jobserver client: make -j1 (MAKEFLAGS ' -j1', no pool) runs jx at -j1, as a sub-make; jx's own -j still wins", async () => {
   const dir = await tempDir({
@@ -85,4 +87,30 @@ Deno.test("lifecycle: SIGQUIT (Ctrl-\\) stops the jobs as SIGTERM does, exit 131
   const text = await interrupt("SIGQUIT");
   assert.match(text, /make: \*\*\* \[.*\] Error 131\n/);
   assert.doesNotMatch(text, /INTERNAL: Exiting with/);
+});
+
+Deno.test({
+  name:
+    "jobserver: a TMPDIR with a blank: the fifo form escapes it as make 4.4 does, both ways (jx's job's make, make running jx)",
+  ignore: !MAKE44,
+  fn: async () => {
+    const dir = await tempDir({
+      "my dir/.keep": "",
+      "sub.mk": "x:\n\t@echo sub ran\n",
+      "jobs.yaml": `jobs:\n  a: { run: '${MAKE44} -s -f sub.mk x', jobserver: fifo }\n`,
+      "Makefile": `all:\n\t+@${JX} run -f inner.yaml --events ev.ndjson\n`,
+      "inner.yaml": "jobs:\n  b: { run: 'true' }\n",
+    });
+    const env = { TMPDIR: `${dir}/my dir` };
+    const r = await runJx(["run", "-j2"], { cwd: dir, env });
+    assert.equal(r.code, 0, r.stderr);
+    // Before: make read 'fifo:.../my' and the rest as a target ("No rule to make target").
+    assert.doesNotMatch(r.stdout + r.stderr, /No rule|jobserver unavailable|cannot open/);
+    assert.match(r.stdout, /sub ran/);
+    const m = await make(["-j3"], dir, env, MAKE44);
+    assert.equal(m.code, 0, m.text);
+    assert.doesNotMatch(m.text, /warning|cannot open/);
+    assert.doesNotMatch(m.text, MAKE_TROUBLE);
+    assert.equal((await readEvents(`${dir}/ev.ndjson`))[0].jobserver, "client");
+  },
 });
