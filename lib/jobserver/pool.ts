@@ -32,7 +32,8 @@
  * counts at the first start after a job ended, or when a waiting job reads
  * it dry), jobs that ended took the rest and never gave them back, and jx
  * writes new ones in their place (with a warning), instead of running one
- * job at a time, or waiting forever. make does not do that; jx can, because it created the pool.
+ * job at a time, or waiting forever; tokens beyond the pool's size, which
+ * jobs wrote without taking them, it takes out (else more than -j ran). make does not do that; jx can, because it created the pool.
  *
  * @module
  */
@@ -354,8 +355,21 @@ class Pool implements JobserverSlots {
   private countPool(): void {
     this.endedSinceCount = false;
     if (this.gather(this.limit)) this.replaceLost();
+    else if (this.have() >= this.limit) this.dropExtra();
     this.returned.push(...this.reserve.splice(0));
     this.flushSoon();
+  }
+
+  /** The pool holds all its tokens: any more were written by jobs that never took them (else more than -j run). */
+  private dropExtra(): void {
+    let extra = 0;
+    for (let k; (k = Number(libc().symbols.read(this.init.rfd, this.buf, this.buf.length))) > 0;) {
+      extra += k;
+    }
+    if (!extra) return;
+    this.init.warn?.(
+      `jobserver: jobs wrote ${extra} token(s) they never took; jx took them out of the pool`,
+    );
   }
 
   /** Tokens that jobs which ended never gave back: new ones in their place (the pool was read dry). */

@@ -164,6 +164,24 @@ ${recordingJobs("b", 3, 1).slice(1).map((l) => `${l.slice(0, -2)}, needs: [thief
   assert.doesNotMatch(r.text, /pool of 3 ended/, "the pool is whole at the end");
 });
 
+Deno.test("tokens: tokens a job wrote to the pool and never took are taken out (-j2 never runs more than 2)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:
+  gift: { run: 'printf +++ > "\${MAKEFLAGS##*fifo:}"', jobserver: fifo }
+${recordingJobs("b", 4, 1).slice(1).map((l) => `${l.slice(0, -2)}, needs: [gift] }`).join("\n")}
+`,
+  });
+  const r = await bounded([JX, "run", "-j2"], dir);
+  assert.equal(r.code, 0, r.text);
+  // Without the fix the pool held 4 tokens: b0..b3 ran at once.
+  assert.deepEqual(await maxConcurrency(`${dir}/log`), { max: 2, count: 4 });
+  assert.match(
+    r.text,
+    /jobserver: jobs wrote 3 token\(s\) they never took; jx took them out of the pool/,
+  );
+  assert.doesNotMatch(r.text, /more than they took/, "the pool is whole at the end");
+});
+
 Deno.test("tokens: a module's make holding tokens: a job of tokens 4 waits for them (said once), never over the pool", async () => {
   const dir = await tempDir({
     "jobs.yaml": `modules:
