@@ -530,13 +530,13 @@ async function steps(
       cwd: dir,
       cpus: 1,
       holdSignals: true,
-      onGranted: () => assert.equal(spy.listening(), 3, "at the grant"),
+      onGranted: () => assert.equal(spy.listening(), 4, "at the grant"),
     });
     assert.equal(spy.listening(), 0, "not before the open");
     await held.open();
-    assert.equal(spy.listening(), 3, "after the open");
+    assert.equal(spy.listening(), 4, "after the open");
     const closing = held.close();
-    assert.equal(spy.listening(), 3, "while it releases");
+    assert.equal(spy.listening(), 4, "while it releases");
     spy.fire("SIGINT"); // heard, not fatal: the release goes on
     await closing;
     assert.deepEqual([held.interrupted, spy.listening(), queue(env)], ["SIGINT", 0, ""]);
