@@ -79,6 +79,9 @@ function runtimeLines(env: Record<string, string | undefined>): [string, string]
  */
 function makePool(env: Record<string, string | undefined>, auto: string): string {
   const mf = parseMakeFlags(env);
+  if (!mf.auth && env.MAKELEVEL !== undefined && mf.jobs) {
+    return `none (make -j${mf.jobs} names no pool); a run uses -j${mf.jobs} unless given -j N`;
+  }
   if (!mf.auth) return "none (not running under make)";
   const named = `${mf.auth.style} (${mf.source})`;
   // The reactor must watch the pool's fd: epoll, or the portable one on Bun (a Worker waits).

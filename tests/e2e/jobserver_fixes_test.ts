@@ -32,6 +32,12 @@ Deno.test("jobserver client: make -j1 (MAKEFLAGS ' -j1', no pool) runs jx at -j1
     const start = (await readEvents(`${dir}/ev.ndjson`))[0];
     assert.equal(start.slots, slots, args.join(" "));
   }
+  // jx doctor says the same.
+  const doctor = await runJx(["doctor"], { cwd: dir, env: { MAKELEVEL: "1", MAKEFLAGS: " -j1" } });
+  assert.match(
+    doctor.stdout,
+    /^jobserver from make +none \(make -j1 names no pool\); a run uses -j1 unless given -j N$/m,
+  );
 });
 
 Deno.test("lifecycle: a job running a nested jx, SIGKILLed after its grace: the nested jx's jobs (groups of their own) die too", async () => {
