@@ -33,7 +33,8 @@
  * it dry), jobs that ended took the rest and never gave them back, and jx
  * writes new ones in their place (with a warning), instead of running one
  * job at a time, or waiting forever; tokens beyond the pool's size, which
- * jobs wrote without taking them, it takes out (else more than -j ran). make does not do that; jx can, because it created the pool.
+ * jobs wrote without taking them, it takes out (else more than -j ran).
+ * make does not do that; jx can, because it created the pool.
  *
  * @module
  */
@@ -349,8 +350,9 @@ class Pool implements JobserverSlots {
 
   /**
    * None of jx's jobs runs, and one ended since the last count: the pool should be whole. Reads
-   * it (dry, at most its size), puts back what jobs kept, and leaves the tokens to be taken or
-   * written back at the end of the turn: else a lost token cut `-j` for the rest of the run.
+   * it dry, puts back what jobs kept (else a lost token cut `-j` for the rest of the run), takes
+   * out what they wrote beyond its size, and leaves the tokens to be taken or written back at
+   * the end of the turn.
    */
   private countPool(): void {
     this.endedSinceCount = false;
@@ -360,7 +362,7 @@ class Pool implements JobserverSlots {
     this.flushSoon();
   }
 
-  /** The pool holds all its tokens: any more were written by jobs that never took them (else more than -j run). */
+  /** The pool holds all its tokens: any more were written by jobs that never took them. */
   private dropExtra(): void {
     let extra = 0;
     for (let k; (k = Number(libc().symbols.read(this.init.rfd, this.buf, this.buf.length))) > 0;) {

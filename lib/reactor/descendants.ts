@@ -67,7 +67,8 @@ export function groupsBelow(pgid: number): number[] {
       if (seen.has(c)) continue;
       seen.add(c);
       todo.push(c);
-      if (groupOf.get(c) !== pgid) groups.add(groupOf.get(c)!);
+      const g = groupOf.get(c)!;
+      if (g !== pgid && g > 1) groups.add(g);
     }
   }
   return [...groups];
