@@ -11,9 +11,9 @@
 import { Buffer } from "node:buffer";
 import { createHash, createHmac, type Hmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pid } from "../runtime/fs.ts";
+import { tempRoot } from "../runtime/stale.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
 import { BadBlob } from "./local.ts";
 import {
@@ -280,7 +280,7 @@ export class TurboStore implements RemoteStore {
   }
 
   private async fetchArtifact(key: string, keep: KeepBlob, d: Deadline): Promise<Entry | null> {
-    const spool = join(tmpdir(), `jx-artifact-${pid()}-${randomBytes(6).toString("hex")}`);
+    const spool = join(tempRoot(), `jx-artifact-${pid()}-${randomBytes(6).toString("hex")}`);
     const fd = openSync(spool, "wx", 0o600);
     const mac = this.o.signatureKey
       ? createHmac("sha256", this.o.signatureKey).update(key).update(this.o.team)

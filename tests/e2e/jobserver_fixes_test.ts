@@ -61,7 +61,7 @@ Deno.test("lifecycle: a job running a nested jx, SIGKILLed after its grace: the 
   }
 });
 
-Deno.test("jobserver server: a TMPDIR that is not there: one warning and the pool under /tmp, as make 4.4 does (was an internal error, exit 1)", async () => {
+Deno.test("a TMPDIR that is not there: one warning and the pool (and jx sh's folder) under /tmp, as make 4.4 does (was an internal error, exit 1)", async () => {
   const dir = await tempDir({
     "jobs.yaml": `jobs:\n  a: { run: 'echo "$MAKEFLAGS" > flags.txt', jobserver: fifo }\n`,
   });
@@ -72,6 +72,12 @@ Deno.test("jobserver server: a TMPDIR that is not there: one warning and the poo
   ]);
   const flags = await Deno.readTextFile(`${dir}/flags.txt`);
   assert.match(flags, /^ -j2 --jobserver-auth=fifo:\/tmp\/jx-jobserver-/);
+  // jx sh's own folder too (it was "internal error: ENOENT ... mkdtemp").
+  await Deno.writeTextFile(`${dir}/s.sh`, "echo hi\n");
+  const sh = await runJx(["sh", "s.sh"], { cwd: dir, env: { TMPDIR: `${dir}/none` } });
+  assert.equal(sh.code, 0, sh.stderr);
+  assert.equal(sh.stdout, "hi\n");
+  assert.match(sh.stderr, /^jx: warning: TMPDIR value .*\/none: not a directory; using \/tmp$/m);
 });
 
 Deno.test("lifecycle: SIGQUIT (Ctrl-\\) stops the jobs as SIGTERM does, exit 131; under make every token goes back", async () => {
