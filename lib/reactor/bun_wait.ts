@@ -6,13 +6,16 @@
  *
  * The set is level-triggered, so the worker's wait (one event, never read)
  * takes nothing away: every ready fd is still ready when the main thread
- * polls. The two threads take turns through a shared gate, so the worker
+ * polls. But the kernel queues the fd it reported behind the others: the
+ * worker posts that fd, and the main thread puts it back first (a job's
+ * stdout, then stderr, written before jx looked, would otherwise come
+ * stderr first). The two threads take turns through a shared gate, so the worker
  * waits only while the main thread is idle:
  *
  * - the main thread, out of events, opens the gate (`ready()`) and awaits a
  *   message;
  * - the worker, woken by the gate, blocks in `epoll_wait` until an fd is
- *   ready, posts one message and parks on the gate again;
+ *   ready, posts its number and parks on the gate again;
  * - `close()` sets the gate to "stop" and the reactor writes its eventfd, so
  *   a worker in `epoll_wait` returns; the set is closed only after the
  *   worker has said it stopped (a reused fd number must never be waited on).
@@ -34,6 +37,7 @@ self.onmessage = (e) => {
   const { epfd, gate: sab } = e.data;
   const gate = new Int32Array(sab);
   const ev = new Uint8Array(12);
+  const view = new DataView(ev.buffer);
   let why = "stopped";
   for (;;) {
     Atomics.wait(gate, 0, 0);
@@ -46,7 +50,7 @@ self.onmessage = (e) => {
       break;
     }
     if (Atomics.compareExchange(gate, 0, 1, 0) === 2) break;
-    postMessage(1);
+    postMessage(view.getUint32(4, true));
   }
   postMessage(why);
 };
@@ -54,8 +58,11 @@ self.onmessage = (e) => {
 
 /** The wait of one epoll set, for `createEpollReactor` on Bun. */
 export interface BunWait {
-  /** Resolves once an fd of the set is ready (the events are left for the caller to collect). */
-  ready(): Promise<void>;
+  /**
+   * Resolves once an fd of the set is ready, with the first one (the events are left for the
+   * caller to collect, where that fd now comes last).
+   */
+  ready(): Promise<number>;
   /** Stops the worker; `release` runs once it no longer waits on the set. */
   close(release: () => void): void;
 }
@@ -67,16 +74,16 @@ export function createBunWait(epfd: number): BunWait {
   const sab = new SharedArrayBuffer(4);
   const gate = new Int32Array(sab);
   const worker: BunWorker = new Worker(workerUrlOf(WORKER_SOURCE));
-  let pending: (() => void) | undefined;
+  let pending: ((fd: number) => void) | undefined;
   let release: (() => void) | undefined;
   let stopped = false;
   worker.unref?.();
   worker.onmessage = (e: MessageEvent) => {
-    if (e.data === 1) {
+    if (typeof e.data === "number") {
       const done = pending;
       pending = undefined;
       if (!release) worker.unref?.(); // closing: stay ref'd until the worker has stopped
-      done?.();
+      done?.(e.data);
       return;
     }
     // The worker stopped (closed, or epoll_wait failed).

@@ -175,13 +175,30 @@ class EventLoop {
     this.guard = true; // after the call: one that throws leaves no guard armed for good
   }
 
+  /**
+   * Moves `fd`'s event, if among the `n` collected, to the front: the one the Bun wait worker
+   * took first, which its wait sent to the back of the kernel's ready list.
+   */
+  private putFirst(fd: number, n: number): void {
+    const size = C.SIZEOF_EPOLL_EVENT;
+    for (let i = 1; i < n; i++) {
+      if (this.eventsView.getUint32(i * size + 4, true) !== fd) continue;
+      const ev = this.events.slice(i * size, (i + 1) * size);
+      this.events.copyWithin(size, 0, i * size);
+      this.events.set(ev, 0);
+      return;
+    }
+  }
+
   /** One wait for events: the count collected in `events` (< 0 on failure). */
   private async waitOnce(): Promise<number> {
     if (this.bunWait) {
-      await this.bunWait.ready();
+      const first = await this.bunWait.ready();
       this.forceWait = false;
       if (this.closed) return 0;
-      return this.s.epoll_wait_now(this.set.fd, this.events, MAX_EVENTS, 0);
+      const n: number = this.s.epoll_wait_now(this.set.fd, this.events, MAX_EVENTS, 0);
+      this.putFirst(first, n);
+      return n;
     }
     const n: number = await this.s.epoll_wait(this.set.fd, this.events, MAX_EVENTS, -1);
     this.forceWait = false;

@@ -127,6 +127,22 @@ jobs:
     assert.match(q.stderr, /jx: 2 jobs ok/);
   });
 
+  Deno.test(`[${rt}] a line of stdout then one of stderr, both ready at once: shown in that order`, async () => {
+    // Both pipes hold their line before jx looks (on Bun the wait worker once took the first
+    // ready fd and the kernel queued it behind the other: stderr came first, every time).
+    const job = (n: number) => `  j${n}: { run: "echo out${n}; echo err${n} >&2" }\n`;
+    const dir = await tempDir({ "jobs.yaml": `jobs:\n${[1, 2, 3].map(job).join("")}` });
+    for (const output of ["buffered", "stream"]) {
+      const r = await runJx(["run", "-j1", "--output", output], { cwd: dir, runtime: rt });
+      assert.equal(r.code, 0, r.stderr);
+      const lines = (r.stdout + r.stderr).split("\n").filter((l) => /out|err/.test(l));
+      for (const n of [1, 2, 3]) {
+        const at = (w: string) => lines.findIndex((l) => l.endsWith(w + n));
+        assert.ok(at("out") >= 0 && at("out") < at("err"), `${output}: ${lines.join(" | ")}`);
+      }
+    }
+  });
+
   Deno.test(`[${rt}] a failure: exit 1, output shown, fail fast, -k keeps going`, async () => {
     const dir = await tempDir({
       "jobs.yaml": `
