@@ -127,11 +127,7 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
     bytes = readBytesSync(file);
     text = utf8Decoder.decode(bytes);
   } catch (e) {
-    const code = errorCode(e);
-    throw new JxInputError(
-      code === "ENOENT" ? "no such file" : `cannot read: ${errorMessage(e)}`,
-      file,
-    );
+    throw new JxInputError(whyNotRead(e), file);
   }
   const o = { baseDir: dirname(resolve(file)), ...opts };
   // A foreach glob, a dotenv file or an included file: more than the text, which
@@ -302,19 +298,28 @@ function checkDefault(graph: Graph, root: Unit | undefined): void {
   });
 }
 
+/**
+ * Why a file could not be read, in the same words on every runtime (a folder: Bun's `node:fs`
+ * and Deno word EISDIR differently).
+ */
+function whyNotRead(e: unknown): string {
+  const code = errorCode(e);
+  if (code === "ENOENT") return "no such file";
+  return `cannot read: ${code === "EISDIR" ? "is a folder" : errorMessage(e)}`;
+}
+
 /** The text of an included file, or an error at the `include` item that named it. */
 function readIncluded(inc: Included & { at?: Pos }, by: Unit, byFile: string): string {
   try {
     return readRegularText(inc.abs);
   } catch (e) {
-    const code = errorCode(e);
-    const why = code === "ENOENT" ? "no such file" : `cannot read: ${errorMessage(e)}`;
+    const why = whyNotRead(e);
     const error = new JxInputError(
       `include: ${inc.shown}: ${why}`,
       byFile,
       inc.at ?? by.positions.get("include"),
     );
-    if (code === "ENOENT") error.missing = inc.abs;
+    if (errorCode(e) === "ENOENT") error.missing = inc.abs;
     throw error;
   }
 }

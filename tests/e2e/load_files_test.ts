@@ -81,6 +81,15 @@ for (const runtime of RUNTIMES) {
     }
   });
 
+  Deno.test(`${runtime}: -f naming a folder: one line, worded the same on every runtime`, async () => {
+    // Bun said 'EISDIR: illegal operation on a directory, read' where Deno said 'EISDIR: is a directory'.
+    const dir = await tempDir({ "sub/jobs.yaml": "jobs:\n  a: { run: 'true' }\n" });
+    assert.equal(
+      await refused(dir, runtime, ["run", "-f", "sub"]),
+      "sub: cannot read: is a folder",
+    );
+  });
+
   Deno.test(`${runtime}: a foreach glob that finds a file whose name is not UTF-8 is refused at load`, async () => {
     const dir = await tempDir({
       "src/good.txt": "ok\n",
