@@ -12,7 +12,7 @@ import { globFiles } from "./glob.ts";
 import { itemVars, lostName } from "./foreach.ts";
 import { checkResourceGlobs } from "./limits.ts";
 import { JOB_FIELDS, NAME_RE } from "./schema.ts";
-import { errorMessage, isEntry, str } from "./read.ts";
+import { isEntry, str } from "./read.ts";
 import { buildSpec, type SpecContext, Substituter } from "./spec.ts";
 import type { EmitContext, JobSpec } from "./types.ts";
 import { PosMap, Validator } from "./validate.ts";
@@ -40,6 +40,20 @@ function specContext(ctx: EmitContext, file: string, positions: PosMap): SpecCon
 }
 
 /**
+ * Why `text` is not a JSON object, in jx's words (the runtime's own JSON.parse message is V8's
+ * on Deno, JavaScriptCore's on Bun); undefined when it is one.
+ */
+function notAnObject(text: string): string | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return "not valid JSON";
+  }
+  return isEntry(v) ? undefined : "not an object";
+}
+
+/**
  * Parses one line an `emits: jobs` job wrote (or an object a library
  * parser returned) into a spec. Throws a `JxInputError` whose `format()`
  * reads `GEN stdout:LINE:COL: message`. The spec's `index` is -1 until a
@@ -64,15 +78,12 @@ export function parseEmittedJob(
   const lines = new LineCounter();
   let text = line;
   if (typeof text === "string") {
-    try {
-      const v = JSON.parse(text);
-      if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("not an object");
-    } catch (e) {
+    const why = notAnObject(text);
+    if (why) {
       throw new JxInputError(
         `expected a JSON object (a job), got ${
           text.length > 40 ? text.slice(0, 40) + "..." : text
-        }` +
-          ` (${errorMessage(e)})`,
+        } (${why})`,
         where,
         { line: lineNo, col: 1 },
       );

@@ -68,6 +68,22 @@ for (const rt of RUNTIMES.filter((r) => r !== "binary")) {
   });
 }
 
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] an emitted line that is not JSON: the same words on every runtime`, async () => {
+    // The error quoted the engine's JSON.parse message: V8's on Deno, JavaScriptCore's on Bun.
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  gen:\n    emits: jobs\n    run: echo 'not json'; echo '[1]'\n",
+    });
+    const r = await runJx(["run", "-k"], { cwd: dir, runtime: rt });
+    assert.equal(r.code, 1, r.stderr);
+    const errors = r.stderr.split("\n").filter((l) => l.startsWith("jx: gen stdout:"));
+    assert.deepEqual(errors, [
+      "jx: gen stdout:1:1: expected a JSON object (a job), got not json (not valid JSON)",
+      "jx: gen stdout:2:1: expected a JSON object (a job), got [1] (not an object)",
+    ]);
+  });
+}
+
 Deno.test("a bad emitted line: one error naming the line; -k runs the rest, exit 1", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
