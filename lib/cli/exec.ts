@@ -20,7 +20,7 @@ import {
   type ListenSignal,
   type Reactor,
 } from "../reactor/mod.ts";
-import { dieAtExit, writeAll } from "../runtime/mod.ts";
+import { dieAtExit, envObject, writeAll } from "../runtime/mod.ts";
 import type { Args } from "./args.ts";
 import { wantedJobs } from "./slots.ts";
 
@@ -71,7 +71,7 @@ export async function cmdExec(args: Args): Promise<number> {
 
 function currentEnv(): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (typeof v === "string") out[k] = v;
+  for (const [k, v] of Object.entries(envObject())) if (typeof v === "string") out[k] = v;
   return out;
 }
 

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { inheritedBytes } from "../runtime/mod.ts";
+
 /**
  * The C strings of `posix_spawnp`'s argv and environment, kept in one slab
  * from one spawn to the next: a job's environment differs from the last
@@ -37,10 +39,15 @@ export class CStrings {
     this.words.clear();
   }
 
-  /** Encodes `s` and a NUL; its address, or -1 when it may not fit. */
-  private add(s: string): number {
+  /**
+   * Encodes `s` and a NUL; its address, or -1 when it may not fit. A variable jx inherited that
+   * is not UTF-8, passed on unchanged, is written as the bytes jx got.
+   */
+  private add(s: string, isEnv = false): number {
     if (s.length * 3 + 1 > this.slab.length - this.used) return -1;
-    const { written } = this.enc.encodeInto(s, this.slab.subarray(this.used));
+    const raw = isEnv ? inheritedBytes(s) : undefined;
+    if (raw) this.slab.set(raw, this.used);
+    const written = raw?.length ?? this.enc.encodeInto(s, this.slab.subarray(this.used)).written;
     this.slab[this.used + written] = 0;
     const at = this.base + this.used;
     this.used += written + 1;
@@ -70,7 +77,7 @@ export class CStrings {
       const value = env[k];
       let e = this.env.get(k);
       if (e === undefined || e.value !== value) {
-        const at = this.add(k + "=" + value);
+        const at = this.add(k + "=" + value, true);
         if (at < 0) return -1;
         this.env.set(k, e = { value, at });
       }

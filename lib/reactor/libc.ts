@@ -8,7 +8,7 @@
  * @module
  */
 import { addressOf, dlopenBun, readCString, readI32 } from "./libc_bun.ts";
-import { deno, ffiPermitted, isBun } from "../runtime/mod.ts";
+import { deno, ffiPermitted, inheritedBytes, isBun } from "../runtime/mod.ts";
 import { useMemchr } from "../runtime/bytes.ts";
 
 /** The symbols used, with their C signatures. */
@@ -192,9 +192,21 @@ export function cstr(s: string): Uint8Array {
   return b;
 }
 
+/** `NAME=VALUE` as a C string: the bytes jx inherited for a variable that is not UTF-8. */
+function cstrEnv(entry: string): Uint8Array {
+  const raw = inheritedBytes(entry);
+  if (!raw) return cstr(entry);
+  const b = new Uint8Array(raw.length + 1);
+  b.set(raw);
+  return b;
+}
+
 /** A NULL-terminated array of C strings; keep the returned `keep` alive while it is used. */
-export function cstrArray(items: string[]): { ptrs: BigUint64Array; keep: Uint8Array[] } {
-  const keep = items.map(cstr);
+export function cstrArray(
+  items: string[],
+  encode = cstr,
+): { ptrs: BigUint64Array; keep: Uint8Array[] } {
+  const keep = items.map((s) => encode(s));
   const ptrs = new BigUint64Array(items.length + 1);
   keep.forEach((b, i) => ptrs[i] = BigInt(bufferAddress(b)));
   return { ptrs, keep };
@@ -260,7 +272,7 @@ export async function spawnInSession(
   const attr = sessionSpawnAttr();
   const kept = fileActions(fa);
   const cargv = cstrArray(argv);
-  const envp = cstrArray(Object.entries(env).map(([k, v]) => `${k}=${v}`));
+  const envp = cstrArray(Object.entries(env).map(([k, v]) => `${k}=${v}`), cstrEnv);
   const file = cstr(argv[0]);
   // Held by a set, not by a bare `void [...]` after the call (Bun's transpiler drops that).
   const held = [kept, cargv.keep, envp.keep, file];

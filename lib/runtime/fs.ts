@@ -10,6 +10,7 @@
  */
 import { fileType, isRegular, readFileBytes, statMode } from "./bun_fs.ts";
 import { utf8Decoder } from "./utf8.ts";
+import { addNotUtf8 } from "./environ.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -478,7 +479,10 @@ export function cwd(): string {
  * ```
  */
 export function envObject(): Record<string, string | undefined> {
-  return D ? D.env.toObject() : g.process.env;
+  if (!D) return g.process.env;
+  const env = D.env.toObject();
+  addNotUtf8(env); // Deno leaves out what is not UTF-8
+  return env;
 }
 
 /**

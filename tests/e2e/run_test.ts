@@ -299,6 +299,29 @@ jobs:
     assert.ok(r.stdout.includes(`${await Deno.realPath(dir)}/sub\n`));
   });
 
+  Deno.test(`[${rt}] a variable of jx's environment that is not UTF-8 reaches jobs byte for byte`, async () => {
+    // Deno dropped it (the job saw it unset), Bun gave it with U+FFFD for the byte.
+    const dir = await tempDir({
+      "jobs.yaml": `jobs:\n  a: { run: 'printf %s "$LATIN1" "$OK" > run.bin' }\n`,
+    });
+    const jx = async (args: string[]) => {
+      const [cmd, argv] = jxCommand(rt, args);
+      const set = `export LATIN1="$(printf 'caf\\351')" OK=fine; exec "$@"`;
+      const r = await new Deno.Command("sh", {
+        args: ["-c", set, "sh", cmd, ...argv],
+        cwd: dir,
+        env: { NO_COLOR: "1" },
+        stdin: "null",
+      }).output();
+      assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+    };
+    await jx(["run"]);
+    await jx(["exec", "--", "sh", "-c", 'printf %s "$LATIN1" "$OK" > exec.bin']);
+    const want = [0x63, 0x61, 0x66, 0xe9, ...new TextEncoder().encode("fine")];
+    assert.deepEqual([...await Deno.readFile(`${dir}/run.bin`)], want);
+    assert.deepEqual([...await Deno.readFile(`${dir}/exec.bin`)], want);
+  });
+
   Deno.test(`[${rt}] -n prints what would run in order and runs nothing`, async () => {
     const dir = await tempDir({
       "jobs.yaml": `
