@@ -12,8 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { JxInputError, parseJobsFile } from "../lib/graph/mod.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+import { ROOT, runJx, RUNTIMES } from "./helpers.ts";
 const BAD_DIR = "tests/bad";
 
 interface BadCase {
@@ -112,3 +111,14 @@ Deno.test("bad corpus: the CLI prints exactly one error line, exits 2 and runs n
     assert.equal(stdout, "", `${c.file}: stdout must be empty`);
   }
 });
+
+for (const rt of RUNTIMES.filter((r) => r !== "deno")) {
+  Deno.test(`bad corpus on ${rt}: every case's line exactly as on Deno (no engine's own words)`, async () => {
+    // A bad ready.log regex quoted the engine's message: V8's on Deno, JavaScriptCore's on Bun.
+    for (const c of cases.filter((k) => !k.todo)) {
+      const r = await runJx(["list", "-f", c.file], { cwd: ROOT, runtime: rt });
+      assert.equal(r.code, 2, `${c.file}: ${r.stderr}`);
+      assert.equal(r.stderr, `${c.expected}\n`, c.file);
+    }
+  });
+}

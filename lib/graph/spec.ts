@@ -26,7 +26,6 @@ import {
   cacheOf,
   type Entry,
   entry,
-  errorMessage,
   isNumber,
   isString,
   num,
@@ -403,8 +402,12 @@ function readySpec(
   if (spec.log !== undefined) {
     try {
       new RegExp(spec.log);
-    } catch (e) {
-      fail(`${p}.ready.log: bad regular expression: ${errorMessage(e)}`, `${p}.ready.log`);
+    } catch {
+      // Not the engine's message: V8 and JavaScriptCore word it differently.
+      fail(
+        `${p}.ready.log: bad regular expression /${spec.log}/ (JavaScript syntax)`,
+        `${p}.ready.log`,
+      );
     }
   }
   return spec;
