@@ -259,11 +259,23 @@ function noAuth(out: Outgoing): Record<string, string> {
  * masked.
  */
 function reason(e: unknown): string {
-  const err = e as Error & { cause?: unknown };
+  const err = e as Error & { cause?: unknown; code?: unknown };
+  if (refused(err)) return "connection refused";
   let msg = String(err?.message ?? e).split("\n")[0];
   const cause = err?.cause instanceof Error ? err.cause.message.split("\n")[0] : "";
   if (cause) msg += `: ${cause.replace(/^error sending request for url \([^)]*\): /, "")}`;
   return redactUrl(msg.replace(/\.? For more information, pass `verbose: true`.*$/, ""));
+}
+
+/**
+ * Whether the server refused the connection: said alike on both runtimes (Deno: "...tcp connect
+ * error: Connection refused (os error 111)" in the cause; Bun: code ECONNREFUSED, "Unable to
+ * connect. Is the computer able to access the url?").
+ */
+function refused(err: (Error & { cause?: unknown; code?: unknown }) | undefined): boolean {
+  if (err?.code === "ECONNREFUSED") return true;
+  const cause = err?.cause instanceof Error ? err.cause.message : "";
+  return /Connection refused \(os error 111\)/.test(cause);
 }
 
 /** Drops a body not wanted (or refused), never throwing. */

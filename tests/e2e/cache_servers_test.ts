@@ -19,7 +19,7 @@ import {
   type Lookup,
   remoteStore,
 } from "../../lib/cache/mod.ts";
-import { ROOT, tempDir } from "../helpers.ts";
+import { ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
 
 const SCRIPT = `${ROOT}/tools/services/cache-server.sh`;
 const TOKEN = "jx-test-token";
@@ -419,3 +419,27 @@ Deno.test("unreachable, 500 and silent servers: one warning, a miss, not asked a
     await silent.stop();
   }
 });
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] a remote store that refuses connections: the warning says so in jx's words`, async () => {
+    // Deno said 'fetch failed: client error (Connect): tcp connect error: Connection refused
+    // (os error 111)', Bun 'ECONNREFUSED: Unable to connect. Is the computer able to access the url?'.
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  a: { run: echo a > a.txt, writes: [a.txt] }\n",
+    });
+    const r = await runJx(
+      ["run", "--cache-dir", `${dir}/c`, "--remote-cache", `bazel+http://127.0.0.1:${port}`],
+      { cwd: dir, runtime: rt },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const warnings = r.stderr.split("\n").filter((w) => w.startsWith("jx: warning:"));
+    assert.equal(warnings.length, 1, r.stderr);
+    assert.match(
+      warnings[0],
+      /^jx: warning: bazel http:\/\/127\.0\.0\.1:\d+: entry \w+ for a: GET failed: connection refused; not used for the rest of this run$/,
+    );
+  });
+}
