@@ -362,7 +362,13 @@ export function servedSpec(p: ServedProbe): ReadySpec {
   }
 }
 
+/** Why a probe failed; a refused connection as ECONNREFUSED on both runtimes. */
 function errorText(e: Error): string {
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? e.message;
+  const err = e as Error & { code?: unknown; cause?: { code?: string; message?: string } };
+  // Bun puts the code on the error itself; Deno's fetch says it only in words.
+  const words = `${e.message} ${err.cause?.message ?? ""}`;
+  if (err.code === "ECONNREFUSED" || /Connection refused \(os error 111\)/.test(words)) {
+    return "ECONNREFUSED";
+  }
+  return err.cause?.code ?? err.cause?.message ?? e.message;
 }

@@ -994,3 +994,24 @@ Deno.test("an http ready check's port that answers, but not 2xx, before the star
     await server.shutdown();
   }
 });
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] an http ready check on a port nobody listens on: the last reason worded alike`, async () => {
+    // Deno gave its fetch's whole sentence ('error sending request for url (...): client error
+    // (Connect): tcp connect error: Connection refused (os error 111)'), Bun its own.
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    const dir = await tempDir({
+      "jobs.yaml": `modules:\n  h:\n    run: exec sleep 30\n` +
+        `    ready: { http: "http://127.0.0.1:${port}/", timeout: 0.5s }\n` +
+        `jobs:\n  d: { needs: [h], run: echo d }\n`,
+    });
+    const r = await runJx(["run"], { cwd: dir, runtime: rt });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /✗ module h: not ready after [\d.]+m?s: http \S+ \(last: ECONNREFUSED\)\n/,
+    );
+  });
+}
