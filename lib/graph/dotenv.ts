@@ -139,16 +139,21 @@ export function parseDotenv(text: string, file: string): Record<string, string> 
 }
 
 /**
- * Reads the dotenv file at `path` (absolute); `shown` names it in messages.
- * Undefined when it does not exist.
+ * Reads the dotenv file at `path` (absolute); `shown` names it in the messages of its contents.
+ * Undefined when it does not exist; a file that cannot be read (a folder, no permission) throws
+ * what `unreadable` makes of the reason (an error at the `env_file` item that names it).
  */
-export function readDotenv(path: string, shown: string): Record<string, string> | undefined {
+export function readDotenv(
+  path: string,
+  shown: string,
+  unreadable: (why: string) => Error,
+): Record<string, string> | undefined {
   let text: string;
   try {
     text = readRegularText(path);
   } catch (e) {
     if (errorCode(e) === "ENOENT") return undefined;
-    throw new JxInputError(`cannot read: ${errorMessage(e)}`, shown);
+    throw unreadable(errorMessage(e));
   }
   return parseDotenv(text, shown);
 }

@@ -259,7 +259,12 @@ export function readDotenvFiles(
     const optional = raw.endsWith("?");
     const rel = normalizeResource(sub.apply(optional ? raw.slice(0, -1) : raw, where, true));
     const shown = rel.startsWith("/") ? rel : resolve(baseDir, rel);
-    const found = readDotenv(resolve(baseDir, rel), shown);
+    const found = readDotenv(resolve(baseDir, rel), shown, (why) =>
+      new JxInputError(
+        `${path}[${i}]: cannot read dotenv file '${rel}': ${why}`,
+        file,
+        positions.get(where),
+      ));
     const inside = !rel.startsWith("/") && !rel.startsWith("../") && rel !== "..";
     // An input even when absent: its appearance is a change.
     if (inside) files.push(rel);

@@ -94,4 +94,15 @@ Deno.test("dotenv: a missing file and a malformed line are refused with a positi
   r = await run(dir);
   assert.equal(r.code, 2);
   assert.equal(r.stderr.trim(), `${dir}/job.env:2:9: expected NAME=VALUE`);
+  // A folder where the file should be: at the item that names it, as a missing one (it was
+  // '/abs/job.env: cannot read: ...', with no place in the jobs file).
+  await Deno.remove(`${dir}/job.env`);
+  await Deno.mkdir(`${dir}/job.env`);
+  r = await run(dir);
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr.trim(),
+    "jobs.yaml:7:16: jobs.show.env_file[0]: cannot read dotenv file 'job.env': " +
+      "not a regular file (a FIFO, a device or a folder is not read)",
+  );
 });
