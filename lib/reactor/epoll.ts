@@ -580,7 +580,9 @@ function reportNotStarted(req: SpawnRequest, error: string): void {
 
 /** A spawn error number in words. */
 function whyNot(e: number): string {
-  return e === 2 ? "no such file or directory" : strerror(e);
+  // In lower case, as the portable reactor words it ("Not a directory": "not a directory").
+  const text = e === 2 ? "no such file or directory" : strerror(e);
+  return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 /** The handle `spawn` returns; signals sent before the start are sent once it is known. */

@@ -283,12 +283,22 @@ function bunStdin(sink: any): Pick<ChildHandle, "write" | "closeStdin"> {
   };
 }
 
+/** Why a spawn failed, worded as the epoll reactor words it (strerror, in lower case). */
+const SPAWN_ERRORS: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  ENOTDIR: "not a directory",
+  EACCES: "permission denied",
+};
+
 function failedStart(req: SpawnRequest, e: unknown): ChildHandle {
   const err = e as { code?: string; message?: string };
   let msg = err.message ?? String(e);
-  if (err.code === "ENOENT" || /not found|No such file/i.test(msg)) {
-    msg = `cannot start '${req.argv[0]}' in ${req.cwd}: no such file or directory`;
-  }
+  const why = err.code !== undefined && Object.hasOwn(SPAWN_ERRORS, err.code)
+    ? SPAWN_ERRORS[err.code]
+    : /not found|No such file/i.test(msg)
+    ? SPAWN_ERRORS.ENOENT
+    : undefined;
+  if (why) msg = `cannot start '${req.argv[0]}' in ${req.cwd}: ${why}`;
   const status: ExitStatus = { code: null, signal: null, error: msg };
   queueMicrotask(() => req.onExit(status));
   return { pid: 0, kill: () => {}, write: () => {}, closeStdin: () => {} };

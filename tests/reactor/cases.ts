@@ -395,6 +395,16 @@ export const CASES: Case[] = [
         });
         assert.equal(y.err, "");
       }
+      // A working folder that is a file: the reason in lower case as the others (strerror's
+      // "Not a directory" it was, beside "no such file or directory").
+      const file = "/bin/sh";
+      const z = await run(r, ["/bin/sh", "-c", "true"], { cwd: file });
+      assert.match(
+        z.status.error ?? "",
+        new RegExp(
+          `^cannot start '/bin/sh' in ${file}: (not a directory|no such file or directory)$`,
+        ),
+      );
     },
   },
   {
