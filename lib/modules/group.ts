@@ -8,6 +8,7 @@
  */
 import { readTextSync, sendSignal } from "../runtime/mod.ts";
 import { listDir } from "../runtime/files.ts";
+import { groupsBelow } from "../reactor/mod.ts";
 
 /** How often a followed group is checked for being empty. */
 export const GROUP_POLL_MS = 200;
@@ -90,10 +91,17 @@ export function leaderOrGroupAlive(pid: number): boolean {
   return groupAlive(pid);
 }
 
-/** Sends `signal` to every process of group `pgid`; nothing if it is gone. */
+/**
+ * Sends `signal` to every process of group `pgid`; nothing if it is gone. A SIGKILL goes to the
+ * groups below it too (a nested jx's jobs, each in a group of its own: `groupsBelow`), as a job's
+ * does.
+ */
 export function signalGroup(pgid: number, signal: string): void {
   if (pgid <= 1) return;
-  try {
-    sendSignal(-pgid, signal);
-  } catch { /* gone */ }
+  const below = signal === "SIGKILL" ? groupsBelow(pgid) : [];
+  for (const g of [pgid, ...below]) {
+    try {
+      sendSignal(-g, signal);
+    } catch { /* gone */ }
+  }
 }

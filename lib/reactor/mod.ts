@@ -28,6 +28,7 @@ export type {
   StreamName,
 } from "./types.ts";
 export { createPortableReactor, killGroup, signalName } from "./portable.ts";
+export { groupsBelow } from "./descendants.ts";
 export { createEpollReactor } from "./epoll.ts";
 export { bunWatchAvailable } from "./bun_watcher.ts";
 import { bunWatchAvailable } from "./bun_watcher.ts";

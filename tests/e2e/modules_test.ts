@@ -1015,3 +1015,31 @@ for (const rt of RUNTIMES) {
     );
   });
 }
+
+Deno.test("a daemonized module that outlives its stop signal: the SIGKILL after the grace reaches the groups below it too", async () => {
+  // The daemon ignores TERM; below it, a process in a session of its own (as a nested jx's job):
+  // the group's SIGKILL did not reach it, and it outlived jx.
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  stubborn:
+    run: >-
+      (trap '' TERM; setsid sleep 300 >/dev/null 2>&1 </dev/null & echo $! > inner.pid;
+      while :; do sleep 0.05; done) >/dev/null 2>&1 </dev/null & exit 0
+    stop: { signal: TERM, grace: 300ms }
+jobs:
+  use: { run: 'while ! test -s inner.pid; do sleep 0.05; done', needs: [stubborn] }
+`,
+  });
+  const r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const inner = Number(await Deno.readTextFile(`${dir}/inner.pid`));
+  let alive = true;
+  for (let i = 0; i < 100 && alive; i++) {
+    const st = await Deno.readTextFile(`/proc/${inner}/stat`).catch(() => "");
+    alive = st !== "" && !/^\d+ \(.*\) [ZX] /.test(st);
+    if (alive) await new Promise((ok) => setTimeout(ok, 50));
+  }
+  if (alive) Deno.kill(inner, "SIGKILL");
+  assert.equal(alive, false, "the process below the module's group outlived jx");
+});
