@@ -294,24 +294,18 @@ Deno.test("a step cancelled for its time limit: slurmstepd's line kept in the ou
  * that queues a job (writing its comment where squeue reads it) without naming its id and
  * ignores SIGTERM: a salloc stopped in that window waited for a grant that never came.
  */
-async function stuckSlurm(): Promise<{ dir: string; bin: string }> {
-  const dir = await tempDir();
-  const bin = `${dir}/bin`;
-  await Deno.mkdir(bin);
-  const tools: Record<string, string> = {
+const stuckSlurm = () =>
+  fakeSlurm((dir) => ({
     scontrol: 'echo "Slurmctld(primary) at fake is UP"',
     sinfo: 'echo "main* 0/4/0/4"',
-    salloc:
-      `trap '' TERM; for a; do case $a in --comment=*) echo "77 \${a#--comment=}" > ${dir}/queued;; esac; done; exec sleep 600`,
+    // Its pid first (the test waits for `queued`): the same process once it execs the sleep.
+    salloc: `echo $$ > ${dir}/salloc.pid; trap '' TERM; ` +
+      `for a; do case $a in --comment=*) echo "77 \${a#--comment=}" > ${dir}/queued;; esac; done; ` +
+      "exec sleep 600",
     squeue: `cat ${dir}/queued 2>/dev/null; true`,
     scancel: `echo "$@" >> ${dir}/cancelled; rm -f ${dir}/queued`,
     srun: "exit 1",
-  };
-  for (const [name, body] of Object.entries(tools)) {
-    await Deno.writeTextFile(`${bin}/${name}`, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
-  }
-  return { dir, bin };
-}
+  }));
 
 for (const rt of RUNTIMES) {
   Deno.test(`[${rt}] a salloc that does not end on a stop signal is killed after a grace, what it queued cancelled`, async () => {
@@ -327,9 +321,8 @@ for (const rt of RUNTIMES) {
     }).spawn();
     const queued = async () => await Deno.stat(`${dir}/queued`).then(() => true, () => false);
     for (let i = 0; i < 400 && !await queued(); i++) await sleep(25);
-    const salloc = new TextDecoder().decode(
-      new Deno.Command("pgrep", { args: ["-f", "sleep 600"], stdout: "piped" }).outputSync().stdout,
-    ).trim().split("\n").map(Number).filter((p) => p && alive(p));
+    // By the pid it wrote (a pattern would match another test's processes).
+    const salloc = [Number(await Deno.readTextFile(`${dir}/salloc.pid`))].filter((p) => alive(p));
     child.kill("SIGINT");
     // Before, jx waited on salloc for good: ended here after 20 s, so that the test fails.
     const hung = setTimeout(() => child.kill("SIGKILL"), 20_000);
