@@ -69,8 +69,14 @@ for (const runtime of RUNTIMES) {
     assert.equal(mk.code, 0);
     const cases: [string, RegExp][] = [
       ["include: [fifo]\n", /^jobs\.yaml:\d+:\d+: include: fifo: cannot read: not a regular file/],
-      ["env_file: fifo\n", /fifo: cannot read: not a regular file/],
-      ["env_file: /dev/zero\n", /\/dev\/zero: cannot read: not a regular file/],
+      [
+        "env_file: fifo\n",
+        /^jobs\.yaml:\d+:\d+: env_file\[0\]: cannot read dotenv file 'fifo': not a regular file/,
+      ],
+      [
+        "env_file: /dev/zero\n",
+        /^jobs\.yaml:\d+:\d+: env_file\[0\]: cannot read dotenv file '\/dev\/zero': not a regular/,
+      ],
     ];
     for (const [line, want] of cases) {
       await Deno.writeTextFile(

@@ -429,7 +429,11 @@ jobs:
   await step(
     "a step cancelled from outside (scancel): Slurm's line shown, the job failed",
     async () => {
-      const dir = await tempDir({ "jobs.yaml": "jobs:\n  long: { run: 'echo up; sleep 60' }\n" });
+      // The job names its own step (the event log may not have its job.start yet).
+      const dir = await tempDir({
+        "jobs.yaml":
+          "jobs:\n  long: { run: 'echo \"up $SLURM_JOB_ID.$SLURM_STEP_ID\"; sleep 60' }\n",
+      });
       const [cmd, argv] = jxCommand(rt, [
         "run",
         ...["--executor", "slurm", "--events", "ev.ndjson", "--output", "stream"],
@@ -440,19 +444,24 @@ jobs:
         env,
         stdout: "piped",
         stderr: "piped",
-      })
-        .spawn();
-      const said = await stderrUntil(child, /up\n/, "stdout");
-      const step = (await readEvents(`${dir}/ev.ndjson`)).find((e) => e.type === "job.start")!;
-      new Deno.Command("scancel", { args: [String(step.slurm_job)], env }).outputSync();
-      const o = await child.output();
-      const out = said + dec.decode(o.stdout) + dec.decode(o.stderr);
-      assert.equal(o.code, 1, out);
-      assert.match(
-        out,
-        new RegExp(`\\*\\*\\* STEP ${step.slurm_job} ON \\S+ CANCELLED AT \\S+ \\*\\*\\*`),
-      );
-      assert.equal(endOf(await readEvents(`${dir}/ev.ndjson`), "long").status, "failed");
+      }).spawn();
+      let out = "";
+      try {
+        const said = await stderrUntil(child, /up \d+\.\d+\n/, "stdout");
+        const step = /up (\d+\.\d+)\n/.exec(said)![1];
+        new Deno.Command("scancel", { args: [step], env }).outputSync();
+        const o = await child.output();
+        out = said + dec.decode(o.stdout) + dec.decode(o.stderr);
+        assert.equal(o.code, 1, out);
+        assert.match(out, new RegExp(`\\*\\*\\* STEP ${step} ON \\S+ CANCELLED AT \\S+ \\*\\*\\*`));
+        assert.equal(endOf(await readEvents(`${dir}/ev.ndjson`), "long").status, "failed");
+      } finally {
+        // Never left running (its allocation would stay for the next cases).
+        try {
+          child.kill("SIGTERM");
+          await child.status;
+        } catch { /* ended */ }
+      }
       await assertReleased(env, out);
     },
     "deno",
