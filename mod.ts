@@ -65,6 +65,7 @@ export {
   type ReactorChoice,
   type SpawnRequest,
   type StreamName,
+  type SuspendSignal,
 } from "./lib/reactor/mod.ts";
 export {
   DryRunRunner,

@@ -174,6 +174,28 @@ jobs:
   assert.equal(r.result.exit, 1);
 });
 
+Deno.test("Ctrl-Z: jobs get SIGSTOP, jx stops itself, then SIGCONT; the time stopped counts towards no timeout", async () => {
+  const r = await fakeRun(
+    `
+jobs:
+  timed: { run: sleep 100, timeout: 150ms }
+`,
+    {
+      before: (fake) => {
+        fake.stopMs = 1000; // jx stopped for a second, on the virtual clock
+        fake.at(50, () => fake.raise("SIGTSTP"));
+      },
+    },
+  );
+  assert.equal(r.reactor.selfStops, 1);
+  assert.deepEqual(r.reactor.records[0].signals, [
+    { at: 50, signal: "SIGSTOP" },
+    { at: 1050, signal: "SIGCONT" },
+  ]);
+  assert.equal(endOf(r, "timed")?.status, "ok", "its timeout is 100 ms away when jx goes on");
+  assert.equal(r.result.exit, 0);
+});
+
 Deno.test("retries rerun a failed job; the last attempt decides", async () => {
   let n = 0;
   const r = await fakeRun(

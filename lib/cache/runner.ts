@@ -71,6 +71,11 @@ class CacheAttempt implements RunHandle {
     if (!this.inRestore) this.settle();
   }
 
+  /** The job's, once it runs (a lookup or a restore is jx's own work: it stops with jx). */
+  suspend(stopped: boolean): void {
+    this.handle?.suspend?.(stopped);
+  }
+
   /** Runs `restore` (true: the job was restored and has ended), a stop meanwhile left to it. */
   async restoring(restore: () => Promise<boolean>): Promise<boolean> {
     this.inRestore = true;
@@ -255,6 +260,7 @@ export class CacheRunner extends WrappingRunner {
         signalled = true;
         handle.signal(sig);
       },
+      suspend: (stopped: boolean) => handle.suspend?.(stopped),
     };
   }
 }

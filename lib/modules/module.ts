@@ -124,6 +124,8 @@ export class Module implements Subscriber {
   /** The open `log:` file, else undefined. */
   private logFd?: number;
   private goneWaiters: (() => void)[] = [];
+  /** Stopped with jx (Ctrl-Z, `suspend`), to be continued with it. */
+  private held = false;
 
   /** A module of `spec`, idle until `start()`. */
   constructor(readonly spec: JobSpec, private h: ModuleHooks) {}
@@ -253,6 +255,21 @@ export class Module implements Subscriber {
     this.health?.cancel();
     this.signal("SIGSTOP");
     this.set("paused");
+  }
+
+  /**
+   * Ctrl-Z: SIGSTOP to its process group (`true`) while jx is stopped, and
+   * SIGCONT (`false`) once jx goes on; its state stays what it was. A module
+   * paused (`pause`) is left alone, and stays paused.
+   */
+  suspend(stopped: boolean): void {
+    if (stopped && this.state !== "paused") {
+      this.held = true;
+      this.signal("SIGSTOP");
+    } else if (!stopped && this.held) {
+      this.held = false;
+      this.signal("SIGCONT");
+    }
   }
 
   /** SIGCONT to its process group, then the queued messages, in order. */

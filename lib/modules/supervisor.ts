@@ -393,6 +393,11 @@ export class Supervisor implements ModuleHost {
     if (why !== "failure") this.releaseHold?.();
   }
 
+  /** Ctrl-Z: every module's process group stopped (`true`) or continued (`false`); see `Module.suspend`. */
+  suspend(stopped: boolean): void {
+    for (const m of this.modules.values()) m.suspend(stopped);
+  }
+
   /** SIGKILL to every module's process group now (a second signal). */
   kill(): void {
     for (const m of this.modules.values()) m.kill();

@@ -334,7 +334,7 @@ const DEVNULL = cstr("/dev/null");
 export function createEpollReactor(opts: EpollOptions = {}): Reactor {
   const s = (opts.libc ?? libc()).symbols;
   const set = new EpollSet(s);
-  const { setTimer, clearTimer, clearAll } = createTimers();
+  const { setTimer, clearTimer, stopSelf, clearAll } = createTimers();
   // The guard never needs cancelling (it checks the loop when it fires); on Deno it sleeps on a
   // helper thread rather than through setTimeout (see the module's comment).
   const guardTimer = isBun
@@ -374,6 +374,7 @@ export function createEpollReactor(opts: EpollOptions = {}): Reactor {
       return () => void set.remove(fd, w);
     },
     onSignal,
+    stopSelf,
     close() {
       if (loop.closed) return;
       loop.closed = true;

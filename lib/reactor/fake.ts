@@ -4,7 +4,14 @@
  *
  * @module
  */
-import type { ChildHandle, ExitStatus, ListenSignal, Reactor, SpawnRequest } from "./types.ts";
+import type {
+  ChildHandle,
+  ExitStatus,
+  ListenSignal,
+  Reactor,
+  SpawnRequest,
+  SuspendSignal,
+} from "./types.ts";
 
 /**
  * What a scripted process does.
@@ -96,7 +103,11 @@ export class FakeReactor implements Reactor {
   private seq = 0;
   private queue: Event[] = [];
   private cancelled = new Set<number>();
-  private listeners = new Map<ListenSignal, Set<() => void>>();
+  private listeners = new Map<ListenSignal | SuspendSignal, Set<() => void>>();
+  /** How many times jx stopped itself (`stopSelf`). */
+  selfStops = 0;
+  /** How long each `stopSelf` lasts on the virtual clock (everything pending is held as long). */
+  stopMs = 0;
   private nextPid = 1000;
 
   /** A reactor whose children do what `script` returns for their spawn request. */
@@ -177,7 +188,7 @@ export class FakeReactor implements Reactor {
   }
 
   /** Listens for a signal; `signal(name)` delivers one. Returns the function that stops listening. */
-  onSignal(signal: ListenSignal, cb: () => void): () => void {
+  onSignal(signal: ListenSignal | SuspendSignal, cb: () => void): () => void {
     let set = this.listeners.get(signal);
     if (!set) this.listeners.set(signal, set = new Set());
     set.add(cb);
@@ -185,8 +196,15 @@ export class FakeReactor implements Reactor {
   }
 
   /** Delivers a signal to jx's listeners, as if a user pressed Ctrl-C. */
-  raise(signal: ListenSignal): void {
+  raise(signal: ListenSignal | SuspendSignal): void {
     for (const cb of [...(this.listeners.get(signal) ?? [])]) cb();
+  }
+
+  /** Counts the stop; the clock moves on by `stopMs`, and every pending event as far. */
+  stopSelf(): void {
+    this.selfStops++;
+    this.clock += this.stopMs;
+    for (const e of this.queue) e.at += this.stopMs;
   }
 
   /** Runs events in time order until none is left; returns the final virtual time. */

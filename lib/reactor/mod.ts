@@ -26,6 +26,7 @@ export type {
   Reactor,
   SpawnRequest,
   StreamName,
+  SuspendSignal,
 } from "./types.ts";
 export { createPortableReactor, killGroup, signalName } from "./portable.ts";
 export { groupsBelow } from "./descendants.ts";

@@ -317,7 +317,7 @@ function failedStart(req: SpawnRequest, e: unknown): ChildHandle {
 export function createPortableReactor(): Reactor {
   const plain = isBun ? spawnBun : spawnDeno;
   const spawn = (req: SpawnRequest) => req.terminal ? spawnTerminal(req) : plain(req);
-  const { setTimer, clearTimer, clearAll } = createTimers();
+  const { setTimer, clearTimer, stopSelf, clearAll } = createTimers();
   // On Bun, fd readiness (the jobserver, inotify) through an epoll set waited on in a Worker;
   // Deno has the epoll reactor for that.
   const watcher = isBun && bunWatchAvailable() ? createBunWatcher() : undefined;
@@ -329,6 +329,7 @@ export function createPortableReactor(): Reactor {
     setTimer,
     clearTimer,
     onSignal,
+    stopSelf,
     close() {
       clearAll();
       watcher?.close();

@@ -5,12 +5,21 @@
  *
  * @module
  */
-import { deno, isBun, nodeProcess } from "../runtime/mod.ts";
-import type { ListenSignal, Reactor } from "./types.ts";
+import { deno, isBun, nodeProcess, pid } from "../runtime/mod.ts";
+import type { ListenSignal, Reactor, SuspendSignal } from "./types.ts";
+
+/** A pending timer: its callback, when it is due, and its `setTimeout` (none while held). */
+interface Pending {
+  cb: () => void;
+  due: number;
+  t?: ReturnType<typeof setTimeout>;
+}
 
 /**
- * A reactor's `setTimer` and `clearTimer` on `setTimeout`, with `clearAll`
- * to cancel every pending timer when the reactor closes.
+ * A reactor's `setTimer`, `clearTimer` and `stopSelf` on `setTimeout`, with
+ * `clearAll` to cancel every pending timer when the reactor closes. While jx
+ * is stopped (`stopSelf`) its timers are held: each fires as late as the stop
+ * lasted.
  *
  * @example
  * ```ts
@@ -21,31 +30,52 @@ import type { ListenSignal, Reactor } from "./types.ts";
  * timers.clearAll();
  * ```
  */
-export function createTimers(): Pick<Reactor, "setTimer" | "clearTimer"> & { clearAll(): void } {
-  const timers = new Map<number, ReturnType<typeof setTimeout>>();
+export function createTimers(): Pick<Reactor, "setTimer" | "clearTimer" | "stopSelf"> & {
+  clearAll(): void;
+} {
+  const timers = new Map<number, Pending>();
   let nextTimer = 1;
+  const arm = (id: number, p: Pending, ms: number) => {
+    p.due = performance.now() + ms;
+    p.t = setTimeout(() => {
+      timers.delete(id);
+      p.cb();
+    }, ms);
+  };
   return {
     setTimer(ms, cb) {
       const id = nextTimer++;
-      timers.set(
-        id,
-        setTimeout(() => {
-          timers.delete(id);
-          cb();
-        }, ms),
-      );
+      const p: Pending = { cb, due: 0 };
+      timers.set(id, p);
+      arm(id, p, ms);
       return id;
     },
     clearTimer(id) {
-      const t = timers.get(id);
-      if (t !== undefined) clearTimeout(t);
+      const p = timers.get(id);
+      if (p?.t !== undefined) clearTimeout(p.t);
       timers.delete(id);
     },
+    stopSelf() {
+      const now = performance.now();
+      const left = [...timers].map(([id, p]) => [id, p, Math.max(0, p.due - now)] as const);
+      for (const [, p] of left) clearTimeout(p.t);
+      stopOwnProcess();
+      for (const [id, p, ms] of left) if (timers.get(id) === p) arm(id, p, ms);
+    },
     clearAll() {
-      for (const t of timers.values()) clearTimeout(t);
+      for (const p of timers.values()) clearTimeout(p.t);
       timers.clear();
     },
   };
+}
+
+/**
+ * SIGSTOP to jx's own process: every thread stops before the call returns,
+ * and it returns once a SIGCONT has continued the process.
+ */
+function stopOwnProcess(): void {
+  if (isBun) nodeProcess().kill(pid(), "SIGSTOP");
+  else deno().kill(pid(), "SIGSTOP");
 }
 
 /**
@@ -59,7 +89,7 @@ export function createTimers(): Pick<Reactor, "setTimer" | "clearTimer"> & { cle
  * stop();
  * ```
  */
-export function onSignal(sig: ListenSignal, cb: () => void): () => void {
+export function onSignal(sig: ListenSignal | SuspendSignal, cb: () => void): () => void {
   if (isBun) {
     const proc = nodeProcess();
     proc.on(sig, cb);

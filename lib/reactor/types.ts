@@ -170,6 +170,22 @@ export interface ChildHandle {
 export type ListenSignal = "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT";
 
 /**
+ * The job-control signal jx listens for: SIGTSTP (a terminal's Ctrl-Z), after
+ * which jx stops its jobs' process groups and then itself (`Reactor.stopSelf`).
+ *
+ * @example
+ * ```ts
+ * import { createReactor } from "./mod.ts";
+ * import type { SuspendSignal } from "./types.ts";
+ * const r = createReactor();
+ * const sig: SuspendSignal = "SIGTSTP";
+ * const stop = r.onSignal(sig, () => r.stopSelf());
+ * stop();
+ * ```
+ */
+export type SuspendSignal = "SIGTSTP";
+
+/**
  * The event loop as the scheduler sees it.
  *
  * @example
@@ -207,7 +223,13 @@ export interface Reactor {
    */
   watch?(fd: number, cb: () => void): () => void;
   /** Listens for a signal to jx itself; returns the function that stops listening. */
-  onSignal(signal: ListenSignal, cb: () => void): () => void;
+  onSignal(signal: ListenSignal | SuspendSignal, cb: () => void): () => void;
+  /**
+   * Stops jx itself (SIGSTOP to its own process) and returns once it is
+   * continued (SIGCONT: a shell's `fg` or `bg`). Its timers are held
+   * meanwhile: the time jx spent stopped counts towards none of them.
+   */
+  stopSelf(): void;
   /**
    * Releases what the backend holds. A reactor is not for use after: on
    * epoll, a spawn then starts nothing (its exit's error says the reactor

@@ -144,6 +144,15 @@ export class Attempts {
     for (const key of [...this.live.keys()]) if (key !== spare) this.terminate(key, sig);
   }
 
+  /**
+   * Stops (`true`) or continues (`false`) every attempt's process group, as
+   * jx stops itself (Ctrl-Z) and is continued; a retry's delay is a timer,
+   * which the reactor holds while jx is stopped.
+   */
+  suspend(stopped: boolean): void {
+    for (const a of this.live.values()) if (!a.wait) a.handle.suspend?.(stopped);
+  }
+
   /** Cancels every timer (the run is over; what is still running is left alone). */
   close(): void {
     for (const a of this.live.values()) {
@@ -206,4 +215,45 @@ export function onStopSignals(
   return () => {
     for (const u of off) u();
   };
+}
+
+/**
+ * What stops with jx on a Ctrl-Z and goes on with it after `fg` or `bg`:
+ * `suspend(true)` before jx stops itself, `suspend(false)` once continued.
+ *
+ * @example
+ * ```ts
+ * import type { Suspendable } from "./attempts.ts";
+ * const part: Suspendable = { suspend: (stopped) => console.log(stopped ? "stop" : "go on") };
+ * ```
+ */
+export interface Suspendable {
+  /** Stops (`true`) or continues (`false`) its processes. */
+  suspend(stopped: boolean): void;
+}
+
+/**
+ * Listens for SIGTSTP (a terminal's Ctrl-Z, `kill -TSTP`): what `parts`
+ * gives is stopped (each in order), then jx stops itself; once continued
+ * (SIGCONT: `fg`, `bg`), the parts are continued in reverse order. Jobs run
+ * in process groups of their own, which the terminal's SIGTSTP never
+ * reaches: they get SIGSTOP from jx (SIGTSTP sent to an orphaned process
+ * group, which theirs are, is discarded by the kernel). Returns the
+ * function that stops listening.
+ *
+ * @example
+ * ```ts
+ * import { createPortableReactor } from "../reactor/mod.ts";
+ * import { onSuspend } from "./attempts.ts";
+ * const stop = onSuspend(createPortableReactor(), () => []);
+ * stop();
+ * ```
+ */
+export function onSuspend(reactor: Reactor, parts: () => Suspendable[]): () => void {
+  return reactor.onSignal("SIGTSTP", () => {
+    const now = parts();
+    for (const p of now) p.suspend(true);
+    reactor.stopSelf();
+    for (const p of now.reverse()) p.suspend(false);
+  });
 }

@@ -123,7 +123,11 @@ export class Builder implements LoopHost, GenHost {
         if (frame.cancel()) this.stopRun("cancel");
       };
     }
-    if (this.opts.handleSignals !== false) frame.listen((sig, first) => this.onSignal(sig, first));
+    if (this.opts.control) this.opts.control.suspend = (stopped) => this.suspend(stopped);
+    if (this.opts.handleSignals !== false) {
+      frame.listen((sig, first) => this.onSignal(sig, first));
+      frame.listenSuspend(this);
+    }
     this.runner.onCapacity = () => this.pump();
     const modules = this.selected.filter((j) => j.kind === "module").length;
     const left = this.opts.leftUpToDate ?? [];
@@ -548,6 +552,16 @@ export class Builder implements LoopHost, GenHost {
     if (first) return this.stopRun(sig);
     this.attempts.killAll();
     this.host?.interrupt(sig);
+  }
+
+  /**
+   * Ctrl-Z: the jobs' process groups are stopped, then the modules'; once
+   * jx goes on, the modules go on first, then the jobs (which may need them).
+   */
+  suspend(stopped: boolean): void {
+    if (stopped) this.attempts.suspend(true);
+    this.host?.suspend?.(stopped);
+    if (!stopped) this.attempts.suspend(false);
   }
 
   /** Starts nothing more; what runs gets SIGTERM, then SIGKILL after its grace. */

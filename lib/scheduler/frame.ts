@@ -10,7 +10,7 @@
  * @module
  */
 import type { ListenSignal, Reactor } from "../reactor/types.ts";
-import { onStopSignals } from "./attempts.ts";
+import { onStopSignals, onSuspend, type Suspendable } from "./attempts.ts";
 import { type Reporter, type RunEvent, skipUpToDate } from "./events.ts";
 import type { StartedWhere } from "./runner.ts";
 import { signalExit } from "./signals.ts";
@@ -54,6 +54,7 @@ export class RunFrame {
   private runStart: number;
   private t0: number;
   private unlisten?: () => void;
+  private unsuspend?: () => void;
 
   /**
    * A run on `reactor`'s clock, its events to `reporters`; `t0`: when `t` is
@@ -161,6 +162,15 @@ export class RunFrame {
     });
   }
 
+  /**
+   * Until `end`, a Ctrl-Z (SIGTSTP) stops `part`'s processes, then jx;
+   * they go on once jx is continued (`onSuspend`).
+   */
+  listenSuspend(part: Suspendable): void {
+    this.unsuspend?.();
+    this.unsuspend = onSuspend(this.reactor, () => [part]);
+  }
+
   /** `run.start`. */
   begin(jobs: number, slots: number, jobserver: "server" | "client" | "none"): void {
     this.emit({ type: "run.start", t: this.t(), jobs, slots, jobserver });
@@ -196,6 +206,8 @@ export class RunFrame {
   end(exit: number): RunEnd {
     this.unlisten?.();
     this.unlisten = undefined;
+    this.unsuspend?.();
+    this.unsuspend = undefined;
     const sig = this.byReporter ? undefined : this.interrupted;
     // Interrupted: jx's exit with 128+N is a death of N (runtime/die.ts).
     if (sig) dieAtExit(sig);

@@ -67,7 +67,10 @@ export class LocalRunner implements Runner {
     } catch (e) {
       return notStarted(req, sink, e);
     }
-    return { signal: (sig) => child.kill(sig) };
+    return {
+      signal: (sig) => child.kill(sig),
+      suspend: (stopped) => child.kill(stopped ? "SIGSTOP" : "SIGCONT"),
+    };
   }
 
   close(): void {

@@ -35,6 +35,12 @@ export interface RunControl {
    * `cancelled`, exit null. A stop after a cancel is a first stop.
    */
   cancel?: () => void;
+  /**
+   * Stops (`true`: SIGSTOP) or continues (`false`: SIGCONT) the process
+   * groups of the run's jobs and modules while jx itself is stopped (a
+   * Ctrl-Z heard by a caller that listens for signals itself: `jx watch`).
+   */
+  suspend?: (stopped: boolean) => void;
 }
 
 /**
@@ -99,7 +105,7 @@ export interface RunOptions {
    * for nothing cost more than the rest of the run's bookkeeping).
    */
   leftUpToDate?: readonly string[];
-  /** Listen for SIGINT/SIGTERM/SIGHUP (default true). */
+  /** Listen for SIGINT/SIGTERM/SIGHUP/SIGQUIT, and SIGTSTP (Ctrl-Z) (default true). */
   handleSignals?: boolean;
   /** The time events count from (default: now); `jx watch` keeps one clock for its cycles. */
   t0?: number;
@@ -263,6 +269,12 @@ export interface ModuleHost extends Reporter {
    * signal kills every module's process group at once.
    */
   interrupt(why: "failure" | "cancel" | ListenSignal): void;
+  /**
+   * Stops (`true`: SIGSTOP) or continues (`false`: SIGCONT) every module's
+   * process group while jx itself is stopped (Ctrl-Z); a module paused by
+   * `jx ctl pause` stays paused.
+   */
+  suspend?(stopped: boolean): void;
   /**
    * The jobs are done: stop the modules in reverse dependency order (after
    * holding foreground ones until a signal); resolves when every module

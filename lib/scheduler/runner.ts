@@ -101,6 +101,12 @@ export interface StartedWhere {
 export interface RunHandle {
   /** Sends a signal to the job (its process group; a cluster job: cancel it). No error if it is gone. */
   signal(sig: string): void;
+  /**
+   * Stops (`true`: SIGSTOP to its process group) or continues (`false`:
+   * SIGCONT) the job while jx itself is stopped (Ctrl-Z); unlike `signal`,
+   * no stop of the job. Absent where the job has no local process (a cluster's).
+   */
+  suspend?(stopped: boolean): void;
 }
 
 /**

@@ -1,0 +1,254 @@
+/**
+ * Ctrl-Z (SIGTSTP) and `fg`/`bg` (SIGCONT) against real processes: jx stops
+ * its jobs' and modules' process groups (SIGSTOP), then itself; once
+ * continued, they go on and the run ends as it would have. States are read
+ * from /proc/PID/stat and files the jobs append to; every wait polls with a
+ * generous bound, and no assertion is about wall-clock speed.
+ */
+import assert from "node:assert/strict";
+import {
+  inGroups,
+  jxCommand,
+  killAndWait,
+  readEvents,
+  ROOT,
+  runJx,
+  type Runtime,
+  RUNTIMES,
+  sleep,
+  tempDir,
+  waitForFile,
+} from "../helpers.ts";
+import { MAKE_TROUBLE } from "./jobserver_helpers.ts";
+
+/** Writes its pid (its process group's id) to NAME.pid, then a line to NAME.txt every 50 ms until `go` exists. */
+const counter = (name: string) =>
+  `'echo $$ > ${name}.pid; i=0; while [ ! -e go ]; do i=$((i+1)); echo $i >> ${name}.txt; sleep 0.05; done'`;
+
+/** A process's state letter (`T` stopped, `S`, `R`...), or "" once it is gone. */
+function stateOf(pid: number): string {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+  } catch {
+    return "";
+  }
+}
+
+/** Lines appended to `path` so far (0 before it exists). */
+function linesOf(path: string): number {
+  try {
+    return Deno.readTextFileSync(path).split("\n").length - 1;
+  } catch {
+    return 0;
+  }
+}
+
+/** Polls `ok` every 20 ms until it holds; throws after `ms` with `what`. */
+async function until(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Every process of `groups` (pgids) is stopped, and there is one at least in each. */
+const allStopped = (groups: number[]) =>
+  groups.every((g) => inGroups([g]).length > 0) &&
+  inGroups(groups).every((p) => stateOf(p) === "T");
+
+/** None of the processes of `groups` is stopped (`T`), and each group still has one. */
+const noneStopped = (groups: number[]) =>
+  groups.every((g) => inGroups([g]).length > 0) &&
+  inGroups(groups).every((p) => stateOf(p) !== "T");
+
+/** The files of `names` (NAME.txt) grow no more over half a second. */
+async function stillFor(dir: string, names: string[]): Promise<void> {
+  const before = names.map((n) => linesOf(`${dir}/${n}.txt`));
+  await sleep(500);
+  assert.deepEqual(names.map((n) => linesOf(`${dir}/${n}.txt`)), before, `${names} grew`);
+}
+
+/** Waits until each file of `names` has grown by one line at least. */
+async function growing(dir: string, names: string[]): Promise<void> {
+  const before = names.map((n) => linesOf(`${dir}/${n}.txt`));
+  await until(
+    `${names} to grow`,
+    () => names.every((n, i) => linesOf(`${dir}/${n}.txt`) > before[i]),
+  );
+}
+
+/** Starts jx in `dir` with output piped. */
+function startJx(runtime: Runtime, dir: string, args: string[]): Deno.ChildProcess {
+  const [cmd, argv] = jxCommand(runtime, args);
+  return new Deno.Command(cmd, {
+    args: argv,
+    cwd: dir,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** The pids (pgids) the jobs of `names` wrote. */
+const pidsOf = async (dir: string, names: string[]) =>
+  await Promise.all(names.map(async (n) => Number(await waitForFile(`${dir}/${n}.pid`, 30_000))));
+
+/**
+ * A test's last word: `child` killed (see `killAndWait`), and the process groups of the jobs
+ * (those that wrote NAME.pid in `dir`), which a failed test would otherwise leave running.
+ */
+async function cleanUp(child: Deno.ChildProcess, dir: string): Promise<void> {
+  await killAndWait(child);
+  for (const e of Deno.readDirSync(dir)) {
+    if (!e.name.endsWith(".pid")) continue;
+    try {
+      Deno.kill(-Number(Deno.readTextFileSync(`${dir}/${e.name}`)), "SIGKILL");
+    } catch { /* gone */ }
+  }
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`[${runtime}] Ctrl-Z: SIGTSTP stops jx and its jobs, SIGCONT goes on; the stop does not count towards a timeout`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `jobs:\n  a: { run: ${counter("a")}, timeout: 4s }\n  b: { run: ${
+        counter("b")
+      } }\n`,
+    });
+    const jx = startJx(runtime, dir, ["run", "--events", "ev.ndjson"]);
+    try {
+      const groups = await pidsOf(dir, ["a", "b"]);
+      await until(
+        "the first lines",
+        () => linesOf(`${dir}/a.txt`) > 0 && linesOf(`${dir}/b.txt`) > 0,
+      );
+      Deno.kill(jx.pid, "SIGTSTP");
+      await until("jx and its jobs stopped", () => stateOf(jx.pid) === "T" && allStopped(groups));
+      await stillFor(dir, ["a", "b"]);
+      // Stopped for longer than a's timeout: the time stopped is not counted.
+      await sleep(4500);
+      assert.equal(stateOf(jx.pid), "T");
+      assert.ok(allStopped(groups));
+      Deno.kill(jx.pid, "SIGCONT");
+      await until("jx and its jobs going on", () => stateOf(jx.pid) !== "T" && noneStopped(groups));
+      await growing(dir, ["a", "b"]);
+      await Deno.writeTextFile(`${dir}/go`, "");
+      const out = await jx.output();
+      const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 0, text);
+      const ev = await readEvents(`${dir}/ev.ndjson`);
+      const ends = ev.filter((e) => e.type === "job.end").map((e) => `${e.job} ${e.status}`);
+      assert.deepEqual(ends.sort(), ["a ok", "b ok"]);
+      assert.deepEqual(inGroups(groups), [], "no process left");
+    } finally {
+      await cleanUp(jx, dir);
+    }
+  });
+
+  Deno.test(`[${runtime}] Ctrl-Z: modules stop and go on with jx; one paused by jx ctl stays paused`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `modules:\n  m: { run: ${counter("m")} }\n  p: { run: ${counter("p")} }\n` +
+        `jobs:\n  j: { needs: [m, p], run: ${counter("j")} }\n`,
+    });
+    const jx = startJx(runtime, dir, ["run", "--events", "ev.ndjson"]);
+    try {
+      const [m, p, j] = await pidsOf(dir, ["m", "p", "j"]);
+      await until(
+        "the first lines",
+        () => ["m", "p", "j"].every((n) => linesOf(`${dir}/${n}.txt`) > 0),
+      );
+      const paused = await runJx(["ctl", "pause", "p"], { cwd: dir, runtime });
+      assert.equal(paused.code, 0, paused.stderr);
+      await until("p paused", () => allStopped([p]));
+      Deno.kill(jx.pid, "SIGTSTP");
+      await until("jx, m and j stopped", () => stateOf(jx.pid) === "T" && allStopped([m, j]));
+      await stillFor(dir, ["m", "p", "j"]);
+      Deno.kill(jx.pid, "SIGCONT");
+      await until("jx, m and j going on", () => stateOf(jx.pid) !== "T" && noneStopped([m, j]));
+      await growing(dir, ["m", "j"]);
+      assert.ok(allStopped([p]), "p, paused by jx ctl, is still stopped");
+      await stillFor(dir, ["p"]);
+      const resumed = await runJx(["ctl", "resume", "p"], { cwd: dir, runtime });
+      assert.equal(resumed.code, 0, resumed.stderr);
+      await growing(dir, ["p"]);
+      await Deno.writeTextFile(`${dir}/go`, "");
+      const out = await jx.output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.deepEqual(inGroups([m, p, j]), [], "no process left");
+    } finally {
+      await cleanUp(jx, dir);
+    }
+  });
+}
+
+Deno.test("[deno] Ctrl-Z: jx -j2 as a jobserver (three jobs, a nested make) loses no token", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:\n  a: { run: ${counter("a")} }\n  b: { run: ${counter("b")} }\n` +
+      `  c: { run: ${counter("c")} }\n  m: { run: make -s, needs: [a, b, c] }\n`,
+    "Makefile": "all: x y z\nx y z:\n\t@true\n",
+  });
+  const jx = startJx("deno", dir, ["run", "-j2", "--events", "ev.ndjson"]);
+  try {
+    await until(
+      "two jobs running",
+      () => ["a", "b", "c"].filter((n) => linesOf(`${dir}/${n}.txt`) > 0).length === 2,
+    );
+    const groups = await pidsOf(dir, ["a", "b", "c"].filter((n) => linesOf(`${dir}/${n}.txt`) > 0));
+    Deno.kill(jx.pid, "SIGTSTP");
+    await until("jx and its jobs stopped", () => stateOf(jx.pid) === "T" && allStopped(groups));
+    Deno.kill(jx.pid, "SIGCONT");
+    await until("jx going on", () => stateOf(jx.pid) !== "T" && noneStopped(groups));
+    await Deno.writeTextFile(`${dir}/go`, "");
+    const out = await jx.output();
+    const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, text);
+    assert.doesNotMatch(text, /token|jobserver/, "the pool is whole at the end");
+    assert.doesNotMatch(text, MAKE_TROUBLE);
+  } finally {
+    await cleanUp(jx, dir);
+  }
+});
+
+Deno.test("[deno] Ctrl-Z: jx as a jobserver client inside make -j3 returns every token", async () => {
+  const dir = await tempDir({
+    "Makefile": `all: j\nj:\n\t+@${ROOT}/bin/jx run -f jobs.inner.yaml --output quiet\n`,
+    "jobs.inner.yaml": `jobs:\n  a: { run: ${counter("a")} }\n  b: { run: ${counter("b")} }\n` +
+      `  c: { run: ${counter("c")} }\n`,
+  });
+  const make = new Deno.Command("make", {
+    args: ["-j3"],
+    cwd: dir,
+    env: { MAKEFLAGS: "" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let jxPid = 0;
+  try {
+    const groups = await pidsOf(dir, ["a", "b", "c"]);
+    // jx is the parent of its jobs' shells.
+    jxPid = Number(
+      Deno.readTextFileSync(`/proc/${groups[0]}/stat`).split(") ")[1].split(" ")[1],
+    );
+    Deno.kill(jxPid, "SIGTSTP");
+    await until("jx and its jobs stopped", () => stateOf(jxPid) === "T" && allStopped(groups));
+    await stillFor(dir, ["a", "b", "c"]);
+    Deno.kill(jxPid, "SIGCONT");
+    await until("jx going on", () => stateOf(jxPid) !== "T" && noneStopped(groups));
+    await growing(dir, ["a", "b", "c"]);
+    await Deno.writeTextFile(`${dir}/go`, "");
+    const out = await make.output();
+    const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, text);
+    assert.doesNotMatch(text, MAKE_TROUBLE);
+    assert.doesNotMatch(text, /token/);
+    assert.deepEqual(inGroups(groups), [], "no process left");
+  } finally {
+    try {
+      if (jxPid) Deno.kill(jxPid, "SIGKILL");
+    } catch { /* ended */ }
+    await cleanUp(make, dir);
+  }
+});
