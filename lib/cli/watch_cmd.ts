@@ -14,7 +14,14 @@ import type { Graph, JobSpec } from "../graph/mod.ts";
 import { createReactor, type ListenSignal, type Reactor } from "../reactor/mod.ts";
 import { ConsoleReporter, EventLog, MemoryKeeper, TraceWriter } from "../report/mod.ts";
 import type { CtlRequest } from "../modules/mod.ts";
-import { type Reporter, type RunEvent, runJobs, signalExit } from "../scheduler/mod.ts";
+import {
+  onSuspend,
+  type Reporter,
+  type RunEvent,
+  runJobs,
+  signalExit,
+  type Suspendable,
+} from "../scheduler/mod.ts";
 import { JxInputError } from "../runtime/errors.ts";
 import { dieAtExit, escapeControls, isTerminal, writeAll } from "../runtime/mod.ts";
 import { hashFile, UpToDate } from "../state/mod.ts";
@@ -90,6 +97,7 @@ export async function cmdWatch(args: Args): Promise<number> {
       watching?.watcher.stop(sig);
     })
   );
+  unlisten.push(onSuspend(reactor, () => suspending(watching)));
   try {
     ui = await liveUi(args, { graph, selected }, session);
     const common = { args, baseDir, reactor, state, session, warn, poll };
@@ -118,6 +126,16 @@ export async function cmdWatch(args: Args): Promise<number> {
 }
 
 type Supervisor = InstanceType<typeof import("../modules/mod.ts").Supervisor>;
+
+/**
+ * What a Ctrl-Z stops (and continues once jx goes on): the running cycle's jobs and modules, or
+ * between cycles the modules.
+ */
+function suspending(watching: Watching | undefined): Suspendable[] {
+  if (!watching) return [];
+  const suspend = watching.watcher.cycleSuspend;
+  return [suspend ? { suspend } : watching.modules];
+}
 
 /** What lasts the whole watch session, across reloads of the jobs file (see `openSession`). */
 interface Session {

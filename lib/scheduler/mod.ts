@@ -40,6 +40,12 @@ export type { RunHandle, Runner, RunnerEnd, RunRequest, RunSink, StartedWhere } 
 export { tooBigFor, WrappingRunner } from "./runner.ts";
 export { DryRunRunner, LocalRunner } from "./local_runner.ts";
 export { signalExit, signalNumber } from "./signals.ts";
-export { type AttemptLimits, Attempts, onStopSignals } from "./attempts.ts";
+export {
+  type AttemptLimits,
+  Attempts,
+  onStopSignals,
+  onSuspend,
+  type Suspendable,
+} from "./attempts.ts";
 export { LocalSlots, Pools, type Slots } from "./slots.ts";
 export { MinHeap } from "./heap.ts";

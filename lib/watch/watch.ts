@@ -263,6 +263,14 @@ export class Watcher {
     } else this.resolveDone();
   }
 
+  /**
+   * What a Ctrl-Z stops of the running cycle, if one runs: its jobs' and
+   * modules' process groups (`RunControl.suspend`).
+   */
+  get cycleSuspend(): ((stopped: boolean) => void) | undefined {
+    return this.cycle?.control.suspend;
+  }
+
   /** Whether `stop` was called: the watch is ending (its last cycle may still run). */
   get stopping(): boolean {
     return this.stopped;

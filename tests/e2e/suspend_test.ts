@@ -21,9 +21,12 @@ import {
 } from "../helpers.ts";
 import { MAKE_TROUBLE } from "./jobserver_helpers.ts";
 
-/** Writes its pid (its process group's id) to NAME.pid, then a line to NAME.txt every 50 ms until `go` exists. */
-const counter = (name: string) =>
-  `'echo $$ > ${name}.pid; i=0; while [ ! -e go ]; do i=$((i+1)); echo $i >> ${name}.txt; sleep 0.05; done'`;
+/**
+ * Writes its pid (its process group's id) to NAME.pid, then a line to NAME.txt every 50 ms until
+ * `until` exists.
+ */
+const counter = (name: string, until = "go") =>
+  `'echo $$ > ${name}.pid; i=0; while [ ! -e ${until} ]; do i=$((i+1)); echo $i >> ${name}.txt; sleep 0.05; done'`;
 
 /** A process's state letter (`T` stopped, `S`, `R`...), or "" once it is gone. */
 function stateOf(pid: number): string {
@@ -252,3 +255,55 @@ Deno.test("[deno] Ctrl-Z: jx as a jobserver client inside make -j3 returns every
     await cleanUp(make, dir);
   }
 });
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`[${runtime}] Ctrl-Z in jx watch: during a cycle (its job and module) and between cycles (the module)`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `modules:\n  m: { run: ${counter("m", "never")} }\n` +
+        `jobs:\n  j: { needs: [m], run: ${counter("j")}, reads: [in.txt] }\n`,
+      "in.txt": "1\n",
+    });
+    const jx = startJx(runtime, dir, ["watch", "--events", "ev.ndjson"]);
+    try {
+      const [m, j] = await pidsOf(dir, ["m", "j"]);
+      await until(
+        "the first lines",
+        () => linesOf(`${dir}/m.txt`) > 0 && linesOf(`${dir}/j.txt`) > 0,
+      );
+      Deno.kill(jx.pid, "SIGTSTP");
+      await until(
+        "jx, the job and the module stopped",
+        () => stateOf(jx.pid) === "T" && allStopped([m, j]),
+      );
+      await stillFor(dir, ["m", "j"]);
+      Deno.kill(jx.pid, "SIGCONT");
+      await until(
+        "jx, the job and the module going on",
+        () => stateOf(jx.pid) !== "T" && noneStopped([m, j]),
+      );
+      await growing(dir, ["m", "j"]);
+      await Deno.writeTextFile(`${dir}/go`, "");
+      const ended = async () =>
+        (await readEvents(`${dir}/ev.ndjson`)).some((e) => e.type === "job.end");
+      for (let n = 0; !(await ended()); n++) {
+        if (n > 1500) throw new Error("the cycle did not end");
+        await sleep(20);
+      }
+      Deno.kill(jx.pid, "SIGTSTP");
+      await until("jx and the module stopped", () => stateOf(jx.pid) === "T" && allStopped([m]));
+      await stillFor(dir, ["m"]);
+      Deno.kill(jx.pid, "SIGCONT");
+      await until("jx and the module going on", () => stateOf(jx.pid) !== "T" && noneStopped([m]));
+      await growing(dir, ["m"]);
+      Deno.kill(jx.pid, "SIGINT");
+      const out = await jx.output();
+      assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+      const ev = await readEvents(`${dir}/ev.ndjson`);
+      const ends = ev.filter((e) => e.type === "job.end").map((e) => `${e.job} ${e.status}`);
+      assert.deepEqual(ends, ["j ok"]);
+      assert.deepEqual(inGroups([m, j]), [], "no process left");
+    } finally {
+      await cleanUp(jx, dir);
+    }
+  });
+}
