@@ -2,7 +2,8 @@
  * `jx exec [-j N] -- COMMAND ARGS...`: one command under a fresh GNU make
  * jobserver pool of N slots, jx being the server. The command inherits jx's
  * stdin, stdout and stderr, runs in a session of its own (jx passes SIGINT,
- * SIGTERM, SIGHUP and SIGQUIT on to its process group), and jx exits with its exit
+ * SIGTERM, SIGHUP and SIGQUIT on to its process group; a Ctrl-Z, SIGTSTP,
+ * stops that group, then jx, until `fg` or `bg`), and jx exits with its exit
  * code, printing nothing of its own unless something is wrong.
  *
  * @module
@@ -90,6 +91,15 @@ async function runInPool(
   const forward = (sig: ListenSignal) => pid ? killGroup(pid, sig) : pending.push(sig);
   // Listen first: a signal during the spawn is passed on once the child exists.
   const unlisten = SIGNALS.map((sig) => reactor.onSignal(sig, () => forward(sig)));
+  // Ctrl-Z (the terminal's SIGTSTP does not reach its session): its process group is stopped,
+  // then jx; one heard during the spawn waits for the child to exist.
+  let suspendLater = false;
+  const suspend = () => {
+    killGroup(pid, "SIGSTOP");
+    reactor.stopSelf();
+    killGroup(pid, "SIGCONT");
+  };
+  unlisten.push(reactor.onSignal("SIGTSTP", () => pid ? suspend() : (suspendLater = true)));
   try {
     const { err, pid: spawned } = await spawnInSession(argv, env);
     if (err !== 0) {
@@ -102,6 +112,7 @@ async function runInPool(
     pid = spawned;
     for (const sig of pending) killGroup(pid, sig);
     pending = [];
+    if (suspendLater) suspend();
     const pidfd = Number(s.syscall(C.SYS_pidfd_open, pid, 0));
     if (pidfd < 0) throw new Error(`pidfd_open: ${strerror(-pidfd)}`);
     return await new Promise<number>((resolve) => {

@@ -179,6 +179,8 @@ class ScriptRun {
   run(): Promise<number> {
     const done = new Promise<number>((r) => (this.resolveDone = r));
     this.frame.listen((sig, first) => this.onSignal(sig, !first), (sig) => this.passOn(sig));
+    // Ctrl-Z: the jobs (and the rest of the script's sh) are stopped with jx, as sh's command would be.
+    this.frame.listenSuspend(this.attempts);
     this.frame.begin(this.parsed.items.length, this.opts.jobs, "none");
     this.pump();
     return done;

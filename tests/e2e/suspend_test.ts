@@ -47,19 +47,46 @@ function linesOf(path: string): number {
   }
 }
 
-/** Polls `ok` every 20 ms until it holds; throws after `ms` with `what`. */
-async function until(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
+/** Polls `ok` every 20 ms until it holds; throws after `ms` with `what` (and `seen()`). */
+async function until(
+  what: string,
+  ok: () => boolean,
+  seen: () => string = () => "",
+  ms = 30_000,
+): Promise<void> {
   const end = Date.now() + ms;
   while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what} ${seen()}`);
     await sleep(20);
   }
 }
 
-/** Every process of `groups` (pgids) is stopped, and there is one at least in each. */
-const allStopped = (groups: number[]) =>
-  groups.every((g) => inGroups([g]).length > 0) &&
-  inGroups(groups).every((p) => stateOf(p) === "T");
+/** The states of `pid` and of the processes of `groups`, to say what a wait saw. */
+const states = (pid: number, groups: number[]) => () =>
+  `(jx ${pid}: ${stateOf(pid)}; ${inGroups(groups).map((p) => `${p}: ${stateOf(p)}`).join(", ")})`;
+
+/** A process's parent's pid (0 once it is gone). */
+function parentOf(pid: number): number {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Every process of `groups` (pgids) is stopped, and there is one at least in each. A shell
+ * stopped in the middle of a vfork shows `D` (waiting for its child, stopped before its exec):
+ * stopped too, when that child is.
+ */
+function allStopped(groups: number[]): boolean {
+  const pids = inGroups(groups);
+  const stopped = pids.filter((p) => stateOf(p) === "T");
+  const waiting = (p: number) => stateOf(p) === "D" && stopped.some((c) => parentOf(c) === p);
+  return groups.every((g) => inGroups([g]).length > 0) &&
+    pids.every((p) => stopped.includes(p) || waiting(p));
+}
 
 /** None of the processes of `groups` is stopped (`T`), and each group still has one. */
 const noneStopped = (groups: number[]) =>
@@ -128,14 +155,22 @@ for (const runtime of RUNTIMES) {
         () => linesOf(`${dir}/a.txt`) > 0 && linesOf(`${dir}/b.txt`) > 0,
       );
       Deno.kill(jx.pid, "SIGTSTP");
-      await until("jx and its jobs stopped", () => stateOf(jx.pid) === "T" && allStopped(groups));
+      await until(
+        "jx and its jobs stopped",
+        () => stateOf(jx.pid) === "T" && allStopped(groups),
+        states(jx.pid, groups),
+      );
       await stillFor(dir, ["a", "b"]);
       // Stopped for longer than a's timeout: the time stopped is not counted.
       await sleep(4500);
       assert.equal(stateOf(jx.pid), "T");
       assert.ok(allStopped(groups));
       Deno.kill(jx.pid, "SIGCONT");
-      await until("jx and its jobs going on", () => stateOf(jx.pid) !== "T" && noneStopped(groups));
+      await until(
+        "jx and its jobs going on",
+        () => stateOf(jx.pid) !== "T" && noneStopped(groups),
+        states(jx.pid, groups),
+      );
       await growing(dir, ["a", "b"]);
       await Deno.writeTextFile(`${dir}/go`, "");
       const out = await jx.output();
@@ -166,10 +201,18 @@ for (const runtime of RUNTIMES) {
       assert.equal(paused.code, 0, paused.stderr);
       await until("p paused", () => allStopped([p]));
       Deno.kill(jx.pid, "SIGTSTP");
-      await until("jx, m and j stopped", () => stateOf(jx.pid) === "T" && allStopped([m, j]));
+      await until(
+        "jx, m and j stopped",
+        () => stateOf(jx.pid) === "T" && allStopped([m, j]),
+        states(jx.pid, [m, j]),
+      );
       await stillFor(dir, ["m", "p", "j"]);
       Deno.kill(jx.pid, "SIGCONT");
-      await until("jx, m and j going on", () => stateOf(jx.pid) !== "T" && noneStopped([m, j]));
+      await until(
+        "jx, m and j going on",
+        () => stateOf(jx.pid) !== "T" && noneStopped([m, j]),
+        states(jx.pid, [m, j]),
+      );
       await growing(dir, ["m", "j"]);
       assert.ok(allStopped([p]), "p, paused by jx ctl, is still stopped");
       await stillFor(dir, ["p"]);
@@ -200,9 +243,17 @@ Deno.test("[deno] Ctrl-Z: jx -j2 as a jobserver (three jobs, a nested make) lose
     );
     const groups = await pidsOf(dir, ["a", "b", "c"].filter((n) => linesOf(`${dir}/${n}.txt`) > 0));
     Deno.kill(jx.pid, "SIGTSTP");
-    await until("jx and its jobs stopped", () => stateOf(jx.pid) === "T" && allStopped(groups));
+    await until(
+      "jx and its jobs stopped",
+      () => stateOf(jx.pid) === "T" && allStopped(groups),
+      states(jx.pid, groups),
+    );
     Deno.kill(jx.pid, "SIGCONT");
-    await until("jx going on", () => stateOf(jx.pid) !== "T" && noneStopped(groups));
+    await until(
+      "jx going on",
+      () => stateOf(jx.pid) !== "T" && noneStopped(groups),
+      states(jx.pid, groups),
+    );
     await Deno.writeTextFile(`${dir}/go`, "");
     const out = await jx.output();
     const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
@@ -236,10 +287,18 @@ Deno.test("[deno] Ctrl-Z: jx as a jobserver client inside make -j3 returns every
       Deno.readTextFileSync(`/proc/${groups[0]}/stat`).split(") ")[1].split(" ")[1],
     );
     Deno.kill(jxPid, "SIGTSTP");
-    await until("jx and its jobs stopped", () => stateOf(jxPid) === "T" && allStopped(groups));
+    await until(
+      "jx and its jobs stopped",
+      () => stateOf(jxPid) === "T" && allStopped(groups),
+      states(jxPid, groups),
+    );
     await stillFor(dir, ["a", "b", "c"]);
     Deno.kill(jxPid, "SIGCONT");
-    await until("jx going on", () => stateOf(jxPid) !== "T" && noneStopped(groups));
+    await until(
+      "jx going on",
+      () => stateOf(jxPid) !== "T" && noneStopped(groups),
+      states(jxPid, groups),
+    );
     await growing(dir, ["a", "b", "c"]);
     await Deno.writeTextFile(`${dir}/go`, "");
     const out = await make.output();
@@ -274,12 +333,14 @@ for (const runtime of RUNTIMES) {
       await until(
         "jx, the job and the module stopped",
         () => stateOf(jx.pid) === "T" && allStopped([m, j]),
+        states(jx.pid, [m, j]),
       );
       await stillFor(dir, ["m", "j"]);
       Deno.kill(jx.pid, "SIGCONT");
       await until(
         "jx, the job and the module going on",
         () => stateOf(jx.pid) !== "T" && noneStopped([m, j]),
+        states(jx.pid, [m, j]),
       );
       await growing(dir, ["m", "j"]);
       await Deno.writeTextFile(`${dir}/go`, "");
@@ -290,10 +351,18 @@ for (const runtime of RUNTIMES) {
         await sleep(20);
       }
       Deno.kill(jx.pid, "SIGTSTP");
-      await until("jx and the module stopped", () => stateOf(jx.pid) === "T" && allStopped([m]));
+      await until(
+        "jx and the module stopped",
+        () => stateOf(jx.pid) === "T" && allStopped([m]),
+        states(jx.pid, [m]),
+      );
       await stillFor(dir, ["m"]);
       Deno.kill(jx.pid, "SIGCONT");
-      await until("jx and the module going on", () => stateOf(jx.pid) !== "T" && noneStopped([m]));
+      await until(
+        "jx and the module going on",
+        () => stateOf(jx.pid) !== "T" && noneStopped([m]),
+        states(jx.pid, [m]),
+      );
       await growing(dir, ["m"]);
       Deno.kill(jx.pid, "SIGINT");
       const out = await jx.output();
@@ -302,6 +371,72 @@ for (const runtime of RUNTIMES) {
       const ends = ev.filter((e) => e.type === "job.end").map((e) => `${e.job} ${e.status}`);
       assert.deepEqual(ends, ["j ok"]);
       assert.deepEqual(inGroups([m, j]), [], "no process left");
+    } finally {
+      await cleanUp(jx, dir);
+    }
+  });
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`[${runtime}] Ctrl-Z in jx exec: its command's process group stops with jx and goes on with it`, async () => {
+    const dir = await tempDir();
+    const jx = startJx(runtime, dir, ["exec", "-j2", "--", "sh", "-c", counter("c").slice(1, -1)]);
+    try {
+      const [c] = await pidsOf(dir, ["c"]);
+      await until("the first line", () => linesOf(`${dir}/c.txt`) > 0);
+      Deno.kill(jx.pid, "SIGTSTP");
+      await until(
+        "jx and its command stopped",
+        () => stateOf(jx.pid) === "T" && allStopped([c]),
+        states(jx.pid, [c]),
+      );
+      await stillFor(dir, ["c"]);
+      Deno.kill(jx.pid, "SIGCONT");
+      await until(
+        "jx and its command going on",
+        () => stateOf(jx.pid) !== "T" && noneStopped([c]),
+        states(jx.pid, [c]),
+      );
+      await growing(dir, ["c"]);
+      await Deno.writeTextFile(`${dir}/go`, "");
+      const out = await jx.output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.deepEqual(inGroups([c]), [], "no process left");
+    } finally {
+      await cleanUp(jx, dir);
+    }
+  });
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`[${runtime}] Ctrl-Z in jx sh: its job stops with jx and goes on with it`, async () => {
+    // A command that may touch any file (sh -c): a job of its own, then the echo.
+    const loop =
+      `sh -c 'cut -d" " -f5 /proc/$$/stat > a.pid; while [ ! -e go ]; do echo . >> a.txt; sleep 0.05; done'`;
+    const dir = await tempDir({ "script.sh": `${loop}\necho done\n` });
+    const jx = startJx(runtime, dir, ["sh", "-j2", "script.sh"]);
+    try {
+      const groups = await pidsOf(dir, ["a"]);
+      await until("the first line", () => linesOf(`${dir}/a.txt`) > 0);
+      Deno.kill(jx.pid, "SIGTSTP");
+      await until(
+        "jx and its job stopped",
+        () => stateOf(jx.pid) === "T" && allStopped(groups),
+        states(jx.pid, groups),
+      );
+      await stillFor(dir, ["a"]);
+      Deno.kill(jx.pid, "SIGCONT");
+      await until(
+        "jx and its job going on",
+        () => stateOf(jx.pid) !== "T" && noneStopped(groups),
+        states(jx.pid, groups),
+      );
+      await growing(dir, ["a"]);
+      await Deno.writeTextFile(`${dir}/go`, "");
+      const out = await jx.output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.equal(new TextDecoder().decode(out.stdout), "done\n");
+      assert.deepEqual(inGroups(groups), [], "no process left");
     } finally {
       await cleanUp(jx, dir);
     }
