@@ -44,15 +44,20 @@ export function signalName(sig: number | string | null | undefined): string | nu
   return sig.startsWith("SIG") ? sig : `SIG${sig}`;
 }
 
+/** The signals that also go to the groups below a child's (`killGroup`). */
+const DOWN = new Set(["SIGKILL", "SIGSTOP", "SIGCONT"]);
+
 /**
  * Sends `signal` to process group `pid`, ignoring a group that is already
  * gone. Falls back to the pid alone when the group does not exist yet (a
- * child killed before its `setsid` ran). A SIGKILL goes to the groups below
- * it too (a nested jx's jobs: `groupsBelow`), found before it is sent.
+ * child killed before its `setsid` ran). A SIGKILL, and a Ctrl-Z's SIGSTOP
+ * and SIGCONT, go to the groups below it too (a nested jx's jobs, which that
+ * jx, killed or stopped by SIGSTOP, cannot signal itself: `groupsBelow`),
+ * found before it is sent.
  */
 export function killGroup(pid: number, signal: string): void {
   const name = signalName(signal)!;
-  const below = name === "SIGKILL" ? groupsBelow(pid) : [];
+  const below = DOWN.has(name) ? groupsBelow(pid) : [];
   for (const g of [pid, ...below]) {
     try {
       sendSignal(-g, name);

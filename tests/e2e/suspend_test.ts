@@ -442,3 +442,39 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+Deno.test("[deno] Ctrl-Z: the jobs of a jx run inside a job (groups of their own) stop and go on too", async () => {
+  const dir = await tempDir({
+    // In a folder of its own: one jx run at a time per folder (the lock).
+    "jobs.yaml":
+      `jobs:\n  nested: { run: echo $$ > n.pid; ${ROOT}/bin/jx run -f sub/jobs.yaml --output quiet }\n`,
+    "sub/jobs.yaml": `jobs:\n  c: { run: ${counter("c")} }\n`,
+  });
+  const sub = `${dir}/sub`;
+  const jx = startJx("deno", dir, ["run"]);
+  try {
+    const [c] = await pidsOf(sub, ["c"]);
+    await until("the first line", () => linesOf(`${sub}/c.txt`) > 0);
+    Deno.kill(jx.pid, "SIGTSTP");
+    await until(
+      "jx and the inner job stopped",
+      () => stateOf(jx.pid) === "T" && allStopped([c]),
+      states(jx.pid, [c]),
+    );
+    await stillFor(sub, ["c"]);
+    Deno.kill(jx.pid, "SIGCONT");
+    await until(
+      "jx and the inner job going on",
+      () => stateOf(jx.pid) !== "T" && noneStopped([c]),
+      states(jx.pid, [c]),
+    );
+    await growing(sub, ["c"]);
+    await Deno.writeTextFile(`${sub}/go`, "");
+    const out = await jx.output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.deepEqual(inGroups([c]), [], "no process left");
+  } finally {
+    await cleanUp(jx, sub);
+    await cleanUp(jx, dir);
+  }
+});
