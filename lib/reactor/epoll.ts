@@ -86,6 +86,8 @@ class EventLoop {
   spawning = 0;
   /** Spawns that have returned (for the guard in `run`). */
   returned = 0;
+  /** Called once no spawn is in flight (`afterSpawns`). */
+  private spawnWaiters: (() => void)[] = [];
   closed = false;
   private waiting = false;
   /** At close: closes the set, once no wait on it is pending (a reused fd number must never be waited on). */
@@ -215,11 +217,20 @@ class EventLoop {
     this.releaseIfIdle();
   }
 
+  /** Calls `cb` once no spawn is in flight: at once when none is. */
+  afterSpawns(cb: () => void): void {
+    if (this.spawning === 0) cb();
+    else this.spawnWaiters.push(cb);
+  }
+
   /**
    * Runs the release `shutdown` left, once nothing uses the set any more (on
    * Bun, the wait worker is stopped first; its pending wait never resolves).
    */
   releaseIfIdle(): void {
+    if (this.spawning === 0 && this.spawnWaiters.length) {
+      for (const cb of this.spawnWaiters.splice(0)) cb();
+    }
     if (!this.closed || this.spawning > 0 || !this.release) return;
     if (!this.bunWait && this.waiting) return;
     const release = this.release;
@@ -375,6 +386,7 @@ export function createEpollReactor(opts: EpollOptions = {}): Reactor {
     },
     onSignal,
     stopSelf,
+    afterSpawns: (cb) => loop.afterSpawns(cb),
     close() {
       if (loop.closed) return;
       loop.closed = true;

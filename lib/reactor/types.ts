@@ -231,6 +231,12 @@ export interface Reactor {
    */
   stopSelf(): void;
   /**
+   * Calls `cb` once no spawn is under way (at once when none is): a child
+   * may run before its spawn has returned its pid, when jx could not signal
+   * it yet. Absent where a spawn returns the pid (nothing is ever under way).
+   */
+  afterSpawns?(cb: () => void): void;
+  /**
    * Releases what the backend holds. A reactor is not for use after: on
    * epoll, a spawn then starts nothing (its exit's error says the reactor
    * is closed).

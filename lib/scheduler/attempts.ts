@@ -238,8 +238,9 @@ export interface Suspendable {
  * (SIGCONT: `fg`, `bg`), the parts are continued in reverse order. Jobs run
  * in process groups of their own, which the terminal's SIGTSTP never
  * reaches: they get SIGSTOP from jx (SIGTSTP sent to an orphaned process
- * group, which theirs are, is discarded by the kernel). Returns the
- * function that stops listening.
+ * group, which theirs are, is discarded by the kernel). While a spawn is
+ * under way (`Reactor.afterSpawns`), all this waits for it to return.
+ * Returns the function that stops listening.
  *
  * @example
  * ```ts
@@ -250,10 +251,19 @@ export interface Suspendable {
  * ```
  */
 export function onSuspend(reactor: Reactor, parts: () => Suspendable[]): () => void {
-  return reactor.onSignal("SIGTSTP", () => {
+  let asked = false;
+  const suspend = () => {
+    asked = false;
     const now = parts();
     for (const p of now) p.suspend(true);
     reactor.stopSelf();
     for (const p of now.reverse()) p.suspend(false);
+  };
+  return reactor.onSignal("SIGTSTP", () => {
+    if (asked) return;
+    asked = true;
+    // A child whose spawn is under way runs before jx can stop it: jx waits for its pid.
+    if (reactor.afterSpawns) reactor.afterSpawns(suspend);
+    else suspend();
   });
 }

@@ -63,7 +63,18 @@ async function until(
 
 /** The states of `pid` and of the processes of `groups`, to say what a wait saw. */
 const states = (pid: number, groups: number[]) => () =>
-  `(jx ${pid}: ${stateOf(pid)}; ${inGroups(groups).map((p) => `${p}: ${stateOf(p)}`).join(", ")})`;
+  `(jx ${pid}: ${stateOf(pid)}; ${
+    inGroups(groups).map((p) => `${p} (${commOf(p)} of ${parentOf(p)}): ${stateOf(p)}`).join(", ")
+  })`;
+
+/** A process's command name, for messages. */
+function commOf(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
+  } catch {
+    return "?";
+  }
+}
 
 /** A process's parent's pid (0 once it is gone). */
 function parentOf(pid: number): number {
@@ -478,3 +489,66 @@ Deno.test("[deno] Ctrl-Z: the jobs of a jx run inside a job (groups of their own
     await cleanUp(jx, dir);
   }
 });
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`[${runtime}] Ctrl-Z at a terminal: bash's job control (Ctrl-Z, jobs, fg) stops and continues the run`, async () => {
+    const dir = await tempDir({ "jobs.yaml": `jobs:\n  a: { run: ${counter("a")} }\n` });
+    // An interactive bash on a pty (`script`): it runs jx as a foreground job of its own.
+    const shell = new Deno.Command("script", {
+      args: ["-qec", "bash --norc --noprofile -i", "/dev/null"],
+      cwd: dir,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", TERM: "xterm", PS1: "$ " },
+    }).spawn();
+    const writer = shell.stdin.getWriter();
+    const type = (text: string) => writer.write(new TextEncoder().encode(text));
+    let out = "";
+    const reading = (async () => {
+      for await (const chunk of shell.stdout) out += new TextDecoder().decode(chunk);
+    })();
+    let jxPid = 0;
+    try {
+      const quoted = jxCommand(runtime, ["run"]).flat().map((a) => `'${a}'`).join(" ");
+      await type(`${quoted}\n`);
+      const [a] = await pidsOf(dir, ["a"]);
+      jxPid = parentOf(a);
+      await until("the first line", () => linesOf(`${dir}/a.txt`) > 0);
+      await type("\x1a"); // Ctrl-Z: SIGTSTP from the terminal to jx's process group
+      await until(
+        "jx and its job stopped",
+        () => stateOf(jxPid) === "T" && allStopped([a]),
+        states(jxPid, [a]),
+      );
+      await stillFor(dir, ["a"]);
+      await until(
+        "bash to say it is stopped",
+        () => /Stopped/.test(out),
+        () => JSON.stringify(out),
+      );
+      await type("fg\n");
+      await until(
+        "jx and its job going on",
+        () => stateOf(jxPid) !== "T" && noneStopped([a]),
+        states(jxPid, [a]),
+      );
+      await growing(dir, ["a"]);
+      await Deno.writeTextFile(`${dir}/go`, "");
+      await until("jx to end", () => stateOf(jxPid) === "", states(jxPid, [a]));
+      await type("echo rc=$?\n");
+      await until("its exit status", () => /rc=\d+/.test(out), () => JSON.stringify(out));
+      assert.match(out, /rc=0/);
+      await type("exit\n");
+      await shell.status;
+      assert.deepEqual(inGroups([a]), [], "no process left");
+    } finally {
+      await writer.close().catch(() => {});
+      try {
+        if (jxPid) Deno.kill(jxPid, "SIGKILL");
+      } catch { /* ended */ }
+      await cleanUp(shell, dir);
+      await reading.catch(() => {});
+    }
+  });
+}
