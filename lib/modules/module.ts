@@ -263,7 +263,7 @@ export class Module implements Subscriber {
    * paused (`pause`) is left alone, and stays paused.
    */
   suspend(stopped: boolean): void {
-    if (stopped && this.state !== "paused") {
+    if (stopped && this.state !== "paused" && (this.handle || this.group)) {
       this.held = true;
       this.signal("SIGSTOP");
     } else if (!stopped && this.held) {
