@@ -8,7 +8,7 @@
  */
 import { readTextSync, sendSignal } from "../runtime/mod.ts";
 import { listDir } from "../runtime/files.ts";
-import { groupsBelow } from "../reactor/mod.ts";
+import { groupsReached } from "../reactor/mod.ts";
 
 /** How often a followed group is checked for being empty. */
 export const GROUP_POLL_MS = 200;
@@ -92,13 +92,13 @@ export function leaderOrGroupAlive(pid: number): boolean {
 }
 
 /**
- * Sends `signal` to every process of group `pgid`; nothing if it is gone. A SIGKILL goes to the
- * groups below it too (a nested jx's jobs, each in a group of its own: `groupsBelow`), as a job's
- * does.
+ * Sends `signal` to every process of group `pgid`; nothing if it is gone. A SIGKILL, SIGSTOP or
+ * SIGCONT goes to the groups below it too (a nested jx's jobs, each in a group of its own:
+ * `groupsReached`), as a job's does.
  */
 export function signalGroup(pgid: number, signal: string): void {
   if (pgid <= 1) return;
-  const below = signal === "SIGKILL" ? groupsBelow(pgid) : [];
+  const below = groupsReached(pgid, signal);
   for (const g of [pgid, ...below]) {
     try {
       sendSignal(-g, signal);

@@ -73,3 +73,22 @@ export function groupsBelow(pgid: number): number[] {
   }
   return [...groups];
 }
+
+/** The signals that also go to the groups below a child's. */
+const DOWN = new Set(["SIGKILL", "SIGSTOP", "SIGCONT"]);
+
+/**
+ * The groups below `pgid` that `signal` must reach too (`groupsBelow`): for SIGKILL (its jobs
+ * would outlive a nested jx), SIGSTOP and SIGCONT (a Ctrl-Z: a nested jx cannot catch SIGSTOP);
+ * none for the signals a nested jx handles itself.
+ *
+ * @example
+ * ```ts
+ * import { groupsReached } from "./descendants.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(groupsReached(4242, "SIGTERM"), []);
+ * ```
+ */
+export function groupsReached(pgid: number, signal: string): number[] {
+  return DOWN.has(signal) ? groupsBelow(pgid) : [];
+}

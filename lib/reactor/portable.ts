@@ -8,7 +8,7 @@
 import { bun, deno, isBun, isFileSync, sendSignal } from "../runtime/mod.ts";
 import { bunWatchAvailable, createBunWatcher } from "./bun_watcher.ts";
 import { jobserverFds } from "./bun_fds.ts";
-import { groupsBelow } from "./descendants.ts";
+import { groupsReached } from "./descendants.ts";
 import { createTimers, onSignal } from "./timers.ts";
 import type { ChildHandle, ExitStatus, Reactor, SpawnRequest, StreamName } from "./types.ts";
 
@@ -44,9 +44,6 @@ export function signalName(sig: number | string | null | undefined): string | nu
   return sig.startsWith("SIG") ? sig : `SIG${sig}`;
 }
 
-/** The signals that also go to the groups below a child's (`killGroup`). */
-const DOWN = new Set(["SIGKILL", "SIGSTOP", "SIGCONT"]);
-
 /**
  * Sends `signal` to process group `pid`, ignoring a group that is already
  * gone. Falls back to the pid alone when the group does not exist yet (a
@@ -57,7 +54,7 @@ const DOWN = new Set(["SIGKILL", "SIGSTOP", "SIGCONT"]);
  */
 export function killGroup(pid: number, signal: string): void {
   const name = signalName(signal)!;
-  const below = DOWN.has(name) ? groupsBelow(pid) : [];
+  const below = groupsReached(pid, name);
   for (const g of [pid, ...below]) {
     try {
       sendSignal(-g, name);
