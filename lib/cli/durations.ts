@@ -15,7 +15,8 @@ import type { JobSpec } from "../graph/types.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
 import { checkStatePath, stateDir, stderrWarn } from "../state/mod.ts";
 import { pid, readTextSync, renameSync } from "../runtime/mod.ts";
-import { openFile } from "../runtime/files.ts";
+import { openFile, removePath } from "../runtime/files.ts";
+import { ioReason } from "../runtime/errors.ts";
 
 const FILE = "durations.json";
 
@@ -134,7 +135,7 @@ export class DurationRecorder implements Reporter {
     try {
       this.write();
     } catch (e) {
-      stderrWarn(`job durations not kept: ${(e as Error).message}`);
+      stderrWarn(`job durations not kept: ${ioReason(e)}`);
     }
   }
 
@@ -150,11 +151,18 @@ export class DurationRecorder implements Reporter {
     const tmp = `${path}.${pid()}.tmp`;
     const f = openFile(tmp, "write");
     try {
-      f.write(text ?? JSON.stringify(all) + "\n");
-    } finally {
-      f.close();
+      try {
+        f.write(text ?? JSON.stringify(all) + "\n");
+      } finally {
+        f.close();
+      }
+      renameSync(tmp, path);
+    } catch (e) {
+      try {
+        removePath(tmp); // a full disk leaves no temporary file in .jx/
+      } catch { /* cannot be removed either */ }
+      throw e;
     }
-    renameSync(tmp, path);
   }
 
   /**

@@ -113,8 +113,8 @@ export function didYouMean(word: string, candidates: Iterable<string>): string {
   return best && bestD <= limit ? ` (did you mean '${best}'?)` : "";
 }
 
-/** A few errno codes of a failed write, in words. */
-const WRITE_REASONS: Record<string, string> = {
+/** A few errno codes of a failed write or open, in words. */
+const IO_REASONS: Record<string, string> = {
   ENOSPC: "no space left on device",
   EPIPE: "broken pipe",
   EIO: "input/output error",
@@ -122,7 +122,29 @@ const WRITE_REASONS: Record<string, string> = {
   EFBIG: "file too large",
   EBADF: "bad file descriptor",
   EROFS: "read-only file system",
+  EMFILE: "too many open files",
+  ENFILE: "too many open files in system",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ENOENT: "no such file or directory",
 };
+
+/**
+ * A failed file call's reason in words, worded the same on Deno and Bun (their messages
+ * differ): by its errno code when known, else the code, else the message.
+ *
+ * @example
+ * ```ts
+ * import { ioReason } from "./errors.ts";
+ * import { strictEqual } from "node:assert";
+ * strictEqual(ioReason(Object.assign(new Error("x"), { code: "EMFILE" })), "too many open files");
+ * ```
+ */
+export function ioReason(cause: unknown): string {
+  const code = (cause as { code?: unknown })?.code;
+  if (typeof code !== "string") return String((cause as Error)?.message ?? cause);
+  return IO_REASONS[code] ?? code;
+}
 
 /**
  * A write jx could not make: to its stdout or stderr, or to the event log. Printed as one line,
@@ -144,10 +166,7 @@ export class WriteError extends Error {
   /** `where` (`stdout`, `the event log 'x'`) could not be written: `cause` is the runtime's error. */
   constructor(where: string, cause: unknown) {
     const code = (cause as { code?: unknown })?.code;
-    const known = typeof code === "string" ? WRITE_REASONS[code] : undefined;
-    const said = known ??
-      (typeof code === "string" ? code : String((cause as Error)?.message ?? cause));
-    super(`write error: ${where}: ${said}`);
+    super(`write error: ${where}: ${ioReason(cause)}`);
     this.name = "WriteError";
     this.code = typeof code === "string" ? code : undefined;
   }

@@ -30,6 +30,7 @@ import {
   StateStore,
 } from "./store.ts";
 import { stderrWarn, type Warn } from "./guard.ts";
+import { ioReason } from "../runtime/errors.ts";
 import { depfileInputs } from "../graph/depfile.ts";
 
 /** The verdict on one job. */
@@ -178,6 +179,8 @@ export class UpToDate {
   private dirty = new Set<string>();
   /** Those of `dirty` that may name more than themselves: globs, `.`, directories, absent paths. */
   private dirtyWide: string[] = [];
+  /** Successes that could not be recorded (`notRecorded`). */
+  private unrecorded = 0;
 
   /**
    * `warn` hears of damaged state (default: a `jx: warning:` line on
@@ -359,10 +362,41 @@ export class UpToDate {
     return { upToDate: reasons.length === 0, reasons };
   }
 
-  /** Records a success: the inputs as they were at the start, the outputs now. */
+  /**
+   * Records a success: the inputs as they were at the start, the outputs now.
+   * One that cannot be recorded (a file it cannot read for its hash, a full
+   * disk under `.jx/`) is a warning: the job ran, and runs again next time.
+   */
   succeeded(spec: JobSpec): void {
     if (!isTracked(spec)) return;
     this.refreshed.delete(spec.name); // this line supersedes the refresh
+    let entry: Entry;
+    try {
+      entry = this.successEntry(spec);
+    } catch (e) {
+      return this.notRecorded(spec.name, e);
+    }
+    try {
+      this.store.put(entry);
+    } catch (e) {
+      this.notRecorded(spec.name, e, ".jx/state.ndjson");
+    }
+  }
+
+  /** Says (the first time; later ones are counted for `close`) that a success was not recorded. */
+  private notRecorded(job: string, e: unknown, file?: string): void {
+    if (this.unrecorded++ > 0) return;
+    const where = file ?? (e as { path?: unknown })?.path;
+    const shown = typeof where === "string"
+      ? `${where.startsWith(this.prefix) ? where.slice(this.prefix.length) : where}: `
+      : "";
+    (this.warn ?? stderrWarn)(
+      `${job}: not recorded as done (${shown}${ioReason(e)}): it runs again next time`,
+    );
+  }
+
+  /** The line that records a success (reads every output not yet hashed). */
+  private successEntry(spec: JobSpec): Entry {
     const snap = this.snapshots.get(spec.name);
     const seen = Array.isArray(snap) ? decodeRow(snap).inputs : snap ?? {};
     const inputs = this.recordedInputs(spec, this.settledInputs(spec, seen));
@@ -375,7 +409,7 @@ export class UpToDate {
     for (const [p, st] of expandStamped(spec.writes, this.baseDir, { wholeDirs: true })) {
       outputs[p] = st === null || st[3] ? st : fill(p, st);
     }
-    this.store.put({ job: spec.name, fp: staticFingerprint(spec), inputs, outputs });
+    return { job: spec.name, fp: staticFingerprint(spec), inputs, outputs };
   }
 
   /**
@@ -495,8 +529,19 @@ export class UpToDate {
 
   /** Flushes the state to disk (with the stamps of touched but unchanged files). */
   close(): void {
-    for (const e of this.refreshed.values()) this.store.put(e);
+    for (const e of this.refreshed.values()) {
+      try {
+        this.store.put(e);
+      } catch { /* a stamp not refreshed: the file is hashed again next time */ }
+    }
     this.refreshed.clear();
     this.store.close();
+    if (this.unrecorded > 1) {
+      (this.warn ?? stderrWarn)(
+        this.unrecorded > 2
+          ? `${this.unrecorded - 1} more jobs not recorded as done: they run again next time`
+          : "1 more job not recorded as done: it runs again next time",
+      );
+    }
   }
 }

@@ -46,8 +46,10 @@ function tryFlock(path: string, command: string): Lock | undefined {
       f.close();
       return undefined;
     }
-    f.truncateSync(0);
-    f.writeSync(me);
+    try {
+      f.truncateSync(0);
+      f.writeSync(me);
+    } catch { /* a full disk: the lock holds all the same, its holder unnamed (pid 0) */ }
     return { release: () => f.close() };
   }
   // Bun: libc's calls when it has them (node:fs costs more to load than this whole path).
@@ -67,8 +69,10 @@ function tryFlock(path: string, command: string): Lock | undefined {
     fs.closeSync(fd);
     return undefined;
   }
-  fs.ftruncateSync(fd, 0);
-  fs.writeSync(fd, me, 0, me.length, 0);
+  try {
+    fs.ftruncateSync(fd, 0);
+    fs.writeSync(fd, me, 0, me.length, 0);
+  } catch { /* as on Deno */ }
   return { release: () => fs.closeSync(fd) };
 }
 

@@ -374,15 +374,22 @@ export class StateStore {
 
   /** Appends a row (at once) and makes it the job's current one. */
   append(row: Row): void {
-    this.rows.set(row[0] as string, row);
     if (this.file === undefined) this.file = this.open();
-    this.file.write(JSON.stringify(row) + "\n");
+    try {
+      // A torn last line (a killed run's, or a write that failed) is ended first.
+      this.file.write((this.torn ? TORN + "\n" : "") + JSON.stringify(row) + "\n");
+    } catch (e) {
+      this.torn = true; // a part of the line may be on disk
+      throw e;
+    }
+    this.torn = false;
+    this.rows.set(row[0] as string, row);
     this.lines++;
   }
 
   /**
    * Opens the log to append, never through a link (O_NOFOLLOW), and checks
-   * that what was opened is our own file; a torn last line is ended first.
+   * that what was opened is our own file.
    */
   private open(): OpenFile {
     const dir = stateDir(this.baseDir, this.warn);
@@ -398,8 +405,6 @@ export class StateStore {
         `${path} changed under jx (not a file of this user's): not writing to it`,
       );
     }
-    if (this.torn) f.write(TORN + "\n");
-    this.torn = false;
     return f;
   }
 

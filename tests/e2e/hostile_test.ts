@@ -1,0 +1,85 @@
+/**
+ * jx in a hostile environment: a full disk under `.jx/`, few file descriptors. What ran is
+ * said and kept where it can be, jx says what failed in one line (never an internal error nor
+ * a stack), and it ends, the same on Deno and Bun. The tests that need a small tmpfs mount it
+ * (root); where mounting is not permitted they pass without checking anything.
+ */
+import assert from "node:assert/strict";
+import { jxCommand, type Runtime, RUNTIMES, tempDir } from "../helpers.ts";
+
+/** Runs a shell command quietly: whether it exited 0. */
+function sh(script: string): boolean {
+  try {
+    return new Deno.Command("/bin/sh", { args: ["-c", script], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Mounts a tmpfs of `kib` KiB on `dir` and fills it up (but for what `dir` holds now, which
+ * moves onto it): false when mounting is not permitted here.
+ */
+function mountFull(dir: string, kib: number): boolean {
+  const keep = `${dir}.keep`;
+  if (!sh(`mv '${dir}' '${keep}' && mkdir '${dir}'`)) return false;
+  if (!sh(`mount -t tmpfs -o size=${kib}k tmpfs '${dir}'`)) {
+    sh(`rmdir '${dir}' && mv '${keep}' '${dir}'`);
+    return false;
+  }
+  sh(
+    `cp -a '${keep}/.' '${dir}/' && rm -rf '${keep}'; head -c ${
+      kib * 2048
+    } /dev/zero > '${dir}/fill'`,
+  );
+  return true;
+}
+
+/** jx under `sh -c` (its limits set by `prefix`), ended by SIGKILL if it takes over 60 s. */
+async function jxIn(runtime: Runtime, dir: string, args: string[], prefix = "") {
+  const [cmd, argv] = jxCommand(runtime, args);
+  const quoted = [cmd, ...argv].map((w) => `'${w}'`).join(" ");
+  const out = await new Deno.Command("/bin/sh", {
+    args: ["-c", `${prefix} exec timeout -s KILL 60 ${quoted}`],
+    cwd: dir,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+const TWO = "version: 1\njobs:\n" +
+  "  a: { run: 'echo from a', writes: [a.out] }\n" +
+  "  b: { run: 'echo from b', needs: [a], writes: [b.out] }\n";
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`a full disk under the project: the jobs run, one warning says they are not recorded, exit 0 [${runtime}]`, async () => {
+    const root = await tempDir({ "p/jobs.yaml": TWO });
+    const dir = `${root}/p`;
+    if (!mountFull(dir, 64)) return; // not permitted here
+    try {
+      const r = await jxIn(runtime, dir, ["run"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+      assert.match(r.stdout + r.stderr, /from a[^]*from b/);
+      assert.match(
+        r.stderr,
+        /^jx: warning: a: not recorded as done \(\.jx\/state\.ndjson: no space left on device\): it runs again next time$/m,
+      );
+      assert.match(r.stderr, /^jx: warning: job durations not kept: no space left on device$/m);
+      assert.match(
+        r.stderr,
+        /^jx: warning: 1 more job not recorded as done: it runs again next time$/m,
+      );
+      const left = [...Deno.readDirSync(`${dir}/.jx`)].map((e) => e.name).filter((n) =>
+        /tmp/.test(n)
+      );
+      assert.deepEqual(left, [], "no temporary file left in .jx/");
+    } finally {
+      sh(`umount '${dir}'`);
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+}
