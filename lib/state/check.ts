@@ -201,7 +201,12 @@ export class UpToDate {
   check(spec: JobSpec): Verdict {
     if (this.trustedNow(spec)) return { upToDate: true, reasons: [] };
     if (!this.suspected(spec) && this.unchanged(spec)) return { upToDate: true, reasons: [] };
-    const verdict = this.fullCheck(spec);
+    let verdict: Verdict;
+    try {
+      verdict = this.fullCheck(spec);
+    } catch (e) {
+      verdict = this.unreadable(spec, e);
+    }
     // It runs: what it writes is no longer what a record says.
     if (!verdict.upToDate) {
       for (const p of spec.writes) {
@@ -211,6 +216,24 @@ export class UpToDate {
       }
     }
     return verdict;
+  }
+
+  /**
+   * A check that could not read a file (no descriptor left, say): out of
+   * date, and its line, when it succeeds, vouches for none of its inputs
+   * (all taken as changed while it ran: see `settledInputs`).
+   */
+  private unreadable(spec: JobSpec, e: unknown): Verdict {
+    this.snapshots.set(spec.name, {});
+    return { upToDate: false, reasons: [`cannot be checked: ${this.failed(e)}`] };
+  }
+
+  /** A file call's failure in words, with its path (relative) when it names one. */
+  private failed(e: unknown, file?: string): string {
+    const where = file ?? (e as { path?: unknown })?.path;
+    if (typeof where !== "string") return ioReason(e);
+    const shown = where.startsWith(this.prefix) ? where.slice(this.prefix.length) : where;
+    return `${shown}: ${ioReason(e)}`;
   }
 
   /** The full check: every input stamped (and hashed when touched), the verdict with reasons. */
@@ -386,12 +409,8 @@ export class UpToDate {
   /** Says (the first time; later ones are counted for `close`) that a success was not recorded. */
   private notRecorded(job: string, e: unknown, file?: string): void {
     if (this.unrecorded++ > 0) return;
-    const where = file ?? (e as { path?: unknown })?.path;
-    const shown = typeof where === "string"
-      ? `${where.startsWith(this.prefix) ? where.slice(this.prefix.length) : where}: `
-      : "";
     (this.warn ?? stderrWarn)(
-      `${job}: not recorded as done (${shown}${ioReason(e)}): it runs again next time`,
+      `${job}: not recorded as done (${this.failed(e, file)}): it runs again next time`,
     );
   }
 

@@ -155,9 +155,17 @@ export function stamp(baseDir: string, path: string): FileStamp | null {
   return toStamp(statPath(join(baseDir, path)));
 }
 
-/** SHA-256 of a file's content, hex. */
+/** SHA-256 of a file's content, hex. What it throws names the file (`path`, absolute). */
 export function hashFile(baseDir: string, path: string): string {
-  return sha256().update(readBytesSync(join(baseDir, path))).hex().slice(0, 32);
+  const abs = join(baseDir, path);
+  let bytes;
+  try {
+    bytes = readBytesSync(abs);
+  } catch (e) {
+    if (e instanceof Error && !("path" in e)) Object.assign(e, { path: abs }); // a read's failure
+    throw e;
+  }
+  return sha256().update(bytes).hex().slice(0, 32);
 }
 
 /** Content hashes told by `noteHash`, by absolute path, with the stamp they hold for. */

@@ -83,3 +83,25 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`an input jx cannot read to hash (EIO, as EMFILE under ulimit -n): the job runs, and again next time [${runtime}]`, async () => {
+    // Reading /proc/self/mem at offset 0 fails with EIO: a read that fails as one out of fds does.
+    const dir = await tempDir({
+      "jobs.yaml": "version: 1\njobs:\n" +
+        "  a: { run: 'echo ran >> a.log', reads: [in], writes: [a.log] }\n" +
+        "  b: { run: 'echo from b', needs: [a] }\n",
+    });
+    Deno.symlinkSync("/proc/self/mem", `${dir}/in`);
+    for (let i = 1; i <= 2; i++) {
+      const r = await jxIn(runtime, dir, ["run"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+      assert.match(r.stdout, /from b/);
+      assert.equal(Deno.readTextFileSync(`${dir}/a.log`), "ran\n".repeat(i), "a ran each time");
+    }
+    const why = await jxIn(runtime, dir, ["explain", "a"]);
+    assert.match(why.stdout + why.stderr, /cannot be checked: in: input\/output error/);
+    await Deno.remove(dir, { recursive: true });
+  });
+}
