@@ -15,7 +15,7 @@
  */
 import { nodeFs, pid, readTextSync } from "../runtime/fs.ts";
 import { deno, isDeno, parentPid, writeAll } from "../runtime/mod.ts";
-import { JxInputError } from "../runtime/errors.ts";
+import { ioReason, JxInputError } from "../runtime/errors.ts";
 import { bunLibc } from "../runtime/libc_bun.ts";
 import { openRw } from "../runtime/bun_fs.ts";
 import { checkStatePath, stateDir, stderrWarn, type Warn } from "./guard.ts";
@@ -93,11 +93,27 @@ export function tryLock(
   warn: Warn = stderrWarn,
   command = "run",
 ): Lock | number {
-  const path = `${stateDir(baseDir, warn)}/lock`;
-  checkStatePath(path, "file", warn);
-  const got = tryFlock(path, command);
+  let got;
+  try {
+    const path = `${stateDir(baseDir, warn)}/lock`;
+    checkStatePath(path, "file", warn);
+    got = tryFlock(path, command);
+  } catch (e) {
+    throw unusable(baseDir, e);
+  }
   if (got) return got;
   return lockHolder(baseDir).pid;
+}
+
+/**
+ * A `.jx/` or lock file that cannot be made or opened (a read-only folder, a
+ * full disk) as bad input (one line), as one jx must not use is: `e` else.
+ */
+function unusable(baseDir: string, e: unknown): unknown {
+  const path = (e as { path?: unknown })?.path;
+  if (e instanceof JxInputError || typeof (e as { code?: unknown })?.code !== "string") return e;
+  const where = typeof path === "string" ? path : `${baseDir}/.jx`;
+  return new JxInputError(`cannot take the run lock: ${where}: ${ioReason(e)}`);
 }
 
 /**

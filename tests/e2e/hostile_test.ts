@@ -105,3 +105,29 @@ for (const runtime of RUNTIMES) {
     await Deno.remove(dir, { recursive: true });
   });
 }
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`a read-only project folder: one line naming .jx, exit 2; a jobs file without files runs [${runtime}]`, async () => {
+    const root = await tempDir({
+      "p/jobs.yaml": TWO,
+      "p/plain.yaml": "version: 1\njobs:\n  a: { run: 'echo from a' }\n",
+    });
+    const dir = `${root}/p`;
+    if (!sh(`mount --bind '${dir}' '${dir}' && mount -o remount,bind,ro '${dir}'`)) return;
+    try {
+      const r = await jxIn(runtime, dir, ["run"]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr, `jx: cannot take the run lock: ${dir}/.jx: read-only file system\n`);
+      const plain = await jxIn(runtime, dir, ["run", "-f", "plain.yaml"]);
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.match(plain.stdout, /from a/);
+      assert.match(
+        plain.stderr,
+        /^jx: warning: no run lock \(another run may start beside this one\): cannot take the run lock: .+\/\.jx: read-only file system$/m,
+      );
+    } finally {
+      sh(`umount '${dir}'`);
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+}
