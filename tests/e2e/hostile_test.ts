@@ -131,3 +131,34 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`a full TMPDIR: a job's output past the memory cap is held in memory, whole, one warning [${runtime}]`, async () => {
+    // 3 MiB of numbered lines: past the 1 MiB jx holds before it spills to TMPDIR.
+    const dir = await tempDir({
+      "jobs.yaml": "version: 1\njobs:\n" +
+        "  big: { run: 'seq 1 400000' }\n" +
+        "  after: { run: 'echo after', needs: [big] }\n",
+    });
+    const tmp = `${dir}/tmp`;
+    Deno.mkdirSync(tmp);
+    if (!sh(`mount -t tmpfs -o size=64k tmpfs '${tmp}'`)) return;
+    try {
+      sh(`head -c 200000 /dev/zero > '${tmp}/fill'`);
+      const r = await jxIn(runtime, dir, ["run"], `TMPDIR='${tmp}'`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        r.stderr.split("\n")[0],
+        `jx: warning: output held in memory: cannot spill it to ${tmp}: no space left on device`,
+      );
+      const lines = r.stdout.split("\n").filter((l) => /^\d+$/.test(l));
+      assert.equal(lines.length, 400000);
+      assert.ok(lines.every((l, i) => l === String(i + 1)), "every line, in order");
+      assert.match(r.stdout, /\nafter\n/);
+      assert.deepEqual([...Deno.readDirSync(tmp)].map((e) => e.name), ["fill"]);
+    } finally {
+      sh(`umount '${tmp}'`);
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
