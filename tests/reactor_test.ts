@@ -64,6 +64,19 @@ for (const backend of ["epoll", "portable", "epoll --spawn-workers"]) {
   });
 }
 
+Deno.test("reactor [bun epoll] under a low process limit (prlimit --nproc): no spawning worker, every case passes", async () => {
+  // A thread Bun cannot make aborts it (a panic, the run's children orphaned): under a process
+  // limit below 4096 the spawns stay on the JS thread. As root the limit is shown, not enforced.
+  const out = await new Deno.Command("prlimit", {
+    args: ["--nproc=2000", BUN, `${ROOT}/tests/reactor/run_cases.ts`, "epoll", "--spawn-workers"],
+    cwd: ROOT,
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, text);
+  assert.equal(Number(/^ON WORKERS (\d+)$/m.exec(text)?.[1]), 0, text);
+});
+
 Deno.test("reactor [deno epoll] reports the job's CPU time", async () => {
   const r = createEpollReactor();
   try {

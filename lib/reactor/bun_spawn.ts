@@ -14,6 +14,8 @@
  * which a run of a few jobs would pay for nothing. Until a worker says it
  * is ready, spawns go on the JS thread too. The workers are the process's
  * (every reactor's), never keep it alive while idle, and are not ended.
+ * None is made under a low process limit (`fewProcesses`): a thread Bun
+ * cannot make aborts it.
  *
  * A worker gets the addresses of what `posix_spawnp` reads (the caller
  * keeps those buffers alive and unchanged until the spawn returns) and
@@ -33,6 +35,7 @@
 import { type BunWorker, workerUrlOf } from "./bun_watcher.ts";
 import { bufferAddress } from "./libc.ts";
 import { isBun } from "../runtime/mod.ts";
+import { readTextSync } from "../runtime/fs.ts";
 
 /** Spawns on the JS thread before the workers are started. */
 export const START_AFTER = 16;
@@ -121,6 +124,7 @@ export class BunSpawns {
   }
 
   private start(): void {
+    if (fewProcesses()) return void (this.usable = false); // spawns stay on the JS thread
     this.ready = new Promise((resolve) => this.resolveReady = resolve);
     for (let k = 0; k < WORKERS; k++) {
       const w: SpawnWorker = {
@@ -162,6 +166,23 @@ export class BunSpawns {
     w.worker.terminate();
     this.resolveReady?.();
     for (const done of pending) done(EAGAIN);
+  }
+}
+
+/** Below this many processes for the user (`RLIMIT_NPROC`), no spawning worker is made. */
+const FEW_PROCESSES = 4096;
+
+/**
+ * Whether the user may have few processes (`ulimit -u`, `prlimit --nproc`): a thread that Bun
+ * cannot make aborts the whole process (Bun 1.4: `new Worker` throws "Failed to spawn worker
+ * thread", and Bun panics even when that is caught), which would orphan the run's children.
+ */
+function fewProcesses(): boolean {
+  try {
+    const m = /^Max processes\s+(\d+|unlimited)/m.exec(readTextSync("/proc/self/limits"));
+    return !!m && m[1] !== "unlimited" && Number(m[1]) < FEW_PROCESSES;
+  } catch {
+    return false;
   }
 }
 
