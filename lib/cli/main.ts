@@ -11,6 +11,7 @@ import {
   escapeControls,
   findJobsFileUp,
   isTerminal,
+  surviveFileSizeLimit,
   writeAll,
 } from "../runtime/mod.ts";
 import { giveJobsColours } from "../runtime/color.ts";
@@ -34,6 +35,7 @@ import { wantedJobs } from "./slots.ts";
  */
 export async function main(argv: string[]): Promise<number> {
   let args: Args | undefined;
+  surviveFileSizeLimit();
   if (argv[0] === "cache") {
     return (await import("../cache/mod.ts" as string) as typeof import("../cache/mod.ts")).cmdCache(
       argv.slice(1),

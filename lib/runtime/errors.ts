@@ -141,10 +141,31 @@ const IO_REASONS: Record<string, string> = {
  * ```
  */
 export function ioReason(cause: unknown): string {
-  const code = (cause as { code?: unknown })?.code;
-  if (typeof code !== "string") return String((cause as Error)?.message ?? cause);
+  const message = String((cause as Error)?.message ?? cause);
+  const given = (cause as { code?: unknown })?.code;
+  // Deno gives some errors no code (EFBIG): its message ends in "(os error 27)".
+  const code = typeof given === "string"
+    ? given
+    : ERRNOS[/\(os error (\d+)\)/.exec(message)?.[1] ?? ""];
+  if (code === undefined) return message;
   return IO_REASONS[code] ?? code;
 }
+
+/** The codes of `IO_REASONS` by errno number (Linux). */
+const ERRNOS: Record<string, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  5: "EIO",
+  9: "EBADF",
+  13: "EACCES",
+  23: "ENFILE",
+  24: "EMFILE",
+  27: "EFBIG",
+  28: "ENOSPC",
+  30: "EROFS",
+  32: "EPIPE",
+  122: "EDQUOT",
+};
 
 /**
  * A write jx could not make: to its stdout or stderr, or to the event log. Printed as one line,

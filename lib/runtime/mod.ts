@@ -161,6 +161,15 @@ export function terminalColumns(): number {
 }
 
 /**
+ * On Deno, a write past the file size limit (`ulimit -f`) fails with EFBIG, said as any write
+ * error, instead of killing jx by SIGXFSZ and leaving its jobs running: jx handles the signal
+ * (a handler, which a job does not inherit as it would an ignored signal). Bun does already.
+ */
+export function surviveFileSizeLimit(): void {
+  if (isDeno) g.Deno.addSignalListener("SIGXFSZ", () => {});
+}
+
+/**
  * Exits the process now; with 128+N after `dieAtExit(N)` (a run signal N
  * interrupted), by dying of N instead (runtime/die.ts says why).
  */

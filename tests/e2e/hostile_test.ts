@@ -162,3 +162,21 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`stdout past the file size limit (ulimit -f): a write error, exit 1, the other job stopped [${runtime}]`, async () => {
+    // Without a handler of jx's own, Deno died of SIGXFSZ (exit 153), leaving 'slow' running.
+    const dir = await tempDir({
+      "jobs.yaml": "version: 1\njobs:\n" +
+        "  big: { run: 'seq 1 1000000' }\n" +
+        "  slow: { run: 'sleep 5; touch slow.done' }\n",
+    });
+    const r = await jxIn(runtime, dir, ["run", "-j2"], "ulimit -f 2000; exec > out.txt;");
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /\njx: write error: stdout: file too large\n$/);
+    assert.match(r.stderr, /slow: CANCELLED/);
+    await new Promise((res) => setTimeout(res, 6000));
+    assert.equal(sh(`test -e '${dir}/slow.done'`), false, "slow was stopped with the run");
+    await Deno.remove(dir, { recursive: true });
+  });
+}
