@@ -12,7 +12,12 @@ import { spawn as nodeSpawn } from "node:child_process";
 import { constants } from "node:os";
 import process from "node:process";
 import { JxInputError } from "../runtime/errors.ts";
-import { createJobserver, type JobserverSlots, withoutJobserver } from "../jobserver/mod.ts";
+import {
+  createJobserver,
+  type JobserverSlots,
+  poolProblem,
+  withoutJobserver,
+} from "../jobserver/mod.ts";
 import { C, libc, spawnInSession, strerror } from "../reactor/libc.ts";
 import {
   createEpollReactor,
@@ -57,11 +62,17 @@ export async function cmdExec(args: Args): Promise<number> {
   const reactor = createEpollReactor();
   let pool: JobserverSlots | undefined;
   try {
-    pool = createJobserver(
-      wantedJobs(args),
-      args.jobserverStyle === "fifo" ? "fifo" : "pipe",
-      reactor,
-    );
+    try {
+      pool = createJobserver(
+        wantedJobs(args),
+        args.jobserverStyle === "fifo" ? "fifo" : "pipe",
+        reactor,
+      );
+    } catch (e) {
+      if (e instanceof JxInputError) throw e;
+      warn(`no job-slot pool (${poolProblem(e)}); running the command without one`);
+      return await runPlain(argv, withoutJobserver(env));
+    }
     return await runInPool(argv, pool.jobEnv(env, { name: "exec", argv }), reactor);
   } finally {
     const problem = pool?.finish();

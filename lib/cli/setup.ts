@@ -10,6 +10,7 @@ import {
   createJobserver,
   joinJobserver,
   parseMakeFlags,
+  poolProblem,
   withoutJobserver,
 } from "../jobserver/mod.ts";
 import type { Reactor } from "../reactor/mod.ts";
@@ -21,7 +22,7 @@ import {
   readTextSync,
   writeAll,
 } from "../runtime/mod.ts";
-import { didYouMean } from "../runtime/errors.ts";
+import { didYouMean, JxInputError } from "../runtime/errors.ts";
 import { LocalSlots, type Slots } from "../scheduler/mod.ts";
 export { takeLock } from "../state/mod.ts";
 import type { Args } from "./args.ts";
@@ -163,7 +164,12 @@ function ownSlots(
   stale = false,
 ): Slots & { finish?(): string | undefined } {
   if (args.jobserverStyle !== "none" && reactor.watch) {
-    return createJobserver(n, args.jobserverStyle === "fifo" ? "fifo" : "pipe", reactor, warn);
+    try {
+      return createJobserver(n, args.jobserverStyle === "fifo" ? "fifo" : "pipe", reactor, warn);
+    } catch (e) {
+      if (e instanceof JxInputError) throw e;
+      warn(`no jobserver pool for the jobs (${poolProblem(e)}); using -j${n}`);
+    }
   }
   const counter = new LocalSlots(n);
   if (!stale) return counter;

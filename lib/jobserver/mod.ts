@@ -22,5 +22,11 @@ export {
   withAuth,
   withoutJobserver,
 } from "./makeflags.ts";
-export { createJobserver, jobserverProblem, type JobserverSlots, joinJobserver } from "./pool.ts";
+export {
+  createJobserver,
+  jobserverProblem,
+  type JobserverSlots,
+  joinJobserver,
+  poolProblem,
+} from "./pool.ts";
 export { type JobserverJob, jobStyle, makeJobsOption, warnMakeJobs } from "./jobs.ts";

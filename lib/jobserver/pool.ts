@@ -39,8 +39,8 @@
  * @module
  */
 import { C, cstr, errno, libc, strerror } from "../reactor/libc.ts";
-import { removeStaleTemp, tempPrefix } from "../runtime/stale.ts";
-import { JxInputError } from "../runtime/errors.ts";
+import { removeStaleTemp, tempPrefix, tempRoot } from "../runtime/stale.ts";
+import { ioReason, JxInputError } from "../runtime/errors.ts";
 import type { Reactor } from "../reactor/types.ts";
 import type { Slots } from "../scheduler/slots.ts";
 import { type JobserverJob, jobStyle } from "./jobs.ts";
@@ -54,7 +54,7 @@ import {
   withoutJobserver,
   withoutModeFlags,
 } from "./makeflags.ts";
-import { existsSync, pid } from "../runtime/mod.ts";
+import { escapeControls, existsSync, pid } from "../runtime/mod.ts";
 import { fifoIdOf, makeTempDir, removeEmptyDir, removePath } from "../runtime/files.ts";
 
 /** A jobserver pool as jx's job slots. */
@@ -169,7 +169,13 @@ class Pool implements JobserverSlots {
     if (!this.init.pipe) {
       // Two descriptors on the fifo, without O_CLOEXEC: children inherit them.
       const read = openFifo(this.init.path!, C.O_RDWR);
-      const write = openFifo(this.init.path!, C.O_RDWR);
+      let write;
+      try {
+        write = openFifo(this.init.path!, C.O_RDWR);
+      } catch (e) {
+        libc().symbols.close(read);
+        throw e;
+      }
       this.childFds.push(read, write);
       this.init.pipe = { read, write };
     }
@@ -527,9 +533,17 @@ export function createJobserver(
     removeDir();
     throw new Error(`mkfifo ${path}: ${e}`);
   }
-  const rfd = openNonblockingRead(path);
-  // Held open for the whole run: the fifo never reports end of file.
-  const wfd = openFifo(path, C.O_RDWR | C.O_CLOEXEC);
+  let rfd = -1, wfd = -1;
+  try {
+    rfd = openNonblockingRead(path);
+    // Held open for the whole run: the fifo never reports end of file.
+    wfd = openFifo(path, C.O_RDWR | C.O_CLOEXEC);
+  } catch (e) {
+    if (rfd >= 0) s.close(rfd); // no descriptor left: nothing stays behind
+    s.unlink(cstr(path));
+    removeDir();
+    throw e;
+  }
   const room = fifoRoom(wfd, jobs - 1);
   if (jobs - 1 > room) {
     s.close(rfd);
@@ -556,9 +570,35 @@ export function createJobserver(
     },
     warn,
   });
+  try {
+    void pool.makeflags; // the pipe style's pair for the jobs, now: no fd left fails the pool
+  } catch (e) {
+    s.close(rfd);
+    s.close(wfd);
+    s.unlink(cstr(path));
+    removeDir();
+    throw e;
+  }
   // The pool holds N-1 tokens; jx keeps the implicit one.
   if (jobs > 1) writeAllTo(wfd, new Uint8Array(jobs - 1).fill(TOKEN), "cannot fill the pool");
   return pool;
+}
+
+/**
+ * Why `createJobserver` could not make the pool (its folder in a full or read-only `$TMPDIR`,
+ * no fd left), worded the same on Deno and Bun.
+ *
+ * @example
+ * ```ts
+ * import { poolProblem } from "./pool.ts";
+ * import { strictEqual } from "node:assert";
+ * const e = Object.assign(new Error("x"), { code: "EROFS" });
+ * strictEqual(poolProblem(e).endsWith(": read-only file system"), true);
+ * ```
+ */
+export function poolProblem(e: unknown): string {
+  if (typeof (e as { code?: unknown })?.code !== "string") return String((e as Error)?.message);
+  return `${escapeControls(tempRoot())}: ${ioReason(e)}`; // its folder could not be made
 }
 
 /** `dev:ino` of a FIFO or pipe open as `fd` here, or "" when it is not one. */

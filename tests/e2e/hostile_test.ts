@@ -180,3 +180,24 @@ for (const runtime of RUNTIMES) {
     await Deno.remove(dir, { recursive: true });
   });
 }
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`a read-only TMPDIR: no jobserver pool, one warning, the jobs run [${runtime}]`, async () => {
+    const dir = await tempDir({ "jobs.yaml": TWO });
+    const tmp = `${dir}/tmp`;
+    Deno.mkdirSync(tmp);
+    if (!sh(`mount -t tmpfs -o size=64k,ro tmpfs '${tmp}'`)) return;
+    try {
+      const r = await jxIn(runtime, dir, ["run", "-j2"], `TMPDIR='${tmp}'`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        r.stderr.split("\n")[0],
+        `jx: warning: no jobserver pool for the jobs (${tmp}: read-only file system); using -j2`,
+      );
+      assert.match(r.stdout, /from a[^]*from b/);
+    } finally {
+      sh(`umount '${tmp}'`);
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
