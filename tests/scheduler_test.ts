@@ -677,3 +677,36 @@ Deno.test("RunFrame: a signal passOn takes is no stop; the next one it declines 
   assert.deepEqual(stops, [["SIGINT", true], ["SIGINT", false]]);
   assert.equal(frame.end(0).exit, 130);
 });
+
+Deno.test("an exception at a job's end (the state cannot record it, say) stops the run as a reporter's does: runJobs rejects with it", async () => {
+  const graph = parseJobsFile(
+    "jobs:\n  a: { run: sleep 10 }\n  b: { run: sleep 1, needs: [a] }\n  c: { run: sleep 1000 }\n",
+    "test.yaml",
+    { baseDir: "/" },
+  );
+  const reactor = new FakeReactor((req) => scriptFromCommand(req.argv.join(" ")));
+  const events: RunEvent[] = [];
+  const done = runJobs(graph, graph.jobs, {
+    jobs: 4,
+    reactor,
+    reporters: [{ event: (e) => events.push(e) }],
+    state: {
+      check: () => ({ upToDate: false }),
+      succeeded: () => {
+        throw new Error("boom");
+      },
+    },
+  });
+  const settled = done.then(() => "resolved", (e: Error) => e.message);
+  await reactor.run(); // on Bun's reactor, the exception left the run waiting for good
+  assert.equal(await settled, "boom");
+  assert.deepEqual(reactor.records.map((x) => x.signals), [[], [{ at: 10, signal: "SIGTERM" }]]);
+  const ends = events.filter((e) => e.type === "job.end" || e.type === "job.skip");
+  assert.deepEqual(ends.map((e) => [e.job, e.type === "job.end" ? e.status : e.reason]), [
+    ["a", "ok"],
+    ["b", "dependency-failed"],
+    ["c", "cancelled"],
+  ]);
+  const last = events[events.length - 1];
+  assert.deepEqual(last.type === "run.end" && [last.status, last.exit], ["failed", 1]);
+});

@@ -419,8 +419,23 @@ export class Builder implements LoopHost, GenHost {
     this.attempts.start(spec.name, req, {
       started: (pid, where) => this.started(r, pid, where),
       output: (stream, chunk) => this.output(r, stream, chunk),
-      ended: (end) => this.ended(r, end),
+      ended: (end) => this.guarded(spec.name, () => this.ended(r, end)),
     }, { timeoutMs: spec.timeoutMs, graceMs: spec.graceMs, onTimeout: () => r.timedOut = true });
+  }
+
+  /**
+   * Runs `step` of a job's end. An exception there (a bug, a failure nothing caught) stops the
+   * run as a reporter's does (its jobs stopped, the run rejected with it: one line, exit 1), the
+   * job resolved as failed: left running in the plan, the run never ended (Bun waited for good).
+   */
+  private guarded(job: string, step: () => void): void {
+    try {
+      step();
+    } catch (error) {
+      this.frame.fault(error);
+      if (this.plan.running(job)) this.plan.finish(job, "failed");
+      this.pump();
+    }
   }
 
   private started(r: Running, pid: number, where?: StartedWhere, at = this.reactor.now()): void {

@@ -96,6 +96,14 @@ export class RunFrame {
     }
   }
 
+  /**
+   * jx's own code threw `error` at a job's end: kept and told as a reporter's exception is, so
+   * that the run stops (its jobs too) and rejects with it.
+   */
+  fault(error: unknown): void {
+    this.reporterThrew(error);
+  }
+
   /** A reporter threw `error`: kept if it is the first (and the frame's owner told), else dropped. */
   private reporterThrew(error: unknown): void {
     if (!this.onReporterError) throw error;

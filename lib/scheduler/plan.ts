@@ -228,6 +228,11 @@ export class Plan {
     n.state = "running";
   }
 
+  /** Whether a job is running (started, not resolved). */
+  running(name: string): boolean {
+    return this.node(name)?.state === "running";
+  }
+
   /** Resolves a job that ran. Dependents that become ready are queued; skips are collected. */
   finish(name: string, status: JobStatus): void {
     this.resolve(this.node(name)!, { kind: "ran", status });
