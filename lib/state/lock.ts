@@ -93,27 +93,27 @@ export function tryLock(
   warn: Warn = stderrWarn,
   command = "run",
 ): Lock | number {
-  let got;
+  let got, path = `${baseDir}/.jx`;
   try {
-    const path = `${stateDir(baseDir, warn)}/lock`;
+    path = `${stateDir(baseDir, warn)}/lock`;
     checkStatePath(path, "file", warn);
     got = tryFlock(path, command);
   } catch (e) {
-    throw unusable(baseDir, e);
+    throw unusable(path, e);
   }
   if (got) return got;
   return lockHolder(baseDir).pid;
 }
 
 /**
- * A `.jx/` or lock file that cannot be made or opened (a read-only folder, a
- * full disk) as bad input (one line), as one jx must not use is: `e` else.
+ * A `.jx/` (`path`) or lock file (`path`) that cannot be made or opened (a
+ * read-only folder, a full disk) as bad input (one line), as one jx must not
+ * use is, marked `readOnly` on a read-only filesystem: `e` else.
  */
-function unusable(baseDir: string, e: unknown): unknown {
-  const path = (e as { path?: unknown })?.path;
+function unusable(path: string, e: unknown): unknown {
   if (e instanceof JxInputError || typeof (e as { code?: unknown })?.code !== "string") return e;
-  const where = typeof path === "string" ? path : `${baseDir}/.jx`;
-  return new JxInputError(`cannot take the run lock: ${where}: ${ioReason(e)}`);
+  const error = new JxInputError(`cannot take the run lock: ${path}: ${ioReason(e)}`);
+  return Object.assign(error, { readOnly: ioReason(e) === "read-only file system" });
 }
 
 /**
@@ -148,8 +148,11 @@ export async function takeLock(
     try {
       got = tryLock(baseDir, undefined, command);
     } catch (e) {
-      if (!unsafe || !(e instanceof JxInputError)) throw e;
-      unsafe(`no run lock (another run may start beside this one): ${e.message}`);
+      // On a read-only filesystem no run can write the state: nothing for a lock to guard.
+      const readOnly = (e as { readOnly?: boolean }).readOnly === true;
+      if (!(e instanceof JxInputError) || !(unsafe || readOnly)) throw e;
+      const why = readOnly ? "nothing is recorded" : "another run may start beside this one";
+      (unsafe ?? stderrWarn)(`no run lock (${why}): ${e.message}`);
       return undefined;
     }
     if (typeof got !== "number") return got;
