@@ -13,8 +13,8 @@
 import { lstatSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { expandDeferred, type Graph, type JobSpec } from "../graph/mod.ts";
-import { JxInputError } from "../runtime/errors.ts";
-import { writeAll } from "../runtime/mod.ts";
+import { ioReason, JxInputError } from "../runtime/errors.ts";
+import { escapeControls, writeAll } from "../runtime/mod.ts";
 import { expandStamped } from "../state/fileset.ts";
 
 /** How a path is removed: a file or link by unlink, a folder only when empty. */
@@ -114,11 +114,11 @@ export function cleanOutputs(
   const say = (s: string) => writeAll(1, s + "\n");
   // Files first; then folders, deepest first, each only when empty by then.
   const dirs = targets.filter((t) => t.kind === "dir").sort((a, b) => b.abs.length - a.abs.length);
-  let done = 0;
+  let done = 0, failed = 0;
   for (const t of targets.filter((t) => t.kind === "file")) {
-    if (!dryRun) unlinkSync(t.abs);
-    say(`${dryRun ? "would remove" : "removed"} ${t.rel}`);
     done++;
+    if (!dryRun && !removed(t)) failed++;
+    else say(`${dryRun ? "would remove" : "removed"} ${t.rel}`);
   }
   for (const t of dirs) {
     if (dryRun) say(`would remove ${t.rel}/ (if empty)`);
@@ -133,5 +133,16 @@ export function cleanOutputs(
     done++;
   }
   if (!done) say("nothing to clean");
-  return 0;
+  return failed ? 1 : 0;
+}
+
+/** Removes a file; one that cannot be (a read-only folder) is one line on stderr: false. */
+function removed(t: { abs: string; rel: string }): boolean {
+  try {
+    unlinkSync(t.abs);
+    return true;
+  } catch (e) {
+    writeAll(2, `jx: cannot remove ${escapeControls(t.rel)}: ${ioReason(e)}\n`);
+    return false;
+  }
 }

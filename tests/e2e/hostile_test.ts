@@ -207,3 +207,23 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`jx clean in a read-only folder: one line per file it cannot remove, exit 1 [${runtime}]`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "version: 1\njobs:\n  a: { run: 'echo a > a.out', writes: [a.out] }\n",
+    });
+    assert.equal((await jxIn(runtime, dir, ["run"])).code, 0);
+    if (!sh(`mount --bind '${dir}' '${dir}' && mount -o remount,bind,ro '${dir}'`)) return;
+    try {
+      const r = await jxIn(runtime, dir, ["clean"]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^jx: cannot remove a\.out: read-only file system$/m);
+      assert.doesNotMatch(r.stderr, /internal error/);
+      assert.equal(r.stdout, "");
+    } finally {
+      sh(`umount '${dir}'`);
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
