@@ -145,7 +145,7 @@ jobs:
       const dir = await tempDir({
         "jobs.yaml": `
 modules:
-  srv: { run: "echo up > up; exec sleep 30" }
+  srv: { run: "echo up > up; exec sleep 30", ready: { cmd: test -s up } }
 jobs:
   submit: { run: "touch ran", executor: slurm, needs: [srv] }
 `,
@@ -155,7 +155,9 @@ jobs:
       const ev = await readEvents(`${dir}/ev.ndjson`);
       assert.equal(endOf(ev, "submit").status, "failed");
       assert.deepEqual([ev.at(-1)!.status, ev.at(-1)!.exit], ["failed", 1]);
-      await Deno.stat(`${dir}/up`); // the module ran
+      // The module ran (ready once its file is there: without the check, a stop that came before
+      // its shell wrote it left none, CI saw it once on Bun).
+      await Deno.stat(`${dir}/up`);
     },
   );
   await t.step(
