@@ -156,6 +156,8 @@ interface Unit {
   paths: Map<JobSpec, string>;
   /** `foreach` groups (names as in the graph) and the jobs they expanded to. */
   groups: Map<string, string[]>;
+  /** Each `foreach` glob expanded at load (under the root) and its key's path in the file. */
+  globs: { glob: string; at: string }[];
 }
 
 /**
@@ -210,6 +212,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   }
   jobs.forEach((j, i) => j.index = i);
   if (units.length > 1) { for (const u of units) for (const j of u.jobs) j.source = u.file; }
+  if (units.length > 1) checkCrossFileGlobs(units);
   const edges = linkUnits(units, jobs);
   deriveResourceEdges(jobs, (e) => edges.push(e));
 
@@ -227,6 +230,25 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   const cycle = graph.findCycle();
   if (cycle) throw cycleError(graph, cycle);
   return graph;
+}
+
+/**
+ * A `foreach` glob expanded at load that matches what a job of another jobs file writes is
+ * refused, as such a glob in an included file is: one file's glob is not deferred until
+ * another file's writers have run, so the first run would miss their files and the next one
+ * take them.
+ */
+function checkCrossFileGlobs(units: Unit[]): void {
+  for (const u of units) {
+    for (const { glob, at } of u.globs) {
+      const w = units.filter((o) => o.file !== u.file).flatMap((o) => o.jobs)
+        .find((j) => j.writes.some((x) => resourcesConflict(glob, x)));
+      if (!w) continue;
+      const msg = `${at}: a glob over files that ${w.name} (in ${w.source}) writes: ` +
+        `not across included files (yet)`;
+      throw new JxInputError(msg, u.file, u.positions.get(at));
+    }
+  }
 }
 
 /**
@@ -557,6 +579,8 @@ interface Expansion {
   deferred: Set<string>;
   /** Jobs expanded from a glob over the disk as it is now. */
   fromGlob: Set<string>;
+  /** The globs of those expanded at load, as `Unit.globs`. */
+  globs: { glob: string; at: string }[];
 }
 
 /** Expands the `foreach` entries of a unit (see `Expansion`). */
@@ -574,6 +598,7 @@ function expandEntries(
     groups: new Map(),
     deferred: new Set(),
     fromGlob: new Set(),
+    globs: [],
   };
   const deferGlob = globDeferral(entries, sub, place, fail);
   for (const [name, kind, j] of entries) {
@@ -602,6 +627,7 @@ function expandEntries(
       // Its matches are the graph's: `jx watch` loads the file again when they change.
       glob = underPrefix(place.prefix, g);
       ctx.notes?.graphGlobs.add(glob);
+      x.globs.push({ glob, at: fp });
     }
     const matches = expandGroup(x, [name, kind, j], fe, { ctx, sub, place, fail });
     // What it matched: a no-op record vouches for this graph only while it matches that.
@@ -688,9 +714,17 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
     ...(raw.modules ?? []).map(([n, j]): Entry => [n, "module", j]),
   ];
   const ns = (name: string) => place.ns ? `${place.ns}:${name}` : name;
-  const { expanded, groups, deferred, fromGlob } = expandEntries(entries, ctx, sub, place);
+  const { expanded, groups, deferred, fromGlob, globs } = expandEntries(entries, ctx, sub, place);
 
-  const unit: Unit = { file, positions: ctx.positions, place, jobs: [], paths: new Map(), groups };
+  const unit: Unit = {
+    file,
+    positions: ctx.positions,
+    place,
+    jobs: [],
+    paths: new Map(),
+    groups,
+    globs,
+  };
   const names = new Map<string, string>();
   for (const [name, kind, j, sub, written] of expanded) {
     const section = kind === "job" ? "jobs" : "modules";
