@@ -118,3 +118,23 @@ Deno.test("positions: a job named like a key of another job (`b.run` beside `b`)
     ["b.run", { line: 4, col: 3 }],
   ]);
 });
+
+Deno.test("positions: if, unless or a repeat test naming a foreach group says so (it was 'unknown job')", () => {
+  // The group exists: 'unknown job t' (with a suggestion of another job) sent users looking
+  // for a typo. A test is one job: the message names one of the group's.
+  const group = 'jobs:\n  t: { foreach: [x, y], run: "true" }\n';
+  assert.equal(
+    failure(group + '  v: { run: "true", if: t }\n'),
+    "3:25: jobs.v.if: 't' is a foreach group: if names one job (such as 't[x]')",
+  );
+  assert.equal(
+    failure(group + '  v: { run: "true", repeat: { until: t } }\n'),
+    "3:38: jobs.v.repeat.until: 't' is a foreach group: repeat names one job (such as 't[x]')",
+  );
+  assert.equal(
+    failure(
+      'jobs:\n  t: { foreach: { glob: "none/*" }, run: "true" }\n  v: { run: x, unless: t }\n',
+    ),
+    "3:24: jobs.v.unless: 't' is a foreach group: unless names one job",
+  );
+});

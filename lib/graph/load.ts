@@ -838,7 +838,12 @@ class JobLinks {
 
   /** `name` (at `path`, in `what`) must be another job or module. */
   private ref(name: string, path: string, what: string): void {
-    const { names } = this.all;
+    const { names, groups } = this.all;
+    const members = groups.get(name);
+    if (members && !names.has(name)) {
+      const one = members.length ? ` (such as '${members[0]}')` : "";
+      this.fail(`${path}: '${name}' is a foreach group: ${what} names one job${one}`, path);
+    }
     if (!names.has(name)) {
       this.fail(`${path}: unknown job '${name}' in ${what}${didYouMean(name, names.keys())}`, path);
     }
