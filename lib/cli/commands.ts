@@ -26,7 +26,7 @@ import {
   signalExit,
   type Slots,
 } from "../scheduler/mod.ts";
-import { isTracked, UpToDate } from "../state/mod.ts";
+import { alwaysRuns, isTracked, UpToDate } from "../state/mod.ts";
 import type { Args } from "./args.ts";
 import { load, setUpSlots, type SlotSetup, takeLock } from "./setup.ts";
 import type { RunUi } from "./ui_live.ts";
@@ -710,7 +710,7 @@ function explainOne(c: ExplainContext, job: JobSpec): string {
   if (job.source) lines.push(`  in ${job.source}`);
   const unmet = whenFails(job);
   if (unmet) lines.push(`  skipped here (${unmet})`);
-  const v = c.state.check(job);
+  const v = alwaysRuns(job) ?? c.state.check(job);
   if (v.upToDate) {
     lines.push("  up to date: inputs, outputs and command are as when it last succeeded");
   } else {

@@ -48,6 +48,19 @@ export function isTracked(spec: JobSpec): boolean {
 }
 
 /**
+ * The verdict of a job that runs whatever its files say, as the scheduler never skips it: an
+ * `emits: jobs` generator (what it would emit is known only by running it) and a `repeat`
+ * loop. Undefined for any other job. `jx explain` and `jx ui` say it before the state's check.
+ */
+export function alwaysRuns(spec: JobSpec): Verdict | undefined {
+  if (spec.emits) {
+    return { upToDate: false, reasons: ["it generates jobs (emits: jobs), so it always runs"] };
+  }
+  if (spec.repeat) return { upToDate: false, reasons: ["it has repeat, so it always runs"] };
+  return undefined;
+}
+
+/**
  * The part of a job's fingerprint that does not depend on files: 64 bits of
  * two hashes over the JSON of its command, working directory, environment
  * and declared resources. Not a cryptographic hash (a no-op run computes one

@@ -10,7 +10,7 @@
  *
  * @module
  */
-export { isTracked, staticFingerprint, UpToDate, type Verdict } from "./check.ts";
+export { alwaysRuns, isTracked, staticFingerprint, UpToDate, type Verdict } from "./check.ts";
 export {
   changedSince,
   expand,

@@ -7,7 +7,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { expandDeferred, type Graph, type JobSpec, jobSummary } from "../graph/mod.ts";
-import { StateStore, UpToDate } from "../state/mod.ts";
+import { alwaysRuns, StateStore, UpToDate } from "../state/mod.ts";
 
 /** One job or module as the page sees it. */
 export interface UiJob {
@@ -75,7 +75,8 @@ export function graphData(
   const upToDate = explain ? new UpToDate(baseDir) : undefined;
   const jobs = graph.jobs.filter((j) => keep(j.name)).map((j): UiJob => {
     const group = j.deferred && upToDate ? groupVerdict(j, upToDate, store!) : undefined;
-    const v = group ?? (j.kind === "job" ? upToDate?.check(j) : undefined);
+    const always = upToDate && j.kind === "job" ? alwaysRuns(j) : undefined;
+    const v = group ?? always ?? (j.kind === "job" ? upToDate?.check(j) : undefined);
     return {
       ...jobSummary(j),
       succeededBefore: group ? group.succeededBefore : store?.get(j.name) !== undefined,

@@ -122,3 +122,28 @@ Deno.test("jx explain: an item of a foreach over files jobs write, and a foreach
   assert.equal(gone.code, 2);
   assert.match(gone.stderr, /unknown job 'each\[o\/b\.gen\]'/);
 });
+
+Deno.test("jx explain: a generator and a repeat loop always run, as -n and the run say (not up to date)", async () => {
+  // Both have files and had succeeded: explain took the state's verdict, "up to date", while
+  // the scheduler never skips them and -n listed them.
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  gen: { run: "echo > g.txt", writes: [g.txt], emits: jobs }
+  loop: { run: "echo l > l.txt", writes: [l.txt], repeat: { until: ok, max: 2 } }
+  ok: { run: "true" }
+  plain: { run: "echo p > p.txt", writes: [p.txt] }
+`,
+  });
+  assert.deepEqual((await started(dir)).sort(), ["gen", "loop", "ok", "plain"]);
+  const dry = await runJx(["run", "-n"], { cwd: dir });
+  assert.equal(dry.stdout, "gen: echo > g.txt\nloop: echo l > l.txt\nok: true\n");
+  const explain = async (job: string) => (await runJx(["explain", job], { cwd: dir })).stdout;
+  assert.match(
+    await explain("gen"),
+    /would run:\n {4}- it generates jobs \(emits: jobs\), so it always runs\n/,
+  );
+  assert.match(await explain("loop"), /would run:\n {4}- it has repeat, so it always runs\n/);
+  assert.match(await explain("plain"), /up to date/);
+  assert.deepEqual((await started(dir)).sort(), ["gen", "loop", "ok"]);
+});
