@@ -17,7 +17,7 @@ import {
   stepExit,
 } from "../lib/slurm/mod.ts";
 import { partitionsOf } from "../lib/slurm/preflight.ts";
-import { alive, jxCommand, readEvents, RUNTIMES, sleep, tempDir } from "./helpers.ts";
+import { alive, jxCommand, readEvents, type Runtime, RUNTIMES, sleep, tempDir } from "./helpers.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -311,14 +311,7 @@ for (const rt of RUNTIMES) {
   Deno.test(`[${rt}] a salloc that does not end on a stop signal is killed after a grace, what it queued cancelled`, async () => {
     const { dir, bin } = await stuckSlurm();
     await Deno.writeTextFile(`${dir}/jobs.yaml`, "jobs:\n  c: { run: touch ran }\n");
-    const [cmd, args] = jxCommand(rt, ["run", "--executor", "slurm"]);
-    const child = new Deno.Command(cmd, {
-      args,
-      cwd: dir,
-      env: { PATH: `${bin}:${Deno.env.get("PATH")}` },
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    const child = underFakeSlurm(rt, dir, bin, []);
     const queued = async () => await Deno.stat(`${dir}/queued`).then(() => true, () => false);
     for (let i = 0; i < 400 && !await queued(); i++) await sleep(25);
     // By the pid it wrote (a pattern would match another test's processes).
@@ -336,6 +329,27 @@ for (const rt of RUNTIMES) {
       for (const p of salloc) if (alive(p)) Deno.kill(p, "SIGKILL");
     }
   });
+}
+
+/**
+ * `jx run --executor slurm ARGS` in `dir` with the fake Slurm of `bin` first on PATH; its stderr
+ * piped, its stdout piped or dropped.
+ */
+function underFakeSlurm(
+  rt: Runtime,
+  dir: string,
+  bin: string,
+  args: string[],
+  stdout: "null" | "piped" = "null",
+): Deno.ChildProcess {
+  const [cmd, argv] = jxCommand(rt, ["run", "--executor", "slurm", ...args]);
+  return new Deno.Command(cmd, {
+    args: argv,
+    cwd: dir,
+    env: { PATH: `${bin}:${Deno.env.get("PATH")}` },
+    stdout,
+    stderr: "piped",
+  }).spawn();
 }
 
 /** Slurm's commands as scripts (`tools(dir)`: name to body) in DIR/bin; returns DIR and bin. */
@@ -374,14 +388,7 @@ for (const rt of RUNTIMES) {
   Deno.test(`[${rt}] a job whose srun exits 0 after jx stopped it as it launched: cancelled, not ok`, async () => {
     const { dir, bin } = await launchingSlurm();
     await Deno.writeTextFile(`${dir}/jobs.yaml`, "jobs:\n  c: { run: touch ran }\n");
-    const [cmd, args] = jxCommand(rt, ["run", "--executor", "slurm", "--events", "ev.ndjson"]);
-    const child = new Deno.Command(cmd, {
-      args,
-      cwd: dir,
-      env: { PATH: `${bin}:${Deno.env.get("PATH")}` },
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = underFakeSlurm(rt, dir, bin, ["--events", "ev.ndjson"], "piped");
     const launching = async () => await Deno.stat(`${dir}/launching`).then(() => true, () => false);
     for (let i = 0; i < 400 && !await launching(); i++) await sleep(25);
     child.kill("SIGINT");
@@ -415,14 +422,7 @@ for (const rt of RUNTIMES) {
       srun: "exit 1",
     }));
     await Deno.writeTextFile(`${dir}/jobs.yaml`, "jobs:\n  c: { run: touch ran }\n");
-    const [cmd, args] = jxCommand(rt, ["run", "--executor", "slurm"]);
-    const child = new Deno.Command(cmd, {
-      args,
-      cwd: dir,
-      env: { PATH: `${bin}:${Deno.env.get("PATH")}` },
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    const child = underFakeSlurm(rt, dir, bin, []);
     const ping = async () => Number(await Deno.readTextFile(`${dir}/pinging`).catch(() => "0"));
     for (let i = 0; i < 400 && !await ping(); i++) await sleep(25);
     const scontrol = await ping();

@@ -6,23 +6,12 @@
  *
  * @module
  */
-import { readTextSync, sendSignal } from "../runtime/mod.ts";
+import { sendSignal } from "../runtime/mod.ts";
 import { listDir } from "../runtime/files.ts";
-import { groupsReached } from "../reactor/mod.ts";
+import { groupsReached, procStat } from "../reactor/mod.ts";
 
 /** How often a followed group is checked for being empty. */
 export const GROUP_POLL_MS = 200;
-
-/** The state letter and process group of `/proc/PID/stat`. */
-function statOf(pid: string): { state: string; pgrp: number } | undefined {
-  try {
-    const stat = readTextSync(`/proc/${pid}/stat`);
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { state: rest[0], pgrp: Number(rest[2]) };
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Whether process group `pgid` has a live member. A zombie (exited, not yet
@@ -63,7 +52,7 @@ export function groupAlive(pgid: number): boolean {
   }
   for (const name of names) {
     if (name.charCodeAt(0) > 57) continue; // not a pid
-    const st = statOf(name);
+    const st = procStat(name);
     if (st && st.pgrp === pgid && st.state !== "Z" && st.state !== "X") return true;
   }
   return false;
@@ -86,7 +75,7 @@ export function groupAlive(pgid: number): boolean {
  * ```
  */
 export function leaderOrGroupAlive(pid: number): boolean {
-  const st = statOf(String(pid));
+  const st = procStat(String(pid));
   if (st && st.state !== "Z" && st.state !== "X") return true;
   return groupAlive(pid);
 }

@@ -33,14 +33,31 @@ function readTable(): Table {
     return out;
   }
   for (const name of names) {
-    try {
-      const stat = readTextSync(`/proc/${name}/stat`);
-      // After the command's ")": state, ppid, pgrp.
-      const [, ppid, pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.push({ pid: Number(name), ppid: Number(ppid), pgrp: Number(pgrp) });
-    } catch { /* gone meanwhile */ }
+    const st = procStat(name);
+    if (st) out.push({ pid: Number(name), ppid: st.ppid, pgrp: st.pgrp }); // else gone meanwhile
   }
   return out;
+}
+
+/**
+ * The state letter, parent and process group of `/proc/PID/stat` (undefined: no such process).
+ *
+ * @example
+ * ```ts
+ * import { procStat } from "./descendants.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(procStat("0"), undefined);
+ * ```
+ */
+export function procStat(pid: string): { state: string; ppid: number; pgrp: number } | undefined {
+  try {
+    const stat = readTextSync(`/proc/${pid}/stat`);
+    // After the command's ")": state, ppid, pgrp.
+    const [state, ppid, pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state, ppid: Number(ppid), pgrp: Number(pgrp) };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -57,7 +74,11 @@ function readTable(): Table {
 export function groupsBelow(pgid: number): number[] {
   const table = processTable();
   const children = new Map<number, number[]>();
-  for (const p of table) children.set(p.ppid, [...children.get(p.ppid) ?? [], p.pid]);
+  for (const p of table) {
+    const list = children.get(p.ppid);
+    if (list) list.push(p.pid);
+    else children.set(p.ppid, [p.pid]);
+  }
   const groupOf = new Map(table.map((p) => [p.pid, p.pgrp]));
   const todo = table.filter((p) => p.pgrp === pgid).map((p) => p.pid);
   const seen = new Set(todo);

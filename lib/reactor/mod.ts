@@ -29,7 +29,7 @@ export type {
   SuspendSignal,
 } from "./types.ts";
 export { createPortableReactor, killGroup, signalName } from "./portable.ts";
-export { groupsBelow, groupsReached } from "./descendants.ts";
+export { groupsBelow, groupsReached, procStat } from "./descendants.ts";
 export { createEpollReactor } from "./epoll.ts";
 export { bunWatchAvailable } from "./bun_watcher.ts";
 import { bunWatchAvailable } from "./bun_watcher.ts";
