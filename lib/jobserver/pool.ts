@@ -528,28 +528,17 @@ export function createJobserver(
       removePath(dir, true);
     }
   };
-  if (s.mkfifo(cstr(path), 0o600) < 0) {
-    const e = strerror(errno());
-    removeDir();
-    throw new Error(`mkfifo ${path}: ${e}`);
-  }
-  let rfd = -1, wfd = -1;
-  try {
-    rfd = openNonblockingRead(path);
-    // Held open for the whole run: the fifo never reports end of file.
-    wfd = openFifo(path, C.O_RDWR | C.O_CLOEXEC);
-  } catch (e) {
-    if (rfd >= 0) s.close(rfd); // no descriptor left: nothing stays behind
-    s.unlink(cstr(path));
-    removeDir();
-    throw e;
-  }
-  const room = fifoRoom(wfd, jobs - 1);
-  if (jobs - 1 > room) {
+  const { rfd, wfd } = makePoolFifo(path, removeDir);
+  // Everything made so far undone: at the run's end, or when the pool cannot be used.
+  const release = () => {
     s.close(rfd);
     s.close(wfd);
     s.unlink(cstr(path));
     removeDir();
+  };
+  const room = fifoRoom(wfd, jobs - 1);
+  if (jobs - 1 > room) {
+    release();
     throw new JxInputError(
       `--jobs: ${jobs} job slots are more than a jobserver pool holds here (at most ${room + 1})`,
     );
@@ -562,26 +551,42 @@ export function createJobserver(
     rfd,
     wfd,
     path,
-    cleanup: () => {
-      s.close(rfd);
-      s.close(wfd);
-      s.unlink(cstr(path));
-      removeDir();
-    },
+    cleanup: release,
     warn,
   });
   try {
     void pool.makeflags; // the pipe style's pair for the jobs, now: no fd left fails the pool
   } catch (e) {
-    s.close(rfd);
-    s.close(wfd);
-    s.unlink(cstr(path));
-    removeDir();
+    release();
     throw e;
   }
   // The pool holds N-1 tokens; jx keeps the implicit one.
   if (jobs > 1) writeAllTo(wfd, new Uint8Array(jobs - 1).fill(TOKEN), "cannot fill the pool");
   return pool;
+}
+
+/**
+ * The pool's fifo at `path`, made and opened: its nonblocking read end and a read-write end held
+ * for the whole run (the fifo never reports end of file). On failure nothing stays behind (the
+ * fifo unlinked, `removeDir` called) and the error is thrown.
+ */
+function makePoolFifo(path: string, removeDir: () => void): { rfd: number; wfd: number } {
+  const s = libc().symbols;
+  if (s.mkfifo(cstr(path), 0o600) < 0) {
+    const e = strerror(errno());
+    removeDir();
+    throw new Error(`mkfifo ${path}: ${e}`);
+  }
+  let rfd = -1;
+  try {
+    rfd = openNonblockingRead(path);
+    return { rfd, wfd: openFifo(path, C.O_RDWR | C.O_CLOEXEC) };
+  } catch (e) {
+    if (rfd >= 0) s.close(rfd); // no descriptor left: nothing stays behind
+    s.unlink(cstr(path));
+    removeDir();
+    throw e;
+  }
 }
 
 /**
