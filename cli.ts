@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { exit, isBun, scriptArgs, writeAll } from "./lib/runtime/mod.ts";
+import { exit, isBun, preloadBunFfi, scriptArgs, writeAll } from "./lib/runtime/mod.ts";
 import { VERSION } from "./lib/runtime/version.ts";
 
 if (import.meta.main) {
@@ -22,6 +22,9 @@ if (import.meta.main) {
     else writeAll(1, `jx ${VERSION}\n`);
     exit(0);
   }
+  // Every other way on Bun calls libc through bun:ffi: imported now, it costs a third of what
+  // its first use would (libc_bun.ts).
+  if (isBun) await preloadBunFfi();
   // A `jx run` with nothing to do answers before the rest of jx is loaded.
   // An error there (the current folder removed...) is the full way's to report, as one line.
   if (args.includes("run")) {

@@ -4,10 +4,22 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { sha256Hex } from "../lib/runtime/sha256.ts";
+import { H0, K, sha256Hex } from "../lib/runtime/sha256.ts";
 import { sha256 } from "../lib/runtime/hash.ts";
 
 const native = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
+
+Deno.test("runtime/sha256: the constants written out are the standard's definition", () => {
+  // The first 32 bits of the fractional parts of the cube roots of the first 64 primes (K) and of
+  // the square roots of the first 8 (H0), computed here as FIPS 180-4 defines them.
+  const frac32 = (x: number) => ((x - Math.floor(x)) * 2 ** 32) | 0;
+  const primes: number[] = [];
+  for (let p = 2; primes.length < 64; p++) {
+    if (primes.every((d) => p % d !== 0)) primes.push(p);
+  }
+  assert.deepEqual([...K], primes.map((p) => frac32(Math.cbrt(p))));
+  assert.deepEqual([...H0], primes.slice(0, 8).map((p) => frac32(Math.sqrt(p))));
+});
 
 Deno.test("runtime/sha256: the same digests as node:crypto", () => {
   let seed = 11;

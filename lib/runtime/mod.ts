@@ -13,6 +13,7 @@ export * from "./fs.ts";
 export { dieAtExit } from "./die.ts";
 export { escapeControls } from "./controls.ts";
 export { inheritedBytes } from "./environ.ts";
+export { preloadBunFfi } from "./libc_bun.ts";
 export { WriteError } from "./errors.ts";
 
 /** The shape of the `Deno` global this project uses (typed by Deno itself when present). */

@@ -47,8 +47,10 @@ function tryFlock(path: string, command: string): Lock | undefined {
       return undefined;
     }
     try {
-      f.truncateSync(0);
+      // Written over the last holder's line, then cut to its length: a truncation to 0 first
+      // frees the file's block, 0.2-0.5 ms on ext4, a twentieth of a one-job no-op.
       f.writeSync(me);
+      f.truncateSync(me.length);
     } catch { /* a full disk: the lock holds all the same, its holder unnamed (pid 0) */ }
     return { release: () => f.close() };
   }
@@ -59,7 +61,7 @@ function tryFlock(path: string, command: string): Lock | undefined {
       libc.close(fast);
       return undefined;
     }
-    if (libc.ftruncate(fast, 0) === 0) libc.write(fast, me, me.length);
+    if (libc.write(fast, me, me.length) === me.length) libc.ftruncate(fast, me.length); // as above
     return { release: () => void libc.close(fast) };
   }
   const fs = nodeFs();
@@ -70,8 +72,8 @@ function tryFlock(path: string, command: string): Lock | undefined {
     return undefined;
   }
   try {
-    fs.ftruncateSync(fd, 0);
     fs.writeSync(fd, me, 0, me.length, 0);
+    fs.ftruncateSync(fd, me.length);
   } catch { /* as on Deno */ }
   return { release: () => fs.closeSync(fd) };
 }
