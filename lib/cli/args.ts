@@ -415,8 +415,10 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
     if (!a.command) early.push({ flag, typed });
     i = option(a, flag, typed, inline, argv, i);
   }
-  const wrong = a.command ? early.find((o) => !takesOption(a.command, o.flag)) : undefined;
-  if (wrong) throw notTaken(a.command, wrong.flag, wrong.typed);
+  // A loop: the first `find` of a compiled binary's run costs more than this whole check.
+  for (const o of a.command ? early : []) {
+    if (!takesOption(a.command, o.flag)) throw notTaken(a.command, o.flag, o.typed);
+  }
   if (a.uiPort !== undefined) a.ui = true;
   return a;
 }

@@ -123,12 +123,13 @@ function newView(): JobView {
   };
 }
 
-let scratch = new Uint8Array(64 * 1024);
+/** Made on first use (64 KB zeroed at load was 0.1 ms of a compiled binary's no-op). */
+let scratch = new Uint8Array(0);
 
 /** The parts joined, in a buffer reused from call to call: valid until the next call. */
 function concatBytes(parts: Uint8Array[]): Uint8Array {
   const n = parts.reduce((n, p) => n + p.length, 0);
-  if (n > scratch.length) scratch = new Uint8Array(Math.max(n, scratch.length * 2));
+  if (n > scratch.length) scratch = new Uint8Array(Math.max(n, scratch.length * 2, 64 * 1024));
   let off = 0;
   for (const p of parts) {
     scratch.set(p, off);
