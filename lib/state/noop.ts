@@ -676,11 +676,14 @@ function racyPaths(racy: (number | string)[]): (number | string)[] {
 
 /**
  * After a diff that found nothing changed, drops from its record the racy
- * paths it checked by content that are racy no more (their mtime and ctime
- * more than `RACY_MS` before the diff started: an edit from now on moves
- * the stamp), and writes the record again when it dropped one: without it
- * every no-op until the next full run hashed them again (a big output the
- * last job wrote, at every no-op). Call it holding the run lock.
+ * paths it checked by content and the racy directories it checked by their
+ * listing that are racy no more (their mtime and ctime more than `RACY_MS`
+ * before the diff started: an edit from now on moves the stamp), and writes
+ * the record again when it dropped one: without it every no-op until the
+ * next full run hashed them again (a big output the last job wrote, at every
+ * no-op), or listed the folder (on Bun, loading `node:fs` to do it: a
+ * millisecond of a compiled binary's no-op of jobs.yaml.example). Call it
+ * holding the run lock.
  *
  * @example
  * ```ts
@@ -691,16 +694,24 @@ function racyPaths(racy: (number | string)[]): (number | string)[] {
  */
 export function settleRacy(baseDir: string, file: string, diff: NoopDiff): boolean {
   const r = diff.record;
-  if (!r.racy.length || diff.changed.size) return false;
-  const still: (number | string)[] = [];
+  if (diff.changed.size || !r.racy.length && !r.listings.length) return false;
+  const settled = (stamps: ArrayLike<number>, s: number) =>
+    diff.checkedAt - Math.max(stamps[s + 1], stamps[s + 3]) > RACY_MS;
+  const still: (number | string)[] = [], listed: (number | string)[] = [];
   for (let k = 0; k + 1 < r.racy.length; k += 2) {
-    const s = (r.racy[k] as number) * W;
-    const newest = Math.max(r.stamps[s + 1], r.stamps[s + 3]);
-    if (!(diff.checkedAt - newest > RACY_MS)) still.push(r.racy[k], r.racy[k + 1]);
+    if (!settled(r.stamps, (r.racy[k] as number) * W)) still.push(r.racy[k], r.racy[k + 1]);
   }
-  if (still.length === r.racy.length) return false;
+  // A directory keeps its stamp (LISTED: mtime, inode and ctime compared), not its listing.
+  for (let k = 0; k + 1 < r.listings.length; k += 2) {
+    const s = (r.listings[k] as number) * W;
+    if (!settled(r.dstamps, s)) listed.push(r.listings[k], r.listings[k + 1]);
+  }
+  if (still.length === r.racy.length && listed.length === r.listings.length) return false;
+  // The listings are in the record's head: written anew when one goes.
+  const sameHead = listed.length === r.listings.length;
   r.racy = still;
-  return write(baseDir, noopRecordPath(baseDir, file), r, true);
+  r.listings = listed;
+  return write(baseDir, noopRecordPath(baseDir, file), r, sameHead);
 }
 
 /** Writes record `r` to `path` (atomic: temp file, then rename); false when it cannot. */

@@ -1017,6 +1017,41 @@ Deno.test("no-op fast path: --events or --trace over a file the run reads (a dot
   }
 });
 
+Deno.test("no-op fast path: a racy folder it checked by its listing past the racy window settles (not listed at every no-op)", async () => {
+  const { decodeRecord, noopRecordPath } = await import("../../lib/state/noop.ts");
+  // A glob's folder (walked: recorded with its stamp) whose mtime the first job leaves 2 s ahead:
+  // racy at the record's writing, past the racy window once that time has gone by (as the racy
+  // file of the test below).
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  a:\n    run: mkdir -p out && cp in.txt out/f.txt && " +
+      "touch -d @$(( $(date +%s) + 2 )) out\n    reads: [in.txt]\n    writes: [out/f.txt]\n" +
+      "  b:\n    run: cat out/*.txt > all.txt\n    reads: [out/*.txt]\n    writes: [all.txt]\n",
+    "in.txt": "1\n",
+  });
+  const listed = async () => {
+    const r = decodeRecord(
+      await Deno.readFile(noopRecordPath(dir, `${dir}/jobs.yaml`)),
+    ) as NoopRecord;
+    return r.listings.filter((_, k) => k % 2 === 0).map((i) => r.dirs[i as number]);
+  };
+  const noop = async () => /^jx: no-op: /m.test((await runJx(["run", "-v"], { cwd: dir })).stderr);
+  assert.equal((await runJx(["run"], { cwd: dir })).code, 0);
+  assert.deepEqual(await listed(), ["out"]);
+  const ahead = (await Deno.stat(`${dir}/out`)).mtime!.getTime();
+  assert.ok(await noop());
+  if (Date.now() < ahead) assert.deepEqual(await listed(), ["out"]);
+  await new Promise((r) => setTimeout(r, Math.max(0, ahead - Date.now()) + 200));
+  // Past it: listed once more, then settled (the record written again without the listing).
+  assert.ok(await noop());
+  assert.deepEqual(await listed(), []);
+  assert.ok(await noop());
+  // Settled, a file added to the folder is still seen (by the folder's stamp): b runs again.
+  await Deno.writeTextFile(`${dir}/out/g.txt`, "new\n");
+  assert.equal(await noop(), false);
+  assert.equal(await Deno.readTextFile(`${dir}/all.txt`), "1\nnew\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("no-op fast path: racy paths it checked by content past the racy window settle (not hashed at every no-op)", async () => {
   const { decodeRecord, noopRecordPath } = await import("../../lib/state/noop.ts");
   // The job leaves its output's mtime 2 s ahead: racy at the record's writing however slow the
