@@ -360,7 +360,7 @@ function dropImplied(
  * ```
  */
 export function deriveResourceEdges(
-  jobs: Pick<JobSpec, "name" | "reads" | "writes">[],
+  jobs: readonly Pick<JobSpec, "name" | "reads" | "writes">[],
   add: (e: Edge) => void,
 ): void {
   const states = new ResourceIndex<ResourceState>();

@@ -67,3 +67,28 @@ Deno.test("when: bad conditions are refused with a position", async () => {
     assert.match(r.stderr, msg);
   }
 });
+
+Deno.test("when: file X is checked after the earlier job that writes X, and before a later one does", async () => {
+  // `gen` makes the flag late; `cond` would start with it, find no flag and be skipped (its
+  // second run would then run it) without the edge the condition's file gives.
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  gen:
+    run: sleep 0.5 && mkdir -p 'o[1]' && touch 'o[1]/flag'
+    writes: ['o[[]1]/flag']
+  cond:
+    run: echo ran > cond.txt
+    when: { file: 'o[1]/flag' }
+  drop:
+    run: rm 'o[1]/flag'
+    writes: ['o[[]1]/flag']
+`,
+  });
+  const r = await run(dir, {}, "-j4");
+  assert.deepEqual(r.skips, {});
+  assert.deepEqual(r.ran, ["cond", "drop", "gen"]);
+  assert.ok(existsSync(`${dir}/cond.txt`) && !existsSync(`${dir}/o[1]/flag`));
+  const g = await runJx(["explain", "cond"], { cwd: dir });
+  assert.match(g.stdout, /gen/, g.stdout);
+});
