@@ -6,7 +6,7 @@
  * @module
  */
 import { LineCounter } from "../runtime/yaml_light.ts";
-import { basename, dirname, relative, resolve } from "../runtime/path.ts";
+import { basename, dirname, resolve } from "../runtime/path.ts";
 import { findJobsFileUp, readBytesSync, readRegularText } from "../runtime/fs.ts";
 import { utf8Decoder } from "../runtime/utf8.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
@@ -54,7 +54,7 @@ import {
 import { deriveResourceEdges, resourcesConflict } from "./edges.ts";
 import { checkResourceGlobs, MAX_JOBS, parseYaml } from "./limits.ts";
 export { NeedYamlPackage } from "./limits.ts";
-import { escapeGlob, globProblem, isGlob } from "./glob.ts";
+import { globProblem, isGlob } from "./glob.ts";
 
 /** Keys that make a jobs file read other files. */
 const MORE_FILES = /\b(env_file|include)["']?\s*:/;
@@ -161,23 +161,14 @@ interface Unit {
 }
 
 /**
- * The resources that order `jobs` (see edges.ts): their `reads` and `writes`, and for a job
- * with `when: { file: X }` X as one more read, for ordering only (not in its up-to-date check
- * or cache key): the condition is checked when the job would start, so after the earlier job
- * that writes X, and before a later one does (`baseDir`: the root file's folder, which `reads`
- * are relative to).
+ * The resources that order `jobs` (see edges.ts): their `reads` and `writes`, and a job's
+ * `when: { file: F }` as one more read of F (`WhenSpec.read`), for ordering only.
  */
-function orderedBy(
-  jobs: JobSpec[],
-  baseDir: string,
-): readonly Pick<JobSpec, "name" | "reads" | "writes">[] {
-  if (!jobs.some((j) => j.when?.file !== undefined)) return jobs;
+function orderedBy(jobs: JobSpec[]): readonly Pick<JobSpec, "name" | "reads" | "writes">[] {
+  if (!jobs.some((j) => j.when?.read !== undefined)) return jobs;
   return jobs.map((j) => {
-    const file = j.when?.file;
-    if (file === undefined) return j;
-    // A path, whatever characters it holds: escaped where a read is a pattern.
-    const read = escapeGlob(relative(baseDir, file) || ".");
-    return { name: j.name, reads: [...j.reads, read], writes: j.writes };
+    const read = j.when?.read;
+    return read === undefined ? j : { name: j.name, reads: [...j.reads, read], writes: j.writes };
   });
 }
 
@@ -235,7 +226,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   if (units.length > 1) { for (const u of units) for (const j of u.jobs) j.source = u.file; }
   if (units.length > 1) checkCrossFileGlobs(units);
   const edges = linkUnits(units, jobs);
-  deriveResourceEdges(orderedBy(jobs, baseDir), (e) => edges.push(e));
+  deriveResourceEdges(orderedBy(jobs), (e) => edges.push(e));
 
   const graph = new Graph(file, jobs, pools, edges);
   graph.settings = settings;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { resolve } from "../runtime/path.ts";
+import { relative, resolve } from "../runtime/path.ts";
 import { didYouMean, JxInputError } from "./errors.ts";
 import { readDotenv } from "./dotenv.ts";
 import { MAX_VALUE_LENGTH } from "./limits.ts";
@@ -621,13 +621,11 @@ function whenSpec(ctx: SpecContext, e: SpecEntry, fail: Fail): WhenSpec | undefi
   if (env === undefined && os === undefined && file === undefined) {
     fail(`${p}.when: give at least one of env, os, file`, `${p}.when`);
   }
-  return {
-    env,
-    os,
-    file: file === undefined
-      ? undefined
-      : resolve(ctx.baseDir, sub.apply(file, `${p}.when.file`, true)),
-  };
+  if (file === undefined) return { env, os, file };
+  const abs = resolve(ctx.baseDir, sub.apply(file, `${p}.when.file`, true));
+  // The same file as a resource of the root's folder, for ordering (a path: escaped).
+  const read = underPrefix(ctx.prefix, escapeGlob(normalizeResource(relative(ctx.baseDir, abs))));
+  return { env, os, file: abs, read };
 }
 
 /** The fields only a job has. */

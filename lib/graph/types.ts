@@ -134,6 +134,11 @@ export interface WhenSpec {
   readonly os?: string;
   /** An absolute path that exists. */
   readonly file?: string;
+  /**
+   * `file` as a resource (relative to the root file's folder, escaped): what orders the job as
+   * a read of it would (docs/ordering.md), without making it an input.
+   */
+  readonly read?: string;
 }
 
 /** `repeat`: after the job succeeds, its `test` runs; the job runs again `until` or `while`. */

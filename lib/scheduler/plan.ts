@@ -54,6 +54,12 @@ interface Node {
   outcome?: Outcome;
 }
 
+/** What a job reads for ordering: its `reads`, and its `when: { file }` (graph/load.ts `orderedBy`). */
+function orderReads(spec: JobSpec): readonly string[] {
+  const read = spec.when?.read;
+  return read === undefined ? spec.reads : [...spec.reads, read];
+}
+
 /**
  * A job resolved as skipped, for the caller to report.
  *
@@ -356,7 +362,7 @@ export class Plan {
     const mode = (w: boolean) => w ? "writes" : "reads";
     const kind = (w1: boolean, w2: boolean) => w1 && !w2 ? "resource" : "order";
     const writes = new Set(spec.writes);
-    const reads = spec.reads.filter((r) => !writes.has(r));
+    const reads = orderReads(spec).filter((r) => !writes.has(r));
     for (const [list, write] of [[[...writes], true], [reads, false]] as const) {
       for (const res of list) {
         for (const c of idx.conflicting(res)) {
@@ -460,7 +466,7 @@ export class Plan {
     for (const n of this.allNodes()) {
       const writes = new Set(n.spec.writes);
       for (const res of writes) idx.getOrAdd(res, () => []).push({ node: n, write: true });
-      for (const res of n.spec.reads) {
+      for (const res of orderReads(n.spec)) {
         if (!writes.has(res)) idx.getOrAdd(res, () => []).push({ node: n, write: false });
       }
     }

@@ -92,3 +92,20 @@ jobs:
   const g = await runJx(["explain", "cond"], { cwd: dir });
   assert.match(g.stdout, /gen/, g.stdout);
 });
+
+Deno.test("when: file X orders a job emitted at run time too (after X's earlier writer)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  gen:
+    run: sleep 0.5 && touch flag
+    writes: [flag]
+  emit:
+    run: echo '{"name":"c","run":"echo ran > c.txt","when":{"file":"flag"}}'
+    emits: jobs
+`,
+  });
+  const r = await run(dir);
+  assert.deepEqual(r.skips, {});
+  assert.deepEqual(r.ran, ["c", "emit", "gen"]);
+});
