@@ -193,12 +193,15 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   let settings: FileSettings = {}; // the root file's: its vars and top-level `cache:`
   // Each namespace's folder (or, for a file beside the root, that file) and the file first named.
   const spaces = new Map<string, { origin: string; shown: string }>();
+  // Included files' `default:`: not what `jx run` runs here, but checked as where they are the root.
+  const defaults: { unit: Unit; items: string[] }[] = [];
   const visit = (text: string, file: string, abs: string, place: Place) => {
     seen.add(abs);
     const o = { ...opts, baseDir: dirname(abs) };
     const parsed = parseUnit(text, file, o, place, pools, notes);
     const { unit, includes, below } = parsed;
     if (place === root) settings = parsed.settings;
+    else if (parsed.settings.default) defaults.push({ unit, items: parsed.settings.default });
     // Included jobs take the place of the `include:` key, as a shell's `.` or C's #include:
     // after the sections written above it (the unit's jobs come before its modules).
     const kinds = (k: JobSpec["kind"]) => unit.jobs.filter((j) => j.kind === k).length;
@@ -235,7 +238,9 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
       if (!members.length) (graph.emptyGroups ??= new Set()).add(g);
     }
   }
-  checkDefault(graph, units.find((u) => u.place === root));
+  const top = units.find((u) => u.place === root);
+  if (top && graph.settings.default) checkDefault(graph, top, graph.settings.default);
+  for (const { unit, items } of defaults) checkDefault(graph, unit, items);
   noteFiles(graph, notes);
   const included = new Set(units.filter((u) => u.place !== root).map((u) => u.file));
   if (included.size) graph.included = [...included];
@@ -313,21 +318,33 @@ function cycleError(graph: Graph, cycle: string[]): JxInputError {
   );
 }
 
-/** The root file's `default:`: each item names jobs of the graph, else bad input at the item. */
-function checkDefault(graph: Graph, root: Unit | undefined): void {
-  const items = graph.settings.default;
-  if (!items || !root) return;
+/**
+ * A file's `default:`: each item names jobs of the graph, else bad input at the item. An
+ * included file's names are its own first (`build` in `pkg/` is `pkg:build`), as its `needs`
+ * are: what `jx run` would run in its folder, checked from the root too.
+ */
+function checkDefault(graph: Graph, unit: Unit, items: string[]): void {
   const at = (i?: number) =>
-    (i !== undefined && root.positions.get(`default.${i}`)) || root.positions.get("default");
+    (i !== undefined && unit.positions.get(`default.${i}`)) || unit.positions.get("default");
   if (!items.length) {
-    throw new JxInputError("default: empty (name the jobs `jx run` runs)", root.file, at());
+    throw new JxInputError("default: empty (name the jobs `jx run` runs)", unit.file, at());
   }
+  const ns = unit.place.ns;
   items.forEach((n, i) => {
     try {
+      if (ns && !n.endsWith(":")) {
+        try {
+          graph.named([`${ns}:${n}`]);
+          return;
+        } catch { /* not its own: a name of the whole graph, as `needs` takes one */ }
+      }
       graph.named([n]);
     } catch (e) {
       if (!(e instanceof JxInputError)) throw e;
-      throw new JxInputError(`default[${i}]: ${e.message}`, root.file, at(i));
+      // In an included file, the names it would take in its own folder are the ones to suggest.
+      const own = unit.jobs.map((j) => j.name.slice(ns.length + 1));
+      const why = ns ? `unknown job '${n}'${didYouMean(n, own)}` : e.message;
+      throw new JxInputError(`default[${i}]: ${why}`, unit.file, at(i));
     }
   });
 }

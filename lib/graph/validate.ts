@@ -29,6 +29,18 @@ import {
 } from "./schema.ts";
 
 /**
+ * For a mapping of one key and no value (`[pkg:]`, `needs: [ci:]`): that YAML read `KEY:` as a
+ * mapping, and quoting it gives the string (a namespace is written `"pkg:"`).
+ */
+function colonHint(n: YAMLMap): string {
+  if (n.items.length !== 1) return "";
+  const { key, value } = n.items[0] as Pair<unknown, unknown>;
+  const k = isScalar(key) && typeof key.value === "string" ? key.value : undefined;
+  const empty = value === null || value === undefined || isScalar(value) && value.value === null;
+  return k !== undefined && empty ? ` (YAML reads ${k}: as one; quote it: "${k}:")` : "";
+}
+
+/**
  * The yaml package types a collection's items, a pair's key and value and a
  * document's contents `unknown`; its parser puts nodes (or null) there. This
  * narrows one (anything else counts as nothing).
@@ -709,7 +721,7 @@ function at(node: Node | null | undefined): number {
 /** How a node is named in messages: `a list`, `a string`, `nothing`... */
 export function typeName(n: Node | null | undefined): string {
   if (n === null || n === undefined) return "nothing";
-  if (isMap(n)) return "a mapping";
+  if (isMap(n)) return `a mapping${colonHint(n)}`;
   if (isSeq(n)) return "a list";
   if (isAlias(n)) return "an alias";
   if (isScalar(n)) {

@@ -164,6 +164,25 @@ Deno.test("include: errors point into the included file; cycles and missing file
   );
 });
 
+Deno.test("include: an included file's default: is checked from the root as in its folder (its own names first)", async () => {
+  const dir = await project({
+    "packages/b/jobs.yaml": "default: [build, buidl]\njobs:\n  build: { run: 'true' }\n",
+  });
+  const r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr.trim(),
+    "packages/b/jobs.yaml:1:18: default[1]: unknown job 'buidl' (did you mean 'build'?)",
+  );
+  // Its own names, then the graph's (as its needs take them): fine from the root.
+  await Deno.writeTextFile(
+    `${dir}/packages/b/jobs.yaml`,
+    "default: [build, \"packages/a:\"]\njobs:\n  build: { run: 'true' }\n",
+  );
+  const ok = await runJx(["run", "-n"], { cwd: dir });
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
 Deno.test("include: an included file with no jobs of its own is one the run reads: --events cannot overwrite it", async () => {
   const dir = await tempDir({
     "jobs.yaml": "include: [a/jobs.yaml]\njobs:\n  x: { run: 'true' }\n",
