@@ -24,6 +24,7 @@
  * @module
  */
 import { noteHash, stamp } from "../state/mod.ts";
+import { ioReason } from "../runtime/errors.ts";
 import {
   CacheRefusal,
   collectOutputs,
@@ -285,9 +286,9 @@ export class Cache {
     try {
       entry = this.store(job, miss, baseDir, r, owners);
     } catch (e) {
-      const why = e instanceof CacheRefusal || e instanceof BadBlob
-        ? e.message
-        : `${(e as Error).message}`;
+      // A failed file call in the same words on every runtime (a full disk: "no space left on
+      // device"), where Deno and Bun word it apart.
+      const why = e instanceof CacheRefusal || e instanceof BadBlob ? e.message : ioReason(e);
       this.o.warn(`jx: warning: ${job.name} not stored in the cache: ${why}`);
       return;
     }
@@ -432,7 +433,7 @@ export class Cache {
     try {
       this.o.local.trim();
     } catch (e) {
-      this.o.warn(`jx: warning: cache: trimming ${this.o.local.dir}: ${(e as Error).message}`);
+      this.o.warn(`jx: warning: cache: trimming ${this.o.local.dir}: ${ioReason(e)}`);
     }
   }
 }

@@ -85,6 +85,27 @@ for (const runtime of RUNTIMES) {
 }
 
 for (const runtime of RUNTIMES) {
+  Deno.test(`a full cache folder: the job runs, one warning in the same words on every runtime, no temporary file left [${runtime}]`, async () => {
+    const root = await tempDir({
+      "p/jobs.yaml": "cache: true\njobs:\n" +
+        "  a: { run: 'head -c 4096 /dev/urandom > a.out', writes: [a.out] }\n",
+      "c/.keep": "",
+    });
+    if (!mountFull(`${root}/c`, 64)) return; // not permitted here
+    try {
+      const r = await jxIn(runtime, `${root}/p`, ["run", "--cache-dir", `${root}/c/store`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+      assert.match(r.stderr, /^jx: warning: a not stored in the cache: no space left on device$/m);
+      assert.deepEqual([...Deno.readDirSync(`${root}/c/store/tmp`)], [], "no temporary file left");
+    } finally {
+      sh(`umount '${root}/c'`);
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+}
+
+for (const runtime of RUNTIMES) {
   Deno.test(`an input jx cannot read to hash (EIO, as EMFILE under ulimit -n): the job runs, and again next time [${runtime}]`, async () => {
     // Reading /proc/self/mem at offset 0 fails with EIO: a read that fails as one out of fds does.
     const dir = await tempDir({
