@@ -261,6 +261,7 @@ function noAuth(out: Outgoing): Record<string, string> {
 function reason(e: unknown): string {
   const err = e as Error & { cause?: unknown; code?: unknown };
   if (refused(err)) return "connection refused";
+  if (unresolved(err)) return "cannot resolve the host name";
   let msg = String(err?.message ?? e).split("\n")[0];
   const cause = err?.cause instanceof Error ? err.cause.message.split("\n")[0] : "";
   if (cause) msg += `: ${cause.replace(/^error sending request for url \([^)]*\): /, "")}`;
@@ -276,6 +277,18 @@ function refused(err: (Error & { cause?: unknown; code?: unknown }) | undefined)
   if (err?.code === "ECONNREFUSED") return true;
   const cause = err?.cause instanceof Error ? err.cause.message : "";
   return /Connection refused \(os error 111\)/.test(cause);
+}
+
+/**
+ * Whether the server's name could not be resolved (no such name, or no name server answering):
+ * said alike on both runtimes (Deno: "...dns error: failed to lookup address information: ..."
+ * in the cause; Bun: code ENOTFOUND or EAI_AGAIN, "getaddrinfo ENOTFOUND HOST").
+ */
+function unresolved(err: (Error & { cause?: unknown; code?: unknown }) | undefined): boolean {
+  if (err?.code === "ENOTFOUND" || err?.code === "EAI_AGAIN") return true;
+  if (/\b(ENOTFOUND|EAI_AGAIN)\b/.test(err?.message ?? "")) return true;
+  const cause = err?.cause instanceof Error ? err.cause.message : "";
+  return /\bdns error\b/.test(cause);
 }
 
 /** Drops a body not wanted (or refused), never throwing. */

@@ -421,6 +421,34 @@ Deno.test("unreachable, 500 and silent servers: one warning, a miss, not asked a
 });
 
 for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] a remote store whose host name does not resolve: the warning says so in jx's words`, async () => {
+    // Deno said 'fetch failed: client error (Connect): dns error: failed to lookup address
+    // information: Name or service not known', Bun 'getaddrinfo ENOTFOUND no-such-host.invalid'
+    // (`.invalid` is reserved: never a host).
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  a: { run: echo a > a.txt, writes: [a.txt] }\n",
+    });
+    const r = await runJx(
+      [
+        "run",
+        "--cache-dir",
+        `${dir}/c`,
+        "--remote-cache",
+        "bazel+http://no-such-host.invalid:8080",
+      ],
+      { cwd: dir, runtime: rt },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const warnings = r.stderr.split("\n").filter((w) => w.startsWith("jx: warning:"));
+    assert.deepEqual(warnings, [
+      "jx: warning: bazel http://no-such-host.invalid:8080: entry " +
+      `${/entry (\w+) for/.exec(warnings[0] ?? "")?.[1]} for a: GET failed: cannot resolve the ` +
+      "host name; not used for the rest of this run",
+    ]);
+  });
+}
+
+for (const rt of RUNTIMES) {
   Deno.test(`[${rt}] a remote store that refuses connections: the warning says so in jx's words`, async () => {
     // Deno said 'fetch failed: client error (Connect): tcp connect error: Connection refused
     // (os error 111)', Bun 'ECONNREFUSED: Unable to connect. Is the computer able to access the url?'.
