@@ -68,14 +68,18 @@ function build(action: Action, f: Map<string, unknown>): CtlRequest | { error: s
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * assertEquals(parseCtlRequest('{"action":"pause","module":"db"}'), { action: "pause", module: "db" });
  * assertEquals(parseCtlRequest("[]"), { error: 'malformed request: expected {"action": ...}' });
+ * assertEquals(parseCtlRequest("{x"), {
+ *   error: 'malformed request: not valid JSON (expected {"action": ...})',
+ * });
  * ```
  */
 export function parseCtlRequest(line: string): CtlRequest | { error: string } {
   let value: unknown;
   try {
     value = JSON.parse(line);
-  } catch (e) {
-    return { error: `malformed request: ${e instanceof Error ? e.message : String(e)}` };
+  } catch {
+    // Not the engine's own words (V8's on Deno, JavaScriptCore's on Bun): one answer on both.
+    return { error: 'malformed request: not valid JSON (expected {"action": ...})' };
   }
   const f = fieldsOf(value);
   if (!f || typeof f.get("action") !== "string") {
