@@ -6,7 +6,10 @@
  *
  * - `jx run` on Deno and on Bun, each with the epoll and the portable reactor
  *   (a jobs file of N `run: [/bin/true]` jobs),
- * - `make -j J` (a Makefile of N phony targets, each recipe `/bin/true`),
+ * - `make -j J` (a Makefile of N phony targets, each recipe `/bin/true`), and
+ *   `make -j J -Otarget` (each recipe's output held and written whole, as jx's
+ *   default `--output group` does; plain `make -j J` lets children write to
+ *   its own stdout and captures nothing),
  * - `ninja -j J` (N edges whose outputs are never made),
  * - `xargs -P J -n 1 /bin/true` (fed N lines on stdin).
  *
@@ -170,6 +173,13 @@ async function prepare(opts: Options, dir: string): Promise<Tool[]> {
     ...reactors.map(bun),
     ...binary,
     { name: `make -j${j}`, cmd: "make", args: ["-s", `-j${j}`, "-f", makeFile, "all"], jx: false },
+    // Each recipe's output held and written whole, as jx's default (`--output group`) does.
+    {
+      name: `make -j${j} -Otarget`,
+      cmd: "make",
+      args: ["-s", `-j${j}`, "-Otarget", "-f", makeFile, "all"],
+      jx: false,
+    },
     { name: `ninja -j${j}`, cmd: "ninja", args: [`-j${j}`, "-C", dir, "--quiet"], jx: false },
     {
       name: `xargs -P${j}`,
