@@ -303,6 +303,9 @@ export class ConsoleReporter implements Reporter {
       case "watch.change":
       case "watch.reload":
         break; // the watch session says what changed itself
+      case "run.suspend":
+      case "run.resume":
+        break; // the shell says "Stopped" itself; the status line is drawn again below
       case "access.finding":
         this.findings++; // `jx lint` and `--check-access` print them themselves; counted here
         break;

@@ -222,7 +222,12 @@ export type RunEvent =
     t: number;
     /** The edited file, as the session names it. */
     file: string;
-  };
+  }
+  /**
+   * Job control: the run's processes stopped (a Ctrl-Z, SIGTSTP) and jx with them
+   * (`run.suspend`), then continued (`run.resume`, SIGCONT: `fg`, `bg`).
+   */
+  | { type: "run.suspend" | "run.resume"; t: number };
 
 /**
  * Something that receives a run's events, in order.

@@ -176,7 +176,15 @@ export class RunFrame {
    */
   listenSuspend(part: Suspendable): void {
     this.unsuspend?.();
-    this.unsuspend = onSuspend(this.reactor, () => [part]);
+    // Said after the processes stopped, before jx stops; and once jx goes on, before they do.
+    const said: Suspendable = {
+      suspend: (stopped) => {
+        if (!stopped) this.emit({ type: "run.resume", t: this.t() });
+        part.suspend(stopped);
+        if (stopped) this.emit({ type: "run.suspend", t: this.t() });
+      },
+    };
+    this.unsuspend = onSuspend(this.reactor, () => [said]);
   }
 
   /** `run.start`. */

@@ -190,6 +190,16 @@ for (const runtime of RUNTIMES) {
       const ev = await readEvents(`${dir}/ev.ndjson`);
       const ends = ev.filter((e) => e.type === "job.end").map((e) => `${e.job} ${e.status}`);
       assert.deepEqual(ends.sort(), ["a ok", "b ok"]);
+      // The stop and the going on are events: between the jobs' starts and their ends, in order.
+      const at = (type: string) => ev.findIndex((e) => e.type === type);
+      const kinds = ev.map((e) => e.type).filter((t) => /^run\.(suspend|resume)$/.test(t));
+      assert.deepEqual(kinds, ["run.suspend", "run.resume"]);
+      assert.ok(at("job.start") < at("run.suspend") && at("run.resume") < at("job.end"));
+      const t = (type: string) => ev[at(type)].t as number;
+      assert.ok(
+        t("run.resume") - t("run.suspend") >= 4000,
+        `${t("run.suspend")} ${t("run.resume")}`,
+      );
       assert.deepEqual(inGroups(groups), [], "no process left");
     } finally {
       await cleanUp(jx, dir);
