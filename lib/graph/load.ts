@@ -158,6 +158,8 @@ interface Unit {
   groups: Map<string, string[]>;
   /** Each `foreach` glob expanded at load (under the root) and its key's path in the file. */
   globs: { glob: string; at: string }[];
+  /** The file's `default:` (an included file's is checked, not run: `checkDefault`). */
+  default?: string[];
 }
 
 /**
@@ -193,15 +195,12 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   let settings: FileSettings = {}; // the root file's: its vars and top-level `cache:`
   // Each namespace's folder (or, for a file beside the root, that file) and the file first named.
   const spaces = new Map<string, { origin: string; shown: string }>();
-  // Included files' `default:`: not what `jx run` runs here, but checked as where they are the root.
-  const defaults: { unit: Unit; items: string[] }[] = [];
   const visit = (text: string, file: string, abs: string, place: Place) => {
     seen.add(abs);
     const o = { ...opts, baseDir: dirname(abs) };
     const parsed = parseUnit(text, file, o, place, pools, notes);
     const { unit, includes, below } = parsed;
     if (place === root) settings = parsed.settings;
-    else if (parsed.settings.default) defaults.push({ unit, items: parsed.settings.default });
     // Included jobs take the place of the `include:` key, as a shell's `.` or C's #include:
     // after the sections written above it (the unit's jobs come before its modules).
     const kinds = (k: JobSpec["kind"]) => unit.jobs.filter((j) => j.kind === k).length;
@@ -233,14 +232,22 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
 
   const graph = new Graph(file, jobs, pools, edges);
   graph.settings = settings;
+  return finishGraph(graph, units, root, notes);
+}
+
+/**
+ * The graph's last notes and checks: its empty `foreach` groups, every file's `default:` (the
+ * root's first: an included file's is not the run's, but checked as where it is the root), the
+ * files it read, and no cycle.
+ */
+function finishGraph(graph: Graph, units: Unit[], root: Place, notes: LoadNotes): Graph {
+  const checked = new Set<string>();
   for (const u of units) {
     for (const [g, members] of u.groups) {
       if (!members.length) (graph.emptyGroups ??= new Set()).add(g);
     }
+    if (u.default && !checked.has(u.file)) checked.add(u.file), checkDefault(graph, u, u.default);
   }
-  const top = units.find((u) => u.place === root);
-  if (top && graph.settings.default) checkDefault(graph, top, graph.settings.default);
-  for (const { unit, items } of defaults) checkDefault(graph, unit, items);
   noteFiles(graph, notes);
   const included = new Set(units.filter((u) => u.place !== root).map((u) => u.file));
   if (included.size) graph.included = [...included];
@@ -753,6 +760,7 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
     paths: new Map(),
     groups,
     globs,
+    default: raw.default,
   };
   const names = new Map<string, string>();
   for (const [name, kind, j, sub, written] of expanded) {
