@@ -515,6 +515,19 @@ Deno.test("derive: files named by options (sort -uo, cp -t, date -r, sha256sum -
   for (const cmd of ["rm -r d", "chmod -w f", "gzip -c -S .z f"]) {
     assert.equal(access(cmd).all, false, cmd);
   }
+  // Files named in a list (xz --files), a write no operand names (file -C): not known.
+  for (
+    const cmd of [
+      "xz --files=list",
+      "xz --files0",
+      "unxz --files=l",
+      "file -C -m m",
+      "file --compile",
+    ]
+  ) {
+    assert.equal(access(cmd).all, true, cmd);
+  }
+  assert.equal(access("file -m m x").all, false);
 });
 
 Deno.test("derive: pathname expansion reads the directory, whatever the command", () => {

@@ -847,6 +847,10 @@ function readOnlyArgs(cmd: string, args: Word[], ctx: DeriveContext, a: Access):
   }
   // Their operands are no files: tr's sets, date's +FORMAT.
   if (cmd === "tr" || cmd === "date") files = [];
+  // file -C compiles its magic files into NAME.mgc in the working directory: a write.
+  if (cmd === "file" && opts.some((o) => o.name === "C" || o.name === "--compile")) {
+    return all(a, "file -C writes the compiled magic file");
+  }
   // Without operands, ls and du read the working directory.
   if ((cmd === "ls" || cmd === "du") && !files.length) a.reads.push({ path: ".", glob: false });
   if (cmd === "[" && files.length && literalOf(files[files.length - 1]) === "]") {
@@ -875,6 +879,9 @@ function compressorArgs(cmd: string, args: Word[], ctx: DeriveContext, a: Access
   // Another suffix, or the name stored in the archive (gunzip -N): names jx does not know.
   const renames = opts.find((o) => ["S", "--suffix", "N", "--name"].includes(o.name));
   if (renames && !toStdout) return all(a, `${cmd} ${renames.name}: file names jx does not know`);
+  // xz --files[=LIST], --files0[=LIST]: the files to (de)compress are read from LIST or stdin.
+  const listed = opts.find((o) => o.name === "--files" || o.name === "--files0");
+  if (listed) return all(a, `${cmd} ${listed.name}: its files are named in a list`);
   for (const w of ops) {
     const v = resolveWord(w, ctx.resolve);
     if (!v || (v.glob && !toStdout)) return all(a, `argument ${w.text} not known before running`);
