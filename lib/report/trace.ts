@@ -64,6 +64,10 @@ export class TraceWriter implements Reporter {
         tid: o.lane + 1,
         args: { status: e.status, exit: e.exit, signal: e.signal, attempt: e.attempt },
       });
+    } else if (e.type === "run.suspend" || e.type === "run.resume") {
+      // A Ctrl-Z and the going on after it: marks across every lane.
+      const name = e.type === "run.suspend" ? "stopped (Ctrl-Z)" : "continued";
+      this.events.push({ name, ph: "i", s: "g", ts: Math.round(e.t * 1000), pid: 1, tid: 0 });
     } else if (e.type === "job.skip") {
       this.events.push({
         name: `${e.job} (skipped: ${e.reason})`,

@@ -158,7 +158,7 @@ for (const runtime of RUNTIMES) {
         counter("b")
       } }\n`,
     });
-    const jx = startJx(runtime, dir, ["run", "--events", "ev.ndjson"]);
+    const jx = startJx(runtime, dir, ["run", "--events", "ev.ndjson", "--trace", "tr.json"]);
     try {
       const groups = await pidsOf(dir, ["a", "b"]);
       await until(
@@ -200,6 +200,13 @@ for (const runtime of RUNTIMES) {
         t("run.resume") - t("run.suspend") >= 4000,
         `${t("run.suspend")} ${t("run.resume")}`,
       );
+      // The trace marks them too, across the lanes.
+      const trace = JSON.parse(await Deno.readTextFile(`${dir}/tr.json`)).traceEvents as {
+        name: string;
+        ph: string;
+      }[];
+      const marks = trace.filter((e) => e.ph === "i").map((e) => e.name);
+      assert.deepEqual(marks, ["stopped (Ctrl-Z)", "continued"]);
       assert.deepEqual(inGroups(groups), [], "no process left");
     } finally {
       await cleanUp(jx, dir);
