@@ -457,6 +457,36 @@ export function nodeProcess(): typeof import("node:process") {
 }
 
 /**
+ * Runs `argv` to its end before returning, its output dropped: its exit code, or undefined when
+ * it could not start or was killed after `timeoutMs`. For the rare step that must be done
+ * before jx goes on (a Ctrl-Z stops jx right after); everything else runs through a reactor.
+ *
+ * @example
+ * ```ts
+ * import { runSync } from "./fs.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(runSync(["/bin/sh", "-c", "exit 3"], {}, 5000), 3);
+ * assertEquals(runSync(["/no/such/tool"], {}, 5000), undefined);
+ * ```
+ */
+export function runSync(
+  argv: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): number | undefined {
+  const cp = nodeProcess().getBuiltinModule(
+    "node:child_process",
+  ) as typeof import("node:child_process");
+  const r = cp.spawnSync(argv[0], argv.slice(1), {
+    env: Object.keys(env).length ? env : undefined,
+    stdio: "ignore",
+    timeout: timeoutMs,
+    killSignal: "SIGKILL",
+  });
+  return r.error || r.status === null ? undefined : r.status;
+}
+
+/**
  * The current directory.
  *
  * @example

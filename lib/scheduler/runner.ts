@@ -102,9 +102,10 @@ export interface RunHandle {
   /** Sends a signal to the job (its process group; a cluster job: cancel it). No error if it is gone. */
   signal(sig: string): void;
   /**
-   * Stops (`true`: SIGSTOP to its process group) or continues (`false`:
-   * SIGCONT) the job while jx itself is stopped (Ctrl-Z); unlike `signal`,
-   * no stop of the job. Absent where the job has no local process (a cluster's).
+   * Stops (`true`: SIGSTOP to its process group; a cluster job: its tasks where
+   * they run) or continues (`false`: SIGCONT) the job while jx itself is
+   * stopped (Ctrl-Z); unlike `signal`, no stop of the job. Absent where there
+   * is nothing to stop.
    */
   suspend?(stopped: boolean): void;
 }

@@ -122,6 +122,8 @@ export class SlurmRunner implements Runner {
     return {
       // Held (no step yet) when the run stops: never started, as a job waiting for a slot.
       signal: (sig) => h.step ? h.step.kill(sig) : this.end(h, WITHDRAWN),
+      // Ctrl-Z: a running step's tasks stop and go on with jx (a held job has nothing to stop).
+      suspend: (stopped) => h.step?.suspend(stopped),
     };
   }
 

@@ -28,6 +28,7 @@ import {
 const SALLOC_GRACE_MS = 5000;
 import { SrunStderr, type StepExit, stepExit } from "./status.ts";
 import { runTool, type ToolEnv, type ToolResult } from "./tools.ts";
+import { runSync } from "../runtime/mod.ts";
 
 /** How to reach Slurm. */
 export interface SlurmSessionOptions {
@@ -85,6 +86,11 @@ export interface SlurmStep {
    * ends), a step not started yet has its `srun` stopped (SIGTERM: it withdraws the request).
    */
   kill(signal: string): void;
+  /**
+   * Ctrl-Z: stops (`true`) or continues the step's tasks where they run (`scancel --signal`
+   * STOP, CONT), once it runs on a node; its `srun` is left running to relay them.
+   */
+  suspend(stopped: boolean): void;
   /** Resolves with the step's end. */
   readonly done: Promise<StepExit>;
 }
@@ -384,6 +390,7 @@ export class SlurmSession {
         sp.killed = true;
         current().kill(signal);
       },
+      suspend: (stopped) => current().suspend(stopped),
       done,
     };
   }
@@ -488,6 +495,7 @@ export class SlurmSession {
         const exit: StepExit = { code: null, signal, reason: "withdrawn before it ran" };
         this.t.reactor.setTimer(0, () => end(exit));
       },
+      suspend: (stopped) => inner?.suspend(stopped),
       done,
     };
     this.live.add(step);
@@ -598,7 +606,7 @@ export class SlurmSession {
   private refused(req: StepRequest, reason: string): SlurmStep {
     const exit: StepExit = { code: null, signal: null, error: reason, reason };
     this.t.reactor.setTimer(0, () => req.onExit(exit));
-    return { stepId: undefined, pid: 0, kill() {}, done: Promise.resolve(exit) };
+    return { stepId: undefined, pid: 0, kill() {}, suspend() {}, done: Promise.resolve(exit) };
   }
 
   /** An allocation Slurm queued for jx: cancelled at once if the session is closing or stopped. */
@@ -618,6 +626,7 @@ export class SlurmSession {
   ): [SlurmStep, ChildHandle] {
     const step = new SrunStep(req, this.t.reactor, {
       signal: (child, stepId, signal) => this.signal(child, stepId, signal),
+      suspend: (stepId, stopped) => this.suspend(stepId, stopped),
       ended: (renew) => {
         this.live.delete(step);
         if (renew) this.renew(key, alloc);
@@ -641,6 +650,17 @@ export class SlurmSession {
     void runTool(this.t, argv, this.timeoutMs).then((r) => {
       if (r.code !== 0) child.kill("SIGTERM"); // scancel could not: srun cancels the step itself
     });
+  }
+
+  /**
+   * A Ctrl-Z for a running step: its tasks get SIGSTOP before this returns (jx stops itself
+   * next, and a client command started now would run only once jx goes on), bounded by the
+   * session's timeout; once jx goes on, SIGCONT (not waited for).
+   */
+  private suspend(stepId: string, stopped: boolean): void {
+    const argv = ["scancel", "-Q", `--signal=${stopped ? "STOP" : "CONT"}`, stepId];
+    if (stopped) runSync(argv, this.t.env, this.timeoutMs);
+    else void runTool(this.t, argv, this.timeoutMs);
   }
 
   /**
@@ -741,6 +761,8 @@ function toolError(r: ToolResult): string {
 /** What a step needs of its session: a signal sent its way, and its end (`renew`: its allocation is lost). */
 interface StepHooks {
   signal(child: ChildHandle, stepId: string | undefined, signal: string): void;
+  /** Stops or continues a running step's tasks (see `SlurmStep.suspend`). */
+  suspend(stepId: string, stopped: boolean): void;
   ended(renew: boolean): void;
 }
 
@@ -798,6 +820,11 @@ class SrunStep implements SlurmStep {
     if (signal === "SIGKILL" && this.backstop === undefined) {
       this.backstop = this.reactor.setTimer(BACKSTOP_MS, () => this.child.kill("SIGKILL"));
     }
+  }
+
+  suspend(stopped: boolean): void {
+    const id = this.f.stepId;
+    if (!this.ended && id !== undefined) this.hooks.suspend(id, stopped);
   }
 
   /** Spawns srun as `argv`. */

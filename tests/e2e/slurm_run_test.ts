@@ -233,6 +233,64 @@ jobs:
     await assertReleased(env, dec.decode(o.stderr), "nothing of the run left in squeue");
   });
 
+  await step("Ctrl-Z: a running step's tasks stop with jx and go on with it", async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  a: { run: "while [ ! -e go ]; do echo x >> c.txt; sleep 0.05; done" }
+`,
+    });
+    const lines = () => {
+      try {
+        return Deno.readTextFileSync(`${dir}/c.txt`).length;
+      } catch {
+        return 0;
+      }
+    };
+    const stateOf = (pid: number) =>
+      /\) (\S)/.exec(Deno.readTextFileSync(`/proc/${pid}/stat`))?.[1];
+    const until = async (what: string, ok: () => boolean) => {
+      for (const end = Date.now() + 30_000; !ok(); await new Promise((r) => setTimeout(r, 50))) {
+        assert.ok(Date.now() < end, what);
+      }
+    };
+    const [cmd, argv] = jxCommand(rt, ["run", "--executor", "slurm", "--events", "ev.ndjson"]);
+    const child = new Deno.Command(cmd, {
+      args: argv,
+      cwd: dir,
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    try {
+      await until("the step's first lines", () => lines() > 0);
+      child.kill("SIGTSTP");
+      await until("jx stopped", () => stateOf(child.pid) === "T");
+      // Stopped on its node (Slurm delivers the signal on its own time): no new line for 0.7 s.
+      let at = lines(), since = Date.now();
+      await until("the step's tasks stopped", () => {
+        if (lines() !== at) at = lines(), since = Date.now();
+        return Date.now() - since >= 700;
+      });
+      child.kill("SIGCONT");
+      await until("the step going on", () => lines() > at);
+      await Deno.writeTextFile(`${dir}/go`, "");
+      const o = await child.output();
+      assert.equal(o.code, 0, dec.decode(o.stderr));
+      const kinds = (await readEvents(`${dir}/ev.ndjson`)).map((e) => e.type);
+      assert.deepEqual(kinds.filter((k) => k.startsWith("run.s") || k === "run.resume"), [
+        "run.start",
+        "run.suspend",
+        "run.resume",
+      ]);
+    } finally {
+      try {
+        child.kill("SIGCONT");
+        child.kill("SIGKILL");
+      } catch { /* ended */ }
+    }
+  });
+
   await step(
     "node failure: a failed attempt with Slurm's reason; the retry runs in a new allocation",
     async () => {
