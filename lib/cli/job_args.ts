@@ -13,8 +13,12 @@ import { JxInputError } from "../runtime/errors.ts";
 import { type Graph, isShellString, shellQuote } from "../graph/mod.ts";
 import type { JobSpec } from "../graph/types.ts";
 
-/** The argv and display command of `spec` run with `args`. */
+/**
+ * The argv and display command of `spec` run with `args`. No arguments
+ * (`jx run JOB --`) is the job as without `--`: the same fingerprint and key.
+ */
 export function withArgs(spec: JobSpec, args: string[]): { argv: string[]; command: string } {
+  if (!args.length) return { argv: spec.argv, command: spec.command };
   const argv = isShellString(spec) ? [...spec.argv, spec.name, ...args] : [...spec.argv, ...args];
   const command = args.length
     ? `${spec.command} -- ${args.map(shellQuote).join(" ")}`

@@ -104,7 +104,8 @@ export function runKey(args: Args, file: string, names: string[]): string {
     names,
     Object.entries(args.vars).sort(),
     // `jx run JOB -- ARG...`: a run with other arguments is another run (contract: never replayed).
-    args.jobArgs ?? null,
+    // `jx run JOB --` (none) is the run without `--`.
+    args.jobArgs?.length ? args.jobArgs : null,
     wantedJobs(args),
     args.reactor,
     args.jobserverStyle,
@@ -436,7 +437,7 @@ export function mayRunPart(
   before: { file: string; stamp: number[] } | undefined,
 ): boolean {
   const m = missed;
-  if (!m || !before || envObject().JX_NO_PARTIAL || args.jobArgs) return false;
+  if (!m || !before || envObject().JX_NO_PARTIAL || args.jobArgs?.length) return false;
   const { record } = m.diff;
   const found = findFile(args);
   if (!found || found.file !== before.file || record.file !== before.file) return false;

@@ -86,13 +86,18 @@ Deno.test("job arguments: never up to date from a run with other arguments (stat
   assert.deepEqual(await run(slow, "b"), { fast: false, ran: false, out: "greet|b|1" });
   assert.deepEqual(await run(slow, "c"), { fast: false, ran: true, out: "greet|c|1" });
   assert.deepEqual(await run(slow), { fast: false, ran: true, out: "greet||0" });
-  const plain = await runJx(["run", "greet"], { cwd: dir, env: slow });
+  // `jx run JOB --` with no arguments is `jx run JOB`: up to date from it, both ways.
+  const plain = await runJx(["run", "-v", "greet"], { cwd: dir, env: slow });
   assert.equal(plain.code, 0, plain.stderr);
+  assert.match(plain.stderr, /skip greet: up-to-date/);
   assert.equal(
     (await Deno.readTextFile(`${dir}/out.txt`)).split("\n")[0],
     "greet||0",
     "without -- the job runs as before ($0 is its name)",
   );
+  assert.deepEqual(await run({}), { fast: true, ran: false, out: "greet||0" });
+  const replayed = await runJx(["run", "-v", "greet"], { cwd: dir });
+  assert.match(replayed.stderr, /^jx: no-op: /m, "the record of `greet --` answers `greet`");
 });
 
 for (const rt of RUNTIMES) {
