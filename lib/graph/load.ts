@@ -216,7 +216,11 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
     }
     if (at < unit.jobs.length) units.push({ ...unit, jobs: unit.jobs.slice(at) });
   };
+  notes.poolChecks = [];
   visit(text, file, resolve(baseDir, basename(file)), root);
+  const poolChecks = notes.poolChecks;
+  delete notes.poolChecks;
+  for (const check of poolChecks) check();
   const jobs = units.flatMap((u) => u.jobs);
   if (jobs.length > MAX_JOBS) {
     throw new JxInputError(`more than ${MAX_JOBS} jobs and modules (the limit)`, file, {

@@ -220,6 +220,12 @@ export interface LoadNotes {
   graphGlobs: Set<string>;
   /** Each `foreach` glob's matches at load (sorted), by glob as in `graphGlobs`. */
   globMatches: Map<string, string[]>;
+  /**
+   * While a graph's files are read: the checks of pools not known yet (pools
+   * are shared by every file, and a file's jobs are built before the files it
+   * includes are read), run once every file is.
+   */
+  poolChecks?: (() => void)[];
 }
 
 /** A new, empty `LoadNotes`. */
@@ -599,17 +605,32 @@ function specPools(ctx: SpecContext, e: SpecEntry, fail: Fail): Record<string, n
   for (const [pool, units] of Object.entries(jobPools)) {
     const fromPools = Object.hasOwn(own, pool);
     const where = fromPools ? `${p}.pools.${pool}` : `${p}.pool`;
-    const at = fromPools ? `${where}#` : where;
-    const capacity = ctx.pools.get(pool);
-    if (capacity === undefined) {
-      fail(`${where}: unknown pool '${pool}'${didYouMean(pool, ctx.pools.keys())}`, at);
-    }
-    if (units > capacity) {
-      fail(`${where}: takes ${units} units of pool '${pool}', which has only ${capacity}`, where);
-    }
+    const check = () =>
+      checkPool(ctx.pools, pool, units, where, fromPools ? `${where}#` : where, fail);
+    // A pool of a file not read yet (an included file's, named in the root): once all are read.
+    if (!ctx.pools.has(pool) && ctx.notes?.poolChecks) ctx.notes.poolChecks.push(check);
+    else check();
   }
   // A plain object with own keys (as a cached graph's JSON gives back).
   return Object.fromEntries(Object.entries(jobPools));
+}
+
+/** One pool a job takes `units` of: known, and at least that large. */
+function checkPool(
+  pools: Map<string, number>,
+  pool: string,
+  units: number,
+  where: string,
+  at: string,
+  fail: Fail,
+): void {
+  const capacity = pools.get(pool);
+  if (capacity === undefined) {
+    fail(`${where}: unknown pool '${pool}'${didYouMean(pool, pools.keys())}`, at);
+  }
+  if (units > capacity) {
+    fail(`${where}: takes ${units} units of pool '${pool}', which has only ${capacity}`, where);
+  }
 }
 
 /** `when:`: at least one condition; `file` resolved. */

@@ -331,3 +331,30 @@ Deno.test("include: a foreach glob over files another jobs file's jobs write is 
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^a$/m);
 });
+
+Deno.test("include: a pool is shared by every file, whichever file names it first (the root's jobs use an included file's)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "include: [a/jobs.yaml, b/jobs.yaml]\n" +
+      "jobs:\n  r: { run: 'sleep 0.2', pool: db }\n",
+    "a/jobs.yaml": "jobs:\n  a: { run: 'sleep 0.2', pools: { db: 1 } }\n",
+    "b/jobs.yaml": "pools: { db: 1 }\njobs:\n  b: { run: 'sleep 0.2', pool: db }\n",
+  });
+  const s = await run(dir);
+  const [x, y, z] = ["a:a", "b:b", "r"].map((j) => s.get(j)!).sort((p, q) => p.start - q.start);
+  assert.ok(x.end <= y.start && y.end <= z.start, "one at a time: the pool has 1 unit");
+  // Still checked: an unknown pool, or more units than the pool has, at the job's key.
+  await Deno.writeTextFile(`${dir}/a/jobs.yaml`, "jobs:\n  a: { run: 'true', pools: { db: 2 } }\n");
+  let r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr.trim(),
+    "a/jobs.yaml:2:34: jobs.a.pools.db: takes 2 units of pool 'db', which has only 1",
+  );
+  await Deno.writeTextFile(`${dir}/a/jobs.yaml`, "jobs:\n  a: { run: 'true', pool: dbb }\n");
+  r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr.trim(),
+    "a/jobs.yaml:2:27: jobs.a.pool: unknown pool 'dbb' (did you mean 'db'?)",
+  );
+});
