@@ -30,6 +30,16 @@ Deno.test("dotenv: comments, export, quotes, escapes, multi-line double quotes",
   });
 });
 
+Deno.test("dotenv: a CRLF file's line break inside quotes is \\n (a lone \\r stays)", () => {
+  const text = 'A="two\r\nlines"\r\nB=\'x\r\ny\'\r\nC="a\rb"\r\nD="\\r\\n"\r\n';
+  assert.deepEqual({ ...parseDotenv(text, ".env") }, {
+    A: "two\nlines",
+    B: "x\ny",
+    C: "a\rb",
+    D: "\r\n",
+  });
+});
+
 Deno.test("dotenv: malformed lines are refused at their line and column", () => {
   const bad: [string, string][] = [
     ["A=1\nnot a line\n", ".env:2:5: expected '=' after not"],

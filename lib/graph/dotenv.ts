@@ -6,7 +6,8 @@
  * Syntax: `NAME=VALUE` per line; blank lines and `#` comments; an optional
  * `export ` before the name; a value unquoted (trimmed, ` #` starts a
  * comment), in single quotes (literal), or in double quotes (escapes `\n`,
- * `\t`, `\r`, `\"`, `\\`, `\$`; may span lines). No `${...}` expansion.
+ * `\t`, `\r`, `\"`, `\\`, `\$`; may span lines, a CRLF there read as `\n`). No `${...}`
+ * expansion.
  *
  * @module
  */
@@ -68,6 +69,7 @@ function quoted(c: Cursor, q: string): string {
     const ch = c.next();
     if (ch === "") c.fail(`unclosed ${q === '"' ? "double" : "single"} quote`, start);
     if (ch === q) return out;
+    if (ch === "\r" && c.peek() === "\n") continue; // a CRLF file's line break in the value is \n
     if (q === '"' && ch === "\\") {
       const e = c.next();
       const v = ESCAPES[e];
