@@ -808,6 +808,7 @@ export class ConsoleReporter implements Reporter {
       if (hint) lines.push(this.c("2", esc(hint)));
       lines.push(...this.skippedFor(f.job));
     }
+    lines.push(...this.falseNeeded());
     const notRun = this.skipped.filter((s) => s.reason === "cancelled").length;
     if (notRun && this.failures.length && e.status === "failed") {
       const jobs = `${notRun} job${notRun === 1 ? "" : "s"}`;
@@ -853,6 +854,22 @@ export class ConsoleReporter implements Reporter {
     const need = plain ? ` or add needs: [${e.to}]` : ` or make ${job} need it`;
     return `      note: ${read} is written by ${e.to}, later in the file: ${job} ran before it ` +
       `(file order: docs/ordering.md); to use its output, move ${job} after ${e.to}${need}`;
+  }
+
+  /**
+   * The tests (`if`/`unless` jobs) that were false and that other jobs `needs`: no failure, but
+   * what they skipped makes the run fail, so each is named with what it skipped.
+   */
+  private falseNeeded(): string[] {
+    const failed = new Set([...this.failures.map((f) => f.job), ...this.moduleFailures.keys()]);
+    const causes = new Set(
+      this.skipped.filter((s) => s.reason === "dependency-failed" && s.because !== undefined)
+        .map((s) => s.because!).filter((b) => !failed.has(b)),
+    );
+    return [...causes].flatMap((cause) => [
+      this.c("31", esc(`  ✗ ${cause}: false (a test that other jobs need)`)),
+      ...this.skippedFor(cause),
+    ]);
   }
 
   /** The summary's lines for the jobs skipped because `cause` (a job or a module) failed. */

@@ -709,3 +709,29 @@ Deno.test("a job that fails for lack of a file that a job later in the file writ
   assert.equal(ordered.code, 1);
   assert.doesNotMatch(ordered.stderr, /note:/);
 });
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] a false test that jobs need: the summary names it and what it skipped (the run fails)`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  probe: { run: "exit 1" }
+  fast: { run: "true", if: probe }
+  deploy: { run: "true", needs: [probe] }
+  notify: { run: "true", needs: [deploy] }
+`,
+    });
+    for (const k of [[], ["-k"]]) {
+      const r = await runJx(["run", ...k], { cwd: dir, runtime: rt });
+      assert.equal(r.code, 1, r.stderr);
+      const lines = r.stderr.trimEnd().split("\n");
+      assert.deepEqual(lines, [
+        "  ✗ probe: false (a test that other jobs need)",
+        "      skipped deploy: depends on probe",
+        "      skipped notify: depends on probe",
+        lines.at(-1)!,
+      ]);
+      assert.match(lines.at(-1)!, /^jx: FAILED: 1 job false, 1 skipped \(condition\), 2 skipped/);
+    }
+  });
+}
