@@ -602,17 +602,19 @@ function whyNot(e: number): string {
 class Handle implements ChildHandle {
   pid = 0;
   private pending: string[] = [];
+  /** The groups below its own found at a signal before a SIGKILL (`killGroup`). */
+  private seen = new Set<number>();
 
   constructor(private readonly stdin: StdinPipe | undefined) {}
 
   /** Sends the signals asked for before the start (`pid` is set). */
   sendPending(): void {
-    for (const sig of this.pending) killGroup(this.pid, sig);
+    for (const sig of this.pending) killGroup(this.pid, sig, this.seen);
     this.pending = [];
   }
 
   kill(sig: string): void {
-    if (this.pid) killGroup(this.pid, sig);
+    if (this.pid) killGroup(this.pid, sig, this.seen);
     else this.pending.push(sig);
   }
 

@@ -8,7 +8,7 @@
 import { bun, deno, isBun, isFileSync, sendSignal } from "../runtime/mod.ts";
 import { bunWatchAvailable, createBunWatcher } from "./bun_watcher.ts";
 import { jobserverFds } from "./bun_fds.ts";
-import { groupsReached } from "./descendants.ts";
+import { groupsBelow, groupsReached } from "./descendants.ts";
 import { createTimers, onSignal } from "./timers.ts";
 import type { ChildHandle, ExitStatus, Reactor, SpawnRequest, StreamName } from "./types.ts";
 
@@ -50,11 +50,18 @@ export function signalName(sig: number | string | null | undefined): string | nu
  * child killed before its `setsid` ran). A SIGKILL, and a Ctrl-Z's SIGSTOP
  * and SIGCONT, go to the groups below it too (a nested jx's jobs, which that
  * jx, killed or stopped by SIGSTOP, cannot signal itself: `groupsBelow`),
- * found before it is sent.
+ * found before it is sent. `seen` (the child's own) keeps the groups below
+ * found at a first signal (a timeout's SIGTERM): the SIGKILL after the grace
+ * reaches them too, though the shell that linked them to the job's group may
+ * have died of that SIGTERM (a `setsid` child that ignores it would hold the
+ * job's output, and so the job and the run, open).
  */
-export function killGroup(pid: number, signal: string): void {
+export function killGroup(pid: number, signal: string, seen?: Set<number>): void {
   const name = signalName(signal)!;
   const below = groupsReached(pid, name);
+  if (seen && name !== "SIGSTOP" && name !== "SIGCONT") {
+    for (const g of name === "SIGKILL" ? [] : groupsBelow(pid)) seen.add(g);
+  }
   for (const g of [pid, ...below]) {
     try {
       sendSignal(-g, name);
@@ -66,6 +73,15 @@ export function killGroup(pid: number, signal: string): void {
       }
     }
   }
+  if (name !== "SIGKILL" || !seen) return;
+  for (const g of seen) {
+    try {
+      if (!below.includes(g)) sendSignal(-g, name); // the group only: its pid may be another's now
+    } catch {
+      // ESRCH: it has exited.
+    }
+  }
+  seen.clear();
 }
 
 /**
@@ -184,9 +200,10 @@ function spawnDeno(req: SpawnRequest): ChildHandle {
   ]).then(([, , st]: [unknown, unknown, { code: number; signal: string | null }]) => {
     req.onExit({ code: st.signal ? null : st.code, signal: signalName(st.signal) });
   }, (e: unknown) => req.onExit({ code: null, signal: null, error: String(e) }));
+  const seen = new Set<number>();
   return {
     pid,
-    kill: (sig) => killGroup(pid, sig),
+    kill: (sig) => killGroup(pid, sig, seen),
     ...denoStdin(req.stdin === "pipe" ? child.stdin : null),
   };
 }
@@ -252,7 +269,8 @@ function spawnBun(req: SpawnRequest): ChildHandle {
     const sig = signalName(child.signalCode);
     req.onExit({ code: sig ? null : child.exitCode, signal: sig });
   }, (e: unknown) => req.onExit({ code: null, signal: null, error: String(e) }));
-  return { pid, kill: (sig) => killGroup(pid, sig), ...bunStdin(child.stdin) };
+  const seen = new Set<number>();
+  return { pid, kill: (sig) => killGroup(pid, sig, seen), ...bunStdin(child.stdin) };
 }
 
 /** Writing to a Bun child's piped stdin (a FileSink, which buffers and never blocks). */

@@ -8,6 +8,7 @@ import { COMMANDS } from "../../lib/cli/args.ts";
 import {
   alive,
   jxCommand,
+  killAndWait,
   readEvents,
   ROOT,
   runJx,
@@ -732,6 +733,38 @@ jobs:
         lines.at(-1)!,
       ]);
       assert.match(lines.at(-1)!, /^jx: FAILED: 1 job false, 1 skipped \(condition\), 2 skipped/);
+    }
+  });
+}
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] a timeout: the SIGKILL after the grace reaches a setsid child that ignores TERM, though its parent died of the TERM`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  escape:
+    run: |
+      setsid sh -c 'trap "" TERM; echo $$ > esc.pid; exec sleep 60' &
+      sleep 61
+    timeout: 300ms
+    grace: 300ms
+`,
+    });
+    const [cmd, argv] = jxCommand(rt, ["run", "--events", "ev.ndjson"]);
+    const child = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "null", stderr: "null" })
+      .spawn();
+    const pid = Number(await waitForFile(`${dir}/esc.pid`));
+    try {
+      // It holds the job's output: without the SIGKILL, the job (and jx) would wait for its end.
+      const done = await Promise.race([child.status, sleep(20_000).then(() => undefined)]);
+      assert.ok(done, "jx still waits for the process that left the job's group");
+      assert.equal(done.code, 1);
+      assert.ok(!alive(pid), "the escaped process is gone");
+      const end = (await readEvents(`${dir}/ev.ndjson`)).find((e) => e.type === "job.end")!;
+      assert.equal(end.status, "timeout");
+    } finally {
+      if (alive(pid)) Deno.kill(pid, "SIGKILL");
+      await killAndWait(child);
     }
   });
 }
