@@ -222,6 +222,7 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   delete notes.poolChecks;
   for (const check of poolChecks) check();
   const jobs = units.flatMap((u) => u.jobs);
+  if (units.length > 1) allPools(jobs, pools);
   if (jobs.length > MAX_JOBS) {
     throw new JxInputError(`more than ${MAX_JOBS} jobs and modules (the limit)`, file, {
       line: 1,
@@ -521,6 +522,18 @@ function validatedFile(text: string, file: string): { v: Validator; raw: RawFile
     throw new JxInputError("no `jobs:` (nothing to run)", file, v.pos(doc.contents));
   }
   return { v, raw };
+}
+
+/**
+ * The pools of every file for the jobs made at run time (an `emits: jobs` job's, a deferred
+ * `foreach`'s): their context was taken when their maker was built, before the files that
+ * its file includes were read.
+ */
+function allPools(jobs: JobSpec[], pools: Map<string, number>): void {
+  for (const j of jobs) {
+    const ctx = j.kind === "job" ? j.emits ?? j.deferred?.ctx : undefined;
+    if (ctx) ctx.pools = Object.fromEntries(pools);
+  }
 }
 
 /** A file's `pools:` into the graph's: every file that names a pool must give it one size. */

@@ -358,3 +358,13 @@ Deno.test("include: a pool is shared by every file, whichever file names it firs
     "a/jobs.yaml:2:27: jobs.a.pool: unknown pool 'dbb' (did you mean 'db'?)",
   );
 });
+
+Deno.test("include: a job the root's emits: jobs job makes may take an included file's pool", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "include: [a/jobs.yaml]\njobs:\n  gen:\n    emits: jobs\n" +
+      `    run: |\n      echo '{"name": "e", "run": "true", "pool": "db"}'\n`,
+    "a/jobs.yaml": "pools: { db: 1 }\njobs:\n  a: { run: 'true', pool: db }\n",
+  });
+  const s = await run(dir);
+  assert.equal(s.get("e")?.status, "ok");
+});
