@@ -769,6 +769,19 @@ Deno.test("credentials in the URL (sent as Basic auth) are masked in every warni
       () => openCache({ remoteCache: "http://ci:SEKRIT-PW@h/p" }, {}, () => {}),
       (e: Error) => /expected turbo\+http/.test(e.message) && !e.message.includes("SEKRIT"),
     );
+    // A password holding a quote, a space or a double quote (valid in a URL's user part) is
+    // masked whole, in the store's label and so in every warning; one holding a '#' in the error.
+    for (const pw of ["SEKRIT'PW", "SEKRIT PW", 'SEKRIT"PW']) {
+      const got = await lookupOnce(
+        remoteStore(`bazel+${s.base.replace("//", `//ci:${pw}@`)}/p`, {}),
+      );
+      assert.match(got.warnings[0], /bazel http:\/\/\*\*\*@127\.0\.0\.1:\d+\/p: /);
+      assert.doesNotMatch(got.warnings[0], /SEKRIT|PW/);
+    }
+    assert.throws(
+      () => openCache({ remoteCache: "bazel+http://ci:SEKRIT#PW@h/p" }, {}, () => {}),
+      (e: Error) => /'bazel\+http:\/\/\*\*\*@h\/p'/.test(e.message) && !/SEKRIT|PW/.test(e.message),
+    );
   } finally {
     await s.stop();
   }

@@ -30,7 +30,7 @@ import {
   statusError,
   withDeadline,
 } from "./http.ts";
-import { redactUrl } from "./flags.ts";
+import { redactWholeUrl } from "./flags.ts";
 import { type ActionResult, decodeActionResult, type Digest, encodeActionResult } from "./proto.ts";
 
 /** Settings of a Bazel HTTP cache. */
@@ -112,7 +112,7 @@ export function fromActionResult(key: string, r: ActionResult): Entry {
 export class BazelStore implements RemoteStore {
   readonly label: string;
   constructor(private o: BazelOptions) {
-    this.label = `bazel ${redactUrl(o.base)}`;
+    this.label = `bazel ${redactWholeUrl(o.base)}`;
   }
 
   private url = (kind: "ac" | "cas", hash: string) =>

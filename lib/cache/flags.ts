@@ -36,7 +36,7 @@ export type RemoteUrl =
  */
 export function parseRemoteUrl(url: string): RemoteUrl {
   const m = /^(turbo|bazel)\+(https?):\/\/([^/?#]+)([^?#]*)(?:\?([^#]*))?$/.exec(url);
-  const shown = redactUrl(url);
+  const shown = redactWholeUrl(url);
   if (!m) {
     throw new JxInputError(
       `remote cache '${shown}': expected turbo+http://HOST:PORT[/PATH]?team=NAME or bazel+http://HOST:PORT[/PREFIX]`,
@@ -70,6 +70,22 @@ export function parseRemoteUrl(url: string): RemoteUrl {
  */
 export function redactUrl(text: string): string {
   return text.replace(/(\/\/)[^/?#\s'"]*@/g, "$1***@");
+}
+
+/**
+ * `url`, a whole URL (a store's base, the flag's value), with its user and password (from `//` to
+ * the last `@` before the path) shown as `***`: they may hold a quote, a space, `#` or `?`, where
+ * `redactUrl` (which finds URLs inside a message) stops.
+ *
+ * @example
+ * ```ts
+ * import { redactWholeUrl } from "./flags.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(redactWholeUrl("http://ci:p'w d@cache:8080/x"), "http://***@cache:8080/x");
+ * ```
+ */
+export function redactWholeUrl(url: string): string {
+  return redactUrl(url.replace(/^([^/@]*\/\/)[^/]*@/, "$1***@"));
 }
 
 /**

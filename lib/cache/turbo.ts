@@ -29,7 +29,7 @@ import {
   statusError,
   withDeadline,
 } from "./http.ts";
-import { redactUrl } from "./flags.ts";
+import { redactWholeUrl } from "./flags.ts";
 
 const MAGIC = [0x4a, 0x58, 0x43, 0x31]; // "JXC1"
 
@@ -241,7 +241,7 @@ export function unpackArtifact(
 export class TurboStore implements RemoteStore {
   readonly label: string;
   constructor(private o: TurboOptions) {
-    this.label = `turbo ${redactUrl(o.base)}`;
+    this.label = `turbo ${redactWholeUrl(o.base)}`;
   }
 
   private url(hash: string): string {
