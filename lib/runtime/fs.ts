@@ -148,7 +148,8 @@ export function writeTextSync(path: string, text: string): void {
 
 /**
  * Writes a whole file of bytes (created or truncated), given as one piece or
- * as pieces written one after the other (no copy to join them).
+ * as pieces written one after the other (no copy to join them); a file it
+ * creates is mode 0644 whatever the umask (jx's own files are not others' to write).
  *
  * @example
  * ```ts
@@ -162,8 +163,8 @@ export function writeTextSync(path: string, text: string): void {
 export function writeBytesSync(path: string, bytes: Uint8Array | Uint8Array[]): void {
   const pieces = Array.isArray(bytes) ? bytes : [bytes];
   if (D) {
-    if (pieces.length === 1) return D.writeFileSync(path, pieces[0]);
-    const f = D.openSync(path, { write: true, create: true, truncate: true });
+    if (pieces.length === 1) return D.writeFileSync(path, pieces[0], { mode: 0o644 });
+    const f = D.openSync(path, { write: true, create: true, truncate: true, mode: 0o644 });
     try {
       for (const piece of pieces) {
         for (let off = 0; off < piece.length;) off += f.writeSync(piece.subarray(off));
@@ -174,8 +175,8 @@ export function writeBytesSync(path: string, bytes: Uint8Array | Uint8Array[]): 
     return;
   }
   const fs = nodeFs();
-  if (pieces.length === 1) return fs.writeFileSync(path, pieces[0]);
-  const fd = fs.openSync(path, "w");
+  if (pieces.length === 1) return fs.writeFileSync(path, pieces[0], { mode: 0o644 });
+  const fd = fs.openSync(path, "w", 0o644);
   try {
     for (const piece of pieces) {
       for (let off = 0; off < piece.length;) off += fs.writeSync(fd, piece, off);
@@ -186,7 +187,8 @@ export function writeBytesSync(path: string, bytes: Uint8Array | Uint8Array[]): 
 }
 
 /**
- * Creates `path` holding `text` only if it does not exist: false when it does.
+ * Creates `path` (mode 0644 whatever the umask) holding `text` only if it does not exist: false
+ * when it does.
  *
  * @example
  * ```ts
@@ -201,7 +203,7 @@ export function writeBytesSync(path: string, bytes: Uint8Array | Uint8Array[]): 
 export function createNewSync(path: string, text: string): boolean {
   if (D) {
     try {
-      D.writeTextFileSync(path, text, { createNew: true });
+      D.writeTextFileSync(path, text, { createNew: true, mode: 0o644 });
       return true;
     } catch (e) {
       if (e instanceof D.errors.AlreadyExists) return false;
@@ -211,7 +213,7 @@ export function createNewSync(path: string, text: string): boolean {
   const fs = nodeFs();
   let fd: number;
   try {
-    fd = fs.openSync(path, "wx");
+    fd = fs.openSync(path, "wx", 0o644);
   } catch (e) {
     if ((e as { code?: string }).code === "EEXIST") return false;
     throw e;

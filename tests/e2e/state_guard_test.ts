@@ -7,7 +7,7 @@
  * rebuild.
  */
 import assert from "node:assert/strict";
-import { readEvents, runJx, RUNTIMES, tempDir } from "../helpers.ts";
+import { jxCommand, readEvents, runJx, RUNTIMES, tempDir } from "../helpers.ts";
 
 const JOBS = "jobs:\n  cp: { run: 'cp a.txt b.txt', reads: [a.txt], writes: [b.txt] }\n";
 
@@ -255,3 +255,25 @@ Deno.test("the .jx folder ignores itself for git (a .gitignore of '*', added to 
   assert.equal((await runJx(["run", "--force"], { cwd: dir })).code, 0);
   assert.equal(await Deno.readTextFile(`${dir}/.jx/.gitignore`), "mine\n");
 });
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: under umask 000, nothing jx makes in .jx is writable by group or others`, async () => {
+    // A big jobs file, so that its graph cache is written too.
+    const dir = await tempDir({ "jobs.yaml": `# ${"x".repeat(40_000)}\n${JOBS}`, "a.txt": "a\n" });
+    const [cmd, argv] = jxCommand(runtime, ["run", "--output", "quiet"]);
+    const r = await new Deno.Command("sh", {
+      args: ["-c", 'umask 000 && exec "$0" "$@"', cmd, ...argv],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+    const names = [".", ...[...Deno.readDirSync(`${dir}/.jx`)].map((e) => e.name)];
+    assert.ok(
+      names.some((n) => n.startsWith("noop-")) && names.some((n) => n.startsWith("graph-")),
+    );
+    const open = names.map((n) => [n, Deno.lstatSync(`${dir}/.jx/${n}`).mode! & 0o777] as const)
+      .filter(([, mode]) => mode & 0o022).map(([n, mode]) => `${n} ${mode.toString(8)}`);
+    assert.deepEqual(open, []);
+  });
+}
