@@ -17,6 +17,7 @@
  * @module
  */
 import {
+  chmodSync,
   closeSync,
   copyFileSync,
   mkdirSync,
@@ -41,6 +42,14 @@ import { blobStamp, copyPlain, hashPath, holds } from "./blobfile.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
 import { isKeyParts, type KeyParts } from "./key.ts";
 import type { BlobWriter, KeepBlob } from "./http.ts";
+
+/**
+ * Modes of what the store makes (its folders; its entries, memos and downloaded blobs), before the
+ * umask: never writable by others, even under umask 000 (a group may share a store, umask 002),
+ * for a store that others can write can be made to restore anything. A stored blob is a copy of
+ * its output and keeps the output's mode, but for the others' write bit.
+ */
+const DIR_MODE = 0o775, FILE_MODE = 0o664;
 
 /** Default size limit of a local store: 10 GiB. */
 export const DEFAULT_MAX_BYTES = 10 * 1024 ** 3;
@@ -103,7 +112,7 @@ export class LocalStore implements KeepBlob {
   /** A new temporary path in `DIR/tmp/` (same filesystem as the store: renames are atomic). */
   private tmpPath(): string {
     const tmpDir = join(this.dir, "tmp");
-    mkdirSync(tmpDir, { recursive: true });
+    mkdirSync(tmpDir, { recursive: true, mode: DIR_MODE });
     return join(tmpDir, `${pid()}-${randomBytes(6).toString("hex")}`);
   }
 
@@ -111,7 +120,7 @@ export class LocalStore implements KeepBlob {
   private put(path: string, data: Uint8Array | string): void {
     const tmp = this.tmpPath();
     try {
-      writeFileSync(tmp, data);
+      writeFileSync(tmp, data, { mode: FILE_MODE });
       this.place(tmp, path);
     } catch (e) {
       rmSync(tmp, { force: true }); // half written (a full disk): never left in tmp/
@@ -121,7 +130,7 @@ export class LocalStore implements KeepBlob {
 
   /** Renames `tmp` to `path`, making its directory. */
   private place(tmp: string, path: string): void {
-    mkdirSync(join(path, ".."), { recursive: true });
+    mkdirSync(join(path, ".."), { recursive: true, mode: DIR_MODE });
     renameSync(tmp, path);
     this.grew = true;
   }
@@ -183,7 +192,7 @@ export class LocalStore implements KeepBlob {
    */
   blobWriter(): BlobWriter {
     const tmp = this.tmpPath();
-    const fd = openSync(tmp, "wx");
+    const fd = openSync(tmp, "wx", FILE_MODE);
     const h = createHash("sha256");
     let size = 0, open = true;
     const close = () => {
@@ -221,6 +230,8 @@ export class LocalStore implements KeepBlob {
     const tmp = this.tmpPath();
     try {
       copyFileSync(path, tmp);
+      const mode = statSync(tmp).mode; // the output's, whatever the umask
+      if (mode & 0o002) chmodSync(tmp, mode & 0o7775);
       const got = hashPath(tmp);
       if (this.hasBlob(got.digest)) rmSync(tmp, { force: true });
       else {

@@ -9,7 +9,15 @@
  * run, `--no-cache` and the default (off), `jx explain`.
  */
 import assert from "node:assert/strict";
-import { cacheRun, ROOT, runJx, type Runtime, tempDir, waitForFile } from "../helpers.ts";
+import {
+  cacheRun,
+  jxCommand,
+  ROOT,
+  runJx,
+  type Runtime,
+  tempDir,
+  waitForFile,
+} from "../helpers.ts";
 
 const JOBS = `
 cache: true
@@ -88,6 +96,36 @@ for (const runtime of ["deno", "bun"] as const) {
     assert.match(second.stdout, /making b/);
     assert.match(second.stdout, /tests passed/);
     assert.match(second.stderr, /jx: 1 job ok, 5 restored \(saved \d+ms\) in /);
+  });
+}
+
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`cache (${runtime}): under umask 000, nothing in the store is writable by others`, async () => {
+    const store = await tempDir(), a = await checkout(), b = await checkout();
+    // An output the job makes writable by all: its blob is not, yet it comes back as it was.
+    await Deno.writeTextFile(`${a}/jobs.yaml`, JOBS.replace("chmod 755 out/b", "chmod 777 out/b"));
+    await Deno.writeTextFile(`${b}/jobs.yaml`, JOBS.replace("chmod 755 out/b", "chmod 777 out/b"));
+    const [cmd, argv] = jxCommand(runtime, ["run", "--cache-dir", store, "--output", "quiet"]);
+    const r = await new Deno.Command("sh", {
+      args: ["-c", 'umask 000 && exec "$0" "$@"', cmd, ...argv],
+      cwd: a,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+    const open: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of Deno.readDirSync(dir)) {
+        const path = `${dir}/${e.name}`, mode = Deno.lstatSync(path).mode! & 0o7777;
+        if (mode & 0o002) open.push(`${path.slice(store.length + 1)} ${mode.toString(8)}`);
+        if (e.isDirectory) walk(path);
+      }
+    };
+    walk(store);
+    assert.deepEqual(open, []);
+    const second = await run(b, ["--cache-dir", store], {}, runtime);
+    assert.equal(second.restored["gen-b"], "local", second.stderr);
+    assert.equal((await Deno.stat(`${b}/out/b`)).mode! & 0o777, 0o777);
   });
 }
 
