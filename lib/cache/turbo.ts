@@ -11,9 +11,7 @@
 import { Buffer } from "node:buffer";
 import { createHash, createHmac, type Hmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs";
-import { join } from "node:path";
-import { pid } from "../runtime/fs.ts";
-import { tempRoot } from "../runtime/stale.ts";
+import { tempPrefix } from "../runtime/stale.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
 import { BadBlob } from "./local.ts";
 import {
@@ -280,7 +278,8 @@ export class TurboStore implements RemoteStore {
   }
 
   private async fetchArtifact(key: string, keep: KeepBlob, d: Deadline): Promise<Entry | null> {
-    const spool = join(tempRoot(), `jx-artifact-${pid()}-${randomBytes(6).toString("hex")}`);
+    // Named as jx's temporary folders are: a jx killed meanwhile leaves it to the next one.
+    const spool = `${tempPrefix("artifact")}${randomBytes(6).toString("hex")}`;
     const fd = openSync(spool, "wx", 0o600);
     const mac = this.o.signatureKey
       ? createHmac("sha256", this.o.signatureKey).update(key).update(this.o.team)

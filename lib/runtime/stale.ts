@@ -1,6 +1,7 @@
 /**
  * jx's private folders in the temporary directory (the jobserver's fifo,
- * spilled job output) are named `jx-KIND-HOST-PID-XXXXXX`, so that a later
+ * spilled job output; and the file a Turborepo artifact is spooled to) are
+ * named `jx-KIND-HOST-PID-XXXXXX`, so that a later
  * jx can remove those of a jx that died without removing its own (`kill
  * -9`): one scan, for every kind, when a jobserver pool is created or the
  * first output of a process spills.
@@ -19,9 +20,9 @@ import { removePath } from "./files.ts";
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
 
-/** The kinds of folder jx makes in the temporary directory. */
-export type TempKind = "jobserver" | "output";
-const KINDS: TempKind[] = ["jobserver", "output"];
+/** The kinds of folder (and, for a remote cache's download, file) jx makes in the temporary directory. */
+export type TempKind = "jobserver" | "output" | "artifact";
+const KINDS: TempKind[] = ["jobserver", "output", "artifact"];
 
 let root: string | undefined;
 

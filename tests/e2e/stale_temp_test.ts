@@ -50,3 +50,56 @@ for (const runtime of RUNTIMES) {
     assert.deepEqual(names(tmp), [".keep", live]);
   });
 }
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: a remote artifact's spool left by kill -9 is removed by the next run`, async () => {
+    // A Turborepo server that sends the start of an artifact, then nothing until the test ends.
+    const stalled = Promise.withResolvers<void>();
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (r) => {
+      if (r.method !== "GET") return new Response(null, { status: 404 });
+      const body = new ReadableStream<Uint8Array>({
+        async start(c) {
+          c.enqueue(new TextEncoder().encode(`JXC1${"x".repeat(65536)}`));
+          await stalled.promise;
+          c.close();
+        },
+      });
+      return new Response(body, { headers: { "content-length": "1000000" } });
+    });
+    try {
+      const dir = await tempDir({
+        "jobs.yaml":
+          "jobs:\n  a: { run: 'mkdir -p out; echo a > out/a', writes: [out/a], cache: true }\n",
+        "tmp/.keep": "",
+      });
+      const tmp = `${dir}/tmp`;
+      const url = `turbo+http://127.0.0.1:${server.addr.port}?team=t`;
+      const [cmd, argv] = jxCommand(runtime, [
+        "run",
+        "--remote-cache",
+        url,
+        "--cache-dir",
+        "store",
+      ]);
+      const jx = new Deno.Command(cmd, {
+        args: argv,
+        cwd: dir,
+        env: { TMPDIR: tmp },
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      const spool = () => names(tmp).find((n) => n.startsWith(`jx-artifact-${host}-${jx.pid}-`));
+      for (let i = 0; i < 1500 && !spool(); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(spool(), names(tmp).join(" "));
+      jx.kill("SIGKILL");
+      await jx.status;
+      await Deno.writeTextFile(`${dir}/jobs.yaml`, "jobs:\n  a: { run: 'true' }\n");
+      const r = await runJx(["run", "-j2"], { cwd: dir, env: { TMPDIR: tmp }, runtime });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(names(tmp), [".keep"]);
+    } finally {
+      stalled.resolve();
+      await server.shutdown();
+    }
+  });
+}
