@@ -92,6 +92,40 @@ Deno.test("a NUL byte in a var given to the loader is refused where the var is u
   );
 });
 
+Deno.test("${NAME:q} inside quotes or a here-document is refused; bare, or in a $(...) there, it is not", () => {
+  const load = (run: string) =>
+    parseJobsFile(`vars: { X: x }\njobs:\n  a:\n    run: ${JSON.stringify(run)}\n`, "j.yaml");
+  // In "..." the shell runs the $(...) of a value ('$(touch pwned)' stays a command there).
+  for (
+    const [run, inside, col] of [
+      ['echo "${X:q}"', "double quotes", 10],
+      ["echo '${X:q}'", "single quotes", 10],
+      ["echo $'${X:q}'", "$'...'", 10],
+      ["cat <<EOF\n${X:q}\nEOF", "an unquoted here-document", 10],
+      ['echo "$(echo "${X:q}")"', "double quotes", 10],
+    ] as const
+  ) {
+    assert.throws(
+      () => load(run),
+      (e: unknown) =>
+        e instanceof JxInputError &&
+        e.format() ===
+          `j.yaml:4:${col}: jobs.a.run: \${X:q} inside ${inside}, where the shell does not read ` +
+            'its quotes as quotes (write it bare: "a "${X:q}" b")',
+      run,
+    );
+  }
+  for (
+    const run of [
+      'echo "a"${X:q}"b" out/${X:q}.o',
+      'echo "$(basename ${X:q})" `echo ${X:q}`',
+      "# don't\necho ${X:q} $'it\\'s' ${X:q}",
+      "cat <<'EOF'\n'\nEOF\necho $((1 << 2)) ${X:q} <<<${X:q}",
+      "case a in a) echo ${X:q};; esac",
+    ]
+  ) assert.equal(load(run).jobs[0].argv[2].includes("${"), false, run);
+});
+
 Deno.test("${NAME:q} quotes every item variable too, and $${NAME:q} is literal", () => {
   const g = parseJobsFile(
     'jobs:\n  a:\n    foreach: ["it\'s"]\n    run: echo ${ITEM:q} ${ITEM.stem:q} $${ITEM:q}\n',

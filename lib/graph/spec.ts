@@ -75,6 +75,96 @@ export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A command's quoting as the shell reads it: inside quotes (`q`), open parentheses (`case`). */
+interface ShellLevel {
+  q: "" | "'" | '"' | "$'";
+  parens: number;
+  /** The character that ends this command substitution: `)` or a backquote. */
+  end: ")" | "`";
+}
+
+/**
+ * Reads shell text `s` from its start, as far as asked: whether a place in it is inside quotes
+ * or a here-document (where a `${NAME:q}` must not be: the shell still expands `$(...)` in its
+ * value inside double quotes and an unquoted here-document, and reads its quotes as text). A
+ * command substitution (`"$(cmd ${X:q})"`) starts afresh. A sketch of the shell's lexer: quotes,
+ * backslashes, `$(`, backquotes, comments and here-documents; places asked for in order, so
+ * that a long `run` is read once.
+ */
+class ShellQuoting {
+  private i = 0;
+  private stack: ShellLevel[] = [{ q: "", parens: 0, end: ")" }];
+  /** The `<<WORD`s of the line being read: each body's end word, and whether it is expanded. */
+  private pending: { word: string; expand: boolean }[] = [];
+  /** The here-documents whose bodies are being read (the first one's body now). */
+  private bodies: { word: string; expand: boolean }[] = [];
+
+  constructor(private s: string) {}
+
+  /** Where `end` falls (not before a place asked for earlier): undefined when bare. */
+  at(end: number): string | undefined {
+    const s = this.s;
+    for (; this.i < end; this.i++) {
+      const i = this.i, c = s[i], top = this.stack[this.stack.length - 1];
+      if (this.bodies.length) {
+        if (i === 0 || s[i - 1] === "\n") {
+          const nl = s.indexOf("\n", i), line = s.slice(i, nl < 0 ? s.length : nl);
+          if (line.replace(/^\t*/, "") === this.bodies[0].word) {
+            this.bodies.shift();
+            this.i = nl < 0 ? s.length : nl;
+          }
+        }
+        continue;
+      }
+      if (top.q === "'") {
+        if (c === "'") top.q = "";
+      } else if (c === "\\") this.i++;
+      else if (top.q === "$'") {
+        if (c === "'") top.q = "";
+      } else if (c === "$" && s[i + 1] === "(") {
+        this.stack.push({ q: "", parens: 0, end: ")" });
+        this.i++;
+      } else if (c === "`") {
+        if (top.end === "`" && this.stack.length > 1) this.stack.pop();
+        else this.stack.push({ q: "", parens: 0, end: "`" });
+      } else if (top.q === '"') {
+        if (c === '"') top.q = "";
+      } else this.bare(c, top);
+    }
+    if (this.bodies.length) {
+      return this.bodies[0].expand ? "an unquoted here-document" : "a quoted here-document";
+    }
+    const q = this.stack[this.stack.length - 1].q;
+    return q === "'" ? "single quotes" : q === '"' ? "double quotes" : q ? "$'...'" : undefined;
+  }
+
+  /** A character outside quotes. */
+  private bare(c: string, top: ShellLevel): void {
+    const s = this.s, i = this.i;
+    if (c === "'" || c === '"') top.q = c;
+    else if (c === "$" && s[i + 1] === "'") top.q = "$'", this.i++;
+    else if (c === "(") top.parens++;
+    else if (c === ")") {
+      if (top.parens > 0) top.parens--;
+      else if (this.stack.length > 1 && top.end === ")") this.stack.pop();
+    } else if (c === "#" && (i === 0 || /[\s;&|()]/.test(s[i - 1]))) {
+      const nl = s.indexOf("\n", i); // a comment, to the end of its line
+      this.i = (nl < 0 ? s.length : nl) - 1;
+    } else if (c === "<" && s[i + 1] === "<" && s[i + 2] === "<") this.i += 2; // a here-string
+    else if (c === "<" && s[i + 1] === "<" && top.parens === 0) { // not `$((1 << 2))`
+      const m = /^<<-?[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|([^\s;&|()<>]+))/.exec(s.slice(i, i + 256));
+      if (m) {
+        const word = m[1] ?? m[2] ?? m[3].replace(/\\/g, "");
+        this.pending.push({ word, expand: m[3] !== undefined && !m[3].includes("\\") });
+        this.i += m[0].length - 1;
+      }
+    } else if (c === "\n" && this.pending.length) {
+      this.bodies = this.pending; // their bodies start on the next line, one after the other
+      this.pending = [];
+    }
+  }
+}
+
 /**
  * `${NAME}` substitution with the file's variables (and a `foreach` item's).
  *
@@ -132,10 +222,19 @@ export class Substituter {
     }
     if (!s.includes("${")) return s; // nothing to replace (most values)
     let length = s.length; // stops doubling variables before memory runs out
-    return s.replace(/\$(\$?)\{([^}]*)\}/g, (whole, escape: string, inner: string) => {
+    let quoting: ShellQuoting | undefined;
+    return s.replace(/\$(\$?)\{([^}]*)\}/g, (whole, escape: string, inner: string, at: number) => {
       if (escape) return whole.slice(1);
       const quote = inner.endsWith(":q");
       const name = quote ? inner.slice(0, -2) : inner;
+      const inside = quote && shell ? (quoting ??= new ShellQuoting(s)).at(at) : undefined;
+      if (inside) {
+        this.fail(
+          `${path}: \${${inner}} inside ${inside}, where the shell does not read its quotes as quotes ` +
+            `(write it bare: "a "\${${inner}}" b")`,
+          path,
+        );
+      }
       const v = this.vars.get(name);
       if (quote && !shell) {
         // A path with no position is the loader's own guess at what a job writes: leave it.
