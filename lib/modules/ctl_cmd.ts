@@ -5,7 +5,7 @@
  * @module
  */
 import { JxInputError } from "../runtime/errors.ts";
-import { writeAll } from "../runtime/mod.ts";
+import { escapeControls as shown, writeAll } from "../runtime/mod.ts";
 import { ctlRequest, findCtlSocket } from "./ctl.ts";
 import type { CtlReply, CtlRequest, StatusEntry } from "./supervisor.ts";
 
@@ -64,46 +64,53 @@ export async function cmdCtl(c: CtlCommand): Promise<number> {
     try {
       reply = await ctlRequest(path, req);
     } catch (e) {
-      writeAll(2, `jx: ${(e as Error).message}\n`);
+      writeAll(2, `jx: ${shown((e as Error).message)}\n`);
       return 1;
     }
     if (c.json) writeAll(1, JSON.stringify(reply, null, 2) + "\n");
     else if (reply.ok) writeAll(1, describe(req, reply));
     if (!reply.ok) {
       const what = "module" in req ? ` ${req.module}` : "";
-      writeAll(2, `jx: ctl ${req.action}${what}: ${reply.error}\n`);
+      writeAll(2, `jx: ${shown(`ctl ${req.action}${what}: ${reply.error}`)}\n`);
       exit = 1;
     } else if ((req.action === "start" || req.action === "restart") && reply.state === "failed") {
       // Done, but the module did not come up: a failure, with its reason.
-      writeAll(2, `jx: ctl ${req.action} ${req.module}: failed: ${reply.error ?? "failed"}\n`);
+      writeAll(
+        2,
+        `jx: ${shown(`ctl ${req.action} ${req.module}: failed: ${reply.error ?? "failed"}`)}\n`,
+      );
       exit = 1;
     }
   }
   return exit;
 }
 
-/** A reply in words. */
+/**
+ * A reply in words; names, states and reasons with their control characters shown as escapes
+ * (a job named by a file on disk, `build[src/ESC[2J.c]`, does not clear the screen).
+ */
 function describe(req: CtlRequest, reply: CtlReply): string {
   if (req.action === "status") {
     const block = (title: string, items: StatusEntry[] | undefined) => {
       if (!items?.length) return "";
-      const w = Math.max(...items.map((i) => i.name.length));
+      const w = Math.max(...items.map((i) => shown(i.name).length));
       const rows = items.map((i) => {
         const notes = [
           i.pid ? `pid ${i.pid}` : "",
           i.queued ? `${i.queued} queued` : "",
           i.dropped ? `${i.dropped} dropped` : "",
           i.restarts ? `${i.restarts} restart${i.restarts === 1 ? "" : "s"}` : "",
-          i.reason ?? "",
+          shown(i.reason ?? ""),
         ].filter((x) => x);
-        return `  ${i.name.padEnd(w)}  ${i.state}${notes.length ? ` (${notes.join(", ")})` : ""}`;
+        const notesText = notes.length ? ` (${notes.join(", ")})` : "";
+        return `  ${shown(i.name).padEnd(w)}  ${shown(i.state)}${notesText}`;
       });
       return `${title}:\n${rows.join("\n")}\n`;
     };
     return block("jobs", reply.jobs) + block("modules", reply.modules);
   }
   if (req.action === "publish") return describePublish(req.topic, reply);
-  return `${req.module}: ${reply.state}\n`;
+  return `${shown(`${req.module}: ${reply.state}`)}\n`;
 }
 
 /**
@@ -112,11 +119,11 @@ function describe(req: CtlRequest, reply: CtlReply): string {
  */
 function describePublish(topic: string, reply: CtlReply): string {
   const by = reply.modules_by_delivery;
-  if (!by) return `${topic}: delivered to ${reply.delivered ?? 0}\n`;
+  if (!by) return `${shown(topic)}: delivered to ${reply.delivered ?? 0}\n`;
   const parts = [
     by.delivered.length ? `delivered to ${by.delivered.join(", ")}` : "",
     by.queued.length ? `queued for ${by.queued.join(", ")}` : "",
     by.dropped.length ? `dropped by ${by.dropped.join(", ")} (not up, or its queue is full)` : "",
   ].filter((p) => p);
-  return `${topic}: ${parts.length ? parts.join("; ") : "no module subscribes"}\n`;
+  return `${shown(`${topic}: ${parts.length ? parts.join("; ") : "no module subscribes"}`)}\n`;
 }

@@ -385,6 +385,39 @@ Deno.test("jx ctl with no run here says so (exit 1); jx ctl --help", async () =>
   assert.match(help.stdout, /stop \[--drain\] MODULE/);
 });
 
+Deno.test("jx ctl shows the control characters of names, states and errors as escapes", async () => {
+  // A job named by a file on disk (`build[src/ESC]0;T BEL.c]`) must not set the terminal's title.
+  const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: 'true' }\n" });
+  const path = `${dir}/ctl.sock`;
+  const replies = [
+    {
+      ok: true,
+      jobs: [{ name: "build[src/\x1b]0;T\x07.c]", kind: "job", state: "running\x1b[31m" }],
+    },
+    { ok: false, error: "no module '\x1b[2J' in this run" },
+  ];
+  const server = Deno.listen({ transport: "unix", path });
+  const serving = (async () => {
+    for (const reply of replies) {
+      const conn = await server.accept();
+      await conn.read(new Uint8Array(4096));
+      await conn.write(new TextEncoder().encode(JSON.stringify(reply) + "\n"));
+      conn.close();
+    }
+  })();
+  serving.catch(() => {}); // awaited below; a failed assertion closes the server first
+  try {
+    const status = await runJx(["ctl", "status"], { cwd: dir, env: { JX_CTL: path } });
+    assert.equal(status.stdout, "jobs:\n  build[src/\\e]0;T\\x07.c]  running\\e[31m\n");
+    const pause = await runJx(["ctl", "pause", "m\x1b[2J"], { cwd: dir, env: { JX_CTL: path } });
+    assert.equal(pause.code, 1);
+    assert.equal(pause.stderr, "jx: ctl pause m\\e[2J: no module '\\e[2J' in this run\n");
+    await serving;
+  } finally {
+    server.close();
+  }
+});
+
 /** A seeded pseudo-random generator (mulberry32): the same garbage on every run. */
 function seeded(seed: number): () => number {
   return () => {
