@@ -111,7 +111,8 @@ export function cleanOutputs(
     for (const f of expandStamped(j.writes, baseDir, { wholeDirs: true }).keys()) files.add(f);
   }
   const targets = plan([...files].sort(), root, jobsFiles);
-  const say = (s: string) => writeAll(1, s + "\n");
+  // A path found on disk (a foreach item's) may hold control characters: shown as escapes.
+  const say = (s: string) => writeAll(1, escapeControls(s) + "\n");
   // Files first; then folders, deepest first, each only when empty by then.
   const dirs = targets.filter((t) => t.kind === "dir").sort((a, b) => b.abs.length - a.abs.length);
   let done = 0, failed = 0;

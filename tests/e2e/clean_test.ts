@@ -120,6 +120,23 @@ for (const runtime of RUNTIMES) {
 }
 
 for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: clean shows a path's control characters as escapes`, async () => {
+    // A file name from the checkout (ESC ] 0 ; T BEL sets a terminal's title) reaches clean's lines.
+    const dir = await tempDir({
+      "src/a\x1b]0;T\x07.c": "a\n",
+      "jobs.yaml": 'jobs:\n  cc:\n    foreach: { glob: "src/*.c" }\n' +
+        '    run: "cp ${ITEM:q} ${ITEM:q}.o"\n    writes: ["${ITEM}.o"]\n',
+    });
+    assert.equal((await runJx(["run"], { cwd: dir, runtime })).code, 0);
+    const dry = await runJx(["clean", "-n"], { cwd: dir, runtime });
+    assert.equal(dry.stdout, "would remove src/a\\e]0;T\\x07.c.o\n");
+    const r = await runJx(["clean"], { cwd: dir, runtime });
+    assert.equal(r.stdout, "removed src/a\\e]0;T\\x07.c.o\n");
+    assert.deepEqual([...Deno.readDirSync(`${dir}/src`)].map((e) => e.name), ["a\x1b]0;T\x07.c"]);
+  });
+}
+
+for (const runtime of RUNTIMES) {
   Deno.test(`${runtime}: clean takes a foreach over files jobs write as its items now, not as a glob over every output`, async () => {
     const dir = await tempDir({
       "jobs.yaml": "version: 1\njobs:\n" +
