@@ -7,7 +7,7 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { tempRoot } from "../runtime/stale.ts";
+import { tempPrefix } from "../runtime/stale.ts";
 import { StraceParser } from "./strace_parse.ts";
 import type { Access, TracedRun, Tracer } from "./types.ts";
 
@@ -139,7 +139,7 @@ export class StraceTracer implements Tracer {
   }
 
   wrap(argv: string[], cwd: string): TracedRun {
-    this.dir ??= mkdtempSync(join(tempRoot(), "jx-trace-"));
+    this.dir ??= mkdtempSync(tempPrefix("trace"));
     const file = join(this.dir, `${++this.n}.trace`);
     const chunk = this.opts.chunk;
     let parsed: StraceParser | undefined;

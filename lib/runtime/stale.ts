@@ -1,6 +1,7 @@
 /**
  * jx's private folders in the temporary directory (the jobserver's fifo,
- * spilled job output; and the file a Turborepo artifact is spooled to) are
+ * spilled job output, `jx sh`'s files, `jx lint`'s traces; and the file a
+ * Turborepo artifact is spooled to) are
  * named `jx-KIND-HOST-PID-XXXXXX`, so that a later
  * jx can remove those of a jx that died without removing its own (`kill
  * -9`): one scan, for every kind, when a jobserver pool is created or the
@@ -21,8 +22,8 @@ import { removePath } from "./files.ts";
 const g = globalThis as any;
 
 /** The kinds of folder (and, for a remote cache's download, file) jx makes in the temporary directory. */
-export type TempKind = "jobserver" | "output" | "artifact";
-const KINDS: TempKind[] = ["jobserver", "output", "artifact"];
+export type TempKind = "jobserver" | "output" | "artifact" | "sh" | "trace";
+const KINDS: TempKind[] = ["jobserver", "output", "artifact", "sh", "trace"];
 
 let root: string | undefined;
 

@@ -25,7 +25,7 @@ import {
 } from "../scheduler/mod.ts";
 import { dieAtExit, sendSignal } from "../runtime/mod.ts";
 import { decodeBytes, encodeBytes, RAW_BYTE } from "../runtime/utf8.ts";
-import { tempRoot } from "../runtime/stale.ts";
+import { tempPrefix } from "../runtime/stale.ts";
 import type { ParseResult } from "./parse.ts";
 import { boundValues, type ShJob, ShPlan, type StartInfo } from "./plan.ts";
 import { GroupSignals } from "./signals.ts";
@@ -148,7 +148,7 @@ function shellAlive(pid: number): boolean {
  */
 class ScriptRun {
   private plan: ShPlan;
-  private tmp = mkdtempSync(join(tempRoot(), "jx-sh-"));
+  private tmp = mkdtempSync(tempPrefix("sh"));
   private reactor: Reactor;
   private attempts: Attempts;
   private frame: RunFrame;

@@ -103,3 +103,31 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: jx sh's folder left by kill -9 is removed by the next run`, async () => {
+    const dir = await tempDir({
+      "s.sh": "while [ ! -f go ]; do sleep 0.02; done\n",
+      "jobs.yaml": "jobs:\n  a: { run: 'true' }\n",
+      "tmp/.keep": "",
+    });
+    const tmp = `${dir}/tmp`;
+    const [cmd, argv] = jxCommand(runtime, ["sh", "s.sh"]);
+    const jx = new Deno.Command(cmd, {
+      args: argv,
+      cwd: dir,
+      env: { TMPDIR: tmp },
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const made = () => names(tmp).find((n) => n.startsWith(`jx-sh-${host}-${jx.pid}-`));
+    for (let i = 0; i < 1500 && !made(); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(made(), names(tmp).join(" "));
+    jx.kill("SIGKILL");
+    await jx.status;
+    await Deno.writeTextFile(`${dir}/go`, ""); // the orphaned script ends
+    const r = await runJx(["run", "-j2"], { cwd: dir, env: { TMPDIR: tmp }, runtime });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(names(tmp), [".keep"]);
+  });
+}
