@@ -17,6 +17,7 @@ import { isDirSync, nodeFs, pid, readTextSync, sendSignal } from "./fs.ts";
 import { escapeControls } from "./controls.ts";
 import { writeAll } from "./mod.ts";
 import { removePath } from "./files.ts";
+import { inspectOwned } from "./owned.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -123,7 +124,7 @@ export function isStale(path: string, p: number): boolean {
 
 /**
  * Removes the folders of every kind left by jx processes of this host that
- * are gone. Errors are ignored (another user's folder, a race).
+ * are gone, of this user's only (not links). Errors are ignored (a race).
  *
  * @example
  * ```ts
@@ -134,6 +135,7 @@ export function isStale(path: string, p: number): boolean {
 export function removeStaleTemp(): void {
   const root = tempRoot();
   const mine = KINDS.map((k) => `jx-${k}-${host()}-`);
+  const spool = `jx-artifact-${host()}-`;
   let names: string[];
   try {
     // On Deno, its own call: node:fs's sorts and converts every entry, some
@@ -149,6 +151,9 @@ export function removeStaleTemp(): void {
     if (!prefix) continue;
     const p = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1] ?? 0);
     if (!p || p === pid() || !isStale(`${root}/${name}`, p)) continue;
+    // Only this user's own folder (or spool), never a link: as root, not another user's tree,
+    // which that user could change (a folder swapped for a link) while it is being removed.
+    if (inspectOwned(`${root}/${name}`, prefix === spool ? "file" : "dir").kind !== "ok") continue;
     try {
       removePath(`${root}/${name}`, true);
     } catch { /* another user's, or already gone */ }

@@ -131,3 +131,29 @@ for (const runtime of RUNTIMES) {
     assert.deepEqual(names(tmp), [".keep"]);
   });
 }
+
+for (const runtime of RUNTIMES) {
+  Deno.test({
+    name:
+      `${runtime}: the scan removes only this user's folders: as root, not another user's, nor a link`,
+    ignore: Deno.uid() !== 0, // only root can make a folder another user's
+    fn: async () => {
+      const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: 'true' }\n", "tmp/.keep": "" });
+      const tmp = `${dir}/tmp`;
+      const child = new Deno.Command("true").spawn();
+      await child.status;
+      const gone = child.pid; // a pid whose process has ended (and been reaped)
+      const other = `jx-output-${host}-${gone}-Other0`, link = `jx-output-${host}-${gone}-Link00`;
+      await Deno.mkdir(`${tmp}/${other}/sub`, { recursive: true });
+      await Deno.chown(`${tmp}/${other}`, 65534, 65534);
+      await Deno.mkdir(`${dir}/kept`);
+      await Deno.writeTextFile(`${dir}/kept/file`, "mine\n");
+      await Deno.symlink(`${dir}/kept`, `${tmp}/${link}`);
+      const r = await runJx(["run", "-j2"], { cwd: dir, env: { TMPDIR: tmp }, runtime });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(names(tmp), [".keep", link, other].sort());
+      assert.deepEqual(names(`${tmp}/${other}`), ["sub"]);
+      assert.equal(await Deno.readTextFile(`${dir}/kept/file`), "mine\n");
+    },
+  });
+}
