@@ -240,7 +240,9 @@ Deno.test("reactor [deno epoll] close releases the epoll set and its wake fd", a
   for (const end = Date.now() + 10_000; fds() > before && Date.now() < end;) {
     await new Promise((r) => setTimeout(r, 5));
   }
-  assert.equal(fds(), before);
+  // At most as many as before: a descriptor of an earlier test of this process may close meanwhile
+  // (CI saw 62 after 65), which is no leak of these reactors.
+  assert.ok(fds() <= before, `${fds()} descriptors open, ${before} before`);
 });
 
 Deno.test("reactor [deno epoll] closed while a spawn is in flight: the spawn's return is harmless", async () => {
