@@ -103,6 +103,10 @@ Deno.test("${NAME:q} inside quotes or a here-document is refused; bare, or in a 
       ["echo $'${X:q}'", "$'...'", 10],
       ["cat <<EOF\n${X:q}\nEOF", "an unquoted here-document", 10],
       ['echo "$(echo "${X:q}")"', "double quotes", 10],
+      // The shell reads jx's first quote as a character there: a value's rest is code.
+      ["echo \\${X:q}", "a backslash escape", 10],
+      // A newline in the value ends the comment: its next line runs.
+      ["echo hi # ${X:q}", "a comment", 10],
     ] as const
   ) {
     assert.throws(

@@ -98,6 +98,8 @@ class ShellQuoting {
   private pending: { word: string; expand: boolean }[] = [];
   /** The here-documents whose bodies are being read (the first one's body now). */
   private bodies: { word: string; expand: boolean }[] = [];
+  /** What the last jump over text (an escape, a comment) went through, for a place inside it. */
+  private over = "";
 
   constructor(private s: string) {}
 
@@ -112,13 +114,14 @@ class ShellQuoting {
           if (line.replace(/^\t*/, "") === this.bodies[0].word) {
             this.bodies.shift();
             this.i = nl < 0 ? s.length : nl;
+            this.over = "a here-document";
           }
         }
         continue;
       }
       if (top.q === "'") {
         if (c === "'") top.q = "";
-      } else if (c === "\\") this.i++;
+      } else if (c === "\\") this.i++, this.over = "a backslash escape";
       else if (top.q === "$'") {
         if (c === "'") top.q = "";
       } else if (c === "$" && s[i + 1] === "(") {
@@ -131,6 +134,9 @@ class ShellQuoting {
         if (c === '"') top.q = "";
       } else this.bare(c, top);
     }
+    // The place itself went by in a jump: `\${X:q}` (the shell reads jx's first quote as a
+    // character: the rest of the value is code), or a comment (a newline in the value ends it).
+    if (this.i > end) return this.over;
     if (this.bodies.length) {
       return this.bodies[0].expand ? "an unquoted here-document" : "a quoted here-document";
     }
@@ -150,6 +156,7 @@ class ShellQuoting {
     } else if (c === "#" && (i === 0 || /[\s;&|()]/.test(s[i - 1]))) {
       const nl = s.indexOf("\n", i); // a comment, to the end of its line
       this.i = (nl < 0 ? s.length : nl) - 1;
+      this.over = "a comment";
     } else if (c === "<" && s[i + 1] === "<" && s[i + 2] === "<") this.i += 2; // a here-string
     else if (c === "<" && s[i + 1] === "<" && top.parens === 0) { // not `$((1 << 2))`
       const m = /^<<-?[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|([^\s;&|()<>]+))/.exec(s.slice(i, i + 256));
@@ -157,6 +164,7 @@ class ShellQuoting {
         const word = m[1] ?? m[2] ?? m[3].replace(/\\/g, "");
         this.pending.push({ word, expand: m[3] !== undefined && !m[3].includes("\\") });
         this.i += m[0].length - 1;
+        this.over = "a here-document's word";
       }
     } else if (c === "\n" && this.pending.length) {
       this.bodies = this.pending; // their bodies start on the next line, one after the other
