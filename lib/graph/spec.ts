@@ -159,10 +159,13 @@ class ShellQuoting {
       this.over = "a comment";
     } else if (c === "<" && s[i + 1] === "<" && s[i + 2] === "<") this.i += 2; // a here-string
     else if (c === "<" && s[i + 1] === "<" && top.parens === 0) { // not `$((1 << 2))`
-      const m = /^<<-?[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|([^\s;&|()<>]+))/.exec(s.slice(i, i + 256));
+      // The word's quotes may be any part of it (`<<E"OF"`): its body ends at the word unquoted.
+      const m = /^<<-?[ \t]*((?:'[^'\n]*'|"[^"\n]*"|\\.|[^\s;&|()<>'"\\])+)/.exec(
+        s.slice(i, i + 256),
+      );
       if (m) {
-        const word = m[1] ?? m[2] ?? m[3].replace(/\\/g, "");
-        this.pending.push({ word, expand: m[3] !== undefined && !m[3].includes("\\") });
+        const word = m[1].replace(/'([^']*)'|"([^"]*)"|\\(.)/g, (_, a, b, c) => a ?? b ?? c);
+        this.pending.push({ word, expand: !/['"\\]/.test(m[1]) });
         this.i += m[0].length - 1;
         this.over = "a here-document's word";
       }
