@@ -108,6 +108,7 @@ Deno.test("${NAME:q} inside quotes or a here-document is refused; bare, or in a 
       // A newline in the value ends the comment: its next line runs.
       ["echo hi # ${X:q}", "a comment", 10],
       ["cat <<E'OF'\n${X:q}\nEOF", "a quoted here-document", 10],
+      ['echo "$(echo case) ${X:q}"', "double quotes", 10],
     ] as const
   ) {
     assert.throws(
@@ -127,6 +128,8 @@ Deno.test("${NAME:q} inside quotes or a here-document is refused; bare, or in a 
       "# don't\necho ${X:q} $'it\\'s' ${X:q}",
       "cat <<'EOF'\n'\nEOF\necho $((1 << 2)) ${X:q} <<<${X:q}",
       "case a in a) echo ${X:q};; esac",
+      // A pattern's ) is no end of the $(...).
+      'x="$(case a in a) echo ${X:q};; esac)"',
       // A word quoted in part: its body ends at EOF, as at 'EOF'.
       'cat <<E"OF"\n\'\nEOF\necho ${X:q}',
     ]

@@ -79,8 +79,21 @@ export function shellQuote(s: string): string {
 interface ShellLevel {
   q: "" | "'" | '"' | "$'";
   parens: number;
+  /** `case`s open (each pattern's `)` is no end of a `$(...)`: `$(case $x in a) cmd;; esac)`). */
+  cases: number;
   /** The character that ends this command substitution: `)` or a backquote. */
   end: ")" | "`";
+}
+
+/**
+ * Whether the reserved word `w` is at `i` of `s`: a word of its own (`case`, not `cases`) where a
+ * command starts (after `;`, `&`, `|`, `(`, a newline or a backquote: `echo case` is no `case`).
+ */
+function wordAt(s: string, i: number, w: string): boolean {
+  if (!s.startsWith(w, i) || !/^[\s;&|()<>`]?$/.test(s[i + w.length] ?? "")) return false;
+  let k = i - 1;
+  while (k >= 0 && (s[k] === " " || s[k] === "\t")) k--;
+  return k < 0 || ";&|(\n`".includes(s[k]);
 }
 
 /**
@@ -93,7 +106,7 @@ interface ShellLevel {
  */
 class ShellQuoting {
   private i = 0;
-  private stack: ShellLevel[] = [{ q: "", parens: 0, end: ")" }];
+  private stack: ShellLevel[] = [{ q: "", parens: 0, cases: 0, end: ")" }];
   /** The `<<WORD`s of the line being read: each body's end word, and whether it is expanded. */
   private pending: { word: string; expand: boolean }[] = [];
   /** The here-documents whose bodies are being read (the first one's body now). */
@@ -125,11 +138,11 @@ class ShellQuoting {
       else if (top.q === "$'") {
         if (c === "'") top.q = "";
       } else if (c === "$" && s[i + 1] === "(") {
-        this.stack.push({ q: "", parens: 0, end: ")" });
+        this.stack.push({ q: "", parens: 0, cases: 0, end: ")" });
         this.i++;
       } else if (c === "`") {
         if (top.end === "`" && this.stack.length > 1) this.stack.pop();
-        else this.stack.push({ q: "", parens: 0, end: "`" });
+        else this.stack.push({ q: "", parens: 0, cases: 0, end: "`" });
       } else if (top.q === '"') {
         if (c === '"') top.q = "";
       } else this.bare(c, top);
@@ -152,8 +165,10 @@ class ShellQuoting {
     else if (c === "(") top.parens++;
     else if (c === ")") {
       if (top.parens > 0) top.parens--;
-      else if (this.stack.length > 1 && top.end === ")") this.stack.pop();
-    } else if (c === "#" && (i === 0 || /[\s;&|()]/.test(s[i - 1]))) {
+      else if (!top.cases && this.stack.length > 1 && top.end === ")") this.stack.pop();
+    } else if (c === "c" && wordAt(s, i, "case")) top.cases++;
+    else if (c === "e" && top.cases && wordAt(s, i, "esac")) top.cases--;
+    else if (c === "#" && (i === 0 || /[\s;&|()]/.test(s[i - 1]))) {
       const nl = s.indexOf("\n", i); // a comment, to the end of its line
       this.i = (nl < 0 ? s.length : nl) - 1;
       this.over = "a comment";
