@@ -344,9 +344,9 @@ function checkDefault(graph: Graph, unit: Unit, items: string[]): void {
   const ns = unit.place.ns;
   items.forEach((n, i) => {
     try {
-      if (ns && !n.endsWith(":")) {
+      if (ns) {
         try {
-          graph.named([`${ns}:${n}`]);
+          graph.named([ownName(unit.place, n)]);
           return;
         } catch { /* not its own: a name of the whole graph, as `needs` takes one */ }
       }
@@ -359,6 +359,16 @@ function checkDefault(graph: Graph, unit: Unit, items: string[]): void {
       throw new JxInputError(`default[${i}]: ${why}`, unit.file, at(i));
     }
   });
+}
+
+/**
+ * Item `n` of an included file's `default:` as `jx run` in its folder reads it, named from the
+ * root: its own job (`build` in `pkg/` is `pkg:build`) or a file it includes in turn (`sub:build`
+ * and `sub:` there are `pkg/sub:build` and `pkg/sub:`).
+ */
+function ownName(place: Place, n: string): string {
+  if (!/^[^[]*:/.test(n)) return `${place.ns}:${n}`;
+  return place.prefix ? `${place.prefix}/${n}` : n;
 }
 
 /**

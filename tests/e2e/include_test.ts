@@ -181,6 +181,17 @@ Deno.test("include: an included file's default: is checked from the root as in i
   );
   const ok = await runJx(["run", "-n"], { cwd: dir });
   assert.equal(ok.code, 0, ok.stderr);
+  // A file it includes in turn, named as in its folder (packages/b/sub:build from the root).
+  await Deno.writeTextFile(
+    `${dir}/packages/b/jobs.yaml`,
+    'include: [sub/jobs.yaml]\ndefault: ["sub:build", "sub:"]\njobs:\n  build: { run: "true" }\n',
+  );
+  await Deno.mkdir(`${dir}/packages/b/sub`);
+  await Deno.writeTextFile(`${dir}/packages/b/sub/jobs.yaml`, "jobs:\n  build: { run: 'true' }\n");
+  for (const cwd of [dir, `${dir}/packages/b`]) {
+    const nested = await runJx(["run", "-n"], { cwd });
+    assert.equal(nested.code, 0, nested.stderr);
+  }
 });
 
 Deno.test("include: an included file with no jobs of its own is one the run reads: --events cannot overwrite it", async () => {
