@@ -49,7 +49,10 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // 10: values past MAX_VALUE_LENGTH refused at load (a graph cached before held them);
 // 11: an empty `ready.cmd`/`health.cmd` refused at load. The key also holds jx's version, so
 // that a release whose loader builds a graph differently never reads one an older jx cached.
-const FORMAT = 11;
+// 12: `${NAME:q}` inside quotes (and after a backslash, in a comment) refused at load, and
+// `when: { file }` a read for ordering (`WhenSpec.read`, its edges): a graph cached before held
+// the one and lacked the other.
+const FORMAT = 12;
 
 /** The header line after the key line. */
 interface Header {
