@@ -81,6 +81,8 @@ interface ShellLevel {
   parens: number;
   /** `case`s open (each pattern's `)` is no end of a `$(...)`: `$(case $x in a) cmd;; esac)`). */
   cases: number;
+  /** An arithmetic `$((...))` or `((...))`, where `<<` is a shift, not a here-document. */
+  arith?: boolean;
   /** The character that ends this command substitution: `)` or a backquote. */
   end: ")" | "`";
 }
@@ -138,8 +140,9 @@ class ShellQuoting {
       else if (top.q === "$'") {
         if (c === "'") top.q = "";
       } else if (c === "$" && s[i + 1] === "(") {
-        this.stack.push({ q: "", parens: 0, cases: 0, end: ")" });
-        this.i++;
+        const arith = s[i + 2] === "(";
+        this.stack.push({ q: "", parens: 0, cases: 0, end: ")", arith });
+        this.i += arith ? 2 : 1;
       } else if (c === "`") {
         if (top.end === "`" && this.stack.length > 1) this.stack.pop();
         else this.stack.push({ q: "", parens: 0, cases: 0, end: "`" });
@@ -162,10 +165,15 @@ class ShellQuoting {
     const s = this.s, i = this.i;
     if (c === "'" || c === '"') top.q = c;
     else if (c === "$" && s[i + 1] === "'") top.q = "$'", this.i++;
-    else if (c === "(") top.parens++;
+    else if (c === "(" && s[i + 1] === "(") { // `((...))`: its own level, ended by `))`
+      this.stack.push({ q: "", parens: 0, cases: 0, end: ")", arith: true });
+      this.i++;
+    } else if (c === "(") top.parens++;
     else if (c === ")") {
       if (top.parens > 0) top.parens--;
-      else if (!top.cases && this.stack.length > 1 && top.end === ")") this.stack.pop();
+      else if (top.arith) {
+        if (s[i + 1] === ")") this.stack.pop(), this.i++; // its `))`
+      } else if (!top.cases && this.stack.length > 1 && top.end === ")") this.stack.pop();
     } else if (c === "c" && wordAt(s, i, "case")) top.cases++;
     else if (c === "e" && top.cases && wordAt(s, i, "esac")) top.cases--;
     else if (c === "#" && (i === 0 || /[\s;&|()]/.test(s[i - 1]))) {
@@ -173,7 +181,7 @@ class ShellQuoting {
       this.i = (nl < 0 ? s.length : nl) - 1;
       this.over = "a comment";
     } else if (c === "<" && s[i + 1] === "<" && s[i + 2] === "<") this.i += 2; // a here-string
-    else if (c === "<" && s[i + 1] === "<" && top.parens === 0) { // not `$((1 << 2))`
+    else if (c === "<" && s[i + 1] === "<" && !top.arith) { // not `$((1 << 2))`
       // The word's quotes may be any part of it (`<<E"OF"`): its body ends at the word unquoted.
       const m = /^<<-?[ \t]*((?:'[^'\n]*'|"[^"\n]*"|\\.|[^\s;&|()<>'"\\])+)/.exec(
         s.slice(i, i + 256),
