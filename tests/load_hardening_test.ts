@@ -110,6 +110,8 @@ Deno.test("${NAME:q} inside quotes or a here-document is refused; bare, or in a 
       ["cat <<E'OF'\n${X:q}\nEOF", "a quoted here-document", 10],
       ['echo "$(echo case) ${X:q}"', "double quotes", 10],
       ["(cat <<EOF\n${X:q}\nEOF\n)", "an unquoted here-document", 10],
+      // A tab before the word ends only a <<- here-document.
+      ["cat <<EOF\n\tEOF\n${X:q}\nEOF", "an unquoted here-document", 10],
     ] as const
   ) {
     assert.throws(
@@ -132,6 +134,7 @@ Deno.test("${NAME:q} inside quotes or a here-document is refused; bare, or in a 
       // A pattern's ) is no end of the $(...).
       'x="$(case a in a) echo ${X:q};; esac)"',
       "(( y = 1 << 2 )); echo $(( (1 + 2) << 3 )) ${X:q}",
+      "cat <<-EOF\n\tEOF\necho ${X:q}",
       // A word quoted in part: its body ends at EOF, as at 'EOF'.
       'cat <<E"OF"\n\'\nEOF\necho ${X:q}',
     ]

@@ -87,6 +87,13 @@ interface ShellLevel {
   end: ")" | "`";
 }
 
+/** A here-document of a `run` string (see `ShellQuoting`). */
+interface HereDoc {
+  word: string;
+  expand: boolean;
+  strip: boolean;
+}
+
 /**
  * Whether the reserved word `w` is at `i` of `s`: a word of its own (`case`, not `cases`) where a
  * command starts (after `;`, `&`, `|`, `(`, a newline or a backquote: `echo case` is no `case`).
@@ -109,10 +116,13 @@ function wordAt(s: string, i: number, w: string): boolean {
 class ShellQuoting {
   private i = 0;
   private stack: ShellLevel[] = [{ q: "", parens: 0, cases: 0, end: ")" }];
-  /** The `<<WORD`s of the line being read: each body's end word, and whether it is expanded. */
-  private pending: { word: string; expand: boolean }[] = [];
+  /**
+   * The `<<WORD`s of the line being read: each body's end word, whether it is expanded, and
+   * whether leading tabs are stripped from its lines (`<<-`: only there is `\tWORD` its end).
+   */
+  private pending: HereDoc[] = [];
   /** The here-documents whose bodies are being read (the first one's body now). */
-  private bodies: { word: string; expand: boolean }[] = [];
+  private bodies: HereDoc[] = [];
   /** What the last jump over text (an escape, a comment) went through, for a place inside it. */
   private over = "";
 
@@ -126,7 +136,8 @@ class ShellQuoting {
       if (this.bodies.length) {
         if (i === 0 || s[i - 1] === "\n") {
           const nl = s.indexOf("\n", i), line = s.slice(i, nl < 0 ? s.length : nl);
-          if (line.replace(/^\t*/, "") === this.bodies[0].word) {
+          const { word, strip } = this.bodies[0];
+          if ((strip ? line.replace(/^\t*/, "") : line) === word) {
             this.bodies.shift();
             this.i = nl < 0 ? s.length : nl;
             this.over = "a here-document";
@@ -188,7 +199,7 @@ class ShellQuoting {
       );
       if (m) {
         const word = m[1].replace(/'([^']*)'|"([^"]*)"|\\(.)/g, (_, a, b, c) => a ?? b ?? c);
-        this.pending.push({ word, expand: !/['"\\]/.test(m[1]) });
+        this.pending.push({ word, expand: !/['"\\]/.test(m[1]), strip: m[0][2] === "-" });
         this.i += m[0].length - 1;
         this.over = "a here-document's word";
       }
