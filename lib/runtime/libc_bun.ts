@@ -76,9 +76,11 @@ let preloaded: BunFfi | undefined;
  *
  * @example
  * ```ts
- * import { preloadBunFfi } from "./libc_bun.ts";
- * // On Deno: nothing.
+ * import { bunLibc, preloadBunFfi } from "./libc_bun.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * await preloadBunFfi();
+ * // On Deno: nothing imported, and still no libc through bun:ffi.
+ * assertEquals(bunLibc(), null);
  * ```
  */
 export async function preloadBunFfi(): Promise<void> {
