@@ -30,10 +30,12 @@ export function withArgs(spec: JobSpec, args: string[]): { argv: string[]; comma
  * Gives `jobArgs` to the one job named in `names` (exactly one job, else a
  * usage error). The job's spec is changed in place: this run's graph is
  * loaded for this run only, and every part of it (the builder, the state,
- * the cache, the reporters) reads the same spec.
+ * the cache, the reporters) reads the same spec. None (`jx run a b --`) is
+ * the run without `--`, as the no-op fast path, which answers before the
+ * graph is loaded, takes it (noop_run.ts `runKey`).
  */
 export function applyJobArgs(graph: Graph, names: string[], jobArgs: string[] | undefined): void {
-  if (jobArgs === undefined) return;
+  if (!jobArgs?.length) return;
   const job = names.length === 1 ? graph.byName.get(names[0]) : undefined;
   if (!job || job.kind !== "job") {
     const got = names.length === 1 ? `'${names[0]}' is not a job` : `${names.length} given`;

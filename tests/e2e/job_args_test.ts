@@ -60,6 +60,14 @@ Deno.test("job arguments: exactly one job, else one line and exit 2 (nothing run
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
   await assert.rejects(Deno.stat(`${dir}/out.txt`));
+  // `--` with no arguments after it is the run without it, whatever the no-op record holds
+  // (the fast path answered 0 from `jx run greet other`'s record, the full path said 2).
+  for (const args of [["greet", "other", "--"], ["--"]]) {
+    for (const env of [{ JX_NO_FAST_NOOP: "1" }, {}] as Record<string, string>[]) {
+      const r = await runJx(["run", ...args], { cwd: dir, env });
+      assert.equal(r.code, 0, r.stderr);
+    }
+  }
 });
 
 Deno.test("job arguments: never up to date from a run with other arguments (state and no-op path)", async () => {
