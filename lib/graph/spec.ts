@@ -75,7 +75,10 @@ export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** A command's quoting as the shell reads it: inside quotes (`q`), open parentheses (`case`). */
+/**
+ * A command's quoting as the shell reads it: inside quotes (`q`), open parentheses (a subshell's,
+ * a `case` pattern's `(a)`), `case`s, and whether it is arithmetic.
+ */
 interface ShellLevel {
   q: "" | "'" | '"' | "$'";
   parens: number;
@@ -110,8 +113,9 @@ function wordAt(s: string, i: number, w: string): boolean {
  * or a here-document (where a `${NAME:q}` must not be: the shell still expands `$(...)` in its
  * value inside double quotes and an unquoted here-document, and reads its quotes as text). A
  * command substitution (`"$(cmd ${X:q})"`) starts afresh. A sketch of the shell's lexer: quotes,
- * backslashes, `$(`, backquotes, comments and here-documents; places asked for in order, so
- * that a long `run` is read once.
+ * backslashes, `$(`, backquotes, arithmetic, `case` patterns, comments and here-documents; places
+ * asked for in order, so that a long `run` is read once. A place that an escape or a comment
+ * takes in is not bare either.
  */
 class ShellQuoting {
   private i = 0;
