@@ -846,8 +846,9 @@ function linkUnits(units: Unit[], jobs: JobSpec[]): Edge[] {
   const edges: Edge[] = [];
   const testOf = new Map<string, string>();
   for (const u of units) {
+    // A name as the file's own folder reads it: its job, or a job of a file it includes in turn.
     const local = (n: string) => {
-      const own = u.place.ns ? `${u.place.ns}:${n}` : n;
+      const own = u.place.ns ? ownName(u.place, n) : n;
       return names.has(own) || groups.has(own) ? own : n;
     };
     for (const job of u.jobs) {

@@ -194,6 +194,21 @@ Deno.test("include: an included file's default: is checked from the root as in i
   }
 });
 
+Deno.test("include: a job's needs names a job of a file its file includes in turn as in its folder ('sub:build' in pkg/ is pkg/sub:build)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "include: [pkg/jobs.yaml]\njobs:\n  top: { run: 'true' }\n",
+    "pkg/jobs.yaml": "include: [sub/jobs.yaml]\njobs:\n" +
+      "  own: { run: 'cat sub/out.txt', needs: ['sub:build'] }\n",
+    "pkg/sub/jobs.yaml": "jobs:\n  build: { run: 'echo built > out.txt' }\n",
+  });
+  // From the root (it was: unknown job 'sub:build' in needs, exit 2) and from its folder alike.
+  for (const cwd of [dir, `${dir}/pkg`]) {
+    const r = await runJx(["run", cwd === dir ? "pkg:own" : "own"], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /built/);
+  }
+});
+
 Deno.test("include: an included file with no jobs of its own is one the run reads: --events cannot overwrite it", async () => {
   const dir = await tempDir({
     "jobs.yaml": "include: [a/jobs.yaml]\njobs:\n  x: { run: 'true' }\n",
