@@ -51,8 +51,9 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // that a release whose loader builds a graph differently never reads one an older jx cached.
 // 12: `${NAME:q}` inside quotes (and after a backslash, in a comment) refused at load, and
 // `when: { file }` a read for ordering (`WhenSpec.read`, its edges): a graph cached before held
-// the one and lacked the other.
-const FORMAT = 12;
+// the one and lacked the other. 13: an included file's needs/if/unless/repeat name a job of a
+// file it includes in turn as in its folder (`sub:build` in pkg/ is pkg/sub:build, not a root one).
+const FORMAT = 13;
 
 /** The header line after the key line. */
 interface Header {
