@@ -160,6 +160,35 @@ export function bashScript(): string {
   return `# bash completion for jx (written by \`jx completions bash\`).
 # Load it with: source <(jx completions bash)
 # or save it as ~/.local/share/bash-completion/completions/jx
+# Replies with the names (one a line in $1) that start with the word before the cursor. That
+# word is read from COMP_LINE, its quotes and backslashes taken off: COMP_WORDS splits it at
+# COMP_WORDBREAKS' ':' (NAMESPACE:job) and keeps its quoting. Bash replaces the text after the
+# word's last break character, or inside its open quote: each reply is the rest of a name from
+# there, quoted (comp[b c] as comp\\[b\\ c\\]) unless a quote is open.
+_jx_names() {
+  local line="\${COMP_LINE:0:COMP_POINT}" c n r qt="" w="" k=0 i
+  for ((i = 0; i < \${#line}; i++)); do
+    c="\${line:i:1}"
+    if [ -n "$qt" ]; then
+      if [ "$c" = "$qt" ]; then qt=""; k=\${#w}; else w+="$c"; fi
+    elif [ "$c" = "\\\\" ]; then
+      ((i++))
+      w+="\${line:i:1}"
+    elif [[ "$c" == [[:space:]] ]]; then
+      w="" k=0
+    elif [ "$c" = "'" ] || [ "$c" = '"' ]; then
+      qt="$c" k=\${#w}
+    else
+      w+="$c"
+      [[ "$COMP_WORDBREAKS" == *"$c"* ]] && k=\${#w}
+    fi
+  done
+  while IFS= read -r n; do
+    [ -n "$n" ] && [[ "$n" == "$w"* ]] || continue
+    if [ -n "$qt" ]; then r="\${n:k}"; else printf -v r '%q' "\${n:k}"; fi
+    COMPREPLY+=("$r")
+  done <<<"$1"
+}
 _jx() {
   local cur prev i cmd="" sub="" file="" w ow
   COMPREPLY=()
@@ -215,7 +244,7 @@ ${perCommand(opts, (c, own) => `      ${c}) ow=${q(own.flatMap(wordsOf).join(" "
       local names
       file="\${file/#\\~/$HOME}"
       names=$("\${COMP_WORDS[0]}" completions names \${file:+-f "$file"} 2>/dev/null)
-      COMPREPLY=($(compgen -W "$names" -- "$cur"))
+      _jx_names "$names"
       ;;
     ctl)
       if [ -z "$sub" ]; then
@@ -226,7 +255,7 @@ ${perCommand(opts, (c, own) => `      ${c}) ow=${q(own.flatMap(wordsOf).join(" "
             local mods
             file="\${file/#\\~/$HOME}"
             mods=$("\${COMP_WORDS[0]}" completions modules \${file:+-f "$file"} 2>/dev/null)
-            COMPREPLY=($(compgen -W "$mods" -- "$cur"))
+            _jx_names "$mods"
             ;;
         esac
       fi

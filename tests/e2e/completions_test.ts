@@ -72,6 +72,11 @@ Deno.test("bash completion: commands, options, option values, job names from -f"
     "jobs.yaml": JOBS,
     "sub/other.yaml": "jobs:\n  lint: { run: 'true' }\n  link: { run: 'true' }\n",
     "grouped/jobs.yaml": GROUPED,
+    // Names bash splits (NAMESPACE:job at ':') or must quote (a space, brackets, a quote).
+    "spaced/jobs.yaml":
+      "include: [pkg/jobs.yaml]\njobs:\n  cc: { foreach: ['q\"t'], run: 'true' }\n",
+    "spaced/pkg/jobs.yaml":
+      "jobs:\n  build: { run: 'true' }\n  cc: { foreach: [x, y z], run: 'true' }\n",
     // The completion runs `${COMP_WORDS[0]} completions names`: COMP_WORDS[0] is this launcher.
     "bin/jx": `#!/bin/sh\nexec "${DENO}" run -A --quiet "${ROOT}/cli.ts" "$@"\n`,
   });
@@ -82,8 +87,17 @@ source <("${dir}/bin/jx" completions bash) || exit 3
 complete -p jx
 q() {
   COMP_WORDS=("$@"); COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 )); COMPREPLY=()
+  COMP_LINE="$*"; COMP_POINT=\${#COMP_LINE}
   _jx
   echo "== $*"
+  printf '%s\\n' "\${COMPREPLY[@]}" | sort
+}
+# ql LINE WORD...: the line as typed, and its words as bash splits them (at ':' too).
+ql() {
+  COMP_LINE="$1"; COMP_POINT=\${#1}; shift
+  COMP_WORDS=("$@"); COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 )); COMPREPLY=()
+  _jx
+  echo "== $COMP_LINE"
   printf '%s\\n' "\${COMPREPLY[@]}" | sort
 }
 q jx ""
@@ -117,6 +131,13 @@ q jx ctl pause ""
 q jx ctl stop --drain ""
 q jx ctl status ""
 q jx -f ../jobs.yaml ctl restart ""
+cd ../spaced
+ql 'jx run pkg:b' jx run pkg : b
+ql 'jx run pkg:' jx run pkg :
+ql 'jx run pkg:cc[y' jx run pkg : 'cc[y'
+ql 'jx run pkg:cc\\[y\\ ' jx run pkg : 'cc\\[y\\ '
+ql "jx run 'pkg:cc[y" jx run "'pkg:cc[y"
+ql 'jx run cc[q' jx run 'cc[q'
 `;
   const out = await new Deno.Command("bash", {
     args: ["--norc", "--noprofile", "-c", script],
@@ -201,7 +222,8 @@ q jx -f ../jobs.yaml ctl restart ""
   assert.deepEqual(replies.get("jx cache pr"), ["prune"]);
   assert.deepEqual(replies.get("jx cache --cache-dir d "), ["clear", "prune", "stats"]);
   // A foreach group is offered with its items; ctl offers its actions, then modules.
-  assert.deepEqual(replies.get("jx run co"), ["co", "co[a]", "co[b]", "compile"]);
+  // (quoted for the line: bash would take co[a] as a glob)
+  assert.deepEqual(replies.get("jx run co"), ["co", "co\\[a\\]", "co\\[b\\]", "compile"]);
   assert.deepEqual(replies.get("jx ctl "), [
     "pause",
     "publish",
@@ -216,6 +238,14 @@ q jx -f ../jobs.yaml ctl restart ""
   assert.deepEqual(replies.get("jx ctl stop --drain "), ["api", "db"]);
   assert.deepEqual(replies.get("jx ctl status "), []);
   assert.deepEqual(replies.get("jx -f ../jobs.yaml ctl restart "), ["api"]);
+  // A name with ':' is completed after it (bash replaces what follows the ':'), one with a space,
+  // brackets or a quote comes quoted for the line, or as it is inside an open quote.
+  assert.deepEqual(replies.get("jx run pkg:b"), ["build"]);
+  assert.deepEqual(replies.get("jx run pkg:"), ["build", "cc", "cc\\[x\\]", "cc\\[y\\ z\\]"]);
+  assert.deepEqual(replies.get("jx run pkg:cc[y"), ["cc\\[y\\ z\\]"]);
+  assert.deepEqual(replies.get("jx run pkg:cc\\[y\\ "), ["cc\\[y\\ z\\]"]);
+  assert.deepEqual(replies.get("jx run 'pkg:cc[y"), ["pkg:cc[y z]"]);
+  assert.deepEqual(replies.get("jx run cc[q"), ['cc\\[q\\"t\\]']);
   await Deno.remove(dir, { recursive: true });
 });
 
