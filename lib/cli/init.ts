@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { JxInputError } from "../runtime/errors.ts";
 import { toJsonSchema } from "../graph/schema.ts";
@@ -81,7 +81,7 @@ export function cmdInit(args: Args): number {
   const file = args.file ?? "jobs.yaml";
   const others = args.file ? [file] : [file, "jobs.yml"];
   for (const f of others) {
-    if (existsSync(f)) {
+    if (taken(f)) {
       throw new JxInputError(
         `${f} already exists; not overwriting it (remove it, or use jx init -f OTHER.yaml)`,
       );
@@ -90,7 +90,7 @@ export function cmdInit(args: Args): number {
   const dir = dirname(resolve(file));
   if (!existsSync(dir)) throw new JxInputError(`${dirname(file)}: no such directory`);
   const schema = join(dir, SCHEMA_PATH);
-  if (existsSync(schema) && !isOurSchema(schema)) {
+  if (taken(schema) && !isOurSchema(schema)) {
     throw new JxInputError(
       `${SCHEMA_PATH} exists and is not jx's schema; not overwriting it (move it away first)`,
     );
@@ -100,6 +100,19 @@ export function cmdInit(args: Args): number {
   const run = args.file ? `jx run -f ${file}` : "jx run";
   writeAll(1, `wrote ${file} (and ${SCHEMA_PATH}, its schema for editors); try: ${run}\n`);
   return 0;
+}
+
+/**
+ * Whether `path` names anything, a link to nowhere too: `existsSync` follows links, and writing
+ * through a dangling one would create its target wherever it points.
+ */
+function taken(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether the file at `path` is a schema jx wrote (an older one is refreshed). */

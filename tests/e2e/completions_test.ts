@@ -4,7 +4,7 @@
  * the help texts of the new commands.
  */
 import assert from "node:assert/strict";
-import { DENO, ROOT, runJx, tempDir } from "../helpers.ts";
+import { DENO, ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
 
 const JOBS = `
 jobs:
@@ -345,6 +345,25 @@ Deno.test("jx init: a starter jobs.yaml with a schema line that runs as is; neve
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(yml, { recursive: true });
 });
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: jx init: a link to nowhere as the jobs file or schema is taken, nothing written`, async () => {
+    const dir = await tempDir();
+    await Deno.symlink("nowhere.yaml", `${dir}/jobs.yaml`);
+    const r = await runJx(["init"], { cwd: dir, runtime });
+    assert.deepEqual([r.code, r.stdout], [2, ""]);
+    assert.match(r.stderr, /^jx: jobs\.yaml already exists; not overwriting it/);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["jobs.yaml"]);
+    // A dangling jobs.schema.json is not jx's schema: not written through.
+    await Deno.remove(`${dir}/jobs.yaml`);
+    await Deno.symlink("elsewhere.json", `${dir}/jobs.schema.json`);
+    const s = await runJx(["init"], { cwd: dir, runtime });
+    assert.equal(s.code, 2);
+    assert.match(s.stderr, /jobs\.schema\.json exists and is not jx's schema/);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["jobs.schema.json"]);
+    await Deno.remove(dir, { recursive: true });
+  });
+}
 
 Deno.test("help for the new commands, with examples", async () => {
   for (
