@@ -19,7 +19,11 @@ else JX_CACHE_DIR, else $XDG_CACHE_HOME/jx, else ~/.cache/jx.
   prune [--max-size SIZE]  remove the least recently used entries down to SIZE (500M,
                            2G; default: the store's limit, JX_CACHE_MAX_SIZE or 10G)
   clear                    remove every entry and blob (only the store's own folders)
---no-color is taken, as by every command (the output has no colour).
+
+Options:
+      --cache-dir DIR    the store (default: JX_CACHE_DIR, $XDG_CACHE_HOME/jx, ~/.cache/jx)
+      --max-size SIZE    prune: the size to prune the store down to
+      --no-color         taken, as by every command (the output has no colour)
 
 Examples:
   jx cache stats

@@ -129,8 +129,8 @@ Examples:
   init: `Usage: jx init [-f FILE]
 
 Writes a starter jobs file (default: jobs.yaml in the current directory) that
-runs as is: a generated header, two steps that run together, a step that
-reads what they wrote, and a test. Its first line points editors at the JSON
+runs as is: a step that makes the output folder, two that write a header
+each and run together, one that reads what they wrote, and a test. Its first line points editors at the JSON
 schema of jobs files, which init writes beside it as jobs.schema.json (commit
 both). init never overwrites: if the file (or a jobs.yml beside a default
 jobs.yaml), or a jobs.schema.json that is not jx's, exists, it exits 2 and
@@ -152,6 +152,9 @@ and module names. The script gets the names by running jx completions names
 (jx completions modules after a ctl action) with the -f FILE already typed,
 else from the jobs file jx run would find: one name a line.
 
+Options:
+  -f, --file FILE        the jobs file whose names jx completions names prints
+
 Examples:
   source <(jx completions bash)                          # bash, this session
   jx completions bash > ~/.local/share/bash-completion/completions/jx
@@ -162,6 +165,10 @@ Examples:
 
 Prints the derived graph; every edge carries its reason: needs, if/unless,
 or the resource conflict (writes out/gen.h -> reads out/*.h).
+
+Options:
+  -f, --file FILE        jobs file (default: jobs.yaml, then jobs.yml, here or above)
+      --format FORMAT    dot (default) | mermaid | json | html (one page, works offline)
 
 Examples:
   jx graph | dot -Tsvg > graph.svg
@@ -176,6 +183,8 @@ removing anything. A foreach job's name names all of its jobs. It waits for a
 jx run or jx watch in the directory to end (it holds the run lock meanwhile).
 
 Options:
+  -f, --file FILE        jobs file (default: jobs.yaml, then jobs.yml, here or above)
+  -n, --dry-run          list what would be removed; remove nothing
       --deps             also the outputs of every job the named jobs wait for
       --no-wait          fail instead of waiting for another run in this directory
 

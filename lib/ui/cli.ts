@@ -23,8 +23,13 @@ Serves a page for the jobs file on http://127.0.0.1:PORT/ (any free port unless
 --port N) and prints one line with its address and a random token; every
 request needs the token. --host ADDR binds another address (with a warning:
 anyone who can reach it and has the token sees the jobs; the line gives the
-address bound, a name's first address). Ctrl-C stops it. --no-color is taken,
-as by every command (the line has no colour). See docs/ui.md.
+address bound, a name's first address). Ctrl-C stops it. See docs/ui.md.
+
+Options:
+  -f, --file FILE        jobs file (default: jobs.yaml, then jobs.yml, here or above)
+      --port N           the port (default: any free one)
+      --host ADDR        the address to bind (default: 127.0.0.1)
+      --no-color         taken, as by every command (the line has no colour)
 `;
 
 interface UiArgs {
