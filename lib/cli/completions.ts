@@ -83,9 +83,18 @@ function descriptions(): { options: Map<string, string>; commands: Map<string, s
   const options = new Map<string, string>();
   const commands = new Map<string, string>();
   for (const text of Object.values(HELP)) {
+    let last = ""; // the option whose row the line may continue
     for (const line of text.split("\n")) {
       const o = /^\s+(?:-\w, )?(--[\w-]+)(?: [A-Z]+)?\s{2,}(\S.*)$/.exec(line);
-      if (o && !options.has(o[1])) options.set(o[1], o[2]);
+      const more = /^\s{20,}([^\s-].*)$/.exec(line);
+      if (more && last) {
+        options.set(last, `${options.get(last)} ${more[1]}`);
+      } else if (o && !options.has(o[1])) {
+        options.set(o[1], o[2]);
+        last = o[1];
+      } else {
+        last = "";
+      }
     }
   }
   for (const line of HELP[""].split("\n")) {

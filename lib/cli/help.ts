@@ -168,7 +168,7 @@ or the resource conflict (writes out/gen.h -> reads out/*.h).
 
 Options:
   -f, --file FILE        jobs file (default: jobs.yaml, then jobs.yml, here or above)
-      --format FORMAT    dot (default) | mermaid | json | html (one page, works offline)
+      --format FORMAT    graph format: dot (default) | mermaid | json | html
 
 Examples:
   jx graph | dot -Tsvg > graph.svg

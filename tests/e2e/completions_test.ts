@@ -289,6 +289,8 @@ Deno.test("zsh and fish completion scripts: produced, plausible, and parse if th
         /__fish_seen_subcommand_from cache; and not __fish_seen_subcommand_from stats prune clear' -a 'stats prune clear'/,
       );
     }
+    // An option whose help row goes on over two lines is described whole, not cut at the first.
+    assert.match(r.stdout, /report what it reads or writes without declaring it \(exit status/);
     // The shells are not installed here; where they are, they must accept the script.
     if (await have(shell)) {
       await Deno.writeTextFile(`${dir}/script.${shell}`, r.stdout);
