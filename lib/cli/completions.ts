@@ -198,6 +198,25 @@ _jx_names() {
     COMPREPLY+=("$r")
   done <<<"$1"
 }
+# The word $1 as the shell reads it, its quotes and backslashes taken off, in _jx_u: a -f path
+# comes as typed ('my dir/jobs.yaml', my\\ dir/jobs.yaml).
+_jx_unquote() {
+  local s="$1" c qt="" i
+  _jx_u=""
+  for ((i = 0; i < \${#s}; i++)); do
+    c="\${s:i:1}"
+    if [ -n "$qt" ]; then
+      if [ "$c" = "$qt" ]; then qt=""; else _jx_u+="$c"; fi
+    elif [ "$c" = "\\\\" ]; then
+      ((i++))
+      _jx_u+="\${s:i:1}"
+    elif [ "$c" = "'" ] || [ "$c" = '"' ]; then
+      qt="$c"
+    else
+      _jx_u+="$c"
+    fi
+  done
+}
 _jx() {
   local cur prev i cmd="" sub="" file="" w ow
   COMPREPLY=()
@@ -251,7 +270,8 @@ ${perCommand(opts, (c, own) => `      ${c}) ow=${q(own.flatMap(wordsOf).join(" "
     cache) [ -z "$sub" ] && COMPREPLY=($(compgen -W ${q(CACHE_ACTIONS.join(" "))} -- "$cur")) ;;
     ${JOB_COMMANDS.join(" | ")})
       local names
-      file="\${file/#\\~/$HOME}"
+      _jx_unquote "$file"
+      file="\${_jx_u/#\\~/$HOME}"
       names=$("\${COMP_WORDS[0]}" completions names \${file:+-f "$file"} 2>/dev/null)
       _jx_names "$names"
       ;;
@@ -262,7 +282,8 @@ ${perCommand(opts, (c, own) => `      ${c}) ow=${q(own.flatMap(wordsOf).join(" "
         case "$sub" in
           ${ctl.modules.join(" | ")})
             local mods
-            file="\${file/#\\~/$HOME}"
+            _jx_unquote "$file"
+            file="\${_jx_u/#\\~/$HOME}"
             mods=$("\${COMP_WORDS[0]}" completions modules \${file:+-f "$file"} 2>/dev/null)
             _jx_names "$mods"
             ;;
@@ -310,7 +331,7 @@ export function zshScript(): string {
 __jx_list() {
   local -a names
   if [[ -n $file ]]; then
-    names=(\${(f)"$(\${words[1]} completions $1 -f \${~file} 2>/dev/null)"})
+    names=(\${(f)"$(\${words[1]} completions $1 -f \${~\${(Q)file}} 2>/dev/null)"})
   else
     names=(\${(f)"$(\${words[1]} completions $1 2>/dev/null)"})
   fi

@@ -1,6 +1,6 @@
 /**
  * End-to-end: `jx completions` (the bash script queried in a real bash, the
- * zsh and fish scripts checked for shape), `jx list --names`, `jx init`, and
+ * zsh and fish scripts checked for shape and, where the shells are, run in them), `jx list --names`, `jx init`, and
  * the help texts of the new commands.
  */
 import assert from "node:assert/strict";
@@ -72,6 +72,7 @@ Deno.test("bash completion: commands, options, option values, job names from -f"
     "jobs.yaml": JOBS,
     "sub/other.yaml": "jobs:\n  lint: { run: 'true' }\n  link: { run: 'true' }\n",
     "grouped/jobs.yaml": GROUPED,
+    "my dir/jobs.yaml": "jobs:\n  alpha: { run: 'true' }\n",
     // Names bash splits (NAMESPACE:job at ':') or must quote (a space, brackets, a quote).
     "spaced/jobs.yaml":
       "include: [pkg/jobs.yaml]\njobs:\n  cc: { foreach: ['q\"t'], run: 'true' }\n",
@@ -138,6 +139,10 @@ ql 'jx run pkg:cc[y' jx run pkg : 'cc[y'
 ql 'jx run pkg:cc\\[y\\ ' jx run pkg : 'cc\\[y\\ '
 ql "jx run 'pkg:cc[y" jx run "'pkg:cc[y"
 ql 'jx run cc[q' jx run 'cc[q'
+cd ..
+q jx -f "'my dir/jobs.yaml'" run ""
+q jx -f 'my\\ dir/jobs.yaml' run ""
+q jx --file = '"my dir/jobs.yaml"' run ""
 `;
   const out = await new Deno.Command("bash", {
     args: ["--norc", "--noprofile", "-c", script],
@@ -246,6 +251,10 @@ ql 'jx run cc[q' jx run 'cc[q'
   assert.deepEqual(replies.get("jx run pkg:cc\\[y\\ "), ["cc\\[y\\ z\\]"]);
   assert.deepEqual(replies.get("jx run 'pkg:cc[y"), ["pkg:cc[y z]"]);
   assert.deepEqual(replies.get("jx run cc[q"), ['cc\\[q\\"t\\]']);
+  // A -f path is taken as the shell reads it: quoted, or its space escaped.
+  assert.deepEqual(replies.get(`jx -f 'my dir/jobs.yaml' run `), ["alpha"]);
+  assert.deepEqual(replies.get("jx -f my\\ dir/jobs.yaml run "), ["alpha"]);
+  assert.deepEqual(replies.get(`jx --file = "my dir/jobs.yaml" run `), ["alpha"]);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -291,7 +300,7 @@ Deno.test("zsh and fish completion scripts: produced, plausible, and parse if th
     }
     // An option whose help row goes on over two lines is described whole, not cut at the first.
     assert.match(r.stdout, /report what it reads or writes without declaring it \(exit status/);
-    // The shells are not installed here; where they are, they must accept the script.
+    // Where the shell is installed (.ci/run installs both), it must accept the script.
     if (await have(shell)) {
       await Deno.writeTextFile(`${dir}/script.${shell}`, r.stdout);
       const n = await new Deno.Command(shell, { args: ["-n", `${dir}/script.${shell}`] }).output();
@@ -399,6 +408,58 @@ Deno.test("help for the new commands, with examples", async () => {
   const top = await runJx(["--help"]);
   assert.match(top.stdout, /jx init \[-f FILE\]/);
   assert.match(top.stdout, /jx completions bash\|zsh\|fish/);
+});
+
+Deno.test({
+  name: "zsh completion, where zsh is installed: job names from a -f path quoted or escaped",
+  ignore: !(await have("zsh")),
+  async fn() {
+    const dir = await tempDir({
+      "my dir/jobs.yaml": "jobs:\n  alpha: { run: 'true' }\nmodules:\n  db: { run: sleep 1 }\n",
+      "bin/jx": `#!/bin/sh\nexec "${DENO}" run -A --quiet "${ROOT}/cli.ts" "$@"\n`,
+    });
+    await Deno.chmod(`${dir}/bin/jx`, 0o755);
+    await Deno.writeTextFile(
+      `${dir}/_jx`,
+      (await runJx(["completions", "zsh"], { cwd: dir })).stdout,
+    );
+    // _jx called as compsys would, with stubs that print what it offers.
+    const script = `
+compdef() { :; }
+source ./_jx
+compadd() { if [[ $1 == -a ]]; then print -rl -- \${(P)2}; else shift; print -rl -- "$@"; fi }
+_describe() { :; }
+_files() { :; }
+t() { words=("$@"); CURRENT=$#; print -r -- "== $*"; _jx }
+t jx -f "'my dir/jobs.yaml'" run ""
+t jx -f 'my\\ dir/jobs.yaml' explain ""
+t jx --file='"my dir/jobs.yaml"' ctl stop ""
+`;
+    const out = await new Deno.Command("zsh", {
+      args: ["-f", "-c", script],
+      cwd: dir,
+      env: { NO_COLOR: "1", PATH: `${dir}/bin:${Deno.env.get("PATH")}` },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr) + text);
+    assert.equal(
+      text,
+      [
+        "== jx -f 'my dir/jobs.yaml' run ",
+        "alpha",
+        "db",
+        "== jx -f my\\ dir/jobs.yaml explain ",
+        "alpha",
+        "db",
+        `== jx --file="my dir/jobs.yaml" ctl stop `,
+        "db",
+        "",
+      ].join("\n"),
+    );
+    await Deno.remove(dir, { recursive: true });
+  },
 });
 
 Deno.test({
