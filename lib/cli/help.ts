@@ -290,8 +290,9 @@ Examples:
 Prints what this jx will use here, one "name  value" line each: its version
 and runtime, the reactor auto picks, the jobserver (styles, and the pool of a
 make that runs jx), how watch sees changes, how up-to-date checks stat files,
-and the make, ninja and setsid found on PATH. It changes nothing. Also
-jx --version --verbose.
+the make and ninja found on PATH, and whether /usr/bin/setsid or /bin/setsid
+is there (the portable reactor's, whatever PATH says). It changes nothing.
+Also jx --version --verbose.
 
 Example:
   jx doctor

@@ -4,6 +4,7 @@
  * Ordering is proved from the event log, never from wall-clock speed.
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { COMMANDS } from "../../lib/cli/args.ts";
 import {
   alive,
@@ -592,6 +593,18 @@ Deno.test("jx doctor says which runtime, reactor and jobserver are in use", asyn
   assert.match(b.stdout, /stamps\s+statx through FFI/);
   const off = await runJx(["doctor"], { env: { JX_NO_IO_URING: "1" } });
   assert.match(off.stdout, /stamps\s+statx through FFI, one call each/);
+  // make and ninja are looked for on PATH, setsid where the portable reactor takes it, as the
+  // help says.
+  const bare = await runJx(["doctor"], { env: { PATH: "/nonexistent" } });
+  assert.match(bare.stdout, /^make\s+not found$/m);
+  assert.match(bare.stdout, /^ninja\s+not found$/m);
+  const setsid = ["/usr/bin/setsid", "/bin/setsid"].some((p) => existsSync(p));
+  assert.match(bare.stdout, setsid ? /^setsid\s+found/m : /^setsid\s+not found$/m);
+  const help = (await runJx(["doctor", "--help"])).stdout.replace(/\s+/g, " ");
+  assert.match(
+    help,
+    /make and ninja found on PATH, and whether \/usr\/bin\/setsid or \/bin\/setsid/,
+  );
 });
 
 for (const runtime of RUNTIMES) {
