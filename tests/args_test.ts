@@ -203,6 +203,15 @@ Deno.test("args: every command has a row of COMMAND_OPTIONS, the table its parse
       const short = Object.entries(SHORT).find(([, l]) => l === flag)?.[0];
       if (short) assert.doesNotThrow(() => parse([`-${short}`, ...v]), `jx ${command} -${short}`);
     }
+    // A misspelt option of its own is refused with a suggestion, as the other commands do.
+    for (const flag of COMMAND_OPTIONS[command]) {
+      const typo = flag.slice(0, -1);
+      assert.throws(
+        () => parse([typo, "1"]),
+        (e) => e instanceof JxInputError && e.message.includes(`(did you mean '${flag}'?)`),
+        `jx ${command} ${typo}`,
+      );
+    }
     // ... and every other option of jx it refuses, as takesOption says.
     for (const flag of Object.keys(OPTIONS).filter((f) => !takesOption(command, f))) {
       assert.throws(() => parse([flag, "1"]), JxInputError, `jx ${command} ${flag}`);

@@ -9,7 +9,7 @@
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { jobsFileOrFail, JxInputError, lintIgnoreProblem, loadJobsFile } from "../graph/mod.ts";
-import { noValue } from "../runtime/errors.ts";
+import { didYouMean, noValue } from "../runtime/errors.ts";
 import { createReactor } from "../reactor/mod.ts";
 import { LocalRunner, LocalSlots, type Reporter, runJobs } from "../scheduler/mod.ts";
 import { CtlServer, Supervisor } from "../modules/mod.ts";
@@ -80,7 +80,10 @@ export function parseLintArgs(args: string[]): LintArgs {
     else if (flag === "-j" || flag === "--jobs") out.jobs = jobCount(flag, value());
     else if (/^-j\d+$/.test(a)) out.jobs = jobCount("-j", a.slice(2));
     else if (a.startsWith("-")) {
-      throw new JxInputError(`lint: unknown option '${flag}' (see jx lint --help)`);
+      const own = ["--file", "--jobs", "--ignore", "--events", "--help", "--no-color"];
+      throw new JxInputError(
+        `lint: unknown option '${flag}'${didYouMean(flag, own)} (see jx lint --help)`,
+      );
     } else out.names.push(a);
   }
   return out;

@@ -4,7 +4,7 @@
  * @module
  */
 import process from "node:process";
-import { JxInputError, noValue } from "../runtime/errors.ts";
+import { didYouMean, JxInputError, noValue } from "../runtime/errors.ts";
 import { escapeControls, writeAll } from "../runtime/mod.ts";
 import { formatSize, localStore, parseSize } from "./config.ts";
 
@@ -51,7 +51,8 @@ export function parseCacheArgs(
     else if (flag === "--no-color") noValue(flag, inline !== undefined); // taken; no colour here
     else if (!a.startsWith("-") && !out.action) out.action = a;
     else if (a.startsWith("-")) {
-      throw new JxInputError(`cache: unknown option '${flag}' (see jx cache --help)`);
+      const hint = didYouMean(flag, ["--cache-dir", "--max-size", "--help", "--no-color"]);
+      throw new JxInputError(`cache: unknown option '${flag}'${hint} (see jx cache --help)`);
     } else throw new JxInputError(`cache: unexpected '${a}' (${USAGE})`);
   }
   return out;

@@ -8,7 +8,7 @@ import { lookup } from "node:dns/promises";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { jobsFileOrFail, type JobSpec, JxInputError, loadJobsFile } from "../graph/mod.ts";
-import { noValue } from "../runtime/errors.ts";
+import { didYouMean, noValue } from "../runtime/errors.ts";
 import { dieAtExit, escapeControls, writeAll } from "../runtime/mod.ts";
 import { graphData } from "./data.ts";
 import { isLoopback } from "./security.ts";
@@ -57,7 +57,8 @@ export function parseUiArgs(argv: string[]): UiArgs {
     else if (flag === "-h" || flag === "--help") a.help = true;
     else if (flag === "--no-color") noValue(flag, eq > 0); // taken; it prints one plain line
     else if (flag.startsWith("-")) {
-      throw new JxInputError(`jx ui: unknown option '${flag}' (see jx ui --help)`);
+      const hint = didYouMean(flag, ["--file", "--port", "--host", "--help", "--no-color"]);
+      throw new JxInputError(`jx ui: unknown option '${flag}'${hint} (see jx ui --help)`);
     } else throw new JxInputError(`jx ui: unexpected '${arg}' (${USAGE})`);
   }
   return a;
