@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { existsSync, lstatSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { JxInputError } from "../runtime/errors.ts";
+import { ioReason, JxInputError } from "../runtime/errors.ts";
 import { toJsonSchema } from "../graph/schema.ts";
 import { writeAll } from "../runtime/mod.ts";
 import type { Args } from "./args.ts";
@@ -89,14 +89,15 @@ export function cmdInit(args: Args): number {
   }
   const dir = dirname(resolve(file));
   if (!existsSync(dir)) throw new JxInputError(`${dirname(file)}: no such directory`);
+  if (!statSync(dir).isDirectory()) throw new JxInputError(`${dirname(file)}: not a directory`);
   const schema = join(dir, SCHEMA_PATH);
   if (taken(schema) && !isOurSchema(schema)) {
     throw new JxInputError(
       `${SCHEMA_PATH} exists and is not jx's schema; not overwriting it (move it away first)`,
     );
   }
-  writeFileSync(schema, JSON.stringify(toJsonSchema(), null, 2) + "\n");
-  writeFileSync(file, STARTER, { flag: "wx" });
+  write(schema, JSON.stringify(toJsonSchema(), null, 2) + "\n");
+  write(file, STARTER, "wx");
   const run = args.file ? `jx run -f ${file}` : "jx run";
   writeAll(1, `wrote ${file} (and ${SCHEMA_PATH}, its schema for editors); try: ${run}\n`);
   return 0;
@@ -112,6 +113,15 @@ function taken(path: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Writes `text` to `path`; a failure (a read-only folder...) is one line, `PATH: reason`. */
+function write(path: string, text: string, flag = "w"): void {
+  try {
+    writeFileSync(path, text, { flag });
+  } catch (e) {
+    throw new JxInputError(`${path}: cannot write: ${ioReason(e)}`);
   }
 }
 

@@ -374,6 +374,17 @@ for (const runtime of RUNTIMES) {
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["jobs.schema.json"]);
     await Deno.remove(dir, { recursive: true });
   });
+
+  Deno.test(`${runtime}: jx init: a folder that is a file, or one it cannot write in, is one line`, async () => {
+    const dir = await tempDir({ "f": "" });
+    const r = await runJx(["init", "-f", "f/jobs.yaml"], { cwd: dir, runtime });
+    assert.deepEqual([r.code, r.stdout, r.stderr], [2, "", "jx: f: not a directory\n"]);
+    // /proc takes no new file, for root too.
+    const p = await runJx(["init", "-f", "/proc/jobs.yaml"], { cwd: dir, runtime });
+    assert.equal(p.code, 2, p.stderr);
+    assert.match(p.stderr, /^jx: \/proc\/jobs\.schema\.json: cannot write: [^\n]+\n$/);
+    await Deno.remove(dir, { recursive: true });
+  });
 }
 
 Deno.test("help for the new commands, with examples", async () => {
