@@ -410,6 +410,34 @@ for (const rt of RUNTIMES) {
 }
 
 for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] Ctrl-Z on a step whose id jx has not read yet: its own allocation's steps stop and go on`, async () => {
+    // The fake srun never says its step's id: jx reaches the step through allocation 77, its own.
+    const { dir, bin } = await launchingSlurm();
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, "jobs:\n  c: { run: touch ran }\n");
+    const child = underFakeSlurm(rt, dir, bin, []);
+    const has = async (f: string) => await Deno.stat(`${dir}/${f}`).then(() => true, () => false);
+    const said = async () => await Deno.readTextFile(`${dir}/cancelled`).catch(() => "");
+    const stateOf = () => /\) (\S)/.exec(Deno.readTextFileSync(`/proc/${child.pid}/stat`))?.[1];
+    const hung = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    try {
+      for (let i = 0; i < 400 && !await has("launching"); i++) await sleep(25);
+      child.kill("SIGTSTP");
+      for (let i = 0; i < 400 && stateOf() !== "T"; i++) await sleep(25);
+      assert.equal(stateOf(), "T");
+      // Sent and ended before jx stopped itself.
+      assert.match(await said(), /^-Q --signal=STOP 77$/m);
+      child.kill("SIGCONT");
+      for (let i = 0; i < 400 && !/--signal=CONT 77/.test(await said()); i++) await sleep(25);
+      assert.match(await said(), /^-Q --signal=CONT 77$/m);
+      child.kill("SIGINT");
+      assert.equal((await child.output()).code, 130);
+    } finally {
+      clearTimeout(hung);
+    }
+  });
+}
+
+for (const rt of RUNTIMES) {
   Deno.test(`[${rt}] a stop signal while the controller does not answer the checks: jx ends at once`, async () => {
     // A controller that takes the connection and never answers (stopped, overloaded): scontrol
     // ping waits for its timeout (10 s).

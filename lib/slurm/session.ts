@@ -164,6 +164,8 @@ export class SlurmSession {
   /** Allocations asked for and not granted yet. */
   readonly pending: Set<string> = new Set();
   private live = new Set<SlurmStep>();
+  /** What a Ctrl-Z stopped (steps, or a whole allocation of jx's), until jx goes on. */
+  private suspended = new Set<string>();
   private closed?: Promise<void>;
   /** Spare steps launched ahead, waiting for a job, by key in `allocations`. */
   private spares = new Map<string, Spare[]>();
@@ -626,7 +628,7 @@ export class SlurmSession {
   ): [SlurmStep, ChildHandle] {
     const step = new SrunStep(req, this.t.reactor, {
       signal: (child, stepId, signal) => this.signal(child, stepId, signal),
-      suspend: (stepId, stopped) => this.suspend(stepId, stopped),
+      suspend: (stepId, stopped) => this.suspend(stepId, alloc, stopped),
       ended: (renew) => {
         this.live.delete(step);
         if (renew) this.renew(key, alloc);
@@ -657,8 +659,18 @@ export class SlurmSession {
    * next, and a client command started now would run only once jx goes on), bounded by the
    * session's timeout; once jx goes on, SIGCONT (not waited for).
    */
-  private suspend(stepId: string, stopped: boolean): void {
-    const argv = ["scancel", "-Q", `--signal=${stopped ? "STOP" : "CONT"}`, stepId];
+  private suspend(
+    stepId: string | undefined,
+    alloc: Allocation | undefined,
+    stopped: boolean,
+  ): void {
+    // A step whose id jx has not read yet from srun (its task may run already): every step of
+    // the allocation, when it is jx's own (one jx runs inside may hold others' steps).
+    const target = stepId ?? (alloc?.own ? alloc.id : undefined);
+    if (target === undefined) return;
+    if (stopped ? this.suspended.has(target) : !this.suspended.delete(target)) return; // once
+    if (stopped) this.suspended.add(target);
+    const argv = ["scancel", "-Q", `--signal=${stopped ? "STOP" : "CONT"}`, target];
     if (stopped) runSync(argv, this.t.env, this.timeoutMs);
     else void runTool(this.t, argv, this.timeoutMs);
   }
@@ -761,8 +773,8 @@ function toolError(r: ToolResult): string {
 /** What a step needs of its session: a signal sent its way, and its end (`renew`: its allocation is lost). */
 interface StepHooks {
   signal(child: ChildHandle, stepId: string | undefined, signal: string): void;
-  /** Stops or continues a running step's tasks (see `SlurmStep.suspend`). */
-  suspend(stepId: string, stopped: boolean): void;
+  /** Stops or continues a running step's tasks (see `SlurmStep.suspend`; no id read yet: undefined). */
+  suspend(stepId: string | undefined, stopped: boolean): void;
   ended(renew: boolean): void;
 }
 
@@ -823,8 +835,7 @@ class SrunStep implements SlurmStep {
   }
 
   suspend(stopped: boolean): void {
-    const id = this.f.stepId;
-    if (!this.ended && id !== undefined) this.hooks.suspend(id, stopped);
+    if (!this.ended) this.hooks.suspend(this.f.stepId, stopped);
   }
 
   /** Spawns srun as `argv`. */
