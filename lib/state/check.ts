@@ -48,11 +48,15 @@ export function isTracked(spec: JobSpec): boolean {
 }
 
 /**
- * The verdict of a job that runs whatever its files say, as the scheduler never skips it: an
- * `emits: jobs` generator (what it would emit is known only by running it) and a `repeat`
- * loop. Undefined for any other job. `jx explain` and `jx ui` say it before the state's check.
+ * The verdict of a job that runs whatever its files say, as the scheduler never skips it: a
+ * module, an `emits: jobs` generator (what it would emit is known only by running it) and a
+ * `repeat` loop. Undefined for any other job. `jx explain` and `jx ui` say it before the state's check.
  */
 export function alwaysRuns(spec: JobSpec): Verdict | undefined {
+  if (spec.kind === "module") {
+    // Never checked against files: started whenever a selected job needs it (docs/modules.md).
+    return { upToDate: false, reasons: ["it is a module: started when a job that runs needs it"] };
+  }
   if (spec.emits) {
     return { upToDate: false, reasons: ["it generates jobs (emits: jobs), so it always runs"] };
   }

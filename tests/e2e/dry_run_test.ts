@@ -123,6 +123,18 @@ Deno.test("jx explain: an item of a foreach over files jobs write, and a foreach
   assert.match(gone.stderr, /unknown job 'each\[o\/b\.gen\]'/);
 });
 
+Deno.test("jx explain: a module is said to be one (it said 'it declares no files ..., so it always runs', a job's words)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml":
+      "modules:\n  db: { run: sleep 100, writes: [db.log] }\njobs:\n  a: { run: 'true', needs: [db] }\n",
+  });
+  const out = (await runJx(["explain", "db"], { cwd: dir })).stdout;
+  assert.match(
+    out,
+    /^db: sleep 100\n {2}would run:\n {4}- it is a module: started when a job that runs needs it\n/,
+  );
+});
+
 Deno.test("jx explain: a generator and a repeat loop always run, as -n and the run say (not up to date)", async () => {
   // Both have files and had succeeded: explain took the state's verdict, "up to date", while
   // the scheduler never skips them and -n listed them.
