@@ -215,7 +215,8 @@ export class Graph {
       if (!members.length && this.emptyGroups?.has(n)) continue; // it stands for no job now
       if (!members.length) {
         const groups = new Set(this.jobs.flatMap((j) => j.group ? [j.group] : []));
-        const all = [...this.byName.keys(), ...groups, ...this.emptyGroups ?? []];
+        // A namespace as a name too: `jx run pkg` suggests `pkg:` (every job of that file).
+        const all = [...this.byName.keys(), ...groups, ...this.emptyGroups ?? [], ...this.spaces()];
         throw new JxInputError(`unknown job '${n}'${didYouMean(n, all)}`);
       }
       for (const j of members) keep.add(j.name);
@@ -227,14 +228,21 @@ export class Graph {
   private inNamespace(prefix: string): string[] {
     const out = this.jobs.filter((j) => j.kind === "job" && j.name.startsWith(prefix));
     if (out.length === 0) {
-      const spaces = new Set(
-        this.jobs.filter((j) => j.name.includes(":")).map((j) =>
-          j.name.slice(0, j.name.lastIndexOf(":") + 1)
-        ),
+      throw new JxInputError(
+        `no jobs in namespace '${prefix}'${didYouMean(prefix, this.spaces())}`,
       );
-      throw new JxInputError(`no jobs in namespace '${prefix}'${didYouMean(prefix, spaces)}`);
     }
     return out.map((j) => j.name);
+  }
+
+  /** The namespaces of included files' jobs (`pkg:`), from the names (a `foreach` item's aside). */
+  private spaces(): Set<string> {
+    const out = new Set<string>();
+    for (const j of this.jobs) {
+      const m = /^[^[]*:/.exec(j.name);
+      if (m) out.add(j.name.slice(0, j.name.lastIndexOf(":", m[0].length - 1) + 1));
+    }
+    return out;
   }
 
   /** The `roots` and everything they wait for, in file order. */

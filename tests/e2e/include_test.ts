@@ -97,6 +97,10 @@ Deno.test("include: `NAMESPACE:` selects a file's jobs and what they need", asyn
   const bad = await runJx(["run", "packages/c:"], { cwd: dir });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /no jobs in namespace 'packages\/c:' \(did you mean '[^']+'\?\)/);
+  // The namespace written without its ':' is suggested as one (it suggested a job, or nothing).
+  const bare = await runJx(["run", "tools"], { cwd: dir });
+  assert.equal(bare.code, 2);
+  assert.equal(bare.stderr.trim(), "jx: unknown job 'tools' (did you mean 'tools:'?)");
 });
 
 Deno.test("include: a glob's match that is the including file (or one that includes it) is passed over", async () => {
