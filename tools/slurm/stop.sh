@@ -11,12 +11,25 @@ for d in slurmd slurmctld munged; do
 done
 for d in slurmd slurmctld munged; do
   p=$(cat "$DIR/run/$d.pid" 2>/dev/null) || continue
-  for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$p" 2>/dev/null; then # timeout(1) itself stuck: the daemon by its own pid file
-    q=$(cat "$DIR/run/$d.daemon.pid" 2>/dev/null) && kill -KILL "$q" 2>/dev/null
+  q=$(cat "$DIR/run/$d.daemon.pid" 2>/dev/null) || q=
+  for _ in $(seq 1 50); do
+    kill -0 "$p" 2>/dev/null || { [ -n "$q" ] && kill -0 "$q" 2>/dev/null; } || break
+    sleep 0.1
+  done
+  # timeout(1) or the daemon itself still there (slurmd can outlive its wrapper): both killed.
+  if kill -0 "$p" 2>/dev/null || { [ -n "$q" ] && kill -0 "$q" 2>/dev/null; }; then
+    [ -n "$q" ] && kill -KILL "$q" 2>/dev/null
     kill -KILL "$p" 2>/dev/null
     echo "stop.sh: $d killed" >&2
   fi
   rm -f "$DIR/run/$d.pid"
+done
+# What a step left (slurmstepd and its tasks, which outlive slurmd): found by this cluster's own
+# SLURM_CONF in their environment (slurmd gives it to them), never by name; not this script's own.
+for e in /proc/[0-9]*/environ; do
+  p=${e#/proc/}
+  p=${p%/environ}
+  [ "$p" = "$$" ] || [ "$p" = "$PPID" ] || [ "$p" = "$BASHPID" ] && continue
+  { tr '\0' '\n' <"$e"; } 2>/dev/null | grep -qxF "SLURM_CONF=$DIR/slurm.conf" && kill -KILL "$p" 2>/dev/null
 done
 exit 0
