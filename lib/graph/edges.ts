@@ -236,6 +236,24 @@ export function resourcesConflict(a: string, b: string): boolean {
   return idx.conflicting(b).length > 0;
 }
 
+/**
+ * What a job reads for ordering: its `reads`, and its `when: { file: F }` as one more read of F
+ * (`WhenSpec.read`; ordering only, not an input). The loader's edges and the plan's run-time
+ * edges both take it.
+ *
+ * @example
+ * ```ts
+ * import { orderReads } from "./edges.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(orderReads({ reads: ["a"], when: { file: "/p/f", read: "f" } }), ["a", "f"]);
+ * assertEquals(orderReads({ reads: ["a"] }), ["a"]);
+ * ```
+ */
+export function orderReads(spec: Pick<JobSpec, "reads" | "when">): string[] {
+  const read = spec.when?.read;
+  return read === undefined ? spec.reads : [...spec.reads, read];
+}
+
 /** The last writer of a resource (a job's place in file order, -1: none) and the readers since. */
 interface ResourceState {
   writer: number;

@@ -51,7 +51,7 @@ import {
   Substituter,
   underPrefix,
 } from "./spec.ts";
-import { deriveResourceEdges, resourcesConflict } from "./edges.ts";
+import { deriveResourceEdges, orderReads, resourcesConflict } from "./edges.ts";
 import { checkResourceGlobs, MAX_JOBS, parseYaml } from "./limits.ts";
 export { NeedYamlPackage } from "./limits.ts";
 import { globProblem, isGlob } from "./glob.ts";
@@ -162,16 +162,12 @@ interface Unit {
   default?: string[];
 }
 
-/**
- * The resources that order `jobs` (see edges.ts): their `reads` and `writes`, and a job's
- * `when: { file: F }` as one more read of F (`WhenSpec.read`), for ordering only.
- */
+/** The resources that order `jobs` (see edges.ts): their `reads` (`orderReads`) and `writes`. */
 function orderedBy(jobs: JobSpec[]): readonly Pick<JobSpec, "name" | "reads" | "writes">[] {
   if (!jobs.some((j) => j.when?.read !== undefined)) return jobs;
-  return jobs.map((j) => {
-    const read = j.when?.read;
-    return read === undefined ? j : { name: j.name, reads: [...j.reads, read], writes: j.writes };
-  });
+  return jobs.map((j) =>
+    j.when?.read === undefined ? j : { name: j.name, reads: orderReads(j), writes: j.writes }
+  );
 }
 
 /**

@@ -17,7 +17,7 @@
  * @module
  */
 import type { Graph } from "../graph/graph.ts";
-import { ResourceIndex } from "../graph/edges.ts";
+import { orderReads, ResourceIndex } from "../graph/edges.ts";
 import type { Edge, JobSpec } from "../graph/types.ts";
 import type { JobStatus, SkipReason } from "./events.ts";
 import { MinHeap } from "./heap.ts";
@@ -52,12 +52,6 @@ interface Node {
   mark?: { reason: SkipReason; because?: string };
   state: "waiting" | "ready" | "running" | "done";
   outcome?: Outcome;
-}
-
-/** What a job reads for ordering: its `reads`, and its `when: { file }` (graph/load.ts `orderedBy`). */
-function orderReads(spec: JobSpec): readonly string[] {
-  const read = spec.when?.read;
-  return read === undefined ? spec.reads : [...spec.reads, read];
 }
 
 /**
