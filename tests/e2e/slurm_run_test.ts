@@ -46,6 +46,11 @@ Deno.test({
   },
 });
 
+/** `cmd ARGV` started in `cwd` with `env`, its stdout and stderr piped. */
+function piped(cmd: string, argv: string[], cwd: string, env: Record<string, string>) {
+  return new Deno.Command(cmd, { args: argv, cwd, env, stdout: "piped", stderr: "piped" }).spawn();
+}
+
 /**
  * The cases under runtime `rt`: every one under Deno; under Bun (bin/jx's other runtime) all
  * but the up-to-date check, which is runtime-neutral state code.
@@ -217,13 +222,7 @@ jobs:
 `,
     });
     const [cmd, argv] = jxCommand(rt, ["run", "--executor", "slurm", "-j2"]);
-    const child = new Deno.Command(cmd, {
-      args: argv,
-      cwd: dir,
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = piped(cmd, argv, dir, env);
     await waitForFile(`${dir}/a.up`, 30_000);
     await waitForFile(`${dir}/b.up`, 30_000);
     assert.notEqual(queue(env), "");
@@ -255,13 +254,7 @@ jobs:
       }
     };
     const [cmd, argv] = jxCommand(rt, ["run", "--executor", "slurm", "--events", "ev.ndjson"]);
-    const child = new Deno.Command(cmd, {
-      args: argv,
-      cwd: dir,
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = piped(cmd, argv, dir, env);
     try {
       await until("the step's first lines", () => lines() > 0);
       child.kill("SIGTSTP");
@@ -310,13 +303,7 @@ jobs:
         "--events",
         "ev.ndjson",
       ]);
-      const child = new Deno.Command(cmd, {
-        args: argv,
-        cwd: dir,
-        env: { NO_COLOR: "1", ...env },
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      const child = piped(cmd, argv, dir, { NO_COLOR: "1", ...env });
       await waitForFile(`${dir}/up`, 30_000);
       // The node fails under the running step: Slurm kills its tasks and ends the allocation
       // (NODE_FAIL); srun says "Node failure on localhost" and exits 0.
@@ -504,13 +491,7 @@ jobs:
         "run",
         ...["--executor", "slurm", "--events", "ev.ndjson", "--output", "stream"],
       ]);
-      const child = new Deno.Command(cmd, {
-        args: argv,
-        cwd: dir,
-        env,
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      const child = piped(cmd, argv, dir, env);
       let out = "";
       try {
         const said = await stderrUntil(child, /up \d+\.\d+\n/, "stdout");
@@ -607,13 +588,7 @@ jobs:
 `,
       });
       const [cmd, argv] = jxCommand(rt, ["run", "--events", "ev.ndjson"]);
-      const child = new Deno.Command(cmd, {
-        args: argv,
-        cwd: dir,
-        env,
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
+      const child = piped(cmd, argv, dir, env);
       // The job's failure is on stdout at once (the console's job block); build still runs.
       const said = await stderrUntil(child, /── submit: FAILED/, "stdout");
       child.kill("SIGINT");
