@@ -70,6 +70,7 @@ export {
 export {
   DryRunRunner,
   type JobFeed,
+  type JobPool,
   type JobStatus,
   LocalRunner,
   LocalSlots,

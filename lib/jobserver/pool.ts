@@ -42,7 +42,7 @@ import { C, cstr, errno, libc, strerror } from "../reactor/libc.ts";
 import { removeStaleTemp, tempPrefix, tempRoot } from "../runtime/stale.ts";
 import { ioReason, JxInputError } from "../runtime/errors.ts";
 import type { Reactor } from "../reactor/types.ts";
-import type { Slots } from "../scheduler/slots.ts";
+import type { JobPool, Slots } from "../scheduler/slots.ts";
 import { type JobserverJob, jobStyle } from "./jobs.ts";
 import {
   FLAG_VARS,
@@ -212,6 +212,15 @@ class Pool implements JobserverSlots {
     }
     if (!found) out.MAKEFLAGS = formatMakeFlags(this.limit, auth);
     return out;
+  }
+
+  jobPool(
+    env: Record<string, string>,
+    job: JobserverJob & { tokens: number },
+  ): JobPool | undefined {
+    if (job.tokens <= 1) return undefined;
+    const want = jobStyle(job) ?? this.style;
+    return want === "none" ? undefined : createJobPool(env, job.tokens, want);
   }
 
   get free(): number {
@@ -563,6 +572,68 @@ export function createJobserver(
   // The pool holds N-1 tokens; jx keeps the implicit one.
   if (jobs > 1) writeAllTo(wfd, new Uint8Array(jobs - 1).fill(TOKEN), "cannot fill the pool");
   return pool;
+}
+
+/**
+ * A pool of one job's own, for one run of it (`Slots.jobPool`): a fifo in a
+ * private folder holding `tokens - 1` tokens, and `env` copied with every
+ * MAKEFLAGS-like variable that names a pool (MAKEFLAGS itself when none does)
+ * naming this one instead, with `-j` the job's tokens. The job holds its
+ * `tokens` slots of the shared pool meanwhile, so a make in it runs that many
+ * recipes at once, never more, and tokens it loses (killed) are lost with the
+ * pool, not from the shared one. In the pipe style the R,W pair is opened
+ * inheritable, as the shared pool's: other children started meanwhile inherit
+ * it too and are not told of it.
+ */
+function createJobPool(
+  env: Record<string, string>,
+  tokens: number,
+  style: "pipe" | "fifo",
+): JobPool {
+  const s = libc().symbols;
+  const dir = makeTempDir(tempPrefix("jobserver"));
+  const path = `${dir}/fifo`;
+  const removeDir = () => {
+    try {
+      removeEmptyDir(dir);
+    } catch {
+      removePath(dir, true);
+    }
+  };
+  const { rfd, wfd } = makePoolFifo(path, removeDir);
+  const fds = [rfd, wfd];
+  let open = true;
+  const finish = () => {
+    if (!open) return;
+    open = false;
+    for (const fd of fds) s.close(fd);
+    s.unlink(cstr(path));
+    removeDir();
+  };
+  try {
+    if (tokens - 1 > fifoRoom(wfd, tokens - 1)) throw new Error("too many tokens for a fifo");
+    writeAllTo(wfd, new Uint8Array(tokens - 1).fill(TOKEN), "cannot fill the pool");
+    let auth: JobserverAuth = { style: "fifo", path };
+    if (style === "pipe") {
+      const read = openFifo(path, C.O_RDWR);
+      fds.push(read);
+      const write = openFifo(path, C.O_RDWR);
+      fds.push(write);
+      auth = { style: "pipe", read, write };
+    }
+    const out = { ...env };
+    let named = false;
+    for (const name of FLAG_VARS) {
+      if (!/--jobserver-(auth|fds)=/.test(out[name] ?? "")) continue;
+      out[name] = withAuth(out[name], auth, tokens);
+      named = true;
+    }
+    if (!named) out.MAKEFLAGS = formatMakeFlags(tokens, auth);
+    return { env: out, finish };
+  } catch (e) {
+    finish();
+    throw e;
+  }
 }
 
 /**

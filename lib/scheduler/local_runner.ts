@@ -7,7 +7,7 @@
 import type { JobSpec } from "../graph/types.ts";
 import type { ChildHandle, Reactor } from "../reactor/types.ts";
 import type { RunHandle, Runner, RunRequest, RunSink } from "./runner.ts";
-import type { Slots } from "./slots.ts";
+import type { JobPool, Slots } from "./slots.ts";
 
 /**
  * Runs jobs as child processes of jx, each in its own process group, each
@@ -53,18 +53,25 @@ export class LocalRunner implements Runner {
    */
   start(req: RunRequest, sink: RunSink): RunHandle {
     let child: ChildHandle;
+    let pool: JobPool | undefined;
     try {
+      // A job of several tokens: a make in it gets them all, from a pool of its own.
+      pool = req.spec.tokens > 1 ? this.slots.jobPool?.(req.env, req.spec) : undefined;
       child = this.reactor.spawn({
         argv: req.argv,
         cwd: req.spec.cwd,
-        env: req.env,
+        env: pool?.env ?? req.env,
         ...(req.spec.interactive ? { terminal: true } : {}),
         ...(req.spec.inheritOutput ? { inheritOutput: true } : {}),
         onStart: (pid) => sink.started(pid),
         onOutput: (stream, chunk) => sink.output(stream, chunk),
-        onExit: (status) => sink.ended({ kind: "exited", status }),
+        onExit: (status) => {
+          pool?.finish();
+          sink.ended({ kind: "exited", status });
+        },
       });
     } catch (e) {
+      pool?.finish();
       return notStarted(req, sink, e);
     }
     return {

@@ -50,6 +50,26 @@ export interface Slots {
     env: Record<string, string>,
     job: { name: string; argv: string[]; jobserver?: "pipe" | "fifo" | "none" },
   ): Record<string, string>;
+  /**
+   * A make jobserver pool: for a job of `tokens` k > 1, a pool of its own for
+   * one run of it (k - 1 tokens: a make in the job runs k recipes at once,
+   * within the k slots the job holds), and `env` (not changed) copied with
+   * MAKEFLAGS naming that pool; undefined for a job that gets the shared pool
+   * (one token, `jobserver: none`). `finish` ends the pool once the job has
+   * ended. Throws when the pool cannot be made (no descriptor left).
+   */
+  jobPool?(
+    env: Record<string, string>,
+    job: { name: string; argv: string[]; jobserver?: "pipe" | "fifo" | "none"; tokens: number },
+  ): JobPool | undefined;
+}
+
+/** A pool of a job's own (`Slots.jobPool`): the job's environment naming it, and its end. */
+export interface JobPool {
+  /** The job's environment: a copy of the one given, MAKEFLAGS naming this pool. */
+  readonly env: Record<string, string>;
+  /** Closes the pool and removes its fifo; a second call does nothing. */
+  finish(): void;
 }
 
 /**

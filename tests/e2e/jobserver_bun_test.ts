@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { BUN, readEvents, ROOT, runJx, tempDir } from "../helpers.ts";
 import {
   checkFifoServer,
+  checkJobPools,
   clientMakefile,
   findMake44,
   make,
@@ -136,6 +137,17 @@ Deno.test({
     await checkFifoServer(MAKE44!, ON_BUN);
   },
 });
+
+for (const reactor of ["epoll", "portable"]) {
+  Deno.test({
+    name:
+      `jobserver [bun] server (${reactor}): jobs of tokens 4 (make 4.3) and 3 (make 4.4.1, fifo) get pools of their own`,
+    ignore: !MAKE44,
+    fn: async () => {
+      await checkJobPools(MAKE44!, { ...ON_BUN, reactor });
+    },
+  });
+}
 
 Deno.test({
   name:

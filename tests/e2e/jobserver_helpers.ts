@@ -181,6 +181,48 @@ export async function checkFifoServer(
 }
 
 /**
+ * `jx run -j8` (on `opts.runtime`, with its reactor) of three makes at once, each recording eight
+ * targets: `big` (make 4.3, `tokens: 4`, the pipe form), `big44` (make 4.4.1, `tokens: 3`,
+ * `jobserver: fifo`) and `small` (make 4.3, one token, the shared pool). Each job of several
+ * tokens gets a pool of its own: its make runs as many recipes at once as the job holds slots
+ * (not one, as when it shared a pool the others had emptied) and gets `-jK`; the three never
+ * run more than 8 at once; every pool is whole at the end (no warning) and its fifo removed.
+ */
+export async function checkJobPools(
+  make44: string,
+  opts: { runtime?: Runtime; env?: Record<string, string>; reactor?: string } = {},
+): Promise<void> {
+  const mk = recordingMakefile(["a", "b", "c", "d", "e", "f", "g", "h"], 0.5);
+  const dir = await tempDir({
+    "d1/Makefile": mk,
+    "d2/Makefile": mk,
+    "d3/Makefile": mk,
+    "jobs.yaml": `
+jobs:
+  big: { run: make -s -C d1, tokens: 4 }
+  big44: { run: ${make44} -s -C d2, tokens: 3, jobserver: fifo }
+  small: { run: make -s -C d3 }
+`,
+  });
+  const reactor = opts.reactor ? ["--reactor", opts.reactor] : [];
+  const r = await runJx(["run", "-j8", ...reactor], { cwd: dir, ...opts });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.doesNotMatch(r.stdout + r.stderr, MAKE_TROUBLE);
+  assert.doesNotMatch(r.stderr, /warning/, "every pool is whole at the end");
+  const [d1, d2, d3] = ["d1", "d2", "d3"].map((d) => `${dir}/${d}/log`);
+  assert.equal((await maxConcurrency(d1)).max, 4, "tokens: 4 runs 4 recipes at once");
+  assert.equal((await maxConcurrency(d2)).max, 3, "tokens: 3 runs 3 recipes at once");
+  const all = await maxConcurrency(d1, d2, d3);
+  assert.equal(all.count, 24);
+  assert.ok(all.max <= 8, `at most 8 recipes at once, saw ${all.max}`);
+  assert.match(await Deno.readTextFile(`${dir}/d1/flags.a`), /-j4 --jobserver-auth=\d+,\d+/);
+  const fifo = /-j3 --jobserver-auth=fifo:(\S+)/.exec(await Deno.readTextFile(`${dir}/d2/flags.a`));
+  assert.ok(fifo, "make 4.4.1 got its pool in the fifo form");
+  await assert.rejects(Deno.stat(fifo[1]), "its fifo is removed");
+  assert.match(await Deno.readTextFile(`${dir}/d3/flags.a`), /-j8 --jobserver-auth=\d+,\d+/);
+}
+
+/**
  * A Makefile for `make -j3`: two recorded recipes `x` and `y`, and `j`, a `+`
  * recipe running `jx run RUNARGS` on jobs.inner.yaml with its events in ev.ndjson.
  */

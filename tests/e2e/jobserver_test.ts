@@ -11,6 +11,7 @@ import { makeJobsOption, stripJobserver, withAuth } from "../../lib/jobserver/mo
 import { DENO, readEvents, ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
 import {
   checkFifoServer,
+  checkJobPools,
   clientMakefile,
   findMake44,
   findNinja113,
@@ -271,6 +272,15 @@ Deno.test({
   ignore: !MAKE44,
   fn: async () => {
     await checkFifoServer(MAKE44!);
+  },
+});
+
+Deno.test({
+  name:
+    "jobserver server: a job of tokens 4 (make 4.3) and one of tokens 3 (make 4.4.1, fifo) get pools of their own",
+  ignore: !MAKE44,
+  fn: async () => {
+    await checkJobPools(MAKE44!, { env: { MAKEFLAGS: "" } });
   },
 });
 
