@@ -262,9 +262,12 @@ function reason(e: unknown): string {
   const err = e as Error & { cause?: unknown; code?: unknown };
   if (refused(err)) return "connection refused";
   if (unresolved(err)) return "cannot resolve the host name";
+  if (dropped(err)) return "the server closed the connection";
   let msg = String(err?.message ?? e).split("\n")[0];
   const cause = err?.cause instanceof Error ? err.cause.message.split("\n")[0] : "";
-  if (cause) msg += `: ${cause.replace(/^error sending request for url \([^)]*\): /, "")}`;
+  if (cause) {
+    msg += `: ${cause.replace(/^error sending request (?:from \S+ )?for \S+ \([^)]*\): /, "")}`;
+  }
   return redactUrl(msg.replace(/\.? For more information, pass `verbose: true`.*$/, ""));
 }
 
@@ -277,6 +280,19 @@ function refused(err: (Error & { cause?: unknown; code?: unknown }) | undefined)
   if (err?.code === "ECONNREFUSED") return true;
   const cause = err?.cause instanceof Error ? err.cause.message : "";
   return /Connection refused \(os error 111\)/.test(cause);
+}
+
+/**
+ * Whether the server closed or reset the connection before it answered: said alike on both
+ * runtimes (Deno: "Connection reset by peer (os error 104)" or "...connection closed before
+ * message completed" in the cause; Bun: code ECONNRESET, "The socket connection was closed
+ * unexpectedly").
+ */
+function dropped(err: (Error & { cause?: unknown; code?: unknown }) | undefined): boolean {
+  if (err?.code === "ECONNRESET") return true;
+  const cause = err?.cause instanceof Error ? err.cause.message : "";
+  return /Connection reset by peer \(os error 104\)|connection closed before message completed/
+    .test(cause);
 }
 
 /**

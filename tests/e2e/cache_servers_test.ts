@@ -449,6 +449,40 @@ for (const rt of RUNTIMES) {
 }
 
 for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] a remote store that drops the connection: the warning says so in jx's words`, async () => {
+    // Deno said 'fetch failed: Connection reset by peer (os error 104)' or '...: client error
+    // (SendRequest): connection closed before message completed', Bun 'ECONNRESET: The socket
+    // connection was closed unexpectedly'. The server closes each connection unanswered (with
+    // the request's bytes unread: the kernel may answer with a reset).
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    const serving = (async () => {
+      for await (const conn of l) {
+        await conn.read(new Uint8Array(1)).catch(() => null);
+        conn.close();
+      }
+    })();
+    try {
+      const dir = await tempDir({
+        "jobs.yaml": "jobs:\n  a: { run: echo a > a.txt, writes: [a.txt] }\n",
+      });
+      const r = await runJx(
+        ["run", "--cache-dir", `${dir}/c`, "--remote-cache", `bazel+http://127.0.0.1:${port}`],
+        { cwd: dir, runtime: rt },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const warnings = r.stderr.split("\n").filter((w) => w.startsWith("jx: warning:"));
+      assert.equal(warnings.length, 1, r.stderr);
+      assert.match(
+        warnings[0],
+        /^jx: warning: bazel http:\/\/127\.0\.0\.1:\d+: entry \w+ for a: GET failed: the server closed the connection; not used for the rest of this run$/,
+      );
+    } finally {
+      l.close();
+      await serving.catch(() => {});
+    }
+  });
+
   Deno.test(`[${rt}] a remote store that refuses connections: the warning says so in jx's words`, async () => {
     // Deno said 'fetch failed: client error (Connect): tcp connect error: Connection refused
     // (os error 111)', Bun 'ECONNREFUSED: Unable to connect. Is the computer able to access the url?'.
