@@ -59,7 +59,8 @@ import {
 } from "./libc.ts";
 import { CStrings } from "./cstrings.ts";
 import { PeakRss } from "./peak_rss.ts";
-import { killGroup, spawnTerminal } from "./portable.ts";
+import { type Holder, signalHolder } from "./pipe_holders.ts";
+import { killGroup, signalName, spawnTerminal } from "./portable.ts";
 import { type StdinPipe, stdinPipe } from "./stdin_pipe.ts";
 import { createTimers, onSignal } from "./timers.ts";
 import { isBun } from "../runtime/mod.ts";
@@ -70,6 +71,8 @@ const MAX_EVENTS = 64;
 const MAX_POLLS = 64;
 /** How long spawns in flight may go without one returning before loop waits anyway. */
 const SPAWN_GUARD_MS = 20;
+/** How often the children with a `lingerMs` are looked at (`EpollChild.linger`). */
+const LINGER_LOOK_MS = 250;
 
 /** What `createEpollReactor` may be given. */
 export interface EpollOptions {
@@ -364,12 +367,29 @@ export function createEpollReactor(opts: EpollOptions = {}): Reactor {
       void loop.run();
     });
   };
+  // The children with a `lingerMs`, looked at every LINGER_LOOK_MS while there are any (on the
+  // guard's sleep: no `setTimeout` on Deno for a run of quick jobs).
+  const lingering = new Set<EpollChild>();
+  let looking = false;
+  const look = () => {
+    if (loop.closed) return void (looking = false);
+    const now = performance.now();
+    for (const c of lingering) if (c.linger(now)) lingering.delete(c);
+    looking = lingering.size > 0;
+    if (looking) guardTimer(LINGER_LOOK_MS, look);
+  };
   const ctx: ChildContext = {
     s,
     set,
     readBuf: new Uint8Array(READ_SIZE),
     peaks: new PeakRss(),
     setTimer,
+    lingerWatch(child) {
+      lingering.add(child);
+      if (looking) return;
+      looking = true;
+      guardTimer(LINGER_LOOK_MS, look);
+    },
   };
   const spawner = new Spawner(s, ctx, loop, kick);
   return {
@@ -571,7 +591,14 @@ class Spawner {
       return;
     }
     h.pid = pid;
-    new EpollChild(this.ctx, req, pid, out?.r ?? -1, err?.r ?? -1, stdin && (() => stdin.drop()));
+    h.child = new EpollChild(
+      this.ctx,
+      req,
+      pid,
+      out?.r ?? -1,
+      err?.r ?? -1,
+      stdin && (() => stdin.drop()),
+    );
     req.onStart?.(pid);
     h.sendPending();
     this.kick();
@@ -598,9 +625,18 @@ function whyNot(e: number): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
-/** The handle `spawn` returns; signals sent before the start are sent once it is known. */
+/**
+ * The handle `spawn` returns; signals sent before the start are sent once it is known.
+ *
+ * A signal (but a Ctrl-Z's SIGSTOP and SIGCONT) reaches the child's group (`killGroup`) and
+ * also every other process that holds its output pipes open (`pipe_holders.ts`): a `setsid`
+ * child that outlived its parent is linked to the job by nothing else, and would keep the job
+ * (and a timed out or stopped run) waiting for its end.
+ */
 class Handle implements ChildHandle {
   pid = 0;
+  /** Its pipes and exit, once started. */
+  child?: EpollChild;
   private pending: string[] = [];
   /** The groups below its own found at a signal before a SIGKILL (`killGroup`). */
   private seen = new Set<number>();
@@ -609,13 +645,25 @@ class Handle implements ChildHandle {
 
   /** Sends the signals asked for before the start (`pid` is set). */
   sendPending(): void {
-    for (const sig of this.pending) killGroup(this.pid, sig, this.seen);
+    for (const sig of this.pending) this.send(sig);
     this.pending = [];
   }
 
   kill(sig: string): void {
-    if (this.pid) killGroup(this.pid, sig, this.seen);
+    if (this.pid) this.send(sig);
     else this.pending.push(sig);
+  }
+
+  private send(sig: string): void {
+    const name = signalName(sig) ?? sig;
+    let holders: Holder[] = [];
+    if (name !== "SIGSTOP" && name !== "SIGCONT" && this.child) {
+      this.child.signalled = true;
+      // Outside its group (which the group's signal reaches), found before that signal.
+      holders = this.child.holders().filter((h) => h.pgrp !== this.pid);
+    }
+    killGroup(this.pid, sig, this.seen);
+    for (const h of holders) signalHolder(h, name);
   }
 
   write(data: Uint8Array | string): void {

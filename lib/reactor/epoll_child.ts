@@ -16,6 +16,7 @@
 import { C, errno, type Libc } from "./libc.ts";
 import type { EpollSet, Watcher } from "./epoll_set.ts";
 import type { PeakRss } from "./peak_rss.ts";
+import { type Holder, pipeHolders, pipeOf, processName } from "./pipe_holders.ts";
 import { signalName } from "./portable.ts";
 import type { ExitStatus, SpawnRequest, StreamName } from "./types.ts";
 
@@ -32,9 +33,12 @@ export interface ChildContext {
   readonly readBuf: Uint8Array;
   readonly peaks: PeakRss;
   setTimer(ms: number, cb: () => void): number;
+  /** Looks at `child` every so often until its `linger` says it is done (`SpawnRequest.lingerMs`). */
+  lingerWatch(child: EpollChild): void;
 }
 
 const statusBuf = new Int32Array(1);
+const siginfo = new Int32Array(C.SIZEOF_SIGINFO / 4);
 const rusage = new Uint8Array(C.SIZEOF_RUSAGE);
 const rusageView = new DataView(rusage.buffer);
 
@@ -66,6 +70,10 @@ export class EpollChild {
   private grown = false;
   private readonly pipes: Watcher = { kind: "pipe", child: this };
   private readonly exitWatch: Watcher = { kind: "pidfd", child: this };
+  /** When its process was seen exited with a pipe still open (`linger`), in `now`'s time. */
+  private exitedAt?: number;
+  /** A signal was sent to it (a timeout, a stop): no more `linger`, the stop ends it. */
+  signalled = false;
 
   /**
    * Registers the read ends `out` and `err` (made non-blocking here); -1 for
@@ -89,6 +97,52 @@ export class EpollChild {
       ctx.set.add(fd, this.pipes);
     }
     if (dropStdin || (out < 0 && err < 0)) this.watchExit();
+    else if (req.lingerMs !== undefined) ctx.lingerWatch(this);
+  }
+
+  /** The processes that hold its pipes open, its own included (none once both are closed). */
+  holders(): Holder[] {
+    return pipeHolders(this.readEnds().map(pipeOf).filter((p) => p !== undefined));
+  }
+
+  /**
+   * Looked at every so often while it runs (`SpawnRequest.lingerMs`): once
+   * its own process has exited (seen without reaping it: its pid, its group's
+   * id, stays reserved), its pipes are given `lingerMs`; if still open then,
+   * and held only by processes outside its group, what they hold is read, the
+   * pipes are closed and the child is reported exited with them in
+   * `ExitStatus.left`. A process of its own group holding them is waited for
+   * (looked at again `lingerMs` later). True once there is nothing more to
+   * look at.
+   */
+  linger(now: number): boolean {
+    if (this.reported || this.signalled || (this.out < 0 && this.err < 0)) return true;
+    if (this.exitedAt === undefined) {
+      if (this.exit || this.exitedNow()) this.exitedAt = now;
+      return false;
+    }
+    if (now - this.exitedAt < this.req.lingerMs!) return false;
+    const holders = this.holders();
+    if (!holders.length || holders.some((h) => h.pgrp === this.pid)) {
+      this.exitedAt = now; // its own group's (or closing now): waited for
+      return false;
+    }
+    for (const fd of this.readEnds()) this.drain(fd);
+    if (this.reported) return true; // closed meanwhile
+    for (const fd of this.readEnds()) this.pipeClosed(fd, holders);
+    return true;
+  }
+
+  /** Whether its process has exited, without reaping it (`waitid` with WNOWAIT). */
+  private exitedNow(): boolean {
+    siginfo.fill(0);
+    const r = this.ctx.s.waitid(C.P_PID, this.pid, siginfo, C.WEXITED | C.WNOHANG | C.WNOWAIT);
+    return r === 0 && siginfo[4] === this.pid; // si_pid: 0 while it runs
+  }
+
+  /** The read ends of its pipes still open (not at end of file). */
+  readEnds(): number[] {
+    return [this.out, this.err].filter((fd) => fd >= 0);
   }
 
   /** An event on one of its pipes. */
@@ -144,15 +198,20 @@ export class EpollChild {
     this.ctx.set.add(pidfd, this.exitWatch);
   }
 
-  /** A pipe reached end of file (or failed): forget it; reap when both are done. */
-  private pipeClosed(fd: number): void {
+  /**
+   * A pipe reached end of file (or failed, or `linger` gave up on the processes
+   * `left` holding it): forget it; reap when both are done.
+   */
+  private pipeClosed(fd: number, left?: Holder[]): void {
     this.ctx.set.close(fd, this.pipes);
     if (fd === this.out) this.out = -1;
     else this.err = -1;
     if (this.out >= 0 || this.err >= 0) return;
     // Both closed: the child is exiting (or has exited), most likely.
-    if (this.exit || this.reap()) this.report();
-    else this.watchExit();
+    if (this.exit || this.reap()) {
+      if (left) this.exit!.left = left.map((h) => ({ pid: h.pid, name: processName(h.pid) }));
+      this.report();
+    } else this.watchExit();
   }
 
   /** A child that fills a pipe: both of its pipes get room (best effort: the limit may be lower). */

@@ -30,6 +30,11 @@ export interface ExitStatus {
   signal: string | null;
   /** Set when the process could not be started at all (the command or cwd missing...). */
   error?: string;
+  /**
+   * The processes outside the child's group that still held its output open
+   * `SpawnRequest.lingerMs` after it exited (not waited for, left running).
+   */
+  left?: { pid: number; name: string }[];
   /** CPU time of the process and its waited-for children, where the backend knows it (epoll). */
   cpu?: { userMs: number; sysMs: number };
   /**
@@ -100,6 +105,16 @@ export interface SpawnRequest {
    * It still runs in a process group of its own; no output reaches `onOutput`.
    */
   inheritOutput?: boolean;
+  /**
+   * Once the child's own process has exited, how long its output may stay
+   * open held only by processes outside its process group (a daemon started
+   * with `setsid` that kept the job's stdout): past that, the child is
+   * reported exited, its pipes closed, those processes (left running) named
+   * in `ExitStatus.left`. Output held by a process of its own group is
+   * waited for, as without it. Epoll reactor only (the portable reactor has
+   * no pipe of its own to look for); absent: wait for the output's end.
+   */
+  lingerMs?: number;
   /**
    * Called once the process exists, with its pid, before any output. A
    * backend may call it during `spawn` or later; never when the start failed.

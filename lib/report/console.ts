@@ -281,6 +281,7 @@ export class ConsoleReporter implements Reporter {
       case "job.end":
         if (this.aside === e.job) this.aside = undefined;
         this.jobEnd(e);
+        if (e.left) this.leftRunning(e.job, e.left);
         break;
       case "module.state":
         this.moduleState(e);
@@ -519,6 +520,21 @@ export class ConsoleReporter implements Reporter {
     if (e.status !== "failed" || e.error === undefined || said?.error !== e.error) return e;
     const line = said.line === undefined ? "" : ` line ${said.line}`;
     return { ...e, error: undefined, why: `bad job on stdout${line}` };
+  }
+
+  /** The processes a job's end left holding its output (`job.end`'s `left`), one line each. */
+  private leftRunning(job: string, left: { pid: number; name: string }[]): void {
+    for (const p of left) {
+      this.out(
+        2,
+        this.c(
+          "33",
+          `jx: warning: ${esc(job)}: pid ${p.pid} (${esc(p.name)}) left the job's process group ` +
+            `and still held its output a grace after the job's process exited: ` +
+            `not waited for, left running (its output is no longer read)`,
+        ) + "\n",
+      );
+    }
   }
 
   /** Prints a job's end: its buffered output under a header, or its failure. */

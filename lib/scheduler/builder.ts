@@ -502,6 +502,7 @@ export class Builder implements LoopHost, GenHost {
       end.sys_ms = round3(st.cpu.sysMs);
     }
     if (st.maxRssKb) end.max_rss_kb = st.maxRssKb;
+    if (st.left?.length) end.left = st.left;
     const retrying = (status === "failed" || status === "timeout") &&
       r.attempt <= r.spec.retries && !this.plan.stopping && !badOutput;
     if (retrying) end.retrying = retrying;

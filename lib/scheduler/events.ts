@@ -119,6 +119,11 @@ export type RunEvent =
     cache?: "local" | "remote";
     /** A restored job: how long it ran when it was stored (the time the restore saved). */
     saved_ms?: number;
+    /**
+     * Processes outside the job's process group (a `setsid` daemon) that still held its output
+     * open a `grace` after its process exited: the job ended without them, left running.
+     */
+    left?: { pid: number; name: string }[];
   }
   | {
     type: "job.add";

@@ -63,6 +63,8 @@ export class LocalRunner implements Runner {
         env: pool?.env ?? req.env,
         ...(req.spec.interactive ? { terminal: true } : {}),
         ...(req.spec.inheritOutput ? { inheritOutput: true } : {}),
+        // After its process exited, a daemon outside its group holding its output gets the grace.
+        lingerMs: req.spec.graceMs,
         onStart: (pid) => sink.started(pid),
         onOutput: (stream, chunk) => sink.output(stream, chunk),
         onExit: (status) => {
