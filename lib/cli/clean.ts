@@ -11,13 +11,17 @@
  * @module
  */
 import { lstatSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
+import { basename, dirname, relative, resolve } from "node:path";
 import { expandDeferred, type Graph, type JobSpec } from "../graph/mod.ts";
 import { ioReason, JxInputError } from "../runtime/errors.ts";
-import { escapeControls, writeAll } from "../runtime/mod.ts";
+import { cwd, escapeControls, writeAll } from "../runtime/mod.ts";
 import { expandStamped } from "../state/fileset.ts";
 
-/** How a path is removed: a file or link by unlink, a folder only when empty. */
+/**
+ * How a path is removed: a file or link by unlink, a folder only when empty. `rel` is the path
+ * as the user's shell would name it: relative to the working directory, not the jobs file's folder
+ * (the same unless jx was started from a subfolder, or with `-f` naming a file elsewhere).
+ */
 type Target = { rel: string; abs: string; kind: "file" | "dir" };
 
 const realOrNull = (p: string): string | null => {
@@ -56,11 +60,20 @@ function resolved(root: string, rel: string): string {
   return parent === null ? lexical : resolve(parent, basename(lexical));
 }
 
-/** The targets of `files` that exist, after checking every one (throws `JxInputError`). */
-function plan(files: string[], root: string, jobsFiles: string[]): Target[] {
+/**
+ * The targets of `files` (relative to the jobs file's folder, `root` once its links are resolved) that exist,
+ * after checking every one (throws `JxInputError`); each named as `shown` gives it.
+ */
+function plan(
+  files: string[],
+  root: string,
+  jobsFiles: string[],
+  shown: (rel: string) => string,
+): Target[] {
   const out: Target[] = [];
-  for (const rel of files) {
-    const abs = resolved(root, rel);
+  for (const file of files) {
+    const abs = resolved(root, file);
+    const rel = shown(file);
     const why = refusal(abs, root, jobsFiles);
     if (why) throw new JxInputError(`clean: refusing to remove ${rel}: ${why}`);
     let st;
@@ -76,7 +89,8 @@ function plan(files: string[], root: string, jobsFiles: string[]): Target[] {
 
 /**
  * Removes (or, with `dryRun`, lists) what the `writes` of `jobs` name.
- * Returns the exit code.
+ * Returns the exit code. Each path is printed relative to `from` (default:
+ * the working directory), so that a line can be pasted into a shell there.
  *
  * @example
  * ```ts
@@ -96,8 +110,11 @@ export function cleanOutputs(
   graph: Graph,
   jobs: JobSpec[],
   dryRun: boolean,
+  from: string = cwd(),
 ): number {
   const baseDir = dirname(resolve(graph.file));
+  const shown = (file: string) =>
+    resolve(from) === baseDir ? file : relative(from, resolve(baseDir, file)) || ".";
   const root = realpathSync(baseDir);
   // The root jobs file and those it includes (`graph.included`: paths from the working directory).
   const jobsFiles = [graph.file, ...graph.included ?? []].map((f) => realOrNull(f) ?? resolve(f));
@@ -110,7 +127,7 @@ export function cleanOutputs(
     // A folder in writes stands as itself: never walked into the files it holds.
     for (const f of expandStamped(j.writes, baseDir, { wholeDirs: true }).keys()) files.add(f);
   }
-  const targets = plan([...files].sort(), root, jobsFiles);
+  const targets = plan([...files].sort(), root, jobsFiles, shown);
   // A path found on disk (a foreach item's) may hold control characters: shown as escapes.
   const say = (s: string) => writeAll(1, escapeControls(s) + "\n");
   // Files first; then folders, deepest first, each only when empty by then.

@@ -5,6 +5,7 @@
  * refuses with exit 2 naming the path, before removing anything.
  */
 import assert from "node:assert/strict";
+import { basename, dirname } from "node:path";
 import { runJx, RUNTIMES, tempDir } from "../helpers.ts";
 
 const exists = (p: string) => Deno.lstat(p).then(() => true, () => false);
@@ -182,3 +183,47 @@ Deno.test("clean refuses an included jobs file as it refuses the root's, touchin
   }
   await Deno.remove(dir, { recursive: true });
 });
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: clean from a subfolder or with -f names paths relative to the working directory, -n as without`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": 'jobs:\n  a: { run: "true", writes: [out/a.txt, sub/b.txt, sub/deep/c] }\n',
+      "out/a.txt": "a\n",
+      "sub/b.txt": "b\n",
+      "sub/deep/c/x": "x\n",
+    });
+    const cases: [string, string[], string[]][] = [
+      // [working directory, arguments, the paths as printed: each one that folder's shell takes]
+      [`${dir}/sub/deep`, [], ["../../out/a.txt", "../b.txt", "c/"]],
+      [`${dir}/sub/deep/c`, [], ["../../../out/a.txt", "../../b.txt", "./"]],
+      [dir, [], ["out/a.txt", "sub/b.txt", "sub/deep/c/"]],
+      [`${dir}/sub`, ["-f", "../jobs.yaml"], ["../out/a.txt", "b.txt", "deep/c/"]],
+      [dirname(dir), ["-f", `${basename(dir)}/jobs.yaml`], [
+        `${basename(dir)}/out/a.txt`,
+        `${basename(dir)}/sub/b.txt`,
+        `${basename(dir)}/sub/deep/c/`,
+      ]],
+    ];
+    for (const [cwd, args, paths] of cases) {
+      const dry = await runJx(["clean", "-n", ...args], { cwd, runtime });
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.equal(
+        dry.stdout,
+        `would remove ${paths[0]}\nwould remove ${paths[1]}\nwould remove ${paths[2]} (if empty)\n`,
+        cwd,
+      );
+      for (const p of paths) assert.ok(await exists(`${cwd}/${p}`), `${cwd}: ${p} pastes`);
+    }
+    // Removing says the same paths as -n listed; a refusal names the path that way too.
+    const r = await runJx(["clean"], { cwd: `${dir}/sub/deep`, runtime });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      "removed ../../out/a.txt\nremoved ../b.txt\nkept c/ (it holds files that no job's writes names)\n",
+    );
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, 'jobs:\n  a: { run: "true", writes: [.jx/x] }\n');
+    const refused = await runJx(["clean", "-n"], { cwd: `${dir}/sub`, runtime });
+    assert.equal(refused.code, 2);
+    assert.equal(refused.stderr, "jx: clean: refusing to remove ../.jx/x: it is in .jx/\n");
+  });
+}
