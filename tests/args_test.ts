@@ -38,7 +38,7 @@ Deno.test("args: -j in every spelling", () => {
   }
   bad(["run", "-j0"], /--jobs: expected a whole number of at least 1, got '0'/);
   bad(["run", "-jx"], /--jobs: expected a whole number/);
-  bad(["run", "-j"], /--jobs: missing value/);
+  bad(["run", "-j"], /^run: -j needs a value \(see jx run --help\)$/);
 });
 
 Deno.test("args: bundled short flags, -fFILE, names and NAME=VALUE", () => {
@@ -104,7 +104,7 @@ Deno.test("args: --ui, and --ui-port N (which implies --ui)", () => {
   assert.equal(parseArgs(["run", "--ui-port=0"]).uiPort, 0);
   bad(["run", "--ui-port", "http"], /^--ui-port: expected a port \(0-65535\), got 'http'$/);
   bad(["run", "--ui-port", "70000"], /--ui-port: expected a port/);
-  bad(["run", "--ui=1"], /^--ui takes no value$/);
+  bad(["run", "--ui=1"], /^run: --ui takes no value \(see jx run --help\)$/);
 });
 
 Deno.test("args: an option of another command is refused, naming the option and the command", () => {

@@ -9,7 +9,7 @@
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { jobsFileOrFail, JxInputError, lintIgnoreProblem, loadJobsFile } from "../graph/mod.ts";
-import { didYouMean, noValue } from "../runtime/errors.ts";
+import { didYouMean, noValue, usageError } from "../runtime/errors.ts";
 import { createReactor } from "../reactor/mod.ts";
 import { LocalRunner, LocalSlots, type Reporter, runJobs } from "../scheduler/mod.ts";
 import { CtlServer, Supervisor } from "../modules/mod.ts";
@@ -69,21 +69,19 @@ export function parseLintArgs(args: string[]): LintArgs {
     const flag = eq > 0 ? a.slice(0, eq) : a;
     const value = () => {
       const v = eq > 0 ? a.slice(eq + 1) : args[++i];
-      if (v === undefined) throw new JxInputError(`${flag} needs a value (${USAGE})`);
+      if (v === undefined) throw usageError("lint", `${flag} needs a value`);
       return v;
     };
     if (flag === "-f" || flag === "--file") out.file = value();
     else if (flag === "-h" || flag === "--help") out.help = true;
     else if (flag === "--ignore") out.ignore.push(ignoreGlob(value()));
     else if (flag === "--events") out.events = value();
-    else if (flag === "--no-color") noValue(flag, eq > 0); // taken; its output has no colour
+    else if (flag === "--no-color") noValue(flag, eq > 0, "lint"); // taken; its output has no colour
     else if (flag === "-j" || flag === "--jobs") out.jobs = jobCount(flag, value());
     else if (/^-j\d+$/.test(a)) out.jobs = jobCount("-j", a.slice(2));
     else if (a.startsWith("-")) {
       const own = ["--file", "--jobs", "--ignore", "--events", "--help", "--no-color"];
-      throw new JxInputError(
-        `lint: unknown option '${flag}'${didYouMean(flag, own)} (see jx lint --help)`,
-      );
+      throw usageError("lint", `unknown option '${flag}'${didYouMean(flag, own)}`);
     } else out.names.push(a);
   }
   return out;

@@ -4,11 +4,12 @@
  * @module
  */
 import process from "node:process";
-import { didYouMean, JxInputError, noValue } from "../runtime/errors.ts";
+import { didYouMean, JxInputError, noValue, usageError } from "../runtime/errors.ts";
 import { escapeControls, writeAll } from "../runtime/mod.ts";
 import { formatSize, localStore, parseSize } from "./config.ts";
 
 const USAGE = "usage: jx cache stats|prune [--max-size SIZE]|clear [--cache-dir DIR]";
+const ACTIONS = ["stats", "prune", "clear"];
 
 /** The help text of `jx cache --help`. */
 export const CACHE_HELP = `Usage: ${USAGE.slice("usage: ".length)}
@@ -43,17 +44,17 @@ export function parseCacheArgs(
       : [a, undefined];
     const value = () => {
       const v = inline ?? args[++i];
-      if (v === undefined) throw new JxInputError(`${flag} needs a value (${USAGE})`);
+      if (v === undefined) throw usageError("cache", `${flag} needs a value`);
       return v;
     };
     if (flag === "--cache-dir") out.cacheDir = value();
     else if (flag === "--max-size") out.maxSize = value();
-    else if (flag === "--no-color") noValue(flag, inline !== undefined); // taken; no colour here
+    else if (flag === "--no-color") noValue(flag, inline !== undefined, "cache"); // taken; no colour here
     else if (!a.startsWith("-") && !out.action) out.action = a;
     else if (a.startsWith("-")) {
       const hint = didYouMean(flag, ["--cache-dir", "--max-size", "--help", "--no-color"]);
-      throw new JxInputError(`cache: unknown option '${flag}'${hint} (see jx cache --help)`);
-    } else throw new JxInputError(`cache: unexpected '${a}' (${USAGE})`);
+      throw usageError("cache", `unknown option '${flag}'${hint}`);
+    } else throw usageError("cache", `unexpected argument '${a}'`);
   }
   return out;
 }
@@ -94,8 +95,11 @@ export function cmdCache(
         writeAll(1, `cleared ${store.dir}\n`);
         return 0;
       default:
-        throw new JxInputError(
-          a.action ? `cache: unknown action '${a.action}' (${USAGE})` : USAGE,
+        throw usageError(
+          "cache",
+          a.action
+            ? `unknown action '${a.action}'${didYouMean(a.action, ACTIONS)}`
+            : `missing ACTION (${ACTIONS.join(", ")})`,
         );
     }
   } catch (e) {

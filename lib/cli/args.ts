@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { didYouMean, JxInputError, noValue } from "../runtime/errors.ts";
+import { didYouMean, JxInputError, noValue, usageError } from "../runtime/errors.ts";
 import { parseDuration } from "../graph/duration.ts";
 
 /** Parsed command line. */
@@ -298,8 +298,7 @@ function commandAsFlag(flag: string): string {
 function notTaken(command: string, flag: string, typed: string): JxInputError {
   const own = [...EVERY_COMMAND, ...COMMAND_OPTIONS[command] ?? []];
   const hint = flag in OPTIONS ? "" : commandAsFlag(flag) || didYouMean(flag, own);
-  const help = command === "help" ? "jx --help" : `jx ${command} --help`;
-  return new JxInputError(`${command}: unknown option '${typed}'${hint} (see ${help})`);
+  return usageError(command, `unknown option '${typed}'${hint}`);
 }
 
 /** The arguments of a bare command: every option at its default. */
@@ -364,11 +363,9 @@ function commandOf(word: string): string {
     // `jx build` and `jx CC=gcc` as make, just and go-task take them: `jx run` runs jobs.
     const what = VAR_ARG.test(word) ? "a var" : "a job";
     const hint = didYouMean(word, COMMANDS) || ` (${what}? jx run ${word})`;
-    throw new JxInputError(`unknown command '${word}'${hint} (see jx --help)`);
+    throw usageError(undefined, `unknown command '${word}'${hint}`);
   }
-  if (OWN_ARGS.includes(word)) {
-    throw new JxInputError(`${word}: its options go after it (see jx ${word} --help)`);
-  }
+  if (OWN_ARGS.includes(word)) throw usageError(word, "its options go after it");
   return word;
 }
 
@@ -423,10 +420,16 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
   return a;
 }
 
+/**
+ * The commands that take `NAME=VALUE` words (var overrides: those that load the jobs file's
+ * graph); to the others such a word is an argument like any, refused by those that take none.
+ */
+const TAKE_VARS = ["run", "watch", "list", "graph", "explain", "clean"];
+
 /** A word that is no option: the command, a `NAME=value`, or a name (a job's, a topic's...). */
 function positional(a: Args, arg: string, rest: boolean): void {
   if (!a.command && !rest) a.command = commandOf(arg);
-  else if (a.command !== "ctl" && VAR_ARG.test(arg)) {
+  else if (TAKE_VARS.includes(a.command) && VAR_ARG.test(arg)) {
     const eq = arg.indexOf("=");
     a.vars[arg.slice(0, eq)] = arg.slice(eq + 1);
   } else a.names.push(arg);
@@ -444,19 +447,16 @@ function option(
   const rec = a as unknown as Record<string, unknown>;
   const spec = OPTIONS[flag];
   if (!spec) {
-    throw new JxInputError(
-      `unknown option '${typed}'${
-        commandAsFlag(flag) || didYouMean(flag, Object.keys(OPTIONS))
-      } (see jx --help)`,
-    );
+    const hint = commandAsFlag(flag) || didYouMean(flag, Object.keys(OPTIONS));
+    throw usageError(a.command, `unknown option '${typed}'${hint}`);
   }
   if (spec.value) {
     const v = inline ?? argv[++i];
-    if (v === undefined) throw new JxInputError(`${flag}: missing value`);
+    if (v === undefined) throw usageError(a.command, `${typed} needs a value`);
     const value = spec.value(v, flag);
     if (spec.key) rec[spec.key] = value;
   } else {
-    noValue(flag, inline !== undefined);
+    noValue(flag, inline !== undefined, a.command);
     if (spec.key) rec[spec.key] = spec.set;
   }
   return i;

@@ -5,7 +5,7 @@
  * @module
  */
 import { dirname, resolve } from "../runtime/path.ts";
-import { JxInputError } from "../runtime/errors.ts";
+import { JxInputError, usageError } from "../runtime/errors.ts";
 import { warnMakeJobs } from "../jobserver/mod.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import { whenFails } from "../graph/when.ts";
@@ -28,7 +28,7 @@ import {
 } from "../scheduler/mod.ts";
 import { alwaysRuns, isTracked, UpToDate } from "../state/mod.ts";
 import type { Args } from "./args.ts";
-import { load, setUpSlots, type SlotSetup, takeLock } from "./setup.ts";
+import { fileWord, load, setUpSlots, type SlotSetup, takeLock } from "./setup.ts";
 import type { RunUi } from "./ui_live.ts";
 
 /** Jobs in a graph past which a run collects the loader's garbage before it starts. */
@@ -597,13 +597,11 @@ async function openRunCache(args: Args, graph: Graph): Promise<RunCache | undefi
 
 /** `jx list`. */
 export async function cmdList(args: Args): Promise<number> {
+  // It lists every job: a name (`jx list build`) would be silently ignored. Said before the
+  // jobs file is looked for, as every usage error (`jx list other.yaml` is `-f other.yaml`).
+  const extra = args.names[fileWord(args) === undefined ? 0 : 1];
+  if (extra !== undefined) throw usageError("list", `unexpected argument '${extra}'`);
   const graph = await load(args);
-  // It lists every job: a name (`jx list build`) would be silently ignored.
-  if (args.names.length) {
-    throw new JxInputError(
-      `list: unexpected '${args.names[0]}' (usage: jx list [-f FILE] [--names])`,
-    );
-  }
   if (args.namesOnly) {
     // For shell completions: bare names, one per line, jobs then modules.
     const names = ["job", "module"].flatMap((k) => graph.jobs.filter((j) => j.kind === k));
@@ -644,8 +642,10 @@ export async function cmdGraph(args: Args): Promise<number> {
 
 /** `jx explain`. */
 export async function cmdExplain(args: Args): Promise<number> {
+  const names = args.names.slice(fileWord(args) === undefined ? 0 : 1);
+  if (!names.length) throw usageError("explain", "missing JOB");
+  if (names.length > 1) throw usageError("explain", `unexpected argument '${names[1]}'`);
   const graph = await load(args);
-  if (args.names.length !== 1) throw new JxInputError("usage: jx explain JOB");
   // The same selections as `jx run` (a foreach group explains each of its jobs).
   const state = new UpToDate(dirname(resolve(graph.file)));
   const access = await import("../access/mod.ts" as string) as typeof import("../access/mod.ts");

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { JxInputError } from "../runtime/errors.ts";
+import { didYouMean, JxInputError, usageError } from "../runtime/errors.ts";
 import { cwd, escapeControls, writeAll } from "../runtime/mod.ts";
 import { type Args, COMMAND_OPTIONS, COMMANDS, OPTIONS, optionsOf, SHORT } from "./args.ts";
 import { HELP } from "./help.ts";
@@ -530,11 +530,12 @@ export function cmdCompletions(args: Args): number | Promise<number> {
       return 2;
     });
   }
-  if (args.names.length !== 1 || !(SHELLS as readonly string[]).includes(shell)) {
-    throw new JxInputError(
-      `usage: jx completions ${SHELLS.join("|")}` +
-        (shell && args.names.length === 1 ? ` (unknown shell '${shell}')` : ""),
-    );
+  if (!args.names.length) throw usageError("completions", `missing SHELL (${SHELLS.join(", ")})`);
+  if (args.names.length > 1) {
+    throw usageError("completions", `unexpected argument '${args.names[1]}'`);
+  }
+  if (!(SHELLS as readonly string[]).includes(shell)) {
+    throw usageError("completions", `unknown shell '${shell}'${didYouMean(shell, SHELLS)}`);
   }
   writeAll(1, completionScript(shell as Shell));
   return 0;

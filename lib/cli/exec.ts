@@ -11,7 +11,7 @@
 import { spawn as nodeSpawn } from "node:child_process";
 import { constants } from "node:os";
 import process from "node:process";
-import { JxInputError } from "../runtime/errors.ts";
+import { JxInputError, usageError } from "../runtime/errors.ts";
 import {
   createJobserver,
   type JobserverSlots,
@@ -46,9 +46,7 @@ const SIGNALS: ListenSignal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
 export async function cmdExec(args: Args): Promise<number> {
   const argv = args.execArgv ?? [];
   if (!argv.length) {
-    throw new JxInputError(
-      "usage: jx exec [-j N] [--jobserver-style pipe|fifo] -- COMMAND [ARG...]",
-    );
+    throw usageError("exec", "missing COMMAND");
   }
   const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);
   const env = currentEnv();

@@ -6,7 +6,7 @@
  */
 import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { ioReason, JxInputError } from "../runtime/errors.ts";
+import { ioReason, JxInputError, usageError } from "../runtime/errors.ts";
 import { toJsonSchema } from "../graph/schema.ts";
 import { writeAll } from "../runtime/mod.ts";
 import type { Args } from "./args.ts";
@@ -77,7 +77,7 @@ jobs:
  * `jobs.yml`) already exists.
  */
 export function cmdInit(args: Args): number {
-  if (args.names.length) throw new JxInputError("usage: jx init [-f FILE]");
+  if (args.names.length) throw usageError("init", `unexpected argument '${args.names[0]}'`);
   const file = args.file ?? "jobs.yaml";
   const others = args.file ? [file] : [file, "jobs.yml"];
   for (const f of others) {

@@ -4,7 +4,7 @@
  * @module
  */
 import { dirname, resolve } from "../runtime/path.ts";
-import { JxInputError, WriteError } from "../runtime/errors.ts";
+import { JxInputError, usageError, WriteError } from "../runtime/errors.ts";
 import {
   cwd,
   envObject,
@@ -103,7 +103,7 @@ async function answered(args: Args): Promise<number | undefined> {
     return 0;
   }
   if (args.command === "doctor" && args.names.length) {
-    throw new JxInputError(`doctor: unexpected '${args.names[0]}' (usage: jx doctor)`);
+    throw usageError("doctor", `unexpected argument '${args.names[0]}'`);
   }
   if (args.command === "doctor" || args.version) {
     const doctor = await import("./doctor.ts" as string) as typeof import("./doctor.ts");
@@ -182,7 +182,7 @@ async function sh(args: Args): Promise<number> {
   ]);
   const reactorChoice = args.reactor;
   const [script, ...scriptArgs] = args.execArgv ?? [];
-  if (!script) throw new JxInputError("usage: jx sh [-n] [-j N] [--events FILE] SCRIPT [ARG...]");
+  if (!script) throw usageError("sh", "missing SCRIPT");
   return await part.cmdSh({
     script,
     args: scriptArgs,

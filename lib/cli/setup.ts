@@ -34,16 +34,26 @@ import { wantedJobs } from "./slots.ts";
  */
 function jobsFile(args: Args, orFail: (file: undefined, dir: string) => string): string {
   if (args.file) return args.file;
-  const first = args.names[0];
-  if (first && /\.ya?ml(\.example)?$/.test(first)) {
-    try {
-      if (isFileSync(first)) {
-        args.names.shift();
-        return first;
-      }
-    } catch { /* a job name after all */ }
+  const word = fileWord(args);
+  if (word !== undefined) {
+    args.names.shift();
+    return word;
   }
   return orFail(undefined, cwd());
+}
+
+/**
+ * The first name when it is to be read as `-f` (`jx run some.yaml`: no `-f`, and it names an
+ * existing file ending in `.yaml`, `.yml` or `.yaml.example`), else undefined.
+ */
+export function fileWord(args: Args): string | undefined {
+  const first = args.names[0];
+  if (args.file || !first || !/\.ya?ml(\.example)?$/.test(first)) return undefined;
+  try {
+    return isFileSync(first) ? first : undefined;
+  } catch {
+    return undefined; // a job name after all
+  }
 }
 
 /** Loads the jobs file the arguments name. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { JxInputError } from "../runtime/errors.ts";
+import { didYouMean, usageError } from "../runtime/errors.ts";
 import { escapeControls as shown, writeAll } from "../runtime/mod.ts";
 import { ctlRequest, findCtlSocket } from "./ctl.ts";
 import type { CtlReply, CtlRequest, StatusEntry } from "./supervisor.ts";
@@ -24,34 +24,36 @@ export interface CtlCommand {
   env: Record<string, string | undefined>;
 }
 
-const USAGE = "usage: jx ctl status [--json] | start|stop|restart|pause|resume MODULE... | " +
-  "stop --drain MODULE... | publish TOPIC MESSAGE";
-
 const MODULE_ACTIONS = ["start", "stop", "restart", "pause", "resume"];
+const ACTIONS = ["status", ...MODULE_ACTIONS, "publish"];
 
 /** The requests a command line stands for (usage errors throw `JxInputError`). */
 export function ctlRequests(c: CtlCommand): CtlRequest[] {
   const a = c.action;
-  if (!a) throw new JxInputError(USAGE);
+  if (!a) throw usageError("ctl", `missing ACTION (${ACTIONS.join(", ")})`);
+  if (c.drain && a !== "stop" && ACTIONS.includes(a)) {
+    throw usageError("ctl", "--drain goes with stop only");
+  }
   if (a === "status") {
-    if (c.operands.length) throw new JxInputError(`ctl status takes no arguments; ${USAGE}`);
+    if (c.operands.length) throw usageError("ctl", `unexpected argument '${c.operands[0]}'`);
     return [{ action: "status" }];
   }
   if (a === "publish") {
-    if (c.operands.length < 2) throw new JxInputError("usage: jx ctl publish TOPIC MESSAGE");
+    if (c.operands.length < 2) {
+      throw usageError("ctl", `missing ${c.operands.length ? "MESSAGE" : "TOPIC"} after publish`);
+    }
     const [topic, ...words] = c.operands;
     return [{ action: "publish", topic, message: words.join(" ") }];
   }
   if (MODULE_ACTIONS.includes(a)) {
-    if (!c.operands.length) throw new JxInputError(`usage: jx ctl ${a} MODULE...`);
-    if (c.drain && a !== "stop") throw new JxInputError("--drain goes with ctl stop");
+    if (!c.operands.length) throw usageError("ctl", `missing MODULE after ${a}`);
     return c.operands.map((module) =>
       a === "stop"
         ? { action: "stop", module, drain: c.drain }
         : { action: a as "start" | "restart" | "pause" | "resume", module }
     );
   }
-  throw new JxInputError(`unknown ctl action '${a}'; ${USAGE}`);
+  throw usageError("ctl", `unknown action '${a}'${didYouMean(a, ACTIONS)}`);
 }
 
 /** Runs `jx ctl`; returns the exit code (0 ok, 1 refused or no jx running, 2 usage). */

@@ -68,20 +68,46 @@ export class JxInputError extends Error {
 }
 
 /**
+ * A usage error of `command` (a word it does not take, one it lacks, an unknown option, an
+ * option without its value): the one wording of every command's, `COMMAND: PROBLEM (see jx
+ * COMMAND --help)`, printed as `jx: ...`, exit 2 as all bad input (docs/cli.md). Without a
+ * command (an option before it), `PROBLEM (see jx --help)`.
+ *
+ * @example
+ * ```ts
+ * import { usageError } from "./errors.ts";
+ * import { strictEqual } from "node:assert/strict";
+ * const e = usageError("list", "unexpected argument 'foo'");
+ * strictEqual(e.message, "list: unexpected argument 'foo' (see jx list --help)");
+ * strictEqual(e.exitCode, 2);
+ * strictEqual(usageError("help", "unexpected argument 'x'").message.endsWith("(see jx --help)"), true);
+ * ```
+ */
+export function usageError(command: string | undefined, problem: string): JxInputError {
+  if (!command || command === "help") {
+    return new JxInputError(`${command ? `${command}: ` : ""}${problem} (see jx --help)`);
+  }
+  return new JxInputError(`${command}: ${problem} (see jx ${command} --help)`);
+}
+
+/**
  * Throws for a flag that takes no value when one was `given` (`--no-color=x`): the one message
- * of every parser of jx's arguments.
+ * of every parser of jx's arguments, a usage error of `command`.
  *
  * @example
  * ```ts
  * import { noValue } from "./errors.ts";
  * import { throws } from "node:assert/strict";
  * // No value: nothing thrown.
- * noValue("--no-color", false);
- * throws(() => noValue("--no-color", true), /^JxInputError: --no-color takes no value$/);
+ * noValue("--no-color", false, "run");
+ * throws(
+ *   () => noValue("--no-color", true, "run"),
+ *   /^JxInputError: run: --no-color takes no value \(see jx run --help\)$/,
+ * );
  * ```
  */
-export function noValue(flag: string, given: boolean): void {
-  if (given) throw new JxInputError(`${flag} takes no value`);
+export function noValue(flag: string, given: boolean, command?: string): void {
+  if (given) throw usageError(command, `${flag} takes no value`);
 }
 
 /** Edit distance (with transpositions), for did-you-mean suggestions. */

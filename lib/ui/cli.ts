@@ -8,7 +8,7 @@ import { lookup } from "node:dns/promises";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { jobsFileOrFail, type JobSpec, JxInputError, loadJobsFile } from "../graph/mod.ts";
-import { didYouMean, noValue } from "../runtime/errors.ts";
+import { didYouMean, noValue, usageError } from "../runtime/errors.ts";
 import { dieAtExit, escapeControls, writeAll } from "../runtime/mod.ts";
 import { graphData } from "./data.ts";
 import { isLoopback } from "./security.ts";
@@ -48,25 +48,27 @@ export function parseUiArgs(argv: string[]): UiArgs {
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
     const value = () => {
       const v = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (v === undefined || v === "") throw new JxInputError(`jx ui: ${flag} needs a value`);
+      if (v === undefined || v === "") throw usageError("ui", `${flag} needs a value`);
       return v;
     };
     if (flag === "-f" || flag === "--file") a.file = value();
     else if (flag === "--port") a.port = port(value());
     else if (flag === "--host") a.host = value();
     else if (flag === "-h" || flag === "--help") a.help = true;
-    else if (flag === "--no-color") noValue(flag, eq > 0); // taken; it prints one plain line
+    else if (flag === "--no-color") noValue(flag, eq > 0, "ui"); // taken; it prints one plain line
     else if (flag.startsWith("-")) {
       const hint = didYouMean(flag, ["--file", "--port", "--host", "--help", "--no-color"]);
-      throw new JxInputError(`jx ui: unknown option '${flag}'${hint} (see jx ui --help)`);
-    } else throw new JxInputError(`jx ui: unexpected '${arg}' (${USAGE})`);
+      throw usageError("ui", `unknown option '${flag}'${hint}`);
+    } else throw usageError("ui", `unexpected argument '${arg}'`);
   }
   return a;
 }
 
 function port(v: string): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n > 65535) throw new JxInputError(`jx ui: --port ${v}: not a port`);
+  if (!/^\d+$/.test(v) || n > 65535) {
+    throw new JxInputError(`--port: expected a port (0-65535), got '${v}'`); // as jx run --ui-port
+  }
   return n;
 }
 

@@ -56,13 +56,13 @@ Deno.test("jx list --names: job then module names, one per line, honouring -f; n
     assert.equal(bad.stdout, "");
     assert.equal(
       bad.stderr,
-      `jx: list: unexpected '${args.at(-1)}' (usage: jx list [-f FILE] [--names])\n`,
+      `jx: list: unexpected argument '${args.at(-1)}' (see jx list --help)\n`,
     );
   }
   const doctor = await runJx(["doctor", "now"], { cwd: dir });
   assert.deepEqual(
     [doctor.code, doctor.stdout, doctor.stderr],
-    [2, "", "jx: doctor: unexpected 'now' (usage: jx doctor)\n"],
+    [2, "", "jx: doctor: unexpected argument 'now' (see jx doctor --help)\n"],
   );
   await Deno.remove(dir, { recursive: true });
 });
@@ -309,7 +309,7 @@ Deno.test("zsh and fish completion scripts: produced, plausible, and parse if th
   }
   const bad = await runJx(["completions", "tcsh"], { cwd: dir });
   assert.equal(bad.code, 2);
-  assert.equal(bad.stderr, "jx: usage: jx completions bash|zsh|fish (unknown shell 'tcsh')\n");
+  assert.equal(bad.stderr, "jx: completions: unknown shell 'tcsh' (see jx completions --help)\n");
   await Deno.remove(dir, { recursive: true });
 });
 

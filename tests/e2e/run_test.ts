@@ -456,7 +456,7 @@ Deno.test("an option of another command: one line naming both, exit 2, nothing r
       // The commands that read their own options say it the same way.
       [["lint", "--format", "dot"], "jx: lint: unknown option '--format' (see jx lint --help)\n"],
       [["cache", "stats", "-k"], "jx: cache: unknown option '-k' (see jx cache --help)\n"],
-      [["ui", "--output=quiet"], "jx ui: unknown option '--output' (see jx ui --help)\n"],
+      [["ui", "--output=quiet"], "jx: ui: unknown option '--output' (see jx ui --help)\n"],
     ] as const
   ) {
     const r = await runJx([...argv], { cwd: dir });

@@ -385,7 +385,7 @@ Deno.test("jx sh: usage and syntax errors exit 2 with one line", async () => {
   try {
     const none = await jx();
     assert.equal(none.code, 2);
-    assert.match(none.stderr, /^jx: usage: jx sh/);
+    assert.equal(none.stderr, "jx: sh: missing SCRIPT (see jx sh --help)\n");
     const missing = await jx("nope.sh");
     assert.equal(missing.code, 2);
     assert.equal(missing.stderr, "jx: sh: cannot read nope.sh: no such file\n");

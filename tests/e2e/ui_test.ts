@@ -337,11 +337,11 @@ Deno.test("[deno] jx ui: bad arguments and a bad jobs file are one line and exit
   });
   for (
     const [args, line] of [
-      [["ui", "--port", "http"], /^jx ui: --port http: not a port\n$/],
-      [["ui", "--bogus"], /^jx ui: unknown option '--bogus' \(see jx ui --help\)\n$/],
-      [["ui", "--format=dot"], /^jx ui: unknown option '--format' \(see jx ui --help\)\n$/],
-      [["ui", "graph"], /^jx ui: unexpected 'graph' \(usage: jx ui/],
-      [["ui", "--port"], /^jx ui: --port needs a value\n$/],
+      [["ui", "--port", "http"], /^jx: --port: expected a port \(0-65535\), got 'http'\n$/],
+      [["ui", "--bogus"], /^jx: ui: unknown option '--bogus' \(see jx ui --help\)\n$/],
+      [["ui", "--format=dot"], /^jx: ui: unknown option '--format' \(see jx ui --help\)\n$/],
+      [["ui", "graph"], /^jx: ui: unexpected argument 'graph' \(see jx ui --help\)\n$/],
+      [["ui", "--port"], /^jx: ui: --port needs a value \(see jx ui --help\)\n$/],
       [["ui", "-f", "bad.yaml"], /^bad\.yaml:3:8: jobs\.a: unknown key 'rnu'/],
       [["ui", "-f", "missing.yaml"], /^missing\.yaml: no such file\n$/],
     ] as const

@@ -1,0 +1,89 @@
+/**
+ * Usage errors, one wording for every command (docs/cli.md, lib/runtime/errors.ts `usageError`):
+ * `jx: COMMAND: PROBLEM (see jx COMMAND --help)` on stderr, one line, nothing on stdout, exit 2
+ * (CONTRACT.md), and nothing looked for: each case runs in a folder with no jobs file, so a
+ * command that looked for one before checking its words would say that instead.
+ */
+import assert from "node:assert/strict";
+import { COMMANDS } from "../../lib/cli/args.ts";
+import { runJx, tempDir } from "../helpers.ts";
+
+/** [argv, the line's PROBLEM] */
+const CASES: [string[], string][] = [
+  // A word the command does not take.
+  [["list", "foo"], "unexpected argument 'foo'"],
+  [["explain", "a", "b"], "unexpected argument 'b'"],
+  [["init", "foo"], "unexpected argument 'foo'"],
+  [["doctor", "foo"], "unexpected argument 'foo'"],
+  [["completions", "bash", "extra"], "unexpected argument 'extra'"],
+  [["completions", "names", "extra"], "unexpected argument 'extra'"],
+  [["ctl", "status", "x"], "unexpected argument 'x'"],
+  [["cache", "stats", "x"], "unexpected argument 'x'"],
+  [["ui", "foo"], "unexpected argument 'foo'"],
+  // A NAME=VALUE word to a command that takes no vars is such a word, not silently dropped.
+  [["init", "X=1"], "unexpected argument 'X=1'"],
+  [["doctor", "X=1"], "unexpected argument 'X=1'"],
+  [["completions", "bash", "X=1"], "unexpected argument 'X=1'"],
+  // A word the command needs.
+  [["explain"], "missing JOB"],
+  [["exec"], "missing COMMAND"],
+  [["exec", "-j2"], "missing COMMAND"],
+  [["sh"], "missing SCRIPT"],
+  [["completions"], "missing SHELL (bash, zsh, fish)"],
+  [["cache"], "missing ACTION (stats, prune, clear)"],
+  [["ctl"], "missing ACTION (status, start, stop, restart, pause, resume, publish)"],
+  [["ctl", "start"], "missing MODULE after start"],
+  [["ctl", "publish"], "missing TOPIC after publish"],
+  [["ctl", "publish", "t"], "missing MESSAGE after publish"],
+  // A word that is none of those the command knows.
+  [["completions", "bsh"], "unknown shell 'bsh' (did you mean 'bash'?)"],
+  [["cache", "stat"], "unknown action 'stat' (did you mean 'stats'?)"],
+  [["ctl", "stauts"], "unknown action 'stauts' (did you mean 'status'?)"],
+  [["ctl", "status", "--drain"], "--drain goes with stop only"],
+  // An option without its value, or with one it does not take.
+  [["run", "-f"], "-f needs a value"],
+  [["list", "--file"], "--file needs a value"],
+  [["ui", "-f"], "-f needs a value"],
+  [["lint", "-f"], "-f needs a value"],
+  [["cache", "stats", "--cache-dir"], "--cache-dir needs a value"],
+  [["graph", "--no-color=1"], "--no-color takes no value"],
+  [["ui", "--no-color=1"], "--no-color takes no value"],
+  [["lint", "--no-color=1"], "--no-color takes no value"],
+  [["cache", "stats", "--no-color=1"], "--no-color takes no value"],
+  // Every command given an option it does not know (help among them: `jx help --bogus`).
+  ...COMMANDS.map((c): [string[], string] => [[c, "--bogus"], "unknown option '--bogus'"]),
+];
+
+Deno.test("usage errors: one wording, one line, exit 2, for every command", async () => {
+  const dir = await tempDir(); // no jobs file here, nor above (a temporary folder)
+  const seen = new Set<string>();
+  for (let i = 0; i < CASES.length; i += 4) {
+    await Promise.all(
+      CASES.slice(i, i + 4).map(async ([argv, problem]) => {
+        const r = await runJx(argv, { cwd: dir });
+        const command = argv[0];
+        const help = command === "help" ? "jx --help" : `jx ${command} --help`;
+        const what = argv.join(" ");
+        assert.equal(r.stderr, `jx: ${command}: ${problem} (see ${help})\n`, what);
+        assert.equal(r.code, 2, what);
+        assert.equal(r.stdout, "", what);
+        seen.add(command);
+      }),
+    );
+  }
+  assert.deepEqual([...seen].sort(), [...COMMANDS].sort(), "every command has a case");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("usage errors: a first word naming a YAML file is still -f (list, explain)", async () => {
+  const dir = await tempDir({ "other.yaml": "jobs:\n  only: { run: 'true' }\n" });
+  const list = await runJx(["list", "other.yaml"], { cwd: dir });
+  assert.deepEqual([list.code, list.stdout], [0, "Jobs:\n  only\n"]);
+  const extra = await runJx(["list", "other.yaml", "only"], { cwd: dir });
+  assert.equal(extra.stderr, "jx: list: unexpected argument 'only' (see jx list --help)\n");
+  const none = await runJx(["explain", "other.yaml"], { cwd: dir });
+  assert.equal(none.stderr, "jx: explain: missing JOB (see jx explain --help)\n");
+  const one = await runJx(["explain", "other.yaml", "only"], { cwd: dir });
+  assert.equal(one.code, 0, one.stderr);
+  await Deno.remove(dir, { recursive: true });
+});
