@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { didYouMean, JxInputError } from "../runtime/errors.ts";
+import { didYouMean, usageError } from "../runtime/errors.ts";
 import { COMMANDS, takesOption } from "./args.ts";
 import { VERSION } from "../runtime/version.ts";
 
@@ -343,7 +343,5 @@ Examples:
 export function helpText(topic: string): string {
   if (topic in HELP) return HELP[topic];
   if (topic === "help" || COMMANDS.includes(topic)) return HELP[""];
-  throw new JxInputError(
-    `no help on '${topic}': not a command${didYouMean(topic, COMMANDS)}; see jx --help`,
-  );
+  throw usageError("help", `unknown command '${topic}'${didYouMean(topic, COMMANDS)}`);
 }

@@ -92,6 +92,10 @@ async function answered(args: Args): Promise<number | undefined> {
     writeAll(1, `jx ${VERSION}\n`);
     return 0;
   }
+  // `jx help [COMMAND]`: one word at most (`jx help graph extra` said graph's help, ignoring it).
+  if (args.command === "help" && args.names.length > 1) {
+    throw usageError("help", `unexpected argument '${args.names[1]}'`);
+  }
   // The commands that parse their own arguments answer `jx help COMMAND` as `COMMAND --help`.
   const topic = args.command === "help" ? args.names[0] ?? "" : args.command;
   const asked = args.help || (args.command === "help" && args.names.length === 1);

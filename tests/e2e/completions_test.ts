@@ -534,10 +534,13 @@ Deno.test("jx help nosuch: one line, exit 2; jx help COMMAND and jx help: exit 0
   const bad = await runJx(["help", "nosuch"]);
   assert.equal(bad.code, 2);
   assert.equal(bad.stdout, "");
-  assert.equal(bad.stderr, "jx: no help on 'nosuch': not a command; see jx --help\n");
+  assert.equal(bad.stderr, "jx: help: unknown command 'nosuch' (see jx --help)\n");
   const close = await runJx(["help", "wach"]);
   assert.equal(close.code, 2);
-  assert.match(close.stderr, /did you mean 'watch'/);
+  assert.equal(
+    close.stderr,
+    "jx: help: unknown command 'wach' (did you mean 'watch'?) (see jx --help)\n",
+  );
   for (const args of [["help"], ["help", "run"], ["help", "doctor"], ["run", "--help"]]) {
     const r = await runJx(args);
     assert.equal(r.code, 0, args.join(" "));

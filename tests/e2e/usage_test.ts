@@ -20,10 +20,15 @@ const CASES: [string[], string][] = [
   [["ctl", "status", "x"], "unexpected argument 'x'"],
   [["cache", "stats", "x"], "unexpected argument 'x'"],
   [["ui", "foo"], "unexpected argument 'foo'"],
+  [["help", "graph", "extra"], "unexpected argument 'extra'"],
+  [["help", "lint", "extra"], "unexpected argument 'extra'"],
+  [["help", "nosuch"], "unknown command 'nosuch'"],
+  [["help", "grpah"], "unknown command 'grpah' (did you mean 'graph'?)"],
   // A NAME=VALUE word to a command that takes no vars is such a word, not silently dropped.
   [["init", "X=1"], "unexpected argument 'X=1'"],
   [["doctor", "X=1"], "unexpected argument 'X=1'"],
   [["completions", "bash", "X=1"], "unexpected argument 'X=1'"],
+  [["help", "run", "X=1"], "unexpected argument 'X=1'"],
   // A word the command needs.
   [["explain"], "missing JOB"],
   [["exec"], "missing COMMAND"],
