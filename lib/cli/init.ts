@@ -90,16 +90,18 @@ export function cmdInit(args: Args): number {
   const dir = dirname(resolve(file));
   if (!existsSync(dir)) throw new JxInputError(`${dirname(file)}: no such directory`);
   if (!statSync(dir).isDirectory()) throw new JxInputError(`${dirname(file)}: not a directory`);
-  const schema = join(dir, SCHEMA_PATH);
+  // Beside the file, named as the file is (from the working directory): `-f sub/x.yaml` writes
+  // sub/jobs.schema.json, and says so.
+  const schema = join(dirname(file), SCHEMA_PATH);
   if (taken(schema) && !isOurSchema(schema)) {
     throw new JxInputError(
-      `${SCHEMA_PATH} exists and is not jx's schema; not overwriting it (move it away first)`,
+      `${schema} exists and is not jx's schema; not overwriting it (move it away first)`,
     );
   }
   write(schema, JSON.stringify(toJsonSchema(), null, 2) + "\n");
   write(file, STARTER, "wx");
   const run = args.file ? `jx run -f ${file}` : "jx run";
-  writeAll(1, `wrote ${file} (and ${SCHEMA_PATH}, its schema for editors); try: ${run}\n`);
+  writeAll(1, `wrote ${file} (and ${schema}, its schema for editors); try: ${run}\n`);
   return 0;
 }
 

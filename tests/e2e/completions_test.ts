@@ -385,6 +385,25 @@ for (const runtime of RUNTIMES) {
     assert.match(p.stderr, /^jx: \/proc\/jobs\.schema\.json: cannot write: [^\n]+\n$/);
     await Deno.remove(dir, { recursive: true });
   });
+
+  Deno.test(`${runtime}: jx init -f in another folder names the schema there, from the working directory`, async () => {
+    const dir = await tempDir({ "sub/keep": "" });
+    const sub = await runJx(["init", "-f", "sub/x.yaml"], { cwd: dir, runtime });
+    assert.equal(sub.code, 0, sub.stderr);
+    assert.equal(
+      sub.stdout,
+      "wrote sub/x.yaml (and sub/jobs.schema.json, its schema for editors); try: jx run -f sub/x.yaml\n",
+    );
+    assert.ok(Deno.statSync(`${dir}/sub/jobs.schema.json`).isFile);
+    await Deno.writeTextFile(`${dir}/jobs.schema.json`, '{"title": "theirs"}');
+    const up = await runJx(["init", "-f", "../y.yaml"], { cwd: `${dir}/sub`, runtime });
+    assert.deepEqual([up.code, up.stdout], [2, ""]);
+    assert.equal(
+      up.stderr,
+      "jx: ../jobs.schema.json exists and is not jx's schema; not overwriting it (move it away first)\n",
+    );
+    await Deno.remove(dir, { recursive: true });
+  });
 }
 
 Deno.test("help for the new commands, with examples", async () => {
