@@ -185,7 +185,8 @@ Deno.test("args: each command takes its own options, --help, --version, -v and -
 const OWN_PARSERS: Record<string, { parse: (argv: string[]) => unknown; help: string }> = {
   lint: { parse: parseLintArgs, help: LINT_HELP },
   ui: { parse: parseUiArgs, help: UI_HELP },
-  cache: { parse: (argv) => parseCacheArgs(["stats", ...argv]), help: CACHE_HELP },
+  // prune: the action every option of the cache goes with (--max-size goes with no other).
+  cache: { parse: (argv) => parseCacheArgs(["prune", ...argv]), help: CACHE_HELP },
 };
 
 Deno.test("args: every command has a row of COMMAND_OPTIONS, the table its parser agrees with", () => {

@@ -56,6 +56,10 @@ export function parseCacheArgs(
       throw usageError("cache", `unknown option '${flag}'${hint}`);
     } else throw usageError("cache", `unexpected argument '${a}'`);
   }
+  // `stats` and `clear` would drop it silently (`jx cache clear --max-size 1G` clears it all).
+  if (out.maxSize !== undefined && ACTIONS.includes(out.action) && out.action !== "prune") {
+    throw usageError("cache", "--max-size goes with prune only");
+  }
   return out;
 }
 

@@ -45,6 +45,8 @@ const CASES: [string[], string][] = [
   [["cache", "stat"], "unknown action 'stat' (did you mean 'stats'?)"],
   [["ctl", "stauts"], "unknown action 'stauts' (did you mean 'status'?)"],
   [["ctl", "status", "--drain"], "--drain goes with stop only"],
+  [["cache", "clear", "--max-size", "1G"], "--max-size goes with prune only"],
+  [["cache", "--max-size=1G", "stats"], "--max-size goes with prune only"],
   // An option without its value, or with one it does not take.
   [["run", "-f"], "-f needs a value"],
   [["list", "--file"], "--file needs a value"],
@@ -65,7 +67,8 @@ Deno.test("usage errors: one wording, one line, exit 2, for every command", asyn
   for (let i = 0; i < CASES.length; i += 4) {
     await Promise.all(
       CASES.slice(i, i + 4).map(async ([argv, problem]) => {
-        const r = await runJx(argv, { cwd: dir });
+        // A case a bug let through acts on a store in the test's folder, never the user's.
+        const r = await runJx(argv, { cwd: dir, env: { JX_CACHE_DIR: `${dir}/store` } });
         const command = argv[0];
         const help = command === "help" ? "jx --help" : `jx ${command} --help`;
         const what = argv.join(" ");
