@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { COMMANDS } from "../../lib/cli/args.ts";
-import { runJx, tempDir } from "../helpers.ts";
+import { runJx, type Runtime, tempDir } from "../helpers.ts";
 
 /** [argv, the line's PROBLEM] */
 const CASES: [string[], string][] = [
@@ -61,17 +61,19 @@ const CASES: [string[], string][] = [
   ...COMMANDS.map((c): [string[], string] => [[c, "--bogus"], "unknown option '--bogus'"]),
 ];
 
-Deno.test("usage errors: one wording, one line, exit 2, for every command", async () => {
+/** Runs `cases` under `runtime`, four at a time; returns the commands they cover. */
+async function check(cases: [string[], string][], runtime: Runtime): Promise<Set<string>> {
   const dir = await tempDir(); // no jobs file here, nor above (a temporary folder)
   const seen = new Set<string>();
-  for (let i = 0; i < CASES.length; i += 4) {
+  for (let i = 0; i < cases.length; i += 4) {
     await Promise.all(
-      CASES.slice(i, i + 4).map(async ([argv, problem]) => {
+      cases.slice(i, i + 4).map(async ([argv, problem]) => {
         // A case a bug let through acts on a store in the test's folder, never the user's.
-        const r = await runJx(argv, { cwd: dir, env: { JX_CACHE_DIR: `${dir}/store` } });
+        const env = { JX_CACHE_DIR: `${dir}/store` };
+        const r = await runJx(argv, { cwd: dir, env, runtime });
         const command = argv[0];
         const help = command === "help" ? "jx --help" : `jx ${command} --help`;
-        const what = argv.join(" ");
+        const what = `${runtime}: ${argv.join(" ")}`;
         assert.equal(r.stderr, `jx: ${command}: ${problem} (see ${help})\n`, what);
         assert.equal(r.code, 2, what);
         assert.equal(r.stdout, "", what);
@@ -79,8 +81,20 @@ Deno.test("usage errors: one wording, one line, exit 2, for every command", asyn
       }),
     );
   }
-  assert.deepEqual([...seen].sort(), [...COMMANDS].sort(), "every command has a case");
   await Deno.remove(dir, { recursive: true });
+  return seen;
+}
+
+Deno.test("usage errors: one wording, one line, exit 2, for every command", async () => {
+  const seen = await check(CASES, "deno");
+  assert.deepEqual([...seen].sort(), [...COMMANDS].sort(), "every command has a case");
+});
+
+Deno.test("usage errors on Bun: each parser's (the common one, ui, cache, lint, ctl, help)", async () => {
+  const parsers = ["list foo", "ui foo", "cache stat", "lint -f", "ctl stauts", "help grpah", "sh"];
+  const cases = CASES.filter(([argv]) => parsers.includes(argv.join(" ")));
+  assert.equal(cases.length, parsers.length);
+  await check(cases, "bun");
 });
 
 Deno.test("usage errors: a first word naming a YAML file is still -f (list, explain)", async () => {
