@@ -82,6 +82,9 @@ export function parseLintArgs(args: string[]): LintArgs {
     else if (a.startsWith("-")) {
       const own = ["--file", "--jobs", "--ignore", "--events", "--help", "--no-color"];
       throw usageError("lint", `unknown option '${flag}'${didYouMean(flag, own)}`);
+    } else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(a)) {
+      // A var as `jx run` takes one: lint reads none (it was 'unknown job', as a name).
+      throw usageError("lint", `unexpected argument '${a}'`);
     } else out.names.push(a);
   }
   return out;

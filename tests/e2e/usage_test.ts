@@ -28,6 +28,7 @@ const CASES: [string[], string][] = [
   [["init", "X=1"], "unexpected argument 'X=1'"],
   [["doctor", "X=1"], "unexpected argument 'X=1'"],
   [["completions", "bash", "X=1"], "unexpected argument 'X=1'"],
+  [["lint", "CC=clang"], "unexpected argument 'CC=clang'"],
   [["help", "run", "X=1"], "unexpected argument 'X=1'"],
   // A word the command needs.
   [["explain"], "missing JOB"],
