@@ -84,7 +84,8 @@ export function localStore(flags: CacheFlags, env: Record<string, string | undef
 /**
  * The run's cache, or null when it is off: on when the jobs file has a
  * top-level `cache:` or a store is named (flag or environment), unless
- * `--no-cache`.
+ * `--no-cache`, or unless the local store is writable by other users (then
+ * with a warning).
  */
 export function openCache(
   flags: CacheFlags,
@@ -94,8 +95,17 @@ export function openCache(
   const remoteUrl = flags.remoteCache ?? (env.JX_REMOTE_CACHE || undefined);
   const named = flags.cacheDir !== undefined || !!env.JX_CACHE_DIR || remoteUrl !== undefined;
   if (flags.noCache || !(flags.fileSaysCache || named)) return null;
+  const local = localStore(flags, env);
+  const open = local.writableByOthers();
+  if (open !== undefined) {
+    warn(
+      `jx: warning: cache: ${open} is writable by other users, who could make a restore write ` +
+        `anything: the cache is off for this run (chmod o-w it)`,
+    );
+    return null;
+  }
   return new Cache({
-    local: localStore(flags, env),
+    local,
     remote: remoteUrl ? remoteStore(remoteUrl, env) : null,
     readOnly: flags.remoteReadOnly || env.JX_REMOTE_CACHE_READ_ONLY === "1",
     warn,

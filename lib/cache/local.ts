@@ -20,6 +20,7 @@ import {
   chmodSync,
   closeSync,
   copyFileSync,
+  fstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -137,6 +138,32 @@ export class LocalStore implements KeepBlob {
 
   /** Whether this process added to the store (`trim` looks at its size only then). */
   private grew = false;
+
+  /**
+   * The first of the store's folder and its parts (`entries`, `blobs`...) that users other than
+   * its owner and group may write in, or undefined: anyone who can write there can make a
+   * restore write what they like (a store made by an older jx under umask 000, a `--cache-dir`
+   * in a shared folder). Folders not made yet are fine: the store makes them without that bit.
+   *
+   * @example
+   * ```ts
+   * import { LocalStore } from "./local.ts";
+   * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+   * assertEquals(new LocalStore("/nonexistent/store").writableByOthers(), undefined);
+   * ```
+   */
+  writableByOthers(): string | undefined {
+    for (const path of [this.dir, ...STORE_PARTS.map((p) => join(this.dir, p))]) {
+      let mode: number;
+      try {
+        mode = statSync(path).mode;
+      } catch {
+        continue; // not there (yet)
+      }
+      if (mode & 0o002) return path;
+    }
+    return undefined;
+  }
 
   /** The memo of a blob, or null. */
   private readMemo(digest: string): string | null {
@@ -288,10 +315,25 @@ export class LocalStore implements KeepBlob {
   getEntry(key: string, bad?: (why: string) => void): Entry | null {
     const path = this.entryPath(key);
     let text: string;
+    const fd = (() => {
+      try {
+        return openSync(path, "r");
+      } catch {
+        return -1;
+      }
+    })();
+    if (fd < 0) return null;
     try {
-      text = readFileSync(path, "utf8");
+      // One that others may write could say anything: not used (left for its owner to see).
+      if (fstatSync(fd).mode & 0o002) {
+        bad?.(`entry ${key.slice(0, 12)} is writable by other users (not used)`);
+        return null;
+      }
+      text = readFileSync(fd, "utf8");
     } catch {
       return null;
+    } finally {
+      closeSync(fd);
     }
     let e: unknown;
     try {

@@ -571,7 +571,8 @@ async function openRunCache(args: Args, graph: Graph): Promise<RunCache | undefi
     remoteReadOnly: args.remoteCacheReadOnly,
     fileSaysCache: true,
   };
-  const cache = c.openCache(flags, env, (line) => writeAll(2, escapeControls(line) + "\n"))!;
+  const cache = c.openCache(flags, env, (line) => writeAll(2, escapeControls(line) + "\n"));
+  if (!cache) return undefined; // its store is writable by others: said
   const ctx = {
     baseDir: dirname(resolve(graph.file)),
     vars: graph.settings.vars ?? {},

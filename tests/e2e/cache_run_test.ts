@@ -129,6 +129,44 @@ for (const runtime of ["deno", "bun"] as const) {
   });
 }
 
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`cache (${runtime}): a store others may write in is not used (one warning); nor is an entry they may write`, async () => {
+    const store = await tempDir(), a = await checkout(), b = await checkout();
+    const first = await run(a, ["--cache-dir", store], {}, runtime);
+    assert.equal(first.code, 0, first.stderr);
+    // The store (as an older jx made it under umask 000), then one of its parts: off for the run.
+    for (const open of [store, `${store}/entries`]) {
+      await Deno.chmod(open, 0o777);
+      await Deno.remove(`${b}/out`, { recursive: true }).catch(() => {});
+      await Deno.remove(`${b}/.jx`, { recursive: true }).catch(() => {});
+      const r = await run(b, ["--cache-dir", store], {}, runtime);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.restored, {});
+      assert.deepEqual(r.ran, ALL);
+      const warnings = r.stderr.split("\n").filter((l) => l.startsWith("jx: warning:"));
+      assert.deepEqual(warnings, [
+        `jx: warning: cache: ${open} is writable by other users, who could make a restore write ` +
+        "anything: the cache is off for this run (chmod o-w it)",
+      ]);
+      await Deno.chmod(open, 0o755);
+    }
+    // One entry others may write: that job runs (the warning names the entry), the rest restore.
+    const dir = `${store}/entries`;
+    const entries = [...Deno.readDirSync(dir)].flatMap((d) =>
+      [...Deno.readDirSync(`${dir}/${d.name}`)].map((e) => `${dir}/${d.name}/${e.name}`)
+    );
+    const gen = entries.find((e) => JSON.parse(Deno.readTextFileSync(e)).job === "gen-a")!;
+    await Deno.chmod(gen, 0o666);
+    await Deno.remove(`${b}/out`, { recursive: true });
+    await Deno.remove(`${b}/.jx`, { recursive: true });
+    const r = await run(b, ["--cache-dir", store], {}, runtime);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.ran.includes("gen-a"), r.stderr);
+    assert.equal(r.restored["gen-b"], "local", r.stderr);
+    assert.match(r.stderr, /jx: warning: gen-a: entry \w+ is writable by other users \(not used\)/);
+  });
+}
+
 Deno.test("cache: a changed input reruns exactly the jobs it affects; the rest is restored", async () => {
   const store = await tempDir();
   const a = await checkout(), b = await checkout();
