@@ -40,7 +40,8 @@ function readTable(): Table {
 }
 
 /**
- * The state letter, parent and process group of `/proc/PID/stat` (undefined: no such process).
+ * The state letter, parent, process group and session of `/proc/PID/stat` (undefined: no such
+ * process).
  *
  * @example
  * ```ts
@@ -49,12 +50,14 @@ function readTable(): Table {
  * assertEquals(procStat("0"), undefined);
  * ```
  */
-export function procStat(pid: string): { state: string; ppid: number; pgrp: number } | undefined {
+export function procStat(
+  pid: string,
+): { state: string; ppid: number; pgrp: number; session: number } | undefined {
   try {
     const stat = readTextSync(`/proc/${pid}/stat`);
-    // After the command's ")": state, ppid, pgrp.
-    const [state, ppid, pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { state, ppid: Number(ppid), pgrp: Number(pgrp) };
+    // After the command's ")": state, ppid, pgrp, session.
+    const [state, ppid, pgrp, session] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state, ppid: Number(ppid), pgrp: Number(pgrp), session: Number(session) };
   } catch {
     return undefined;
   }

@@ -109,10 +109,12 @@ export class EpollChild {
    * Looked at every so often while it runs (`SpawnRequest.lingerMs`): once
    * its own process has exited (seen without reaping it: its pid, its group's
    * id, stays reserved), its pipes are given `lingerMs`; if still open then,
-   * and held only by processes outside its group, what they hold is read, the
+   * and held only by processes outside its session (it was spawned into one
+   * of its own: `setsid`, a daemon's double fork), what they hold is read, the
    * pipes are closed and the child is reported exited with them in
-   * `ExitStatus.left`. A process of its own group holding them is waited for
-   * (looked at again `lingerMs` later). True once there is nothing more to
+   * `ExitStatus.left`. A process of its own group or session holding them is
+   * waited for (looked at again `lingerMs` later): one that only made a group
+   * of its own (coreutils `timeout`, a shell's job control) is still the job's. True once there is nothing more to
    * look at.
    */
   linger(now: number): boolean {
@@ -123,8 +125,8 @@ export class EpollChild {
     }
     if (now - this.exitedAt < this.req.lingerMs!) return false;
     const holders = this.holders();
-    if (!holders.length || holders.some((h) => h.pgrp === this.pid)) {
-      this.exitedAt = now; // its own group's (or closing now): waited for
+    if (!holders.length || holders.some((h) => h.pgrp === this.pid || h.session === this.pid)) {
+      this.exitedAt = now; // its own group's or session's (or closing now): waited for
       return false;
     }
     for (const fd of this.readEnds()) this.drain(fd);

@@ -106,6 +106,8 @@ export interface Holder {
   pid: number;
   /** Its process group. */
   pgrp: number;
+  /** Its session (a job's process starts one of its own: its pid). */
+  session: number;
   /** Where it holds one of the pipes: `/proc/PID/fd/FD`'s pipe (checked again before a signal). */
   at: Open & { pipe: string };
 }
@@ -129,7 +131,9 @@ export function pipeHolders(pipes: string[]): Holder[] {
     for (const o of table.get(pipe) ?? []) {
       if (out.has(o.pid) || !holds(o, pipe)) continue;
       const st = procStat(String(o.pid));
-      if (st && st.state !== "Z") out.set(o.pid, { pid: o.pid, pgrp: st.pgrp, at: { ...o, pipe } });
+      if (st && st.state !== "Z") {
+        out.set(o.pid, { pid: o.pid, pgrp: st.pgrp, session: st.session, at: { ...o, pipe } });
+      }
     }
   }
   return [...out.values()];
@@ -144,7 +148,7 @@ export function pipeHolders(pipes: string[]): Holder[] {
  * ```ts
  * import { signalHolder } from "./pipe_holders.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * const gone = { pid: 0, pgrp: 0, at: { pid: 0, fd: "1", pipe: "pipe:[1]" } };
+ * const gone = { pid: 0, pgrp: 0, session: 0, at: { pid: 0, fd: "1", pipe: "pipe:[1]" } };
  * assertEquals(signalHolder(gone, "SIGTERM"), false);
  * ```
  */

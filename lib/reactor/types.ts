@@ -31,7 +31,7 @@ export interface ExitStatus {
   /** Set when the process could not be started at all (the command or cwd missing...). */
   error?: string;
   /**
-   * The processes outside the child's group that still held its output open
+   * The processes outside the child's session that still held its output open
    * `SpawnRequest.lingerMs` after it exited (not waited for, left running).
    */
   left?: { pid: number; name: string }[];
@@ -107,11 +107,12 @@ export interface SpawnRequest {
   inheritOutput?: boolean;
   /**
    * Once the child's own process has exited, how long its output may stay
-   * open held only by processes outside its process group (a daemon started
+   * open held only by processes outside its session (a daemon started
    * with `setsid` that kept the job's stdout): past that, the child is
    * reported exited, its pipes closed, those processes (left running) named
-   * in `ExitStatus.left`. Output held by a process of its own group is
-   * waited for, as without it. Epoll reactor only (the portable reactor has
+   * in `ExitStatus.left`. Output held by a process of its own group or
+   * session (one that only made a group of its own, as coreutils `timeout`
+   * does) is waited for, as without it. Epoll reactor only (the portable reactor has
    * no pipe of its own to look for); absent: wait for the output's end.
    */
   lingerMs?: number;

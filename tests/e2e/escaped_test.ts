@@ -148,3 +148,27 @@ jobs:
     assert.doesNotMatch(r.stderr, /warning/);
   });
 }
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] a background process that made a group of its own (timeout) is still the job's: waited for`, async () => {
+    // coreutils timeout calls setpgid(0, 0): another group, but the job's session still.
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  late:
+    run: |
+      timeout 30 sh -c 'sleep 1; echo late; echo done > esc.pid' &
+      echo started
+    grace: 100ms
+`,
+    });
+    const { child } = await start(rt, dir);
+    const r = await ended(child);
+    if (!r) await killAndWait(child);
+    assert.ok(r);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /started\nlate\n/);
+    assert.equal((await jobEnd(dir)).left, undefined);
+    assert.doesNotMatch(r.stderr, /warning/);
+  });
+}
