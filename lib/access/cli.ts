@@ -9,7 +9,7 @@
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { jobsFileOrFail, JxInputError, lintIgnoreProblem, loadJobsFile } from "../graph/mod.ts";
-import { didYouMean, noValue, usageError } from "../runtime/errors.ts";
+import { noValue, optionHint, usageError } from "../runtime/errors.ts";
 import { createReactor } from "../reactor/mod.ts";
 import { LocalRunner, LocalSlots, type Reporter, runJobs } from "../scheduler/mod.ts";
 import { CtlServer, Supervisor } from "../modules/mod.ts";
@@ -81,7 +81,7 @@ export function parseLintArgs(args: string[]): LintArgs {
     else if (/^-j\d+$/.test(a)) out.jobs = jobCount("-j", a.slice(2));
     else if (a.startsWith("-")) {
       const own = ["--file", "--jobs", "--ignore", "--events", "--help", "--no-color"];
-      throw usageError("lint", `unknown option '${flag}'${didYouMean(flag, own)}`);
+      throw usageError("lint", `unknown option '${flag}'${optionHint(flag, own)}`);
     } else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(a)) {
       // A var as `jx run` takes one: lint reads none (it was 'unknown job', as a name).
       throw usageError("lint", `unexpected argument '${a}'`);

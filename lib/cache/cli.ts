@@ -4,7 +4,7 @@
  * @module
  */
 import process from "node:process";
-import { didYouMean, JxInputError, noValue, usageError } from "../runtime/errors.ts";
+import { didYouMean, JxInputError, noValue, optionHint, usageError } from "../runtime/errors.ts";
 import { escapeControls, writeAll } from "../runtime/mod.ts";
 import { formatSize, localStore, parseSize } from "./config.ts";
 
@@ -52,7 +52,7 @@ export function parseCacheArgs(
     else if (flag === "--no-color") noValue(flag, inline !== undefined, "cache"); // taken; no colour here
     else if (!a.startsWith("-") && !out.action) out.action = a;
     else if (a.startsWith("-")) {
-      const hint = didYouMean(flag, ["--cache-dir", "--max-size", "--help", "--no-color"]);
+      const hint = optionHint(flag, ["--cache-dir", "--max-size", "--help", "--no-color"]);
       throw usageError("cache", `unknown option '${flag}'${hint}`);
     } else throw usageError("cache", `unexpected argument '${a}'`);
   }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { didYouMean, JxInputError, noValue, usageError } from "../runtime/errors.ts";
+import { didYouMean, JxInputError, noValue, optionHint, usageError } from "../runtime/errors.ts";
 import { parseDuration } from "../graph/duration.ts";
 
 /** Parsed command line. */
@@ -297,7 +297,7 @@ function commandAsFlag(flag: string): string {
 /** Bad input: `typed` (as written; `flag` its long form) is no option of `command`. */
 function notTaken(command: string, flag: string, typed: string): JxInputError {
   const own = [...EVERY_COMMAND, ...COMMAND_OPTIONS[command] ?? []];
-  const hint = flag in OPTIONS ? "" : commandAsFlag(flag) || didYouMean(flag, own);
+  const hint = flag in OPTIONS ? "" : commandAsFlag(flag) || optionHint(flag, own);
   return usageError(command, `unknown option '${typed}'${hint}`);
 }
 
@@ -447,7 +447,7 @@ function option(
   const rec = a as unknown as Record<string, unknown>;
   const spec = OPTIONS[flag];
   if (!spec) {
-    const hint = commandAsFlag(flag) || didYouMean(flag, Object.keys(OPTIONS));
+    const hint = commandAsFlag(flag) || optionHint(flag, Object.keys(OPTIONS));
     throw usageError(a.command, `unknown option '${typed}'${hint}`);
   }
   if (spec.value) {

@@ -139,6 +139,31 @@ export function didYouMean(word: string, candidates: Iterable<string>): string {
   return best && bestD <= limit ? ` (did you mean '${best}'?)` : "";
 }
 
+/**
+ * `didYouMean` for an unknown option: the one candidate it begins, when just
+ * one does (`--dry` for `--dry-run`, `--keep` for `--keep-going`: an edit
+ * distance would rather name a short option of about its length, `--help`),
+ * else the closest by edit distance.
+ *
+ * @example
+ * ```ts
+ * import { optionHint } from "./errors.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const own = ["--help", "--keep-going", "--no-color", "--no-wait"];
+ * assertEquals(optionHint("--keep", own), " (did you mean '--keep-going'?)");
+ * assertEquals(optionHint("--hlep", own), " (did you mean '--help'?)");
+ * assertEquals(optionHint("--no", own), ""); // two begin with it, none is close
+ * ```
+ */
+export function optionHint(flag: string, candidates: Iterable<string>): string {
+  const list = [...candidates];
+  if (flag.startsWith("--") && flag.length > 3) {
+    const longer = list.filter((c) => c.length > flag.length && c.startsWith(flag));
+    if (longer.length === 1) return ` (did you mean '${longer[0]}'?)`;
+  }
+  return didYouMean(flag, list);
+}
+
 /** A few errno codes of a failed write or open, in words. */
 const IO_REASONS: Record<string, string> = {
   ENOSPC: "no space left on device",

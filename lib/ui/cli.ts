@@ -8,7 +8,7 @@ import { lookup } from "node:dns/promises";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { jobsFileOrFail, type JobSpec, JxInputError, loadJobsFile } from "../graph/mod.ts";
-import { didYouMean, noValue, usageError } from "../runtime/errors.ts";
+import { noValue, optionHint, usageError } from "../runtime/errors.ts";
 import { dieAtExit, escapeControls, writeAll } from "../runtime/mod.ts";
 import { graphData } from "./data.ts";
 import { isLoopback } from "./security.ts";
@@ -57,7 +57,7 @@ export function parseUiArgs(argv: string[]): UiArgs {
     else if (flag === "-h" || flag === "--help") a.help = true;
     else if (flag === "--no-color") noValue(flag, eq > 0, "ui"); // taken; it prints one plain line
     else if (flag.startsWith("-")) {
-      const hint = didYouMean(flag, ["--file", "--port", "--host", "--help", "--no-color"]);
+      const hint = optionHint(flag, ["--file", "--port", "--host", "--help", "--no-color"]);
       throw usageError("ui", `unknown option '${flag}'${hint}`);
     } else throw usageError("ui", `unexpected argument '${arg}'`);
   }

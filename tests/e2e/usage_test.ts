@@ -58,6 +58,14 @@ const CASES: [string[], string][] = [
   [["ui", "--no-color=1"], "--no-color takes no value"],
   [["lint", "--no-color=1"], "--no-color takes no value"],
   [["cache", "stats", "--no-color=1"], "--no-color takes no value"],
+  // An option cut short is the one option it begins (an edit distance named '--help' for '--keep').
+  [["run", "--keep"], "unknown option '--keep' (did you mean '--keep-going'?)"],
+  [["run", "--dry"], "unknown option '--dry' (did you mean '--dry-run'?)"],
+  [["sh", "--check", "x.sh"], "unknown option '--check' (did you mean '--check-access'?)"],
+  [["lint", "--ign", "x"], "unknown option '--ign' (did you mean '--ignore'?)"],
+  [["cache", "--max", "1G", "prune"], "unknown option '--max' (did you mean '--max-size'?)"],
+  [["ui", "--po", "0"], "unknown option '--po' (did you mean '--port'?)"],
+  [["run", "--no"], "unknown option '--no'"], // --no-color, --no-wait...: none named
   // Every command given an option it does not know (help among them: `jx help --bogus`).
   ...COMMANDS.map((c): [string[], string] => [[c, "--bogus"], "unknown option '--bogus'"]),
 ];
