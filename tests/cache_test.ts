@@ -758,7 +758,10 @@ Deno.test("jx cache stats|prune|clear", async () => {
   assert.equal(pruned.code, 0, pruned.stderr);
   assert.equal(store.stats().entries, 1);
   const bad = await run("prune", "--max-size", "lots");
-  assert.deepEqual([bad.code, bad.stderr], [2, "jx: 'lots' is not a size (like 500M or 10G)\n"]);
+  assert.deepEqual([bad.code, bad.stderr], [
+    2,
+    "jx: --max-size: expected a size (like 500M or 10G), got 'lots'\n",
+  ]);
   assert.equal((await run("frob")).code, 2);
   assert.equal((await run("clear", "--cache-dir", dir)).code, 0);
   assert.equal(store.stats().entries, 0);

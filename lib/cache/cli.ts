@@ -63,6 +63,15 @@ export function parseCacheArgs(
   return out;
 }
 
+/** `--max-size`'s bytes, its bad value worded as every option's (`jx: --jobs: expected ...`). */
+function sizeOption(v: string): number {
+  try {
+    return parseSize(v);
+  } catch {
+    throw new JxInputError(`--max-size: expected a size (like 500M or 10G), got '${v}'`);
+  }
+}
+
 /** Runs `jx cache ...` (the arguments after `cache`) and returns the exit code. */
 export function cmdCache(
   args: string[],
@@ -70,11 +79,23 @@ export function cmdCache(
 ): number {
   try {
     const a = parseCacheArgs(args);
+    if (a.action === "help") {
+      writeAll(1, CACHE_HELP);
+      return 0;
+    }
+    // The words first: help, a usage error or a bad size is said whatever the store and the
+    // environment (a JX_CACHE_MAX_SIZE that is no size) would say when opened.
+    if (!ACTIONS.includes(a.action)) {
+      throw usageError(
+        "cache",
+        a.action
+          ? `unknown action '${a.action}'${didYouMean(a.action, ACTIONS)}`
+          : `missing ACTION (${ACTIONS.join(", ")})`,
+      );
+    }
+    const maxSize = a.maxSize === undefined ? undefined : sizeOption(a.maxSize);
     const store = localStore({ cacheDir: a.cacheDir }, env);
     switch (a.action) {
-      case "help":
-        writeAll(1, CACHE_HELP);
-        return 0;
       case "stats": {
         const s = store.stats();
         writeAll(
@@ -87,24 +108,17 @@ export function cmdCache(
       }
       case "prune": {
         // No size: down to the store's limit (what `stats` shows; a run trims to 80% of it).
-        const freed = store.prune(a.maxSize === undefined ? store.maxBytes : parseSize(a.maxSize));
+        const freed = store.prune(maxSize ?? store.maxBytes);
         writeAll(
           1,
           `removed ${formatSize(freed)}; ${formatSize(store.stats().bytes)} left in ${store.dir}\n`,
         );
         return 0;
       }
-      case "clear":
+      default: // clear
         store.clear();
         writeAll(1, `cleared ${store.dir}\n`);
         return 0;
-      default:
-        throw usageError(
-          "cache",
-          a.action
-            ? `unknown action '${a.action}'${didYouMean(a.action, ACTIONS)}`
-            : `missing ACTION (${ACTIONS.join(", ")})`,
-        );
     }
   } catch (e) {
     if (!(e instanceof JxInputError)) throw e;

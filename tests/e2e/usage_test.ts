@@ -118,3 +118,28 @@ Deno.test("usage errors: a first word naming a YAML file is still -f (list, expl
   assert.equal(one.code, 0, one.stderr);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("jx cache: --help and its usage errors come before the store and JX_CACHE_MAX_SIZE are read", async () => {
+  const dir = await tempDir();
+  // A bad JX_CACHE_MAX_SIZE made `jx cache --help` fail and hid the usage error behind it.
+  const env = { JX_CACHE_DIR: `${dir}/store`, JX_CACHE_MAX_SIZE: "lots" };
+  const help = await runJx(["cache", "--help"], { cwd: dir, env });
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^Usage: jx cache /);
+  const bad = await runJx(["cache", "frob"], { cwd: dir, env });
+  assert.deepEqual(
+    [bad.code, bad.stderr],
+    [2, "jx: cache: unknown action 'frob' (see jx cache --help)\n"],
+  );
+  // A --max-size that is no size is worded as every option's bad value, and opens no store.
+  const size = await runJx(["cache", "prune", "--max-size", "lots"], {
+    cwd: dir,
+    env: { JX_CACHE_DIR: `${dir}/store` },
+  });
+  assert.deepEqual(
+    [size.code, size.stderr],
+    [2, "jx: --max-size: expected a size (like 500M or 10G), got 'lots'\n"],
+  );
+  assert.equal(await Deno.stat(`${dir}/store`).then(() => true, () => false), false);
+  await Deno.remove(dir, { recursive: true });
+});
