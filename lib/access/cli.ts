@@ -69,7 +69,8 @@ export function parseLintArgs(args: string[]): LintArgs {
     const flag = eq > 0 ? a.slice(0, eq) : a;
     const value = () => {
       const v = eq > 0 ? a.slice(eq + 1) : args[++i];
-      if (v === undefined) throw usageError("lint", `${flag} needs a value`);
+      // An empty one too (`--events=`: it ran with no log; `--file=`: no jobs file found).
+      if (v === undefined || v === "") throw usageError("lint", `${flag} needs a value`);
       return v;
     };
     if (flag === "-f" || flag === "--file") out.file = value();

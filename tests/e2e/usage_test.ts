@@ -53,6 +53,9 @@ const CASES: [string[], string][] = [
   [["list", "--file"], "--file needs a value"],
   [["ui", "-f"], "-f needs a value"],
   [["lint", "-f"], "-f needs a value"],
+  [["lint", "--events="], "--events needs a value"], // it ran, writing no log
+  [["lint", "--file="], "--file needs a value"],
+  [["lint", "--ignore="], "--ignore needs a value"],
   [["cache", "stats", "--cache-dir"], "--cache-dir needs a value"],
   [["graph", "--no-color=1"], "--no-color takes no value"],
   [["ui", "--no-color=1"], "--no-color takes no value"],
