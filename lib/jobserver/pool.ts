@@ -600,8 +600,14 @@ function createJobPool(
       removePath(dir, true);
     }
   };
-  const { rfd, wfd } = makePoolFifo(path, removeDir);
-  const fds = [rfd, wfd];
+  if (s.mkfifo(cstr(path), 0o600) < 0) {
+    const e = strerror(errno());
+    removeDir();
+    throw new Error(`mkfifo ${path}: ${e}`);
+  }
+  // Held by jx until the job ends (a fifo no one holds loses its tokens): the fifo form's one
+  // descriptor, or the pipe form's R,W pair the job inherits (the tokens written through W).
+  const fds: number[] = [];
   let open = true;
   const finish = () => {
     if (!open) return;
@@ -611,16 +617,14 @@ function createJobPool(
     removeDir();
   };
   try {
-    if (tokens - 1 > fifoRoom(wfd, tokens - 1)) throw new Error("too many tokens for a fifo");
-    writeAllTo(wfd, new Uint8Array(tokens - 1).fill(TOKEN), "cannot fill the pool");
-    let auth: JobserverAuth = { style: "fifo", path };
-    if (style === "pipe") {
-      const read = openFifo(path, C.O_RDWR);
-      fds.push(read);
-      const write = openFifo(path, C.O_RDWR);
-      fds.push(write);
-      auth = { style: "pipe", read, write };
-    }
+    fds.push(openFifo(path, style === "pipe" ? C.O_RDWR : C.O_RDWR | C.O_CLOEXEC));
+    if (style === "pipe") fds.push(openFifo(path, C.O_RDWR));
+    const w = fds[fds.length - 1];
+    if (tokens - 1 > fifoRoom(w, tokens - 1)) throw new Error("too many tokens for a fifo");
+    writeAllTo(w, new Uint8Array(tokens - 1).fill(TOKEN), "cannot fill the pool");
+    const auth: JobserverAuth = style === "pipe"
+      ? { style: "pipe", read: fds[0], write: fds[1] }
+      : { style: "fifo", path };
     const out = { ...env };
     let named = false;
     for (const name of FLAG_VARS) {
