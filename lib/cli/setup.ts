@@ -13,7 +13,7 @@ import {
   poolProblem,
   withoutJobserver,
 } from "../jobserver/mod.ts";
-import type { Reactor } from "../reactor/mod.ts";
+import { jobsWithinFds, type Reactor } from "../reactor/mod.ts";
 import {
   cwd,
   envObject,
@@ -144,7 +144,7 @@ export function setUpSlots(args: Args, reactor: Reactor, warn: (w: string) => vo
     finish: () => slots.finish?.(),
   });
   const canUse = !!reactor.watch;
-  if (!mf.auth) return fromMake(ownSlots(args, jobs, reactor, warn));
+  if (!mf.auth) return fromMake(ownSlots(args, jobsWithinFds(jobs, warn), reactor, warn));
   if (!canUse) {
     warn(`cannot join make's jobserver with the ${reactor.name} reactor; running with -j${jobs}`);
     return fromMake(new LocalSlots(jobs));

@@ -248,3 +248,19 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`-j past the open-files limit (ulimit -n 512, -j300): fewer at once, one warning, no job fails to start [${runtime}]`, async () => {
+    const jobs = Array.from({ length: 300 }, (_, i) => `  s${i}: { run: sleep 0.3 }`);
+    const dir = await tempDir({ "jobs.yaml": `jobs:\n${jobs.join("\n")}\n` });
+    // `ulimit -n` sets the hard limit too: jx's runtime cannot raise its soft one past it.
+    const r = await jxIn(runtime, dir, ["run", "-j300", "--output", "quiet"], "ulimit -n 512;");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /jx: 300 jobs ok in /);
+    const warnings = r.stderr.split("\n").filter((l) => l.startsWith("jx: warning:"));
+    assert.deepEqual(warnings, [
+      "jx: warning: -j300: at most 96 jobs run at once within the open-files limit " +
+      "(ulimit -n 512; each job holds about 4): -j96",
+    ]);
+  });
+}
