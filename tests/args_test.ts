@@ -76,6 +76,8 @@ Deno.test("args: choices and durations", () => {
     /--output: expected one of buffered, stream, quiet, got 'streem'/,
   );
   bad(["watch", "--debounce", "soon"], /--debounce: bad duration 'soon'/);
+  // An empty ref named nothing: git was asked about '' ("not a git repository" or worse).
+  bad(["run", "--changed-since="], /^--changed-since needs a value \(it is empty\)$/);
 });
 
 Deno.test("args: unknown commands and options say so, with a suggestion", () => {

@@ -156,7 +156,7 @@ export const OPTIONS: Record<string, OptSpec> = {
   "--remote-cache": { key: "remoteCache", value: nonEmpty },
   "--remote-cache-read-only": { key: "remoteCacheReadOnly", set: true },
   "--no-cache": { key: "noCache", set: true },
-  "--changed-since": { key: "changedSince", value: str },
+  "--changed-since": { key: "changedSince", value: nonEmpty },
   "--deps": { key: "deps", set: true },
   "--all": { key: "all", set: true },
   // Taken only by the commands whose part parses its arguments (OWN_ARGS).
