@@ -149,7 +149,11 @@ export const JOB_FIELDS: Record<string, Field> = {
     kind: limit,
     doc: "Then SIGTERM to the process group, SIGKILL after `grace` (more than 0, at most 596h).",
   },
-  grace: { kind: duration, doc: "Time between SIGTERM and SIGKILL (default 5s)." },
+  grace: {
+    kind: duration,
+    doc: "Time between SIGTERM and SIGKILL (default 5s); also how long a process that left the " +
+      "job's session may hold its output once the job's process has exited.",
+  },
   retries: {
     kind: {
       t: "either",
