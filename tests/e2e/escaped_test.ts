@@ -172,3 +172,33 @@ jobs:
     assert.doesNotMatch(r.stderr, /warning/);
   });
 }
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] a module's stop at the run's end reaches a setsid child that holds its output`, async () => {
+    // The module's own process and a process it left in a session of its own (its parent, a
+    // subshell, gone at once) holding the module's output get the stop's SIGTERM: that one by
+    // the pipe, which is all that links it to jx.
+    const dir = await tempDir({
+      "jobs.yaml": `
+modules:
+  m:
+    run: |
+      (setsid sh -c 'echo $$ > esc.pid; exec sleep 120' &)
+      exec sleep 100
+    stop: { signal: TERM, grace: 500ms }
+jobs:
+  j: { run: "while [ ! -s esc.pid ]; do sleep 0.05; done; echo used", needs: [m] }
+`,
+    });
+    const { child, pid } = await start(rt, dir);
+    try {
+      const r = await ended(child);
+      assert.ok(r, "jx still waits for the process that left the module's group");
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /used/);
+      assert.ok(!alive(pid), "the escaped process is gone");
+    } finally {
+      await cleanUp(child, pid);
+    }
+  });
+}
