@@ -16,6 +16,11 @@ import { dlopenBun } from "./libc_bun.ts";
 
 /** Slots up to which a run never looks at the limit. */
 const FEW = 64;
+/**
+ * Slots past which it does not either: not a number of jobs to run at once, but one a pool of
+ * slots refuses (more than a fifo holds, exit 2) or a counter takes as "no limit".
+ */
+const MANY = 2 ** 20;
 /** `RLIMIT_NOFILE` on Linux. */
 const RLIMIT_NOFILE = 7;
 /** Descriptors per slot, and those kept for jx's own (pools, sockets, files, the web page). */
@@ -36,7 +41,7 @@ const SYMBOLS = { getrlimit: { parameters: ["i32", "buffer"], result: "i32" } } 
  * ```
  */
 export function jobsWithinFds(slots: number, warn: (w: string) => void): number {
-  if (slots <= FEW || !ffiPermitted()) return slots;
+  if (slots <= FEW || slots > MANY || !ffiPermitted()) return slots;
   const soft = softLimit();
   if (soft === undefined || slots * PER_SLOT + OWN <= soft) return slots;
   const fit = Math.max(FEW, Math.floor((soft - OWN) / PER_SLOT));
