@@ -10,7 +10,8 @@ import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { jobsFileOrFail, JxInputError, lintIgnoreProblem, loadJobsFile } from "../graph/mod.ts";
 import { noValue, optionHint, usageError } from "../runtime/errors.ts";
-import { createReactor } from "../reactor/mod.ts";
+import { createReactor, guardReactor } from "../reactor/mod.ts";
+import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
 import { LocalRunner, LocalSlots, type Reporter, runJobs } from "../scheduler/mod.ts";
 import { CtlServer, Supervisor } from "../modules/mod.ts";
 import { ConsoleReporter, EventLog } from "../report/mod.ts";
@@ -132,7 +133,8 @@ export async function cmdLint(argv: string[]): Promise<number> {
   const root = dirname(resolve(graph.file));
   // One run per directory, as `jx run`: lint runs the jobs too.
   const lock = await takeLock(root, false, "lint");
-  const reactor = createReactor();
+  // A watchdog ends the jobs if jx is killed (see reactor/watchdog.ts).
+  const reactor = guardReactor(createReactor(), DEFAULT_GRACE_MS);
   const check = new AccessCheck({
     graph,
     tracer,
@@ -174,6 +176,7 @@ export async function cmdLint(argv: string[]): Promise<number> {
     check.close();
     await ctl?.close();
     reactor.close();
+    await reactor.drained();
     tracer.close();
     lock?.release();
   }

@@ -9,7 +9,8 @@ import { JxInputError, usageError } from "../runtime/errors.ts";
 import { warnMakeJobs } from "../jobserver/mod.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import { whenFails } from "../graph/when.ts";
-import { createReactor, type Reactor } from "../reactor/mod.ts";
+import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
+import { createReactor, guardReactor, type Reactor } from "../reactor/mod.ts";
 import {
   collectGarbage,
   dieAtExit,
@@ -96,7 +97,8 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
   const trusted = state && trustEdits(args, { noop, state, selected, part, before });
   // What the no-op record of this run would be, when it leaves every job up to date.
   let recordable: Recordable;
-  const reactor = createReactor(args.reactor);
+  // A watchdog ends the run's jobs and modules if jx is killed (started with the first of them).
+  const reactor = guardReactor(createReactor(args.reactor), graceOf(selected));
   let setup: SlotSetup | undefined;
   try {
     setup = setUpSlots(args, reactor, warn);
@@ -112,12 +114,22 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
     if (problem) warn(problem);
     reactor.close();
     state?.close();
+    await reactor.drained();
     // A dry run changes no file: the record the last run left (if any) still holds.
     if (state && !isDryRun(args, setup)) {
       await noop.recordRun(args, graph.file, selected, recordable);
     }
     lock?.release();
   }
+}
+
+/** The watchdog's grace: the longest grace of a selected job or module (jx's default for none). */
+function graceOf(selected: JobSpec[]): number {
+  let ms = selected.length ? 0 : DEFAULT_GRACE_MS;
+  for (const s of selected) {
+    ms = Math.max(ms, s.kind === "module" ? s.stop?.graceMs ?? DEFAULT_GRACE_MS : s.graceMs);
+  }
+  return ms;
 }
 
 /** Whether a run runs nothing: `-n`, or make's `-n`, `-t` or `-q` (`setup`: none before it is had). */

@@ -196,7 +196,9 @@ async function sh(args: Args): Promise<number> {
     env: Object.fromEntries(
       Object.entries(envObject()).filter((e): e is [string, string] => e[1] !== undefined),
     ),
-    reactor: () => reactorPart.createReactor(reactorChoice),
+    // A watchdog ends the script's commands if jx is killed (see reactor/watchdog.ts).
+    reactor: () =>
+      reactorPart.guardReactor(reactorPart.createReactor(reactorChoice), part.SH_GRACE_MS),
     events: args.events,
     trace: args.trace,
     checkAccess: args.checkAccess,

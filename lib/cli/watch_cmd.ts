@@ -11,7 +11,8 @@ import { statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { globFiles, resourceNames } from "../graph/glob.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
-import { createReactor, type ListenSignal, type Reactor } from "../reactor/mod.ts";
+import { createReactor, guardReactor, type ListenSignal, type Reactor } from "../reactor/mod.ts";
+import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
 import { ConsoleReporter, EventLog, MemoryKeeper, TraceWriter } from "../report/mod.ts";
 import type { CtlRequest } from "../modules/mod.ts";
 import {
@@ -76,7 +77,8 @@ export async function cmdWatch(args: Args): Promise<number> {
   let selected = graph.selectForRun(args.names, args.all);
   const baseDir = dirname(resolve(graph.file));
   const lock = await takeLock(baseDir, args.noWait, "watch");
-  const reactor = createReactor(args.reactor);
+  // A watchdog ends the session's jobs and modules if jx is killed (see reactor/watchdog.ts).
+  const reactor = guardReactor(createReactor(args.reactor), DEFAULT_GRACE_MS);
   const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);
   const poll = args.poll || !reactor.watch;
   if (poll && !args.poll) {
@@ -120,6 +122,7 @@ export async function cmdWatch(args: Args): Promise<number> {
     await ui?.close();
     state.close();
     reactor.close();
+    await reactor.drained();
     lock?.release();
   }
   return exit || 130;

@@ -8,7 +8,13 @@
 import type { JobSpec } from "../graph/mod.ts";
 import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
 import { startArgv } from "../graph/argv.ts";
-import { type ChildHandle, type ExitStatus, type Reactor, signalName } from "../reactor/mod.ts";
+import {
+  type ChildHandle,
+  type ExitStatus,
+  holdGroup,
+  type Reactor,
+  signalName,
+} from "../reactor/mod.ts";
 import type { JobStatus, ModuleState, RunEvent } from "../scheduler/mod.ts";
 import { backoffMs, DEFAULT_MAX_RESTARTS, isFailure, STABLE_MS, wantsRestart } from "./backoff.ts";
 import { GROUP_POLL_MS, groupAlive, leaderOrGroupAlive, signalGroup } from "./group.ts";
@@ -105,6 +111,8 @@ export class Module implements Subscriber {
   dropped = 0;
   /** The process group followed after its leader exited (a daemon), else 0. */
   private group = 0;
+  /** Takes the followed group off the watchdog's list (reactor/watchdog.ts). */
+  private unhold?: () => void;
   private groupTimer?: number;
   private stopping?: Promise<void>;
   /** What a stop tells those waiting for it to be ready (see `stop`). */
@@ -549,6 +557,8 @@ export class Module implements Subscriber {
       return false;
     }
     this.group = pgid;
+    // Its leader's end took it off the watchdog's list: the group is listed again while followed.
+    this.unhold = holdGroup(this.h.reactor, pgid);
     const check = () => {
       this.groupTimer = undefined;
       if (groupAlive(pgid)) {
@@ -598,6 +608,8 @@ export class Module implements Subscriber {
     this.alive = false;
     this.handle = undefined;
     this.group = 0;
+    this.unhold?.();
+    this.unhold = undefined;
     this.pid = 0;
     this.probe?.cancel();
     this.probe = undefined;

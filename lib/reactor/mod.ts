@@ -31,6 +31,13 @@ export type {
 export { createPortableReactor, killGroup, signalName } from "./portable.ts";
 export { groupsBelow, groupsReached, procStat } from "./descendants.ts";
 export { createEpollReactor } from "./epoll.ts";
+export {
+  type GuardedReactor,
+  guardReactor,
+  holdGroup,
+  WATCHDOG_NAME,
+  watchdogDrained,
+} from "./watchdog.ts";
 export { bunWatchAvailable } from "./bun_watcher.ts";
 import { bunWatchAvailable } from "./bun_watcher.ts";
 export { FakeReactor, type FakeRecord, type FakeScript } from "./fake.ts";

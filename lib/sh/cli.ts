@@ -7,7 +7,7 @@
 import { fstatSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { JxInputError } from "../runtime/errors.ts";
-import type { Reactor } from "../reactor/mod.ts";
+import { type Reactor, watchdogDrained } from "../reactor/mod.ts";
 import { writeAll } from "../runtime/mod.ts";
 import { decodeBytes } from "../runtime/utf8.ts";
 import type { Reporter } from "../scheduler/mod.ts";
@@ -172,6 +172,7 @@ export async function cmdSh(c: ShCommand): Promise<number> {
     for (const r of reporters) await r.close?.();
     check?.tracer.close();
     reactor.close();
+    await watchdogDrained(reactor);
   }
 }
 

@@ -62,6 +62,6 @@ export {
   shQuote,
   type ShState,
 } from "./state.ts";
-export { runScript, type ShRunOptions } from "./run.ts";
+export { GRACE_MS as SH_GRACE_MS, runScript, type ShRunOptions } from "./run.ts";
 export { formatGraph, type GraphRow, graphRows } from "./graph.ts";
 export { cmdSh, loadScript, type ShCommand } from "./cli.ts";

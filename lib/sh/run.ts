@@ -123,8 +123,8 @@ export function runScript(parsed: ParseResult, opts: ShRunOptions): Promise<numb
 /** Output of a job not yet shown, in order. */
 type Held = { fd: 1 | 2; chunk: Uint8Array }[];
 
-/** Between the stop signal and SIGKILL when the script is interrupted. */
-const GRACE_MS = 3000;
+/** Between the stop signal and SIGKILL when the script is interrupted (also the watchdog's). */
+export const GRACE_MS = 3000;
 
 /** How often `watchRestShell` looks whether the rest's sh is still alive. */
 const REST_LOOK_MS = 50;

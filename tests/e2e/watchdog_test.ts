@@ -1,0 +1,201 @@
+/**
+ * jx killed with SIGKILL (no handler of its runs) while jobs and a module run:
+ * its watchdog (lib/reactor/watchdog.ts) ends them: SIGTERM, then SIGKILL
+ * after the grace for a job whose processes ignore SIGTERM. A run that ends
+ * normally leaves no watchdog behind. On Deno and Bun, both reactors. Every
+ * wait polls with a generous bound; no assertion is about wall-clock speed.
+ */
+import assert from "node:assert/strict";
+import {
+  alive,
+  jxCommand,
+  killAndWait,
+  type Runtime,
+  RUNTIMES,
+  sleep,
+  tempDir,
+  waitForFile,
+} from "../helpers.ts";
+
+/**
+ * `m` (a module) and `a` (a job that needs it) are one `sleep` each; `b`'s shell and its `sleep`
+ * ignore SIGTERM (`trap "" TERM` is inherited), so only a SIGKILL ends them; `d` is a module whose
+ * leader leaves a daemon in its group and exits, and `c` a job that leaves a process with its
+ * output closed and ends: jx no longer signals it, nor does the watchdog.
+ */
+const JOBS = `modules:
+  m: { run: 'echo $$ > m.pid; exec sleep 1000', stop: { grace: 1s } }
+  d: { run: 'sleep 1000 > /dev/null 2>&1 & echo $! > d.pid', stop: { grace: 1s } }
+jobs:
+  a: { run: 'echo $$ > a.pid; exec sleep 1000', needs: [m, d], grace: 1s }
+  b: { run: 'trap "" TERM; sleep 1000 & echo $$ $! > b.pid; wait', grace: 1s }
+  c: { run: 'sleep 1000 > /dev/null 2>&1 & echo $! > c.pid', grace: 1s }
+`;
+
+/** The watchdog of jx `jx` (its `sh`, and the `awk` under it): pids, none when it has none. */
+function watchdogOf(jx: number): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0");
+      const i = argv.indexOf("jx-watchdog");
+      if (i < 0 || argv[i + 2] !== String(jx) || !alive(Number(e.name))) continue;
+      out.push(Number(e.name));
+    } catch { /* gone */ }
+  }
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (out.includes(ppid) && alive(Number(e.name))) out.push(Number(e.name));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** Polls until `done()` or `ms` have passed; returns `done()`'s last answer. */
+async function within(ms: number, done: () => boolean): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > until) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+/** Whether the events file shows `a` and `b` started, `c` ended, `m` and `d` running. */
+function allStarted(dir: string): boolean {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(`${dir}/ev.ndjson`);
+  } catch {
+    return false;
+  }
+  const seen = new Set<string>();
+  for (const line of text.split("\n")) {
+    try {
+      const e = JSON.parse(line);
+      if (e.type === "job.start" && e.job !== "c") seen.add(e.job);
+      if (e.type === "job.end") seen.add(e.job);
+      if (e.type === "module.state" && e.state === "running") seen.add(e.module);
+    } catch { /* a line being written */ }
+  }
+  return ["a", "b", "c", "d", "m"].every((n) => seen.has(n));
+}
+
+function startJx(runtime: Runtime, args: string[], cwd: string): Deno.ChildProcess {
+  const [cmd, argv] = jxCommand(runtime, args);
+  return new Deno.Command(cmd, {
+    args: argv,
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+for (const runtime of RUNTIMES) {
+  for (const reactor of ["epoll", "portable"]) {
+    Deno.test(`${runtime} (${reactor}): kill -9 of jx ends its jobs and modules, then its watchdog`, async () => {
+      const dir = await Deno.realPath(await tempDir({ "jobs.yaml": JOBS }));
+      const jx = startJx(runtime, ["run", "--reactor", reactor, "--events", "ev.ndjson"], dir);
+      let pids: number[] = [];
+      let left = 0; // c's process
+      try {
+        const [m, d, a, b, c] = [
+          await waitForFile(`${dir}/m.pid`, 30_000),
+          await waitForFile(`${dir}/d.pid`, 30_000),
+          await waitForFile(`${dir}/a.pid`, 30_000),
+          await waitForFile(`${dir}/b.pid`, 30_000),
+          await waitForFile(`${dir}/c.pid`, 30_000),
+        ];
+        pids = [m, d, a, ...b.split(" ")].map(Number);
+        left = Number(c);
+        assert.equal(pids.length, 5, b);
+        assert.ok(await within(30_000, () => allStarted(dir)), "a, b, m and d run, c ended");
+        // What jx wrote at those events (a write at the end of their turn) reaches the watchdog.
+        await sleep(300);
+        let watchdog: number[] = [];
+        const two = () => (watchdog = watchdogOf(jx.pid)).length === 2;
+        const watched = await within(30_000, two);
+        assert.ok(pids.every(alive), "every process runs before the kill");
+        jx.kill("SIGKILL");
+        await jx.status;
+        const gone = await within(30_000, () => !pids.some(alive));
+        assert.ok(gone, `left running: ${pids.filter(alive)}`);
+        assert.ok(watched, "the watchdog's sh and awk ran");
+        assert.ok(alive(left), "c's process, no longer c's, is not signalled");
+        assert.ok(await within(30_000, () => !watchdog.some(alive)), "the watchdog exited");
+      } finally {
+        await killAndWait(jx);
+        for (const p of [...pids, left].filter((p) => p && alive(p))) Deno.kill(p, "SIGKILL");
+      }
+    });
+  }
+
+  Deno.test(`${runtime}: a run that ends normally leaves no watchdog behind`, async () => {
+    const dir = await Deno.realPath(
+      await tempDir({
+        "jobs.yaml": `modules:
+  m: { run: exec sleep 1000 }
+jobs:
+  a: { run: 'touch started; while [ ! -e go ]; do sleep 0.05; done', needs: [m] }
+`,
+      }),
+    );
+    const jx = startJx(runtime, ["run"], dir);
+    try {
+      assert.ok(
+        await within(30_000, () => {
+          try {
+            return Deno.statSync(`${dir}/started`).isFile;
+          } catch {
+            return false;
+          }
+        }),
+      );
+      let watchdog: number[] = [];
+      const two = () => (watchdog = watchdogOf(jx.pid)).length === 2;
+      assert.ok(await within(30_000, two), "the watchdog's sh and awk run");
+      await Deno.writeTextFile(`${dir}/go`, "");
+      assert.equal((await jx.status).code, 0);
+      assert.ok(await within(30_000, () => !watchdog.some(alive)), "the watchdog exited");
+    } finally {
+      await killAndWait(jx);
+    }
+  });
+}
+
+for (const runtime of RUNTIMES) {
+  for (const command of ["watch", "sh"]) {
+    Deno.test(`${runtime}: kill -9 of jx ${command} ends the command it runs`, async () => {
+      const dir = await Deno.realPath(
+        await tempDir({
+          "jobs.yaml": "jobs:\n  w: { run: 'echo $$ > w.pid; exec sleep 1000' }\n",
+          "script.sh": "sh -c 'echo $$ > w.pid; exec sleep 1000'\n",
+        }),
+      );
+      const jx = startJx(runtime, command === "watch" ? ["watch", "w"] : ["sh", "script.sh"], dir);
+      let pid = 0;
+      try {
+        pid = Number(await waitForFile(`${dir}/w.pid`, 30_000));
+        let watchdog: number[] = [];
+        const two = () => (watchdog = watchdogOf(jx.pid)).length === 2;
+        const watched = await within(30_000, two);
+        // What jx wrote at the start (a write at the end of its turn) reaches the watchdog.
+        await sleep(300);
+        jx.kill("SIGKILL");
+        await jx.status;
+        assert.ok(await within(30_000, () => !alive(pid)), "the command was ended");
+        assert.ok(watched, "the watchdog's sh and awk ran");
+        assert.ok(await within(30_000, () => !watchdog.some(alive)), "the watchdog exited");
+      } finally {
+        await killAndWait(jx);
+        if (pid && alive(pid)) Deno.kill(pid, "SIGKILL");
+      }
+    });
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The watchdog's lines (lib/reactor/watchdog.ts) on the fake reactor: what is
+ * written to it, when, and when it is started at all. Its effect on real
+ * processes is tests/e2e/watchdog_test.ts's.
+ */
+import assert from "node:assert/strict";
+import { FakeReactor, type SpawnRequest } from "../lib/reactor/mod.ts";
+import { guardReactor, WATCHDOG_NAME } from "../lib/reactor/watchdog.ts";
+
+/** A fake reactor whose watchdog runs until the reactor closes; jobs run `ms` each. */
+function fake(ms = 10): FakeReactor {
+  return new FakeReactor((req) => ({ ms: req.argv[3] === WATCHDOG_NAME ? 1e9 : ms }));
+}
+
+const job = (name: string, more: Partial<SpawnRequest> = {}): SpawnRequest => ({
+  argv: [name],
+  cwd: "/",
+  env: {},
+  onOutput() {},
+  onExit() {},
+  ...more,
+});
+
+const turn = () => Promise.resolve();
+
+Deno.test("watchdog: none is started while nothing is spawned", () => {
+  const inner = fake();
+  const r = guardReactor(inner, 5000);
+  r.setTimer(5, () => {});
+  r.close();
+  assert.deepEqual(inner.records, []);
+});
+
+Deno.test("watchdog: started before the first child, in its own session, told the grace", () => {
+  const inner = fake();
+  const r = guardReactor(inner, 2345);
+  r.spawn(job("a"));
+  const [w, a] = inner.records;
+  assert.deepEqual([w.argv[0], w.argv[1], w.argv[3], w.argv[4]], [
+    "/bin/sh",
+    "-c",
+    WATCHDOG_NAME,
+    "24",
+  ]);
+  assert.deepEqual(a.argv, ["a"]);
+  r.close();
+  assert.equal(inner.records.length, 2);
+});
+
+Deno.test("watchdog: the groups started in one turn are one write", async () => {
+  const inner = fake();
+  const r = guardReactor(inner, 5000);
+  for (const n of ["a", "b", "c"]) r.spawn(job(n));
+  r.setTimer(50, () => r.close());
+  await inner.run();
+  assert.deepEqual(inner.records[0].stdin, [
+    "+1001\n+1002\n+1003\n",
+    // The fake ends each child in an event of its own: a write each.
+    "-1001\n",
+    "-1002\n",
+    "-1003\n",
+    "q\n",
+  ]);
+  assert.equal(inner.records[0].stdinClosed, true);
+});
+
+Deno.test("watchdog: a group listed and ended in the same turn is never written", async () => {
+  const inner = fake();
+  const r = guardReactor(inner, 5000);
+  r.spawn(job("a"));
+  r.hold(77)();
+  await turn();
+  assert.deepEqual(inner.records[0].stdin, ["+1001\n"]);
+});
+
+Deno.test("watchdog: holds are counted; a group ended and listed again in one turn stays listed", async () => {
+  const inner = fake();
+  const r = guardReactor(inner, 5000);
+  r.spawn(job("a"));
+  const one = r.hold(50), two = r.hold(50);
+  await turn();
+  one();
+  await turn();
+  two();
+  two();
+  await turn();
+  const again = r.hold(50);
+  await turn();
+  // A module's leader ended (its spawn's listing dropped), its group followed (held again).
+  again();
+  const follow = r.hold(50);
+  await turn();
+  follow();
+  await turn();
+  assert.deepEqual(inner.records[0].stdin, [
+    "+1001\n+50\n",
+    "-50\n",
+    "+50\n",
+    "-50\n+50\n",
+    "-50\n",
+  ]);
+});
+
+Deno.test("watchdog: an interactive child (jx's own group) is not listed and starts none", () => {
+  const inner = fake();
+  const r = guardReactor(inner, 5000);
+  r.spawn(job("vi", { terminal: true }));
+  assert.deepEqual(inner.records.map((x) => x.argv[0]), ["vi"]);
+  r.close();
+});
+
+Deno.test("watchdog: once it has exited nothing more is written", async () => {
+  const inner = new FakeReactor((req) => ({ ms: req.argv[3] === WATCHDOG_NAME ? 5 : 100 }));
+  const r = guardReactor(inner, 5000);
+  r.spawn(job("a"));
+  r.setTimer(20, () => r.spawn(job("b")));
+  r.setTimer(50, () => r.close());
+  await inner.run();
+  assert.deepEqual(inner.records[0].stdin, ["+1001\n"]);
+  assert.deepEqual(inner.records.map((x) => x.argv[0]), ["/bin/sh", "a", "b"]);
+});
