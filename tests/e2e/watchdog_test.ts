@@ -199,3 +199,49 @@ for (const runtime of RUNTIMES) {
     });
   }
 }
+
+/** A process's state letter (`T` stopped, `S`, `R`...), or "" once it is gone. */
+function stateOf(pid: number): string {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+  } catch {
+    return "";
+  }
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: kill -9 of jx stopped by Ctrl-Z ends its stopped jobs`, async () => {
+    const dir = await Deno.realPath(
+      await tempDir({
+        "jobs.yaml": "jobs:\n  w: { run: 'echo $$ > w.pid; exec sleep 1000', grace: 1s }\n",
+      }),
+    );
+    const jx = startJx(runtime, ["run"], dir);
+    let pid = 0;
+    try {
+      pid = Number(await waitForFile(`${dir}/w.pid`, 30_000));
+      let watchdog: number[] = [];
+      const two = () => (watchdog = watchdogOf(jx.pid)).length === 2;
+      const watched = await within(30_000, two);
+      Deno.kill(jx.pid, "SIGTSTP");
+      // jx stops the job's group (SIGSTOP), then itself.
+      const stopped = () => stateOf(pid) === "T" && stateOf(jx.pid) === "T";
+      assert.ok(
+        await within(30_000, stopped),
+        `stopped: job ${stateOf(pid)}, jx ${stateOf(jx.pid)}`,
+      );
+      jx.kill("SIGKILL");
+      await jx.status;
+      assert.ok(
+        await within(30_000, () => !alive(pid)),
+        `the stopped job was ended: ${stateOf(pid)}`,
+      );
+      assert.ok(watched, "the watchdog's sh and awk ran");
+      assert.ok(await within(30_000, () => !watchdog.some(alive)), "the watchdog exited");
+    } finally {
+      await killAndWait(jx);
+      if (pid && alive(pid)) Deno.kill(pid, "SIGKILL");
+    }
+  });
+}
