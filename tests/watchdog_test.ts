@@ -119,3 +119,13 @@ Deno.test("watchdog: once it has exited nothing more is written", async () => {
   assert.deepEqual(inner.records[0].stdin, ["+1001\n"]);
   assert.deepEqual(inner.records.map((x) => x.argv[0]), ["/bin/sh", "a", "b"]);
 });
+
+Deno.test("watchdog: closed with a group still listed (jx abandons it), it is not told to quit", async () => {
+  const inner = fake(1000);
+  const r = guardReactor(inner, 5000);
+  r.spawn(job("a"));
+  await turn();
+  r.close();
+  assert.deepEqual(inner.records[0].stdin, ["+1001\n"]);
+  assert.equal(inner.records[0].stdinClosed, true);
+});

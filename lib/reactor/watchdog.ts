@@ -11,8 +11,10 @@
  * its cwd `/`. Every child's process group is written to that pipe when the
  * child starts (`+PGID`) and when its end has been seen (`-PGID`): at most
  * one write per turn of the event loop, a group that started and ended in
- * the same turn not at all. At the reactor's close jx writes `q` and closes
- * the pipe: the watchdog exits. End of file without `q` means jx is gone:
+ * the same turn not at all. At the reactor's close jx writes `q` (when no
+ * group is listed any more: a normal end) and closes the pipe: the watchdog
+ * exits. End of file without `q` means jx is gone (killed, crashed, or ended
+ * by an error with children still running):
  * the watchdog sends SIGTERM and SIGCONT (a group a Ctrl-Z stopped) to every
  * group still listed, gives them the grace, then SIGKILL to those left, and
  * exits. An interactive child (`terminal`), in jx's own group, is not listed.
@@ -191,7 +193,8 @@ class Watchdog {
     this.closed = true;
     if (!this.child || this.gone) return;
     this.flush();
-    this.child.write?.("q\n");
+    // Children still running are abandoned (an internal error): the watchdog ends them.
+    if (!this.held.size) this.child.write?.("q\n");
     this.child.closeStdin?.();
   }
 
