@@ -60,6 +60,8 @@ export {
   FakeReactor,
   type FakeRecord,
   type FakeScript,
+  type GuardedReactor,
+  guardReactor,
   type ListenSignal,
   type Reactor,
   type ReactorChoice,
