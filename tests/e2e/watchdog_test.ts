@@ -136,37 +136,39 @@ for (const runtime of RUNTIMES) {
     });
   }
 
-  Deno.test(`${runtime}: a run that ends normally leaves no watchdog behind`, async () => {
-    const dir = await Deno.realPath(
-      await tempDir({
-        "jobs.yaml": `modules:
+  for (const reactor of ["epoll", "portable"]) {
+    Deno.test(`${runtime} (${reactor}): a run that ends normally leaves no watchdog behind`, async () => {
+      const dir = await Deno.realPath(
+        await tempDir({
+          "jobs.yaml": `modules:
   m: { run: exec sleep 1000 }
 jobs:
   a: { run: 'touch started; while [ ! -e go ]; do sleep 0.05; done', needs: [m] }
 `,
-      }),
-    );
-    const jx = startJx(runtime, ["run"], dir);
-    try {
-      assert.ok(
-        await within(30_000, () => {
-          try {
-            return Deno.statSync(`${dir}/started`).isFile;
-          } catch {
-            return false;
-          }
         }),
       );
-      let watchdog: number[] = [];
-      const two = () => (watchdog = watchdogOf(jx.pid)).length === 2;
-      assert.ok(await within(30_000, two), "the watchdog's sh and awk run");
-      await Deno.writeTextFile(`${dir}/go`, "");
-      assert.equal((await jx.status).code, 0);
-      assert.ok(await within(30_000, () => !watchdog.some(alive)), "the watchdog exited");
-    } finally {
-      await killAndWait(jx);
-    }
-  });
+      const jx = startJx(runtime, ["run", "--reactor", reactor], dir);
+      try {
+        assert.ok(
+          await within(30_000, () => {
+            try {
+              return Deno.statSync(`${dir}/started`).isFile;
+            } catch {
+              return false;
+            }
+          }),
+        );
+        let watchdog: number[] = [];
+        const two = () => (watchdog = watchdogOf(jx.pid)).length === 2;
+        assert.ok(await within(30_000, two), "the watchdog's sh and awk run");
+        await Deno.writeTextFile(`${dir}/go`, "");
+        assert.equal((await jx.status).code, 0);
+        assert.ok(await within(30_000, () => !watchdog.some(alive)), "the watchdog exited");
+      } finally {
+        await killAndWait(jx);
+      }
+    });
+  }
 }
 
 for (const runtime of RUNTIMES) {
