@@ -484,7 +484,15 @@ async function startLive(dir: string, args: string[], runtime: "deno" | "bun" = 
     const { code } = await child.status;
     return { code, stderr: await rest };
   };
-  return { child, url: m[1], port: Number(m[2]), token: m[3], stop };
+  /** Resolves once stderr matches `re` (false after `ms`). */
+  const seen = async (re: RegExp, ms: number) => {
+    for (let waited = 0; !re.test(text); waited += 50) {
+      if (waited >= ms) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return true;
+  };
+  return { child, url: m[1], port: Number(m[2]), token: m[3], stop, seen };
 }
 
 /** Reads the server-sent events at `url` until one has `text`. */
@@ -669,6 +677,9 @@ Deno.test({
         assert.equal(await page.$('.node[data-name="copy"]'), null);
         const api = await fetch(`http://127.0.0.1:${jx.port}/api/graph?token=${jx.token}`);
         assert.deepEqual((await api.json()).jobs.map((j: { name: string }) => j.name), ["shown"]);
+        // The page shows the new graph as the cycle starts: its end is awaited before Ctrl-C
+        // (on a busy host the job was still running, and was interrupted).
+        await jx.seen(/jobs\.yaml reloaded -> ran shown: /, 20000);
         const end = await jx.stop("SIGINT");
         assert.equal(end.code, 130, end.stderr);
         assert.match(end.stderr, /jobs\.yaml reloaded -> ran shown: ok/);
