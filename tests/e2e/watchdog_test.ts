@@ -165,6 +165,13 @@ jobs:
         assert.equal((await jx.status).code, 0);
         assert.ok(await within(30_000, () => !watchdog.some(alive)), "the watchdog exited");
       } finally {
+        // Failed before its end: the job's loop ends by itself, and jx stops the module (a
+        // SIGKILL alone left both running for good once, with no watchdog to end them).
+        await Deno.writeTextFile(`${dir}/go`, "").catch(() => {});
+        try {
+          jx.kill("SIGTERM");
+        } catch { /* ended */ }
+        await Promise.race([jx.status, sleep(10_000)]);
         await killAndWait(jx);
       }
     });
