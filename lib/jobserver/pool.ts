@@ -526,18 +526,8 @@ export function createJobserver(
 ): JobserverSlots {
   const s = libc().symbols;
   removeStaleTemp(); // left by a jx killed with SIGKILL: fifo folders and spilled output
-  const dir = makeTempDir(tempPrefix("jobserver"));
-  const path = `${dir}/fifo`;
-  // Empty once the fifo is unlinked: a plain rmdir (a recursive rm costs some milliseconds on
-  // Bun), the recursive one only if something else is in it.
-  const removeDir = () => {
-    try {
-      removeEmptyDir(dir);
-    } catch {
-      removePath(dir, true);
-    }
-  };
-  const { rfd, wfd } = makePoolFifo(path, removeDir);
+  const { path, removeDir } = newFifo();
+  const { rfd, wfd } = openPoolFifo(path, removeDir);
   // Everything made so far undone: at the run's end, or when the pool cannot be used.
   const release = () => {
     s.close(rfd);
@@ -591,20 +581,7 @@ function createJobPool(
   style: "pipe" | "fifo",
 ): JobPool {
   const s = libc().symbols;
-  const dir = makeTempDir(tempPrefix("jobserver"));
-  const path = `${dir}/fifo`;
-  const removeDir = () => {
-    try {
-      removeEmptyDir(dir);
-    } catch {
-      removePath(dir, true);
-    }
-  };
-  if (s.mkfifo(cstr(path), 0o600) < 0) {
-    const e = strerror(errno());
-    removeDir();
-    throw new Error(`mkfifo ${path}: ${e}`);
-  }
+  const { path, removeDir } = newFifo();
   // Held by jx until the job ends (a fifo no one holds loses its tokens): the fifo form's one
   // descriptor, or the pipe form's R,W pair the job inherits (the tokens written through W).
   const fds: number[] = [];
@@ -641,17 +618,37 @@ function createJobPool(
 }
 
 /**
- * The pool's fifo at `path`, made and opened: its nonblocking read end and a read-write end held
- * for the whole run (the fifo never reports end of file). On failure nothing stays behind (the
- * fifo unlinked, `removeDir` called) and the error is thrown.
+ * A new fifo (mode 0600) in a private folder of its own under `$TMPDIR`, named as the stale scan
+ * knows it (`jx-jobserver-HOST-PID-XXXXXX`), and the folder's removal (once the fifo is
+ * unlinked). On failure nothing stays behind and the error is thrown.
  */
-function makePoolFifo(path: string, removeDir: () => void): { rfd: number; wfd: number } {
-  const s = libc().symbols;
-  if (s.mkfifo(cstr(path), 0o600) < 0) {
+function newFifo(): { path: string; removeDir: () => void } {
+  const dir = makeTempDir(tempPrefix("jobserver"));
+  const path = `${dir}/fifo`;
+  // Empty once the fifo is unlinked: a plain rmdir (a recursive rm costs some milliseconds on
+  // Bun), the recursive one only if something else is in it.
+  const removeDir = () => {
+    try {
+      removeEmptyDir(dir);
+    } catch {
+      removePath(dir, true);
+    }
+  };
+  if (libc().symbols.mkfifo(cstr(path), 0o600) < 0) {
     const e = strerror(errno());
     removeDir();
     throw new Error(`mkfifo ${path}: ${e}`);
   }
+  return { path, removeDir };
+}
+
+/**
+ * The shared pool's fifo at `path` (`newFifo`) opened: its nonblocking read end and a read-write
+ * end held for the whole run (the fifo never reports end of file). On failure nothing stays
+ * behind (the fifo unlinked, `removeDir` called) and the error is thrown.
+ */
+function openPoolFifo(path: string, removeDir: () => void): { rfd: number; wfd: number } {
+  const s = libc().symbols;
   let rfd = -1;
   try {
     rfd = openNonblockingRead(path);

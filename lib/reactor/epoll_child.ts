@@ -114,8 +114,8 @@ export class EpollChild {
    * pipes are closed and the child is reported exited with them in
    * `ExitStatus.left`. A process of its own group or session holding them is
    * waited for (looked at again `lingerMs` later): one that only made a group
-   * of its own (coreutils `timeout`, a shell's job control) is still the job's. True once there is nothing more to
-   * look at.
+   * of its own (coreutils `timeout`, a shell's job control) is still the job's.
+   * True once there is nothing more to look at.
    */
   linger(now: number): boolean {
     if (this.reported || this.signalled || (this.out < 0 && this.err < 0)) return true;
