@@ -128,49 +128,38 @@ for (const rt of RUNTIMES) {
   });
 
   Deno.test(`[${rt}] a background process of the job's own group holding the output is still waited for`, async () => {
-    const dir = await tempDir({
-      "jobs.yaml": `
-jobs:
-  late:
-    run: |
-      (sleep 1; echo late; echo done > esc.pid) &
-      echo started
-    grace: 100ms
-`,
-    });
-    const { child } = await start(rt, dir);
-    const r = await ended(child);
-    if (!r) await killAndWait(child);
-    assert.ok(r);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /started\nlate\n/);
-    assert.equal((await jobEnd(dir)).left, undefined);
-    assert.doesNotMatch(r.stderr, /warning/);
+    await waitedFor(rt, "(sleep 1; echo late; echo done > esc.pid) &");
+  });
+
+  Deno.test(`[${rt}] a background process that made a group of its own (timeout) is still the job's: waited for`, async () => {
+    // coreutils timeout calls setpgid(0, 0): another group, but the job's session still.
+    await waitedFor(rt, "timeout 30 sh -c 'sleep 1; echo late; echo done > esc.pid' &");
   });
 }
 
-for (const rt of RUNTIMES) {
-  Deno.test(`[${rt}] a background process that made a group of its own (timeout) is still the job's: waited for`, async () => {
-    // coreutils timeout calls setpgid(0, 0): another group, but the job's session still.
-    const dir = await tempDir({
-      "jobs.yaml": `
+/**
+ * A job whose `background` line (writing `late` a second later) outlives its own process, a
+ * grace of 100 ms: the job waits for it (its output whole, no `left`, no warning).
+ */
+async function waitedFor(rt: (typeof RUNTIMES)[number], background: string) {
+  const dir = await tempDir({
+    "jobs.yaml": `
 jobs:
   late:
     run: |
-      timeout 30 sh -c 'sleep 1; echo late; echo done > esc.pid' &
+      ${background}
       echo started
     grace: 100ms
 `,
-    });
-    const { child } = await start(rt, dir);
-    const r = await ended(child);
-    if (!r) await killAndWait(child);
-    assert.ok(r);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /started\nlate\n/);
-    assert.equal((await jobEnd(dir)).left, undefined);
-    assert.doesNotMatch(r.stderr, /warning/);
   });
+  const { child } = await start(rt, dir);
+  const r = await ended(child);
+  if (!r) await killAndWait(child);
+  assert.ok(r);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /started\nlate\n/);
+  assert.equal((await jobEnd(dir)).left, undefined);
+  assert.doesNotMatch(r.stderr, /warning/);
 }
 
 for (const rt of RUNTIMES) {
