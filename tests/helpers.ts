@@ -97,6 +97,18 @@ export function alive(pid: number): boolean {
 }
 
 /**
+ * Whether process `pid` is gone (`alive` false) within `ms`, polled every 10 ms. For a process
+ * not jx's child that jx has SIGKILLed: its pipes close (what jx waits for) a moment before it is
+ * a zombie, and on a loaded machine that moment can outlast jx's own exit.
+ */
+export async function goneWithin(pid: number, ms = 2_000): Promise<boolean> {
+  for (const until = Date.now() + ms; alive(pid); await sleep(10)) {
+    if (Date.now() > until) return false;
+  }
+  return true;
+}
+
+/**
  * Waits until the file at `path` has some text (a pid, a marker) and returns
  * it trimmed; polls every 20 ms, throws after `ms`.
  */

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import {
   alive,
+  goneWithin,
   jxCommand,
   killAndWait,
   type LoggedEvent,
@@ -86,7 +87,7 @@ for (const rt of RUNTIMES) {
       assert.equal(end.status, "timeout");
       assert.equal(end.left, undefined);
       // It ignored the SIGTERM: the SIGKILL after the grace ended it.
-      assert.ok(!alive(pid), "the escaped process is gone");
+      assert.ok(await goneWithin(pid), "the escaped process is gone");
     } finally {
       await cleanUp(child, pid);
     }
@@ -100,7 +101,7 @@ for (const rt of RUNTIMES) {
       const r = await ended(child);
       assert.ok(r, "jx still waits for the process that left the job's group");
       assert.equal(r.code, 130, r.stderr);
-      assert.ok(!alive(pid), "the escaped process is gone");
+      assert.ok(await goneWithin(pid), "the escaped process is gone");
     } finally {
       await cleanUp(child, pid);
     }
@@ -185,7 +186,7 @@ jobs:
       assert.ok(r, "jx still waits for the process that left the module's group");
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /used/);
-      assert.ok(!alive(pid), "the escaped process is gone");
+      assert.ok(await goneWithin(pid), "the escaped process is gone");
     } finally {
       await cleanUp(child, pid);
     }
