@@ -4,7 +4,9 @@
  * stdin, stdout and stderr, runs in a session of its own (jx passes SIGINT,
  * SIGTERM, SIGHUP and SIGQUIT on to its process group; a Ctrl-Z, SIGTSTP,
  * stops that group, then jx, until `fg` or `bg`), and jx exits with its exit
- * code, printing nothing of its own unless something is wrong.
+ * code, printing nothing of its own unless something is wrong. With a pool,
+ * a watchdog (reactor/watchdog.ts) ends the command's process group if jx
+ * is killed (`kill -9`) or crashes while it runs.
  *
  * @module
  */
@@ -18,13 +20,17 @@ import {
   poolProblem,
   withoutJobserver,
 } from "../jobserver/mod.ts";
+import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
 import { C, libc, spawnInSession, strerror } from "../reactor/libc.ts";
 import {
   createEpollReactor,
   epollAvailable,
+  guardReactor,
+  holdGroup,
   killGroup,
   type ListenSignal,
   type Reactor,
+  watchdogDrained,
 } from "../reactor/mod.ts";
 import { dieAtExit, envObject, writeAll } from "../runtime/mod.ts";
 import type { Args } from "./args.ts";
@@ -57,7 +63,8 @@ export async function cmdExec(args: Args): Promise<number> {
     );
     return await runPlain(argv, withoutJobserver(env));
   }
-  const reactor = createEpollReactor();
+  // The command's group is listed with a watchdog while it runs: jx's default grace.
+  const reactor = guardReactor(createEpollReactor(), DEFAULT_GRACE_MS);
   let pool: JobserverSlots | undefined;
   try {
     try {
@@ -76,6 +83,7 @@ export async function cmdExec(args: Args): Promise<number> {
     const problem = pool?.finish();
     if (problem) warn(problem);
     reactor.close();
+    await watchdogDrained(reactor);
   }
 }
 
@@ -119,6 +127,8 @@ async function runInPool(
       return err === 2 ? 127 : 126;
     }
     pid = spawned;
+    // Its session's group (its pid), listed with the watchdog until it has exited.
+    const release = holdGroup(reactor, pid);
     for (const sig of pending) killGroup(pid, sig);
     pending = [];
     if (suspendLater) suspend();
@@ -127,6 +137,7 @@ async function runInPool(
     return await new Promise<number>((resolve) => {
       const stop = reactor.watch!(pidfd, () => {
         stop();
+        release();
         const info = new Uint8Array(C.SIZEOF_SIGINFO);
         const r = s.waitid(C.P_PIDFD, pidfd, info, C.WEXITED);
         s.close(pidfd);

@@ -71,8 +71,9 @@ export const WATCHDOG_NAME = "jx-watchdog";
  */
 export interface GuardedReactor extends Reactor {
   /**
-   * Lists process group `pgid` with the watchdog until the function returned
-   * is called (a module's group that outlives its leader: a daemon).
+   * Lists process group `pgid` with the watchdog (started now if no spawn
+   * started it) until the function returned is called: a module's group that
+   * outlives its leader (a daemon), `jx exec`'s command (spawned otherwise).
    */
   hold(pgid: number): () => void;
   /** Resolves once what jx wrote to the watchdog has reached its pipe (after `close`). */
@@ -174,6 +175,7 @@ class Watchdog {
 
   hold(pgid: number): () => void {
     if (pgid <= 1 || this.gone || this.closed) return () => {};
+    if (!this.child) this.start(); // a group jx did not spawn through it (`jx exec`'s command)
     const n = this.held.get(pgid) ?? 0;
     this.held.set(pgid, n + 1);
     if (n === 0) this.queue(pgid, true);

@@ -179,7 +179,7 @@ jobs:
 }
 
 for (const runtime of RUNTIMES) {
-  for (const command of ["watch", "sh"]) {
+  for (const command of ["watch", "sh", "exec"]) {
     Deno.test(`${runtime}: kill -9 of jx ${command} ends the command it runs`, async () => {
       const dir = await Deno.realPath(
         await tempDir({
@@ -187,7 +187,13 @@ for (const runtime of RUNTIMES) {
           "script.sh": "sh -c 'echo $$ > w.pid; exec sleep 1000'\n",
         }),
       );
-      const jx = startJx(runtime, command === "watch" ? ["watch", "w"] : ["sh", "script.sh"], dir);
+      const args = {
+        watch: ["watch", "w"],
+        sh: ["sh", "script.sh"],
+        // Its command runs in a session of its own: only the watchdog can end it.
+        exec: ["exec", "-j2", "--", "sh", "script.sh"],
+      }[command]!;
+      const jx = startJx(runtime, args, dir);
       let pid = 0;
       try {
         pid = Number(await waitForFile(`${dir}/w.pid`, 30_000));
@@ -206,6 +212,40 @@ for (const runtime of RUNTIMES) {
         if (pid && alive(pid)) Deno.kill(pid, "SIGKILL");
       }
     });
+  }
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: jx exec whose command ends leaves no watchdog behind, with its exit code`, async () => {
+    const dir = await Deno.realPath(
+      await tempDir({
+        "cmd.sh": "touch started; while [ ! -e go ]; do sleep 0.05; done; exit 3\n",
+      }),
+    );
+    const jx = startJx(runtime, ["exec", "--", "sh", "cmd.sh"], dir);
+    try {
+      assert.ok(await within(30_000, () => existsNow(`${dir}/started`)), "the command ran");
+      let watchdog: number[] = [];
+      const two = () => (watchdog = watchdogOf(jx.pid)).length === 2;
+      assert.ok(await within(30_000, two), "the watchdog's sh and awk run");
+      await Deno.writeTextFile(`${dir}/go`, "");
+      assert.equal((await jx.status).code, 3);
+      assert.ok(await within(30_000, () => !watchdog.some(alive)), "the watchdog exited");
+    } finally {
+      await Deno.writeTextFile(`${dir}/go`, "").catch(() => {});
+      await Promise.race([jx.status, sleep(10_000)]);
+      await killAndWait(jx);
+    }
+  });
+}
+
+/** Whether `path` exists. */
+function existsNow(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
