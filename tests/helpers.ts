@@ -87,13 +87,33 @@ export async function killAndWait(child: Deno.ChildProcess): Promise<void> {
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The fields of `/proc/PID/stat` after the command name (which may hold spaces and parentheses):
+ * `[state, ppid, pgrp, session, ...]`; undefined once the process is gone.
+ */
+export function procStat(pid: number | string): string[] | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process's state letter (`T` stopped, `S`, `R`, `Z`...), or "" once it is gone. */
+export function stateOf(pid: number): string {
+  return procStat(pid)?.[0] ?? "";
+}
+
+/** A process's parent's pid, or 0 once it is gone. */
+export function parentOf(pid: number | string): number {
+  return Number(procStat(pid)?.[1] ?? 0);
+}
+
 /** Whether process `pid` exists and is not a zombie (from /proc/PID/stat). */
 export function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
+  const state = stateOf(pid);
+  return state !== "" && state !== "Z";
 }
 
 /**
@@ -254,11 +274,8 @@ export function inGroups(pgids: number[]): number[] {
   const out: number[] = [];
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (f[0] !== "Z" && pgids.includes(Number(f[2]))) out.push(Number(e.name));
-    } catch { /* gone */ }
+    const f = procStat(e.name);
+    if (f && f[0] !== "Z" && pgids.includes(Number(f[2]))) out.push(Number(e.name));
   }
   return out;
 }

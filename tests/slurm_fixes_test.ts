@@ -17,7 +17,16 @@ import {
   stepExit,
 } from "../lib/slurm/mod.ts";
 import { partitionsOf } from "../lib/slurm/preflight.ts";
-import { alive, jxCommand, readEvents, type Runtime, RUNTIMES, sleep, tempDir } from "./helpers.ts";
+import {
+  alive,
+  jxCommand,
+  readEvents,
+  type Runtime,
+  RUNTIMES,
+  sleep,
+  stateOf,
+  tempDir,
+} from "./helpers.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -417,13 +426,12 @@ for (const rt of RUNTIMES) {
     const child = underFakeSlurm(rt, dir, bin, []);
     const has = async (f: string) => await Deno.stat(`${dir}/${f}`).then(() => true, () => false);
     const said = async () => await Deno.readTextFile(`${dir}/cancelled`).catch(() => "");
-    const stateOf = () => /\) (\S)/.exec(Deno.readTextFileSync(`/proc/${child.pid}/stat`))?.[1];
     const hung = setTimeout(() => child.kill("SIGKILL"), 30_000);
     try {
       for (let i = 0; i < 400 && !await has("launching"); i++) await sleep(25);
       child.kill("SIGTSTP");
-      for (let i = 0; i < 400 && stateOf() !== "T"; i++) await sleep(25);
-      assert.equal(stateOf(), "T");
+      for (let i = 0; i < 400 && stateOf(child.pid) !== "T"; i++) await sleep(25);
+      assert.equal(stateOf(child.pid), "T");
       // Sent and ended before jx stopped itself.
       assert.match(await said(), /^-Q --signal=STOP 77$/m);
       child.kill("SIGCONT");

@@ -11,6 +11,7 @@ import {
   ROOT,
   runJx,
   sleep,
+  stateOf,
   tempDir,
 } from "../helpers.ts";
 
@@ -39,12 +40,6 @@ const lines = async (path: string) => (await read(path)).split("\n").filter((l) 
 /** Waits for an event matching `pred` in the log. */
 function event(dir: string, pred: (e: LoggedEvent) => boolean): Promise<LoggedEvent> {
   return until("an event", async () => (await readEvents(`${dir}/ev.ndjson`)).find(pred));
-}
-
-/** The state letter of a process in /proc (R, S, T...). */
-function procState(pid: number): string {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
 }
 
 /** Sends raw lines to the socket; returns the reply lines. */
@@ -127,7 +122,7 @@ Deno.test("[deno] jx ctl: status, pause, resume, publish, stop --drain, stop, st
 
     // pause: no progress, messages queued; resume: they arrive in order.
     assert.equal((await ctl("pause", "counter")).stdout, "counter: paused\n");
-    await until("SIGSTOP", () => Promise.resolve(procState(counterPid) === "T" || undefined), 5000);
+    await until("SIGSTOP", () => Promise.resolve(stateOf(counterPid) === "T" || undefined), 5000);
     const c1 = await read(`${dir}/count`);
     for (const m of ["q1", "q2", "q3"]) assert.equal((await ctl("publish", "note", m)).code, 0);
     await sleep(300);

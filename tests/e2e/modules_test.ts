@@ -12,6 +12,7 @@ import { createReactor, FakeReactor, type ListenSignal } from "../../lib/reactor
 import { type RunEvent, runJobs, type RunOptions } from "../../lib/scheduler/mod.ts";
 import {
   alive,
+  goneWithin,
   inGroups,
   jxCommand,
   killAndWait,
@@ -1034,12 +1035,7 @@ jobs:
   const r = await runJx(["run"], { cwd: dir });
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const inner = Number(await Deno.readTextFile(`${dir}/inner.pid`));
-  let alive = true;
-  for (let i = 0; i < 100 && alive; i++) {
-    const st = await Deno.readTextFile(`/proc/${inner}/stat`).catch(() => "");
-    alive = st !== "" && !/^\d+ \(.*\) [ZX] /.test(st);
-    if (alive) await new Promise((ok) => setTimeout(ok, 50));
-  }
-  if (alive) Deno.kill(inner, "SIGKILL");
-  assert.equal(alive, false, "the process below the module's group outlived jx");
+  const gone = await goneWithin(inner, 5_000);
+  if (!gone) Deno.kill(inner, "SIGKILL");
+  assert.ok(gone, "the process below the module's group outlived jx");
 });

@@ -6,7 +6,17 @@
  * log (a job started before another ended), never from wall-clock speed.
  */
 import assert from "node:assert/strict";
-import { alive, BUN, DENO, readEvents, ROOT, spans, tempDir, waitForFile } from "../helpers.ts";
+import {
+  alive,
+  BUN,
+  DENO,
+  parentOf,
+  readEvents,
+  ROOT,
+  spans,
+  tempDir,
+  waitForFile,
+} from "../helpers.ts";
 
 const CORPUS = `${ROOT}/tests/sh`;
 const ENV = {
@@ -674,11 +684,8 @@ function descendants(root: number): number[] {
   const parent = new Map<number, number>();
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      parent.set(Number(e.name), ppid);
-    } catch { /* gone */ }
+    const ppid = parentOf(e.name);
+    if (ppid) parent.set(Number(e.name), ppid);
   }
   const out: number[] = [];
   for (const pid of parent.keys()) {

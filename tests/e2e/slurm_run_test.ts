@@ -13,6 +13,7 @@ import {
   runJx,
   type Runtime,
   spans,
+  stateOf,
   tempDir,
   waitForFile,
 } from "../helpers.ts";
@@ -246,8 +247,6 @@ jobs:
         return 0;
       }
     };
-    const stateOf = (pid: number) =>
-      /\) (\S)/.exec(Deno.readTextFileSync(`/proc/${pid}/stat`))?.[1];
     const until = async (what: string, ok: () => boolean) => {
       for (const end = Date.now() + 30_000; !ok(); await new Promise((r) => setTimeout(r, 50))) {
         assert.ok(Date.now() < end, what);

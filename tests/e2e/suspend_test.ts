@@ -10,12 +10,14 @@ import {
   inGroups,
   jxCommand,
   killAndWait,
+  parentOf,
   readEvents,
   ROOT,
   runJx,
   type Runtime,
   RUNTIMES,
   sleep,
+  stateOf,
   tempDir,
   waitForFile,
 } from "../helpers.ts";
@@ -27,16 +29,6 @@ import { MAKE_TROUBLE } from "./jobserver_helpers.ts";
  */
 const counter = (name: string, until = "go") =>
   `'echo $$ > ${name}.pid; i=0; while [ ! -e ${until} ]; do i=$((i+1)); echo $i >> ${name}.txt; sleep 0.05; done'`;
-
-/** A process's state letter (`T` stopped, `S`, `R`...), or "" once it is gone. */
-function stateOf(pid: number): string {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
-  } catch {
-    return "";
-  }
-}
 
 /** Lines appended to `path` so far (0 before it exists). */
 function linesOf(path: string): number {
@@ -73,16 +65,6 @@ function commOf(pid: number): string {
     return Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
   } catch {
     return "?";
-  }
-}
-
-/** A process's parent's pid (0 once it is gone). */
-function parentOf(pid: number): number {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-  } catch {
-    return 0;
   }
 }
 
@@ -311,9 +293,7 @@ Deno.test("[deno] Ctrl-Z: jx as a jobserver client inside make -j3 returns every
   try {
     const groups = await pidsOf(dir, ["a", "b", "c"]);
     // jx is the parent of its jobs' shells.
-    jxPid = Number(
-      Deno.readTextFileSync(`/proc/${groups[0]}/stat`).split(") ")[1].split(" ")[1],
-    );
+    jxPid = parentOf(groups[0]);
     Deno.kill(jxPid, "SIGTSTP");
     await until(
       "jx and its jobs stopped",

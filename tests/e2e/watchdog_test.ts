@@ -10,9 +10,11 @@ import {
   alive,
   jxCommand,
   killAndWait,
+  parentOf,
   type Runtime,
   RUNTIMES,
   sleep,
+  stateOf,
   tempDir,
   waitForFile,
 } from "../helpers.ts";
@@ -46,11 +48,7 @@ function watchdogOf(jx: number): number[] {
   }
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (out.includes(ppid) && alive(Number(e.name))) out.push(Number(e.name));
-    } catch { /* gone */ }
+    if (out.includes(parentOf(e.name)) && alive(Number(e.name))) out.push(Number(e.name));
   }
   return out;
 }
@@ -246,16 +244,6 @@ function existsNow(path: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** A process's state letter (`T` stopped, `S`, `R`...), or "" once it is gone. */
-function stateOf(pid: number): string {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
-  } catch {
-    return "";
   }
 }
 
