@@ -76,32 +76,3 @@ Deno.test("bin/jx reached through `ln -s` (absolute, then a relative link to tha
     await Deno.remove(project, { recursive: true });
   }
 });
-
-Deno.test("bin/jx under an open-files limit Deno cannot start with: one line, exit 2 (no panic)", async () => {
-  const project = await tempDir({ "jobs.yaml": JOBS });
-  try {
-    for (const n of [16, 24, 31]) {
-      // Hard and soft: Deno raises its soft limit to the hard one, so only the hard one counts.
-      const r = await run(
-        "sh",
-        ["-c", `ulimit -n ${n} && exec "$0" run`, `${ROOT}/bin/jx`],
-        project,
-      );
-      assert.equal(
-        r.stderr,
-        `jx: the open-files limit is ${n} (ulimit -Hn): jx on Deno needs at least 32\n`,
-      );
-      assert.deepEqual([r.code, r.stdout], [2, ""]);
-    }
-    // A low soft limit alone is raised: the run goes on.
-    const soft = await run(
-      "sh",
-      ["-c", `ulimit -Sn 16 && exec "$0" run`, `${ROOT}/bin/jx`],
-      project,
-    );
-    assert.equal(soft.code, 0, soft.stderr);
-    assert.match(soft.stdout, /hello from hello/);
-  } finally {
-    await Deno.remove(project, { recursive: true });
-  }
-});
