@@ -13,6 +13,11 @@
  * edit of three sources starts exactly those three jobs, and the no-op
  * after it starts none.
  *
+ * Each round also times the two runtimes' bare starts (`deno run` of an
+ * empty script, a compiled Bun hello world): what jx itself does is the
+ * binary's time less Bun's start, and `bin/jx` on Deno can be no faster
+ * than Deno's start plus that. The floor is printed beside each ratio.
+ *
  * @example
  * ```sh
  * node_modules/.bin/deno run -A bench/incr.ts                      # 10,000 jobs, 9 rounds
@@ -80,6 +85,18 @@ const makeDir = values.make
 
 const binDir = await Deno.makeTempDir({ prefix: "jx-bench-incr-bin-" });
 await buildBinary(`${binDir}/jx`);
+// The runtimes' bare starts, for the floor of `bin/jx` on Deno (see the module's comment).
+await Deno.writeTextFile(`${binDir}/empty.ts`, "");
+await Deno.writeTextFile(`${binDir}/hello.ts`, 'console.log("hello");\n');
+const hello = await buildBinary(`${binDir}/hello`, `${binDir}/hello.ts`);
+const starts = [
+  {
+    name: "Deno's bare start",
+    cmd: `${REPO}/tools/deno`,
+    args: ["run", "-A", "--quiet", `${binDir}/empty.ts`],
+  },
+  { name: "Bun's bare start (compiled)", cmd: hello, args: [] },
+];
 
 interface Tool {
   name: string;
@@ -159,11 +176,19 @@ for (let r = 0; r < RUNS; r++) {
     put(cases[1], t, n);
     line.push(`${t.name} ${e.toFixed(0)}/${n.toFixed(0)}`);
   }
+  for (const s of starts) {
+    const ms = (await timeTool(s.name, s.cmd, s.args, root)).ms;
+    const k = `start\0${s.name}`;
+    samples.set(k, [...samples.get(k) ?? [], ms]);
+    line.push(`${s.name} ${ms.toFixed(0)}`);
+  }
   console.error(`round ${r + 1} (edited/no-op ms): ${line.join(", ")}`);
 }
 for (const t of tools) if (t.jx) await verify(t);
 
 const tables: string[] = [], verdicts: string[] = [];
+const startOf = (name: string) => median(samples.get(`start\0${name}`)!);
+const denoStart = startOf(starts[0].name), bunStart = startOf(starts[1].name);
 for (const c of cases) {
   const s = tools.map((t) => ({ name: t.name, ms: samples.get(`${c}\0${t.name}`)! }));
   const nj = median(s.find((x) => x.name === "ninja")!.ms);
@@ -176,6 +201,14 @@ for (const c of cases) {
       }`,
     );
   }
+  // jx's own work (the binary less Bun's start), on Deno's start: no faster than that.
+  const own = median(s.find((x) => x.name === "jx (binary)")!.ms) - bunStart;
+  const floor = denoStart + own;
+  verdicts.push(
+    `  - ${c}: the floor of bin/jx on Deno (Deno's bare start ${denoStart.toFixed(0)} ms + ` +
+      `the binary's work ${own.toFixed(0)} ms) is ${floor.toFixed(0)} ms, ` +
+      `${(floor / nj).toFixed(2)}x ninja`,
+  );
 }
 const text = [
   `## ${
@@ -193,6 +226,10 @@ const text = [
   "- commands (`$TMP` is the tool's directory, also the working directory; `$BIN` the fresh binary's):",
   ...tools.map((t) =>
     `  - ${t.name}: ${commandLine(t.cmd, t.args, t.dir).replace(`${binDir}/`, "$BIN/")}`
+  ),
+  ...starts.map((s) =>
+    `  - ${s.name}: ${commandLine(s.cmd, s.args, root).replaceAll(`${binDir}/`, "$BIN/")} ` +
+    `(median ${startOf(s.name).toFixed(0)} ms, timed once per round)`
   ),
   "",
   ...tables,
