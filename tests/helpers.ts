@@ -121,9 +121,16 @@ export function alive(pid: number): boolean {
  * not jx's child that jx has SIGKILLed: its pipes close (what jx waits for) a moment before it is
  * a zombie, and on a loaded machine that moment can outlast jx's own exit.
  */
-export async function goneWithin(pid: number, ms = 2_000): Promise<boolean> {
-  for (const until = Date.now() + ms; alive(pid); await sleep(10)) {
+export function goneWithin(pid: number, ms = 2_000): Promise<boolean> {
+  return within(ms, () => !alive(pid), 10);
+}
+
+/** Polls `done()` every `every` ms until it holds or `ms` have passed; returns its last answer. */
+export async function within(ms: number, done: () => boolean, every = 50): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!done()) {
     if (Date.now() > until) return false;
+    await sleep(every);
   }
   return true;
 }

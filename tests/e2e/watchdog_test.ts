@@ -17,6 +17,7 @@ import {
   stateOf,
   tempDir,
   waitForFile,
+  within,
 } from "../helpers.ts";
 
 /**
@@ -51,16 +52,6 @@ function watchdogOf(jx: number): number[] {
     if (out.includes(parentOf(e.name)) && alive(Number(e.name))) out.push(Number(e.name));
   }
   return out;
-}
-
-/** Polls until `done()` or `ms` have passed; returns `done()`'s last answer. */
-async function within(ms: number, done: () => boolean): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > until) return false;
-    await sleep(50);
-  }
-  return true;
 }
 
 /** Whether the events file shows `a` and `b` started, `c` ended, `m` and `d` running. */
@@ -147,21 +138,7 @@ jobs:
       );
       const jx = startJx(runtime, ["run", "--reactor", reactor], dir);
       try {
-        assert.ok(
-          await within(30_000, () => {
-            try {
-              return Deno.statSync(`${dir}/started`).isFile;
-            } catch {
-              return false;
-            }
-          }),
-        );
-        let watchdog: number[] = [];
-        const two = () => (watchdog = watchdogOf(jx.pid)).length === 2;
-        assert.ok(await within(30_000, two), "the watchdog's sh and awk run");
-        await Deno.writeTextFile(`${dir}/go`, "");
-        assert.equal((await jx.status).code, 0);
-        assert.ok(await within(30_000, () => !watchdog.some(alive)), "the watchdog exited");
+        await endsWithItsWatchdog(jx, dir, 0);
       } finally {
         // Failed before its end: the job's loop ends by itself, and jx stops the module (a
         // SIGKILL alone left both running for good once, with no watchdog to end them).
@@ -222,13 +199,7 @@ for (const runtime of RUNTIMES) {
     );
     const jx = startJx(runtime, ["exec", "--", "sh", "cmd.sh"], dir);
     try {
-      assert.ok(await within(30_000, () => existsNow(`${dir}/started`)), "the command ran");
-      let watchdog: number[] = [];
-      const two = () => (watchdog = watchdogOf(jx.pid)).length === 2;
-      assert.ok(await within(30_000, two), "the watchdog's sh and awk run");
-      await Deno.writeTextFile(`${dir}/go`, "");
-      assert.equal((await jx.status).code, 3);
-      assert.ok(await within(30_000, () => !watchdog.some(alive)), "the watchdog exited");
+      await endsWithItsWatchdog(jx, dir, 3);
     } finally {
       await Deno.writeTextFile(`${dir}/go`, "").catch(() => {});
       await Promise.race([jx.status, sleep(10_000)]);
@@ -237,14 +208,25 @@ for (const runtime of RUNTIMES) {
   });
 }
 
-/** Whether `path` exists. */
-function existsNow(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * Once `dir/started` exists (what jx runs is running), jx's watchdog (its sh and awk) runs; then
+ * `dir/go` is written, which ends it: jx exits `code`, and its watchdog after it.
+ */
+async function endsWithItsWatchdog(jx: Deno.ChildProcess, dir: string, code: number) {
+  const started = () => {
+    try {
+      return Deno.statSync(`${dir}/started`).isFile;
+    } catch {
+      return false;
+    }
+  };
+  assert.ok(await within(30_000, started), "what jx runs started");
+  let watchdog: number[] = [];
+  const two = () => (watchdog = watchdogOf(jx.pid)).length === 2;
+  assert.ok(await within(30_000, two), "the watchdog's sh and awk run");
+  await Deno.writeTextFile(`${dir}/go`, "");
+  assert.equal((await jx.status).code, code);
+  assert.ok(await within(30_000, () => !watchdog.some(alive)), "the watchdog exited");
 }
 
 for (const runtime of RUNTIMES) {
