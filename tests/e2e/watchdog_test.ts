@@ -54,6 +54,13 @@ function watchdogOf(jx: number): number[] {
   return out;
 }
 
+/** The watchdog of `jx` (its sh and awk) once both run; fewer pids when they did not within 30 s. */
+async function watchdogOfRunning(jx: Deno.ChildProcess): Promise<number[]> {
+  let watchdog: number[] = [];
+  await within(30_000, () => (watchdog = watchdogOf(jx.pid)).length === 2);
+  return watchdog;
+}
+
 /** Whether the events file shows `a` and `b` started, `c` ended, `m` and `d` running. */
 function allStarted(dir: string): boolean {
   let text = "";
@@ -107,9 +114,8 @@ for (const runtime of RUNTIMES) {
         assert.ok(await within(30_000, () => allStarted(dir)), "a, b, m and d run, c ended");
         // What jx wrote at those events (a write at the end of their turn) reaches the watchdog.
         await sleep(300);
-        let watchdog: number[] = [];
-        const two = () => (watchdog = watchdogOf(jx.pid)).length === 2;
-        const watched = await within(30_000, two);
+        const watchdog = await watchdogOfRunning(jx);
+        const watched = watchdog.length === 2;
         assert.ok(pids.every(alive), "every process runs before the kill");
         jx.kill("SIGKILL");
         await jx.status;
@@ -172,9 +178,8 @@ for (const runtime of RUNTIMES) {
       let pid = 0;
       try {
         pid = Number(await waitForFile(`${dir}/w.pid`, 30_000));
-        let watchdog: number[] = [];
-        const two = () => (watchdog = watchdogOf(jx.pid)).length === 2;
-        const watched = await within(30_000, two);
+        const watchdog = await watchdogOfRunning(jx);
+        const watched = watchdog.length === 2;
         // What jx wrote at the start (a write at the end of its turn) reaches the watchdog.
         await sleep(300);
         jx.kill("SIGKILL");
@@ -221,9 +226,8 @@ async function endsWithItsWatchdog(jx: Deno.ChildProcess, dir: string, code: num
     }
   };
   assert.ok(await within(30_000, started), "what jx runs started");
-  let watchdog: number[] = [];
-  const two = () => (watchdog = watchdogOf(jx.pid)).length === 2;
-  assert.ok(await within(30_000, two), "the watchdog's sh and awk run");
+  const watchdog = await watchdogOfRunning(jx);
+  assert.equal(watchdog.length, 2, "the watchdog's sh and awk run");
   await Deno.writeTextFile(`${dir}/go`, "");
   assert.equal((await jx.status).code, code);
   assert.ok(await within(30_000, () => !watchdog.some(alive)), "the watchdog exited");
@@ -240,9 +244,8 @@ for (const runtime of RUNTIMES) {
     let pid = 0;
     try {
       pid = Number(await waitForFile(`${dir}/w.pid`, 30_000));
-      let watchdog: number[] = [];
-      const two = () => (watchdog = watchdogOf(jx.pid)).length === 2;
-      const watched = await within(30_000, two);
+      const watchdog = await watchdogOfRunning(jx);
+      const watched = watchdog.length === 2;
       Deno.kill(jx.pid, "SIGTSTP");
       // jx stops the job's group (SIGSTOP), then itself.
       const stopped = () => stateOf(pid) === "T" && stateOf(jx.pid) === "T";
