@@ -115,9 +115,11 @@ Deno.test("plan: stop skips everything not started as cancelled; running jobs st
 });
 
 Deno.test("plan: tryAdd says why a job cannot join, as a value; add throws it", () => {
-  const g = parseJobsFile("jobs:\n  gen: { run: x }\n  b: { run: x }\n", "p.yaml", {
-    baseDir: "/",
-  });
+  const g = parseJobsFile(
+    "jobs:\n  gen: { run: x }\n  b: { run: x }\nmodules:\n  m: { run: x }\n",
+    "p.yaml",
+    { baseDir: "/" },
+  );
   const plan = new Plan(g, g.select(["gen"]));
   const spec = (name: string, extra: { needs?: string[] } = {}) => ({
     ...g.get("gen"),
@@ -126,8 +128,9 @@ Deno.test("plan: tryAdd says why a job cannot join, as a value; add throws it", 
   });
   assert.equal(plan.tryAdd(spec("b"), "gen"), "a job named 'b' already exists");
   assert.equal(
-    plan.tryAdd(spec("x", { needs: ["b"] }), "gen"),
-    "needs 'b', which is not part of this run",
+    plan.tryAdd(spec("x", { needs: ["m"] }), "gen"),
+    "needs 'm', which is not part of this run and cannot join it while it runs " +
+      "(it is a module: name it on the command line)",
   );
   assert.equal(plan.tryAdd(spec("y", { needs: ["zz"] }), "gen"), "unknown job 'zz' in needs");
   assert.throws(() => plan.add(spec("b"), "gen"), /already exists/);
@@ -137,4 +140,127 @@ Deno.test("plan: tryAdd says why a job cannot join, as a value; add throws it", 
   ]);
   plan.finish("gen", "ok");
   assert.deepEqual(takeReady(plan), ["z"]);
+});
+
+/** A plan of `selected` (in file order; not closed under what they wait for, as a library may pass). */
+const planOfSome = (yaml: string, selected: string[]) => {
+  const g = parseJobsFile(yaml, "p.yaml", { baseDir: "/" });
+  const plan = new Plan(g, g.jobs.filter((j) => selected.includes(j.name)));
+  const spec = (name: string, extra: { needs?: string[]; writes?: string[] } = {}) => ({
+    ...g.get("gen"),
+    name,
+    emits: undefined,
+    ...extra,
+  });
+  return { g, plan, spec };
+};
+
+Deno.test("plan: a job added while running pulls in the graph's jobs it needs, with theirs, in file order", () => {
+  const { plan, spec } = planOfSome(
+    `
+jobs:
+  gen: { run: g, emits: jobs }
+  base: { run: b }
+  lib: { run: l, needs: [base], writes: [lib.a] }
+  user: { run: u, reads: [lib.a] }
+  other: { run: o }
+`,
+    ["gen", "user"],
+  );
+  assert.deepEqual(takeReady(plan), ["gen", "user"]);
+  plan.finish("user", "ok"); // started before lib joined: it did not wait for it
+  plan.add(spec("app", { needs: ["lib"] }), "gen");
+  assert.deepEqual(plan.takePulled(), [{ job: "base", for: "app" }, { job: "lib", for: "app" }]);
+  assert.equal(plan.size, 5, "gen, user, base, lib, app");
+  assert.deepEqual(takeReady(plan), ["base"]);
+  plan.finish("base", "ok");
+  assert.deepEqual(takeReady(plan), ["lib"]);
+  plan.finish("lib", "ok"); // releases user, which is done: nothing
+  assert.deepEqual(takeReady(plan), ["app"]);
+  plan.finish("app", "ok");
+  plan.finish("gen", "ok");
+  assert.equal(plan.done, true);
+  assert.equal(plan.outcome("other"), undefined, "what nothing needs stays out");
+});
+
+Deno.test("plan: a job of the run not started waits for a job pulled in before it in the graph", () => {
+  const { plan, spec } = planOfSome(
+    `
+jobs:
+  gen: { run: g, emits: jobs }
+  lib: { run: l, writes: [lib.a] }
+  user: { run: u, reads: [lib.a] }
+`,
+    ["gen", "user"],
+  );
+  plan.offerReady((s) => s.name === "gen" ? (plan.start(s.name), "started") : "blocked");
+  assert.equal(plan.nextReady()?.name, "user", "ready, not started");
+  plan.add(spec("app", { needs: ["lib"] }), "gen");
+  assert.deepEqual(takeReady(plan), ["lib"], "user is held back: it reads what lib writes");
+  plan.finish("lib", "failed");
+  assert.deepEqual(plan.takeSkipped(), [
+    { job: "user", reason: "dependency-failed", because: "lib" },
+    { job: "app", reason: "dependency-failed", because: "lib" },
+  ]);
+});
+
+Deno.test("plan: a pulled-in job whose dependency in the run failed is skipped, and so is the job that needed it", () => {
+  const { plan, spec } = planOfSome(
+    `
+jobs:
+  gen: { run: g, emits: jobs }
+  a: { run: a }
+  lib: { run: l, needs: [a] }
+`,
+    ["gen", "a"],
+  );
+  takeReady(plan);
+  plan.finish("a", "failed");
+  plan.add(spec("app", { needs: ["lib"] }), "gen");
+  assert.deepEqual(plan.takeSkipped(), [
+    { job: "lib", reason: "dependency-failed", because: "a" },
+    { job: "app", reason: "dependency-failed", because: "a" },
+  ]);
+});
+
+Deno.test("plan: a pulled-in job is ordered with jobs added before it by their files", () => {
+  const { plan, spec } = planOfSome(
+    `
+jobs:
+  gen: { run: g, emits: jobs }
+  lib: { run: l, writes: [f] }
+`,
+    ["gen"],
+  );
+  takeReady(plan);
+  plan.add(spec("w", { writes: ["f"] }), "gen"); // just after gen: before lib
+  plan.add(spec("app", { needs: ["lib"] }), "gen");
+  assert.deepEqual(takeReady(plan), ["w"], "lib writes f after w");
+  plan.finish("w", "ok");
+  assert.deepEqual(takeReady(plan), ["lib"]);
+  plan.finish("lib", "ok");
+  assert.deepEqual(takeReady(plan), ["app"]);
+});
+
+Deno.test("plan: jobs pulled in that would close a cycle are refused; the plan is unchanged", () => {
+  const { plan, spec } = planOfSome(
+    `
+jobs:
+  gen: { run: g, emits: jobs }
+  s: { run: s, reads: [f] }
+  lib: { run: l, needs: [s], writes: [g] }
+  d: { run: d, reads: [g] }
+`,
+    ["gen", "s", "d"],
+  );
+  plan.offerReady((x) => x.name === "gen" ? (plan.start(x.name), "started") : "blocked");
+  plan.add(spec("a", { needs: ["d"], writes: ["f"] }), "gen"); // d, then a, then s
+  // lib would wait for s and d for lib: lib, d, a, s, lib.
+  assert.equal(
+    plan.tryAdd(spec("x", { needs: ["lib"] }), "gen"),
+    "adding 'x' would close a cycle through 'lib'",
+  );
+  assert.deepEqual(plan.takePulled(), []);
+  assert.equal(plan.size, 4, "gen, s, d, a");
+  assert.deepEqual(takeReady(plan), ["d"]);
 });

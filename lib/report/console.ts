@@ -338,7 +338,8 @@ export class ConsoleReporter implements Reporter {
     this.board.added();
     if (!this.o.verbose) return;
     const line = e.line ? ` line ${e.line}` : "";
-    this.out(2, this.c("2", `jx: add ${esc(e.job)} (from ${esc(e.by)}${line})\n`));
+    const why = `${e.for === undefined ? "" : `for ${esc(e.for)}, `}from ${esc(e.by)}${line}`;
+    this.out(2, this.c("2", `jx: add ${esc(e.job)} (${why})\n`));
   }
 
   /** A skip: kept for the summary; a dry run's line, or `-v`'s reason. */

@@ -134,6 +134,11 @@ export type RunEvent =
     by: string;
     /** The line of `by`'s stdout it came from. */
     line?: number;
+    /**
+     * For a job of the graph outside the selection: the job `by` made that needs it (or names
+     * it in `if`/`unless`), for which it joined with what it waits for.
+     */
+    for?: string;
   }
   | {
     type: "emit.error";

@@ -117,6 +117,17 @@ export class Generated {
     const key = `${by}\0${spec.command}`;
     if (this.madeBy.get(spec.name) === key) return;
     const added = host.plan.tryAdd(spec, by);
+    // Jobs of the graph outside the run that it needs joined first (even when it could not).
+    for (const p of host.plan.takePulled()) {
+      host.emit({
+        type: "job.add",
+        t: host.t(),
+        job: p.job,
+        by,
+        ...(line ? { line } : {}),
+        for: p.for,
+      });
+    }
     if (typeof added === "string") return new Failure(new Error(`jobs.${spec.name}: ${added}`));
     this.madeBy.set(spec.name, key);
     host.emit({ type: "job.add", t: host.t(), job: spec.name, by, ...(line ? { line } : {}) });

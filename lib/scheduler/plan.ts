@@ -123,6 +123,8 @@ export class Plan {
   private added = 0;
   /** What each generator (an `emits: jobs` job, a deferred group, a feed) added, in order. */
   private made = new Map<string, string[]>();
+  /** Jobs of the graph pulled into the run for added jobs, until `takePulled`. */
+  private pulledOut: { job: string; for: string }[] = [];
   /** The graph's `foreach` groups by their written name, built when a job added needs one. */
   private groups?: Map<string, string[]>;
 
@@ -294,13 +296,16 @@ export class Plan {
     return [...edges.into, ...edges.out];
   }
 
-  /** Edges in from what `spec` needs and its conditions; the reason when one is not in the run. */
+  /**
+   * Edges in from what `spec` needs and its conditions; a job of the graph it names that is not
+   * in the run joins it first (`pullIn`). The reason when one cannot.
+   */
   private namedEdges(spec: JobSpec, edges: NewEdges): string | undefined {
     const unknown = (name: string, what: string) =>
       this.node(name)
         ? undefined
         : this.graph.byName.has(name)
-        ? `${what} '${name}', which is not part of this run`
+        ? this.pullIn(name, spec.name, what)
         : `unknown job '${name}' in ${what}`;
     for (const n of spec.needs) {
       // A `foreach` group's written name stands for every job it expanded to, as in the file.
@@ -343,13 +348,132 @@ export class Plan {
   }
 
   /**
+   * `name`, a job of the graph outside the run that a job being added (`forJob`) names in
+   * `what`, joins the run, with what it waits for that is not in it, as `select` takes them:
+   * each at its place in file order, waiting for its edges of the graph, waited for by the jobs
+   * of the run that the graph has wait for it and that have not started, and ordered with the
+   * jobs added so far by their files. The reason when one cannot join while the run goes on (a
+   * module, a `repeat` loop, a deferred `foreach`: those only from the command line), or when
+   * they would close a cycle.
+   */
+  private pullIn(name: string, forJob: string, what: string): string | undefined {
+    const specs = this.outsideClosure(name);
+    for (const s of specs) {
+      const kind = onlyAtStart(s);
+      if (!kind) continue;
+      const who = s.name === name ? "it is" : `'${s.name}', which it waits for, is`;
+      return `${what} '${name}', which is not part of this run and cannot join it while it ` +
+        `runs (${who} ${kind}: name it on the command line)`;
+    }
+    this.resourceIndex(); // built without them: `indexResources` adds them once they join
+    const nodes = specs.map((spec): Node => ({
+      spec,
+      order: spec.index,
+      waiting: 0,
+      state: "waiting",
+    }));
+    const isAdded = (m: Node) => this.addedByName.get(m.spec.name) === m;
+    const edges = nodes.map((n) => {
+      const e = new NewEdges(n.spec.name);
+      return { e, ...this.resourceEdges(n.spec, n.order, e, isAdded) };
+    });
+    const cycle = this.pullCycle(nodes, edges.map((x) => x.e), forJob);
+    if (cycle) return cycle;
+    for (const n of nodes) {
+      this.nodes[n.spec.index] = n;
+      this.count++;
+      this.unresolved++;
+      // As for a job made while running: a test from now on, unless it has ended (see `join`).
+      for (const t of [n.spec.if, n.spec.unless]) {
+        if (t !== undefined && this.node(t)?.state !== "done") this.conditionJobs.add(t);
+      }
+      this.pulledOut.push({ job: n.spec.name, for: forJob });
+    }
+    const pulled = new Set(nodes);
+    nodes.forEach((n, i) => {
+      for (const e of this.graph.depsOf(n.spec.name)) this.waitFor(n, e.kind, this.node(e.from)!);
+      // Those that started already do not wait (`release` passes them by).
+      for (const e of this.graph.dependentsOf(n.spec.name)) {
+        const d = this.node(e.to);
+        if (d && !pulled.has(d) && notStarted(d)) this.holdBack(d);
+      }
+      this.link(n, edges[i].e);
+      this.indexResources(n, edges[i].writes, edges[i].reads);
+    });
+    for (const n of nodes) if (n.waiting === 0) this.freed.push(n);
+    this.drainFreed();
+  }
+
+  /** `name` and what it waits for in the graph, transitively, that is not in the run; file order. */
+  private outsideClosure(name: string): JobSpec[] {
+    const keep = new Set<string>();
+    const stack = [name];
+    while (stack.length) {
+      const x = stack.pop()!;
+      if (keep.has(x) || this.node(x)) continue;
+      keep.add(x);
+      for (const e of this.graph.depsOf(x)) stack.push(e.from);
+    }
+    return [...keep].map((x) => this.graph.byName.get(x)!).sort((a, b) => a.index - b.index);
+  }
+
+  /**
+   * Why jobs pulled in (`nodes`, with `edges` to and from jobs added so far) would close a
+   * cycle, if they would: the run had none, so a new one goes through one of them. A depth-first
+   * walk from each over what would wait for it (jobs not started, and those pulled in).
+   */
+  private pullCycle(nodes: Node[], edges: NewEdges[], forJob: string): string | undefined {
+    const pulled = new Set(nodes.map((n) => n.spec.name));
+    const newOut = new Map<string, string[]>();
+    edges.forEach((e, i) => {
+      for (const x of e.into) this.pushEdge(newOut, x.from, nodes[i].spec.name);
+      for (const x of e.out) this.pushEdge(newOut, nodes[i].spec.name, x.to);
+    });
+    const waits = (x: string) => {
+      const n = this.node(x);
+      return pulled.has(x) || (n !== undefined && notStarted(n));
+    };
+    const next = (x: string) => {
+      const out = this.graph.dependentsOf(x).map((e) => e.to);
+      for (const e of this.addedOut.get(x) ?? []) out.push(e.to);
+      return [...out, ...newOut.get(x) ?? []].filter(waits);
+    };
+    const state = new Map<string, 1 | 2>(); // 1: on the walk's path, 2: done
+    for (const root of pulled) {
+      if (state.has(root)) continue;
+      const frames: [string, string[]][] = [[root, next(root)]];
+      state.set(root, 1);
+      while (frames.length) {
+        const [x, out] = frames[frames.length - 1];
+        const y = out.pop();
+        if (y === undefined) {
+          state.set(x, 2);
+          frames.pop();
+        } else if (state.get(y) === 1) {
+          return `adding '${forJob}' would close a cycle through '${y}'`;
+        } else if (!state.has(y)) {
+          state.set(y, 1);
+          frames.push([y, next(y)]);
+        }
+      }
+    }
+  }
+
+  /** Jobs of the graph that joined the run for a job added since the last call (`pullIn`). */
+  takePulled(): { job: string; for: string }[] {
+    return this.pulledOut.splice(0);
+  }
+
+  /**
    * Edges through resources: in from the jobs before `order` (or started) that conflict, out to
-   * those after it. A resource both read and written counts as written.
+   * those after it (of those `only` takes, when given). A resource both read and written counts
+   * as written.
    */
   private resourceEdges(
     spec: JobSpec,
     order: number,
     edges: NewEdges,
+    only?: (other: Node) => boolean,
   ): { writes: Set<string>; reads: string[] } {
     const idx = this.resourceIndex();
     const before = (n: Node) => n.state === "running" || n.state === "done" || n.order < order;
@@ -362,6 +486,7 @@ export class Plan {
         for (const c of idx.conflicting(res)) {
           for (const acc of idx.get(c)!) {
             if (!write && !acc.write) continue; // two readers
+            if (only && !only(acc.node)) continue;
             const other = acc.node.spec.name;
             if (before(acc.node)) {
               const reason = `${mode(acc.write)} ${c} -> ${mode(write)} ${res}`;
@@ -417,28 +542,50 @@ export class Plan {
     for (const t of [spec.if, spec.unless]) {
       if (t !== undefined && this.node(t)?.state !== "done") this.conditionJobs.add(t);
     }
-    this.addedIn.set(spec.name, into);
-    for (const e of into) {
-      const from = this.node(e.from)!;
-      this.pushEdge(this.addedOut, e.from, e);
-      if (from.state === "done") {
-        if (!n.mark) n.mark = this.markFor(e.kind, e.from, from.outcome!, spec);
-      } else n.waiting++;
-    }
-    for (const e of out) {
-      const d = this.node(e.to)!;
-      this.pushEdge(this.addedOut, spec.name, e);
-      this.pushEdge(this.addedIn, e.to, e);
-      if (d.state === "ready") d.state = "waiting"; // its heap entry is now stale
-      d.waiting++;
-    }
-    const idx = this.resourceIndex();
-    for (const res of writes) idx.getOrAdd(res, () => []).push({ node: n, write: true });
-    for (const res of reads) idx.getOrAdd(res, () => []).push({ node: n, write: false });
+    this.addedIn.set(spec.name, []);
+    this.link(n, { into, out });
+    this.indexResources(n, writes, reads);
     if (n.waiting === 0) {
       this.freed.push(n);
       this.drainFreed();
     }
+  }
+
+  /**
+   * Puts edges of a job joining while running (made, or pulled in) in the plan: it waits for
+   * those `into` it (or is marked by one already resolved), those `out` of it wait for it.
+   */
+  private link(n: Node, { into, out }: { into: Edge[]; out: Edge[] }): void {
+    for (const e of into) {
+      const from = this.node(e.from)!;
+      this.pushEdge(this.addedOut, e.from, e);
+      this.pushEdge(this.addedIn, n.spec.name, e);
+      this.waitFor(n, e.kind, from);
+    }
+    for (const e of out) {
+      this.pushEdge(this.addedOut, n.spec.name, e);
+      this.pushEdge(this.addedIn, e.to, e);
+      this.holdBack(this.node(e.to)!);
+    }
+  }
+
+  /** `n`, not yet started, waits for `from` through an edge of `kind` (marked if it resolved). */
+  private waitFor(n: Node, kind: Edge["kind"], from: Node): void {
+    if (from.state !== "done") n.waiting++;
+    else if (!n.mark) n.mark = this.markFor(kind, from.spec.name, from.outcome!, n.spec);
+  }
+
+  /** `d`, not yet started, waits for one more job (a ready one is pulled back: its heap entry is stale). */
+  private holdBack(d: Node): void {
+    if (d.state === "ready") d.state = "waiting";
+    d.waiting++;
+  }
+
+  /** Adds a node's resources to the index (when it is built: else it will hold them). */
+  private indexResources(n: Node, writes: Iterable<string>, reads: Iterable<string>): void {
+    const idx = this.resourceIndex();
+    for (const res of writes) idx.getOrAdd(res, () => []).push({ node: n, write: true });
+    for (const res of reads) idx.getOrAdd(res, () => []).push({ node: n, write: false });
   }
 
   /** Edges into a job added while running. */
@@ -482,7 +629,8 @@ export class Plan {
       if (seen.has(x)) continue;
       seen.add(x);
       if (pending.has(x)) return `adding '${name}' would close a cycle through '${x}'`;
-      for (const e of this.graph.dependentsOf(x)) stack.push(e.to);
+      // Not through a job outside the run: nothing waits for it.
+      for (const e of this.graph.dependentsOf(x)) if (this.node(e.to)) stack.push(e.to);
       for (const e of this.addedOut.get(x) ?? []) stack.push(e.to);
     }
   }
@@ -527,7 +675,8 @@ export class Plan {
   /** A dependency of `e.to` resolved. */
   private release(e: Edge, name: string, outcome: Outcome): void {
     const d = this.node(e.to);
-    if (!d || d.state === "done") return;
+    // A job that started before one it follows in the graph was pulled in did not wait for it.
+    if (!d || d.state === "done" || d.state === "running") return;
     if (!d.mark) d.mark = this.markFor(e.kind, name, outcome, d.spec);
     if (--d.waiting === 0) this.freed.push(d);
   }
@@ -596,4 +745,19 @@ class NewEdges {
     this.seenOut.add(job);
     this.out.push({ from: this.name, to: job, kind, reason });
   }
+}
+
+/** Whether a node waits or is ready (not running, not resolved). */
+function notStarted(n: { state: string }): boolean {
+  return n.state === "waiting" || n.state === "ready";
+}
+
+/**
+ * What a job is that can join a run only when it starts (its loop, module or deferred group is
+ * set up then), in words; undefined for any other.
+ */
+function onlyAtStart(s: JobSpec): string | undefined {
+  if (s.kind === "module") return "a module";
+  if (s.repeat) return "a `repeat` loop";
+  if (s.deferred) return "a `foreach` expanded during the run";
 }

@@ -201,3 +201,72 @@ Deno.test("a file whose only job is a generator: its generated jobs are up to da
   assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "two\n");
   await Deno.remove(dir, { recursive: true });
 });
+
+for (const rt of RUNTIMES.filter((r) => r !== "binary")) {
+  Deno.test(`[${rt}] a generated job that needs a job outside the selection: it joins with what it needs, as make would build it`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  base: { run: cat base.in > base.out, reads: [base.in], writes: [base.out] }
+  lib: { run: cat base.out > lib.out, needs: [base], reads: [base.out], writes: [lib.out] }
+  other: { run: touch other.out }
+  gen:
+    emits: jobs
+    run: |
+      echo '{"name": "app", "run": "cat lib.out > app.out", "needs": ["lib"]}'
+`,
+      "base.in": "one\n",
+    });
+    const run = async () => {
+      const r = await runJx(["run", "gen", "-v", "--events", "ev.ndjson"], {
+        cwd: dir,
+        runtime: rt,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      return { r, ev: await readEvents(`${dir}/ev.ndjson`) };
+    };
+    const { r, ev } = await run();
+    assert.equal(await Deno.readTextFile(`${dir}/app.out`), "one\n");
+    const adds = ev.filter((e) => e.type === "job.add").map((e) => `${e.job}<${e.by} for ${e.for}`);
+    assert.deepEqual(adds, ["base<gen for app", "lib<gen for app", "app<gen for undefined"]);
+    assert.match(r.stderr, /^jx: add lib \(for app, from gen line 1\)$/m);
+    assert.match(r.stderr, /4 jobs ok/);
+    assert.equal(await exists(`${dir}/other.out`), false, "what nothing needs stays out");
+    // Next time they are up to date, as any job with files.
+    const again = await run();
+    const skips = again.ev.filter((e) => e.type === "job.skip").map((e) => `${e.job}:${e.reason}`);
+    assert.deepEqual(skips.sort(), ["base:up-to-date", "lib:up-to-date"]);
+    await Deno.remove(dir, { recursive: true });
+  });
+}
+
+Deno.test("a generated job that needs a module outside the selection: one error naming it, exit 1", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  gen:
+    emits: jobs
+    run: |
+      echo '{"name": "app", "run": "true", "needs": ["db"]}'
+modules:
+  db: { run: sleep 100 }
+`,
+  });
+  const r = await runJx(["run", "gen"], { cwd: dir });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^jx: gen stdout:1:1: jobs\.app: needs 'db', which is not part of this run and cannot join it while it runs \(it is a module: name it on the command line\)$/m,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+/** Whether a path exists. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
