@@ -146,8 +146,11 @@ Deno.test("plan: tryAdd says why a job cannot join, as a value; add throws it", 
 const planOfSome = (yaml: string, selected: string[]) => {
   const g = parseJobsFile(yaml, "p.yaml", { baseDir: "/" });
   const plan = new Plan(g, g.jobs.filter((j) => selected.includes(j.name)));
-  const spec = (name: string, extra: { needs?: string[]; writes?: string[] } = {}) => ({
-    ...g.get("gen"),
+  const spec = (
+    name: string,
+    extra: { needs?: string[]; writes?: string[]; reads?: string[]; if?: string } = {},
+  ) => ({
+    ...(g.get("gen") as JobNode),
     name,
     emits: undefined,
     ...extra,
@@ -168,8 +171,8 @@ jobs:
     ["gen", "user"],
   );
   assert.deepEqual(takeReady(plan), ["gen", "user"]);
-  plan.finish("user", "ok"); // started before lib joined: it did not wait for it
-  plan.add(spec("app", { needs: ["lib"] }), "gen");
+  plan.finish("user", "ok"); // ended before lib joined: it did not wait for it
+  assert.ok(Array.isArray(plan.tryAdd(spec("app", { needs: ["lib"] }), "gen")));
   assert.deepEqual(plan.takePulled(), [{ job: "base", for: "app" }, { job: "lib", for: "app" }]);
   assert.equal(plan.size, 5, "gen, user, base, lib, app");
   assert.deepEqual(takeReady(plan), ["base"]);
@@ -263,4 +266,133 @@ jobs:
   assert.deepEqual(plan.takePulled(), []);
   assert.equal(plan.size, 4, "gen, s, d, a");
   assert.deepEqual(takeReady(plan), ["d"]);
+});
+
+Deno.test("plan: a pulled-in job that needs a generator waits for what it made so far, and later", () => {
+  const { plan, spec } = planOfSome(
+    `
+jobs:
+  gen: { run: g, emits: jobs }
+  summary: { run: s, needs: [gen] }
+`,
+    ["gen"],
+  );
+  takeReady(plan);
+  plan.add(spec("s1"), "gen");
+  assert.deepEqual(takeReady(plan), ["s1"]);
+  plan.add(spec("report", { needs: ["summary"] }), "gen");
+  plan.add(spec("s2"), "gen"); // made after summary joined: it waits for that too
+  assert.deepEqual(takeReady(plan), ["s2"]);
+  plan.finish("gen", "ok");
+  plan.finish("s1", "ok");
+  assert.deepEqual(takeReady(plan), [], "summary waits for s2, which gen made after it joined");
+  plan.finish("s2", "ok");
+  assert.deepEqual(takeReady(plan), ["summary"]);
+});
+
+Deno.test("plan: a pulled-in job that needs a generator waits for what it made before", () => {
+  const { plan, spec } = planOfSome(
+    `
+jobs:
+  gen: { run: g, emits: jobs }
+  summary: { run: s, needs: [gen] }
+`,
+    ["gen"],
+  );
+  takeReady(plan);
+  plan.add(spec("s1"), "gen");
+  assert.deepEqual(takeReady(plan), ["s1"]);
+  plan.add(spec("report", { needs: ["summary"] }), "gen");
+  plan.finish("gen", "ok");
+  assert.deepEqual(takeReady(plan), [], "summary waits for s1, which gen made before it joined");
+  plan.finish("s1", "ok");
+  assert.deepEqual(takeReady(plan), ["summary"]);
+});
+
+Deno.test("plan: jobs pulled in after the generator in the file come before the job that needs them", () => {
+  const { plan, spec } = planOfSome(
+    `
+jobs:
+  gen: { run: g, emits: jobs }
+  base: { run: b, writes: [base.out] }
+  lib: { run: l, needs: [base], reads: [base.out], writes: [lib.out] }
+`,
+    ["gen"],
+  );
+  takeReady(plan);
+  const added = plan.tryAdd(
+    spec("app", { needs: ["lib"], reads: ["base.out", "lib.out"], writes: ["app.out"] }),
+    "gen",
+  );
+  assert.ok(Array.isArray(added), String(added));
+  assert.deepEqual(takeReady(plan), ["base"]);
+  plan.finish("base", "ok");
+  assert.deepEqual(takeReady(plan), ["lib"]);
+  plan.finish("lib", "ok");
+  assert.deepEqual(takeReady(plan), ["app"]);
+});
+
+Deno.test("plan: a job pulled in for an if is a test from the start: its skip is no failure", () => {
+  const { plan, spec } = planOfSome(
+    `
+jobs:
+  gen: { run: g, emits: jobs }
+  probe: { run: p }
+  t: { run: t, needs: [probe] }
+`,
+    ["gen", "probe"],
+  );
+  takeReady(plan);
+  plan.finish("probe", "failed");
+  plan.takeSkipped();
+  assert.ok(Array.isArray(plan.tryAdd(spec("app", { if: "t" }), "gen")));
+  assert.deepEqual(plan.takeSkipped(), [
+    { job: "t", reason: "dependency-failed", because: "probe" },
+    { job: "app", reason: "condition", because: "t" },
+  ]);
+  assert.equal(plan.failureCounts("t"), false);
+});
+
+Deno.test("plan: a refused job pulls nothing in", () => {
+  const { plan, spec } = planOfSome(
+    "jobs:\n  gen: { run: g, emits: jobs }\n  lib: { run: l }\n",
+    ["gen"],
+  );
+  takeReady(plan);
+  assert.equal(
+    plan.tryAdd(spec("app", { needs: ["lib", "nope"] }), "gen"),
+    "unknown job 'nope' in needs",
+  );
+  assert.deepEqual(plan.takePulled(), []);
+  assert.equal(plan.size, 1);
+  assert.equal(plan.outcome("lib"), undefined);
+  plan.finish("gen", "ok");
+  assert.equal(plan.done, true);
+});
+
+Deno.test("plan: a pulled-in job waits for a job of the run that follows it in the graph and started already", () => {
+  const { plan, spec } = planOfSome(
+    "jobs:\n  gen: { run: g, emits: jobs }\n  lib: { run: l, writes: [f] }\n  user: { run: u, writes: [f] }\n",
+    ["gen", "user"],
+  );
+  assert.deepEqual(takeReady(plan), ["gen", "user"]);
+  plan.add(spec("app", { needs: ["lib"] }), "gen");
+  assert.deepEqual(takeReady(plan), [], "user writes f now");
+  plan.finish("user", "ok");
+  assert.deepEqual(takeReady(plan), ["lib"]);
+});
+
+Deno.test("plan: a job added that needs a job after its generator, and reads what that one's own needs write: no false cycle", () => {
+  const { plan, spec } = planOfSome(
+    "jobs:\n  gen: { run: g, emits: jobs }\n  c: { run: c, writes: [c.out] }\n  merge: { run: m, needs: [c] }\n",
+    ["gen", "c", "merge"],
+  );
+  plan.offerReady((x) => x.name === "gen" ? (plan.start(x.name), "started") : "blocked");
+  const added = plan.tryAdd(spec("x", { needs: ["merge"], reads: ["c.out"] }), "gen");
+  assert.ok(Array.isArray(added), String(added));
+  assert.deepEqual(takeReady(plan), ["c"]);
+  plan.finish("c", "ok");
+  assert.deepEqual(takeReady(plan), ["merge"]);
+  plan.finish("merge", "ok");
+  assert.deepEqual(takeReady(plan), ["x"]);
 });

@@ -117,7 +117,7 @@ export class Generated {
     const key = `${by}\0${spec.command}`;
     if (this.madeBy.get(spec.name) === key) return;
     const added = host.plan.tryAdd(spec, by);
-    // Jobs of the graph outside the run that it needs joined first (even when it could not).
+    // Jobs of the graph outside the run that it needs joined first (none when it could not).
     for (const p of host.plan.takePulled()) {
       host.emit({
         type: "job.add",

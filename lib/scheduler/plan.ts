@@ -272,64 +272,62 @@ export class Plan {
    */
   add(spec: JobSpec, by?: string): Edge[] {
     const added = this.tryAdd(spec, by);
+    this.pulledOut.length = 0; // no events here: those are `Generated`'s, through `tryAdd`
     if (typeof added === "string") throw new Error(added);
     return added;
   }
 
-  /** `add`, with the reason a job cannot join as the result (a string). */
+  /** `add`, with the reason a job cannot join as the result (a string); nothing changes then. */
   tryAdd(spec: JobSpec, by?: string): Edge[] | string {
     if (this.addedByName.has(spec.name) || this.graph.byName.has(spec.name)) {
       return `a job named '${spec.name}' already exists`;
     }
     if (this.groupMembers(spec.name)) return `a foreach group named '${spec.name}' already exists`;
+    const pull = this.pullFor(spec);
+    if (typeof pull === "string") return pull;
     const gen = by === undefined ? undefined : this.node(by);
-    const order = (gen ? gen.order : this.graph.jobs.length) + ++this.added * 1e-9;
+    const order = (gen ? gen.order : this.graph.jobs.length) + (this.added + 1) * 1e-9;
     const edges = new NewEdges(spec.name);
-    const bad = this.namedEdges(spec, edges);
-    if (bad) return bad;
-    const { writes, reads } = this.resourceEdges(spec, order, edges);
+    this.namedEdges(spec, edges);
+    const { writes, reads } = this.resourceEdges(spec, order, edges, { pull });
     if (by !== undefined) this.generatorEdges(by, edges);
-    const cycle = this.cycleThrough(spec.name, edges.into, edges.out);
+    const cycle = pull.nodes.length
+      ? this.pullCycle(pull, spec.name, edges)
+      : this.cycleThrough(spec.name, edges.into, edges.out);
     if (cycle) return cycle;
+    this.added++;
+    if (pull.nodes.length) this.commitPull(pull, spec);
     this.join(spec, order, edges, { writes, reads });
     if (by !== undefined) this.pushEdge(this.made, by, spec.name);
     return [...edges.into, ...edges.out];
   }
 
-  /**
-   * Edges in from what `spec` needs and its conditions; a job of the graph it names that is not
-   * in the run joins it first (`pullIn`). The reason when one cannot.
-   */
-  private namedEdges(spec: JobSpec, edges: NewEdges): string | undefined {
-    const unknown = (name: string, what: string) =>
-      this.node(name)
-        ? undefined
-        : this.graph.byName.has(name)
-        ? this.pullIn(name, spec.name, what)
-        : `unknown job '${name}' in ${what}`;
+  /** Edges in from what `spec` needs (every member of a `foreach` group it names) and its conditions. */
+  private namedEdges(spec: JobSpec, edges: NewEdges): void {
     for (const n of spec.needs) {
       // A `foreach` group's written name stands for every job it expanded to, as in the file.
-      const members = this.node(n) ? undefined : this.groupMembers(n);
+      const members = this.graph.byName.has(n) || this.node(n) ? undefined : this.groupMembers(n);
       for (const m of members ?? [n]) {
-        const bad = unknown(m, "needs");
-        if (bad) return bad;
         edges.from(m, "needs", members ? `needs ${n}` : "needs");
-        // What `m` made so far, and what that made: a job that needs a generator waits for it
-        // all, as one of the file does (what it makes from now on: `generatorEdges`).
-        const stack = [...this.made.get(m) ?? []];
-        while (stack.length) {
-          const x = stack.pop()!;
-          edges.from(x, "needs", `needs ${m} (made by it)`);
-          stack.push(...this.made.get(x) ?? []);
-        }
+        this.madeEdges(m, edges);
       }
     }
     for (const key of ["if", "unless"] as const) {
       const n = spec[key];
-      if (n === undefined) continue;
-      const bad = unknown(n, key);
-      if (bad) return bad;
-      edges.from(n, "condition", key);
+      if (n !== undefined) edges.from(n, "condition", key);
+    }
+  }
+
+  /**
+   * What `m` made so far, and what that made: a job that needs a generator waits for it all, as
+   * one of the file does (what it makes from now on: `generatorEdges`).
+   */
+  private madeEdges(m: string, edges: NewEdges): void {
+    const stack = [...this.made.get(m) ?? []];
+    while (stack.length) {
+      const x = stack.pop()!;
+      edges.from(x, "needs", `needs ${m} (made by it)`);
+      stack.push(...this.made.get(x) ?? []);
     }
   }
 
@@ -348,90 +346,91 @@ export class Plan {
   }
 
   /**
-   * `name`, a job of the graph outside the run that a job being added (`forJob`) names in
-   * `what`, joins the run, with what it waits for that is not in it, as `select` takes them:
-   * each at its place in file order, waiting for its edges of the graph, waited for by the jobs
-   * of the run that the graph has wait for it and that have not started, and ordered with the
-   * jobs added so far by their files. The reason when one cannot join while the run goes on (a
-   * module, a `repeat` loop, a deferred `foreach`: those only from the command line), or when
-   * they would close a cycle.
+   * The jobs of the graph outside the run that `spec` names (in `needs`, directly or through a
+   * `foreach` group, or in `if`/`unless`), with what they wait for in turn, as `select` takes
+   * them: the nodes they would be, in file order, and their edges with jobs of the run that the
+   * graph does not have (jobs added so far, by their files; jobs that started before them in the
+   * graph's order; what a generator they need made). Nothing changes yet (`commitPull`). The
+   * reason when a name is unknown, or when one of them can join a run only when it starts.
    */
-  private pullIn(name: string, forJob: string, what: string): string | undefined {
-    const specs = this.outsideClosure(name);
-    for (const s of specs) {
-      const kind = onlyAtStart(s);
-      if (!kind) continue;
-      const who = s.name === name ? "it is" : `'${s.name}', which it waits for, is`;
-      return `${what} '${name}', which is not part of this run and cannot join it while it ` +
-        `runs (${who} ${kind}: name it on the command line)`;
+  private pullFor(spec: JobSpec): Pull | string {
+    const roots: [string, string][] = []; // name, and where `spec` names it
+    for (const n of spec.needs) {
+      if (this.node(n)) continue;
+      if (this.graph.byName.has(n)) roots.push([n, "needs"]);
+      else if (this.groupMembers(n)) {
+        for (const m of this.groupMembers(n)!) if (!this.node(m)) roots.push([m, "needs"]);
+      } else return `unknown job '${n}' in needs`;
     }
-    this.resourceIndex(); // built without them: `indexResources` adds them once they join
-    const nodes = specs.map((spec): Node => ({
-      spec,
-      order: spec.index,
-      waiting: 0,
-      state: "waiting",
-    }));
-    const isAdded = (m: Node) => this.addedByName.get(m.spec.name) === m;
-    const edges = nodes.map((n) => {
-      const e = new NewEdges(n.spec.name);
-      return { e, ...this.resourceEdges(n.spec, n.order, e, isAdded) };
-    });
-    const cycle = this.pullCycle(nodes, edges.map((x) => x.e), forJob);
-    if (cycle) return cycle;
-    for (const n of nodes) {
-      this.nodes[n.spec.index] = n;
-      this.count++;
-      this.unresolved++;
-      // As for a job made while running: a test from now on, unless it has ended (see `join`).
-      for (const t of [n.spec.if, n.spec.unless]) {
-        if (t !== undefined && this.node(t)?.state !== "done") this.conditionJobs.add(t);
+    for (const key of ["if", "unless"] as const) {
+      const n = spec[key];
+      if (n === undefined || this.node(n)) continue;
+      if (!this.graph.byName.has(n)) return `unknown job '${n}' in ${key}`;
+      roots.push([n, key]);
+    }
+    const byName = new Map<string, Node>();
+    for (const [name, what] of roots) {
+      const why = this.outsideClosure(name, byName);
+      if (why) {
+        return `${what} '${name}', which is not part of this run and cannot join it while it ` +
+          `runs (${why}: name it on the command line)`;
       }
-      this.pulledOut.push({ job: n.spec.name, for: forJob });
     }
-    const pulled = new Set(nodes);
-    nodes.forEach((n, i) => {
-      for (const e of this.graph.depsOf(n.spec.name)) this.waitFor(n, e.kind, this.node(e.from)!);
-      // Those that started already do not wait (`release` passes them by).
-      for (const e of this.graph.dependentsOf(n.spec.name)) {
-        const d = this.node(e.to);
-        if (d && !pulled.has(d) && notStarted(d)) this.holdBack(d);
-      }
-      this.link(n, edges[i].e);
-      this.indexResources(n, edges[i].writes, edges[i].reads);
-    });
-    for (const n of nodes) if (n.waiting === 0) this.freed.push(n);
-    this.drainFreed();
-  }
-
-  /** `name` and what it waits for in the graph, transitively, that is not in the run; file order. */
-  private outsideClosure(name: string): JobSpec[] {
-    const keep = new Set<string>();
-    const stack = [name];
-    while (stack.length) {
-      const x = stack.pop()!;
-      if (keep.has(x) || this.node(x)) continue;
-      keep.add(x);
-      for (const e of this.graph.depsOf(x)) stack.push(e.from);
-    }
-    return [...keep].map((x) => this.graph.byName.get(x)!).sort((a, b) => a.index - b.index);
+    const nodes = [...byName.values()].sort((a, b) => a.order - b.order);
+    return { nodes, byName, edges: nodes.map((n) => this.pulledEdges(n, byName)) };
   }
 
   /**
-   * Why jobs pulled in (`nodes`, with `edges` to and from jobs added so far) would close a
-   * cycle, if they would: the run had none, so a new one goes through one of them. A depth-first
-   * walk from each over what would wait for it (jobs not started, and those pulled in).
+   * Adds to `into` the nodes `name` and what it waits for in the graph would be, when not in the
+   * run; why one cannot join while it runs (`onlyAtStart`), if one cannot.
    */
-  private pullCycle(nodes: Node[], edges: NewEdges[], forJob: string): string | undefined {
-    const pulled = new Set(nodes.map((n) => n.spec.name));
+  private outsideClosure(name: string, into: Map<string, Node>): string | undefined {
+    const stack = [name];
+    while (stack.length) {
+      const x = stack.pop()!;
+      if (into.has(x) || this.node(x)) continue;
+      const spec = this.graph.byName.get(x)!;
+      const kind = onlyAtStart(spec);
+      if (kind) return `${x === name ? "it is" : `'${x}', which it waits for, is`} ${kind}`;
+      into.set(x, { spec, order: spec.index, waiting: 0, state: "waiting" });
+      for (const e of this.graph.depsOf(x)) stack.push(e.from);
+    }
+  }
+
+  /**
+   * A pulled node's edges the graph does not have: with the jobs added so far (by their files),
+   * from jobs of the run it comes before in the graph that started already (it waits for them
+   * to end), from what a generator it needs made. Its resources, for the index.
+   */
+  private pulledEdges(n: Node, pulled: Map<string, Node>): PulledEdges {
+    const e = new NewEdges(n.spec.name);
+    const isAdded = (m: Node) => this.addedByName.get(m.spec.name) === m;
+    const res = this.resourceEdges(n.spec, n.order, e, { only: isAdded, pulled });
+    for (const x of this.graph.dependentsOf(n.spec.name)) {
+      const d = pulled.has(x.to) ? undefined : this.node(x.to);
+      if (d?.state === "running") e.from(x.to, "order", `${x.to} started before it joined`);
+    }
+    for (const x of this.graph.depsOf(n.spec.name)) {
+      if (x.kind === "needs") this.madeEdges(x.from, e);
+    }
+    return { e, ...res };
+  }
+
+  /**
+   * Why `spec` with what it pulls in would close a cycle, if it would: the run had none, so a
+   * new one goes through one of them. A depth-first walk from each over what would wait for it
+   * (jobs not started, those pulled in, `spec`).
+   */
+  private pullCycle(pull: Pull, name: string, edges: NewEdges): string | undefined {
+    const fresh = new Set([name, ...pull.byName.keys()]);
     const newOut = new Map<string, string[]>();
-    edges.forEach((e, i) => {
-      for (const x of e.into) this.pushEdge(newOut, x.from, nodes[i].spec.name);
-      for (const x of e.out) this.pushEdge(newOut, nodes[i].spec.name, x.to);
-    });
+    for (const e of [edges, ...pull.edges.map((x) => x.e)]) {
+      for (const x of e.into) this.pushEdge(newOut, x.from, x.to);
+      for (const x of e.out) this.pushEdge(newOut, x.from, x.to);
+    }
     const waits = (x: string) => {
       const n = this.node(x);
-      return pulled.has(x) || (n !== undefined && notStarted(n));
+      return fresh.has(x) || (n !== undefined && notStarted(n));
     };
     const next = (x: string) => {
       const out = this.graph.dependentsOf(x).map((e) => e.to);
@@ -439,7 +438,7 @@ export class Plan {
       return [...out, ...newOut.get(x) ?? []].filter(waits);
     };
     const state = new Map<string, 1 | 2>(); // 1: on the walk's path, 2: done
-    for (const root of pulled) {
+    for (const root of fresh) {
       if (state.has(root)) continue;
       const frames: [string, string[]][] = [[root, next(root)]];
       state.set(root, 1);
@@ -450,7 +449,7 @@ export class Plan {
           state.set(x, 2);
           frames.pop();
         } else if (state.get(y) === 1) {
-          return `adding '${forJob}' would close a cycle through '${y}'`;
+          return `adding '${name}' would close a cycle through '${y}'`;
         } else if (!state.has(y)) {
           state.set(y, 1);
           frames.push([y, next(y)]);
@@ -459,50 +458,127 @@ export class Plan {
     }
   }
 
-  /** Jobs of the graph that joined the run for a job added since the last call (`pullIn`). */
+  /**
+   * Puts the pulled nodes in the plan (for `spec`, joining next): each waits for its edges of the
+   * graph and those `pullFor` found; a job of the run not started that follows it in the graph
+   * waits for it (one that started does not: `release` passes it by).
+   */
+  private commitPull(pull: Pull, spec: JobSpec): void {
+    this.resourceIndex(); // built without them: `indexResources` adds them
+    for (const n of pull.nodes) {
+      this.nodes[n.spec.index] = n;
+      this.count++;
+      this.unresolved++;
+      this.pulledOut.push({ job: n.spec.name, for: spec.name });
+    }
+    // Tests from now on, as in the file (before any of them resolves): `spec`'s conditions, and
+    // theirs unless the job has ended (see `join`).
+    for (const x of [spec, ...pull.nodes.map((n) => n.spec)]) {
+      for (const t of [x.if, x.unless]) {
+        if (t !== undefined && this.node(t)?.state !== "done") this.conditionJobs.add(t);
+      }
+    }
+    pull.nodes.forEach((n, i) => {
+      for (const e of this.graph.depsOf(n.spec.name)) this.waitFor(n, e.kind, this.node(e.from)!);
+      for (const e of this.graph.dependentsOf(n.spec.name)) {
+        const d = this.node(e.to);
+        if (d && !pull.byName.has(e.to) && notStarted(d)) this.holdBack(d);
+      }
+      const { e, writes, reads } = pull.edges[i];
+      this.link(n, e);
+      this.indexResources(n, writes, reads);
+    });
+    for (const n of pull.nodes) if (n.waiting === 0) this.freed.push(n);
+    this.drainFreed();
+  }
+
+  /** Jobs of the graph that joined the run for a job added since the last call (`pullFor`). */
   takePulled(): { job: string; for: string }[] {
     return this.pulledOut.splice(0);
   }
 
   /**
    * Edges through resources: in from the jobs before `order` (or started) that conflict, out to
-   * those after it (of those `only` takes, when given). A resource both read and written counts
-   * as written.
+   * those after it; a job that the new one waits for through its named edges (transitively)
+   * comes before it whatever its place. Of those `only` takes, when given; with those `pull`
+   * would bring in (all of which it waits for). A resource both read and written counts as
+   * written.
    */
   private resourceEdges(
     spec: JobSpec,
     order: number,
     edges: NewEdges,
-    only?: (other: Node) => boolean,
+    { only, pull, pulled }: {
+      only?: (other: Node) => boolean;
+      pull?: Pull;
+      /** The nodes being pulled in with `spec` (one of them), when `spec` is. */
+      pulled?: Map<string, Node>;
+    } = {},
   ): { writes: Set<string>; reads: string[] } {
     const idx = this.resourceIndex();
-    const before = (n: Node) => n.state === "running" || n.state === "done" || n.order < order;
+    let ancestors: Set<string> | undefined;
+    const before = (n: Node) => {
+      if (n.state === "running" || n.state === "done" || n.order < order) return true;
+      const sources = [...this.graph.depsOf(spec.name), ...edges.into].map((e) => e.from);
+      ancestors ??= this.ancestors(sources, pull?.byName ?? pulled, pull?.edges ?? []);
+      return ancestors.has(n.spec.name);
+    };
     const mode = (w: boolean) => w ? "writes" : "reads";
     const kind = (w1: boolean, w2: boolean) => w1 && !w2 ? "resource" : "order";
     const writes = new Set(spec.writes);
     const reads = orderReads(spec).filter((r) => !writes.has(r));
+    const indexes = [idx, ...pull?.nodes.length ? [pulledIndex(pull)] : []];
     for (const [list, write] of [[[...writes], true], [reads, false]] as const) {
       for (const res of list) {
-        for (const c of idx.conflicting(res)) {
-          for (const acc of idx.get(c)!) {
-            if (!write && !acc.write) continue; // two readers
-            if (only && !only(acc.node)) continue;
-            const other = acc.node.spec.name;
-            if (before(acc.node)) {
-              const reason = `${mode(acc.write)} ${c} -> ${mode(write)} ${res}`;
-              edges.from(other, kind(acc.write, write), reason);
-            } else {
-              edges.to(
-                other,
-                kind(write, acc.write),
-                `${mode(write)} ${res} -> ${mode(acc.write)} ${c}`,
-              );
+        for (const ix of indexes) {
+          for (const c of ix.conflicting(res)) {
+            for (const acc of ix.get(c)!) {
+              if (!write && !acc.write) continue; // two readers
+              if (only && !only(acc.node)) continue;
+              const other = acc.node.spec.name;
+              if (ix !== idx || before(acc.node)) {
+                edges.from(
+                  other,
+                  kind(acc.write, write),
+                  `${mode(acc.write)} ${c} -> ${mode(write)} ${res}`,
+                );
+              } else {
+                edges.to(
+                  other,
+                  kind(write, acc.write),
+                  `${mode(write)} ${res} -> ${mode(acc.write)} ${c}`,
+                );
+              }
             }
           }
         }
       }
     }
     return { writes, reads };
+  }
+
+  /**
+   * The jobs of the run (and of those `pulled`) that `sources` wait for, transitively, with them:
+   * through the graph's edges, those of jobs added so far, and `pulledEdges`.
+   */
+  private ancestors(
+    sources: string[],
+    pulled: Map<string, Node> | undefined,
+    pulledEdges: PulledEdges[],
+  ): Set<string> {
+    const out = new Set<string>();
+    const stack = [...sources];
+    const pulledIn = new Map<string, Edge[]>();
+    for (const x of pulledEdges) for (const e of x.e.into) this.pushEdge(pulledIn, e.to, e);
+    while (stack.length) {
+      const x = stack.pop()!;
+      if (out.has(x) || !(this.node(x) || pulled?.has(x))) continue;
+      out.add(x);
+      for (const e of this.graph.depsOf(x)) stack.push(e.from);
+      for (const e of this.addedIn.get(x) ?? []) stack.push(e.from);
+      for (const e of pulledIn.get(x) ?? []) stack.push(e.from);
+    }
+    return out;
   }
 
   /** What waits for the generator `by` (through `needs`, not started) waits for what it made. */
@@ -760,4 +836,31 @@ function onlyAtStart(s: JobSpec): string | undefined {
   if (s.kind === "module") return "a module";
   if (s.repeat) return "a `repeat` loop";
   if (s.deferred) return "a `foreach` expanded during the run";
+}
+
+/** A pulled node's edges that the graph does not have, and its resources (`pullFor`). */
+interface PulledEdges {
+  e: NewEdges;
+  writes: Set<string>;
+  reads: string[];
+}
+
+/** Jobs of the graph outside the run that a job being added brings in, not yet in the plan. */
+interface Pull {
+  /** In file order. */
+  nodes: Node[];
+  byName: Map<string, Node>;
+  /** Each node's (same order). */
+  edges: PulledEdges[];
+}
+
+/** The resources of the nodes `pull` brings in, indexed. */
+function pulledIndex(pull: Pull): ResourceIndex<{ node: Node; write: boolean }[]> {
+  const idx = new ResourceIndex<{ node: Node; write: boolean }[]>();
+  pull.nodes.forEach((n, i) => {
+    const { writes, reads } = pull.edges[i];
+    for (const res of writes) idx.getOrAdd(res, () => []).push({ node: n, write: true });
+    for (const res of reads) idx.getOrAdd(res, () => []).push({ node: n, write: false });
+  });
+  return idx;
 }

@@ -248,6 +248,7 @@ function drawDetails(name) {
   box.append(el("div", {}, "last result: "), el("span", { class: "badge", id: "last-result" }, last));
   if (j.lastMs != null) box.append(el("div", { id: "last-ms" }, "last duration: " + fmtMs(j.lastMs)));
   if (j.madeBy) box.append(el("div", { id: "made-by" }, "made during the run by " + j.madeBy));
+  if (j.joinedFor) box.append(el("div", { id: "joined-for" }, "not selected: joined the run for " + j.joinedFor));
   if (j.kind === "job") box.append(el("h2", {}, "explain"), j.upToDate === null ? el("div", {}, "not asked")
     : j.upToDate ? el("div", { id: "explain" }, "up to date: inputs, outputs and command are as when it last succeeded")
     : list("would run", j.reasons));
@@ -350,6 +351,7 @@ function addOutput(s, text) {
 function addJob(e) {
   const known = (name) => S.g.jobs.some((j) => j.name === name);
   if (known(e.job)) return;
+  if (e.for !== undefined) return addJoined(e);
   const from = e.line ? ": line " + e.line + " of " + e.by + "'s output" : "";
   S.g.jobs.push({ name: e.job, kind: "job", description: null, needs: [], reads: [], writes: [],
     command: "(made during the run" + from + ")", upToDate: null, reasons: [], lastMs: null,
@@ -361,6 +363,13 @@ function addJob(e) {
   for (const x of then) {
     S.g.edges.push({ from: e.job, to: x.to, kind: "needs", reason: "needs " + e.by + ", which made it" });
   }
+}
+/** A job of the file the run did not select, joined for a made job that needs it (job.add with for). */
+function addJoined(e) {
+  S.g.jobs.push({ name: e.job, kind: "job", description: null, needs: [], reads: [], writes: [],
+    command: "(a job of the file, not selected)", upToDate: null, reasons: [], lastMs: null,
+    succeededBefore: false, joinedFor: e.for, madeBy: null });
+  S.relayout = true;
 }
 let pending = false;
 function schedule() {

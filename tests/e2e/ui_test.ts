@@ -758,8 +758,9 @@ Deno.test({
 jobs:
   plan:
     emits: jobs
-    run: 'echo "{\\"name\\": \\"shard-1\\", \\"run\\": \\"echo from-shard\\"}"; echo "{\\"name\\": \\"shard-2\\", \\"run\\": \\"true\\", \\"needs\\": [\\"shard-1\\"]}"'
+    run: 'echo "{\\"name\\": \\"shard-1\\", \\"run\\": \\"echo from-shard\\"}"; echo "{\\"name\\": \\"shard-2\\", \\"run\\": \\"true\\", \\"needs\\": [\\"shard-1\\", \\"tools\\"]}"'
   merge: { run: echo merged, needs: [plan] }
+  tools: { run: echo tools }
 modules:
   keep: { run: sleep 300 }
 `,
@@ -784,6 +785,13 @@ modules:
           d.textContent ?? "");
         assert.match(details, /^job shard-1/);
         assert.match(details, /made during the run by plan/);
+        // A job of the file not selected, that shard-2 needs: it joined, and says why.
+        await nodeState(page, "tools", "ok");
+        await page.click('.node[data-name="tools"]');
+        assert.match(
+          await page.$eval("#details", (d) => d.textContent ?? ""),
+          /^job tools.*not selected: joined the run for shard-2/,
+        );
         await page.click('.node[data-name="merge"]');
         assert.match(await page.$eval("#details", (d) => d.textContent ?? ""), /^job merge/);
         await shot(page, "run-ui-made-jobs");
