@@ -516,11 +516,13 @@ export class Plan {
     } = {},
   ): { writes: Set<string>; reads: string[] } {
     const idx = this.resourceIndex();
+    // Its named edges (and a pulled job's of the graph), before the resource edges come: a walk
+    // up from those only, made at the first conflict after it (a job that needs nothing: none).
+    const named = [...this.graph.depsOf(spec.name), ...edges.into].map((e) => e.from);
     let ancestors: Set<string> | undefined;
     const before = (n: Node) => {
       if (n.state === "running" || n.state === "done" || n.order < order) return true;
-      const sources = [...this.graph.depsOf(spec.name), ...edges.into].map((e) => e.from);
-      ancestors ??= this.ancestors(sources, pull?.byName ?? pulled, pull?.edges ?? []);
+      ancestors ??= this.ancestors(named, pull?.byName ?? pulled, pull?.edges ?? []);
       return ancestors.has(n.spec.name);
     };
     const mode = (w: boolean) => w ? "writes" : "reads";
