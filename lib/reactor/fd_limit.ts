@@ -6,15 +6,19 @@
  * past it, jobs failed to start ("Too many open files"). Deno and Bun raise
  * their soft limit to the hard one at start; what the hard limit does not
  * allow, `jobsWithinFds` takes off `-j` (with a warning), so that jobs wait
- * for a slot instead of failing. A run of `FEW` slots or fewer never asks
- * (nor loads the libc call).
+ * for a slot instead of failing, whatever `-j` (a `ulimit -n 64` shell and
+ * `-j16` too: what jx holds open already is counted then). The limit comes
+ * from /proc/self/limits; only a run of more than `FEW` slots without it
+ * loads libc's call.
  *
  * @module
  */
 import { deno, ffiPermitted, isBun } from "../runtime/mod.ts";
+import { readTextSync } from "../runtime/fs.ts";
+import { listDir } from "../runtime/files.ts";
 import { dlopenBun } from "./libc_bun.ts";
 
-/** Slots up to which a run never looks at the limit. */
+/** Slots up to which a run never loads libc's call to read the limit (/proc has it). */
 const FEW = 64;
 /**
  * Slots past which it does not either: not a number of jobs to run at once, but one a pool of
@@ -23,38 +27,73 @@ const FEW = 64;
 const MANY = 2 ** 20;
 /** `RLIMIT_NOFILE` on Linux. */
 const RLIMIT_NOFILE = 7;
-/** Descriptors per slot, and those kept for jx's own (pools, sockets, files, the web page). */
-const PER_SLOT = 4, OWN = 128;
+/**
+ * Descriptors per slot, those kept for jx's own (pools, sockets, files, the web page), and those
+ * it opens once a run starts beyond what it holds when the slots are counted.
+ */
+const PER_SLOT = 4, OWN = 128, SPARE = 16;
 
 const SYMBOLS = { getrlimit: { parameters: ["i32", "buffer"], result: "i32" } } as const;
 
 /**
  * How many of `slots` jobs can run at once within the limit on open
  * descriptors: `slots` when they all can (or when the limit cannot be read:
- * no FFI, not Linux), else fewer, and `warn` is told once.
+ * no /proc and no FFI, not Linux), else fewer (at least one), and `warn` is
+ * told once.
  *
  * @example
  * ```ts
  * import { jobsWithinFds } from "./fd_limit.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * assertEquals(jobsWithinFds(8, console.warn), 8); // few slots: never asks
+ * assertEquals(jobsWithinFds(8, console.warn), 8); // under any usual limit
  * ```
  */
 export function jobsWithinFds(slots: number, warn: (w: string) => void): number {
-  if (slots <= FEW || slots > MANY || !ffiPermitted()) return slots;
-  const soft = softLimit();
-  if (soft === undefined || slots * PER_SLOT + OWN <= soft) return slots;
-  const fit = Math.max(FEW, Math.floor((soft - OWN) / PER_SLOT));
+  if (slots > MANY) return slots;
+  const soft = softLimit(slots);
+  if (soft === undefined) return slots;
+  // Under a low limit, half of it at most for jx's own; then what is open already, if more.
+  const reserve = Math.min(OWN, Math.floor(soft / 2));
+  if (slots * PER_SLOT + reserve <= soft) return slots;
+  const held = Math.max(reserve, (openCount() ?? 0) + SPARE);
+  if (soft - held < PER_SLOT) {
+    warn(`the open-files limit (ulimit -n ${soft}) leaves no room for a job: raise it`);
+    return 1;
+  }
+  const fit = Math.floor((soft - held) / PER_SLOT);
   if (fit >= slots) return slots;
   warn(
-    `-j${slots}: at most ${fit} jobs run at once within the open-files limit ` +
-      `(ulimit -n ${soft}; each job holds about ${PER_SLOT}): -j${fit}`,
+    `-j${slots}: at most ${fit} job${fit === 1 ? "" : "s"} run at once within the open-files ` +
+      `limit (ulimit -n ${soft}; each job holds about ${PER_SLOT}): -j${fit}`,
   );
   return fit;
 }
 
-/** The soft limit on open descriptors, or undefined when it cannot be read. */
-function softLimit(): number | undefined {
+/**
+ * The soft limit on open descriptors: from /proc/self/limits (no libc call), else from libc for
+ * a run of many slots; undefined when it cannot be read.
+ */
+function softLimit(slots: number): number | undefined {
+  try {
+    const m = /^Max open files +(\d+|unlimited) /m.exec(readTextSync("/proc/self/limits"));
+    if (m) return m[1] === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(m[1]);
+  } catch {
+    // No /proc: libc, below.
+  }
+  return slots > FEW && ffiPermitted() ? libcSoftLimit() : undefined;
+}
+
+/** How many descriptors jx has open now (/proc/self/fd), or undefined. */
+function openCount(): number | undefined {
+  try {
+    return listDir("/proc/self/fd").length;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The soft limit on open descriptors through libc's getrlimit, or undefined. */
+function libcSoftLimit(): number | undefined {
   try {
     // deno-lint-ignore no-explicit-any
     const s: Record<string, (...args: any[]) => number> = isBun

@@ -250,6 +250,20 @@ for (const runtime of RUNTIMES) {
 }
 
 for (const runtime of RUNTIMES) {
+  Deno.test(`a low open-files limit (ulimit -n 80) and a small -j16: fewer at once, one warning, no job fails to start [${runtime}]`, async () => {
+    const jobs = Array.from({ length: 16 }, (_, i) => `  s${i}: { run: sleep 0.3 }`);
+    const dir = await tempDir({ "jobs.yaml": `jobs:\n${jobs.join("\n")}\n` });
+    const r = await jxIn(runtime, dir, ["run", "-j16", "--output", "quiet"], "ulimit -n 80;");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /jx: 16 jobs ok in /);
+    const warnings = r.stderr.split("\n").filter((l) => l.startsWith("jx: warning:"));
+    assert.equal(warnings.length, 1, r.stderr);
+    assert.match(
+      warnings[0],
+      /^jx: warning: -j16: at most \d+ jobs run at once within the open-files limit \(ulimit -n 80; each job holds about 4\): -j\d+$/,
+    );
+  });
+
   Deno.test(`-j past the open-files limit (ulimit -n 512, -j300): fewer at once, one warning, no job fails to start [${runtime}]`, async () => {
     const jobs = Array.from({ length: 300 }, (_, i) => `  s${i}: { run: sleep 0.3 }`);
     const dir = await tempDir({ "jobs.yaml": `jobs:\n${jobs.join("\n")}\n` });
