@@ -66,8 +66,8 @@ jobs:
   const edges = plan.add(spec, "gen").map((e) => `${e.from}->${e.to} ${e.kind} (${e.reason})`);
   assert.deepEqual(edges, [
     "early->w resource (writes x -> reads x)",
-    "w->late resource (writes y -> reads y)",
     "w->after needs (needs gen (made by it))",
+    "w->late resource (writes y -> reads y)",
   ]);
   // late was ready; now it waits for w, which waits for early.
   assert.equal(plan.nextReady(), undefined);

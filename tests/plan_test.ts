@@ -396,3 +396,106 @@ Deno.test("plan: a job added that needs a job after its generator, and reads wha
   plan.finish("merge", "ok");
   assert.deepEqual(takeReady(plan), ["x"]);
 });
+
+Deno.test("plan: a job pulled in that needs a generator is ordered after what it made, by name, not refused", () => {
+  const yaml = `
+jobs:
+  gen: { run: g, emits: jobs }
+  p: { run: p, needs: [g2], writes: [f] }
+  p2: { run: q, needs: [g2] }
+  p3: { run: r, needs: [p2], writes: [f] }
+  g2: { run: h, emits: jobs }
+`;
+  for (const need of ["p", "p3"]) {
+    const { plan, spec } = planOfSome(yaml, ["gen", "g2"]);
+    takeReady(plan);
+    plan.add(spec("a1", { writes: ["f"] }), "g2"); // not started
+    const added = plan.tryAdd(spec("n", { needs: [need] }), "gen");
+    assert.ok(Array.isArray(added), `${need}: ${added}`);
+    plan.finish("g2", "ok");
+    plan.finish("gen", "ok");
+    assert.deepEqual(takeReady(plan), ["a1"], need);
+  }
+});
+
+Deno.test("plan: whether an added job closes a cycle does not hang on the order of its writes", () => {
+  const yaml = `
+jobs:
+  x: { run: x, needs: [y], writes: [b] }
+  gen: { run: g, emits: jobs }
+  y: { run: y, writes: [a] }
+`;
+  const outcomes = [["a", "b"], ["b", "a"]].map((writes) => {
+    const { plan, spec } = planOfSome(yaml, ["x", "gen", "y"]);
+    plan.offerReady((s) => s.name === "gen" ? (plan.start(s.name), "started") : "blocked");
+    const r = plan.tryAdd(spec("n", { writes }), "gen");
+    return typeof r === "string" ? r : "added";
+  });
+  assert.equal(outcomes[0], outcomes[1]);
+});
+
+Deno.test("plan: a job pulled in waits for a running job of the run it conflicts with through others", () => {
+  const { plan, spec } = planOfSome(
+    `
+jobs:
+  gen: { run: g, emits: jobs }
+  p: { run: p, writes: [f] }
+  q: { run: q, writes: [f] }
+  r: { run: r, writes: [f] }
+`,
+    ["gen", "r"],
+  );
+  assert.deepEqual(takeReady(plan), ["gen", "r"]);
+  plan.add(spec("n", { needs: ["p"] }), "gen");
+  assert.deepEqual(takeReady(plan), [], "r writes f now");
+  plan.finish("r", "ok");
+  assert.deepEqual(takeReady(plan), ["p"]);
+});
+
+Deno.test("plan: jobs made by nested generators and by their maker never share a place: each is offered", () => {
+  const { g, plan, spec } = planOfSome(
+    "jobs:\n  gen: { run: g, emits: jobs }\n  z: { run: z }\n",
+    ["gen", "z"],
+  );
+  assert.deepEqual(takeReady(plan), ["gen", "z"]);
+  plan.add({ ...spec("c"), emits: (g.get("gen") as JobNode).emits }, "gen");
+  assert.deepEqual(takeReady(plan), ["c"]);
+  plan.add(spec("d", { needs: ["z"] }), "gen");
+  plan.add(spec("e", { needs: ["z"] }), "c");
+  plan.add(spec("f", { needs: ["z"] }), "gen");
+  plan.finish("z", "ok");
+  assert.deepEqual(takeReady(plan).sort(), ["d", "e", "f"]);
+  for (const j of ["gen", "c", "d", "e", "f"]) plan.finish(j, "ok");
+  assert.equal(plan.done, true);
+});
+
+Deno.test("plan: a job that needs a generator waits for what it makes, even one it comes before by files", () => {
+  const { plan, spec } = planOfSome(
+    "jobs:\n  p: { run: p, needs: [gen], writes: [f] }\n  gen: { run: h, emits: jobs }\n",
+    ["p", "gen"],
+  );
+  assert.deepEqual(takeReady(plan), ["gen"]);
+  plan.add(spec("a1", { writes: ["f"] }), "gen");
+  plan.finish("gen", "ok");
+  assert.deepEqual(takeReady(plan), ["a1"], "p waits for a1");
+  plan.finish("a1", "ok");
+  assert.deepEqual(takeReady(plan), ["p"]);
+});
+
+Deno.test("plan: a ready job pulled back by a job added during the offer is not resolved twice when the run stops", () => {
+  const { plan, spec } = planOfSome(
+    "jobs:\n  gen: { run: g, emits: jobs }\n  a: { run: a, reads: [f] }\n  b: { run: b }\n",
+    ["gen", "a", "b"],
+  );
+  plan.offerReady((s) => s.name === "gen" ? (plan.start(s.name), "started") : "blocked");
+  plan.takeSkipped();
+  plan.offerReady((s) => {
+    if (s.name === "a") return "blocked";
+    plan.start(s.name);
+    plan.add(spec("n", { writes: ["f"] }), "gen"); // before a: a waits for it
+    plan.stop("failure");
+    return "started";
+  });
+  const skipped = plan.takeSkipped().map((x) => x.job);
+  assert.deepEqual(skipped.sort(), ["a", "n"]);
+});

@@ -207,7 +207,9 @@ export class Plan {
     // A job resolved during the loop may have stopped the plan (a job that
     // fails without starting): what was refused is then skipped, not kept.
     for (const i of blocked) {
-      if (this.stopping) this.skipFree(this.at(i));
+      const n = this.at(i);
+      if (n.state !== "ready") continue; // pulled back (or resolved) meanwhile: not this entry's
+      if (this.stopping) this.skipFree(n);
       else this.ready.push(i);
     }
   }
@@ -267,6 +269,8 @@ export class Plan {
    * it waits for its `needs`, for every conflicting job before it or
    * already started, and for nothing else; conflicting jobs after it that
    * have not started wait for it, and so does every job that `needs` `by`.
+   * A job of the graph it names that the plan does not hold joins first,
+   * with what it waits for (see `tryAdd`; `takePulled` is cleared here).
    * Returns the edges it added, or throws an `Error` saying why it cannot
    * join (a taken name, an unknown `needs`, a cycle): `tryAdd` returns it.
    */
@@ -286,11 +290,18 @@ export class Plan {
     const pull = this.pullFor(spec);
     if (typeof pull === "string") return pull;
     const gen = by === undefined ? undefined : this.node(by);
-    const order = (gen ? gen.order : this.graph.jobs.length) + (this.added + 1) * 1e-9;
+    // After the file's job its generator comes from (a generated generator's too), and after
+    // all added before: one count for the whole run, so that no two keys are ever the same.
+    const order = (gen ? Math.floor(gen.order) : this.graph.jobs.length) + (this.added + 1) * 1e-9;
     const edges = new NewEdges(spec.name);
     this.namedEdges(spec, edges);
-    const { writes, reads } = this.resourceEdges(spec, order, edges, { pull });
+    // What needs its generator waits for it, whatever their places (before the resource edges).
     if (by !== undefined) this.generatorEdges(by, edges);
+    const { writes, reads } = this.resourceEdges(spec, order, edges, {
+      pulled: pull.byName,
+      pulledEdges: pull.edges.map((x) => x.e),
+      pullIndex: pull.nodes.length ? pulledIndex(pull) : undefined,
+    });
     const cycle = pull.nodes.length
       ? this.pullCycle(pull, spec.name, edges)
       : this.cycleThrough(spec.name, edges.into, edges.out);
@@ -377,7 +388,18 @@ export class Plan {
       }
     }
     const nodes = [...byName.values()].sort((a, b) => a.order - b.order);
-    return { nodes, byName, edges: nodes.map((n) => this.pulledEdges(n, byName)) };
+    // What each waits for by name first (made jobs, jobs started), then by files: what they wait
+    // for comes before them.
+    const named = nodes.map((n) => this.pulledNamedEdges(n, byName));
+    const edges = nodes.map((n, i) => ({
+      e: named[i],
+      ...this.resourceEdges(n.spec, n.order, named[i], {
+        only: (m) => m.state === "running" || this.addedByName.get(m.spec.name) === m,
+        pulled: byName,
+        pulledEdges: named,
+      }),
+    }));
+    return { nodes, byName, edges };
   }
 
   /**
@@ -398,22 +420,21 @@ export class Plan {
   }
 
   /**
-   * A pulled node's edges the graph does not have: with the jobs added so far (by their files),
-   * from jobs of the run it comes before in the graph that started already (it waits for them
-   * to end), from what a generator it needs made. Its resources, for the index.
+   * A pulled node's edges by name that the graph does not have: from what a generator it needs
+   * made, and from jobs of the run it comes before in the graph that started already (it waits
+   * for them to end). Its edges by files with the jobs added so far and the jobs running: see
+   * `pullFor`.
    */
-  private pulledEdges(n: Node, pulled: Map<string, Node>): PulledEdges {
+  private pulledNamedEdges(n: Node, pulled: Map<string, Node>): NewEdges {
     const e = new NewEdges(n.spec.name);
-    const isAdded = (m: Node) => this.addedByName.get(m.spec.name) === m;
-    const res = this.resourceEdges(n.spec, n.order, e, { only: isAdded, pulled });
+    for (const x of this.graph.depsOf(n.spec.name)) {
+      if (x.kind === "needs") this.madeEdges(x.from, e);
+    }
     for (const x of this.graph.dependentsOf(n.spec.name)) {
       const d = pulled.has(x.to) ? undefined : this.node(x.to);
       if (d?.state === "running") e.from(x.to, "order", `${x.to} started before it joined`);
     }
-    for (const x of this.graph.depsOf(n.spec.name)) {
-      if (x.kind === "needs") this.madeEdges(x.from, e);
-    }
-    return { e, ...res };
+    return e;
   }
 
   /**
@@ -508,11 +529,13 @@ export class Plan {
     spec: JobSpec,
     order: number,
     edges: NewEdges,
-    { only, pull, pulled }: {
+    { only, pulled, pulledEdges = [], pullIndex }: {
       only?: (other: Node) => boolean;
-      pull?: Pull;
-      /** The nodes being pulled in with `spec` (one of them), when `spec` is. */
+      /** The nodes being pulled in (with `spec`, or `spec` one of them), and their named edges. */
       pulled?: Map<string, Node>;
+      pulledEdges?: NewEdges[];
+      /** The resources of those pulled in with `spec` (all of which it waits for). */
+      pullIndex?: ResourceIndex<{ node: Node; write: boolean }[]>;
     } = {},
   ): { writes: Set<string>; reads: string[] } {
     const idx = this.resourceIndex();
@@ -522,14 +545,14 @@ export class Plan {
     let ancestors: Set<string> | undefined;
     const before = (n: Node) => {
       if (n.state === "running" || n.state === "done" || n.order < order) return true;
-      ancestors ??= this.ancestors(named, pull?.byName ?? pulled, pull?.edges ?? []);
+      ancestors ??= this.ancestors(named, pulled, pulledEdges);
       return ancestors.has(n.spec.name);
     };
     const mode = (w: boolean) => w ? "writes" : "reads";
     const kind = (w1: boolean, w2: boolean) => w1 && !w2 ? "resource" : "order";
     const writes = new Set(spec.writes);
     const reads = orderReads(spec).filter((r) => !writes.has(r));
-    const indexes = [idx, ...pull?.nodes.length ? [pulledIndex(pull)] : []];
+    const indexes = pullIndex ? [idx, pullIndex] : [idx];
     for (const [list, write] of [[[...writes], true], [reads, false]] as const) {
       for (const res of list) {
         for (const ix of indexes) {
@@ -560,21 +583,25 @@ export class Plan {
   }
 
   /**
-   * The jobs of the run (and of those `pulled`) that `sources` wait for, transitively, with them:
-   * through the graph's edges, those of jobs added so far, and `pulledEdges`.
+   * The jobs of the run not started (and of those `pulled`) that `sources` wait for,
+   * transitively, with them: through the graph's edges, those of jobs added so far, and
+   * `pulledEdges`.
    */
   private ancestors(
     sources: string[],
     pulled: Map<string, Node> | undefined,
-    pulledEdges: PulledEdges[],
+    pulledEdges: NewEdges[],
   ): Set<string> {
     const out = new Set<string>();
     const stack = [...sources];
     const pulledIn = new Map<string, Edge[]>();
-    for (const x of pulledEdges) for (const e of x.e.into) this.pushEdge(pulledIn, e.to, e);
+    for (const x of pulledEdges) for (const e of x.into) this.pushEdge(pulledIn, e.to, e);
     while (stack.length) {
       const x = stack.pop()!;
-      if (out.has(x) || !(this.node(x) || pulled?.has(x))) continue;
+      if (out.has(x)) continue;
+      // Not up through a job that started: all it waited for has resolved (and comes before).
+      const n = this.node(x);
+      if (n ? !notStarted(n) : !pulled?.has(x)) continue;
       out.add(x);
       for (const e of this.graph.depsOf(x)) stack.push(e.from);
       for (const e of this.addedIn.get(x) ?? []) stack.push(e.from);
@@ -810,9 +837,9 @@ class NewEdges {
 
   constructor(private readonly name: string) {}
 
-  /** An edge from `job` into the new one (the first one from `job` counts). */
+  /** An edge from `job` into the new one, unless one from `job` into it or out to it is there. */
   from(job: string, kind: Edge["kind"], reason: string): void {
-    if (this.seenIn.has(job)) return;
+    if (this.seenIn.has(job) || this.seenOut.has(job)) return;
     this.seenIn.add(job);
     this.into.push({ from: job, to: this.name, kind, reason });
   }
