@@ -4,7 +4,7 @@
  * another job writes, `repeat` until a test passes. On Deno and Bun.
  */
 import assert from "node:assert/strict";
-import { readEvents, runJx, RUNTIMES, tempDir } from "../helpers.ts";
+import { jxCommand, readEvents, runJx, RUNTIMES, tempDir } from "../helpers.ts";
 
 const GEN = `#!/bin/sh
 # Emits one job per name given, then a generator that emits the summary job.
@@ -271,3 +271,34 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test("jobs made by a generated generator and by its maker all run (their places never collide)", async () => {
+  // gen makes c (a generator) and d, c makes e, then gen makes f: e and f had the same place in
+  // order, one of them was never started and jx waited for it for ever.
+  const job = (name: string, more = "") =>
+    `{"name": "${name}", "run": "echo ${name} >> ran.txt", "needs": ["z"]${more}}`;
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  z: { run: sleep 0.5 }
+  gen:
+    emits: jobs
+    run: sh gen.sh
+`,
+    "gen.sh": `echo '{"name": "c", "emits": "jobs", "run": "sh c.sh"}'\necho '${job("d")}'\n` +
+      `sleep 0.3\necho '${job("f")}'\n`,
+    "c.sh": `echo '${job("e")}'\n`,
+  });
+  const [cmd, argv] = jxCommand("deno", ["run", "-j", "4"]);
+  const out = await new Deno.Command("timeout", {
+    args: ["-s", "KILL", "60", cmd, ...argv],
+    cwd: dir,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  const ran = (await Deno.readTextFile(`${dir}/ran.txt`)).trim().split("\n").sort();
+  assert.deepEqual(ran, ["d", "e", "f"]);
+  await Deno.remove(dir, { recursive: true });
+});
