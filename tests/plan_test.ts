@@ -382,21 +382,6 @@ Deno.test("plan: a pulled-in job waits for a job of the run that follows it in t
   assert.deepEqual(takeReady(plan), ["lib"]);
 });
 
-Deno.test("plan: a job added that needs a job after its generator, and reads what that one's own needs write: no false cycle", () => {
-  const { plan, spec } = planOfSome(
-    "jobs:\n  gen: { run: g, emits: jobs }\n  c: { run: c, writes: [c.out] }\n  merge: { run: m, needs: [c] }\n",
-    ["gen", "c", "merge"],
-  );
-  plan.offerReady((x) => x.name === "gen" ? (plan.start(x.name), "started") : "blocked");
-  const added = plan.tryAdd(spec("x", { needs: ["merge"], reads: ["c.out"] }), "gen");
-  assert.ok(Array.isArray(added), String(added));
-  assert.deepEqual(takeReady(plan), ["c"]);
-  plan.finish("c", "ok");
-  assert.deepEqual(takeReady(plan), ["merge"]);
-  plan.finish("merge", "ok");
-  assert.deepEqual(takeReady(plan), ["x"]);
-});
-
 Deno.test("plan: a job pulled in that needs a generator is ordered after what it made, by name, not refused", () => {
   const yaml = `
 jobs:
@@ -498,4 +483,55 @@ Deno.test("plan: a ready job pulled back by a job added during the offer is not 
   });
   const skipped = plan.takeSkipped().map((x) => x.job);
   assert.deepEqual(skipped.sort(), ["a", "n"]);
+});
+
+Deno.test("plan: a line that would close a cycle through jobs it pulls in is refused as when they were selected", () => {
+  const yaml = `
+jobs:
+  gen: { run: g, emits: jobs }
+  d: { run: d, needs: [gen] }
+  e: { run: e, needs: [d] }
+`;
+  for (const selected of [["gen"], ["gen", "d", "e"]]) {
+    const { plan, spec } = planOfSome(yaml, selected);
+    takeReady(plan);
+    const r = plan.tryAdd(spec("j", { needs: ["e"] }), "gen");
+    assert.equal(typeof r, "string", `${selected}: d needs gen, so it waits for j, which needs e`);
+    assert.match(String(r), /would close a cycle/);
+  }
+});
+
+Deno.test("plan: a cycle is not looked for through a job that started (library selection)", () => {
+  const { plan, spec } = planOfSome(
+    `
+jobs:
+  gen: { run: g, emits: jobs }
+  p: { run: p, writes: [f] }
+  r: { run: r, writes: [f] }
+  x: { run: x, needs: [r] }
+`,
+    ["gen", "r", "x"],
+  );
+  assert.deepEqual(takeReady(plan), ["gen", "r"]);
+  plan.add(spec("j1", { needs: ["p"] }), "gen"); // p joins, after r (running)
+  const r = plan.tryAdd(spec("j2", { needs: ["x"], writes: ["f"] }), "gen");
+  assert.ok(Array.isArray(r), String(r));
+});
+
+Deno.test("plan: a module refused while another start stops the plan is skipped, not left ready", () => {
+  const g = parseJobsFile(
+    "modules:\n  m1: { run: a }\n  m2: { run: b }\njobs:\n  j: { run: x }\n",
+    "p.yaml",
+    { baseDir: "/" },
+  );
+  const plan = new Plan(g, g.jobs);
+  plan.offerReady((s) => {
+    if (s.name !== "m2") return "blocked";
+    plan.start("m2");
+    plan.stop("failure");
+    return "started";
+  });
+  assert.deepEqual(plan.takeSkipped().map((x) => x.job).sort(), ["j", "m1"]);
+  plan.finish("m2", "ok");
+  assert.equal(plan.done, true);
 });

@@ -194,7 +194,13 @@ export class Plan {
       if (n.state !== "ready") continue;
       if (tryStart(n.spec) !== "started") waitingModules.push(i);
     }
-    for (const i of waitingModules) this.readyModules.push(i);
+    for (const i of waitingModules) {
+      const n = this.at(i);
+      if (n.state !== "ready") continue; // pulled back meanwhile: not this entry's
+      // A start in the loop may have stopped the plan: what was refused is skipped then.
+      if (this.stopping) this.skipFree(n);
+      else this.readyModules.push(i);
+    }
     const blocked: number[] = [];
     for (let i = this.ready.pop(); i !== undefined; i = this.ready.pop()) {
       const n = this.at(i);
@@ -296,7 +302,7 @@ export class Plan {
     const edges = new NewEdges(spec.name);
     this.namedEdges(spec, edges);
     // What needs its generator waits for it, whatever their places (before the resource edges).
-    if (by !== undefined) this.generatorEdges(by, edges);
+    if (by !== undefined) this.generatorEdges(by, edges, pull.byName);
     const { writes, reads } = this.resourceEdges(spec, order, edges, {
       pulled: pull.byName,
       pulledEdges: pull.edges.map((x) => x.e),
@@ -520,10 +526,10 @@ export class Plan {
 
   /**
    * Edges through resources: in from the jobs before `order` (or started) that conflict, out to
-   * those after it; a job that the new one waits for through its named edges (transitively)
-   * comes before it whatever its place. Of those `only` takes, when given; with those `pull`
-   * would bring in (all of which it waits for). A resource both read and written counts as
-   * written.
+   * those after it; for a job pulled in, a job it waits for through its named edges
+   * (transitively) comes before it whatever its place. Of those `only` takes, when given; with
+   * those pulled in with it (`pullIndex`: all of which it waits for). A resource both read and
+   * written counts as written.
    */
   private resourceEdges(
     spec: JobSpec,
@@ -543,8 +549,11 @@ export class Plan {
     // up from those only, made at the first conflict after it (a job that needs nothing: none).
     const named = [...this.graph.depsOf(spec.name), ...edges.into].map((e) => e.from);
     let ancestors: Set<string> | undefined;
+    // A job pulled in (few, rarely: no cost for an ordinary added job, ordered by file alone).
+    const walks = pulled?.has(spec.name) ?? false;
     const before = (n: Node) => {
       if (n.state === "running" || n.state === "done" || n.order < order) return true;
+      if (!walks) return false;
       ancestors ??= this.ancestors(named, pulled, pulledEdges);
       return ancestors.has(n.spec.name);
     };
@@ -611,16 +620,14 @@ export class Plan {
   }
 
   /** What waits for the generator `by` (through `needs`, not started) waits for what it made. */
-  private generatorEdges(by: string, edges: NewEdges): void {
+  private generatorEdges(by: string, edges: NewEdges, pulled: Map<string, Node>): void {
     const needsBy = [
       ...this.graph.dependentsOf(by),
       ...(this.addedOut.get(by) ?? []),
     ].filter((e) => e.kind === "needs");
     for (const e of needsBy) {
-      const d = this.node(e.to);
-      if (d && d.state !== "running" && d.state !== "done") {
-        edges.to(e.to, "needs", `needs ${by} (made by it)`);
-      }
+      const d = this.node(e.to) ?? pulled.get(e.to); // a job pulled in with it, too
+      if (d && notStarted(d)) edges.to(e.to, "needs", `needs ${by} (made by it)`);
     }
   }
 
@@ -734,9 +741,15 @@ export class Plan {
       if (seen.has(x)) continue;
       seen.add(x);
       if (pending.has(x)) return `adding '${name}' would close a cycle through '${x}'`;
-      // Not through a job outside the run: nothing waits for it.
-      for (const e of this.graph.dependentsOf(x)) if (this.node(e.to)) stack.push(e.to);
-      for (const e of this.addedOut.get(x) ?? []) stack.push(e.to);
+      // Not through a job outside the run, nor one that started: neither waits.
+      for (const e of this.graph.dependentsOf(x)) {
+        const d = this.node(e.to);
+        if (d && notStarted(d)) stack.push(e.to);
+      }
+      for (const e of this.addedOut.get(x) ?? []) {
+        const d = this.node(e.to);
+        if (d && notStarted(d)) stack.push(e.to);
+      }
     }
   }
 
