@@ -268,43 +268,37 @@ jobs:
   assert.deepEqual(takeReady(plan), ["d"]);
 });
 
-Deno.test("plan: a pulled-in job that needs a generator waits for what it made so far, and later", () => {
-  const { plan, spec } = planOfSome(
-    `
+// `report` comes from `gen`; `summary`, which it pulls in, needs `g2`, another generator.
+const TWO_GENERATORS = `
 jobs:
   gen: { run: g, emits: jobs }
-  summary: { run: s, needs: [gen] }
-`,
-    ["gen"],
-  );
+  g2: { run: h, emits: jobs }
+  summary: { run: s, needs: [g2] }
+`;
+
+Deno.test("plan: a pulled-in job that needs a generator waits for what it made so far, and later", () => {
+  const { plan, spec } = planOfSome(TWO_GENERATORS, ["gen", "g2"]);
   takeReady(plan);
-  plan.add(spec("s1"), "gen");
+  plan.add(spec("s1"), "g2");
   assert.deepEqual(takeReady(plan), ["s1"]);
   plan.add(spec("report", { needs: ["summary"] }), "gen");
-  plan.add(spec("s2"), "gen"); // made after summary joined: it waits for that too
+  plan.add(spec("s2"), "g2"); // made after summary joined: it waits for that too
   assert.deepEqual(takeReady(plan), ["s2"]);
-  plan.finish("gen", "ok");
+  plan.finish("g2", "ok");
   plan.finish("s1", "ok");
-  assert.deepEqual(takeReady(plan), [], "summary waits for s2, which gen made after it joined");
+  assert.deepEqual(takeReady(plan), [], "summary waits for s2, which g2 made after it joined");
   plan.finish("s2", "ok");
   assert.deepEqual(takeReady(plan), ["summary"]);
 });
 
 Deno.test("plan: a pulled-in job that needs a generator waits for what it made before", () => {
-  const { plan, spec } = planOfSome(
-    `
-jobs:
-  gen: { run: g, emits: jobs }
-  summary: { run: s, needs: [gen] }
-`,
-    ["gen"],
-  );
+  const { plan, spec } = planOfSome(TWO_GENERATORS, ["gen", "g2"]);
   takeReady(plan);
-  plan.add(spec("s1"), "gen");
+  plan.add(spec("s1"), "g2");
   assert.deepEqual(takeReady(plan), ["s1"]);
   plan.add(spec("report", { needs: ["summary"] }), "gen");
-  plan.finish("gen", "ok");
-  assert.deepEqual(takeReady(plan), [], "summary waits for s1, which gen made before it joined");
+  plan.finish("g2", "ok");
+  assert.deepEqual(takeReady(plan), [], "summary waits for s1, which g2 made before it joined");
   plan.finish("s1", "ok");
   assert.deepEqual(takeReady(plan), ["summary"]);
 });
@@ -534,4 +528,21 @@ Deno.test("plan: a module refused while another start stops the plan is skipped,
   assert.deepEqual(plan.takeSkipped().map((x) => x.job).sort(), ["j", "m1"]);
   plan.finish("m2", "ok");
   assert.equal(plan.done, true);
+});
+
+Deno.test("plan: a made job that needs a job needing its maker is a cycle, as one a step further is", () => {
+  const yaml = `
+jobs:
+  gen: { run: g, emits: jobs }
+  d: { run: d, needs: [gen] }
+  e: { run: e, needs: [d] }
+`;
+  for (const need of ["d", "e"]) {
+    const { plan, spec } = planOfSome(yaml, ["gen", "d", "e"]);
+    takeReady(plan);
+    assert.equal(
+      plan.tryAdd(spec("j", { needs: [need] }), "gen"),
+      `adding 'j' would close a cycle through '${need}'`,
+    );
+  }
 });

@@ -10,7 +10,7 @@ import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { jobsFileOrFail, JxInputError, lintIgnoreProblem, loadJobsFile } from "../graph/mod.ts";
 import { noValue, optionHint, usageError } from "../runtime/errors.ts";
-import { createReactor, guardReactor } from "../reactor/mod.ts";
+import { createReactor, guardReactor, jobsWithinFds } from "../reactor/mod.ts";
 import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
 import { LocalRunner, LocalSlots, type Reporter, runJobs } from "../scheduler/mod.ts";
 import { CtlServer, Supervisor } from "../modules/mod.ts";
@@ -156,10 +156,11 @@ export async function cmdLint(argv: string[]): Promise<number> {
     const env = Object.fromEntries(
       Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined),
     );
+    const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);
     const result = await runJobs(graph, selected, {
       reactor,
       runner: check.runner(
-        new LocalRunner(reactor, new LocalSlots(args.jobs ?? cpuCount())),
+        new LocalRunner(reactor, new LocalSlots(jobsWithinFds(args.jobs ?? cpuCount(), warn))),
         strictExits(true, () => check.findings.length).decide,
       ),
       keepGoing: true,

@@ -191,7 +191,11 @@ async function sh(args: Args): Promise<number> {
     script,
     args: scriptArgs,
     dryRun: args.dryRun,
-    jobs: wantedJobs(args),
+    // As `jx run`'s: no more at once than the open-files limit holds.
+    jobs: reactorPart.jobsWithinFds(
+      wantedJobs(args),
+      (w) => writeAll(2, `jx: warning: ${escapeControls(w)}\n`),
+    ),
     cwd: cwd(),
     env: Object.fromEntries(
       Object.entries(envObject()).filter((e): e is [string, string] => e[1] !== undefined),

@@ -144,10 +144,10 @@ export function setUpSlots(args: Args, reactor: Reactor, warn: (w: string) => vo
     finish: () => slots.finish?.(),
   });
   const canUse = !!reactor.watch;
-  if (!mf.auth) return fromMake(ownSlots(args, jobsWithinFds(jobs, warn), reactor, warn));
+  if (!mf.auth) return fromMake(ownSlots(args, jobs, reactor, warn));
   if (!canUse) {
     warn(`cannot join make's jobserver with the ${reactor.name} reactor; running with -j${jobs}`);
-    return fromMake(new LocalSlots(jobs));
+    return fromMake(new LocalSlots(jobsWithinFds(jobs, warn)));
   }
   const joined = joinJobserver(mf.auth, mf.jobs ?? jobs, reactor);
   if (typeof joined !== "string") {
@@ -173,6 +173,7 @@ function ownSlots(
   warn: (w: string) => void,
   stale = false,
 ): Slots & { finish?(): string | undefined } {
+  n = jobsWithinFds(n, warn); // whatever the pool: each job holds descriptors of jx's
   if (args.jobserverStyle !== "none" && reactor.watch) {
     try {
       return createJobserver(n, args.jobserverStyle === "fifo" ? "fifo" : "pipe", reactor, warn);

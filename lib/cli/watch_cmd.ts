@@ -452,6 +452,13 @@ function cycleRunner(args: Args, c: {
   onCycle: () => void;
 }): WatchOptions["runCycle"] {
   const { graph, baseDir, reactor, modules, session: { emitAll, ctl, t0, persistent } } = c;
+  // The slots' warnings (-j lowered to the open-files limit, a pool not made) once, not per
+  // cycle: alike but for their numbers, a warning was said already.
+  const said = new Set<string>();
+  const slotWarn = (w: string) => {
+    const key = w.replace(/\d+/g, "#");
+    if (!said.has(key)) said.add(key), c.warn(w);
+  };
   return async (jobs, changed, control) => {
     c.onCycle(); // an edit of the jobs file whose own event has not come yet
     if (changed.length) {
@@ -464,7 +471,7 @@ function cycleRunner(args: Args, c: {
         ).map((j) => j.name),
       );
     }
-    const setup = setUpSlots(args, reactor, c.warn);
+    const setup = setUpSlots(args, reactor, slotWarn);
     // Its jobs' last durations feed the status line's estimate; the cycle's successes are kept.
     const durations = new DurationRecorder(baseDir);
     const console = new ConsoleReporter({

@@ -32,6 +32,8 @@ const RLIMIT_NOFILE = 7;
  * it opens once a run starts beyond what it holds when the slots are counted.
  */
 const PER_SLOT = 4, OWN = 128, SPARE = 16;
+/** What jx likely holds open when its slots are counted, at most (Deno ~40, Bun ~28). */
+const LIKELY_HELD = 128;
 
 const SYMBOLS = { getrlimit: { parameters: ["i32", "buffer"], result: "i32" } } as const;
 
@@ -52,19 +54,23 @@ export function jobsWithinFds(slots: number, warn: (w: string) => void): number 
   if (slots > MANY) return slots;
   const soft = softLimit(slots);
   if (soft === undefined) return slots;
-  // Under a low limit, half of it at most for jx's own; then what is open already, if more.
-  const reserve = Math.min(OWN, Math.floor(soft / 2));
-  if (slots * PER_SLOT + reserve <= soft) return slots;
-  const held = Math.max(reserve, (openCount() ?? 0) + SPARE);
+  // For jx's own beyond its jobs (the web page's sockets, files): an eighth, at most OWN.
+  const own = Math.min(OWN, Math.floor(soft / 8));
+  // Past what it likely holds already, with room: no count of what is open.
+  if (slots * PER_SLOT + Math.max(own, LIKELY_HELD + SPARE) <= soft) return slots;
+  const held = Math.max(own, (openCount() ?? LIKELY_HELD) + SPARE);
   if (soft - held < PER_SLOT) {
-    warn(`the open-files limit (ulimit -n ${soft}) leaves no room for a job: raise it`);
+    warn(
+      `the open-files limit (ulimit -n ${soft}) leaves room for one job at most, maybe none: ` +
+        `-j1 (raise it)`,
+    );
     return 1;
   }
   const fit = Math.floor((soft - held) / PER_SLOT);
   if (fit >= slots) return slots;
   warn(
-    `-j${slots}: at most ${fit} job${fit === 1 ? "" : "s"} run at once within the open-files ` +
-      `limit (ulimit -n ${soft}; each job holds about ${PER_SLOT}): -j${fit}`,
+    `-j${slots}: at most ${fit} job${fit === 1 ? " runs" : "s run"} at once within the ` +
+      `open-files limit (ulimit -n ${soft}; each job holds about ${PER_SLOT}): -j${fit}`,
   );
   return fit;
 }
@@ -75,8 +81,13 @@ export function jobsWithinFds(slots: number, warn: (w: string) => void): number 
  */
 function softLimit(slots: number): number | undefined {
   try {
-    const m = /^Max open files +(\d+|unlimited) /m.exec(readTextSync("/proc/self/limits"));
-    if (m) return m[1] === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(m[1]);
+    const text = readTextSync("/proc/self/limits");
+    const at = text.indexOf("Max open files");
+    if (at >= 0) {
+      const value = text.slice(at + 14).trimStart().split(" ", 1)[0];
+      if (value === "unlimited") return Number.MAX_SAFE_INTEGER;
+      if (/^\d+$/.test(value)) return Number(value);
+    }
   } catch {
     // No /proc: libc, below.
   }

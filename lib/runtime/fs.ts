@@ -113,8 +113,9 @@ function readDeno(path: string): Uint8Array<ArrayBuffer> {
     throw nodeWorded(e);
   }
   try {
-    // One byte more than its size: the read that fills less ends it, with no read past.
-    let buf = new Uint8Array(f.statSync().size + 1), n = 0;
+    // One byte more than its size: the read that fills less ends it, with no read past (a
+    // file of /proc says 0: a page, not one byte doubled a dozen times).
+    let buf = new Uint8Array((f.statSync().size || 4095) + 1), n = 0;
     for (;;) {
       if (n === buf.length) {
         const more = new Uint8Array(buf.length * 2);

@@ -302,7 +302,8 @@ export class Plan {
     const edges = new NewEdges(spec.name);
     this.namedEdges(spec, edges);
     // What needs its generator waits for it, whatever their places (before the resource edges).
-    if (by !== undefined) this.generatorEdges(by, edges, pull.byName);
+    const looped = by === undefined ? undefined : this.generatorEdges(by, edges, pull.byName);
+    if (looped) return looped;
     const { writes, reads } = this.resourceEdges(spec, order, edges, {
       pulled: pull.byName,
       pulledEdges: pull.edges.map((x) => x.e),
@@ -619,15 +620,27 @@ export class Plan {
     return out;
   }
 
-  /** What waits for the generator `by` (through `needs`, not started) waits for what it made. */
-  private generatorEdges(by: string, edges: NewEdges, pulled: Map<string, Node>): void {
+  /**
+   * What waits for the generator `by` (through `needs`, not started) waits for what it made; a
+   * cycle when the new job waits for one of those.
+   */
+  private generatorEdges(
+    by: string,
+    edges: NewEdges,
+    pulled: Map<string, Node>,
+  ): string | undefined {
     const needsBy = [
       ...this.graph.dependentsOf(by),
       ...(this.addedOut.get(by) ?? []),
     ].filter((e) => e.kind === "needs");
     for (const e of needsBy) {
       const d = this.node(e.to) ?? pulled.get(e.to); // a job pulled in with it, too
-      if (d && notStarted(d)) edges.to(e.to, "needs", `needs ${by} (made by it)`);
+      if (!d || !notStarted(d)) continue;
+      // It needs that job, which waits for all `by` makes: for it too.
+      if (edges.waitsFor(e.to)) {
+        return `adding '${edges.name}' would close a cycle through '${e.to}'`;
+      }
+      edges.to(e.to, "needs", `needs ${by} (made by it)`);
     }
   }
 
@@ -848,7 +861,12 @@ class NewEdges {
   private seenIn = new Set<string>();
   private seenOut = new Set<string>();
 
-  constructor(private readonly name: string) {}
+  constructor(readonly name: string) {}
+
+  /** Whether the new job waits for `job` (an edge from it is there). */
+  waitsFor(job: string): boolean {
+    return this.seenIn.has(job);
+  }
 
   /** An edge from `job` into the new one, unless one from `job` into it or out to it is there. */
   from(job: string, kind: Edge["kind"], reason: string): void {

@@ -264,6 +264,21 @@ for (const runtime of RUNTIMES) {
     );
   });
 
+  Deno.test(`jx sh -j16 under ulimit -n 80: fewer commands at once, one warning, none fails to start [${runtime}]`, async () => {
+    const lines = Array.from({ length: 16 }, (_, i) => `sleep 0.3 && touch done.${i} &`);
+    const dir = await tempDir({ "s.sh": `${lines.join("\n")}\nwait\n` });
+    const r = await jxIn(runtime, dir, ["sh", "-j16", "s.sh"], "ulimit -n 80;");
+    assert.equal(r.code, 0, r.stderr);
+    const warnings = r.stderr.split("\n").filter((l) => l.startsWith("jx: warning:"));
+    assert.equal(warnings.length, 1, r.stderr);
+    assert.match(
+      warnings[0],
+      /^jx: warning: -j16: at most \d+ jobs run at once within the open-files limit/,
+    );
+    const done = Deno.readDirSync(dir).filter((e) => e.name.startsWith("done.")).toArray();
+    assert.equal(done.length, 16);
+  });
+
   Deno.test(`-j past the open-files limit (ulimit -n 512, -j300): fewer at once, one warning, no job fails to start [${runtime}]`, async () => {
     const jobs = Array.from({ length: 300 }, (_, i) => `  s${i}: { run: sleep 0.3 }`);
     const dir = await tempDir({ "jobs.yaml": `jobs:\n${jobs.join("\n")}\n` });
@@ -273,8 +288,8 @@ for (const runtime of RUNTIMES) {
     assert.match(r.stderr, /jx: 300 jobs ok in /);
     const warnings = r.stderr.split("\n").filter((l) => l.startsWith("jx: warning:"));
     assert.deepEqual(warnings, [
-      "jx: warning: -j300: at most 96 jobs run at once within the open-files limit " +
-      "(ulimit -n 512; each job holds about 4): -j96",
+      "jx: warning: -j300: at most 112 jobs run at once within the open-files limit " +
+      "(ulimit -n 512; each job holds about 4): -j112",
     ]);
   });
 }
