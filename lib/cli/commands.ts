@@ -29,7 +29,7 @@ import {
 } from "../scheduler/mod.ts";
 import { alwaysRuns, isTracked, UpToDate } from "../state/mod.ts";
 import type { Args } from "./args.ts";
-import { fileWord, load, setUpSlots, type SlotSetup, takeLock } from "./setup.ts";
+import { fdNeed, fileWord, load, setUpSlots, type SlotSetup, takeLock } from "./setup.ts";
 import type { RunUi } from "./ui_live.ts";
 
 /** Jobs in a graph past which a run collects the loader's garbage before it starts. */
@@ -101,7 +101,7 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
   const reactor = guardReactor(createReactor(args.reactor), graceOf(selected));
   let setup: SlotSetup | undefined;
   try {
-    setup = setUpSlots(args, reactor, warn);
+    setup = setUpSlots(args, reactor, warn, fdNeed(selected));
     checkTokens(selected, setup.slots.limit, graph.file);
     const run = { graph, selected, reactor, setup, state, baseDir, part, warn, noop };
     const { exit, allUpToDate } = await runWithParts(args, run);

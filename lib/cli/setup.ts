@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Graph } from "../graph/mod.ts";
+import type { Graph, JobSpec } from "../graph/mod.ts";
 import {
   createJobserver,
   joinJobserver,
@@ -13,7 +13,7 @@ import {
   poolProblem,
   withoutJobserver,
 } from "../jobserver/mod.ts";
-import { jobsWithinFds, type Reactor } from "../reactor/mod.ts";
+import { type FdNeed, jobsWithinFds, type Reactor } from "../reactor/mod.ts";
 import {
   cwd,
   envObject,
@@ -124,7 +124,12 @@ export interface SlotSetup {
  * joined, as GNU make's sub-make does: an explicit `-jN` stands (else `-j1`),
  * one warning says so, and jobs get jx's own pool, never make's dead fds.
  */
-export function setUpSlots(args: Args, reactor: Reactor, warn: (w: string) => void): SlotSetup {
+export function setUpSlots(
+  args: Args,
+  reactor: Reactor,
+  warn: (w: string) => void,
+  need: FdNeed = {},
+): SlotSetup {
   const env = envObject();
   const mf = parseMakeFlags(env);
   // make's `n` and `k` when make runs jx: its pool named, or (a make without -j names none) the
@@ -144,10 +149,10 @@ export function setUpSlots(args: Args, reactor: Reactor, warn: (w: string) => vo
     finish: () => slots.finish?.(),
   });
   const canUse = !!reactor.watch;
-  if (!mf.auth) return fromMake(ownSlots(args, jobs, reactor, warn));
+  if (!mf.auth) return fromMake(ownSlots(args, jobsWithinFds(jobs, warn, need), reactor, warn));
   if (!canUse) {
     warn(`cannot join make's jobserver with the ${reactor.name} reactor; running with -j${jobs}`);
-    return fromMake(new LocalSlots(jobsWithinFds(jobs, warn)));
+    return fromMake(new LocalSlots(jobsWithinFds(jobs, warn, need)));
   }
   const joined = joinJobserver(mf.auth, mf.jobs ?? jobs, reactor);
   if (typeof joined !== "string") {
@@ -158,7 +163,7 @@ export function setUpSlots(args: Args, reactor: Reactor, warn: (w: string) => vo
   }
   const n = args.jobs ?? 1;
   warn(`${joined}; using -j${n}`);
-  return fromMake(ownSlots(args, n, reactor, warn, true));
+  return fromMake(ownSlots(args, jobsWithinFds(n, warn, need), reactor, warn, true));
 }
 
 /**
@@ -173,7 +178,6 @@ function ownSlots(
   warn: (w: string) => void,
   stale = false,
 ): Slots & { finish?(): string | undefined } {
-  n = jobsWithinFds(n, warn); // whatever the pool: each job holds descriptors of jx's
   if (args.jobserverStyle !== "none" && reactor.watch) {
     try {
       return createJobserver(n, args.jobserverStyle === "fifo" ? "fifo" : "pipe", reactor, warn);
@@ -185,4 +189,14 @@ function ownSlots(
   const counter = new LocalSlots(n);
   if (!stale) return counter;
   return Object.assign(counter, { jobEnv: (env: Record<string, string>) => withoutJobserver(env) });
+}
+
+/** What a run needs beside its slots' descriptors: its modules, its biggest job's `tokens`. */
+export function fdNeed(selected: readonly JobSpec[]): FdNeed {
+  let modules = 0, tokens = 1;
+  for (const s of selected) {
+    if (s.kind === "module") modules++;
+    else tokens = Math.max(tokens, s.tokens);
+  }
+  return { modules, tokens };
 }

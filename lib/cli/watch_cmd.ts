@@ -29,7 +29,7 @@ import { hashFile, UpToDate } from "../state/mod.ts";
 import { Watcher, type WatchOptions } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
 import { DurationRecorder, lastDurations } from "./durations.ts";
-import { load, setUpSlots, takeLock } from "./setup.ts";
+import { fdNeed, load, setUpSlots, takeLock } from "./setup.ts";
 import type { RunUi } from "./ui_live.ts";
 
 /**
@@ -452,12 +452,12 @@ function cycleRunner(args: Args, c: {
   onCycle: () => void;
 }): WatchOptions["runCycle"] {
   const { graph, baseDir, reactor, modules, session: { emitAll, ctl, t0, persistent } } = c;
-  // The slots' warnings (-j lowered to the open-files limit, a pool not made) once, not per
-  // cycle: alike but for their numbers, a warning was said already.
-  const said = new Set<string>();
+  // -j lowered to the open-files limit: said once, not per cycle (the pool's own warnings, of
+  // tokens lost in a cycle, are each cycle's).
+  let saidLimit = false;
   const slotWarn = (w: string) => {
-    const key = w.replace(/\d+/g, "#");
-    if (!said.has(key)) said.add(key), c.warn(w);
+    if (!w.includes("open-files limit")) return c.warn(w);
+    if (!saidLimit) saidLimit = true, c.warn(w);
   };
   return async (jobs, changed, control) => {
     c.onCycle(); // an edit of the jobs file whose own event has not come yet
@@ -471,7 +471,7 @@ function cycleRunner(args: Args, c: {
         ).map((j) => j.name),
       );
     }
-    const setup = setUpSlots(args, reactor, slotWarn);
+    const setup = setUpSlots(args, reactor, slotWarn, fdNeed(c.selected));
     // Its jobs' last durations feed the status line's estimate; the cycle's successes are kept.
     const durations = new DurationRecorder(baseDir);
     const console = new ConsoleReporter({

@@ -32,8 +32,11 @@ const RLIMIT_NOFILE = 7;
  * it opens once a run starts beyond what it holds when the slots are counted.
  */
 const PER_SLOT = 4, OWN = 128, SPARE = 16;
-/** What jx likely holds open when its slots are counted, at most (Deno ~40, Bun ~28). */
-const LIKELY_HELD = 128;
+/**
+ * What jx may hold open when its slots are counted (about 30 on Deno, 20 on Bun; more when its
+ * parent passed it descriptors): past this much room the count is skipped.
+ */
+const LIKELY_HELD = 512;
 
 const SYMBOLS = { getrlimit: { parameters: ["i32", "buffer"], result: "i32" } } as const;
 
@@ -50,29 +53,43 @@ const SYMBOLS = { getrlimit: { parameters: ["i32", "buffer"], result: "i32" } } 
  * assertEquals(jobsWithinFds(8, console.warn), 8); // under any usual limit
  * ```
  */
-export function jobsWithinFds(slots: number, warn: (w: string) => void): number {
+export function jobsWithinFds(
+  slots: number,
+  warn: (w: string) => void,
+  need: FdNeed = {},
+): number {
   if (slots > MANY) return slots;
   const soft = softLimit(slots);
   if (soft === undefined) return slots;
+  // The run's modules hold no slot, but descriptors as a job does.
+  const modules = (need.modules ?? 0) * PER_SLOT;
   // For jx's own beyond its jobs (the web page's sockets, files): an eighth, at most OWN.
   const own = Math.min(OWN, Math.floor(soft / 8));
-  // Past what it likely holds already, with room: no count of what is open.
-  if (slots * PER_SLOT + Math.max(own, LIKELY_HELD + SPARE) <= soft) return slots;
-  const held = Math.max(own, (openCount() ?? LIKELY_HELD) + SPARE);
+  // With room past the most it could hold already: no count of what is open.
+  if (slots * PER_SLOT + modules + Math.max(own, LIKELY_HELD) <= soft) return slots;
+  const held = modules + Math.max(own, (openCount() ?? LIKELY_HELD) + SPARE);
+  // Never below what one job of the run takes (`tokens`: slots, not descriptors).
+  const least = Math.min(slots, Math.max(1, need.tokens ?? 1));
   if (soft - held < PER_SLOT) {
     warn(
       `the open-files limit (ulimit -n ${soft}) leaves room for one job at most, maybe none: ` +
-        `-j1 (raise it)`,
+        `-j${least} (raise it)`,
     );
-    return 1;
+    return least;
   }
-  const fit = Math.floor((soft - held) / PER_SLOT);
+  const fit = Math.max(least, Math.floor((soft - held) / PER_SLOT));
   if (fit >= slots) return slots;
   warn(
     `-j${slots}: at most ${fit} job${fit === 1 ? " runs" : "s run"} at once within the ` +
       `open-files limit (ulimit -n ${soft}; each job holds about ${PER_SLOT}): -j${fit}`,
   );
   return fit;
+}
+
+/** What a run needs beyond its slots: its modules, its biggest job's `tokens`. */
+export interface FdNeed {
+  modules?: number;
+  tokens?: number;
 }
 
 /**

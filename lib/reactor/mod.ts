@@ -41,7 +41,7 @@ export {
 export { bunWatchAvailable } from "./bun_watcher.ts";
 import { bunWatchAvailable } from "./bun_watcher.ts";
 export { FakeReactor, type FakeRecord, type FakeScript } from "./fake.ts";
-export { jobsWithinFds } from "./fd_limit.ts";
+export { type FdNeed, jobsWithinFds } from "./fd_limit.ts";
 
 /**
  * Reactor choices on the command line.

@@ -302,8 +302,7 @@ export class Plan {
     const edges = new NewEdges(spec.name);
     this.namedEdges(spec, edges);
     // What needs its generator waits for it, whatever their places (before the resource edges).
-    const looped = by === undefined ? undefined : this.generatorEdges(by, edges, pull.byName);
-    if (looped) return looped;
+    if (by !== undefined) this.generatorEdges(by, edges, pull.byName);
     const { writes, reads } = this.resourceEdges(spec, order, edges, {
       pulled: pull.byName,
       pulledEdges: pull.edges.map((x) => x.e),
@@ -621,26 +620,19 @@ export class Plan {
   }
 
   /**
-   * What waits for the generator `by` (through `needs`, not started) waits for what it made; a
-   * cycle when the new job waits for one of those.
+   * What waits for the generator `by` (through `needs`, not started) waits for what it made,
+   * unless the new job needs it.
    */
-  private generatorEdges(
-    by: string,
-    edges: NewEdges,
-    pulled: Map<string, Node>,
-  ): string | undefined {
+  private generatorEdges(by: string, edges: NewEdges, pulled: Map<string, Node>): void {
     const needsBy = [
       ...this.graph.dependentsOf(by),
       ...(this.addedOut.get(by) ?? []),
     ].filter((e) => e.kind === "needs");
     for (const e of needsBy) {
       const d = this.node(e.to) ?? pulled.get(e.to); // a job pulled in with it, too
-      if (!d || !notStarted(d)) continue;
-      // It needs that job, which waits for all `by` makes: for it too.
-      if (edges.waitsFor(e.to)) {
-        return `adding '${edges.name}' would close a cycle through '${e.to}'`;
-      }
-      edges.to(e.to, "needs", `needs ${by} (made by it)`);
+      // Not one the new job needs itself (gen makes `summary`, which needs gen, then `upload`,
+      // which needs `summary`): that one comes first (`NewEdges.to` passes it by).
+      if (d && notStarted(d)) edges.to(e.to, "needs", `needs ${by} (made by it)`);
     }
   }
 
@@ -862,11 +854,6 @@ class NewEdges {
   private seenOut = new Set<string>();
 
   constructor(readonly name: string) {}
-
-  /** Whether the new job waits for `job` (an edge from it is there). */
-  waitsFor(job: string): boolean {
-    return this.seenIn.has(job);
-  }
 
   /** An edge from `job` into the new one, unless one from `job` into it or out to it is there. */
   from(job: string, kind: Edge["kind"], reason: string): void {

@@ -279,6 +279,24 @@ for (const runtime of RUNTIMES) {
     assert.equal(done.length, 16);
   });
 
+  Deno.test(`modules count against the open-files limit; a job's tokens are not lowered away (ulimit -n 160, ulimit -n 64) [${runtime}]`, async () => {
+    const mods = Array.from({ length: 8 }, (_, i) => `  m${i}: { run: sleep 30 }`);
+    const needs = Array.from({ length: 8 }, (_, i) => `m${i}`).join(", ");
+    const jobs = Array.from(
+      { length: 60 },
+      (_, i) => `  s${i}: { run: sleep 0.2, needs: [${needs}] }`,
+    );
+    const dir = await tempDir({
+      "jobs.yaml": `modules:\n${mods.join("\n")}\njobs:\n${jobs.join("\n")}\n`,
+      "tok.yaml": 'jobs:\n  big: { run: "echo big", tokens: 8 }\n  small: { run: "echo small" }\n',
+    });
+    const r = await jxIn(runtime, dir, ["run", "-j300", "--output", "quiet"], "ulimit -n 160;");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /jx: 60 jobs ok in /);
+    const t = await jxIn(runtime, dir, ["run", "-f", "tok.yaml", "-j8"], "ulimit -n 64;");
+    assert.equal(t.code, 0, t.stderr);
+  });
+
   Deno.test(`-j past the open-files limit (ulimit -n 512, -j300): fewer at once, one warning, no job fails to start [${runtime}]`, async () => {
     const jobs = Array.from({ length: 300 }, (_, i) => `  s${i}: { run: sleep 0.3 }`);
     const dir = await tempDir({ "jobs.yaml": `jobs:\n${jobs.join("\n")}\n` });
