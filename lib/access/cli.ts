@@ -9,6 +9,7 @@
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { jobsFileOrFail, JxInputError, lintIgnoreProblem, loadJobsFile } from "../graph/mod.ts";
+import type { JobSpec } from "../graph/mod.ts";
 import { noValue, optionHint, usageError } from "../runtime/errors.ts";
 import { createReactor, guardReactor, jobsWithinFds } from "../reactor/mod.ts";
 import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
@@ -160,7 +161,10 @@ export async function cmdLint(argv: string[]): Promise<number> {
     const result = await runJobs(graph, selected, {
       reactor,
       runner: check.runner(
-        new LocalRunner(reactor, new LocalSlots(jobsWithinFds(args.jobs ?? cpuCount(), warn))),
+        new LocalRunner(
+          reactor,
+          new LocalSlots(lintSlots(args.jobs ?? cpuCount(), selected, warn)),
+        ),
         strictExits(true, () => check.findings.length).decide,
       ),
       keepGoing: true,
@@ -181,4 +185,14 @@ export async function cmdLint(argv: string[]): Promise<number> {
     tracer.close();
     lock?.release();
   }
+}
+
+/** Lint's job slots within the open-files limit: its modules count, its biggest `tokens` stays. */
+function lintSlots(jobs: number, selected: JobSpec[], warn: (w: string) => void): number {
+  let modules = 0, tokens = 1;
+  for (const s of selected) {
+    if (s.kind === "module") modules++;
+    else tokens = Math.max(tokens, s.tokens);
+  }
+  return jobsWithinFds(jobs, warn, { modules, tokens });
 }

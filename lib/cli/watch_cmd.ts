@@ -452,13 +452,15 @@ function cycleRunner(args: Args, c: {
   onCycle: () => void;
 }): WatchOptions["runCycle"] {
   const { graph, baseDir, reactor, modules, session: { emitAll, ctl, t0, persistent } } = c;
-  // -j lowered to the open-files limit: said once, not per cycle (the pool's own warnings, of
-  // tokens lost in a cycle, are each cycle's).
-  let saidLimit = false;
+  // -j lowered to the open-files limit: said again only when it changes, not per cycle (the
+  // pool's own warnings, of tokens lost in a cycle, are each cycle's).
+  let saidLimit: string | undefined;
   const slotWarn = (w: string) => {
     if (!w.includes("open-files limit")) return c.warn(w);
-    if (!saidLimit) saidLimit = true, c.warn(w);
+    if (w !== saidLimit) saidLimit = w, c.warn(w);
   };
+  // Its modules' descriptors: reserved for the first cycle; after it, those running are open.
+  let need = fdNeed(c.selected);
   return async (jobs, changed, control) => {
     c.onCycle(); // an edit of the jobs file whose own event has not come yet
     if (changed.length) {
@@ -471,7 +473,8 @@ function cycleRunner(args: Args, c: {
         ).map((j) => j.name),
       );
     }
-    const setup = setUpSlots(args, reactor, slotWarn, fdNeed(c.selected));
+    const setup = setUpSlots(args, reactor, slotWarn, need);
+    need = { ...need, modules: 0 };
     // Its jobs' last durations feed the status line's estimate; the cycle's successes are kept.
     const durations = new DurationRecorder(baseDir);
     const console = new ConsoleReporter({

@@ -68,16 +68,17 @@ export function jobsWithinFds(
   // With room past the most it could hold already: no count of what is open.
   if (slots * PER_SLOT + modules + Math.max(own, LIKELY_HELD) <= soft) return slots;
   const held = modules + Math.max(own, (openCount() ?? LIKELY_HELD) + SPARE);
-  // Never below what one job of the run takes (`tokens`: slots, not descriptors).
+  // Never below what one job of the run takes (`tokens`: slots, not descriptors): said then.
   const least = Math.min(slots, Math.max(1, need.tokens ?? 1));
-  if (soft - held < PER_SLOT) {
+  const fit = Math.max(0, Math.floor((soft - held) / PER_SLOT));
+  if (fit < least) {
     warn(
-      `the open-files limit (ulimit -n ${soft}) leaves room for one job at most, maybe none: ` +
-        `-j${least} (raise it)`,
+      `the open-files limit (ulimit -n ${soft}) holds about ${fit} job${fit === 1 ? "" : "s"} ` +
+        `at once, ` + (least > 1 ? `but a job takes ${least} slots: -j${least}, ` : `-j1, `) +
+        `and jobs may fail to start (raise it)`,
     );
     return least;
   }
-  const fit = Math.max(least, Math.floor((soft - held) / PER_SLOT));
   if (fit >= slots) return slots;
   warn(
     `-j${slots}: at most ${fit} job${fit === 1 ? " runs" : "s run"} at once within the ` +

@@ -293,8 +293,10 @@ for (const runtime of RUNTIMES) {
     const r = await jxIn(runtime, dir, ["run", "-j300", "--output", "quiet"], "ulimit -n 160;");
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /jx: 60 jobs ok in /);
-    const t = await jxIn(runtime, dir, ["run", "-f", "tok.yaml", "-j8"], "ulimit -n 64;");
-    assert.equal(t.code, 0, t.stderr);
+    for (const command of ["run", "lint"]) {
+      const t = await jxIn(runtime, dir, [command, "-f", "tok.yaml", "-j8"], "ulimit -n 64;");
+      assert.equal(t.code, 0, `${command}: ${t.stderr}`);
+    }
   });
 
   Deno.test(`-j past the open-files limit (ulimit -n 512, -j300): fewer at once, one warning, no job fails to start [${runtime}]`, async () => {
