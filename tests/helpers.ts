@@ -76,6 +76,11 @@ export async function runJx(
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
+/** Whether a path exists (a link counts, not followed). */
+export async function exists(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => true, () => false);
+}
+
 /** SIGKILLs `child` if it still runs and waits for it (a test's last word, passed or failed). */
 export async function killAndWait(child: Deno.ChildProcess): Promise<void> {
   try {

@@ -9,11 +9,10 @@
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { jobsFileOrFail, JxInputError, lintIgnoreProblem, loadJobsFile } from "../graph/mod.ts";
-import type { JobSpec } from "../graph/mod.ts";
 import { noValue, optionHint, usageError } from "../runtime/errors.ts";
 import { createReactor, guardReactor, jobsWithinFds } from "../reactor/mod.ts";
 import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
-import { LocalRunner, LocalSlots, type Reporter, runJobs } from "../scheduler/mod.ts";
+import { fdNeed, LocalRunner, LocalSlots, type Reporter, runJobs } from "../scheduler/mod.ts";
 import { CtlServer, Supervisor } from "../modules/mod.ts";
 import { ConsoleReporter, EventLog } from "../report/mod.ts";
 import { takeLock } from "../state/mod.ts";
@@ -163,7 +162,7 @@ export async function cmdLint(argv: string[]): Promise<number> {
       runner: check.runner(
         new LocalRunner(
           reactor,
-          new LocalSlots(lintSlots(args.jobs ?? cpuCount(), selected, warn)),
+          new LocalSlots(jobsWithinFds(args.jobs ?? cpuCount(), warn, fdNeed(selected))),
         ),
         strictExits(true, () => check.findings.length).decide,
       ),
@@ -185,14 +184,4 @@ export async function cmdLint(argv: string[]): Promise<number> {
     tracer.close();
     lock?.release();
   }
-}
-
-/** Lint's job slots within the open-files limit: its modules count, its biggest `tokens` stays. */
-function lintSlots(jobs: number, selected: JobSpec[], warn: (w: string) => void): number {
-  let modules = 0, tokens = 1;
-  for (const s of selected) {
-    if (s.kind === "module") modules++;
-    else tokens = Math.max(tokens, s.tokens);
-  }
-  return jobsWithinFds(jobs, warn, { modules, tokens });
 }

@@ -20,6 +20,7 @@ import {
   writeAll,
 } from "../runtime/mod.ts";
 import {
+  fdNeed,
   LocalRunner,
   type Reporter,
   runJobs,
@@ -29,7 +30,7 @@ import {
 } from "../scheduler/mod.ts";
 import { alwaysRuns, isTracked, UpToDate } from "../state/mod.ts";
 import type { Args } from "./args.ts";
-import { fdNeed, fileWord, load, setUpSlots, type SlotSetup, takeLock } from "./setup.ts";
+import { fileWord, load, setUpSlots, type SlotSetup, takeLock } from "./setup.ts";
 import type { RunUi } from "./ui_live.ts";
 
 /** Jobs in a graph past which a run collects the loader's garbage before it starts. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Graph, JobSpec } from "../graph/mod.ts";
+import type { Graph } from "../graph/mod.ts";
 import {
   createJobserver,
   joinJobserver,
@@ -189,14 +189,4 @@ function ownSlots(
   const counter = new LocalSlots(n);
   if (!stale) return counter;
   return Object.assign(counter, { jobEnv: (env: Record<string, string>) => withoutJobserver(env) });
-}
-
-/** What a run needs beside its slots' descriptors: its modules, its biggest job's `tokens`. */
-export function fdNeed(selected: readonly JobSpec[]): FdNeed {
-  let modules = 0, tokens = 1;
-  for (const s of selected) {
-    if (s.kind === "module") modules++;
-    else tokens = Math.max(tokens, s.tokens);
-  }
-  return { modules, tokens };
 }

@@ -16,6 +16,7 @@ import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
 import { ConsoleReporter, EventLog, MemoryKeeper, TraceWriter } from "../report/mod.ts";
 import type { CtlRequest } from "../modules/mod.ts";
 import {
+  fdNeed,
   onSuspend,
   type Reporter,
   type RunEvent,
@@ -29,7 +30,7 @@ import { hashFile, UpToDate } from "../state/mod.ts";
 import { Watcher, type WatchOptions } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
 import { DurationRecorder, lastDurations } from "./durations.ts";
-import { fdNeed, load, setUpSlots, takeLock } from "./setup.ts";
+import { load, setUpSlots, takeLock } from "./setup.ts";
 import type { RunUi } from "./ui_live.ts";
 
 /**

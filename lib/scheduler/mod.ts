@@ -47,5 +47,5 @@ export {
   onSuspend,
   type Suspendable,
 } from "./attempts.ts";
-export { type JobPool, LocalSlots, Pools, type Slots } from "./slots.ts";
+export { fdNeed, type JobPool, LocalSlots, Pools, type Slots } from "./slots.ts";
 export { MinHeap } from "./heap.ts";

@@ -119,3 +119,25 @@ export class Pools {
     for (const [p, n] of Object.entries(want)) this.free.set(p, this.free.get(p)! + n);
   }
 }
+
+/**
+ * What a run of `selected` needs beside its job slots when they are fitted to the open-files
+ * limit (reactor's `jobsWithinFds`): its modules (descriptors, no slot), its biggest `tokens`.
+ *
+ * @example
+ * ```ts
+ * import { fdNeed } from "./slots.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(fdNeed([{ kind: "job", tokens: 3 }, { kind: "module", tokens: 1 }]), { modules: 1, tokens: 3 });
+ * ```
+ */
+export function fdNeed(
+  selected: readonly { kind: string; tokens: number }[],
+): { modules: number; tokens: number } {
+  let modules = 0, tokens = 1;
+  for (const s of selected) {
+    if (s.kind === "module") modules++;
+    else tokens = Math.max(tokens, s.tokens);
+  }
+  return { modules, tokens };
+}

@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import {
   cacheRun,
+  exists,
   jxCommand,
   ROOT,
   runJx,
@@ -224,10 +225,6 @@ Deno.test("cache: off by default, and --no-cache turns a file's cache: off", asy
   assert.equal((await run(c, ["--force"], env)).code, 0);
   assert.equal(await exists(`${home}/xdg/jx/entries`), true, "cache: true uses XDG_CACHE_HOME/jx");
 });
-
-async function exists(p: string): Promise<boolean> {
-  return await Deno.lstat(p).then(() => true, () => false);
-}
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -4,7 +4,7 @@
  * another job writes, `repeat` until a test passes. On Deno and Bun.
  */
 import assert from "node:assert/strict";
-import { jxCommand, readEvents, runJx, RUNTIMES, tempDir } from "../helpers.ts";
+import { exists, jxCommand, readEvents, runJx, RUNTIMES, tempDir } from "../helpers.ts";
 
 const GEN = `#!/bin/sh
 # Emits one job per name given, then a generator that emits the summary job.
@@ -261,16 +261,6 @@ modules:
   );
   await Deno.remove(dir, { recursive: true });
 });
-
-/** Whether a path exists. */
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("jobs made by a generated generator and by its maker all run (their places never collide)", async () => {
   // gen makes c (a generator) and d, c makes e, then gen makes f: e and f had the same place in
