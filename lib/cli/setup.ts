@@ -159,6 +159,9 @@ export function setUpSlots(
     if (args.jobs !== undefined) {
       warn(`-j${args.jobs} ignored: using the jobserver of the make that runs jx`);
     }
+    // make's -j may be more jobs than the open-files limit holds: take no more tokens at once.
+    const fit = jobsWithinFds(joined.limit, warn, need);
+    if (fit < joined.limit) joined.atOnce = fit;
     return fromMake(joined);
   }
   const n = args.jobs ?? 1;

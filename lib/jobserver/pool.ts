@@ -66,6 +66,12 @@ export interface JobserverSlots extends Slots {
   /** MAKEFLAGS for jobs of the pool's style (server), or undefined to pass make's own through (client). */
   readonly makeflags?: string;
   /**
+   * The most slots jx holds at once (a client under an open-files limit that holds fewer jobs
+   * than make's `-j`: see reactor's `jobsWithinFds`); the rest stay in the pool for make's other
+   * recipes. A job bigger than this starts alone. Unset: `limit`.
+   */
+  atOnce?: number;
+  /**
    * The environment of a job that asks for `style` (default: the pool's own;
    * given the job, the form `jobStyle` picks for it):
    * MAKEFLAGS naming this same pool in that form, or, for `none`, MAKEFLAGS
@@ -146,6 +152,7 @@ class Pool implements JobserverSlots {
   private retryTimer?: number;
   private retryMs = RETRY_FIRST_MS;
   onAvailable?: () => void;
+  atOnce?: number;
 
   constructor(private init: PoolInit) {
     this.role = init.role;
@@ -235,6 +242,10 @@ class Pool implements JobserverSlots {
   tryTake(n: number): boolean {
     // A bigger job waits: smaller ones wait with it, so the pool drains to it.
     if (n < this.holdFor) return false;
+    // No more at once than the open-files limit holds (no token read: make's other recipes
+    // take them); one job alone always may.
+    const inUse = (this.implicitFree ? 0 : 1) + this.held.length;
+    if (this.atOnce !== undefined && inUse && inUse + n > this.atOnce) return false;
     this.asked = true;
     if (this.endedSinceCount && this.holdsAll()) this.countPool();
     // Slots given back in this turn first: no I/O.
