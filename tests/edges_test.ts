@@ -31,6 +31,13 @@ const UNIVERSE = [
   "out",
   "out/1",
   "out/*.o",
+  ".",
+  "a/b/*",
+  "a/b/c/*.y",
+  "a/[b]/c",
+  "out/[*].o",
+  "{a,d}/*",
+  "d/e.x/*",
 ];
 
 interface Job {
@@ -146,4 +153,18 @@ Deno.test("resource edges: a path 60,000 folders deep costs its length (it took 
     (e) => got.push(`${e.from}>${e.to}:${e.kind}`),
   );
   assert.deepEqual(got, ["w>r:resource", "w>top:resource"]);
+});
+
+Deno.test("resource edges: 20,000 jobs reading and writing globs under folders of their own (each glob met every other: it took more than 11 minutes)", () => {
+  const jobs = Array.from({ length: 20_000 }, (_, i) => ({
+    name: `c${i}`,
+    reads: [`src/d${i}/*.c`, "include/*.h"],
+    writes: [`out/${i}.o`, `obj/${i}/*.d`],
+  }));
+  jobs.push({ name: "all", reads: ["obj/**"], writes: ["include/all.h"] });
+  const got: string[] = [];
+  deriveResourceEdges(jobs, (e) => got.push(`${e.from}>${e.to}`));
+  // `all` waits for every writer of obj/; no job before it waits for another.
+  assert.equal(got.length, 20_000);
+  assert.ok(got.every((e) => e.endsWith(">all")));
 });

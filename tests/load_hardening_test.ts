@@ -152,3 +152,21 @@ Deno.test("${NAME:q} quotes every item variable too, and $${NAME:q} is literal",
     `echo 'it'\\''s' 'it'\\''s' \${ITEM:q}`,
   ]);
 });
+
+Deno.test("3,000 foreach globs beside 3,000 writers load (each glob was checked against every write: 5 minutes)", async () => {
+  const dir = await Deno.makeTempDir();
+  const lines = ["jobs:"];
+  for (let i = 0; i < 3000; i++) lines.push(`  w${i}: { run: "true", writes: [gen/w${i}.txt] }`);
+  for (let i = 0; i < 3000; i++) {
+    lines.push(
+      `  g${i}: { foreach: { glob: "src/d${i}/*.c", as: F }, run: "true", reads: ["\${F}"], ` +
+        `writes: ["out/${i}/\${F.stem}.o"] }`,
+    );
+  }
+  // One glob over files a job writes: deferred until that job has run.
+  lines.push(`  late: { foreach: { glob: "gen/w7*.txt", as: F }, run: "true", reads: ["\${F}"] }`);
+  const g = parseJobsFile(lines.join("\n") + "\n", `${dir}/jobs.yaml`);
+  assert.equal(g.jobs.filter((j) => j.name.startsWith("w")).length, 3000);
+  assert.deepEqual(g.jobs.filter((j) => j.deferred).map((j) => j.name), ["late"]);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -63,17 +63,27 @@ export class ResourceIndex<T> {
   private children = new Map<number, Map<string, number>>();
   /** By number: the resource, its kind, its parent directory's number (-1: none). */
   private texts: string[] = [];
-  private kinds = new Uint8Array(1024);
-  private parents = new Int32Array(1024);
+  private kinds = new Uint8Array(64);
+  private parents = new Int32Array(64);
   /** By number: its place in `order` and `values` once seen (added), else -1. */
-  private seenAt = new Int32Array(1024).fill(-1);
+  private seenAt = new Int32Array(64).fill(-1);
   /** Every resource seen, in the order seen, and its value. */
   private order: number[] = [];
   private values: T[] = [];
   /** By a folder's number: the plain paths seen below it. */
   private below = new Map<number, number[]>();
-  /** The globs seen, in the order seen. */
+  /**
+   * The globs seen, in the order seen, and by their literal head directory (`shapeOf`'s
+   * `headPath`): `globsAt` by the head itself, `globsBelow` by the head and every directory
+   * above it, `rootGlobs` those with none (`*.o`, `{a,b}/x`). Only globs whose heads lie on one
+   * line of directories can conflict, so a query looks at those, not at every glob.
+   */
   private globs: number[] = [];
+  private globsAt = new Map<number, number[]>();
+  private globsBelow = new Map<number, number[]>();
+  private rootGlobs: number[] = [];
+  /** The number of `.` once seen (every path lies below it), else -1. */
+  private dot = -1;
 
   /** The number of `res` (made the first time it is asked for, with its parent directories'). */
   idOf(res: string): number {
@@ -169,8 +179,9 @@ export class ResourceIndex<T> {
     const v = make();
     this.seenAt[id] = this.order.push(id) - 1;
     this.values.push(v);
-    if (this.kinds[id] === GLOB) this.globs.push(id);
+    if (this.kinds[id] === GLOB) this.addGlob(id);
     else if (this.kinds[id] === PLAIN) {
+      if (this.texts[id] === ".") this.dot = id;
       for (let a = this.parents[id]; a >= 0; a = this.parents[a]) {
         const list = this.below.get(a);
         if (list) list.push(id);
@@ -187,36 +198,99 @@ export class ResourceIndex<T> {
     return out;
   }
 
+  /** Files glob `id` (seen now) by its head directory. */
+  private addGlob(id: number): void {
+    this.globs.push(id);
+    const head = this.headOf(id);
+    if (head < 0) {
+      this.rootGlobs.push(id);
+      return;
+    }
+    push(this.globsAt, head, id);
+    for (let a = head; a >= 0; a = this.parents[a]) push(this.globsBelow, a, id);
+  }
+
+  /** The number of glob `id`'s literal head directory; -1 when it has none. */
+  private headOf(id: number): number {
+    const head = shapeOf(this.texts[id]).headPath;
+    return head === "" || head === "." ? -1 : this.idOf(head);
+  }
+
   /**
    * Calls `f` with each resource seen that conflicts with resource `id`:
    * itself, its parent directories (nearest first), the paths below it, the
    * globs, each group in the order first seen.
    */
   conflictingIds(id: number, f: (c: number) => void): void {
-    const { seenAt, kinds, texts } = this;
-    if (kinds[id] === NAME) {
-      if (seenAt[id] >= 0) f(id);
+    const kind = this.kinds[id];
+    if (kind === NAME) {
+      if (this.seenAt[id] >= 0) f(id);
       return;
     }
+    // Numbered before the lists are read: numbering a head may grow them.
+    const head = kind === GLOB ? this.headOf(id) : id;
+    const { seenAt, texts } = this;
     const res = texts[id];
-    if (kinds[id] === GLOB) {
-      for (const other of this.order) {
-        if (kinds[other] === NAME) continue;
-        const o = texts[other];
-        if (patternsOverlap(res, o) || globUnder(res, o) || literalsNest(res, o)) f(other);
+    if (kind === GLOB) {
+      const hit = (o: number) => {
+        const t = texts[o];
+        return patternsOverlap(res, t) || globUnder(res, t) || literalsNest(res, t);
+      };
+      if (head < 0) {
+        for (const other of this.order) if (this.kinds[other] !== NAME && hit(other)) f(other);
+        return;
       }
+      // What can conflict: the head and the folders above it, the paths below it, `.`, the
+      // globs whose heads lie on its line (no resource twice among those); in the order seen.
+      const up: number[] = [];
+      for (let a = head; a >= 0; a = this.parents[a]) if (seenAt[a] >= 0) up.push(a);
+      if (this.dot >= 0) up.push(this.dot);
+      const c = up.concat(this.below.get(head) ?? [], this.linedGlobs(head));
+      for (const o of inOrderSeen(c, seenAt)) if (hit(o)) f(o);
       return;
     }
     if (seenAt[id] >= 0) f(id);
     for (let a = this.parents[id]; a >= 0; a = this.parents[a]) if (seenAt[a] >= 0) f(a);
     const below = this.below.get(id);
     if (below) { for (const b of below) f(b); }
-    for (const g of this.globs) {
+    if (!this.globs.length) return;
+    // `.` lies under no glob's head and every glob's lies under it: all of them.
+    const globs = res === "." ? this.globs : this.linedGlobs(id);
+    for (const g of globs) {
       if (
         patternsOverlap(texts[g], res) || globUnder(texts[g], res) || literalsNest(texts[g], res)
       ) f(g);
     }
   }
+
+  /**
+   * The globs seen whose heads lie on directory `dir`'s line (at it, below it or above it),
+   * and those with no head, in the order seen.
+   */
+  private linedGlobs(dir: number): readonly number[] {
+    const parts: number[][] = [];
+    const below = this.globsBelow.get(dir);
+    if (below) parts.push(below);
+    for (let a = this.parents[dir]; a >= 0; a = this.parents[a]) {
+      const at = this.globsAt.get(a);
+      if (at) parts.push(at);
+    }
+    if (this.rootGlobs.length) parts.push(this.rootGlobs);
+    // Each part in the order seen already; no glob in two of them.
+    return parts.length < 2 ? parts[0] ?? [] : inOrderSeen(parts.flat(), this.seenAt);
+  }
+}
+
+/** `list[key]` with `v` added. */
+function push(lists: Map<number, number[]>, key: number, v: number): void {
+  const list = lists.get(key);
+  if (list) list.push(v);
+  else lists.set(key, [v]);
+}
+
+/** `ids` (seen resources, no repeat), sorted into the order they were first seen. */
+function inOrderSeen(ids: number[], seenAt: Int32Array): number[] {
+  return ids.length < 2 ? ids : ids.sort((a, b) => seenAt[a] - seenAt[b]);
 }
 
 /**

@@ -51,7 +51,7 @@ import {
   Substituter,
   underPrefix,
 } from "./spec.ts";
-import { deriveResourceEdges, orderReads, resourcesConflict } from "./edges.ts";
+import { deriveResourceEdges, orderReads, ResourceIndex } from "./edges.ts";
 import { checkResourceGlobs, MAX_JOBS, parseYaml } from "./limits.ts";
 export { NeedYamlPackage } from "./limits.ts";
 import { globProblem, isGlob } from "./glob.ts";
@@ -264,10 +264,28 @@ function finishGraph(graph: Graph, units: Unit[], root: Place, notes: LoadNotes)
  * take them.
  */
 function checkCrossFileGlobs(units: Unit[]): void {
+  // Every job's writes in one index (not a pass over them all per glob).
+  let writers: ResourceIndex<SpecDraft[]> | undefined;
   for (const u of units) {
     for (const { glob, at } of u.globs) {
-      const w = units.filter((o) => o.file !== u.file).flatMap((o) => o.jobs)
-        .find((j) => j.writes.some((x) => resourcesConflict(glob, x)));
+      if (!writers) {
+        writers = new ResourceIndex();
+        for (const o of units) {
+          for (const j of o.jobs) {
+            for (const w of j.writes) {
+              writers.getOrAdd(w, () => []).push(j);
+            }
+          }
+        }
+      }
+      // The first such job of another file, in file order.
+      let w: SpecDraft | undefined;
+      const idx = writers;
+      idx.conflictingIds(idx.idOf(glob), (c) => {
+        for (const j of idx.valueOf(c)) {
+          if (j.source !== u.file && (!w || j.index < w.index)) w = j;
+        }
+      });
       if (!w) continue;
       const msg = `${at}: a glob over files that ${w.name} (in ${w.source}) writes: ` +
         `not across included files (yet)`;
@@ -710,15 +728,22 @@ function globDeferral(
     (strs(j, "writes") ?? []).map((w, i) => {
       const at = `${kind === "job" ? "jobs" : "modules"}.${name}.writes.${i}`;
       return normalizeResource(sub.apply(w, at, false).replace(/\$\{[^}]*\}/g, "*"));
-    }).map((w) => ({ name, w }));
-  // Made at the first foreach glob (most files have none: 100,000 jobs' writes for nothing).
-  let allWrites: { name: string; w: string }[] | undefined;
+    });
+  // Made at the first foreach glob (most files have none: 100,000 jobs' writes for nothing):
+  // each written path's writers, and the generators' names.
+  let writers: ResourceIndex<string[]> | undefined, generators: Set<string> | undefined;
   return (name, j, g, fp) => {
-    allWrites ??= entries.flatMap(([name, kind, j]) => writesOf(name, kind, j));
-    const writer = allWrites.find((x) => x.name !== name && resourcesConflict(g, x.w));
-    const needsGenerator = (strs(j, "needs") ?? []).some((n) =>
-      entries.some(([m, , mj]) => m === n && mj.emits === "jobs")
-    );
+    if (!writers || !generators) {
+      writers = new ResourceIndex();
+      for (const [n, kind, e] of entries) {
+        for (const w of writesOf(n, kind, e)) writers.getOrAdd(w, () => []).push(n);
+      }
+      generators = new Set(entries.flatMap(([n, , e]) => e.emits === "jobs" ? [n] : []));
+    }
+    let writer = false;
+    const idx = writers, gens = generators;
+    idx.conflictingIds(idx.idOf(g), (c) => writer ||= idx.valueOf(c).some((n) => n !== name));
+    const needsGenerator = (strs(j, "needs") ?? []).some((n) => gens.has(n));
     if (!writer && !needsGenerator) return false;
     if (place.ns) fail(`${fp}: a glob over files jobs write: not in an included file (yet)`, fp);
     return true;
