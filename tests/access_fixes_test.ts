@@ -13,6 +13,7 @@
  */
 import assert from "node:assert/strict";
 import { Checker, findingLine, findStrace, parseStrace, StraceParser } from "../lib/access/mod.ts";
+import { globFits } from "../lib/access/suggest.ts";
 import { parseJobsFile } from "../lib/graph/mod.ts";
 import { runJx, type Runtime, RUNTIMES, tempDir } from "./helpers.ts";
 
@@ -599,4 +600,14 @@ t("a rename reads the old name: the new one has its contents (mv in.txt out.txt)
   await Deno.writeTextFile(`${dir}/jobs.yaml`, yaml.replace("writes:", "reads: [in.txt], writes:"));
   const again = await runJx(["lint"], { cwd: dir });
   assert.equal(again.code, 0, again.stdout + again.stderr);
+});
+
+Deno.test("globFits: 3,000 found paths against 3,000 declared ones under the glob (a throwaway index per pair before)", () => {
+  const found = Array.from({ length: 3000 }, (_, i) => `out/${i}.o`);
+  const declared = [...found].reverse();
+  assert.equal(globFits("out/*.o", { found, untouchable: [], declared }), true);
+  assert.equal(
+    globFits("out/*", { found, untouchable: [], declared: [...declared, "out/x.d"] }),
+    false,
+  );
 });

@@ -7,7 +7,7 @@
  */
 import { posix } from "node:path";
 import { RAW_BYTE } from "./strace_parse.ts";
-import { escapeGlob, ResourceIndex, resourceNames, resourcesConflict } from "../graph/mod.ts";
+import { escapeGlob, ResourceIndex, resourceNames } from "../graph/mod.ts";
 
 /**
  * A path as a resource glob that matches only that path: each glob
@@ -131,8 +131,10 @@ export function globFits(glob: string, scope: GlobScope): boolean {
   }
   const idx = new ResourceIndex<true>();
   for (const r of scope.declared) idx.getOrAdd(r, () => true);
-  const found = scope.found.map(escapeGlob);
-  return idx.conflicting(glob).every((r) => found.some((p) => resourcesConflict(p, r)));
+  // The found paths in one index (not one per pair): each conflicting resource must meet one.
+  const found = new ResourceIndex<true>();
+  for (const p of scope.found) found.getOrAdd(escapeGlob(p), () => true);
+  return idx.conflicting(glob).every((r) => found.conflicting(r).length > 0);
 }
 
 /** Characters of a plain item that YAML reads as text, whatever its neighbours. */
