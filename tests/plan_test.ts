@@ -548,3 +548,37 @@ Deno.test("plan: a made job that needs a job needing its maker comes after it (s
   plan.finish("d", "ok");
   assert.deepEqual(takeReady(plan), ["upload"]);
 });
+
+Deno.test("plan: made jobs that need their maker wait for it alone, not for each other (they ran one at a time)", () => {
+  const { plan, spec } = planOfSome(
+    "jobs:\n  gen: { run: g, emits: jobs }\n  report: { run: r, needs: [gen] }\n",
+    ["gen", "report"],
+  );
+  assert.deepEqual(takeReady(plan), ["gen"]);
+  for (const n of ["c1", "c2", "c3"]) plan.add(spec(n, { needs: ["gen"] }), "gen");
+  assert.deepEqual(takeReady(plan), []);
+  plan.finish("gen", "ok");
+  assert.deepEqual(takeReady(plan), ["c1", "c2", "c3"], "side by side");
+  plan.finish("c1", "ok");
+  plan.finish("c3", "ok");
+  assert.deepEqual(takeReady(plan), [], "report, which needs gen, waits for all it made");
+  plan.finish("c2", "ok");
+  assert.deepEqual(takeReady(plan), ["report"]);
+});
+
+Deno.test("plan: a chain of made jobs through their maker joins (a needs gen, b needs a, c needs b: c was refused as a cycle)", () => {
+  const { plan, spec } = planOfSome(
+    "jobs:\n  gen: { run: g, emits: jobs }\n  report: { run: r, needs: [gen] }\n",
+    ["gen", "report"],
+  );
+  takeReady(plan);
+  plan.add(spec("a", { needs: ["gen"] }), "gen");
+  plan.add(spec("b", { needs: ["a"] }), "gen");
+  assert.ok(Array.isArray(plan.tryAdd(spec("c", { needs: ["b"] }), "gen")));
+  plan.finish("gen", "ok");
+  for (const n of ["a", "b", "c"]) {
+    assert.deepEqual(takeReady(plan), [n]);
+    plan.finish(n, "ok");
+  }
+  assert.deepEqual(takeReady(plan), ["report"]);
+});

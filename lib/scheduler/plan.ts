@@ -123,6 +123,8 @@ export class Plan {
   private added = 0;
   /** What each generator (an `emits: jobs` job, a deferred group, a feed) added, in order. */
   private made = new Map<string, string[]>();
+  /** Each added job's generator (the inverse of `made`). */
+  private maker = new Map<string, string>();
   /** Jobs of the graph pulled into the run for added jobs, until `takePulled`. */
   private pulledOut: { job: string; for: string }[] = [];
   /** The graph's `foreach` groups by their written name, built when a job added needs one. */
@@ -300,7 +302,7 @@ export class Plan {
     // all added before: one count for the whole run, so that no two keys are ever the same.
     const order = (gen ? Math.floor(gen.order) : this.graph.jobs.length) + (this.added + 1) * 1e-9;
     const edges = new NewEdges(spec.name);
-    this.namedEdges(spec, edges);
+    this.namedEdges(spec, edges, by);
     // What needs its generator waits for it, whatever their places (before the resource edges).
     if (by !== undefined) this.generatorEdges(by, edges, pull.byName);
     const { writes, reads } = this.resourceEdges(spec, order, edges, {
@@ -315,18 +317,23 @@ export class Plan {
     this.added++;
     if (pull.nodes.length) this.commitPull(pull, spec);
     this.join(spec, order, edges, { writes, reads });
-    if (by !== undefined) this.pushEdge(this.made, by, spec.name);
+    if (by !== undefined) this.pushEdge(this.made, by, spec.name), this.maker.set(spec.name, by);
     return [...edges.into, ...edges.out];
   }
 
-  /** Edges in from what `spec` needs (every member of a `foreach` group it names) and its conditions. */
-  private namedEdges(spec: JobSpec, edges: NewEdges): void {
+  /**
+   * Edges in from what `spec` (made by `by`) needs (every member of a `foreach` group it names)
+   * and its conditions. A job that needs a generator waits for all it made, unless it is one of
+   * them itself: it then waits for the generator alone (else each of 1,000 shards that need
+   * their generator waited for the one made before it).
+   */
+  private namedEdges(spec: JobSpec, edges: NewEdges, by: string | undefined): void {
     for (const n of spec.needs) {
       // A `foreach` group's written name stands for every job it expanded to, as in the file.
       const members = this.graph.byName.has(n) || this.node(n) ? undefined : this.groupMembers(n);
       for (const m of members ?? [n]) {
         edges.from(m, "needs", members ? `needs ${n}` : "needs");
-        this.madeEdges(m, edges);
+        if (by !== m && (by === undefined || !this.madeBy(by, m))) this.madeEdges(m, edges);
       }
     }
     for (const key of ["if", "unless"] as const) {
@@ -621,7 +628,7 @@ export class Plan {
 
   /**
    * What waits for the generator `by` (through `needs`, not started) waits for what it made,
-   * unless the new job needs it.
+   * unless the new job needs it, or it is one of `by`'s jobs itself (see `namedEdges`).
    */
   private generatorEdges(by: string, edges: NewEdges, pulled: Map<string, Node>): void {
     const needsBy = [
@@ -630,10 +637,19 @@ export class Plan {
     ].filter((e) => e.kind === "needs");
     for (const e of needsBy) {
       const d = this.node(e.to) ?? pulled.get(e.to); // a job pulled in with it, too
-      // Not one the new job needs itself (gen makes `summary`, which needs gen, then `upload`,
-      // which needs `summary`): that one comes first (`NewEdges.to` passes it by).
-      if (d && notStarted(d)) edges.to(e.to, "needs", `needs ${by} (made by it)`);
+      if (!d || !notStarted(d) || this.madeBy(e.to, by)) continue;
+      // Not one the new job needs itself (gen makes `upload`, which needs the file's `lint`,
+      // which needs gen): that one comes first (`NewEdges.to` passes it by).
+      edges.to(e.to, "needs", `needs ${by} (made by it)`);
     }
+  }
+
+  /** Whether the job `name` was made by `gen`, or by a job `gen` made, and so on. */
+  private madeBy(name: string, gen: string): boolean {
+    for (let m = this.maker.get(name); m !== undefined; m = this.maker.get(m)) {
+      if (m === gen) return true;
+    }
+    return false;
   }
 
   /** Puts the added job in the plan with its edges; ready at once when it waits for nothing. */

@@ -292,3 +292,25 @@ jobs:
   assert.deepEqual(ran, ["d", "e", "f"]);
   await Deno.remove(dir, { recursive: true });
 });
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] made jobs that need their maker run side by side (they ran one at a time); a chain of them joins`, async () => {
+    // Each shard waits until all four have started: one at a time, the first gave up.
+    const shard = (i: number) =>
+      `{"name": "s${i}", "needs": ["gen"], "run": "touch up.s${i}; ` +
+      `for k in $(seq 100); do [ $(ls up.* | wc -l) -ge 4 ] && exit 0; sleep 0.1; done; exit 1"}`;
+    const lines = [1, 2, 3, 4].map(shard).concat([
+      `{"name": "b", "needs": ["s1"], "run": "echo b >> order"}`,
+      `{"name": "c", "needs": ["b"], "run": "echo c >> order"}`,
+    ]);
+    const dir = await tempDir({
+      "lines": lines.join("\n") + "\n",
+      "jobs.yaml": "jobs:\n  gen: { run: cat lines, emits: jobs }\n" +
+        "  report: { run: echo report >> order, needs: [gen] }\n",
+    });
+    const r = await runJx(["run", "-j", "8"], { cwd: dir, runtime: rt });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await Deno.readTextFile(`${dir}/order`), "b\nc\nreport\n");
+    await Deno.remove(dir, { recursive: true });
+  });
+}
