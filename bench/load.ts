@@ -10,6 +10,11 @@
  * - `star`: 2,000 jobs each reading `**\/*` and writing `out/N/**`.
  * - `chain`: 60,000 jobs, each `needs` the one before.
  * - `cycle`: 60,000 jobs in one `needs` cycle (exit 2 expected).
+ * - `globs`: 20,000 jobs each reading a glob of a folder of its own and a
+ *   shared one, writing a file and a glob (each glob met every other: more
+ *   than 11 minutes before ea6c16e).
+ * - `foreach`: 3,000 `foreach` globs beside 3,000 writers (each glob checked
+ *   against every write: 5 minutes before ea6c16e).
  *
  * @example
  * ```sh
@@ -36,7 +41,7 @@ import {
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    cases: { type: "string", default: "plain,star,chain,cycle" },
+    cases: { type: "string", default: "plain,star,chain,cycle,globs,foreach" },
     runs: { type: "string", default: "3" },
     write: { type: "boolean", default: false },
     note: { type: "string", default: "" },
@@ -60,6 +65,18 @@ function jobsFile(kind: string): string {
     for (let i = 0; i < 60_000; i++) job(i, i ? `, needs: [j${i - 1}]` : "");
   } else if (kind === "cycle") {
     for (let i = 0; i < 60_000; i++) job(i, `, needs: [j${(i + 1) % 60_000}]`);
+  } else if (kind === "globs") {
+    for (let i = 0; i < 20_000; i++) {
+      job(i, `, reads: ["src/d${i}/*.c", "include/*.h"], writes: [out/${i}.o, "obj/${i}/*.d"]`);
+    }
+  } else if (kind === "foreach") {
+    for (let i = 0; i < 3000; i++) job(i, `, writes: [gen/w${i}.txt]`);
+    for (let i = 0; i < 3000; i++) {
+      lines.push(
+        `  g${i}: { foreach: { glob: "src/d${i}/*.c", as: F }, run: "true", ` +
+          `reads: ["\${F}"], writes: ["out/${i}/\${F.stem}.o"] }`,
+      );
+    }
   } else throw new Error(`unknown case ${kind}`);
   return lines.join("\n") + "\n";
 }
