@@ -168,3 +168,16 @@ Deno.test("resource edges: 20,000 jobs reading and writing globs under folders o
   assert.equal(got.length, 20_000);
   assert.ok(got.every((e) => e.endsWith(">all")));
 });
+
+Deno.test("resource edges: 20,000 jobs reading one glob, under a folder or none, that matches nothing they write (each read tested every path seen: 8,000 took 7 s)", () => {
+  for (const glob of ["out/*.h", "**/*.c"]) {
+    const jobs: Job[] = [{ name: "gen", reads: [], writes: ["out/gen.h", "src/gen.c"] }];
+    for (let i = 0; i < 20_000; i++) {
+      jobs.push({ name: `c${i}`, reads: [glob], writes: [`out/${i}.o`] });
+    }
+    const got: string[] = [];
+    deriveResourceEdges(jobs, (e) => got.push(`${e.from}>${e.to}`));
+    assert.equal(got.length, 20_000, glob);
+    assert.ok(got.every((e) => e.startsWith("gen>")), glob);
+  }
+});

@@ -84,6 +84,11 @@ export class ResourceIndex<T> {
   private rootGlobs: number[] = [];
   /** The number of `.` once seen (every path lies below it), else -1. */
   private dot = -1;
+  /**
+   * Per glob asked for: how many resources had been seen when it was last asked for, and which
+   * of those conflict with it, in the order seen (nothing seen is ever taken out).
+   */
+  private globMemo = new Map<number, { seen: number; hits: number[] }>();
 
   /** The number of `res` (made the first time it is asked for, with its parent directories'). */
   idOf(res: string): number {
@@ -232,21 +237,19 @@ export class ResourceIndex<T> {
     const { seenAt, texts } = this;
     const res = texts[id];
     if (kind === GLOB) {
-      const hit = (o: number) => {
-        const t = texts[o];
-        return patternsOverlap(res, t) || globUnder(res, t) || literalsNest(res, t);
-      };
-      if (head < 0) {
-        for (const other of this.order) if (this.kinds[other] !== NAME && hit(other)) f(other);
-        return;
+      // Asked again (each job reading `out/*.h`): only what was seen since is tested.
+      let memo = this.globMemo.get(id);
+      if (!memo) this.globMemo.set(id, memo = { seen: 0, hits: [] });
+      if (memo.seen < this.order.length) {
+        for (const o of this.seenSince(head, memo.seen)) {
+          const t = texts[o];
+          if (patternsOverlap(res, t) || globUnder(res, t) || literalsNest(res, t)) {
+            memo.hits.push(o);
+          }
+        }
+        memo.seen = this.order.length;
       }
-      // What can conflict: the head and the folders above it, the paths below it, `.`, the
-      // globs whose heads lie on its line (no resource twice among those); in the order seen.
-      const up: number[] = [];
-      for (let a = head; a >= 0; a = this.parents[a]) if (seenAt[a] >= 0) up.push(a);
-      if (this.dot >= 0) up.push(this.dot);
-      const c = up.concat(this.below.get(head) ?? [], this.linedGlobs(head));
-      for (const o of inOrderSeen(c, seenAt)) if (hit(o)) f(o);
+      for (const o of memo.hits) f(o);
       return;
     }
     if (seenAt[id] >= 0) f(id);
@@ -264,10 +267,37 @@ export class ResourceIndex<T> {
   }
 
   /**
+   * The resources seen since the first `from` (in the order seen) that may conflict with a glob
+   * whose head is `head` (-1: none, and every one may): the head and the folders above it, the
+   * paths below it, `.`, the globs whose heads lie on its line (no resource twice among those).
+   */
+  private seenSince(head: number, from: number): number[] {
+    const { order, seenAt, kinds } = this;
+    if (head < 0) return order.slice(from).filter((o) => kinds[o] !== NAME);
+    const out: number[] = [];
+    for (let a = head; a >= 0; a = this.parents[a]) if (seenAt[a] >= from) out.push(a);
+    if (this.dot >= 0 && seenAt[this.dot] >= from) out.push(this.dot);
+    for (const list of [this.below.get(head), ...this.globLine(head)]) {
+      // Each list in the order seen: what was seen since is at its end.
+      for (let k = (list?.length ?? 0) - 1; k >= 0 && seenAt[list![k]] >= from; k--) {
+        out.push(list![k]);
+      }
+    }
+    return inOrderSeen(out, seenAt);
+  }
+
+  /**
    * The globs seen whose heads lie on directory `dir`'s line (at it, below it or above it),
    * and those with no head, in the order seen.
    */
   private linedGlobs(dir: number): readonly number[] {
+    const parts = this.globLine(dir);
+    // Each part in the order seen already; no glob in two of them.
+    return parts.length < 2 ? parts[0] ?? [] : inOrderSeen(parts.flat(), this.seenAt);
+  }
+
+  /** `linedGlobs`'s lists, each in the order seen. */
+  private globLine(dir: number): number[][] {
     const parts: number[][] = [];
     const below = this.globsBelow.get(dir);
     if (below) parts.push(below);
@@ -276,8 +306,7 @@ export class ResourceIndex<T> {
       if (at) parts.push(at);
     }
     if (this.rootGlobs.length) parts.push(this.rootGlobs);
-    // Each part in the order seen already; no glob in two of them.
-    return parts.length < 2 ? parts[0] ?? [] : inOrderSeen(parts.flat(), this.seenAt);
+    return parts;
   }
 }
 
