@@ -12,6 +12,8 @@ import {
   globMatch,
   globProblem,
   globSteps,
+  namedByAny,
+  resourceNames,
   SHELL_GLOB,
 } from "../lib/graph/glob.ts";
 
@@ -90,4 +92,22 @@ Deno.test("glob: the shell dialect has no braces or **, and malformed parts are 
   assert.ok(!sh("[z-a]", "z"));
   assert.ok(sh("*.txt", "a.txt"));
   assert.ok(!sh("[!a]", "/"));
+});
+
+Deno.test("namedByAny: the same answers as resourceNames over every pattern (random patterns and paths)", () => {
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return Math.floor((seed / 2147483648) * n);
+  };
+  const parts = ["a", "b", "out", "x.o", "*.o", "**", "@l", "."];
+  const path = () => Array.from({ length: 1 + rnd(3) }, () => parts[rnd(parts.length)]).join("/");
+  for (let round = 0; round < 300; round++) {
+    const patterns = Array.from({ length: rnd(20) }, path);
+    const own = namedByAny(patterns);
+    for (let k = 0; k < 20; k++) {
+      const p = path().replaceAll("*", "s");
+      assert.equal(own(p), patterns.some((w) => resourceNames(w, p)), `${patterns} ${p}`);
+    }
+  }
 });

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { resourceNames } from "../graph/mod.ts";
+import { namedByAny, resourceNames } from "../graph/mod.ts";
 import {
   changedSince,
   expand,
@@ -179,7 +179,7 @@ export function changedInputs(
 ): string[] {
   // One walk of the reads: each input stamped again, and what started to match one meanwhile
   // (a new input, unless the job made it).
-  return changedSince(stamps, expandStamped(job.reads, baseDir), (p) => writtenBy(job, p));
+  return changedSince(stamps, expandStamped(job.reads, baseDir), namedByAny(job.writes));
 }
 
 /** Whether `path` is one of what `job` writes (its `writes`, `@names` aside). */

@@ -476,6 +476,37 @@ export function resourceNames(pattern: string, path: string): boolean {
   return isGlob(pattern) && globMatch(pattern, path);
 }
 
+/**
+ * Whether any of `patterns` names a path (`resourceNames`), made once for many paths: plain
+ * patterns through a set (the path and each folder above it), globs one by one. A job's check of
+ * thousands of inputs against thousands of its outputs was one `resourceNames` per pair.
+ *
+ * @example
+ * ```ts
+ * import { namedByAny } from "./glob.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const own = namedByAny(["out", "gen/*.h", "@lock"]);
+ * assertEquals([own("out/a/b.o"), own("gen/x.h"), own("src/a.c"), own("@lock")], [true, true, false, false]);
+ * ```
+ */
+export function namedByAny(patterns: readonly string[]): (path: string) => boolean {
+  if (patterns.length < 8) return (path) => patterns.some((p) => resourceNames(p, path));
+  const plain = new Set<string>(), globs: string[] = [];
+  for (const p of patterns) {
+    if (p === ".") return () => true;
+    if (p[0] === "@") continue;
+    if (isGlob(p)) globs.push(p);
+    else plain.add(p);
+  }
+  return (path) => {
+    if (plain.has(path)) return true;
+    for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
+      if (plain.has(path.slice(0, i))) return true;
+    }
+    return globs.some((g) => resourceNames(g, path));
+  };
+}
+
 /** Directories never entered when walking. */
 const SKIP = new Set([".jx", ".git", "node_modules"]);
 

@@ -27,6 +27,7 @@ export {
   type GlobMatcher,
   globToRegExp,
   isGlob,
+  namedByAny,
   patternsOverlap,
   resourceNames,
 } from "./glob.ts";

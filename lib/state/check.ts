@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { isGlob, resourceNames } from "../graph/glob.ts";
+import { isGlob, namedByAny, resourceNames } from "../graph/glob.ts";
 import type { JobSpec } from "../graph/types.ts";
 import {
   changedSince,
@@ -130,7 +130,7 @@ function plainFiles(spec: JobSpec): PlainFiles | undefined {
   const outputs = plainSorted(spec.writes);
   if (!reads || !outputs) return undefined;
   // A job's own outputs are not its inputs.
-  const own = (p: string) => outputs.some((w) => resourceNames(w, p));
+  const own = namedByAny(outputs);
   return { inputs: reads.some(own) ? reads.filter((p) => !own(p)) : reads, outputs };
 }
 
@@ -256,9 +256,8 @@ export class UpToDate {
   /** The full check: every input stamped (and hashed when touched), the verdict with reasons. */
   private fullCheck(spec: JobSpec): Verdict {
     // A job's own outputs are not its inputs, even when a reads glob matches them.
-    const inputs = Object.fromEntries(
-      [...this.stampInputs(spec)].filter(([p]) => !spec.writes.some((w) => resourceNames(w, p))),
-    );
+    const own = namedByAny(spec.writes);
+    const inputs = Object.fromEntries([...this.stampInputs(spec)].filter(([p]) => !own(p)));
     this.snapshots.set(spec.name, inputs);
     const outputs = Object.fromEntries(
       expandStamped(spec.writes, this.baseDir, { wholeDirs: true }),
@@ -313,7 +312,7 @@ export class UpToDate {
   ): Record<string, FileStamp | null> {
     if (!spec.depfile) return seen;
     const deps = depfileInputs(this.baseDir, spec.depfile, spec.cwd) ?? [];
-    const own = (p: string) => spec.writes.some((w) => resourceNames(w, p));
+    const own = namedByAny(spec.writes);
     const declared = expandStamped(spec.reads, this.baseDir, { literal: spec.envFiles });
     const out: Record<string, FileStamp | null> = {};
     for (const [p, st] of declared) if (!own(p)) out[p] = p in seen ? seen[p] : st;
@@ -455,9 +454,10 @@ export class UpToDate {
    */
   private sayMissingReads(spec: JobSpec, inputs: Record<string, FileStamp | null>): void {
     let had: Record<string, FileStamp | null> | undefined; // its last line's, read if needed
+    let own: ((p: string) => boolean) | undefined;
     for (const r of spec.reads) {
       if (r[0] === "@" || inputs[r] !== null || isGlob(r)) continue;
-      if (spec.writes.some((w) => resourceNames(w, r))) continue; // its own output: made by it
+      if ((own ??= namedByAny(spec.writes))(r)) continue; // its own output: made by it
       const before = this.store.rows.get(spec.name);
       had ??= before ? decodeRow(before).inputs : {};
       if (had[r] === null) continue; // said when that line was written
@@ -485,7 +485,7 @@ export class UpToDate {
     const changed = changedSince(
       Object.entries(seen),
       now,
-      (p) => spec.writes.some((w) => resourceNames(w, p)), // its own output
+      namedByAny(spec.writes), // its own output
     );
     if (!changed.length) return seen;
     const out = { ...seen };

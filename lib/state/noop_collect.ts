@@ -102,7 +102,7 @@ export interface RecordFrom {
 }
 
 /** What the record needs of graph/glob.ts. */
-export type GlobOps = Pick<typeof Glob, "walkFiles" | "compileGlob" | "resourceNames">;
+export type GlobOps = Pick<typeof Glob, "walkFiles" | "compileGlob" | "namedByAny">;
 
 /** The glob test of graph/glob.ts `isGlob`. */
 const isGlob = (s: string) => /[*?[{]/.test(s);
@@ -249,10 +249,11 @@ function walked(j: NoopJob, p: string, read: boolean, line: Line, into: Stamps):
   });
   if (!ok) return false;
   const m = glob ? g.compileGlob(p) : undefined;
+  const own = read ? g.namedByAny(j.writes) : undefined;
   for (const f of files) {
     if (m && !m.test(f)) continue;
     // A job's own outputs are not its inputs (check.ts `fullCheck`).
-    if (read && j.writes.some((w) => g.resourceNames(w, f))) continue;
+    if (own?.(f)) continue;
     if (!line.get(f)) return false; // matched now, but not (or absent) when the job ran
   }
   into.walks.add(p);
