@@ -15,6 +15,7 @@ import {
   type Graph,
   isGlob,
   type JobSpec,
+  namedByAny,
   namespaceOf,
   resourceNames,
 } from "../graph/mod.ts";
@@ -225,7 +226,13 @@ class Order {
   }
 }
 
-const named = (patterns: string[], path: string) => patterns.some((p) => resourceNames(p, path));
+/** Whether any of `patterns` names `path`: one matcher per list (`namedByAny`), made once. */
+const matchers = new WeakMap<string[], (path: string) => boolean>();
+const named = (patterns: string[], path: string) => {
+  let m = matchers.get(patterns);
+  if (!m) matchers.set(patterns, m = namedByAny(patterns));
+  return m(path);
+};
 const isTemp = (u: PathUse) => !!u.wrote && u.last === "delete" && !u.deletedOld;
 /** Whether the job left the path changed: written or deleted, and not a temporary of its own. */
 export const changed = (u: PathUse): boolean => (!!u.wrote || !!u.deleted) && !isTemp(u);
