@@ -11,7 +11,7 @@
  *   a `resource` edge (the strongest kind is kept).
  */
 import assert from "node:assert/strict";
-import { deriveResourceEdges, resourcesConflict } from "../lib/graph/edges.ts";
+import { deriveResourceEdges, ResourceIndex, resourcesConflict } from "../lib/graph/edges.ts";
 
 const UNIVERSE = [
   "a",
@@ -180,4 +180,12 @@ Deno.test("resource edges: 20,000 jobs reading one glob, under a folder or none,
     assert.equal(got.length, 20_000, glob);
     assert.ok(got.every((e) => e.startsWith("gen>")), glob);
   }
+});
+
+Deno.test("ResourceIndex: a glob under ./ finds `.` once", () => {
+  const idx = new ResourceIndex<true>();
+  for (const r of [".", "./src/a.c"]) idx.getOrAdd(r, () => true);
+  assert.deepEqual(idx.conflicting("./src/*.c"), [".", "./src/a.c"]);
+  idx.getOrAdd("./src/b.c", () => true);
+  assert.deepEqual(idx.conflicting("./src/*.c"), [".", "./src/a.c", "./src/b.c"]);
 });

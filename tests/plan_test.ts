@@ -630,3 +630,38 @@ Deno.test("plan: 4,000 made jobs writing one file each get at most two edges (th
     assert.ok(Array.isArray(edges) && edges.length <= 2, `w${i}: ${JSON.stringify(edges)}`);
   }
 });
+
+Deno.test("plan: a made writer put first for an earlier job that needs its generator covers nothing (x and N wrote c.txt at once)", () => {
+  const { plan, spec } = planOfSome(
+    "jobs:\n  x: { run: x, needs: [gen2], writes: [c.txt] }\n  gen2: { run: g, emits: jobs }\n" +
+      "  gen3: { run: g, emits: jobs }\n  gen: { run: g }\n",
+    ["x", "gen2", "gen3"],
+  );
+  assert.deepEqual(takeReady(plan), ["gen2", "gen3"]);
+  plan.add(spec("W", { writes: ["c.txt"] }), "gen2"); // x needs gen2: x waits for W
+  plan.add(spec("N", { writes: ["c.txt"] }), "gen3"); // after x in file order: waits for x too
+  plan.finish("gen2", "ok");
+  plan.finish("gen3", "ok");
+  assert.deepEqual(takeReady(plan), ["W"]);
+  plan.finish("W", "ok");
+  assert.deepEqual(takeReady(plan), ["x"], "N waits for x");
+  plan.finish("x", "ok");
+  assert.deepEqual(takeReady(plan), ["N"]);
+});
+
+Deno.test("plan: a made job writing one file and reading another that a running job writes is skipped when that job fails (the order edge hid the resource one)", () => {
+  const { plan, spec } = planOfSome(
+    "jobs:\n  gen: { run: g, emits: jobs }\n  a: { run: a, writes: [c, h] }\n",
+    ["gen", "a"],
+  );
+  assert.deepEqual(takeReady(plan), ["gen", "a"]);
+  plan.start("a");
+  plan.add(spec("n", { writes: ["c"], reads: ["h"] }), "gen");
+  plan.finish("a", "failed");
+  plan.finish("gen", "ok");
+  assert.deepEqual(takeReady(plan), []);
+  assert.deepEqual(
+    plan.takeSkipped().map((x) => [x.job, x.reason, x.because]),
+    [["n", "dependency-failed", "a"]],
+  );
+});

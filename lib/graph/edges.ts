@@ -275,8 +275,13 @@ export class ResourceIndex<T> {
     const { order, seenAt, kinds } = this;
     if (head < 0) return order.slice(from).filter((o) => kinds[o] !== NAME);
     const out: number[] = [];
-    for (let a = head; a >= 0; a = this.parents[a]) if (seenAt[a] >= from) out.push(a);
-    if (this.dot >= 0 && seenAt[this.dot] >= from) out.push(this.dot);
+    let top = head;
+    for (let a = head; a >= 0; a = this.parents[a]) {
+      top = a;
+      if (seenAt[a] >= from) out.push(a);
+    }
+    // `.` is on the line already when the head is `./...`.
+    if (this.dot >= 0 && top !== this.dot && seenAt[this.dot] >= from) out.push(this.dot);
     for (const list of [this.below.get(head), ...this.globLine(head)]) {
       // Each list in the order seen: what was seen since is at its end.
       for (let k = (list?.length ?? 0) - 1; k >= 0 && seenAt[list![k]] >= from; k--) {

@@ -500,7 +500,8 @@ export function namedByAny(patterns: readonly string[]): (path: string) => boole
   }
   return (path) => {
     if (plain.has(path)) return true;
-    for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) {
+    // Each folder above it (`""` too for `/x`, as `resourceNames` has it).
+    for (let i = path.lastIndexOf("/"); i >= 0; i = i ? path.lastIndexOf("/", i - 1) : -1) {
       if (plain.has(path.slice(0, i))) return true;
     }
     return globs.some((g) => resourceNames(g, path));

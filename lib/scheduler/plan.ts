@@ -51,6 +51,11 @@ interface Node {
   /** A reason to skip, found while waiting. */
   mark?: { reason: SkipReason; because?: string };
   state: "waiting" | "ready" | "running" | "done";
+  /**
+   * A job added while running that was put first for a job before it in file order (one that
+   * needs its generator): it does not wait for that job, so it covers nothing (`covers`).
+   */
+  waitedByEarlier?: boolean;
   outcome?: Outcome;
 }
 
@@ -317,6 +322,9 @@ export class Plan {
     this.added++;
     if (pull.nodes.length) this.commitPull(pull, spec);
     this.join(spec, order, edges, { writes, reads });
+    if (edges.out.some((e) => this.node(e.to)!.order < order)) {
+      this.addedByName.get(spec.name)!.waitedByEarlier = true;
+    }
     if (by !== undefined) this.pushEdge(this.made, by, spec.name), this.maker.set(spec.name, by);
     return [...edges.into, ...edges.out];
   }
@@ -623,7 +631,7 @@ export class Plan {
    * writes (an `order` edge: no mark, nothing to wait for).
    */
   private covers(n: Node): boolean {
-    return notStarted(n) && this.addedByName.get(n.spec.name) === n;
+    return notStarted(n) && this.addedByName.get(n.spec.name) === n && !n.waitedByEarlier;
   }
 
   /**
@@ -894,16 +902,26 @@ export class Plan {
 class NewEdges {
   readonly into: Edge[] = [];
   readonly out: Edge[] = [];
-  private seenIn = new Set<string>();
+  private seenIn = new Map<string, Edge>();
   private seenOut = new Set<string>();
 
   constructor(readonly name: string) {}
 
-  /** An edge from `job` into the new one, unless one from `job` into it or out to it is there. */
+  /**
+   * An edge from `job` into the new one, unless one from `job` into it or out to it is there;
+   * an `order` edge there already becomes this `resource` one (the one that passes a failure
+   * on, as the loader keeps the strongest: `writes [c, h]` then `writes [c], reads [h]`).
+   */
   from(job: string, kind: Edge["kind"], reason: string): void {
-    if (this.seenIn.has(job) || this.seenOut.has(job)) return;
-    this.seenIn.add(job);
-    this.into.push({ from: job, to: this.name, kind, reason });
+    const had = this.seenIn.get(job);
+    if (had) {
+      if (had.kind === "order" && kind === "resource") had.kind = kind, had.reason = reason;
+      return;
+    }
+    if (this.seenOut.has(job)) return;
+    const e: Edge = { from: job, to: this.name, kind, reason };
+    this.seenIn.set(job, e);
+    this.into.push(e);
   }
 
   /** An edge from the new job to `job`, unless one from `job` into it or out to it is there. */
