@@ -665,3 +665,18 @@ Deno.test("plan: a made job writing one file and reading another that a running 
     [["n", "dependency-failed", "a"]],
   );
 });
+
+Deno.test("plan: a made writer that waits for the new job (it needs the new job's generator) covers nothing for it (W wrote c while r, before both, read it)", () => {
+  const { plan, spec } = planOfSome(
+    "jobs:\n  r: { run: r, reads: [c] }\n  g0: { run: g, emits: jobs }\n" +
+      "  gen: { run: g, emits: jobs }\n",
+    ["r", "g0", "gen"],
+  );
+  plan.start("g0");
+  plan.start("gen");
+  plan.add(spec("x", { needs: ["gen"], writes: ["c"] }), "g0"); // waits for r and gen
+  plan.add(spec("W", { writes: ["c"] }), "gen"); // x needs gen: x waits for W, not W for x
+  assert.deepEqual(takeReady(plan), ["r"], "W waits for r");
+  plan.finish("r", "ok");
+  assert.deepEqual(takeReady(plan), ["W"]);
+});

@@ -595,9 +595,6 @@ export class Plan {
                 if (acc.node.state === "done" || (notStarted(acc.node) && acc.node.order < cover)) {
                   continue;
                 }
-                if (acc.write && this.covers(acc.node) && before(acc.node)) {
-                  cover = Math.max(cover, acc.node.order);
-                }
               }
               const other = acc.node.spec.name;
               if (ix !== idx || before(acc.node)) {
@@ -606,6 +603,13 @@ export class Plan {
                   kind(acc.write, write),
                   `${mode(acc.write)} ${c} -> ${mode(write)} ${res}`,
                 );
+                // Only a writer it waits for covers: not one it was put first for (it needs the
+                // generator of a job `spec` is made by: `generatorEdges`), whose edge goes out.
+                if (
+                  write && ix === idx && acc.write && this.covers(acc.node) && edges.waitsFor(other)
+                ) {
+                  cover = Math.max(cover, acc.node.order);
+                }
               } else {
                 edges.to(
                   other,
@@ -922,6 +926,11 @@ class NewEdges {
     const e: Edge = { from: job, to: this.name, kind, reason };
     this.seenIn.set(job, e);
     this.into.push(e);
+  }
+
+  /** Whether the new job waits for `job` (an edge from it, not one out to it). */
+  waitsFor(job: string): boolean {
+    return this.seenIn.has(job);
   }
 
   /** An edge from the new job to `job`, unless one from `job` into it or out to it is there. */
