@@ -801,6 +801,7 @@ export class ConsoleReporter implements Reporter {
 
   /** Prints the summary on stderr: counts, failures with what they caused to skip, slow jobs. */
   private summary(e: Extract<RunEvent, { type: "run.end" }>): void {
+    this.skippedBy = undefined; // grouped again from the skips so far (`skippedFor`)
     const dryRun = this.skipped.filter((s) => s.reason === "dry-run");
     if (dryRun.length) return this.dryRunSummary(dryRun);
     const counts = new Map(this.endedCounts);
@@ -891,10 +892,21 @@ export class ConsoleReporter implements Reporter {
 
   /** The summary's lines for the jobs skipped because `cause` (a job or a module) failed. */
   private skippedFor(cause: string): string[] {
-    return this.skipped
-      .filter((s) => s.because === cause && s.reason === "dependency-failed")
-      .map((s) => this.c("2", esc(`      skipped ${s.job}: depends on ${cause}`)));
+    // Grouped once for the summary (not a pass over every skip per failure: -k, 10,000 of each).
+    if (!this.skippedBy) {
+      this.skippedBy = new Map();
+      for (const s of this.skipped) {
+        if (s.reason !== "dependency-failed" || s.because === undefined) continue;
+        const list = this.skippedBy.get(s.because);
+        if (list) list.push(s.job);
+        else this.skippedBy.set(s.because, [s.job]);
+      }
+    }
+    return (this.skippedBy.get(cause) ?? []).map((job) =>
+      this.c("2", esc(`      skipped ${job}: depends on ${cause}`))
+    );
   }
+  private skippedBy?: Map<string, string[]>;
 
   /** A dry run's one line: `jx: dry run: 3 jobs and 1 module would run, 2 jobs may run`. */
   private dryRunSummary(dryRun: readonly { job: string; may?: boolean }[]): void {
