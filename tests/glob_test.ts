@@ -13,6 +13,7 @@ import {
   globProblem,
   globSteps,
   namedByAny,
+  namesAnyOf,
   resourceNames,
   SHELL_GLOB,
 } from "../lib/graph/glob.ts";
@@ -108,6 +109,24 @@ Deno.test("namedByAny: the same answers as resourceNames over every pattern (ran
     for (let k = 0; k < 20; k++) {
       const p = path().replaceAll("*", "s");
       assert.equal(own(p), patterns.some((w) => resourceNames(w, p)), `${patterns} ${p}`);
+    }
+  }
+});
+
+Deno.test("namesAnyOf: the same answers as resourceNames over every path (random patterns and paths)", () => {
+  let seed = 11;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return Math.floor((seed / 2147483648) * n);
+  };
+  const parts = ["a", "b", "out", "x.o", "*.o", "**", "@l", ".", ""];
+  const path = () => Array.from({ length: 1 + rnd(3) }, () => parts[rnd(parts.length)]).join("/");
+  for (let round = 0; round < 300; round++) {
+    const paths = Array.from({ length: rnd(20) }, () => path().replaceAll("*", "s"));
+    const hit = namesAnyOf(paths);
+    for (let k = 0; k < 20; k++) {
+      const w = path();
+      assert.equal(hit(w), paths.some((p) => resourceNames(w, p)), `${w} ${paths}`);
     }
   }
 });

@@ -17,7 +17,7 @@
 import { execFileSync } from "node:child_process";
 import { relative, resolve } from "node:path";
 import { JxInputError } from "../runtime/errors.ts";
-import { escapeGlob, resourceNames } from "../graph/glob.ts";
+import { escapeGlob, namesAnyOf } from "../graph/glob.ts";
 import { depfileInputs, type Graph, type JobSpec, parseJobsFile } from "../graph/mod.ts";
 
 /** Runs git in `dir`; its output, or a usage error naming REF. */
@@ -92,9 +92,8 @@ export function affectedJobs(
 ): JobSpec[] {
   const baseDir = resolve(graph.file, "..");
   const inSelection = new Set(candidates.map((j) => j.name));
-  const touched = (j: JobSpec) =>
-    redefined.has(j.name) ||
-    inputsOf(j, baseDir).some((r) => changed.some((f) => resourceNames(r, f)));
+  const names = namesAnyOf(changed);
+  const touched = (j: JobSpec) => redefined.has(j.name) || inputsOf(j, baseDir).some(names);
   const hit = new Set(candidates.filter(touched).map((j) => j.name));
   const dependents = new Map<string, string[]>();
   for (const e of graph.edges) {

@@ -508,6 +508,33 @@ export function namedByAny(patterns: readonly string[]): (path: string) => boole
   };
 }
 
+/**
+ * Whether a pattern names any of `paths` (`resourceNames`), made once for many patterns: a plain
+ * pattern is one of them or a folder above one (one set), a glob is tried on each.
+ *
+ * @example
+ * ```ts
+ * import { namesAnyOf } from "./glob.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const hit = namesAnyOf(["src/a/b.c", "README"]);
+ * assertEquals(["src", "src/a/b.c", "src/*\/*.c", "lib", "@x"].map(hit), [true, true, true, false, false]);
+ * ```
+ */
+export function namesAnyOf(paths: readonly string[]): (pattern: string) => boolean {
+  const named = new Set<string>();
+  for (const p of paths) {
+    named.add(p);
+    for (let i = p.lastIndexOf("/"); i >= 0; i = i ? p.lastIndexOf("/", i - 1) : -1) {
+      named.add(p.slice(0, i));
+    }
+  }
+  return (pattern) => {
+    if (pattern[0] === "@" || !paths.length) return false;
+    if (pattern === "." || named.has(pattern)) return true;
+    return isGlob(pattern) && paths.some((p) => resourceNames(pattern, p));
+  };
+}
+
 /** Directories never entered when walking. */
 const SKIP = new Set([".jx", ".git", "node_modules"]);
 
