@@ -349,8 +349,12 @@ function addOutput(s, text) {
  * the jobs that need that one (they wait for it too). Laid out again at the next frame.
  */
 function addJob(e) {
-  const known = (name) => S.g.jobs.some((j) => j.name === name);
+  // The names on the page, and what needs each maker: made once (not a pass over every job and
+  // edge per added job: a generator may add thousands).
+  if (!S.known) { S.known = new Set(S.g.jobs.map((j) => j.name)); S.thenOf = new Map(); }
+  const known = (name) => S.known.has(name);
   if (known(e.job)) return;
+  S.known.add(e.job);
   if (e.for !== undefined) return addJoined(e);
   const from = e.line ? ": line " + e.line + " of " + e.by + "'s output" : "";
   S.g.jobs.push({ name: e.job, kind: "job", description: null, needs: [], reads: [], writes: [],
@@ -358,7 +362,11 @@ function addJob(e) {
     succeededBefore: false, madeBy: e.by });
   S.relayout = true;
   if (!known(e.by)) return; // made by a library feed, not a job of the graph
-  const then = S.g.edges.filter((x) => x.from === e.by && x.kind === "needs" && x.to !== e.job);
+  // Every edge out of a maker is on the page before it makes anything (it joined first).
+  if (!S.thenOf.has(e.by)) {
+    S.thenOf.set(e.by, S.g.edges.filter((x) => x.from === e.by && x.kind === "needs"));
+  }
+  const then = S.thenOf.get(e.by).filter((x) => x.to !== e.job);
   S.g.edges.push({ from: e.by, to: e.job, kind: "made", reason: "made by " + e.by });
   for (const x of then) {
     S.g.edges.push({ from: e.job, to: x.to, kind: "needs", reason: "needs " + e.by + ", which made it" });
