@@ -170,3 +170,13 @@ Deno.test("3,000 foreach globs beside 3,000 writers load (each glob was checked 
   assert.deepEqual(g.jobs.filter((j) => j.deferred).map((j) => j.name), ["late"]);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("jx list of 140,000 jobs: every name, no internal error (the width was a spread of every name: past ~130,000 on Deno, a stack overflow)", async () => {
+  const lines = ["jobs:"];
+  for (let i = 0; i < 140_000; i++) lines.push(`  j${i}: { run: "true" }`);
+  const dir = await tempDir({ "jobs.yaml": lines.join("\n") + "\n" });
+  const r = await runJx(["list"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr.slice(-300));
+  assert.equal(r.stdout.trimEnd().split("\n").length, 140_001);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -95,7 +95,7 @@ function describe(req: CtlRequest, reply: CtlReply): string {
   if (req.action === "status") {
     const block = (title: string, items: StatusEntry[] | undefined) => {
       if (!items?.length) return "";
-      const w = Math.max(...items.map((i) => shown(i.name).length));
+      const w = items.reduce((m, i) => Math.max(m, shown(i.name).length), 0); // no spread
       const rows = items.map((i) => {
         const notes = [
           i.pid ? `pid ${i.pid}` : "",
