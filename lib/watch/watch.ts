@@ -15,7 +15,8 @@ import {
   type GlobMatcher,
   globToRegExp,
   isGlob,
-  resourceNames,
+  namedByAny,
+  namesAnyOf,
 } from "../graph/glob.ts";
 import { depfileInputs } from "../graph/depfile.ts";
 import type { Graph } from "../graph/graph.ts";
@@ -75,8 +76,6 @@ const IGNORED = /^(\.jx|\.git)(\/|$)/;
 
 /** The jobs a cycle's line names (then how many ran). */
 const SHOWN_RAN = 10;
-
-const patternNames = resourceNames;
 
 /** The directories to watch so that every path `patterns` can name is seen. */
 export function dirsToWatch(patterns: string[], baseDir: string): { dir: string; deep: boolean }[] {
@@ -457,16 +456,36 @@ export class Watcher {
     else this.followLinks([path]);
   }
 
+  /**
+   * Whether a read pattern names `path`; whether a job of the cycle (of the selection, between
+   * cycles) writes it. Matchers made once per list (`namedByAny`), not a pass over every
+   * pattern per event: a `touch src/*` of 4,000 files was 4,000 times 4,000.
+   */
+  private readsName(path: string): boolean {
+    if (!this.readsMatch || this.readsMatch.of !== this.readPatterns) {
+      this.readsMatch = { of: this.readPatterns, named: namedByAny(this.readPatterns) };
+    }
+    return this.readsMatch.named(path);
+  }
+  private readsMatch?: { of: string[]; named: (path: string) => boolean };
+  private writesName(path: string): boolean {
+    const jobs = this.cycle?.jobs;
+    const of = jobs ?? this.o.selected;
+    if (!this.writesMatch || this.writesMatch.of !== of) {
+      const sel = this.o.selected.filter((j) => jobs?.has(j.name) ?? true);
+      this.writesMatch = { of, named: namedByAny(sel.flatMap((j) => j.writes)) };
+    }
+    return this.writesMatch.named(path);
+  }
+  private writesMatch?: { of: unknown; named: (path: string) => boolean };
+
   /** Takes a changed path into the next cycle, unless jx wrote it itself. */
   private note(path: string): void {
     if (this.stopped || IGNORED.test(path)) return;
-    if (!this.readPatterns.some((p) => patternNames(p, path))) return;
+    if (!this.readsName(path)) return;
     const busy = this.cycle !== undefined || this.o.reactor.now() < this.ignoreWritesUntil;
     if (busy) {
-      const mine = this.o.selected.some((j) =>
-        (this.cycle?.jobs.has(j.name) ?? true) && j.writes.some((w) => patternNames(w, path))
-      );
-      if (mine) return this.ownWrite(path);
+      if (this.writesName(path)) return this.ownWrite(path);
       if (this.cycle && this.o.onBusy === "ignore") return;
     }
     this.pending.add(path);
@@ -493,9 +512,8 @@ export class Watcher {
     this.pending.clear();
     if (carry === "all") return this.startCycle(this.o.selected, changed, "all");
     const hit = new Set<string>();
-    for (const j of this.o.selected) {
-      if (this.readsOf(j).some((r) => changed.some((p) => patternNames(r, p)))) hit.add(j.name);
-    }
+    const names = namesAnyOf(changed);
+    for (const j of this.o.selected) if (this.readsOf(j).some(names)) hit.add(j.name);
     // Everything downstream of a hit job, within the selection; and what they need that did not
     // end ok in its last cycle (failed, or skipped for it): `jx run` would run it first, and its
     // dependents would not run on its stale or missing outputs.
