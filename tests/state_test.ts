@@ -539,3 +539,13 @@ Deno.test("no-op record: a jobs file edited in the millisecond of its stamp (sam
   assert.equal(jobsFileStampAt(file, Date.now() + 60_000)?.hash, undefined);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("pathIndexesOf: many paths by one pass, the same as a search each, on a record read as bytes", async () => {
+  const { pathBytes, pathIndexes, pathIndexesOf } = await import("../lib/state/noop_paths.ts");
+  const names = Array.from({ length: 200 }, (_, i) => `src/f${i % 150}.txt`);
+  const r = { paths: names };
+  pathBytes.set(r, { bytes: new TextEncoder().encode(names.map((n) => n + "\0").join("")) });
+  const want = [...new Set(names.slice(10, 60)), "absent.txt"];
+  const got = pathIndexesOf(r, want, 2);
+  for (const p of want) assert.deepEqual(got.get(p), pathIndexes(r, p, 2), p);
+});

@@ -16,7 +16,7 @@ import type * as Glob from "../graph/glob.ts";
 import { deno, nodeFs } from "../runtime/mod.ts";
 import type { FileStamp } from "./fileset.ts";
 import { ABSENT, DIR, FILE, ST, statUnder } from "./stat.ts";
-import { pathAt, pathIndexes } from "./noop_paths.ts";
+import { pathAt, pathIndexesOf } from "./noop_paths.ts";
 
 /** Numbers per path in a record's `stamps` (size, mtime, inode, ctime) and `dstamps`. */
 export const W = 4;
@@ -464,7 +464,8 @@ export function patchPart(jobs: NoopJob[], from: RecordFrom, base: string): bool
   const into = new Stamps(base, Date.now());
   // Where each path is in the record (by a search of the bytes read: no list of its 20,000).
   const slots: [number, string, FileStamp][] = [];
-  for (const [p, st] of fresh) for (const i of pathIndexes(prev, p, 2)) slots.push([i, p, st]);
+  const where = pathIndexesOf(prev, fresh.keys(), 2);
+  for (const [p, st] of fresh) for (const i of where.get(p)!) slots.push([i, p, st]);
   if (slots.length !== fresh.size) return false;
   slots.sort((a, b) => a[0] - b[0]);
   for (const [i, p, st] of slots) {

@@ -101,3 +101,31 @@ function startIndex(starts: Int32Array, at: number): number {
   }
   return lo;
 }
+
+/**
+ * `pathIndexes` for each of `paths`: by a search of the bytes for a few, by one pass over the
+ * record's paths for many (a search each was the whole record per path: 7,000 paths of a
+ * 64,000-path record took 27 s).
+ *
+ * @example
+ * ```ts
+ * import { pathIndexesOf } from "./noop_paths.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(pathIndexesOf({ paths: ["a", "b", "a"] }, ["a", "c"], 1), new Map([["a", [2]], ["c", []]]));
+ * ```
+ */
+export function pathIndexesOf(
+  r: { paths: readonly string[] },
+  paths: Iterable<string>,
+  from: number,
+): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const path of paths) out.set(path, []);
+  if (out.size <= 16) {
+    for (const path of out.keys()) out.set(path, pathIndexes(r, path, from));
+    return out;
+  }
+  const n = pathCount(r);
+  for (let i = from; i < n; i++) out.get(pathAt(r, i)!)?.push(i);
+  return out;
+}
