@@ -686,8 +686,9 @@ async function exchangeDeno(path: string, line: string): Promise<string> {
     for (;;) {
       const n = await conn.read(buf);
       if (n === null) throw new Error(`${path} closed without an answer`);
+      const from = got.length; // the newline is in what came last (not a search from 0 each time)
       got += dec.decode(buf.subarray(0, n), { stream: true });
-      const nl = got.indexOf("\n");
+      const nl = got.indexOf("\n", from);
       if (nl >= 0) return got.slice(0, nl);
     }
   } finally {
@@ -713,8 +714,9 @@ async function exchangeNode(path: string, req: CtlRequest): Promise<string> {
     sock.setEncoding("utf8");
     sock.on("connect", () => sock.write(JSON.stringify(req) + "\n"));
     sock.on("data", (d: string) => {
+      const from = buf.length; // as above: only what came last is searched
       buf += d;
-      const nl = buf.indexOf("\n");
+      const nl = buf.indexOf("\n", from);
       if (nl >= 0) done(() => ok(buf.slice(0, nl)));
     });
     sock.on(
