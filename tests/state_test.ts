@@ -549,3 +549,36 @@ Deno.test("pathIndexesOf: many paths by one pass, the same as a search each, on 
   const got = pathIndexesOf(r, want, 2);
   for (const p of want) assert.deepEqual(got.get(p), pathIndexes(r, p, 2), p);
 });
+
+Deno.test("a partial run that read the whole log compacts it too, keeping every other job's row (partial runs alone grew it for ever)", async () => {
+  const dir = await tempDir();
+  await Deno.mkdir(`${dir}/.jx`);
+  // Long and short lines, multi-byte names, damaged lines, a torn last line.
+  await Deno.writeTextFile(`${dir}/.jx/state.ndjson`, stateLogText(seeded(5)));
+  const before = new StateStore(dir, () => {});
+  const only = new Set(Array.from({ length: 100 }, (_, i) => `j${i}`));
+  const part = new StateStore(dir, () => {}, only);
+  part.put({ job: "j5", fp: "new", inputs: {}, outputs: {} });
+  part.close();
+  const text = await Deno.readTextFile(`${dir}/.jx/state.ndjson`);
+  const after = new StateStore(dir, () => {});
+  assert.equal(text.trimEnd().split("\n").length, after.rows.size, "one line a job");
+  assert.deepEqual(
+    [...after.rows.keys()].sort(),
+    [...new Set([...before.rows.keys(), "j5"])].sort(),
+  );
+  for (const [job, row] of before.rows) {
+    if (job !== "j5") assert.deepEqual(after.rows.get(job), row, job);
+  }
+  assert.equal(after.get("j5")?.fp, "new");
+  // A line that only looks like a row, as the last of another job: no compaction (no row lost).
+  await Deno.writeTextFile(`${dir}/.jx/state.ndjson`, `["zz","fp",0]\n["zz",1]\n`.repeat(600), {
+    append: true,
+  });
+  const lines = (await Deno.readTextFile(`${dir}/.jx/state.ndjson`)).split("\n").length;
+  const again = new StateStore(dir, () => {}, only);
+  again.put({ job: "j6", fp: "new", inputs: {}, outputs: {} });
+  again.close();
+  assert.equal((await Deno.readTextFile(`${dir}/.jx/state.ndjson`)).split("\n").length, lines + 1);
+  assert.equal(new StateStore(dir, () => {}).rows.get("zz")?.[1], "fp");
+});

@@ -213,6 +213,12 @@ export class StateStore {
   private torn = false;
   /** Whether the log held damaged lines: rewritten without them at `close`. */
   private rewrite = false;
+  /**
+   * A partial read of the whole log (`only`, more than a few jobs): the other jobs' last lines
+   * that look like rows, as they are, so that it can compact the log too (each checked then).
+   * Partial runs alone (an edit, a run, again) grew it by a line per job run, for ever.
+   */
+  private others?: Map<string, string>;
 
   /**
    * Reads `baseDir/.jx/state.ndjson`. Damaged state (a folder where the log
@@ -220,7 +226,8 @@ export class StateStore {
    * and is left out (a job with no line left runs again; see `damaged`). A link or another user's file
    * throws `JxInputError`. With `only`, the rows of those jobs alone are
    * parsed (a partial run checks a few jobs of many), other lines are
-   * counted unseen, and the log is never compacted (it would lose them).
+   * counted unseen; a read of the whole log (more than a few jobs) keeps their last lines as
+   * they are, so that the log can be compacted all the same (`othersAreRows`).
    */
   constructor(
     private baseDir: string,
@@ -239,6 +246,7 @@ export class StateStore {
     this.torn = text.length > 0 && !text.endsWith("\n");
     // A row starts with its job's name as JSON: `["name",`.
     const wanted = only && new Set([...only].map((n) => `[${JSON.stringify(n)},`));
+    if (wanted) this.others = new Map();
     const damaged: (string | undefined)[] = [];
     for (let at = 0; at < text.length;) {
       let end = text.indexOf("\n", at);
@@ -247,7 +255,15 @@ export class StateStore {
       at = end + 1;
       if (end === start) continue;
       this.lines++;
-      if (wanted && !wanted.has(text.slice(start, nameEnd(text, start)))) continue;
+      if (wanted) {
+        const name = nameEnd(text, start);
+        if (!wanted.has(text.slice(start, name))) {
+          if (name > 0 && end < text.length && text[end - 1] === "]") {
+            this.others!.set(text.slice(start, name), text.slice(start, end));
+          }
+          continue;
+        }
+      }
       const line = text.slice(start, end);
       // An older jx's line, or a torn line a later run ended: ignored quietly.
       if (this.take(line) || line[0] === "{" || line.endsWith(TORN)) continue;
@@ -419,8 +435,28 @@ export class StateStore {
       this.file.close();
       this.file = undefined;
     }
-    const stale = this.lines > 1000 && this.lines > 2 * this.rows.size;
-    if (!this.only && (stale || this.rewrite)) this.compact();
+    const kept = this.rows.size + (this.others?.size ?? 0);
+    const stale = this.lines > 1000 && this.lines > 2 * kept;
+    if (!this.only ? stale || this.rewrite : stale && this.othersAreRows()) this.compact();
+  }
+
+  /**
+   * Whether every line kept for another job (`others`) is a row, as a full read takes it, and
+   * none is of a job this run wrote a row for: else no compaction (it could lose a job's row).
+   */
+  private othersAreRows(): boolean {
+    if (!this.others) return false;
+    for (const [prefix, line] of this.others) {
+      try {
+        const r = JSON.parse(line);
+        if (!isRow(r) || `[${JSON.stringify(r[0])},` !== prefix || this.rows.has(r[0] as string)) {
+          return false;
+        }
+      } catch {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -434,13 +470,14 @@ export class StateStore {
     let f: OpenFile | undefined;
     try {
       f = openFile(tmp, "write");
-      f.write([...this.rows.values()].map((r) => JSON.stringify(r) + "\n").join(""));
+      const others = [...this.others?.values() ?? []].map((line) => line + "\n").join("");
+      f.write([...this.rows.values()].map((r) => JSON.stringify(r) + "\n").join("") + others);
       f.sync();
       const opened = f;
       f = undefined;
       opened.close();
       renameSync(tmp, path);
-      this.lines = this.rows.size;
+      this.lines = this.rows.size + (this.others?.size ?? 0);
       this.rewrite = false;
       warnedDamage.delete(path); // damage met again later is new
     } catch {
