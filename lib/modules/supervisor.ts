@@ -152,6 +152,8 @@ export class Supervisor implements ModuleHost {
   private modules = new Map<string, Module>();
   /** Every module seen, registered or not, in the order first seen. */
   private specs: JobSpec[] = [];
+  /** The names of `specs` (a module attached twice is taken once). */
+  private specNames = new Set<string>();
   /** Session: modules to restart when a run next starts them (their `reads` changed). */
   private staleModules = new Set<string>();
   /** Session: the current run's waits for modules, each ended as `cancelled` by `interrupt`. */
@@ -217,7 +219,8 @@ export class Supervisor implements ModuleHost {
         this.skipReasons.delete(spec.name);
         continue;
       }
-      if (this.specs.some((s) => s.name === spec.name)) continue;
+      if (this.specNames.has(spec.name)) continue;
+      this.specNames.add(spec.name);
       this.specs.push(spec);
       const why = unregisteredReason(spec, run.env(spec));
       if (why) {
