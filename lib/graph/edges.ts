@@ -187,11 +187,7 @@ export class ResourceIndex<T> {
     if (this.kinds[id] === GLOB) this.addGlob(id);
     else if (this.kinds[id] === PLAIN) {
       if (this.texts[id] === ".") this.dot = id;
-      for (let a = this.parents[id]; a >= 0; a = this.parents[a]) {
-        const list = this.below.get(a);
-        if (list) list.push(id);
-        else this.below.set(a, [id]);
-      }
+      for (let a = this.parents[id]; a >= 0; a = this.parents[a]) push(this.below, a, id);
     }
     return v;
   }
@@ -232,26 +228,23 @@ export class ResourceIndex<T> {
       if (this.seenAt[id] >= 0) f(id);
       return;
     }
-    // Numbered before the lists are read: numbering a head may grow them.
-    const head = kind === GLOB ? this.headOf(id) : id;
-    const { seenAt, texts } = this;
-    const res = texts[id];
     if (kind === GLOB) {
       // Asked again (each job reading `out/*.h`): only what was seen since is tested.
       let memo = this.globMemo.get(id);
       if (!memo) this.globMemo.set(id, memo = { seen: 0, hits: [] });
       if (memo.seen < this.order.length) {
+        // Numbered before the lists are read: numbering a head may grow them.
+        const head = this.headOf(id), res = this.texts[id];
         for (const o of this.seenSince(head, memo.seen)) {
-          const t = texts[o];
-          if (patternsOverlap(res, t) || globUnder(res, t) || literalsNest(res, t)) {
-            memo.hits.push(o);
-          }
+          if (globMeets(res, this.texts[o])) memo.hits.push(o);
         }
         memo.seen = this.order.length;
       }
       for (const o of memo.hits) f(o);
       return;
     }
+    const { seenAt, texts } = this;
+    const res = texts[id];
     if (seenAt[id] >= 0) f(id);
     for (let a = this.parents[id]; a >= 0; a = this.parents[a]) if (seenAt[a] >= 0) f(a);
     const below = this.below.get(id);
@@ -259,11 +252,7 @@ export class ResourceIndex<T> {
     if (!this.globs.length) return;
     // `.` lies under no glob's head and every glob's lies under it: all of them.
     const globs = res === "." ? this.globs : this.linedGlobs(id);
-    for (const g of globs) {
-      if (
-        patternsOverlap(texts[g], res) || globUnder(texts[g], res) || literalsNest(texts[g], res)
-      ) f(g);
-    }
+    for (const g of globs) if (globMeets(texts[g], res)) f(g);
   }
 
   /**
@@ -313,6 +302,11 @@ export class ResourceIndex<T> {
     if (this.rootGlobs.length) parts.push(this.rootGlobs);
     return parts;
   }
+}
+
+/** Whether glob `g` conflicts with resource `o`: a common path, `o` a folder above, nested literals. */
+function globMeets(g: string, o: string): boolean {
+  return patternsOverlap(g, o) || globUnder(g, o) || literalsNest(g, o);
 }
 
 /** `list[key]` with `v` added. */

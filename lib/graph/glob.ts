@@ -500,11 +500,8 @@ export function namedByAny(patterns: readonly string[]): (path: string) => boole
   }
   return (path) => {
     if (plain.has(path)) return true;
-    // Each folder above it (`""` too for `/x`, as `resourceNames` has it).
-    for (let i = path.lastIndexOf("/"); i >= 0; i = i ? path.lastIndexOf("/", i - 1) : -1) {
-      if (plain.has(path.slice(0, i))) return true;
-    }
-    return globs.some((g) => resourceNames(g, path));
+    return anyFolderAbove(path, (dir) => plain.has(dir)) ||
+      globs.some((g) => resourceNames(g, path));
   };
 }
 
@@ -524,15 +521,33 @@ export function namesAnyOf(paths: readonly string[]): (pattern: string) => boole
   const named = new Set<string>();
   for (const p of paths) {
     named.add(p);
-    for (let i = p.lastIndexOf("/"); i >= 0; i = i ? p.lastIndexOf("/", i - 1) : -1) {
-      named.add(p.slice(0, i));
-    }
+    anyFolderAbove(p, (dir) => (named.add(dir), false));
   }
   return (pattern) => {
     if (pattern[0] === "@" || !paths.length) return false;
     if (pattern === "." || named.has(pattern)) return true;
     return isGlob(pattern) && paths.some((p) => resourceNames(pattern, p));
   };
+}
+
+/**
+ * Whether `test` holds for a folder above `path`, nearest first (`""` too for `/x`, as
+ * `resourceNames` has it: a pattern names what lies below it).
+ *
+ * @example
+ * ```ts
+ * import { anyFolderAbove } from "./glob.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const seen: string[] = [];
+ * assertEquals(anyFolderAbove("a/b/c", (d) => (seen.push(d), false)), false);
+ * assertEquals(seen, ["a/b", "a"]);
+ * ```
+ */
+export function anyFolderAbove(path: string, test: (dir: string) => boolean): boolean {
+  for (let i = path.lastIndexOf("/"); i >= 0; i = i ? path.lastIndexOf("/", i - 1) : -1) {
+    if (test(path.slice(0, i))) return true;
+  }
+  return false;
 }
 
 /** Directories never entered when walking. */

@@ -341,7 +341,7 @@ export class Plan {
       const members = this.graph.byName.has(n) || this.node(n) ? undefined : this.groupMembers(n);
       for (const m of members ?? [n]) {
         edges.from(m, "needs", members ? `needs ${n}` : "needs");
-        if (by !== m && (by === undefined || !this.madeBy(by, m))) this.madeEdges(m, edges);
+        if (by === undefined || (by !== m && !this.madeBy(by, m))) this.madeEdges(m, edges);
       }
     }
     for (const key of ["if", "unless"] as const) {
@@ -584,18 +584,16 @@ export class Plan {
             const accs = ix.get(c)!;
             // A job that writes skips what an earlier writer it waits for waits for already, and
             // what ended (else the 4,000th of 4,000 made jobs writing log.txt got 3,999 edges):
-            // see `covers`.
+            // see `covers`. Latest first, so that the writer that covers is met first.
+            const covering = write && ix === idx;
             let cover = -Infinity;
-            for (let k = write && ix === idx ? accs.length - 1 : 0; k >= 0 && k < accs.length;) {
+            for (let k = covering ? accs.length - 1 : 0; k >= 0 && k < accs.length;) {
               const acc = accs[k];
-              k += write && ix === idx ? -1 : 1;
+              k += covering ? -1 : 1;
               if (!write && !acc.write) continue; // two readers
               if (only && !only(acc.node)) continue;
-              if (write && ix === idx) {
-                if (acc.node.state === "done" || (notStarted(acc.node) && acc.node.order < cover)) {
-                  continue;
-                }
-              }
+              const n = acc.node;
+              if (covering && (n.state === "done" || (notStarted(n) && n.order < cover))) continue;
               const other = acc.node.spec.name;
               if (ix !== idx || before(acc.node)) {
                 edges.from(
@@ -605,10 +603,8 @@ export class Plan {
                 );
                 // Only a writer it waits for covers: not one it was put first for (it needs the
                 // generator of a job `spec` is made by: `generatorEdges`), whose edge goes out.
-                if (
-                  write && ix === idx && acc.write && this.covers(acc.node) && edges.waitsFor(other)
-                ) {
-                  cover = Math.max(cover, acc.node.order);
+                if (covering && acc.write && this.covers(n) && edges.waitsFor(other)) {
+                  cover = Math.max(cover, n.order);
                 }
               } else {
                 edges.to(

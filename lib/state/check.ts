@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { isGlob, namedByAny, resourceNames } from "../graph/glob.ts";
+import { anyFolderAbove, isGlob, namedByAny, resourceNames } from "../graph/glob.ts";
 import type { JobSpec } from "../graph/types.ts";
 import {
   changedSince,
@@ -557,11 +557,7 @@ export class UpToDate {
    */
   private isDirty(p: string): boolean {
     if (this.dirty.has(p) || this.dirtyAll) return true;
-    if (this.dirtyDirs.size) {
-      for (let i = p.lastIndexOf("/"); i >= 0; i = i ? p.lastIndexOf("/", i - 1) : -1) {
-        if (this.dirtyDirs.has(p.slice(0, i))) return true;
-      }
-    }
+    if (this.dirtyDirs.size && anyFolderAbove(p, (dir) => this.dirtyDirs.has(dir))) return true;
     for (const g of this.dirtyGlobs) if (resourceNames(g, p)) return true;
     return false;
   }
