@@ -270,12 +270,8 @@ function checkCrossFileGlobs(units: Unit[]): void {
     for (const { glob, at } of u.globs) {
       if (!writers) {
         writers = new ResourceIndex();
-        for (const o of units) {
-          for (const j of o.jobs) {
-            for (const w of j.writes) {
-              writers.getOrAdd(w, () => []).push(j);
-            }
-          }
+        for (const j of units.flatMap((o) => o.jobs)) {
+          for (const w of j.writes) writers.getOrAdd(w, () => []).push(j);
         }
       }
       // The first such job of another file, in file order.
