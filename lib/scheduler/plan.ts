@@ -572,8 +572,6 @@ export class Plan {
       ancestors ??= this.ancestors(named, pulled, pulledEdges);
       return ancestors.has(n.spec.name);
     };
-    const mode = (w: boolean) => w ? "writes" : "reads";
-    const kind = (w1: boolean, w2: boolean) => w1 && !w2 ? "resource" : "order";
     const writes = new Set(spec.writes);
     const reads = orderReads(spec).filter((r) => !writes.has(r));
     const indexes = pullIndex ? [idx, pullIndex] : [idx];
@@ -581,44 +579,48 @@ export class Plan {
       for (const res of list) {
         for (const ix of indexes) {
           for (const c of ix.conflicting(res)) {
-            const accs = ix.get(c)!;
-            // A job that writes skips what an earlier writer it waits for waits for already, and
-            // what ended (else the 4,000th of 4,000 made jobs writing log.txt got 3,999 edges):
-            // see `covers`. Latest first, so that the writer that covers is met first.
-            const covering = write && ix === idx;
-            let cover = -Infinity;
-            for (let k = covering ? accs.length - 1 : 0; k >= 0 && k < accs.length;) {
-              const acc = accs[k];
-              k += covering ? -1 : 1;
-              if (!write && !acc.write) continue; // two readers
-              if (only && !only(acc.node)) continue;
-              const n = acc.node;
-              if (covering && (n.state === "done" || (notStarted(n) && n.order < cover))) continue;
-              const other = acc.node.spec.name;
-              if (ix !== idx || before(acc.node)) {
-                edges.from(
-                  other,
-                  kind(acc.write, write),
-                  `${mode(acc.write)} ${c} -> ${mode(write)} ${res}`,
-                );
-                // Only a writer it waits for covers: not one it was put first for (it needs the
-                // generator of a job `spec` is made by: `generatorEdges`), whose edge goes out.
-                if (covering && acc.write && this.covers(n) && edges.waitsFor(other)) {
-                  cover = Math.max(cover, n.order);
-                }
-              } else {
-                edges.to(
-                  other,
-                  kind(write, acc.write),
-                  `${mode(write)} ${res} -> ${mode(acc.write)} ${c}`,
-                );
-              }
-            }
+            const at = { res, c, write, pulled: ix !== idx };
+            this.accessorEdges(edges, ix.get(c)!, at, { before, only });
           }
         }
       }
     }
     return { writes, reads };
+  }
+
+  /**
+   * The edges between the new job and the jobs that touched `c` (`accs`), which conflicts with
+   * its `res`: from those `before` it (all of them for jobs pulled in with it), to the others.
+   * A job that writes skips what an earlier writer it waits for waits for already, and what
+   * ended (else the 4,000th of 4,000 made jobs writing log.txt got 3,999 edges): see `covers`;
+   * latest first, so that the writer that covers is met first.
+   */
+  private accessorEdges(
+    edges: NewEdges,
+    accs: readonly { node: Node; write: boolean }[],
+    { res, c, write, pulled }: { res: string; c: string; write: boolean; pulled: boolean },
+    { before, only }: { before: (n: Node) => boolean; only?: (n: Node) => boolean },
+  ): void {
+    const covering = write && !pulled;
+    let cover = -Infinity;
+    for (let k = covering ? accs.length - 1 : 0; k >= 0 && k < accs.length;) {
+      const { node: n, write: wrote } = accs[k];
+      k += covering ? -1 : 1;
+      if (!write && !wrote) continue; // two readers
+      if (only && !only(n)) continue;
+      if (covering && (n.state === "done" || (notStarted(n) && n.order < cover))) continue;
+      const other = n.spec.name;
+      if (pulled || before(n)) {
+        edges.from(other, edgeKind(wrote, write), `${mode(wrote)} ${c} -> ${mode(write)} ${res}`);
+        // Only a writer it waits for covers: not one it was put first for (it needs the
+        // generator of a job `spec` is made by: `generatorEdges`), whose edge goes out.
+        if (covering && wrote && this.covers(n) && edges.waitsFor(other)) {
+          cover = Math.max(cover, n.order);
+        }
+      } else {
+        edges.to(other, edgeKind(write, wrote), `${mode(write)} ${res} -> ${mode(wrote)} ${c}`);
+      }
+    }
   }
 
   /**
@@ -936,6 +938,11 @@ class NewEdges {
     this.out.push({ from: this.name, to: job, kind, reason });
   }
 }
+
+/** How a job touches a resource, in an edge's reason. */
+const mode = (w: boolean) => w ? "writes" : "reads";
+/** The kind of an edge from a job that touched a resource (`w1`: wrote) to one that does (`w2`). */
+const edgeKind = (w1: boolean, w2: boolean): Edge["kind"] => w1 && !w2 ? "resource" : "order";
 
 /** Whether a node waits or is ready (not running, not resolved). */
 function notStarted(n: { state: string }): boolean {
