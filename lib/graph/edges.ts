@@ -130,15 +130,36 @@ export class ResourceIndex<T> {
     return id;
   }
 
+  /**
+   * The last few folders paths were numbered under, and their numbers (most paths share their
+   * folder with one of the few before): `folderOf` finds them with no lookup by text.
+   */
+  private recent: string[] = ["", "", "", ""];
+  private recentIds = new Int32Array(4);
+  private recentNext = 0;
+
   /** The number of folder `res.slice(0, to)`, less than DEEP below the top: by its text. */
   private shallow(res: string, to: number): number {
     const text = to === res.length ? res : res.slice(0, to);
     let id = this.ids.get(text);
     if (id === undefined) {
       const slash = res.lastIndexOf("/", to - 1);
-      id = this.number(text, slash > 0 ? this.shallow(res, slash) : -1, PLAIN);
+      id = this.number(text, slash > 0 ? this.folderOf(res, slash) : -1, PLAIN);
       this.ids.set(text, id);
     }
+    return id;
+  }
+
+  /** The number of folder `res.slice(0, to)`: a recent one's when it is one (no lookup). */
+  private folderOf(res: string, to: number): number {
+    const recent = this.recent;
+    for (let k = 0; k < recent.length; k++) {
+      if (recent[k].length === to && res.startsWith(recent[k])) return this.recentIds[k];
+    }
+    const id = this.shallow(res, to), k = this.recentNext;
+    recent[k] = this.texts[id];
+    this.recentIds[k] = id;
+    this.recentNext = (k + 1) % recent.length;
     return id;
   }
 

@@ -80,12 +80,22 @@ export class Graph {
   private deps = new Map<string, Edge[]>();
   private dependents = new Map<string, Edge[]>();
 
-  /** A graph of `jobs` (file order) with pool capacities and edges (duplicates dropped). */
-  constructor(file: string, jobs: JobSpec[], pools: Map<string, number>, edges: Edge[]) {
+  /**
+   * A graph of `jobs` (file order) with pool capacities and edges (duplicates dropped);
+   * `byName`, when the caller has it, is `jobs` by name (taken as it is, not copied).
+   */
+  constructor(
+    file: string,
+    jobs: JobSpec[],
+    pools: Map<string, number>,
+    edges: Edge[],
+    byName?: Map<string, JobSpec>,
+  ) {
     this.file = file;
     this.jobs = jobs;
     this.pools = pools;
-    for (const j of jobs) this.byName.set(j.name, j);
+    if (byName) this.byName = byName;
+    else for (const j of jobs) this.byName.set(j.name, j);
     /** For a job with many edges in, where they come from (a short list is scanned instead). */
     const many = new Map<string, Set<string>>();
     for (const e of edges) {

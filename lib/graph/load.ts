@@ -152,7 +152,12 @@ interface Unit {
   positions: PosMap;
   place: Place;
   jobs: SpecDraft[];
-  /** Each job's dotted path in its file (`jobs.cc`, the name as written). */
+  /** Its jobs and modules by name as written in the file (before its namespace). */
+  names: Map<string, JobSpec>;
+  /**
+   * Each job's dotted path in its file (`jobs.cc`, the name as written) where that is not its
+   * section and its name (a job of an included file or of a `foreach`): see `pathOf`.
+   */
   paths: Map<JobSpec, string>;
   /** `foreach` groups (names as in the graph) and the jobs they expanded to. */
   groups: Map<string, string[]>;
@@ -228,10 +233,10 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   jobs.forEach((j, i) => j.index = i);
   if (units.length > 1) { for (const u of units) for (const j of u.jobs) j.source = u.file; }
   if (units.length > 1) checkCrossFileGlobs(units);
-  const edges = linkUnits(units, jobs);
+  const { edges, names } = linkUnits(units);
   deriveResourceEdges(orderedBy(jobs), (e) => edges.push(e));
 
-  const graph = new Graph(file, jobs, pools, edges);
+  const graph = new Graph(file, jobs, pools, edges, names);
   graph.settings = settings;
   return finishGraph(graph, units, root, notes);
 }
@@ -783,6 +788,12 @@ function expandGroup(
   return found ? items.map((i) => i.vars[fe.as]) : [];
 }
 
+/** A job's dotted path when it is its section and its name (most jobs: see `Unit.paths`). */
+const plainPath = (j: JobSpec) => `${j.kind === "job" ? "jobs" : "modules"}.${j.name}`;
+
+/** A job's dotted path in its unit's file (`jobs.cc`, the name as written). */
+const pathOf = (u: Unit, j: JobSpec) => u.paths.get(j) ?? plainPath(j);
+
 /** A unit's jobs and modules: `foreach` expanded, each spec built, names in its namespace. */
 function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Place): Unit {
   const { file } = ctx;
@@ -801,23 +812,25 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
     positions: ctx.positions,
     place,
     jobs: [],
+    names: new Map(),
     paths: new Map(),
     groups,
     globs,
     default: raw.default,
   };
-  const names = new Map<string, string>();
+  const names = unit.names;
   for (const [name, kind, j, sub, written] of expanded) {
     const section = kind === "job" ? "jobs" : "modules";
     const p = `${section}.${written}`;
-    if (names.has(name) || (groups.has(ns(name)) && name === written && !j.foreach)) {
+    const group = groups.size > 0 && groups.has(ns(name)) && name === written && !j.foreach;
+    if (group || names.has(name)) {
       fail(
-        `${p}: duplicate name '${name}' (already a ${names.get(name) ?? "foreach group"})`,
+        `${p}: duplicate name '${name}' (already a ${names.get(name)?.kind ?? "foreach group"})`,
         `${p}#`,
       );
     }
-    names.set(name, kind === "job" ? "job" : "module");
     const spec = buildSpec(ctx, { name, kind, j, sub, written, index: 0, p });
+    names.set(name, spec);
     checkResourceGlobs(spec, p, file, ctx.positions);
     if (fromGlob.has(name)) spec.fromGlob = true;
     const fe = foreachOf(j, "foreach");
@@ -833,7 +846,7 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
       if (spec.group !== undefined) spec.group = ns(spec.group);
     }
     unit.jobs.push(spec);
-    unit.paths.set(spec, p);
+    if (written !== spec.name) unit.paths.set(spec, p);
   }
   return unit;
 }
@@ -843,19 +856,21 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
  * (in an included file a name is first looked up in its own namespace) and
  * turned into edges. The specs get the resolved names.
  */
-function linkUnits(units: Unit[], jobs: JobSpec[]): Edge[] {
-  const names = new Map<string, "job" | "module">();
-  for (const u of units) {
+function linkUnits(units: Unit[]): { edges: Edge[]; names: Map<string, JobSpec> } {
+  // One file: its own table (names are unique in it, and have no namespace).
+  const one = units.length === 1 && !units[0].place.ns;
+  const names = one ? units[0].names : new Map<string, JobSpec>();
+  for (const u of one ? [] : units) {
     for (const j of u.jobs) {
       if (names.has(j.name)) {
         throw new JxInputError(
-          `${u.paths.get(j)}: duplicate name '${j.name}' (already a ${names.get(j.name)} ` +
+          `${pathOf(u, j)}: duplicate name '${j.name}' (already a ${names.get(j.name)!.kind} ` +
             "of another jobs file)",
           u.file,
           j.pos,
         );
       }
-      names.set(j.name, j.kind);
+      names.set(j.name, j);
     }
   }
   const groups = new Map<string, string[]>();
@@ -876,17 +891,23 @@ function linkUnits(units: Unit[], jobs: JobSpec[]): Edge[] {
       if (job.repeat) job.repeat = { ...job.repeat, test: local(job.repeat.test) };
     }
     for (const job of u.jobs) {
-      new JobLinks(job, u, { names, groups, jobs, testOf }, (e) => edges.push(e)).link();
+      if (linksNothing(job)) continue; // most jobs of a big file
+      new JobLinks(job, u, { names, groups, testOf }, (e) => edges.push(e)).link();
     }
   }
-  return edges;
+  return { edges, names };
+}
+
+/** Whether a job names no other: no `needs`, `if`, `unless` or `repeat` (nothing to link). */
+function linksNothing(j: JobSpec): boolean {
+  if (j.needs.length) return false;
+  return j.kind !== "job" || (j.if === undefined && j.unless === undefined && !j.repeat);
 }
 
 /** The tables every job's references are resolved against (see `linkUnits`). */
 interface LinkTables {
-  names: Map<string, "job" | "module">;
+  names: Map<string, JobSpec>;
   groups: Map<string, string[]>;
-  jobs: JobSpec[];
   /** Repeat tests and the loop (job or foreach group) each belongs to. */
   testOf: Map<string, string>;
 }
@@ -902,7 +923,7 @@ class JobLinks {
     private all: LinkTables,
     private add: (e: Edge) => void,
   ) {
-    this.p = u.paths.get(job)!;
+    this.p = pathOf(u, job);
   }
 
   link(): void {
@@ -966,7 +987,7 @@ class JobLinks {
       if (n === undefined) continue;
       const at = `${this.p}.${key}`;
       this.ref(n, at, key);
-      if (this.all.names.get(n) === "module") {
+      if (this.all.names.get(n)!.kind === "module") {
         this.fail(`${at}: '${n}' is a module; conditions name jobs`, at);
       }
       this.add({ from: n, to: this.job.name, kind: "condition", reason: key });
@@ -977,7 +998,7 @@ class JobLinks {
     const { job, p, all } = this;
     const at = `${p}.repeat.${kind}`;
     this.ref(test, at, "repeat");
-    if (all.names.get(test) === "module") {
+    if (all.names.get(test)!.kind === "module") {
       this.fail(`${at}: '${test}' is a module; a repeat test is a job`, at);
     }
     if (job.deferred) {
@@ -990,7 +1011,7 @@ class JobLinks {
       this.fail(`${at}: '${test}' is already the test of '${other}'`, at);
     }
     all.testOf.set(test, loop);
-    checkRepeatTest(all.jobs.find((x) => x.name === test)!, at, (m, q) => this.fail(m, q));
+    checkRepeatTest(all.names.get(test)!, at, (m, q) => this.fail(m, q));
     // The test runs after each run of the job, inside the loop.
     this.add({ from: job.name, to: test, kind: "needs", reason: `repeat ${kind}` });
   }

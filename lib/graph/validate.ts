@@ -74,11 +74,52 @@ function checkedNumber(v: unknown): number {
   return v;
 }
 
-/** Where an entry of a mapping of names is (`jobs.NAME`), and the walk that records what is under it. */
-interface EntryAt {
-  key: number;
-  value: number;
-  walk?: () => void;
+/** An entry whose positions are recorded (or that has none to record). */
+const NOT_PENDING = Symbol("walked");
+
+/**
+ * The entries of a mapping of names (`jobs:`) in file order: each one's
+ * name, its key's and value's offsets, and its node while the positions
+ * under it are not recorded (`NOT_PENDING` once they are). Found by name
+ * through an index made when first needed: a lookup in file order (each job
+ * built in turn asks for its own) is the next entry, with no index at all.
+ */
+class Section {
+  readonly names: string[] = [];
+  readonly keys: number[] = [];
+  readonly values: number[] = [];
+  readonly nodes: unknown[] = [];
+  /** Each name's entry (the last, for a name written twice). */
+  private index?: Map<string, number>;
+  /** The entry after the last one found in file order. */
+  private next = 0;
+  /** `walk` records the positions under an entry (one function for the section). */
+  constructor(readonly walk: (node: unknown, name: string) => void) {}
+
+  add(name: string, key: number, value: number, node: unknown): void {
+    this.index?.set(name, this.names.length);
+    this.names.push(name);
+    this.keys.push(key);
+    this.values.push(value);
+    this.nodes.push(node);
+  }
+
+  /** The entry named `name`, through the index. */
+  find(name: string): number | undefined {
+    if (!this.index) {
+      this.index = new Map();
+      for (let i = 0; i < this.names.length; i++) this.index.set(this.names[i], i);
+    }
+    return this.index.get(name);
+  }
+
+  /** The entry named `name`, the next in file order when it is that one (no index made). */
+  findNext(name: string): number | undefined {
+    const i = this.next;
+    const at = this.names[i] === name ? i : this.find(name);
+    if (at !== undefined) this.next = at + 1;
+    return at;
+  }
 }
 
 /**
@@ -94,7 +135,7 @@ interface EntryAt {
 export class PosMap {
   private offsets = new Map<string, number | Pos>();
   /** Entries by section (`jobs`) and name. */
-  private sections = new Map<string, Map<string, EntryAt>>();
+  private sections = new Map<string, Section>();
   constructor(private lines?: LineCounter) {}
 
   /** Records a position (a line and column, or an offset in the text). */
@@ -105,13 +146,21 @@ export class PosMap {
 
   /**
    * Records the entry `name` of `section`: its key's offset (`section.name#`),
-   * its value's (`section.name`), and the walk that records the positions
-   * under it, run when one is asked for.
+   * its value's (`section.name`), and its node, which `walk` (the same for a
+   * whole section: no closure per entry) walks to record the positions under
+   * it when one is first asked for.
    */
-  entry(section: string, name: string, key: number, value: number, walk: () => void): void {
-    let names = this.sections.get(section);
-    if (!names) this.sections.set(section, names = new Map());
-    names.set(name, { key, value, walk });
+  entry(
+    section: string,
+    name: string,
+    key: number,
+    value: number,
+    node: unknown,
+    walk: Section["walk"],
+  ): void {
+    let s = this.sections.get(section);
+    if (!s) this.sections.set(section, s = new Section(walk));
+    s.add(name, key, value, node);
   }
 
   get(path: string): Pos | undefined {
@@ -120,8 +169,8 @@ export class PosMap {
 
   /** The position of entry `name`'s key in `section` (`get("jobs.NAME#")`, without a walk). */
   keyOf(section: string, name: string): Pos | undefined {
-    const e = this.sections.get(section)?.get(name);
-    return e ? this.pos(e.key) : this.get(`${section}.${name}#`);
+    const s = this.sections.get(section), i = s?.findNext(name);
+    return i !== undefined ? this.pos(s!.keys[i]) : this.get(`${section}.${name}#`);
   }
 
   private pos(at: number | Pos | undefined): Pos | undefined {
@@ -141,7 +190,7 @@ export class PosMap {
   private find(path: string): number | Pos | undefined {
     const at = this.offsets.get(path);
     if (at !== undefined) return at;
-    for (const [section, names] of this.sections) {
+    for (const [section, s] of this.sections) {
       if (
         path.length <= section.length || !path.startsWith(section) || path[section.length] !== "."
       ) {
@@ -149,16 +198,16 @@ export class PosMap {
       }
       const rest = path.slice(section.length + 1);
       const hash = rest.endsWith("#");
-      const e = names.get(hash ? rest.slice(0, -1) : rest);
-      if (e) return hash ? e.key : e.value;
+      const e = s.find(hash ? rest.slice(0, -1) : rest);
+      if (e !== undefined) return hash ? s.keys[e] : s.values[e];
       // Under an entry. A name may hold dots (`jobs.a.b.run`: job `a` or job `a.b`): every
       // prefix is tried.
       for (let i = rest.indexOf("."); i >= 0; i = rest.indexOf(".", i + 1)) {
-        const under = names.get(rest.slice(0, i));
-        if (!under?.walk) continue;
-        const walk = under.walk;
-        under.walk = undefined;
-        walk();
+        const name = rest.slice(0, i), under = s.find(name);
+        if (under === undefined || s.nodes[under] === NOT_PENDING) continue;
+        const node = s.nodes[under];
+        s.nodes[under] = NOT_PENDING;
+        s.walk(node, name);
         if (this.offsets.has(path)) return this.offsets.get(path);
       }
     }
@@ -466,15 +515,16 @@ export class Validator {
    * recording them, so that the message has the position it always had.
    */
   private entry(pair: NodePair, kind: Kind, section: string, name: string): unknown {
-    const raw = pair.value, path = `${section}.${name}`;
-    if (!this.recording) return this.check(raw, kind, path);
+    const raw = pair.value;
+    if (!this.recording) return this.check(raw, kind, `${section}.${name}`);
     this.recording = false;
     try {
-      const out = quickEntry(raw, kind) ?? this.check(raw, kind, path);
-      const walk = () => this.record(raw, kind, path);
-      this.positions.entry(section, name, at(pair.key), at(raw), walk);
+      const out = quickEntry(raw, kind) ?? this.check(raw, kind, `${section}.${name}`);
+      const walk = this.walkerOf(section, kind);
+      this.positions.entry(section, name, at(pair.key), at(raw), raw, walk);
       return out;
     } catch (e) {
+      const path = `${section}.${name}`;
       this.recording = true;
       this.positions.set(`${path}#`, at(pair.key));
       this.positions.set(path, at(raw));
@@ -483,6 +533,19 @@ export class Validator {
     } finally {
       this.recording = true;
     }
+  }
+
+  /** Each section's walk of an entry checked before (`PosMap.entry`), made once. */
+  private walkers = new Map<string, (node: unknown, name: string) => void>();
+
+  /** The walk that records the positions in an entry of `section`, whose entries are `kind`. */
+  private walkerOf(section: string, kind: Kind): (node: unknown, name: string) => void {
+    let w = this.walkers.get(section);
+    if (!w) {
+      w = (node, name) => this.record(node as Node | null, kind, `${section}.${name}`);
+      this.walkers.set(section, w);
+    }
+    return w;
   }
 
   /** Walks an entry checked before, recording its positions. */
