@@ -95,17 +95,19 @@ export class ResourceIndex<T> {
     const known = this.ids.get(res);
     if (known !== undefined) return known;
     const kind = res[0] === "@" ? NAME : isGlob(res) ? GLOB : PLAIN;
-    const id = kind !== PLAIN ? this.number(res, -1, kind) : this.pathId(res);
+    if (kind === PLAIN) return this.pathId(res); // (which files it under its text)
+    const id = this.number(res, -1, kind);
     this.ids.set(res, id);
     return id;
   }
 
   /**
-   * The number of the plain path `res`. A folder less than DEEP levels
-   * below the top is found by its text (one lookup when its parent is
-   * known, as most are); a deeper one by its last part under its parent's
-   * number, so that a path thousands of folders deep costs its length, not
-   * its length times its depth.
+   * The number of the plain path `res`, not numbered yet (filed under its
+   * text in `ids`). A folder less than DEEP levels below the top is found
+   * by its text (one lookup when its parent is known, as most are); a
+   * deeper one by its last part under its parent's number, so that a path
+   * thousands of folders deep costs its length, not its length times its
+   * depth.
    */
   private pathId(res: string): number {
     let cut = -1, depth = 0;
@@ -115,7 +117,7 @@ export class ResourceIndex<T> {
         break;
       }
     }
-    if (cut < 0) return this.shallow(res, res.length);
+    if (cut < 0) return this.numberShallow(res, res, res.length);
     let id = this.shallow(res, cut);
     for (let from = cut; from > 0;) {
       const next = res.indexOf("/", from + 1), to = next < 0 ? res.length : next;
@@ -127,6 +129,7 @@ export class ResourceIndex<T> {
       else under.set(part, id = this.number(res.slice(0, to), id, PLAIN));
       from = next;
     }
+    this.ids.set(res, id);
     return id;
   }
 
@@ -141,12 +144,14 @@ export class ResourceIndex<T> {
   /** The number of folder `res.slice(0, to)`, less than DEEP below the top: by its text. */
   private shallow(res: string, to: number): number {
     const text = to === res.length ? res : res.slice(0, to);
-    let id = this.ids.get(text);
-    if (id === undefined) {
-      const slash = res.lastIndexOf("/", to - 1);
-      id = this.number(text, slash > 0 ? this.folderOf(res, slash) : -1, PLAIN);
-      this.ids.set(text, id);
-    }
+    return this.ids.get(text) ?? this.numberShallow(res, text, to);
+  }
+
+  /** Numbers `text`, which is `res.slice(0, to)`, less than DEEP below the top and not numbered yet. */
+  private numberShallow(res: string, text: string, to: number): number {
+    const slash = res.lastIndexOf("/", to - 1);
+    const id = this.number(text, slash > 0 ? this.folderOf(res, slash) : -1, PLAIN);
+    this.ids.set(text, id);
     return id;
   }
 
