@@ -59,8 +59,8 @@ class LightMap extends LightCollection<LightPair> {
     const key = pair.key.value;
     if (key === "<<") giveUp();
     if (this.keys) {
-      if (this.keys.has(key)) giveUp();
-      this.keys.add(key);
+      const had = this.keys.size;
+      if (this.keys.add(key).size === had) giveUp(); // there already (one lookup, not two)
     } else {
       // As the Set above and graph/yaml_full.ts's check (SameValueZero): `.nan` twice is a key
       // twice, and so are 0 and -0.
