@@ -594,21 +594,37 @@ function unfitForPart(j: JobSpec): boolean {
 }
 
 /**
- * The flat form of the pairs (`keys[i]`, `values[i]`) grouped by key (a
- * counting sort, pairs of one key in their order): `start` (one more than
- * `size`) and the values.
+ * The flat form of the pairs (`keys[i]`, `values[i]`; `i` when there are no
+ * values) grouped by key (a counting sort, pairs of one key in their order):
+ * `start` (one more than `size`) and the values.
  */
-function grouped(size: number, keys: number[], values: number[]): [number[], number[]] {
-  const start = new Array<number>(size + 1).fill(0);
-  for (const k of keys) start[k + 1]++;
+function grouped(size: number, keys: Int32Array, values?: Int32Array): [Int32Array, Int32Array] {
+  const start = new Int32Array(size + 1);
+  for (let i = 0; i < keys.length; i++) start[keys[i] + 1]++;
   for (let i = 0; i < size; i++) start[i + 1] += start[i];
-  const next = start.slice(0, size), out = new Array<number>(values.length);
-  for (let i = 0; i < keys.length; i++) out[next[keys[i]]++] = values[i];
+  const next = start.slice(0, size), out = new Int32Array(keys.length);
+  for (let i = 0; i < keys.length; i++) out[next[keys[i]]++] = values ? values[i] : i;
   return [start, out];
 }
 
-/** The index of `graph` for partial loads; `at` is filled by the writer. */
-function indexOf(graph: Graph): { strings: Strings; ints: Record<keyof Ints, number[]> } {
+/** The index of a graph for partial loads, but where the rows start (`Ints.at`). */
+interface Index {
+  strings: Strings;
+  ints: Omit<Ints, "at">;
+}
+
+/** How many paths the jobs name (reads, writes, env files), repeats counted. */
+function pathCount(jobs: readonly JobSpec[]): number {
+  let n = 0;
+  for (const s of jobs) n += s.reads.length + s.writes.length + (s.envFiles?.length ?? 0);
+  return n;
+}
+
+/**
+ * The index of `graph` for partial loads. Its lists are int32s sized at
+ * once (lists grown by a push took twice the time).
+ */
+function indexOf(graph: Graph): Index {
   const jobs = graph.jobs, fileIds = new Map<string, number>(), files: string[] = [];
   // A path's index in `files`; -1 for a glob or an `@name`, -2 for a glob (decided once a path).
   const id = (p: string) => {
@@ -619,9 +635,13 @@ function indexOf(graph: Graph): { strings: Strings; ints: Record<keyof Ints, num
     }
     return i;
   };
+  const room = pathCount(jobs);
   // (file, job) once per pair, in job order; each job's written files; flat lists, no list per job.
-  const pairFile: number[] = [], pairJob: number[] = [], lastJob: number[] = [];
-  const wStart = [0], writes: number[] = [], unfit: number[] = [];
+  const pairFile = new Int32Array(room), pairJob = new Int32Array(room);
+  const lastJob = new Int32Array(room).fill(-1); // by file (there are at most `room`)
+  const wStart = new Int32Array(jobs.length + 1), writes = new Int32Array(room);
+  const unfit: number[] = [];
+  let pairs = 0, written = 0;
   const pair = (list: readonly string[], j: number, w: boolean) => {
     let glob = false;
     for (let k = 0; k < list.length; k++) {
@@ -630,8 +650,8 @@ function indexOf(graph: Graph): { strings: Strings; ints: Record<keyof Ints, num
         glob ||= f === -2;
         continue;
       }
-      if (lastJob[f] !== j) lastJob[f] = j, pairFile.push(f), pairJob.push(j);
-      if (w) writes.push(f);
+      if (lastJob[f] !== j) lastJob[f] = j, pairFile[pairs] = f, pairJob[pairs++] = j;
+      if (w) writes[written++] = f;
     }
     return glob;
   };
@@ -640,20 +660,40 @@ function indexOf(graph: Graph): { strings: Strings; ints: Record<keyof Ints, num
     const globR = pair(s.reads, j, false), globW = pair(s.writes, j, true);
     const globE = s.envFiles !== undefined && pair(s.envFiles, j, false);
     if (globR || globW || globE || unfitForPart(s)) unfit.push(j);
-    wStart.push(writes.length);
+    wStart[j + 1] = written;
   }
-  const byName = new Map<string, number>();
-  for (let j = 0; j < jobs.length; j++) byName.set(jobs[j].name, j);
-  const from: number[] = [], edges: number[] = [], edgeTo: number[] = [];
-  graph.edges.forEach((e, k) => {
-    from.push(byName.get(e.from)!), edges.push(k), edgeTo.push(byName.get(e.to)!);
-  });
-  const [ownStart, owners] = grouped(files.length, pairFile, pairJob);
-  const [outStart, outs] = grouped(jobs.length, from, edges);
+  const [from, edgeTo] = edgeEnds(graph);
+  const [ownStart, owners] = grouped(files.length, pairFile.subarray(0, pairs), pairJob);
+  const [outStart, outs] = grouped(jobs.length, from);
   return {
     strings: { names: jobs.map((s) => s.name), files },
-    ints: { ownStart, owners, wStart, writes, outStart, outs, edgeTo, unfit, at: [] },
+    ints: {
+      ownStart,
+      owners,
+      wStart,
+      writes: writes.subarray(0, written),
+      outStart,
+      outs,
+      edgeTo,
+      unfit,
+    },
   };
+}
+
+/** Per edge of `graph`, the places of the jobs it comes from and leads to. */
+function edgeEnds(graph: Graph): [Int32Array, Int32Array] {
+  const edges = graph.edges, from = new Int32Array(edges.length), to = new Int32Array(edges.length);
+  for (let k = 0; k < edges.length; k++) {
+    from[k] = placeOf(graph, edges[k].from), to[k] = placeOf(graph, edges[k].to);
+  }
+  return [from, to];
+}
+
+/** The place of job `name` in `graph.jobs` (its `index`, checked). */
+function placeOf(graph: Graph, name: string): number {
+  const spec = graph.byName.get(name);
+  if (!spec || graph.jobs[spec.index] !== spec) throw new Error(`no job ${name} in its place`);
+  return spec.index;
 }
 
 /** Stores a graph; failures (a read-only directory) are ignored. Atomic: temp file, then rename. */
@@ -694,13 +734,14 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
 function layout(
   head: Omit<Header, "ints" | "names" | "files" | "json" | "rows">,
   texts: string[],
-  { strings, ints }: ReturnType<typeof indexOf>,
+  { strings, ints: index }: Index,
 ): { header: Header; parts: Uint8Array[] } {
+  const starts: number[] = [], ints: Ints = { ...index, at: starts };
   let at = 2;
   for (const t of texts) {
-    ints.at.push(at), at += (/[\u0080-\uffff]/.test(t) ? encoder.encode(t).length : t.length) + 2;
+    starts.push(at), at += (/[\u0080-\uffff]/.test(t) ? encoder.encode(t).length : t.length) + 2;
   }
-  ints.at.push(at);
+  starts.push(at);
   const header = { ...head, ints: {} as Header["ints"] } as Header;
   let end = 0;
   for (const name of INTS) {
