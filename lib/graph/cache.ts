@@ -607,6 +607,54 @@ function grouped(size: number, keys: Int32Array, values?: Int32Array): [Int32Arr
   return [start, out];
 }
 
+/**
+ * Numbers of paths (one per path): the edge derivation's `ResourceIndex`,
+ * handed over by the loader, so that no path is looked up in a map made
+ * again for the cache.
+ */
+export interface PathNumbers {
+  idOf(path: string): number;
+}
+
+/** `PathNumbers` of a map of its own, for a graph that comes without any. */
+class OwnNumbers implements PathNumbers {
+  private ids = new Map<string, number>();
+
+  idOf(path: string): number {
+    let id = this.ids.get(path);
+    if (id === undefined) this.ids.set(path, id = this.ids.size);
+    return id;
+  }
+}
+
+/**
+ * The plain paths (`files`, in the order first met), and each path's index
+ * there by its number (`PathNumbers`): -1 for an `@name`, -2 for a glob
+ * (decided once a path).
+ */
+class FileIds {
+  readonly files: string[] = [];
+  /** By a path's number: its index plus 3 (0: not met yet). */
+  private of = new Int32Array(1024);
+
+  constructor(private numbers: PathNumbers) {}
+
+  /** The index of path `p`. */
+  id(p: string): number {
+    const n = this.numbers.idOf(p);
+    if (n >= this.of.length) {
+      const more = new Int32Array(Math.max(n + 1, this.of.length * 2));
+      more.set(this.of);
+      this.of = more;
+    }
+    const had = this.of[n];
+    if (had) return had - 3;
+    const i = p[0] === "@" ? -1 : isGlob(p) ? -2 : this.files.push(p) - 1;
+    this.of[n] = i + 3;
+    return i;
+  }
+}
+
 /** The index of a graph for partial loads, but where the rows start (`Ints.at`). */
 interface Index {
   strings: Strings;
@@ -624,18 +672,8 @@ function pathCount(jobs: readonly JobSpec[]): number {
  * The index of `graph` for partial loads. Its lists are int32s sized at
  * once (lists grown by a push took twice the time).
  */
-function indexOf(graph: Graph): Index {
-  const jobs = graph.jobs, fileIds = new Map<string, number>(), files: string[] = [];
-  // A path's index in `files`; -1 for a glob or an `@name`, -2 for a glob (decided once a path).
-  const id = (p: string) => {
-    let i = fileIds.get(p);
-    if (i === undefined) {
-      i = p[0] === "@" ? -1 : isGlob(p) ? -2 : files.push(p) - 1;
-      fileIds.set(p, i);
-    }
-    return i;
-  };
-  const room = pathCount(jobs);
+function indexOf(graph: Graph, numbers: PathNumbers): Index {
+  const jobs = graph.jobs, ids = new FileIds(numbers), room = pathCount(jobs);
   // (file, job) once per pair, in job order; each job's written files; flat lists, no list per job.
   const pairFile = new Int32Array(room), pairJob = new Int32Array(room);
   const lastJob = new Int32Array(room).fill(-1); // by file (there are at most `room`)
@@ -645,7 +683,7 @@ function indexOf(graph: Graph): Index {
   const pair = (list: readonly string[], j: number, w: boolean) => {
     let glob = false;
     for (let k = 0; k < list.length; k++) {
-      const f = id(list[k]);
+      const f = ids.id(list[k]);
       if (f < 0) {
         glob ||= f === -2;
         continue;
@@ -662,7 +700,7 @@ function indexOf(graph: Graph): Index {
     if (globR || globW || globE || unfitForPart(s)) unfit.push(j);
     wStart[j + 1] = written;
   }
-  const [from, edgeTo] = edgeEnds(graph);
+  const files = ids.files, [from, edgeTo] = edgeEnds(graph);
   const [ownStart, owners] = grouped(files.length, pairFile.subarray(0, pairs), pairJob);
   const [outStart, outs] = grouped(jobs.length, from);
   return {
@@ -697,7 +735,12 @@ function placeOf(graph: Graph, name: string): number {
 }
 
 /** Stores a graph; failures (a read-only directory) are ignored. Atomic: temp file, then rename. */
-export function writeCachedGraph(file: string, key: string, graph: Graph): void {
+export function writeCachedGraph(
+  file: string,
+  key: string,
+  graph: Graph,
+  numbers: PathNumbers = new OwnNumbers(),
+): void {
   const path = cachePath(file);
   const tmp = `${path}.${pid()}.tmp`;
   try {
@@ -714,7 +757,7 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
       jobs: graph.jobs.length,
       edges: graph.edges.length,
     };
-    const { header, parts } = layout(head, texts, indexOf(graph));
+    const { header, parts } = layout(head, texts, indexOf(graph, numbers));
     removePath(tmp);
     writeParts(tmp, key, header, parts, texts);
     renameSync(tmp, path);
