@@ -670,7 +670,7 @@ function pathCount(jobs: readonly JobSpec[]): number {
 
 /**
  * The index of `graph` for partial loads. Its lists are int32s sized at
- * once (lists grown by a push took twice the time).
+ * once (lists grown by a push cost twice the time, and their copies GC).
  */
 function indexOf(graph: Graph, numbers: PathNumbers): Index {
   const jobs = graph.jobs, ids = new FileIds(numbers), room = pathCount(jobs);
@@ -746,20 +746,27 @@ export function writeCachedGraph(
   try {
     if (!trusted(path, true)) return;
     stateDirSync(dirname(path), 0o700);
-    const p = new Packer();
-    // Each row made into its text at once: no list of 100,000 rows kept alive meanwhile.
-    const text = (o: object) => JSON.stringify(p.row(o));
-    const texts = [...graph.jobs.map(text), ...graph.edges.map(text)];
-    const head = {
+    const { strings, ints } = indexOf(graph, numbers);
+    // Names and files, then the rows, as UTF-8 as they are made (no list of 200,000 texts kept).
+    const sink = new ByteSink(), json = jsonLists(strings);
+    const names = putStrings(sink, strings.names, json);
+    const files = putStrings(sink, strings.files, json);
+    const p = new Packer(), rows = sink.length, at = putRows(sink, p, graph);
+    const header: Header = {
       shapes: p.shapes,
       pools: [...graph.pools],
       settings: graph.settings,
       jobs: graph.jobs.length,
       edges: graph.edges.length,
+      ints: {} as Header["ints"], // filled by `numbersOf`
+      json,
+      names,
+      files,
+      rows: [rows, at[at.length - 1]],
     };
-    const { header, parts } = layout(head, texts, indexOf(graph, numbers));
+    const body = numbersOf(header, { ...ints, at });
     removePath(tmp);
-    writeParts(tmp, key, header, parts, texts);
+    writeParts(tmp, key, header, [body, ...sink.parts()]);
     renameSync(tmp, path);
     graph.cacheKey = key;
   } catch {
@@ -768,67 +775,125 @@ export function writeCachedGraph(
 }
 
 /**
- * The header of a cache file and the bytes of its body before the rows
- * (the index's numbers, then its names); fills `ints.at` from the rows'
- * texts: "[\n" row ",\n" row ... "\n]", each row ending 2 bytes before the
- * next starts (a row's bytes are its characters, unless it holds others
- * than ASCII).
+ * Whether the index's names and files are stored as JSON lists: when a
+ * string holds a newline or would not come back from UTF-8 as itself
+ * (else newline-joined: lines split faster than JSON parses).
  */
-function layout(
-  head: Omit<Header, "ints" | "names" | "files" | "json" | "rows">,
-  texts: string[],
-  { strings, ints: index }: Index,
-): { header: Header; parts: Uint8Array[] } {
-  const starts: number[] = [], ints: Ints = { ...index, at: starts };
-  let at = 2;
-  for (const t of texts) {
-    starts.push(at), at += (/[\u0080-\uffff]/.test(t) ? encoder.encode(t).length : t.length) + 2;
+function jsonLists({ names, files }: Strings): boolean {
+  const newline = (l: string[]) => l.some((x) => x.includes("\n"));
+  // Joined by newlines, no two strings make a surrogate pair: one test for all.
+  return newline(names) || newline(files) || !utf8Exact(names.join("\n")) ||
+    !utf8Exact(files.join("\n"));
+}
+
+/**
+ * UTF-8 in buffers of a megabyte or more, each filled before the next is
+ * made (none copied into a larger one: a page of fresh memory costs a
+ * fault, and a copy touches every page twice).
+ */
+class ByteSink {
+  private done: Uint8Array[] = [];
+  private last = new Uint8Array(0);
+  private used = 0;
+  /** Bytes put so far. */
+  length = 0;
+
+  /** Appends `text`; returns how many bytes it took. */
+  put(text: string): number {
+    const most = text.length * 3; // at most 3 bytes per UTF-16 unit
+    if (this.used + most > this.last.length) {
+      if (this.used) this.done.push(this.last.subarray(0, this.used));
+      this.last = new Uint8Array(Math.max(most, 1 << 20)), this.used = 0;
+    }
+    const { written } = encoder.encodeInto(text, this.last.subarray(this.used));
+    this.used += written, this.length += written;
+    return written;
   }
-  starts.push(at);
-  const header = { ...head, ints: {} as Header["ints"] } as Header;
+
+  /** The bytes put, in order. */
+  parts(): Uint8Array[] {
+    return this.used ? [...this.done, this.last.subarray(0, this.used)] : this.done;
+  }
+}
+
+/** Puts a list of the index's strings into `sink`: where it starts there, and its length. */
+function putStrings(sink: ByteSink, list: string[], json: boolean): [number, number] {
+  const at = sink.length;
+  return [at, sink.put(json ? JSON.stringify(list) : list.join("\n"))];
+}
+
+/** Rows are encoded when this many characters of them wait. */
+const ROWS_CHUNK = 1 << 16;
+
+/**
+ * Puts `graph`'s rows (its jobs, then its edges, packed by `p`) into
+ * `sink`: "[\n" row ",\n" row ... "\n]", a JSON list, a row a line. Returns
+ * where each row starts, from the list's start, and (one more) its length.
+ */
+function putRows(sink: ByteSink, p: Packer, graph: Graph): Int32Array {
+  const n = graph.jobs.length + graph.edges.length, at = new Int32Array(n + 1);
+  const start = sink.length;
+  let texts: string[] = [], first = 0, chars = 0;
+  const add = (o: object) => {
+    const text = JSON.stringify(p.row(o));
+    texts.push(text);
+    chars += text.length;
+    if (chars < ROWS_CHUNK) return;
+    putChunk(sink, start, texts, first, at);
+    first += texts.length, texts = [], chars = 0;
+  };
+  graph.jobs.forEach(add);
+  graph.edges.forEach(add);
+  if (texts.length || !first) putChunk(sink, start, texts, first, at);
+  sink.put("\n]");
+  at[n] = sink.length - start;
+  return at;
+}
+
+/**
+ * Puts rows `first` on (`texts`) into `sink` after those before them (the
+ * list's `[` before the first), and their starts (from the list's start,
+ * `start` in `sink`) into `at`: a row's bytes are its characters unless it
+ * holds others than ASCII.
+ */
+function putChunk(sink: ByteSink, start: number, texts: string[], first: number, at: Int32Array) {
+  const text = (first ? ",\n" : "[\n") + texts.join(",\n");
+  let row = sink.length - start + 2;
+  const ascii = sink.put(text) === text.length;
+  for (let i = 0; i < texts.length; i++) {
+    at[first + i] = row;
+    row += (ascii ? texts[i].length : encoder.encode(texts[i]).length) + 2;
+  }
+}
+
+/**
+ * The index's numbers as the int32s of the body's start, `header.ints` set
+ * to where each list is (the other parts of the body, which follow them,
+ * moved past them).
+ */
+function numbersOf(header: Header, ints: Ints): Uint8Array {
   let end = 0;
   for (const name of INTS) {
     header.ints[name] = [end, ints[name].length], end += ints[name].length * 4;
   }
   const numbers = new Int32Array(end / 4);
   for (const name of INTS) numbers.set(ints[name], header.ints[name][0] / 4);
-  // Lines split faster than JSON parses; a name or path with a newline in it: JSON.
-  // Newline-joined unless a string holds a newline or would not come back from UTF-8 as itself.
-  header.json = [...strings.names, ...strings.files].some((x) => x.includes("\n") || !utf8Exact(x));
-  const list = (l: string[]) => encoder.encode(header.json ? JSON.stringify(l) : l.join("\n"));
-  const names = list(strings.names), files = list(strings.files);
-  header.names = [end, names.length];
-  header.files = [end + names.length, files.length];
-  header.rows = [end + names.length + files.length, at];
-  return { header, parts: [new Uint8Array(numbers.buffer), names, files] };
+  for (const part of [header.names, header.files, header.rows]) part[0] += end;
+  return new Uint8Array(numbers.buffer);
 }
 
 /**
  * Writes a new cache file at `tmp` (never through a link): the key, the
  * header line padded with spaces so that the body (its int32s) starts
- * aligned, `parts`, then the rows a megabyte at a time (no copy of the
- * whole file is made).
+ * aligned, then `parts`.
  */
-function writeParts(
-  tmp: string,
-  key: string,
-  header: Header,
-  parts: Uint8Array[],
-  texts: string[],
-) {
+function writeParts(tmp: string, key: string, header: Header, parts: Uint8Array[]) {
   const line = `${key}\n${JSON.stringify(header)}`;
   const pad = (8 - ((encoder.encode(line).length + 1) % 8)) % 8;
   const f = openFile(tmp, "create");
   try {
-    const put = (bytes: Uint8Array) => f.write(bytes);
-    put(encoder.encode(`${line}${" ".repeat(pad)}\n`));
-    parts.forEach(put);
-    let chunk = "[\n";
-    for (let k = 0; k < texts.length; k++) {
-      chunk += texts[k] + (k + 1 < texts.length ? ",\n" : "");
-      if (chunk.length >= 1 << 20) put(encoder.encode(chunk)), chunk = "";
-    }
-    put(encoder.encode(chunk + "\n]"));
+    f.write(encoder.encode(`${line}${" ".repeat(pad)}\n`));
+    for (const part of parts) f.write(part);
   } finally {
     f.close();
   }
