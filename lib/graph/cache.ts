@@ -594,44 +594,102 @@ function unfitForPart(j: JobSpec): boolean {
 }
 
 /**
- * The flat form of the pairs (`keys[i]`, `values[i]`) grouped by key (a
- * counting sort, pairs of one key in their order): `start` (one more than
- * `size`) and the values.
+ * The flat form of the pairs (`keys[i]`, `values[i]`; `i` when there are no
+ * values) grouped by key (a counting sort, pairs of one key in their order):
+ * `start` (one more than `size`) and the values.
  */
-function grouped(size: number, keys: number[], values: number[]): [number[], number[]] {
-  const start = new Array<number>(size + 1).fill(0);
-  for (const k of keys) start[k + 1]++;
+function grouped(size: number, keys: Int32Array, values?: Int32Array): [Int32Array, Int32Array] {
+  const start = new Int32Array(size + 1);
+  for (let i = 0; i < keys.length; i++) start[keys[i] + 1]++;
   for (let i = 0; i < size; i++) start[i + 1] += start[i];
-  const next = start.slice(0, size), out = new Array<number>(values.length);
-  for (let i = 0; i < keys.length; i++) out[next[keys[i]]++] = values[i];
+  const next = start.slice(0, size), out = new Int32Array(keys.length);
+  for (let i = 0; i < keys.length; i++) out[next[keys[i]]++] = values ? values[i] : i;
   return [start, out];
 }
 
-/** The index of `graph` for partial loads; `at` is filled by the writer. */
-function indexOf(graph: Graph): { strings: Strings; ints: Record<keyof Ints, number[]> } {
-  const jobs = graph.jobs, fileIds = new Map<string, number>(), files: string[] = [];
-  // A path's index in `files`; -1 for a glob or an `@name`, -2 for a glob (decided once a path).
-  const id = (p: string) => {
-    let i = fileIds.get(p);
-    if (i === undefined) {
-      i = p[0] === "@" ? -1 : isGlob(p) ? -2 : files.push(p) - 1;
-      fileIds.set(p, i);
+/**
+ * Numbers of paths (one per path): the edge derivation's `ResourceIndex`,
+ * handed over by the loader, so that no path is looked up in a map made
+ * again for the cache.
+ */
+export interface PathNumbers {
+  idOf(path: string): number;
+}
+
+/** `PathNumbers` of a map of its own, for a graph that comes without any. */
+class OwnNumbers implements PathNumbers {
+  private ids = new Map<string, number>();
+
+  idOf(path: string): number {
+    let id = this.ids.get(path);
+    if (id === undefined) this.ids.set(path, id = this.ids.size);
+    return id;
+  }
+}
+
+/**
+ * The plain paths (`files`, in the order first met), and each path's index
+ * there by its number (`PathNumbers`): -1 for an `@name`, -2 for a glob
+ * (decided once a path).
+ */
+class FileIds {
+  readonly files: string[] = [];
+  /** By a path's number: its index plus 3 (0: not met yet). */
+  private of = new Int32Array(1024);
+
+  constructor(private numbers: PathNumbers) {}
+
+  /** The index of path `p`. */
+  id(p: string): number {
+    const n = this.numbers.idOf(p);
+    if (n >= this.of.length) {
+      const more = new Int32Array(Math.max(n + 1, this.of.length * 2));
+      more.set(this.of);
+      this.of = more;
     }
+    const had = this.of[n];
+    if (had) return had - 3;
+    const i = p[0] === "@" ? -1 : isGlob(p) ? -2 : this.files.push(p) - 1;
+    this.of[n] = i + 3;
     return i;
-  };
+  }
+}
+
+/** The index of a graph for partial loads, but where the rows start (`Ints.at`). */
+interface Index {
+  strings: Strings;
+  ints: Omit<Ints, "at">;
+}
+
+/** How many paths the jobs name (reads, writes, env files), repeats counted. */
+function pathCount(jobs: readonly JobSpec[]): number {
+  let n = 0;
+  for (const s of jobs) n += s.reads.length + s.writes.length + (s.envFiles?.length ?? 0);
+  return n;
+}
+
+/**
+ * The index of `graph` for partial loads. Its lists are int32s sized at
+ * once (lists grown by a push cost twice the time, and their copies GC).
+ */
+function indexOf(graph: Graph, numbers: PathNumbers): Index {
+  const jobs = graph.jobs, ids = new FileIds(numbers), room = pathCount(jobs);
   // (file, job) once per pair, in job order; each job's written files; flat lists, no list per job.
-  const pairFile: number[] = [], pairJob: number[] = [], lastJob: number[] = [];
-  const wStart = [0], writes: number[] = [], unfit: number[] = [];
+  const pairFile = new Int32Array(room), pairJob = new Int32Array(room);
+  const lastJob = new Int32Array(room).fill(-1); // by file (there are at most `room`)
+  const wStart = new Int32Array(jobs.length + 1), writes = new Int32Array(room);
+  const unfit: number[] = [];
+  let pairs = 0, written = 0;
   const pair = (list: readonly string[], j: number, w: boolean) => {
     let glob = false;
     for (let k = 0; k < list.length; k++) {
-      const f = id(list[k]);
+      const f = ids.id(list[k]);
       if (f < 0) {
         glob ||= f === -2;
         continue;
       }
-      if (lastJob[f] !== j) lastJob[f] = j, pairFile.push(f), pairJob.push(j);
-      if (w) writes.push(f);
+      if (lastJob[f] !== j) lastJob[f] = j, pairFile[pairs] = f, pairJob[pairs++] = j;
+      if (w) writes[written++] = f;
     }
     return glob;
   };
@@ -640,43 +698,75 @@ function indexOf(graph: Graph): { strings: Strings; ints: Record<keyof Ints, num
     const globR = pair(s.reads, j, false), globW = pair(s.writes, j, true);
     const globE = s.envFiles !== undefined && pair(s.envFiles, j, false);
     if (globR || globW || globE || unfitForPart(s)) unfit.push(j);
-    wStart.push(writes.length);
+    wStart[j + 1] = written;
   }
-  const byName = new Map<string, number>();
-  for (let j = 0; j < jobs.length; j++) byName.set(jobs[j].name, j);
-  const from: number[] = [], edges: number[] = [], edgeTo: number[] = [];
-  graph.edges.forEach((e, k) => {
-    from.push(byName.get(e.from)!), edges.push(k), edgeTo.push(byName.get(e.to)!);
-  });
-  const [ownStart, owners] = grouped(files.length, pairFile, pairJob);
-  const [outStart, outs] = grouped(jobs.length, from, edges);
+  const files = ids.files, [from, edgeTo] = edgeEnds(graph);
+  const [ownStart, owners] = grouped(files.length, pairFile.subarray(0, pairs), pairJob);
+  const [outStart, outs] = grouped(jobs.length, from);
   return {
     strings: { names: jobs.map((s) => s.name), files },
-    ints: { ownStart, owners, wStart, writes, outStart, outs, edgeTo, unfit, at: [] },
+    ints: {
+      ownStart,
+      owners,
+      wStart,
+      writes: writes.subarray(0, written),
+      outStart,
+      outs,
+      edgeTo,
+      unfit,
+    },
   };
 }
 
+/** Per edge of `graph`, the places of the jobs it comes from and leads to. */
+function edgeEnds(graph: Graph): [Int32Array, Int32Array] {
+  const edges = graph.edges, from = new Int32Array(edges.length), to = new Int32Array(edges.length);
+  for (let k = 0; k < edges.length; k++) {
+    from[k] = placeOf(graph, edges[k].from), to[k] = placeOf(graph, edges[k].to);
+  }
+  return [from, to];
+}
+
+/** The place of job `name` in `graph.jobs` (its `index`, checked). */
+function placeOf(graph: Graph, name: string): number {
+  const spec = graph.byName.get(name);
+  if (!spec || graph.jobs[spec.index] !== spec) throw new Error(`no job ${name} in its place`);
+  return spec.index;
+}
+
 /** Stores a graph; failures (a read-only directory) are ignored. Atomic: temp file, then rename. */
-export function writeCachedGraph(file: string, key: string, graph: Graph): void {
+export function writeCachedGraph(
+  file: string,
+  key: string,
+  graph: Graph,
+  numbers: PathNumbers = new OwnNumbers(),
+): void {
   const path = cachePath(file);
   const tmp = `${path}.${pid()}.tmp`;
   try {
     if (!trusted(path, true)) return;
     stateDirSync(dirname(path), 0o700);
-    const p = new Packer();
-    // Each row made into its text at once: no list of 100,000 rows kept alive meanwhile.
-    const text = (o: object) => JSON.stringify(p.row(o));
-    const texts = [...graph.jobs.map(text), ...graph.edges.map(text)];
-    const head = {
+    const { strings, ints } = indexOf(graph, numbers);
+    // Names and files, then the rows, as UTF-8 as they are made (no list of 200,000 texts kept).
+    const sink = new ByteSink(), json = jsonLists(strings);
+    const names = putStrings(sink, strings.names, json);
+    const files = putStrings(sink, strings.files, json);
+    const p = new Packer(), rows = sink.length, at = putRows(sink, p, graph);
+    const header: Header = {
       shapes: p.shapes,
       pools: [...graph.pools],
       settings: graph.settings,
       jobs: graph.jobs.length,
       edges: graph.edges.length,
+      ints: {} as Header["ints"], // filled by `numbersOf`
+      json,
+      names,
+      files,
+      rows: [rows, at[at.length - 1]],
     };
-    const { header, parts } = layout(head, texts, indexOf(graph));
+    const body = numbersOf(header, { ...ints, at });
     removePath(tmp);
-    writeParts(tmp, key, header, parts, texts);
+    writeParts(tmp, key, header, [body, ...sink.parts()]);
     renameSync(tmp, path);
     graph.cacheKey = key;
   } catch {
@@ -685,66 +775,125 @@ export function writeCachedGraph(file: string, key: string, graph: Graph): void 
 }
 
 /**
- * The header of a cache file and the bytes of its body before the rows
- * (the index's numbers, then its names); fills `ints.at` from the rows'
- * texts: "[\n" row ",\n" row ... "\n]", each row ending 2 bytes before the
- * next starts (a row's bytes are its characters, unless it holds others
- * than ASCII).
+ * Whether the index's names and files are stored as JSON lists: when a
+ * string holds a newline or would not come back from UTF-8 as itself
+ * (else newline-joined: lines split faster than JSON parses).
  */
-function layout(
-  head: Omit<Header, "ints" | "names" | "files" | "json" | "rows">,
-  texts: string[],
-  { strings, ints }: ReturnType<typeof indexOf>,
-): { header: Header; parts: Uint8Array[] } {
-  let at = 2;
-  for (const t of texts) {
-    ints.at.push(at), at += (/[\u0080-\uffff]/.test(t) ? encoder.encode(t).length : t.length) + 2;
+function jsonLists({ names, files }: Strings): boolean {
+  const newline = (l: string[]) => l.some((x) => x.includes("\n"));
+  // Joined by newlines, no two strings make a surrogate pair: one test for all.
+  return newline(names) || newline(files) || !utf8Exact(names.join("\n")) ||
+    !utf8Exact(files.join("\n"));
+}
+
+/**
+ * UTF-8 in buffers of a megabyte or more, each filled before the next is
+ * made (none copied into a larger one: a page of fresh memory costs a
+ * fault, and a copy touches every page twice).
+ */
+class ByteSink {
+  private done: Uint8Array[] = [];
+  private last = new Uint8Array(0);
+  private used = 0;
+  /** Bytes put so far. */
+  length = 0;
+
+  /** Appends `text`; returns how many bytes it took. */
+  put(text: string): number {
+    const most = text.length * 3; // at most 3 bytes per UTF-16 unit
+    if (this.used + most > this.last.length) {
+      if (this.used) this.done.push(this.last.subarray(0, this.used));
+      this.last = new Uint8Array(Math.max(most, 1 << 20)), this.used = 0;
+    }
+    const { written } = encoder.encodeInto(text, this.last.subarray(this.used));
+    this.used += written, this.length += written;
+    return written;
   }
-  ints.at.push(at);
-  const header = { ...head, ints: {} as Header["ints"] } as Header;
+
+  /** The bytes put, in order. */
+  parts(): Uint8Array[] {
+    return this.used ? [...this.done, this.last.subarray(0, this.used)] : this.done;
+  }
+}
+
+/** Puts a list of the index's strings into `sink`: where it starts there, and its length. */
+function putStrings(sink: ByteSink, list: string[], json: boolean): [number, number] {
+  const at = sink.length;
+  return [at, sink.put(json ? JSON.stringify(list) : list.join("\n"))];
+}
+
+/** Rows are encoded when this many characters of them wait. */
+const ROWS_CHUNK = 1 << 16;
+
+/**
+ * Puts `graph`'s rows (its jobs, then its edges, packed by `p`) into
+ * `sink`: "[\n" row ",\n" row ... "\n]", a JSON list, a row a line. Returns
+ * where each row starts, from the list's start, and (one more) its length.
+ */
+function putRows(sink: ByteSink, p: Packer, graph: Graph): Int32Array {
+  const n = graph.jobs.length + graph.edges.length, at = new Int32Array(n + 1);
+  const start = sink.length;
+  let texts: string[] = [], first = 0, chars = 0;
+  const add = (o: object) => {
+    const text = JSON.stringify(p.row(o));
+    texts.push(text);
+    chars += text.length;
+    if (chars < ROWS_CHUNK) return;
+    putChunk(sink, start, texts, first, at);
+    first += texts.length, texts = [], chars = 0;
+  };
+  graph.jobs.forEach(add);
+  graph.edges.forEach(add);
+  if (texts.length || !first) putChunk(sink, start, texts, first, at);
+  sink.put("\n]");
+  at[n] = sink.length - start;
+  return at;
+}
+
+/**
+ * Puts rows `first` on (`texts`) into `sink` after those before them (the
+ * list's `[` before the first), and their starts (from the list's start,
+ * `start` in `sink`) into `at`: a row's bytes are its characters unless it
+ * holds others than ASCII.
+ */
+function putChunk(sink: ByteSink, start: number, texts: string[], first: number, at: Int32Array) {
+  const text = (first ? ",\n" : "[\n") + texts.join(",\n");
+  let row = sink.length - start + 2;
+  const ascii = sink.put(text) === text.length;
+  for (let i = 0; i < texts.length; i++) {
+    at[first + i] = row;
+    row += (ascii ? texts[i].length : encoder.encode(texts[i]).length) + 2;
+  }
+}
+
+/**
+ * The index's numbers as the int32s of the body's start, `header.ints` set
+ * to where each list is (the other parts of the body, which follow them,
+ * moved past them).
+ */
+function numbersOf(header: Header, ints: Ints): Uint8Array {
   let end = 0;
   for (const name of INTS) {
     header.ints[name] = [end, ints[name].length], end += ints[name].length * 4;
   }
   const numbers = new Int32Array(end / 4);
   for (const name of INTS) numbers.set(ints[name], header.ints[name][0] / 4);
-  // Lines split faster than JSON parses; a name or path with a newline in it: JSON.
-  // Newline-joined unless a string holds a newline or would not come back from UTF-8 as itself.
-  header.json = [...strings.names, ...strings.files].some((x) => x.includes("\n") || !utf8Exact(x));
-  const list = (l: string[]) => encoder.encode(header.json ? JSON.stringify(l) : l.join("\n"));
-  const names = list(strings.names), files = list(strings.files);
-  header.names = [end, names.length];
-  header.files = [end + names.length, files.length];
-  header.rows = [end + names.length + files.length, at];
-  return { header, parts: [new Uint8Array(numbers.buffer), names, files] };
+  for (const part of [header.names, header.files, header.rows]) part[0] += end;
+  return new Uint8Array(numbers.buffer);
 }
 
 /**
  * Writes a new cache file at `tmp` (never through a link): the key, the
  * header line padded with spaces so that the body (its int32s) starts
- * aligned, `parts`, then the rows a megabyte at a time (no copy of the
- * whole file is made).
+ * aligned, then `parts`.
  */
-function writeParts(
-  tmp: string,
-  key: string,
-  header: Header,
-  parts: Uint8Array[],
-  texts: string[],
-) {
+function writeParts(tmp: string, key: string, header: Header, parts: Uint8Array[]) {
   const line = `${key}\n${JSON.stringify(header)}`;
   const pad = (8 - ((encoder.encode(line).length + 1) % 8)) % 8;
   const f = openFile(tmp, "create");
   try {
-    const put = (bytes: Uint8Array) => f.write(bytes);
-    put(encoder.encode(`${line}${" ".repeat(pad)}\n`));
-    parts.forEach(put);
-    let chunk = "[\n";
-    for (let k = 0; k < texts.length; k++) {
-      chunk += texts[k] + (k + 1 < texts.length ? ",\n" : "");
-      if (chunk.length >= 1 << 20) put(encoder.encode(chunk)), chunk = "";
-    }
-    put(encoder.encode(chunk + "\n]"));
+    f.write(encoder.encode(`${line}${" ".repeat(pad)}\n`));
+    for (const part of parts) f.write(part);
   } finally {
     f.close();
   }

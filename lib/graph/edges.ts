@@ -486,7 +486,9 @@ function dropImplied(
 }
 
 /**
- * Adds resource edges for `jobs` (already in file order) to `add`.
+ * Adds resource edges for `jobs` (already in file order) to `add`; returns
+ * the index of their resources (each path numbered once: the graph cache
+ * numbers its files by it).
  * Two resources conflict when they are equal, when one is a directory above
  * the other, or when a glob matches the other (`@names` only by equality).
  * An edge implied by a barrier (see `dropImplied`) is left out.
@@ -508,7 +510,7 @@ function dropImplied(
 export function deriveResourceEdges(
   jobs: readonly Pick<JobSpec, "name" | "reads" | "writes">[],
   add: (e: Edge) => void,
-): void {
+): ResourceIndex<unknown> {
   const states = new ResourceIndex<ResourceState>();
   const make = (): ResourceState => ({ writer: -1, readers: undefined });
   const barrier = new Uint8Array(jobs.length);
@@ -528,4 +530,5 @@ export function deriveResourceEdges(
     }
     for (const r of reads) (states.addId(r, make).readers ??= []).push(i);
   }
+  return states;
 }

@@ -14,6 +14,7 @@ import {
   CACHE_MIN_BYTES,
   cacheKey,
   FOREACH_GLOB,
+  type PathNumbers,
   readCachedGraph,
   writeCachedGraph,
 } from "./cache.ts";
@@ -138,10 +139,10 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
   const key = cacheKey(bytes, o.vars ?? {}, o.baseDir);
   const cached = readCachedGraph(file, key);
   if (cached) return cached;
-  const graph = parseJobsFile(text, file, o);
+  const { graph, resources } = parseGraph(text, file, o);
   // What the text test above cannot see (a key written with a YAML escape, `"env\x5ffile"`),
   // the load noted: such a graph is never cached either.
-  if (!graph.moreFiles) writeCachedGraph(file, key, graph);
+  if (!graph.moreFiles) writeCachedGraph(file, key, graph, resources);
   return graph;
 }
 
@@ -187,6 +188,15 @@ function orderedBy(jobs: JobSpec[]): readonly Pick<JobSpec, "name" | "reads" | "
  * ```
  */
 export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}): Graph {
+  return parseGraph(text, file, opts).graph;
+}
+
+/** `parseJobsFile`'s graph, and the index of its jobs' resources (numbered once, see `PathNumbers`). */
+function parseGraph(
+  text: string,
+  file: string,
+  opts: LoadOptions,
+): { graph: Graph; resources: PathNumbers } {
   const baseDir = opts.baseDir ?? dirname(resolve(file));
   const root: Place = { ns: "", prefix: "", stack: [], rootDir: baseDir, rootFile: file };
   const units: Unit[] = [];
@@ -234,11 +244,11 @@ export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}
   if (units.length > 1) { for (const u of units) for (const j of u.jobs) j.source = u.file; }
   if (units.length > 1) checkCrossFileGlobs(units);
   const { edges, names } = linkUnits(units);
-  deriveResourceEdges(orderedBy(jobs), (e) => edges.push(e));
+  const resources = deriveResourceEdges(orderedBy(jobs), (e) => edges.push(e));
 
   const graph = new Graph(file, jobs, pools, edges, names);
   graph.settings = settings;
-  return finishGraph(graph, units, root, notes);
+  return { graph: finishGraph(graph, units, root, notes), resources };
 }
 
 /**
