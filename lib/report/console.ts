@@ -6,7 +6,7 @@
  */
 import { formatMs } from "../graph/duration.ts";
 import type { Graph } from "../graph/graph.ts";
-import type { Reporter, RunEvent } from "../scheduler/events.ts";
+import type { Reporter, RunEvent, SkipReason } from "../scheduler/events.ts";
 import {
   absolutePath,
   escapeControls as esc,
@@ -190,11 +190,11 @@ export class ConsoleReporter implements Reporter {
   private started = new Map<string, number>();
   /**
    * What the summary needs of the skips, gathered as they come (not an object per skip: a dry
-   * run of 100,000 jobs has as many): counts by the summary's key (`up to date`, `skipped
-   * (REASON)`) in the order the keys first came, the jobs a failure skipped (named under it),
-   * and a dry run's jobs that would run, how many are modules and how many may run.
+   * run of 100,000 jobs has as many): counts by reason in the order the reasons first came, the
+   * jobs a failure skipped (named under it), and a dry run's jobs that would run, how many are
+   * modules and how many may run.
    */
-  private skipCounts = new Map<string, number>();
+  private skipCounts = new Map<SkipReason, number>();
   private skippedByFailure: { job: string; because: string }[] = [];
   private dry = { listed: 0, modules: 0, may: 0 };
   /** `access.finding` events seen (`jx lint`, `--check-access`): counted in the last line. */
@@ -370,8 +370,7 @@ export class ConsoleReporter implements Reporter {
 
   /** Counts a skip for the summary; one a failure caused is kept to be named under it. */
   private countSkip(e: Extract<RunEvent, { type: "job.skip" }>): void {
-    const key = e.reason === "up-to-date" ? "up to date" : `skipped (${e.reason})`;
-    this.skipCounts.set(key, (this.skipCounts.get(key) ?? 0) + 1);
+    this.skipCounts.set(e.reason, (this.skipCounts.get(e.reason) ?? 0) + 1);
     if (e.reason === "dependency-failed" && e.because !== undefined) {
       this.skippedByFailure.push({ job: e.job, because: e.because });
     }
@@ -825,7 +824,10 @@ export class ConsoleReporter implements Reporter {
     if (this.dry.listed) return this.dryRunSummary();
     const counts = new Map(this.endedCounts);
     if (this.upToDateMany) counts.set("up to date", this.upToDateMany);
-    for (const [key, n] of this.skipCounts) counts.set(key, (counts.get(key) ?? 0) + n);
+    for (const [reason, n] of this.skipCounts) {
+      const key = reason === "up-to-date" ? "up to date" : `skipped (${reason})`;
+      counts.set(key, (counts.get(key) ?? 0) + n);
+    }
     // Names and errors quoted in these lines have their control characters escaped.
     const lines: string[] = [];
     for (const [module, reason] of this.moduleFailures) {
@@ -843,7 +845,7 @@ export class ConsoleReporter implements Reporter {
       lines.push(...this.skippedFor(f.job));
     }
     lines.push(...this.falseNeeded());
-    const notRun = this.skipCounts.get("skipped (cancelled)") ?? 0;
+    const notRun = this.skipCounts.get("cancelled") ?? 0;
     if (notRun && this.failures.length && e.status === "failed") {
       const jobs = `${notRun} job${notRun === 1 ? "" : "s"}`;
       lines.push(this.c("2", `  ${jobs} not started after the failure (use -k to keep going)`));
