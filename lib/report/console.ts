@@ -6,7 +6,7 @@
  */
 import { formatMs } from "../graph/duration.ts";
 import type { Graph } from "../graph/graph.ts";
-import type { Reporter, RunEvent } from "../scheduler/events.ts";
+import type { Reporter, RunEvent, SkipReason } from "../scheduler/events.ts";
 import {
   absolutePath,
   escapeControls as esc,
@@ -188,10 +188,18 @@ export class ConsoleReporter implements Reporter {
   private moduleFailures = new Map<string, string>();
   /** When each module last started (to say how long it took to be ready). */
   private started = new Map<string, number>();
-  private skipped: { job: string; reason: string; because?: string; may?: boolean }[] = [];
+  /**
+   * What the summary needs of the skips, gathered as they come (not an object per skip: a dry
+   * run of 100,000 jobs has as many): counts by reason in the order the reasons first came, the
+   * jobs a failure skipped (named under it), and a dry run's jobs that would run, how many are
+   * modules and how many may run.
+   */
+  private skipCounts = new Map<SkipReason, number>();
+  private skippedByFailure: { job: string; because: string }[] = [];
+  private dry = { listed: 0, modules: 0, may: 0 };
   /** `access.finding` events seen (`jx lint`, `--check-access`): counted in the last line. */
   private findings = 0;
-  /** Jobs up to date reported many at once (`skips`), beside those in `skipped`. */
+  /** Jobs up to date reported many at once (`skips`), beside those in `skipCounts`. */
   private upToDateMany = 0;
   /** Stream mode: the prefix width (the longest name so far) and each name's colour. */
   private align = 0;
@@ -345,15 +353,26 @@ export class ConsoleReporter implements Reporter {
   /** A skip: kept for the summary; a dry run's line, or `-v`'s reason. */
   private jobSkip(e: Extract<RunEvent, { type: "job.skip" }>): void {
     this.board.skip(e.job);
-    this.skipped.push({ job: e.job, reason: e.reason, because: e.because, may: e.may });
+    this.countSkip(e);
     if (e.reason === "dry-run") {
       const spec = this.o.graph?.byName.get(e.job);
+      this.dry.listed++;
+      if (spec?.kind === "module") this.dry.modules++;
+      else if (e.may) this.dry.may++;
       // Up to date now, but after a job that would run: only if that one's outputs change.
       const may = e.may ? `  (may run: after ${e.because})` : "";
       this.dryLine(esc(`${e.job}: ${spec?.command ?? ""}${may}`) + "\n");
     } else if (this.o.verbose) {
       const why = e.because ? ` (${e.because})` : "";
       this.out(2, this.c("2", esc(`jx: skip ${e.job}: ${e.reason}${why}`) + "\n"));
+    }
+  }
+
+  /** Counts a skip for the summary; one a failure caused is kept to be named under it. */
+  private countSkip(e: Extract<RunEvent, { type: "job.skip" }>): void {
+    this.skipCounts.set(e.reason, (this.skipCounts.get(e.reason) ?? 0) + 1);
+    if (e.reason === "dependency-failed" && e.because !== undefined) {
+      this.skippedByFailure.push({ job: e.job, because: e.because });
     }
   }
 
@@ -802,13 +821,12 @@ export class ConsoleReporter implements Reporter {
   /** Prints the summary on stderr: counts, failures with what they caused to skip, slow jobs. */
   private summary(e: Extract<RunEvent, { type: "run.end" }>): void {
     this.skippedBy = undefined; // grouped again from the skips so far (`skippedFor`)
-    const dryRun = this.skipped.filter((s) => s.reason === "dry-run");
-    if (dryRun.length) return this.dryRunSummary(dryRun);
+    if (this.dry.listed) return this.dryRunSummary();
     const counts = new Map(this.endedCounts);
     if (this.upToDateMany) counts.set("up to date", this.upToDateMany);
-    for (const s of this.skipped) {
-      const key = s.reason === "up-to-date" ? "up to date" : `skipped (${s.reason})`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
+    for (const [reason, n] of this.skipCounts) {
+      const key = reason === "up-to-date" ? "up to date" : `skipped (${reason})`;
+      counts.set(key, (counts.get(key) ?? 0) + n);
     }
     // Names and errors quoted in these lines have their control characters escaped.
     const lines: string[] = [];
@@ -827,7 +845,7 @@ export class ConsoleReporter implements Reporter {
       lines.push(...this.skippedFor(f.job));
     }
     lines.push(...this.falseNeeded());
-    const notRun = this.skipped.filter((s) => s.reason === "cancelled").length;
+    const notRun = this.skipCounts.get("cancelled") ?? 0;
     if (notRun && this.failures.length && e.status === "failed") {
       const jobs = `${notRun} job${notRun === 1 ? "" : "s"}`;
       lines.push(this.c("2", `  ${jobs} not started after the failure (use -k to keep going)`));
@@ -881,8 +899,7 @@ export class ConsoleReporter implements Reporter {
   private falseNeeded(): string[] {
     const failed = new Set([...this.failures.map((f) => f.job), ...this.moduleFailures.keys()]);
     const causes = new Set(
-      this.skipped.filter((s) => s.reason === "dependency-failed" && s.because !== undefined)
-        .map((s) => s.because!).filter((b) => !failed.has(b)),
+      this.skippedByFailure.map((s) => s.because).filter((b) => !failed.has(b)),
     );
     return [...causes].flatMap((cause) => [
       this.c("31", esc(`  ✗ ${cause}: false (a test that other jobs need)`)),
@@ -895,8 +912,7 @@ export class ConsoleReporter implements Reporter {
     // Grouped once for the summary (not a pass over every skip per failure: -k, 10,000 of each).
     if (!this.skippedBy) {
       this.skippedBy = new Map();
-      for (const s of this.skipped) {
-        if (s.reason !== "dependency-failed" || s.because === undefined) continue;
+      for (const s of this.skippedByFailure) {
         const list = this.skippedBy.get(s.because);
         if (list) list.push(s.job);
         else this.skippedBy.set(s.because, [s.job]);
@@ -909,11 +925,9 @@ export class ConsoleReporter implements Reporter {
   private skippedBy?: Map<string, string[]>;
 
   /** A dry run's one line: `jx: dry run: 3 jobs and 1 module would run, 2 jobs may run`. */
-  private dryRunSummary(dryRun: readonly { job: string; may?: boolean }[]): void {
-    const kind = (job: string) => this.o.graph?.byName.get(job)?.kind;
-    const mods = dryRun.filter((s) => kind(s.job) === "module").length;
-    const may = dryRun.filter((s) => s.may && kind(s.job) !== "module").length;
-    const jobs = dryRun.length - mods - may;
+  private dryRunSummary(): void {
+    const { listed, modules: mods, may } = this.dry;
+    const jobs = listed - mods - may;
     const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
     const what = [jobs ? plural(jobs, "job") : "", mods ? plural(mods, "module") : ""]
       .filter((x) => x).join(" and ");

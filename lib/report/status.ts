@@ -99,14 +99,18 @@ export class StatusBoard {
   /** A job ended for good (not one that will be retried). */
   end(job: string): void {
     this.running.delete(job);
-    this.finished++;
-    this.done.add(job);
+    this.over(job);
   }
 
   /** A job was skipped (up to date, a failed dependency...). */
   skip(job: string): void {
+    this.over(job);
+  }
+
+  /** A job is over: counted; remembered only with a past duration (`estimate` looks for no other). */
+  private over(job: string): void {
     this.finished++;
-    this.done.add(job);
+    if (this.lastMs.has(job)) this.done.add(job);
   }
 
   /**

@@ -17,7 +17,7 @@ import type { JobStatus, RunEvent } from "./events.ts";
 import { RunFrame } from "./frame.ts";
 import { Generated, type GenHost } from "./generated.ts";
 import type { ModuleHost, RunOptions, RunResult } from "./options.ts";
-import { Plan } from "./plan.ts";
+import { Plan, type Skipped } from "./plan.ts";
 import { type LoopHost, type LoopPlace, Loops } from "./repeat.ts";
 import { Attempts, retryDelayMs } from "./attempts.ts";
 import { type Runner, type RunnerEnd, type StartedWhere, tooBigFor } from "./runner.ts";
@@ -36,6 +36,7 @@ interface Running {
 }
 
 type JobEnd = Extract<RunEvent, { type: "job.end" }>;
+type JobSkip = Extract<RunEvent, { type: "job.skip" }>;
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -71,9 +72,16 @@ export class Builder implements LoopHost, GenHost {
   private gen = new Generated();
   private attempts: Attempts;
   private results: RunResult["results"] = new Map();
-  private verdicts = new Map<string, boolean>();
-  /** A dry run's jobs that would run (no cause) or may run (after the job named). */
-  private dryListed = new Map<string, string | undefined>();
+  /**
+   * Each checked job's verdict (up to date or not), by its place in the plan (`spec.index`): an
+   * array, not a map by name (an entry per job of a dry run of 100,000).
+   */
+  private verdicts: (boolean | undefined)[];
+  /**
+   * A dry run's jobs that may run, each with the job that would run it names (those that would
+   * run are the plan's skipped `dry-run` without an entry: no entry for each of 100,000 jobs).
+   */
+  private mayRunAfter = new Map<string, string>();
   private failures = 0;
   private failStopped = false;
   /**
@@ -103,6 +111,7 @@ export class Builder implements LoopHost, GenHost {
     this.t = this.frame.t;
     this.pools = new Pools(graph.pools);
     this.plan = new Plan(graph, selected);
+    this.verdicts = new Array(graph.jobs.length).fill(undefined);
     this.loops = new Loops(graph, selected, this.plan);
     this.attempts = new Attempts(this.reactor, runner);
   }
@@ -189,17 +198,24 @@ export class Builder implements LoopHost, GenHost {
         s.reason === "dependency-failed" && root && !this.plan.failureCounts(root) &&
         this.plan.failureCounts(s.job)
       ) this.failures++;
-      const after = s.reason === "dry-run" ? this.dryListed.get(s.job) : undefined;
-      this.emit({
-        type: "job.skip",
-        t: this.t(),
-        job: s.job,
-        reason: s.reason,
-        because: after ?? s.because,
-        ...(after !== undefined && { may: true }),
-      });
+      this.emit(this.skipEvent(s));
       this.loops.notRun(this, s.job);
     }
+  }
+
+  /** The `job.skip` of a skip; a dry run's job that may run names the job it runs after. */
+  private skipEvent(s: Skipped): JobSkip {
+    const after = s.reason === "dry-run" ? this.mayRunAfter.get(s.job) : undefined;
+    const e: JobSkip = {
+      type: "job.skip",
+      t: this.t(),
+      job: s.job,
+      reason: s.reason,
+      because: after ?? s.because,
+    };
+    // Set, not spread in (a temporary object per skip).
+    if (after !== undefined) e.may = true;
+    return e;
   }
 
   /** Offers one ready node: a module, a generator, a loop's test, or a job for the runner. */
@@ -269,12 +285,18 @@ export class Builder implements LoopHost, GenHost {
   private passOver(spec: JobSpec, pass: "dry-run"): void {
     if (spec.deferred ? this.itemsUpToDate(spec) : this.upToDate(spec)) {
       const after = this.graph.depsOf(spec.name).find((e) =>
-        e.kind !== "order" && this.dryListed.has(e.from)
+        e.kind !== "order" && this.dryListed(e.from)
       );
       if (!after) return this.plan.skipReady(spec.name, "up-to-date");
-      this.dryListed.set(spec.name, after.from);
-    } else this.dryListed.set(spec.name, undefined);
+      this.mayRunAfter.set(spec.name, after.from);
+    }
     this.plan.skipReady(spec.name, pass);
+  }
+
+  /** Whether a dry run listed the job: it would or may run (`passOver` skipped it as `dry-run`). */
+  private dryListed(name: string): boolean {
+    const o = this.plan.outcome(name);
+    return o?.kind === "skipped" && o.reason === "dry-run";
   }
 
   /**
@@ -300,12 +322,12 @@ export class Builder implements LoopHost, GenHost {
     const state = this.opts.state;
     // A generator always runs: what it would emit is not known otherwise; a loop too.
     if (!state || spec.emits || spec.deferred || spec.repeat) return false;
-    let up = this.verdicts.get(spec.name);
+    let up = this.verdicts[spec.index];
     if (up === undefined) {
       // A dry run takes nothing from `check` but its verdict: spare the stats when it is sure.
       const sure = this.runner.passOver && state.surelyOutOfDate?.(spec);
       up = !sure && state.check(spec).upToDate && !this.opts.force;
-      this.verdicts.set(spec.name, up);
+      this.verdicts[spec.index] = up;
     }
     return up;
   }

@@ -139,13 +139,25 @@ export class Plan {
   constructor(private graph: Graph, selected: JobSpec[], private skippedOut: Skipped[] = []) {
     this.nodes = new Array(graph.jobs.length).fill(undefined);
     const list: Node[] = [];
+    let holes = graph.jobs.length;
     for (const spec of selected) {
-      const n: Node = { spec, order: spec.index, waiting: 0, state: "waiting" };
+      // Every field set here, in one order: one shape, none added later (a second allocation).
+      const n: Node = {
+        spec,
+        order: spec.index,
+        waiting: 0,
+        state: "waiting",
+        mark: undefined,
+        outcome: undefined,
+      };
+      if (!this.nodes[spec.index]) holes--;
       this.nodes[spec.index] = n;
       list.push(n);
     }
     for (const n of list) {
-      for (const e of graph.depsOf(n.spec.name)) if (this.node(e.from)) n.waiting++;
+      // A selection of every job waits for each edge's job: no lookup per edge then.
+      const deps = graph.depsOf(n.spec.name);
+      n.waiting = holes ? deps.filter((e) => this.node(e.from)).length : deps.length;
       if (n.spec.if) this.conditionJobs.add(n.spec.if);
       if (n.spec.unless) this.conditionJobs.add(n.spec.unless);
     }
