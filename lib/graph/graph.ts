@@ -196,9 +196,10 @@ export class Graph {
    */
   select(names: string[]): JobSpec[] {
     if (names.length === 0) {
-      const all = new Set<string>();
-      for (const j of this.jobs) if (j.kind === "job") all.add(j.name);
-      return this.closure(all);
+      const jobs = this.jobs.filter((j) => j.kind === "job");
+      // No module: what the jobs wait for is jobs, all of them taken already (nothing to walk).
+      if (jobs.length === this.jobs.length) return jobs;
+      return this.closure(new Set(jobs.map((j) => j.name)));
     }
     return this.closure(new Set(this.named(names).map((j) => j.name)));
   }
