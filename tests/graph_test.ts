@@ -536,3 +536,24 @@ Deno.test("when: env names no variable can have ('', 'A=B') are unset, not an er
   assert.equal(whenFails({ when: { env: "A=B" } }), "when: env A=B is not set");
   assert.equal(whenFails({ when: { env: "PATH" } }), undefined);
 });
+
+Deno.test("a cycle through resource edges and one link edge back is found; forward edges alone load", () => {
+  const cycle = (yaml: string) => {
+    try {
+      parseJobsFile(yaml, "t.yaml", { baseDir: "/w" });
+      return "loaded";
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  // a -> b -> c by what they write and read; c's edge back to a is `needs` (a needs c).
+  const back = "jobs:\n  a: { run: x, writes: [p], needs: [c] }\n" +
+    "  b: { run: x, reads: [p], writes: [q] }\n  c: { run: x, reads: [q] }\n";
+  assert.match(cycle(back), /^cycle: /);
+  // The same jobs with the `needs` forward (c needs a): no cycle, nothing refused.
+  const forward = "jobs:\n  a: { run: x, writes: [p] }\n" +
+    "  b: { run: x, reads: [p], writes: [q] }\n  c: { run: x, reads: [q], needs: [a] }\n";
+  assert.equal(cycle(forward), "loaded");
+  // A job that needs itself is refused before any cycle check.
+  assert.match(cycle("jobs:\n  a: { run: x, needs: [a] }\n"), /cannot need itself/);
+});

@@ -244,19 +244,28 @@ function parseGraph(
   if (units.length > 1) { for (const u of units) for (const j of u.jobs) j.source = u.file; }
   if (units.length > 1) checkCrossFileGlobs(units);
   const { edges, names } = linkUnits(units);
+  // Resource edges run from an earlier job to a later one: only a link edge can close a cycle.
+  const back = edges.some((e) => !((names.get(e.from)?.index ?? -1) < names.get(e.to)!.index));
   const resources = deriveResourceEdges(orderedBy(jobs), (e) => edges.push(e));
 
   const graph = new Graph(file, jobs, pools, edges, names);
   graph.settings = settings;
-  return { graph: finishGraph(graph, units, root, notes), resources };
+  return { graph: finishGraph(graph, units, root, notes, back), resources };
 }
 
 /**
  * The graph's last notes and checks: its empty `foreach` groups, every file's `default:` (the
  * root's first: an included file's is not the run's, but checked as where it is the root), the
- * files it read, and no cycle.
+ * files it read, and no cycle (looked for only when an edge leads back in file order: `back`;
+ * with none, every path runs forward and none can return).
  */
-function finishGraph(graph: Graph, units: Unit[], root: Place, notes: LoadNotes): Graph {
+function finishGraph(
+  graph: Graph,
+  units: Unit[],
+  root: Place,
+  notes: LoadNotes,
+  back: boolean,
+): Graph {
   const checked = new Set<string>();
   for (const u of units) {
     for (const [g, members] of u.groups) {
@@ -267,7 +276,7 @@ function finishGraph(graph: Graph, units: Unit[], root: Place, notes: LoadNotes)
   noteFiles(graph, notes);
   const included = new Set(units.filter((u) => u.place !== root).map((u) => u.file));
   if (included.size) graph.included = [...included];
-  const cycle = graph.findCycle();
+  const cycle = back ? graph.findCycle() : undefined;
   if (cycle) throw cycleError(graph, cycle);
   return graph;
 }
