@@ -20,6 +20,19 @@ function append(map: Map<string, Edge[]>, key: string, e: Edge): void {
 }
 
 /**
+ * Whether an edge from `e.from` is among `into`, the edges into `e.to` so far (one per ordered
+ * pair); `many` keeps where a long list's edges come from.
+ */
+function hasEdge(into: Edge[], e: Edge, many: Map<string, Set<string>>): boolean {
+  if (into.length < 16) return into.some((d) => d.from === e.from);
+  let from = many.get(e.to);
+  if (!from) many.set(e.to, from = new Set(into.map((d) => d.from)));
+  if (from.has(e.from)) return true;
+  from.add(e.from);
+  return false;
+}
+
+/**
  * A validated job graph. Build one with `loadJobsFile`/`parseJobsFile` (from
  * code: a jobs file built as an object and `JSON.stringify`d, docs/library.md).
  *
@@ -99,23 +112,13 @@ export class Graph {
     /** For a job with many edges in, where they come from (a short list is scanned instead). */
     const many = new Map<string, Set<string>>();
     for (const e of edges) {
-      if (this.hasEdge(e, many)) continue;
+      const into = this.deps.get(e.to);
+      if (into && hasEdge(into, e, many)) continue;
       this.edges.push(e);
-      append(this.deps, e.to, e);
+      if (into) into.push(e);
+      else this.deps.set(e.to, [e]);
       append(this.dependents, e.from, e);
     }
-  }
-
-  /** Whether an edge from `e.from` to `e.to` is there already (one per ordered pair). */
-  private hasEdge(e: Edge, many: Map<string, Set<string>>): boolean {
-    const list = this.deps.get(e.to);
-    if (!list) return false;
-    if (list.length < 16) return list.some((d) => d.from === e.from);
-    let from = many.get(e.to);
-    if (!from) many.set(e.to, from = new Set(list.map((d) => d.from)));
-    if (from.has(e.from)) return true;
-    from.add(e.from);
-    return false;
   }
 
   /**
