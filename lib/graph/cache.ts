@@ -347,9 +347,10 @@ function unpack<T>(rows: unknown[][], shapes: Slot[][]): T[] {
  * not of their types, a name twice, an edge to or from no job. Cheap (a few
  * checks per job, ~1 ms for 10,000): a damaged cache whose JSON still
  * parses must never be run (a name twice left a run waiting forever).
+ * Returns the jobs by name (the graph's `byName`, made once).
  */
-function checkRows(jobs: JobSpec[], edges: Edge[]): void {
-  const names = new Set<string>();
+function checkRows(jobs: JobSpec[], edges: Edge[]): Map<string, JobSpec> {
+  const names = new Map<string, JobSpec>();
   for (const j of jobs) {
     const ok = typeof j === "object" && j !== null && typeof j.name === "string" &&
       (j.kind === "job" || j.kind === "module") && typeof j.command === "string" &&
@@ -357,13 +358,14 @@ function checkRows(jobs: JobSpec[], edges: Edge[]): void {
       isStrings(j.reads) && isStrings(j.writes) && isStrings(j.needs) &&
       Number.isInteger(j.tokens) && j.tokens >= 0 && !names.has(j.name);
     if (!ok) throw new Error("damaged rows");
-    names.add(j.name);
+    names.set(j.name, j);
   }
   for (const e of edges) {
     if (typeof e !== "object" || e === null || !names.has(e.from) || !names.has(e.to)) {
       throw new Error("damaged rows");
     }
   }
+  return names;
 }
 
 /**
@@ -567,8 +569,7 @@ export function readCachedGraph(file: string, key: string): Graph | undefined {
     const all = JSON.parse(textOf(o, c.rows)) as unknown[][]; // Cast: rows written below
     const jobs = unpack<JobSpec>(all.slice(0, c.jobs), c.shapes);
     const edges = unpack<Edge>(all.slice(c.jobs), c.shapes);
-    checkRows(jobs, edges);
-    const graph = new Graph(file, jobs, new Map(c.pools), edges);
+    const graph = new Graph(file, jobs, new Map(c.pools), edges, checkRows(jobs, edges));
     graph.settings = c.settings ?? {};
     graph.cacheKey = key;
     graph.fromCache = true;
@@ -1037,8 +1038,7 @@ function loadPart(
       edges.push(edge);
     }
   }
-  checkRows(jobs, edges);
-  const graph = new Graph(file, jobs, new Map(header.pools), edges);
+  const graph = new Graph(file, jobs, new Map(header.pools), edges, checkRows(jobs, edges));
   graph.settings = header.settings ?? {};
   graph.cacheKey = key;
   graph.fromCache = true;
