@@ -169,3 +169,11 @@ Deno.test("graph cache: a graph cached by format 11 or 12 (before ${NAME:q} in q
   // The same computation with the current format is the key (what the test above assumes).
   assert.equal(cacheKey(text, {}, "/p"), keyOf(13));
 });
+
+Deno.test("graph cache: a big file of no jobs is read back from its cache", async () => {
+  // The rows of no job are "[\n\n]": their length was written as 2, so the cache never read.
+  const { fresh, cached } = await loads([`# ${"x".repeat(40_000)}`, "jobs: {}"]);
+  assert.equal(fresh.jobs.length, 0);
+  assert.equal(cached.jobs.length, 0);
+  assert.equal(cached.fromCache, true);
+});

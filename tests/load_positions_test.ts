@@ -138,3 +138,20 @@ Deno.test("positions: if, unless or a repeat test naming a foreach group says so
     "3:24: jobs.v.unless: 't' is a foreach group: unless names one job",
   );
 });
+
+Deno.test('positions: two keys of one name (1: and "1":) give each foreach item its own key\'s', () => {
+  // Both keys name the group `1`; an item is where the key it was written under is (the load
+  // once gave every item the last key's place, and the cycle message that line).
+  const text = 'jobs:\n  b: { run: "echo b", needs: ["1[x]"] }\n' +
+    '  1: { run: "echo a", foreach: [x, y], needs: [b] }\n  "1": { run: "echo z", foreach: [z] }\n';
+  assert.equal(failure(text), "3:3: cycle: b -> 1[x] (needs) -> b (needs)");
+  const g = parseJobsFile(text.replace('needs: ["1[x]"]', "needs: []"), "jobs.yaml", {
+    baseDir: "/nonexistent",
+  });
+  assert.deepEqual(g.jobs.map((j) => [j.name, j.pos.line]), [
+    ["b", 2],
+    ["1[x]", 3],
+    ["1[y]", 3],
+    ["1[z]", 4],
+  ]);
+});

@@ -662,13 +662,17 @@ function fileVars(
   return sub;
 }
 
-type Entry = [string, "job" | "module", Validated];
+/** Name, kind, entry, and its place among its section's entries (`jobs:`, `modules:`). */
+type Entry = [string, "job" | "module", Validated, number];
 
-type Expanded = [string, "job" | "module", Validated, Substituter, string];
+type Expanded = [string, "job" | "module", Validated, Substituter, string, number];
 
 /** A unit's entries with `foreach` expanded (one entry per item, named job[item]). */
 interface Expansion {
-  /** Name, kind, entry, its substituter (with the item's variables), the name as written. */
+  /**
+   * Name, kind, entry, its substituter (with the item's variables), the name as written, and the
+   * entry's place in its section.
+   */
   expanded: Expanded[];
   /** `foreach` groups (names in the namespace) and their members. */
   groups: Map<string, string[]>;
@@ -698,14 +702,14 @@ function expandEntries(
     globs: [],
   };
   const deferGlob = globDeferral(entries, sub, place, fail);
-  for (const [name, kind, j] of entries) {
+  for (const [name, kind, j, at] of entries) {
     const fe = foreachOf(j, "foreach");
     const section = kind === "job" ? "jobs" : "modules";
     if (place.ns && j.emits === "jobs") {
       fail(`${section}.${name}.emits: not in an included file (yet)`, `${section}.${name}.emits`);
     }
     if (!fe) {
-      x.expanded.push([name, kind, j, sub, name]);
+      x.expanded.push([name, kind, j, sub, name, at]);
       continue;
     }
     const fp = `${section}.${name}.foreach`;
@@ -718,7 +722,7 @@ function expandEntries(
       if (deferGlob(name, j, g, fp)) {
         // Stands for the group until then: reads the glob, writes what the items would.
         x.deferred.add(name);
-        x.expanded.push([name, kind, j, sub.with(globItemVars(fe.as, g)), name]);
+        x.expanded.push([name, kind, j, sub.with(globItemVars(fe.as, g)), name, at]);
         continue;
       }
       // Its matches are the graph's: `jx watch` loads the file again when they change.
@@ -726,7 +730,7 @@ function expandEntries(
       ctx.notes?.graphGlobs.add(glob);
       x.globs.push({ glob, at: fp });
     }
-    const matches = expandGroup(x, [name, kind, j], fe, { ctx, sub, place, fail });
+    const matches = expandGroup(x, [name, kind, j, at], fe, { ctx, sub, place, fail });
     // What it matched: a no-op record vouches for this graph only while it matches that.
     if (glob !== undefined) ctx.notes?.globMatches.set(glob, matches);
   }
@@ -776,7 +780,7 @@ function globDeferral(
  */
 function expandGroup(
   x: Expansion,
-  [name, kind, j]: Entry,
+  [name, kind, j, at]: Entry,
   fe: NonNullable<ReturnType<typeof foreachOf>>,
   o: { ctx: SpecContext; sub: Substituter; place: Place; fail: (m: string, p: string) => never },
 ): string[] {
@@ -800,7 +804,7 @@ function expandGroup(
   if (fe.kind === "glob") { for (const i of items) x.fromGlob.add(i.name); }
   // A glob's items are paths found on disk: `reads`/`writes` take each as exactly that path.
   const found = fe.kind === "glob";
-  for (const i of items) x.expanded.push([i.name, kind, j, sub.with(i.vars, found), name]);
+  for (const i of items) x.expanded.push([i.name, kind, j, sub.with(i.vars, found), name, at]);
   if (x.expanded.length > MAX_JOBS) {
     fail(`${fp}: makes more than ${MAX_JOBS} jobs in all (the limit)`, fp);
   }
@@ -820,8 +824,8 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
     throw new JxInputError(msg, file, ctx.positions.get(path));
   };
   const entries: Entry[] = [
-    ...(raw.jobs ?? []).map(([n, j]): Entry => [n, "job", j]),
-    ...(raw.modules ?? []).map(([n, j]): Entry => [n, "module", j]),
+    ...(raw.jobs ?? []).map(([n, j], at): Entry => [n, "job", j, at]),
+    ...(raw.modules ?? []).map(([n, j], at): Entry => [n, "module", j, at]),
   ];
   const ns = (name: string) => place.ns ? `${place.ns}:${name}` : name;
   const { expanded, groups, deferred, fromGlob, globs } = expandEntries(entries, ctx, sub, place);
@@ -838,7 +842,7 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
     default: raw.default,
   };
   const names = unit.names;
-  for (const [name, kind, j, sub, written] of expanded) {
+  for (const [name, kind, j, sub, written, entry] of expanded) {
     const section = kind === "job" ? "jobs" : "modules";
     const p = `${section}.${written}`;
     const group = groups.size > 0 && groups.has(ns(name)) && name === written && !j.foreach;
@@ -848,7 +852,7 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
         `${p}#`,
       );
     }
-    const spec = buildSpec(ctx, { name, kind, j, sub, written, index: 0, p });
+    const spec = buildSpec(ctx, { name, kind, j, sub, written, index: 0, p, entry });
     names.set(name, spec);
     checkResourceGlobs(spec, p, file, ctx.positions);
     if (fromGlob.has(name)) spec.fromGlob = true;

@@ -610,6 +610,11 @@ export interface SpecEntry {
   index: number;
   /** The entry's dotted path in messages (`jobs.cc`). */
   p: string;
+  /**
+   * Its place among its section's entries, when it was written in a file: its key's position
+   * is that entry's (no lookup by name; two keys of one name, `1:` and `"1":`, each their own).
+   */
+  entry?: number;
 }
 
 /**
@@ -670,7 +675,8 @@ function specBase(ctx: SpecContext, e: SpecEntry, fail: Fail): Draft<SpecBase> {
     ...(envFiles.length ? { envFiles } : {}),
     ...(envFromProcess ? { envFromProcess } : {}),
     ...(written !== name ? { group: written } : {}),
-    pos: ctx.positions.keyOf(kind === "job" ? "jobs" : "modules", written) ?? { line: 1, col: 1 },
+    pos: ctx.positions.keyOf(kind === "job" ? "jobs" : "modules", written, e.entry) ??
+      { line: 1, col: 1 },
   };
 }
 

@@ -81,8 +81,8 @@ const NOT_PENDING = Symbol("walked");
  * The entries of a mapping of names (`jobs:`) in file order: each one's
  * name, its key's and value's offsets, and its node while the positions
  * under it are not recorded (`NOT_PENDING` once they are). Found by name
- * through an index made when first needed: a lookup in file order (each job
- * built in turn asks for its own) is the next entry, with no index at all.
+ * through an index made when first needed (a message), or by place (each
+ * job built asks for its own key's: no index at all).
  */
 class Section {
   readonly names: string[] = [];
@@ -91,8 +91,6 @@ class Section {
   readonly nodes: unknown[] = [];
   /** Each name's entry (the last, for a name written twice). */
   private index?: Map<string, number>;
-  /** The entry after the last one found in file order. */
-  private next = 0;
   /** `walk` records the positions under an entry (one function for the section). */
   constructor(readonly walk: (node: unknown, name: string) => void) {}
 
@@ -111,14 +109,6 @@ class Section {
       for (let i = 0; i < this.names.length; i++) this.index.set(this.names[i], i);
     }
     return this.index.get(name);
-  }
-
-  /** The entry named `name`, the next in file order when it is that one (no index made). */
-  findNext(name: string): number | undefined {
-    const i = this.next;
-    const at = this.names[i] === name ? i : this.find(name);
-    if (at !== undefined) this.next = at + 1;
-    return at;
   }
 }
 
@@ -167,9 +157,14 @@ export class PosMap {
     return this.pos(this.find(path));
   }
 
-  /** The position of entry `name`'s key in `section` (`get("jobs.NAME#")`, without a walk). */
-  keyOf(section: string, name: string): Pos | undefined {
-    const s = this.sections.get(section), i = s?.findNext(name);
+  /**
+   * The position of entry `name`'s key in `section` (`get("jobs.NAME#")`, without a walk): the
+   * entry at place `at` among the section's when it is named so (no lookup by name), else the
+   * last entry of that name.
+   */
+  keyOf(section: string, name: string, at?: number): Pos | undefined {
+    const s = this.sections.get(section);
+    const i = at !== undefined && s?.names[at] === name ? at : s?.find(name);
     return i !== undefined ? this.pos(s!.keys[i]) : this.get(`${section}.${name}#`);
   }
 
