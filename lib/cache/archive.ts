@@ -83,15 +83,24 @@ interface Writer {
 export class WriteOwners {
   /** Plain paths declared, with the jobs that declare each. */
   private plain = new Map<string, string[]>();
-  /** Globs declared, each with its job. */
-  private globs: { glob: string; re: ReturnType<typeof globToRegExp>; job: string }[] = [];
+  /**
+   * Globs declared, each with its job, by the folder before their first glob character (`""`:
+   * none): a glob matches only paths at or below that folder, so a path meets only the globs
+   * filed at its own folders (a job restoring 10,000 files beside 2,000 jobs writing globs
+   * tested each file against every glob).
+   */
+  private globs = new Map<string, Owned[]>();
 
   constructor(jobs: readonly Writer[]) {
     for (const j of jobs) {
       for (const w of j.writes) {
         if (w[0] === "@") continue;
-        if (isGlob(w)) this.globs.push({ glob: w, re: globToRegExp(w), job: j.name });
-        else {
+        if (isGlob(w)) {
+          const head = literalHead(w), owned = { glob: w, re: globToRegExp(w), job: j.name };
+          const list = this.globs.get(head);
+          if (list) list.push(owned);
+          else this.globs.set(head, [owned]);
+        } else {
           const names = this.plain.get(w);
           if (names) names.push(j.name);
           else this.plain.set(w, [j.name]);
@@ -114,10 +123,30 @@ export class WriteOwners {
       if (this.plain.get(p)?.some((n) => n !== job.name)) return true;
       if (!p.includes("/")) break;
     }
-    return this.globs.some((g) =>
-      g.job !== job.name && !job.writes.includes(g.glob) && g.re.test(rel)
-    );
+    const other = (g: Owned) =>
+      g.job !== job.name && !job.writes.includes(g.glob) && g.re.test(rel);
+    if (this.globs.get("")?.some(other)) return true;
+    for (let p = rel;;) {
+      if (this.globs.get(p)?.some(other)) return true;
+      const up = p.lastIndexOf("/");
+      if (up < 0) return false;
+      p = p.slice(0, up);
+    }
   }
+}
+
+/** A glob declared in `writes`, and the job that declares it. */
+interface Owned {
+  glob: string;
+  re: ReturnType<typeof globToRegExp>;
+  job: string;
+}
+
+/** The folder before a glob's first segment with a glob character (`""`: none, or `.`). */
+function literalHead(glob: string): string {
+  const segs = glob.split("/");
+  const head = segs.slice(0, segs.findIndex((x) => isGlob(x))).join("/");
+  return head === "." ? "" : head;
 }
 
 /** What `stageOutputs` names its temporary files: `.jx-restore-HOST-PID-HEX`. */
