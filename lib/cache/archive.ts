@@ -20,7 +20,7 @@ import {
 } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { globToRegExp, isGlob } from "../graph/mod.ts";
+import { globHead, globToRegExp, isGlob } from "../graph/mod.ts";
 import { expand } from "../state/mod.ts";
 import { pid } from "../runtime/fs.ts";
 import { host, isStale } from "../runtime/stale.ts";
@@ -96,7 +96,8 @@ export class WriteOwners {
       for (const w of j.writes) {
         if (w[0] === "@") continue;
         if (isGlob(w)) {
-          const head = literalHead(w), owned = { glob: w, re: globToRegExp(w), job: j.name };
+          const owned = { glob: w, re: globToRegExp(w), job: j.name };
+          const head = globHead(w) === "." ? "" : globHead(w); // (`./*`: every path)
           const list = this.globs.get(head);
           if (list) list.push(owned);
           else this.globs.set(head, [owned]);
@@ -140,13 +141,6 @@ interface Owned {
   glob: string;
   re: ReturnType<typeof globToRegExp>;
   job: string;
-}
-
-/** The folder before a glob's first segment with a glob character (`""`: none, or `.`). */
-function literalHead(glob: string): string {
-  const segs = glob.split("/");
-  const head = segs.slice(0, segs.findIndex((x) => isGlob(x))).join("/");
-  return head === "." ? "" : head;
 }
 
 /** What `stageOutputs` names its temporary files: `.jx-restore-HOST-PID-HEX`. */

@@ -594,6 +594,23 @@ export function walkFiles(
 }
 
 /**
+ * The folder a glob's literal head names: its segments before the first
+ * one holding a glob character (`""` when that is its first; the whole path
+ * when it has none). Only paths at or below it can match.
+ *
+ * @example
+ * ```ts
+ * import { globHead } from "./glob.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals([globHead("obj/3/*.d"), globHead("**\/*.c"), globHead("a/b")], ["obj/3", "", "a/b"]);
+ * ```
+ */
+export function globHead(p: string): string {
+  const segs = p.split("/"), lit = segs.findIndex((s) => isGlob(s));
+  return lit < 0 ? p : segs.slice(0, lit).join("/");
+}
+
+/**
  * The files on disk under `baseDir` that a glob matches, sorted.
  *
  * @example
@@ -607,9 +624,7 @@ export function walkFiles(
  * ```
  */
 export function globFiles(glob: string, baseDir: string): string[] {
-  const segs = glob.split("/");
-  const lit = segs.findIndex((s) => isGlob(s));
-  const root = lit < 0 ? glob : segs.slice(0, lit).join("/") || ".";
+  const root = isGlob(glob) ? globHead(glob) || "." : glob;
   const files: string[] = [];
   walkFiles(baseDir, root, files);
   const re = compileGlob(glob);

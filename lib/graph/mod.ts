@@ -23,6 +23,7 @@ export {
   compileGlob,
   escapeGlob,
   GlobError,
+  globHead,
   globMatch,
   type GlobMatcher,
   globToRegExp,

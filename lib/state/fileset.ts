@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "../runtime/path.ts";
-import { globToRegExp, isGlob, walkFiles as walk } from "../graph/glob.ts";
+import { globHead, globToRegExp, isGlob, walkFiles as walk } from "../graph/glob.ts";
 import { ABSENT, DIR, FILE, ST, statInto } from "./stat.ts";
 import { sha256 } from "../runtime/hash.ts";
 import { readBytesSync } from "../runtime/fs.ts";
@@ -132,9 +132,7 @@ export function expandStamped(
       continue;
     }
     // Walk from the glob's literal directory head.
-    const segs = p.split("/");
-    const lit = segs.findIndex((s) => isGlob(s));
-    const root = segs.slice(0, lit).join("/") || ".";
+    const root = globHead(p) || ".";
     const re = globToRegExp(p);
     const files: string[] = [];
     walk(baseDir, root, files);
