@@ -51,6 +51,10 @@ function failure(text: string): string {
   throw new Error("loaded");
 }
 
+/** Each job's name and position once `text` loads. */
+const positionsOf = (text: string) =>
+  parseJobsFile(text, "jobs.yaml", { baseDir: "/nonexistent" }).jobs.map((j) => [j.name, j.pos]);
+
 Deno.test("positions: errors inside a job, and in a job whose name holds a dot", () => {
   // Each as before positions were deferred (checked against the loader before the change).
   const cases: [string, string][] = [
@@ -109,10 +113,7 @@ Deno.test("positions: a job named like a key of another job (`b.run` beside `b`)
   const text = "jobs:\n  b: { run: x }\n  c: { run: z, needs: [b.run] }\n" +
     "  b.run: { run: y, env_file: [e?], needs: [c] }\n";
   assert.equal(failure(text), "4:3: cycle: c -> b.run (needs) -> c (needs)");
-  const g = parseJobsFile(text.replace(", needs: [c]", ""), "jobs.yaml", {
-    baseDir: "/nonexistent",
-  });
-  assert.deepEqual(g.jobs.map((j) => [j.name, j.pos]), [
+  assert.deepEqual(positionsOf(text.replace(", needs: [c]", "")), [
     ["b", { line: 2, col: 3 }],
     ["c", { line: 3, col: 3 }],
     ["b.run", { line: 4, col: 3 }],
@@ -145,13 +146,10 @@ Deno.test('positions: two keys of one name (1: and "1":) give each foreach item 
   const text = 'jobs:\n  b: { run: "echo b", needs: ["1[x]"] }\n' +
     '  1: { run: "echo a", foreach: [x, y], needs: [b] }\n  "1": { run: "echo z", foreach: [z] }\n';
   assert.equal(failure(text), "3:3: cycle: b -> 1[x] (needs) -> b (needs)");
-  const g = parseJobsFile(text.replace('needs: ["1[x]"]', "needs: []"), "jobs.yaml", {
-    baseDir: "/nonexistent",
-  });
-  assert.deepEqual(g.jobs.map((j) => [j.name, j.pos.line]), [
-    ["b", 2],
-    ["1[x]", 3],
-    ["1[y]", 3],
-    ["1[z]", 4],
+  assert.deepEqual(positionsOf(text.replace('needs: ["1[x]"]', "needs: []")), [
+    ["b", { line: 2, col: 3 }],
+    ["1[x]", { line: 3, col: 3 }],
+    ["1[y]", { line: 3, col: 3 }],
+    ["1[z]", { line: 4, col: 3 }],
   ]);
 });
