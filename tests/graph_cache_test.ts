@@ -61,9 +61,51 @@ Deno.test("graph cache: a plain job's row holds its own values, not the defaults
   }
   const { fresh, cached, bytes } = await loads(lines);
   assert.equal(JSON.stringify(cached.jobs), JSON.stringify(fresh.jobs));
-  // A job and its edge: its name, index, command, reads, writes, position; the edge's
-  // names and reason (about 230 bytes each when every default was stored per job).
+  // A job: its name, index, command, reads, writes, position (with its edge's names and reason
+  // about 230 bytes when every default was stored per job; edges are numbers since format 14).
   assert.ok(bytes / 2000 < 160, `${(bytes / 2000).toFixed(0)} bytes a job`);
+});
+
+Deno.test("graph cache: edges are numbers, each reason stored once (300 writers and 300 readers of a folder)", async () => {
+  // Every reader of `obj` waits for every writer of a file in it: 90,000 edges, 300 reasons.
+  const lines = ["jobs:"];
+  for (let i = 0; i < 300; i++) lines.push(`  w${i}: { run: "true", writes: [obj/${i}.o] }`);
+  lines.push("  n: { run: 'true', needs: [w0], if: w1 }");
+  for (let i = 0; i < 300; i++) {
+    lines.push(`  r${i}: { run: "true", reads: [obj], writes: [b/${i}] }`);
+  }
+  lines.push(`# ${"-".repeat(32 * 1024)}`); // over the size below which files are parsed every time
+  const dir = await Deno.makeTempDir({ prefix: "jx-gcache-" });
+  const file = `${dir}/jobs.yaml`;
+  await Deno.writeTextFile(file, lines.join("\n") + "\n");
+  const fresh = loadJobsFile(file);
+  const cached = loadJobsFile(file);
+  assert.equal(cached.fromCache, true);
+  assert.equal(fresh.edges.length, 90_002);
+  assert.equal(JSON.stringify(cached.edges), JSON.stringify(fresh.edges));
+  assert.deepEqual(
+    new Set(cached.edges.map((e) => e.kind)),
+    new Set(["needs", "condition", "resource"]),
+  );
+  const path = `${dir}/.jx/graph-jobs.yaml.json`;
+  const bytes = await Deno.readFile(path);
+  const keyEnd = bytes.indexOf(10), headEnd = bytes.indexOf(10, keyEnd + 1);
+  const head = JSON.parse(new TextDecoder().decode(bytes.subarray(keyEnd + 1, headEnd)));
+  const [at, length] = head.reasons;
+  const body = bytes.subarray(headEnd + 1);
+  const reasons = new TextDecoder().decode(body.subarray(at, at + length)).split("\n");
+  assert.equal(reasons.length, 302); // 300 files in `obj`, `needs`, `if`
+  // Three int32s an edge (its place among its job's edges out, where it leads, its reason and
+  // kind): 12 bytes; as a JSON row of names and reason, about 40.
+  assert.ok(bytes.length < 90_000 * 14, `${bytes.length} bytes`);
+  // A reason's number out of range: the cache is not trusted, the file is parsed again.
+  const [whyAt, whyCount] = head.ints.edgeWhy;
+  new DataView(body.buffer, body.byteOffset + whyAt, whyCount * 4).setInt32(4 * 500, 303 * 4, true);
+  await Deno.writeFile(path, bytes);
+  const again = loadJobsFile(file);
+  assert.equal(again.fromCache, undefined);
+  assert.equal(JSON.stringify(again.edges), JSON.stringify(fresh.edges));
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("graph cache: a partial load reads what an edit touches and what follows it", async () => {
@@ -103,6 +145,8 @@ Deno.test("graph cache: a partial load reads what an edit touches and what follo
     JSON.stringify(one.graph.get("d1")),
     JSON.stringify({ ...full.get("d1"), index: 1 }),
   );
+  // Its edges as loaded: kinds and reasons read back from their numbers.
+  assert.deepEqual(one.graph.edges, [...full.depsOf("d1"), ...full.depsOf("e1")]);
 
   // A shared input that is not written: only the job whose own source changed comes along.
   assert.deepEqual(part(["src/0"])!.graph.jobs.map((j) => j.name), ["c0", "s0"]);
@@ -156,7 +200,7 @@ Deno.test("graph cache: the key holds jx's version (another release never reads 
   assert.notEqual(cacheKey(text, {}, "/p"), cacheKey(text, {}, "/p", `${VERSION}-next`));
 });
 
-Deno.test("graph cache: a graph cached by format 11 or 12 (before ${NAME:q} in quotes was refused, when: file ordered, nested includes' names read as in their folder) is not read", async () => {
+Deno.test("graph cache: a graph cached by format 11, 12 or 13 (before ${NAME:q} in quotes was refused, when: file ordered, nested includes' names read as in their folder, edges as rows) is not read", async () => {
   const { cacheKey } = await import("../lib/graph/cache.ts");
   const { VERSION } = await import("../lib/runtime/version.ts");
   const { createHash } = await import("node:crypto");
@@ -166,8 +210,9 @@ Deno.test("graph cache: a graph cached by format 11 or 12 (before ${NAME:q} in q
       .digest("hex");
   assert.notEqual(cacheKey(text, {}, "/p"), keyOf(11));
   assert.notEqual(cacheKey(text, {}, "/p"), keyOf(12));
+  assert.notEqual(cacheKey(text, {}, "/p"), keyOf(13));
   // The same computation with the current format is the key (what the test above assumes).
-  assert.equal(cacheKey(text, {}, "/p"), keyOf(13));
+  assert.equal(cacheKey(text, {}, "/p"), keyOf(14));
 });
 
 Deno.test("graph cache: a big file of no jobs is read back from its cache", async () => {

@@ -507,7 +507,8 @@ Deno.test("normalizeResource: its shortcut agrees with the full walk on every sh
   walk("", 5);
 });
 
-Deno.test("Graph keeps one edge per ordered pair, for a job with few edges in and with many", () => {
+/** Jobs j0..j39, `few` and `many` (for edges into them), and a `needs` edge with a reason. */
+function fewAndMany() {
   const names = Array.from({ length: 40 }, (_, i) => `j${i}`);
   const jobs = [...names, "few", "many"].map((name) => ({ name }) as JobSpec);
   const edge = (from: string, to: string, reason: string): Edge => ({
@@ -516,6 +517,39 @@ Deno.test("Graph keeps one edge per ordered pair, for a job with few edges in an
     kind: "needs",
     reason,
   });
+  return { names, jobs, edge };
+}
+
+Deno.test("Graph: edges known to be new among themselves are checked against those before them only", () => {
+  const { names, jobs, edge } = fewAndMany();
+  const links = [
+    edge("j0", "few", "link"),
+    ...names.slice(0, 20).map((n) => edge(n, "many", "link")),
+  ];
+  // From `unique` on: a pair a link has (dropped), and pairs of their own (kept, none twice).
+  const more = [
+    edge("j0", "few", "resource"),
+    edge("j1", "few", "resource"),
+    ...names.map((n) => edge(n, "many", "resource")),
+  ];
+  const g = new Graph("t.yaml", jobs, new Map(), [...links, ...more], undefined, links.length);
+  assert.deepEqual(g.depsOf("few").map((e) => `${e.from} ${e.reason}`), ["j0 link", "j1 resource"]);
+  assert.equal(g.depsOf("many").length, 40);
+  assert.deepEqual(
+    g.depsOf("many").map((e) => e.reason),
+    [...Array(20).fill("link"), ...Array(20).fill("resource")],
+  );
+  assert.equal(g.edges.length, 42);
+  // As the loader builds them: a job that needs its input's writer has the one edge, the link.
+  const loaded = parseJobsFile(
+    "jobs:\n  a: { run: x, writes: [o] }\n  b: { run: y, reads: [o], needs: [a] }\n",
+    "j.yaml",
+  );
+  assert.deepEqual(loaded.edges, [{ from: "a", to: "b", kind: "needs", reason: "needs" }]);
+});
+
+Deno.test("Graph keeps one edge per ordered pair, for a job with few edges in and with many", () => {
+  const { names, jobs, edge } = fewAndMany();
   const edges = [
     ...names.slice(0, 3).map((n) => edge(n, "few", "first")),
     ...names.map((n) => edge(n, "many", "first")),

@@ -53,7 +53,9 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // `when: { file }` a read for ordering (`WhenSpec.read`, its edges): a graph cached before held
 // the one and lacked the other. 13: an included file's needs/if/unless/repeat name a job of a
 // file it includes in turn as in its folder (`sub:build` in pkg/ is pkg/sub:build, not a root one).
-const FORMAT = 13;
+// 14: edges as numbers (`edgeTo`, `edgeWhy`, the index's `outs`) and their reasons as a list of
+// texts, each once (the readers of a folder that 2,000 jobs write share 2,000 reasons), not rows.
+const FORMAT = 14;
 
 /** The header line after the key line. */
 interface Header {
@@ -62,7 +64,7 @@ interface Header {
   pools: [string, number][];
   /** The file's variables and top-level `cache:`. */
   settings?: FileSettings;
-  /** Rows of jobs, then of edges. */
+  /** Rows of jobs; edges (numbers in `ints`, see `Ints.edgeWhy`). */
   jobs: number;
   edges: number;
   /**
@@ -76,7 +78,8 @@ interface Header {
   ints: Record<keyof Ints, [number, number]>;
   names: [number, number];
   files: [number, number];
-  /** Whether `names` and `files` are JSON lists rather than lines. */
+  reasons: [number, number];
+  /** Whether `names`, `files` and `reasons` are JSON lists rather than lines. */
   json: boolean;
   rows: [number, number];
 }
@@ -87,6 +90,8 @@ interface Strings {
   names: string[];
   /** Every plain path a job reads, writes or takes its env from (no glob, no `@name`). */
   files: string[];
+  /** The edges' reasons, each once, in the order first met. */
+  reasons: string[];
 }
 
 /**
@@ -105,9 +110,11 @@ interface Ints {
   outStart: ArrayLike<number>;
   outs: ArrayLike<number>;
   edgeTo: ArrayLike<number>;
+  /** Per edge, its reason's index in `Strings.reasons` times 4, plus its kind's in `KINDS`. */
+  edgeWhy: ArrayLike<number>;
   /** Jobs a partial load never takes (see `unfitForPart`). */
   unfit: ArrayLike<number>;
-  /** Where each row (jobs, then edges) starts in the rows' bytes; one more for the end. */
+  /** Where each job's row starts in the rows' bytes; one more for the end. */
   at: ArrayLike<number>;
 }
 
@@ -119,6 +126,7 @@ const INTS: (keyof Ints)[] = [
   "outStart",
   "outs",
   "edgeTo",
+  "edgeWhy",
   "unfit",
   "at",
 ];
@@ -560,16 +568,35 @@ function intsOf(o: Opened): Ints {
   return out as Ints; // Cast: every name of INTS set above
 }
 
+/** Every edge of an opened cache file whose jobs are `jobs`, in the graph's order. */
+function allEdges(o: Opened, jobs: readonly JobSpec[]): Edge[] {
+  const ix = intsOf(o), count = o.header.edges, reasons = stringsOf(o, o.header.reasons);
+  const n = jobs.length, reason = (r: number) => reasons[r];
+  if (ix.outStart.length !== n + 1 || ix.outs.length !== count) throw new Error("damaged index");
+  // Each job's edges out, each put in its place (edge numbers are the graph's order of edges).
+  const edges: Edge[] = new Array(count);
+  let made = 0;
+  for (let j = 0; j < n; j++) {
+    for (let i = ix.outStart[j]; i < ix.outStart[j + 1]; i++) {
+      const k = ix.outs[i], to = jobs[ix.edgeTo[k]];
+      if (!to || !(k >= 0 && k < count) || edges[k]) throw new Error("damaged index");
+      edges[k] = edgeAt(ix, k, jobs[j].name, to.name, reason), made++;
+    }
+  }
+  if (made !== count) throw new Error("damaged index");
+  return edges;
+}
+
 /** The cached graph for `key`, or undefined. */
 export function readCachedGraph(file: string, key: string): Graph | undefined {
   try {
     const o = open(file, key);
     if (!o) return undefined;
     const c = o.header;
-    const all = JSON.parse(textOf(o, c.rows)) as unknown[][]; // Cast: rows written below
-    const jobs = unpack<JobSpec>(all.slice(0, c.jobs), c.shapes);
-    const edges = unpack<Edge>(all.slice(c.jobs), c.shapes);
-    const graph = new Graph(file, jobs, new Map(c.pools), edges, checkRows(jobs, edges));
+    const jobs = unpack<JobSpec>(JSON.parse(textOf(o, c.rows)), c.shapes); // Cast: rows written below
+    if (jobs.length !== c.jobs) return undefined;
+    const edges = allEdges(o, jobs);
+    const graph = new Graph(file, jobs, new Map(c.pools), edges, checkRows(jobs, edges), 0);
     graph.settings = c.settings ?? {};
     graph.cacheKey = key;
     graph.fromCache = true;
@@ -701,11 +728,11 @@ function indexOf(graph: Graph, numbers: PathNumbers): Index {
     if (globR || globW || globE || unfitForPart(s)) unfit.push(j);
     wStart[j + 1] = written;
   }
-  const files = ids.files, [from, edgeTo] = edgeEnds(graph);
+  const files = ids.files, { from, to: edgeTo, why: edgeWhy, reasons } = edgesAsNumbers(graph);
   const [ownStart, owners] = grouped(files.length, pairFile.subarray(0, pairs), pairJob);
   const [outStart, outs] = grouped(jobs.length, from);
   return {
-    strings: { names: jobs.map((s) => s.name), files },
+    strings: { names: jobs.map((s) => s.name), files, reasons },
     ints: {
       ownStart,
       owners,
@@ -714,18 +741,49 @@ function indexOf(graph: Graph, numbers: PathNumbers): Index {
       outStart,
       outs,
       edgeTo,
+      edgeWhy,
       unfit,
     },
   };
 }
 
-/** Per edge of `graph`, the places of the jobs it comes from and leads to. */
-function edgeEnds(graph: Graph): [Int32Array, Int32Array] {
+/** Edge kinds by their number in `Ints.edgeWhy`. */
+const KINDS: readonly Edge["kind"][] = ["needs", "resource", "order", "condition"];
+
+/**
+ * Per edge of `graph`, the places of the jobs it comes from and leads to, and its reason's
+ * number (in `reasons`, each text once) and kind's, as `Ints.edgeWhy` holds them.
+ */
+function edgesAsNumbers(graph: Graph) {
   const edges = graph.edges, from = new Int32Array(edges.length), to = new Int32Array(edges.length);
+  const why = new Int32Array(edges.length),
+    reasons: string[] = [],
+    seen = new Map<string, number>();
   for (let k = 0; k < edges.length; k++) {
-    from[k] = placeOf(graph, edges[k].from), to[k] = placeOf(graph, edges[k].to);
+    const e = edges[k], kind = KINDS.indexOf(e.kind);
+    if (kind < 0 || typeof e.reason !== "string") throw new Error(`edge of kind ${e.kind}`);
+    let r = seen.get(e.reason);
+    if (r === undefined) seen.set(e.reason, r = reasons.push(e.reason) - 1);
+    from[k] = placeOf(graph, e.from), to[k] = placeOf(graph, e.to), why[k] = r * 4 + kind;
   }
-  return [from, to];
+  return { from, to, why, reasons };
+}
+
+/**
+ * Edge number `k` of an index read back, from job `from` to job `to` (the
+ * names of its jobs: `Ints.edgeTo[k]` is `to`'s place), its reason found by
+ * number with `reasons`. Throws on a number out of range.
+ */
+function edgeAt(
+  ix: Ints,
+  k: number,
+  from: string,
+  to: string,
+  reasons: (r: number) => string | undefined,
+): Edge {
+  const why = ix.edgeWhy[k], reason = why >= 0 ? reasons(why >>> 2) : undefined;
+  if (reason === undefined) throw new Error("damaged index");
+  return { from, to, kind: KINDS[why & 3], reason };
 }
 
 /** The place of job `name` in `graph.jobs` (its `index`, checked). */
@@ -752,7 +810,8 @@ export function writeCachedGraph(
     const sink = new ByteSink(), json = jsonLists(strings);
     const names = putStrings(sink, strings.names, json);
     const files = putStrings(sink, strings.files, json);
-    const p = new Packer(), rows = sink.length, at = putRows(sink, p, graph);
+    const reasons = putStrings(sink, strings.reasons, json);
+    const p = new Packer(), rows = sink.length, at = putRows(sink, p, graph.jobs);
     const header: Header = {
       shapes: p.shapes,
       pools: [...graph.pools],
@@ -763,6 +822,7 @@ export function writeCachedGraph(
       json,
       names,
       files,
+      reasons,
       rows: [rows, at[at.length - 1]],
     };
     const body = numbersOf(header, { ...ints, at });
@@ -780,11 +840,11 @@ export function writeCachedGraph(
  * string holds a newline or would not come back from UTF-8 as itself
  * (else newline-joined: lines split faster than JSON parses).
  */
-function jsonLists({ names, files }: Strings): boolean {
-  const newline = (l: string[]) => l.some((x) => x.includes("\n"));
+function jsonLists({ names, files, reasons }: Strings): boolean {
   // Joined by newlines, no two strings make a surrogate pair: one test for all.
-  return newline(names) || newline(files) || !utf8Exact(names.join("\n")) ||
-    !utf8Exact(files.join("\n"));
+  return [names, files, reasons].some((l) =>
+    l.some((x) => x.includes("\n")) || !utf8Exact(l.join("\n"))
+  );
 }
 
 /**
@@ -827,12 +887,12 @@ function putStrings(sink: ByteSink, list: string[], json: boolean): [number, num
 const ROWS_CHUNK = 1 << 16;
 
 /**
- * Puts `graph`'s rows (its jobs, then its edges, packed by `p`) into
- * `sink`: "[\n" row ",\n" row ... "\n]", a JSON list, a row a line. Returns
- * where each row starts, from the list's start, and (one more) its length.
+ * Puts the rows of `jobs` (packed by `p`) into `sink`: "[\n" row ",\n"
+ * row ... "\n]", a JSON list, a row a line. Returns where each row starts,
+ * from the list's start, and (one more) its length.
  */
-function putRows(sink: ByteSink, p: Packer, graph: Graph): Int32Array {
-  const n = graph.jobs.length + graph.edges.length, at = new Int32Array(n + 1);
+function putRows(sink: ByteSink, p: Packer, jobs: readonly JobSpec[]): Int32Array {
+  const n = jobs.length, at = new Int32Array(n + 1);
   const start = sink.length;
   let texts: string[] = [], first = 0, chars = 0;
   const add = (o: object) => {
@@ -843,8 +903,7 @@ function putRows(sink: ByteSink, p: Packer, graph: Graph): Int32Array {
     putChunk(sink, start, texts, first, at);
     first += texts.length, texts = [], chars = 0;
   };
-  graph.jobs.forEach(add);
-  graph.edges.forEach(add);
+  jobs.forEach(add);
   if (texts.length || !first) putChunk(sink, start, texts, first, at);
   sink.put("\n]");
   at[n] = sink.length - start;
@@ -879,7 +938,7 @@ function numbersOf(header: Header, ints: Ints): Uint8Array {
   }
   const numbers = new Int32Array(end / 4);
   for (const name of INTS) numbers.set(ints[name], header.ints[name][0] / 4);
-  for (const part of [header.names, header.files, header.rows]) part[0] += end;
+  for (const part of [header.names, header.files, header.reasons, header.rows]) part[0] += end;
   return new Uint8Array(numbers.buffer);
 }
 
@@ -1014,12 +1073,12 @@ function loadPart(
   inPart: Uint8Array,
 ): { graph: Graph; left: string[] } {
   const { header } = o, n = header.jobs;
-  // Cast: each row was packed from a JobSpec or an Edge by Packer.row.
-  const row = <T>(r: number): T => {
+  // Cast: each row was packed from a JobSpec by Packer.row.
+  const row = (r: number): JobSpec => {
     const values = JSON.parse(o.text(header.rows[0] + ix.at[r], ix.at[r + 1] - 2 - ix.at[r]));
-    return unpackRow(values, header.shapes[values[0]]) as T;
+    return unpackRow(values, header.shapes[values[0]]) as unknown as JobSpec;
   };
-  const jobs: JobSpec[] = [], edges: Edge[] = [], left: string[] = [];
+  const jobs: JobSpec[] = [], left: string[] = [], taken = new Map<number, string>();
   // The k-th selected job is `selected[k]` (both in file order).
   for (let j = 0, k = 0; j < n; j++) {
     if (!sel[j]) continue;
@@ -1028,17 +1087,26 @@ function loadPart(
       continue;
     }
     // The index is checked against the rows it leads to (a damaged one loads nothing).
-    const spec = row<JobSpec>(j);
+    const spec = row(j);
     if (spec.name !== selected[k++] || unfitForPart(spec)) throw new Error("index and rows differ");
     jobs.push({ ...spec, index: jobs.length });
-    for (let e = ix.outStart[j]; e < ix.outStart[j + 1]; e++) {
-      if (!inPart[ix.edgeTo[ix.outs[e]]]) continue;
-      const edge = row<Edge>(n + ix.outs[e]);
-      if (edge.from !== spec.name) throw new Error("index and rows differ");
-      edges.push(edge);
+    taken.set(j, spec.name);
+  }
+  // The edges between the jobs taken, each one's out in order; their reasons read in one pass.
+  const ends: [number, string, string][] = [], wanted = new Set<number>();
+  for (const [j, from] of taken) {
+    for (let i = ix.outStart[j]; i < ix.outStart[j + 1]; i++) {
+      const k = ix.outs[i], to = taken.get(ix.edgeTo[k]);
+      if (to === undefined) continue;
+      ends.push([k, from, to]);
+      wanted.add(ix.edgeWhy[k] >>> 2);
     }
   }
-  const graph = new Graph(file, jobs, new Map(header.pools), edges, checkRows(jobs, edges));
+  const numbers = [...wanted].sort((a, b) => a - b);
+  const texts = stringsAt(o, header.reasons, numbers), reasons = new Map<number, string>();
+  numbers.forEach((r, i) => texts[i] !== undefined && reasons.set(r, texts[i]));
+  const edges = ends.map(([k, from, to]) => edgeAt(ix, k, from, to, (r) => reasons.get(r)));
+  const graph = new Graph(file, jobs, new Map(header.pools), edges, checkRows(jobs, edges), 0);
   graph.settings = header.settings ?? {};
   graph.cacheKey = key;
   graph.fromCache = true;

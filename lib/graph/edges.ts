@@ -417,6 +417,7 @@ function candidates(
   writes: readonly number[],
   reads: readonly number[],
   states: ResourceIndex<ResourceState>,
+  reasons: Reasons,
 ): Map<number, Edge> | undefined {
   let out: Map<number, Edge> | undefined;
   const to = jobs[i].name;
@@ -425,7 +426,7 @@ function candidates(
     const kind = mode === "writes" && toMode === "reads" ? "resource" : "order";
     const had = out?.get(from);
     if (had && (had.kind === "resource" || kind === "order")) return;
-    const reason = `${mode} ${states.textOf(c)} -> ${toMode} ${states.textOf(res)}`;
+    const reason = reasons.of(c, mode, toMode, res);
     (out ??= new Map()).set(from, { from: jobs[from].name, to, kind, reason });
   };
   for (const w of writes) {
@@ -442,6 +443,31 @@ function candidates(
     });
   }
   return out;
+}
+
+/**
+ * The reasons of resource edges (`writes out/a.o -> reads out`): one text per pair of resources
+ * that meet in two ways, shared by every edge of that pair (the readers of a folder that many
+ * jobs write each get an edge from every writer, all of them the same few texts). A pair of one
+ * resource (`writes a -> reads a`) is made each time: it meets once or twice.
+ */
+class Reasons {
+  private made = new Map<number, string>();
+
+  constructor(private states: ResourceIndex<unknown>) {}
+
+  /** The reason of an edge from resource `c` (as `mode`) to resource `res` (as `toMode`). */
+  of(c: number, mode: string, toMode: string, res: number): string {
+    const { states } = this;
+    const text = () => `${mode} ${states.textOf(c)} -> ${toMode} ${states.textOf(res)}`;
+    // Below 2^25 and 2^26 resources, a pair and its two modes make one key below 2^53.
+    if (c === res || c >= 2 ** 25 || res >= 2 ** 26) return text();
+    const key = (c * 2 ** 26 + res) * 4 + (mode === "writes" ? 2 : 0) +
+      (toMode === "writes" ? 1 : 0);
+    let reason = this.made.get(key);
+    if (reason === undefined) this.made.set(key, reason = text());
+    return reason;
+  }
 }
 
 /** A job with at most this many resource edges keeps them all. */
@@ -514,6 +540,7 @@ export function deriveResourceEdges(
   const states = new ResourceIndex<ResourceState>();
   const make = (): ResourceState => ({ writer: -1, readers: undefined });
   const barrier = new Uint8Array(jobs.length);
+  const reasons = new Reasons(states);
   for (let i = 0; i < jobs.length; i++) {
     const writes = idsOf(jobs[i].writes, states);
     const written = writes.length > 16 ? new Set(writes) : undefined;
@@ -522,7 +549,9 @@ export function deriveResourceEdges(
       const id = states.idOf(res);
       if (!(written ? written.has(id) : writes.includes(id))) reads.push(id);
     }
-    for (const e of dropImplied(i, candidates(i, jobs, writes, reads, states), barrier)) add(e);
+    for (const e of dropImplied(i, candidates(i, jobs, writes, reads, states, reasons), barrier)) {
+      add(e);
+    }
     for (const w of writes) {
       const s = states.addId(w, make);
       s.writer = i;

@@ -20,15 +20,19 @@ function append(map: Map<string, Edge[]>, key: string, e: Edge): void {
 }
 
 /**
- * Whether an edge from `e.from` is among `into`, the edges into `e.to` so far (one per ordered
- * pair); `many` keeps where a long list's edges come from.
+ * Whether an edge from `e.from` is among the first `n` of `into`, the edges into `e.to` so far
+ * (one per ordered pair); `many` keeps where a long list's edges come from. With `n` short of
+ * the list (edges known to be new among the rest), `e` is not added to `many`.
  */
-function hasEdge(into: Edge[], e: Edge, many: Map<string, Set<string>>): boolean {
-  if (into.length < 16) return into.some((d) => d.from === e.from);
+function hasEdge(into: Edge[], e: Edge, many: Map<string, Set<string>>, n = into.length): boolean {
+  if (n < 16) {
+    for (let k = 0; k < n; k++) if (into[k].from === e.from) return true;
+    return false;
+  }
   let from = many.get(e.to);
-  if (!from) many.set(e.to, from = new Set(into.map((d) => d.from)));
+  if (!from) many.set(e.to, from = new Set(into.slice(0, n).map((d) => d.from)));
   if (from.has(e.from)) return true;
-  from.add(e.from);
+  if (n === into.length) from.add(e.from);
   return false;
 }
 
@@ -95,7 +99,10 @@ export class Graph {
 
   /**
    * A graph of `jobs` (file order) with pool capacities and edges (duplicates dropped);
-   * `byName`, when the caller has it, is `jobs` by name (taken as it is, not copied).
+   * `byName`, when the caller has it, is `jobs` by name (taken as it is, not copied). The edges
+   * from `unique` on (default: none) are known to be one per ordered pair among themselves (the
+   * loader's resource edges, a cached graph's edges): each is checked only against the edges
+   * before `unique` (a folder read by 2,000 jobs and written by 2,000 is 4 million edges).
    */
   constructor(
     file: string,
@@ -103,6 +110,7 @@ export class Graph {
     pools: Map<string, number>,
     edges: Edge[],
     byName?: Map<string, JobSpec>,
+    unique = edges.length,
   ) {
     this.file = file;
     this.jobs = jobs;
@@ -111,14 +119,26 @@ export class Graph {
     else for (const j of jobs) this.byName.set(j.name, j);
     /** For a job with many edges in, where they come from (a short list is scanned instead). */
     const many = new Map<string, Set<string>>();
-    for (const e of edges) {
-      const into = this.deps.get(e.to);
-      if (into && hasEdge(into, e, many)) continue;
-      this.edges.push(e);
-      if (into) into.push(e);
-      else this.deps.set(e.to, [e]);
-      append(this.dependents, e.from, e);
+    for (let i = 0; i < unique; i++) {
+      const e = edges[i], into = this.deps.get(e.to);
+      if (!into || !hasEdge(into, e, many)) this.add(e, into);
     }
+    if (unique === edges.length) return;
+    // Each job's edges in so far (from before `unique`): how many, and the sets of the longest.
+    const before = new Map<string, number>();
+    for (const [to, into] of this.deps) before.set(to, into.length);
+    for (let i = unique; i < edges.length; i++) {
+      const e = edges[i], into = this.deps.get(e.to), n = into ? before.get(e.to) : undefined;
+      if (!n || !hasEdge(into!, e, many, n)) this.add(e, into);
+    }
+  }
+
+  /** Adds edge `e`, new; `into` is the list of edges into `e.to` so far, if it has one. */
+  private add(e: Edge, into: Edge[] | undefined): void {
+    this.edges.push(e);
+    if (into) into.push(e);
+    else this.deps.set(e.to, [e]);
+    append(this.dependents, e.from, e);
   }
 
   /**

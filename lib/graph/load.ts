@@ -246,9 +246,11 @@ function parseGraph(
   const { edges, names } = linkUnits(units);
   // Resource edges run from an earlier job to a later one: only a link edge can close a cycle.
   const back = edges.some((e) => !((names.get(e.from)?.index ?? -1) < names.get(e.to)!.index));
+  // Resource edges are one per ordered pair among themselves (checked against the links only).
+  const links = edges.length;
   const resources = deriveResourceEdges(orderedBy(jobs), (e) => edges.push(e));
 
-  const graph = new Graph(file, jobs, pools, edges, names);
+  const graph = new Graph(file, jobs, pools, edges, names, links);
   graph.settings = settings;
   return { graph: finishGraph(graph, units, root, notes, back), resources };
 }
