@@ -17,6 +17,9 @@
  *   against every write: 5 minutes before ea6c16e).
  * - `repeat`: 20,000 `repeat` loops, each with a test job of its own (each
  *   test was found by a scan of every job: 8.8 s before 635800e).
+ * - `fanin`: 2,000 jobs each writing `obj/N.o`, then 2,000 each reading
+ *   `obj`: an edge per reader and writer, 4 million (docs/ordering.md §2;
+ *   12 s and 1.8 GB before cdb2443). Timed `cold` and `cached`, as `plain`.
  *
  * @example
  * ```sh
@@ -43,7 +46,7 @@ import {
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    cases: { type: "string", default: "plain,star,chain,cycle,globs,foreach,repeat" },
+    cases: { type: "string", default: "plain,star,chain,cycle,globs,foreach,repeat,fanin" },
     runs: { type: "string", default: "3" },
     write: { type: "boolean", default: false },
     note: { type: "string", default: "" },
@@ -84,6 +87,9 @@ function jobsFile(kind: string): string {
       job(i, `, repeat: { until: t${i}, max: 3 }`);
       lines.push(`  t${i}: { run: "true" }`);
     }
+  } else if (kind === "fanin") {
+    for (let i = 0; i < 2000; i++) job(i, `, writes: [obj/${i}.o]`);
+    for (let i = 0; i < 2000; i++) job(2000 + i, `, reads: [obj], writes: [bin/${i}]`);
   } else throw new Error(`unknown case ${kind}`);
   return lines.join("\n") + "\n";
 }
@@ -112,7 +118,7 @@ const rows: string[] = [];
 for (const kind of values.cases.split(",")) {
   const dir = await Deno.makeTempDir({ prefix: `jx-load-${kind}-` });
   await Deno.writeTextFile(`${dir}/jobs.yaml`, jobsFile(kind));
-  const variants = kind === "plain" ? ["cold", "cached"] : ["cold"];
+  const variants = kind === "plain" || kind === "fanin" ? ["cold", "cached"] : ["cold"];
   for (const v of variants) {
     const ms: number[] = [], rss: number[] = [];
     for (let r = 0; r < runs; r++) {

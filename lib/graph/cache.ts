@@ -759,12 +759,14 @@ function edgesAsNumbers(graph: Graph) {
   const why = new Int32Array(edges.length),
     reasons: string[] = [],
     seen = new Map<string, number>();
+  let lastTo: string | undefined, place = -1; // (a job's edges in come one after another)
   for (let k = 0; k < edges.length; k++) {
     const e = edges[k], kind = KINDS.indexOf(e.kind);
     if (kind < 0 || typeof e.reason !== "string") throw new Error(`edge of kind ${e.kind}`);
     let r = seen.get(e.reason);
     if (r === undefined) seen.set(e.reason, r = reasons.push(e.reason) - 1);
-    from[k] = placeOf(graph, e.from), to[k] = placeOf(graph, e.to), why[k] = r * 4 + kind;
+    if (e.to !== lastTo) lastTo = e.to, place = placeOf(graph, e.to);
+    from[k] = placeOf(graph, e.from), to[k] = place, why[k] = r * 4 + kind;
   }
   return { from, to, why, reasons };
 }

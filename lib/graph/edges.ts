@@ -407,42 +407,73 @@ function idsOf<T>(list: readonly string[], idx: ResourceIndex<T>): number[] {
 }
 
 /**
- * The earlier jobs job `i` waits for through its resources (by place in
- * file order), one edge each, strongest kind kept (undefined: none). A job
- * that both reads and writes a resource is treated as its writer.
+ * The earlier jobs one job at a time waits for through its resources (by
+ * place in file order), one edge each, strongest kind kept, in the order
+ * first met: lists reused from job to job, an earlier job's entry found by
+ * its place (no map made per job).
  */
-function candidates(
-  i: number,
-  jobs: readonly Pick<JobSpec, "name">[],
-  writes: readonly number[],
-  reads: readonly number[],
-  states: ResourceIndex<ResourceState>,
-  reasons: Reasons,
-): Map<number, Edge> | undefined {
-  let out: Map<number, Edge> | undefined;
-  const to = jobs[i].name;
-  const edge = (from: number, c: number, mode: string, toMode: string, res: number) => {
-    if (from === i) return; // (a job's own resources are added after its candidates)
+class Candidates {
+  /** The earlier jobs' places, and their edges (the same index). */
+  readonly places: number[] = [];
+  readonly edges: Edge[] = [];
+  /** By a job's place: its index in the lists, when `taken` holds the job now (plus 1). */
+  private at: Int32Array;
+  private taken: Int32Array;
+  private job = -1;
+  private to = "";
+
+  constructor(private jobs: readonly Pick<JobSpec, "name">[], private reasons: Reasons) {
+    this.at = new Int32Array(jobs.length);
+    this.taken = new Int32Array(jobs.length);
+  }
+
+  /**
+   * Job `i`'s candidates (a job that both reads and writes a resource is
+   * treated as its writer): in `places` and `edges` until the next call.
+   */
+  of(
+    i: number,
+    writes: readonly number[],
+    reads: readonly number[],
+    states: ResourceIndex<ResourceState>,
+  ): this {
+    this.job = i, this.to = this.jobs[i].name;
+    this.places.length = this.edges.length = 0;
+    for (const w of writes) {
+      states.conflictingIds(w, (c) => {
+        const s = states.valueOf(c);
+        if (s.writer >= 0) this.edge(s.writer, c, "writes", "writes", w);
+        if (s.readers) { for (const r of s.readers) this.edge(r, c, "reads", "writes", w); }
+      });
+    }
+    for (const r of reads) {
+      states.conflictingIds(r, (c) => {
+        const s = states.valueOf(c);
+        if (s.writer >= 0) this.edge(s.writer, c, "writes", "reads", r);
+      });
+    }
+    return this;
+  }
+
+  /** The edge from job `from` (the stronger of it and the one before). */
+  private edge(from: number, c: number, mode: string, toMode: string, res: number): void {
+    if (from === this.job) return; // (a job's own resources are added after its candidates)
     const kind = mode === "writes" && toMode === "reads" ? "resource" : "order";
-    const had = out?.get(from);
-    if (had && (had.kind === "resource" || kind === "order")) return;
-    const reason = reasons.of(c, mode, toMode, res);
-    (out ??= new Map()).set(from, { from: jobs[from].name, to, kind, reason });
-  };
-  for (const w of writes) {
-    states.conflictingIds(w, (c) => {
-      const s = states.valueOf(c);
-      if (s.writer >= 0) edge(s.writer, c, "writes", "writes", w);
-      if (s.readers) { for (const r of s.readers) edge(r, c, "reads", "writes", w); }
-    });
+    const k = this.taken[from] === this.job + 1 ? this.at[from] : -1;
+    if (k >= 0 && (this.edges[k].kind === "resource" || kind === "order")) return;
+    const reason = this.reasons.of(c, mode, toMode, res);
+    const e: Edge = { from: this.jobs[from].name, to: this.to, kind, reason };
+    if (k >= 0) this.edges[k] = e;
+    else {
+      this.taken[from] = this.job + 1, this.at[from] = this.places.push(from) - 1;
+      this.edges.push(e);
+    }
   }
-  for (const r of reads) {
-    states.conflictingIds(r, (c) => {
-      const s = states.valueOf(c);
-      if (s.writer >= 0) edge(s.writer, c, "writes", "reads", r);
-    });
+
+  /** The edge from job `from` among the candidates, if it is one. */
+  from(from: number): Edge | undefined {
+    return this.taken[from] === this.job + 1 ? this.edges[this.at[from]] : undefined;
   }
-  return out;
 }
 
 /**
@@ -452,7 +483,8 @@ function candidates(
  * resource (`writes a -> reads a`) is made each time: it meets once or twice.
  */
 class Reasons {
-  private made = new Map<number, string>();
+  /** By the later resource and both modes, then by the earlier resource (small integers). */
+  private made = new Map<number, Map<number, string>>();
 
   constructor(private states: ResourceIndex<unknown>) {}
 
@@ -460,12 +492,13 @@ class Reasons {
   of(c: number, mode: string, toMode: string, res: number): string {
     const { states } = this;
     const text = () => `${mode} ${states.textOf(c)} -> ${toMode} ${states.textOf(res)}`;
-    // Below 2^25 and 2^26 resources, a pair and its two modes make one key below 2^53.
-    if (c === res || c >= 2 ** 25 || res >= 2 ** 26) return text();
-    const key = (c * 2 ** 26 + res) * 4 + (mode === "writes" ? 2 : 0) +
-      (toMode === "writes" ? 1 : 0);
-    let reason = this.made.get(key);
-    if (reason === undefined) this.made.set(key, reason = text());
+    // Keys below 2^30: V8's small integers, looked up without a number made for each.
+    if (c === res || res >= 2 ** 28) return text();
+    const key = res * 4 + (mode === "writes" ? 2 : 0) + (toMode === "writes" ? 1 : 0);
+    let byC = this.made.get(key);
+    if (!byC) this.made.set(key, byC = new Map());
+    let reason = byC.get(c);
+    if (reason === undefined) byC.set(c, reason = text());
     return reason;
   }
 }
@@ -481,24 +514,22 @@ const KEEP_ALL_EDGES = 32;
  * to it), which keeps "each job reads everything" files linear in edges.
  * Only a job with more than KEEP_ALL_EDGES candidates loses edges.
  */
-function dropImplied(
-  i: number,
-  cands: Map<number, Edge> | undefined,
-  barrier: Uint8Array,
-): readonly Edge[] {
-  if (!cands) {
+function dropImplied(i: number, cands: Candidates, barrier: Uint8Array): readonly Edge[] {
+  const { places, edges } = cands;
+  if (!places.length) {
     // No edge: a barrier only as the first job.
     barrier[i] = i === 0 ? 2 : 0;
     return [];
   }
   let b = -1;
-  for (const k of cands.keys()) if (k > b && barrier[k]) b = k;
+  for (const k of places) if (k > b && barrier[k]) b = k;
   // Few edges are kept whole: every reason stays visible in `jx graph` and `jx explain`.
-  const keepAll = cands.size <= KEEP_ALL_EDGES;
-  const strongB = b >= 0 && barrier[b] === 2 && cands.get(b)?.kind === "resource";
+  const keepAll = places.length <= KEEP_ALL_EDGES;
+  const strongB = b >= 0 && barrier[b] === 2 && cands.from(b)?.kind === "resource";
   const out: Edge[] = [];
   let after = 0, allResource = true;
-  for (const [k, e] of cands) {
+  for (let n = 0; n < places.length; n++) {
+    const k = places[n], e = edges[n];
     if (k < b && !keepAll && (e.kind === "order" || strongB)) continue;
     out.push(e);
     if (k > b) {
@@ -540,7 +571,7 @@ export function deriveResourceEdges(
   const states = new ResourceIndex<ResourceState>();
   const make = (): ResourceState => ({ writer: -1, readers: undefined });
   const barrier = new Uint8Array(jobs.length);
-  const reasons = new Reasons(states);
+  const cands = new Candidates(jobs, new Reasons(states));
   for (let i = 0; i < jobs.length; i++) {
     const writes = idsOf(jobs[i].writes, states);
     const written = writes.length > 16 ? new Set(writes) : undefined;
@@ -549,9 +580,7 @@ export function deriveResourceEdges(
       const id = states.idOf(res);
       if (!(written ? written.has(id) : writes.includes(id))) reads.push(id);
     }
-    for (const e of dropImplied(i, candidates(i, jobs, writes, reads, states, reasons), barrier)) {
-      add(e);
-    }
+    for (const e of dropImplied(i, cands.of(i, writes, reads, states), barrier)) add(e);
     for (const w of writes) {
       const s = states.addId(w, make);
       s.writer = i;

@@ -127,18 +127,25 @@ export class Graph {
     // Each job's edges in so far (from before `unique`): how many, and the sets of the longest.
     const before = new Map<string, number>();
     for (const [to, into] of this.deps) before.set(to, into.length);
+    // (A job's edges in come one after another, as the loader makes them: one lookup for them.)
+    let to: string | undefined, into: Edge[] | undefined, n: number | undefined;
     for (let i = unique; i < edges.length; i++) {
-      const e = edges[i], into = this.deps.get(e.to), n = into ? before.get(e.to) : undefined;
-      if (!n || !hasEdge(into!, e, many, n)) this.add(e, into);
+      const e = edges[i];
+      if (e.to !== to) to = e.to, into = this.deps.get(to), n = into && before.get(to);
+      if (!n || !hasEdge(into!, e, many, n)) into = this.add(e, into);
     }
   }
 
-  /** Adds edge `e`, new; `into` is the list of edges into `e.to` so far, if it has one. */
-  private add(e: Edge, into: Edge[] | undefined): void {
+  /**
+   * Adds edge `e`, new; `into` is the list of edges into `e.to` so far, if it has one. Returns
+   * that list.
+   */
+  private add(e: Edge, into: Edge[] | undefined): Edge[] {
     this.edges.push(e);
     if (into) into.push(e);
-    else this.deps.set(e.to, [e]);
+    else this.deps.set(e.to, into = [e]);
     append(this.dependents, e.from, e);
+    return into;
   }
 
   /**
