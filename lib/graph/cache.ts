@@ -564,23 +564,35 @@ function intsOf(o: Opened): Ints {
   return out as Ints; // Cast: every name of INTS set above
 }
 
-/** Every edge of an opened cache file whose jobs are `jobs`, in the graph's order. */
-function allEdges(o: Opened, jobs: readonly JobSpec[]): Edge[] {
+/**
+ * Every edge of an opened cache file whose jobs are `jobs`, in the graph's order, and the lists
+ * of them by the job they lead to and come from (as `Graph` takes them).
+ */
+function allEdges(o: Opened, jobs: readonly JobSpec[]) {
   const ix = intsOf(o), count = o.header.edges, reasons = stringsOf(o, o.header.reasons);
   const n = jobs.length, reason = (r: number) => reasons[r];
   if (ix.outStart.length !== n + 1 || ix.outs.length !== count) throw new Error("damaged index");
   // Each job's edges out, each put in its place (edge numbers are the graph's order of edges).
-  const edges: Edge[] = new Array(count);
+  const edges: Edge[] = new Array(count), out = new Map<string, Edge[]>();
   let made = 0;
   for (let j = 0; j < n; j++) {
-    for (let i = ix.outStart[j]; i < ix.outStart[j + 1]; i++) {
+    const from = jobs[j].name, start = ix.outStart[j], end = ix.outStart[j + 1];
+    if (end <= start) continue;
+    const list: Edge[] = [];
+    for (let i = start; i < end; i++) {
       const k = ix.outs[i], to = jobs[ix.edgeTo[k]];
       if (!to || !(k >= 0 && k < count) || edges[k]) throw new Error("damaged index");
-      edges[k] = edgeAt(ix, k, jobs[j].name, to.name, reason), made++;
+      list.push(edges[k] = edgeAt(ix, k, from, to.name, reason)), made++;
     }
+    out.set(from, list);
   }
   if (made !== count) throw new Error("damaged index");
-  return edges;
+  // By the job each leads to, in the graph's order.
+  const byPlace: (Edge[] | undefined)[] = [], into = new Map<string, Edge[]>();
+  for (let t = 0; t < n; t++) byPlace.push(undefined); // (a list with no holes: fast elements)
+  for (let k = 0; k < count; k++) (byPlace[ix.edgeTo[k]] ??= []).push(edges[k]);
+  for (let t = 0; t < n; t++) if (byPlace[t]) into.set(jobs[t].name, byPlace[t]!);
+  return { edges, lists: { into, out } };
 }
 
 /** The cached graph for `key`, or undefined. */
@@ -591,8 +603,8 @@ export function readCachedGraph(file: string, key: string): Graph | undefined {
     const c = o.header;
     const jobs = unpack<JobSpec>(JSON.parse(textOf(o, c.rows)), c.shapes); // Cast: rows written below
     if (jobs.length !== c.jobs) return undefined;
-    const edges = allEdges(o, jobs);
-    const graph = new Graph(file, jobs, new Map(c.pools), edges, checkRows(jobs), 0);
+    const { edges, lists } = allEdges(o, jobs);
+    const graph = new Graph(file, jobs, new Map(c.pools), edges, checkRows(jobs), 0, lists);
     graph.settings = c.settings ?? {};
     graph.cacheKey = key;
     graph.fromCache = true;
