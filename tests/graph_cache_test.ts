@@ -224,6 +224,24 @@ Deno.test("graph cache: a graph cached by format 11, 12 or 13 (before ${NAME:q} 
   assert.equal(cacheKey(text, {}, "/p"), keyOf(14));
 });
 
+Deno.test("graph cache: paths and reasons with a newline or a lone surrogate read back as loaded", async () => {
+  for (const odd of ["plain", "new\\nline", "lone\\uD800half"]) {
+    const lines = ["jobs:"];
+    for (let i = 0; i < 300; i++) {
+      lines.push(
+        `  "w${i}": { run: "true", writes: ["obj/${i}/${odd}.o"] }`,
+        `  "r${i}": { run: "true", reads: ["obj/${i}"] }`,
+      );
+    }
+    lines.push(`# ${"-".repeat(32 * 1024)}`);
+    const { fresh, cached } = await loads(lines);
+    assert.equal(cached.fromCache, true, odd);
+    assert.equal(JSON.stringify(cached.jobs), JSON.stringify(fresh.jobs));
+    sameEdges(cached, fresh);
+    assert.ok(fresh.edges[0].reason.includes(odd === "plain" ? odd : odd.slice(0, 3)));
+  }
+});
+
 Deno.test("graph cache: a big file of no jobs is read back from its cache", async () => {
   // The rows of no job are "[\n\n]": their length was written as 2, so the cache never read.
   const { fresh, cached } = await loads([`# ${"x".repeat(40_000)}`, "jobs: {}"]);

@@ -817,10 +817,9 @@ export function writeCachedGraph(
     stateDirSync(dirname(path), 0o700);
     const { strings, ints } = indexOf(graph, numbers);
     // Names and files, then the rows, as UTF-8 as they are made (no list of 200,000 texts kept).
-    const sink = new ByteSink(), json = jsonLists(strings);
-    const names = putStrings(sink, strings.names, json);
-    const files = putStrings(sink, strings.files, json);
-    const reasons = putStrings(sink, strings.reasons, json);
+    const sink = new ByteSink();
+    const { json, texts } = storedLists([strings.names, strings.files, strings.reasons]);
+    const [names, files, reasons] = texts.map((t) => putStrings(sink, t));
     const p = new Packer(), rows = sink.length, at = putRows(sink, p, graph.jobs);
     const header: Header = {
       shapes: p.shapes,
@@ -846,15 +845,24 @@ export function writeCachedGraph(
 }
 
 /**
- * Whether the index's names and files are stored as JSON lists: when a
- * string holds a newline or would not come back from UTF-8 as itself
- * (else newline-joined: lines split faster than JSON parses).
+ * The index's lists of strings as stored: each joined by newlines, or
+ * (`json`) all of them as JSON lists when a string holds a newline or would
+ * not come back from UTF-8 as itself (lines split faster than JSON parses).
  */
-function jsonLists({ names, files, reasons }: Strings): boolean {
+function storedLists(lists: string[][]): { json: boolean; texts: string[] } {
+  const joined = lists.map((l) => l.join("\n"));
   // Joined by newlines, no two strings make a surrogate pair: one test for all.
-  return [names, files, reasons].some((l) =>
-    l.some((x) => x.includes("\n")) || !utf8Exact(l.join("\n"))
+  const json = joined.some((t, i) =>
+    newlines(t) !== Math.max(lists[i].length - 1, 0) || !utf8Exact(t)
   );
+  return { json, texts: json ? lists.map((l) => JSON.stringify(l)) : joined };
+}
+
+/** How many newlines `t` holds. */
+function newlines(t: string): number {
+  let n = 0;
+  for (let i = t.indexOf("\n"); i >= 0; i = t.indexOf("\n", i + 1)) n++;
+  return n;
 }
 
 /**
@@ -887,10 +895,10 @@ class ByteSink {
   }
 }
 
-/** Puts a list of the index's strings into `sink`: where it starts there, and its length. */
-function putStrings(sink: ByteSink, list: string[], json: boolean): [number, number] {
+/** Puts a list of the index's strings (`storedLists`) into `sink`: where it starts, its length. */
+function putStrings(sink: ByteSink, text: string): [number, number] {
   const at = sink.length;
-  return [at, sink.put(json ? JSON.stringify(list) : list.join("\n"))];
+  return [at, sink.put(text)];
 }
 
 /** Rows are encoded when this many characters of them wait. */
