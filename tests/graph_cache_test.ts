@@ -242,6 +242,81 @@ Deno.test("graph cache: paths and reasons with a newline or a lone surrogate rea
   }
 });
 
+Deno.test("graph cache: a damaged index of edges (an edge to its own job, twice to one job, a cycle, out of range) is parsed again, never run", async () => {
+  // a -> b -> c by files; d needs a (an edge back in file order).
+  const lines = [
+    "jobs:",
+    "  d: { run: 'true', needs: [a] }",
+    "  a: { run: 'true', writes: [o/a] }",
+    "  b: { run: 'true', reads: [o/a], writes: [o/b] }",
+    "  c: { run: 'true', reads: [o/b] }",
+    `# ${"-".repeat(32 * 1024)}`,
+  ];
+  const dir = await Deno.makeTempDir({ prefix: "jx-gcache-" });
+  const file = `${dir}/jobs.yaml`;
+  await Deno.writeTextFile(file, lines.join("\n") + "\n");
+  const fresh = loadJobsFile(file);
+  assert.deepEqual(fresh.edges.map((e) => `${e.from}>${e.to}`), ["a>d", "a>b", "b>c"]);
+  const path = `${dir}/.jx/graph-jobs.yaml.json`;
+  const good = await Deno.readFile(path);
+  const keyEnd = good.indexOf(10), headEnd = good.indexOf(10, keyEnd + 1);
+  const head = JSON.parse(new TextDecoder().decode(good.subarray(keyEnd + 1, headEnd)));
+  /** The cache with int32 `i` of index list `name` set to `v`. */
+  const damaged = (name: string, i: number, v: number) => {
+    const bytes = good.slice();
+    const view = new DataView(bytes.buffer, headEnd + 1 + head.ints[name][0]);
+    view.setInt32(4 * i, v, true);
+    return bytes;
+  };
+  const names = fresh.jobs.map((j) => j.name);
+  // Edge numbers: 0 a>d, 1 a>b, 2 b>c; places: d 0, a 1, b 2, c 3.
+  for (
+    const [why, name, i, v] of [
+      ["an edge to its own job (b>b)", "edgeTo", 2, 2],
+      ["two edges to one job (a>d twice)", "edgeTo", 1, 0],
+      ["a cycle (b>a)", "edgeTo", 2, 1],
+      ["an edge number out of range", "outs", 0, 7],
+      ["an edge to no job", "edgeTo", 2, 9],
+    ] as const
+  ) {
+    await Deno.writeFile(path, damaged(name, i, v));
+    const again = loadJobsFile(file);
+    assert.equal(again.fromCache, undefined, why);
+    assert.deepEqual(again.edges, fresh.edges, why);
+    // A partial load from the same file: refused, never a graph short of an edge or waiting.
+    await Deno.writeFile(path, damaged(name, i, v));
+    assert.equal(
+      readCachedPart(file, fresh.cacheKey!, names, new Set(["o/a"]), 10),
+      undefined,
+      why,
+    );
+  }
+  // Reasons kept as a JSON list (a path holds a newline) that is not a list of texts.
+  await Deno.writeTextFile(file, lines.join("\n").replaceAll("[o/a]", '["o/a\\nx"]') + "\n");
+  const odd = loadJobsFile(file), json = await Deno.readFile(path);
+  const jsonHead = JSON.parse(
+    new TextDecoder().decode(json.subarray(json.indexOf(10) + 1)).split("\n")[0],
+  );
+  assert.equal(jsonHead.json, true);
+  const [at, length] = jsonHead.reasons;
+  const body = json.indexOf(10, json.indexOf(10) + 1) + 1;
+  json.set(new TextEncoder().encode("[7, 7, 7]".padEnd(length)), body + at);
+  await Deno.writeFile(path, json);
+  const read = loadJobsFile(file);
+  assert.equal(read.fromCache, undefined, "reasons not texts");
+  assert.deepEqual(read.edges, odd.edges);
+  await Deno.writeTextFile(file, lines.join("\n") + "\n");
+  await Deno.writeFile(path, good);
+  assert.equal(loadJobsFile(file).fromCache, true);
+  assert.deepEqual(
+    readCachedPart(file, fresh.cacheKey!, names, new Set(["o/a"]), 10)?.graph.edges.map((e) =>
+      `${e.from}>${e.to}`
+    ),
+    ["a>d", "a>b", "b>c"],
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("graph cache: a big file of no jobs is read back from its cache", async () => {
   // The rows of no job are "[\n\n]": their length was written as 2, so the cache never read.
   const { fresh, cached } = await loads([`# ${"x".repeat(40_000)}`, "jobs: {}"]);

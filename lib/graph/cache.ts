@@ -566,23 +566,27 @@ function intsOf(o: Opened): Ints {
 
 /**
  * Every edge of an opened cache file whose jobs are `jobs`, in the graph's order, and the lists
- * of them by the job they lead to and come from (as `Graph` takes them).
+ * of them by the job they lead to and come from (as `Graph` takes them); `back`: whether one
+ * leads back in file order (only then can the edges make a cycle).
  */
 function allEdges(o: Opened, jobs: readonly JobSpec[]) {
   const ix = intsOf(o), count = o.header.edges, reasons = stringsOf(o, o.header.reasons);
   const n = jobs.length, reason = (r: number) => reasons[r];
-  if (ix.outStart.length !== n + 1 || ix.outs.length !== count) throw new Error("damaged index");
+  if (ix.outStart.length !== n + 1 || ix.outs.length !== count || !isStrings(reasons)) {
+    throw new Error("damaged index");
+  }
   // Each job's edges out, each put in its place (edge numbers are the graph's order of edges).
-  const edges: Edge[] = new Array(count), out = new Map<string, Edge[]>();
-  let made = 0;
+  const edges: Edge[] = new Array(count), out = new Map<string, Edge[]>(), seen = new Int32Array(n);
+  let made = 0, back = false;
   for (let j = 0; j < n; j++) {
-    const from = jobs[j].name, start = ix.outStart[j], end = ix.outStart[j + 1];
-    if (end <= start) continue;
-    const list: Edge[] = [];
-    for (let i = start; i < end; i++) {
-      const k = ix.outs[i], to = jobs[ix.edgeTo[k]];
-      if (!to || !(k >= 0 && k < count) || edges[k]) throw new Error("damaged index");
-      list.push(edges[k] = edgeAt(ix, k, from, to.name, reason)), made++;
+    const [s, e] = outsOf(ix, j, n, count, seen);
+    if (s === e) continue;
+    const from = jobs[j].name, list: Edge[] = [];
+    for (let i = s; i < e; i++) {
+      const k = ix.outs[i], t = ix.edgeTo[k];
+      if (edges[k]) throw new Error("damaged index");
+      list.push(edges[k] = edgeAt(ix, k, from, jobs[t].name, reason)), made++;
+      back ||= t < j;
     }
     out.set(from, list);
   }
@@ -592,7 +596,7 @@ function allEdges(o: Opened, jobs: readonly JobSpec[]) {
   for (let t = 0; t < n; t++) byPlace.push(undefined); // (a list with no holes: fast elements)
   for (let k = 0; k < count; k++) (byPlace[ix.edgeTo[k]] ??= []).push(edges[k]);
   for (let t = 0; t < n; t++) if (byPlace[t]) into.set(jobs[t].name, byPlace[t]!);
-  return { edges, lists: { into, out } };
+  return { edges, lists: { into, out }, back };
 }
 
 /** The cached graph for `key`, or undefined. */
@@ -603,8 +607,10 @@ export function readCachedGraph(file: string, key: string): Graph | undefined {
     const c = o.header;
     const jobs = unpack<JobSpec>(JSON.parse(textOf(o, c.rows)), c.shapes); // Cast: rows written below
     if (jobs.length !== c.jobs) return undefined;
-    const { edges, lists } = allEdges(o, jobs);
+    const { edges, lists, back } = allEdges(o, jobs);
     const graph = new Graph(file, jobs, new Map(c.pools), edges, checkRows(jobs), 0, lists);
+    // The loader refused a cycle; a damaged file could hold one, and a run of it would wait.
+    if (back && graph.findCycle()) return undefined;
     graph.settings = c.settings ?? {};
     graph.cacheKey = key;
     graph.fromCache = true;
@@ -777,6 +783,34 @@ function edgesAsNumbers(graph: Graph) {
     from[k] = placeOf(graph, e.from), to[k] = place, why[k] = r * 4 + kind;
   }
   return { from, to, why, reasons };
+}
+
+/**
+ * `start[i]` to `start[i + 1]`, a range of a list of `length` (a flat list of lists of the
+ * index); throws when it is not one (a damaged index).
+ */
+function span(start: ArrayLike<number>, i: number, length: number): [number, number] {
+  const s = start[i], e = start[i + 1];
+  if (!(s >= 0 && s <= e && e <= length)) throw new Error("damaged index");
+  return [s, e];
+}
+
+/**
+ * Where the edges out of job `j` of an index of `n` jobs and `count` edges
+ * are in `Ints.outs` (`outs[i]` an edge's number, `edgeTo` of it the place
+ * of the job it leads to), each checked. Throws on a number out of range, an
+ * edge to `j` itself or a second edge to one job (a damaged index: the
+ * loader makes neither). `seen` (by place, one per job of the index) marks
+ * the places met, as `j + 1`.
+ */
+function outsOf(ix: Ints, j: number, n: number, count: number, seen: Int32Array): [number, number] {
+  const [s, e] = span(ix.outStart, j, ix.outs.length);
+  for (let i = s; i < e; i++) {
+    const k = ix.outs[i], t = k >= 0 && k < count ? ix.edgeTo[k] : -1;
+    if (!(t >= 0 && t < n) || t === j || seen[t] === j + 1) throw new Error("damaged index");
+    seen[t] = j + 1;
+  }
+  return [s, e];
 }
 
 /**
@@ -1056,8 +1090,14 @@ function partOf(
   const add = (j: number) => {
     if (sel[j] && !inPart[j]) inPart[j] = 1, stack.push(j), size++;
   };
+  const n = sel.length, files = ix.ownStart.length - 1, seen = new Int32Array(n);
   const ownersOf = (f: number) => {
-    for (let k = ix.ownStart[f]; k < ix.ownStart[f + 1]; k++) add(ix.owners[k]);
+    if (!(f >= 0 && f < files)) throw new Error("damaged index");
+    const [s, e] = span(ix.ownStart, f, ix.owners.length);
+    for (let k = s; k < e; k++) {
+      if (!(ix.owners[k] >= 0 && ix.owners[k] < n)) throw new Error("damaged index");
+      add(ix.owners[k]);
+    }
   };
   const seeds = fileIndexes(o, changed);
   if (!seeds) return undefined;
@@ -1065,8 +1105,10 @@ function partOf(
   const written = new Set<number>(); // the files taken jobs write, named once the part is known
   while (stack.length && size <= max) {
     const j = stack.pop()!;
-    for (let k = ix.outStart[j]; k < ix.outStart[j + 1]; k++) add(ix.edgeTo[ix.outs[k]]);
-    for (let k = ix.wStart[j]; k < ix.wStart[j + 1]; k++) {
+    const [outsAt, outsEnd] = outsOf(ix, j, n, o.header.edges, seen);
+    for (let i = outsAt; i < outsEnd; i++) add(ix.edgeTo[ix.outs[i]]);
+    const [writesAt, writesEnd] = span(ix.wStart, j, ix.writes.length);
+    for (let k = writesAt; k < writesEnd; k++) {
       written.add(ix.writes[k]);
       ownersOf(ix.writes[k]);
     }
@@ -1112,19 +1154,25 @@ function loadPart(
   }
   // The edges between the jobs taken, each one's out in order; their reasons read in one pass.
   const ends: [number, string, string][] = [], wanted = new Set<number>();
+  const seen = new Int32Array(n);
+  let back = false;
   for (const [j, from] of taken) {
-    for (let i = ix.outStart[j]; i < ix.outStart[j + 1]; i++) {
-      const k = ix.outs[i], to = taken.get(ix.edgeTo[k]);
+    const [s, e] = outsOf(ix, j, n, header.edges, seen);
+    for (let i = s; i < e; i++) {
+      const k = ix.outs[i], t = ix.edgeTo[k], to = taken.get(t);
       if (to === undefined) continue;
       ends.push([k, from, to]);
       wanted.add(ix.edgeWhy[k] >>> 2);
+      back ||= t < j;
     }
   }
   const numbers = [...wanted].sort((a, b) => a - b);
   const texts = stringsAt(o, header.reasons, numbers), reasons = new Map<number, string>();
-  numbers.forEach((r, i) => texts[i] !== undefined && reasons.set(r, texts[i]));
+  numbers.forEach((r, i) => typeof texts[i] === "string" && reasons.set(r, texts[i]));
   const edges = ends.map(([k, from, to]) => edgeAt(ix, k, from, to, (r) => reasons.get(r)));
   const graph = new Graph(file, jobs, new Map(header.pools), edges, checkRows(jobs), 0);
+  // (As a full read: a damaged file's cycle would leave the run waiting.)
+  if (back && graph.findCycle()) throw new Error("damaged index");
   graph.settings = header.settings ?? {};
   graph.cacheKey = key;
   graph.fromCache = true;
