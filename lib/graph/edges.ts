@@ -422,21 +422,23 @@ class Candidates {
   private job = -1;
   private to = "";
 
-  constructor(private jobs: readonly Pick<JobSpec, "name">[], private reasons: Reasons) {
+  private reasons: Reasons;
+
+  constructor(
+    private jobs: readonly Pick<JobSpec, "name">[],
+    private states: ResourceIndex<ResourceState>,
+  ) {
     this.at = new Int32Array(jobs.length);
     this.taken = new Int32Array(jobs.length);
+    this.reasons = new Reasons(states);
   }
 
   /**
    * Job `i`'s candidates (a job that both reads and writes a resource is
    * treated as its writer): in `places` and `edges` until the next call.
    */
-  of(
-    i: number,
-    writes: readonly number[],
-    reads: readonly number[],
-    states: ResourceIndex<ResourceState>,
-  ): this {
+  of(i: number, writes: readonly number[], reads: readonly number[]): this {
+    const { states } = this;
     this.job = i, this.to = this.jobs[i].name;
     this.places.length = this.edges.length = 0;
     for (const w of writes) {
@@ -571,7 +573,7 @@ export function deriveResourceEdges(
   const states = new ResourceIndex<ResourceState>();
   const make = (): ResourceState => ({ writer: -1, readers: undefined });
   const barrier = new Uint8Array(jobs.length);
-  const cands = new Candidates(jobs, new Reasons(states));
+  const cands = new Candidates(jobs, states);
   for (let i = 0; i < jobs.length; i++) {
     const writes = idsOf(jobs[i].writes, states);
     const written = writes.length > 16 ? new Set(writes) : undefined;
@@ -580,7 +582,7 @@ export function deriveResourceEdges(
       const id = states.idOf(res);
       if (!(written ? written.has(id) : writes.includes(id))) reads.push(id);
     }
-    for (const e of dropImplied(i, cands.of(i, writes, reads, states), barrier)) add(e);
+    for (const e of dropImplied(i, cands.of(i, writes, reads), barrier)) add(e);
     for (const w of writes) {
       const s = states.addId(w, make);
       s.writer = i;
