@@ -22,6 +22,22 @@ async function loads(lines: string[]) {
   return { fresh, cached, bytes };
 }
 
+/** What these tests read of a graph cache file's header. */
+interface CacheHead {
+  ints: Record<string, [number, number]>;
+  reasons: [number, number];
+  json: boolean;
+}
+
+/** A graph cache file's header, and where its body starts (after the key and header lines). */
+function cacheParts(bytes: Uint8Array): { head: CacheHead; body: number } {
+  const keyEnd = bytes.indexOf(10), headEnd = bytes.indexOf(10, keyEnd + 1);
+  return {
+    head: JSON.parse(new TextDecoder().decode(bytes.subarray(keyEnd + 1, headEnd))),
+    body: headEnd + 1,
+  };
+}
+
 /** Whether two graphs have the same edges, and each job the same edges in and out, in order. */
 function sameEdges(cached: Graph, fresh: Graph): void {
   assert.equal(JSON.stringify(cached.edges), JSON.stringify(fresh.edges));
@@ -98,10 +114,9 @@ Deno.test("graph cache: edges are numbers, each reason stored once (300 writers 
   sameEdges(cached, fresh);
   const path = `${dir}/.jx/graph-jobs.yaml.json`;
   const bytes = await Deno.readFile(path);
-  const keyEnd = bytes.indexOf(10), headEnd = bytes.indexOf(10, keyEnd + 1);
-  const head = JSON.parse(new TextDecoder().decode(bytes.subarray(keyEnd + 1, headEnd)));
+  const { head, body: start } = cacheParts(bytes);
   const [at, length] = head.reasons;
-  const body = bytes.subarray(headEnd + 1);
+  const body = bytes.subarray(start);
   const reasons = new TextDecoder().decode(body.subarray(at, at + length)).split("\n");
   assert.equal(reasons.length, 302); // 300 files in `obj`, `needs`, `if`
   // Three int32s an edge (its place among its job's edges out, where it leads, its reason and
@@ -173,10 +188,9 @@ Deno.test("graph cache: a partial load reads what an edit touches and what follo
   // owners zeroed make every path job 0's (u), whose rows name none of the changed paths.
   const path = `${dir}/.jx/graph-jobs.yaml.json`;
   const bytes = await Deno.readFile(path);
-  const keyEnd = bytes.indexOf(10), headEnd = bytes.indexOf(10, keyEnd + 1);
-  const head = JSON.parse(new TextDecoder().decode(bytes.subarray(keyEnd + 1, headEnd)));
+  const { head, body } = cacheParts(bytes);
   const [at, count] = head.ints.owners;
-  bytes.fill(0, headEnd + 1 + at, headEnd + 1 + at + 4 * count);
+  bytes.fill(0, body + at, body + at + 4 * count);
   await Deno.writeFile(path, bytes);
   assert.equal(part(["src/1"]), undefined, "owners zeroed");
   await Deno.remove(dir, { recursive: true });
@@ -259,12 +273,11 @@ Deno.test("graph cache: a damaged index of edges (an edge to its own job, twice 
   assert.deepEqual(fresh.edges.map((e) => `${e.from}>${e.to}`), ["a>d", "a>b", "b>c"]);
   const path = `${dir}/.jx/graph-jobs.yaml.json`;
   const good = await Deno.readFile(path);
-  const keyEnd = good.indexOf(10), headEnd = good.indexOf(10, keyEnd + 1);
-  const head = JSON.parse(new TextDecoder().decode(good.subarray(keyEnd + 1, headEnd)));
+  const { head, body } = cacheParts(good);
   /** The cache with int32 `i` of index list `name` set to `v`. */
   const damaged = (name: string, i: number, v: number) => {
     const bytes = good.slice();
-    const view = new DataView(bytes.buffer, headEnd + 1 + head.ints[name][0]);
+    const view = new DataView(bytes.buffer, body + head.ints[name][0]);
     view.setInt32(4 * i, v, true);
     return bytes;
   };
@@ -294,13 +307,10 @@ Deno.test("graph cache: a damaged index of edges (an edge to its own job, twice 
   // Reasons kept as a JSON list (a path holds a newline) that is not a list of texts.
   await Deno.writeTextFile(file, lines.join("\n").replaceAll("[o/a]", '["o/a\\nx"]') + "\n");
   const odd = loadJobsFile(file), json = await Deno.readFile(path);
-  const jsonHead = JSON.parse(
-    new TextDecoder().decode(json.subarray(json.indexOf(10) + 1)).split("\n")[0],
-  );
-  assert.equal(jsonHead.json, true);
-  const [at, length] = jsonHead.reasons;
-  const body = json.indexOf(10, json.indexOf(10) + 1) + 1;
-  json.set(new TextEncoder().encode("[7, 7, 7]".padEnd(length)), body + at);
+  const jsonParts = cacheParts(json);
+  assert.equal(jsonParts.head.json, true);
+  const [at, length] = jsonParts.head.reasons;
+  json.set(new TextEncoder().encode("[7, 7, 7]".padEnd(length)), jsonParts.body + at);
   await Deno.writeFile(path, json);
   const read = loadJobsFile(file);
   assert.equal(read.fromCache, undefined, "reasons not texts");
