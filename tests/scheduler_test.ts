@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { fakeRun, scriptFromCommand } from "./helpers.ts";
-import { type JxInputError, parseJobsFile } from "../lib/graph/mod.ts";
+import { type Edge, Graph, type JxInputError, parseJobsFile } from "../lib/graph/mod.ts";
 import { FakeReactor } from "../lib/reactor/mod.ts";
 import {
   type ModuleHost,
@@ -709,4 +709,60 @@ Deno.test("an exception at a job's end (the state cannot record it, say) stops t
   ]);
   const last = events[events.length - 1];
   assert.deepEqual(last.type === "run.end" && [last.status, last.exit], ["failed", 1]);
+});
+
+/**
+ * A run of `yaml`'s graph with `extra` edges added behind the loader's back (a cycle it
+ * refuses: only a damaged graph or a bug could bring one), on the fake reactor; undefined when
+ * the run is still waiting once nothing is left to happen.
+ */
+async function runWithEdges(yaml: string, extra: Edge[], before?: (f: FakeReactor) => void) {
+  const loaded = parseJobsFile(yaml, "test.yaml", { baseDir: "/" });
+  const graph = new Graph("test.yaml", loaded.jobs, loaded.pools, [...loaded.edges, ...extra]);
+  const reactor = new FakeReactor((req) => scriptFromCommand(req.argv.join(" ")));
+  const control: RunControl = {};
+  const events: RunEvent[] = [];
+  before?.(reactor);
+  const done = runJobs(graph, graph.select([]), {
+    jobs: 4,
+    reactor,
+    control,
+    reporters: [{ event: (e) => events.push(e) }],
+  });
+  await reactor.run();
+  const waiting = Symbol("still waiting");
+  const result = await Promise.race([
+    done,
+    new Promise<typeof waiting>((r) => setTimeout(r, 50, waiting)),
+  ]);
+  if (result === waiting) return undefined;
+  const skips = events.flatMap((e) =>
+    e.type === "job.skip" ? [`${e.job} ${e.reason} ${e.because}`] : []
+  );
+  const errors = events.flatMap((e) => e.type === "emit.error" ? [e.error] : []);
+  return { result, skips, errors };
+}
+
+Deno.test("jobs that wait for each other are never waited for: the run fails saying which, or a stop ends it", async () => {
+  const yaml = `
+jobs:
+  a: { run: sleep 10 }
+  b: { run: sleep 5, needs: [a] }
+  c: { run: sleep 5, needs: [b] }
+  d: { run: sleep 5, needs: [c] }
+  e: { run: sleep 1000 }
+`;
+  const back: Edge = { from: "c", to: "b", kind: "needs", reason: "needs" };
+  // Nothing stops the run: once e ends, b and c can never start (nor d after them).
+  const r = await runWithEdges(yaml, [back]);
+  assert.ok(r, "the run ended");
+  assert.deepEqual([r.result.status, r.result.exit], ["failed", 1]);
+  assert.deepEqual(r.skips, ["b cancelled c", "c cancelled b", "d cancelled c"]);
+  assert.deepEqual(r.errors, ["'b', 'c', 'd': wait for each other and can never start (not run)"]);
+  // A stop while e runs: e ends on its SIGTERM, then the run ends interrupted (was: waited for ever).
+  const s = await runWithEdges(yaml, [back], (fake) => fake.at(40, () => fake.raise("SIGTERM")));
+  assert.ok(s, "the stopped run ended");
+  assert.deepEqual([s.result.status, s.result.exit], ["interrupted", 143]);
+  assert.deepEqual(s.skips, ["b cancelled c", "c cancelled b", "d cancelled c"]);
+  assert.deepEqual(s.errors, [], "a stop says nothing more");
 });

@@ -173,10 +173,41 @@ export class Builder implements LoopHost, GenHost {
   pump(): void {
     if (this.finished) return;
     if (this.frame.reporterError && !this.frame.interrupted) return this.stopForReporter();
-    if (this.loops.queued) this.loops.startQueued(this);
-    if (!this.plan.stopping) this.plan.offerReady(this.tryStart);
-    this.flushSkips();
+    this.pumping++;
+    try {
+      if (this.loops.queued) this.loops.startQueued(this);
+      if (!this.plan.stopping) this.plan.offerReady(this.tryStart);
+      // Only the outermost turn looks: one nested in an offer may see jobs it holds aside.
+      if (this.pumping === 1 && this.attempts.size === 0 && this.plan.stalled) this.abandon();
+      this.flushSkips();
+    } finally {
+      this.pumping--;
+    }
     if (this.plan.done && this.attempts.size === 0) this.finish();
+  }
+
+  /** How deep `pump` calls are nested (a start that fails at once pumps from inside an offer). */
+  private pumping = 0;
+
+  /**
+   * The plan is stalled (jobs left that wait for each other: a cycle the
+   * loader refuses, so a damaged graph or a bug): they are skipped, never
+   * waited for. In a run that was stopping that is all (a stop signal ends
+   * it, as any other); in one that was not, the run fails, saying which.
+   */
+  private abandon(): void {
+    const stopping = this.plan.stopping;
+    const left = this.plan.abandon(stopping ?? "failure");
+    if (stopping) return;
+    this.failures++;
+    const some = left.slice(0, 5).map((n) => `'${n}'`).join(", ");
+    const more = left.length > 5 ? ` and ${left.length - 5} more` : "";
+    this.emit({
+      type: "emit.error",
+      t: this.t(),
+      job: left[0],
+      error: `${some}${more}: wait for each other and can never start (not run)`,
+    });
   }
 
   /**

@@ -116,6 +116,8 @@ export class Plan {
   /** Ready modules: they hold no job slots, so they are offered first and never wait for one. */
   private readyModules = new MinHeap();
   private unresolved: number;
+  /** Jobs running (started, not resolved). */
+  private started = 0;
   /** Jobs named by some `if`/`unless`. */
   readonly conditionJobs: Set<string> = new Set();
   /** Set once the run stops starting jobs (fail-fast after a failure, or an interrupt). */
@@ -254,7 +256,39 @@ export class Plan {
   /** Marks a ready job as running (it must have been taken from `offerReady`). */
   start(name: string): void {
     const n = this.node(name)!;
+    if (n.state !== "running") this.started++;
     n.state = "running";
+  }
+
+  /**
+   * Whether jobs are left that nothing can ever free: some unresolved, none
+   * running (a job, a module starting, a loop, a generator, a feed: each is
+   * running until it resolves) and none ready (a job held for slots, tokens
+   * or a module coming back is ready). Then every one left waits for another
+   * left: a cycle, which the loader refuses, so only a damaged graph (or a
+   * bug) gets here; `abandon` ends them.
+   */
+  get stalled(): boolean {
+    return this.unresolved > 0 && this.started === 0 && this.nextReady() === undefined;
+  }
+
+  /**
+   * Stops the plan (for `why`, unless it stopped already) and skips every job
+   * still waiting, as `cancelled`, each naming a job it waited for; returns
+   * their names in file order. For a `stalled` plan: without it, the run
+   * would wait for them for ever, even past a stop signal.
+   */
+  abandon(why: "failure" | "interrupt"): string[] {
+    this.stop(why);
+    const left: Node[] = [];
+    for (const n of this.allNodes()) if (n.state === "waiting") left.push(n);
+    for (const n of left) {
+      if (n.state !== "waiting") continue; // skipped meanwhile, freed by one skipped before it
+      const on = this.graph.depsOf(n.spec.name).find((e) => this.node(e.from)?.state === "waiting");
+      n.mark ??= { reason: "cancelled", because: on?.from };
+      this.skipFree(n);
+    }
+    return left.map((n) => n.spec.name);
   }
 
   /** Whether a job is running (started, not resolved). */
@@ -838,6 +872,7 @@ export class Plan {
 
   /** Records a job's outcome and frees (or marks) what waits for it. */
   private resolve(n: Node, outcome: Outcome): void {
+    if (n.state === "running") this.started--;
     n.state = "done";
     n.outcome = outcome;
     this.unresolved--;
