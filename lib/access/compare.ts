@@ -102,16 +102,53 @@ export function usesOf(accesses: Access[], o: CompareOptions): Map<string, PathU
   const ignore = [...DEFAULT_IGNORE, ...(o.ignore ?? [])];
   const uses = new Map<string, PathUse>();
   const realRoot = o.realRoot ?? realPath(o.root) ?? o.root;
+  const relOf = (path: string) => inside(o.root, path) ?? inside(realRoot, path);
+  const ignored = (rel: string) =>
+    ignore.some((g) => resourceNames(g, rel) || (isGlob(g) && underGlob(g, rel)));
   for (const a of accesses) {
-    const rel = inside(o.root, a.path) ?? inside(realRoot, a.path);
-    if (rel === undefined) continue;
-    if (ignore.some((g) => resourceNames(g, rel) || (isGlob(g) && underGlob(g, rel)))) continue;
-    let u = uses.get(rel);
-    if (!u) uses.set(rel, u = a.alias ? { aliasOnly: true } : {});
-    else if (!a.alias) delete u.aliasOnly;
-    fold(u, a);
+    const rel = relOf(a.path);
+    const kept = rel !== undefined && !ignored(rel);
+    let u: PathUse | undefined;
+    if (kept) {
+      u = uses.get(rel);
+      if (!u) uses.set(rel, u = a.alias ? { aliasOnly: true } : {});
+      else if (!a.alias) delete u.aliasOnly;
+      fold(u, a);
+    }
+    const from = a.from === undefined ? undefined : relOf(a.from);
+    if (from !== undefined && from !== ".") {
+      moveBelow(uses, from, kept ? rel : undefined, u, ignored);
+    }
   }
   return uses;
+}
+
+/**
+ * Folder `from` was renamed to `to` (whose use is `toUse`; none when it is
+ * outside the project or ignored): what the job made below it and had not
+ * removed moved with it (renamed away from its old name, written at its new
+ * one), and `to` is a folder when `from` was one.
+ */
+function moveBelow(
+  uses: Map<string, PathUse>,
+  from: string,
+  to: string | undefined,
+  toUse: PathUse | undefined,
+  ignored: (rel: string) => boolean,
+): void {
+  const prefix = from + "/";
+  if (toUse && uses.get(from)?.dir) toUse.dir = true;
+  for (const [path, u] of [...uses]) {
+    if (!path.startsWith(prefix) || !u.wrote || u.last === "delete") continue;
+    fold(u, { path, kind: "delete", pid: 0, ok: true });
+    if (to === undefined || !toUse) continue;
+    toUse.dir = true;
+    const moved = to + path.slice(from.length);
+    if (ignored(moved)) continue;
+    let m = uses.get(moved);
+    if (!m) uses.set(moved, m = {});
+    fold(m, { path: moved, kind: "write", pid: 0, ok: true, dir: u.dir });
+  }
 }
 
 /** `path` relative to `root`, or undefined when it is not inside it. */
@@ -278,7 +315,8 @@ function ownFindings(c: Ctx, job: JobSpec): Finding[] {
   for (const [path, u] of c.uses.get(job.name) ?? []) {
     if (u.aliasOnly) continue; // the job named the link: checked as that name
     const declared = named(writes, path) || path === job.depfile;
-    if (changed(u) && !declared && !(u.dir && dirCovered(path, writes))) {
+    // A folder: made or removed (`u.dir`), or one now (the new name of a renamed folder).
+    if (changed(u) && !declared && !((u.dir || c.isDir(path)) && dirCovered(path, writes))) {
       const access = u.wrote ? "write" : "delete";
       out.push({ job: job.name, path, access, problem: "undeclared-write", suggest: "" });
     }

@@ -473,6 +473,7 @@ export class StraceParser {
     this.calls++;
     const ok = !c.ret.startsWith("-") && !c.ret.startsWith("?");
     if (c.name === "io_uring_setup" && ok) this.ioUring = true;
+    let moved: string | undefined; // a rename's old name (its `delete` comes before the write)
     for (const [d, p, kind, dir] of effectsOf(c)) {
       // A failed read or exec is a probe (a shell trying each PATH folder); a failed change is none.
       if (!ok && kind !== "read" && kind !== "exec") continue;
@@ -481,7 +482,10 @@ export class StraceParser {
         if (ok) this.unnamed++;
         continue;
       }
-      this.accesses.push(dir ? { path, kind, pid, ok, dir } : { path, kind, pid, ok });
+      if (kind === "delete" && c.name.startsWith("rename")) moved = path;
+      const a: Access = dir ? { path, kind, pid, ok, dir } : { path, kind, pid, ok };
+      if (kind === "write" && moved !== undefined) a.from = moved;
+      this.accesses.push(a);
       if (ok && kind === "exec") this.interpreters(path, c.pid);
       // An open through a link: the descriptor's own path (strace -y) is the file itself.
       const real = ok && OPENS.has(c.name) ? fdPath(c.ret) : undefined;

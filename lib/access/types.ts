@@ -43,6 +43,11 @@ export interface Access {
    * `reads`/`writes`, which name the link.
    */
   alias?: boolean;
+  /**
+   * On the `write` of a rename's new name: the old name (absolute, as
+   * `path`). What the job made below a renamed folder moved with it.
+   */
+  from?: string;
 }
 
 /**

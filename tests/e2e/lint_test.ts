@@ -45,7 +45,7 @@ Deno.test("strace parser: split calls joined, hex and C escapes, dirfds, chdir, 
     { path: '/p/sub dir/q"é\n.txt', kind: "write", pid: 11, ok: true },
     { path: "/p/tmp1", kind: "read", pid: 11, ok: true },
     { path: "/p/tmp1", kind: "delete", pid: 11, ok: true },
-    { path: "/p/out/b.o", kind: "write", pid: 11, ok: true },
+    { path: "/p/out/b.o", kind: "write", pid: 11, ok: true, from: "/p/tmp1" },
     { path: "/p/gone.h", kind: "read", pid: 10, ok: false },
     { path: "/p/src", kind: "read", pid: 10, ok: true, dir: true },
     { path: "/p/run.sh", kind: "exec", pid: 10, ok: true },
@@ -299,6 +299,34 @@ for (const runtime of RUNTIMES) {
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.equal(again.stdout, "");
   });
+
+  t(
+    "what a job made in a folder it renamed moved with it: no finding under the old name, the new one a folder",
+    async () => {
+      // Staged then renamed into place; a first run (no gen/ yet: the new name is a folder only
+      // on disk) and a second (rm -rf removes it first) alike; one moved out of the project.
+      const dir = await tempDir({
+        "jobs.yaml": "jobs:\n" +
+          "  pub:\n    run: rm -rf final && mkdir staging && echo 1 > staging/x && mv staging final\n" +
+          "    writes: [final]\n" +
+          "  gen:\n    run: rm -rf gen && mkdir gen.tmp && echo 1 > gen.tmp/h && mv gen.tmp gen\n" +
+          '    writes: ["gen/**", "gen.tmp/**"]\n' +
+          '  away:\n    run: mkdir -p t && echo 1 > t/y && mv t "$OUT"\n    writes: [log]\n',
+      });
+      const out = await Deno.makeTempDir();
+      try {
+        for (const round of ["first", "second"]) {
+          await Deno.remove(`${out}/t`, { recursive: true }).catch(() => {});
+          const r = await runJx(["lint"], { cwd: dir, runtime, env: { OUT: `${out}/t` } });
+          assert.equal(r.code, 0, `${round}: ${r.stdout}${r.stderr}`);
+          assert.equal(r.stdout, "", round);
+        }
+        assert.equal(await Deno.readTextFile(`${dir}/final/x`), "1\n");
+      } finally {
+        await Deno.remove(out, { recursive: true });
+      }
+    },
+  );
 
   t("a script writing outside its writes; lint.ignore and --ignore silence it", async () => {
     const script = "mkdir -p out\necho a > out/a.txt\necho log >> build.log\n" +
