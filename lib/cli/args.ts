@@ -399,7 +399,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
         a.execArgv = argv.slice(i + 1);
         break;
       }
-      if (a.command === "run") {
+      if (a.command === "run" || a.command === "watch") {
         a.jobArgs = argv.slice(i + 1); // `jx run JOB -- ARG...`: the job's arguments
         break;
       }

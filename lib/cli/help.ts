@@ -213,6 +213,7 @@ Example:
 `,
   watch:
     `Usage: jx watch [-f FILE] [JOB...] [--debounce 100ms] [--on-busy restart|queue|ignore] [--poll]
+       jx watch [-f FILE] JOB -- ARG...   (one job, given ARGs at every run)
 
 Runs the jobs, then watches every path their reads match and reruns exactly
 the jobs a change affects (and what depends on them), until Ctrl-C.
@@ -229,6 +230,7 @@ ${UI_OPTS}
 Examples:
   jx watch
   jx watch test --on-busy queue
+  jx watch test -- -k parser
   jx watch --poll --debounce 300ms
 `,
   exec: `Usage: jx exec [-j N] [--jobserver-style pipe|fifo] [--] COMMAND [ARG...]

@@ -34,12 +34,17 @@ export function withArgs(spec: JobSpec, args: string[]): { argv: string[]; comma
  * the run without `--`, as the no-op fast path, which answers before the
  * graph is loaded, takes it (noop_run.ts `runKey`).
  */
-export function applyJobArgs(graph: Graph, names: string[], jobArgs: string[] | undefined): void {
+export function applyJobArgs(
+  graph: Graph,
+  names: string[],
+  jobArgs: string[] | undefined,
+  command: "run" | "watch" = "run",
+): void {
   if (!jobArgs?.length) return;
   const job = names.length === 1 ? graph.byName.get(names[0]) : undefined;
   if (!job || job.kind !== "job") {
     const got = names.length === 1 ? `'${names[0]}' is not a job` : `${names.length} given`;
-    throw new JxInputError(`jx run JOB -- ARG...: name exactly one job (${got})`);
+    throw new JxInputError(`jx ${command} JOB -- ARG...: name exactly one job (${got})`);
   }
   Object.assign(job, withArgs(job, jobArgs));
 }

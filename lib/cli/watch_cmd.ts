@@ -31,6 +31,7 @@ import { Watcher, type WatchOptions } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
 import { DurationRecorder, lastDurations } from "./durations.ts";
 import { load, setUpSlots, takeLock } from "./setup.ts";
+import { applyJobArgs } from "./job_args.ts";
 import type { RunUi } from "./ui_live.ts";
 
 /**
@@ -76,6 +77,7 @@ export async function cmdWatch(args: Args): Promise<number> {
   // A reload reads the same file again (a positional `x.yaml` was taken off the names).
   args = { ...args, file: graph.file };
   let selected = graph.selectForRun(args.names, args.all);
+  applyJobArgs(graph, args.names, args.jobArgs, "watch");
   const baseDir = dirname(resolve(graph.file));
   const lock = await takeLock(baseDir, args.noWait, "watch");
   // A watchdog ends the session's jobs and modules if jx is killed (see reactor/watchdog.ts).
@@ -368,6 +370,7 @@ class JobsFileReload {
     try {
       const next = await load(o.args);
       const selected = next.selectForRun(o.args.names, o.args.all);
+      applyJobArgs(next, o.args.names, o.args.jobArgs, "watch");
       if (o.over()) return;
       if (this.missingTimer !== undefined) o.reactor.clearTimer(this.missingTimer);
       o.loaded({ graph: next, selected, stamps: this.known, file, why });

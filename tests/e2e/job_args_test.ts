@@ -138,3 +138,26 @@ modules:
     assert.match(dry.stdout, /^zero: echo "\$0\|\$#\|\$\*" >> zero\.txt -- x$/m);
   });
 }
+
+Deno.test("job arguments: jx watch JOB -- ARG... gives them to the job at each cycle (they were taken as job names)", async () => {
+  const { Session } = await import("./watch_helpers.ts");
+  const dir = await tempDir({
+    "jobs.yaml": JOBS.replace("writes: [out.txt]", "writes: [out.txt]\n    reads: [in.txt]"),
+    "in.txt": "1\n",
+  });
+  const s = new Session("deno", dir, { args: ["greet", "--", "a b", "other"] });
+  try {
+    await s.cycles(1);
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "greet|a b|2\n[a b]\n[other]\n");
+    assert.deepEqual(await s.ranIn(0), ["greet"], "no job named by an argument ran");
+    await Deno.writeTextFile(`${dir}/in.txt`, "2\n");
+    await s.cycles(2);
+    assert.deepEqual(await s.ranIn(1), ["greet"]);
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "greet|a b|2\n[a b]\n[other]\n");
+  } finally {
+    await s.stop();
+  }
+  const two = await runJx(["watch", "greet", "other", "--", "a"], { cwd: dir });
+  assert.equal(two.code, 2);
+  assert.equal(two.stderr, "jx: jx watch JOB -- ARG...: name exactly one job (2 given)\n");
+});
