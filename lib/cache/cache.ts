@@ -47,6 +47,7 @@ import {
   keyOf,
   type KeyParts,
   keyParts,
+  storedParts,
   writtenBy,
 } from "./key.ts";
 import { BadBlob, type LocalStore } from "./local.ts";
@@ -185,7 +186,7 @@ export class Cache {
     const last = this.o.local.getLast(baseDir, job.name);
     if (!last) return "never stored";
     if (last.key === key) return "the stored entry is gone";
-    const d = diffParts(last.parts, parts);
+    const d = diffParts(last.parts, storedParts(parts));
     return d.length ? `differs from the last stored key: ${d.join("; ")}` : "key changed";
   }
 
@@ -392,7 +393,7 @@ export class Cache {
     const parts = keyParts(job, ctx);
     const key = keyOf(parts);
     const last = this.o.local.getLast(ctx.baseDir, job.name);
-    const differs = last && last.key !== key ? diffParts(last.parts, parts) : [];
+    const differs = last && last.key !== key ? diffParts(last.parts, storedParts(parts)) : [];
     return { key, parts, stored: this.o.local.getEntry(key) !== null, lastKey: last?.key, differs };
   }
 

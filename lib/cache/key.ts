@@ -255,6 +255,28 @@ export function keyOf(parts: KeyParts): string {
   ]));
 }
 
+/**
+ * The parts as a store keeps them (an entry's, a job's last key for `jx
+ * explain`): each value of `env` (a dotenv file's secret) and of `vars` (one
+ * given on the command line) as its SHA-256, as `passEnv` holds them from
+ * the start. Compare a job's parts now with stored ones in this form.
+ *
+ * @example
+ * ```ts
+ * import { type KeyParts, storedParts } from "./key.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const p = { env: { TOKEN: "s3cret" }, vars: { V: "" } } as unknown as KeyParts;
+ * const s = storedParts(p);
+ * assertEquals(s.env.TOKEN.length, 64);
+ * assertEquals(JSON.stringify(s).includes("s3cret"), false);
+ * ```
+ */
+export function storedParts(p: KeyParts): KeyParts {
+  const hashed = (t: Record<string, string>) =>
+    Object.fromEntries(Object.entries(t).map(([k, v]) => [k, sha256(v)]));
+  return { ...p, env: hashed(p.env), vars: hashed(p.vars) };
+}
+
 /** Whether `x` has the shape of `KeyParts` (a store's bytes are not trusted). */
 export function isKeyParts(x: unknown): x is KeyParts {
   const p = x as KeyParts;

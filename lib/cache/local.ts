@@ -41,7 +41,7 @@ import { JxInputError } from "../runtime/errors.ts";
 import { digestOf } from "./archive.ts";
 import { blobStamp, copyPlain, hashPath, holds } from "./blobfile.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
-import { isKeyParts, type KeyParts } from "./key.ts";
+import { isKeyParts, type KeyParts, storedParts } from "./key.ts";
 import type { BlobWriter, KeepBlob } from "./http.ts";
 
 /**
@@ -355,7 +355,11 @@ export class LocalStore implements KeepBlob {
 
   /** Stores an entry (its blobs must be stored first). */
   putEntry(e: Entry): void {
-    this.put(this.entryPath(e.key), JSON.stringify(e));
+    // The parts as a store keeps them: no value of the job's environment or vars (`storedParts`).
+    this.put(
+      this.entryPath(e.key),
+      JSON.stringify(e.parts ? { ...e, parts: storedParts(e.parts) } : e),
+    );
   }
 
   /** Removes an entry (its blobs stay until a prune finds them unused). */
@@ -365,7 +369,7 @@ export class LocalStore implements KeepBlob {
 
   /** Remembers the last key stored for a job of a project (for `jx explain`). */
   setLast(baseDir: string, job: string, key: string, parts: KeyParts): void {
-    this.put(this.lastPath(baseDir, job), JSON.stringify({ key, parts }));
+    this.put(this.lastPath(baseDir, job), JSON.stringify({ key, parts: storedParts(parts) }));
   }
 
   /** The last key stored for a job of a project, or null. */

@@ -86,8 +86,10 @@ export function packArtifact(entry: Entry, source: BlobSource): Packed {
       throw new BadBlob(`blob ${digest.slice(0, 12)} is missing`);
     }
   });
+  // A shared store gets no key parts (what each job's environment held): only the key names it.
+  const { parts: _, ...shared } = entry;
   const header = new TextEncoder().encode(
-    JSON.stringify({ entry, blobs: blobs.map((b, i) => [b.digest, sizes[i]]) }),
+    JSON.stringify({ entry: shared, blobs: blobs.map((b, i) => [b.digest, sizes[i]]) }),
   );
   const head = new Uint8Array(8 + header.length);
   head.set(MAGIC, 0);

@@ -360,7 +360,7 @@ function startServer(kind: "turbo" | "nginx") {
   }).outputSync();
   if (!r.success) return { error: td.decode(r.stderr).trim().split("\n").at(-1) ?? "failed" };
   const [pid, port] = td.decode(r.stdout).trim().split(" ").map(Number);
-  return { pid, port };
+  return { pid, port, dir };
 }
 
 const servers = { turbo: startServer("turbo"), nginx: startServer("nginx") };
@@ -433,6 +433,47 @@ for (const kind of ["turbo", "nginx"] as const) {
     },
   });
 }
+
+/** The files under `dir` (every folder walked) whose bytes hold `text`. */
+function filesHolding(dir: string, text: string): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(dir)) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...filesHolding(path, text));
+    else if (e.isFile && td.decode(Deno.readFileSync(path)).includes(text)) out.push(path);
+  }
+  return out;
+}
+
+Deno.test({
+  name:
+    "cache: no value of a job's environment (a dotenv file's secret) nor of a var reaches a store",
+  ignore: !("port" in servers.turbo) || !("port" in servers.nginx),
+  fn: async () => {
+    const jobs = "cache: true\nenv_file: .env\njobs:\n" +
+      '  build: { run: "mkdir -p out; echo built > out/app", writes: [out/app] }\n';
+    const a = await tempDir({ "jobs.yaml": jobs, ".env": "API_TOKEN=sk-live-SECRET-1\n" });
+    const store = await tempDir();
+    for (const kind of ["turbo", "nginx"] as const) {
+      const r = await run(a, ["--cache-dir", store, "--remote-cache", urlOf(kind), "--force"], {
+        ...ENV,
+      }, "deno");
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.ran, ["build"]);
+    }
+    const withVar = await run(a, ["--cache-dir", store, "--force", "PASSWORD=hunter2-VAR"]);
+    assert.equal(withVar.code, 0, withVar.stderr);
+    // (The project's own .jx/ keeps the run's vars for its no-op record: not a store.)
+    for (const dir of [store, servers.turbo.dir!, servers.nginx.dir!]) {
+      assert.deepEqual(filesHolding(dir, "sk-live-SECRET-1"), [], dir);
+      assert.deepEqual(filesHolding(dir, "hunter2-VAR"), [], dir);
+    }
+    // jx explain still names the part that changed (from the hashes the store keeps).
+    await Deno.writeTextFile(`${a}/.env`, "API_TOKEN=sk-live-SECRET-2\n");
+    const ex = await runJx(["explain", "--cache-dir", store, "build"], { cwd: a });
+    assert.match(ex.stdout, /env API_TOKEN: changed/, ex.stdout + ex.stderr);
+  },
+});
 
 Deno.test("cache: a remote store that is down gives one warning; the run goes on", async () => {
   const port = (() => {
