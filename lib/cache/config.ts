@@ -96,11 +96,15 @@ export function openCache(
   const named = flags.cacheDir !== undefined || !!env.JX_CACHE_DIR || remoteUrl !== undefined;
   if (flags.noCache || !(flags.fileSaysCache || named)) return null;
   const local = localStore(flags, env);
-  const open = local.writableByOthers();
-  if (open !== undefined) {
+  const bad = local.untrusted();
+  if (bad !== undefined) {
+    const who = bad.uid === undefined
+      ? "is writable by other users,"
+      : `belongs to uid ${bad.uid}, not you,`;
+    const fix = bad.uid === undefined ? "chmod o-w it" : "use a store of your own, or chown it";
     warn(
-      `jx: warning: cache: ${open} is writable by other users, who could make a restore write ` +
-        `anything: the cache is off for this run (chmod o-w it)`,
+      `jx: warning: cache: ${bad.path} ${who} who could make a restore write anything: ` +
+        `the cache is off for this run (${fix})`,
     );
     return null;
   }

@@ -38,6 +38,7 @@ import { basename, join } from "node:path";
 import { pid } from "../runtime/fs.ts";
 import { host, isStale } from "../runtime/stale.ts";
 import { JxInputError } from "../runtime/errors.ts";
+import { myUid } from "../runtime/owned.ts";
 import { digestOf } from "./archive.ts";
 import { blobStamp, copyPlain, hashPath, holds } from "./blobfile.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
@@ -140,37 +141,66 @@ export class LocalStore implements KeepBlob {
   private grew = false;
 
   /**
-   * The first of the store's folder and its parts (`entries`, `blobs`...) that users other than
-   * its owner and group may write in, or undefined: anyone who can write there can make a
-   * restore write what they like (a store made by an older jx under umask 000, a `--cache-dir`
-   * in a shared folder). Folders not made yet are fine: the store makes them without that bit.
+   * The first of the store's folder and its parts (`entries`, `blobs`...) that someone not
+   * trusted may write in, or undefined: anyone who can write there can make a restore write
+   * what they like. Not trusted: users other than the owner and group (the `o+w` bit: a store
+   * made by an older jx under umask 000, a `--cache-dir` in a shared folder), and the owner when
+   * that is another user than you (and root), unless the store is shared with its group (`g+w`
+   * on its folder: its members are trusted as you are); `uid` then says whose it is. Folders not
+   * made yet are fine: the store makes them without that bit.
    *
    * @example
    * ```ts
    * import { LocalStore } from "./local.ts";
    * import { deepStrictEqual as assertEquals } from "node:assert/strict";
-   * assertEquals(new LocalStore("/nonexistent/store").writableByOthers(), undefined);
+   * assertEquals(new LocalStore("/nonexistent/store").untrusted(), undefined);
    * ```
    */
-  writableByOthers(): string | undefined {
+  untrusted(): { path: string; uid?: number } | undefined {
     for (const path of [this.dir, ...STORE_PARTS.map((p) => join(this.dir, p))]) {
-      let mode: number;
+      let st: { mode: number; uid: number };
       try {
-        mode = statSync(path).mode;
+        st = statSync(path);
       } catch {
         continue; // not there (yet)
       }
-      if (mode & 0o002) return path;
+      if (st.mode & 0o002) return { path };
+      if (!this.trusts(st.uid)) return { path, uid: st.uid };
     }
     return undefined;
   }
 
+  /** Whether the store is shared with its group (its folder `g+w`), read once. */
+  private get shared(): boolean {
+    if (this.sharedMemo === undefined) {
+      try {
+        this.sharedMemo = (statSync(this.dir).mode & 0o020) !== 0;
+      } catch {
+        this.sharedMemo = false;
+      }
+    }
+    return this.sharedMemo;
+  }
+  private sharedMemo?: boolean;
+
+  /** Whether what user `uid` owns in the store is trusted: yours, root's, a shared store's. */
+  private trusts(uid: number): boolean {
+    const me = myUid();
+    return me < 0 || uid === me || uid === 0 || this.shared;
+  }
+
   /** The memo of a blob, or null. */
   private readMemo(digest: string): string | null {
+    let fd = -1;
     try {
-      return readFileSync(this.memoPath(digest), "utf8");
+      fd = openSync(this.memoPath(digest), "r");
+      // One another user could write would let a blob they changed pass unhashed.
+      const st = fstatSync(fd);
+      return st.mode & 0o002 || !this.trusts(st.uid) ? null : readFileSync(fd, "utf8");
     } catch {
       return null;
+    } finally {
+      if (fd >= 0) closeSync(fd);
     }
   }
 
@@ -325,8 +355,13 @@ export class LocalStore implements KeepBlob {
     if (fd < 0) return null;
     try {
       // One that others may write could say anything: not used (left for its owner to see).
-      if (fstatSync(fd).mode & 0o002) {
+      const st = fstatSync(fd);
+      if (st.mode & 0o002) {
         bad?.(`entry ${key.slice(0, 12)} is writable by other users (not used)`);
+        return null;
+      }
+      if (!this.trusts(st.uid)) {
+        bad?.(`entry ${key.slice(0, 12)} belongs to uid ${st.uid}, not you (not used)`);
         return null;
       }
       text = readFileSync(fd, "utf8");

@@ -168,6 +168,56 @@ for (const runtime of ["deno", "bun"] as const) {
   });
 }
 
+Deno.test({
+  name:
+    "cache: a store another user owns is not used (one warning), unless shared with its group; nor an entry of theirs",
+  ignore: Deno.uid() !== 0, // (chown)
+  fn: async () => {
+    const store = await tempDir(), a = await checkout(), b = await checkout();
+    const first = await run(a, ["--cache-dir", store]);
+    assert.equal(first.code, 0, first.stderr);
+    const chownAll = (uid: number) => {
+      const r = new Deno.Command("chown", { args: ["-R", String(uid), store] }).outputSync();
+      assert.ok(r.success, td.decode(r.stderr));
+    };
+    const fresh = async () => {
+      await Deno.remove(`${b}/out`, { recursive: true }).catch(() => {});
+      await Deno.remove(`${b}/.jx`, { recursive: true }).catch(() => {});
+      return await run(b, ["--cache-dir", store]);
+    };
+    // Everything of the store another user's (who could change an entry and its blob at will).
+    chownAll(65534);
+    await Deno.chmod(store, 0o755);
+    const r = await fresh();
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.restored, {});
+    assert.deepEqual(r.ran, ALL);
+    assert.deepEqual(r.stderr.split("\n").filter((l) => l.startsWith("jx: warning:")), [
+      `jx: warning: cache: ${store} belongs to uid 65534, not you, who could make a restore ` +
+      "write anything: the cache is off for this run (use a store of your own, or chown it)",
+    ]);
+    // Shared with its group (g+w on its folder): its members are trusted, the owner one of them.
+    await Deno.chmod(store, 0o775);
+    const shared = await fresh();
+    assert.deepEqual(shared.restored, restoredAll("local"), shared.stderr);
+    // One entry of another user in a store of yours (not shared): that job runs, the rest restore.
+    chownAll(0);
+    await Deno.chmod(store, 0o755);
+    const dir = `${store}/entries`;
+    const gen = [...Deno.readDirSync(dir)].flatMap((d) =>
+      [...Deno.readDirSync(`${dir}/${d.name}`)].map((e) => `${dir}/${d.name}/${e.name}`)
+    ).find((e) => JSON.parse(Deno.readTextFileSync(e)).job === "gen-a")!;
+    await Deno.chown(gen, 65534, null);
+    const one = await fresh();
+    assert.ok(one.ran.includes("gen-a"), one.stderr);
+    assert.equal(one.restored["gen-b"], "local", one.stderr);
+    assert.match(
+      one.stderr,
+      /jx: warning: gen-a: entry \w+ belongs to uid 65534, not you \(not used\)/,
+    );
+  },
+});
+
 Deno.test("cache: a changed input reruns exactly the jobs it affects; the rest is restored", async () => {
   const store = await tempDir();
   const a = await checkout(), b = await checkout();
