@@ -251,8 +251,11 @@ Deno.test("restore: a tampered entry writes nothing outside the writes (paths, s
     // Links through links: each target's text stays inside, where it leads does not.
     [
       [dir("out"), link("out/up", ".."), link("out/esc", "up/..")],
-      /out\/esc: symlink to up\/\.\. leads out/,
+      /out\/esc: symlink to up\/\.\. climbs \(\.\.\) out of a folder it names/,
     ],
+    // A `..` after a name leads where that name leads when followed: a link another job makes
+    // there later (outB/x -> ..) would take it out of the project, though it looks inside now.
+    [[dir("out"), link("out/l", "../outB/x/..")], /out\/l: symlink to \.\.\/outB\/x\/\.\. climbs/],
     // A file written through the entry's own link (into .git/hooks, or over a source).
     [
       [dir("out"), link("out/up", ".."), link("out/esc", "up/.."), file("out/esc/PWNED")],
@@ -263,7 +266,15 @@ Deno.test("restore: a tampered entry writes nothing outside the writes (paths, s
     [[file("out/r/x"), link("out/r", "..")], /below a symlink/],
     [[file("out/d"), file("out/d")], /stored twice/],
     // A link on disk on the way.
-    [[link("out2/esc", "up/..")], /leads out/],
+    [[link("out2/esc", "up/..")], /climbs/],
+    [[link("out2/esc", "linked")], /leads out/],
+    // A lying store's paths thousands of folders deep: refused before any is walked (each walk
+    // of every folder on their way took 25 s and 1 GB for 20 paths 5,000 deep).
+    [[dir(`out/${"s0/".repeat(5000)}x`)], /a path longer than 4095 bytes/],
+    [
+      Array.from({ length: 70 }, (_, i) => dir(`out/${i}/${"a/".repeat(2000)}x`)),
+      /paths too deep to check \(\d+ > 268435456 bytes to walk\)/,
+    ],
   );
   await Deno.mkdir(`${p}/out2`);
   await Deno.symlink("..", `${p}/out2/up`);
@@ -287,7 +298,8 @@ Deno.test("restore: a tampered entry writes nothing outside the writes (paths, s
   assert.equal(await Deno.readTextFile(`${p}/src/a.c`), "int a;");
   assert.throws(() => Deno.statSync(`${p}/out/ok`), "nothing written before the refusal");
   assert.equal(refuseOutputs([file("out/x")], ["out"], p), null);
-  assert.equal(refuseOutputs([link("out/a", "b/../c"), link("out/b", ".")], ["out"], p), null);
+  assert.equal(refuseOutputs([link("out/a", "../out/c"), link("out/b", ".")], ["out"], p), null);
+  assert.match(refuseOutputs([link("out/a", "b/../c")], ["out"], p)!, /climbs/);
   assert.deepEqual(Deno.readDirSync(p).map((e) => e.name).toArray().sort(), ["out2", "src"]);
 });
 

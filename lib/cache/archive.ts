@@ -191,6 +191,9 @@ function collectPath(
   if (st.isSymbolicLink()) {
     const target = readlinkSync(abs);
     const steps = [...rel.split("/").slice(0, -1), ...target.split("/")];
+    if (climbsAfterName(target)) {
+      throw new CacheRefusal(`${rel}: symlink to ${target} climbs (..) out of a folder it names`);
+    }
     if (isAbsolute(target) || !staysInside(realpathSync(baseDir), steps, NO_LINKS, NO_PATHS)) {
       throw new CacheRefusal(`${rel}: symlink to ${target} leads out of the project`);
     }
@@ -243,6 +246,38 @@ export function refusePath(path: string, writes: string[]): string | null {
   return covered ? null : `${path}: outside the job's writes`;
 }
 
+/** The longest path (bytes) an entry may hold, a link's target too: the kernel's PATH_MAX less one. */
+export const MAX_PATH = 4095;
+
+/**
+ * The most a restore's checks may walk: the sum over an entry's paths (and
+ * its links' targets) of their length times their depth, as each folder on
+ * a path's way is looked at. An entry of 100,000 files six folders deep, of
+ * 60 bytes each, walks 36 million; one of a few paths thousands of folders
+ * deep (a lying store's) would take minutes and gigabytes.
+ */
+export const MAX_WALK = 2 ** 28;
+
+/**
+ * Why an entry's paths are too long, or too deep all told, to be checked
+ * (`MAX_PATH`, `MAX_WALK`), or null; before anything else looks at them.
+ */
+function refuseSize(outputs: Output[]): string | null {
+  let walk = 0;
+  for (const o of outputs) {
+    for (const text of [o.path, o.kind === "symlink" ? o.target : ""]) {
+      if (typeof text !== "string") continue; // (the entry's shape is checked apart)
+      if (text.length > MAX_PATH) {
+        return `${text.slice(0, 60)}...: a path longer than ${MAX_PATH} bytes`;
+      }
+      let depth = 1;
+      for (let i = text.indexOf("/"); i >= 0; i = text.indexOf("/", i + 1)) depth++;
+      walk += text.length * depth;
+    }
+  }
+  return walk > MAX_WALK ? `paths too deep to check (${walk} > ${MAX_WALK} bytes to walk)` : null;
+}
+
 /** The nearest existing ancestor of `abs` (itself included) resolved through symlinks. */
 function realAncestor(abs: string): string {
   for (let p = abs;; p = dirname(p)) {
@@ -252,6 +287,30 @@ function realAncestor(abs: string): string {
       if (dirname(p) === p) return p;
     }
   }
+}
+
+/**
+ * Whether a link's target has a `..` after a name (`outB/x/..`): where that
+ * leads depends on what the name is when the link is followed, not when it
+ * is checked (a link another job makes there later can lead it out of the
+ * project). A stored link's target climbs only at its start (`../lib/x`).
+ *
+ * @example
+ * ```ts
+ * import { climbsAfterName } from "./archive.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(climbsAfterName("../outB/x/.."), true);
+ * assertEquals(climbsAfterName("../../lib/./x"), false);
+ * ```
+ */
+export function climbsAfterName(target: string): boolean {
+  let named = false;
+  for (const part of target.split("/")) {
+    if (part === "..") {
+      if (named) return true;
+    } else if (part !== "" && part !== ".") named = true;
+  }
+  return false;
 }
 
 /** How many links one path may go through before it is taken as a loop (as the kernel's ELOOP). */
@@ -330,6 +389,8 @@ export function staysInside(
  * entry's own as they will be (inside the project).
  */
 export function refuseOutputs(outputs: Output[], writes: string[], baseDir: string): string | null {
+  const tooBig = refuseSize(outputs);
+  if (tooBig) return tooBig;
   const root = realpathSync(baseDir);
   const links = new Map<string, string>(), paths = new Set<string>();
   // Every link of the entry first: a path below one is refused wherever it comes in the list (a
@@ -341,9 +402,10 @@ export function refuseOutputs(outputs: Output[], writes: string[], baseDir: stri
     if (why) return why;
     if (paths.has(o.path)) return `${o.path}: stored twice`;
     paths.add(o.path);
-    const parts = o.path.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      if (links.has(parts.slice(0, i).join("/"))) return `${o.path}: below a symlink`;
+    if (links.size) {
+      for (let i = o.path.indexOf("/"); i > 0; i = o.path.indexOf("/", i + 1)) {
+        if (links.has(o.path.slice(0, i))) return `${o.path}: below a symlink`;
+      }
     }
     if (!inside(root, realAncestor(dirname(join(baseDir, o.path))))) {
       return `${o.path}: its directory leads out of the project`;
@@ -353,6 +415,9 @@ export function refuseOutputs(outputs: Output[], writes: string[], baseDir: stri
   }
   for (const [path, target] of links) {
     const steps = [...path.split("/").slice(0, -1), ...target.split("/")];
+    if (climbsAfterName(target)) {
+      return `${path}: symlink to ${target} climbs (..) out of a folder it names`;
+    }
     if (isAbsolute(target) || !staysInside(root, steps, links, paths)) {
       return `${path}: symlink to ${target} leads out of the project`;
     }
@@ -377,9 +442,8 @@ class DiskWay {
 
   /** Why `o` may not be written as the disk is, or null. */
   refuse(o: Output): string | null {
-    const parts = o.path.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      const up = parts.slice(0, i).join("/");
+    for (let i = o.path.indexOf("/"); i > 0; i = o.path.indexOf("/", i + 1)) {
+      const up = o.path.slice(0, i); // (a slice: no copy of each folder's path kept)
       if (this.dirs.has(up)) continue;
       let link = this.linked.get(up);
       if (link === undefined) {

@@ -404,7 +404,10 @@ export class LocalStore implements KeepBlob {
 
   /** Remembers the last key stored for a job of a project (for `jx explain`). */
   setLast(baseDir: string, job: string, key: string, parts: KeyParts): void {
-    this.put(this.lastPath(baseDir, job), JSON.stringify({ key, parts: storedParts(parts) }));
+    this.put(
+      this.lastPath(baseDir, job),
+      JSON.stringify({ key, parts: isKeyParts(parts) ? storedParts(parts) : parts }),
+    );
   }
 
   /** The last key stored for a job of a project, or null. */
