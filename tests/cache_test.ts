@@ -866,3 +866,17 @@ Deno.test("cache clear while another process writes into the store: no ENOTEMPTY
   store.clear();
   assert.deepEqual([...Deno.readDirSync(dir)], []);
 });
+
+Deno.test("local store: an entry whose log's blob is missing is a miss (another store may have it), not a refused restore", async () => {
+  const store = await tempDir();
+  const a = await tempDir({ "src/a.c": "int a;", "out/x": "output" });
+  const cache = newCache(store);
+  const ctx = { baseDir: a, vars: {} };
+  const miss = await cache.lookup(job(a), ctx);
+  cache.record(job(a), miss, a, { exit: 0, durationMs: 5, output: out("the log\n") });
+  assert.equal((await cache.lookup(job(a), ctx)).kind, "hit");
+  const entry = new LocalStore(store).getEntry(miss.key)!;
+  const log = entry.log.stdout!;
+  await Deno.remove(`${store}/blobs/${log.slice(0, 2)}/${log}`);
+  assert.equal((await newCache(store).lookup(job(a), ctx)).kind, "miss");
+});

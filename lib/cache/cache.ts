@@ -36,7 +36,7 @@ import {
   writeOutputs,
   WriteOwners,
 } from "./archive.ts";
-import { type Entry, isEntry, joinLog, type OutputChunk, splitLog } from "./entry.ts";
+import { blobsOf, type Entry, isEntry, joinLog, type OutputChunk, splitLog } from "./entry.ts";
 import { RemoteDown, RemoteError, type RemoteStore } from "./http.ts";
 import {
   type CacheJob,
@@ -158,8 +158,8 @@ export class Cache {
       key,
       (why) => this.o.warn(`jx: warning: ${job.name}: ${why}`),
     );
-    const complete = local &&
-      local.outputs.every((o) => o.kind !== "file" || this.o.local.hasBlob(o.digest));
+    // Every blob there, the log's too (a missing one: the remote store may have it).
+    const complete = local && blobsOf(local).every((d) => this.o.local.hasBlob(d));
     if (local && complete) {
       return { kind: "hit", source: "local", key, parts, entry: local, stamps };
     }
