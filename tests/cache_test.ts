@@ -880,3 +880,15 @@ Deno.test("local store: an entry whose log's blob is missing is a miss (another 
   await Deno.remove(`${store}/blobs/${log.slice(0, 2)}/${log}`);
   assert.equal((await newCache(store).lookup(job(a), ctx)).kind, "miss");
 });
+
+Deno.test("local store: a prune never follows a link put in the place of a shard (it removed the files it led to)", async () => {
+  const store = await tempDir(), victim = await tempDir({ config: "keep me" });
+  const a = await tempDir({ "src/a.c": "int a;", "out/x": "output" });
+  const cache = newCache(store);
+  const miss = await cache.lookup(job(a), { baseDir: a, vars: {} });
+  cache.record(job(a), miss, a, { exit: 0, durationMs: 5, output: out("log\n") });
+  await Deno.symlink(victim, `${store}/entries/zz`);
+  await Deno.symlink(victim, `${store}/blobs/zz`);
+  new LocalStore(store).prune(0);
+  assert.equal(await Deno.readTextFile(`${victim}/config`), "keep me");
+});

@@ -21,6 +21,7 @@ import {
   closeSync,
   copyFileSync,
   fstatSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -38,7 +39,7 @@ import { basename, join } from "node:path";
 import { pid } from "../runtime/fs.ts";
 import { host, isStale } from "../runtime/stale.ts";
 import { JxInputError } from "../runtime/errors.ts";
-import { myUid } from "../runtime/owned.ts";
+import { myGroups, myUid } from "../runtime/owned.ts";
 import { digestOf } from "./archive.ts";
 import { blobStamp, copyPlain, hashPath, holds } from "./blobfile.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
@@ -170,11 +171,15 @@ export class LocalStore implements KeepBlob {
     return undefined;
   }
 
-  /** Whether the store is shared with its group (its folder `g+w`), read once. */
+  /**
+   * Whether the store is shared with a group you are in (its folder `g+w`, its group one of
+   * yours: its owner can set the bit, but can give it only to a group they are in), read once.
+   */
   private get shared(): boolean {
     if (this.sharedMemo === undefined) {
       try {
-        this.sharedMemo = (statSync(this.dir).mode & 0o020) !== 0;
+        const st = statSync(this.dir);
+        this.sharedMemo = (st.mode & 0o020) !== 0 && myGroups().includes(st.gid);
       } catch {
         this.sharedMemo = false;
       }
@@ -431,12 +436,13 @@ export class LocalStore implements KeepBlob {
     for (const s of shards) {
       let names: string[] = [];
       try {
-        names = readdirSync(join(root, s));
+        // A link put in the place of a shard is not followed: a prune would remove what it leads to.
+        if (lstatSync(join(root, s)).isDirectory()) names = readdirSync(join(root, s));
       } catch { /* removed meanwhile */ }
       for (const n of names) {
         try {
-          const st = statSync(join(root, s, n));
-          out.push({ path: join(root, s, n), size: st.size, mtimeMs: st.mtimeMs });
+          const st = lstatSync(join(root, s, n));
+          if (st.isFile()) out.push({ path: join(root, s, n), size: st.size, mtimeMs: st.mtimeMs });
         } catch { /* removed meanwhile */ }
       }
     }

@@ -32,6 +32,26 @@ export function myUid(): number {
   }
 }
 
+/**
+ * This process's groups: the effective one and the supplementary ones (from
+ * `/proc/self/status`, else `process.getgroups`); none where there are none.
+ */
+export function myGroups(): number[] {
+  try {
+    const status = nodeFs().readFileSync("/proc/self/status", "utf8") as string;
+    const line = /^Groups:(.*)$/m.exec(status)?.[1] ?? "";
+    const gid = /^Gid:\s+\d+\s+(\d+)/m.exec(status)?.[1];
+    const all = line.trim().split(/\s+/).filter((x) => x).map(Number);
+    return gid === undefined ? all : [Number(gid), ...all];
+  } catch {
+    try {
+      return g.process.getgroups?.() ?? [];
+    } catch {
+      return [];
+    }
+  }
+}
+
 interface Lstat {
   link: boolean;
   file: boolean;

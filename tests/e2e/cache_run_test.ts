@@ -200,6 +200,14 @@ Deno.test({
     await Deno.chmod(store, 0o775);
     const shared = await fresh();
     assert.deepEqual(shared.restored, restoredAll("local"), shared.stderr);
+    // A group you are not in: the owner set g+w (as anyone may on their own folder), no share.
+    const r2 = new Deno.Command("chgrp", { args: ["-R", "65534", store] }).outputSync();
+    assert.ok(r2.success, td.decode(r2.stderr));
+    await Deno.chmod(store, 0o775);
+    const theirs = await fresh();
+    assert.deepEqual(theirs.restored, {}, theirs.stderr);
+    assert.match(theirs.stderr, /jx: warning: cache: \S+ belongs to uid 65534, not you/);
+    new Deno.Command("chgrp", { args: ["-R", "0", store] }).outputSync();
     // One entry of another user in a store of yours (not shared): that job runs, the rest restore.
     chownAll(0);
     await Deno.chmod(store, 0o755);
