@@ -100,7 +100,7 @@ export interface CompareOptions {
 /** The uses of each path by one job, relative to the root, outside and ignored paths dropped. */
 export function usesOf(accesses: Access[], o: CompareOptions): Map<string, PathUse> {
   const ignore = [...DEFAULT_IGNORE, ...(o.ignore ?? [])];
-  const uses = new Map<string, PathUse>();
+  const uses = new Uses();
   const realRoot = o.realRoot ?? realPath(o.root) ?? o.root;
   const relOf = (path: string) => inside(o.root, path) ?? inside(realRoot, path);
   const ignored = (rel: string) =>
@@ -110,44 +110,61 @@ export function usesOf(accesses: Access[], o: CompareOptions): Map<string, PathU
     const kept = rel !== undefined && !ignored(rel);
     let u: PathUse | undefined;
     if (kept) {
-      u = uses.get(rel);
-      if (!u) uses.set(rel, u = a.alias ? { aliasOnly: true } : {});
+      u = uses.map.get(rel);
+      if (!u) u = uses.add(rel, a.alias ? { aliasOnly: true } : {});
       else if (!a.alias) delete u.aliasOnly;
       fold(u, a);
     }
     const from = a.from === undefined ? undefined : relOf(a.from);
     if (from !== undefined && from !== ".") {
-      moveBelow(uses, from, kept ? rel : undefined, u, ignored);
+      uses.moveBelow(from, kept ? rel : undefined, u, ignored);
     }
   }
-  return uses;
+  return uses.map;
 }
 
-/**
- * Folder `from` was renamed to `to` (whose use is `toUse`; none when it is
- * outside the project or ignored): what the job made below it and had not
- * removed moved with it (renamed away from its old name, written at its new
- * one), and `to` is a folder when `from` was one.
- */
-function moveBelow(
-  uses: Map<string, PathUse>,
-  from: string,
-  to: string | undefined,
-  toUse: PathUse | undefined,
-  ignored: (rel: string) => boolean,
-): void {
-  const prefix = from + "/";
-  if (toUse && uses.get(from)?.dir) toUse.dir = true;
-  for (const [path, u] of [...uses]) {
-    if (!path.startsWith(prefix) || !u.wrote || u.last === "delete") continue;
-    fold(u, { path, kind: "delete", pid: 0, ok: true });
-    if (to === undefined || !toUse) continue;
-    toUse.dir = true;
-    const moved = to + path.slice(from.length);
-    if (ignored(moved)) continue;
-    let m = uses.get(moved);
-    if (!m) uses.set(moved, m = {});
-    fold(m, { path: moved, kind: "write", pid: 0, ok: true, dir: u.dir });
+/** The uses of one job's paths, and the paths below each folder (for a folder renamed). */
+class Uses {
+  readonly map = new Map<string, PathUse>();
+  /** By folder: the paths of `map` below it, at any depth. */
+  private below = new Map<string, string[]>();
+
+  /** Adds the use of a path not there yet. */
+  add(rel: string, u: PathUse): PathUse {
+    this.map.set(rel, u);
+    for (let i = rel.indexOf("/"); i > 0; i = rel.indexOf("/", i + 1)) {
+      const up = rel.slice(0, i), list = this.below.get(up);
+      if (list) list.push(rel);
+      else this.below.set(up, [rel]);
+    }
+    return u;
+  }
+
+  /**
+   * Folder `from` was renamed to `to` (whose use is `toUse`; none when it
+   * is outside the project or ignored): what the job made below it and had
+   * not removed moved with it (renamed away from its old name, written at
+   * its new one), and `to` is a folder when `from` was one. A file renamed
+   * (nothing below it) costs one lookup.
+   */
+  moveBelow(
+    from: string,
+    to: string | undefined,
+    toUse: PathUse | undefined,
+    ignored: (rel: string) => boolean,
+  ): void {
+    if (toUse && this.map.get(from)?.dir) toUse.dir = true;
+    for (const path of [...this.below.get(from) ?? []]) {
+      const u = this.map.get(path)!;
+      if (!u.wrote || u.last === "delete") continue;
+      fold(u, { path, kind: "delete", pid: 0, ok: true });
+      if (to === undefined || !toUse) continue;
+      toUse.dir = true;
+      const moved = to + path.slice(from.length);
+      if (ignored(moved)) continue;
+      const m = this.map.get(moved) ?? this.add(moved, {});
+      fold(m, { path: moved, kind: "write", pid: 0, ok: true, dir: u.dir });
+    }
   }
 }
 
@@ -315,8 +332,7 @@ function ownFindings(c: Ctx, job: JobSpec): Finding[] {
   for (const [path, u] of c.uses.get(job.name) ?? []) {
     if (u.aliasOnly) continue; // the job named the link: checked as that name
     const declared = named(writes, path) || path === job.depfile;
-    // A folder: made or removed (`u.dir`), or one now (the new name of a renamed folder).
-    if (changed(u) && !declared && !((u.dir || c.isDir(path)) && dirCovered(path, writes))) {
+    if (changed(u) && !declared && !(u.dir && dirCovered(path, writes))) {
       const access = u.wrote ? "write" : "delete";
       out.push({ job: job.name, path, access, problem: "undeclared-write", suggest: "" });
     }

@@ -322,6 +322,16 @@ for (const runtime of RUNTIMES) {
           assert.equal(r.stdout, "", round);
         }
         assert.equal(await Deno.readTextFile(`${dir}/final/x`), "1\n");
+        // A folder moved in whole from outside: what it holds is unknown, one file declared in it
+        // does not cover it (the folder is reported, as before renames were followed).
+        await Deno.writeTextFile(
+          `${dir}/jobs.yaml`,
+          'jobs:\n  intro:\n    run: rm -rf dist && T=$(mktemp -d "$OUT/d.XXXXXX") && ' +
+            "echo a > $T/app.js && echo s > $T/secret.js && mv $T dist\n    writes: [dist/app.js]\n",
+        );
+        const r = await runJx(["lint"], { cwd: dir, runtime, env: { OUT: out } });
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.stdout, /job 'intro' write dist, not in its writes/);
       } finally {
         await Deno.remove(out, { recursive: true });
       }
