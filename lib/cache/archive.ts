@@ -229,6 +229,9 @@ export function collectOutputs(
     const paths = isGlob(w) ? expand([w], baseDir) : [w];
     for (const p of paths) collectPath(baseDir, p, c, seen, take, skip);
   }
+  // What a restore would refuse is not stored (it would be, and refused, at every run).
+  const tooBig = refuseSize(c.outputs);
+  if (tooBig) throw new CacheRefusal(tooBig);
   return c;
 }
 
@@ -252,11 +255,13 @@ export const MAX_PATH = 4095;
 /**
  * The most a restore's checks may walk: the sum over an entry's paths (and
  * its links' targets) of their length times their depth, as each folder on
- * a path's way is looked at. An entry of 100,000 files six folders deep, of
- * 60 bytes each, walks 36 million; one of a few paths thousands of folders
- * deep (a lying store's) would take minutes and gigabytes.
+ * a path's way is looked at. An entry of 300,000 files ten folders deep, of
+ * 90 bytes each (a big `node_modules`), walks 270 million, checked in about
+ * a second; one of a few paths thousands of folders deep (a lying store's)
+ * would take minutes and gigabytes. An entry past it is neither stored nor
+ * restored.
  */
-export const MAX_WALK = 2 ** 28;
+export const MAX_WALK = 2 ** 30;
 
 /**
  * Why an entry's paths are too long, or too deep all told, to be checked
@@ -267,7 +272,8 @@ function refuseSize(outputs: Output[]): string | null {
   for (const o of outputs) {
     for (const text of [o.path, o.kind === "symlink" ? o.target : ""]) {
       if (typeof text !== "string") continue; // (the entry's shape is checked apart)
-      if (text.length > MAX_PATH) {
+      // Bytes: a character takes up to 3 bytes in UTF-8 (4 for a pair of 2).
+      if (text.length > MAX_PATH / 3 && new TextEncoder().encode(text).length > MAX_PATH) {
         return `${text.slice(0, 60)}...: a path longer than ${MAX_PATH} bytes`;
       }
       let depth = 1;
@@ -396,7 +402,8 @@ export function refuseOutputs(outputs: Output[], writes: string[], baseDir: stri
   // Every link of the entry first: a path below one is refused wherever it comes in the list (a
   // Bazel entry lists its files before its links: the file was written, then the link failed).
   for (const o of outputs) if (o.kind === "symlink") links.set(o.path, o.target);
-  const onDisk = new DiskWay(baseDir);
+  // Where each folder found on an output's way leads (realpath), once for the entry's paths.
+  const onDisk = new DiskWay(baseDir), real = new Map<string, string>();
   for (const o of outputs) {
     const why = refusePath(o.path, writes);
     if (why) return why;
@@ -407,10 +414,12 @@ export function refuseOutputs(outputs: Output[], writes: string[], baseDir: stri
         if (links.has(o.path.slice(0, i))) return `${o.path}: below a symlink`;
       }
     }
-    if (!inside(root, realAncestor(dirname(join(baseDir, o.path))))) {
-      return `${o.path}: its directory leads out of the project`;
-    }
-    const disk = onDisk.refuse(o);
+    const way = onDisk.walk(o);
+    const at = way.deepest ? join(baseDir, way.deepest) : baseDir;
+    let where = real.get(at);
+    if (where === undefined) real.set(at, where = realAncestor(at));
+    if (!inside(root, where)) return `${o.path}: its directory leads out of the project`;
+    const disk = onDisk.refuse(o, way);
     if (disk) return disk;
   }
   for (const [path, target] of links) {
@@ -435,28 +444,63 @@ export function refuseOutputs(outputs: Output[], writes: string[], baseDir: stri
 class DiskWay {
   /** Directories of the entry met so far: a link there is removed and the directory made. */
   private dirs = new Set<string>();
-  /** Whether each folder on the way checked so far is a link on disk. */
-  private linked = new Map<string, boolean>();
+  /** What each folder on the way checked so far is on disk (`diskKind`). */
+  private kinds = new Map<string, DiskKind>();
 
   constructor(private baseDir: string) {}
 
-  /** Why `o` may not be written as the disk is, or null. */
-  refuse(o: Output): string | null {
+  /**
+   * The folders on `o`'s way as the disk has them, from the top: the
+   * deepest that is there ("" for none), the first that is a link (but one
+   * a directory of the entry met before replaces), and whether one is not
+   * there (then nothing below it is, `o` neither). Each folder looked at
+   * once for all the entry's paths, and no further than the first missing.
+   */
+  walk(o: Output): Way {
+    const way: Way = { deepest: "", absent: false };
     for (let i = o.path.indexOf("/"); i > 0; i = o.path.indexOf("/", i + 1)) {
       const up = o.path.slice(0, i); // (a slice: no copy of each folder's path kept)
-      if (this.dirs.has(up)) continue;
-      let link = this.linked.get(up);
-      if (link === undefined) {
-        link = diskLink(join(this.baseDir, up)) !== undefined;
-        this.linked.set(up, link);
+      let kind = this.kinds.get(up);
+      if (kind === undefined) this.kinds.set(up, kind = diskKind(join(this.baseDir, up)));
+      if (kind === "absent") {
+        way.absent = true;
+        break;
       }
-      if (link) return `${o.path}: ${up} is a symlink on disk (a restore never writes through one)`;
+      way.deepest = up;
+      if (kind === "link" && way.linkAt === undefined && !this.dirs.has(up)) way.linkAt = up;
+    }
+    return way;
+  }
+
+  /** Why `o` may not be written as the disk is (its `walk` was `way`), or null. */
+  refuse(o: Output, way: Way): string | null {
+    if (way.linkAt !== undefined) {
+      return `${o.path}: ${way.linkAt} is a symlink on disk (a restore never writes through one)`;
     }
     if (o.kind === "dir") this.dirs.add(o.path);
-    else if (fullDir(join(this.baseDir, o.path))) {
+    else if (!way.absent && fullDir(join(this.baseDir, o.path))) {
       return `${o.path}: a directory on disk that is not empty, where the entry holds a ${o.kind}`;
     }
     return null;
+  }
+}
+
+/** What `DiskWay.walk` found on an output's way. */
+interface Way {
+  deepest: string;
+  linkAt?: string;
+  absent: boolean;
+}
+
+/** What a path is on disk: a link, not there (nor can anything be below it), or something else. */
+type DiskKind = "link" | "absent" | "other";
+
+function diskKind(path: string): DiskKind {
+  try {
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    return st === undefined ? "absent" : st.isSymbolicLink() ? "link" : "other";
+  } catch {
+    return "absent"; // a file on the way (ENOTDIR): nothing below it either
   }
 }
 
