@@ -742,6 +742,18 @@ Deno.test("explain: the key's parts and which part differs from the last stored 
     m.kind === "miss" && m.why,
     "differs from the last stored key: inputs src/a.c: changed",
   );
+  // A last key as a store written before values were hashed holds it (values in clear): only
+  // what changed is said, not every value of the environment and vars.
+  const old = `${store}/last/${(await Array.fromAsync(Deno.readDir(`${store}/last`)))[0].name}`;
+  const last = JSON.parse(await Deno.readTextFile(old));
+  last.parts.vars = { CC: "gcc" };
+  last.parts.env = keyParts(job(a), ctx).env; // in clear
+  assert.ok(Object.keys(last.parts.env).length > 1);
+  await Deno.writeTextFile(old, JSON.stringify(last));
+  assert.deepEqual(cache.explain(job(a), { ...ctx, vars: { CC: "clang" } }).differs, [
+    "vars CC: changed",
+    "inputs src/a.c: changed",
+  ]);
 });
 
 Deno.test("jx cache stats|prune|clear", async () => {

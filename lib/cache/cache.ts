@@ -39,6 +39,7 @@ import {
 import { blobsOf, type Entry, isEntry, joinLog, type OutputChunk, splitLog } from "./entry.ts";
 import { RemoteDown, RemoteError, type RemoteStore } from "./http.ts";
 import {
+  asStored,
   type CacheJob,
   changedInputs,
   diffParts,
@@ -186,7 +187,7 @@ export class Cache {
     const last = this.o.local.getLast(baseDir, job.name);
     if (!last) return "never stored";
     if (last.key === key) return "the stored entry is gone";
-    const d = diffParts(last.parts, storedParts(parts));
+    const d = diffParts(asStored(last.parts), storedParts(parts));
     return d.length ? `differs from the last stored key: ${d.join("; ")}` : "key changed";
   }
 
@@ -393,7 +394,9 @@ export class Cache {
     const parts = keyParts(job, ctx);
     const key = keyOf(parts);
     const last = this.o.local.getLast(ctx.baseDir, job.name);
-    const differs = last && last.key !== key ? diffParts(last.parts, storedParts(parts)) : [];
+    const differs = last && last.key !== key
+      ? diffParts(asStored(last.parts), storedParts(parts))
+      : [];
     return { key, parts, stored: this.o.local.getEntry(key) !== null, lastKey: last?.key, differs };
   }
 

@@ -277,6 +277,19 @@ export function storedParts(p: KeyParts): KeyParts {
   return { ...p, env: hashed(p.env), vars: hashed(p.vars) };
 }
 
+/**
+ * Parts read back from a store, in `storedParts`' form: a store written
+ * before values were kept as hashes holds them as they were, so a value that
+ * is no SHA-256 (64 hex digits) is hashed here (for a comparison only).
+ */
+export function asStored(p: KeyParts): KeyParts {
+  const hashed = (t: Record<string, string>) =>
+    Object.fromEntries(
+      Object.entries(t).map(([k, v]) => [k, /^[0-9a-f]{64}$/.test(v) ? v : sha256(v)]),
+    );
+  return { ...p, env: hashed(p.env), vars: hashed(p.vars) };
+}
+
 /** Whether `x` has the shape of `KeyParts` (a store's bytes are not trusted). */
 export function isKeyParts(x: unknown): x is KeyParts {
   const p = x as KeyParts;
