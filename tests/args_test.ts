@@ -106,6 +106,12 @@ Deno.test("args: --ui, and --ui-port N (which implies --ui)", () => {
   assert.equal(parseArgs(["run", "--ui-port=0"]).uiPort, 0);
   bad(["run", "--ui-port", "http"], /^--ui-port: expected a port \(0-65535\), got 'http'$/);
   bad(["run", "--ui-port", "70000"], /--ui-port: expected a port/);
+  // A duration past the longest timer (2^31-1 ms) fired at once (after 1 ms) on both runtimes.
+  bad(
+    ["watch", "--debounce", "99999h"],
+    /^--debounce: 99999h is longer than the longest duration jx can time \(596h: 2\^31-1 ms\)$/,
+  );
+  assert.equal(parseArgs(["watch", "--debounce", "596h"]).debounceMs, 596 * 3600 * 1000);
   bad(["run", "--ui=1"], /^run: --ui takes no value \(see jx run --help\)$/);
 });
 

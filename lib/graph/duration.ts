@@ -59,3 +59,9 @@ export function formatMs(ms: number): string {
 
 /** The default time between SIGTERM and SIGKILL. */
 export const DEFAULT_GRACE_MS = 5000;
+
+/**
+ * The longest duration, in milliseconds: 2^31 - 1, the longest timer the
+ * runtimes keep (a longer one fires at once), about 596 hours.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;

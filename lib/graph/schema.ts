@@ -38,11 +38,8 @@ export interface Field {
 
 /** The largest count (tokens, retries, pool units, restarts, runs): a documented bound. */
 export const MAX_COUNT = 1_000_000;
-/**
- * The longest duration, in milliseconds: 2^31 - 1, the longest timer the
- * runtimes keep (a longer one fires at once), about 596 hours.
- */
-export const MAX_DURATION_MS = 2 ** 31 - 1;
+import { MAX_DURATION_MS } from "./duration.ts";
+export { MAX_DURATION_MS };
 
 /** The longest wait between two attempts of a job unless `retries.max_delay` says otherwise. */
 export const RETRY_MAX_DELAY_DEFAULT = "5m";
