@@ -552,6 +552,10 @@ export class Supervisor implements ModuleHost {
     }
     const no = refusal(req.action, m.state);
     if (no && !(req.action === "stop" && m.live)) return { ok: false, error: no };
+    // Frozen while it stops, it could not end on its own (its grace would end in SIGKILL).
+    if (req.action === "pause" && m.terminating) {
+      return { ok: false, error: "cannot pause a module that is stopping" };
+    }
     const error = await this.act(m, req);
     if (error) return { ok: false, error };
     return {
@@ -620,6 +624,10 @@ export class Supervisor implements ModuleHost {
       m.start();
     }
     await new Promise((r) => m.onSettled(r));
+    // Stopped before it was ready (another request, the run's end): not started. A failed start
+    // is answered with its state and reason.
+    if (isUp(m.state) || m.state === "failed") return undefined;
+    return this.closing ? "the run is ending" : `${m.state} before it was ready`;
   }
 
   /** The needs of a module that have not succeeded (jobs) or are not running (modules). */

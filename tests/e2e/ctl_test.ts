@@ -770,3 +770,46 @@ Deno.test("[deno] CtlServer given its own env: a killed jx's socket in that XDG_
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("[deno] jx ctl: pause refused while a module stops (its TERM handler ends it, no SIGKILL); a start stopped before ready exits 1", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  m:
+    run: 'trap "touch term; sleep 1; echo cleanup done > done; exit 0" TERM; echo up; while :; do sleep 0.1; done'
+    ready: { log: up }
+    stop: { grace: 10s }
+  slow:
+    run: "exec sleep 300"
+    ready: { delay: 5s }
+jobs:
+  j: { run: "sleep 60", needs: [m] }
+`,
+  });
+  const [cmd, argv] = jxCommand("deno", ["run", "-k", "--events", "ev.ndjson", "j", "slow"]);
+  const jx = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+    .spawn();
+  try {
+    await event(dir, (e) => e.type === "job.start" && e.job === "j");
+    const stopping = runJx(["ctl", "stop", "m"], { cwd: dir });
+    await until("its TERM handler", async () => (await Deno.stat(`${dir}/term`)) && true);
+    const pause = await runJx(["ctl", "pause", "m"], { cwd: dir });
+    assert.equal(pause.code, 1, pause.stdout + pause.stderr);
+    assert.equal(pause.stderr, "jx: ctl pause m: cannot pause a module that is stopping\n");
+    assert.equal((await stopping).code, 0);
+    assert.equal(await read(`${dir}/done`), "cleanup done\n", "its TERM handler ran to its end");
+    // A start that another stop ends before the module is ready did not start it: exit 1.
+    const ended = await event(dir, (e) => e.type === "module.state" && e.module === "slow");
+    assert.ok(ended);
+    await runJx(["ctl", "stop", "slow"], { cwd: dir });
+    const start = runJx(["ctl", "start", "slow"], { cwd: dir });
+    await sleep(700);
+    await runJx(["ctl", "stop", "slow"], { cwd: dir });
+    const s = await start;
+    assert.equal(s.code, 1, s.stdout + s.stderr);
+    assert.equal(s.stderr, "jx: ctl start slow: stopped before it was ready\n");
+  } finally {
+    jx.kill("SIGTERM");
+    await jx.output();
+  }
+});
