@@ -479,10 +479,23 @@ export class Watcher {
   }
   private writesMatch?: { of: unknown; named: (path: string) => boolean };
 
+  /**
+   * The modules' `log:` files (relative to `baseDir`): jx appends to them
+   * whenever a module prints, within a cycle or not (a module that logs
+   * each run's end beside a job reading its folder made a cycle per cycle).
+   */
+  private moduleLogs?: Set<string>;
+
   /** Takes a changed path into the next cycle, unless jx wrote it itself. */
   private note(path: string): void {
     if (this.stopped || IGNORED.test(path)) return;
     if (!this.readsName(path)) return;
+    this.moduleLogs ??= new Set(
+      this.o.graph.jobs.flatMap((j) =>
+        j.kind === "module" && j.log ? [relative(this.o.baseDir, j.log)] : []
+      ),
+    );
+    if (this.moduleLogs.has(path)) return;
     const busy = this.cycle !== undefined || this.o.reactor.now() < this.ignoreWritesUntil;
     if (busy) {
       if (this.writesName(path)) return this.ownWrite(path);

@@ -205,3 +205,40 @@ Deno.test("watch: a change to a module's reads restarts it before its dependents
     }
   }
 });
+
+Deno.test("watch: a module's log: file under a folder a job reads starts no cycle (jx writes it; it looped a cycle per run end)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  m:
+    run: 'echo up; while read t msg; do echo "heard $t"; done'
+    ready: { log: up }
+    subscribe: [jx.run.end]
+    log: out/m.log
+    stop: { grace: 2s }
+jobs:
+  j: { run: 'ls out > list.txt', needs: [m], reads: ["out/**"], writes: [list.txt] }
+`,
+    "out/seed.txt": "x\n",
+  });
+  const s = new Session(dir, "deno");
+  try {
+    await s.cycles(1);
+    await until("the module heard the run's end", async () => {
+      const log = await Deno.readTextFile(`${dir}/out/m.log`).catch(() => "");
+      return log.includes("heard jx.run.end") ? true : undefined;
+    });
+    await sleep(1500); // a cycle the log's write started would have begun and ended by now
+    const ev = await s.events();
+    assert.equal(
+      ev.filter((e) => e.type === "run.end").length,
+      1,
+      JSON.stringify(ev.map((e) => e.type)),
+    );
+    // A real edit there still starts one.
+    await Deno.writeTextFile(`${dir}/out/new.txt`, "y\n");
+    await s.cycles(2);
+  } finally {
+    await s.stop();
+  }
+});
