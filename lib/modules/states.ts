@@ -35,12 +35,14 @@ const ALLOWED: Record<ModuleAction, ModuleState[]> = {
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * assertEquals(refusal("pause", "running"), undefined);
  * assertEquals(refusal("resume", "running"), "cannot resume a running module (only paused)");
+ * assertEquals(refusal("stop", "idle"), "cannot stop an idle module (only starting, running, paused)");
  * ```
  */
 export function refusal(action: ModuleAction, state: ModuleState): string | undefined {
   const ok = ALLOWED[action];
   if (ok.includes(state)) return undefined;
-  return `cannot ${action} a ${state} module (only ${ok.join(", ")})`;
+  const a = /^[aeiou]/.test(state) ? "an" : "a";
+  return `cannot ${action} ${a} ${state} module (only ${ok.join(", ")})`;
 }
 
 /** Whether a module in `state` has (or is about to have) a process. */
