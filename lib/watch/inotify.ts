@@ -157,6 +157,14 @@ export class Inotify {
           continue;
         }
         const path = name ? (dir === "." ? name : `${dir}/${name}`) : dir;
+        const placed = IN.CREATE | IN.MOVED_TO | IN.DELETE | IN.MOVED_FROM;
+        if (name && !(mask & IN.ISDIR) && mask & placed && this.byDir.has(path)) {
+          // A folder watched through a link, and the link now leads elsewhere (`ln -sfn`), or is
+          // gone: the old watch still follows the folder it led to. Ended, as a folder moved away.
+          this.remove(path);
+          out.push({ path, dir: true, gone: true });
+          continue;
+        }
         out.push({ path, dir: (mask & IN.ISDIR) !== 0 });
       }
     }

@@ -169,3 +169,29 @@ Deno.test("watch: the files already in a folder when it appears count as changed
     assert.equal(s.code, 130, s.stderr);
   }
 });
+
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`[${runtime}] watch: a read folder reached through a link that is pointed elsewhere (ln -sfn) reruns, and the new folder is watched`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": 'jobs:\n  cat: { run: "cat lnk/*.txt > out.txt", reads: ["lnk/*.txt"] }\n',
+      "real1/x.txt": "a\n",
+      "real2/x.txt": "b\n",
+    });
+    await Deno.symlink("real1", `${dir}/lnk`);
+    const w = new Session(runtime, dir, { env: { MAKEFLAGS: "" } });
+    try {
+      await w.cycles(1);
+      assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "a\n");
+      // As ln -sfn does: a new link renamed over the old one.
+      await Deno.symlink("real2", `${dir}/lnk.new`);
+      await Deno.rename(`${dir}/lnk.new`, `${dir}/lnk`);
+      await waitForText(`${dir}/out.txt`, "b\n");
+      await sleep(300); // the new folder's watch is in
+      await Deno.writeTextFile(`${dir}/real2/x.txt`, "c\n");
+      await waitForText(`${dir}/out.txt`, "c\n");
+    } finally {
+      const s = await w.stop();
+      assert.equal(s.code, 130, s.stderr);
+    }
+  });
+}
