@@ -608,7 +608,13 @@ export class Watcher {
     // A cycle of thousands of jobs names the first few and counts them all.
     const shownRan = ran.slice(0, SHOWN_RAN).map(escapeControls).join(", ");
     const more = ran.length > SHOWN_RAN ? `, ... (${ran.length} jobs)` : "";
-    const did = ran.length ? `ran ${shownRan}${more}` : "nothing to do";
+    // Nothing ran: up to date (ok), or stopped before anything started (a job waiting for a
+    // module when a Ctrl-C came).
+    const did = ran.length
+      ? `ran ${shownRan}${more}`
+      : r.status === "ok"
+      ? "nothing to do"
+      : "nothing ran";
     // A signal stopped the session: it is not watching any more.
     const then = this.stopped ? "" : "; watching for changes";
     return `jx watch: ${what} -> ${did}: ${r.status} (${Math.round(ms)}ms)${then}`;

@@ -242,3 +242,25 @@ jobs:
     await s.stop();
   }
 });
+
+Deno.test("watch: a cycle stopped while its job waits for a module says nothing ran (not 'nothing to do')", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  m: { run: "exec sleep 300", ready: { delay: 10s } }
+jobs:
+  j: { run: "true", needs: [m], reads: [in.txt] }
+`,
+    "in.txt": "x\n",
+  });
+  const s = new Session(dir, "deno");
+  try {
+    await until("the module starting", async () => {
+      const ev = await s.events();
+      return ev.some((e) => e.type === "module.state" && e.state === "starting") ? true : undefined;
+    });
+  } finally {
+    const end = await s.stop();
+    assert.match(end.stderr, /^jx watch: first run -> nothing ran: interrupted \(\d+ms\)$/m);
+  }
+});
