@@ -49,6 +49,11 @@ export interface PathUse {
   deletedOld?: boolean;
   last?: AccessKind;
   dir?: boolean;
+  /**
+   * The new name of a rename from outside the project, an ignored path, or a path not known
+   * as a folder the job made: if a folder, what it holds is unknown to the trace.
+   */
+  foreign?: boolean;
   /** Only reached through a link the job named (`Access.alias`): for the pair checks only. */
   aliasOnly?: boolean;
 }
@@ -115,7 +120,9 @@ export function usesOf(accesses: Access[], o: CompareOptions): Map<string, PathU
       else if (!a.alias) delete u.aliasOnly;
       fold(u, a);
     }
-    const from = a.from === undefined ? undefined : relOf(a.from);
+    if (a.from === undefined) continue;
+    const from = relOf(a.from);
+    if (u && (from === undefined || ignored(from) || !uses.map.get(from)?.dir)) u.foreign = true;
     if (from !== undefined && from !== ".") {
       uses.moveBelow(from, kept ? rel : undefined, u, ignored);
     }
@@ -223,10 +230,15 @@ function underGlob(g: string, path: string): boolean {
   return false;
 }
 
-/** Whether a directory made or removed holds something the job declares in `writes`. */
-function dirCovered(dir: string, writes: string[]): boolean {
+/**
+ * Whether a directory made or removed holds something the job declares in
+ * `writes`; `globsOnly`: through a glob only (a folder whose contents are
+ * unknown: one path declared in it does not cover the rest).
+ */
+function dirCovered(dir: string, writes: string[], globsOnly = false): boolean {
   return writes.some((w) =>
-    dir === "." || w === dir || w.startsWith(dir + "/") || (isGlob(w) && onTheWay(w, dir))
+    dir === "." || w === dir || (!globsOnly && w.startsWith(dir + "/")) ||
+    (isGlob(w) && onTheWay(w, dir))
   );
 }
 
@@ -332,7 +344,11 @@ function ownFindings(c: Ctx, job: JobSpec): Finding[] {
   for (const [path, u] of c.uses.get(job.name) ?? []) {
     if (u.aliasOnly) continue; // the job named the link: checked as that name
     const declared = named(writes, path) || path === job.depfile;
-    if (changed(u) && !declared && !(u.dir && dirCovered(path, writes))) {
+    // A folder moved in whole from elsewhere (`u.foreign`): its contents are unknown.
+    const covered = u.dir
+      ? dirCovered(path, writes)
+      : !!u.foreign && dirCovered(path, writes, true);
+    if (changed(u) && !declared && !covered) {
       const access = u.wrote ? "write" : "delete";
       out.push({ job: job.name, path, access, problem: "undeclared-write", suggest: "" });
     }
