@@ -172,9 +172,9 @@ export class Module implements Subscriber {
       !this.unhealthy;
   }
 
-  /** True while jx is ending its process (a stop, or a failed readiness check). */
+  /** True while jx is ending its process (a stop, a failed readiness or health check). */
   get terminating(): boolean {
-    return !!this.stopping || this.failedReadiness;
+    return !!this.stopping || this.failedReadiness || !!this.unhealthy;
   }
 
   /** Starts it (from idle, stopped or failed, with no process left), its restart count reset. */

@@ -813,3 +813,33 @@ jobs:
     await jx.output();
   }
 });
+
+Deno.test("[deno] jx ctl: pause refused while a module is ended for failing its health check", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  m:
+    run: 'trap "touch term; sleep 1; echo cleanup done > done; exit 0" TERM; echo up; while :; do sleep 0.1; done'
+    ready: { log: up }
+    health: { cmd: "test ! -e sick", interval: 200ms, failures: 1 }
+    stop: { grace: 10s }
+jobs:
+  j: { run: "sleep 60", needs: [m] }
+`,
+  });
+  const [cmd, argv] = jxCommand("deno", ["run", "-k", "--events", "ev.ndjson"]);
+  const jx = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+    .spawn();
+  try {
+    await event(dir, (e) => e.type === "job.start" && e.job === "j");
+    await Deno.writeTextFile(`${dir}/sick`, "");
+    await until("its TERM handler", async () => (await Deno.stat(`${dir}/term`)) && true);
+    const pause = await runJx(["ctl", "pause", "m"], { cwd: dir });
+    assert.equal(pause.code, 1, pause.stdout + pause.stderr);
+    assert.equal(pause.stderr, "jx: ctl pause m: cannot pause a module that is stopping\n");
+    await until("its cleanup", async () => (await read(`${dir}/done`)) || undefined);
+  } finally {
+    jx.kill("SIGTERM");
+    await jx.output();
+  }
+});
