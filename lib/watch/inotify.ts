@@ -96,6 +96,13 @@ export class Inotify {
     return true;
   }
 
+  /**
+   * Links on the way to watched folders (`sub/lnk` for a watched
+   * `sub/lnk/src`), their parent folders watched too: an event that one was
+   * replaced (`ln -sfn`) ends the watches below it, as a folder moved away.
+   */
+  readonly linksOnWay = new Set<string>();
+
   /** Directories watched now. */
   dirs(): string[] {
     return [...this.byDir.keys()];
@@ -158,7 +165,10 @@ export class Inotify {
         }
         const path = name ? (dir === "." ? name : `${dir}/${name}`) : dir;
         const placed = IN.CREATE | IN.MOVED_TO | IN.DELETE | IN.MOVED_FROM;
-        if (name && !(mask & IN.ISDIR) && mask & placed && this.byDir.has(path)) {
+        if (
+          name && !(mask & IN.ISDIR) && mask & placed &&
+          (this.byDir.has(path) || this.linksOnWay.has(path))
+        ) {
           // A folder watched through a link, and the link now leads elsewhere (`ln -sfn`), or is
           // gone: the old watch still follows the folder it led to. Ended, as a folder moved away.
           this.remove(path);

@@ -298,6 +298,24 @@ export class Watcher {
         subdirs(this.o.baseDir, dir, subs);
         for (const s of subs) this.inotify!.add(s);
       }
+      this.watchLinksOnWay(d);
+    }
+  }
+
+  /**
+   * A link on the way to watched folder `dir` (itself included): its parent
+   * is watched too, so that the link pointed elsewhere (`ln -sfn`) is seen
+   * (`Inotify.linksOnWay`); the watch of `dir` follows the folder it led to.
+   */
+  private watchLinksOnWay(dir: string): void {
+    for (let at = dir; at !== "."; at = at.includes("/") ? at.slice(0, at.lastIndexOf("/")) : ".") {
+      let link = false;
+      try {
+        link = lstatSync(`${this.o.baseDir}/${at}`).isSymbolicLink();
+      } catch { /* gone meanwhile */ }
+      if (!link || this.inotify!.linksOnWay.has(at)) continue;
+      this.inotify!.linksOnWay.add(at);
+      this.inotify!.add(at.includes("/") ? at.slice(0, at.lastIndexOf("/")) : ".");
     }
   }
 

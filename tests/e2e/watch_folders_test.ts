@@ -195,3 +195,30 @@ for (const runtime of ["deno", "bun"] as const) {
     }
   });
 }
+
+Deno.test("watch: a link deeper on the way to a read folder (sub/lnk), pointed elsewhere, reruns; edits in the old folder no longer count", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": 'jobs:\n  cat: { run: "cat sub/lnk/*.txt > out.txt", reads: ["sub/lnk/*.txt"] }\n',
+    "real1/x.txt": "a\n",
+    "real2/x.txt": "b\n",
+    "sub/keep": "",
+  });
+  await Deno.symlink("../real1", `${dir}/sub/lnk`);
+  const w = new Session("deno", dir, { env: { MAKEFLAGS: "" } });
+  try {
+    await w.cycles(1);
+    await Deno.symlink("../real2", `${dir}/sub/lnk.new`);
+    await Deno.rename(`${dir}/sub/lnk.new`, `${dir}/sub/lnk`);
+    await waitForText(`${dir}/out.txt`, "b\n");
+    const ran = (await w.events()).filter((e) => e.type === "run.end").length;
+    await sleep(300);
+    await Deno.writeTextFile(`${dir}/real1/x.txt`, "old folder\n");
+    await sleep(600);
+    assert.equal((await w.events()).filter((e) => e.type === "run.end").length, ran);
+    await Deno.writeTextFile(`${dir}/real2/x.txt`, "c\n");
+    await waitForText(`${dir}/out.txt`, "c\n");
+  } finally {
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+  }
+});
