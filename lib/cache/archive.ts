@@ -36,6 +36,8 @@ export type Output =
 export interface Collected {
   /** Items, parents before children. */
   outputs: Output[];
+  /** What a restore's checks of them would walk: past the bound, nothing more is taken. */
+  walk?: Walk;
 }
 
 /**
@@ -181,6 +183,10 @@ function collectPath(
 ): void {
   if (seen.has(rel) || skip?.(rel)) return;
   seen.add(rel);
+  // What a restore would refuse is not stored (it would be, and refused, at every run), and
+  // nothing more of it is taken into the store once it is known.
+  const tooBig = (c.walk ??= new Walk()).add(rel);
+  if (tooBig) throw new CacheRefusal(tooBig);
   const abs = join(baseDir, rel);
   let st;
   try {
@@ -197,6 +203,8 @@ function collectPath(
     if (isAbsolute(target) || !staysInside(realpathSync(baseDir), steps, NO_LINKS, NO_PATHS)) {
       throw new CacheRefusal(`${rel}: symlink to ${target} leads out of the project`);
     }
+    const far = c.walk.add(target);
+    if (far) throw new CacheRefusal(far);
     c.outputs.push({ kind: "symlink", path: rel, target });
   } else if (st.isDirectory()) {
     c.outputs.push({ kind: "dir", path: rel, mode: st.mode & 0o777 });
@@ -229,9 +237,6 @@ export function collectOutputs(
     const paths = isGlob(w) ? expand([w], baseDir) : [w];
     for (const p of paths) collectPath(baseDir, p, c, seen, take, skip);
   }
-  // What a restore would refuse is not stored (it would be, and refused, at every run).
-  const tooBig = refuseSize(c.outputs);
-  if (tooBig) throw new CacheRefusal(tooBig);
   return c;
 }
 
@@ -268,20 +273,32 @@ export const MAX_WALK = 2 ** 30;
  * (`MAX_PATH`, `MAX_WALK`), or null; before anything else looks at them.
  */
 function refuseSize(outputs: Output[]): string | null {
-  let walk = 0;
+  const walk = new Walk();
   for (const o of outputs) {
-    for (const text of [o.path, o.kind === "symlink" ? o.target : ""]) {
-      if (typeof text !== "string") continue; // (the entry's shape is checked apart)
-      // Bytes: a character takes up to 3 bytes in UTF-8 (4 for a pair of 2).
-      if (text.length > MAX_PATH / 3 && new TextEncoder().encode(text).length > MAX_PATH) {
-        return `${text.slice(0, 60)}...: a path longer than ${MAX_PATH} bytes`;
-      }
-      let depth = 1;
-      for (let i = text.indexOf("/"); i >= 0; i = text.indexOf("/", i + 1)) depth++;
-      walk += text.length * depth;
-    }
+    const why = walk.add(o.path) ?? (o.kind === "symlink" ? walk.add(o.target) : null);
+    if (why) return why;
   }
-  return walk > MAX_WALK ? `paths too deep to check (${walk} > ${MAX_WALK} bytes to walk)` : null;
+  return null;
+}
+
+/** What checking an entry's paths walks so far (`MAX_PATH`, `MAX_WALK`). */
+class Walk {
+  private walk = 0;
+
+  /** Adds a path (or a link's target); why the entry is too big to check from then on, or null. */
+  add(text: string): string | null {
+    if (typeof text !== "string") return null; // (the entry's shape is checked apart)
+    // Bytes: a character takes up to 3 bytes in UTF-8 (4 for a pair of 2).
+    if (text.length > MAX_PATH / 3 && new TextEncoder().encode(text).length > MAX_PATH) {
+      return `${text.slice(0, 60)}...: a path longer than ${MAX_PATH} bytes`;
+    }
+    let depth = 1;
+    for (let i = text.indexOf("/"); i >= 0; i = text.indexOf("/", i + 1)) depth++;
+    this.walk += text.length * depth;
+    return this.walk > MAX_WALK
+      ? `paths too deep to check (${this.walk} > ${MAX_WALK} bytes to walk)`
+      : null;
+  }
 }
 
 /** The nearest existing ancestor of `abs` (itself included) resolved through symlinks. */
@@ -402,6 +419,11 @@ export function refuseOutputs(outputs: Output[], writes: string[], baseDir: stri
   // Every link of the entry first: a path below one is refused wherever it comes in the list (a
   // Bazel entry lists its files before its links: the file was written, then the link failed).
   for (const o of outputs) if (o.kind === "symlink") links.set(o.path, o.target);
+  // The folders above the entry's links: a path's way is looked at only while it stays on one.
+  const aboveLinks = new Set<string>();
+  for (const l of links.keys()) {
+    for (let i = l.indexOf("/"); i > 0; i = l.indexOf("/", i + 1)) aboveLinks.add(l.slice(0, i));
+  }
   // Where each folder found on an output's way leads (realpath), once for the entry's paths.
   const onDisk = new DiskWay(baseDir), real = new Map<string, string>();
   for (const o of outputs) {
@@ -411,7 +433,9 @@ export function refuseOutputs(outputs: Output[], writes: string[], baseDir: stri
     paths.add(o.path);
     if (links.size) {
       for (let i = o.path.indexOf("/"); i > 0; i = o.path.indexOf("/", i + 1)) {
-        if (links.has(o.path.slice(0, i))) return `${o.path}: below a symlink`;
+        const up = o.path.slice(0, i);
+        if (links.has(up)) return `${o.path}: below a symlink`;
+        if (!aboveLinks.has(up)) break; // no link of the entry below it
       }
     }
     const way = onDisk.walk(o);
