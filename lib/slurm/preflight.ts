@@ -58,6 +58,8 @@ export interface Partitions {
   cpus: Map<string, number>;
   /** The default partition's name (`""` when sinfo marks none). */
   default: string;
+  /** Each partition's nodes (`""`: the default partition's), when sinfo said (`nodesOf`). */
+  nodes?: Map<string, Set<string>>;
 }
 
 /** Checks that Slurm can run the run's jobs; returns the partitions' CPU counts. */
@@ -83,6 +85,8 @@ export async function preflight(
   const info = await runTool(t, ["sinfo", "-h", "-o", "%P %C"], timeoutMs);
   if (info.code !== 0) fail(`sinfo failed: ${firstLine(info.stderr)}`);
   const found = partitionsOf(info.stdout);
+  const byNode = await runTool(t, ["sinfo", "-h", "-N", "-o", "%N %P"], timeoutMs);
+  if (byNode.code === 0) found.nodes = nodesOf(byNode.stdout);
   for (const p of partitions) {
     if (p !== "" && !found.cpus.has(p)) {
       fail(
@@ -93,6 +97,37 @@ export async function preflight(
     }
   }
   return found;
+}
+
+/**
+ * `sinfo -h -N -o "%N %P"`'s lines (a node and one partition it is in) as
+ * each partition's nodes; the default one (its name ends with `*`) under
+ * `""` too. Partitions that share nodes share their CPUs.
+ *
+ * @example
+ * ```ts
+ * import { nodesOf } from "./preflight.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const n = nodesOf("n1 main*\nn1 debug\nn2 main*\n");
+ * assertEquals([...n.get("main")!], ["n1", "n2"]);
+ * assertEquals([...n.get("")!], ["n1", "n2"]);
+ * assertEquals([...n.get("debug")!], ["n1"]);
+ * ```
+ */
+export function nodesOf(stdout: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const add = (p: string, node: string) => {
+    let set = out.get(p);
+    if (!set) out.set(p, set = new Set());
+    set.add(node);
+  };
+  for (const line of stdout.split("\n").filter(Boolean)) {
+    const [node, name = ""] = line.trim().split(/\s+/);
+    const bare = name.replace(/\*$/, "");
+    add(bare, node);
+    if (bare !== name) add("", node);
+  }
+  return out;
 }
 
 /**

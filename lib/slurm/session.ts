@@ -21,6 +21,7 @@ import {
   leftovers,
   ownAllocations,
   ownerComment,
+  type Partitions,
   preflight,
 } from "./preflight.ts";
 
@@ -247,7 +248,7 @@ export class SlurmSession {
         this.allocations.set("", { id: inside, own: false, cpus: n });
       } else {
         for (const w of await leftovers(this.checks, this.timeoutMs)) this.warn(w);
-        await this.allocateAll(found.cpus);
+        await this.allocateAll(found);
       }
       this.isOpen = true;
     } catch (e) {
@@ -268,13 +269,19 @@ export class SlurmSession {
 
   /**
    * One allocation per partition the jobs name, the default one named or not (`""`: a job that
-   * names the default partition shares the allocation of jobs that name none).
+   * names the default partition shares the allocation of jobs that name none). Partitions that
+   * share nodes share their CPUs: each asks for its part (an allocation of every CPU of a node
+   * left the next partition's pending behind it for ever, and the run with it).
    */
-  private async allocateAll(cpus: Map<string, number>): Promise<void> {
+  private async allocateAll(found: Partitions): Promise<void> {
     const parts = [...new Set((this.o.partitions ?? [""]).map((p) => this.keyName(p)))];
+    const nodes = (p: string) => found.nodes?.get(p) ?? new Set<string>();
+    const sharing = (p: string) =>
+      parts.filter((q) => q !== p && [...nodes(q)].some((n) => nodes(p).has(n))).length;
     for (const p of parts) {
       this.checkGoing();
-      const size = Math.max(1, Math.min(this.o.cpus, cpus.get(p) || this.o.cpus));
+      const all = Math.min(this.o.cpus, found.cpus.get(p) || this.o.cpus);
+      const size = Math.max(1, Math.floor(all / (1 + sharing(p))));
       await this.allocate(size, p, this.o.noticeMs, (got) => {
         this.allocations.set(p, got);
         return this.o.onGranted?.(got.id);
@@ -336,7 +343,19 @@ export class SlurmSession {
   start(req: StepRequest): SlurmStep {
     // Before the open: the step waits for it (and fails with its error).
     if (!this.isOpen && !this.closed) return this.deferred(req, this.open());
-    const key = this.keyOf(req.slurm?.partition);
+    const named = req.slurm?.partition;
+    if (named !== undefined && this.allocations.get("")?.own !== false) {
+      // Own allocations, one per partition the file's jobs name: a job made during the run that
+      // names another would run, unsaid, in the wrong partition (a GPU job on CPU nodes).
+      if (!this.allocations.has(this.keyName(named))) {
+        return this.refused(
+          req,
+          `partition '${named}' has no allocation in this run (jx takes one for each partition ` +
+            "the jobs file's jobs name when the run starts)",
+        );
+      }
+    }
+    const key = this.keyOf(named);
     const renewal = key === undefined ? undefined : this.renewing.get(key);
     return renewal ? this.deferred(req, renewal) : this.startNow(req, key);
   }

@@ -424,6 +424,60 @@ jobs:
     "deno",
   );
 
+  await step(
+    "two partitions on the same node share its CPUs: each allocation takes its part, no wait for ever",
+    async () => {
+      const scontrol = (...args: string[]) =>
+        new Deno.Command("scontrol", { args, env, stdout: "null", stderr: "piped" }).outputSync();
+      const made = scontrol("create", "PartitionName=second", "Nodes=localhost", "State=UP");
+      assert.ok(made.success, dec.decode(made.stderr));
+      try {
+        const dir = await tempDir({
+          "jobs.yaml": `
+jobs:
+  d: { run: "echo d" }
+  s: { run: "echo s", slurm: { partition: second } }
+`,
+        });
+        // -j4 on a 4-CPU node: each asked for all 4, the second waited behind the first.
+        const r = await jx(dir, env, "-j4");
+        assert.equal(r.code, 0, r.stderr);
+        const ev = await readEvents(`${dir}/ev.ndjson`);
+        assert.deepEqual([endOf(ev, "d").status, endOf(ev, "s").status], ["ok", "ok"]);
+        await assertReleased(env, r.stderr);
+      } finally {
+        scontrol("delete", "PartitionName=second");
+      }
+    },
+    "deno",
+  );
+
+  await step(
+    "a job made during the run that names a partition the run took no allocation for fails saying so",
+    async () => {
+      const dir = await tempDir({
+        "jobs.yaml": `
+jobs:
+  gen:
+    run: 'echo "{\\"name\\": \\"g\\", \\"run\\": \\"echo ran\\", \\"slurm\\": {\\"partition\\": \\"gpu\\"}}"'
+    emits: jobs
+`,
+      });
+      const r = await jx(dir, env, "-j2");
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const ev = await readEvents(`${dir}/ev.ndjson`);
+      assert.equal(endOf(ev, "gen").status, "ok");
+      assert.equal(endOf(ev, "g").status, "failed");
+      assert.match(
+        String(endOf(ev, "g").error),
+        /partition 'gpu' has no allocation in this run/,
+      );
+      assert.doesNotMatch(r.stdout, /^ran$/m, "not run in another partition");
+      await assertReleased(env, r.stderr);
+    },
+    "deno",
+  );
+
   await step("a job's own srun-like stderr is its output, not Slurm's", async () => {
     const dir = await tempDir({
       "jobs.yaml": `
