@@ -484,6 +484,13 @@ async function openExecutor(
   const remote = selected.filter((j) => j.kind === "job" && (j.executor ?? fallback) === "slurm");
   if (!remote.length) return undefined;
   const warn = (m: string) => writeAll(2, `jx: warning: ${escapeControls(m)}\n`);
+  const here = remote.filter((j) => j.interactive).map((j) => j.name);
+  if (here.length) {
+    warn(
+      `executor slurm: ${here.join(", ")}: interactive, run on this machine ` +
+        "(a Slurm step has no terminal)",
+    );
+  }
   if (args.checkAccess || args.strict) {
     // Tracing runs every job here (strace cannot follow one onto a node): no allocation.
     warn("executor slurm: --check-access runs the jobs locally; no Slurm allocation taken");

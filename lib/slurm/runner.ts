@@ -264,8 +264,9 @@ export class ExecutorRunner implements Runner {
     this.slurm.onCapacity = cb;
   }
 
+  /** Where a job runs: its `executor`, else the run's; an `interactive` one here (a step has no terminal). */
   executorOf(spec: JobSpec): "local" | "slurm" {
-    return spec.executor ?? this.fallback;
+    return spec.interactive ? "local" : spec.executor ?? this.fallback;
   }
 
   private of(spec: JobSpec): Runner {

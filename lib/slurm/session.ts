@@ -244,7 +244,9 @@ export class SlurmSession {
       if (inside) {
         await checkInside(this.checks, inside, this.timeoutMs);
         this.checkGoing();
-        const n = Number(this.o.env.SLURM_CPUS_ON_NODE ?? this.o.env.SLURM_NTASKS) || this.o.cpus;
+        // Its CPUs, but no more than the run's -j (as for an allocation of its own).
+        const had = Number(this.o.env.SLURM_CPUS_ON_NODE ?? this.o.env.SLURM_NTASKS) || this.o.cpus;
+        const n = Math.min(had, this.o.cpus);
         this.allocations.set("", { id: inside, own: false, cpus: n });
       } else {
         for (const w of await leftovers(this.checks, this.timeoutMs)) this.warn(w);

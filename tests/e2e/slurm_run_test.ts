@@ -592,6 +592,37 @@ jobs:
     "deno",
   );
 
+  await step(
+    "under an existing allocation -j still bounds the jobs at once; an interactive job runs here",
+    async () => {
+      const got = dec.decode(
+        new Deno.Command("salloc", { args: ["--no-shell", "-n2", "--job-name=outer"], env })
+          .outputSync()
+          .stderr,
+      );
+      const id = /Granted job allocation (\d+)/.exec(got)?.[1];
+      assert.ok(id, got);
+      try {
+        const dir = await tempDir({
+          "jobs.yaml": "jobs:\n" +
+            [1, 2, 3].map((i) => `  j${i}: { run: "sleep 0.3" }\n`).join("") +
+            "  inter: { run: 'read a; echo \"got=$a\"', interactive: true }\n",
+        });
+        const r = await jx(dir, { ...env, SLURM_JOB_ID: id, SLURM_CPUS_ON_NODE: "2" }, "-j1");
+        assert.equal(r.code, 0, r.stderr);
+        const ev = await readEvents(`${dir}/ev.ndjson`);
+        const s = [...spans(ev)].filter(([j]) => j !== "inter").map(([, v]) => v)
+          .sort((a, b) => a.start - b.start);
+        for (let i = 1; i < s.length; i++) assert.ok(s[i].start >= s[i - 1].end, "one at a time");
+        assert.equal(starts(ev, "inter")[0].executor, "local");
+        assert.match(r.stderr, /executor slurm: inter: interactive, run on this machine/);
+      } finally {
+        new Deno.Command("scancel", { args: [id], env }).outputSync();
+      }
+    },
+    "deno",
+  );
+
   await step("a --trace that cannot be written: exit 2, no allocation taken or left", async () => {
     const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: 'touch ran' }\n" });
     const r = await jx(dir, env, "--trace", "/no/such/folder/t.json");
