@@ -12,7 +12,8 @@ export type Kind =
   | { t: "int"; min: number; max: number }
   | { t: "version" }
   | { t: "duration"; min: number }
-  | { t: "names" }
+  /** `srun`: each a `srun` option jx leaves to the user (`srunOptionRefusal`). */
+  | { t: "names"; srun?: true }
   | { t: "run" }
   | { t: "scalars" }
   | { t: "counts" }
@@ -34,6 +35,53 @@ export interface Field {
   kind: Kind;
   doc: string;
   required?: boolean;
+}
+
+/**
+ * The `srun` options jx sets for a step or needs as they are, by long and
+ * short name, and what to write instead (`slurm:`'s own fields, `tokens`).
+ */
+const SRUN_OWN: [string, string | undefined, string][] = [
+  ["--output", "-o", "jx captures the output"],
+  ["--error", "-e", "jx captures the output"],
+  ["--input", "-i", "jx gives the step its input"],
+  ["--ntasks", "-n", "a job is one task"],
+  ["--nodes", "-N", "a job is one task"],
+  ["--cpus-per-task", "-c", "use tokens:"],
+  ["--jobid", undefined, "jx picks the allocation"],
+  ["--pty", undefined, "jx captures the output"],
+  ["--label", "-l", "jx captures the output"],
+  ["--chdir", "-D", "the job runs in its cwd:"],
+  ["--export", undefined, "use env:"],
+  ["--partition", "-p", "use slurm: {partition}"],
+  ["--time", "-t", "use slurm: {time}"],
+  ["--mem", undefined, "use slurm: {mem}"],
+  ["--gres", undefined, "use slurm: {gres}"],
+];
+
+/**
+ * Why `arg` may not be among a job's `slurm: {args}`, or undefined: an option
+ * jx sets itself for the step (`--ntasks=2` would run the job twice,
+ * `--output=f` hide its output and the marks jx reads), or `--`, which would
+ * make jx's own command the arguments of the words after it.
+ *
+ * @example
+ * ```ts
+ * import { srunOptionRefusal } from "./schema.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(srunOptionRefusal("--constraint=avx2"), undefined);
+ * assertEquals(srunOptionRefusal("-n2"), "'-n2': jx sets --ntasks (a job is one task)");
+ * assertEquals(srunOptionRefusal("--"), "'--': the words after it would be the command");
+ * ```
+ */
+export function srunOptionRefusal(arg: string): string | undefined {
+  if (arg === "--") return "'--': the words after it would be the command";
+  for (const [long, short, instead] of SRUN_OWN) {
+    const isLong = arg === long || arg.startsWith(`${long}=`);
+    const isShort = short !== undefined && arg.startsWith(short) && !arg.startsWith("--");
+    if (isLong || isShort) return `'${arg}': jx sets ${long} (${instead})`;
+  }
+  return undefined;
 }
 
 /** The largest count (tokens, retries, pool units, restarts, runs): a documented bound. */
@@ -205,7 +253,11 @@ export const JOB_FIELDS: Record<string, Field> = {
         time: { kind: { t: "string" }, doc: "The step's time limit (srun --time)." },
         mem: { kind: { t: "string" }, doc: "Memory (srun --mem), e.g. 2G." },
         gres: { kind: { t: "string" }, doc: "Generic resources (srun --gres), e.g. gpu:1." },
-        args: { kind: names, doc: "More srun options, passed as they are." },
+        args: {
+          kind: { t: "names", srun: true },
+          doc: "More srun options, passed as they are (not those jx sets itself: " +
+            "--output, --ntasks, --cpus-per-task, --partition...).",
+        },
       },
     },
     doc: "Options of the job's Slurm step, with the slurm executor (docs/executors.md).",

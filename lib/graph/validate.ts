@@ -25,6 +25,7 @@ import {
   MAX_COUNT,
   MAX_DURATION_MS,
   NAME_RE,
+  srunOptionRefusal,
   VAR_RE,
 } from "./schema.ts";
 
@@ -316,8 +317,11 @@ export class Validator {
         return this.version(node, scalar, path);
       case "duration":
         return this.duration(node, scalar, kind.min, path);
-      case "names":
-        return typeof scalar === "string" ? [scalar] : this.names(node, path);
+      case "names": {
+        const list = typeof scalar === "string" ? [scalar] : this.names(node, path);
+        if (kind.srun) this.srunArgs(node, list, path);
+        return list;
+      }
       case "run":
         return typeof scalar === "string"
           ? this.command(node, scalar, path)
@@ -415,6 +419,16 @@ export class Validator {
       }
       return v;
     });
+  }
+
+  /** `slurm: {args}`: no option jx sets for the step itself (`srunOptionRefusal`). */
+  private srunArgs(node: Node | null, list: string[], path: string): void {
+    for (let i = 0; i < list.length; i++) {
+      const why = srunOptionRefusal(list[i]);
+      if (!why) continue;
+      const item = isSeq(node) ? this.deref(nodeOf(node.items[i])) : node;
+      this.fail(`${path}[${i}]: ${why}`, item);
+    }
   }
 
   /** A `run:` string (a shell command). */
@@ -734,6 +748,7 @@ function quickValue(v: unknown, kind: Kind): unknown {
     case "string":
       return kind.enum ? undefined : asText(v, false);
     case "names":
+      if (kind.srun) return undefined; // (checked item by item)
       if (typeof v === "string") return [v];
       return Array.isArray(v) && v.every(isName) ? v : undefined;
     case "run": {
