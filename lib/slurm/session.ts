@@ -272,8 +272,8 @@ export class SlurmSession {
   /**
    * One allocation per partition the jobs name, the default one named or not (`""`: a job that
    * names the default partition shares the allocation of jobs that name none). Partitions that
-   * share nodes share their CPUs: each asks for its part (an allocation of every CPU of a node
-   * left the next partition's pending behind it for ever, and the run with it).
+   * share nodes share their CPUs: each asks for at most its part of them (an allocation of every
+   * CPU of a node left the next partition's pending behind it for ever, and the run with it).
    */
   private async allocateAll(found: Partitions): Promise<void> {
     const parts = [...new Set((this.o.partitions ?? [""]).map((p) => this.keyName(p)))];
@@ -282,8 +282,9 @@ export class SlurmSession {
       parts.filter((q) => q !== p && [...nodes(q)].some((n) => nodes(p).has(n))).length;
     for (const p of parts) {
       this.checkGoing();
-      const all = Math.min(this.o.cpus, found.cpus.get(p) || this.o.cpus);
-      const size = Math.max(1, Math.floor(all / (1 + sharing(p))));
+      // Its part of the CPUs it shares (none taken from -j where they are enough for all).
+      const part = Math.floor((found.cpus.get(p) || this.o.cpus) / (1 + sharing(p)));
+      const size = Math.max(1, Math.min(this.o.cpus, part));
       await this.allocate(size, p, this.o.noticeMs, (got) => {
         this.allocations.set(p, got);
         return this.o.onGranted?.(got.id);
