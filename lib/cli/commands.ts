@@ -482,7 +482,10 @@ async function openExecutor(
 ): Promise<Executor | undefined> {
   const fallback = args.executor ?? "local";
   const remote = selected.filter((j) => j.kind === "job" && (j.executor ?? fallback) === "slurm");
-  if (!remote.length) return undefined;
+  // A generator may make jobs that say `executor: slurm`: they run there too (a job of the file
+  // that must run on Slurm opens the session; none does here, so no allocation unless one is made).
+  const makers = selected.some((j) => j.emits || j.deferred);
+  if (!remote.length && !makers) return undefined;
   const warn = (m: string) => writeAll(2, `jx: warning: ${escapeControls(m)}\n`);
   const here = remote.filter((j) => j.interactive).map((j) => j.name);
   if (here.length) {
@@ -504,7 +507,7 @@ async function openExecutor(
     env,
     cwd: baseDir,
     cpus: slots.limit,
-    partitions: [...new Set(remote.map((j) => j.slurm?.partition ?? ""))],
+    partitions: remote.length ? [...new Set(remote.map((j) => j.slurm?.partition ?? ""))] : [""],
     warn,
     // The run listens too: from salloc to the release, a signal always finds a handler.
     holdSignals: true,

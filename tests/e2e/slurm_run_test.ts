@@ -478,6 +478,28 @@ jobs:
     "deno",
   );
 
+  await step(
+    "a job made during the run that says executor: slurm runs on Slurm though no job of the file does",
+    async () => {
+      const dir = await tempDir({
+        "jobs.yaml": `
+jobs:
+  gen:
+    run: 'echo "{\\"name\\": \\"g\\", \\"run\\": \\"echo in=\\$SLURM_JOB_ID\\", \\"executor\\": \\"slurm\\"}"'
+    emits: jobs
+`,
+      });
+      const r = await runJx(["run", "--events", "ev.ndjson"], { cwd: dir, env, runtime: rt });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const ev = await readEvents(`${dir}/ev.ndjson`);
+      assert.equal(starts(ev, "gen")[0].executor, "local");
+      assert.equal(starts(ev, "g")[0].executor, "slurm");
+      assert.match(r.stdout, /in=\d+/);
+      await assertReleased(env, r.stderr);
+    },
+    "deno",
+  );
+
   await step("a job's own srun-like stderr is its output, not Slurm's", async () => {
     const dir = await tempDir({
       "jobs.yaml": `
