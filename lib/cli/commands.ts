@@ -481,13 +481,15 @@ async function openExecutor(
   baseDir: string,
 ): Promise<Executor | undefined> {
   const fallback = args.executor ?? "local";
-  const remote = selected.filter((j) => j.kind === "job" && (j.executor ?? fallback) === "slurm");
+  // (An interactive job runs here whatever its executor: `ExecutorRunner.executorOf`.)
+  const slurmSide = (j: JobSpec) => j.kind === "job" && (j.executor ?? fallback) === "slurm";
+  const remote = selected.filter((j) => slurmSide(j) && !j.interactive);
   // A generator may make jobs that say `executor: slurm`: they run there too (a job of the file
   // that must run on Slurm opens the session; none does here, so no allocation unless one is made).
   const makers = selected.some((j) => j.emits || j.deferred);
   if (!remote.length && !makers) return undefined;
   const warn = (m: string) => writeAll(2, `jx: warning: ${escapeControls(m)}\n`);
-  const here = remote.filter((j) => j.interactive).map((j) => j.name);
+  const here = selected.filter((j) => slurmSide(j) && j.interactive).map((j) => j.name);
   if (here.length) {
     warn(
       `executor slurm: ${here.join(", ")}: interactive, run on this machine ` +
@@ -496,7 +498,9 @@ async function openExecutor(
   }
   if (args.checkAccess || args.strict) {
     // Tracing runs every job here (strace cannot follow one onto a node): no allocation.
-    warn("executor slurm: --check-access runs the jobs locally; no Slurm allocation taken");
+    if (remote.length) {
+      warn("executor slurm: --check-access runs the jobs locally; no Slurm allocation taken");
+    }
     return undefined;
   }
   const slurm = await import("../slurm/mod.ts" as string) as typeof import("../slurm/mod.ts");

@@ -57,6 +57,8 @@ const SRUN_OWN: [string, string | undefined, string][] = [
   ["--time", "-t", "use slurm: {time}"],
   ["--mem", undefined, "use slurm: {mem}"],
   ["--gres", undefined, "use slurm: {gres}"],
+  ["--multi-prog", undefined, "jx gives the step its command"],
+  ["--test-only", undefined, "the step would not run"],
 ];
 
 /**
@@ -76,10 +78,35 @@ const SRUN_OWN: [string, string | undefined, string][] = [
  */
 export function srunOptionRefusal(arg: string): string | undefined {
   if (arg === "--") return "'--': the words after it would be the command";
+  // A long option as srun takes it: whole, or shortened to any start of its name (`--outp`).
+  const name = arg.startsWith("--") ? arg.split("=")[0] : undefined;
   for (const [long, short, instead] of SRUN_OWN) {
-    const isLong = arg === long || arg.startsWith(`${long}=`);
+    const isLong = name !== undefined && name.length >= 5 && long.startsWith(name);
     const isShort = short !== undefined && arg.startsWith(short) && !arg.startsWith("--");
     if (isLong || isShort) return `'${arg}': jx sets ${long} (${instead})`;
+  }
+  return undefined;
+}
+
+/**
+ * Why `args` (a job's `slurm: {args}`) may not be given to srun, with the
+ * index of the word, or undefined. A word after a long option written
+ * without `=` may be its value (`--comment -e2e`), and is not looked at.
+ *
+ * @example
+ * ```ts
+ * import { srunArgsRefusal } from "./schema.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(srunArgsRefusal(["--comment", "-e2e", "--exclusive"]), undefined);
+ * assertEquals(srunArgsRefusal(["-C", "avx2", "--outp=f"]), [2, "'--outp=f': jx sets --output (jx captures the output)"]);
+ * ```
+ */
+export function srunArgsRefusal(args: string[]): [number, string] | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const before = args[i - 1];
+    if (before?.startsWith("--") && before.length > 2 && !before.includes("=")) continue;
+    const why = srunOptionRefusal(args[i]);
+    if (why) return [i, why];
   }
   return undefined;
 }

@@ -25,7 +25,7 @@ import {
   MAX_COUNT,
   MAX_DURATION_MS,
   NAME_RE,
-  srunOptionRefusal,
+  srunArgsRefusal,
   VAR_RE,
 } from "./schema.ts";
 
@@ -423,12 +423,11 @@ export class Validator {
 
   /** `slurm: {args}`: no option jx sets for the step itself (`srunOptionRefusal`). */
   private srunArgs(node: Node | null, list: string[], path: string): void {
-    for (let i = 0; i < list.length; i++) {
-      const why = srunOptionRefusal(list[i]);
-      if (!why) continue;
-      const item = isSeq(node) ? this.deref(nodeOf(node.items[i])) : node;
-      this.fail(`${path}[${i}]: ${why}`, item);
-    }
+    const no = srunArgsRefusal(list);
+    if (!no) return;
+    const [i, why] = no;
+    const item = isSeq(node) ? this.deref(nodeOf(node.items[i])) : node;
+    this.fail(`${path}[${i}]: ${why}`, item);
   }
 
   /** A `run:` string (a shell command). */

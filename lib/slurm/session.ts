@@ -347,7 +347,8 @@ export class SlurmSession {
     // Before the open: the step waits for it (and fails with its error).
     if (!this.isOpen && !this.closed) return this.deferred(req, this.open());
     const named = req.slurm?.partition;
-    if (named !== undefined && this.allocations.get("")?.own !== false) {
+    // (A job with gres is its own Slurm job, in its partition: no allocation of the run.)
+    if (named !== undefined && !req.slurm?.gres && this.allocations.get("")?.own !== false) {
       // Own allocations, one per partition the file's jobs name: a job made during the run that
       // names another would run, unsaid, in the wrong partition (a GPU job on CPU nodes).
       if (!this.allocations.has(this.keyName(named))) {

@@ -500,6 +500,32 @@ jobs:
     "deno",
   );
 
+  await step(
+    "a generated job with gres (its own Slurm job) is not refused for want of an allocation; --check-access of a run with generators and no Slurm job says nothing of Slurm",
+    async () => {
+      const dir = await tempDir({
+        "jobs.yaml": `
+jobs:
+  gen:
+    run: 'echo "{\\"name\\": \\"g\\", \\"run\\": \\"echo ran\\", \\"slurm\\": {\\"partition\\": \\"main\\", \\"gres\\": \\"nosuch:1\\"}}"'
+    emits: jobs
+`,
+      });
+      const r = await jx(dir, env, "-j2");
+      const ev = await readEvents(`${dir}/ev.ndjson`);
+      assert.doesNotMatch(String(endOf(ev, "g")?.error), /has no allocation in this run/);
+      assert.ok(r.code === 0 || r.code === 1, r.stderr);
+      const plain = await tempDir({
+        "jobs.yaml":
+          `jobs:\n  gen: { run: "echo '{\\"name\\": \\"g\\", \\"run\\": \\"true\\"}'", emits: jobs }\n`,
+      });
+      const c = await runJx(["run", "--check-access"], { cwd: plain, env, runtime: rt });
+      assert.equal(c.code, 0, c.stderr);
+      assert.doesNotMatch(c.stderr, /executor slurm/);
+    },
+    "deno",
+  );
+
   await step("a job's own srun-like stderr is its output, not Slurm's", async () => {
     const dir = await tempDir({
       "jobs.yaml": `
