@@ -348,13 +348,15 @@ export class SlurmSession {
     if (!this.isOpen && !this.closed) return this.deferred(req, this.open());
     const named = req.slurm?.partition;
     // (A job with gres is its own Slurm job, in its partition: no allocation of the run.)
-    if (named !== undefined && !req.slurm?.gres && this.allocations.get("")?.own !== false) {
+    if (!req.slurm?.gres && this.allocations.get("")?.own !== false) {
       // Own allocations, one per partition the file's jobs name: a job made during the run that
-      // names another would run, unsaid, in the wrong partition (a GPU job on CPU nodes).
+      // names another (or none, when the file's jobs name only others) would run, unsaid, in the
+      // wrong partition (a GPU job on CPU nodes).
       if (!this.allocations.has(this.keyName(named))) {
+        const which = named === undefined ? "the default partition" : `partition '${named}'`;
         return this.refused(
           req,
-          `partition '${named}' has no allocation in this run (jx takes one for each partition ` +
+          `${which} has no allocation in this run (jx takes one for each partition ` +
             "the jobs file's jobs name when the run starts)",
         );
       }

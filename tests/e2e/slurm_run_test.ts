@@ -445,6 +445,22 @@ jobs:
         const ev = await readEvents(`${dir}/ev.ndjson`);
         assert.deepEqual([endOf(ev, "d").status, endOf(ev, "s").status], ["ok", "ok"]);
         await assertReleased(env, r.stderr);
+        // The file's jobs name only 'second': a job made during the run that names none has no
+        // allocation (it ran in 'second').
+        await Deno.writeTextFile(
+          `${dir}/jobs.yaml`,
+          `jobs:
+  gen:
+    run: 'echo "{\\"name\\": \\"g\\", \\"run\\": \\"echo ran\\"}"'
+    emits: jobs
+    slurm: { partition: second }
+`,
+        );
+        const g = await jx(dir, env, "-j2");
+        assert.equal(g.code, 1, g.stdout + g.stderr);
+        const gev = await readEvents(`${dir}/ev.ndjson`);
+        assert.match(String(endOf(gev, "g").error), /the default partition has no allocation/);
+        await assertReleased(env, g.stderr);
       } finally {
         scontrol("delete", "PartitionName=second");
       }
