@@ -272,9 +272,7 @@ export function keyOf(parts: KeyParts): string {
  * ```
  */
 export function storedParts(p: KeyParts): KeyParts {
-  const hashed = (t: Record<string, string>) =>
-    Object.fromEntries(Object.entries(t).map(([k, v]) => [k, sha256(v)]));
-  return { ...p, env: hashed(p.env), vars: hashed(p.vars) };
+  return hashValues(p, () => false);
 }
 
 /**
@@ -283,11 +281,14 @@ export function storedParts(p: KeyParts): KeyParts {
  * is no SHA-256 (64 hex digits) is hashed here (for a comparison only).
  */
 export function asStored(p: KeyParts): KeyParts {
-  const hashed = (t: Record<string, string>) =>
-    Object.fromEntries(
-      Object.entries(t).map(([k, v]) => [k, /^[0-9a-f]{64}$/.test(v) ? v : sha256(v)]),
-    );
-  return { ...p, env: hashed(p.env), vars: hashed(p.vars) };
+  return hashValues(p, (v) => /^[0-9a-f]{64}$/.test(v));
+}
+
+/** `p` with each value of `env` and `vars` as its SHA-256, but those `hashed` says are one. */
+function hashValues(p: KeyParts, hashed: (v: string) => boolean): KeyParts {
+  const each = (t: Record<string, string>) =>
+    Object.fromEntries(Object.entries(t).map(([k, v]) => [k, hashed(v) ? v : sha256(v)]));
+  return { ...p, env: each(p.env), vars: each(p.vars) };
 }
 
 /** Whether `x` has the shape of `KeyParts` (a store's bytes are not trusted). */
