@@ -103,7 +103,10 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
   let setup: SlotSetup | undefined;
   try {
     setup = setUpSlots(args, reactor, warn, fdNeed(selected));
-    checkTokens(selected, setup.slots.limit, graph.file);
+    // Under an allocation of Slurm's, a -j chosen by no one bounds local jobs only (`openExecutor`).
+    const inside = setup.byDefault && envObject().SLURM_JOB_ID && !args.checkAccess && !args.strict;
+    const here = inside ? selected.filter((j) => !onSlurm(args, j)) : selected;
+    checkTokens(here, setup.slots.limit, graph.file);
     const run = { graph, selected, reactor, setup, state, baseDir, part, warn, noop };
     const { exit, allUpToDate } = await runWithParts(args, run);
     if (allUpToDate && state) {
@@ -387,10 +390,12 @@ async function openParts(
     reporters: Reporter[];
   },
 ): Promise<void> {
-  const { graph, selected, reactor, setup: { slots }, baseDir, warn } = r;
+  const { graph, selected, reactor, setup: { slots, byDefault }, baseDir, warn } = r;
   const { dry, modules } = o;
   // The Slurm executor: it reaches Slurm only when a Slurm job must run.
-  parts.executor = dry ? undefined : await openExecutor(args, selected, reactor, slots, baseDir);
+  parts.executor = dry
+    ? undefined
+    : await openExecutor(args, selected, reactor, { slots, byDefault }, baseDir);
   if (parts.executor) o.reporters.push(parts.executor.reporter);
   if (!dry) {
     parts.ctl = await o.mods.CtlServer.listen(baseDir, (req) => modules.control(req)).catch((e) => {
@@ -467,6 +472,11 @@ function slurmSeams(env: Record<string, string>, reactor: Reactor): {
   };
 }
 
+/** Whether job `j` runs on Slurm (an interactive job runs here whatever its executor). */
+function onSlurm(args: Args, j: JobSpec): boolean {
+  return j.kind === "job" && (j.executor ?? args.executor ?? "local") === "slurm" && !j.interactive;
+}
+
 /**
  * The executor of a run whose jobs (some or all) run under Slurm, undefined when every job is
  * local. Nothing reaches Slurm here: the session is checked and its allocation taken when the
@@ -477,13 +487,12 @@ async function openExecutor(
   args: Args,
   selected: JobSpec[],
   reactor: Reactor,
-  slots: Slots,
+  { slots, byDefault }: Pick<SlotSetup, "slots" | "byDefault">,
   baseDir: string,
 ): Promise<Executor | undefined> {
   const fallback = args.executor ?? "local";
-  // (An interactive job runs here whatever its executor: `ExecutorRunner.executorOf`.)
   const slurmSide = (j: JobSpec) => j.kind === "job" && (j.executor ?? fallback) === "slurm";
-  const remote = selected.filter((j) => slurmSide(j) && !j.interactive);
+  const remote = selected.filter((j) => onSlurm(args, j));
   // A generator may make jobs that say `executor: slurm`: they run there too (a job of the file
   // that must run on Slurm opens the session; none does here, so no allocation unless one is made).
   const makers = selected.some((j) => j.emits || j.deferred);
@@ -511,6 +520,7 @@ async function openExecutor(
     env,
     cwd: baseDir,
     cpus: slots.limit,
+    cpusByDefault: byDefault,
     partitions: remote.length ? [...new Set(remote.map((j) => j.slurm?.partition ?? ""))] : [""],
     warn,
     // The run listens too: from salloc to the release, a signal always finds a handler.

@@ -115,6 +115,11 @@ export interface SlotSetup {
   makeQuestion: boolean;
   /** Counts a pool's tokens at the end: a warning, or undefined. */
   finish(): string | undefined;
+  /**
+   * Whether the slot count is this machine's CPU count, chosen by no one (no `-j`, no make's):
+   * under an existing Slurm allocation its Slurm jobs take the allocation's size instead.
+   */
+  byDefault: boolean;
 }
 
 /**
@@ -137,10 +142,12 @@ export function setUpSlots(
   const byMake = !!mf.auth || env.MAKELEVEL !== undefined;
   // `make -j1` names no pool, only ` -j1`: a sub-make runs one job at a time, and so does jx
   // (unless its own -j says otherwise).
-  const jobs = args.jobs ?? (byMake && !mf.auth ? mf.jobs : undefined) ?? wantedJobs(args);
+  const given = args.jobs ?? (byMake && !mf.auth ? mf.jobs : undefined);
+  const jobs = given ?? wantedJobs(args);
   if (byMake && mf.touch && !mf.dryRun) warn("make -t: jx touches nothing; a dry run instead");
-  const fromMake = (slots: Slots & { finish?(): string | undefined }) => ({
+  const fromMake = (slots: Slots & { finish?(): string | undefined }, byDefault = false) => ({
     slots,
+    byDefault,
     // `make -t` touches its targets instead of making them: jx, which has none to touch, runs
     // nothing either (a dry run, said once).
     makeDryRun: byMake && (mf.dryRun || mf.touch),
@@ -149,7 +156,12 @@ export function setUpSlots(
     finish: () => slots.finish?.(),
   });
   const canUse = !!reactor.watch;
-  if (!mf.auth) return fromMake(ownSlots(args, jobsWithinFds(jobs, warn, need), reactor, warn));
+  if (!mf.auth) {
+    return fromMake(
+      ownSlots(args, jobsWithinFds(jobs, warn, need), reactor, warn),
+      given === undefined,
+    );
+  }
   if (!canUse) {
     warn(`cannot join make's jobserver with the ${reactor.name} reactor; running with -j${jobs}`);
     return fromMake(new LocalSlots(jobsWithinFds(jobs, warn, need)));

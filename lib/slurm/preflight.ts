@@ -37,14 +37,19 @@ function firstLine(text: string): string {
 
 /**
  * Checks that the allocation jx runs inside (`SLURM_JOB_ID`) is one Slurm runs: a variable left
- * from a shell whose allocation ended would fail every job. A controller that does not say
- * (squeue timed out) is let through: the steps then say what is wrong.
+ * from a shell whose allocation ended would fail every job. Returns its CPU count, all its
+ * nodes' (squeue's `%C`), when Slurm says. A controller that does not say (squeue timed out) is
+ * let through: the steps then say what is wrong.
  */
-export async function checkInside(t: ToolEnv, id: string, timeoutMs: number): Promise<void> {
-  const r = await runTool(t, ["squeue", "-h", "-j", id, "-o", "%T"], timeoutMs);
-  if (r.timedOut) return;
-  const state = r.stdout.trim();
-  if (r.code === 0 && state === "RUNNING") return;
+export async function checkInside(
+  t: ToolEnv,
+  id: string,
+  timeoutMs: number,
+): Promise<number | undefined> {
+  const r = await runTool(t, ["squeue", "-h", "-j", id, "-o", "%T %C"], timeoutMs);
+  if (r.timedOut) return undefined;
+  const [state = "", cpus] = r.stdout.trim().split(/\s+/);
+  if (r.code === 0 && state === "RUNNING") return Number(cpus) > 0 ? Number(cpus) : undefined;
   const why = r.code !== 0 ? firstLine(r.stderr + r.stdout) : state || "not listed";
   fail(
     `SLURM_JOB_ID=${id} names no running allocation (squeue: ${why}); ` +

@@ -56,6 +56,9 @@ export class SlurmRunner implements Runner {
   /** The session's open succeeded (reservations count by allocation) or failed. */
   private opened?: "ok" | "failed";
 
+  /** Set by the builder: an allocation bigger than planned may take more jobs once open. */
+  onCapacity?: () => void;
+
   constructor(private session: SlurmSession) {}
 
   /** The largest allocation (before the open: the planned size): a job with more tokens can never run. */
@@ -88,8 +91,11 @@ export class SlurmRunner implements Runner {
   reserve(spec: JobSpec): "ok" | "blocked" | "full" {
     const key = this.keyOf(spec);
     const used = this.used.get(key) ?? 0;
-    // Once the open failed, a job starts only to fail with the reason.
-    if (this.opened === "failed" || used + spec.tokens <= this.cpusOf(spec)) {
+    // Once the open failed, a job starts only to fail with the reason. Before the open, the
+    // first job always starts: it opens the session (the planned size may be this machine's
+    // CPU count, not the allocation's: `cpusByDefault`), which then refuses it if it cannot fit.
+    const first = this.opened === undefined && used === 0;
+    if (this.opened === "failed" || first || used + spec.tokens <= this.cpusOf(spec)) {
       this.used.set(key, used + spec.tokens);
       this.holders.set(spec.name, spec);
       return "ok";
@@ -140,6 +146,8 @@ export class SlurmRunner implements Runner {
         this.used.set(key, (this.used.get(key) ?? 0) + s.tokens);
       }
       this.submitHeld();
+      // An allocation bigger than planned (one jx runs inside) has room for more jobs now.
+      if (this.limit > this.session.planned) this.onCapacity?.();
     }, () => {
       this.opened = "failed";
       this.failHeld();

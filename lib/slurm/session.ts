@@ -40,6 +40,11 @@ export interface SlurmSessionOptions {
   cwd: string;
   /** The run's parallelism: the size of the allocation jx asks for (capped by the partition). */
   cpus: number;
+  /**
+   * `cpus` is this machine's CPU count, not a `-j` given: under an existing allocation
+   * (`SLURM_JOB_ID`) jobs then take all its CPUs, not this machine's count of them.
+   */
+  cpusByDefault?: boolean;
   /** Partitions the jobs name (`""` or absent: the default one). */
   partitions?: string[];
   /** Bound on each client command (`scontrol`, `sinfo`, `scancel`); default 10 s. */
@@ -242,11 +247,13 @@ export class SlurmSession {
       this.checkGoing();
       const inside = this.o.env.SLURM_JOB_ID;
       if (inside) {
-        await checkInside(this.checks, inside, this.timeoutMs);
+        const listed = await checkInside(this.checks, inside, this.timeoutMs);
         this.checkGoing();
-        // Its CPUs, but no more than the run's -j (as for an allocation of its own).
-        const had = Number(this.o.env.SLURM_CPUS_ON_NODE ?? this.o.env.SLURM_NTASKS) || this.o.cpus;
-        const n = Math.min(had, this.o.cpus);
+        // Its CPUs (all its nodes'), but no more than the run's -j when one was given: this
+        // machine's CPU count says nothing of an allocation's.
+        const env = this.o.env;
+        const had = listed ?? (Number(env.SLURM_CPUS_ON_NODE ?? env.SLURM_NTASKS) || this.o.cpus);
+        const n = this.o.cpusByDefault ? had : Math.min(had, this.o.cpus);
         this.allocations.set("", { id: inside, own: false, cpus: n });
       } else {
         for (const w of await leftovers(this.checks, this.timeoutMs)) this.warn(w);

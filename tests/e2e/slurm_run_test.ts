@@ -69,6 +69,14 @@ async function cases(
       env,
       runtime: rt,
     });
+  /** An allocation of `n` CPUs taken with `salloc --no-shell` (as a user's `salloc` or `sbatch`). */
+  const outerAllocation = (n: number, name: string): string => {
+    const args = ["--no-shell", `-n${n}`, `--job-name=${name}`];
+    const got = dec.decode(new Deno.Command("salloc", { args, env }).outputSync().stderr);
+    const id = /Granted job allocation (\d+)/.exec(got)?.[1];
+    assert.ok(id, got);
+    return id;
+  };
   /** A case; `deno`: only under Deno. */
   const step = (name: string, fn: () => Promise<void>, only?: "deno") =>
     only && only !== rt ? Promise.resolve(true) : t.step(`${rt}: ${name}`, fn);
@@ -634,13 +642,7 @@ jobs:
   await step(
     "a stale SLURM_JOB_ID (its allocation ended): exit 2 up front, nothing ran",
     async () => {
-      const got = dec.decode(
-        new Deno.Command("salloc", { args: ["--no-shell", "-n1", "--job-name=gone"], env })
-          .outputSync()
-          .stderr,
-      );
-      const id = /Granted job allocation (\d+)/.exec(got)?.[1];
-      assert.ok(id, got);
+      const id = outerAllocation(1, "gone");
       new Deno.Command("scancel", { args: [id], env }).outputSync();
       const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: 'touch ran' }\n" });
       for (const stale of [id, "99999999"]) {
@@ -659,13 +661,7 @@ jobs:
   await step(
     "under an existing allocation -j still bounds the jobs at once; an interactive job runs here",
     async () => {
-      const got = dec.decode(
-        new Deno.Command("salloc", { args: ["--no-shell", "-n2", "--job-name=outer"], env })
-          .outputSync()
-          .stderr,
-      );
-      const id = /Granted job allocation (\d+)/.exec(got)?.[1];
-      assert.ok(id, got);
+      const id = outerAllocation(2, "outer");
       try {
         const dir = await tempDir({
           "jobs.yaml": "jobs:\n" +
@@ -680,6 +676,37 @@ jobs:
         for (let i = 1; i < s.length; i++) assert.ok(s[i].start >= s[i - 1].end, "one at a time");
         assert.equal(starts(ev, "inter")[0].executor, "local");
         assert.match(r.stderr, /executor slurm: inter: interactive, run on this machine/);
+      } finally {
+        new Deno.Command("scancel", { args: [id], env }).outputSync();
+      }
+    },
+    "deno",
+  );
+
+  await step(
+    "under an existing allocation and no -j, its CPUs bound the jobs, not this machine's count",
+    async () => {
+      const id = outerAllocation(4, "outer4");
+      try {
+        // The 4-CPU allocation from a machine of fewer CPUs (2 in CI): four at once, and a job
+        // of 3 tokens is no "-j is 2" at load.
+        const dir = await tempDir({
+          "jobs.yaml": "jobs:\n" +
+            [1, 2, 3, 4].map((i) => `  j${i}: { run: "sleep 2" }\n`).join("") +
+            "  wide: { run: 'echo wide', tokens: 3, needs: [j1, j2, j3, j4] }\n",
+        });
+        const r = await jx(dir, { ...env, SLURM_JOB_ID: id });
+        assert.equal(r.code, 0, r.stderr);
+        const ev = await readEvents(`${dir}/ev.ndjson`);
+        const s = [...spans(ev)].filter(([j]) => j !== "wide").map(([, v]) => v);
+        assert.equal(s.length, 4);
+        const lastStart = Math.max(...s.map((v) => v.start));
+        assert.ok(lastStart < Math.min(...s.map((v) => v.end)), "all four at once");
+        assert.equal(endOf(ev, "wide").status, "ok");
+        // A -j given still bounds them.
+        const one = await jx(dir, { ...env, SLURM_JOB_ID: id }, "-j1", "--force");
+        assert.equal(one.code, 2, one.stderr);
+        assert.match(one.stderr, /tokens: needs 3 job slots but -j is 1/);
       } finally {
         new Deno.Command("scancel", { args: [id], env }).outputSync();
       }
