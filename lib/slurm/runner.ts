@@ -63,10 +63,7 @@ export class SlurmRunner implements Runner {
 
   /** The largest allocation (before the open: the planned size): a job with more tokens can never run. */
   get limit(): number {
-    if (this.opened !== "ok") return this.session.planned;
-    let n = 0;
-    for (const a of this.session.allocations.values()) n = Math.max(n, a.cpus);
-    return n;
+    return this.opened === "ok" ? this.session.largest : this.session.planned;
   }
 
   /** Why Slurm cannot run the jobs (the open failed), once it is known. */
@@ -85,7 +82,7 @@ export class SlurmRunner implements Runner {
 
   private cpusOf(spec: JobSpec): number {
     if (this.opened !== "ok") return this.session.planned;
-    return this.session.allocationFor(spec.slurm?.partition)?.cpus ?? this.limit;
+    return this.session.cpusFor(spec.slurm?.partition) ?? this.limit;
   }
 
   reserve(spec: JobSpec): "ok" | "blocked" | "full" {
@@ -101,7 +98,7 @@ export class SlurmRunner implements Runner {
       return "ok";
     }
     // One allocation full: nothing else can start (with several, jobs of others may).
-    return spec.tokens === 1 && this.session.allocations.size <= 1 ? "full" : "blocked";
+    return spec.tokens === 1 && this.session.allocationCount <= 1 ? "full" : "blocked";
   }
 
   /** A job with more tokens than its allocation's CPUs: it could wait forever. */
@@ -137,7 +134,10 @@ export class SlurmRunner implements Runner {
   private open(): void {
     if (this.opening) return;
     this.opening = true;
-    this.session.open().then(() => {
+    // The first job's partition is allocated now (a job with gres needs none: its own Slurm
+    // job); the others' when their first job starts.
+    const first = this.held[0]?.req.spec.slurm;
+    this.session.open(first && first.gres !== undefined ? [] : [first?.partition]).then(() => {
       this.opened = "ok";
       // What was reserved before the open counts against the allocation it runs in.
       this.used.clear();

@@ -197,6 +197,15 @@ export class SlurmSession {
   private opening?: Promise<void>;
   /** The open succeeded. */
   private isOpen = false;
+  /**
+   * The size each partition's allocation asks for, by key in `allocations` (every partition
+   * the jobs name; known from the open): those the open did not take are asked for when their
+   * first job starts (`allocationOf`).
+   */
+  private sizes = new Map<string, number>();
+  /** Allocations asked for after the open, by key: one at a time (`chain`), each once. */
+  private later = new Map<string, Promise<void>>();
+  private chain: Promise<unknown> = Promise.resolve();
   /** Stops listening for signals. */
   private unlisten?: () => void;
   private t: ToolEnv;
@@ -229,15 +238,17 @@ export class SlurmSession {
   }
 
   /**
-   * Checks the cluster and takes the allocation(s), once (later calls share the first): a
-   * `JxInputError` when Slurm cannot run the jobs, `SlurmInterrupted` on a signal meanwhile,
-   * and whatever it asked for is cancelled then. Listens for stop signals from its start.
+   * Checks the cluster and takes the allocations of partitions `now` (default: every one the
+   * jobs name; the others are taken when their first job starts), once (later calls share the
+   * first): a `JxInputError` when Slurm cannot run the jobs, `SlurmInterrupted` on a signal
+   * meanwhile, and whatever it asked for is cancelled then. Listens for stop signals from its
+   * start.
    */
-  open(): Promise<void> {
-    return this.opening ??= this.openNow();
+  open(now?: (string | undefined)[]): Promise<void> {
+    return this.opening ??= this.openNow(now);
   }
 
-  private async openNow(): Promise<void> {
+  private async openNow(now?: (string | undefined)[]): Promise<void> {
     this.listen();
     try {
       this.checkGoing();
@@ -257,7 +268,14 @@ export class SlurmSession {
         this.allocations.set("", { id: inside, own: false, cpus: n });
       } else {
         for (const w of await leftovers(this.checks, this.timeoutMs)) this.warn(w);
-        await this.allocateAll(found);
+        this.sizes = this.sizesOf(found);
+        // (A partition no job of the file names has no allocation: `start` says so.)
+        const keys = now?.map((p) => this.keyName(p)).filter((k) => this.sizes.has(k));
+        for (const key of new Set(keys ?? this.sizes.keys())) {
+          this.checkGoing();
+          await this.allocateKey(key);
+          this.checkGoing();
+        }
       }
       this.isOpen = true;
     } catch (e) {
@@ -277,27 +295,56 @@ export class SlurmSession {
   }
 
   /**
-   * One allocation per partition the jobs name, the default one named or not (`""`: a job that
-   * names the default partition shares the allocation of jobs that name none). Partitions that
-   * share nodes share their CPUs: each asks for at most its part of them (an allocation of every
-   * CPU of a node left the next partition's pending behind it for ever, and the run with it).
+   * The size of each partition's allocation, by key: one per partition the jobs name, the
+   * default one named or not (`""`: a job that names the default partition shares the
+   * allocation of jobs that name none). Partitions that share nodes share their CPUs: each asks
+   * for at most its part of them (an allocation of every CPU of a node left the next
+   * partition's pending behind it for ever, and the run with it).
    */
-  private async allocateAll(found: Partitions): Promise<void> {
+  private sizesOf(found: Partitions): Map<string, number> {
     const parts = [...new Set((this.o.partitions ?? [""]).map((p) => this.keyName(p)))];
     const nodes = (p: string) => found.nodes?.get(p) ?? new Set<string>();
     const sharing = (p: string) =>
       parts.filter((q) => q !== p && [...nodes(q)].some((n) => nodes(p).has(n))).length;
+    const sizes = new Map<string, number>();
     for (const p of parts) {
-      this.checkGoing();
       // Its part of the CPUs it shares (none taken from -j where they are enough for all).
       const part = Math.floor((found.cpus.get(p) || this.o.cpus) / (1 + sharing(p)));
-      const size = Math.max(1, Math.min(this.o.cpus, part));
-      await this.allocate(size, p, this.o.noticeMs, (got) => {
-        this.allocations.set(p, got);
-        return this.o.onGranted?.(got.id);
-      });
-      this.checkGoing();
+      sizes.set(p, Math.max(1, Math.min(this.o.cpus, part)));
     }
+    return sizes;
+  }
+
+  /** Takes the allocation of partition `key` (its size from `sizes`), recorded once granted. */
+  private allocateKey(key: string): Promise<Allocation> {
+    return this.allocate(this.sizes.get(key) ?? this.o.cpus, key, this.o.noticeMs, (got) => {
+      this.allocations.set(key, got);
+      return this.o.onGranted?.(got.id);
+    });
+  }
+
+  /**
+   * The allocation of partition `key` (one the jobs name) asked for after the open, when its
+   * first job starts: one salloc at a time, each partition once; a stop or a close meanwhile
+   * ends it (what it asked for is cancelled at the close), and its jobs fail with the reason.
+   */
+  private allocationOf(key: string): Promise<void> {
+    let p = this.later.get(key);
+    if (!p) {
+      const take = async () => {
+        this.checkGoing();
+        await this.allocateKey(key);
+        this.checkGoing();
+      };
+      p = this.chain.then(take).catch((e: Error) => {
+        if (!this.interrupted) throw e;
+        // (Said at the end as an open's: what it asked for is cancelled.)
+        throw this.failure ??= new SlurmInterrupted(this.interrupted);
+      });
+      this.chain = p.catch(() => {});
+      this.later.set(key, p);
+    }
+    return p;
   }
 
   /** A signal or a close came during the open: it ends here (`failure` says which). */
@@ -327,10 +374,30 @@ export class SlurmSession {
     return n;
   }
 
-  /** The allocation a job runs in. */
+  /** The allocation a job runs in, once granted. */
   allocationFor(partition: string | undefined): Allocation | undefined {
     const key = this.keyOf(partition);
     return key === undefined ? undefined : this.allocations.get(key);
+  }
+
+  /** The CPUs of the allocation a job of `partition` runs in: granted, or to be asked for. */
+  cpusFor(partition: string | undefined): number | undefined {
+    const key = this.keyOf(partition);
+    if (key === undefined) return undefined;
+    return this.allocations.get(key)?.cpus ?? this.sizes.get(key);
+  }
+
+  /** How many allocations the run has or may take (after the open). */
+  get allocationCount(): number {
+    return Math.max(this.allocations.size, this.sizes.size);
+  }
+
+  /** The largest allocation, granted or to be asked for (after the open). */
+  get largest(): number {
+    let n = 0;
+    for (const a of this.allocations.values()) n = Math.max(n, a.cpus);
+    for (const c of this.sizes.values()) n = Math.max(n, c);
+    return n;
   }
 
   /** The key of a partition: `""` for the default one, named or not. */
@@ -339,10 +406,13 @@ export class SlurmSession {
     return p === this.defaultPartition ? "" : p;
   }
 
-  /** The key in `allocations` of the allocation a job of `partition` runs in. */
+  /**
+   * The key in `allocations` of the allocation a job of `partition` runs in (one the jobs name:
+   * its own, granted or not yet asked for).
+   */
   keyOf(partition: string | undefined): string | undefined {
     const p = this.keyName(partition);
-    if (this.allocations.has(p)) return p;
+    if (this.allocations.has(p) || this.sizes.has(p)) return p;
     return this.allocations.has("") ? "" : this.allocations.keys().next().value;
   }
 
@@ -359,12 +429,17 @@ export class SlurmSession {
       // Own allocations, one per partition the file's jobs name: a job made during the run that
       // names another (or none, when the file's jobs name only others) would run, unsaid, in the
       // wrong partition (a GPU job on CPU nodes).
-      if (!this.allocations.has(this.keyName(named))) {
+      const want = this.keyName(named);
+      if (!this.allocations.has(want) && this.sizes.has(want)) {
+        // Its partition's allocation, asked for now: its first job to run.
+        return this.deferred(req, this.allocationOf(want));
+      }
+      if (!this.allocations.has(want)) {
         const which = named === undefined ? "the default partition" : `partition '${named}'`;
         return this.refused(
           req,
-          `${which} has no allocation in this run (jx takes one for each partition ` +
-            "the jobs file's jobs name when the run starts)",
+          `${which} has no allocation in this run (jx takes one only for a partition ` +
+            "the jobs file's jobs name)",
         );
       }
     }
@@ -776,7 +851,7 @@ export class SlurmSession {
     await this.opening?.catch(() => {});
     // A renewal under way (a node failure's new allocation) ends too: its salloc was stopped
     // above, and one granted meanwhile is cancelled by `reallocate` before jx goes on.
-    await Promise.allSettled(this.renewing.values());
+    await Promise.allSettled([...this.renewing.values(), ...this.later.values()]);
     const own = [...this.allocations.values()].filter((a) => a.own).map((a) => a.id);
     if (own.length) await this.o.onRelease?.(own);
     await this.cancelAll();

@@ -156,10 +156,11 @@ jobs:
 jobs:
   bad: { run: "echo oops >&2; exit 3" }
   after-bad: { run: "true", needs: [bad] }
-  slow: { run: "sleep 1" }
+  slow: { run: "sleep 3" }
   later: { run: "true", needs: [slow] }
 `,
     });
+    // (slow's 3 s: bad's step, launched beside it on a busy host, once ended after 1 s of sleep.)
     const r = await jx(dir, env, "-j2");
     assert.equal(r.code, 1);
     assert.match(r.stdout + r.stderr, /oops/);
@@ -469,6 +470,40 @@ jobs:
         const gev = await readEvents(`${dir}/ev.ndjson`);
         assert.match(String(endOf(gev, "g").error), /the default partition has no allocation/);
         await assertReleased(env, g.stderr);
+        // A partition's allocation is taken when its first job starts: none for a partition
+        // whose jobs are all up to date.
+        const real = await Deno.realPath(dir);
+        await Deno.writeTextFile(
+          `${dir}/jobs.yaml`,
+          `jobs:
+  d: { run: "cat d.in > d.out", reads: [d.in], writes: [d.out] }
+  s: { run: "cat s.in > s.out", reads: [s.in], writes: [s.out], slurm: { partition: second } }
+`,
+        );
+        const taken = () =>
+          ["main", "second"].map((p) =>
+            Deno.readTextFileSync(`${cluster}/log/jobcomp.txt`).split("\n").filter((l) =>
+              l.includes(" Name=jx ") && l.includes(` WorkDir=${real} `) &&
+              l.includes(` Partition=${p} `)
+            ).length
+          );
+        const runs: [string | undefined, number[]][] = [
+          [undefined, [1, 1]],
+          ["d.in", [1, 0]],
+          ["s.in", [0, 1]],
+        ];
+        for (const [edit, more] of runs) {
+          for (const f of ["d.in", "s.in"]) {
+            if (!edit || edit === f) {
+              await Deno.writeTextFile(`${dir}/${f}`, `${Math.random()}\n`);
+            }
+          }
+          const had = taken();
+          const r = await jx(dir, env, "-j2");
+          assert.equal(r.code, 0, r.stderr);
+          await assertReleased(env, r.stderr);
+          assert.deepEqual(taken().map((n, i) => n - had[i]), more, `edited ${edit}`);
+        }
       } finally {
         scontrol("delete", "PartitionName=second");
       }
