@@ -472,6 +472,12 @@ function slurmSeams(env: Record<string, string>, reactor: Reactor): {
   };
 }
 
+/** The warning for interactive jobs the jobs file sends to Slurm. */
+function interactiveHere(names: string[]): string {
+  return `executor slurm: ${names.join(", ")}: interactive, run on this machine ` +
+    "(a Slurm step has no terminal)";
+}
+
 /** Whether job `j` runs on Slurm (an interactive job runs here whatever its executor). */
 function onSlurm(args: Args, j: JobSpec): boolean {
   return j.kind === "job" && (j.executor ?? args.executor ?? "local") === "slurm" && !j.interactive;
@@ -496,15 +502,10 @@ async function openExecutor(
   // A generator may make jobs that say `executor: slurm`: they run there too (a job of the file
   // that must run on Slurm opens the session; none does here, so no allocation unless one is made).
   const makers = selected.some((j) => j.emits || j.deferred);
-  if (!remote.length && !makers) return undefined;
   const warn = (m: string) => writeAll(2, `jx: warning: ${escapeControls(m)}\n`);
   const here = selected.filter((j) => slurmSide(j) && j.interactive).map((j) => j.name);
-  if (here.length) {
-    warn(
-      `executor slurm: ${here.join(", ")}: interactive, run on this machine ` +
-        "(a Slurm step has no terminal)",
-    );
-  }
+  if (here.length) warn(interactiveHere(here));
+  if (!remote.length && !makers) return undefined;
   if (args.checkAccess || args.strict) {
     // Tracing runs every job here (strace cannot follow one onto a node): no allocation.
     if (remote.length) {
@@ -528,7 +529,11 @@ async function openExecutor(
     ...slurmSeams(env, reactor),
   });
   const slurmRunner = new slurm.SlurmRunner(session);
-  const runner = new slurm.ExecutorRunner(new LocalRunner(reactor, slots), slurmRunner, fallback);
+  const runner = new slurm.ExecutorRunner(new LocalRunner(reactor, slots), slurmRunner, fallback, {
+    // One made during the run: said as it starts (the file's were said above).
+    interactive: (j) => warn(interactiveHere([j.name])),
+    told: new Set(here),
+  });
   return {
     runner,
     // A module (local, started by the supervisor, not the runner) ran: so something ran.

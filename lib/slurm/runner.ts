@@ -188,7 +188,8 @@ export class SlurmRunner implements Runner {
       onOutput: (stream, chunk) => sink.output(stream, chunk),
       onExit: (e) => {
         this.busy.set(key, (this.busy.get(key) ?? 0) - spec.tokens);
-        sink.ended({ kind: "exited", status: exitStatus(e) });
+        // Stopped while it waited for its partition's allocation: never started, as a held job.
+        sink.ended(e.withdrawn ? WITHDRAWN : { kind: "exited", status: exitStatus(e) });
         this.submitHeld();
       },
     });
@@ -260,6 +261,12 @@ export class ExecutorRunner implements Runner {
     private local: Runner,
     private slurm: Runner,
     private fallback: "local" | "slurm",
+    private say?: {
+      /** An interactive job sent to Slurm, run here instead: called as it starts, once a job. */
+      interactive(spec: JobSpec): void;
+      /** The jobs already told of (the file's, up front). */
+      told: Set<string>;
+    },
   ) {}
 
   /** Both sides must fit a job: the smaller limit (both are `-j` unless a partition is smaller). */
@@ -300,6 +307,10 @@ export class ExecutorRunner implements Runner {
   }
 
   start(req: RunRequest, sink: RunSink): RunHandle {
+    const { spec } = req, say = this.say;
+    if (say && spec.interactive && (spec.executor ?? this.fallback) === "slurm") {
+      if (!say.told.has(spec.name)) say.told.add(spec.name), say.interactive(spec);
+    }
     if (this.executorOf(req.spec) === "local") this.localStarted = true;
     return this.of(req.spec).start(req, sink);
   }

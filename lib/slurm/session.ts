@@ -189,10 +189,11 @@ export class SlurmSession {
   interrupted?: "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT";
   /** Why the open failed (a `JxInputError`: Slurm cannot run the jobs; `SlurmInterrupted`). */
   failure?: Error;
-  /** The salloc running now, stopped by `interrupt`. */
-  private salloc?: ChildHandle;
-  /** The timer that kills a salloc `interrupt` stopped, if it has not ended by then. */
-  private sallocKill?: number;
+  /**
+   * The sallocs running now (the open's, later partitions', renewals'), stopped by `interrupt`
+   * and `close`: each with the timer that kills it if it has not ended by then.
+   */
+  private sallocs = new Map<ChildHandle, number | undefined>();
   /** The open, once begun. */
   private opening?: Promise<void>;
   /** The open succeeded. */
@@ -203,9 +204,8 @@ export class SlurmSession {
    * first job starts (`allocationOf`).
    */
   private sizes = new Map<string, number>();
-  /** Allocations asked for after the open, by key: one at a time (`chain`), each once. */
+  /** Allocations asked for after the open, by key (asked again after one failed). */
   private later = new Map<string, Promise<void>>();
-  private chain: Promise<unknown> = Promise.resolve();
   /** Stops listening for signals. */
   private unlisten?: () => void;
   private t: ToolEnv;
@@ -325,8 +325,9 @@ export class SlurmSession {
 
   /**
    * The allocation of partition `key` (one the jobs name) asked for after the open, when its
-   * first job starts: one salloc at a time, each partition once; a stop or a close meanwhile
-   * ends it (what it asked for is cancelled at the close), and its jobs fail with the reason.
+   * first job starts (one salloc a partition at a time; partitions side by side): a stop or a
+   * close meanwhile ends it (what it asked for is cancelled), and its jobs fail with the
+   * reason; after any other failure the partition's next job asks again.
    */
   private allocationOf(key: string): Promise<void> {
     let p = this.later.get(key);
@@ -336,12 +337,14 @@ export class SlurmSession {
         await this.allocateKey(key);
         this.checkGoing();
       };
-      p = this.chain.then(take).catch((e: Error) => {
-        if (!this.interrupted) throw e;
+      p = take().catch((e: Error) => {
+        if (!this.interrupted) {
+          if (!this.closed) this.later.delete(key);
+          throw e;
+        }
         // (Said at the end as an open's: what it asked for is cancelled.)
         throw this.failure ??= new SlurmInterrupted(this.interrupted);
       });
-      this.chain = p.catch(() => {});
       this.later.set(key, p);
     }
     return p;
@@ -430,7 +433,7 @@ export class SlurmSession {
       // names another (or none, when the file's jobs name only others) would run, unsaid, in the
       // wrong partition (a GPU job on CPU nodes).
       const want = this.keyName(named);
-      if (!this.allocations.has(want) && this.sizes.has(want)) {
+      if (!this.allocations.has(want) && this.sizes.has(want) && !this.closed) {
         // Its partition's allocation, asked for now: its first job to run.
         return this.deferred(req, this.allocationOf(want));
       }
@@ -601,7 +604,12 @@ export class SlurmSession {
         if (inner) return inner.kill(signal);
         if (over) return;
         over = true;
-        const exit: StepExit = { code: null, signal, reason: "withdrawn before it ran" };
+        const exit: StepExit = {
+          code: null,
+          signal,
+          reason: "withdrawn before it ran",
+          withdrawn: true,
+        };
         this.t.reactor.setTimer(0, () => end(exit));
       },
       suspend: (stopped) => inner?.suspend(stopped),
@@ -666,16 +674,22 @@ export class SlurmSession {
     noticeMs?: number,
     granted?: (a: Allocation) => Promise<void> | void,
   ): Promise<Allocation> {
+    let salloc: ChildHandle | undefined;
     const a = await allocate(this.t, cpus, partition, {
       onPending: (id) => this.queued(id),
       warn: this.warn,
-      onSpawn: (c) => this.salloc = c,
+      onSpawn: (c) => {
+        salloc = c;
+        this.sallocs.set(c, undefined);
+        if (this.closed || this.interrupted) this.stopSallocs(); // (came after the stop)
+      },
       noticeMs,
       toolTimeoutMs: this.timeoutMs,
     }, ownerComment()).finally(() => {
-      this.salloc = undefined;
-      if (this.sallocKill !== undefined) this.t.reactor.clearTimer(this.sallocKill);
-      this.sallocKill = undefined;
+      if (!salloc) return;
+      const kill = this.sallocs.get(salloc);
+      if (kill !== undefined) this.t.reactor.clearTimer(kill);
+      this.sallocs.delete(salloc);
     });
     try {
       await granted?.(a);
@@ -691,8 +705,7 @@ export class SlurmSession {
    */
   interrupt(sig: "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGQUIT"): void {
     this.interrupted ??= sig;
-    const salloc = this.salloc;
-    salloc?.kill("SIGTERM");
+    this.stopSallocs();
     // The open's checks (scontrol ping, sinfo, squeue: queries only) wait up to their timeout on
     // a controller that does not answer: stopped, so that the open ends now, as a local run
     // stops at once, not up to 10 s later.
@@ -700,15 +713,26 @@ export class SlurmSession {
     if (this.pending.size) {
       void runTool(this.t, ["scancel", "-Q", ...this.pending], this.timeoutMs);
     }
-    // A salloc stopped before it had a job id to cancel may wait on for a grant a busy
-    // partition never gives (seen once: 8 minutes): after a grace, what it queued under this
-    // jx's comment joins the pending ones (`close` cancels them), and it is killed.
-    if (salloc && this.sallocKill === undefined) {
-      this.sallocKill = this.t.reactor.setTimer(SALLOC_GRACE_MS, async () => {
-        if (this.salloc !== salloc) return;
-        for (const id of await ownAllocations(this.t, this.timeoutMs)) this.pending.add(id);
-        if (this.salloc === salloc) salloc.kill("SIGKILL");
-      });
+  }
+
+  /**
+   * Stops every salloc running (SIGTERM: it cancels what it queued). One stopped before it had
+   * a job id to cancel may wait on for a grant a busy partition never gives (seen once: 8
+   * minutes): after a grace, what it queued under this jx's comment joins the pending ones
+   * (`close` cancels them), and it is killed.
+   */
+  private stopSallocs(): void {
+    for (const [salloc, kill] of this.sallocs) {
+      salloc.kill("SIGTERM");
+      if (kill !== undefined) continue;
+      this.sallocs.set(
+        salloc,
+        this.t.reactor.setTimer(SALLOC_GRACE_MS, async () => {
+          if (!this.sallocs.has(salloc)) return;
+          for (const id of await ownAllocations(this.t, this.timeoutMs)) this.pending.add(id);
+          if (this.sallocs.has(salloc)) salloc.kill("SIGKILL");
+        }),
+      );
     }
   }
 
@@ -847,7 +871,7 @@ export class SlurmSession {
   }
 
   private async shutdown(): Promise<void> {
-    this.salloc?.kill("SIGTERM");
+    this.stopSallocs();
     await this.opening?.catch(() => {});
     // A renewal under way (a node failure's new allocation) ends too: its salloc was stopped
     // above, and one granted meanwhile is cancelled by `reallocate` before jx goes on.

@@ -17,6 +17,8 @@ export interface StepExit extends ExitStatus {
   reason?: string;
   /** The node failed under the step: a failed attempt, which retries may repeat. */
   nodeFailure?: boolean;
+  /** Stopped while it waited for its allocation: never submitted (a job that never started). */
+  withdrawn?: boolean;
 }
 
 const TASK_EXIT = /^srun: error: \S+: task \d+: Exited with exit code (\d+)\s*$/;

@@ -4,7 +4,15 @@
  * other jobs' stdin is /dev/null; the status line stays out of its way.
  */
 import assert from "node:assert/strict";
-import { jxCommand, readEvents, type Runtime, RUNTIMES, spans, tempDir } from "../helpers.ts";
+import {
+  jxCommand,
+  readEvents,
+  runJx,
+  type Runtime,
+  RUNTIMES,
+  spans,
+  tempDir,
+} from "../helpers.ts";
 
 const JOBS = `
 jobs:
@@ -67,3 +75,26 @@ for (const rt of RUNTIMES.filter((r) => r !== "binary")) {
     });
   }
 }
+
+Deno.test("an interactive job sent to Slurm runs here with a warning, one of the file's or one made during the run", async () => {
+  // No cluster needed: such a job never reaches Slurm (a step has no terminal).
+  const made = JSON.stringify({
+    name: "g",
+    run: "echo made",
+    interactive: true,
+    executor: "slurm",
+  });
+  const cases: [string, string][] = [
+    ["  inter: { run: 'echo hi', interactive: true }\n", "inter"],
+    [`  gen: { run: ${JSON.stringify(`echo '${made}'`)}, emits: jobs, executor: local }\n`, "g"],
+  ];
+  for (const [jobs, name] of cases) {
+    const dir = await tempDir({ "jobs.yaml": `jobs:\n${jobs}` });
+    const r = await runJx(["run", "--executor", "slurm"], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const said = r.stderr.split("\n").filter((l) => l.includes("interactive, run on this machine"));
+    assert.deepEqual(said, [
+      `jx: warning: executor slurm: ${name}: interactive, run on this machine (a Slurm step has no terminal)`,
+    ]);
+  }
+});

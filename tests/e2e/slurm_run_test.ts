@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import {
   jxCommand,
+  type LoggedEvent,
   readEvents,
   runJx,
   type Runtime,
@@ -412,6 +413,49 @@ jobs:
       await held.status;
     }
   });
+
+  await step(
+    "a partition whose allocation waits holds back its own jobs only; SIGINT: they never started",
+    async () => {
+      const scontrol = (...args: string[]) =>
+        new Deno.Command("scontrol", { args, env, stdout: "null", stderr: "piped" }).outputSync();
+      // A partition that queues jobs and runs none (a GPU queue hours long).
+      const made = scontrol("create", "PartitionName=held", "Nodes=localhost", "State=DOWN");
+      assert.ok(made.success, dec.decode(made.stderr));
+      try {
+        const dir = await tempDir({
+          "jobs.yaml": `
+jobs:
+  d1: { run: "echo d1" }
+  s: { run: "touch s-ran", slurm: { partition: held } }
+  d2: { run: "echo d2", needs: [d1] }
+`,
+        });
+        const [cmd, argv] = jxCommand(rt, ["run", "--executor", "slurm", "-j2", "--events", "e"]);
+        const child = new Deno.Command(cmd, { args: argv, cwd: dir, env, stderr: "piped" })
+          .spawn();
+        const text = stderrUntil(child, /waiting for an allocation/);
+        // d2 runs (in the default partition's allocation) while 'held' waits.
+        let ev: LoggedEvent[] = [];
+        for (let i = 0; i < 200 && !ev.some((e) => e.type === "job.end" && e.job === "d2"); i++) {
+          await new Promise((ok) => setTimeout(ok, 100));
+          ev = await readEvents(`${dir}/e`).catch(() => []);
+        }
+        assert.equal(endOf(ev, "d2")?.status, "ok", "d2 ran while held's allocation waited");
+        await text;
+        child.kill("SIGINT");
+        const o = await child.output();
+        assert.equal(o.code, 130);
+        await assert.rejects(Deno.stat(`${dir}/s-ran`));
+        ev = (await readEvents(`${dir}/e`)).filter((e) => e.job === "s");
+        assert.deepEqual(ev.map((e) => [e.type, e.reason]), [["job.skip", "cancelled"]]);
+        assert.equal(queue(env), "", "nothing of the run left in the queue");
+      } finally {
+        scontrol("delete", "PartitionName=held");
+      }
+    },
+    "deno",
+  );
 
   await step(
     "the default partition named by one job and not by another: one allocation",
