@@ -10,7 +10,7 @@ import { warnMakeJobs } from "../jobserver/mod.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import { whenFails } from "../graph/when.ts";
 import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
-import { createReactor, guardReactor, type Reactor } from "../reactor/mod.ts";
+import { createReactor, guardReactor, jobsWithinFds, type Reactor } from "../reactor/mod.ts";
 import {
   collectGarbage,
   dieAtExit,
@@ -522,6 +522,7 @@ async function openExecutor(
     cwd: baseDir,
     cpus: slots.limit,
     cpusByDefault: byDefault,
+    fit: (n) => jobsWithinFds(n, warn, fdNeed(selected)),
     partitions: remote.length ? [...new Set(remote.map((j) => j.slurm?.partition ?? ""))] : [""],
     warn,
     // The run listens too: from salloc to the release, a signal always finds a handler.

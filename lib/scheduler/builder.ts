@@ -453,6 +453,8 @@ export class Builder implements LoopHost, GenHost {
     this.gen.cancelFeeds();
     // A job waiting to retry ends as its last attempt ended, now: not after its delay.
     this.attempts.cancelWaits();
+    // Nor does one wait on for hours for a Slurm allocation to run after the run failed.
+    this.runner.withdrawWaiting?.();
   }
 
   /** Starts one attempt of a job on the runner. */

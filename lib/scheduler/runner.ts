@@ -158,6 +158,12 @@ export interface Runner {
   /** Where `spec` would run (`job.start`'s `executor` of a job that fails before starting). */
   executorOf?(spec: JobSpec): "local" | "slurm";
   /**
+   * After a failure without `-k`: ends the jobs started on it that have not begun yet (a Slurm
+   * job waiting for its allocation) as never started (`cancelled` skips), as jobs waiting for
+   * a slot never start then.
+   */
+  withdrawWaiting?(): void;
+  /**
    * Why `spec` can never start here (its tokens exceed what it could ever hold), in the
    * runner's words; absent: `tooBigFor`'s check of `limit`.
    */
@@ -229,6 +235,10 @@ export abstract class WrappingRunner implements Runner {
 
   executorOf(spec: JobSpec): "local" | "slurm" {
     return this.inner.executorOf?.(spec) ?? "local";
+  }
+
+  withdrawWaiting(): void {
+    this.inner.withdrawWaiting?.();
   }
 
   runExit(own: number): number | undefined {

@@ -48,13 +48,35 @@ export async function checkInside(
 ): Promise<number | undefined> {
   const r = await runTool(t, ["squeue", "-h", "-j", id, "-o", "%T %C"], timeoutMs);
   if (r.timedOut) return undefined;
-  const [state = "", cpus] = r.stdout.trim().split(/\s+/);
-  if (r.code === 0 && state === "RUNNING") return Number(cpus) > 0 ? Number(cpus) : undefined;
+  const { state, cpus } = allocationState(r.stdout);
+  if (r.code === 0 && state === "RUNNING") return cpus;
   const why = r.code !== 0 ? firstLine(r.stderr + r.stdout) : state || "not listed";
   fail(
     `SLURM_JOB_ID=${id} names no running allocation (squeue: ${why}); ` +
       "unset it to let jx ask for one",
   );
+}
+
+/**
+ * An allocation's state and CPUs from `squeue -h -o "%T %C"`: one line per component of a
+ * heterogeneous job, RUNNING when every one is (else the first other state; `""`: none
+ * listed), their CPUs summed (undefined when none is said).
+ *
+ * @example
+ * ```ts
+ * import { allocationState } from "./preflight.ts";
+ * import { deepStrictEqual } from "node:assert/strict";
+ * deepStrictEqual(allocationState("RUNNING 4\n"), { state: "RUNNING", cpus: 4 });
+ * deepStrictEqual(allocationState("RUNNING 2\nRUNNING 3\n"), { state: "RUNNING", cpus: 5 });
+ * deepStrictEqual(allocationState("RUNNING 2\nPENDING 3\n").state, "PENDING");
+ * deepStrictEqual(allocationState(""), { state: "", cpus: undefined });
+ * ```
+ */
+export function allocationState(text: string): { state: string; cpus: number | undefined } {
+  const rows = text.split("\n").map((l) => l.trim().split(/\s+/)).filter((w) => w[0]);
+  const state = rows.find(([s]) => s !== "RUNNING")?.[0] ?? (rows.length ? "RUNNING" : "");
+  const cpus = rows.reduce((n, [, c]) => n + (Number(c) > 0 ? Number(c) : 0), 0);
+  return { state, cpus: cpus > 0 ? cpus : undefined };
 }
 
 /** What preflight learns of the partitions. */

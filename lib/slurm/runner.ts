@@ -51,6 +51,8 @@ export class SlurmRunner implements Runner {
   private busy = new Map<string, number>();
   /** Jobs started and not yet submitted, in order. */
   private held: Held[] = [];
+  /** Jobs submitted and not ended (their step may wait for its partition's allocation). */
+  private submitted = new Set<Held>();
   /** The session's open is under way (asked for by the first job started). */
   private opening = false;
   /** The session's open succeeded (reservations count by allocation) or failed. */
@@ -77,7 +79,7 @@ export class SlurmRunner implements Runner {
   }
 
   private keyOf(spec: JobSpec): string {
-    return this.opened === "ok" ? this.session.keyOf(spec.slurm?.partition) ?? "" : "";
+    return this.opened === "ok" ? this.session.keyOf(spec.slurm?.partition) : "";
   }
 
   private cpusOf(spec: JobSpec): number {
@@ -146,8 +148,9 @@ export class SlurmRunner implements Runner {
         this.used.set(key, (this.used.get(key) ?? 0) + s.tokens);
       }
       this.submitHeld();
-      // An allocation bigger than planned (one jx runs inside) has room for more jobs now.
-      if (this.limit > this.session.planned) this.onCapacity?.();
+      // Reserved by allocation now, not all against the planned size: room for more jobs
+      // (another partition's, or an allocation bigger than planned: one jx runs inside).
+      this.onCapacity?.();
     }, () => {
       this.opened = "failed";
       this.failHeld();
@@ -175,6 +178,7 @@ export class SlurmRunner implements Runner {
     const { req, sink } = h;
     const { spec } = req;
     this.busy.set(key, (this.busy.get(key) ?? 0) + spec.tokens);
+    this.submitted.add(h);
     // Its callbacks come later (output, a timer), never during `start`.
     const step: SlurmStep = this.session.start({
       name: spec.name,
@@ -187,6 +191,7 @@ export class SlurmRunner implements Runner {
       onStart: (id) => sink.started(step.pid, { executor: "slurm", slurmJob: id }),
       onOutput: (stream, chunk) => sink.output(stream, chunk),
       onExit: (e) => {
+        this.submitted.delete(h);
         this.busy.set(key, (this.busy.get(key) ?? 0) - spec.tokens);
         // Stopped while it waited for its partition's allocation: never started, as a held job.
         sink.ended(e.withdrawn ? WITHDRAWN : { kind: "exited", status: exitStatus(e) });
@@ -204,6 +209,16 @@ export class SlurmRunner implements Runner {
       status: { code: null, signal: null, error: e?.message ?? "the Slurm session did not open" },
     };
     for (const h of [...this.held]) this.end(h, end);
+  }
+
+  /**
+   * After a failure (fail fast): the jobs not started yet, held or waiting for their
+   * partition's allocation, are withdrawn (never started), as local jobs waiting for a slot
+   * never start then. A running one runs on.
+   */
+  withdrawWaiting(): void {
+    for (const h of [...this.held]) this.end(h, WITHDRAWN);
+    for (const h of this.submitted) if (h.step?.waiting) h.step.kill("SIGTERM");
   }
 
   /** Ends a job that has no step, after `start` has returned. */
@@ -313,6 +328,11 @@ export class ExecutorRunner implements Runner {
     }
     if (this.executorOf(req.spec) === "local") this.localStarted = true;
     return this.of(req.spec).start(req, sink);
+  }
+
+  withdrawWaiting(): void {
+    this.local.withdrawWaiting?.();
+    this.slurm.withdrawWaiting?.();
   }
 
   /** Something ran here that no `start` saw (a module, started by the supervisor). */

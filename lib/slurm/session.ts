@@ -42,9 +42,11 @@ export interface SlurmSessionOptions {
   cpus: number;
   /**
    * `cpus` is this machine's CPU count, not a `-j` given: under an existing allocation
-   * (`SLURM_JOB_ID`) jobs then take all its CPUs, not this machine's count of them.
+   * (`SLURM_JOB_ID`) jobs then take all its CPUs, not this machine's count of them, as many
+   * as `fit` allows (the open-files limit: `jobsWithinFds`).
    */
   cpusByDefault?: boolean;
+  fit?: (cpus: number) => number;
   /** Partitions the jobs name (`""` or absent: the default one). */
   partitions?: string[];
   /** Bound on each client command (`scontrol`, `sinfo`, `scancel`); default 10 s. */
@@ -99,6 +101,8 @@ export interface SlurmStep {
   suspend(stopped: boolean): void;
   /** Resolves with the step's end. */
   readonly done: Promise<StepExit>;
+  /** Not submitted yet: it waits for its allocation (a kill withdraws it, `withdrawn`). */
+  readonly waiting?: boolean;
 }
 
 /** A spare step: launched, waiting for the job written to its stdin. */
@@ -264,7 +268,7 @@ export class SlurmSession {
         // machine's CPU count says nothing of an allocation's.
         const env = this.o.env;
         const had = listed ?? (Number(env.SLURM_CPUS_ON_NODE ?? env.SLURM_NTASKS) || this.o.cpus);
-        const n = this.o.cpusByDefault ? had : Math.min(had, this.o.cpus);
+        const n = this.o.cpusByDefault ? this.o.fit?.(had) ?? had : Math.min(had, this.o.cpus);
         this.allocations.set("", { id: inside, own: false, cpus: n });
       } else {
         for (const w of await leftovers(this.checks, this.timeoutMs)) this.warn(w);
@@ -413,10 +417,12 @@ export class SlurmSession {
    * The key in `allocations` of the allocation a job of `partition` runs in (one the jobs name:
    * its own, granted or not yet asked for).
    */
-  keyOf(partition: string | undefined): string | undefined {
+  keyOf(partition: string | undefined): string {
     const p = this.keyName(partition);
     if (this.allocations.has(p) || this.sizes.has(p)) return p;
-    return this.allocations.has("") ? "" : this.allocations.keys().next().value;
+    // Inside an allocation of Slurm's every job runs in it; else a partition no job of the file
+    // names has none (`start` says so): its own key, the same before and after any grant.
+    return this.allocations.get("")?.own === false ? "" : p;
   }
 
   /**
@@ -596,6 +602,9 @@ export class SlurmSession {
     const step: SlurmStep = {
       get stepId() {
         return inner?.stepId;
+      },
+      get waiting() {
+        return inner === undefined && !over;
       },
       get pid() {
         return inner?.pid ?? 0;

@@ -450,6 +450,27 @@ jobs:
         ev = (await readEvents(`${dir}/e`)).filter((e) => e.job === "s");
         assert.deepEqual(ev.map((e) => [e.type, e.reason]), [["job.skip", "cancelled"]]);
         assert.equal(queue(env), "", "nothing of the run left in the queue");
+        // A failure (no -k): the job waiting for 'held' is withdrawn, the run ends (it waited
+        // for the grant to run after the failure).
+        await Deno.writeTextFile(
+          `${dir}/jobs.yaml`,
+          `jobs:
+  bad: { run: "sleep 1; exit 3" }
+  s: { run: "touch s-ran", slurm: { partition: held } }
+`,
+        );
+        const [c2, a2] = jxCommand(rt, ["run", "--executor", "slurm", "-j2", "--events", "e"]);
+        const f = await new Deno.Command(c2, {
+          args: a2,
+          cwd: dir,
+          env,
+          signal: AbortSignal.timeout(60_000),
+        }).output();
+        assert.equal(f.code, 1, dec.decode(f.stderr));
+        ev = (await readEvents(`${dir}/e`)).filter((e) => e.job === "s");
+        assert.deepEqual(ev.map((e) => [e.type, e.reason]), [["job.skip", "cancelled"]]);
+        await assert.rejects(Deno.stat(`${dir}/s-ran`));
+        assert.equal(queue(env), "", "nothing of the run left in the queue");
       } finally {
         scontrol("delete", "PartitionName=held");
       }
