@@ -112,6 +112,10 @@ Deno.test("${NAME:q} inside quotes or a here-document is refused; bare, or in a 
       ["(cat <<EOF\n${X:q}\nEOF\n)", "an unquoted here-document", 10],
       // A tab before the word ends only a <<- here-document.
       ["cat <<EOF\n\tEOF\n${X:q}\nEOF", "an unquoted here-document", 10],
+      // A case after a reserved word is one too: its pattern's ) ends no $(...).
+      ['v="$(for f in a; do case $f in a) echo "${X:q}";; esac; done)"', "double quotes", 10],
+      ['v="$(if true; then case a in a) echo "${X:q}";; esac; fi)"', "double quotes", 10],
+      ['v="$({ case a in a) echo "${X:q}";; esac; })"', "double quotes", 10],
     ] as const
   ) {
     assert.throws(
@@ -127,7 +131,8 @@ Deno.test("${NAME:q} inside quotes or a here-document is refused; bare, or in a 
   for (
     const run of [
       'echo "a"${X:q}"b" out/${X:q}.o',
-      'echo "$(basename ${X:q})" `echo ${X:q}`',
+      'echo "$(basename ${X:q})"',
+      'v="$(for f in a; do case $f in a) echo ${X:q};; esac; done)"',
       "# don't\necho ${X:q} $'it\\'s' ${X:q}",
       "cat <<'EOF'\n'\nEOF\necho $((1 << 2)) ${X:q} <<<${X:q}",
       "case a in a) echo ${X:q};; esac",
@@ -139,6 +144,22 @@ Deno.test("${NAME:q} inside quotes or a here-document is refused; bare, or in a 
       'cat <<E"OF"\n\'\nEOF\necho ${X:q}',
     ]
   ) assert.equal(load(run).jobs[0].argv[2].includes("${"), false, run);
+});
+
+Deno.test("${NAME:q} inside backquotes is refused: the shell reads its backslashes again there", () => {
+  // `'a\$HOME'` came out as a$HOME; under bash's sh a value `;touch pwned;` ran.
+  for (const run of ["echo `echo ${X:q}`", 'echo "`echo ${X:q}`"', "echo $(echo `echo ${X:q}`)"]) {
+    assert.throws(
+      () =>
+        parseJobsFile(`vars: { X: x }\njobs:\n  a:\n    run: ${JSON.stringify(run)}\n`, "j.yaml"),
+      (e: unknown) =>
+        e instanceof JxInputError &&
+        e.format() ===
+          "j.yaml:4:10: jobs.a.run: ${X:q} inside backquotes, where the shell reads backslashes " +
+            "in its quotes again (write $(...) for `...`)",
+      run,
+    );
+  }
 });
 
 Deno.test("${NAME:q} quotes every item variable too, and $${NAME:q} is literal", () => {

@@ -899,7 +899,22 @@ function linkUnits(units: Unit[]): { edges: Edge[]; names: Map<string, JobSpec> 
     }
   }
   const groups = new Map<string, string[]>();
-  for (const u of units) for (const [g, m] of u.groups) groups.set(g, m);
+  for (const u of units) {
+    for (const [g, m] of u.groups) {
+      // (In one file a name is one thing: checked as the file was built.)
+      const clash = names.get(g)?.kind ?? (groups.has(g) ? "foreach group" : undefined);
+      if (clash) {
+        const w = u.place.ns ? g.slice(u.place.ns.length + 1) : g;
+        const at = u.positions.get(`jobs.${w}#`) ?? u.positions.get(`modules.${w}#`);
+        throw new JxInputError(
+          `jobs.${w}: duplicate name '${g}' (already a ${clash} of another jobs file)`,
+          u.file,
+          at,
+        );
+      }
+      groups.set(g, m);
+    }
+  }
   const edges: Edge[] = [];
   const testOf = new Map<string, string>();
   for (const u of units) {

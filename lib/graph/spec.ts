@@ -99,14 +99,24 @@ interface HereDoc {
 
 /**
  * Whether the reserved word `w` is at `i` of `s`: a word of its own (`case`, not `cases`) where a
- * command starts (after `;`, `&`, `|`, `(`, a newline or a backquote: `echo case` is no `case`).
+ * command starts (after `;`, `&`, `|`, `(`, a newline, a backquote, or a reserved word that a
+ * command follows: `do`, `then`, `else`, `{`...; `echo case` is no `case`).
  */
 function wordAt(s: string, i: number, w: string): boolean {
   if (!s.startsWith(w, i) || !/^[\s;&|()<>`]?$/.test(s[i + w.length] ?? "")) return false;
   let k = i - 1;
   while (k >= 0 && (s[k] === " " || s[k] === "\t")) k--;
-  return k < 0 || ";&|(\n`".includes(s[k]);
+  if (k < 0 || ";&|(\n`".includes(s[k])) return true;
+  let b = k;
+  while (b > 0 && !/[\s;&|()`]/.test(s[b - 1])) b--;
+  return BEFORE_COMMAND.has(s.slice(b, k + 1));
 }
+
+/** `ShellQuoting.at`'s word for a place inside backquotes. */
+const BACKQUOTES = "backquotes";
+
+/** Reserved words after which a command starts (`for f in a; do case ...`). */
+const BEFORE_COMMAND = new Set(["do", "then", "else", "elif", "if", "while", "until", "{", "!"]);
 
 /**
  * Reads shell text `s` from its start, as far as asked: whether a place in it is inside quotes
@@ -168,6 +178,8 @@ class ShellQuoting {
     // The place itself went by in a jump: `\${X:q}` (the shell reads jx's first quote as a
     // character: the rest of the value is code), or a comment (a newline in the value ends it).
     if (this.i > end) return this.over;
+    // Inside backquotes the shell reads `\\`, `\$` and `` \` `` again, in jx's quotes too.
+    if (this.stack.some((l) => l.end === "`")) return BACKQUOTES;
     if (this.bodies.length) {
       return this.bodies[0].expand ? "an unquoted here-document" : "a quoted here-document";
     }
@@ -277,7 +289,13 @@ export class Substituter {
       const quote = inner.endsWith(":q");
       const name = quote ? inner.slice(0, -2) : inner;
       const inside = quote && shell ? (quoting ??= new ShellQuoting(s)).at(at) : undefined;
-      if (inside) {
+      if (inside === BACKQUOTES) {
+        this.fail(
+          `${path}: \${${inner}} inside backquotes, where the shell reads backslashes in its quotes ` +
+            `again (write $(...) for \`...\`)`,
+          path,
+        );
+      } else if (inside) {
         this.fail(
           `${path}: \${${inner}} inside ${inside}, where the shell does not read its quotes as quotes ` +
             `(write it bare: "a "\${${inner}}" b")`,

@@ -166,6 +166,24 @@ Deno.test("include: errors point into the included file; cycles and missing file
     r.stderr.trim(),
     "jobs.yaml:3:3: jobs.ci:x: duplicate name 'ci:x' (already a job of another jobs file)",
   );
+  // A foreach group of one file named as a job, module or group of another: one name, one
+  // thing (`needs: [ci:g]` ran the group's items, `jx run ci:g` the root's job).
+  await Deno.writeTextFile(`${dir}/ci.yaml`, "jobs:\n  g: { foreach: [a, b], run: 'true' }\n");
+  for (
+    const [root, what] of [
+      ["jobs:\n  ci:g: { run: 'true' }\n", "job"],
+      ["modules:\n  ci:g: { run: 'sleep 9' }\n", "module"],
+      ["jobs:\n  ci:g: { foreach: [c], run: 'true' }\n", "foreach group"],
+    ]
+  ) {
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, `include: [ci.yaml]\n${root}`);
+    r = await runJx(["list"], { cwd: dir });
+    assert.equal(r.code, 2, root);
+    assert.equal(
+      r.stderr.trim(),
+      `ci.yaml:2:3: jobs.g: duplicate name 'ci:g' (already a ${what} of another jobs file)`,
+    );
+  }
 });
 
 Deno.test("include: an included file's default: is checked from the root as in its folder (its own names first)", async () => {
