@@ -1068,6 +1068,9 @@ function checkRepeatTest(t: JobSpec, at: string, fail: (msg: string, path: strin
     Object.keys(t.pools).length && "pools",
     t.tokens > 1 && "tokens",
     t.repeat && "repeat",
+    // (`when` would be bypassed, and an interactive job must run alone: neither holds here.)
+    t.when && "when",
+    t.interactive && "interactive",
   ].filter((x): x is string => typeof x === "string");
   if (held.length) {
     fail(

@@ -40,6 +40,9 @@ function emitted(): typeof Emit {
 }
 
 /** What a function of graph/ threw, kept as a value. */
+/** The longest line of an `emits: jobs` job's stdout that is read as a job (16 MiB). */
+export const MAX_EMITTED_LINE = 16 * 1024 * 1024;
+
 class Failure {
   constructor(readonly cause: unknown) {}
 }
@@ -146,32 +149,49 @@ export class Generated {
     spec: JobSpec,
   ): { push(chunk: Uint8Array): void; end(whole: boolean): void } {
     const decoder = new TextDecoder();
-    let partial = "";
+    // The line so far, in pieces (joined once it ends: a long line is not copied per chunk);
+    // past MAX_EMITTED_LINE it is dropped, said once it ends.
+    let pieces: string[] = [], size = 0, tooLong = false;
     let lineNo = 0;
-    const take = (text: string) => {
-      const parts = text.split("\n");
-      partial = parts.pop()!;
-      for (const raw of parts) {
-        lineNo++;
-        const line = raw.trim();
-        if (line === "" || line.startsWith("#")) continue;
-        const n = lineNo;
-        this.add(
-          host,
-          spec.name,
-          made(() => emitted().parseEmittedJob(line, n, spec.name, spec.emits!)),
-          n,
+    const line = (raw: string) => {
+      const n = ++lineNo;
+      if (tooLong) {
+        tooLong = false;
+        const e = new JxInputError(
+          `a line longer than ${MAX_EMITTED_LINE} characters (no job is that long): not read`,
+          `${spec.name} stdout`,
+          { line: n, col: 1 },
         );
+        return this.add(host, spec.name, new Failure(e), n);
       }
+      const text = raw.trim();
+      if (text === "" || text.startsWith("#")) return;
+      this.add(
+        host,
+        spec.name,
+        made(() => emitted().parseEmittedJob(text, n, spec.name, spec.emits!)),
+        n,
+      );
+    };
+    const take = (text: string) => {
+      let from = 0;
+      for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", from)) {
+        pieces.push(text.slice(from, nl));
+        line(pieces.length === 1 ? pieces[0] : pieces.join(""));
+        pieces = [], size = 0, from = nl + 1;
+      }
+      if (from === text.length || tooLong) return;
+      pieces.push(from ? text.slice(from) : text);
+      if ((size += text.length - from) > MAX_EMITTED_LINE) pieces = [], size = 0, tooLong = true;
     };
     return {
       push(chunk: Uint8Array) {
-        take(partial + decoder.decode(chunk, { stream: true }));
+        take(decoder.decode(chunk, { stream: true }));
         host.pump();
       },
       /** The generator ended; `whole` false: jx stopped it, and a last line without a newline was cut. */
       end(whole: boolean) {
-        const rest = partial + decoder.decode();
+        const rest = decoder.decode();
         if (whole) take(rest + "\n");
       },
     };

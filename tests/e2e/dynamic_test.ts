@@ -102,6 +102,28 @@ jobs:
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("an emitted line past 16 MiB is one error, not read (a 200 MB line took 90 s and 2 GB); -k runs the next line's job", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  gen:
+    emits: jobs
+    run: |
+      head -c 20000000 /dev/zero | tr '\\0' x
+      echo
+      echo '{"name": "good", "run": "echo good > good.txt"}'
+`,
+  });
+  const r = await runJx(["run", "-k"], { cwd: dir });
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^jx: gen stdout:1:1: a line longer than 16777216 characters \(no job is that long\): not read$/m,
+  );
+  assert.equal(await Deno.readTextFile(`${dir}/good.txt`), "good\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("a generated job's unless: on a job that has not ended makes it a test as in the file; on one that failed, its failure stays counted", async () => {
   const job = `{"name": "g", "run": "echo g > g.txt", "unless": "t"}`;
   const run = async (jobs: string, k: string[] = []) => {
