@@ -165,6 +165,12 @@ export class ConsoleReporter implements Reporter {
   /** What the jobs restored from the cache took when they ran (the time restoring saved). */
   private savedMs = 0;
   private endedCounts = new Map<string, number>();
+  /**
+   * Of each job that ends once per run of a `repeat` loop (its job, its test), its count so far:
+   * a job counts once, by its last end (a loop of 4 runs was "4 ok" of a 3-job file).
+   */
+  private loopEnds = new Map<string, string>();
+  private loopJobs?: Set<string>;
   private failures: Ended[] = [];
   /** Per failed job, a note on the file order that made it run first (`fileOrderHint`). */
   private hints = new Map<string, string>();
@@ -519,7 +525,10 @@ export class ConsoleReporter implements Reporter {
     if (this.said.has(e.job)) return;
     this.said.set(e.job, { error: e.error, line: e.line });
     if (this.jobs.has(e.job)) return;
-    this.endedCounts.set("failed", (this.endedCounts.get("failed") ?? 0) + 1);
+    // A loop given up: its job's last run counted ok; the loop failed.
+    const last = this.loopEnds.get(e.job);
+    if (last !== undefined) this.count(last, -1), this.loopEnds.set(e.job, "failed");
+    this.count("failed", 1);
     const why = this.gaveUp(e.job) ?? "the error above";
     this.failures.push({ job: e.job, status: "failed", exit: null, signal: null, ms: 0, why });
   }
@@ -621,12 +630,31 @@ export class ConsoleReporter implements Reporter {
     return new TextDecoder().decode(this.prefix(v, name, "stdout"));
   }
 
+  /** Adds `n` to the summary's count of `key`. */
+  private count(key: string, n: number): void {
+    this.endedCounts.set(key, (this.endedCounts.get(key) ?? 0) + n);
+  }
+
+  /** Whether `job` runs once per run of a `repeat` loop: the loop's job (or item), its test. */
+  private inLoop(job: string): boolean {
+    if (!this.loopJobs) {
+      this.loopJobs = new Set();
+      for (const j of this.o.graph?.jobs ?? []) {
+        if (j.kind === "job" && j.repeat) this.loopJobs.add(j.name).add(j.repeat.test);
+      }
+    }
+    return this.loopJobs.has(job);
+  }
+
   /** Counts an ended job for the summary (see `endedCount`). */
   private noteEnded(e: Ended): void {
-    this.endedCount++;
     const key = e.status !== "ok" && e.condition ? "false" : e.cache ? "restored" : e.status;
+    const last = this.inLoop(e.job) ? this.loopEnds.get(e.job) : undefined;
+    if (this.inLoop(e.job)) this.loopEnds.set(e.job, key);
+    if (last === undefined) this.endedCount++;
+    else this.count(last, -1);
     if (e.cache) this.savedMs += e.saved_ms ?? 0;
-    this.endedCounts.set(key, (this.endedCounts.get(key) ?? 0) + 1);
+    this.count(key, 1);
     const restarted = this.o.cycle && e.status === "cancelled";
     if (e.status !== "ok" && !e.condition && !restarted) {
       this.failures.push(e);
@@ -946,7 +974,9 @@ export class ConsoleReporter implements Reporter {
   ): string {
     const order = ["failed", "timeout", "ok", "restored", "up to date", "cancelled", "false"];
     const rank = (k: string) => order.indexOf(k) < 0 ? 99 : order.indexOf(k);
-    const sorted = [...counts.entries()].sort((a, b) => rank(a[0]) - rank(b[0]));
+    const sorted = [...counts.entries()].filter(([, n]) => n > 0).sort((a, b) =>
+      rank(a[0]) - rank(b[0])
+    );
     const label = (k: string) =>
       k === "restored" ? `restored (saved ${formatMs(Math.round(this.savedMs))})` : k;
     const parts = sorted.map(([k, n], i) =>

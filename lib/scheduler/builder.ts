@@ -212,12 +212,12 @@ export class Builder implements LoopHost, GenHost {
 
   /**
    * Reports the skips the plan made; a loop's body job that will not run ends its loop. A
-   * `repeat` test that ran is not skipped when its loop fails: it keeps its last status, as when
-   * the loop ends well.
+   * `repeat` test that ran is not skipped when its loop fails or the run stops: it keeps its
+   * last status, as when the loop ends well.
    */
   flushSkips(): void {
     for (const s of this.plan.takeSkipped()) {
-      if (s.reason === "dependency-failed" && this.loops.ranAsTest(s.job)) {
+      if (s.reason !== "dry-run" && this.loops.ranAsTest(s.job)) {
         this.results.set(s.job, { status: this.loops.testStatus(s.job)! });
         continue;
       }

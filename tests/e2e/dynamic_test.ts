@@ -171,8 +171,30 @@ jobs:
     r.stderr.replace(/ in \d+ms\n$/, "\n"),
     "jx: poll: repeat until ready succeeds: gave up after 3 runs (max)\n" +
       "  ✗ poll: FAILED (repeat until ready succeeds: gave up after 3 runs)\n" +
-      "jx: FAILED: 1 job failed, 3 ok, 3 false\n",
+      // Jobs counted once, by their last end (it said "3 ok, 3 false" of a 2-job file).
+      "jx: FAILED: 1 job failed, 1 false\n",
   );
+  // A loop that ends well, a job after it: three jobs.
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    "jobs:\n  poll: { run: 'test -e x || touch x', repeat: { while: more, max: 9 } }\n" +
+      "  more: { run: 'test ! -e y && touch y' }\n  after: { needs: [poll], run: 'true' }\n",
+  );
+  const ok = await runJx(["run", "--output", "quiet"], { cwd: dir });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stderr, /^jx: 2 jobs ok, 1 false in /m);
+  // Another job fails while the loop runs: the test that ran keeps its last status (it was
+  // also reported skipped, cancelled).
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    "jobs:\n  poll: { run: 'sleep 0.3', repeat: { until: t, max: 50 } }\n" +
+      "  t: { run: 'false' }\n  bad: { run: 'sleep 1; exit 1' }\n",
+  );
+  const ff = await runJx(["run", "--output", "quiet", "--events", "ev"], { cwd: dir });
+  assert.equal(ff.code, 1);
+  const ev = await readEvents(`${dir}/ev`);
+  assert.deepEqual(ev.filter((e) => e.job === "t" && e.type === "job.skip"), []);
+  assert.match(ff.stderr, /^jx: FAILED: 1 job failed, 1 ok, 1 false in /m);
   await Deno.remove(dir, { recursive: true });
 });
 
