@@ -341,6 +341,16 @@ class Pool implements JobserverSlots {
   othersMayHold?: () => boolean;
 
   /**
+   * See `Slots.noJobRuns`: no job's process runs, though jobs waiting to retry may hold slots;
+   * a pool jx serves (no module holding tokens either) is counted now, before a retry starts
+   * (tokens a killed make held were lost for every attempt after it).
+   */
+  noJobRuns(): void {
+    if (this.role !== "server" || this.othersMayHold?.()) return;
+    this.countPool();
+  }
+
+  /**
    * A server none of whose jobs runs, and no module either (one may run a
    * make that holds tokens): every token of the pool should be in it now.
    */
@@ -382,7 +392,8 @@ class Pool implements JobserverSlots {
    */
   private countPool(): void {
     this.endedSinceCount = false;
-    if (this.gather(this.limit)) this.replaceLost();
+    // (Tokens jx holds for jobs waiting to retry are out of the pool, as the implicit slot is.)
+    if (this.gather(this.limit - this.held.length)) this.replaceLost();
     else if (this.have() >= this.limit) this.dropExtra();
     this.returned.push(...this.reserve.splice(0));
     this.flushSoon();
@@ -402,7 +413,7 @@ class Pool implements JobserverSlots {
 
   /** Tokens that jobs which ended never gave back: new ones in their place (the pool was read dry). */
   private replaceLost(): void {
-    const lost = this.limit - 1 - this.reserve.length;
+    const lost = this.limit - 1 - this.held.length - this.reserve.length;
     if (lost <= 0) return;
     for (let i = 0; i < lost; i++) this.reserve.push(TOKEN);
     this.init.warn?.(

@@ -53,6 +53,8 @@ export interface AttemptLimits {
  */
 export class Attempts {
   private live = new Map<string | number, Live>();
+  /** How many of `live` are waits (a retry's delay), not processes. */
+  private waits = 0;
 
   /** Attempts of `runner`, timed on `reactor`. */
   constructor(private reactor: Reactor, private runner: Runner) {}
@@ -60,6 +62,11 @@ export class Attempts {
   /** Attempts in flight. */
   get size(): number {
     return this.live.size;
+  }
+
+  /** Attempts whose process runs (not a retry's wait). */
+  get running(): number {
+    return this.live.size - this.waits;
   }
 
   /** Starts an attempt; its end reaches `sink` once it has left the set. */
@@ -101,6 +108,7 @@ export class Attempts {
     const leave = () => {
       if (this.live.get(key) !== a) return false;
       this.live.delete(key);
+      this.waits--;
       return true;
     };
     const a: Live = {
@@ -115,6 +123,7 @@ export class Attempts {
       },
     };
     this.live.set(key, a);
+    this.waits++;
     a.timeoutTimer = this.reactor.setTimer(ms, () => leave() && then());
   }
 

@@ -590,6 +590,10 @@ export class Builder implements LoopHost, GenHost {
     }
     if (r.loop) end.iteration = r.loop.iteration;
     this.emit(end);
+    // No process of a job runs now, but a job holds slots to retry: tokens a killed make took
+    // are put back before the retry (with no job holding any, the pool counts itself).
+    const held = end.retrying || this.attempts.size > 0;
+    if (held && this.attempts.running === 0) this.opts.slots?.noJobRuns?.();
     if (end.retrying) return this.retry(r, end);
     if (test) return this.loops.testEnded(this, test, end.status);
     if (this.loops.bodyEnded(this, spec, end.status)) return;

@@ -40,6 +40,11 @@ export interface Slots {
    * are not lost.
    */
   othersMayHold?: () => boolean;
+  /**
+   * Called by the scheduler when an attempt ended and no job's process runs (a job waiting to
+   * retry may hold slots): a pool jx serves puts back the tokens jobs took and never returned.
+   */
+  noJobRuns?(): void;
   /** A make jobserver pool: whether jx serves it or joined make's (`run.start`'s `jobserver`). */
   readonly role?: "server" | "client";
   /**

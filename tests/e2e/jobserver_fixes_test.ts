@@ -126,3 +126,21 @@ Deno.test({
     assert.equal((await readEvents(`${dir}/ev.ndjson`))[0].jobserver, "client");
   },
 });
+
+Deno.test("jobserver: tokens a killed make held come back before its job's retry (the retry ran on what was left, and could wait for ever)", async () => {
+  // Attempt 1's make is SIGKILLed holding 3 tokens; attempt 2's make runs 4 recipes, each
+  // counting those started when it ends: 4 at -j5 when every token is back.
+  const dir = await tempDir({
+    "sub.mk": "crash: k1 k2 k3 k4\nk1 k2 k3:\n\tsleep 0.5\nk4:\n\tsleep 0.1; kill -9 $$PPID\n" +
+      "all: a b c d\na b c d:\n\tmkdir -p run; touch run/$@; sleep 0.5; ls run | wc -l > n.$@\n",
+    "jobs.yaml": "jobs:\n  build:\n    run: 'if [ -e once ]; then make -s -f sub.mk all; " +
+      "else touch once; make -s -f sub.mk crash; fi'\n    retries: 1\n",
+  });
+  const r = await runJx(["run", "-j5"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /jobserver: 3 token\(s\) were not returned by jobs that ended; jx put/);
+  assert.doesNotMatch(r.stderr, /pool of 5 ended with/);
+  for (const t of ["a", "b", "c", "d"]) {
+    assert.equal((await Deno.readTextFile(`${dir}/n.${t}`)).trim(), "4", `${t}: four at once`);
+  }
+});
