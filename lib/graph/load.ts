@@ -792,12 +792,17 @@ function expandGroup(
   if (x.expanded.length + foreachCount(fe) > MAX_JOBS) {
     fail(`${fp}: makes more than ${MAX_JOBS} jobs in all (the limit)`, fp);
   }
-  const items = expandForeach(
-    name,
-    fe,
-    ctx.baseDir,
-    (g) => sub.apply(g, `jobs.${name}.foreach.glob`, true),
-  );
+  const items = expandForeach(name, fe, ctx.baseDir, (g) => {
+    const glob = sub.apply(g, `${fp}.glob`, true);
+    // (Either matched nothing, said nothing, and ran no job.)
+    const bad = glob.trim() === ""
+      ? "an empty glob"
+      : glob.startsWith("/")
+      ? `'${glob}': an absolute path (a glob is relative to the jobs file's folder)`
+      : undefined;
+    if (bad) fail(`${fp}.glob: ${bad}`, `${fp}.glob`);
+    return glob;
+  });
   const lost = fe.kind === "glob"
     ? lostName(items.map((i) => i.vars[fe.as]), ctx.baseDir)
     : undefined;

@@ -814,6 +814,13 @@ function whenSpec(ctx: SpecContext, e: SpecEntry, fail: Fail): WhenSpec | undefi
   if (env === undefined && os === undefined && file === undefined) {
     fail(`${p}.when: give at least one of env, os, file`, `${p}.when`);
   }
+  // A variable's name (`""`, `A=B` or `${E}` could never be set: the job never ran, unsaid).
+  if (env !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) {
+    fail(
+      `${p}.when.env: '${env}' is not a variable's name (letters, digits, _; not a digit first)`,
+      `${p}.when.env`,
+    );
+  }
   if (file === undefined) return { env, os, file };
   const abs = resolve(ctx.baseDir, sub.apply(file, `${p}.when.file`, true));
   // The same file as a resource of the root's folder, for ordering (a path: escaped).
