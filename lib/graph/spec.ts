@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { relative, resolve } from "../runtime/path.ts";
+import { dirname, join, relative, resolve } from "../runtime/path.ts";
 import { didYouMean, JxInputError } from "./errors.ts";
 import { readDotenv } from "./dotenv.ts";
 import { MAX_VALUE_LENGTH } from "./limits.ts";
@@ -430,7 +430,8 @@ export function readDotenvFiles(
     const where = positions.has(`${path}.${i}`) ? `${path}.${i}` : path;
     const optional = raw.endsWith("?");
     const rel = normalizeResource(sub.apply(optional ? raw.slice(0, -1) : raw, where, true));
-    const shown = rel.startsWith("/") ? rel : resolve(baseDir, rel);
+    // Named as the jobs file is (from the current folder), as cli.md says of every file.
+    const shown = rel.startsWith("/") ? rel : join(dirname(file), rel);
     const found = readDotenv(resolve(baseDir, rel), shown, (why) =>
       new JxInputError(
         `${path}[${i}]: cannot read dotenv file '${rel}': ${why}`,
@@ -440,7 +441,7 @@ export function readDotenvFiles(
     const inside = !rel.startsWith("/") && !rel.startsWith("../") && rel !== "..";
     // An input even when absent: its appearance is a change.
     if (inside) files.push(rel);
-    else outside.push(shown);
+    else outside.push(resolve(baseDir, rel));
     if (found === undefined) {
       if (optional) return;
       const e = new JxInputError(
