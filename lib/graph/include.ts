@@ -12,7 +12,6 @@
 import { basename, dirname, join, leavesFolder, relative, resolve } from "../runtime/path.ts";
 import { JxInputError, type Pos } from "./errors.ts";
 import { globFiles, globProblem, isGlob } from "./glob.ts";
-import { NAME_RE } from "./schema.ts";
 import { normalizeResource } from "./spec.ts";
 
 /** Where a unit sits: its namespace, its folder, how it was reached. */
@@ -88,12 +87,12 @@ export function includedFiles(
         fail(`include cycle: ${chain.join(" -> ")}`);
       }
       const ns = namespaceOf(from.place.rootDir, abs);
-      // Its jobs are named `NS:job`: a name must start with a letter, a digit or `_`, and
-      // hold no space (`-x.yaml` made `-x:b`, which the command line takes for an option).
-      if (!NAME_RE.test(ns)) {
+      // Its jobs are named `NS:job` (`@acme/api:build` too): `-x.yaml` made `-x:b`, which the
+      // command line takes for an option, however written.
+      if (ns.startsWith("-")) {
         fail(
-          `'${relative(dir, abs)}': its namespace '${ns}' is not a name (letters, digits, ` +
-            "_ . / + -, not starting with . / + -): rename the file or its folder",
+          `'${relative(dir, abs)}': its namespace '${ns}' starts with '-' (its jobs could not be ` +
+            "named on the command line): rename the file or its folder",
         );
       }
       out.push({

@@ -904,7 +904,11 @@ function linkUnits(units: Unit[]): { edges: Edge[]; names: Map<string, JobSpec> 
     }
   }
   const groups = new Map<string, string[]>();
+  // (A file's jobs written before and after its `include:` are two units of one table.)
+  const tables = new Set<Map<string, string[]>>();
   for (const u of units) {
+    if (tables.has(u.groups)) continue;
+    tables.add(u.groups);
     for (const [g, m] of u.groups) {
       // (In one file a name is one thing: checked as the file was built.)
       const clash = names.get(g)?.kind ?? (groups.has(g) ? "foreach group" : undefined);
