@@ -5,7 +5,7 @@
  * Turborepo artifact container and `jx cache`.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import {
   BadBlob,
   Cache,
@@ -904,4 +904,24 @@ Deno.test("local store: a prune never follows a link put in the place of a shard
   await Deno.symlink(victim, `${store}/blobs/zz`);
   new LocalStore(store).prune(0);
   assert.equal(await Deno.readTextFile(`${victim}/config`), "keep me");
+});
+
+Deno.test("local store: a prune never follows a store folder (entries, blobs, checked, tmp) that is a link", async () => {
+  for (const sub of ["entries", "blobs", "checked", "tmp"]) {
+    const store = await tempDir(), victim = await tempDir();
+    const a = await tempDir({ "src/a.c": "int a;", "out/x": "output" });
+    const cache = newCache(store);
+    const miss = await cache.lookup(job(a), { baseDir: a, vars: {} });
+    cache.record(job(a), miss, a, { exit: 0, durationMs: 5, output: out("log\n") });
+    // What a prune removes there: an old file (tmp), a shard's file (the others).
+    const name = "f".repeat(64), old = new Date(Date.now() - 3 * 86_400_000);
+    const path = sub === "tmp" ? `${victim}/${name}` : `${victim}/ff/${name}`;
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await Deno.writeTextFile(path, "keep me");
+    await Deno.utime(path, old, old);
+    await Deno.remove(`${store}/${sub}`, { recursive: true }).catch(() => {});
+    await Deno.symlink(victim, `${store}/${sub}`);
+    new LocalStore(store).prune(0);
+    assert.equal(await Deno.readTextFile(path), "keep me", sub);
+  }
 });

@@ -425,13 +425,23 @@ export class LocalStore implements KeepBlob {
     }
   }
 
+  /** Whether the store's folder `sub` is a folder, not a link to one (a prune would follow it). */
+  private ownFolder(sub: string): boolean {
+    try {
+      return lstatSync(join(this.dir, sub)).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
   /** Every file under `sub` (two levels: `ab/NAME`). */
   private list(sub: string): Item[] {
     const out: Item[] = [];
     const root = join(this.dir, sub);
     let shards: string[] = [];
     try {
-      shards = readdirSync(root);
+      // The folder itself a link (`entries -> elsewhere`): not followed either.
+      if (this.ownFolder(sub)) shards = readdirSync(root);
     } catch { /* empty store */ }
     for (const s of shards) {
       let names: string[] = [];
@@ -522,12 +532,12 @@ export class LocalStore implements KeepBlob {
     const dir = join(this.dir, "tmp");
     let names: string[] = [];
     try {
-      names = readdirSync(dir);
+      if (this.ownFolder("tmp")) names = readdirSync(dir);
     } catch { /* none */ }
     let freed = 0;
     for (const n of names) {
       try {
-        const st = statSync(join(dir, n));
+        const st = lstatSync(join(dir, n));
         if (st.isFile() && st.mtimeMs < old) rmSync(join(dir, n)), freed += st.size;
       } catch { /* removed meanwhile */ }
     }

@@ -36,20 +36,20 @@ const inside = (path: string, dir: string) => path === dir || path.startsWith(di
 
 /**
  * Why `rel` must not be cleaned, or undefined when it may be. `abs` has its links resolved;
- * `jobsFiles` are the root jobs file, then the files it includes.
+ * `jobsFiles` are the root jobs file, then the files it includes, each as named and where it
+ * leads.
  */
 function refusal(abs: string, root: string, jobsFiles: string[]): string | undefined {
   if (abs === root) return "it is the project folder";
   if (!inside(abs, root)) return `it is outside the project folder ${root}`;
   for (const [i, f] of jobsFiles.entries()) {
     if (!inside(f, abs)) continue;
-    const what = i ? "a jobs file (included)" : "the jobs file";
+    const what = i > 1 ? "a jobs file (included)" : "the jobs file"; // (two paths a file)
     return abs === f ? `it is ${what}` : `it holds ${what}`;
   }
-  for (const own of [".jx", ".git"]) {
-    if (inside(abs, `${root}/${own}`)) return `it is in ${own}/`;
-  }
-  return undefined;
+  // Any `.jx/` or `.git/` on its way: an included package's own too.
+  const own = relative(root, abs).split("/").find((part) => part === ".jx" || part === ".git");
+  return own ? `it is in ${own}/` : undefined;
 }
 
 /** The path with its folder's links resolved (the last part itself is not followed). */
@@ -117,7 +117,12 @@ export function cleanOutputs(
     resolve(from) === baseDir ? file : relative(from, resolve(baseDir, file)) || ".";
   const root = realpathSync(baseDir);
   // The root jobs file and those it includes (`graph.included`: paths from the working directory).
-  const jobsFiles = [graph.file, ...graph.included ?? []].map((f) => realOrNull(f) ?? resolve(f));
+  // Each as named (its folder's links resolved: a jobs file that is a link is that link) and
+  // where it leads: neither is removed.
+  const jobsFiles = [graph.file, ...graph.included ?? []].flatMap((f) => {
+    const named = resolve(realOrNull(dirname(resolve(f))) ?? dirname(resolve(f)), basename(f));
+    return [named, realOrNull(f) ?? named];
+  });
   const files = new Set<string>();
   // A foreach over files jobs write stands for its items until they exist: its items as the
   // disk gives them now (its own `writes` are a glob over every item's: they would name files

@@ -184,6 +184,48 @@ Deno.test("clean refuses an included jobs file as it refuses the root's, touchin
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("clean refuses a jobs file that is a link (root or included), and an included package's .git/ and .jx/", async () => {
+  const dir = await tempDir({
+    "cfg/jobs.yaml": 'include: [sub/jobs.yaml]\njobs:\n  a: { run: "true", writes: ["*.yaml"] }\n',
+    "shared/sub.yaml": 'jobs:\n  b: { run: "true", writes: ["jobs.yaml"] }\n',
+    "sub/.git/config": "[core]\n",
+    "sub/.jx/state.ndjson": "",
+  });
+  await Deno.symlink("cfg/jobs.yaml", `${dir}/jobs.yaml`);
+  await Deno.symlink("../shared/sub.yaml", `${dir}/sub/jobs.yaml`);
+  const refused = async (why: RegExp) => {
+    for (const args of [["clean", "-n"], ["clean"]]) {
+      const r = await runJx(args, { cwd: dir });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, why);
+    }
+  };
+  // It removed the link (jx then found no jobs file); likewise the included one.
+  await refused(/refusing to remove jobs\.yaml: it is the jobs file/);
+  await Deno.writeTextFile(
+    `${dir}/cfg/jobs.yaml`,
+    'include: [sub/jobs.yaml]\njobs:\n  a: { run: "true" }\n',
+  );
+  await refused(/refusing to remove sub\/jobs\.yaml: it is a jobs file \(included\)/);
+  for (const w of [".git/config", ".jx/state.ndjson"]) {
+    await Deno.writeTextFile(
+      `${dir}/shared/sub.yaml`,
+      `jobs:\n  b: { run: "true", writes: [${w}] }\n`,
+    );
+    await refused(
+      new RegExp(
+        `refusing to remove sub/${w.replace(".", "\\.")}: it is in ${
+          w.split("/")[0].replace(".", "\\.")
+        }/`,
+      ),
+    );
+  }
+  assert.equal((await Deno.lstat(`${dir}/jobs.yaml`)).isSymlink, true);
+  assert.equal((await Deno.lstat(`${dir}/sub/jobs.yaml`)).isSymlink, true);
+  assert.equal(await Deno.readTextFile(`${dir}/sub/.git/config`), "[core]\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
 for (const runtime of RUNTIMES) {
   Deno.test(`${runtime}: clean from a subfolder or with -f names paths relative to the working directory, -n as without`, async () => {
     const dir = await tempDir({
