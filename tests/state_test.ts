@@ -518,8 +518,9 @@ Deno.test("no-op record: a jobs file edited in the millisecond of its stamp (sam
   const { diffNoop, jobsFileStampAt, recordNoop, stampOf } = await import("../lib/state/noop.ts");
   const dir = await tempDir({ "jobs.yaml": "jobs: { a: { run: x } }\n", ".jx/state.ndjson": "" });
   const file = `${dir}/jobs.yaml`;
-  // Stamped right after it was written: racy, so the content the run reads is hashed.
-  const read = jobsFileStampAt(file, Date.now())!;
+  // Stamped right after it was written: racy, so the content the run reads is hashed. (At its
+  // own mtime: `Date.now()` here may be past the racy window on a busy host, as CI saw.)
+  const read = jobsFileStampAt(file, Deno.statSync(file).mtime!.getTime())!;
   assert.equal(typeof read.hash, "string");
   Deno.writeTextFileSync(file, "jobs: { a: { run: y } }\n"); // same size, after the run read it
   // As if in the same millisecond: the stamp the record holds is the disk's now.
