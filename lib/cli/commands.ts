@@ -95,6 +95,7 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
   const state = tracked
     ? new UpToDate(baseDir, undefined, part && new Set(selected.map((j) => j.name)))
     : undefined;
+  if (state) state.dotenvLoaded = graph.dotenvLoaded; // what the jobs get: as the load read it
   const trusted = state && trustEdits(args, { noop, state, selected, part, before });
   // What the no-op record of this run would be, when it leaves every job up to date.
   let recordable: Recordable;

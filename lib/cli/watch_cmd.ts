@@ -491,6 +491,8 @@ function cycleRunner(args: Args, c: {
       lastMs: lastDurations(baseDir, jobs),
       cycle: true,
     });
+    // (The values this cycle's jobs get are those its graph's load read.)
+    c.state.dotenvLoaded = graph.dotenvLoaded;
     try {
       return await runJobs(graph, withModules(graph, c.selected, jobs), {
         modules,

@@ -14,7 +14,9 @@
 import { JxInputError, type Pos } from "./errors.ts";
 import { VAR_RE } from "./schema.ts";
 import { errorCode, errorMessage } from "./read.ts";
-import { readRegularText } from "../runtime/fs.ts";
+import { readRegularBytes } from "../runtime/fs.ts";
+import { sha256 } from "../runtime/hash.ts";
+import { utf8Decoder } from "../runtime/utf8.ts";
 
 const ESCAPES: Record<string, string> = {
   n: "\n",
@@ -149,13 +151,17 @@ export function readDotenv(
   path: string,
   shown: string,
   unreadable: (why: string) => Error,
+  hashed?: (hash: string) => void,
 ): Record<string, string> | undefined {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = readRegularText(path);
+    bytes = readRegularBytes(path);
   } catch (e) {
     if (errorCode(e) === "ENOENT") return undefined;
     throw unreadable(errorMessage(e));
   }
-  return parseDotenv(text, shown);
+  // Its content's hash as the state stamps files: a job checked after an edit runs with the
+  // values read here, not the file's new ones (`UpToDate.dotenvLoaded`).
+  hashed?.(sha256().update(bytes).hex().slice(0, 32));
+  return parseDotenv(utf8Decoder.decode(bytes), shown);
 }

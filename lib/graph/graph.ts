@@ -78,6 +78,12 @@ export class Graph {
    * one of those files lies outside the project (set by the loader).
    */
   dotenv?: { names: string[]; outside: boolean };
+  /**
+   * The content hash of each dotenv file in the project as the load read it (set by the
+   * loader), by path as jobs name it: a job runs with those values, whatever the file holds
+   * when it starts.
+   */
+  dotenvLoaded?: ReadonlyMap<string, string>;
   /** The dotenv files outside the project it read, as absolute paths (set by the loader). */
   readOutside?: string[];
   /**

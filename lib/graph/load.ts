@@ -347,6 +347,7 @@ function noteFiles(graph: Graph, notes: LoadNotes): void {
     graph.dotenv = { names: [...notes.dotenvNames].sort(), outside: notes.dotenvOutside.size > 0 };
   }
   if (notes.dotenvOutside.size) graph.readOutside = [...notes.dotenvOutside];
+  if (notes.dotenvHashes.size) graph.dotenvLoaded = notes.dotenvHashes;
   if (notes.graphGlobs.size) graph.graphGlobs = [...notes.graphGlobs];
   if (notes.globMatches.size) graph.globMatches = notes.globMatches;
 }
@@ -538,7 +539,7 @@ function parseUnit(
     executor: raw.executor,
     notes,
   };
-  if (ctx.fileDotenv) noteDotenv(notes, ctx.fileDotenv);
+  if (ctx.fileDotenv) noteDotenv(notes, ctx.fileDotenv, place.prefix);
   if (raw.include !== undefined) notes.moreFiles = true;
   const unit = buildUnit(raw, ctx, sub, place);
   if (place.stack.length && raw.cache !== undefined) fileCache(unit, raw.cache);

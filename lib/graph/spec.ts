@@ -364,6 +364,8 @@ export interface SpecContext {
 export interface DotenvLayer {
   values: Record<string, string>;
   files: string[];
+  /** The content hash of each of `files` that was read, as it was read. */
+  hashes?: Record<string, string>;
   /** Its files outside the project, as absolute paths (not in `files`: nothing stamps them). */
   outside?: string[];
 }
@@ -382,6 +384,8 @@ export interface LoadNotes {
   dotenvNames: Set<string>;
   /** The dotenv files outside the project that were read (absolute paths; optional ones too). */
   dotenvOutside: Set<string>;
+  /** The content hash of each dotenv file read in the project, as read, by path as jobs name it. */
+  dotenvHashes: Map<string, string>;
   /** The `foreach` and `include` globs expanded at load, relative to the root file's folder. */
   graphGlobs: Set<string>;
   /** Each `foreach` glob's matches at load (sorted), by glob as in `graphGlobs`. */
@@ -399,16 +403,20 @@ export const newLoadNotes = (): LoadNotes => ({
   moreFiles: false,
   dotenvNames: new Set(),
   dotenvOutside: new Set(),
+  dotenvHashes: new Map(),
   graphGlobs: new Set(),
   globMatches: new Map(),
 });
 
-/** Notes a dotenv layer read for a file or a job. */
-export function noteDotenv(notes: LoadNotes | undefined, layer: DotenvLayer): void {
+/** Notes a dotenv layer read for a file or a job (of the file whose folder is `prefix`). */
+export function noteDotenv(notes: LoadNotes | undefined, layer: DotenvLayer, prefix: string): void {
   if (!notes) return;
   notes.moreFiles = true;
   for (const k of Object.keys(layer.values)) notes.dotenvNames.add(k);
   for (const f of layer.outside ?? []) notes.dotenvOutside.add(f);
+  for (const [f, h] of Object.entries(layer.hashes ?? {})) {
+    notes.dotenvHashes.set(underPrefix(prefix, f, false), h);
+  }
 }
 
 /**
@@ -426,19 +434,25 @@ export function readDotenvFiles(
 ): DotenvLayer {
   const values: Record<string, string> = table<string>();
   const files: string[] = [], outside: string[] = [];
+  const hashes: Record<string, string> = table<string>();
   list.forEach((raw, i) => {
     const where = positions.has(`${path}.${i}`) ? `${path}.${i}` : path;
     const optional = raw.endsWith("?");
     const rel = normalizeResource(sub.apply(optional ? raw.slice(0, -1) : raw, where, true));
     // Named as the jobs file is (from the current folder), as cli.md says of every file.
     const shown = rel.startsWith("/") ? rel : join(dirname(file), rel);
-    const found = readDotenv(resolve(baseDir, rel), shown, (why) =>
-      new JxInputError(
-        `${path}[${i}]: cannot read dotenv file '${rel}': ${why}`,
-        file,
-        positions.get(where),
-      ));
     const inside = !rel.startsWith("/") && !rel.startsWith("../") && rel !== "..";
+    const found = readDotenv(
+      resolve(baseDir, rel),
+      shown,
+      (why) =>
+        new JxInputError(
+          `${path}[${i}]: cannot read dotenv file '${rel}': ${why}`,
+          file,
+          positions.get(where),
+        ),
+      (h) => void (inside && (hashes[rel] = h)),
+    );
     // An input even when absent: its appearance is a change.
     if (inside) files.push(rel);
     else outside.push(resolve(baseDir, rel));
@@ -455,7 +469,7 @@ export function readDotenvFiles(
     }
     Object.assign(values, found);
   });
-  return { values, files, ...(outside.length ? { outside } : {}) };
+  return { values, files, hashes, ...(outside.length ? { outside } : {}) };
 }
 
 /**
@@ -752,7 +766,7 @@ function specEnv(
   const jobDotenv = envFile === undefined
     ? undefined
     : readDotenvFiles(envFile, `${p}.env_file`, ctx.baseDir, ctx.file, ctx.positions, sub);
-  if (jobDotenv) noteDotenv(ctx.notes, jobDotenv);
+  if (jobDotenv) noteDotenv(ctx.notes, jobDotenv, ctx.prefix ?? "");
   const dotenv = [ctx.fileDotenv, jobDotenv].filter((d): d is DotenvLayer => d !== undefined);
   const made = jobEnv(dotenv, ctx.fileEnv, ownEnv);
   // A job made at run time: its file's names too, unless its own `env` sets them.

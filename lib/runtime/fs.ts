@@ -66,6 +66,14 @@ export function readRegularText(path: string): string {
   return readTextSync(path);
 }
 
+/** `readRegularText`'s bytes: a regular file's, or its error. */
+export function readRegularBytes(path: string): Uint8Array<ArrayBuffer> {
+  if (!isFileSync(path) && existsSync(path)) {
+    throw new Error("not a regular file (a FIFO, a device or a folder is not read)");
+  }
+  return readBytesSync(path);
+}
+
 /**
  * A Deno file error worded as `node:fs` words its own (`EISDIR: is a
  * directory, open 'x'` for `Is a directory (os error 21): open 'x'`):

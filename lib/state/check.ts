@@ -180,6 +180,12 @@ function touched(
  */
 export class UpToDate {
   private store: StateStore;
+  /**
+   * Each dotenv file's content hash as the load read it (`Graph.dotenvLoaded`): a job checked
+   * after the file changed runs with the loaded values, so the file is recorded as not read
+   * (the next run runs it again, with the new ones), never as the job's input.
+   */
+  dotenvLoaded?: ReadonlyMap<string, string>;
   /** The inputs each checked job was found with: stamps, or its row when they matched it. */
   private snapshots = new Map<string, Record<string, FileStamp | null> | Row>();
   /**
@@ -277,6 +283,10 @@ export class UpToDate {
     // what the job read, not what the files hold when it ends.
     for (const [p, st] of Object.entries(inputs)) {
       if (st && !st[3]) sameContent(this.baseDir, p, [-1, 0, 0], st);
+    }
+    for (const p of spec.envFiles ?? []) {
+      const loaded = this.dotenvLoaded?.get(p), st = inputs[p];
+      if (loaded !== undefined && st && st[3] !== loaded) inputs[p] = null;
     }
     // Up to date, but known only by hashing a touched file: remember the new
     // stamps, so that the next run need not hash it again.

@@ -3,7 +3,7 @@
  * dotenv file's position, and a changed .env rerunning the job.
  */
 import assert from "node:assert/strict";
-import { readEvents, runJx, tempDir } from "../helpers.ts";
+import { readEvents, runJx, tempDir, waitForFile } from "../helpers.ts";
 
 const JOBS = `
 env_file: [.env, .env.local?]
@@ -106,4 +106,30 @@ Deno.test("dotenv: a missing file and a malformed line are refused with a positi
     "jobs.yaml:7:16: jobs.show.env_file[0]: cannot read dotenv file 'job.env': " +
       "not a regular file (a FIFO, a device or a folder is not read)",
   );
+});
+
+Deno.test("dotenv: a .env edited during the run, before a job that reads it starts: the job runs with the values loaded, and the next run runs it again (the new file was recorded as its input: up to date, its output stale)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  slow: { run: "echo x > started; sleep 1; cp in2 slow.out", reads: [in2], writes: [slow.out] }
+  p: { run: "echo $D > out.txt", env_file: [.env], needs: [slow], reads: [in], writes: [out.txt] }
+`,
+    ".env": "D=d1\n",
+    "in": "1\n",
+    "in2": "1\n",
+  });
+  assert.equal((await run(dir)).code, 0);
+  await Deno.writeTextFile(`${dir}/in`, "2\n");
+  await Deno.writeTextFile(`${dir}/in2`, "2\n");
+  await Deno.remove(`${dir}/started`);
+  const during = runJx(["run", "--output", "quiet"], { cwd: dir });
+  await waitForFile(`${dir}/started`);
+  await Deno.writeTextFile(`${dir}/.env`, "D=d2\n");
+  assert.equal((await during).code, 0);
+  assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "d1\n", "the values the load read");
+  const next = await run(dir);
+  assert.deepEqual(next.ran, ["p"]);
+  assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "d2\n");
+  assert.deepEqual((await run(dir)).ran, [], "then up to date");
 });
