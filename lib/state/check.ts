@@ -188,6 +188,8 @@ export class UpToDate {
   dotenvLoaded?: ReadonlyMap<string, string>;
   /** The inputs each checked job was found with: stamps, or its row when they matched it. */
   private snapshots = new Map<string, Record<string, FileStamp | null> | Row>();
+  /** When each job found out of date was checked (it starts right after): `recordedInputs`. */
+  private checkedAt = new Map<string, number>();
   /**
    * Up-to-date jobs whose files were touched but hold the same content: their
    * stamps as found now, appended at `close` so that the next run need not
@@ -238,6 +240,7 @@ export class UpToDate {
     }
     // It runs: what it writes is no longer what a record says.
     if (!verdict.upToDate) {
+      if (spec.depfile) this.checkedAt.set(spec.name, Date.now());
       for (const p of spec.writes) {
         this.dirty.add(p);
         // A file has nothing below it: only a glob, a directory or a path not there yet may.
@@ -337,8 +340,17 @@ export class UpToDate {
     for (const [p, st] of declared) if (!own(p)) out[p] = p in seen ? seen[p] : st;
     // The depfile's inputs are paths, whatever characters they hold: never globs.
     const listed = expandStamped([], this.baseDir, { literal: deps.filter((d) => !own(d)) });
+    const started = this.checkedAt.get(spec.name);
+    this.checkedAt.delete(spec.name);
     for (const [p, st] of listed) {
       if (p in out) continue;
+      // Found only now, and changed since the job started (a header edited while it compiled):
+      // what the job read is not known, so it is recorded as not read (the next run runs the
+      // job again), as ninja does with a dependency newer than its command's start.
+      if (!(p in seen) && st && started !== undefined && Math.max(st[1], st[4] ?? 0) >= started) {
+        out[p] = null;
+        continue;
+      }
       // Found only now: hashed now (as ninja, which reads the depfile after the job).
       if (!(p in seen) && st && !st[3]) sameContent(this.baseDir, p, [-1, 0, 0], st);
       out[p] = p in seen ? seen[p] : st;

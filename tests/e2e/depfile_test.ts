@@ -3,7 +3,7 @@
  * compile from its next run on, kept in the state (not only in the `.d`).
  */
 import assert from "node:assert/strict";
-import { readEvents, runJx, tempDir } from "../helpers.ts";
+import { readEvents, runJx, tempDir, waitForFile } from "../helpers.ts";
 
 const cc = (x: string) => `
   cc-${x}:
@@ -135,4 +135,26 @@ Deno.test("jx watch: editing a header the depfile names reruns the compiles that
   } finally {
     await w.stop();
   }
+});
+
+Deno.test("a header only the depfile names, edited while its compile runs (the first): the next run compiles again (it was up to date for ever, its object stale)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:
+  cc:
+    run: "cat main.c h.h > out.o; printf 'out.o: main.c h.h\\\\n' > out.d; echo x > read; sleep 1"
+    reads: [main.c]
+    writes: [out.o, out.d]
+    depfile: out.d
+`,
+    "main.c": "main\n",
+    "h.h": "h5\n",
+  });
+  const during = runJx(["run", "--output", "quiet"], { cwd: dir });
+  await waitForFile(`${dir}/read`);
+  await Deno.writeTextFile(`${dir}/h.h`, "h6\n"); // after the job read it
+  assert.equal((await during).code, 0);
+  assert.equal(await Deno.readTextFile(`${dir}/out.o`), "main\nh5\n");
+  assert.deepEqual(await ran(dir), ["cc"], "the header changed while it ran");
+  assert.equal(await Deno.readTextFile(`${dir}/out.o`), "main\nh6\n");
+  assert.deepEqual(await ran(dir), [], "then up to date");
 });
