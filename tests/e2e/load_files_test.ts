@@ -52,7 +52,7 @@ for (const runtime of RUNTIMES) {
       ".env": "A=1\nT_N=a\0b\n",
       "jobs.yaml": 'version: 1\nenv_file: .env\njobs:\n  a: { run: "true" }\n',
     });
-    assert.match(await refused(dir, runtime), /\/\.env:2:5: T_N: the value contains a NUL byte/);
+    assert.match(await refused(dir, runtime), /^\.env:2:5: T_N: the value contains a NUL byte/m);
     await Deno.writeTextFile(`${dir}/.env`, "\uFEFFFIRST=one\n");
     await Deno.writeTextFile(
       `${dir}/jobs.yaml`,
