@@ -116,6 +116,12 @@ function asMermaid({ graph, jobs, edges, poolEdges, usedPools }: Part): string {
   return lines.join("\n") + "\n";
 }
 
+/**
+ * A pool's node in `dot`: `pool NAME`, with a space no job's name holds (`pool:NAME` was also
+ * the node of a job of that name, which then vanished into the pool).
+ */
+const poolNode = (p: string) => q(`pool ${p}`);
+
 /** `--format dot`: Graphviz, order edges dashed, condition and pool edges dotted. */
 function asDot({ graph, jobs, edges, poolEdges, usedPools }: Part): string {
   const lines = ["digraph jx {", "  rankdir=LR;", "  node [shape=box];"];
@@ -124,7 +130,7 @@ function asDot({ graph, jobs, edges, poolEdges, usedPools }: Part): string {
   }
   for (const p of usedPools) {
     lines.push(
-      `  ${q("pool:" + p)} [shape=cylinder, label=${q(`pool ${p}: ${graph.pools.get(p)}`)}];`,
+      `  ${poolNode(p)} [shape=cylinder, label=${q(`pool ${p}: ${graph.pools.get(p)}`)}];`,
     );
   }
   for (const e of edges) {
@@ -137,7 +143,7 @@ function asDot({ graph, jobs, edges, poolEdges, usedPools }: Part): string {
   }
   for (const p of poolEdges) {
     lines.push(
-      `  ${q("pool:" + p.pool)} -> ${q(p.job)} [label=${
+      `  ${poolNode(p.pool)} -> ${q(p.job)} [label=${
         q(`pool ${p.pool}`)
       }, style=dotted, arrowhead=none];`,
     );

@@ -483,6 +483,9 @@ jobs:
   const dot = await runJx(["graph"], { cwd: dir });
   assert.ok(dot.stdout.includes(`"gen" -> "cc" [label="writes g.h -> reads *.h"];`));
   assert.ok(dot.stdout.includes(`label="pool link"`));
+  // A pool's node is no job's: a job named `pool:link` keeps its own.
+  assert.ok(dot.stdout.includes(`"pool link" [shape=cylinder, label="pool link: 1"];`));
+  assert.ok(dot.stdout.includes(`"pool link" -> "link" [label="pool link", style=dotted`));
   const mer = await runJx(["graph", "--format", "mermaid"], { cwd: dir });
   assert.ok(mer.stdout.startsWith("flowchart LR\n"));
   assert.ok(mer.stdout.includes(`-->|"needs"|`));
