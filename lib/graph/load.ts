@@ -10,6 +10,7 @@ import { basename, dirname, resolve } from "../runtime/path.ts";
 import { findJobsFileUp, readBytesSync, readRegularText } from "../runtime/fs.ts";
 import { utf8Decoder } from "../runtime/utf8.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
+import { ioReason } from "../runtime/errors.ts";
 import {
   CACHE_MIN_BYTES,
   cacheKey,
@@ -28,7 +29,6 @@ import {
   type Entry as Validated,
   entry,
   errorCode,
-  errorMessage,
   foreachOf,
   isNumber,
   isString,
@@ -415,7 +415,8 @@ function ownName(place: Place, n: string): string {
 function whyNotRead(e: unknown): string {
   const code = errorCode(e);
   if (code === "ENOENT") return "no such file";
-  return `cannot read: ${code === "EISDIR" ? "is a folder" : errorMessage(e)}`;
+  // In words, the same on both runtimes (not `ENOTDIR: not a directory, open 'x/'`).
+  return `cannot read: ${code === "EISDIR" ? "is a folder" : ioReason(e)}`;
 }
 
 /** The text of an included file, or an error at the `include` item that named it. */

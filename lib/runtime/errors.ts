@@ -178,6 +178,8 @@ const IO_REASONS: Record<string, string> = {
   EACCES: "permission denied",
   EPERM: "operation not permitted",
   ENOENT: "no such file or directory",
+  ENOTDIR: "a part of the path is not a folder",
+  ELOOP: "too many levels of symbolic links",
 };
 
 /**

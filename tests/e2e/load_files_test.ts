@@ -94,6 +94,11 @@ for (const runtime of RUNTIMES) {
       await refused(dir, runtime, ["run", "-f", "sub"]),
       "sub: cannot read: is a folder",
     );
+    // A file named as a folder: in words too (it was `ENOTDIR: not a directory, open 'x/'`).
+    assert.equal(
+      await refused(dir, runtime, ["run", "-f", "sub/jobs.yaml/"]),
+      "sub/jobs.yaml/: cannot read: a part of the path is not a folder",
+    );
   });
 
   Deno.test(`${runtime}: a foreach glob that finds a file whose name is not UTF-8 is refused at load`, async () => {
