@@ -924,4 +924,18 @@ Deno.test("local store: a prune never follows a store folder (entries, blobs, ch
     new LocalStore(store).prune(0);
     assert.equal(await Deno.readTextFile(path), "keep me", sub);
   }
+  // A blob's memo where `checked/` leads: a prune dropping that blob removed it.
+  const store = await tempDir(), victim = await tempDir();
+  const a = await tempDir({ "src/a.c": "int a;", "out/x": "output" });
+  const cache = newCache(store);
+  const miss = await cache.lookup(job(a), { baseDir: a, vars: {} });
+  cache.record(job(a), miss, a, { exit: 0, durationMs: 5, output: out("log\n") });
+  const shard = [...Deno.readDirSync(`${store}/blobs`)][0].name;
+  const digest = [...Deno.readDirSync(`${store}/blobs/${shard}`)][0].name;
+  await Deno.mkdir(`${victim}/${shard}`);
+  await Deno.writeTextFile(`${victim}/${shard}/${digest}`, "keep me");
+  await Deno.remove(`${store}/checked`, { recursive: true }).catch(() => {});
+  await Deno.symlink(victim, `${store}/checked`);
+  new LocalStore(store).prune(0);
+  assert.equal(await Deno.readTextFile(`${victim}/${shard}/${digest}`), "keep me", "memo");
 });

@@ -220,7 +220,15 @@ export class LocalStore implements KeepBlob {
   /** Removes a blob and its memo. */
   private dropBlob(digest: string): void {
     rmSync(this.blobPath(digest), { force: true });
-    rmSync(this.memoPath(digest), { force: true });
+    this.dropMemo(digest);
+  }
+
+  /** Removes a blob's memo, never through a link (`checked/` or its shard one). */
+  private dropMemo(digest: string): void {
+    const shard = join("checked", digest.slice(0, 2));
+    if (this.ownFolder("checked") && this.ownFolder(shard)) {
+      rmSync(this.memoPath(digest), { force: true });
+    }
   }
 
   /** The file holding a blob (its bytes unchecked: whoever reads it hashes them). */
@@ -500,7 +508,7 @@ export class LocalStore implements KeepBlob {
     const drop = (it: Item) => {
       rmSync(it.path, { force: true });
       if (it.path.startsWith(join(this.dir, "blobs"))) {
-        rmSync(this.memoPath(basename(it.path)), { force: true });
+        this.dropMemo(basename(it.path));
       }
       total -= it.size;
     };

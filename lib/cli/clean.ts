@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { lstatSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
+import { lstatSync, readlinkSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
 import { basename, dirname, relative, resolve } from "node:path";
 import { expandDeferred, type Graph, type JobSpec } from "../graph/mod.ts";
 import { ioReason, JxInputError } from "../runtime/errors.ts";
@@ -39,17 +39,46 @@ const inside = (path: string, dir: string) => path === dir || path.startsWith(di
  * `jobsFiles` are the root jobs file, then the files it includes, each as named and where it
  * leads.
  */
-function refusal(abs: string, root: string, jobsFiles: string[]): string | undefined {
+function refusal(abs: string, root: string, jobsFiles: JobsFilePath[]): string | undefined {
   if (abs === root) return "it is the project folder";
   if (!inside(abs, root)) return `it is outside the project folder ${root}`;
-  for (const [i, f] of jobsFiles.entries()) {
+  for (const { path: f, root: isRoot } of jobsFiles) {
     if (!inside(f, abs)) continue;
-    const what = i > 1 ? "a jobs file (included)" : "the jobs file"; // (two paths a file)
+    const what = isRoot ? "the jobs file" : "a jobs file (included)";
     return abs === f ? `it is ${what}` : `it holds ${what}`;
   }
   // Any `.jx/` or `.git/` on its way: an included package's own too.
   const own = relative(root, abs).split("/").find((part) => part === ".jx" || part === ".git");
   return own ? `it is in ${own}/` : undefined;
+}
+
+/** A path that reaches a jobs file, and whether that file is the root one. */
+interface JobsFilePath {
+  path: string;
+  root: boolean;
+}
+
+/**
+ * Jobs file `f` as every path that reaches it: as named (lexically, and with its folder's links
+ * resolved), each link of a chain to it, and where it leads.
+ */
+function jobsFilePaths(f: string): string[] {
+  const out = new Set<string>();
+  let p = resolve(f);
+  for (let hops = 0; hops < 40; hops++) {
+    out.add(p);
+    out.add(resolve(realOrNull(dirname(p)) ?? dirname(p), basename(p)));
+    let target: string;
+    try {
+      if (!lstatSync(p).isSymbolicLink()) break;
+      target = readlinkSync(p);
+    } catch {
+      break;
+    }
+    p = resolve(dirname(p), target);
+  }
+  out.add(realOrNull(f) ?? resolve(f));
+  return [...out];
 }
 
 /** The path with its folder's links resolved (the last part itself is not followed). */
@@ -67,7 +96,7 @@ function resolved(root: string, rel: string): string {
 function plan(
   files: string[],
   root: string,
-  jobsFiles: string[],
+  jobsFiles: JobsFilePath[],
   shown: (rel: string) => string,
 ): Target[] {
   const out: Target[] = [];
@@ -117,12 +146,11 @@ export function cleanOutputs(
     resolve(from) === baseDir ? file : relative(from, resolve(baseDir, file)) || ".";
   const root = realpathSync(baseDir);
   // The root jobs file and those it includes (`graph.included`: paths from the working directory).
-  // Each as named (its folder's links resolved: a jobs file that is a link is that link) and
-  // where it leads: neither is removed.
-  const jobsFiles = [graph.file, ...graph.included ?? []].flatMap((f) => {
-    const named = resolve(realOrNull(dirname(resolve(f))) ?? dirname(resolve(f)), basename(f));
-    return [named, realOrNull(f) ?? named];
-  });
+  // Each as named, every link on its way, and where it leads: none is removed (a link to a
+  // jobs file, a folder link it is reached through, a link in a chain of them).
+  const jobsFiles: JobsFilePath[] = [graph.file, ...graph.included ?? []].flatMap((f, i) =>
+    jobsFilePaths(f).map((path) => ({ path, root: i === 0 }))
+  );
   const files = new Set<string>();
   // A foreach over files jobs write stands for its items until they exist: its items as the
   // disk gives them now (its own `writes` are a glob over every item's: they would name files

@@ -457,6 +457,9 @@ export function readDotenvFiles(
     if (inside) files.push(rel);
     else outside.push(resolve(baseDir, rel));
     if (found === undefined) {
+      // Absent as the load read it: "" (no hash), so one that appears before the job starts is
+      // not recorded as read either (`UpToDate.dotenvLoaded`).
+      if (inside) hashes[rel] = "";
       if (optional) return;
       const e = new JxInputError(
         `${path}[${i}]: no such dotenv file '${rel}' ` +

@@ -230,6 +230,8 @@ export class UpToDate {
 
   /** Looks at the disk now; remembers the inputs seen, for `succeeded`. */
   check(spec: JobSpec): Verdict {
+    // (A job may run whatever the verdict: `--force`.)
+    if (spec.depfile) this.checkedAt.set(spec.name, Date.now());
     if (this.trustedNow(spec)) return { upToDate: true, reasons: [] };
     if (!this.suspected(spec) && this.unchanged(spec)) return { upToDate: true, reasons: [] };
     let verdict: Verdict;
@@ -240,7 +242,6 @@ export class UpToDate {
     }
     // It runs: what it writes is no longer what a record says.
     if (!verdict.upToDate) {
-      if (spec.depfile) this.checkedAt.set(spec.name, Date.now());
       for (const p of spec.writes) {
         this.dirty.add(p);
         // A file has nothing below it: only a glob, a directory or a path not there yet may.
@@ -349,6 +350,7 @@ export class UpToDate {
       // job again), as ninja does with a dependency newer than its command's start.
       if (!(p in seen) && st && started !== undefined && Math.max(st[1], st[4] ?? 0) >= started) {
         out[p] = null;
+        this.saidChanged(spec, p);
         continue;
       }
       // Found only now: hashed now (as ninja, which reads the depfile after the job).
@@ -458,6 +460,23 @@ export class UpToDate {
     if (this.unrecorded++ > 0) return;
     (this.warn ?? stderrWarn)(
       `${job}: not recorded as done (${this.failed(e, file)}): it runs again next time`,
+    );
+  }
+
+  /** Depfile inputs said changed while their job ran, by job: said once each. */
+  private changedSaid = new Set<string>();
+
+  /**
+   * Says that the depfile of `spec` names `p`, changed while the job ran: it runs again next
+   * time. Once a file: one the job itself writes (undeclared) would say so at every run.
+   */
+  private saidChanged(spec: JobSpec, p: string): void {
+    const key = `${spec.name}\0${p}`;
+    if (this.changedSaid.has(key)) return;
+    this.changedSaid.add(key);
+    (this.warn ?? stderrWarn)(
+      `${spec.name}: ${p}, which its depfile names, changed while it ran: it runs again next ` +
+        "time (a file the job writes itself belongs in its writes)",
     );
   }
 

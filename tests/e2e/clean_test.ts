@@ -220,9 +220,27 @@ Deno.test("clean refuses a jobs file that is a link (root or included), and an i
       ),
     );
   }
+  // A folder link the included file is reached through; a link in a chain to the jobs file.
+  await Deno.writeTextFile(`${dir}/shared/sub.yaml`, 'jobs:\n  b: { run: "true" }\n');
+  await Deno.rename(`${dir}/sub`, `${dir}/real`);
+  await Deno.symlink("real", `${dir}/sub`);
+  await Deno.writeTextFile(
+    `${dir}/cfg/jobs.yaml`,
+    'include: [sub/jobs.yaml]\njobs:\n  a: { run: "true", writes: [sub] }\n',
+  );
+  await refused(/refusing to remove sub: it holds a jobs file \(included\)/);
+  await Deno.symlink("cfg/jobs.yaml", `${dir}/mid.yaml`);
+  await Deno.remove(`${dir}/jobs.yaml`);
+  await Deno.symlink("mid.yaml", `${dir}/jobs.yaml`);
+  await Deno.writeTextFile(
+    `${dir}/cfg/jobs.yaml`,
+    'include: [sub/jobs.yaml]\njobs:\n  a: { run: "true", writes: [mid.yaml] }\n',
+  );
+  await refused(/refusing to remove mid\.yaml: it is the jobs file/);
   assert.equal((await Deno.lstat(`${dir}/jobs.yaml`)).isSymlink, true);
-  assert.equal((await Deno.lstat(`${dir}/sub/jobs.yaml`)).isSymlink, true);
-  assert.equal(await Deno.readTextFile(`${dir}/sub/.git/config`), "[core]\n");
+  assert.equal((await Deno.lstat(`${dir}/sub`)).isSymlink, true);
+  assert.equal((await Deno.lstat(`${dir}/real/jobs.yaml`)).isSymlink, true);
+  assert.equal(await Deno.readTextFile(`${dir}/real/.git/config`), "[core]\n");
   await Deno.remove(dir, { recursive: true });
 });
 

@@ -152,7 +152,9 @@ Deno.test("a header only the depfile names, edited while its compile runs (the f
   const during = runJx(["run", "--output", "quiet"], { cwd: dir });
   await waitForFile(`${dir}/read`);
   await Deno.writeTextFile(`${dir}/h.h`, "h6\n"); // after the job read it
-  assert.equal((await during).code, 0);
+  const r = await during;
+  assert.equal(r.code, 0);
+  assert.match(r.stderr, /cc: h\.h, which its depfile names, changed while it ran: it runs again/);
   assert.equal(await Deno.readTextFile(`${dir}/out.o`), "main\nh5\n");
   assert.deepEqual(await ran(dir), ["cc"], "the header changed while it ran");
   assert.equal(await Deno.readTextFile(`${dir}/out.o`), "main\nh6\n");

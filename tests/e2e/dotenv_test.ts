@@ -132,4 +132,21 @@ jobs:
   assert.deepEqual(next.ran, ["p"]);
   assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "d2\n");
   assert.deepEqual((await run(dir)).ran, [], "then up to date");
+  // An optional one absent when loaded, made during the run: likewise.
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    (await Deno.readTextFile(`${dir}/jobs.yaml`)).replace("env_file: [.env]", "env_file: [.opt?]"),
+  );
+  assert.equal((await run(dir)).code, 0);
+  assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "\n");
+  await Deno.writeTextFile(`${dir}/in`, "3\n");
+  await Deno.writeTextFile(`${dir}/in2`, "3\n");
+  await Deno.remove(`${dir}/started`);
+  const again = runJx(["run", "--output", "quiet"], { cwd: dir });
+  await waitForFile(`${dir}/started`);
+  await Deno.writeTextFile(`${dir}/.opt`, "D=d3\n");
+  assert.equal((await again).code, 0);
+  assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "\n", "absent when loaded");
+  assert.deepEqual((await run(dir)).ran, ["p"]);
+  assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "d3\n");
 });
