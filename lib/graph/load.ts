@@ -7,7 +7,7 @@
  */
 import { LineCounter } from "../runtime/yaml_light.ts";
 import { basename, dirname, resolve } from "../runtime/path.ts";
-import { findJobsFileUp, readBytesSync, readRegularText } from "../runtime/fs.ts";
+import { findJobsFileUp, isDeviceSync, readBytesSync, readRegularText } from "../runtime/fs.ts";
 import { utf8Decoder } from "../runtime/utf8.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import { ioReason } from "../runtime/errors.ts";
@@ -124,6 +124,10 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
   // Its bytes, read once: the key hashes them as they are (no text encoded again), the parser
   // gets their text (on Deno `readTextFileSync` took 70 ms for 10 MB, this 3 + 28 to decode).
   let bytes: Uint8Array, text: string;
+  // A device (`-f /dev/zero`) may never end: read for ever, memory without bound. A pipe is read.
+  if (isDeviceSync(file)) {
+    throw new JxInputError("cannot read: a device, not a file (a pipe is read, as <(cmd))", file);
+  }
   try {
     bytes = readBytesSync(file);
     text = utf8Decoder.decode(bytes);

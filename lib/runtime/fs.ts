@@ -332,6 +332,32 @@ export function isFileSync(path: string): boolean {
 }
 
 /**
+ * Whether `path` is a character or block device (following symlinks): `/dev/zero` never ends.
+ *
+ * @example
+ * ```ts
+ * import { isDeviceSync } from "./fs.ts";
+ * import { strictEqual } from "node:assert";
+ * strictEqual(isDeviceSync("/dev/null"), true);
+ * strictEqual(isDeviceSync("/tmp"), false);
+ * ```
+ */
+export function isDeviceSync(path: string): boolean {
+  try {
+    if (D) {
+      const st = D.statSync(path);
+      return !!(st.isCharDevice || st.isBlockDevice);
+    }
+    const st = statMode(path, true);
+    if (st === null) return false;
+    const type = (st?.mode ?? nodeFs().statSync(path).mode) & 0o170000;
+    return type === 0o020000 || type === 0o060000;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Whether `path` is a directory (following symlinks).
  *
  * @example

@@ -99,6 +99,11 @@ for (const runtime of RUNTIMES) {
       await refused(dir, runtime, ["run", "-f", "sub/jobs.yaml/"]),
       "sub/jobs.yaml/: cannot read: a part of the path is not a folder",
     );
+    // A device may never end (`/dev/zero` read on past 1 GB until killed).
+    assert.equal(
+      await refused(dir, runtime, ["list", "-f", "/dev/zero"]),
+      "/dev/zero: cannot read: a device, not a file (a pipe is read, as <(cmd))",
+    );
   });
 
   Deno.test(`${runtime}: a foreach glob that finds a file whose name is not UTF-8 is refused at load`, async () => {
