@@ -280,9 +280,15 @@ export class Graph {
     return this.jobs.filter((j) => keep.has(j.name));
   }
 
-  /** The jobs named `prefix...` (`prefix` ends in `:`), or a usage error when there is none. */
+  /**
+   * The jobs of included files named `prefix...` (`prefix` ends in `:`), or a usage error when
+   * there is none (a root job named `zz:x` is no namespace's).
+   */
   private inNamespace(prefix: string): string[] {
-    const out = this.jobs.filter((j) => j.kind === "job" && j.name.startsWith(prefix));
+    const out = this.jobs.filter((j) =>
+      j.kind === "job" && j.name.startsWith(prefix) && j.source !== undefined &&
+      j.source !== this.file
+    );
     if (out.length === 0) {
       throw new JxInputError(
         `no jobs in namespace '${prefix}'${didYouMean(prefix, this.spaces())}`,
@@ -295,6 +301,7 @@ export class Graph {
   private spaces(): Set<string> {
     const out = new Set<string>();
     for (const j of this.jobs) {
+      if (j.source === undefined || j.source === this.file) continue; // the root file's
       const m = /^[^[]*:/.exec(j.name);
       if (m) out.add(j.name.slice(0, j.name.lastIndexOf(":", m[0].length - 1) + 1));
     }

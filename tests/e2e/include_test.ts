@@ -97,6 +97,16 @@ Deno.test("include: `NAMESPACE:` selects a file's jobs and what they need", asyn
   const bad = await runJx(["run", "packages/c:"], { cwd: dir });
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /no jobs in namespace 'packages\/c:' \(did you mean '[^']+'\?\)/);
+  // A root job named `zz:x` is in no namespace (`zz:` ran it, and `pkg:` took root jobs too).
+  const root = await tempDir({
+    "jobs.yaml":
+      "include: [pkg/jobs.yaml]\njobs:\n  zz:x: { run: 'true' }\n  pkg:r: { run: 'true' }\n",
+    "pkg/jobs.yaml": "jobs:\n  b: { run: 'true' }\n",
+  });
+  const zz = await runJx(["run", "zz:"], { cwd: root });
+  assert.equal(zz.code, 2);
+  assert.equal(zz.stderr.trim(), "jx: no jobs in namespace 'zz:'");
+  assert.deepEqual([...(await run(root, "pkg:")).keys()], ["pkg:b"]);
   // The namespace written without its ':' is suggested as one (it suggested a job, or nothing).
   const bare = await runJx(["run", "tools"], { cwd: dir });
   assert.equal(bare.code, 2);
