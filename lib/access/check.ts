@@ -332,7 +332,11 @@ export interface RunCheck {
    * again until a checked run finds nothing, so `--strict` keeps failing
    * until fixed.
    */
-  state?: { check(spec: JobSpec): { upToDate: boolean }; succeeded(spec: JobSpec): void };
+  state?: {
+    check(spec: JobSpec): { upToDate: boolean };
+    succeeded(spec: JobSpec): void;
+    started?(spec: JobSpec): void;
+  };
   /** The run's exit status: `--strict` turns a success with findings into 1 (with one line). */
   exit(status: number): number;
   /** Saves the findings in `.jx/access.json` and removes the tracer's files. */
@@ -399,6 +403,7 @@ export function runCheck(o: {
           : v;
       },
       succeeded: (spec) => inner.succeeded(spec),
+      started: (spec) => inner.started?.(spec),
     },
     exit: strictly.exit,
     close() {

@@ -280,6 +280,7 @@ export class Builder implements LoopHost, GenHost {
     if (got !== "ok") return got;
     if (spec.interactive) this.console = spec.name;
     this.plan.start(spec.name);
+    this.opts.state?.started?.(spec);
     this.startAttempt(spec, 1, spec.repeat ? { iteration: 1 } : undefined);
     return "started";
   };

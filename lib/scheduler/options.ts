@@ -94,6 +94,8 @@ export interface RunOptions {
      * ran, or declares no files): a dry run then needs no `check` (no stat).
      */
     surelyOutOfDate?(spec: JobSpec): boolean;
+    /** A job starts (not a dry run's): the `@names` it writes are written (readers rerun). */
+    started?(spec: JobSpec): void;
   };
   /** `--force`: run jobs even when the state says they are up to date (still recorded). */
   force?: boolean;

@@ -29,7 +29,9 @@ import {
   SLOTS,
   StateStore,
 } from "./store.ts";
-import { stderrWarn, type Warn } from "./guard.ts";
+import { checkStatePath, stateDir, stderrWarn, type Warn } from "./guard.ts";
+import { sha256 } from "../runtime/hash.ts";
+import { openFile } from "../runtime/files.ts";
 import { ioReason } from "../runtime/errors.ts";
 import { depfileInputs } from "../graph/depfile.ts";
 
@@ -96,6 +98,42 @@ export function staticFingerprint(spec: JobSpec): string {
 const short = (s: FileStamp | null | undefined) => s?.[3]?.slice(0, 12) ?? "?";
 
 /**
+ * The file in `.jx/` that stands for `@name` in the state: rewritten (a fresh random text) each
+ * time a job that writes the name starts, and stamped as an input of each job that reads it, so
+ * that a reader runs again after a writer ran (`@names` name no file whose content could say so).
+ *
+ * @example
+ * ```ts
+ * import { nameToken } from "./check.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(nameToken("@db").startsWith(".jx/at-"), true);
+ * assertEquals(nameToken("@db") === nameToken("@cache"), false);
+ * ```
+ */
+export function nameToken(name: string): string {
+  return `.jx/at-${sha256().update(name).hex().slice(0, 32)}`;
+}
+
+/** The token files of the `@names` a job reads. */
+function readTokens(spec: JobSpec): string[] {
+  let out: string[] | undefined;
+  for (const r of spec.reads) if (r[0] === "@") (out ??= []).push(nameToken(r));
+  return out ?? [];
+}
+
+/**
+ * The token files of the `@names` a job both reads and writes: its own start rewrites them, so
+ * its line records them as its start left them (another writer's start since then makes it run).
+ */
+function ownTokens(spec: JobSpec): Set<string> | undefined {
+  let out: Set<string> | undefined;
+  for (const r of spec.reads) {
+    if (r[0] === "@" && spec.writes.includes(r)) (out ??= new Set()).add(nameToken(r));
+  }
+  return out;
+}
+
+/**
  * A job whose `reads` and `writes` are all plain paths (no glob), as the
  * fast check sees it: its inputs (sorted, distinct, without those its own
  * writes name) and its outputs (sorted, distinct). Undefined for other jobs.
@@ -126,7 +164,11 @@ function plainSorted(patterns: string[], literal: readonly string[] = []): strin
 
 function plainFiles(spec: JobSpec): PlainFiles | undefined {
   if (spec.depfile) return undefined; // its inputs are on its state line: the full check
-  const reads = plainSorted(spec.reads, spec.envFiles);
+  const tokens = readTokens(spec);
+  const reads = plainSorted(
+    spec.reads,
+    tokens.length ? [...spec.envFiles ?? [], ...tokens] : spec.envFiles,
+  );
   const outputs = plainSorted(spec.writes);
   if (!reads || !outputs) return undefined;
   // A job's own outputs are not its inputs.
@@ -316,7 +358,7 @@ export class UpToDate {
    * (a header named `x[12].h` is that file, not `x1.h`).
    */
   private stampInputs(spec: JobSpec): Map<string, FileStamp | null> {
-    const literal = [...spec.envFiles ?? []];
+    const literal = [...spec.envFiles ?? [], ...readTokens(spec)];
     if (spec.depfile) {
       const old = this.store.get(spec.name);
       if (old) literal.push(...Object.keys(old.inputs));
@@ -336,7 +378,8 @@ export class UpToDate {
     if (!spec.depfile) return seen;
     const deps = depfileInputs(this.baseDir, spec.depfile, spec.cwd) ?? [];
     const own = namedByAny(spec.writes);
-    const declared = expandStamped(spec.reads, this.baseDir, { literal: spec.envFiles });
+    const literal = [...spec.envFiles ?? [], ...readTokens(spec)];
+    const declared = expandStamped(spec.reads, this.baseDir, { literal });
     const out: Record<string, FileStamp | null> = {};
     for (const [p, st] of declared) if (!own(p)) out[p] = p in seen ? seen[p] : st;
     // The depfile's inputs are paths, whatever characters they hold: never globs.
@@ -406,8 +449,17 @@ export class UpToDate {
     if (old.fp !== staticFingerprint(spec)) {
       reasons.push("its command, environment, working directory or declared resources changed");
     }
+    const tokens = readTokens(spec);
     for (const [p, now] of Object.entries(inputs)) {
       const was = old.inputs[p];
+      if (tokens.includes(p)) {
+        const name = spec.reads.find((r) => r[0] === "@" && nameToken(r) === p);
+        if (was === undefined) reasons.push(`${name}: not on its last state line`);
+        else if (!was !== !now || (was && now && !sameContent(this.baseDir, p, was, now))) {
+          reasons.push(`${name} was written since it last ran (a job that writes it started)`);
+        }
+        continue;
+      }
       if (was === undefined) reasons.push(now ? `new input ${p}` : `input ${p} is missing`);
       else if (!now && was) reasons.push(`input ${p} was deleted`);
       else if (now && !was) reasons.push(`input ${p} appeared`);
@@ -455,6 +507,40 @@ export class UpToDate {
     }
   }
 
+  /**
+   * A job starts (it was found out of date, or `--force`): each `@name` it writes gets a fresh
+   * token (`nameToken`), so that the jobs that read the name run again. Done at the start, not the
+   * success: a writer that fails may have changed what the name stands for all the same.
+   */
+  started(spec: JobSpec): void {
+    for (const w of spec.writes) {
+      if (w[0] !== "@") continue;
+      try {
+        this.bump(w);
+      } catch (e) {
+        const path = `${this.prefix}${nameToken(w)}`;
+        (this.warn ?? stderrWarn)(
+          `${spec.name}: ${w} not recorded as written (${this.failed(e, path)}): ` +
+            "the jobs that read it may be taken as up to date",
+        );
+      }
+    }
+  }
+
+  /** Rewrites the token of `@name` with a text no earlier run wrote. */
+  private bump(name: string): void {
+    stateDir(this.baseDir, this.warn ?? stderrWarn);
+    const path = `${this.prefix}${nameToken(name)}`;
+    checkStatePath(path, "file", this.warn ?? stderrWarn);
+    const f = openFile(path, "write");
+    try {
+      const salt = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16));
+      f.write(`${name}\n${Date.now()} ${salt.join("")}\n`);
+    } finally {
+      f.close();
+    }
+  }
+
   /** Says (the first time; later ones are counted for `close`) that a success was not recorded. */
   private notRecorded(job: string, e: unknown, file?: string): void {
     if (this.unrecorded++ > 0) return;
@@ -484,7 +570,26 @@ export class UpToDate {
   private successEntry(spec: JobSpec): Entry {
     const snap = this.snapshots.get(spec.name);
     const seen = Array.isArray(snap) ? decodeRow(snap).inputs : snap ?? {};
-    const inputs = this.recordedInputs(spec, this.settledInputs(spec, seen));
+    let inputs = this.recordedInputs(spec, this.settledInputs(spec, seen));
+    // The tokens its own start wrote, and those of names no job has written yet (absent then and
+    // now: made now, standing for the same "not written since"), stamped as they are now: a
+    // line holds no absent token, which a no-op record could not vouch for.
+    const mine = ownTokens(spec) ?? new Set<string>();
+    for (const r of spec.reads) {
+      const t = r[0] === "@" ? nameToken(r) : "";
+      if (t && inputs[t] === null && statUnder(this.prefix, t) === ABSENT) {
+        try {
+          this.bump(r);
+          mine.add(t);
+        } catch { /* recorded absent: the next run checks it in full */ }
+      }
+    }
+    if (mine.size) {
+      inputs = { ...inputs };
+      for (const [p, st] of expandStamped([], this.baseDir, { literal: [...mine] })) {
+        inputs[p] = st && !st[3] ? (sameContent(this.baseDir, p, [-1, 0, 0], st), st) : st;
+      }
+    }
     this.sayMissingReads(spec, inputs);
     const fill = (p: string, s: FileStamp | null) => {
       if (s && !s[3]) sameContent(this.baseDir, p, [-1, 0, 0], s);
@@ -532,10 +637,11 @@ export class UpToDate {
     seen: Record<string, FileStamp | null>,
   ): Record<string, FileStamp | null> {
     const now = this.stampInputs(spec);
+    const own = namedByAny(spec.writes), mine = ownTokens(spec);
     const changed = changedSince(
       Object.entries(seen),
       now,
-      namedByAny(spec.writes), // its own output
+      mine ? (p) => own(p) || mine.has(p) : own, // its own output, or a name its start wrote
     );
     if (!changed.length) return seen;
     const out = { ...seen };

@@ -303,3 +303,35 @@ Deno.test("a declared read that did not exist when the job ran is said once (a m
   const gone = await runJx(["run"], { cwd: dir });
   assert.match(gone.stderr, said, "there, then gone: said again");
 });
+
+Deno.test("a reader of an @name runs again after a job that writes the name started", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  migrate: { run: "cat mig.sql > db.txt; test ! -e fail", reads: [mig.sql], writes: ["@db"] }
+  lock: { run: "echo x >> locked.txt", reads: ["@db", in.txt], writes: ["@db", locked.txt] }
+  report: { run: "cat db.txt > report.txt", reads: ["@db"], writes: [report.txt] }
+`,
+    "mig.sql": "v1\n",
+    "in.txt": "",
+  });
+  assert.deepEqual(await ran(dir), ["lock", "migrate", "report"]);
+  // Nothing changed: a job that reads and writes a name is not made to rerun by its own start.
+  assert.deepEqual(await ran(dir), []);
+  await Deno.writeTextFile(`${dir}/mig.sql`, "v2\n");
+  assert.deepEqual(await ran(dir), ["lock", "migrate", "report"]);
+  assert.equal(await Deno.readTextFile(`${dir}/report.txt`), "v2\n");
+  assert.deepEqual(await ran(dir), []);
+  // The writer run alone: the reader says why it would run, then runs.
+  assert.deepEqual(await ran(dir, "--force", "migrate"), ["migrate"]);
+  assert.match(await explain(dir, "report"), /@db was written since it last ran/);
+  assert.deepEqual(await ran(dir), ["lock", "report"]);
+  // A writer that fails may have changed what the name stands for: its readers run again.
+  await Deno.writeTextFile(`${dir}/mig.sql`, "v3\n");
+  await Deno.writeTextFile(`${dir}/fail`, "");
+  const r = await runJx(["run", "--output", "quiet"], { cwd: dir });
+  assert.equal(r.code, 1, r.stderr);
+  await Deno.remove(`${dir}/fail`);
+  await Deno.writeTextFile(`${dir}/mig.sql`, "v2\n"); // as its last success read it
+  assert.deepEqual(await ran(dir), ["lock", "report"]);
+});
