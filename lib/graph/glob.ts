@@ -343,6 +343,32 @@ export function globProblem(glob: string): string | undefined {
   }
 }
 
+/**
+ * Why a glob written with a trailing `/` (`build-*` then `/`) is refused, or undefined: a glob matches
+ * files only (walks list files), so it would name the files its pattern matches, never the
+ * folders the slash asks for. A plain folder (`out/`) is that folder, and is fine.
+ *
+ * @example
+ * ```ts
+ * import { folderGlobProblem } from "./glob.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(folderGlobProblem("out/"), undefined);
+ * assertEquals(folderGlobProblem("build-*"), undefined);
+ * assertEquals(typeof folderGlobProblem("build-[ab]/"), "string");
+ * ```
+ */
+export function folderGlobProblem(raw: string, as?: string): string | undefined {
+  if (!raw.endsWith("/") || !isGlob(raw)) return undefined;
+  const g = raw.replace(/\/+$/, "");
+  if (as !== undefined) {
+    // A `foreach`: one job per folder is one per a file each folder holds.
+    return `a glob matches files, not folders: for one job per folder, match a file each ` +
+      `holds ('${g}/Makefile') and use \${${as}.dir}`;
+  }
+  return `a glob matches files, not folders: write '${g}/**' for the files in the folders it ` +
+    `matches, or name each folder`;
+}
+
 /** The old name of `compileGlob` (the result has `test` only). */
 export const globToRegExp: (glob: string) => GlobMatcher = (g) => compileGlob(g);
 

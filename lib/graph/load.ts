@@ -55,7 +55,7 @@ import {
 import { deriveResourceEdges, orderReads, ResourceIndex } from "./edges.ts";
 import { checkResourceGlobs, MAX_JOBS, parseYaml } from "./limits.ts";
 export { NeedYamlPackage } from "./limits.ts";
-import { globProblem, isGlob } from "./glob.ts";
+import { folderGlobProblem, globProblem, isGlob } from "./glob.ts";
 
 /** Keys that make a jobs file read other files. */
 const MORE_FILES = /\b(env_file|include)["']?\s*:/;
@@ -724,7 +724,10 @@ function expandEntries(
     let glob: string | undefined;
     if (fe.kind === "glob") {
       if (ctx.notes) ctx.notes.moreFiles = true;
-      const g = normalizeResource(sub.apply(fe.glob, `${fp}.glob`, true));
+      const given = sub.apply(fe.glob, `${fp}.glob`, true);
+      const g = normalizeResource(given);
+      const folders = folderGlobProblem(given, fe.as);
+      if (folders) fail(`${fp}.glob: '${given}': ${folders}`, `${fp}.glob`);
       const problem = globProblem(g);
       if (problem) fail(`${fp}.glob: bad glob '${g}': ${problem}`, `${fp}.glob`);
       if (deferGlob(name, j, g, fp)) {

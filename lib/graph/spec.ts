@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve } from "../runtime/path.ts";
 import { didYouMean, JxInputError } from "./errors.ts";
 import { readDotenv } from "./dotenv.ts";
 import { MAX_VALUE_LENGTH } from "./limits.ts";
-import { escapeGlob } from "./glob.ts";
+import { escapeGlob, folderGlobProblem } from "./glob.ts";
 import { parseDuration } from "./duration.ts";
 import { RETRY_MAX_DELAY_DEFAULT } from "./schema.ts";
 import type {
@@ -731,7 +731,10 @@ function specResources(
     if (r.length > MAX_VALUE_LENGTH) {
       fail(`${p}.${key}[${i}]: longer than ${MAX_VALUE_LENGTH} characters`, path());
     }
-    const res = normalizeResource(r.includes("${") ? sub.resource(r, path()) : r);
+    const given = r.includes("${") ? sub.resource(r, path()) : r;
+    const folders = folderGlobProblem(given);
+    if (folders) fail(`${p}.${key}[${i}]: '${given}': ${folders}`, path());
+    const res = normalizeResource(given);
     if (res.startsWith("/")) {
       fail(
         `${p}.${key}[${i}]: absolute path '${res}': ${key} are paths relative to the jobs ` +
