@@ -114,6 +114,22 @@ export function nameToken(name: string): string {
   return `.jx/at-${sha256().update(name).hex().slice(0, 32)}`;
 }
 
+/**
+ * Whether `writes` names a path as a file: the path itself, or a glob that matches it. A folder in
+ * `writes` stands for itself (its existence), so the files in it that the job reads stay its
+ * inputs (recorded as the run left them: `successEntry`); `namedByAny` names those too.
+ */
+function namedAsFile(writes: readonly string[]): (path: string) => boolean {
+  const plain = new Set<string>(), globs: string[] = [];
+  for (const w of writes) {
+    if (w[0] === "@") continue;
+    if (isGlob(w)) globs.push(w);
+    else plain.add(w);
+  }
+  if (!globs.length) return (path) => plain.has(path);
+  return (path) => plain.has(path) || globs.some((g) => resourceNames(g, path));
+}
+
 /** The token files of the `@names` a job reads. */
 function readTokens(spec: JobSpec): string[] {
   let out: string[] | undefined;
@@ -172,7 +188,7 @@ function plainFiles(spec: JobSpec): PlainFiles | undefined {
   const outputs = plainSorted(spec.writes);
   if (!reads || !outputs) return undefined;
   // A job's own outputs are not its inputs.
-  const own = namedByAny(outputs);
+  const own = namedAsFile(outputs);
   return { inputs: reads.some(own) ? reads.filter((p) => !own(p)) : reads, outputs };
 }
 
@@ -317,7 +333,7 @@ export class UpToDate {
   /** The full check: every input stamped (and hashed when touched), the verdict with reasons. */
   private fullCheck(spec: JobSpec): Verdict {
     // A job's own outputs are not its inputs, even when a reads glob matches them.
-    const own = namedByAny(spec.writes);
+    const own = namedAsFile(spec.writes);
     const inputs = Object.fromEntries([...this.stampInputs(spec)].filter(([p]) => !own(p)));
     this.snapshots.set(spec.name, inputs);
     const outputs = Object.fromEntries(
@@ -377,7 +393,7 @@ export class UpToDate {
   ): Record<string, FileStamp | null> {
     if (!spec.depfile) return seen;
     const deps = depfileInputs(this.baseDir, spec.depfile, spec.cwd) ?? [];
-    const own = namedByAny(spec.writes);
+    const own = namedAsFile(spec.writes);
     const literal = [...spec.envFiles ?? [], ...readTokens(spec)];
     const declared = expandStamped(spec.reads, this.baseDir, { literal });
     const out: Record<string, FileStamp | null> = {};
@@ -584,6 +600,9 @@ export class UpToDate {
         } catch { /* recorded absent: the next run checks it in full */ }
       }
     }
+    // What it reads in a folder it writes: as the run left it (its own writes; see `namedAsFile`).
+    const inFolder = namedByAny(spec.writes), asFile = namedAsFile(spec.writes);
+    for (const p in inputs) if (inFolder(p) && !asFile(p)) mine.add(p);
     if (mine.size) {
       inputs = { ...inputs };
       for (const [p, st] of expandStamped([], this.baseDir, { literal: [...mine] })) {

@@ -335,3 +335,30 @@ jobs:
   await Deno.writeTextFile(`${dir}/mig.sql`, "v2\n"); // as its last success read it
   assert.deepEqual(await ran(dir), ["lock", "report"]);
 });
+
+Deno.test("files a job reads in a folder it writes are its inputs: an edit of one reruns it", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  conf: { run: "cp conf.in out/config.json", reads: [conf.in], writes: [out/config.json] }
+  gen: { run: "cat out/config.json > out/gen.txt", reads: [out/config.json], writes: [out] }
+  fmt:
+    run: "for f in src/*.txt; do tr a-z A-Z < $f > $f.t && mv $f.t $f; done"
+    reads: ["src/*.txt"]
+    writes: [src]
+`,
+    "conf.in": "v1\n",
+    "src/a.txt": "a\n",
+    "out/.keep": "",
+  });
+  assert.deepEqual(await ran(dir), ["conf", "fmt", "gen"]);
+  assert.deepEqual(await ran(dir), []); // what fmt rewrote itself is recorded as it left it
+  await Deno.writeTextFile(`${dir}/conf.in`, "v2\n");
+  assert.deepEqual(await ran(dir), ["conf", "gen"]);
+  assert.equal(await Deno.readTextFile(`${dir}/out/gen.txt`), "v2\n");
+  await Deno.writeTextFile(`${dir}/src/a.txt`, "b\n");
+  assert.match(await explain(dir, "fmt"), /input src\/a\.txt changed/);
+  assert.deepEqual(await ran(dir), ["fmt"]);
+  assert.equal(await Deno.readTextFile(`${dir}/src/a.txt`), "B\n");
+  assert.deepEqual(await ran(dir), []);
+});

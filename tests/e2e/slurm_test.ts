@@ -393,6 +393,15 @@ async function steps(
     await s.close();
     const all = await Promise.all(ends);
     for (const r of all) assert.ok(r.exit.code !== 0, JSON.stringify(r.exit));
+    // Cancelled: on a loaded host slurmctld may list the allocation COMPLETING (with its step)
+    // for a while after the session's own wait; nothing is left RUNNING or PENDING.
+    const left = queue(env);
+    for (const line of left.split("\n").filter((l) => l.includes(" "))) {
+      assert.match(line, / COMPLETING$/, left);
+    }
+    for (let i = 0; i < 150 && queue(env) !== ""; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
     assert.deepEqual(queue(env), "");
   });
 
