@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { isAbsolute, leavesFolder, relative, resolve } from "../runtime/path.ts";
+import { isAbsolute, relative, resolve } from "../runtime/path.ts";
 import { readTextSync } from "../runtime/fs.ts";
 
 /** The words of one logical line: escapes undone; a word ending in an unescaped `:` is marked. */
@@ -71,9 +71,10 @@ export function parseDepfile(text: string): string[] {
 
 /**
  * The inputs a job's depfile names, as paths relative to `baseDir` (the
- * jobs file's folder): prerequisites are relative to the job's `cwd`;
- * those outside `baseDir` (system headers) are left out. Undefined when
- * the depfile cannot be read.
+ * jobs file's folder): prerequisites are relative to the job's `cwd`. One
+ * written as an absolute path (a system header: `gcc -MD`, or `-I/opt/...`)
+ * is left out; a relative one outside `baseDir` (`-I../common`) is kept, as
+ * `../common/x.h`. Undefined when the depfile cannot be read.
  *
  * @example
  * ```ts
@@ -81,8 +82,8 @@ export function parseDepfile(text: string): string[] {
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const dir = Deno.makeTempDirSync();
  * Deno.mkdirSync(`${dir}/out`);
- * Deno.writeTextFileSync(`${dir}/out/a.d`, "out/a.o: src/a.c \\\n  src/a.h /usr/include/stdio.h\n");
- * assertEquals(depfileInputs(dir, "out/a.d", dir), ["src/a.c", "src/a.h"]);
+ * Deno.writeTextFileSync(`${dir}/out/a.d`, "out/a.o: src/a.c \\\n  src/a.h /usr/include/stdio.h ../lib/l.h\n");
+ * assertEquals(depfileInputs(dir, "out/a.d", dir), ["src/a.c", "src/a.h", "../lib/l.h"]);
  * ```
  */
 export function depfileInputs(
@@ -98,8 +99,9 @@ export function depfileInputs(
   }
   const out: string[] = [];
   for (const p of parseDepfile(text)) {
+    if (isAbsolute(p)) continue;
     const rel = relative(baseDir, resolve(cwd, p));
-    if (rel === "" || leavesFolder(rel) || isAbsolute(rel)) continue;
+    if (rel === "" || isAbsolute(rel)) continue;
     out.push(rel);
   }
   return out;

@@ -160,3 +160,28 @@ Deno.test("a header only the depfile names, edited while its compile runs (the f
   assert.equal(await Deno.readTextFile(`${dir}/out.o`), "main\nh6\n");
   assert.deepEqual(await ran(dir), [], "then up to date");
 });
+
+Deno.test("a header outside the project (-I../common) is an input too; a system header is not", async () => {
+  const dir = await tempDir({
+    "proj/jobs.yaml": `jobs:
+  cc:
+    run: gcc -MD -MF out/a.d -I../common -c src/a.c -o out/a.o
+    reads: [src/a.c]
+    writes: [out/a.o]
+    depfile: out/a.d
+`,
+    "common/c.h": "#define ONE 1\n",
+    "proj/src/a.c": '#include <stddef.h>\n#include "c.h"\nint a(void) { return ONE; }\n',
+    "proj/out/.keep": "",
+  });
+  const proj = `${dir}/proj`;
+  assert.deepEqual(await ran(proj), ["cc"]);
+  assert.match(await Deno.readTextFile(`${proj}/out/a.d`), /\/stddef\.h/); // -MD: absolute
+  assert.deepEqual(await ran(proj), []);
+  await Deno.writeTextFile(`${dir}/common/c.h`, "#define ONE 2\n");
+  const ex = await runJx(["explain", "cc"], { cwd: proj });
+  assert.match(ex.stdout, /input \.\.\/common\/c\.h changed/);
+  assert.doesNotMatch(ex.stdout, /stddef/);
+  assert.deepEqual(await ran(proj), ["cc"]);
+  assert.deepEqual(await ran(proj), []);
+});
