@@ -32,6 +32,7 @@ import {
 import { checkStatePath, stateDir, stderrWarn, type Warn } from "./guard.ts";
 import { sha256 } from "../runtime/hash.ts";
 import { openFile } from "../runtime/files.ts";
+import { envVar } from "../runtime/fs.ts";
 import { ioReason } from "../runtime/errors.ts";
 import { depfileInputs } from "../graph/depfile.ts";
 
@@ -79,6 +80,10 @@ export function staticFingerprint(spec: JobSpec): string {
   const base: unknown[] = [spec.argv, spec.cwd, spec.env, spec.reads, spec.writes];
   // Only jobs that use them hash these: no other job's state is invalidated.
   if (spec.envFiles || spec.depfile) base.push([spec.envFiles ?? [], spec.depfile ?? ""]);
+  // A dotenv variable the environment overrides: the job gets the environment's value.
+  if (spec.envFromProcess?.length) {
+    base.push(spec.envFromProcess.map((n) => [n, envVar(n) ?? null]));
+  }
   const s = JSON.stringify(base);
   let a = 0x811c9dc5, b = 0x9e3779b9 ^ s.length;
   for (let i = 0; i < s.length; i++) {

@@ -70,8 +70,9 @@ export type { NoopJob, RecordFrom } from "./noop_collect.ts";
 export { RACY_MS };
 export { pathCount } from "./noop_paths.ts";
 
-// 4: the dotenv variables set in the environment (`envNames`, `envSet`)
-const FORMAT = 4;
+// 4: the dotenv variables set in the environment (`envNames`, `envSet`); 5: with their values
+// hashes (`NAME=HASH`: a job gets the environment's value, which its fingerprint holds)
+const FORMAT = 5;
 /** How a recorded directory is checked (first number of its stamp). */
 const { EXISTS, MISSING } = DIR_MODE;
 
@@ -208,8 +209,18 @@ function changedPaths(r: NoopRecord, stopAtFirst: boolean): Set<string> | undefi
   return changed;
 }
 
-/** The names of `names` the environment sets now. */
-const setNow = (names: readonly string[]) => names.filter((n) => envVar(n) !== undefined);
+/** A variable the environment sets, as a record keeps it: `NAME=` and a hash of its value. */
+const setAs = (n: string, v: string) => `${n}=${sha256().update(v).hex().slice(0, 16)}`;
+
+/** Those of `names` the environment sets now (`setAs`). */
+const setNow = (names: readonly string[]) => {
+  const out: string[] = [];
+  for (const n of names) {
+    const v = envVar(n);
+    if (v !== undefined) out.push(setAs(n, v));
+  }
+  return out;
+};
 
 /**
  * Whether the environment sets exactly `set` of `names`, as when a record was written. Loops,
@@ -219,8 +230,9 @@ const setNow = (names: readonly string[]) => names.filter((n) => envVar(n) !== u
 function sameEnvSet(names: readonly string[], set: readonly string[]): boolean {
   let k = 0;
   for (const n of names) {
-    if (envVar(n) === undefined) continue;
-    if (set[k++] !== n) return false;
+    const v = envVar(n);
+    if (v === undefined) continue;
+    if (set[k++] !== setAs(n, v)) return false;
   }
   return k === set.length;
 }

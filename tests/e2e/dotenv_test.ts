@@ -56,6 +56,24 @@ Deno.test("dotenv: a changed .env reruns the job, an unchanged one does not (no-
   assert.match(await Deno.readTextFile(`${dir}/out.txt`), /^2\|/);
 });
 
+Deno.test("dotenv: a variable the environment overrides reruns the job when its value changes (no-op path too)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml":
+      "jobs:\n  show: { run: 'echo \"|$P\" > out.txt', env_file: .env, writes: [out.txt] }\n",
+    ".env": "P=dotenv\n",
+  });
+  assert.deepEqual((await run(dir, { P: "one" })).ran, ["show"]);
+  assert.deepEqual((await run(dir, { P: "one" })).ran, []);
+  assert.deepEqual((await run(dir, { P: "two" })).ran, ["show"]);
+  assert.match(await Deno.readTextFile(`${dir}/out.txt`), /\|two\n$/);
+  // The no-op fast path (no --events) must see the value too.
+  const plain = (P: string) => runJx(["run", "-v"], { cwd: dir, env: { P } });
+  await plain("two");
+  assert.match((await plain("two")).stderr, /no-op/);
+  assert.match((await plain("three")).stderr, /start show/);
+  assert.match(await Deno.readTextFile(`${dir}/out.txt`), /\|three\n$/);
+});
+
 Deno.test("dotenv: a file whose name holds glob characters is that file, not a pattern", async () => {
   const dir = await tempDir({
     "jobs.yaml": "jobs:\n  show:\n    run: printf '%s\\n' \"$A\" > out.txt\n" +
