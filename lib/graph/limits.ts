@@ -23,6 +23,8 @@ export const MAX_DEPTH = 64;
 export const MAX_ALIAS_NODES = 200_000;
 /** The longest value after `${NAME}` substitution (Linux's limit on one argument is 128 KiB). */
 export const MAX_VALUE_LENGTH = 128 * 1024;
+/** The longest jobs file read (100,000 ordinary jobs take 10 MB; a pipe that never ends stops here). */
+export const MAX_FILE_BYTES = 256 * 1024 * 1024;
 /** At most this many jobs and modules in a file, after `foreach`. */
 export const MAX_JOBS = 200_000;
 

@@ -53,7 +53,7 @@ import {
   underPrefix,
 } from "./spec.ts";
 import { deriveResourceEdges, orderReads, ResourceIndex } from "./edges.ts";
-import { checkResourceGlobs, MAX_JOBS, parseYaml } from "./limits.ts";
+import { checkResourceGlobs, MAX_FILE_BYTES, MAX_JOBS, parseYaml } from "./limits.ts";
 export { NeedYamlPackage } from "./limits.ts";
 import { folderGlobProblem, globProblem, isGlob } from "./glob.ts";
 
@@ -129,7 +129,7 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
     throw new JxInputError("cannot read: a device, not a file (a pipe is read, as <(cmd))", file);
   }
   try {
-    bytes = readBytesSync(file);
+    bytes = readBytesSync(file, MAX_FILE_BYTES);
     text = utf8Decoder.decode(bytes);
   } catch (e) {
     throw new JxInputError(whyNotRead(e), file);
@@ -419,6 +419,7 @@ function ownName(place: Place, n: string): string {
 function whyNotRead(e: unknown): string {
   const code = errorCode(e);
   if (code === "ENOENT") return "no such file";
+  if (code === "EFBIG") return `cannot read: longer than ${MAX_FILE_BYTES / 2 ** 20} MiB`;
   // In words, the same on both runtimes (not `ENOTDIR: not a directory, open 'x/'`).
   return `cannot read: ${code === "EISDIR" ? "is a folder" : ioReason(e)}`;
 }

@@ -116,7 +116,7 @@ export const isRegular = (mode: number): boolean => fileType(mode) === "file";
  * readFileBytes("/etc/hostname");
  * ```
  */
-export function readFileBytes(path: string): Uint8Array<ArrayBuffer> | undefined {
+export function readFileBytes(path: string, max = Infinity): Uint8Array<ArrayBuffer> | undefined {
   const c = lib();
   const p = c && cString(path);
   if (!c || !p) return undefined;
@@ -138,6 +138,7 @@ export function readFileBytes(path: string): Uint8Array<ArrayBuffer> | undefined
       if (got < 0) return undefined;
       if (got === 0) return buf.subarray(0, n);
       n += got;
+      if (n > max) return buf.subarray(0, n); // the caller refuses it (a pipe that never ends)
     }
   } finally {
     c.close(fd);

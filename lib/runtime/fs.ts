@@ -104,8 +104,19 @@ function nodeWorded(e: unknown): unknown {
  * assertEquals([...readBytesSync(path)], [97, 98]);
  * ```
  */
-export function readBytesSync(path: string): Uint8Array<ArrayBuffer> {
-  return D ? readDeno(path) : readFileBytes(path) ?? nodeFs().readFileSync(path);
+export function readBytesSync(path: string, max = Infinity): Uint8Array<ArrayBuffer> {
+  if (D) return readDeno(path, max);
+  const bytes = readFileBytes(path, max) ?? nodeFs().readFileSync(path);
+  if (bytes.length > max) throw tooLarge(path, max);
+  return bytes;
+}
+
+/** The error of a file (or pipe) longer than `max` bytes: EFBIG, as the kernel says it. */
+function tooLarge(path: string, max: number): Error {
+  return Object.assign(new Error(`EFBIG: file too large (over ${max} bytes), read '${path}'`), {
+    code: "EFBIG",
+    path,
+  });
 }
 
 /**
@@ -113,7 +124,7 @@ export function readBytesSync(path: string): Uint8Array<ArrayBuffer> {
  * its size: `Deno.readFileSync` of a 1 MB file takes 6-8 ms here, this 0.5
  * (bench/RESULTS.md). A file that grows meanwhile is read to its end.
  */
-function readDeno(path: string): Uint8Array<ArrayBuffer> {
+function readDeno(path: string, max = Infinity): Uint8Array<ArrayBuffer> {
   let f;
   try {
     f = D.openSync(path);
@@ -133,6 +144,7 @@ function readDeno(path: string): Uint8Array<ArrayBuffer> {
       const got: number | null = f.readSync(buf.subarray(n));
       if (!got) return buf.subarray(0, n);
       n += got;
+      if (n > max) throw tooLarge(path, max); // a pipe that never ends (`<(yes)`)
     }
   } catch (e) {
     throw nodeWorded(e);

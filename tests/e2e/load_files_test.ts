@@ -87,6 +87,25 @@ for (const runtime of RUNTIMES) {
     }
   });
 
+  Deno.test(`${runtime}: -f naming a pipe that never ends stops at the size limit, in one line`, async () => {
+    const dir = await tempDir({});
+    const mk = await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output();
+    assert.equal(mk.code, 0);
+    // `yes` ends by SIGPIPE once jx closes the pipe.
+    const yes = new Deno.Command("sh", { args: ["-c", `exec yes > '${dir}/fifo'`] }).spawn();
+    try {
+      assert.equal(
+        await refused(dir, runtime, ["list", "-f", "fifo"]),
+        "fifo: cannot read: longer than 256 MiB",
+      );
+    } finally {
+      try {
+        yes.kill("SIGKILL");
+      } catch { /* ended already */ }
+      await yes.status;
+    }
+  });
+
   Deno.test(`${runtime}: -f naming a folder: one line, worded the same on every runtime`, async () => {
     // Bun said 'EISDIR: illegal operation on a directory, read' where Deno said 'EISDIR: is a directory'.
     const dir = await tempDir({ "sub/jobs.yaml": "jobs:\n  a: { run: 'true' }\n" });
