@@ -146,6 +146,10 @@ Deno.test("cacheable: jobs with writes unless cache: false; without writes only 
   // What it reads from the terminal is in no key: an answer typed differently would be restored.
   assert.equal(cacheable({ ...j, interactive: true }), false);
   assert.equal(cacheable({ ...j, interactive: true, cache: true }), false);
+  // What an @name it reads stands for (a database a migration changed) is in no key.
+  assert.equal(cacheable({ ...j, reads: [...j.reads, "@db"] }), false);
+  assert.equal(cacheable({ ...j, reads: [...j.reads, "@db"], cache: true }), true);
+  assert.equal(cacheable({ ...j, reads: ["@db"], writes: [...j.writes, "@db"] }), true);
 });
 
 /** A project whose job wrote files, a directory, an executable and symlinks. */

@@ -201,3 +201,13 @@ Deno.test("jx list of 140,000 jobs: every name, no internal error (the width was
   assert.equal(r.stdout.trimEnd().split("\n").length, 140_001);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a foreach item's folder holding glob characters, with a trailing slash, is that folder", async () => {
+  const dir = await tempDir({ "pkgs/[x]/Makefile": "", "pkgs/plain/Makefile": "" });
+  const g = parseJobsFile(
+    'jobs:\n  m:\n    foreach: { glob: "pkgs/*/Makefile", as: P }\n' +
+      '    run: make -C ${P.dir}\n    writes: ["${P.dir}/out/"]\n',
+    `${dir}/jobs.yaml`,
+  );
+  assert.deepEqual(g.jobs.map((j) => j.writes), [["pkgs/[[]x]/out"], ["pkgs/plain/out"]]);
+});

@@ -112,11 +112,16 @@ const sha256 = (s: string | Uint8Array): string => createHash("sha256").update(s
  * does not know what the depfile lists, so a key without those inputs
  * could restore outputs built from other headers. Nor to an interactive
  * job: what it reads from the terminal (an answer, a password) is in no
- * key, and its output goes to the terminal, never kept.
+ * key, and its output goes to the terminal, never kept. Nor, unless it says
+ * `cache: true`, to one that reads an `@name` it does not write: what the
+ * name stands for (a database) is in no key, so a restore after its writer
+ * ran would bring back the output of before.
  */
 export function cacheable(job: CacheJob): boolean {
   if (job.cache === false || job.depfile !== undefined || job.interactive) return false;
-  return job.cache === true || job.writes.some((w) => w[0] !== "@");
+  if (job.cache === true) return true;
+  if (job.reads.some((r) => r[0] === "@" && !job.writes.includes(r))) return false;
+  return job.writes.some((w) => w[0] !== "@");
 }
 
 const sorted = <T>(o: Record<string, T>): Record<string, T> =>

@@ -355,11 +355,15 @@ export function globProblem(glob: string): string | undefined {
  * assertEquals(folderGlobProblem("out/"), undefined);
  * assertEquals(folderGlobProblem("build-*"), undefined);
  * assertEquals(typeof folderGlobProblem("build-[ab]/"), "string");
+ * assertEquals(typeof folderGlobProblem("build-?/."), "string");
+ * assertEquals(folderGlobProblem("pkgs/[[]id]/out/"), undefined);
  * ```
  */
 export function folderGlobProblem(raw: string, as?: string): string | undefined {
-  if (!raw.endsWith("/") || !isGlob(raw)) return undefined;
-  const g = raw.replace(/\/+$/, "");
+  // `build-*/`, `build-*/.`, `build-*//`: all normalize to `build-*`. A character escaped as a
+  // one-character class (`[[]x]`: a foreach item's folder) is no glob.
+  const g = raw.replace(/(\/\.?)+$/, "");
+  if (g === raw || g === "" || !isGlob(g.replace(/\[[^\]]\]/g, ""))) return undefined;
   if (as !== undefined) {
     // A `foreach`: one job per folder is one per a file each folder holds.
     return `a glob matches files, not folders: for one job per folder, match a file each ` +

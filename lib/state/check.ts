@@ -8,6 +8,7 @@
  * @module
  */
 import { anyFolderAbove, isGlob, namedByAny, resourceNames } from "../graph/glob.ts";
+import { aimedAtWritten, namedAsFile, ownOutputs } from "./own.ts";
 import type { JobSpec } from "../graph/types.ts";
 import {
   changedSince,
@@ -120,39 +121,20 @@ export function nameToken(name: string): string {
 }
 
 /**
- * Whether `writes` names a path as a file: the path itself, or a glob that matches it. A folder in
- * `writes` stands for itself (its existence), so the files in it that the job reads stay its
- * inputs (recorded as the run left them: `successEntry`); `namedByAny` names those too.
+ * The token files of the `@names` a job reads and does not write: one that writes the name too
+ * (each of several migrations reading and writing `@db`) is not made to run by it (each one's
+ * start would make the others run, for ever), only by its files.
  */
-function namedAsFile(writes: readonly string[]): (path: string) => boolean {
-  const plain = new Set<string>(), globs: string[] = [];
-  for (const w of writes) {
-    if (w[0] === "@") continue;
-    if (isGlob(w)) globs.push(w);
-    else plain.add(w);
-  }
-  if (!globs.length) return (path) => plain.has(path);
-  return (path) => plain.has(path) || globs.some((g) => resourceNames(g, path));
-}
-
-/** The token files of the `@names` a job reads. */
 function readTokens(spec: JobSpec): string[] {
   let out: string[] | undefined;
-  for (const r of spec.reads) if (r[0] === "@") (out ??= []).push(nameToken(r));
+  for (const r of spec.reads) {
+    if (r[0] === "@" && !spec.writes.includes(r)) (out ??= []).push(nameToken(r));
+  }
   return out ?? [];
 }
 
-/**
- * The token files of the `@names` a job both reads and writes: its own start rewrites them, so
- * its line records them as its start left them (another writer's start since then makes it run).
- */
-function ownTokens(spec: JobSpec): Set<string> | undefined {
-  let out: Set<string> | undefined;
-  for (const r of spec.reads) {
-    if (r[0] === "@" && spec.writes.includes(r)) (out ??= new Set()).add(nameToken(r));
-  }
-  return out;
-}
+/** What own.ts needs of graph/glob.ts. */
+const GLOBS = { isGlob, namedByAny };
 
 /**
  * A job whose `reads` and `writes` are all plain paths (no glob), as the
@@ -193,7 +175,7 @@ function plainFiles(spec: JobSpec): PlainFiles | undefined {
   const outputs = plainSorted(spec.writes);
   if (!reads || !outputs) return undefined;
   // A job's own outputs are not its inputs.
-  const own = namedAsFile(outputs);
+  const own = namedAsFile(outputs, GLOBS);
   return { inputs: reads.some(own) ? reads.filter((p) => !own(p)) : reads, outputs };
 }
 
@@ -338,7 +320,7 @@ export class UpToDate {
   /** The full check: every input stamped (and hashed when touched), the verdict with reasons. */
   private fullCheck(spec: JobSpec): Verdict {
     // A job's own outputs are not its inputs, even when a reads glob matches them.
-    const own = namedAsFile(spec.writes);
+    const own = ownOutputs(spec.reads, spec.writes, GLOBS);
     const inputs = Object.fromEntries([...this.stampInputs(spec)].filter(([p]) => !own(p)));
     this.snapshots.set(spec.name, inputs);
     const outputs = Object.fromEntries(
@@ -398,7 +380,7 @@ export class UpToDate {
   ): Record<string, FileStamp | null> {
     if (!spec.depfile) return seen;
     const deps = depfileInputs(this.baseDir, spec.depfile, spec.cwd) ?? [];
-    const own = namedAsFile(spec.writes);
+    const own = ownOutputs(spec.reads, spec.writes, GLOBS);
     const literal = [...spec.envFiles ?? [], ...readTokens(spec)];
     const declared = expandStamped(spec.reads, this.baseDir, { literal });
     const out: Record<string, FileStamp | null> = {};
@@ -592,25 +574,27 @@ export class UpToDate {
     const snap = this.snapshots.get(spec.name);
     const seen = Array.isArray(snap) ? decodeRow(snap).inputs : snap ?? {};
     let inputs = this.recordedInputs(spec, this.settledInputs(spec, seen));
-    // The tokens its own start wrote, and those of names no job has written yet (absent then and
-    // now: made now, standing for the same "not written since"), stamped as they are now: a
-    // line holds no absent token, which a no-op record could not vouch for.
-    const mine = ownTokens(spec) ?? new Set<string>();
+    // Stamped as they are now: the tokens of names no job has written yet (absent then and now:
+    // made now, standing for the same "not written since": a line holds no absent token, which a
+    // no-op record could not vouch for), and what it reads in a folder it writes (its own writes,
+    // as the run left them, those it made included: see own.ts).
+    const now = new Set<string>();
     for (const r of spec.reads) {
-      const t = r[0] === "@" ? nameToken(r) : "";
-      if (t && inputs[t] === null && statUnder(this.prefix, t) === ABSENT) {
-        try {
-          this.bump(r);
-          mine.add(t);
-        } catch { /* recorded absent: the next run checks it in full */ }
-      }
+      const t = r[0] === "@" && !spec.writes.includes(r) ? nameToken(r) : "";
+      if (!t) continue;
+      now.add(t); // made by another reader meanwhile, perhaps
+      if (statUnder(this.prefix, t) !== ABSENT) continue;
+      try {
+        this.bump(r);
+      } catch { /* recorded absent: the next run checks it in full */ }
     }
-    // What it reads in a folder it writes: as the run left it (its own writes; see `namedAsFile`).
-    const inFolder = namedByAny(spec.writes), asFile = namedAsFile(spec.writes);
-    for (const p in inputs) if (inFolder(p) && !asFile(p)) mine.add(p);
-    if (mine.size) {
+    if (spec.reads.some((r) => r[0] !== "@" && aimedAtWritten(r, spec.writes, isGlob))) {
+      const inWrites = namedByAny(spec.writes), own = ownOutputs(spec.reads, spec.writes, GLOBS);
+      for (const p of this.stampInputs(spec).keys()) if (inWrites(p) && !own(p)) now.add(p);
+    }
+    if (now.size) {
       inputs = { ...inputs };
-      for (const [p, st] of expandStamped([], this.baseDir, { literal: [...mine] })) {
+      for (const [p, st] of expandStamped([], this.baseDir, { literal: [...now] })) {
         inputs[p] = st && !st[3] ? (sameContent(this.baseDir, p, [-1, 0, 0], st), st) : st;
       }
     }
@@ -661,11 +645,14 @@ export class UpToDate {
     seen: Record<string, FileStamp | null>,
   ): Record<string, FileStamp | null> {
     const now = this.stampInputs(spec);
-    const own = namedByAny(spec.writes), mine = ownTokens(spec);
+    // Its own writes (in a folder it writes too: recorded as it left them), and the tokens of
+    // the names it reads: no writer of one runs meanwhile (they are ordered), and one made by
+    // another reader's success (`successEntry`) stands for the same "not written since".
+    const own = namedByAny(spec.writes), tokens = readTokens(spec);
     const changed = changedSince(
       Object.entries(seen),
       now,
-      mine ? (p) => own(p) || mine.has(p) : own, // its own output, or a name its start wrote
+      tokens.length ? (p) => own(p) || tokens.includes(p) : own,
     );
     if (!changed.length) return seen;
     const out = { ...seen };

@@ -17,6 +17,7 @@ import { deno, nodeFs } from "../runtime/mod.ts";
 import type { FileStamp } from "./fileset.ts";
 import { ABSENT, DIR, FILE, ST, statUnder } from "./stat.ts";
 import { pathAt, pathIndexesOf } from "./noop_paths.ts";
+import { ownOutputs } from "./own.ts";
 
 /** Numbers per path in a record's `stamps` (size, mtime, inode, ctime) and `dstamps`. */
 export const W = 4;
@@ -249,10 +250,10 @@ function walked(j: NoopJob, p: string, read: boolean, line: Line, into: Stamps):
   });
   if (!ok) return false;
   const m = glob ? g.compileGlob(p) : undefined;
-  const own = read ? g.namedByAny(j.writes) : undefined;
+  // A job's own outputs are not its inputs (own.ts: the full check's rule).
+  const own = read ? ownOutputs([p], j.writes, { isGlob, namedByAny: g.namedByAny }) : undefined;
   for (const f of files) {
     if (m && !m.test(f)) continue;
-    // A job's own outputs are not its inputs (check.ts `fullCheck`).
     if (own?.(f)) continue;
     if (!line.get(f)) return false; // matched now, but not (or absent) when the job ran
   }

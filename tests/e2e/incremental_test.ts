@@ -309,23 +309,34 @@ Deno.test("a reader of an @name runs again after a job that writes the name star
     "jobs.yaml": `
 jobs:
   migrate: { run: "cat mig.sql > db.txt; test ! -e fail", reads: [mig.sql], writes: ["@db"] }
-  lock: { run: "echo x >> locked.txt", reads: ["@db", in.txt], writes: ["@db", locked.txt] }
+  apply:
+    foreach: [a, b]
+    run: "echo \${ITEM} >> applied.txt"
+    reads: ["@db", "in.\${ITEM}"]
+    writes: ["@db"]
   report: { run: "cat db.txt > report.txt", reads: ["@db"], writes: [report.txt] }
+  cfg1: { run: "sleep 0.3; echo 1 > c1.txt", reads: ["@cfg"], writes: [c1.txt] }
+  cfg2: { run: "echo 2 > c2.txt", reads: ["@cfg"], writes: [c2.txt] }
 `,
     "mig.sql": "v1\n",
-    "in.txt": "",
+    "in.a": "",
+    "in.b": "",
   });
-  assert.deepEqual(await ran(dir), ["lock", "migrate", "report"]);
-  // Nothing changed: a job that reads and writes a name is not made to rerun by its own start.
+  const all = ["apply[a]", "apply[b]", "cfg1", "cfg2", "migrate", "report"];
+  assert.deepEqual(await ran(dir), all);
+  // Nothing changed: jobs that read and write a name (each apply[x]) do not make each other run,
+  // nor do two readers of a name nobody writes (the first to end makes its token).
   assert.deepEqual(await ran(dir), []);
   await Deno.writeTextFile(`${dir}/mig.sql`, "v2\n");
-  assert.deepEqual(await ran(dir), ["lock", "migrate", "report"]);
+  assert.deepEqual(await ran(dir), ["migrate", "report"]);
   assert.equal(await Deno.readTextFile(`${dir}/report.txt`), "v2\n");
   assert.deepEqual(await ran(dir), []);
   // The writer run alone: the reader says why it would run, then runs.
   assert.deepEqual(await ran(dir, "--force", "migrate"), ["migrate"]);
   assert.match(await explain(dir, "report"), /@db was written since it last ran/);
-  assert.deepEqual(await ran(dir), ["lock", "report"]);
+  assert.deepEqual(await ran(dir), ["report"]);
+  await Deno.writeTextFile(`${dir}/in.b`, "x");
+  assert.deepEqual(await ran(dir), ["apply[b]", "report"]);
   // A writer that fails may have changed what the name stands for: its readers run again.
   await Deno.writeTextFile(`${dir}/mig.sql`, "v3\n");
   await Deno.writeTextFile(`${dir}/fail`, "");
@@ -333,7 +344,8 @@ jobs:
   assert.equal(r.code, 1, r.stderr);
   await Deno.remove(`${dir}/fail`);
   await Deno.writeTextFile(`${dir}/mig.sql`, "v2\n"); // as its last success read it
-  assert.deepEqual(await ran(dir), ["lock", "report"]);
+  assert.deepEqual(await ran(dir), ["report"]);
+  assert.deepEqual(await ran(dir), []);
 });
 
 Deno.test("files a job reads in a folder it writes are its inputs: an edit of one reruns it", async () => {
@@ -361,4 +373,35 @@ jobs:
   assert.deepEqual(await ran(dir), ["fmt"]);
   assert.equal(await Deno.readTextFile(`${dir}/src/a.txt`), "B\n");
   assert.deepEqual(await ran(dir), []);
+});
+
+Deno.test("a reads glob that only sweeps over a folder the job writes takes no input from it; the no-op path agrees", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  build:
+    run: rm -rf dist && mkdir dist && cp src/app.js dist/app.js
+    reads: ["**/*.js"]
+    writes: [dist]
+  minify: { run: "tr -d ' ' < dist/app.js > dist/app.min.js", reads: [dist/app.js], writes: [dist/app.min.js] }
+  fmt:
+    run: "test -f src/extra.ts || echo x > src/extra.ts; for f in src/*.ts; do tr a-z A-Z < $f > $f.t; cat $f.t > $f; rm $f.t; done"
+    reads: ["src/*.ts"]
+    writes: [src]
+`,
+    "src/app.js": "var a = 1;\n",
+    "src/a.ts": "a\n",
+  });
+  assert.deepEqual(await ran(dir), ["build", "fmt", "minify"]);
+  assert.deepEqual(await ran(dir), []);
+  await Deno.writeTextFile(`${dir}/src/app.js`, "var b = 2;\n");
+  assert.deepEqual(await ran(dir), ["build", "minify"]);
+  assert.deepEqual(await ran(dir), []); // dist/app.min.js, which minify writes, is no input of build
+  // The no-op path (no --events): a file fmt made in its folder is stamped; an edit of it is seen.
+  const plain = () => runJx(["run", "-v"], { cwd: dir });
+  await plain();
+  assert.match((await plain()).stderr, /no-op/);
+  await Deno.writeTextFile(`${dir}/src/extra.ts`, "lower\n", { append: true });
+  assert.match((await plain()).stderr, /start fmt/);
+  assert.equal(await Deno.readTextFile(`${dir}/src/extra.ts`), "X\nLOWER\n");
 });
