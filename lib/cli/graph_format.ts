@@ -8,11 +8,20 @@ import { staticHtml } from "../ui/static.ts";
 import { escapeControls } from "../runtime/mod.ts";
 
 const q = (s: string) => JSON.stringify(s);
+/** Mermaid's entity of each character a label must not hold as it is. */
+const ENTITIES: Record<string, string> = {
+  '"': "#quot;", // ends the label
+  "|": "#124;", // ends an edge's label
+  "#": "#35;", // starts an entity (`a#quot;b` would show `a"b`)
+  "<": "#lt;", // HTML in a label (`<b>x</b>` would show bold, `<br>` break the line)
+  "&": "#amp;",
+};
+
 /**
  * A mermaid label's text: control characters escaped (a newline would end the node's line),
- * quotes and bars as mermaid's entities.
+ * the characters mermaid reads in a label as its entities, so that the text shows as written.
  */
-const label = (s: string) => escapeControls(s).replace(/"/g, "#quot;").replace(/\|/g, "#124;");
+const label = (s: string) => escapeControls(s).replace(/["|#<&]/g, (c) => ENTITIES[c]);
 
 /**
  * Formats the part of `graph` whose job names are in `names`.

@@ -116,6 +116,20 @@ jobs:
   assert.equal(g.stdout, 'flowchart LR\n  j0["c[a\\nb]"]\n');
 });
 
+Deno.test("graph --format mermaid: quotes, bars, # and HTML tags in a path show as written", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:\n  a: { run: "true", writes: ['<b>o#quot;|"&'] }\n` +
+      `  b: { run: "true", reads: ['<b>o#quot;|"&'] }\n`,
+  });
+  const r = await runJx(["graph", "--format", "mermaid"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const shown = "#lt;b>o#35;quot;#124;#quot;#amp;";
+  assert.equal(
+    r.stdout,
+    `flowchart LR\n  j0["a"]\n  j1["b"]\n  j0 -->|"writes ${shown} -> reads ${shown}"| j1\n`,
+  );
+});
+
 Deno.test("jx explain shows a path's newline and ESC escaped", async () => {
   const dir = await tempDir({
     "jobs.yaml": `version: 1
