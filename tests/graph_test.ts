@@ -174,6 +174,15 @@ jobs:
   assert.deepEqual(j.env, { A: "clang", B: "out" });
 });
 
+Deno.test("a var inside the shell's own \${X:-...} is substituted; \$\${ stays literal around one", () => {
+  const g = parseJobsFile(
+    `vars: { V: vee }\njobs:\n  a: { run: "echo \${X:-\${V}} \${X:-$V} $\${X:-\${V}} \${V}" }\n`,
+    "t.yaml",
+    { baseDir: "/w" },
+  );
+  assert.equal(g.jobs[0].command, "echo ${X:-vee} ${X:-$V} ${X:-vee} vee");
+});
+
 Deno.test("an unknown \${NAME} in env or a list run stays as its text: no shell reads those", () => {
   const g = parseJobsFile(
     `jobs:\n  a: { run: [echo, "\${HOME}/x"], env: { P: "\${HOME}/bin", Q: "$\${CC}" } }\n`,

@@ -236,6 +236,7 @@ class ShellQuoting {
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const sub = new Substituter(new Map([["CC", "gcc"]]), "jobs.yaml", new PosMap());
  * assertEquals(sub.apply("${CC} -c a.c", "jobs.a.run", true), "gcc -c a.c");
+ * assertEquals(sub.apply("${X:-${CC}} $${CC}", "jobs.a.run", false), "${X:-gcc} ${CC}");
  * ```
  */
 export class Substituter {
@@ -284,8 +285,10 @@ export class Substituter {
     if (!s.includes("${")) return s; // nothing to replace (most values)
     let length = s.length; // stops doubling variables before memory runs out
     let quoting: ShellQuoting | undefined;
-    return s.replace(/\$(\$?)\{([^}]*)\}/g, (whole, escape: string, inner: string, at: number) => {
-      if (escape) return whole.slice(1);
+    // `$${` is a literal `${`; `${...}` holds no `${` (in `${X:-${V}}`, the shell's default
+    // around a jx var, `${V}` is the var).
+    return s.replace(/\$\$\{|\$\{((?:[^}$]|\$(?!\{))*)\}/g, (whole, inner: string, at: number) => {
+      if (inner === undefined) return "${";
       const quote = inner.endsWith(":q");
       const name = quote ? inner.slice(0, -2) : inner;
       const inside = quote && shell ? (quoting ??= new ShellQuoting(s)).at(at) : undefined;
