@@ -207,12 +207,16 @@ jobs:
       script: emitScript([
         '{"name": "gen", "run": "x"}',
         '{"name": "q", "run": "x", "needs": ["nope"]}',
+        '{"name": "s", "run": "x", "needs": ["s"]}',
+        '{"name": "t", "run": "x", "if": "t"}',
       ]),
     },
   );
   assert.deepEqual(r.events.filter((e) => e.type === "emit.error").map((e) => e.error), [
     "gen stdout:1:1: jobs.gen: a job named 'gen' already exists",
     "gen stdout:2:1: jobs.q: unknown job 'nope' in needs",
+    "gen stdout:3:1: jobs.s: 's' cannot need itself",
+    "gen stdout:4:1: jobs.t: 't' cannot depend on itself",
   ]);
 });
 

@@ -434,6 +434,7 @@ export class Plan {
   private pullFor(spec: JobSpec): Pull | string {
     const roots: [string, string][] = []; // name, and where `spec` names it
     for (const n of spec.needs) {
+      if (n === spec.name) return `'${n}' cannot need itself`;
       if (this.node(n)) continue;
       if (this.graph.byName.has(n)) roots.push([n, "needs"]);
       else if (this.groupMembers(n)) {
@@ -443,6 +444,7 @@ export class Plan {
     for (const key of ["if", "unless"] as const) {
       const n = spec[key];
       if (n === undefined || this.node(n)) continue;
+      if (n === spec.name) return `'${n}' cannot depend on itself`;
       if (!this.graph.byName.has(n)) return `unknown job '${n}' in ${key}`;
       roots.push([n, key]);
     }
