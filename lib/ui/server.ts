@@ -185,15 +185,29 @@ function listen(
 }
 
 /** Tells each open page that the server is going (so it stops reconnecting), then stops. */
-function closeServer(server: Server, ctx: Ctx): Promise<void> {
-  for (const s of ctx.streams) s.end("event: bye\ndata: {}\n\n");
+async function closeServer(server: Server, ctx: Ctx): Promise<void> {
+  // Each page is sent what it is owed (the rest of its replay, the events that waited) before
+  // `bye`; one that takes nothing for CLOSE_STALL_MS is dropped.
+  const ending = [...ctx.streams].map((s) => s.end("event: bye\ndata: {}\n\n", CLOSE_STALL_MS));
   ctx.streams.clear();
-  return new Promise((ok) => {
-    server.close(() => ok());
-    server.closeAllConnections?.();
-    ctx.guard.closeAll();
-  });
+  const closed = new Promise<void>((ok) => server.close(() => ok()));
+  // A page that reads, however slowly, delays jx's exit by CLOSE_MS at most: then its connection
+  // is cut before `bye` (it sees an error, never a run that looks whole).
+  let deadline: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(ending),
+    new Promise<void>((ok) => deadline = setTimeout(ok, CLOSE_MS)),
+  ]);
+  clearTimeout(deadline);
+  server.closeAllConnections?.();
+  ctx.guard.closeAll();
+  await closed;
 }
+
+/** How long a closing server waits for a page that takes nothing of what it is owed, in ms. */
+const CLOSE_STALL_MS = 2000;
+/** How long a closing server waits for its pages to take what they are owed, in all, in ms. */
+const CLOSE_MS = 5000;
 
 /** Answers one request: Host, then token, then the route. */
 async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {

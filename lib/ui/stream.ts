@@ -55,6 +55,8 @@ export class EventStream {
   private later: string[] = [];
   private laterBytes = 0;
   private closed = false;
+  /** The last message, once `end` was called: written after the replay and the waiting events. */
+  private last: string | undefined;
   /** When a write found the buffer full, until the next "drain"; undefined while it is not. */
   private fullSince: number | undefined;
   private stallTimer: ReturnType<typeof setTimeout> | undefined;
@@ -76,7 +78,7 @@ export class EventStream {
 
   /** A live event (JSON); past the limit the stream is ended instead. */
   send(json: string): void {
-    if (this.closed) return;
+    if (this.closed || this.last !== undefined) return;
     const text = `data: ${json}\n\n`;
     if (this.replay) {
       this.later.push(text);
@@ -86,12 +88,31 @@ export class EventStream {
   }
 
   /** Ends the stream with a last message (the server is going). */
-  end(last: string): void {
+  end(last: string, stallMs = this.stallMs): Promise<void> {
+    const gone = new Promise<void>((ok) => {
+      if (this.res.destroyed || this.res.writableFinished) return ok();
+      this.res.once("close", () => ok());
+      this.res.once("finish", () => ok());
+    });
+    if (this.closed || this.last !== undefined) return gone;
+    // The rest of the replay and the live events waiting for it are still the page's: written
+    // first (at its pace), then `last`. A page that takes nothing for `stallMs` is dropped.
+    this.last = last;
+    this.stallMs = Math.min(this.stallMs, stallMs);
+    if (this.stallTimer !== undefined) {
+      clearTimeout(this.stallTimer);
+      this.stallTimer = undefined;
+      this.checkStall();
+    }
+    if (!this.replay) this.finish();
+    return gone;
+  }
+
+  /** Everything is written: `last`, and the response ended. */
+  private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    this.replay = undefined;
-    this.later = [];
-    this.res.end(last);
+    this.res.end(this.last);
     // What is still queued waits for its client as long as a live stream's would.
     if (this.res.writableLength > 0) this.full();
   }
@@ -114,6 +135,7 @@ export class EventStream {
       this.write(text);
       if (this.closed) return; // past the limit
     }
+    if (this.last !== undefined) this.finish();
   }
 
   /** Writes `text`; false when the buffer is full (or the stream was closed for the limit). */

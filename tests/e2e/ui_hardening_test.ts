@@ -463,7 +463,7 @@ type Sse = any;
  * data parsed; `opened` once the response's head came; `done` when the stream ends (with the
  * error that ended it, if one did).
  */
-function readEvents(url: string) {
+function readEvents(url: string, bytesPerMs = Infinity) {
   const events: Sse[] = [];
   let opened!: () => void;
   const head = new Promise<void>((ok) => opened = ok);
@@ -475,6 +475,10 @@ function readEvents(url: string) {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
+      // A slow page (a loaded machine's): it takes what it is sent at this pace.
+      if (bytesPerMs < Infinity) {
+        await new Promise((ok) => setTimeout(ok, value.length / bytesPerMs));
+      }
       text += value;
       for (let end; (end = text.indexOf("\n\n")) >= 0;) {
         const block = text.slice(0, end);
@@ -555,6 +559,31 @@ Deno.test("[deno] startUi: a stream whose client reads nothing is closed once it
     }
   } finally {
     stalled?.close();
+    await ui.close();
+  }
+});
+
+Deno.test("[deno] startUi: a page still catching up on the kept output when the server closes is sent the rest, then bye", async () => {
+  const ui = await startUi({ graph: GRAPH });
+  const url = ui.url.replace("/?", "/api/events?");
+  try {
+    ui.reporter.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
+    // 8 MB kept (32 jobs of 250,000 bytes: each kept whole); a page that takes 2 MB a second.
+    const chunk = enc.encode("x".repeat(62_500));
+    for (let j = 0; j < 32; j++) {
+      for (let k = 0; k < 4; k++) {
+        ui.reporter.event({ type: "job.output", t: 1, job: `big${j}`, stream: "stdout", chunk });
+      }
+    }
+    const slow = readEvents(url, 2000);
+    await slow.opened;
+    ui.reporter.event({ type: "run.end", t: 3, status: "ok", exit: 0, ms: 3 });
+    await ui.close(); // it was cut short here: the rest of its replay and run.end dropped
+    assert.equal(await slow.done, undefined);
+    const text = outputOf(slow.events);
+    for (let j = 0; j < 32; j++) assert.equal(text.get(`big${j}`)?.length, 250_000, `big${j}`);
+    assert.equal(slow.events.at(-1).type, "run.end");
+  } finally {
     await ui.close();
   }
 });
