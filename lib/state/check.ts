@@ -593,10 +593,12 @@ export class UpToDate {
       for (const p of this.stampInputs(spec).keys()) if (inWrites(p) && !own(p)) now.add(p);
     }
     if (now.size) {
-      inputs = { ...inputs };
+      const all = new Map(Object.entries(inputs));
       for (const [p, st] of expandStamped([], this.baseDir, { literal: [...now] })) {
-        inputs[p] = st && !st[3] ? (sameContent(this.baseDir, p, [-1, 0, 0], st), st) : st;
+        all.set(p, st && !st[3] ? (sameContent(this.baseDir, p, [-1, 0, 0], st), st) : st);
       }
+      // Sorted, as the fast check walks a line (a path made by the run would come last).
+      inputs = Object.fromEntries([...all].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     }
     this.sayMissingReads(spec, inputs);
     const fill = (p: string, s: FileStamp | null) => {
