@@ -330,6 +330,15 @@ Deno.test("restore: an entry with an output outside the job's writes is removed 
     assert.match(warnings[0], why);
     assert.equal(new LocalStore(store).getEntry(key) !== null, stays, path);
   }
+  // A file and a path below it (out, out/x; either order): no run leaves that. Refused before
+  // anything is written (out was left a file, and the job failed at every run), and removed.
+  for (const paths of [["out", "out/x"], ["out/x", "out"]]) {
+    const { r, warnings, key } = await restoreFiles(store, p, ["out"], paths, te.encode("x"));
+    assert.equal(r.kind, "refused");
+    assert.match(warnings[0], /out\/x: below a file \(out\) of the entry/);
+    assert.equal(new LocalStore(store).getEntry(key), null);
+    assert.throws(() => Deno.lstatSync(`${p}/out`), "nothing written");
+  }
 });
 
 Deno.test("refuseOutputs: a symlink on disk on the way to an output (an entry without folders, as a Bazel one) is refused", async () => {
@@ -725,6 +734,41 @@ Deno.test("openCache: off unless the file or a store asks; --no-cache wins", () 
       ?.local.dir,
     "/xdg/jx",
   );
+});
+
+Deno.test("openCache: a signature key set but empty turns the remote store off, with a warning; a bad JX_CACHE_MAX_SIZE is named", async () => {
+  const store = await tempDir(), p = await tempDir({ "src/a.c": "int a;" });
+  const warnings: string[] = [];
+  // Port 9 refuses at once: a remote store that was asked would say so in a second warning.
+  const env = { JX_REMOTE_CACHE: "bazel+http://127.0.0.1:9/p", JX_REMOTE_CACHE_SIGNATURE_KEY: "" };
+  const cache = openCache({ cacheDir: store }, env, (l) => warnings.push(l))!;
+  assert.equal((await cache.lookup(job(p), { baseDir: p, vars: {} })).kind, "miss");
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(
+    warnings[0],
+    /JX_REMOTE_CACHE_SIGNATURE_KEY is set but empty: no entry can be verified/,
+  );
+  assert.throws(
+    () => openCache({}, { JX_CACHE_DIR: store, JX_CACHE_MAX_SIZE: "-1" }, () => {}),
+    /^Error: JX_CACHE_MAX_SIZE: '-1' is not a size|JX_CACHE_MAX_SIZE: '-1' is not a size/,
+  );
+});
+
+Deno.test("record: outputs a restore would refuse (a path out of the project) are not stored, with one warning", async () => {
+  const store = await tempDir();
+  const root = await tempDir({ "proj/src/a.c": "int a;", "dist/o.txt": "o" });
+  const p = `${root}/proj`;
+  const warnings: string[] = [];
+  const cache = newCache(store, warnings);
+  const j = job(p, { writes: ["../dist/o.txt"] });
+  const miss = await cache.lookup(j, { baseDir: p, vars: {} });
+  assert.equal(miss.kind, "miss");
+  if (miss.kind !== "miss") return;
+  cache.record(j, miss, p, { exit: 0, durationMs: 1, output: [] });
+  assert.deepEqual(warnings, [
+    "jx: warning: build not stored in the cache: ../dist/o.txt: not a plain relative path",
+  ]);
+  assert.equal(new LocalStore(store).getEntry(miss.key), null);
 });
 
 Deno.test("explain: the key's parts and which part differs from the last stored key", async () => {

@@ -237,6 +237,9 @@ export function collectOutputs(
     const paths = isGlob(w) ? expand([w], baseDir) : [w];
     for (const p of paths) collectPath(baseDir, p, c, seen, take, skip);
   }
+  // What a restore would refuse is not stored (it would be, and refused, at every run).
+  const why = refuseShape(c.outputs, writes);
+  if (why) throw new CacheRefusal(why);
   return c;
 }
 
@@ -412,32 +415,17 @@ export function staysInside(
  * entry's own as they will be (inside the project).
  */
 export function refuseOutputs(outputs: Output[], writes: string[], baseDir: string): string | null {
-  const tooBig = refuseSize(outputs);
-  if (tooBig) return tooBig;
+  const own = refuseShape(outputs, writes);
+  if (own) return own;
   const root = realpathSync(baseDir);
   const links = new Map<string, string>(), paths = new Set<string>();
-  // Every link of the entry first: a path below one is refused wherever it comes in the list (a
-  // Bazel entry lists its files before its links: the file was written, then the link failed).
-  for (const o of outputs) if (o.kind === "symlink") links.set(o.path, o.target);
-  // The folders above the entry's links: a path's way is looked at only while it stays on one.
-  const aboveLinks = new Set<string>();
-  for (const l of links.keys()) {
-    for (let i = l.indexOf("/"); i > 0; i = l.indexOf("/", i + 1)) aboveLinks.add(l.slice(0, i));
+  for (const o of outputs) {
+    if (o.kind === "symlink") links.set(o.path, o.target);
+    paths.add(o.path);
   }
   // Where each folder found on an output's way leads (realpath), once for the entry's paths.
   const onDisk = new DiskWay(baseDir), real = new Map<string, string>();
   for (const o of outputs) {
-    const why = refusePath(o.path, writes);
-    if (why) return why;
-    if (paths.has(o.path)) return `${o.path}: stored twice`;
-    paths.add(o.path);
-    if (links.size) {
-      for (let i = o.path.indexOf("/"); i > 0; i = o.path.indexOf("/", i + 1)) {
-        const up = o.path.slice(0, i);
-        if (links.has(up)) return `${o.path}: below a symlink`;
-        if (!aboveLinks.has(up)) break; // no link of the entry below it
-      }
-    }
     const way = onDisk.walk(o);
     const at = way.deepest ? join(baseDir, way.deepest) : baseDir;
     let where = real.get(at);
@@ -448,12 +436,46 @@ export function refuseOutputs(outputs: Output[], writes: string[], baseDir: stri
   }
   for (const [path, target] of links) {
     const steps = [...path.split("/").slice(0, -1), ...target.split("/")];
+    if (!staysInside(root, steps, links, paths)) {
+      return `${path}: symlink to ${target} leads out of the project`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Why an entry is not one a run of the job could have left, whatever the disk holds, or null:
+ * its size (`refuseSize`), each path (plain, relative, inside `writes`, once), no path below one
+ * of its files or links (a restore never writes through a link; `out` a file and `out/x` too
+ * made `out` a file the job then could not make a folder), and each link's target relative and
+ * never climbing after a name (where it leads on disk: `refuseOutputs`). Such an entry is a lie
+ * under its key: never offered again.
+ */
+export function refuseShape(outputs: Output[], writes: string[]): string | null {
+  const tooBig = refuseSize(outputs);
+  if (tooBig) return tooBig;
+  // Its files and links first: a path below one is refused wherever it comes in the list (a
+  // Bazel entry lists its files before its links).
+  const leaves = new Map<string, Output["kind"]>(), paths = new Set<string>();
+  for (const o of outputs) if (o.kind !== "dir") leaves.set(o.path, o.kind);
+  for (const o of outputs) {
+    const why = refusePath(o.path, writes);
+    if (why) return why;
+    if (paths.has(o.path)) return `${o.path}: stored twice`;
+    paths.add(o.path);
+    for (let i = o.path.indexOf("/"); i > 0; i = o.path.indexOf("/", i + 1)) {
+      const kind = leaves.get(o.path.slice(0, i));
+      if (kind === "symlink") return `${o.path}: below a symlink`;
+      if (kind) return `${o.path}: below a file (${o.path.slice(0, i)}) of the entry`;
+    }
+  }
+  for (const o of outputs) {
+    if (o.kind !== "symlink") continue;
+    const { path, target } = o;
     if (climbsAfterName(target)) {
       return `${path}: symlink to ${target} climbs (..) out of a folder it names`;
     }
-    if (isAbsolute(target) || !staysInside(root, steps, links, paths)) {
-      return `${path}: symlink to ${target} leads out of the project`;
-    }
+    if (isAbsolute(target)) return `${path}: symlink to ${target} leads out of the project`;
   }
   return null;
 }

@@ -30,7 +30,7 @@ import {
   collectOutputs,
   digestOf,
   refuseOutputs,
-  refusePath,
+  refuseShape,
   relPath,
   stageOutputs,
   writeOutputs,
@@ -221,16 +221,18 @@ export class Cache {
       return { kind: "refused", why };
     };
     try {
-      const why = refuseOutputs(hit.entry.outputs, job.writes, baseDir);
-      if (why) {
-        // An output outside the job's `writes`, which its key covers: a lie under this key, never
-        // to be offered again (a remote server's was kept here by the lookup). What stands in the
-        // way on this disk (a link, a folder of the user's) is not the entry's doing: it stays.
-        if (hit.entry.outputs.some((o) => refusePath(o.path, job.writes) !== null)) {
-          this.o.local.dropEntry(hit.key);
-        }
-        return refuse(why);
+      // An entry no run of the job could have left (an output outside its `writes`, a link out
+      // of them, a path below a file), which its key covers: a lie under this key, never to be
+      // offered again (a remote server's was kept here by the lookup).
+      const lie = refuseShape(hit.entry.outputs, job.writes);
+      if (lie) {
+        this.o.local.dropEntry(hit.key);
+        return refuse(lie);
       }
+      // What stands in the way on this disk (a link, a folder of the user's) is not the entry's
+      // doing: it stays.
+      const why = refuseOutputs(hit.entry.outputs, job.writes, baseDir);
+      if (why) return refuse(why);
       return await this.putOutputs(hit, job, baseDir, owners ?? new WriteOwners([job]), stop);
     } catch (err) {
       if (err instanceof RestoreStopped) return { kind: "stopped" };

@@ -74,7 +74,12 @@ export function remoteTimeoutMs(value: string | undefined): number {
 
 /** The local store that flags and environment name (`JX_CACHE_MAX_SIZE` sets its limit). */
 export function localStore(flags: CacheFlags, env: Record<string, string | undefined>): LocalStore {
-  const max = env.JX_CACHE_MAX_SIZE ? parseSize(env.JX_CACHE_MAX_SIZE) : DEFAULT_MAX_BYTES;
+  let max = DEFAULT_MAX_BYTES;
+  try {
+    if (env.JX_CACHE_MAX_SIZE) max = parseSize(env.JX_CACHE_MAX_SIZE);
+  } catch (e) {
+    throw new JxInputError(`JX_CACHE_MAX_SIZE: ${(e as Error).message}`);
+  }
   if (flags.cacheDir === "") {
     throw new JxInputError("--cache-dir needs a value (it is empty)");
   }
@@ -108,9 +113,18 @@ export function openCache(
     );
     return null;
   }
+  // Set, but to nothing (a CI secret a fork's pull request does not get): nothing can be
+  // verified, so nothing is taken from the server (nor sent, unsigned).
+  const unverifiable = remoteUrl !== undefined && env.JX_REMOTE_CACHE_SIGNATURE_KEY === "";
+  if (unverifiable) {
+    warn(
+      "jx: warning: cache: JX_REMOTE_CACHE_SIGNATURE_KEY is set but empty: no entry can be " +
+        "verified, so the remote cache is not used in this run (unset it, or give the key)",
+    );
+  }
   return new Cache({
     local,
-    remote: remoteUrl ? remoteStore(remoteUrl, env) : null,
+    remote: remoteUrl && !unverifiable ? remoteStore(remoteUrl, env) : null,
     readOnly: flags.remoteReadOnly || env.JX_REMOTE_CACHE_READ_ONLY === "1",
     warn,
   });
