@@ -754,6 +754,23 @@ Deno.test("openCache: a signature key set but empty turns the remote store off, 
   );
 });
 
+Deno.test("a killed restore's temporary files: no job's input (nor in a key), and removed when the job's outputs are next stored", async () => {
+  const { host } = await import("../lib/runtime/stale.ts");
+  const { expand } = await import("../lib/state/mod.ts");
+  const store = await tempDir();
+  // A pid no process has (above Linux's pid_max of 2^22).
+  const left = `.jx-restore-${host()}-9999999-0123456789ab`;
+  const p = await tempDir({ "src/a.c": "int a;", [`out/${left}`]: "half", "out/o": "o" });
+  assert.deepEqual(expand(["out"], p), ["out/o"]);
+  const warnings: string[] = [];
+  const cache = newCache(store, warnings);
+  const miss = await cache.lookup(job(p), { baseDir: p, vars: {} });
+  if (miss.kind !== "miss") throw new Error(miss.kind);
+  cache.record(job(p), miss, p, { exit: 0, durationMs: 1, output: [] });
+  assert.deepEqual(warnings, []);
+  assert.deepEqual([...Deno.readDirSync(`${p}/out`)].map((e) => e.name), ["o"]);
+});
+
 Deno.test("record: outputs a restore would refuse (a path out of the project) are not stored, with one warning", async () => {
   const store = await tempDir();
   const root = await tempDir({ "proj/src/a.c": "int a;", "dist/o.txt": "o" });

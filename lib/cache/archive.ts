@@ -208,9 +208,14 @@ function collectPath(
     c.outputs.push({ kind: "symlink", path: rel, target });
   } else if (st.isDirectory()) {
     c.outputs.push({ kind: "dir", path: rel, mode: st.mode & 0o777 });
+    let swept = false;
     for (const name of readdirSync(abs).sort()) {
-      // A restore's temporary file (its own, now, or one a killed restore left) is no output.
-      if (name.startsWith(STAGED_PREFIX)) continue;
+      // A restore's temporary file (its own, now, or one a killed restore left) is no output;
+      // a dead one's is removed (`kill -9` during a restore left hundreds).
+      if (name.startsWith(STAGED_PREFIX)) {
+        if (!swept) swept = true, sweepStaged(abs);
+        continue;
+      }
       collectPath(baseDir, `${rel}/${name}`, c, seen, take, skip);
     }
   } else if (st.isFile()) {

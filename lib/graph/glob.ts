@@ -582,10 +582,12 @@ export function anyFolderAbove(path: string, test: (dir: string) => boolean): bo
 
 /** Directories never entered when walking. */
 const SKIP = new Set([".jx", ".git", "node_modules"]);
+/** A cache restore's temporary file (cache/archive.ts), one a killed restore left too: no input. */
+const STAGED = ".jx-restore-";
 
 /**
  * Appends to `out` every file below `rel` (relative to `baseDir`), skipping
- * `.jx`, `.git` and `node_modules`. `onDir` hears of each directory it is
+ * `.jx`, `.git`, `node_modules` and a cache restore's temporary files. `onDir` hears of each directory it is
  * about to list (`rel` first), before it lists it (the no-op record stamps
  * them: lib/state/noop.ts).
  *
@@ -616,7 +618,7 @@ export function walkFiles(
     return;
   }
   for (const e of entries) {
-    if (SKIP.has(e.name)) continue;
+    if (SKIP.has(e.name) || e.name.startsWith(STAGED)) continue;
     const p = rel === "." ? e.name : `${rel}/${e.name}`;
     if (e.kind === "dir") walkFiles(baseDir, p, out, onDir);
     else out.push(p);
