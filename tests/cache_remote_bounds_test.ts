@@ -732,6 +732,22 @@ Deno.test("turbo: an artifact header past 16 MiB is refused unread (300 MB of `[
   }
 });
 
+Deno.test("credentials in the URL are sent as Basic auth only without a token, on every runtime", async () => {
+  const seen: string[] = [];
+  const s = serve((r) => {
+    seen.push(r.headers.get("authorization") ?? "");
+    return new Response("", { status: 404 });
+  });
+  try {
+    const url = `bazel+${s.base.replace("//", "//ci:p%40ss@")}/p`;
+    await lookupOnce(remoteStore(url, { JX_REMOTE_CACHE_TOKEN: "tok" }));
+    await lookupOnce(remoteStore(url, {}));
+    assert.deepEqual([...new Set(seen)], ["Bearer tok", `Basic ${btoa("ci:p@ss")}`]);
+  } finally {
+    await s.stop();
+  }
+});
+
 Deno.test("credentials in the URL (sent as Basic auth) are masked in every warning and error", async () => {
   const s = serve((r) =>
     new Response("", { status: r.headers.get("authorization")?.startsWith("Basic ") ? 500 : 400 })

@@ -182,11 +182,39 @@ async function exchange<T>(
   }
 }
 
+/**
+ * `url` without its `//USER:PASSWORD@`, and the headers with them as Basic auth unless they hold
+ * an `Authorization` already (a token wins): the same request on every runtime (Deno's fetch sent
+ * the URL's Basic auth over the token; Bun's the token).
+ */
+function userinfoAsHeader(
+  url: string,
+  headers: Record<string, string>,
+): [string, Record<string, string>] {
+  const u = new URL(url);
+  if (!u.username && !u.password) return [url, headers];
+  const text = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  const pair = new TextEncoder().encode(`${text(u.username)}:${text(u.password)}`);
+  u.username = u.password = "";
+  if (Object.keys(headers).some((k) => k.toLowerCase() === "authorization")) {
+    return [u.href, headers];
+  }
+  const basic = `Basic ${btoa(String.fromCharCode(...pair))}`;
+  return [u.href, { ...headers, authorization: basic }];
+}
+
 /** One request as it is: a redirect is answered, not followed (`redirect: "manual"`). */
-function send(url: string, out: Outgoing, deadline: Deadline): Promise<Response> {
+function send(at: string, out: Outgoing, deadline: Deadline): Promise<Response> {
+  const [url, headers] = userinfoAsHeader(at, out.headers ?? {});
   return fetch(url, {
     method: out.method,
-    headers: { ...out.headers, "accept-encoding": "identity" },
+    headers: { ...headers, "accept-encoding": "identity" },
     body: out.body as BodyInit | undefined,
     signal: deadline.signal,
     redirect: "manual",
