@@ -771,6 +771,18 @@ Deno.test("a killed restore's temporary files: no job's input (nor in a key), an
   assert.deepEqual([...Deno.readDirSync(`${p}/out`)].map((e) => e.name), ["o"]);
 });
 
+Deno.test("record: a store's file that fails is named in the warning", async () => {
+  const store = await tempDir({ "tmp": "a file where the store's folder goes" });
+  const p = await tempDir({ "src/a.c": "int a;", "out/o": "o" });
+  const warnings: string[] = [];
+  const cache = newCache(store, warnings);
+  const miss = await cache.lookup(job(p), { baseDir: p, vars: {} });
+  if (miss.kind !== "miss") throw new Error(miss.kind);
+  cache.record(job(p), miss, p, { exit: 0, durationMs: 1, output: [] });
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], new RegExp(`not stored in the cache: ${store}/tmp\\S*: `));
+});
+
 Deno.test("record: outputs a restore would refuse (a path out of the project) are not stored, with one warning", async () => {
   const store = await tempDir();
   const root = await tempDir({ "proj/src/a.c": "int a;", "dist/o.txt": "o" });

@@ -292,7 +292,12 @@ export class Cache {
     } catch (e) {
       // A failed file call in the same words on every runtime (a full disk: "no space left on
       // device"), where Deno and Bun word it apart.
-      const why = e instanceof CacheRefusal || e instanceof BadBlob ? e.message : ioReason(e);
+      const where = (e as { path?: unknown })?.path;
+      const why = e instanceof CacheRefusal || e instanceof BadBlob
+        ? e.message
+        : typeof where === "string"
+        ? `${where}: ${ioReason(e)}` // which file of the store (or of the job) failed
+        : ioReason(e);
       this.o.warn(`jx: warning: ${job.name} not stored in the cache: ${why}`);
       return;
     }

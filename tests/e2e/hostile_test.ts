@@ -96,7 +96,11 @@ for (const runtime of RUNTIMES) {
       const r = await jxIn(runtime, `${root}/p`, ["run", "--cache-dir", `${root}/c/store`]);
       assert.equal(r.code, 0, r.stderr);
       assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
-      assert.match(r.stderr, /^jx: warning: a not stored in the cache: no space left on device$/m);
+      // Naming the store's file that failed, when the runtime's error names it.
+      assert.match(
+        r.stderr,
+        /^jx: warning: a not stored in the cache: (\/\S+: )?no space left on device$/m,
+      );
       assert.deepEqual([...Deno.readDirSync(`${root}/c/store/tmp`)], [], "no temporary file left");
     } finally {
       sh(`umount '${root}/c'`);
