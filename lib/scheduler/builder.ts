@@ -316,13 +316,25 @@ export class Builder implements LoopHost, GenHost {
    */
   private passOver(spec: JobSpec, pass: "dry-run"): void {
     if (spec.deferred ? this.itemsUpToDate(spec) : this.upToDate(spec)) {
-      const after = this.graph.depsOf(spec.name).find((e) =>
-        e.kind !== "order" && this.dryListed(e.from)
-      );
+      const deps = this.graph.depsOf(spec.name);
+      const after = deps.find((e) => e.kind !== "order" && this.dryListed(e.from));
       if (!after) return this.plan.skipReady(spec.name, "up-to-date");
-      this.mayRunAfter.set(spec.name, after.from);
+      // A job that would run and writes an `@name` this one reads makes it run (its token
+      // changes: state/check.ts); no early cutoff spares it.
+      if (!deps.some((e) => this.wouldRunWriting(e.from, spec))) {
+        this.mayRunAfter.set(spec.name, after.from);
+      }
     }
     this.plan.skipReady(spec.name, pass);
+  }
+
+  /** Whether a dry run has `from` run for sure, writing an `@name` that `spec` reads, not writes. */
+  private wouldRunWriting(from: string, spec: JobSpec): boolean {
+    if (!this.dryListed(from) || this.mayRunAfter.has(from)) return false;
+    const writer = this.graph.byName.get(from);
+    return !!writer?.writes.some((w) =>
+      w[0] === "@" && spec.reads.includes(w) && !spec.writes.includes(w)
+    );
   }
 
   /** Whether a dry run listed the job: it would or may run (`passOver` skipped it as `dry-run`). */

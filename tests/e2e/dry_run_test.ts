@@ -60,6 +60,26 @@ async function started(dir: string): Promise<string[]> {
     .map((e) => e.job as string);
 }
 
+Deno.test("-n: a reader of an @name that a job which would run writes would run too (no early cutoff spares it)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:
+  migrate: { run: "cat m.sql > db.txt", reads: [m.sql], writes: ["@db"] }
+  report: { run: "cat db.txt > report.txt", reads: ["@db"], writes: [report.txt] }
+  copy: { run: "cp report.txt copy.txt", reads: [report.txt], writes: [copy.txt] }
+`,
+    "m.sql": "v1\n",
+  });
+  assert.equal((await runJx(["run"], { cwd: dir })).code, 0);
+  await Deno.writeTextFile(`${dir}/m.sql`, "v2\n");
+  const dry = await runJx(["run", "-n"], { cwd: dir });
+  assert.equal(
+    dry.stdout,
+    "migrate: cat m.sql > db.txt\nreport: cat db.txt > report.txt\n" +
+      "copy: cp report.txt copy.txt  (may run: after report)\n",
+  );
+  assert.equal(dry.stderr, "jx: dry run: 2 jobs would run, 1 job may run\n");
+});
+
 Deno.test("-n: a foreach over files jobs write is decided by its items as the disk gives them", async () => {
   const dir = await tempDir({ "jobs.yaml": DEFERRED, "a.txt": "a\n" });
   assert.deepEqual(await started(dir), ["gen", "each[o/a.gen]", "tot"]);
