@@ -652,10 +652,24 @@ function grouped(size: number, keys: Int32Array, values?: Int32Array): [Int32Arr
 /**
  * Numbers of paths (one per path): the edge derivation's `ResourceIndex`,
  * handed over by the loader, so that no path is looked up in a map made
- * again for the cache.
+ * again for the cache; and what else the derivation found, so that no path
+ * and no reason is looked up by its text at all (100,000 jobs: 400,000
+ * paths and 100,000 reasons of one resource each, `writes out/N.o -> reads
+ * out/N.o`, each text hashed for nothing but a number the derivation had).
  */
 export interface PathNumbers {
   idOf(path: string): number;
+  /**
+   * Each job's writes then its reads (as the derivation took them: `orderReads`) as numbers,
+   * from `start[j]` to `start[j + 1]`, for `jobs` jobs (graph/edges.ts's `JobResources`).
+   */
+  paths?: { start: ArrayLike<number>; ids: ArrayLike<number>; jobs: number };
+  /**
+   * The resource edges as the derivation made them, in order (the graph keeps them in that
+   * order, less those that repeat a link edge), and each one's reason's number: equal
+   * numbers for equal texts, and only then.
+   */
+  made?: { edges: readonly Edge[]; reasons: ArrayLike<number> };
 }
 
 /** `PathNumbers` of a map of its own, for a graph that comes without any. */
@@ -679,11 +693,8 @@ class FileIds {
   /** By a path's number: its index plus 3 (0: not met yet). */
   private of = new Int32Array(1024);
 
-  constructor(private numbers: PathNumbers) {}
-
-  /** The index of path `p`. */
-  id(p: string): number {
-    const n = this.numbers.idOf(p);
+  /** The index of path `p`, whose number (`PathNumbers.idOf`) is `n`. */
+  id(p: string, n: number): number {
     if (n >= this.of.length) {
       const more = new Int32Array(Math.max(n + 1, this.of.length * 2));
       more.set(this.of);
@@ -715,17 +726,19 @@ function pathCount(jobs: readonly JobSpec[]): number {
  * once (lists grown by a push cost twice the time, and their copies GC).
  */
 function indexOf(graph: Graph, numbers: PathNumbers): Index {
-  const jobs = graph.jobs, ids = new FileIds(numbers), room = pathCount(jobs);
+  const jobs = graph.jobs, ids = new FileIds(), room = pathCount(jobs);
   // (file, job) once per pair, in job order; each job's written files; flat lists, no list per job.
   const pairFile = new Int32Array(room), pairJob = new Int32Array(room);
   const lastJob = new Int32Array(room).fill(-1); // by file (there are at most `room`)
   const wStart = new Int32Array(jobs.length + 1), writes = new Int32Array(room);
   const unfit: number[] = [];
+  const known = numbers.paths?.jobs === jobs.length ? numbers.paths : undefined;
   let pairs = 0, written = 0;
-  const pair = (list: readonly string[], j: number, w: boolean) => {
+  // `at`: where the list's numbers start in `known.ids` (-1: each path looked up by its text).
+  const pair = (list: readonly string[], j: number, w: boolean, at: number) => {
     let glob = false;
     for (let k = 0; k < list.length; k++) {
-      const f = ids.id(list[k]);
+      const p = list[k], f = ids.id(p, at >= 0 ? known!.ids[at + k] : numbers.idOf(p));
       if (f < 0) {
         glob ||= f === -2;
         continue;
@@ -736,13 +749,15 @@ function indexOf(graph: Graph, numbers: PathNumbers): Index {
     return glob;
   };
   for (let j = 0; j < jobs.length; j++) {
-    const s = jobs[j];
-    const globR = pair(s.reads, j, false), globW = pair(s.writes, j, true);
-    const globE = s.envFiles !== undefined && pair(s.envFiles, j, false);
+    const s = jobs[j], at = known ? knownAt(known, j, s) : -1;
+    const globR = pair(s.reads, j, false, at < 0 ? -1 : at + s.writes.length);
+    const globW = pair(s.writes, j, true, at);
+    const globE = s.envFiles !== undefined && pair(s.envFiles, j, false, -1);
     if (globR || globW || globE || unfitForPart(s)) unfit.push(j);
     wStart[j + 1] = written;
   }
-  const files = ids.files, { from, to: edgeTo, why: edgeWhy, reasons } = edgesAsNumbers(graph);
+  const { from, to: edgeTo, why: edgeWhy, reasons } = edgesAsNumbers(graph, numbers.made);
+  const files = ids.files;
   const [ownStart, owners] = grouped(files.length, pairFile.subarray(0, pairs), pairJob);
   const [outStart, outs] = grouped(jobs.length, from);
   return {
@@ -761,28 +776,69 @@ function indexOf(graph: Graph, numbers: PathNumbers): Index {
   };
 }
 
+/**
+ * Where job `j`'s numbers start in `known.ids` (its writes, then its reads); -1 when they
+ * cannot be its (too few).
+ */
+function knownAt(known: NonNullable<PathNumbers["paths"]>, j: number, s: JobSpec): number {
+  const at = known.start[j];
+  return known.start[j + 1] - at >= s.writes.length + s.reads.length ? at : -1;
+}
+
 /** Edge kinds by their number in `Ints.edgeWhy`. */
 const KINDS: readonly Edge["kind"][] = ["needs", "resource", "order", "condition"];
 
 /**
  * Per edge of `graph`, the places of the jobs it comes from and leads to, and its reason's
- * number (in `reasons`, each text once) and kind's, as `Ints.edgeWhy` holds them.
+ * number (in `reasons`, each text once, in the order first met) and kind's, as `Ints.edgeWhy`
+ * holds them. A reason the derivation numbered (`made`) is found by that number, not by its
+ * text.
  */
-function edgesAsNumbers(graph: Graph) {
+function edgesAsNumbers(graph: Graph, made?: PathNumbers["made"]) {
   const edges = graph.edges, from = new Int32Array(edges.length), to = new Int32Array(edges.length);
-  const why = new Int32Array(edges.length),
-    reasons: string[] = [],
-    seen = new Map<string, number>();
+  const why = new Int32Array(edges.length), reasons: string[] = [];
+  const byText = new Map<string, number>(), numbered = made && madeReasons(edges, made);
+  // By a number of the derivation's: that reason's number here, plus 1 (0: not met yet).
+  const mine = new Int32Array(numbered ? numbered.count : 0);
   let lastTo: string | undefined, place = -1; // (a job's edges in come one after another)
   for (let k = 0; k < edges.length; k++) {
-    const e = edges[k], kind = KINDS.indexOf(e.kind);
+    const e = edges[k], kind = KINDS.indexOf(e.kind), m = numbered ? numbered.of[k] : -1;
     if (kind < 0 || typeof e.reason !== "string") throw new Error(`edge of kind ${e.kind}`);
-    let r = seen.get(e.reason);
-    if (r === undefined) seen.set(e.reason, r = reasons.push(e.reason) - 1);
+    let r = m >= 0 ? mine[m] - 1 : byText.get(e.reason);
+    if (r === undefined || r < 0) {
+      r = reasons.push(e.reason) - 1;
+      if (m >= 0) mine[m] = r + 1;
+      else byText.set(e.reason, r);
+    }
     if (e.to !== lastTo) lastTo = e.to, place = placeOf(graph, e.to);
     from[k] = placeOf(graph, e.from), to[k] = place, why[k] = r * 4 + kind;
   }
   return { from, to, why, reasons };
+}
+
+/**
+ * Per edge of `edges`, the number the derivation gave its reason (`made`; -1: an edge it did
+ * not make), and one more than the largest; undefined when `edges` are not its edges as it made
+ * them (in order, some left out), or when another edge's reason could be one of its texts (all
+ * of which start with the resource's mode): then every reason is found by its text.
+ */
+function madeReasons(edges: readonly Edge[], made: NonNullable<PathNumbers["made"]>) {
+  const of = new Int32Array(edges.length).fill(-1);
+  let j = 0, count = 0;
+  for (let k = 0; k < edges.length; k++) {
+    const e = edges[k];
+    if (e.kind !== "resource" && e.kind !== "order") {
+      const r = e.reason;
+      if (typeof r !== "string" || r.startsWith("writes ") || r.startsWith("reads ")) {
+        return undefined;
+      }
+      continue;
+    }
+    while (j < made.edges.length && made.edges[j] !== e) j++;
+    if (j === made.edges.length) return undefined;
+    count = Math.max(count, (of[k] = made.reasons[j++]) + 1);
+  }
+  return { of, count };
 }
 
 /**

@@ -382,26 +382,105 @@ export function orderReads(spec: Pick<JobSpec, "reads" | "when">): string[] {
   return read === undefined ? spec.reads : [...spec.reads, read];
 }
 
-/** The last writer of a resource (a job's place in file order, -1: none) and the readers since. */
-interface ResourceState {
-  writer: number;
-  readers: number[] | undefined;
+/**
+ * By resource number: its last writer (a job's place in file order, -1: none) and its readers
+ * since, in order. Typed lists rather than an object and a list per resource: 100,000 jobs
+ * name 300,000 resources, kept until the last job, and the collector copies every object kept
+ * that long into its old space. The first reader since the last write is in `first`, a
+ * second and later ones (a file many jobs read) in `more`.
+ */
+class ResourceStates {
+  private writers = new Int32Array(1024).fill(-1);
+  private first = new Int32Array(1024).fill(-1);
+  private more = new Map<number, number[]>();
+
+  /** The last writer of resource `id` (-1: none). */
+  writerOf(id: number): number {
+    return id < this.writers.length ? this.writers[id] : -1;
+  }
+
+  /** The first reader of resource `id` since its last writer (-1: none). */
+  firstReaderOf(id: number): number {
+    return id < this.first.length ? this.first[id] : -1;
+  }
+
+  /** The second and later readers of resource `id` since its last writer, if any. */
+  moreReadersOf(id: number): readonly number[] | undefined {
+    return this.more.size ? this.more.get(id) : undefined;
+  }
+
+  /** Job `job` writes resource `id`: its last writer now, no reader since. */
+  wrote(id: number, job: number): void {
+    this.fit(id);
+    this.writers[id] = job;
+    if (this.first[id] < 0) return;
+    this.first[id] = -1;
+    if (this.more.size) this.more.delete(id);
+  }
+
+  /** Job `job` reads resource `id`. */
+  read(id: number, job: number): void {
+    this.fit(id);
+    if (this.first[id] < 0) this.first[id] = job;
+    else push(this.more, id, job);
+  }
+
+  /** Room for resource `id` in the lists. */
+  private fit(id: number): void {
+    if (id < this.writers.length) return;
+    const size = Math.max(id + 1, this.writers.length * 2);
+    this.writers = grown(this.writers, new Int32Array(size).fill(-1));
+    this.first = grown(this.first, new Int32Array(size).fill(-1));
+  }
 }
 
-/** Each resource of `list` once, as its number, in order. */
-function idsOf<T>(list: readonly string[], idx: ResourceIndex<T>): number[] {
-  const out: number[] = [];
-  if (list.length > 16) {
-    const had = new Set<number>();
-    for (const res of list) {
-      const id = idx.idOf(res);
-      if (!had.has(id)) had.add(id), out.push(id);
-    }
-    return out;
+/**
+ * Each job's resources as numbers (`ResourceIndex.idOf`), as the edge derivation met them:
+ * job `j`'s writes, then its reads (as the derivation was given them), repeats kept, from
+ * `start[j]` to `start[j + 1]` in `ids`. The graph cache's writer takes them instead of
+ * looking each path up by its text again.
+ */
+export class JobResources {
+  /** One more than the jobs recorded (`start[0]` is 0). */
+  start: Int32Array = new Int32Array(1024);
+  ids: Int32Array = new Int32Array(4096);
+  /** Jobs recorded so far; numbers so far. */
+  jobs = 0;
+  private size = 0;
+
+  /** Records resource number `id` for the job being recorded. */
+  add(id: number): void {
+    if (this.size === this.ids.length) this.ids = grown(this.ids, new Int32Array(this.size * 2));
+    this.ids[this.size++] = id;
   }
+
+  /** Ends the current job's record. */
+  endJob(): void {
+    if (this.jobs + 1 === this.start.length) {
+      this.start = grown(this.start, new Int32Array(this.start.length * 2));
+    }
+    this.start[++this.jobs] = this.size;
+  }
+}
+
+/**
+ * Each resource of `list` once, as its number, in order, into `out` (emptied first); each
+ * number, repeats kept, also into `paths`.
+ */
+function idsOf<T>(
+  list: readonly string[],
+  idx: ResourceIndex<T>,
+  out: number[],
+  paths: JobResources | undefined,
+): number[] {
+  out.length = 0;
+  const had = list.length > 16 ? new Set<number>() : undefined;
   for (const res of list) {
     const id = idx.idOf(res);
-    if (!out.includes(id)) out.push(id);
+    paths?.add(id);
+    if (had ? had.has(id) : out.includes(id)) continue;
+    had?.add(id);
+    out.push(id);
   }
   return out;
 }
@@ -413,49 +492,58 @@ function idsOf<T>(list: readonly string[], idx: ResourceIndex<T>): number[] {
  * its place (no map made per job).
  */
 class Candidates {
-  /** The earlier jobs' places, and their edges (the same index). */
+  /** The earlier jobs' places, their edges and their edges' reasons' numbers (the same index). */
   readonly places: number[] = [];
   readonly edges: Edge[] = [];
+  readonly why: number[] = [];
   /** By a job's place: its index in the lists, when `taken` holds the job now (plus 1). */
   private at: Int32Array;
   private taken: Int32Array;
   private job = -1;
   private to = "";
+  /** The resource of the job whose conflicts `onWrite` and `onRead` are given. */
+  private res = -1;
 
   private reasons: Reasons;
 
   constructor(
     private jobs: readonly Pick<JobSpec, "name">[],
-    private states: ResourceIndex<ResourceState>,
+    private index: ResourceIndex<true>,
+    private states: ResourceStates,
   ) {
     this.at = new Int32Array(jobs.length);
     this.taken = new Int32Array(jobs.length);
-    this.reasons = new Reasons(states);
+    this.reasons = new Reasons(index);
   }
 
   /**
    * Job `i`'s candidates (a job that both reads and writes a resource is
-   * treated as its writer): in `places` and `edges` until the next call.
+   * treated as its writer): in `places`, `edges` and `why` until the next call.
    */
   of(i: number, writes: readonly number[], reads: readonly number[]): this {
-    const { states } = this;
     this.job = i, this.to = this.jobs[i].name;
-    this.places.length = this.edges.length = 0;
-    for (const w of writes) {
-      states.conflictingIds(w, (c) => {
-        const s = states.valueOf(c);
-        if (s.writer >= 0) this.edge(s.writer, c, "writes", "writes", w);
-        if (s.readers) { for (const r of s.readers) this.edge(r, c, "reads", "writes", w); }
-      });
-    }
-    for (const r of reads) {
-      states.conflictingIds(r, (c) => {
-        const s = states.valueOf(c);
-        if (s.writer >= 0) this.edge(s.writer, c, "writes", "reads", r);
-      });
-    }
+    this.places.length = this.edges.length = this.why.length = 0;
+    for (const w of writes) this.res = w, this.index.conflictingIds(w, this.onWrite);
+    for (const r of reads) this.res = r, this.index.conflictingIds(r, this.onRead);
     return this;
   }
+
+  /** A resource `c` met by the job's written `res`: its writer and its readers wait before. */
+  private onWrite = (c: number): void => {
+    const { states, res } = this;
+    const w = states.writerOf(c), r = states.firstReaderOf(c);
+    if (w >= 0) this.edge(w, c, "writes", "writes", res);
+    if (r < 0) return;
+    this.edge(r, c, "reads", "writes", res);
+    const more = states.moreReadersOf(c);
+    if (more) { for (const m of more) this.edge(m, c, "reads", "writes", res); }
+  };
+
+  /** A resource `c` met by the job's read `res`: its writer waits before. */
+  private onRead = (c: number): void => {
+    const w = this.states.writerOf(c);
+    if (w >= 0) this.edge(w, c, "writes", "reads", this.res);
+  };
 
   /** The edge from job `from` (the stronger of it and the one before). */
   private edge(from: number, c: number, mode: string, toMode: string, res: number): void {
@@ -463,12 +551,18 @@ class Candidates {
     const kind = mode === "writes" && toMode === "reads" ? "resource" : "order";
     const k = this.taken[from] === this.job + 1 ? this.at[from] : -1;
     if (k >= 0 && (this.edges[k].kind === "resource" || kind === "order")) return;
-    const reason = this.reasons.of(c, mode, toMode, res);
-    const e: Edge = { from: this.jobs[from].name, to: this.to, kind, reason };
-    if (k >= 0) this.edges[k] = e;
+    const why = this.reasons.of(c, mode, toMode, res);
+    const e: Edge = {
+      from: this.jobs[from].name,
+      to: this.to,
+      kind,
+      reason: this.reasons.texts[why],
+    };
+    if (k >= 0) this.edges[k] = e, this.why[k] = why;
     else {
       this.taken[from] = this.job + 1, this.at[from] = this.places.push(from) - 1;
       this.edges.push(e);
+      this.why.push(why);
     }
   }
 
@@ -478,30 +572,61 @@ class Candidates {
   }
 }
 
+/** Keys of `Reasons` below this are V8's small integers (looked up with no number made). */
+const SMALL = 2 ** 28;
+
 /**
- * The reasons of resource edges (`writes out/a.o -> reads out`): one text per pair of resources
- * that meet in two ways, shared by every edge of that pair (the readers of a folder that many
- * jobs write each get an edge from every writer, all of them the same few texts). A pair of one
- * resource (`writes a -> reads a`) is made each time: it meets once or twice.
+ * The reasons of resource edges (`writes out/a.o -> reads out`), each text made once and
+ * numbered: equal numbers for equal texts, and only then (the graph cache's writer numbers
+ * its list of reasons by them, with no text hashed). A pair of two resources is found by both
+ * numbers and modes (the readers of a folder that many jobs write each get an edge from every
+ * writer, all of them the same few texts); a pair of one resource (`writes a -> reads a`) by
+ * its number and modes in a typed list (100,000 jobs each reading the file the one before
+ * wrote: as many texts, no map entry each).
  */
 class Reasons {
-  /** By the later resource and both modes, then by the earlier resource (small integers). */
-  private made = new Map<number, Map<number, string>>();
+  /** Each reason by its number. */
+  readonly texts: string[] = [];
+  /** A pair of one resource: by its number times 4 plus the modes' (`modesOf`), that plus 1. */
+  private same = new Int32Array(1024);
+  /** A pair of two: by the later resource's number times 4 plus the modes', then by the earlier's. */
+  private pairs = new Map<number, Map<number, number>>();
+  /**
+   * Reasons by their text, where a resource's text holds ` -> ` itself (the text of one pair
+   * could then be another's) or a number is too large for the keys above.
+   */
+  private byText = new Map<string, number>();
 
-  constructor(private states: ResourceIndex<unknown>) {}
+  constructor(private index: ResourceIndex<unknown>) {}
 
-  /** The reason of an edge from resource `c` (as `mode`) to resource `res` (as `toMode`). */
-  of(c: number, mode: string, toMode: string, res: number): string {
-    const { states } = this;
-    const text = () => `${mode} ${states.textOf(c)} -> ${toMode} ${states.textOf(res)}`;
-    // Keys below 2^30: V8's small integers, looked up without a number made for each.
-    if (c === res || res >= 2 ** 28) return text();
+  /** The number of the reason of an edge from resource `c` (as `mode`) to `res` (as `toMode`). */
+  of(c: number, mode: string, toMode: string, res: number): number {
     const key = res * 4 + (mode === "writes" ? 2 : 0) + (toMode === "writes" ? 1 : 0);
-    let byC = this.made.get(key);
-    if (!byC) this.made.set(key, byC = new Map());
-    let reason = byC.get(c);
-    if (reason === undefined) byC.set(c, reason = text());
-    return reason;
+    const from = this.index.textOf(c), to = this.index.textOf(res);
+    if (res >= SMALL || c >= SMALL || from.includes(" -> ") || to.includes(" -> ")) {
+      const text = `${mode} ${from} -> ${toMode} ${to}`;
+      let n = this.byText.get(text);
+      if (n === undefined) this.byText.set(text, n = this.texts.push(text) - 1);
+      return n;
+    }
+    if (c === res) return this.ofSame(key, () => `${mode} ${from} -> ${toMode} ${to}`);
+    let byC = this.pairs.get(key);
+    if (!byC) this.pairs.set(key, byC = new Map());
+    let n = byC.get(c);
+    if (n === undefined) byC.set(c, n = this.texts.push(`${mode} ${from} -> ${toMode} ${to}`) - 1);
+    return n;
+  }
+
+  /** The number of the reason of a pair of one resource, by `key`; `text` makes it the first time. */
+  private ofSame(key: number, text: () => string): number {
+    if (key >= this.same.length) {
+      this.same = grown(this.same, new Int32Array(Math.max(key + 1, this.same.length * 2)));
+    }
+    const had = this.same[key];
+    if (had) return had - 1;
+    const n = this.texts.push(text()) - 1;
+    this.same[key] = n + 1;
+    return n;
   }
 }
 
@@ -515,25 +640,31 @@ const KEEP_ALL_EDGES = 32;
  * (an `order` edge always; a `resource` one when `b` is 2 and so is the way
  * to it), which keeps "each job reads everything" files linear in edges.
  * Only a job with more than KEEP_ALL_EDGES candidates loses edges.
+ * Returns the indexes of the candidates kept, in `kept` (emptied first).
  */
-function dropImplied(i: number, cands: Candidates, barrier: Uint8Array): readonly Edge[] {
+function dropImplied(
+  i: number,
+  cands: Candidates,
+  barrier: Uint8Array,
+  kept: number[],
+): readonly number[] {
   const { places, edges } = cands;
+  kept.length = 0;
   if (!places.length) {
     // No edge: a barrier only as the first job.
     barrier[i] = i === 0 ? 2 : 0;
-    return [];
+    return kept;
   }
   let b = -1;
   for (const k of places) if (k > b && barrier[k]) b = k;
   // Few edges are kept whole: every reason stays visible in `jx graph` and `jx explain`.
   const keepAll = places.length <= KEEP_ALL_EDGES;
   const strongB = b >= 0 && barrier[b] === 2 && cands.from(b)?.kind === "resource";
-  const out: Edge[] = [];
   let after = 0, allResource = true;
   for (let n = 0; n < places.length; n++) {
     const k = places[n], e = edges[n];
     if (k < b && !keepAll && (e.kind === "order" || strongB)) continue;
-    out.push(e);
+    kept.push(n);
     if (k > b) {
       after++;
       if (e.kind !== "resource") allResource = false;
@@ -541,13 +672,16 @@ function dropImplied(i: number, cands: Candidates, barrier: Uint8Array): readonl
   }
   const full = after === i - b - 1;
   barrier[i] = !full ? 0 : allResource && (b < 0 || strongB) ? 2 : 1;
-  return out;
+  return kept;
 }
 
 /**
- * Adds resource edges for `jobs` (already in file order) to `add`; returns
- * the index of their resources (each path numbered once: the graph cache
- * numbers its files by it).
+ * Adds resource edges for `jobs` (already in file order) to `add`, each
+ * with its reason's number (equal for equal reasons, and only then: the
+ * graph cache's writer numbers its list of reasons by them); returns the
+ * index of their resources (each path numbered once: the graph cache
+ * numbers its files by it). With `paths`, each job's resources are
+ * recorded there as numbers (see `JobResources`).
  * Two resources conflict when they are equal, when one is a directory above
  * the other, or when a glob matches the other (`@names` only by equality).
  * An edge implied by a barrier (see `dropImplied`) is left out.
@@ -568,27 +702,30 @@ function dropImplied(i: number, cands: Candidates, barrier: Uint8Array): readonl
  */
 export function deriveResourceEdges(
   jobs: readonly Pick<JobSpec, "name" | "reads" | "writes">[],
-  add: (e: Edge) => void,
+  add: (e: Edge, reason: number) => void,
+  paths?: JobResources,
 ): ResourceIndex<unknown> {
-  const states = new ResourceIndex<ResourceState>();
-  const make = (): ResourceState => ({ writer: -1, readers: undefined });
+  const index = new ResourceIndex<true>(), states = new ResourceStates();
+  const seen = () => true as const;
   const barrier = new Uint8Array(jobs.length);
-  const cands = new Candidates(jobs, states);
+  const cands = new Candidates(jobs, index, states);
+  // Lists reused from job to job (each job's are done with before the next).
+  const writes: number[] = [], reads: number[] = [], kept: number[] = [];
   for (let i = 0; i < jobs.length; i++) {
-    const writes = idsOf(jobs[i].writes, states);
+    idsOf(jobs[i].writes, index, writes, paths);
     const written = writes.length > 16 ? new Set(writes) : undefined;
-    const reads: number[] = [];
+    reads.length = 0;
     for (const res of jobs[i].reads) {
-      const id = states.idOf(res);
+      const id = index.idOf(res);
+      paths?.add(id);
       if (!(written ? written.has(id) : writes.includes(id))) reads.push(id);
     }
-    for (const e of dropImplied(i, cands.of(i, writes, reads), barrier)) add(e);
-    for (const w of writes) {
-      const s = states.addId(w, make);
-      s.writer = i;
-      s.readers = undefined;
+    paths?.endJob();
+    for (const n of dropImplied(i, cands.of(i, writes, reads), barrier, kept)) {
+      add(cands.edges[n], cands.why[n]);
     }
-    for (const r of reads) (states.addId(r, make).readers ??= []).push(i);
+    for (const w of writes) index.addId(w, seen), states.wrote(w, i);
+    for (const r of reads) index.addId(r, seen), states.read(r, i);
   }
-  return states;
+  return index;
 }

@@ -52,7 +52,7 @@ import {
   Substituter,
   underPrefix,
 } from "./spec.ts";
-import { deriveResourceEdges, orderReads, ResourceIndex } from "./edges.ts";
+import { deriveResourceEdges, JobResources, orderReads, ResourceIndex } from "./edges.ts";
 import { checkResourceGlobs, MAX_FILE_BYTES, MAX_JOBS, parseYaml } from "./limits.ts";
 export { NeedYamlPackage } from "./limits.ts";
 import { folderGlobProblem, globProblem, isGlob } from "./glob.ts";
@@ -252,7 +252,16 @@ function parseGraph(
   const back = edges.some((e) => !((names.get(e.from)?.index ?? -1) < names.get(e.to)!.index));
   // Resource edges are one per ordered pair among themselves (checked against the links only).
   const links = edges.length;
-  const resources = deriveResourceEdges(orderedBy(jobs), (e) => edges.push(e));
+  // What the derivation numbered, for the graph cache's writer (`PathNumbers`).
+  const made: Edge[] = [], reasons: number[] = [], paths = new JobResources();
+  const index = deriveResourceEdges(orderedBy(jobs), (e, r) => {
+    edges.push(e), made.push(e), reasons.push(r);
+  }, paths);
+  const resources: PathNumbers = {
+    idOf: (p) => index.idOf(p),
+    paths,
+    made: { edges: made, reasons },
+  };
 
   const graph = new Graph(file, jobs, pools, edges, names, links);
   graph.settings = settings;
