@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type Graph, loadJobsFile } from "../lib/graph/mod.ts";
-import { readCachedPart } from "../lib/graph/cache.ts";
+import { readCachedPart, writeCachedGraph } from "../lib/graph/cache.ts";
 
 /** A jobs file over the cache's size with most kinds of values, and its loads. */
 async function loads(lines: string[]) {
@@ -333,4 +333,32 @@ Deno.test("graph cache: a big file of no jobs is read back from its cache", asyn
   assert.equal(fresh.jobs.length, 0);
   assert.equal(cached.jobs.length, 0);
   assert.equal(cached.fromCache, true);
+});
+
+Deno.test("graph cache: the file the loader writes with the edge derivation's numbers is the one numbering every path and reason by its text writes", async () => {
+  // The loader hands the writer the numbers the derivation gave paths and reasons (no text
+  // looked up again); a graph read back from the cache has none, and is numbered by text.
+  const lines = ["jobs:", '  gen: { run: "true", writes: [o/g.h, "@db", "o/a -> reads b"] }'];
+  lines.push('  two: { run: "true", reads: ["o/a -> reads b"], writes: [o/a] }');
+  for (let i = 0; i < 400; i++) {
+    const reads = [`s/${i}.c`, "o/*.h", "inc/c.h", `o/${i - 1}.o`, `o/${i - 1}.o`];
+    if (i % 5 === 0) reads.push('"@db"', "o");
+    const writes = [`o/${i}.o`, ...(i % 7 === 0 ? ["inc/c.h", `"d/${i}/*.d"`] : [])];
+    const needs = i % 9 === 1 ? `, needs: [c${i - 1}]` : "";
+    lines.push(
+      `  c${i}: { run: "true", reads: [${reads}], writes: [${writes}]${needs} }`,
+    );
+  }
+  lines.push('  last: { run: "true", reads: [o, "d/**"], when: { file: inc/c.h } }');
+  const dir = await Deno.makeTempDir({ prefix: "jx-gcache-" });
+  const file = `${dir}/jobs.yaml`, path = `${dir}/.jx/graph-jobs.yaml.json`;
+  await Deno.writeTextFile(file, lines.join("\n") + "\n");
+  const fresh = loadJobsFile(file);
+  const written = await Deno.readFile(path);
+  const cached = loadJobsFile(file);
+  assert.equal(cached.fromCache, true);
+  await Deno.remove(path);
+  writeCachedGraph(file, fresh.cacheKey!, cached);
+  assert.deepEqual(await Deno.readFile(path), written);
+  await Deno.remove(dir, { recursive: true });
 });

@@ -666,10 +666,15 @@ export interface PathNumbers {
   paths?: { start: ArrayLike<number>; ids: ArrayLike<number>; jobs: number };
   /**
    * The resource edges as the derivation made them, in order (the graph keeps them in that
-   * order, less those that repeat a link edge), and each one's reason's number: equal
-   * numbers for equal texts, and only then.
+   * order, less those that repeat a link edge), each one's reason's number (equal numbers for
+   * equal texts, and only then) and the places of the jobs it comes from and leads to.
    */
-  made?: { edges: readonly Edge[]; reasons: ArrayLike<number> };
+  made?: {
+    edges: readonly Edge[];
+    reasons: ArrayLike<number>;
+    from: ArrayLike<number>;
+    to: ArrayLike<number>;
+  };
 }
 
 /** `PathNumbers` of a map of its own, for a graph that comes without any. */
@@ -791,39 +796,45 @@ const KINDS: readonly Edge["kind"][] = ["needs", "resource", "order", "condition
 /**
  * Per edge of `graph`, the places of the jobs it comes from and leads to, and its reason's
  * number (in `reasons`, each text once, in the order first met) and kind's, as `Ints.edgeWhy`
- * holds them. A reason the derivation numbered (`made`) is found by that number, not by its
- * text.
+ * holds them. An edge the derivation made (`made`) has its reason's number and its places
+ * from it: no text looked up.
  */
 function edgesAsNumbers(graph: Graph, made?: PathNumbers["made"]) {
   const edges = graph.edges, from = new Int32Array(edges.length), to = new Int32Array(edges.length);
   const why = new Int32Array(edges.length), reasons: string[] = [];
-  const byText = new Map<string, number>(), numbered = made && madeReasons(edges, made);
-  // By a number of the derivation's: that reason's number here, plus 1 (0: not met yet).
-  const mine = new Int32Array(numbered ? numbered.count : 0);
+  const byText = new Map<string, number>(), at = made && madeAt(graph, made);
+  // By a reason number of the derivation's: that reason's number here, plus 1 (0: not met yet).
+  const mine = new Int32Array(at ? at.count : 0);
   let lastTo: string | undefined, place = -1; // (a job's edges in come one after another)
   for (let k = 0; k < edges.length; k++) {
-    const e = edges[k], kind = KINDS.indexOf(e.kind), m = numbered ? numbered.of[k] : -1;
+    const e = edges[k], kind = KINDS.indexOf(e.kind), j = at ? at.of[k] : -1;
     if (kind < 0 || typeof e.reason !== "string") throw new Error(`edge of kind ${e.kind}`);
+    const m = j >= 0 ? made!.reasons[j] : -1;
     let r = m >= 0 ? mine[m] - 1 : byText.get(e.reason);
     if (r === undefined || r < 0) {
       r = reasons.push(e.reason) - 1;
       if (m >= 0) mine[m] = r + 1;
       else byText.set(e.reason, r);
     }
-    if (e.to !== lastTo) lastTo = e.to, place = placeOf(graph, e.to);
-    from[k] = placeOf(graph, e.from), to[k] = place, why[k] = r * 4 + kind;
+    if (j >= 0) from[k] = made!.from[j], to[k] = made!.to[j];
+    else {
+      if (e.to !== lastTo) lastTo = e.to, place = placeOf(graph, e.to);
+      from[k] = placeOf(graph, e.from), to[k] = place;
+    }
+    why[k] = r * 4 + kind;
   }
   return { from, to, why, reasons };
 }
 
 /**
- * Per edge of `edges`, the number the derivation gave its reason (`made`; -1: an edge it did
- * not make), and one more than the largest; undefined when `edges` are not its edges as it made
- * them (in order, some left out), or when another edge's reason could be one of its texts (all
- * of which start with the resource's mode): then every reason is found by its text.
+ * Per edge of `graph`, its index in `made` (-1: an edge the derivation did not make), and one
+ * more than the largest reason number of those; undefined when the graph's edges are not the
+ * derivation's as it made them (in order, some left out, their jobs where it found them), or
+ * when another edge's reason could be one of its texts (all of which start with a mode): then
+ * every edge is found by its texts.
  */
-function madeReasons(edges: readonly Edge[], made: NonNullable<PathNumbers["made"]>) {
-  const of = new Int32Array(edges.length).fill(-1);
+function madeAt(graph: Graph, made: NonNullable<PathNumbers["made"]>) {
+  const { edges, jobs } = graph, of = new Int32Array(edges.length).fill(-1);
   let j = 0, count = 0;
   for (let k = 0; k < edges.length; k++) {
     const e = edges[k];
@@ -836,7 +847,9 @@ function madeReasons(edges: readonly Edge[], made: NonNullable<PathNumbers["made
     }
     while (j < made.edges.length && made.edges[j] !== e) j++;
     if (j === made.edges.length) return undefined;
-    count = Math.max(count, (of[k] = made.reasons[j++]) + 1);
+    if (jobs[made.from[j]]?.name !== e.from || jobs[made.to[j]]?.name !== e.to) return undefined;
+    count = Math.max(count, made.reasons[j] + 1);
+    of[k] = j++;
   }
   return { of, count };
 }

@@ -437,8 +437,7 @@ class ResourceStates {
 /**
  * Each job's resources as numbers (`ResourceIndex.idOf`), as the edge derivation met them:
  * job `j`'s writes, then its reads (as the derivation was given them), repeats kept, from
- * `start[j]` to `start[j + 1]` in `ids`. The graph cache's writer takes them instead of
- * looking each path up by its text again.
+ * `start[j]` to `start[j + 1]` in `ids`.
  */
 export class JobResources {
   /** One more than the jobs recorded (`start[0]` is 0). */
@@ -460,6 +459,25 @@ export class JobResources {
       this.start = grown(this.start, new Int32Array(this.start.length * 2));
     }
     this.start[++this.jobs] = this.size;
+  }
+}
+
+/**
+ * What the edge derivation found, kept for the graph cache's writer (graph/cache.ts's
+ * `PathNumbers`), which then looks up no path, reason or job by its text: each job's
+ * resources as numbers (`paths`), and each edge made, in order, with its reason's number
+ * (equal numbers for equal texts, and only then) and the places of its jobs in file order.
+ */
+export class Derived {
+  readonly paths: JobResources = new JobResources();
+  readonly edges: Edge[] = [];
+  readonly reasons: number[] = [];
+  readonly from: number[] = [];
+  readonly to: number[] = [];
+
+  /** Records edge `e`, of reason number `reason`, from the job at `from` to the one at `to`. */
+  edge(e: Edge, reason: number, from: number, to: number): void {
+    this.edges.push(e), this.reasons.push(reason), this.from.push(from), this.to.push(to);
   }
 }
 
@@ -676,12 +694,10 @@ function dropImplied(
 }
 
 /**
- * Adds resource edges for `jobs` (already in file order) to `add`, each
- * with its reason's number (equal for equal reasons, and only then: the
- * graph cache's writer numbers its list of reasons by them); returns the
- * index of their resources (each path numbered once: the graph cache
- * numbers its files by it). With `paths`, each job's resources are
- * recorded there as numbers (see `JobResources`).
+ * Adds resource edges for `jobs` (already in file order) to `add`; returns
+ * the index of their resources (each path numbered once: the graph cache
+ * numbers its files by it). With `derived`, what the derivation found is
+ * recorded there too (see `Derived`).
  * Two resources conflict when they are equal, when one is a directory above
  * the other, or when a glob matches the other (`@names` only by equality).
  * An edge implied by a barrier (see `dropImplied`) is left out.
@@ -702,8 +718,8 @@ function dropImplied(
  */
 export function deriveResourceEdges(
   jobs: readonly Pick<JobSpec, "name" | "reads" | "writes">[],
-  add: (e: Edge, reason: number) => void,
-  paths?: JobResources,
+  add: (e: Edge) => void,
+  derived?: Derived,
 ): ResourceIndex<unknown> {
   const index = new ResourceIndex<true>(), states = new ResourceStates();
   const seen = () => true as const;
@@ -711,6 +727,7 @@ export function deriveResourceEdges(
   const cands = new Candidates(jobs, index, states);
   // Lists reused from job to job (each job's are done with before the next).
   const writes: number[] = [], reads: number[] = [], kept: number[] = [];
+  const paths = derived?.paths;
   for (let i = 0; i < jobs.length; i++) {
     idsOf(jobs[i].writes, index, writes, paths);
     const written = writes.length > 16 ? new Set(writes) : undefined;
@@ -722,7 +739,8 @@ export function deriveResourceEdges(
     }
     paths?.endJob();
     for (const n of dropImplied(i, cands.of(i, writes, reads), barrier, kept)) {
-      add(cands.edges[n], cands.why[n]);
+      add(cands.edges[n]);
+      derived?.edge(cands.edges[n], cands.why[n], cands.places[n], i);
     }
     for (const w of writes) index.addId(w, seen), states.wrote(w, i);
     for (const r of reads) index.addId(r, seen), states.read(r, i);

@@ -52,7 +52,7 @@ import {
   Substituter,
   underPrefix,
 } from "./spec.ts";
-import { deriveResourceEdges, JobResources, orderReads, ResourceIndex } from "./edges.ts";
+import { Derived, deriveResourceEdges, orderReads, ResourceIndex } from "./edges.ts";
 import { checkResourceGlobs, MAX_FILE_BYTES, MAX_JOBS, parseYaml } from "./limits.ts";
 export { NeedYamlPackage } from "./limits.ts";
 import { folderGlobProblem, globProblem, isGlob } from "./glob.ts";
@@ -253,14 +253,12 @@ function parseGraph(
   // Resource edges are one per ordered pair among themselves (checked against the links only).
   const links = edges.length;
   // What the derivation numbered, for the graph cache's writer (`PathNumbers`).
-  const made: Edge[] = [], reasons: number[] = [], paths = new JobResources();
-  const index = deriveResourceEdges(orderedBy(jobs), (e, r) => {
-    edges.push(e), made.push(e), reasons.push(r);
-  }, paths);
+  const derived = new Derived();
+  const index = deriveResourceEdges(orderedBy(jobs), (e) => edges.push(e), derived);
   const resources: PathNumbers = {
     idOf: (p) => index.idOf(p),
-    paths,
-    made: { edges: made, reasons },
+    paths: derived.paths,
+    made: derived,
   };
 
   const graph = new Graph(file, jobs, pools, edges, names, links);
