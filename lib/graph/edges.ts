@@ -462,22 +462,53 @@ export class JobResources {
   }
 }
 
+/** Int32s pushed one at a time, in a typed list grown by doubling (no JS list of numbers). */
+class IntList {
+  private list = new Int32Array(1024);
+  private size = 0;
+
+  push(n: number): void {
+    if (this.size === this.list.length) this.list = grown(this.list, new Int32Array(this.size * 2));
+    this.list[this.size++] = n;
+  }
+
+  /** The numbers pushed (a view: valid until the next push). */
+  get items(): Int32Array {
+    return this.list.subarray(0, this.size);
+  }
+}
+
 /**
  * What the edge derivation found, kept for the graph cache's writer (graph/cache.ts's
  * `PathNumbers`), which then looks up no path, reason or job by its text: each job's
- * resources as numbers (`paths`), and each edge made, in order, with its reason's number
- * (equal numbers for equal texts, and only then) and the places of its jobs in file order.
+ * resources as numbers (`paths`), and for each edge given to `add`, in order, its reason's
+ * number (equal numbers for equal texts, and only then) and the places of its jobs in file
+ * order.
  */
 export class Derived {
   readonly paths: JobResources = new JobResources();
-  readonly edges: Edge[] = [];
-  readonly reasons: number[] = [];
-  readonly from: number[] = [];
-  readonly to: number[] = [];
+  private why = new IntList();
+  private places = new IntList();
+  private waits = new IntList();
 
-  /** Records edge `e`, of reason number `reason`, from the job at `from` to the one at `to`. */
-  edge(e: Edge, reason: number, from: number, to: number): void {
-    this.edges.push(e), this.reasons.push(reason), this.from.push(from), this.to.push(to);
+  /** Records the next edge: of reason number `reason`, from the job at `from` to the one at `to`. */
+  edge(reason: number, from: number, to: number): void {
+    this.why.push(reason), this.places.push(from), this.waits.push(to);
+  }
+
+  /** Each edge's reason's number. */
+  get reasons(): Int32Array {
+    return this.why.items;
+  }
+
+  /** Each edge's job it comes from, by place. */
+  get from(): Int32Array {
+    return this.places.items;
+  }
+
+  /** Each edge's job it leads to, by place. */
+  get to(): Int32Array {
+    return this.waits.items;
   }
 }
 
@@ -749,7 +780,7 @@ export function deriveResourceEdges(
     paths?.endJob();
     for (const n of dropImplied(i, cands.of(i, writes, reads), barrier, kept)) {
       add(cands.edges[n]);
-      derived?.edge(cands.edges[n], cands.why[n], cands.places[n], i);
+      derived?.edge(cands.why[n], cands.places[n], i);
     }
     for (const w of writes) index.addId(w, seen), states.wrote(w, i);
     for (const r of reads) index.addId(r, seen), states.read(r, i);

@@ -258,7 +258,12 @@ function parseGraph(
   const resources: PathNumbers = {
     idOf: (p) => index.idOf(p),
     paths: derived.paths,
-    made: derived,
+    made: {
+      edges: edges.slice(links),
+      reasons: derived.reasons,
+      from: derived.from,
+      to: derived.to,
+    },
   };
 
   const graph = new Graph(file, jobs, pools, edges, names, links);
