@@ -16,6 +16,20 @@ jobs:
     writes: [out.txt]
 `;
 
+/**
+ * Edits `in` and `in2` to `n`, runs jx, and once its job has started (`started` made) writes
+ * `text` to `file`: the run's result.
+ */
+async function runWhileWriting(dir: string, n: string, file: string, text: string) {
+  await Deno.writeTextFile(`${dir}/in`, n);
+  await Deno.writeTextFile(`${dir}/in2`, n);
+  await Deno.remove(`${dir}/started`);
+  const during = runJx(["run", "--output", "quiet"], { cwd: dir });
+  await waitForFile(`${dir}/started`);
+  await Deno.writeTextFile(`${dir}/${file}`, text);
+  return await during;
+}
+
 async function run(dir: string, env: Record<string, string> = {}) {
   const r = await runJx(["run", "--events", "ev.ndjson", "--output", "quiet"], { cwd: dir, env });
   const ev = r.code === 0 ? await readEvents(`${dir}/ev.ndjson`) : [];
@@ -138,13 +152,7 @@ jobs:
     "in2": "1\n",
   });
   assert.equal((await run(dir)).code, 0);
-  await Deno.writeTextFile(`${dir}/in`, "2\n");
-  await Deno.writeTextFile(`${dir}/in2`, "2\n");
-  await Deno.remove(`${dir}/started`);
-  const during = runJx(["run", "--output", "quiet"], { cwd: dir });
-  await waitForFile(`${dir}/started`);
-  await Deno.writeTextFile(`${dir}/.env`, "D=d2\n");
-  assert.equal((await during).code, 0);
+  assert.equal((await runWhileWriting(dir, "2\n", ".env", "D=d2\n")).code, 0);
   assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "d1\n", "the values the load read");
   const next = await run(dir);
   assert.deepEqual(next.ran, ["p"]);
@@ -157,13 +165,7 @@ jobs:
   );
   assert.equal((await run(dir)).code, 0);
   assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "\n");
-  await Deno.writeTextFile(`${dir}/in`, "3\n");
-  await Deno.writeTextFile(`${dir}/in2`, "3\n");
-  await Deno.remove(`${dir}/started`);
-  const again = runJx(["run", "--output", "quiet"], { cwd: dir });
-  await waitForFile(`${dir}/started`);
-  await Deno.writeTextFile(`${dir}/.opt`, "D=d3\n");
-  assert.equal((await again).code, 0);
+  assert.equal((await runWhileWriting(dir, "3\n", ".opt", "D=d3\n")).code, 0);
   assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "\n", "absent when loaded");
   assert.deepEqual((await run(dir)).ran, ["p"]);
   assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "d3\n");
