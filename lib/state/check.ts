@@ -32,8 +32,8 @@ import {
 } from "./store.ts";
 import { checkStatePath, stateDir, stderrWarn, type Warn } from "./guard.ts";
 import { sha256 } from "../runtime/hash.ts";
-import { openFile } from "../runtime/files.ts";
-import { envVar } from "../runtime/fs.ts";
+import { openFile, removePath } from "../runtime/files.ts";
+import { envVar, pid, renameSync } from "../runtime/fs.ts";
 import { ioReason } from "../runtime/errors.ts";
 import { depfileInputs } from "../graph/depfile.ts";
 
@@ -125,12 +125,27 @@ export function nameToken(name: string): string {
  * (each of several migrations reading and writing `@db`) is not made to run by it (each one's
  * start would make the others run, for ever), only by its files.
  */
-function readTokens(spec: JobSpec): string[] {
-  let out: string[] | undefined;
-  for (const r of spec.reads) {
-    if (r[0] === "@" && !spec.writes.includes(r)) (out ??= []).push(nameToken(r));
-  }
-  return out ?? [];
+function readTokens(spec: JobSpec): readonly string[] {
+  return readNames(spec).tokens;
+}
+
+/** The `@names` a job reads and does not write, and their tokens (the same index). */
+interface ReadNames {
+  names: readonly string[];
+  tokens: readonly string[];
+}
+
+const NO_NAMES: ReadNames = { names: [], tokens: [] };
+/** By spec: made once (a token is a hash, asked for at each step of a check and a success). */
+const readNamesOf = new WeakMap<JobSpec, ReadNames>();
+
+function readNames(spec: JobSpec): ReadNames {
+  let got = readNamesOf.get(spec);
+  if (got) return got;
+  const names = spec.reads.filter((r) => r[0] === "@" && !spec.writes.includes(r));
+  got = names.length ? { names, tokens: names.map(nameToken) } : NO_NAMES;
+  readNamesOf.set(spec, got);
+  return got;
 }
 
 /** What own.ts needs of graph/glob.ts. */
@@ -452,11 +467,12 @@ export class UpToDate {
     if (old.fp !== staticFingerprint(spec)) {
       reasons.push("its command, environment, working directory or declared resources changed");
     }
-    const tokens = readTokens(spec);
+    const { names, tokens } = readNames(spec);
     for (const [p, now] of Object.entries(inputs)) {
       const was = old.inputs[p];
-      if (tokens.includes(p)) {
-        const name = spec.reads.find((r) => r[0] === "@" && nameToken(r) === p);
+      const t = tokens.length ? tokens.indexOf(p) : -1;
+      if (t >= 0) {
+        const name = names[t];
         if (was === undefined) reasons.push(`${name}: not on its last state line`);
         else if (!was !== !now || (was && now && !sameContent(this.baseDir, p, was, now))) {
           reasons.push(`${name} was written since it last ran (a job that writes it started)`);
@@ -530,17 +546,29 @@ export class UpToDate {
     }
   }
 
-  /** Rewrites the token of `@name` with a text no earlier run wrote. */
+  /**
+   * Rewrites the token of `@name` with a text no earlier run wrote: whole or not at all (a
+   * temporary file renamed over it), so that a crash leaves the old token or the new one.
+   */
   private bump(name: string): void {
     stateDir(this.baseDir, this.warn ?? stderrWarn);
     const path = `${this.prefix}${nameToken(name)}`;
     checkStatePath(path, "file", this.warn ?? stderrWarn);
-    const f = openFile(path, "write");
+    const tmp = `${path}.${pid()}.tmp`;
     try {
-      const salt = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16));
-      f.write(`${name}\n${Date.now()} ${salt.join("")}\n`);
-    } finally {
-      f.close();
+      const f = openFile(tmp, "write");
+      try {
+        const salt = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16));
+        f.write(`${name}\n${Date.now()} ${salt.join("")}\n`);
+      } finally {
+        f.close();
+      }
+      renameSync(tmp, path);
+    } catch (e) {
+      try {
+        removePath(tmp);
+      } catch { /* not made */ }
+      throw e;
     }
   }
 
@@ -573,33 +601,10 @@ export class UpToDate {
   private successEntry(spec: JobSpec): Entry {
     const snap = this.snapshots.get(spec.name);
     const seen = Array.isArray(snap) ? decodeRow(snap).inputs : snap ?? {};
-    let inputs = this.recordedInputs(spec, this.settledInputs(spec, seen));
-    // Stamped as they are now: the tokens of names no job has written yet (absent then and now:
-    // made now, standing for the same "not written since": a line holds no absent token, which a
-    // no-op record could not vouch for), and what it reads in a folder it writes (its own writes,
-    // as the run left them, those it made included: see own.ts).
-    const now = new Set<string>();
-    for (const r of spec.reads) {
-      const t = r[0] === "@" && !spec.writes.includes(r) ? nameToken(r) : "";
-      if (!t) continue;
-      now.add(t); // made by another reader meanwhile, perhaps
-      if (statUnder(this.prefix, t) !== ABSENT) continue;
-      try {
-        this.bump(r);
-      } catch { /* recorded absent: the next run checks it in full */ }
-    }
-    if (spec.reads.some((r) => r[0] !== "@" && aimedAtWritten(r, spec.writes, isGlob))) {
-      const inWrites = namedByAny(spec.writes), own = ownOutputs(spec.reads, spec.writes, GLOBS);
-      for (const p of this.stampInputs(spec).keys()) if (inWrites(p) && !own(p)) now.add(p);
-    }
-    if (now.size) {
-      const all = new Map(Object.entries(inputs));
-      for (const [p, st] of expandStamped([], this.baseDir, { literal: [...now] })) {
-        all.set(p, st && !st[3] ? (sameContent(this.baseDir, p, [-1, 0, 0], st), st) : st);
-      }
-      // Sorted, as the fast check walks a line (a path made by the run would come last).
-      inputs = Object.fromEntries([...all].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    }
+    const inputs = this.withStampedNow(
+      spec,
+      this.recordedInputs(spec, this.settledInputs(spec, seen)),
+    );
     this.sayMissingReads(spec, inputs);
     const fill = (p: string, s: FileStamp | null) => {
       if (s && !s[3]) sameContent(this.baseDir, p, [-1, 0, 0], s);
@@ -610,6 +615,37 @@ export class UpToDate {
       outputs[p] = st === null || st[3] ? st : fill(p, st);
     }
     return { job: spec.name, fp: staticFingerprint(spec), inputs, outputs };
+  }
+
+  /**
+   * `inputs` with the inputs stamped as they are after the run: the tokens of names no job has
+   * written yet (absent then and now: made now, standing for the same "not written since": a line
+   * holds no absent token, which a no-op record could not vouch for), and what the job reads in a
+   * folder it writes (its own writes, as the run left them, those it made included: see own.ts).
+   * Sorted, as the fast check walks a line (a path made by the run would come last).
+   */
+  private withStampedNow(
+    spec: JobSpec,
+    inputs: Record<string, FileStamp | null>,
+  ): Record<string, FileStamp | null> {
+    const { names, tokens } = readNames(spec);
+    const now = new Set<string>(tokens); // (one made by another reader meanwhile, perhaps)
+    tokens.forEach((t, i) => {
+      if (statUnder(this.prefix, t) !== ABSENT) return;
+      try {
+        this.bump(names[i]);
+      } catch { /* recorded absent: the next run checks it in full */ }
+    });
+    if (spec.reads.some((r) => r[0] !== "@" && aimedAtWritten(r, spec.writes, isGlob))) {
+      const inWrites = namedByAny(spec.writes), own = ownOutputs(spec.reads, spec.writes, GLOBS);
+      for (const p of this.stampInputs(spec).keys()) if (inWrites(p) && !own(p)) now.add(p);
+    }
+    if (!now.size) return inputs;
+    const all = new Map(Object.entries(inputs));
+    for (const [p, st] of expandStamped([], this.baseDir, { literal: [...now] })) {
+      all.set(p, st && !st[3] ? (sameContent(this.baseDir, p, [-1, 0, 0], st), st) : st);
+    }
+    return Object.fromEntries([...all].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
   /**

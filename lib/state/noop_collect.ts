@@ -235,9 +235,16 @@ export function coverable(j: NoopJob): boolean {
 /**
  * Walks `p` (a glob, or a directory in `reads`) as the full check does
  * (fileset.ts `expandStamped`), each directory stamped before it is listed;
- * false when a match is not a file the job's line holds.
+ * false when a match is not a file the job's line holds. `own`, for a
+ * pattern of `reads`: the job's own outputs, which are not its inputs (own.ts:
+ * the full check's rule).
  */
-function walked(j: NoopJob, p: string, read: boolean, line: Line, into: Stamps): boolean {
+function walked(
+  p: string,
+  own: ((f: string) => boolean) | undefined,
+  line: Line,
+  into: Stamps,
+): boolean {
   const g = into.globs;
   if (!g) return false;
   const glob = isGlob(p);
@@ -250,8 +257,6 @@ function walked(j: NoopJob, p: string, read: boolean, line: Line, into: Stamps):
   });
   if (!ok) return false;
   const m = glob ? g.compileGlob(p) : undefined;
-  // A job's own outputs are not its inputs (own.ts: the full check's rule).
-  const own = read ? ownOutputs([p], j.writes, { isGlob, namedByAny: g.namedByAny }) : undefined;
   for (const f of files) {
     if (m && !m.test(f)) continue;
     if (own?.(f)) continue;
@@ -270,6 +275,11 @@ type Line = Map<string, FileStamp | null>;
  * path whatever characters it holds: on the line, never a glob.
  */
 function jobCovered(j: NoopJob, line: Line, into: Stamps): boolean {
+  let own: ((f: string) => boolean) | undefined;
+  const ownIf = (read: boolean) => {
+    if (!read || !into.globs) return undefined;
+    return own ??= ownOutputs(j.reads, j.writes, { isGlob, namedByAny: into.globs.namedByAny });
+  };
   for (const list of [j.reads, j.envFiles ?? [], j.writes]) {
     const read = list !== j.writes, literal = list === j.envFiles;
     for (const p of list) {
@@ -280,14 +290,14 @@ function jobCovered(j: NoopJob, line: Line, into: Stamps): boolean {
       }
       if (p[0] === "@") continue;
       if (isGlob(p)) {
-        if (!walked(j, p, read, line, into)) return false;
+        if (!walked(p, ownIf(read), line, into)) return false;
         continue;
       }
       const st = line.get(p);
       if (st && isDirStamp(st) && (read || !into.dir(p, EXISTS))) return false;
       if (st) continue;
       if (st === null || !read || statUnder(into.base, p) !== DIR) return false;
-      if (!walked(j, p, read, line, into)) return false;
+      if (!walked(p, ownIf(read), line, into)) return false;
     }
   }
   return true;
