@@ -14,7 +14,7 @@ import { lstatSync, readlinkSync, realpathSync, rmdirSync, unlinkSync } from "no
 import { basename, dirname, relative, resolve } from "node:path";
 import { expandDeferred, type Graph, type JobSpec } from "../graph/mod.ts";
 import { ioReason, JxInputError } from "../runtime/errors.ts";
-import { cwd, escapeControls, writeAll } from "../runtime/mod.ts";
+import { cwd, escapeControls, projectDir, writeAll } from "../runtime/mod.ts";
 import { expandStamped } from "../state/fileset.ts";
 
 /**
@@ -141,7 +141,7 @@ export function cleanOutputs(
   dryRun: boolean,
   from: string = cwd(),
 ): number {
-  const baseDir = dirname(resolve(graph.file));
+  const baseDir = projectDir(graph.file);
   const shown = (file: string) =>
     resolve(from) === baseDir ? file : relative(from, resolve(baseDir, file)) || ".";
   const root = realpathSync(baseDir);

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { dirname, resolve } from "../runtime/path.ts";
 import { JxInputError, usageError } from "../runtime/errors.ts";
 import { warnMakeJobs } from "../jobserver/mod.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
@@ -17,6 +16,7 @@ import {
   envObject,
   escapeControls,
   isBun,
+  projectDir,
   writeAll,
 } from "../runtime/mod.ts";
 import {
@@ -86,7 +86,7 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
   if (isBun && graph.jobs.length >= BIG_GRAPH && !graph.fromCache) collectGarbage();
   const warn = (w: string) => writeAll(2, `jx: warning: ${escapeControls(w)}\n`);
   for (const w of args.warnings) warn(w);
-  const baseDir = dirname(resolve(graph.file));
+  const baseDir = projectDir(graph.file);
   // A generator's jobs may declare files (its own `reads`/`writes` aside): state is kept for it.
   const tracked = selected.some((j) => isTracked(j) || j.emits !== undefined);
   const lock = await lockForRun(args, { held, part, before, baseDir, tracked, noop, warn });
@@ -175,7 +175,7 @@ async function selectJobs(args: Args, graph: Graph): Promise<JobSpec[]> {
     graph,
     args.names,
     args.changedSince,
-    dirname(resolve(graph.file)),
+    projectDir(graph.file),
     args.vars,
     args.all,
   );
@@ -195,7 +195,7 @@ async function lockForRun(args: Args, o: {
   noop: Noop;
   warn: (w: string) => void;
 }): Promise<Held> {
-  if (o.held && !o.part && o.before && dirname(o.before.file) !== o.baseDir) {
+  if (o.held && !o.part && o.before && projectDir(o.before.file) !== o.baseDir) {
     o.held.release();
     o.noop.forgetChanged();
   } else if (o.held) return o.held;
@@ -579,7 +579,7 @@ async function cacheRefusal(
 ): Promise<(spec: JobSpec) => string | undefined> {
   const r = remembered ??
     new (await import("../access/mod.ts" as string) as typeof import("../access/mod.ts"))
-      .Remembered(dirname(resolve(graph.file)), graph.file);
+      .Remembered(projectDir(graph.file), graph.file);
   // Under --strict a job with findings (or another job's race or unordered read with it) runs,
   // traced, until they are fixed: a restore would pass it.
   const unfixed = (job: string) =>
@@ -618,7 +618,7 @@ async function openRunCache(args: Args, graph: Graph): Promise<RunCache | undefi
   const cache = c.openCache(flags, env, (line) => writeAll(2, escapeControls(line) + "\n"));
   if (!cache) return undefined; // its store is writable by others: said
   const ctx = {
-    baseDir: dirname(resolve(graph.file)),
+    baseDir: projectDir(graph.file),
     vars: graph.settings.vars ?? {},
     settings: typeof setting === "object" ? setting : undefined,
     executor: args.executor,
@@ -692,7 +692,7 @@ export async function cmdExplain(args: Args): Promise<number> {
   if (names.length > 1) throw usageError("explain", `unexpected argument '${names[1]}'`);
   const graph = await load(args);
   // The same selections as `jx run` (a foreach group explains each of its jobs).
-  const state = new UpToDate(dirname(resolve(graph.file)));
+  const state = new UpToDate(projectDir(graph.file));
   const access = await import("../access/mod.ts" as string) as typeof import("../access/mod.ts");
   const cache = await openRunCache(args, graph);
   const context: ExplainContext = {
@@ -787,7 +787,7 @@ export async function cmdClean(args: Args): Promise<number> {
   const warn = (w: string) => writeAll(2, `jx: warning: ${escapeControls(w)}\n`);
   const lock = args.dryRun
     ? undefined
-    : await takeLock(dirname(resolve(graph.file)), args.noWait, "clean", warn);
+    : await takeLock(projectDir(graph.file), args.noWait, "clean", warn);
   try {
     return (await import("./clean.ts" as string) as typeof import("./clean.ts")).cleanOutputs(
       graph,

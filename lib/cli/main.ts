@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { dirname, resolve } from "../runtime/path.ts";
 import { JxInputError, usageError, WriteError } from "../runtime/errors.ts";
 import {
   cwd,
@@ -11,6 +10,7 @@ import {
   escapeControls,
   findJobsFileUp,
   isTerminal,
+  projectDir,
   surviveFileSizeLimit,
   writeAll,
 } from "../runtime/mod.ts";
@@ -173,7 +173,7 @@ async function ctl(args: Args): Promise<number> {
     json: args.json,
     drain: args.drain,
     // The jobs file's folder, found as `jx run` finds it (a parent's, from a subfolder).
-    baseDir: dirname(resolve(args.file ?? findJobsFileUp(cwd()) ?? "jobs.yaml")),
+    baseDir: projectDir(args.file ?? findJobsFileUp(cwd()) ?? "jobs.yaml"),
     env: envObject(),
   });
 }

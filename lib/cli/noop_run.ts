@@ -40,7 +40,8 @@ import {
   findJobsFileUp,
   isFileSync,
   isTerminal,
-  parentDir,
+  namesDescriptor,
+  projectDir,
   writeAll,
 } from "../runtime/mod.ts";
 import { giveJobsColours } from "../runtime/color.ts";
@@ -209,7 +210,9 @@ export async function tryNoopRun(args: Args): Promise<number | undefined> {
   const found = findFile(args);
   if (!found) return undefined;
   const { file, names } = found;
-  const baseDir = parentDir(file);
+  // A jobs file read from a pipe (`-f <(gen)`) has no stamp that vouches for its text.
+  if (namesDescriptor(file)) return undefined;
+  const baseDir = projectDir(file);
   if (!isFile(noopRecordPath(baseDir, file))) return undefined;
   const started = performance.now();
   const diff = diffUnderLock(args, baseDir, file, runKey(args, file, names));
@@ -524,11 +527,11 @@ export async function recordRun(
     | undefined,
 ): Promise<void> {
   const file = absolutePath(graphFile);
-  const baseDir = parentDir(file);
+  const baseDir = projectDir(file);
   // Under make the pool is make's: a later plain run must not replay that.
   // A --changed-since run covers only what git reported: never a record for a plain run.
   const ok = recordable && recordable.jobserver !== "client" && !underMake() &&
-    recordable.before?.file === file && args.changedSince === undefined;
+    recordable.before?.file === file && args.changedSince === undefined && !namesDescriptor(file);
   if (!ok) return dropNoop(baseDir, file);
   const key = runKey(args, file, args.names);
   recordNoop(baseDir, file, key, selected, recordable.slots, recordable.jobserver, {

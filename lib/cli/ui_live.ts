@@ -8,11 +8,10 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
 import { JxInputError } from "../runtime/errors.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import type { CtlReply, CtlRequest } from "../modules/mod.ts";
-import { writeAll } from "../runtime/mod.ts";
+import { projectDir, writeAll } from "../runtime/mod.ts";
 import type { Reporter } from "../scheduler/mod.ts";
 import type { Args } from "./args.ts";
 
@@ -51,7 +50,7 @@ export async function startRunUi(args: Args, o: RunUiOptions): Promise<RunUi | u
     "../modules/mod.ts" as string
   ) as typeof import("../modules/mod.ts");
   const data = (graph: Graph, selected: JobSpec[]) => {
-    const lastMs = lastDurations(dirname(resolve(graph.file)), selected);
+    const lastMs = lastDurations(projectDir(graph.file), selected);
     return graphData(graph, new Set(selected.map((j) => j.name)), { lastMs });
   };
   const port = args.uiPort ?? 0;

@@ -8,7 +8,7 @@
  * @module
  */
 import { statSync } from "node:fs";
-import { dirname, relative, resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { globFiles, resourceNames } from "../graph/glob.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import { createReactor, guardReactor, type ListenSignal, type Reactor } from "../reactor/mod.ts";
@@ -25,7 +25,7 @@ import {
   type Suspendable,
 } from "../scheduler/mod.ts";
 import { JxInputError } from "../runtime/errors.ts";
-import { dieAtExit, escapeControls, isTerminal, writeAll } from "../runtime/mod.ts";
+import { dieAtExit, escapeControls, isTerminal, projectDir, writeAll } from "../runtime/mod.ts";
 import { hashFile, UpToDate } from "../state/mod.ts";
 import { Watcher, type WatchOptions } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
@@ -78,7 +78,7 @@ export async function cmdWatch(args: Args): Promise<number> {
   args = { ...args, file: graph.file };
   let selected = graph.selectForRun(args.names, args.all);
   applyJobArgs(graph, args.names, args.jobArgs, "watch");
-  const baseDir = dirname(resolve(graph.file));
+  const baseDir = projectDir(graph.file);
   const lock = await takeLock(baseDir, args.noWait, "watch");
   // A watchdog ends the session's jobs and modules if jx is killed (see reactor/watchdog.ts).
   const reactor = guardReactor(createReactor(args.reactor), DEFAULT_GRACE_MS);
@@ -320,7 +320,7 @@ class JobsFileReload {
       if (stampOf(f) === this.known.get(f)) this.contents.set(f, contentOf(f));
     }
     this.globs = graph.graphGlobs ?? [];
-    this.baseDir = dirname(resolve(graph.file));
+    this.baseDir = projectDir(graph.file);
     this.knownMatches = new Map(this.globs.map((g) => [g, this.matchesOf(g)]));
   }
 

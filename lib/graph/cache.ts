@@ -24,7 +24,7 @@
 import { inspectOwned } from "../runtime/owned.ts";
 import { sha256 } from "../runtime/hash.ts";
 import { VERSION } from "../runtime/version.ts";
-import { pid, readBytesSync, renameSync, stateDirSync } from "../runtime/fs.ts";
+import { pid, projectDir, readBytesSync, renameSync, stateDirSync } from "../runtime/fs.ts";
 import { utf8Decoder, utf8Exact } from "../runtime/utf8.ts";
 import { basename, dirname, join, resolve } from "../runtime/path.ts";
 import { Graph } from "./graph.ts";
@@ -389,8 +389,7 @@ export function cacheKey(
 }
 
 function cachePath(file: string): string {
-  const abs = resolve(file);
-  return join(dirname(abs), ".jx", `graph-${basename(abs)}.json`);
+  return join(projectDir(file), ".jx", `graph-${basename(resolve(file))}.json`);
 }
 
 /**

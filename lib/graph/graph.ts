@@ -5,6 +5,7 @@
  */
 import { didYouMean, JxInputError } from "./errors.ts";
 import { dirname, join } from "../runtime/path.ts";
+import { namesDescriptor } from "../runtime/fs.ts";
 import type { Edge, FileSettings, JobSpec } from "./types.ts";
 
 /** The edges of a job that has none: one list for all of them (a run of many jobs has many). */
@@ -202,7 +203,7 @@ export class Graph {
    * the project too), as paths from the working directory.
    */
   filesRead(): string[] {
-    const base = dirname(this.file);
+    const base = namesDescriptor(this.file) ? "." : dirname(this.file);
     const out = new Set([this.file, ...this.included ?? []]);
     for (const j of this.jobs) {
       if (j.source !== undefined) out.add(j.source);

@@ -7,7 +7,13 @@
  */
 import { LineCounter } from "../runtime/yaml_light.ts";
 import { basename, dirname, resolve } from "../runtime/path.ts";
-import { findJobsFileUp, isDeviceSync, readBytesSync, readRegularText } from "../runtime/fs.ts";
+import {
+  findJobsFileUp,
+  isDeviceSync,
+  projectDir,
+  readBytesSync,
+  readRegularText,
+} from "../runtime/fs.ts";
 import { utf8Decoder } from "../runtime/utf8.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import { ioReason } from "../runtime/errors.ts";
@@ -74,7 +80,7 @@ export { DEFAULT_GRACE_MS, normalizeResource, shellQuote } from "./spec.ts";
 export interface LoadOptions {
   /** `NAME=VALUE` overrides of `vars`. */
   vars?: Record<string, string>;
-  /** Directory that relative `cwd`s and resources are resolved against (default: the file's). */
+  /** Directory that relative `cwd`s and resources are resolved against (default: the file's, `projectDir`). */
   baseDir?: string;
 }
 
@@ -134,7 +140,7 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
   } catch (e) {
     throw new JxInputError(whyNotRead(e), file);
   }
-  const o = { baseDir: dirname(resolve(file)), ...opts };
+  const o = { baseDir: projectDir(file), ...opts };
   // A foreach glob, a dotenv file or an included file: more than the text, which
   // the cache key does not cover: no cache then.
   if (text.length < CACHE_MIN_BYTES || FOREACH_GLOB.test(text) || MORE_FILES.test(text)) {
@@ -201,7 +207,7 @@ function parseGraph(
   file: string,
   opts: LoadOptions,
 ): { graph: Graph; resources: PathNumbers } {
-  const baseDir = opts.baseDir ?? dirname(resolve(file));
+  const baseDir = opts.baseDir ?? projectDir(file);
   const root: Place = { ns: "", prefix: "", stack: [], rootDir: baseDir, rootFile: file };
   const units: Unit[] = [];
   const pools = new Map<string, number>();
@@ -537,7 +543,7 @@ function parseUnit(
 } {
   const { v, raw } = validatedFile(text, file);
   const sub = fileVars(raw, opts.vars ?? {}, file, v.positions);
-  const baseDir = opts.baseDir ?? dirname(resolve(file));
+  const baseDir = opts.baseDir ?? projectDir(file);
   sharePools(raw, pools, file, v.positions);
   const fileEnv: Record<string, string> = Object.create(null);
   for (const [k, val] of Object.entries(raw.env ?? {})) {

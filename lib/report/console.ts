@@ -8,10 +8,9 @@ import { formatMs } from "../graph/duration.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { Reporter, RunEvent, SkipReason } from "../scheduler/events.ts";
 import {
-  absolutePath,
   escapeControls as esc,
   existsSync,
-  parentDir,
+  projectDir,
   terminalColumns,
   writeOut,
 } from "../runtime/mod.ts";
@@ -898,7 +897,7 @@ export class ConsoleReporter implements Reporter {
    */
   private fileOrderHint(job: string): string | undefined {
     const g = this.o.graph;
-    const base = g && parentDir(absolutePath(g.file));
+    const base = g && projectDir(g.file);
     const missing = (r: string) => {
       const cut = r.search(/[*?[{]/); // a glob: its folder before the first pattern
       const path = cut < 0 ? r : r.slice(0, r.lastIndexOf("/", cut) + 1) || ".";

@@ -615,6 +615,48 @@ export function parentDir(path: string): string {
   return i <= 0 ? "/" : path.slice(0, i);
 }
 
+/**
+ * Paths that name a descriptor, not a file in a folder: `/dev/stdin`, `/dev/fd/N` (bash's
+ * `<(cmd)`), `/proc/self/fd/N`.
+ */
+const DESCRIPTOR_PATH = /^\/(?:dev\/(?:stdin|fd\/\d+)|proc\/(?:self|thread-self|\d+)\/fd\/\d+)$/;
+
+/**
+ * The project folder of a jobs file: the folder its paths are relative to, and where its `.jx/`
+ * is. That is the file's own folder, but for a path that names a descriptor (`-f /dev/stdin`,
+ * `-f <(gen-jobs)`, which bash passes as `/dev/fd/63`): such a file has no folder of its own
+ * (`/dev` is no project's), so it is the current directory, as `make -f -` runs there.
+ *
+ * @example
+ * ```ts
+ * import { cwd, projectDir } from "./fs.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(projectDir("/a/b/jobs.yaml"), "/a/b");
+ * assertEquals(projectDir("/dev/fd/63"), cwd());
+ * assertEquals(projectDir("/dev/stdin"), cwd());
+ * ```
+ */
+export function projectDir(file: string): string {
+  const abs = absolutePath(file);
+  return DESCRIPTOR_PATH.test(abs) ? cwd() : parentDir(abs);
+}
+
+/**
+ * Whether a path names a descriptor (`/dev/stdin`, `/dev/fd/63`, `/proc/self/fd/0`) rather than a
+ * file in a folder: see `projectDir`.
+ *
+ * @example
+ * ```ts
+ * import { namesDescriptor } from "./fs.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(namesDescriptor("/dev/fd/63"), true);
+ * assertEquals(namesDescriptor("/dev/shm/jobs.yaml"), false);
+ * ```
+ */
+export function namesDescriptor(path: string): boolean {
+  return DESCRIPTOR_PATH.test(absolutePath(path));
+}
+
 /** The names a jobs file is looked for under, in order. */
 export const JOBS_FILE_NAMES = ["jobs.yaml", "jobs.yml"];
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
+import { projectDir } from "../runtime/mod.ts";
 import { expandDeferred, type Graph, type JobSpec, jobSummary } from "../graph/mod.ts";
 import { alwaysRuns, StateStore, UpToDate } from "../state/mod.ts";
 
@@ -68,7 +68,7 @@ export function graphData(
   names?: Set<string>,
   opts: { explain?: boolean; lastMs?: ReadonlyMap<string, number> } = {},
 ): UiGraph {
-  const baseDir = dirname(resolve(graph.file));
+  const baseDir = projectDir(graph.file);
   const explain = opts.explain ?? true;
   const keep = (n: string) => !names || names.has(n);
   const store = explain ? new StateStore(baseDir) : undefined;

@@ -6,10 +6,11 @@
  * include or dotenv file that is a FIFO or a device is refused unread (a
  * FIFO hung every command, /dev/zero grew without end); a file a `foreach`
  * glob finds whose name is not UTF-8 is refused at load (the job was given
- * a path that does not exist). On Deno and Bun.
+ * a path that does not exist); a jobs file read from a pipe (`-f <(cmd)`,
+ * `-f /dev/stdin`) has the current folder as its project folder. On Deno and Bun.
  */
 import assert from "node:assert/strict";
-import { runJx, type Runtime, RUNTIMES, tempDir } from "../helpers.ts";
+import { exists, jxCommand, runJx, type Runtime, RUNTIMES, tempDir } from "../helpers.ts";
 
 /** The only line of stderr, which must be the whole output of a refused load (exit 2). */
 async function refused(dir: string, runtime: Runtime, args = ["run"]): Promise<string> {
@@ -158,5 +159,52 @@ for (const runtime of RUNTIMES) {
       /jobs\.show\.foreach: the file 'gen\/bad\uFFFD\.txt' has a name that is not UTF-8/,
     );
     assert.doesNotMatch(r.stderr, /No such file/);
+  });
+}
+
+/** jx run with its jobs file given as a pipe (`bash -c 'jx -f <(...)'`, or `/dev/stdin`). */
+async function fromPipe(
+  runtime: Runtime,
+  dir: string,
+  yaml: string,
+  args: string[],
+  how: "process-substitution" | "stdin",
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [cmd, argv] = jxCommand(runtime, args);
+  const script = how === "stdin"
+    ? 'printf %s "$1" | "${@:2}" -f /dev/stdin'
+    : 'exec "${@:2}" -f <(printf %s "$1")';
+  const out = await new Deno.Command("bash", {
+    args: ["-c", script, "bash", yaml, cmd, ...argv],
+    cwd: dir,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: a jobs file read from a pipe (-f <(cmd), -f /dev/stdin) has the current folder as its own, not /dev/fd or /dev`, async () => {
+    const dir = await tempDir({});
+    const yaml = 'version: 1\njobs:\n  a: { run: "pwd > here.txt", writes: [here.txt] }\n';
+    // It ran in /dev/fd's folder: its .jx/ could not be made (exit 2, nothing run).
+    const run = await fromPipe(runtime, dir, yaml, ["run"], "process-substitution");
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.equal(await Deno.readTextFile(`${dir}/here.txt`), `${await Deno.realPath(dir)}\n`);
+    assert.ok(await exists(`${dir}/.jx/state.ndjson`), "the state is the current folder's");
+    const again = await fromPipe(runtime, dir, yaml, ["run"], "process-substitution");
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /1 job up to date/);
+    // What clean would remove is in the current folder (it listed ../../dev/full: /dev as the project).
+    const clean = await fromPipe(
+      runtime,
+      dir,
+      'version: 1\njobs:\n  a: { run: "true", writes: [here.txt, full] }\n',
+      ["clean", "-n"],
+      "stdin",
+    );
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.equal(clean.stdout, "would remove here.txt\n");
   });
 }
