@@ -40,6 +40,23 @@ Deno.test("jobserver client: make -j1 (MAKEFLAGS ' -j1', no pool) runs jx at -j1
   );
 });
 
+Deno.test("jobserver client: a make without -j names no pool: jx runs at its own -j, and jx doctor says it runs under make", async () => {
+  const dir = await tempDir({
+    "Makefile": `all:\n\t+@${JX} run --events ev.ndjson --output quiet\n`,
+    "jobs.yaml": "jobs:\n  a: { run: 'true' }\n  b: { run: 'true' }\n",
+  });
+  const r = await make([], dir);
+  assert.equal(r.code, 0, r.text);
+  const start = (await readEvents(`${dir}/ev.ndjson`))[0];
+  assert.equal(start.slots, navigator.hardwareConcurrency);
+  // It said "not running under make" (make sets MAKELEVEL and an empty MAKEFLAGS).
+  const doctor = await runJx(["doctor"], { cwd: dir, env: { MAKELEVEL: "1", MAKEFLAGS: "" } });
+  assert.match(
+    doctor.stdout,
+    /^jobserver from make +none \(the make that runs jx has no -j: no pool\); a run uses -j N if given, else the CPU count$/m,
+  );
+});
+
 Deno.test("lifecycle: a job running a nested jx, SIGKILLed after its grace: the nested jx's jobs (groups of their own) die too", async () => {
   // inner's job ignores SIGTERM and inner gives it 60 s; outer's job has 1 s: then SIGKILL.
   const dir = await tempDir({
