@@ -74,7 +74,7 @@ Exit codes: 0 ok, 1 a job failed, 2 usage error or invalid jobs file,
 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (131: SIGQUIT).
 
 Examples:
-  jx run                      run every job in jobs.yaml
+  jx run                      run the jobs in jobs.yaml (its default: ones, if it names any)
   jx run -j4 test CC=gcc      run 'test' and what it needs, 4 at a time, a var set
   jx run -n                   show the order, run nothing
   jx graph --format mermaid   the graph, for a Markdown page
