@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import type { Reactor } from "../reactor/mod.ts";
 import {
@@ -15,7 +14,7 @@ import {
   type Runner,
   type Slots,
 } from "../scheduler/mod.ts";
-import { escapeControls, writeAll } from "../runtime/mod.ts";
+import { escapeControls, projectDir, writeAll } from "../runtime/mod.ts";
 import { Checker, inFileOrder } from "./compare.ts";
 import { Remembered } from "./remembered.ts";
 import { RAW_BYTE, RAW_BYTE_BASE } from "./strace_parse.ts";
@@ -273,7 +272,7 @@ export class AccessCheck {
       sort: (fs) => inFileOrder(o.graph, fs),
     });
     this.checker = new Checker(o.graph, {
-      root: dirname(resolve(o.graph.file)),
+      root: projectDir(o.graph.file),
       ignore: o.ignore,
       spec: (name) => this.specs.get(name),
     });
@@ -379,7 +378,7 @@ export function runCheck(o: {
   strict: boolean;
   tracer: Tracer;
 }): RunCheck {
-  const root = dirname(resolve(o.graph.file));
+  const root = projectDir(o.graph.file);
   const remembered = new Remembered(root, o.graph.file);
   const check = new AccessCheck({
     graph: o.graph,

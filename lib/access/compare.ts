@@ -8,6 +8,7 @@
  */
 import { readdirSync, realpathSync, statSync } from "node:fs";
 import { posix, resolve } from "node:path";
+import { projectDir } from "../runtime/mod.ts";
 import {
   depfileInputs,
   escapeGlob,
@@ -547,7 +548,7 @@ export class Checker {
     const listAbs = o.listDir ?? namesIn;
     const realRoot = o.realRoot ?? realPath(o.root) ?? o.root;
     this.o = { ...o, realRoot };
-    const rootDir = posix.dirname(resolve(graph.file));
+    const rootDir = projectDir(graph.file);
     this.c = {
       graph,
       uses: new Map(),

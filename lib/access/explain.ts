@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
+import { projectDir } from "../runtime/mod.ts";
 import type { Graph } from "../graph/mod.ts";
 import { formatFinding } from "./check.ts";
 import { Remembered } from "./remembered.ts";
@@ -23,7 +23,7 @@ import { Remembered } from "./remembered.ts";
  * ```
  */
 export function explainFindings(graph: Graph, job: string): string[] {
-  const remembered = new Remembered(dirname(resolve(graph.file)), graph.file);
+  const remembered = new Remembered(projectDir(graph.file), graph.file);
   const last = remembered.get(job);
   if (!last) return [];
   const n = last.findings.length;

@@ -206,5 +206,15 @@ for (const runtime of RUNTIMES) {
     );
     assert.equal(clean.code, 0, clean.stderr);
     assert.equal(clean.stdout, "would remove here.txt\n");
+    // jx lint and --check-access likewise (their lock and findings were looked for in /dev/fd).
+    const copy = 'version: 1\njobs:\n  c: { run: "cat here.txt > copy.txt", reads: [here.txt], ' +
+      "writes: [copy.txt] }\n";
+    const lint = await fromPipe(runtime, dir, copy, ["lint"], "process-substitution");
+    assert.equal(lint.code, 0, lint.stdout + lint.stderr);
+    assert.ok(await exists(`${dir}/copy.txt`), "lint ran the job in the current folder");
+    await Deno.remove(`${dir}/copy.txt`);
+    const checked = await fromPipe(runtime, dir, copy, ["run", "--check-access"], "stdin");
+    assert.equal(checked.code, 0, checked.stderr);
+    assert.doesNotMatch(checked.stderr, /not kept|\/dev/, checked.stderr);
   });
 }
