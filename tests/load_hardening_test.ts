@@ -146,6 +146,59 @@ Deno.test("${NAME:q} inside quotes or a here-document is refused; bare, or in a 
   ) assert.equal(load(run).jobs[0].argv[2].includes("${"), false, run);
 });
 
+Deno.test("${NAME:q} in a \"${...}\"'s own nested double quotes is refused; after a ' there that the shells read apart too", () => {
+  // Inside "${N:-...}" a " opens nested quotes (dash and bash): "${N:-"${X:q}"}" ran the $(...)
+  // of a value, its quotes being text there (the scanner took the second " as the end).
+  const load = (run: string) =>
+    parseJobsFile(`vars: { X: x }\njobs:\n  a:\n    run: ${JSON.stringify(run)}\n`, "j.yaml");
+  const inside = (what: string) =>
+    `j.yaml:4:10: jobs.a.run: \${X:q} inside ${what}, where the shell does not read its quotes ` +
+    'as quotes (write it bare: "a "${X:q}" b")';
+  const lost =
+    'j.yaml:4:10: jobs.a.run: ${X:q} after a \' inside "${...}", which the shells read ' +
+    "differently (dash as a character, bash as a quote), so where the double quotes end is unknown " +
+    "(write the ${...} without the ' or outside the double quotes)";
+  for (
+    const [run, message] of [
+      ['echo "${N:-"${X:q}"}"', inside("double quotes")],
+      ['echo "${N:-"a"${Y:-"${X:q}"}}"', inside("double quotes")],
+      ['echo "${N:-${X:q}}"', inside("double quotes")],
+      // dash ends "${N:-'}'}" at the first }, bash at the second.
+      ["echo \"${N:-'}'}\" ${X:q}", lost],
+      ["echo \"${N:-'\"'}\" ${X:q} '\"'", lost],
+    ] as const
+  ) {
+    assert.throws(
+      () => load(run),
+      (e: unknown) => e instanceof JxInputError && e.format() === message,
+      run,
+    );
+  }
+  for (
+    const run of [
+      'echo "${N:-"x"}" ${X:q}',
+      "echo \"${N:-'x'}\" ${X:q}",
+      'echo "${N:-$(basename ${X:q})}"',
+      'echo "${N:-${Y:-"a}"}}" ${X:q} "${#N}" ${X:q}',
+    ]
+  ) assert.equal(load(run).jobs[0].argv[2].includes("${X"), false, run);
+});
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: \${MSG:q} in a "\${...}"'s nested quotes: refused, the injected command never runs`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `jobs:\n  say: { run: 'printf %s "\${N:-"\${MSG:q}"}" > said.txt' }\n`,
+    });
+    const r = await runJx(["run", "MSG=$(touch pwned)"], { cwd: dir, runtime });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^jobs\.yaml:2:15: jobs\.say\.run: \$\{MSG:q\} inside double quotes, [^\n]*\n$/,
+    );
+    assert.equal(existsSync(`${dir}/pwned`), false, "the injected command ran");
+  });
+}
+
 Deno.test("${NAME:q} inside backquotes is refused: the shell reads its backslashes again there", () => {
   // `'a\$HOME'` came out as a$HOME; under bash's sh a value `;touch pwned;` ran.
   for (const run of ["echo `echo ${X:q}`", 'echo "`echo ${X:q}`"', "echo $(echo `echo ${X:q}`)"]) {

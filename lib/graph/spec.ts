@@ -86,8 +86,12 @@ interface ShellLevel {
   cases: number;
   /** An arithmetic `$((...))` or `((...))`, where `<<` is a shift, not a here-document. */
   arith?: boolean;
-  /** The character that ends this command substitution: `)` or a backquote. */
-  end: ")" | "`";
+  /**
+   * The character that ends this level: `)` or a backquote (a command substitution), or `}`: a
+   * parameter expansion inside double quotes (`"${X:-"a b"}"`), where a `"` opens quotes of its
+   * own (nested, not the end of the outer ones) and a `'` is read differently by the shells.
+   */
+  end: ")" | "`" | "}";
 }
 
 /** A here-document of a `run` string (see `ShellQuoting`). */
@@ -115,6 +119,9 @@ function wordAt(s: string, i: number, w: string): boolean {
 /** `ShellQuoting.at`'s word for a place inside backquotes. */
 const BACKQUOTES = "backquotes";
 
+/** `ShellQuoting.at`'s word for a place after a `'` inside a double-quoted `${...}`. */
+const LOST_BRACE = "after-brace-quote";
+
 /** Reserved words after which a command starts (`for f in a; do case ...`). */
 const BEFORE_COMMAND = new Set(["do", "then", "else", "elif", "if", "while", "until", "{", "!"]);
 
@@ -139,13 +146,18 @@ class ShellQuoting {
   private bodies: HereDoc[] = [];
   /** What the last jump over text (an escape, a comment) went through, for a place inside it. */
   private over = "";
+  /**
+   * Set where the shells part ways on which quotes are quotes (`LOST_BRACE`): from
+   * there on no place is known to be bare.
+   */
+  private lost?: string;
 
   constructor(private s: string) {}
 
   /** Where `end` falls (not before a place asked for earlier): undefined when bare. */
   at(end: number): string | undefined {
     const s = this.s;
-    for (; this.i < end; this.i++) {
+    for (; this.i < end && !this.lost; this.i++) {
       const i = this.i, c = s[i], top = this.stack[this.stack.length - 1];
       if (this.bodies.length) {
         if (i === 0 || s[i - 1] === "\n") {
@@ -173,8 +185,11 @@ class ShellQuoting {
         else this.stack.push({ q: "", parens: 0, cases: 0, end: "`" });
       } else if (top.q === '"') {
         if (c === '"') top.q = "";
-      } else this.bare(c, top);
+        else if (c === "$" && s[i + 1] === "{") this.brace();
+      } else if (top.end === "}") this.inBrace(c, top);
+      else this.bare(c, top);
     }
+    if (this.lost) return this.lost;
     // The place itself went by in a jump: `\${X:q}` (the shell reads jx's first quote as a
     // character: the rest of the value is code), or a comment (a newline in the value ends it).
     if (this.i > end) return this.over;
@@ -183,8 +198,34 @@ class ShellQuoting {
     if (this.bodies.length) {
       return this.bodies[0].expand ? "an unquoted here-document" : "a quoted here-document";
     }
-    const q = this.stack[this.stack.length - 1].q;
+    const top = this.stack[this.stack.length - 1];
+    if (top.end === "}" && !top.q) return "double quotes"; // `"${Y:-${X:q}}"`
+    const q = top.q;
     return q === "'" ? "single quotes" : q === '"' ? "double quotes" : q ? "$'...'" : undefined;
+  }
+
+  /** A `${` inside double quotes (or inside such a `${...}`): its own level, to its `}`. */
+  private brace(): void {
+    this.stack.push({ q: "", parens: 0, cases: 0, end: "}" });
+    this.i++;
+  }
+
+  /**
+   * A character of a `${...}` inside double quotes, outside its own nested quotes: `"` opens
+   * them, `}` ends the expansion, `${` nests one; `$(...)` and backquotes were taken before.
+   * A `'` there is a quote to bash and a character to dash (`"${X:-'}'}"` ends at the first
+   * `}` in dash, the second in bash): a pair holding no `}`, `"`, `$`, backslash or backquote is
+   * read alike (skipped); any other leaves where the double quotes end unknown.
+   */
+  private inBrace(c: string, top: ShellLevel): void {
+    if (c === '"') top.q = c;
+    else if (c === "}") this.stack.pop();
+    else if (c === "$" && this.s[this.i + 1] === "{") this.brace();
+    else if (c === "'") {
+      const close = this.s.indexOf("'", this.i + 1);
+      if (close < 0 || /[}"$\\`]/.test(this.s.slice(this.i + 1, close))) this.lost = LOST_BRACE;
+      else this.i = close;
+    }
   }
 
   /** A character outside quotes. */
@@ -292,7 +333,14 @@ export class Substituter {
       const quote = inner.endsWith(":q");
       const name = quote ? inner.slice(0, -2) : inner;
       const inside = quote && shell ? (quoting ??= new ShellQuoting(s)).at(at) : undefined;
-      if (inside === BACKQUOTES) {
+      if (inside === LOST_BRACE) {
+        this.fail(
+          `${path}: \${${inner}} after a ' inside "\${...}", which the shells read differently ` +
+            `(dash as a character, bash as a quote), so where the double quotes end is unknown ` +
+            `(write the \${...} without the ' or outside the double quotes)`,
+          path,
+        );
+      } else if (inside === BACKQUOTES) {
         this.fail(
           `${path}: \${${inner}} inside backquotes, where the shell reads backslashes in its quotes ` +
             `again (write $(...) for \`...\`)`,
