@@ -133,7 +133,7 @@ Deno.test("${NAME:q} inside quotes or a here-document is refused; bare, or in a 
       'echo "a"${X:q}"b" out/${X:q}.o',
       'echo "$(basename ${X:q})"',
       'v="$(for f in a; do case $f in a) echo ${X:q};; esac; done)"',
-      "# don't\necho ${X:q} $'it\\'s' ${X:q}",
+      "# don't\necho ${X:q} $'its\\\\' ${X:q}",
       "cat <<'EOF'\n'\nEOF\necho $((1 << 2)) ${X:q} <<<${X:q}",
       "case a in a) echo ${X:q};; esac",
       // A pattern's ) is no end of the $(...).
@@ -198,6 +198,24 @@ for (const runtime of RUNTIMES) {
     assert.equal(existsSync(`${dir}/pwned`), false, "the injected command ran");
   });
 }
+
+Deno.test("${NAME:q} after a $'...' holding \\' is refused: dash ends it at that quote, bash at the next", () => {
+  // dash has no $'...': in `$'a\'b' ${X:q} c\'d` it reads jx's quotes the other way round, so a
+  // value '$(touch pwned)' ran as a command there (bash: three words).
+  for (const run of ["printf %s $'a\\'b' ${X:q} c\\'d", "echo $'it\\'s' ${X:q} ${X:q}"]) {
+    assert.throws(
+      () =>
+        parseJobsFile(`vars: { X: x }\njobs:\n  a:\n    run: ${JSON.stringify(run)}\n`, "j.yaml"),
+      (e: unknown) =>
+        e instanceof JxInputError &&
+        e.format() ===
+          "j.yaml:4:10: jobs.a.run: ${X:q} after a $'...' holding \\', which the shells end at " +
+            "different quotes (dash, /bin/sh on Debian and Ubuntu, has no $'...'), so what follows " +
+            `may be quoted (write the ' as "'" outside the $'...')`,
+      run,
+    );
+  }
+});
 
 Deno.test("${NAME:q} inside backquotes is refused: the shell reads its backslashes again there", () => {
   // `'a\$HOME'` came out as a$HOME; under bash's sh a value `;touch pwned;` ran.

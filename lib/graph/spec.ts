@@ -122,6 +122,9 @@ const BACKQUOTES = "backquotes";
 /** `ShellQuoting.at`'s word for a place after a `'` inside a double-quoted `${...}`. */
 const LOST_BRACE = "after-brace-quote";
 
+/** `ShellQuoting.at`'s word for a place after a `\'` inside `$'...'`. */
+const LOST_ANSI = "after-ansi-quote";
+
 /** Reserved words after which a command starts (`for f in a; do case ...`). */
 const BEFORE_COMMAND = new Set(["do", "then", "else", "elif", "if", "while", "until", "{", "!"]);
 
@@ -147,7 +150,7 @@ class ShellQuoting {
   /** What the last jump over text (an escape, a comment) went through, for a place inside it. */
   private over = "";
   /**
-   * Set where the shells part ways on which quotes are quotes (`LOST_BRACE`): from
+   * Set where the shells part ways on which quotes are quotes (`LOST_BRACE`, `LOST_ANSI`): from
    * there on no place is known to be bare.
    */
   private lost?: string;
@@ -173,6 +176,10 @@ class ShellQuoting {
       }
       if (top.q === "'") {
         if (c === "'") top.q = "";
+      } else if (top.q === "$'" && c === "\\" && s[i + 1] === "'") {
+        // bash ends `$'it\'s'` at its last quote; dash (/bin/sh on Debian and Ubuntu) has no
+        // `$'...'` and ends `'it\'` at the escaped one: what follows is bare to one of them only.
+        this.lost = LOST_ANSI;
       } else if (c === "\\") this.i++, this.over = "a backslash escape";
       else if (top.q === "$'") {
         if (c === "'") top.q = "";
@@ -338,6 +345,13 @@ export class Substituter {
           `${path}: \${${inner}} after a ' inside "\${...}", which the shells read differently ` +
             `(dash as a character, bash as a quote), so where the double quotes end is unknown ` +
             `(write the \${...} without the ' or outside the double quotes)`,
+          path,
+        );
+      } else if (inside === LOST_ANSI) {
+        this.fail(
+          `${path}: \${${inner}} after a $'...' holding \\', which the shells end at different ` +
+            `quotes (dash, /bin/sh on Debian and Ubuntu, has no $'...'), so what follows may be ` +
+            `quoted (write the ' as "'" outside the $'...')`,
           path,
         );
       } else if (inside === BACKQUOTES) {
