@@ -28,7 +28,7 @@ import {
   signalExit,
   type Slots,
 } from "../scheduler/mod.ts";
-import { alwaysRuns, isTracked, UpToDate } from "../state/mod.ts";
+import { alwaysRuns, isTracked, rootCacheEnv, UpToDate } from "../state/mod.ts";
 import type { Args } from "./args.ts";
 import { fileWord, load, setUpSlots, type SlotSetup, takeLock } from "./setup.ts";
 import type { RunUi } from "./ui_live.ts";
@@ -95,7 +95,10 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
   const state = tracked
     ? new UpToDate(baseDir, undefined, part && new Set(selected.map((j) => j.name)))
     : undefined;
-  if (state) state.dotenvLoaded = graph.dotenvLoaded; // what the jobs get: as the load read it
+  if (state) {
+    state.dotenvLoaded = graph.dotenvLoaded; // what the jobs get: as the load read it
+    state.cacheEnv = rootCacheEnv(graph.settings);
+  }
   const trusted = state && trustEdits(args, { noop, state, selected, part, before });
   // What the no-op record of this run would be, when it leaves every job up to date.
   let recordable: Recordable;
@@ -260,9 +263,26 @@ function recordOf(
       ? { diff: part.diff, trusted: new Set(part.left), part: { again: part.again } }
       : trusted && { diff: trusted.diff, trusted: state.trustedHits },
     graphKey: graph.cacheKey,
-    dotenv: graph.dotenv,
+    dotenv: recordEnv(graph),
     foreachGlobs: graph.globMatches,
   };
+}
+
+/**
+ * The variables whose values the no-op record keeps (a hash of each): those the dotenv files set
+ * (`Graph.dotenv`) and those a `cache: {env}` names, which are part of jobs' fingerprints
+ * (`cacheEnvNames`): a change of one sends the next run the full way.
+ */
+function recordEnv(graph: Graph): Graph["dotenv"] {
+  const names = new Set(graph.dotenv?.names ?? []);
+  for (const n of rootCacheEnv(graph.settings)) names.add(n);
+  for (const j of graph.jobs) {
+    if (j.kind !== "job") continue;
+    if (typeof j.cache === "object") { for (const n of j.cache.env ?? []) names.add(n); }
+    for (const n of j.fileCache?.env ?? []) names.add(n);
+  }
+  if (!graph.dotenv && !names.size) return undefined;
+  return { names: [...names].sort(), outside: graph.dotenv?.outside ?? false };
 }
 
 /**
@@ -693,6 +713,7 @@ export async function cmdExplain(args: Args): Promise<number> {
   const graph = await load(args);
   // The same selections as `jx run` (a foreach group explains each of its jobs).
   const state = new UpToDate(projectDir(graph.file));
+  state.cacheEnv = rootCacheEnv(graph.settings);
   const access = await import("../access/mod.ts" as string) as typeof import("../access/mod.ts");
   const cache = await openRunCache(args, graph);
   const context: ExplainContext = {

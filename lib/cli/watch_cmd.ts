@@ -26,7 +26,7 @@ import {
 } from "../scheduler/mod.ts";
 import { JxInputError } from "../runtime/errors.ts";
 import { dieAtExit, escapeControls, isTerminal, projectDir, writeAll } from "../runtime/mod.ts";
-import { hashFile, UpToDate } from "../state/mod.ts";
+import { hashFile, rootCacheEnv, UpToDate } from "../state/mod.ts";
 import { Watcher, type WatchOptions } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
 import { DurationRecorder, lastDurations } from "./durations.ts";
@@ -493,6 +493,7 @@ function cycleRunner(args: Args, c: {
     });
     // (The values this cycle's jobs get are those its graph's load read.)
     c.state.dotenvLoaded = graph.dotenvLoaded;
+    c.state.cacheEnv = rootCacheEnv(graph.settings);
     try {
       return await runJobs(graph, withModules(graph, c.selected, jobs), {
         modules,

@@ -77,13 +77,24 @@ export function alwaysRuns(spec: JobSpec): Verdict | undefined {
  * first is a bijection of its state, so a change of any one character is
  * always seen.
  */
-export function staticFingerprint(spec: JobSpec): string {
+export function staticFingerprint(spec: JobSpec, rootCacheEnv: readonly string[] = []): string {
   const base: unknown[] = [spec.argv, spec.cwd, spec.env, spec.reads, spec.writes];
   // Only jobs that use them hash these: no other job's state is invalidated.
   if (spec.envFiles || spec.depfile) base.push([spec.envFiles ?? [], spec.depfile ?? ""]);
   // A dotenv variable the environment overrides: the job gets the environment's value.
   if (spec.envFromProcess?.length) {
     base.push(spec.envFromProcess.map((n) => [n, envVar(n) ?? null]));
+  }
+  // The variables `cache: {env}` says its output depends on: a SHA-256 of each value (as the
+  // cache key holds them; no value in the state), or null when unset.
+  const named = cacheEnvNames(spec, rootCacheEnv);
+  if (named.length) {
+    base.push({
+      cacheEnv: named.map((n) => {
+        const v = envVar(n);
+        return [n, v === undefined ? null : sha256().update(v).hex()];
+      }),
+    });
   }
   const s = JSON.stringify(base);
   let a = 0x811c9dc5, b = 0x9e3779b9 ^ s.length;
@@ -99,6 +110,32 @@ export function staticFingerprint(spec: JobSpec): string {
   b = Math.imul(b ^ (b >>> 16), 0xc2b2ae35);
   b ^= b >>> 13;
   return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
+}
+
+/**
+ * The environment variables `cache: {env: [...]}` names for `spec`, sorted: the root file's
+ * (`rootCacheEnv`), its own file's when included (`fileCache`), its own. Its output depends on
+ * them (the cache key holds their values): a change of one makes it out of date too.
+ *
+ * @example
+ * ```ts
+ * import { cacheEnvNames } from "./check.ts";
+ * import { parseJobsFile } from "../graph/mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const g = parseJobsFile("jobs:\n  a: { run: x, cache: { env: [B, A] } }\n", "j.yaml");
+ * assertEquals(cacheEnvNames(g.jobs[0], ["C", "A"]), ["A", "B", "C"]);
+ * ```
+ */
+export function cacheEnvNames(spec: JobSpec, rootCacheEnv: readonly string[] = []): string[] {
+  const own = typeof spec.cache === "object" ? spec.cache.env : undefined;
+  const file = spec.kind === "job" ? spec.fileCache?.env : undefined;
+  if (!own?.length && !file?.length && !rootCacheEnv.length) return [];
+  return [...new Set([...rootCacheEnv, ...file ?? [], ...own ?? []])].sort();
+}
+
+/** The root file's `cache: {env}` names (see `cacheEnvNames`). */
+export function rootCacheEnv(settings: { cache?: boolean | { env?: string[] } }): string[] {
+  return typeof settings.cache === "object" ? settings.cache.env ?? [] : [];
 }
 
 const short = (s: FileStamp | null | undefined) => s?.[3]?.slice(0, 12) ?? "?";
@@ -246,6 +283,11 @@ export class UpToDate {
    * (the next run runs it again, with the new ones), never as the job's input.
    */
   dotenvLoaded?: ReadonlyMap<string, string>;
+  /**
+   * The root jobs file's `cache: {env}` names (`rootCacheEnv`): their values are part of every
+   * job's fingerprint (`staticFingerprint`), as they are of its cache key.
+   */
+  cacheEnv: readonly string[] = [];
   /** The inputs each checked job was found with: stamps, or its row when they matched it. */
   private snapshots = new Map<string, Record<string, FileStamp | null> | Row>();
   /** When each job found out of date was checked (it starts right after): `recordedInputs`. */
@@ -436,7 +478,7 @@ export class UpToDate {
     if (n !== files.inputs.length || row.length !== FIRST + SLOTS * (n + files.outputs.length)) {
       return false;
     }
-    if (row[1] !== staticFingerprint(spec)) return false;
+    if (row[1] !== staticFingerprint(spec, this.cacheEnv)) return false;
     let i = FIRST;
     for (const p of files.inputs) {
       if (row[i] !== p || !sameAsRow(row, i, this.prefix, p, false)) return false;
@@ -464,7 +506,7 @@ export class UpToDate {
     }
     const old: Entry | undefined = this.store.get(spec.name);
     if (!old) return { upToDate: false, reasons: ["it has not run successfully before"] };
-    if (old.fp !== staticFingerprint(spec)) {
+    if (old.fp !== staticFingerprint(spec, this.cacheEnv)) {
       reasons.push("its command, environment, working directory or declared resources changed");
     }
     const { names, tokens } = readNames(spec);
@@ -614,7 +656,7 @@ export class UpToDate {
     for (const [p, st] of expandStamped(spec.writes, this.baseDir, { wholeDirs: true })) {
       outputs[p] = st === null || st[3] ? st : fill(p, st);
     }
-    return { job: spec.name, fp: staticFingerprint(spec), inputs, outputs };
+    return { job: spec.name, fp: staticFingerprint(spec, this.cacheEnv), inputs, outputs };
   }
 
   /**

@@ -10,7 +10,15 @@
  *
  * @module
  */
-export { alwaysRuns, isTracked, staticFingerprint, UpToDate, type Verdict } from "./check.ts";
+export {
+  alwaysRuns,
+  cacheEnvNames,
+  isTracked,
+  rootCacheEnv,
+  staticFingerprint,
+  UpToDate,
+  type Verdict,
+} from "./check.ts";
 export {
   changedSince,
   expand,

@@ -7,7 +7,7 @@
  */
 import { projectDir } from "../runtime/mod.ts";
 import { expandDeferred, type Graph, type JobSpec, jobSummary } from "../graph/mod.ts";
-import { alwaysRuns, StateStore, UpToDate } from "../state/mod.ts";
+import { alwaysRuns, rootCacheEnv, StateStore, UpToDate } from "../state/mod.ts";
 
 /** One job or module as the page sees it. */
 export interface UiJob {
@@ -73,6 +73,7 @@ export function graphData(
   const keep = (n: string) => !names || names.has(n);
   const store = explain ? new StateStore(baseDir) : undefined;
   const upToDate = explain ? new UpToDate(baseDir) : undefined;
+  if (upToDate) upToDate.cacheEnv = rootCacheEnv(graph.settings);
   const jobs = graph.jobs.filter((j) => keep(j.name)).map((j): UiJob => {
     const group = j.deferred && upToDate ? groupVerdict(j, upToDate, store!) : undefined;
     const always = upToDate && j.kind === "job" ? alwaysRuns(j) : undefined;

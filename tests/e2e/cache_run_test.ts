@@ -268,6 +268,34 @@ Deno.test("cache: an up-to-date job is skipped, never restored; --force runs eve
   assert.deepEqual(forced.ran, ALL);
 });
 
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`cache (${runtime}): a variable cache: {env} names, changed, makes its job out of date (it was up to date, its output stale); the no-op record sees it too`, async () => {
+    const store = await tempDir();
+    const dir = await tempDir({
+      "jobs.yaml": "cache: { env: [TARGET] }\njobs:\n" +
+        "  build: { run: 'echo $TARGET > out.txt', writes: [out.txt] }\n" +
+        "  own: { run: 'echo $OWN > own.txt', writes: [own.txt], cache: { env: [OWN] } }\n",
+    });
+    const go = (env: Record<string, string>) => run(dir, ["--cache-dir", store], env, runtime);
+    const read = (f: string) => Deno.readTextFile(`${dir}/${f}`);
+    assert.deepEqual((await go({ TARGET: "a", OWN: "1" })).ran, ["build", "own"]);
+    assert.deepEqual((await go({ TARGET: "a", OWN: "1" })).skipped, ["build", "own"]);
+    const b = await go({ TARGET: "b", OWN: "1" });
+    assert.equal(b.code, 0, b.stderr);
+    // The top level's names are every job's.
+    assert.deepEqual(b.ran, ["build", "own"], "TARGET changed: its jobs run");
+    assert.equal(await read("out.txt"), "b\n");
+    // Back to a: not up to date (last success had b), restored from the entries a left.
+    const a = await go({ TARGET: "a", OWN: "1" });
+    assert.deepEqual([a.ran, a.restored], [[], { build: "local", own: "local" }]);
+    assert.equal(await read("out.txt"), "a\n");
+    const own = await go({ TARGET: "a", OWN: "2" });
+    assert.deepEqual([own.ran, own.skipped], [["own"], ["build"]], "a job's own cache: {env}");
+    assert.equal(await read("own.txt"), "2\n");
+    assert.deepEqual((await go({ TARGET: "a", OWN: "2" })).skipped, ["build", "own"]);
+  });
+}
+
 Deno.test("cache: off by default, and --no-cache turns a file's cache: off", async () => {
   const home = await tempDir();
   const env = { HOME: home, XDG_CACHE_HOME: `${home}/xdg` };
