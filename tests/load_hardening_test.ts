@@ -217,6 +217,43 @@ Deno.test("${NAME:q} after a $'...' holding \\' is refused: dash ends it at that
   }
 });
 
+Deno.test("a # right after a $(...) or $((...)) is no comment (one word, as in the shell): its quotes are quotes", () => {
+  // The scanner took `#'` after `$(echo a)` for a comment: the ' opened quotes for the shell, so
+  // the ${X:q} on the next line was inside them and a value '$(touch pwned)' ran.
+  const load = (run: string) =>
+    parseJobsFile(`vars: { X: x }\njobs:\n  a:\n    run: ${JSON.stringify(run)}\n`, "j.yaml");
+  for (const run of ["echo $(echo a)#'\n${X:q}\n'", "echo $((1))#'\n${X:q}\n'"]) {
+    assert.throws(
+      () => load(run),
+      (e: unknown) =>
+        e instanceof JxInputError &&
+        e.format() ===
+          "j.yaml:4:10: jobs.a.run: ${X:q} inside single quotes, where the shell does not read " +
+            'its quotes as quotes (write it bare: "a "${X:q}" b")',
+      run,
+    );
+  }
+  // A # after a subshell's ) starts a comment still; one in a word after $(...) does not.
+  for (const run of ["(echo a)#'\necho ${X:q}", "echo $(date)#x ${X:q}", "echo $((1))#x ${X:q}"]) {
+    assert.equal(load(run).jobs[0].argv[2].includes("${X"), false, run);
+  }
+});
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: \${MSG:q} after $(...)#' is refused: the injected command never runs`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  say:\n    run: |\n      echo $(echo a)#'\n      ${MSG:q}\n      '\n",
+    });
+    const r = await runJx(["run", "MSG=$(touch pwned)"], { cwd: dir, runtime });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^jobs\.yaml:3:10: jobs\.say\.run: \$\{MSG:q\} inside single quotes, [^\n]*\n$/,
+    );
+    assert.equal(existsSync(`${dir}/pwned`), false, "the injected command ran");
+  });
+}
+
 Deno.test("${NAME:q} inside backquotes is refused: the shell reads its backslashes again there", () => {
   // `'a\$HOME'` came out as a$HOME; under bash's sh a value `;touch pwned;` ran.
   for (const run of ["echo `echo ${X:q}`", 'echo "`echo ${X:q}`"', "echo $(echo `echo ${X:q}`)"]) {

@@ -86,6 +86,8 @@ interface ShellLevel {
   cases: number;
   /** An arithmetic `$((...))` or `((...))`, where `<<` is a shift, not a here-document. */
   arith?: boolean;
+  /** A `$((...))`: a part of a word, as a `$(...)` is (the `((...))` command is none). */
+  dollar?: boolean;
   /**
    * The character that ends this level: `)` or a backquote (a command substitution), or `}`: a
    * parameter expansion inside double quotes (`"${X:-"a b"}"`), where a `"` opens quotes of its
@@ -150,6 +152,11 @@ class ShellQuoting {
   /** What the last jump over text (an escape, a comment) went through, for a place inside it. */
   private over = "";
   /**
+   * Where the last `$(...)` or `$((...))` ended (its last `)`): a `#` right after it is in the
+   * same word (`$(date)#x`), no comment.
+   */
+  private substEnd = -2;
+  /**
    * Set where the shells part ways on which quotes are quotes (`LOST_BRACE`, `LOST_ANSI`): from
    * there on no place is known to be bare.
    */
@@ -185,7 +192,7 @@ class ShellQuoting {
         if (c === "'") top.q = "";
       } else if (c === "$" && s[i + 1] === "(") {
         const arith = s[i + 2] === "(";
-        this.stack.push({ q: "", parens: 0, cases: 0, end: ")", arith });
+        this.stack.push({ q: "", parens: 0, cases: 0, end: ")", arith, dollar: arith });
         this.i += arith ? 2 : 1;
       } else if (c === "`") {
         if (top.end === "`" && this.stack.length > 1) this.stack.pop();
@@ -247,11 +254,19 @@ class ShellQuoting {
     else if (c === ")") {
       if (top.parens > 0) top.parens--;
       else if (top.arith) {
-        if (s[i + 1] === ")") this.stack.pop(), this.i++; // its `))`
-      } else if (!top.cases && this.stack.length > 1 && top.end === ")") this.stack.pop();
+        if (s[i + 1] === ")") { // its `))`
+          this.stack.pop();
+          this.i++;
+          if (top.dollar) this.substEnd = this.i;
+        }
+      } else if (!top.cases && this.stack.length > 1 && top.end === ")") {
+        this.stack.pop();
+        this.substEnd = i;
+      }
     } else if (c === "c" && wordAt(s, i, "case")) top.cases++;
     else if (c === "e" && top.cases && wordAt(s, i, "esac")) top.cases--;
-    else if (c === "#" && (i === 0 || /[\s;&|()]/.test(s[i - 1]))) {
+    else if (c === "#" && (i === 0 || /[\s;&|()]/.test(s[i - 1])) && this.substEnd !== i - 1) {
+      // A comment starts a word: `(echo)#x` has one, `$(date)#x` is one word (as `${X}#x`).
       const nl = s.indexOf("\n", i); // a comment, to the end of its line
       this.i = (nl < 0 ? s.length : nl) - 1;
       this.over = "a comment";
