@@ -254,6 +254,40 @@ for (const runtime of RUNTIMES) {
   });
 }
 
+Deno.test("${NAME:q} inside $((...)) is refused: the shell reads it as inside double quotes", () => {
+  // $(( '$(touch pwned)' + 1 )) runs touch in dash and bash: the quotes are text there.
+  const load = (run: string) =>
+    parseJobsFile(`vars: { X: x }\njobs:\n  a:\n    run: ${JSON.stringify(run)}\n`, "j.yaml");
+  for (const run of ["echo $(( ${X:q} + 1 ))", "(( ${X:q} ))", "x=$(( 1 << (${X:q}) ))"]) {
+    assert.throws(
+      () => load(run),
+      (e: unknown) =>
+        e instanceof JxInputError &&
+        e.format() ===
+          "j.yaml:4:10: jobs.a.run: ${X:q} inside $((...)), which the shell reads as inside " +
+            "double quotes (its quotes are text there and a $(...) in the value runs): assign it " +
+            "first, n=${X:q}, then write $((n + 1))",
+      run,
+    );
+  }
+  for (const run of ["echo $(( $(echo ${X:q}) + 1 ))", "n=${X:q}; echo $((n + 1)) ${X:q}"]) {
+    assert.equal(load(run).jobs[0].argv[2].includes("${X"), false, run);
+  }
+});
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: \${N:q} inside $((...)) is refused: the injected command never runs`, async () => {
+    const dir = await tempDir({ "jobs.yaml": "jobs:\n  add: { run: 'echo $(( ${N:q} + 1 ))' }\n" });
+    const r = await runJx(["run", "N=$(touch pwned; echo 1)"], { cwd: dir, runtime });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^jobs\.yaml:2:15: jobs\.add\.run: \$\{N:q\} inside \$\(\(\.\.\.\)\), [^\n]*\n$/,
+    );
+    assert.equal(existsSync(`${dir}/pwned`), false, "the injected command ran");
+  });
+}
+
 Deno.test("${NAME:q} inside backquotes is refused: the shell reads its backslashes again there", () => {
   // `'a\$HOME'` came out as a$HOME; under bash's sh a value `;touch pwned;` ran.
   for (const run of ["echo `echo ${X:q}`", 'echo "`echo ${X:q}`"', "echo $(echo `echo ${X:q}`)"]) {

@@ -124,6 +124,9 @@ const BACKQUOTES = "backquotes";
 /** `ShellQuoting.at`'s word for a place after a `'` inside a double-quoted `${...}`. */
 const LOST_BRACE = "after-brace-quote";
 
+/** `ShellQuoting.at`'s word for a place inside `$((...))` or `((...))`. */
+const ARITH = "arithmetic";
+
 /** `ShellQuoting.at`'s word for a place after a `\'` inside `$'...'`. */
 const LOST_ANSI = "after-ansi-quote";
 
@@ -214,6 +217,8 @@ class ShellQuoting {
     }
     const top = this.stack[this.stack.length - 1];
     if (top.end === "}" && !top.q) return "double quotes"; // `"${Y:-${X:q}}"`
+    // An arithmetic expression is read as if in double quotes: `$(( '$(cmd)' ))` runs cmd.
+    if (top.arith && !top.q) return ARITH;
     const q = top.q;
     return q === "'" ? "single quotes" : q === '"' ? "double quotes" : q ? "$'...'" : undefined;
   }
@@ -360,6 +365,13 @@ export class Substituter {
           `${path}: \${${inner}} after a ' inside "\${...}", which the shells read differently ` +
             `(dash as a character, bash as a quote), so where the double quotes end is unknown ` +
             `(write the \${...} without the ' or outside the double quotes)`,
+          path,
+        );
+      } else if (inside === ARITH) {
+        this.fail(
+          `${path}: \${${inner}} inside $((...)), which the shell reads as inside double quotes ` +
+            `(its quotes are text there and a $(...) in the value runs): assign it first, ` +
+            `n=\${${inner}}, then write $((n + 1))`,
           path,
         );
       } else if (inside === LOST_ANSI) {
