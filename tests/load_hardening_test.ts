@@ -258,19 +258,35 @@ Deno.test("${NAME:q} inside $((...)) is refused: the shell reads it as inside do
   // $(( '$(touch pwned)' + 1 )) runs touch in dash and bash: the quotes are text there.
   const load = (run: string) =>
     parseJobsFile(`vars: { X: x }\njobs:\n  a:\n    run: ${JSON.stringify(run)}\n`, "j.yaml");
-  for (const run of ["echo $(( ${X:q} + 1 ))", "(( ${X:q} ))", "x=$(( 1 << (${X:q}) ))"]) {
+  for (
+    const [run, form] of [
+      ["echo $(( ${X:q} + 1 ))", "$((...))"],
+      ["(( ${X:q} ))", "((...))"],
+      ["x=$(( 1 << (${X:q}) ))", "$((...))"],
+      // bash's old form, also as sh (Fedora's, macOS's): $[ '$(touch pwned)' ] runs touch.
+      ["echo $[ ${X:q} + 1 ]", "$[...]"],
+      ['echo "$[ a[1] + ${X:q} ]"', "$[...]"],
+    ]
+  ) {
     assert.throws(
       () => load(run),
       (e: unknown) =>
         e instanceof JxInputError &&
         e.format() ===
-          "j.yaml:4:10: jobs.a.run: ${X:q} inside $((...)), which the shell reads as inside " +
+          `j.yaml:4:10: jobs.a.run: \${X:q} inside ${form}, which the shell reads as inside ` +
             "double quotes (its quotes are text there and a $(...) in the value runs): assign it " +
             "first, n=${X:q}, then write $((n + 1))",
       run,
     );
   }
-  for (const run of ["echo $(( $(echo ${X:q}) + 1 ))", "n=${X:q}; echo $((n + 1)) ${X:q}"]) {
+  for (
+    const run of [
+      "echo $(( $(echo ${X:q}) + 1 ))",
+      "n=${X:q}; echo $((n + 1)) ${X:q}",
+      "echo $[ a[1] + (2) ] ${X:q} [ ${X:q} ]",
+      "[ -n ${X:q} ] && echo $[1]#x ${X:q}",
+    ]
+  ) {
     assert.equal(load(run).jobs[0].argv[2].includes("${X"), false, run);
   }
 });

@@ -84,16 +84,20 @@ interface ShellLevel {
   parens: number;
   /** `case`s open (each pattern's `)` is no end of a `$(...)`: `$(case $x in a) cmd;; esac)`). */
   cases: number;
-  /** An arithmetic `$((...))` or `((...))`, where `<<` is a shift, not a here-document. */
+  /**
+   * An arithmetic `$((...))`, `((...))` or `$[...]` (bash's, also as `sh`), where `<<` is a
+   * shift, not a here-document.
+   */
   arith?: boolean;
-  /** A `$((...))`: a part of a word, as a `$(...)` is (the `((...))` command is none). */
+  /** A `$((...))` or `$[...]`: a part of a word, as a `$(...)` is (`((...))` is none). */
   dollar?: boolean;
   /**
-   * The character that ends this level: `)` or a backquote (a command substitution), or `}`: a
+   * The character that ends this level: `)` or a backquote (a command substitution), `]` (a
+   * `$[...]`, its `[`s counted in `parens`), or `}`: a
    * parameter expansion inside double quotes (`"${X:-"a b"}"`), where a `"` opens quotes of its
    * own (nested, not the end of the outer ones) and a `'` is read differently by the shells.
    */
-  end: ")" | "`" | "}";
+  end: ")" | "`" | "]" | "}";
 }
 
 /** A here-document of a `run` string (see `ShellQuoting`). */
@@ -124,8 +128,8 @@ const BACKQUOTES = "backquotes";
 /** `ShellQuoting.at`'s word for a place after a `'` inside a double-quoted `${...}`. */
 const LOST_BRACE = "after-brace-quote";
 
-/** `ShellQuoting.at`'s word for a place inside `$((...))` or `((...))`. */
-const ARITH = "arithmetic";
+/** `ShellQuoting.at`'s word for a place inside `$((...))`, `((...))` or `$[...]`: then its form. */
+const ARITH = "arithmetic ";
 
 /** `ShellQuoting.at`'s word for a place after a `\'` inside `$'...'`. */
 const LOST_ANSI = "after-ansi-quote";
@@ -197,6 +201,9 @@ class ShellQuoting {
         const arith = s[i + 2] === "(";
         this.stack.push({ q: "", parens: 0, cases: 0, end: ")", arith, dollar: arith });
         this.i += arith ? 2 : 1;
+      } else if (c === "$" && s[i + 1] === "[") { // bash's `$[1 + 2]`, also when it is `sh`
+        this.stack.push({ q: "", parens: 0, cases: 0, end: "]", arith: true, dollar: true });
+        this.i++;
       } else if (c === "`") {
         if (top.end === "`" && this.stack.length > 1) this.stack.pop();
         else this.stack.push({ q: "", parens: 0, cases: 0, end: "`" });
@@ -218,7 +225,9 @@ class ShellQuoting {
     const top = this.stack[this.stack.length - 1];
     if (top.end === "}" && !top.q) return "double quotes"; // `"${Y:-${X:q}}"`
     // An arithmetic expression is read as if in double quotes: `$(( '$(cmd)' ))` runs cmd.
-    if (top.arith && !top.q) return ARITH;
+    if (top.arith && !top.q) {
+      return ARITH + (top.end === "]" ? "$[...]" : top.dollar ? "$((...))" : "((...))");
+    }
     const q = top.q;
     return q === "'" ? "single quotes" : q === '"' ? "double quotes" : q ? "$'...'" : undefined;
   }
@@ -258,7 +267,7 @@ class ShellQuoting {
     } else if (c === "(") top.parens++;
     else if (c === ")") {
       if (top.parens > 0) top.parens--;
-      else if (top.arith) {
+      else if (top.arith && top.end === ")") {
         if (s[i + 1] === ")") { // its `))`
           this.stack.pop();
           this.i++;
@@ -268,6 +277,10 @@ class ShellQuoting {
         this.stack.pop();
         this.substEnd = i;
       }
+    } else if (top.end === "]" && (c === "[" || c === "]")) {
+      if (c === "[") top.parens++;
+      else if (top.parens > 0) top.parens--;
+      else this.stack.pop(), this.substEnd = i;
     } else if (c === "c" && wordAt(s, i, "case")) top.cases++;
     else if (c === "e" && top.cases && wordAt(s, i, "esac")) top.cases--;
     else if (c === "#" && (i === 0 || /[\s;&|()]/.test(s[i - 1])) && this.substEnd !== i - 1) {
@@ -367,9 +380,10 @@ export class Substituter {
             `(write the \${...} without the ' or outside the double quotes)`,
           path,
         );
-      } else if (inside === ARITH) {
+      } else if (inside?.startsWith(ARITH)) {
         this.fail(
-          `${path}: \${${inner}} inside $((...)), which the shell reads as inside double quotes ` +
+          `${path}: \${${inner}} inside ${inside.slice(ARITH.length)}, which the shell reads as ` +
+            `inside double quotes ` +
             `(its quotes are text there and a $(...) in the value runs): assign it first, ` +
             `n=\${${inner}}, then write $((n + 1))`,
           path,
