@@ -112,17 +112,37 @@ export class ReadyProbe {
     if (s.log === undefined) this.probe();
   }
 
-  /** Output of the module, for `log` checks. */
+  /**
+   * Output of the module, for `log` checks. A line ends at `\n`, `\r\n` or a
+   * lone `\r` (a line redrawn in place), none of them part of it; a `\r`
+   * that ends a chunk waits for the next one (it may be half of `\r\n`). A
+   * line not finished yet counts only through a match that more of it
+   * already follows: the rest of the line cannot undo that one, where
+   * `port 80$` would match the first half of `port 8080` written in two.
+   */
   feed(stream: StreamName, chunk: Uint8Array): void {
     if (this.done || !this.regex) return;
     let text = this.partial[stream] + this.decoders[stream].decode(chunk, { stream: true });
-    const lines = text.split("\n");
+    const lines = text.split(/\r\n|\r(?!$)|\n/);
     text = lines.pop()!;
     for (const line of lines) {
       if (this.regex.test(line)) return this.settle(true);
     }
-    if (this.regex.test(text)) return this.settle(true);
+    if (this.matchesBefore(text.endsWith("\r") ? text.slice(0, -1) : text)) {
+      return this.settle(true);
+    }
     this.partial[stream] = text.length > MAX_LINE ? text.slice(-MAX_LINE) : text;
+  }
+
+  /** Whether a match of the `log` check in `text` ends before the end of `text`. */
+  private matchesBefore(text: string): boolean {
+    if (!this.regex!.test(text)) return false;
+    const all = new RegExp(this.regex!.source, this.regex!.flags + "g");
+    for (let m = all.exec(text); m; m = all.exec(text)) {
+      if (m.index + m[0].length < text.length) return true;
+      if (m[0].length === 0) all.lastIndex++;
+    }
+    return false;
   }
 
   /** Stops checking; `result` will not be called. */

@@ -7,7 +7,13 @@
  */
 import assert from "node:assert/strict";
 import { parseJobsFile } from "../../lib/graph/mod.ts";
-import { backoffMs, Module, Supervisor, type SupervisorOptions } from "../../lib/modules/mod.ts";
+import {
+  backoffMs,
+  Module,
+  ReadyProbe,
+  Supervisor,
+  type SupervisorOptions,
+} from "../../lib/modules/mod.ts";
 import { createReactor, FakeReactor, type ListenSignal } from "../../lib/reactor/mod.ts";
 import { type RunEvent, runJobs, type RunOptions } from "../../lib/scheduler/mod.ts";
 import {
@@ -640,6 +646,34 @@ jobs:
     inGroups(ev.filter((e) => e.state === "starting").map((e) => e.pid as number)).length,
     0,
   );
+});
+
+Deno.test("a log ready check takes lines ended by \\r\\n or \\r, and no line before it ends", () => {
+  const reactor = new FakeReactor(() => scriptFromCommand("true"));
+  const enc = new TextEncoder();
+  /** Whether `log` passes once `chunks` are fed, in order, on stdout. */
+  const passes = (log: string, chunks: string[]) => {
+    let ok: boolean | undefined;
+    const probe = new ReadyProbe({ log }, { reactor, cwd: "/", env: {} }, (r) => ok = r);
+    probe.start();
+    for (const c of chunks) probe.feed("stdout", enc.encode(c));
+    probe.cancel();
+    return ok === true;
+  };
+  // A line ended by \r\n (a program on a terminal's conventions, Windows tools): no \r in it.
+  assert.equal(passes("ready$", ["ready\r\n"]), true);
+  assert.equal(passes("^ready$", ["ready\r", "\n"]), true);
+  // A progress line redrawn in place: each part is a line.
+  assert.equal(passes("^listening$", ["loading 10%\rloading 90%\rlistening\n"]), true);
+  // The first half of a line written in two is not the line: "port 8080" does not end in "port 80".
+  assert.equal(passes("port 80$", ["listening on port 80"]), false);
+  assert.equal(passes("port 80$", ["listening on port 80", "80\n"]), false);
+  assert.equal(passes("port 80$", ["listening on port 80", "\n"]), true);
+  assert.equal(passes("^ready$", ["ready", "-not\n"]), false);
+  // A match that more of the unfinished line follows counts at once (a prompt with no newline).
+  assert.equal(passes("ready>", ["ready> "]), true);
+  assert.equal(passes("listening on", ["listen", "ing on port 8"]), true);
+  reactor.close();
 });
 
 /** Live processes whose command line is exactly `argv`, read from /proc. */
