@@ -191,6 +191,8 @@ export class ConsoleReporter implements Reporter {
   /** Modules that ended failed, with why. */
   /** Per module, why it last failed (one that failed twice, after a `jx ctl restart`, is one). */
   private moduleFailures = new Map<string, string>();
+  /** Modules whose last end was `stopped` (by jx, `jx ctl stop`, or by themselves). */
+  private stoppedModules = new Set<string>();
   /** When each module last started (to say how long it took to be ready). */
   private started = new Map<string, number>();
   /**
@@ -732,7 +734,8 @@ export class ConsoleReporter implements Reporter {
     if (failed) {
       this.moduleFailures.delete(name); // listed where it failed last
       this.moduleFailures.set(name, e.reason ?? "failed");
-    }
+      this.stoppedModules.delete(name);
+    } else this.stoppedModules.add(name);
     if (this.streams(name)) {
       const view = v ?? newView();
       this.flushPartial(view, name);
@@ -929,7 +932,10 @@ export class ConsoleReporter implements Reporter {
       this.skippedByFailure.map((s) => s.because).filter((b) => !failed.has(b)),
     );
     return [...causes].flatMap((cause) => [
-      this.c("31", esc(`  ✗ ${cause}: false (a test that other jobs need)`)),
+      // A module stopped before it was ready (`jx ctl stop`): what needed it could not run.
+      this.stoppedModules.has(cause)
+        ? this.c("31", esc(`  ✗ module ${cause}: stopped (jx ctl stop) before it was ready`))
+        : this.c("31", esc(`  ✗ ${cause}: false (a test that other jobs need)`)),
       ...this.skippedFor(cause),
     ]);
   }

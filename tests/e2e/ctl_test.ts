@@ -305,6 +305,35 @@ jobs:
   assert.equal(endB?.error, "needs module 'up', which was stopped (jx ctl stop)");
 });
 
+Deno.test("[deno] jx ctl stop of a starting module: the summary names the module stopped, not a false test", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  slow: { run: "exec sleep 300", ready: { cmd: "test -e go", timeout: 60s } }
+jobs:
+  c: { run: "true", needs: [slow] }
+`,
+  });
+  const [cmd, argv] = jxCommand("deno", ["run", "--events", "ev.ndjson"]);
+  const jx = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+    .spawn();
+  try {
+    await event(dir, (e) => e.module === "slow" && e.state === "starting");
+    assert.equal((await runJx(["ctl", "stop", "slow"], { cwd: dir })).code, 0);
+  } catch (e) {
+    jx.kill("SIGTERM");
+    throw e;
+  }
+  const out = await jx.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 1, stderr);
+  assert.match(
+    stderr,
+    /^ {2}✗ module slow: stopped \(jx ctl stop\) before it was ready\n {6}skipped c: depends on slow$/m,
+  );
+  assert.doesNotMatch(stderr, /a test that other jobs need/);
+});
+
 Deno.test("[deno] jx ctl start of a module waiting to restart: what needs it waits for that start and runs", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
