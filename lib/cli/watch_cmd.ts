@@ -149,6 +149,8 @@ interface Session {
   persistent: Reporter[];
   /** Sends an event to the persistent reporters. */
   emitAll: (e: RunEvent) => void;
+  /** The running cycle's console, told how modules end (its summary names them). */
+  cycle: { console?: ConsoleReporter };
   /** The supervisor of the graph being watched (a new one after each reload). */
   modules: () => Supervisor;
   /** A new supervisor for a graph: its modules' events to their own console and the log. */
@@ -182,6 +184,7 @@ async function openSession(
     "../modules/mod.ts" as string
   ) as typeof import("../modules/mod.ts");
   let current: Supervisor;
+  const cycle: Session["cycle"] = {};
   const newModules = (graph: Graph) => {
     const moduleConsole = new ConsoleReporter({
       mode: args.output,
@@ -194,6 +197,7 @@ async function openSession(
       session: true,
       emit: (e) => {
         moduleConsole.event(e);
+        if (e.type === "module.state") cycle.console?.moduleNoted(e);
         emitAll(e);
       },
     });
@@ -202,7 +206,7 @@ async function openSession(
   const modules = () => current;
   const ctl = await CtlServer.listen(baseDir, (req) => modules().control(req))
     .catch(() => undefined);
-  return { persistent, emitAll, modules, newModules, ctl, t0 };
+  return { persistent, emitAll, cycle, modules, newModules, ctl, t0 };
 }
 
 /** What `watchGraph` shares with every graph of the session. */
@@ -455,7 +459,7 @@ function cycleRunner(args: Args, c: {
   /** Looks whether the jobs file (or a file it includes) changed since it was loaded. */
   onCycle: () => void;
 }): WatchOptions["runCycle"] {
-  const { graph, baseDir, reactor, modules, session: { emitAll, ctl, t0, persistent } } = c;
+  const { graph, baseDir, reactor, modules, session: { emitAll, cycle, ctl, t0, persistent } } = c;
   // -j lowered to the open-files limit: said again only when it changes, not per cycle (the
   // pool's own warnings, of tokens lost in a cycle, are each cycle's).
   let saidLimit: string | undefined;
@@ -494,6 +498,7 @@ function cycleRunner(args: Args, c: {
     // (The values this cycle's jobs get are those its graph's load read.)
     c.state.dotenvLoaded = graph.dotenvLoaded;
     c.state.cacheEnv = rootCacheEnv(graph.settings);
+    cycle.console = console;
     try {
       return await runJobs(graph, withModules(graph, c.selected, jobs), {
         modules,
@@ -509,6 +514,7 @@ function cycleRunner(args: Args, c: {
         control,
       });
     } finally {
+      if (cycle.console === console) cycle.console = undefined;
       durations.close();
       const problem = setup.finish();
       if (problem) c.warn(problem);

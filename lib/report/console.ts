@@ -725,17 +725,31 @@ export class ConsoleReporter implements Reporter {
     this.moduleEnded(e, v);
   }
 
+  /**
+   * A module's state change that another console shows (`jx watch`: the session's modules have a
+   * console of their own): only what this one's summary says of it; nothing is printed.
+   */
+  moduleNoted(e: Extract<RunEvent, { type: "module.state" }>): void {
+    if (!e.restarting && (e.state === "stopped" || e.state === "failed")) this.noteModuleEnd(e);
+  }
+
+  /** What the summary keeps of a module's end: why it failed, or that it stopped. */
+  private noteModuleEnd(e: Extract<RunEvent, { type: "module.state" }>): void {
+    const name = e.module;
+    if (e.state === "failed") {
+      this.moduleFailures.delete(name); // listed where it failed last
+      this.moduleFailures.set(name, e.reason ?? "failed");
+      this.stoppedModules.delete(name);
+    } else this.stoppedModules.add(name);
+  }
+
   /** A module that stopped or failed for good: its output (unless streamed), and how it ended. */
   private moduleEnded(e: Extract<RunEvent, { type: "module.state" }>, v?: JobView): void {
     const name = e.module, shown = esc(name);
     const reason = e.reason === undefined ? undefined : esc(e.reason);
     this.jobs.delete(name);
     const failed = e.state === "failed";
-    if (failed) {
-      this.moduleFailures.delete(name); // listed where it failed last
-      this.moduleFailures.set(name, e.reason ?? "failed");
-      this.stoppedModules.delete(name);
-    } else this.stoppedModules.add(name);
+    this.noteModuleEnd(e);
     if (this.streams(name)) {
       const view = v ?? newView();
       this.flushPartial(view, name);

@@ -264,3 +264,22 @@ jobs:
     assert.match(end.stderr, /^jx watch: first run -> nothing ran: interrupted \(\d+ms\)$/m);
   }
 });
+
+Deno.test("watch: a cycle's summary names a module that failed as failed, not as a false test", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  srv: { run: 'echo "bad conf" >&2; exit 3', ready: { log: up } }
+jobs:
+  build: { run: "true", needs: [srv] }
+`,
+  });
+  const s = new Session(dir, "deno");
+  try {
+    await s.cycles(1);
+  } finally {
+    const end = await s.stop();
+    assert.match(end.stderr, /^ {2}✗ module srv: exit 3\n {6}skipped build: depends on srv$/m);
+    assert.doesNotMatch(end.stderr, /a test that other jobs need/);
+  }
+});
