@@ -568,7 +568,12 @@ export function findCtlSocket(env: Record<string, string | undefined>, baseDir: 
 
 /**
  * Sends one request to a running jx and returns its reply. Rejects when no
- * jx listens there, or with no answer in `timeoutMs`.
+ * jx listens there, or with no answer in `timeoutMs`. A `start`, `restart`
+ * or `stop` is answered once the module is ready or gone, which its ready
+ * `timeout` and stop `grace` bound, not `timeoutMs` (they may well be
+ * minutes): with no answer by then, a `status` request on a connection of
+ * its own checks that the run still answers, and the wait goes on while it
+ * does (a stopped or hung jx still fails it).
  *
  * @example Against a stand-in server (a `jx run` with modules answers the same way)
  * ```ts
@@ -588,11 +593,24 @@ export async function ctlRequest(
   timeoutMs = 120_000,
 ): Promise<CtlReply> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let done = false;
+  const waits = req.action === "start" || req.action === "restart" || req.action === "stop";
   const timeout = new Promise<never>((_, fail) => {
-    timer = setTimeout(
-      () => fail(new Error(`no answer from ${path} in ${timeoutMs / 1000}s`)),
-      timeoutMs,
-    );
+    const arm = () => {
+      if (done) return;
+      timer = setTimeout(async () => {
+        if (waits) {
+          // Still waiting for the module: fine while the run answers.
+          const alive = await ctlRequest(path, { action: "status" }, timeoutMs).then(
+            () => true,
+            () => false,
+          );
+          if (alive || done) return arm();
+        }
+        fail(new Error(`no answer from ${path} in ${timeoutMs / 1000}s`));
+      }, timeoutMs);
+    };
+    arm();
   });
   try {
     const line = await Promise.race([
@@ -609,6 +627,7 @@ export async function ctlRequest(
     if (problem) throw new Error(`bad answer from ${path}: ${problem}: ${line.slice(0, 200)}`);
     return reply as CtlReply;
   } finally {
+    done = true;
     clearTimeout(timer);
   }
 }

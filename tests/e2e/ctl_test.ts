@@ -872,3 +872,38 @@ jobs:
     await jx.output();
   }
 });
+
+Deno.test("[deno] jx ctl start waits past its answer timeout while the run answers (a ready timeout of minutes); a silent run still fails it", async () => {
+  const { CtlServer, ctlRequest } = await import("../../lib/modules/mod.ts");
+  const dir = await tempDir();
+  let answer = true;
+  const pending: Promise<unknown>[] = [];
+  const server = await CtlServer.listen(dir, async (req) => {
+    if (req.action === "status") {
+      if (!answer) await new Promise(() => {}); // a jx that no longer answers
+      return { ok: true, jobs: [], modules: [] };
+    }
+    // A module whose ready check passes after four times the client's timeout.
+    const ready = sleep(800);
+    pending.push(ready);
+    await ready;
+    return { ok: true, state: "running" };
+  });
+  try {
+    const reply = await ctlRequest(server.path, { action: "start", module: "db" }, 200);
+    assert.deepEqual(reply, { ok: true, state: "running" });
+    // Other requests keep their bound.
+    answer = false;
+    await assert.rejects(
+      ctlRequest(server.path, { action: "status" }, 200),
+      /no answer .* in 0.2s/,
+    );
+    await assert.rejects(
+      ctlRequest(server.path, { action: "restart", module: "db" }, 200),
+      /no answer .* in 0.2s/,
+    );
+  } finally {
+    await Promise.all(pending);
+    await server.close();
+  }
+});
