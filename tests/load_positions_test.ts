@@ -83,6 +83,8 @@ Deno.test("positions: errors inside a job, and in a job whose name holds a dot",
       'modules:\n  m:\n    run: "true"\n    health: { cmd: "" }\n',
       "4:20: modules.m.health.cmd: empty command",
     ],
+    // An empty log path names the jobs file's folder: refused at load, not a warning per run.
+    ['modules:\n  m:\n    run: "true"\n    log: ""\n', "4:10: modules.m.log: empty path"],
     ["jobs:\n  a:\n    cwd: x\n", "2:3: jobs.a: missing required key 'run'"],
     // A single string, not a list: the key's position.
     [

@@ -1046,6 +1046,8 @@ function modulePart(
   }
   const health = healthSpec(entry(j, "health"), p, fail);
   const log = str(j, "log");
+  // An empty path would name the jobs file's folder, which no module output can go to.
+  if (log !== undefined && log.trim() === "") fail(`${p}.log: empty path`, `${p}.log`);
   return {
     ready: readySpec(entry(j, "ready"), p, fail),
     stop: stop
