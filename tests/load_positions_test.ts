@@ -85,6 +85,13 @@ Deno.test("positions: errors inside a job, and in a job whose name holds a dot",
     ],
     // An empty log path names the jobs file's folder: refused at load, not a warning per run.
     ['modules:\n  m:\n    run: "true"\n    log: ""\n', "4:10: modules.m.log: empty path"],
+    // A subscription no message could reach (no topic has a space; a * only ends one).
+    [
+      'modules:\n  m:\n    run: "true"\n    subscribe: [jx.*, "a b"]\n',
+      '4:23: modules.m.subscribe[1]: bad topic "a b": no message could ever reach it (a topic ' +
+      "is letters, digits and _ . : / + -, not starting with . : / + -; a trailing * takes " +
+      "every topic with that prefix)",
+    ],
     ["jobs:\n  a:\n    cwd: x\n", "2:3: jobs.a: missing required key 'run'"],
     // A single string, not a list: the key's position.
     [

@@ -1028,6 +1028,12 @@ const STOP_SIGNALS: readonly string[] =
   "TERM INT HUP QUIT KILL USR1 USR2 ABRT ALRM PIPE WINCH CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF IO PWR SYS TRAP BUS FPE ILL SEGV CHLD STKFLT"
     .split(" ");
 
+/**
+ * A subscription: a topic as `jx ctl publish` takes it (`TOPIC_RE` of lib/modules/pubsub.ts), or
+ * a prefix of one followed by `*` (`jx.*`, or `*` alone for every topic).
+ */
+export const SUBSCRIPTION_RE = /^(?=.)(?:[A-Za-z0-9_][A-Za-z0-9_.:\/+-]*)?\*?$/;
+
 /** The fields only a module has. */
 function modulePart(
   ctx: SpecContext,
@@ -1045,6 +1051,19 @@ function modulePart(
     );
   }
   const health = healthSpec(entry(j, "health"), p, fail);
+  const subscribe = strs(j, "subscribe");
+  subscribe?.forEach((t, i) => {
+    if (SUBSCRIPTION_RE.test(t)) return;
+    const where = ctx.positions.has(`${p}.subscribe.${i}`)
+      ? `${p}.subscribe.${i}`
+      : `${p}.subscribe`;
+    fail(
+      `${p}.subscribe[${i}]: bad topic ${JSON.stringify(t)}: no message could ever reach it ` +
+        "(a topic is letters, digits and _ . : / + -, not starting with . : / + -; " +
+        "a trailing * takes every topic with that prefix)",
+      where,
+    );
+  });
   const log = str(j, "log");
   // An empty path would name the jobs file's folder, which no module output can go to.
   if (log !== undefined && log.trim() === "") fail(`${p}.log: empty path`, `${p}.log`);
@@ -1059,7 +1078,7 @@ function modulePart(
     restart: oneOf(j, "restart", ["no", "on-failure", "always"]),
     ...(health ? { health } : {}),
     ...(log !== undefined ? { log: resolve(ctx.baseDir, sub.apply(log, `${p}.log`, true)) } : {}),
-    subscribe: strs(j, "subscribe"),
+    subscribe,
     maxRestarts: num(j, "max_restarts"),
   };
 }

@@ -7,6 +7,7 @@
 import { didYouMean, usageError } from "../runtime/errors.ts";
 import { escapeControls as shown, writeAll } from "../runtime/mod.ts";
 import { ctlRequest, findCtlSocket } from "./ctl.ts";
+import { TOPIC_RE } from "./pubsub.ts";
 import type { CtlReply, CtlRequest, StatusEntry } from "./supervisor.ts";
 
 /** The parsed command line of `jx ctl`. */
@@ -43,6 +44,13 @@ export function ctlRequests(c: CtlCommand): CtlRequest[] {
       throw usageError("ctl", `missing ${c.operands.length ? "MESSAGE" : "TOPIC"} after publish`);
     }
     const [topic, ...words] = c.operands;
+    if (!TOPIC_RE.test(topic)) {
+      throw usageError(
+        "ctl",
+        `bad topic ${JSON.stringify(topic)} (a topic is letters, digits and _ . : / + -, ` +
+          "not starting with . : / + -)",
+      );
+    }
     return [{ action: "publish", topic, message: words.join(" ") }];
   }
   if (MODULE_ACTIONS.includes(a)) {

@@ -41,6 +41,11 @@ const CASES: [string[], string][] = [
   [["ctl", "start"], "missing MODULE after start"],
   [["ctl", "publish"], "missing TOPIC after publish"],
   [["ctl", "publish", "t"], "missing MESSAGE after publish"],
+  // A topic no module could subscribe to: refused before any socket is looked for.
+  [
+    ["ctl", "publish", "a b", "m"],
+    'bad topic "a b" (a topic is letters, digits and _ . : / + -, not starting with . : / + -)',
+  ],
   // A word that is none of those the command knows.
   [["completions", "bsh"], "unknown shell 'bsh' (did you mean 'bash'?)"],
   [["cache", "stat"], "unknown action 'stat' (did you mean 'stats'?)"],
