@@ -601,10 +601,14 @@ export class Supervisor implements ModuleHost {
         if (m.live) await m.stop(false, "keep");
         return await this.startAgain(m);
       }
-      case "restart":
+      case "restart": {
+        // Started again, it would run without what it needs (refused before it is stopped).
+        const waiting = this.unmetNeeds(m.spec);
+        if (waiting.length) return `waits for ${waiting.join(", ")}`;
         m.stoppedByUser = true;
         await m.stop(false, "keep"); // what waits for it waits for the new start
         return await this.startAgain(m);
+      }
       default: {
         const _assertNever: never = action;
         return `unknown action ${JSON.stringify(_assertNever)}`;

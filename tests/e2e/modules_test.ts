@@ -291,6 +291,41 @@ jobs:
   assert.deepEqual(starts.map((r) => r.start), [0, 150, 600]);
 });
 
+Deno.test("ctl restart of a module whose needed module is stopped is refused, as ctl start is", async () => {
+  const replies: unknown[] = [];
+  const ask = (action: "stop" | "start" | "restart", module: string) => (s: Supervisor) =>
+    void s.control({ action, module }).then((r) => replies.push(r));
+  const { reactor } = await fakeRun(
+    `
+modules:
+  db: { run: sleep 100000, ready: { delay: 10ms } }
+  api: { run: sleep 100000, needs: [db], ready: { delay: 10ms } }
+jobs:
+  hold: { run: sleep 1000, needs: [api] }
+`,
+    {
+      at: [
+        [100, ask("stop", "db")],
+        [200, ask("restart", "api")],
+        [300, ask("stop", "api")],
+        [400, ask("start", "api")],
+        [500, ask("restart", "api")],
+      ],
+    },
+  );
+  const waits = { ok: false, error: "waits for db (stopped)" };
+  assert.deepEqual(replies, [
+    { ok: true, state: "stopped" },
+    waits, // api keeps running: it is not stopped to be refused a start
+    { ok: true, state: "stopped" },
+    waits,
+    waits,
+  ]);
+  // api started once: never again while db was down.
+  const starts = reactor.records.filter((r) => r.argv.join(" ").includes("100000"));
+  assert.equal(starts.length, 2);
+});
+
 Deno.test("jx publishes jx.job.end and jx.run.end to subscribers", async () => {
   const { reactor } = await fakeRun(`
 modules:
