@@ -9,6 +9,7 @@ import {
   envObject,
   escapeControls,
   findJobsFileUp,
+  isDirSync,
   isTerminal,
   projectDir,
   surviveFileSizeLimit,
@@ -164,6 +165,10 @@ async function dispatch(args: Args): Promise<number> {
 
 /** `jx ctl ACTION [OPERAND...]`: a control request needs no YAML parser and no reactor. */
 async function ctl(args: Args): Promise<number> {
+  // A folder's parent is no run's: `-f packages/api` would ask packages/.jx/ for a socket.
+  if (args.file !== undefined && isDirSync(args.file)) {
+    throw usageError("ctl", `-f ${args.file} is a folder (-f names the jobs file)`);
+  }
   const c = await import(
     "../modules/ctl_cmd.ts" as string
   ) as typeof import("../modules/ctl_cmd.ts");

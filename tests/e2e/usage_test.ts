@@ -41,6 +41,8 @@ const CASES: [string[], string][] = [
   [["ctl", "start"], "missing MODULE after start"],
   [["ctl", "publish"], "missing TOPIC after publish"],
   [["ctl", "publish", "t"], "missing MESSAGE after publish"],
+  // A folder for the jobs file: its parent's .jx/ is no run's.
+  [["ctl", "-f", ".", "status"], "-f . is a folder (-f names the jobs file)"],
   // A topic no module could subscribe to: refused before any socket is looked for.
   [
     ["ctl", "publish", "a b", "m"],
