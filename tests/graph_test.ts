@@ -174,6 +174,37 @@ jobs:
   assert.deepEqual(j.env, { A: "clang", B: "out" });
 });
 
+Deno.test("vars substitute in a module's ready and health checks (http, cmd, log); NAME=VALUE overrides", () => {
+  const yaml = `
+vars: { PORT: "8080" }
+modules:
+  api:
+    run: ./serve --port \${PORT}
+    ready: { http: "http://127.0.0.1:\${PORT}/health" }
+    health: { cmd: "curl -sf localhost:\${PORT} && test -n \\"\${HOME}\\"" }
+  log:
+    run: ./serve --port \${PORT}
+    ready: { log: "listening on \${PORT}$" }
+    health: { http: "http://localhost:\${PORT}/" }
+  cmd:
+    run: ./serve --port \${PORT}
+    ready: { cmd: "nc -z localhost \${PORT}" }
+`;
+  const g = parseJobsFile(yaml, "t.yaml", { baseDir: "/w", vars: { PORT: "9090" } });
+  const [api, log, cmd] = ["api", "log", "cmd"].map((n) => g.byName.get(n)!);
+  assert.equal(api.ready?.http, "http://127.0.0.1:9090/health");
+  // An unknown name in a command is the shell's, as in run.
+  assert.equal(api.health?.cmd, 'curl -sf localhost:9090 && test -n "${HOME}"');
+  assert.equal(log.ready?.log, "listening on 9090$");
+  assert.equal(log.health?.http, "http://localhost:9090/");
+  assert.equal(cmd.ready?.cmd, "nc -z localhost 9090");
+  // An unknown name where no shell reads it is an error, at its place.
+  assert.throws(
+    () => parseJobsFile(yaml.replace("127.0.0.1:${PORT}", "${HOST}:${PORT}"), "t.yaml"),
+    /modules.api.ready.http: unknown variable \$\{HOST\}/,
+  );
+});
+
 Deno.test("a var inside the shell's own \${X:-...} is substituted; \$\${ stays literal around one", () => {
   const g = parseJobsFile(
     `vars: { V: vee }\njobs:\n  a: { run: "echo \${X:-\${V}} \${X:-$V} $\${X:-\${V}} \${V}" }\n`,

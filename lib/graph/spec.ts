@@ -635,12 +635,22 @@ function healthSpec(
   h: Entry | undefined,
   p: string,
   fail: (msg: string, path: string) => never,
+  sub: Substituter,
 ): HealthSpec | undefined {
   if (!h) return undefined;
   const kinds = ["tcp", "http", "cmd"].filter((k) => k in h);
   if (kinds.length !== 1) fail(`${p}.health: give exactly one of tcp, http, cmd`, `${p}.health`);
-  const tcp = num(h, "tcp"), http = httpUrl(str(h, "http"), `${p}.health.http`, fail);
-  const cmd = probeCommand(str(h, "cmd"), `${p}.health.cmd`, fail);
+  const tcp = num(h, "tcp");
+  const http = httpUrl(
+    probeVars(sub, str(h, "http"), `${p}.health.http`),
+    `${p}.health.http`,
+    fail,
+  );
+  const cmd = probeCommand(
+    probeVars(sub, str(h, "cmd"), `${p}.health.cmd`, true),
+    `${p}.health.cmd`,
+    fail,
+  );
   return {
     ...(tcp !== undefined ? { tcp } : {}),
     ...(http !== undefined ? { http } : {}),
@@ -649,6 +659,20 @@ function healthSpec(
     timeoutMs: num(h, "timeout") ?? HEALTH_TIMEOUT_MS,
     failures: num(h, "failures") ?? HEALTH_FAILURES,
   };
+}
+
+/**
+ * A probe's text (`http`, `cmd`, `log` of `ready` or `health`) with the file's `${NAME}` vars
+ * replaced, as in `run` (the port a module's `run` gets from a var is the one its checks need):
+ * an unknown name is left for the shell in a `cmd`, and is an error elsewhere.
+ */
+function probeVars(
+  sub: Substituter,
+  text: string | undefined,
+  path: string,
+  shell = false,
+): string | undefined {
+  return text === undefined ? undefined : sub.apply(text, path, !shell, shell);
 }
 
 /** A probe's command (`ready.cmd`, `health.cmd`): not empty (it would pass at once). */
@@ -685,6 +709,7 @@ function readySpec(
   ready: Entry | undefined,
   p: string,
   fail: (msg: string, path: string) => never,
+  sub: Substituter,
 ): ReadySpec | undefined {
   if (!ready) return undefined;
   const kinds = ["tcp", "http", "log", "cmd", "delay"].filter((k) => k in ready);
@@ -693,9 +718,13 @@ function readySpec(
   }
   const spec: ReadySpec = {
     tcp: num(ready, "tcp"),
-    http: httpUrl(str(ready, "http"), `${p}.ready.http`, fail),
-    log: str(ready, "log"),
-    cmd: probeCommand(str(ready, "cmd"), `${p}.ready.cmd`, fail),
+    http: httpUrl(probeVars(sub, str(ready, "http"), `${p}.ready.http`), `${p}.ready.http`, fail),
+    log: probeVars(sub, str(ready, "log"), `${p}.ready.log`),
+    cmd: probeCommand(
+      probeVars(sub, str(ready, "cmd"), `${p}.ready.cmd`, true),
+      `${p}.ready.cmd`,
+      fail,
+    ),
     delay: num(ready, "delay"),
     timeoutMs: num(ready, "timeout"),
     intervalMs: num(ready, "interval"),
@@ -1050,7 +1079,7 @@ function modulePart(
       `${p}.stop.signal`,
     );
   }
-  const health = healthSpec(entry(j, "health"), p, fail);
+  const health = healthSpec(entry(j, "health"), p, fail, sub);
   const subscribe = strs(j, "subscribe");
   subscribe?.forEach((t, i) => {
     if (SUBSCRIPTION_RE.test(t)) return;
@@ -1068,7 +1097,7 @@ function modulePart(
   // An empty path would name the jobs file's folder, which no module output can go to.
   if (log !== undefined && log.trim() === "") fail(`${p}.log: empty path`, `${p}.log`);
   return {
-    ready: readySpec(entry(j, "ready"), p, fail),
+    ready: readySpec(entry(j, "ready"), p, fail, sub),
     stop: stop
       ? {
         signal: (signal ?? "TERM").replace(/^SIG/, ""),
