@@ -114,8 +114,8 @@ export class ReadyProbe {
 
   /**
    * Output of the module, for `log` checks. A line ends at `\n`, `\r\n` or a
-   * lone `\r` (a line redrawn in place), none of them part of it; a `\r`
-   * that ends a chunk waits for the next one (it may be half of `\r\n`). A
+   * lone `\r` (a line redrawn in place), none of them part of it (a `\r`
+   * that ends a chunk ends its line, and may be half of a `\r\n`). A
    * line not finished yet counts only through a match that more of it
    * already follows: the rest of the line cannot undo that one, where
    * `port 80$` would match the first half of `port 8080` written in two.
@@ -128,7 +128,9 @@ export class ReadyProbe {
     for (const line of lines) {
       if (this.regex.test(line)) return this.settle(true);
     }
-    if (this.matchesBefore(text.endsWith("\r") ? text.slice(0, -1) : text)) {
+    // Before a `\r` that ends the chunk, the line is finished, whether a `\n` follows or not.
+    const ended = text.endsWith("\r");
+    if (ended ? this.regex.test(text.slice(0, -1)) : this.matchesBefore(text)) {
       return this.settle(true);
     }
     this.partial[stream] = text.length > MAX_LINE ? text.slice(-MAX_LINE) : text;

@@ -698,6 +698,8 @@ Deno.test("a log ready check takes lines ended by \\r\\n or \\r, and no line bef
   // A line ended by \r\n (a program on a terminal's conventions, Windows tools): no \r in it.
   assert.equal(passes("ready$", ["ready\r\n"]), true);
   assert.equal(passes("^ready$", ["ready\r", "\n"]), true);
+  // A status line redrawn in place, the module then silent: its \r ended it.
+  assert.equal(passes("^ready$", ["starting\rready\r"]), true);
   // A progress line redrawn in place: each part is a line.
   assert.equal(passes("^listening$", ["loading 10%\rloading 90%\rlistening\n"]), true);
   // The first half of a line written in two is not the line: "port 8080" does not end in "port 80".
