@@ -79,6 +79,8 @@ export class ReadyProbe {
     stderr: new TextDecoder(),
   };
   private regex?: RegExp;
+  /** Per stream: the timer that takes its unfinished line as written once it stays so. */
+  private quiet: Partial<Record<StreamName, number>> = {};
   private child?: ChildHandle;
   private socket?: net.Socket[];
   private abort?: AbortController;
@@ -116,12 +118,15 @@ export class ReadyProbe {
    * Output of the module, for `log` checks. A line ends at `\n`, `\r\n` or a
    * lone `\r` (a line redrawn in place), none of them part of it (a `\r`
    * that ends a chunk ends its line, and may be half of a `\r\n`). A
-   * line not finished yet counts only through a match that more of it
-   * already follows: the rest of the line cannot undo that one, where
-   * `port 80$` would match the first half of `port 8080` written in two.
+   * line not finished yet counts through a match that more of it already
+   * follows (the rest of the line cannot undo that one, where `port 80$`
+   * would match the first half of `port 8080` written in two), or once the
+   * module has written nothing more on that stream for an `interval` (a
+   * prompt that ends no line).
    */
   feed(stream: StreamName, chunk: Uint8Array): void {
     if (this.done || !this.regex) return;
+    this.stillQuiet(stream);
     let text = this.partial[stream] + this.decoders[stream].decode(chunk, { stream: true });
     const lines = text.split(/\r\n|\r(?!$)|\n/);
     text = lines.pop()!;
@@ -134,6 +139,23 @@ export class ReadyProbe {
       return this.settle(true);
     }
     this.partial[stream] = text.length > MAX_LINE ? text.slice(-MAX_LINE) : text;
+    // A match up to its end: the line may go on (`port 80` of `port 8080`), or it is a prompt
+    // that ends no line. Taken once nothing more comes on that stream for an `interval`.
+    if (!ended && this.regex.test(text)) {
+      const wait = this.spec?.intervalMs ?? DEFAULT_READY_INTERVAL_MS;
+      this.quiet[stream] = this.ctx.reactor.setTimer(wait, () => {
+        this.quiet[stream] = undefined;
+        this.settle(true);
+      });
+    }
+  }
+
+  /** More output on `stream`: its unfinished line was not the whole line yet. */
+  private stillQuiet(stream: StreamName): void {
+    const t = this.quiet[stream];
+    if (t === undefined) return;
+    this.ctx.reactor.clearTimer(t);
+    this.quiet[stream] = undefined;
   }
 
   /** Whether a match of the `log` check in `text` ends before the end of `text`. */
@@ -167,6 +189,8 @@ export class ReadyProbe {
   private cleanup(): void {
     for (const t of this.timers) this.ctx.reactor.clearTimer(t);
     this.timers = [];
+    this.stillQuiet("stdout");
+    this.stillQuiet("stderr");
     this.child?.kill("SIGKILL");
     this.child = undefined;
     for (const s of this.socket ?? []) s.destroy();

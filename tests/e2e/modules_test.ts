@@ -713,6 +713,28 @@ Deno.test("a log ready check takes lines ended by \\r\\n or \\r, and no line bef
   reactor.close();
 });
 
+Deno.test("a log ready check takes an unfinished line that matches to its end once its stream stays quiet an interval", async () => {
+  const enc = new TextEncoder();
+  /** What the check says, and when (virtual ms), after `chunks` at their times on stdout. */
+  const outcome = async (log: string, chunks: [number, string][]) => {
+    const reactor = new FakeReactor(() => scriptFromCommand("true"));
+    let got: [boolean, number] | undefined;
+    const probe = new ReadyProbe(
+      { log, intervalMs: 100, timeoutMs: 5000 },
+      { reactor, cwd: "/", env: {} },
+      (ok) => got = [ok, reactor.now()],
+    );
+    probe.start();
+    for (const [t, c] of chunks) reactor.at(t, () => probe.feed("stdout", enc.encode(c)));
+    await reactor.run();
+    return got;
+  };
+  // A prompt that ends no line, then nothing: ready an interval later.
+  assert.deepEqual(await outcome("^ready$", [[10, "ready"]]), [true, 110]);
+  // The line goes on within the interval: not what the check asked for.
+  assert.deepEqual(await outcome("port 80$", [[10, "on port 80"], [60, "80\n"]]), [false, 5000]);
+});
+
 /** Live processes whose command line is exactly `argv`, read from /proc. */
 function runningArgv(argv: string[]): number[] {
   const want = argv.join("\0") + "\0";
