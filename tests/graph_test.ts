@@ -631,3 +631,28 @@ Deno.test("a cycle through resource edges and one link edge back is found; forwa
   // A job that needs itself is refused before any cycle check.
   assert.match(cycle("jobs:\n  a: { run: x, needs: [a] }\n"), /cannot need itself/);
 });
+
+Deno.test("a number or flag where the schema takes text is its text as written (3.10 stays 3.10), with either YAML front end", () => {
+  const body = "vars: { PY: 3.10, HEX: 0x1F, T: True, N: -0.50, E: 1e3 }\n" +
+    "env: { V: 3.10 }\n" +
+    "jobs:\n" +
+    "  a: { run: 'echo ${PY} ${HEX} ${T} ${N} ${E}', env: { L: 1.50 } }\n" +
+    "  c: { run: [echo, 3.10], description: 2.0 }\n" +
+    "  m:\n" +
+    "    foreach: { list: [3.8, 3.10], as: V }\n" +
+    "    run: echo ${V}\n";
+  // The fast front end; then the `yaml` package's (an anchor makes the fast one give up).
+  for (const text of [body, `x-a: &a 1\n${body}`]) {
+    const g = parseJobsFile(text, "jobs.yaml");
+    const a = g.byName.get("a")!, c = g.byName.get("c")!;
+    assert.equal(a.command, "echo 3.10 0x1F True -0.50 1e3");
+    assert.equal(a.env.V, "3.10");
+    assert.equal(a.env.L, "1.50");
+    assert.deepEqual(c.argv, ["echo", "3.10"]);
+    assert.equal(c.description, "2.0");
+    assert.deepEqual(g.jobs.map((j) => j.name).filter((n) => n.startsWith("m")), [
+      "m[3.8]",
+      "m[3.10]",
+    ]);
+  }
+});

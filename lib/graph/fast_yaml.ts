@@ -25,9 +25,17 @@ import { table } from "./table.ts";
  */
 const NODE_TYPE = Symbol.for("yaml.node.type");
 
-/** A scalar: its value and where its text starts and ends. */
+/**
+ * A scalar: its value and where its text starts and ends; a plain one read as other than a
+ * string (`3.10`, `0x1F`, `True`) keeps its text as written in `source`, as the package's do.
+ */
 class LightScalar {
-  constructor(readonly value: unknown, readonly start: number, readonly end: number) {}
+  constructor(
+    readonly value: unknown,
+    readonly start: number,
+    readonly end: number,
+    readonly source?: string,
+  ) {}
   get range(): [number, number, number] {
     return [this.start, this.end, this.end];
   }
@@ -386,7 +394,8 @@ class FastParser {
   /** A plain scalar `text[i, e)`, resolved as the core schema does. */
   private plain(i: number, e: number, key: boolean): LightScalar {
     const value = this.plainValue(i, e, key);
-    return new LightScalar(value, i, this.stop);
+    if (typeof value === "string") return new LightScalar(value, i, this.stop);
+    return new LightScalar(value, i, this.stop, this.text.slice(i, this.stop));
   }
 
   /** The value of the plain scalar `text[i, e)`; `stop` is set to where its text ends. */

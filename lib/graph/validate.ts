@@ -353,7 +353,7 @@ export class Validator {
 
   /** A string (`enum`: one of those, a number or flag not taken as its text). */
   private text(node: Node | null, scalar: unknown, choices: string[] | undefined, where: string) {
-    const text = asText(scalar, choices !== undefined);
+    const text = asText(scalar, choices !== undefined, node);
     if (text === undefined) this.fail(`${where}: expected a string, got ${typeName(node)}`, node);
     if (choices && !choices.includes(text)) {
       this.fail(
@@ -446,7 +446,7 @@ export class Validator {
       const item = this.deref(nodeOf(raw));
       const v = isScalar(item) ? item.value : undefined;
       if (this.recording) this.positions.set(`${path}.${i}`, at(nodeOf(raw)));
-      const arg = asText(v, false);
+      const arg = asText(v, false, item);
       if (arg === undefined) {
         this.fail(`${path}[${i}]: argv items must be strings, got ${typeName(item)}`, item);
       }
@@ -479,7 +479,7 @@ export class Validator {
     if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
       this.fail(`${p}: expected a string, number or boolean, got ${typeName(value)}`, raw);
     }
-    return String(v);
+    return asText(v, false, value)!;
   }
 
   /** `cache:` as a mapping `{env, salt}` (true or false are taken by `check`). */
@@ -654,7 +654,7 @@ export class Validator {
       if (typeof v !== "string" && typeof v !== "number") {
         this.fail(`${path}[${i}]: expected a string or number, got ${typeName(item)}`, item);
       }
-      return String(v);
+      return asText(v, false, item)!;
     });
   }
 
@@ -743,9 +743,10 @@ function quickEntry(raw: Node | null, kind: Kind): Record<string, unknown> | und
  * `isName`), for the kinds most jobs use only; undefined for any other.
  */
 function quickValue(v: unknown, kind: Kind): unknown {
+  // A number or flag where text is wanted is its text as written (`3.10`): only nodes keep it.
   switch (kind.t) {
     case "string":
-      return kind.enum ? undefined : asText(v, false);
+      return kind.enum || typeof v !== "string" ? undefined : v;
     case "names":
       if (kind.srun) return undefined; // (checked item by item)
       if (typeof v === "string") return [v];
@@ -753,8 +754,7 @@ function quickValue(v: unknown, kind: Kind): unknown {
     case "run": {
       if (typeof v === "string") return v.trim() === "" ? undefined : v;
       if (!Array.isArray(v) || v.length === 0) return undefined;
-      const argv = v.map((a) => asText(a, false));
-      return argv.includes(undefined) ? undefined : argv;
+      return v.every((a) => typeof a === "string") ? v : undefined;
     }
     default:
       return undefined;
@@ -766,9 +766,20 @@ function quickValue(v: unknown, kind: Kind): unknown {
  * number or a flag written as text (not where only some words are allowed,
  * `enumOnly`); undefined for anything else.
  */
-function asText(v: unknown, enumOnly: boolean): string | undefined {
+function asText(v: unknown, enumOnly: boolean, node?: unknown): string | undefined {
   if (typeof v === "string") return v;
-  return !enumOnly && (typeof v === "number" || typeof v === "boolean") ? String(v) : undefined;
+  if (enumOnly || (typeof v !== "number" && typeof v !== "boolean")) return undefined;
+  return writtenAs(node) ?? String(v);
+}
+
+/**
+ * A plain scalar's text as written, when YAML read it as other than a string: where the schema
+ * takes text, `3.10` is `3.10` (not `3.1`), `0x1F` is `0x1F`, `True` is `True`. Both YAML front
+ * ends keep it (`source`).
+ */
+function writtenAs(node: unknown): string | undefined {
+  const source = isScalar(node) ? (node as { source?: unknown }).source : undefined;
+  return typeof source === "string" && source !== "" ? source : undefined;
 }
 
 /** A name in a list of names (`needs`, `reads`...): a string, not empty. */
