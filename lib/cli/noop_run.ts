@@ -46,7 +46,7 @@ import {
 } from "../runtime/mod.ts";
 import { giveJobsColours } from "../runtime/color.ts";
 import { type Args, parseArgs } from "./args.ts";
-import { VERSION } from "../runtime/version.ts";
+import { GRAPH_FORMAT, VERSION } from "../runtime/version.ts";
 import { wantedJobs } from "./slots.ts";
 
 /**
@@ -101,6 +101,7 @@ export function runKey(args: Args, file: string, names: string[]): string {
   // otherwise can only differ, which sends the run the full way.
   return noopKey([
     VERSION,
+    GRAPH_FORMAT, // a loader that builds the jobs otherwise: their lines no longer vouch for them
     file,
     names,
     Object.entries(args.vars).sort(),

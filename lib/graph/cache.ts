@@ -23,7 +23,7 @@
  */
 import { inspectOwned } from "../runtime/owned.ts";
 import { sha256 } from "../runtime/hash.ts";
-import { VERSION } from "../runtime/version.ts";
+import { GRAPH_FORMAT, VERSION } from "../runtime/version.ts";
 import { pid, projectDir, readBytesSync, renameSync, stateDirSync } from "../runtime/fs.ts";
 import { utf8Decoder, utf8Exact } from "../runtime/utf8.ts";
 import { basename, dirname, join, resolve } from "../runtime/path.ts";
@@ -55,7 +55,10 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // file it includes in turn as in its folder (`sub:build` in pkg/ is pkg/sub:build, not a root one).
 // 14: edges as numbers (`edgeTo`, `edgeWhy`, the index's `outs`) and their reasons as a list of
 // texts, each once (the readers of a folder that 2,000 jobs write share 2,000 reasons), not rows.
-const FORMAT = 14;
+// 15: a number or flag where text is taken is its text as written (`PY: 3.10` was `3.1`); more of
+// `${NAME:q}` refused (in `$((...))`, nested quotes of `"${...}"`...); vars substituted in modules'
+// ready and health checks; an empty `log:` and topics no message can reach refused.
+const FORMAT = GRAPH_FORMAT;
 
 /** The header line after the key line. */
 interface Header {
