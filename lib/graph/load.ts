@@ -682,10 +682,14 @@ function fileVars(
     vars.set(k, val);
   }
   const sub = new Substituter(vars, file, positions);
+  const later = new Set(Object.keys(raw.vars ?? {}).filter((k) => !Object.hasOwn(overrides, k)));
+  sub.later = later;
   for (const [k, val] of Object.entries(raw.vars ?? {})) {
     if (Object.hasOwn(overrides, k)) continue;
     vars.set(k, sub.apply(val, `vars.${k}`, true));
+    later.delete(k);
   }
+  sub.later = undefined;
   return sub;
 }
 
@@ -918,17 +922,21 @@ function linkUnits(units: Unit[]): { edges: Edge[]; names: Map<string, JobSpec> 
   // One file: its own table (names are unique in it, and have no namespace).
   const one = units.length === 1 && !units[0].place.ns;
   const names = one ? units[0].names : new Map<string, JobSpec>();
+  const fileOf = new Map<string, string>();
   for (const u of one ? [] : units) {
     for (const j of u.jobs) {
-      if (names.has(j.name)) {
+      const had = names.get(j.name);
+      if (had) {
+        const at = had.pos ? `:${had.pos.line}:${had.pos.col}` : "";
         throw new JxInputError(
-          `${pathOf(u, j)}: duplicate name '${j.name}' (already a ${names.get(j.name)!.kind} ` +
-            "of another jobs file)",
+          `${pathOf(u, j)}: duplicate name '${j.name}' (already a ${had.kind} of ` +
+            `${fileOf.get(j.name)}${at})`,
           u.file,
           j.pos,
         );
       }
       names.set(j.name, j);
+      fileOf.set(j.name, u.file);
     }
   }
   const groups = new Map<string, string[]>();
@@ -939,17 +947,20 @@ function linkUnits(units: Unit[]): { edges: Edge[]; names: Map<string, JobSpec> 
     tables.add(u.groups);
     for (const [g, m] of u.groups) {
       // (In one file a name is one thing: checked as the file was built.)
-      const clash = names.get(g)?.kind ?? (groups.has(g) ? "foreach group" : undefined);
+      const had = names.get(g);
+      const clash = had?.kind ?? (groups.has(g) ? "foreach group" : undefined);
       if (clash) {
         const w = u.place.ns ? g.slice(u.place.ns.length + 1) : g;
         const at = u.positions.get(`jobs.${w}#`) ?? u.positions.get(`modules.${w}#`);
+        const there = had?.pos ? `:${had.pos.line}:${had.pos.col}` : "";
         throw new JxInputError(
-          `jobs.${w}: duplicate name '${g}' (already a ${clash} of another jobs file)`,
+          `jobs.${w}: duplicate name '${g}' (already a ${clash} of ${fileOf.get(g)}${there})`,
           u.file,
           at,
         );
       }
       groups.set(g, m);
+      fileOf.set(g, u.file);
     }
   }
   const edges: Edge[] = [];

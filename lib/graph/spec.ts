@@ -331,6 +331,12 @@ export class Substituter {
   ) {}
 
   /**
+   * While the file's `vars:` are read, in order: the names set there that are not read yet, so
+   * that using one says it comes too late rather than that it is unknown.
+   */
+  later?: ReadonlySet<string>;
+
+  /**
    * The same, with more variables (a `foreach` item's). `found`: they are
    * paths found on disk (a glob's items), which `reads` and `writes` take
    * as exactly those paths (`src/*.c` is a file's name there, not a glob).
@@ -427,6 +433,14 @@ export class Substituter {
         return out;
       }
       if (!strict && !quote) return whole;
+      if (this.later?.has(name)) {
+        const own = path === `vars.${name}`;
+        return this.fail(
+          `${path}: \${${name}} ${own ? "is this var itself" : "is set below it"} ` +
+            "(a var may use only the vars above it)",
+          path,
+        );
+      }
       const hint = didYouMean(name, this.vars.keys());
       const shellVar = quote ? ` (:q quotes jx vars; for the shell's own, write "$${name}")` : "";
       return this.fail(`${path}: unknown variable \${${name}}${hint}${shellVar}`, path);

@@ -174,7 +174,7 @@ Deno.test("include: errors point into the included file; cycles and missing file
   assert.equal(r.code, 2);
   assert.equal(
     r.stderr.trim(),
-    "jobs.yaml:3:3: jobs.ci:x: duplicate name 'ci:x' (already a job of another jobs file)",
+    "jobs.yaml:3:3: jobs.ci:x: duplicate name 'ci:x' (already a job of ci.yaml:2:3)",
   );
   // A foreach group of one file named as a job, module or group of another: one name, one
   // thing (`needs: [ci:g]` ran the group's items, `jx run ci:g` the root's job).
@@ -191,7 +191,9 @@ Deno.test("include: errors point into the included file; cycles and missing file
     assert.equal(r.code, 2, root);
     assert.equal(
       r.stderr.trim(),
-      `ci.yaml:2:3: jobs.g: duplicate name 'ci:g' (already a ${what} of another jobs file)`,
+      `ci.yaml:2:3: jobs.g: duplicate name 'ci:g' (already a ${what} of jobs.yaml${
+        what === "foreach group" ? "" : ":3:3"
+      })`,
     );
   }
 });
