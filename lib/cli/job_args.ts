@@ -43,8 +43,20 @@ export function applyJobArgs(
   if (!jobArgs?.length) return;
   const job = names.length === 1 ? graph.byName.get(names[0]) : undefined;
   if (!job || job.kind !== "job") {
-    const got = names.length === 1 ? `'${names[0]}' is not a job` : `${names.length} given`;
+    const got = names.length === 1 ? notOneJob(graph, names[0]) : `${names.length} given`;
     throw new JxInputError(`jx ${command} JOB -- ARG...: name exactly one job (${got})`);
   }
   Object.assign(job, withArgs(job, jobArgs));
+}
+
+/** What `name`, named with arguments, is instead of one job: a module, a group, or nothing. */
+function notOneJob(graph: Graph, name: string): string {
+  const spec = graph.byName.get(name);
+  if (spec?.kind === "module") return `'${name}' is a module`;
+  const items = graph.jobs.filter((j) => j.group === name);
+  if (items.length) {
+    return `'${name}' is a foreach group of ${items.length} job${items.length === 1 ? "" : "s"}: ` +
+      `name one, as '${items[0].name}'`;
+  }
+  return `'${name}' is not a job`;
 }

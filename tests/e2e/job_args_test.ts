@@ -60,6 +60,21 @@ Deno.test("job arguments: exactly one job, else one line and exit 2 (nothing run
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
   await assert.rejects(Deno.stat(`${dir}/out.txt`));
+  // A foreach group or a module named with arguments: the error says what it is instead.
+  const other = await tempDir({
+    "jobs.yaml": "jobs:\n  each: { foreach: [p, q], run: 'true' }\n" +
+      "modules:\n  srv: { run: 'sleep 9' }\n",
+  });
+  for (
+    const [name, what] of [
+      ["each", "'each' is a foreach group of 2 jobs: name one, as 'each[p]'"],
+      ["srv", "'srv' is a module"],
+    ]
+  ) {
+    const r = await runJx(["run", name, "--", "a"], { cwd: other });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, `jx: jx run JOB -- ARG...: name exactly one job (${what})\n`);
+  }
   // `--` with no arguments after it is the run without it, whatever the no-op record holds
   // (the fast path answered 0 from `jx run greet other`'s record, the full path said 2).
   for (const args of [["greet", "other", "--"], ["--"]]) {
