@@ -53,6 +53,11 @@ export interface Args {
   vars: Record<string, string>;
   /** Warnings to print before running. */
   warnings: string[];
+  /**
+   * Set once the load warned that a `NAME=VALUE` names no variable of the jobs files: such a run
+   * leaves no no-op record (the fast path, which reads no jobs file, could not warn again).
+   */
+  varsWarned?: boolean;
   /** `--executor`: where jobs run unless the jobs file says (default: local). */
   executor?: "local" | "slurm";
   /** `jx run --ui`, `jx watch --ui`: serve the live page (docs/ui.md); `--ui-port N` implies it. */

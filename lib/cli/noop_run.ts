@@ -531,8 +531,10 @@ export async function recordRun(
   const baseDir = projectDir(file);
   // Under make the pool is make's: a later plain run must not replay that.
   // A --changed-since run covers only what git reported: never a record for a plain run.
+  // One whose load warned about its vars: the next one goes the full way and warns again.
   const ok = recordable && recordable.jobserver !== "client" && !underMake() &&
-    recordable.before?.file === file && args.changedSince === undefined && !namesDescriptor(file);
+    recordable.before?.file === file && args.changedSince === undefined &&
+    !namesDescriptor(file) && !args.varsWarned;
   if (!ok) return dropNoop(baseDir, file);
   const key = runKey(args, file, args.names);
   recordNoop(baseDir, file, key, selected, recordable.slots, recordable.jobserver, {

@@ -71,7 +71,10 @@ export async function load(args: Args): Promise<Graph> {
     await import("../graph/yaml_full.ts" as string);
     graph = g.loadJobsFile(file, { vars: args.vars });
   }
-  for (const line of unknownVars(args.vars, graph)) writeAll(2, `jx: warning: ${line}\n`);
+  for (const line of unknownVars(args.vars, graph)) {
+    writeAll(2, `jx: warning: ${line}\n`);
+    args.varsWarned = true;
+  }
   return graph;
 }
 

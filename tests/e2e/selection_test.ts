@@ -142,6 +142,17 @@ Deno.test("a NAME=VALUE no jobs file names is said (a misspelt var changes nothi
   assert.equal(used.code, 0, used.stderr);
   assert.doesNotMatch(used.stderr, /warning/);
   assert.match(used.stdout, /clang -O2/);
+  // Said at every run, an up-to-date one too (the no-op record's replay said nothing).
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    "vars: { CC: gcc }\njobs:\n  a: { run: 'echo ${CC} > o.txt', writes: [o.txt] }\n",
+  );
+  for (let i = 0; i < 3; i++) {
+    const again = await runJx(["run", "CCC=clang"], { cwd: dir });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /CCC=\.\.\. on the command line/, `run ${i + 1}`);
+    if (i) assert.match(again.stderr, /1 job up to date/);
+  }
 });
 
 Deno.test("graph with no name: every job and module of the file, as list shows them", async () => {
