@@ -52,7 +52,9 @@ Deno.test("status line: the time left, from the durations of the last run (.jx/d
     const first = await runJx(["run"], { cwd: dir });
     assert.equal(first.code, 0, first.stderr);
     const kept = JSON.parse(await Deno.readTextFile(`${dir}/.jx/durations.json`));
-    assert.ok(kept.slow >= 2500, JSON.stringify(kept));
+    // About the sleep's 2.5 s: a job's time counts from its `job.start`, which a loaded host
+    // may see a little after the process began (2,488 ms seen in CI).
+    assert.ok(kept.slow >= 2000, JSON.stringify(kept));
     const out = await new Deno.Command("script", {
       args: ["-qec", `${ROOT}/bin/jx run --force`, "/dev/null"],
       cwd: dir,
