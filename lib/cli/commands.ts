@@ -678,6 +678,15 @@ export async function cmdList(args: Args): Promise<number> {
   for (const kind of ["job", "module"] as const) {
     const items = graph.jobs.filter((j) => j.kind === kind)
       .map((j) => ({ name: escapeControls(j.name), about: escapeControls(j.description ?? "") }));
+    // A `foreach` whose glob matches no file now stands for no job, but is there to run later.
+    if (kind === "job") {
+      for (const g of graph.emptyGroups ?? []) {
+        items.push({
+          name: escapeControls(g),
+          about: "(a foreach whose glob matches nothing now)",
+        });
+      }
+    }
     if (!items.length) continue;
     rows.push(kind === "job" ? "Jobs:" : "Modules:");
     const w = items.reduce((m, j) => Math.max(m, j.name.length), 0); // no spread: 200,000 jobs

@@ -138,6 +138,10 @@ Deno.test("jx explain: an item of a foreach over files jobs write, and a foreach
     0,
     "none: a foreach whose glob matches nothing now: no job\n",
   ]);
+  // jx list shows it too (it showed nothing, as if there were no such entry).
+  const list = await runJx(["list"], { cwd: dir });
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /^ {2}none +\(a foreach whose glob matches nothing now\)$/m);
   const gone = await runJx(["explain", "each[o/b.gen]"], { cwd: dir });
   assert.equal(gone.code, 2);
   assert.match(gone.stderr, /unknown job 'each\[o\/b\.gen\]'/);
