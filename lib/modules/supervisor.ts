@@ -552,9 +552,10 @@ export class Supervisor implements ModuleHost {
     }
     const no = refusal(req.action, m.state);
     if (no && !(req.action === "stop" && m.live)) return { ok: false, error: no };
-    // Frozen while it stops, it could not end on its own (its grace would end in SIGKILL).
-    if (req.action === "pause" && m.terminating) {
-      return { ok: false, error: "cannot pause a module that is stopping" };
+    // Frozen while it stops, it could not end on its own (its grace would end in SIGKILL); and
+    // one paused, then stopped, was let go on by the stop: "running" it is not.
+    if ((req.action === "pause" || req.action === "resume") && m.terminating) {
+      return { ok: false, error: `cannot ${req.action} a module that is stopping` };
     }
     const error = await this.act(m, req);
     if (error) return { ok: false, error };

@@ -843,6 +843,38 @@ jobs:
   }
 });
 
+Deno.test("[deno] jx ctl: resume refused while a paused module stops (it was shown running until it exited)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  m:
+    run: 'trap "touch term; sleep 1; echo cleanup done > done; exit 0" TERM; echo up; while :; do sleep 0.1; done'
+    ready: { log: up }
+    stop: { grace: 10s }
+jobs:
+  j: { run: "sleep 60", needs: [m] }
+`,
+  });
+  const [cmd, argv] = jxCommand("deno", ["run", "-k", "--events", "ev.ndjson", "j"]);
+  const jx = new Deno.Command(cmd, { args: argv, cwd: dir, stdout: "piped", stderr: "piped" })
+    .spawn();
+  try {
+    await event(dir, (e) => e.type === "job.start" && e.job === "j");
+    const paused = await runJx(["ctl", "pause", "m"], { cwd: dir });
+    assert.equal(paused.code, 0, paused.stdout + paused.stderr);
+    const stopping = runJx(["ctl", "stop", "m"], { cwd: dir });
+    await until("its TERM handler", async () => (await Deno.stat(`${dir}/term`)) && true);
+    const resume = await runJx(["ctl", "resume", "m"], { cwd: dir });
+    assert.equal(resume.code, 1, resume.stdout + resume.stderr);
+    assert.equal(resume.stderr, "jx: ctl resume m: cannot resume a module that is stopping\n");
+    assert.equal((await stopping).code, 0);
+    assert.equal(await read(`${dir}/done`), "cleanup done\n", "its TERM handler ran to its end");
+  } finally {
+    jx.kill("SIGTERM");
+    await jx.output();
+  }
+});
+
 Deno.test("[deno] jx ctl: pause refused while a module is ended for failing its health check", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
