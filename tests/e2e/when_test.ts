@@ -109,3 +109,18 @@ jobs:
   assert.deepEqual(r.skips, {});
   assert.deepEqual(r.ran, ["c", "emit", "gen"]);
 });
+
+Deno.test("when: a module whose condition fails is counted as a module in the summary (it said '1 job skipped')", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "modules:\n  srv: { run: sleep 100, when: { os: windows } }\n" +
+      "jobs:\n  j: { run: 'true', when: { os: windows } }\n",
+  });
+  const one = await runJx(["run", "srv"], { cwd: dir });
+  assert.equal(one.code, 0, one.stderr);
+  assert.match(one.stderr, /^jx: 1 module skipped \(condition\) in /m);
+  const both = await runJx(["run", "srv", "j"], { cwd: dir });
+  assert.match(
+    both.stderr,
+    /^jx: 1 job skipped \(condition\), 1 module skipped \(condition\) in /m,
+  );
+});
