@@ -379,41 +379,8 @@ export class Substituter {
       const quote = inner.endsWith(":q");
       const name = quote ? inner.slice(0, -2) : inner;
       const inside = quote && shell ? (quoting ??= new ShellQuoting(s)).at(at) : undefined;
-      if (inside === LOST_BRACE) {
-        this.fail(
-          `${path}: \${${inner}} after a ' inside "\${...}", which the shells read differently ` +
-            `(dash as a character, bash as a quote), so where the double quotes end is unknown ` +
-            `(write the \${...} without the ' or outside the double quotes)`,
-          path,
-        );
-      } else if (inside?.startsWith(ARITH)) {
-        this.fail(
-          `${path}: \${${inner}} inside ${inside.slice(ARITH.length)}, which the shell reads as ` +
-            `inside double quotes ` +
-            `(its quotes are text there and a $(...) in the value runs): assign it first, ` +
-            `n=\${${inner}}, then write $((n + 1))`,
-          path,
-        );
-      } else if (inside === LOST_ANSI) {
-        this.fail(
-          `${path}: \${${inner}} after a $'...' holding \\', which the shells end at different ` +
-            `quotes (dash, /bin/sh on Debian and Ubuntu, has no $'...'), so what follows may be ` +
-            `quoted (write the ' as "'" outside the $'...')`,
-          path,
-        );
-      } else if (inside === BACKQUOTES) {
-        this.fail(
-          `${path}: \${${inner}} inside backquotes, where the shell reads backslashes in its quotes ` +
-            `again (write $(...) for \`...\`)`,
-          path,
-        );
-      } else if (inside) {
-        this.fail(
-          `${path}: \${${inner}} inside ${inside}, where the shell does not read its quotes as quotes ` +
-            `(write it bare: "a "\${${inner}}" b")`,
-          path,
-        );
-      }
+      const misplaced = inside && misplacedQuote(inside, inner);
+      if (misplaced) this.fail(`${path}: ${misplaced}`, path);
       const v = this.vars.get(name);
       if (quote && !shell) {
         // A path with no position is the loader's own guess at what a job writes: leave it.
@@ -433,18 +400,23 @@ export class Substituter {
         return out;
       }
       if (!strict && !quote) return whole;
-      if (this.later?.has(name)) {
-        const own = path === `vars.${name}`;
-        return this.fail(
-          `${path}: \${${name}} ${own ? "is this var itself" : "is set below it"} ` +
-            "(a var may use only the vars above it)",
-          path,
-        );
-      }
-      const hint = didYouMean(name, this.vars.keys());
-      const shellVar = quote ? ` (:q quotes jx vars; for the shell's own, write "$${name}")` : "";
-      return this.fail(`${path}: unknown variable \${${name}}${hint}${shellVar}`, path);
+      return this.unknown(name, quote, path);
     });
+  }
+
+  /** Fails on `${name}` (or `${name:q}`), which names no variable (yet). */
+  private unknown(name: string, quote: boolean, path: string): never {
+    if (this.later?.has(name)) {
+      const own = path === `vars.${name}`;
+      return this.fail(
+        `${path}: \${${name}} ${own ? "is this var itself" : "is set below it"} ` +
+          "(a var may use only the vars above it)",
+        path,
+      );
+    }
+    const hint = didYouMean(name, this.vars.keys());
+    const shellVar = quote ? ` (:q quotes jx vars; for the shell's own, write "$${name}")` : "";
+    return this.fail(`${path}: unknown variable \${${name}}${hint}${shellVar}`, path);
   }
 
   private fail(msg: string, path: string): never {
@@ -452,6 +424,35 @@ export class Substituter {
     const shown = path.replace(/\.(\d+)(?=\.|$)/g, "[$1]");
     throw new JxInputError(msg.replace(path, () => shown), this.file, this.positions.get(path));
   }
+}
+
+/**
+ * Why `${inner}` (a `:q`) cannot stand where `ShellQuoting.at` found it (`inside`): the shell
+ * would not read the quotes of its value as quotes there.
+ */
+function misplacedQuote(inside: string, inner: string): string {
+  if (inside === LOST_BRACE) {
+    return `\${${inner}} after a ' inside "\${...}", which the shells read differently ` +
+      `(dash as a character, bash as a quote), so where the double quotes end is unknown ` +
+      `(write the \${...} without the ' or outside the double quotes)`;
+  }
+  if (inside.startsWith(ARITH)) {
+    return `\${${inner}} inside ${inside.slice(ARITH.length)}, which the shell reads as ` +
+      `inside double quotes ` +
+      `(its quotes are text there and a $(...) in the value runs): assign it first, ` +
+      `n=\${${inner}}, then write $((n + 1))`;
+  }
+  if (inside === LOST_ANSI) {
+    return `\${${inner}} after a $'...' holding \\', which the shells end at different ` +
+      `quotes (dash, /bin/sh on Debian and Ubuntu, has no $'...'), so what follows may be ` +
+      `quoted (write the ' as "'" outside the $'...')`;
+  }
+  if (inside === BACKQUOTES) {
+    return `\${${inner}} inside backquotes, where the shell reads backslashes in its quotes ` +
+      `again (write $(...) for \`...\`)`;
+  }
+  return `\${${inner}} inside ${inside}, where the shell does not read its quotes as quotes ` +
+    `(write it bare: "a "\${${inner}}" b")`;
 }
 
 /** What building a spec needs from its file. */
