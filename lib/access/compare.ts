@@ -432,9 +432,15 @@ function suggest(c: Ctx, findings: Finding[]): void {
     const field = list[0].problem === "undeclared-read" ? "reads" : "writes";
     const spec = c.spec(list[0].job);
     const own = (f: Finding) => spec ? c.ownPath(spec, f.path) : f.path;
-    const rootOf = new Map(list.map((f) => [own(f), f.path]));
-    const globs = narrowGlobs(list.map(own), spec && fits(c, spec, field, rootOf));
-    for (const f of list) f.suggest = formatEdit(field, globs.get(own(f))!);
+    // A `foreach` item's own file is its variable (one edit for every item), not its path.
+    const item = spec?.item;
+    const rest = item ? list.filter((f) => own(f) !== item.value) : list;
+    for (const f of item ? list : []) {
+      if (own(f) === item!.value) f.suggest = `${field}: ["\${${item!.as}}"]`;
+    }
+    const rootOf = new Map(rest.map((f) => [own(f), f.path]));
+    const globs = narrowGlobs(rest.map(own), spec && fits(c, spec, field, rootOf));
+    for (const f of rest) f.suggest = formatEdit(field, globs.get(own(f))!);
   }
 }
 

@@ -711,6 +711,8 @@ interface Expansion {
   deferred: Set<string>;
   /** Jobs expanded from a glob over the disk as it is now. */
   fromGlob: Set<string>;
+  /** The item of each job expanded from a list or a glob, by its variable (`JobSpec.item`). */
+  items: Map<string, { as: string; value: string }>;
   /** The globs of those expanded at load, as `Unit.globs`. */
   globs: { glob: string; at: string }[];
 }
@@ -730,6 +732,7 @@ function expandEntries(
     groups: new Map(),
     deferred: new Set(),
     fromGlob: new Set(),
+    items: new Map(),
     globs: [],
   };
   const deferGlob = globDeferral(entries, sub, place, fail);
@@ -841,6 +844,9 @@ function expandGroup(
   if (lost) fail(`${fp}: ${lost}`, fp);
   x.groups.set(ns(name), items.map((i) => ns(i.name)));
   if (fe.kind === "glob") { for (const i of items) x.fromGlob.add(i.name); }
+  if (fe.kind !== "matrix") {
+    for (const i of items) x.items.set(i.name, { as: fe.as, value: i.vars[fe.as] });
+  }
   // A glob's items are paths found on disk: `reads`/`writes` take each as exactly that path.
   const found = fe.kind === "glob";
   for (const i of items) x.expanded.push([i.name, kind, j, sub.with(i.vars, found), name, at]);
@@ -867,7 +873,12 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
     ...(raw.modules ?? []).map(([n, j], at): Entry => [n, "module", j, at]),
   ];
   const ns = (name: string) => place.ns ? `${place.ns}:${name}` : name;
-  const { expanded, groups, deferred, fromGlob, globs } = expandEntries(entries, ctx, sub, place);
+  const { expanded, groups, deferred, fromGlob, globs, items } = expandEntries(
+    entries,
+    ctx,
+    sub,
+    place,
+  );
 
   const unit: Unit = {
     file,
@@ -895,6 +906,8 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
     names.set(name, spec);
     checkResourceGlobs(spec, p, file, ctx.positions);
     if (fromGlob.has(name)) spec.fromGlob = true;
+    const item = items.size ? items.get(name) : undefined;
+    if (item) spec.item = item;
     const fe = foreachOf(j, "foreach");
     if (deferred.has(name) && spec.kind === "job" && fe?.kind === "glob") {
       const glob = normalizeResource(sub.apply(fe.glob, `${p}.foreach.glob`, true));

@@ -118,6 +118,11 @@ export interface SpecBase {
   /** Expanded from a `foreach` glob over the files on disk when the file was loaded. */
   readonly fromGlob?: boolean;
   /**
+   * The `foreach` item (of a list or a glob) this job was made for, by its variable's name: what
+   * `jx lint` suggests declaring (`reads: ["${S}"]`, one edit for every item), not the item's path.
+   */
+  readonly item?: { as: string; value: string };
+  /**
    * The jobs file the job is written in, as messages show it: set on every
    * job of a graph whose root file has `include:` (`pos` is in this file).
    */

@@ -187,6 +187,36 @@ Deno.test("compare: a suggested needs is written as the job's own file names the
   ]);
 });
 
+Deno.test("compare: a foreach item that reads its own file is told to declare the item's variable, not its path", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  cc: { foreach: { glob: 'src/*.c', as: S }, run: x }\n",
+    "src/a.c": "",
+    "src/b.c": "",
+    "inc/x.h": "",
+  });
+  const g = parseJobsFile(await Deno.readTextFile(`${dir}/jobs.yaml`), `${dir}/jobs.yaml`, {
+    baseDir: dir,
+  });
+  const acc = (path: string) => ({
+    path: `${dir}/${path}`,
+    kind: "read" as const,
+    pid: 1,
+    ok: true,
+  });
+  const traces = new Map([
+    ["cc[src/a.c]", [acc("src/a.c"), acc("inc/x.h")]],
+    ["cc[src/b.c]", [acc("src/b.c")]],
+  ]);
+  const found = compare(g, g.jobs, traces, { root: dir, isDir: () => false })
+    .map((f) => `${f.job} ${f.path}: ${f.suggest}`).sort();
+  assert.deepEqual(found, [
+    // (Pasting `reads: [src/a.c]` into the one entry made every item read every file.)
+    "cc[src/a.c] inc/x.h: reads: [inc/x.h]",
+    'cc[src/a.c] src/a.c: reads: ["${S}"]',
+    'cc[src/b.c] src/b.c: reads: ["${S}"]',
+  ]);
+});
+
 Deno.test("checker: the same findings whatever order the jobs end in (parallel runs)", () => {
   const g = parseJobsFile(
     "jobs:\n" +
