@@ -443,6 +443,43 @@ Deno.test("event log: a job.start is in the file at the end of its burst, not on
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("event log: a burst's write that fails is thrown by the next event, not out of a microtask", async () => {
+  const { EventLog } = await import("../lib/report/events.ts");
+  const { WriteError } = await import("../lib/runtime/errors.ts");
+  const log = new EventLog("/dev/full"); // every write: ENOSPC
+  log.event({ type: "job.start", t: 1, job: "a", pid: 10, attempt: 1 });
+  await new Promise((ok) => setTimeout(ok, 10)); // the burst's flush has run (and failed)
+  const end = { type: "job.end", t: 2, job: "a", status: "ok", exit: 0, signal: null, ms: 1 };
+  assert.throws(() => log.event(end as never), WriteError);
+  log.event(end as never); // thrown once: the run stops for it, the rest is not written
+  log.close();
+});
+
+for (const rt of ["deno", "bun"] as const) {
+  Deno.test(`[${rt}] jx run --events: a job.start line that cannot be written stops the run, one line, exit 1`, async () => {
+    const { jxCommand, tempDir } = await import("./helpers.ts");
+    // The first job.start line is past 512 bytes, the file size limit: its write fails (EFBIG).
+    const name = "j".repeat(600);
+    const dir = await tempDir({
+      "jobs.yaml":
+        `version: 1\njobs:\n  ${name}: { run: "sleep 0.1" }\n  after: { run: "true", needs: [${name}] }\n`,
+    });
+    const [cmd, args] = jxCommand(rt, ["run", "--events", "ev.ndjson"]);
+    const out = await new Deno.Command("/bin/sh", {
+      args: ["-c", 'trap "" XFSZ; ulimit -f 1 && exec "$@"', "sh", cmd, ...args],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 1, stderr);
+    assert.match(stderr, /^jx: write error: the event log 'ev\.ndjson': file too large$/m);
+    assert.doesNotMatch(stderr, /Uncaught|    at /, "no stack trace");
+    assert.doesNotMatch(new TextDecoder().decode(out.stdout), /── after/, "the run stopped");
+    await Deno.remove(dir, { recursive: true });
+  });
+}
+
 Deno.test("buffered output of one-byte chunks is kept in a few blocks, not an array per chunk", () => {
   const b = new OutputBuffer();
   const reused = new Uint8Array(1); // the reactor reuses its read buffer

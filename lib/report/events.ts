@@ -26,6 +26,12 @@ export class EventLog implements Reporter {
   private flushQueued = false;
   /** Whether a write failed: nothing more is written (the run stops for it). */
   private broken = false;
+  /**
+   * The error of a write that failed in a deferred flush (a burst's starts), thrown by the next
+   * call, to the run's frame (which stops the run for it), not out of a microtask, where nothing
+   * catches it (Deno died of it, Bun went on, exit 0, with no event log).
+   */
+  private failed?: unknown;
 
   /**
    * An event log writing to `path` (created or truncated now: a `JxInputError` when it cannot
@@ -37,6 +43,7 @@ export class EventLog implements Reporter {
 
   /** Appends the event as one JSON line (output events are left out). */
   event(e: RunEvent): void {
+    this.rethrow();
     if (e.type === "job.output") return;
     const r3 = (x: number) => Math.round(x * 1000) / 1000;
     const line =
@@ -49,18 +56,31 @@ export class EventLog implements Reporter {
       this.flushQueued = true;
       queueMicrotask(() => {
         this.flushQueued = false;
-        if (this.fd >= 0) this.flush();
+        try {
+          if (this.fd >= 0) this.flush();
+        } catch (error) {
+          this.failed = error;
+        }
       });
     }
   }
 
   /** `job.skip` lines (up to date, at `t`) for `jobs`, as `event` writes them, in one write. */
   skips(jobs: readonly string[], t: number): void {
+    this.rethrow();
     const head = `{"type":"job.skip","t":${Math.round(t * 1000) / 1000},"job":`;
     for (const job of jobs) {
       this.pending.push(`${head}${JSON.stringify(job)},"reason":"up-to-date"}\n`);
     }
     this.flush();
+  }
+
+  /** Throws the error of a deferred flush that failed, once. */
+  private rethrow(): void {
+    if (this.failed === undefined) return;
+    const error = this.failed;
+    this.failed = undefined;
+    throw error;
   }
 
   /** Writes the pending lines. */
