@@ -480,6 +480,35 @@ for (const rt of ["deno", "bun"] as const) {
   });
 }
 
+for (const rt of ["deno", "bun"] as const) {
+  Deno.test(`[${rt}] jx run --events past the file size limit: the log keeps whole lines, none torn`, async () => {
+    const { jxCommand, tempDir } = await import("./helpers.ts");
+    // 40 jobs, each line about 170 bytes: the limit (1,024 bytes) falls inside a line.
+    const jobs = Array.from(
+      { length: 40 },
+      (_, i) => `  job_with_a_long_name_${i}: { run: "true" }`,
+    );
+    const dir = await tempDir({ "jobs.yaml": `version: 1\njobs:\n${jobs.join("\n")}\n` });
+    const [cmd, args] = jxCommand(rt, ["run", "-j1", "--events", "ev.ndjson"]);
+    const out = await new Deno.Command("/bin/sh", {
+      args: ["-c", 'trap "" XFSZ; ulimit -f 2 && exec "$@"', "sh", cmd, ...args],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "null",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 1, stderr);
+    assert.match(stderr, /^jx: write error: the event log 'ev\.ndjson': file too large$/m);
+    const text = Deno.readTextFileSync(`${dir}/ev.ndjson`);
+    assert.ok(text.endsWith("\n"), `the last line is whole: ${JSON.stringify(text.slice(-80))}`);
+    const lines = text.split("\n").slice(0, -1);
+    assert.ok(lines.length > 2, text);
+    for (const line of lines) assert.equal(typeof JSON.parse(line).type, "string", line);
+    await Deno.remove(dir, { recursive: true });
+  });
+}
+
 Deno.test("buffered output of one-byte chunks is kept in a few blocks, not an array per chunk", () => {
   const b = new OutputBuffer();
   const reused = new Uint8Array(1); // the reactor reuses its read buffer

@@ -32,6 +32,8 @@ export class EventLog implements Reporter {
    * catches it (Deno died of it, Bun went on, exit 0, with no event log).
    */
   private failed?: unknown;
+  /** Bytes written so far (the file's length, once no write has failed). */
+  private size = 0;
 
   /**
    * An event log writing to `path` (created or truncated now: a `JxInputError` when it cannot
@@ -95,7 +97,24 @@ export class EventLog implements Reporter {
       while (off < data.length) off += fs.writeSync(this.fd, data, off);
     } catch (e) {
       this.broken = true;
+      this.untear(data.subarray(0, off));
       throw new WriteError(`the event log '${this.path}'`, e);
+    }
+    this.size += data.length;
+  }
+
+  /**
+   * After a write that failed part way (a full disk, `ulimit -f`), cuts the file back to its last
+   * whole line: a reader of the log never sees a line torn in two. Nothing when it cannot be (a
+   * pipe). `written`: what the writes said they took (Deno's may take part of a write and then
+   * fail it, saying nothing: the file is cut at the end of what is known whole).
+   */
+  private untear(written: Uint8Array): void {
+    const whole = written.lastIndexOf(10) + 1;
+    try {
+      nodeFs().ftruncateSync(this.fd, this.size + whole);
+    } catch {
+      // Not a file: what was written stays as it is.
     }
   }
 
