@@ -257,9 +257,71 @@ function drawDetails(name) {
     list("reads", j.reads), list("writes", j.writes));
   if (s && s.out.length) {
     box.append(el("h2", {}, "output" + (r === lastRun() ? "" : " (" + runName(r) + ")")));
-    const pre = el("pre", { id: "output" }, (s.cut ? CUT_MARK : "") + s.out.join(""));
+    const pre = outputPre(s);
     box.append(pre); pre.scrollTop = 1e9;
   }
+}
+/** A job's output as a pre, its colours (ANSI SGR) shown; made again only when the output grew. */
+function outputPre(s) {
+  if (s.pre && s.preN === s.outN) return s.pre;
+  const pre = el("pre", { id: "output" });
+  ansi(pre, (s.cut ? CUT_MARK : "") + s.out.join(""));
+  s.pre = pre; s.preN = s.outN;
+  return pre;
+}
+/**
+ * Appends the text to the box as text, its SGR sequences (colours, bold...) as spans' classes (or,
+ * for 256 colours and RGB, their style properties), every other escape sequence dropped: a tool
+ * that colours its output (jx sets CLICOLOR_FORCE and FORCE_COLOR on a terminal) shows colours,
+ * not "[31m". Nothing of the text is ever taken as markup.
+ */
+const ESC = /\x1b(?:\[([0-9;:?<=>]*)[ -\/]*([@-~])|\][^\x07\x1b\n]*(?:\x07|\x1b\\)?|[ -\/]*[0-~]?)/g;
+const RGB256 = (n) => n < 16 ? null : n > 231 ? "rgb(" + Array(3).fill(8 + (n - 232) * 10) + ")"
+  : "rgb(" + [36, 6, 1].map((d) => Math.floor((n - 16) / d) % 6).map((v) => v ? 55 + v * 40 : 0) + ")";
+function ansi(box, text) {
+  let st = {}, at = 0, m;
+  const put = (t) => {
+    if (!t) return;
+    const cls = [st.fg != null && "a-f" + st.fg, st.bg != null && "a-b" + st.bg, st.b && "a-bold",
+      st.d && "a-dim", st.i && "a-it", st.u && "a-ul"].filter(Boolean);
+    if (!cls.length && !st.fgc && !st.bgc) return box.append(t);
+    const sp = el("span", cls.length ? { class: cls.join(" ") } : {}, t);
+    if (st.fgc) sp.style.color = st.fgc;
+    if (st.bgc) sp.style.backgroundColor = st.bgc;
+    box.append(sp);
+  };
+  ESC.lastIndex = 0;
+  while ((m = ESC.exec(text))) {
+    put(text.slice(at, m.index)); at = ESC.lastIndex;
+    if (m[2] === "m" && !/[?<=>]/.test(m[1])) st = sgr(st, m[1]);
+  }
+  put(text.slice(at));
+}
+/** The state after one SGR sequence's parameters. */
+function sgr(st, params) {
+  st = { ...st };
+  const p = params.split(/[;:]/).map((x) => x === "" ? 0 : Number(x));
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i];
+    if (c === 0) st = {};
+    else if (c === 1) st.b = true; else if (c === 2) st.d = true;
+    else if (c === 3) st.i = true; else if (c === 4) st.u = true;
+    else if (c === 22) st.b = st.d = false; else if (c === 23) st.i = false; else if (c === 24) st.u = false;
+    else if (c >= 30 && c <= 37) { st.fg = c - 30; st.fgc = null; }
+    else if (c >= 90 && c <= 97) { st.fg = c - 82; st.fgc = null; }
+    else if (c >= 40 && c <= 47) { st.bg = c - 40; st.bgc = null; }
+    else if (c >= 100 && c <= 107) { st.bg = c - 92; st.bgc = null; }
+    else if (c === 39) st.fg = st.fgc = null; else if (c === 49) st.bg = st.bgc = null;
+    else if (c === 38 || c === 48) {
+      const fg = c === 38; let color = null, n = null;
+      if (p[i + 1] === 5) { n = p[i + 2]; i += 2; }
+      else if (p[i + 1] === 2) { color = "rgb(" + p.slice(i + 2, i + 5).map((v) => Math.min(255, v | 0)) + ")"; i += 4; }
+      else break;
+      if (n != null) { n = Math.min(255, n | 0); if (n < 16) color = null; else { color = RGB256(n); n = null; } }
+      if (fg) { st.fg = n; st.fgc = color; } else { st.bg = n; st.bgc = color; }
+    }
+  }
+  return st;
 }
 
 /* ---- modules and their controls ---- */
@@ -340,7 +402,7 @@ function onEvent(e) {
 /** A job's output on the page: its last OUT_MAX characters, after a marker once older text is dropped. */
 const OUT_MAX = 256 * 1024, CUT_MARK = "[jx ui: earlier output cut]\n";
 function addOutput(s, text) {
-  s.out.push(text); s.outLen = (s.outLen || 0) + text.length;
+  s.outN = (s.outN || 0) + 1; s.out.push(text); s.outLen = (s.outLen || 0) + text.length;
   while (s.outLen > OUT_MAX && s.out.length > 1) { s.outLen -= s.out.shift().length; s.cut = true; }
   if (s.outLen > OUT_MAX) { s.out[0] = s.out[0].slice(-OUT_MAX); s.outLen = OUT_MAX; s.cut = true; }
 }

@@ -49,4 +49,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}.faster{color:#2f8a43}.s
 button{font:inherit;font-size:12px;padding:1px 6px}
 .badge{display:inline-block;padding:0 5px;border-radius:8px;background:#e3e6ea;font-size:11px}
 .muted{color:#6b7480}ul{margin:2px 0;padding-left:18px}
+.a-f0{color:#3b4252}.a-f1{color:#e06c75}.a-f2{color:#98c379}.a-f3{color:#e5c07b}.a-f4{color:#61afef}.a-f5{color:#c678dd}.a-f6{color:#56b6c2}.a-f7{color:#dfe6ee}.a-f8{color:#7a8290}.a-f9{color:#ff7b86}.a-f10{color:#b5e890}.a-f11{color:#ffd88a}.a-f12{color:#82c4ff}.a-f13{color:#e099f0}.a-f14{color:#7fd7e2}.a-f15{color:#ffffff}
+.a-b0{background:#3b4252}.a-b1{background:#e06c75}.a-b2{background:#98c379}.a-b3{background:#e5c07b}.a-b4{background:#61afef}.a-b5{background:#c678dd}.a-b6{background:#56b6c2}.a-b7{background:#dfe6ee}.a-b8{background:#7a8290}.a-b9{background:#ff7b86}.a-b10{background:#b5e890}.a-b11{background:#ffd88a}.a-b12{background:#82c4ff}.a-b13{background:#e099f0}.a-b14{background:#7fd7e2}.a-b15{background:#ffffff}
+.a-bold{font-weight:bold}.a-dim{opacity:.7}.a-it{font-style:italic}.a-ul{text-decoration:underline}
 `;

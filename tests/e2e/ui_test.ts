@@ -30,6 +30,8 @@ async function openPage(browser: Browser, url: string, errors?: string[]): Promi
 /** The page's document, in functions puppeteer runs in the browser (no DOM types here). */
 // deno-lint-ignore no-explicit-any
 declare const document: any;
+// deno-lint-ignore no-explicit-any
+declare const getComputedStyle: any;
 
 const CHROMIUM = "/usr/bin/chromium";
 const HAVE_BROWSER = existsSync(CHROMIUM);
@@ -1133,4 +1135,55 @@ Deno.test("ui data: a foreach over files jobs write is judged by its items, as j
   await Deno.writeTextFile(`${dir}/o/a.gen`, "b\n");
   assert.equal(each().upToDate, false);
   assert.match(each().reasons.join("\n"), /^each\[o\/a\.gen\]: /m);
+});
+
+Deno.test({
+  name:
+    `[browser] jx ui: a job's coloured output (ANSI SGR) is shown in colour, its escapes never as text${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      // What a compiler prints with CLICOLOR_FORCE (which jx sets on a terminal): SGR colours,
+      // a 256-colour one, an erase-line and an OSC 8 link, and text that looks like markup.
+      const out =
+        String.raw`\033[1;31merror:\033[0m bad <b>x</b>\n\033[38;5;208mwarn\033[m \033[2Kok ` +
+        String.raw`\033]8;;http://e.example/\007link\033]8;;\007\n`;
+      const dir = await tempDir({
+        "jobs.yaml": `version: 1\njobs:\n  cc: { run: sh cc.sh }\n`,
+        "cc.sh": `printf '${out}'\n`,
+      });
+      const graph = loadJobsFile(`${dir}/jobs.yaml`);
+      const ui = await startUi({ graph: graphData(graph) });
+      try {
+        const run = await runJobs(graph, graph.jobs, {
+          reactor: createReactor("portable"),
+          reporters: [ui.reporter],
+          handleSignals: false,
+        });
+        assert.equal(run.exit, 0);
+        const errors: string[] = [];
+        const page = await openPage(browser, ui.url, errors);
+        await nodeState(page, "cc", "ok");
+        await page.click('.node[data-name="cc"]');
+        await page.waitForSelector("#output");
+        const text = await page.$eval("#output", (p) => p.textContent ?? "");
+        assert.equal(text, "error: bad <b>x</b>\nwarn ok link\n");
+        const spans = await page.$$eval("#output span", (ss) =>
+          ss.map((s) => ({
+            text: s.textContent,
+            color: getComputedStyle(s).color,
+            weight: getComputedStyle(s).fontWeight,
+          })));
+        assert.deepEqual(spans.map((s) => s.text), ["error:", "warn"]);
+        assert.equal(spans[0].weight, "700");
+        assert.notEqual(spans[0].color, spans[1].color);
+        assert.equal(spans[1].color, "rgb(255, 135, 0)");
+        assert.equal(await page.$("#output b"), null, "no markup from the output");
+        assert.deepEqual(errors, []);
+        await shot(page, "ansi-output");
+      } finally {
+        await ui.close();
+        await Deno.remove(dir, { recursive: true });
+      }
+    }),
 });
