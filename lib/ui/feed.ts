@@ -167,6 +167,9 @@ export class RunFeed implements Reporter {
     if (opened) this.openRun();
     if (opens) this.cycleOpen = e.type === "watch.change";
     const run = this.runs[this.runs.length - 1];
+    // The end of a job's process: what its decoders hold (a character its output cut short) is
+    // its last output, a U+FFFD, not dropped.
+    if (e.type === "job.end") this.flushDecoders(run, e.job, e.t);
     const number = opened ? { run: this.count } : {};
     const json = e.type === "job.output"
       ? this.output(run, e, number)
@@ -267,13 +270,36 @@ export class RunFeed implements Reporter {
       text,
       ...number,
     };
-    let tail = run.output.get(e.job);
+    return this.keepOutput(run, ui, e.chunk.length);
+  }
+
+  /** Keeps `ui` (`bytes` of output) in its job's kept output; its JSON. */
+  private keepOutput(run: RunLog, ui: UiOutput, bytes: number): string {
+    let tail = run.output.get(ui.job);
     if (!tail) {
-      run.output.set(e.job, tail = new OutputTail(e.job, OUTPUT_LIMIT));
+      run.output.set(ui.job, tail = new OutputTail(ui.job, OUTPUT_LIMIT));
       run.events.push(tail);
     }
     const json = JSON.stringify(ui);
-    tail.add(ui, e.chunk.length, this.epoch);
+    tail.add(ui, bytes, this.epoch);
     return json;
+  }
+
+  /**
+   * The job's process ended: each of its streams' decoders gives what it holds (the start of a
+   * character that never came whole: U+FFFD), sent and kept as output; the next attempt starts
+   * afresh.
+   */
+  private flushDecoders(run: RunLog, job: string, t: number): void {
+    for (const stream of ["stdout", "stderr"] as const) {
+      const key = `${job}\0${stream}`;
+      const dec = run.decoders.get(key);
+      if (!dec) continue;
+      run.decoders.delete(key);
+      const text = dec.decode();
+      if (!text) continue;
+      const json = this.keepOutput(run, { type: "job.output", t, job, stream, text }, 0);
+      for (const s of this.subscribers) s(json);
+    }
   }
 }

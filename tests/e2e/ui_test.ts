@@ -404,6 +404,44 @@ Deno.test({
     }),
 });
 
+Deno.test("RunFeed: output that ends inside a character ends with U+FFFD, live and replayed, not dropped", () => {
+  const feed = new RunFeed();
+  const live: string[] = [];
+  feed.subscribe((json) => live.push(json));
+  const out = (job: string, bytes: number[]): RunEvent => ({
+    type: "job.output",
+    t: 2,
+    job,
+    stream: "stdout",
+    chunk: new Uint8Array(bytes),
+  });
+  const end = (job: string): RunEvent => ({
+    type: "job.end",
+    t: 3,
+    job,
+    status: "ok",
+    exit: 0,
+    signal: null,
+    ms: 1,
+    attempt: 1,
+  });
+  feed.event({ type: "run.start", t: 0, jobs: 2, slots: 1, jobserver: "none" });
+  feed.event(out("a", [0x6f, 0x6b, 0xe2, 0x82])); // "ok", then the start of "€"
+  feed.event(end("a"));
+  feed.event(out("b", [0x6f, 0x6b, 0xe2])); // b's bytes are its own: not joined to a's
+  feed.event(out("b", [0x82, 0xac]));
+  feed.event(end("b"));
+  const text = (lines: readonly string[], job: string) =>
+    lines.map((l) => JSON.parse(l)).filter((e) => e.type === "job.output" && e.job === job)
+      .map((e) => e.text).join("");
+  for (const [what, lines] of [["live", live], ["replayed", [...feed.replay()]]] as const) {
+    assert.equal(text(lines, "a"), "ok\ufffd", what);
+    assert.equal(text(lines, "b"), "ok\u20ac", what);
+    const types = lines.map((l) => JSON.parse(l).type);
+    assert.equal(types.lastIndexOf("job.output") < types.lastIndexOf("job.end"), true, what);
+  }
+});
+
 Deno.test("RunFeed: a watch cycle opens at its change; modules' states outlive dropped runs", () => {
   const feed = new RunFeed(2);
   const start = (t: number): RunEvent => ({
