@@ -509,6 +509,52 @@ for (const rt of ["deno", "bun"] as const) {
   });
 }
 
+Deno.test("trace: a job restored from the cache (a job.end, no job.start) is a span on a cache lane", async () => {
+  const { TraceWriter } = await import("../lib/report/trace.ts");
+  const dir = await Deno.makeTempDir();
+  const tr = new TraceWriter(`${dir}/tr.json`);
+  tr.event({ type: "job.start", t: 1, job: "a", pid: 10, attempt: 1 });
+  tr.event({
+    type: "job.end",
+    t: 5,
+    job: "a",
+    status: "ok",
+    exit: 0,
+    signal: null,
+    ms: 4,
+    attempt: 1,
+  });
+  tr.event({
+    type: "job.end",
+    t: 9,
+    job: "gen",
+    status: "ok",
+    exit: 0,
+    signal: null,
+    ms: 2,
+    attempt: 1,
+    cache: "local",
+    saved_ms: 300,
+  });
+  tr.close();
+  const events: {
+    name: string;
+    ph: string;
+    ts: number;
+    dur: number;
+    tid: number;
+    args: { name?: string };
+  }[] = JSON.parse(Deno.readTextFileSync(`${dir}/tr.json`)).traceEvents;
+  const spans = events.filter((e) => e.ph === "X");
+  assert.deepEqual(spans.map((e) => e.name), ["a", "gen"]);
+  const gen = spans[1];
+  assert.deepEqual([gen.ts, gen.dur], [7000, 2000], "from its lookup to its end");
+  assert.notEqual(gen.tid, spans[0].tid, "not in a job slot's lane");
+  const lane = events.find((e) => e.ph === "M" && e.name === "thread_name" && e.tid === gen.tid);
+  assert.equal(lane?.args.name, "cache");
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("buffered output of one-byte chunks is kept in a few blocks, not an array per chunk", () => {
   const b = new OutputBuffer();
   const reused = new Uint8Array(1); // the reactor reuses its read buffer

@@ -9,6 +9,9 @@ import { openOutputFile } from "./output_file.ts";
 import { WriteError } from "../runtime/errors.ts";
 import type { Reporter, RunEvent } from "../scheduler/events.ts";
 
+/** The lane of the jobs restored from the output cache (after any slot's). */
+const CACHE_TID = 100_000;
+
 interface Open {
   lane: number;
   start: number;
@@ -31,6 +34,8 @@ export class TraceWriter implements Reporter {
   private events: Record<string, unknown>[] = [];
   private open = new Map<string, Open>();
   private lanes: boolean[] = [];
+  /** Whether a job was restored from the cache (the `cache` lane is named). */
+  private cacheLane = false;
 
   private fd: number;
 
@@ -51,6 +56,7 @@ export class TraceWriter implements Reporter {
       this.open.set(e.job, { lane, start: e.t, attempt: e.attempt });
     } else if (e.type === "job.end") {
       const o = this.open.get(e.job);
+      if (!o && e.cache) return this.restored(e);
       if (!o) return;
       this.open.delete(e.job);
       this.lanes[o.lane] = false;
@@ -80,6 +86,24 @@ export class TraceWriter implements Reporter {
     }
   }
 
+  /**
+   * A job restored from the output cache (its `job.end` has no `job.start`: no slot was taken): a
+   * span on a lane of its own, `cache`, as the page's timeline has it.
+   */
+  private restored(e: Extract<RunEvent, { type: "job.end" }>): void {
+    this.cacheLane = true;
+    this.events.push({
+      name: e.job,
+      cat: `cache ${e.cache}`,
+      ph: "X",
+      ts: Math.round((e.t - e.ms) * 1000),
+      dur: Math.max(1, Math.round(e.ms * 1000)),
+      pid: 1,
+      tid: CACHE_TID,
+      args: { status: e.status, cache: e.cache, saved_ms: e.saved_ms, attempt: e.attempt },
+    });
+  }
+
   close(): void {
     const meta = [
       { name: "process_name", ph: "M", pid: 1, tid: 0, args: { name: "jx" } },
@@ -90,6 +114,9 @@ export class TraceWriter implements Reporter {
         tid: i + 1,
         args: { name: `slot ${i + 1}` },
       })),
+      ...(this.cacheLane
+        ? [{ name: "thread_name", ph: "M", pid: 1, tid: CACHE_TID, args: { name: "cache" } }]
+        : []),
     ];
     const fs = nodeFs();
     try {
