@@ -13,6 +13,7 @@ import {
   ConsoleReporter,
   EventLog,
   MemoryKeeper,
+  refuseSameOutput,
   TraceWriter,
 } from "../report/mod.ts";
 import { type Reporter, type RunEvent, skipUpToDate } from "../scheduler/events.ts";
@@ -78,6 +79,7 @@ export function runReporters(
   ];
   // Never over a file the run reads (`--events jobs.yaml`, an included file, a dotenv file).
   const keep = graph ? graph.filesRead() : jobsFile !== undefined ? [jobsFile] : [];
+  refuseSameOutput(args.events, args.trace);
   if (args.events) reporters.push(new EventLog(args.events, keep));
   if (args.trace) reporters.push(new TraceWriter(args.trace, keep));
   reporters.push(new MemoryKeeper());

@@ -13,7 +13,13 @@ import { globFiles, resourceNames } from "../graph/glob.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import { createReactor, guardReactor, type ListenSignal, type Reactor } from "../reactor/mod.ts";
 import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
-import { ConsoleReporter, EventLog, MemoryKeeper, TraceWriter } from "../report/mod.ts";
+import {
+  ConsoleReporter,
+  EventLog,
+  MemoryKeeper,
+  refuseSameOutput,
+  TraceWriter,
+} from "../report/mod.ts";
 import type { CtlRequest } from "../modules/mod.ts";
 import {
   fdNeed,
@@ -172,6 +178,7 @@ async function openSession(
   reactor: Reactor,
 ): Promise<Session> {
   const persistent: Reporter[] = [];
+  refuseSameOutput(args.events, args.trace);
   if (args.events) persistent.push(new EventLog(args.events, graph.filesRead()));
   if (args.trace) persistent.push(new TraceWriter(args.trace, graph.filesRead()));
   // One for the whole session: its limit follows what collections leave, cycle after cycle.

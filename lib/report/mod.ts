@@ -16,4 +16,5 @@ export { type ConsoleOptions, ConsoleReporter, type OutputMode } from "./console
 export { EventLog } from "./events.ts";
 export type { StatusClock } from "./status.ts";
 export { TraceWriter } from "./trace.ts";
+export { refuseSameOutput } from "./output_file.ts";
 export { MemoryKeeper, type MemoryKeeperOptions } from "./memory.ts";

@@ -81,3 +81,21 @@ export function openOutputFile(path: string, what: string, keep: readonly string
     throw new JxInputError(`cannot write ${what} '${path}': ${reason(e)}`);
   }
 }
+
+/**
+ * Refuses an event log and a trace that are one file (`--events x --trace x`, or two names of it):
+ * each would be written over the other (the trace, written whole at the end, over the log's
+ * first lines: neither one readable). A `JxInputError`, before either is opened.
+ *
+ * @example
+ * ```ts
+ * import { refuseSameOutput } from "./output_file.ts";
+ * import { throws } from "node:assert/strict";
+ * throws(() => refuseSameOutput("/tmp/x.json", "/tmp/../tmp/x.json"), /name the same file/);
+ * refuseSameOutput("/tmp/ev.ndjson", "/tmp/trace.json");
+ * ```
+ */
+export function refuseSameOutput(events: string | undefined, trace: string | undefined): void {
+  if (events === undefined || trace === undefined || !sameFile(events, trace)) return;
+  throw new JxInputError(`--events and --trace name the same file '${trace}'`);
+}

@@ -144,6 +144,7 @@ export async function cmdSh(c: ShCommand): Promise<number> {
   if (c.events || c.trace) {
     const report = await import("../report/mod.ts" as string) as typeof import("../report/mod.ts");
     // Never over the script the run reads (`--events build.sh`).
+    report.refuseSameOutput(c.events, c.trace);
     if (c.events) reporters.push(new report.EventLog(c.events, [c.script]));
     if (c.trace) reporters.push(new report.TraceWriter(c.trace, [c.script]));
   }

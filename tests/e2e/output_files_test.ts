@@ -120,4 +120,43 @@ for (const runtime of RUNTIMES) {
     assert.equal(existsSync(`${dir}/ran.txt`), true);
     await Deno.remove(top, { recursive: true });
   });
+
+  Deno.test(`--events and --trace naming one file (two names of it too) is exit 2, nothing written or run [${runtime}]`, async () => {
+    const dir = await tempDir({ "jobs.yaml": JOBS, "build.sh": "echo hi > ran.txt\n" });
+    await Deno.mkdir(`${dir}/sub`);
+    const runs = [
+      ["run", "--events", "out.json", "--trace", "out.json"],
+      ["run", "--events", "out.json", "--trace", "sub/../out.json"],
+      ["watch", "--events", "out.json", "--trace", "./out.json"],
+      ["sh", "--events", "out.json", "--trace", "out.json", "build.sh"],
+    ];
+    for (const args of runs) {
+      const r = await runJx(args, { cwd: dir, runtime });
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(
+        r.stderr,
+        `jx: --events and --trace name the same file '${args.at(args[0] === "sh" ? -2 : -1)}'\n`,
+      );
+      assert.equal(existsSync(`${dir}/out.json`), false, "neither file made");
+    }
+    // The same from the no-op fast path (a record of a run with nothing to do).
+    assert.equal((await runJx(["run"], { cwd: dir, runtime })).code, 0);
+    assert.equal((await runJx(["run"], { cwd: dir, runtime })).code, 0);
+    const r = await runJx(runs[0], { cwd: dir, runtime });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(existsSync(`${dir}/out.json`), false);
+    // Two files: both written, each whole.
+    const ok = await runJx(["run", "--force", "--events", "ev.ndjson", "--trace", "tr.json"], {
+      cwd: dir,
+      runtime,
+    });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(
+      JSON.parse(await Deno.readTextFile(`${dir}/tr.json`)).traceEvents.length > 0,
+      true,
+    );
+    const lines = (await Deno.readTextFile(`${dir}/ev.ndjson`)).trim().split("\n");
+    assert.equal(JSON.parse(lines[lines.length - 1]).type, "run.end");
+    await Deno.remove(dir, { recursive: true });
+  });
 }
