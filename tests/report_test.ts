@@ -555,6 +555,31 @@ Deno.test("trace: a job restored from the cache (a job.end, no job.start) is a s
   await Deno.remove(dir, { recursive: true });
 });
 
+for (const rt of ["deno", "bun"] as const) {
+  Deno.test(`[${rt}] jx run --trace past the file size limit: one line, exit 1, and no trace cut short`, async () => {
+    const { jxCommand, tempDir } = await import("./helpers.ts");
+    // 20 spans of about 200 bytes: the trace (written whole at the end) is past 1,024 bytes.
+    const jobs = Array.from(
+      { length: 20 },
+      (_, i) => `  job_with_a_long_name_${i}: { run: "true" }`,
+    );
+    const dir = await tempDir({ "jobs.yaml": `version: 1\njobs:\n${jobs.join("\n")}\n` });
+    const [cmd, args] = jxCommand(rt, ["run", "--trace", "tr.json"]);
+    const out = await new Deno.Command("/bin/sh", {
+      args: ["-c", 'trap "" XFSZ; ulimit -f 2 && exec "$@"', "sh", cmd, ...args],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "null",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 1, stderr);
+    assert.match(stderr, /^jx: write error: the trace 'tr\.json': file too large$/m);
+    assert.equal(Deno.readTextFileSync(`${dir}/tr.json`), "", "empty, not JSON cut short");
+    await Deno.remove(dir, { recursive: true });
+  });
+}
+
 Deno.test("buffered output of one-byte chunks is kept in a few blocks, not an array per chunk", () => {
   const b = new OutputBuffer();
   const reused = new Uint8Array(1); // the reactor reuses its read buffer

@@ -125,6 +125,12 @@ export class TraceWriter implements Reporter {
         JSON.stringify({ traceEvents: [...meta, ...this.events], displayTimeUnit: "ms" }) + "\n",
       );
     } catch (e) {
+      // Not a trace cut short (JSON that no viewer reads whole): an empty file, and the error.
+      try {
+        fs.ftruncateSync(this.fd, 0);
+      } catch {
+        // Not a file (a pipe): what was written stays.
+      }
       throw new WriteError(`the trace '${this.path}'`, e);
     } finally {
       fs.closeSync(this.fd);
