@@ -6,7 +6,7 @@
  */
 import { join } from "../runtime/path.ts";
 import { globHead, globToRegExp, isGlob, walkFiles as walk } from "../graph/glob.ts";
-import { ABSENT, DIR, FILE, ST, statInto } from "./stat.ts";
+import { ABSENT, coarseNow, DIR, FILE, racyStamps, ST, statInto } from "./stat.ts";
 import { sha256 } from "../runtime/hash.ts";
 import { readBytesSync } from "../runtime/fs.ts";
 
@@ -71,6 +71,8 @@ interface Stat {
   mtimeMs: number;
   ino: number;
   ctimeMs: number;
+  /** Its filesystem's coarse tick (stat.ts `coarseNow`), 0 for most. */
+  tick: number;
 }
 
 /** One stat call (see stat.ts). */
@@ -78,7 +80,7 @@ function statPath(path: string): Stat | null {
   const k = statInto(path);
   if (k === ABSENT) return null;
   const { size, mtimeMs, ino, ctimeMs } = ST;
-  return { file: k === FILE, dir: k === DIR, size, mtimeMs, ino, ctimeMs };
+  return { file: k === FILE, dir: k === DIR, size, mtimeMs, ino, ctimeMs, tick: coarseNow() };
 }
 
 /**
@@ -87,8 +89,13 @@ function statPath(path: string): Stat | null {
  */
 export const DIRECTORY: FileStamp = [-1, 0, 0, "directory"];
 
-const toStamp = (st: Stat | null): FileStamp | null =>
-  st?.file ? [st.size, st.mtimeMs, st.ino, undefined, st.ctimeMs] : null;
+/** A file's stamp (null: none), noted as racy when its filesystem may still keep it after an edit. */
+function toStamp(st: Stat | null): FileStamp | null {
+  if (!st?.file) return null;
+  const s: FileStamp = [st.size, st.mtimeMs, st.ino, undefined, st.ctimeMs];
+  if (st.tick && Date.now() - Math.max(st.mtimeMs, st.ctimeMs) < st.tick) racyStamps.add(s);
+  return s;
+}
 
 /**
  * The files that `patterns` name under `baseDir`, with their stamps, sorted

@@ -53,7 +53,18 @@ import { sha256 } from "../runtime/hash.ts";
 import { inspectOwned } from "../runtime/owned.ts";
 import { utf8Decoder, utf8Exact } from "../runtime/utf8.ts";
 import { pathAt, type PathBytes, pathBytes, pathCount } from "./noop_paths.ts";
-import { ABSENT, DIR, FILE, inDir, ST, statEachUnder, statInto, statUnder } from "./stat.ts";
+import {
+  ABSENT,
+  coarseNow,
+  coarseTick,
+  DIR,
+  FILE,
+  inDir,
+  ST,
+  statEachUnder,
+  statInto,
+  statUnder,
+} from "./stat.ts";
 import {
   collectStamps,
   coverable,
@@ -601,7 +612,9 @@ export function jobsFileStampAt(
 ): { stamp: number[]; hash?: string } | undefined {
   const stamp = stampOf(path);
   if (!stamp) return undefined;
-  return Math.max(stamp[1], stamp[3]) < at - RACY_MS ? { stamp } : {
+  // Racy: changed within a clock tick of `at` (a coarse one on a filesystem of whole seconds).
+  const tick = RACY_MS + coarseNow();
+  return Math.max(stamp[1], stamp[3]) < at - tick ? { stamp } : {
     stamp,
     hash: contentHash(path),
   };
@@ -708,7 +721,8 @@ export function settleRacy(baseDir: string, file: string, diff: NoopDiff): boole
   const r = diff.record;
   if (diff.changed.size || !r.racy.length && !r.listings.length) return false;
   const settled = (stamps: ArrayLike<number>, s: number) =>
-    diff.checkedAt - Math.max(stamps[s + 1], stamps[s + 3]) > RACY_MS;
+    diff.checkedAt - Math.max(stamps[s + 1], stamps[s + 3]) >
+      RACY_MS + coarseTick(stamps[s + 1], stamps[s + 3]);
   const still: (number | string)[] = [], listed: (number | string)[] = [];
   for (let k = 0; k + 1 < r.racy.length; k += 2) {
     if (!settled(r.stamps, (r.racy[k] as number) * W)) still.push(r.racy[k], r.racy[k + 1]);

@@ -15,7 +15,7 @@
 import type * as Glob from "../graph/glob.ts";
 import { deno, nodeFs } from "../runtime/mod.ts";
 import type { FileStamp } from "./fileset.ts";
-import { ABSENT, DIR, FILE, ST, statUnder } from "./stat.ts";
+import { ABSENT, coarseNow, coarseTick, DIR, FILE, ST, statUnder } from "./stat.ts";
 import { pathAt, pathIndexesOf } from "./noop_paths.ts";
 import { ownOutputs } from "./own.ts";
 
@@ -23,6 +23,9 @@ import { ownOutputs } from "./own.ts";
 export const W = 4;
 /** How close to the record's writing a stamp must be to count as racy (a clock tick is <= 10 ms). */
 export const RACY_MS = 50;
+
+/** The racy window of the stamp in `ST`: `RACY_MS`, and its filesystem's coarse tick (stat.ts). */
+const racyTick = () => RACY_MS + coarseNow();
 /**
  * How a recorded directory is checked: LISTED (a walk listed it: same mtime,
  * inode, ctime), EXISTS (named in `writes`: still a directory), MISSING (a
@@ -170,7 +173,7 @@ export class Stamps {
     const s = i * W;
     this.stamps[s] = ST.size, this.stamps[s + 1] = ST.mtimeMs;
     this.stamps[s + 2] = ST.ino, this.stamps[s + 3] = ST.ctimeMs;
-    if (Math.max(ST.mtimeMs, ST.ctimeMs) < this.written - RACY_MS) return true;
+    if (Math.max(ST.mtimeMs, ST.ctimeMs) < this.written - racyTick()) return true;
     if (!st[3]) return false;
     this.racy.push(i, st[3]);
     return true;
@@ -196,7 +199,7 @@ export class Stamps {
     const i = this.dirs.length;
     this.dirs.push(d);
     this.dstamps.push(LISTED, ST.mtimeMs, ST.ino, ST.ctimeMs);
-    if (Math.max(ST.mtimeMs, ST.ctimeMs) >= this.written - RACY_MS) {
+    if (Math.max(ST.mtimeMs, ST.ctimeMs) >= this.written - racyTick()) {
       this.listings.push(i, listing(this.base, d));
     }
     return true;
@@ -503,8 +506,8 @@ function stillRacy(
   for (let k = 0; k + 1 < prev.racy.length; k += 2) {
     const i = prev.racy[k] as number, p = pathAt(prev, i);
     if (p === undefined || again.has(p)) continue;
-    const stamped = Math.max(prev.stamps[i * W + 1], prev.stamps[i * W + 3]);
-    if (stamped < checkedAt - RACY_MS) continue;
+    const m = prev.stamps[i * W + 1], c = prev.stamps[i * W + 3];
+    if (Math.max(m, c) < checkedAt - RACY_MS - coarseTick(m, c)) continue;
     racy.push(i, prev.racy[k + 1]);
   }
   return racy;

@@ -29,6 +29,45 @@ export const ST = { size: 0, mtimeMs: 0, ino: 0, ctimeMs: 0, mtimeNsec: -1, ctim
 /** `statInto` results. */
 export const ABSENT = 0, FILE = 1, DIR = 2, OTHER = 3;
 
+/**
+ * How long a file may keep its stamp after it: a filesystem that keeps whole seconds (ext3, ext4
+ * with 128-byte inodes, FAT and its two seconds) gives every write within the same second (two)
+ * the same mtime and ctime, so a same-size edit made then keeps size, mtime, inode and ctime. A
+ * stamp whose mtime and ctime are both whole seconds is taken as one of those (on any other
+ * filesystem one in a thousand is, and costs a hash); others tick within a few ms (`RACY_MS`).
+ *
+ * @example
+ * ```ts
+ * import { COARSE_MS, coarseTick } from "./stat.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(coarseTick(1700000001000, 1700000001000), COARSE_MS);
+ * assertEquals(coarseTick(1700000001000, 1700000001234), 0);
+ * ```
+ */
+export function coarseTick(mtimeMs: number, ctimeMs: number): number {
+  return mtimeMs % 1000 === 0 && ctimeMs % 1000 === 0 ? COARSE_MS : 0;
+}
+
+/**
+ * `coarseTick` of the stamp in `ST`, by its nanoseconds when the stat had them (statx): both 0
+ * on a filesystem of whole seconds, and almost never elsewhere.
+ */
+export function coarseNow(): number {
+  if (ST.mtimeNsec < 0) return coarseTick(ST.mtimeMs, ST.ctimeMs);
+  return ST.mtimeNsec === 0 && ST.ctimeNsec === 0 ? COARSE_MS : 0;
+}
+
+/** The longest tick of a filesystem that keeps whole seconds (FAT's two seconds). */
+export const COARSE_MS = 2000;
+
+/**
+ * Stamps (fileset.ts `FileStamp`s) taken within a coarse tick of their file's mtime or ctime
+ * (`coarseTick`): the file may still change, in that tick, without a new stamp. A state line
+ * records such a stamp with a ctime no file has (store.ts), so that the next check hashes the
+ * file rather than trust a stamp that cannot tell.
+ */
+export const racyStamps: WeakSet<object> = new WeakSet();
+
 const D = isDeno ? deno() : undefined;
 const onDeno = !!D?.statSync;
 

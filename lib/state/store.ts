@@ -24,7 +24,7 @@ import { JxInputError } from "../runtime/errors.ts";
 import { myUid } from "../runtime/owned.ts";
 import type { FileStamp } from "./fileset.ts";
 import { checkStatePath, stateDir, stderrWarn, type Warn } from "./guard.ts";
-import { readText } from "./stat.ts";
+import { racyStamps, readText } from "./stat.ts";
 import { lastIndexOfBytes } from "../runtime/bytes.ts";
 import { ignoreStateDir, pid, renameSync } from "../runtime/mod.ts";
 import { type OpenFile, openFile, removePath } from "../runtime/files.ts";
@@ -122,7 +122,9 @@ function encodeFiles(row: Row, files: Record<string, FileStamp | null>): void {
  */
 function hashSlot(s: FileStamp): string | null {
   if (s[4] === undefined) return s[3] ?? null;
-  return `${s[3] ?? ""}@${s[4]}`;
+  // Taken within its filesystem's coarse tick (stat.ts `racyStamps`): a ctime no file has, so
+  // that the next check hashes it (an edit in the same second keeps every number of the stamp).
+  return `${s[3] ?? ""}@${racyStamps.has(s) ? 0 : s[4]}`;
 }
 
 /**

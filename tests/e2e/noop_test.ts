@@ -1084,3 +1084,146 @@ Deno.test("no-op fast path: racy paths it checked by content past the racy windo
   assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "1\n");
   await Deno.remove(dir, { recursive: true });
 });
+
+/**
+ * A folder on a filesystem that keeps whole seconds (ext4 with 128-byte inodes, on a loop
+ * device: ext3, FAT and old ext4 filesystems are such), and how to remove it; undefined where it
+ * cannot be made (no mkfs.ext4, no loop device, no right to mount).
+ */
+async function wholeSecondsFolder(): Promise<
+  { dir: string; done: () => Promise<void> } | undefined
+> {
+  const tmp = await Deno.makeTempDir({ prefix: "jx-coarse-" });
+  const img = `${tmp}/fs.img`, dir = `${tmp}/m`;
+  const sh = (cmd: string, ...args: string[]) =>
+    new Deno.Command(cmd, { args, stdout: "null", stderr: "null", stdin: "null" }).output()
+      .then((o) => o.success, () => false);
+  await Deno.mkdir(dir);
+  const ok = await sh("truncate", "-s", "16M", img) &&
+    await sh("mkfs.ext4", "-q", "-F", "-I", "128", img) &&
+    await sh("mount", "-o", "loop", img, dir);
+  if (!ok) {
+    await Deno.remove(tmp, { recursive: true });
+    return undefined;
+  }
+  return {
+    dir,
+    done: async () => (await sh("umount", dir), await Deno.remove(tmp, { recursive: true })),
+  };
+}
+
+/** Waits (at most a second) for the next whole second of the clock, and 10 ms more. */
+const nextSecond = () => new Promise((r) => setTimeout(r, 1010 - Date.now() % 1000));
+
+/** The whole second of a file's last change (mtime and ctime), to check that two edits shared one. */
+const secondOf = (p: string) => {
+  const st = Deno.statSync(p);
+  return `${Math.floor(st.mtime!.getTime() / 1000)}/${Math.floor(st.ctime!.getTime() / 1000)}`;
+};
+
+Deno.test({
+  name:
+    "a filesystem of whole seconds: an edit in the second of the stamp is seen (input, jobs file, a glob's folder), by the full check and the no-op record",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    const fs = await wholeSecondsFolder();
+    if (!fs) return console.log("no filesystem of whole seconds could be mounted: nothing checked");
+    const dir = fs.dir;
+    const jx = (env: Record<string, string> = {}) => runJx(["run", "-v"], { cwd: dir, env });
+    /**
+     * Runs `steps` (attempt `k`) within one whole second (the edits they make share it); when
+     * they spill into the next, `reset` and again (at most 5 times).
+     */
+    const inOneSecond = async (
+      steps: (k: number) => Promise<string[]>,
+      reset: () => Promise<void> = async () => {},
+    ) => {
+      for (let k = 0; k < 5; k++) {
+        await nextSecond();
+        const seconds = await steps(k);
+        if (new Set(seconds).size === 1) return k;
+        await reset();
+      }
+      assert.fail("the edits never shared one second in 5 tries");
+    };
+    const write = (p: string, text: string) => Deno.writeTextFileSync(`${dir}/${p}`, text);
+    /** Rewrites the jobs file in place (same inode), as an editor that saves in place does. */
+    const edit = (from: string, to: string) => {
+      const p = `${dir}/jobs.yaml`, text = Deno.readTextFileSync(p).replace(from, to);
+      const f = Deno.openSync(p, { write: true });
+      f.writeSync(new TextEncoder().encode(text));
+      f.close();
+    };
+    const settle = async () => {
+      assert.equal((await jx()).code, 0);
+      // Past the second of the last writes: the lines and the record vouch by stamps again.
+      await new Promise((r) => setTimeout(r, 2100));
+      assert.equal((await jx()).code, 0);
+      assert.match((await jx()).stderr, /^jx: no-op: /m);
+    };
+    try {
+      // An input edited twice in one second, the same size, a run between: the full check
+      // (JX_NO_FAST_NOOP) and the default way both run the job again.
+      for (const env of [{ JX_NO_FAST_NOOP: "1" }, {}] as Record<string, string>[]) {
+        await Deno.remove(`${dir}/.jx`, { recursive: true }).catch(() => {});
+        write(
+          "jobs.yaml",
+          'jobs:\n  j: { run: "cp a.txt o.txt", reads: [a.txt], writes: [o.txt] }\n',
+        );
+        await inOneSecond(async () => {
+          write("a.txt", "1\n");
+          const first = secondOf(`${dir}/a.txt`);
+          assert.equal((await jx(env)).code, 0);
+          write("a.txt", "2\n");
+          return [first, secondOf(`${dir}/a.txt`)];
+        });
+        assert.equal((await jx(env)).code, 0);
+        assert.equal(Deno.readTextFileSync(`${dir}/o.txt`), "2\n", JSON.stringify(env));
+      }
+
+      // The jobs file: a comment edited (a run finds the job up to date and records it), then
+      // its command, in the same second, the same size: not replayed as up to date.
+      write(
+        "jobs.yaml",
+        '# a0\njobs:\n  j: { run: "echo 0 > o.txt", reads: [a.txt], writes: [o.txt] }\n',
+      );
+      assert.equal((await jx()).code, 0);
+      await settle();
+      const k = await inOneSecond(async (k) => {
+        edit(`# a${k}`, `# a${k + 1}`);
+        const first = secondOf(`${dir}/jobs.yaml`);
+        assert.doesNotMatch((await jx()).stderr, /^jx: start /m);
+        edit(`echo ${k}`, `echo ${k + 1}`);
+        return [first, secondOf(`${dir}/jobs.yaml`)];
+      }, settle);
+      assert.match((await jx()).stderr, /^jx: start j /m);
+      assert.equal(Deno.readTextFileSync(`${dir}/o.txt`), `${k + 1}\n`);
+
+      // A glob's folder: a file it does not match added (a run finds the job up to date and
+      // records the folder's stamp), then one it matches, in the same second.
+      await Deno.mkdir(`${dir}/src`);
+      write("src/a.c", "a\n");
+      write(
+        "jobs.yaml",
+        'jobs:\n  j: { run: "cat src/*.c > o.txt", reads: ["src/*.c"], writes: [o.txt] }\n',
+      );
+      assert.equal((await jx()).code, 0);
+      await settle();
+      await inOneSecond(async (k) => {
+        write(`src/x${k}.txt`, "x\n");
+        const first = secondOf(`${dir}/src`);
+        assert.doesNotMatch((await jx()).stderr, /^jx: start /m);
+        write(`src/b${k}.c`, "b\n");
+        return [first, secondOf(`${dir}/src`)];
+      }, settle);
+      assert.match((await jx()).stderr, /^jx: start j /m);
+      const all = [...Deno.readDirSync(`${dir}/src`)].map((e) => e.name).filter((n) =>
+        n.endsWith(".c")
+      );
+      const want = all.sort().map((n) => Deno.readTextFileSync(`${dir}/src/${n}`)).join("");
+      assert.equal(Deno.readTextFileSync(`${dir}/o.txt`), want);
+    } finally {
+      await fs.done();
+    }
+  },
+});
