@@ -19,7 +19,7 @@ import {
   sameContent,
   sameStamp,
 } from "./fileset.ts";
-import { ABSENT, DIR, FILE, ST, statUnder } from "./stat.ts";
+import { ABSENT, coarseTick, DIR, FILE, ST, statUnder } from "./stat.ts";
 import {
   decodeRow,
   digitsAt,
@@ -451,7 +451,9 @@ export class UpToDate {
       // Found only now, and changed since the job started (a header edited while it compiled):
       // what the job read is not known, so it is recorded as not read (the next run runs the
       // job again), as ninja does with a dependency newer than its command's start.
-      if (!(p in seen) && st && started !== undefined && Math.max(st[1], st[4] ?? 0) >= started) {
+      // (On a filesystem of whole seconds, an edit in the second the job started in is such.)
+      const changed = st && Math.max(st[1], st[4] ?? 0) + coarseTick(st[1], st[4] ?? st[1]);
+      if (!(p in seen) && st && started !== undefined && changed! >= started) {
         out[p] = null;
         this.saidChanged(spec, p);
         continue;

@@ -1227,3 +1227,45 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a filesystem of whole seconds: a header only the depfile names, edited in the second its compile started, runs it again next time",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    const fs = await wholeSecondsFolder();
+    if (!fs) return console.log("no filesystem of whole seconds could be mounted: nothing checked");
+    const dir = fs.dir;
+    const jx = () => runJx(["run", "--output", "quiet"], { cwd: dir });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/jobs.yaml`,
+        `jobs:
+  cc:
+    run: "cat main.c h.h > out.o; printf 'out.o: main.c h.h\\\\n' > out.d; echo x > read; sleep 0.2"
+    reads: [main.c]
+    writes: [out.o, out.d]
+    depfile: out.d
+`,
+      );
+      let k = 0;
+      for (;; k++) {
+        assert.ok(k < 5, "the edit never fell in the second the job started in, in 5 tries");
+        await Deno.remove(`${dir}/read`).catch(() => {});
+        await Deno.writeTextFile(`${dir}/main.c`, `main${k}\n`); // (a first run, or a change)
+        await Deno.writeTextFile(`${dir}/h.h`, "h5\n");
+        await nextSecond();
+        const during = jx();
+        await waitForFile(`${dir}/read`);
+        await Deno.writeTextFile(`${dir}/h.h`, "h6\n"); // after the job read it
+        assert.equal((await during).code, 0);
+        assert.equal(await Deno.readTextFile(`${dir}/out.o`), `main${k}\nh5\n`);
+        if (secondOf(`${dir}/read`) === secondOf(`${dir}/h.h`)) break;
+      }
+      assert.equal((await jx()).code, 0);
+      assert.equal(await Deno.readTextFile(`${dir}/out.o`), `main${k}\nh6\n`, "compiled again");
+    } finally {
+      await fs.done();
+    }
+  },
+});
