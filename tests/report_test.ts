@@ -474,7 +474,7 @@ for (const rt of ["deno", "bun"] as const) {
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 1, stderr);
     assert.match(stderr, /^jx: write error: the event log 'ev\.ndjson': file too large$/m);
-    assert.doesNotMatch(stderr, /Uncaught|    at /, "no stack trace");
+    assert.doesNotMatch(stderr, /Uncaught| {4}at /, "no stack trace");
     assert.doesNotMatch(new TextDecoder().decode(out.stdout), /── after/, "the run stopped");
     await Deno.remove(dir, { recursive: true });
   });
