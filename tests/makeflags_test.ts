@@ -65,6 +65,15 @@ Deno.test("makeflags: a malformed auth is no jobserver (not a crash)", () => {
   }
 });
 
+Deno.test("makeflags: a malformed auth is kept as badAuth (make 4.4: invalid --jobserver-auth string), the last one winning", () => {
+  const flags = (v: string) => parseMakeFlags({ MAKEFLAGS: v });
+  assert.equal(flags(" -j4 --jobserver-auth=abc").badAuth, "abc");
+  assert.equal(flags(" -j4 --jobserver-auth=3,4,5").badAuth, "3,4,5");
+  assert.equal(flags("--jobserver-auth=3,4 --jobserver-auth=x").auth, undefined);
+  assert.equal(flags("--jobserver-auth=x --jobserver-auth=3,4").badAuth, undefined);
+  assert.equal(flags(" -j4").badAuth, undefined);
+});
+
 Deno.test("makeflags: -jN, one-letter flags in the first word only, variables after --", () => {
   const f = parseMakeFlags({ MAKEFLAGS: "kn -j3 --jobserver-auth=3,4 -- CC=--jobserver-auth=9,9" });
   assert.deepEqual(f, {

@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { autoReactor, epollAvailable } from "../reactor/mod.ts";
 import { isBun, runtimeName } from "../runtime/mod.ts";
-import { jobserverProblem, parseMakeFlags } from "../jobserver/mod.ts";
+import { badAuthProblem, jobserverProblem, parseMakeFlags } from "../jobserver/mod.ts";
 import { statMethod } from "../state/mod.ts";
 import { VERSION } from "./help.ts";
 
@@ -79,6 +79,10 @@ function runtimeLines(env: Record<string, string | undefined>): [string, string]
  */
 function makePool(env: Record<string, string | undefined>, auto: string): string {
   const mf = parseMakeFlags(env);
+  if (mf.badAuth !== undefined) {
+    return `${mf.source}; jx would not join it: ${badAuthProblem(mf.badAuth)}; a run falls ` +
+      "back to a pool of its own (-j N if given, else -j1)";
+  }
   if (!mf.auth && env.MAKELEVEL !== undefined && mf.jobs) {
     return `none (make -j${mf.jobs} names no pool); a run uses -j${mf.jobs} unless given -j N`;
   }

@@ -7,6 +7,7 @@
  */
 import type { Graph } from "../graph/mod.ts";
 import {
+  badAuthProblem,
   createJobserver,
   joinJobserver,
   parseMakeFlags,
@@ -142,10 +143,11 @@ export function setUpSlots(
   const mf = parseMakeFlags(env);
   // make's `n` and `k` when make runs jx: its pool named, or (a make without -j names none) the
   // MAKELEVEL make sets in its recipes' environment; a MAKEFLAGS set by hand is not make's.
-  const byMake = !!mf.auth || env.MAKELEVEL !== undefined;
+  const byMake = !!mf.auth || mf.badAuth !== undefined || env.MAKELEVEL !== undefined;
   // `make -j1` names no pool, only ` -j1`: a sub-make runs one job at a time, and so does jx
   // (unless its own -j says otherwise).
-  const given = args.jobs ?? (byMake && !mf.auth ? mf.jobs : undefined);
+  const given = args.jobs ??
+    (byMake && !mf.auth && mf.badAuth === undefined ? mf.jobs : undefined);
   const jobs = given ?? wantedJobs(args);
   if (byMake && mf.touch && !mf.dryRun) warn("make -t: jx touches nothing; a dry run instead");
   const fromMake = (slots: Slots & { finish?(): string | undefined }, byDefault = false) => ({
@@ -159,6 +161,13 @@ export function setUpSlots(
     finish: () => slots.finish?.(),
   });
   const canUse = !!reactor.watch;
+  if (mf.badAuth !== undefined) {
+    // A pool named but not readable: not make's -jN outside any pool (that many jobs beside
+    // make's own), but what make 4.4 does with it, -j1 (or jx's own -j), with one warning.
+    const n = args.jobs ?? 1;
+    warn(`${badAuthProblem(mf.badAuth)}; using -j${n}`);
+    return fromMake(ownSlots(args, jobsWithinFds(n, warn, need), reactor, warn, true));
+  }
   if (!mf.auth) {
     return fromMake(
       ownSlots(args, jobsWithinFds(jobs, warn, need), reactor, warn),

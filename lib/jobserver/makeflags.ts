@@ -14,6 +14,11 @@ export type JobserverAuth =
 /** What MAKEFLAGS says. */
 export interface MakeFlags {
   auth?: JobserverAuth;
+  /**
+   * The value of the last `--jobserver-auth=` when it names no pool jx can read (`abc`, `3,`,
+   * `3,4,5`): make 4.4 says `invalid --jobserver-auth string` and runs `-j1` (4.3 stops).
+   */
+  badAuth?: string;
   /** `-jN` when given. */
   jobs?: number;
   dryRun: boolean;
@@ -66,6 +71,12 @@ export function parseMakeFlags(env: Record<string, string | undefined>): MakeFla
       const pipe = /^(-?\d+),(-?\d+)$/.exec(a);
       if (a.startsWith("fifo:")) out.auth = { style: "fifo", path: unescapeBlanks(a.slice(5)) };
       else if (pipe) out.auth = { style: "pipe", read: Number(pipe[1]), write: Number(pipe[2]) };
+      else {
+        // The last one wins, even when it names no pool.
+        [out.auth, out.badAuth] = [undefined, a];
+        continue;
+      }
+      delete out.badAuth;
     }
     break;
   }

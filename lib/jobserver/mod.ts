@@ -23,6 +23,7 @@ export {
   withoutJobserver,
 } from "./makeflags.ts";
 export {
+  badAuthProblem,
   createJobserver,
   jobserverProblem,
   type JobserverSlots,

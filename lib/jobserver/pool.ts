@@ -732,6 +732,14 @@ export function jobserverProblem(auth: JobserverAuth): string | undefined {
 }
 
 /**
+ * Why a `--jobserver-auth=` value that names no pool (`MakeFlags.badAuth`) is not joined: in
+ * make 4.4's words (`invalid --jobserver-auth string 'abc'`).
+ */
+export function badAuthProblem(value: string): string {
+  return `jobserver unavailable (invalid --jobserver-auth string '${escapeControls(value)}')`;
+}
+
+/**
  * Joins the pool of the make that runs jx (the client side). Returns an
  * error message instead when the pool cannot be reached here
  * (`jobserverProblem`; make prints "jobserver unavailable" in that case: the

@@ -57,6 +57,30 @@ Deno.test("jobserver client: a make without -j names no pool: jx runs at its own
   );
 });
 
+Deno.test("jobserver client: a --jobserver-auth= that names no pool ('abc', '3,4,5') warns and runs -j1, as make 4.4 does (was make's -j4, outside any pool, silently)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  a: { run: 'true' }\n  b: { run: 'true' }\n",
+  });
+  for (const bad of ["abc", "3,4,5"]) {
+    const env = { MAKELEVEL: "1", MAKEFLAGS: ` -j4 --jobserver-auth=${bad}` };
+    const r = await runJx(["run", "--events", "ev.ndjson", "--output", "quiet"], { cwd: dir, env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `warning: jobserver unavailable \\(invalid --jobserver-auth string '${bad}'\\); using -j1`,
+      ),
+    );
+    const start = (await readEvents(`${dir}/ev.ndjson`))[0];
+    assert.equal(start.slots, 1, bad);
+    const doctor = await runJx(["doctor"], { cwd: dir, env });
+    assert.match(
+      doctor.stdout,
+      /^jobserver from make +MAKEFLAGS; jx would not join it: jobserver unavailable \(invalid/m,
+    );
+  }
+});
+
 Deno.test("lifecycle: a job running a nested jx, SIGKILLed after its grace: the nested jx's jobs (groups of their own) die too", async () => {
   // inner's job ignores SIGTERM and inner gives it 60 s; outer's job has 1 s: then SIGKILL.
   const dir = await tempDir({
