@@ -205,6 +205,13 @@ class Pool implements JobserverSlots {
       env.MAKEFLAGS = own && stripJobserver(own)
         ? withAuth(own, this.authFor(want), this.limit)
         : flags;
+      // MFLAGS (make exports it beside MAKEFLAGS) and CARGO_MAKEFLAGS (what cargo's jobserver
+      // crate reads first) naming another pool, a make's jx did not join or a cargo's: they name
+      // this one too, or a job's cargo would take its slots from that pool and not from jx's.
+      for (const name of FLAG_VARS) {
+        if (name === "MAKEFLAGS" || !/--jobserver-(auth|fds)=/.test(env[name] ?? "")) continue;
+        env[name] = withAuth(env[name], this.authFor(want), this.limit);
+      }
       return env;
     }
     // A client passes make's own flags through, in another form when asked.

@@ -81,6 +81,38 @@ Deno.test("jobserver client: a --jobserver-auth= that names no pool ('abc', '3,4
   }
 });
 
+Deno.test("jobserver server: MFLAGS and CARGO_MAKEFLAGS naming another pool name jx's in its jobs and jx exec's command (a cargo read CARGO_MAKEFLAGS first: the other pool)", async () => {
+  const show = `echo "M=$MAKEFLAGS"; echo "F=$MFLAGS"; echo "C=$CARGO_MAKEFLAGS"`;
+  const dir = await tempDir({ "jobs.yaml": `jobs:\n  s: { run: '${show}' }\n` });
+  const env = {
+    MFLAGS: "-j8 --jobserver-auth=3,4",
+    CARGO_MAKEFLAGS: "-j8 --jobserver-auth=fifo:/nonexistent/GMfifo1",
+  };
+  for (
+    const args of [
+      ["exec", "-j2", "--", "sh", "-c", show],
+      ["exec", "-j2", "--jobserver-style", "fifo", "--", "sh", "-c", show],
+      ["run", "-j2", "--output", "stream"],
+    ]
+  ) {
+    const r = await runJx(args, { cwd: dir, env });
+    assert.equal(r.code, 0, r.stderr);
+    const make = /^(?:\[s\] +)?M=(.*)$/m.exec(r.stdout)?.[1] ?? "";
+    const auth = /--jobserver-auth=\S+/.exec(make)?.[0];
+    assert.ok(auth && !auth.includes("3,4") && !auth.includes("GMfifo"), r.stdout);
+    assert.match(
+      r.stdout,
+      new RegExp(`^(?:\\[s\\] +)?F=.*${RegExp.escape(auth)}$`, "m"),
+      args.join(" "),
+    );
+    assert.match(
+      r.stdout,
+      new RegExp(`^(?:\\[s\\] +)?C=.*${RegExp.escape(auth)}$`, "m"),
+      args.join(" "),
+    );
+  }
+});
+
 Deno.test("lifecycle: a job running a nested jx, SIGKILLed after its grace: the nested jx's jobs (groups of their own) die too", async () => {
   // inner's job ignores SIGTERM and inner gives it 60 s; outer's job has 1 s: then SIGKILL.
   const dir = await tempDir({
