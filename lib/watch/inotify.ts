@@ -58,7 +58,12 @@ export interface FsEvent {
  */
 export class Inotify {
   private fd: number;
-  private byWd = new Map<number, string>();
+  /**
+   * The paths each watch is known by: one folder reached by two paths (`inc` a link to `lib`,
+   * both read) is one watch (`inotify_add_watch` gives the same descriptor), whose events count
+   * under each path.
+   */
+  private byWd = new Map<number, string[]>();
   private byDir = new Map<string, number>();
   private buf = new Uint8Array(64 * 1024);
   private stop: () => void;
@@ -91,7 +96,9 @@ export class Inotify {
       if (errno() === ENOSPC) this.onFull?.(dir);
       return false;
     }
-    this.byWd.set(wd, dir);
+    const names = this.byWd.get(wd);
+    if (names) names.push(dir);
+    else this.byWd.set(wd, [dir]);
     this.byDir.set(dir, wd);
     return true;
   }
@@ -108,21 +115,29 @@ export class Inotify {
     return [...this.byDir.keys()];
   }
 
-  private forget(dir: string): void {
+  /** Forgets path `dir`; its watch's descriptor, when no other path names that watch now. */
+  private forget(dir: string): number | undefined {
     const wd = this.byDir.get(dir);
-    if (wd === undefined) return;
-    this.byWd.delete(wd);
+    if (wd === undefined) return undefined;
     this.byDir.delete(dir);
+    const names = this.byWd.get(wd)?.filter((d) => d !== dir) ?? [];
+    if (names.length) {
+      this.byWd.set(wd, names);
+      return undefined;
+    }
+    this.byWd.delete(wd);
+    return wd;
   }
 
   /** Ends the watches of `dir` and of the directories under it (they moved with it). */
   private remove(dir: string): void {
     const s = libc().symbols;
-    for (const [d, wd] of [...this.byDir]) {
+    for (const d of [...this.byDir.keys()]) {
       if (d !== dir && !d.startsWith(`${dir}/`)) continue;
-      this.forget(d);
+      const wd = this.forget(d);
       // Its IN_IGNORED comes later and is dropped: the descriptor no longer names a directory.
-      s.inotify_rm_watch(this.fd, wd);
+      // A watch another path still names (the folder a link leads to) stays.
+      if (wd !== undefined) s.inotify_rm_watch(this.fd, wd);
     }
   }
 
@@ -149,36 +164,39 @@ export class Inotify {
           out.push({ path: ".", dir: true, overflow: true });
           continue;
         }
-        const dir = this.byWd.get(wd);
-        if (dir === undefined) continue;
-        if (mask & IN.IGNORED) {
-          // Deleted (after IN_DELETE_SELF), or its file system unmounted.
-          this.forget(dir);
-          out.push({ path: dir, dir: true, gone: true });
-          continue;
-        }
-        if (mask & IN.MOVE_SELF && dir !== ".") {
-          // Its events would now come from the place it moved to, under the old name.
-          this.remove(dir);
-          out.push({ path: dir, dir: true, gone: true });
-          continue;
-        }
-        const path = name ? (dir === "." ? name : `${dir}/${name}`) : dir;
-        const placed = IN.CREATE | IN.MOVED_TO | IN.DELETE | IN.MOVED_FROM;
-        if (
-          name && !(mask & IN.ISDIR) && mask & placed &&
-          (this.byDir.has(path) || this.linksOnWay.has(path))
-        ) {
-          // A folder watched through a link, and the link now leads elsewhere (`ln -sfn`), or is
-          // gone: the old watch still follows the folder it led to. Ended, as a folder moved away.
-          this.remove(path);
-          out.push({ path, dir: true, gone: true });
-          continue;
-        }
-        out.push({ path, dir: (mask & IN.ISDIR) !== 0 });
+        for (const dir of [...this.byWd.get(wd) ?? []]) this.event(dir, mask, name, out);
       }
     }
     if (out.length) this.onEvents(out);
+  }
+
+  /** The event `mask` (on entry `name`, or "" for itself) of watched folder `dir`, into `out`. */
+  private event(dir: string, mask: number, name: string, out: FsEvent[]): void {
+    if (mask & IN.IGNORED) {
+      // Deleted (after IN_DELETE_SELF), or its file system unmounted.
+      this.forget(dir);
+      out.push({ path: dir, dir: true, gone: true });
+      return;
+    }
+    if (mask & IN.MOVE_SELF && dir !== ".") {
+      // Its events would now come from the place it moved to, under the old name.
+      this.remove(dir);
+      out.push({ path: dir, dir: true, gone: true });
+      return;
+    }
+    const path = name ? (dir === "." ? name : `${dir}/${name}`) : dir;
+    const placed = IN.CREATE | IN.MOVED_TO | IN.DELETE | IN.MOVED_FROM;
+    if (
+      name && !(mask & IN.ISDIR) && mask & placed &&
+      (this.byDir.has(path) || this.linksOnWay.has(path))
+    ) {
+      // A folder watched through a link, and the link now leads elsewhere (`ln -sfn`), or is
+      // gone: the old watch still follows the folder it led to. Ended, as a folder moved away.
+      this.remove(path);
+      out.push({ path, dir: true, gone: true });
+      return;
+    }
+    out.push({ path, dir: (mask & IN.ISDIR) !== 0 });
   }
 
   close(): void {

@@ -223,3 +223,31 @@ Deno.test("watch: a link deeper on the way to a read folder (sub/lnk), pointed e
     assert.equal(s.code, 130, s.stderr);
   }
 });
+
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`[${runtime}] watch: one folder read by two paths (inc a link to lib): an edit reruns the jobs of both`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+jobs:
+  a: { run: "cat lib/x.h > a.out", reads: [lib/x.h], writes: [a.out] }
+  b: { run: "cat inc/x.h > b.out", reads: [inc/x.h], writes: [b.out] }
+`,
+      "lib/x.h": "1\n",
+    });
+    await Deno.symlink("lib", `${dir}/inc`);
+    const w = new Session(runtime, dir, { env: { MAKEFLAGS: "" } });
+    try {
+      await w.cycles(1);
+      // inotify gives one watch for the folder both paths lead to: it counts under each.
+      await Deno.writeTextFile(`${dir}/lib/x.h`, "2\n");
+      await waitForText(`${dir}/a.out`, "2\n");
+      await waitForText(`${dir}/b.out`, "2\n");
+      await Deno.writeTextFile(`${dir}/inc/x.h`, "3\n");
+      await waitForText(`${dir}/a.out`, "3\n");
+      await waitForText(`${dir}/b.out`, "3\n");
+    } finally {
+      const s = await w.stop();
+      assert.equal(s.code, 130, s.stderr);
+    }
+  });
+}
