@@ -17,6 +17,7 @@ import {
   isGlob,
   namedByAny,
   namesAnyOf,
+  patternsOverlap,
 } from "../graph/glob.ts";
 import { depfileInputs } from "../graph/depfile.ts";
 import type { Graph } from "../graph/graph.ts";
@@ -385,9 +386,15 @@ export class Watcher {
    * away sends no event for each of them, as a deletion does.
    */
   private noteUnder(dir: string): void {
+    // A glob whose literal head is above the folder (`src/**/*.txt` for `src/d1`) may have
+    // matched files in it too: noted as itself, as one below the folder is.
+    const below = `${escapeGlob(dir)}/**`;
     for (const j of this.o.selected) {
       for (const r of this.readsOf(j)) {
-        if (r[0] !== "@" && (r === dir || r.startsWith(`${dir}/`))) this.note(r);
+        if (r[0] === "@") continue;
+        if (r === dir || r.startsWith(`${dir}/`) || (isGlob(r) && patternsOverlap(r, below))) {
+          this.note(r);
+        }
       }
     }
   }

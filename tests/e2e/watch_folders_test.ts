@@ -142,6 +142,25 @@ Deno.test("watch: a folder moved away (and nothing in its place) reruns the jobs
   }
 });
 
+Deno.test("watch: a folder a ** glob reaches, moved away, reruns the job that read its files", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": copyJob('find src -name \\"*.txt\\" | sort', '"src/**/*.txt"'),
+    "src/a.txt": "1\n",
+    "src/sub/b.txt": "2\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await waitForText(`${dir}/out.txt`, "src/a.txt\nsrc/sub/b.txt\n");
+    // No event names src/sub/b.txt: only the watch of src/sub ends.
+    await Deno.rename(`${dir}/src/sub`, `${dir}/away`);
+    await waitForText(`${dir}/out.txt`, "src/a.txt\n");
+  } finally {
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+  }
+});
+
 Deno.test("watch: the files already in a folder when it appears count as changed", async () => {
   const dir = await tempDir({
     "jobs.yaml": copyJob('find src -name \\"*.txt\\" | sort', '"src/**/*.txt"'),
