@@ -170,6 +170,11 @@ export class Watcher {
   private readPatterns: string[];
   /** The jobs whose last cycle did not end ok (failed, cancelled, skipped for a failure). */
   private unfinished = new Set<string>();
+  /**
+   * The jobs a cycle stopped before they ended, on no fault of theirs (not started after another
+   * job's failure, without `-k`): each later cycle runs them, as `jx run` would.
+   */
+  private notStarted = new Set<string>();
   private watchedDeep: Set<string> = new Set();
   /** The read paths the running cycle's jobs wrote (`ownWrite`). */
   private ownWrites = new Set<string>();
@@ -551,7 +556,9 @@ export class Watcher {
     if (carry === "all") return this.startCycle(this.o.selected, changed, "all");
     const hit = new Set<string>();
     const names = namesAnyOf(changed);
-    for (const j of this.o.selected) if (this.readsOf(j).some(names)) hit.add(j.name);
+    for (const j of this.o.selected) {
+      if (this.readsOf(j).some(names) || this.notStarted.has(j.name)) hit.add(j.name);
+    }
     // Everything downstream of a hit job, within the selection; and what they need that did not
     // end ok in its last cycle (failed, or skipped for it): `jx run` would run it first, and its
     // dependents would not run on its stale or missing outputs.
@@ -601,6 +608,10 @@ export class Watcher {
           (v.status === "skipped" && (v.reason === "up-to-date" || v.reason === "condition"));
         if (ended) this.unfinished.delete(k);
         else this.unfinished.add(k);
+        const stopped = v.status === "cancelled" ||
+          (v.status === "skipped" && v.reason === "cancelled");
+        if (stopped) this.notStarted.add(k);
+        else this.notStarted.delete(k);
       }
       // Polling sees a cycle's own writes up to a scan later: ignored that long.
       const late = this.inotify ? 0 : (this.o.pollMs ?? 300);

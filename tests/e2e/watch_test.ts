@@ -670,6 +670,33 @@ jobs:
   }
 });
 
+Deno.test("watch: a job a failure left not started (without -k) runs in the cycle that follows", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  A: { run: "grep -q bad a.txt && exit 1; cp a.txt a.out", reads: [a.txt], writes: [a.out] }
+  B: { run: "cp b.txt b.out", reads: [b.txt], writes: [b.out] }
+`,
+    "a.txt": "bad\n",
+    "b.txt": "b\n",
+  });
+  // One job at a time: A (first in the file) fails, and B is not started after it.
+  const w = new Session("deno", dir, { args: ["-j", "1"] });
+  try {
+    await w.cycles(1);
+    assert.deepEqual(await w.ranIn(0), ["A"]);
+    // A fixed: B, which no change named, runs too, as `jx run` would run it.
+    await Deno.writeTextFile(`${dir}/a.txt`, "fixed\n");
+    await w.cycles(2);
+    assert.deepEqual(await w.ranIn(1), ["A", "B"]);
+    assert.equal(await Deno.readTextFile(`${dir}/b.out`), "b\n");
+  } finally {
+    await w.stop();
+  }
+  const dry = await runJx(["run", "-n"], { cwd: dir });
+  assert.match(dry.stderr, /up to date/, dry.stderr);
+});
+
 Deno.test("watch: with no name, the jobs file's default: is what is watched and run", async () => {
   const dir = await tempDir({
     "jobs.yaml": "default: [say]\njobs:\n" +
