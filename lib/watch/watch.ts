@@ -417,6 +417,26 @@ export class Watcher {
 
   private saidFull = false;
 
+  /**
+   * Whether `path` is a folder on the way to a path a read (or the graph's own file or glob)
+   * names, or that path itself: the literal heads of the patterns, and each folder above them.
+   */
+  private onWay(path: string): boolean {
+    if (this.way?.of !== this.readPatterns) {
+      const dirs = new Set<string>();
+      for (const p of [...this.readPatterns, ...this.ownFiles, ...this.ownGlobs]) {
+        if (p[0] === "@") continue;
+        const segs = p.split("/");
+        const lit = segs.findIndex((x) => isGlob(x));
+        const head = lit < 0 ? segs : segs.slice(0, lit);
+        for (let i = 1; i <= head.length; i++) dirs.add(head.slice(0, i).join("/"));
+      }
+      this.way = { of: this.readPatterns, dirs };
+    }
+    return this.way.dirs.has(path);
+  }
+  private way?: { of: string[]; dirs: Set<string> };
+
   private onFsEvents(evs: FsEvent[]): void {
     let rewatch = false;
     for (const e of evs) {
@@ -431,7 +451,9 @@ export class Watcher {
         rewatch = true; // the events of a new directory may be among those lost
         continue;
       }
-      if (e.dir) rewatch = true;
+      // A link to a folder made on the way to a read (`ln -s real lnk` for `lnk/x.txt`): its
+      // event is not a folder's, but the folder it leads to is to be watched, its files noted.
+      if (e.dir || (this.onWay(e.path) && isDirectory(this.o.baseDir, e.path))) rewatch = true;
       if (e.gone) {
         this.noteUnder(e.path); // moved away (`mv src src.old`): no event names its files
         continue;

@@ -270,3 +270,23 @@ jobs:
     }
   });
 }
+
+Deno.test("watch: a link to a folder made on the way to a read (ln -s real lnk for lnk/x.txt) is followed", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": copyJob("(cat lnk/x.txt || echo none)", "lnk/x.txt"),
+    "real/x.txt": "1\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await waitForText(`${dir}/out.txt`, "none\n");
+    // The link's event is not a folder's: the folder it leads to is watched all the same.
+    await Deno.symlink("real", `${dir}/lnk`);
+    await waitForText(`${dir}/out.txt`, "1\n");
+    await Deno.writeTextFile(`${dir}/real/x.txt`, "2\n");
+    await waitForText(`${dir}/out.txt`, "2\n");
+  } finally {
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+  }
+});
