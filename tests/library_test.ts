@@ -206,3 +206,30 @@ Deno.test("runJobs: a selection with a module and no RunOptions.modules is bad i
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("runJobs: a job selected twice (selections joined) runs once; a name in the selection is bad input", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const graph = parseJobsFile(
+      "jobs:\n  gen: { run: 'echo x >> gen.log', cwd: . }\n  a: { run: 'true', needs: [gen] }\n  b: { run: 'true', needs: [gen] }\n",
+      `${dir}/jobs.yaml`,
+    );
+    const events: string[] = [];
+    const run = runJobs(graph, [...graph.select(["a"]), ...graph.select(["b"])], {
+      reactor: createPortableReactor(),
+      handleSignals: false,
+      jobs: 2,
+      reporters: [{ event: (e) => e.type === "job.end" && events.push(e.job) }],
+    });
+    assert.equal(await settled(run, 5000), "resolved ok");
+    assert.deepEqual(events.sort(), ["a", "b", "gen"]);
+    assert.equal(await Deno.readTextFile(`${dir}/gen.log`), "x\n");
+    const named = runJobs(graph, ["a"] as never[], { reactor: createPortableReactor() });
+    assert.equal(
+      await settled(named, 5000),
+      "rejected JxInputError: the selection holds 'a', not a job (select jobs with graph.select([...names]))",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -31,12 +31,13 @@ export function newRunId(): string {
 }
 
 /**
- * Runs the selected jobs of a graph. A reporter that throws stops the run
- * as SIGTERM would; the promise then rejects with its exception. A selected
- * job that is not the graph's own (from another graph) rejects with a
- * `JxInputError` before anything starts, as does a `jobs` that is not a
- * whole number of at least 1, a selection with a module and no `modules`,
- * or a feed whose name is a job's or another feed's.
+ * Runs the selected jobs of a graph (a job selected twice runs once). A
+ * reporter that throws stops the run as SIGTERM would; the promise then
+ * rejects with its exception. A selected job that is not the graph's own
+ * (from another graph, or not a job: a name) rejects with a `JxInputError`
+ * before anything starts, as does a `jobs` that is not a whole number of at
+ * least 1, a selection with a module and no `modules`, or a feed whose name
+ * is a job's or another feed's.
  *
  * @example
  * ```ts
@@ -58,14 +59,28 @@ export async function runJobs(
   if (!opts.slots && jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) {
     throw new JxInputError(`RunOptions.jobs: expected a whole number of at least 1, got ${jobs}`);
   }
+  // The run finds each job by its place in the graph (a job twice was one place counted twice:
+  // the run waited for good for the second).
+  const seen = new Uint8Array(graph.jobs.length);
+  let twice = false;
   for (const spec of selected) {
-    // The run finds each job by its place in the graph: a job of another graph is not there.
+    if (typeof spec !== "object" || spec === null) {
+      throw new JxInputError(
+        `the selection holds ${typeof spec === "string" ? `'${spec}'` : String(spec)}, ` +
+          "not a job (select jobs with graph.select([...names]))",
+      );
+    }
+    // A job of another graph is not there.
     if (graph.jobs[spec.index]?.name !== spec.name) {
       throw new JxInputError(
         `job '${spec.name}' is not in the graph it is run with (select jobs from that graph)`,
       );
     }
+    if (seen[spec.index]) twice = true;
+    seen[spec.index] = 1;
   }
+  // Selections joined (`[...g.select(["a"]), ...g.select(["b"])]`) share what both wait for.
+  if (twice) selected = selected.filter((spec) => seen[spec.index] && !(seen[spec.index] = 0));
   const feeds = new Set<string>();
   for (const { name } of opts.feeds ?? []) {
     // A feed is a job of the run (what it made waits for it): its name must be free.
