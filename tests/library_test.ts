@@ -10,6 +10,8 @@ import {
   createReactor,
   type CtlLimits,
   JxInputError,
+  LocalRunner,
+  LocalSlots,
   parseJobsFile,
   type RunControl,
   runJobs,
@@ -230,6 +232,69 @@ Deno.test("runJobs: a job selected twice (selections joined) runs once; a name i
       "rejected JxInputError: the selection holds 'a', not a job (select jobs with graph.select([...names]))",
     );
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runJobs: a state's check, or a runner's start, that throws stops the run and rejects once its jobs are gone", async () => {
+  const dir = await Deno.makeTempDir();
+  const pids: number[] = [];
+  try {
+    // `slow` starts first; `after` is offered once `gate` ends, `early` at once.
+    const graph = parseJobsFile(
+      "jobs:\n  slow: { run: 'echo $$ > pid.txt; exec sleep 30', cwd: . }\n" +
+        "  gate: { run: 'sleep 0.2' }\n  after: { run: 'true', needs: [gate] }\n",
+      `${dir}/jobs.yaml`,
+    );
+    const reactor = createPortableReactor();
+    const bad = (name: string) => {
+      throw new Error(`no verdict on ${name}`);
+    };
+    const runner = new LocalRunner(reactor, new LocalSlots(3));
+    const start = runner.start.bind(runner);
+    const throwing = [
+      {
+        state: {
+          check: (s: { name: string }) => s.name === "after" ? bad(s.name) : { upToDate: false },
+          succeeded() {},
+        },
+      },
+      {
+        runner: Object.assign(runner, {
+          start: (req: Parameters<typeof start>[0], sink: Parameters<typeof start>[1]) =>
+            req.spec.name === "after" ? bad("after") : start(req, sink),
+        }),
+      },
+    ];
+    for (const opts of throwing) {
+      await Deno.remove(`${dir}/pid.txt`).catch(() => {});
+      const ends: string[] = [];
+      const run = runJobs(graph, graph.jobs, {
+        reactor,
+        jobs: 3,
+        handleSignals: false,
+        reporters: [{
+          event: (e) => e.type === "job.end" && ends.push(`${e.job} ${e.status} ${e.error ?? ""}`),
+        }],
+        ...opts,
+      });
+      assert.equal(await settled(run, 10_000), "rejected Error: no verdict on after");
+      const pid = Number(await Deno.readTextFile(`${dir}/pid.txt`));
+      pids.push(pid);
+      // Rejected once `slow` was stopped, not while it ran on.
+      assert.throws(() => Deno.kill(pid, "SIGCONT"), `sleep ${pid} stopped`);
+      assert.deepEqual(ends.sort(), [
+        "after failed cannot start: no verdict on after",
+        "gate ok ",
+        "slow cancelled ",
+      ]);
+    }
+  } finally {
+    for (const pid of pids) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch { /* gone, as it should be */ }
+    }
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -76,7 +76,32 @@ export class Attempts {
     const early: string[] = [];
     const a: Live = { handle: { signal: (sig) => void early.push(sig) }, graceMs: limits.graceMs };
     this.live.set(key, a);
-    const handle = this.runner.start(req, {
+    let handle: RunHandle;
+    try {
+      handle = this.start1(key, a, req, sink, limits);
+    } catch (error) {
+      // A runner that threw started nothing: no attempt is left in flight.
+      if (this.live.get(key) === a) this.live.delete(key);
+      throw error;
+    }
+    a.handle = handle;
+    for (const sig of early) if (this.live.get(key) === a) handle.signal(sig);
+  }
+
+  /** Whether an attempt (or a retry's wait) is in flight under `key`. */
+  has(key: string | number): boolean {
+    return this.live.has(key);
+  }
+
+  /** The runner's start of an attempt, its callbacks kept to `a`. */
+  private start1(
+    key: string | number,
+    a: Live,
+    req: RunRequest,
+    sink: RunSink,
+    limits: AttemptLimits,
+  ): RunHandle {
+    return this.runner.start(req, {
       started: (pid, where) => {
         // The timeout counts the job's own run: not a wait for a cluster's allocation or launch.
         if (limits.timeoutMs !== undefined && a.timeoutTimer === undefined) {
@@ -95,8 +120,6 @@ export class Attempts {
         sink.ended(end);
       },
     });
-    a.handle = handle;
-    for (const sig of early) if (this.live.get(key) === a) handle.signal(sig);
   }
 
   /**

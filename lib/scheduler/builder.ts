@@ -249,8 +249,26 @@ export class Builder implements LoopHost, GenHost {
     return e;
   }
 
-  /** Offers one ready node: a module, a generator, a loop's test, or a job for the runner. */
+  /**
+   * Offers one ready node (`offer`). An exception there (a `state` whose `check` or `started`
+   * throws, a runner whose `start` does) stops the run as a reporter's does, the node resolved
+   * as failed: the run rejected at once, its other jobs left running, or, from a later offer,
+   * the node left neither ready nor running and the run pending for good.
+   */
   private readonly tryStart = (spec: JobSpec): "started" | "blocked" | "full" => {
+    try {
+      return this.offer(spec);
+    } catch (error) {
+      this.frame.fault(error);
+      if (!this.plan.outcome(spec.name) && !this.attempts.has(spec.name)) {
+        this.failWithoutStart(spec, `cannot start: ${(error as Error)?.message ?? error}`);
+      }
+      return "started";
+    }
+  };
+
+  /** Offers one ready node: a module, a generator, a loop's test, or a job for the runner. */
+  private offer(spec: JobSpec): "started" | "blocked" | "full" {
     const pass = this.runner.passOver;
     if (pass) {
       if (!this.skipIfWhenFails(spec)) this.passOver(spec, pass);
@@ -283,7 +301,7 @@ export class Builder implements LoopHost, GenHost {
     this.opts.state?.started?.(spec);
     this.startAttempt(spec, 1, spec.repeat ? { iteration: 1 } : undefined);
     return "started";
-  };
+  }
 
   /** Why a module the job needs is not there: not registered (its `when:` fails), or stopped by a user. */
   private unregisteredNeed(spec: JobSpec): string | undefined {
