@@ -9,6 +9,7 @@ import {
   createPortableReactor,
   createReactor,
   type CtlLimits,
+  type JobFeed,
   JxInputError,
   LocalRunner,
   LocalSlots,
@@ -295,6 +296,30 @@ Deno.test("runJobs: a state's check, or a runner's start, that throws stops the 
         Deno.kill(pid, "SIGKILL");
       } catch { /* gone, as it should be */ }
     }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runJobs: a feed without a name is bad input, not an unhandled rejection", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", `${dir}/jobs.yaml`);
+    for (const name of [undefined, ""]) {
+      const line = JSON.stringify({ name: "x", run: "true" }) + "\n";
+      const feed = { name, stream: new Blob([line]).stream() } as unknown as JobFeed;
+      const run = runJobs(graph, graph.jobs, {
+        reactor: createPortableReactor(),
+        handleSignals: false,
+        feeds: [feed],
+      });
+      assert.equal(
+        await settled(run, 5000),
+        `rejected JxInputError: RunOptions.feeds: a feed's name must be a non-empty string, got ${
+          name === "" ? "''" : name
+        }`,
+      );
+    }
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -37,7 +37,7 @@ export function newRunId(): string {
  * (from another graph, or not a job: a name) rejects with a `JxInputError`
  * before anything starts, as does a `jobs` that is not a whole number of at
  * least 1, a selection with a module and no `modules`, or a feed whose name
- * is a job's or another feed's.
+ * is a job's or another feed's (or none).
  *
  * @example
  * ```ts
@@ -83,6 +83,14 @@ export async function runJobs(
   if (twice) selected = selected.filter((spec) => seen[spec.index] && !(seen[spec.index] = 0));
   const feeds = new Set<string>();
   for (const { name } of opts.feeds ?? []) {
+    // Nameless, the feed's end resolved no job of the run: an unhandled rejection, the run pending.
+    if (typeof name !== "string" || name === "") {
+      throw new JxInputError(
+        `RunOptions.feeds: a feed's name must be a non-empty string, got ${
+          typeof name === "string" ? "''" : String(name)
+        }`,
+      );
+    }
     // A feed is a job of the run (what it made waits for it): its name must be free.
     if (graph.byName.has(name) || feeds.has(name)) {
       throw new JxInputError(`RunOptions.feeds: the name '${name}' is taken (a job or a feed)`);
