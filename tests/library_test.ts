@@ -323,3 +323,34 @@ Deno.test("runJobs: a feed without a name is bad input, not an unhandled rejecti
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("library: arguments of the wrong type are bad input that says which (select, parseJobsFile, createReactor)", () => {
+  const graph = parseJobsFile(
+    "jobs:\n  b: { run: 'true' }\n  u: { run: 'true' }\n",
+    "/v/jobs.yaml",
+  );
+  const bad = (f: () => unknown, message: string) =>
+    assert.throws(f, (e) => e instanceof JxInputError && e.message === message);
+  // A string was iterated: select("bu") selected b and u.
+  bad(
+    () => graph.select("bu" as unknown as string[]),
+    "select: expected a list of job names, got the string 'bu'",
+  );
+  bad(
+    () => graph.selectForRun("b" as unknown as string[]),
+    "select: expected a list of job names, got the string 'b'",
+  );
+  bad(
+    () => parseJobsFile(undefined as unknown as string, "/v/jobs.yaml"),
+    "parseJobsFile: text must be a string, got undefined",
+  );
+  bad(
+    () => parseJobsFile("jobs: {}\n", undefined as unknown as string),
+    "parseJobsFile: file must be a string, got undefined",
+  );
+  // A typo was taken for epoll.
+  bad(
+    () => createReactor("Portable" as "portable"),
+    `createReactor: expected "auto", "epoll" or "portable", got "Portable"`,
+  );
+});

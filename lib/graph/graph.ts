@@ -241,6 +241,10 @@ export class Graph {
    * `default:` (for that, `selectForRun`).
    */
   select(names: string[]): JobSpec[] {
+    // A string is iterable: `select("build")` selected the jobs named b, u, i, l and d.
+    if (!Array.isArray(names)) {
+      throw new JxInputError(`select: expected a list of job names, got ${describe(names)}`);
+    }
     if (names.length === 0) {
       const jobs = this.jobs.filter((j) => j.kind === "job");
       // No module: what the jobs wait for is jobs, all of them taken already (nothing to walk).
@@ -376,4 +380,9 @@ export function jobSummary(j: JobSpec): JobSummary {
     pools: j.pools,
     tokens: j.tokens,
   };
+}
+
+/** A value a caller passed instead of a list, as a message shows it. */
+function describe(v: unknown): string {
+  return typeof v === "string" ? `the string '${v}'` : String(v);
 }

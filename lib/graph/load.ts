@@ -198,6 +198,12 @@ function orderedBy(jobs: JobSpec[]): readonly Pick<JobSpec, "name" | "reads" | "
  * ```
  */
 export function parseJobsFile(text: string, file: string, opts: LoadOptions = {}): Graph {
+  // Not strings, they failed deep inside with "Cannot read properties of undefined".
+  for (const [what, v] of [["text", text], ["file", file]]) {
+    if (typeof v !== "string") {
+      throw new JxInputError(`parseJobsFile: ${what} must be a string, got ${typeof v}`);
+    }
+  }
   return parseGraph(text, file, opts).graph;
 }
 

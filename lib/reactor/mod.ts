@@ -102,6 +102,12 @@ export function autoReactor(): "epoll" | "portable" {
  * ```
  */
 export function createReactor(choice: ReactorChoice = "auto"): Reactor {
+  // Anything else (a typo: "Portable") was taken for epoll.
+  if (choice !== "auto" && choice !== "epoll" && choice !== "portable") {
+    throw new JxInputError(
+      `createReactor: expected "auto", "epoll" or "portable", got ${JSON.stringify(choice)}`,
+    );
+  }
   const use = choice === "auto" ? autoReactor() : choice;
   if (use === "portable") return createPortableReactor();
   if (epollAvailable()) return createEpollReactor();
