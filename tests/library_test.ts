@@ -354,3 +354,34 @@ Deno.test("library: arguments of the wrong type are bad input that says which (s
     `createReactor: expected "auto", "epoll" or "portable", got "Portable"`,
   );
 });
+
+Deno.test("runJobs: a baseEnv or extraEnv value that is not a string is bad input, before anything starts", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", `${dir}/jobs.yaml`);
+    const cases: [Partial<Record<"baseEnv" | "extraEnv", Record<string, string>>>, string][] = [
+      [{ baseEnv: { PATH: "/usr/bin:/bin", N: 1 as unknown as string } }, "baseEnv.N", "number"],
+      [{ extraEnv: { X: undefined as unknown as string } }, "extraEnv.X", "undefined"],
+      [{ extraEnv: { X: null as unknown as string } }, "extraEnv.X", "null"],
+    ].map(([env, key, type]) => [
+      env as Record<string, Record<string, string>>,
+      `rejected JxInputError: RunOptions.${key}: expected a string, got ${type}`,
+    ]);
+    for (const [env, expected] of cases) {
+      for (const reactor of [createPortableReactor(), createReactor("auto")]) {
+        const events: string[] = [];
+        const run = runJobs(graph, graph.jobs, {
+          reactor,
+          handleSignals: false,
+          reporters: [{ event: (e) => events.push(e.type) }],
+          ...env,
+        });
+        assert.equal(await settled(run, 5000), expected);
+        assert.deepEqual(events, []);
+        reactor.close();
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

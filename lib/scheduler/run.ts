@@ -36,8 +36,9 @@ export function newRunId(): string {
  * rejects with its exception. A selected job that is not the graph's own
  * (from another graph, or not a job: a name) rejects with a `JxInputError`
  * before anything starts, as does a `jobs` that is not a whole number of at
- * least 1, a selection with a module and no `modules`, or a feed whose name
- * is a job's or another feed's (or none).
+ * least 1, a `baseEnv` or `extraEnv` value that is not a string, a
+ * selection with a module and no `modules`, or a feed whose name is a job's
+ * or another feed's (or none).
  *
  * @example
  * ```ts
@@ -81,6 +82,19 @@ export async function runJobs(
   }
   // Selections joined (`[...g.select(["a"]), ...g.select(["b"])]`) share what both wait for.
   if (twice) selected = selected.filter((spec) => seen[spec.index] && !(seen[spec.index] = 0));
+  for (const key of ["baseEnv", "extraEnv"] as const) {
+    // A value not a string was spawned as each backend saw fit: "undefined" (epoll), unset (Bun's
+    // portable), a failed job (Deno's: "serde_v8 error: invalid type").
+    for (const [name, value] of Object.entries(opts[key] ?? {})) {
+      if (typeof value !== "string") {
+        throw new JxInputError(
+          `RunOptions.${key}.${name}: expected a string, got ${
+            value === null ? "null" : typeof value
+          }`,
+        );
+      }
+    }
+  }
   const feeds = new Set<string>();
   for (const { name } of opts.feeds ?? []) {
     // Nameless, the feed's end resolved no job of the run: an unhandled rejection, the run pending.
