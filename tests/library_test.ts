@@ -385,3 +385,34 @@ Deno.test("runJobs: a baseEnv or extraEnv value that is not a string is bad inpu
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("runJobs: a cancel while the run is suspended (RunControl.suspend) ends its jobs by their SIGTERM, not the SIGKILL after their grace", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // The grace is long: a job that ends by SIGKILL ends after the test's bound.
+    const graph = parseJobsFile(
+      "jobs:\n  slow: { run: 'exec sleep 30', grace: 60s }\n",
+      `${dir}/jobs.yaml`,
+    );
+    const control: RunControl = {};
+    const ends: string[] = [];
+    const run = runJobs(graph, graph.jobs, {
+      reactor: createPortableReactor(),
+      handleSignals: false,
+      control,
+      reporters: [{
+        event: (e) => {
+          // Once the job's handle is there (within job.start, the runner has not returned it).
+          if (e.type === "job.start") {
+            setTimeout(() => (control.suspend!(true), control.cancel!()), 50);
+          }
+          if (e.type === "job.end") ends.push(`${e.job} ${e.signal}`);
+        },
+      }],
+    });
+    assert.equal(await settled(run, 10_000), "resolved cancelled");
+    assert.deepEqual(ends, ["slow SIGTERM"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

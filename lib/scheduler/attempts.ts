@@ -55,6 +55,8 @@ export class Attempts {
   private live = new Map<string | number, Live>();
   /** How many of `live` are waits (a retry's delay), not processes. */
   private waits = 0;
+  /** Whether the attempts' process groups are stopped (`suspend(true)`). */
+  private stopped = false;
 
   /** Attempts of `runner`, timed on `reactor`. */
   constructor(private reactor: Reactor, private runner: Runner) {}
@@ -161,6 +163,9 @@ export class Attempts {
     if (!a) return;
     a.handle.signal(sig);
     if (this.live.get(key) !== a) return; // a wait, cancelled
+    // A stopped process group holds the signal until continued: it ended only by the SIGKILL
+    // after its grace, never heard its SIGTERM (a shell's `kill` continues a stopped job too).
+    if (this.stopped) a.handle.suspend?.(false);
     if (a.killTimer === undefined) {
       a.killTimer = this.reactor.setTimer(a.graceMs, () => a.handle.signal("SIGKILL"));
     }
@@ -182,6 +187,7 @@ export class Attempts {
    * which the reactor holds while jx is stopped.
    */
   suspend(stopped: boolean): void {
+    this.stopped = stopped;
     for (const a of this.live.values()) if (!a.wait) a.handle.suspend?.(stopped);
   }
 
