@@ -416,3 +416,32 @@ Deno.test("runJobs: a cancel while the run is suspended (RunControl.suspend) end
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("runJobs: RunControl.suspend from within a job's job.start stops that job too", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const graph = parseJobsFile("jobs:\n  slow: { run: 'exec sleep 30' }\n", `${dir}/jobs.yaml`);
+    const control: RunControl = {};
+    let pid = 0;
+    const run = runJobs(graph, graph.jobs, {
+      reactor: createPortableReactor(),
+      handleSignals: false,
+      control,
+      reporters: [{
+        event: (e) => {
+          if (e.type === "job.start") pid = e.pid, control.suspend!(true);
+        },
+      }],
+    });
+    // The process state in /proc/PID/stat: T once stopped.
+    const state = () => Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]?.[0];
+    for (let i = 0; i < 100 && !(pid && state() === "T"); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(state(), "T", `sleep ${pid} stopped`);
+    control.cancel!();
+    assert.equal(await settled(run, 10_000), "resolved cancelled");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

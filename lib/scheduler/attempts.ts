@@ -88,6 +88,9 @@ export class Attempts {
     }
     a.handle = handle;
     for (const sig of early) if (this.live.get(key) === a) handle.signal(sig);
+    // Started while the run is suspended (or stopped from within its own `job.start`, before
+    // its handle was there): it is stopped as the others are, not left running.
+    if (this.stopped && this.live.get(key) === a) handle.suspend?.(true);
   }
 
   /** Whether an attempt (or a retry's wait) is in flight under `key`. */

@@ -39,8 +39,9 @@ export interface RunControl {
    * Stops (`true`: SIGSTOP) or continues (`false`: SIGCONT) the process
    * groups of the run's jobs and modules while jx itself is stopped (a
    * Ctrl-Z heard by a caller that listens for signals itself: `jx watch`).
-   * A stop or cancel meanwhile continues each job it sends SIGTERM, so that
-   * the job hears it (not only the SIGKILL after its grace).
+   * A job that starts meanwhile is stopped too; a stop or cancel continues
+   * each job it sends SIGTERM, so that the job hears it (not only the
+   * SIGKILL after its grace).
    */
   suspend?: (stopped: boolean) => void;
 }
