@@ -12,6 +12,7 @@ import type { Graph } from "../graph/graph.ts";
 import type { JobSpec } from "../graph/types.ts";
 import { startArgv } from "../graph/argv.ts";
 import { whenFails } from "../graph/when.ts";
+import { namesAnyOf } from "../graph/glob.ts";
 import type { ExitStatus, ListenSignal, Reactor, StreamName } from "../reactor/types.ts";
 import type { JobStatus, RunEvent } from "./events.ts";
 import { RunFrame } from "./frame.ts";
@@ -82,6 +83,10 @@ export class Builder implements LoopHost, GenHost {
    * run are the plan's skipped `dry-run` without an entry: no entry for each of 100,000 jobs).
    */
   private mayRunAfter = new Map<string, string>();
+  /**
+   * A dry run's jobs out of date only by inputs (`Verdict.inputs`): those paths, by `spec.index`.
+   */
+  private staleInputs = new Map<number, string[]>();
   private failures = 0;
   private failStopped = false;
   /**
@@ -333,17 +338,43 @@ export class Builder implements LoopHost, GenHost {
    * the rest are up to date.
    */
   private passOver(spec: JobSpec, pass: "dry-run"): void {
+    const deps = this.graph.depsOf(spec.name);
+    // A job that would run and writes an `@name` this one reads makes it run (its token
+    // changes: state/check.ts); no early cutoff spares it.
+    const sure = () => deps.some((e) => this.wouldRunWriting(e.from, spec));
     if (spec.deferred ? this.itemsUpToDate(spec) : this.upToDate(spec)) {
-      const deps = this.graph.depsOf(spec.name);
       const after = deps.find((e) => e.kind !== "order" && this.dryListed(e.from));
       if (!after) return this.plan.skipReady(spec.name, "up-to-date");
-      // A job that would run and writes an `@name` this one reads makes it run (its token
-      // changes: state/check.ts); no early cutoff spares it.
-      if (!deps.some((e) => this.wouldRunWriting(e.from, spec))) {
-        this.mayRunAfter.set(spec.name, after.from);
-      }
+      if (!sure()) this.mayRunAfter.set(spec.name, after.from);
+    } else {
+      // Out of date only by inputs that jobs it waits for, which would or may run, write: the
+      // run checks it again once they are done, and it runs only if they leave those inputs
+      // other than its last run read them (an intermediate file deleted, rewritten the same).
+      const after = this.writerOfAll(this.staleInputs.get(spec.index), deps);
+      if (after !== undefined && !sure()) this.mayRunAfter.set(spec.name, after);
     }
     this.plan.skipReady(spec.name, pass);
+  }
+
+  /**
+   * The first of `deps` that a dry run listed and whose `writes` name one of `inputs`, when each
+   * of `inputs` is named by such a job; else undefined.
+   */
+  private writerOfAll(
+    inputs: string[] | undefined,
+    deps: readonly { from: string; kind: string }[],
+  ): string | undefined {
+    if (!inputs?.length) return undefined;
+    const writers = deps.filter((e) => e.kind !== "order" && this.dryListed(e.from))
+      .map((e) => this.graph.byName.get(e.from)!).filter((w) => w);
+    let first: string | undefined;
+    for (const p of inputs) {
+      const names = namesAnyOf([p]);
+      const w = writers.find((j) => j.writes.some(names));
+      if (!w) return undefined;
+      first ??= w.name;
+    }
+    return first;
   }
 
   /** Whether a dry run has `from` run for sure, writing an `@name` that `spec` reads, not writes. */
@@ -388,8 +419,12 @@ export class Builder implements LoopHost, GenHost {
     if (up === undefined) {
       // A dry run takes nothing from `check` but its verdict: spare the stats when it is sure.
       const sure = this.runner.passOver && state.surelyOutOfDate?.(spec);
-      up = !sure && state.check(spec).upToDate && !this.opts.force;
+      const verdict = sure ? undefined : state.check(spec);
+      up = !!verdict?.upToDate && !this.opts.force;
       this.verdicts[spec.index] = up;
+      if (this.runner.passOver && !this.opts.force && verdict?.inputs) {
+        this.staleInputs.set(spec.index, verdict.inputs);
+      }
     }
     return up;
   }

@@ -90,7 +90,11 @@ export interface RunOptions {
   runId?: string;
   /** Up-to-date state: jobs it finds up to date are skipped; successes are recorded. */
   state?: {
-    check(spec: JobSpec): { upToDate: boolean };
+    /**
+     * `inputs`: when the job is out of date only by inputs, those paths (a dry run says it may
+     * run when jobs that would run before it write them).
+     */
+    check(spec: JobSpec): { upToDate: boolean; inputs?: string[] };
     succeeded(spec: JobSpec): void;
     /**
      * True when the job is out of date whatever the disk holds (it never

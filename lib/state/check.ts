@@ -42,6 +42,12 @@ export interface Verdict {
   upToDate: boolean;
   /** Why it would run (empty when up to date). */
   reasons: string[];
+  /**
+   * When every reason is an input's (a path `reads` names: new, missing, deleted, changed, no
+   * longer matched), those paths: a job that writes them and runs first may put them back as
+   * they were, and the job is then up to date after all (a dry run says "may run").
+   */
+  inputs?: string[];
 }
 
 /** True when a job declares a path (not only `@names`) in `reads` or `writes`. */
@@ -512,6 +518,7 @@ export class UpToDate {
       reasons.push("its command, environment, working directory or declared resources changed");
     }
     const { names, tokens } = readNames(spec);
+    const changedInputs: string[] = [];
     for (const [p, now] of Object.entries(inputs)) {
       const was = old.inputs[p];
       const t = tokens.length ? tokens.indexOf(p) : -1;
@@ -523,15 +530,20 @@ export class UpToDate {
         }
         continue;
       }
+      const before = reasons.length;
       if (was === undefined) reasons.push(now ? `new input ${p}` : `input ${p} is missing`);
       else if (!now && was) reasons.push(`input ${p} was deleted`);
       else if (now && !was) reasons.push(`input ${p} appeared`);
       else if (now && was && !sameContent(this.baseDir, p, was, now)) {
         reasons.push(`input ${p} changed (${short(was)} -> ${short(now)})`);
       }
+      if (reasons.length > before) changedInputs.push(p);
     }
     for (const p of Object.keys(old.inputs)) {
-      if (!(p in inputs) && old.inputs[p]) reasons.push(`input ${p} no longer matches reads`);
+      if (!(p in inputs) && old.inputs[p]) {
+        reasons.push(`input ${p} no longer matches reads`);
+        changedInputs.push(p);
+      }
     }
     for (const [p, now] of Object.entries(outMap)) {
       const was = old.outputs[p];
@@ -545,6 +557,9 @@ export class UpToDate {
       // Still there, but `writes` names it no more (a var or the file changed them).
       const there = statUnder(this.prefix, p) !== ABSENT;
       reasons.push(`output ${p} ${there ? "no longer matches writes" : "is missing"}`);
+    }
+    if (reasons.length && changedInputs.length === reasons.length) {
+      return { upToDate: false, reasons, inputs: changedInputs };
     }
     return { upToDate: reasons.length === 0, reasons };
   }

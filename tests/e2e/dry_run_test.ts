@@ -104,7 +104,7 @@ Deno.test("-n: a foreach over files jobs write is decided by its items as the di
   assert.equal(
     dry.stdout,
     "each: (foreach over o/*.gen, expanded once the jobs writing it have run)\n" +
-      "tot: cat o/*.r > tot\n",
+      "tot: cat o/*.r > tot  (may run: after each)\n",
   );
   const explain = await runJx(["explain", "each"], { cwd: dir });
   assert.equal(explain.code, 0, explain.stderr);
@@ -118,8 +118,8 @@ Deno.test("-n: a foreach over files jobs write is decided by its items as the di
       "  would run:\n" +
       "    - output o/a.gen.r is missing\n",
   );
-  // tot's input is as it was once the item has made it again (early cutoff): -n, which judges
-  // the disk as it is now, lists it all the same.
+  // tot's input is as it was once the item has made it again (early cutoff): -n says it may run
+  // (its only change is an input that a job which would run writes), and it does not.
   assert.deepEqual(await started(dir), ["each[o/a.gen]"]);
 });
 
@@ -182,4 +182,30 @@ jobs:
   assert.match(await explain("loop"), /would run:\n {4}- it has repeat, so it always runs\n/);
   assert.match(await explain("plain"), /up to date/);
   assert.deepEqual((await started(dir)).sort(), ["gen", "loop", "ok"]);
+});
+
+Deno.test("-n: a job out of date only by an input that a job which would run writes may run (deleted intermediate)", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS, "a.c": "a1\n", "b.c": "b\n" });
+  assert.equal((await runJx(["run"], { cwd: dir })).code, 0);
+  // a.o deleted: compile would run and writes it again, the same; link then is up to date.
+  await Deno.remove(`${dir}/a.o`);
+  const dry = await runJx(["run", "-n"], { cwd: dir });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.equal(
+    dry.stdout,
+    "compile: cp a.c a.o\n" +
+      "link: cat a.o b.o > app  (may run: after compile)\n" +
+      "test: cp app test.ok  (may run: after link)\n",
+  );
+  assert.equal(dry.stderr, "jx: dry run: 1 job would run, 2 jobs may run\n");
+  assert.deepEqual(await started(dir), ["compile"]);
+  // An input no job that would run writes (b.o, by other, up to date) still makes link run.
+  await Deno.remove(`${dir}/a.o`);
+  await Deno.writeTextFile(`${dir}/b.o`, "changed\n");
+  const dry2 = await runJx(["run", "-n"], { cwd: dir });
+  assert.equal(
+    dry2.stdout,
+    "compile: cp a.c a.o\nother: cp b.c b.o\nlink: cat a.o b.o > app  (may run: after compile)\n" +
+      "test: cp app test.ok  (may run: after link)\n",
+  );
 });
