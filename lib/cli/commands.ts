@@ -725,11 +725,15 @@ export async function cmdExplain(args: Args): Promise<number> {
   state.cacheEnv = rootCacheEnv(graph.settings);
   const access = await import("../access/mod.ts" as string) as typeof import("../access/mod.ts");
   const cache = await openRunCache(args, graph);
+  const { resourceNames } = await import(
+    "../graph/glob.ts" as string
+  ) as typeof import("../graph/glob.ts");
   const context: ExplainContext = {
     graph,
     state,
     findings: (name) => access.explainFindings(graph, name),
     cache: (job) => cache?.explain(job) ?? [],
+    names: resourceNames,
   };
   const name = args.names[0];
   const emit = () =>
@@ -759,6 +763,8 @@ interface ExplainContext {
   state: UpToDate;
   findings: (job: string) => string[];
   cache: (job: JobSpec) => string[];
+  /** Whether a `writes` pattern names a path (itself, a folder above it, a glob over it). */
+  names: (pattern: string, path: string) => boolean;
 }
 
 /**
@@ -794,6 +800,19 @@ function explainOne(c: ExplainContext, job: JobSpec): string {
   }
   lines.push(...c.findings(job.name));
   const deps = c.graph.depsOf(job.name);
+  // Only inputs that jobs it waits for write: a run checks it again once they are done.
+  const writers = (v.inputs ?? []).map((p) =>
+    deps.find((e) =>
+      e.kind !== "order" && c.graph.byName.get(e.from)?.writes.some((w) => c.names(w, p))
+    )?.from
+  );
+  if (writers.length && writers.every((w) => w !== undefined)) {
+    lines.push(
+      `  (may be spared: ${
+        [...new Set(writers)].join(", ")
+      } writes these inputs; a run that makes them again as they were finds it up to date)`,
+    );
+  }
   if (deps.length) {
     lines.push(
       "  waits for (a dependency that reruns and changes its outputs makes this run too):",
