@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { lstatSync, readlinkSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
+import { lstatSync, readdirSync, readlinkSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
 import { basename, dirname, relative, resolve } from "node:path";
 import { expandDeferred, type Graph, type JobSpec } from "../graph/mod.ts";
 import { ioReason, JxInputError } from "../runtime/errors.ts";
@@ -171,14 +171,27 @@ export function cleanOutputs(
     if (!dryRun && !removed(t)) failed++;
     else say(`${dryRun ? "would remove" : "removed"} ${t.rel}`);
   }
+  // -n says of each folder what the removal will: gone once what it holds is (the files, and
+  // the folders found empty by then, that would be removed before it).
+  const gone = new Set(targets.filter((t) => t.kind === "file").map((t) => t.abs));
+  const emptyOnceCleaned = (abs: string) => {
+    try {
+      return readdirSync(abs).every((e) => gone.has(`${abs}/${e}`));
+    } catch {
+      return false;
+    }
+  };
+  const kept = (t: Target) => say(`${dryRun ? "would keep" : "kept"} ${t.rel}/ (${HOLDS})`);
   for (const t of dirs) {
-    if (dryRun) say(`would remove ${t.rel}/ (if empty)`);
-    else {
+    if (dryRun) {
+      if (emptyOnceCleaned(t.abs)) (gone.add(t.abs), say(`would remove ${t.rel}/`));
+      else kept(t);
+    } else {
       try {
         rmdirSync(t.abs);
         say(`removed ${t.rel}/`);
       } catch {
-        say(`kept ${t.rel}/ (it holds files that no job's writes names)`);
+        kept(t);
       }
     }
     done++;
@@ -186,6 +199,8 @@ export function cleanOutputs(
   if (!done) say("nothing to clean");
   return failed ? 1 : 0;
 }
+
+const HOLDS = "it holds files that no job's writes names";
 
 /** Removes a file; one that cannot be (a read-only folder) is one line on stderr: false. */
 function removed(t: { abs: string; rel: string }): boolean {

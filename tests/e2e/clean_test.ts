@@ -83,6 +83,36 @@ for (const runtime of RUNTIMES) {
   });
 }
 
+Deno.test("clean -n says of each folder what the removal then does (would remove, or would keep)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml":
+      "jobs:\n  a: { run: 'true', writes: [out, out/a.o, out/sub, out/sub/b.o, out/k] }\n",
+    "out/a.o": "a\n",
+    "out/sub/b.o": "b\n",
+    "out/k/mine.txt": "keep\n",
+  });
+  const dry = await runJx(["clean", "-n"], { cwd: dir });
+  assert.equal(dry.code, 0, dry.stderr);
+  const r = await runJx(["clean"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const kept = "(it holds files that no job's writes names)";
+  assert.equal(
+    r.stdout,
+    `removed out/a.o\nremoved out/sub/b.o\nremoved out/sub/\nkept out/k/ ${kept}\nkept out/ ${kept}\n`,
+  );
+  // -n: the same lines, each said as what would be done.
+  assert.equal(
+    dry.stdout,
+    r.stdout.replace(/^removed /gm, "would remove ").replace(/^kept /gm, "would keep "),
+  );
+  assert.equal(await Deno.readTextFile(`${dir}/out/k/mine.txt`), "keep\n");
+  await Deno.remove(`${dir}/out/k/mine.txt`);
+  const dry2 = await runJx(["clean", "-n"], { cwd: dir });
+  assert.equal(dry2.stdout, "would remove out/k/\nwould remove out/\n");
+  assert.equal((await runJx(["clean"], { cwd: dir })).stdout, "removed out/k/\nremoved out/\n");
+  await Deno.remove(dir, { recursive: true });
+});
+
 for (const runtime of RUNTIMES) {
   Deno.test(`${runtime}: a foreach glob's items are paths, not globs: clean, reruns and loading hold with '*' and '[' in file names`, async () => {
     const dir = await tempDir({
@@ -269,7 +299,8 @@ for (const runtime of RUNTIMES) {
       assert.equal(dry.code, 0, dry.stderr);
       assert.equal(
         dry.stdout,
-        `would remove ${paths[0]}\nwould remove ${paths[1]}\nwould remove ${paths[2]} (if empty)\n`,
+        `would remove ${paths[0]}\nwould remove ${paths[1]}\n` +
+          `would keep ${paths[2]} (it holds files that no job's writes names)\n`,
         cwd,
       );
       for (const p of paths) assert.ok(await exists(`${cwd}/${p}`), `${cwd}: ${p} pastes`);
