@@ -15,13 +15,16 @@ const ENTITIES: Record<string, string> = {
   "#": "#35;", // starts an entity (`a#quot;b` would show `a"b`)
   "<": "#lt;", // HTML in a label (`<b>x</b>` would show bold, `<br>` break the line)
   "&": "#amp;",
+  // `%%{WORD` anywhere starts a directive to mermaid, which drops it up to `}%%`, or to the end
+  // of the whole text (every later line: nodes and edges vanish)
+  "%": "#37;",
 };
 
 /**
  * A mermaid label's text: control characters escaped (a newline would end the node's line),
  * the characters mermaid reads in a label as its entities, so that the text shows as written.
  */
-const label = (s: string) => escapeControls(s).replace(/["|#<&]/g, (c) => ENTITIES[c]);
+const label = (s: string) => escapeControls(s).replace(/["|#<&%]/g, (c) => ENTITIES[c]);
 
 /**
  * Formats the part of `graph` whose job names are in `names`.

@@ -130,6 +130,19 @@ Deno.test("graph --format mermaid: quotes, bars, # and HTML tags in a path show 
   );
 });
 
+Deno.test("graph --format mermaid: a '%%{' in a name is no directive (mermaid dropped the rest of the text)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:\n  a: { run: "true", foreach: ["%%{init x"] }\n` +
+      `  b: { run: "true", needs: [a] }\n`,
+  });
+  const r = await runJx(["graph", "--format", "mermaid"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    `flowchart LR\n  j0["a[#37;#37;{init x]"]\n  j1["b"]\n  j0 -->|"needs a"| j1\n`,
+  );
+});
+
 Deno.test("jx explain shows a path's newline and ESC escaped", async () => {
   const dir = await tempDir({
     "jobs.yaml": `version: 1
