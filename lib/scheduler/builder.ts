@@ -338,22 +338,31 @@ export class Builder implements LoopHost, GenHost {
    * the rest are up to date.
    */
   private passOver(spec: JobSpec, pass: "dry-run"): void {
-    const deps = this.graph.depsOf(spec.name);
-    // A job that would run and writes an `@name` this one reads makes it run (its token
-    // changes: state/check.ts); no early cutoff spares it.
-    const sure = () => deps.some((e) => this.wouldRunWriting(e.from, spec));
     if (spec.deferred ? this.itemsUpToDate(spec) : this.upToDate(spec)) {
+      const deps = this.graph.depsOf(spec.name);
       const after = deps.find((e) => e.kind !== "order" && this.dryListed(e.from));
       if (!after) return this.plan.skipReady(spec.name, "up-to-date");
-      if (!sure()) this.mayRunAfter.set(spec.name, after.from);
+      if (!this.surelyAfter(deps, spec)) this.mayRunAfter.set(spec.name, after.from);
     } else {
       // Out of date only by inputs that jobs it waits for, which would or may run, write: the
       // run checks it again once they are done, and it runs only if they leave those inputs
       // other than its last run read them (an intermediate file deleted, rewritten the same).
-      const after = this.writerOfAll(this.staleInputs.get(spec.index), deps);
-      if (after !== undefined && !sure()) this.mayRunAfter.set(spec.name, after);
+      const stale = this.staleInputs.get(spec.index);
+      const deps = stale && this.graph.depsOf(spec.name);
+      const after = deps && this.writerOfAll(stale, deps);
+      if (after !== undefined && !this.surelyAfter(deps!, spec)) {
+        this.mayRunAfter.set(spec.name, after);
+      }
     }
     this.plan.skipReady(spec.name, pass);
+  }
+
+  /**
+   * Whether one of `deps` would run for sure writing an `@name` `spec` reads: that makes it run
+   * (its token changes: state/check.ts); no early cutoff spares it.
+   */
+  private surelyAfter(deps: readonly { from: string }[], spec: JobSpec): boolean {
+    return deps.some((e) => this.wouldRunWriting(e.from, spec));
   }
 
   /**
