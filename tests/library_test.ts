@@ -9,6 +9,7 @@ import {
   createPortableReactor,
   createReactor,
   type CtlLimits,
+  guardReactor,
   type JobFeed,
   JxInputError,
   LocalRunner,
@@ -353,6 +354,18 @@ Deno.test("library: arguments of the wrong type are bad input that says which (s
     () => createReactor("Portable" as "portable"),
     `createReactor: expected "auto", "epoll" or "portable", got "Portable"`,
   );
+  // A negative or NaN grace reached the watchdog's `sleep` as it was.
+  const inner = createPortableReactor();
+  try {
+    for (const [grace, shown] of [[-1, "-1"], [NaN, "NaN"], ["5s", '"5s"']] as const) {
+      bad(
+        () => guardReactor(inner, grace as number),
+        `guardReactor: graceMs: expected a number of milliseconds, 0 or more, got ${shown}`,
+      );
+    }
+  } finally {
+    inner.close();
+  }
 });
 
 Deno.test("runJobs: a baseEnv or extraEnv value that is not a string is bad input, before anything starts", async () => {

@@ -22,6 +22,7 @@
  * @module
  */
 import { pid } from "../runtime/fs.ts";
+import { JxInputError } from "../runtime/errors.ts";
 import type { ChildHandle, Reactor, SpawnRequest } from "./types.ts";
 
 /**
@@ -99,6 +100,14 @@ export interface GuardedReactor extends Reactor {
  * ```
  */
 export function guardReactor(inner: Reactor, graceMs: number): GuardedReactor {
+  // (A negative or NaN grace reached the watchdog's `sleep` as it was: SIGKILL at once, or never.)
+  if (typeof graceMs !== "number" || !Number.isFinite(graceMs) || graceMs < 0) {
+    throw new JxInputError(
+      `guardReactor: graceMs: expected a number of milliseconds, 0 or more, got ${
+        typeof graceMs === "number" ? graceMs : JSON.stringify(graceMs)
+      }`,
+    );
+  }
   const w = new Watchdog(inner, graceMs);
   const guarded: GuardedReactor = {
     name: inner.name,
