@@ -194,6 +194,35 @@ Deno.test("runJobs on an epoll reactor closed already: its jobs fail to start, t
   }
 });
 
+for (const kind of ["epoll", "portable"] as const) {
+  Deno.test(`runJobs: the ${kind} reactor closed while its jobs run: they are killed, the run ends failed`, async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const graph = parseJobsFile(
+        "jobs:\n  a: { run: 'sleep 30' }\n  b: { run: 'true', needs: [a] }\n",
+        `${dir}/jobs.yaml`,
+      );
+      const reactor = createReactor(kind);
+      const ends: string[] = [];
+      const run = runJobs(graph, graph.jobs, {
+        reactor,
+        handleSignals: false,
+        reporters: [{
+          event: (e) => {
+            if (e.type === "job.start") queueMicrotask(() => reactor.close());
+            if (e.type === "job.end") ends.push(`${e.job} ${e.status} ${e.signal}`);
+          },
+        }],
+      });
+      // Pending for good before: the child's exit was never reported after the close.
+      assert.equal(await settled(run, 10_000), "resolved failed");
+      assert.deepEqual(ends, ["a failed SIGKILL"]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
 Deno.test("runJobs: a selection with a module and no RunOptions.modules is bad input", async () => {
   const dir = await Deno.makeTempDir();
   try {

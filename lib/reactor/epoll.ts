@@ -379,6 +379,7 @@ export function createEpollReactor(opts: EpollOptions = {}): Reactor {
     if (looking) guardTimer(LINGER_LOOK_MS, look);
   };
   const ctx: ChildContext = {
+    live: new Set(),
     s,
     set,
     readBuf: new Uint8Array(READ_SIZE),
@@ -411,6 +412,8 @@ export function createEpollReactor(opts: EpollOptions = {}): Reactor {
       if (loop.closed) return;
       loop.closed = true;
       clearAll();
+      // Their exits reported now (they are killed): nothing would wait for them after.
+      for (const child of [...ctx.live]) child.abandon();
       spawner.close();
       // Wake a pending epoll_wait so the process can exit.
       set.wake();
@@ -601,6 +604,7 @@ class Spawner {
     );
     req.onStart?.(pid);
     h.sendPending();
+    if (this.loop.closed) h.child.abandon(); // closed while its spawn was in flight
     this.kick();
   }
 }

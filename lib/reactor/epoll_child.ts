@@ -17,7 +17,7 @@ import { C, errno, type Libc } from "./libc.ts";
 import type { EpollSet, Watcher } from "./epoll_set.ts";
 import type { PeakRss } from "./peak_rss.ts";
 import { type Holder, pipeHolders, pipeOf, processName } from "./pipe_holders.ts";
-import { signalName } from "./portable.ts";
+import { killGroup, signalName } from "./portable.ts";
 import type { ExitStatus, SpawnRequest, StreamName } from "./types.ts";
 
 /** Reads of up to 1 MiB, from pipes enlarged to 1 MiB once a child fills one. */
@@ -35,7 +35,14 @@ export interface ChildContext {
   setTimer(ms: number, cb: () => void): number;
   /** Looks at `child` every so often until its `linger` says it is done (`SpawnRequest.lingerMs`). */
   lingerWatch(child: EpollChild): void;
+  /** The children started and not reported yet (each is `abandon`ed when the reactor closes). */
+  readonly live: Set<EpollChild>;
 }
+
+/** How long `abandon` waits for a child it killed to be reaped (one in the kernel's uninterruptible sleep may not be). */
+const ABANDON_WAIT_MS = 1000;
+/** What `abandon` sleeps on between two looks (Atomics.wait: a synchronous sleep). */
+const nap = new Int32Array(new SharedArrayBuffer(4));
 
 const statusBuf = new Int32Array(1);
 const siginfo = new Int32Array(C.SIZEOF_SIGINFO / 4);
@@ -96,8 +103,32 @@ export class EpollChild {
       ctx.s.fcntl(fd, C.F_SETFL, C.O_NONBLOCK);
       ctx.set.add(fd, this.pipes);
     }
+    ctx.live.add(this);
     if (dropStdin || (out < 0 && err < 0)) this.watchExit();
     else if (req.lingerMs !== undefined) ctx.lingerWatch(this);
+  }
+
+  /**
+   * The reactor closes while the child runs: nothing would read its pipes or reap it after, so
+   * its group is killed (SIGKILL), it is reaped (waited for at most ABANDON_WAIT_MS), what its
+   * pipes hold is handed over, they are closed, and its exit is reported, before `close` returns.
+   */
+  abandon(): void {
+    if (this.reported) return;
+    this.signalled = true;
+    if (!this.exit) killGroup(this.pid, "SIGKILL");
+    for (let waited = 0; !this.exit && !this.reap() && waited < ABANDON_WAIT_MS; waited += 5) {
+      Atomics.wait(nap, 0, 0, 5);
+    }
+    for (const fd of this.readEnds()) this.drain(fd);
+    // Still open: held by a process outside its group (a daemon it started), not waited for.
+    for (const fd of this.readEnds()) this.pipeClosed(fd);
+    if (this.pidfd >= 0) {
+      this.ctx.set.close(this.pidfd, this.exitWatch); // never reaped (see ABANDON_WAIT_MS)
+      this.pidfd = -1;
+    }
+    this.exit ??= { code: null, signal: "SIGKILL" };
+    this.report();
   }
 
   /** The processes that hold its pipes open, its own included (none once both are closed). */
@@ -162,6 +193,7 @@ export class EpollChild {
   private report(): void {
     if (this.exit && this.out < 0 && this.err < 0 && !this.reported) {
       this.reported = true;
+      this.ctx.live.delete(this);
       this.req.onExit(this.exit);
     }
   }

@@ -336,7 +336,26 @@ function failedStart(req: SpawnRequest, e: unknown): ChildHandle {
  */
 export function createPortableReactor(): Reactor {
   const plain = isBun ? spawnBun : spawnDeno;
-  const spawn = (req: SpawnRequest) => req.terminal ? spawnTerminal(req) : plain(req);
+  // The children not reported exited yet: killed at close, as the epoll reactor's are.
+  const live = new Set<ChildHandle>();
+  let closed = false;
+  const spawn = (req: SpawnRequest): ChildHandle => {
+    if (closed) {
+      return failedStart(req, {
+        message: `cannot start '${req.argv[0]}' in ${req.cwd}: the reactor is closed`,
+      });
+    }
+    let exited = false;
+    const onExit = (status: ExitStatus) => {
+      exited = true;
+      live.delete(h);
+      req.onExit(status);
+    };
+    const tracked = { ...req, onExit };
+    const h = req.terminal ? spawnTerminal(tracked) : plain(tracked);
+    if (!exited && h.pid > 0) live.add(h);
+    return h;
+  };
   const { setTimer, clearTimer, stopSelf, clearAll } = createTimers();
   // On Bun, fd readiness (the jobserver, inotify) through an epoll set waited on in a Worker;
   // Deno has the epoll reactor for that.
@@ -351,8 +370,10 @@ export function createPortableReactor(): Reactor {
     onSignal,
     stopSelf,
     close() {
+      closed = true;
       clearAll();
       watcher?.close();
+      for (const h of live) h.kill("SIGKILL"); // their exits follow, as SIGKILL
     },
   };
 }

@@ -253,8 +253,10 @@ export interface Reactor {
    */
   afterSpawns?(cb: () => void): void;
   /**
-   * Releases what the backend holds. A reactor is not for use after: on
-   * epoll, a spawn then starts nothing (its exit's error says the reactor
+   * Releases what the backend holds. Children still running are killed with
+   * their process groups (SIGKILL) and their exits reported as such (on epoll
+   * before `close` returns, with what their pipes held). A reactor is not for
+   * use after: a spawn then starts nothing (its exit's error says the reactor
    * is closed).
    */
   close(): void;

@@ -502,6 +502,48 @@ export const CASES: Case[] = [
         assert.equal(calls, 0);
       }),
   },
+  {
+    // Closing the epoll reactor while a child ran left its exit unreported (a library run
+    // awaiting it stayed pending) and the child running, never reaped.
+    name: "close while a child runs: its group is killed and its exit reported",
+    async run(r) {
+      let out = "", pid = 0;
+      const dec = new TextDecoder();
+      let up = () => {};
+      const ready = new Promise<void>((res) => up = res);
+      const exited = new Promise<ExitStatus>((onExit) =>
+        r.spawn({
+          argv: ["/bin/sh", "-c", "sleep 30 & echo $!; wait"],
+          cwd: "/",
+          env: ENV,
+          onStart: (p) => pid = p,
+          onOutput: (_stream, chunk) => {
+            out += dec.decode(chunk, { stream: true });
+            if (out.includes("\n")) up();
+          },
+          onExit,
+        })
+      );
+      await ready;
+      const grandchild = Number(out.trim());
+      r.close();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<undefined>((res) =>
+        timer = setTimeout(() => res(undefined), 10_000)
+      );
+      const status = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      assert.ok(status, "no exit reported within 10 s of the close");
+      assert.deepEqual(exit(status), { code: null, signal: "SIGKILL" });
+      for (const p of [pid, grandchild]) {
+        for (let i = 0; i < 200 && alive(p); i++) await sleep(10);
+        assert.ok(!alive(p), `process ${p} still runs after the close`);
+      }
+      // And a spawn after the close starts nothing.
+      const after = await run(r, ["/bin/true"]);
+      assert.match(after.status.error ?? "", /the reactor is closed/);
+    },
+  },
 ];
 
 /** Runs `f` with a non-blocking pipe (read end, write end), closed afterwards. */
