@@ -4,7 +4,8 @@
  * is outside the project folder (`..`, an absolute path, a symbolic link on
  * the way that leads out, after resolving links), the project folder
  * itself, the jobs file (or one it includes), `.jx/` or `.git/` (or a
- * folder holding one) stops the command with exit 2 naming it. A folder that `writes` names is
+ * folder holding one), a source reached through a link in the project (a
+ * file jobs read and none writes) stops the command with exit 2 naming it. A folder that `writes` names is
  * removed only once it is empty: files in it that no job's `writes` names
  * are never removed.
  *
@@ -12,7 +13,7 @@
  */
 import { lstatSync, readdirSync, readlinkSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
 import { basename, dirname, relative, resolve } from "node:path";
-import { expandDeferred, type Graph, type JobSpec } from "../graph/mod.ts";
+import { expandDeferred, type Graph, type JobSpec, namedByAny } from "../graph/mod.ts";
 import { ioReason, JxInputError } from "../runtime/errors.ts";
 import { cwd, escapeControls, projectDir, writeAll } from "../runtime/mod.ts";
 import { expandStamped } from "../state/fileset.ts";
@@ -39,9 +40,20 @@ const inside = (path: string, dir: string) => path === dir || path.startsWith(di
  * `jobsFiles` are the root jobs file, then the files it includes, each as named and where it
  * leads.
  */
-function refusal(abs: string, root: string, jobsFiles: JobsFilePath[]): string | undefined {
+function refusal(
+  abs: string,
+  root: string,
+  jobsFiles: JobsFilePath[],
+  source: (rel: string) => boolean,
+): string | undefined {
   if (abs === root) return "it is the project folder";
   if (!inside(abs, root)) return `it is outside the project folder ${root}`;
+  // Reached through a link in the project (`out/x -> ../src`): never a file that jobs read and
+  // no job writes where it is (a source).
+  const real = relative(root, abs);
+  if (source(real)) {
+    return `it is ${real} (through a symbolic link), which jobs read and none writes`;
+  }
   for (const { path: f, root: isRoot } of jobsFiles) {
     if (!inside(f, abs)) continue;
     const what = isRoot ? "the jobs file" : "a jobs file (included)";
@@ -98,12 +110,13 @@ function plan(
   root: string,
   jobsFiles: JobsFilePath[],
   shown: (rel: string) => string,
+  source: (rel: string) => boolean,
 ): Target[] {
   const out: Target[] = [];
   for (const file of files) {
     const abs = resolved(root, file);
     const rel = shown(file);
-    const why = refusal(abs, root, jobsFiles);
+    const why = refusal(abs, root, jobsFiles, (real) => real !== file && source(real));
     if (why) throw new JxInputError(`clean: refusing to remove ${rel}: ${why}`);
     let st;
     try {
@@ -160,7 +173,7 @@ export function cleanOutputs(
     // A folder in writes stands as itself: never walked into the files it holds.
     for (const f of expandStamped(j.writes, baseDir, { wholeDirs: true }).keys()) files.add(f);
   }
-  const targets = plan([...files].sort(), root, jobsFiles, shown);
+  const targets = plan([...files].sort(), root, jobsFiles, shown, sourceOf(graph));
   // A path found on disk (a foreach item's) may hold control characters: shown as escapes.
   const say = (s: string) => writeAll(1, escapeControls(s) + "\n");
   // Files first; then folders, deepest first, each only when empty by then.
@@ -198,6 +211,13 @@ export function cleanOutputs(
   }
   if (!done) say("nothing to clean");
   return failed ? 1 : 0;
+}
+
+/** Whether a project path is a source of `graph`: some job's `reads` names it, no job's `writes` does. */
+function sourceOf(graph: Graph): (rel: string) => boolean {
+  const read = namedByAny(graph.jobs.flatMap((j) => j.reads));
+  const written = namedByAny(graph.jobs.flatMap((j) => j.writes));
+  return (rel) => read(rel) && !written(rel);
 }
 
 const HOLDS = "it holds files that no job's writes names";

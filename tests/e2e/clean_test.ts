@@ -83,6 +83,34 @@ for (const runtime of RUNTIMES) {
   });
 }
 
+Deno.test("clean refuses a source reached through a link in the project (out/x -> ../src); a variant folder's outputs go", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n" +
+      "  cc: { run: 'true', reads: [src/a.c], writes: [out/x/a.c] }\n" +
+      "  v: { run: 'true', writes: [cur/app] }\n",
+    "src/a.c": "int a;\n",
+    "build-debug/app": "elf\n",
+  });
+  await Deno.mkdir(`${dir}/out`);
+  await Deno.symlink("../src", `${dir}/out/x`);
+  await Deno.symlink("build-debug", `${dir}/cur`);
+  // Removed src/a.c before: a source, which the job's declared output reached through the link.
+  for (const args of [["clean", "-n"], ["clean"]]) {
+    const r = await runJx(args, { cwd: dir });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(
+      r.stderr,
+      "jx: clean: refusing to remove out/x/a.c: it is src/a.c (through a symbolic link), which jobs read and none writes\n",
+    );
+  }
+  assert.equal(await Deno.readTextFile(`${dir}/src/a.c`), "int a;\n");
+  // An output reached through a link to a variant folder is an output: removed.
+  const v = await runJx(["clean", "v"], { cwd: dir });
+  assert.equal(v.code, 0, v.stderr);
+  assert.equal(v.stdout, "removed cur/app\n");
+  assert.ok(!(await exists(`${dir}/build-debug/app`)));
+});
+
 Deno.test("clean -n says of each folder what the removal then does (would remove, or would keep)", async () => {
   const dir = await tempDir({
     "jobs.yaml":
