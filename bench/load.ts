@@ -27,6 +27,7 @@
  * node_modules/.bin/deno run -A bench/load.ts --cases star,chain --runs 5
  * node_modules/.bin/deno run -A bench/load.ts --write --note "after X"  # append to RESULTS.md
  * node_modules/.bin/deno run -A bench/load.ts --cases plain --binary   # the standalone binary
+ * node_modules/.bin/deno run -A bench/load.ts --cases plain --floor    # and bench/load_floor.ts
  * ```
  *
  * @module
@@ -51,6 +52,7 @@ const { values } = parseArgs({
     write: { type: "boolean", default: false },
     note: { type: "string", default: "" },
     binary: { type: "boolean", default: false },
+    floor: { type: "boolean", default: false },
   },
 });
 const runs = positive("--runs", values.runs);
@@ -99,10 +101,19 @@ const binDir = values.binary ? await Deno.makeTempDir({ prefix: "jx-load-bin-" }
 const binary = binDir ? await buildBinary(`${binDir}/jx`) : undefined;
 const runtime = binary ? "the standalone binary, built fresh" : "Deno";
 
-/** One timed `jx run -n` in `dir`; the exit code must be `want`. */
-async function once(dir: string, want: number): Promise<{ ms: number; rssKiB?: number }> {
+/**
+ * One timed `jx run -n` in `dir` (or, for `floor`, bench/load_floor.ts: the least a loader must
+ * do); the exit code must be `want`.
+ */
+async function once(
+  dir: string,
+  want: number,
+  floor = false,
+): Promise<{ ms: number; rssKiB?: number }> {
   const jx = ["run", "-n", "--output", "quiet", "-f", "jobs.yaml"];
-  const [cmd, args] = binary
+  const [cmd, args] = floor
+    ? [`${REPO}/tools/deno`, ["run", "-A", `${REPO}/bench/load_floor.ts`]]
+    : binary
     ? [binary, jx]
     : [`${REPO}/tools/deno`, ["run", "-A", `${REPO}/cli.ts`, ...jx]];
   const r = await timed(cmd, args, dir, {
@@ -119,12 +130,13 @@ for (const kind of values.cases.split(",")) {
   const dir = await Deno.makeTempDir({ prefix: `jx-load-${kind}-` });
   await Deno.writeTextFile(`${dir}/jobs.yaml`, jobsFile(kind));
   const variants = kind === "plain" || kind === "fanin" ? ["cold", "cached"] : ["cold"];
+  if (kind === "plain" && values.floor) variants.push("floor");
   for (const v of variants) {
     const ms: number[] = [], rss: number[] = [];
     for (let r = 0; r < runs; r++) {
       if (v === "cold") await Deno.remove(`${dir}/.jx`, { recursive: true }).catch(() => {});
-      else if (r === 0) await once(dir, 0); // fills the cache
-      const t = await once(dir, kind === "cycle" ? 2 : 0);
+      else if (r === 0 && v === "cached") await once(dir, 0); // fills the cache
+      const t = await once(dir, kind === "cycle" ? 2 : 0, v === "floor");
       ms.push(t.ms);
       if (t.rssKiB) rss.push(t.rssKiB);
       console.error(`${kind} ${v} round ${r + 1}: ${(t.ms / 1000).toFixed(2)} s`);
@@ -147,6 +159,8 @@ const text = [
   "",
   `- command: \`deno run -A bench/load.ts --cases ${values.cases} --runs ${runs}${
     binary ? " --binary" : ""
+  }${
+    values.floor ? " --floor" : ""
   }\`; each round \`jx run -n --output quiet -f jobs.yaml\` (${runtime}), wall time and peak RSS ` +
   "by GNU time",
   `- load average at the end: ${load}`,
