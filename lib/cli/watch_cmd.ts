@@ -155,8 +155,11 @@ interface Session {
   persistent: Reporter[];
   /** Sends an event to the persistent reporters. */
   emitAll: (e: RunEvent) => void;
-  /** The running cycle's console, told how modules end (its summary names them). */
-  cycle: { console?: ConsoleReporter };
+  /**
+   * The running cycle's console, told how modules end (its summary names them), and the modules
+   * started (or restarted) in it (its line names them).
+   */
+  cycle: { console?: ConsoleReporter; started?: string[] };
   /** The supervisor of the graph being watched (a new one after each reload). */
   modules: () => Supervisor;
   /** A new supervisor for a graph: its modules' events to their own console and the log. */
@@ -205,6 +208,7 @@ async function openSession(
       emit: (e) => {
         moduleConsole.event(e);
         if (e.type === "module.state") cycle.console?.moduleNoted(e);
+        if (e.type === "module.state" && e.state === "starting") cycle.started?.push(e.module);
         emitAll(e);
       },
     });
@@ -506,8 +510,9 @@ function cycleRunner(args: Args, c: {
     c.state.dotenvLoaded = graph.dotenvLoaded;
     c.state.cacheEnv = rootCacheEnv(graph.settings);
     cycle.console = console;
+    const started: string[] = cycle.started = [];
     try {
-      return await runJobs(graph, withModules(graph, c.selected, jobs), {
+      const r = await runJobs(graph, withModules(graph, c.selected, jobs), {
         modules,
         extraEnv: ctl ? { JX_CTL: ctl.path } : undefined,
         reactor,
@@ -520,8 +525,10 @@ function cycleRunner(args: Args, c: {
         t0,
         control,
       });
+      return started.length ? { ...r, modulesStarted: [...new Set(started)] } : r;
     } finally {
       if (cycle.console === console) cycle.console = undefined;
+      if (cycle.started === started) cycle.started = undefined;
       durations.close();
       const problem = setup.finish();
       if (problem) c.warn(problem);

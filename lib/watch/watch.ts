@@ -54,7 +54,7 @@ export interface WatchOptions {
     jobs: JobSpec[],
     changed: string[],
     control: RunControl,
-  ): Promise<RunResult>;
+  ): Promise<CycleResult>;
   /** One line for people. */
   say(line: string): void;
   /**
@@ -72,6 +72,9 @@ export interface WatchOptions {
   /** What the first cycle's line says started it (default `first run`). */
   startedBy?: string;
 }
+
+/** A cycle's result, and the modules it started (or restarted), by name, in the order they were. */
+export type CycleResult = RunResult & { modulesStarted?: string[] };
 
 const IGNORED = /^(\.jx|\.git)(\/|$)/;
 
@@ -153,7 +156,7 @@ export class Watcher {
     jobs: Set<string>;
     changed: string[] | "all";
     control: RunControl;
-    done: Promise<RunResult>;
+    done: Promise<CycleResult>;
     /** Stopped for a restart already (`--on-busy restart`). */
     restarting?: boolean;
   };
@@ -654,7 +657,7 @@ export class Watcher {
   }
 
   /** The line that ends a cycle: what changed, what ran, how it ended. */
-  private cycleLine(r: RunResult, changed: string[], ms: number): string {
+  private cycleLine(r: CycleResult, changed: string[], ms: number): string {
     const ran = [...r.results]
       .filter(([k, v]) => v.status !== "skipped" && this.o.graph.byName.get(k)?.kind !== "module")
       .map(([k]) => k);
@@ -668,8 +671,14 @@ export class Watcher {
     const more = ran.length > SHOWN_RAN ? `, ... (${ran.length} jobs)` : "";
     // Nothing ran: up to date (ok), or stopped before anything started (a job waiting for a
     // module when a Ctrl-C came).
+    // The modules it (re)started: a cycle that only restarted a server did something.
+    const started = r.modulesStarted?.length
+      ? `started ${r.modulesStarted.slice(0, SHOWN_RAN).map(escapeControls).join(", ")}`
+      : "";
     const did = ran.length
-      ? `ran ${shownRan}${more}`
+      ? `${started && `${started}; `}ran ${shownRan}${more}`
+      : started
+      ? started
       : r.status === "ok"
       ? "nothing to do"
       : "nothing ran";

@@ -198,6 +198,9 @@ Deno.test("watch: a change to a module's reads restarts it before its dependents
     const { code, stderr } = await w.stop("SIGTERM");
     assert.equal(code, 143, stderr);
     assert.deepEqual(inGroup(pids[1]), []);
+    // Each cycle's line says the module started (it said "nothing to do" when no job ran).
+    assert.match(stderr, /^jx watch: first run -> started srv; ran build: ok \(\d+ms\); watching/m);
+    assert.match(stderr, /^jx watch: conf\.txt changed -> started srv; ran build: ok \(/m);
   } finally {
     w.kill();
     for (const p of (await readLines(`${dir}/srv.pid`)).map(Number)) {
@@ -243,7 +246,7 @@ jobs:
   }
 });
 
-Deno.test("watch: a cycle stopped while its job waits for a module says nothing ran (not 'nothing to do')", async () => {
+Deno.test("watch: a cycle stopped while its job waits for a module says what it did: started the module, nothing ran (not 'nothing to do')", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
 modules:
@@ -261,7 +264,7 @@ jobs:
     });
   } finally {
     const end = await s.stop();
-    assert.match(end.stderr, /^jx watch: first run -> nothing ran: interrupted \(\d+ms\)$/m);
+    assert.match(end.stderr, /^jx watch: first run -> started m: interrupted \(\d+ms\)$/m);
   }
 });
 
