@@ -580,7 +580,8 @@ export class ConsoleReporter implements Reporter {
     const v = this.jobs.get(e.job) ??
       newView();
     const ok = e.status === "ok";
-    if (!e.retrying) {
+    if (e.retrying) this.board.retry(e.job);
+    else {
       this.board.end(e.job);
       this.noteEnded(e);
       // Its output is all in (a job's output comes before its end): a job

@@ -61,11 +61,15 @@ export function elapsed(ms: number): string {
  * b.begin(1, 1);
  * b.start("a", 0);
  * assertEquals(b.text(1000), "[0/1]  1.0s  ~4s left  running: a");
+ * b.retry("a"); // failed, to be run again after its `retries` delay
+ * assertEquals(b.text(2000), "[0/1]  2.0s  ~5s left  retrying: a");
  * ```
  */
 export class StatusBoard {
   /** Running jobs, with when each started (run time, ms). */
   private running = new Map<string, number>();
+  /** Jobs that failed and wait to be run again (`retries` with a `delay`): not running meanwhile. */
+  private retrying = new Set<string>();
   /** Jobs with a past duration that have ended or been skipped. */
   private done = new Set<string>();
   private total = 0;
@@ -93,12 +97,20 @@ export class StatusBoard {
 
   /** A job started at run time `t`. */
   start(job: string, t: number): void {
+    this.retrying.delete(job);
     this.running.set(job, t);
+  }
+
+  /** A job ended and will be run again (`retries`): it waits, not counted as running meanwhile. */
+  retry(job: string): void {
+    this.running.delete(job);
+    this.retrying.add(job);
   }
 
   /** A job ended for good (not one that will be retried). */
   end(job: string): void {
     this.running.delete(job);
+    this.retrying.delete(job);
     this.over(job);
   }
 
@@ -169,6 +181,7 @@ export class StatusBoard {
     }
     // Nothing running (before the first start, after the last end): no empty list.
     if (this.running.size) parts.push(`running: ${[...this.running.keys()].join(", ")}`);
+    if (this.retrying.size) parts.push(`retrying: ${[...this.retrying].join(", ")}`);
     return parts.join("  ");
   }
 }

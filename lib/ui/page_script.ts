@@ -172,6 +172,10 @@ function jobState(j) {
  */
 function runState(s) {
   if (s.status === "running") return { cls: "running", sub: "running\u2026" };
+  if (s.status === "retrying") {
+    return { cls: "retrying", sub: s.failedAs + ", retrying" + (s.retryIn ? " in " + fmtMs(s.retryIn) : "") +
+      " (attempt " + ((s.attempt || 1) + 1) + ")" };
+  }
   if (s.status === "skipped") return s.reason === "up-to-date" ? { cls: "uptodate", sub: "up to date" }
     : { cls: "skipped", sub: "skipped: " + s.reason };
   if (s.cache) return { cls: "cached", sub: "restored (" + s.cache + ") " + fmtMs(s.ms) };
@@ -388,8 +392,9 @@ function onEvent(e) {
       r.lanes[s.lane] = e.job; break; }
     case "job.end": { const s = job(e.job);
       if (s.lane !== undefined) r.lanes[s.lane] = null;
-      Object.assign(s, { status: e.retrying ? "running" : e.status, end: t, ms: e.ms, cache: e.cache,
-        condition: e.condition });
+      // A job to be run again waits (its retries' delay): not running meanwhile.
+      Object.assign(s, { status: e.retrying ? "retrying" : e.status, end: t, ms: e.ms, cache: e.cache,
+        condition: e.condition, failedAs: e.status, attempt: e.attempt, retryIn: e.retry_in_ms });
       if (s.start === undefined) s.start = t - (e.cache ? 0 : e.ms); break; }
     case "job.skip": Object.assign(job(e.job), { status: "skipped", reason: e.reason }); break;
     case "job.output": addOutput(job(e.job), e.text); break;

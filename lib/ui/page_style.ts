@@ -26,6 +26,7 @@ pre{background:#111820;color:#dfe6ee;padding:6px;max-height:260px;overflow:auto;
 .st-uptodate rect{fill:#e7f5e9;stroke:#6aa876}
 .st-stale rect{fill:#fff6e0;stroke:#d9a23a}
 .st-running rect{fill:#dbeafe;stroke:#1f6feb;stroke-dasharray:4 2}
+.st-retrying rect{fill:#fff1d6;stroke:#b26a00;stroke-dasharray:4 2}
 .st-ok rect{fill:#c9efcf;stroke:#2f8a43}
 .st-cached rect{fill:#d9f2f2;stroke:#1b8a8a}
 .st-failed rect,.st-timeout rect{fill:#fbd5d5;stroke:#c62828}
@@ -41,7 +42,7 @@ pre{background:#111820;color:#dfe6ee;padding:6px;max-height:260px;overflow:auto;
 #bottom{height:240px;border-top:1px solid #d6dae0;display:flex;min-height:0}
 #tl{flex:1;overflow:auto;padding:4px 8px}#cmp{width:380px;overflow:auto;padding:4px 8px;border-left:1px solid #d6dae0}
 #timeline .bar{stroke:#fff;stroke-width:.5}.bar.ok{fill:#4caf50}.bar.failed,.bar.timeout{fill:#e53935}.bar.cancelled{fill:#9e9e9e}.bar.false{fill:#b0a685}
-.bar.running{fill:#64a0f0}.bar.cached{fill:#26a6a6}.bar.crit{stroke:#d9480f;stroke-width:2.5}
+.bar.running{fill:#64a0f0}.bar.retrying{fill:#e0a030}.bar.cached{fill:#26a6a6}.bar.crit{stroke:#d9480f;stroke-width:2.5}
 #timeline text{font-size:10px;fill:#1d232b}
 table{border-collapse:collapse;width:100%;font-size:12px}td,th{padding:1px 4px;border-bottom:1px solid #e3e6ea;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}.faster{color:#2f8a43}.slower{color:#c62828}

@@ -843,6 +843,36 @@ modules:
     }),
 });
 
+Deno.test({
+  name:
+    `[browser] jx run --ui: a job waiting for its retry is shown retrying, not running; the run then ends ok${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const dir = await tempDir({
+        "jobs.yaml": "jobs:\n" +
+          "  flaky:\n" +
+          "    run: if [ -e tried ]; then exit 0; fi; touch tried; exit 3\n" +
+          "    retries: { count: 1, delay: 6s }\n",
+      });
+      const jx = await startLive(dir, ["run", "--ui", "flaky"]);
+      try {
+        const page = await openPage(browser, jx.url);
+        // It showed "running…" for the whole delay.
+        await nodeState(page, "flaky", "retrying");
+        assert.equal(
+          await page.$eval('.node[data-name="flaky"] .sub', (n) => n.textContent),
+          "failed, retrying in 6.00 s (attempt 2)",
+        );
+        assert.equal(await page.$$eval("#timeline .bar.retrying", (b) => b.length), 1);
+        const { code } = await jx.child.status;
+        assert.equal(code, 0);
+      } finally {
+        await killAndWait(jx.child);
+      }
+    }),
+});
+
 Deno.test("[deno] jx run --ui: the line on stderr, exit at the end; a port in use is one line, exit 2, nothing run", async () => {
   const dir = await tempDir({
     "jobs.yaml":
