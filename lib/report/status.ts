@@ -61,7 +61,8 @@ export function elapsed(ms: number): string {
  * b.begin(1, 1);
  * b.start("a", 0);
  * assertEquals(b.text(1000), "[0/1]  1.0s  ~4s left  running: a");
- * b.retry("a"); // failed, to be run again after its `retries` delay
+ * // Failed, to be run again after its `retries` delay:
+ * b.retry("a");
  * assertEquals(b.text(2000), "[0/1]  2.0s  ~5s left  retrying: a");
  * ```
  */
