@@ -12,6 +12,7 @@ import {
   guardReactor,
   type JobFeed,
   JxInputError,
+  loadJobsFile,
   LocalRunner,
   LocalSlots,
   parseJobsFile,
@@ -189,6 +190,26 @@ Deno.test("runJobs on an epoll reactor closed already: its jobs fail to start, t
     });
     assert.equal(await settled(again, 5000), "resolved failed");
     assert.deepEqual(errors, [`cannot start '/bin/sh' in ${dir}: the reactor is closed`]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a graph's baseDir is the loader's (given, or the jobs file's folder), also read back from the graph cache", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const text = "jobs:\n  a: { run: 'true', reads: [in.txt] }\n";
+    assert.equal(parseJobsFile(text, `${dir}/jobs.yaml`).baseDir, dir);
+    assert.equal(parseJobsFile(text, `${dir}/jobs.yaml`, { baseDir: "/srv/p" }).baseDir, "/srv/p");
+    // Big enough for the graph cache: the second load is read back from it.
+    const big = "jobs:\n" +
+      Array.from({ length: 3000 }, (_, i) => `  j${i}: { run: 'true' }\n`).join("");
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, big);
+    for (let round = 0; round < 2; round++) {
+      const g = loadJobsFile(`${dir}/jobs.yaml`, { baseDir: `${dir}/sub` });
+      assert.equal(g.fromCache === true, round === 1, `round ${round}`);
+      assert.equal(g.baseDir, `${dir}/sub`);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -14,7 +14,7 @@ import {
   type Runner,
   type Slots,
 } from "../scheduler/mod.ts";
-import { escapeControls, projectDir, writeAll } from "../runtime/mod.ts";
+import { escapeControls, writeAll } from "../runtime/mod.ts";
 import { Checker, inFileOrder } from "./compare.ts";
 import { Remembered } from "./remembered.ts";
 import { RAW_BYTE, RAW_BYTE_BASE } from "./strace_parse.ts";
@@ -272,7 +272,7 @@ export class AccessCheck {
       sort: (fs) => inFileOrder(o.graph, fs),
     });
     this.checker = new Checker(o.graph, {
-      root: projectDir(o.graph.file),
+      root: o.graph.baseDir,
       ignore: o.ignore,
       spec: (name) => this.specs.get(name),
     });
@@ -378,7 +378,7 @@ export function runCheck(o: {
   strict: boolean;
   tracer: Tracer;
 }): RunCheck {
-  const root = projectDir(o.graph.file);
+  const root = o.graph.baseDir;
   const remembered = new Remembered(root, o.graph.file);
   const check = new AccessCheck({
     graph: o.graph,

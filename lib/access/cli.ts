@@ -15,7 +15,7 @@ import { fdNeed, LocalRunner, LocalSlots, type Reporter, runJobs } from "../sche
 import { CtlServer, Supervisor } from "../modules/mod.ts";
 import { ConsoleReporter, EventLog } from "../report/mod.ts";
 import { takeLock } from "../state/mod.ts";
-import { cpuCount, isTerminal, projectDir, writeAll } from "../runtime/mod.ts";
+import { cpuCount, isTerminal, writeAll } from "../runtime/mod.ts";
 import { AccessCheck, strictExits } from "./check.ts";
 import { fileIgnore } from "./ignore.ts";
 import { Remembered } from "./remembered.ts";
@@ -129,7 +129,7 @@ export async function cmdLint(argv: string[]): Promise<number> {
   const graph = loadJobsFile(jobsFileOrFail(args.file, process.cwd()));
   const selected = graph.selectForRun(args.names);
   const tracer = newTracer("jx lint");
-  const root = projectDir(graph.file);
+  const root = graph.baseDir;
   // One run per directory, as `jx run`: lint runs the jobs too.
   const lock = await takeLock(root, false, "lint");
   // A watchdog ends the jobs if jx is killed (see reactor/watchdog.ts).

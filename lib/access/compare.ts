@@ -8,7 +8,6 @@
  */
 import { readdirSync, realpathSync, statSync } from "node:fs";
 import { posix, resolve } from "node:path";
-import { projectDir } from "../runtime/mod.ts";
 import {
   depfileInputs,
   escapeGlob,
@@ -554,7 +553,7 @@ export class Checker {
     const listAbs = o.listDir ?? namesIn;
     const realRoot = o.realRoot ?? realPath(o.root) ?? o.root;
     this.o = { ...o, realRoot };
-    const rootDir = projectDir(graph.file);
+    const rootDir = graph.baseDir;
     this.c = {
       graph,
       uses: new Map(),

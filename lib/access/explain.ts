@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { projectDir } from "../runtime/mod.ts";
 import type { Graph } from "../graph/mod.ts";
 import { formatFinding } from "./check.ts";
 import { Remembered } from "./remembered.ts";
@@ -23,7 +22,7 @@ import { Remembered } from "./remembered.ts";
  * ```
  */
 export function explainFindings(graph: Graph, job: string): string[] {
-  const remembered = new Remembered(projectDir(graph.file), graph.file);
+  const remembered = new Remembered(graph.baseDir, graph.file);
   const last = remembered.get(job);
   if (!last) return [];
   const n = last.findings.length;

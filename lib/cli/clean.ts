@@ -15,7 +15,7 @@ import { lstatSync, readdirSync, readlinkSync, realpathSync, rmdirSync, unlinkSy
 import { basename, dirname, relative, resolve } from "node:path";
 import { expandDeferred, type Graph, type JobSpec, namedByAny } from "../graph/mod.ts";
 import { ioReason, JxInputError } from "../runtime/errors.ts";
-import { cwd, escapeControls, projectDir, writeAll } from "../runtime/mod.ts";
+import { cwd, escapeControls, writeAll } from "../runtime/mod.ts";
 import { expandStamped } from "../state/fileset.ts";
 
 /**
@@ -154,7 +154,7 @@ export function cleanOutputs(
   dryRun: boolean,
   from: string = cwd(),
 ): number {
-  const baseDir = projectDir(graph.file);
+  const baseDir = graph.baseDir;
   const shown = (file: string) =>
     resolve(from) === baseDir ? file : relative(from, resolve(baseDir, file)) || ".";
   const root = realpathSync(baseDir);

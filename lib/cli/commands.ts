@@ -86,7 +86,7 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
   if (isBun && graph.jobs.length >= BIG_GRAPH && !graph.fromCache) collectGarbage();
   const warn = (w: string) => writeAll(2, `jx: warning: ${escapeControls(w)}\n`);
   for (const w of args.warnings) warn(w);
-  const baseDir = projectDir(graph.file);
+  const baseDir = graph.baseDir;
   // A generator's jobs may declare files (its own `reads`/`writes` aside): state is kept for it.
   const tracked = selected.some((j) => isTracked(j) || j.emits !== undefined);
   const lock = await lockForRun(args, { held, part, before, baseDir, tracked, noop, warn });
@@ -178,7 +178,7 @@ async function selectJobs(args: Args, graph: Graph): Promise<JobSpec[]> {
     graph,
     args.names,
     args.changedSince,
-    projectDir(graph.file),
+    graph.baseDir,
     args.vars,
     args.all,
   );
@@ -594,12 +594,12 @@ async function cacheRefusal(
     cacheRefusal(job: string): string | undefined;
     unfixed(job: string, known: (job: string) => boolean): boolean;
   } | undefined,
-  graph: { file: string; byName: Map<string, unknown> },
+  graph: { file: string; baseDir: string; byName: Map<string, unknown> },
   strict: boolean,
 ): Promise<(spec: JobSpec) => string | undefined> {
   const r = remembered ??
     new (await import("../access/mod.ts" as string) as typeof import("../access/mod.ts"))
-      .Remembered(projectDir(graph.file), graph.file);
+      .Remembered(graph.baseDir, graph.file);
   // Under --strict a job with findings (or another job's race or unordered read with it) runs,
   // traced, until they are fixed: a restore would pass it.
   const unfixed = (job: string) =>
@@ -638,7 +638,7 @@ async function openRunCache(args: Args, graph: Graph): Promise<RunCache | undefi
   const cache = c.openCache(flags, env, (line) => writeAll(2, escapeControls(line) + "\n"));
   if (!cache) return undefined; // its store is writable by others: said
   const ctx = {
-    baseDir: projectDir(graph.file),
+    baseDir: graph.baseDir,
     vars: graph.settings.vars ?? {},
     settings: typeof setting === "object" ? setting : undefined,
     executor: args.executor,
@@ -721,7 +721,7 @@ export async function cmdExplain(args: Args): Promise<number> {
   if (names.length > 1) throw usageError("explain", `unexpected argument '${names[1]}'`);
   const graph = await load(args);
   // The same selections as `jx run` (a foreach group explains each of its jobs).
-  const state = new UpToDate(projectDir(graph.file));
+  const state = new UpToDate(graph.baseDir);
   state.cacheEnv = rootCacheEnv(graph.settings);
   const access = await import("../access/mod.ts" as string) as typeof import("../access/mod.ts");
   const cache = await openRunCache(args, graph);
@@ -834,9 +834,7 @@ export async function cmdClean(args: Args): Promise<number> {
   // The named jobs' own outputs; with --deps, those of everything they wait for too.
   const jobs = args.deps || !args.names.length ? graph.select(args.names) : graph.named(args.names);
   const warn = (w: string) => writeAll(2, `jx: warning: ${escapeControls(w)}\n`);
-  const lock = args.dryRun
-    ? undefined
-    : await takeLock(projectDir(graph.file), args.noWait, "clean", warn);
+  const lock = args.dryRun ? undefined : await takeLock(graph.baseDir, args.noWait, "clean", warn);
   try {
     return (await import("./clean.ts" as string) as typeof import("./clean.ts")).cleanOutputs(
       graph,

@@ -11,7 +11,7 @@
 import { JxInputError } from "../runtime/errors.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import type { CtlReply, CtlRequest } from "../modules/mod.ts";
-import { projectDir, writeAll } from "../runtime/mod.ts";
+import { writeAll } from "../runtime/mod.ts";
 import type { Reporter } from "../scheduler/mod.ts";
 import type { Args } from "./args.ts";
 
@@ -50,7 +50,7 @@ export async function startRunUi(args: Args, o: RunUiOptions): Promise<RunUi | u
     "../modules/mod.ts" as string
   ) as typeof import("../modules/mod.ts");
   const data = (graph: Graph, selected: JobSpec[]) => {
-    const lastMs = lastDurations(projectDir(graph.file), selected);
+    const lastMs = lastDurations(graph.baseDir, selected);
     return graphData(graph, new Set(selected.map((j) => j.name)), { lastMs });
   };
   const port = args.uiPort ?? 0;

@@ -31,7 +31,7 @@ import {
   type Suspendable,
 } from "../scheduler/mod.ts";
 import { JxInputError } from "../runtime/errors.ts";
-import { dieAtExit, escapeControls, isTerminal, projectDir, writeAll } from "../runtime/mod.ts";
+import { dieAtExit, escapeControls, isTerminal, writeAll } from "../runtime/mod.ts";
 import { hashFile, rootCacheEnv, UpToDate } from "../state/mod.ts";
 import { Watcher, type WatchOptions } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
@@ -84,7 +84,7 @@ export async function cmdWatch(args: Args): Promise<number> {
   args = { ...args, file: graph.file };
   let selected = graph.selectForRun(args.names, args.all);
   applyJobArgs(graph, args.names, args.jobArgs, "watch");
-  const baseDir = projectDir(graph.file);
+  const baseDir = graph.baseDir;
   const lock = await takeLock(baseDir, args.noWait, "watch");
   // A watchdog ends the session's jobs and modules if jx is killed (see reactor/watchdog.ts).
   const reactor = guardReactor(createReactor(args.reactor), DEFAULT_GRACE_MS);
@@ -335,7 +335,7 @@ class JobsFileReload {
       if (stampOf(f) === this.known.get(f)) this.contents.set(f, contentOf(f));
     }
     this.globs = graph.graphGlobs ?? [];
-    this.baseDir = projectDir(graph.file);
+    this.baseDir = graph.baseDir;
     this.knownMatches = new Map(this.globs.map((g) => [g, this.matchesOf(g)]));
   }
 

@@ -5,7 +5,7 @@
  */
 import { didYouMean, JxInputError } from "./errors.ts";
 import { dirname, join } from "../runtime/path.ts";
-import { namesDescriptor } from "../runtime/fs.ts";
+import { namesDescriptor, projectDir } from "../runtime/fs.ts";
 import type { Edge, FileSettings, JobSpec } from "./types.ts";
 
 /** The edges of a job that has none: one list for all of them (a run of many jobs has many). */
@@ -58,6 +58,17 @@ export class Graph {
   readonly edges: Edge[];
   /** The jobs file this came from, for messages. */
   readonly file: string;
+  private base?: string;
+  /**
+   * The project folder: relative `cwd`s and resources are under it, `.jx/` is in it (the
+   * loader's `baseDir`; by default the jobs file's folder, `projectDir`).
+   */
+  get baseDir(): string {
+    return this.base ??= projectDir(this.file);
+  }
+  set baseDir(dir: string) {
+    this.base = dir;
+  }
   /** Jobs and modules by name. */
   readonly byName: Map<string, JobSpec> = new Map();
   /** The file's variables and top-level `cache:` (set by the loader). */

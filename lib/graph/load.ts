@@ -148,7 +148,7 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
   }
   const key = cacheKey(bytes, o.vars ?? {}, o.baseDir);
   const cached = readCachedGraph(file, key);
-  if (cached) return cached;
+  if (cached) return (cached.baseDir = o.baseDir, cached);
   const { graph, resources } = parseGraph(text, file, o);
   // What the text test above cannot see (a key written with a YAML escape, `"env\x5ffile"`),
   // the load noted: such a graph is never cached either.
@@ -279,6 +279,7 @@ function parseGraph(
   };
 
   const graph = new Graph(file, jobs, pools, edges, names, links);
+  graph.baseDir = baseDir;
   graph.settings = settings;
   return { graph: finishGraph(graph, units, root, notes, back), resources };
 }

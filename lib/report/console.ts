@@ -7,13 +7,7 @@
 import { formatMs } from "../graph/duration.ts";
 import type { Graph } from "../graph/graph.ts";
 import type { Reporter, RunEvent, SkipReason } from "../scheduler/events.ts";
-import {
-  escapeControls as esc,
-  existsSync,
-  projectDir,
-  terminalColumns,
-  writeOut,
-} from "../runtime/mod.ts";
+import { escapeControls as esc, existsSync, terminalColumns, writeOut } from "../runtime/mod.ts";
 import { OutputBuffer } from "./buffer.ts";
 import { indexOfByte } from "../runtime/bytes.ts";
 import { StatusBoard, type StatusClock } from "./status.ts";
@@ -922,7 +916,7 @@ export class ConsoleReporter implements Reporter {
    */
   private fileOrderHint(job: string): string | undefined {
     const g = this.o.graph;
-    const base = g && projectDir(g.file);
+    const base = g?.baseDir;
     const missing = (r: string) => {
       const cut = r.search(/[*?[{]/); // a glob: its folder before the first pattern
       const path = cut < 0 ? r : r.slice(0, r.lastIndexOf("/", cut) + 1) || ".";

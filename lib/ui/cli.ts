@@ -8,7 +8,7 @@ import { lookup } from "node:dns/promises";
 import process from "node:process";
 import { jobsFileOrFail, type JobSpec, JxInputError, loadJobsFile } from "../graph/mod.ts";
 import { noValue, optionHint, usageError } from "../runtime/errors.ts";
-import { dieAtExit, escapeControls, projectDir, writeAll } from "../runtime/mod.ts";
+import { dieAtExit, escapeControls, writeAll } from "../runtime/mod.ts";
 import { graphData } from "./data.ts";
 import { isLoopback } from "./security.ts";
 import { startUi } from "./server.ts";
@@ -89,7 +89,7 @@ export async function cmdUi(argv: string[], lastDurations?: LastDurations): Prom
       return 0;
     }
     const graph = loadJobsFile(jobsFileOrFail(a.file, process.cwd()));
-    const lastMs = lastDurations?.(projectDir(graph.file), graph.jobs);
+    const lastMs = lastDurations?.(graph.baseDir, graph.jobs);
     const data = graphData(graph, undefined, { lastMs });
     const { host, port } = a;
     ({ url, close } = await startUi({ graph: data, port, host }).catch(async (e) => {

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { projectDir } from "../runtime/mod.ts";
 import { expandDeferred, type Graph, type JobSpec, jobSummary } from "../graph/mod.ts";
 import { alwaysRuns, rootCacheEnv, StateStore, UpToDate } from "../state/mod.ts";
 
@@ -68,7 +67,7 @@ export function graphData(
   names?: Set<string>,
   opts: { explain?: boolean; lastMs?: ReadonlyMap<string, number> } = {},
 ): UiGraph {
-  const baseDir = projectDir(graph.file);
+  const baseDir = graph.baseDir;
   const explain = opts.explain ?? true;
   const keep = (n: string) => !names || names.has(n);
   const store = explain ? new StateStore(baseDir) : undefined;
