@@ -33,6 +33,22 @@ export async function tempDir(files: Record<string, string> = {}): Promise<strin
   return dir;
 }
 
+/**
+ * Runs `fn` in a fresh temporary folder holding `files` (as `tempDir`), removed afterwards
+ * whatever `fn` does.
+ */
+export async function inTempDir<T>(
+  fn: (dir: string) => Promise<T>,
+  files: Record<string, string> = {},
+): Promise<T> {
+  const dir = await tempDir(files);
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
 /** The command line that starts jx on a runtime. */
 export function jxCommand(runtime: Runtime, args: string[]): [string, string[]] {
   if (runtime === "binary") {

@@ -3,6 +3,7 @@
  * `runJobs` does with options a caller got wrong, and what it leaves behind.
  */
 import assert from "node:assert/strict";
+import { inTempDir } from "./helpers.ts";
 import {
   type ConsoleOptions,
   ConsoleReporter,
@@ -32,9 +33,8 @@ function settled(run: Promise<RunResult>, ms: number): Promise<string> {
   return Promise.race([result, pending]).finally(() => clearTimeout(timer));
 }
 
-Deno.test("runJobs: jobs selected from another graph are bad input, before anything starts", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("runJobs: jobs selected from another graph are bad input, before anything starts", () =>
+  inTempDir(async (dir) => {
     const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", `${dir}/jobs.yaml`);
     const other = parseJobsFile("jobs:\n  b: { run: 'true' }\n", `${dir}/jobs.yaml`);
     const events: string[] = [];
@@ -52,14 +52,10 @@ Deno.test("runJobs: jobs selected from another graph are bad input, before anyth
     const again = parseJobsFile("jobs:\n  a: { run: 'true' }\n", `${dir}/jobs.yaml`);
     const ok = runJobs(graph, again.jobs, { reactor: createPortableReactor() });
     assert.equal(await settled(ok, 5000), "resolved ok");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("runJobs: RunControl is filled in when runJobs returns, with feeds too, so a cancel at once ends the run", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("runJobs: RunControl is filled in when runJobs returns, with feeds too, so a cancel at once ends the run", () =>
+  inTempDir(async (dir) => {
     const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", `${dir}/jobs.yaml`);
     for (const withFeed of [false, true]) {
       const control: RunControl = {};
@@ -76,14 +72,10 @@ Deno.test("runJobs: RunControl is filled in when runJobs returns, with feeds too
       control.cancel!();
       assert.equal(await settled(run, 5000), "resolved cancelled", `with a feed: ${withFeed}`);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("runJobs: an AbortSignal cancels the run (its jobs get SIGTERM, even from within job.start); one aborted before rejects, nothing started", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("runJobs: an AbortSignal cancels the run (its jobs get SIGTERM, even from within job.start); one aborted before rejects, nothing started", () =>
+  inTempDir(async (dir) => {
     const graph = parseJobsFile(
       "jobs:\n  slow: { run: 'echo $$ > pid.txt; exec sleep 30', cwd: . }\n  after: { run: 'true', needs: [slow] }\n",
       `${dir}/jobs.yaml`,
@@ -130,14 +122,10 @@ Deno.test("runJobs: an AbortSignal cancels the run (its jobs get SIGTERM, even f
     });
     assert.match(await settled(run, 5000), /^rejected AbortError/);
     assert.deepEqual(events, []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("runJobs: jobs that is not a whole number of at least 1 is bad input, not a run whose every job fails", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("runJobs: jobs that is not a whole number of at least 1 is bad input, not a run whose every job fails", () =>
+  inTempDir(async (dir) => {
     const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", `${dir}/jobs.yaml`);
     for (const jobs of [NaN, 0, -2, 1.5, Infinity]) {
       const run = runJobs(graph, graph.jobs, { reactor: createPortableReactor(), jobs });
@@ -148,14 +136,10 @@ Deno.test("runJobs: jobs that is not a whole number of at least 1 is bad input, 
     }
     const run = runJobs(graph, graph.jobs, { reactor: createPortableReactor(), jobs: 3 });
     assert.equal(await settled(run, 5000), "resolved ok");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("mod.ts names the types its classes take: ConsoleOptions, CtlLimits", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("mod.ts names the types its classes take: ConsoleOptions, CtlLimits", () =>
+  inTempDir(async (dir) => {
     const graph = parseJobsFile("jobs:\n  hi: { run: echo hi }\n", `${dir}/jobs.yaml`);
     let text = "";
     const options: ConsoleOptions = {
@@ -169,14 +153,10 @@ Deno.test("mod.ts names the types its classes take: ConsoleOptions, CtlLimits", 
     assert.match(text, /\[hi\] +hi\n/);
     const limits: Partial<CtlLimits> = { idleMs: 1000 };
     assert.equal(limits.idleMs, 1000);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("runJobs on an epoll reactor closed already: its jobs fail to start, the run ends", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("runJobs on an epoll reactor closed already: its jobs fail to start, the run ends", () =>
+  inTempDir(async (dir) => {
     const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", `${dir}/jobs.yaml`);
     const reactor = createReactor("epoll");
     const first = runJobs(graph, graph.jobs, { reactor, handleSignals: false });
@@ -190,14 +170,10 @@ Deno.test("runJobs on an epoll reactor closed already: its jobs fail to start, t
     });
     assert.equal(await settled(again, 5000), "resolved failed");
     assert.deepEqual(errors, [`cannot start '/bin/sh' in ${dir}: the reactor is closed`]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a graph's baseDir is the loader's (given, or the jobs file's folder), also read back from the graph cache", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("a graph's baseDir is the loader's (given, or the jobs file's folder), also read back from the graph cache", () =>
+  inTempDir(async (dir) => {
     const text = "jobs:\n  a: { run: 'true', reads: [in.txt] }\n";
     assert.equal(parseJobsFile(text, `${dir}/jobs.yaml`).baseDir, dir);
     assert.equal(parseJobsFile(text, `${dir}/jobs.yaml`, { baseDir: "/srv/p" }).baseDir, "/srv/p");
@@ -210,15 +186,11 @@ Deno.test("a graph's baseDir is the loader's (given, or the jobs file's folder),
       assert.equal(g.fromCache === true, round === 1, `round ${round}`);
       assert.equal(g.baseDir, `${dir}/sub`);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 for (const kind of ["epoll", "portable"] as const) {
-  Deno.test(`runJobs: the ${kind} reactor closed while its jobs run: they are killed, the run ends failed`, async () => {
-    const dir = await Deno.makeTempDir();
-    try {
+  Deno.test(`runJobs: the ${kind} reactor closed while its jobs run: they are killed, the run ends failed`, () =>
+    inTempDir(async (dir) => {
       const graph = parseJobsFile(
         "jobs:\n  a: { run: 'sleep 30' }\n  b: { run: 'true', needs: [a] }\n",
         `${dir}/jobs.yaml`,
@@ -238,15 +210,11 @@ for (const kind of ["epoll", "portable"] as const) {
       // Pending for good before: the child's exit was never reported after the close.
       assert.equal(await settled(run, 10_000), "resolved failed");
       assert.deepEqual(ends, ["a failed SIGKILL"]);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  });
+    }));
 }
 
-Deno.test("runJobs: a selection with a module and no RunOptions.modules is bad input", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("runJobs: a selection with a module and no RunOptions.modules is bad input", () =>
+  inTempDir(async (dir) => {
     const graph = parseJobsFile(
       "modules:\n  db: { run: 'sleep 60' }\njobs:\n  a: { run: 'true', needs: [db] }\n",
       `${dir}/jobs.yaml`,
@@ -256,14 +224,10 @@ Deno.test("runJobs: a selection with a module and no RunOptions.modules is bad i
       await settled(run, 5000),
       "rejected JxInputError: the selection holds modules (db): pass RunOptions.modules (a Supervisor)",
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("runJobs: a job selected twice (selections joined) runs once; a name in the selection is bad input", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("runJobs: a job selected twice (selections joined) runs once; a name in the selection is bad input", () =>
+  inTempDir(async (dir) => {
     const graph = parseJobsFile(
       "jobs:\n  gen: { run: 'echo x >> gen.log', cwd: . }\n  a: { run: 'true', needs: [gen] }\n  b: { run: 'true', needs: [gen] }\n",
       `${dir}/jobs.yaml`,
@@ -283,10 +247,7 @@ Deno.test("runJobs: a job selected twice (selections joined) runs once; a name i
       await settled(named, 5000),
       "rejected JxInputError: the selection holds 'a', not a job (select jobs with graph.select([...names]))",
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("runJobs: a state's check, or a runner's start, that throws stops the run and rejects once its jobs are gone", async () => {
   const dir = await Deno.makeTempDir();
@@ -351,9 +312,8 @@ Deno.test("runJobs: a state's check, or a runner's start, that throws stops the 
   }
 });
 
-Deno.test("runJobs: a feed without a name is bad input, not an unhandled rejection", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("runJobs: a feed without a name is bad input, not an unhandled rejection", () =>
+  inTempDir(async (dir) => {
     const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", `${dir}/jobs.yaml`);
     for (const name of [undefined, ""]) {
       const line = JSON.stringify({ name: "x", run: "true" }) + "\n";
@@ -370,10 +330,7 @@ Deno.test("runJobs: a feed without a name is bad input, not an unhandled rejecti
         }`,
       );
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("library: arguments of the wrong type are bad input that says which (select, parseJobsFile, createReactor)", () => {
   const graph = parseJobsFile(
@@ -418,9 +375,8 @@ Deno.test("library: arguments of the wrong type are bad input that says which (s
   }
 });
 
-Deno.test("runJobs: a baseEnv or extraEnv value that is not a string is bad input, before anything starts", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("runJobs: a baseEnv or extraEnv value that is not a string is bad input, before anything starts", () =>
+  inTempDir(async (dir) => {
     const graph = parseJobsFile("jobs:\n  a: { run: 'true' }\n", `${dir}/jobs.yaml`);
     const cases: [Partial<Record<"baseEnv" | "extraEnv", Record<string, string>>>, string][] = [
       [{ baseEnv: { PATH: "/usr/bin:/bin", N: 1 as unknown as string } }, "baseEnv.N", "number"],
@@ -444,14 +400,10 @@ Deno.test("runJobs: a baseEnv or extraEnv value that is not a string is bad inpu
         reactor.close();
       }
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("runJobs: a cancel while the run is suspended (RunControl.suspend) ends its jobs by their SIGTERM, not the SIGKILL after their grace", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("runJobs: a cancel while the run is suspended (RunControl.suspend) ends its jobs by their SIGTERM, not the SIGKILL after their grace", () =>
+  inTempDir(async (dir) => {
     // The grace is long: a job that ends by SIGKILL ends after the test's bound.
     const graph = parseJobsFile(
       "jobs:\n  slow: { run: 'exec sleep 30', grace: 60s }\n",
@@ -475,14 +427,10 @@ Deno.test("runJobs: a cancel while the run is suspended (RunControl.suspend) end
     });
     assert.equal(await settled(run, 10_000), "resolved cancelled");
     assert.deepEqual(ends, ["slow SIGTERM"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("runJobs: RunControl.suspend from within a job's job.start stops that job too", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("runJobs: RunControl.suspend from within a job's job.start stops that job too", () =>
+  inTempDir(async (dir) => {
     const graph = parseJobsFile("jobs:\n  slow: { run: 'exec sleep 30' }\n", `${dir}/jobs.yaml`);
     const control: RunControl = {};
     let pid = 0;
@@ -504,7 +452,4 @@ Deno.test("runJobs: RunControl.suspend from within a job's job.start stops that 
     assert.equal(state(), "T", `sleep ${pid} stopped`);
     control.cancel!();
     assert.equal(await settled(run, 10_000), "resolved cancelled");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
