@@ -32,7 +32,7 @@ import {
   type Reactor,
   watchdogDrained,
 } from "../reactor/mod.ts";
-import { dieAtExit, envObject, writeAll } from "../runtime/mod.ts";
+import { dieAtExit, envObject, ignoredAtStart, writeAll } from "../runtime/mod.ts";
 import type { Args } from "./args.ts";
 import { wantedJobs } from "./slots.ts";
 
@@ -160,7 +160,10 @@ function runPlain(argv: string[], env: Record<string, string>): Promise<number> 
   return new Promise((resolve) => {
     const child = nodeSpawn(argv[0], argv.slice(1), { stdio: "inherit", env });
     const forward = (sig: ListenSignal) => () => child.kill(sig);
-    const handlers = SIGNALS.map((sig) => [sig, forward(sig)] as const);
+    // One ignored when jx started (nohup) reaches the command as it does jx: not at all.
+    const handlers = SIGNALS.filter((sig) => !ignoredAtStart(sig)).map((sig) =>
+      [sig, forward(sig)] as const
+    );
     for (const [sig, h] of handlers) process.on(sig, h);
     const done = (code: number) => {
       for (const [sig, h] of handlers) process.off(sig, h);

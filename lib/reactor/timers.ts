@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { deno, isBun, nodeProcess, pid } from "../runtime/mod.ts";
+import { deno, ignoredAtStart, isBun, nodeProcess, pid } from "../runtime/mod.ts";
 import type { ListenSignal, Reactor, SuspendSignal } from "./types.ts";
 
 /** A pending timer: its callback, when it is due, and its `setTimeout` (none while held). */
@@ -80,7 +80,9 @@ function stopOwnProcess(): void {
 
 /**
  * A reactor's `onSignal`: calls `cb` on each `sig` until the returned
- * function is called.
+ * function is called. A signal that was ignored when jx started
+ * (`nohup jx run` and SIGHUP) is left ignored, as make leaves it: `cb` is
+ * never called.
  *
  * @example
  * ```ts
@@ -90,6 +92,7 @@ function stopOwnProcess(): void {
  * ```
  */
 export function onSignal(sig: ListenSignal | SuspendSignal, cb: () => void): () => void {
+  if (ignoredAtStart(sig)) return () => {};
   if (isBun) {
     const proc = nodeProcess();
     proc.on(sig, cb);

@@ -8,11 +8,13 @@ import { bunLibc } from "./libc_bun.ts";
 import { writeBytes } from "./bun_fs.ts";
 import { dieOf, dyingOf } from "./die.ts";
 import { WriteError } from "./errors.ts";
+import { ignoredAtStart } from "./ignored.ts";
 
 export * from "./fs.ts";
 export { dieAtExit } from "./die.ts";
 export { escapeControls } from "./controls.ts";
 export { inheritedBytes } from "./environ.ts";
+export { ignoredAtStart } from "./ignored.ts";
 export { preloadBunFfi } from "./libc_bun.ts";
 export { WriteError } from "./errors.ts";
 
@@ -165,9 +167,18 @@ export function terminalColumns(): number {
  * On Deno, a write past the file size limit (`ulimit -f`) fails with EFBIG, said as any write
  * error, instead of killing jx by SIGXFSZ and leaving its jobs running: jx handles the signal
  * (a handler, which a job does not inherit as it would an ignored signal). Bun does already.
+ *
+ * Deno's first signal listener installs its handler for SIGHUP, SIGINT and SIGTERM too, and a
+ * signal that then comes with no listener kills jx, also one its parent left ignored
+ * (`nohup jx run`: the hangup killed the run). So the signals ignored at start are read first
+ * (runtime/ignored.ts), and each gets a listener that does nothing: it stays ignored.
  */
 export function surviveFileSizeLimit(): void {
-  if (isDeno) g.Deno.addSignalListener("SIGXFSZ", () => {});
+  if (!isDeno) return;
+  for (const sig of ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGTSTP"]) {
+    if (ignoredAtStart(sig)) g.Deno.addSignalListener(sig, () => {});
+  }
+  g.Deno.addSignalListener("SIGXFSZ", () => {});
 }
 
 /**
