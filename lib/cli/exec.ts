@@ -35,6 +35,7 @@ import {
 import { dieAtExit, envObject, ignoredAtStart, writeAll } from "../runtime/mod.ts";
 import type { Args } from "./args.ts";
 import { wantedJobs } from "./slots.ts";
+import { lossyText } from "../runtime/utf8.ts";
 
 const SIGNALS: ListenSignal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"];
 
@@ -158,7 +159,8 @@ async function runInPool(
 /** Without a pool (no FFI, or `--jobserver-style none`): the runtime's own spawn. */
 function runPlain(argv: string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve) => {
-    const child = nodeSpawn(argv[0], argv.slice(1), { stdio: "inherit", env });
+    const words = argv.map(lossyText); // a string spawn: a byte that is not UTF-8 is U+FFFD
+    const child = nodeSpawn(words[0], words.slice(1), { stdio: "inherit", env });
     const forward = (sig: ListenSignal) => () => child.kill(sig);
     // One ignored when jx started (nohup) reaches the command as it does jx: not at all.
     const handlers = SIGNALS.filter((sig) => !ignoredAtStart(sig)).map((sig) =>

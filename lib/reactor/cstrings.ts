@@ -6,6 +6,7 @@
  */
 
 import { inheritedBytes } from "../runtime/mod.ts";
+import { encodeBytes, RAW_BYTE } from "../runtime/utf8.ts";
 
 /**
  * The C strings of `posix_spawnp`'s argv and environment, kept in one slab
@@ -45,7 +46,9 @@ export class CStrings {
    */
   private add(s: string, isEnv = false): number {
     if (s.length * 3 + 1 > this.slab.length - this.used) return -1;
-    const raw = isEnv ? inheritedBytes(s) : undefined;
+    // A variable jx inherited that is not UTF-8, or a character that stands for such a byte.
+    const raw = (isEnv ? inheritedBytes(s) : undefined) ??
+      (RAW_BYTE.test(s) ? encodeBytes(s) : undefined);
     if (raw) this.slab.set(raw, this.used);
     const written = raw?.length ?? this.enc.encodeInto(s, this.slab.subarray(this.used)).written;
     this.slab[this.used + written] = 0;

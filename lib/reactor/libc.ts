@@ -10,6 +10,7 @@
 import { addressOf, dlopenBun, readCString, readI32 } from "./libc_bun.ts";
 import { deno, ffiPermitted, inheritedBytes, isBun } from "../runtime/mod.ts";
 import { useMemchr } from "../runtime/bytes.ts";
+import { encodeBytes, RAW_BYTE } from "../runtime/utf8.ts";
 
 /** The symbols used, with their C signatures. */
 const SYMBOLS = {
@@ -188,10 +189,12 @@ useMemchr(memchrIndex);
 
 const enc = new TextEncoder();
 
-/** A NUL-terminated C string. */
+/**
+ * A NUL-terminated C string; a character that stands for a byte that is not UTF-8
+ * (runtime/utf8.ts `decodeBytes`: an argument jx got, a script's text) is that byte.
+ */
 export function cstr(s: string): Uint8Array {
-  const b = enc.encode(s + "\0");
-  return b;
+  return RAW_BYTE.test(s) ? encodeBytes(s + "\0") : enc.encode(s + "\0");
 }
 
 /** `NAME=VALUE` as a C string: the bytes jx inherited for a variable that is not UTF-8. */

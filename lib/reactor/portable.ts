@@ -8,6 +8,7 @@
 import { bun, deno, isBun, isFileSync, sendSignal } from "../runtime/mod.ts";
 import { bunWatchAvailable, createBunWatcher } from "./bun_watcher.ts";
 import { jobserverFds } from "./bun_fds.ts";
+import { lossyText } from "../runtime/utf8.ts";
 import { groupsBelow, groupsReached } from "./descendants.ts";
 import { createTimers, onSignal } from "./timers.ts";
 import type { ChildHandle, ExitStatus, Reactor, SpawnRequest, StreamName } from "./types.ts";
@@ -122,13 +123,13 @@ export function spawnTerminal(req: SpawnRequest): ChildHandle {
   try {
     child = isBun
       ? bun().spawn({
-        cmd: req.argv,
+        cmd: req.argv.map(lossyText),
         cwd: req.cwd,
         env: req.env,
         stdio: ["inherit", "inherit", "inherit", ...(jobserverFds(req.env)?.fds ?? [])],
       })
-      : new (deno().Command)(req.argv[0], {
-        args: req.argv.slice(1),
+      : new (deno().Command)(lossyText(req.argv[0]), {
+        args: req.argv.slice(1).map(lossyText),
         cwd: req.cwd,
         env: req.env,
         clearEnv: true,
@@ -174,7 +175,7 @@ function spawnDeno(req: SpawnRequest): ChildHandle {
   const D = deno();
   let child;
   if (SETSID && notFound(req)) return failedStart(req, { code: "ENOENT" });
-  const argv = SETSID ? [SETSID, ...req.argv] : req.argv;
+  const argv = (SETSID ? [SETSID, ...req.argv] : req.argv).map(lossyText);
   try {
     child = new D.Command(argv[0], {
       args: argv.slice(1),
@@ -247,7 +248,7 @@ function spawnBun(req: SpawnRequest): ChildHandle {
   const output = req.inheritOutput ? "inherit" : "pipe";
   try {
     child = bun().spawn({
-      cmd: req.argv,
+      cmd: req.argv.map(lossyText),
       cwd: req.cwd,
       env: pass?.env ?? req.env,
       stdin,

@@ -5,7 +5,8 @@
  */
 import { nodeFs } from "./fs.ts";
 import { bunLibc } from "./libc_bun.ts";
-import { writeBytes } from "./bun_fs.ts";
+import { readFileBytes, writeBytes } from "./bun_fs.ts";
+import { decodeBytes } from "./utf8.ts";
 import { dieOf, dyingOf } from "./die.ts";
 import { WriteError } from "./errors.ts";
 import { ignoredAtStart } from "./ignored.ts";
@@ -28,9 +29,41 @@ export const isBun: boolean = typeof g.Bun !== "undefined";
 /** True when running under Deno. */
 export const isDeno: boolean = typeof g.Deno !== "undefined" && !isBun;
 
-/** The command-line arguments after the script (`Deno.args`, or `process.argv` less two). */
+/**
+ * The command-line arguments after the script (`Deno.args`, or `process.argv` less two). Both
+ * runtimes decode them with U+FFFD for each byte that is not UTF-8, so `caf\xe9` and `caf\xe8`
+ * were one word, and a command given it got other bytes: such a word is read again from
+ * `/proc/self/cmdline` (the last words there are these) and decoded by `decodeBytes`, which keeps
+ * each such byte as a character of its own that a spawn writes back as the byte.
+ */
 export function scriptArgs(): string[] {
-  return isDeno ? g.Deno.args : g.process.argv.slice(2);
+  const args: string[] = isDeno ? g.Deno.args : g.process.argv.slice(2);
+  return args.some((a) => a.includes("\uFFFD")) ? withRawBytes(args) : args;
+}
+
+function withRawBytes(args: string[]): string[] {
+  let words: Uint8Array[];
+  try {
+    const b: Uint8Array | undefined = isDeno
+      ? g.Deno.readFileSync("/proc/self/cmdline")
+      : readFileBytes("/proc/self/cmdline");
+    if (!b) return args;
+    words = [];
+    for (let at = 0, end; at < b.length; at = end + 1) {
+      end = b.indexOf(0, at);
+      if (end < 0) end = b.length;
+      words.push(b.subarray(at, end));
+    }
+  } catch {
+    return args;
+  }
+  const skip = words.length - args.length;
+  if (skip < 0) return args;
+  const lossy = new TextDecoder("utf-8", { ignoreBOM: true });
+  return args.map((a, i) => {
+    const raw = words[skip + i];
+    return a.includes("\uFFFD") && lossy.decode(raw) === a ? decodeBytes(raw) : a;
+  });
 }
 
 /** `linux/x64`: the platform and CPU in Node's names (`process.platform`/`process.arch`). */

@@ -122,3 +122,21 @@ export function encodeBytes(text: string): Uint8Array {
   }
   return new Uint8Array(out);
 }
+
+const RAW_BYTES = /[\u{10ff80}-\u{10ffff}]/gu;
+
+/**
+ * `text` with U+FFFD for each character that stands for a byte that is not
+ * UTF-8: what a spawn that takes strings (`Deno.Command`, `Bun.spawn`,
+ * `node:child_process`) can pass for it, as the runtimes decode such bytes.
+ *
+ * @example
+ * ```ts
+ * import { decodeBytes, lossyText } from "./utf8.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(lossyText(decodeBytes(new Uint8Array([0x61, 0xe9]))), "a\uFFFD");
+ * ```
+ */
+export function lossyText(text: string): string {
+  return RAW_BYTE.test(text) ? text.replace(RAW_BYTES, "\uFFFD") : text;
+}

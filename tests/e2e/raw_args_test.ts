@@ -1,0 +1,53 @@
+/**
+ * Arguments that are not UTF-8 (a Latin-1 file name) reach the command as
+ * the bytes jx got: `jx run JOB -- ARG`, `jx exec -- CMD ARG`, `jx sh SCRIPT
+ * ARG`. Both runtimes had decoded them with U+FFFD: the command got other
+ * bytes, and `caf\xe8` after `caf\xe9` was taken as the same argument (the job
+ * up to date).
+ */
+import assert from "node:assert/strict";
+import { jxCommand, RUNTIMES, tempDir } from "../helpers.ts";
+
+const JOBS = `version: 1
+jobs:
+  w:
+    run: 'printf "%s|" "$@" > out.txt'
+    writes: [out.txt]
+`;
+
+/** jx `args` in `dir`, each `\\ooo` in them made the byte by printf in a shell. */
+async function jxRaw(rt: (typeof RUNTIMES)[number], dir: string, args: string[]) {
+  const [cmd, argv] = jxCommand(rt, []);
+  const words = args.map((a) => `"$(printf '%b' '${a.replace(/\\(\d{3})/g, "\\0$1")}')"`).join(" ");
+  const out = await new Deno.Command("sh", {
+    args: ["-c", `exec "$@" ${words}`, "sh", cmd, ...argv],
+    cwd: dir,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+const bytes = (s: string) => [...s].map((c) => c.charCodeAt(0));
+
+for (const rt of RUNTIMES) {
+  Deno.test(`${rt}: arguments that are not UTF-8 reach the command byte for byte`, async () => {
+    const dir = await tempDir({ "jobs.yaml": JOBS, "s.sh": 'printf "%s|" "$@"\n' });
+    let r = await jxRaw(rt, dir, ["run", "w", "--", "caf\\351", "x\\377y"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([...await Deno.readFile(`${dir}/out.txt`)], bytes("caf\xe9|x\xffy|"));
+    r = await jxRaw(rt, dir, ["run", "w", "--", "caf\\350", "x\\377y"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /1 job ok/, "another argument: the job runs");
+    assert.deepEqual([...await Deno.readFile(`${dir}/out.txt`)], bytes("caf\xe8|x\xffy|"));
+    r = await jxRaw(rt, dir, ["run", "w", "--", "caf\\350", "x\\377y"]);
+    assert.match(r.stderr, /1 job up to date/, "the same arguments: up to date");
+    r = await jxRaw(rt, dir, ["exec", "--", "printf", "%s|", "caf\\351"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([...r.stdout], bytes("caf\xe9|"));
+    r = await jxRaw(rt, dir, ["sh", "s.sh", "caf\\351", "\\377"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([...r.stdout], bytes("caf\xe9|\xff|"));
+    await Deno.remove(dir, { recursive: true });
+  });
+}
