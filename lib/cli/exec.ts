@@ -1,9 +1,10 @@
 /**
  * `jx exec [-j N] -- COMMAND ARGS...`: one command under a fresh GNU make
  * jobserver pool of N slots, jx being the server. The command inherits jx's
- * stdin, stdout and stderr, runs in a session of its own (jx passes SIGINT,
- * SIGTERM, SIGHUP and SIGQUIT on to its process group; a Ctrl-Z, SIGTSTP,
- * stops that group, then jx, until `fg` or `bg`), and jx exits with its exit
+ * stdin, stdout and stderr, runs in a process group of its own (jx passes
+ * SIGINT, SIGTERM, SIGHUP and SIGQUIT on to it; a Ctrl-Z, SIGTSTP, stops that
+ * group, then jx, until `fg` or `bg`): a job of jx's terminal when it has one
+ * (reactor/foreground.ts), else in a session of its own; jx exits with its exit
  * code, printing nothing of its own unless something is wrong. With a pool,
  * a watchdog (reactor/watchdog.ts) ends the command's process group if jx
  * is killed (`kill -9`) or crashes while it runs.
@@ -23,6 +24,7 @@ import {
 import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
 import { C, libc, spawnInSession, strerror } from "../reactor/libc.ts";
 import {
+  controllingTerminal,
   createEpollReactor,
   epollAvailable,
   guardReactor,
@@ -30,6 +32,8 @@ import {
   killGroup,
   type ListenSignal,
   type Reactor,
+  stoppedNow,
+  TerminalHandoff,
   watchdogDrained,
 } from "../reactor/mod.ts";
 import { dieAtExit, envObject, ignoredAtStart, writeAll } from "../runtime/mod.ts";
@@ -96,30 +100,35 @@ function currentEnv(): Record<string, string> {
 
 /**
  * Spawns through posix_spawn, so the pool's R,W descriptors are inherited,
- * with stdio inherited too, then waits on a pidfd in the reactor.
+ * with stdio inherited too, then waits on a pidfd in the reactor. When jx
+ * has a controlling terminal, the command gets it as a shell's job does
+ * (reactor/foreground.ts): a process group of its own in jx's session, made
+ * the foreground group when jx's is; otherwise a session of its own.
  */
 async function runInPool(
   argv: string[],
   env: Record<string, string>,
   reactor: Reactor,
 ): Promise<number> {
-  const s = libc().symbols;
   let pid = 0;
   let pending: ListenSignal[] = [];
   const forward = (sig: ListenSignal) => pid ? killGroup(pid, sig) : pending.push(sig);
   // Listen first: a signal during the spawn is passed on once the child exists.
   const unlisten = SIGNALS.map((sig) => reactor.onSignal(sig, () => forward(sig)));
-  // Ctrl-Z (the terminal's SIGTSTP does not reach its session): its process group is stopped,
-  // then jx; one heard during the spawn waits for the child to exist.
+  const tty = controllingTerminal();
+  const handoff = tty === undefined ? undefined : new TerminalHandoff(tty);
+  // Ctrl-Z (`kill -TSTP`; the terminal's reaches jx only when the command has no terminal): its
+  // process group is stopped, then jx; one heard during the spawn waits for the child to exist.
   let suspendLater = false;
   const suspend = () => {
     killGroup(pid, "SIGSTOP");
-    reactor.stopSelf();
+    if (handoff) handoff.pause(() => reactor.stopSelf());
+    else reactor.stopSelf();
     killGroup(pid, "SIGCONT");
   };
   unlisten.push(reactor.onSignal("SIGTSTP", () => pid ? suspend() : (suspendLater = true)));
   try {
-    const { err, pid: spawned } = await spawnInSession(argv, env);
+    const { err, pid: spawned } = await spawnInSession(argv, env, undefined, !!handoff);
     if (err !== 0) {
       writeAll(
         2,
@@ -128,32 +137,61 @@ async function runInPool(
       return err === 2 ? 127 : 126;
     }
     pid = spawned;
-    // Its session's group (its pid), listed with the watchdog until it has exited.
+    // Its group (its pid), listed with the watchdog until it has exited.
     const release = holdGroup(reactor, pid);
+    handoff?.start(pid);
+    killGroup(pid, "SIGCONT"); // stopped by a read of the terminal before it had it
     for (const sig of pending) killGroup(pid, sig);
     pending = [];
     if (suspendLater) suspend();
-    const pidfd = Number(s.syscall(C.SYS_pidfd_open, pid, 0));
-    if (pidfd < 0) throw new Error(`pidfd_open: ${strerror(-pidfd)}`);
-    return await new Promise<number>((resolve) => {
-      const stop = reactor.watch!(pidfd, () => {
-        stop();
-        release();
-        const info = new Uint8Array(C.SIZEOF_SIGINFO);
-        const r = s.waitid(C.P_PIDFD, pidfd, info, C.WEXITED);
-        s.close(pidfd);
-        if (r < 0) return resolve(1);
-        const view = new DataView(info.buffer);
-        const code = view.getInt32(8, true);
-        const status = view.getInt32(24, true);
-        // Its command died of a signal: so does jx at its exit (runtime/die.ts).
-        if (code !== C.CLD_EXITED) dieAtExit(status);
-        resolve(code === C.CLD_EXITED ? status : 128 + status);
-      });
-    });
+    return await waitExit(pid, reactor, () => {
+      release();
+      handoff?.end();
+    }, handoff && suspend);
   } finally {
+    handoff?.end();
     for (const u of unlisten) u();
   }
+}
+
+/**
+ * The exit code of `pid` (128+N when signal N killed it, and jx is to die of
+ * N), once it has exited; `ended` is called first. With `suspend`, a stop of
+ * the command (the terminal's Ctrl-Z reached its group) is looked for every
+ * 100 ms and answered by `suspend`: jx stops with it.
+ */
+function waitExit(
+  pid: number,
+  reactor: Reactor,
+  ended: () => void,
+  suspend?: () => void,
+): Promise<number> {
+  const s = libc().symbols;
+  const pidfd = Number(s.syscall(C.SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) throw new Error(`pidfd_open: ${strerror(-pidfd)}`);
+  return new Promise<number>((resolve) => {
+    let timer = 0;
+    const look = () => {
+      if (stoppedNow(pidfd)) suspend!();
+      timer = reactor.setTimer(100, look);
+    };
+    if (suspend) timer = reactor.setTimer(100, look);
+    const stop = reactor.watch!(pidfd, () => {
+      stop();
+      if (timer) reactor.clearTimer(timer);
+      ended();
+      const info = new Uint8Array(C.SIZEOF_SIGINFO);
+      const r = s.waitid(C.P_PIDFD, pidfd, info, C.WEXITED);
+      s.close(pidfd);
+      if (r < 0) return resolve(1);
+      const view = new DataView(info.buffer);
+      const code = view.getInt32(8, true);
+      const status = view.getInt32(24, true);
+      // Its command died of a signal: so does jx at its exit (runtime/die.ts).
+      if (code !== C.CLD_EXITED) dieAtExit(status);
+      resolve(code === C.CLD_EXITED ? status : 128 + status);
+    });
+  });
 }
 
 /** Without a pool (no FFI, or `--jobserver-style none`): the runtime's own spawn. */

@@ -68,8 +68,14 @@ const SYMBOLS = {
   posix_spawnattr_setflags: { parameters: ["buffer", "i16"], result: "i32" },
   posix_spawnattr_setsigdefault: { parameters: ["buffer", "buffer"], result: "i32" },
   posix_spawnattr_setsigmask: { parameters: ["buffer", "buffer"], result: "i32" },
+  posix_spawnattr_setpgroup: { parameters: ["buffer", "i32"], result: "i32" },
   sigfillset: { parameters: ["buffer"], result: "i32" },
   sigemptyset: { parameters: ["buffer"], result: "i32" },
+  sigaddset: { parameters: ["buffer", "i32"], result: "i32" },
+  sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  tcgetpgrp: { parameters: ["i32"], result: "i32" },
+  tcsetpgrp: { parameters: ["i32", "i32"], result: "i32" },
+  getpgrp: { parameters: [], result: "i32" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
   unlink: { parameters: ["buffer"], result: "i32" },
@@ -111,12 +117,18 @@ export const C = {
   WNOWAIT: 0x01000000,
   WNOHANG: 1,
   SIZEOF_RUSAGE: 144,
+  POSIX_SPAWN_SETPGROUP: 2,
   POSIX_SPAWN_SETSIGDEF: 4,
   POSIX_SPAWN_SETSIGMASK: 8,
   POSIX_SPAWN_SETSID: 128,
   CLD_EXITED: 1,
   CLD_KILLED: 2,
   CLD_DUMPED: 3,
+  CLD_STOPPED: 5,
+  WSTOPPED: 2,
+  SIG_BLOCK: 0,
+  SIG_SETMASK: 2,
+  SIGTTOU: 22,
   EAGAIN: 11,
   EPIPE: 32,
   EINTR: 4,
@@ -235,16 +247,19 @@ export function bufferAddress(b: Uint8Array): number {
 
 /**
  * Initialized `posix_spawnattr_t` bytes for a child in a new session and
- * process group, every signal at its default disposition, an empty mask.
+ * process group (`groupOnly`: a new process group in jx's session), every
+ * signal at its default disposition, an empty mask.
  */
-export function sessionSpawnAttr(): Uint8Array {
+export function sessionSpawnAttr(groupOnly = false): Uint8Array {
   const s = libc().symbols;
   const attr = new Uint8Array(C.SIZEOF_SPAWNATTR);
   const sigs = new Uint8Array(C.SIZEOF_SIGSET);
   s.posix_spawnattr_init(attr);
+  if (groupOnly) s.posix_spawnattr_setpgroup(attr, 0);
   s.posix_spawnattr_setflags(
     attr,
-    C.POSIX_SPAWN_SETSID | C.POSIX_SPAWN_SETSIGDEF | C.POSIX_SPAWN_SETSIGMASK,
+    (groupOnly ? C.POSIX_SPAWN_SETPGROUP : C.POSIX_SPAWN_SETSID) | C.POSIX_SPAWN_SETSIGDEF |
+      C.POSIX_SPAWN_SETSIGMASK,
   );
   s.sigfillset(sigs);
   s.posix_spawnattr_setsigdefault(attr, sigs);
@@ -262,19 +277,22 @@ const inFlight = new Set<unknown[]>();
  * group, every signal at its default disposition, an empty signal mask (Deno
  * ignores SIGPIPE, which children must not inherit). `fileActions` adds to
  * the file actions (initialized) and returns the buffers they use, kept
- * alive until the call has returned. Resolves to the call's error number (0
- * when the child started) and the child's pid.
+ * alive until the call has returned. `groupOnly`: a new process group in
+ * jx's session (which keeps jx's controlling terminal) instead of a new
+ * session. Resolves to the call's error number (0 when the child started)
+ * and the child's pid.
  */
 export async function spawnInSession(
   argv: string[],
   env: Record<string, string>,
   fileActions: (fa: Uint8Array) => unknown[] = () => [],
+  groupOnly = false,
 ): Promise<{ err: number; pid: number }> {
   const s = libc().symbols;
   const fa = new Uint8Array(C.SIZEOF_FILE_ACTIONS);
   const pidOut = new Int32Array(1);
   s.posix_spawn_file_actions_init(fa);
-  const attr = sessionSpawnAttr();
+  const attr = sessionSpawnAttr(groupOnly);
   const kept = fileActions(fa);
   const cargv = cstrArray(argv);
   const envp = cstrArray(Object.entries(env).map(([k, v]) => `${k}=${v}`), cstrEnv);

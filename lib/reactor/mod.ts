@@ -31,6 +31,7 @@ export type {
 export { createPortableReactor, killGroup, signalName } from "./portable.ts";
 export { groupsBelow, groupsReached, procStat } from "./descendants.ts";
 export { createEpollReactor } from "./epoll.ts";
+export { controllingTerminal, stoppedNow, TerminalHandoff } from "./foreground.ts";
 export {
   type GuardedReactor,
   guardReactor,
