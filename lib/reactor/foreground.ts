@@ -5,25 +5,31 @@
  * (`/dev/tty`: sudo's, ssh's and git's prompts, an editor), and the terminal
  * sends Ctrl-C, `Ctrl-\` and Ctrl-Z to its group. jx takes the terminal back
  * when the command stops (Ctrl-Z, or a read of the terminal while jx runs in
- * the background) or ends.
+ * the background) or ends. Only when jx is a job of its own (the leader of
+ * its process group): under make or a script the command has a session of
+ * its own as before, so that a Ctrl-C still reaches the whole group at once.
  *
  * @module
  */
+import { pid } from "../runtime/mod.ts";
 import { C, libc } from "./libc.ts";
 
 /**
- * The descriptor (0, 1 or 2) of jx's controlling terminal, if one of them is
- * (a shell started jx, in the foreground or as a background job), else
- * undefined (no terminal: a pipe, a file, a CI runner, a daemon).
+ * The descriptor (0, 1 or 2) of jx's controlling terminal when jx is a job
+ * of it (an interactive shell made jx's process group, jx its leader, in the
+ * foreground or the background), else undefined: no terminal (a pipe, a CI
+ * runner), or jx one process of another's group (a make recipe, a script),
+ * whose Ctrl-C must reach that whole group as before.
  *
  * @example
  * ```ts
  * import { controllingTerminal } from "./foreground.ts";
- * if (controllingTerminal() === undefined) console.log("no terminal");
+ * if (controllingTerminal() === undefined) console.log("not a job of a terminal");
  * ```
  */
 export function controllingTerminal(): number | undefined {
   const s = libc().symbols;
+  if (s.getpgrp() !== pid()) return undefined;
   for (const fd of [0, 1, 2]) if (s.tcgetpgrp(fd) >= 0) return fd;
   return undefined;
 }

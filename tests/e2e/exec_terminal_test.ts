@@ -51,18 +51,26 @@ for (const rt of RUNTIMES.filter((r) => r !== "binary")) {
       "-c",
       "echo hi > /dev/tty && read x < /dev/tty && echo got $x",
     ]);
-    let r = await underPty(tty, [[1500, "typed\n"]]);
-    assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /hi\n/);
-    assert.match(r.out, /got typed/);
-    r = await underPty(
-      `${jx(rt, ["exec", "--", "sh", "-c", "echo start; sleep 10; echo end"])}; echo rc=$?`,
-      [
-        [1500, "\x03"],
-      ],
-    );
-    assert.match(r.out, /rc=130/, r.out);
-    assert.doesNotMatch(r.out, /end/);
+    const sleeper = jx(rt, ["exec", "--", "sh", "-c", "echo start; sleep 10; echo end"]);
+    const r = await underPty("bash --norc --noprofile -i", [
+      [300, `${tty}; echo rc=$?\n`],
+      [1500, "typed\n"],
+      [500, `${sleeper}\n`],
+      [1500, "\x03"],
+      [500, "echo rc=$?\n"],
+      [300, "exit\n"],
+    ]);
+    assert.match(r.out, /\nhi\n/, r.out);
+    assert.match(r.out, /got typed\nrc=0/, r.out);
+    assert.match(r.out, /start\n[^]*rc=130/, r.out);
+    assert.doesNotMatch(r.out, /\nend/, r.out);
+  });
+
+  Deno.test(`[${rt}] jx exec run by a script keeps its session (Ctrl-C reaches the script too)`, async () => {
+    const cmd = jx(rt, ["exec", "--", "sh", "-c", "echo start; sleep 10; echo end"]);
+    const r = await underPty(`${cmd}; echo rc=$?`, [[1500, "\x03"]]);
+    assert.match(r.out, /start/, r.out);
+    assert.doesNotMatch(r.out, /end|rc=/, r.out);
   });
 
   Deno.test(`[${rt}] jx exec: Ctrl-Z on the terminal stops the command and jx, fg goes on`, async () => {
