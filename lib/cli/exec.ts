@@ -115,7 +115,9 @@ async function runInPool(
   const forward = (sig: ListenSignal) => pid ? killGroup(pid, sig) : pending.push(sig);
   // Listen first: a signal during the spawn is passed on once the child exists.
   const unlisten = SIGNALS.map((sig) => reactor.onSignal(sig, () => forward(sig)));
-  const tty = controllingTerminal();
+  // Under nohup the command keeps a session of its own: as the terminal's foreground group it
+  // would get the hangup's SIGHUP (jx cannot pass an ignored signal on as ignored).
+  const tty = ignoredAtStart("SIGHUP") ? undefined : controllingTerminal();
   const handoff = tty === undefined ? undefined : new TerminalHandoff(tty);
   // Ctrl-Z (`kill -TSTP`; the terminal's reaches jx only when the command has no terminal): its
   // process group is stopped, then jx; one heard during the spawn waits for the child to exist.

@@ -8,7 +8,7 @@
  * reach it from the terminal, and jx stops with it and goes on after `fg`.
  */
 import assert from "node:assert/strict";
-import { jxCommand, type Runtime, RUNTIMES, sleep, tempDir } from "../helpers.ts";
+import { jxCommand, type Runtime, RUNTIMES, sleep, tempDir, waitForFile } from "../helpers.ts";
 
 /**
  * Runs `command` under `script` (a pty), writing each step's text once its
@@ -102,5 +102,27 @@ for (const rt of RUNTIMES.filter((r) => r !== "binary")) {
     assert.match(r.out, /\nthe shell reads this\n/, r.out);
     assert.match(r.out, /got typed/, r.out);
     assert.match(r.out, /rc=0/, r.out);
+  });
+
+  Deno.test(`[${rt}] jx exec with SIGHUP ignored (nohup) on a terminal: its hangup does not reach the command`, async () => {
+    const dir = await tempDir();
+    const cmd = jx(rt, [
+      "exec",
+      "--",
+      "sh",
+      "-c",
+      `ps -o tpgid= -p $$ > ${dir}/tp; sleep 1.5; echo end > ${dir}/f`,
+    ]);
+    const pty = underPty("bash --norc --noprofile -i", [
+      // nohup's own way, with the terminal left as stdin and stdout (nohup itself moves them).
+      [300, `(trap '' HUP; exec ${cmd})\n`],
+      [3000, "exit\n"],
+    ]);
+    // The hangup of a terminal: SIGHUP to its foreground process group.
+    const tpgid = Number(await waitForFile(`${dir}/tp`));
+    Deno.kill(-tpgid, "SIGHUP");
+    await pty;
+    assert.equal(await waitForFile(`${dir}/f`, 3000), "end");
+    await Deno.remove(dir, { recursive: true });
   });
 }
