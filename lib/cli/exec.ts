@@ -196,6 +196,19 @@ function waitExit(
   });
 }
 
+/**
+ * What the runtime's spawn says of a command it cannot start (`spawn ./x EACCES`), in the words
+ * of the spawn with a pool (strerror): one message whichever way the command was started.
+ */
+const SPAWN_ERRORS: Record<string, string> = {
+  EACCES: "Permission denied",
+  ENOEXEC: "Exec format error",
+  ENOTDIR: "Not a directory",
+  E2BIG: "Argument list too long",
+  ELOOP: "Too many levels of symbolic links",
+  ENAMETOOLONG: "File name too long",
+};
+
 /** Without a pool (no FFI, or `--jobserver-style none`): the runtime's own spawn. */
 function runPlain(argv: string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve) => {
@@ -212,10 +225,10 @@ function runPlain(argv: string[], env: Record<string, string>): Promise<number> 
       resolve(code);
     };
     child.on("error", (e: Error & { code?: string }) => {
-      writeAll(
-        2,
-        `jx: cannot run '${argv[0]}': ${e.code === "ENOENT" ? "command not found" : e.message}\n`,
-      );
+      const why = e.code === "ENOENT"
+        ? "command not found"
+        : SPAWN_ERRORS[e.code ?? ""] ?? e.message;
+      writeAll(2, `jx: cannot run '${argv[0]}': ${why}\n`);
       done(e.code === "ENOENT" ? 127 : 126);
     });
     child.on("exit", (code, signal) => {
