@@ -15,6 +15,7 @@ import {
 } from "../runtime/yaml_light.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import { compactValues, nulFree } from "./fast_yaml.ts";
+import { jobsListHint, notAMappingHint, unknownKeyHint } from "./hints.ts";
 import { table } from "./table.ts";
 export { table } from "./table.ts";
 import { formatMs, parseDuration } from "./duration.ts";
@@ -263,7 +264,9 @@ export class Validator {
     if (!isAlias(node)) return node;
     const target = this.doc ? node.resolve(this.doc) : undefined;
     if (!target) {
-      this.fail(`unknown alias *${node.source} (no anchor &${node.source} before it)`, node);
+      // `reads: *.c`: a glob that YAML reads as an alias, since it starts with `*`.
+      const glob = /[./*?[{]/.test(node.source) ? `; a glob is quoted: "*${node.source}"` : "";
+      this.fail(`unknown alias *${node.source} (no anchor &${node.source} before it${glob})`, node);
     }
     return nodeOf(target);
   }
@@ -500,7 +503,8 @@ export class Validator {
   private entries(node: Node | null, of: Kind, path: string) {
     if (node === null || (isScalar(node) && node.value === null)) return [];
     if (!isMap(node)) {
-      this.fail(`${path}: expected a mapping of names, got ${typeName(node)}`, node);
+      const hint = jobsListHint(node, path);
+      this.fail(`${path}: expected a mapping of names, got ${typeName(node)}${hint}`, node);
     }
     const out: [string, unknown][] = [];
     for (const pair of this.pairs(node, path)) {
@@ -678,7 +682,8 @@ export class Validator {
   ): Record<string, unknown> {
     const node = this.deref(rawNode);
     if (!isMap(node)) {
-      this.fail(`${path || "file"}: expected a mapping, got ${typeName(node)}`, rawNode);
+      const hint = notAMappingHint(node, fields, path);
+      this.fail(`${path || "file"}: expected a mapping, got ${typeName(node)}${hint}`, rawNode);
     }
     const out: Record<string, unknown> = table();
     for (const pair of this.pairs(node, path)) {
@@ -688,7 +693,7 @@ export class Validator {
       if (!f) {
         const hint = foreign && Object.hasOwn(foreign.fields, key)
           ? ` ('${key}' is for ${foreign.what} only)`
-          : otherToolsKey(key, fields) ?? didYouMean(key, Object.keys(fields));
+          : unknownKeyHint(key, nodeOf(pair.value), fields, path);
         this.fail(`${path ? path + ": " : ""}unknown key '${key}'${hint}`, pair.key);
       }
       out[key] = this.check(pair.value, f.kind, path ? `${path}.${key}` : key);
@@ -824,43 +829,3 @@ export type Foreach =
   | { kind: "list"; items: string[]; as: string }
   | { kind: "glob"; glob: string; as: string }
   | { kind: "matrix"; axes: [string, string[]][] };
-
-/**
- * Keys of other tools' files (docker compose, go-task, turbo, just, make,
- * process-compose...) and the jx key that says the same, for "did you mean".
- */
-const OTHER_TOOLS: Record<string, string> = {
-  depends_on: "needs",
-  depends: "needs",
-  deps: "needs",
-  dependencies: "needs",
-  dependsOn: "needs",
-  after: "needs",
-  requires: "needs",
-  cmd: "run",
-  cmds: "run",
-  command: "run",
-  commands: "run",
-  script: "run",
-  exec: "run",
-  inputs: "reads",
-  sources: "reads",
-  srcs: "reads",
-  outputs: "writes",
-  generates: "writes",
-  targets: "writes",
-  outs: "writes",
-  dir: "cwd",
-  workdir: "cwd",
-  working_dir: "cwd",
-  environment: "env",
-  desc: "description",
-  summary: "description",
-  readiness_probe: "ready",
-};
-
-/** `" (did you mean 'needs'?)"` when `key` is another tool's name for one of `fields`. */
-function otherToolsKey(key: string, fields: Record<string, Field>): string | undefined {
-  const ours = Object.hasOwn(OTHER_TOOLS, key) ? OTHER_TOOLS[key] : undefined;
-  return ours && Object.hasOwn(fields, ours) ? ` (did you mean '${ours}'?)` : undefined;
-}

@@ -38,6 +38,7 @@ import {
 import type { LineCounter } from "../runtime/yaml_light.ts";
 import { JxInputError } from "./errors.ts";
 import { MAX_ALIAS_NODES, MAX_DEPTH, setFullParser } from "./limits.ts";
+import { syntaxHint } from "./hints.ts";
 
 /**
  * Parses `text` with the package as `parseDocument` with `merge: true` and
@@ -226,6 +227,9 @@ function yamlError(
   const line = text.split("\n")[lines.linePos(offset).line - 1] ?? "";
   if (/\$\{/.test(line) && /flow|Missing , or :/i.test(msg)) {
     msg += ' (quote values that contain ${...} inside [ ] or { }: "${X}")';
+  } else {
+    const h = syntaxHint(err.code, msg, text, offset);
+    [offset, msg] = [h.offset, (h.message ?? msg) + h.hint];
   }
   return new JxInputError(`YAML syntax error: ${msg}`, file, lines.linePos(offset));
 }
