@@ -58,6 +58,8 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // 15: a number or flag where text is taken is its text as written (`PY: 3.10` was `3.1`); more of
 // `${NAME:q}` refused (in `$((...))`, nested quotes of `"${...}"`...); vars substituted in modules'
 // ready and health checks; an empty `log:` and topics no message can reach refused.
+// 16: a run list whose program holds a blank (`run: [echo hi, echo there]`) and make's `$(NAME)`
+// of a var in shell text refused at load: a graph cached before held them.
 const FORMAT = GRAPH_FORMAT;
 
 /** The header line after the key line. */

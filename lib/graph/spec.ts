@@ -11,6 +11,7 @@ import { readDotenv } from "./dotenv.ts";
 import { MAX_VALUE_LENGTH } from "./limits.ts";
 import { escapeGlob, folderGlobProblem } from "./glob.ts";
 import { parseDuration } from "./duration.ts";
+import { quoteYaml, SEVERAL_COMMANDS } from "./hints.ts";
 import { RETRY_MAX_DELAY_DEFAULT } from "./schema.ts";
 import type {
   EmitContext,
@@ -448,6 +449,24 @@ export function buildSpec(ctx: SpecContext, e: SpecEntry): SpecDraft {
     : { ...base, ...modulePart(ctx, e, fail), kind: "module" };
 }
 
+/**
+ * A run list's program (`written` before its vars were substituted), refused
+ * when it holds a blank but no `/`: go-task's `cmds: [echo hi, echo there]`
+ * written as `run:` would run a program named `echo hi` (found nowhere), and
+ * only once the job starts.
+ */
+function checkProgram(program: string, written: string, p: string, fail: Fail): void {
+  if (!/\s/.test(program) || program.includes("/")) return;
+  const words = written.trim().split(/\s+/);
+  const list = words.every((w) => /^[\w.=+-]+$/.test(w)) ? `: [${words.join(", ")}]` : "";
+  fail(
+    `${p}.run[0]: '${program}' would be run as one program's name, blanks and all (a run list ` +
+      `is one command's words, with no shell${list}; a command for the shell is a string: ` +
+      `run: ${quoteYaml(written)}; several: ${SEVERAL_COMMANDS})`,
+    `${p}.run.0`,
+  );
+}
+
 /** The fields jobs and modules share. */
 function specBase(ctx: SpecContext, e: SpecEntry, fail: Fail): Draft<SpecBase> {
   const { name, kind, j, sub, written, index, p } = e;
@@ -455,6 +474,7 @@ function specBase(ctx: SpecContext, e: SpecEntry, fail: Fail): Draft<SpecBase> {
   const argv = typeof run === "string"
     ? ["/bin/sh", "-c", sub.apply(run, `${p}.run`, false, true)]
     : (strs(j, "run") ?? []).map((a, i) => sub.apply(a, `${p}.run.${i}`, false));
+  if (typeof run !== "string") checkProgram(argv[0], strs(j, "run")![0], p, fail);
   const { env, envFromProcess, envFiles } = specEnv(ctx, e);
   const cwdRaw = str(j, "cwd");
   return {

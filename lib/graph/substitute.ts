@@ -309,6 +309,7 @@ export class Substituter {
     if (s.length > MAX_VALUE_LENGTH) {
       this.fail(`${path}: longer than ${MAX_VALUE_LENGTH} characters`, path);
     }
+    if (shell && s.includes("$(")) this.makeVars(s, path);
     if (!s.includes("${")) return s; // nothing to replace (most values)
     let length = s.length; // stops doubling variables before memory runs out
     let quoting: ShellQuoting | undefined;
@@ -342,6 +343,28 @@ export class Substituter {
       if (!strict && !quote) return whole;
       return this.unknown(name, quote, path);
     });
+  }
+
+  /**
+   * Fails on make's `$(NAME)` in shell text `s` where NAME is one of the vars, in capitals
+   * (`$(CC)`): the shell runs a command `CC` there. Not where the shell keeps it as text (single
+   * quotes, a quoted here-document, a comment: a job that writes a Makefile).
+   */
+  private makeVars(s: string, path: string): void {
+    let quoting: ShellQuoting | undefined;
+    for (const m of s.matchAll(/\$\(([A-Z_][A-Z0-9_]*)\)/g)) {
+      const name = m[1];
+      if (!this.vars.has(name) || (m.index > 0 && s[m.index - 1] === "\\")) continue;
+      const inside = (quoting ??= new ShellQuoting(s)).at(m.index);
+      if (inside && !/^(double quotes|an unquoted here-document|backquotes)$/.test(inside)) {
+        continue;
+      }
+      this.fail(
+        `${path}: $(${name}) runs a command named ${name} (the shell's $(...)); ` +
+          `jx's var ${name} is written \${${name}}`,
+        path,
+      );
+    }
   }
 
   /** Fails on `${name}` (or `${name:q}`), which names no variable (yet). */
