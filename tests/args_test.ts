@@ -96,6 +96,56 @@ Deno.test("args: another tool's habits get the jx command that does it", () => {
   bad(["build"], /^unknown command 'build' \(a job\? jx run build\) \(see jx --help\)$/);
   bad(["CC=gcc", "link"], /^unknown command 'CC=gcc' \(a var\? jx run CC=gcc\)/);
   bad(["rnu"], /^unknown command 'rnu' \(did you mean 'run'\?\) \(see jx --help\)$/);
+  bad(["ls"], /^unknown command 'ls' \(did you mean 'jx list'\?\) \(see jx --help\)$/);
+  bad(["version"], /^unknown command 'version' \(did you mean 'jx --version'\?\)/);
+});
+
+Deno.test("args: make's, just's, go-task's and turbo's options say what jx takes instead", () => {
+  const table: [string[], string][] = [
+    [
+      ["run", "-C", "sub"],
+      "run: unknown option '-C' (jx has no -C: -f DIR/jobs.yaml runs that file's jobs in DIR)",
+    ],
+    [
+      ["-C", "sub", "run"],
+      "unknown option '-C' (jx has no -C: -f DIR/jobs.yaml runs that file's jobs in DIR)",
+    ],
+    [
+      ["run", "--working-directory", "sub"],
+      "run: unknown option '--working-directory' (jx has no -C: -f DIR/jobs.yaml runs that file's jobs in DIR)",
+    ],
+    [["run", "-B"], "run: unknown option '-B' (did you mean '--force'?)"],
+    [["watch", "--always-make"], "watch: unknown option '--always-make' (did you mean '--force'?)"],
+    [["run", "-s"], "run: unknown option '-s' (did you mean '--output quiet'?)"],
+    [["run", "--silent"], "run: unknown option '--silent' (did you mean '--output quiet'?)"],
+    [["run", "--justfile", "j"], "run: unknown option '--justfile' (did you mean '-f FILE'?)"],
+    [["run", "--taskfile", "t.yml"], "run: unknown option '--taskfile' (did you mean '-f FILE'?)"],
+    [["run", "-l"], "run: unknown option '-l' (did you mean 'jx list'?)"],
+    [["-l"], "unknown option '-l' (did you mean 'jx list'?)"],
+    [
+      ["run", "--parallel"],
+      "run: unknown option '--parallel' (did you mean '-j N'? jobs run in parallel already)",
+    ],
+    [["run", "--concurrency", "4"], "run: unknown option '--concurrency' (did you mean '-j N'?)"],
+    [
+      ["run", "--filter", "api"],
+      "run: unknown option '--filter' (an included file's jobs are named NAMESPACE:, jx run 'packages/api:')",
+    ],
+    [["run", "-w"], "run: unknown option '-w' (did you mean 'jx watch'?)"],
+    [
+      ["run", "--set", "CC", "gcc"],
+      "run: unknown option '--set' (a var is set as NAME=VALUE after the job names)",
+    ],
+    // Not to a command that has no such option or takes no vars.
+    [["list", "-s"], "list: unknown option '-s'"],
+    [["init", "--env", "x"], "init: unknown option '--env'"],
+    [["exec", "-B"], "exec: unknown option '-B'"],
+  ];
+  for (const [argv, message] of table) {
+    const see = argv[0].startsWith("-") ? "jx" : `jx ${argv[0]}`;
+    const escaped = `${message} (see ${see} --help)`.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    bad(argv, new RegExp(`^${escaped}$`));
+  }
 });
 
 Deno.test("args: --ui, and --ui-port N (which implies --ui)", () => {

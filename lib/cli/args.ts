@@ -304,10 +304,54 @@ function commandAsFlag(flag: string): string {
   return flag.startsWith("--") && COMMANDS.includes(word) ? ` (did you mean 'jx ${word}'?)` : "";
 }
 
+/**
+ * Options of make, just, go-task and turbo that jx says otherwise: what to write instead, and the
+ * jx option it names (shown only to a command that takes it; `NAME=VALUE`: that takes vars).
+ */
+const OTHER_FLAGS: Record<string, { say: string; takes?: string }> = {
+  "-B": { say: "did you mean '--force'?", takes: "--force" },
+  "--always-make": { say: "did you mean '--force'?", takes: "--force" },
+  "-s": { say: "did you mean '--output quiet'?", takes: "--output" },
+  "--silent": { say: "did you mean '--output quiet'?", takes: "--output" },
+  "--quiet": { say: "did you mean '--output quiet'?", takes: "--output" },
+  "--question": { say: "did you mean '-n'? jx explain JOB says why", takes: "--dry-run" },
+  "-p": { say: "did you mean '-j N'? jobs run in parallel already", takes: "--jobs" },
+  "--parallel": { say: "did you mean '-j N'? jobs run in parallel already", takes: "--jobs" },
+  "--concurrency": { say: "did you mean '-j N'?", takes: "--jobs" },
+  "-l": { say: "did you mean 'jx list'?" },
+  "--list-all": { say: "did you mean 'jx list'?" },
+  "--summary": { say: "did you mean 'jx list', or 'jx explain JOB'?" },
+  "-w": { say: "did you mean 'jx watch'?" },
+  "--set": { say: "a var is set as NAME=VALUE after the job names", takes: "NAME=VALUE" },
+  "--env": { say: "a var is set as NAME=VALUE after the job names", takes: "NAME=VALUE" },
+  "--filter": { say: "an included file's jobs are named NAMESPACE:, jx run 'packages/api:'" },
+};
+for (const f of ["-C", "--directory", "--dir", "--working-directory", "--cwd"]) {
+  OTHER_FLAGS[f] = { say: "jx has no -C: -f DIR/jobs.yaml runs that file's jobs in DIR" };
+}
+for (const f of ["--makefile", "--justfile", "--taskfile", "--config"]) {
+  OTHER_FLAGS[f] = { say: "did you mean '-f FILE'?", takes: "--file" };
+}
+
+/** Whether `command` takes the option `flag`, or NAME=VALUE words (`flag` "NAME=VALUE"). */
+function takesArg(command: string, flag: string): boolean {
+  return flag === "NAME=VALUE" ? TAKE_VARS.includes(command) : takesOption(command, flag);
+}
+
+/** `" (...)"` for an option of another tool (`-C DIR`, `-B`, `--parallel`), else `""`. */
+function otherToolFlag(command: string, flag: string): string {
+  const other = Object.hasOwn(OTHER_FLAGS, flag) ? OTHER_FLAGS[flag] : undefined;
+  const takes = other?.takes;
+  if (!other || (takes && command && !takesArg(command, takes))) return "";
+  return ` (${other.say})`;
+}
+
 /** Bad input: `typed` (as written; `flag` its long form) is no option of `command`. */
 function notTaken(command: string, flag: string, typed: string): JxInputError {
   const own = [...EVERY_COMMAND, ...COMMAND_OPTIONS[command] ?? []];
-  const hint = flag in OPTIONS ? "" : commandAsFlag(flag) || optionHint(flag, own);
+  const hint = flag in OPTIONS
+    ? ""
+    : commandAsFlag(flag) || otherToolFlag(command, flag) || optionHint(flag, own);
   return usageError(command, `unknown option '${typed}'${hint}`);
 }
 
@@ -364,6 +408,12 @@ function splitOption(
 /** A `NAME=VALUE` word: a var override. */
 const VAR_ARG = /^[A-Za-z_][A-Za-z0-9_]*=/;
 
+/** Words other tools take as commands, and jx's for them. */
+const OTHER_COMMANDS: Record<string, string> = {
+  ls: "jx list",
+  version: "jx --version",
+};
+
 /**
  * The command `word` names. Bad input when it names none, or names one whose part parses its own
  * arguments (main.ts hands those the words after their name: `jx -f F lint` never reaches it).
@@ -372,7 +422,9 @@ function commandOf(word: string): string {
   if (!COMMANDS.includes(word)) {
     // `jx build` and `jx CC=gcc` as make, just and go-task take them: `jx run` runs jobs.
     const what = VAR_ARG.test(word) ? "a var" : "a job";
-    const hint = didYouMean(word, COMMANDS) || ` (${what}? jx run ${word})`;
+    const hint = Object.hasOwn(OTHER_COMMANDS, word)
+      ? ` (did you mean '${OTHER_COMMANDS[word]}'?)`
+      : didYouMean(word, COMMANDS) || ` (${what}? jx run ${word})`;
     throw usageError(undefined, `unknown command '${word}'${hint}`);
   }
   if (OWN_ARGS.includes(word)) throw usageError(word, "its options go after it");
@@ -457,7 +509,8 @@ function option(
   const rec = a as unknown as Record<string, unknown>;
   const spec = OPTIONS[flag];
   if (!spec) {
-    const hint = commandAsFlag(flag) || optionHint(flag, Object.keys(OPTIONS));
+    const hint = commandAsFlag(flag) || otherToolFlag(a.command, flag) ||
+      optionHint(flag, Object.keys(OPTIONS));
     throw usageError(a.command, `unknown option '${typed}'${hint}`);
   }
   if (spec.value) {
