@@ -1,7 +1,7 @@
 /**
  * `jx doctor` (also `jx --version --verbose`): what this jx will use here —
- * runtime, reactor, jobserver styles, inotify, how files are stat'd, the make
- * and ninja on PATH.
+ * runtime, reactor, jobserver styles, inotify, how files are stat'd, the make,
+ * ninja and strace on PATH.
  *
  * @module
  */
@@ -106,7 +106,10 @@ function makePool(env: Record<string, string | undefined>, auto: string): string
   return `${named}; jx would join it`;
 }
 
-/** The tools jx works with that are found here: make, ninja (their jobserver styles), setsid. */
+/**
+ * The tools jx works with that are found here: make, ninja (their jobserver styles), setsid,
+ * strace.
+ */
 function toolLines(): [string, string][] {
   const make = firstLine("make", ["--version"]);
   const makeVersion = /(\d+)\.(\d+)/.exec(make ?? "");
@@ -134,5 +137,14 @@ function toolLines(): [string, string][] {
         ? "found (portable reactor on Deno)"
         : "not found",
     ],
+    ["strace", straceLine()],
   ];
+}
+
+/** The strace on PATH, which `jx lint` and `--check-access` run each job under. */
+function straceLine(): string {
+  const v = /version\s+(\S+)/.exec(firstLine("strace", ["-V"]) ?? "");
+  return v
+    ? `${v[1]} (jx lint, --check-access)`
+    : "not found (jx lint and --check-access need it; Debian: apt-get install strace)";
 }

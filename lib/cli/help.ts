@@ -65,7 +65,7 @@ Usage:
   jx ctl ACTION [ARGS]                        control a running jx run (modules, publish)
   jx init [-f FILE]                           write a starter jobs.yaml here
   jx completions bash|zsh|fish                print a shell completion script
-  jx doctor                                   runtime, reactor, jobserver, make/ninja found
+  jx doctor                                   runtime, reactor, jobserver, make/ninja/strace found
   jx --version | jx --help | jx COMMAND --help
 
 ${COMMON}
@@ -294,9 +294,9 @@ Examples:
 Prints what this jx will use here, one "name  value" line each: its version
 and runtime, the reactor auto picks, the jobserver (styles, and the pool of a
 make that runs jx), how watch sees changes, how up-to-date checks stat files,
-the make and ninja found on PATH, and whether /usr/bin/setsid or /bin/setsid
-is there (the portable reactor's, whatever PATH says). It changes nothing.
-Also jx --version --verbose.
+the make and ninja found on PATH, whether /usr/bin/setsid or /bin/setsid is
+there (the portable reactor's, whatever PATH says), and the strace on PATH
+(jx lint's). It changes nothing. Also jx --version --verbose.
 
 Example:
   jx doctor

@@ -604,10 +604,13 @@ Deno.test("jx doctor says which runtime, reactor and jobserver are in use", asyn
   assert.match(bare.stdout, /^ninja\s+not found$/m);
   const setsid = ["/usr/bin/setsid", "/bin/setsid"].some((p) => existsSync(p));
   assert.match(bare.stdout, setsid ? /^setsid\s+found/m : /^setsid\s+not found$/m);
+  // strace, which jx lint needs: its version, or how to get it.
+  assert.match(d.stdout, /^strace\s+\d[\d.]* \(jx lint, --check-access\)$/m);
+  assert.match(bare.stdout, /^strace\s+not found \(jx lint and --check-access need it; /m);
   const help = (await runJx(["doctor", "--help"])).stdout.replace(/\s+/g, " ");
   assert.match(
     help,
-    /make and ninja found on PATH, and whether \/usr\/bin\/setsid or \/bin\/setsid/,
+    /make and ninja found on PATH, whether \/usr\/bin\/setsid or \/bin\/setsid is there .*, and the strace on PATH/,
   );
 });
 
