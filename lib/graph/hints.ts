@@ -295,3 +295,39 @@ export function jobsListHint(node: Node | null, path: string): string {
     ? ` (each is written under its name, not as a list item: build: { run: make })`
     : "";
 }
+
+/**
+ * What to write for a value of the wrong kind where a new user's habit is known: `yes` for a
+ * flag (YAML 1.1's true), a var or env value left empty or computed by a command (go-task's
+ * `sh:`), a `foreach` glob written bare; `""` otherwise.
+ *
+ * @example
+ * ```ts
+ * import { valueHint } from "./hints.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(valueHint("flag", "yes"), " (write true: YAML reads yes as text)");
+ * assertEquals(valueHint("foreach", "src/*.c"), " (a glob: foreach: { glob: 'src/*.c' })");
+ * ```
+ */
+export function valueHint(where: "flag" | "text" | "foreach", value: unknown): string {
+  switch (where) {
+    case "flag": {
+      if (typeof value !== "string") return "";
+      const word = value.toLowerCase();
+      if (["yes", "on", "y"].includes(word)) return ` (write true: YAML reads ${value} as text)`;
+      if (["no", "off", "n"].includes(word)) return ` (write false: YAML reads ${value} as text)`;
+      return "";
+    }
+    case "text":
+      if (value === null) return ` (an empty value is written "")`;
+      return typeof value === "object"
+        ? " (a value is text; a command's output is for the job to take: $(cmd) in its run)"
+        : "";
+    case "foreach":
+      return typeof value === "string" ? ` (a glob: foreach: { glob: ${quoteYaml(value)} })` : "";
+    default: {
+      const _assertNever: never = where;
+      return _assertNever;
+    }
+  }
+}

@@ -15,7 +15,7 @@ import {
 } from "../runtime/yaml_light.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import { compactValues, nulFree } from "./fast_yaml.ts";
-import { jobsListHint, notAMappingHint, unknownKeyHint } from "./hints.ts";
+import { jobsListHint, notAMappingHint, unknownKeyHint, valueHint } from "./hints.ts";
 import { table } from "./table.ts";
 export { table } from "./table.ts";
 import { formatMs, parseDuration } from "./duration.ts";
@@ -344,7 +344,8 @@ export class Validator {
         return this.check(rawNode, isMap(node) ? kind.map : kind.scalar, path);
       case "bool":
         if (typeof scalar !== "boolean") {
-          this.fail(`${path}: expected true or false, got ${typeName(node)}`, node);
+          const hint = valueHint("flag", scalar);
+          this.fail(`${path}: expected true or false, got ${typeName(node)}${hint}`, node);
         }
         return scalar;
       default: {
@@ -480,7 +481,8 @@ export class Validator {
     const value = this.deref(raw);
     const v = isScalar(value) ? value.value : undefined;
     if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
-      this.fail(`${p}: expected a string, number or boolean, got ${typeName(value)}`, raw);
+      const hint = valueHint("text", isMap(value) ? {} : isSeq(value) ? undefined : v ?? null);
+      this.fail(`${p}: expected a string, number or boolean, got ${typeName(value)}${hint}`, raw);
     }
     return asText(v, false, value)!;
   }
@@ -597,8 +599,10 @@ export class Validator {
   private foreach(node: Node | null, path: string): Foreach {
     if (isSeq(node)) return { kind: "list", items: this.foreachList(node, path), as: "ITEM" };
     if (!isMap(node)) {
+      const v = isScalar(node) ? node.value : undefined;
       this.fail(
-        `${path}: expected a list or a mapping with glob, list or matrix, got ${typeName(node)}`,
+        `${path}: expected a list or a mapping with glob, list or matrix, got ${typeName(node)}` +
+          valueHint("foreach", v),
         node,
       );
     }
