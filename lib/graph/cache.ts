@@ -59,7 +59,8 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // `${NAME:q}` refused (in `$((...))`, nested quotes of `"${...}"`...); vars substituted in modules'
 // ready and health checks; an empty `log:` and topics no message can reach refused.
 // 16: a run list whose program holds a blank (`run: [echo hi, echo there]`) and make's `$(NAME)`
-// of a var in shell text refused at load: a graph cached before held them.
+// of a var in shell text refused at load, and a file that is not UTF-8 (its bytes as U+FFFD): a
+// graph cached before held them.
 const FORMAT = GRAPH_FORMAT;
 
 /** The header line after the key line. */

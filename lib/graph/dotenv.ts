@@ -16,7 +16,7 @@ import { VAR_RE } from "./schema.ts";
 import { errorCode, errorMessage } from "./read.ts";
 import { readRegularBytes } from "../runtime/fs.ts";
 import { sha256 } from "../runtime/hash.ts";
-import { utf8Decoder } from "../runtime/utf8.ts";
+import { notUtf8, utf8Decoder } from "../runtime/utf8.ts";
 
 const ESCAPES: Record<string, string> = {
   n: "\n",
@@ -163,5 +163,7 @@ export function readDotenv(
   // Its content's hash as the state stamps files: a job checked after an edit runs with the
   // values read here, not the file's new ones (`UpToDate.dotenvLoaded`).
   hashed?.(sha256().update(bytes).hex().slice(0, 32));
+  const bad = notUtf8(bytes);
+  if (bad) throw new JxInputError(bad.message, shown, { line: bad.line, col: bad.col });
   return parseDotenv(utf8Decoder.decode(bytes), shown);
 }

@@ -12,9 +12,9 @@ import {
   isDeviceSync,
   projectDir,
   readBytesSync,
-  readRegularText,
+  readRegularBytes,
 } from "../runtime/fs.ts";
-import { utf8Decoder } from "../runtime/utf8.ts";
+import { notUtf8, utf8Decoder } from "../runtime/utf8.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import { ioReason } from "../runtime/errors.ts";
 import {
@@ -140,6 +140,7 @@ export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
   } catch (e) {
     throw new JxInputError(whyNotRead(e), file);
   }
+  refuseNotUtf8(bytes, text, file);
   const o = { baseDir: projectDir(file), ...opts };
   // A foreach glob, a dotenv file or an included file: more than the text, which
   // the cache key does not cover: no cache then.
@@ -449,10 +450,21 @@ function whyNotRead(e: unknown): string {
   return `cannot read: ${code === "EISDIR" ? "is a folder" : ioReason(e)}`;
 }
 
+/**
+ * Refuses a jobs file that is not UTF-8 text (saved as UTF-16, or Latin-1's `é`), which the
+ * lenient decoding that made `text` turned into U+FFFD silently: at the first such byte.
+ */
+export function refuseNotUtf8(bytes: Uint8Array, text: string, file: string): void {
+  if (!text.includes("\uFFFD") && bytes[0] !== 0xff && bytes[0] !== 0xfe) return;
+  const bad = notUtf8(bytes);
+  if (bad) throw new JxInputError(bad.message, file, { line: bad.line, col: bad.col });
+}
+
 /** The text of an included file, or an error at the `include` item that named it. */
 function readIncluded(inc: Included & { at?: Pos }, by: Unit, byFile: string): string {
+  let bytes: Uint8Array;
   try {
-    return readRegularText(inc.abs);
+    bytes = readRegularBytes(inc.abs);
   } catch (e) {
     const why = whyNotRead(e);
     const error = new JxInputError(
@@ -463,6 +475,9 @@ function readIncluded(inc: Included & { at?: Pos }, by: Unit, byFile: string): s
     if (errorCode(e) === "ENOENT") error.missing = inc.abs;
     throw error;
   }
+  const text = utf8Decoder.decode(bytes);
+  refuseNotUtf8(bytes, text, inc.shown);
+  return text;
 }
 
 /** The top-level keys of a file, as validated. */

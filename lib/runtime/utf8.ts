@@ -140,3 +140,56 @@ const RAW_BYTES = /[\u{10ff80}-\u{10ffff}]/gu;
 export function lossyText(text: string): string {
   return RAW_BYTE.test(text) ? text.replace(RAW_BYTES, "\uFFFD") : text;
 }
+
+/** Where a text file's bytes stop being UTF-8: a 1-based line and column, and why. */
+export interface NotUtf8 {
+  line: number;
+  col: number;
+  message: string;
+}
+
+/**
+ * Undefined when `bytes` are UTF-8 text (a leading byte order mark allowed); else where they are
+ * not and what to do: a file saved as UTF-16 (its byte order mark) or in another encoding (a
+ * byte that starts no UTF-8 character, such as Latin-1's 0xe9 for é), which a lenient decoder
+ * would silently turn into U+FFFD.
+ *
+ * @example
+ * ```ts
+ * import { notUtf8 } from "./utf8.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(notUtf8(new TextEncoder().encode("a: café\n")), undefined);
+ * assertEquals(notUtf8(new Uint8Array([0x61, 0x0a, 0x62, 0xe9])), {
+ *   line: 2,
+ *   col: 2,
+ *   message: "not UTF-8 text (byte 0xe9; save the file as UTF-8)",
+ * });
+ * ```
+ */
+export function notUtf8(bytes: Uint8Array): NotUtf8 | undefined {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    const bom = bytes[0] === 0xff ? "FF FE" : "FE FF";
+    return {
+      line: 1,
+      col: 1,
+      message: `UTF-16 text (byte order mark ${bom}; save the file as UTF-8)`,
+    };
+  }
+  try {
+    UTF8.decode(bytes);
+    return undefined;
+  } catch { /* found below */ }
+  const text = decodeBytes(bytes);
+  const at = text.search(RAW_BYTE);
+  if (at < 0) return undefined;
+  const lineStart = text.lastIndexOf("\n", at - 1) + 1;
+  const line = text.slice(0, at).split("\n").length;
+  const byte = text.codePointAt(at)! - RAW_BYTE_BASE;
+  return {
+    line,
+    col: at - lineStart + 1,
+    message: `not UTF-8 text (byte 0x${
+      byte.toString(16).padStart(2, "0")
+    }; save the file as UTF-8)`,
+  };
+}

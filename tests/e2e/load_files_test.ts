@@ -218,3 +218,51 @@ for (const runtime of RUNTIMES) {
     assert.doesNotMatch(checked.stderr, /not kept|\/dev/, checked.stderr);
   });
 }
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: a jobs, included or dotenv file that is not UTF-8 is refused at its first such byte (its é ran as U+FFFD)`, async () => {
+    const dir = await tempDir({ "jobs.yaml": "jobs: {}\n" });
+    const bytes = (...parts: (string | number[])[]) =>
+      new Uint8Array(
+        parts.flatMap((p) => typeof p === "string" ? [...p].map((c) => c.charCodeAt(0)) : p),
+      );
+    // Latin-1's é (0xe9): the job echoed U+FFFD's three bytes.
+    await Deno.writeFile(`${dir}/jobs.yaml`, bytes("jobs:\n  a: { run: echo caf", [0xe9], " }\n"));
+    assert.equal(
+      await refused(dir, runtime),
+      "jobs.yaml:2:21: not UTF-8 text (byte 0xe9; save the file as UTF-8)",
+    );
+    // Saved as UTF-16 (Windows PowerShell's `>`): its byte order mark, not a NUL byte deep in it.
+    const utf16 = [0xff, 0xfe, ..."jobs: {}\n".split("").flatMap((c) => [c.charCodeAt(0), 0])];
+    await Deno.writeFile(`${dir}/jobs.yaml`, new Uint8Array(utf16));
+    assert.equal(
+      await refused(dir, runtime),
+      "jobs.yaml:1:1: UTF-16 text (byte order mark FF FE; save the file as UTF-8)",
+    );
+    // An included file, and a dotenv file, likewise at their own place.
+    await Deno.mkdir(`${dir}/pkg`);
+    await Deno.writeFile(
+      `${dir}/pkg/jobs.yaml`,
+      bytes('jobs:\n  b: { run: "echo ', [0xe9], '" }\n'),
+    );
+    await Deno.writeTextFile(
+      `${dir}/jobs.yaml`,
+      "include: [pkg/jobs.yaml]\njobs:\n  a: { run: 'true' }\n",
+    );
+    assert.equal(
+      await refused(dir, runtime),
+      "pkg/jobs.yaml:2:19: not UTF-8 text (byte 0xe9; save the file as UTF-8)",
+    );
+    await Deno.writeFile(`${dir}/.env`, bytes("A=1\nB=caf", [0xe9], "\n"));
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, "env_file: .env\njobs:\n  a: { run: 'true' }\n");
+    assert.equal(
+      await refused(dir, runtime),
+      ".env:2:6: not UTF-8 text (byte 0xe9; save the file as UTF-8)",
+    );
+    // UTF-8 with a byte order mark and a U+FFFD of its own is text.
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, "\uFEFFjobs:\n  a: { run: echo café \uFFFD }\n");
+    const ok = await runJx(["run"], { cwd: dir, runtime });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /café \uFFFD/);
+  });
+}
