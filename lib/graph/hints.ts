@@ -331,3 +331,49 @@ export function valueHint(where: "flag" | "text" | "foreach", value: unknown): s
     }
   }
 }
+
+/** Other tools' files by name, and whose they are. */
+const TOOL_FILES: Record<string, string> = {
+  Makefile: "make's",
+  makefile: "make's",
+  GNUmakefile: "make's",
+  justfile: "just's",
+  Justfile: "just's",
+  ".justfile": "just's",
+  "Taskfile.yml": "go-task's",
+  "Taskfile.yaml": "go-task's",
+  "taskfile.yml": "go-task's",
+  "taskfile.yaml": "go-task's",
+  "package.json": "npm's",
+  "turbo.json": "turbo's",
+  "process-compose.yaml": "process-compose's",
+  "process-compose.yml": "process-compose's",
+  "docker-compose.yml": "docker compose's",
+  "docker-compose.yaml": "docker compose's",
+  "compose.yaml": "docker compose's",
+  "compose.yml": "docker compose's",
+};
+
+/**
+ * For an error in `-f FILE` where FILE is another tool's (`-f Makefile`): that it is, and what
+ * jx reads instead; `""` for any other name.
+ *
+ * @example
+ * ```ts
+ * import { toolFileHint } from "./hints.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(toolFileHint("sub/jobs.yaml"), "");
+ * assertEquals(
+ *   toolFileHint("sub/Makefile"),
+ *   " (Makefile is make's file, not a jobs file: jx reads jobs.yaml, which jx init writes; " +
+ *     "jx exec -- make runs make in a pool of job slots)",
+ * );
+ * ```
+ */
+export function toolFileHint(file: string): string {
+  const name = file.slice(file.lastIndexOf("/") + 1);
+  const whose = Object.hasOwn(TOOL_FILES, name) ? TOOL_FILES[name] : undefined;
+  if (!whose) return "";
+  const make = whose === "make's" ? "; jx exec -- make runs make in a pool of job slots" : "";
+  return ` (${name} is ${whose} file, not a jobs file: jx reads jobs.yaml, which jx init writes${make})`;
+}

@@ -16,6 +16,7 @@ import {
 } from "../runtime/fs.ts";
 import { notUtf8, utf8Decoder } from "../runtime/utf8.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
+import { toolFileHint } from "./hints.ts";
 import { ioReason } from "../runtime/errors.ts";
 import {
   CACHE_MIN_BYTES,
@@ -127,6 +128,24 @@ export function jobsFileOrFail(file: string | undefined, dir: string): string {
  * ```
  */
 export function loadJobsFile(file: string, opts: LoadOptions = {}): Graph {
+  try {
+    return loadFile(file, opts);
+  } catch (e) {
+    // `-f Makefile`, `-f Taskfile.yml`: its first line is bad YAML or an unknown key; say whose.
+    const hint = e instanceof JxInputError && e.file === file ? toolFileHint(file) : "";
+    if (!hint) throw e;
+    const error = new JxInputError(
+      `${(e as JxInputError).message}${hint}`,
+      file,
+      (e as JxInputError).pos,
+    );
+    error.missing = (e as JxInputError).missing;
+    throw error;
+  }
+}
+
+/** `loadJobsFile`'s work. */
+function loadFile(file: string, opts: LoadOptions): Graph {
   // Its bytes, read once: the key hashes them as they are (no text encoded again), the parser
   // gets their text (on Deno `readTextFileSync` took 70 ms for 10 MB, this 3 + 28 to decode).
   let bytes: Uint8Array, text: string;

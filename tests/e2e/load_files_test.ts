@@ -265,4 +265,29 @@ for (const runtime of RUNTIMES) {
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /café \uFFFD/);
   });
+
+  Deno.test(`${runtime}: -f Makefile (or a Taskfile, a justfile) says it is that tool's file and what jx reads`, async () => {
+    const dir = await tempDir({
+      "Makefile": "all: app\napp: main.c\n\tcc -o app main.c\n",
+      "Taskfile.yml": 'version: "3"\ntasks:\n  build:\n    cmds: [go build]\n',
+      "justfile": "build:\n    cargo build\n",
+    });
+    const jx = "jx reads jobs.yaml, which jx init writes";
+    assert.equal(
+      await refused(dir, runtime, ["run", "-f", "Makefile"]),
+      "Makefile:3:1: YAML syntax error: Tabs are not allowed as indentation (indent with spaces, " +
+        "not tabs) " +
+        `(Makefile is make's file, not a jobs file: ${jx}; jx exec -- make runs make in a pool ` +
+        "of job slots)",
+    );
+    assert.equal(
+      await refused(dir, runtime, ["list", "-f", "Taskfile.yml"]),
+      'Taskfile.yml:1:10: version: unsupported version "3" (this jx reads version 1) ' +
+        `(Taskfile.yml is go-task's file, not a jobs file: ${jx})`,
+    );
+    assert.equal(
+      await refused(dir, runtime, ["graph", "-f", "justfile"]),
+      `justfile:1:1: unknown key 'build' (justfile is just's file, not a jobs file: ${jx})`,
+    );
+  });
 }
