@@ -130,11 +130,11 @@ Examples:
 
 Writes a starter jobs file (default: jobs.yaml in the current directory) that
 runs as is: a step that makes the output folder, two that write a header
-each and run together, one that reads what they wrote, and a test. Its first line points editors at the JSON
-schema of jobs files, which init writes beside it as jobs.schema.json (commit
-both). init never overwrites: if the file (or a jobs.yml beside a default
-jobs.yaml), or a jobs.schema.json that is not jx's, exists, it exits 2 and
-changes nothing.
+each and run together, one that reads what they wrote, and a test. Its first
+line points editors at the JSON schema of jobs files, which init writes beside
+it as jobs.schema.json (commit both). init never overwrites: if the file (or
+a jobs.yml beside a jobs.yaml, which would take its place), or a
+jobs.schema.json that is not jx's, exists, it exits 2 and changes nothing.
 
 Options:
   -f, --file FILE        the file to write (default: jobs.yaml)

@@ -5,7 +5,7 @@
  * @module
  */
 import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { ioReason, JxInputError, usageError } from "../runtime/errors.ts";
 import { toJsonSchema } from "../graph/schema.ts";
 import { writeAll } from "../runtime/mod.ts";
@@ -73,13 +73,14 @@ jobs:
 
 /**
  * `jx init [-f FILE]`: writes the starter file (default `jobs.yaml`) and the
- * schema; exit 2, writing nothing, if the file (or, for the default, a
- * `jobs.yml`) already exists.
+ * schema; exit 2, writing nothing, if the file (or, for a `jobs.yaml`, a
+ * `jobs.yml` beside it, which it would stand in front of) already exists.
  */
 export function cmdInit(args: Args): number {
   if (args.names.length) throw usageError("init", `unexpected argument '${args.names[0]}'`);
   const file = args.file ?? "jobs.yaml";
-  const others = args.file ? [file] : [file, "jobs.yml"];
+  // A jobs.yaml beside a jobs.yml takes its place for every bare `jx run` there, -f or not.
+  const others = basename(file) === "jobs.yaml" ? [file, join(dirname(file), "jobs.yml")] : [file];
   for (const f of others) {
     if (taken(f)) {
       throw new JxInputError(

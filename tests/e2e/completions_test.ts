@@ -4,7 +4,7 @@
  * the help texts of the new commands.
  */
 import assert from "node:assert/strict";
-import { DENO, ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
+import { DENO, exists, ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
 
 const JOBS = `
 jobs:
@@ -353,6 +353,13 @@ Deno.test("jx init: a starter jobs.yaml with a schema line that runs as is; neve
   const refused = await runJx(["init"], { cwd: yml });
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /jobs\.yml already exists/);
+  // -f jobs.yaml too: a bare jx run there would take it instead of the jobs.yml (it did).
+  for (const f of ["jobs.yaml", "./jobs.yaml", `${yml}/jobs.yaml`]) {
+    const named = await runJx(["init", "-f", f], { cwd: yml });
+    assert.equal(named.code, 2, f);
+    assert.match(named.stderr, /jobs\.yml already exists; not overwriting it/, f);
+    assert.ok(!(await exists(`${yml}/jobs.yaml`)), f);
+  }
   await Deno.remove(dir, { recursive: true });
   await Deno.remove(yml, { recursive: true });
 });
