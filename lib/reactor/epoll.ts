@@ -60,7 +60,7 @@ import {
 import { CStrings } from "./cstrings.ts";
 import { PeakRss } from "./peak_rss.ts";
 import { type Holder, signalHolder } from "./pipe_holders.ts";
-import { killGroup, signalName, spawnTerminal } from "./portable.ts";
+import { killGroup, signalName, spawnTerminal, startError } from "./portable.ts";
 import { type StdinPipe, stdinPipe } from "./stdin_pipe.ts";
 import { createTimers, onSignal } from "./timers.ts";
 import { isBun } from "../runtime/mod.ts";
@@ -617,7 +617,7 @@ function reportNotStarted(req: SpawnRequest, error: string): void {
   const status = {
     code: null,
     signal: null,
-    error: `cannot start '${req.argv[0]}' in ${req.cwd}: ${error}`,
+    error: startError(req.argv[0], req.cwd, error),
   };
   queueMicrotask(() => req.onExit(status));
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { bun, deno, isBun, isFileSync, sendSignal } from "../runtime/mod.ts";
+import { bun, deno, existsSync, isBun, isDirSync, isFileSync, sendSignal } from "../runtime/mod.ts";
 import { bunWatchAvailable, createBunWatcher } from "./bun_watcher.ts";
 import { jobserverFds } from "./bun_fds.ts";
 import { lossyText } from "../runtime/utf8.ts";
@@ -311,6 +311,30 @@ const SPAWN_ERRORS: Record<string, string> = {
   EACCES: "permission denied",
 };
 
+/**
+ * A failed start in words: `cannot start 'ARGV0' in CWD: WHY`, or, when the working folder is
+ * what is missing (a job's `cwd:` not made yet, or a file), that it is: the spawn's ENOENT
+ * reads as though the program were missing.
+ *
+ * @example
+ * ```ts
+ * import { startError } from "./portable.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(
+ *   startError("/bin/sh", "/no/such/dir", "no such file or directory"),
+ *   "cannot start '/bin/sh': its working directory /no/such/dir does not exist",
+ * );
+ * assertEquals(startError("nope", "/", "no such file or directory"), "cannot start 'nope' in /: no such file or directory");
+ * ```
+ */
+export function startError(argv0: string, cwd: string, why: string): string {
+  if (/^(no such file or directory|not a directory)$/.test(why) && !isDirSync(cwd)) {
+    const what = existsSync(cwd) ? "is not a directory" : "does not exist";
+    return `cannot start '${argv0}': its working directory ${cwd} ${what}`;
+  }
+  return `cannot start '${argv0}' in ${cwd}: ${why}`;
+}
+
 function failedStart(req: SpawnRequest, e: unknown): ChildHandle {
   const err = e as { code?: string; message?: string };
   let msg = err.message ?? String(e);
@@ -319,7 +343,7 @@ function failedStart(req: SpawnRequest, e: unknown): ChildHandle {
     : /not found|No such file/i.test(msg)
     ? SPAWN_ERRORS.ENOENT
     : undefined;
-  if (why) msg = `cannot start '${req.argv[0]}' in ${req.cwd}: ${why}`;
+  if (why) msg = startError(req.argv[0], req.cwd, why);
   const status: ExitStatus = { code: null, signal: null, error: msg };
   queueMicrotask(() => req.onExit(status));
   return { pid: 0, kill: () => {}, write: () => {}, closeStdin: () => {} };

@@ -395,15 +395,18 @@ export const CASES: Case[] = [
         });
         assert.equal(y.err, "");
       }
-      // A working folder that is a file: the reason in lower case as the others (strerror's
-      // "Not a directory" it was, beside "no such file or directory").
+      // A working folder that is a file, or that is missing: said so (the spawn's "no such file
+      // or directory" read as though /bin/sh were missing; strerror's "Not a directory" it was).
       const file = "/bin/sh";
       const z = await run(r, ["/bin/sh", "-c", "true"], { cwd: file });
-      assert.match(
-        z.status.error ?? "",
-        new RegExp(
-          `^cannot start '/bin/sh' in ${file}: (not a directory|no such file or directory)$`,
-        ),
+      assert.equal(
+        z.status.error,
+        "cannot start '/bin/sh': its working directory /bin/sh is not a directory",
+      );
+      const gone = await run(r, ["/bin/sh", "-c", "true"], { cwd: "/no/such/jx-folder" });
+      assert.equal(
+        gone.status.error,
+        "cannot start '/bin/sh': its working directory /no/such/jx-folder does not exist",
       );
     },
   },
