@@ -1016,3 +1016,39 @@ Deno.test("local store: a prune never follows a store folder (entries, blobs, ch
   new LocalStore(store).prune(0);
   assert.equal(await Deno.readTextFile(`${victim}/${shard}/${digest}`), "keep me", "memo");
 });
+
+Deno.test("a store kept inside a job's writes (node_modules/.cache/jx) is neither stored into itself nor removed by the job's restore", async () => {
+  const p = await tempDir({ "src/a.c": "int a;" });
+  const store = `${p}/node_modules/.cache/jx`;
+  const install = job(p, { name: "install", writes: ["node_modules"] });
+  const ctx = { baseDir: p, vars: {} };
+  const cache = newCache(store);
+  const put = async (v: string) => {
+    await Deno.writeTextFile(`${p}/src/a.c`, v);
+    await Deno.mkdir(`${p}/node_modules/pkg`, { recursive: true });
+    await Deno.writeTextFile(`${p}/node_modules/pkg/index.js`, v);
+    const miss = await cache.lookup(install, ctx);
+    assert.equal(miss.kind, "miss");
+    cache.record(install, miss, p, { exit: 0, durationMs: 5, output: [] });
+  };
+  await put("one");
+  await put("two");
+  for (const e of Deno.readDirSync(`${store}/entries`)) {
+    for (const f of Deno.readDirSync(`${store}/entries/${e.name}`)) {
+      const entry = JSON.parse(Deno.readTextFileSync(`${store}/entries/${e.name}/${f.name}`));
+      const paths = entry.outputs.map((o: { path: string }) => o.path);
+      assert.deepEqual(paths.filter((x: string) => x.startsWith("node_modules/.cache/")), []);
+      assert.ok(paths.includes("node_modules/pkg/index.js"));
+    }
+  }
+  await Deno.writeTextFile(`${p}/src/a.c`, "one");
+  const hit = await cache.lookup(install, ctx);
+  assert.equal(hit.kind, "hit");
+  if (hit.kind !== "hit") return;
+  const r = await cache.restore(hit, install, p);
+  assert.equal(r.kind, "restored");
+  assert.equal(await Deno.readTextFile(`${p}/node_modules/pkg/index.js`), "one");
+  assert.equal(Deno.readDirSync(`${store}/entries`).toArray().length, 2, "the store is intact");
+  await Deno.writeTextFile(`${p}/src/a.c`, "two");
+  assert.equal((await cache.lookup(install, ctx)).kind, "hit", "the other entry still there");
+});

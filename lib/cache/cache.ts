@@ -23,6 +23,8 @@
  *
  * @module
  */
+import { realpathSync } from "node:fs";
+import { isAbsolute } from "node:path";
 import { noteHash, stamp } from "../state/mod.ts";
 import { ioReason } from "../runtime/errors.ts";
 import {
@@ -52,6 +54,27 @@ import {
   writtenBy,
 } from "./key.ts";
 import { BadBlob, type LocalStore } from "./local.ts";
+
+/**
+ * Whether a path (relative to `baseDir`) is the local store's folder or in
+ * it: a store kept inside a job's `writes` (`node_modules/.cache/jx` beside
+ * an install job writing `node_modules`) is no output of the job, neither
+ * stored into itself nor removed by the job's restore as a stale file.
+ */
+export function storeUnder(storeDir: string, baseDir: string): (rel: string) => boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return null;
+    }
+  };
+  const store = real(storeDir), base = real(baseDir);
+  if (store === null || base === null) return () => false;
+  const rel = relPath(base, store);
+  if (rel === "" || rel === ".." || rel.startsWith("../") || isAbsolute(rel)) return () => false;
+  return (p) => p === rel || p.startsWith(rel + "/");
+}
 
 /** What `lookup` answers. */
 export type Lookup =
@@ -249,14 +272,14 @@ export class Cache {
     who: WriteOwners,
     stop?: AbortSignal,
   ): Promise<Restored> {
-    const e = hit.entry, local = this.o.local;
+    const e = hit.entry, local = this.o.local, inStore = storeUnder(local.dir, baseDir);
     const stdout = e.log.stdout ? local.readBlob(e.log.stdout) : new Uint8Array();
     const stderr = e.log.stderr ? local.readBlob(e.log.stderr) : new Uint8Array();
     const copy = (d: string, t: string) => local.copyBlob(d, t);
     const staged = await stageOutputs(e.outputs, baseDir, copy, pacer(stop));
     writeOutputs(e.outputs, baseDir, staged, {
       writes: job.writes,
-      othersOwn: (p) => who.othersOwn(job, p),
+      othersOwn: (p) => who.othersOwn(job, p) || inStore(p),
     });
     // The up-to-date state then records these files without reading them again.
     for (const o of e.outputs) if (o.kind === "file") noteHash(baseDir, o.path, o.digest);
@@ -319,11 +342,12 @@ export class Cache {
       if (before) noteHash(baseDir, rel, got.digest, before);
       return got;
     };
+    const inStore = storeUnder(local.dir, baseDir);
     const c = collectOutputs(
       job.writes,
       baseDir,
       take,
-      owners && ((p) => owners.othersOwn(job, p)),
+      (p) => (owners?.othersOwn(job, p) ?? false) || inStore(p),
     );
     const log = splitLog(r.output);
     const put = (b: Uint8Array) => {
