@@ -1052,3 +1052,20 @@ Deno.test("a store kept inside a job's writes (node_modules/.cache/jx) is neithe
   await Deno.writeTextFile(`${p}/src/a.c`, "two");
   assert.equal((await cache.lookup(install, ctx)).kind, "hit", "the other entry still there");
 });
+
+Deno.test("jx cache clear|prune where the store's path is a file (or goes through one): exit 2 and one line, no stack trace", async () => {
+  const dir = await tempDir({ "notes.txt": "keep\n" });
+  for (const path of [`${dir}/notes.txt`, `${dir}/notes.txt/jx`]) {
+    for (const action of ["clear", "prune"]) {
+      const r = await new Deno.Command(DENO, {
+        args: ["run", "-A", "--quiet", `${ROOT}/cli.ts`, "cache", action, "--cache-dir", path],
+      }).output();
+      assert.deepEqual([r.code, td.decode(r.stdout)], [2, ""], `${action} ${path}`);
+      assert.match(
+        td.decode(r.stderr),
+        /^jx: .*: a part of the path is not a folder: not a jx cache store, nothing removed\n$/,
+      );
+    }
+  }
+  assert.equal(await Deno.readTextFile(`${dir}/notes.txt`), "keep\n");
+});

@@ -38,7 +38,7 @@ import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { pid } from "../runtime/fs.ts";
 import { host, isStale } from "../runtime/stale.ts";
-import { JxInputError } from "../runtime/errors.ts";
+import { ioReason, JxInputError } from "../runtime/errors.ts";
 import { myGroups, myUid } from "../runtime/owned.ts";
 import { digestOf } from "./archive.ts";
 import { blobStamp, copyPlain, hashPath, holds } from "./blobfile.ts";
@@ -595,7 +595,14 @@ export class LocalStore implements KeepBlob {
     let names: string[] = [];
     try {
       names = readdirSync(this.dir);
-    } catch { /* no store there: nothing to remove */ }
+    } catch (e) {
+      // No store there: nothing to remove. A file (or a path through one) is no store either.
+      if ((e as { code?: string }).code !== "ENOENT") {
+        throw new JxInputError(
+          `${this.dir}: ${ioReason(e)}: not a jx cache store, nothing removed`,
+        );
+      }
+    }
     const other = names.find((n) => !STORE_PARTS.includes(n) && !ASIDE.test(n));
     if (other !== undefined) {
       throw new JxInputError(
