@@ -105,3 +105,36 @@ Deno.test("CacheRunner: a job stopped during a slow lookup ends at once; the lat
   assert.equal(c.got.ends.length, 1);
   await cache.close();
 });
+
+Deno.test("CacheRunner: a job whose output passes the cache's bound is shown whole but neither kept nor stored (one warning)", async () => {
+  const dir = await tempDir();
+  const g = parseJobsFile(JOBS, `${dir}/jobs.yaml`);
+  const warnings: string[] = [];
+  // (Not a literal: the bound is read as the cache's option.)
+  const options = { local: new LocalStore(await tempDir()), warn: (l: string) => warnings.push(l) };
+  const cache = new Cache(Object.assign(options, { maxLogBytes: 16 }));
+  const loud: Runner = {
+    ...scriptedInner(dir).runner,
+    start(_req: RunRequest, sink: RunSink) {
+      Deno.mkdirSync(`${dir}/out`, { recursive: true });
+      Deno.writeTextFileSync(`${dir}/out/a`, "made\n");
+      sink.started(123);
+      for (const s of ["line one\n", "line two\n", "line three\n"]) {
+        sink.output("stdout", new TextEncoder().encode(s));
+      }
+      sink.ended({ kind: "exited", status: { code: 0, signal: null } });
+      return { signal() {} };
+    },
+  };
+  const runner = new CacheRunner(loud, cache, { baseDir: dir, vars: {} });
+  const c = collect();
+  runner.start(req(g.get("a")), c.sink);
+  await c.ended;
+  assert.equal(c.got.out, "line one\nline two\nline three\n", "shown whole");
+  assert.deepEqual(warnings, [
+    "jx: warning: a not stored in the cache: its output passed 16 bytes",
+  ]);
+  const again = await cache.lookup(g.get("a"), { baseDir: dir, vars: {} });
+  assert.equal(again.kind, "miss");
+  await cache.close();
+});

@@ -107,7 +107,21 @@ export interface JobResult {
   durationMs: number;
   /** Its output, in the order it came. */
   output: OutputChunk[];
+  /**
+   * Set when its output passed `Cache.maxLogBytes` and was no longer kept
+   * (`output` is then partial): nothing is stored, with one warning.
+   */
+  outputCut?: boolean;
 }
+
+/**
+ * The most bytes of a job's output (stdout and stderr together) kept to be
+ * stored with its entry (64 MiB). A job's output is kept in memory until it
+ * ends, twice over as it is stored, and a restore replays it from memory: a
+ * job printing gigabytes (a test run at its most verbose) took jx's memory
+ * with it. Past it the job is not stored, with one warning.
+ */
+export const MAX_LOG_BYTES = 64 * 1024 * 1024;
 
 /** How a run's cache is set up. */
 export interface CacheOptions {
@@ -123,6 +137,8 @@ export interface CacheOptions {
   uploadWaitMs?: number;
   /** Prints one warning line (without a trailing newline). */
   warn: (line: string) => void;
+  /** The most bytes of a job's output kept to be stored (default `MAX_LOG_BYTES`). */
+  maxLogBytes?: number;
 }
 
 /** What `jx explain` shows of a job's key. */
@@ -154,6 +170,11 @@ export class Cache {
   /** The local store. */
   get local(): LocalStore {
     return this.o.local;
+  }
+
+  /** The most bytes of a job's output kept to be stored with it (`MAX_LOG_BYTES`). */
+  get maxLogBytes(): number {
+    return this.o.maxLogBytes ?? MAX_LOG_BYTES;
   }
 
   /**
@@ -306,6 +327,13 @@ export class Cache {
     owners?: WriteOwners,
   ): void {
     if (r.exit !== 0) return;
+    if (r.outputCut) {
+      const max = this.maxLogBytes;
+      const size = max % 1048576 ? `${max} bytes` : `${max / 1048576} MiB`;
+      return this.o.warn(
+        `jx: warning: ${job.name} not stored in the cache: its output passed ${size}`,
+      );
+    }
     // An input edited, made or removed while the job ran: its outputs may not be what the key says.
     const changed = miss.stamps ? changedInputs(miss.stamps, baseDir, job) : [];
     if (changed.length) return this.o.warn(changedWarning(job, changed));

@@ -231,7 +231,9 @@ export class CacheRunner extends WrappingRunner {
    * exits).
    */
   private runAndRecord(req: RunRequest, sink: RunSink, l: Lookup): RunHandle {
-    const output: OutputChunk[] = [];
+    // Kept to be stored, up to the cache's bound (past it: not stored, and no more kept).
+    let output: OutputChunk[] = [], kept = 0, cut = false;
+    const max = this.cache.maxLogBytes;
     let t0 = performance.now();
     let signalled = false;
     const handle = this.inner.start(req, {
@@ -240,7 +242,8 @@ export class CacheRunner extends WrappingRunner {
         sink.started(pid, where);
       },
       output: (stream: StreamName, chunk: Uint8Array) => {
-        output.push({ stream, chunk: chunk.slice() });
+        if (!cut && (kept += chunk.length) > max) cut = true, output = [];
+        if (!cut) output.push({ stream, chunk: chunk.slice() });
         sink.output(stream, chunk);
       },
       ended: (end) => {
@@ -249,7 +252,7 @@ export class CacheRunner extends WrappingRunner {
           !signalled;
         if (ok && !this.isRefused(req.spec)) {
           const durationMs = performance.now() - t0;
-          const r = { exit: 0, durationMs, output };
+          const r = { exit: 0, durationMs, output, outputCut: cut };
           this.cache.record(req.spec, l, this.ctx.baseDir, r, this.owners);
         }
         sink.ended(end);
