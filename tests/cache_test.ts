@@ -1069,3 +1069,24 @@ Deno.test("jx cache clear|prune where the store's path is a file (or goes throug
   }
   assert.equal(await Deno.readTextFile(`${dir}/notes.txt`), "keep\n");
 });
+
+Deno.test("record: a store whose last/ cannot be written still stores (and uploads) the entry, with no warning that it did not", async () => {
+  const store = await tempDir({ last: "not a folder" });
+  const p = await tempDir({ "src/a.c": "int a;", "out/a.o": "obj" });
+  const warnings: string[] = [];
+  const put: string[] = [];
+  const remote = {
+    label: "r",
+    get: () => Promise.resolve(null),
+    put: (e: Entry) => (put.push(e.key), Promise.resolve()),
+  };
+  const cache = new Cache({ local: new LocalStore(store), remote, warn: (l) => warnings.push(l) });
+  const ctx = { baseDir: p, vars: {} };
+  const miss = await cache.lookup(job(p), ctx);
+  assert.equal(miss.kind, "miss");
+  cache.record(job(p), miss, p, { exit: 0, durationMs: 5, output: [] });
+  await cache.close();
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(put, [miss.key]);
+  assert.equal((await newCache(store).lookup(job(p), ctx)).kind, "hit");
+});

@@ -396,7 +396,9 @@ export class Cache {
       parts: miss.parts,
     };
     local.putEntry(entry);
-    local.setLast(baseDir, job.name, miss.key, miss.parts);
+    try {
+      local.setLast(baseDir, job.name, miss.key, miss.parts); // for explain only
+    } catch { /* stored all the same (and uploaded): explain then compares with an older key */ }
     return entry;
   }
 
