@@ -149,7 +149,9 @@ export function inputHashes(
   baseDir: string,
   stamps?: InputStamps,
 ): Record<string, string | null> {
-  const out: Record<string, string | null> = {};
+  // No prototype: a file named `__proto__` is an input like any other (on Bun, `{}[p] = x` with
+  // that name set no property, and the file was in no key).
+  const out: Record<string, string | null> = Object.create(null);
   for (const p of inputPaths(job, baseDir)) {
     const st = stamp(baseDir, p);
     stamps?.set(p, st);
@@ -225,8 +227,12 @@ export function keyParts(job: CacheJob, ctx: KeyContext, stamps?: InputStamps): 
   const named = [ctx.settings?.env, file?.env, own.env, job.envFromProcess].flatMap((n) => n ?? []);
   const names = [...new Set(named)].sort();
   const penv = ctx.processEnv ?? envObject();
-  const passEnv: Record<string, string | null> = {};
-  for (const n of names) passEnv[n] = penv[n] === undefined ? null : sha256(penv[n]!);
+  const passEnv: Record<string, string | null> = Object.create(null);
+  for (const n of names) {
+    // Own values only: Bun's environment object answers `toString`, `__proto__` with its prototype's.
+    const v = Object.hasOwn(penv, n) ? penv[n] : undefined;
+    passEnv[n] = typeof v === "string" ? sha256(v) : null;
+  }
   return {
     version: CACHE_FORMAT_VERSION,
     platform: platformOf(job, ctx),
@@ -317,8 +323,8 @@ export function diffParts(old: KeyParts, now: KeyParts): string[] {
   for (const k of ["env", "vars", "passEnv", "inputs"] as const) {
     const a = old[k] as Record<string, unknown>, b = now[k] as Record<string, unknown>;
     for (const name of new Set([...Object.keys(a), ...Object.keys(b)])) {
-      if (!(name in a)) out.push(`${k} ${name}: added`);
-      else if (!(name in b)) out.push(`${k} ${name}: removed`);
+      if (!Object.hasOwn(a, name)) out.push(`${k} ${name}: added`);
+      else if (!Object.hasOwn(b, name)) out.push(`${k} ${name}: removed`);
       else if (!same(a[name], b[name])) out.push(`${k} ${name}: changed`);
     }
   }

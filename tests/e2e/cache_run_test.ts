@@ -634,3 +634,25 @@ jobs:
   assert.equal(second.stderr.match(/sneaky: not cached/g)?.length, 1, second.stderr);
   assert.equal(await Deno.readTextFile(`${b}/out/s`), "alpha\nbeta\n");
 });
+
+for (const runtime of ["deno", "bun"] as Runtime[]) {
+  Deno.test(`[${runtime}] cache: a read file named __proto__ is in the key (a changed one is not restored stale)`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": "cache: true\njobs:\n  gen:\n" +
+        "    run: cat ./__proto__ > out.txt\n    reads: [__proto__]\n    writes: [out.txt]\n",
+      ["__proto__"]: "one\n", // (computed: a literal `"__proto__":` sets the prototype)
+    });
+    const env = { JX_CACHE_DIR: `${dir}/.store` };
+    const first = await cacheRun(dir, [], { env, runtime });
+    assert.equal(first.code, 0, first.stderr);
+    await Deno.writeTextFile(`${dir}/__proto__`, "two\n");
+    const second = await cacheRun(dir, [], { env, runtime });
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual([second.ran, second.restored], [["gen"], {}]);
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "two\n");
+    await Deno.writeTextFile(`${dir}/__proto__`, "one\n");
+    const third = await cacheRun(dir, [], { env, runtime });
+    assert.deepEqual(third.restored, { gen: "local" });
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "one\n");
+  });
+}
