@@ -469,10 +469,16 @@ export function sendSignal(pid: number, signal: string | 0): void {
  * import { envVar } from "./fs.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * assertEquals(envVar("JX_SURELY_NOT_SET_ANYWHERE"), undefined);
+ * assertEquals(envVar("constructor"), undefined); // unset, on every runtime
  * ```
  */
 export function envVar(name: string): string | undefined {
-  if (!D) return g.process.env[name];
+  if (!D) {
+    // Its own variables only: Bun's `process.env.constructor` (`toString`, `__proto__`...) is
+    // its prototype's, a function or an object that no variable of that name set.
+    const env = g.process.env;
+    return Object.hasOwn(env, name) ? env[name] : undefined;
+  }
   try {
     return D.env.get(name);
   } catch {

@@ -3,7 +3,7 @@
  * dotenv file's position, and a changed .env rerunning the job.
  */
 import assert from "node:assert/strict";
-import { readEvents, runJx, tempDir, waitForFile } from "../helpers.ts";
+import { readEvents, runJx, RUNTIMES, tempDir, waitForFile } from "../helpers.ts";
 
 const JOBS = `
 env_file: [.env, .env.local?]
@@ -170,3 +170,20 @@ jobs:
   assert.deepEqual((await run(dir)).ran, ["p"]);
   assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "d3\n");
 });
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`[${runtime}] a dotenv variable named constructor, valueOf or toString reaches the job; such a name in cache: {env} is unset, not an error`, async () => {
+    const dir = await tempDir({
+      ".env": "constructor=c1\nvalueOf=v1\n",
+      "jobs.yaml": "env_file: .env\ncache: { env: [toString, hasOwnProperty] }\njobs:\n" +
+        '  show:\n    run: echo "$constructor $valueOf" > out.txt\n    writes: [out.txt]\n',
+    });
+    const env = { JX_CACHE_DIR: `${dir}/.store` };
+    const first = await runJx(["run"], { cwd: dir, runtime, env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "c1 v1\n");
+    assert.doesNotMatch(first.stderr, /warning/, "recorded as done, and stored");
+    const again = await runJx(["run"], { cwd: dir, runtime, env });
+    assert.match(again.stderr, /1 job up to date/);
+  });
+}
