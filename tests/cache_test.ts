@@ -1108,3 +1108,21 @@ Deno.test("key: the colour variables jobs get on a colour terminal are in it (a 
     "the job's own env: what it gets",
   );
 });
+
+Deno.test("a store inside a job's writes that its first store makes (walked after it is made) is not stored into itself", async () => {
+  const p = await tempDir({ "src/a.c": "int a;", "node_modules/a.js": "a" });
+  await Deno.mkdir(`${p}/node_modules/zz`);
+  const store = `${p}/node_modules/zz/jx`; // made by the store of a.js, then walked
+  const install = job(p, { name: "install", writes: ["node_modules"] });
+  const cache = newCache(store);
+  const miss = await cache.lookup(install, { baseDir: p, vars: {} });
+  assert.equal(miss.kind, "miss");
+  cache.record(install, miss, p, { exit: 0, durationMs: 5, output: [] });
+  const [e] = Deno.readDirSync(`${store}/entries`).toArray();
+  const [f] = Deno.readDirSync(`${store}/entries/${e.name}`).toArray();
+  const entry = JSON.parse(Deno.readTextFileSync(`${store}/entries/${e.name}/${f.name}`));
+  assert.deepEqual(
+    entry.outputs.map((o: { path: string }) => o.path),
+    ["node_modules", "node_modules/a.js", "node_modules/zz"],
+  );
+});

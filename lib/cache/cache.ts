@@ -24,7 +24,7 @@
  * @module
  */
 import { realpathSync } from "node:fs";
-import { isAbsolute } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { noteHash, stamp } from "../state/mod.ts";
 import { ioReason } from "../runtime/errors.ts";
 import {
@@ -62,14 +62,17 @@ import { BadBlob, type LocalStore } from "./local.ts";
  * stored into itself nor removed by the job's restore as a stale file.
  */
 export function storeUnder(storeDir: string, baseDir: string): (rel: string) => boolean {
-  const real = (p: string) => {
+  // A store not made yet (a first run) is made while the outputs are walked: where it will be.
+  const real = (p: string): string | null => {
     try {
       return realpathSync(p);
     } catch {
-      return null;
+      const up = dirname(p);
+      const at = up === p ? null : real(up);
+      return at === null ? null : join(at, basename(p));
     }
   };
-  const store = real(storeDir), base = real(baseDir);
+  const store = real(resolve(storeDir)), base = real(baseDir);
   if (store === null || base === null) return () => false;
   const rel = relPath(base, store);
   if (rel === "" || rel === ".." || rel.startsWith("../") || isAbsolute(rel)) return () => false;
