@@ -1126,3 +1126,24 @@ Deno.test("a store inside a job's writes that its first store makes (walked afte
     ["node_modules", "node_modules/a.js", "node_modules/zz"],
   );
 });
+
+Deno.test("a store inside a job's reads (JX_CACHE_DIR=$PWD/.ci-cache/jx, a job reading .) is in no key, nor a change while it ran", async () => {
+  const p = await tempDir({ "src/a.c": "int a;", "out/a.o": "obj" });
+  const store = `${p}/.ci-cache/jx`;
+  const lint = job(p, { name: "lint", reads: ["."], writes: ["out/a.o"] });
+  const other = job(p, { name: "other", reads: ["src/a.c"], writes: ["out/a.o"] });
+  const ctx = { baseDir: p, vars: {} };
+  const warnings: string[] = [];
+  const cache = newCache(store, warnings);
+  const miss = await cache.lookup(lint, ctx);
+  assert.equal(miss.kind, "miss");
+  // Another job stores while this one runs: the store changes under the folder it reads.
+  const m2 = await cache.lookup(other, ctx);
+  cache.record(other, m2, p, { exit: 0, durationMs: 5, output: out("other\n") });
+  cache.record(lint, miss, p, { exit: 0, durationMs: 5, output: out("lint\n") });
+  assert.deepEqual(warnings, []);
+  const hit = await cache.lookup(lint, ctx);
+  assert.equal(hit.kind, "hit", "the key after a store is the key before it");
+  assert.equal(hit.key, miss.key);
+  assert.ok(!Object.keys(hit.parts.inputs).some((i) => i.startsWith(".ci-cache")));
+});

@@ -23,8 +23,6 @@
  *
  * @module
  */
-import { realpathSync } from "node:fs";
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { noteHash, stamp } from "../state/mod.ts";
 import { ioReason } from "../runtime/errors.ts";
 import {
@@ -51,33 +49,10 @@ import {
   type KeyParts,
   keyParts,
   storedParts,
+  storeUnder,
   writtenBy,
 } from "./key.ts";
 import { BadBlob, type LocalStore } from "./local.ts";
-
-/**
- * Whether a path (relative to `baseDir`) is the local store's folder or in
- * it: a store kept inside a job's `writes` (`node_modules/.cache/jx` beside
- * an install job writing `node_modules`) is no output of the job, neither
- * stored into itself nor removed by the job's restore as a stale file.
- */
-export function storeUnder(storeDir: string, baseDir: string): (rel: string) => boolean {
-  // A store not made yet (a first run) is made while the outputs are walked: where it will be.
-  const real = (p: string): string | null => {
-    try {
-      return realpathSync(p);
-    } catch {
-      const up = dirname(p);
-      const at = up === p ? null : real(up);
-      return at === null ? null : join(at, basename(p));
-    }
-  };
-  const store = real(resolve(storeDir)), base = real(baseDir);
-  if (store === null || base === null) return () => false;
-  const rel = relPath(base, store);
-  if (rel === "" || rel === ".." || rel.startsWith("../") || isAbsolute(rel)) return () => false;
-  return (p) => p === rel || p.startsWith(rel + "/");
-}
 
 /** What `lookup` answers. */
 export type Lookup =
@@ -175,6 +150,11 @@ export class Cache {
     return this.o.local;
   }
 
+  /** `ctx` naming this cache's local store (no input of any key: `storeUnder`). */
+  inStore(ctx: KeyContext): KeyContext {
+    return { ...ctx, store: this.o.local.dir };
+  }
+
   /** The most bytes of a job's output kept to be stored with it (`MAX_LOG_BYTES`). */
   get maxLogBytes(): number {
     return this.o.maxLogBytes ?? MAX_LOG_BYTES;
@@ -199,7 +179,7 @@ export class Cache {
   /** The key of `job` now, then the local store, then the remote one (whose hit is copied locally). */
   async lookup(job: CacheJob, ctx: KeyContext): Promise<Lookup> {
     const stamps: InputStamps = new Map();
-    const parts = keyParts(job, ctx, stamps);
+    const parts = keyParts(job, this.inStore(ctx), stamps);
     const key = keyOf(parts);
     // A corrupt entry: one warning, and the job runs (or the remote store answers).
     const local = this.o.local.getEntry(
@@ -338,7 +318,9 @@ export class Cache {
       );
     }
     // An input edited, made or removed while the job ran: its outputs may not be what the key says.
-    const changed = miss.stamps ? changedInputs(miss.stamps, baseDir, job) : [];
+    const changed = miss.stamps
+      ? changedInputs(miss.stamps, baseDir, job, storeUnder(this.o.local.dir, baseDir))
+      : [];
     if (changed.length) return this.o.warn(changedWarning(job, changed));
     let entry: Entry;
     try {
@@ -455,7 +437,7 @@ export class Cache {
 
   /** The key's parts now and what differs from the last stored key. */
   explain(job: CacheJob, ctx: KeyContext): Explained {
-    const parts = keyParts(job, ctx);
+    const parts = keyParts(job, this.inStore(ctx));
     const key = keyOf(parts);
     const last = this.o.local.getLast(ctx.baseDir, job.name);
     const differs = last && last.key !== key

@@ -6,8 +6,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { realpathSync, statSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { namedByAny, resourceNames } from "../graph/mod.ts";
 import {
   changedSince,
@@ -79,6 +79,8 @@ export interface KeyContext {
   platform?: string;
   /** The run's `--executor`: where a job without its own `executor:` runs (default: local). */
   executor?: "local" | "slurm";
+  /** The local store's folder: what lies in it is no input (`storeUnder`). */
+  store?: string;
 }
 
 /** The parts of a key, each a plain value (stored beside the entry for `jx explain`). */
@@ -149,11 +151,13 @@ export function inputHashes(
   job: Pick<CacheJob, "reads" | "writes">,
   baseDir: string,
   stamps?: InputStamps,
+  skip?: (rel: string) => boolean,
 ): Record<string, string | null> {
   // No prototype: a file named `__proto__` is an input like any other (on Bun, `{}[p] = x` with
   // that name set no property, and the file was in no key).
   const out: Record<string, string | null> = Object.create(null);
   for (const p of inputPaths(job, baseDir)) {
+    if (skip?.(p)) continue;
     const st = stamp(baseDir, p);
     stamps?.set(p, st);
     out[p] = st ? hashFile(baseDir, p) + (executable(join(baseDir, p)) ? "+x" : "") : null;
@@ -184,10 +188,46 @@ export function changedInputs(
   stamps: InputStamps,
   baseDir: string,
   job: Pick<CacheJob, "reads" | "writes">,
+  skip?: (rel: string) => boolean,
 ): string[] {
   // One walk of the reads: each input stamped again, and what started to match one meanwhile
   // (a new input, unless the job made it).
-  return changedSince(stamps, expandStamped(job.reads, baseDir), namedByAny(job.writes));
+  const changed = changedSince(stamps, expandStamped(job.reads, baseDir), namedByAny(job.writes));
+  return skip ? changed.filter((p) => !skip(p)) : changed;
+}
+
+/**
+ * Whether a path (relative to `baseDir`) is the local store's folder or in
+ * it. The store is jx's own, as `.jx` is: no job's input (a job reading `.`
+ * with the store in `.ci-cache/jx` had another key after every store, and
+ * never a hit) and no job's output (a store inside a job's `writes`,
+ * `node_modules/.cache/jx` beside an install job writing `node_modules`,
+ * was stored into the job's entry, and removed by its restore as a stale
+ * file). A store not made yet (a first run) is where it will be.
+ *
+ * @example
+ * ```ts
+ * import { storeUnder } from "./key.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const inStore = storeUnder("/nowhere/p/.cache/jx", "/nowhere/p");
+ * assertEquals([inStore(".cache/jx/blobs/ab"), inStore(".cache"), inStore("src/a")], [true, false, false]);
+ * ```
+ */
+export function storeUnder(storeDir: string, baseDir: string): (rel: string) => boolean {
+  const real = (p: string): string | null => {
+    try {
+      return realpathSync(p);
+    } catch {
+      const up = dirname(p);
+      const at = up === p ? null : real(up);
+      return at === null ? null : join(at, basename(p));
+    }
+  };
+  const store = real(resolve(storeDir)), base = real(resolve(baseDir));
+  if (store === null || base === null) return () => false;
+  const rel = relative(base, store).split(sep).join("/");
+  if (rel === "" || rel === ".." || rel.startsWith("../") || isAbsolute(rel)) return () => false;
+  return (p) => p === rel || p.startsWith(rel + "/");
 }
 
 /** Whether `path` is one of what `job` writes (its `writes`, `@names` aside). */
@@ -245,7 +285,12 @@ export function keyParts(job: CacheJob, ctx: KeyContext, stamps?: InputStamps): 
     env: sorted({ ...colourEnv(penv), ...job.env, JX_JOB: job.name }),
     vars: sorted(ctx.vars),
     passEnv,
-    inputs: inputHashes(job, ctx.baseDir, stamps),
+    inputs: inputHashes(
+      job,
+      ctx.baseDir,
+      stamps,
+      ctx.store === undefined ? undefined : storeUnder(ctx.store, ctx.baseDir),
+    ),
     writes: job.writes,
     // An included file's salt between the root's and the job's (none: the same key as before).
     salt: [ctx.settings?.salt, ...(file ? [file.salt] : []), own.salt].map((x) => x ?? "")

@@ -198,7 +198,7 @@ export class CacheRunner extends WrappingRunner {
   private lookup(spec: JobSpec): Promise<Lookup> {
     if (!this.force) return this.cache.lookup(spec, this.ctx);
     const stamps: InputStamps = new Map();
-    const parts = keyParts(spec, this.ctx, stamps);
+    const parts = keyParts(spec, this.cache.inStore(this.ctx), stamps);
     return Promise.resolve({ kind: "miss", key: keyOf(parts), parts, why: "--force", stamps });
   }
 
