@@ -18,9 +18,11 @@ import {
   keyParts,
   LocalStore,
   openCache,
+  type Output,
   parseSize,
   refuseOutputs,
   refusePath,
+  stageOutputs,
 } from "../lib/cache/mod.ts";
 import { parseEmittedJob } from "../lib/graph/mod.ts";
 import { blobOf, entryOf, hex, keyOf as fixtureKey } from "./cache_fixtures.ts";
@@ -1146,4 +1148,23 @@ Deno.test("a store inside a job's reads (JX_CACHE_DIR=$PWD/.ci-cache/jx, a job r
   assert.equal(hit.kind, "hit", "the key after a store is the key before it");
   assert.equal(hit.key, miss.key);
   assert.ok(!Object.keys(hit.parts.inputs).some((i) => i.startsWith(".ci-cache")));
+});
+
+Deno.test("stageOutputs: an entry's read-only folder on disk, opened to stage into, gets its mode back when the restore fails", async () => {
+  const p = await tempDir({ "out/f": "old" });
+  await Deno.chmod(`${p}/out`, 0o555);
+  const outputs: Output[] = [
+    { kind: "dir", path: "out", mode: 0o755 },
+    { kind: "file", path: "out/f", mode: 0o644, digest: hex("new"), size: 3 },
+  ];
+  await assert.rejects(
+    stageOutputs(outputs, p, () => {
+      assert.equal(Deno.statSync(`${p}/out`).mode! & 0o777, 0o755, "opened while staging");
+      throw new Error("no such blob");
+    }),
+    /no such blob/,
+  );
+  assert.equal(Deno.statSync(`${p}/out`).mode! & 0o777, 0o555);
+  assert.deepEqual([...Deno.readDirSync(`${p}/out`)].map((e) => e.name), ["f"]);
+  await Deno.chmod(`${p}/out`, 0o755);
 });

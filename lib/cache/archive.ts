@@ -594,14 +594,48 @@ function nearestDir(abs: string): string {
   }
 }
 
-/** Temporary files holding checked file outputs, by output path; `discard` removes them. */
+/**
+ * Temporary files holding checked file outputs, by output path; `discard`
+ * removes them (and gives back their modes to the folders opened for them).
+ */
 export class Staged {
   /** Temporary path by output path. */
   readonly tmp = new Map<string, string>();
-  /** Removes every temporary file still there. */
+  /**
+   * The entry's folders already on disk without write permission (an earlier
+   * run's read-only output), made writable to stage and put files in, with
+   * their mode then: `writeOutputs` gives them the entry's, `discard` theirs.
+   */
+  readonly opened = new Map<string, number>();
+  /** Removes every temporary file still there; a folder opened and not written gets its mode back. */
   discard(): void {
     for (const t of this.tmp.values()) rmSync(t, { force: true });
     this.tmp.clear();
+    for (const [abs, mode] of this.opened) {
+      try {
+        chmodSync(abs, mode);
+      } catch { /* gone */ }
+    }
+    this.opened.clear();
+  }
+}
+
+/**
+ * Makes each folder of the entry that is on disk already, a folder (not a
+ * link), and not writable and searchable by its owner (an earlier run left
+ * it read-only: `chmod a-w`, a tool that protects its outputs) so, noting
+ * its mode in `staged`: a restore writes into it, and no other restore
+ * (a fresh checkout's) finds it so. Only the entry's own folders: their
+ * mode is the entry's once it is put in place.
+ */
+function openDirs(outputs: Output[], baseDir: string, staged: Staged): void {
+  for (const o of outputs) {
+    if (o.kind !== "dir") continue;
+    const abs = join(baseDir, o.path);
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    if (!st?.isDirectory() || (st.mode & 0o300) === 0o300) continue;
+    staged.opened.set(abs, st.mode & 0o7777);
+    chmodSync(abs, st.mode & 0o7777 | 0o300);
   }
 }
 
@@ -625,6 +659,7 @@ export async function stageOutputs(
   const staged = new Staged();
   const swept = new Set<string>();
   try {
+    openDirs(outputs, baseDir, staged);
     for (const o of outputs) {
       if (o.kind !== "file") continue;
       await pause?.();
@@ -673,6 +708,7 @@ export function writeOutputs(
       const o = outputs[i];
       if (o.kind === "dir") chmodSync(join(baseDir, o.path), o.mode & 0o777);
     }
+    staged.opened.clear(); // each has the entry's mode now
   } finally {
     staged.discard();
   }
