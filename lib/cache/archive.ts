@@ -803,11 +803,22 @@ function pruneDir(
     const child = `${rel}/${name}`, abs = join(baseDir, child);
     if (othersOwn(child)) continue;
     if (realDir(abs)) {
+      // A stale folder an earlier run left read-only (the entry's own are open already): opened
+      // to be emptied, its mode given back if it stays.
+      const mode = keep.has(child) ? undefined : lockedMode(abs);
+      if (mode !== undefined) chmodSync(abs, mode | 0o300);
       pruneDir(baseDir, child, keep, othersOwn);
       // Emptied unless another job's files are in it.
       if (!keep.has(child) && readdirSync(abs).length === 0) rmdirSync(abs);
+      else if (mode !== undefined) chmodSync(abs, mode);
     } else if (!keep.has(child)) unlinkSync(abs);
   }
+}
+
+/** The mode of the folder `abs` when its owner may not write or search it (else undefined). */
+function lockedMode(abs: string): number | undefined {
+  const mode = lstatSync(abs).mode & 0o7777;
+  return (mode & 0o300) === 0o300 ? undefined : mode;
 }
 
 /** Whether `abs` is a directory, not a link to one. */

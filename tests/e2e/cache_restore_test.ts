@@ -376,7 +376,7 @@ async function runBound(dir: string): Promise<{ code: number; stderr: string } |
   return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
 }
 
-Deno.test("cache restore: over an earlier run's read-only output folders (chmod a-w): restored, stale files removed, modes as stored", async () => {
+Deno.test("cache restore: over an earlier run's read-only output folders (chmod a-w): restored, stale files and read-only folders removed, modes as stored", async () => {
   // (As root: in /tmp, which nobody can reach; the suite's own folder is root's, 0700.)
   const dir = await Deno.makeTempDir({
     prefix: "jx-ro-",
@@ -397,7 +397,7 @@ async function roSteps(dir: string) {
     `cache: true
 jobs:
   gen:
-    run: "chmod -R u+w out 2>/dev/null; rm -rf out; mkdir -p out/ro && cat in > out/ro/f && cat in > out/ro/s$(cat in) && chmod 555 out/ro out && chmod 444 out/ro/f"
+    run: "chmod -R u+w out 2>/dev/null; rm -rf out; mkdir -p out/ro out/d$(cat in) && cat in > out/ro/f && cat in > out/ro/s$(cat in) && cat in > out/d$(cat in)/g && chmod 555 out/ro out/d$(cat in) out && chmod 444 out/ro/f"
     reads: [in]
     writes: [out]
 `,
@@ -415,6 +415,11 @@ jobs:
     assert.equal(/1 job restored/.test(r.stderr), restored, r.stderr);
     assert.equal(await Deno.readTextFile(`${dir}/p/out/ro/f`), v);
     assert.deepEqual(ls(`${dir}/p/out/ro`), ["f", `s${v.trim()}`]);
+    assert.deepEqual(
+      ls(`${dir}/p/out`),
+      [`d${v.trim()}`, "ro"],
+      "a stale read-only folder removed",
+    );
     assert.equal((await Deno.stat(`${dir}/p/out/ro`)).mode! & 0o777, 0o555);
     assert.equal((await Deno.stat(`${dir}/p/out`)).mode! & 0o777, 0o555);
     assert.equal((await Deno.stat(`${dir}/p/out/ro/f`)).mode! & 0o777, 0o444);
