@@ -1168,3 +1168,20 @@ Deno.test("stageOutputs: an entry's read-only folder on disk, opened to stage in
   assert.deepEqual([...Deno.readDirSync(`${p}/out`)].map((e) => e.name), ["f"]);
   await Deno.chmod(`${p}/out`, 0o755);
 });
+
+Deno.test("record: a store that cannot be written (a file where its tmp/ goes) is said once, not once per job", async () => {
+  const store = await tempDir({ tmp: "not a folder" });
+  const p = await tempDir({ "src/a.c": "int a;", "out/a.o": "obj", "out/b.o": "obj" });
+  const warnings: string[] = [];
+  const cache = newCache(store, warnings);
+  for (const name of ["a", "b", "c"]) {
+    const j = job(p, { name, writes: [`out/${name}.o`] });
+    const miss = await cache.lookup(j, { baseDir: p, vars: {} });
+    cache.record(j, miss, p, { exit: 0, durationMs: 5, output: out(`${name}\n`) });
+  }
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(
+    warnings[0],
+    /^jx: warning: a not stored in the cache: .*\/tmp: EEXIST; nothing more is stored there this run$/,
+  );
+});

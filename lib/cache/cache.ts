@@ -29,6 +29,7 @@ import {
   CacheRefusal,
   collectOutputs,
   digestOf,
+  inside,
   refuseOutputs,
   refuseShape,
   relPath,
@@ -53,6 +54,13 @@ import {
   writtenBy,
 } from "./key.ts";
 import { BadBlob, type LocalStore } from "./local.ts";
+
+/**
+ * The errors of a file call in the local store that every later store would
+ * meet too: no permission, a read-only or full filesystem, a file where a
+ * folder of the store should be.
+ */
+const STORE_DOWN = new Set(["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "ENOTDIR", "EEXIST"]);
 
 /** What `lookup` answers. */
 export type Lookup =
@@ -140,6 +148,8 @@ export class Cache {
   private queue: (() => Promise<void>)[] = [];
   /** The server refused an upload for want of rights: no more this run. */
   private uploadsOff = false;
+  /** The local store cannot be written (`STORE_DOWN`): nothing more is stored this run. */
+  private storesOff = false;
 
   constructor(private o: CacheOptions) {
     this.remote = o.remote ?? null;
@@ -309,7 +319,7 @@ export class Cache {
     r: JobResult,
     owners?: WriteOwners,
   ): void {
-    if (r.exit !== 0) return;
+    if (r.exit !== 0 || this.storesOff) return;
     if (r.outputCut) {
       const max = this.maxLogBytes;
       const size = max % 1048576 ? `${max} bytes` : `${max / 1048576} MiB`;
@@ -334,6 +344,18 @@ export class Cache {
         : typeof where === "string"
         ? `${where}: ${ioReason(e)}` // which file of the store (or of the job) failed
         : ioReason(e);
+      // The store itself cannot be written (a HOME that is not writable, a full disk): every
+      // job would say so; once is enough.
+      const code = (e as { code?: unknown })?.code;
+      if (
+        typeof where === "string" && inside(this.o.local.dir, where) && STORE_DOWN.has(`${code}`)
+      ) {
+        this.storesOff = true;
+        this.o.warn(
+          `jx: warning: ${job.name} not stored in the cache: ${why}; nothing more is stored there this run`,
+        );
+        return;
+      }
       this.o.warn(`jx: warning: ${job.name} not stored in the cache: ${why}`);
       return;
     }
