@@ -307,3 +307,27 @@ export function inGroups(pgids: number[]): number[] {
   }
   return out;
 }
+
+/**
+ * Runs `jx run --cache-dir DIR/store ARGS` in `DIR/p` as a user whom file modes bind: this one,
+ * or (as root, who writes into a read-only folder anyway) nobody through setpriv; `DIR` must be
+ * theirs (as root: made in /tmp, and chowned to 65534). Null when neither can be.
+ */
+export async function runJxBound(
+  dir: string,
+  args: string[] = [],
+): Promise<{ code: number; stderr: string } | null> {
+  const root = Deno.uid() === 0;
+  if (root && !(await Deno.stat("/usr/bin/setpriv").catch(() => null))) return null;
+  const jx = [DENO, "run", "-A", "--quiet", `${ROOT}/cli.ts`, "run", "--cache-dir", `${dir}/store`];
+  const argv = root
+    ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...jx, ...args]
+    : [...jx, ...args];
+  const r = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    cwd: `${dir}/p`,
+    env: { NO_COLOR: "1", HOME: dir, DENO_DIR: `${dir}/deno`, TMPDIR: dir },
+    stdin: "null",
+  }).output();
+  return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
+}

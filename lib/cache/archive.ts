@@ -621,19 +621,35 @@ export class Staged {
 }
 
 /**
- * Makes each folder of the entry that is on disk already, a folder (not a
- * link), and not writable and searchable by its owner (an earlier run left
- * it read-only: `chmod a-w`, a tool that protects its outputs) so, noting
- * its mode in `staged`: a restore writes into it, and no other restore
- * (a fresh checkout's) finds it so. Only the entry's own folders: their
- * mode is the entry's once it is put in place.
+ * Makes each folder the restore writes into that is on disk already, a
+ * folder (not a link), and not writable and searchable by its owner (an
+ * earlier run left it read-only: `chmod a-w`, a tool that protects its
+ * outputs) so, noting its mode in `staged`: the entry's own folders (their
+ * mode is the entry's once put in place) and, with `writes`, the folders on
+ * the way to its outputs at or below a folder the job declares (a Bazel
+ * entry holds no folders: they get their mode back). No other restore (a
+ * fresh checkout's) finds them so.
  */
-function openDirs(outputs: Output[], baseDir: string, staged: Staged): void {
+function openDirs(
+  outputs: Output[],
+  baseDir: string,
+  staged: Staged,
+  writes: readonly string[] = [],
+): void {
+  const dirs = new Set<string>();
+  const declared = (rel: string) =>
+    writes.some((w) => w[0] !== "@" && !isGlob(w) && (rel === w || rel.startsWith(w + "/")));
   for (const o of outputs) {
-    if (o.kind !== "dir") continue;
-    const abs = join(baseDir, o.path);
+    if (o.kind === "dir") dirs.add(o.path);
+    for (let up = o.path.lastIndexOf("/"); up > 0; up = o.path.lastIndexOf("/", up - 1)) {
+      const dir = o.path.slice(0, up);
+      if (declared(dir)) dirs.add(dir);
+    }
+  }
+  for (const rel of dirs) {
+    const abs = join(baseDir, rel);
     const st = lstatSync(abs, { throwIfNoEntry: false });
-    if (!st?.isDirectory() || (st.mode & 0o300) === 0o300) continue;
+    if (!st?.isDirectory() || (st.mode & 0o300) === 0o300 || linkOnWay(baseDir, rel)) continue;
     staged.opened.set(abs, st.mode & 0o7777);
     chmodSync(abs, st.mode & 0o7777 | 0o300);
   }
@@ -647,19 +663,22 @@ function openDirs(outputs: Output[], baseDir: string, staged: Staged): void {
  * throw. `pause`, when given, is awaited before each file and once after
  * the last (a long restore gives the event loop a turn there: a stop signal
  * is heard), and may throw to stop the restore. Nothing of the project
- * changes but the new temporary files, and when `copy` or `pause` throws
- * they are all removed before it rethrows.
+ * changes but the new temporary files and the modes of the read-only
+ * folders it writes into (`openDirs`; `writes`: the job's), and when `copy`
+ * or `pause` throws they are all removed (the modes given back) before it
+ * rethrows.
  */
 export async function stageOutputs(
   outputs: Output[],
   baseDir: string,
   copy: (digest: string, tmp: string) => void,
   pause?: () => Promise<void>,
+  writes?: readonly string[],
 ): Promise<Staged> {
   const staged = new Staged();
   const swept = new Set<string>();
   try {
-    openDirs(outputs, baseDir, staged);
+    openDirs(outputs, baseDir, staged, writes);
     for (const o of outputs) {
       if (o.kind !== "file") continue;
       await pause?.();
@@ -706,9 +725,10 @@ export function writeOutputs(
     // written into before it gets it.
     for (let i = outputs.length - 1; i >= 0; i--) {
       const o = outputs[i];
-      if (o.kind === "dir") chmodSync(join(baseDir, o.path), o.mode & 0o777);
+      if (o.kind !== "dir") continue;
+      chmodSync(join(baseDir, o.path), o.mode & 0o777);
+      staged.opened.delete(join(baseDir, o.path)); // the entry's mode, not the one it had
     }
-    staged.opened.clear(); // each has the entry's mode now
   } finally {
     staged.discard();
   }

@@ -290,7 +290,7 @@ export class Cache {
     const stdout = e.log.stdout ? local.readBlob(e.log.stdout) : new Uint8Array();
     const stderr = e.log.stderr ? local.readBlob(e.log.stderr) : new Uint8Array();
     const copy = (d: string, t: string) => local.copyBlob(d, t);
-    const staged = await stageOutputs(e.outputs, baseDir, copy, pacer(stop));
+    const staged = await stageOutputs(e.outputs, baseDir, copy, pacer(stop), job.writes);
     writeOutputs(e.outputs, baseDir, staged, {
       writes: job.writes,
       othersOwn: (p) => who.othersOwn(job, p) || inStore(p),

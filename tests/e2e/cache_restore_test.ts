@@ -11,10 +11,9 @@
 import assert from "node:assert/strict";
 import {
   cacheRun,
-  DENO,
   jxCommand,
   readEvents,
-  ROOT,
+  runJxBound,
   RUNTIMES,
   sleep,
   tempDir,
@@ -356,26 +355,6 @@ jobs:
   });
 }
 
-/**
- * Runs `jx run` in `dir` as a user whom file modes bind: this one, or (as root, who writes into a
- * read-only folder anyway) nobody through setpriv. Null when neither can be.
- */
-async function runBound(dir: string): Promise<{ code: number; stderr: string } | null> {
-  const root = Deno.uid() === 0;
-  if (root && !(await Deno.stat("/usr/bin/setpriv").catch(() => null))) return null;
-  const jx = [DENO, "run", "-A", "--quiet", `${ROOT}/cli.ts`, "run", "--cache-dir", `${dir}/store`];
-  const argv = root
-    ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...jx]
-    : jx;
-  const r = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    cwd: `${dir}/p`,
-    env: { NO_COLOR: "1", HOME: dir, DENO_DIR: `${dir}/deno`, TMPDIR: dir },
-    stdin: "null",
-  }).output();
-  return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
-}
-
 Deno.test("cache restore: over an earlier run's read-only output folders (chmod a-w): restored, stale files and read-only folders removed, modes as stored", async () => {
   // (As root: in /tmp, which nobody can reach; the suite's own folder is root's, 0700.)
   const dir = await Deno.makeTempDir({
@@ -408,7 +387,7 @@ jobs:
   const step = async (v: string, restored: boolean) => {
     await Deno.writeTextFile(`${dir}/p/in`, v);
     if (Deno.uid() === 0) Deno.chownSync(`${dir}/p/in`, 65534, 65534);
-    const r = await runBound(dir);
+    const r = await runJxBound(dir);
     if (r === null) return false;
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stderr, /warning/, r.stderr);

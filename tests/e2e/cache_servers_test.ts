@@ -19,7 +19,7 @@ import {
   type Lookup,
   remoteStore,
 } from "../../lib/cache/mod.ts";
-import { ROOT, runJx, RUNTIMES, tempDir } from "../helpers.ts";
+import { ROOT, runJx, runJxBound, RUNTIMES, tempDir } from "../helpers.ts";
 
 const SCRIPT = `${ROOT}/tools/services/cache-server.sh`;
 const TOKEN = "jx-test-token";
@@ -503,3 +503,58 @@ async function oneGetWarning(rt: (typeof RUNTIMES)[number], port: number, why: s
     warnings[0],
   );
 }
+
+Deno.test({
+  name:
+    `bazel: a restore (no folders in an ActionResult) over an earlier run's read-only folders writes into them and gives their modes back${
+      skip(nginx)
+    }`,
+  ignore: "error" in nginx,
+  fn: async () => {
+    // (As root: in /tmp, which nobody can reach; the suite's own folder is root's, 0700.)
+    const dir = await Deno.makeTempDir({
+      prefix: "jx-ro-bazel-",
+      dir: Deno.uid() === 0 ? "/tmp" : undefined,
+    });
+    try {
+      await Deno.mkdir(`${dir}/p`);
+      await Deno.writeTextFile(
+        `${dir}/p/jobs.yaml`,
+        `cache: true
+jobs:
+  gen:
+    run: "chmod -R u+w out 2>/dev/null; rm -rf out; mkdir -p out/ro out/d$(cat in) && cat in > out/ro/f && cat in > out/ro/s$(cat in) && cat in > out/d$(cat in)/g && chmod 555 out/ro out/d$(cat in) out"
+    reads: [in]
+    writes: [out]
+`,
+      );
+      const mine = (p: string) => Deno.uid() === 0 && Deno.chownSync(p, 65534, 65534);
+      for (const p of [dir, `${dir}/p`, `${dir}/p/jobs.yaml`]) mine(p);
+      const remote = `${NGINX_URL}-ro-${crypto.randomUUID()}`;
+      const step = async (v: string) => {
+        await Deno.writeTextFile(`${dir}/p/in`, v);
+        mine(`${dir}/p/in`);
+        return await runJxBound(dir, ["--remote-cache", remote]);
+      };
+      const first = await step("1\n");
+      if (first === null) return; // (no way to be bound by modes here)
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal((await step("2\n"))!.code, 0);
+      // Another machine's store: the entry comes from the server, without its folders.
+      await Deno.remove(`${dir}/store`, { recursive: true });
+      const r = (await step("1\n"))!;
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /warning/, r.stderr);
+      assert.match(r.stderr, /1 job restored/);
+      assert.equal(await Deno.readTextFile(`${dir}/p/out/ro/f`), "1\n");
+      const ls = (d: string) => [...Deno.readDirSync(d)].map((e) => e.name).sort();
+      assert.deepEqual(ls(`${dir}/p/out`), ["d1", "ro"]);
+      assert.deepEqual(ls(`${dir}/p/out/ro`), ["f", "s1"]);
+      assert.equal((await Deno.stat(`${dir}/p/out/ro`)).mode! & 0o777, 0o555, "its mode back");
+      assert.equal((await Deno.stat(`${dir}/p/out`)).mode! & 0o777, 0o555);
+    } finally {
+      await new Deno.Command("chmod", { args: ["-R", "u+w", dir] }).output();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
