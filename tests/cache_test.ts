@@ -1093,24 +1093,6 @@ Deno.test("record: a store whose last/ cannot be written still stores (and uploa
   assert.equal((await newCache(store).lookup(job(p), ctx)).kind, "hit");
 });
 
-Deno.test("key: the colour variables jobs get on a colour terminal are in it (a coloured log or report is not restored off a terminal)", async () => {
-  const dir = await tempDir({ "src/a.c": "int a;" });
-  const key = (processEnv: Record<string, string>) =>
-    keyOf(keyParts(job(dir), { baseDir: dir, vars: {}, platform: "linux/x64", processEnv }));
-  const plain = key({ TERM: "xterm", HOME: "/root" });
-  assert.equal(key({}), plain, "the rest of the environment is not in it");
-  assert.notEqual(key({ FORCE_COLOR: "1" }), plain);
-  assert.notEqual(key({ CLICOLOR_FORCE: "1" }), plain);
-  assert.notEqual(key({ FORCE_COLOR: "1" }), key({ FORCE_COLOR: "0" }));
-  const own = (env: Record<string, string>, processEnv: Record<string, string>) =>
-    keyOf(keyParts(job(dir, { env }), { baseDir: dir, vars: {}, processEnv }));
-  assert.equal(
-    own({ FORCE_COLOR: "0" }, { FORCE_COLOR: "1" }),
-    own({ FORCE_COLOR: "0" }, {}),
-    "the job's own env: what it gets",
-  );
-});
-
 Deno.test("a store inside a job's writes that its first store makes (walked after it is made) is not stored into itself", async () => {
   const p = await tempDir({ "src/a.c": "int a;", "node_modules/a.js": "a" });
   await Deno.mkdir(`${p}/node_modules/zz`);

@@ -19,7 +19,6 @@ import {
 } from "../state/mod.ts";
 import { envObject } from "../runtime/fs.ts";
 import { platformArch } from "../runtime/mod.ts";
-import { FORCE_VARS } from "../runtime/color.ts";
 
 /**
  * Bumped whenever what is hashed or what is stored changes meaning (3: an
@@ -279,10 +278,8 @@ export function keyParts(job: CacheJob, ctx: KeyContext, stamps?: InputStamps): 
     platform: platformOf(job, ctx),
     command: job.argv,
     cwd: relative(ctx.baseDir, job.cwd) || ".",
-    // What jx gives every job besides: JX_JOB (JX_RUN_ID and JX_CTL differ on every run), and
-    // the colour variables when its output is a colour terminal (or the user set them): a
-    // tool's output in colour (a log, a report it writes) is not its output without.
-    env: sorted({ ...colourEnv(penv), ...job.env, JX_JOB: job.name }),
+    // What jx gives every job besides: JX_JOB (JX_RUN_ID and JX_CTL differ on every run).
+    env: sorted({ ...job.env, JX_JOB: job.name }),
     vars: sorted(ctx.vars),
     passEnv,
     inputs: inputHashes(
@@ -296,28 +293,6 @@ export function keyParts(job: CacheJob, ctx: KeyContext, stamps?: InputStamps): 
     salt: [ctx.settings?.salt, ...(file ? [file.salt] : []), own.salt].map((x) => x ?? "")
       .join("\0"),
   };
-}
-
-/**
- * `CLICOLOR_FORCE` and `FORCE_COLOR` as the jobs get them from jx's
- * environment (`giveJobsColours` sets them there on a colour terminal),
- * those set only.
- *
- * @example
- * ```ts
- * import { colourEnv } from "./key.ts";
- * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * assertEquals(colourEnv({ FORCE_COLOR: "1", TERM: "xterm" }), { FORCE_COLOR: "1" });
- * assertEquals(colourEnv({}), {});
- * ```
- */
-export function colourEnv(penv: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const n of FORCE_VARS) {
-    const v = Object.hasOwn(penv, n) ? penv[n] : undefined;
-    if (typeof v === "string") out[n] = v;
-  }
-  return out;
 }
 
 /** The key: SHA-256 hex of the parts in a fixed order. */
