@@ -1167,3 +1167,31 @@ Deno.test("record: a store that cannot be written (a file where its tmp/ goes) i
     /^jx: warning: a not stored in the cache: .*\/tmp: EEXIST; nothing more is stored there this run$/,
   );
 });
+
+Deno.test("lookup: a remote hit that the local store cannot take (a file where its tmp/ goes) is said once; the server is not asked again, every job a miss", async () => {
+  const store = await tempDir({ tmp: "not a folder" });
+  const p = await tempDir({ "src/a.c": "int a;" });
+  const warnings: string[] = [];
+  let asked = 0;
+  const remote = {
+    label: "r",
+    get: (_key: string, keep: { blobWriter(): unknown }) => {
+      asked++;
+      keep.blobWriter(); // where every hit goes first
+      return Promise.resolve(null);
+    },
+    put: () => Promise.resolve(),
+  } as unknown as ConstructorParameters<typeof Cache>[0]["remote"];
+  const cache = new Cache({ local: new LocalStore(store), remote, warn: (l) => warnings.push(l) });
+  for (const name of ["a", "b", "c"]) {
+    const l = await cache.lookup(job(p, { name }), { baseDir: p, vars: {} });
+    assert.equal(l.kind, "miss");
+  }
+  assert.equal(asked, 1);
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(
+    warnings[0],
+    /^jx: warning: cache: cannot write .*: .*; the remote store is not used and nothing is stored this run$/,
+  );
+  await cache.close();
+});

@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 import { noteHash, stamp } from "../state/mod.ts";
 import { ioReason } from "../runtime/errors.ts";
 import {
@@ -61,6 +62,16 @@ import { BadBlob, type LocalStore } from "./local.ts";
  * folder of the store should be.
  */
 const STORE_DOWN = new Set(["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "ENOTDIR", "EEXIST"]);
+
+/**
+ * A failed file call in the same words on every runtime (a full disk: "no
+ * space left on device"), where Deno and Bun word it apart, with the file
+ * of the store (or of the job) that failed when the error names it.
+ */
+function storeFailure(e: unknown): string {
+  const where = (e as { path?: unknown })?.path;
+  return typeof where === "string" ? `${where}: ${ioReason(e)}` : ioReason(e);
+}
 
 /** What `lookup` answers. */
 export type Lookup =
@@ -186,6 +197,18 @@ export class Cache {
     } else this.o.warn(`jx: warning: ${label}: ${what}: ${e.message}; not used`);
   }
 
+  /**
+   * Whether `e` is a failed file call inside the local store that every
+   * store would meet too (`STORE_DOWN`).
+   */
+  private storeDown(e: unknown): boolean {
+    const where = (e as { path?: unknown })?.path, code = (e as { code?: unknown })?.code;
+    if (typeof where !== "string" || !STORE_DOWN.has(`${code}`)) return false;
+    // In it, or a folder on its way that could not be made (Bun names the first of a mkdir -p).
+    const dir = resolve(this.o.local.dir), at = resolve(where);
+    return inside(dir, at) || inside(at, dir);
+  }
+
   /** The key of `job` now, then the local store, then the remote one (whose hit is copied locally). */
   async lookup(job: CacheJob, ctx: KeyContext): Promise<Lookup> {
     const stamps: InputStamps = new Map();
@@ -213,7 +236,18 @@ export class Cache {
           return { kind: "hit", source: "remote", key, parts, entry, stamps };
         }
       } catch (e) {
-        this.remoteFailed(e, `entry ${key.slice(0, 12)} for ${job.name}`, remote);
+        if (this.storeDown(e)) {
+          // Every remote hit is written to the local store before it is restored: none can be.
+          if (this.remote) {
+            this.o.warn(
+              `jx: warning: cache: cannot write ${this.o.local.dir}: ${
+                storeFailure(e)
+              }; the remote store is not used and nothing is stored this run`,
+            );
+          }
+          this.remote = null;
+          this.storesOff = true;
+        } else this.remoteFailed(e, `entry ${key.slice(0, 12)} for ${job.name}`, remote);
       }
     }
     const why = this.missWhy(job, ctx.baseDir, key, parts);
@@ -336,20 +370,10 @@ export class Cache {
     try {
       entry = this.store(job, miss, baseDir, r, owners);
     } catch (e) {
-      // A failed file call in the same words on every runtime (a full disk: "no space left on
-      // device"), where Deno and Bun word it apart.
-      const where = (e as { path?: unknown })?.path;
-      const why = e instanceof CacheRefusal || e instanceof BadBlob
-        ? e.message
-        : typeof where === "string"
-        ? `${where}: ${ioReason(e)}` // which file of the store (or of the job) failed
-        : ioReason(e);
+      const why = e instanceof CacheRefusal || e instanceof BadBlob ? e.message : storeFailure(e);
       // The store itself cannot be written (a HOME that is not writable, a full disk): every
       // job would say so; once is enough.
-      const code = (e as { code?: unknown })?.code;
-      if (
-        typeof where === "string" && inside(this.o.local.dir, where) && STORE_DOWN.has(`${code}`)
-      ) {
+      if (this.storeDown(e)) {
         this.storesOff = true;
         this.o.warn(
           `jx: warning: ${job.name} not stored in the cache: ${why}; nothing more is stored there this run`,
