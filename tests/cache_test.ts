@@ -1195,3 +1195,34 @@ Deno.test("lookup: a remote hit that the local store cannot take (a file where i
   );
   await cache.close();
 });
+
+Deno.test("jx cache clear|prune on a store this user may not change (another user's, read-only): exit 1 and one line, no stack trace", async () => {
+  const root = Deno.uid() === 0;
+  if (root && !(await Deno.stat("/usr/bin/setpriv").catch(() => null))) return;
+  // (As root, run as nobody: in /tmp, which nobody can reach; the suite's folder is root's, 0700.)
+  const dir = await Deno.makeTempDir({ prefix: "jx-store-", dir: root ? "/tmp" : undefined });
+  try {
+    await Deno.chmod(dir, 0o755);
+    const store = new LocalStore(`${dir}/store`);
+    for (let i = 0; i < 2; i++) store.putBlob(blobOf(i)), store.putEntry(entryOf(i, blobOf(i)));
+    if (!root) await Deno.chmod(`${dir}/store`, 0o555);
+    for (const args of [["clear"], ["prune", "--max-size", "0"]]) {
+      const jx = [DENO, "run", "-A", "--quiet", `${ROOT}/cli.ts`, "cache", ...args];
+      const argv = root
+        ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...jx]
+        : jx;
+      const r = await new Deno.Command(argv[0], {
+        args: [...argv.slice(1), "--cache-dir", `${dir}/store`],
+        env: { DENO_DIR: `${dir}/deno`, HOME: dir, TMPDIR: dir },
+      }).output();
+      const err = td.decode(r.stderr);
+      assert.equal(r.code, 1, err);
+      assert.match(err, new RegExp(`^jx: cache ${args[0]}: (\\S+: )?permission denied\\n$`));
+    }
+    assert.equal(store.stats().entries, 2, "nothing removed");
+  } finally {
+    await Deno.chmod(dir, 0o755);
+    await Deno.chmod(`${dir}/store`, 0o755).catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -4,7 +4,14 @@
  * @module
  */
 import process from "node:process";
-import { didYouMean, JxInputError, noValue, optionHint, usageError } from "../runtime/errors.ts";
+import {
+  didYouMean,
+  ioReason,
+  JxInputError,
+  noValue,
+  optionHint,
+  usageError,
+} from "../runtime/errors.ts";
 import { escapeControls, writeAll } from "../runtime/mod.ts";
 import { formatSize, localStore, parseSize } from "./config.ts";
 
@@ -77,8 +84,10 @@ export function cmdCache(
   args: string[],
   env: Record<string, string | undefined> = process.env,
 ): number {
+  let action = "";
   try {
     const a = parseCacheArgs(args);
+    action = a.action;
     if (a.action === "help") {
       writeAll(1, CACHE_HELP);
       return 0;
@@ -121,6 +130,14 @@ export function cmdCache(
         return 0;
     }
   } catch (e) {
+    const code = (e as { code?: unknown })?.code, where = (e as { path?: unknown })?.path;
+    if (!(e instanceof JxInputError) && typeof code === "string" && /^E[A-Z]+$/.test(code)) {
+      // A file of the store that cannot be removed (another user's store, a read-only disk): one
+      // line, what was removed before it stays removed.
+      const at = typeof where === "string" ? `${escapeControls(where)}: ` : "";
+      writeAll(2, `jx: cache ${action}: ${at}${ioReason(e)}\n`);
+      return 1;
+    }
     if (!(e instanceof JxInputError)) throw e;
     writeAll(2, `jx: ${escapeControls(e.message)}\n`);
     return 2;
