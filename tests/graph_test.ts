@@ -214,14 +214,26 @@ Deno.test("a var inside the shell's own \${X:-...} is substituted; \$\${ stays l
   assert.equal(g.jobs[0].command, "echo ${X:-vee} ${X:-$V} ${X:-vee} vee");
 });
 
-Deno.test("an unknown \${NAME} in env or a list run stays as its text: no shell reads those", () => {
+Deno.test("an unknown \${NAME} in a list run stays as its text; in env it is an error, $\${ its text", () => {
   const g = parseJobsFile(
-    `jobs:\n  a: { run: [echo, "\${HOME}/x"], env: { P: "\${HOME}/bin", Q: "$\${CC}" } }\n`,
+    `jobs:\n  a: { run: [echo, "\${HOME}/x"], env: { P: "$\${HOME}/bin", Q: "$\${CC}" } }\n`,
     "t.yaml",
     { baseDir: "/w" },
   );
   assert.deepEqual(g.jobs[0].argv, ["echo", "${HOME}/x"]);
   assert.deepEqual(g.jobs[0].env, { P: "${HOME}/bin", Q: "${CC}" });
+  // It was kept as the text: env: { PATH: "${PATH}:/opt/bin" } set PATH to that, silently.
+  for (
+    const doc of [
+      "jobs:\n  a: { run: x, env: { P: '${HOME}/bin' } }\n",
+      "env: { P: '${HOME}' }\njobs:\n  a: { run: x }\n",
+    ]
+  ) {
+    assert.throws(
+      () => parseJobsFile(doc, "t.yaml", { baseDir: "/w" }),
+      /env\.P: unknown variable \$\{HOME\} \(no shell reads env values/,
+    );
+  }
 });
 
 Deno.test("a list run is an argv; defaults are filled in", () => {

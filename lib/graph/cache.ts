@@ -61,6 +61,7 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // 16: a run list whose program holds a blank (`run: [echo hi, echo there]`) and make's `$(NAME)`
 // of a var in shell text refused at load, and a file that is not UTF-8 (its bytes as U+FFFD): a
 // graph cached before held them.
+// 17: an unknown `${NAME}` in `env` refused at load (it was kept as its text).
 const FORMAT = GRAPH_FORMAT;
 
 /** The header line after the key line. */

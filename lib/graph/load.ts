@@ -588,7 +588,7 @@ function parseUnit(
   sharePools(raw, pools, file, v.positions);
   const fileEnv: Record<string, string> = Object.create(null);
   for (const [k, val] of Object.entries(raw.env ?? {})) {
-    fileEnv[k] = sub.apply(val, `env.${k}`, false);
+    fileEnv[k] = sub.apply(val, `env.${k}`, true); // no shell reads it: unknown is an error
   }
   const ctx: SpecContext = {
     file,

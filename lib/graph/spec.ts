@@ -577,7 +577,7 @@ function specEnv(
   }
   const ownEnv: Record<string, string> = table<string>();
   for (const [k, val] of Object.entries(own ?? {})) {
-    ownEnv[k] = sub.apply(val, `${p}.env.${k}`, false);
+    ownEnv[k] = sub.apply(val, `${p}.env.${k}`, true); // no shell reads it: unknown is an error
   }
   const jobDotenv = envFile === undefined
     ? undefined

@@ -379,7 +379,12 @@ export class Substituter {
     }
     const hint = didYouMean(name, this.vars.keys());
     const shellVar = quote ? ` (:q quotes jx vars; for the shell's own, write "$${name}")` : "";
-    return this.fail(`${path}: unknown variable \${${name}}${hint}${shellVar}`, path);
+    // `env: { PATH: "${PATH}:/opt/bin" }` (compose's habit) set PATH to that text, silently.
+    const env = /(^|\.)env\.[^.]+$/.test(path) && !hint
+      ? ` (no shell reads env values: build on the environment in the run string, ` +
+        `run: '${name}="$${name}:..." cmd'; the text \${${name}} itself is written $\${${name}})`
+      : "";
+    return this.fail(`${path}: unknown variable \${${name}}${hint}${shellVar}${env}`, path);
   }
 
   private fail(msg: string, path: string): never {
