@@ -93,6 +93,29 @@ Deno.test("resource edges: exactly the edges the rules give, pair by pair (rando
   }
 });
 
+Deno.test("resource edges: `.` names every path, a top-level one too, on either side", () => {
+  // It met only globs: a job reading `.` ran beside the job writing out.txt, read it half
+  // written and was out of date at the next run (a top-level path's parent is none).
+  for (const p of ["out.txt", "src/a.c", "deep/er/x", "*.o", "."]) {
+    assert.equal(resourcesConflict(".", p), true, `. and ${p}`);
+    assert.equal(resourcesConflict(p, "."), true, `${p} and .`);
+  }
+  assert.equal(resourcesConflict(".", "@lock"), false);
+  const got: string[] = [];
+  deriveResourceEdges([
+    { name: "b", reads: ["src/a"], writes: ["out.txt"] },
+    { name: "lint", reads: ["."], writes: [] },
+    { name: "all", reads: [], writes: ["."] },
+    { name: "r", reads: ["x"], writes: [] },
+  ], (e) => got.push(`${e.from}>${e.to}:${e.kind}`));
+  assert.deepEqual(got.sort(), [
+    "all>r:resource",
+    "b>all:order",
+    "b>lint:resource",
+    "lint>all:order",
+  ]);
+});
+
 Deno.test("resource edges: paths on either side of the depth where folders are found by their last part", () => {
   // Folders less than 16 levels deep are found by their text, deeper ones under their parent:
   // paths that share folders on both sides of that depth, met in any order, are one resource

@@ -62,6 +62,7 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // of a var in shell text refused at load, and a file that is not UTF-8 (its bytes as U+FFFD): a
 // graph cached before held them.
 // 17: an unknown `${NAME}` in `env` refused at load (it was kept as its text).
+// 18: `.` orders against every path (it met only globs): a graph cached before lacks those edges.
 const FORMAT = GRAPH_FORMAT;
 
 /** The header line after the key line. */

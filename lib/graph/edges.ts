@@ -271,14 +271,34 @@ export class ResourceIndex<T> {
     }
     const { seenAt, texts } = this;
     const res = texts[id];
+    if (res === ".") return this.everything(id, f);
     if (seenAt[id] >= 0) f(id);
     for (let a = this.parents[id]; a >= 0; a = this.parents[a]) if (seenAt[a] >= 0) f(a);
+    // `.` is above every path (a top-level one's parent is none: -1).
+    if (this.dot >= 0) f(this.dot);
     const below = this.below.get(id);
     if (below) { for (const b of below) f(b); }
     if (!this.globs.length) return;
     // `.` lies under no glob's head and every glob's lies under it: all of them.
     const globs = res === "." ? this.globs : this.linedGlobs(id);
     for (const g of globs) if (globMeets(texts[g], res)) f(g);
+  }
+
+  /**
+   * `.` (resource `id`) names every path: each resource seen but `@names` (itself too), asked
+   * again only for those seen since (as a glob's, `globMemo`). It met none but globs: a top-level
+   * path's parent is none, and `.` was above nothing, so a job reading `.` was not ordered after
+   * one writing `out.txt` (nor one reading `out.txt` after one writing `.`).
+   */
+  private everything(id: number, f: (c: number) => void): void {
+    let memo = this.globMemo.get(id);
+    if (!memo) this.globMemo.set(id, memo = { seen: 0, hits: [] });
+    const { order, kinds } = this;
+    for (let k = memo.seen; k < order.length; k++) {
+      if (kinds[order[k]] !== NAME) memo.hits.push(order[k]);
+    }
+    memo.seen = order.length;
+    for (const o of memo.hits) f(o);
   }
 
   /**
