@@ -20,6 +20,7 @@ import {
   chmodSync,
   closeSync,
   copyFileSync,
+  existsSync,
   fstatSync,
   lstatSync,
   mkdirSync,
@@ -40,6 +41,7 @@ import { pid } from "../runtime/fs.ts";
 import { host, isStale } from "../runtime/stale.ts";
 import { ioReason, JxInputError } from "../runtime/errors.ts";
 import { myGroups, myUid } from "../runtime/owned.ts";
+import { STORE_MARK } from "../graph/mod.ts";
 import { digestOf } from "./archive.ts";
 import { blobStamp, copyPlain, hashPath, holds } from "./blobfile.ts";
 import { blobsOf, type Entry, isEntry } from "./entry.ts";
@@ -116,7 +118,23 @@ export class LocalStore implements KeepBlob {
   private tmpPath(): string {
     const tmpDir = join(this.dir, "tmp");
     mkdirSync(tmpDir, { recursive: true, mode: DIR_MODE });
+    this.mark();
     return join(tmpDir, `${pid()}-${randomBytes(6).toString("hex")}`);
+  }
+
+  private marked = false;
+  /**
+   * The store's mark (`STORE_MARK`), written once before its first file: a store inside the
+   * project (`JX_CACHE_DIR=$PWD/.ci-cache/jx`) is then walked by no job's reads (a job reading `.`
+   * was out of date after every run that stored something: a new input in the store).
+   */
+  private mark(): void {
+    if (this.marked) return;
+    this.marked = true;
+    const at = join(this.dir, STORE_MARK);
+    if (!existsSync(at)) {
+      writeFileSync(at, "jx output cache store: no job's input\n", { mode: FILE_MODE });
+    }
   }
 
   /** Writes `data` at `path` through a temporary file and a rename. */
@@ -603,7 +621,7 @@ export class LocalStore implements KeepBlob {
         );
       }
     }
-    const other = names.find((n) => !STORE_PARTS.includes(n) && !ASIDE.test(n));
+    const other = names.find((n) => !STORE_PARTS.includes(n) && !ASIDE.test(n) && n !== STORE_MARK);
     if (other !== undefined) {
       throw new JxInputError(
         `${this.dir} is not a jx cache store (it holds '${other}'): nothing removed`,

@@ -584,10 +584,17 @@ export function anyFolderAbove(path: string, test: (dir: string) => boolean): bo
 const SKIP = new Set([".jx", ".git", "node_modules"]);
 /** A cache restore's temporary file (cache/archive.ts), one a killed restore left too: no input. */
 const STAGED = ".jx-restore-";
+/**
+ * The file that marks the root of an output cache's local store (lib/cache/local.ts writes it):
+ * a folder holding it is jx's own, as `.jx` is, wherever it is (`JX_CACHE_DIR=$PWD/.ci-cache/jx`),
+ * and never walked.
+ */
+export const STORE_MARK = ".jx-store";
 
 /**
  * Appends to `out` every file below `rel` (relative to `baseDir`), skipping
- * `.jx`, `.git`, `node_modules` and a cache restore's temporary files. `onDir` hears of each directory it is
+ * `.jx`, `.git`, `node_modules`, a cache store (a folder holding `STORE_MARK`) and a cache
+ * restore's temporary files. `onDir` hears of each directory it is
  * about to list (`rel` first), before it lists it (the no-op record stamps
  * them: lib/state/noop.ts).
  *
@@ -617,6 +624,7 @@ export function walkFiles(
   } catch {
     return;
   }
+  for (const e of entries) if (e.name === STORE_MARK) return; // a cache store: none of its files
   for (const e of entries) {
     if (SKIP.has(e.name) || e.name.startsWith(STAGED)) continue;
     const p = rel === "." ? e.name : `${rel}/${e.name}`;

@@ -31,6 +31,7 @@ export {
   namedByAny,
   patternsOverlap,
   resourceNames,
+  STORE_MARK,
 } from "./glob.ts";
 export { MAX_ALIAS_NODES, MAX_DEPTH, MAX_JOBS, MAX_VALUE_LENGTH } from "./limits.ts";
 export { deriveResourceEdges, ResourceIndex, resourcesConflict } from "./edges.ts";

@@ -656,3 +656,21 @@ for (const runtime of ["deno", "bun"] as Runtime[]) {
     assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "one\n");
   });
 }
+
+Deno.test("a store inside the project (JX_CACHE_DIR=$PWD/.ci-cache/jx) is no job's input: a job reading . is up to date at the next run", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "cache: true\njobs:\n" +
+      '  b: { run: "cat src/a > out.txt", reads: [src], writes: [out.txt] }\n' +
+      '  lint: { run: "ls src", reads: ["."] }\n',
+    "src/a": "hi\n",
+  });
+  const env = { JX_CACHE_DIR: `${dir}/.ci-cache/jx` };
+  const first = await runJx(["run"], { cwd: dir, env });
+  assert.equal(first.code, 0, first.stderr);
+  assert.ok(await exists(`${dir}/.ci-cache/jx/.jx-store`), "the store is marked");
+  // lint ran again: a new input, .ci-cache/jx/blobs/..., stored after it had run.
+  const second = await runJx(["run"], { cwd: dir, env });
+  assert.match(second.stderr, /^jx: 2 jobs up to date in /m, second.stderr);
+  const why = await runJx(["explain", "lint"], { cwd: dir, env });
+  assert.doesNotMatch(why.stdout, /\.ci-cache/);
+});
