@@ -82,6 +82,8 @@ const CWD_WRAPPER = `cd -- "$1" 2>/dev/null || ${NO_CWD}; shift; ${WRAPPER}`;
  * tokens, the job's options, `--quiet` (no "step creation temporarily disabled" chatter),
  * then a small `sh` that prints the step's id mark and execs the job. A job with `gres` is
  * its own Slurm job (no `--jobid`): a step cannot have generic resources its allocation lacks.
+ * `overlap`: jx runs inside a step of the allocation (a job of an outer jx), whose CPUs the
+ * step shares (`--overlap`), as those the step does not hold may all be taken.
  *
  * @example
  * ```ts
@@ -91,10 +93,14 @@ const CWD_WRAPPER = `cd -- "$1" 2>/dev/null || ${NO_CWD}; shift; ${WRAPPER}`;
  * //  "--job-name=jx:cc", "--quiet", "--kill-on-bad-exit=1", "--", "/bin/sh", "-c", ...]
  * ```
  */
-export function stepArgv(jobId: string | undefined, cmd: StepCommand): string[] {
+export function stepArgv(jobId: string | undefined, cmd: StepCommand, overlap = false): string[] {
   const o = cmd.slurm ?? {};
   const argv = ["srun"];
-  if (jobId !== undefined && o.gres === undefined) argv.push(`--jobid=${jobId}`, "--exact");
+  if (jobId !== undefined && o.gres === undefined) {
+    argv.push(`--jobid=${jobId}`, "--exact");
+    // jx runs inside a step of this allocation, which holds its CPUs: its steps share them.
+    if (overlap) argv.push("--overlap");
+  }
   argv.push("--ntasks=1", "--nodes=1", `--cpus-per-task=${cmd.tokens}`);
   argv.push(`--job-name=jx:${cmd.name}`, "--quiet", "--kill-on-bad-exit=1");
   if (o.partition !== undefined && (jobId === undefined || o.gres !== undefined)) {

@@ -23,6 +23,34 @@ export interface Allocation {
   own: boolean;
   /** Its CPUs: the largest step it can hold. */
   cpus: number;
+  /**
+   * jx runs inside one of its steps (a job of an outer jx, `srun --pty bash`): that step holds
+   * the CPUs jx may use, so jx's steps overlap it (`--overlap`) and `cpus` is the step's.
+   */
+  inStep?: boolean;
+}
+
+/**
+ * The CPUs of the Slurm step jx runs inside (`SLURM_STEP_ID` set: a task of `srun`, not an
+ * `sbatch` script or a `salloc` shell), from the variables slurmstepd gives its tasks: its
+ * tasks' CPUs (`SLURM_CPUS_PER_TASK` × `SLURM_STEP_NUM_TASKS`), else its CPUs on this node
+ * (`SLURM_CPUS_ON_NODE`). Undefined outside a step.
+ *
+ * @example
+ * ```ts
+ * import { stepCpus } from "./preflight.ts";
+ * import { deepStrictEqual } from "node:assert/strict";
+ * deepStrictEqual(stepCpus({ SLURM_JOB_ID: "7", SLURM_STEP_ID: "3", SLURM_CPUS_PER_TASK: "2" }), 2);
+ * deepStrictEqual(stepCpus({ SLURM_JOB_ID: "7", SLURM_STEP_ID: "0", SLURM_CPUS_ON_NODE: "4" }), 4);
+ * deepStrictEqual(stepCpus({ SLURM_JOB_ID: "7", SLURM_CPUS_ON_NODE: "4" }), undefined);
+ * ```
+ */
+export function stepCpus(env: Record<string, string | undefined>): number | undefined {
+  if (!env.SLURM_JOB_ID || env.SLURM_STEP_ID === undefined) return undefined;
+  const n = (v: string | undefined) => (Number(v) > 0 ? Math.floor(Number(v)) : undefined);
+  const perTask = n(env.SLURM_CPUS_PER_TASK);
+  if (perTask !== undefined) return perTask * (n(env.SLURM_STEP_NUM_TASKS) ?? 1);
+  return n(env.SLURM_CPUS_ON_NODE) ?? n(env.SLURM_STEP_NUM_TASKS) ?? 1;
 }
 
 /** The error of the preflight checks: one line, exit 2. */

@@ -23,6 +23,7 @@ import {
   ownerComment,
   type Partitions,
   preflight,
+  stepCpus,
 } from "./preflight.ts";
 
 /** How long a salloc a stop signal stopped (SIGTERM) has to end before it is killed. */
@@ -267,9 +268,13 @@ export class SlurmSession {
         // Its CPUs (all its nodes'), but no more than the run's -j when one was given: this
         // machine's CPU count says nothing of an allocation's.
         const env = this.o.env;
-        const had = listed ?? (Number(env.SLURM_CPUS_ON_NODE ?? env.SLURM_NTASKS) || this.o.cpus);
+        const all = listed ?? (Number(env.SLURM_CPUS_ON_NODE ?? env.SLURM_NTASKS) || this.o.cpus);
+        // Inside one of its steps (a job of an outer jx): that step's CPUs, which jx's steps
+        // overlap; asking for others of the allocation would wait for ever when it is full.
+        const step = stepCpus(env);
+        const had = Math.min(all, step ?? all);
         const n = this.o.cpusByDefault ? this.o.fit?.(had) ?? had : Math.min(had, this.o.cpus);
-        this.allocations.set("", { id: inside, own: false, cpus: n });
+        this.allocations.set("", { id: inside, own: false, cpus: n, inStep: step !== undefined });
       } else {
         for (const w of await leftovers(this.checks, this.timeoutMs)) this.warn(w);
         this.sizes = this.sizesOf(found);
@@ -776,7 +781,7 @@ export class SlurmSession {
     });
     this.live.add(step);
     const child = step.start(
-      spare && alloc ? spareArgv(alloc.id) : stepArgv(alloc?.id, req),
+      spare && alloc ? spareArgv(alloc.id) : stepArgv(alloc?.id, req, alloc?.inStep),
       stepEnv({ ...this.t.env, ...req.env }, req.tokens),
       spare ? "pipe" : "null",
     );
