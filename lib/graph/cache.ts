@@ -63,6 +63,7 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // graph cached before held them.
 // 17: an unknown `${NAME}` in `env` refused at load (it was kept as its text).
 // 18: `.` orders against every path (it met only globs): a graph cached before lacks those edges.
+// 19: `slurm: args` that srun would take as its command (or after which it runs nothing) refused.
 const FORMAT = GRAPH_FORMAT;
 
 /** The header line after the key line. */

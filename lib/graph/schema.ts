@@ -61,11 +61,105 @@ const SRUN_OWN: [string, string | undefined, string][] = [
   ["--test-only", undefined, "the step would not run"],
 ];
 
+/** srun's short options that take a value: the rest of the word, or else the next word. */
+const SHORT_VALUE = new Set("AbcdDeiJLMmnNopqrSTtWCwxG");
+/** srun's short options whose value is optional: only the rest of the word. */
+const SHORT_OPTIONAL = new Set("IkK");
+
+/**
+ * srun's long options that take no value, or one only after `=` (`--exclusive[=user]`): a word
+ * after one of them is not its value but, for srun, the command.
+ */
+const LONG_FLAGS = [
+  "bcast",
+  "compress",
+  "contiguous",
+  "disable-status",
+  "exact",
+  "exclusive",
+  "help",
+  "hold",
+  "immediate",
+  "kill-on-bad-exit",
+  "label",
+  "multi-prog",
+  "nice",
+  "no-allocate",
+  "no-kill",
+  "overcommit",
+  "overlap",
+  "oversubscribe",
+  "preserve-env",
+  "propagate",
+  "pty",
+  "quit-on-interrupt",
+  "quiet",
+  "reboot",
+  "resv-ports",
+  "send-libs",
+  "spread-job",
+  "test-only",
+  "unbuffered",
+  "usage",
+  "use-min-nodes",
+  "verbose",
+  "version",
+  "whole",
+  "x11",
+];
+
+/** srun's long options that take a value and start like one of `LONG_FLAGS` (`--no-kill`...). */
+const LONG_VALUED_LIKE_FLAGS = [
+  "bcast-exclude",
+  "exclude",
+  "nodes",
+  "nodelist",
+  "hint",
+  "het-group",
+  "uid",
+];
+
+/** Options that make srun print something and exit 0 without running the step. */
+const SRUN_NO_RUN: [string, string | undefined][] = [
+  ["--help", "-h"],
+  ["--usage", undefined],
+  ["--version", "-V"],
+];
+
+/**
+ * The option letters of a word of short options (`-Qn2`: Q, then n, whose value is the rest):
+ * each up to and with the first that takes a value.
+ */
+function shortLetters(arg: string): string[] {
+  const out: string[] = [];
+  for (const c of arg.slice(1)) {
+    out.push(c);
+    if (SHORT_VALUE.has(c) || SHORT_OPTIONAL.has(c)) break;
+  }
+  return out;
+}
+
+/** Whether srun takes the word after `arg` (one option word) as its value. */
+function takesNextWord(arg: string): boolean {
+  if (arg.startsWith("--")) {
+    if (arg.includes("=")) return false;
+    // As srun reads it: a name or the start of one (`--qui` for --quiet); when in doubt, a value.
+    const name = arg.slice(2);
+    const flag = LONG_FLAGS.some((f) => f.startsWith(name));
+    return !flag || name.length < 3 || LONG_VALUED_LIKE_FLAGS.some((f) => f.startsWith(name));
+  }
+  const letters = shortLetters(arg);
+  const last = letters.at(-1);
+  return last !== undefined && SHORT_VALUE.has(last) && letters.length === arg.length - 1;
+}
+
 /**
  * Why `arg` may not be among a job's `slurm: {args}`, or undefined: an option
  * jx sets itself for the step (`--ntasks=2` would run the job twice,
- * `--output=f` hide its output and the marks jx reads), or `--`, which would
- * make jx's own command the arguments of the words after it.
+ * `--output=f` hide its output and the marks jx reads; also among short options
+ * written together, `-Qn2`), one after which srun runs nothing (`--help`), `--`,
+ * which would make jx's own command the arguments of the words after it, or
+ * `:`, which starts another component of a heterogeneous step.
  *
  * @example
  * ```ts
@@ -73,40 +167,63 @@ const SRUN_OWN: [string, string | undefined, string][] = [
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * assertEquals(srunOptionRefusal("--constraint=avx2"), undefined);
  * assertEquals(srunOptionRefusal("-n2"), "'-n2': jx sets --ntasks (a job is one task)");
+ * assertEquals(srunOptionRefusal("-Qn2"), "'-Qn2': jx sets --ntasks (a job is one task)");
  * assertEquals(srunOptionRefusal("--"), "'--': the words after it would be the command");
  * ```
  */
 export function srunOptionRefusal(arg: string): string | undefined {
   if (arg === "--") return "'--': the words after it would be the command";
+  if (arg === ":") return "':': the words after it would be another job (a heterogeneous step)";
   // A long option as srun takes it: whole, or shortened to any start of its name (`--outp`).
   const name = arg.startsWith("--") ? arg.split("=")[0] : undefined;
+  const letters = name === undefined && arg.startsWith("-") ? shortLetters(arg) : [];
+  const matches = (long: string, short: string | undefined) =>
+    (name !== undefined && name.length >= 5 && long.startsWith(name)) ||
+    (short !== undefined && letters.includes(short.slice(1)));
   for (const [long, short, instead] of SRUN_OWN) {
-    const isLong = name !== undefined && name.length >= 5 && long.startsWith(name);
-    const isShort = short !== undefined && arg.startsWith(short) && !arg.startsWith("--");
-    if (isLong || isShort) return `'${arg}': jx sets ${long} (${instead})`;
+    if (matches(long, short)) return `'${arg}': jx sets ${long} (${instead})`;
+  }
+  // (`--ver` is --verbose or --version: srun refuses it as ambiguous.)
+  const ambiguous = name !== undefined &&
+    LONG_FLAGS.filter((f) => `--${f}`.startsWith(name)).length > 1;
+  for (const [long, short] of SRUN_NO_RUN) {
+    if (matches(long, short) && !(ambiguous && !letters.length)) {
+      return `'${arg}': srun ${long} prints and exits: the step would not run`;
+    }
   }
   return undefined;
 }
 
 /**
  * Why `args` (a job's `slurm: {args}`) may not be given to srun, with the
- * index of the word, or undefined. A word after a long option written
- * without `=` may be its value (`--comment -e2e`), and is not looked at.
+ * index of the word, or undefined. A word after an option that may take one
+ * as its value (`--comment -e2e`, `-C avx2`) is that value, and is not looked
+ * at; any other word that is not an option would be, for srun, the command
+ * it runs in place of the job's (`--exclusive make`, `echo`).
  *
  * @example
  * ```ts
  * import { srunArgsRefusal } from "./schema.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * assertEquals(srunArgsRefusal(["--comment", "-e2e", "--exclusive"]), undefined);
+ * assertEquals(srunArgsRefusal(["--comment", "-e2e", "--exclusive", "-C", "avx2"]), undefined);
  * assertEquals(srunArgsRefusal(["-C", "avx2", "--outp=f"]), [2, "'--outp=f': jx sets --output (jx captures the output)"]);
+ * assertEquals(srunArgsRefusal(["--quiet", "echo"]), [1, "'echo': not an option: srun would run it in place of the job's command"]);
  * ```
  */
 export function srunArgsRefusal(args: string[]): [number, string] | undefined {
+  let value = false;
   for (let i = 0; i < args.length; i++) {
-    const before = args[i - 1];
-    if (before?.startsWith("--") && before.length > 2 && !before.includes("=")) continue;
+    // (The value of the option before: `--comment -e2e`.)
+    if (value) {
+      value = false;
+      continue;
+    }
     const why = srunOptionRefusal(args[i]);
     if (why) return [i, why];
+    if (!args[i].startsWith("-") || args[i] === "-") {
+      return [i, `'${args[i]}': not an option: srun would run it in place of the job's command`];
+    }
+    value = takesNextWord(args[i]);
   }
   return undefined;
 }
