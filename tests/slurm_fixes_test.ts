@@ -14,6 +14,7 @@ import {
   gateScript,
   SrunStderr,
   stepArgv,
+  stepEnv,
   stepExit,
 } from "../lib/slurm/mod.ts";
 import { partitionsOf } from "../lib/slurm/preflight.ts";
@@ -515,3 +516,19 @@ for (const rt of RUNTIMES) {
     }
   });
 }
+
+Deno.test("a step's environment drops what srun reads for the step's env and I/O", () => {
+  const env = {
+    PATH: "/bin",
+    X: "x",
+    // Before: kept; srun then ran the step with no environment (X lost), prefixed every line
+    // (and jx's marks) with `0: `, or wrote the output to files or read stdin from one.
+    SLURM_EXPORT_ENV: "NONE",
+    SLURM_LABELIO: "1",
+    SLURM_STDOUTMODE: "/tmp/out",
+    SLURM_STDERRMODE: "/tmp/err",
+    SLURM_STDINMODE: "/etc/passwd",
+    SLURM_OPEN_MODE: "append",
+  };
+  assert.deepEqual(stepEnv(env, 2), { PATH: "/bin", X: "x", MAKEFLAGS: " -j2" });
+});

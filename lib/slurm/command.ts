@@ -138,6 +138,15 @@ const SRUN_INPUT = new Set([
   "SLURM_STEPID",
   "SLURM_TIMELIMIT",
   "SLURM_PARTITION",
+  // What the step's environment and I/O are: `--export=NONE` (as `sbatch --export=NONE` leaves
+  // it for the steps inside) would drop the job's env; `--label` prefix jx's marks and the
+  // output; `--output`, `--error`, `--input` send the output to files, read stdin from one.
+  "SLURM_EXPORT_ENV",
+  "SLURM_LABELIO",
+  "SLURM_STDOUTMODE",
+  "SLURM_STDERRMODE",
+  "SLURM_STDINMODE",
+  "SLURM_OPEN_MODE",
 ]);
 
 /**
