@@ -532,3 +532,27 @@ Deno.test("a step's environment drops what srun reads for the step's env and I/O
   };
   assert.deepEqual(stepEnv(env, 2), { PATH: "/bin", X: "x", MAKEFLAGS: " -j2" });
 });
+
+Deno.test("partitions that share only some nodes: each allocation fits beside the others", async () => {
+  // a on n1 and n2, b on n2 only (4 CPUs each). Before: a asked for 4 CPUs (half its 8), b for 2;
+  // a's 4 could all be on n2, where b's 2 then waited for ever (a is held to the run's end).
+  const { dir, bin } = await fakeSlurm((dir) => ({
+    scontrol: 'echo "Slurmctld(primary) at fake is UP"',
+    sinfo: `case " $* " in *" -N "*) printf 'n1 a* 4\\nn2 a* 4\\nn2 b 4\\n';; ` +
+      `*) printf 'a* 0/8/0/8\\nb 0/4/0/4\\n';; esac`,
+    salloc: `echo "$@" >> ${dir}/salloc; n=$(wc -l < ${dir}/salloc); ` +
+      'echo "salloc: Granted job allocation 7$n" >&2',
+    squeue: "true",
+    scancel: "true",
+    srun: "exit 1",
+  }));
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    "jobs:\n  x: { run: 'true' }\n  y: { run: 'true', slurm: { partition: b } }\n",
+  );
+  const out = await underFakeSlurm("deno", dir, bin, ["-k", "-j8"]).output();
+  assert.equal(out.code, 1, new TextDecoder().decode(out.stderr));
+  const asked = (await Deno.readTextFile(`${dir}/salloc`)).trim().split("\n")
+    .map((l) => [/--partition=(\S+)/.exec(l)?.[1] ?? "", /--ntasks=(\d+)/.exec(l)?.[1]]);
+  assert.deepEqual(asked.sort(), [["", "2"], ["b", "2"]]);
+});

@@ -113,6 +113,8 @@ export interface Partitions {
   cpus: Map<string, number>;
   /** The default partition's name (`""` when sinfo marks none). */
   default: string;
+  /** Each node's CPUs, when sinfo said (`nodeCpusOf`). */
+  nodeCpus?: Map<string, number>;
   /** Each partition's nodes (`""`: the default partition's), when sinfo said (`nodesOf`). */
   nodes?: Map<string, Set<string>>;
 }
@@ -140,8 +142,11 @@ export async function preflight(
   const info = await runTool(t, ["sinfo", "-h", "-o", "%P %C"], timeoutMs);
   if (info.code !== 0) fail(`sinfo failed: ${firstLine(info.stderr)}`);
   const found = partitionsOf(info.stdout);
-  const byNode = await runTool(t, ["sinfo", "-h", "-N", "-o", "%N %P"], timeoutMs);
-  if (byNode.code === 0) found.nodes = nodesOf(byNode.stdout);
+  const byNode = await runTool(t, ["sinfo", "-h", "-N", "-o", "%N %P %c"], timeoutMs);
+  if (byNode.code === 0) {
+    found.nodes = nodesOf(byNode.stdout);
+    found.nodeCpus = nodeCpusOf(byNode.stdout);
+  }
   for (const p of partitions) {
     if (p !== "" && !found.cpus.has(p)) {
       fail(
@@ -183,6 +188,85 @@ export function nodesOf(stdout: string): Map<string, Set<string>> {
     if (bare !== name) add("", node);
   }
   return out;
+}
+
+/**
+ * `sinfo -h -N -o "%N %P %c"`'s lines (a node, a partition it is in, its CPUs) as each node's
+ * CPUs.
+ *
+ * @example
+ * ```ts
+ * import { nodeCpusOf } from "./preflight.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals([...nodeCpusOf("n1 main* 4\nn1 debug 4\nn2 main* 8\n")], [["n1", 4], ["n2", 8]]);
+ * ```
+ */
+export function nodeCpusOf(stdout: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of stdout.split("\n").filter(Boolean)) {
+    const [node, , cpus] = line.trim().split(/\s+/);
+    if (Number(cpus) > 0) out.set(node, Number(cpus));
+  }
+  return out;
+}
+
+/**
+ * The size of each partition's allocation (`parts`: the keys of the partitions the jobs use;
+ * `""` the default one), at most `cpus` (the run's `-j`) and the partition's CPUs. Partitions
+ * that share nodes share their CPUs: whatever nodes Slurm gives the others' allocations, each
+ * one's must still fit, or it waits behind them for ever (they are held to the run's end).
+ * Each starts at its part of the CPUs (its own, split among the partitions it shares nodes
+ * with); then, while one could not fit beside the others placed on its nodes at worst, the
+ * largest of them asks for one CPU less. Without each node's CPUs (`nodeCpus`), the first part
+ * only.
+ *
+ * @example
+ * ```ts
+ * import { allocationSizes } from "./preflight.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * // a on n1 and n2, b on n2 only (4 CPUs each): a's 4 could all be on n2, where b's 2 would wait.
+ * const found = {
+ *   default: "a",
+ *   cpus: new Map([["", 8], ["b", 4]]),
+ *   nodes: new Map([["", new Set(["n1", "n2"])], ["b", new Set(["n2"])]]),
+ *   nodeCpus: new Map([["n1", 4], ["n2", 4]]),
+ * };
+ * assertEquals([...allocationSizes(["", "b"], found, 8)], [["", 2], ["b", 2]]);
+ * ```
+ */
+export function allocationSizes(
+  parts: string[],
+  found: Partitions,
+  cpus: number,
+): Map<string, number> {
+  const nodes = (p: string) => found.nodes?.get(p) ?? new Set<string>();
+  const shared = (p: string, q: string) => [...nodes(q)].some((n) => nodes(p).has(n));
+  const sizes = new Map<string, number>();
+  for (const p of parts) {
+    // Its part of the CPUs it shares (none taken from -j where they are enough for all).
+    const sharing = parts.filter((q) => q !== p && shared(p, q)).length;
+    const part = Math.floor((found.cpus.get(p) || cpus) / (1 + sharing));
+    sizes.set(p, Math.max(1, Math.min(cpus, part)));
+  }
+  const nodeCpus = found.nodeCpus;
+  if (!nodeCpus) return sizes;
+  const cpusOn = (set: Iterable<string>) =>
+    [...set].reduce((n, x) => n + (nodeCpus.get(x) ?? 0), 0);
+  const within = (q: string, p: string) => cpusOn([...nodes(q)].filter((n) => nodes(p).has(n)));
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const p of parts) {
+      const others = parts.filter((q) => q !== p && shared(p, q));
+      const worst = others.reduce((n, q) => n + Math.min(sizes.get(q)!, within(q, p)), 0);
+      if (worst + sizes.get(p)! <= cpusOn(nodes(p))) continue;
+      const largest = [p, ...others].filter((q) => sizes.get(q)! > 1)
+        .sort((x, y) => sizes.get(y)! - sizes.get(x)!)[0];
+      if (largest === undefined) continue;
+      sizes.set(largest, sizes.get(largest)! - 1);
+      changed = true;
+    }
+  }
+  return sizes;
 }
 
 /**

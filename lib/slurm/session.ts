@@ -17,6 +17,7 @@ import {
 import {
   allocate,
   type Allocation,
+  allocationSizes,
   checkInside,
   leftovers,
   ownAllocations,
@@ -307,21 +308,13 @@ export class SlurmSession {
    * The size of each partition's allocation, by key: one per partition the jobs name, the
    * default one named or not (`""`: a job that names the default partition shares the
    * allocation of jobs that name none). Partitions that share nodes share their CPUs: each asks
-   * for at most its part of them (an allocation of every CPU of a node left the next
-   * partition's pending behind it for ever, and the run with it).
+   * for no more than fits beside the others wherever Slurm puts them (`allocationSizes`: an
+   * allocation of every CPU of a node left the next partition's pending behind it for ever,
+   * and the run with it).
    */
   private sizesOf(found: Partitions): Map<string, number> {
     const parts = [...new Set((this.o.partitions ?? [""]).map((p) => this.keyName(p)))];
-    const nodes = (p: string) => found.nodes?.get(p) ?? new Set<string>();
-    const sharing = (p: string) =>
-      parts.filter((q) => q !== p && [...nodes(q)].some((n) => nodes(p).has(n))).length;
-    const sizes = new Map<string, number>();
-    for (const p of parts) {
-      // Its part of the CPUs it shares (none taken from -j where they are enough for all).
-      const part = Math.floor((found.cpus.get(p) || this.o.cpus) / (1 + sharing(p)));
-      sizes.set(p, Math.max(1, Math.min(this.o.cpus, part)));
-    }
-    return sizes;
+    return allocationSizes(parts, found, this.o.cpus);
   }
 
   /** Takes the allocation of partition `key` (its size from `sizes`), recorded once granted. */
