@@ -275,7 +275,9 @@ export class SlurmSession {
         const step = stepCpus(env);
         const had = Math.min(all, step ?? all);
         const n = this.o.cpusByDefault ? this.o.fit?.(had) ?? had : Math.min(had, this.o.cpus);
-        this.allocations.set("", { id: inside, own: false, cpus: n, inStep: step !== undefined });
+        const alloc: Allocation = { id: inside, own: false, cpus: n };
+        if (step !== undefined) alloc.inStep = true;
+        this.allocations.set("", alloc);
       } else {
         for (const w of await leftovers(this.checks, this.timeoutMs)) this.warn(w);
         this.sizes = this.sizesOf(found);
