@@ -556,3 +556,37 @@ Deno.test("partitions that share only some nodes: each allocation fits beside th
     .map((l) => [/--partition=(\S+)/.exec(l)?.[1] ?? "", /--ntasks=(\d+)/.exec(l)?.[1]]);
   assert.deepEqual(asked.sort(), [["", "2"], ["b", "2"]]);
 });
+
+Deno.test("jx's marks in a job's own stderr are the job's output, never jx's", () => {
+  const nocwd = "\x1ejx-slurm-nocwd n1 /nowhere\n";
+  const nocmd = "\x1ejx-slurm-nocmd n1 foo\n";
+  const run = "\x1ejx-slurm-run\n";
+  // Before: a job printing these bytes 'could not start' (its exit lost), its step id became
+  // 99.9, and the lines vanished from its output.
+  const own = read([MARK, nocwd, nocmd, "\x1ejx-slurm-step 99.9\n", run], 1);
+  assert.equal(own.text, nocwd + nocmd + "\x1ejx-slurm-step 99.9\n" + run);
+  assert.deepEqual([own.f.stepId, own.f.cannotStart, own.exit.code], ["7.3", undefined, 1]);
+  // The step's own check, before its mark, is jx's.
+  const check = read([nocwd], 1);
+  assert.deepEqual([check.text, check.f.cannotStart?.startsWith("the job's directory")], [
+    "",
+    true,
+  ]);
+  // A spare: its checks follow the run mark; once the job has written a line, a mark is its own.
+  const spare = (chunks: string[]) => {
+    const f = new SrunStderr();
+    Object.assign(f, { spare: true }); // (a spare step: what SrunStep sets)
+    let ran = 0;
+    f.onRun = () => ran++;
+    const text = chunks.map((c) => dec.decode(f.feed(enc.encode(c)) ?? new Uint8Array()));
+    return { f, text: text.join(""), ran };
+  };
+  const gate = spare([MARK, run, nocmd]);
+  assert.deepEqual([gate.ran, gate.text, gate.f.cannotStart], [
+    1,
+    "",
+    "cannot start 'foo' on node n1: not found",
+  ]);
+  const job = spare([MARK, run, "hello\n", nocmd, run]);
+  assert.deepEqual([job.ran, job.text, job.f.cannotStart], [1, "hello\n" + nocmd + run, undefined]);
+});

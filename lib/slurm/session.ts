@@ -947,6 +947,7 @@ class SrunStep implements SlurmStep {
     this.done = new Promise<StepExit>((r) => this.finish = r);
     this.f.onStepId = (id) => (req.onStart?.(id), this.release());
     this.f.onRun = () => req.onRun?.();
+    this.f.spare = req.onRun !== undefined;
   }
 
   get stepId(): string | undefined {

@@ -98,6 +98,16 @@ export class SrunStderr {
   onStepId?: (id: string) => void;
   /** Called when a spare step's run mark arrives: it runs the job it was given. */
   onRun?: () => void;
+  /**
+   * A spare step's stderr: its run mark comes after its step mark, and the job's directory and
+   * command are checked after that (the marks saying they are missing follow the run mark).
+   * Otherwise the step checks them before its mark. A mark anywhere else is the job's output.
+   */
+  spare = false;
+  /** The run mark arrived (a spare's). */
+  private ran = false;
+  /** The job wrote a line on stderr (after its checks): a mark now is the job's. */
+  private jobSpoke = false;
   /** Bytes of a line not ended yet. */
   private partial: Uint8Array[] = [];
   /** Lines that read as srun's end lines, judged at the end. */
@@ -149,16 +159,20 @@ export class SrunStderr {
   /** Whether `line` is the job's (false: Slurm's, or held to be judged at the end). */
   private take(line: Line): boolean {
     const { text } = line;
-    if (text.startsWith(STEP_MARK)) {
+    // jx's marks only where jx's wrapper writes them; the same bytes from the job are its own.
+    if (text.startsWith(STEP_MARK) && this.stepId === undefined) {
       this.stepId = text.slice(STEP_MARK.length).trim();
       this.onStepId?.(this.stepId);
       return false;
     }
-    if (text === RUN_MARK) {
+    if (text === RUN_MARK && this.spare && this.stepId !== undefined && !this.ran) {
+      this.ran = true;
       this.onRun?.();
       return false;
     }
-    for (const mark of [CWD_MARK, CMD_MARK]) {
+    const checks = this.cannotStart === undefined &&
+      (this.spare ? this.ran && !this.jobSpoke : this.stepId === undefined);
+    for (const mark of checks ? [CWD_MARK, CMD_MARK] : []) {
       if (!text.startsWith(mark)) continue;
       const rest = text.slice(mark.length);
       const at = rest.indexOf(" ");
@@ -170,7 +184,10 @@ export class SrunStderr {
       return false;
     }
     if (this.stepId !== undefined) {
-      if (!END_LINES.some((re) => re.test(text))) return true;
+      if (!END_LINES.some((re) => re.test(text))) {
+        if (!this.spare || this.ran) this.jobSpoke = true;
+        return true;
+      }
       this.held.push({ bytes: line.bytes.slice(), text });
       return false;
     }
