@@ -590,3 +590,11 @@ Deno.test("jx's marks in a job's own stderr are the job's output, never jx's", (
   const job = spare([MARK, run, "hello\n", nocmd, run]);
   assert.deepEqual([job.ran, job.text, job.f.cannotStart], [1, "hello\n" + nocmd + run, undefined]);
 });
+
+Deno.test("a Slurm job's end carries no CPU time: srun's on this machine is not the job's", () => {
+  // Before: srun's (a job that burnt 1.5 s of CPU on the node ended with user_ms 7).
+  const srun = { code: 0, signal: null, cpu: { userMs: 7, sysMs: 10 } };
+  const e = stepExit(srun, new SrunStderr());
+  assert.equal(e.cpu, undefined);
+  assert.equal(exitStatus({ ...e, ...srun }).cpu, undefined);
+});

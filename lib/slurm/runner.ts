@@ -245,7 +245,6 @@ export class SlurmRunner implements Runner {
  */
 export function exitStatus(e: StepExit): ExitStatus {
   const st: ExitStatus = { code: e.code, signal: e.signal };
-  if (e.cpu) st.cpu = e.cpu;
   const error = e.error ??
     (e.nodeFailure || (e.stepId === undefined && e.code !== 0) ? e.reason : undefined);
   if (error !== undefined) st.error = error;

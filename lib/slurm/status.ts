@@ -300,7 +300,8 @@ function join(chunks: Uint8Array[]): Uint8Array {
  * ```
  */
 export function stepExit(srun: ExitStatus, f: SrunStderr): StepExit {
-  const base = { stepId: f.stepId, cpu: srun.cpu };
+  // (No `cpu`: srun's CPU time on this machine is not the job's, which ran on a node.)
+  const base = { stepId: f.stepId };
   const errors = f.said.filter((l) => /error|fail|cancel/i.test(l));
   const reason = errors.length ? errors.map(clean).join("; ") : undefined;
   const nodeFailure = f.said.some((l) => /node fail|NODE_FAIL/i.test(l)) || undefined;
