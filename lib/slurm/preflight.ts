@@ -232,6 +232,9 @@ export function nodeCpusOf(stdout: string): Map<string, number> {
  *   nodeCpus: new Map([["n1", 4], ["n2", 4]]),
  * };
  * assertEquals([...allocationSizes(["", "b"], found, 8)], [["", 2], ["b", 2]]);
+ * // Nodes sinfo did not say: the part only.
+ * assertEquals([...allocationSizes([""], { default: "a", cpus: new Map([["", 4]]) }, 2)], [["", 2]]);
+ * assertEquals([...allocationSizes(["", "b"], { ...found, nodeCpus: new Map() }, 8)], [["", 4], ["b", 2]]);
  * ```
  */
 export function allocationSizes(
@@ -256,6 +259,8 @@ export function allocationSizes(
   for (let changed = true; changed;) {
     changed = false;
     for (const p of parts) {
+      // (A partition sinfo said no node or node's CPUs of keeps its part.)
+      if (!nodes(p).size || [...nodes(p)].some((n) => !nodeCpus.has(n))) continue;
       const others = parts.filter((q) => q !== p && shared(p, q));
       const worst = others.reduce((n, q) => n + Math.min(sizes.get(q)!, within(q, p)), 0);
       if (worst + sizes.get(p)! <= cpusOn(nodes(p))) continue;
