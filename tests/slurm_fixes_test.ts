@@ -12,12 +12,14 @@ import {
   allocationIds,
   exitStatus,
   gateScript,
+  openSlurm,
   SrunStderr,
   stepArgv,
   stepEnv,
   stepExit,
 } from "../lib/slurm/mod.ts";
 import { partitionsOf } from "../lib/slurm/preflight.ts";
+import { createReactor } from "../lib/reactor/mod.ts";
 import {
   alive,
   jxCommand,
@@ -597,4 +599,59 @@ Deno.test("a Slurm job's end carries no CPU time: srun's on this machine is not 
   const e = stepExit(srun, new SrunStderr());
   assert.equal(e.cpu, undefined);
   assert.equal(exitStatus({ ...e, ...srun }).cpu, undefined);
+});
+
+Deno.test({
+  name: "a job's step that Slurm holds back is said after a while, once",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { dir, bin } = await fakeSlurm(() => ({
+      scontrol: 'echo "Slurmctld(primary) at fake is UP"',
+      sinfo: 'echo "main* 0/4/0/4"',
+      salloc: 'echo "salloc: Granted job allocation 77" >&2',
+      squeue: "true",
+      scancel: "true",
+      // The job's step starts a second late (as Slurm held steps back for two minutes after a
+      // controller restart, srun saying nothing); spares end with their stdin.
+      srun: `case " $* " in *" --overlap "*) exec cat >/dev/null;; esac
+sleep 1; printf '\\036jx-slurm-step 77.1\\n' >&2; echo ran`,
+    }));
+    // (The reactor finds a command on jx's own PATH, as jx run's whole environment has it.)
+    const path = Deno.env.get("PATH")!;
+    Deno.env.set("PATH", `${bin}:${path}`);
+    const reactor = createReactor();
+    const said: string[] = [];
+    const options = {
+      reactor,
+      env: { PATH: `${bin}:${path}` },
+      cwd: dir,
+      cpus: 2,
+      stepNoticeMs: 300,
+      warn: (m: string) => said.push(m),
+    };
+    try {
+      const s = await openSlurm(options);
+      const step = s.start({
+        name: "slow",
+        argv: ["true"],
+        tokens: 2,
+        cwd: dir,
+        env: {},
+        onOutput() {},
+        onExit() {},
+      });
+      const end = await step.done;
+      assert.equal(end.code, 0, JSON.stringify(end));
+      await s.close();
+    } finally {
+      Deno.env.set("PATH", path);
+      reactor.close();
+    }
+    // Before: nothing said while the run stood still.
+    assert.deepEqual(said.filter((m) => /has not started/.test(m)), [
+      "executor slurm: the step of slow has not started 0.3 s after it was sent; Slurm holds it " +
+      "back (the steps it counts in the allocation: squeue -s -j 77)",
+    ]);
+  },
 });

@@ -57,6 +57,8 @@ export interface SlurmSessionOptions {
   warn?: (msg: string) => void;
   /** How often a pending allocation is reported again (default 60 s). */
   noticeMs?: number;
+  /** How long a job's step may wait to start before jx says so (default 30 s). */
+  stepNoticeMs?: number;
   /**
    * Listen for SIGINT, SIGTERM and SIGHUP from the start of the open until `close` has released
    * everything (default: only while the session opens). For a caller that listens as well (`jx
@@ -129,6 +131,9 @@ const SPARES_MAX = 64;
 
 /** How many times jx asks for a new allocation after a node failure. */
 const REALLOC_TRIES = 3;
+
+/** How long a job's step may wait to start in its allocation before jx says so. */
+const STEP_NOTICE_MS = 30_000;
 
 /** After asking a step to die, how long before its srun is SIGKILLed. */
 const BACKSTOP_MS = 10_000;
@@ -780,7 +785,26 @@ export class SlurmSession {
       stepEnv({ ...this.t.env, ...req.env }, req.tokens),
       spare ? "pipe" : "null",
     );
+    if (!spare && alloc && req.slurm?.gres === undefined) this.noticeStart(step, req.name, alloc);
     return [step, child];
+  }
+
+  /**
+   * A job's step not started `stepNoticeMs` after its srun: jx sends a step only when the
+   * allocation has its CPUs, so Slurm is holding it back, and srun says nothing meanwhile. After
+   * a controller restart Slurm counts the CPUs of steps that ended while it was down as busy
+   * for about two minutes (measured): the run stood still without a word. Said once a step.
+   */
+  private noticeStart(step: SrunStep, name: string, alloc: Allocation): void {
+    const ms = this.o.stepNoticeMs ?? STEP_NOTICE_MS;
+    const timer = this.t.reactor.setTimer(ms, () => {
+      if (step.stepId !== undefined || !this.live.has(step)) return;
+      this.warn(
+        `executor slurm: the step of ${name} has not started ${ms / 1000} s after it was ` +
+          `sent; Slurm holds it back (the steps it counts in the allocation: squeue -s -j ${alloc.id})`,
+      );
+    });
+    void step.done.then(() => this.t.reactor.clearTimer(timer));
   }
 
   /** A signal for a step: through scancel once it runs, else to its srun. */
