@@ -655,3 +655,27 @@ sleep 1; printf '\\036jx-slurm-step 77.1\\n' >&2; echo ran`,
     ]);
   },
 });
+
+Deno.test("an earlier jx's allocation that is completing is not said to be held", async () => {
+  const host = Deno.hostname();
+  // squeue as Slurm answers it: allocation 12 (of a jx gone) is completing, 13 is running; with
+  // -t, only the states asked for. Before: 'allocation 12 ... is still held; release it with:
+  // scancel 12' for one cancelled already.
+  const { dir, bin } = await fakeSlurm(() => ({
+    scontrol: 'echo "Slurmctld(primary) at fake is UP"',
+    sinfo: 'echo "main* 0/4/0/4"',
+    salloc: 'echo "salloc: Granted job allocation 77" >&2',
+    squeue: `case " $* " in *" -n jx "*) ;; *) exit 0;; esac
+case " $* " in *" -t "*) ;; *) echo "12 jx pid 2147483640 on ${host}";; esac
+echo "13 jx pid 2147483641 on ${host}"`,
+    scancel: "true",
+    srun: `case " $* " in *" --overlap "*) exec cat >/dev/null;; esac
+printf '\\036jx-slurm-step 77.1\\n' >&2`,
+  }));
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, "jobs:\n  c: { run: 'true' }\n");
+  const out = await underFakeSlurm("deno", dir, bin, []).output();
+  const said = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, said);
+  assert.match(said, /allocation 13 of an earlier jx \(pid 2147483641, gone\) is still held/);
+  assert.doesNotMatch(said, /allocation 12 /);
+});

@@ -392,10 +392,15 @@ export function ownerComment(): string {
 
 /**
  * Warnings for this user's allocations that a jx on this host asked for and that outlived it
- * (its pid is gone): Slurm keeps an allocation without a time limit until it is cancelled.
+ * (its pid is gone) and are still held: Slurm keeps an allocation without a time limit until
+ * it is cancelled. One cancelled already and still completing (after a controller restart, for
+ * tens of seconds) needs no `scancel`.
  */
 export async function leftovers(t: ToolEnv, timeoutMs: number): Promise<string[]> {
-  const r = await runTool(t, ["squeue", "--me", "-h", "-n", "jx", "-o", "%i %k"], timeoutMs);
+  // Held: pending, running or suspended; one completing (cancelled already) goes by itself.
+  const states = ["-t", "PENDING,CONFIGURING,RUNNING,SUSPENDED"];
+  const argv = ["squeue", "--me", "-h", "-n", "jx", ...states, "-o", "%i %k"];
+  const r = await runTool(t, argv, timeoutMs);
   if (r.code !== 0) return [];
   const out: string[] = [];
   for (const line of r.stdout.split("\n")) {
