@@ -40,9 +40,11 @@ function read(
   code: number | null,
   signal: string | null = null,
   signalled = false,
+  spare = false,
 ) {
   const f = new SrunStderr();
   f.signalled = signalled;
+  Object.assign(f, { spare }); // (a spare step's stderr: what SrunStep sets)
   const out: Uint8Array[] = [];
   for (const c of chunks) {
     const got = f.feed(typeof c === "string" ? enc.encode(c) : c);
@@ -238,7 +240,7 @@ Deno.test("a job whose directory is not on the node could not start (Slurm would
   // A spare step's script for the same job (the spare itself may run in /tmp too).
   const script = gateScript("/no/such/dir", {}, {}, job)!;
   const spare = run(["/bin/sh", "-c", script]);
-  const s = read([MARK, "\x1ejx-slurm-run\n", spare.stderr], spare.code);
+  const s = read([MARK, "\x1ejx-slurm-run\n", spare.stderr], spare.code, null, false, true);
   assert.deepEqual([s.exit.code, exitStatus(s.exit).error], [null, why]);
   await assert.rejects(Deno.stat(`${tmp}/out.txt`), "the job never ran in /tmp");
   // Where the directory is, the job runs there as before.
@@ -268,7 +270,7 @@ Deno.test("a job whose command is not on the node could not start, as a local on
   assert.deepEqual([r.exit.code, exitStatus(r.exit).error, r.text], [null, why, ""]);
   const script = gateScript(tmp, {}, {}, ["/no/such/binary", "x"])!;
   const spare = run(["/bin/sh", "-c", script]);
-  const s = read([MARK, "\x1ejx-slurm-run\n", spare.stderr], spare.code);
+  const s = read([MARK, "\x1ejx-slurm-run\n", spare.stderr], spare.code, null, false, true);
   assert.deepEqual([s.exit.code, exitStatus(s.exit).error, s.text], [null, why, ""]);
   // A command that is there runs as before; a `run:` string's missing command is the job's 127.
   const ok = stepArgv("12", { name: "j", argv: ["true"], tokens: 1, cwd: tmp });
