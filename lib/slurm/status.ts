@@ -137,6 +137,15 @@ export class SrunStderr {
   }
 
   private lines(bytes: Uint8Array): Uint8Array | undefined {
+    // Once the job runs, lines with no mark and nothing of srun's are the job's, all of them:
+    // passed on as they came, not line by line (3 million lines took 13 s that way).
+    if (bytes.length && this.stepId !== undefined && (!this.spare || this.ran)) {
+      const text = latin1.decode(bytes);
+      if (!text.includes("\x1e") && !text.includes("srun: ") && !text.includes("slurmstepd")) {
+        this.jobSpoke = true;
+        return bytes;
+      }
+    }
     const out: Uint8Array[] = [];
     let at = 0;
     while (at < bytes.length) {
