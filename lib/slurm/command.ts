@@ -69,8 +69,16 @@ export const CMD_MARK = "\x1ejx-slurm-nocmd ";
 const NO_CMD = `command -v -- "$1" >/dev/null 2>&1 || ` +
   `{ printf '\\036jx-slurm-nocmd %s %s\\n' "\${SLURMD_NODENAME:-?}" "$1" >&2; exit 127; }`;
 
+/**
+ * What a job's own `srun` (an MPI launch, `srun -n4 ./app`) needs: a step of the allocation
+ * that shares the job's CPUs (`--overlap`, which srun reads from `SLURM_OVERLAP`). Without it
+ * the inner step waits for CPUs of the allocation that jx's steps hold: for ever when they
+ * hold them all.
+ */
+const OVERLAP = "export SLURM_OVERLAP=1";
+
 /** The shell text that prints the mark, then runs the job's argv in its place. */
-const WRAPPER = `${NO_CMD}; ` +
+const WRAPPER = `${NO_CMD}; ${OVERLAP}; ` +
   `printf '\\036jx-slurm-step %s.%s\\n' "$SLURM_JOB_ID" "$SLURM_STEP_ID" >&2; exec "$@"`;
 
 /** WRAPPER, first checking that the step runs in the job's directory, "$1" (then shifted). */
@@ -265,8 +273,9 @@ const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /**
  * The script a spare step runs for a job: `cd` to its cwd, the differences between the spare's
- * environment (`base`, as `srun` passed it) and the job's (`env`), then `exec` of its argv with
- * stdin at end of file, as a direct step's. Undefined when a variable the job sets or changes
+ * environment (`base`, as `srun` passed it) and the job's (`env`), `SLURM_OVERLAP=1` (the job's
+ * own sruns share its CPUs), then `exec` of its argv with stdin at end of file, as a direct
+ * step's. Undefined when a variable the job sets or changes
  * has a name that is not a shell name (such a job takes a step of its own).
  *
  * @example
@@ -274,7 +283,8 @@ const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
  * import { gateScript } from "./command.ts";
  * gateScript("/p", { A: "1", B: "it's" }, { A: "1", C: "x" }, ["make", "-s"]);
  * // "set -- '/p'; cd -- \"$1\" 2>/dev/null || { printf ...nocwd... >&2; exit 1; }\n" +
- * //   "export B='it'\\''s'\nunset C\nexec 'make' '-s' </dev/null\n"
+ * //   "export B='it'\\''s'\nunset C\nset -- 'make'; command -v ...; export SLURM_OVERLAP=1\n" +
+ * //   "exec 'make' '-s' </dev/null\n"
  * ```
  */
 export function gateScript(
@@ -291,7 +301,7 @@ export function gateScript(
     lines.push(`export ${k}=${quote(v)}`);
   }
   for (const k of Object.keys(base)) if (!(k in env) && NAME.test(k)) lines.push(`unset ${k}`);
-  lines.push(`set -- ${quote(argv[0])}; ${NO_CMD}`);
+  lines.push(`set -- ${quote(argv[0])}; ${NO_CMD}; ${OVERLAP}`);
   lines.push(`exec ${argv.map(quote).join(" ")} </dev/null`);
   return lines.join("\n") + "\n";
 }

@@ -3,7 +3,8 @@
  * Slurm step (a job of an outer `jx run --executor slurm` that runs `jx run` on a jobs file of
  * its own, as a sub-project's build does) runs its Slurm jobs as steps that overlap the step it
  * runs in, within that step's CPUs; srun's variables for the step's environment and I/O (as
- * `sbatch --export=NONE` leaves them) do not reach its steps. Skipped without Slurm.
+ * `sbatch --export=NONE` leaves them) do not reach its steps; a job's own `srun` shares its
+ * step's CPUs. Skipped without Slurm.
  *
  * @module
  */
@@ -34,6 +35,7 @@ Deno.test({
         () => nested(env),
       );
       await t.step("srun's variables for the step's environment and I/O", () => srunVars(env));
+      await t.step("a job's own srun shares the job's CPUs", () => ownSrun(env));
     } finally {
       await stopCluster(cluster);
     }
@@ -113,5 +115,31 @@ jobs:
   assert.match(said, /── spare \(.*\)\n\[x2\]\n/);
   assert.match(said, /── files \(.*\)\n(out\nerr|err\nout)\n/);
   for (const f of ["o.txt", "e.txt"]) await assert.rejects(Deno.stat(`${dir}/${f}`), f);
+  await assertReleased(env, said);
+}
+
+/** A job that runs `srun` itself (an MPI launch), in a step of its own and in a spare. */
+async function ownSrun(env: Record<string, string>) {
+  const dir = await tempDir({
+    "jobs.yaml": `
+executor: slurm
+jobs:
+  own: { run: "srun -n1 echo inner-own" }
+  spare: { run: "srun -n1 echo inner-spare", needs: [own] }
+`,
+  });
+  // -j1: the allocation's one CPU is the job's. Before: the inner step waited for another for
+  // ever (here: stopped by timeout).
+  const [cmd, argv] = jxCommand("deno", ["run", "-j1"]);
+  const out = await new Deno.Command("timeout", {
+    args: ["-s", "INT", "60", cmd, ...argv],
+    cwd: dir,
+    env: { ...env, NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const said = dec.decode(out.stdout) + dec.decode(out.stderr);
+  assert.equal(out.code, 0, said);
+  assert.match(said, /── own \(.*\)\ninner-own\n/);
+  assert.match(said, /── spare \(.*\)\ninner-spare\n/);
   await assertReleased(env, said);
 }
