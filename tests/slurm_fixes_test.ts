@@ -704,3 +704,25 @@ Deno.test("a step's stderr of many lines is passed on at the pace of a local job
   assert.equal(dec.decode(f.feed(enc.encode(`a\n${end}b\n`))), "a\nb\n");
   assert.equal(f.flush({ code: 3, signal: null }), undefined);
 });
+
+Deno.test("an allocation that has a time limit after all is said to have one", async () => {
+  // jx asks for no time limit; a partition's DefaultTime gives one all the same (measured: a
+  // job of 100 s was cancelled 'DUE TO TIME LIMIT' at 1m26s, nothing said before).
+  const { dir, bin } = await fakeSlurm(() => ({
+    scontrol: 'echo "Slurmctld(primary) at fake is UP"',
+    sinfo: 'echo "main* 0/4/0/4"',
+    salloc: 'echo "salloc: Granted job allocation 77" >&2',
+    squeue: `case " $* " in *" -j 77 -o %l "*) echo "1:00:00";; esac`,
+    scancel: "true",
+    srun: `case " $* " in *" --overlap "*) exec cat >/dev/null;; esac
+printf '\\036jx-slurm-step 77.1\\n' >&2; sleep 0.5`,
+  }));
+  await Deno.writeTextFile(`${dir}/jobs.yaml`, "jobs:\n  c: { run: 'true' }\n");
+  const out = await underFakeSlurm("deno", dir, bin, []).output();
+  const said = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, said);
+  assert.match(
+    said,
+    /executor slurm: allocation 77 has a time limit of 1:00:00 \(the partition's DefaultTime/,
+  );
+});

@@ -710,7 +710,24 @@ export class SlurmSession {
     } finally {
       this.pending.delete(a.id);
     }
+    this.sayLimit(a.id).catch(() => {}); // (a reactor closed meanwhile: nothing to say)
     return a;
+  }
+
+  /**
+   * Says when an allocation jx asked for has a time limit after all (jx asks for none; a
+   * partition's `DefaultTime` or `SALLOC_TIMELIMIT` gives one): the steps still running then
+   * are cancelled, and the jobs after them fail. Not waited for.
+   */
+  private async sayLimit(id: string): Promise<void> {
+    const r = await runTool(this.t, ["squeue", "-h", "-j", id, "-o", "%l"], this.timeoutMs);
+    const limit = r.stdout.trim().split("\n")[0]?.trim() ?? "";
+    if (r.code !== 0 || limit === "" || /^(UNLIMITED|INFINITE|NOT_SET)$/i.test(limit)) return;
+    this.warn(
+      `executor slurm: allocation ${id} has a time limit of ${limit} (the partition's ` +
+        "DefaultTime, or SALLOC_TIMELIMIT): the jobs still running then are cancelled " +
+        "(DUE TO TIME LIMIT), and those after them fail",
+    );
   }
 
   /**
