@@ -8,6 +8,15 @@
 import { parseJobsFile } from "../lib/graph/mod.ts";
 import { FakeReactor, type FakeScript, type SpawnRequest } from "../lib/reactor/mod.ts";
 import { type RunEvent, runJobs, type RunOptions } from "../lib/scheduler/mod.ts";
+import { ignoredAtStart } from "../lib/runtime/ignored.ts";
+
+// A suite started in the background of a script (`bash .ci/run &`: SIGINT and SIGQUIT ignored) or
+// under nohup (SIGHUP) would start every jx with those signals ignored, and jx keeps a signal its
+// parent ignored as ignored (as make does): a test sending it SIGQUIT waited in vain. A listener
+// here makes each one caught in this process, so the processes it starts get it at its default.
+for (const sig of ["SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM"] as const) {
+  if (ignoredAtStart(sig)) Deno.addSignalListener(sig, () => {});
+}
 
 /** The repository root. */
 export const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
