@@ -410,8 +410,15 @@ export function parseStrace(text: string, cwd: string, realDir?: RealDir): Acces
  * ```
  */
 export class StraceParser {
-  /** The accesses so far, in trace order. */
+  /**
+   * The accesses so far, in trace order; one that repeats the last access
+   * kept of its path (a header opened by each of 10 000 compiles) is not kept
+   * again: the comparison takes it as it took the first, and a trace of
+   * millions of opens is held in memory by its distinct paths.
+   */
   readonly accesses: Access[] = [];
+  /** By path: how the last access kept of it was made (`keep`); cleared by a rename. */
+  private lastOf = new Map<string, string>();
   private cwds: Cwds;
   private pending = new Map<number, string>();
   /** Successful calls whose path could not be told (`pathOf`). */
@@ -485,15 +492,29 @@ export class StraceParser {
       if (kind === "delete" && c.name.startsWith("rename")) moved = path;
       const a: Access = dir ? { path, kind, pid, ok, dir } : { path, kind, pid, ok };
       if (kind === "write" && moved !== undefined) a.from = moved;
-      this.accesses.push(a);
+      this.keep(a);
       if (ok && kind === "exec") this.interpreters(path, c.pid);
       // An open through a link: the descriptor's own path (strace -y) is the file itself.
       const real = ok && OPENS.has(c.name) ? fdPath(c.ret) : undefined;
       if (real !== undefined && real !== path && posix.isAbsolute(real)) {
-        this.accesses.push({ path: real, kind, pid, ok, ...(dir ? { dir } : {}), alias: true });
+        this.keep({ path: real, kind, pid, ok, ...(dir ? { dir } : {}), alias: true });
       }
     }
     this.cwds.learn(c, ok);
+  }
+
+  /**
+   * Adds `a` to the accesses unless it repeats the last one kept of its path
+   * (the same kind, outcome, folder and link flags: folding it again changes
+   * nothing). A rename moves what is below a folder (`usesOf`), so the
+   * paths below it are new ones: it forgets every last access.
+   */
+  private keep(a: Access): void {
+    const how = `${a.kind} ${a.ok} ${a.dir ?? false} ${a.alias ?? false}`;
+    if (a.from === undefined && this.lastOf.get(a.path) === how) return;
+    this.accesses.push(a);
+    if (a.from !== undefined) this.lastOf.clear();
+    else this.lastOf.set(a.path, how);
   }
 
   /**
@@ -511,7 +532,7 @@ export class StraceParser {
       const base = posix.isAbsolute(name) ? "/" : this.cwds.get(pid);
       if (base === undefined) return;
       at = this.resolve(base, name);
-      this.accesses.push({ path: at, kind: "exec", pid, ok: true });
+      this.keep({ path: at, kind: "exec", pid, ok: true });
     }
   }
 
