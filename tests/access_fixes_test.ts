@@ -647,3 +647,23 @@ Deno.test("strace parser: an access repeated is kept once, so memory follows dis
     "write /p/s/f",
   ]);
 });
+
+Deno.test("without strace: jx lint, --check-access and --strict say so in one line naming what was typed, exit 2, nothing run", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  j: { run: 'echo ran > ran.txt', writes: [ran.txt] }\n",
+  });
+  const cases: [string[], string][] = [
+    [["lint"], "jx lint"],
+    [["run", "--check-access"], "jx run --check-access"],
+    [["run", "--strict"], "jx run --strict"],
+  ];
+  for (const [args, named] of cases) {
+    const r = await runJx(args, { cwd: dir, env: { PATH: "/nonexistent" } });
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr,
+      `jx: ${named}: strace not found in PATH (Debian: apt-get install strace)\n`,
+    );
+    await assert.rejects(() => Deno.stat(`${dir}/ran.txt`));
+  }
+});

@@ -310,7 +310,7 @@ async function reportersOf(
     slots: setup.slots,
     state,
     strict: !!args.strict,
-    tracer: access.newTracer("jx run --check-access"),
+    tracer: access.newTracer(`jx run ${args.strict ? "--strict" : "--check-access"}`),
   });
   if (check) reporters.unshift(check.reporter(reporters));
   return { reporters, check };
