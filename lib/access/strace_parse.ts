@@ -98,31 +98,56 @@ export function parseCall(pid: number, body: string): Call | undefined {
 
 const SIMPLE: Record<string, number> = { n: 10, t: 9, r: 13, v: 11, f: 12, b: 8, a: 7 };
 
-/** The bytes of a C-quoted string as strace prints it (`\xHH`, `\NNN`, `\n`, `\"`), as text. */
+/** The strings `decodeQuoted` decoded last, by their text as strace printed them. */
+const decoded = new Map<string, string>();
+/** How many strings `decoded` holds before it starts afresh. */
+const DECODED_MAX = 4096;
+
+/**
+ * The bytes of a C-quoted string as strace prints it (`\xHH`, `\NNN`, `\n`,
+ * `\"`), as text. A trace names the same few folders and files again and
+ * again (`AT_FDCWD</p>` on every call): those are decoded once.
+ */
 export function decodeQuoted(s: string): string {
+  let text = decoded.get(s);
+  if (text !== undefined) return text;
+  text = decodeQuotedOnce(s);
+  if (decoded.size >= DECODED_MAX) decoded.clear();
+  decoded.set(s, text);
+  return text;
+}
+
+const UTF8_OUT = new TextEncoder();
+
+/** `decodeQuoted` without the memo. */
+function decodeQuotedOnce(s: string): string {
   const q = s.indexOf('"'), end = s.lastIndexOf('"');
   const body = q >= 0 && end > q ? s.slice(q + 1, end) : s;
-  const bytes: number[] = [];
-  const enc = new TextEncoder();
+  // Each character of the text is at most 3 bytes of UTF-8 (4 for a pair of 2 characters).
+  const bytes = new Uint8Array(body.length * 3);
+  let n = 0;
   for (let i = 0; i < body.length; i++) {
-    const c = body[i];
-    if (c !== "\\") {
-      const code = body.charCodeAt(i);
-      if (code < 0x80) bytes.push(code);
-      else bytes.push(...enc.encode(c));
+    const code = body.charCodeAt(i);
+    if (code !== 0x5c) {
+      if (code < 0x80) bytes[n++] = code;
+      else {
+        const pair = code >= 0xd800 && code < 0xdc00 ? 2 : 1;
+        n += UTF8_OUT.encodeInto(body.slice(i, i + pair), bytes.subarray(n)).written;
+        i += pair - 1;
+      }
       continue;
     }
-    const n = body[++i];
-    if (n === "x") {
-      bytes.push(parseInt(body.slice(i + 1, i + 3), 16));
+    const c = body[++i];
+    if (c === "x") {
+      bytes[n++] = parseInt(body.slice(i + 1, i + 3), 16);
       i += 2;
-    } else if (n >= "0" && n <= "7") {
+    } else if (c >= "0" && c <= "7") {
       const oct = /^[0-7]{1,3}/.exec(body.slice(i))![0];
-      bytes.push(parseInt(oct, 8));
+      bytes[n++] = parseInt(oct, 8);
       i += oct.length - 1;
-    } else bytes.push(SIMPLE[n] ?? n.charCodeAt(0));
+    } else bytes[n++] = SIMPLE[c] ?? c.charCodeAt(0);
   }
-  return decodeBytes(new Uint8Array(bytes));
+  return decodeBytes(bytes.subarray(0, n));
 }
 
 /**
