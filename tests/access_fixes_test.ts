@@ -690,3 +690,37 @@ Deno.test("strace parser: the pace of a long trace (each path's hex decoded once
   assert.equal(p.accesses.length, 50);
   assert.ok(ms < 6000, `150 000 lines parsed in ${ms.toFixed(0)} ms`);
 });
+
+t(
+  "a foreach item's outputs named after it are suggested by its variables; pasted, lint is clean and the items stay unordered",
+  async () => {
+    const run = "cat ${F} > out/${F.stem}.o; cp ${F} out/${F.name}";
+    const file = (decl: string) =>
+      `jobs:\n  cc:\n    foreach: { glob: "src/*.c", as: F }\n    run: ${run}\n${decl}`;
+    const dir = await tempDir({ "jobs.yaml": file(""), "src/a.c": "a\n", "src/b.c": "b\n" });
+    await Deno.mkdir(`${dir}/out`);
+    const r = await runJx(["lint"], { cwd: dir });
+    assert.equal(r.code, 1, r.stderr);
+    // Before: `add writes: [out/a.o]` for one item and `[out/b.o]` for the other; both pasted into
+    // the one entry, every item declared every output: lint was clean, but the items were ordered
+    // one after another (two writers of out/a.o) and a new src/c.c was a finding again.
+    assert.deepEqual(lines(r.stdout).map((l) => l.replace(/^.*not in its /, "")), [
+      'writes: add writes: ["out/${F.name}"]',
+      'writes: add writes: ["out/${F.stem}.o"]',
+      'reads: add reads: ["${F}"]',
+      'writes: add writes: ["out/${F.name}"]',
+      'writes: add writes: ["out/${F.stem}.o"]',
+      'reads: add reads: ["${F}"]',
+    ]);
+    await Deno.writeTextFile(
+      `${dir}/jobs.yaml`,
+      file('    reads: ["${F}"]\n    writes: ["out/${F.name}", "out/${F.stem}.o"]\n'),
+    );
+    await Deno.writeTextFile(`${dir}/src/c.c`, "c\n");
+    const again = await runJx(["lint"], { cwd: dir });
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.equal(again.stdout, "");
+    const graph = await runJx(["graph"], { cwd: dir });
+    assert.doesNotMatch(graph.stdout, /->/);
+  },
+);

@@ -20,7 +20,15 @@ import {
   resourceNames,
 } from "../graph/mod.ts";
 import { expandBraces } from "../graph/glob.ts";
-import { formatEdit, globFits, type GlobScope, literalGlob, narrowGlobs } from "./suggest.ts";
+import {
+  formatEdit,
+  globFits,
+  type GlobScope,
+  itemForm,
+  literalGlob,
+  narrowGlobs,
+  yamlItem,
+} from "./suggest.ts";
 import { decodeBytes } from "./strace_parse.ts";
 import type { Access, AccessKind, Finding } from "./types.ts";
 
@@ -431,11 +439,14 @@ function suggest(c: Ctx, findings: Finding[]): void {
     const field = list[0].problem === "undeclared-read" ? "reads" : "writes";
     const spec = c.spec(list[0].job);
     const own = (f: Finding) => spec ? c.ownPath(spec, f.path) : f.path;
-    // A `foreach` item's own file is its variable (one edit for every item), not its path.
+    // A `foreach` item's own file, or one named after it, by its variables (one edit for
+    // every item, which share one entry: `out/${F.stem}.o`), not by its path.
     const item = spec?.item;
-    const rest = item ? list.filter((f) => own(f) !== item.value) : list;
-    for (const f of item ? list : []) {
-      if (own(f) === item!.value) f.suggest = `${field}: ["\${${item!.as}}"]`;
+    const formOf = (f: Finding) => item && itemForm(own(f), item);
+    const rest = list.filter((f) => !formOf(f));
+    for (const f of list) {
+      const form = formOf(f);
+      if (form) f.suggest = `${field}: [${yamlItem(form)}]`;
     }
     const rootOf = new Map(rest.map((f) => [own(f), f.path]));
     const globs = narrowGlobs(rest.map(own), spec && fits(c, spec, field, rootOf));

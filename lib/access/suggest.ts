@@ -175,3 +175,36 @@ export function formatEdit(field: string, items: string[]): string {
   const text = field === "reads" || field === "writes" ? escapeVars : (s: string) => s;
   return `${field}: [${[...new Set(items)].map((s) => yamlItem(text(s))).join(", ")}]`;
 }
+
+/**
+ * A path a `foreach` item touched, as the item's variables write it: the
+ * item itself (`${F}`), or a file named after it in any folder
+ * (`out/${F.stem}.o` for `out/a.o` of item `src/a.c`, `${F.name}`); the one
+ * edit that fits every item, since they share one entry. Undefined when the
+ * path's name is not the item's name, nor its stem alone or followed by `.`,
+ * `_` or `-`. The text is as the jobs file writes it (`literalGlob`, `$${`).
+ *
+ * @example
+ * ```ts
+ * import { itemForm } from "./suggest.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const item = { as: "F", value: "src/a.c" };
+ * assertEquals(itemForm("src/a.c", item), "${F}");
+ * assertEquals(itemForm("out/a.o", item), "out/${F.stem}.o");
+ * assertEquals(itemForm("out/all.o", item), undefined);
+ * ```
+ */
+export function itemForm(path: string, item: { as: string; value: string }): string | undefined {
+  if (path === item.value) return `\${${item.as}}`;
+  const name = item.value.slice(item.value.lastIndexOf("/") + 1);
+  const dot = name.lastIndexOf(".");
+  const stem = dot > 0 ? name.slice(0, dot) : name;
+  const slash = path.lastIndexOf("/");
+  const base = path.slice(slash + 1);
+  const head = slash < 0 ? "" : `${escapeVars(literalGlob(path.slice(0, slash)))}/`;
+  if (!stem || RAW_BYTE.test(name)) return undefined;
+  if (base === name) return `${head}\${${item.as}.name}`;
+  if (base !== stem && !/^[._-]/.test(base.slice(stem.length))) return undefined;
+  if (!base.startsWith(stem)) return undefined;
+  return `${head}\${${item.as}.stem}${escapeVars(literalGlob(base.slice(stem.length)))}`;
+}
