@@ -724,3 +724,26 @@ t(
     assert.doesNotMatch(graph.stdout, /->/);
   },
 );
+
+t(
+  "a read of a foreach item's output with no order is told to wait for the group, which holds for new items",
+  async () => {
+    const file = (needs: string) =>
+      `jobs:\n  cc:\n    foreach: { glob: "src/*.c", as: F }\n    run: cat \${F} > out/\${F.stem}.o\n` +
+      `    reads: ["\${F}"]\n` +
+      `  link: { run: "cat out/*.o > app", reads: [out/*.o], writes: [app]${needs} }\n`;
+    const dir = await tempDir({ "jobs.yaml": file(""), "src/a.c": "a\n", "src/b.c": "b\n" });
+    await Deno.mkdir(`${dir}/out`);
+    const orderOf = (stdout: string) =>
+      lines(stdout).filter((l) => l.includes("no order")).map((l) => l.replace(/^.*: add /, ""));
+    const lint = await runJx(["lint"], { cwd: dir });
+    assert.equal(lint.code, 1, lint.stderr);
+    // Before: `add needs: ["cc[src/a.c]"]`, `["cc[src/b.c]"]`: an item each, none for src/c.c.
+    assert.deepEqual(orderOf(lint.stdout), ["needs: [cc]", "needs: [cc]"]);
+    await Deno.writeTextFile(`${dir}/jobs.yaml`, file(", needs: [cc]"));
+    await Deno.writeTextFile(`${dir}/src/c.c`, "c\n");
+    const again = await runJx(["lint"], { cwd: dir });
+    assert.deepEqual(orderOf(again.stdout), []);
+    assert.equal(lines(again.stdout).length, 3, again.stdout); // cc's own writes, an item each
+  },
+);

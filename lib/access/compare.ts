@@ -385,9 +385,15 @@ function race(c: Ctx, x: JobSpec, y: JobSpec, path: string): Finding | undefined
   return { job: b.name, path, access, problem: "race", other: a.name, suggest: fix };
 }
 
-/** `needs: [other]` as written in `job`'s file; empty when no name there reaches `other`. */
+/**
+ * `needs: [other]` as written in `job`'s file; empty when no name there
+ * reaches `other`. An item of another `foreach` is named by its group
+ * (`needs: [cc]`, every item): its own name (`cc[src/a.c]`) fixes one item,
+ * and each other item, or one the glob matches later, would be a finding.
+ */
 function needsEdit(c: Ctx, job: JobSpec, other: JobSpec): string {
-  const name = c.needName(job, other);
+  const group = other.group !== undefined && other.group !== job.group ? other.group : undefined;
+  const name = c.needName(job, group === undefined ? other : { ...other, name: group });
   return name === undefined ? "" : formatEdit("needs", [name]);
 }
 
