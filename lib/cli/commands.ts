@@ -7,8 +7,9 @@
 import { JxInputError, usageError } from "../runtime/errors.ts";
 import { warnMakeJobs } from "../jobserver/mod.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
-import { whenFails } from "../graph/when.ts";
+import { missingWhenFile, whenFails } from "../graph/when.ts";
 import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
+import { resourcesConflict } from "../graph/edges.ts";
 import { createReactor, guardReactor, jobsWithinFds, type Reactor } from "../reactor/mod.ts";
 import {
   collectGarbage,
@@ -785,12 +786,25 @@ function explainGroup(c: ExplainContext, group: JobSpec, items: JobSpec[]): stri
   return head + items.map((j) => explainOne(c, j)).join("");
 }
 
+/**
+ * What `jx explain` says of a job whose `when: { file }` fails only because a job it waits for
+ * has not written the file yet: the run checks it when the job would start.
+ */
+function whenWriter(c: ExplainContext, job: JobSpec): string | undefined {
+  const read = missingWhenFile(job);
+  if (read === undefined) return undefined;
+  const writer = c.graph.depsOf(job.name).find((e) =>
+    e.kind !== "order" && c.graph.byName.get(e.from)?.writes.some((w) => resourcesConflict(w, read))
+  );
+  return writer && `, unless ${writer.from}, which runs before it, writes it`;
+}
+
 /** What `jx explain` says of one job. */
 function explainOne(c: ExplainContext, job: JobSpec): string {
   const lines = [`${job.name}: ${job.command}`];
   if (job.source) lines.push(`  in ${job.source}`);
   const unmet = whenFails(job);
-  if (unmet) lines.push(`  skipped here (${unmet})`);
+  if (unmet) lines.push(`  skipped here (${unmet})${whenWriter(c, job) ?? ""}`);
   const v = alwaysRuns(job) ?? c.state.check(job);
   if (v.upToDate) {
     lines.push("  up to date: inputs, outputs and command are as when it last succeeded");

@@ -45,3 +45,28 @@ export function whenFails(
   if (w.file !== undefined && !existsSync(w.file)) return `when: file ${w.file} does not exist`;
   return undefined;
 }
+
+/**
+ * The resource (`WhenSpec.read`) of a `when: { file }` that is all that fails (its `env` and
+ * `os` hold, the file is not there), or undefined: a job that writes it before this one may make the condition hold
+ * by the time the job would start (what a dry run and `jx explain` say then).
+ *
+ * @example
+ * ```ts
+ * import { parseJobsFile } from "./mod.ts";
+ * import { missingWhenFile } from "./when.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const g = parseJobsFile("jobs:\n  a: { run: x, when: { file: no-such-file } }\n", "j.yaml");
+ * assertEquals(missingWhenFile(g.get("a"), {}), "no-such-file");
+ * const h = parseJobsFile("jobs:\n  a: { run: x, when: { file: f, env: CI } }\n", "j.yaml");
+ * assertEquals(missingWhenFile(h.get("a"), {}), undefined);
+ * ```
+ */
+export function missingWhenFile(
+  spec: Pick<JobSpec, "when">,
+  env?: Record<string, string | undefined>,
+): string | undefined {
+  const w = spec.when;
+  if (w?.file === undefined || w.read === undefined || existsSync(w.file)) return undefined;
+  return whenFails({ when: { ...w, file: undefined } }, env) === undefined ? w.read : undefined;
+}

@@ -11,8 +11,9 @@
 import type { Graph } from "../graph/graph.ts";
 import type { JobSpec } from "../graph/types.ts";
 import { startArgv } from "../graph/argv.ts";
-import { whenFails } from "../graph/when.ts";
+import { missingWhenFile, whenFails } from "../graph/when.ts";
 import { namesAnyOf } from "../graph/glob.ts";
+import { resourcesConflict } from "../graph/edges.ts";
 import type { ExitStatus, ListenSignal, Reactor, StreamName } from "../reactor/types.ts";
 import type { JobStatus, RunEvent } from "./events.ts";
 import { RunFrame } from "./frame.ts";
@@ -276,7 +277,7 @@ export class Builder implements LoopHost, GenHost {
   private offer(spec: JobSpec): "started" | "blocked" | "full" {
     const pass = this.runner.passOver;
     if (pass) {
-      if (!this.skipIfWhenFails(spec)) this.passOver(spec, pass);
+      if (!this.mayMeetWhen(spec) && !this.skipIfWhenFails(spec)) this.passOver(spec, pass);
       return "started";
     }
     // A module it needs went down after it was ready, and comes back: wait for it (`wake`).
@@ -328,6 +329,24 @@ export class Builder implements LoopHost, GenHost {
   private skipIfWhenFails(spec: JobSpec): boolean {
     if (spec.kind !== "job" || whenFails(spec) === undefined) return false;
     this.plan.skipReady(spec.name, "condition");
+    return true;
+  }
+
+  /**
+   * A dry run's job whose `when: { file }` fails only because the file is not there yet, while
+   * a job it waits for that would or may run writes it: the run checks the condition when the
+   * job would start, after that job, so the job may run (after it).
+   */
+  private mayMeetWhen(spec: JobSpec): boolean {
+    const read = spec.kind === "job" ? missingWhenFile(spec) : undefined;
+    if (read === undefined) return false;
+    const writer = this.graph.depsOf(spec.name).find((e) =>
+      e.kind !== "order" && this.dryListed(e.from) &&
+      this.graph.byName.get(e.from)?.writes.some((w) => resourcesConflict(w, read))
+    );
+    if (!writer) return false;
+    this.mayRunAfter.set(spec.name, writer.from);
+    this.plan.skipReady(spec.name, "dry-run");
     return true;
   }
 

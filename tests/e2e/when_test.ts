@@ -93,6 +93,32 @@ jobs:
   assert.match(g.stdout, /gen/, g.stdout);
 });
 
+Deno.test("when: file X that an earlier job would write: -n says the job may run after it, as the run then runs it", async () => {
+  // -n took the file's absence now as the run's verdict ('skip cond: condition', not listed),
+  // and explain said 'skipped here'; the run checks it when the job would start, after gen.
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  gen:
+    run: mkdir -p 'o[1]' && touch 'o[1]/flag'
+    writes: ['o[[]1]/']
+  cond:
+    run: echo ran > cond.txt
+    when: { file: 'o[1]/flag' }
+  other: { run: "true", when: { file: none, env: JX_TEST_UNSET } }
+`,
+  });
+  const dry = await runJx(["run", "-n"], { cwd: dir });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /^cond: echo ran > cond\.txt {2}\(may run: after gen\)$/m);
+  assert.doesNotMatch(dry.stdout, /^other/m);
+  const ex = await runJx(["explain", "cond"], { cwd: dir });
+  assert.match(ex.stdout, /does not exist\), unless gen, which runs before it, writes it$/m);
+  const r = await run(dir);
+  assert.deepEqual(r.skips, { other: "condition" });
+  assert.deepEqual(r.ran, ["cond", "gen"]);
+});
+
 Deno.test("when: file X orders a job emitted at run time too (after X's earlier writer)", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
