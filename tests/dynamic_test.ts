@@ -107,6 +107,29 @@ jobs:
   assert.equal(plan.size, 3, "nothing was added");
 });
 
+Deno.test("Plan.add: a generated job that needs (or tests) a job needing its generator runs before it; through another job it is a cycle", () => {
+  const g = parseJobsFile(
+    `
+jobs:
+  gen: { run: g, emits: jobs }
+  after: { run: a, needs: [gen] }
+  x: { run: x, needs: [after] }
+`,
+    "j.yaml",
+  );
+  const plan = new Plan(g, g.jobs);
+  plan.offerReady((s) => s.name === "gen" ? (plan.start(s.name), "started") : "blocked");
+  const edges = (line: string) =>
+    plan.add(emitted(line), "gen").map((e) => `${e.from}->${e.to} ${e.kind}`);
+  // docs/jobs-file.md: 'after' does not wait for these two, they wait for it.
+  assert.deepEqual(edges('{"name": "n", "run": "n", "needs": ["after"]}'), ["after->n needs"]);
+  assert.deepEqual(edges('{"name": "i", "run": "i", "if": "after"}'), ["after->i condition"]);
+  assert.throws(
+    () => plan.add(emitted('{"name": "c", "run": "c", "needs": ["x"]}'), "gen"),
+    /adding 'c' would close a cycle through 'x'/,
+  );
+});
+
 const emitScript = (lines: string[], ms = 10) => (req: SpawnRequest) =>
   req.argv.join(" ").includes("GEN")
     ? { ms, stdout: lines.map((l) => l + "\n").join("") }
