@@ -75,7 +75,12 @@ export function includedFiles(
     for (const f of files) {
       const abs = resolve(dir, f);
       const rel = relative(from.place.rootDir, abs);
-      if (leavesFolder(rel)) fail(`'${f}' is outside the root jobs file's folder`);
+      if (leavesFolder(rel)) {
+        fail(
+          `'${f}' is outside the root jobs file's folder, below which its jobs would be named ` +
+            "(run jx from a folder above both, whose jobs file includes them)",
+        );
+      }
       const circular = abs === from.abs || from.place.stack.includes(abs);
       // A glob's match that is this file or one that includes it (`**\/jobs.yaml` at the root,
       // `../*\/jobs.yaml` in a package) is passed over: the glob names the others.

@@ -149,6 +149,15 @@ Deno.test("include: errors point into the included file; cycles and missing file
     "packages/b/jobs.yaml:1:11: include[0]: include cycle: " +
       "jobs.yaml -> packages/b/jobs.yaml -> jobs.yaml",
   );
+  // Run in the package, its include of a file above it has no name below the root: said how.
+  r = await runJx(["run"], { cwd: `${dir}/packages/b` });
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr.trim(),
+    "jobs.yaml:1:11: include[0]: '../../jobs.yaml' is outside the root jobs file's folder, " +
+      "below which its jobs would be named (run jx from a folder above both, whose jobs file " +
+      "includes them)",
+  );
   await Deno.writeTextFile(`${dir}/jobs.yaml`, "include: [nope/jobs.yaml]\njobs: {}\n");
   r = await runJx(["run"], { cwd: dir });
   assert.equal(r.code, 2);
