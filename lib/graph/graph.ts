@@ -306,8 +306,15 @@ export class Graph {
       j.source !== this.file
     );
     if (out.length === 0) {
+      // Its file may hold modules alone: then the namespace exists, and is no typo of another.
+      const spaces = this.spaces();
+      const mod = spaces.has(prefix)
+        ? this.jobs.find((j) => j.kind === "module" && j.name.startsWith(prefix))
+        : undefined;
       throw new JxInputError(
-        `no jobs in namespace '${prefix}'${didYouMean(prefix, this.spaces())}`,
+        `no jobs in namespace '${prefix}'${
+          mod ? ` (its file has modules only: name one, '${mod.name}')` : didYouMean(prefix, spaces)
+        }`,
       );
     }
     return out.map((j) => j.name);

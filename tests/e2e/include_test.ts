@@ -107,6 +107,21 @@ Deno.test("include: `NAMESPACE:` selects a file's jobs and what they need", asyn
   assert.equal(zz.code, 2);
   assert.equal(zz.stderr.trim(), "jx: no jobs in namespace 'zz:'");
   assert.deepEqual([...(await run(root, "pkg:")).keys()], ["pkg:b"]);
+  // A file of modules alone: its namespace was suggested as a typo of itself ('no jobs in
+  // namespace 'svc:' (did you mean 'svc:'?)'), on the command line and in default: alike.
+  await Deno.mkdir(`${root}/svc`);
+  await Deno.writeTextFile(`${root}/svc/jobs.yaml`, "modules:\n  db: { run: 'sleep 9' }\n");
+  await Deno.writeTextFile(
+    `${root}/jobs.yaml`,
+    "include: [pkg/jobs.yaml, svc/jobs.yaml]\ndefault: ['svc:']\njobs:\n  x: { run: 'true' }\n",
+  );
+  const svc = await runJx(["run", "-n"], { cwd: root });
+  assert.equal(svc.code, 2);
+  assert.equal(
+    svc.stderr.trim(),
+    "jobs.yaml:2:11: default[0]: no jobs in namespace 'svc:' (its file has modules only: " +
+      "name one, 'svc:db')",
+  );
   // The namespace written without its ':' is suggested as one (it suggested a job, or nothing).
   const bare = await runJx(["run", "tools"], { cwd: dir });
   assert.equal(bare.code, 2);
