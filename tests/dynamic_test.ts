@@ -107,6 +107,18 @@ jobs:
   assert.equal(plan.size, 3, "nothing was added");
 });
 
+Deno.test("Plan.add: an if naming a foreach group is refused as in the file (it said 'unknown job')", () => {
+  const g = parseJobsFile(
+    "jobs:\n  t: { foreach: [a, b], run: t }\n  gen: { run: g, emits: jobs }\n",
+    "j.yaml",
+  );
+  const plan = new Plan(g, g.jobs);
+  assert.throws(
+    () => plan.add(emitted('{"name": "x", "run": "x", "unless": "t"}'), "gen"),
+    /^Error: 't' is a foreach group: unless names one job \(such as 't\[a\]'\)$/,
+  );
+});
+
 Deno.test("Plan.add: a generated job that needs (or tests) a job needing its generator runs before it; through another job it is a cycle", () => {
   const g = parseJobsFile(
     `

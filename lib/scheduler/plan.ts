@@ -445,6 +445,11 @@ export class Plan {
       const n = spec[key];
       if (n === undefined || this.node(n)) continue;
       if (n === spec.name) return `'${n}' cannot depend on itself`;
+      const members = this.graph.byName.has(n) ? undefined : this.groupMembers(n);
+      // As the loader says it of a job of the file.
+      if (members) {
+        return `'${n}' is a foreach group: ${key} names one job (such as '${members[0]}')`;
+      }
       if (!this.graph.byName.has(n)) return `unknown job '${n}' in ${key}`;
       roots.push([n, key]);
     }
