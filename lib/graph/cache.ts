@@ -64,6 +64,8 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // 17: an unknown `${NAME}` in `env` refused at load (it was kept as its text).
 // 18: `.` orders against every path (it met only globs): a graph cached before lacks those edges.
 // 19: `slurm: args` that srun would take as its command (or after which it runs nothing) refused.
+// 20: a path of `reads`, `writes`, `depfile` or `when.file` that is empty once substituted
+// (`"${OUT}"` with `OUT=`) refused: it was `.`, the whole project folder.
 const FORMAT = GRAPH_FORMAT;
 
 /** The header line after the key line. */

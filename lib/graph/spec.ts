@@ -543,6 +543,7 @@ function specResource(
     fail(`${p}.${key}[${i}]: longer than ${MAX_VALUE_LENGTH} characters`, path());
   }
   const given = r.includes("${") ? sub.resource(r, path()) : r;
+  if (given === "") fail(`${p}.${key}[${i}]: ${emptyPath(r)}`, path());
   const folders = folderGlobProblem(given);
   if (folders) fail(`${p}.${key}[${i}]: '${given}': ${folders}`, path());
   const res = normalizeResource(given);
@@ -653,7 +654,10 @@ function whenSpec(ctx: SpecContext, e: SpecEntry, fail: Fail): WhenSpec | undefi
     );
   }
   if (file === undefined) return { env, os, file };
-  const abs = resolve(ctx.baseDir, sub.apply(file, `${p}.when.file`, true));
+  const given = sub.apply(file, `${p}.when.file`, true);
+  // Empty, it was the jobs file's folder: always there, and a read of `.` (after every writer).
+  if (given === "") fail(`${p}.when.file: ${emptyPath(file)}`, `${p}.when.file`);
+  const abs = resolve(ctx.baseDir, given);
   // The same file as a resource of the root's folder, for ordering (a path: escaped).
   const read = underPrefix(ctx.prefix, escapeGlob(normalizeResource(relative(ctx.baseDir, abs))));
   return { env, os, file: abs, read };
@@ -680,9 +684,22 @@ function jobPart(ctx: SpecContext, e: SpecEntry, fail: Fail): Omit<Draft<JobNode
   };
 }
 
+/**
+ * Why a path written `raw` that is empty (as written, or once its variables are substituted:
+ * `"${OUT}"` with `OUT=`) is refused: normalized it was `.`, the whole project folder.
+ */
+function emptyPath(raw: string): string {
+  return raw === ""
+    ? "an empty path (the jobs file's folder is '.')"
+    : `'${raw}' is an empty path once its variables are substituted (the jobs file's folder ` +
+      "is '.')";
+}
+
 /** A job's `depfile`, relative to the root jobs file and inside its folder. */
 function depfilePath(ctx: SpecContext, sub: Substituter, p: string, d: string, fail: Fail): string {
-  const res = normalizeResource(sub.apply(d, `${p}.depfile`, true));
+  const given = sub.apply(d, `${p}.depfile`, true);
+  if (given === "") fail(`${p}.depfile: ${emptyPath(d)}`, `${p}.depfile`);
+  const res = normalizeResource(given);
   const rooted = underPrefix(ctx.prefix, res, false);
   if (rooted.startsWith("/") || rooted.startsWith("../") || rooted === "..") {
     fail(`${p}.depfile: '${res}' is outside the jobs file's folder`, `${p}.depfile`);
