@@ -325,9 +325,17 @@ export class Builder implements LoopHost, GenHost {
     return "started";
   }
 
-  /** A job whose `when:` fails here is skipped, as one whose `if:` failed: its dependents run. */
+  /**
+   * A job whose `when:` fails here is skipped, as one whose `if:` failed: its dependents run.
+   * A deferred `foreach` is judged by its `os` and `env` alone: its `file` may name an item's
+   * (`${S}.ok`), which each item, once expanded, checks for itself.
+   */
   private skipIfWhenFails(spec: JobSpec): boolean {
-    if (spec.kind !== "job" || whenFails(spec) === undefined) return false;
+    if (spec.kind !== "job") return false;
+    const w = spec.deferred && spec.when?.file !== undefined
+      ? { when: { ...spec.when, file: undefined } }
+      : spec;
+    if (whenFails(w) === undefined) return false;
     this.plan.skipReady(spec.name, "condition");
     return true;
   }
@@ -338,7 +346,7 @@ export class Builder implements LoopHost, GenHost {
    * job would start, after that job, so the job may run (after it).
    */
   private mayMeetWhen(spec: JobSpec): boolean {
-    const read = spec.kind === "job" ? missingWhenFile(spec) : undefined;
+    const read = spec.kind === "job" && !spec.deferred ? missingWhenFile(spec) : undefined;
     if (read === undefined) return false;
     const writer = this.graph.depsOf(spec.name).find((e) =>
       e.kind !== "order" && this.dryListed(e.from) &&

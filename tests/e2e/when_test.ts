@@ -119,6 +119,27 @@ jobs:
   assert.deepEqual(r.ran, ["cond", "gen"]);
 });
 
+Deno.test("when: file of a foreach item over files a job writes is checked per item (the whole group was skipped)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  mk: { run: "mkdir -p d && touch d/a.c d/b.c d/b.c.ok", writes: [d/] }
+  cc:
+    foreach: { glob: "d/*.c", as: S }
+    run: touch \${S}.ran
+    when: { file: "\${S}.ok" }
+  never:
+    foreach: { glob: "d/*.c", as: S }
+    run: touch \${S}.never
+    when: { file: "\${S}.ok", env: JX_TEST_UNSET }
+`,
+  });
+  const r = await run(dir);
+  assert.deepEqual(r.skips, { "cc[d/a.c]": "condition", never: "condition" });
+  assert.deepEqual(r.ran, ["cc[d/b.c]", "mk"]);
+  assert.ok(existsSync(`${dir}/d/b.c.ran`) && !existsSync(`${dir}/d/a.c.ran`));
+});
+
 Deno.test("when: file X orders a job emitted at run time too (after X's earlier writer)", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
