@@ -66,6 +66,7 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // 19: `slurm: args` that srun would take as its command (or after which it runs nothing) refused.
 // 20: a path of `reads`, `writes`, `depfile` or `when.file` that is empty once substituted
 // (`"${OUT}"` with `OUT=`) refused: it was `.`, the whole project folder.
+// 21: a deferred `foreach`'s stand-in reads no `env_file` of its job (each item reads its own).
 const FORMAT = GRAPH_FORMAT;
 
 /** The header line after the key line. */

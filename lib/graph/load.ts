@@ -943,7 +943,8 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
         `${p}#`,
       );
     }
-    const spec = buildSpec(ctx, { name, kind, j, sub, written, index: 0, p, entry });
+    const standIn = deferred.has(name) ? true : undefined;
+    const spec = buildSpec(ctx, { name, kind, j, sub, written, index: 0, p, entry, standIn });
     names.set(name, spec);
     checkResourceGlobs(spec, p, file, ctx.positions);
     if (fromGlob.has(name)) spec.fromGlob = true;

@@ -420,6 +420,11 @@ export interface SpecEntry {
    * is that entry's (no lookup by name; two keys of one name, `1:` and `"1":`, each their own).
    */
   entry?: number;
+  /**
+   * A deferred `foreach`'s stand-in (it never runs): its job's `env_file` is left to its items,
+   * each of which may name its own (`${S}.env`), written by the jobs the group waits for.
+   */
+  standIn?: true;
 }
 
 /**
@@ -564,7 +569,7 @@ function specEnv(
 ): { env: Record<string, string>; envFromProcess?: string[]; envFiles: string[] } {
   const { j, sub, p } = e;
   const own = tableOf(j, "env", isString);
-  const envFile = strs(j, "env_file");
+  const envFile = e.standIn ? undefined : strs(j, "env_file");
   // Plain objects with own keys (as a cached graph's JSON gives back): `constructor`
   // or `__proto__` stay keys.
   const plain = (env: Record<string, string>) => {

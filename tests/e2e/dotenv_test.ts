@@ -187,3 +187,20 @@ for (const runtime of RUNTIMES) {
     assert.match(again.stderr, /1 job up to date/);
   });
 }
+
+Deno.test("dotenv: a foreach over files a job writes takes each item's own env_file (it was refused at load)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  mk: { run: "mkdir -p d && touch d/a.c && echo X=1 > d/a.c.env", writes: [d/] }
+  cc:
+    foreach: { glob: "d/*.c", as: S }
+    run: echo $X > \${S}.out
+    env_file: "\${S}.env"
+    writes: ["\${S}.out"]
+`,
+  });
+  const r = await runJx(["run", "--output", "quiet"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await Deno.readTextFile(`${dir}/d/a.c.out`), "1\n");
+});
