@@ -937,6 +937,11 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
     const section = kind === "job" ? "jobs" : "modules";
     const p = `${section}.${written}`;
     const group = groups.size > 0 && groups.has(ns(name)) && name === written && !j.foreach;
+    // Two items of one foreach (`[a, a]`, or a matrix's `a,b` + `c` and `a` + `b,c`).
+    const other = name !== written ? names.get(name)?.group : undefined;
+    if (other !== undefined && (other === written || other === ns(written))) {
+      fail(`${p}.foreach: two of its items make the name '${name}'`, `${p}.foreach`);
+    }
     if (group || names.has(name)) {
       fail(
         `${p}: duplicate name '${name}' (already a ${names.get(name)?.kind ?? "foreach group"})`,
