@@ -234,13 +234,18 @@ function trustEdits(args: Args, o: {
   return trusted;
 }
 
-/** Exit 2 before anything runs when a selected job needs more job slots than there are. */
+/**
+ * Exit 2 before anything runs when a selected job needs more job slots than there are, at the
+ * job in its own file (an included file's job by its name there: `jobs.x`, not `jobs.pkg:x`).
+ */
 function checkTokens(selected: JobSpec[], limit: number, file: string): void {
   for (const j of selected) {
     if (j.tokens > limit) {
+      const own = j.source !== undefined && j.source !== file;
+      const name = own ? j.name.slice(j.name.indexOf(":") + 1) : j.name;
       throw new JxInputError(
-        `jobs.${j.name}.tokens: needs ${j.tokens} job slots but -j is ${limit}`,
-        file,
+        `jobs.${name}.tokens: needs ${j.tokens} job slots but -j is ${limit}`,
+        own ? j.source : file,
         j.pos,
       );
     }

@@ -468,3 +468,13 @@ Deno.test("include: a file whose namespace starts with '-' is refused at the ite
     );
   }
 });
+
+Deno.test("include: a job of an included file with more tokens than -j is refused at its place in its file (it was the root's, as jobs.pkg:x)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "include: [pkg/jobs.yaml]\njobs:\n  r: { run: 'true' }\n",
+    "pkg/jobs.yaml": "jobs:\n  a: { run: 'true' }\n  x: { run: 'true', tokens: 4 }\n",
+  });
+  const r = await runJx(["run", "-j2"], { cwd: dir });
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim(), "pkg/jobs.yaml:3:3: jobs.x.tokens: needs 4 job slots but -j is 2");
+});
