@@ -48,8 +48,9 @@ export function whenFails(
 
 /**
  * The resource (`WhenSpec.read`) of a `when: { file }` that is all that fails (its `env` and
- * `os` hold, the file is not there), or undefined: a job that writes it before this one may make the condition hold
- * by the time the job would start (what a dry run and `jx explain` say then).
+ * `os` hold, the file is not there), or undefined: a job that writes it before this one may
+ * make the condition hold by the time the job would start (what a dry run and `jx explain`
+ * say then).
  *
  * @example
  * ```ts
