@@ -151,3 +151,35 @@ Deno.test("tokens beyond the limit: an emitted job fails instead of hanging the 
   assert.match(end.error, /needs 3 job slots but -j is 2/);
   assert.equal(r.result.exit, 1);
 });
+
+Deno.test("runner: the executor runner, local side full and no job for Slurm, stops each offer (it passed over every ready job: n² refusals)", async () => {
+  const { ExecutorRunner } = await import("../lib/slurm/mod.ts");
+  const n = 400;
+  const yaml = "jobs:\n" + Array.from({ length: n }, (_, i) => `  j${i}: { run: x }\n`).join("");
+  const asked: Record<string, number> = {};
+  const counted = (inner: Runner): Runner => ({
+    name: inner.name,
+    get limit() {
+      return inner.limit;
+    },
+    set onCapacity(cb: (() => void) | undefined) {
+      inner.onCapacity = cb;
+    },
+    reserve(s) {
+      const got = inner.reserve(s);
+      asked[got] = (asked[got] ?? 0) + 1;
+      return got;
+    },
+    release: (s) => inner.release(s),
+    start: (req, sink) => inner.start(req, sink),
+  });
+  const r = await withRunner(yaml, (reactor) => {
+    const local = counted(new LocalRunner(reactor, new LocalSlots(2)));
+    const slurm = new LocalRunner(reactor, new LocalSlots(2)); // never asked: no job for it
+    return new ExecutorRunner(local, slurm, "local", undefined, false);
+  });
+  assert.equal(r.result.exit, 0);
+  assert.equal(asked.ok, n);
+  // One refusal per offer that found the slots taken: about one per job, not per ready job.
+  assert.ok((asked.full ?? 0) <= 2 * n, JSON.stringify(asked));
+});
