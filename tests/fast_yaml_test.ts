@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fastYaml } from "../lib/graph/fast_yaml.ts";
 import { setFastYaml } from "../lib/graph/limits.ts";
 import { parseJobsFile } from "../lib/graph/mod.ts";
+import { parseEmittedJob } from "../lib/graph/emit.ts";
 import { LineCounter, type Node, parseDocument } from "../lib/runtime/yaml.ts";
 import { loadSeeds, mutate, prng } from "./fuzz_cases.ts";
 import { ROOT } from "./helpers.ts";
@@ -189,6 +190,69 @@ Deno.test("fast YAML: a job kept as values (a one-line flow mapping) loads as it
     if (root && compactValues(root.items[1].value.items[0].value) !== undefined) kept++;
   }
   assert.ok(kept >= jobs.length - 5, `only ${kept} kept as values`);
+});
+
+/** A line an `emits: jobs` job wrote, parsed one way: its spec as JSON, or the error. */
+function emitted(line: string, fast: boolean): string {
+  setFastYaml(fast);
+  try {
+    const ctx = { file: "jobs.yaml", baseDir: "/p", env: {}, vars: { V: "v" }, pools: { p: 2 } };
+    return JSON.stringify(parseEmittedJob(line, 3, "gen", ctx));
+  } catch (e) {
+    return `error: ${(e as Error).message} ${JSON.stringify((e as { pos?: unknown }).pos)}`;
+  } finally {
+    setFastYaml(true);
+  }
+}
+
+/** Compares both front ends on an emitted line; true when the fast one took it. */
+function sameLine(line: string): boolean {
+  const fast = fastYaml(line, true);
+  if (fast) {
+    const doc = parseDocument(line, { uniqueKeys: true });
+    assert.equal(doc.errors.length, 0, `${line}: fast took text the package refuses`);
+    assert.deepEqual(shape(fast.doc.contents as Node), shape(doc.contents), line);
+  }
+  assert.equal(emitted(line, true), emitted(line, false), line);
+  return fast !== undefined;
+}
+
+const LINES = [
+  '{"name": "cc-a", "run": "cc -c a.c", "reads": ["a.c", "a.h"], "writes": ["a.o"]}',
+  '{"name":"cc-a","run":"cc -c a.c","reads":["a.c","a.h"],"writes":["a.o"]}',
+  '{"name":"t","run":["echo","a\\"b\\\\","\\u00e9\\/x\\t"],"tokens":2,"pool":"p"}',
+  '{"name": "t", "run": "x", "env": {"A": "1", "B": "${V}"}, "timeout": "5s"}',
+  '{"name": "t", "run": "x", "needs": [], "description": null, "retries": 1}',
+  '{"name": "t", "run": "x", "bogus": 1}',
+  '{"name": "t", "run": "x", "run": "y"}',
+  '{"name":"t","run":"x","tokens":"many"}',
+  '{"name": "t", "run": "x", "reads": ["${NOPE}"]}',
+  '{"name": "-bad", "run": "x"}',
+  '{"name": "t", "run": "x\\u0000y"}',
+  '{"name": "t", "run": "x", "constructor": 1}',
+  '{"name": "t", "run": "x", "__proto__": {"a": 1}}',
+  '{"name": "t", "run": "x", "writes": [{"a": 1}]}',
+  '{"name": "t", "run": 1e3, "timeout": 0.5}',
+  '{ "name" : "t" , "run" : "x" }',
+  "{'name': 't', 'run': 'x'}",
+  '{"name": "t", "run": "x"}  ',
+];
+
+Deno.test("fast YAML: an emitted job's line (a JSON object) gives the spec or error the package gives", () => {
+  let taken = 0;
+  for (const line of LINES) if (sameLine(line)) taken++;
+  assert.ok(taken >= LINES.length - 4, `the fast parser took only ${taken} lines`);
+  // JSON as JSON.stringify writes it (no space after a colon) is taken too.
+  assert.ok(fastYaml(LINES[1], true), "compact JSON not taken");
+  assert.equal(fastYaml(LINES[0]), undefined, "a flow root taken in a jobs file");
+  const rnd = prng(20_261_207);
+  for (const line of LINES) {
+    for (let i = 0; i < 40; i++) {
+      let text = line;
+      for (let k = 1 + Math.floor(rnd() * 3); k > 0; k--) text = mutate(text, rnd);
+      if (!text.includes("\n")) sameLine(text);
+    }
+  }
 });
 
 Deno.test("fast YAML: what it leaves to the package", () => {

@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { LineCounter, parseDocument } from "../runtime/yaml.ts";
+import { type Document, LineCounter, parseDocument } from "../runtime/yaml.ts";
 import { JxInputError } from "./errors.ts";
 import { globFiles } from "./glob.ts";
 import { itemVars, lostName } from "./foreach.ts";
-import { checkResourceGlobs } from "./limits.ts";
+import { checkResourceGlobs, parseFlowLine } from "./limits.ts";
 import { JOB_FIELDS, NAME_RE } from "./schema.ts";
 import { isEntry, str } from "./read.ts";
 import { buildSpec, type SpecContext, Substituter } from "./spec.ts";
@@ -54,6 +54,15 @@ function notAnObject(text: string): string | undefined {
 }
 
 /**
+ * A line's document: the fast front end's when the line is in its subset (most are: a
+ * generator's lines are alike), else the `yaml` package's (its nodes are the same).
+ */
+function parsedLine(text: string, lines: LineCounter): Document.Parsed {
+  return parseFlowLine(text, lines) ??
+    parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+}
+
+/**
  * Parses one line an `emits: jobs` job wrote (or an object a library
  * parser returned) into a spec. Throws a `JxInputError` whose `format()`
  * reads `GEN stdout:LINE:COL: message`. The spec's `index` is -1 until a
@@ -89,7 +98,7 @@ export function parseEmittedJob(
       );
     }
   } else text = JSON.stringify(text);
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const doc = parsedLine(text, lines);
   if (doc.errors[0]) {
     throw new JxInputError(`bad JSON: ${doc.errors[0].message}`, where, { line: lineNo, col: 1 });
   }

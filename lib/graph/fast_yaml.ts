@@ -1,7 +1,8 @@
 /**
  * A fast front end for the YAML that jobs files are made of: block mappings
  * and sequences, plain and quoted one-line scalars, one-line flow `[a, b]`
- * and `{k: v}`, comments. It builds the same nodes, with the same ranges,
+ * and `{k: v}` (`{"k":v}` as JSON writes it), comments; and the lines an
+ * `emits: jobs` job writes, one JSON object each. It builds the same nodes, with the same ranges,
  * as the `yaml` package (so the `Validator` and every `FILE:LINE:COL` stay
  * as they were), in a fraction of its time and memory. Anything else
  * (anchors, aliases, tags, block scalars, multi-line flows or scalars,
@@ -199,13 +200,19 @@ const HEX_LEN: Record<string, number> = { x: 2, u: 4, U: 8 };
 /**
  * Parses `text` when it is within the subset: the document (as the `yaml`
  * package's `parseDocument` would make it, without errors) and the offset
- * where each line starts (for a `LineCounter`); undefined otherwise.
+ * where each line starts (for a `LineCounter`); undefined otherwise. With
+ * `flowRoot`, the root may also be a flow collection on one line (a JSON
+ * object: a line an `emits: jobs` job wrote); a jobs file's root is a block
+ * mapping.
  */
-export function fastYaml(text: string): { doc: Document.Parsed; lineStarts: number[] } | undefined {
+export function fastYaml(
+  text: string,
+  flowRoot = false,
+): { doc: Document.Parsed; lineStarts: number[] } | undefined {
   if (FOREIGN.test(text)) return undefined;
   try {
     const p = new FastParser(text);
-    const contents = p.document();
+    const contents = p.document(flowRoot);
     // Cast: what the loader reads of a document (its contents, range and errors), without the
     // package's class (loading the package is what this front end saves).
     const doc = {
@@ -245,10 +252,19 @@ class FastParser {
     this.seek(0);
   }
 
-  /** The root: a block mapping at column 1, then nothing but comments. */
-  document(): LightNode {
+  /**
+   * The root: a block mapping at column 1 (or, with `flowRoot`, a one-line
+   * flow collection there), then nothing but comments.
+   */
+  document(flowRoot: boolean): LightNode {
     if (this.atEnd() || this.indent !== 0) giveUp();
-    const root = this.block(0, 0);
+    const c = this.text[this.start];
+    let root: LightNode;
+    if (flowRoot && (c === "{" || c === "[")) {
+      root = this.flow(this.start, 0);
+      this.afterValue(root.end);
+      this.seek(this.line + 1);
+    } else root = this.block(0, 0);
     if (!this.atEnd()) giveUp();
     return root;
   }
@@ -474,10 +490,11 @@ class FastParser {
     const values: Record<string, unknown> = table();
     let j = this.skipSpaces(i + 1);
     while (text[j] !== "}") {
+      const quotedKey = text[j] === '"' || text[j] === "'";
       const key = this.flowScalar(j);
       if (key === NOT_SCALAR) giveUp(); // a collection as a key: `flow` would give up too
       j = this.skipSpaces(this.stop);
-      if (text[j] !== ":" || text[j + 1] !== " ") giveUp();
+      if (!this.isColon(j, quotedKey)) giveUp();
       j = this.skipSpaces(j + 1);
       const v = text[j] === "[" ? this.scalarList(j, depth + 1) : this.flowScalar(j);
       if (key === "<<" || (typeof key === "string" && Object.hasOwn(values, key))) giveUp();
@@ -555,8 +572,10 @@ class FastParser {
       const item = this.flowItem(j, depth);
       j = this.skipSpaces(item.end);
       if (node instanceof LightMap) {
-        if (this.text[j] !== ":" || this.text[j + 1] !== " ") giveUp();
         if (!(item instanceof LightScalar)) return giveUp();
+        if (!this.isColon(j, this.text[item.start] === '"' || this.text[item.start] === "'")) {
+          giveUp();
+        }
         const value = this.flowItem(this.skipSpaces(j + 1), depth);
         node.add(new LightPair(item, value));
         j = this.skipSpaces(value.end);
@@ -566,6 +585,14 @@ class FastParser {
     }
     node.end = j + 1;
     return node;
+  }
+
+  /**
+   * Whether a flow mapping's `:` is at `j`: followed by a space, or, after a quoted key, by
+   * anything (`{"a":1}`, as JSON writes it: YAML 1.2 takes a value right after a JSON-like key).
+   */
+  private isColon(j: number, quotedKey: boolean): boolean {
+    return this.text[j] === ":" && (quotedKey || this.text[j + 1] === " ");
   }
 
   /** An item of a flow collection: a nested flow, a quoted or a plain scalar. */

@@ -54,6 +54,19 @@ export function parseYaml(text: string, file: string, lines: LineCounter): Docum
   return fullParser(text, file, lines);
 }
 
+/**
+ * One line of JSON-like YAML (a line an `emits: jobs` job wrote) parsed by
+ * the fast front end, its root a flow collection; undefined when the line is
+ * outside its subset, or the front end is off: then the `yaml` package's
+ * `parseDocument` gives the same nodes.
+ */
+export function parseFlowLine(text: string, lines: LineCounter): Document.Parsed | undefined {
+  const fast = useFastYaml ? fastYaml(text, true) : undefined;
+  if (!fast) return undefined;
+  for (const s of fast.lineStarts) lines.addNewLine(s);
+  return fast.doc;
+}
+
 /** Thrown by `parseYaml` for a text the fast front end leaves to the `yaml` package, not loaded yet. */
 export class NeedYamlPackage extends Error {
   constructor() {
