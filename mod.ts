@@ -79,6 +79,7 @@ export {
   type ModuleHost,
   type ModuleRun,
   type ModuleState,
+  type Offered,
   type Outcome,
   Plan,
   type Reporter,

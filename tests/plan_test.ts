@@ -44,6 +44,32 @@ Deno.test('plan: a refused job stays ready; "full" stops the offer', () => {
   assert.deepEqual(takeReady(plan), ["a", "b", "c"]);
 });
 
+Deno.test('plan: lanes: "full" stops its lane only, "stop" the whole offer; file order across lanes', () => {
+  const g = parseJobsFile(
+    "jobs:\n" + ["a", "s1", "b", "s2", "c", "s3"].map((n) => `  ${n}: { run: x }\n`).join(""),
+    "p.yaml",
+    { baseDir: "/" },
+  );
+  const plan = new Plan(g, g.select([]), (spec) => spec.name.startsWith("s") ? 1 : 0);
+  assert.equal(plan.nextReady()?.name, "a");
+  const seen: string[] = [];
+  // Lane 0 full at its first job: lane 1's jobs are offered still, in file order.
+  plan.offerReady((s) => {
+    seen.push(s.name);
+    if (s.name === "a") return "full";
+    plan.start(s.name);
+    return "started";
+  });
+  assert.deepEqual(seen, ["a", "s1", "s2", "s3"]);
+  assert.equal(plan.nextReady()?.name, "a");
+  // "stop": nothing after it is offered, of any lane.
+  const plan2 = new Plan(g, g.select([]), (spec) => spec.name.startsWith("s") ? 1 : 0);
+  const seen2: string[] = [];
+  plan2.offerReady((s) => (seen2.push(s.name), s.name === "s1" ? "stop" : "blocked"));
+  assert.deepEqual(seen2, ["a", "s1"]);
+  assert.deepEqual(takeReady(plan2), ["a", "s1", "b", "s2", "c", "s3"]);
+});
+
 Deno.test("plan: a failure skips what needs it, transitively, naming the root", () => {
   const plan = planOf(
     "jobs:\n  a: { run: x }\n  b: { run: x, needs: [a] }\n  c: { run: x, needs: [b] }\n",

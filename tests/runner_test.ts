@@ -152,12 +152,9 @@ Deno.test("tokens beyond the limit: an emitted job fails instead of hanging the 
   assert.equal(r.result.exit, 1);
 });
 
-Deno.test("runner: the executor runner, local side full and no job for Slurm, stops each offer (it passed over every ready job: n² refusals)", async () => {
-  const { ExecutorRunner } = await import("../lib/slurm/mod.ts");
-  const n = 400;
-  const yaml = "jobs:\n" + Array.from({ length: n }, (_, i) => `  j${i}: { run: x }\n`).join("");
-  const asked: Record<string, number> = {};
-  const counted = (inner: Runner): Runner => ({
+/** A runner that counts what its `reserve` answered. */
+function counted(inner: Runner, asked: Record<string, number>): Runner {
+  return {
     name: inner.name,
     get limit() {
       return inner.limit;
@@ -172,14 +169,53 @@ Deno.test("runner: the executor runner, local side full and no job for Slurm, st
     },
     release: (s) => inner.release(s),
     start: (req, sink) => inner.start(req, sink),
-  });
+  };
+}
+
+Deno.test("runner: the executor runner, local side full and no job for Slurm, stops each offer (it passed over every ready job: n² refusals)", async () => {
+  const { ExecutorRunner } = await import("../lib/slurm/mod.ts");
+  const n = 400;
+  const yaml = "jobs:\n" + Array.from({ length: n }, (_, i) => `  j${i}: { run: x }\n`).join("");
+  const asked: Record<string, number> = {};
   const r = await withRunner(yaml, (reactor) => {
-    const local = counted(new LocalRunner(reactor, new LocalSlots(2)));
+    const local = counted(new LocalRunner(reactor, new LocalSlots(2)), asked);
     const slurm = new LocalRunner(reactor, new LocalSlots(2)); // never asked: no job for it
-    return new ExecutorRunner(local, slurm, "local", undefined, false);
+    return new ExecutorRunner(local, slurm, "local");
   });
   assert.equal(r.result.exit, 0);
   assert.equal(asked.ok, n);
   // One refusal per offer that found the slots taken: about one per job, not per ready job.
-  assert.ok((asked.full ?? 0) <= 2 * n, JSON.stringify(asked));
+  assert.ok((asked.full ?? 0) + (asked.blocked ?? 0) <= 2 * n, JSON.stringify(asked));
+});
+
+Deno.test("runner: jobs for Slurm beside local ones: a full side stops the offer of its own jobs only (n² refusals before)", async () => {
+  const { ExecutorRunner } = await import("../lib/slurm/mod.ts");
+  const n = 400;
+  const yaml = "jobs:\n" +
+    Array.from({ length: n }, (_, i) => `  j${i}: { run: x }\n`).join("") +
+    Array.from({ length: n }, (_, i) => `  s${i}: { run: y, executor: slurm }\n`).join("");
+  const local: Record<string, number> = {}, slurm: Record<string, number> = {};
+  const r = await withRunner(yaml, (reactor) =>
+    new ExecutorRunner(
+      counted(new LocalRunner(reactor, new LocalSlots(2)), local),
+      counted(new LocalRunner(reactor, new LocalSlots(3)), slurm),
+      "local",
+    ));
+  assert.equal(r.result.exit, 0);
+  assert.equal(local.ok, n);
+  assert.equal(slurm.ok, n);
+  // Both sides busy at once: the Slurm side's jobs were not held back by the full local side.
+  const running = new Set<string>();
+  let both = false;
+  for (const e of r.events) {
+    if (e.type === "job.start") running.add(e.job);
+    if (e.type === "job.end") running.delete(e.job);
+    const names = [...running];
+    if (names.some((j) => j[0] === "j") && names.some((j) => j[0] === "s")) both = true;
+  }
+  assert.ok(both, "no moment with jobs of both sides running");
+  for (const asked of [local, slurm]) {
+    const refusals = (asked.full ?? 0) + (asked.blocked ?? 0);
+    assert.ok(refusals <= 2 * n, JSON.stringify({ local, slurm }));
+  }
 });

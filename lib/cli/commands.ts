@@ -561,7 +561,7 @@ async function openExecutor(
     // One made during the run: said as it starts (the file's were said above).
     interactive: (j) => warn(interactiveHere([j.name])),
     told: new Set(here),
-  }, remote.length > 0);
+  });
   return {
     runner,
     // A module (local, started by the supervisor, not the runner) ran: so something ran.

@@ -19,7 +19,7 @@ import type { JobStatus, RunEvent } from "./events.ts";
 import { RunFrame } from "./frame.ts";
 import { Generated, type GenHost } from "./generated.ts";
 import type { ModuleHost, RunOptions, RunResult } from "./options.ts";
-import { Plan, type Skipped } from "./plan.ts";
+import { type Offered, Plan, type Skipped } from "./plan.ts";
 import { type LoopHost, type LoopPlace, Loops } from "./repeat.ts";
 import { Attempts, retryDelayMs } from "./attempts.ts";
 import { type Runner, type RunnerEnd, type StartedWhere, tooBigFor } from "./runner.ts";
@@ -116,7 +116,7 @@ export class Builder implements LoopHost, GenHost {
     this.emit = this.frame.emit;
     this.t = this.frame.t;
     this.pools = new Pools(graph.pools);
-    this.plan = new Plan(graph, selected);
+    this.plan = new Plan(graph, selected, (spec) => runner.laneOf?.(spec) ?? 0);
     this.verdicts = new Array(graph.jobs.length).fill(undefined);
     this.loops = new Loops(graph, selected, this.plan);
     this.attempts = new Attempts(this.reactor, runner);
@@ -261,7 +261,7 @@ export class Builder implements LoopHost, GenHost {
    * as failed: the run rejected at once, its other jobs left running, or, from a later offer,
    * the node left neither ready nor running and the run pending for good.
    */
-  private readonly tryStart = (spec: JobSpec): "started" | "blocked" | "full" => {
+  private readonly tryStart = (spec: JobSpec): Offered => {
     try {
       return this.offer(spec);
     } catch (error) {
@@ -274,7 +274,7 @@ export class Builder implements LoopHost, GenHost {
   };
 
   /** Offers one ready node: a module, a generator, a loop's test, or a job for the runner. */
-  private offer(spec: JobSpec): "started" | "blocked" | "full" {
+  private offer(spec: JobSpec): Offered {
     const pass = this.runner.passOver;
     if (pass) {
       if (!this.mayMeetWhen(spec) && !this.skipIfWhenFails(spec)) this.passOver(spec, pass);
@@ -299,7 +299,7 @@ export class Builder implements LoopHost, GenHost {
     if (this.skipIfUpToDate(spec)) return "started";
     const tooBig = tooBigFor(this.runner, spec);
     if (tooBig !== undefined) return this.cannotStart(spec, tooBig);
-    if (this.console || (spec.interactive && this.attempts.size > 0)) return "full"; // runs alone
+    if (this.console || (spec.interactive && this.attempts.size > 0)) return "stop"; // runs alone
     const got = this.reserveOrSay(spec);
     if (got !== "ok") return got;
     if (spec.interactive) this.console = spec.name;

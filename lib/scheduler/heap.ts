@@ -37,6 +37,11 @@ export class MinHeap {
     }
   }
 
+  /** The least value, left in the heap. */
+  peek(): number | undefined {
+    return this.a[0];
+  }
+
   pop(): number | undefined {
     const a = this.a;
     if (!a.length) return undefined;

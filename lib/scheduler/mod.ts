@@ -23,7 +23,7 @@ export type {
   RunStatus,
   SkipReason,
 } from "./events.ts";
-export { type Outcome, Plan, type Skipped } from "./plan.ts";
+export { type Offered, type Outcome, Plan, type Skipped } from "./plan.ts";
 export {
   type JobFeed,
   type ModuleHost,

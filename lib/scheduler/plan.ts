@@ -85,6 +85,13 @@ export interface Skipped {
 }
 
 /**
+ * What `offerReady`'s `tryStart` did with a job: started it (or resolved it),
+ * or refused it: `blocked` (others may start), `full` (no other job of its
+ * lane can), `stop` (no other job at all, this offer).
+ */
+export type Offered = "started" | "blocked" | "full" | "stop";
+
+/**
  * The plan over a selection of a graph.
  *
  * @example
@@ -112,7 +119,11 @@ export class Plan {
   private addedByName = new Map<string, Node>();
   private addedByOrder = new Map<number, Node>();
   private count: number;
-  private ready = new MinHeap();
+  /**
+   * Ready jobs by lane (`laneOf`): a lane's jobs are those one "full" from
+   * `tryStart` holds back (an executor's side); most runs have one.
+   */
+  private lanes: MinHeap[] = [new MinHeap()];
   /** Ready modules: they hold no job slots, so they are offered first and never wait for one. */
   private readyModules = new MinHeap();
   private unresolved: number;
@@ -137,8 +148,19 @@ export class Plan {
   /** The graph's `foreach` groups by their written name, built when a job added needs one. */
   private groups?: Map<string, string[]>;
 
-  /** A plan for the `selected` jobs of `graph`; skips are pushed to `skippedOut` as they resolve. */
-  constructor(private graph: Graph, selected: JobSpec[], private skippedOut: Skipped[] = []) {
+  /** Skips as they resolve, until `takeSkipped`. */
+  private skippedOut: Skipped[] = [];
+
+  /**
+   * A plan for the `selected` jobs of `graph`. `laneOf` says which jobs a
+   * "full" of `offerReady`'s `tryStart` holds back: those of its lane (a
+   * small number; one lane unless given).
+   */
+  constructor(
+    private graph: Graph,
+    selected: JobSpec[],
+    private laneOf: (spec: JobSpec) => number = () => 0,
+  ) {
     this.nodes = new Array(graph.jobs.length).fill(undefined);
     const list: Node[] = [];
     let holes = graph.jobs.length;
@@ -206,9 +228,11 @@ export class Plan {
 
   /**
    * The ready jobs in file order, each offered to `tryStart`; those it
-   * refuses stay ready. Stops early when `tryStart` returns `"full"`.
+   * refuses stay ready. A `"full"` stops the offer of that job's lane (see
+   * the constructor), the other lanes' jobs are still offered; a `"stop"`
+   * stops the whole offer (a job that must run alone waits for the others).
    */
-  offerReady(tryStart: (spec: JobSpec) => "started" | "blocked" | "full"): void {
+  offerReady(tryStart: (spec: JobSpec) => Offered): void {
     const waitingModules: number[] = [];
     for (let i = this.readyModules.pop(); i !== undefined; i = this.readyModules.pop()) {
       const n = this.at(i);
@@ -223,13 +247,16 @@ export class Plan {
       else this.readyModules.push(i);
     }
     const blocked: number[] = [];
-    for (let i = this.ready.pop(); i !== undefined; i = this.ready.pop()) {
+    const full = new Set<MinHeap>();
+    for (let lane = this.nextLane(full); lane; lane = this.nextLane(full)) {
+      const i = lane.pop()!;
       const n = this.at(i);
       if (n.state !== "ready") continue; // pulled back by a job added before it
       const r = tryStart(n.spec);
       if (r === "started") continue;
       blocked.push(i);
-      if (r === "full") break;
+      if (r === "stop") break;
+      if (r === "full") full.add(lane);
     }
     // A job resolved during the loop may have stopped the plan (a job that
     // fails without starting): what was refused is then skipped, not kept.
@@ -237,20 +264,39 @@ export class Plan {
       const n = this.at(i);
       if (n.state !== "ready") continue; // pulled back (or resolved) meanwhile: not this entry's
       if (this.stopping) this.skipFree(n);
-      else this.ready.push(i);
+      else this.laneHeap(n.spec).push(i);
     }
+  }
+
+  /** The lane whose first ready job comes first in file order, among those not `full`. */
+  private nextLane(full: Set<MinHeap>): MinHeap | undefined {
+    const { lanes } = this;
+    if (lanes.length === 1) return full.size || lanes[0].size === 0 ? undefined : lanes[0];
+    let best: MinHeap | undefined;
+    for (const lane of lanes) {
+      const top = lane.peek();
+      if (top === undefined || full.has(lane)) continue;
+      if (best === undefined || top < best.peek()!) best = lane;
+    }
+    return best;
+  }
+
+  /** The heap of a job's lane (made on first use). */
+  private laneHeap(spec: JobSpec): MinHeap {
+    const k = this.laneOf(spec);
+    while (this.lanes.length <= k) this.lanes.push(new MinHeap());
+    return this.lanes[k];
   }
 
   /** The first ready job in file order, without removing it. */
   nextReady(): JobSpec | undefined {
-    for (const heap of [this.ready, this.readyModules]) {
-      let i = heap.pop();
-      while (i !== undefined && this.at(i).state !== "ready") i = heap.pop();
-      if (i === undefined) continue;
-      heap.push(i);
-      return this.at(i).spec;
+    for (const heap of [...this.lanes, this.readyModules]) {
+      let i = heap.peek();
+      while (i !== undefined && this.at(i).state !== "ready") heap.pop(), i = heap.peek();
     }
-    return undefined;
+    const lane = this.nextLane(new Set());
+    const i = lane?.peek() ?? this.readyModules.peek();
+    return i === undefined ? undefined : this.at(i).spec;
   }
 
   /** Marks a ready job as running (it must have been taken from `offerReady`). */
@@ -312,7 +358,9 @@ export class Plan {
   stop(why: "failure" | "interrupt"): void {
     this.stopping ??= why;
     const free: number[] = [];
-    for (let i = this.ready.pop(); i !== undefined; i = this.ready.pop()) free.push(i);
+    for (const lane of this.lanes) {
+      for (let i = lane.pop(); i !== undefined; i = lane.pop()) free.push(i);
+    }
     for (let i = this.readyModules.pop(); i !== undefined; i = this.readyModules.pop()) {
       free.push(i);
     }
@@ -943,7 +991,7 @@ export class Plan {
   private becameFree(n: Node): void {
     if (n.mark || this.stopping) return this.skipFree(n);
     n.state = "ready";
-    (n.spec.kind === "module" ? this.readyModules : this.ready).push(n.order);
+    (n.spec.kind === "module" ? this.readyModules : this.laneHeap(n.spec)).push(n.order);
   }
 
   /** Resolves a freed job as skipped, with the reason it was marked with. */

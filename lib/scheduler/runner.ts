@@ -136,6 +136,12 @@ export interface Runner {
    * `onCapacity` is called; `blocked`: this one cannot, smaller ones may.
    */
   reserve(spec: JobSpec): "ok" | "blocked" | "full";
+  /**
+   * Which jobs a `full` holds back, for a runner with sides that fill apart
+   * (local and Slurm): jobs of one lane share what `reserve` takes from. All
+   * in lane 0 when absent. Small numbers; the same for a job every time.
+   */
+  laneOf?(spec: JobSpec): number;
   /** Gives back what `reserve` took. */
   release(spec: JobSpec): void;
   /** Set by the builder: capacity may have come back from outside (a jobserver token). */
@@ -215,6 +221,10 @@ export abstract class WrappingRunner implements Runner {
 
   reserve(spec: JobSpec): "ok" | "blocked" | "full" {
     return this.inner.reserve(spec);
+  }
+
+  laneOf(spec: JobSpec): number {
+    return this.inner.laneOf?.(spec) ?? 0;
   }
 
   release(spec: JobSpec): void {

@@ -270,8 +270,6 @@ export class ExecutorRunner implements Runner {
   readonly name = "executor";
   /** A local job has been started: the run is no longer one in which nothing ran. */
   private localStarted = false;
-  /** A job for Slurm has been asked to reserve (or the run's selection has one): see `reserve`. */
-  private slurmSeen: boolean;
 
   constructor(
     private local: Runner,
@@ -283,11 +281,7 @@ export class ExecutorRunner implements Runner {
       /** The jobs already told of (the file's, up front). */
       told: Set<string>;
     },
-    /** Whether the run's selection holds jobs for Slurm (default: assume so). */
-    slurmJobs = true,
-  ) {
-    this.slurmSeen = slurmJobs;
-  }
+  ) {}
 
   /** Both sides must fit a job: the smaller limit (both are `-j` unless a partition is smaller). */
   get limit(): number {
@@ -308,17 +302,13 @@ export class ExecutorRunner implements Runner {
     return this.executorOf(spec) === "slurm" ? this.slurm : this.local;
   }
 
-  /**
-   * A full side holds back only its own jobs: "blocked", and the plan offers the next ready job.
-   * But while no job of the run has gone to Slurm (a run with generators: one of theirs may), a
-   * full local side is the whole run's: "full" stops the plan's offer there. Each offer passed
-   * over every ready job before: 2,000 generated jobs at -j4 were 2 million refusals.
-   */
+  /** Each side is a lane of the plan's: a full side holds back only its own jobs. */
+  laneOf(spec: JobSpec): number {
+    return this.executorOf(spec) === "slurm" ? 1 : 0;
+  }
+
   reserve(spec: JobSpec): "ok" | "blocked" | "full" {
-    const side = this.executorOf(spec);
-    if (side === "slurm") this.slurmSeen = true;
-    const got = this.of(spec).reserve(spec);
-    return got === "full" && (side === "slurm" || this.slurmSeen) ? "blocked" : got;
+    return this.of(spec).reserve(spec);
   }
 
   release(spec: JobSpec): void {
