@@ -6,7 +6,9 @@
  * @module
  */
 import {
+  accessSync,
   chmodSync,
+  constants as fsConstants,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -602,16 +604,45 @@ export class Staged {
   /** Temporary path by output path. */
   readonly tmp = new Map<string, string>();
   /**
-   * The entry's folders already on disk without write permission (an earlier
-   * run's read-only output), made writable to stage and put files in, with
-   * their mode then: `writeOutputs` gives them the entry's, `discard` theirs.
+   * The folders already on disk without write permission (an earlier run's
+   * read-only output, or the job's own `chmod 555` of a folder above what
+   * it writes), made writable to stage, put and remove files in, with their
+   * mode then: `writeOutputs` gives the entry's folders the entry's mode,
+   * `discard` the others theirs.
    */
   readonly opened = new Map<string, number>();
-  /** Removes every temporary file still there; a folder opened and not written gets its mode back. */
+
+  /** For a restore into `baseDir`: only folders there (it included) are ever opened. */
+  constructor(private baseDir: string) {}
+
+  /**
+   * Makes the folder `dir` (in the project, not a link) writable and
+   * searchable by its owner, its mode noted in `opened`, when this process
+   * may not change what it holds and its owner could (as the job does,
+   * `chmod u+w`, to write there); else leaves it as it is (what the restore
+   * does there then fails: the restore is refused, and the job runs).
+   */
+  open(dir: string): void {
+    if (this.opened.has(dir) || !inside(this.baseDir, dir)) return;
+    const st = lstatSync(dir, { throwIfNoEntry: false });
+    if (!st?.isDirectory() || (st.mode & 0o300) === 0o300) return;
+    try {
+      return accessSync(dir, fsConstants.W_OK | fsConstants.X_OK); // (root: any folder)
+    } catch { /* opened below */ }
+    this.opened.set(dir, st.mode & 0o7777);
+    chmodSync(dir, (st.mode & 0o7777) | 0o300);
+  }
+
+  /**
+   * Removes every temporary file still there; a folder opened and not the
+   * entry's gets its mode back (the deepest first: a folder above it may
+   * lose its search permission).
+   */
   discard(): void {
     for (const t of this.tmp.values()) rmSync(t, { force: true });
     this.tmp.clear();
-    for (const [abs, mode] of this.opened) {
+    const opened = [...this.opened].sort((a, b) => b[0].length - a[0].length);
+    for (const [abs, mode] of opened) {
       try {
         chmodSync(abs, mode);
       } catch { /* gone */ }
@@ -675,7 +706,7 @@ export async function stageOutputs(
   pause?: () => Promise<void>,
   writes?: readonly string[],
 ): Promise<Staged> {
-  const staged = new Staged();
+  const staged = new Staged(baseDir);
   const swept = new Set<string>();
   try {
     openDirs(outputs, baseDir, staged, writes);
@@ -683,7 +714,7 @@ export async function stageOutputs(
       if (o.kind !== "file") continue;
       await pause?.();
       const dir = nearestDir(dirname(join(baseDir, o.path)));
-      if (!swept.has(dir)) swept.add(dir), sweepStaged(dir);
+      if (!swept.has(dir)) swept.add(dir), staged.open(dir), sweepStaged(dir);
       const tmp = join(dir, stagedName());
       staged.tmp.set(o.path, tmp);
       copy(o.digest, tmp);
@@ -736,7 +767,9 @@ export function writeOutputs(
 
 function writeOutput(o: Output, baseDir: string, staged: Staged): void {
   const abs = join(baseDir, o.path);
+  staged.open(nearestDir(dirname(abs))); // (a read-only folder above it, as the job opens it)
   mkdirSync(dirname(abs), { recursive: true });
+  staged.open(dirname(abs));
   if (o.kind === "dir") {
     clear(abs, true);
     mkdirSync(abs, { recursive: true });

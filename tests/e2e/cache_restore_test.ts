@@ -409,3 +409,57 @@ jobs:
   await step("1\n", true);
   await step("2\n", true);
 }
+
+/**
+ * A folder in `/tmp` (as root: owned by nobody, whom `runJxBound` runs as) with `p/jobs.yaml`
+ * holding `jobs`; `f` gets it, then it is removed (null, and nothing run: no way to be bound by
+ * file modes here).
+ */
+async function inBoundDir(jobs: string, f: (dir: string) => Promise<void>) {
+  const root = Deno.uid() === 0;
+  if (root && !(await Deno.stat("/usr/bin/setpriv").catch(() => null))) {
+    console.log("SKIPPED: checking file modes as root needs /usr/bin/setpriv (to run as nobody)");
+    return;
+  }
+  // (As root: in /tmp, which nobody can reach; the suite's own folder is root's, 0700.)
+  const dir = await Deno.makeTempDir({ prefix: "jx-bound-", dir: root ? "/tmp" : undefined });
+  try {
+    await Deno.mkdir(`${dir}/p`);
+    await Deno.writeTextFile(`${dir}/p/jobs.yaml`, jobs);
+    if (root) {
+      for (const p of [dir, `${dir}/p`, `${dir}/p/jobs.yaml`]) Deno.chownSync(p, 65534, 65534);
+    }
+    await f(dir);
+  } finally {
+    await new Deno.Command("chmod", { args: ["-R", "u+w", dir] }).output();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Writes `text` to `path`, owned by nobody when root runs the tests. */
+async function boundWrite(path: string, text: string) {
+  await Deno.writeTextFile(path, text);
+  if (Deno.uid() === 0) Deno.chownSync(path, 65534, 65534);
+}
+
+Deno.test("cache restore: a declared file in a read-only folder that is not declared (writes: [ro/out.txt], ro 0555): restored, the folder's mode kept", async () => {
+  const jobs = `cache: true
+jobs:
+  gen:
+    run: "mkdir -p ro && chmod u+w ro && cat in > ro/out.txt && chmod 555 ro"
+    reads: [in]
+    writes: [ro/out.txt]
+`;
+  await inBoundDir(jobs, async (dir) => {
+    for (const [v, restored] of [["1\n", false], ["2\n", false], ["1\n", true]] as const) {
+      await boundWrite(`${dir}/p/in`, v);
+      const r = (await runJxBound(dir))!;
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /warning/, r.stderr);
+      assert.equal(/1 job restored/.test(r.stderr), restored, r.stderr);
+      assert.equal(await Deno.readTextFile(`${dir}/p/ro/out.txt`), v);
+      assert.deepEqual(ls(`${dir}/p/ro`), ["out.txt"], "no staged file left");
+      assert.equal((await Deno.stat(`${dir}/p/ro`)).mode! & 0o777, 0o555);
+    }
+  });
+});
