@@ -23,6 +23,7 @@ import {
   refuseOutputs,
   refusePath,
   stageOutputs,
+  writeOutputs,
 } from "../lib/cache/mod.ts";
 import { parseEmittedJob } from "../lib/graph/mod.ts";
 import { blobOf, entryOf, hex, keyOf as fixtureKey } from "./cache_fixtures.ts";
@@ -1148,6 +1149,53 @@ Deno.test("stageOutputs: an entry's read-only folder on disk, opened to stage in
   );
   assert.equal(Deno.statSync(`${p}/out`).mode! & 0o777, 0o555);
   assert.deepEqual([...Deno.readDirSync(`${p}/out`)].map((e) => e.name), ["f"]);
+  await Deno.chmod(`${p}/out`, 0o755);
+});
+
+Deno.test("writeOutputs: a failure midway (in the removal of stale files) undoes it all: the outputs as they were, no staged or set-aside file left", async () => {
+  const old = {
+    "out/a": "old a",
+    "out/b": "old b",
+    "out/s1": "s1",
+    "out/s2": "s2",
+  };
+  const p = await tempDir(old);
+  await Deno.symlink("a", `${p}/out/l2`);
+  await Deno.mkdir(`${p}/out/l`); // (an empty folder where the entry holds a file)
+  await Deno.chmod(`${p}/out`, 0o555);
+  const outputs: Output[] = [
+    { kind: "dir", path: "out", mode: 0o755 },
+    { kind: "file", path: "out/a", mode: 0o644, digest: hex("new a"), size: 5 },
+    { kind: "file", path: "out/c", mode: 0o644, digest: hex("new c"), size: 5 },
+    { kind: "file", path: "out/l", mode: 0o644, digest: hex("new l"), size: 5 },
+    { kind: "symlink", path: "out/l2", target: "c" },
+    { kind: "dir", path: "out/d/e", mode: 0o700 },
+  ];
+  const bytes = new Map(["new a", "new c", "new l"].map((t) => [hex(t), t]));
+  const staged = await stageOutputs(
+    outputs,
+    p,
+    (d, tmp) => Deno.writeTextFileSync(tmp, bytes.get(d)!),
+  );
+  let asked = 0;
+  assert.throws(() =>
+    writeOutputs(outputs, p, staged, {
+      writes: ["out"],
+      othersOwn: (rel) => {
+        // (past the first stale file: it is set aside by then)
+        if (rel.startsWith("out/s") && asked++ === 1) throw new Error("cannot remove " + rel);
+        return false;
+      },
+    }), /cannot remove/);
+  assert.equal(asked, 2, "failed after a stale file was set aside");
+  const files = [...Deno.readDirSync(`${p}/out`)].map((e) => e.name).sort();
+  assert.deepEqual(files, ["a", "b", "l", "l2", "s1", "s2"]);
+  for (const [f, text] of Object.entries(old)) {
+    assert.equal(await Deno.readTextFile(`${p}/${f}`), text);
+  }
+  assert.equal(await Deno.readLink(`${p}/out/l2`), "a");
+  assert.ok(Deno.lstatSync(`${p}/out/l`).isDirectory);
+  assert.equal(Deno.statSync(`${p}/out`).mode! & 0o777, 0o555);
   await Deno.chmod(`${p}/out`, 0o755);
 });
 

@@ -17,6 +17,7 @@ import {
   renameSync,
   rmdirSync,
   rmSync,
+  statSync,
   symlinkSync,
   unlinkSync,
 } from "node:fs";
@@ -567,23 +568,6 @@ function fullDir(abs: string): boolean {
 }
 
 /**
- * Removes whatever is at `abs` unless it is a directory and `keepDir`; never
- * follows a symlink, and never removes a directory that is not empty
- * (`refuseOutputs` refused such an entry: this throws if one appeared since).
- */
-function clear(abs: string, keepDir: boolean): void {
-  let st;
-  try {
-    st = lstatSync(abs);
-  } catch {
-    return;
-  }
-  if (st.isDirectory()) {
-    if (!keepDir) rmdirSync(abs);
-  } else unlinkSync(abs);
-}
-
-/**
  * The nearest ancestor of `abs` (itself included) that is a directory now,
  * not a link to one (the restore may replace a link on the way by the
  * directory it stores: a file staged through it would be left behind).
@@ -620,7 +604,7 @@ export class Staged {
    * searchable by its owner, its mode noted in `opened`, when this process
    * may not change what it holds and its owner could (as the job does,
    * `chmod u+w`, to write there); else leaves it as it is (what the restore
-   * does there then fails: the restore is refused, and the job runs).
+   * does there then fails, and is undone).
    */
   open(dir: string): void {
     if (this.opened.has(dir) || !inside(this.baseDir, dir)) return;
@@ -740,8 +724,11 @@ export interface Prune {
  * Writes `outputs` under `baseDir`: directories and symlinks made, files
  * renamed from what `stageOutputs` staged (never written through a
  * symlink); then, with `prune`, what else its `writes` hold removed (see
- * `pruneStale`). Call `refuseOutputs` first. On a failure the temporary
- * files left are removed.
+ * `pruneStale`). Call `refuseOutputs` first. All or nothing: what it
+ * replaces or removes is set aside until everything is in place
+ * (`Journal`), and on a failure (a stale file it may not remove, a folder
+ * it may not change) all it did is undone, the temporary files left
+ * removed, before it rethrows: the outputs are as they were.
  */
 export function writeOutputs(
   outputs: Output[],
@@ -749,44 +736,159 @@ export function writeOutputs(
   staged: Staged,
   prune?: Prune,
 ): void {
+  const j = new Journal(staged);
   try {
-    for (const o of outputs) writeOutput(o, baseDir, staged);
-    if (prune) pruneStale(outputs, baseDir, prune);
+    for (const o of outputs) writeOutput(o, baseDir, staged, j);
+    if (prune) pruneStale(outputs, baseDir, prune, j);
     // Each directory's own mode last, deepest first: one without write permission is
     // written into before it gets it.
+    const dirs: string[] = [];
     for (let i = outputs.length - 1; i >= 0; i--) {
       const o = outputs[i];
       if (o.kind !== "dir") continue;
-      chmodSync(join(baseDir, o.path), o.mode & 0o777);
-      staged.opened.delete(join(baseDir, o.path)); // the entry's mode, not the one it had
+      dirs.push(join(baseDir, o.path));
+      j.chmod(join(baseDir, o.path), o.mode & 0o777);
     }
+    j.commit();
+    for (const d of dirs) staged.opened.delete(d); // the entry's mode, not the one it had
+  } catch (e) {
+    j.rollback();
+    throw e;
   } finally {
     staged.discard();
   }
 }
 
-function writeOutput(o: Output, baseDir: string, staged: Staged): void {
+function writeOutput(o: Output, baseDir: string, staged: Staged, j: Journal): void {
   const abs = join(baseDir, o.path);
-  staged.open(nearestDir(dirname(abs))); // (a read-only folder above it, as the job opens it)
-  mkdirSync(dirname(abs), { recursive: true });
-  staged.open(dirname(abs));
+  j.mkdirs(dirname(abs));
   if (o.kind === "dir") {
-    clear(abs, true);
-    mkdirSync(abs, { recursive: true });
-    chmodSync(abs, (o.mode & 0o777) | 0o700); // its own mode once all is written
+    if (!realDir(abs)) j.putAside(abs), j.mkdirs(abs);
+    j.chmod(abs, (o.mode & 0o777) | 0o700); // its own mode once all is written
   } else if (o.kind === "file") {
     const tmp = staged.tmp.get(o.path);
     if (!tmp) throw new Error(`${o.path}: not staged`);
-    clear(abs, false);
-    renameSync(tmp, abs);
+    j.putAside(abs);
+    j.put(abs, () => renameSync(tmp, abs));
     staged.tmp.delete(o.path);
   } else if (o.kind === "symlink") {
-    clear(abs, false);
-    symlinkSync(o.target, abs);
+    j.putAside(abs);
+    j.put(abs, () => symlinkSync(o.target, abs));
   } else {
     const _assertNever: never = o;
     throw new Error(`unknown output ${JSON.stringify(_assertNever)}`);
   }
+}
+
+/**
+ * What a restore has changed in the project so far, so that a failure
+ * midway undoes it (`rollback`): what it replaces or removes is renamed
+ * aside in its own folder (a staged name: what `sweepStaged` takes, were
+ * the restore killed) and removed once everything is in place (`commit`),
+ * what it makes removed again, modes given back. Each step is undone in
+ * the folder it was done in, which it could change then.
+ */
+class Journal {
+  private undo: (() => void)[] = [];
+  /** The set-aside paths, removed by `commit`. */
+  private aside: string[] = [];
+  /** Stale folders emptied, removed by `commit` (the deepest first) when nothing else is in them. */
+  private emptied: string[] = [];
+  /** Folders known to be there (not links). */
+  private dirs = new Set<string>();
+
+  constructor(readonly staged: Staged) {}
+
+  /**
+   * Moves what is at `abs` (a link: never followed) aside, if anything; a
+   * directory only when empty (`refuseOutputs` refused an entry that would
+   * replace a full one: this throws if one appeared since).
+   */
+  putAside(abs: string): void {
+    const st = lstatSync(abs, { throwIfNoEntry: false });
+    if (!st) return;
+    if (st.isDirectory() && readdirSync(abs).length) {
+      throw new Error(`${abs}: a directory that is not empty`);
+    }
+    const dir = dirname(abs), tmp = join(dir, stagedName());
+    this.staged.open(dir);
+    renameSync(abs, tmp);
+    this.dirs.delete(abs);
+    this.aside.push(tmp);
+    this.undo.push(() => renameSync(tmp, abs));
+  }
+
+  /** Makes the folder `abs` and those missing above it (`mkdir -p`). */
+  mkdirs(abs: string): void {
+    if (this.dirs.has(abs)) return;
+    const st = statSync(abs, { throwIfNoEntry: false }); // (through a link, as mkdir -p)
+    if (!st?.isDirectory()) {
+      if (!st) this.mkdirs(dirname(abs));
+      this.staged.open(dirname(abs));
+      mkdirSync(abs); // (a file or a link there: EEXIST, as mkdir -p)
+      this.undo.push(() => rmdirSync(abs));
+    }
+    this.dirs.add(abs);
+  }
+
+  /** Makes `abs` (nothing there now) by `make`. */
+  put(abs: string, make: () => void): void {
+    this.staged.open(dirname(abs));
+    make();
+    this.undo.push(() => unlinkSync(abs));
+  }
+
+  /** Gives the folder `abs` the mode `mode`. */
+  chmod(abs: string, mode: number): void {
+    const was = lstatSync(abs).mode & 0o7777;
+    if (was === mode) return;
+    chmodSync(abs, mode);
+    this.undo.push(() => chmodSync(abs, was));
+  }
+
+  /** A stale folder whose stale paths are set aside: removed by `commit` unless it holds more. */
+  emptiedDir(abs: string): void {
+    this.emptied.push(abs);
+  }
+
+  /** Undoes every step, the last first (as far as it can: a step that fails is passed over). */
+  rollback(): void {
+    for (let i = this.undo.length - 1; i >= 0; i--) {
+      try {
+        this.undo[i]();
+      } catch { /* passed over */ }
+    }
+    this.undo = [], this.aside = [], this.emptied = [];
+  }
+
+  /**
+   * Removes what was set aside, and the emptied stale folders (in a folder
+   * that has its read-only mode by now, opened for that); what fails stays
+   * (a staged name: the next restore's `sweepStaged` takes it).
+   */
+  commit(): void {
+    for (const t of this.aside) inOpen(dirname(t), () => realDir(t) ? rmdirSync(t) : unlinkSync(t));
+    for (const d of this.emptied) {
+      if (realDir(d) && readdirSync(d).length === 0) inOpen(dirname(d), () => rmdirSync(d));
+    }
+    this.undo = [], this.aside = [], this.emptied = [];
+  }
+}
+
+/** Runs `f`, and when it fails, again with the folder `dir` opened (its mode then given back). */
+function inOpen(dir: string, f: () => void): void {
+  try {
+    return f();
+  } catch { /* opened below */ }
+  try {
+    const mode = lstatSync(dir).mode & 0o7777;
+    chmodSync(dir, mode | 0o300);
+    try {
+      f();
+    } finally {
+      chmodSync(dir, mode);
+    }
+  } catch { /* left */ }
 }
 
 /**
@@ -800,7 +902,7 @@ function writeOutput(o: Output, baseDir: string, staged: Staged): void {
  * left alone. Nothing is removed through a link on disk on the way (a
  * glob's `out/*.txt` with `out` a link elsewhere).
  */
-function pruneStale(outputs: Output[], baseDir: string, p: Prune): void {
+function pruneStale(outputs: Output[], baseDir: string, p: Prune, j: Journal): void {
   const keep = new Set<string>(); // the entry's paths and the folders above them
   for (const o of outputs) {
     for (let q = o.path; q && !keep.has(q); q = q.slice(0, Math.max(q.lastIndexOf("/"), 0))) {
@@ -811,18 +913,16 @@ function pruneStale(outputs: Output[], baseDir: string, p: Prune): void {
     if (w[0] === "@" || refusePath(w, [w]) !== null) continue;
     if (!isGlob(w)) {
       if (keep.has(w)) {
-        if (realDir(join(baseDir, w))) pruneDir(baseDir, w, keep, p.othersOwn);
-      } else if (!p.othersOwn(w) && !linkOnWay(baseDir, w)) {
+        if (realDir(join(baseDir, w))) pruneDir(baseDir, w, keep, p.othersOwn, j);
+      } else if (!p.othersOwn(w) && !linkOnWay(baseDir, w) && !realDir(join(baseDir, w))) {
         // A file (or link) it declares that its run did not leave: a stale one of another run.
-        removeNonDir(join(baseDir, w));
+        j.putAside(join(baseDir, w));
       }
       continue;
     }
     // A glob's head may be a link on disk (`out` -> elsewhere): what it leads to is not the job's.
     for (const f of expand([w], baseDir)) {
-      if (!keep.has(f) && !p.othersOwn(f) && !linkOnWay(baseDir, f)) {
-        rmSync(join(baseDir, f), { force: true });
-      }
+      if (!keep.has(f) && !p.othersOwn(f) && !linkOnWay(baseDir, f)) j.putAside(join(baseDir, f));
     }
   }
 }
@@ -836,19 +936,13 @@ function linkOnWay(baseDir: string, rel: string): boolean {
   return false;
 }
 
-/** Removes what is at `abs` unless it is a directory (a link is removed, never followed). */
-function removeNonDir(abs: string): void {
-  try {
-    if (!lstatSync(abs).isDirectory()) unlinkSync(abs);
-  } catch { /* not there */ }
-}
-
-/** Removes what is under the folder `rel` but neither in `keep` nor another job's. */
+/** Sets aside what is under the folder `rel` but neither in `keep` nor another job's. */
 function pruneDir(
   baseDir: string,
   rel: string,
   keep: ReadonlySet<string>,
   othersOwn: (rel: string) => boolean,
+  j: Journal,
 ): void {
   for (const name of readdirSync(join(baseDir, rel))) {
     // Another restore's temporary file (a live one's; `sweepStaged` takes the dead ones').
@@ -857,21 +951,12 @@ function pruneDir(
     if (othersOwn(child)) continue;
     if (realDir(abs)) {
       // A stale folder an earlier run left read-only (the entry's own are open already): opened
-      // to be emptied, its mode given back if it stays.
-      const mode = keep.has(child) ? undefined : lockedMode(abs);
-      if (mode !== undefined) chmodSync(abs, mode | 0o300);
-      pruneDir(baseDir, child, keep, othersOwn);
-      // Emptied unless another job's files are in it.
-      if (!keep.has(child) && readdirSync(abs).length === 0) rmdirSync(abs);
-      else if (mode !== undefined) chmodSync(abs, mode);
-    } else if (!keep.has(child)) unlinkSync(abs);
+      // to be emptied, its mode given back if it stays (another job's files are in it).
+      if (!keep.has(child)) j.staged.open(abs);
+      pruneDir(baseDir, child, keep, othersOwn, j);
+      if (!keep.has(child)) j.emptiedDir(abs);
+    } else if (!keep.has(child)) j.putAside(abs);
   }
-}
-
-/** The mode of the folder `abs` when its owner may not write or search it (else undefined). */
-function lockedMode(abs: string): number | undefined {
-  const mode = lstatSync(abs).mode & 0o7777;
-  return (mode & 0o300) === 0o300 ? undefined : mode;
 }
 
 /** Whether `abs` is a directory, not a link to one. */
