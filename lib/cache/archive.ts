@@ -596,6 +596,9 @@ export class Staged {
    */
   readonly opened = new Map<string, number>();
 
+  /** Folders `open` has looked at (a folder of thousands of outputs: once). */
+  private seen = new Set<string>();
+
   /** For a restore into `baseDir`: only folders there (it included) are ever opened. */
   constructor(private baseDir: string) {}
 
@@ -607,9 +610,11 @@ export class Staged {
    * does there then fails, and is undone).
    */
   open(dir: string): void {
-    if (this.opened.has(dir) || !inside(this.baseDir, dir)) return;
+    if (this.seen.has(dir) || this.opened.has(dir) || !inside(this.baseDir, dir)) return;
     const st = lstatSync(dir, { throwIfNoEntry: false });
-    if (!st?.isDirectory() || (st.mode & 0o300) === 0o300) return;
+    if (!st?.isDirectory()) return;
+    this.seen.add(dir);
+    if ((st.mode & 0o300) === 0o300) return;
     try {
       return accessSync(dir, fsConstants.W_OK | fsConstants.X_OK); // (root: any folder)
     } catch { /* opened below */ }
@@ -790,8 +795,8 @@ function writeOutput(o: Output, baseDir: string, staged: Staged, j: Journal): vo
  */
 class Journal {
   private undo: (() => void)[] = [];
-  /** The set-aside paths, removed by `commit`. */
-  private aside: string[] = [];
+  /** The set-aside paths (and whether each is a directory), removed by `commit`. */
+  private aside: { path: string; dir: boolean }[] = [];
   /** Stale folders emptied, removed by `commit` (the deepest first) when nothing else is in them. */
   private emptied: string[] = [];
   /** Folders known to be there (not links). */
@@ -814,7 +819,7 @@ class Journal {
     this.staged.open(dir);
     renameSync(abs, tmp);
     this.dirs.delete(abs);
-    this.aside.push(tmp);
+    this.aside.push({ path: tmp, dir: st.isDirectory() });
     this.undo.push(() => renameSync(tmp, abs));
   }
 
@@ -867,7 +872,9 @@ class Journal {
    * (a staged name: the next restore's `sweepStaged` takes it).
    */
   commit(): void {
-    for (const t of this.aside) inOpen(dirname(t), () => realDir(t) ? rmdirSync(t) : unlinkSync(t));
+    for (const t of this.aside) {
+      inOpen(dirname(t.path), () => t.dir ? rmdirSync(t.path) : unlinkSync(t.path));
+    }
     for (const d of this.emptied) {
       if (realDir(d) && readdirSync(d).length === 0) inOpen(dirname(d), () => rmdirSync(d));
     }
