@@ -868,33 +868,42 @@ class Journal {
 
   /**
    * Removes what was set aside, and the emptied stale folders (in a folder
-   * that has its read-only mode by now, opened for that); what fails stays
-   * (a staged name: the next restore's `sweepStaged` takes it).
+   * that has its read-only mode by now, opened for that once, its mode then
+   * given back); what fails stays (a staged name: the next restore's
+   * `sweepStaged` takes it).
    */
   commit(): void {
+    const opened = new Map<string, number>();
     for (const t of this.aside) {
-      inOpen(dirname(t.path), () => t.dir ? rmdirSync(t.path) : unlinkSync(t.path));
+      inOpen(opened, dirname(t.path), () => t.dir ? rmdirSync(t.path) : unlinkSync(t.path));
     }
     for (const d of this.emptied) {
-      if (realDir(d) && readdirSync(d).length === 0) inOpen(dirname(d), () => rmdirSync(d));
+      if (realDir(d) && readdirSync(d).length === 0) inOpen(opened, dirname(d), () => rmdirSync(d));
+    }
+    for (const [dir, mode] of [...opened].sort((a, b) => b[0].length - a[0].length)) {
+      try {
+        chmodSync(dir, mode);
+      } catch { /* gone */ }
     }
     this.undo = [], this.aside = [], this.emptied = [];
   }
 }
 
-/** Runs `f`, and when it fails, again with the folder `dir` opened (its mode then given back). */
-function inOpen(dir: string, f: () => void): void {
+/**
+ * Runs `f`; when it fails, opens the folder `dir` (its mode noted in
+ * `opened`, unless it is there already: then `f` is not tried again) and
+ * runs it again. What fails then is passed over.
+ */
+function inOpen(opened: Map<string, number>, dir: string, f: () => void): void {
   try {
     return f();
   } catch { /* opened below */ }
+  if (opened.has(dir)) return;
   try {
     const mode = lstatSync(dir).mode & 0o7777;
     chmodSync(dir, mode | 0o300);
-    try {
-      f();
-    } finally {
-      chmodSync(dir, mode);
-    }
+    opened.set(dir, mode);
+    f();
   } catch { /* left */ }
 }
 
