@@ -29,3 +29,10 @@ Deno.test("escapeControls: other text is unchanged, and escaping twice changes n
   assert.equal(escapeControls(once), once);
   assert.doesNotMatch(once, CONTROL);
 });
+
+Deno.test("escapeControls: a character that stands for a byte that is not UTF-8 is shown as that byte", () => {
+  // decodeBytes makes byte B into U+10FF00 + B (0x80-0xff); shown as-is it is a private-use glyph.
+  assert.equal(escapeControls("caf\u{10ffe9}.sh"), "caf\\xe9.sh");
+  assert.equal(escapeControls("\u{10ff80}\u{10ffff}"), "\\x80\\xff");
+  assert.equal(escapeControls("\u{10ff7f}"), "\u{10ff7f}");
+});

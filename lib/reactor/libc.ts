@@ -99,6 +99,7 @@ export const C = {
   EPOLLERR: 0x008,
   O_RDONLY: 0,
   O_RDWR: 2,
+  O_PATH: 0o10000000,
   F_GETFD: 1,
   F_SETFD: 2,
   FD_CLOEXEC: 1,
@@ -217,6 +218,60 @@ function cstrEnv(entry: string): Uint8Array {
   b.set(raw);
   return b;
 }
+
+/**
+ * Runs `use` with a name the runtime's file calls can open for `path`, a path
+ * that may hold bytes that are not UTF-8 (a character of `decodeBytes` for
+ * each: a script named `caf\xe9.sh`). Deno's `node:fs` and `Deno` calls
+ * encode a name as UTF-8, so such a byte would become another file's: the
+ * path is opened here by its bytes (O_PATH, which reads nothing and opens a
+ * folder too) and `use` gets `/proc/self/fd/N`, which opens the same file.
+ * A path that is UTF-8 is passed as it is. Throws an `Error` with the errno's
+ * `code` ("ENOENT"...) when the path cannot be opened, or `code`
+ * "ENOSYS" when libc cannot be called (Deno without `--allow-ffi`).
+ *
+ * @example
+ * ```ts
+ * import { withBytePath } from "./libc.ts";
+ * import { readFileSync } from "node:fs";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeFileSync(`${dir}/caf\xe9.sh`, new TextEncoder().encode("echo hi\n"));
+ * const text = withBytePath(`${dir}/caf\u{10ffe9}.sh`, (p) => readFileSync(p, "utf8"));
+ * ```
+ */
+export function withBytePath<T>(path: string, use: (path: string) => T): T {
+  if (!RAW_BYTE.test(path)) return use(path);
+  let s: Libc["symbols"];
+  try {
+    if (!isBun && !ffiPermitted()) throw new Error("FFI is not permitted");
+    s = libc().symbols;
+  } catch (e) {
+    const why = Object.assign(new Error(`cannot open a name that is not UTF-8 (${e})`), {
+      code: "ENOSYS",
+    });
+    throw why;
+  }
+  const fd: number = s.open(cstr(path), C.O_PATH | C.O_CLOEXEC, 0);
+  if (fd < 0) {
+    const code = errno();
+    throw Object.assign(new Error(strerror(code)), { code: ERRNO_NAMES[code] ?? `E${code}` });
+  }
+  try {
+    return use(`/proc/self/fd/${fd}`);
+  } finally {
+    s.close(fd);
+  }
+}
+
+/** The names of the errno values an open of a path may give (Linux). */
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  13: "EACCES",
+  20: "ENOTDIR",
+  36: "ENAMETOOLONG",
+  40: "ELOOP",
+};
 
 /** A NULL-terminated array of C strings; keep the returned `keep` alive while it is used. */
 export function cstrArray(

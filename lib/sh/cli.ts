@@ -8,8 +8,9 @@ import { fstatSync, readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { JxInputError } from "../runtime/errors.ts";
 import { type Reactor, watchdogDrained } from "../reactor/mod.ts";
+import { withBytePath } from "../reactor/libc.ts";
 import { writeAll } from "../runtime/mod.ts";
-import { decodeBytes } from "../runtime/utf8.ts";
+import { decodeBytes, encodeBytes } from "../runtime/utf8.ts";
 import type { Reporter } from "../scheduler/mod.ts";
 import { formatGraph } from "./graph.ts";
 import { Lines, parseScript } from "./parse.ts";
@@ -72,9 +73,12 @@ export async function loadScript(script: string, cwd: string, shell = "sh") {
   const path = resolve(cwd, script);
   let src: string;
   try {
-    if (statSync(path).isDirectory()) throw new JxInputError(`sh: ${script} is a directory`);
-    // Bytes that are not UTF-8 (a Latin-1 script) are kept as such (run.ts writes them back).
-    src = decodeBytes(readFileSync(path));
+    // A name that is not UTF-8 (`caf\xe9.sh`) is opened by its bytes (withBytePath).
+    src = withBytePath(path, (p) => {
+      if (statSync(p).isDirectory()) throw new JxInputError(`sh: ${script} is a directory`);
+      // Bytes that are not UTF-8 (a Latin-1 script) are kept as such (run.ts writes them back).
+      return decodeBytes(readFileSync(p));
+    });
   } catch (e) {
     if (e instanceof JxInputError) throw e;
     // A missing script in the words jx uses for a missing jobs file, not the runtime's
@@ -91,17 +95,23 @@ export async function loadScript(script: string, cwd: string, shell = "sh") {
   }
   const parsed = parseScript(src);
   // Nested deeper than jx reads (MAX_NESTING): run whole, sh says what it says of it.
-  if (parsed.error && !parsed.error.tooDeep && !(await shAccepts(shell, path))) {
+  if (parsed.error && !parsed.error.tooDeep && !(await shAccepts(shell, src))) {
     const { line, col, message } = parsed.error;
     throw new JxInputError(message, script, { line, col });
   }
   return parsed;
 }
 
-/** Whether `sh -n FILE` accepts the script. */
-async function shAccepts(shell: string, path: string): Promise<boolean> {
+/**
+ * Whether `sh -n` accepts the script `src` (given on its stdin, as its bytes: a script's name
+ * that is not UTF-8 cannot be passed in a string).
+ */
+async function shAccepts(shell: string, src: string): Promise<boolean> {
   const { spawnSync } = await import("node:child_process");
-  const r = spawnSync(shell, ["-n", path], { stdio: "ignore" });
+  const r = spawnSync(shell, ["-n"], {
+    input: encodeBytes(src),
+    stdio: ["pipe", "ignore", "ignore"],
+  });
   return r.status === 0;
 }
 

@@ -51,3 +51,28 @@ for (const rt of RUNTIMES) {
     await Deno.remove(dir, { recursive: true });
   });
 }
+
+for (const rt of RUNTIMES) {
+  Deno.test(`${rt}: jx sh of a script whose name is not UTF-8 runs it; its errors name it`, async () => {
+    const dir = await tempDir({});
+    // The script a\377.sh (written by a shell: Deno takes names as UTF-8). Its messages name it
+    // as sh's do ($0 is its name's bytes); jx's own show the byte as \xff.
+    const write = (text: string) =>
+      new Deno.Command("sh", {
+        args: ["-c", `printf '%s' "$2" > "$(printf '%b' "$1")"`, "sh", `${dir}/a\\0377.sh`, text],
+      }).outputSync();
+    write('echo "$1"; nosuchcmd\n');
+    let r = await jxRaw(rt, dir, ["sh", "a\\377.sh", "x"]);
+    assert.equal(r.code, 127, r.stderr);
+    assert.deepEqual([...r.stdout], bytes("x\n"));
+    assert.equal(r.stderr, "a\uFFFD.sh: 1: nosuchcmd: not found\n");
+    write("if true; then\n");
+    r = await jxRaw(rt, dir, ["sh", "a\\377.sh"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^a\\xff\.sh:2:1: [^\n]*\n$/);
+    r = await jxRaw(rt, dir, ["sh", "b\\377.sh"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, "jx: sh: cannot read b\\xff.sh: no such file\n");
+    await Deno.remove(dir, { recursive: true });
+  });
+}
