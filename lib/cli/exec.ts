@@ -5,7 +5,8 @@
  * SIGINT, SIGTERM, SIGHUP and SIGQUIT on to it; a Ctrl-Z, SIGTSTP, stops that
  * group, then jx, until `fg` or `bg`): a job of jx's terminal when it has one
  * (reactor/foreground.ts), else in a session of its own; jx exits with its exit
- * code, printing nothing of its own unless something is wrong. With a pool,
+ * code, printing nothing of its own unless something is wrong, once what the
+ * command left running in its group is ended (`endGroup`). With a pool,
  * a watchdog (reactor/watchdog.ts) ends the command's process group if jx
  * is killed (`kill -9`) or crashes while it runs.
  *
@@ -27,16 +28,18 @@ import {
   controllingTerminal,
   createEpollReactor,
   epollAvailable,
+  groupMembers,
   guardReactor,
   holdGroup,
   killGroup,
   type ListenSignal,
+  processName,
   type Reactor,
   stoppedNow,
   TerminalHandoff,
   watchdogDrained,
 } from "../reactor/mod.ts";
-import { dieAtExit, envObject, ignoredAtStart, writeAll } from "../runtime/mod.ts";
+import { dieAtExit, envObject, escapeControls, ignoredAtStart, writeAll } from "../runtime/mod.ts";
 import type { Args } from "./args.ts";
 import { wantedJobs } from "./slots.ts";
 import { lossyText } from "../runtime/utf8.ts";
@@ -146,14 +149,59 @@ async function runInPool(
     for (const sig of pending) killGroup(pid, sig);
     pending = [];
     if (suspendLater) suspend();
-    return await waitExit(pid, reactor, () => {
-      release();
-      handoff?.end();
-    }, handoff && suspend);
+    const code = await waitExit(pid, reactor, () => handoff?.end(), handoff && suspend);
+    await endGroup(pid, argv[0], reactor);
+    release();
+    return code;
   } finally {
     handoff?.end();
     for (const u of unlisten) u();
   }
+}
+
+/** Between the SIGTERM to what the command left in its group and the SIGKILL. */
+const LEFT_GRACE_MS = DEFAULT_GRACE_MS;
+
+/**
+ * Once the command has exited: the processes it left in its process group
+ * (`sh -c 'server &'`, a make's recipe after a failure), which would run on,
+ * orphaned, with the pool's descriptors, are ended as a job's group is at
+ * a stop: SIGTERM (and SIGCONT), SIGKILL to those left after the grace, or
+ * at once on a signal to jx meanwhile. One warning line names them.
+ * Resolves when none is left (or once the SIGKILL has gone).
+ */
+function endGroup(pgid: number, name: string, reactor: Reactor): Promise<void> {
+  const left = groupMembers(pgid);
+  if (!left.length) return Promise.resolve();
+  const named = left.slice(0, 3).map((p) => `${p} (${processName(p)})`).join(", ");
+  const more = left.length > 3 ? ` and ${left.length - 3} more` : "";
+  writeAll(
+    2,
+    `jx: warning: exec: '${escapeControls(lossyText(name))}' exited and left ${
+      left.length === 1 ? "a process" : `${left.length} processes`
+    } of its process group running, pid ${
+      escapeControls(named)
+    }${more}: sent SIGTERM (SIGKILL after ${LEFT_GRACE_MS / 1000}s)\n`,
+  );
+  killGroup(pgid, "SIGTERM");
+  killGroup(pgid, "SIGCONT"); // a stopped process acts on the SIGTERM once continued
+  return new Promise((resolve) => {
+    const deadline = reactor.now() + LEFT_GRACE_MS;
+    let timer = 0;
+    const finish = (kill: boolean) => {
+      if (kill) killGroup(pgid, "SIGKILL");
+      reactor.clearTimer(timer);
+      for (const u of unlisten) u();
+      resolve();
+    };
+    const look = () => {
+      if (!groupMembers(pgid).length) finish(false);
+      else if (reactor.now() >= deadline) finish(true);
+      else timer = reactor.setTimer(50, look);
+    };
+    const unlisten = SIGNALS.map((sig) => reactor.onSignal(sig, () => finish(true)));
+    timer = reactor.setTimer(50, look);
+  });
 }
 
 /**

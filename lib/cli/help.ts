@@ -240,6 +240,9 @@ command gets MAKEFLAGS naming the pool, so every make, gcc -flto=jobserver,
 cargo or ninja it starts shares the N slots. Exits with the command's exit
 code, or dies of the signal that killed it, and prints nothing of its own.
 SIGINT, SIGTERM, SIGHUP and SIGQUIT are passed on to the command's process group.
+Processes the command leaves in its process group when it exits (sh -c
+'server &') get SIGTERM, then SIGKILL after 5s, with a warning; start one
+that is to outlive jx in a session of its own (setsid).
 On a terminal the command is its foreground job, as under a shell: it can open
 /dev/tty, and Ctrl-C and Ctrl-Z reach it from the terminal.
 Each make the command starts directly also has its own implicit slot: two

@@ -10,7 +10,7 @@
 import { readTextSync } from "../runtime/mod.ts";
 import { listDir } from "../runtime/files.ts";
 
-type Table = { pid: number; ppid: number; pgrp: number }[];
+type Table = { pid: number; ppid: number; pgrp: number; state: string }[];
 
 /** The table read in this turn of the event loop: a second Ctrl-C kills every job in one turn. */
 let cached: Table | undefined;
@@ -34,7 +34,7 @@ function readTable(): Table {
   }
   for (const name of names) {
     const st = procStat(name);
-    if (st) out.push({ pid: Number(name), ppid: st.ppid, pgrp: st.pgrp }); // else gone meanwhile
+    if (st) out.push({ pid: Number(name), ppid: st.ppid, pgrp: st.pgrp, state: st.state }); // else gone meanwhile
   }
   return out;
 }
@@ -96,6 +96,22 @@ export function groupsBelow(pgid: number): number[] {
     }
   }
   return [...groups];
+}
+
+/**
+ * The live processes of group `pgid` now (a fresh read of /proc; a zombie
+ * that its parent has yet to reap is not one), in pid order.
+ *
+ * @example
+ * ```ts
+ * import { groupMembers } from "./descendants.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(groupMembers(0), []);
+ * ```
+ */
+export function groupMembers(pgid: number): number[] {
+  return readTable().filter((p) => p.pgrp === pgid && !/^[ZX]/.test(p.state)).map((p) => p.pid)
+    .sort((a, b) => a - b);
 }
 
 /** The signals that also go to the groups below a child's. */

@@ -29,7 +29,8 @@ export type {
   SuspendSignal,
 } from "./types.ts";
 export { createPortableReactor, killGroup, signalName } from "./portable.ts";
-export { groupsBelow, groupsReached, procStat } from "./descendants.ts";
+export { groupMembers, groupsBelow, groupsReached, procStat } from "./descendants.ts";
+export { processName } from "./pipe_holders.ts";
 export { createEpollReactor } from "./epoll.ts";
 export { controllingTerminal, stoppedNow, TerminalHandoff } from "./foreground.ts";
 export {
