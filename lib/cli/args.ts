@@ -46,6 +46,8 @@ export interface Args {
    * arguments (everything after `--` or the first operand).
    */
   execArgv?: string[];
+  /** `jx sh -s`: the script is read from stdin; `execArgv` holds its arguments. */
+  stdinScript?: boolean;
   /** `jx run --changed-since REF`: only jobs reading files git reports changed since REF. */
   changedSince?: string;
   /** `jx run JOB -- ARG...`: the job's arguments (undefined without `--`). */
@@ -466,6 +468,10 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
         break;
       }
       rest = true;
+      continue;
+    }
+    if (a.command === "sh" && arg === "-s") {
+      a.stdinScript = true; // as `sh -s`: the script from stdin, the words after it its arguments
       continue;
     }
     const { flag, typed, inline, bundled } = splitOption(arg);

@@ -259,6 +259,7 @@ Examples:
 `,
   sh:
     `Usage: jx sh [-n] [-j N] [--events FILE] [--trace FILE] [--check-access|--strict] SCRIPT [ARG...]
+       jx sh [OPTIONS] -s [ARG...]    (or a lone -: the script from stdin, as sh -s)
 
 Runs a plain POSIX shell script as sh would, with its commands in parallel
 where that is safe. Each top-level command is a job; what it reads and
@@ -277,6 +278,7 @@ status is sh's. See docs/sh.md.
 Options:
   -n, --dry-run          print the derived graph (reads, writes, barriers, waits); run nothing
   -j, --jobs N           jobs at once (default: number of CPUs)
+  -s                     read the script from stdin, all of it first; the words after are $1...
       --events FILE      write NDJSON events (jobs are named LINE:COMMAND)
       --trace FILE       write a Chrome trace
       --reactor KIND     auto | epoll | portable
@@ -289,6 +291,7 @@ Options:
 Examples:
   jx sh build.sh
   jx sh -n build.sh
+  curl -fsSL https://example.com/install.sh | jx sh -s -- --prefix ~/.local
   jx sh -j8 --events ev.ndjson convert.sh in/ out/
   jx sh --strict build.sh     in CI: fail when a command touches what jx sh did not derive
 `,

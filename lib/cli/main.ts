@@ -190,7 +190,10 @@ async function sh(args: Args): Promise<number> {
     import("../reactor/mod.ts" as string) as Promise<typeof import("../reactor/mod.ts")>,
   ]);
   const reactorChoice = args.reactor;
-  const [script, ...scriptArgs] = args.execArgv ?? [];
+  let [script, ...scriptArgs] = args.execArgv ?? [];
+  // `-s [ARG...]` and a lone `-` read the script from stdin; `- FILE` is FILE, as sh takes them.
+  if (args.stdinScript) [script, scriptArgs] = ["-", args.execArgv ?? []];
+  else if (script === "-" && scriptArgs.length) [script, ...scriptArgs] = scriptArgs;
   if (!script) throw usageError("sh", "missing SCRIPT");
   return await part.cmdSh({
     script,

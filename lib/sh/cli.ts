@@ -26,7 +26,10 @@ import { runScript } from "./run.ts";
  * ```
  */
 export interface ShCommand {
-  /** The script, as named on the command line (it is `$0`). */
+  /**
+   * The script, as named on the command line (it is `$0`); `-`: read from stdin (`jx sh -s`,
+   * `$0` is then `sh`, as under `sh -s`).
+   */
   script: string;
   /** `$1`... */
   args: string[];
@@ -70,6 +73,7 @@ export interface ShCommand {
  * ```
  */
 export async function loadScript(script: string, cwd: string, shell = "sh") {
+  if (script === STDIN) return await checkScript(readStdin(), script, shell);
   const path = resolve(cwd, script);
   let src: string;
   try {
@@ -88,6 +92,25 @@ export async function loadScript(script: string, cwd: string, shell = "sh") {
       : (e as Error).message.split("\n")[0];
     throw new JxInputError(`sh: cannot read ${script}: ${why}`);
   }
+  return await checkScript(src, script, shell);
+}
+
+/** The script named `-`: read from stdin, all of it, before anything runs. */
+const STDIN = "-";
+
+/** jx's stdin, to its end (a script piped to `jx sh -s`). */
+function readStdin(): string {
+  try {
+    return decodeBytes(readFileSync(0));
+  } catch (e) {
+    const code = (e as { code?: unknown })?.code;
+    const why = code === "EBADF" ? "stdin is closed" : (e as Error).message.split("\n")[0];
+    throw new JxInputError(`sh: cannot read the script from stdin: ${why}`);
+  }
+}
+
+/** The script's text parsed: a NUL byte, or a syntax error that sh -n refuses too, is bad input. */
+async function checkScript(src: string, script: string, shell: string) {
   const nul = src.indexOf("\0");
   if (nul >= 0) {
     const message = "a NUL byte (\\0): a shell script is text, and shells differ on what it means";
@@ -142,11 +165,11 @@ async function shAccepts(shell: string, src: string): Promise<boolean> {
 export async function cmdSh(c: ShCommand): Promise<number> {
   const parsed = await loadScript(c.script, c.cwd);
   const write = c.write ?? writeAll;
+  // Read from stdin, the script's shell is `sh` to itself, as under `sh -s`.
+  const argv0 = c.script === STDIN ? "sh" : c.script;
+  const files = c.script === STDIN ? [] : [c.script];
   if (c.dryRun) {
-    write(
-      1,
-      new TextEncoder().encode(formatGraph(parsed, { env: c.env, argv0: c.script, cwd: c.cwd })),
-    );
+    write(1, new TextEncoder().encode(formatGraph(parsed, { env: c.env, argv0, cwd: c.cwd })));
     return 0;
   }
   if (!c.reactor) throw new Error("cmdSh: no reactor");
@@ -155,8 +178,8 @@ export async function cmdSh(c: ShCommand): Promise<number> {
     const report = await import("../report/mod.ts" as string) as typeof import("../report/mod.ts");
     // Never over the script the run reads (`--events build.sh`).
     report.refuseSameOutput(c.events, c.trace);
-    if (c.events) reporters.push(new report.EventLog(c.events, [c.script]));
-    if (c.trace) reporters.push(new report.TraceWriter(c.trace, [c.script]));
+    if (c.events) reporters.push(new report.EventLog(c.events, files));
+    if (c.trace) reporters.push(new report.TraceWriter(c.trace, files));
   }
   const reactor = c.reactor();
   let check: Awaited<ReturnType<typeof shCheck>> | undefined;
@@ -167,7 +190,7 @@ export async function cmdSh(c: ShCommand): Promise<number> {
     const code = await runScript(parsed, {
       reactor,
       jobs: c.jobs,
-      argv0: c.script,
+      argv0,
       args: c.args,
       cwd: c.cwd,
       env: c.env,

@@ -413,6 +413,55 @@ Deno.test("jx sh: usage and syntax errors exit 2 with one line", async () => {
   }
 });
 
+Deno.test("jx sh = sh: the script read from stdin (jx sh -, jx sh -s ARG...), as sh -s reads it (Deno, Bun)", async () => {
+  const dir = await tempDir({ "f.sh": 'echo "f $0 [$1]"\n' });
+  const script = 'echo "$0 [$1] [$2]" > out\ncat out\nnosuchcmd\n';
+  /** `cmd args` in `dir` with `input` on stdin (sh through `exec sh`: its $0 is then `sh`). */
+  const piped = async (cmd: string, args: string[], input: string) => {
+    const child = new Deno.Command(cmd, {
+      args,
+      cwd: dir,
+      env: ENV,
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(input));
+    await w.close();
+    const out = await child.output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  };
+  try {
+    for (const [rt, jx] of [[DENO, ["run", "-A", "--quiet"]], [BUN, []]] as const) {
+      const run = (args: string[], input: string) =>
+        piped(rt, [...jx, `${ROOT}/cli.ts`, "sh", ...args], input);
+      for (const args of [["-"], ["-s", "a", "b"], ["-s", "--", "-x"], ["-", "f.sh", "z"]]) {
+        assert.deepEqual(
+          await run(args, script),
+          await piped("/bin/sh", ["-c", 'exec sh "$@"', "sh", ...args], script),
+          args.join(" "),
+        );
+      }
+      // A syntax error: one line naming the script `-`, nothing run.
+      const bad = await run(["-s"], "echo a\nif true\n");
+      assert.deepEqual(bad, {
+        code: 2,
+        stdout: "",
+        stderr: "-:3:1: syntax error: unexpected end of file (expecting 'then')\n",
+      });
+      assert.equal(
+        (await run(["-n", "-"], "echo a > x\n")).stdout.split("\n")[0],
+        "1:echo (line 1): job",
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("jx sh: a NUL byte in the script is refused with one line, nothing run (Deno, Bun)", async () => {
   // sh (dash) would drop the byte and print `ab`; a `sh -c` argument would end at it (`a`).
   const dir = await tempDir({ "nul.sh": "echo a\0b; echo c > c.txt\necho d\n" });
