@@ -185,10 +185,12 @@ async function ctl(args: Args): Promise<number> {
 
 /** `jx sh SCRIPT [ARG...]`: a script needs no YAML parser. */
 async function sh(args: Args): Promise<number> {
-  const [part, reactorPart] = await Promise.all([
+  const [part, reactorPart, { setUpSlots }] = await Promise.all([
     import("../sh/mod.ts" as string) as Promise<typeof import("../sh/mod.ts")>,
     import("../reactor/mod.ts" as string) as Promise<typeof import("../reactor/mod.ts")>,
+    import("./setup.ts" as string) as Promise<typeof import("./setup.ts")>,
   ]);
+  const warn = (w: string) => writeAll(2, `jx: warning: ${escapeControls(w)}\n`);
   const reactorChoice = args.reactor;
   let [script, ...scriptArgs] = args.execArgv ?? [];
   // `-s [ARG...]` and a lone `-` read the script from stdin; `- FILE` is FILE, as sh takes them.
@@ -199,11 +201,8 @@ async function sh(args: Args): Promise<number> {
     script,
     args: scriptArgs,
     dryRun: args.dryRun,
-    // As `jx run`'s: no more at once than the open-files limit holds.
-    jobs: reactorPart.jobsWithinFds(
-      wantedJobs(args),
-      (w) => writeAll(2, `jx: warning: ${escapeControls(w)}\n`),
-    ),
+    // What `slots` fits to the open-files limit, as `jx run`'s.
+    jobs: wantedJobs(args),
     cwd: cwd(),
     env: Object.fromEntries(
       Object.entries(envObject()).filter((e): e is [string, string] => e[1] !== undefined),
@@ -211,6 +210,14 @@ async function sh(args: Args): Promise<number> {
     // A watchdog ends the script's commands if jx is killed (see reactor/watchdog.ts).
     reactor: () =>
       reactorPart.guardReactor(reactorPart.createReactor(reactorChoice), part.SH_GRACE_MS),
+    // make's pool when make (or jx exec) runs the script, as jx run joins it; else a counter
+    // (no pool of jx's own: the commands' MAKEFLAGS stay what sh would give them). No more jobs
+    // at once than the open-files limit holds.
+    // make's -n, -k, -q and -t are not a shell's (`+sh build.sh` runs it whole): not taken.
+    slots: (reactor) =>
+      setUpSlots({ ...args, jobserverStyle: "none" }, reactor, (w) => {
+        if (!w.startsWith("make -t:")) warn(w);
+      }),
     events: args.events,
     trace: args.trace,
     checkAccess: args.checkAccess,

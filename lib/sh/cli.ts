@@ -11,7 +11,7 @@ import { type Reactor, watchdogDrained } from "../reactor/mod.ts";
 import { withBytePath } from "../reactor/libc.ts";
 import { writeAll } from "../runtime/mod.ts";
 import { decodeBytes, encodeBytes } from "../runtime/utf8.ts";
-import type { Reporter } from "../scheduler/mod.ts";
+import type { Reporter, Slots } from "../scheduler/mod.ts";
 import { formatGraph } from "./graph.ts";
 import { Lines, parseScript } from "./parse.ts";
 import { runScript } from "./run.ts";
@@ -40,6 +40,11 @@ export interface ShCommand {
   env: Record<string, string>;
   /** Creates the reactor (not called with `-n`). */
   reactor?: () => Reactor;
+  /**
+   * The job slots on that reactor (default: a counter of `jobs`): make's jobserver pool when
+   * make or `jx exec` runs jx sh. `finish` ends them, and may say what went wrong (a warning).
+   */
+  slots?: (reactor: Reactor) => { slots: Slots; finish(): string | undefined };
   reporters?: Reporter[];
   /** `--events FILE`: the NDJSON event log (created once the script is read). */
   events?: string;
@@ -183,13 +188,16 @@ export async function cmdSh(c: ShCommand): Promise<number> {
   }
   const reactor = c.reactor();
   let check: Awaited<ReturnType<typeof shCheck>> | undefined;
+  let slots: ReturnType<NonNullable<ShCommand["slots"]>> | undefined;
   try {
+    slots = c.slots?.(reactor);
     check = c.checkAccess || c.strict ? await shCheck(c, reactor) : undefined;
     if (check) reporters.unshift(check.check.reporter(reporters));
     const strictly = check?.strictExits(!!c.strict, () => check!.check.problems);
     const code = await runScript(parsed, {
       reactor,
       jobs: c.jobs,
+      slots: slots?.slots,
       argv0,
       args: c.args,
       cwd: c.cwd,
@@ -203,6 +211,8 @@ export async function cmdSh(c: ShCommand): Promise<number> {
     });
     return strictly ? strictly.exit(code) : code;
   } finally {
+    const problem = slots?.finish();
+    if (problem) write(2, new TextEncoder().encode(`jx: warning: ${problem}\n`));
     for (const r of reporters) await r.close?.();
     check?.tracer.close();
     reactor.close();

@@ -22,6 +22,7 @@ import {
   type RunnerEnd,
   signalExit,
   signalNumber,
+  type Slots,
 } from "../scheduler/mod.ts";
 import { dieAtExit, sendSignal } from "../runtime/mod.ts";
 import { decodeBytes, encodeBytes, RAW_BYTE } from "../runtime/utf8.ts";
@@ -44,6 +45,11 @@ export interface ShRunOptions {
   reactor: Reactor;
   /** Jobs at once. */
   jobs: number;
+  /**
+   * The job slots, one taken by each job while it runs: make's jobserver pool when make (or
+   * `jx exec`) runs jx sh (its limit is then the pool's); default a counter of `jobs`.
+   */
+  slots?: Slots;
   /** `$0` (the script as named on the command line). */
   argv0: string;
   /** Arguments after the script: `$1`... */
@@ -163,13 +169,18 @@ class ScriptRun {
   private watchingRest = false;
   /** The job sh would be running when a signal stopped the run: its output still goes out. */
   private current?: ShJob;
+  /** The job slots (`ShRunOptions.slots`): each running job holds one. */
+  private slots: Slots;
 
   constructor(private parsed: ParseResult, private opts: ShRunOptions) {
     this.reactor = opts.reactor;
     const state = initialState(opts.cwd, opts.env);
     state.positional = opts.args ?? [];
     this.plan = new ShPlan(parsed, { state, argv0: opts.argv0 });
-    const local = new LocalRunner(this.reactor, new LocalSlots(opts.jobs));
+    this.slots = opts.slots ?? new LocalSlots(opts.jobs);
+    const local = new LocalRunner(this.reactor, this.slots);
+    // A token of make's pool written back by another process: a job waiting for one may start.
+    local.onCapacity = () => this.pump();
     this.attempts = new Attempts(this.reactor, opts.check?.runner(local) ?? local);
     opts.check?.ignoreUnder(this.tmp);
     this.frame = new RunFrame(this.reactor, opts.reporters ?? []);
@@ -181,7 +192,7 @@ class ScriptRun {
     this.frame.listen((sig, first) => this.onSignal(sig, !first), (sig) => this.passOn(sig));
     // Ctrl-Z: the jobs (and the rest of the script's sh) are stopped with jx, as sh's command would be.
     this.frame.listenSuspend(this.attempts);
-    this.frame.begin(this.parsed.items.length, this.opts.jobs, "none");
+    this.frame.begin(this.parsed.items.length, this.slots.limit, this.slots.role ?? "none");
     this.pump();
     return done;
   }
@@ -277,6 +288,7 @@ class ScriptRun {
       },
       ended: (end) => {
         if (!started) onStart(0);
+        this.slots.give(1);
         rmSync(jobDir, { recursive: true, force: true });
         this.jobEnded(job, exitOf(end), began, dumpFile ?? probeFile);
       },
@@ -319,7 +331,7 @@ class ScriptRun {
     const { plan } = this;
     this.flush();
     if (!this.frame.interrupted) {
-      for (const s of plan.startable(this.opts.jobs - plan.running)) this.start(s);
+      for (const s of this.startable()) this.start(s);
       this.flush();
     }
     // Stopped by the script (exit, set -e): what ran ahead ends (a signal: `onSignal`).
@@ -327,6 +339,20 @@ class ScriptRun {
       for (const j of plan.cancelledRunning()) this.attempts.signal(j.id, "SIGTERM");
     }
     if (plan.finished || (this.frame.interrupted && this.attempts.size === 0)) this.end();
+  }
+
+  /**
+   * The jobs that may start now, each with a job slot taken (a token of make's pool read, or
+   * the implicit slot); slots taken for jobs that cannot start yet are given back at once.
+   * When the pool is empty, `onCapacity` calls `pump` once a token comes back.
+   */
+  private startable(): StartInfo[] {
+    const { plan, slots } = this;
+    let took = 0;
+    while (plan.running + took < slots.limit && slots.tryTake(1)) took++;
+    const out = plan.startable(took);
+    if (out.length < took) slots.give(took - out.length);
+    return out;
   }
 
   /**
