@@ -39,7 +39,14 @@ import {
   TerminalHandoff,
   watchdogDrained,
 } from "../reactor/mod.ts";
-import { dieAtExit, envObject, escapeControls, ignoredAtStart, writeAll } from "../runtime/mod.ts";
+import {
+  dieAtExit,
+  envObject,
+  escapeControls,
+  ignoredAtStart,
+  sendSignal,
+  writeAll,
+} from "../runtime/mod.ts";
 import type { Args } from "./args.ts";
 import { wantedJobs } from "./slots.ts";
 import { lossyText } from "../runtime/utf8.ts";
@@ -171,7 +178,8 @@ const LEFT_GRACE_MS = DEFAULT_GRACE_MS;
  * Resolves when none is left (or once the SIGKILL has gone).
  */
 function endGroup(pgid: number, name: string, reactor: Reactor): Promise<void> {
-  const left = groupMembers(pgid);
+  // The usual case, an empty group, without reading all of /proc.
+  const left = groupExists(pgid) ? groupMembers(pgid) : [];
   if (!left.length) return Promise.resolve();
   const named = left.slice(0, 3).map((p) => `${p} (${processName(p)})`).join(", ");
   const more = left.length > 3 ? ` and ${left.length - 3} more` : "";
@@ -202,6 +210,16 @@ function endGroup(pgid: number, name: string, reactor: Reactor): Promise<void> {
     const unlisten = SIGNALS.map((sig) => reactor.onSignal(sig, () => finish(true)));
     timer = reactor.setTimer(50, look);
   });
+}
+
+/** Whether process group `pgid` has a process (a zombie counts). */
+function groupExists(pgid: number): boolean {
+  try {
+    sendSignal(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
