@@ -183,6 +183,25 @@ async function ctl(args: Args): Promise<number> {
   });
 }
 
+/**
+ * The folder `jx sh` runs in, as its bytes when they are not UTF-8 (Deno's `cwd()` throws on
+ * them, Bun's puts U+FFFD in their place: another folder's name); one line when even libc
+ * cannot say it.
+ */
+async function shCwd(): Promise<string> {
+  let here: string | undefined;
+  try {
+    here = cwd();
+  } catch { /* not UTF-8 (Deno), or gone: asked of libc below */ }
+  if (here !== undefined && !here.includes("\uFFFD")) return here;
+  const { rawCwd } = await import(
+    "../reactor/libc.ts" as string
+  ) as typeof import("../reactor/libc.ts");
+  const raw = rawCwd();
+  if (raw !== undefined) return raw;
+  throw new JxInputError("sh: cannot tell the current folder's path (is it still there?)");
+}
+
 /** `jx sh SCRIPT [ARG...]`: a script needs no YAML parser. */
 async function sh(args: Args): Promise<number> {
   const [part, reactorPart, { setUpSlots }] = await Promise.all([
@@ -203,7 +222,7 @@ async function sh(args: Args): Promise<number> {
     dryRun: args.dryRun,
     // What `slots` fits to the open-files limit, as `jx run`'s.
     jobs: wantedJobs(args),
-    cwd: cwd(),
+    cwd: await shCwd(),
     env: Object.fromEntries(
       Object.entries(envObject()).filter((e): e is [string, string] => e[1] !== undefined),
     ),

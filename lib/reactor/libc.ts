@@ -10,7 +10,7 @@
 import { addressOf, dlopenBun, readCString, readI32 } from "./libc_bun.ts";
 import { deno, ffiPermitted, inheritedBytes, isBun } from "../runtime/mod.ts";
 import { useMemchr } from "../runtime/bytes.ts";
-import { encodeBytes, RAW_BYTE } from "../runtime/utf8.ts";
+import { decodeBytes, encodeBytes, RAW_BYTE } from "../runtime/utf8.ts";
 
 /** The symbols used, with their C signatures. */
 const SYMBOLS = {
@@ -83,6 +83,7 @@ const SYMBOLS = {
   inotify_add_watch: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   inotify_rm_watch: { parameters: ["i32", "i32"], result: "i32" },
   memchr: { parameters: ["buffer", "i32", "usize"], result: "pointer" },
+  getcwd: { parameters: ["buffer", "usize"], result: "pointer" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
@@ -260,6 +261,30 @@ export function withBytePath<T>(path: string, use: (path: string) => T): T {
     return use(`/proc/self/fd/${fd}`);
   } finally {
     s.close(fd);
+  }
+}
+
+/**
+ * The current folder as its bytes (`decodeBytes`: one that is not UTF-8, `/tmp/caf\xe9`,
+ * which Deno's `cwd()` refuses and Bun's gives with U+FFFD, keeps them), through libc's
+ * `getcwd`; undefined when libc cannot be called or the call fails.
+ *
+ * @example
+ * ```ts
+ * import { rawCwd } from "./libc.ts";
+ * import { strictEqual } from "node:assert";
+ * strictEqual(rawCwd(), Deno.cwd());
+ * ```
+ */
+export function rawCwd(): string | undefined {
+  try {
+    if (!isBun && !ffiPermitted()) return undefined;
+    const buf = new Uint8Array(4097);
+    const p = libc().symbols.getcwd(buf, buf.length);
+    if (p === null || p === 0) return undefined;
+    return decodeBytes(buf.subarray(0, buf.indexOf(0)));
+  } catch {
+    return undefined;
   }
 }
 

@@ -76,3 +76,40 @@ for (const rt of RUNTIMES) {
     await Deno.remove(dir, { recursive: true });
   });
 }
+
+for (const rt of RUNTIMES) {
+  Deno.test(`${rt}: jx sh in a folder whose name is not UTF-8 runs there, as sh does`, async () => {
+    const dir = await tempDir({});
+    const [cmd, argv] = jxCommand(rt, []);
+    // In d\377 (made by a shell: Deno takes names as UTF-8), `SHELL s.sh`: jx sh, then sh.
+    const inside = async (...shell: string[]) => {
+      const out = await new Deno.Command("sh", {
+        args: [
+          "-c",
+          `d="$(printf 'd\\377')"; mkdir -p "$d" && cd "$d" && rm -f out.txt &&
+           printf 'echo hi > out.txt\\npwd\\ncat out.txt\\nnosuch\\n' > s.sh && "$@" s.sh`,
+          "sh",
+          ...shell,
+        ],
+        cwd: dir,
+        env: { NO_COLOR: "1", PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+        clearEnv: true,
+        stdin: "null",
+      }).output();
+      return {
+        code: out.code,
+        stdout: [...out.stdout],
+        stderr: new TextDecoder().decode(out.stderr),
+      };
+    };
+    const jx = await inside(cmd, ...argv, "sh");
+    const sh = await inside("sh");
+    assert.deepEqual(jx, sh);
+    assert.deepEqual(sh.stdout, [
+      ...new TextEncoder().encode(`${dir}/d`),
+      0xff,
+      ...bytes("\nhi\n"),
+    ]);
+    await Deno.remove(dir, { recursive: true });
+  });
+}
