@@ -66,3 +66,38 @@ for (const rt of RUNTIMES) {
     }
   });
 }
+
+for (const rt of RUNTIMES) {
+  Deno.test(`${rt}: jx sh stopped while it waits for a token of the pool returns every token`, async () => {
+    const dir = await tempDir({
+      "a.sh": "sleep 1.5\nsleep 1.5\n",
+      "b.sh": "sleep 1.5\nsleep 1.5\n",
+    });
+    try {
+      const [cmd, jx] = jxCommand(rt, []);
+      const sh = [cmd, ...jx, "sh"].map((w) => `'${w}'`).join(" ");
+      // Under a pool of 2: a.sh takes the implicit slot and the one token; b.sh runs one job on
+      // its own implicit slot and waits for a token for the other. SIGTERM to b.sh meanwhile.
+      const script = `${sh} --events a.ndjson a.sh & a=$!; sleep 0.6
+        ${sh} --events b.ndjson b.sh & b=$!; sleep 0.6
+        kill -TERM $b; wait $b; echo "b=$?"; wait $a; echo "a=$?"`;
+      const out = await new Deno.Command(cmd, {
+        args: [...jx, "exec", "-j2", "--", "sh", "-c", script],
+        cwd: dir,
+        env: { NO_COLOR: "1" },
+        stdin: "null",
+      }).output();
+      const stdout = new TextDecoder().decode(out.stdout);
+      // The pool ended full (jx exec counts its tokens: a lost one is a warning); sh says how
+      // b.sh ended.
+      assert.equal(new TextDecoder().decode(out.stderr).replace("Terminated\n", ""), "");
+      assert.equal(out.code, 0);
+      assert.equal(stdout, "b=143\na=0\n");
+      const a = await readEvents(`${dir}/a.ndjson`), b = await readEvents(`${dir}/b.ndjson`);
+      assert.equal(mostAtOnce(a), 2);
+      assert.equal(b.filter((e) => e.type === "job.start").length, 1, "b.sh waited for a token");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
