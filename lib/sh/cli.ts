@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { fstatSync, readFileSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { JxInputError } from "../runtime/errors.ts";
 import { type Reactor, watchdogDrained } from "../reactor/mod.ts";
@@ -103,15 +103,44 @@ export async function loadScript(script: string, cwd: string, shell = "sh") {
 /** The script named `-`: read from stdin, all of it, before anything runs. */
 const STDIN = "-";
 
-/** jx's stdin, to its end (a script piped to `jx sh -s`). */
+/**
+ * jx's stdin, to its end (a script piped to `jx sh -s`), from where it stands (a file's offset,
+ * as sh reads it). A pipe its writer made non-blocking (EAGAIN before the script is written) is
+ * read on through `/proc/self/fd/0`, a blocking description of the same pipe.
+ */
 function readStdin(): string {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(65536);
+  let fd = 0;
   try {
-    return decodeBytes(readFileSync(0));
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf);
+      } catch (e) {
+        if (fd !== 0 || !wouldBlock(e)) throw e;
+        fd = openSync("/proc/self/fd/0", "r");
+        continue;
+      }
+      if (n === 0) break;
+      chunks.push(buf.slice(0, n));
+    }
   } catch (e) {
     const code = (e as { code?: unknown })?.code;
     const why = code === "EBADF" ? "stdin is closed" : (e as Error).message.split("\n")[0];
     throw new JxInputError(`sh: cannot read the script from stdin: ${why}`);
+  } finally {
+    if (fd !== 0) closeSync(fd);
   }
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  chunks.reduce((at, c) => (all.set(c, at), at + c.length), 0);
+  return decodeBytes(all);
+}
+
+/** A read that found nothing yet on a non-blocking descriptor (EAGAIN; Deno: os error 11). */
+function wouldBlock(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return code === "EAGAIN" || /EAGAIN|os error 11\b/.test(String((e as Error)?.message));
 }
 
 /** The script's text parsed: a NUL byte, or a syntax error that sh -n refuses too, is bad input. */

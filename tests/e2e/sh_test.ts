@@ -462,6 +462,35 @@ Deno.test("jx sh = sh: the script read from stdin (jx sh -, jx sh -s ARG...), as
   }
 });
 
+Deno.test("jx sh -s: a stdin pipe its writer made non-blocking is read to its end (Deno, Bun)", async () => {
+  // python3 gives jx the read end of a pipe in O_NONBLOCK and writes the script 0.5 s later:
+  // jx found nothing yet (EAGAIN) and said 'cannot read the script from stdin', exit 2.
+  const py = `import fcntl, os, subprocess, sys, time
+r, w = os.pipe()
+fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_NONBLOCK)
+p = subprocess.Popen(sys.argv[1:], stdin=r)
+os.close(r)
+time.sleep(0.5)
+try:
+    os.write(w, b"echo one\\necho two\\n")
+finally:
+    os.close(w)
+sys.exit(p.wait())`;
+  for (const jx of [[DENO, "run", "-A", "--quiet"], [BUN]]) {
+    const out = await new Deno.Command("python3", {
+      args: ["-c", py, ...jx, `${ROOT}/cli.ts`, "sh", "-s"],
+      env: ENV,
+      clearEnv: true,
+    }).output();
+    const dec = new TextDecoder();
+    assert.deepEqual([out.code, dec.decode(out.stdout), dec.decode(out.stderr)], [
+      0,
+      "one\ntwo\n",
+      "",
+    ]);
+  }
+});
+
 Deno.test("jx sh: a NUL byte in the script is refused with one line, nothing run (Deno, Bun)", async () => {
   // sh (dash) would drop the byte and print `ab`; a `sh -c` argument would end at it (`a`).
   const dir = await tempDir({ "nul.sh": "echo a\0b; echo c > c.txt\necho d\n" });
