@@ -230,9 +230,9 @@ async function sh(args: Args): Promise<number> {
     reactor: () =>
       reactorPart.guardReactor(reactorPart.createReactor(reactorChoice), part.SH_GRACE_MS),
     // make's pool when make (or jx exec) runs the script, as jx run joins it; else a counter
-    // (no pool of jx's own: the commands' MAKEFLAGS stay what sh would give them). No more jobs
-    // at once than the open-files limit holds.
-    // make's -n, -k, -q and -t are not a shell's (`+sh build.sh` runs it whole): not taken.
+    // (no pool of jx's own: the commands' MAKEFLAGS stay what sh would give them); no more jobs
+    // at once than the open-files limit holds. make's -n, -k, -q and -t are not a shell's
+    // (`+sh build.sh` runs it whole): not taken, and -t's warning of a dry run not said.
     slots: (reactor) =>
       setUpSlots({ ...args, jobserverStyle: "none" }, reactor, (w) => {
         if (!w.startsWith("make -t:")) warn(w);
