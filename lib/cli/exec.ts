@@ -181,18 +181,11 @@ function endGroup(pgid: number, name: string, reactor: Reactor): Promise<void> {
   // The usual case, an empty group, without reading all of /proc.
   const left = groupExists(pgid) ? groupMembers(pgid) : [];
   if (!left.length) return Promise.resolve();
-  const named = left.slice(0, 3).map((p) => `${p} (${processName(p)})`).join(", ");
-  const more = left.length > 3 ? ` and ${left.length - 3} more` : "";
-  writeAll(
-    2,
-    `jx: warning: exec: '${escapeControls(lossyText(name))}' exited and left ${
-      left.length === 1 ? "a process" : `${left.length} processes`
-    } of its process group running, pid ${
-      escapeControls(named)
-    }${more}: sent SIGTERM (SIGKILL after ${LEFT_GRACE_MS / 1000}s)\n`,
-  );
+  // Named before the signal, which may end them.
+  const named = left.slice(0, 3).map((p) => `${p} (${processName(p)})`);
   killGroup(pgid, "SIGTERM");
   killGroup(pgid, "SIGCONT"); // a stopped process acts on the SIGTERM once continued
+  sayLeft(name, named, left.length);
   return new Promise((resolve) => {
     const deadline = reactor.now() + LEFT_GRACE_MS;
     let timer = 0;
@@ -210,6 +203,23 @@ function endGroup(pgid: number, name: string, reactor: Reactor): Promise<void> {
     const unlisten = SIGNALS.map((sig) => reactor.onSignal(sig, () => finish(true)));
     timer = reactor.setTimer(50, look);
   });
+}
+
+/**
+ * The warning of `endGroup`. Not a reason to fail: jx's status stays the command's even when
+ * stderr cannot take the line (a full device).
+ */
+function sayLeft(name: string, named: string[], count: number): void {
+  const more = count > named.length ? ` and ${count - named.length} more` : "";
+  const what = count === 1 ? "a process" : `${count} processes`;
+  try {
+    writeAll(
+      2,
+      `jx: warning: exec: '${escapeControls(lossyText(name))}' exited and left ${what} of its ` +
+        `process group running, pid ${escapeControls(named.join(", "))}${more}: sent SIGTERM ` +
+        `(SIGKILL after ${LEFT_GRACE_MS / 1000}s)\n`,
+    );
+  } catch { /* stderr cannot take it: the processes are ended all the same */ }
 }
 
 /** Whether process group `pgid` has a process (a zombie counts). */

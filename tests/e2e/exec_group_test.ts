@@ -4,7 +4,7 @@
  * orphaned, with the pool's descriptors, once jx had exited with the command's status.
  */
 import assert from "node:assert/strict";
-import { runJx, RUNTIMES, sleep, tempDir } from "../helpers.ts";
+import { jxCommand, runJx, RUNTIMES, sleep, tempDir } from "../helpers.ts";
 
 /** Whether `pid` is a live process (not gone, not a zombie). */
 function alive(pid: number): boolean {
@@ -56,6 +56,23 @@ for (const rt of RUNTIMES) {
       assert.equal(r.code, 3, r.stderr);
       assert.ok(Date.now() - began >= 4500, "SIGKILL came before the grace");
       assert.ok(await gone(pids[1], 1000), "the sleep that ignores SIGTERM was left running");
+      // A stderr that cannot take the warning (a full device): the processes are ended all the
+      // same, and jx's status is the command's (it was 1, the sleep left running).
+      const [cmd, argv] = jxCommand(rt, [
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "sleep 300 > /dev/null 2>&1 & echo $! > bg.pid; exit 4",
+      ]);
+      const full = await new Deno.Command("sh", {
+        args: ["-c", 'exec "$@" 2>/dev/full', "sh", cmd, ...argv],
+        cwd: dir,
+        stdin: "null",
+      }).output();
+      pids.push(Number(Deno.readTextFileSync(`${dir}/bg.pid`)));
+      assert.equal(full.code, 4);
+      assert.ok(await gone(pids[2], 1000), "the background sleep was left running (stderr full)");
       // Nothing left: no word, no wait.
       r = await runJx(["exec", "--", "sh", "-c", "sleep 0.1 & wait"], { cwd: dir, runtime: rt });
       assert.equal(r.code, 0, r.stderr);
