@@ -39,7 +39,7 @@ for (const rt of RUNTIMES) {
         r.stderr,
         /^jx: warning: exec: 'sh' exited and left a process of its process group running, pid \d+ \(sleep\): sent SIGTERM \(SIGKILL after 5s\)\n$/,
       );
-      assert.ok(await gone(pids[0], 1000), "the background sleep was left running");
+      assert.ok(await gone(pids[0], 10_000), "the background sleep was left running");
       // One that ignores SIGTERM: killed after the grace; jx's status is still the command's.
       const began = Date.now();
       r = await runJx(
@@ -55,7 +55,7 @@ for (const rt of RUNTIMES) {
       pids.push(Number(Deno.readTextFileSync(`${dir}/bg.pid`)));
       assert.equal(r.code, 3, r.stderr);
       assert.ok(Date.now() - began >= 4500, "SIGKILL came before the grace");
-      assert.ok(await gone(pids[1], 1000), "the sleep that ignores SIGTERM was left running");
+      assert.ok(await gone(pids[1], 10_000), "the sleep that ignores SIGTERM was left running");
       // A stderr that cannot take the warning (a full device): the processes are ended all the
       // same, and jx's status is the command's (it was 1, the sleep left running).
       const [cmd, argv] = jxCommand(rt, [
@@ -72,7 +72,7 @@ for (const rt of RUNTIMES) {
       }).output();
       pids.push(Number(Deno.readTextFileSync(`${dir}/bg.pid`)));
       assert.equal(full.code, 4);
-      assert.ok(await gone(pids[2], 1000), "the background sleep was left running (stderr full)");
+      assert.ok(await gone(pids[2], 10_000), "the background sleep was left running (stderr full)");
       // Nothing left: no word, no wait.
       r = await runJx(["exec", "--", "sh", "-c", "sleep 0.1 & wait"], { cwd: dir, runtime: rt });
       assert.equal(r.code, 0, r.stderr);
