@@ -19,6 +19,13 @@ export interface SlurmOptions {
   args?: string[];
 }
 
+/**
+ * Variables a job's step sets in its task's environment after srun has started it (`taskVars`):
+ * `[NAME, VALUE, force]`, where `force` false sets NAME only when the step's environment lacks it
+ * (Slurm's own variables for the step win over jx's inherited ones).
+ */
+export type TaskVar = [name: string, value: string, force: boolean];
+
 /** What one step runs. */
 export interface StepCommand {
   /** The job's name (the step's name is `jx:NAME`). */
@@ -31,6 +38,8 @@ export interface StepCommand {
   slurm?: SlurmOptions;
   /** The job's directory (absolute), which the step checks it runs in (`CWD_MARK`). */
   cwd?: string;
+  /** Variables of the job's environment that srun must not read (`taskVars`). */
+  vars?: TaskVar[];
 }
 
 /**
@@ -81,8 +90,17 @@ const OVERLAP = "export SLURM_OVERLAP=1";
 const WRAPPER = `${NO_CMD}; ${OVERLAP}; ` +
   `printf '\\036jx-slurm-step %s.%s\\n' "$SLURM_JOB_ID" "$SLURM_STEP_ID" >&2; exec "$@"`;
 
-/** WRAPPER, first checking that the step runs in the job's directory, "$1" (then shifted). */
-const CWD_WRAPPER = `cd -- "$1" 2>/dev/null || ${NO_CWD}; shift; ${WRAPPER}`;
+/** `rest`, first checking that the step runs in the job's directory, "$1" (then shifted). */
+const inCwd = (rest: string) => `cd -- "$1" 2>/dev/null || ${NO_CWD}; shift; ${rest}`;
+
+/**
+ * Shell text that exports the job's variables srun was not given (`taskVars`): "$1" of them,
+ * each `!NAME=VALUE` (set) or `?NAME=VALUE` (set when the step's environment lacks NAME),
+ * shifted off before the job's argv. NAME is a shell name (`taskVars` keeps no other).
+ */
+const VARS = `n=$1; shift; while [ "$n" -gt 0 ]; do v=\${1#?}; k=\${v%%=*}; ` +
+  `case $1 in '!'*) export "$v";; *) eval "s=\\\${$k+1}"; [ -n "$s" ] || export "$v";; esac; ` +
+  "shift; n=$((n - 1)); done; ";
 
 /**
  * The `srun` argv of one job: a step inside allocation `jobId` with `--exact` (only the
@@ -118,8 +136,12 @@ export function stepArgv(jobId: string | undefined, cmd: StepCommand, overlap = 
   if (o.mem !== undefined) argv.push(`--mem=${o.mem}`);
   if (o.gres !== undefined) argv.push(`--gres=${o.gres}`);
   argv.push(...(o.args ?? []), "--", "/bin/sh", "-c");
-  if (cmd.cwd === undefined) argv.push(WRAPPER, "jx-step", ...cmd.argv);
-  else argv.push(CWD_WRAPPER, "jx-step", cmd.cwd, ...cmd.argv);
+  const vars = cmd.vars ?? [];
+  const set = vars.map(([k, v, force]) => `${force ? "!" : "?"}${k}=${v}`);
+  if (set.length) set.unshift(String(set.length));
+  const wrapper = set.length ? VARS + WRAPPER : WRAPPER;
+  if (cmd.cwd === undefined) argv.push(wrapper, "jx-step", ...set, ...cmd.argv);
+  else argv.push(inCwd(wrapper), "jx-step", cmd.cwd, ...set, ...cmd.argv);
   return argv;
 }
 
@@ -174,6 +196,85 @@ export function stepEnv(env: Record<string, string>, tokens: number): Record<str
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (!SRUN_INPUT.has(k)) out[k] = v;
   out.MAKEFLAGS = ` -j${tokens}`;
+  return out;
+}
+
+/**
+ * The variables Slurm's client commands read as their options: `SLURM_*` (srun's, and the
+ * cluster's: `SLURM_CONF`...), `SALLOC_*`, `SRUN_*`, `SBATCH_*`, and those of the commands jx
+ * asks (`SQUEUE_*`, `SINFO_*`, `SCANCEL_*`, `SCONTROL_*`).
+ */
+const CLIENT_INPUT = /^(SLURMD?|SALLOC|SRUN|SBATCH|SQUEUE|SINFO|SCANCEL|SCONTROL)_[A-Za-z0-9_]*$/;
+
+/**
+ * Of `CLIENT_INPUT`, those jx's own environment passes to Slurm's commands: which cluster
+ * (`SLURM_CONF`), and whose share of it the allocation is charged to (account, QOS,
+ * reservation, wckey). None changes what a jobs file asks for; the others (a partition, a time
+ * limit, memory, GPUs, exclusive nodes, `scancel`'s or `squeue`'s filters...) would, unseen.
+ */
+export const HONOURED_VARS: readonly string[] = [
+  "SLURM_CONF",
+  "SALLOC_ACCOUNT",
+  "SALLOC_QOS",
+  "SALLOC_RESERVATION",
+  "SALLOC_WCKEY",
+  "SLURM_ACCOUNT",
+  "SLURM_QOS",
+  "SLURM_RESERVATION",
+  "SLURM_WCKEY",
+];
+
+/**
+ * The environment of Slurm's client commands (`salloc`, `srun`, `scancel`, `squeue`...): `env`
+ * without the variables they read as options (`CLIENT_INPUT`), but for `HONOURED_VARS` as jx's
+ * own environment `jx` has them (a job's `env: {SLURM_CONF}` is its command's, not srun's).
+ *
+ * @example
+ * ```ts
+ * import { clientEnv } from "./command.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const jx = { PATH: "/bin", SLURM_CONF: "/c", SALLOC_PARTITION: "big", SALLOC_ACCOUNT: "a" };
+ * assertEquals(clientEnv(jx), { PATH: "/bin", SLURM_CONF: "/c", SALLOC_ACCOUNT: "a" });
+ * assertEquals(clientEnv({ ...jx, SLURM_CONF: "/other" }, jx).SLURM_CONF, "/c");
+ * ```
+ */
+export function clientEnv(
+  env: Record<string, string>,
+  jx: Record<string, string> = env,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (!CLIENT_INPUT.test(k)) out[k] = v;
+  for (const k of HONOURED_VARS) if (jx[k] !== undefined) out[k] = jx[k];
+  return out;
+}
+
+/**
+ * What a step's task must get that its srun was not given (`clientEnv` took it out): each
+ * variable of the job's environment `job` whose value `srun` lacks. One the job sets (its value
+ * not jx's, `jx`) is set; one jx's own environment passed on is set only when the step's
+ * environment lacks it, as srun would have passed it (Slurm's variables for the step win).
+ *
+ * @example
+ * ```ts
+ * import { taskVars } from "./command.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const jx = { SLURM_CONF: "/c", SLURM_MPI_TYPE: "pmix" };
+ * const job = { ...jx, SLURM_CONF: "/job" };
+ * assertEquals(taskVars(job, { SLURM_CONF: "/c" }, jx), [
+ *   ["SLURM_CONF", "/job", true],
+ *   ["SLURM_MPI_TYPE", "pmix", false],
+ * ]);
+ * ```
+ */
+export function taskVars(
+  job: Record<string, string>,
+  srun: Record<string, string>,
+  jx: Record<string, string>,
+): TaskVar[] {
+  const out: TaskVar[] = [];
+  for (const [k, v] of Object.entries(job)) {
+    if (srun[k] !== v && CLIENT_INPUT.test(k)) out.push([k, v, jx[k] !== v]);
+  }
   return out;
 }
 
@@ -273,7 +374,9 @@ const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /**
  * The script a spare step runs for a job: `cd` to its cwd, the differences between the spare's
- * environment (`base`, as `srun` passed it) and the job's (`env`), `SLURM_OVERLAP=1` (the job's
+ * environment (`base`, as `srun` passed it) and the job's (`env`; one of Slurm's variables that
+ * jx's environment `jx` passed on is set only when the step lacks it, as `taskVars` says),
+ * `SLURM_OVERLAP=1` (the job's
  * own sruns share its CPUs), then `exec` of its argv with stdin at end of file, as a direct
  * step's. Undefined when a variable the job sets or changes
  * has a name that is not a shell name (such a job takes a step of its own).
@@ -292,13 +395,17 @@ export function gateScript(
   env: Record<string, string>,
   base: Record<string, string>,
   argv: string[],
+  jx: Record<string, string> = {},
 ): string | undefined {
   const dir = quote(cwd);
   const lines = [`set -- ${dir}; cd -- "$1" 2>/dev/null || ${NO_CWD}`];
+  const inherited = new Set(taskVars(env, base, jx).filter(([, , f]) => !f).map(([k]) => k));
   for (const [k, v] of Object.entries(env)) {
     if (base[k] === v) continue;
     if (!NAME.test(k)) return undefined;
-    lines.push(`export ${k}=${quote(v)}`);
+    // One jx's environment passed on that srun was not given: Slurm's own for the step wins.
+    const unset = inherited.has(k) ? `[ -n "\${${k}+1}" ] || ` : "";
+    lines.push(`${unset}export ${k}=${quote(v)}`);
   }
   for (const k of Object.keys(base)) if (!(k in env) && NAME.test(k)) lines.push(`unset ${k}`);
   lines.push(`set -- ${quote(argv[0])}; ${NO_CMD}; ${OVERLAP}`);

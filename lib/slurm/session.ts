@@ -7,12 +7,14 @@
  */
 import type { ChildHandle, ExitStatus, Reactor, StreamName } from "../reactor/mod.ts";
 import {
+  clientEnv,
   gateScript,
   spareArgv,
   spareFits,
   stepArgv,
   type StepCommand,
   stepEnv,
+  taskVars,
 } from "./command.ts";
 import {
   allocate,
@@ -227,7 +229,9 @@ export class SlurmSession {
 
   /** A session that has not reached Slurm yet (see `open`). */
   constructor(private o: SlurmSessionOptions) {
-    this.t = { reactor: o.reactor, env: o.env, cwd: o.cwd };
+    // Slurm's commands get only the variables of jx's environment jx honours (`clientEnv`):
+    // SALLOC_PARTITION, SCANCEL_STATE... would steer them unseen. jx reads the rest itself.
+    this.t = { reactor: o.reactor, env: clientEnv(o.env), cwd: o.cwd };
     this.checks = { ...this.t, running: new Set() };
     this.timeoutMs = o.toolTimeoutMs ?? 10_000;
     this.warn = o.warn ?? ((m: string) => console.error(m));
@@ -485,8 +489,9 @@ export class SlurmSession {
     // may yet fail, and its failure must not become the job's.
     const at = list?.findIndex((sp) => sp.step.stepId !== undefined) ?? -1;
     if (at < 0 || !spareFits(req)) return undefined;
-    const env = stepEnv({ ...this.t.env, ...req.env }, 1);
-    const script = gateScript(req.cwd, env, stepEnv(this.t.env, 1), req.argv);
+    const env = stepEnv({ ...this.o.env, ...req.env }, 1);
+    const base = this.srunEnv(stepEnv(this.o.env, 1)); // the spare's (see `spawn`)
+    const script = gateScript(req.cwd, env, base, req.argv, this.o.env);
     if (script === undefined) return undefined;
     const [sp] = list!.splice(at, 1);
     let finish!: (e: StepExit) => void;
@@ -716,7 +721,7 @@ export class SlurmSession {
 
   /**
    * Says when an allocation jx asked for has a time limit after all (jx asks for none; a
-   * partition's `DefaultTime` or `SALLOC_TIMELIMIT` gives one): the steps still running then
+   * partition's `DefaultTime` or the QOS's `MaxWall` gives one): the steps still running then
    * are cancelled, and the jobs after them fail. Not waited for.
    */
   private async sayLimit(id: string): Promise<void> {
@@ -725,7 +730,7 @@ export class SlurmSession {
     if (r.code !== 0 || limit === "" || /^(UNLIMITED|INFINITE|NOT_SET)$/i.test(limit)) return;
     this.warn(
       `executor slurm: allocation ${id} has a time limit of ${limit} (the partition's ` +
-        "DefaultTime, or SALLOC_TIMELIMIT): the jobs still running then are cancelled " +
+        "DefaultTime, or its QOS's MaxWall): the jobs still running then are cancelled " +
         "(DUE TO TIME LIMIT), and those after them fail",
     );
   }
@@ -797,13 +802,23 @@ export class SlurmSession {
       },
     });
     this.live.add(step);
+    // The job's variables that srun would read as its own options reach its task by the
+    // step's wrapper instead (a job's `env: {SLURM_CONF}` is its command's, not srun's).
+    const job = stepEnv({ ...this.o.env, ...req.env }, req.tokens);
+    const env = this.srunEnv(job);
+    const vars = taskVars(job, env, this.o.env);
     const child = step.start(
-      spare && alloc ? spareArgv(alloc.id) : stepArgv(alloc?.id, req, alloc?.inStep),
-      stepEnv({ ...this.t.env, ...req.env }, req.tokens),
+      spare && alloc ? spareArgv(alloc.id) : stepArgv(alloc?.id, { ...req, vars }, alloc?.inStep),
+      env,
       spare ? "pipe" : "null",
     );
     if (!spare && alloc && req.slurm?.gres === undefined) this.noticeStart(step, req.name, alloc);
     return [step, child];
+  }
+
+  /** srun's environment for a step whose job has `job`: `clientEnv`, as jx's own has it. */
+  private srunEnv(job: Record<string, string>): Record<string, string> {
+    return clientEnv(job, this.o.env);
   }
 
   /**

@@ -36,6 +36,7 @@ Deno.test({
       );
       await t.step("srun's variables for the step's environment and I/O", () => srunVars(env));
       await t.step("a job's own srun shares the job's CPUs", () => ownSrun(env));
+      await t.step("Slurm's variables in jx's environment and a job's", () => clientVars(env));
     } finally {
       await stopCluster(cluster);
     }
@@ -141,5 +142,53 @@ jobs:
   assert.equal(out.code, 0, said);
   assert.match(said, /── own \(.*\)\ninner-own\n/);
   assert.match(said, /── spare \(.*\)\ninner-spare\n/);
+  await assertReleased(env, said);
+}
+
+/**
+ * Variables Slurm's commands read as options, in jx's own environment (a user's shell) and in a
+ * job's `env`: they reach the job's command, not the salloc, srun or scancel jx runs.
+ */
+async function clientVars(env: Record<string, string>) {
+  const show = 'echo "[$SLURM_CONF|$SLURM_MPI_TYPE|$SALLOC_PARTITION|$SLURMD_NODENAME]"';
+  const dir = await tempDir({
+    "jobs.yaml": `
+executor: slurm
+jobs:
+  own: { run: '${show}', env: { SLURM_CONF: /no/such.conf }, tokens: 2 }
+  plain: { run: '${show}', needs: [own] }
+  spare: { run: 'sleep 0.5; ${show}', env: { SLURM_CONF: /no/such.conf }, needs: [plain] }
+`,
+  });
+  const vars = {
+    SALLOC_PARTITION: "nosuch", // before: the allocation asked for a partition that is not there
+    SALLOC_TIMELIMIT: "1", // before: the allocation had a time limit of a minute
+    SLURM_MPI_TYPE: "bogus", // before: srun could not load mpi/bogus
+    SCANCEL_STATE: "PENDING", // before: the release cancelled no running allocation
+    SLURMD_NODENAME: "elsewhere", // the step's own wins
+  };
+  const [cmd, argv] = jxCommand("deno", ["run", "-j2", "--events", "ev.nd"]);
+  const out = await new Deno.Command("timeout", {
+    args: ["-s", "INT", "60", cmd, ...argv],
+    cwd: dir,
+    env: { ...env, ...vars, NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const said = dec.decode(out.stdout) + dec.decode(out.stderr);
+  assert.equal(out.code, 0, said);
+  assert.doesNotMatch(said, /time limit/);
+  // A job's SLURM_CONF is its command's (before: srun read it and could not start the step).
+  const node = "[^|\\]]+";
+  assert.match(
+    said,
+    new RegExp(`── own \\(.*\\)\\n\\[/no/such.conf\\|bogus\\|nosuch\\|${node}\\]\\n`),
+  );
+  assert.match(
+    said,
+    new RegExp(`── spare \\(.*\\)\\n\\[/no/such.conf\\|bogus\\|nosuch\\|${node}\\]\\n`),
+  );
+  const conf = env.SLURM_CONF.replace(/[.]/g, "\\.");
+  assert.match(said, new RegExp(`── plain \\(.*\\)\\n\\[${conf}\\|bogus\\|nosuch\\|${node}\\]\\n`));
+  assert.doesNotMatch(said, /\|elsewhere\]/);
   await assertReleased(env, said);
 }
