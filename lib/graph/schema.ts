@@ -57,6 +57,7 @@ const SRUN_OWN: [string, string | undefined, string][] = [
   ["--time", "-t", "use slurm: {time}"],
   ["--mem", undefined, "use slurm: {mem}"],
   ["--gres", undefined, "use slurm: {gres}"],
+  ["--job-name", "-J", "jx names the step jx:NAME, as squeue shows it"],
   ["--multi-prog", undefined, "jx gives the step its command"],
   ["--test-only", undefined, "the step would not run"],
 ];
