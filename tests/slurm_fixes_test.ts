@@ -725,4 +725,8 @@ printf '\\036jx-slurm-step 77.1\\n' >&2; sleep 0.5`,
     said,
     /executor slurm: allocation 77 has a time limit of 1:00:00 \(the partition's DefaultTime/,
   );
+  // A QOS's MaxWall below the partition's limit gives one too (where the cluster enforces
+  // limits); SALLOC_TIMELIMIT no longer does (jx does not pass it on): said so.
+  assert.match(said, /DefaultTime, or its QOS's MaxWall\)/);
+  assert.doesNotMatch(said, /SALLOC_TIMELIMIT/);
 });
