@@ -67,7 +67,8 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // 20: a path of `reads`, `writes`, `depfile` or `when.file` that is empty once substituted
 // (`"${OUT}"` with `OUT=`) refused: it was `.`, the whole project folder.
 // 21: a deferred `foreach`'s stand-in reads no `env_file` of its job (each item reads its own).
-// 22: `slurm: args` that rename the step (`--job-name`, `-J`) refused.
+// 22: `slurm: args` that rename the step (`--job-name`, `-J`) refused, and an empty `slurm:`
+// partition, time, mem or gres (it was srun's `--time=`, or the default partition unsaid).
 const FORMAT = GRAPH_FORMAT;
 
 /** The header line after the key line. */

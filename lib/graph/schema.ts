@@ -8,7 +8,8 @@
 
 /** The shape of one value in the jobs file. */
 export type Kind =
-  | { t: "string"; enum?: string[] }
+  /** `nonEmpty`: not `""` nor blanks (`slurm: {time: ""}` would be srun's `--time=`). */
+  | { t: "string"; enum?: string[]; nonEmpty?: true }
   | { t: "int"; min: number; max: number }
   | { t: "version" }
   | { t: "duration"; min: number }
@@ -394,10 +395,19 @@ export const JOB_FIELDS: Record<string, Field> = {
     kind: {
       t: "object",
       fields: {
-        partition: { kind: { t: "string" }, doc: "The partition (srun --partition)." },
-        time: { kind: { t: "string" }, doc: "The step's time limit (srun --time)." },
-        mem: { kind: { t: "string" }, doc: "Memory (srun --mem), e.g. 2G." },
-        gres: { kind: { t: "string" }, doc: "Generic resources (srun --gres), e.g. gpu:1." },
+        partition: {
+          kind: { t: "string", nonEmpty: true },
+          doc: "The partition (srun --partition).",
+        },
+        time: {
+          kind: { t: "string", nonEmpty: true },
+          doc: "The step's time limit (srun --time).",
+        },
+        mem: { kind: { t: "string", nonEmpty: true }, doc: "Memory (srun --mem), e.g. 2G." },
+        gres: {
+          kind: { t: "string", nonEmpty: true },
+          doc: "Generic resources (srun --gres), e.g. gpu:1.",
+        },
         args: {
           kind: { t: "names", srun: true },
           doc: "More srun options, passed as they are (not those jx sets itself: " +
@@ -556,7 +566,8 @@ function kindToJson(kind: Kind): Json {
   switch (kind.t) {
     case "string":
       // A number or flag is taken as its text (`description: 2024`), as the loader does.
-      return kind.enum ? { type: "string", enum: kind.enum } : { type: SCALAR_TYPES };
+      if (kind.enum) return { type: "string", enum: kind.enum };
+      return kind.nonEmpty ? { type: SCALAR_TYPES, pattern: "\\S" } : { type: SCALAR_TYPES };
     case "int":
       return { type: "integer", minimum: kind.min, maximum: kind.max };
     case "version":

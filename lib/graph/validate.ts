@@ -312,8 +312,11 @@ export class Validator {
     const node = this.deref(rawNode);
     const scalar = isScalar(node) ? node.value : undefined;
     switch (kind.t) {
-      case "string":
-        return this.text(node, scalar, kind.enum, path);
+      case "string": {
+        const text = this.text(node, scalar, kind.enum, path);
+        if (kind.nonEmpty && text.trim() === "") this.fail(`${path}: empty`, node);
+        return text;
+      }
       case "int":
         return this.int(node, scalar, kind, path);
       case "version":
@@ -755,7 +758,9 @@ function quickValue(v: unknown, kind: Kind): unknown {
   // A number or flag where text is wanted is its text as written (`3.10`): only nodes keep it.
   switch (kind.t) {
     case "string":
-      return kind.enum || typeof v !== "string" ? undefined : v;
+      return kind.enum || typeof v !== "string" || (kind.nonEmpty && v.trim() === "")
+        ? undefined
+        : v;
     case "names":
       if (kind.srun) return undefined; // (checked item by item)
       if (typeof v === "string") return [v];
