@@ -668,3 +668,17 @@ Deno.test("a number or flag where the schema takes text is its text as written (
     ]);
   }
 });
+
+Deno.test("slurm: options take vars, checked once substituted", () => {
+  // Before: `partition: "${PART}"` reached srun as that text (`--partition=${PART}`).
+  const text = `executor: slurm
+vars: { PART: main, C: avx2 }
+jobs:
+  a: { run: "true", slurm: { partition: "\${PART}", time: "\${M}:00", args: ["--constraint=\${C}"] } }
+  t: { run: "true", foreach: [p1, p2], slurm: { partition: "\${ITEM}" } }
+`;
+  const g = parseJobsFile(text, "t.yaml", { baseDir: "/w", vars: { M: "5" } });
+  const slurm = (n: string) => (g.get(n) as { slurm?: unknown }).slurm;
+  assert.deepEqual(slurm("a"), { partition: "main", time: "5:00", args: ["--constraint=avx2"] });
+  assert.deepEqual(slurm("t[p2]"), { partition: "p2" });
+});

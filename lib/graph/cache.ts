@@ -68,7 +68,8 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // (`"${OUT}"` with `OUT=`) refused: it was `.`, the whole project folder.
 // 21: a deferred `foreach`'s stand-in reads no `env_file` of its job (each item reads its own).
 // 22: `slurm: args` that rename the step (`--job-name`, `-J`) refused, and an empty `slurm:`
-// partition, time, mem or gres (it was srun's `--time=`, or the default partition unsaid).
+// partition, time, mem or gres (it was srun's `--time=`, or the default partition unsaid);
+// `${NAME}` substituted in `slurm:` (it reached srun as that text).
 const FORMAT = GRAPH_FORMAT;
 
 /** The header line after the key line. */

@@ -12,11 +12,12 @@ import { MAX_VALUE_LENGTH } from "./limits.ts";
 import { escapeGlob, folderGlobProblem } from "./glob.ts";
 import { parseDuration } from "./duration.ts";
 import { quoteYaml, SEVERAL_COMMANDS } from "./hints.ts";
-import { RETRY_MAX_DELAY_DEFAULT } from "./schema.ts";
+import { RETRY_MAX_DELAY_DEFAULT, srunArgsRefusal } from "./schema.ts";
 import type {
   EmitContext,
   HealthSpec,
   JobNode,
+  JobSlurmOptions,
   ModuleNode,
   ReadySpec,
   RepeatSpec,
@@ -681,12 +682,45 @@ function jobPart(ctx: SpecContext, e: SpecEntry, fail: Fail): Omit<Draft<JobNode
     unless: str(j, "unless"),
     jobserver: oneOf(j, "jobserver", ["pipe", "fifo", "none"]),
     executor: oneOf(j, "executor", ["local", "slurm"]) ?? ctx.executor,
-    slurm: slurmOf(j, "slurm"),
+    slurm: slurmSpec(sub, p, slurmOf(j, "slurm"), fail),
     ...(depfile !== undefined ? { depfile: depfilePath(ctx, sub, p, depfile, fail) } : {}),
     ...(j.emits === "jobs" ? { emits: emitContext(ctx) } : {}),
     ...(repeat ? { repeat } : {}),
     ...(cache !== undefined ? { cache } : {}),
   };
+}
+
+/**
+ * A job's `slurm:` options with `${NAME}` substituted (unknown: an error; no shell reads them):
+ * before, `partition: "${PART}"` reached srun as that text. A value empty once substituted is
+ * refused, as an empty one is at load, and `args` are checked again (`${OPT}` may be
+ * `--output=f`).
+ */
+function slurmSpec(
+  sub: Substituter,
+  p: string,
+  o: JobSlurmOptions | undefined,
+  fail: Fail,
+): JobSlurmOptions | undefined {
+  if (o === undefined) return undefined;
+  const out: JobSlurmOptions = { ...o };
+  for (const k of ["partition", "time", "mem", "gres"] as const) {
+    const raw = o[k];
+    if (raw === undefined) continue;
+    const where = `${p}.slurm.${k}`;
+    const v = sub.apply(raw, where, true);
+    if (v.trim() === "") {
+      fail(`${where}: '${raw}' is empty once its variables are substituted`, where);
+    }
+    out[k] = v;
+  }
+  if (o.args) {
+    const args = o.args.map((a, i) => sub.apply(a, `${p}.slurm.args.${i}`, true));
+    const no = srunArgsRefusal(args);
+    if (no) fail(`${p}.slurm.args[${no[0]}]: ${no[1]}`, `${p}.slurm.args.${no[0]}`);
+    out.args = args;
+  }
+  return out;
 }
 
 /**

@@ -430,6 +430,8 @@ export class Validator {
 
   /** `slurm: {args}`: no option jx sets for the step itself (`srunOptionRefusal`). */
   private srunArgs(node: Node | null, list: string[], path: string): void {
+    // With a `${NAME}`, checked once substituted (graph/spec.ts `slurmSpec`).
+    if (list.some((a) => a.includes("${"))) return;
     const no = srunArgsRefusal(list);
     if (!no) return;
     const [i, why] = no;
