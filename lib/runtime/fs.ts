@@ -11,6 +11,7 @@
 import { fileType, isRegular, readFileBytes, statMode } from "./bun_fs.ts";
 import { utf8Decoder } from "./utf8.ts";
 import { addNotUtf8 } from "./environ.ts";
+import { JxInputError } from "./errors.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -542,7 +543,11 @@ export function runSync(
 }
 
 /**
- * The current directory.
+ * The current directory. One whose path is not UTF-8 (`/tmp/caf\xe9`) is
+ * refused with one line (exit 2): Deno's call throws on it, and Bun's puts
+ * U+FFFD in place of the byte, the name of another folder (where the jobs
+ * file lookup went on upward and ran a parent's jobs). `jx sh` reads such a
+ * folder's bytes through libc instead (cli/main.ts `shCwd`).
  *
  * @example
  * ```ts
@@ -551,7 +556,28 @@ export function runSync(
  * ```
  */
 export function cwd(): string {
-  return D ? D.cwd() : g.process.cwd();
+  let here: string;
+  try {
+    here = D ? D.cwd() : g.process.cwd();
+  } catch (e) {
+    if (!/not valid UTF-8/.test(String((e as Error)?.message))) throw e;
+    throw notUtf8Cwd();
+  }
+  if (!D && here.includes("\uFFFD") && !isHere(here)) throw notUtf8Cwd();
+  return here;
+}
+
+const notUtf8Cwd = () =>
+  new JxInputError(
+    "the current folder's path is not UTF-8: jx reads and writes a project's paths as text " +
+      "(run it from a folder whose path is, or rename this one; `jx sh` runs here)",
+  );
+
+/** Whether `path` is the current folder (Bun: a `cwd()` holding U+FFFD may name another). */
+function isHere(path: string): boolean {
+  const fs = nodeFs();
+  const a = fs.statSync(path, { throwIfNoEntry: false }), b = fs.statSync(".");
+  return a !== undefined && a.ino === b.ino && a.dev === b.dev;
 }
 
 /**

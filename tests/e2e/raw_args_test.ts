@@ -112,4 +112,29 @@ for (const rt of RUNTIMES) {
     ]);
     await Deno.remove(dir, { recursive: true });
   });
+
+  Deno.test(`${rt}: jx run in a folder whose name is not UTF-8: one line, exit 2, not a parent's jobs file`, async () => {
+    const dir = await tempDir({ "jobs.yaml": "jobs:\n  parent: { run: echo PARENT > ran.txt }\n" });
+    const [cmd, argv] = jxCommand(rt, []);
+    const out = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        `d="$(printf 'd\\377')"; mkdir -p "$d" && cd "$d" &&
+         printf 'jobs:\\n  child: { run: echo CHILD }\\n' > jobs.yaml && "$@" run`,
+        "sh",
+        cmd,
+        ...argv,
+      ],
+      cwd: dir,
+      env: { NO_COLOR: "1", PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, stderr);
+    assert.equal(new TextDecoder().decode(out.stdout), "");
+    assert.match(stderr, /^jx: the current folder's path is not UTF-8: .*\n$/);
+    assert.equal(await Deno.stat(`${dir}/ran.txt`).catch(() => null), null, "the parent's job ran");
+    await Deno.remove(dir, { recursive: true });
+  });
 }
