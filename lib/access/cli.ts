@@ -20,6 +20,7 @@ import { AccessCheck, strictExits } from "./check.ts";
 import { fileIgnore } from "./ignore.ts";
 import { Remembered } from "./remembered.ts";
 import { StraceTracer } from "./strace.ts";
+import type { TraceLoop } from "./trace_pipe.ts";
 
 const USAGE = "usage: jx lint [-f FILE] [-j N] [--ignore GLOB]... [--events FILE] [JOB...]";
 
@@ -106,10 +107,13 @@ function jobCount(flag: string, v: string): number {
   return Number(v);
 }
 
-/** The strace tracer, or bad input (exit 2) naming the command when strace is missing. */
-export function newTracer(command: string): StraceTracer {
+/**
+ * The strace tracer, each trace read as it is written through the run's reactor `loop`, or bad
+ * input (exit 2) naming the command when strace is missing.
+ */
+export function newTracer(command: string, loop?: TraceLoop): StraceTracer {
   try {
-    return new StraceTracer();
+    return new StraceTracer({ loop });
   } catch (e) {
     throw new JxInputError(`${command}: ${(e as Error).message}`);
   }
@@ -128,12 +132,14 @@ export async function cmdLint(argv: string[]): Promise<number> {
   }
   const graph = loadJobsFile(jobsFileOrFail(args.file, process.cwd()));
   const selected = graph.selectForRun(args.names);
+  // No strace: bad input before the lock is taken.
   const tracer = newTracer("jx lint");
   const root = graph.baseDir;
   // One run per directory, as `jx run`: lint runs the jobs too.
   const lock = await takeLock(root, false, "lint");
   // A watchdog ends the jobs if jx is killed (see reactor/watchdog.ts).
   const reactor = guardReactor(createReactor(), DEFAULT_GRACE_MS);
+  tracer.readThrough(reactor);
   const check = new AccessCheck({
     graph,
     tracer,

@@ -18,6 +18,7 @@
  */
 export type { Access, AccessKind, Finding, Problem, TracedRun, Tracer } from "./types.ts";
 export { findStrace, type StraceOptions, StraceTracer, TRACED_CALLS } from "./strace.ts";
+export { pipesAvailable, type TraceLoop, TracePipe } from "./trace_pipe.ts";
 export {
   type Call,
   decodeQuoted,

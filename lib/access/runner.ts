@@ -14,7 +14,7 @@ import {
   type RunSink,
   WrappingRunner,
 } from "../scheduler/mod.ts";
-import type { Access, Tracer } from "./types.ts";
+import type { Access, TracedRun, Tracer } from "./types.ts";
 import { escapeControls } from "../runtime/mod.ts";
 
 /**
@@ -75,21 +75,30 @@ export class TracingRunner extends WrappingRunner {
   start(req: RunRequest, sink: RunSink): RunHandle {
     const run = this.tracer.wrap(req.argv, req.spec.cwd);
     const traced: RunRequest = { ...req, argv: run.argv, env: { ...req.env, ...run.env } };
-    return this.inner.start(traced, {
-      started: (pid, where) => sink.started(pid, where),
-      output: (stream, chunk) => sink.output(stream, chunk),
-      ended: (end) => {
-        // Collected even when the job failed: what it did before failing is real.
-        if (end.kind === "exited") {
-          const accesses = run.collect();
-          // No trace at all: what it touched is unknown (its last findings stand).
-          if (accesses) {
-            this.onTrace(req.spec, accesses);
-            this.say(req.spec, sink, run.notes?.() ?? []);
-          } else this.untraced(req.spec, sink);
-        }
-        sink.ended(end);
-      },
-    });
+    try {
+      return this.inner.start(traced, {
+        started: (pid, where) => sink.started(pid, where),
+        output: (stream, chunk) => sink.output(stream, chunk),
+        ended: (end) => {
+          // Collected even when the job failed: what it did before failing is real.
+          if (end.kind === "exited") this.collected(req.spec, sink, run);
+          else run.discard?.();
+          sink.ended(end);
+        },
+      });
+    } catch (e) {
+      run.discard?.();
+      throw e;
+    }
+  }
+
+  /** The accesses of a job that exited, to `onTrace` (none traced: a line says so). */
+  private collected(spec: JobSpec, sink: RunSink, run: TracedRun): void {
+    const accesses = run.collect();
+    // No trace at all: what it touched is unknown (its last findings stand).
+    if (accesses) {
+      this.onTrace(spec, accesses);
+      this.say(spec, sink, run.notes?.() ?? []);
+    } else this.untraced(spec, sink);
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The `strace` tracer: each job runs as `strace -f -o FILE -- ARGV`, and
- * its trace is read once it has exited (`strace_parse.ts`).
+ * The `strace` tracer: each job runs as `strace -f -o FIFO -- ARGV`, and
+ * its trace is read as strace writes it (`trace_pipe.ts`, `strace_parse.ts`).
  *
  * @module
  */
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { tempPrefix } from "../runtime/stale.ts";
 import { StraceParser } from "./strace_parse.ts";
+import { pipesAvailable, type TraceLoop, TracePipe } from "./trace_pipe.ts";
 import type { Access, TracedRun, Tracer } from "./types.ts";
 
 /**
@@ -71,8 +72,68 @@ export interface StraceOptions {
    * not at every system call (much cheaper; strace falls back without it).
    */
   seccomp?: boolean;
-  /** How many bytes of a trace are read at once (default 16 MiB; tests make it small). */
+  /** How many bytes of a trace file are read at once (default 16 MiB; tests make it small). */
   chunk?: number;
+  /**
+   * The run's reactor: each trace is then a FIFO read as strace writes it (no disk used, however
+   * many calls a job makes). Without it (or without FFI), a file in the temporary directory, read
+   * when the job has exited.
+   */
+  loop?: TraceLoop;
+}
+
+/** How much of a trace is read at once (a trace may pass the longest string a runtime makes). */
+const TRACE_CHUNK = 16 << 20;
+
+/**
+ * A trace parsed as its bytes come, whole lines at a time: what stays in
+ * memory follows the paths touched, not the calls made.
+ */
+class TraceLines {
+  private readonly parser: StraceParser;
+  private readonly decoder = new TextDecoder();
+  private rest = "";
+  private total = 0;
+
+  constructor(cwd: string) {
+    this.parser = new StraceParser(cwd);
+  }
+
+  feed(bytes: Uint8Array): void {
+    this.total += bytes.length;
+    const text = this.rest + this.decoder.decode(bytes, { stream: true });
+    const end = text.lastIndexOf("\n");
+    this.parser.lines(text.slice(0, end + 1));
+    this.rest = text.slice(end + 1);
+  }
+
+  /**
+   * The trace parsed; undefined when there is none (strace could not start or trace: nothing
+   * came, or only exit lines, since the traced command's own `execve` is always in a trace).
+   */
+  end(): StraceParser | undefined {
+    this.parser.lines(this.rest + this.decoder.decode());
+    this.rest = "";
+    return this.total && this.parser.calls ? this.parser : undefined;
+  }
+}
+
+/** The trace file `file` parsed, read a part at a time (undefined: no trace, as `TraceLines.end`). */
+function readTrace(file: string, cwd: string, chunk = TRACE_CHUNK): StraceParser | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch {
+    return undefined;
+  }
+  const lines = new TraceLines(cwd);
+  const buf = new Uint8Array(chunk);
+  try {
+    for (let n; (n = readSync(fd, buf)) > 0;) lines.feed(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return lines.end();
 }
 
 /**
@@ -90,47 +151,13 @@ export interface StraceOptions {
  * assertEquals(run.argv.slice(-3), ["--", "cat", "a.txt"]);
  * ```
  */
-/** How much of a trace is read at once (a trace may pass the longest string a runtime makes). */
-const TRACE_CHUNK = 16 << 20;
-
-/**
- * The trace file `file` parsed, read a part at a time; undefined when there
- * is no trace (strace could not start or trace: the file is missing, empty
- * or holds only exit lines, since the traced command's own `execve` is
- * always in a trace).
- */
-function readTrace(file: string, cwd: string, chunk = TRACE_CHUNK): StraceParser | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, "r");
-  } catch {
-    return undefined;
-  }
-  const parser = new StraceParser(cwd);
-  const decoder = new TextDecoder();
-  const buf = new Uint8Array(chunk);
-  let rest = "", total = 0;
-  try {
-    for (let n; (n = readSync(fd, buf)) > 0;) {
-      total += n;
-      const text = rest + decoder.decode(buf.subarray(0, n), { stream: true });
-      const end = text.lastIndexOf("\n");
-      parser.lines(text.slice(0, end + 1));
-      rest = text.slice(end + 1);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  parser.lines(rest + decoder.decode());
-  // No call (a file empty, or holding only exit lines: strace could not trace): nothing recorded.
-  return total && parser.calls ? parser : undefined;
-}
-
 export class StraceTracer implements Tracer {
   readonly name = "strace";
   private dir: string | undefined;
   private n = 0;
   private readonly strace: string;
+  /** The FIFOs of the jobs not collected yet (closed by `close`). */
+  private pipes = new Set<TracePipe>();
 
   constructor(private opts: StraceOptions = {}) {
     const found = opts.strace ?? findStrace();
@@ -138,41 +165,64 @@ export class StraceTracer implements Tracer {
     this.strace = found;
   }
 
+  /** Reads each trace from now on through `loop` (the run's reactor), as `StraceOptions.loop`. */
+  readThrough(loop: TraceLoop): void {
+    this.opts = { ...this.opts, loop };
+  }
+
   wrap(argv: string[], cwd: string): TracedRun {
     this.dir ??= mkdtempSync(tempPrefix("trace"));
     const file = join(this.dir, `${++this.n}.trace`);
-    const chunk = this.opts.chunk;
+    const lines = new TraceLines(cwd);
+    const pipe = this.pipe(file, lines);
     let parsed: StraceParser | undefined;
-    // Exit lines kept (`+++ exited`): a process id used again starts afresh (strace_parse.ts).
-    const flags = ["-f", "--quiet=attach,personality", "-y", "-xx", "-e", "signal=none"];
-    if (this.opts.seccomp !== false) flags.push("--seccomp-bpf");
+    const collect = () => {
+      if (!pipe) return readTrace(file, cwd, this.opts.chunk);
+      pipe.close();
+      this.pipes.delete(pipe);
+      return lines.end();
+    };
     return {
-      argv: [
-        this.strace,
-        ...flags,
-        "-e",
-        `trace=${TRACED_CALLS.join(",")}`,
-        "-o",
-        file,
-        "--",
-        ...argv,
-      ],
+      argv: [this.strace, ...this.flags(), "-o", file, "--", ...argv],
       // Node.js (libuv) does its file work through io_uring when it can, which strace cannot
       // see: in a traced run it uses plain system calls (docs/lint.md).
       env: { UV_USE_IO_URING: "0" },
       collect(): Access[] | undefined {
         try {
-          parsed = readTrace(file, cwd, chunk);
+          parsed = collect();
           return parsed?.accesses;
         } finally {
           rmSync(file, { force: true });
         }
       },
+      discard: () => {
+        pipe?.release();
+        if (pipe) this.pipes.delete(pipe);
+        rmSync(file, { force: true });
+      },
       notes: () => parsed?.notes() ?? [],
     };
   }
 
+  /** strace's options before `-o FILE`. */
+  private flags(): string[] {
+    // Exit lines kept (`+++ exited`): a process id used again starts afresh (strace_parse.ts).
+    const flags = ["-f", "--quiet=attach,personality", "-y", "-xx", "-e", "signal=none"];
+    if (this.opts.seccomp !== false) flags.push("--seccomp-bpf");
+    return [...flags, "-e", `trace=${TRACED_CALLS.join(",")}`];
+  }
+
+  /** A FIFO at `file` read into `lines` as strace writes (undefined: a plain file, read at the end). */
+  private pipe(file: string, lines: TraceLines): TracePipe | undefined {
+    if (!this.opts.loop || !pipesAvailable()) return undefined;
+    const pipe = new TracePipe(file, this.opts.loop, (b) => lines.feed(b));
+    this.pipes.add(pipe);
+    return pipe;
+  }
+
   close(): void {
+    for (const p of this.pipes) p.release();
+    this.pipes.clear();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = undefined;
   }

@@ -65,6 +65,8 @@ export interface TracedRun {
    * or attach): what the job touched is unknown, not nothing.
    */
   collect(): Access[] | undefined;
+  /** Frees what the run holds without reading it (the job never ran); instead of `collect`. */
+  discard?(): void;
   /**
    * What the tracer could not see in the run, one sentence each (no
    * newline): accesses it could not name, calls it cannot follow. Asked

@@ -316,7 +316,7 @@ async function reportersOf(
     slots: setup.slots,
     state,
     strict: !!args.strict,
-    tracer: access.newTracer(`jx run ${args.strict ? "--strict" : "--check-access"}`),
+    tracer: access.newTracer(`jx run ${args.strict ? "--strict" : "--check-access"}`, reactor),
   });
   if (check) reporters.unshift(check.reporter(reporters));
   return { reporters, check };

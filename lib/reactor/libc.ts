@@ -99,6 +99,7 @@ export const C = {
   EPOLLHUP: 0x010,
   EPOLLERR: 0x008,
   O_RDONLY: 0,
+  O_WRONLY: 1,
   O_RDWR: 2,
   O_PATH: 0o10000000,
   F_GETFD: 1,

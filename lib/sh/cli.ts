@@ -255,7 +255,7 @@ async function shCheck(c: ShCommand, reactor: Reactor) {
     import("../access/mod.ts" as string) as Promise<typeof import("../access/mod.ts")>,
     import("./check.ts" as string) as Promise<typeof import("./check.ts")>,
   ]);
-  const tracer = access.newTracer(`jx sh ${c.strict ? "--strict" : "--check-access"}`);
+  const tracer = access.newTracer(`jx sh ${c.strict ? "--strict" : "--check-access"}`, reactor);
   const check = new ShAccessCheck({
     script: c.script,
     root: c.cwd,

@@ -1,0 +1,125 @@
+/**
+ * A job's trace through a FIFO, read while strace writes it: `strace -o
+ * FIFO` writes into a pipe that jx empties as data comes (the reactor's
+ * `watch`, or a short timer where the backend has none), so a job that
+ * makes millions of calls costs no disk, only the paths it touched
+ * (docs/lint.md). jx holds a write end too, so the pipe never reads as
+ * ended before strace has opened it; once strace has exited, what it wrote
+ * is all in the pipe, and `close` reads the rest.
+ *
+ * @module
+ */
+import { C, cstr, errno, libc, strerror } from "../reactor/libc.ts";
+import type { Reactor } from "../reactor/mod.ts";
+import { ffiPermitted } from "../runtime/mod.ts";
+
+/** What a `TracePipe` needs of the run's reactor. */
+export type TraceLoop = Pick<Reactor, "setTimer" | "clearTimer" | "watch">;
+
+/** How often a pipe is emptied where the reactor cannot watch a descriptor (ms). */
+const POLL_MS = 5;
+
+/** How much a pipe may hold before strace waits for jx to read (bytes, where permitted). */
+const PIPE_BYTES = 1 << 20;
+
+/** Whether FIFOs can be read here without blocking (libc through FFI). */
+export function pipesAvailable(): boolean {
+  try {
+    return ffiPermitted() && !!libc();
+  } catch {
+    return false;
+  }
+}
+
+function openFifo(path: string, flags: number): number {
+  const fd: number = libc().symbols.open(cstr(path), flags | C.O_NONBLOCK | C.O_CLOEXEC, 0);
+  if (fd < 0) throw new Error(`open ${path}: ${strerror(errno())}`);
+  return fd;
+}
+
+/**
+ * A FIFO at `path` whose bytes go to `onBytes` as they come, until `close`.
+ * Throws when the FIFO cannot be made or opened.
+ *
+ * @example
+ * ```ts
+ * import { TracePipe } from "./trace_pipe.ts";
+ * import { createReactor } from "../reactor/mod.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * const reactor = createReactor();
+ * let got = "";
+ * const pipe = new TracePipe(`${dir}/t`, reactor, (b) => (got += new TextDecoder().decode(b)));
+ * await new Deno.Command("sh", { args: ["-c", `echo hi > ${dir}/t`] }).output();
+ * pipe.close();
+ * reactor.close();
+ * assertEquals(got, "hi\n");
+ * ```
+ */
+export class TracePipe {
+  private rfd = -1;
+  private wfd = -1;
+  private stop: (() => void) | undefined;
+  private readonly buf = new Uint8Array(1 << 16);
+
+  constructor(
+    readonly path: string,
+    loop: TraceLoop,
+    private onBytes: (chunk: Uint8Array) => void,
+  ) {
+    const s = libc().symbols;
+    if (s.mkfifo(cstr(path), 0o600) !== 0) throw new Error(`mkfifo ${path}: ${strerror(errno())}`);
+    try {
+      this.rfd = openFifo(path, C.O_RDONLY);
+      this.wfd = openFifo(path, C.O_WRONLY);
+    } catch (e) {
+      this.release();
+      throw e;
+    }
+    // Fewer wake-ups for a busy job; refused past the user's pipe quota, which is no matter.
+    s.fcntl(this.rfd, C.F_SETPIPE_SZ, PIPE_BYTES);
+    this.stop = loop.watch ? loop.watch(this.rfd, () => this.drain()) : this.poll(loop);
+  }
+
+  private poll(loop: TraceLoop): () => void {
+    let id = 0;
+    const tick = () => {
+      this.drain();
+      id = loop.setTimer(POLL_MS, tick);
+    };
+    id = loop.setTimer(POLL_MS, tick);
+    return () => loop.clearTimer(id);
+  }
+
+  /** Reads what the pipe holds now. */
+  private drain(): void {
+    if (this.rfd < 0) return;
+    const s = libc().symbols;
+    for (;;) {
+      const n = Number(s.read(this.rfd, this.buf, this.buf.length));
+      if (n > 0) this.onBytes(this.buf.subarray(0, n));
+      else if (n < 0 && errno() === C.EINTR) continue;
+      else return;
+    }
+  }
+
+  /** Reads the rest (the writer has exited: all it wrote is in the pipe), then closes and removes it. */
+  close(): void {
+    if (this.rfd < 0) return;
+    this.stop?.();
+    this.stop = undefined;
+    this.drain();
+    this.release();
+  }
+
+  /** Closes and removes the FIFO, reading nothing more (a job that never started). */
+  release(): void {
+    this.stop?.();
+    this.stop = undefined;
+    const s = libc().symbols;
+    if (this.rfd >= 0) s.close(this.rfd);
+    if (this.wfd >= 0) s.close(this.wfd);
+    this.rfd = this.wfd = -1;
+    s.unlink(cstr(this.path));
+  }
+}
