@@ -668,6 +668,33 @@ Deno.test("without strace: jx lint, --check-access and --strict say so in one li
   }
 });
 
+Deno.test("a strace that cannot trace (ptrace refused): one line naming what was typed and strace's reason, exit 2, nothing run", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  j: { run: 'echo ran > ran.txt', writes: [ran.txt] }\n",
+    "build.sh": "echo ran > ran.txt\n",
+    "bin/strace":
+      "#!/bin/sh\necho 'strace: ptrace(PTRACE_TRACEME, ...): Operation not permitted' >&2\nexit 1\n",
+  });
+  await Deno.chmod(`${dir}/bin/strace`, 0o755);
+  const cases: [string[], string][] = [
+    [["lint"], "jx lint"],
+    [["run", "--check-access"], "jx run --check-access"],
+    [["run", "--strict"], "jx run --strict"],
+    [["sh", "--strict", "build.sh"], "jx sh --strict"],
+  ];
+  for (const [args, named] of cases) {
+    const r = await runJx(args, { cwd: dir, env: { PATH: `${dir}/bin:/usr/bin:/bin` } });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(
+      r.stderr,
+      `jx: ${named}: strace cannot trace here: ptrace(PTRACE_TRACEME, ...): Operation not ` +
+        "permitted (docs/lint.md)\n",
+    );
+    assert.doesNotMatch(r.stdout, /FAILED/);
+    await assert.rejects(() => Deno.stat(`${dir}/ran.txt`));
+  }
+});
+
 Deno.test("strace parser: a long trace of the same few hex names (each decoded once, from a memo) is read whole", () => {
   // Every name in a trace is hex (`-xx`): decoding each again on each line took 20 to 80 us a
   // line (11 s for these 150 000 lines; 1.2 to 1.5 s with each decoded once: d51d25e). How fast

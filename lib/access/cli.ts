@@ -31,7 +31,7 @@ Runs the jobs (default: all, and what they need) under strace and reports, for
 each, what it read or wrote without declaring it in reads/writes, with a
 suggested edit; the findings are remembered in .jx/ (jx explain JOB shows
 them). Exit 0 when every job ran clean, 1 on a finding or a failed job, 2 on
-bad input or no strace. See docs/lint.md.
+bad input or no strace that can trace here. See docs/lint.md.
 
 Options:
   -f, --file FILE        jobs file (default: jobs.yaml, then jobs.yml, here or above)
@@ -108,15 +108,21 @@ function jobCount(flag: string, v: string): number {
 }
 
 /**
- * The strace tracer, each trace read as it is written through the run's reactor `loop`, or bad
- * input (exit 2) naming the command when strace is missing.
+ * The strace tracer, each trace read as it is written through the run's reactor `loop`; bad input
+ * (exit 2, one line naming the command, before anything runs) when strace is missing or cannot
+ * trace here (ptrace not permitted, jx itself traced): a job it ran would fail for strace's reason,
+ * not its own.
  */
 export function newTracer(command: string, loop?: TraceLoop): StraceTracer {
+  let tracer: StraceTracer;
   try {
-    return new StraceTracer({ loop });
+    tracer = new StraceTracer({ loop });
   } catch (e) {
     throw new JxInputError(`${command}: ${(e as Error).message}`);
   }
+  const why = tracer.probe();
+  if (why) throw new JxInputError(`${command}: strace cannot trace here: ${why} (docs/lint.md)`);
+  return tracer;
 }
 
 /**
@@ -132,7 +138,7 @@ export async function cmdLint(argv: string[]): Promise<number> {
   }
   const graph = loadJobsFile(jobsFileOrFail(args.file, process.cwd()));
   const selected = graph.selectForRun(args.names);
-  // No strace: bad input before the lock is taken.
+  // No strace, or one that cannot trace: bad input before the lock is taken.
   const tracer = newTracer("jx lint");
   const root = graph.baseDir;
   // One run per directory, as `jx run`: lint runs the jobs too.

@@ -5,9 +5,11 @@
  * @module
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
 import { tempPrefix } from "../runtime/stale.ts";
+import { escapeControls } from "../runtime/mod.ts";
 import { StraceParser } from "./strace_parse.ts";
 import { pipesAvailable, type TraceLoop, TracePipe } from "./trace_pipe.ts";
 import type { Access, TracedRun, Tracer } from "./types.ts";
@@ -202,6 +204,33 @@ export class StraceTracer implements Tracer {
       },
       notes: () => parsed?.notes() ?? [],
     };
+  }
+
+  /**
+   * Why strace cannot trace here, in its own words (`ptrace(PTRACE_TRACEME, ...): Operation not
+   * permitted`: ptrace refused, jx itself traced; an option this strace lacks), or undefined when
+   * it can: `/bin/sh -c :` run as a job would be, its trace to /dev/null.
+   */
+  probe(timeoutMs = 10_000): string | undefined {
+    const r = spawnSync(this.strace, [
+      ...this.flags(),
+      "-o",
+      "/dev/null",
+      "--",
+      "/bin/sh",
+      "-c",
+      ":",
+    ], {
+      stdio: ["ignore", "ignore", "pipe"],
+      timeout: timeoutMs,
+      killSignal: "SIGKILL",
+    });
+    if (r.status === 0) return undefined;
+    if (r.error) return r.error.message;
+    const said = new TextDecoder().decode(r.stderr ?? new Uint8Array()).split("\n")
+      .map((l) => l.replace(/^\S*strace: /, "").trim()).filter((l) => l).at(-1);
+    const how = r.status === null ? `killed by ${r.signal}` : `exit ${r.status}`;
+    return escapeControls(said ?? how);
   }
 
   /** strace's options before `-o FILE`. */

@@ -678,7 +678,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "lint: a job strace cannot trace (jx itself under ptrace) keeps its last findings, and says so",
+    "lint: jx itself under ptrace (strace cannot trace its jobs): exit 2 before any job, its last findings kept",
   ignore,
   fn: async () => {
     const dir = await tempDir({
@@ -687,18 +687,22 @@ Deno.test({
     });
     const first = await runJx(["lint"], { cwd: dir });
     assert.equal(first.code, 1, first.stderr);
+    await Deno.remove(`${dir}/out.txt`);
     const before =
       JSON.parse(await Deno.readTextFile(`${dir}/.jx/access.json`)).files["jobs.yaml"].jobs.b
         .findings;
     assert.equal(before.length, 1);
-    // Under an outer strace the job's own strace cannot attach: nothing is recorded.
+    // Under an outer strace the job's own strace cannot attach: it was the job's "failure".
     const strace = findStrace()!;
     const out = await new Deno.Command(strace, {
       args: ["-f", "-o", "/dev/null", `${ROOT}/bin/jx`, "run", "--check-access", "--force"],
       cwd: dir,
     }).output();
-    const stderr = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
-    assert.match(stderr, /jx: b: strace recorded nothing .*its last checked run's findings kept/);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, stderr);
+    assert.match(stderr, /^jx: jx run --check-access: strace cannot trace here: .*\n$/);
+    assert.doesNotMatch(new TextDecoder().decode(out.stdout), /FAILED/);
+    await assert.rejects(() => Deno.stat(`${dir}/out.txt`));
     const after =
       JSON.parse(await Deno.readTextFile(`${dir}/.jx/access.json`)).files["jobs.yaml"].jobs.b
         .findings;
