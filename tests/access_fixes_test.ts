@@ -12,9 +12,16 @@
  * O_TMPFILE, O_PATH and io_uring.
  */
 import assert from "node:assert/strict";
-import { Checker, findingLine, findStrace, parseStrace, StraceParser } from "../lib/access/mod.ts";
+import {
+  Checker,
+  findingLine,
+  findStrace,
+  parseLintArgs,
+  parseStrace,
+  StraceParser,
+} from "../lib/access/mod.ts";
 import { globFits } from "../lib/access/suggest.ts";
-import { parseJobsFile } from "../lib/graph/mod.ts";
+import { JxInputError, parseJobsFile } from "../lib/graph/mod.ts";
 import { runJx, type Runtime, RUNTIMES, tempDir } from "./helpers.ts";
 
 const noStrace = !findStrace();
@@ -693,6 +700,32 @@ Deno.test("a strace that cannot trace (ptrace refused): one line naming what was
     assert.doesNotMatch(r.stdout, /FAILED/);
     await assert.rejects(() => Deno.stat(`${dir}/ran.txt`));
   }
+});
+
+Deno.test("jx lint --strict, --check-access, -k, --force: refused with what lint does already and the jx run that does the rest", () => {
+  const said = (flag: string) => {
+    try {
+      parseLintArgs([flag]);
+    } catch (e) {
+      assert.ok(e instanceof JxInputError);
+      return e.message;
+    }
+    assert.fail(`jx lint ${flag} was taken`);
+  };
+  assert.equal(
+    said("--strict"),
+    "lint: unknown option '--strict' (jx lint already exits 1 on any finding; to fail a run on " +
+      "one: jx run --strict) (see jx lint --help)",
+  );
+  assert.match(
+    said("--check-access"),
+    /\(jx lint checks every job it runs; .*jx run --check-access\)/,
+  );
+  assert.match(said("--strict=1"), /jx run --strict\)/);
+  assert.match(said("-k"), /\(jx lint always keeps going/);
+  assert.match(said("--force"), /\(jx lint runs every selected job, up to date or not\)/);
+  // A misspelt option of its own still gets its suggestion.
+  assert.match(said("--ignor"), /did you mean '--ignore'/);
 });
 
 Deno.test("strace parser: a long trace of the same few hex names (each decoded once, from a memo) is read whole", () => {

@@ -61,6 +61,20 @@ export interface LintArgs {
   help?: boolean;
 }
 
+/**
+ * Options of `jx run` a user may give `jx lint` for what lint does already: what it does, and the
+ * `jx run` that does the rest.
+ */
+const RUN_FLAGS: Record<string, string> = {
+  "--strict": "jx lint already exits 1 on any finding; to fail a run on one: jx run --strict",
+  "--check-access":
+    "jx lint checks every job it runs; to check a run's jobs: jx run --check-access",
+  "-k": "jx lint always keeps going: every job that can run runs",
+  "--keep-going": "jx lint always keeps going: every job that can run runs",
+  "--force": "jx lint runs every selected job, up to date or not",
+  "-B": "jx lint runs every selected job, up to date or not",
+};
+
 /** Parses the arguments after `lint`; throws `JxInputError` on anything unknown. */
 export function parseLintArgs(args: string[]): LintArgs {
   const out: LintArgs = { ignore: [], names: [] };
@@ -83,7 +97,8 @@ export function parseLintArgs(args: string[]): LintArgs {
     else if (/^-j\d+$/.test(a)) out.jobs = jobCount("-j", a.slice(2));
     else if (a.startsWith("-")) {
       const own = ["--file", "--jobs", "--ignore", "--events", "--help", "--no-color"];
-      throw usageError("lint", `unknown option '${flag}'${optionHint(flag, own)}`);
+      const hint = Object.hasOwn(RUN_FLAGS, flag) ? ` (${RUN_FLAGS[flag]})` : optionHint(flag, own);
+      throw usageError("lint", `unknown option '${flag}'${hint}`);
     } else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(a)) {
       // A var as `jx run` takes one: lint reads none (it was 'unknown job', as a name).
       throw usageError("lint", `unexpected argument '${a}'`);
