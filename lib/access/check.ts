@@ -173,10 +173,10 @@ export class FindingReport {
     return self;
   }
 
-  /** One finding: kept, and sent as an event at once. */
-  add(f: Finding): void {
+  /** One finding: kept, and sent as an event at once (at `t`, default now). */
+  add(f: Finding, t = this.o.clock.now() - this.t0): void {
     this.findings.push(f);
-    const ev: RunEvent = { type: "access.finding", t: this.o.clock.now() - this.t0, ...f };
+    const ev: RunEvent = { type: "access.finding", t, ...f };
     for (const r of this.others) r.event(ev);
   }
 
@@ -263,6 +263,9 @@ export class AccessCheck {
   private specs = new Map<string, JobSpec>();
   private byJob = new Map<string, Finding[]>();
   private report: FindingReport;
+  private tracing: TracingRunner | undefined;
+  /** The time of the `job.end` whose held attempt is being compared (undefined: now). */
+  private endT: number | undefined;
 
   constructor(private o: CheckOptions) {
     this.report = new FindingReport({
@@ -283,7 +286,13 @@ export class AccessCheck {
    * `run.end` says it (undefined: the run's own).
    */
   runner(inner: Runner, exitOf?: (code: number) => number | undefined): Runner {
-    return new TracingRunner(inner, this.o.tracer, (spec, a) => this.ended(spec, a), exitOf);
+    this.tracing = new TracingRunner(
+      inner,
+      this.o.tracer,
+      (spec, a) => this.ended(spec, a),
+      exitOf,
+    );
+    return this.tracing;
   }
 
   /** Every finding so far, in the order found. */
@@ -291,9 +300,24 @@ export class AccessCheck {
     return this.report.findings;
   }
 
-  /** The reporter to put first in `all` (the run's reporters): it sends the events to the rest. */
+  /**
+   * The reporter to put first in `all` (the run's reporters): it sends the events to the rest. A
+   * job's final `job.end` (no `retrying`) first settles a failed attempt held for a retry that did
+   * not come, so its findings are events before that `job.end` reaches the others.
+   */
   reporter(all: Reporter[]): Reporter {
-    return this.report.reporter(all);
+    const report = this.report.reporter(all);
+    return {
+      event: (e: RunEvent) => {
+        if (e.type === "job.end" && !e.retrying) {
+          // Its findings are events at its end's time, before it (the events' times never fall).
+          this.endT = e.t;
+          this.tracing?.lastEnd(e.job);
+          this.endT = undefined;
+        }
+        report.event(e);
+      },
+    };
   }
 
   /** Saves the remembered findings. */
@@ -311,7 +335,7 @@ export class AccessCheck {
       list.push(f);
       this.byJob.set(f.job, list);
       this.o.remembered?.checked(f.job, list);
-      this.report.add(f);
+      this.report.add(f, this.endT);
     }
   }
 }

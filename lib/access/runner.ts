@@ -14,6 +14,7 @@ import {
   type RunSink,
   WrappingRunner,
 } from "../scheduler/mod.ts";
+import type { ExitStatus } from "../reactor/mod.ts";
 import type { Access, TracedRun, Tracer } from "./types.ts";
 import { escapeControls } from "../runtime/mod.ts";
 
@@ -41,6 +42,8 @@ import { escapeControls } from "../runtime/mod.ts";
  */
 export class TracingRunner extends WrappingRunner {
   readonly name: string;
+  /** The accesses of each job's failed attempt, until it is retried or its end is final (`lastEnd`). */
+  private held = new Map<string, { spec: JobSpec; accesses: Access[] }>();
 
   constructor(
     inner: Runner,
@@ -72,7 +75,20 @@ export class TracingRunner extends WrappingRunner {
     if (text) sink.output("stderr", new TextEncoder().encode(text));
   }
 
+  /**
+   * A job's last attempt is over (its `job.end` without `retrying`): the accesses of a failed
+   * attempt held for a retry that did not come are compared now. Nothing when none is held.
+   */
+  lastEnd(job: string): void {
+    const held = this.held.get(job);
+    if (!held) return;
+    this.held.delete(job);
+    this.onTrace(held.spec, held.accesses);
+  }
+
   start(req: RunRequest, sink: RunSink): RunHandle {
+    // Another attempt: what the one before it did is not the job's (it failed, and is retried).
+    this.held.delete(req.spec.name);
     const run = this.tracer.wrap(req.argv, req.spec.cwd);
     const traced: RunRequest = { ...req, argv: run.argv, env: { ...req.env, ...run.env } };
     try {
@@ -81,7 +97,7 @@ export class TracingRunner extends WrappingRunner {
         output: (stream, chunk) => sink.output(stream, chunk),
         ended: (end) => {
           // Collected even when the job failed: what it did before failing is real.
-          if (end.kind === "exited") this.collected(req.spec, sink, run);
+          if (end.kind === "exited") this.collected(req, end.status, sink, run);
           else run.discard?.();
           sink.ended(end);
         },
@@ -92,13 +108,18 @@ export class TracingRunner extends WrappingRunner {
     }
   }
 
-  /** The accesses of a job that exited, to `onTrace` (none traced: a line says so). */
-  private collected(spec: JobSpec, sink: RunSink, run: TracedRun): void {
+  /**
+   * The accesses of an attempt that exited, to `onTrace` (none traced: a line says so); a failed
+   * attempt's are held instead while the job may be retried (`lastEnd`).
+   */
+  private collected(req: RunRequest, st: ExitStatus, sink: RunSink, run: TracedRun): void {
+    const { spec } = req;
     const accesses = run.collect();
     // No trace at all: what it touched is unknown (its last findings stand).
-    if (accesses) {
-      this.onTrace(spec, accesses);
-      this.say(spec, sink, run.notes?.() ?? []);
-    } else this.untraced(spec, sink);
+    if (!accesses) return this.untraced(spec, sink);
+    this.say(spec, sink, run.notes?.() ?? []);
+    const failed = st.code !== 0 || st.signal !== null || st.error !== undefined;
+    if (failed && req.attempt <= spec.retries) this.held.set(spec.name, { spec, accesses });
+    else this.onTrace(spec, accesses);
   }
 }

@@ -1,11 +1,12 @@
 /**
  * The tracer's own files and failures: a job's trace takes no disk however
  * many calls it makes (a FIFO read as strace writes), and nothing of it is
- * left in the temporary directory whatever way the job or jx ends.
+ * left in the temporary directory whatever way the job or jx ends; a failed
+ * attempt that is retried is not what the job did.
  */
 import assert from "node:assert/strict";
 import { findStrace } from "../../lib/access/mod.ts";
-import { jxCommand, runJx, RUNTIMES, tempDir, waitForFile } from "../helpers.ts";
+import { jxCommand, readEvents, runJx, RUNTIMES, tempDir, waitForFile } from "../helpers.ts";
 
 const ignore = !findStrace();
 
@@ -76,5 +77,48 @@ Deno.test({
     lint.kill("SIGTERM");
     assert.equal((await lint.status).code, 143);
     assert.deepEqual(await traceLeft(`${dir}/tmp`), []);
+  },
+});
+
+Deno.test({
+  name: "lint: a failed attempt that is retried is not checked: what the attempt that ended did is",
+  ignore,
+  fn: async () => {
+    const dir = await tempDir({
+      "secret.txt": "s\n",
+      // Attempt 1 reads a file and writes one it does not declare, then fails; attempt 2 is clean.
+      "jobs.yaml": "jobs:\n  flaky:\n    run: |\n" +
+        "      if [ -e tried ]; then echo ok > out.txt; exit 0; fi\n" +
+        "      cat secret.txt > junk.txt; touch tried; exit 1\n" +
+        "    reads: [tried]\n    writes: [out.txt, tried]\n    retries: 1\n",
+    });
+    const r = await runJx(["lint", "--events", "ev.ndjson"], { cwd: dir });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout.includes("junk.txt") || r.stdout.includes("secret.txt"), false, r.stdout);
+    const events = await readEvents(`${dir}/ev.ndjson`);
+    assert.deepEqual(events.filter((e) => e.type === "access.finding"), []);
+    const saved = JSON.parse(await Deno.readTextFile(`${dir}/.jx/access.json`));
+    assert.deepEqual(saved.files["jobs.yaml"].jobs.flaky.findings, []);
+  },
+});
+
+Deno.test({
+  name:
+    "run --check-access: a failed attempt whose retry never comes (the run stops) is checked, before its last job.end",
+  ignore,
+  fn: async () => {
+    const dir = await tempDir({
+      "secret.txt": "s\n",
+      "jobs.yaml": "jobs:\n  flaky:\n    run: cat secret.txt > /dev/null; exit 1\n" +
+        "    retries: { count: 1, delay: 30s }\n  other: { run: sleep 0.3; exit 2 }\n",
+    });
+    const r = await runJx(["run", "--check-access", "--events", "ev.ndjson"], { cwd: dir });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /job 'flaky' read secret.txt, not in its reads/);
+    const events = await readEvents(`${dir}/ev.ndjson`);
+    const at = (type: string) => events.findLastIndex((e) => e.type === type && e.job === "flaky");
+    assert.ok(at("access.finding") >= 0 && at("access.finding") < at("job.end"));
+    const times = events.map((e) => e.t as number);
+    assert.deepEqual(times, [...times].sort((a, b) => a - b));
   },
 });
