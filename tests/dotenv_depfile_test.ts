@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { parseDotenv } from "../lib/graph/dotenv.ts";
 import { JxInputError } from "../lib/graph/mod.ts";
-import { parseDepfile } from "../lib/graph/depfile.ts";
+import { checkDepfile, parseDepfile } from "../lib/graph/depfile.ts";
 
 Deno.test("dotenv: comments, export, quotes, escapes, multi-line double quotes", () => {
   const text = [
@@ -82,6 +82,26 @@ Deno.test("depfile: gcc -MD -MP, clang, rustc dep-info", () => {
   // A single-letter target and an empty file.
   assert.deepEqual(parseDepfile("a: b\n"), ["b"]);
   assert.deepEqual(parseDepfile(""), []);
+});
+
+Deno.test("depfile: the first line that is no rule is found at its line; gcc's, clang's and rustc's forms have none", () => {
+  const fine = [
+    "out/a.o: src/a.c include/my\\ h.h \\\n include/common.h\ninclude/my\\ h.h:\ninclude/common.h:\n",
+    "a.o a.d: x$$y.h h\\#1.h\r\n",
+    "/p/app-1.d: src/main.rs\n\nsrc/main.rs:\n",
+    "# a comment\n\na: b\n",
+    "",
+  ];
+  for (const text of fine) assert.equal(checkDepfile(text).problem, undefined, text);
+  // Counted in the file's own lines, continuations included.
+  assert.deepEqual(checkDepfile("a.o: a.c \\\n  a.h \\\n  b.h\njunk here\nc.o: c.c\nmore junk\n"), {
+    inputs: ["a.c", "a.h", "b.h", "c.c"],
+    problem: { line: 4, why: "not a make rule (TARGET: PREREQUISITES)" },
+  });
+  assert.deepEqual(checkDepfile("a.o: a.c\n\0\0\n").problem, {
+    line: 2,
+    why: "not text (a NUL byte)",
+  });
 });
 
 Deno.test("depfile: a job with one is never cached (its key could not cover the headers)", async () => {

@@ -42,6 +42,54 @@ function words(line: string): { word: string; colon: boolean }[] {
   return out;
 }
 
+/** Where a depfile is not make's format: its line (1-based) and what is wrong there. */
+export interface DepfileProblem {
+  line: number;
+  why: string;
+}
+
+/**
+ * The prerequisites of every rule of a depfile, in order, distinct, and the first line that is
+ * no rule (words with no `:` at all, as `this is not a rule`; a NUL byte: not text), where what
+ * the job reads cannot be known from it.
+ *
+ * @example
+ * ```ts
+ * import { checkDepfile } from "./depfile.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(checkDepfile("a.o: a.c \\\n  a.h\nnot a rule\n"), {
+ *   inputs: ["a.c", "a.h"],
+ *   problem: { line: 3, why: "not a make rule (TARGET: PREREQUISITES)" },
+ * });
+ * ```
+ */
+export function checkDepfile(text: string): { inputs: string[]; problem?: DepfileProblem } {
+  const seen = new Set<string>();
+  let problem: DepfileProblem | undefined;
+  let line = 1;
+  // Each logical line (continuations joined), with the physical line it starts on.
+  for (const part of text.split(/(?<!\\)\r?\n/)) {
+    const start = line;
+    line += part.split("\n").length;
+    const joined = part.replace(/\\\r?\n/g, " ");
+    if (!problem && joined.includes("\0")) problem = { line: start, why: "not text (a NUL byte)" };
+    const ws = words(joined);
+    if (!problem && ws.length && !joined.includes(":") && !/^\s*#/.test(joined)) {
+      problem = { line: start, why: "not a make rule (TARGET: PREREQUISITES)" };
+    }
+    let afterColon = false;
+    for (const { word, colon } of ws) {
+      if (colon) {
+        if (word !== "" && afterColon) seen.add(word); // `a: b:` is not make's; keep b
+        afterColon = true;
+        continue;
+      }
+      if (afterColon && word !== "") seen.add(word);
+    }
+  }
+  return problem ? { inputs: [...seen], problem } : { inputs: [...seen] };
+}
+
 /**
  * The prerequisites of every rule of a depfile, in order, distinct.
  *
@@ -53,20 +101,7 @@ function words(line: string): { word: string; colon: boolean }[] {
  * ```
  */
 export function parseDepfile(text: string): string[] {
-  const joined = text.replace(/\\\r?\n/g, " ");
-  const seen = new Set<string>();
-  for (const line of joined.split(/\r?\n/)) {
-    let afterColon = false;
-    for (const { word, colon } of words(line)) {
-      if (colon) {
-        if (word !== "" && afterColon) seen.add(word); // `a: b:` is not make's; keep b
-        afterColon = true;
-        continue;
-      }
-      if (afterColon && word !== "") seen.add(word);
-    }
-  }
-  return [...seen];
+  return checkDepfile(text).inputs;
 }
 
 /**
@@ -91,18 +126,41 @@ export function depfileInputs(
   depfile: string,
   cwd: string,
 ): string[] | undefined {
+  return readDepfile(baseDir, depfile, cwd).inputs;
+}
+
+/**
+ * A job's depfile read as `depfileInputs` reads it, with the first line that is not make's
+ * format (`checkDepfile`); `inputs` undefined when it cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { readDepfile } from "./depfile.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.writeTextFileSync(`${dir}/a.d`, "a.o: a.c\ngarbage\n");
+ * assertEquals(readDepfile(dir, "a.d", dir).problem?.line, 2);
+ * assertEquals(readDepfile(dir, "none.d", dir), { inputs: undefined });
+ * ```
+ */
+export function readDepfile(
+  baseDir: string,
+  depfile: string,
+  cwd: string,
+): { inputs: string[] | undefined; problem?: DepfileProblem } {
   let text: string;
   try {
     text = readTextSync(resolve(baseDir, depfile));
   } catch {
-    return undefined;
+    return { inputs: undefined };
   }
+  const { inputs, problem } = checkDepfile(text);
   const out: string[] = [];
-  for (const p of parseDepfile(text)) {
+  for (const p of inputs) {
     if (isAbsolute(p)) continue;
     const rel = relative(baseDir, resolve(cwd, p));
     if (rel === "" || isAbsolute(rel)) continue;
     out.push(rel);
   }
-  return out;
+  return problem ? { inputs: out, problem } : { inputs: out };
 }

@@ -15,7 +15,13 @@
 import "./yaml_full.ts";
 export { didYouMean, JxInputError, type Pos } from "./errors.ts";
 export { formatMs, parseDuration } from "./duration.ts";
-export { depfileInputs, parseDepfile } from "./depfile.ts";
+export {
+  checkDepfile,
+  depfileInputs,
+  type DepfileProblem,
+  parseDepfile,
+  readDepfile,
+} from "./depfile.ts";
 export { parseDotenv } from "./dotenv.ts";
 export { currentOs, whenFails } from "./when.ts";
 export { isShellString, startArgv } from "./argv.ts";

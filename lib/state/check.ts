@@ -35,7 +35,7 @@ import { sha256 } from "../runtime/hash.ts";
 import { openFile, removePath } from "../runtime/files.ts";
 import { envVar, pid, renameSync } from "../runtime/fs.ts";
 import { ioReason } from "../runtime/errors.ts";
-import { depfileInputs } from "../graph/depfile.ts";
+import { type DepfileProblem, readDepfile } from "../graph/depfile.ts";
 
 /** The verdict on one job. */
 export interface Verdict {
@@ -340,14 +340,17 @@ export class UpToDate {
   check(spec: JobSpec): Verdict {
     // (A job may run whatever the verdict: `--force`.)
     if (spec.depfile) this.checkedAt.set(spec.name, Date.now());
-    if (this.trustedNow(spec)) return { upToDate: true, reasons: [] };
-    if (!this.suspected(spec) && this.unchanged(spec)) return { upToDate: true, reasons: [] };
+    const quick = this.trustedNow(spec) || (!this.suspected(spec) && this.unchanged(spec));
+    if (quick && !this.badDepfile(spec)) return { upToDate: true, reasons: [] };
     let verdict: Verdict;
     try {
       verdict = this.fullCheck(spec);
     } catch (e) {
       verdict = this.unreadable(spec, e);
     }
+    // A depfile that is not make's format says nothing sure of what the job read: it runs.
+    const bad = verdict.upToDate ? this.badDepfile(spec) : undefined;
+    if (bad) verdict = { upToDate: false, reasons: [bad] };
     // It runs: what it writes is no longer what a record says.
     if (!verdict.upToDate) {
       for (const p of spec.writes) {
@@ -442,7 +445,9 @@ export class UpToDate {
     seen: Record<string, FileStamp | null>,
   ): Record<string, FileStamp | null> {
     if (!spec.depfile) return seen;
-    const deps = depfileInputs(this.baseDir, spec.depfile, spec.cwd) ?? [];
+    const read = readDepfile(this.baseDir, spec.depfile, spec.cwd);
+    if (read.problem) this.saidBadDepfile(spec, read.problem);
+    const deps = read.inputs ?? [];
     const own = ownOutputs(spec.reads, spec.writes, GLOBS);
     const literal = [...spec.envFiles ?? [], ...readTokens(spec)];
     const declared = expandStamped(spec.reads, this.baseDir, { literal });
@@ -639,6 +644,33 @@ export class UpToDate {
     );
   }
 
+  /**
+   * Why a job's depfile (read now) makes it out of date: a line that is not make's format, where
+   * what the job read cannot be known; undefined when it has none, or it reads well or not at all
+   * (a deleted `.d`: its inputs are on the job's state line).
+   */
+  private badDepfile(spec: JobSpec): string | undefined {
+    if (!spec.depfile) return undefined;
+    const { problem } = readDepfile(this.baseDir, spec.depfile, spec.cwd);
+    return problem && `its depfile ${spec.depfile}:${problem.line}: ${problem.why}`;
+  }
+
+  /** Jobs whose malformed depfile was said: said once each. */
+  private badDepfileSaid = new Set<string>();
+
+  /**
+   * Says, once a job, that its depfile has a line that is not make's format: what it lists there
+   * is not an input, and the job is never taken as up to date while it stays so (`badDepfile`).
+   */
+  private saidBadDepfile(spec: JobSpec, problem: DepfileProblem): void {
+    if (this.badDepfileSaid.has(spec.name)) return;
+    this.badDepfileSaid.add(spec.name);
+    (this.warn ?? stderrWarn)(
+      `${spec.name}: ${spec.depfile}:${problem.line}: ${problem.why}: the depfile's inputs are ` +
+        "not known: it runs again next time",
+    );
+  }
+
   /** Depfile inputs said changed while their job ran, by job: said once each. */
   private changedSaid = new Set<string>();
 
@@ -760,9 +792,11 @@ export class UpToDate {
   /**
    * The stamps (size, mtime, inode, hash) of each file on `job`'s current
    * line, by path (after `close`, refreshes included); undefined without a
-   * line. A file recorded absent is null.
+   * line, or when its depfile was malformed in this run. A file recorded absent is null.
    */
   recordedStamps(job: string): Map<string, FileStamp | null> | undefined {
+    // A malformed depfile: the next run must check the job (and run it), never replay a no-op.
+    if (this.badDepfileSaid.has(job)) return undefined;
     const row = this.store.rows.get(job);
     if (!row) return undefined;
     const out = new Map<string, FileStamp | null>();

@@ -185,3 +185,32 @@ Deno.test("a header outside the project (-I../common) is an input too; a system 
   assert.deepEqual(await ran(proj), ["cc"]);
   assert.deepEqual(await ran(proj), []);
 });
+
+Deno.test("a malformed depfile: one warning naming its file and line, and the job is never up to date while it stays so", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  cc:\n    run: cp src.c out.o && cp dep.txt out.d\n    reads: [src.c]\n" +
+      "    writes: [out.o, out.d]\n    depfile: out.d\n",
+    "src.c": "s\n",
+    "hdr.h": "h\n",
+    // gcc's form, then a line that is no rule (its file, say, half written by another tool).
+    "dep.txt": "out.o: src.c \\\n  hdr.h\nthis is not a rule\n",
+  });
+  const warning = "jx: warning: cc: out.d:3: not a make rule (TARGET: PREREQUISITES): the " +
+    "depfile's inputs are not known: it runs again next time\n";
+  for (let i = 0; i < 2; i++) {
+    const r = await runJx(["run", "--events", "ev.ndjson"], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr.split(warning).length, 2, r.stderr); // once
+    assert.ok(r.stderr.startsWith(warning), r.stderr);
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    assert.deepEqual(ev.filter((e) => e.type === "job.end").map((e) => e.job), ["cc"], `run ${i}`);
+  }
+  const ex = await runJx(["explain", "cc"], { cwd: dir });
+  assert.match(ex.stdout, /its depfile out.d:3: not a make rule/);
+  // Fixed: it runs once more (its depfile is read after it), then is up to date.
+  await Deno.writeTextFile(`${dir}/dep.txt`, "out.o: src.c \\\n  hdr.h\n");
+  assert.deepEqual(await ran(dir), ["cc"]);
+  assert.deepEqual(await ran(dir), []);
+  await Deno.writeTextFile(`${dir}/hdr.h`, "h2\n");
+  assert.deepEqual(await ran(dir), ["cc"]);
+});
