@@ -702,6 +702,24 @@ Deno.test("a strace that cannot trace (ptrace refused): one line naming what was
   }
 });
 
+Deno.test("a temporary directory where the trace folder cannot be made: one line, exit 2, nothing run (was an internal error after the job 'could not start')", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  j: { run: 'echo ran > ran.txt', writes: [ran.txt] }\n",
+    "build.sh": "echo ran > ran.txt\n",
+  });
+  for (const args of [["lint"], ["run", "--strict"], ["sh", "--check-access", "build.sh"]]) {
+    // /proc is a folder in which nothing can be made, whoever runs the test.
+    const r = await runJx(args, { cwd: dir, env: { TMPDIR: "/proc" } });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /^(jx: warning: .*\n)*jx: jx (lint|run --strict|sh --check-access): cannot make its trace folder in \/proc: no such file or directory\n$/,
+    );
+    assert.doesNotMatch(r.stdout + r.stderr, /internal error|FAILED/);
+    await assert.rejects(() => Deno.stat(`${dir}/ran.txt`));
+  }
+});
+
 Deno.test("jx lint --strict, --check-access, -k, --force: refused with what lint does already and the jx run that does the rest", () => {
   const said = (flag: string) => {
     try {

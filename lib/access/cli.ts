@@ -8,7 +8,8 @@
  */
 import process from "node:process";
 import { jobsFileOrFail, JxInputError, lintIgnoreProblem, loadJobsFile } from "../graph/mod.ts";
-import { noValue, optionHint, usageError } from "../runtime/errors.ts";
+import { ioReason, noValue, optionHint, usageError } from "../runtime/errors.ts";
+import { tempRoot } from "../runtime/stale.ts";
 import { createReactor, guardReactor, jobsWithinFds } from "../reactor/mod.ts";
 import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
 import { fdNeed, LocalRunner, LocalSlots, type Reporter, runJobs } from "../scheduler/mod.ts";
@@ -126,7 +127,7 @@ function jobCount(flag: string, v: string): number {
  * The strace tracer, each trace read as it is written through the run's reactor `loop`; bad input
  * (exit 2, one line naming the command, before anything runs) when strace is missing or cannot
  * trace here (ptrace not permitted, jx itself traced): a job it ran would fail for strace's reason,
- * not its own.
+ * not its own; and when its folder in the temporary directory cannot be made.
  */
 export function newTracer(command: string, loop?: TraceLoop): StraceTracer {
   let tracer: StraceTracer;
@@ -137,6 +138,13 @@ export function newTracer(command: string, loop?: TraceLoop): StraceTracer {
   }
   const why = tracer.probe();
   if (why) throw new JxInputError(`${command}: strace cannot trace here: ${why} (docs/lint.md)`);
+  try {
+    tracer.prepare();
+  } catch (e) {
+    throw new JxInputError(
+      `${command}: cannot make its trace folder in ${tempRoot()}: ${ioReason(e)}`,
+    );
+  }
   return tracer;
 }
 
@@ -157,7 +165,10 @@ export async function cmdLint(argv: string[]): Promise<number> {
   const tracer = newTracer("jx lint");
   const root = graph.baseDir;
   // One run per directory, as `jx run`: lint runs the jobs too.
-  const lock = await takeLock(root, false, "lint");
+  const lock = await takeLock(root, false, "lint").catch((e) => {
+    tracer.close(); // its folder, made already
+    throw e;
+  });
   // A watchdog ends the jobs if jx is killed (see reactor/watchdog.ts).
   const reactor = guardReactor(createReactor(), DEFAULT_GRACE_MS);
   tracer.readThrough(reactor);

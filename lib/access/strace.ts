@@ -172,9 +172,13 @@ export class StraceTracer implements Tracer {
     this.opts = { ...this.opts, loop };
   }
 
+  /** Makes the folder the traces go in, and returns it (before any job: a failure is said once). */
+  prepare(): string {
+    return this.dir ??= mkdtempSync(tempPrefix("trace"));
+  }
+
   wrap(argv: string[], cwd: string): TracedRun {
-    this.dir ??= mkdtempSync(tempPrefix("trace"));
-    const file = join(this.dir, `${++this.n}.trace`);
+    const file = join(this.prepare(), `${++this.n}.trace`);
     const lines = new TraceLines(cwd);
     const pipe = this.pipe(file, lines);
     let parsed: StraceParser | undefined;
