@@ -720,6 +720,34 @@ Deno.test("a temporary directory where the trace folder cannot be made: one line
   }
 });
 
+Deno.test({
+  name:
+    "--check-access: a job whose program is not there fails as without tracing ('cannot start'), not with strace's 'Can't stat' and a 'recorded nothing' line",
+  ignore: !findStrace(),
+  fn: async () => {
+    const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: [nosuchprog, x] }\n" });
+    const plain = await runJx(["run", "--events", "plain.ndjson"], { cwd: dir });
+    for (const args of [["run", "--check-access"], ["lint"]]) {
+      const r = await runJx([...args, "--events", "ev.ndjson"], { cwd: dir });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(
+        r.stdout + r.stderr,
+        /cannot start 'nosuchprog' in .*: no such file or directory/,
+      );
+      assert.doesNotMatch(r.stdout + r.stderr, /Can't stat|recorded nothing|exit 1/);
+      const end = (f: string) =>
+        Deno.readTextFile(`${dir}/${f}`).then((t) =>
+          t.split("\n").filter((l) => l.includes('"job.end"')).map((l) => {
+            const { status, exit, error } = JSON.parse(l);
+            return { status, exit, error };
+          })
+        );
+      assert.deepEqual(await end("ev.ndjson"), await end("plain.ndjson"), args.join(" "));
+    }
+    assert.equal(plain.code, 1);
+  },
+});
+
 Deno.test("jx lint --strict, --check-access, -k, --force: refused with what lint does already and the jx run that does the rest", () => {
   const said = (flag: string) => {
     try {

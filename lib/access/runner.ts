@@ -6,6 +6,9 @@
  *
  * @module
  */
+import { accessSync, constants, statSync } from "node:fs";
+import { resolve } from "node:path";
+import process from "node:process";
 import type { JobSpec } from "../graph/mod.ts";
 import {
   type RunHandle,
@@ -89,6 +92,9 @@ export class TracingRunner extends WrappingRunner {
   start(req: RunRequest, sink: RunSink): RunHandle {
     // Another attempt: what the one before it did is not the job's (it failed, and is retried).
     this.held.delete(req.spec.name);
+    // A program that is not there starts nothing to trace: the inner runner says so as without
+    // tracing ("cannot start"), where strace would fail in the job's place ("Can't stat", exit 1).
+    if (!runnable(req.argv[0], req.spec.cwd, req.env.PATH)) return this.inner.start(req, sink);
     const run = this.tracer.wrap(req.argv, req.spec.cwd);
     const traced: RunRequest = { ...req, argv: run.argv, env: { ...req.env, ...run.env } };
     try {
@@ -122,4 +128,26 @@ export class TracingRunner extends WrappingRunner {
     if (failed && req.attempt <= spec.retries) this.held.set(spec.name, { spec, accesses });
     else this.onTrace(spec, accesses);
   }
+}
+
+/**
+ * Whether `program` (a job's `argv[0]`: with a `/`, relative to `cwd`; else looked up on `path`)
+ * is a file that may be executed.
+ */
+function runnable(
+  program: string | undefined,
+  cwd: string,
+  path = process.env.PATH ?? "",
+): boolean {
+  if (!program) return false;
+  const dirs = program.includes("/") ? [cwd] : path.split(":").map((d) => d || ".");
+  return dirs.some((d) => {
+    try {
+      const file = resolve(cwd, d, program);
+      accessSync(file, constants.X_OK);
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  });
 }
