@@ -199,7 +199,9 @@ export async function cmdLint(argv: string[]): Promise<number> {
       runner: check.runner(
         new LocalRunner(
           reactor,
-          new LocalSlots(jobsWithinFds(args.jobs ?? cpuCount(), warn, fdNeed(selected))),
+          new LocalSlots(
+            jobsWithinFds(args.jobs ?? cpuCount(), warn, { ...fdNeed(selected), traced: true }),
+          ),
         ),
         strictExits(true, () => check.findings.length).decide,
       ),

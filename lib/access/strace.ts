@@ -248,7 +248,12 @@ export class StraceTracer implements Tracer {
   /** A FIFO at `file` read into `lines` as strace writes (undefined: a plain file, read at the end). */
   private pipe(file: string, lines: TraceLines): TracePipe | undefined {
     if (!this.opts.loop || !pipesAvailable()) return undefined;
-    const pipe = new TracePipe(file, this.opts.loop, (b) => lines.feed(b));
+    let pipe: TracePipe;
+    try {
+      pipe = new TracePipe(file, this.opts.loop, (b) => lines.feed(b));
+    } catch {
+      return undefined; // no descriptor left, say: this job's trace is a file, as without FFI
+    }
     this.pipes.add(pipe);
     return pipe;
   }

@@ -107,7 +107,9 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
   const reactor = guardReactor(createReactor(args.reactor), graceOf(selected));
   let setup: SlotSetup | undefined;
   try {
-    setup = setUpSlots(args, reactor, warn, fdNeed(selected));
+    // A traced job's FIFO is held by jx too (lib/access/trace_pipe.ts).
+    const traced = !!(args.checkAccess || args.strict);
+    setup = setUpSlots(args, reactor, warn, { ...fdNeed(selected), traced });
     // Under an allocation of Slurm's, a -j chosen by no one bounds local jobs only (`openExecutor`).
     const inside = setup.byDefault && envObject().SLURM_JOB_ID && !args.checkAccess && !args.strict;
     const here = inside ? selected.filter((j) => !onSlurm(args, j)) : selected;

@@ -234,9 +234,14 @@ async function sh(args: Args): Promise<number> {
     // at once than the open-files limit holds. make's -n, -k, -q and -t are not a shell's
     // (`+sh build.sh` runs it whole): not taken, and -t's warning of a dry run not said.
     slots: (reactor) =>
-      setUpSlots({ ...args, jobserverStyle: "none" }, reactor, (w) => {
-        if (!w.startsWith("make -t:")) warn(w);
-      }),
+      setUpSlots(
+        { ...args, jobserverStyle: "none" },
+        reactor,
+        (w) => {
+          if (!w.startsWith("make -t:")) warn(w);
+        },
+        { traced: !!(args.checkAccess || args.strict) }, // a trace's FIFO: fds of jx's own
+      ),
     events: args.events,
     trace: args.trace,
     checkAccess: args.checkAccess,

@@ -31,7 +31,7 @@ const RLIMIT_NOFILE = 7;
  * Descriptors per slot, those kept for jx's own (pools, sockets, files, the web page), and those
  * it opens once a run starts beyond what it holds when the slots are counted.
  */
-const PER_SLOT = 4, OWN = 128, SPARE = 16;
+const PER_JOB = 4, OWN = 128, SPARE = 16;
 /**
  * What jx may hold open when its slots are counted (about 30 on Deno, 20 on Bun; more when its
  * parent passed it descriptors): past this much room the count is skipped.
@@ -61,16 +61,17 @@ export function jobsWithinFds(
   if (slots > MANY) return slots;
   const soft = softLimit(slots);
   if (soft === undefined) return slots;
+  const perSlot = PER_JOB + (need.traced ? TRACED_FDS : 0);
   // The run's modules hold no slot, but descriptors as a job does.
-  const modules = (need.modules ?? 0) * PER_SLOT;
+  const modules = (need.modules ?? 0) * PER_JOB; // never traced
   // For jx's own beyond its jobs (the web page's sockets, files): an eighth, at most OWN.
   const own = Math.min(OWN, Math.floor(soft / 8));
   // With room past the most it could hold already: no count of what is open.
-  if (slots * PER_SLOT + modules + Math.max(own, LIKELY_HELD) <= soft) return slots;
+  if (slots * perSlot + modules + Math.max(own, LIKELY_HELD) <= soft) return slots;
   const held = modules + Math.max(own, (openCount() ?? LIKELY_HELD) + SPARE);
   // Never below what one job of the run takes (`tokens`: slots, not descriptors): said then.
   const least = Math.min(slots, Math.max(1, need.tokens ?? 1));
-  const fit = Math.max(0, Math.floor((soft - held) / PER_SLOT));
+  const fit = Math.max(0, Math.floor((soft - held) / perSlot));
   if (fit < least) {
     warn(
       `the open-files limit (ulimit -n ${soft}) holds about ${fit} job${fit === 1 ? "" : "s"} ` +
@@ -82,7 +83,7 @@ export function jobsWithinFds(
   if (fit >= slots) return slots;
   warn(
     `-j${slots}: at most ${fit} job${fit === 1 ? " runs" : "s run"} at once within the ` +
-      `open-files limit (ulimit -n ${soft}; each job holds about ${PER_SLOT}): -j${fit}`,
+      `open-files limit (ulimit -n ${soft}; each job holds about ${perSlot}): -j${fit}`,
   );
   return fit;
 }
@@ -91,7 +92,12 @@ export function jobsWithinFds(
 export interface FdNeed {
   modules?: number;
   tokens?: number;
+  /** Every job is traced (`--check-access`, `jx lint`): jx holds its trace's FIFO too. */
+  traced?: boolean;
 }
+
+/** The descriptors jx holds for a traced job beyond its own: its trace's FIFO, both ends. */
+const TRACED_FDS = 2;
 
 /**
  * The soft limit on open descriptors: from /proc/self/limits (no libc call), else from libc for

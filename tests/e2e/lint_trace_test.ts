@@ -122,3 +122,27 @@ Deno.test({
     assert.deepEqual(times, [...times].sort((a, b) => a - b));
   },
 });
+
+for (const runtime of RUNTIMES) {
+  Deno.test({
+    name:
+      `${runtime}: run --check-access and lint under ulimit -n 80 at -j30: the FIFOs counted, every job runs (was 'Too many open files', an internal error)`,
+    ignore,
+    fn: async () => {
+      const jobs = Array.from({ length: 30 }, (_, i) => `  j${i}: { run: sleep 0.2 }\n`).join("");
+      const dir = await tempDir({ "jobs.yaml": `jobs:\n${jobs}` });
+      for (const args of [["run", "--check-access"], ["lint"]]) {
+        const [cmd, argv] = jxCommand(runtime, [...args, "-j30"]);
+        const out = await new Deno.Command("/bin/sh", {
+          args: ["-c", 'ulimit -n 80 && exec "$@"', "sh", cmd, ...argv],
+          cwd: dir,
+          env: { NO_COLOR: "1" },
+        }).output();
+        const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+        assert.equal(out.code, 0, text);
+        assert.match(text, /jx: 30 jobs ok/);
+        assert.doesNotMatch(text, /internal error|Too many open files/);
+      }
+    },
+  });
+}
