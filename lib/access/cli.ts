@@ -7,7 +7,14 @@
  * @module
  */
 import process from "node:process";
-import { jobsFileOrFail, JxInputError, lintIgnoreProblem, loadJobsFile } from "../graph/mod.ts";
+import {
+  type Graph,
+  jobsFileOrFail,
+  type JobSpec,
+  JxInputError,
+  lintIgnoreProblem,
+  loadJobsFile,
+} from "../graph/mod.ts";
 import { ioReason, noValue, optionHint, usageError } from "../runtime/errors.ts";
 import { tempRoot } from "../runtime/stale.ts";
 import { createReactor, guardReactor, jobsWithinFds } from "../reactor/mod.ts";
@@ -163,12 +170,28 @@ export async function cmdLint(argv: string[]): Promise<number> {
   const selected = graph.selectForRun(args.names);
   // No strace, or one that cannot trace: bad input before the lock is taken.
   const tracer = newTracer("jx lint");
+  let lock: { release(): void } | undefined;
+  try {
+    // One run per directory, as `jx run`: lint runs the jobs too.
+    lock = await takeLock(graph.baseDir, false, "lint");
+    return await lintRun(args, graph, selected, tracer);
+  } finally {
+    // Its folder, made already, goes whatever ends the run (a bad --events, an error).
+    tracer.close();
+    lock?.release();
+  }
+}
+
+/** `jx lint`'s run, with the directory's lock held: every selected job, traced. */
+async function lintRun(
+  args: LintArgs,
+  graph: Graph,
+  selected: JobSpec[],
+  tracer: StraceTracer,
+): Promise<number> {
   const root = graph.baseDir;
-  // One run per directory, as `jx run`: lint runs the jobs too.
-  const lock = await takeLock(root, false, "lint").catch((e) => {
-    tracer.close(); // its folder, made already
-    throw e;
-  });
+  // First: an --events that cannot be written is bad input, before a job or a reactor.
+  const events = args.events ? new EventLog(args.events, graph.filesRead()) : undefined;
   // A watchdog ends the jobs if jx is killed (see reactor/watchdog.ts).
   const reactor = guardReactor(createReactor(), DEFAULT_GRACE_MS);
   tracer.readThrough(reactor);
@@ -182,7 +205,7 @@ export async function cmdLint(argv: string[]): Promise<number> {
   const reporters: Reporter[] = [
     new ConsoleReporter({ mode: "buffered", color: false, statusLine: isTerminal(2), graph }),
   ];
-  if (args.events) reporters.push(new EventLog(args.events, graph.filesRead()));
+  if (events) reporters.push(events);
   reporters.unshift(check.reporter(reporters));
   const supervisor = new Supervisor();
   // The control socket, as in `jx run`: jobs may talk to the modules through JX_CTL.
@@ -220,7 +243,5 @@ export async function cmdLint(argv: string[]): Promise<number> {
     await ctl?.close();
     reactor.close();
     await reactor.drained();
-    tracer.close();
-    lock?.release();
   }
 }

@@ -123,6 +123,21 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "lint: an --events that cannot be written: exit 2, and no trace folder left behind",
+  ignore,
+  fn: async () => {
+    const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: 'true' }\n", "tmp/.keep": "" });
+    const r = await runJx(["lint", "--events", "/proc/no/ev.ndjson"], {
+      cwd: dir,
+      env: { TMPDIR: `${dir}/tmp` },
+    });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /^jx: cannot write the event log '\/proc\/no\/ev.ndjson'/);
+    assert.deepEqual(await traceLeft(`${dir}/tmp`), []);
+  },
+});
+
 for (const runtime of RUNTIMES) {
   Deno.test({
     name:
