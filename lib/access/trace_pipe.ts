@@ -19,6 +19,9 @@ export type TraceLoop = Pick<Reactor, "setTimer" | "clearTimer" | "watch">;
 /** How often a pipe is emptied where the reactor cannot watch a descriptor (ms). */
 const POLL_MS = 5;
 
+/** How long after a read a pipe that has data is left to fill (ms). */
+const BATCH_MS = 2;
+
 /** How much a pipe may hold before strace waits for jx to read (bytes, where permitted). */
 const PIPE_BYTES = 1 << 20;
 
@@ -78,7 +81,29 @@ export class TracePipe {
     }
     // Fewer wake-ups for a busy job; refused past the user's pipe quota, which is no matter.
     s.fcntl(this.rfd, C.F_SETPIPE_SZ, PIPE_BYTES);
-    this.stop = loop.watch ? loop.watch(this.rfd, () => this.drain()) : this.poll(loop);
+    this.stop = loop.watch ? this.watch(loop, loop.watch) : this.poll(loop);
+  }
+
+  /**
+   * Reads when the pipe has data, then waits `BATCH_MS` before it looks again: strace writes a
+   * line at a time, and a read per line cost jx twice the CPU of reading the file after the job.
+   */
+  private watch(loop: TraceLoop, watch: NonNullable<TraceLoop["watch"]>): () => void {
+    let cancel: (() => void) | undefined, timer: number | undefined;
+    const arm = () => {
+      timer = undefined;
+      cancel = watch(this.rfd, () => {
+        cancel?.();
+        cancel = undefined;
+        this.drain();
+        timer = loop.setTimer(BATCH_MS, arm);
+      });
+    };
+    arm();
+    return () => {
+      cancel?.();
+      if (timer !== undefined) loop.clearTimer(timer);
+    };
   }
 
   private poll(loop: TraceLoop): () => void {
