@@ -93,6 +93,10 @@ Deno.test("depfile: the first line that is no rule is found at its line; gcc's, 
     "",
   ];
   for (const text of fine) assert.equal(checkDepfile(text).problem, undefined, text);
+  // A CRLF file's continuations (`\\` before CR LF) join as LF ones do.
+  assert.deepEqual(checkDepfile("a.o: b.c \\\r\n c.h\r\nd.o: e.c\r\n"), {
+    inputs: ["b.c", "c.h", "e.c"],
+  });
   // Counted in the file's own lines, continuations included.
   assert.deepEqual(checkDepfile("a.o: a.c \\\n  a.h \\\n  b.h\njunk here\nc.o: c.c\nmore junk\n"), {
     inputs: ["a.c", "a.h", "b.h", "c.c"],

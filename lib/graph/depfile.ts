@@ -66,28 +66,41 @@ export interface DepfileProblem {
 export function checkDepfile(text: string): { inputs: string[]; problem?: DepfileProblem } {
   const seen = new Set<string>();
   let problem: DepfileProblem | undefined;
-  let line = 1;
-  // Each logical line (continuations joined), with the physical line it starts on.
-  for (const part of text.split(/(?<!\\)\r?\n/)) {
-    const start = line;
-    line += part.split("\n").length;
-    const joined = part.replace(/\\\r?\n/g, " ");
-    if (!problem && joined.includes("\0")) problem = { line: start, why: "not text (a NUL byte)" };
+  const rule = (joined: string, line: number) => {
     const ws = words(joined);
-    if (!problem && ws.length && !joined.includes(":") && !/^\s*#/.test(joined)) {
-      problem = { line: start, why: "not a make rule (TARGET: PREREQUISITES)" };
+    if (!problem && joined.includes("\0")) problem = { line, why: "not text (a NUL byte)" };
+    if (!problem && ws.length && !joined.includes(":")) {
+      problem = { line, why: "not a make rule (TARGET: PREREQUISITES)" };
     }
-    let afterColon = false;
-    for (const { word, colon } of ws) {
-      if (colon) {
-        if (word !== "" && afterColon) seen.add(word); // `a: b:` is not make's; keep b
-        afterColon = true;
-        continue;
-      }
-      if (afterColon && word !== "") seen.add(word);
+    prerequisites(ws, seen);
+  };
+  // Logical lines: a `\` at the end of a line (before its CR, if any) continues it on the next.
+  const lines = text.split("\n");
+  let joined = "", start = 1;
+  for (let i = 0; i < lines.length; i++) {
+    if (joined === "") start = i + 1;
+    const l = lines[i];
+    if (i < lines.length - 1 && /\\\r?$/.test(l)) {
+      joined += l.replace(/\\\r?$/, " ");
+      continue;
     }
+    rule(joined + (i < lines.length - 1 ? l.replace(/\r$/, "") : l), start);
+    joined = "";
   }
   return problem ? { inputs: [...seen], problem } : { inputs: [...seen] };
+}
+
+/** The prerequisites of one logical line's words, added to `seen`. */
+function prerequisites(ws: { word: string; colon: boolean }[], seen: Set<string>): void {
+  let afterColon = false;
+  for (const { word, colon } of ws) {
+    if (colon) {
+      if (word !== "" && afterColon) seen.add(word); // `a: b:` is not make's; keep b
+      afterColon = true;
+      continue;
+    }
+    if (afterColon && word !== "") seen.add(word);
+  }
 }
 
 /**
