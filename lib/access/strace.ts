@@ -8,7 +8,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from "no
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
-import { tempPrefix } from "../runtime/stale.ts";
+import { removeStaleTemp, tempPrefix } from "../runtime/stale.ts";
 import { escapeControls } from "../runtime/mod.ts";
 import { StraceParser } from "./strace_parse.ts";
 import { pipesAvailable, type TraceLoop, TracePipe } from "./trace_pipe.ts";
@@ -172,9 +172,15 @@ export class StraceTracer implements Tracer {
     this.opts = { ...this.opts, loop };
   }
 
-  /** Makes the folder the traces go in, and returns it (before any job: a failure is said once). */
+  /**
+   * Makes the folder the traces go in, and returns it (before any job: a failure is said once).
+   * First, the folders a jx killed with SIGKILL left (its traces among them) are removed: `jx lint`
+   * makes no jobserver pool, whose start does that for `jx run`.
+   */
   prepare(): string {
-    return this.dir ??= mkdtempSync(tempPrefix("trace"));
+    if (this.dir) return this.dir;
+    removeStaleTemp();
+    return this.dir = mkdtempSync(tempPrefix("trace"));
   }
 
   wrap(argv: string[], cwd: string): TracedRun {

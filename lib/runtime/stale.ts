@@ -4,8 +4,8 @@
  * Turborepo artifact is spooled to) are
  * named `jx-KIND-HOST-PID-XXXXXX`, so that a later
  * jx can remove those of a jx that died without removing its own (`kill
- * -9`): one scan, for every kind, when a jobserver pool is created or the
- * first output of a process spills.
+ * -9`): one scan, for every kind, when a jobserver pool is created, the
+ * first output of a process spills, or a checked run makes its trace folder.
  *
  * A folder is stale when its pid is gone on this host, or when the process
  * now holding that pid started after the folder was last changed (the pid

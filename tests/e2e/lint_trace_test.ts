@@ -124,6 +124,23 @@ Deno.test({
 });
 
 Deno.test({
+  name: "lint: the trace folder of a jx killed with SIGKILL is removed by the next jx lint",
+  ignore,
+  fn: async () => {
+    const dir = await tempDir({ "jobs.yaml": "jobs:\n  a: { run: 'true' }\n", "tmp/.keep": "" });
+    const tmp = `${dir}/tmp`;
+    const host = Deno.hostname().replace(/[^A-Za-z0-9.]/g, "_");
+    // A pid no process has (above the kernel's pid_max), as a jx killed with SIGKILL left it.
+    const left = `${tmp}/jx-trace-${host}-4194305-Killed`;
+    await Deno.mkdir(left);
+    await Deno.writeTextFile(`${left}/1.trace`, "12 openat(AT_FDCWD</p>, ...) = 3\n".repeat(1000));
+    const r = await runJx(["lint"], { cwd: dir, env: { TMPDIR: tmp } });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(await traceLeft(tmp), []);
+  },
+});
+
+Deno.test({
   name: "lint: an --events that cannot be written: exit 2, and no trace folder left behind",
   ignore,
   fn: async () => {
