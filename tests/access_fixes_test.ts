@@ -748,6 +748,20 @@ Deno.test({
   },
 });
 
+Deno.test("jx doctor says when the strace found cannot trace here (it said '6.1 (jx lint, --check-access)')", async () => {
+  const dir = await tempDir({
+    "bin/strace": "#!/bin/sh\n" +
+      'if [ "$1" = -V ]; then echo "strace -- version 6.1"; exit 0; fi\n' +
+      "echo 'strace: ptrace(PTRACE_TRACEME, ...): Operation not permitted' >&2\nexit 1\n",
+  });
+  await Deno.chmod(`${dir}/bin/strace`, 0o755);
+  const r = await runJx(["doctor"], { cwd: dir, env: { PATH: `${dir}/bin:/usr/bin:/bin` } });
+  assert.match(
+    r.stdout,
+    /^strace\s+6\.1, but it cannot trace here: ptrace\(PTRACE_TRACEME, \.\.\.\): Operation not permitted \(jx lint and --check-access exit 2\)$/m,
+  );
+});
+
 Deno.test("jx lint --strict, --check-access, -k, --force: refused with what lint does already and the jx run that does the rest", () => {
   const said = (flag: string) => {
     try {

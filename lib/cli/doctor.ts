@@ -12,6 +12,7 @@ import { isBun, runtimeName } from "../runtime/mod.ts";
 import { badAuthProblem, jobserverProblem, parseMakeFlags } from "../jobserver/mod.ts";
 import { statMethod } from "../state/mod.ts";
 import { VERSION } from "./help.ts";
+import { findStrace, StraceTracer } from "../access/mod.ts";
 
 /** How the up-to-date checks stat files, in words. */
 const STAMPS = {
@@ -141,10 +142,18 @@ function toolLines(): [string, string][] {
   ];
 }
 
-/** The strace on PATH, which `jx lint` and `--check-access` run each job under. */
+/**
+ * The strace on PATH, which `jx lint` and `--check-access` run each job under, and whether it can
+ * trace here (as they ask before they run anything).
+ */
 function straceLine(): string {
   const v = /version\s+(\S+)/.exec(firstLine("strace", ["-V"]) ?? "");
-  return v
-    ? `${v[1]} (jx lint, --check-access)`
-    : "not found (jx lint and --check-access need it; Debian: apt-get install strace)";
+  const path = findStrace();
+  if (!v || !path) {
+    return "not found (jx lint and --check-access need it; Debian: apt-get install strace)";
+  }
+  const why = new StraceTracer({ strace: path }).probe();
+  return why
+    ? `${v[1]}, but it cannot trace here: ${why} (jx lint and --check-access exit 2)`
+    : `${v[1]} (jx lint, --check-access)`;
 }
