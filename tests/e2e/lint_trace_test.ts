@@ -48,6 +48,35 @@ for (const runtime of RUNTIMES) {
   }
 }
 
+for (const reactor of ["auto", "portable"]) {
+  Deno.test({
+    name:
+      `run --check-access: four jobs at once, each a long trace through its FIFO: every access is read (reactor ${reactor})`,
+    ignore,
+    fn: async () => {
+      const files: Record<string, string> = {};
+      for (let i = 0; i < 300; i++) files[`in/f${i}`] = "";
+      // Each job reads every file many times (past 1 MiB of trace: a FIFO that fills), then its own
+      // one, undeclared.
+      const job = (n: number) =>
+        `  j${n}:\n    run: |\n      for k in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do for f in in/*; do : < "$f"; done; done\n` +
+        `      : < own${n}.txt\n    reads: [in/*]\n`;
+      for (let n = 0; n < 4; n++) files[`own${n}.txt`] = "";
+      const dir = await tempDir({
+        ...files,
+        "jobs.yaml": `jobs:\n${[0, 1, 2, 3].map(job).join("")}`,
+      });
+      const r = await runJx(["run", "--check-access", "-j4", "--reactor", reactor], { cwd: dir });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const found = r.stdout.split("\n").filter((l) => l.includes("not in its reads"));
+      assert.deepEqual(
+        found.map((l) => /job '(j\d)' read (own\d.txt)/.exec(l)!.slice(1).join(" ")).sort(),
+        ["j0 own0.txt", "j1 own1.txt", "j2 own2.txt", "j3 own3.txt"],
+      );
+    },
+  });
+}
+
 Deno.test({
   name: "lint: nothing of a trace is left after a failed job, a timeout or jx's SIGTERM",
   ignore,
