@@ -16,8 +16,11 @@ import { ffiPermitted } from "../runtime/mod.ts";
 /** What a `TracePipe` needs of the run's reactor. */
 export type TraceLoop = Pick<Reactor, "setTimer" | "clearTimer" | "watch">;
 
-/** How often a pipe is emptied where the reactor cannot watch a descriptor (ms). */
-const POLL_MS = 5;
+/**
+ * How often a pipe is emptied where the reactor cannot watch a descriptor (ms), and how seldom
+ * at most while no data comes (a job that sleeps costs 20 wake-ups a second, not 200).
+ */
+const POLL_MS = 5, IDLE_MS = 50;
 
 /** How long after a read a pipe that has data is left to fill (ms). */
 const BATCH_MS = 2;
@@ -106,25 +109,29 @@ export class TracePipe {
     };
   }
 
+  /** Reads every `POLL_MS` while data comes, less often (up to `IDLE_MS`) while none does. */
   private poll(loop: TraceLoop): () => void {
-    let id = 0;
+    let id = 0, ms = POLL_MS;
     const tick = () => {
-      this.drain();
-      id = loop.setTimer(POLL_MS, tick);
+      ms = this.drain() ? POLL_MS : Math.min(ms * 2, IDLE_MS);
+      id = loop.setTimer(ms, tick);
     };
-    id = loop.setTimer(POLL_MS, tick);
+    id = loop.setTimer(ms, tick);
     return () => loop.clearTimer(id);
   }
 
-  /** Reads what the pipe holds now. */
-  private drain(): void {
-    if (this.rfd < 0) return;
+  /** Reads what the pipe holds now; whether there was any. */
+  private drain(): boolean {
+    if (this.rfd < 0) return false;
     const s = libc().symbols;
+    let any = false;
     for (;;) {
       const n = Number(s.read(this.rfd, this.buf, this.buf.length));
-      if (n > 0) this.onBytes(this.buf.subarray(0, n));
-      else if (n < 0 && errno() === C.EINTR) continue;
-      else return;
+      if (n > 0) {
+        this.onBytes(this.buf.subarray(0, n));
+        any = true;
+      } else if (n < 0 && errno() === C.EINTR) continue;
+      else return any;
     }
   }
 
