@@ -528,6 +528,55 @@ Deno.test("foreach: bad forms are one-line errors with positions", () => {
   );
 });
 
+Deno.test("foreach: vars are substituted in list items and matrix values, as in a glob", () => {
+  const yaml = `
+vars: { A: alpha, OS: linux }
+jobs:
+  g: { foreach: ["\${A}", b, "$\${A}"], run: "echo \${ITEM}" }
+  l: { foreach: { list: ["\${A}/x.c"], as: F }, run: "echo \${F.stem}", writes: ["\${F}"] }
+  m: { foreach: { matrix: { X: ["\${OS}", mac] } }, run: "echo \${X}" }
+`;
+  const g = parseJobsFile(yaml, "t.yaml", { baseDir: "/w" });
+  assert.deepEqual(
+    g.jobs.map((j) => `${j.name}: ${j.command}`),
+    [
+      "g[alpha]: echo alpha",
+      "g[b]: echo b",
+      "g[${A}]: echo ${A}",
+      "l[alpha/x.c]: echo x",
+      "m[linux]: echo linux",
+      "m[mac]: echo mac",
+    ],
+  );
+  assert.deepEqual(g.get("l[alpha/x.c]").writes, ["alpha/x.c"]);
+  // A var given on the command line (NAME=VALUE) too.
+  const over = parseJobsFile(yaml, "t.yaml", { baseDir: "/w", vars: { OS: "win" } });
+  assert.ok(over.jobs.some((j) => j.name === "m[win]"));
+});
+
+Deno.test("foreach: an unknown var in a list item or a matrix value is refused at the item", () => {
+  const err = (yaml: string) => {
+    try {
+      parseJobsFile(yaml, "t.yaml", { baseDir: "/" });
+    } catch (e) {
+      return (e as { format(): string }).format();
+    }
+    return "no error";
+  };
+  assert.equal(
+    err('vars: { AB: a }\njobs:\n  g: { foreach: [x, "${AC}"], run: x }\n'),
+    "t.yaml:3:21: jobs.g.foreach[1]: unknown variable ${AC}",
+  );
+  assert.equal(
+    err('jobs:\n  g: { foreach: { list: ["${B}"] }, run: x }\n'),
+    "t.yaml:2:26: jobs.g.foreach.list[0]: unknown variable ${B}",
+  );
+  assert.equal(
+    err('jobs:\n  g:\n    run: x\n    foreach: { matrix: { X: [a, "${C}"] } }\n'),
+    "t.yaml:4:33: jobs.g.foreach.matrix.X[1]: unknown variable ${C}",
+  );
+});
+
 Deno.test("an edge that is both order and resource is a resource edge (a failure spreads)", () => {
   const g = parseJobsFile(
     "jobs:\n  a: { run: x, reads: [y], writes: [x] }\n  b: { run: x, reads: [x], writes: [y] }\n",

@@ -70,6 +70,7 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // 22: `slurm: args` that rename the step (`--job-name`, `-J`) refused, and an empty `slurm:`
 // partition, time, mem or gres (it was srun's `--time=`, or the default partition unsaid);
 // `${NAME}` substituted in `slurm:` (it reached srun as that text).
+// 23: `${NAME}` substituted in `foreach` list items and matrix values (they were kept as text).
 const FORMAT = GRAPH_FORMAT;
 
 /** The header line after the key line. */

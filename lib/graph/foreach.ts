@@ -58,12 +58,13 @@ export function foreachCount(fe: Foreach): number {
 
 /**
  * Expands a job's `foreach`. `substitute` applies the file's variables to
- * the glob first.
+ * the glob, each list item and each matrix value first, given its key under
+ * the `foreach` (`glob`, `list.0`, `matrix.OS.1`).
  *
  * @example
  * ```ts
  * import { expandForeach } from "./foreach.ts";
- * expandForeach("cc", { kind: "list", items: ["src/a.c"], as: "SRC" }, "/p", (s) => s);
+ * expandForeach("cc", { kind: "list", items: ["src/a.c"], as: "SRC" }, "/p", (s, _key) => s);
  * // [{ name: "cc[src/a.c]", vars: { SRC: "src/a.c", "SRC.stem": "a", ... } }]
  * ```
  */
@@ -71,19 +72,23 @@ export function expandForeach(
   job: string,
   fe: Foreach,
   baseDir: string,
-  substitute: (s: string) => string,
+  substitute: (s: string, key: string) => string,
 ): Expansion[] {
   if (fe.kind === "list") {
-    return fe.items.map((i) => ({ name: `${job}[${i}]`, vars: itemVars(fe.as, i) }));
+    return fe.items.map((item, n) => {
+      const i = substitute(item, `list.${n}`);
+      return { name: `${job}[${i}]`, vars: itemVars(fe.as, i) };
+    });
   }
   if (fe.kind === "glob") {
-    return globFiles(substitute(fe.glob), baseDir).map((f) => ({
+    return globFiles(substitute(fe.glob, "glob"), baseDir).map((f) => ({
       name: `${job}[${f}]`,
       vars: itemVars(fe.as, f),
     }));
   }
   let combos: [string, string][][] = [[]];
-  for (const [k, values] of fe.axes) {
+  for (const [k, written] of fe.axes) {
+    const values = written.map((v, n) => substitute(v, `matrix.${k}.${n}`));
     combos = combos.flatMap((c) => values.map((v): [string, string][] => [...c, [k, v]]));
   }
   return combos.map((c) => ({

@@ -868,7 +868,8 @@ function expandGroup(
   if (x.expanded.length + foreachCount(fe) > MAX_JOBS) {
     fail(`${fp}: makes more than ${MAX_JOBS} jobs in all (the limit)`, fp);
   }
-  const items = expandForeach(name, fe, ctx.baseDir, (g) => {
+  const items = expandForeach(name, fe, ctx.baseDir, (g, key) => {
+    if (key !== "glob") return sub.apply(g, itemPath(ctx.positions, fp, key), true);
     const glob = sub.apply(g, `${fp}.glob`, true);
     // (Either matched nothing, said nothing, and ran no job.)
     const bad = glob.trim() === ""
@@ -895,6 +896,15 @@ function expandGroup(
     fail(`${fp}: makes more than ${MAX_JOBS} jobs in all (the limit)`, fp);
   }
   return found ? items.map((i) => i.vars[fe.as]) : [];
+}
+
+/**
+ * The path of a `foreach` list item or matrix value (`key`: `list.0`, `matrix.OS.1`) as written:
+ * `foreach.0` when the list is the `foreach` itself, `foreach.list.0` when it is its `list:`.
+ */
+function itemPath(positions: PosMap, fp: string, key: string): string {
+  const path = `${fp}.${key}`;
+  return key.startsWith("list.") && !positions.has(path) ? `${fp}.${key.slice(5)}` : path;
 }
 
 /** A job's dotted path when it is its section and its name (most jobs: see `Unit.paths`). */

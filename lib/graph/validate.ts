@@ -664,6 +664,7 @@ export class Validator {
     return n.items.map((raw, i) => {
       const item = this.deref(nodeOf(raw));
       const v = isScalar(item) ? item.value : undefined;
+      if (this.recording) this.positions.set(`${path}.${i}`, at(nodeOf(raw)));
       if (typeof v !== "string" && typeof v !== "number") {
         this.fail(`${path}[${i}]: expected a string or number, got ${typeName(item)}`, item);
       }
