@@ -696,7 +696,10 @@ export const JOBS_FILE_NAMES = ["jobs.yaml", "jobs.yml"];
  * The jobs file of a folder: `jobs.yaml`, then `jobs.yml`, in `dir`, else in
  * the nearest parent folder that has one (as just and go-task look). The
  * path is relative to `dir` (`jobs.yaml`, `../../jobs.yml`), so that
- * messages stay short; undefined when no folder up to `/` has one.
+ * messages stay short; undefined when no folder up to `/` has one. A folder
+ * that holds a folder of one of the names (`jobs.yaml/`) and no file of the
+ * other ends the search too: that name is returned, and reading it says it
+ * is a folder, as with `-f` (never the jobs file of a parent instead).
  *
  * @example
  * ```ts
@@ -713,6 +716,8 @@ export function findJobsFileUp(dir: string): string | undefined {
   let abs = dir.startsWith("/") ? dir : `${cwd()}/${dir}`;
   for (let up = "";; up += "../") {
     for (const name of JOBS_FILE_NAMES) if (isFileSync(`${abs}/${name}`)) return up + name;
+    const folder = JOBS_FILE_NAMES.find((name) => isDirSync(`${abs}/${name}`));
+    if (folder) return up + folder;
     const parent = abs.replace(/\/+[^/]*\/*$/, "");
     if (parent === abs || abs === "/" || abs === "") return undefined;
     abs = parent || "/";

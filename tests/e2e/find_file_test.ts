@@ -81,3 +81,25 @@ Deno.test("[deno] jx ctl from a subfolder reaches the run of the parent's jobs f
     assert.equal((await child.status).code, 0);
   }
 });
+
+Deno.test("a folder named jobs.yaml on the way up stops the search: one line saying so, exit 2", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": JOBS,
+    "sub/jobs.yaml/.keep": "",
+    "sub/deep/.keep": "",
+    // A jobs.yml file beside such a folder is the jobs file of its folder, as before.
+    "both/jobs.yaml/.keep": "",
+    "both/jobs.yml": "jobs:\n  yml: { run: 'echo yml > yml.txt' }\n",
+  });
+  for (const [cwd, shown] of [["sub", "jobs.yaml"], ["sub/deep", "../jobs.yaml"]]) {
+    for (const cmd of [["run"], ["run", "mark"], ["list"], ["graph"], ["lint"]]) {
+      const r = await runJx(cmd, { cwd: `${dir}/${cwd}` });
+      assert.equal(r.code, 2, `${cwd}: ${cmd.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stderr, `${shown}: cannot read: is a folder\n`, `${cwd}: ${cmd.join(" ")}`);
+    }
+  }
+  await assert.rejects(Deno.stat(`${dir}/out/where.txt`), "the parent's jobs were not run");
+  const yml = await runJx(["run"], { cwd: `${dir}/both` });
+  assert.equal(yml.code, 0, yml.stderr);
+  assert.equal(await Deno.readTextFile(`${dir}/both/yml.txt`), "yml\n");
+});
