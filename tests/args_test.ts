@@ -76,6 +76,7 @@ Deno.test("args: choices and durations", () => {
     /--output: expected one of buffered, stream, quiet, got 'streem'/,
   );
   bad(["watch", "--debounce", "soon"], /--debounce: bad duration 'soon'/);
+  bad(["watch", "--debounce", "1s1s"], /--debounce: bad duration '1s1s': 's' twice/);
   // An empty ref named nothing: git was asked about '' ("not a git repository" or worse).
   bad(["run", "--changed-since="], /^--changed-since needs a value \(it is empty\)$/);
 });

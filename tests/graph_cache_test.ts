@@ -223,7 +223,7 @@ Deno.test("graph cache: the key holds jx's version (another release never reads 
   assert.notEqual(cacheKey(text, {}, "/p"), cacheKey(text, {}, "/p", `${VERSION}-next`));
 });
 
-Deno.test("graph cache: a graph cached by format 11 to 22 (before ${NAME:q} in quotes was refused, when: file ordered, nested includes' names read as in their folder, edges as rows, numbers as text as YAML reads them, a run list's program with a blank and make's $(VAR) refused, an unknown var in env refused, `.` ordered against every path, slurm args srun would take as its command refused, an empty substituted path refused, a deferred foreach reading its env_file per item, slurm args -J refused, vars kept as text in foreach items) is not read", async () => {
+Deno.test("graph cache: a graph cached by format 11 to 22 (before ${NAME:q} in quotes was refused, when: file ordered, nested includes' names read as in their folder, edges as rows, numbers as text as YAML reads them, a run list's program with a blank and make's $(VAR) refused, an unknown var in env refused, `.` ordered against every path, slurm args srun would take as its command refused, an empty substituted path refused, a deferred foreach reading its env_file per item, slurm args -J refused, vars kept as text in foreach items, a duration with a unit twice) is not read", async () => {
   const { cacheKey } = await import("../lib/graph/cache.ts");
   const { VERSION } = await import("../lib/runtime/version.ts");
   const { createHash } = await import("node:crypto");

@@ -577,6 +577,40 @@ Deno.test("foreach: an unknown var in a list item or a matrix value is refused a
   );
 });
 
+Deno.test("durations: a unit given twice (1h1h) is refused in every duration field, not added up", () => {
+  const err = (yaml: string) => {
+    try {
+      parseJobsFile(yaml, "t.yaml", { baseDir: "/" });
+    } catch (e) {
+      return (e as { format(): string }).format();
+    }
+    return "no error";
+  };
+  const twice = (u: string) => `'${u}' twice (give each unit once, e.g. 2h or 1h30m)`;
+  assert.equal(
+    err("jobs:\n  a: { run: x, timeout: 1h1h }\n"),
+    `t.yaml:2:25: jobs.a.timeout: bad duration "1h1h": ${twice("h")}`,
+  );
+  assert.equal(
+    err("jobs:\n  a: { run: x, grace: 2s1m3s }\n"),
+    `t.yaml:2:23: jobs.a.grace: bad duration "2s1m3s": ${twice("s")}`,
+  );
+  assert.equal(
+    err("modules:\n  m: { run: x, ready: { timeout: 1m1m } }\n"),
+    `t.yaml:2:34: modules.m.ready.timeout: bad duration "1m1m": ${twice("m")}`,
+  );
+  assert.equal(
+    err("jobs:\n  a: { run: x, retries: { count: 1, max_delay: 1ms2ms } }\n"),
+    `t.yaml:2:48: jobs.a.retries.max_delay: bad duration "1ms2ms": ${twice("ms")}`,
+  );
+  // Each unit once, in any order, is as before.
+  const ok = parseJobsFile("jobs:\n  a: { run: x, timeout: 1h30m5s, grace: 30s1m }\n", "t.yaml", {
+    baseDir: "/",
+  });
+  assert.equal(ok.get("a").timeoutMs, 5_405_000);
+  assert.equal(ok.get("a").graceMs, 90_000);
+});
+
 Deno.test("an edge that is both order and resource is a resource edge (a failure spreads)", () => {
   const g = parseJobsFile(
     "jobs:\n  a: { run: x, reads: [y], writes: [x] }\n  b: { run: x, reads: [x], writes: [y] }\n",

@@ -5,7 +5,7 @@
  * @module
  */
 import { didYouMean, JxInputError, noValue, optionHint, usageError } from "../runtime/errors.ts";
-import { MAX_DURATION_MS, parseDuration } from "../graph/duration.ts";
+import { MAX_DURATION_MS, parseDuration, repeatedUnit } from "../graph/duration.ts";
 
 /** Parsed command line. */
 export interface Args {
@@ -122,7 +122,11 @@ const port = (v: string, flag: string): number => {
 
 const durationMs = (v: string, flag: string): number => {
   const ms = parseDuration(v);
-  if (ms === undefined) throw new JxInputError(`${flag}: bad duration '${v}' (use e.g. 100ms, 1s)`);
+  if (ms === undefined) {
+    const twice = repeatedUnit(v);
+    const why = twice ? `: '${twice}' twice (give each unit once)` : " (use e.g. 100ms, 1s)";
+    throw new JxInputError(`${flag}: bad duration '${v}'${why}`);
+  }
   if (ms > MAX_DURATION_MS) {
     throw new JxInputError(
       `${flag}: ${v} is longer than the longest duration jx can time (596h: 2^31-1 ms)`,

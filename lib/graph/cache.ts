@@ -70,7 +70,8 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // 22: `slurm: args` that rename the step (`--job-name`, `-J`) refused, and an empty `slurm:`
 // partition, time, mem or gres (it was srun's `--time=`, or the default partition unsaid);
 // `${NAME}` substituted in `slurm:` (it reached srun as that text).
-// 23: `${NAME}` substituted in `foreach` list items and matrix values (they were kept as text).
+// 23: `${NAME}` substituted in `foreach` list items and matrix values (they were kept as text);
+// a duration with a unit twice (`1h1h`, read as 2h) refused.
 const FORMAT = GRAPH_FORMAT;
 
 /** The header line after the key line. */

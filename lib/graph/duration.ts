@@ -8,7 +8,8 @@
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /**
- * Parses a duration into milliseconds, or returns `undefined` when it is not one.
+ * Parses a duration into milliseconds, or returns `undefined` when it is not one. Each unit
+ * comes at most once: `1h1h` is a typo (of `1h1m`?), not 2h (`repeatedUnit` says which).
  *
  * @example
  * ```ts
@@ -16,6 +17,7 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * assertEquals(parseDuration("1m30s"), 90000);
  * assertEquals(parseDuration(2), 2000);
+ * assertEquals(parseDuration("1h1h"), undefined);
  * ```
  */
 export function parseDuration(v: unknown): number | undefined {
@@ -23,14 +25,42 @@ export function parseDuration(v: unknown): number | undefined {
   if (typeof v !== "string") return undefined;
   const s = v.trim();
   if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
+  const parts = durationParts(s);
+  if (!parts || repeatedUnit(s)) return undefined;
+  return parts.reduce((total, [n, unit]) => total + n * UNIT_MS[unit], 0);
+}
+
+/** A duration's number-and-unit parts (`1m30s`: 1 m, 30 s), or undefined when it is not one. */
+function durationParts(s: string): [number, string][] | undefined {
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let total = 0;
+  const parts: [number, string][] = [];
   let matched = 0;
   for (let m = re.exec(s); m; m = re.exec(s)) {
-    total += Number(m[1]) * UNIT_MS[m[2]];
+    parts.push([Number(m[1]), m[2]]);
     matched = re.lastIndex;
   }
-  return matched === s.length && matched > 0 ? total : undefined;
+  return matched === s.length && matched > 0 ? parts : undefined;
+}
+
+/**
+ * The unit a duration gives twice (`1h1h`: `h`), which `parseDuration` refuses; undefined when
+ * none is (or it is no duration at all).
+ *
+ * @example
+ * ```ts
+ * import { repeatedUnit } from "./duration.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(repeatedUnit("1h1h"), "h");
+ * assertEquals(repeatedUnit("1m30s"), undefined);
+ * ```
+ */
+export function repeatedUnit(v: string): string | undefined {
+  const seen = new Set<string>();
+  for (const [, unit] of durationParts(v.trim()) ?? []) {
+    if (seen.has(unit)) return unit;
+    seen.add(unit);
+  }
+  return undefined;
 }
 
 /**

@@ -18,7 +18,7 @@ import { compactValues, nulFree } from "./fast_yaml.ts";
 import { jobsListHint, notAMappingHint, unknownKeyHint, valueHint } from "./hints.ts";
 import { table } from "./table.ts";
 export { table } from "./table.ts";
-import { formatMs, parseDuration } from "./duration.ts";
+import { formatMs, parseDuration, repeatedUnit } from "./duration.ts";
 import {
   CACHE_FIELDS,
   type Field,
@@ -407,7 +407,11 @@ export class Validator {
     const ms = parseDuration(scalar);
     if (ms === undefined) {
       const got = typeof scalar === "number" ? String(scalar) : JSON.stringify(scalar);
-      this.fail(`${where}: bad duration ${got} (use e.g. 500ms, 30s, 2m, 1h, 1m30s)`, node);
+      const twice = typeof scalar === "string" ? repeatedUnit(scalar) : undefined;
+      const why = twice
+        ? `: '${twice}' twice (give each unit once, e.g. 2h or 1h30m)`
+        : " (use e.g. 500ms, 30s, 2m, 1h, 1m30s)";
+      this.fail(`${where}: bad duration ${got}${why}`, node);
     }
     return this.durationInRange(ms, min, scalar, where, node);
   }
