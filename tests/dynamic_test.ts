@@ -5,7 +5,7 @@
  * virtual times.
  */
 import assert from "node:assert/strict";
-import { parseEmittedJob, parseJobsFile } from "../lib/graph/mod.ts";
+import { expandDeferred, parseEmittedJob, parseJobsFile } from "../lib/graph/mod.ts";
 import { JxInputError } from "../lib/graph/mod.ts";
 import { Plan } from "../lib/scheduler/mod.ts";
 import type { SpawnRequest } from "../lib/reactor/mod.ts";
@@ -248,10 +248,11 @@ jobs:
     },
   );
   assert.deepEqual(r.events.filter((e) => e.type === "emit.error").map((e) => e.error), [
-    "gen stdout:1:1: jobs.gen: a job named 'gen' already exists",
-    "gen stdout:2:1: jobs.q: unknown job 'nope' in needs",
-    "gen stdout:3:1: jobs.s: 's' cannot need itself",
-    "gen stdout:4:1: jobs.t: 't' cannot depend on itself",
+    // At the generator in the jobs file (the job is no part of it), naming the job and its line.
+    "test.yaml:3:3: jobs.gen: the job 'gen' it wrote on stdout line 1: a job named 'gen' already exists",
+    "test.yaml:3:3: jobs.gen: the job 'q' it wrote on stdout line 2: unknown job 'nope' in needs",
+    "test.yaml:3:3: jobs.gen: the job 's' it wrote on stdout line 3: 's' cannot need itself",
+    "test.yaml:3:3: jobs.gen: the job 't' it wrote on stdout line 4: 't' cannot depend on itself",
   ]);
 });
 
@@ -572,4 +573,29 @@ Deno.test("a library feed whose parse gives no object (undefined, a number, a bi
     "f:3:1: parse gave 7n, not a job (an object)",
   ]);
   assert.equal(result.results.get("ok")?.status, "ok");
+});
+
+Deno.test("a deferred foreach's item that is refused: at the foreach in the jobs file, naming the item", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "jx-test-" });
+  try {
+    const g = parseJobsFile(
+      "jobs:\n  gen: { run: x, writes: [gen/] }\n  wc:\n    run: 'wc ${F}'\n" +
+        "    foreach: { glob: 'gen/*.txt', as: F }\n    env_file: ['${F}.env']\n",
+      "j.yaml",
+      { baseDir: dir },
+    );
+    Deno.mkdirSync(`${dir}/gen`);
+    Deno.writeTextFileSync(`${dir}/gen/a.txt`, "a"); // as gen would, with no gen/a.txt.env
+    assert.throws(() => expandDeferred(g.get("wc")), (e: unknown) => {
+      assert.ok(e instanceof JxInputError);
+      assert.equal(
+        e.format(),
+        "j.yaml:5:14: jobs.wc.foreach: item 'gen/a.txt' (job wc[gen/a.txt]): env_file[0]: " +
+          "no such dotenv file 'gen/a.txt.env' (write '${F}.env?' if it is optional)",
+      );
+      return true;
+    });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -157,22 +157,50 @@ export function expandDeferred(group: JobSpec): JobSpec[] {
   const sc = specContext(d.ctx, d.ctx.file, new PosMap());
   const base = new Substituter(new Map(Object.entries(d.ctx.vars)), d.ctx.file, new PosMap());
   const files = globFiles(d.glob, d.ctx.baseDir);
+  const at = d.pos ?? group.pos;
   const lost = lostName(files, d.ctx.baseDir);
-  if (lost) throw new JxInputError(`jobs.${group.name}.foreach: ${lost}`, d.ctx.file, group.pos);
+  if (lost) throw new JxInputError(`jobs.${group.name}.foreach: ${lost}`, d.ctx.file, at);
   return files.map((f) => {
     const name = `${group.name}[${f}]`;
     const sub = base.with(itemVars(d.as, f), true); // paths found on disk (see `with`)
-    const spec = buildSpec(sc, {
-      name,
-      kind: "job",
-      j: d.job,
-      sub,
-      written: group.name,
-      index: -1,
-      p: `jobs.${group.name}`,
-    });
+    let spec: ReturnType<typeof buildSpec>;
+    try {
+      spec = buildSpec(sc, {
+        name,
+        kind: "job",
+        j: d.job,
+        sub,
+        written: group.name,
+        index: -1,
+        p: `jobs.${group.name}`,
+      });
+    } catch (e) {
+      // The item's fields have no place of their own (the file is not read again): its foreach's.
+      if (!(e instanceof JxInputError)) throw e;
+      throw new JxInputError(itemError(group.name, f, e.message), d.ctx.file, at);
+    }
     spec.by = group.name;
     spec.pos = group.pos;
     return spec;
   });
+}
+
+/**
+ * The message of an error of item `item` of the deferred `foreach` of `group` (`jobs.count`):
+ * said at the `foreach`, naming the item.
+ *
+ * @example
+ * ```ts
+ * import { itemError } from "./emit.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(
+ *   itemError("count", "data/a.csv", "jobs.count.env_file[0]: no such dotenv file"),
+ *   "jobs.count.foreach: item 'data/a.csv' (job count[data/a.csv]): env_file[0]: no such dotenv file",
+ * );
+ * ```
+ */
+export function itemError(group: string, item: string, message: string): string {
+  const own = `jobs.${group}.`;
+  const what = message.startsWith(own) ? message.slice(own.length) : message;
+  return `jobs.${group}.foreach: item '${item}' (job ${group}[${item}]): ${what}`;
 }

@@ -971,7 +971,8 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
       spec.argv = [];
       spec.command = `(foreach over ${glob}, expanded once the jobs writing it have run)`;
       spec.reads = [glob, ...spec.reads];
-      spec.deferred = { glob, as: fe.as, job: j, ctx: emitContext(ctx) };
+      const pos = ctx.positions.get(`${p}.foreach`);
+      spec.deferred = { glob, as: fe.as, job: j, ctx: emitContext(ctx), pos };
     }
     if (place.ns) {
       spec.name = ns(spec.name);

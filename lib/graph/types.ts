@@ -392,6 +392,8 @@ export interface DeferredForeach {
   job: Record<string, unknown>;
   /** What the expanded jobs resolve against. */
   ctx: EmitContext;
+  /** Where its `foreach` is in `ctx.file`: the place of an error of one of its items. */
+  pos?: Pos;
 }
 
 /**

@@ -39,10 +39,10 @@ function emitted(): typeof Emit {
   return emit;
 }
 
-/** What a function of graph/ threw, kept as a value. */
 /** The longest line of an `emits: jobs` job's stdout that is read as a job (16 MiB). */
 export const MAX_EMITTED_LINE = 16 * 1024 * 1024;
 
+/** What a function of graph/ threw, kept as a value. */
 class Failure {
   constructor(readonly cause: unknown) {}
 }
@@ -91,6 +91,8 @@ export class Generated {
   private madeBy = new Map<string, string>();
   /** Stops the feeds' reading. */
   private cancels: (() => void)[] = [];
+  /** The jobs of the file that made jobs (`emits: jobs`, a deferred `foreach`), by name. */
+  private makers = new Map<string, JobSpec>();
 
   /** The first bad job a generator emitted, if any. */
   errorOf(by: string): string | undefined {
@@ -131,9 +133,28 @@ export class Generated {
         for: p.for,
       });
     }
-    if (typeof added === "string") return new Failure(new Error(`jobs.${spec.name}: ${added}`));
+    if (typeof added === "string") return new Failure(this.refused(by, spec, added, line));
     this.madeBy.set(spec.name, key);
     host.emit({ type: "job.add", t: host.t(), job: spec.name, by, ...(line ? { line } : {}) });
+  }
+
+  /**
+   * A job `by` made that the plan refused (`why`: a taken name, an unknown `needs`, a cycle):
+   * said at `by`'s place in the jobs file, naming the job (its stdout line, or its item).
+   */
+  private refused(by: string, spec: JobSpec, why: string, line?: number): Error {
+    const maker = this.makers.get(by);
+    const d = maker?.deferred;
+    if (d) {
+      const item = spec.name.slice(by.length + 1, -1);
+      return new JxInputError(emitted().itemError(by, item, why), d.ctx.file, d.pos ?? maker.pos);
+    }
+    // A generator of the file (one that was generated itself has no place there).
+    if (maker?.emits && maker.by === undefined && line !== undefined) {
+      const which = `the job '${spec.name}' it wrote on stdout line ${line}`;
+      return new JxInputError(`jobs.${by}: ${which}: ${why}`, maker.emits.file, maker.pos);
+    }
+    return new Error(`jobs.${spec.name}: ${why}`);
   }
 
   private report(host: GenHost, by: string, error: string, line?: number): void {
@@ -148,6 +169,7 @@ export class Generated {
     host: GenHost,
     spec: JobSpec,
   ): { push(chunk: Uint8Array): void; end(whole: boolean): void } {
+    this.makers.set(spec.name, spec);
     const decoder = new TextDecoder();
     // The line so far, in pieces (joined once it ends: a long line is not copied per chunk);
     // past MAX_EMITTED_LINE it is dropped, said once it ends.
@@ -206,6 +228,7 @@ export class Generated {
   /** Expands a deferred `foreach` now that what it globs is written; resolves the group. */
   expandGroup(host: GenHost, spec: JobSpec): void {
     host.plan.start(spec.name);
+    this.makers.set(spec.name, spec);
     const specs = made(() => emitted().expandDeferred(spec));
     if (specs instanceof Failure) this.add(host, spec.name, specs);
     else for (const s of specs) this.add(host, spec.name, s);

@@ -301,7 +301,7 @@ modules:
   assert.equal(r.code, 1, r.stderr);
   assert.match(
     r.stderr,
-    /^jx: gen stdout:1:1: jobs\.app: needs 'db', which is not part of this run and cannot join it while it runs \(it is a module: name it on the command line\)$/m,
+    /^jx: jobs\.yaml:3:3: jobs\.gen: the job 'app' it wrote on stdout line 1: needs 'db', which is not part of this run and cannot join it while it runs \(it is a module: name it on the command line\)$/m,
   );
   await Deno.remove(dir, { recursive: true });
 });
@@ -358,3 +358,33 @@ for (const rt of RUNTIMES) {
     await Deno.remove(dir, { recursive: true });
   });
 }
+
+Deno.test("errors of made jobs are at their maker in the jobs file: a generator's, a deferred foreach's item", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:
+  gen:
+    emits: jobs
+    run: |
+      echo '{"name": "a", "run": "true", "needs": ["nope"]}'
+  unpack: { run: "mkdir -p data && touch data/x.csv", writes: [data/] }
+  count:
+    foreach: { glob: "data/*.csv", as: F }
+    env_file: "\${F}.env"
+    run: echo \${F}
+`,
+  });
+  const r = await runJx(["run", "-k", "--events", "ev.ndjson"], { cwd: dir });
+  assert.equal(r.code, 1, r.stderr);
+  const errors = r.stderr.split("\n").filter((l) => l.startsWith("jx: ") && l.includes(": jobs."));
+  assert.deepEqual(errors.sort(), [
+    "jx: jobs.yaml:2:3: jobs.gen: the job 'a' it wrote on stdout line 1: unknown job 'nope' in needs",
+    "jx: jobs.yaml:8:14: jobs.count.foreach: item 'data/x.csv' (job count[data/x.csv]): " +
+    "env_file[0]: no such dotenv file 'data/x.csv.env' (write '${F}.env?' if it is optional)",
+  ]);
+  const ev = await readEvents(`${dir}/ev.ndjson`);
+  assert.deepEqual(
+    ev.filter((e) => e.type === "emit.error").map((e) => e.error).sort(),
+    errors.map((l) => l.slice(4)),
+  );
+  await Deno.remove(dir, { recursive: true });
+});
