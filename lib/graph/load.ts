@@ -10,6 +10,7 @@ import { basename, dirname, resolve } from "../runtime/path.ts";
 import {
   findJobsFileUp,
   isDeviceSync,
+  isThereSync,
   projectDir,
   readBytesSync,
   readRegularBytes,
@@ -157,7 +158,9 @@ function loadFile(file: string, opts: LoadOptions): Graph {
     bytes = readBytesSync(file, MAX_FILE_BYTES);
     text = utf8Decoder.decode(bytes);
   } catch (e) {
-    throw new JxInputError(whyNotRead(e), file);
+    const why = whyNotRead(e);
+    const link = why === "no such file" && isThereSync(file); // found so, or named by -f
+    throw new JxInputError(link ? `${why}: a link to nothing` : why, file);
   }
   refuseNotUtf8(bytes, text, file);
   const o = { baseDir: projectDir(file), ...opts };

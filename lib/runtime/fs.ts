@@ -689,6 +689,30 @@ export function namesDescriptor(path: string): boolean {
   return DESCRIPTOR_PATH.test(absolutePath(path));
 }
 
+/**
+ * Whether there is anything at `path` itself (`lstat`: a link to nothing too).
+ *
+ * @example
+ * ```ts
+ * import { isThereSync } from "./fs.ts";
+ * import { strictEqual } from "node:assert";
+ * const dir = Deno.makeTempDirSync();
+ * Deno.symlinkSync("nowhere", `${dir}/link`);
+ * strictEqual(isThereSync(`${dir}/link`), true);
+ * strictEqual(isThereSync(`${dir}/nothing`), false);
+ * ```
+ */
+export function isThereSync(path: string): boolean {
+  try {
+    if (D) return D.lstatSync(path), true;
+    const st = statMode(path, false); // Bun: without loading node:fs
+    if (st !== undefined) return st !== null;
+    return nodeFs().lstatSync(path), true;
+  } catch {
+    return false;
+  }
+}
+
 /** The names a jobs file is looked for under, in order. */
 export const JOBS_FILE_NAMES = ["jobs.yaml", "jobs.yml"];
 
@@ -697,9 +721,10 @@ export const JOBS_FILE_NAMES = ["jobs.yaml", "jobs.yml"];
  * the nearest parent folder that has one (as just and go-task look). The
  * path is relative to `dir` (`jobs.yaml`, `../../jobs.yml`), so that
  * messages stay short; undefined when no folder up to `/` has one. A folder
- * that holds a folder of one of the names (`jobs.yaml/`) and no file of the
- * other ends the search too: that name is returned, and reading it says it
- * is a folder, as with `-f` (never the jobs file of a parent instead).
+ * that holds something else of one of the names (a folder `jobs.yaml/`, a
+ * link to nothing, a pipe) and no file of the other ends the search too:
+ * that name is returned, and reading it says what it is, as with `-f`
+ * (never the jobs file of a parent instead).
  *
  * @example
  * ```ts
@@ -716,8 +741,8 @@ export function findJobsFileUp(dir: string): string | undefined {
   let abs = dir.startsWith("/") ? dir : `${cwd()}/${dir}`;
   for (let up = "";; up += "../") {
     for (const name of JOBS_FILE_NAMES) if (isFileSync(`${abs}/${name}`)) return up + name;
-    const folder = JOBS_FILE_NAMES.find((name) => isDirSync(`${abs}/${name}`));
-    if (folder) return up + folder;
+    const other = JOBS_FILE_NAMES.find((name) => isThereSync(`${abs}/${name}`));
+    if (other) return up + other;
     const parent = abs.replace(/\/+[^/]*\/*$/, "");
     if (parent === abs || abs === "/" || abs === "") return undefined;
     abs = parent || "/";

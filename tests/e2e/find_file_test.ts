@@ -103,3 +103,21 @@ Deno.test("a folder named jobs.yaml on the way up stops the search: one line say
   assert.equal(yml.code, 0, yml.stderr);
   assert.equal(await Deno.readTextFile(`${dir}/both/yml.txt`), "yml\n");
 });
+
+Deno.test("a link to nothing named jobs.yaml on the way up stops the search too, saying so", async () => {
+  const dir = await tempDir({ "jobs.yaml": JOBS, "sub/deep/.keep": "" });
+  await Deno.symlink("gone.yaml", `${dir}/sub/jobs.yaml`);
+  for (const [cwd, shown] of [["sub", "jobs.yaml"], ["sub/deep", "../jobs.yaml"]]) {
+    for (const cmd of [["run"], ["list"]]) {
+      const r = await runJx(cmd, { cwd: `${dir}/${cwd}` });
+      assert.equal(r.code, 2, `${cwd}: ${cmd.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stderr, `${shown}: no such file: a link to nothing\n`, cwd);
+    }
+  }
+  await assert.rejects(Deno.stat(`${dir}/out/where.txt`), "the parent's jobs were not run");
+  // -f names such a link: the same words; a path with nothing there: as before.
+  const f = await runJx(["run", "-f", "sub/jobs.yaml"], { cwd: dir });
+  assert.equal(f.stderr, "sub/jobs.yaml: no such file: a link to nothing\n");
+  const none = await runJx(["run", "-f", "sub/none.yaml"], { cwd: dir });
+  assert.equal(none.stderr, "sub/none.yaml: no such file\n");
+});
