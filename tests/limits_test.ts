@@ -152,3 +152,25 @@ Deno.test("limits: duplicate keys are found without the yaml package's pairwise 
   for (let i = 0; i < 5000; i++) cycle.push(`  j${i}: { run: x, needs: [j${(i + 1) % 5000}] }`);
   assert.match(err(cycle.join("\n")), /^t\.yaml:\d+:\d+: cycle: j\d+ -> /);
 });
+
+Deno.test("limits: a foreach list of 20,000 items is read once per item, not once per job made", () => {
+  const n = 20_000;
+  const text = "jobs:\n  g:\n    run: echo ${ITEM}\n    foreach:\n" +
+    Array.from({ length: n }, (_, i) => `      - i${i}\n`).join("");
+  // Counted: the list items `every` went over (each job made read the whole list: n², 50 s
+  // for 100,000 items).
+  const every = Array.prototype.every;
+  let seen = 0;
+  Array.prototype.every = function (this: unknown[], ...args: Parameters<typeof every>) {
+    seen += this.length;
+    return every.apply(this, args);
+  } as typeof every;
+  let jobs: number;
+  try {
+    jobs = parseJobsFile(text, "t.yaml", { baseDir: "/nonexistent" }).jobs.length;
+  } finally {
+    Array.prototype.every = every;
+  }
+  assert.equal(jobs, n);
+  assert.ok(seen < 20 * n, `${seen} items looked at`);
+});

@@ -872,7 +872,9 @@ function expandGroup(
     fail(`${fp}: makes more than ${MAX_JOBS} jobs in all (the limit)`, fp);
   }
   const items = expandForeach(name, fe, ctx.baseDir, (g, key) => {
-    if (key !== "glob") return sub.apply(g, itemPath(ctx.positions, fp, key), true);
+    if (key !== "glob") {
+      return g.includes("$") ? sub.apply(g, itemPath(ctx.positions, fp, key), true) : g;
+    }
     const glob = sub.apply(g, `${fp}.glob`, true);
     // (Either matched nothing, said nothing, and ran no job.)
     const bad = glob.trim() === ""
@@ -968,8 +970,9 @@ function buildUnit(raw: RawFile, ctx: SpecContext, sub: Substituter, place: Plac
     if (fromGlob.has(name)) spec.fromGlob = true;
     const item = items.size ? items.get(name) : undefined;
     if (item) spec.item = item;
-    const fe = foreachOf(j, "foreach");
-    if (deferred.has(name) && spec.kind === "job" && fe?.kind === "glob") {
+    // Only for a deferred group: reading `foreach` checks each of its items (per item: n²).
+    const fe = deferred.has(name) ? foreachOf(j, "foreach") : undefined;
+    if (fe?.kind === "glob" && spec.kind === "job") {
       const glob = normalizeResource(sub.apply(fe.glob, `${p}.foreach.glob`, true));
       spec.argv = [];
       spec.command = `(foreach over ${glob}, expanded once the jobs writing it have run)`;
