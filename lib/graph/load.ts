@@ -795,6 +795,13 @@ function expandEntries(
     if (fe.kind === "glob") {
       if (ctx.notes) ctx.notes.moreFiles = true;
       const given = sub.apply(fe.glob, `${fp}.glob`, true);
+      // (Either matched nothing, said nothing, and ran no job: expanded now or during the run.)
+      const bad = given.trim() === ""
+        ? "an empty glob"
+        : given.startsWith("/")
+        ? `'${given}': an absolute path (a glob is relative to the jobs file's folder)`
+        : undefined;
+      if (bad) fail(`${fp}.glob: ${bad}`, `${fp}.glob`);
       const g = normalizeResource(given);
       const folders = folderGlobProblem(given, fe.as);
       if (folders) fail(`${fp}.glob: '${given}': ${folders}`, `${fp}.glob`);
@@ -875,15 +882,7 @@ function expandGroup(
     if (key !== "glob") {
       return g.includes("$") ? sub.apply(g, itemPath(ctx.positions, fp, key), true) : g;
     }
-    const glob = sub.apply(g, `${fp}.glob`, true);
-    // (Either matched nothing, said nothing, and ran no job.)
-    const bad = glob.trim() === ""
-      ? "an empty glob"
-      : glob.startsWith("/")
-      ? `'${glob}': an absolute path (a glob is relative to the jobs file's folder)`
-      : undefined;
-    if (bad) fail(`${fp}.glob: ${bad}`, `${fp}.glob`);
-    return glob;
+    return sub.apply(g, `${fp}.glob`, true); // checked in `expandEntries`
   });
   const lost = fe.kind === "glob"
     ? lostName(items.map((i) => i.vars[fe.as]), ctx.baseDir)
