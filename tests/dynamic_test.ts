@@ -5,7 +5,7 @@
  * virtual times.
  */
 import assert from "node:assert/strict";
-import { expandDeferred, parseEmittedJob, parseJobsFile } from "../lib/graph/mod.ts";
+import { expandDeferred, MAX_JOBS, parseEmittedJob, parseJobsFile } from "../lib/graph/mod.ts";
 import { JxInputError } from "../lib/graph/mod.ts";
 import { Plan } from "../lib/scheduler/mod.ts";
 import type { SpawnRequest } from "../lib/reactor/mod.ts";
@@ -595,6 +595,32 @@ Deno.test("a deferred foreach's item that is refused: at the foreach in the jobs
       );
       return true;
     });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a deferred foreach matching more than MAX_JOBS files is refused, as at load (it made them all)", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "jx-test-" });
+  try {
+    const g = parseJobsFile(
+      "jobs:\n  gen: { run: x, writes: [gen/] }\n  wc:\n    run: 'wc ${F}'\n" +
+        "    foreach: { glob: 'gen/*', as: F }\n",
+      "j.yaml",
+      { baseDir: dir },
+    );
+    Deno.mkdirSync(`${dir}/gen`);
+    // MAX_JOBS files take a minute to write: the same check with a limit of 10.
+    for (let i = 0; i <= 10; i++) Deno.writeFileSync(`${dir}/gen/${i}`, new Uint8Array());
+    assert.throws(
+      () => expandDeferred(g.get("wc"), 10),
+      (e: unknown) =>
+        e instanceof JxInputError &&
+        e.format() ===
+          "j.yaml:5:14: jobs.wc.foreach: matches 11 files: more than 10 jobs (the limit)",
+    );
+    assert.equal(expandDeferred(g.get("wc"), 11).length, 11);
+    assert.equal(expandDeferred(g.get("wc")).length, 11, `the limit is MAX_JOBS, ${MAX_JOBS}`);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

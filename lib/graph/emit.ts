@@ -10,7 +10,7 @@ import { type Document, LineCounter, parseDocument } from "../runtime/yaml.ts";
 import { JxInputError } from "./errors.ts";
 import { globFiles } from "./glob.ts";
 import { itemVars, lostName } from "./foreach.ts";
-import { checkResourceGlobs, parseFlowLine } from "./limits.ts";
+import { checkResourceGlobs, MAX_JOBS, parseFlowLine } from "./limits.ts";
 import { JOB_FIELDS, NAME_RE } from "./schema.ts";
 import { isEntry, str } from "./read.ts";
 import { buildSpec, type SpecContext, Substituter } from "./spec.ts";
@@ -133,7 +133,8 @@ export function parseEmittedJob(
 
 /**
  * Expands a deferred `foreach` glob over the files on disk now: one spec per
- * file, named `group[file]`, as the loader would have made them.
+ * file, named `group[file]`, as the loader would have made them; more than
+ * `max` files (`MAX_JOBS`, the loader's limit) is an error.
  *
  * @example
  * ```ts
@@ -152,12 +153,16 @@ export function parseEmittedJob(
  * deepStrictEqual(expandDeferred(g.get("wc")).map((s) => s.command), ["wc gen/a.txt"]);
  * ```
  */
-export function expandDeferred(group: JobSpec): JobSpec[] {
+export function expandDeferred(group: JobSpec, max: number = MAX_JOBS): JobSpec[] {
   const d = group.deferred!;
   const sc = specContext(d.ctx, d.ctx.file, new PosMap());
   const base = new Substituter(new Map(Object.entries(d.ctx.vars)), d.ctx.file, new PosMap());
   const files = globFiles(d.glob, d.ctx.baseDir);
   const at = d.pos ?? group.pos;
+  if (files.length > max) { // as at load: a glob there that matches more is refused
+    const many = `matches ${files.length} files: more than ${max} jobs (the limit)`;
+    throw new JxInputError(`jobs.${group.name}.foreach: ${many}`, d.ctx.file, at);
+  }
   const lost = lostName(files, d.ctx.baseDir);
   if (lost) throw new JxInputError(`jobs.${group.name}.foreach: ${lost}`, d.ctx.file, at);
   return files.map((f) => {
