@@ -727,6 +727,23 @@ Deno.test("a cycle through resource edges and one link edge back is found; forwa
   assert.match(cycle("jobs:\n  a: { run: x, needs: [a] }\n"), /cannot need itself/);
 });
 
+Deno.test("docs/jobs.schema.json: a duration with a unit twice is refused there too, as the loader does", async () => {
+  const { schemaText } = await import("../tools/schema.ts");
+  const patterns = new Set<string>();
+  JSON.parse(schemaText(), (k, v) => {
+    if (k === "pattern" && typeof v === "string" && v.includes("ms|s|m|h")) patterns.add(v);
+    return v;
+  });
+  assert.equal(patterns.size, 1, [...patterns].join(" "));
+  const re = new RegExp([...patterns][0]);
+  for (const ok of ["1h", "1h30m", "1m30s", "500ms", "1m1ms", "30s1m", "2", "1.5", "1.5h"]) {
+    assert.ok(re.test(ok), ok);
+  }
+  for (const bad of ["1h1h", "1m30s1m", "500ms500ms", "1s2ms3s", "1m5m", "5x", "1 h"]) {
+    assert.ok(!re.test(bad), bad);
+  }
+});
+
 Deno.test("a number or flag where the schema takes text is its text as written (3.10 stays 3.10), with either YAML front end", () => {
   const body = "vars: { PY: 3.10, HEX: 0x1F, T: True, N: -0.50, E: 1e3 }\n" +
     "env: { V: 3.10 }\n" +

@@ -615,12 +615,19 @@ function kindToJson(kind: Kind): Json {
   }
 }
 
+/**
+ * A duration as text, each unit at most once (`1h1h` is refused, as the loader does): the
+ * lookaheads refuse a second `h`, `ms`, `s` after a digit, `m` not of `ms`.
+ */
+const DURATION_PATTERN = "^(?!.*h.*h)(?!.*ms.*ms)(?!.*\\ds.*\\ds)(?!.*\\dm(?!s).*\\dm(?!s))" +
+  "(\\d+(\\.\\d+)?(ms|s|m|h))+$|^\\d+(\\.\\d+)?$";
+
 /** A duration of at least `minMs`: seconds as a number, or a text such as `1m30s`. */
 function durationJson(minMs: number): Json {
   return {
     oneOf: [{ type: "number", minimum: minMs / 1000, maximum: MAX_DURATION_MS / 1000 }, {
       type: "string",
-      pattern: "^(\\d+(\\.\\d+)?(ms|s|m|h))+$|^\\d+(\\.\\d+)?$",
+      pattern: DURATION_PATTERN,
     }],
   };
 }
