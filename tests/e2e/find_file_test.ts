@@ -5,7 +5,7 @@
  * fast path and `jx ctl` agree on the file.
  */
 import assert from "node:assert/strict";
-import { jxCommand, runJx, tempDir, waitForFile } from "../helpers.ts";
+import { jxCommand, runJx, RUNTIMES, tempDir, waitForFile } from "../helpers.ts";
 
 const JOBS = `
 jobs:
@@ -120,4 +120,15 @@ Deno.test("a link to nothing named jobs.yaml on the way up stops the search too,
   assert.equal(f.stderr, "sub/jobs.yaml: no such file: a link to nothing\n");
   const none = await runJx(["run", "-f", "sub/none.yaml"], { cwd: dir });
   assert.equal(none.stderr, "sub/none.yaml: no such file\n");
+  // Each runtime looks with its own calls (Bun: lstat through libc).
+  for (const runtime of RUNTIMES) {
+    const r = await runJx(["run"], { cwd: `${dir}/sub/deep`, runtime });
+    assert.equal(r.stderr, "../jobs.yaml: no such file: a link to nothing\n", runtime);
+    await Deno.remove(`${dir}/sub/jobs.yaml`);
+    await Deno.mkdir(`${dir}/sub/jobs.yaml`);
+    const f = await runJx(["run"], { cwd: `${dir}/sub/deep`, runtime });
+    assert.equal(f.stderr, "../jobs.yaml: cannot read: is a folder\n", runtime);
+    await Deno.remove(`${dir}/sub/jobs.yaml`);
+    await Deno.symlink("gone.yaml", `${dir}/sub/jobs.yaml`);
+  }
 });
