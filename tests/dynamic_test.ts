@@ -625,3 +625,25 @@ Deno.test("a deferred foreach matching more than MAX_JOBS files is refused, as a
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("an emitted line nested thousands deep: the jobs file's limit, not the engine's stack message", () => {
+  const deep = (n: number) =>
+    `{"name": "a", "run": "x", "env": {"X": ${"[".repeat(n)}${"]".repeat(n)}}}`;
+  const at = '{"name": "a", "run": "x", "env": {"X": '.length + 62 + 1;
+  for (const n of [100, 5000]) {
+    assert.throws(
+      () => parseEmittedJob(deep(n), 3, "gen", CTX),
+      (e: unknown) =>
+        e instanceof JxInputError &&
+        e.format() === `gen stdout:3:${at}: nested deeper than 64 levels`,
+    );
+    // A feed's object too (its text is made from it).
+    assert.throws(
+      () => parseEmittedJob(JSON.parse(deep(n)), 3, "feed", CTX),
+      (e: unknown) => e instanceof JxInputError && /nested deeper than 64 levels$/.test(e.message),
+    );
+  }
+  // Brackets inside strings are text.
+  const text = `{"name": "a", "run": "echo '${"[".repeat(100)}'"}`;
+  assert.equal(parseEmittedJob(text, 1, "gen", CTX).name, "a");
+});

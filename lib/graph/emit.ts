@@ -10,7 +10,7 @@ import { type Document, LineCounter, parseDocument } from "../runtime/yaml.ts";
 import { JxInputError } from "./errors.ts";
 import { globFiles } from "./glob.ts";
 import { itemVars, lostName } from "./foreach.ts";
-import { checkResourceGlobs, MAX_JOBS, parseFlowLine } from "./limits.ts";
+import { checkResourceGlobs, MAX_DEPTH, MAX_JOBS, parseFlowLine } from "./limits.ts";
 import { JOB_FIELDS, NAME_RE } from "./schema.ts";
 import { isEntry, str } from "./read.ts";
 import { buildSpec, type SpecContext, Substituter } from "./spec.ts";
@@ -63,6 +63,33 @@ function parsedLine(text: string, lines: LineCounter): Document.Parsed {
 }
 
 /**
+ * Where in JSON text `text` the first `[` or `{` deeper than `MAX_DEPTH` levels is (its offset),
+ * or undefined.
+ *
+ * @example
+ * ```ts
+ * import { tooDeep } from "./emit.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(tooDeep('{"a": ["[[["]}'), undefined);
+ * assertEquals(tooDeep("[".repeat(100) + "]".repeat(100)), 64);
+ * ```
+ */
+export function tooDeep(text: string): number | undefined {
+  let depth = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "[" || c === "{") {
+      if (++depth > MAX_DEPTH) return i;
+    } else if (c === "]" || c === "}") depth--;
+  }
+  return undefined;
+}
+
+/**
  * Parses one line an `emits: jobs` job wrote (or an object a library
  * parser returned) into a spec. Throws a `JxInputError` whose `format()`
  * reads `GEN stdout:LINE:COL: message`. The spec's `index` is -1 until a
@@ -98,6 +125,14 @@ export function parseEmittedJob(
       );
     }
   } else text = JSON.stringify(text);
+  const deep = tooDeep(text);
+  if (deep !== undefined) {
+    // As in a jobs file (the YAML parser would recurse once per level, to the stack's end).
+    throw new JxInputError(`nested deeper than ${MAX_DEPTH} levels`, where, {
+      line: lineNo,
+      col: deep + 1,
+    });
+  }
   const doc = parsedLine(text, lines);
   if (doc.errors[0]) {
     throw new JxInputError(`bad JSON: ${doc.errors[0].message}`, where, { line: lineNo, col: 1 });
