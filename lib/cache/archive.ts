@@ -826,12 +826,19 @@ class Journal {
   /** Makes the folder `abs` and those missing above it (`mkdir -p`). */
   mkdirs(abs: string): void {
     if (this.dirs.has(abs)) return;
-    const st = statSync(abs, { throwIfNoEntry: false }); // (through a link, as mkdir -p)
-    if (!st?.isDirectory()) {
-      if (!st) this.mkdirs(dirname(abs));
+    // Made, or found made (through a link, as mkdir -p): by a job running beside the restore
+    // too (`mkdir -p out`), between any look here and the mkdir (a stat first raced with it).
+    if (!statSync(abs, { throwIfNoEntry: false })?.isDirectory()) {
       this.staged.open(dirname(abs));
-      mkdirSync(abs); // (a file or a link there: EEXIST, as mkdir -p)
-      this.undo.push(() => rmdirSync(abs));
+      try {
+        mkdirSync(abs);
+        this.undo.push(() => rmdirSync(abs));
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === "ENOENT") return this.mkdirs(dirname(abs)), this.mkdirs(abs);
+        // A file or a link to one there: EEXIST, as mkdir -p says.
+        if (code !== "EEXIST" || !statSync(abs, { throwIfNoEntry: false })?.isDirectory()) throw e;
+      }
     }
     this.dirs.add(abs);
   }
