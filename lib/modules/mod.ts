@@ -46,6 +46,7 @@ export {
   describeReady,
   type ProbeContext,
   ReadyProbe,
+  servedProbe,
 } from "./ready.ts";
 export {
   BACKOFF_BASE_MS,

@@ -355,10 +355,17 @@ export function servedProbe(r: ReadySpec | undefined): ServedProbe | undefined {
   return { kind: "http", url: r.http, where: `${u.hostname}:${port}` };
 }
 
-/** A URL's host name that names this machine (as `URL` writes it: IPv6 in brackets). */
+/**
+ * A URL's host name that names this machine (as `URL` writes it: IPv6 in
+ * brackets, an IPv4-mapped one in hex): `localhost` and its subdomains, also
+ * written fully qualified (`localhost.`), 127/8, the wildcard addresses, and
+ * those of IPv4 mapped in IPv6 (`[::ffff:127.0.0.1]` is `[::ffff:7f00:1]`).
+ */
 function isLocalHost(host: string): boolean {
-  return host === "localhost" || host.endsWith(".localhost") || /^127\.\d+\.\d+\.\d+$/.test(host) ||
-    host === "0.0.0.0" || host === "[::1]" || host === "[::]";
+  const name = host.endsWith(".") ? host.slice(0, -1) : host;
+  return name === "localhost" || name.endsWith(".localhost") ||
+    /^127\.\d+\.\d+\.\d+$/.test(host) || host === "0.0.0.0" || host === "[::1]" ||
+    host === "[::]" || /^\[::ffff:(7f[0-9a-f]{2}:[0-9a-f]{1,4}|0:0)\]$/.test(host);
 }
 
 /**
