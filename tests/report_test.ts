@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { ConsoleReporter } from "../lib/report/console.ts";
 import { OutputBuffer } from "../lib/report/buffer.ts";
+import { parseJobsFile } from "../lib/graph/mod.ts";
 
 function streamReporter(opts: { color?: boolean; fd?: 1 | 2 | 0 } = {}) {
   const out: Uint8Array[] = [];
@@ -594,4 +595,41 @@ Deno.test("buffered output of one-byte chunks is kept in a few blocks, not an ar
   b.drain((bytes) => out.push(...bytes));
   assert.equal(out.length, 100_000);
   assert.ok(out.every((c, i) => c === 97 + (i % 26)), "every byte, in order");
+});
+
+Deno.test("summary: a module skipped because a module it needs failed is counted as a module", () => {
+  const graph = parseJobsFile(
+    "modules:\n  s: { run: exit 3 }\n  r: { run: sleep 9, needs: [s] }\n" +
+      "jobs:\n  t: { run: echo t, needs: [r] }\n",
+    "jobs.yaml",
+  );
+  let err = "";
+  const r = new ConsoleReporter({
+    mode: "buffered",
+    color: false,
+    statusLine: false,
+    graph,
+    write: (fd, text) => {
+      if (fd === 2) err += typeof text === "string" ? text : new TextDecoder().decode(text);
+    },
+  });
+  const events: Parameters<ConsoleReporter["event"]>[0][] = [
+    { type: "run.start", t: 0, jobs: 1, slots: 2, jobserver: "none" },
+    { type: "module.state", t: 1, module: "s", state: "failed", reason: "exit 3" },
+    { type: "job.skip", t: 2, job: "r", reason: "dependency-failed", because: "s" },
+    { type: "job.skip", t: 2, job: "t", reason: "dependency-failed", because: "s" },
+    { type: "run.end", t: 9, status: "failed", exit: 1, ms: 19 },
+  ];
+  for (const e of events) r.event(e);
+  const lines = err.trimEnd().split("\n");
+  assert.equal(
+    lines.at(-1),
+    "jx: FAILED: 1 module failed, 1 job skipped (dependency-failed), " +
+      "1 module skipped (dependency-failed) in 19ms",
+  );
+  // Both still named under the module that caused their skip.
+  assert.ok(
+    err.includes("skipped r: depends on s") && err.includes("skipped t: depends on s"),
+    err,
+  );
 });

@@ -196,8 +196,8 @@ export class ConsoleReporter implements Reporter {
    * modules and how many may run.
    */
   private skipCounts = new Map<SkipReason, number>();
-  /** Modules skipped because their `when` does not hold (not counted as jobs). */
-  private modulesSkipped = 0;
+  /** Modules skipped, by reason: their `when` does not hold, a module they need failed (not counted as jobs). */
+  private modulesSkipped = new Map<SkipReason, number>();
   private skippedByFailure: { job: string; because: string }[] = [];
   private dry = { listed: 0, modules: 0, may: 0 };
   /** `access.finding` events seen (`jx lint`, `--check-access`): counted in the last line. */
@@ -373,12 +373,11 @@ export class ConsoleReporter implements Reporter {
 
   /** Counts a skip for the summary; one a failure caused is kept to be named under it. */
   private countSkip(e: Extract<RunEvent, { type: "job.skip" }>): void {
-    // A module whose `when` does not hold is counted as a module (it said "1 job skipped").
-    if (e.reason === "condition" && this.o.graph?.byName.get(e.job)?.kind === "module") {
-      this.modulesSkipped++;
-      return;
-    }
-    this.skipCounts.set(e.reason, (this.skipCounts.get(e.reason) ?? 0) + 1);
+    // A skipped module is counted as a module (it said "1 job skipped"), and named under its cause.
+    const counts = this.o.graph?.byName.get(e.job)?.kind === "module"
+      ? this.modulesSkipped
+      : this.skipCounts;
+    counts.set(e.reason, (counts.get(e.reason) ?? 0) + 1);
     if (e.reason === "dependency-failed" && e.because !== undefined) {
       this.skippedByFailure.push({ job: e.job, because: e.because });
     }
@@ -1012,9 +1011,8 @@ export class ConsoleReporter implements Reporter {
         parts.push(`module${names.length > 1 ? "s" : ""} ${names.join(", ")} ${how}`);
       }
     }
-    const skippedMods = this.modulesSkipped;
-    if (skippedMods) {
-      parts.push(`${skippedMods} module${skippedMods === 1 ? "" : "s"} skipped (condition)`);
+    for (const [reason, n] of this.modulesSkipped) {
+      parts.push(`${n} module${n === 1 ? "" : "s"} skipped (${reason})`);
     }
     // A lint's findings: what fails a run whose jobs all ended ok.
     if (this.findings) parts.push(`${this.findings} finding${this.findings === 1 ? "" : "s"}`);
