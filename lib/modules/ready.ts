@@ -240,17 +240,19 @@ export class ReadyProbe {
     this.socket = sockets;
   }
 
-  /** A GET answered with a 2xx status. */
+  /**
+   * A GET answered with a 2xx status. The answer is waited for until the
+   * check's `timeout` (which aborts it), as a `tcp` connection or a `cmd`
+   * is: a server that takes 3s to answer passes a check with a 5s timeout.
+   */
   private probeHttp(url: string, again: (problem: string) => void): void {
     const abort = new AbortController();
     this.abort = abort;
-    const limit = setTimeout(() => abort.abort(), 2000);
     fetch(url, { signal: abort.signal, redirect: "manual" }).then(async (res) => {
       await res.body?.cancel().catch(() => {});
       if (res.status >= 200 && res.status < 300) this.settle(true);
       else again(`HTTP ${res.status}`);
     }, (e: Error) => again(e.name === "AbortError" ? "no answer" : errorText(e))).finally(() => {
-      clearTimeout(limit);
       if (this.abort === abort) this.abort = undefined;
     });
   }
