@@ -13,7 +13,7 @@ import type { ListenSignal } from "../reactor/mod.ts";
 import type { JobStatus, ModuleHost, ModuleRun, RunEvent, RunStatus } from "../scheduler/mod.ts";
 import { Module } from "./module.ts";
 import { Bus, type PublishResult } from "./pubsub.ts";
-import { isUp, refusal } from "./states.ts";
+import { isUp, type ModuleState, refusal } from "./states.ts";
 import { unregisteredReason } from "./when.ts";
 import { namesAmong } from "../runtime/lists.ts";
 
@@ -557,12 +557,13 @@ export class Supervisor implements ModuleHost {
     if ((req.action === "pause" || req.action === "resume") && m.terminating) {
       return { ok: false, error: `cannot ${req.action} a module that is stopping` };
     }
-    const error = await this.act(m, req);
-    if (error) return { ok: false, error };
+    const done = await this.act(m, req);
+    if (typeof done === "string") return { ok: false, error: done };
+    const state = done?.state ?? m.state;
     return {
       ok: true,
-      state: m.state,
-      ...(m.reason && m.state === "failed" ? { error: m.reason } : {}),
+      state,
+      ...(m.reason && state === "failed" ? { error: m.reason } : {}),
     };
   }
 
@@ -576,11 +577,15 @@ export class Supervisor implements ModuleHost {
     return `no module '${name}' in this run`;
   }
 
-  /** Acts on a module the request may act on; an error to answer, or nothing. */
+  /**
+   * Acts on a module the request may act on; an error to answer, or the
+   * state its action left it in when another request (a `restart` that
+   * waited for the same stop) may change it before the answer.
+   */
   private async act(
     m: Module,
     req: Exclude<CtlRequest, { action: "status" | "publish" }>,
-  ): Promise<string | undefined> {
+  ): Promise<string | { state: ModuleState } | undefined> {
     const action = req.action;
     switch (action) {
       case "pause":
@@ -594,7 +599,8 @@ export class Supervisor implements ModuleHost {
         m.stoppedByUser = true;
         // What waits for it to be ready cannot run: a failure, not a cancelled run.
         await m.stop(req.action === "stop" && !!req.drain, "failed");
-        return;
+        // Its state now, before a `restart` that waited for the same stop starts it again.
+        return { state: m.state };
       case "start": {
         const waiting = this.unmetNeeds(m.spec);
         if (waiting.length) return `waits for ${waiting.join(", ")}`;

@@ -291,6 +291,27 @@ jobs:
   assert.deepEqual(starts.map((r) => r.start), [0, 150, 600]);
 });
 
+Deno.test("ctl stop answers stopped when a ctl restart that waited for the same stop starts it again", async () => {
+  const replies: Record<string, unknown> = {};
+  const ask = (action: "stop" | "restart") => (s: Supervisor) =>
+    void s.control({ action, module: "db" }).then((r) => replies[action] = r);
+  const { result } = await fakeRun(
+    `
+modules:
+  db: { run: sleep 100000 ignore TERM, ready: { delay: 20ms }, stop: { grace: 100ms } }
+jobs:
+  hold: { run: sleep 1000, needs: [db] }
+`,
+    { at: [[50, ask("stop")], [60, ask("restart")]] },
+  );
+  assert.equal(result.exit, 0);
+  // The stop's answer said "starting": the restart's start, made before the stop answered.
+  assert.deepEqual(replies, {
+    stop: { ok: true, state: "stopped" },
+    restart: { ok: true, state: "running" },
+  });
+});
+
 Deno.test("ctl restart of a module whose needed module is stopped is refused, as ctl start is", async () => {
   const replies: unknown[] = [];
   const ask = (action: "stop" | "start" | "restart", module: string) => (s: Supervisor) =>
