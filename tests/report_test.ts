@@ -633,3 +633,39 @@ Deno.test("summary: a module skipped because a module it needs failed is counted
     err,
   );
 });
+
+Deno.test("summary: a foreground module stopped by a ctl restart whose start failed is not also said stopped", () => {
+  let err = "";
+  const r = new ConsoleReporter({
+    mode: "buffered",
+    color: false,
+    statusLine: false,
+    foreground: ["srv"],
+    write: (fd, text) => {
+      if (fd === 2) err += typeof text === "string" ? text : new TextDecoder().decode(text);
+    },
+  });
+  const state = (
+    t: number,
+    state: "starting" | "running" | "stopped" | "failed",
+    reason?: string,
+  ) => ({
+    type: "module.state" as const,
+    t,
+    module: "srv",
+    state,
+    ...(reason ? { reason } : {}),
+  });
+  const events: Parameters<ConsoleReporter["event"]>[0][] = [
+    { type: "run.start", t: 0, jobs: 0, slots: 2, jobserver: "none" },
+    state(1, "starting"),
+    state(2, "running"),
+    state(3, "stopped"), // the restart's stop
+    state(4, "starting"),
+    state(5, "failed", "not ready after 1.00s: cmd test -f ok (last: exit 1)"),
+    { type: "run.end", t: 9, status: "failed", exit: 1, ms: 19 },
+  ];
+  for (const e of events) r.event(e);
+  // It said "jx: FAILED: 1 module failed, module srv stopped in 19ms".
+  assert.equal(err.trimEnd().split("\n").at(-1), "jx: FAILED: 1 module failed in 19ms");
+});

@@ -741,6 +741,7 @@ export class ConsoleReporter implements Reporter {
       this.moduleFailures.delete(name); // listed where it failed last
       this.moduleFailures.set(name, e.reason ?? "failed");
       this.stoppedModules.delete(name);
+      this.fgEnded.delete(name); // stopped earlier (a `jx ctl restart`), failed since
     } else this.stoppedModules.add(name);
   }
 
