@@ -106,7 +106,7 @@ export function groupsBelow(pgid: number): number[] {
  * ```ts
  * import { groupMembers } from "./descendants.ts";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
- * assertEquals(groupMembers(0), []);
+ * assertEquals(groupMembers(2 ** 22 + 1), []); // above any pid_max: no such group
  * ```
  */
 export function groupMembers(pgid: number): number[] {

@@ -236,9 +236,13 @@ function cstrEnv(entry: string): Uint8Array {
  * ```ts
  * import { withBytePath } from "./libc.ts";
  * import { readFileSync } from "node:fs";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const dir = Deno.makeTempDirSync();
- * Deno.writeFileSync(`${dir}/caf\xe9.sh`, new TextEncoder().encode("echo hi\n"));
+ * // `caf` and the byte 0xe9 (Latin-1's é): a name Deno cannot write, made by a shell.
+ * const sh = `printf 'echo hi\\n' > "$(printf '${dir}/caf\\351.sh')"`;
+ * new Deno.Command("sh", { args: ["-c", sh] }).outputSync();
  * const text = withBytePath(`${dir}/caf\u{10ffe9}.sh`, (p) => readFileSync(p, "utf8"));
+ * assertEquals(text, "echo hi\n");
  * ```
  */
 export function withBytePath<T>(path: string, use: (path: string) => T): T {
