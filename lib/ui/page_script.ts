@@ -329,17 +329,31 @@ function sgr(st, params) {
 }
 
 /* ---- modules and their controls ---- */
+/**
+ * The modules' rows and the publish form, made once for the graph's modules, then only updated
+ * (states, buttons enabled, the last reply): made again at every event, as a run's output comes,
+ * a button pressed would be another by its release (no click), a form's typing lost.
+ */
 function drawModules() {
   const mods = S.g.jobs.filter((j) => j.kind === "module"), box = $("modules");
-  box.textContent = "";
+  const key = mods.map((m) => m.name).join("\n");
+  if (box.dataset.mods !== key) makeModules(box, mods, key);
+  for (const row of box.querySelectorAll(".mod")) {
+    row.querySelector(".state").textContent = S.modules.get(row.dataset.module) || "idle";
+  }
+  for (const b of box.querySelectorAll("button")) b.disabled = !S.live;
+  if ($("ctl-reply")) $("ctl-reply").textContent = S.reply || "";
+}
+function makeModules(box, mods, key) {
+  box.textContent = ""; box.dataset.mods = key;
   if (!mods.length) return;
   box.append(el("h2", {}, "modules"));
   for (const m of mods) {
     const row = el("div", { class: "mod", "data-module": m.name });
-    row.append(el("b", {}, m.name), el("span", { class: "badge state" }, S.modules.get(m.name) || "idle"));
+    row.append(el("b", {}, m.name), el("span", { class: "badge state" }, ""));
     for (const a of ["pause", "resume", "restart", "stop"]) {
       const b = el("button", { "data-action": a }, a);
-      b.disabled = !S.live; b.onclick = () => control({ action: a, module: m.name });
+      b.onclick = () => control({ action: a, module: m.name });
       row.append(b);
     }
     box.append(row);
@@ -347,10 +361,9 @@ function drawModules() {
   const f = el("form", { id: "publish" });
   f.append(el("input", { name: "topic", placeholder: "topic", size: 8 }),
     el("input", { name: "message", placeholder: "message", size: 14 }), el("button", {}, "publish"));
-  f.querySelector("button").disabled = !S.live;
   f.onsubmit = (e) => { e.preventDefault();
     control({ action: "publish", topic: f.topic.value, message: f.message.value }); };
-  box.append(f, el("div", { id: "ctl-reply", class: "muted" }, S.reply || ""));
+  box.append(f, el("div", { id: "ctl-reply", class: "muted" }, ""));
 }
 async function control(req) {
   try {

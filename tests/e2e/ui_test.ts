@@ -303,6 +303,64 @@ Deno.test({
 
 Deno.test({
   name:
+    `[browser] jx ui: while output comes, a button pressed then released is clicked, the publish form keeps its typing${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const { ui, controls } = await liveUi();
+      const feed = (e: RunEvent) => ui.reporter.event(e);
+      // One output event, and the page has painted it (the node's state shows it).
+      const output = async (n: number) => {
+        feed({
+          type: "job.output",
+          t: n,
+          job: "slow",
+          stream: "stdout",
+          chunk: enc.encode(`${n}\n`),
+        });
+        const status = n % 2 ? "ok" : "failed";
+        feed({
+          type: "job.end",
+          t: n,
+          job: "lint",
+          status,
+          exit: 0,
+          signal: null,
+          ms: n,
+          attempt: 1,
+        });
+        await nodeState(page, "lint", n % 2 ? "ok" : "failed");
+      };
+      const page = await openPage(browser, ui.url);
+      try {
+        feed({ type: "run.start", t: 0, jobs: 2, slots: 2, jobserver: "none" });
+        feed({ type: "job.start", t: 0, job: "slow", pid: 1, attempt: 1 });
+        await nodeState(page, "slow", "running");
+        // Typing in the publish form, events come: the typing stays, and so does the focus.
+        await page.type('#publish input[name="topic"]', "news");
+        await output(1);
+        await page.keyboard.type("-2");
+        await output(2);
+        assert.equal(await page.$eval('#publish input[name="topic"]', (i) => i.value), "news-2");
+        // The pause button, pressed, then output comes, then released: a click.
+        const button = await page.$('.mod[data-module="api"] button[data-action="pause"]');
+        const box = await button!.boundingBox();
+        await page.mouse.move(box!.x + box!.width / 2, box!.y + box!.height / 2);
+        await page.mouse.down();
+        await output(3);
+        await page.mouse.up();
+        await page.waitForFunction(() =>
+          document.querySelector("#ctl-reply")?.textContent === "pause: done"
+        );
+        assert.deepEqual(controls.map((c) => [c.action, c.module]), [["pause", "api"]]);
+      } finally {
+        await ui.close();
+      }
+    }),
+});
+
+Deno.test({
+  name:
     `[browser] jx graph --format html: opens from a file with no request but itself${NO_BROWSER}`,
   ignore: !HAVE_BROWSER,
   fn: () =>
