@@ -230,7 +230,10 @@ function select(name) {
     if (S.g.edges.length > 250) t.classList.toggle("hide", !on);
   }
   paint();
-  if (!name) $("details").textContent = "Select a job in the graph (or search, then Enter).";
+  if (!name) {
+    $("details").textContent = "Select a job in the graph (or search, then Enter).";
+    $("details").dataset.key = "";
+  }
 }
 function list(title, items) {
   const d = el("div"); d.append(el("h2", {}, title));
@@ -242,9 +245,20 @@ function jobNamed(name) {
   return S.g.jobs.find((x) => x.name === name) || { name, kind: "job", description: "",
     command: "(not in the graph)", reads: [], writes: [], upToDate: null, reasons: [], lastMs: null };
 }
+/**
+ * The details of the selected job, made again only when what they show changed (not at every event
+ * of the run: a text selected in them would be lost), its output scrolled to its end unless the
+ * reader scrolled it up (then it stays where it was as the output grows).
+ */
 function drawDetails(name) {
   const j = jobNamed(name), box = $("details"), st = jobState(j);
   const { r, s } = latest(name);
+  const key = [name, st.sub, s ? s.outN : -1, r ? r.n : 0, (lastRun() || {}).n, S.g.jobs.length,
+    S.g.edges.length].join("\n");
+  if (box.dataset.key === key) return;
+  const old = $("output"), same = box.dataset.name === name;
+  const top = same && old && old.scrollTop + old.clientHeight < old.scrollHeight - 4 ? old.scrollTop : null;
+  box.dataset.key = key; box.dataset.name = name;
   box.textContent = "";
   box.append(el("h2", {}, j.kind + " " + j.name), el("div", {}, j.description || ""),
     el("pre", {}, j.command));
@@ -262,7 +276,7 @@ function drawDetails(name) {
   if (s && s.out.length) {
     box.append(el("h2", {}, "output" + (r === lastRun() ? "" : " (" + runName(r) + ")")));
     const pre = outputPre(s);
-    box.append(pre); pre.scrollTop = 1e9;
+    box.append(pre); pre.scrollTop = top ?? 1e9;
   }
 }
 /** A job's output as a pre, its colours (ANSI SGR) shown; made again only when the output grew. */

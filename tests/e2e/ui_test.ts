@@ -361,6 +361,66 @@ Deno.test({
 
 Deno.test({
   name:
+    `[browser] jx ui: the selected job's output, scrolled up, stays as events and its output come; a text selected in its details stays${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const { ui } = await liveUi();
+      const feed = (e: RunEvent) => ui.reporter.event(e);
+      const lines = (from: number, to: number) => {
+        let text = "";
+        for (let i = from; i <= to; i++) text += `line ${i}\n`;
+        feed({ type: "job.output", t: to, job: "slow", stream: "stdout", chunk: enc.encode(text) });
+      };
+      const shown = (text: string) =>
+        page.waitForFunction(
+          (t: string) => document.querySelector("#output")?.textContent?.includes(t),
+          {},
+          text,
+        );
+      const scroll = () =>
+        page.$eval("#output", (o) => ({
+          top: o.scrollTop,
+          bottom: o.scrollTop + o.clientHeight >= o.scrollHeight - 4,
+        }));
+      const page = await openPage(browser, ui.url);
+      try {
+        feed({ type: "run.start", t: 0, jobs: 2, slots: 2, jobserver: "none" });
+        feed({ type: "job.start", t: 0, job: "slow", pid: 1, attempt: 1 });
+        lines(1, 200);
+        await nodeState(page, "slow", "running");
+        await page.click('.node[data-name="slow"]');
+        await shown("line 200");
+        assert.equal((await scroll()).bottom, true);
+        // The reader scrolls up, and selects the command's text.
+        await page.$eval("#output", (o) => o.scrollTop = 0);
+        await page.$eval("#details pre", (p) => document.getSelection().selectAllChildren(p));
+        // Another job's events: the details stay as they are.
+        const end = { exit: 0, signal: null, ms: 5, attempt: 1 } as const;
+        feed({ type: "job.end", t: 5, job: "lint", status: "ok", ...end });
+        await nodeState(page, "lint", "ok");
+        assert.deepEqual(await scroll(), { top: 0, bottom: false });
+        assert.match(
+          await page.evaluate(() => document.getSelection().toString()),
+          /hello-from-slow/,
+        );
+        // Its own output grows: still where the reader left it.
+        lines(201, 201);
+        await shown("line 201");
+        assert.deepEqual(await scroll(), { top: 0, bottom: false });
+        // Back at the end, it follows the output again.
+        await page.$eval("#output", (o) => o.scrollTop = 1e9);
+        lines(202, 202);
+        await shown("line 202");
+        assert.equal((await scroll()).bottom, true);
+      } finally {
+        await ui.close();
+      }
+    }),
+});
+
+Deno.test({
+  name:
     `[browser] jx graph --format html: opens from a file with no request but itself${NO_BROWSER}`,
   ignore: !HAVE_BROWSER,
   fn: () =>
