@@ -580,6 +580,12 @@ async function start() {
   });
   $("filter").addEventListener("change", applyFilter);
   for (const k of ["A", "B"]) $("run" + k).addEventListener("change", (e) => { S.pick[k] = e.target.value; drawCompare(); });
+  // A bar selects its job when pressed too: the bars are made again at every event of a live run,
+  // and one pressed would be another by its release (no click).
+  $("timeline").addEventListener("mousedown", (e) => {
+    const n = e.target.getAttribute && e.target.getAttribute("data-job");
+    if (n) { e.preventDefault(); select(n); centerOn(n); }
+  });
   if (inline) { $("conn").textContent = "static page (no server)"; applyFilter(); return; }
   // Controls work when the server has a run to send them to.
   S.live = S.g.control !== false; S.mode = S.g.mode || "ui";

@@ -303,7 +303,7 @@ Deno.test({
 
 Deno.test({
   name:
-    `[browser] jx ui: while output comes, a button pressed then released is clicked, the publish form keeps its typing${NO_BROWSER}`,
+    `[browser] jx ui: while output comes, a button or timeline bar pressed then released is clicked, the publish form keeps its typing${NO_BROWSER}`,
   ignore: !HAVE_BROWSER,
   fn: () =>
     withBrowser(async (browser) => {
@@ -335,6 +335,7 @@ Deno.test({
       try {
         feed({ type: "run.start", t: 0, jobs: 2, slots: 2, jobserver: "none" });
         feed({ type: "job.start", t: 0, job: "slow", pid: 1, attempt: 1 });
+        feed({ type: "job.start", t: 0, job: "lint", pid: 2, attempt: 1 });
         await nodeState(page, "slow", "running");
         // Typing in the publish form, events come: the typing stays, and so does the focus.
         await page.type('#publish input[name="topic"]', "news");
@@ -353,6 +354,15 @@ Deno.test({
           document.querySelector("#ctl-reply")?.textContent === "pause: done"
         );
         assert.deepEqual(controls.map((c) => [c.action, c.module]), [["pause", "api"]]);
+        // A timeline bar, pressed, then output comes, then released: its job is selected.
+        const bar = await (await page.$('rect.bar[data-job="slow"]'))!.boundingBox();
+        await page.mouse.move(bar!.x + 2, bar!.y + bar!.height / 2);
+        await page.mouse.down();
+        await output(4);
+        await page.mouse.up();
+        await page.waitForFunction(() =>
+          document.querySelector("#details h2")?.textContent === "job slow"
+        );
       } finally {
         await ui.close();
       }
