@@ -41,6 +41,12 @@ const JOIN_MAX = 1024;
  * work of moving them all when the oldest is dropped) per byte.
  */
 const KEPT_MAX = 4096;
+/**
+ * Output kept in all, every job of every kept run: past it, the output of the jobs written to
+ * longest ago (oldest run first) is dropped, a marker in its place, until it is under again. A run of
+ * many jobs that each write their 256 KiB would otherwise hold that much per job.
+ */
+export const FEED_OUTPUT_LIMIT = 64 * 1024 * 1024;
 /** The line that stands for a job's dropped output, before what is kept. */
 const CUT_MARK = "[jx ui: earlier output cut]\n";
 
@@ -74,6 +80,22 @@ class OutputTail {
   private cut = false;
 
   constructor(private readonly job: string, private readonly limit: number) {}
+
+  /** The bytes of output kept. */
+  get size(): number {
+    return this.bytes;
+  }
+
+  /** Drops the kept output, leaving the marker in its place; the bytes freed. */
+  clear(): number {
+    const first = this.kept[0], freed = this.bytes;
+    if (!first || !freed) return 0;
+    this.kept = [{ e: { ...first.e, text: CUT_MARK }, bytes: 0, epoch: first.epoch }];
+    this.parts = [CUT_MARK];
+    this.bytes = 0;
+    this.cut = false; // the marker is the kept event
+    return freed;
+  }
 
   /** Keeps `e` (`bytes` of output, in the feed's `epoch`), dropping the oldest output past the limit. */
   add(e: UiOutput, bytes: number, epoch: number): void {
@@ -156,8 +178,11 @@ export class RunFeed implements Reporter {
   private count = 0;
   /** Replays begun so far: the epoch new output is kept in (see `OutputTail`). */
   private epoch = 0;
+  /** The bytes of output kept, in all runs. */
+  private kept = 0;
 
-  constructor(private keep = 5) {}
+  /** `keep` runs; at most `outputLimit` bytes of output kept in all (`FEED_OUTPUT_LIMIT`). */
+  constructor(private keep = 5, private readonly outputLimit = FEED_OUTPUT_LIMIT) {}
 
   /** Receives one event (a `run.start`, or a `watch.change` and the cycle's `run.start`, opens a run). */
   event(e: RunEvent): void {
@@ -189,6 +214,7 @@ export class RunFeed implements Reporter {
   /** Forgets every run (`jx watch` loaded its jobs file again: they were of the old graph). */
   restart(): void {
     this.runs = [];
+    this.kept = 0;
     this.dropped.clear();
     this.cycleOpen = false;
   }
@@ -244,7 +270,9 @@ export class RunFeed implements Reporter {
     this.count++;
     this.runs.push({ number: this.count, events: [], output: new Map(), decoders: new Map() });
     if (this.runs.length <= this.keep) return;
-    for (const json of this.runs.shift()!.events) {
+    const gone = this.runs.shift()!;
+    for (const tail of gone.output.values()) this.kept -= tail.size;
+    for (const json of gone.events) {
       if (typeof json !== "string" || !json.startsWith('{"type":"module.state"')) continue;
       const { module } = JSON.parse(json);
       this.dropped.delete(module); // re-inserted last: the replay keeps the order they changed in
@@ -277,12 +305,28 @@ export class RunFeed implements Reporter {
   private keepOutput(run: RunLog, ui: UiOutput, bytes: number): string {
     let tail = run.output.get(ui.job);
     if (!tail) {
-      run.output.set(ui.job, tail = new OutputTail(ui.job, OUTPUT_LIMIT));
+      tail = new OutputTail(ui.job, OUTPUT_LIMIT);
       run.events.push(tail);
     }
+    // Last in the map: the one written to last is the last whose output is dropped.
+    run.output.delete(ui.job);
+    run.output.set(ui.job, tail);
     const json = JSON.stringify(ui);
+    const before = tail.size;
     tail.add(ui, bytes, this.epoch);
+    this.kept += tail.size - before;
+    if (this.kept > this.outputLimit) this.dropOutput();
     return json;
+  }
+
+  /** Past `outputLimit`: the output of the jobs written to longest ago, oldest run first, dropped. */
+  private dropOutput(): void {
+    for (const run of this.runs) {
+      for (const tail of run.output.values()) {
+        this.kept -= tail.clear();
+        if (this.kept <= this.outputLimit) return;
+      }
+    }
   }
 
   /**

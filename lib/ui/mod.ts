@@ -20,7 +20,7 @@
  * @module
  */
 export { graphData, type UiEdge, type UiGraph, type UiJob } from "./data.ts";
-export { RunFeed, type UiEvent } from "./feed.ts";
+export { FEED_OUTPUT_LIMIT, RunFeed, type UiEvent } from "./feed.ts";
 export { pageHtml } from "./page.ts";
 export { type ControlRequest, startUi, type UiOptions, type UiServer } from "./server.ts";
 export { CONNECTION_LIMITS, type ConnectionLimits } from "./connections.ts";

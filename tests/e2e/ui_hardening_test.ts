@@ -320,6 +320,42 @@ Deno.test("RunFeed: a job's kept output is its last 256 KiB, after a marker; the
   assert.ok(enc.encode(text).length <= 256 * 1024 + 40);
 });
 
+Deno.test("RunFeed: the output kept in all is bounded (64 MiB), not 256 KiB per job however many jobs; those written to longest ago lose theirs first, a marker in its place", () => {
+  const feed = new RunFeed();
+  let live = 0;
+  feed.subscribe((json) => {
+    const e = JSON.parse(json);
+    if (e.type === "job.output") live += e.text.length;
+  });
+  feed.event({ type: "run.start", t: 0, jobs: 300, slots: 1, jobserver: "none" });
+  const chunk = enc.encode("x".repeat(64 * 1024 - 1) + "\n");
+  for (let j = 0; j < 300; j++) {
+    for (let i = 0; i < 4; i++) {
+      feed.event({ type: "job.output", t: j, job: `j${j}`, stream: "stdout", chunk });
+    }
+  }
+  assert.equal(live, 300 * 256 * 1024); // the live page is sent it all
+  const kept = new Map<string, string>();
+  for (const e of feed.history().map((j) => JSON.parse(j))) {
+    if (e.type === "job.output") kept.set(e.job, (kept.get(e.job) ?? "") + e.text);
+  }
+  const total = [...kept.values()].reduce((n, t) => n + t.length, 0);
+  assert.ok(total <= 64 * 1024 * 1024 + 300 * 64, `${total} bytes kept`);
+  assert.equal(kept.get("j0"), "[jx ui: earlier output cut]\n");
+  assert.equal(kept.get("j299"), new TextDecoder().decode(chunk).repeat(4));
+  // A job that writes again after its output was dropped: the marker, then what came.
+  feed.event({
+    type: "job.output",
+    t: 400,
+    job: "j0",
+    stream: "stdout",
+    chunk: enc.encode("more\n"),
+  });
+  const j0 = feed.history().map((j) => JSON.parse(j)).filter((e) => e.job === "j0")
+    .map((e) => e.text).join("");
+  assert.equal(j0, "[jx ui: earlier output cut]\nmore\n");
+});
+
 Deno.test("RunFeed: output in one-byte chunks keeps about its bytes, not an event per byte; the text and the streams' order are kept", () => {
   const feed = new RunFeed();
   feed.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
