@@ -398,12 +398,12 @@ function openRun(e) {
   if (e.run == null ? S.runs.length : S.runs.length && lastRun().n === e.run) return;
   S.runs.push({ n: e.run || 1, when: new Date(), slots: 0, jobs: new Map(), lanes: [], end: null,
     ms: 0, t0: e.t || 0, changes: [] });
-  if (S.runs.length > 5) S.runs.shift();
+  if (S.runs.length > 5) for (const s of S.runs.shift().jobs.values()) dropOutput(s);
 }
 function runName(r) { return (S.mode === "watch" ? "cycle " : "run ") + r.n; }
 /** Forgets the runs and the modules' states: the stream has (re)opened and sends them all again. */
 function restart() {
-  S.fresh = false; S.runs = []; S.modules = new Map();
+  S.fresh = false; S.runs = []; S.modules = new Map(); S.outs = new Map(); S.outAll = 0;
 }
 function onEvent(e) {
   if (S.fresh) restart();
@@ -432,11 +432,25 @@ function onEvent(e) {
   schedule();
 }
 /** A job's output on the page: its last OUT_MAX characters, after a marker once older text is dropped. */
-const OUT_MAX = 256 * 1024, CUT_MARK = "[jx ui: earlier output cut]\n";
+const OUT_MAX = 256 * 1024, OUT_ALL = 64 * 1024 * 1024, CUT_MARK = "[jx ui: earlier output cut]\n";
 function addOutput(s, text) {
-  s.outN = (s.outN || 0) + 1; s.out.push(text); s.outLen = (s.outLen || 0) + text.length;
+  const before = s.outLen || 0;
+  s.outN = (s.outN || 0) + 1; s.out.push(text); s.outLen = before + text.length;
   while (s.outLen > OUT_MAX && s.out.length > 1) { s.outLen -= s.out.shift().length; s.cut = true; }
   if (s.outLen > OUT_MAX) { s.out[0] = s.out[0].slice(-OUT_MAX); s.outLen = OUT_MAX; s.cut = true; }
+  // In all, every job of every run: at most OUT_ALL characters, the output of the jobs written to
+  // longest ago dropped first (the last one in S.outs was written to last).
+  S.outs ||= new Map(); S.outAll = (S.outAll || 0) + s.outLen - before;
+  S.outs.delete(s); S.outs.set(s, true);
+  for (const old of S.outs.keys()) {
+    if (S.outAll <= OUT_ALL || old === s) break;
+    dropOutput(old); old.out = [""]; old.cut = true; old.outN++;
+  }
+}
+/** Forgets a job's output in the count of what the page keeps (it is dropped, or its run is). */
+function dropOutput(s) {
+  if (!S.outs || !S.outs.delete(s)) return;
+  S.outAll -= s.outLen; s.outLen = 0;
 }
 /**
  * A job made during the run (job.add) joins the graph: after the job that made it, and before

@@ -32,6 +32,9 @@ async function openPage(browser: Browser, url: string, errors?: string[]): Promi
 declare const document: any;
 // deno-lint-ignore no-explicit-any
 declare const getComputedStyle: any;
+/** The page script's state (a global of the page). */
+// deno-lint-ignore no-explicit-any
+declare const S: any;
 
 const CHROMIUM = "/usr/bin/chromium";
 const HAVE_BROWSER = existsSync(CHROMIUM);
@@ -423,6 +426,49 @@ Deno.test({
         lines(202, 202);
         await shown("line 202");
         assert.equal((await scroll()).bottom, true);
+      } finally {
+        await ui.close();
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    `[browser] jx ui: the page keeps at most 64 M characters of output in all, not 256 K per job however many jobs${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const { ui } = await liveUi();
+      const page = await openPage(browser, ui.url);
+      try {
+        ui.reporter.event({ type: "run.start", t: 0, jobs: 300, slots: 1, jobserver: "none" });
+        const chunk = enc.encode("x".repeat(64 * 1024 - 1) + "\n");
+        for (let j = 0; j < 300; j++) {
+          for (let i = 0; i < 4; i++) {
+            ui.reporter.event({ type: "job.output", t: j, job: `j${j}`, stream: "stdout", chunk });
+          }
+          // The page takes it as it comes (the server's stream would drop a page that falls behind).
+          if (j % 10 === 9) {
+            await page.waitForFunction(
+              (n: string) =>
+                document.querySelector("#counts") && S.runs[0]?.jobs.get(n)?.outN === 4,
+              { timeout: 60000 },
+              `j${j}`,
+            );
+          }
+        }
+        const kept = await page.evaluate(() => {
+          const r = S.runs[0];
+          let all = 0;
+          for (const s of r.jobs.values()) all += s.out.join("").length;
+          return {
+            all,
+            first: r.jobs.get("j0").out.join(""),
+            last: r.jobs.get("j299").out.join("").length,
+          };
+        });
+        assert.ok(kept.all <= 64 * 1024 * 1024, `${kept.all} characters kept`);
+        assert.deepEqual([kept.first, kept.last], ["", 256 * 1024]);
       } finally {
         await ui.close();
       }
