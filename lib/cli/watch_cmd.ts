@@ -33,7 +33,7 @@ import {
 import { JxInputError } from "../runtime/errors.ts";
 import { dieAtExit, escapeControls, isTerminal, writeAll } from "../runtime/mod.ts";
 import { hashFile, rootCacheEnv, UpToDate } from "../state/mod.ts";
-import { Watcher, type WatchOptions } from "../watch/watch.ts";
+import { type CycleResult, Watcher, type WatchOptions } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
 import { DurationRecorder, lastDurations } from "./durations.ts";
 import { load, setUpSlots, takeLock } from "./setup.ts";
@@ -525,7 +525,9 @@ function cycleRunner(args: Args, c: {
         t0,
         control,
       });
-      return started.length ? { ...r, modulesStarted: [...new Set(started)] } : r;
+      const changedWhileRan = editedWhileRan(c.state, baseDir, jobs, r);
+      const out: CycleResult = changedWhileRan.length ? { ...r, changedWhileRan } : r;
+      return started.length ? { ...out, modulesStarted: [...new Set(started)] } : out;
     } finally {
       if (cycle.console === console) cycle.console = undefined;
       if (cycle.started === started) cycle.started = undefined;
@@ -534,6 +536,28 @@ function cycleRunner(args: Args, c: {
       if (problem) c.warn(problem);
     }
   };
+}
+
+/**
+ * The inputs of the cycle's jobs with a depfile that ran that changed while they ran, as their
+ * state lines record them (the job runs again): size -1, or, for a file its depfile listed for
+ * the first time, not read (null) though it is there. Such a header may be in a folder the
+ * watch did not watch during the run: no event came for its edit.
+ */
+function editedWhileRan(
+  state: InstanceType<typeof UpToDate>,
+  baseDir: string,
+  jobs: JobSpec[],
+  r: CycleResult,
+): string[] {
+  const out: string[] = [];
+  for (const j of jobs) {
+    if (!j.depfile || r.results.get(j.name)?.status !== "ok") continue;
+    for (const [p, st] of state.recordedStamps(j.name) ?? []) {
+      if (st ? st[0] === -1 : stampOf(resolve(baseDir, p)) !== "gone") out.push(p);
+    }
+  }
+  return out;
 }
 
 /**

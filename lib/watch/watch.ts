@@ -73,8 +73,13 @@ export interface WatchOptions {
   startedBy?: string;
 }
 
-/** A cycle's result, and the modules it started (or restarted), by name, in the order they were. */
-export type CycleResult = RunResult & { modulesStarted?: string[] };
+/**
+ * A cycle's result, and the modules it started (or restarted), by name, in the order they were;
+ * and `changedWhileRan`: inputs of its jobs (relative to `baseDir`) that changed while the job
+ * ran, so that it runs again (the state's record says so). A header a depfile lists for the first
+ * time is in a folder that may not have been watched then: no event may have come for its edit.
+ */
+export type CycleResult = RunResult & { modulesStarted?: string[]; changedWhileRan?: string[] };
 
 const IGNORED = /^(\.jx|\.git)(\/|$)/;
 
@@ -645,6 +650,8 @@ export class Watcher {
         this.readPatterns = this.refreshReads();
         if (this.inotify) this.addWatches();
       }
+      // Inputs edited while their job ran: the job runs again, as `jx run` would run it next.
+      if (this.o.onBusy !== "ignore") { for (const p of r.changedWhileRan ?? []) this.note(p); }
       if (this.inotify && !this.stopped) {
         // The paths it changed, and those its jobs wrote (a link one of them made among the reads).
         this.followLinks(new Set([...changed, ...this.ownWrites]));

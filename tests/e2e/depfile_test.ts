@@ -214,3 +214,29 @@ Deno.test("a malformed depfile: one warning naming its file and line, and the jo
   await Deno.writeTextFile(`${dir}/hdr.h`, "h2\n");
   assert.deepEqual(await ran(dir), ["cc"]);
 });
+
+Deno.test("jx watch: a header the first compile lists, in a folder not watched yet, edited while it ran: a cycle runs it again (the edit had no event to start one)", async () => {
+  const { Session } = await import("./watch_helpers.ts");
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:
+  cc:
+    run: "cat main.c inc/h.h > out.o; printf 'out.o: main.c inc/h.h\\\\n' > out.d; echo x > read; while [ ! -e go ]; do sleep 0.05; done"
+    reads: [main.c]
+    writes: [out.o, out.d, read]
+    depfile: out.d
+`,
+    "main.c": "main\n",
+    "inc/h.h": "h5\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await waitForFile(`${dir}/read`);
+    await Deno.writeTextFile(`${dir}/inc/h.h`, "h6\n"); // after cc read it; inc/ not watched yet
+    await Deno.writeTextFile(`${dir}/go`, "");
+    await w.cycles(2);
+    assert.deepEqual(await w.ranIn(1), ["cc"]);
+    assert.equal(await Deno.readTextFile(`${dir}/out.o`), "main\nh6\n");
+  } finally {
+    await w.stop();
+  }
+});
