@@ -168,6 +168,8 @@ export class Watcher {
   /** The changes of a cycle that was restarted: its jobs run again in the next one. */
   private carry: string[] | "all" = [];
   private ignoreWritesUntil = 0;
+  /** With polling: the scan after a cycle is to be made (`next`), or is being made (`now`). */
+  private ownScan?: "next" | "now";
   private inotify?: Inotify;
   private pollTimer?: number;
   private pollStamps = new Map<string, string>();
@@ -556,7 +558,8 @@ export class Watcher {
       ),
     );
     if (this.moduleLogs.has(path)) return;
-    const busy = this.cycle !== undefined || this.o.reactor.now() < this.ignoreWritesUntil;
+    const busy = this.cycle !== undefined || this.o.reactor.now() < this.ignoreWritesUntil ||
+      this.ownScan === "now";
     if (busy) {
       if (this.writesName(path)) return this.ownWrite(path);
       if (this.cycle && this.o.onBusy === "ignore") return;
@@ -643,9 +646,10 @@ export class Watcher {
         if (stopped) this.notStarted.add(k);
         else this.notStarted.delete(k);
       }
-      // Polling sees a cycle's own writes up to a scan later: ignored that long.
-      const late = this.inotify ? 0 : (this.o.pollMs ?? 300);
-      this.ignoreWritesUntil = this.o.reactor.now() + late + 50;
+      // Polling sees a cycle's own writes up to a scan later: ignored until that scan has been
+      // made, however late it comes (a big tree's scan, a loaded machine), not for a time.
+      this.ignoreWritesUntil = this.o.reactor.now() + 50;
+      if (!this.inotify) this.ownScan = "next";
       if (this.o.selected.some((j) => j.depfile)) {
         this.readPatterns = this.refreshReads();
         if (this.inotify) this.addWatches();
@@ -716,7 +720,10 @@ export class Watcher {
     // first, as with inotify: a reload's timer is set before a cycle's (an item's file deleted
     // loads the graph again, rather than first running the item that is gone).
     if (this.ownFiles.size || this.ownGlobs.length) this.o.onOwnFile?.();
+    // The first scan after a cycle: what the cycle's jobs wrote is theirs.
+    if (this.ownScan === "next") this.ownScan = "now";
     for (const p of this.scan()) this.note(p);
+    this.ownScan = undefined;
     this.pollTimer = this.o.reactor.setTimer(this.o.pollMs ?? 300, () => this.pollTick());
   }
 }
