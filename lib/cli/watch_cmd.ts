@@ -10,6 +10,7 @@
 import { statSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { globFiles, resourceNames } from "../graph/glob.ts";
+import { depfileInputs } from "../graph/mod.ts";
 import type { Graph, JobSpec } from "../graph/mod.ts";
 import { createReactor, guardReactor, type ListenSignal, type Reactor } from "../reactor/mod.ts";
 import { DEFAULT_GRACE_MS } from "../graph/duration.ts";
@@ -32,7 +33,7 @@ import {
 } from "../scheduler/mod.ts";
 import { JxInputError } from "../runtime/errors.ts";
 import { dieAtExit, escapeControls, isTerminal, writeAll } from "../runtime/mod.ts";
-import { hashFile, rootCacheEnv, UpToDate } from "../state/mod.ts";
+import { hashFile, rootCacheEnv, stamp, UpToDate } from "../state/mod.ts";
 import { type CycleResult, Watcher, type WatchOptions } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
 import { DurationRecorder, lastDurations } from "./durations.ts";
@@ -539,10 +540,11 @@ function cycleRunner(args: Args, c: {
 }
 
 /**
- * The inputs of the cycle's jobs with a depfile that ran that changed while they ran, as their
- * state lines record them (the job runs again): size -1, or, for a file its depfile listed for
- * the first time, not read (null) though it is there. Such a header may be in a folder the
- * watch did not watch during the run: no event came for its edit.
+ * The files the depfiles of the cycle's jobs that ran list that changed since their job's state
+ * line recorded them: while it ran (size -1, or a file listed for the first time recorded as not
+ * read though it is there: the job runs again), or after it, before the cycle's end. A header a
+ * depfile listed for the first time may be in a folder the watch did not watch until the cycle
+ * ended: no event came for its edit.
  */
 function editedWhileRan(
   state: InstanceType<typeof UpToDate>,
@@ -553,8 +555,14 @@ function editedWhileRan(
   const out: string[] = [];
   for (const j of jobs) {
     if (!j.depfile || r.results.get(j.name)?.status !== "ok") continue;
-    for (const [p, st] of state.recordedStamps(j.name) ?? []) {
-      if (st ? st[0] === -1 : stampOf(resolve(baseDir, p)) !== "gone") out.push(p);
+    const recorded = state.recordedStamps(j.name);
+    for (const p of depfileInputs(baseDir, j.depfile, j.cwd) ?? []) {
+      const was = recorded?.get(p), now = stamp(baseDir, p);
+      if (was === undefined) continue; // not an input (its own output)
+      const same = was === null
+        ? now === null
+        : now !== null && was[0] === now[0] && was[1] === now[1] && was[2] === now[2];
+      if (!same) out.push(p);
     }
   }
   return out;

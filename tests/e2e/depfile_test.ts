@@ -240,3 +240,33 @@ Deno.test("jx watch: a header the first compile lists, in a folder not watched y
     await w.stop();
   }
 });
+
+Deno.test("jx watch: a header the first compile lists, in a folder not watched yet, edited after it ended, before the cycle's: a cycle runs it again", async () => {
+  const { Session } = await import("./watch_helpers.ts");
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:
+  cc:
+    run: "cat main.c inc/h.h > out.o; printf 'out.o: main.c inc/h.h\\\\n' > out.d"
+    reads: [main.c]
+    writes: [out.o, out.d]
+    depfile: out.d
+  other:
+    run: "echo x > read; while [ ! -e go ]; do sleep 0.05; done"
+    writes: [read]
+`,
+    "main.c": "main\n",
+    "inc/h.h": "h5\n",
+  });
+  const w = new Session("deno", dir);
+  try {
+    await waitForFile(`${dir}/read`);
+    await waitForFile(`${dir}/out.d`); // cc has ended; the cycle has not
+    await Deno.writeTextFile(`${dir}/inc/h.h`, "h6\n");
+    await Deno.writeTextFile(`${dir}/go`, "");
+    await w.cycles(2);
+    assert.deepEqual(await w.ranIn(1), ["cc"]);
+    assert.equal(await Deno.readTextFile(`${dir}/out.o`), "main\nh6\n");
+  } finally {
+    await w.stop();
+  }
+});
