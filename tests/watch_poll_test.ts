@@ -69,3 +69,57 @@ Deno.test("watch --poll: a cycle's own write seen by a scan that comes late afte
     real.close();
   }
 });
+
+Deno.test("watch --poll: a header a depfile lists for the first time is not a change by itself", async () => {
+  const dir = await tempDir({ "main.c": "main\n", "h.h": "h\n" });
+  const graph = parseJobsFile(
+    "jobs:\n  cc: { run: 'true', reads: [main.c], writes: [out.o, out.d], depfile: out.d }\n",
+    `${dir}/jobs.yaml`,
+  );
+  const real = createPortableReactor();
+  let ticks = 0;
+  const reactor = new Proxy(real, {
+    get(t, k: keyof Reactor) {
+      if (k === "setTimer") {
+        return (ms: number, cb: () => void) => t.setTimer(ms, () => (ticks++, cb()));
+      }
+      const v = t[k];
+      return typeof v === "function" ? v.bind(t) : v;
+    },
+  });
+  const cycles: string[][] = [];
+  const watcher = new Watcher({
+    graph,
+    selected: graph.jobs,
+    baseDir: dir,
+    reactor,
+    debounceMs: 10,
+    onBusy: "queue",
+    poll: true,
+    pollMs: 20,
+    runCycle: (jobs, changed) => {
+      cycles.push(changed);
+      writeFileSync(`${dir}/out.d`, "out.o: main.c h.h\n");
+      const result: RunResult = {
+        exit: 0,
+        status: "ok",
+        results: new Map(jobs.map((j) => [j.name, { status: "ok" as const }])),
+        ms: 1,
+      };
+      return Promise.resolve(result);
+    },
+    say: () => {},
+  });
+  try {
+    watcher.start();
+    for (let i = 0; i < 1000 && ticks < 20; i++) await sleep(10); // scans after the first cycle
+    assert.deepEqual(cycles, [[]], "h.h, new to the reads, was taken as changed");
+    await Deno.writeTextFile(`${dir}/h.h`, "h2\n"); // an edit of it is one
+    for (let i = 0; i < 1000 && cycles.length < 2; i++) await sleep(10);
+    assert.deepEqual(cycles, [[], ["h.h"]]);
+  } finally {
+    watcher.stop("SIGTERM");
+    await watcher.done;
+    real.close();
+  }
+});

@@ -651,8 +651,10 @@ export class Watcher {
       this.ignoreWritesUntil = this.o.reactor.now() + 50;
       if (!this.inotify) this.ownScan = "next";
       if (this.o.selected.some((j) => j.depfile)) {
+        const before = new Set(this.readPatterns);
         this.readPatterns = this.refreshReads();
         if (this.inotify) this.addWatches();
+        else this.stampNew(this.readPatterns.filter((p) => !before.has(p)));
       }
       // Inputs edited while their job ran: the job runs again, as `jx run` would run it next.
       if (this.o.onBusy !== "ignore") { for (const p of r.changedWhileRan ?? []) this.note(p); }
@@ -698,13 +700,27 @@ export class Watcher {
     return `jx watch: ${what} -> ${did}: ${r.status} (${Math.round(ms)}ms)${then}`;
   }
 
+  /** A file's size, mtime and inode, for polling (`-`: not there). */
+  private pollStamp(p: string): string {
+    const s = stamp(this.o.baseDir, p);
+    return s ? `${s[0]}:${s[1]}:${s[2]}` : "-";
+  }
+
+  /**
+   * Polling: the files of reads new since the last scan (a header a depfile lists now), as they
+   * are: a file new to the reads is not a change (one edited while the cycle ran comes back as
+   * `changedWhileRan`).
+   */
+  private stampNew(patterns: string[]): void {
+    for (const p of expand(patterns, this.o.baseDir)) {
+      if (!this.pollStamps.has(p)) this.pollStamps.set(p, this.pollStamp(p));
+    }
+  }
+
   /** One polling pass: compares size/mtime/inode of every file the reads name. */
   private scan(first = false): string[] {
     const now = new Map<string, string>();
-    for (const p of expand(this.readPatterns, this.o.baseDir)) {
-      const s = stamp(this.o.baseDir, p);
-      now.set(p, s ? `${s[0]}:${s[1]}:${s[2]}` : "-");
-    }
+    for (const p of expand(this.readPatterns, this.o.baseDir)) now.set(p, this.pollStamp(p));
     const changed: string[] = [];
     if (!first) {
       for (const [p, v] of now) if (this.pollStamps.get(p) !== v) changed.push(p);
