@@ -25,8 +25,8 @@ import type { JobSpec } from "../graph/types.ts";
 import type { Reactor } from "../reactor/types.ts";
 import type { RunControl, RunResult } from "../scheduler/run.ts";
 import type { ListenSignal } from "../reactor/types.ts";
-import { type Dirent, lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
-import { dirname, relative } from "node:path";
+import { type Dirent, lstatSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
 import { expand, stamp } from "../state/fileset.ts";
 import { escapeControls } from "../runtime/mod.ts";
 import { type FsEvent, Inotify } from "./inotify.ts";
@@ -113,6 +113,26 @@ function isDirectory(baseDir: string, p: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * For a read path `p` that is a symbolic link: the links it leads through (`conf.txt ->
+ * links/cur -> v1/c.txt`: `links/cur`, each as its folder's real path has it), then the file it
+ * points to at last, relative to `base` (the base folder's real path); undefined when `p` is no
+ * link. Each one's folder is watched: a link on the way pointed elsewhere is an edit of `p`.
+ * Throws when one is gone (a link to nothing).
+ */
+function linkHops(baseDir: string, base: string, p: string): string[] | undefined {
+  const start = `${baseDir}/${p}`;
+  if (!lstatSync(start).isSymbolicLink()) return undefined;
+  const hops: string[] = [];
+  let at = start;
+  for (let i = 0; i < 40 && lstatSync(at).isSymbolicLink(); i++) {
+    at = resolve(realpathSync(dirname(at)), readlinkSync(at));
+    if (lstatSync(at).isSymbolicLink()) hops.push(relative(base, at));
+  }
+  hops.push(relative(base, realpathSync(start)) || ".");
+  return hops;
 }
 
 function subdirs(baseDir: string, dir: string, out: string[]): void {
@@ -351,23 +371,25 @@ export class Watcher {
     }
     let changed = false;
     for (const p of paths) {
-      let target: string | undefined;
+      let hops: string[] | undefined;
       try {
-        const abs = `${this.o.baseDir}/${p}`;
-        if (lstatSync(abs).isSymbolicLink()) target = relative(base, realpathSync(abs)) || ".";
+        hops = linkHops(this.o.baseDir, base, p);
       } catch { /* gone, or a link to nothing */ }
-      if (target === p) target = undefined;
-      if (this.linkTargets.get(p) === target) continue;
+      if (hops?.length === 1 && hops[0] === p) hops = undefined;
+      const key = hops?.join("\0");
+      if (this.linkTargets.get(p) === key) continue;
       changed = true;
-      if (target === undefined) this.linkTargets.delete(p);
+      if (hops === undefined) this.linkTargets.delete(p);
       else {
-        this.linkTargets.set(p, target);
-        this.inotify!.add(dirname(target));
+        this.linkTargets.set(p, key!);
+        for (const h of hops) this.inotify!.add(dirname(h));
       }
     }
     if (!changed) return;
     this.links.clear();
-    for (const [p, t] of this.linkTargets) this.links.set(t, [...this.links.get(t) ?? [], p]);
+    for (const [p, key] of this.linkTargets) {
+      for (const t of key.split("\0")) this.links.set(t, [...this.links.get(t) ?? [], p]);
+    }
   }
 
   /** The read paths, and the symbolic links in the folders the reads' globs and folders walk. */
@@ -390,7 +412,10 @@ export class Watcher {
     return out;
   }
 
-  /** Each read path that is a symbolic link: the file it points to, relative to the base folder. */
+  /**
+   * Each read path that is a symbolic link: the links it leads through and the file it points to
+   * (`linkHops`), relative to the base folder, joined by NUL.
+   */
   private linkTargets = new Map<string, string>();
   /** The same, by target: the paths an event on a target counts as. */
   private links = new Map<string, string[]>();

@@ -290,3 +290,28 @@ Deno.test("watch: a link to a folder made on the way to a read (ln -s real lnk f
     assert.equal(s.code, 130, s.stderr);
   }
 });
+
+Deno.test("watch: a read link to a link (conf.txt -> links/cur -> v1/c.txt): the middle link pointed elsewhere reruns", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": copyJob("cat conf.txt", "conf.txt"),
+    "v1/c.txt": "1\n",
+    "v2/c.txt": "2\n",
+    "links/.keep": "",
+  });
+  await Deno.symlink("../v1/c.txt", `${dir}/links/cur`);
+  await Deno.symlink("links/cur", `${dir}/conf.txt`);
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    // `ln -sfn`: a new link renamed over the old one, in links/, which no job reads.
+    await Deno.symlink("../v2/c.txt", `${dir}/links/cur.new`);
+    await Deno.rename(`${dir}/links/cur.new`, `${dir}/links/cur`);
+    await waitForText(`${dir}/out.txt`, "2\n");
+    await w.cycles(2);
+    await Deno.writeTextFile(`${dir}/v2/c.txt`, "3\n"); // the file it leads to now
+    await waitForText(`${dir}/out.txt`, "3\n");
+  } finally {
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+  }
+});
