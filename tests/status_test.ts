@@ -149,3 +149,33 @@ Deno.test("status line off (not a terminal): no timer, no drawing", () => {
   clock.advance(500);
   assert.deepEqual(lines, []);
 });
+
+Deno.test("status line: a redraw that cannot be written (stderr gone: a terminal hung up) throws at the next event, not in the timer", () => {
+  const clock = new FakeClock();
+  let gone = false;
+  const r = new ConsoleReporter({
+    mode: "buffered",
+    color: false,
+    statusLine: true,
+    clock,
+    write: () => {
+      if (gone) throw new Error("write error: stderr: input/output error");
+    },
+  });
+  r.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
+  r.event(start("a", 1));
+  gone = true;
+  clock.advance(100); // the tick's redraw fails: an exception there would end jx with a trace
+  assert.equal(clock.pending, 0, "no more redraws");
+  assert.throws(
+    () =>
+      r.event({
+        type: "job.output",
+        t: 150,
+        job: "a",
+        stream: "stdout",
+        chunk: new TextEncoder().encode("x\n"),
+      }),
+    /input\/output error/,
+  );
+});

@@ -276,8 +276,19 @@ export class ConsoleReporter implements Reporter {
     this.drawStatus(t, true);
   }
 
+  /**
+   * What the status line's timer could not write (stderr gone: a terminal hung up, a full
+   * device): thrown at the next event, as a write of that event's would be (docs/cli.md).
+   */
+  private clockError?: { error: unknown };
+
   /** Prints what the event calls for: output, ends, skips, the status line, the summary. */
   event(e: RunEvent): void {
+    if (this.clockError) {
+      const { error } = this.clockError;
+      this.clockError = undefined;
+      throw error;
+    }
     switch (e.type) {
       case "run.start":
         this.board.begin(e.jobs, e.slots);
@@ -853,7 +864,13 @@ export class ConsoleReporter implements Reporter {
     this.base = clock.now() - t;
     const every = () => {
       this.tick = clock.setTimer(100, every);
-      this.drawStatus(clock.now() - this.base, true);
+      try {
+        this.drawStatus(clock.now() - this.base, true);
+      } catch (e) {
+        // Thrown in a timer, it would end jx with a stack trace: the run stops at its next event.
+        this.stopClock();
+        this.clockError ??= { error: e };
+      }
     };
     this.tick = clock.setTimer(100, every);
   }
