@@ -117,6 +117,8 @@ export async function cmdWatch(args: Args): Promise<number> {
     for (let modules = session.modules();; modules = session.newModules(graph)) {
       watching = watchGraph(loaded, modules, common);
       const next = await watching.ended;
+      // Output that could not be written (`jx watch | head -1`): said as `jx run` says it, exit 1.
+      if (watching.watcher.failure) throw watching.watcher.failure.error;
       // The graph's modules, in reverse dependency order, before the next graph's start.
       await watching.modules.end();
       if (exit || !next) break;

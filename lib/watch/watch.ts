@@ -294,7 +294,7 @@ export class Watcher {
     this.inotify?.close();
     if (this.cycle) {
       if (signal) this.cycle.control.stop?.(signal);
-      this.cycle.done.then(() => this.resolveDone());
+      this.cycle.done.then(() => this.resolveDone(), () => this.resolveDone());
     } else this.resolveDone();
   }
 
@@ -658,40 +658,58 @@ export class Watcher {
     const t = this.o.reactor.now();
     const done = this.o.runCycle(jobs, changed, control);
     this.cycle = { jobs: names, changed: cause, control, done };
-    done.then((r) => {
-      this.cycle = undefined;
-      for (const [k, v] of r.results) {
-        if (this.o.graph.byName.get(k)?.kind === "module") continue;
-        const ended = v.status === "ok" ||
-          (v.status === "skipped" && (v.reason === "up-to-date" || v.reason === "condition"));
-        if (ended) this.unfinished.delete(k);
-        else this.unfinished.add(k);
-        const stopped = v.status === "cancelled" ||
-          (v.status === "skipped" && v.reason === "cancelled");
-        if (stopped) this.notStarted.add(k);
-        else this.notStarted.delete(k);
-      }
-      // Polling sees a cycle's own writes up to a scan later: ignored until that scan has been
-      // made, however late it comes (a big tree's scan, a loaded machine), not for a time.
-      this.ignoreWritesUntil = this.o.reactor.now() + 50;
-      if (!this.inotify) this.ownScan = "next";
-      if (this.o.selected.some((j) => j.depfile)) {
-        const before = new Set(this.readPatterns);
-        this.readPatterns = this.refreshReads();
-        if (this.inotify) this.addWatches();
-        else this.stampNew(this.readPatterns.filter((p) => !before.has(p)));
-      }
-      // Inputs edited while their job ran: the job runs again, as `jx run` would run it next.
-      if (this.o.onBusy !== "ignore") { for (const p of r.changedWhileRan ?? []) this.note(p); }
-      if (this.inotify && !this.stopped) {
-        // The paths it changed, and those its jobs wrote (a link one of them made among the reads).
-        this.followLinks(new Set([...changed, ...this.ownWrites]));
-      }
-      this.ownWrites.clear();
-      this.o.say(this.cycleLine(r, changed, this.o.reactor.now() - t));
-      if (this.stopped) return;
-      if (this.pending.size && this.debounce === undefined) this.settled();
-    });
+    done.then((r) => this.cycleEnded(r, changed, t)).catch((e) => this.failed(e));
+  }
+
+  /**
+   * What ended the session other than `stop`: a cycle that threw (its output could not be
+   * written: `jx watch | head -1`), for the caller to say, once the session has ended.
+   */
+  failure?: { error: unknown };
+
+  /** A cycle threw: the session ends (its modules then stopped by the caller), with the error. */
+  private failed(error: unknown): void {
+    this.cycle = undefined;
+    this.failure ??= { error };
+    this.stop();
+    this.resolveDone();
+  }
+
+  /** A cycle's end: what it left unfinished noted, its line said, the changes since picked up. */
+  private cycleEnded(r: CycleResult, changed: string[], t: number): void {
+    this.cycle = undefined;
+    for (const [k, v] of r.results) {
+      if (this.o.graph.byName.get(k)?.kind === "module") continue;
+      const ended = v.status === "ok" ||
+        (v.status === "skipped" && (v.reason === "up-to-date" || v.reason === "condition"));
+      if (ended) this.unfinished.delete(k);
+      else this.unfinished.add(k);
+      const stopped = v.status === "cancelled" ||
+        (v.status === "skipped" && v.reason === "cancelled");
+      if (stopped) this.notStarted.add(k);
+      else this.notStarted.delete(k);
+    }
+    // Polling sees a cycle's own writes up to a scan later: ignored until that scan has been
+    // made, however late it comes (a big tree's scan, a loaded machine), not for a time.
+    this.ignoreWritesUntil = this.o.reactor.now() + 50;
+    if (!this.inotify) this.ownScan = "next";
+    if (this.o.selected.some((j) => j.depfile)) {
+      const before = new Set(this.readPatterns);
+      this.readPatterns = this.refreshReads();
+      if (this.inotify) this.addWatches();
+      else this.stampNew(this.readPatterns.filter((p) => !before.has(p)));
+    }
+    // Inputs edited while their job ran: the job runs again, as `jx run` would run it next.
+    const again = this.o.onBusy === "ignore" ? [] : r.changedWhileRan ?? [];
+    for (const p of again) this.note(p);
+    if (this.inotify && !this.stopped) {
+      // The paths it changed, and those its jobs wrote (a link one of them made among the reads).
+      this.followLinks(new Set([...changed, ...this.ownWrites]));
+    }
+    this.ownWrites.clear();
+    this.o.say(this.cycleLine(r, changed, this.o.reactor.now() - t));
+    if (this.stopped) return;
+    if (this.pending.size && this.debounce === undefined) this.settled();
   }
 
   /** The line that ends a cycle: what changed, what ran, how it ended. */

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { dirname } from "node:path";
-import { alive, runJx, sleep, tempDir, waitForFile } from "../helpers.ts";
+import { alive, jxCommand, runJx, sleep, tempDir, waitForFile } from "../helpers.ts";
 import { eachSaveRerunsOnce, jobsDir, SAVES, Session, waitForText } from "./watch_helpers.ts";
 
 Deno.test("watch: each save pattern reruns exactly the affected jobs, once", async () => {
@@ -767,5 +767,43 @@ Deno.test("watch --force: the first cycle runs everything, a reload's only what 
     assert.deepEqual(await w.ranIn(1), ["b"], "the reload: b, new; a is up to date");
   } finally {
     await w.stop().catch(() => {});
+  }
+});
+
+Deno.test("watch: stdout a pipe closed by its reader (jx watch | head -1): the session ends, one line, exit 1, no stack trace", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  say: { run: 'cat a.txt', reads: [a.txt] }\n",
+    "a.txt": "first\n",
+  });
+  const [cmd, argv] = jxCommand("deno", ["watch", "--events", "ev.ndjson"]);
+  const child = new Deno.Command(cmd, {
+    args: argv,
+    cwd: dir,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const reader = child.stdout.getReader();
+    let seen = "";
+    while (!seen.includes("first")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    await reader.cancel(); // as head does once it has its line
+    await Deno.writeTextFile(`${dir}/a.txt`, "second\n"); // its output has nowhere to go
+    const { code } = await child.status;
+    const stderr = new TextDecoder().decode(
+      (await new Response(child.stderr).arrayBuffer()) as ArrayBuffer,
+    );
+    assert.equal(code, 1, stderr);
+    assert.doesNotMatch(stderr, /Uncaught| {4}at /);
+    assert.match(stderr, /\njx: write error: stdout: broken pipe\n$/);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* ended */ }
   }
 });
