@@ -123,3 +123,51 @@ Deno.test("watch --poll: a header a depfile lists for the first time is not a ch
     real.close();
   }
 });
+
+Deno.test("watch: a job that writes what it reads without listing it in writes: said once, after three cycles it started in a row", async () => {
+  const dir = await tempDir({ "src/a.txt": "a\n" });
+  const graph = parseJobsFile(
+    "jobs:\n  fmt: { run: 'true', reads: [src/*.txt] }\n",
+    `${dir}/jobs.yaml`,
+  );
+  const reactor = createPortableReactor();
+  const cycles: string[][] = [];
+  const said: string[] = [];
+  let n = 0;
+  const watcher = new Watcher({
+    graph,
+    selected: graph.jobs,
+    baseDir: dir,
+    reactor,
+    debounceMs: 10,
+    onBusy: "queue",
+    poll: true,
+    pollMs: 20,
+    runCycle: (jobs, changed) => {
+      cycles.push(changed);
+      writeFileSync(`${dir}/src/log.txt`, `${++n}\n`); // `date >> src/log.txt`, undeclared
+      const result: RunResult = {
+        exit: 0,
+        status: "ok",
+        results: new Map(jobs.map((j) => [j.name, { status: "ok" as const }])),
+        ms: 1,
+      };
+      return Promise.resolve(result);
+    },
+    say: (line) => said.push(line),
+  });
+  try {
+    watcher.start();
+    for (let i = 0; i < 1000 && cycles.length < 8; i++) await sleep(10);
+    assert.ok(cycles.length >= 8, "each run starts the next cycle: never dropped");
+    const warned = said.filter((l) => l.includes("warning"));
+    assert.deepEqual(warned, [
+      "jx watch: warning: src/log.txt changed while the jobs that read it ran, 3 cycles in a " +
+      "row: if one of them writes it, list it in its `writes` (else each run starts the next cycle)",
+    ]);
+  } finally {
+    watcher.stop("SIGTERM");
+    await watcher.done;
+    reactor.close();
+  }
+});

@@ -589,6 +589,7 @@ export class Watcher {
       if (this.writesName(path)) return this.ownWrite(path);
       if (this.cycle && this.o.onBusy === "ignore") return;
     }
+    if (busy) this.echoes.add(path);
     this.pending.add(path);
     if (this.debounce !== undefined) this.o.reactor.clearTimer(this.debounce);
     this.debounce = this.o.reactor.setTimer(this.o.debounceMs, () => this.settled());
@@ -611,6 +612,7 @@ export class Watcher {
     this.carry = [];
     const changed = [...new Set([...this.pending, ...(carry === "all" ? [] : carry)])].sort();
     this.pending.clear();
+    this.echoCheck(changed);
     if (carry === "all") return this.startCycle(this.o.selected, changed, "all");
     const hit = new Set<string>();
     const names = namesAnyOf(changed);
@@ -652,9 +654,43 @@ export class Watcher {
     return out;
   }
 
+  /**
+   * Paths noted while a cycle ran (or its writes were still coming in) that no job of it declares
+   * it writes, since the last cycle started; the jobs of that cycle.
+   */
+  private echoes = new Set<string>();
+  private lastJobs?: Set<string>;
+  /** Cycles in a row started only by `echoes` of the same paths, that the cycle before read. */
+  private echo = { paths: "", n: 0, said: new Set<string>() };
+
+  /**
+   * A job that writes what it reads without `writes` saying so (`date >> src/log.txt`, reading
+   * `src/*.txt`) starts the next cycle with each run, for ever: after three such cycles in a row,
+   * said once (the cycles go on: a change is never dropped).
+   */
+  private echoCheck(changed: string[]): void {
+    const last = this.lastJobs, names = namesAnyOf(changed), key = changed.join("\0");
+    const echo = last !== undefined && changed.length > 0 &&
+      changed.every((p) => this.echoes.has(p)) &&
+      this.o.selected.some((j) => last.has(j.name) && this.readsOf(j).some(names));
+    this.echoes.clear();
+    this.echo.n = echo && key === this.echo.paths ? this.echo.n + 1 : echo ? 1 : 0;
+    this.echo.paths = key;
+    if (this.echo.n < 3 || this.echo.said.has(key)) return;
+    this.echo.said.add(key);
+    const shown = changed.slice(0, 3).map(escapeControls).join(", ");
+    this.o.say(
+      `jx watch: warning: ${shown}${changed.length > 3 ? ", ..." : ""} changed while the jobs ` +
+        "that read it ran, 3 cycles in a row: if one of them writes it, list it in its `writes` " +
+        "(else each run starts the next cycle)",
+    );
+  }
+
   private startCycle(jobs: JobSpec[], changed: string[], cause: string[] | "all"): void {
     const control: RunControl = {};
     const names = new Set(jobs.map((j) => j.name));
+    this.lastJobs = names;
+    this.echoes.clear();
     const t = this.o.reactor.now();
     const done = this.o.runCycle(jobs, changed, control);
     this.cycle = { jobs: names, changed: cause, control, done };
