@@ -100,17 +100,15 @@ export const TERM_RELAY = "URG";
  * Shell text that runs the argv "$@" (stdin at end of file) in a process group of its own
  * (`setsid`) and waits for it, passing `TERM_RELAY` on to that group as SIGTERM (as jx signals
  * a local job's group: a nested jx's sruns, in groups of their own, are left to it); then ends
- * as the job did: its exit code, or the signal that killed it, no core file of its own. A shell
- * cannot tell a job killed by signal N from one that exits 128+N: 131-137 and 139 (QUIT, ILL,
- * TRAP, ABRT, BUS, FPE, KILL, SEGV: a crash, or SIGKILL) are taken as the signal, 143 as SIGTERM
- * once the relay sent it; any other (130 after a caught SIGINT, 141...) as the exit code.
+ * as the job did: its exit code, or the signal that killed it (HUP to TERM, 129-143: a job that
+ * exits with such a code itself is taken as killed by it), no core file of its own.
  */
 const RELAY = `if command -v setsid >/dev/null 2>&1; then setsid "$@" </dev/null & ` +
   `else "$@" </dev/null & fi; p=$!; ` +
   // A wait the relay cut short (its job may have ended meanwhile): waited again, for its status.
   `while :; do wait $p 2>/dev/null; s=$?; kill -0 $p 2>/dev/null || break; done; ` +
   `wait $p 2>/dev/null; t=$?; [ $t = 127 ] || s=$t; ` +
-  `case $s in 13[1-7] | 139) ;; 143) [ -n "$r" ] || exit $s;; *) exit $s;; esac; ` +
+  `[ $s -gt 128 ] && [ $s -le 143 ] || exit $s; ` +
   `trap - ${TERM_RELAY}; ulimit -c 0 2>/dev/null; kill -$((s - 128)) $$; exit $s`;
 
 /**
@@ -118,7 +116,7 @@ const RELAY = `if command -v setsid >/dev/null 2>&1; then setsid "$@" </dev/null
  * SIGTERM to the job's process group once `RELAY` has started it ("$p"), and before that ends
  * the wrapper by SIGTERM (the job never runs), as `scancel --signal=TERM` did.
  */
-const RELAY_TRAP = `p=; r=; trap 'if [ -n "$p" ]; then r=1; kill -TERM -$p 2>/dev/null || ` +
+const RELAY_TRAP = `p=; trap 'if [ -n "$p" ]; then kill -TERM -$p 2>/dev/null || ` +
   `kill -TERM $p 2>/dev/null; else trap - TERM; kill -TERM $$; fi' ${TERM_RELAY}; `;
 
 /** The shell text that prints the mark, then runs the job's argv (`RELAY`). */

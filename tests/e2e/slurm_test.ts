@@ -16,7 +16,7 @@ import {
   SlurmSession,
   type StepExit,
 } from "../../lib/slurm/mod.ts";
-import { spareArgv, stepArgv } from "../../lib/slurm/command.ts";
+import { spareArgv } from "../../lib/slurm/command.ts";
 import { ROOT } from "../helpers.ts";
 
 const HAVE_SLURM = ["slurmctld", "slurmd", "munged", "srun"].every((c) =>
@@ -208,36 +208,6 @@ Deno.test("slurm: a spare stopped before its job's script came never runs the jo
   const out = await child.output();
   assert.equal(dec.decode(out.stdout), "");
   assert.equal(out.signal, "SIGTERM");
-});
-
-Deno.test("slurm: a step's wrapper ends as its job did", async () => {
-  // The wrapper runs the job as its child (to relay SIGURG as SIGTERM), so it re-raises the
-  // signal that killed it; a shell tells no exit 128+N from signal N. Before: every exit of
-  // 129-143 was taken as a signal, `exit 130` (a caught SIGINT) ended 'killed by SIGINT'.
-  const end = async (cmd: string, relay?: number) => {
-    const argv = stepArgv("1", { name: "x", argv: ["/bin/sh", "-c", cmd], tokens: 1 });
-    const child = new Deno.Command("/bin/sh", {
-      args: argv.slice(argv.indexOf("--") + 2),
-      env: { PATH: Deno.env.get("PATH")! },
-      clearEnv: true,
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    if (relay !== undefined) {
-      await new Promise((ok) => setTimeout(ok, relay));
-      child.kill("SIGURG");
-    }
-    const st = await child.status;
-    return st.signal ?? st.code;
-  };
-  assert.equal(await end("exit 3"), 3);
-  assert.equal(await end("exit 130"), 130);
-  assert.equal(await end("exit 143"), 143);
-  assert.equal(await end("kill -SEGV $$"), "SIGSEGV");
-  assert.equal(await end("kill -KILL $$"), "SIGKILL");
-  assert.equal(await end("sleep 5", 300), "SIGTERM");
-  assert.equal(await end("trap 'exit 143' TERM; sleep 5 & wait", 300), "SIGTERM");
-  assert.equal(await end("trap 'exit 130' TERM; sleep 5 & wait", 300), 130);
 });
 
 Deno.test({
