@@ -105,19 +105,12 @@ export const TERM_RELAY = "URG";
  */
 const RELAY = `if command -v setsid >/dev/null 2>&1; then setsid "$@" </dev/null & ` +
   `else "$@" </dev/null & fi; p=$!; ` +
+  `trap 'kill -TERM -$p 2>/dev/null || kill -TERM $p 2>/dev/null' ${TERM_RELAY}; ` +
   // A wait the relay cut short (its job may have ended meanwhile): waited again, for its status.
   `while :; do wait $p 2>/dev/null; s=$?; kill -0 $p 2>/dev/null || break; done; ` +
   `wait $p 2>/dev/null; t=$?; [ $t = 127 ] || s=$t; ` +
   `[ $s -gt 128 ] && [ $s -le 143 ] || exit $s; ` +
   `trap - ${TERM_RELAY}; ulimit -c 0 2>/dev/null; kill -$((s - 128)) $$; exit $s`;
-
-/**
- * Shell text that a step's wrapper (a spare's too) runs first: `TERM_RELAY` is passed on as
- * SIGTERM to the job's process group once `RELAY` has started it ("$p"), and before that ends
- * the wrapper by SIGTERM (the job never runs), as `scancel --signal=TERM` did.
- */
-const RELAY_TRAP = `p=; trap 'if [ -n "$p" ]; then kill -TERM -$p 2>/dev/null || ` +
-  `kill -TERM $p 2>/dev/null; else trap - TERM; kill -TERM $$; fi' ${TERM_RELAY}; `;
 
 /** The shell text that prints the mark, then runs the job's argv (`RELAY`). */
 const WRAPPER = `${NO_CMD}; ${OVERLAP}; ` +
@@ -173,8 +166,8 @@ export function stepArgv(jobId: string | undefined, cmd: StepCommand, overlap = 
   const set = vars.map(([k, v, force]) => `${force ? "!" : "?"}${k}=${v}`);
   if (set.length) set.unshift(String(set.length));
   const wrapper = set.length ? VARS + WRAPPER : WRAPPER;
-  if (cmd.cwd === undefined) argv.push(RELAY_TRAP + wrapper, "jx-step", ...set, ...cmd.argv);
-  else argv.push(RELAY_TRAP + inCwd(wrapper), "jx-step", cmd.cwd, ...set, ...cmd.argv);
+  if (cmd.cwd === undefined) argv.push(wrapper, "jx-step", ...set, ...cmd.argv);
+  else argv.push(inCwd(wrapper), "jx-step", cmd.cwd, ...set, ...cmd.argv);
   return argv;
 }
 
@@ -360,8 +353,7 @@ export function allocationIds(text: string): string[] {
  * file, prints the run mark and runs it (`gateScript`: the job's cwd, environment and argv).
  * Closing its stdin with nothing written ends it (exit 0, no run mark).
  */
-const GATE =
-  `${RELAY_TRAP}printf '\\036jx-slurm-step %s.%s\\n' "$SLURM_JOB_ID" "$SLURM_STEP_ID" >&2; ` +
+const GATE = `printf '\\036jx-slurm-step %s.%s\\n' "$SLURM_JOB_ID" "$SLURM_STEP_ID" >&2; ` +
   `s=$(cat) && { [ -z "$s" ] || { printf '\\036jx-slurm-run\\n' >&2 && eval "$s"; }; }`;
 
 /**

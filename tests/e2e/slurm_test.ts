@@ -16,7 +16,6 @@ import {
   SlurmSession,
   type StepExit,
 } from "../../lib/slurm/mod.ts";
-import { spareArgv } from "../../lib/slurm/command.ts";
 import { ROOT } from "../helpers.ts";
 
 const HAVE_SLURM = ["slurmctld", "slurmd", "munged", "srun"].every((c) =>
@@ -176,38 +175,6 @@ Deno.test("slurm: a spare step's script (gateScript) run by sh", async () => {
     .outputSync();
   assert.equal(dec.decode(out.stdout), `${dir}|it's "two"\nlines|k|unset\n`);
   assert.equal(gateScript(dir, { ...env, "a-b": "changed" }, base, ["true"]), undefined);
-});
-
-Deno.test("slurm: a spare stopped before its job's script came never runs the job", async () => {
-  // jx stops a running step with SIGURG (TERM_RELAY), which the wrapper passes on as SIGTERM to
-  // the job's process group. A spare signalled before it had started its job (jx's step id for
-  // it is the spare's: the job was given it, not yet run) must end, as SIGTERM ended it: before,
-  // the spare's shell ignored SIGURG and then ran the job anyway.
-  const argv = spareArgv("1");
-  const child = new Deno.Command("/bin/sh", {
-    args: argv.slice(argv.indexOf("--") + 2),
-    env: { PATH: Deno.env.get("PATH")! },
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.getReader();
-  let err = "";
-  while (!err.includes("jx-slurm-step")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    err += dec.decode(value);
-  }
-  reader.releaseLock();
-  child.kill("SIGURG");
-  await new Promise((ok) => setTimeout(ok, 100));
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(gateScript("/", {}, {}, ["echo", "ran"])!));
-  await w.close();
-  const out = await child.output();
-  assert.equal(dec.decode(out.stdout), "");
-  assert.equal(out.signal, "SIGTERM");
 });
 
 Deno.test({
