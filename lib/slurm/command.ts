@@ -86,35 +86,9 @@ const NO_CMD = `command -v -- "$1" >/dev/null 2>&1 || ` +
  */
 const OVERLAP = "export SLURM_OVERLAP=1";
 
-/**
- * The signal jx sends a running step (`scancel --signal=URG`) for the job's SIGTERM: the
- * step's wrapper (`RELAY`) passes SIGTERM on to the job's process group only. `scancel
- * --signal=TERM` reached every process of the step, an `srun` of a jx nested in the job too,
- * which then killed its own step with SIGKILL at once (srun's answer to SIGTERM): the nested
- * jx's jobs never had their grace. SIGURG is one that every process leaves alone by default
- * (srun too).
- */
-export const TERM_RELAY = "URG";
-
-/**
- * Shell text that runs the argv "$@" (stdin at end of file) in a process group of its own
- * (`setsid`) and waits for it, passing `TERM_RELAY` on to that group as SIGTERM (as jx signals
- * a local job's group: a nested jx's sruns, in groups of their own, are left to it); then ends
- * as the job did: its exit code, or the signal that killed it (HUP to TERM, 129-143: a job that
- * exits with such a code itself is taken as killed by it), no core file of its own.
- */
-const RELAY = `if command -v setsid >/dev/null 2>&1; then setsid "$@" </dev/null & ` +
-  `else "$@" </dev/null & fi; p=$!; ` +
-  `trap 'kill -TERM -$p 2>/dev/null || kill -TERM $p 2>/dev/null' ${TERM_RELAY}; ` +
-  // A wait the relay cut short (its job may have ended meanwhile): waited again, for its status.
-  `while :; do wait $p 2>/dev/null; s=$?; kill -0 $p 2>/dev/null || break; done; ` +
-  `wait $p 2>/dev/null; t=$?; [ $t = 127 ] || s=$t; ` +
-  `[ $s -gt 128 ] && [ $s -le 143 ] || exit $s; ` +
-  `trap - ${TERM_RELAY}; ulimit -c 0 2>/dev/null; kill -$((s - 128)) $$; exit $s`;
-
-/** The shell text that prints the mark, then runs the job's argv (`RELAY`). */
+/** The shell text that prints the mark, then runs the job's argv in its place. */
 const WRAPPER = `${NO_CMD}; ${OVERLAP}; ` +
-  `printf '\\036jx-slurm-step %s.%s\\n' "$SLURM_JOB_ID" "$SLURM_STEP_ID" >&2; ${RELAY}`;
+  `printf '\\036jx-slurm-step %s.%s\\n' "$SLURM_JOB_ID" "$SLURM_STEP_ID" >&2; exec "$@"`;
 
 /** `rest`, first checking that the step runs in the job's directory, "$1" (then shifted). */
 const inCwd = (rest: string) => `cd -- "$1" 2>/dev/null || ${NO_CWD}; shift; ${rest}`;
@@ -132,7 +106,7 @@ const VARS = `n=$1; shift; while [ "$n" -gt 0 ]; do v=\${1#?}; k=\${v%%=*}; ` +
  * The `srun` argv of one job: a step inside allocation `jobId` with `--exact` (only the
  * step's own CPUs, so steps run side by side), one task on one node, `--cpus-per-task` =
  * tokens, the job's options, `--quiet` (no "step creation temporarily disabled" chatter),
- * then a small `sh` that prints the step's id mark and runs the job (`RELAY`). A job with `gres` is
+ * then a small `sh` that prints the step's id mark and execs the job. A job with `gres` is
  * its own Slurm job (no `--jobid`): a step cannot have generic resources its allocation lacks.
  * `overlap`: jx runs inside a step of the allocation (a job of an outer jx), whose CPUs the
  * step shares (`--overlap`), as those the step does not hold may all be taken.
@@ -403,7 +377,7 @@ const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
  * environment (`base`, as `srun` passed it) and the job's (`env`; one of Slurm's variables that
  * jx's environment `jx` passed on is set only when the step lacks it, as `taskVars` says),
  * `SLURM_OVERLAP=1` (the job's
- * own sruns share its CPUs), then its argv with stdin at end of file (`RELAY`), as a direct
+ * own sruns share its CPUs), then `exec` of its argv with stdin at end of file, as a direct
  * step's. Undefined when a variable the job sets or changes
  * has a name that is not a shell name (such a job takes a step of its own).
  *
@@ -413,7 +387,7 @@ const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
  * gateScript("/p", { A: "1", B: "it's" }, { A: "1", C: "x" }, ["make", "-s"]);
  * // "set -- '/p'; cd -- \"$1\" 2>/dev/null || { printf ...nocwd... >&2; exit 1; }\n" +
  * //   "export B='it'\\''s'\nunset C\nset -- 'make'; command -v ...; export SLURM_OVERLAP=1\n" +
- * //   "set -- 'make' '-s'; if command -v setsid ... (RELAY)\n"
+ * //   "exec 'make' '-s' </dev/null\n"
  * ```
  */
 export function gateScript(
@@ -435,6 +409,6 @@ export function gateScript(
   }
   for (const k of Object.keys(base)) if (!(k in env) && NAME.test(k)) lines.push(`unset ${k}`);
   lines.push(`set -- ${quote(argv[0])}; ${NO_CMD}; ${OVERLAP}`);
-  lines.push(`set -- ${argv.map(quote).join(" ")}; ${RELAY}`);
+  lines.push(`exec ${argv.map(quote).join(" ")} </dev/null`);
   return lines.join("\n") + "\n";
 }

@@ -15,7 +15,6 @@ import {
   type StepCommand,
   stepEnv,
   taskVars,
-  TERM_RELAY,
 } from "./command.ts";
 import {
   allocate,
@@ -840,16 +839,12 @@ export class SlurmSession {
     void step.done.then(() => this.t.reactor.clearTimer(timer));
   }
 
-  /**
-   * A signal for a step: through scancel once it runs (SIGTERM as `TERM_RELAY`, which the
-   * step's wrapper passes on to the job's process group), else to its srun.
-   */
+  /** A signal for a step: through scancel once it runs, else to its srun. */
   private signal(child: ChildHandle, stepId: string | undefined, signal: string): void {
     if (stepId === undefined) return child.kill("SIGTERM");
-    const name = signal === "SIGTERM" ? TERM_RELAY : signal.replace(/^SIG/, "");
     const argv = signal === "SIGKILL"
       ? ["scancel", "-Q", stepId]
-      : ["scancel", "-Q", `--signal=${name}`, stepId];
+      : ["scancel", "-Q", `--signal=${signal.replace(/^SIG/, "")}`, stepId];
     void runTool(this.t, argv, this.timeoutMs).then((r) => {
       if (r.code !== 0) child.kill("SIGTERM"); // scancel could not: srun cancels the step itself
     });

@@ -37,10 +37,6 @@ Deno.test({
       await t.step("srun's variables for the step's environment and I/O", () => srunVars(env));
       await t.step("a job's own srun shares the job's CPUs", () => ownSrun(env));
       await t.step("Slurm's variables in jx's environment and a job's", () => clientVars(env));
-      await t.step(
-        "a nested jx's jobs have their grace when the outer run stops",
-        () => nestedStop(env),
-      );
     } finally {
       await stopCluster(cluster);
     }
@@ -194,46 +190,5 @@ jobs:
   const conf = env.SLURM_CONF.replace(/[.]/g, "\\.");
   assert.match(said, new RegExp(`── plain \\(.*\\)\\n\\[${conf}\\|bogus\\|nosuch\\|${node}\\]\\n`));
   assert.doesNotMatch(said, /\|elsewhere\]/);
-  await assertReleased(env, said);
-}
-
-/** SIGTERM to a jx whose Slurm job runs a jx whose Slurm job traps SIGTERM. */
-async function nestedStop(env: Record<string, string>) {
-  const [cmd, argv] = jxCommand("deno", ["run", "-f", "sub/jobs.yaml", "--events", "in.nd"]);
-  const inner = [cmd, ...argv].map(q).join(" ");
-  const dir = await tempDir({
-    "jobs.yaml": `
-executor: slurm
-jobs:
-  outer: { run: ${JSON.stringify(inner)}, tokens: 2 }
-`,
-    "sub/jobs.yaml": `
-executor: slurm
-jobs:
-  i1: { run: "trap 'echo i1 got TERM; exit 3' TERM; touch up; while :; do sleep 1 & wait; done" }
-`,
-  });
-  const [, outer] = jxCommand("deno", ["run", "-j2", "--events", "ev.nd"]);
-  const child = new Deno.Command(cmd, {
-    args: outer,
-    cwd: dir,
-    env: { ...env, NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  for (const end = Date.now() + 60_000; Date.now() < end;) {
-    if (await Deno.stat(`${dir}/sub/up`).then(() => true, () => false)) break;
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
-  child.kill("SIGTERM");
-  const out = await child.output();
-  const said = dec.decode(out.stdout) + dec.decode(out.stderr);
-  assert.equal(out.code, 143, said);
-  const inEv = await readEvents(`${dir}/in.nd`);
-  // Before: the outer step's SIGTERM reached the inner jx's srun, which killed i1's step with
-  // SIGKILL at once: 'killed by SIGKILL', its trap never run.
-  assert.equal(endOf(inEv, "i1").exit, 3, said);
-  assert.match(said, /i1 got TERM/);
   await assertReleased(env, said);
 }
