@@ -217,6 +217,10 @@ async function handle(ctx: Ctx, req: IncomingMessage, res: ServerResponse): Prom
   }
   const url = requestUrl(req.url);
   if (!url) return refuse(res, 400, "jx ui: bad request\n");
+  // A body said to be past the limit: answered, not read (one sent in chunks is cut at it).
+  if (req.method === "POST" && Number(header(req, "content-length")) > BODY_LIMIT) {
+    return refuse(res, 413, `jx ui: request body too large (at most ${BODY_LIMIT} bytes)\n`);
+  }
   const body = req.method === "POST" ? await readBody(req) : "";
   // An empty value is no token: the next place is looked at.
   const given = header(req, "x-jx-token") || url.searchParams.get("token") || bodyToken(body);

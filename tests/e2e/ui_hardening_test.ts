@@ -491,6 +491,21 @@ Deno.test("[deno] startUi: an empty X-Jx-Token header is no token: the query's i
   }
 });
 
+Deno.test("[deno] startUi: a POST whose Content-Length is past the body limit is answered 413, not reset", async () => {
+  const ui = await startUi({ graph: GRAPH, onControl: () => Promise.resolve({ ok: true }) });
+  try {
+    const res = await fetch(ui.url.replace("/?", "/api/control?"), {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: new URL(ui.url).origin },
+      body: JSON.stringify({ op: "pause", module: "m", pad: "x".repeat(200 * 1024) }),
+    });
+    assert.equal(res.status, 413);
+    assert.match(await res.text(), /^jx ui: request body too large \(at most 65536 bytes\)\n$/);
+  } finally {
+    await ui.close();
+  }
+});
+
 // deno-lint-ignore no-explicit-any
 type Sse = any;
 
