@@ -692,6 +692,9 @@ export class Watcher {
     this.lastJobs = names;
     this.echoes.clear();
     const t = this.o.reactor.now();
+    // A read link pointed elsewhere: the folder it now leads to is watched before its jobs read
+    // it (an edit there later in the cycle, once they had read it, went unseen).
+    if (this.inotify && !this.stopped) this.followLinks(changed);
     const done = this.o.runCycle(jobs, changed, control);
     this.cycle = { jobs: names, changed: cause, control, done };
     done.then((r) => this.cycleEnded(r, changed, t)).catch((e) => this.failed(e));

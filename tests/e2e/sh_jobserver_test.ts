@@ -70,16 +70,21 @@ for (const rt of RUNTIMES) {
 for (const rt of RUNTIMES) {
   Deno.test(`${rt}: jx sh stopped while it waits for a token of the pool returns every token`, async () => {
     const dir = await tempDir({
-      "a.sh": "sleep 1.5\nsleep 1.5\n",
-      "b.sh": "sleep 1.5\nsleep 1.5\n",
+      "a.sh": "sleep 4\nsleep 4\n",
+      "b.sh": "sleep 4\nsleep 4\n",
     });
     try {
       const [cmd, jx] = jxCommand(rt, []);
       const sh = [cmd, ...jx, "sh"].map((w) => `'${w}'`).join(" ");
       // Under a pool of 2: a.sh takes the implicit slot and the one token; b.sh runs one job on
       // its own implicit slot and waits for a token for the other. SIGTERM to b.sh meanwhile.
-      const script = `${sh} --events a.ndjson a.sh & a=$!; sleep 0.6
-        ${sh} --events b.ndjson b.sh & b=$!; sleep 0.6
+      // Each step waits for the jobs' starts in the event logs (not for a time: a loaded
+      // machine starts a runtime late).
+      const starts = (f: string, n: number) =>
+        `i=0; until [ "$(grep -c '"job.start"' ${f} 2>/dev/null)" = ${n} ] || [ $i = 600 ]; ` +
+        `do i=$((i+1)); sleep 0.05; done`;
+      const script = `${sh} --events a.ndjson a.sh & a=$!; ${starts("a.ndjson", 2)}
+        ${sh} --events b.ndjson b.sh & b=$!; ${starts("b.ndjson", 1)}; sleep 0.3
         kill -TERM $b; wait $b; echo "b=$?"; wait $a; echo "a=$?"`;
       const out = await new Deno.Command(cmd, {
         args: [...jx, "exec", "-j2", "--", "sh", "-c", script],

@@ -315,3 +315,32 @@ Deno.test("watch: a read link to a link (conf.txt -> links/cur -> v1/c.txt): the
     assert.equal(s.code, 130, s.stderr);
   }
 });
+
+Deno.test("watch: a read link pointed elsewhere: an edit of its new target later in that cycle, after the job read it, reruns", async () => {
+  // `copy` reads the link; `slow` needs it and runs on for a while: the cycle the link's change
+  // starts is still running when the file it now leads to is edited.
+  const dir = await tempDir({
+    "jobs.yaml": `
+jobs:
+  copy: { run: "cat conf.txt > out.txt", reads: [conf.txt], writes: [out.txt] }
+  slow: { run: "sleep 1.5", needs: [copy] }
+`,
+    "v1/c.txt": "1\n",
+    "v2/c.txt": "2\n",
+  });
+  await Deno.symlink("v1/c.txt", `${dir}/conf.txt`);
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await Deno.symlink("v2/c.txt", `${dir}/conf.new`);
+    await Deno.rename(`${dir}/conf.new`, `${dir}/conf.txt`);
+    await waitForText(`${dir}/out.txt`, "2\n");
+    // `slow` runs: the cycle has not ended.
+    assert.equal((await w.events()).filter((e) => e.type === "run.end").length, 1);
+    await Deno.writeTextFile(`${dir}/v2/c.txt`, "3\n");
+    await waitForText(`${dir}/out.txt`, "3\n");
+  } finally {
+    const s = await w.stop();
+    assert.equal(s.code, 130, s.stderr);
+  }
+});
