@@ -15,6 +15,7 @@ import type { ReadySpec } from "../graph/mod.ts";
 import { formatMs } from "../graph/duration.ts";
 import type { ChildHandle, Reactor, StreamName } from "../reactor/mod.ts";
 import { signalGroup } from "./group.ts";
+import { type LineMatcher, lineMatcher } from "./line_regex.ts";
 
 /** Give up when not ready after this long, when `ready.timeout` is not given. */
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
@@ -78,7 +79,7 @@ export class ReadyProbe {
     stdout: new TextDecoder(),
     stderr: new TextDecoder(),
   };
-  private regex?: RegExp;
+  private regex?: LineMatcher;
   /** Per stream: the timer that takes its unfinished line as written once it stays so. */
   private quiet: Partial<Record<StreamName, number>> = {};
   private child?: ChildHandle;
@@ -97,7 +98,7 @@ export class ReadyProbe {
     private result: (ok: boolean, why?: string) => void,
     private once = false,
   ) {
-    if (spec?.log !== undefined) this.regex = new RegExp(spec.log);
+    if (spec?.log !== undefined) this.regex = lineMatcher(spec.log);
   }
 
   /** Starts checking (the module's process exists). */
@@ -135,7 +136,7 @@ export class ReadyProbe {
     }
     // Before a `\r` that ends the chunk, the line is finished, whether a `\n` follows or not.
     const ended = text.endsWith("\r");
-    if (ended ? this.regex.test(text.slice(0, -1)) : this.matchesBefore(text)) {
+    if (ended ? this.regex.test(text.slice(0, -1)) : this.regex.endsBefore(text)) {
       return this.settle(true);
     }
     this.partial[stream] = text.length > MAX_LINE ? text.slice(-MAX_LINE) : text;
@@ -156,17 +157,6 @@ export class ReadyProbe {
     if (t === undefined) return;
     this.ctx.reactor.clearTimer(t);
     this.quiet[stream] = undefined;
-  }
-
-  /** Whether a match of the `log` check in `text` ends before the end of `text`. */
-  private matchesBefore(text: string): boolean {
-    if (!this.regex!.test(text)) return false;
-    const all = new RegExp(this.regex!.source, this.regex!.flags + "g");
-    for (let m = all.exec(text); m; m = all.exec(text)) {
-      if (m.index + m[0].length < text.length) return true;
-      if (m[0].length === 0) all.lastIndex++;
-    }
-    return false;
   }
 
   /** Stops checking; `result` will not be called. */

@@ -1153,3 +1153,30 @@ jobs:
   if (!gone) Deno.kill(inner, "SIGKILL");
   assert.ok(gone, "the process below the module's group outlived jx");
 });
+
+for (const rt of RUNTIMES) {
+  Deno.test(`[${rt}] a ready log pattern that backtracks for ever in JavaScript's engine (^(\\w+\\s?)*$ on 3,000 letters and a !) does not freeze jx`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+modules:
+  srv:
+    run: printf '%03000d!\\n' 0 | tr 0 a; echo "ready to serve"; sleep 300
+    ready: { log: '^(\\w+\\s?)*$', timeout: 60s }
+jobs:
+  use: { run: echo used, needs: [srv] }
+`,
+    });
+    // Killed after 60 s: jx on the main thread inside the match answers no signal.
+    const [cmd, argv] = jxCommand(rt, ["run", "--output", "quiet", "--events", "ev.ndjson"]);
+    const out = await new Deno.Command("timeout", {
+      args: ["-s", "KILL", "60", cmd, ...argv],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const ev = await readEvents(`${dir}/ev.ndjson`);
+    assert.deepEqual(moduleStates(ev), ["srv idle", "srv starting", "srv running", "srv stopped"]);
+    assert.ok(ev.some((e) => e.type === "job.end" && e.job === "use" && e.status === "ok"));
+  });
+}
