@@ -1274,3 +1274,42 @@ Deno.test("jx cache clear|prune on a store this user may not change (another use
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("stageOutputs from a library caller's relative base folder (./p): a read-only folder on the way is opened to stage into, as with an absolute one", async () => {
+  // As a user whom file modes bind: this one, or nobody (root writes into a read-only folder).
+  const root = Deno.uid() === 0;
+  if (root && !(await Deno.stat("/usr/bin/setpriv").catch(() => null))) return;
+  const dir = await Deno.makeTempDir({ prefix: "jx-bound-", dir: root ? "/tmp" : undefined });
+  try {
+    await Deno.mkdir(`${dir}/p/out`, { recursive: true });
+    const script = `
+import { stageOutputs } from "${ROOT}/lib/cache/mod.ts";
+const outputs = [{ kind: "file", path: "out/f", mode: 0o644, digest: "${hex("new")}", size: 3 }];
+const staged = await stageOutputs(outputs, "./p", (_d, tmp) => Deno.writeTextFileSync(tmp, "new"));
+console.log([...staged.opened.keys()].map((d) => d.slice(d.lastIndexOf("/p/") + 1)).join());
+staged.discard();
+`;
+    await Deno.writeTextFile(`${dir}/s.ts`, script);
+    if (root) {
+      for (const p of [dir, `${dir}/p`, `${dir}/p/out`]) Deno.chownSync(p, 65534, 65534);
+    }
+    await Deno.chmod(`${dir}/p/out`, 0o555);
+    const deno = [DENO, "run", "-A", "--quiet", `${dir}/s.ts`];
+    const argv = root
+      ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...deno]
+      : deno;
+    const r = await new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      cwd: dir,
+      env: { NO_COLOR: "1", HOME: dir, DENO_DIR: `${dir}/deno`, TMPDIR: dir },
+      stdin: "null",
+    }).output();
+    const err = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 0, err);
+    assert.equal(new TextDecoder().decode(r.stdout), "p/out\n");
+    assert.equal(Deno.statSync(`${dir}/p/out`).mode! & 0o777, 0o555, "its mode given back");
+  } finally {
+    await Deno.chmod(`${dir}/p/out`, 0o755).catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+});

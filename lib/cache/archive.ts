@@ -599,8 +599,13 @@ export class Staged {
   /** Folders `open` has looked at (a folder of thousands of outputs: once). */
   private seen = new Set<string>();
 
+  /** The base folder, absolute: a folder is compared with it as an absolute path. */
+  private baseDir: string;
+
   /** For a restore into `baseDir`: only folders there (it included) are ever opened. */
-  constructor(private baseDir: string) {}
+  constructor(baseDir: string) {
+    this.baseDir = resolve(baseDir);
+  }
 
   /**
    * Makes the folder `dir` (in the project, not a link) writable and
@@ -610,7 +615,7 @@ export class Staged {
    * does there then fails, and is undone).
    */
   open(dir: string): void {
-    if (this.seen.has(dir) || this.opened.has(dir) || !inside(this.baseDir, dir)) return;
+    if (this.seen.has(dir) || this.opened.has(dir) || !inside(this.baseDir, resolve(dir))) return;
     const st = lstatSync(dir, { throwIfNoEntry: false });
     if (!st?.isDirectory()) return;
     this.seen.add(dir);
