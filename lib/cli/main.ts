@@ -189,11 +189,9 @@ async function ctl(args: Args): Promise<number> {
  * cannot say it.
  */
 async function shCwd(): Promise<string> {
-  let here: string | undefined;
   try {
-    here = cwd();
-  } catch { /* not UTF-8 (Deno), or gone: asked of libc below */ }
-  if (here !== undefined && !here.includes("\uFFFD")) return here;
+    return cwd();
+  } catch { /* not UTF-8, or gone: asked of libc below */ }
   const { rawCwd } = await import(
     "../reactor/libc.ts" as string
   ) as typeof import("../reactor/libc.ts");

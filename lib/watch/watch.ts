@@ -127,9 +127,11 @@ function linkHops(baseDir: string, base: string, p: string): string[] | undefine
   if (!lstatSync(start).isSymbolicLink()) return undefined;
   const hops: string[] = [];
   let at = start;
-  for (let i = 0; i < 40 && lstatSync(at).isSymbolicLink(); i++) {
+  // `at` is a link at each turn (one lstat a hop: the test of the next turn is this one's).
+  for (let i = 0; i < 40; i++) {
     at = resolve(realpathSync(dirname(at)), readlinkSync(at));
-    if (lstatSync(at).isSymbolicLink()) hops.push(relative(base, at));
+    if (!lstatSync(at).isSymbolicLink()) break;
+    hops.push(relative(base, at));
   }
   hops.push(relative(base, realpathSync(start)) || ".");
   return hops;
