@@ -223,7 +223,7 @@ Deno.test("graph cache: the key holds jx's version (another release never reads 
   assert.notEqual(cacheKey(text, {}, "/p"), cacheKey(text, {}, "/p", `${VERSION}-next`));
 });
 
-Deno.test("graph cache: a graph cached by format 11 to 22 (before ${NAME:q} in quotes was refused, when: file ordered, nested includes' names read as in their folder, edges as rows, numbers as text as YAML reads them, a run list's program with a blank and make's $(VAR) refused, an unknown var in env refused, `.` ordered against every path, slurm args srun would take as its command refused, an empty substituted path refused, a deferred foreach reading its env_file per item, slurm args -J refused, vars kept as text in foreach items, a duration with a unit twice) is not read", async () => {
+Deno.test("graph cache: a graph cached by format 11 to 23 (before ${NAME:q} in quotes was refused, when: file ordered, nested includes' names read as in their folder, edges as rows, numbers as text as YAML reads them, a run list's program with a blank and make's $(VAR) refused, an unknown var in env refused, `.` ordered against every path, slurm args srun would take as its command refused, an empty substituted path refused, a deferred foreach reading its env_file per item, slurm args -J refused, vars kept as text in foreach items, a duration with a unit twice, command-line values kept as text) is not read", async () => {
   const { cacheKey } = await import("../lib/graph/cache.ts");
   const { VERSION } = await import("../lib/runtime/version.ts");
   const { createHash } = await import("node:crypto");
@@ -243,13 +243,14 @@ Deno.test("graph cache: a graph cached by format 11 to 22 (before ${NAME:q} in q
   assert.notEqual(cacheKey(text, {}, "/p"), keyOf(20));
   assert.notEqual(cacheKey(text, {}, "/p"), keyOf(21));
   assert.notEqual(cacheKey(text, {}, "/p"), keyOf(22));
+  assert.notEqual(cacheKey(text, {}, "/p"), keyOf(23));
   // The same computation with the current format is the key (what the test above assumes).
-  assert.equal(cacheKey(text, {}, "/p"), keyOf(23));
+  assert.equal(cacheKey(text, {}, "/p"), keyOf(24));
   // A no-op record made under another format is not replayed: its key holds the format too.
   const { GRAPH_FORMAT } = await import("../lib/runtime/version.ts");
   const { runKey } = await import("../lib/cli/noop_run.ts");
   const { parseArgs } = await import("../lib/cli/args.ts");
-  assert.equal(GRAPH_FORMAT, 23);
+  assert.equal(GRAPH_FORMAT, 24);
   assert.deepEqual(
     JSON.parse(runKey(parseArgs(["run"], {}), "/p/jobs.yaml", [])).slice(1, 3),
     [VERSION, GRAPH_FORMAT],

@@ -782,3 +782,40 @@ jobs:
   assert.deepEqual(slurm("a"), { partition: "main", time: "5:00", args: ["--constraint=avx2"] });
   assert.deepEqual(slurm("t[p2]"), { partition: "p2" });
 });
+
+Deno.test("vars: a command-line value (NAME=VALUE) is read as the var's own would be at its place: ${NAME} of the vars above it", () => {
+  const yaml = "vars:\n  OUT: out\n  OBJ: ${OUT}/main.o\n  TAG: v1\n" +
+    'jobs:\n  c: { run: "cc -o ${OBJ} ${TAG}", writes: ["${OBJ}"] }\n';
+  const load = (vars: Record<string, string>) =>
+    parseJobsFile(yaml, "t.yaml", { baseDir: "/w", vars }).get("c");
+  // It reached the job as that text: the shell expanded ${OUT} (empty), writing /x.o.
+  assert.deepEqual(load({ OBJ: "${OUT}/x.o" }).writes, ["out/x.o"]);
+  assert.equal(load({ OBJ: "${OUT}/x.o" }).command, "cc -o out/x.o v1");
+  // The other values given are the vars' values too; `$${` is a literal `${`.
+  assert.equal(load({ OUT: "b", OBJ: "${OUT}/x.o" }).command, "cc -o b/x.o v1");
+  assert.equal(load({ TAG: "$${TAG}" }).command, "cc -o out/main.o ${TAG}");
+  const err = (vars: Record<string, string>) => {
+    try {
+      load(vars);
+    } catch (e) {
+      return (e as { format(): string }).format();
+    }
+    return "no error";
+  };
+  assert.equal(
+    err({ OBJ: "${NOPE}/x.o" }),
+    "OBJ=... on the command line: unknown variable ${NOPE}",
+  );
+  assert.equal(
+    err({ OUT: "${TAG}" }),
+    "OUT=... on the command line: ${TAG} is set below it (a var may use only the vars above it)",
+  );
+  // A name the file does not set comes first, as it is.
+  assert.equal(
+    parseJobsFile('vars:\n  A: "${P}/a"\njobs:\n  c: { run: "echo ${A}" }\n', "t.yaml", {
+      baseDir: "/w",
+      vars: { P: "pre" },
+    }).get("c").command,
+    "echo pre/a",
+  );
+});

@@ -72,6 +72,8 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // `${NAME}` substituted in `slurm:` (it reached srun as that text).
 // 23: `${NAME}` substituted in `foreach` list items and matrix values (they were kept as text);
 // a duration with a unit twice (`1h1h`, read as 2h) refused.
+// 24: `${NAME}` substituted in a command-line `NAME=VALUE`'s value, as in the var's own in the
+// file (it reached the jobs as that text, for the shell to expand).
 const FORMAT = GRAPH_FORMAT;
 
 /** The header line after the key line. */

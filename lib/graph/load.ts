@@ -713,7 +713,11 @@ function fileCache(unit: Unit, cache: boolean | CacheSettings): void {
   for (const j of unit.jobs) if (j.kind === "job") j.fileCache = cache;
 }
 
-/** Variables in file order, each may use earlier ones; command-line overrides win. */
+/**
+ * Variables in file order, each may use earlier ones; command-line overrides win, each read as
+ * the file's value would be at its var's place (`jx run 'OBJ=${OUT}/x.o'`: the vars above it).
+ * A name this file does not set comes first, as it is (it may be used by the file's vars).
+ */
 function fileVars(
   raw: RawFile,
   overrides: Record<string, string>,
@@ -721,19 +725,24 @@ function fileVars(
   positions: PosMap,
 ): Substituter {
   const vars = new Map<string, string>();
+  const own = raw.vars ?? {};
   for (const [k, val] of Object.entries(overrides)) {
     if (!VAR_RE.test(k)) throw new JxInputError(`invalid variable name '${k}' on the command line`);
-    vars.set(k, val);
+    if (!Object.hasOwn(own, k)) vars.set(k, val);
   }
   const sub = new Substituter(vars, file, positions);
-  const later = new Set(Object.keys(raw.vars ?? {}).filter((k) => !Object.hasOwn(overrides, k)));
-  sub.later = later;
-  for (const [k, val] of Object.entries(raw.vars ?? {})) {
-    if (Object.hasOwn(overrides, k)) continue;
-    vars.set(k, sub.apply(val, `vars.${k}`, true));
+  // The command line's values: errors name the value, not a place in the file.
+  const given = new Substituter(vars, "", positions);
+  const later = new Set(Object.keys(own));
+  sub.later = given.later = later;
+  for (const [k, val] of Object.entries(own)) {
+    const value = Object.hasOwn(overrides, k)
+      ? given.apply(overrides[k], `${k}=... on the command line`, true)
+      : sub.apply(val, `vars.${k}`, true);
+    vars.set(k, value);
     later.delete(k);
   }
-  sub.later = undefined;
+  sub.later = given.later = undefined;
   return sub;
 }
 
