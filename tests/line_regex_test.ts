@@ -131,3 +131,15 @@ Deno.test("ready log patterns: an unfinished line counts through a match whateve
   assert.equal(lineMatcher("port 80\\b").endsBefore("port 80 up"), true);
   assert.equal(lineMatcher("^$").endsBefore(""), false);
 });
+
+Deno.test("ready log patterns: a pattern of more DFA states than are kept (a, then 12 of a|b, from the end) answers as the engine", () => {
+  const r = rng(7);
+  const src = "a[ab]{12}$";
+  const re = new RegExp(src), m = lineMatcher(src);
+  for (let i = 0; i < 200; i++) {
+    let s = "";
+    for (let n = 2000 + r(100); n > 0; n--) s += r(2) ? "a" : "b";
+    assert.equal(m.test(s), re.test(s));
+    assert.equal(m.test(s + "c"), false);
+  }
+});

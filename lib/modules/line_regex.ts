@@ -396,13 +396,44 @@ function isWord(code: number): boolean {
     (code >= 97 && code <= 122);
 }
 
+/**
+ * A state of the automaton run as a DFA, made when first reached (as RE2 does): the automaton's
+ * states live at a position (`kernel`: those a character led to, and the start, since a match
+ * may start anywhere), what it knows of the position (the line's start; whether the character
+ * before is a word's), and, by the character that follows, where it goes and whether a match
+ * ends there.
+ */
+interface DState {
+  kernel: number[];
+  atStart: boolean;
+  prevWord: boolean;
+  /** By whether the next character is a word's: the `char` states reached, and a match. */
+  reached: [Reach | undefined, Reach | undefined];
+  /** Whether a match ends here when this is the line's end. */
+  atEnd?: boolean;
+  /** The state after each ASCII character; after others. */
+  ascii: (DState | undefined)[];
+  other?: Map<number, DState>;
+}
+
+interface Reach {
+  chars: number[];
+  match: boolean;
+}
+
+/** More DFA states than this for one pattern: the ones after are made and not kept. */
+const MAX_DSTATES = 4096;
+
 /** Runs the automaton over a line, every match at once (a match may start anywhere). */
 class NfaMatcher implements LineMatcher {
-  /** The step a state was last added at: each state once per position. */
+  /** The step a state was last added at: each state once per closure. */
   private seen: Int32Array;
   private step = 0;
+  private dstates = new Map<string, DState>();
+  private first: DState;
   constructor(private nfa: Nfa) {
     this.seen = new Int32Array(nfa.states.length).fill(-1);
+    this.first = this.dstate([nfa.start], true, false);
   }
 
   test(line: string): boolean {
@@ -415,47 +446,71 @@ class NfaMatcher implements LineMatcher {
 
   /** Whether a match ends at a position before `limit` (`text.length + 1`: anywhere). */
   private run(text: string, limit: number): boolean {
-    let now: number[] = [];
-    for (let p = 0; p <= text.length && p < limit; p++) {
-      const next: number[] = [];
-      this.step++;
-      // A match may start here: the start joins what goes on from before.
-      for (const s of [...now, this.nfa.start]) {
-        if (this.close(s, text, p, next)) return true;
-      }
-      if (p === text.length) break;
+    let d = this.first;
+    for (let p = 0; p < text.length; p++) {
       const code = text.charCodeAt(p);
-      now = [];
-      for (const s of next) {
-        const st = this.nfa.states[s] as { set: CharSet; next: number };
-        if (inSet(st.set, code)) now.push(st.next);
-      }
+      const w = isWord(code);
+      const r = d.reached[w ? 1 : 0] ??= this.close(d, w, false);
+      if (r.match) return true; // (p < text.length < limit)
+      d = (code < 128 ? d.ascii[code] : d.other?.get(code)) ?? this.next(d, r, code);
     }
-    return false;
+    if (limit <= text.length) return false;
+    return d.atEnd ??= this.close(d, false, true).match;
+  }
+
+  /** The DFA state after `code` from `d` (whose states reached are `r`), kept when it may be. */
+  private next(d: DState, r: Reach, code: number): DState {
+    const kernel: number[] = [];
+    for (const s of r.chars) {
+      const st = this.nfa.states[s] as { set: CharSet; next: number };
+      if (inSet(st.set, code)) kernel.push(st.next);
+    }
+    kernel.push(this.nfa.start);
+    const to = this.dstate(kernel, false, isWord(code));
+    if (this.dstates.size < MAX_DSTATES) {
+      if (code < 128) d.ascii[code] = to;
+      else (d.other ??= new Map()).set(code, to);
+    }
+    return to;
+  }
+
+  private dstate(kernel: number[], atStart: boolean, prevWord: boolean): DState {
+    const sorted = [...new Set(kernel)].sort((a, b) => a - b);
+    const key = `${atStart ? "^" : ""}${prevWord ? "w" : ""}${sorted.join()}`;
+    let d = this.dstates.get(key);
+    if (d) return d;
+    d = { kernel: sorted, atStart, prevWord, reached: [undefined, undefined], ascii: [] };
+    if (this.dstates.size < MAX_DSTATES) this.dstates.set(key, d);
+    return d;
   }
 
   /**
-   * Follows state `s` at position `p` through forks and checks of the position: the `char`
-   * states reached go to `out`; true when the end (a match) is reached.
+   * Follows the states of `d` through forks and checks of the position (the next character a
+   * word's or not, the line's end or not): the `char` states reached, and whether the end (a
+   * match) is.
    */
-  private close(s: number, text: string, p: number, out: number[]): boolean {
-    const stack = [s];
+  private close(d: DState, nextWord: boolean, atEnd: boolean): Reach {
+    const chars: number[] = [];
+    const stack = [...d.kernel].reverse();
+    const step = ++this.step;
+    let match = false;
     while (stack.length) {
       const k = stack.pop()!;
-      if (this.seen[k] === this.step) continue;
-      this.seen[k] = this.step;
+      if (this.seen[k] === step) continue;
+      this.seen[k] = step;
       const st = this.nfa.states[k];
       switch (st.kind) {
         case "match":
-          return true;
+          match = true;
+          break;
         case "char":
-          out.push(k);
+          chars.push(k);
           break;
         case "split":
           stack.push(st.b, st.a);
           break;
         case "assert":
-          if (holds(st.what, text, p)) stack.push(st.next);
+          if (holds(st.what, d, nextWord, atEnd)) stack.push(st.next);
           break;
         default: {
           const _assertNever: never = st;
@@ -463,23 +518,21 @@ class NfaMatcher implements LineMatcher {
         }
       }
     }
-    return false;
+    return { chars, match };
   }
 }
 
-/** Whether the check `what` holds at position `p` of `text`. */
-function holds(what: Assertion, text: string, p: number): boolean {
+/** Whether the check `what` holds at a position `d` is at, with what follows it. */
+function holds(what: Assertion, d: DState, nextWord: boolean, atEnd: boolean): boolean {
   switch (what) {
     case "start":
-      return p === 0;
+      return d.atStart;
     case "end":
-      return p === text.length;
+      return atEnd;
     case "word":
-    case "notWord": {
-      const before = p > 0 && isWord(text.charCodeAt(p - 1));
-      const after = p < text.length && isWord(text.charCodeAt(p));
-      return (before !== after) === (what === "word");
-    }
+      return d.prevWord !== nextWord;
+    case "notWord":
+      return d.prevWord === nextWord;
     default: {
       const _assertNever: never = what;
       return _assertNever;
