@@ -647,3 +647,29 @@ Deno.test("an emitted line nested thousands deep: the jobs file's limit, not the
   const text = `{"name": "a", "run": "echo '${"[".repeat(100)}'"}`;
   assert.equal(parseEmittedJob(text, 1, "gen", CTX).name, "a");
 });
+
+Deno.test("a library feed's refused job: at the feed's name, its line, and a column of that line (none for what parse gave)", async () => {
+  const { createReactor, runJobs } = await import("../mod.ts");
+  const g = parseJobsFile("jobs:\n  a: { run: 'true' }\n", "/tmp/feed.yaml");
+  const errors: string[] = [];
+  for (
+    const [text, parse] of [
+      ['{"name": "a2",   "run": "x", "timeout": "zz"}\n', undefined],
+      ["alpha\n", (l: string) => ({ name: `echo-${l}`, run: `echo ${l}`, timeout: "zz" })],
+    ] as const
+  ) {
+    const reactor = createReactor("portable");
+    await runJobs(g, g.jobs, {
+      reactor,
+      handleSignals: false,
+      keepGoing: true,
+      feeds: [{ name: "f", stream: new Blob([text]).stream(), parse }],
+      reporters: [{ event: (e) => e.type === "emit.error" && errors.push(e.error) }],
+    });
+    reactor.close();
+  }
+  // Were "f stdout:1:33" (a column of the line re-serialised) and "f stdout:1:51" (of the object
+  // as JSON): a feed is no job's stdout, and "alpha" has no column 51.
+  const bad = 'timeout: bad duration "zz" (use e.g. 500ms, 30s, 2m, 1h, 1m30s)';
+  assert.deepEqual(errors, [`f:1:41: jobs.a2.${bad}`, `f:1:1: jobs.echo-alpha.${bad}`]);
+});

@@ -92,8 +92,9 @@ export function tooDeep(text: string): number | undefined {
 /**
  * Parses one line an `emits: jobs` job wrote (or an object a library
  * parser returned) into a spec. Throws a `JxInputError` whose `format()`
- * reads `GEN stdout:LINE:COL: message`. The spec's `index` is -1 until a
- * plan takes it.
+ * reads `GEN stdout:LINE:COL: message` (`where`: what stands for `GEN
+ * stdout`; an object's errors say column 1: it has no text of its own).
+ * The spec's `index` is -1 until a plan takes it.
  *
  * @example
  * ```ts
@@ -109,8 +110,9 @@ export function parseEmittedJob(
   lineNo: number,
   generator: string,
   ctx: EmitContext,
+  where = `${generator} stdout`,
 ): JobSpec {
-  const where = `${generator} stdout`;
+  const own = typeof line === "string";
   const lines = new LineCounter();
   let text = line;
   if (typeof text === "string") {
@@ -130,7 +132,7 @@ export function parseEmittedJob(
     // As in a jobs file (the YAML parser would recurse once per level, to the stack's end).
     throw new JxInputError(`nested deeper than ${MAX_DEPTH} levels`, where, {
       line: lineNo,
-      col: deep + 1,
+      col: own ? deep + 1 : 1,
     });
   }
   const doc = parsedLine(text, lines);
@@ -160,7 +162,7 @@ export function parseEmittedJob(
   } catch (e) {
     if (e instanceof JxInputError && e.pos) {
       // Positions are within the line: put them on the stdout line.
-      throw new JxInputError(e.message, where, { line: lineNo, col: e.pos.col });
+      throw new JxInputError(e.message, where, { line: lineNo, col: own ? e.pos.col : 1 });
     }
     throw e;
   }

@@ -247,8 +247,10 @@ export class Generated {
     };
     host.plan.add(feedNode(feed.name, ctx.baseDir));
     host.plan.start(feed.name);
-    const parse = feed.parse ?? defaultParse;
+    const parse = feed.parse;
     const take = (line: string, n: number) => {
+      // Without `parse`, each line is read as an emitted line is (errors at its own columns).
+      if (!parse) return this.takeLine(host, feed, ctx, line, n);
       const entries = made(() => parse(line, n));
       if (entries instanceof Failure) {
         const pos = { line: n, col: 1 };
@@ -264,7 +266,7 @@ export class Generated {
               col: 1,
             }),
           )
-          : made(() => emitted().parseEmittedJob(entry, n, feed.name, ctx));
+          : made(() => emitted().parseEmittedJob(entry, n, feed.name, ctx, feed.name));
         this.add(host, feed.name, job, n);
       }
     };
@@ -278,6 +280,18 @@ export class Generated {
       host.resolve(feed.name, failed ? "failed" : host.plan.stopping ? "cancelled" : "ok");
       host.pump();
     });
+  }
+
+  /** A line of a feed without `parse`: a JSON job, a blank line or a `#` comment. */
+  private takeLine(host: GenHost, feed: JobFeed, ctx: EmitContext, line: string, n: number): void {
+    const text = line.trim();
+    if (text === "" || text.startsWith("#")) return;
+    this.add(
+      host,
+      feed.name,
+      made(() => emitted().parseEmittedJob(text, n, feed.name, ctx, feed.name)),
+      n,
+    );
   }
 
   /** Reads a feed's lines into `take` until it ends or the run stops; resolves to a read error. */
@@ -336,11 +350,6 @@ function made<T>(f: () => T): T | Failure {
 
 function message(e: unknown): string {
   return (e as Error)?.message ?? String(e);
-}
-
-function defaultParse(line: string): Record<string, unknown> | undefined {
-  const l = line.trim();
-  return l === "" || l.startsWith("#") ? undefined : JSON.parse(l);
 }
 
 /** The plan node of a feed: running until its stream ends. */

@@ -159,8 +159,9 @@ export interface JobFeed {
   stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
   /**
    * Turns one line (without its newline) into job entries; `undefined`
-   * skips the line. A throw is a bad line. Default: `JSON.parse`, blank
-   * lines and `#` comments skipped.
+   * skips the line. A throw is a bad line. Default: each line one JSON
+   * object, read as an `emits: jobs` line is; blank lines and `#` comments
+   * skipped.
    */
   parse?: (
     line: string,
