@@ -151,7 +151,7 @@ export function alive(pid: number): boolean {
  * not jx's child that jx has SIGKILLed: its pipes close (what jx waits for) a moment before it is
  * a zombie, and on a loaded machine that moment can outlast jx's own exit.
  */
-export function goneWithin(pid: number, ms = 2_000): Promise<boolean> {
+export function goneWithin(pid: number, ms = 10_000): Promise<boolean> {
   return within(ms, () => !alive(pid), 10);
 }
 
@@ -169,7 +169,7 @@ export async function within(ms: number, done: () => boolean, every = 50): Promi
  * Waits until the file at `path` has some text (a pid, a marker) and returns
  * it trimmed; polls every 20 ms, throws after `ms`.
  */
-export async function waitForFile(path: string, ms = 10_000): Promise<string> {
+export async function waitForFile(path: string, ms = 30_000): Promise<string> {
   const until = Date.now() + ms;
   for (;;) {
     try {

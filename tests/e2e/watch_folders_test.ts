@@ -83,9 +83,11 @@ Deno.test("watch: a read symbolic link a job makes is followed from the cycle th
   );
   const w = new Session("deno", dir);
   try {
-    await w.cycles(1);
+    await w.cycles(1); // its line said: the cycle's end (after its run.end) followed the link
     assert.equal(await Deno.readTextFile(`${dir}/out.txt`), "1\n");
-    await sleep(300); // the cycle's end (after its run.end) follows the link
+    // Past the moment after a cycle (50 ms) in which a change to what its jobs write (the link)
+    // is taken for their own late write; a late test only waits longer.
+    await sleep(300);
     await Deno.writeTextFile(`${top}/shared/conf.txt`, "2\n");
     await waitForText(`${dir}/out.txt`, "2\n");
     const ev = await w.cycles(2);

@@ -19,6 +19,9 @@ import {
 export class Session {
   private child: Deno.ChildProcess;
   private stopped?: Promise<{ code: number; stderr: string }>;
+  /** What it wrote to stderr so far (read as it comes: `waitForStderr`). */
+  private err = "";
+  private drained: Promise<void>;
   constructor(
     runtime: Runtime,
     private dir: string,
@@ -40,19 +43,52 @@ export class Session {
       stderr: "piped",
       stdin: "null",
     }).spawn();
+    const dec = new TextDecoder();
+    this.drained = Promise.all([
+      this.child.stdout.pipeTo(new WritableStream()),
+      this.child.stderr.pipeTo(
+        new WritableStream({ write: (b) => void (this.err += dec.decode(b, { stream: true })) }),
+      ),
+    ]).then(() => void (this.err += dec.decode()));
+  }
+  /** What it wrote to stderr so far. */
+  get stderr(): string {
+    return this.err;
+  }
+  /**
+   * Waits until its stderr matches `re` (a line said: a load that failed, a reload); throws
+   * after `ms` with what it said.
+   */
+  async waitForStderr(re: RegExp, ms = 30_000): Promise<void> {
+    const until = Date.now() + ms;
+    while (!re.test(this.err)) {
+      if (Date.now() > until) {
+        throw new Error(`waited for stderr to match ${re}: ${JSON.stringify(this.err)}`);
+      }
+      await sleep(25);
+    }
   }
   /** The events logged so far. */
   async events(): Promise<LoggedEvent[]> {
     return await readEvents(`${this.dir}/ev.ndjson`).catch(() => []);
   }
-  /** Waits until `n` cycles have ended; returns the events. */
-  async cycles(n: number, ms = 10_000): Promise<LoggedEvent[]> {
+  /**
+   * Waits until `n` cycles have ended, their `run.end` logged and their line said (jx said it
+   * once it had taken in the cycle's end: the links its jobs made followed, a depfile's new
+   * inputs watched; an edit made between the two could go unseen); returns the events.
+   */
+  async cycles(n: number, ms = 30_000): Promise<LoggedEvent[]> {
     const until = Date.now() + ms;
     for (;;) {
       const ev = await this.events();
-      if (ev.filter((e) => e.type === "run.end").length >= n) return ev;
+      const said = this.err.match(/^jx watch: .* -> .*$/gm)?.length ?? 0;
+      if (ev.filter((e) => e.type === "run.end").length >= n && said >= n) return ev;
       if (Date.now() > until) {
-        throw new Error(`waited for ${n} cycles: ${JSON.stringify(ev.map((e) => e.type))}`);
+        throw new Error(
+          `waited for ${n} cycles: ${JSON.stringify(ev.map((e) => e.type))}; stderr: ${
+            JSON.stringify(this.err)
+          }`,
+        );
       }
       await sleep(25);
     }
@@ -74,9 +110,9 @@ export class Session {
       try {
         this.child.kill(signal);
       } catch { /* already gone */ }
-      this.stopped = this.child.output().then((out) => ({
-        code: out.code,
-        stderr: new TextDecoder().decode(out.stderr),
+      this.stopped = Promise.all([this.child.status, this.drained]).then(([status]) => ({
+        code: status.code,
+        stderr: this.err,
       }));
     }
     return this.stopped;
@@ -84,7 +120,7 @@ export class Session {
 }
 
 /** Waits until the file at `path` holds exactly `text`; throws after `ms` with what it held. */
-export async function waitForText(path: string, text: string, ms = 10_000): Promise<void> {
+export async function waitForText(path: string, text: string, ms = 30_000): Promise<void> {
   const until = Date.now() + ms;
   let last = "";
   for (;;) {

@@ -20,7 +20,7 @@ import {
 const inGroup = (pgid: number) => inGroups([pgid]);
 
 /** Polls `check` until it returns a value (not undefined), or fails after `ms`. */
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 15_000) {
+async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 30_000) {
   const end = Date.now() + ms;
   for (;;) {
     const v = await check();
