@@ -159,9 +159,9 @@ Deno.test("watch: a second Ctrl-C kills the cycle's jobs at once, without their 
     "jobs.yaml": `
 jobs:
   stubborn:
-    run: "trap '' TERM INT; echo $$ > pid.txt; sleep 40"
+    run: "trap 'echo term >> log.txt' TERM; trap '' INT; echo $$ > pid.txt; while :; do sleep 0.2; done"
     reads: ["src/*.txt"]
-    grace: 30s
+    grace: 60s
 `,
     "src/a.txt": "1\n",
   });
@@ -169,13 +169,15 @@ jobs:
   try {
     const pid = Number(await waitForFile(`${dir}/pid.txt`));
     w.signal("SIGINT");
-    await sleep(1000); // the first one is in: SIGTERM sent, ignored, 30 s of grace
-    assert.ok(alive(pid), "the job ignores SIGTERM");
+    // The first one is in (the job had its SIGTERM, not before: two signals pending at once would
+    // be one), and it has 60 s of grace.
+    await waitForText(`${dir}/log.txt`, "term\n");
+    assert.ok(alive(pid), "the job outlives SIGTERM");
     const t = Date.now();
     w.signal("SIGINT");
     const s = await w.stop();
     assert.equal(s.code, 130, s.stderr);
-    assert.ok(Date.now() - t < 10_000, `ended ${Date.now() - t}ms after the second Ctrl-C`);
+    assert.ok(Date.now() - t < 30_000, `ended ${Date.now() - t}ms after the second Ctrl-C`);
     assert.equal(alive(pid), false);
     const last = s.stderr.trimEnd().split("\n").at(-1)!;
     assert.match(last, /^jx watch: first run -> ran stubborn: interrupted \(\d+ms\)$/);
@@ -213,9 +215,9 @@ Deno.test("watch: a second change during a restart's grace does not cut the grac
     "jobs.yaml": `
 jobs:
   tidy:
-    run: "trap 'sleep 1; echo cleaned >> log.txt; exit 1' TERM; echo start >> log.txt; sleep 30 & wait"
+    run: "trap 'echo stopping >> log.txt; sleep 2; echo cleaned >> log.txt; exit 1' TERM; echo start >> log.txt; sleep 30 & wait"
     reads: [in.txt]
-    grace: 10s
+    grace: 20s
 `,
     "in.txt": "0\n",
   });
@@ -223,9 +225,10 @@ jobs:
   try {
     await waitForText(`${dir}/log.txt`, "start\n");
     await Deno.writeTextFile(`${dir}/in.txt`, "1\n");
-    await sleep(400); // in the job's trap: its 1 s of cleanup
+    // In the job's trap (seen, not for a time): its 2 s of cleanup.
+    await waitForText(`${dir}/log.txt`, "start\nstopping\n");
     await Deno.writeTextFile(`${dir}/in.txt`, "2\n");
-    await waitForText(`${dir}/log.txt`, "start\ncleaned\nstart\n");
+    await waitForText(`${dir}/log.txt`, "start\nstopping\ncleaned\nstart\n");
   } finally {
     await w.stop().catch(() => {});
   }
@@ -330,7 +333,7 @@ Deno.test("watch: an edit of the jobs file that does not load is said (FILE:LINE
   try {
     await w.cycles(1);
     await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replace("run:", "rn:"));
-    await sleep(600);
+    await w.waitForStderr(/does not load/); // not for a time: it could be taken in with in.txt
     await Deno.writeTextFile(`${dir}/in.txt`, "1\n");
     await w.cycles(2); // the jobs loaded before
     await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replace("OLD", "NEW"));
@@ -360,7 +363,10 @@ Deno.test("watch: an edit that includes a file not made yet loads once the file 
         ? jobs.replace("jobs:", "env_file: [sub/.env]\njobs:").replace("top", "$WHO")
         : `include: [${inc}]\n${jobs}`;
       await Deno.writeTextFile(`${dir}/jobs.yaml`, edited);
-      await sleep(1000); // the failed load, then a few looks for the file: not there yet
+      // The failed load (not for a time: a late one would find the file), then a few looks for
+      // the file: not there yet.
+      await w.waitForStderr(dotenv ? /no such dotenv file/ : /no such file/);
+      await sleep(300);
       await Deno.mkdir(`${dir}/sub`, { recursive: true });
       await Deno.writeTextFile(
         `${dir}/${dotenv ? "sub/.env" : inc}`,
@@ -417,7 +423,7 @@ Deno.test("watch: a reload stops the old graph's modules and starts the new one'
   const dir = await tempDir({ "jobs.yaml": jobs(1) });
   const w = new Session("deno", dir);
   const pidOf = async (f: string) => {
-    for (let i = 0; i < 200; i++, await sleep(25)) {
+    for (let i = 0; i < 1200; i++, await sleep(25)) {
       const t = await Deno.readTextFile(`${dir}/${f}`).catch(() => "");
       if (t.endsWith("\n")) return Number(t);
     }
@@ -486,13 +492,18 @@ Deno.test("watch: a reload stops the running cycle as a change does: cancelled, 
 });
 
 Deno.test("watch: an edit made while a reload waits for the running cycle is taken in too", async () => {
-  const jobs = `jobs:\n  long: { run: "echo V0 >> log.txt; sleep 1.5", reads: [in.txt] }\n`;
+  const jobs = `jobs:\n  long: { run: "echo V0 >> log.txt; sleep 3", reads: [in.txt] }\n`;
   const dir = await tempDir({ "jobs.yaml": jobs, "in.txt": "0\n" });
   const w = new Session("deno", dir, { args: ["--on-busy", "queue"] });
   try {
     await waitForText(`${dir}/log.txt`, "V0\n");
     await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replace("V0", "V1"));
-    await sleep(600); // loaded: it waits for the cycle's end
+    // Loaded (not for a time: a late load would take in both edits at once): it waits for the
+    // cycle's end.
+    for (const until = Date.now() + 30_000;; await sleep(25)) {
+      if ((await w.events()).some((e) => e.type === "watch.reload")) break;
+      assert.ok(Date.now() < until, `no reload: ${w.stderr}`);
+    }
     await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs.replace("V0", "V2"));
     await waitForText(`${dir}/log.txt`, "V0\nV1\nV2\n");
   } finally {
@@ -538,10 +549,11 @@ Deno.test("watch: an edit of an included file with no jobs of its own is taken i
 });
 
 Deno.test("watch: an edit of the jobs file then a Ctrl-C at once: no reload is said, the watch ends", async () => {
-  const job = "trap 'sleep 1; exit 1' TERM; echo go > go.txt; sleep 30 & wait";
-  const jobs = `jobs:\n  long: { run: "${job}", reads: [in.txt] }\n`;
+  const job = "trap 'sleep 3; exit 1' TERM; echo go > go.txt; sleep 30 & wait";
+  const jobs = `jobs:\n  long: { run: "${job}", reads: [in.txt], grace: 10s }\n`;
   const dir = await tempDir({ "jobs.yaml": jobs, "in.txt": "0\n" });
-  const w = new Session("deno", dir, { args: ["--debounce", "300ms"] });
+  // A debounce long enough that the Ctrl-C comes before it ends, on a loaded machine too.
+  const w = new Session("deno", dir, { args: ["--debounce", "1500ms"] });
   try {
     await waitForText(`${dir}/go.txt`, "go\n");
     await Deno.writeTextFile(`${dir}/jobs.yaml`, jobs + "# edited\n");
