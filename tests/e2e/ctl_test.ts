@@ -122,7 +122,7 @@ Deno.test("[deno] jx ctl: status, pause, resume, publish, stop --drain, stop, st
 
     // pause: no progress, messages queued; resume: they arrive in order.
     assert.equal((await ctl("pause", "counter")).stdout, "counter: paused\n");
-    await until("SIGSTOP", () => Promise.resolve(stateOf(counterPid) === "T" || undefined), 5000);
+    await until("SIGSTOP", () => Promise.resolve(stateOf(counterPid) === "T" || undefined));
     const c1 = await read(`${dir}/count`);
     for (const m of ["q1", "q2", "q3"]) assert.equal((await ctl("publish", "note", m)).code, 0);
     await sleep(300);
@@ -810,7 +810,7 @@ modules:
     stop: { grace: 10s }
   slow:
     run: "exec sleep 300"
-    ready: { delay: 5s }
+    ready: { delay: 20s }
 jobs:
   j: { run: "sleep 60", needs: [m] }
 `,
@@ -831,8 +831,14 @@ jobs:
     const ended = await event(dir, (e) => e.type === "module.state" && e.module === "slow");
     assert.ok(ended);
     await runJx(["ctl", "stop", "slow"], { cwd: dir });
+    const starting = async () =>
+      (await readEvents(`${dir}/ev.ndjson`)).filter((e) =>
+        e.type === "module.state" && e.module === "slow" && e.state === "starting"
+      ).length;
+    const before = await starting();
     const start = runJx(["ctl", "start", "slow"], { cwd: dir });
-    await sleep(700);
+    // Started (not for a time: a late `ctl start` would come after the stop), not ready (20 s).
+    await until("slow starting again", async () => await starting() > before || undefined);
     await runJx(["ctl", "stop", "slow"], { cwd: dir });
     const s = await start;
     assert.equal(s.code, 1, s.stdout + s.stderr);
