@@ -548,16 +548,31 @@ Deno.test("jx sh: SIGTERM stops every job's process group, exit 143", async () =
 });
 
 /**
+ * Waits until the `sleep N` that `source` runs after writing the file `marker` runs below
+ * `root` (a process of it: not for a time, a loaded machine starts it late).
+ */
+async function sleepAfter(source: string, marker: string, root: number): Promise<void> {
+  const sleep = source.match(new RegExp(`> ${marker}(?:;|\\n) ?(?:exec )?(sleep \\d+)`))?.[1];
+  assert.ok(sleep, `no sleep after ${marker}: ${source}`);
+  const until = Date.now() + 30_000;
+  while (!descendants(root).some((p) => cmdline(p) === sleep)) {
+    if (Date.now() > until) throw new Error(`'${sleep}' after ${marker} did not start: ${source}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
  * Runs `source` under sh and under jx sh (Deno, Bun), each in a session of
  * its own (setsid: its pid is its process group), sends `sig` once the
- * script has written `ready` (to the group, as a terminal's Ctrl-C does, or
- * to the shell or jx alone), and compares what came out.
+ * script has written `ready` and started the `sleep` after it (to the group, as a terminal's
+ * Ctrl-C does, or to the shell or jx alone), and compares what came out. `then`: a second
+ * signal, once the script has written `then.after` and started the `sleep` after that.
  */
 async function compareSignalled(
   source: string,
   sig: Deno.Signal,
   group: boolean,
-  then?: { sig: Deno.Signal; group: boolean; afterMs: number },
+  then?: { sig: Deno.Signal; group: boolean; after: string },
 ): Promise<void> {
   const dirs = await Promise.all([0, 1, 2].map(() => tempDir({ "script.sh": source })));
   const jx = ["sh", "-j4", "script.sh"];
@@ -579,10 +594,11 @@ async function compareSignalled(
       }).spawn();
       await waitForFile(`${dirs[k]}/ready`);
       // The command after the marker has started.
-      await new Promise((r) => setTimeout(r, 300));
+      await sleepAfter(source, "ready", child.pid);
       Deno.kill(group ? -child.pid : child.pid, sig);
       if (then) {
-        await new Promise((r) => setTimeout(r, then.afterMs));
+        await waitForFile(`${dirs[k]}/${then.after}`);
+        await sleepAfter(source, then.after, child.pid);
         Deno.kill(then.group ? -child.pid : child.pid, then.sig);
       }
       const out = await child.output();
@@ -667,10 +683,10 @@ Deno.test("jx sh = sh: a trap's own exit 130 stays an exit status; a second sign
   // Ctrl-C (the group), then SIGINT to the shell alone: the second reaches sh alone, whose
   // command runs on (the sentinel that told the first apart was used up).
   await compareSignalled(
-    `trap 'echo caught' INT\necho go > ready\nsleep 2; echo "a $?"\nsleep 2; echo "b $?"\n`,
+    `trap 'echo caught' INT\necho go > ready\nsleep 2; echo "a $?"; echo go > again\nsleep 3; echo "b $?"\n`,
     "SIGINT",
     true,
-    { sig: "SIGINT", group: false, afterMs: 1700 },
+    { sig: "SIGINT", group: false, after: "again" },
   );
 });
 
