@@ -127,7 +127,7 @@ Deno.test("lifecycle: a job running a nested jx, SIGKILLed after its grace: the 
     child.kill("SIGTERM");
     const out = await child.output();
     assert.equal(out.code, 143, new TextDecoder().decode(out.stderr));
-    for (let i = 0; i < 50 && alive(pid); i++) await sleep(20);
+    for (let i = 0; i < 500 && alive(pid); i++) await sleep(20);
     assert.equal(alive(pid), false, "the nested jx's job outlived the run");
   } finally {
     if (pid && alive(pid)) Deno.kill(-pid, "SIGKILL");
@@ -201,11 +201,15 @@ Deno.test({
 });
 
 Deno.test("jobserver: tokens a killed make held come back before its job's retry (the retry ran on what was left, and could wait for ever)", async () => {
-  // Attempt 1's make is SIGKILLed holding 3 tokens; attempt 2's make runs 4 recipes, each
-  // counting those started when it ends: 4 at -j5 when every token is back.
+  // Attempt 1's make is SIGKILLed holding 3 tokens (k1-k3 run on well past k4's kill, on a
+  // loaded machine too); attempt 2's make runs 4 recipes, each waiting (up to 30 s) for the 4 to
+  // have started, then counting them: 4 at -j5 when every token is back (not for a time: a
+  // recipe started late ran after another's end).
   const dir = await tempDir({
-    "sub.mk": "crash: k1 k2 k3 k4\nk1 k2 k3:\n\tsleep 0.5\nk4:\n\tsleep 0.1; kill -9 $$PPID\n" +
-      "all: a b c d\na b c d:\n\tmkdir -p run; touch run/$@; sleep 0.5; ls run | wc -l > n.$@\n",
+    "sub.mk": "crash: k1 k2 k3 k4\nk1 k2 k3:\n\tsleep 3\nk4:\n\tsleep 0.1; kill -9 $$PPID\n" +
+      "all: a b c d\na b c d:\n\tmkdir -p run; touch run/$@; i=0; " +
+      "while [ $$(ls run | wc -l) -lt 4 ] && [ $$i -lt 600 ]; do sleep 0.05; i=$$((i+1)); done; " +
+      "ls run | wc -l > n.$@\n",
     "jobs.yaml": "jobs:\n  build:\n    run: 'if [ -e once ]; then make -s -f sub.mk all; " +
       "else touch once; make -s -f sub.mk crash; fi'\n    retries: 1\n",
   });
