@@ -85,7 +85,9 @@ const GRAPH = graphData(parseJobsFile("jobs:\n  a: { run: 'true' }\n", "jobs.yam
 });
 
 Deno.test("[deno] startUi: past its bound the oldest connection without the token is closed, one that never shows it after its time; the page's stream stays", async () => {
-  const ui = await startUi({ graph: GRAPH, limits: { max: 8, untrustedMs: 400 } });
+  // The time an untrusted connection is given (3 s) is far past how long the test looks for
+  // those closed at once (1 s), on a loaded machine too (the 20 connections take a while).
+  const ui = await startUi({ graph: GRAPH, limits: { max: 8, untrustedMs: 3000 } });
   const conns: Deno.TcpConn[] = [];
   try {
     // The page's event stream: it has shown the token.
@@ -98,13 +100,13 @@ Deno.test("[deno] startUi: past its bound the oldest connection without the toke
     assert.match(new TextDecoder().decode(buf.subarray(0, (await stream.read(buf))!)), / 200 /);
     conns.push(...await halfOpen(ui.port, 20));
     // At most 8 open: 13 of the 20 were closed at once to make room, the oldest first.
-    const early = await Promise.all(conns.slice(1).map((c) => closedWithin(c, 150)));
+    const early = await Promise.all(conns.slice(1).map((c) => closedWithin(c, 1000)));
     assert.deepEqual(early.indexOf(false), 13, `closed at once: ${early}`);
     assert.equal(early.filter((x) => x).length, 13);
     // With the token, a request gets through meanwhile.
     assert.equal(await statusOf(ui.url.replace("/?", "/api/graph?")), 200);
     // The rest never show the token: closed after their time.
-    const late = await Promise.all(conns.slice(14).map((c) => closedWithin(c, 1500)));
+    const late = await Promise.all(conns.slice(14).map((c) => closedWithin(c, 10_000)));
     assert.deepEqual(late, [true, true, true, true, true, true, true]);
     // The stream is still open: it gets the next event.
     ui.reporter.event({ type: "run.start", t: 0, jobs: 1, slots: 1, jobserver: "none" });
@@ -588,7 +590,7 @@ Deno.test("[deno] startUi: a stream whose client reads nothing is closed once it
       await new Promise((ok) => setTimeout(ok, 50));
     }
     // It was closed: reading now gets what the kernel's buffers took, then the end.
-    const got = await drain(stalled, 5000);
+    const got = await drain(stalled, 20_000);
     assert.notEqual(got, "still open");
     assert.ok((got as number) < 20_000_000, String(got));
     ui.reporter.event({ type: "run.end", t: 3, status: "ok", exit: 0, ms: 3 });
