@@ -195,7 +195,12 @@ jobs:
       .spawn();
     const gpid = Number(await waitForFile(`${dir}/grandchild.pid`));
     assert.ok(alive(gpid));
-    await sleep(100);
+    // Both jobs started (their job.start logged), not 100 ms: a late `other` ended skipped.
+    for (const until = Date.now() + 30_000;; await sleep(20)) {
+      const ev = await readEvents(`${dir}/ev.ndjson`).catch(() => []);
+      if (ev.filter((e) => e.type === "job.start").length === 2) break;
+      assert.ok(Date.now() < until, `not both started: ${JSON.stringify(ev.map((e) => e.type))}`);
+    }
     child.kill("SIGINT");
     const out = await child.output();
     assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
