@@ -42,17 +42,19 @@ async function ctrlC(args: string[], dir: string, ready: string) {
 
 for (const rt of RUNTIMES) {
   Deno.test(`[${rt}] resource ordering from the event log: writer, overlapping readers, next writer`, async () => {
+    // gen's and the readers' sleeps: long enough that `free` starts before gen ends and the
+    // readers overlap, however late a loaded machine starts the second of two.
     const dir = await tempDir({
       "jobs.yaml": `
 jobs:
   gen:
-    run: sleep 0.2; mkdir -p out; echo '#define X 1' > out/gen.h
+    run: sleep 1; mkdir -p out; echo '#define X 1' > out/gen.h
     writes: [out/gen.h]
   r1:
-    run: sleep 0.4; cat out/gen.h
+    run: sleep 1.5; cat out/gen.h
     reads: [out/*.h]
   r2:
-    run: sleep 0.4; cat out/gen.h
+    run: sleep 1.5; cat out/gen.h
     reads: [out/*.h]
   regen:
     run: echo '#define X 2' > out/gen.h

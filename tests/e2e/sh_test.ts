@@ -311,10 +311,11 @@ Deno.test("jx sh = sh: with a background command, output to files shares the cal
 
 Deno.test("jx sh: independent commands overlap (from the event log)", async () => {
   const dir = await tempDir({
+    // Each long enough that the three overlap however late the last one is started.
     "par.sh": [
-      "(sleep 0.3; echo 1 > f1)",
-      "(sleep 0.3; echo 2 > f2)",
-      "(sleep 0.3; echo 3 > f3)",
+      "(sleep 2; echo 1 > f1)",
+      "(sleep 2; echo 2 > f2)",
+      "(sleep 2; echo 3 > f3)",
       "cat f1 f2 f3",
       "",
     ].join("\n"),
