@@ -15,7 +15,8 @@ function mostAtOnce(events: Awaited<ReturnType<typeof readEvents>>): number {
   return most;
 }
 
-const SCRIPT = "sleep 0.4\nsleep 0.4\nsleep 0.4\nsleep 0.4\nsleep 0.4\nsleep 0.4\n";
+// Jobs long enough that those started together overlap however late a loaded machine starts one.
+const SCRIPT = "sleep 1\nsleep 1\nsleep 1\nsleep 1\nsleep 1\nsleep 1\n";
 
 for (const rt of RUNTIMES) {
   Deno.test(`${rt}: jx sh under jx exec -j2 runs 2 jobs at once (the pool's), none lost`, async () => {
