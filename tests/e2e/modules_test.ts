@@ -667,7 +667,7 @@ modules:
     ready: { delay: 200ms }
   never:
     run: 'echo "starting on a port nobody checks"; echo "fatal: no config" >&2; sleep 300'
-    ready: { tcp: ${freePort()}, timeout: 500ms }
+    ready: { tcp: ${freePort()}, timeout: 3s }
 jobs:
   all: { run: echo all ready, needs: [http, log, cmd, delay] }
   hopeless: { run: echo unreachable, needs: [never] }
@@ -679,11 +679,11 @@ jobs:
   const never = r.stdout.slice(r.stdout.indexOf("── module never:"));
   assert.match(
     never,
-    /^── module never: FAILED \(not ready after 500ms: tcp \d+ \(last: ECONNREFUSED\)\)\n/,
+    /^── module never: FAILED \(not ready after 3\.00s: tcp \d+ \(last: ECONNREFUSED\)\)\n/,
   );
   assert.match(never, /\nstarting on a port nobody checks\n/);
   assert.match(never, /\nfatal: no config\n/);
-  assert.match(r.stderr, /✗ module never: not ready after 500ms/);
+  assert.match(r.stderr, /✗ module never: not ready after 3\.00s/);
   assert.match(r.stderr, /skipped hopeless: depends on never/);
   const ev = await readEvents(`${dir}/ev.ndjson`);
   for (const m of ["http", "log", "cmd", "delay"]) {
@@ -1094,7 +1094,8 @@ Deno.test("an http ready check's port that answers, but not 2xx, before the star
   const dir = await tempDir();
   const url = `http://127.0.0.1:${server.addr.port}/health`;
   const { m, reactor, states } = realModule(
-    `modules:\n  m: { run: sleep 30, ready: { http: "${url}", timeout: 300ms } }\n`,
+    // Time for a probe to get its answer on a loaded machine (its last one is the reason).
+    `modules:\n  m: { run: sleep 30, ready: { http: "${url}", timeout: 3s } }\n`,
     dir,
   );
   try {
@@ -1102,7 +1103,7 @@ Deno.test("an http ready check's port that answers, but not 2xx, before the star
     assert.equal(await new Promise<string>((r) => m.onSettled(r)), "failed");
     assert.deepEqual(states, ["starting", "failed"]);
     assert.equal(m.attempt, 1);
-    assert.equal(m.reason, `not ready after 300ms: http ${url} (last: HTTP 502)`);
+    assert.equal(m.reason, `not ready after 3.00s: http ${url} (last: HTTP 502)`);
     await m.whenGone();
   } finally {
     reactor.close();
@@ -1149,7 +1150,7 @@ jobs:
   const r = await runJx(["run"], { cwd: dir });
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const inner = Number(await Deno.readTextFile(`${dir}/inner.pid`));
-  const gone = await goneWithin(inner, 5_000);
+  const gone = await goneWithin(inner);
   if (!gone) Deno.kill(inner, "SIGKILL");
   assert.ok(gone, "the process below the module's group outlived jx");
 });
