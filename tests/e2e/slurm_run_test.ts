@@ -789,11 +789,14 @@ jobs:
       const id = outerAllocation(4, "outer4");
       try {
         // The 4-CPU allocation from a machine of fewer CPUs (2 in CI): four at once, and a job
-        // of 3 tokens is no "-j is 2" at load.
+        // of 3 tokens is no "-j is 2" at load. Each job waits (bounded) for the four to be up,
+        // not 2 s: a step launched late on a loaded machine started after another's end.
         const dir = await tempDir({
           "jobs.yaml": "jobs:\n" +
-            [1, 2, 3, 4].map((i) => `  j${i}: { run: "sleep 2" }\n`).join("") +
+            [1, 2, 3, 4].map((i) => `  j${i}: { run: "touch j${i}.up; sh wait4.sh" }\n`).join("") +
             "  wide: { run: 'echo wide', tokens: 3, needs: [j1, j2, j3, j4] }\n",
+          "wait4.sh": "for i in $(seq 600); do [ $(ls *.up | wc -l) -ge 4 ] && exit 0; " +
+            "sleep 0.05; done; exit 9\n",
         });
         const r = await jx(dir, { ...env, SLURM_JOB_ID: id });
         assert.equal(r.code, 0, r.stderr);
