@@ -446,7 +446,7 @@ Deno.test("runJobs: RunControl.suspend from within a job's job.start stops that 
     });
     // The process state in /proc/PID/stat: T once stopped.
     const state = () => Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]?.[0];
-    for (let i = 0; i < 100 && !(pid && state() === "T"); i++) {
+    for (let i = 0; i < 600 && !(pid && state() === "T"); i++) {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(state(), "T", `sleep ${pid} stopped`);

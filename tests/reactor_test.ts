@@ -187,7 +187,7 @@ for (const call of ["addchdir_np", "adddup2", "addopen"] as const) {
       );
       // The process's count: what an earlier test's children left may still be closing under a
       // loaded host (CI saw 67 after 64), which comes back; pipes this spawn leaked would not.
-      for (let i = 0; i < 40 && fds() > before; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 400 && fds() > before; i++) await new Promise((r) => setTimeout(r, 50));
       assert.ok(fds() <= before, `the pipes were closed: ${fds()} descriptors, ${before} before`);
       // The reactor goes on: the next spawn (real libc calls) runs.
       const next = createEpollReactor();

@@ -59,7 +59,7 @@ async function jobEnd(dir: string): Promise<LoggedEvent> {
 async function cleanUp(child: Deno.ChildProcess, pid: number) {
   if (pid > 1 && alive(pid)) Deno.kill(pid, "SIGKILL");
   await killAndWait(child).catch(() => {});
-  for (let i = 0; i < 100 && pid > 1 && alive(pid); i++) await sleep(20);
+  for (let i = 0; i < 500 && pid > 1 && alive(pid); i++) await sleep(20);
   assert.ok(!(pid > 1 && alive(pid)), `pid ${pid} is still running`);
 }
 

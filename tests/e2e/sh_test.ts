@@ -533,7 +533,7 @@ Deno.test("jx sh: SIGTERM stops every job's process group, exit 143", async () =
       stderr: "null",
     }).spawn();
     let sleeps: number[] = [];
-    for (let i = 0; i < 200 && sleeps.length < 3; i++) {
+    for (let i = 0; i < 600 && sleeps.length < 3; i++) {
       await new Promise((r) => setTimeout(r, 50));
       sleeps = descendants(child.pid).filter((p) => /^sleep 3[012]$/.test(cmdline(p)));
     }
@@ -747,7 +747,7 @@ Deno.test("jx sh: a job that ignores Ctrl-C is killed after the grace, none left
       }).spawn();
       await waitForFile(`${dir}/ready`);
       let sleeps: number[] = [];
-      for (let i = 0; i < 200 && !sleeps.length; i++) {
+      for (let i = 0; i < 1500 && !sleeps.length; i++) {
         await new Promise((r) => setTimeout(r, 20));
         sleeps = descendants(child.pid).filter((p) => cmdline(p) === "sleep 30");
       }

@@ -77,7 +77,7 @@ function queue(env: Record<string, string>): string {
 
 /**
  * The steps still in `squeue` (jx's spare steps aside), once none is left or
- * after 10 s: a step whose
+ * after 30 s: a step whose
  * srun has exited may stay listed (COMPLETING) until slurmctld hears from
  * slurmd, which a loaded machine makes take a while.
  */
@@ -85,7 +85,7 @@ async function stepsGone(env: Record<string, string>): Promise<string[]> {
   const steps = () =>
     slurm(env, "squeue", "-s", "-h", "-o", "%i %j").split("\n")
       .filter((l) => l.includes(".") && !l.endsWith(" jx:spare"));
-  for (const end = Date.now() + 10_000; steps().length && Date.now() < end;) {
+  for (const end = Date.now() + 30_000; steps().length && Date.now() < end;) {
     await new Promise((ok) => setTimeout(ok, 100));
   }
   return steps();
@@ -297,7 +297,7 @@ async function steps(
       for (const id of cancelled) slurm(env, "scancel", "-Q", id);
       // Gone from squeue (slurmctld cancels them in its own time: on a loaded machine, more than
       // a second), and their srun clients given time to end, all with this thread still busy.
-      const until = Date.now() + 15_000;
+      const until = Date.now() + 30_000;
       while (spareSteps(env).some((id) => cancelled.includes(id)) && Date.now() < until) busy(50);
       busy(1000);
       const order: string[] = [];
