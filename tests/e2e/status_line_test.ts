@@ -10,7 +10,9 @@ import { ROOT, runJx, tempDir } from "../helpers.ts";
 
 Deno.test("status line on a terminal: every running job, elapsed time ticking", async () => {
   const dir = await tempDir({
-    "jobs.yaml": "jobs:\n  a: { run: sleep 1.2 }\n  b: { run: sleep 1.2 }\n",
+    // Long enough that both run together, and the line is redrawn meanwhile several times, on a
+    // loaded machine too.
+    "jobs.yaml": "jobs:\n  a: { run: sleep 3 }\n  b: { run: sleep 3 }\n",
   });
   try {
     const out = await new Deno.Command("script", {
