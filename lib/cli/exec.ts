@@ -140,7 +140,11 @@ async function runInPool(
   };
   unlisten.push(reactor.onSignal("SIGTSTP", () => pid ? suspend() : (suspendLater = true)));
   try {
-    const { err, pid: spawned } = await spawnInSession(argv, env, undefined, !!handoff);
+    // The command takes the terminal itself before its exec where libc can (a shell's way):
+    // else jx gives it after the spawn and continues the command, which a read of the
+    // terminal before then stopped; a Ctrl-Z typed at that moment was continued with it.
+    const takes = handoff?.spawnAction();
+    const { err, pid: spawned } = await spawnInSession(argv, env, takes, !!handoff);
     if (err !== 0) {
       writeAll(
         2,
@@ -152,7 +156,7 @@ async function runInPool(
     // Its group (its pid), listed with the watchdog until it has exited.
     const release = holdGroup(reactor, pid);
     handoff?.start(pid);
-    killGroup(pid, "SIGCONT"); // stopped by a read of the terminal before it had it
+    if (!takes) killGroup(pid, "SIGCONT"); // stopped by a read of the terminal before it had it
     for (const sig of pending) killGroup(pid, sig);
     pending = [];
     if (suspendLater) suspend();

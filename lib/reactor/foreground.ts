@@ -12,7 +12,7 @@
  * @module
  */
 import { pid } from "../runtime/mod.ts";
-import { C, libc } from "./libc.ts";
+import { C, libc, spawnTcsetpgrp } from "./libc.ts";
 
 /**
  * The descriptor (0, 1 or 2) of jx's controlling terminal when jx is a job
@@ -76,6 +76,19 @@ export function stoppedNow(pidfd: number): boolean {
  */
 export class TerminalHandoff {
   constructor(readonly fd: number, private pgid = 0) {}
+
+  /**
+   * The spawn's file action by which the command takes the terminal itself before its exec,
+   * when jx has it and libc can (`spawnTcsetpgrp`); else undefined, and `start` gives it.
+   */
+  spawnAction(): ((fa: Uint8Array) => unknown[]) | undefined {
+    const add = spawnTcsetpgrp();
+    if (!add || !inForeground(this.fd, libc().symbols.getpgrp())) return undefined;
+    return (fa) => {
+      add(fa, this.fd);
+      return [];
+    };
+  }
 
   /**
    * Gives the terminal to `pgid` when jx has it (jx in the background: the command is a

@@ -158,6 +158,33 @@ export function libc(): Libc {
   return lib;
 }
 
+/** What `spawnTcsetpgrp` found: the function, or null (a libc without it). */
+let tcsetpgrpAction: ((fa: Uint8Array, fd: number) => number) | null | undefined;
+
+/**
+ * glibc's `posix_spawn_file_actions_addtcsetpgrp_np` (2.35 and later): the child makes its own
+ * group the foreground of terminal `fd` before its exec (all signals blocked then: no SIGTTOU),
+ * as a shell's child does, so that it never reads the terminal before it has it. Undefined with
+ * an older libc.
+ */
+export function spawnTcsetpgrp(): ((fa: Uint8Array, fd: number) => number) | undefined {
+  if (tcsetpgrpAction === undefined) {
+    const sym = {
+      posix_spawn_file_actions_addtcsetpgrp_np: { parameters: ["buffer", "i32"], result: "i32" },
+    } as const;
+    try {
+      // deno-lint-ignore no-explicit-any
+      const l: { symbols: Record<string, (...a: any[]) => any> } = isBun
+        ? dlopenBun("libc.so.6", sym)
+        : deno()!.dlopen!("libc.so.6", sym);
+      tcsetpgrpAction = l.symbols.posix_spawn_file_actions_addtcsetpgrp_np;
+    } catch {
+      tcsetpgrpAction = null;
+    }
+  }
+  return tcsetpgrpAction ?? undefined;
+}
+
 /** errno's location on the JS thread (fixed for the thread: one per isolate). */
 // deno-lint-ignore no-explicit-any
 let errnoView: any;

@@ -172,6 +172,20 @@ for (const rt of RUNTIMES.filter((r) => r !== "binary")) {
     assert.match(r.out, /rc=0/, r.out);
   });
 
+  Deno.test(`[${rt}] jx exec: Ctrl-Z typed as the command's first output shows stops it too (not continued by jx's hand-over of the terminal)`, async () => {
+    const cmd = jx(rt, ["exec", "--", "sh", "-c", "echo start; sleep 5; echo end"]);
+    const r = await underPty("bash --norc --noprofile -i", [
+      [300, `${cmd}\n`],
+      [/start\n/, "\x1a"],
+      ["stopped", "jobs\n"],
+      [/Stopped/, "fg\n"],
+      [/end\n/, "echo rc=$?\n"],
+      [/rc=\d+\n/, "exit\n"],
+    ]);
+    assert.match(r.out, /Stopped/, r.out);
+    assert.match(r.out, /rc=0/, r.out);
+  });
+
   Deno.test(`[${rt}] jx exec ... &: a read of the terminal stops it, as a shell's job, until fg`, async () => {
     const cmd = jx(rt, ["exec", "--", "sh", "-c", "read x; echo got $x"]);
     const r = await underPty("bash --norc --noprofile -i", [
