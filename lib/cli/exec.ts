@@ -35,8 +35,9 @@ import {
   type ListenSignal,
   processName,
   type Reactor,
-  stoppedNow,
+  stopSignalNow,
   TerminalHandoff,
+  terminalStop,
   watchdogDrained,
 } from "../reactor/mod.ts";
 import {
@@ -160,7 +161,11 @@ async function runInPool(
     for (const sig of pending) killGroup(pid, sig);
     pending = [];
     if (suspendLater) suspend();
-    const code = await waitExit(pid, reactor, () => handoff?.end(), handoff && suspend);
+    // A stop of the command: jx stops with it; but one for a read of the terminal in the
+    // background, when a `fg` has brought jx to the foreground since, goes on with the terminal.
+    const stopped = (sig: number) =>
+      terminalStop(sig) && handoff!.handBack() ? killGroup(pid, "SIGCONT") : suspend();
+    const code = await waitExit(pid, reactor, () => handoff?.end(), handoff && stopped);
     await endGroup(pid, argv[0], reactor);
     release();
     return code;
@@ -246,7 +251,7 @@ function waitExit(
   pid: number,
   reactor: Reactor,
   ended: () => void,
-  suspend?: () => void,
+  suspend?: (sig: number) => void,
 ): Promise<number> {
   const s = libc().symbols;
   const pidfd = Number(s.syscall(C.SYS_pidfd_open, pid, 0));
@@ -254,7 +259,8 @@ function waitExit(
   return new Promise<number>((resolve) => {
     let timer = 0;
     const look = () => {
-      if (stoppedNow(pidfd)) suspend!();
+      const sig = stopSignalNow(pidfd);
+      if (sig) suspend!(sig);
       timer = reactor.setTimer(100, look);
     };
     if (suspend) timer = reactor.setTimer(100, look);

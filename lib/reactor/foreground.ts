@@ -58,15 +58,21 @@ export function giveTerminal(fd: number, pgid?: number): boolean {
 }
 
 /**
- * Whether the child of `pidfd` has stopped since the last look (a stop is
- * reported once: `waitid` with WSTOPPED and WNOHANG).
+ * The signal that stopped the child of `pidfd` since the last look, or 0 (a stop is reported
+ * once: `waitid` with WSTOPPED and WNOHANG).
  */
-export function stoppedNow(pidfd: number): boolean {
+export function stopSignalNow(pidfd: number): number {
   const s = libc().symbols;
   const info = new Uint8Array(C.SIZEOF_SIGINFO);
-  if (s.waitid(C.P_PIDFD, pidfd, info, C.WSTOPPED | C.WNOHANG) < 0) return false;
+  if (s.waitid(C.P_PIDFD, pidfd, info, C.WSTOPPED | C.WNOHANG) < 0) return 0;
   const view = new DataView(info.buffer);
-  return view.getInt32(16, true) !== 0 && view.getInt32(8, true) === C.CLD_STOPPED;
+  if (view.getInt32(16, true) === 0 || view.getInt32(8, true) !== C.CLD_STOPPED) return 0;
+  return view.getInt32(24, true);
+}
+
+/** Whether `sig` is the terminal's stop of a background process that used it (SIGTTIN, SIGTTOU). */
+export function terminalStop(sig: number): boolean {
+  return sig === C.SIGTTIN || sig === C.SIGTTOU;
 }
 
 /**
@@ -97,6 +103,15 @@ export class TerminalHandoff {
   start(pgid: number): void {
     this.pgid = pgid;
     if (inForeground(this.fd, libc().symbols.getpgrp())) giveTerminal(this.fd, pgid);
+  }
+
+  /**
+   * Gives the terminal to the command when jx's group has it now (a `fg` came before jx had
+   * stopped for the command's read of the terminal in the background); whether it did.
+   */
+  handBack(): boolean {
+    if (!this.pgid || !inForeground(this.fd, libc().symbols.getpgrp())) return false;
+    return giveTerminal(this.fd, this.pgid);
   }
 
   /**

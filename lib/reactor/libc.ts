@@ -131,6 +131,7 @@ export const C = {
   WSTOPPED: 2,
   SIG_BLOCK: 0,
   SIG_SETMASK: 2,
+  SIGTTIN: 21,
   SIGTTOU: 22,
   EAGAIN: 11,
   EPIPE: 32,

@@ -32,7 +32,7 @@ export { createPortableReactor, killGroup, signalName } from "./portable.ts";
 export { groupMembers, groupsBelow, groupsReached, procStat } from "./descendants.ts";
 export { processName } from "./pipe_holders.ts";
 export { createEpollReactor } from "./epoll.ts";
-export { controllingTerminal, stoppedNow, TerminalHandoff } from "./foreground.ts";
+export { controllingTerminal, stopSignalNow, TerminalHandoff, terminalStop } from "./foreground.ts";
 export {
   type GuardedReactor,
   guardReactor,

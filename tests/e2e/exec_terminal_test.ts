@@ -27,7 +27,7 @@ import {
  * bounded (30 s). A delay is for what leaves no trace (a shell reading its next line); what
  * jx or its command does is waited for, not timed (a loaded machine starts them late).
  */
-type Wait = number | RegExp | "stopped";
+type Wait = number | RegExp | "stopped" | "command stopped";
 
 /**
  * Runs `command` under `script` (a pty), writing each step's text once what it waits for has
@@ -57,7 +57,11 @@ async function underPty(command: string, steps: [Wait, string][]) {
       else {
         const until = Date.now() + 30_000;
         const seen = () =>
-          wait === "stopped" ? stopped(child.pid) : wait.test(out.slice(from).replaceAll("\r", ""));
+          wait === "stopped"
+            ? stopped(child.pid)
+            : wait === "command stopped"
+            ? commandStopped(child.pid)
+            : wait.test(out.slice(from).replaceAll("\r", ""));
         while (!seen()) {
           if (Date.now() > until) {
             throw new Error(
@@ -92,6 +96,11 @@ function stopped(pty: number): boolean {
   const job = all.filter((p) => parentOf(p) === shell);
   return job.length > 0 && job.every((p) => stateOf(p) === "T") &&
     all.some((p) => commOf(p) === "sh" && stateOf(p) === "T");
+}
+
+/** Whether the command (an `sh` below the pty) is stopped, jx stopped or not. */
+function commandStopped(pty: number): boolean {
+  return below(pty).some((p) => commOf(p) === "sh" && stateOf(p) === "T");
 }
 
 /** A process's command name (`/proc/PID/comm`), "" once it is gone. */
@@ -198,6 +207,19 @@ for (const rt of RUNTIMES.filter((r) => r !== "binary")) {
     ]);
     assert.match(r.out, /Stopped/, r.out);
     assert.match(r.out, /\nthe shell reads this\n/, r.out);
+    assert.match(r.out, /got typed/, r.out);
+    assert.match(r.out, /rc=0/, r.out);
+  });
+
+  Deno.test(`[${rt}] jx exec ... &: fg typed as soon as the command stopped on its read of the terminal (jx maybe not stopped yet) gives it the terminal`, async () => {
+    const cmd = jx(rt, ["exec", "--", "sh", "-c", "read x; echo got $x"]);
+    const r = await underPty("bash --norc --noprofile -i", [
+      [300, `${cmd} &\n`],
+      ["command stopped", "fg\n"],
+      [1000, "typed\n"],
+      [/got typed\n/, "echo rc=$?\n"],
+      [/rc=\d+\n/, "exit\n"],
+    ]);
     assert.match(r.out, /got typed/, r.out);
     assert.match(r.out, /rc=0/, r.out);
   });
