@@ -661,6 +661,7 @@ function replyProblem(r: unknown, req: CtlRequest): string | undefined {
       if (by && !["delivered", "queued", "dropped"].every((k) => strings(by[k]))) {
         return "bad deliveries";
       }
+      if (by && by.closed !== undefined && !strings(by.closed)) return "bad deliveries";
       return o.delivered === undefined || typeof o.delivered === "number" ? undefined : "bad count";
     }
     case "start":

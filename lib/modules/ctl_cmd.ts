@@ -126,6 +126,7 @@ function describe(req: CtlRequest, reply: CtlReply): string {
 /**
  * What became of a published message, in one line: `reload: delivered to
  * api; queued for db; dropped by slow`, or `reload: no module subscribes`.
+ * (`closed` is absent from the replies of a jx before it was added.)
  */
 function describePublish(topic: string, reply: CtlReply): string {
   const by = reply.modules_by_delivery;
@@ -134,6 +135,9 @@ function describePublish(topic: string, reply: CtlReply): string {
     by.delivered.length ? `delivered to ${by.delivered.join(", ")}` : "",
     by.queued.length ? `queued for ${by.queued.join(", ")}` : "",
     by.dropped.length ? `dropped by ${by.dropped.join(", ")} (not up, or its queue is full)` : "",
+    by.closed?.length
+      ? `not delivered to ${by.closed.join(", ")} (its stdin is closed; the message is discarded)`
+      : "",
   ].filter((p) => p);
   return `${shown(`${topic}: ${parts.length ? parts.join("; ") : "no module subscribes"}`)}\n`;
 }

@@ -19,6 +19,7 @@ import type { JobStatus, ModuleState, RunEvent } from "../scheduler/mod.ts";
 import { backoffMs, DEFAULT_MAX_RESTARTS, isFailure, STABLE_MS, wantsRestart } from "./backoff.ts";
 import { GROUP_POLL_MS, groupAlive, leaderOrGroupAlive, signalGroup } from "./group.ts";
 import type { Delivery, Subscriber } from "./pubsub.ts";
+import { PipeBacklog } from "./backlog.ts";
 import { checksOutside, ReadyProbe, servedMessage, servedProbe, servedSpec } from "./ready.ts";
 import { HealthCheck } from "./health.ts";
 import { dirname } from "../runtime/path.ts";
@@ -107,7 +108,9 @@ export class Module implements Subscriber {
   private probe?: ReadyProbe;
   private queue: string[] = [];
   private queueBytes = 0;
-  /** Messages dropped so far: its queue was full, or it was not up to take them. */
+  /** The messages written to its stdin that the pipe has not wholly taken (held by jx). */
+  private piped = new PipeBacklog();
+  /** Messages dropped so far: its queue was full, it was not up, or it closed its stdin. */
   dropped = 0;
   /** The process group followed after its leader exited (a daemon), else 0. */
   private group = 0;
@@ -143,9 +146,26 @@ export class Module implements Subscriber {
     return this.spec.name;
   }
 
-  /** Messages waiting for it (while starting or paused). */
+  /** Messages jx holds for it: queued while starting or paused, or written while its pipe is full. */
   get queued(): number {
-    return this.queue.length;
+    return this.queue.length + this.inPipe();
+  }
+
+  /** Messages written to its stdin that the pipe has not wholly taken yet. */
+  private inPipe(): number {
+    return this.piped.count(this.handle?.stdinPending?.() ?? 0);
+  }
+
+  /** Writes a message line to its stdin (held by jx while the pipe is full). */
+  private writeLine(line: string, bytes = enc.encode(line).length): void {
+    if (!this.handle?.write) return;
+    this.handle.write(line);
+    this.piped.add(bytes);
+  }
+
+  /** Whether its process is known to have closed its stdin (nothing written reaches it). */
+  private get stdinClosed(): boolean {
+    return this.handle?.stdinOpen?.() === false;
   }
 
   /** True while it has a process, or will have one (after a backoff, or the probe before a start). */
@@ -215,16 +235,19 @@ export class Module implements Subscriber {
   /**
    * Receives a message line: written now when running (`delivered`, or
    * `queued` while the pipe is full), queued while starting or paused;
-   * `dropped` past the bounds, or when it is not up to take messages.
+   * `dropped` past the bounds, or when it is not up to take messages;
+   * `closed` when its process closed its stdin (found by this write, or before).
    */
   deliver(line: string): Delivery {
     if (this.terminating) return this.drop();
+    if (this.stdinClosed) return this.drop("closed");
     const bytes = enc.encode(line).length;
     if (this.state === "running" && this.handle?.write) {
       const held = this.handle.stdinPending?.() ?? 0;
       if (held + this.queueBytes + bytes > MAX_QUEUED_BYTES) return this.drop();
-      this.handle.write(line);
-      return (this.handle.stdinPending?.() ?? 0) > 0 ? "queued" : "delivered";
+      this.writeLine(line, bytes);
+      if (this.stdinClosed) return this.drop("closed"); // EPIPE
+      return this.inPipe() > 0 ? "queued" : "delivered";
     }
     if (this.state === "starting" || this.state === "paused" || this.pending) {
       const held = this.handle?.stdinPending?.() ?? 0;
@@ -239,9 +262,9 @@ export class Module implements Subscriber {
     return this.drop();
   }
 
-  private drop(): Delivery {
+  private drop(how: "dropped" | "closed" = "dropped"): Delivery {
     this.dropped++;
-    return "dropped";
+    return how;
   }
 
   /** Empties the queue (written, or discarded). */
@@ -319,7 +342,7 @@ export class Module implements Subscriber {
         this.signal("SIGCONT");
         this.set("running");
       }
-      for (const line of this.takeQueue()) this.handle?.write?.(line);
+      for (const line of this.takeQueue()) this.writeLine(line);
       this.handle?.closeStdin?.();
       this.graceTimer = this.h.reactor.setTimer(grace, () => {
         this.graceTimer = undefined;
@@ -388,7 +411,9 @@ export class Module implements Subscriber {
   }
 
   private flush(): void {
-    for (const line of this.takeQueue()) this.handle?.write?.(line);
+    const lines = this.takeQueue();
+    if (this.stdinClosed) this.dropped += lines.length; // its process closed its stdin meanwhile
+    else for (const line of lines) this.writeLine(line);
   }
 
   /**
@@ -539,6 +564,7 @@ export class Module implements Subscriber {
   /** The leader exited: follow its group while a process of it lives, else it ended. */
   private exited(st: ExitStatus): void {
     this.handle = undefined;
+    this.piped.clear();
     if (!this.followGroup(st)) this.ended(st);
   }
 
@@ -607,6 +633,7 @@ export class Module implements Subscriber {
   private forgetProcess(): void {
     this.alive = false;
     this.handle = undefined;
+    this.piped.clear();
     this.group = 0;
     this.unhold?.();
     this.unhold = undefined;

@@ -8,9 +8,10 @@
 /**
  * What became of a message for one subscriber: `delivered` (written to its
  * stdin), `queued` (held by jx: it is starting or paused, or its stdin pipe
- * is full), `dropped` (its queue is full, or it is not up).
+ * is full), `dropped` (its queue is full, or it is not up), `closed` (not
+ * delivered, discarded: its process closed its stdin).
  */
-export type Delivery = "delivered" | "queued" | "dropped";
+export type Delivery = "delivered" | "queued" | "dropped" | "closed";
 
 /** Something that receives the messages of the topics it subscribed to. */
 export interface Subscriber {
@@ -27,7 +28,7 @@ export interface Subscriber {
  * @example
  * ```ts
  * import type { PublishResult } from "./pubsub.ts";
- * const r: PublishResult = { delivered: ["log"], queued: ["db"], dropped: [] };
+ * const r: PublishResult = { delivered: ["log"], queued: ["db"], dropped: [], closed: [] };
  * ```
  */
 export interface PublishResult {
@@ -35,8 +36,10 @@ export interface PublishResult {
   delivered: string[];
   /** Modules that hold it until they read (not up yet, paused, or a full pipe). */
   queued: string[];
-  /** Modules that dropped it: their queue was at its bound. */
+  /** Modules that dropped it: their queue was at its bound, or they were not up. */
   dropped: string[];
+  /** Modules that closed their stdin: the message was discarded. */
+  closed: string[];
 }
 
 /**
@@ -91,7 +94,12 @@ export const TOPIC_RE = /^[A-Za-z0-9_][A-Za-z0-9_.:\/+-]*$/;
  *   name: "printer",
  *   deliver: (line) => (lines.push(line), "delivered"),
  * });
- * assertEquals(bus.publish("reload", "now"), { delivered: ["printer"], queued: [], dropped: [] });
+ * assertEquals(bus.publish("reload", "now"), {
+ *   delivered: ["printer"],
+ *   queued: [],
+ *   dropped: [],
+ *   closed: [],
+ * });
  * assertEquals(lines, ["reload now\n"]);
  * ```
  */
@@ -112,7 +120,7 @@ export class Bus {
   publish(topic: string, message: string): PublishResult {
     const line = messageLine(topic, message);
     const seen = new Set<Subscriber>();
-    const out: PublishResult = { delivered: [], queued: [], dropped: [] };
+    const out: PublishResult = { delivered: [], queued: [], dropped: [], closed: [] };
     for (const { pattern, sub } of this.subs) {
       if (seen.has(sub) || !topicMatches(pattern, topic)) continue;
       seen.add(sub);

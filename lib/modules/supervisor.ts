@@ -124,6 +124,8 @@ export interface CtlReply {
   queued?: number;
   /** `publish`: how many modules dropped it (a full queue, or not up). */
   dropped?: number;
+  /** `publish`: how many modules had closed their stdin (the message discarded). */
+  closed?: number;
   /** `publish`: the modules, by what became of the message. */
   modules_by_delivery?: PublishResult;
 }
@@ -475,7 +477,8 @@ export class Supervisor implements ModuleHost {
   /**
    * Publishes a message: one line (`TOPIC MESSAGE`) on the stdin of every
    * module subscribed to the topic; says, per module, whether it was
-   * delivered, queued or dropped (see `MAX_QUEUED_BYTES`).
+   * delivered, queued, dropped (see `MAX_QUEUED_BYTES`) or discarded for a
+   * closed stdin.
    */
   publish(topic: string, message: string): PublishResult {
     return this.bus.publish(topic, message);
@@ -542,6 +545,7 @@ export class Supervisor implements ModuleHost {
         delivered: r.delivered.length,
         queued: r.queued.length,
         dropped: r.dropped.length,
+        closed: r.closed.length,
         modules_by_delivery: r,
       };
     }

@@ -681,4 +681,8 @@ class Handle implements ChildHandle {
   stdinPending(): number {
     return this.stdin?.pending ?? 0;
   }
+
+  stdinOpen(): boolean {
+    return this.stdin?.open ?? false;
+  }
 }

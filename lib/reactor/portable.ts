@@ -212,8 +212,15 @@ function spawnDeno(req: SpawnRequest): ChildHandle {
 /** Writing to a Deno child's piped stdin: the stream keeps the order; errors drop the rest. */
 function denoStdin(
   stream: WritableStream<Uint8Array> | null | undefined,
-): Pick<ChildHandle, "write" | "closeStdin" | "stdinPending"> {
-  if (!stream) return { write() {}, closeStdin() {}, stdinPending: () => 0 };
+): Pick<ChildHandle, "write" | "closeStdin" | "stdinPending" | "stdinOpen"> {
+  if (!stream) {
+    return {
+      write() {},
+      closeStdin() {},
+      stdinPending: () => 0,
+      stdinOpen: () => false,
+    };
+  }
   const writer = stream.getWriter();
   const enc = new TextEncoder();
   let broken = false;
@@ -232,6 +239,7 @@ function denoStdin(
       writer.write(bytes).then(() => pending -= bytes.length, fail);
     },
     stdinPending: () => pending,
+    stdinOpen: () => !broken && !closing,
     closeStdin() {
       if (closing) return;
       closing = true;
@@ -276,8 +284,10 @@ function spawnBun(req: SpawnRequest): ChildHandle {
 
 /** Writing to a Bun child's piped stdin (a FileSink, which buffers and never blocks). */
 // deno-lint-ignore no-explicit-any
-function bunStdin(sink: any): Pick<ChildHandle, "write" | "closeStdin"> {
-  if (!sink || typeof sink.write !== "function") return { write() {}, closeStdin() {} };
+function bunStdin(sink: any): Pick<ChildHandle, "write" | "closeStdin" | "stdinOpen"> {
+  if (!sink || typeof sink.write !== "function") {
+    return { write() {}, closeStdin() {}, stdinOpen: () => false };
+  }
   let done = false;
   const guard = (fn: () => unknown) => {
     try {
@@ -296,6 +306,7 @@ function bunStdin(sink: any): Pick<ChildHandle, "write" | "closeStdin"> {
       guard(() => sink.write(data));
       guard(() => sink.flush());
     },
+    stdinOpen: () => !done,
     closeStdin() {
       if (done) return;
       done = true;

@@ -22,6 +22,8 @@ export interface StdinPipe {
   close(): void;
   /** Bytes queued, not yet in the pipe (`ChildHandle.stdinPending`). */
   readonly pending: number;
+  /** False once the write end is closed or closing (`ChildHandle.stdinOpen`). */
+  readonly open: boolean;
 }
 
 const enc = new TextEncoder();
@@ -62,6 +64,10 @@ class Pipe implements StdinPipe {
 
   get pending(): number {
     return this.queued;
+  }
+
+  get open(): boolean {
+    return this.fd >= 0 && !this.closing;
   }
 
   spawned(): void {

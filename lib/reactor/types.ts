@@ -170,6 +170,12 @@ export interface ChildHandle {
    * that a writer can bound them; absent where a backend cannot tell.
    */
   stdinPending?(): number;
+  /**
+   * False once jx knows that nothing more can reach the child's stdin: the
+   * child closed its end (a write failed with EPIPE), it exited, or
+   * `closeStdin` was called; true before. Absent where a backend cannot tell.
+   */
+  stdinOpen?(): boolean;
 }
 
 /**

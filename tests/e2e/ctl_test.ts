@@ -6,11 +6,13 @@
 import assert from "node:assert/strict";
 import {
   jxCommand,
+  killAndWait,
   type LoggedEvent,
   readEvents,
   ROOT,
   runJx,
   sleep,
+  spawnJx,
   stateOf,
   tempDir,
 } from "../helpers.ts";
@@ -265,6 +267,61 @@ jobs:
   const out = await jx.output();
   assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
 });
+
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`[${runtime}] jx ctl publish: a module that closed its stdin is not told 'delivered'; 'queued' is what status counts`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+modules:
+  closer: { run: "exec 0<&-; touch closed; exec sleep 300", subscribe: [note], ready: { cmd: test -e closed } }
+  slow: { run: "exec sleep 300", subscribe: [note] }
+`,
+    });
+    const ctl = (...args: string[]) => runJx(["ctl", ...args], { cwd: dir, runtime });
+    const jx = spawnJx(["run", "closer", "slow", "--events", "ev.ndjson"], { cwd: dir, runtime });
+    try {
+      await event(dir, (e) => e.module === "closer" && e.state === "running");
+      await event(dir, (e) => e.module === "slow" && e.state === "running");
+      const closed = "not delivered to closer (its stdin is closed; the message is discarded)";
+      for (let i = 0; i < 2; i++) {
+        const r = await ctl("publish", "note", "hi");
+        assert.equal(r.stdout, `note: delivered to slow; ${closed}\n`, r.stderr);
+      }
+      // slow never reads: its pipe fills; what it cannot take jx holds, and status counts it.
+      const big = "x".repeat(60_000);
+      let queued = 0;
+      for (let i = 0; i < 4; i++) {
+        const r = await ctl("publish", "note", big);
+        if (r.stdout === `note: queued for slow; ${closed}\n`) queued++;
+        else assert.equal(r.stdout, `note: delivered to slow; ${closed}\n`, r.stderr);
+      }
+      assert.ok(queued >= 2, `${queued} queued`);
+      const reply = JSON.parse(
+        (await raw(
+          `${dir}/.jx/ctl.sock`,
+          '{"action":"publish","topic":"note","message":"m"}\n',
+          1,
+        ))[0],
+      );
+      assert.deepEqual(reply.modules_by_delivery, {
+        delivered: [],
+        queued: ["slow"],
+        dropped: [],
+        closed: ["closer"],
+      });
+      assert.deepEqual([reply.closed, reply.queued, reply.delivered], [1, 1, 0]);
+      const st = JSON.parse((await ctl("status", "--json")).stdout).modules;
+      assert.deepEqual(
+        st.map((
+          m: { name: string; queued: number; dropped?: number },
+        ) => [m.name, m.queued, m.dropped]),
+        [["closer", 0, 7], ["slow", queued + 1, undefined]],
+      );
+    } finally {
+      await killAndWait(jx);
+    }
+  });
+}
 
 Deno.test("[deno] jx ctl stop of a module the run needs: what needs it fails (exit 1), whether it was starting or running", async () => {
   const dir = await tempDir({
@@ -568,12 +625,18 @@ jobs:
       delivered: [],
       queued: [],
       dropped: ["deaf"],
+      closed: [],
     });
     const pub = await runJx(["ctl", "publish", "note", msg], { cwd: dir });
     assert.equal(pub.code, 0, pub.stderr);
     assert.equal(pub.stdout, "note: dropped by deaf (not up, or its queue is full)\n");
     const st = await runJx(["ctl", "status"], { cwd: dir });
-    assert.match(st.stdout, new RegExp(`deaf {2}running \\(pid \\d+, ${dropped + 1} dropped\\)`));
+    // What jx holds for the pipe is counted as queued, as the replies said.
+    const inJx = queued ? `${queued} queued, ` : "";
+    assert.match(
+      st.stdout,
+      new RegExp(`deaf {2}running \\(pid \\d+, ${inJx}${dropped + 1} dropped\\)`),
+    );
 
     // 3,000 idle connections: the oldest are closed to make room; status answers.
     for (let i = 0; i < 3000; i++) held.push(await connectSoon(sock));
