@@ -7,7 +7,12 @@
  * of a long log, where its error usually is. A `watch.change` opens a run
  * (the watch cycle it starts: its `run.start` then opens none); modules
  * outlive runs, so the last state of each module whose events left with a
- * dropped run is replayed first. The event that opens a run carries its
+ * dropped run is replayed first. Of the other events, those a later one
+ * makes moot for the page are dropped (`supersedes`): a module's earlier
+ * states, a job's earlier attempt (start and end) once it starts again, an
+ * earlier Ctrl-Z; so that a run that stays up for hours (a module restarted
+ * by its health check, a `repeat` loop) keeps what the page draws, not
+ * every event. The event that opens a run carries its
  * number (`run`: 1, 2... from the server's start), so that a page opened
  * late names the runs as one open from the start does. A page's replay
  * (`replay`) reads the kept runs as they were when it connected, an event at
@@ -55,8 +60,21 @@ type UiOutput = Extract<UiEvent, { type: "job.output" }>;
 interface RunLog {
   /** The run's number (1, 2... from the server's start). */
   number: number;
-  /** The run's events as JSON; a job's output is kept in one place, at its first output. */
-  events: (string | OutputTail)[];
+  /**
+   * The run's events as JSON; a job's output is kept in one place, at its first output; null for
+   * one dropped since (a later event made it moot), until the next compaction removes it.
+   */
+  events: (string | OutputTail | null)[];
+  /** Each event's number in the run (0, 1...), ascending: where a replay is after a compaction. */
+  seqs: number[];
+  /** The number the next event gets. */
+  next: number;
+  /** Compactions so far (a replay under way looks for its place again after one). */
+  gen: number;
+  /** Events dropped, not compacted yet. */
+  holes: number;
+  /** The number of each kept event that a later one may make moot, by what it stands for (`moots`). */
+  moot: Map<string, number>;
   /** Each job's kept output. */
   output: Map<string, OutputTail>;
   decoders: Map<string, TextDecoder>;
@@ -144,6 +162,60 @@ class OutputTail {
   }
 }
 
+/** Compaction of a run's events once this many were dropped, and at least half of them. */
+const HOLES_MAX = 1024;
+
+/**
+ * What an event stands for on the page (`key`), and what earlier events of the run it makes moot
+ * (`ends`): a module's state its earlier states (the page shows the last); a job's start its
+ * earlier start and end (an attempt before, a `repeat` loop's round before: the page draws the
+ * last); a job's end, skip, emit error, its earlier one; an access finding the same finding; a
+ * Ctrl-Z (or its resume) the one before. Others (a run's start and end, `job.add`, a watch
+ * change) are kept.
+ */
+function moots(e: RunEvent): { key: string; ends: string[] } | undefined {
+  const one = (key: string) => ({ key, ends: [key] });
+  switch (e.type) {
+    case "module.state":
+      return one(`module\0${e.module}`);
+    case "job.start":
+      return { key: `start\0${e.job}`, ends: [`start\0${e.job}`, `end\0${e.job}`] };
+    case "job.end":
+      return one(`end\0${e.job}`);
+    case "job.skip":
+      return one(`skip\0${e.job}`);
+    case "emit.error":
+      return one(`emit\0${e.job}`);
+    case "access.finding":
+      return one(JSON.stringify(["finding", e.job, e.path, e.access, e.problem, e.other]));
+    case "run.suspend":
+    case "run.resume":
+      return one(e.type);
+    case "run.start":
+    case "run.end":
+    case "job.output":
+    case "job.add":
+    case "watch.change":
+    case "watch.reload":
+      return undefined;
+    default: {
+      const _assertNever: never = e;
+      return undefined;
+    }
+  }
+}
+
+/** The index of the first of `seqs` (ascending) past `seq`. */
+function after(seqs: number[], seq: number): number {
+  let lo = 0, hi = seqs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (seqs[mid] <= seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** The end of `text` that fits in `max` bytes of UTF-8 (no character cut in two). */
 function tailBytes(text: string, max: number): string {
   const bytes = new TextEncoder().encode(text);
@@ -199,8 +271,39 @@ export class RunFeed implements Reporter {
     const json = e.type === "job.output"
       ? this.output(run, e, number)
       : JSON.stringify({ ...e, ...number });
-    if (e.type !== "job.output") run.events.push(json);
+    if (e.type !== "job.output") this.keepEvent(run, e, json, opened);
     for (const s of this.subscribers) s(json);
+  }
+
+  /** Keeps an event (not output) in `run`, dropping the earlier ones it makes moot (`moots`). */
+  private keepEvent(run: RunLog, e: RunEvent, json: string, opened: boolean): void {
+    const seq = run.next++;
+    // The event that opens a run carries its number: always kept.
+    const m = opened ? undefined : moots(e);
+    if (m) {
+      for (const key of m.ends) this.unkeep(run, key);
+      run.moot.set(m.key, seq);
+    }
+    this.push(run, json, seq);
+  }
+
+  private push(run: RunLog, e: string | OutputTail, seq: number): void {
+    run.events.push(e);
+    run.seqs.push(seq);
+  }
+
+  /** Drops the kept event that stands for `key`, if any; compacts the run past `HOLES_MAX`. */
+  private unkeep(run: RunLog, key: string): void {
+    const seq = run.moot.get(key);
+    if (seq === undefined) return;
+    run.moot.delete(key);
+    run.events[after(run.seqs, seq) - 1] = null;
+    if (++run.holes <= HOLES_MAX || run.holes * 2 <= run.events.length) return;
+    const events: RunLog["events"] = [], seqs: number[] = [];
+    run.events.forEach((ev, i) => {
+      if (ev !== null) events.push(ev), seqs.push(run.seqs[i]);
+    });
+    Object.assign(run, { events, seqs, holes: 0, gen: run.gen + 1 });
   }
 
   /** A module's state before any run: kept as the dropped runs' are, and sent on. */
@@ -221,7 +324,7 @@ export class RunFeed implements Reporter {
 
   /** Every kept event, oldest run first, after the dropped runs' last module states. */
   history(): string[] {
-    return [...this.walk([...this.dropped.values()], this.runs.map((r) => [r, r.events.length]))];
+    return [...this.walk([...this.dropped.values()], this.runs.map((r) => [r, r.next]))];
   }
 
   /**
@@ -234,7 +337,7 @@ export class RunFeed implements Reporter {
    */
   replay(): Iterable<string> {
     const upTo = this.epoch++;
-    const runs = this.runs.map((r) => [r.number, r.events.length] as const);
+    const runs = this.runs.map((r) => [r.number, r.next] as const);
     const kept = (function* (feed: RunFeed) {
       for (const [number, length] of runs) {
         const run = feed.runs.find((r) => r.number === number);
@@ -244,18 +347,26 @@ export class RunFeed implements Reporter {
     return this.walk([...this.dropped.values()], kept, upTo);
   }
 
-  /** The events of `dropped`, then of each run its first `length` events (output up to `upTo`). */
+  /**
+   * The events of `dropped`, then of each run those kept of its events numbered below `end`
+   * (output up to `upTo`). A compaction meanwhile (`gen`) moves the events: the walk finds its
+   * place again by number.
+   */
   private *walk(
     dropped: string[],
     runs: Iterable<readonly [RunLog, number]>,
     upTo = Infinity,
   ): Generator<string> {
     yield* dropped;
-    for (const [run, length] of runs) {
-      for (let i = 0; i < length; i++) {
-        const e = run.events[i];
+    for (const [run, end] of runs) {
+      let gen = run.gen, i = 0, last = -1;
+      for (;;) {
+        if (run.gen !== gen) [gen, i] = [run.gen, after(run.seqs, last)];
+        if (i >= run.events.length || run.seqs[i] >= end) break;
+        last = run.seqs[i];
+        const e = run.events[i++];
         if (typeof e === "string") yield e;
-        else yield* e.events(upTo);
+        else if (e) yield* e.events(upTo);
       }
     }
   }
@@ -268,7 +379,17 @@ export class RunFeed implements Reporter {
 
   private openRun(): void {
     this.count++;
-    this.runs.push({ number: this.count, events: [], output: new Map(), decoders: new Map() });
+    this.runs.push({
+      number: this.count,
+      events: [],
+      seqs: [],
+      next: 0,
+      gen: 0,
+      holes: 0,
+      moot: new Map(),
+      output: new Map(),
+      decoders: new Map(),
+    });
     if (this.runs.length <= this.keep) return;
     const gone = this.runs.shift()!;
     for (const tail of gone.output.values()) this.kept -= tail.size;
@@ -306,7 +427,7 @@ export class RunFeed implements Reporter {
     let tail = run.output.get(ui.job);
     if (!tail) {
       tail = new OutputTail(ui.job, OUTPUT_LIMIT);
-      run.events.push(tail);
+      this.push(run, tail, run.next++);
     }
     // Last in the map: the one written to last is the last whose output is dropped.
     run.output.delete(ui.job);

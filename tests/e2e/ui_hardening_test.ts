@@ -438,6 +438,72 @@ async function drain(conn: Deno.TcpConn, ms: number): Promise<number | "still op
   }
 }
 
+/** What the page draws of the events it was sent: each module's state, each job's last attempt. */
+function pageState(events: Iterable<string>): string {
+  const modules = new Map<string, string>(), jobs = new Map<string, string>();
+  for (const json of events) {
+    const e = JSON.parse(json);
+    if (e.type === "module.state") modules.set(e.module, e.state);
+    if (e.type === "job.start") jobs.set(e.job, `running since ${e.t}`);
+    if (e.type === "job.end") jobs.set(e.job, `${jobs.get(e.job)}, ${e.status} at ${e.t}`);
+  }
+  return JSON.stringify([[...modules], [...jobs]]);
+}
+
+Deno.test("RunFeed: a long run's events are bounded: a module's earlier states and a job's earlier rounds are dropped; a replay, also one under way meanwhile, draws what the live page does", () => {
+  const feed = new RunFeed();
+  const live: string[] = [];
+  feed.subscribe((json) => live.push(json));
+  let t = 0;
+  const flap = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      for (const state of ["starting", "running", "failed"] as const) {
+        feed.event({ type: "module.state", t: ++t, module: "api", state });
+      }
+      feed.event({ type: "job.start", t: ++t, job: "poll", pid: 1, attempt: 1 });
+      feed.event({
+        type: "job.end",
+        t: ++t,
+        job: "poll",
+        status: i % 2 ? "ok" : "failed",
+        exit: 0,
+        signal: null,
+        ms: 1,
+        attempt: 1,
+      });
+    }
+  };
+  feed.event({ type: "run.start", t: 0, jobs: 2, slots: 1, jobserver: "none" });
+  feed.event({ type: "job.start", t: ++t, job: "build", pid: 1, attempt: 1 });
+  feed.event({ type: "module.state", t: ++t, module: "db", state: "running" });
+  flap(50_000);
+  const kept = feed.history();
+  assert.ok(kept.length < 20, `${kept.length} events kept`);
+  assert.equal(pageState(kept), pageState(live));
+
+  // A replay begun now, read while 20,000 more rounds come (compactions meanwhile), then the
+  // events sent live since it began: what the page draws is the live page's.
+  const replay = feed.replay()[Symbol.iterator]();
+  const got = [replay.next().value!, replay.next().value!];
+  const since = live.length;
+  flap(20_000);
+  feed.event({
+    type: "job.end",
+    t: ++t,
+    job: "build",
+    status: "ok",
+    exit: 0,
+    signal: null,
+    ms: 1,
+    attempt: 1,
+  });
+  for (let r = replay.next(); !r.done; r = replay.next()) got.push(r.value);
+  assert.ok(got.length < 20, `${got.length} events replayed`);
+  assert.ok(got.every((j) => JSON.parse(j).t < t - 5 * 20_000), "none of those sent live");
+  assert.equal(pageState([...got, ...live.slice(since)]), pageState(live));
+  assert.ok(feed.history().length < 20);
+});
+
 Deno.test("[deno] startUi: an event stream whose page does not read is ended past its limit; a reading page's stays", async () => {
   const ui = await startUi({ graph: GRAPH, streamLimit: 1024 * 1024 });
   const stalled = await Deno.connect({ hostname: "127.0.0.1", port: ui.port });
