@@ -383,10 +383,31 @@ async function control(req) {
   try {
     const res = await fetch("/api/control", { method: "POST", body: JSON.stringify(req),
       headers: { "content-type": "application/json", "x-jx-token": token } });
-    const body = await res.json();
-    S.reply = req.action + ": " + (res.ok ? "done" : body.error || res.status);
+    const { body, text } = await replyOf(res);
+    S.reply = req.action + ": " + (res.ok && body ? "done"
+      : body && typeof body.error === "string" ? body.error : httpError(res, text));
   } catch (e) { S.reply = req.action + ": " + e; }
   drawModules();
+}
+/**
+ * A reply's body: its JSON, or (not JSON: a proxy's HTML page, a plain-text 4xx/5xx) its text in
+ * one line of at most 300 characters, an HTML page's without its tags.
+ */
+async function replyOf(res) {
+  const raw = await res.text();
+  try { return { body: JSON.parse(raw), text: "" }; } catch { /* not jx's JSON */ }
+  let text = raw;
+  if (/html/i.test(res.headers.get("content-type") || "") || /^\s*</.test(raw)) {
+    const doc = new DOMParser().parseFromString(raw, "text/html");
+    for (const x of doc.querySelectorAll("script, style")) x.remove();
+    text = (doc.title || "") + " " + (doc.body ? doc.body.textContent : "");
+  }
+  text = text.replace(/\s+/g, " ").trim();
+  return { body: null, text: text.length > 300 ? text.slice(0, 299) + "\u2026" : text };
+}
+/** An answer that is not jx's, in words: its status and text. */
+function httpError(res, text) {
+  return "HTTP " + res.status + (res.statusText ? " " + res.statusText : "") + (text ? ": " + text : "");
 }
 
 /* ---- runs: events in, lanes, critical path ---- */
@@ -583,7 +604,17 @@ function drawCompare() {
 /* ---- start ---- */
 async function start() {
   const inline = $("jx-data");
-  S.g = inline ? JSON.parse(inline.textContent) : await (await fetch("/api/graph?token=" + encodeURIComponent(token))).json();
+  if (inline) S.g = JSON.parse(inline.textContent);
+  else {
+    const res = await fetch("/api/graph?token=" + encodeURIComponent(token));
+    const { body, text } = await replyOf(res);
+    if (!res.ok || !body) {
+      $("conn").textContent = "cannot load the graph: " + httpError(res, text);
+      document.body.dataset.error = "1";
+      return;
+    }
+    S.g = body;
+  }
   $("file").textContent = S.g.file;
   layout(S.g); drawGraph(); panZoom($("graph")); fit(); select(null);
   $("search").addEventListener("input", applyFilter);

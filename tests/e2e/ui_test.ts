@@ -306,6 +306,76 @@ Deno.test({
 
 Deno.test({
   name:
+    `[browser] jx ui: an answer that is not JSON (jx's 413, a proxy's HTML 502) is shown as its status and text, not a SyntaxError${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const { ui, controls } = await liveUi();
+      const errors: string[] = [];
+      try {
+        const page = await openPage(browser, ui.url, errors);
+        const reply = async (want: RegExp) => {
+          await page.waitForFunction(
+            (w: string) => new RegExp(w).test(document.querySelector("#ctl-reply")?.textContent),
+            { timeout: 20000 },
+            want.source,
+          ).catch(() => {});
+          return await page.$eval("#ctl-reply", (d) => d.textContent ?? "");
+        };
+        // A message past the body limit: jx's own 413, a line of plain text.
+        await page.type('#publish input[name="topic"]', "news");
+        await page.$eval(
+          '#publish input[name="message"]',
+          (i) => (i as unknown as { value: string }).value = "x".repeat(70_000),
+        );
+        await page.click("#publish button");
+        assert.equal(
+          await reply(/^publish: HTTP 413/),
+          "publish: HTTP 413 Payload Too Large: jx ui: request body too large (at most 65536 bytes)",
+        );
+        // A proxy in front answers with its HTML page: its status and words, no tags.
+        await page.setRequestInterception(true);
+        const proxy = (url: string) =>
+          page.on("request", (r) => {
+            if (!r.url().includes(url)) return void r.continue();
+            void r.respond({
+              status: 502,
+              contentType: "text/html",
+              body: "<html><head><title>502 Bad Gateway</title><style>h1{}</style></head>" +
+                "<body><h1>502 Bad Gateway</h1>\n<hr><center>nginx</center>" +
+                "<script>x()</script></body></html>",
+            });
+          });
+        proxy("/api/control");
+        await page.click('.mod[data-module="api"] button[data-action="pause"]');
+        assert.equal(
+          await reply(/^pause: HTTP 502/),
+          "pause: HTTP 502 Bad Gateway: 502 Bad Gateway 502 Bad Gateway nginx",
+        );
+        assert.deepEqual(controls, [], "neither reached jx's callback");
+        // The graph itself behind such a proxy: the page says so.
+        const other = await browser.newPage();
+        await other.setRequestInterception(true);
+        other.on("pageerror", (e) => errors.push(String(e)));
+        other.on("request", (r) => {
+          if (!r.url().includes("/api/graph")) return void r.continue();
+          void r.respond({ status: 503, contentType: "text/plain", body: "upstream gone\n" });
+        });
+        await other.goto(ui.url);
+        await other.waitForSelector('body[data-error="1"]', { timeout: 20000 });
+        assert.equal(
+          await other.$eval("#conn", (c) => c.textContent ?? ""),
+          "cannot load the graph: HTTP 503 Service Unavailable: upstream gone",
+        );
+        assert.deepEqual(errors, []);
+      } finally {
+        await ui.close();
+      }
+    }),
+});
+
+Deno.test({
+  name:
     `[browser] jx ui: while output comes, a button or timeline bar pressed then released is clicked, the publish form keeps its typing${NO_BROWSER}`,
   ignore: !HAVE_BROWSER,
   fn: () =>
