@@ -17,6 +17,7 @@ import { LINT_HELP, parseLintArgs } from "../lib/access/cli.ts";
 import { CACHE_HELP, parseCacheArgs } from "../lib/cache/cli.ts";
 import { parseUiArgs, UI_HELP } from "../lib/ui/cli.ts";
 import { JxInputError } from "../lib/runtime/errors.ts";
+import { bashScript, fishScript, zshScript } from "../lib/cli/completions.ts";
 
 const bad = (argv: string[], msg: RegExp) =>
   assert.throws(() => parseArgs(argv), (e) => e instanceof JxInputError && msg.test(e.message));
@@ -301,5 +302,47 @@ Deno.test("args: each command's help lists exactly the options it takes", () => 
     for (const flag of named) {
       assert.ok(takesOption(command, flag), `jx ${command} --help lists ${flag}, not taken`);
     }
+  }
+});
+
+/** The option words `parse` takes (alone, or with a value): jx's long options, and -a to -Z. */
+function wordsTaken(parse: (argv: string[]) => unknown): string[] {
+  const letters = [..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"].map((c) => `-${c}`);
+  const values = (w: string) => ["1", ...(OPTIONS[SHORT[w.slice(1)] ?? w]?.value?.choices ?? [])];
+  return [...Object.keys(OPTIONS), ...letters].filter((w) =>
+    [[w], ...values(w).map((v) => [w, v])].some((argv) => {
+      try {
+        parse(argv);
+        return true;
+      } catch {
+        return false;
+      }
+    })
+  ).sort();
+}
+
+Deno.test("completions: each command is offered exactly the option words its parser takes (bash, zsh, fish)", () => {
+  const bash = bashScript(), zsh = zshScript(), fish = fishScript().split("\n");
+  for (const command of Object.keys(COMMAND_OPTIONS)) {
+    const parse = OWN_PARSERS[command]?.parse ??
+      ((argv: string[]) => parseArgs([command, ...argv]));
+    const taken = wordsTaken(parse);
+    const row = (text: string, re: string) =>
+      new RegExp(`^ +${command}\\) ${re} ;;$`, "m").exec(text);
+    const inBash = row(bash, "ow='([^']*)'")![1].split(" ").filter((w) => w).sort();
+    assert.deepEqual(inBash, taken, `bash: jx ${command}`);
+    const inZsh = [...row(zsh, "opts=\\((.*)\\)")![1].matchAll(/'(-[\w-]+):/g)].map((m) => m[1]);
+    assert.deepEqual(inZsh.sort(), taken, `zsh: jx ${command}`);
+    // fish: a rule with no -n is for every command; one with -n names those that take it.
+    const inFish = fish.filter((l) => /^complete -c jx (-s \w )?(-l [\w-]+|-n)/.test(l))
+      .filter((l) => {
+        const n = / -n '__fish_seen_subcommand_from ([^;']*)/.exec(l);
+        return !n || n[1].split(" ").includes(command);
+      })
+      .flatMap((l) => [
+        ...[...l.matchAll(/ -s (\w)/g)].map((m) => `-${m[1]}`),
+        ...[...l.matchAll(/ -l ([\w-]+)/g)].map((m) => `--${m[1]}`),
+      ]);
+    assert.deepEqual([...new Set(inFish)].sort(), taken, `fish: jx ${command}`);
   }
 });

@@ -193,6 +193,12 @@ export const SHORT: Record<string, string> = {
   V: "--version",
 };
 
+/**
+ * Short options with no long form, by command: `jx sh -s` (the script from stdin, as `sh -s`),
+ * parsed apart from `OPTIONS` (`parseArgs`); for the completions.
+ */
+export const SHORT_ONLY: Record<string, readonly string[]> = { sh: ["-s"] };
+
 /** The commands jx knows. */
 export const COMMANDS = [
   "run",
@@ -474,7 +480,7 @@ export function parseArgs(argv: string[], env: Record<string, string | undefined
       rest = true;
       continue;
     }
-    if (a.command === "sh" && arg === "-s") {
+    if (SHORT_ONLY[a.command]?.includes(arg)) {
       a.stdinScript = true; // as `sh -s`: the script from stdin, the words after it its arguments
       continue;
     }

@@ -11,7 +11,15 @@
  */
 import { didYouMean, JxInputError, usageError } from "../runtime/errors.ts";
 import { cwd, escapeControls, writeAll } from "../runtime/mod.ts";
-import { type Args, COMMAND_OPTIONS, COMMANDS, OPTIONS, optionsOf, SHORT } from "./args.ts";
+import {
+  type Args,
+  COMMAND_OPTIONS,
+  COMMANDS,
+  OPTIONS,
+  optionsOf,
+  SHORT,
+  SHORT_ONLY,
+} from "./args.ts";
 import { HELP } from "./help.ts";
 
 /** The shells jx writes completion scripts for. */
@@ -124,14 +132,33 @@ function wordsOf(o: Opt): string[] {
   return [o.long, ...(o.short ? ["-" + o.short] : [])];
 }
 
+/** A short option with no long form (`SHORT_ONLY`): its word and its help row's words. */
+interface ShortOnly {
+  word: string;
+  description: string;
+}
+
+/** The short options of `command` that have no long form, described by its help's rows. */
+function shortOnly(command: string): ShortOnly[] {
+  const help = (HELP as Record<string, string>)[command] ?? "";
+  return (SHORT_ONLY[command] ?? []).map((word) => ({
+    word,
+    description: new RegExp(`^\\s+${word}\\s{2,}(\\S.*)$`, "m").exec(help)?.[1] ?? "",
+  }));
+}
+
 /**
- * Per command, the options it takes (`COMMAND_OPTIONS`, and those of every command), each as
- * `line(command, options)` makes it; for the option words after a command.
+ * Per command, the options it takes (`COMMAND_OPTIONS`, and those of every command; its short
+ * options with no long form, `SHORT_ONLY`), each as `line(command, options, shorts)` makes it;
+ * for the option words after a command.
  */
-function perCommand(opts: Opt[], line: (command: string, own: Opt[]) => string): string[] {
+function perCommand(
+  opts: Opt[],
+  line: (command: string, own: Opt[], shorts: ShortOnly[]) => string,
+): string[] {
   return Object.keys(COMMAND_OPTIONS).map((c) => {
     const takes = new Set(optionsOf(c));
-    return line(c, opts.filter((o) => takes.has(o.long)));
+    return line(c, opts.filter((o) => takes.has(o.long)), shortOnly(c));
   });
 }
 
@@ -253,7 +280,15 @@ ${cases.join("\n")}
   if [[ "$cur" == -* ]]; then
     # The options of the command on the line (before it: any).
     case "$cmd" in
-${perCommand(opts, (c, own) => `      ${c}) ow=${q(own.flatMap(wordsOf).join(" "))} ;;`).join("\n")}
+${
+    perCommand(opts, (c, own, shorts) =>
+      `      ${c}) ow=${
+        q([
+          ...own.flatMap(wordsOf),
+          ...shorts.map((s) => s.word),
+        ].join(" "))
+      } ;;`).join("\n")
+  }
       *) ow=${q(words.join(" "))} ;;
     esac
     COMPREPLY=($(compgen -W "$ow" -- "$cur"))
@@ -305,11 +340,12 @@ export function zshScript(): string {
     o.long,
     ...(o.short ? ["-" + o.short] : []),
   ]);
-  const specs = (list: Opt[]) =>
-    list.flatMap((o) => {
-      const d = o.description.replace(/[:\\]/g, "\\$&");
-      return wordsOf(o).map((w) => q(`${w}:${d}`));
-    }).join(" ");
+  const spec = (w: string, d: string) => q(`${w}:${d.replace(/[:\\]/g, "\\$&")}`);
+  const specs = (list: Opt[], shorts: ShortOnly[] = []) =>
+    [
+      ...list.flatMap((o) => wordsOf(o).map((w) => spec(w, o.description))),
+      ...shorts.map((s) => spec(s.word, s.description)),
+    ].join(" ");
   const cmdSpecs = COMMANDS.map((c) =>
     q(`${c}:${(commands.get(c) ?? c).replace(/[:\\]/g, "\\$&")}`)
   );
@@ -361,7 +397,7 @@ ${choiceCases.join("\n")}
   if [[ \${words[CURRENT]} == -* ]]; then
     # The options of the command on the line (before it: any).
     case $cmd in
-${perCommand(opts, (c, own) => `      ${c}) opts=(${specs(own)}) ;;`).join("\n")}
+${perCommand(opts, (c, own, shorts) => `      ${c}) opts=(${specs(own, shorts)}) ;;`).join("\n")}
     esac
     _describe -t options 'jx option' opts
     return
@@ -464,6 +500,12 @@ export function fishScript(): string {
         CACHE_ACTIONS.join(" ")
       }`)
     } -a ${q(CACHE_ACTIONS.join(" "))}`,
+    ...Object.keys(SHORT_ONLY).flatMap((c) =>
+      shortOnly(c).map((s) =>
+        `complete -c jx -s ${s.word.slice(1)} -n ${q(`__fish_seen_subcommand_from ${c}`)}` +
+        (s.description ? ` -d ${q(s.description)}` : "")
+      )
+    ),
     `complete -c jx -n ${q("__fish_seen_subcommand_from sh")} -F`,
     `complete -c jx -n ${q("__fish_seen_subcommand_from completions")} -a ${q(SHELLS.join(" "))}`,
     `complete -c jx -n ${q("__fish_seen_subcommand_from help")} -a ${q(COMMANDS.join(" "))}`,
