@@ -13,6 +13,7 @@ import {
   isTerminal,
   projectDir,
   surviveFileSizeLimit,
+  surviveUsr1,
   writeAll,
 } from "../runtime/mod.ts";
 import { giveJobsColours } from "../runtime/color.ts";
@@ -37,6 +38,7 @@ import { wantedJobs } from "./slots.ts";
 export async function main(argv: string[]): Promise<number> {
   let args: Args | undefined;
   surviveFileSizeLimit();
+  surviveUsr1();
   if (argv[0] === "cache") {
     return (await import("../cache/mod.ts" as string) as typeof import("../cache/mod.ts")).cmdCache(
       argv.slice(1),

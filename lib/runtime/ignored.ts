@@ -22,6 +22,7 @@ const NUMBERS: Record<string, number> = {
   SIGHUP: 1,
   SIGINT: 2,
   SIGQUIT: 3,
+  SIGUSR1: 10,
   SIGTERM: 15,
   SIGTSTP: 20,
 };
@@ -35,7 +36,7 @@ function ignoredMask(status: string): bigint {
 }
 
 /**
- * Whether `sig` (`SIGHUP`, `SIGINT`, `SIGQUIT`, `SIGTERM`, `SIGTSTP`) was
+ * Whether `sig` (`SIGHUP`, `SIGINT`, `SIGQUIT`, `SIGUSR1`, `SIGTERM`, `SIGTSTP`) was
  * ignored when jx started. The first call reads the mask, so it must come
  * before any listener for these signals (lib/reactor/timers.ts `onSignal`
  * asks before each).

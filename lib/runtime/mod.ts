@@ -215,6 +215,20 @@ export function surviveFileSizeLimit(): void {
 }
 
 /**
+ * SIGUSR1 does not end jx, on either runtime. Deno handles it some time after its start (a
+ * handler of its own: the signal then did nothing to a `jx run` or `jx sh` under way, and killed
+ * one in its first second or so), Bun did not: the signal killed jx (exit 138), and its watchdog
+ * then ended its jobs (reactor/watchdog.ts). A listener that does nothing, from
+ * jx's start, on both (a handler, which jobs do not inherit: they get the signal's default). One
+ * that jx's parent left ignored stays ignored (runtime/ignored.ts), as jobs then inherit it.
+ */
+export function surviveUsr1(): void {
+  if (ignoredAtStart("SIGUSR1")) return;
+  if (isDeno) g.Deno.addSignalListener("SIGUSR1", () => {});
+  else g.process?.on?.("SIGUSR1", () => {});
+}
+
+/**
  * Exits the process now; with 128+N after `dieAtExit(N)` (a run signal N
  * interrupted), by dying of N instead (runtime/die.ts says why).
  */
