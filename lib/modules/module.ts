@@ -249,7 +249,10 @@ export class Module implements Subscriber {
       if (this.stdinClosed) return this.drop("closed"); // EPIPE
       return this.inPipe() > 0 ? "queued" : "delivered";
     }
-    if (this.state === "starting" || this.state === "paused" || this.pending) {
+    // Starting or paused with no process of its own (a daemon's group followed, its leader gone):
+    // no stdin to take it later.
+    const later = (this.state === "starting" || this.state === "paused") && !!this.handle;
+    if (later || this.pending) {
       const held = this.handle?.stdinPending?.() ?? 0;
       if (
         this.queue.length >= MAX_QUEUED_MESSAGES ||
@@ -412,7 +415,8 @@ export class Module implements Subscriber {
 
   private flush(): void {
     const lines = this.takeQueue();
-    if (this.stdinClosed) this.dropped += lines.length; // its process closed its stdin meanwhile
+    // Its process closed its stdin meanwhile, or left (a daemon: its group goes on without one).
+    if (this.stdinClosed || !this.handle) this.dropped += lines.length;
     else for (const line of lines) this.writeLine(line);
   }
 

@@ -323,6 +323,28 @@ modules:
   });
 }
 
+Deno.test("[deno] jx ctl publish to a paused daemon (its leader gone, its group followed): dropped, not 'queued' then lost at resume", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  d: { run: "sleep 300 </dev/null >/dev/null 2>&1 &", subscribe: [note] }
+`,
+  });
+  const ctl = (...args: string[]) => runJx(["ctl", ...args], { cwd: dir });
+  const jx = spawnJx(["run", "d", "--events", "ev.ndjson"], { cwd: dir });
+  try {
+    await event(dir, (e) => e.module === "d" && e.state === "running");
+    assert.equal((await ctl("pause", "d")).stdout, "d: paused\n");
+    const r = await ctl("publish", "note", "b");
+    assert.equal(r.stdout, "note: dropped by d (not up, or its queue is full)\n", r.stderr);
+    assert.equal((await ctl("resume", "d")).stdout, "d: running\n");
+    const st = JSON.parse((await ctl("status", "--json")).stdout).modules[0];
+    assert.deepEqual([st.state, st.queued, st.dropped], ["running", 0, 1]);
+  } finally {
+    await killAndWait(jx);
+  }
+});
+
 Deno.test("[deno] jx ctl stop of a module the run needs: what needs it fails (exit 1), whether it was starting or running", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
