@@ -384,10 +384,27 @@ async function control(req) {
     const res = await fetch("/api/control", { method: "POST", body: JSON.stringify(req),
       headers: { "content-type": "application/json", "x-jx-token": token } });
     const { body, text } = await replyOf(res);
-    S.reply = req.action + ": " + (res.ok && body ? "done"
+    S.reply = req.action + ": " + (res.ok && body ? published(body.reply) || "done"
       : body && typeof body.error === "string" ? body.error : httpError(res, text));
   } catch (e) { S.reply = req.action + ": " + e; }
   drawModules();
+}
+/**
+ * What became of a published message, in jx ctl publish's words (a reply of the run's supervisor);
+ * "" for any other reply.
+ */
+function published(reply) {
+  const by = reply && reply.modules_by_delivery;
+  if (!by || !Array.isArray(by.delivered)) return "";
+  const list = (k) => Array.isArray(by[k]) && by[k].length ? by[k].join(", ") : "";
+  const parts = [
+    list("delivered") && "delivered to " + list("delivered"),
+    list("queued") && "queued for " + list("queued"),
+    list("dropped") && "dropped by " + list("dropped") + " (not up, or its queue is full)",
+    list("closed") && "not delivered to " + list("closed") +
+      " (its stdin is closed; the message is discarded)",
+  ].filter((p) => p);
+  return parts.length ? parts.join("; ") : "no module subscribes";
 }
 /**
  * A reply's body: its JSON, or (not JSON: a proxy's HTML page, a plain-text 4xx/5xx) its text in

@@ -818,6 +818,47 @@ modules:
 
 Deno.test({
   name:
+    `[browser] jx run --ui: a publish from the page says what became of the message, as jx ctl publish does (not 'done' for a module that closed its stdin)${NO_BROWSER}`,
+  ignore: !HAVE_BROWSER,
+  fn: () =>
+    withBrowser(async (browser) => {
+      const dir = await tempDir({
+        "jobs.yaml": `
+modules:
+  closer: { run: "exec 0<&-; touch closed; exec sleep 300", subscribe: [note], ready: { cmd: test -e closed } }
+  reader: { run: 'while read t m; do echo "$m" >> got; done', subscribe: [note] }
+`,
+      });
+      const jx = await startLive(dir, ["run", "--ui", "closer", "reader"]);
+      try {
+        const page = await openPage(browser, jx.url);
+        await nodeState(page, "closer", "running");
+        await nodeState(page, "reader", "running");
+        await page.type('#publish input[name="topic"]', "note");
+        await page.type('#publish input[name="message"]', "hello");
+        await page.click("#publish button");
+        await page.waitForFunction(() =>
+          /^publish: /.test(document.querySelector("#ctl-reply")?.textContent ?? "")
+        );
+        assert.equal(
+          await page.$eval("#ctl-reply", (d) => d.textContent ?? ""),
+          "publish: delivered to reader; not delivered to closer (its stdin is closed; the message is discarded)",
+        );
+        await page.$eval('#publish input[name="topic"]', (i) =>
+          (i as unknown as { value: string }).value = "none");
+        await page.click("#publish button");
+        await page.waitForFunction(() =>
+          document.querySelector("#ctl-reply")?.textContent === "publish: no module subscribes"
+        );
+      } finally {
+        const { code, stderr } = await jx.stop("SIGINT");
+        assert.equal(code, 130, stderr);
+      }
+    }),
+});
+
+Deno.test({
+  name:
     `[browser] jx run --ui: live states and output, last durations, pause through the page (jx ctl status), token${NO_BROWSER}`,
   ignore: !HAVE_BROWSER,
   fn: () =>
