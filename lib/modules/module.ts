@@ -415,9 +415,11 @@ export class Module implements Subscriber {
 
   private flush(): void {
     const lines = this.takeQueue();
-    // Its process closed its stdin meanwhile, or left (a daemon: its group goes on without one).
-    if (this.stdinClosed || !this.handle) this.dropped += lines.length;
-    else for (const line of lines) this.writeLine(line);
+    let i = 0;
+    while (i < lines.length && this.handle && !this.stdinClosed) this.writeLine(lines[i++]);
+    // Dropped: those after its process closed its stdin (the write that found it so among them),
+    // or left (a daemon: its group goes on without one).
+    this.dropped += lines.length - i + (this.stdinClosed && i > 0 ? 1 : 0);
   }
 
   /**

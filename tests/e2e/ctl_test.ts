@@ -15,6 +15,7 @@ import {
   spawnJx,
   stateOf,
   tempDir,
+  waitForFile,
 } from "../helpers.ts";
 
 /** Whether a test can act as another user (root, with setpriv), as the refusal checks need. */
@@ -338,6 +339,28 @@ modules:
     const r = await ctl("publish", "note", "b");
     assert.equal(r.stdout, "note: dropped by d (not up, or its queue is full)\n", r.stderr);
     assert.equal((await ctl("resume", "d")).stdout, "d: running\n");
+    const st = JSON.parse((await ctl("status", "--json")).stdout).modules[0];
+    assert.deepEqual([st.state, st.queued, st.dropped], ["running", 0, 1]);
+  } finally {
+    await killAndWait(jx);
+  }
+});
+
+Deno.test("[deno] jx ctl publish while a module starts, which closes its stdin before it is ready: the queued message is counted dropped, not lost unseen", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `
+modules:
+  m: { run: "exec 0<&-; echo 1 > closed; exec sleep 300", subscribe: [note], ready: { cmd: test -e go } }
+`,
+  });
+  const ctl = (...args: string[]) => runJx(["ctl", ...args], { cwd: dir });
+  const jx = spawnJx(["run", "m", "--events", "ev.ndjson"], { cwd: dir });
+  try {
+    await waitForFile(`${dir}/closed`);
+    // Starting: jx holds it (nothing written yet tells it the pipe is closed).
+    assert.equal((await ctl("publish", "note", "early")).stdout, "note: queued for m\n");
+    await Deno.writeTextFile(`${dir}/go`, "");
+    await event(dir, (e) => e.module === "m" && e.state === "running");
     const st = JSON.parse((await ctl("status", "--json")).stdout).modules[0];
     assert.deepEqual([st.state, st.queued, st.dropped], ["running", 0, 1]);
   } finally {
