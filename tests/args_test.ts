@@ -17,7 +17,8 @@ import { LINT_HELP, parseLintArgs } from "../lib/access/cli.ts";
 import { CACHE_HELP, parseCacheArgs } from "../lib/cache/cli.ts";
 import { parseUiArgs, UI_HELP } from "../lib/ui/cli.ts";
 import { JxInputError } from "../lib/runtime/errors.ts";
-import { bashScript, fishScript, zshScript } from "../lib/cli/completions.ts";
+import { bashScript, ctlActions, fishScript, zshScript } from "../lib/cli/completions.ts";
+import { ctlRequests } from "../lib/modules/ctl_cmd.ts";
 
 const bad = (argv: string[], msg: RegExp) =>
   assert.throws(() => parseArgs(argv), (e) => e instanceof JxInputError && msg.test(e.message));
@@ -321,28 +322,70 @@ function wordsTaken(parse: (argv: string[]) => unknown): string[] {
   ).sort();
 }
 
-Deno.test("completions: each command is offered exactly the option words its parser takes (bash, zsh, fish)", () => {
-  const bash = bashScript(), zsh = zshScript(), fish = fishScript().split("\n");
+/**
+ * The parser of `command` after `action` (none: the command's own): jx ctl's requests are checked
+ * by ctlRequests, jx cache's by its own parser.
+ */
+function parserOf(command: string, action?: string): (argv: string[]) => unknown {
+  if (command === "ctl" && action) {
+    const operands = action === "status" ? [] : action === "publish" ? ["t", "m"] : ["api"];
+    return (argv) => {
+      const a = parseArgs(["ctl", action, ...argv, ...operands]);
+      ctlRequests({ action, operands, json: a.json, drain: a.drain, baseDir: ".", env: {} });
+    };
+  }
+  if (command === "cache" && action) return (argv) => parseCacheArgs([action, ...argv]);
+  return OWN_PARSERS[command]?.parse ?? ((argv: string[]) => parseArgs([command, ...argv]));
+}
+
+/** The option words each script offers after `command` (and `action`, its second word). */
+function offered(command: string, action = ""): { bash: string[]; zsh: string[]; fish: string[] } {
+  const row = (text: string, re: string) =>
+    new RegExp(`^ +${command}\\) ${re} ;;$`, "m").exec(text)!;
+  // A row's words, then those it adds after an action: `; [ "$sub" = stop ] && ow+=' --drain'`.
+  const [, bBase, bMore] = row(bashScript(), "ow='([^']*)'(.*)");
+  const bash = [
+    bBase,
+    ...[...bMore.matchAll(/\[ "\$sub" = (\w+) \] && ow\+=' ([^']*)'/g)]
+      .filter((m) => m[1] === action).map((m) => m[2]),
+  ].join(" ");
+  const [zBase, ...zMore] = row(zshScript(), "(opts=\\(.*)")[1].split("; [[ $sub == ");
+  const zsh = [zBase, ...zMore.filter((p) => p.split(" ")[0] === action)].join(" ");
+  // fish: a rule with no -n is for every command; one with -n names those that take it, and the
+  // action it goes with, if one only.
+  const fish = fishScript().split("\n")
+    .filter((l) => /^complete -c jx (-s \w )?(-l [\w-]+|-n)/.test(l))
+    .filter((l) => {
+      const n =
+        / -n '__fish_seen_subcommand_from ([^;']*)(?:; and __fish_seen_subcommand_from (\w+))?/
+          .exec(l);
+      return !n || (n[1].split(" ").includes(command) && (!n[2] || n[2] === action));
+    })
+    .flatMap((l) => [
+      ...[...l.matchAll(/ -s (\w)/g)].map((m) => `-${m[1]}`),
+      ...[...l.matchAll(/ -l ([\w-]+)/g)].map((m) => `--${m[1]}`),
+    ]);
+  const words = (t: string) => [...new Set(t.split(/\s+/).filter((w) => /^-/.test(w)))].sort();
+  return {
+    bash: words(bash),
+    zsh: [...new Set([...zsh.matchAll(/'(-[\w-]+):/g)].map((m) => m[1]))].sort(),
+    fish: [...new Set(fish)].sort(),
+  };
+}
+
+Deno.test("completions: each command (each action of ctl and cache) is offered exactly the option words its parser takes (bash, zsh, fish)", () => {
+  const actions: Record<string, string[]> = {
+    ctl: ctlActions().all,
+    cache: ["stats", "prune", "clear"],
+  };
   for (const command of Object.keys(COMMAND_OPTIONS)) {
-    const parse = OWN_PARSERS[command]?.parse ??
-      ((argv: string[]) => parseArgs([command, ...argv]));
-    const taken = wordsTaken(parse);
-    const row = (text: string, re: string) =>
-      new RegExp(`^ +${command}\\) ${re} ;;$`, "m").exec(text);
-    const inBash = row(bash, "ow='([^']*)'")![1].split(" ").filter((w) => w).sort();
-    assert.deepEqual(inBash, taken, `bash: jx ${command}`);
-    const inZsh = [...row(zsh, "opts=\\((.*)\\)")![1].matchAll(/'(-[\w-]+):/g)].map((m) => m[1]);
-    assert.deepEqual(inZsh.sort(), taken, `zsh: jx ${command}`);
-    // fish: a rule with no -n is for every command; one with -n names those that take it.
-    const inFish = fish.filter((l) => /^complete -c jx (-s \w )?(-l [\w-]+|-n)/.test(l))
-      .filter((l) => {
-        const n = / -n '__fish_seen_subcommand_from ([^;']*)/.exec(l);
-        return !n || n[1].split(" ").includes(command);
-      })
-      .flatMap((l) => [
-        ...[...l.matchAll(/ -s (\w)/g)].map((m) => `-${m[1]}`),
-        ...[...l.matchAll(/ -l ([\w-]+)/g)].map((m) => `--${m[1]}`),
-      ]);
-    assert.deepEqual([...new Set(inFish)].sort(), taken, `fish: jx ${command}`);
+    for (const action of actions[command] ?? [undefined]) {
+      const taken = wordsTaken(parserOf(command, action));
+      const what = `jx ${command}${action ? ` ${action}` : ""}`;
+      const by = offered(command, action);
+      assert.deepEqual(by.bash, taken, `bash: ${what}`);
+      assert.deepEqual(by.zsh, taken, `zsh: ${what}`);
+      assert.deepEqual(by.fish, taken, `fish: ${what}`);
+    }
   }
 });

@@ -199,6 +199,16 @@ export const SHORT: Record<string, string> = {
  */
 export const SHORT_ONLY: Record<string, readonly string[]> = { sh: ["-s"] };
 
+/**
+ * Options that go with one action of their command only (`jx ctl stop --drain`, `jx cache prune
+ * --max-size`: refused after any other by modules/ctl_cmd.ts and cache/cli.ts); the completions
+ * offer each after its action.
+ */
+export const ACTION_OPTIONS: Record<string, Record<string, string>> = {
+  ctl: { "--drain": "stop" },
+  cache: { "--max-size": "prune" },
+};
+
 /** The commands jx knows. */
 export const COMMANDS = [
   "run",

@@ -12,6 +12,7 @@
 import { didYouMean, JxInputError, usageError } from "../runtime/errors.ts";
 import { cwd, escapeControls, writeAll } from "../runtime/mod.ts";
 import {
+  ACTION_OPTIONS,
   type Args,
   COMMAND_OPTIONS,
   COMMANDS,
@@ -147,18 +148,30 @@ function shortOnly(command: string): ShortOnly[] {
   }));
 }
 
+/** A command's option words: after it, its short ones with no long form, after one action. */
+interface CommandWords {
+  command: string;
+  own: Opt[];
+  shorts: ShortOnly[];
+  /** Options that go with one action only (`ACTION_OPTIONS`), by that action. */
+  byAction: [string, Opt[]][];
+}
+
 /**
  * Per command, the options it takes (`COMMAND_OPTIONS`, and those of every command; its short
- * options with no long form, `SHORT_ONLY`), each as `line(command, options, shorts)` makes it;
- * for the option words after a command.
+ * options with no long form, `SHORT_ONLY`; those that go with one of its actions only,
+ * `ACTION_OPTIONS`), each as `line` makes it; for the option words after a command.
  */
-function perCommand(
-  opts: Opt[],
-  line: (command: string, own: Opt[], shorts: ShortOnly[]) => string,
-): string[] {
-  return Object.keys(COMMAND_OPTIONS).map((c) => {
-    const takes = new Set(optionsOf(c));
-    return line(c, opts.filter((o) => takes.has(o.long)), shortOnly(c));
+function perCommand(opts: Opt[], line: (w: CommandWords) => string): string[] {
+  return Object.keys(COMMAND_OPTIONS).map((command) => {
+    const takes = new Set(optionsOf(command));
+    const only = ACTION_OPTIONS[command] ?? {};
+    const byAction = [...new Set(Object.values(only))].map((a): [string, Opt[]] => [
+      a,
+      opts.filter((o) => takes.has(o.long) && only[o.long] === a),
+    ]);
+    const own = opts.filter((o) => takes.has(o.long) && !only[o.long]);
+    return line({ command, own, shorts: shortOnly(command), byAction });
   });
 }
 
@@ -281,13 +294,13 @@ ${cases.join("\n")}
     # The options of the command on the line (before it: any).
     case "$cmd" in
 ${
-    perCommand(opts, (c, own, shorts) =>
-      `      ${c}) ow=${
-        q([
-          ...own.flatMap(wordsOf),
-          ...shorts.map((s) => s.word),
-        ].join(" "))
-      } ;;`).join("\n")
+    perCommand(opts, ({ command, own, shorts, byAction }) => {
+      const words = q([...own.flatMap(wordsOf), ...shorts.map((s) => s.word)].join(" "));
+      const after = byAction.map(([a, o]) =>
+        `; [ "$sub" = ${a} ] && ow+=${q(" " + o.flatMap(wordsOf).join(" "))}`
+      );
+      return `      ${command}) ow=${words}${after.join("")} ;;`;
+    }).join("\n")
   }
       *) ow=${q(words.join(" "))} ;;
     esac
@@ -397,7 +410,12 @@ ${choiceCases.join("\n")}
   if [[ \${words[CURRENT]} == -* ]]; then
     # The options of the command on the line (before it: any).
     case $cmd in
-${perCommand(opts, (c, own, shorts) => `      ${c}) opts=(${specs(own, shorts)}) ;;`).join("\n")}
+${
+    perCommand(opts, ({ command, own, shorts, byAction }) => {
+      const after = byAction.map(([a, o]) => `; [[ $sub == ${a} ]] && opts+=(${specs(o)})`);
+      return `      ${command}) opts=(${specs(own, shorts)})${after.join("")} ;;`;
+    }).join("\n")
+  }
     esac
     _describe -t options 'jx option' opts
     return
@@ -478,10 +496,13 @@ export function fishScript(): string {
       else if (o.choices) parts.push(`-x -a ${q(o.choices.join(" "))}`);
       else if (o.value) parts.push("-x");
       if (o.description) parts.push(`-d ${q(o.description)}`);
-      // Offered after the commands that take it, or before any command.
+      // Offered after the commands that take it (after its action, for one that goes with one
+      // only), or before any command.
       const takers = Object.keys(COMMAND_OPTIONS).filter((c) => optionsOf(c).includes(o.long));
+      const action = takers.length === 1 ? ACTION_OPTIONS[takers[0]]?.[o.long] : undefined;
       if (takers.length < Object.keys(COMMAND_OPTIONS).length) {
-        const seen = `__fish_seen_subcommand_from ${takers.join(" ")}`;
+        const seen = `__fish_seen_subcommand_from ${takers.join(" ")}` +
+          (action ? `; and __fish_seen_subcommand_from ${action}` : "");
         parts.push(`-n ${q(`${seen}; or not __fish_seen_subcommand_from ${COMMANDS.join(" ")}`)}`);
       }
       return parts.join(" ");

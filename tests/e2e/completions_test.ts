@@ -113,6 +113,9 @@ q jx lint --
 q jx lint -
 q jx ui --
 q jx cache --
+q jx cache prune --
+q jx ctl stop --d
+q jx ctl pause --d
 q jx cache ""
 q jx cache pr
 q jx cache --cache-dir d ""
@@ -205,12 +208,16 @@ q jx --file = '"my dir/jobs.yaml"' run ""
     "--no-color",
     "--port",
   ]);
-  assert.deepEqual(replies.get("jx cache --"), [
+  assert.deepEqual(replies.get("jx cache --"), ["--cache-dir", "--help", "--no-color"]);
+  // An option that goes with one action only, after it (jx cache stats --max-size is refused).
+  assert.deepEqual(replies.get("jx cache prune --"), [
     "--cache-dir",
     "--help",
     "--max-size",
     "--no-color",
   ]);
+  assert.deepEqual(replies.get("jx ctl stop --d"), ["--drain"]);
+  assert.deepEqual(replies.get("jx ctl pause --d"), []);
   assert.deepEqual(replies.get("jx lint "), ["api", "compile", "compile-extra", "gen"]);
   assert.deepEqual(replies.get("jx run --output "), ["buffered", "quiet", "stream"]);
   assert.deepEqual(replies.get("jx run --output = st"), ["stream"]);
@@ -285,7 +292,7 @@ Deno.test("zsh and fish completion scripts: produced, plausible, and parse if th
       assert.doesNotMatch(/^complete -c jx -s h -l help .*$/m.exec(r.stdout)![0], / -n /);
       assert.match(
         r.stdout,
-        /^complete -c jx -l max-size .* -n '__fish_seen_subcommand_from cache; or not __fish_seen_subcommand_from run /m,
+        /^complete -c jx -l max-size .* -n '__fish_seen_subcommand_from cache; and __fish_seen_subcommand_from prune; or not __fish_seen_subcommand_from run /m,
       );
       assert.match(r.stdout, /-a run -d 'run jobs and what they need'/);
       assert.match(r.stdout, /completions \$argv\[1\]/);
