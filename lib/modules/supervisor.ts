@@ -76,9 +76,9 @@ export interface StatusEntry {
   attempt?: number;
   /** Modules: restarts in a row. */
   restarts?: number;
-  /** Modules: messages waiting (while starting or paused). */
+  /** Modules: messages jx holds for it (queued while starting or paused, or its stdin pipe full). */
   queued?: number;
-  /** Modules: messages dropped so far (its queue was full, or it was not up). */
+  /** Modules: messages dropped so far (its queue was full, it was not up, or its stdin closed). */
   dropped?: number;
 }
 
