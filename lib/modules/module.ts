@@ -153,7 +153,21 @@ export class Module implements Subscriber {
 
   /** Messages written to its stdin that the pipe has not wholly taken yet. */
   private inPipe(): number {
+    if (this.stdinClosed) {
+      this.noteLost();
+      return 0;
+    }
     return this.piped.count(this.handle?.stdinPending?.() ?? 0);
+  }
+
+  /**
+   * Counts as dropped the messages jx still held for the pipe (wholly or in part) when the
+   * process closed its stdin or exited: they never reached it. Once (the count is then empty).
+   */
+  private noteLost(): void {
+    const lost = this.handle?.stdinLost?.() ?? 0;
+    if (lost > 0) this.dropped += this.piped.count(lost);
+    this.piped.clear();
   }
 
   /** Writes a message line to its stdin (held by jx while the pipe is full). */
@@ -240,13 +254,20 @@ export class Module implements Subscriber {
    */
   deliver(line: string): Delivery {
     if (this.terminating) return this.drop();
-    if (this.stdinClosed) return this.drop("closed");
+    if (this.stdinClosed) {
+      this.noteLost();
+      return this.drop("closed");
+    }
     const bytes = enc.encode(line).length;
     if (this.state === "running" && this.handle?.write) {
       const held = this.handle.stdinPending?.() ?? 0;
       if (held + this.queueBytes + bytes > MAX_QUEUED_BYTES) return this.drop();
       this.writeLine(line, bytes);
-      if (this.stdinClosed) return this.drop("closed"); // EPIPE
+      if (this.stdinClosed) {
+        // EPIPE: this message and any held before it are lost (`noteLost` counts them).
+        this.noteLost();
+        return "closed";
+      }
       return this.inPipe() > 0 ? "queued" : "delivered";
     }
     // Starting or paused with no process of its own (a daemon's group followed, its leader gone):
@@ -417,9 +438,10 @@ export class Module implements Subscriber {
     const lines = this.takeQueue();
     let i = 0;
     while (i < lines.length && this.handle && !this.stdinClosed) this.writeLine(lines[i++]);
-    // Dropped: those after its process closed its stdin (the write that found it so among them),
-    // or left (a daemon: its group goes on without one).
-    this.dropped += lines.length - i + (this.stdinClosed && i > 0 ? 1 : 0);
+    // Dropped: those after its process closed its stdin, or left (a daemon: its group goes on
+    // without one); the write that found it closed, with what was held before it: `noteLost`.
+    this.dropped += lines.length - i;
+    if (this.stdinClosed) this.noteLost();
   }
 
   /**
@@ -569,8 +591,8 @@ export class Module implements Subscriber {
 
   /** The leader exited: follow its group while a process of it lives, else it ended. */
   private exited(st: ExitStatus): void {
+    this.noteLost();
     this.handle = undefined;
-    this.piped.clear();
     if (!this.followGroup(st)) this.ended(st);
   }
 
@@ -638,8 +660,8 @@ export class Module implements Subscriber {
   /** Drops what belonged to the process that ended: its handle, checks, log and timers. */
   private forgetProcess(): void {
     this.alive = false;
+    this.noteLost();
     this.handle = undefined;
-    this.piped.clear();
     this.group = 0;
     this.unhold?.();
     this.unhold = undefined;

@@ -685,4 +685,8 @@ class Handle implements ChildHandle {
   stdinOpen(): boolean {
     return this.stdin?.open ?? false;
   }
+
+  stdinLost(): number {
+    return this.stdin?.lost ?? 0;
+  }
 }

@@ -24,6 +24,8 @@ export interface StdinPipe {
   readonly pending: number;
   /** False once the write end is closed or closing (`ChildHandle.stdinOpen`). */
   readonly open: boolean;
+  /** Bytes written that never went in: dropped with the write end (`ChildHandle.stdinLost`). */
+  readonly lost: number;
 }
 
 const enc = new TextEncoder();
@@ -45,6 +47,7 @@ export function stdinPipe(s: Libc["symbols"], set: EpollSet, kick: () => void): 
 class Pipe implements StdinPipe {
   private queue: Uint8Array[] = [];
   private queued = 0;
+  private dropped = 0;
   private closing = false;
   /** Whether `fd` is in the epoll set, waiting to be writable. */
   private waiting = false;
@@ -70,6 +73,10 @@ class Pipe implements StdinPipe {
     return this.fd >= 0 && !this.closing;
   }
 
+  get lost(): number {
+    return this.dropped;
+  }
+
   spawned(): void {
     if (this.read >= 0) this.s.close(this.read);
     this.read = -1;
@@ -86,6 +93,7 @@ class Pipe implements StdinPipe {
     this.s.close(this.fd);
     this.fd = -1;
     this.queue.length = 0;
+    this.dropped += this.queued;
     this.queued = 0;
   }
 

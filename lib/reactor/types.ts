@@ -176,6 +176,12 @@ export interface ChildHandle {
    * `closeStdin` was called; true before. Absent where a backend cannot tell.
    */
   stdinOpen?(): boolean;
+  /**
+   * Bytes written to stdin that never reached the child's pipe: jx held them
+   * (`stdinPending`) when the child closed its stdin or exited. Absent where
+   * a backend cannot tell.
+   */
+  stdinLost?(): number;
 }
 
 /**

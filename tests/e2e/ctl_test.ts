@@ -324,6 +324,46 @@ modules:
   });
 }
 
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`[${runtime}] jx ctl: messages jx held for a full pipe are counted dropped when the module then closes its stdin, or exits`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `
+modules:
+  slow: { run: "while [ ! -e go ]; do sleep 0.05; done; exec 0<&-; exec sleep 300", subscribe: [note] }
+  gone: { run: "while [ ! -e go ]; do sleep 0.05; done", subscribe: [note], restart: "no" }
+`,
+    });
+    const ctl = (...args: string[]) => runJx(["ctl", ...args], { cwd: dir, runtime });
+    const jx = spawnJx(["run", "slow", "gone", "--events", "ev.ndjson"], { cwd: dir, runtime });
+    try {
+      await event(dir, (e) => e.module === "slow" && e.state === "running");
+      await event(dir, (e) => e.module === "gone" && e.state === "running");
+      // Neither reads: each pipe fills, and jx holds what it cannot take.
+      const big = "x".repeat(60_000);
+      for (let i = 0; i < 4; i++) assert.equal((await ctl("publish", "note", big)).code, 0);
+      const counts = async () =>
+        Object.fromEntries(
+          JSON.parse((await ctl("status", "--json")).stdout).modules.map((
+            m: { name: string; queued: number; dropped?: number },
+          ) => [m.name, [m.queued, m.dropped ?? 0]]),
+        );
+      const before = await counts();
+      assert.ok(before.slow[0] >= 2 && before.gone[0] >= 2, JSON.stringify(before));
+      await Deno.writeTextFile(`${dir}/go`, ""); // slow closes its stdin; gone exits
+      await event(dir, (e) => e.module === "gone" && e.state === "stopped");
+      const after = await until("slow's pipe found closed", async () => {
+        const c = await counts();
+        return c.slow[0] === 0 ? c : undefined;
+      });
+      // What was held is dropped; none of it vanished uncounted.
+      assert.deepEqual(after.slow, [0, before.slow[0]]);
+      assert.deepEqual(after.gone, [0, before.gone[0]]);
+    } finally {
+      await killAndWait(jx);
+    }
+  });
+}
+
 Deno.test("[deno] jx ctl publish to a paused daemon (its leader gone, its group followed): dropped, not 'queued' then lost at resume", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
