@@ -432,7 +432,7 @@ export class UpToDate {
       const old = this.store.get(spec.name);
       if (old) literal.push(...Object.keys(old.inputs));
     }
-    return expandStamped(spec.reads, this.baseDir, { literal });
+    return expandStamped(spec.reads, this.baseDir, { literal, strict: true });
   }
 
   /**

@@ -106,6 +106,9 @@ function toStamp(st: Stat | null): FileStamp | null {
  * dotenv file, a depfile's input, a file a state line holds): stamped as a
  * plain path is, never read as a glob (`src/x[12].h` is that file, not
  * `src/x1.h`) nor as an `@name`.
+ * `strict`: a file a walk lists whose name is not UTF-8 throws (`NotUtf8Name`):
+ * the runtimes list it with U+FFFD for each byte that is not, a name that is
+ * not there, so its stamp would be "absent" whatever its content.
  *
  * @example
  * ```ts
@@ -120,16 +123,21 @@ function toStamp(st: Stat | null): FileStamp | null {
 export function expandStamped(
   patterns: readonly string[],
   baseDir: string,
-  opts: { wholeDirs?: boolean; literal?: readonly string[] } = {},
+  opts: { wholeDirs?: boolean; literal?: readonly string[]; strict?: boolean } = {},
 ): Map<string, FileStamp | null> {
   const out = new Map<string, FileStamp | null>();
+  const walked = (f: string) => {
+    const st = stamp(baseDir, f);
+    if (st === null && opts.strict && f.includes("\uFFFD")) throw new NotUtf8Name(join(baseDir, f));
+    out.set(f, st);
+  };
   const plain = (p: string) => {
     const st = statPath(join(baseDir, p));
     if (st?.dir && opts.wholeDirs) out.set(p, DIRECTORY);
     else if (st?.dir) {
       const files: string[] = [];
       walk(baseDir, p, files);
-      for (const f of files) out.set(f, stamp(baseDir, f));
+      for (const f of files) walked(f);
     } else out.set(p, toStamp(st));
   };
   for (const p of patterns) {
@@ -143,11 +151,21 @@ export function expandStamped(
     const re = globToRegExp(p);
     const files: string[] = [];
     walk(baseDir, root, files);
-    for (const f of files) if (re.test(f) && !out.has(f)) out.set(f, stamp(baseDir, f));
+    for (const f of files) if (re.test(f) && !out.has(f)) walked(f);
   }
   for (const p of opts.literal ?? []) plain(p);
   if (out.size < 2) return out;
   return new Map([...out].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/**
+ * A file a walk listed whose name is not UTF-8: jx takes names as text, so
+ * it cannot stat it, nor see it change (`path`: the name as listed).
+ */
+export class NotUtf8Name extends Error {
+  constructor(readonly path: string) {
+    super("its name is not UTF-8, so jx cannot see it change (rename it)");
+  }
 }
 
 /** The files that `patterns` name under `baseDir`, sorted (see `expandStamped`). */

@@ -405,3 +405,25 @@ jobs:
   assert.match((await plain()).stderr, /start fmt/);
   assert.equal(await Deno.readTextFile(`${dir}/src/extra.ts`), "X\nLOWER\n");
 });
+
+Deno.test("a file whose name is not UTF-8 in a walked folder cannot be checked: its job runs each time, no-op path included", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:\n  cat: { run: "cat src/* > out", reads: ["src/*"], writes: [out] }\n`,
+    "src/a.txt": "a\n",
+  });
+  // The runtimes list `b\xff` as `b\uFFFD`, a name that is not there: it was recorded as absent,
+  // so an edit of it was never seen (the job stayed up to date, with the old content in out).
+  const write = (text: string) =>
+    new Deno.Command("sh", { args: ["-c", `printf ${text} > "$(printf 'src/b\\377')"`], cwd: dir })
+      .output();
+  await write("x");
+  const r = await runJx(["run"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /cat: not recorded as done \(src\/b\uFFFD: its name is not UTF-8/);
+  await write("y");
+  const again = await runJx(["run", "-v"], { cwd: dir });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(await Deno.readTextFile(`${dir}/out`), "a\ny");
+  assert.match(await explain(dir, "cat"), /cannot be checked: src\/b\uFFFD: its name is not UTF-8/);
+  await Deno.remove(dir, { recursive: true });
+});
