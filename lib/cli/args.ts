@@ -5,6 +5,7 @@
  * @module
  */
 import { didYouMean, JxInputError, noValue, optionHint, usageError } from "../runtime/errors.ts";
+import { physicalFile } from "../runtime/fs.ts";
 import { MAX_DURATION_MS, parseDuration, repeatedUnit } from "../graph/duration.ts";
 
 /** Parsed command line. */
@@ -137,7 +138,7 @@ const durationMs = (v: string, flag: string): number => {
 
 /** The long options (completions are generated from this table). */
 export const OPTIONS: Record<string, OptSpec> = {
-  "--file": { key: "file", value: nonEmpty },
+  "--file": { key: "file", value: (v, flag) => physicalFile(nonEmpty(v, flag)) },
   "--jobs": { key: "jobs", value: positiveInt },
   "--keep-going": { key: "keepGoing", set: true },
   "--dry-run": { key: "dryRun", set: true },

@@ -42,6 +42,7 @@ import {
   isFileSync,
   isTerminal,
   namesDescriptor,
+  physicalFile,
   projectDir,
   writeAll,
 } from "../runtime/mod.ts";
@@ -149,8 +150,9 @@ export function findFile(args: Args): { file: string; names: string[] } | undefi
   let file = args.file;
   if (!file) {
     const first = names[0];
-    if (first && /\.ya?ml(\.example)?$/.test(first) && isFile(first)) file = names.shift();
-    else file = findJobsFileUp(cwd());
+    if (first && /\.ya?ml(\.example)?$/.test(first) && isFile(first)) {
+      file = physicalFile(names.shift()!);
+    } else file = findJobsFileUp(cwd());
   }
   return file ? { file: absolutePath(file), names } : undefined;
 }

@@ -20,6 +20,7 @@ import {
   envObject,
   escapeControls,
   isFileSync,
+  physicalFile,
   readTextSync,
   writeAll,
 } from "../runtime/mod.ts";
@@ -38,7 +39,7 @@ function jobsFile(args: Args, orFail: (file: undefined, dir: string) => string):
   const word = fileWord(args);
   if (word !== undefined) {
     args.names.shift();
-    return word;
+    return physicalFile(word);
   }
   return orFail(undefined, cwd());
 }

@@ -654,6 +654,40 @@ export function parentDir(path: string): string {
 const DESCRIPTOR_PATH = /^\/(?:dev\/(?:stdin|fd\/\d+)|proc\/(?:self|thread-self|\d+)\/fd\/\d+)$/;
 
 /**
+ * `file` with its folder as the system finds it, when that differs from what the text says (a
+ * symbolic link on the way: `-f lp/jobs.yaml` with `lp` a link to `p`; a link then `..`:
+ * `l/../jobs.yaml` is the file in the folder above the link's target, which the text alone takes
+ * for `./jobs.yaml`), else `file` as it is. The folder is where the jobs run and the state is
+ * kept: one spelling of it per folder, or each would run the jobs again (their working directory
+ * is in their fingerprint). A folder that is not there, or a descriptor (`/dev/fd/63`), as is.
+ *
+ * @example
+ * ```ts
+ * import { physicalFile } from "./fs.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.realPathSync(Deno.makeTempDirSync());
+ * Deno.mkdirSync(`${dir}/p/sub`, { recursive: true });
+ * Deno.symlinkSync("p/sub", `${dir}/l`);
+ * assertEquals(physicalFile(`${dir}/l/../jobs.yaml`), `${dir}/p/jobs.yaml`);
+ * assertEquals(physicalFile(`${dir}/p/jobs.yaml`), `${dir}/p/jobs.yaml`);
+ * assertEquals(physicalFile("jobs.yaml"), "jobs.yaml");
+ * assertEquals(physicalFile(`${dir}/none/jobs.yaml`), `${dir}/none/jobs.yaml`);
+ * ```
+ */
+export function physicalFile(file: string): string {
+  const cut = file.lastIndexOf("/");
+  if (cut < 0 || DESCRIPTOR_PATH.test(absolutePath(file))) return file;
+  const dir = file.slice(0, cut) || "/";
+  let real: string;
+  try {
+    real = D ? D.realPathSync(dir) : nodeFs().realpathSync(dir);
+  } catch {
+    return file;
+  }
+  return real === absolutePath(dir) ? file : `${real === "/" ? "" : real}/${file.slice(cut + 1)}`;
+}
+
+/**
  * The project folder of a jobs file: the folder its paths are relative to, and where its `.jx/`
  * is. That is the file's own folder, but for a path that names a descriptor (`-f /dev/stdin`,
  * `-f <(gen-jobs)`, which bash passes as `/dev/fd/63`): such a file has no folder of its own

@@ -427,3 +427,29 @@ Deno.test("a file whose name is not UTF-8 in a walked folder cannot be checked: 
   assert.match(await explain(dir, "cat"), /cannot be checked: src\/b\uFFFD: its name is not UTF-8/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("-f through a symbolic link: the jobs run in the file's real folder, up to date by either path", async () => {
+  const dir = await tempDir({
+    "p/jobs.yaml":
+      `jobs:\n  w: { run: "pwd > where.txt", reads: [jobs.yaml], writes: [where.txt] }\n`,
+    "p/sub/.keep": "",
+  });
+  await Deno.symlink("p", `${dir}/lp`);
+  await Deno.symlink("p/sub", `${dir}/l`);
+  const real = await Deno.realPath(`${dir}/p`);
+  // The working directory (in a job's fingerprint) was the path as written: by `lp/` then by
+  // `p/`, the job ran each time.
+  assert.deepEqual(await ran(dir, "-f", "lp/jobs.yaml"), ["w"]);
+  assert.equal(await Deno.readTextFile(`${dir}/p/where.txt`), `${real}\n`);
+  assert.deepEqual(await ran(dir, "-f", "p/jobs.yaml"), []);
+  assert.deepEqual(await ran(dir, "-f", "lp/jobs.yaml"), []);
+  // `l/../jobs.yaml` is p/jobs.yaml to the system; its text alone said ./jobs.yaml, so the job
+  // ran in `dir` (and kept its state there).
+  await Deno.writeTextFile(`${dir}/p/jobs.yaml`, "# edited\n", { append: true });
+  assert.deepEqual(await ran(dir, "-f", "l/../jobs.yaml"), ["w"]);
+  assert.equal(await Deno.readTextFile(`${dir}/p/where.txt`), `${real}\n`);
+  await assert.rejects(Deno.stat(`${dir}/where.txt`));
+  await assert.rejects(Deno.stat(`${dir}/.jx`));
+  assert.deepEqual(await ran(dir, "-f", "p/jobs.yaml"), []);
+  await Deno.remove(dir, { recursive: true });
+});
