@@ -178,3 +178,25 @@ jobs:
     ["T"],
   );
 });
+
+Deno.test("--changed-since with -f through a symbolic link to the repository: git's paths still match", async () => {
+  const dir = await tempDir({
+    "repo/jobs.yaml": JOBS,
+    "repo/a/src.txt": "a\n",
+    "repo/b/one.txt": "1\n",
+    "repo/docs/x.md": "x\n",
+    "repo/.gitignore": "ev.ndjson\n.jx/\nout-*.txt\n",
+  });
+  await git(`${dir}/repo`, "init", "-q");
+  await git(`${dir}/repo`, "add", "-A");
+  await git(`${dir}/repo`, "commit", "-qm", "base");
+  await Deno.symlink("repo", `${dir}/link`);
+  await Deno.writeTextFile(`${dir}/repo/a/src.txt`, "edited\n");
+  // git names its files from the real top folder, which the jobs file's folder as written
+  // (`link`) is not below: nothing matched, "nothing to do".
+  assert.deepEqual(await ran(dir, "-f", "link/jobs.yaml", "--changed-since", "HEAD"), [
+    "gen-a",
+    "test-a",
+  ]);
+  await Deno.remove(dir, { recursive: true });
+});
