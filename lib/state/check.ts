@@ -747,12 +747,25 @@ export class UpToDate {
   private sayMissingReads(spec: JobSpec, inputs: Record<string, FileStamp | null>): void {
     let had: Record<string, FileStamp | null> | undefined; // its last line's, read if needed
     let own: ((p: string) => boolean) | undefined;
+    const said = (p: string) => {
+      const before = this.store.rows.get(spec.name);
+      had ??= before ? decodeRow(before).inputs : {};
+      return had[p] === null; // said when that line was written
+    };
+    for (const [p, st] of Object.entries(inputs)) {
+      // Found by a walk (a folder or a glob in reads), stamped absent, and a folder: a link to one.
+      if (st !== null || spec.reads.includes(p) || statUnder(this.prefix, p) !== DIR) continue;
+      if (said(p)) continue;
+      (this.warn ?? stderrWarn)(
+        `${spec.name}: ${p}, found in what it reads, is a link to a folder: jx does not follow ` +
+          "it, so the files there are not its inputs and their edits do not run it again (name " +
+          "that folder in reads)",
+      );
+    }
     for (const r of spec.reads) {
       if (r[0] === "@" || inputs[r] !== null || isGlob(r)) continue;
       if ((own ??= namedByAny(spec.writes))(r)) continue; // its own output: made by it
-      const before = this.store.rows.get(spec.name);
-      had ??= before ? decodeRow(before).inputs : {};
-      if (had[r] === null) continue; // said when that line was written
+      if (said(r)) continue;
       (this.warn ?? stderrWarn)(
         `${spec.name}: reads ${r}, which did not exist when it ran (a misspelt path never ` +
           "changes: `jx lint` lists what the job reads)",

@@ -453,3 +453,24 @@ Deno.test("-f through a symbolic link: the jobs run in the file's real folder, u
   assert.deepEqual(await ran(dir, "-f", "p/jobs.yaml"), []);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a link to a folder in a folder the job reads is said once: its files are not inputs", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:\n  cat: { run: "cat src/*/*.txt > out", reads: [src], writes: [out] }\n`,
+    "src/d/a.txt": "a\n",
+    "shared/s.txt": "s\n",
+  });
+  await Deno.symlink("../shared", `${dir}/src/l`);
+  // Nothing said: an edit of shared/s.txt left the job up to date, with no word of why.
+  const first = await runJx(["run"], { cwd: dir });
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(
+    first.stderr,
+    /^jx: warning: cat: src\/l, found in what it reads, is a link to a folder: jx does not follow it/m,
+  );
+  await Deno.writeTextFile(`${dir}/src/d/a.txt`, "a2\n");
+  const again = await runJx(["run"], { cwd: dir });
+  assert.equal(again.code, 0, again.stderr);
+  assert.doesNotMatch(again.stderr, /warning/);
+  await Deno.remove(dir, { recursive: true });
+});
