@@ -49,7 +49,13 @@ export function explainLines(cache: Cache, job: CacheJob, ctx: KeyContext): stri
         : "  cache: not cached (no writes; cache: true would store its log and status)",
     ];
   }
-  const x = cache.explain(job, ctx);
+  let x;
+  try {
+    x = cache.explain(job, ctx);
+  } catch (e) {
+    // No key now (an input whose name is not UTF-8): a run would run the job uncached.
+    return [`  cache: no key: ${(e as Error)?.message ?? e} (a run runs it uncached)`];
+  }
   const head = x.stored
     ? `  cache: hit: the store holds key ${x.key.slice(0, 16)} (${cache.local.dir})`
     : `  cache: miss: no entry for key ${x.key.slice(0, 16)} in ${cache.local.dir}`;

@@ -11,10 +11,10 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "nod
 import { namedByAny, resourceNames } from "../graph/mod.ts";
 import {
   changedSince,
-  expand,
   expandStamped,
   type FileStamp,
   hashFile,
+  NotUtf8Name,
   stamp,
 } from "../state/mod.ts";
 import { envObject } from "../runtime/fs.ts";
@@ -138,7 +138,14 @@ export type InputStamps = Map<string, FileStamp | null>;
  * editing files in place) depends on their content before it runs.
  */
 export function inputPaths(job: Pick<CacheJob, "reads">, baseDir: string): string[] {
-  return expand(job.reads, baseDir);
+  try {
+    return [...expandStamped(job.reads, baseDir, { strict: true }).keys()];
+  } catch (e) {
+    if (!(e instanceof NotUtf8Name)) throw e;
+    // Listed with U+FFFD, a name that is not there: its content would be in no key, and a hit
+    // would bring back outputs made from other content. The job runs, uncached.
+    throw new Error(`${relative(baseDir, e.path)}: its name is not UTF-8, so jx cannot hash it`);
+  }
 }
 
 /**

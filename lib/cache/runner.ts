@@ -195,11 +195,12 @@ export class CacheRunner extends WrappingRunner {
   }
 
   /** The job's key, looked up in the stores (with `force`: computed only, a miss). */
-  private lookup(spec: JobSpec): Promise<Lookup> {
-    if (!this.force) return this.cache.lookup(spec, this.ctx);
+  private async lookup(spec: JobSpec): Promise<Lookup> {
+    // (async: a key that cannot be computed rejects, and the job runs uncached: `failed`)
+    if (!this.force) return await this.cache.lookup(spec, this.ctx);
     const stamps: InputStamps = new Map();
     const parts = keyParts(spec, this.cache.inStore(this.ctx), stamps);
-    return Promise.resolve({ kind: "miss", key: keyOf(parts), parts, why: "--force", stamps });
+    return { kind: "miss", key: keyOf(parts), parts, why: "--force", stamps };
   }
 
   /**

@@ -26,6 +26,7 @@ export {
   type FileStamp,
   hashFile,
   noteHash,
+  NotUtf8Name,
   sameStamp,
   stamp,
 } from "./fileset.ts";

@@ -674,3 +674,29 @@ Deno.test("a store inside the project (JX_CACHE_DIR=$PWD/.ci-cache/jx) is no job
   const why = await runJx(["explain", "lint"], { cwd: dir, env });
   assert.doesNotMatch(why.stdout, /\.ci-cache/);
 });
+
+Deno.test("cache: an input whose name is not UTF-8 makes no key: the job runs uncached, never restored", async () => {
+  const dir = await tempDir({
+    "jobs.yaml":
+      `jobs:\n  cat: { run: "cat src/* > out", reads: ["src/*"], writes: [out], cache: true }\n`,
+    "src/a": "a\n",
+  });
+  const write = (text: string) =>
+    new Deno.Command("sh", { args: ["-c", `printf ${text} > "$(printf 'src/b\\377')"`], cwd: dir })
+      .output();
+  const run = (...more: string[]) =>
+    runJx(["run", "--cache-dir", `${dir}/store`, ...more], { cwd: dir });
+  await write("x");
+  assert.equal((await run()).code, 0);
+  // The walk lists `b\xff` as `b\uFFFD`, a name that is not there: it was in the key as absent,
+  // so after an edit of it the key was the same, and the old output came back from the store.
+  await write("y");
+  const r = await run();
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await Deno.readTextFile(`${dir}/out`), "a\ny");
+  assert.equal((await run("--force")).code, 0);
+  const x = await runJx(["explain", "--cache-dir", `${dir}/store`, "cat"], { cwd: dir });
+  assert.equal(x.code, 0, x.stderr);
+  assert.match(x.stdout, /cache: no key: src\/b\uFFFD: its name is not UTF-8/);
+  await Deno.remove(dir, { recursive: true });
+});
