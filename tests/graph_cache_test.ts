@@ -244,13 +244,14 @@ Deno.test("graph cache: a graph cached by format 11 to 23 (before ${NAME:q} in q
   assert.notEqual(cacheKey(text, {}, "/p"), keyOf(21));
   assert.notEqual(cacheKey(text, {}, "/p"), keyOf(22));
   assert.notEqual(cacheKey(text, {}, "/p"), keyOf(23));
+  assert.notEqual(cacheKey(text, {}, "/p"), keyOf(24));
   // The same computation with the current format is the key (what the test above assumes).
-  assert.equal(cacheKey(text, {}, "/p"), keyOf(24));
+  assert.equal(cacheKey(text, {}, "/p"), keyOf(25));
   // A no-op record made under another format is not replayed: its key holds the format too.
   const { GRAPH_FORMAT } = await import("../lib/runtime/version.ts");
   const { runKey } = await import("../lib/cli/noop_run.ts");
   const { parseArgs } = await import("../lib/cli/args.ts");
-  assert.equal(GRAPH_FORMAT, 24);
+  assert.equal(GRAPH_FORMAT, 25);
   assert.deepEqual(
     JSON.parse(runKey(parseArgs(["run"], {}), "/p/jobs.yaml", [])).slice(1, 3),
     [VERSION, GRAPH_FORMAT],

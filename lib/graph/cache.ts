@@ -74,6 +74,8 @@ export const FOREACH_GLOB: RegExp = /\bglob["']?\s*:/;
 // a duration with a unit twice (`1h1h`, read as 2h) refused.
 // 24: `${NAME}` substituted in a command-line `NAME=VALUE`'s value, as in the var's own in the
 // file (it reached the jobs as that text, for the shell to expand).
+// 25: the graph is the same; a depfile's absolute paths into the project are inputs (they were
+// left out): a no-op record of before, made from lines that lack them, is not replayed.
 const FORMAT = GRAPH_FORMAT;
 
 /** The header line after the key line. */

@@ -120,9 +120,10 @@ export function parseDepfile(text: string): string[] {
 /**
  * The inputs a job's depfile names, as paths relative to `baseDir` (the
  * jobs file's folder): prerequisites are relative to the job's `cwd`. One
- * written as an absolute path (a system header: `gcc -MD`, or `-I/opt/...`)
- * is left out; a relative one outside `baseDir` (`-I../common`) is kept, as
- * `../common/x.h`. Undefined when the depfile cannot be read.
+ * written as an absolute path outside `baseDir` (a system header: `gcc -MD`,
+ * or `-I/opt/...`) is left out, one in it is taken relative to it; a relative
+ * one outside `baseDir` (`-I../common`) is kept, as `../common/x.h`.
+ * Undefined when the depfile cannot be read.
  *
  * @example
  * ```ts
@@ -132,6 +133,8 @@ export function parseDepfile(text: string): string[] {
  * Deno.mkdirSync(`${dir}/out`);
  * Deno.writeTextFileSync(`${dir}/out/a.d`, "out/a.o: src/a.c \\\n  src/a.h /usr/include/stdio.h ../lib/l.h\n");
  * assertEquals(depfileInputs(dir, "out/a.d", dir), ["src/a.c", "src/a.h", "../lib/l.h"]);
+ * Deno.writeTextFileSync(`${dir}/out/b.d`, `out/b.o: ${dir}/src/b.c ${dir}2/x.h\n`);
+ * assertEquals(depfileInputs(dir, "out/b.d", dir), ["src/b.c"]);
  * ```
  */
 export function depfileInputs(
@@ -170,7 +173,9 @@ export function readDepfile(
   const { inputs, problem } = checkDepfile(text);
   const out: string[] = [];
   for (const p of inputs) {
-    if (isAbsolute(p)) continue;
+    // An absolute path outside the project (a system header) is left out; one in it (CMake's
+    // `-I/home/u/proj/include`, `gcc -c $PWD/src/a.c`) is a file of it like any other.
+    if (isAbsolute(p) && !resolve(p).startsWith(baseDir === "/" ? "/" : `${baseDir}/`)) continue;
     const rel = relative(baseDir, resolve(cwd, p));
     if (rel === "" || isAbsolute(rel)) continue;
     out.push(rel);

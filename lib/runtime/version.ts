@@ -14,4 +14,4 @@ export const VERSION = "0.1.0";
  * of another format is not read, and a no-op record made under another is not replayed (its
  * jobs' commands may differ now).
  */
-export const GRAPH_FORMAT = 24;
+export const GRAPH_FORMAT = 25;

@@ -87,6 +87,9 @@ export function staticFingerprint(spec: JobSpec, rootCacheEnv: readonly string[]
   const base: unknown[] = [spec.argv, spec.cwd, spec.env, spec.reads, spec.writes];
   // Only jobs that use them hash these: no other job's state is invalidated.
   if (spec.envFiles || spec.depfile) base.push([spec.envFiles ?? [], spec.depfile ?? ""]);
+  // A depfile's absolute paths into the project are inputs since 2026-12 (they were left out): a
+  // line of before holds none, so such a job runs once more and its line gets them.
+  if (spec.depfile) base.push("depfile-absolute-in-project");
   // A dotenv variable the environment overrides: the job gets the environment's value.
   if (spec.envFromProcess?.length) {
     base.push(spec.envFromProcess.map((n) => [n, envVar(n) ?? null]));

@@ -270,3 +270,25 @@ Deno.test("jx watch: a header the first compile lists, in a folder not watched y
     await w.stop();
   }
 });
+
+Deno.test("a depfile's absolute path into the project is an input (CMake's -I/abs/include); one outside is not", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": `jobs:
+  cc:
+    run: 'cat main.c inc/a.h > out.o; printf "out.o: main.c %s/inc/a.h /usr/include/stdio.h\\n" "$(pwd -P)" > out.d'
+    reads: [main.c]
+    writes: [out.o, out.d]
+    depfile: out.d
+`,
+    "main.c": "m\n",
+    "inc/a.h": "1\n",
+  });
+  assert.deepEqual(await ran(dir), ["cc"]);
+  assert.deepEqual(await ran(dir), []);
+  // It was left out with the system header: the compile stayed up to date on the old header.
+  await Deno.writeTextFile(`${dir}/inc/a.h`, "2\n");
+  assert.deepEqual(await ran(dir), ["cc"]);
+  assert.equal(await Deno.readTextFile(`${dir}/out.o`), "m\n2\n");
+  assert.deepEqual(await ran(dir), []);
+  await Deno.remove(dir, { recursive: true });
+});
