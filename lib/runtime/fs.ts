@@ -657,7 +657,8 @@ const DESCRIPTOR_PATH = /^\/(?:dev\/(?:stdin|fd\/\d+)|proc\/(?:self|thread-self|
  * `file` with its folder as the system finds it, when that differs from what the text says (a
  * symbolic link on the way: `-f lp/jobs.yaml` with `lp` a link to `p`; a link then `..`:
  * `l/../jobs.yaml` is the file in the folder above the link's target, which the text alone takes
- * for `./jobs.yaml`), else `file` as it is. The folder is where the jobs run and the state is
+ * for `./jobs.yaml`; given relative, it stays relative when it is below the current folder), else
+ * `file` as it is. The folder is where the jobs run and the state is
  * kept: one spelling of it per folder, or each would run the jobs again (their working directory
  * is in their fingerprint). A folder that is not there, or a descriptor (`/dev/fd/63`), as is.
  *
@@ -684,7 +685,11 @@ export function physicalFile(file: string): string {
   } catch {
     return file;
   }
-  return real === absolutePath(dir) ? file : `${real === "/" ? "" : real}/${file.slice(cut + 1)}`;
+  if (real === absolutePath(dir)) return file;
+  const abs = `${real === "/" ? "" : real}/${file.slice(cut + 1)}`;
+  // Relative as given: from the current folder when it is below it (`p/jobs.yaml` in messages).
+  const here = file.startsWith("/") ? undefined : cwd();
+  return here && abs.startsWith(`${here}/`) ? abs.slice(here.length + 1) : abs;
 }
 
 /**

@@ -451,6 +451,11 @@ Deno.test("-f through a symbolic link: the jobs run in the file's real folder, u
   await assert.rejects(Deno.stat(`${dir}/where.txt`));
   await assert.rejects(Deno.stat(`${dir}/.jx`));
   assert.deepEqual(await ran(dir, "-f", "p/jobs.yaml"), []);
+  // Messages name it by its real folder, relative to the current one.
+  await Deno.writeTextFile(`${dir}/p/jobs.yaml`, "jobs:\n  a: { rnu: x }\n");
+  const bad = await runJx(["run", "-f", "lp/jobs.yaml"], { cwd: dir });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^p\/jobs\.yaml:2:8: jobs\.a: unknown key 'rnu'/);
   await Deno.remove(dir, { recursive: true });
 });
 
