@@ -685,7 +685,8 @@ export function physicalFile(file: string): string {
   } catch {
     return file;
   }
-  if (real === absolutePath(dir)) return file;
+  // (One that is not UTF-8 comes back with U+FFFD, the name of no folder: the text is kept.)
+  if (real === absolutePath(dir) || real.includes("\uFFFD")) return file;
   const abs = `${real === "/" ? "" : real}/${file.slice(cut + 1)}`;
   // Relative as given: from the current folder when it is below it (`p/jobs.yaml` in messages).
   const here = file.startsWith("/") ? undefined : cwd();
