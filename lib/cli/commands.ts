@@ -31,7 +31,7 @@ import {
 } from "../scheduler/mod.ts";
 import { alwaysRuns, isTracked, rootCacheEnv, UpToDate } from "../state/mod.ts";
 import type { Args } from "./args.ts";
-import { fileWord, load, setUpSlots, type SlotSetup, takeLock } from "./setup.ts";
+import { fileWord, load, runLogs, setUpSlots, type SlotSetup, takeLock } from "./setup.ts";
 import type { RunUi } from "./ui_live.ts";
 
 /** Jobs in a graph past which a run collects the loader's garbage before it starts. */
@@ -99,6 +99,7 @@ async function runHolding(args: Args, noop: Noop, before: Stamp, held: Held): Pr
   if (state) {
     state.dotenvLoaded = graph.dotenvLoaded; // what the jobs get: as the load read it
     state.cacheEnv = rootCacheEnv(graph.settings);
+    state.runLogs = runLogs(args, baseDir);
   }
   const trusted = state && trustEdits(args, { noop, state, selected, part, before });
   // What the no-op record of this run would be, when it leaves every job up to date.

@@ -28,6 +28,7 @@ import { didYouMean, JxInputError } from "../runtime/errors.ts";
 import { LocalSlots, type Slots } from "../scheduler/mod.ts";
 export { takeLock } from "../state/mod.ts";
 import type { Args } from "./args.ts";
+import { relative, resolve } from "../runtime/path.ts";
 import { wantedJobs } from "./slots.ts";
 
 /**
@@ -217,4 +218,14 @@ function ownSlots(
   const counter = new LocalSlots(n);
   if (!stale) return counter;
   return Object.assign(counter, { jobEnv: (env: Record<string, string>) => withoutJobserver(env) });
+}
+
+/**
+ * The run's `--events` and `--trace` files, relative to `baseDir`: written by jx as the run goes,
+ * they are no job's input (`UpToDate.runLogs`), nor a change to `jx watch`.
+ */
+export function runLogs(args: Pick<Args, "events" | "trace">, baseDir: string): Set<string> {
+  return new Set(
+    [args.events, args.trace].flatMap((f) => f ? [relative(baseDir, resolve(f))] : []),
+  );
 }

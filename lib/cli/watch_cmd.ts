@@ -37,7 +37,7 @@ import { hashFile, rootCacheEnv, stamp, UpToDate } from "../state/mod.ts";
 import { type CycleResult, Watcher, type WatchOptions } from "../watch/watch.ts";
 import type { Args } from "./args.ts";
 import { DurationRecorder, lastDurations } from "./durations.ts";
-import { load, setUpSlots, takeLock } from "./setup.ts";
+import { load, runLogs, setUpSlots, takeLock } from "./setup.ts";
 import { applyJobArgs } from "./job_args.ts";
 import type { RunUi } from "./ui_live.ts";
 
@@ -297,6 +297,7 @@ function watchGraph(loaded: Loaded, modules: Supervisor, c: Common): Watching {
     say: (line) => writeAll(2, line + "\n"),
     ownFiles: reload.files.map((f) => relative(baseDir, resolve(f))),
     ownGlobs: graph.graphGlobs,
+    runLogs: [...runLogs(args, baseDir)],
     onOwnFile: reload.soon,
     startedBy: reloaded && `${escapeControls(reloaded)} reloaded`,
   });
@@ -512,6 +513,7 @@ function cycleRunner(args: Args, c: {
     // (The values this cycle's jobs get are those its graph's load read.)
     c.state.dotenvLoaded = graph.dotenvLoaded;
     c.state.cacheEnv = rootCacheEnv(graph.settings);
+    c.state.runLogs = runLogs(args, baseDir);
     cycle.console = console;
     const started: string[] = cycle.started = [];
     try {

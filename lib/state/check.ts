@@ -297,6 +297,12 @@ export class UpToDate {
    * job's fingerprint (`staticFingerprint`), as they are of its cache key.
    */
   cacheEnv: readonly string[] = [];
+  /**
+   * The run's `--events` and `--trace` files (relative to the project folder): jx writes them as
+   * the run goes, so they are no job's input (a `reads` glob matching one ran its job at every
+   * run, on a log half written).
+   */
+  runLogs: ReadonlySet<string> = new Set();
   /** The inputs each checked job was found with: stamps, or its row when they matched it. */
   private snapshots = new Map<string, Record<string, FileStamp | null> | Row>();
   /** When each job found out of date was checked (it starts right after): `recordedInputs`. */
@@ -435,7 +441,13 @@ export class UpToDate {
       const old = this.store.get(spec.name);
       if (old) literal.push(...Object.keys(old.inputs));
     }
-    return expandStamped(spec.reads, this.baseDir, { literal, strict: true });
+    return this.withoutLogs(expandStamped(spec.reads, this.baseDir, { literal, strict: true }));
+  }
+
+  /** `files` without the run's logs (`runLogs`). */
+  private withoutLogs(files: Map<string, FileStamp | null>): Map<string, FileStamp | null> {
+    for (const p of this.runLogs) files.delete(p);
+    return files;
   }
 
   /**
@@ -453,7 +465,7 @@ export class UpToDate {
     const deps = read.inputs ?? [];
     const own = ownOutputs(spec.reads, spec.writes, GLOBS);
     const literal = [...spec.envFiles ?? [], ...readTokens(spec)];
-    const declared = expandStamped(spec.reads, this.baseDir, { literal });
+    const declared = this.withoutLogs(expandStamped(spec.reads, this.baseDir, { literal }));
     const out: Record<string, FileStamp | null> = {};
     for (const [p, st] of declared) if (!own(p)) out[p] = p in seen ? seen[p] : st;
     // The depfile's inputs are paths, whatever characters they hold: never globs.

@@ -69,6 +69,12 @@ export interface WatchOptions {
    */
   ownGlobs?: string[];
   onOwnFile?(): void;
+  /**
+   * The session's `--events` and `--trace` files (relative to `baseDir`): jx writes them in
+   * every cycle, so a change to one is never a change (a read glob matching one made a cycle
+   * per cycle, for ever).
+   */
+  runLogs?: string[];
   /** What the first cycle's line says started it (default `first run`). */
   startedBy?: string;
 }
@@ -571,7 +577,8 @@ export class Watcher {
   /**
    * The modules' `log:` files (relative to `baseDir`): jx appends to them
    * whenever a module prints, within a cycle or not (a module that logs
-   * each run's end beside a job reading its folder made a cycle per cycle).
+   * each run's end beside a job reading its folder made a cycle per cycle);
+   * and the session's own logs (`runLogs`).
    */
   private moduleLogs?: Set<string>;
 
@@ -582,7 +589,7 @@ export class Watcher {
     this.moduleLogs ??= new Set(
       this.o.graph.jobs.flatMap((j) =>
         j.kind === "module" && j.log ? [relative(this.o.baseDir, j.log)] : []
-      ),
+      ).concat(this.o.runLogs ?? []),
     );
     if (this.moduleLogs.has(path)) return;
     const busy = this.cycle !== undefined || this.o.reactor.now() < this.ignoreWritesUntil ||

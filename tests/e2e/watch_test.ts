@@ -819,3 +819,28 @@ Deno.test("watch: stdout a pipe closed by its reader (jx watch | head -1): the s
     } catch { /* ended */ }
   }
 });
+
+Deno.test("watch: its own --events file, matched by a read glob, starts no cycle (it started one per cycle)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml":
+      `jobs:\n  d: { run: "cat *.txt > out.bin", reads: ["*.txt", "*.ndjson"], writes: [out.bin] }\n`,
+    "a.txt": "a\n",
+  });
+  // The session logs to ev.ndjson (watch_helpers.ts), which `*.ndjson` matches.
+  const w = new Session("deno", dir);
+  try {
+    await w.cycles(1);
+    await Deno.writeTextFile(`${dir}/a.txt`, "b\n");
+    const ev = await w.cycles(2);
+    const changes = ev.filter((e) => e.type === "watch.change");
+    assert.deepEqual(changes.map((e) => e.paths), [["a.txt"]]);
+    assert.deepEqual(await w.ranIn(1), ["d"]);
+  } finally {
+    await w.stop();
+  }
+  // Nor is it an input of the job: a run logging there finds it up to date.
+  const r = await runJx(["run", "--events", "ev.ndjson", "-v"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^jx: skip d: up-to-date$/m);
+  await Deno.remove(dir, { recursive: true });
+});
