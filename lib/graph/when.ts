@@ -5,8 +5,9 @@
  *
  * @module
  */
-import type { JobSpec } from "./types.ts";
+import type { JobSpec, WhenSpec } from "./types.ts";
 import { envVar, existsSync, osName } from "../runtime/mod.ts";
+import { shapeOf } from "./glob.ts";
 
 /** The operating system as `when: {os}` names it (`linux`, `darwin`, `windows`...). */
 export function currentOs(): string {
@@ -42,8 +43,19 @@ export function whenFails(
   if (w.os !== undefined && w.os !== currentOs()) {
     return `when: os ${w.os} (this is ${currentOs()})`;
   }
-  if (w.file !== undefined && !existsSync(w.file)) return `when: file ${w.file} does not exist`;
+  if (w.file !== undefined && !existsSync(w.file)) {
+    return `when: file ${shownFile(w)} does not exist`;
+  }
   return undefined;
+}
+
+/**
+ * A `when: { file }` as jx names a job's paths (docs/cli.md): from the root jobs file's folder,
+ * as its `read` resource has it with the glob escapes taken out (`o[1]/flag`, `pkg/@x/f`); the
+ * absolute path only for a spec built without one (the library).
+ */
+function shownFile(w: WhenSpec): string | undefined {
+  return w.read === undefined ? w.file : shapeOf(w.read).literal ?? w.read;
 }
 
 /**

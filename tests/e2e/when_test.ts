@@ -171,3 +171,29 @@ Deno.test("when: a module whose condition fails is counted as a module in the su
     /^jx: 1 job skipped \(condition\), 1 module skipped \(condition\) in /m,
   );
 });
+
+Deno.test("when: file that does not exist is named as the jobs file writes it, from its folder, not as an absolute path", async () => {
+  // explain said 'when: file /tmp/.../o[1]/flag does not exist' and a job needing a module
+  // whose when: file failed 'which is not registered (when: file /tmp/.../x does not exist)',
+  // though jx names a job's paths from the jobs file's folder elsewhere (docs/cli.md).
+  const dir = await tempDir({
+    "jobs.yaml": `
+include: [pkg/jobs.yaml]
+modules:
+  m: { run: sleep 30, when: { file: "o[1]/flag" } }
+jobs:
+  cond: { run: "true", when: { file: "o[1]/flag" } }
+  a: { run: "true", needs: [m] }
+`,
+    "pkg/jobs.yaml": `jobs:\n  p: { run: "true", when: { file: "@x/f" } }\n`,
+  });
+  const ex = await runJx(["explain", "cond"], { cwd: dir });
+  assert.equal(ex.code, 0, ex.stderr);
+  assert.match(ex.stdout, /^ {2}skipped here \(when: file o\[1\]\/flag does not exist\)$/m);
+  const sub = await runJx(["explain", "pkg:p"], { cwd: dir });
+  assert.match(sub.stdout, /^ {2}skipped here \(when: file pkg\/@x\/f does not exist\)$/m);
+  const r = await runJx(["run", "--output", "quiet", "a"], { cwd: dir });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /which is not registered \(when: file o\[1\]\/flag does not exist\)/);
+  assert.doesNotMatch(r.stderr + ex.stdout + sub.stdout, new RegExp(dir));
+});
