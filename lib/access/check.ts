@@ -367,6 +367,29 @@ export interface RunCheck {
 }
 
 /**
+ * `inner` as a checked run sees it (`RunCheck.state`): a job that a remembered finding stands on
+ * is not up to date. A dry run with `--check-access` or `--strict` asks this too, so that `-n`
+ * lists the jobs such a run would run again.
+ */
+export function checkedState(
+  graph: Graph,
+  inner: NonNullable<RunCheck["state"]>,
+  remembered: Remembered = new Remembered(graph.baseDir, graph.file),
+): NonNullable<RunCheck["state"]> {
+  return {
+    check: (spec) => {
+      // Asked first in any case: the state hashes the inputs it records at the success.
+      const v = inner.check(spec);
+      return remembered.unfixed(spec.name, (n) => graph.byName.has(n))
+        ? { ...v, upToDate: false }
+        : v;
+    },
+    succeeded: (spec) => inner.succeeded(spec),
+    started: (spec) => inner.started?.(spec),
+  };
+}
+
+/**
  * Sets up `jx run --check-access` (`strict`: `--strict`) over the run's
  * reactor, job slots and state. Throws `JxInputError` (exit 2) when there
  * is no tracer (strace missing).
@@ -417,17 +440,7 @@ export function runCheck(o: {
     runner: check.runner(new LocalRunner(o.reactor, o.slots), strictly.decide),
     remembered,
     reporter: (all) => check.reporter(all),
-    state: inner && {
-      check: (spec) => {
-        // Asked first in any case: the state hashes the inputs it records at the success.
-        const v = inner.check(spec);
-        return remembered.unfixed(spec.name, (n) => o.graph.byName.has(n))
-          ? { ...v, upToDate: false }
-          : v;
-      },
-      succeeded: (spec) => inner.succeeded(spec),
-      started: (spec) => inner.started?.(spec),
-    },
+    state: inner && checkedState(o.graph, inner, remembered),
     exit: strictly.exit,
     close() {
       check.close();

@@ -44,6 +44,7 @@ export { formatEdit, narrowGlobs } from "./suggest.ts";
 export { TracingRunner } from "./runner.ts";
 export {
   AccessCheck,
+  checkedState,
   type CheckOptions,
   findingLine,
   FindingReport,

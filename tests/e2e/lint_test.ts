@@ -873,6 +873,32 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "lint: -n with --strict or --check-access lists the jobs a checked run would run again for their findings",
+  ignore,
+  fn: async () => {
+    // A dry run said 'jx: 2 jobs up to date' while the same run without -n ran both again.
+    const dir = await tempDir({
+      "jobs.yaml": "jobs:\n  cc: { run: cat in.txt > out.txt, writes: [out.txt] }\n" +
+        "  ok: { run: echo > ok.txt, writes: [ok.txt] }\n",
+      "in.txt": "a\n",
+    });
+    const first = await runJx(["run", "--strict"], { cwd: dir });
+    assert.equal(first.code, 1, first.stdout + first.stderr);
+    for (const flag of ["--strict", "--check-access"]) {
+      const dry = await runJx(["run", "-n", flag], { cwd: dir });
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.equal(dry.stdout, "cc: cat in.txt > out.txt\n", `${flag}: ${dry.stderr}`);
+      assert.match(dry.stderr, /^jx: dry run: 1 job would run$/m);
+    }
+    const plain = await runJx(["run", "-n"], { cwd: dir });
+    assert.equal(plain.stdout, "", plain.stderr);
+    const again = await runJx(["run", "--check-access"], { cwd: dir });
+    assert.match(again.stderr, /^jx: 1 job ok, 1 up to date, 1 finding in /m);
+  },
+});
+
+Deno.test({
   name: "lint: a job that runs a program another job makes, not there yet: an unordered read",
   ignore,
   fn: async () => {
