@@ -722,9 +722,11 @@ function fifoId(fd: number): string {
 export function jobserverProblem(auth: JobserverAuth): string | undefined {
   if (auth.style === "pipe") {
     const id = fifoId(auth.read);
-    if (id && id === fifoId(auth.write)) return undefined;
-    return `jobserver unavailable (fds ${auth.read},${auth.write} are not make's pool: ` +
-      "add '+' to the make rule that runs jx)";
+    if (!id || id !== fifoId(auth.write)) {
+      return `jobserver unavailable (fds ${auth.read},${auth.write} are not make's pool: ` +
+        "add '+' to the make rule that runs jx)";
+    }
+    return pipeModeProblem(auth.read, auth.write);
   }
   if (!fifoIdOf(auth.path)) {
     const what = existsSync(auth.path) ? "not a fifo" : "no such file";
@@ -736,6 +738,21 @@ export function jobserverProblem(auth: JobserverAuth): string | undefined {
     return `jobserver unavailable (${(e as Error).message})`;
   }
   return undefined;
+}
+
+/**
+ * One pipe, but R not open for reading or W not for writing (`--jobserver-auth=4,3`, the pair
+ * swapped): jx would read through its own description of R, and then fail to give a token back
+ * (and a make among its jobs, given the same pair, would fail too).
+ */
+function pipeModeProblem(read: number, write: number): string | undefined {
+  const mode = (fd: number): number => libc().symbols.fcntl(fd, C.F_GETFL, 0) & 3;
+  const bad = mode(read) === C.O_WRONLY
+    ? `fd ${read} is not open for reading`
+    : mode(write) === C.O_RDONLY
+    ? `fd ${write} is not open for writing`
+    : undefined;
+  return bad && `jobserver unavailable (--jobserver-auth=${read},${write}: ${bad})`;
 }
 
 /**

@@ -1,0 +1,42 @@
+/**
+ * The jobserver under a careless user's or a broken parent's MAKEFLAGS, and
+ * token accounting at its edges: each test here failed before its fix.
+ */
+import assert from "node:assert/strict";
+import { readEvents, ROOT, tempDir } from "../helpers.ts";
+import { make } from "./jobserver_helpers.ts";
+
+const JX = `${ROOT}/bin/jx`;
+
+/** A make recipe that runs jx with make's `R,W` pair rewritten by `sed` (`\1` R, `\2` W). */
+const rewritten = (pair: string, jx: string): string =>
+  `\t+@P=$$(echo "$$MAKEFLAGS" | sed 's/.*auth=\\([0-9]*\\),\\([0-9]*\\).*/${pair}/'); ` +
+  `MAKEFLAGS=" -j3 --jobserver-auth=$$P" ${jx}\n`;
+
+Deno.test("jobserver client: a pipe pair swapped or one-sided (W not writable, R not readable) is not joined: one warning, -j1 (was an uncaught error, exit 1, and make's tokens lost)", async () => {
+  const jobs = "jobs:\n  a: { run: 'true' }\n  b: { run: 'true' }\n";
+  const cases = [
+    ["\\2,\\1", /fd \d+ is not open for reading/],
+    ["\\1,\\1", /fd \d+ is not open for writing/],
+    ["\\2,\\2", /fd \d+ is not open for reading/],
+  ] as const;
+  for (const [pair, why] of cases) {
+    const dir = await tempDir({
+      "jobs.yaml": jobs,
+      "Makefile": `all: x\nx:\n\t@true\nall:\n${
+        rewritten(pair, `${JX} run --output quiet --events ev.ndjson`)
+      }`,
+    });
+    const r = await make(["-j3"], dir);
+    assert.equal(r.code, 0, r.text);
+    assert.doesNotMatch(r.text, /Uncaught|cannot return tokens/);
+    assert.doesNotMatch(r.text, /INTERNAL: Exiting with/); // make's tokens all came back
+    assert.match(
+      r.text,
+      new RegExp(
+        `jx: warning: jobserver unavailable \\(--jobserver-auth=\\d+,\\d+: ${why.source}\\); using -j1`,
+      ),
+    );
+    assert.equal((await readEvents(`${dir}/ev.ndjson`))[0].slots, 1, pair);
+  }
+});
