@@ -87,6 +87,10 @@ function makePool(env: Record<string, string | undefined>, auto: string): string
   if (!mf.auth && env.MAKELEVEL !== undefined && mf.jobs) {
     return `none (make -j${mf.jobs} names no pool); a run uses -j${mf.jobs} unless given -j N`;
   }
+  if (!mf.auth && env.MAKELEVEL !== undefined && mf.unlimited) {
+    return "none (make -j with no number names no pool); a run uses -j N if given, " +
+      "else the CPU count";
+  }
   if (!mf.auth && env.MAKELEVEL !== undefined) {
     // A make without -j (MAKEFLAGS holds no -j) names no pool: jx is under make all the same.
     return "none (the make that runs jx has no -j: no pool); a run uses -j N if given, " +

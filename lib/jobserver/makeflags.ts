@@ -21,6 +21,8 @@ export interface MakeFlags {
   badAuth?: string;
   /** `-jN` when given. */
   jobs?: number;
+  /** `-j` with no number (`make -j`: no limit, and no pool). */
+  unlimited?: boolean;
   dryRun: boolean;
   keepGoing: boolean;
   /** `q` (`make -q`: whether everything is up to date, by the exit status, nothing run). */
@@ -62,6 +64,7 @@ export function parseMakeFlags(env: Record<string, string | undefined>): MakeFla
       out.touch = first.includes("t");
     }
     for (const w of flagWords) {
+      if (w === "-j") out.unlimited = true;
       let m = /^-j(\d+)$/.exec(w);
       // `-j0` is no count of slots (make refuses it): as if no -j were given.
       if (m && Number(m[1]) > 0) out.jobs = Number(m[1]);

@@ -3,7 +3,7 @@
  * token accounting at its edges: each test here failed before its fix.
  */
 import assert from "node:assert/strict";
-import { readEvents, ROOT, tempDir } from "../helpers.ts";
+import { readEvents, ROOT, runJx, tempDir } from "../helpers.ts";
 import { make } from "./jobserver_helpers.ts";
 
 const JX = `${ROOT}/bin/jx`;
@@ -39,4 +39,20 @@ Deno.test("jobserver client: a pipe pair swapped or one-sided (W not writable, R
     );
     assert.equal((await readEvents(`${dir}/ev.ndjson`))[0].slots, 1, pair);
   }
+});
+
+Deno.test("jobserver client: make -j with no number names no pool: jx runs at the CPU count, and jx doctor says so (it said the make had no -j)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  a: { run: 'true' }\n",
+    "Makefile": `all:\n\t+@${JX} run --output quiet --events ev.ndjson\n`,
+  });
+  const r = await make(["-j"], dir);
+  assert.equal(r.code, 0, r.text);
+  assert.doesNotMatch(r.text, /warning/);
+  assert.equal((await readEvents(`${dir}/ev.ndjson`))[0].slots, navigator.hardwareConcurrency);
+  const doctor = await runJx(["doctor"], { cwd: dir, env: { MAKELEVEL: "1", MAKEFLAGS: " -j" } });
+  assert.match(
+    doctor.stdout,
+    /^jobserver from make +none \(make -j with no number names no pool\); a run uses -j N if given, else the CPU count$/m,
+  );
 });
