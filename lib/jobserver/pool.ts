@@ -26,6 +26,9 @@
  * it to finish) and jx tries again on a timer (10 ms, doubling to 250 ms),
  * or at once when one of its own jobs gives slots back. From its first wait
  * on, jx starts none of its smaller jobs, so the pool drains to it.
+ * A client (make runs jx) none of whose jobs runs lends its implicit slot to
+ * the pool meanwhile, so two jx waiting so under one make do not wait for
+ * each other for ever; the take that succeeds keeps a token in its place.
  *
  * Tokens lost for good: a server that holds all its slots (none of its jobs
  * runs) knows every token should be in the pool; when it finds fewer (it
@@ -139,6 +142,11 @@ class Pool implements JobserverSlots {
   /** MAKEFLAGS of a server's jobs, per style. */
   private flagsFor = new Map<"pipe" | "fifo", string>();
   private implicitFree = true;
+  /**
+   * A client none of whose jobs runs, waiting for a job of several slots, lent its implicit slot
+   * to the pool as a token (see `lend`); the next take keeps one token read in its place.
+   */
+  private lent = false;
   private cancelWatch?: () => void;
   private buf = new Uint8Array(64);
   /** Descriptors opened for children (R,W on the fifo), closed at the end. */
@@ -251,12 +259,12 @@ class Pool implements JobserverSlots {
     if (n < this.holdFor) return false;
     // No more at once than the open-files limit holds (no token read: make's other recipes
     // take them); one job alone always may.
-    const inUse = (this.implicitFree ? 0 : 1) + this.held.length;
+    const inUse = (this.implicitFree || this.lent ? 0 : 1) + this.held.length;
     if (this.atOnce !== undefined && inUse && inUse + n > this.atOnce) return false;
     this.asked = true;
     if (this.endedSinceCount && this.holdsAll()) this.countPool();
     // Slots given back in this turn first: no I/O.
-    if (this.have() + this.returned.length >= n) return this.assign(n);
+    if (!this.lent && this.have() + this.returned.length >= n) return this.assign(n);
     // Waiting already: the watch or the retry timer says when to read again
     // (unless jx's jobs gave slots back, or none runs and lost tokens may show).
     const waiting = this.cancelWatch || this.retryTimer !== undefined;
@@ -269,6 +277,28 @@ class Pool implements JobserverSlots {
     return this.assign(n);
   }
 
+  /**
+   * A client none of whose jobs runs, whose job of `n` > 1 slots must wait: the implicit slot
+   * goes to the pool as a token. Two jx under one make, each waiting so with its implicit slot
+   * kept, waited for each other for ever (make -j2: neither could have 2); lent, the pool has
+   * them both, and one job runs. The take that succeeds keeps a token in its place (`unlend`).
+   */
+  private lend(n: number): void {
+    if (this.role !== "client" || n < 2 || this.lent || !this.implicitFree) return;
+    if (this.held.length || this.reserve.length || this.returned.length) return;
+    this.implicitFree = false;
+    this.lent = true;
+    this.write([TOKEN]);
+  }
+
+  /** The implicit slot lent is jx's again: one token read stands for it (not written back). */
+  private unlend(): void {
+    if (!this.lent || !this.reserve.length) return;
+    this.reserve.pop();
+    this.lent = false;
+    this.implicitFree = true;
+  }
+
   /** The implicit slot (when free) and the tokens of the take in progress. */
   private have(): number {
     return (this.implicitFree ? 1 : 0) + this.reserve.length;
@@ -278,6 +308,7 @@ class Pool implements JobserverSlots {
   private gather(n: number): boolean {
     const s = libc().symbols;
     this.reserve.push(...this.returned.splice(0));
+    // A lent implicit slot is not at hand: one token more is read, which stands for it (`unlend`).
     let need = n - this.have();
     while (need > 0) {
       const k = Number(s.read(this.init.rfd, this.buf, Math.min(need, this.buf.length)));
@@ -285,6 +316,7 @@ class Pool implements JobserverSlots {
       for (let i = 0; i < k; i++) this.reserve.push(this.buf[i]);
       need -= k;
     }
+    this.unlend();
     return false;
   }
 
@@ -307,8 +339,9 @@ class Pool implements JobserverSlots {
     const back = this.reserve;
     this.reserve = [];
     this.write(back);
+    this.lend(n);
     // Tokens just written make the pool readable at once: only an empty one is watched.
-    if (back.length) this.retryLater();
+    if (back.length || this.lent) this.retryLater();
     else this.arm();
     return this.hold(n);
   }
@@ -469,11 +502,24 @@ class Pool implements JobserverSlots {
     });
   }
 
+  /**
+   * At the end, the implicit slot lent to the pool is taken back out (make gives its recipe's
+   * slot back when jx exits). When another client holds every token now, it cannot be: the
+   * pool then holds one more than make's `-j`, which make's check at its end reports.
+   */
+  private reclaimLent(): void {
+    if (!this.lent) return;
+    this.lent = false;
+    this.implicitFree = true;
+    libc().symbols.read(this.init.rfd, this.buf, 1);
+  }
+
   finish(): string | undefined {
     this.cancelWatch?.();
     this.cancelWatch = undefined;
     this.stopHolding();
     this.write([...this.reserve, ...this.held, ...this.returned]);
+    this.reclaimLent();
     this.reserve = [];
     this.held = [];
     this.returned = [];

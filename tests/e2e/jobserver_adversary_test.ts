@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { readEvents, ROOT, runJx, tempDir } from "../helpers.ts";
-import { make } from "./jobserver_helpers.ts";
+import { findMake44, make, MAKE_TROUBLE, maxConcurrency, recorded } from "./jobserver_helpers.ts";
 
 const JX = `${ROOT}/bin/jx`;
 
@@ -55,4 +55,31 @@ Deno.test("jobserver client: make -j with no number names no pool: jx runs at th
     doctor.stdout,
     /^jobserver from make +none \(make -j with no number names no pool\); a run uses -j N if given, else the CPU count$/m,
   );
+});
+
+const MAKE44 = await findMake44("jobserver_adversary_test");
+
+Deno.test("jobserver client: two jx under make -j2, each with a job of tokens 2, both run, one at a time (each kept its implicit slot and waited for the other's for ever)", async () => {
+  // Each job records its start and end in ../log (one log for both).
+  const job = (d: string) =>
+    `jobs:\n  big: { run: '${recorded(d, 0.2).replaceAll(">> log", ">> ../log")}', tokens: 2 }\n`;
+  const dir = await tempDir({
+    "a/jobs.yaml": job("a"),
+    "b/jobs.yaml": job("b"),
+    "Makefile": `.PHONY: all a b\nall: a b\na b:\n\t+@cd $@ && ${JX} run --output quiet\n`,
+  });
+  for (const program of ["make", ...(MAKE44 ? [MAKE44] : [])]) {
+    await Deno.remove(`${dir}/log`).catch(() => {});
+    const out = await new Deno.Command("timeout", {
+      args: ["30", program, "-j2"],
+      cwd: dir,
+      env: { NO_COLOR: "1", MAKEFLAGS: "" },
+      stdin: "null",
+    }).output();
+    const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, `${program}: ${text}`); // 124: the timeout, a hang
+    assert.doesNotMatch(text, MAKE_TROUBLE);
+    // Each holds both slots: never two at once.
+    assert.deepEqual(await maxConcurrency(`${dir}/log`), { max: 1, count: 2 }, program);
+  }
 });
