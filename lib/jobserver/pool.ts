@@ -465,13 +465,13 @@ class Pool implements JobserverSlots {
     if (n <= 0) return;
     this.endedSinceCount = true;
     if (this.holdFor) this.cameBack = true;
-    // The implicit slot is given back first; it costs no write.
-    if (!this.implicitFree) {
-      this.implicitFree = true;
-      n--;
-    }
-    if (n <= 0) return;
-    this.returned.push(...this.held.splice(this.held.length - n, n));
+    // Tokens are given back first, the implicit slot last: a free implicit slot while jx held a
+    // token kept that token from the pool's other clients (a make in the job still running ran
+    // one recipe fewer; a nested jx waiting for a job of 2 slots waited for ever).
+    const tokens = Math.min(n, this.held.length);
+    if (n > tokens) this.implicitFree = true;
+    if (!tokens) return;
+    this.returned.push(...this.held.splice(this.held.length - tokens, tokens));
     this.flushSoon();
   }
 

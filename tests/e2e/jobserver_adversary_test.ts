@@ -83,3 +83,24 @@ Deno.test("jobserver client: two jx under make -j2, each with a job of tokens 2,
     assert.deepEqual(await maxConcurrency(`${dir}/log`), { max: 1, count: 2 }, program);
   }
 });
+
+Deno.test("jobserver server: jx run -j2 whose two jobs are nested jx, each with a job of tokens 2: both run, one at a time (when one ended jx kept a token with its implicit slot free, and the other waited for ever)", async () => {
+  const job = (d: string) =>
+    `jobs:\n  big: { run: '${recorded(d, 0.2).replaceAll(">> log", ">> ../log")}', tokens: 2 }\n`;
+  const dir = await tempDir({
+    "a/jobs.yaml": job("a"),
+    "b/jobs.yaml": job("b"),
+    "jobs.yaml": `jobs:\n  a: { run: cd a && ${JX} run --output quiet }\n` +
+      `  b: { run: cd b && ${JX} run --output quiet }\n`,
+  });
+  const out = await new Deno.Command("timeout", {
+    args: ["30", JX, "run", "-j2", "--output", "quiet"],
+    cwd: dir,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, text); // 124: the timeout, a hang
+  assert.doesNotMatch(text, /warning/);
+  assert.deepEqual(await maxConcurrency(`${dir}/log`), { max: 1, count: 2 });
+});
