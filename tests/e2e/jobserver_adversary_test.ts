@@ -104,3 +104,20 @@ Deno.test("jobserver server: jx run -j2 whose two jobs are nested jx, each with 
   assert.doesNotMatch(text, /warning/);
   assert.deepEqual(await maxConcurrency(`${dir}/log`), { max: 1, count: 2 });
 });
+
+Deno.test("jobserver server: once a job ended, a make in the job still running gets the slot it freed (jx kept a token with its implicit slot free: -j2 ran the make's recipes one at a time)", async () => {
+  // Each recipe waits (up to 10 s) for the other to have started, then counts them: 2 when the
+  // freed slot is in the pool.
+  const wait = "i=0; while [ $$(ls run | wc -l) -lt 2 ] && [ $$i -lt 200 ]; do sleep 0.05; " +
+    "i=$$((i+1)); done; ls run | wc -l > n.$@";
+  const dir = await tempDir({
+    "mk": `all: a b\na b:\n\tmkdir -p run; touch run/$@; ${wait}\n`,
+    "jobs.yaml": "jobs:\n  short: { run: touch short.done }\n" +
+      "  long: { run: 'while [ ! -e short.done ]; do sleep 0.05; done; make -s -f mk' }\n",
+  });
+  const r = await runJx(["run", "-j2", "--output", "quiet"], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  for (const t of ["a", "b"]) {
+    assert.equal((await Deno.readTextFile(`${dir}/n.${t}`)).trim(), "2", `${t}: two at once`);
+  }
+});
