@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { parseJobsFile } from "../lib/graph/mod.ts";
 import { createPortableReactor } from "../lib/reactor/mod.ts";
-import type { RunResult } from "../lib/scheduler/mod.ts";
 import { Watcher } from "../lib/watch/watch.ts";
 import { sleep, tempDir } from "./helpers.ts";
+import { okCycle } from "./watch_unit.ts";
 
 Deno.test("watch: no inotify to be had: one line says so, and the session polls", async () => {
   const dir = await tempDir({ "in.txt": "0\n" });
@@ -29,13 +29,7 @@ Deno.test("watch: no inotify to be had: one line says so, and the session polls"
     pollMs: 50,
     runCycle: (jobs, changed) => {
       cycles.push(changed);
-      const result: RunResult = {
-        exit: 0,
-        status: "ok",
-        results: new Map(jobs.map((j) => [j.name, { status: "ok" as const }])),
-        ms: 1,
-      };
-      return Promise.resolve(result);
+      return okCycle(jobs);
     },
     say: (line) => said.push(line),
   });

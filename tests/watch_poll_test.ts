@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { parseJobsFile } from "../lib/graph/mod.ts";
-import { createPortableReactor, type Reactor } from "../lib/reactor/mod.ts";
-import type { RunResult } from "../lib/scheduler/mod.ts";
+import { createPortableReactor } from "../lib/reactor/mod.ts";
 import { Watcher } from "../lib/watch/watch.ts";
 import { sleep, tempDir } from "./helpers.ts";
+import { okCycle, tickingReactor } from "./watch_unit.ts";
 
 const JOBS = `jobs:
   gen: { run: 'true', reads: [in.txt], writes: [gen.txt] }
@@ -20,17 +20,8 @@ Deno.test("watch --poll: a cycle's own write seen by a scan that comes late afte
   const graph = parseJobsFile(JOBS, `${dir}/jobs.yaml`);
   const real = createPortableReactor();
   // The clock jumps once the first cycle has ended: its next scan comes long after.
-  let skew = 0, ticks = 0;
-  const reactor = new Proxy(real, {
-    get(t, k: keyof Reactor) {
-      if (k === "now") return () => t.now() + skew;
-      if (k === "setTimer") {
-        return (ms: number, cb: () => void) => t.setTimer(ms, () => (ticks++, cb()));
-      }
-      const v = t[k];
-      return typeof v === "function" ? v.bind(t) : v;
-    },
-  });
+  let skew = 0;
+  const { reactor, ticks } = tickingReactor(real, () => skew);
   const cycles: string[][] = [];
   const watcher = new Watcher({
     graph,
@@ -44,13 +35,7 @@ Deno.test("watch --poll: a cycle's own write seen by a scan that comes late afte
     runCycle: (jobs, changed) => {
       cycles.push(changed);
       if (jobs.some((j) => j.name === "gen")) writeFileSync(`${dir}/gen.txt`, `${cycles.length}\n`);
-      const result: RunResult = {
-        exit: 0,
-        status: "ok",
-        results: new Map(jobs.map((j) => [j.name, { status: "ok" as const }])),
-        ms: 1,
-      };
-      return Promise.resolve(result);
+      return okCycle(jobs);
     },
     say: (line) => {
       if (line.includes("first run")) skew += 60_000;
@@ -58,7 +43,7 @@ Deno.test("watch --poll: a cycle's own write seen by a scan that comes late afte
   });
   try {
     watcher.start();
-    for (let i = 0; i < 1000 && ticks < 20; i++) await sleep(10); // scans after the first cycle
+    for (let i = 0; i < 1000 && ticks() < 20; i++) await sleep(10); // scans after the first cycle
     assert.deepEqual(cycles, [[]], "gen.txt, the first cycle's write, started a cycle");
     await Deno.writeTextFile(`${dir}/in.txt`, "1\n"); // a real change still does
     for (let i = 0; i < 3000 && cycles.length < 2; i++) await sleep(10);
@@ -77,16 +62,7 @@ Deno.test("watch --poll: a header a depfile lists for the first time is not a ch
     `${dir}/jobs.yaml`,
   );
   const real = createPortableReactor();
-  let ticks = 0;
-  const reactor = new Proxy(real, {
-    get(t, k: keyof Reactor) {
-      if (k === "setTimer") {
-        return (ms: number, cb: () => void) => t.setTimer(ms, () => (ticks++, cb()));
-      }
-      const v = t[k];
-      return typeof v === "function" ? v.bind(t) : v;
-    },
-  });
+  const { reactor, ticks } = tickingReactor(real);
   const cycles: string[][] = [];
   const watcher = new Watcher({
     graph,
@@ -100,19 +76,13 @@ Deno.test("watch --poll: a header a depfile lists for the first time is not a ch
     runCycle: (jobs, changed) => {
       cycles.push(changed);
       writeFileSync(`${dir}/out.d`, "out.o: main.c h.h\n");
-      const result: RunResult = {
-        exit: 0,
-        status: "ok",
-        results: new Map(jobs.map((j) => [j.name, { status: "ok" as const }])),
-        ms: 1,
-      };
-      return Promise.resolve(result);
+      return okCycle(jobs);
     },
     say: () => {},
   });
   try {
     watcher.start();
-    for (let i = 0; i < 1000 && ticks < 20; i++) await sleep(10); // scans after the first cycle
+    for (let i = 0; i < 1000 && ticks() < 20; i++) await sleep(10); // scans after the first cycle
     assert.deepEqual(cycles, [[]], "h.h, new to the reads, was taken as changed");
     await Deno.writeTextFile(`${dir}/h.h`, "h2\n"); // an edit of it is one
     for (let i = 0; i < 3000 && cycles.length < 2; i++) await sleep(10);
@@ -146,13 +116,7 @@ Deno.test("watch: a job that writes what it reads without listing it in writes: 
     runCycle: (jobs, changed) => {
       cycles.push(changed);
       writeFileSync(`${dir}/src/log.txt`, `${++n}\n`); // `date >> src/log.txt`, undeclared
-      const result: RunResult = {
-        exit: 0,
-        status: "ok",
-        results: new Map(jobs.map((j) => [j.name, { status: "ok" as const }])),
-        ms: 1,
-      };
-      return Promise.resolve(result);
+      return okCycle(jobs);
     },
     say: (line) => said.push(line),
   });
