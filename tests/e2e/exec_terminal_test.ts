@@ -89,10 +89,15 @@ async function underPty(command: string, steps: [Wait, string][]) {
   return { code: status.code, out: out.replaceAll("\r", "") };
 }
 
-/** Whether the command (`sh`) and jx (the child of the interactive bash) are stopped. */
+/**
+ * Whether the command (`sh`) and jx (the child of the interactive bash) are stopped. The bash
+ * is the topmost one below the pty: `script` runs the command by `$SHELL -c`, which is `sh`
+ * where SHELL is unset (CI), and dash forks the bash rather than exec it.
+ */
 function stopped(pty: number): boolean {
   const all = below(pty);
-  const shell = all.find((p) => parentOf(p) === pty && commOf(p) === "bash");
+  const bashes = new Set(all.filter((p) => commOf(p) === "bash"));
+  const shell = [...bashes].find((p) => !bashes.has(parentOf(p)));
   const job = all.filter((p) => parentOf(p) === shell);
   return job.length > 0 && job.every((p) => stateOf(p) === "T") &&
     all.some((p) => commOf(p) === "sh" && stateOf(p) === "T");
