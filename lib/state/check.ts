@@ -83,8 +83,12 @@ export function alwaysRuns(spec: JobSpec): Verdict | undefined {
  * first is a bijection of its state, so a change of any one character is
  * always seen.
  */
-export function staticFingerprint(spec: JobSpec, rootCacheEnv: readonly string[] = []): string {
-  const base: unknown[] = [spec.argv, spec.cwd, spec.env, spec.reads, spec.writes];
+export function staticFingerprint(
+  spec: JobSpec,
+  rootCacheEnv: readonly string[] = [],
+  baseDir?: string,
+): string {
+  const base: unknown[] = [spec.argv, cwdIn(spec.cwd, baseDir), spec.env, spec.reads, spec.writes];
   // Only jobs that use them hash these: no other job's state is invalidated.
   if (spec.envFiles || spec.depfile) base.push([spec.envFiles ?? [], spec.depfile ?? ""]);
   // A depfile's absolute paths into the project are inputs since 2026-12 (they were left out): a
@@ -119,6 +123,30 @@ export function staticFingerprint(spec: JobSpec, rootCacheEnv: readonly string[]
   b = Math.imul(b ^ (b >>> 16), 0xc2b2ae35);
   b ^= b >>> 13;
   return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
+}
+
+/**
+ * A job's working directory as its fingerprint holds it: relative to the project's folder
+ * `baseDir` when in it (`.` for the folder itself), so that a project moved or copied elsewhere
+ * keeps its jobs up to date, as make's and ninja's do; absolute when outside it, or without
+ * `baseDir`.
+ *
+ * @example
+ * ```ts
+ * import { cwdIn } from "./check.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(cwdIn("/p/src", "/p"), "src");
+ * assertEquals(cwdIn("/p", "/p/"), ".");
+ * assertEquals(cwdIn("/pq", "/p"), "/pq");
+ * assertEquals(cwdIn("/p/src", undefined), "/p/src");
+ * ```
+ */
+export function cwdIn(cwd: string, baseDir: string | undefined): string {
+  if (baseDir === undefined) return cwd;
+  const base = baseDir.endsWith("/") && baseDir.length > 1 ? baseDir.slice(0, -1) : baseDir;
+  if (cwd === base) return ".";
+  const prefix = base === "/" ? "/" : base + "/";
+  return cwd.startsWith(prefix) ? cwd.slice(prefix.length) : cwd;
 }
 
 /**
@@ -506,7 +534,7 @@ export class UpToDate {
     if (n !== files.inputs.length || row.length !== FIRST + SLOTS * (n + files.outputs.length)) {
       return false;
     }
-    if (row[1] !== staticFingerprint(spec, this.cacheEnv)) return false;
+    if (row[1] !== staticFingerprint(spec, this.cacheEnv, this.baseDir)) return false;
     let i = FIRST;
     for (const p of files.inputs) {
       if (row[i] !== p || !sameAsRow(row, i, this.prefix, p, false)) return false;
@@ -534,7 +562,7 @@ export class UpToDate {
     }
     const old: Entry | undefined = this.store.get(spec.name);
     if (!old) return { upToDate: false, reasons: ["it has not run successfully before"] };
-    if (old.fp !== staticFingerprint(spec, this.cacheEnv)) {
+    if (old.fp !== staticFingerprint(spec, this.cacheEnv, this.baseDir)) {
       reasons.push("its command, environment, working directory or declared resources changed");
     }
     const { names, tokens } = readNames(spec);
@@ -720,7 +748,12 @@ export class UpToDate {
     for (const [p, st] of expandStamped(spec.writes, this.baseDir, { wholeDirs: true })) {
       outputs[p] = st === null || st[3] ? st : fill(p, st);
     }
-    return { job: spec.name, fp: staticFingerprint(spec, this.cacheEnv), inputs, outputs };
+    return {
+      job: spec.name,
+      fp: staticFingerprint(spec, this.cacheEnv, this.baseDir),
+      inputs,
+      outputs,
+    };
   }
 
   /**

@@ -57,6 +57,42 @@ Deno.test("nothing changed: only the job with no files runs", async () => {
   );
 });
 
+Deno.test("the project moved (renamed) or copied elsewhere: its jobs stay up to date, as make's", async () => {
+  const dir = await project();
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    JOBS + `  in-src:\n    cwd: src\n    run: "wc -c a.txt > ../out/n"\n    reads: [src/a.txt]\n` +
+      `    writes: [out/n]\n`,
+  );
+  assert.deepEqual(await ran(dir), ["always", "in-src"]);
+  // Renamed: the same files (inodes), another path. The working directory was in the jobs'
+  // fingerprints as an absolute path: every job ran again.
+  const moved = `${dir}-moved`;
+  await Deno.rename(dir, moved);
+  assert.deepEqual(await ran(moved), ["always"]);
+  assert.match(await explain(moved, "in-src"), /up to date/);
+  // Copied with its .jx (new inodes: the contents are compared).
+  const copied = `${dir}-copied`;
+  const cp = await new Deno.Command("cp", { args: ["-a", moved, copied] }).output();
+  assert.ok(cp.success);
+  assert.deepEqual(await ran(copied), ["always"]);
+  // A change of a job's working directory still runs it.
+  const text = await Deno.readTextFile(`${copied}/jobs.yaml`);
+  await Deno.writeTextFile(
+    `${copied}/jobs.yaml`,
+    text.replace("cwd: src", "cwd: out").replace(
+      "wc -c a.txt > ../out/n",
+      "wc -c ../src/a.txt > n",
+    ),
+  );
+  assert.match(
+    await explain(copied, "in-src"),
+    /its command, environment, working directory or declared resources changed/,
+  );
+  assert.deepEqual(await ran(copied), ["always", "in-src"]);
+  for (const d of [moved, copied]) await Deno.remove(d, { recursive: true });
+});
+
 Deno.test("a content change reruns the job and its dependents; a touch alone does not", async () => {
   const dir = await project();
   const now = new Date();
