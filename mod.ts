@@ -68,6 +68,7 @@ export {
   type SpawnRequest,
   type StreamName,
   type SuspendSignal,
+  type TokenSink,
 } from "./lib/reactor/mod.ts";
 export {
   DryRunRunner,

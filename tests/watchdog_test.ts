@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { FakeReactor, type SpawnRequest } from "../lib/reactor/mod.ts";
-import { guardReactor, WATCHDOG_NAME } from "../lib/reactor/watchdog.ts";
+import { guardReactor, tokenTeller, WATCHDOG_NAME } from "../lib/reactor/watchdog.ts";
 
 /** A fake reactor whose watchdog runs until the reactor closes; jobs run `ms` each. */
 function fake(ms = 10): FakeReactor {
@@ -47,14 +47,14 @@ Deno.test("watchdog: started before the first child, in its own session, told th
   assert.equal(inner.records.length, 2);
 });
 
-Deno.test("watchdog: the groups started in one turn are one write", async () => {
+Deno.test("watchdog: each group is listed as it starts (a kill -9 later in that turn left it running), its end at the end of the turn", async () => {
   const inner = fake();
   const r = guardReactor(inner, 5000);
   for (const n of ["a", "b", "c"]) r.spawn(job(n));
+  assert.deepEqual(inner.records[0].stdin, ["+1001\n", "+1002\n", "+1003\n"]);
   r.setTimer(50, () => r.close());
   await inner.run();
-  assert.deepEqual(inner.records[0].stdin, [
-    "+1001\n+1002\n+1003\n",
+  assert.deepEqual(inner.records[0].stdin.slice(3), [
     // The fake ends each child in an event of its own: a write each.
     "-1001\n",
     "-1002\n",
@@ -64,13 +64,14 @@ Deno.test("watchdog: the groups started in one turn are one write", async () => 
   assert.equal(inner.records[0].stdinClosed, true);
 });
 
-Deno.test("watchdog: a group listed and ended in the same turn is never written", async () => {
+Deno.test("watchdog: an end seen goes with the next start's line", async () => {
   const inner = fake();
   const r = guardReactor(inner, 5000);
   r.spawn(job("a"));
   r.hold(77)();
+  r.hold(78);
   await turn();
-  assert.deepEqual(inner.records[0].stdin, ["+1001\n"]);
+  assert.deepEqual(inner.records[0].stdin, ["+1001\n", "+77\n", "-77\n+78\n"]);
 });
 
 Deno.test("watchdog: holds are counted; a group ended and listed again in one turn stays listed", async () => {
@@ -93,12 +94,35 @@ Deno.test("watchdog: holds are counted; a group ended and listed again in one tu
   follow();
   await turn();
   assert.deepEqual(inner.records[0].stdin, [
-    "+1001\n+50\n",
+    "+1001\n",
+    "+50\n",
     "-50\n",
     "+50\n",
     "-50\n+50\n",
     "-50\n",
   ]);
+});
+
+/** `inner` named as the epoll reactor, whose writes to the watchdog are made at once. */
+const asEpoll = (inner: FakeReactor): FakeReactor =>
+  Object.defineProperty(inner, "name", { value: "epoll" });
+
+Deno.test("watchdog: told the tokens of make's pool jx holds, with where they go back, once", () => {
+  const inner = asEpoll(fake());
+  const r = guardReactor(inner, 5000);
+  const tell = tokenTeller(r, { fd: 7 })!;
+  tell(2);
+  r.spawn(job("a"));
+  tell(1);
+  assert.deepEqual(inner.records[0].stdin, ["w7\nt2\n", "+1001\n", "t1\n"]);
+  // A fifo's name the script could not take as it is: none written back.
+  assert.equal(tokenTeller(r, { fifo: "/tmp/a b" }), undefined);
+  assert.ok(tokenTeller(r, { fifo: "/tmp/GMfifo42" }));
+  // Not the epoll reactor (a write may wait): none.
+  assert.equal(tokenTeller(guardReactor(fake(), 5000), { fd: 7 }), undefined);
+  r.close();
+  // Closed with a group listed: it writes no token back (jx gave them back, or can say no more).
+  assert.deepEqual(inner.records[0].stdin.slice(3), ["t0\n"]);
 });
 
 Deno.test("watchdog: an interactive child (jx's own group) is not listed and starts none", () => {

@@ -45,6 +45,7 @@ import { C, cstr, errno, libc, strerror } from "../reactor/libc.ts";
 import { removeStaleTemp, tempPrefix, tempRoot } from "../runtime/stale.ts";
 import { ioReason, JxInputError } from "../runtime/errors.ts";
 import type { Reactor } from "../reactor/types.ts";
+import { tokenTeller } from "../reactor/mod.ts";
 import type { JobPool, Slots } from "../scheduler/slots.ts";
 import { type JobserverJob, jobStyle } from "./jobs.ts";
 import {
@@ -120,6 +121,11 @@ interface PoolInit {
   cleanup: () => void;
   /** Says something the user should know now (tokens put back in the pool). */
   warn?: (w: string) => void;
+  /**
+   * Told how many tokens jx holds (read and not written back) after each read from the pool
+   * and before each write to it: the watchdog's count, written back if jx dies (a client).
+   */
+  tell?: (n: number) => void;
 }
 
 /** The byte jx writes as a token. */
@@ -161,6 +167,9 @@ class Pool implements JobserverSlots {
   private retryMs = RETRY_FIRST_MS;
   onAvailable?: () => void;
   atOnce?: number;
+
+  /** Tokens read from the pool and not written back (`PoolInit.tell`). */
+  private out = 0;
 
   constructor(private init: PoolInit) {
     this.role = init.role;
@@ -313,6 +322,7 @@ class Pool implements JobserverSlots {
     while (need > 0) {
       const k = Number(s.read(this.init.rfd, this.buf, Math.min(need, this.buf.length)));
       if (k <= 0) return k < 0 && errno() === C.EAGAIN; // EINTR: not known to be dry
+      this.counted(k);
       for (let i = 0; i < k; i++) this.reserve.push(this.buf[i]);
       need -= k;
     }
@@ -445,6 +455,7 @@ class Pool implements JobserverSlots {
     for (let k; (k = Number(libc().symbols.read(this.init.rfd, this.buf, this.buf.length))) > 0;) {
       extra += k;
     }
+    this.counted(extra);
     if (!extra) return;
     this.init.warn?.(
       `jobserver: jobs wrote ${extra} token(s) they never took; jx took them out of the pool`,
@@ -489,6 +500,8 @@ class Pool implements JobserverSlots {
 
   private write(tokens: number[]): void {
     if (!tokens.length) return;
+    // Told first: dead between the two, jx has lost them, never doubled them.
+    this.counted(-tokens.length);
     writeAllTo(this.init.wfd, new Uint8Array(tokens), "cannot return tokens");
   }
 
@@ -511,7 +524,14 @@ class Pool implements JobserverSlots {
     if (!this.lent) return;
     this.lent = false;
     this.implicitFree = true;
-    libc().symbols.read(this.init.rfd, this.buf, 1);
+    if (Number(libc().symbols.read(this.init.rfd, this.buf, 1)) === 1) this.counted(1);
+  }
+
+  /** `k` tokens more read from the pool (fewer, written back): the watchdog is told. */
+  private counted(k: number): void {
+    if (!k) return;
+    this.out += k;
+    this.init.tell?.(this.out);
   }
 
   finish(): string | undefined {
@@ -833,6 +853,7 @@ export function joinJobserver(
       style: "pipe",
       limit,
       reactor,
+      tell: tokenTeller(reactor, { fd: auth.write }),
       rfd,
       wfd: auth.write,
       pipe: { read: auth.read, write: auth.write },
@@ -851,6 +872,7 @@ export function joinJobserver(
     style: "fifo",
     limit,
     reactor,
+    tell: tokenTeller(reactor, { fifo: auth.path }),
     rfd,
     wfd,
     path: auth.path,

@@ -37,6 +37,8 @@ export {
   type GuardedReactor,
   guardReactor,
   holdGroup,
+  type TokenSink,
+  tokenTeller,
   WATCHDOG_NAME,
   watchdogDrained,
 } from "./watchdog.ts";

@@ -9,9 +9,12 @@
  * does not reach it), its stdin a pipe whose write end only jx holds
  * (close-on-exec: no child inherits it), its stdout and stderr `/dev/null`,
  * its cwd `/`. Every child's process group is written to that pipe when the
- * child starts (`+PGID`) and when its end has been seen (`-PGID`): at most
- * one write per turn of the event loop, a group that started and ended in
- * the same turn not at all. At the reactor's close jx writes `q` (when no
+ * child starts (`+PGID`, at once: one listed at the end of the turn was not
+ * yet when a kill -9 came as the child ran, and it outlived jx) and when its
+ * end has been seen (`-PGID`, with the next start or at the end of the turn,
+ * a group that started and ended in the same turn once each). jx also tells
+ * it how many tokens of make's pool it holds (`tokenTeller`), which it writes
+ * back if jx dies. At the reactor's close jx writes `q` (when no
  * group is listed any more: a normal end) and closes the pipe: the watchdog
  * exits. End of file without `q` means jx is gone (killed, crashed, or ended
  * by an error with children still running):
@@ -31,22 +34,54 @@ import type { ChildHandle, Reactor, SpawnRequest } from "./types.ts";
  * what it printed: the groups listed at the end of file, none after `q`.
  */
 const SCRIPT = `exec >/dev/null 2>&1
-g=$(awk '# jx-watchdog
+r=$(awk '# jx-watchdog
 $0 == "q" { q = 1; exit }
 /^[+]/ { a[substr($0, 2)] = 1; next }
-/^-/ { delete a[substr($0, 2)] }
-END { if (!q) for (k in a) printf " -%s", k }')
-[ -n "$g" ] || exit 0
-kill -TERM $g
-kill -CONT $g
-n=$1
-while [ "$n" -gt 0 ]; do
-  for p in $g; do kill -0 $p && break; p=; done
-  [ -n "$p" ] || exit 0
-  sleep 0.1
-  n=$((n - 1))
+/^-/ { delete a[substr($0, 2)]; next }
+/^t-?[0-9]+$/ { t = substr($0, 2) + 0; next }
+/^w[0-9]+$/ { w = substr($0, 2); next }
+$0 ~ "^p/[-A-Za-z0-9_.+/]+$" { f = substr($0, 2); next }
+END {
+  if (q) exit
+  printf "G"
+  for (k in a) printf " -%s", k
+  if (t > 0 && (w != "" || f != "")) {
+    printf "\\nT"
+    for (i = 0; i < t; i++) printf "+"
+    if (w != "") printf "\\nW%s", w
+    else printf "\\nF%s", f
+  }
+}')
+g= tokens= w= f=
+IFS='
+'
+for l in $r; do
+  case $l in
+  G*) g=\${l#G} ;;
+  T*) tokens=\${l#T} ;;
+  W*) w=\${l#W} ;;
+  F*) f=\${l#F} ;;
+  esac
 done
-kill -KILL $g
+IFS=' 	
+'
+end() {
+  kill -TERM $g
+  kill -CONT $g
+  n=$1
+  while [ "$n" -gt 0 ]; do
+    for p in $g; do kill -0 $p && break; p=; done
+    [ -n "$p" ] || return
+    sleep 0.1
+    n=$((n - 1))
+  done
+  kill -KILL $g
+}
+[ -z "$g" ] || end "$1"
+[ -n "$tokens" ] || exit 0
+if [ -n "$w" ]; then eval "printf %s \\$tokens >&$w"
+elif [ -p "$f" ]; then printf %s "$tokens" 1<>"$f"
+fi
 `;
 
 /** The watchdog's `$0`, followed by the grace (tenths of a second) and jx's pid: what `ps` shows. */
@@ -79,7 +114,12 @@ export interface GuardedReactor extends Reactor {
   hold(pgid: number): () => void;
   /** Resolves once what jx wrote to the watchdog has reached its pipe (after `close`). */
   drained(): Promise<void>;
+  /** See `tokenTeller`. */
+  tokenTeller(sink: TokenSink): ((n: number) => void) | undefined;
 }
+
+/** Where tokens go back to make's pool: its write end (inherited by the watchdog), or its fifo. */
+export type TokenSink = { fd: number } | { fifo: string };
 
 /**
  * `inner` with a watchdog for its children (see the module's comment);
@@ -123,6 +163,7 @@ export function guardReactor(inner: Reactor, graceMs: number): GuardedReactor {
     },
     hold: (pgid) => w.hold(pgid),
     drained: () => w.drained(),
+    tokenTeller: (sink) => w.tokenTeller(sink),
   };
   if (inner.watch) guarded.watch = (fd, cb) => inner.watch!(fd, cb);
   if (inner.afterSpawns) guarded.afterSpawns = (cb) => inner.afterSpawns!(cb);
@@ -146,6 +187,27 @@ export function holdGroup(reactor: Reactor, pgid: number): () => void {
   return hold ? hold(pgid) : () => {};
 }
 
+/**
+ * A function that tells `reactor`'s watchdog how many tokens of make's pool jx holds (read
+ * from it and not written back): if jx dies, the watchdog writes that many back to `sink` once
+ * it has ended jx's groups (make's other recipes had one slot fewer each for the rest of the
+ * build, and make said "INTERNAL: Exiting with N jobserver tokens available"). jx tells it
+ * after a read from the pool and before a write to it, so that it never writes back a token
+ * that is in the pool already: undefined where writes to the watchdog are not made at once (a
+ * reactor other than `epoll`), or there is no watchdog.
+ *
+ * @example
+ * ```ts
+ * import { FakeReactor } from "./fake.ts";
+ * import { tokenTeller } from "./watchdog.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(tokenTeller(new FakeReactor(() => ({ ms: 1 })), { fd: 4 }), undefined);
+ * ```
+ */
+export function tokenTeller(reactor: Reactor, sink: TokenSink): ((n: number) => void) | undefined {
+  return (reactor as Partial<GuardedReactor>).tokenTeller?.(sink);
+}
+
 /** The watchdog process of one reactor, and what is to be written to it. */
 class Watchdog {
   private child: ChildHandle | undefined;
@@ -154,10 +216,11 @@ class Watchdog {
   private closed = false;
   /** The groups listed (or to be), each with the number of holds on it. */
   private readonly held = new Map<number, number>();
-  /** Groups to list, and to take off the list, at the end of this turn. */
-  private readonly adds = new Set<number>();
+  /** Groups ended, to take off the list with the next write (at the latest, the end of this turn). */
   private removes: number[] = [];
   private flushing = false;
+  /** It was told of tokens (`tokenTeller`). */
+  private told = false;
   private readonly flushNow = () => this.flush();
 
   constructor(private readonly inner: Reactor, private readonly graceMs: number) {}
@@ -187,7 +250,7 @@ class Watchdog {
     if (!this.child) this.start(); // a group jx did not spawn through it (`jx exec`'s command)
     const n = this.held.get(pgid) ?? 0;
     this.held.set(pgid, n + 1);
-    if (n === 0) this.queue(pgid, true);
+    if (n === 0) this.list(pgid);
     let done = false;
     return () => {
       if (done) return;
@@ -195,7 +258,21 @@ class Watchdog {
       const left = (this.held.get(pgid) ?? 1) - 1;
       if (left > 0) return void this.held.set(pgid, left);
       this.held.delete(pgid);
-      this.queue(pgid, false);
+      this.unlist(pgid);
+    };
+  }
+
+  tokenTeller(sink: TokenSink): ((n: number) => void) | undefined {
+    if (this.inner.name !== "epoll") return undefined;
+    const where = "fd" in sink ? `w${sink.fd}` : `p${sink.fifo}`;
+    // A name the script could not take as it is (see its pattern): no tokens written back.
+    if (!/^(w\d+|p\/[-A-Za-z0-9_.+/]+)$/.test(where)) return undefined;
+    let said = false;
+    return (n) => {
+      if (this.gone || this.closed) return;
+      if (!this.child) this.start();
+      this.write(`${said ? "" : `${where}\n`}t${n}\n`);
+      said = this.told = true;
     };
   }
 
@@ -204,8 +281,11 @@ class Watchdog {
     this.closed = true;
     if (!this.child || this.gone) return;
     this.flush();
-    // Children still running are abandoned (an internal error): the watchdog ends them.
+    // Children still running are abandoned (an internal error): the watchdog ends them. The
+    // tokens it was told of are not written back: jx, which gives them back itself before
+    // this (`finish`), can tell it nothing more.
     if (!this.held.size) this.child.write?.("q\n");
+    else if (this.told) this.child.write?.("t0\n");
     this.child.closeStdin?.();
   }
 
@@ -226,32 +306,38 @@ class Watchdog {
       onOutput() {},
       onExit: () => {
         this.gone = true;
-        this.adds.clear();
         this.removes = [];
       },
     });
   }
 
-  private queue(pgid: number, listed: boolean): void {
-    if (listed) this.adds.add(pgid);
-    // One listed in this turn and ended in it is never written.
-    else if (!this.adds.delete(pgid)) this.removes.push(pgid);
+  /** Lists `pgid` at once, after the ends seen since the last write (a group id listed again). */
+  private list(pgid: number): void {
+    this.write(`+${pgid}\n`);
+  }
+
+  /** Takes `pgid` off the list with the next start's write, or at the end of this turn. */
+  private unlist(pgid: number): void {
+    this.removes.push(pgid);
     if (!this.flushing) {
       this.flushing = true;
       queueMicrotask(this.flushNow);
     }
   }
 
-  /** One write of what this turn listed and ended: the ends first (a group id listed again). */
+  /** Writes the ends seen since the last write. */
   private flush(): void {
     this.flushing = false;
-    if (this.gone || !this.child || (!this.adds.size && !this.removes.length)) return;
-    let text = "";
-    for (const g of this.removes) text += `-${g}\n`;
-    for (const g of this.adds) text += `+${g}\n`;
+    if (this.removes.length) this.write("");
+  }
+
+  /** Writes the ends seen, then `text`. */
+  private write(text: string): void {
+    if (this.gone || !this.child) return;
+    let ends = "";
+    for (const g of this.removes) ends += `-${g}\n`;
     this.removes = [];
-    this.adds.clear();
-    this.child.write?.(text);
+    this.child.write?.(ends + text);
   }
 }
 

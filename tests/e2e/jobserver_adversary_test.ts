@@ -3,7 +3,7 @@
  * token accounting at its edges: each test here failed before its fix.
  */
 import assert from "node:assert/strict";
-import { readEvents, ROOT, runJx, tempDir } from "../helpers.ts";
+import { BUN, readEvents, ROOT, runJx, tempDir, waitForFile } from "../helpers.ts";
 import { findMake44, make, MAKE_TROUBLE, maxConcurrency, recorded } from "./jobserver_helpers.ts";
 
 const JX = `${ROOT}/bin/jx`;
@@ -121,3 +121,41 @@ Deno.test("jobserver server: once a job ended, a make in the job still running g
     assert.equal((await Deno.readTextFile(`${dir}/n.${t}`)).trim(), "2", `${t}: two at once`);
   }
 });
+
+/** A recipe that waits for jx (p0 holds its pid) and then its watchdog to end. */
+const WAIT = "while [ ! -s p0 ]; do sleep 0.05; done; j=$$(cat p0); " +
+  'while kill -0 $$j 2>/dev/null || pgrep -f "jx-watchdog [0-9]* $$j$$" >/dev/null; do sleep 0.05; done';
+
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`jobserver client [${runtime}]: jx killed with SIGKILL under make -j4 holding 2 tokens: its watchdog ends its jobs, then writes the tokens back (make said 'INTERNAL: Exiting with 2 jobserver tokens available; should be 4!')`, async () => {
+    const jx = runtime === "deno"
+      ? JX
+      : [BUN, "--no-env-file", "--config=/dev/null", `${ROOT}/cli.ts`].join(" ");
+    const jobs = ["jobs:"];
+    for (const n of [0, 1, 2]) jobs.push(`  j${n}: { run: 'echo $PPID > p${n}; exec sleep 60' }`);
+    const dir = await tempDir({
+      "jobs.yaml": jobs.join("\n") + "\n",
+      // b, beside jx, ends once jx and its watchdog have: make counts its pool at its end.
+      "Makefile": `.PHONY: all a b\nall: a b\na:\n\t+@${jx} run --output quiet\nb:\n\t@${WAIT}\n`,
+    });
+    for (const program of ["make", ...(MAKE44 ? [MAKE44] : [])]) {
+      for (const n of [0, 1, 2]) await Deno.remove(`${dir}/p${n}`).catch(() => {});
+      const mk = new Deno.Command("timeout", {
+        args: ["60", program, "-j4"],
+        cwd: dir,
+        env: { NO_COLOR: "1", MAKEFLAGS: "" },
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      // All three run: jx holds its implicit slot and two of make's three tokens.
+      const pids = await Promise.all([0, 1, 2].map((n) => waitForFile(`${dir}/p${n}`)));
+      Deno.kill(Number(pids[0]), "SIGKILL");
+      const out = await mk.output();
+      const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+      assert.notEqual(out.code, 124, `${program}: ${text}`); // the timeout: the jobs not ended
+      assert.doesNotMatch(text, MAKE_TROUBLE, program);
+    }
+    await Deno.remove(dir, { recursive: true });
+  });
+}
