@@ -59,7 +59,7 @@ import {
   withoutModeFlags,
 } from "./makeflags.ts";
 import { escapeControls, existsSync, pid } from "../runtime/mod.ts";
-import { fifoIdOf, makeTempDir, removeEmptyDir, removePath } from "../runtime/files.ts";
+import { fifoIdOf, makeTempDir, readLink, removeEmptyDir, removePath } from "../runtime/files.ts";
 
 /** A jobserver pool as jx's job slots. */
 export interface JobserverSlots extends Slots {
@@ -830,6 +830,32 @@ export function badAuthProblem(value: string): string {
 }
 
 /**
+ * Whether the pool is a jx server's (its fifo in a `jx-jobserver-` folder, named in MAKEFLAGS
+ * or behind the pipe form's write end): that jx puts back the tokens a job lost itself, once
+ * none of its jobs runs, so a watchdog's writing them back besides could make them too many.
+ *
+ * @example
+ * ```ts
+ * import { servedByJx } from "./pool.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(servedByJx({ style: "fifo", path: "/tmp/jx-jobserver-h-1-Ab12Cd/fifo" }), true);
+ * assertEquals(servedByJx({ style: "fifo", path: "/tmp/GMfifo4242" }), false);
+ * ```
+ */
+export function servedByJx(auth: JobserverAuth): boolean {
+  let path = "";
+  if (auth.style === "fifo") path = auth.path;
+  else {
+    try {
+      path = readLink(`/proc/self/fd/${auth.write}`); // make's own: "pipe:[1234]"
+    } catch {
+      // not known: make's, as most are
+    }
+  }
+  return /\/jx-jobserver-[^/]*\/fifo$/.test(path);
+}
+
+/**
  * Joins the pool of the make that runs jx (the client side). Returns an
  * error message instead when the pool cannot be reached here
  * (`jobserverProblem`; make prints "jobserver unavailable" in that case: the
@@ -853,7 +879,7 @@ export function joinJobserver(
       style: "pipe",
       limit,
       reactor,
-      tell: tokenTeller(reactor, { fd: auth.write }),
+      tell: servedByJx(auth) ? undefined : tokenTeller(reactor, { fd: auth.write }),
       rfd,
       wfd: auth.write,
       pipe: { read: auth.read, write: auth.write },
@@ -872,7 +898,7 @@ export function joinJobserver(
     style: "fifo",
     limit,
     reactor,
-    tell: tokenTeller(reactor, { fifo: auth.path }),
+    tell: servedByJx(auth) ? undefined : tokenTeller(reactor, { fifo: auth.path }),
     rfd,
     wfd,
     path: auth.path,
