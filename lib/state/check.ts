@@ -88,7 +88,14 @@ export function staticFingerprint(
   rootCacheEnv: readonly string[] = [],
   baseDir?: string,
 ): string {
-  const base: unknown[] = [spec.argv, cwdIn(spec.cwd, baseDir), spec.env, spec.reads, spec.writes];
+  // Lists and the environment in a fixed order: reordered in the jobs file, they mean the same.
+  const base: unknown[] = [
+    spec.argv,
+    cwdIn(spec.cwd, baseDir),
+    keysInOrder(spec.env),
+    inOrder(spec.reads),
+    inOrder(spec.writes),
+  ];
   // Only jobs that use them hash these: no other job's state is invalidated.
   if (spec.envFiles || spec.depfile) base.push([spec.envFiles ?? [], spec.depfile ?? ""]);
   // A depfile's absolute paths into the project are inputs since 2026-12 (they were left out): a
@@ -123,6 +130,26 @@ export function staticFingerprint(
   b = Math.imul(b ^ (b >>> 16), 0xc2b2ae35);
   b ^= b >>> 13;
   return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
+}
+
+/** `list` sorted: itself when it is already (as most are: no copy), else a sorted copy. */
+function inOrder(list: readonly string[]): readonly string[] {
+  for (let i = 1; i < list.length; i++) if (list[i - 1] > list[i]) return [...list].sort();
+  return list;
+}
+
+/** `env` with its keys sorted: itself when they are already, else a copy. */
+function keysInOrder(env: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  let last: string | undefined;
+  for (const k in env) {
+    if (last !== undefined && last > k) {
+      const copy: Record<string, string> = Object.create(null);
+      for (const key of Object.keys(env).sort()) copy[key] = env[key];
+      return copy;
+    }
+    last = k;
+  }
+  return env;
 }
 
 /**

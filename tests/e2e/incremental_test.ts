@@ -93,6 +93,25 @@ Deno.test("the project moved (renamed) or copied elsewhere: its jobs stay up to 
   for (const d of [moved, copied]) await Deno.remove(d, { recursive: true });
 });
 
+Deno.test("reads, writes and env written in another order: up to date (the same job)", async () => {
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  j:\n    run: cat a b > out/o; echo $X$Y > out/e\n" +
+      "    reads: [a, b]\n    writes: [out/o, out/e]\n    env: { X: x, Y: y }\n",
+    "a": "1\n",
+    "b": "2\n",
+    "out/.keep": "",
+  });
+  assert.deepEqual(await ran(dir), ["j"]);
+  await Deno.writeTextFile(
+    `${dir}/jobs.yaml`,
+    "jobs:\n  j:\n    run: cat a b > out/o; echo $X$Y > out/e\n" +
+      "    reads: [b, a]\n    writes: [out/e, out/o]\n    env: { Y: y, X: x }\n",
+  );
+  assert.deepEqual(await ran(dir), []);
+  assert.match(await explain(dir, "j"), /up to date/);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("a content change reruns the job and its dependents; a touch alone does not", async () => {
   const dir = await project();
   const now = new Date();
