@@ -30,8 +30,9 @@ import type { ChildHandle, Reactor, SpawnRequest } from "./types.ts";
 
 /**
  * The watchdog's script (`$1`: the grace, in tenths of a second; `$2`, unused: jx's pid, for `ps`). `awk` reads
- * the pipe in blocks and keeps the listed groups; once it ends, `sh` signals
- * what it printed: the groups listed at the end of file, none after `q`.
+ * the pipe in blocks and keeps the listed groups (`+PGID`, `-PGID`), the tokens jx holds (`tN`)
+ * and where they go back (`wFD`, `pFIFO`); once it ends, it prints them (`G` the groups, `T` as
+ * many `+`, `W` or `F`; nothing after `q`), and `sh` ends the groups, then writes the tokens.
  */
 const SCRIPT = `exec >/dev/null 2>&1
 r=$(awk '# jx-watchdog
