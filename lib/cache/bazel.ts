@@ -157,8 +157,8 @@ export class BazelStore implements RemoteStore {
    * these requests: a slow server makes one lookup a miss, never files x
    * time-out.
    */
-  get(key: string, keep: KeepBlob): Promise<Entry | null> {
-    return withDeadline(this.o.timeoutMs, "lookup", (d) => this.lookup(key, keep, d));
+  get(key: string, keep: KeepBlob, stop?: AbortSignal): Promise<Entry | null> {
+    return withDeadline(this.o.timeoutMs, "lookup", (d) => this.lookup(key, keep, d), stop);
   }
 
   private async lookup(key: string, keep: KeepBlob, d: Deadline): Promise<Entry | null> {

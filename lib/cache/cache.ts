@@ -209,8 +209,12 @@ export class Cache {
     return inside(dir, at) || inside(at, dir);
   }
 
-  /** The key of `job` now, then the local store, then the remote one (whose hit is copied locally). */
-  async lookup(job: CacheJob, ctx: KeyContext): Promise<Lookup> {
+  /**
+   * The key of `job` now, then the local store, then the remote one (whose
+   * hit is copied locally). `stop` aborted (jx stopped) cuts the remote
+   * lookup short, what it downloaded removed: a miss, without a warning.
+   */
+  async lookup(job: CacheJob, ctx: KeyContext, stop?: AbortSignal): Promise<Lookup> {
     const stamps: InputStamps = new Map();
     const parts = keyParts(job, this.inStore(ctx), stamps);
     const key = keyOf(parts);
@@ -227,7 +231,7 @@ export class Cache {
     const remote = this.remote;
     if (remote) {
       try {
-        const got = await remote.get(key, this.o.local);
+        const got = await remote.get(key, this.o.local, stop);
         if (got) {
           const entry = { ...got, job: got.job || job.name, parts };
           // What a server sends is checked as the local store checks what it reads back.
@@ -236,7 +240,9 @@ export class Cache {
           return { kind: "hit", source: "remote", key, parts, entry, stamps };
         }
       } catch (e) {
-        if (this.storeDown(e)) {
+        if (stop?.aborted && e instanceof RemoteError) {
+          // Cut short by jx's stop, not the server's doing: nothing to say.
+        } else if (this.storeDown(e)) {
           // Every remote hit is written to the local store before it is restored: none can be.
           if (this.remote) {
             this.o.warn(

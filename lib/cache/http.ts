@@ -60,8 +60,10 @@ export interface RemoteStore {
   /**
    * The entry under `key`, or null when the store has none; each of its
    * blobs is handed to `keep` once checked, before the entry is returned.
+   * `stop` aborted (jx stopped) cuts it short as its time-out does, what it
+   * wrote removed.
    */
-  get(key: string, keep: KeepBlob): Promise<Entry | null>;
+  get(key: string, keep: KeepBlob, stop?: AbortSignal): Promise<Entry | null>;
   /** Uploads an entry and the blobs it needs, read from `blobs`. */
   put(entry: Entry, blobs: BlobSource): Promise<void>;
 }
@@ -97,16 +99,27 @@ export class Deadline {
   readonly signal: AbortSignal;
   private timer: ReturnType<typeof setTimeout>;
 
-  /** Starts the clock: `ms` from now; `what` names the operation in the message. */
-  constructor(readonly ms: number, readonly what: string) {
+  private unlink = () => {};
+
+  /**
+   * Starts the clock: `ms` from now; `what` names the operation in the
+   * message. `stop` (jx stopped: a Ctrl-C) aborts it at once too.
+   */
+  constructor(readonly ms: number, readonly what: string, stop?: AbortSignal) {
     const ctl = new AbortController();
     this.signal = ctl.signal;
     this.timer = setTimeout(() => ctl.abort(), ms);
+    if (!stop) return;
+    const abort = () => ctl.abort();
+    if (stop.aborted) abort();
+    stop.addEventListener("abort", abort, { once: true });
+    this.unlink = () => stop.removeEventListener("abort", abort);
   }
 
   /** Stops the clock (the operation ended). */
   end(): void {
     clearTimeout(this.timer);
+    this.unlink();
   }
 
   /** The error of a request this deadline cut short. */
@@ -115,13 +128,14 @@ export class Deadline {
   }
 }
 
-/** Runs `f` under a new deadline of `ms`, stopped however `f` ends. */
+/** Runs `f` under a new deadline of `ms` (cut short by `stop`), stopped however `f` ends. */
 export async function withDeadline<T>(
   ms: number,
   what: string,
   f: (d: Deadline) => Promise<T>,
+  stop?: AbortSignal,
 ): Promise<T> {
-  const d = new Deadline(ms, what);
+  const d = new Deadline(ms, what, stop);
   try {
     return await f(d);
   } finally {

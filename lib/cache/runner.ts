@@ -40,11 +40,21 @@ function usable(req: RunRequest): boolean {
 }
 
 /**
+ * The longest a stop waits for the lookup it cut short (a remote
+ * download, aborted) to remove what it wrote, before the attempt ends
+ * anyway.
+ */
+const LOOKUP_STOP_MS = 1000;
+
+/**
  * One attempt of a cacheable job before it runs (its lookup, its restore),
  * as the builder holds it: a stop while the key is looked up (a slow
- * remote) ends it at once, the lookup ignored; a stop during a restore
- * stops the restore (`stop`, seen between files), which ends it once
- * nothing of it is left (`settle`). Once the job runs, `handle` is its.
+ * remote) aborts the lookup and ends the attempt once the lookup has
+ * removed what it downloaded (at most `LOOKUP_STOP_MS` later): ended at
+ * once, jx exited with a partial blob left in the store's `tmp/`. A stop
+ * during a restore stops the restore (`stop`, seen between files), which
+ * ends it once nothing of it is left (`settle`). Once the job runs,
+ * `handle` is its.
  */
 class CacheAttempt implements RunHandle {
   /** The job on the inner runner, once it runs. */
@@ -54,6 +64,10 @@ class CacheAttempt implements RunHandle {
   /** Aborted by that stop. */
   private ac = new AbortController();
   private inRestore = false;
+  /** The key is being looked up (`looking`): a stop waits for it to end. */
+  private inLookup = false;
+  /** Ends an attempt whose lookup a stop aborted, should the lookup not end by then. */
+  private lateStop?: ReturnType<typeof setTimeout>;
   private ended = false;
 
   constructor(private sink: RunSink) {}
@@ -68,12 +82,24 @@ class CacheAttempt implements RunHandle {
     if (this.stopped || this.ended) return;
     this.stopped = sig;
     this.ac.abort();
-    if (!this.inRestore) this.settle();
+    if (this.inLookup) this.lateStop = setTimeout(() => this.settle(), LOOKUP_STOP_MS);
+    else if (!this.inRestore) this.settle();
   }
 
   /** The job's, once it runs (a lookup or a restore is jx's own work: it stops with jx). */
   suspend(stopped: boolean): void {
     this.handle?.suspend?.(stopped);
+  }
+
+  /** Runs `lookup`, a stop meanwhile aborting it (`stop`) and ending the attempt when it ends. */
+  async looking<T>(lookup: () => Promise<T>): Promise<T> {
+    this.inLookup = true;
+    try {
+      return await lookup();
+    } finally {
+      this.inLookup = false;
+      this.settle();
+    }
   }
 
   /** Runs `restore` (true: the job was restored and has ended), a stop meanwhile left to it. */
@@ -90,6 +116,7 @@ class CacheAttempt implements RunHandle {
   settle(): void {
     if (this.ended || !this.stopped) return;
     this.ended = true;
+    clearTimeout(this.lateStop);
     this.sink.ended({ kind: "exited", status: { code: null, signal: this.stopped } });
   }
 }
@@ -174,7 +201,7 @@ export class CacheRunner extends WrappingRunner {
       sink.output("stderr", new TextEncoder().encode(`jx: cache: ${why}\n`));
       a.handle = this.inner.start(req, sink);
     };
-    this.lookup(req.spec).then(async (l) => {
+    a.looking(() => this.lookup(req.spec, a.stop)).then(async (l) => {
       if (a.stopped) return;
       try {
         if (l.kind === "hit" && await a.restoring(() => this.restored(req.spec, l, sink, a.stop))) {
@@ -195,9 +222,9 @@ export class CacheRunner extends WrappingRunner {
   }
 
   /** The job's key, looked up in the stores (with `force`: computed only, a miss). */
-  private async lookup(spec: JobSpec): Promise<Lookup> {
+  private async lookup(spec: JobSpec, stop: AbortSignal): Promise<Lookup> {
     // (async: a key that cannot be computed rejects, and the job runs uncached: `failed`)
-    if (!this.force) return await this.cache.lookup(spec, this.ctx);
+    if (!this.force) return await this.cache.lookup(spec, this.ctx, stop);
     const stamps: InputStamps = new Map();
     const parts = keyParts(spec, this.cache.inStore(this.ctx), stamps);
     return { kind: "miss", key: keyOf(parts), parts, why: "--force", stamps };

@@ -275,8 +275,13 @@ export class TurboStore implements RemoteStore {
    * signature checked, then unpacked blob by blob: never held whole in
    * memory.
    */
-  get(key: string, keep: KeepBlob): Promise<Entry | null> {
-    return withDeadline(this.o.timeoutMs, "lookup", (d) => this.fetchArtifact(key, keep, d));
+  get(key: string, keep: KeepBlob, stop?: AbortSignal): Promise<Entry | null> {
+    return withDeadline(
+      this.o.timeoutMs,
+      "lookup",
+      (d) => this.fetchArtifact(key, keep, d),
+      stop,
+    );
   }
 
   private async fetchArtifact(key: string, keep: KeepBlob, d: Deadline): Promise<Entry | null> {

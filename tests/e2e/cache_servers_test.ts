@@ -19,7 +19,7 @@ import {
   type Lookup,
   remoteStore,
 } from "../../lib/cache/mod.ts";
-import { ROOT, runJx, runJxBound, RUNTIMES, tempDir } from "../helpers.ts";
+import { jxCommand, ROOT, runJx, runJxBound, RUNTIMES, sleep, tempDir } from "../helpers.ts";
 
 const SCRIPT = `${ROOT}/tools/services/cache-server.sh`;
 const TOKEN = "jx-test-token";
@@ -558,3 +558,81 @@ jobs:
     }
   },
 });
+
+for (const rt of RUNTIMES) {
+  Deno.test({
+    name: `[${rt}] bazel: a SIGTERM while a blob downloads leaves nothing of it in the store${
+      skip(nginx)
+    }`,
+    ignore: "error" in nginx,
+    fn: async () => {
+      // The blob came in at 1 KB per 100 ms (a slow link, through a proxy in front of nginx); jx
+      // ended at the signal with the download in flight, its partial blob left in the store's
+      // tmp/ (only a prune above the store's size limit removes such files).
+      const files = {
+        "jobs.yaml": "jobs:\n  g: { run: 'mkdir -p out && head -c 60000 /dev/zero > out/z', " +
+          "writes: [out] }\n",
+      };
+      const remote = `${NGINX_URL}-stop-${crypto.randomUUID()}`;
+      const a = await tempDir(files);
+      const first = await runJx(["run", "--cache-dir", `${a}/store`, "--remote-cache", remote], {
+        cwd: a,
+        runtime: rt,
+      });
+      assert.equal(first.code, 0, first.stderr);
+      const upstream = `http://127.0.0.1:${"port" in nginx ? nginx.port : 0}`;
+      const slow = serve(async (r) => {
+        const path = new URL(r.url).pathname;
+        const res = await fetch(upstream + path, { method: r.method });
+        if (r.method !== "GET" || !path.includes("/cas/")) return res;
+        const all = new Uint8Array(await res.arrayBuffer());
+        let at = 0;
+        const body = new ReadableStream<Uint8Array>({
+          async pull(ctl) {
+            await sleep(100);
+            if (at >= all.length) return ctl.close();
+            ctl.enqueue(all.slice(at, at += 1000));
+          },
+        });
+        return new Response(body, { headers: { "content-length": String(all.length) } });
+      });
+      try {
+        const b = await tempDir(files);
+        const proxied = remote.replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${slow.port}`);
+        const [cmd, args] = jxCommand(rt, [
+          "run",
+          "--cache-dir",
+          `${b}/store`,
+          "--remote-cache",
+          proxied,
+        ]);
+        const child = new Deno.Command(cmd, {
+          args,
+          cwd: b,
+          env: { NO_COLOR: "1", JX_REMOTE_CACHE_TIMEOUT: "60" },
+          stdin: "null",
+          stdout: "null",
+          stderr: "piped",
+        }).spawn();
+        const tmp = () => {
+          try {
+            return [...Deno.readDirSync(`${b}/store/tmp`)].map((e) => e.name);
+          } catch {
+            return [];
+          }
+        };
+        for (let i = 0; i < 200 && tmp().length === 0; i++) await sleep(25);
+        assert.equal(tmp().length, 1, "a blob is downloading");
+        await sleep(200);
+        child.kill("SIGTERM");
+        const [st, err] = await Promise.all([child.status, new Response(child.stderr).text()]);
+        assert.equal(st.code, 143, err);
+        assert.doesNotMatch(err, /warning/, "a stop is no fault of the server's");
+        assert.deepEqual(tmp(), [], "nothing of the download left");
+        assert.equal(await Deno.lstat(`${b}/out`).catch(() => null), null, "nothing restored");
+      } finally {
+        await slow.stop();
+      }
+    },
+  });
+}
