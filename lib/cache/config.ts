@@ -72,6 +72,24 @@ export function remoteTimeoutMs(value: string | undefined): number {
   return secs > 0 ? Math.min(secs * 1000, MAX_TIMER_MS) : DEFAULT_TIMEOUT_MS;
 }
 
+/**
+ * Whether a yes-or-no variable says yes: set to anything but blank, `0`,
+ * `false`, `no` or `off` (any case). `JX_REMOTE_CACHE_READ_ONLY=true` (a
+ * CI's usual spelling) meant no, and a fork's pull request uploaded.
+ *
+ * @example
+ * ```ts
+ * import { saysYes } from "./config.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(["1", "true", "YES", "on"].map(saysYes), [true, true, true, true]);
+ * assertEquals([undefined, "", "0", "False", "no", "off"].map(saysYes), [false, false, false, false, false, false]);
+ * ```
+ */
+export function saysYes(value: string | undefined): boolean {
+  const v = value?.trim().toLowerCase();
+  return !!v && !["0", "false", "no", "off"].includes(v);
+}
+
 /** The local store that flags and environment name (`JX_CACHE_MAX_SIZE` sets its limit). */
 export function localStore(flags: CacheFlags, env: Record<string, string | undefined>): LocalStore {
   let max = DEFAULT_MAX_BYTES;
@@ -125,7 +143,7 @@ export function openCache(
   return new Cache({
     local,
     remote: remoteUrl && !unverifiable ? remoteStore(remoteUrl, env) : null,
-    readOnly: flags.remoteReadOnly || env.JX_REMOTE_CACHE_READ_ONLY === "1",
+    readOnly: flags.remoteReadOnly || saysYes(env.JX_REMOTE_CACHE_READ_ONLY),
     warn,
   });
 }

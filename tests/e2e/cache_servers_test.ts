@@ -636,3 +636,31 @@ for (const rt of RUNTIMES) {
     },
   });
 }
+
+Deno.test({
+  name: `bazel: JX_REMOTE_CACHE_READ_ONLY=true (or yes) uploads nothing; 0 or false uploads${
+    skip(nginx)
+  }`,
+  ignore: "error" in nginx,
+  fn: async () => {
+    // Only `1` was read as yes: `true`, a CI's usual spelling, uploaded a fork's outputs.
+    const store = "dir" in nginx ? `${nginx.dir}/store` : "";
+    for (
+      const [value, uploads] of [["true", false], ["Yes", false], ["0", true], ["false", true]]
+    ) {
+      const prefix = `ro-${crypto.randomUUID()}`;
+      const dir = await tempDir({
+        "jobs.yaml": "jobs:\n  a: { run: echo a > a.txt, writes: [a.txt] }\n",
+      });
+      const url = NGINX_URL.replace(/\/inst$/, `/${prefix}`);
+      const r = await runJx(["run", "--cache-dir", `${dir}/c`, "--remote-cache", url], {
+        cwd: dir,
+        env: { JX_REMOTE_CACHE_READ_ONLY: `${value}` },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /warning/, r.stderr);
+      const entries = await Array.fromAsync(Deno.readDir(`${store}/${prefix}/ac`)).catch(() => []);
+      assert.equal(entries.length, uploads ? 1 : 0, `JX_REMOTE_CACHE_READ_ONLY=${value}`);
+    }
+  },
+});
