@@ -26,11 +26,13 @@
 import { resolve } from "node:path";
 import { noteHash, stamp } from "../state/mod.ts";
 import { ioReason } from "../runtime/errors.ts";
+import { umask } from "../runtime/mod.ts";
 import {
   CacheRefusal,
   collectOutputs,
   digestOf,
   inside,
+  type Output,
   refuseOutputs,
   refuseShape,
   relPath,
@@ -233,7 +235,7 @@ export class Cache {
       try {
         const got = await remote.get(key, this.o.local, stop);
         if (got) {
-          const entry = { ...got, job: got.job || job.name, parts };
+          const entry = { ...got, job: got.job || job.name, parts, outputs: ownModes(got.outputs) };
           // What a server sends is checked as the local store checks what it reads back.
           if (!isEntry(entry)) throw new RemoteError("a malformed entry");
           this.o.local.putEntry(entry);
@@ -538,6 +540,24 @@ export class Cache {
       this.o.warn(`jx: warning: cache: trimming ${this.o.local.dir}: ${ioReason(e)}`);
     }
   }
+}
+
+/**
+ * A remote entry's outputs with this process's umask taken off their modes
+ * (as `git checkout` writes files): their modes were made on
+ * another machine, under its umask (a Bazel entry's are 0644 or 0755
+ * whatever it was), and a user whose umask keeps their files private (077)
+ * got outputs every user could read, where the job makes them 0600. A
+ * malformed output is left as it is, for `isEntry` to refuse.
+ */
+function ownModes(outputs: Output[]): Output[] {
+  if (!Array.isArray(outputs)) return outputs;
+  const mask = umask();
+  return outputs.map((o) =>
+    (o?.kind === "file" || o?.kind === "dir") && typeof o.mode === "number"
+      ? { ...o, mode: o.mode & ~mask }
+      : o
+  );
 }
 
 /** Whether an answer of `status` to an upload refuses every upload alike (see `uploadsRefused`). */

@@ -504,6 +504,31 @@ export function setEnv(vars: Record<string, string>): void {
   else for (const [k, v] of Object.entries(vars)) D.env.set(k, v);
 }
 
+let knownUmask: number | undefined;
+
+/**
+ * The process's umask, read where reading it changes nothing (`Umask:` in
+ * /proc/self/status): `process.umask()` sets it to 0 and back, and a file
+ * another thread creates meanwhile would be made writable by everyone.
+ * Without /proc, 022.
+ *
+ * @example
+ * ```ts
+ * import { umask } from "./fs.ts";
+ * if ((umask() & ~0o777) !== 0) throw new Error("a umask is 9 bits");
+ * ```
+ */
+export function umask(): number {
+  if (knownUmask !== undefined) return knownUmask;
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(readTextSync("/proc/self/status"));
+    knownUmask = m ? parseInt(m[1], 8) & 0o777 : 0o022;
+  } catch {
+    knownUmask = 0o022;
+  }
+  return knownUmask;
+}
+
 /**
  * Node's `process` (Bun's own global): on Deno its first use sets up the
  * Node compatibility, ~30 ms, so only for what has no other way.

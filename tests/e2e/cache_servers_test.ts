@@ -664,3 +664,53 @@ Deno.test({
     }
   },
 });
+
+for (const rt of RUNTIMES) {
+  Deno.test({
+    name:
+      `[${rt}] bazel: a remote entry's files come back under the user's umask (077: 0600, 0700)${
+        skip(nginx)
+      }`,
+    ignore: "error" in nginx,
+    fn: async () => {
+      // An ActionResult holds 0644 or 0755 whatever the umask it was made under: a user whose
+      // umask keeps files private got outputs every user could read, which the job makes 0600.
+      const files = {
+        "jobs.yaml": "jobs:\n  g: { run: 'mkdir -p out && echo a > out/a && echo b > out/x && " +
+          "chmod +x out/x', writes: [out] }\n",
+      };
+      const remote = `${NGINX_URL}-umask-${crypto.randomUUID()}`;
+      const run = async (dir: string, mask: string) => {
+        const [cmd, args] = jxCommand(rt, [
+          "run",
+          "--cache-dir",
+          `${dir}/store`,
+          "--remote-cache",
+          remote,
+        ]);
+        const out = await new Deno.Command("/bin/sh", {
+          args: ["-c", `umask ${mask} && exec "$0" "$@"`, cmd, ...args],
+          cwd: dir,
+          env: { NO_COLOR: "1" },
+          stdin: "null",
+        }).output();
+        return { code: out.code, stderr: td.decode(out.stderr) };
+      };
+      const mode = async (p: string) => (await Deno.stat(p)).mode! & 0o777;
+      const a = await tempDir(files);
+      assert.equal((await run(a, "022")).code, 0);
+      assert.deepEqual([await mode(`${a}/out/a`), await mode(`${a}/out/x`)], [0o644, 0o755]);
+      const b = await tempDir(files);
+      const r = await run(b, "077");
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /1 job restored/, r.stderr);
+      assert.deepEqual([await mode(`${b}/out/a`), await mode(`${b}/out/x`)], [0o600, 0o700]);
+      // And so again from the local store it was copied into (another checkout, same store).
+      const c = await tempDir(files);
+      await Deno.rename(`${b}/store`, `${c}/store`);
+      const again = await run(c, "077");
+      assert.match(again.stderr, /restored from the local cache|1 job restored/, again.stderr);
+      assert.deepEqual([await mode(`${c}/out/a`), await mode(`${c}/out/x`)], [0o600, 0o700]);
+    },
+  });
+}
