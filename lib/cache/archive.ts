@@ -195,6 +195,12 @@ function collectPath(
   try {
     st = lstatSync(abs);
   } catch {
+    // A name listed (in a folder, by a glob) that is not UTF-8 reads back with U+FFFD, a name
+    // that is not there: left out, the entry lacked that file, and a restore put the folder in
+    // place without it.
+    if (rel.includes("\uFFFD")) {
+      throw new CacheRefusal(`${rel}: its name is not UTF-8, so jx cannot store it`);
+    }
     return; // a declared output the job did not write: nothing to store
   }
   if (st.isSymbolicLink()) {

@@ -700,3 +700,29 @@ Deno.test("cache: an input whose name is not UTF-8 makes no key: the job runs un
   assert.match(x.stdout, /cache: no key: src\/b\uFFFD: its name is not UTF-8/);
   await Deno.remove(dir, { recursive: true });
 });
+
+for (const rt of ["deno", "bun"] as Runtime[]) {
+  Deno.test(`[${rt}] cache: an output whose name is not UTF-8 (in a folder, by a glob) is not stored: never restored without it`, async () => {
+    const jobs = `jobs:
+  g: { run: "mkdir -p out && printf x > \\"out/b$(printf '\\\\377')\\" && echo a > out/a", writes: [out] }
+  h: { run: "mkdir -p gl && printf x > \\"gl/c$(printf '\\\\377').o\\" && echo a > gl/a.o", writes: ["gl/*.o"] }
+`;
+    const store = await tempDir();
+    const first = await tempDir({ "jobs.yaml": jobs });
+    const r = await runJx(["run", "--cache-dir", store], { cwd: first, runtime: rt });
+    assert.equal(r.code, 0, r.stderr);
+    // The folder listed `b\xff` as `b\uFFFD`, a name that is not there: left out of the entry
+    // without a word, and a fresh checkout got `out` without it.
+    const warned = r.stderr.split("\n").filter((l) => l.startsWith("jx: warning:")).sort();
+    assert.deepEqual(warned, [
+      "jx: warning: g not stored in the cache: out/b\uFFFD: its name is not UTF-8, so jx cannot store it",
+      "jx: warning: h not stored in the cache: gl/c\uFFFD.o: its name is not UTF-8, so jx cannot store it",
+    ]);
+    const second = await tempDir({ "jobs.yaml": jobs });
+    const again = await runJx(["run", "--cache-dir", store], { cwd: second, runtime: rt });
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /restored/, again.stderr);
+    assert.equal([...Deno.readDirSync(`${second}/out`)].length, 2, "the job ran: both files");
+    for (const d of [store, first, second]) await Deno.remove(d, { recursive: true });
+  });
+}
