@@ -956,7 +956,9 @@ function pruneStale(outputs: Output[], baseDir: string, p: Prune, j: Journal): v
     }
     // A glob's head may be a link on disk (`out` -> elsewhere): what it leads to is not the job's.
     for (const f of expand([w], baseDir)) {
-      if (!keep.has(f) && !p.othersOwn(f) && !linkOnWay(baseDir, f)) j.putAside(join(baseDir, f));
+      if (keep.has(f) || p.othersOwn(f) || linkOnWay(baseDir, f)) continue;
+      readableName(baseDir, f);
+      j.putAside(join(baseDir, f));
     }
   }
 }
@@ -983,6 +985,7 @@ function pruneDir(
     if (name.startsWith(STAGED_PREFIX)) continue;
     const child = `${rel}/${name}`, abs = join(baseDir, child);
     if (othersOwn(child)) continue;
+    readableName(baseDir, child);
     if (realDir(abs)) {
       // A stale folder an earlier run left read-only (the entry's own are open already): opened
       // to be emptied, its mode given back if it stays (another job's files are in it).
@@ -991,6 +994,17 @@ function pruneDir(
       if (!keep.has(child)) j.emptiedDir(abs);
     } else if (!keep.has(child)) j.putAside(abs);
   }
+}
+
+/**
+ * Throws when the stale path `rel` was listed with U+FFFD for a name that
+ * is not UTF-8 (no such name is there): jx cannot remove it, and a restore
+ * that left it would not leave the folder holding exactly the entry's files
+ * (the stale `out/z\xff` stayed beside the restored `out/a`).
+ */
+function readableName(baseDir: string, rel: string): void {
+  if (!rel.includes("\uFFFD") || lstatSync(join(baseDir, rel), { throwIfNoEntry: false })) return;
+  throw new Error(`${rel}: a stale file whose name is not UTF-8, which jx cannot remove`);
 }
 
 /** Whether `abs` is a directory, not a link to one. */

@@ -500,3 +500,29 @@ jobs:
     assert.deepEqual(ls(`${dir}/p/out`), ["a", "b", "sub"], "no staged or kept-aside file left");
   });
 });
+
+Deno.test("cache restore: a stale file whose name is not UTF-8 in the job's folder (or matching its glob) refuses the entry: never left beside the entry's files", async () => {
+  const store = await tempDir();
+  const jobs = `
+cache: true
+jobs:
+  gen: { run: "rm -rf out gl && mkdir out gl && cat in > out/a && cat in > gl/a.o", reads: [in], writes: [out, "gl/*.o"] }
+`;
+  const a = await tempDir({ "jobs.yaml": jobs, "in": "1\n" });
+  assert.equal((await run(a, store)).code, 0);
+  for (const stale of ["out/z\\377", "gl/z\\377.o"]) {
+    const b = await tempDir({ "jobs.yaml": jobs, "in": "1\n", "out/old": "", "gl/old.o": "" });
+    const sh = ["-c", `printf s > "$(printf '${stale}')"`];
+    assert.ok((await new Deno.Command("sh", { args: sh, cwd: b }).output()).success);
+    // The folder lists `z\xff` as `z\uFFFD`, a name that is not there: it was passed over, and
+    // the restore left it beside the entry's out/a, where no run of the job leaves it.
+    const r = await run(b, store);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /not restored: .*: a stale file whose name is not UTF-8/, r.stderr);
+    assert.deepEqual(r.restored, []);
+    assert.deepEqual(r.ran, ["gen"]);
+    assert.deepEqual([ls(`${b}/out`), ls(`${b}/gl`)], [["a"], ["a.o"]]);
+    await Deno.remove(b, { recursive: true });
+  }
+  for (const d of [store, a]) await Deno.remove(d, { recursive: true });
+});
