@@ -175,6 +175,16 @@ function sweepStaged(dir: string): void {
   }
 }
 
+/** The target of the link `abs`, with U+FFFD where it is not UTF-8 (Deno throws, Bun does this). */
+function linkTarget(abs: string): string {
+  try {
+    return readlinkSync(abs);
+  } catch (e) {
+    if (/not valid UTF-8/.test((e as Error)?.message ?? "")) return "\uFFFD";
+    throw e;
+  }
+}
+
 /** Adds `rel` (and, for a directory, everything under it) to `c`, but what `skip` says is not its own. */
 function collectPath(
   baseDir: string,
@@ -204,7 +214,12 @@ function collectPath(
     return; // a declared output the job did not write: nothing to store
   }
   if (st.isSymbolicLink()) {
-    const target = readlinkSync(abs);
+    const target = linkTarget(abs);
+    // Bun reads a target that is not UTF-8 with U+FFFD (Deno throws): stored so, the restored link
+    // led to another name.
+    if (target.includes("\uFFFD")) {
+      throw new CacheRefusal(`${rel}: a symlink whose target is not UTF-8, so jx cannot store it`);
+    }
     const steps = [...rel.split("/").slice(0, -1), ...target.split("/")];
     if (climbsAfterName(target)) {
       throw new CacheRefusal(`${rel}: symlink to ${target} climbs (..) out of a folder it names`);

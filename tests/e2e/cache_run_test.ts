@@ -726,3 +726,26 @@ for (const rt of ["deno", "bun"] as Runtime[]) {
     for (const d of [store, first, second]) await Deno.remove(d, { recursive: true });
   });
 }
+
+for (const rt of ["deno", "bun"] as Runtime[]) {
+  Deno.test(`[${rt}] cache: a symlink whose target is not UTF-8 is not stored (Bun stored it with U+FFFD: restored, it led elsewhere)`, async () => {
+    const jobs = `jobs:
+  g: { run: "mkdir -p out && echo a > out/a && ln -s \\"x$(printf '\\\\377')\\" out/l", writes: [out] }
+`;
+    const store = await tempDir();
+    const first = await tempDir({ "jobs.yaml": jobs });
+    const r = await runJx(["run", "--cache-dir", store], { cwd: first, runtime: rt });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stderr.split("\n").filter((l) => l.startsWith("jx: warning:")), [
+      "jx: warning: g not stored in the cache: out/l: a symlink whose target is not UTF-8, so jx cannot store it",
+    ]);
+    const second = await tempDir({ "jobs.yaml": jobs });
+    const again = await runJx(["run", "--cache-dir", store], { cwd: second, runtime: rt });
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /restored/, again.stderr);
+    const target = new Deno.Command("readlink", { args: ["out/l"], cwd: second, stdout: "piped" })
+      .outputSync().stdout;
+    assert.deepEqual([...target], [0x78, 0xff, 0x0a], "the link the job made");
+    for (const d of [store, first, second]) await Deno.remove(d, { recursive: true });
+  });
+}
