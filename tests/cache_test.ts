@@ -1073,6 +1073,39 @@ Deno.test("jx cache clear|prune where the store's path is a file (or goes throug
   assert.equal(await Deno.readTextFile(`${dir}/notes.txt`), "keep\n");
 });
 
+Deno.test("jx cache stats where the store's path is a file, or a folder that is no store: exit 2 and one line, not an empty store", async () => {
+  // It printed 'entries: 0 ... size: 0 B' and exit 0 for a mistyped --cache-dir, where prune and
+  // clear say that it is no store.
+  const dir = await tempDir({ "notes.txt": "keep\n" });
+  const cases: [string, RegExp][] = [
+    [
+      `${dir}/notes.txt`,
+      /: a part of the path is not a folder: not a jx cache store, nothing counted\n$/,
+    ],
+    [
+      `${dir}/notes.txt/jx`,
+      /: a part of the path is not a folder: not a jx cache store, nothing counted\n$/,
+    ],
+    [dir, /is not a jx cache store \(it holds 'notes.txt'\): nothing counted\n$/],
+  ];
+  for (const [path, why] of cases) {
+    const r = await new Deno.Command(DENO, {
+      args: ["run", "-A", "--quiet", `${ROOT}/cli.ts`, "cache", "stats", "--cache-dir", path],
+    }).output();
+    assert.deepEqual([r.code, td.decode(r.stdout)], [2, ""], path);
+    assert.match(
+      td.decode(r.stderr),
+      new RegExp(`^jx: .*${why.source}`),
+    );
+  }
+  // No store yet (a first run has not made it) is an empty one.
+  const none = await new Deno.Command(DENO, {
+    args: ["run", "-A", "--quiet", `${ROOT}/cli.ts`, "cache", "stats", "--cache-dir", `${dir}/new`],
+  }).output();
+  assert.equal(none.code, 0, td.decode(none.stderr));
+  assert.match(td.decode(none.stdout), /entries: 0/);
+});
+
 Deno.test("record: a store whose last/ cannot be written still stores (and uploads) the entry, with no warning that it did not", async () => {
   const store = await tempDir({ last: "not a folder" });
   const p = await tempDir({ "src/a.c": "int a;", "out/a.o": "obj" });

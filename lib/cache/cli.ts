@@ -106,6 +106,7 @@ export function cmdCache(
     const store = localStore({ cacheDir: a.cacheDir }, env);
     switch (a.action) {
       case "stats": {
+        store.mustBeStore("nothing counted"); // (a file, a mistyped folder: not an empty store)
         const s = store.stats();
         writeAll(
           1,

@@ -607,9 +607,10 @@ export class LocalStore implements KeepBlob {
   /**
    * Throws a `JxInputError` when the folder holds anything but a store's own
    * folders: it is not a store (a mistyped `--cache-dir`), and neither
-   * `prune` nor `clear` may remove anything there.
+   * `prune` nor `clear` may remove anything there (nor `jx cache stats`
+   * count it as an empty store); `what` ends the message.
    */
-  private mustBeStore(): void {
+  mustBeStore(what = "nothing removed"): void {
     let names: string[] = [];
     try {
       names = readdirSync(this.dir);
@@ -617,14 +618,14 @@ export class LocalStore implements KeepBlob {
       // No store there: nothing to remove. A file (or a path through one) is no store either.
       if ((e as { code?: string }).code !== "ENOENT") {
         throw new JxInputError(
-          `${this.dir}: ${ioReason(e)}: not a jx cache store, nothing removed`,
+          `${this.dir}: ${ioReason(e)}: not a jx cache store, ${what}`,
         );
       }
     }
     const other = names.find((n) => !STORE_PARTS.includes(n) && !ASIDE.test(n) && n !== STORE_MARK);
     if (other !== undefined) {
       throw new JxInputError(
-        `${this.dir} is not a jx cache store (it holds '${other}'): nothing removed`,
+        `${this.dir} is not a jx cache store (it holds '${other}'): ${what}`,
       );
     }
   }
