@@ -101,7 +101,28 @@ export function localStore(flags: CacheFlags, env: Record<string, string | undef
   if (flags.cacheDir === "") {
     throw new JxInputError("--cache-dir needs a value (it is empty)");
   }
-  return new LocalStore(flags.cacheDir ?? defaultCacheDir(env), max);
+  return new LocalStore(homePath(flags.cacheDir ?? defaultCacheDir(env), env), max);
+}
+
+/**
+ * `path` with a leading `~` (alone or before `/`) as the home folder, as a
+ * shell would have it: where no shell expands it (`--cache-dir=~/jx`, CI's
+ * `JX_CACHE_DIR: ~/.cache/jx`), the store was made in a folder named `~`
+ * of the current one (inside the project, where an `rm -rf ~` to remove it
+ * removes the home folder). `~user` and a `~` without a `HOME` stay as they are.
+ *
+ * @example
+ * ```ts
+ * import { homePath } from "./config.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(homePath("~/.cache/jx", { HOME: "/home/me" }), "/home/me/.cache/jx");
+ * assertEquals(homePath("~bob/jx", { HOME: "/home/me" }), "~bob/jx");
+ * assertEquals(homePath("a/~/b", { HOME: "/home/me" }), "a/~/b");
+ * ```
+ */
+export function homePath(path: string, env: Record<string, string | undefined>): string {
+  if (!env.HOME || (path !== "~" && !path.startsWith("~/"))) return path;
+  return env.HOME + path.slice(1);
 }
 
 /**

@@ -749,3 +749,22 @@ for (const rt of ["deno", "bun"] as Runtime[]) {
     for (const d of [store, first, second]) await Deno.remove(d, { recursive: true });
   });
 }
+
+Deno.test("cache: a store given as ~/... where no shell expands it (--cache-dir=~/x, CI's JX_CACHE_DIR: ~/x) is in the home folder, not a folder named ~ in the project", async () => {
+  const home = await tempDir();
+  const dir = await tempDir({
+    "jobs.yaml": "jobs:\n  a: { run: echo a > a.txt, writes: [a.txt] }\n",
+  });
+  const runs: [string[], Record<string, string>, string][] = [
+    [["--cache-dir=~/flag"], {}, "flag"],
+    [[], { JX_CACHE_DIR: "~/env" }, "env"],
+  ];
+  for (const [args, env, name] of runs) {
+    await Deno.remove(`${dir}/a.txt`).catch(() => {});
+    const r = await runJx(["run", ...args], { cwd: dir, env: { ...env, HOME: home } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await exists(`${dir}/~`), false, "no folder named ~ in the project");
+    assert.ok(await exists(`${home}/${name}/entries`), `the store is ${home}/${name}`);
+  }
+  for (const d of [home, dir]) await Deno.remove(d, { recursive: true });
+});
