@@ -303,7 +303,7 @@ export class Cache {
       // An entry no run of the job could have left (an output outside its `writes`, a link out
       // of them, a path below a file), which its key covers: a lie under this key, never to be
       // offered again (a remote server's was kept here by the lookup).
-      const lie = refuseShape(hit.entry.outputs, job.writes);
+      const lie = refuseShape(hit.entry.outputs, job.writes) ?? this.refuseLog(hit.entry);
       if (lie) {
         this.o.local.dropEntry(hit.key);
         return refuse(lie);
@@ -318,6 +318,20 @@ export class Cache {
       if (err instanceof BadBlob) return refuse(err.message);
       return refuse(`cannot write: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * Why an entry's log is more than a job's output is ever stored with
+   * (`maxLogBytes`, stdout and stderr together), or null: a remote store's
+   * lie (1 GiB of stdout was read whole into memory and replayed as the
+   * job's output).
+   */
+  private refuseLog(e: Entry): string | null {
+    const size = (d: string | null) => (d ? this.o.local.blobSize(d) ?? 0 : 0);
+    const bytes = size(e.log.stdout) + size(e.log.stderr);
+    return bytes > this.maxLogBytes
+      ? `its output is ${bytes} bytes, over the ${this.maxLogBytes} a job's output is stored up to`
+      : null;
   }
 
   /** `restore`'s work once the entry's paths are known to be the job's: staged, then put. */

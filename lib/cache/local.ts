@@ -254,6 +254,15 @@ export class LocalStore implements KeepBlob {
     return this.blobPath(digest);
   }
 
+  /** A stored blob's size in bytes (its bytes unchecked), or null when it is not there. */
+  blobSize(digest: string): number | null {
+    try {
+      return statSync(this.blobPath(digest)).size;
+    } catch {
+      return null;
+    }
+  }
+
   /** Whether a blob is stored (its bytes are checked only when read). */
   hasBlob(digest: string): boolean {
     try {

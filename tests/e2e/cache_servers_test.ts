@@ -714,3 +714,41 @@ for (const rt of RUNTIMES) {
     },
   });
 }
+
+Deno.test({
+  name:
+    `bazel: an entry whose output is more than a job's output is stored up to is refused, not read${
+      skip(nginx)
+    }`,
+  ignore: "error" in nginx,
+  fn: async () => {
+    // No run stores more than maxLogBytes (64 MiB) of a job's output: a server's entry with 1 GiB
+    // of stdout was read whole into memory and replayed. Here the bound is 4 bytes, the entry's
+    // output "compiled\n".
+    const up = await upload(NGINX_URL, {});
+    const p = await project(up.content);
+    await Deno.remove(`${p.dir}/out`, { recursive: true });
+    const warnings: string[] = [];
+    const cache = new Cache({
+      local: new LocalStore(await tempDir()),
+      remote: remoteStore(NGINX_URL, {}),
+      maxLogBytes: 4,
+      warn: (l) => warnings.push(l),
+    });
+    const l = await cache.lookup(p.job, { baseDir: p.dir, vars: {} });
+    assert.equal(l.kind === "hit" && l.source, "remote");
+    if (l.kind !== "hit") return;
+    const r = await cache.restore(l, p.job, p.dir);
+    assert.equal(r.kind, "refused");
+    assert.deepEqual(warnings, [
+      `jx: warning: cache entry ${l.key.slice(0, 12)} for compile not restored: its output is 9 ` +
+      "bytes, over the 4 a job's output is stored up to",
+    ]);
+    assert.equal(await Deno.lstat(`${p.dir}/out`).catch(() => null), null, "nothing written");
+    assert.equal(
+      cache.local.getEntry(l.key),
+      null,
+      "a lie: not offered again from the local store",
+    );
+  },
+});
