@@ -44,11 +44,31 @@ export function formatSize(n: number): string {
 export function remoteStore(url: string, env: Record<string, string | undefined>): RemoteStore {
   const remote = parseRemoteUrl(url);
   const base = remote.base;
-  const token = env.JX_REMOTE_CACHE_TOKEN || undefined;
+  const token = bearerToken(env.JX_REMOTE_CACHE_TOKEN);
   const signatureKey = env.JX_REMOTE_CACHE_SIGNATURE_KEY || undefined;
   const timeoutMs = remoteTimeoutMs(env.JX_REMOTE_CACHE_TIMEOUT);
   if (remote.kind === "bazel") return new BazelStore({ base, token, signatureKey, timeoutMs });
   return new TurboStore({ base, team: remote.team, token, signatureKey, timeoutMs });
+}
+
+/**
+ * `JX_REMOTE_CACHE_TOKEN` as it is sent (blanks around it dropped, as fetch
+ * drops them), or undefined when empty. One that no HTTP header can carry
+ * (a line break, a control or non-ASCII character inside) is an error
+ * before the run, the token not shown: each request failed, and Deno's
+ * warning quoted the header up to the line break (`Invalid header value:
+ * "Bearer FIRST-LINE-OF-THE-TOKEN`), into CI logs.
+ */
+function bearerToken(value: string | undefined): string | undefined {
+  const token = value?.trim();
+  if (!token) return undefined;
+  if (!/^[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?$/.test(token)) {
+    throw new JxInputError(
+      "JX_REMOTE_CACHE_TOKEN: holds a line break, a control or a non-ASCII character, " +
+        "which no HTTP header can carry (not shown)",
+    );
+  }
+  return token;
 }
 
 /** The longest timer a runtime keeps (2^31 - 1 ms, about 24.8 days): a longer one fires at once. */
