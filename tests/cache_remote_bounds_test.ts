@@ -614,8 +614,8 @@ Deno.test("uploads still under way a second after the run: one line says jx wait
     await recordOne(cache, await project("a"));
     await cache.close();
     assert.deepEqual(warnings, [
-      "jx: waiting for 1 cache uploads (at most 1500 ms in all)",
-      "jx: warning: 1 cache uploads unfinished after 1500 ms: dropped",
+      "jx: waiting for 1 cache upload (at most 1500 ms in all)",
+      "jx: warning: 1 cache upload unfinished after 1500 ms: dropped",
     ]);
   } finally {
     await s.stop();

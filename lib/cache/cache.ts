@@ -530,7 +530,7 @@ export class Cache {
         // Said once, so that a run that has printed its summary is not silent for seconds.
         noted = true;
         this.o.warn(
-          `jx: waiting for ${this.pendingUploads} cache uploads (at most ${waitMs} ms in all)`,
+          `jx: waiting for ${uploads(this.pendingUploads)} (at most ${waitMs} ms in all)`,
         );
       }
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -541,7 +541,7 @@ export class Cache {
     }
     if (this.pendingUploads) {
       this.o.warn(
-        `jx: warning: ${this.pendingUploads} cache uploads unfinished after ${
+        `jx: warning: ${uploads(this.pendingUploads)} unfinished after ${
           this.o.uploadWaitMs ?? 30_000
         } ms: dropped`,
       );
@@ -631,4 +631,9 @@ function changedWarning(job: CacheJob, changed: string[]): string {
     ? `jx: warning: ${job.name} not stored in the cache: ${what} changed while it ran`
     : `jx: warning: ${job.name} not stored in the cache: it reads ${own}, which it writes ` +
       `(a job's inputs are in its key: leave its outputs out of its reads)`;
+}
+
+/** `n` cache uploads, in words: "1 cache upload", "3 cache uploads". */
+function uploads(n: number): string {
+  return `${n} cache upload${n === 1 ? "" : "s"}`;
 }
