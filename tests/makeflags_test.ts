@@ -130,3 +130,21 @@ Deno.test("makeflags: CARGO_MAKEFLAGS first, then MAKEFLAGS, then MFLAGS", () =>
   assert.equal(parseMakeFlags({ ...env, CARGO_MAKEFLAGS: "" }).source, "MAKEFLAGS");
   assert.deepEqual(parseMakeFlags({ MFLAGS: "-j4 --jobserver-auth=5,6" }).jobs, 4);
 });
+
+Deno.test("makeflags: a -j make cannot read (-j-3, -jfoo, -j0) is badJobs and stripped; -j 3 is -j3", () => {
+  for (const bad of ["-j-3", "-jfoo", "-j0", "-j3x"]) {
+    const mf = parseMakeFlags({ MAKEFLAGS: `k ${bad} -- CC=cc` });
+    assert.equal(mf.badJobs, bad);
+    assert.equal(mf.jobs, undefined);
+    assert.equal(stripJobserver(`k ${bad} -- CC=cc`), "k -- CC=cc");
+    assert.equal(
+      withAuth(`k ${bad}`, { style: "pipe", read: 5, write: 6 }),
+      "k --jobserver-auth=5,6",
+    );
+  }
+  assert.equal(parseMakeFlags({ MAKEFLAGS: "-j 3" }).jobs, 3);
+  assert.equal(parseMakeFlags({ MAKEFLAGS: "-j 3" }).unlimited, undefined);
+  assert.equal(parseMakeFlags({ MAKEFLAGS: "-j 3" }).badJobs, undefined);
+  assert.equal(stripJobserver("k -j 3 -- CC=cc"), "k -- CC=cc");
+  assert.equal(parseMakeFlags({ MAKEFLAGS: " -j --jobserver-auth=3,4" }).unlimited, true);
+});

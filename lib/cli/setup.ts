@@ -129,6 +129,14 @@ export interface SlotSetup {
 }
 
 /**
+ * Why a `-j` of MAKEFLAGS (`-j-3`, `-jfoo`) is left out: make 4.4.1's words for it; jx reads it
+ * as no `-j` and no job gets it (make 4.4.1 would stop there, or hang on `-j-3`).
+ */
+const badJobsProblem = (source: string, word: string) =>
+  `${source}: ${escapeControls(word)} ignored (the '-j' option requires a positive integer ` +
+  "argument); jobs get no such -j";
+
+/**
  * Chooses the job slots: make's pool when MAKEFLAGS carries one (client),
  * else a pool jx creates for its jobs (server), else a plain counter. A pool
  * MAKEFLAGS names that cannot be reached (make ran jx without `+`) is not
@@ -143,6 +151,7 @@ export function setUpSlots(
 ): SlotSetup {
   const env = envObject();
   const mf = parseMakeFlags(env);
+  if (mf.badJobs !== undefined) warn(badJobsProblem(mf.source!, mf.badJobs));
   // make's `n` and `k` when make runs jx: its pool named, or (a make without -j names none) the
   // MAKELEVEL make sets in its recipes' environment; a MAKEFLAGS set by hand is not make's.
   const byMake = !!mf.auth || mf.badAuth !== undefined || env.MAKELEVEL !== undefined;
@@ -171,8 +180,10 @@ export function setUpSlots(
     return fromMake(ownSlots(args, jobsWithinFds(n, warn, need), reactor, warn, true));
   }
   if (!mf.auth) {
+    // A counter hands on jx's MAKEFLAGS as it is: without the bad -j.
+    const strip = mf.badJobs !== undefined;
     return fromMake(
-      ownSlots(args, jobsWithinFds(jobs, warn, need), reactor, warn),
+      ownSlots(args, jobsWithinFds(jobs, warn, need), reactor, warn, strip),
       given === undefined,
     );
   }
@@ -197,8 +208,8 @@ export function setUpSlots(
 
 /**
  * `n` slots of jx's own: a pool in `--jobserver-style` (pipe unless fifo), or a counter
- * (`none`, or a reactor that cannot watch the pool); a counter drops from its jobs' MAKEFLAGS a
- * pool make named that jx could not reach (`stale`).
+ * (`none`, or a reactor that cannot watch the pool); with `stale` a counter drops from its jobs'
+ * MAKEFLAGS a pool make named that jx could not reach, and a `-j` jx could not read (`-jfoo`).
  */
 function ownSlots(
   args: Args,

@@ -23,6 +23,12 @@ export interface MakeFlags {
   jobs?: number;
   /** `-j` with no number (`make -j`: no limit, and no pool). */
   unlimited?: boolean;
+  /**
+   * The last `-j` whose count is no positive number (`-j-3`, `-jfoo`, `-j0`): make 4.4.1 stops
+   * (`the '-j' option requires a positive integer argument`; `-j-3` hangs), 4.3 warns and goes
+   * on without it. jx warns, reads it as no `-j`, and hands it to no job (`stripJobserver`).
+   */
+  badJobs?: string;
   dryRun: boolean;
   keepGoing: boolean;
   /** `q` (`make -q`: whether everything is up to date, by the exit status, nothing run). */
@@ -63,11 +69,14 @@ export function parseMakeFlags(env: Record<string, string | undefined>): MakeFla
       out.question = first.includes("q");
       out.touch = first.includes("t");
     }
-    for (const w of flagWords) {
-      if (w === "-j") out.unlimited = true;
-      let m = /^-j(\d+)$/.exec(w);
+    for (const [i, w] of flagWords.entries()) {
+      // `-j 3` (a MAKEFLAGS set by hand) is `-j3` to make: a count may stand as the next word.
+      const j = w === "-j" && /^\d+$/.test(flagWords[i + 1] ?? "") ? `-j${flagWords[i + 1]}` : w;
+      if (j === "-j") out.unlimited = true;
+      let m = /^-j(\d+)$/.exec(j);
       // `-j0` is no count of slots (make refuses it): as if no -j were given.
       if (m && Number(m[1]) > 0) out.jobs = Number(m[1]);
+      else if (j.startsWith("-j") && j !== "-j") out.badJobs = j;
       m = /^--jobserver-(?:auth|fds)=(.*)$/.exec(w);
       if (!m) continue;
       const a = m[1];
@@ -112,7 +121,14 @@ export function formatMakeFlags(jobs: number, auth: JobserverAuth): string {
 /** How a job is handed the pool: the pipe form (`R,W`), the fifo form, or not at all. */
 export type JobStyle = "pipe" | "fifo" | "none";
 
-const JOBSERVER_WORD = /^(?:--jobserver-(?:auth|fds)=.*|-j\d*)$/;
+/** The pool's words and every `-j` word (one that make cannot read too: `-j-3`, `-jfoo`). */
+const JOBSERVER_WORD = /^(?:--jobserver-(?:auth|fds)=.*|-j.*)$/;
+
+/** `flags` without the jobserver's words, nor the count a `-j` has as the next word (`-j 3`). */
+const withoutJobWords = (flags: string[]): string[] =>
+  flags.filter((w, i) =>
+    !JOBSERVER_WORD.test(w) && !(i > 0 && flags[i - 1] === "-j" && /^\d+$/.test(w))
+  );
 
 /** Splits a MAKEFLAGS value into its flag words and the ` -- VAR=...` tail. */
 function splitFlags(value: string): { flags: string[]; tail: string } {
@@ -130,8 +146,8 @@ function joinFlags(flags: string[], tail: string): string {
 }
 
 /**
- * Removes the jobserver (`--jobserver-auth=`, `--jobserver-fds=`) and `-jN`
- * from a MAKEFLAGS value, keeping the other flags and variables; returns ""
+ * Removes the jobserver (`--jobserver-auth=`, `--jobserver-fds=`) and every
+ * `-j` (`-jN`, `-j N`, `-j`, and one make cannot read: `-jfoo`) from a MAKEFLAGS value, keeping the other flags and variables; returns ""
  * when nothing is left.
  *
  * @example
@@ -143,7 +159,7 @@ function joinFlags(flags: string[], tail: string): string {
  */
 export function stripJobserver(value: string): string {
   const { flags, tail } = splitFlags(value);
-  return joinFlags(flags.filter((w) => !JOBSERVER_WORD.test(w)), tail);
+  return joinFlags(withoutJobWords(flags), tail);
 }
 
 /** make's flags that change what it does rather than how: print, touch or ask instead of run. */
@@ -207,8 +223,8 @@ export function withoutJobserver(env: Record<string, string>): Record<string, st
  */
 export function withAuth(value: string, auth: JobserverAuth, jobs?: number): string {
   const { flags, tail } = splitFlags(value);
-  const j = jobs === undefined ? flags.find((w) => /^-j\d+$/.test(w)) : `-j${jobs}`;
-  const kept = flags.filter((w) => !JOBSERVER_WORD.test(w));
+  const j = jobs === undefined ? flags.find((w) => /^-j0*[1-9]\d*$/.test(w)) : `-j${jobs}`;
+  const kept = withoutJobWords(flags);
   if (kept.length === 0) kept.push("");
   kept.push(...(j ? [j] : []), `--jobserver-auth=${authValue(auth)}`);
   return joinFlags(kept, tail);

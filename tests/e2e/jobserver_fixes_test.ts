@@ -9,6 +9,7 @@ import {
   readEvents,
   ROOT,
   runJx,
+  RUNTIMES,
   sleep,
   spawnJx,
   tempDir,
@@ -79,6 +80,38 @@ Deno.test("jobserver client: a --jobserver-auth= that names no pool ('abc', '3,4
       /^jobserver from make +MAKEFLAGS; jx would not join it: jobserver unavailable \(invalid/m,
     );
   }
+});
+
+Deno.test("jobserver server: a -j in MAKEFLAGS that make cannot read (-j-3, -jfoo, -j0) warns and no job gets it (was handed on: make 4.4.1 in a job stopped on it, or hung on -j-3); -j 3 is -j3", async () => {
+  // The job's make (4.4.1 when built, else the machine's) reads what jx hands it.
+  const mk = MAKE44 ?? "make";
+  const dir = await tempDir({
+    "sub.mk": 'all:\n\t@echo "[$$MAKEFLAGS]" > flags\n',
+    "jobs.yaml": `jobs:\n  a: { run: 'timeout 20 ${mk} -s -f sub.mk' }\n`,
+  });
+  for (const runtime of RUNTIMES) {
+    for (const style of ["pipe", "none"]) {
+      for (const bad of ["-j-3", "-jfoo", "-j0"]) {
+        const env = { MAKEFLAGS: `k ${bad} -- CC=cc` };
+        const args = ["run", "--jobserver-style", style, "--output", "quiet"];
+        const r = await runJx(args, { cwd: dir, env, runtime });
+        const what = `${runtime} ${style} ${bad}`;
+        assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+        assert.match(
+          r.stderr,
+          new RegExp(`warning: MAKEFLAGS: ${bad} ignored \\(the '-j' option requires a positive`),
+        );
+        const flags = await Deno.readTextFile(`${dir}/flags`);
+        assert.doesNotMatch(flags, new RegExp(bad), what);
+        assert.match(flags, /^\[ks? .*-- CC=cc\]$/m, what); // the job's make adds -s
+      }
+    }
+  }
+  // `-j 3` is make's -j3: nothing to warn of, and no stray `3` handed on.
+  const r = await runJx(["run", "--output", "quiet"], { cwd: dir, env: { MAKEFLAGS: "-j 3" } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /warning/);
+  assert.doesNotMatch(await Deno.readTextFile(`${dir}/flags`), /(^|\s)3(\s|$)/);
 });
 
 Deno.test("jobserver server: MFLAGS and CARGO_MAKEFLAGS naming another pool name jx's in its jobs and jx exec's command (a cargo read CARGO_MAKEFLAGS first: the other pool)", async () => {
