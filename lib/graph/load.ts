@@ -15,7 +15,7 @@ import {
   readBytesSync,
   readRegularBytes,
 } from "../runtime/fs.ts";
-import { notUtf8, utf8Decoder } from "../runtime/utf8.ts";
+import { notUtf8, RAW_BYTE, utf8Decoder } from "../runtime/utf8.ts";
 import { didYouMean, JxInputError, type Pos } from "./errors.ts";
 import { toolFileHint } from "./hints.ts";
 import { ioReason } from "../runtime/errors.ts";
@@ -159,6 +159,9 @@ function loadFile(file: string, opts: LoadOptions): Graph {
     text = utf8Decoder.decode(bytes);
   } catch (e) {
     const why = whyNotRead(e);
+    // `-f $'j\xff.yaml'`: the runtime's file calls encode a name as UTF-8, so such a byte names
+    // another file (jx takes a project's paths as text): not "no such file", that one may exist.
+    if (why === "no such file" && RAW_BYTE.test(file)) throw new JxInputError(NOT_UTF8_NAME, file);
     const link = why === "no such file" && isThereSync(file); // found so, or named by -f
     throw new JxInputError(link ? `${why}: a link to nothing` : why, file);
   }
@@ -459,6 +462,10 @@ function ownName(place: Place, n: string): string {
   if (!/^[^[]*:/.test(n)) return `${place.ns}:${n}`;
   return place.prefix ? `${place.prefix}/${n}` : n;
 }
+
+/** Why a jobs file whose name is not UTF-8 (a byte of `decodeBytes`) is not read. */
+const NOT_UTF8_NAME = "cannot read a jobs file whose name is not UTF-8 " +
+  "(jx takes a project's paths as text): rename it";
 
 /**
  * Why a file could not be read, in the same words on every runtime (a folder: Bun's `node:fs`

@@ -138,3 +138,23 @@ for (const rt of RUNTIMES) {
     await Deno.remove(dir, { recursive: true });
   });
 }
+
+for (const rt of RUNTIMES) {
+  Deno.test(`${rt}: jx run -f FILE whose name is not UTF-8: one line saying so, exit 2 (was "no such file" for a file that is there)`, async () => {
+    const dir = await tempDir({});
+    await new Deno.Command("sh", {
+      args: ["-c", `printf 'jobs:\\n  a: { run: "true" }\\n' > "$(printf 'j\\377.yaml')"`],
+      cwd: dir,
+    }).output();
+    for (const cmd of ["run", "clean", "graph"]) {
+      const r = await jxRaw(rt, dir, [cmd, "-f", "j\\377.yaml"]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(
+        r.stderr,
+        "j\\xff.yaml: cannot read a jobs file whose name is not UTF-8 (jx takes a project's " +
+          "paths as text): rename it\n",
+      );
+    }
+    await Deno.remove(dir, { recursive: true });
+  });
+}
