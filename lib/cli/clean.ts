@@ -11,12 +11,13 @@
  *
  * @module
  */
-import { lstatSync, readdirSync, readlinkSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
+import { lstatSync, readlinkSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
 import { basename, dirname, relative, resolve } from "node:path";
 import { expandDeferred, type Graph, type JobSpec, namedByAny } from "../graph/mod.ts";
 import { ioReason, JxInputError } from "../runtime/errors.ts";
 import { cwd, escapeControls, writeAll } from "../runtime/mod.ts";
-import { expandStamped } from "../state/fileset.ts";
+import { expandStamped, listRaw, rawKind, removeRaw } from "../state/mod.ts";
+import { RAW_BYTE } from "../runtime/utf8.ts";
 
 /**
  * How a path is removed: a file or link by unlink, a folder only when empty. `rel` is the path
@@ -93,12 +94,46 @@ function jobsFilePaths(f: string): string[] {
   return [...out];
 }
 
-/** The path with its folder's links resolved (the last part itself is not followed). */
-function resolved(root: string, rel: string): string {
+/**
+ * The path with its folder's links resolved (the last part itself is not followed); null when a
+ * folder on its way whose name is not UTF-8 is a symbolic link (not resolved here: refused).
+ */
+function resolved(root: string, rel: string): string | null {
   const lexical = resolve(root, rel);
   if (!inside(lexical, root) || lexical === root) return lexical;
+  if (RAW_BYTE.test(dirname(lexical))) return resolvedRaw(lexical);
   const parent = realOrNull(dirname(lexical));
   return parent === null ? lexical : resolve(parent, basename(lexical));
+}
+
+/**
+ * `resolved` of a path with a folder whose name is not UTF-8 on its way (`gen/d\xfe/z.o`,
+ * which `realpathSync` cannot take): the folders before it resolved, then each such folder
+ * checked by its bytes to be no link (null when one is).
+ */
+function resolvedRaw(lexical: string): string | null {
+  const parts = lexical.split("/");
+  const at = parts.findIndex((p) => RAW_BYTE.test(p));
+  const head = parts.slice(0, at).join("/") || "/";
+  let dir = realOrNull(head) ?? head;
+  for (const p of parts.slice(at, -1)) {
+    dir = `${dir === "/" ? "" : dir}/${p}`;
+    if (rawKind(dir) === "link") return null;
+  }
+  return `${dir}/${parts.at(-1)}`;
+}
+
+/**
+ * What `abs` itself is (a link not followed), undefined when absent; a name that is not UTF-8
+ * (a byte of `decodeBytes`, as `listRaw` lists it) by its bytes.
+ */
+function kindOf(abs: string): string | undefined {
+  if (RAW_BYTE.test(abs)) return rawKind(abs);
+  try {
+    return lstatSync(abs).isDirectory() ? "dir" : "file";
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -114,17 +149,17 @@ function plan(
 ): Target[] {
   const out: Target[] = [];
   for (const file of files) {
-    const abs = resolved(root, file);
     const rel = shown(file);
+    const abs = resolved(root, file);
+    if (abs === null) {
+      const why = "a symbolic link on its way has a name that is not UTF-8";
+      throw new JxInputError(`clean: refusing to remove ${escapeControls(rel)}: ${why}`);
+    }
     const why = refusal(abs, root, jobsFiles, (real) => real !== file && source(real));
     if (why) throw new JxInputError(`clean: refusing to remove ${rel}: ${why}`);
-    let st;
-    try {
-      st = lstatSync(abs);
-    } catch {
-      continue; // absent
-    }
-    out.push({ rel, abs, kind: st.isDirectory() ? "dir" : "file" });
+    const kind = kindOf(abs);
+    if (kind === undefined) continue; // absent
+    out.push({ rel, abs, kind: kind === "dir" ? "dir" : "file" });
   }
   return out;
 }
@@ -171,7 +206,9 @@ export function cleanOutputs(
   const specs = jobs.flatMap((j) => j.deferred ? expandDeferred(j) : [j]);
   for (const j of specs) {
     // A folder in writes stands as itself: never walked into the files it holds.
-    for (const f of expandStamped(j.writes, baseDir, { wholeDirs: true }).keys()) files.add(f);
+    // Names that are not UTF-8 by their bytes (the runtimes list them with U+FFFD: no file).
+    const opts = { wholeDirs: true, rawNames: true };
+    for (const f of expandStamped(j.writes, baseDir, opts).keys()) files.add(f);
   }
   const targets = plan([...files].sort(), root, jobsFiles, shown, sourceOf(graph));
   // A path found on disk (a foreach item's) may hold control characters: shown as escapes.
@@ -189,7 +226,7 @@ export function cleanOutputs(
   const gone = new Set(targets.filter((t) => t.kind === "file").map((t) => t.abs));
   const emptyOnceCleaned = (abs: string) => {
     try {
-      return readdirSync(abs).every((e) => gone.has(`${abs}/${e}`));
+      return listRaw(abs).every((e) => gone.has(`${abs}/${e.name}`));
     } catch {
       return false;
     }
@@ -200,12 +237,8 @@ export function cleanOutputs(
       if (emptyOnceCleaned(t.abs)) (gone.add(t.abs), say(`would remove ${t.rel}/`));
       else kept(t);
     } else {
-      try {
-        rmdirSync(t.abs);
-        say(`removed ${t.rel}/`);
-      } catch {
-        kept(t);
-      }
+      if (removedDir(t.abs)) say(`removed ${t.rel}/`);
+      else kept(t);
     }
     done++;
   }
@@ -222,9 +255,26 @@ function sourceOf(graph: Graph): (rel: string) => boolean {
 
 const HOLDS = "it holds files that no job's writes names";
 
+/** Removes an empty folder (a name that is not UTF-8 by its bytes); false when it cannot. */
+function removedDir(abs: string): boolean {
+  if (RAW_BYTE.test(abs)) return removeRaw(abs, true);
+  try {
+    rmdirSync(abs);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Removes a file; one that cannot be (a read-only folder) is one line on stderr: false. */
 function removed(t: { abs: string; rel: string }): boolean {
   try {
+    if (RAW_BYTE.test(t.abs)) {
+      if (removeRaw(t.abs)) return true;
+      throw Object.assign(new Error("cannot remove it"), {
+        code: kindOf(t.abs) ? "EACCES" : "ENOENT",
+      });
+    }
     unlinkSync(t.abs);
     return true;
   } catch (e) {

@@ -596,7 +596,8 @@ export const STORE_MARK = ".jx-store";
  * `.jx`, `.git`, `node_modules`, a cache store (a folder holding `STORE_MARK`) and a cache
  * restore's temporary files. `onDir` hears of each directory it is
  * about to list (`rel` first), before it lists it (the no-op record stamps
- * them: lib/state/noop.ts).
+ * them: lib/state/noop.ts). `list` lists a folder (default: `listDir`, names as the runtime
+ * gives them).
  *
  * @example
  * ```ts
@@ -616,11 +617,12 @@ export function walkFiles(
   rel: string,
   out: string[],
   onDir?: (rel: string) => void,
+  list: (path: string) => { name: string; kind: string }[] = listDir,
 ): void {
   let entries;
   onDir?.(rel);
   try {
-    entries = listDir(join(baseDir, rel));
+    entries = list(join(baseDir, rel));
   } catch {
     return;
   }
@@ -628,7 +630,7 @@ export function walkFiles(
   for (const e of entries) {
     if (SKIP.has(e.name) || e.name.startsWith(STAGED)) continue;
     const p = rel === "." ? e.name : `${rel}/${e.name}`;
-    if (e.kind === "dir") walkFiles(baseDir, p, out, onDir);
+    if (e.kind === "dir") walkFiles(baseDir, p, out, onDir, list);
     else out.push(p);
   }
 }

@@ -5,8 +5,10 @@
  * @module
  */
 import { join } from "../runtime/path.ts";
-import { globHead, globToRegExp, isGlob, walkFiles as walk } from "../graph/glob.ts";
-import { ABSENT, coarseNow, DIR, FILE, racyStamps, ST, statInto } from "./stat.ts";
+import { globHead, globToRegExp, isGlob, walkFiles } from "../graph/glob.ts";
+import { ABSENT, coarseNow, DIR, FILE, racyStamps, rawNames, ST, statInto } from "./stat.ts";
+import { listDir } from "../runtime/files.ts";
+import { RAW_BYTE } from "../runtime/utf8.ts";
 import { sha256 } from "../runtime/hash.ts";
 import { readBytesSync } from "../runtime/fs.ts";
 
@@ -109,6 +111,8 @@ function toStamp(st: Stat | null): FileStamp | null {
  * `strict`: a file a walk lists whose name is not UTF-8 throws (`NotUtf8Name`):
  * the runtimes list it with U+FFFD for each byte that is not, a name that is
  * not there, so its stamp would be "absent" whatever its content.
+ * `rawNames`: a walk lists such a name by its bytes instead (`listRaw`), and stamps it so
+ * (`jx clean` removes it, `jx watch --poll` sees it change).
  *
  * @example
  * ```ts
@@ -123,9 +127,12 @@ function toStamp(st: Stat | null): FileStamp | null {
 export function expandStamped(
   patterns: readonly string[],
   baseDir: string,
-  opts: { wholeDirs?: boolean; literal?: readonly string[]; strict?: boolean } = {},
+  opts: { wholeDirs?: boolean; literal?: readonly string[]; strict?: boolean; rawNames?: boolean } =
+    {},
 ): Map<string, FileStamp | null> {
   const out = new Map<string, FileStamp | null>();
+  const walk = (root: string, files: string[]) =>
+    walkFiles(baseDir, root, files, undefined, opts.rawNames ? listRaw : listDir);
   const walked = (f: string) => {
     const st = stamp(baseDir, f);
     if (st === null && opts.strict && f.includes("\uFFFD")) throw new NotUtf8Name(join(baseDir, f));
@@ -136,7 +143,7 @@ export function expandStamped(
     if (st?.dir && opts.wholeDirs) out.set(p, DIRECTORY);
     else if (st?.dir) {
       const files: string[] = [];
-      walk(baseDir, p, files);
+      walk(p, files);
       for (const f of files) walked(f);
     } else out.set(p, toStamp(st));
   };
@@ -150,12 +157,38 @@ export function expandStamped(
     const root = globHead(p) || ".";
     const re = globToRegExp(p);
     const files: string[] = [];
-    walk(baseDir, root, files);
+    walk(root, files);
     for (const f of files) if (re.test(f) && !out.has(f)) walked(f);
   }
   for (const p of opts.literal ?? []) plain(p);
   if (out.size < 2) return out;
   return new Map([...out].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/**
+ * The entries of folder `path` as `listDir` gives them, but that a name that is not UTF-8 (the
+ * runtime's listing shows U+FFFD) is given by its bytes (`rawNames`), as is a folder whose path
+ * holds such a byte; `listDir`'s when FFI cannot be had. Throws when the folder cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { listRaw } from "./fileset.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * new Deno.Command("sh", { args: ["-c", `: > "$(printf '${dir}/x\\377')"`] }).outputSync();
+ * assertEquals(listRaw(dir), [{ name: "x\u{10ffff}", kind: "file" }]);
+ * ```
+ */
+export function listRaw(path: string): { name: string; kind: string }[] {
+  if (RAW_BYTE.test(path)) {
+    const raw = rawNames(path);
+    if (!raw) throw new Error(`cannot list ${path}`);
+    return raw.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  }
+  const entries = listDir(path);
+  if (!entries.some((e) => e.name.includes("\uFFFD"))) return entries;
+  const raw = rawNames(path);
+  return raw ? raw.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : entries;
 }
 
 /**
@@ -169,8 +202,8 @@ export class NotUtf8Name extends Error {
 }
 
 /** The files that `patterns` name under `baseDir`, sorted (see `expandStamped`). */
-export function expand(patterns: string[], baseDir: string): string[] {
-  return [...expandStamped(patterns, baseDir).keys()];
+export function expand(patterns: string[], baseDir: string, rawNames = false): string[] {
+  return [...expandStamped(patterns, baseDir, { rawNames }).keys()];
 }
 
 /** The stamp of a file, or null when it does not exist. */

@@ -25,12 +25,13 @@ export {
   expandStamped,
   type FileStamp,
   hashFile,
+  listRaw,
   noteHash,
   NotUtf8Name,
   sameStamp,
   stamp,
 } from "./fileset.ts";
 export { type Entry, StateStore } from "./store.ts";
-export { FILE, ST, statInto, statMethod } from "./stat.ts";
+export { FILE, rawKind, removeRaw, ST, statInto, statMethod } from "./stat.ts";
 export { lockHolder, takeLock, tryLock } from "./lock.ts";
 export { checkStatePath, stateDir, stderrWarn } from "./guard.ts";

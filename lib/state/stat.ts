@@ -13,9 +13,9 @@
  * @module
  */
 import { envObject, nodeFs, readTextSync } from "../runtime/fs.ts";
-import { deno, isDeno, osName } from "../runtime/mod.ts";
+import { deno, isDeno, osName, platformArch } from "../runtime/mod.ts";
 import { bunLibc } from "../runtime/libc_bun.ts";
-import { utf8Decoder } from "../runtime/utf8.ts";
+import { decodeBytes, encodeBytes, RAW_BYTE, utf8Decoder } from "../runtime/utf8.ts";
 import { type RingCalls, SKIPPED, StatRing, STATX_SIZE } from "./stat_ring.ts";
 import { StatPace } from "./stat_pace.ts";
 
@@ -71,7 +71,7 @@ export const racyStamps: WeakSet<object> = new WeakSet();
 const D = isDeno ? deno() : undefined;
 const onDeno = !!D?.statSync;
 
-const S_IFMT = 0o170000, S_IFREG = 0o100000, S_IFDIR = 0o040000;
+const S_IFMT = 0o170000, S_IFREG = 0o100000, S_IFDIR = 0o040000, S_IFLNK = 0o120000;
 const AT_FDCWD = -100, STATX_BASIC_STATS = 0x7ff;
 
 interface Ffi {
@@ -86,6 +86,10 @@ interface Ffi {
   close: (fd: number) => number;
   /** What an io_uring ring needs (`statEachUnder`); undefined where none is tried. */
   ring?: RingCalls;
+  /** `syscall(n, a, b, c, d)`, for the calls on names that are not UTF-8 (`rawNames`). */
+  sys: (n: number, a: number, b: number, c: number, d: number) => number;
+  /** A buffer's address, for `sys`. */
+  address: (b: Uint8Array) => number;
 }
 /** `open(2)` flags, the same on x64 and arm64. */
 const O_PATH = 0o10000000, O_CLOEXEC = 0o2000000;
@@ -140,6 +144,8 @@ function denoFfi(): Ffi | null {
     },
     openPath: () => lib.symbols.open(pathBuf, O_PATH | O_CLOEXEC),
     close: lib.symbols.close,
+    sys: (n, a, b, c, d) => Number(lib.symbols.syscall(n, a, b, c, d, 0, 0)),
+    address,
     ring: noRing.state === "granted" && D.env.get("JX_NO_IO_URING") ? undefined : {
       syscall: (n, a, b, c, d, e, f) => Number(lib.symbols.syscall(n, a, b, c, d, e, f)),
       map: (len, fd, off) => {
@@ -171,6 +177,8 @@ function bunFfi(): Ffi | null {
     },
     openPath: () => libc.open(pathBuf, O_PATH | O_CLOEXEC, 0),
     close: (fd) => libc.close(fd),
+    sys: (n, a, b, c, d) => libc.syscall(n, a, b, c, d, 0, 0),
+    address: (b) => libc.ptr(b) as number,
     ring: envObject().JX_NO_IO_URING ? undefined : {
       syscall: libc.syscall,
       map: (len, fd, off) => libc.map(len, PROT_RW, MAP_SHARED_POPULATE, fd, off),
@@ -419,6 +427,11 @@ function endOf(bytes: Uint8Array, off: number): number {
  */
 export function statInto(path: string): number {
   if (ffi === undefined) ffi = loadFfi();
+  if (ffi && RAW_BYTE.test(path)) {
+    // A name that is not UTF-8 (a byte of `decodeBytes`, from `rawNames`): stat its bytes.
+    if (!toPathBuf(encodeBytes(path))) return ABSENT;
+    return ffi.statx(AT_FDCWD, pathBuf, 0, STATX_BASIC_STATS, out) !== 0 ? ABSENT : fromBuffer();
+  }
   if (ffi) {
     prefix = ""; // pathBuf is overwritten
     const { read, written } = encoder.encodeInto(path, pathBuf);
@@ -459,4 +472,96 @@ export function statInto(path: string): number {
  */
 export function readText(path: string): string {
   return readTextSync(path);
+}
+
+/** `bytes` NUL-ended in `pathBuf`; false when they do not fit (longer than PATH_MAX). */
+function toPathBuf(bytes: Uint8Array): boolean {
+  if (bytes.length >= pathBuf.length) return false;
+  prefix = ""; // pathBuf is overwritten
+  pathBuf.set(bytes);
+  pathBuf[bytes.length] = 0;
+  return true;
+}
+
+/** The system calls `rawNames` and `removeRaw` make, by machine (glibc's `syscall`). */
+const sysCalls = () =>
+  platformArch().endsWith("/arm64")
+    ? { openat: 56, close: 57, getdents64: 61, unlinkat: 35 }
+    : { openat: 257, close: 3, getdents64: 217, unlinkat: 263 };
+const O_RDONLY_DIR = 0o200000 | O_CLOEXEC, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200;
+const DT_DIR = 4, DT_REG = 8, DT_LNK = 10;
+
+/** What an entry of a folder is, as `rawNames` gives it. */
+export type RawKind = "file" | "dir" | "link" | "other";
+
+/**
+ * The entries of folder `dir` with their names as their bytes (`decodeBytes`: a name that is
+ * not UTF-8, `x\xff.o`, keeps its byte, where the runtimes' listings put U+FFFD, the name of no
+ * file), read by `getdents64`; `dir` may hold such bytes too. Undefined when FFI cannot be had
+ * or the folder cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { rawNames } from "./stat.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * const dir = Deno.makeTempDirSync();
+ * new Deno.Command("sh", { args: ["-c", `: > "$(printf '${dir}/x\\377')"`] }).outputSync();
+ * assertEquals(rawNames(dir), [{ name: "x\u{10ffff}", kind: "file" }]);
+ * ```
+ */
+export function rawNames(dir: string): { name: string; kind: RawKind }[] | undefined {
+  if (ffi === undefined) ffi = loadFfi();
+  if (!ffi || !toPathBuf(encodeBytes(dir))) return undefined;
+  const f = ffi, SYS = sysCalls();
+  const fd = f.sys(SYS.openat, AT_FDCWD, f.address(pathBuf), O_RDONLY_DIR, 0);
+  if (fd < 0) return undefined;
+  const out: { name: string; kind: RawKind }[] = [];
+  const buf = new Uint8Array(32768), v = new DataView(buf.buffer);
+  try {
+    for (;;) {
+      const n = f.sys(SYS.getdents64, fd, f.address(buf), buf.length, 0);
+      if (n < 0) return undefined;
+      if (n === 0) return out;
+      for (let at = 0; at < n; at += v.getUint16(at + 16, true)) {
+        const end = buf.indexOf(0, at + 19);
+        const name = decodeBytes(buf.slice(at + 19, end));
+        if (name === "." || name === "..") continue;
+        const t = buf[at + 18];
+        const kind = t === DT_REG
+          ? "file"
+          : t === DT_DIR
+          ? "dir"
+          : t === DT_LNK
+          ? "link"
+          : t
+          ? "other"
+          : rawKind(`${dir}/${name}`) ?? "other"; // DT_UNKNOWN: the file system did not say
+        out.push({ name, kind });
+      }
+    }
+  } finally {
+    f.sys(SYS.close, fd, 0, 0, 0);
+  }
+}
+
+/** What `path` itself is (a link not followed), by its bytes; undefined when it is not there. */
+export function rawKind(path: string): RawKind | undefined {
+  if (ffi === undefined) ffi = loadFfi();
+  if (!ffi || !toPathBuf(encodeBytes(path))) return undefined;
+  if (ffi.statx(AT_FDCWD, pathBuf, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, out) !== 0) {
+    return undefined;
+  }
+  const mode = view.getUint16(28, true) & S_IFMT;
+  return mode === S_IFREG ? "file" : mode === S_IFDIR ? "dir" : mode === S_IFLNK ? "link" : "other";
+}
+
+/**
+ * Removes `path` by its bytes: a file or link (`unlink`), or with `dir` an empty folder
+ * (`rmdir`). False when it could not be (or FFI cannot be had).
+ */
+export function removeRaw(path: string, dir = false): boolean {
+  if (ffi === undefined) ffi = loadFfi();
+  if (!ffi || !toPathBuf(encodeBytes(path))) return false;
+  const flags = dir ? AT_REMOVEDIR : 0;
+  return ffi.sys(sysCalls().unlinkat, AT_FDCWD, ffi.address(pathBuf), flags, 0) === 0;
 }

@@ -803,7 +803,7 @@ export class Watcher {
    * `changedWhileRan`).
    */
   private stampNew(patterns: string[]): void {
-    for (const p of expand(patterns, this.o.baseDir)) {
+    for (const p of expand(patterns, this.o.baseDir, true)) {
       if (!this.pollStamps.has(p)) this.pollStamps.set(p, this.pollStamp(p));
     }
   }
@@ -811,7 +811,9 @@ export class Watcher {
   /** One polling pass: compares size/mtime/inode of every file the reads name. */
   private scan(first = false): string[] {
     const now = new Map<string, string>();
-    for (const p of expand(this.readPatterns, this.o.baseDir)) now.set(p, this.pollStamp(p));
+    // A name that is not UTF-8 by its bytes (`x\xff.c`), as inotify gives it: the runtimes list
+    // it with U+FFFD, the name of no file, never seen to change.
+    for (const p of expand(this.readPatterns, this.o.baseDir, true)) now.set(p, this.pollStamp(p));
     const changed: string[] = [];
     if (!first) {
       for (const [p, v] of now) if (this.pollStamps.get(p) !== v) changed.push(p);

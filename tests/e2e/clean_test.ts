@@ -346,3 +346,56 @@ for (const runtime of RUNTIMES) {
     assert.equal(refused.stderr, "jx: clean: refusing to remove ../.jx/x: it is in .jx/\n");
   });
 }
+
+/** Runs `sh -c script` in `dir` (to make names that are not UTF-8: Deno writes names as UTF-8). */
+const sh = (dir: string, script: string) =>
+  new Deno.Command("sh", { args: ["-c", script], cwd: dir }).output();
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: clean removes files a writes glob matches whose names are not UTF-8, and only those (were left: the runtimes list them with U+FFFD, no file's name)`, async () => {
+    const outside = await tempDir({});
+    const dir = await tempDir({
+      "jobs.yaml": 'jobs:\n  a: { run: "true", writes: ["gen/**/*.o", "cur/*.o", out] }\n',
+    });
+    await Deno.symlink(outside, `${dir}/cur`);
+    await sh(
+      dir,
+      `mkdir -p gen "gen/$(printf 'd\\376')" out && : > "gen/$(printf 'x\\377').o" && ` +
+        `: > "gen/$(printf 'd\\376')/z.o" && : > "gen/$(printf 'k\\377').c" && ` +
+        `: > "out/$(printf '\\377')" && : > "${outside}/$(printf 'v\\377').o"`,
+    );
+    // cur/ leads out of the project: its file is refused, whatever its name's bytes.
+    let r = await runJx(["clean", "-n"], { cwd: dir, runtime });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /refusing to remove cur\/v\\xff\.o: it is outside the project folder/);
+    await Deno.writeTextFile(
+      `${dir}/jobs.yaml`,
+      'jobs:\n  a: { run: "true", writes: ["gen/**/*.o", out] }\n',
+    );
+    r = await runJx(["clean", "-n"], { cwd: dir, runtime });
+    assert.equal(r.code, 0, r.stderr);
+    const listed = "would remove gen/d\\xfe/z.o\nwould remove gen/x\\xff.o\n" +
+      "would keep out/ (it holds files that no job's writes names)\n";
+    assert.equal(r.stdout, listed);
+    r = await runJx(["clean"], { cwd: dir, runtime });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      listed.replaceAll("would remove", "removed").replace("would keep", "kept"),
+    );
+    const left = new TextDecoder().decode(
+      (await new Deno.Command("find", { args: [".", outside, "-type", "f"], cwd: dir }).output())
+        .stdout,
+    ).split("\n").filter((l) => l && !l.startsWith("./.jx")).sort();
+    // The .c file no writes names, the folder's file (a folder stands for itself), and the
+    // outside file stay.
+    assert.deepEqual(left.map((l) => l.replace(outside, "OUT")), [
+      "./gen/k\uFFFD.c",
+      "./jobs.yaml",
+      "./out/\uFFFD",
+      "OUT/v\uFFFD.o",
+    ]);
+    await Deno.remove(outside, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
+  });
+}

@@ -154,6 +154,46 @@ Deno.test("watch --poll: a change is found by scanning", async () => {
   }
 });
 
+for (const runtime of ["deno", "bun"] as const) {
+  Deno.test(`watch --poll [${runtime}]: an edit of a file whose name is not UTF-8, in a folder or a glob the reads name, reruns the job, as inotify does (was never seen: the runtimes list such a name with U+FFFD, no file's)`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml":
+        'jobs:\n  inDir: { run: "true", reads: [src] }\n  inGlob: { run: "true", reads: ["g/*.c"] }\n',
+    });
+    // Names Deno cannot write (it takes them as UTF-8): written by a shell.
+    const write = (text: string) =>
+      new Deno.Command("sh", {
+        args: [
+          "-c",
+          `mkdir -p src g; echo ${text} > "src/$(printf '\\377')"; echo ${text} > "g/$(printf 'x\\377').c"`,
+        ],
+        cwd: dir,
+      }).output();
+    await write("1");
+    const w = new Session(runtime, dir, { args: ["--poll", "--debounce", "100ms"] });
+    try {
+      await w.cycles(1);
+      await sleep(400);
+      await new Deno.Command("sh", {
+        args: ["-c", `echo 22 > "src/$(printf '\\377')"`],
+        cwd: dir,
+      }).output();
+      await w.cycles(2);
+      assert.deepEqual(await w.ranIn(1), ["inDir"]);
+      await sleep(400);
+      await new Deno.Command("sh", {
+        args: ["-c", `echo 33 > "g/$(printf 'x\\377').c"`],
+        cwd: dir,
+      }).output();
+      await w.cycles(3);
+      assert.deepEqual(await w.ranIn(2), ["inGlob"]);
+      assert.match(w.stderr, /^jx watch: g\/x\\xff\.c changed -> ran inGlob: ok/m);
+    } finally {
+      await w.stop("SIGTERM").then((s) => assert.equal(s.code, 143));
+    }
+  });
+}
+
 Deno.test("watch: a second Ctrl-C kills the cycle's jobs at once, without their grace", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
