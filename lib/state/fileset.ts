@@ -110,7 +110,8 @@ function toStamp(st: Stat | null): FileStamp | null {
  * `src/x1.h`) nor as an `@name`.
  * `strict`: a file a walk lists whose name is not UTF-8 throws (`NotUtf8Name`):
  * the runtimes list it with U+FFFD for each byte that is not, a name that is
- * not there, so its stamp would be "absent" whatever its content.
+ * not there, so its stamp would be "absent" whatever its content; so does a folder the walk
+ * meets whose name is not UTF-8 (its files could not be listed at all).
  * `rawNames`: a walk lists such a name by its bytes instead (`listRaw`), and stamps it so
  * (`jx clean` removes it, `jx watch --poll` sees it change).
  *
@@ -131,8 +132,22 @@ export function expandStamped(
     {},
 ): Map<string, FileStamp | null> {
   const out = new Map<string, FileStamp | null>();
-  const walk = (root: string, files: string[]) =>
-    walkFiles(baseDir, root, files, undefined, opts.rawNames ? listRaw : listDir);
+  // `strict`: a folder whose name is not UTF-8 cannot be listed by the name the runtime gives
+  // (U+FFFD): the files in it would be left out of the reads unseen (a job up to date though
+  // one of them changed). Its path, to throw once the walk is over (a listing's error is taken
+  // by the walk as a folder that cannot be read).
+  let unlisted: string | undefined;
+  const strictList = (path: string) => {
+    const entries = listDir(path);
+    const bad = entries.find((e) => e.kind === "dir" && e.name.includes("\uFFFD"));
+    if (bad) unlisted ??= join(path, bad.name);
+    return entries;
+  };
+  const walk = (root: string, files: string[]) => {
+    const list = opts.rawNames ? listRaw : opts.strict ? strictList : listDir;
+    walkFiles(baseDir, root, files, undefined, list);
+    if (unlisted !== undefined) throw new NotUtf8Name(unlisted);
+  };
   const walked = (f: string) => {
     const st = stamp(baseDir, f);
     if (st === null && opts.strict && f.includes("\uFFFD")) throw new NotUtf8Name(join(baseDir, f));

@@ -82,8 +82,10 @@ export { RACY_MS };
 export { pathCount } from "./noop_paths.ts";
 
 // 4: the dotenv variables set in the environment (`envNames`, `envSet`); 5: with their values
-// hashes (`NAME=HASH`: a job gets the environment's value, which its fingerprint holds)
-const FORMAT = 5;
+// hashes (`NAME=HASH`: a job gets the environment's value, which its fingerprint holds); 6: a
+// record that vouched for a read folder holding a folder whose name is not UTF-8 (whose files
+// no check saw) is not replayed (fileset.ts `expandStamped`, strict)
+const FORMAT = 6;
 /** How a recorded directory is checked (first number of its stamp). */
 const { EXISTS, MISSING } = DIR_MODE;
 

@@ -3,7 +3,15 @@
  * `--force`, `clean`, concurrent runs, and kill -9 at random instants.
  */
 import assert from "node:assert/strict";
-import { jxCommand, killAndWait, readEvents, runJx, spawnJx, tempDir } from "../helpers.ts";
+import {
+  jxCommand,
+  killAndWait,
+  readEvents,
+  runJx,
+  RUNTIMES,
+  spawnJx,
+  tempDir,
+} from "../helpers.ts";
 
 const JOBS = `
 vars: { SUFFIX: "" }
@@ -482,6 +490,36 @@ Deno.test("a file whose name is not UTF-8 in a walked folder cannot be checked: 
   assert.match(await explain(dir, "cat"), /cannot be checked: src\/b\uFFFD: its name is not UTF-8/);
   await Deno.remove(dir, { recursive: true });
 });
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: a folder whose name is not UTF-8 in a read folder cannot be checked: its job runs each time (was up to date after an edit of a file in it: the folder could not be listed, its files were left out unseen)`, async () => {
+    const dir = await tempDir({
+      "jobs.yaml": `jobs:\n  cat: { run: "cat src/*/f > out", reads: [src], writes: [out] }\n`,
+    });
+    const write = (text: string) =>
+      new Deno.Command("sh", {
+        args: [
+          "-c",
+          `mkdir -p "$(printf 'src/d\\376')" && printf ${text} > "$(printf 'src/d\\376/f')"`,
+        ],
+        cwd: dir,
+      }).output();
+    await write("x");
+    const r = await runJx(["run"], { cwd: dir, runtime });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /cat: not recorded as done \(src\/d\uFFFD: its name is not UTF-8/);
+    await write("y");
+    const again = await runJx(["run"], { cwd: dir, runtime });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /1 job ok/);
+    assert.equal(await Deno.readTextFile(`${dir}/out`), "y");
+    assert.match(
+      await explain(dir, "cat"),
+      /cannot be checked: src\/d\uFFFD: its name is not UTF-8/,
+    );
+    await Deno.remove(dir, { recursive: true });
+  });
+}
 
 Deno.test("-f through a symbolic link: the jobs run in the file's real folder, up to date by either path", async () => {
   const dir = await tempDir({
