@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { utf8Decoder } from "../runtime/utf8.ts";
+import { decodeBytes } from "../runtime/utf8.ts";
 import { cstr, errno, libc, strerror } from "../reactor/libc.ts";
 import type { Reactor } from "../reactor/types.ts";
 
@@ -156,8 +156,9 @@ export class Inotify {
         if (len) {
           const raw = this.buf.subarray(off + 16, off + 16 + len);
           const end = raw.indexOf(0);
-          // A leading U+FEFF kept: a file may be named so (utf8Decoder).
-          name = utf8Decoder.decode(end < 0 ? raw : raw.subarray(0, end));
+          // A leading U+FEFF kept: a file may be named so; a name that is not UTF-8 as its bytes
+          // (`decodeBytes`: U+FFFD would name no file, and a folder so named could not be watched).
+          name = decodeBytes(end < 0 ? raw : raw.subarray(0, end));
         }
         off += 16 + len;
         if (mask & IN.Q_OVERFLOW) {

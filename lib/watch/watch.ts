@@ -25,9 +25,9 @@ import type { JobSpec } from "../graph/types.ts";
 import type { Reactor } from "../reactor/types.ts";
 import type { RunControl, RunResult } from "../scheduler/run.ts";
 import type { ListenSignal } from "../reactor/types.ts";
-import { type Dirent, lstatSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
-import { expand, stamp } from "../state/fileset.ts";
+import { expand, listRaw, stamp } from "../state/fileset.ts";
 import { escapeControls } from "../runtime/mod.ts";
 import { type FsEvent, Inotify } from "./inotify.ts";
 
@@ -144,31 +144,33 @@ function linkHops(baseDir: string, base: string, p: string): string[] | undefine
 }
 
 function subdirs(baseDir: string, dir: string, out: string[]): void {
-  eachEntry(baseDir, dir, true, (p, e) => e.isDirectory() && out.push(p));
+  eachEntry(baseDir, dir, true, (p, kind) => kind === "dir" && out.push(p));
 }
 
 /**
  * Calls `f` with each entry of the folder `dir` (relative to `baseDir`), and
  * with `deep` of every folder below it, skipping `.jx`, `.git` and
- * `node_modules`; a folder that cannot be read is passed over.
+ * `node_modules`; a folder that cannot be read is passed over. A name that is not UTF-8 is
+ * its bytes (`listRaw`): a folder so named is watched too (the runtime's name for it, with
+ * U+FFFD, is no folder's), as the events inotify gives name it.
  */
 function eachEntry(
   baseDir: string,
   dir: string,
   deep: boolean,
-  f: (path: string, e: Dirent) => void,
+  f: (path: string, kind: string) => void,
 ): void {
-  let entries: Dirent[];
+  let entries: { name: string; kind: string }[];
   try {
-    entries = readdirSync(dir === "." ? baseDir : `${baseDir}/${dir}`, { withFileTypes: true });
+    entries = listRaw(dir === "." ? baseDir : `${baseDir}/${dir}`);
   } catch {
     return;
   }
   for (const e of entries) {
     if (e.name === ".jx" || e.name === ".git" || e.name === "node_modules") continue;
     const p = dir === "." ? e.name : `${dir}/${e.name}`;
-    f(p, e);
-    if (deep && e.isDirectory()) eachEntry(baseDir, p, deep, f);
+    f(p, e.kind);
+    if (deep && e.kind === "dir") eachEntry(baseDir, p, deep, f);
   }
 }
 
@@ -404,7 +406,7 @@ export class Watcher {
   private linksInReads(): string[] {
     const out: string[] = [];
     const walk = (dir: string, match: (p: string) => boolean, deep: boolean) =>
-      eachEntry(this.o.baseDir, dir, deep, (p, e) => e.isSymbolicLink() && match(p) && out.push(p));
+      eachEntry(this.o.baseDir, dir, deep, (p, kind) => kind === "link" && match(p) && out.push(p));
     for (const r of this.readPatterns) {
       if (r[0] === "@") continue;
       if (!isGlob(r)) {
@@ -534,7 +536,7 @@ export class Watcher {
   private noteEntries(dir: string): void {
     let names: string[];
     try {
-      names = readdirSync(dir === "." ? this.o.baseDir : `${this.o.baseDir}/${dir}`);
+      names = listRaw(dir === "." ? this.o.baseDir : `${this.o.baseDir}/${dir}`).map((e) => e.name);
     } catch {
       return; // deleted since: the end of its watch comes as an event
     }

@@ -194,6 +194,29 @@ for (const runtime of ["deno", "bun"] as const) {
   });
 }
 
+for (const runtime of ["deno", "bun"] as const) {
+  for (const mode of ["inotify", "poll"]) {
+    Deno.test(`watch [${runtime}, ${mode}]: an edit in a read folder's subfolder whose name is not UTF-8 reruns the job, named with \\xNN (inotify watched no such folder: the runtimes list its name with U+FFFD, no folder's; an event named a file with U+FFFD)`, async () => {
+      const dir = await tempDir({ "jobs.yaml": 'jobs:\n  a: { run: "true", reads: [src] }\n' });
+      const sh = (script: string) =>
+        new Deno.Command("sh", { args: ["-c", script], cwd: dir }).output();
+      await sh(`mkdir -p "$(printf 'src/d\\376')" && echo 1 > "$(printf 'src/d\\376/f')"`);
+      const args = ["--debounce", "100ms", ...mode === "poll" ? ["--poll"] : []];
+      const w = new Session(runtime, dir, { args });
+      try {
+        await w.cycles(1);
+        await sleep(400);
+        await sh(`echo 2 > "$(printf 'src/d\\376/f')"`);
+        await w.cycles(2);
+        assert.deepEqual(await w.ranIn(1), ["a"]);
+        assert.match(w.stderr, /^jx watch: src\/d\\xfe\/f changed -> ran a: ok/m);
+      } finally {
+        await w.stop("SIGTERM").then((s) => assert.equal(s.code, 143));
+      }
+    });
+  }
+}
+
 Deno.test("watch: a second Ctrl-C kills the cycle's jobs at once, without their grace", async () => {
   const dir = await tempDir({
     "jobs.yaml": `
