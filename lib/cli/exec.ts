@@ -17,8 +17,10 @@ import { constants } from "node:os";
 import process from "node:process";
 import { JxInputError, usageError } from "../runtime/errors.ts";
 import {
+  badJobsProblem,
   createJobserver,
   type JobserverSlots,
+  parseMakeFlags,
   poolProblem,
   withoutJobserver,
 } from "../jobserver/mod.ts";
@@ -72,6 +74,9 @@ export async function cmdExec(args: Args): Promise<number> {
   }
   const warn = (w: string) => writeAll(2, `jx: warning: ${w}\n`);
   const env = currentEnv();
+  // A -j make cannot read (`-jfoo`): the command gets none (`stripJobserver`), said once.
+  const mf = parseMakeFlags(env);
+  if (mf.badJobs !== undefined) warn(badJobsProblem(mf.source!, mf.badJobs));
   if (args.jobserverStyle === "none") return await runPlain(argv, withoutJobserver(env));
   if (!epollAvailable()) {
     warn(

@@ -8,6 +8,7 @@
 import type { Graph } from "../graph/mod.ts";
 import {
   badAuthProblem,
+  badJobsProblem,
   createJobserver,
   joinJobserver,
   parseMakeFlags,
@@ -127,14 +128,6 @@ export interface SlotSetup {
    */
   byDefault: boolean;
 }
-
-/**
- * Why a `-j` of MAKEFLAGS (`-j-3`, `-jfoo`) is left out: make 4.4.1's words for it; jx reads it
- * as no `-j` and no job gets it (make 4.4.1 would stop there, or hang on `-j-3`).
- */
-const badJobsProblem = (source: string, word: string) =>
-  `${source}: ${escapeControls(word)} ignored (the '-j' option requires a positive integer ` +
-  "argument); jobs get no such -j";
 
 /**
  * Chooses the job slots: make's pool when MAKEFLAGS carries one (client),

@@ -24,6 +24,7 @@ export {
 } from "./makeflags.ts";
 export {
   badAuthProblem,
+  badJobsProblem,
   createJobserver,
   jobserverProblem,
   type JobserverSlots,

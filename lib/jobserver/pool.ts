@@ -856,6 +856,16 @@ export function servedByJx(auth: JobserverAuth): boolean {
 }
 
 /**
+ * Why a `-j` of MAKEFLAGS (`-j-3`, `-jfoo`: `MakeFlags.badJobs`) is left out: make 4.4.1's words
+ * for it; jx reads it as no `-j` and no job gets it (make 4.4.1 would stop there, or hang on
+ * `-j-3`).
+ */
+export function badJobsProblem(source: string, word: string): string {
+  return `${source}: ${escapeControls(word)} ignored (the '-j' option requires a positive ` +
+    "integer argument); jobs get no such -j";
+}
+
+/**
  * Joins the pool of the make that runs jx (the client side). Returns an
  * error message instead when the pool cannot be reached here
  * (`jobserverProblem`; make prints "jobserver unavailable" in that case: the

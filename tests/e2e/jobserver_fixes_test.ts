@@ -107,6 +107,17 @@ Deno.test("jobserver server: a -j in MAKEFLAGS that make cannot read (-j-3, -jfo
       }
     }
   }
+  // jx exec: the same warning, and its command gets no such -j either.
+  for (const runtime of RUNTIMES) {
+    for (const style of ["pipe", "none"]) {
+      const env = { MAKEFLAGS: "k -jfoo" };
+      const args = ["exec", "--jobserver-style", style, "--", "sh", "-c", 'echo "[$MAKEFLAGS]"'];
+      const r = await runJx(args, { cwd: dir, env, runtime });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /warning: MAKEFLAGS: -jfoo ignored/);
+      assert.match(r.stdout, /^\[k( -j\d+ --jobserver-auth=\S+)?\]$/m, `${runtime} ${style}`);
+    }
+  }
   // `-j 3` is make's -j3: nothing to warn of, and no stray `3` handed on.
   const r = await runJx(["run", "--output", "quiet"], { cwd: dir, env: { MAKEFLAGS: "-j 3" } });
   assert.equal(r.code, 0, r.stderr);
