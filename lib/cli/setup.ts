@@ -28,6 +28,8 @@ import {
 import { didYouMean, JxInputError } from "../runtime/errors.ts";
 import { LocalSlots, type Slots } from "../scheduler/mod.ts";
 export { takeLock } from "../state/mod.ts";
+import { rawKind } from "../state/mod.ts";
+import { RAW_BYTE } from "../runtime/utf8.ts";
 import type { Args } from "./args.ts";
 import { relative, resolve } from "../runtime/path.ts";
 import { wantedJobs } from "./slots.ts";
@@ -37,6 +39,11 @@ import { wantedJobs } from "./slots.ts";
  * in the nearest parent folder that has one (`orFail`: graph/load.ts `jobsFileOrFail`).
  */
 function jobsFile(args: Args, orFail: (file: undefined, dir: string) => string): string {
+  // A name that is not UTF-8 that names nothing, found by its bytes: "no such file", as for any
+  // other (one that is there, the loader cannot read: it says so).
+  if (args.file && RAW_BYTE.test(args.file) && !rawKind(args.file)) {
+    throw new JxInputError("no such file", args.file);
+  }
   if (args.file) return args.file;
   const word = fileWord(args);
   if (word !== undefined) {
@@ -53,6 +60,9 @@ function jobsFile(args: Args, orFail: (file: undefined, dir: string) => string):
 export function fileWord(args: Args): string | undefined {
   const first = args.names[0];
   if (args.file || !first || !/\.ya?ml(\.example)?$/.test(first)) return undefined;
+  // A name that is not UTF-8 (`j\xff.yaml`), found by its bytes: the loader says it cannot read
+  // it (not "unknown job" for a jobs file that is there).
+  if (RAW_BYTE.test(first)) return rawKind(first) === "file" ? first : undefined;
   try {
     return isFileSync(first) ? first : undefined;
   } catch {

@@ -146,8 +146,9 @@ for (const rt of RUNTIMES) {
       args: ["-c", `printf 'jobs:\\n  a: { run: "true" }\\n' > "$(printf 'j\\377.yaml')"`],
       cwd: dir,
     }).output();
-    for (const cmd of ["run", "clean", "graph"]) {
-      const r = await jxRaw(rt, dir, [cmd, "-f", "j\\377.yaml"]);
+    // Named by -f, or as the first word (`jx run x.yaml`: was "unknown job 'j\xff.yaml'").
+    for (const args of [["run", "-f"], ["clean", "-f"], ["graph", "-f"], ["run"]]) {
+      const r = await jxRaw(rt, dir, [...args, "j\\377.yaml"]);
       assert.equal(r.code, 2, r.stderr);
       assert.equal(
         r.stderr,
@@ -155,6 +156,10 @@ for (const rt of RUNTIMES) {
           "paths as text): rename it\n",
       );
     }
+    // One that is not there is no such file, as any other.
+    const r = await jxRaw(rt, dir, ["run", "-f", "nope\\377.yaml"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, "nope\\xff.yaml: no such file\n");
     await Deno.remove(dir, { recursive: true });
   });
 }
