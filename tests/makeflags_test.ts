@@ -10,6 +10,7 @@ import {
   parseMakeFlags,
   stripJobserver,
   withAuth,
+  withoutBadJobs,
 } from "../lib/jobserver/makeflags.ts";
 
 const auth = (v: string) => parseMakeFlags({ MAKEFLAGS: v }).auth;
@@ -147,4 +148,9 @@ Deno.test("makeflags: a -j make cannot read (-j-3, -jfoo, -j0) is badJobs and st
   assert.equal(parseMakeFlags({ MAKEFLAGS: "-j 3" }).badJobs, undefined);
   assert.equal(stripJobserver("k -j 3 -- CC=cc"), "k -- CC=cc");
   assert.equal(parseMakeFlags({ MAKEFLAGS: " -j --jobserver-auth=3,4" }).unlimited, true);
+});
+
+Deno.test("makeflags: withoutBadJobs leaves out only the -j words make cannot read", () => {
+  assert.equal(withoutBadJobs("k -jfoo -j4 -j -j0 -j-3 -j02 -- CC=cc"), "k -j4 -j -j02 -- CC=cc");
+  assert.equal(withoutBadJobs("-jfoo"), "");
 });

@@ -162,6 +162,25 @@ export function stripJobserver(value: string): string {
   return joinFlags(withoutJobWords(flags), tail);
 }
 
+/** A `-j` word make cannot read: `-j-3`, `-jfoo`, `-j0` (not `-j`, nor `-jN` with N > 0). */
+const BAD_JOBS_WORD = /^-j(?!0*[1-9]\d*$)./;
+
+/**
+ * A MAKEFLAGS-like value without the `-j` words make cannot read (`BAD_JOBS_WORD`), the rest
+ * kept; "" when nothing is left.
+ *
+ * @example
+ * ```ts
+ * import { withoutBadJobs } from "./makeflags.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(withoutBadJobs("k -jfoo -j4 -- CC=cc"), "k -j4 -- CC=cc");
+ * ```
+ */
+export function withoutBadJobs(value: string): string {
+  const { flags, tail } = splitFlags(value);
+  return joinFlags(flags.filter((w) => !BAD_JOBS_WORD.test(w)), tail);
+}
+
 /** make's flags that change what it does rather than how: print, touch or ask instead of run. */
 const MODE_WORD = /^--(?:just-print|dry-run|recon|touch|question)$/;
 

@@ -55,6 +55,7 @@ import {
   type JobStyle,
   stripJobserver,
   withAuth,
+  withoutBadJobs,
   withoutJobserver,
   withoutModeFlags,
 } from "./makeflags.ts";
@@ -226,8 +227,16 @@ class Pool implements JobserverSlots {
       // crate reads first) naming another pool, a make's jx did not join or a cargo's: they name
       // this one too, or a job's cargo would take its slots from that pool and not from jx's.
       for (const name of FLAG_VARS) {
-        if (name === "MAKEFLAGS" || !/--jobserver-(auth|fds)=/.test(env[name] ?? "")) continue;
-        env[name] = withAuth(env[name], this.authFor(want), this.limit);
+        const v = env[name];
+        if (name === "MAKEFLAGS" || v === undefined) continue;
+        if (/--jobserver-(auth|fds)=/.test(v)) {
+          env[name] = withAuth(v, this.authFor(want), this.limit);
+        } // A -j make cannot read (`MFLAGS=-jfoo`, which `$(MAKE) $(MFLAGS)` passes on): left out.
+        else if (/(^|\s)-j/.test(v)) {
+          const kept = withoutBadJobs(v);
+          if (kept) env[name] = kept;
+          else delete env[name];
+        }
       }
       return env;
     }

@@ -107,6 +107,17 @@ Deno.test("jobserver server: a -j in MAKEFLAGS that make cannot read (-j-3, -jfo
       }
     }
   }
+  // MFLAGS (which `$(MAKE) $(MFLAGS)` puts on make's command line) and CARGO_MAKEFLAGS: the same.
+  for (const runtime of RUNTIMES) {
+    for (const name of ["MFLAGS", "CARGO_MAKEFLAGS"]) {
+      const env = { [name]: "k -jfoo" };
+      const args = ["exec", "--", "sh", "-c", `echo "[$${name}]"`];
+      const r = await runJx(args, { cwd: dir, env, runtime });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`warning: ${name}: -jfoo ignored`));
+      assert.match(r.stdout, /^\[k( -j\d+ --jobserver-auth=\S+)?\]$/m, `${runtime} ${name}`);
+    }
+  }
   // jx exec: the same warning, and its command gets no such -j either.
   for (const runtime of RUNTIMES) {
     for (const style of ["pipe", "none"]) {
