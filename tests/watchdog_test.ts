@@ -51,10 +51,18 @@ Deno.test("watchdog: each group is listed as it starts (a kill -9 later in that 
   const inner = fake();
   const r = guardReactor(inner, 5000);
   for (const n of ["a", "b", "c"]) r.spawn(job(n));
-  assert.deepEqual(inner.records[0].stdin, ["+1001\n", "+1002\n", "+1003\n"]);
+  // Each spawn is in flight (`s`) until its pid is known (`d`).
+  assert.deepEqual(inner.records[0].stdin, [
+    "s\n",
+    "+1001\nd\n",
+    "s\n",
+    "+1002\nd\n",
+    "s\n",
+    "+1003\nd\n",
+  ]);
   r.setTimer(50, () => r.close());
   await inner.run();
-  assert.deepEqual(inner.records[0].stdin.slice(3), [
+  assert.deepEqual(inner.records[0].stdin.slice(6), [
     // The fake ends each child in an event of its own: a write each.
     "-1001\n",
     "-1002\n",
@@ -71,7 +79,7 @@ Deno.test("watchdog: an end seen goes with the next start's line", async () => {
   r.hold(77)();
   r.hold(78);
   await turn();
-  assert.deepEqual(inner.records[0].stdin, ["+1001\n", "+77\n", "-77\n+78\n"]);
+  assert.deepEqual(inner.records[0].stdin, ["s\n", "+1001\nd\n", "+77\n", "-77\n+78\n"]);
 });
 
 Deno.test("watchdog: holds are counted; a group ended and listed again in one turn stays listed", async () => {
@@ -94,7 +102,8 @@ Deno.test("watchdog: holds are counted; a group ended and listed again in one tu
   follow();
   await turn();
   assert.deepEqual(inner.records[0].stdin, [
-    "+1001\n",
+    "s\n",
+    "+1001\nd\n",
     "+50\n",
     "-50\n",
     "+50\n",
@@ -114,7 +123,7 @@ Deno.test("watchdog: told the tokens of make's pool jx holds, with where they go
   tell(2);
   r.spawn(job("a"));
   tell(1);
-  assert.deepEqual(inner.records[0].stdin, ["w7\nt2\n", "+1001\n", "t1\n"]);
+  assert.deepEqual(inner.records[0].stdin, ["w7\nt2\n", "s\n", "+1001\nd\n", "t1\n"]);
   // A fifo's name the script could not take as it is: none written back.
   assert.equal(tokenTeller(r, { fifo: "/tmp/a b" }), undefined);
   assert.ok(tokenTeller(r, { fifo: "/tmp/GMfifo42" }));
@@ -122,7 +131,7 @@ Deno.test("watchdog: told the tokens of make's pool jx holds, with where they go
   assert.equal(tokenTeller(guardReactor(fake(), 5000), { fd: 7 }), undefined);
   r.close();
   // Closed with a group listed: it writes no token back (jx gave them back, or can say no more).
-  assert.deepEqual(inner.records[0].stdin.slice(3), ["t0\n"]);
+  assert.deepEqual(inner.records[0].stdin.slice(4), ["t0\n"]);
 });
 
 Deno.test("watchdog: an interactive child (jx's own group) is not listed and starts none", () => {
@@ -140,7 +149,7 @@ Deno.test("watchdog: once it has exited nothing more is written", async () => {
   r.setTimer(20, () => r.spawn(job("b")));
   r.setTimer(50, () => r.close());
   await inner.run();
-  assert.deepEqual(inner.records[0].stdin, ["+1001\n"]);
+  assert.deepEqual(inner.records[0].stdin, ["s\n", "+1001\nd\n"]);
   assert.deepEqual(inner.records.map((x) => x.argv[0]), ["/bin/sh", "a", "b"]);
 });
 
@@ -150,6 +159,6 @@ Deno.test("watchdog: closed with a group still listed (jx abandons it), it is no
   r.spawn(job("a"));
   await turn();
   r.close();
-  assert.deepEqual(inner.records[0].stdin, ["+1001\n"]);
+  assert.deepEqual(inner.records[0].stdin, ["s\n", "+1001\nd\n"]);
   assert.equal(inner.records[0].stdinClosed, true);
 });

@@ -39,6 +39,9 @@ r=$(awk '# jx-watchdog
 $0 == "q" { q = 1; exit }
 /^[+]/ { a[substr($0, 2)] = 1; next }
 /^-/ { delete a[substr($0, 2)]; next }
+$0 == "s" { n++; next }
+$0 == "d" { n--; next }
+/^r[-A-Za-z0-9._]+$/ { r[substr($0, 2)] = 1; next }
 /^t-?[0-9]+$/ { t = substr($0, 2) + 0; next }
 /^w[0-9]+$/ { w = substr($0, 2); next }
 $0 ~ "^p/[-A-Za-z0-9_.+/]+$" { f = substr($0, 2); next }
@@ -46,6 +49,7 @@ END {
   if (q) exit
   printf "G"
   for (k in a) printf " -%s", k
+  if (n > 0) for (k in r) printf "\\nR%s", k
   if (t > 0 && (w != "" || f != "")) {
     printf "\\nT"
     for (i = 0; i < t; i++) printf "+"
@@ -53,7 +57,7 @@ END {
     else printf "\\nF%s", f
   }
 }')
-g= tokens= w= f=
+g= tokens= w= f= ids=
 IFS='
 '
 for l in $r; do
@@ -62,10 +66,22 @@ for l in $r; do
   T*) tokens=\${l#T} ;;
   W*) w=\${l#W} ;;
   F*) f=\${l#F} ;;
+  R*) ids="$ids \${l#R}" ;;
   esac
 done
 IFS=' 	
 '
+# Spawns in flight (a child jx started but had not yet seen the pid of): the session leaders
+# of those runs' JX_RUN_ID, found by their environment, not listed.
+for id in $ids; do
+  for e in $(grep -lzx "JX_RUN_ID=$id" /proc/[0-9]*/environ); do
+    p=\${e#/proc/}
+    p=\${p%/environ}
+    set -- "$1" $(sed 's/.*) //' "/proc/$p/stat")
+    [ "$5" = "$p" ] || continue
+    case "$g " in *" -$p "*) ;; *) g="$g -$p" ;; esac
+  done
+done
 end() {
   kill -TERM $g
   kill -CONT $g
@@ -99,11 +115,13 @@ export const WATCHDOG_NAME = "jx-watchdog";
  * import { deepStrictEqual as assertEquals } from "node:assert/strict";
  * const fake = new FakeReactor((req) => ({ ms: req.argv[3] === WATCHDOG_NAME ? 1e9 : 10 }));
  * const r = guardReactor(fake, 5000);
- * r.spawn({ argv: ["job"], cwd: "/", env: {}, onOutput() {}, onExit() {} });
+ * const env = { JX_RUN_ID: "r1" };
+ * r.spawn({ argv: ["job"], cwd: "/", env, onOutput() {}, onExit() {} });
  * r.setTimer(20, () => r.close());
  * await fake.run();
- * // the watchdog (the first spawn) was told the job's group, then its end, then to quit
- * assertEquals(fake.records[0].stdin, ["+1001\n", "-1001\n", "q\n"]);
+ * // the watchdog (the first spawn) was told of the spawn (`s`, with its run id), then of the
+ * // job's group and the spawn's end (`d`), then of the group's end, then to quit
+ * assertEquals(fake.records[0].stdin, ["rr1\ns\n", "+1001\nd\n", "-1001\n", "q\n"]);
  * ```
  */
 export interface GuardedReactor extends Reactor {
@@ -229,29 +247,51 @@ class Watchdog {
   spawn(req: SpawnRequest): ChildHandle {
     if (req.terminal || this.closed) return this.inner.spawn(req);
     if (!this.child && !this.gone) this.start();
-    let pid = 0;
+    // In flight until its pid is known (a child runs before jx hears of it, on Bun's workers
+    // and Deno's nonblocking calls alike): if jx dies then, the watchdog finds it by its run's
+    // JX_RUN_ID (a job's session leader).
+    this.write(`${this.runIdLine(req.env.JX_RUN_ID)}s\n`);
+    let pid = 0, landed = false;
     let release: (() => void) | undefined;
     const { onStart, onExit } = req;
     return this.inner.spawn({
       ...req,
       onStart: (p) => {
         pid = p;
-        release = this.hold(p);
+        landed = true;
+        release = this.hold(p, "d\n");
         onStart?.(p);
       },
       onExit: (st) => {
         if (pid) release?.();
+        else if (!landed) this.write("d\n"); // never started
+        landed = true;
         onExit(st);
       },
     });
   }
 
-  hold(pgid: number): () => void {
-    if (pgid <= 1 || this.gone || this.closed) return () => {};
+  /** The run ids told (`r` lines). */
+  private readonly runIds = new Set<string>();
+
+  /** The `r` line of a run id not told yet (one the script can take as it is), or "". */
+  private runIdLine(id: string | undefined): string {
+    if (id === undefined || this.runIds.has(id) || !/^[-A-Za-z0-9._]+$/.test(id)) return "";
+    this.runIds.add(id);
+    return `r${id}\n`;
+  }
+
+  /** Lists `pgid` (see `GuardedReactor.hold`); `landed`: a spawn's end of flight, told with it. */
+  hold(pgid: number, landed = ""): () => void {
+    if (pgid <= 1 || this.gone || this.closed) {
+      if (landed) this.write(landed);
+      return () => {};
+    }
     if (!this.child) this.start(); // a group jx did not spawn through it (`jx exec`'s command)
     const n = this.held.get(pgid) ?? 0;
     this.held.set(pgid, n + 1);
-    if (n === 0) this.list(pgid);
+    if (n === 0) this.write(`+${pgid}\n${landed}`);
+    else if (landed) this.write(landed);
     let done = false;
     return () => {
       if (done) return;
@@ -310,11 +350,6 @@ class Watchdog {
         this.removes = [];
       },
     });
-  }
-
-  /** Lists `pgid` at once, after the ends seen since the last write (a group id listed again). */
-  private list(pgid: number): void {
-    this.write(`+${pgid}\n`);
   }
 
   /** Takes `pgid` off the list with the next start's write, or at the end of this turn. */

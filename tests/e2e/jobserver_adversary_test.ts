@@ -3,7 +3,7 @@
  * token accounting at its edges: each test here failed before its fix.
  */
 import assert from "node:assert/strict";
-import { BUN, readEvents, ROOT, runJx, tempDir, waitForFile } from "../helpers.ts";
+import { BUN, parentOf, readEvents, ROOT, runJx, sleep, tempDir, waitForFile } from "../helpers.ts";
 import { findMake44, make, MAKE_TROUBLE, maxConcurrency, recorded } from "./jobserver_helpers.ts";
 
 const JX = `${ROOT}/bin/jx`;
@@ -122,9 +122,13 @@ Deno.test("jobserver server: once a job ended, a make in the job still running g
   }
 });
 
-/** A recipe that waits for jx (p0 holds its pid) and then its watchdog to end. */
-const WAIT = "while [ ! -s p0 ]; do sleep 0.05; done; j=$$(cat p0); " +
-  'while kill -0 $$j 2>/dev/null || pgrep -f "jx-watchdog [0-9]* $$j$$" >/dev/null; do sleep 0.05; done';
+/**
+ * A recipe that waits for jx (p0 holds its pid) and then its watchdog (wd, written by the test
+ * while jx lived: found by its pid alone, one of an earlier jx of that pid that lingers, in a
+ * CI of many processes, would be taken for it) to end.
+ */
+const WAIT = "while [ ! -s wd ]; do sleep 0.05; done; j=$$(cat p0); w=$$(cat wd); " +
+  "while kill -0 $$j 2>/dev/null || kill -0 $$w 2>/dev/null; do sleep 0.05; done";
 
 for (const runtime of ["deno", "bun"] as const) {
   Deno.test(`jobserver client [${runtime}]: jx killed with SIGKILL under make -j4 holding 2 tokens: its watchdog ends its jobs, then writes the tokens back (make said 'INTERNAL: Exiting with 2 jobserver tokens available; should be 4!')`, async () => {
@@ -139,7 +143,7 @@ for (const runtime of ["deno", "bun"] as const) {
       "Makefile": `.PHONY: all a b\nall: a b\na:\n\t+@${jx} run --output quiet\nb:\n\t@${WAIT}\n`,
     });
     for (const program of ["make", ...(MAKE44 ? [MAKE44] : [])]) {
-      for (const n of [0, 1, 2]) await Deno.remove(`${dir}/p${n}`).catch(() => {});
+      for (const f of ["p0", "p1", "p2", "wd"]) await Deno.remove(`${dir}/${f}`).catch(() => {});
       const mk = new Deno.Command("timeout", {
         args: ["60", program, "-j4"],
         cwd: dir,
@@ -150,7 +154,9 @@ for (const runtime of ["deno", "bun"] as const) {
       }).spawn();
       // All three run: jx holds its implicit slot and two of make's three tokens.
       const pids = await Promise.all([0, 1, 2].map((n) => waitForFile(`${dir}/p${n}`)));
-      Deno.kill(Number(pids[0]), "SIGKILL");
+      const jx = Number(pids[0]);
+      await Deno.writeTextFile(`${dir}/wd`, String(await watchdogOf(jx)));
+      Deno.kill(jx, "SIGKILL");
       const out = await mk.output();
       const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
       assert.notEqual(out.code, 124, `${program}: ${text}`); // the timeout: the jobs not ended
@@ -158,4 +164,16 @@ for (const runtime of ["deno", "bun"] as const) {
     }
     await Deno.remove(dir, { recursive: true });
   });
+}
+
+/** The pid of jx `pid`'s watchdog (its child `jx-watchdog GRACE PID`), waited for (30 s). */
+async function watchdogOf(pid: number): Promise<number> {
+  for (const until = Date.now() + 30_000; Date.now() < until; await sleep(20)) {
+    for (const e of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(e.name) || parentOf(e.name) !== pid) continue;
+      const argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0");
+      if (argv.includes("jx-watchdog")) return Number(e.name);
+    }
+  }
+  throw new Error(`no watchdog of ${pid}`);
 }

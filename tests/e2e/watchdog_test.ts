@@ -267,3 +267,39 @@ for (const runtime of RUNTIMES) {
     }
   });
 }
+
+for (const runtime of RUNTIMES) {
+  Deno.test(`${runtime}: kill -9 of jx as its first job starts ends the jobs it had started but not yet heard the pid of`, async () => {
+    // Eight jobs start at once; jx is killed as soon as the first one runs: the others have been
+    // spawned, and jx had not yet heard the pids of some (a spawn's result comes back later:
+    // Bun's workers, Deno's nonblocking calls), so they were never listed: 2-4 of 8 ran on.
+    const jobs = ["jobs:"];
+    for (let n = 0; n < 8; n++) jobs.push(`  j${n}: { run: 'echo $$ > p${n}; exec sleep 1000' }`);
+    const dir = await tempDir({ "jobs.yaml": jobs.join("\n") + "\n" });
+    const left: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let n = 0; n < 8; n++) await Deno.remove(`${dir}/p${n}`).catch(() => {});
+      const [cmd, args] = jxCommand(runtime, ["run", "-j8", "--output", "quiet"]);
+      const jx = new Deno.Command(cmd, { args, cwd: dir, stdout: "null", stderr: "null" }).spawn();
+      await waitForFile(`${dir}/p0`);
+      await killAndWait(jx);
+      const pids = () => {
+        const out: number[] = [];
+        for (let n = 0; n < 8; n++) {
+          try {
+            const p = Number(Deno.readTextFileSync(`${dir}/p${n}`));
+            if (p && alive(p)) out.push(p);
+          } catch { /* not started */ }
+        }
+        return out;
+      };
+      await within(20_000, () => pids().length === 0);
+      for (const p of pids()) {
+        left.push(`round ${round}: ${p}`);
+        Deno.kill(p, "SIGKILL");
+      }
+    }
+    assert.deepEqual(left, []);
+    await Deno.remove(dir, { recursive: true });
+  });
+}
