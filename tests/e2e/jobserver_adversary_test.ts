@@ -127,8 +127,10 @@ Deno.test("jobserver server: once a job ended, a make in the job still running g
  * while jx lived: found by its pid alone, one of an earlier jx of that pid that lingers, in a
  * CI of many processes, would be taken for it) to end.
  */
-const WAIT = "while [ ! -s wd ]; do sleep 0.05; done; j=$$(cat p0); w=$$(cat wd); " +
-  "while kill -0 $$j 2>/dev/null || kill -0 $$w 2>/dev/null; do sleep 0.05; done";
+const WAIT = "up() { s=$$(sed 's/.*) //' /proc/$$1/stat 2>/dev/null); " +
+  '[ -n "$$s" ] && [ "$${s%% *}" != Z ]; }; ' + // alive, not a zombie (init reaps it later)
+  "while [ ! -s wd ]; do sleep 0.05; done; j=$$(cat p0); w=$$(cat wd); " +
+  "while up $$j || up $$w; do sleep 0.05; done";
 
 for (const runtime of ["deno", "bun"] as const) {
   Deno.test(`jobserver client [${runtime}]: jx killed with SIGKILL under make -j4 holding 2 tokens: its watchdog ends its jobs, then writes the tokens back (make said 'INTERNAL: Exiting with 2 jobserver tokens available; should be 4!')`, async () => {
