@@ -22,7 +22,7 @@ export type RemoteUrl =
  * @example
  * ```ts
  * import { parseRemoteUrl } from "./flags.ts";
- * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
  * assertEquals(parseRemoteUrl("bazel+http://cache:8080/ci/"), {
  *   kind: "bazel",
  *   base: "http://cache:8080/ci",
@@ -32,6 +32,7 @@ export type RemoteUrl =
  *   base: "https://t.example",
  *   team: "web",
  * });
+ * throws(() => parseRemoteUrl("bazel+http://cache:0"), /port 0 is no server's/);
  * ```
  */
 export function parseRemoteUrl(url: string): RemoteUrl {
@@ -46,11 +47,14 @@ export function parseRemoteUrl(url: string): RemoteUrl {
   const base = `${scheme}://${host}${path.replace(/\/$/, "")}`;
   // A host or port no request could reach (`exa mple`, `:99999`, `[::1`) is a typo, as a wrong
   // scheme is: refused here, not met as a warning once the run has started.
+  let port = "";
   try {
-    new URL(base);
+    port = new URL(base).port;
   } catch {
     throw new JxInputError(`remote cache '${shown}': not a valid URL (its host or port)`);
   }
+  // Port 0 is no server's: every request failed, one warning after the run had started.
+  if (port === "0") throw new JxInputError(`remote cache '${shown}': port 0 is no server's`);
   if (kind === "bazel") return { kind: "bazel", base };
   const team = new URLSearchParams(query ?? "").get("team");
   if (!team) throw new JxInputError(`remote cache '${shown}': a turbo+ URL needs ?team=NAME`);
