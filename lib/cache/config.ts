@@ -28,12 +28,23 @@ export interface CacheFlags {
   fileSaysCache?: boolean;
 }
 
-/** `1.5 GiB` and the like. */
+/**
+ * `1.5 GiB` and the like; past the largest unit, a whole number of it.
+ *
+ * @example
+ * ```ts
+ * import { formatSize } from "./config.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ * assertEquals(formatSize(1536 * 1024 ** 2), "1.5 GiB");
+ * assertEquals(formatSize(2 ** 80), "1048576 EiB"); // (was "1e+24 TiB"-like beyond TiB)
+ * ```
+ */
 export function formatSize(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) n /= 1024, i++;
-  return `${i ? n.toFixed(1) : n} ${units[i]}`;
+  const shown = !i ? String(n) : n >= 1e6 ? n.toFixed(0) : n.toFixed(1);
+  return `${shown} ${units[i]}`;
 }
 
 /**
