@@ -41,7 +41,7 @@ $0 == "q" { q = 1; exit }
 /^-/ { delete a[substr($0, 2)]; next }
 $0 == "s" { n++; next }
 $0 == "d" { n--; next }
-/^r[-A-Za-z0-9._]+$/ { r[substr($0, 2)] = 1; next }
+/^r[-A-Za-z0-9._]+$/ { r[substr($0, 2)] = ++m; next }
 /^t-?[0-9]+$/ { t = substr($0, 2) + 0; next }
 /^w[0-9]+$/ { w = substr($0, 2); next }
 $0 ~ "^p/[-A-Za-z0-9_.+/]+$" { f = substr($0, 2); next }
@@ -49,7 +49,7 @@ END {
   if (q) exit
   printf "G"
   for (k in a) printf " -%s", k
-  if (n > 0) for (k in r) printf "\\nR%s", k
+  if (n > 0) for (k in r) if (r[k] > m - 16) printf "\\nR%s", k
   if (t > 0 && (w != "" || f != "")) {
     printf "\\nT"
     for (i = 0; i < t; i++) printf "+"
@@ -72,7 +72,7 @@ done
 IFS=' 	
 '
 # Spawns in flight (a child jx started but had not yet seen the pid of): the session leaders
-# of those runs' JX_RUN_ID, found by their environment, not listed.
+# of the last 16 runs' JX_RUN_ID (a long jx watch has one a cycle), found by their environment.
 for id in $ids; do
   for e in $(grep -lzx "JX_RUN_ID=$id" /proc/[0-9]*/environ); do
     p=\${e#/proc/}
